@@ -1,0 +1,183 @@
+#!/usr/bin/env node
+// The CLI: commander wiring only. Each action maps flags to a library call and
+// its result to output; a CoordError becomes process.exitCode here, at the top.
+import { Command, CommanderError, Option } from "commander";
+import { createRequire } from "node:module";
+import { CoordError, EXIT } from "../errors.js";
+import { hubCreate } from "../commands/hub.js";
+import { init } from "../commands/init.js";
+import { status } from "../commands/status.js";
+import { validate } from "../commands/validate.js";
+import { demo } from "../commands/demo.js";
+import { sync, type SyncResult } from "../sync/sync.js";
+import { formatProblem } from "../core/orders.js";
+import { statusText } from "../core/terminal.js";
+import { resolveDir } from "./dir.js";
+
+const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
+
+export interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const EXIT_CODES = `
+Exit codes:
+  0  done (also: another sync was already running in this checkout, so this one skipped)
+  1  could not reach the remote, or another failure
+  2  bad usage or configuration
+  3  synced, but ORDERS.json is invalid (no new task started)`;
+
+function examples(...lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}\n`;
+}
+
+function printSync(r: SyncResult, io: Io): void {
+  if (r.skipped) {
+    io.out(`${r.machine}: another coord sync is running in this checkout; skipped.`);
+    return;
+  }
+  for (const id of r.interrupted) io.out(`${id}: interrupted by a crash; reported failed`);
+  for (const t of r.ran) io.out(`${t.id}: ${t.state}${t.reason ? ` (${t.reason})` : ""}`);
+  for (const w of r.waiting) io.out(`${w.id}: not started: ${w.reason}`);
+  for (const p of [...r.ordersProblems, ...r.fileProblems]) io.err(formatProblem(p));
+  for (const w of r.warnings) io.err(`warning: ${w}`);
+  io.out(r.pushed ? `${r.machine}: published ${r.pushed.slice(0, 12)}` : `${r.machine}: up to date, nothing to publish`);
+}
+
+export function buildProgram(io: Io): Command {
+  const program = new Command("coord")
+    .description("Coordinate machines and AI coding agents through one git repository.")
+    .version(version)
+    .showHelpAfterError()
+    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, "")), writeErr: (s) => io.err(s.replace(/\n$/, "")) })
+    .addHelpText("after", EXIT_CODES + examples("coord hub create ~/fleet.git", "coord init ~/fleet --name izzit7 --remote ~/fleet.git", "coord sync --dir ~/fleet", "coord demo"));
+
+  const dirOption = () => new Option("--dir <dir>", "the machine's checkout (default: the enclosing checkout, or $COORD_DIR)");
+
+  const hub = program.command("hub").description("create a coordination hub");
+  hub
+    .command("create <path>")
+    .description("create a bare git repository scaffolded as a coordination hub")
+    .option("--branch <branch>", "branch name", "main")
+    .addHelpText("after", examples("coord hub create ~/fleet.git", "coord hub create /srv/git/fleet.git --branch main"))
+    .action(async (path: string, o: { branch: string }) => {
+      const r = await hubCreate(path, o.branch);
+      io.out(`created hub ${r.path} (${r.commit.slice(0, 12)})\nnext: coord init <dir> --name <machine> --remote ${r.path}`);
+    });
+
+  program
+    .command("init <dir>")
+    .description("clone (or adopt) a checkout of the hub and register this machine in it")
+    .requiredOption("--name <machine>", "this machine's name: lowercase letters, digits and dashes")
+    .requiredOption("--remote <url>", "the hub: a path, ssh://, https:// or git:// URL")
+    .option("--branch <branch>", "branch to use", "main")
+    .option("--reclaim", "take over the existing machine file of this name (this machine, reinstalled)")
+    .addHelpText(
+      "after",
+      examples("coord init ~/fleet --name izzit7 --remote git@github.com:me/fleet.git", "coord init ~/fleet-2 --name soda-yeti --remote ~/fleet.git", "coord init ~/fleet --name izzit7 --remote ~/fleet.git --reclaim"),
+    )
+    .action(async (dir: string, o: { name: string; remote: string; branch: string; reclaim?: boolean }) => {
+      const r = await init({ dir, name: o.name, remote: o.remote, branch: o.branch, reclaim: o.reclaim });
+      io.out(
+        `${r.reclaimed ? "reclaimed" : "registered"} machine ${r.name} (${r.uuid}) in ${r.dir}` +
+          (r.scaffolded ? "\nthe remote was empty: scaffolded ORDERS.json, STATUS files and the schema" : "") +
+          `\nnext: run "coord sync --dir ${r.dir}" from cron, e.g. */5 * * * *`,
+      );
+    });
+
+  program
+    .command("sync")
+    .description("pull, run the tasks addressed to this machine, publish its status")
+    .addOption(dirOption())
+    .option("--no-run", "publish status but start no task")
+    .option("--dry-run", "print what would run; change nothing")
+    .option("--json", "print the result as JSON")
+    .addHelpText("after", EXIT_CODES + examples("coord sync", "coord sync --dir ~/fleet --dry-run", "*/5 * * * * coord sync --dir ~/fleet   # crontab line"))
+    .action(async (o: { dir?: string; run: boolean; dryRun?: boolean; json?: boolean }) => {
+      const dir = await resolveDir(o.dir);
+      const r = await sync({ dir, run: o.run, dryRun: o.dryRun });
+      if (o.json) io.out(JSON.stringify(r, null, 2));
+      else if (o.dryRun) {
+        if (r.wouldRun.length === 0) io.out(`${r.machine}: nothing would start`);
+        for (const t of r.wouldRun) io.out(`would run ${t.id} (rev ${t.rev}, attempt ${t.attempt}): ${t.command}`);
+        for (const w of r.waiting) io.out(`${w.id}: not started: ${w.reason}`);
+        for (const p of r.ordersProblems) io.err(formatProblem(p));
+      } else printSync(r, io);
+      if (!r.skipped && r.ordersProblems.length) process.exitCode = EXIT.INVALID_ORDERS;
+    });
+
+  program
+    .command("status")
+    .description("show machines (offline when 3 heartbeats are missed) and orders")
+    .addOption(dirOption())
+    .option("--json", "print STATUS.json plus the offline list")
+    .option("--no-fetch", "use the last fetched commit instead of fetching")
+    .addHelpText("after", examples("coord status", "coord status --json | jq '.orders'", "coord status --no-fetch"))
+    .action(async (o: { dir?: string; json?: boolean; fetch: boolean }) => {
+      const r = await status({ dir: await resolveDir(o.dir), fetch: o.fetch });
+      if (o.json) io.out(JSON.stringify({ ...r.status, offline: r.offline, commit: r.commit }, null, 2));
+      else io.out(statusText(r.status, new Date()));
+    });
+
+  program
+    .command("validate [file]")
+    .description("check ORDERS.json: schema, unique ids, known dependencies, no cycles, machine names")
+    .addOption(dirOption())
+    .option("--json", "print the problems as JSON")
+    .addHelpText("after", EXIT_CODES + examples("coord validate", "coord validate ~/fleet/ORDERS.json", "coord validate ORDERS.json --json"))
+    .action(async (file: string | undefined, o: { dir?: string; json?: boolean }) => {
+      const path = file ?? `${await resolveDir(o.dir)}/ORDERS.json`;
+      const r = await validate(path);
+      if (o.json) io.out(JSON.stringify(r, null, 2));
+      else if (r.valid) io.out(`${path}: valid, ${r.orders} order${r.orders === 1 ? "" : "s"}`);
+      else for (const p of r.problems) io.err(formatProblem(p));
+      if (!r.valid) process.exitCode = EXIT.INVALID_ORDERS;
+    });
+
+  program
+    .command("demo")
+    .description("three machines on a local hub: a person's orders, real commands, concurrent syncs")
+    .option("--dir <dir>", "where to create the demo (default: a new temporary directory)")
+    .option("--keep", "print where the repositories are, to look at them afterwards")
+    .addHelpText("after", examples("coord demo", "coord demo --dir /tmp/coord-demo --keep"))
+    .action(async (o: { dir?: string; keep?: boolean }) => {
+      const r = await demo({ dir: o.dir, log: (l) => io.out(l) });
+      io.out("");
+      io.out(statusText(r.final.status, new Date()));
+      if (o.keep || o.dir) {
+        io.out(`\nThe repositories are in ${r.root}:`);
+        io.out(`  hub (bare):  ${r.hub}`);
+        for (const [name, dir] of Object.entries(r.machines)) io.out(`  ${name.padEnd(11)}  ${dir}`);
+        io.out(`  person:      ${r.person}`);
+        io.out(`Try: coord status --dir ${r.machines.izzit7}   or   cat ${r.machines.izzit7}/STATUS.md`);
+      } else {
+        const { rm } = await import("node:fs/promises");
+        await rm(r.root, { recursive: true, force: true });
+        io.out("\n(run with --keep to look at the repositories afterwards)");
+      }
+    });
+
+  return program;
+}
+
+/** Runs the CLI in-process; returns the exit code instead of exiting. */
+export async function main(argv: string[], io: Io = { out: (s) => console.log(s), err: (s) => console.error(s) }): Promise<number> {
+  const program = buildProgram(io).exitOverride();
+  process.exitCode = 0;
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return Number(process.exitCode ?? 0);
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT.USAGE;
+    if (e instanceof CoordError) {
+      io.err(`coord: ${e.message}`);
+      return e.exitCode;
+    }
+    io.err(`coord: unexpected error: ${(e as Error).stack ?? e}`);
+    return EXIT.FAILURE;
+  }
+}
+
+const isEntry = process.argv[1] && import.meta.url === (await import("node:url")).pathToFileURL((await import("node:fs")).realpathSync(process.argv[1])).href;
+if (isEntry) process.exitCode = await main(process.argv.slice(2));

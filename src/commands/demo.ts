@@ -1,0 +1,79 @@
+// coord demo: the seeds' three machines on a local hub, a person's orders
+// committed with plain git, real commands run by real syncs.
+import { mkdtemp, mkdir, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { gitClient } from "../git/git.js";
+import { hubCreate } from "./hub.js";
+import { init } from "./init.js";
+import { status, type StatusResult } from "./status.js";
+import { sync, type SyncResult } from "../sync/sync.js";
+
+export const DEMO_MACHINES = ["izzit7", "soda-yeti", "machine-2"] as const;
+
+export const DEMO_ORDERS = {
+  $schema: "coordination/orders.schema.json",
+  version: 1,
+  orders: [
+    { id: "hello", to: "ALL", run: 'echo "hello from $COORD_MACHINE on $(uname -sm)"' },
+    { id: "toolchain", to: ["izzit7", "soda-yeti"], run: "node --version && git --version" },
+    { id: "disk", to: "machine-2", run: "df -h . | tail -n 1", priority: "high" },
+    { id: "count-etc", to: "soda-yeti", run: "ls /etc | wc -l" },
+    { id: "flaky", to: "machine-2", run: 'test "$COORD_ATTEMPT" -ge 2 || { echo "attempt $COORD_ATTEMPT fails"; exit 3; }; echo "attempt $COORD_ATTEMPT works"', retries: 1 },
+    { id: "too-slow", to: "izzit7", run: "echo starting; sleep 30", timeout: "2s" },
+  ],
+};
+
+export interface DemoOptions {
+  dir?: string;
+  log?: (line: string) => void;
+}
+
+export interface DemoResult {
+  root: string;
+  hub: string;
+  person: string;
+  machines: Record<string, string>;
+  rounds: SyncResult[][];
+  final: StatusResult;
+}
+
+export async function demo(opts: DemoOptions = {}): Promise<DemoResult> {
+  const log = opts.log ?? (() => {});
+  const root = opts.dir ? resolve(opts.dir) : await mkdtemp(join(tmpdir(), "coord-demo-"));
+  await mkdir(root, { recursive: true });
+  const hub = join(root, "hub.git");
+  await hubCreate(hub);
+  log(`hub: created ${hub}`);
+
+  const machines: Record<string, string> = {};
+  for (const name of DEMO_MACHINES) {
+    const dir = join(root, name);
+    await init({ dir, name, remote: hub });
+    machines[name] = dir;
+    log(`${name}: registered (checkout ${dir})`);
+  }
+
+  // A person edits ORDERS.json with plain git, as on any laptop.
+  const person = join(root, "person");
+  await gitClient(root).raw(["clone", "--quiet", hub, person]);
+  await writeFile(join(person, "ORDERS.json"), JSON.stringify(DEMO_ORDERS, null, 2) + "\n");
+  const git = gitClient(person);
+  await git.raw(["add", "ORDERS.json"]);
+  await git.raw(["-c", "user.name=A Person", "-c", "user.email=person@example.com", "commit", "--quiet", "-m", "Orders for the fleet"]);
+  await git.raw(["push", "--quiet", "origin", "main"]);
+  log(`person: pushed ORDERS.json with ${DEMO_ORDERS.orders.length} orders`);
+
+  const rounds: SyncResult[][] = [];
+  for (let round = 1; round <= 2; round++) {
+    log(`round ${round}: the three machines sync at the same time`);
+    const results = await Promise.all(DEMO_MACHINES.map((name) => sync({ dir: machines[name]! })));
+    for (const r of results) {
+      const ran = r.ran.map((t) => `${t.id}=${t.state}${t.reason ? ` (${t.reason})` : ""}`).join(", ") || "nothing new";
+      log(`  ${r.machine}: ${ran}${r.pushAttempts > 1 ? ` [push retried ${r.pushAttempts - 1}x]` : ""}`);
+    }
+    rounds.push(results);
+  }
+  const final = await status({ dir: machines[DEMO_MACHINES[0]]! });
+  return { root, hub, person, machines, rounds, final };
+}

@@ -1,0 +1,33 @@
+// coord hub create: a bare repository, scaffolded, ready for machines to join.
+import { mkdir, readdir } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { scaffoldFiles } from "../core/scaffold.js";
+import { CoordError, EXIT } from "../errors.js";
+import { gitClient, Repo } from "../git/git.js";
+import { template } from "../templates.js";
+
+export const HUB_AUTHOR = { name: "coord hub", email: "hub@coord.invalid" };
+
+/** The scaffold as a root commit in the repository `repo` (its objects only; no ref moved). */
+export async function scaffoldCommit(repo: Repo): Promise<string> {
+  const files = scaffoldFiles(await template("hub-README.md"));
+  return repo.commitFiles(undefined, new Map(files), HUB_AUTHOR, "coord: create the coordination hub");
+}
+
+export async function hubCreate(path: string, branch = "main"): Promise<{ path: string; commit: string }> {
+  const dir = resolve(path);
+  const existing = await readdir(dir).catch(() => undefined);
+  if (existing && existing.length > 0) throw new CoordError(`${dir} already exists and is not empty; choose a new path`, EXIT.USAGE);
+  await mkdir(dir, { recursive: true });
+  await gitClient(dir).raw(["init", "--quiet", "--bare", `--initial-branch=${branch}`]);
+  const scratch = await mkdtemp(join(tmpdir(), "coord-hub-"));
+  try {
+    const commit = await scaffoldCommit(new Repo(dir, scratch));
+    await gitClient(dir).raw(["update-ref", `refs/heads/${branch}`, commit]);
+    return { path: dir, commit };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,110 @@
+// coord init: clone (or adopt) a checkout, give it a machine identity, and
+// register the machine by publishing its file. Running it again is harmless.
+import { randomUUID } from "node:crypto";
+import { access, readdir } from "node:fs/promises";
+import { resolve } from "node:path";
+import { machineNameProblem } from "../core/names.js";
+import { readModel } from "../core/repo.js";
+import { CoordError, EXIT } from "../errors.js";
+import { firstLine, gitClient, Repo } from "../git/git.js";
+import { loadConfig, newConfig, saveConfig } from "../state/config.js";
+import { Journal } from "../state/journal.js";
+import { stateDirOf } from "../state/paths.js";
+import { READ_PATHS, sync, type SyncResult } from "../sync/sync.js";
+import { scaffoldCommit } from "./hub.js";
+
+export interface InitOptions {
+  dir: string;
+  name: string;
+  remote: string;
+  branch?: string;
+  /** Take over the identity of an existing machine file of this name (a reinstalled machine). */
+  reclaim?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface InitResult {
+  dir: string;
+  name: string;
+  uuid: string;
+  cloned: boolean;
+  scaffolded: boolean;
+  reclaimed: boolean;
+  sync: SyncResult;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function isCheckout(dir: string): Promise<boolean> {
+  return exists(resolve(dir, ".git"));
+}
+
+export async function init(opts: InitOptions): Promise<InitResult> {
+  const log = opts.log ?? (() => {});
+  const dir = resolve(opts.dir);
+  const branch = opts.branch ?? "main";
+  const bad = machineNameProblem(opts.name);
+  if (bad) throw new CoordError(`--name ${bad}`, EXIT.USAGE);
+
+  let cloned = false;
+  if (await isCheckout(dir)) {
+    const url = (await gitClient(dir).raw(["remote", "get-url", "origin"]).catch(() => "")).trim();
+    if (url && url !== opts.remote && resolve(url) !== resolve(opts.remote))
+      throw new CoordError(`${dir} is a checkout of ${url}, not of ${opts.remote}; pass that remote or choose another directory`, EXIT.USAGE);
+    if (!url) await gitClient(dir).raw(["remote", "add", "origin", opts.remote]);
+  } else {
+    const entries = await readdir(dir).catch(() => []);
+    if (entries.length > 0) throw new CoordError(`${dir} exists, is not empty and is not a git checkout; choose an empty directory`, EXIT.USAGE);
+    log(`cloning ${opts.remote} into ${dir}`);
+    try {
+      await gitClient(process.cwd()).raw(["clone", "--quiet", opts.remote, dir]);
+    } catch (e) {
+      throw new CoordError(`could not clone ${opts.remote}: ${firstLine(String((e as Error).message))}`, EXIT.FAILURE);
+    }
+    cloned = true;
+  }
+
+  const stateDir = await stateDirOf(dir);
+  const existing = await loadConfig(stateDir);
+  if (existing && existing.name !== opts.name)
+    throw new CoordError(`${dir} is already machine "${existing.name}"; use another directory for "${opts.name}"`, EXIT.USAGE);
+
+  const repo = new Repo(dir, stateDir, "origin", branch);
+  let tip = await repo.fetch();
+  let scaffolded = false;
+  if (!tip) {
+    log("the remote is empty: scaffolding the coordination repository");
+    const commit = await scaffoldCommit(repo);
+    scaffolded = await repo.push(commit);
+    tip = await repo.fetch(); // ours, or the scaffold of a machine that was first
+    if (!tip) throw new CoordError(`could not create branch ${branch} on ${opts.remote}`, EXIT.FAILURE);
+  }
+
+  let reclaimed = false;
+  let config = existing;
+  if (!config) {
+    const theirs = readModel(await repo.readFiles(tip, READ_PATHS)).computers.get(opts.name);
+    if (theirs && !opts.reclaim)
+      throw new CoordError(
+        `the machine name "${opts.name}" is already taken (uuid ${theirs.uuid}, last seen ${theirs.lastSeen}); choose another --name, or pass --reclaim if that machine is this one reinstalled`,
+        EXIT.USAGE,
+      );
+    config = newConfig({ name: opts.name, uuid: theirs?.uuid ?? randomUUID(), branch });
+    if (theirs) {
+      // Rebuild the journal from what the machine had published, so nothing it ran runs again.
+      const journal = await Journal.open(stateDir);
+      for (const [id, t] of Object.entries(theirs.tasks)) if (!journal.tasks[id]) journal.tasks[id] = t.state === "in_progress" ? { ...t, state: "failed", reason: "interrupted" } : t;
+      await journal.save();
+      reclaimed = true;
+    }
+    await saveConfig(stateDir, config);
+  }
+  log(`registering machine ${config.name}`);
+  const result = await sync({ dir, run: false, log });
+  return { dir, name: config.name, uuid: config.uuid, cloned, scaffolded, reclaimed, sync: result };
+}

@@ -1,0 +1,36 @@
+// coord validate: check an ORDERS.json file before pushing it.
+import { readdir, readFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { machineOfPath } from "../core/names.js";
+import { parseOrders } from "../core/orders.js";
+import type { Problem } from "../core/types.js";
+import { CoordError, EXIT } from "../errors.js";
+
+export interface ValidateResult {
+  file: string;
+  valid: boolean;
+  orders: number;
+  problems: Problem[];
+  /** Machines the check knew of (from coordination/ beside the file), or undefined. */
+  machines?: string[];
+}
+
+/** Machine names with a file in `<root>/coordination`, or undefined when there is no such folder. */
+async function machinesBeside(root: string): Promise<string[] | undefined> {
+  const entries = await readdir(join(root, "coordination")).catch(() => undefined);
+  if (!entries) return undefined;
+  return entries.map((e) => machineOfPath(`coordination/${e}`)).filter((n): n is string => n !== undefined).sort();
+}
+
+export async function validate(path: string): Promise<ValidateResult> {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    throw new CoordError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.USAGE);
+  }
+  const machines = await machinesBeside(dirname(file));
+  const parsed = parseOrders(text, { file: path, ...(machines ? { machines } : {}) });
+  return { file, valid: parsed.problems.length === 0, orders: parsed.orders?.orders.length ?? 0, problems: parsed.problems, machines };
+}

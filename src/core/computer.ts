@@ -1,0 +1,122 @@
+// coordination/COMPUTER_<name>.md: one machine's own file. The front matter is
+// the data other machines read; the body is re-rendered from it at every write.
+import { z } from "zod";
+import { parseFrontMatter, renderFrontMatter } from "./frontmatter.js";
+import { fence, table } from "./markdown.js";
+import { formatDuration } from "./duration.js";
+import { MACHINE_STATES, TASK_STATES, type ComputerFile, type TaskReport } from "./types.js";
+
+const taskReport = z.object({
+  rev: z.number().int().positive(),
+  state: z.enum(TASK_STATES),
+  attempts: z.number().int().nonnegative(),
+  exitCode: z.number().int().nullable().optional(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  reason: z.string().optional(),
+  output: z.string().optional(),
+});
+
+const computerSchema = z.object({
+  coord: z.literal(1),
+  name: z.string(),
+  uuid: z.string().min(1),
+  state: z.enum(MACHINE_STATES),
+  lastSeen: z.string(),
+  heartbeat: z.number().positive(),
+  capabilities: z.record(z.string(), z.string()),
+  orders: z.object({ seen: z.string(), valid: z.boolean(), error: z.string().optional() }),
+  tasks: z.record(z.string(), taskReport),
+});
+
+/** Reads a COMPUTER file; throws an Error saying what is wrong with it. */
+export function parseComputer(text: string, expectedName: string): ComputerFile {
+  const { data } = parseFrontMatter(text);
+  const result = computerSchema.safeParse(data);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const where = issue.path.length ? `field ${issue.path.join(".")}` : "front matter";
+    throw new Error(`${where}: ${issue.message}`);
+  }
+  if (result.data.name !== expectedName)
+    throw new Error(`front matter says name "${result.data.name}" but the file belongs to "${expectedName}"`);
+  return result.data as ComputerFile;
+}
+
+/** The file's front matter without the heartbeat time, to tell whether there is news. */
+export function computerFingerprint(c: ComputerFile): string {
+  const { lastSeen: _ignored, ...rest } = canonicalComputer(c);
+  return JSON.stringify(rest);
+}
+
+function sortedRecord<T>(record: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** Canonical form: stable key order so equal data renders to equal bytes. */
+export function canonicalComputer(c: ComputerFile): ComputerFile {
+  const tasks: Record<string, TaskReport> = {};
+  for (const [id, t] of Object.entries(sortedRecord(c.tasks))) {
+    tasks[id] = {
+      rev: t.rev,
+      state: t.state,
+      attempts: t.attempts,
+      ...(t.exitCode !== undefined ? { exitCode: t.exitCode } : {}),
+      ...(t.startedAt ? { startedAt: t.startedAt } : {}),
+      ...(t.finishedAt ? { finishedAt: t.finishedAt } : {}),
+      ...(t.reason ? { reason: t.reason } : {}),
+      ...(t.output ? { output: t.output } : {}),
+    };
+  }
+  return {
+    coord: 1,
+    name: c.name,
+    uuid: c.uuid,
+    state: c.state,
+    lastSeen: c.lastSeen,
+    heartbeat: c.heartbeat,
+    capabilities: sortedRecord(c.capabilities),
+    orders: { seen: c.orders.seen, valid: c.orders.valid, ...(c.orders.error ? { error: c.orders.error } : {}) },
+    tasks,
+  };
+}
+
+export function renderComputer(input: ComputerFile): string {
+  const c = canonicalComputer(input);
+  const lines: string[] = [
+    `# ${c.name}`,
+    "",
+    `**${c.state}** · last seen ${c.lastSeen} · heartbeat every ${formatDuration(c.heartbeat)} (offline after 3 missed)`,
+    "",
+    c.orders.valid
+      ? `ORDERS.json: valid (blob \`${c.orders.seen.slice(0, 12)}\`)`
+      : `ORDERS.json: **invalid** (blob \`${c.orders.seen.slice(0, 12)}\`): ${c.orders.error ?? ""}`,
+    "",
+    "## Capabilities",
+    "",
+    table(["name", "value"], Object.entries(c.capabilities)),
+    "",
+    "## Tasks",
+    "",
+  ];
+  const tasks = Object.entries(c.tasks);
+  if (tasks.length === 0) lines.push("No tasks yet.");
+  else {
+    lines.push(
+      table(
+        ["order", "rev", "state", "attempts", "exit", "started", "finished", "reason"],
+        tasks.map(([id, t]) => [id, t.rev, t.state, t.attempts, t.exitCode, t.startedAt, t.finishedAt, t.reason]),
+      ),
+    );
+    for (const [id, t] of tasks) {
+      if (!t.output) continue;
+      lines.push("", `<details><summary>${id} (rev ${t.rev}): last lines of output</summary>`, "", fence(t.output), "", "</details>");
+    }
+  }
+  lines.push(
+    "",
+    "---",
+    `*Written by coord on machine ${c.name}. The front matter is the data; this view is re-rendered at every sync, so edits here are overwritten.*`,
+  );
+  return renderFrontMatter(c, lines.join("\n"));
+}

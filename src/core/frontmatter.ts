@@ -1,0 +1,44 @@
+// Markdown files whose YAML front matter is the data and whose body is a view.
+//
+// gray-matter is always called with options: that turns off its input cache,
+// makes the `yaml` package the only YAML engine, and replaces the js/javascript
+// engines (which would eval `---js` front matter from a shared repository)
+// with ones that refuse.
+import matter from "gray-matter";
+import YAML from "yaml";
+
+function refuse(): never {
+  throw new Error("front matter in JavaScript is not allowed; use YAML");
+}
+
+interface Options extends matter.GrayMatterOption<string, Options> {}
+
+const OPTIONS: Options = {
+  language: "yaml",
+  engines: {
+    yaml: {
+      parse: (text: string) => YAML.parse(text, { schema: "core", maxAliasCount: 100 }) as object,
+      stringify: (data: object) => YAML.stringify(data),
+    },
+    js: { parse: refuse, stringify: refuse },
+    javascript: { parse: refuse, stringify: refuse },
+  },
+};
+
+export interface FrontMatterDoc {
+  data: unknown;
+  body: string;
+}
+
+/** Parses a front-matter document; throws an Error with a readable message when it is not one. */
+export function parseFrontMatter(text: string): FrontMatterDoc {
+  if (!/^---\r?\n/.test(text)) throw new Error("the file does not start with YAML front matter (a line ---)");
+  const parsed = matter(text, OPTIONS);
+  return { data: parsed.data, body: parsed.content };
+}
+
+/** Renders data as YAML front matter followed by the body; deterministic for the same input. */
+export function renderFrontMatter(data: object, body: string): string {
+  const yaml = YAML.stringify(data, { lineWidth: 0, sortMapEntries: false });
+  return `---\n${yaml}---\n\n${body.replace(/\s+$/, "")}\n`;
+}

@@ -1,0 +1,25 @@
+// Small helpers for the markdown views coord renders for people on GitHub.
+
+/** A table cell: one line, pipes escaped, HTML neutralised. */
+export function cell(value: unknown): string {
+  if (value === undefined || value === null || value === "") return "";
+  return String(value)
+    .replace(/\r?\n/g, " ")
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/\|/g, "\\|");
+}
+
+export function table(head: string[], rows: unknown[][]): string {
+  const lines = [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`];
+  for (const row of rows) lines.push(`| ${row.map(cell).join(" | ")} |`);
+  return lines.join("\n");
+}
+
+/** A fenced code block that cannot be closed early by backticks in `text`. */
+export function fence(text: string, lang = "text"): string {
+  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const ticks = "`".repeat(longest + 1);
+  return `${ticks}${lang}\n${text.replace(/\n$/, "")}\n${ticks}`;
+}

@@ -1,0 +1,567 @@
+// ORDERS.json: turn the text people write into validated Orders, or into a list
+// of problems that each say what is wrong, where (line and JSON path) and what
+// to do. Pure: no files, git or clock. An invalid file yields no orders at all.
+
+import { z } from "zod";
+import { findNodeAtLocation, getNodeValue, parseTree, printParseErrorCode, type Node, type ParseError } from "jsonc-parser";
+import { parseDuration } from "./duration.js";
+import { MACHINE_NAME, machineNameProblem } from "./names.js";
+import { PRIORITIES, type Order, type Orders, type Problem } from "./types.js";
+
+export const ORDER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const GROUPS = ["ALL", "ANY"] as const;
+const isGroup = (value: string): boolean => (GROUPS as readonly string[]).includes(value);
+
+type Path = (string | number)[];
+
+// ---------------------------------------------------------------- the schema
+
+/** Why one address in `to` is wrong, or undefined when it is a fine machine name. */
+function addressProblem(name: string, inList: boolean): string | undefined {
+  if (["all", "any"].includes(name.toLowerCase())) {
+    return inList
+      ? `"${name}" is reserved; a list holds machine names only, so write "ALL" or "ANY" on its own instead of a list`
+      : `"${name}" is reserved; write "ALL" or "ANY" in capitals to address a group, or name one machine`;
+  }
+  return machineNameProblem(name);
+}
+
+const machineName = z.string().meta({ pattern: MACHINE_NAME.source });
+
+const to = z
+  .union([z.enum(GROUPS), machineName, z.array(machineName).min(1)])
+  .superRefine((value, ctx) => {
+    if (typeof value === "string") {
+      const problem = isGroup(value) ? undefined : addressProblem(value, false);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+      return;
+    }
+    value.forEach((name, i) => {
+      const problem = addressProblem(name, true);
+      if (problem) ctx.addIssue({ code: "custom", message: problem, path: [i] });
+    });
+  })
+  .describe(
+    'Who runs this order: a machine name, a list of machine names, "ALL" (every machine that has `requires`, also machines that join later) or "ANY" (exactly one such machine).',
+  );
+
+const timeout = z
+  .union([z.string(), z.number()])
+  .transform((value, ctx) => {
+    const seconds = parseDuration(value);
+    if (seconds !== undefined) return seconds;
+    ctx.issues.push({
+      code: "custom",
+      input: value,
+      message: `${JSON.stringify(value)} is not a duration; write it like "90s", "15m" or "2h"`,
+    });
+    return z.NEVER;
+  })
+  .optional()
+  .describe('Longest time the task may run before it is killed: "90s", "15m", "2h", "1d" or a number of seconds. Default: the machine\'s default.');
+
+/** One order as written in ORDERS.json; the parsed output is an `Order` with defaults applied. */
+export const OrderSchema = z
+  .strictObject({
+    id: z
+      .string()
+      .regex(ORDER_ID)
+      .describe('Unique id of the order: letters, digits, ".", "_" and "-", up to 128, starting with a letter or digit.'),
+    to,
+    run: z.string().min(1).optional().describe("Shell command to run. Use either run, or agent + prompt."),
+    agent: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Headless agent CLI to run instead of a command, e.g. "claude", "opencode", "cursor", "codex". Needs prompt.'),
+    prompt: z.string().min(1).optional().describe("What the agent should do. Only with agent."),
+    model: z.string().optional().describe("Model for the agent. Only with agent."),
+    args: z.array(z.string()).optional().describe("Extra command-line arguments for the agent CLI. Only with agent."),
+    rev: z
+      .number()
+      .int()
+      .min(1)
+      .default(1)
+      .describe("Revision: a task is identified by (id, rev, machine); bump rev to run the order again."),
+    after: z
+      .array(z.string())
+      .default([])
+      .describe("Ids of orders that must be completed first, on whichever machines ran them."),
+    requires: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('Capabilities a machine must have to run this order, e.g. ["node", "claude"]; others reject it.'),
+    cwd: z.string().optional().describe("Directory to run in; ~ is the home directory."),
+    env: z
+      .record(z.string().regex(ENV_NAME), z.string())
+      .default({})
+      .describe('Extra environment variables, e.g. {"NODE_ENV": "test"}.'),
+    timeout,
+    retries: z
+      .number()
+      .int()
+      .min(0)
+      .max(100)
+      .default(0)
+      .describe("How many times to run the task again after it fails (0 to 100)."),
+    priority: z.enum(PRIORITIES).default("normal").describe("Higher priority tasks start first."),
+    cancelled: z
+      .boolean()
+      .default(false)
+      .describe("true stops the task from starting, or stops it if it is running."),
+    notBefore: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe('Do not start before this time: an ISO 8601 date-time with a time zone, e.g. "2025-06-01T09:00:00Z".'),
+  })
+  .describe("One piece of work for one or more machines.");
+
+/** The whole ORDERS.json file. */
+export const OrdersFileSchema = z
+  .strictObject({
+    $schema: z.string().optional().describe("Path or URL of this JSON Schema, for editors."),
+    version: z.literal(1).describe("Format version of this file: 1."),
+    orders: z.array(OrderSchema).describe("The work to do."),
+  })
+  .describe("The work for the machines coordinated by coord. People edit it; machines only read it.");
+
+/** What each field must be, as a noun phrase for messages. */
+const EXPECT: Record<string, string> = {
+  $schema: "a string (the path of the JSON Schema, for editors)",
+  version: "1",
+  orders: "a list of orders",
+  order: 'an order object like {"id": "build", "to": "my-machine", "run": "make"}',
+  id: 'an id of letters, digits, ".", "_" and "-" (up to 128, starting with a letter or digit)',
+  to: 'a machine name, a non-empty list of machine names, "ALL" or "ANY"',
+  run: "a non-empty shell command",
+  agent: 'the name of an agent CLI, like "claude"',
+  prompt: "a non-empty text telling the agent what to do",
+  model: "a model name (a string)",
+  args: "a list of strings",
+  rev: "a whole number, 1 or more",
+  after: "a list of order ids",
+  requires: "a list of capability names",
+  cwd: "a directory (a string)",
+  env: 'an object of variable names to string values, like {"NODE_ENV": "test"}',
+  timeout: 'a duration like "90s", "15m" or "2h", or a number of seconds',
+  retries: "a whole number from 0 to 100",
+  priority: '"low", "normal", "high" or "urgent"',
+  cancelled: "true or false",
+  notBefore: 'an ISO 8601 date-time with a time zone, like "2025-06-01T09:00:00Z"',
+};
+
+/** What each element of a list or object field must be. */
+const EXPECT_ITEM: Record<string, string> = {
+  to: "a machine name",
+  args: "a string",
+  after: "an order id (a string)",
+  requires: "a non-empty capability name",
+  env: "a string",
+};
+
+// ------------------------------------------------------------ where things are
+
+/** Everything needed to point at a place in the file. */
+interface Doc {
+  file: string;
+  root: Node;
+  data: unknown;
+  lineStarts: number[];
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function lineStarts(text: string): number[] {
+  const starts = [0];
+  for (let i = 0; i < text.length; i++) if (text[i] === "\n") starts.push(i + 1);
+  return starts;
+}
+
+/** 1-based line of a character offset. */
+function lineAt(starts: number[], offset: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid]! <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo + 1;
+}
+
+/** `orders[2].env.NODE_ENV`, or `env["MY-VAR"]` for keys that are not identifiers. */
+export function formatPath(path: Path): string {
+  let out = "";
+  for (const seg of path) {
+    if (typeof seg === "number") out += `[${seg}]`;
+    else if (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(seg)) out += out ? `.${seg}` : seg;
+    else out += `[${JSON.stringify(seg)}]`;
+  }
+  return out;
+}
+
+/** Line of the deepest existing node on `path` (the key's line for a property). */
+function lineOf(doc: Doc, path: Path): number {
+  for (let n = path.length; n >= 0; n--) {
+    const node = findNodeAtLocation(doc.root, path.slice(0, n));
+    if (node) return lineAt(doc.lineStarts, node.parent?.type === "property" ? node.parent.offset : node.offset);
+  }
+  return 1;
+}
+
+function valueAt(data: unknown, path: Path): unknown {
+  let value = data;
+  for (const seg of path) {
+    if (typeof seg === "number" ? !Array.isArray(value) : !isObject(value)) return undefined;
+    value = (value as Record<string | number, unknown>)[seg];
+  }
+  return value;
+}
+
+/** `order "build"`, or `orders[2]` when the order has no usable id. */
+function orderName(doc: Doc, index: number): string {
+  const id = valueAt(doc.data, ["orders", index, "id"]);
+  return typeof id === "string" && id !== "" ? `order ${JSON.stringify(id)}` : `orders[${index}]`;
+}
+
+/** Who owns the object at `path`: the file, or an order. */
+function ownerName(doc: Doc, path: Path): string {
+  if (path[0] === "orders" && typeof path[1] === "number") return orderName(doc, path[1]);
+  return path.length === 0 ? doc.file : `field ${formatPath(path)}`;
+}
+
+/** `order "build" field timeout`, `order "build" field after[1]`, `field version`, `orders[2]`. */
+function placeName(doc: Doc, path: Path): string {
+  if (path[0] === "orders" && typeof path[1] === "number") {
+    const rest = path.slice(2);
+    return rest.length === 0 ? orderName(doc, path[1]) : `${orderName(doc, path[1])} field ${formatPath(rest)}`;
+  }
+  return path.length === 0 ? doc.file : `field ${formatPath(path)}`;
+}
+
+/** A value as a short quote for messages. */
+function show(value: unknown): string {
+  if (Array.isArray(value)) return value.length ? "a list" : "an empty list";
+  if (isObject(value)) return "an object";
+  const text = JSON.stringify(value);
+  return text.length > 40 ? `${text.slice(0, 37)}..."` : text;
+}
+
+/** The field a path is about ("order" for a whole order) and whether it points inside it. */
+function fieldOf(path: Path): { field: string; inside: boolean } {
+  const [first, index, field] = path;
+  if (first === "orders" && typeof index === "number") {
+    return field === undefined ? { field: "order", inside: false } : { field: String(field), inside: path.length > 3 };
+  }
+  return { field: String(first ?? ""), inside: path.length > 1 };
+}
+
+// ------------------------------------------------------------------ problems
+
+function problem(doc: Doc, path: Path, message: string, line = lineOf(doc, path)): Problem {
+  return { file: doc.file, line, path: formatPath(path), message };
+}
+
+/** Closest known field name, for "did you mean". */
+function suggestField(key: string, known: string[]): string | undefined {
+  const distance = (a: string, b: string): number => {
+    const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      let prev = row[0]!;
+      row[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const next = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+        prev = row[j]!;
+        row[j] = next;
+      }
+    }
+    return row[b.length]!;
+  };
+  const lower = key.toLowerCase();
+  return known.find((k) => k.toLowerCase() === lower) ?? known.find((k) => distance(lower, k.toLowerCase()) <= 2);
+}
+
+/** Problems for one zod issue. */
+function issueProblems(doc: Doc, issue: z.core.$ZodIssue): Problem[] {
+  const path = issue.path.filter((s): s is string | number => typeof s !== "symbol");
+
+  if (issue.code === "unrecognized_keys") {
+    const known = Object.keys(path.length === 0 ? OrdersFileSchema.shape : OrderSchema.shape);
+    return issue.keys.map((key) => {
+      const guess = suggestField(key, known);
+      const fix = guess ? `rename it to "${guess}" or remove it` : "remove it or fix its name";
+      return problem(doc, [...path, key], `${ownerName(doc, path)} has an unknown field "${key}"; ${fix}`);
+    });
+  }
+
+  if (issue.code === "invalid_key") {
+    const key = path.at(-1);
+    return [
+      problem(
+        doc,
+        path,
+        `${placeName(doc, path.slice(0, -1))}: ${show(key)} is not a valid variable name; use letters, digits and "_", not starting with a digit`,
+      ),
+    ];
+  }
+
+  if (issue.code === "custom") return [problem(doc, path, `${placeName(doc, path)}: ${issue.message}`)];
+
+  const value = valueAt(doc.data, path);
+  const { field, inside } = fieldOf(path);
+  if (value === undefined && !inside) {
+    const owner = ownerName(doc, path.slice(0, -1));
+    return [problem(doc, path, `${owner} is missing field "${field}"; set it to ${EXPECT[field] ?? "a value"}`)];
+  }
+  const expected = inside ? (EXPECT_ITEM[field] ?? "a string") : (EXPECT[field] ?? "something else");
+  return [problem(doc, path, `${placeName(doc, path)} must be ${expected}, not ${show(value)}`)];
+}
+
+/** The first JSON syntax error, in words. */
+function syntaxProblem(doc: Doc, error: ParseError, text: string): Problem {
+  const what: Record<string, string> = {
+    InvalidSymbol: "unexpected character",
+    InvalidNumberFormat: "invalid number",
+    PropertyNameExpected: "expected a field name in double quotes",
+    ValueExpected: "expected a value",
+    ColonExpected: 'expected ":"',
+    CommaExpected: 'expected ","',
+    CloseBraceExpected: 'expected "}"',
+    CloseBracketExpected: 'expected "]"',
+    EndOfFileExpected: "unexpected text after the end",
+    InvalidCommentToken: "comments are not allowed in JSON",
+    UnexpectedEndOfComment: "unfinished comment",
+    UnexpectedEndOfString: "unfinished string",
+    UnexpectedEndOfNumber: "unfinished number",
+    InvalidUnicode: "invalid \\u escape",
+    InvalidEscapeCharacter: "invalid escape character",
+    InvalidCharacter: "invalid character in a string",
+  };
+  const code = printParseErrorCode(error.error);
+  const line = lineAt(doc.lineStarts, error.offset);
+  const column = error.offset - doc.lineStarts[line - 1]! + 1;
+  const near = text.slice(error.offset, error.offset + Math.max(1, Math.min(error.length, 20)));
+  const hint =
+    code === "PropertyNameExpected" || code === "ValueExpected" ? " (JSON allows no trailing commas or comments)" : "";
+  const at = near.trim() ? ` near ${JSON.stringify(near)}` : "";
+  return {
+    file: doc.file,
+    line,
+    path: "",
+    message: `${doc.file} is not valid JSON at line ${line}, column ${column}${at}: ${what[code] ?? code}${hint}; fix it and commit again`,
+  };
+}
+
+/** Object fields written twice: JSON parsers silently keep the last one. */
+function duplicateKeyProblems(doc: Doc, node: Node, path: Path = []): Problem[] {
+  const out: Problem[] = [];
+  if (node.type === "object") {
+    const seen = new Map<string, number>();
+    for (const prop of node.children ?? []) {
+      const [keyNode, valueNode] = prop.children ?? [];
+      if (!keyNode) continue;
+      const key = String(keyNode.value);
+      const line = lineAt(doc.lineStarts, prop.offset);
+      const first = seen.get(key);
+      if (first === undefined) seen.set(key, line);
+      else out.push(problem(doc, [...path, key], `${ownerName(doc, path)} has field "${key}" twice (first at line ${first}); keep only one`, line));
+      if (valueNode) out.push(...duplicateKeyProblems(doc, valueNode, [...path, key]));
+    }
+  } else if (node.type === "array") {
+    (node.children ?? []).forEach((child, i) => out.push(...duplicateKeyProblems(doc, child, [...path, i])));
+  }
+  return out;
+}
+
+/** Rules that look at more than one field or order. Works on the raw data, so it runs even when the schema failed. */
+function crossProblems(doc: Doc, machines: string[] | undefined): Problem[] {
+  const out: Problem[] = [];
+  const raw = valueAt(doc.data, ["orders"]);
+  const orders = Array.isArray(raw) ? raw : [];
+  const firstIndex = new Map<string, number>();
+
+  orders.forEach((order, i) => {
+    if (!isObject(order)) return;
+    const name = orderName(doc, i);
+    const at = (...rest: Path): Path => ["orders", i, ...rest];
+
+    // run XOR agent + prompt
+    const has = (field: string) => order[field] !== undefined;
+    if (has("run") && has("agent")) {
+      out.push(problem(doc, at("agent"), `${name} has both run and agent; keep run for a shell command, or agent + prompt for an agent, not both`));
+    } else if (!has("run") && !has("agent")) {
+      out.push(problem(doc, at(), `${name} has neither run nor agent; add run (a shell command) or agent + prompt`));
+    }
+    if (has("agent") && !has("prompt")) {
+      out.push(problem(doc, at("agent"), `${name} has agent but no prompt; add prompt: what the agent should do`));
+    }
+    if (!has("agent")) {
+      for (const field of ["prompt", "model", "args"]) {
+        if (has(field)) out.push(problem(doc, at(field), `${name} field ${field} only applies to agents; remove it, or make this an agent order with agent + prompt`));
+      }
+    }
+
+    // unique ids
+    if (typeof order.id === "string") {
+      const first = firstIndex.get(order.id);
+      if (first === undefined) firstIndex.set(order.id, i);
+      else {
+        const firstLine = lineOf(doc, ["orders", first, "id"]);
+        out.push(problem(doc, at("id"), `order id "${order.id}" is already used at line ${firstLine}; give each order its own id`));
+      }
+    }
+
+    // registered machines
+    if (machines) {
+      const known = new Set(machines);
+      const list = machines.length ? `registered: ${[...machines].sort().join(", ")}` : "no machine is registered yet";
+      const check = (target: unknown, path: Path) => {
+        if (typeof target !== "string" || isGroup(target) || machineNameProblem(target)) return;
+        if (!known.has(target)) out.push(problem(doc, path, `${placeName(doc, path)}: no machine named "${target}" is registered (${list}); fix the name or set up that machine first`));
+      };
+      if (Array.isArray(order.to)) order.to.forEach((target, k) => check(target, at("to", k)));
+      else check(order.to, at("to"));
+    }
+  });
+
+  // after: known ids, no self-dependency
+  const edges = new Map<string, { to: string; path: Path }[]>();
+  orders.forEach((order, i) => {
+    if (!isObject(order) || !Array.isArray(order.after)) return;
+    const id = typeof order.id === "string" ? order.id : undefined;
+    const mine: { to: string; path: Path }[] = [];
+    order.after.forEach((dep, k) => {
+      if (typeof dep !== "string") return;
+      const path: Path = ["orders", i, "after", k];
+      if (dep === id) out.push(problem(doc, path, `${orderName(doc, i)} field after: it depends on itself; remove "${dep}" from after`));
+      else if (!firstIndex.has(dep)) out.push(problem(doc, path, `${orderName(doc, i)} field after: there is no order "${dep}"; fix the id or remove it`));
+      else mine.push({ to: dep, path });
+    });
+    if (id !== undefined && firstIndex.get(id) === i) edges.set(id, mine);
+  });
+  out.push(...cycleProblems(doc, edges));
+  return out;
+}
+
+/** Dependency cycles, each reported once at the `after` entry that closes it. */
+function cycleProblems(doc: Doc, edges: Map<string, { to: string; path: Path }[]>): Problem[] {
+  const out: Problem[] = [];
+  const state = new Map<string, "active" | "done">();
+  const stack: string[] = [];
+  const reported = new Set<string>();
+
+  const visit = (id: string): void => {
+    state.set(id, "active");
+    stack.push(id);
+    for (const edge of edges.get(id) ?? []) {
+      const s = state.get(edge.to);
+      if (s === undefined) visit(edge.to);
+      else if (s === "active") {
+        // Start the cycle at this order: id waits for edge.to, which waits ... for id.
+        const cycle = [id, ...stack.slice(stack.indexOf(edge.to), -1), id];
+        const key = [...new Set(cycle)].sort().join("\n");
+        if (reported.has(key)) continue;
+        reported.add(key);
+        out.push(
+          problem(
+            doc,
+            edge.path,
+            `${placeName(doc, edge.path.slice(0, -1))}: the orders wait for each other in a cycle, ${cycle.join(" → ")}, so none of them can start; remove one of these after entries`,
+          ),
+        );
+      }
+    }
+    stack.pop();
+    state.set(id, "done");
+  };
+  for (const id of edges.keys()) if (!state.has(id)) visit(id);
+  return out;
+}
+
+// ------------------------------------------------------------------- the API
+
+/**
+ * Parse and validate ORDERS.json. Returns the orders (defaults applied) only when
+ * there is no problem at all; otherwise every problem found, sorted by line.
+ * `machines`: the registered machine names; when given, orders addressed to
+ * other names are errors.
+ */
+export function parseOrders(text: string, opts: { file?: string; machines?: string[] } = {}): { orders?: Orders; problems: Problem[] } {
+  const file = opts.file ?? "ORDERS.json";
+  if (text.startsWith("\uFEFF")) text = text.slice(1);
+  const starts = lineStarts(text);
+
+  if (text.trim() === "") {
+    return { problems: [{ file, line: 1, path: "", message: `${file} is empty; write {"version": 1, "orders": []} for a file with no orders` }] };
+  }
+
+  const marker = /^(<<<<<<<|=======|>>>>>>>)/m.exec(text);
+  if (marker) {
+    const line = lineAt(starts, marker.index);
+    return {
+      problems: [{ file, line, path: "", message: `${file} has git conflict markers at line ${line}: resolve the merge, then commit the file again` }],
+    };
+  }
+
+  const errors: ParseError[] = [];
+  const root = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const doc: Doc = { file, root: root!, data: root ? getNodeValue(root) : undefined, lineStarts: starts };
+  if (errors[0] || !root) {
+    // Later syntax errors are mostly echoes of the first one.
+    const first = errors[0] ?? { error: 4, offset: 0, length: 0 };
+    return { problems: [syntaxProblem(doc, first, text)] };
+  }
+  if (!isObject(doc.data)) {
+    return {
+      problems: [{ file, line: 1, path: "", message: `${file} must hold one JSON object like {"version": 1, "orders": [...]}, not ${show(doc.data)}` }],
+    };
+  }
+
+  const problems: Problem[] = [];
+  const version = doc.data.version;
+  if (typeof version === "number" && Number.isInteger(version) && version > 1) {
+    // A newer format: its other rules are unknown here, so say only this.
+    return {
+      problems: [problem(doc, ["version"], `${file} is version ${version}, written for a newer coord; upgrade coord on this machine to read it`)],
+    };
+  }
+  if (version === undefined) {
+    problems.push({ file, line: 1, path: "version", message: `${file} has no version; add "version": 1 at the top level` });
+  }
+
+  const result = OrdersFileSchema.safeParse(doc.data);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      if (version === undefined && issue.path.length === 1 && issue.path[0] === "version") continue;
+      problems.push(...issueProblems(doc, issue));
+    }
+  }
+  problems.push(...duplicateKeyProblems(doc, root), ...crossProblems(doc, opts.machines));
+
+  if (problems.length > 0 || !result.success) {
+    return { problems: problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)) };
+  }
+  const orders: Order[] = result.data.orders;
+  return { orders: { version: 1, orders }, problems: [] };
+}
+
+/** `ORDERS.json:12 orders[2].timeout: message`, leaving out what is unknown. */
+export function formatProblem(p: Problem): string {
+  const where = p.line !== undefined ? `${p.file}:${p.line}` : p.file;
+  return p.path ? `${where} ${p.path}: ${p.message}` : `${where}: ${p.message}`;
+}
+
+/**
+ * The registered machines an order is addressed to by name: a name → [name],
+ * a list → the list, "ALL" → every machine (sorted), "ANY" → [] (nobody in
+ * particular; machines claim it). `requires` is not checked here.
+ */
+export function ordersTargets(order: Order, machines: string[]): string[] {
+  if (Array.isArray(order.to)) return [...order.to];
+  if (order.to === "ALL") return [...machines].sort();
+  if (order.to === "ANY") return [];
+  return [order.to];
+}

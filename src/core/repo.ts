@@ -1,0 +1,48 @@
+// The coordination repository as a model: ORDERS.json and every machine's file,
+// read from one commit. Broken files are reported and left out, never fixed.
+import { parseComputer } from "./computer.js";
+import { machineNameProblem, machineOfPath } from "./names.js";
+import { parseOrders } from "./orders.js";
+import type { ComputerFile, Orders, Problem } from "./types.js";
+
+export const ORDERS_FILE = "ORDERS.json";
+export const STATUS_JSON = "STATUS.json";
+export const STATUS_MD = "STATUS.md";
+export const SCHEMA_FILE = "coordination/orders.schema.json";
+
+export interface RepoModel {
+  /** The valid orders, or undefined when ORDERS.json is missing or invalid. */
+  orders?: Orders;
+  ordersProblems: Problem[];
+  /** Machines whose files parse, by name. */
+  computers: Map<string, ComputerFile>;
+  /** Every name with a COMPUTER file, broken or not (an order may address them). */
+  machineNames: string[];
+  fileProblems: Problem[];
+}
+
+export function readModel(files: Map<string, string>): RepoModel {
+  const computers = new Map<string, ComputerFile>();
+  const fileProblems: Problem[] = [];
+  const machineNames: string[] = [];
+  for (const [path, text] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const name = machineOfPath(path);
+    if (name === undefined) continue;
+    const bad = machineNameProblem(name);
+    if (bad) {
+      fileProblems.push({ file: path, message: `ignored: ${bad}` });
+      continue;
+    }
+    machineNames.push(name);
+    try {
+      computers.set(name, parseComputer(text, name));
+    } catch (e) {
+      fileProblems.push({ file: path, message: `ignored: ${(e as Error).message}; machine ${name} rewrites it at its next sync` });
+    }
+  }
+  const text = files.get(ORDERS_FILE);
+  if (text === undefined)
+    return { ordersProblems: [{ file: ORDERS_FILE, message: "ORDERS.json is missing; run `coord init` or restore it" }], computers, machineNames, fileProblems };
+  const parsed = parseOrders(text, { file: ORDERS_FILE, machines: machineNames });
+  return { orders: parsed.orders, ordersProblems: parsed.problems, computers, machineNames, fileProblems };
+}

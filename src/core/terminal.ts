@@ -1,0 +1,53 @@
+// Plain-text tables for the terminal (pure).
+import { isOffline, type StatusJson } from "./status.js";
+
+export function textTable(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  return [line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+function ago(iso: string, now: Date): string {
+  const s = Math.round((now.getTime() - Date.parse(iso)) / 1000);
+  if (!Number.isFinite(s)) return "never";
+  if (s < 60) return `${Math.max(0, s)}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
+  return `${Math.floor(s / 86400)}d ago`;
+}
+
+/** What `coord status` prints: machines (offline derived from `now`), orders, errors. */
+export function statusText(status: StatusJson, now: Date): string {
+  const out: string[] = [];
+  const machines = Object.entries(status.machines);
+  out.push(
+    machines.length === 0
+      ? "No machines yet: run coord init on one."
+      : textTable(
+          ["MACHINE", "STATE", "LAST SEEN", "CAPABILITIES"],
+          machines.map(([name, m]) => [name, isOffline(m, now) ? "offline" : m.state, ago(m.lastSeen, now), Object.keys(m.capabilities).join(",")]),
+        ),
+    "",
+  );
+  const orders = Object.entries(status.orders);
+  out.push(
+    orders.length === 0
+      ? "No orders."
+      : textTable(
+          ["ORDER", "REV", "STATE", "MACHINES"],
+          orders.map(([id, o]) => [
+            id,
+            String(o.rev),
+            o.state,
+            Object.entries(o.machines)
+              .map(([name, m]) => `${name}=${m.state}${m.exitCode !== null ? `(${m.exitCode})` : ""}`)
+              .join(" ") + (o.reason ? `  ${o.reason}` : ""),
+          ]),
+        ),
+  );
+  if (status.errors.length) {
+    out.push("", "ERRORS");
+    for (const p of status.errors) out.push(`  ${p.file}${p.line ? `:${p.line}` : ""}${p.path ? ` ${p.path}` : ""}: ${p.message}`);
+  }
+  return out.join("\n");
+}

@@ -1,0 +1,94 @@
+// The domain of coord as plain data. Everything in core/ takes and returns
+// these shapes; nothing here touches git, files, processes or the clock.
+
+export const PRIORITIES = ["low", "normal", "high", "urgent"] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+/** One entry of ORDERS.json, after validation (defaults applied). */
+export interface Order {
+  id: string;
+  /** A machine name, a list of names, "ALL" or "ANY". */
+  to: string | string[];
+  run?: string;
+  agent?: string;
+  prompt?: string;
+  model?: string;
+  args?: string[];
+  rev: number;
+  after: string[];
+  requires: string[];
+  cwd?: string;
+  env: Record<string, string>;
+  /** Seconds; undefined means the machine's default. */
+  timeout?: number;
+  retries: number;
+  priority: Priority;
+  cancelled: boolean;
+  notBefore?: string;
+}
+
+export interface Orders {
+  version: 1;
+  orders: Order[];
+}
+
+/** A problem found in a file, with where it is and what to do. */
+export interface Problem {
+  /** Repository path of the file, e.g. "ORDERS.json". */
+  file: string;
+  /** 1-based line, when known. */
+  line?: number;
+  /** JSON path, e.g. "orders[2].timeout". */
+  path?: string;
+  message: string;
+}
+
+export const TASK_STATES = [
+  "queued",
+  "assigned",
+  "in_progress",
+  "completed",
+  "failed",
+  "blocked",
+  "cancelled",
+  "rejected",
+] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+
+/** What one machine reports about one order (its latest rev). */
+export interface TaskReport {
+  rev: number;
+  state: TaskState;
+  attempts: number;
+  exitCode?: number | null;
+  startedAt?: string;
+  finishedAt?: string;
+  reason?: string;
+  /** The last lines of output, redacted. */
+  output?: string;
+}
+
+export const MACHINE_STATES = ["idle", "working", "emergency", "stalled", "suspended"] as const;
+export type MachineState = (typeof MACHINE_STATES)[number];
+
+/** Front matter of coordination/COMPUTER_<name>.md: the machine's own data. */
+export interface ComputerFile {
+  coord: 1;
+  name: string;
+  uuid: string;
+  state: MachineState;
+  lastSeen: string;
+  /** Seconds between heartbeats; readers call the machine offline after 3 missed. */
+  heartbeat: number;
+  /** name → version or value, e.g. { os: "linux", node: "20.20.2", claude: "1.0" }. */
+  capabilities: Record<string, string>;
+  /** What this machine last read of ORDERS.json (git blob id) and whether it was valid. */
+  orders: { seen: string; valid: boolean; error?: string };
+  tasks: Record<string, TaskReport>;
+}
+
+/** Everything read from one commit of the coordination repository. */
+export interface RepoSnapshot {
+  /** Repository path → file content (UTF-8). */
+  files: Map<string, string>;
+}

@@ -1,0 +1,24 @@
+// One typed error carries the exit code to the top, where the CLI turns it
+// into process.exitCode. Nothing deeper calls process.exit.
+
+export const EXIT = {
+  OK: 0,
+  /** Could not reach the remote, or another failure. */
+  FAILURE: 1,
+  /** Bad usage or configuration. */
+  USAGE: 2,
+  /** Synced, but ORDERS.json is invalid: no new task started. */
+  INVALID_ORDERS: 3,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export class CoordError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode = EXIT.FAILURE,
+  ) {
+    super(message);
+    this.name = "CoordError";
+  }
+}

@@ -1,0 +1,228 @@
+// The transport: every git call coord makes, through simple-git.
+//
+// coord never merges text. It reads files from one commit, builds its commit
+// on top of the remote tip in a private index (the checkout is not touched),
+// and pushes without force; a rejected push is a lost compare-and-swap.
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { simpleGit, type SimpleGit, type SimpleGitOptions } from "simple-git";
+import { CoordError, EXIT } from "../errors.js";
+
+/** Inherited GIT_* variables worth keeping (TLS trust for https remotes). */
+const PASSTHROUGH_ENV = ["GIT_SSL_CAINFO", "GIT_SSL_CAPATH", "GIT_CONFIG_NOSYSTEM"];
+
+/**
+ * The variables git sees besides coord's own: simple-git v4 refuses an explicit
+ * GIT_*, editor, pager or askpass variable unless allowed, so those are dropped
+ * here, except the passthrough list.
+ */
+function inheritedEnv(): Record<string, string> {
+  const guarded = /^(git_.*|editor|visual|pager|prefix|ssh_askpass)$/i;
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && (!guarded.test(k) || PASSTHROUGH_ENV.includes(k))) env[k] = v;
+  return env;
+}
+
+/** Environment variables coord sets itself or passes through. */
+const ALLOWED_ENV = [
+  ...PASSTHROUGH_ENV,
+  "GIT_INDEX_FILE",
+  "GIT_AUTHOR_NAME",
+  "GIT_AUTHOR_EMAIL",
+  "GIT_COMMITTER_NAME",
+  "GIT_COMMITTER_EMAIL",
+  "GIT_TERMINAL_PROMPT",
+  "GIT_SSH_COMMAND",
+];
+
+export interface GitOptions {
+  /** Seconds one git command may take in all (not an inactivity timeout). */
+  timeout?: number;
+  env?: Record<string, string>;
+  input?: string | Buffer;
+}
+
+/** A plain simple-git client for `dir` with coord's safety settings. */
+export function gitClient(dir: string, opts: GitOptions = {}): SimpleGit {
+  const options: Partial<SimpleGitOptions> = {
+    baseDir: dir,
+    allowEnvironment: ALLOWED_ENV,
+    // Our own GIT_SSH_COMMAND (BatchMode: never wait for a password), set below.
+    unsafe: { allowUnsafeSshCommand: true },
+    // stdOut/stdErr false: progress output does not reset the clock, so this is a real deadline.
+    timeout: { block: (opts.timeout ?? 120) * 1000, stdOut: false, stdErr: false },
+    ...(opts.input !== undefined ? { input: () => opts.input } : {}),
+  };
+  const git = simpleGit(options);
+  return git.env({
+    ...inheritedEnv(),
+    GIT_TERMINAL_PROMPT: "0",
+    GIT_SSH_COMMAND: "ssh -o BatchMode=yes -o ConnectTimeout=20",
+    LC_ALL: "C",
+    ...opts.env,
+  });
+}
+
+export interface Author {
+  name: string;
+  email: string;
+}
+
+export function machineAuthor(machine: string): Author {
+  return { name: `coord ${machine}`, email: `${machine}@coord.invalid` };
+}
+
+const authorEnv = (a: Author) => ({
+  GIT_AUTHOR_NAME: a.name,
+  GIT_AUTHOR_EMAIL: a.email,
+  GIT_COMMITTER_NAME: a.name,
+  GIT_COMMITTER_EMAIL: a.email,
+});
+
+export function isRejectedPush(e: unknown): boolean {
+  return /non-fast-forward|fetch first|\[rejected\]|stale info|failed to update ref|cannot lock ref/i.test(String((e as Error)?.message ?? e));
+}
+
+/** A git checkout that coord works in. */
+export class Repo {
+  constructor(
+    readonly dir: string,
+    /** Where scratch files go (coord's local state directory). */
+    readonly stateDir: string,
+    readonly remote = "origin",
+    readonly branch = "main",
+    readonly timeout = 120,
+  ) {}
+
+  git(opts: GitOptions = {}): SimpleGit {
+    return gitClient(this.dir, { timeout: this.timeout, ...opts });
+  }
+
+  get trackingRef(): string {
+    return `refs/remotes/${this.remote}/${this.branch}`;
+  }
+
+  /** Fetches the branch; returns the remote tip, or undefined when the remote has no such branch yet. */
+  async fetch(): Promise<string | undefined> {
+    try {
+      await this.git().raw(["fetch", "--quiet", "--no-tags", this.remote, `+refs/heads/${this.branch}:${this.trackingRef}`]);
+    } catch (e) {
+      const msg = String((e as Error).message);
+      if (/couldn't find remote ref/i.test(msg)) return undefined;
+      const url = await this.remoteUrl().catch(() => this.remote);
+      throw new CoordError(`could not reach the remote ${url}: ${firstLine(msg)}`, EXIT.FAILURE);
+    }
+    return this.resolve(this.trackingRef);
+  }
+
+  async remoteUrl(): Promise<string> {
+    return (await this.git().raw(["remote", "get-url", this.remote])).trim();
+  }
+
+  /** The commit a ref points at, or undefined. */
+  async resolve(ref: string): Promise<string | undefined> {
+    try {
+      return (await this.git().raw(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`])).trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Every file under `prefixes` at `commit`, read in one `cat-file --batch`. */
+  async readFiles(commit: string, prefixes: string[]): Promise<Map<string, string>> {
+    const listing = await this.git().raw(["ls-tree", "-r", "-z", "--full-tree", commit, "--", ...prefixes]);
+    const entries = listing
+      .split("\0")
+      .filter(Boolean)
+      .map((line) => {
+        const [meta, path] = line.split("\t") as [string, string];
+        const [, type, sha] = meta.split(" ") as [string, string, string];
+        return { type, sha, path };
+      })
+      .filter((e) => e.type === "blob");
+    const files = new Map<string, string>();
+    if (entries.length === 0) return files;
+    const out = await this.git({ input: entries.map((e) => e.sha).join("\n") + "\n" }).binaryCatFile(["--batch"]);
+    let offset = 0;
+    for (const entry of entries) {
+      const headerEnd = out.indexOf(10, offset);
+      const size = Number(out.subarray(offset, headerEnd).toString("latin1").split(" ")[2]);
+      const start = headerEnd + 1;
+      files.set(entry.path, out.subarray(start, start + size).toString("utf8"));
+      offset = start + size + 1;
+    }
+    return files;
+  }
+
+  /**
+   * A commit on top of `parent` (or a root commit) with `changes` applied
+   * (path → new content, or null to delete), built in a private index so the
+   * checkout and its index are never touched.
+   */
+  async commitFiles(parent: string | undefined, changes: Map<string, string | null>, author: Author, message: string): Promise<string> {
+    const scratch = join(this.stateDir, "tmp", `commit-${process.pid}`);
+    await mkdir(scratch, { recursive: true });
+    const env = { GIT_INDEX_FILE: join(scratch, "index"), ...authorEnv(author) };
+    try {
+      const git = this.git({ env });
+      await git.raw(parent ? ["read-tree", parent] : ["read-tree", "--empty"]);
+      const writes = [...changes].filter((c): c is [string, string] => c[1] !== null);
+      const files = await Promise.all(
+        writes.map(async ([, content], i) => {
+          const f = join(scratch, `blob-${i}`);
+          await writeFile(f, content);
+          return f;
+        }),
+      );
+      const shas = files.length ? (await git.raw(["hash-object", "-w", "--", ...files])).trim().split("\n") : [];
+      const info = [
+        ...writes.map(([path], i) => `100644 ${shas[i]}\t${path}`),
+        ...[...changes].filter(([, c]) => c === null).map(([path]) => `0 ${"0".repeat(40)}\t${path}`),
+      ];
+      await this.git({ env, input: info.join("\n") + "\n" }).raw(["update-index", "--index-info"]);
+      const tree = (await git.raw(["write-tree"])).trim();
+      const args = ["commit-tree", tree, "-m", message];
+      if (parent) args.push("-p", parent);
+      return (await git.raw(args)).trim();
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+
+  /** Pushes `commit` to the branch without force. false: someone pushed first. */
+  async push(commit: string): Promise<boolean> {
+    try {
+      await this.git().raw(["push", "--quiet", "--porcelain", this.remote, `${commit}:refs/heads/${this.branch}`]);
+    } catch (e) {
+      if (isRejectedPush(e)) return false;
+      const url = await this.remoteUrl().catch(() => this.remote);
+      throw new CoordError(`could not push to the remote ${url}: ${firstLine(String((e as Error).message))}`, EXIT.FAILURE);
+    }
+    await this.git().raw(["update-ref", this.trackingRef, commit]);
+    return true;
+  }
+
+  /**
+   * Brings the checkout's branch up to `commit` when that is a fast-forward
+   * and loses nothing; otherwise leaves it alone and says why.
+   */
+  async fastForward(commit: string): Promise<string | undefined> {
+    const head = await this.resolve("HEAD");
+    try {
+      if (!head) await this.git().raw(["checkout", "--quiet", "-B", this.branch, commit]);
+      else if (head !== commit) await this.git().raw(["merge", "--ff-only", "--quiet", commit]);
+      return undefined;
+    } catch (e) {
+      return `the checkout was not updated to the new commit (${firstLine(String((e as Error).message))}); your local changes are kept`;
+    }
+  }
+}
+
+export function firstLine(s: string): string {
+  const lines = s
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return lines.find((l) => /^(fatal|error):/.test(l))?.replace(/^(fatal|error):\s*/, "") ?? lines[0] ?? s;
+}

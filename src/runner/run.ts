@@ -1,0 +1,113 @@
+// Runs one shell task: its own process group (so a timeout kills everything it
+// started), the full output to a local log file up to a cap, the last lines
+// kept for publishing.
+import { spawn } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { once } from "node:events";
+import { readFile } from "node:fs/promises";
+
+export interface RunSpec {
+  command: string;
+  cwd: string;
+  env: Record<string, string>;
+  /** Seconds. */
+  timeout: number;
+  logFile: string;
+  /** Bytes of output written to the log file at most. */
+  logCap?: number;
+  /** Seconds between SIGTERM and SIGKILL on timeout. */
+  killGrace?: number;
+  /** Called with the child's pid once it started. */
+  onStart?: (pid: number) => void;
+}
+
+export interface RunResult {
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  /** The last part of the output (up to 64 KiB), raw. */
+  tail: string;
+  /** Error starting the process (for example a cwd that does not exist). */
+  error?: string;
+}
+
+const TAIL_BYTES = 64 * 1024;
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}
+
+export async function runTask(spec: RunSpec): Promise<RunResult> {
+  const log = createWriteStream(spec.logFile, { flags: "w" });
+  const cap = spec.logCap ?? 10 * 1024 * 1024;
+  let logged = 0;
+  let tail = Buffer.alloc(0);
+  let timedOut = false;
+
+  const child = spawn("/bin/sh", ["-c", spec.command], {
+    cwd: spec.cwd,
+    env: spec.env,
+    detached: true, // a process group of its own
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const onData = (chunk: Buffer) => {
+    if (logged < cap) {
+      const part = chunk.subarray(0, cap - logged);
+      log.write(part);
+      logged += part.length;
+      if (logged >= cap) log.write(`\n[coord: log truncated at ${cap} bytes]\n`);
+    }
+    tail = Buffer.concat([tail, chunk]);
+    if (tail.length > TAIL_BYTES) tail = tail.subarray(tail.length - TAIL_BYTES);
+  };
+  child.stdout.on("data", onData);
+  child.stderr.on("data", onData);
+
+  const started = new Promise<void>((resolve) => child.once("spawn", resolve));
+  const failed = once(child, "error").then(([e]) => e as Error);
+  const closed = once(child, "close").then(([code, signal]) => ({ code: code as number | null, signal: signal as string | null }));
+
+  const first = await Promise.race([started.then(() => undefined), failed]);
+  if (first instanceof Error) {
+    log.end();
+    await once(log, "close");
+    return { exitCode: null, signal: null, timedOut: false, tail: "", error: first.message };
+  }
+  spec.onStart?.(child.pid!);
+
+  let killTimer: NodeJS.Timeout | undefined;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killGroup(child.pid!, "SIGTERM");
+    killTimer = setTimeout(() => killGroup(child.pid!, "SIGKILL"), (spec.killGrace ?? 5) * 1000);
+  }, spec.timeout * 1000);
+
+  const { code, signal } = await closed;
+  clearTimeout(timer);
+  // Whatever the shell left behind in its group goes with it.
+  if (timedOut) killGroup(child.pid!, "SIGKILL");
+  if (killTimer) clearTimeout(killTimer);
+  log.end();
+  await once(log, "close");
+  return { exitCode: code, signal, timedOut, tail: tail.toString("utf8") };
+}
+
+/**
+ * Stops the process group of a task that outlived a crashed coord, but only
+ * when the process still carries the task's COORD_TASK marker (Linux /proc),
+ * so a reused pid is never killed. Elsewhere it does nothing.
+ */
+export async function killOrphan(pid: number, marker: string): Promise<boolean> {
+  try {
+    const environ = await readFile(`/proc/${pid}/environ`, "utf8");
+    if (!environ.split("\0").includes(`COORD_TASK=${marker}`)) return false;
+  } catch {
+    return false;
+  }
+  killGroup(pid, "SIGKILL");
+  return true;
+}

@@ -1,0 +1,65 @@
+// The machine's identity and settings: .git/coord/machine.yaml in its checkout.
+import { join } from "node:path";
+import YAML from "yaml";
+import { z } from "zod";
+import { parseDuration } from "../core/duration.js";
+import { machineNameProblem } from "../core/names.js";
+import { CoordError, EXIT } from "../errors.js";
+import { readIfExists, writeDurably } from "./files.js";
+
+const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const s = parseDuration(v);
+  if (s === undefined) {
+    ctx.addIssue({ code: "custom", message: `"${v}" is not a duration; write it like "90s", "15m" or "2h"` });
+    return z.NEVER;
+  }
+  return s;
+});
+
+const configSchema = z.strictObject({
+  name: z.string().refine((n) => !machineNameProblem(n), { message: "not a valid machine name" }),
+  uuid: z.string().min(1),
+  remote: z.string().default("origin"),
+  branch: z.string().default("main"),
+  /** Seconds between heartbeat commits when nothing else changed. */
+  heartbeat: duration.default(900),
+  /** Seconds a task may run when its order sets no timeout. */
+  defaultTimeout: duration.default(3600),
+  /** Lines of each task's output published in the machine's file. */
+  outputLines: z.number().int().min(0).max(500).default(20),
+  /** Seconds one git command may take. */
+  gitTimeout: duration.default(120),
+});
+
+export type MachineConfig = z.output<typeof configSchema>;
+
+export function configPath(stateDir: string): string {
+  return join(stateDir, "machine.yaml");
+}
+
+export async function loadConfig(stateDir: string): Promise<MachineConfig | undefined> {
+  const path = configPath(stateDir);
+  const text = await readIfExists(path);
+  if (text === undefined) return undefined;
+  let data: unknown;
+  try {
+    data = YAML.parse(text);
+  } catch (e) {
+    throw new CoordError(`${path} is not valid YAML (${(e as Error).message.split("\n")[0]}); fix it or run coord init again`, EXIT.USAGE);
+  }
+  const result = configSchema.safeParse(data);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new CoordError(`${path} field ${issue.path.join(".") || "(top)"}: ${issue.message}; fix it or run coord init again`, EXIT.USAGE);
+  }
+  return result.data;
+}
+
+export async function saveConfig(stateDir: string, config: MachineConfig): Promise<void> {
+  const header = "# coord machine config: this machine's identity and settings. Durations: 90s, 15m, 2h.\n";
+  await writeDurably(configPath(stateDir), header + YAML.stringify(config));
+}
+
+export function newConfig(fields: { name: string; uuid: string; remote?: string; branch?: string }): MachineConfig {
+  return configSchema.parse(fields);
+}

@@ -1,0 +1,65 @@
+// The journal: what this machine did for each order, the source of truth for
+// its own file. Every transition is written durably before it takes effect, so
+// a task is started at most once per (order, rev) even across crashes.
+import { join } from "node:path";
+import type { TaskReport } from "../core/types.js";
+import { CoordError, EXIT } from "../errors.js";
+import { readIfExists, writeDurably } from "./files.js";
+
+export interface JournalEntry extends TaskReport {
+  /** Local path of the full log of the last attempt. */
+  log?: string;
+  /** Process id while in progress. */
+  pid?: number;
+}
+
+export interface JournalData {
+  version: 1;
+  tasks: Record<string, JournalEntry>;
+  /** When this machine last published its file (ISO time), for the heartbeat. */
+  lastPublished?: string;
+}
+
+export class Journal {
+  private constructor(
+    readonly path: string,
+    public data: JournalData,
+  ) {}
+
+  static async open(stateDir: string): Promise<Journal> {
+    const path = join(stateDir, "journal.json");
+    const text = await readIfExists(path);
+    if (text === undefined) return new Journal(path, { version: 1, tasks: {} });
+    try {
+      const data = JSON.parse(text) as JournalData;
+      if (data.version !== 1 || typeof data.tasks !== "object") throw new Error("unknown journal version");
+      return new Journal(path, data);
+    } catch (e) {
+      throw new CoordError(`the journal ${path} cannot be read (${(e as Error).message}); move it aside and run coord sync again to rebuild it from the repository`, EXIT.USAGE);
+    }
+  }
+
+  get tasks(): Record<string, JournalEntry> {
+    return this.data.tasks;
+  }
+
+  async set(id: string, entry: JournalEntry): Promise<void> {
+    this.data.tasks[id] = entry;
+    await this.save();
+  }
+
+  async save(): Promise<void> {
+    await writeDurably(this.path, JSON.stringify(this.data, null, 2) + "\n");
+  }
+
+  /** Tasks a crash left in progress become failed, reason interrupted. Returns their ids. */
+  async recoverInterrupted(now: Date): Promise<string[]> {
+    const ids = Object.keys(this.tasks).filter((id) => this.tasks[id]!.state === "in_progress");
+    for (const id of ids) {
+      const { pid: _pid, ...rest } = this.tasks[id]!;
+      this.data.tasks[id] = { ...rest, state: "failed", exitCode: null, finishedAt: now.toISOString(), reason: "interrupted" };
+    }
+    if (ids.length) await this.save();
+    return ids;
+  }
+}
