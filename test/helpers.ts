@@ -1,0 +1,183 @@
+// Real git for end-to-end tests: bare hubs in temp dirs, several checkouts as
+// several machines, a person who uses plain git, and `git daemon` on loopback.
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer, connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { hubCreate } from "../src/commands/hub.js";
+import { init } from "../src/commands/init.js";
+import { main } from "../src/cli/main.js";
+
+const run = promisify(execFile);
+export const CLI = join(import.meta.dirname, "..", "dist", "cli", "main.js");
+
+/** git as a person runs it; identity only through -c, since the machine has none. */
+export async function git(cwd: string, ...args: string[]): Promise<string> {
+  const { stdout } = await run("git", args, { cwd, maxBuffer: 64 * 1024 * 1024 });
+  return stdout;
+}
+
+export async function tempDir(prefix = "coord-test-"): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+export interface Fleet {
+  root: string;
+  /** The URL machines use: a path, or git://127.0.0.1:port/hub.git. */
+  remote: string;
+  hubPath: string;
+  machines: Record<string, string>;
+  person: string;
+  cleanup(): Promise<void>;
+}
+
+export async function makeFleet(names: string[], opts: { remote?: (hubPath: string) => string } = {}): Promise<Fleet> {
+  const root = await tempDir();
+  const hubPath = join(root, "hub.git");
+  await hubCreate(hubPath);
+  // Record every ref update, to prove no push was ever forced.
+  await git(hubPath, "config", "core.logAllRefUpdates", "always");
+  const remote = opts.remote ? opts.remote(hubPath) : hubPath;
+  const machines: Record<string, string> = {};
+  for (const name of names) {
+    machines[name] = join(root, name);
+    await init({ dir: machines[name], name, remote });
+  }
+  const person = join(root, "person");
+  await git(root, "clone", "--quiet", remote, person);
+  return { root, remote, hubPath, machines, person, cleanup: () => rm(root, { recursive: true, force: true }) };
+}
+
+/** A person's edit of ORDERS.json, committed and pushed with plain git (rebasing onto the machines' pushes). */
+export async function pushOrders(fleet: Fleet, orders: unknown[] | string, message = "orders"): Promise<void> {
+  const text = typeof orders === "string" ? orders : JSON.stringify({ $schema: "coordination/orders.schema.json", version: 1, orders }, null, 2) + "\n";
+  await personCommit(fleet, "ORDERS.json", text, message);
+}
+
+export async function personCommit(fleet: Fleet, path: string, text: string, message: string): Promise<void> {
+  const p = fleet.person;
+  for (let attempt = 1; ; attempt++) {
+    await git(p, "fetch", "--quiet", "origin");
+    await git(p, "reset", "--quiet", "--hard", "origin/main");
+    await writeFile(join(p, path), text);
+    await git(p, "add", path);
+    await git(p, "-c", "user.name=A Person", "-c", "user.email=person@example.com", "commit", "--quiet", "-m", message);
+    try {
+      await git(p, "push", "--quiet", "origin", "HEAD:main");
+      return;
+    } catch (e) {
+      if (attempt >= 20) throw e;
+    }
+  }
+}
+
+/** A file at the hub's tip. */
+export async function hubFile(fleet: Fleet, path: string): Promise<string> {
+  return git(fleet.hubPath, "show", `main:${path}`);
+}
+
+export async function hubStatus(fleet: Fleet): Promise<any> {
+  return JSON.parse(await hubFile(fleet, "STATUS.json"));
+}
+
+export async function hubHead(fleet: Fleet): Promise<string> {
+  return (await git(fleet.hubPath, "rev-parse", "main")).trim();
+}
+
+export async function journal(dir: string): Promise<any> {
+  return JSON.parse(await readFile(join(dir, ".git", "coord", "journal.json"), "utf8"));
+}
+
+/** Runs the CLI in-process, capturing output. */
+export async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
+  process.exitCode = 0;
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+/** Runs the built CLI as a separate process. */
+export function cliProcess(args: string[], opts: { cwd?: string } = {}): ChildProcess {
+  return spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"] });
+}
+
+export async function cliExec(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const child = cliProcess(args);
+  let out = "";
+  let err = "";
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (err += d));
+  const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? -1)));
+  return { code, out, err };
+}
+
+/** Polls `check` every 50 ms until it returns a value, at most `ms`. */
+export async function waitFor<T>(check: () => Promise<T | undefined | false>, ms: number, what: string): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await check().catch(() => undefined);
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+/** `git daemon` serving `base` on loopback, with push enabled. */
+export async function gitDaemon(base: string): Promise<{ url: (name: string) => string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const daemon = spawn(
+    "git",
+    ["daemon", "--reuseaddr", "--export-all", "--enable=receive-pack", `--base-path=${base}`, "--listen=127.0.0.1", `--port=${port}`, base],
+    { stdio: "ignore", detached: true },
+  );
+  await waitFor(
+    () =>
+      new Promise<boolean>((resolve) => {
+        const s = connect(port, "127.0.0.1", () => {
+          s.end();
+          resolve(true);
+        });
+        s.on("error", () => resolve(false));
+      }),
+    10_000,
+    "git daemon to listen",
+  );
+  return {
+    url: (name) => `git://127.0.0.1:${port}/${name}`,
+    stop: async () => {
+      try {
+        process.kill(-daemon.pid!, "SIGTERM");
+      } catch {
+        /* gone */
+      }
+      await new Promise((r) => (daemon.exitCode !== null ? r(null) : daemon.once("exit", r)));
+    },
+  };
+}
+
+/** Every commit of the hub: sha, author name, changed paths. */
+export async function hubCommits(fleet: Fleet): Promise<{ sha: string; author: string; paths: string[] }[]> {
+  const log = await git(fleet.hubPath, "log", "--format=@%H %an", "--name-only", "main");
+  return log
+    .split("@")
+    .filter(Boolean)
+    .map((block) => {
+      const [head, ...rest] = block.trim().split("\n");
+      const [sha, ...author] = head!.split(" ");
+      return { sha: sha!, author: author.join(" "), paths: rest.filter(Boolean) };
+    });
+}

@@ -1,0 +1,251 @@
+// The sync loop end to end, on real git: a bare hub, several checkouts as
+// several machines, a person pushing ORDERS.json with plain git.
+import { readFile, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { sync } from "../src/sync/sync.js";
+import { readModel } from "../src/core/repo.js";
+import { deriveStatus, renderStatusJson, renderStatusMd } from "../src/core/status.js";
+import { cli, git, hubCommits, hubFile, hubHead, hubStatus, journal, makeFleet, pushOrders, personCommit, type Fleet } from "./helpers.js";
+
+let fleet: Fleet | undefined;
+afterEach(async () => {
+  await fleet?.cleanup();
+  fleet = undefined;
+});
+
+const order = (id: string, to: unknown, run: string, extra: object = {}) => ({ id, to, run, ...extra });
+
+describe("a fleet on a local hub", () => {
+  it("runs each machine's tasks and publishes results, authored by coord <machine>, with no git identity", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti", "machine-2"]);
+    await pushOrders(fleet, [
+      order("hello", "ALL", 'echo "hi from $COORD_MACHINE"'),
+      order("two", ["izzit7", "soda-yeti"], "echo two"),
+      order("fails", "machine-2", "echo broken >&2; exit 7"),
+    ]);
+    for (const name of Object.keys(fleet.machines)) await sync({ dir: fleet.machines[name]! });
+
+    const status = await hubStatus(fleet);
+    expect(Object.keys(status.machines)).toEqual(["izzit7", "machine-2", "soda-yeti"]);
+    expect(status.orders.hello.state).toBe("completed");
+    expect(Object.keys(status.orders.hello.machines)).toEqual(["izzit7", "machine-2", "soda-yeti"]);
+    expect(status.orders.two.machines).toHaveProperty("soda-yeti.exitCode", 0);
+    expect(status.orders.fails).toMatchObject({ state: "failed", machines: { "machine-2": { state: "failed", exitCode: 7, attempts: 1, reason: "exit code 7" } } });
+    expect(await hubFile(fleet, "coordination/COMPUTER_soda-yeti.md")).toContain("hi from soda-yeti");
+    expect(await hubFile(fleet, "coordination/COMPUTER_machine-2.md")).toContain("broken");
+
+    const authors = new Set((await hubCommits(fleet)).map((c) => c.author));
+    expect(authors).toEqual(new Set(["coord hub", "coord izzit7", "coord soda-yeti", "coord machine-2", "A Person"]));
+    // The checkout a person looks at follows the hub at each sync of its machine.
+    await sync({ dir: fleet.machines.izzit7! });
+    expect(await readFile(join(fleet.machines.izzit7!, "STATUS.md"), "utf8")).toBe(await hubFile(fleet, "STATUS.md"));
+  });
+
+  it("runs a task once per (order, rev, machine); a new rev runs it again; retries re-run failures", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    const counter = join(fleet.root, "count");
+    await pushOrders(fleet, [order("count", "izzit7", `echo x >> ${counter}`), order("retry", "izzit7", `echo r >> ${counter}.r; exit 1`, { retries: 2 })]);
+    for (let i = 0; i < 5; i++) await sync({ dir });
+    expect((await readFile(counter, "utf8")).split("\n").filter(Boolean)).toHaveLength(1);
+    expect((await readFile(counter + ".r", "utf8")).split("\n").filter(Boolean)).toHaveLength(3); // 1 + 2 retries
+    expect((await hubStatus(fleet)).orders.retry.machines.izzit7).toMatchObject({ state: "failed", attempts: 3 });
+
+    await pushOrders(fleet, [order("count", "izzit7", `echo x >> ${counter}`, { rev: 2 })]);
+    await sync({ dir });
+    await sync({ dir });
+    expect((await readFile(counter, "utf8")).split("\n").filter(Boolean)).toHaveLength(2);
+    expect((await hubStatus(fleet)).orders.count).toMatchObject({ rev: 2, state: "completed" });
+  });
+
+  it("kills a task's whole process group on timeout and runs it in its cwd with its env", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const marker = join(fleet.root, "grandchild-survived");
+    await pushOrders(fleet, [
+      order("slow", "izzit7", `(sleep 3; touch ${marker}) & sleep 30`, { timeout: "1s" }),
+      order("where", "izzit7", 'pwd; echo "$GREETING"', { cwd: fleet.root, env: { GREETING: "hello env" } }),
+    ]);
+    const r = await sync({ dir: fleet.machines.izzit7! });
+    expect(r.ran.find((t) => t.id === "slow")).toMatchObject({ state: "failed", reason: expect.stringContaining("timed out after 1s") });
+    const computer = await hubFile(fleet, "coordination/COMPUTER_izzit7.md");
+    expect(computer).toContain(fleet.root);
+    expect(computer).toContain("hello env");
+    await new Promise((res) => setTimeout(res, 3500));
+    await expect(readFile(marker)).rejects.toThrow(); // the background grandchild died with the group
+  });
+
+  it("makes one fetch and no commit when there is nothing new; heartbeats at most every interval", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const head = await hubHead(fleet);
+    const r = await sync({ dir: fleet.machines.izzit7! });
+    expect(r.pushed).toBeUndefined();
+    expect(await hubHead(fleet)).toBe(head);
+    // Another machine with nothing new computes the very same STATUS bytes: no commit either.
+    await sync({ dir: fleet.machines["soda-yeti"]! });
+    expect(await hubHead(fleet)).toBe(head);
+
+    const later = new Date(Date.now() + 16 * 60 * 1000); // default heartbeat: 15 minutes
+    const beat = await sync({ dir: fleet.machines.izzit7!, now: () => later });
+    expect(beat.pushed).toBeDefined();
+    const [last] = await hubCommits(fleet);
+    expect(last!.paths.sort()).toEqual(["STATUS.json", "STATUS.md", "coordination/COMPUTER_izzit7.md"]);
+    expect((await hubStatus(fleet)).machines.izzit7.lastSeen).toBe(later.toISOString());
+    const again = await sync({ dir: fleet.machines.izzit7!, now: () => new Date(later.getTime() + 60_000) });
+    expect(again.pushed).toBeUndefined();
+  });
+
+  it("keeps results when the remote is unreachable, exits 1, and publishes them all at the next sync", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    const away = fleet.hubPath + ".away";
+    // The task itself takes the remote away, so the publish after it fails.
+    await pushOrders(fleet, [order("a", "izzit7", "echo first"), order("b", "izzit7", `mv ${fleet.hubPath} ${away}; echo second`)]);
+    const failed = await cli("sync", "--dir", dir);
+    expect(failed.code).toBe(1);
+    expect(failed.err).toMatch(/could not reach the remote .*hub\.git/);
+    expect((await journal(dir)).tasks).toMatchObject({ a: { state: "completed" }, b: { state: "completed" } });
+
+    const stillAway = await cli("sync", "--dir", dir);
+    expect(stillAway.code).toBe(1);
+    await rename(away, fleet.hubPath);
+    const ok = await cli("sync", "--dir", dir);
+    expect(ok.code).toBe(0);
+    const status = await hubStatus(fleet);
+    expect(status.orders.a.machines.izzit7.state).toBe("completed");
+    expect(status.orders.b.machines.izzit7.state).toBe("completed");
+    expect((await journal(dir)).tasks.b.attempts).toBe(1); // nothing ran twice
+  });
+
+  it("--dry-run prints what would run and changes nothing", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    await pushOrders(fleet, [order("a", "izzit7", "echo a"), order("later", "izzit7", "echo b", { after: ["a"] })]);
+    const head = await hubHead(fleet);
+    const r = await cli("sync", "--dir", dir, "--dry-run");
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("would run a (rev 1, attempt 1): echo a");
+    expect(r.out).toContain("later: not started: uses after, which this version of coord does not run yet");
+    expect(await hubHead(fleet)).toBe(head);
+    expect((await journal(dir).catch(() => ({ tasks: {} }))).tasks).toEqual({});
+    const real = await sync({ dir });
+    expect(real.ran.map((t) => t.id)).toEqual(["a"]);
+  });
+});
+
+describe("bad input gets a clear error and loses nothing", () => {
+  it("an invalid ORDERS.json starts no task, exits 3, and shows the error with its line in STATUS.json", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    const counter = join(fleet.root, "ran");
+    await pushOrders(fleet, [order("ok", "izzit7", `echo x >> ${counter}`)]);
+    await sync({ dir });
+    const broken = `{\n  "version": 1,\n  "orders": [\n    { "id": "ok", "to": "izzit7", "run": "echo x >> ${counter}", "rev": 2 },\n    { "id": "new", "to": "izzit7", "run": "echo x >> ${counter}", "timeout": "ten minutes" }\n  ]\n}\n`;
+    await pushOrders(fleet, broken);
+    const r = await cli("sync", "--dir", dir);
+    expect(r.code).toBe(3);
+    expect(r.err).toMatch(/ORDERS\.json:5 orders\[1\]\.timeout: .*ten minutes/);
+    expect((await readFile(counter, "utf8")).split("\n").filter(Boolean)).toHaveLength(1);
+    const status = await hubStatus(fleet);
+    expect(status.errors[0]).toMatchObject({ file: "ORDERS.json", line: 5, path: "orders[1].timeout" });
+    expect(status.orders.ok.machines.izzit7.state).toBe("completed"); // still visible from the machine's report
+    expect(await hubFile(fleet, "ORDERS.json")).toBe(broken); // never rewritten
+  });
+
+  it.each([
+    ["malformed JSON", '{ "version": 1, "orders": [ }', /not valid JSON at line 1/],
+    ["conflict markers", '<<<<<<< HEAD\n{ "version": 1, "orders": [] }\n=======\n{ "version": 1, "orders": [] }\n>>>>>>> theirs\n', /conflict markers/],
+    ["a future version", '{ "version": 2, "orders": [] }', /newer|upgrade/],
+    ["a dependency cycle", JSON.stringify({ version: 1, orders: [order("a", "izzit7", "true", { after: ["b"] }), order("b", "izzit7", "true", { after: ["a"] })] }), /cycle/],
+    ["an unknown machine", JSON.stringify({ version: 1, orders: [order("a", "nobody", "true")] }), /nobody/],
+  ])("%s: exit 3 and a clear message", async (_what, text, message) => {
+    fleet = await makeFleet(["izzit7"]);
+    await pushOrders(fleet, text);
+    const r = await cli("sync", "--dir", fleet.machines.izzit7!);
+    expect(r.code).toBe(3);
+    expect(r.err).toMatch(message);
+    expect((await hubStatus(fleet)).errors[0].message).toMatch(message);
+    expect(await hubFile(fleet, "ORDERS.json")).toBe(text);
+  });
+
+  it("a hand-edited COMPUTER file of another machine is reported and never rewritten by others", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const path = "coordination/COMPUTER_soda-yeti.md";
+    const vandalised = "---\nname: [unclosed\n---\nI edited this by hand\n";
+    await personCommit(fleet, path, vandalised, "hand edit");
+    const r = await sync({ dir: fleet.machines.izzit7!, now: () => new Date(Date.now() + 3600_000) });
+    expect(r.fileProblems[0]).toMatchObject({ file: path });
+    expect(await hubFile(fleet, path)).toBe(vandalised);
+    expect((await hubStatus(fleet)).errors).toEqual([expect.objectContaining({ file: path, message: expect.stringContaining("ignored") })]);
+    // Its owner rewrites its own file at its next sync.
+    await sync({ dir: fleet.machines["soda-yeti"]! });
+    expect(await hubFile(fleet, path)).toContain("uuid:");
+    expect((await hubStatus(fleet)).errors).toEqual([]);
+  });
+
+  it("refuses an invalid machine name and a name owned by another uuid (exit 2), changing nothing", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const bad = await cli("init", join(fleet.root, "x"), "--name", "Bad_Name", "--remote", fleet.remote);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/not a valid machine name/);
+    const before = await hubHead(fleet);
+    const taken = await cli("init", join(fleet.root, "impostor"), "--name", "izzit7", "--remote", fleet.remote);
+    expect(taken.code).toBe(2);
+    expect(taken.err).toMatch(/already taken .*--reclaim/);
+    expect(await hubHead(fleet)).toBe(before);
+  });
+
+  it("init again is harmless; --reclaim takes over a lost identity without re-running its tasks", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const counter = join(fleet.root, "ran");
+    await pushOrders(fleet, [order("once", "izzit7", `echo x >> ${counter}`)]);
+    await sync({ dir: fleet.machines.izzit7! });
+    const again = await cli("init", fleet.machines.izzit7!, "--name", "izzit7", "--remote", fleet.remote);
+    expect(again.code).toBe(0);
+
+    const reinstalled = join(fleet.root, "reinstalled");
+    const r = await cli("init", reinstalled, "--name", "izzit7", "--remote", fleet.remote, "--reclaim");
+    expect(r.code).toBe(0);
+    await sync({ dir: reinstalled });
+    expect((await readFile(counter, "utf8")).split("\n").filter(Boolean)).toHaveLength(1);
+  });
+});
+
+describe("status and derived files", () => {
+  it("STATUS.json and STATUS.md are exactly what any machine derives from the tip", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti", "machine-2"]);
+    await pushOrders(fleet, [order("x", "ALL", "echo x")]);
+    for (const dir of Object.values(fleet.machines)) await sync({ dir });
+    const files = new Map<string, string>();
+    for (const path of (await git(fleet.hubPath, "ls-tree", "-r", "--name-only", "main")).split("\n").filter(Boolean))
+      files.set(path, await hubFile(fleet, path));
+    const status = deriveStatus(readModel(files));
+    expect(files.get("STATUS.json")).toBe(renderStatusJson(status));
+    expect(files.get("STATUS.md")).toBe(renderStatusMd(status));
+  });
+
+  it("coord status shows machines, orders and offline machines; --json for scripts", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    await pushOrders(fleet, [order("x", "izzit7", "exit 4")]);
+    await sync({ dir: fleet.machines.izzit7! });
+    const text = await cli("status", "--dir", fleet.machines["soda-yeti"]!);
+    expect(text.code).toBe(0);
+    expect(text.out).toMatch(/izzit7\s+idle/);
+    expect(text.out).toMatch(/x\s+1\s+failed\s+izzit7=failed\(4\)/);
+    const json = JSON.parse((await cli("status", "--dir", fleet.machines.izzit7!, "--json", "--no-fetch")).out);
+    expect(json.orders.x.machines.izzit7.exitCode).toBe(4);
+    expect(json.offline).toEqual([]);
+  });
+
+  it("validate checks a file with line numbers and knows the registered machines", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const file = join(fleet.machines.izzit7!, "ORDERS.json");
+    await writeFile(file, JSON.stringify({ version: 1, orders: [order("a", "izzit7", "true"), order("a", "ghost", "true")] }, null, 2));
+    const r = await cli("validate", file);
+    expect(r.code).toBe(3);
+    expect(r.err).toMatch(/ORDERS\.json:\d+ orders\[1\]\.id: .*duplicate|ORDERS\.json:\d+ orders\[1\]\.id/);
+    expect(r.err).toMatch(/ghost/);
+    await writeFile(file, JSON.stringify({ version: 1, orders: [order("a", "izzit7", "true")] }));
+    expect((await cli("validate", file)).out).toMatch(/valid, 1 order/);
+  });
+});
