@@ -33,13 +33,14 @@ export interface Fleet {
   cleanup(): Promise<void>;
 }
 
-export async function makeFleet(names: string[], opts: { remote?: (hubPath: string) => string } = {}): Promise<Fleet> {
+/** A hub and one checkout per machine; `hubPath`/`remote` put the hub elsewhere (e.g. behind git daemon). */
+export async function makeFleet(names: string[], opts: { hubPath?: string; remote?: string } = {}): Promise<Fleet> {
   const root = await tempDir();
-  const hubPath = join(root, "hub.git");
+  const hubPath = opts.hubPath ?? join(root, "hub.git");
   await hubCreate(hubPath);
   // Record every ref update, to prove no push was ever forced.
   await git(hubPath, "config", "core.logAllRefUpdates", "always");
-  const remote = opts.remote ? opts.remote(hubPath) : hubPath;
+  const remote = opts.remote ?? hubPath;
   const machines: Record<string, string> = {};
   for (const name of names) {
     machines[name] = join(root, name);

@@ -1,0 +1,151 @@
+// Several coord processes against one hub at the same time, over a local path
+// and over git:// (git daemon on loopback); crashes and overlapping syncs.
+import { readFileSync } from "node:fs";
+import { readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { cliExec, cliProcess, git, gitDaemon, hubCommits, hubStatus, journal, makeFleet, pushOrders, tempDir, waitFor, type Fleet } from "./helpers.js";
+
+let fleet: Fleet | undefined;
+afterEach(async () => {
+  await fleet?.cleanup();
+  fleet = undefined;
+});
+
+let daemon: Awaited<ReturnType<typeof gitDaemon>> | undefined;
+let daemonBase = "";
+beforeAll(async () => {
+  daemonBase = await tempDir("coord-daemon-");
+});
+afterAll(async () => {
+  await daemon?.stop();
+  await rm(daemonBase, { recursive: true, force: true });
+});
+
+const NAMES = ["izzit7", "soda-yeti", "machine-2"];
+
+async function lines(path: string): Promise<string[]> {
+  return (await readFile(path, "utf8").catch(() => "")).split("\n").filter(Boolean);
+}
+
+/** No commit of the hub, ever, holds a conflict marker. */
+async function expectNoConflictMarkers(f: Fleet) {
+  const shas = (await git(f.hubPath, "rev-list", "main")).split("\n").filter(Boolean);
+  const hits = await git(f.hubPath, "grep", "-l", "-E", "^(<<<<<<<|>>>>>>>) ", ...shas).catch(() => "");
+  expect(hits).toBe("");
+}
+
+/** Every update of the hub's branch was a fast-forward: nothing was ever forced. */
+async function expectNoForcedPush(f: Fleet) {
+  const updates = (await git(f.hubPath, "reflog", "show", "--format=%H", "refs/heads/main")).split("\n").filter(Boolean).reverse();
+  expect(updates.length).toBeGreaterThan(3);
+  for (let i = 1; i < updates.length; i++) await git(f.hubPath, "merge-base", "--is-ancestor", updates[i - 1]!, updates[i]!);
+}
+
+/** Machines changed only their own file and the derived ones; the person only ORDERS.json. */
+async function expectOwnershipRespected(f: Fleet) {
+  for (const c of await hubCommits(f)) {
+    if (c.author === "coord hub") continue;
+    const allowed =
+      c.author === "A Person" ? ["ORDERS.json"] : ["STATUS.json", "STATUS.md", `coordination/COMPUTER_${c.author.replace(/^coord /, "")}.md`];
+    for (const path of c.paths) expect(allowed, `${c.author} changed ${path} in ${c.sha}`).toContain(path);
+  }
+}
+
+describe.each([
+  ["a local path remote", false],
+  ["a git:// network remote", true],
+])("three machines syncing at the same time over %s", (_name, network) => {
+  it("publish every result with no conflict, no forced push, and no machine touching another's file", async () => {
+    if (network) daemon ??= await gitDaemon(daemonBase);
+    // Over the network, the hub lives behind git daemon and every machine (and the person) uses git://.
+    const name = `hub-${Date.now()}.git`;
+    fleet = await makeFleet(NAMES, network ? { hubPath: join(daemonBase, name), remote: daemon!.url(name) } : {});
+    const ranLog = join(fleet.root, "ran.log");
+    const orders: object[] = [];
+    for (let round = 1; round <= 4; round++) {
+      orders.push({ id: `job-${round}`, to: "ALL", run: `echo "$COORD_MACHINE $COORD_ORDER" >> ${ranLog}` });
+      orders.push({ id: `solo-${round}`, to: NAMES[round % 3], run: `echo "$COORD_MACHINE $COORD_ORDER" >> ${ranLog}` });
+      const syncs = Object.values(fleet.machines).map((dir) => cliExec(["sync", "--dir", dir]));
+      const person = pushOrders(fleet, [...orders], `round ${round}`);
+      const results = await Promise.all([...syncs, person]);
+      for (const r of results.slice(0, 3) as { code: number; err: string }[]) expect(r.code, r.err).toBe(0);
+    }
+    // Let every machine catch up with the last edit (bounded).
+    for (let i = 0; i < 3; i++) await Promise.all(Object.values(fleet.machines).map((dir) => cliExec(["sync", "--dir", dir])));
+
+    const status = await hubStatus(fleet);
+    for (const o of orders as { id: string }[]) expect(status.orders[o.id].state, o.id).toBe("completed");
+    const ran = await lines(ranLog);
+    expect(ran).toHaveLength(4 * 3 + 4); // each (machine, order) exactly once
+    expect(new Set(ran).size).toBe(ran.length);
+    await expectNoConflictMarkers(fleet);
+    await expectNoForcedPush(fleet);
+    await expectOwnershipRespected(fleet);
+  }, 120_000);
+});
+
+describe("crashes and overlapping syncs", () => {
+  async function startLongTask(retries: number) {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    const ranLog = join(fleet.root, "ran.log");
+    await pushOrders(fleet, [{ id: "long", to: "izzit7", retries, run: `echo "attempt $COORD_ATTEMPT" >> ${ranLog}; test "$COORD_ATTEMPT" -ge 2 || sleep 30` }]);
+    const child = cliProcess(["sync", "--dir", dir]);
+    const entry = await waitFor(async () => {
+      const t = (await journal(dir)).tasks.long;
+      return t?.state === "in_progress" && t.pid ? t : undefined;
+    }, 15_000, "the task to start");
+    return { dir, ranLog, child, pid: entry.pid as number };
+  }
+
+  /** After a kill -9 the lock goes stale within 10 s; until then a sync says it skipped. */
+  async function syncAfterCrash(dir: string) {
+    return waitFor(async () => {
+      const r = await cliExec(["sync", "--dir", dir]);
+      return r.out.includes("skipped") ? undefined : r;
+    }, 20_000, "the stale lock to be taken over");
+  }
+
+  /** Running (a zombie is not: this sandbox's init may not reap orphans). */
+  const alive = (pid: number) => {
+    try {
+      return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+    } catch {
+      return false;
+    }
+  };
+
+  it("kill -9 of coord mid-task: the next sync reports it failed (interrupted), stops the orphan, never re-runs it", async () => {
+    const { dir, ranLog, child, pid } = await startLongTask(0);
+    child.kill("SIGKILL");
+    const r = await syncAfterCrash(dir);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("long: interrupted");
+    expect(alive(pid)).toBe(false);
+    expect((await hubStatus(fleet!)).orders.long.machines.izzit7).toMatchObject({ state: "failed", reason: "interrupted", attempts: 1 });
+    await cliExec(["sync", "--dir", dir]);
+    expect(await lines(ranLog)).toEqual(["attempt 1"]);
+  }, 60_000);
+
+  it("kill -9 mid-task with retries left: the next sync runs attempt 2, once", async () => {
+    const { dir, ranLog, child } = await startLongTask(1);
+    child.kill("SIGKILL");
+    await syncAfterCrash(dir);
+    await cliExec(["sync", "--dir", dir]);
+    expect(await lines(ranLog)).toEqual(["attempt 1", "attempt 2"]);
+    expect((await hubStatus(fleet!)).orders.long.machines.izzit7).toMatchObject({ state: "completed", attempts: 2 });
+  }, 60_000);
+
+  it("a second sync while one runs exits 0 at once and says it skipped; the task runs once", async () => {
+    const { dir, ranLog, child, pid } = await startLongTask(0);
+    const second = await cliExec(["sync", "--dir", dir]);
+    expect(second.code).toBe(0);
+    expect(second.out).toMatch(/another coord sync is running .*skipped/);
+    process.kill(-pid, "SIGKILL"); // end the long task; the first sync records and publishes it
+    const code = await new Promise((res) => child.on("close", res));
+    expect(code).toBe(0);
+    expect(await lines(ranLog)).toEqual(["attempt 1"]);
+    expect((await hubStatus(fleet!)).orders.long.machines.izzit7).toMatchObject({ state: "failed", reason: "killed by SIGKILL" });
+  }, 60_000);
+});
