@@ -49,6 +49,7 @@ export function buildProgram(io: Io): Command {
   const program = new Command("coord")
     .description("Coordinate machines and AI coding agents through one git repository.")
     .version(version)
+    .exitOverride() // before the subcommands, so they inherit it: nothing here calls process.exit
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, "")), writeErr: (s) => io.err(s.replace(/\n$/, "")) })
     .addHelpText("after", EXIT_CODES + examples("coord hub create ~/fleet.git", "coord init ~/fleet --name izzit7 --remote ~/fleet.git", "coord sync --dir ~/fleet", "coord demo"));
@@ -163,7 +164,7 @@ export function buildProgram(io: Io): Command {
 
 /** Runs the CLI in-process; returns the exit code instead of exiting. */
 export async function main(argv: string[], io: Io = { out: (s) => console.log(s), err: (s) => console.error(s) }): Promise<number> {
-  const program = buildProgram(io).exitOverride();
+  const program = buildProgram(io);
   process.exitCode = 0;
   try {
     await program.parseAsync(argv, { from: "user" });

@@ -2,7 +2,7 @@
 // the data other machines read; the body is re-rendered from it at every write.
 import { z } from "zod";
 import { parseFrontMatter, renderFrontMatter } from "./frontmatter.js";
-import { fence, table } from "./markdown.js";
+import { fence, inline, table } from "./markdown.js";
 import { formatDuration } from "./duration.js";
 import { MACHINE_STATES, TASK_STATES, type ComputerFile, type TaskReport } from "./types.js";
 
@@ -90,7 +90,7 @@ export function renderComputer(input: ComputerFile): string {
     "",
     c.orders.valid
       ? `ORDERS.json: valid (blob \`${c.orders.seen.slice(0, 12)}\`)`
-      : `ORDERS.json: **invalid** (blob \`${c.orders.seen.slice(0, 12)}\`): ${c.orders.error ?? ""}`,
+      : `ORDERS.json: **invalid** (blob \`${c.orders.seen.slice(0, 12)}\`): ${inline(c.orders.error)}`,
     "",
     "## Capabilities",
     "",

@@ -1,14 +1,14 @@
 // Small helpers for the markdown views coord renders for people on GitHub.
 
+/** Text on one line with HTML neutralised, safe anywhere in a markdown body. */
+export function inline(value: unknown): string {
+  if (value === undefined || value === null) return "";
+  return String(value).replace(/\r?\n/g, " ").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
 /** A table cell: one line, pipes escaped, HTML neutralised. */
 export function cell(value: unknown): string {
-  if (value === undefined || value === null || value === "") return "";
-  return String(value)
-    .replace(/\r?\n/g, " ")
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/\|/g, "\\|");
+  return inline(value).replace(/\|/g, "\\|");
 }
 
 export function table(head: string[], rows: unknown[][]): string {

@@ -20,10 +20,12 @@ export function redact(text: string, secrets: string[] = []): string {
   return out;
 }
 
-/** The last `lines` lines of `text`, at most `maxBytes` characters, redacted. */
+/** The last `lines` lines of `text`, at most `maxChars` characters (whole code points), redacted. */
 export function outputTail(text: string, lines: number, maxChars = 4000, secrets: string[] = []): string {
-  const clean = redact(text, secrets).replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r\n/g, "\n").replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "");
-  let tail = clean.replace(/\n+$/, "").split("\n").slice(-lines).join("\n");
-  if (tail.length > maxChars) tail = "…" + tail.slice(tail.length - maxChars);
-  return tail;
+  if (lines <= 0) return "";
+  // Terminal escapes and control characters go first, so they cannot hide a token from redaction.
+  const plain = text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r\n/g, "\n").replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "");
+  const tail = redact(plain, secrets).replace(/\n+$/, "").split("\n").slice(-lines).join("\n");
+  const chars = Array.from(tail);
+  return chars.length > maxChars ? "…" + chars.slice(chars.length - maxChars + 1).join("") : tail;
 }

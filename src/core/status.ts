@@ -2,7 +2,7 @@
 // the machines' files at one commit. No clock, stable key order, LF endings:
 // two machines that see the same inputs write the same bytes.
 import { formatDuration } from "./duration.js";
-import { table } from "./markdown.js";
+import { inline, table } from "./markdown.js";
 import { ordersTargets } from "./orders.js";
 import { unsupportedReason } from "./plan.js";
 import type { RepoModel } from "./repo.js";
@@ -83,6 +83,8 @@ function orderStatus(order: Order, model: RepoModel): OrderStatus {
   for (const name of ordersTargets(order, model.machineNames)) {
     const report = model.computers.get(name)?.tasks[order.id];
     if (report && report.rev === order.rev) machines[name] = fromReport(report);
+    else if (report && report.rev > order.rev)
+      machines[name] = { ...fromReport(report), reason: `ran rev ${report.rev} already; ORDERS.json says rev ${order.rev}: set rev above ${report.rev} to run it again` };
     else if (order.cancelled) machines[name] = pending("cancelled", "cancelled in ORDERS.json");
     else if (unsupported) machines[name] = pending("rejected", unsupported);
     else machines[name] = pending("queued");
@@ -142,7 +144,7 @@ export function renderStatusMd(status: StatusJson): string {
   );
   if (status.errors.length) {
     out.push("## ⚠ Errors", "");
-    for (const p of status.errors) out.push(`- \`${where(p)}\`: ${p.message.replace(/\n/g, " ")}`);
+    for (const p of status.errors) out.push(`- \`${where(p).replace(/`/g, "'")}\`: ${inline(p.message)}`);
     out.push("");
   }
   out.push("## Machines", "");

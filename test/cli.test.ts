@@ -1,0 +1,83 @@
+// The CLI as a user meets it: help with examples, exit codes, the demo, the
+// example tree kept in coordination/.
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { readModel } from "../src/core/repo.js";
+import { deriveStatus, renderStatusJson, renderStatusMd } from "../src/core/status.js";
+import { cli, tempDir } from "./helpers.js";
+
+describe("coord --help", () => {
+  it.each([[[]], [["hub", "create"]], [["init"]], [["sync"]], [["status"]], [["validate"]], [["demo"]]])("%j has a description and examples", async (words) => {
+    const r = await cli(...words, "--help");
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/Usage: coord/);
+    expect(r.out).toMatch(/Examples:\n {2}\$ coord /);
+  });
+
+  it("documents the exit codes", async () => {
+    const r = await cli("sync", "--help");
+    for (const code of ["0  done", "1  could not reach", "2  bad usage", "3  synced, but ORDERS.json is invalid"]) expect(r.out).toContain(code);
+  });
+});
+
+describe("exit codes", () => {
+  it("2 for bad usage, with one clear sentence", async () => {
+    expect((await cli("frobnicate")).code).toBe(2);
+    expect((await cli("init", "/tmp/x")).err).toMatch(/required option '--name <machine>'/);
+    const outside = await tempDir();
+    const r = await cli("sync", "--dir", outside);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(`coord: ${outside} is not a git checkout; run coord init there first or pass --dir`);
+  });
+
+  it("1 when the remote cannot be reached at init", async () => {
+    const r = await cli("init", join(await tempDir(), "m"), "--name", "m1", "--remote", "git://127.0.0.1:9/nothing.git");
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^coord: could not clone git:\/\/127\.0\.0\.1:9\/nothing\.git: /);
+  });
+
+  it("hub create refuses a non-empty path", async () => {
+    const dir = await tempDir();
+    await cli("hub", "create", join(dir, "hub.git"));
+    const r = await cli("hub", "create", join(dir, "hub.git"));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/already exists and is not empty/);
+  });
+});
+
+describe("coord demo", () => {
+  it("runs real commands on three machines and ends with the status table", async () => {
+    const dir = join(await tempDir(), "demo");
+    const r = await cli("demo", "--dir", dir);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/izzit7\s+idle/);
+    expect(r.out).toMatch(/hello\s+1\s+completed\s+izzit7=completed\(0\) machine-2=completed\(0\) soda-yeti=completed\(0\)/);
+    expect(r.out).toMatch(/flaky\s+1\s+completed\s+machine-2=completed\(0\)/); // failed once, retried at round 2
+    expect(r.out).toMatch(/too-slow\s+1\s+failed/);
+    expect(r.out).toContain(`The repositories are in ${dir}`);
+    // Real output of real commands, not canned text.
+    const izzit7 = await readFile(join(dir, "izzit7", "coordination", "COMPUTER_izzit7.md"), "utf8");
+    expect(izzit7).toContain(`v${process.versions.node}`);
+    expect(izzit7).toMatch(/hello from izzit7 on \S+ \S+/);
+  });
+});
+
+describe("coordination/ (the example tree the demo produces)", () => {
+  it("is a valid coordination tree whose derived files match its inputs", async () => {
+    const root = join(import.meta.dirname, "..", "coordination");
+    const files = new Map<string, string>();
+    for (const entry of await readdir(root, { recursive: true, withFileTypes: true }))
+      if (entry.isFile()) {
+        const path = join(entry.parentPath, entry.name);
+        files.set(path.slice(root.length + 1), await readFile(path, "utf8"));
+      }
+    const model = readModel(files);
+    expect(model.ordersProblems).toEqual([]);
+    expect(model.fileProblems).toEqual([]);
+    expect([...model.computers.keys()].sort()).toEqual(["izzit7", "machine-2", "soda-yeti"]);
+    const status = deriveStatus(model);
+    expect(files.get("STATUS.json")).toBe(renderStatusJson(status));
+    expect(files.get("STATUS.md")).toBe(renderStatusMd(status));
+  });
+});

@@ -1,0 +1,946 @@
+// Unit tests for the pure core (no git, no files, no clock): COMPUTER files,
+// front matter, STATUS derivation, planning, redaction, durations, names,
+// markdown, terminal output, blob ids, the repository model and the scaffold.
+// ORDERS.json parsing itself is covered by test/orders.test.ts.
+
+import { describe, it, expect } from "vitest";
+import { gitBlobId } from "../src/core/blob.js";
+import { canonicalComputer, computerFingerprint, parseComputer, renderComputer } from "../src/core/computer.js";
+import { formatDuration, parseDuration } from "../src/core/duration.js";
+import { parseFrontMatter, renderFrontMatter } from "../src/core/frontmatter.js";
+import { cell, fence, table } from "../src/core/markdown.js";
+import { computerPath, machineNameProblem, machineOfPath } from "../src/core/names.js";
+import { parseOrders } from "../src/core/orders.js";
+import { nextAttempt, plan, unsupportedFeatures, unsupportedReason } from "../src/core/plan.js";
+import { outputTail, redact } from "../src/core/redact.js";
+import { ORDERS_FILE, readModel, SCHEMA_FILE, STATUS_JSON, STATUS_MD } from "../src/core/repo.js";
+import { EMPTY_ORDERS, scaffoldFiles } from "../src/core/scaffold.js";
+import { deriveStatus, isOffline, MISSED_HEARTBEATS, renderStatusJson, renderStatusMd, summarize, type StatusJson } from "../src/core/status.js";
+import { statusText, textTable } from "../src/core/terminal.js";
+import type { ComputerFile, Order, TaskReport } from "../src/core/types.js";
+
+// ------------------------------------------------------------------ helpers
+
+const T0 = "2025-06-01T10:00:00.000Z";
+
+function computer(name: string, over: Partial<ComputerFile> = {}): ComputerFile {
+  return {
+    coord: 1,
+    name,
+    uuid: `uuid-of-${name}`,
+    state: "idle",
+    lastSeen: T0,
+    heartbeat: 300,
+    capabilities: { os: "linux", node: "20.20.2" },
+    orders: { seen: "0123456789abcdef0123456789abcdef01234567", valid: true },
+    tasks: {},
+    ...over,
+  };
+}
+
+/** An Order with the defaults parseOrders applies. */
+function order(over: Partial<Order> & Pick<Order, "id" | "to">): Order {
+  return { run: "true", rev: 1, after: [], requires: [], env: {}, retries: 0, priority: "normal", cancelled: false, ...over };
+}
+
+function report(over: Partial<TaskReport> = {}): TaskReport {
+  return { rev: 1, state: "completed", attempts: 1, exitCode: 0, startedAt: T0, finishedAt: T0, ...over };
+}
+
+function ordersJson(orders: object[]): string {
+  return JSON.stringify({ version: 1, orders }, null, 2) + "\n";
+}
+
+/** The files of a repository at one commit: ORDERS.json plus rendered COMPUTER files. */
+function repoFiles(orders: string | undefined, computers: ComputerFile[]): Map<string, string> {
+  const files = new Map<string, string>();
+  if (orders !== undefined) files.set(ORDERS_FILE, orders);
+  for (const c of computers) files.set(computerPath(c.name), renderComputer(c));
+  return files;
+}
+
+function statusOf(files: Map<string, string>): StatusJson {
+  return deriveStatus(readModel(files));
+}
+
+// ------------------------------------------------------------ COMPUTER files
+
+describe("renderComputer / parseComputer", () => {
+  const tricky: ComputerFile = computer("soda-yeti", {
+    state: "working",
+    capabilities: { zsh: "5.9", claude: "1.0", node: "20.20.2", os: "linux", "1.0": "yes", empty: "" },
+    orders: { seen: "deadbeef".repeat(5), valid: false, error: 'ORDERS.json:3 orders[0].timeout: "ten minutes" is not a duration | <b>' },
+    tasks: {
+      "build-dao": report({ output: "---\nnot: front matter\n---\n```js\nx | y\n```\n<details></details><script>alert(1)</script>\n" }),
+      "test-dao": report({ state: "failed", exitCode: null, reason: "killed after 15m (timeout)", output: "unicode: é ✓ 😀 עברית 中文 \u200b\u2028\u0085 end" }),
+      long: report({ rev: 3, attempts: 2, output: "x".repeat(10 * 1024) + "\n" + "line with trailing spaces   \n    indented\n\n\nlast" }),
+      "in-flight": { rev: 1, state: "in_progress", attempts: 1, startedAt: T0 },
+      // Ids that a careless YAML writer would turn into numbers, booleans or null.
+      "1.0": report(),
+      "007": report(),
+      "0x1F": report(),
+      "1e3": report(),
+      true: report(),
+      null: report(),
+      "2025-01-01": report(),
+      "...": report(),
+      "---": report(),
+    },
+  });
+
+  it("round-trips exactly, tricky output included", () => {
+    const text = renderComputer(tricky);
+    const parsed = parseComputer(text, "soda-yeti");
+    expect(parsed).toEqual(canonicalComputer(tricky));
+    expect(parsed.tasks["test-dao"]!.exitCode).toBeNull();
+    expect(parsed.tasks["build-dao"]!.output).toBe(tricky.tasks["build-dao"]!.output);
+    expect(parsed.tasks["long"]!.output).toBe(tricky.tasks["long"]!.output);
+    // And rendering the parsed data again gives the same bytes.
+    expect(renderComputer(parsed)).toBe(text);
+  });
+
+  it("writes LF only, ends with one newline, and starts with front matter", () => {
+    const text = renderComputer(tricky);
+    expect(text.startsWith("---\n")).toBe(true);
+    expect(text.endsWith("\n")).toBe(true);
+    expect(text.endsWith("\n\n")).toBe(false);
+    expect(text).not.toContain("\r");
+  });
+
+  it("renders a readable body: tasks table and fenced output that cannot break out", () => {
+    const text = renderComputer(tricky);
+    const body = parseFrontMatter(text).body;
+    expect(body).toContain("# soda-yeti");
+    expect(body).toContain("## Tasks");
+    expect(body).toContain("| order | rev | state | attempts | exit | started | finished | reason |");
+    expect(body).toContain("ORDERS.json: **invalid**");
+    // The output with ``` is fenced with four backticks.
+    expect(body).toContain("````text\n---\nnot: front matter");
+    // Table cells are escaped: the pipe in the output is inside the fence, not the table.
+    expect(body).toContain("| test-dao | 1 | failed | 1 |  |");
+    expect(renderComputer(computer("a"))).toContain("No tasks yet.");
+  });
+
+  it("views escape HTML echoed from ORDERS.json errors", () => {
+    const broken = ordersJson([{ id: "a", to: "m", run: "x", timeout: "<details><summary>x" }]);
+    const s = statusOf(repoFiles(broken, [computer("m")]));
+    const message = s.errors[0]!.message;
+    expect(message).toContain("<details>");
+    const body = parseFrontMatter(renderComputer(computer("m", { orders: { seen: "abc", valid: false, error: message } }))).body;
+    expect(body).not.toContain("<details><summary>x");
+    expect(renderStatusMd(s)).not.toContain("<details><summary>x");
+  });
+
+  it("is independent of key order (capabilities, tasks, fields)", () => {
+    const a = computer("m", { capabilities: { b: "2", a: "1" }, tasks: { y: report(), x: report({ state: "failed" }) } });
+    const b: ComputerFile = {
+      tasks: { x: { attempts: 1, state: "failed", rev: 1, finishedAt: T0, startedAt: T0, exitCode: 0 }, y: report() },
+      capabilities: { a: "1", b: "2" },
+      orders: { valid: true, seen: a.orders.seen },
+      heartbeat: 300,
+      lastSeen: T0,
+      state: "idle",
+      uuid: "uuid-of-m",
+      name: "m",
+      coord: 1,
+    };
+    expect(renderComputer(b)).toBe(renderComputer(a));
+  });
+
+  it("drops undefined optional fields instead of writing them", () => {
+    const c = computer("m", { tasks: { t: { rev: 1, state: "queued", attempts: 0, exitCode: undefined, reason: undefined, output: undefined } } });
+    const text = renderComputer(c);
+    expect(text).not.toContain("undefined");
+    expect(parseComputer(text, "m").tasks["t"]).toEqual({ rev: 1, state: "queued", attempts: 0 });
+  });
+
+  it("reads a file with CRLF line endings (a Windows checkout)", () => {
+    const text = renderComputer(tricky).replace(/\n/g, "\r\n");
+    const parsed = parseComputer(text, "soda-yeti");
+    expect(parsed.name).toBe("soda-yeti");
+    expect(parsed.tasks["build-dao"]!.state).toBe("completed");
+  });
+
+  it("rejects a file whose front matter names another machine", () => {
+    expect(() => parseComputer(renderComputer(computer("izzit7")), "soda-yeti")).toThrow(/name "izzit7".*"soda-yeti"/);
+  });
+
+  it("rejects a missing field, naming it", () => {
+    const { uuid: _u, ...rest } = computer("m");
+    const text = renderFrontMatter(rest, "body");
+    expect(() => parseComputer(text, "m")).toThrow(/field uuid/);
+  });
+
+  it("rejects an invalid machine state and an invalid task state", () => {
+    const text = renderComputer(computer("m")).replace("state: idle", "state: sleeping");
+    expect(() => parseComputer(text, "m")).toThrow(/field state/);
+    const bad = renderFrontMatter({ ...computer("m"), tasks: { t: { rev: 1, state: "done", attempts: 1 } } }, "");
+    expect(() => parseComputer(bad, "m")).toThrow(/field tasks\.t\.state/);
+  });
+
+  it("rejects wrong types: coord version, heartbeat, rev", () => {
+    expect(() => parseComputer(renderFrontMatter({ ...computer("m"), coord: 2 }, ""), "m")).toThrow(/field coord/);
+    expect(() => parseComputer(renderFrontMatter({ ...computer("m"), heartbeat: 0 }, ""), "m")).toThrow(/field heartbeat/);
+    expect(() => parseComputer(renderFrontMatter({ ...computer("m"), tasks: { t: { rev: 0, state: "queued", attempts: 0 } } }, ""), "m")).toThrow(
+      /field tasks\.t\.rev/,
+    );
+  });
+
+  it("rejects text without front matter, and YAML that is not a mapping", () => {
+    expect(() => parseComputer("# just markdown\n", "m")).toThrow(/front matter/);
+    expect(() => parseComputer("", "m")).toThrow(/front matter/);
+    expect(() => parseComputer("---\n- a\n- b\n---\n", "m")).toThrow();
+    expect(() => parseComputer("---\n---\nbody\n", "m")).toThrow();
+  });
+
+  it("refuses ---js front matter without executing it", () => {
+    const g = globalThis as { __pwned?: unknown };
+    delete g.__pwned;
+    for (const lang of ["js", "javascript"]) {
+      expect(() => parseComputer(`---${lang}\n{ x: (globalThis.__pwned = 1) }\n---\nbody\n`, "m")).toThrow();
+      expect(g.__pwned).toBeUndefined();
+    }
+    // And directly through parseFrontMatter.
+    expect(() => parseFrontMatter("---js\nmodule.exports = (globalThis.__pwned = 2)\n---\n")).toThrow();
+    expect(g.__pwned).toBeUndefined();
+  });
+
+  it("refuses a YAML alias bomb instead of expanding it", () => {
+    const bomb = ["---", "a: &a [x, x, x, x, x, x, x, x, x, x]"];
+    for (let i = 0; i < 9; i++) bomb.push(`${"bcdefghij"[i]}: &${"bcdefghij"[i]} [${Array(10).fill(`*${i === 0 ? "a" : "bcdefghij"[i - 1]}`).join(", ")}]`);
+    bomb.push("---", "");
+    expect(() => parseFrontMatter(bomb.join("\n"))).toThrow();
+  });
+
+  it("does not let __proto__ keys pollute Object.prototype", () => {
+    const text = `---\ncoord: 1\n__proto__:\n  polluted: yes\n---\n`;
+    parseFrontMatter(text);
+    expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
+  });
+});
+
+describe("computerFingerprint", () => {
+  const base = computer("izzit7", {
+    capabilities: { os: "linux", node: "20", claude: "1.0" },
+    tasks: { b: report({ output: "done\n" }), a: report({ state: "failed", exitCode: null, reason: "exit 1" }) },
+  });
+
+  it("ignores lastSeen", () => {
+    expect(computerFingerprint({ ...base, lastSeen: "2030-01-01T00:00:00Z" })).toBe(computerFingerprint(base));
+  });
+
+  it("ignores key order", () => {
+    const shuffled = { ...base, capabilities: { claude: "1.0", node: "20", os: "linux" }, tasks: { a: base.tasks["a"]!, b: base.tasks["b"]! } };
+    expect(computerFingerprint(shuffled)).toBe(computerFingerprint(base));
+  });
+
+  it("a freshly built object equals its parsed rendering", () => {
+    const fresh: ComputerFile = { ...base, tasks: { ...base.tasks, c: { rev: 1, state: "queued", attempts: 0, reason: undefined } } };
+    const parsed = parseComputer(renderComputer(fresh), "izzit7");
+    expect(computerFingerprint(parsed)).toBe(computerFingerprint(fresh));
+  });
+
+  it("changes when something other than lastSeen changes", () => {
+    const fp = computerFingerprint(base);
+    expect(computerFingerprint({ ...base, state: "working" })).not.toBe(fp);
+    expect(computerFingerprint({ ...base, capabilities: { ...base.capabilities, go: "1.22" } })).not.toBe(fp);
+    expect(computerFingerprint({ ...base, tasks: { ...base.tasks, a: { ...base.tasks["a"]!, attempts: 2 } } })).not.toBe(fp);
+    expect(computerFingerprint({ ...base, orders: { ...base.orders, valid: false, error: "x" } })).not.toBe(fp);
+  });
+});
+
+// ------------------------------------------------------------- front matter
+
+describe("parseFrontMatter / renderFrontMatter", () => {
+  it("round-trips data and body", () => {
+    const text = renderFrontMatter({ a: 1, b: "two", c: [1, 2] }, "# Title\n\nbody\n\n\n");
+    expect(text).toBe("---\na: 1\nb: two\nc:\n  - 1\n  - 2\n---\n\n# Title\n\nbody\n");
+    const doc = parseFrontMatter(text);
+    expect(doc.data).toEqual({ a: 1, b: "two", c: [1, 2] });
+    expect(doc.body.trim()).toBe("# Title\n\nbody");
+  });
+
+  it("gives the right data for each text: no stale cache", () => {
+    const one = "---\nname: one\n---\nbody\n";
+    const two = "---\nname: two\n---\nbody\n";
+    expect(parseFrontMatter(one).data).toEqual({ name: "one" });
+    expect(parseFrontMatter(two).data).toEqual({ name: "two" });
+    expect(parseFrontMatter(one).data).toEqual({ name: "one" });
+    // Mutating a result does not change the next parse of the same text.
+    (parseFrontMatter(one).data as { name: string }).name = "changed";
+    expect(parseFrontMatter(one).data).toEqual({ name: "one" });
+  });
+
+  it("same-text COMPUTER files parsed twice give independent objects", () => {
+    const text = renderComputer(computer("m"));
+    const a = parseComputer(text, "m");
+    a.capabilities["os"] = "mutated";
+    expect(parseComputer(text, "m").capabilities["os"]).toBe("linux");
+  });
+
+  it("uses the YAML core schema: yes/no and dates stay strings", () => {
+    const doc = parseFrontMatter("---\na: yes\nb: 2025-06-01\nc: 0o17\nd: ~\n---\n");
+    expect(doc.data).toEqual({ a: "yes", b: "2025-06-01", c: 15, d: null });
+  });
+});
+
+// ------------------------------------------------------------------- status
+
+describe("isOffline", () => {
+  const m = { lastSeen: T0, heartbeat: 60 };
+  const at = (ms: number) => new Date(Date.parse(T0) + ms);
+
+  it("is offline exactly after 3 missed heartbeats", () => {
+    expect(MISSED_HEARTBEATS).toBe(3);
+    expect(isOffline(m, at(0))).toBe(false);
+    expect(isOffline(m, at(179_999))).toBe(false);
+    expect(isOffline(m, at(180_000))).toBe(false);
+    expect(isOffline(m, at(180_001))).toBe(true);
+  });
+
+  it("a clock behind lastSeen is not offline; an unreadable lastSeen is", () => {
+    expect(isOffline(m, at(-3_600_000))).toBe(false);
+    expect(isOffline({ lastSeen: "yesterday-ish", heartbeat: 60 }, at(0))).toBe(true);
+  });
+});
+
+describe("summarize", () => {
+  it("gives one state for an order", () => {
+    expect(summarize([])).toBe("queued");
+    expect(summarize(["completed", "completed"])).toBe("completed");
+    expect(summarize(["completed", "in_progress", "failed"])).toBe("in_progress");
+    expect(summarize(["completed", "failed", "queued"])).toBe("failed");
+    expect(summarize(["completed", "assigned"])).toBe("assigned");
+    expect(summarize(["completed", "queued"])).toBe("queued");
+    expect(summarize(["completed", "blocked"])).toBe("blocked");
+    expect(summarize(["rejected", "cancelled"])).toBe("rejected");
+    expect(summarize(["cancelled"])).toBe("cancelled");
+  });
+});
+
+describe("deriveStatus", () => {
+  const machines = [
+    computer("izzit7", {
+      tasks: {
+        same: report({ rev: 2, state: "completed", exitCode: 0 }),
+        old: report({ rev: 1, state: "completed" }),
+        running: report({ state: "in_progress", exitCode: undefined, finishedAt: undefined }),
+        broke: report({ state: "failed", exitCode: 2, reason: "exit code 2" }),
+      },
+    }),
+    computer("soda-yeti", { capabilities: { os: "darwin" }, tasks: { same: report({ rev: 2, state: "failed", exitCode: 1 }) } }),
+    computer("machine-2", { state: "working" }),
+  ];
+  const orders = ordersJson([
+    { id: "same", to: ["izzit7", "soda-yeti"], run: "make", rev: 2 },
+    { id: "old", to: "izzit7", run: "make", rev: 2 },
+    { id: "never", to: "machine-2", run: "make" },
+    { id: "running", to: "izzit7", run: "sleep 1" },
+    { id: "broke", to: "izzit7", run: "false" },
+    { id: "stop", to: "soda-yeti", run: "make", cancelled: true },
+    { id: "everyone", to: "ALL", run: "uptime" },
+    { id: "pipeline", to: "machine-2", run: "make", after: ["never"] },
+    { id: "needs-node", to: "ALL", run: "node -v", requires: ["node"] },
+    { id: "by-agent", to: "izzit7", agent: "claude", prompt: "review" },
+    { id: "anyone", to: "ANY", run: "make" },
+  ]);
+  const status = statusOf(repoFiles(orders, machines));
+
+  it("has no errors for valid inputs, and lists every machine", () => {
+    expect(status.errors).toEqual([]);
+    expect(Object.keys(status.machines)).toEqual(["izzit7", "machine-2", "soda-yeti"]);
+    expect(status.machines["machine-2"]).toEqual({
+      state: "working",
+      lastSeen: T0,
+      heartbeat: 300,
+      capabilities: { node: "20.20.2", os: "linux" },
+      ordersValid: true,
+    });
+  });
+
+  it("a report with the order's rev gives its state", () => {
+    expect(status.orders["same"]!.machines).toEqual({
+      izzit7: { state: "completed", exitCode: 0, startedAt: T0, finishedAt: T0, attempts: 1 },
+      "soda-yeti": { state: "failed", exitCode: 1, startedAt: T0, finishedAt: T0, attempts: 1 },
+    });
+    expect(status.orders["same"]!.state).toBe("failed");
+    expect(status.orders["same"]!.rev).toBe(2);
+    expect(status.orders["running"]!.machines["izzit7"]).toMatchObject({ state: "in_progress", exitCode: null, finishedAt: null });
+    expect(status.orders["broke"]!.machines["izzit7"]).toMatchObject({ state: "failed", exitCode: 2, reason: "exit code 2" });
+  });
+
+  it("a report of an older rev, or no report, is queued", () => {
+    expect(status.orders["old"]!.machines["izzit7"]).toEqual({ state: "queued", exitCode: null, startedAt: null, finishedAt: null, attempts: 0 });
+    expect(status.orders["old"]!.state).toBe("queued");
+    expect(status.orders["never"]!.machines["machine-2"]!.state).toBe("queued");
+  });
+
+  it("a cancelled order is cancelled", () => {
+    expect(status.orders["stop"]).toMatchObject({ state: "cancelled", machines: { "soda-yeti": { state: "cancelled" } } });
+  });
+
+  it("ALL covers every registered machine", () => {
+    expect(Object.keys(status.orders["everyone"]!.machines)).toEqual(["izzit7", "machine-2", "soda-yeti"]);
+    expect(status.orders["everyone"]!.to).toBe("ALL");
+  });
+
+  it("unsupported features (after, requires, agent, ANY) are rejected with the reason", () => {
+    for (const [id, feature] of [
+      ["pipeline", "after"],
+      ["needs-node", "requires"],
+      ["by-agent", "agent"],
+      ["anyone", 'to "ANY"'],
+    ] as const) {
+      const o = status.orders[id]!;
+      expect(o.state, id).toBe("rejected");
+      expect(o.reason, id).toContain(feature);
+      for (const m of Object.values(o.machines)) expect(m).toMatchObject({ state: "rejected", reason: o.reason });
+    }
+    expect(Object.keys(status.orders["needs-node"]!.machines)).toEqual(["izzit7", "machine-2", "soda-yeti"]);
+    expect(status.orders["anyone"]!.machines).toEqual({});
+  });
+
+  it("keeps the orders in the file's order", () => {
+    expect(Object.keys(status.orders)).toEqual(["same", "old", "never", "running", "broke", "stop", "everyone", "pipeline", "needs-node", "by-agent", "anyone"]);
+  });
+
+  it("with no machines, an ALL order is queued and the views say so", () => {
+    const s = statusOf(repoFiles(ordersJson([{ id: "x", to: "ALL", run: "true" }]), []));
+    expect(s.machines).toEqual({});
+    expect(s.orders["x"]).toEqual({ rev: 1, state: "queued", to: "ALL", machines: {} });
+    expect(renderStatusMd(s)).toContain("No machine has registered yet");
+  });
+
+  it("invalid ORDERS.json: orders come from the machines' reports, the problem is in errors with its line", () => {
+    const broken = '{\n  "version": 1,\n  "orders": [\n    { "id": "same", "to": "izzit7", "run": "make", "timeout": "ten minutes" }\n  ]\n}\n';
+    const s = statusOf(repoFiles(broken, machines));
+    expect(s.errors).toHaveLength(1);
+    expect(s.errors[0]).toMatchObject({ file: "ORDERS.json", line: 4, path: "orders[0].timeout" });
+    expect(Object.keys(s.orders)).toEqual(["broke", "old", "running", "same"]);
+    expect(s.orders["same"]).toMatchObject({ rev: 2, state: "failed", to: ["izzit7", "soda-yeti"] });
+    expect(s.orders["same"]!.machines["soda-yeti"]).toMatchObject({ state: "failed", exitCode: 1 });
+    expect(s.orders["old"]).toMatchObject({ rev: 1, state: "completed", to: ["izzit7"] });
+    expect(renderStatusMd(s)).toContain("`ORDERS.json:4 orders[0].timeout`");
+  });
+
+  it("bad JSON in ORDERS.json is an error with its line", () => {
+    const s = statusOf(repoFiles('{\n  "version": 1,\n  "orders": [\n    { "id": "x", }\n  ]\n}\n', machines));
+    expect(s.errors[0]).toMatchObject({ file: "ORDERS.json", line: 4 });
+    expect(Object.keys(s.orders).length).toBeGreaterThan(0);
+  });
+
+  it("a missing ORDERS.json is an error; reports still show", () => {
+    const s = statusOf(repoFiles(undefined, machines));
+    expect(s.errors[0]!.file).toBe("ORDERS.json");
+    expect(s.errors[0]!.message).toMatch(/missing/);
+    expect(s.orders["same"]!.state).toBe("failed");
+  });
+
+  it("a broken COMPUTER file is reported; the other machines are still there", () => {
+    const files = repoFiles(ordersJson([{ id: "everyone", to: "ALL", run: "uptime" }]), machines);
+    files.set(computerPath("broken"), "---\ncoord: 1\nname: broken\n---\n");
+    files.set(computerPath("liar"), renderComputer(computer("izzit7")));
+    files.set(computerPath("Bad_Name"), renderComputer(computer("izzit7")));
+    files.set("coordination/notes.md", "# not a machine\n");
+    const model = readModel(files);
+    expect(model.machineNames.sort()).toEqual(["broken", "izzit7", "liar", "machine-2", "soda-yeti"]);
+    expect([...model.computers.keys()].sort()).toEqual(["izzit7", "machine-2", "soda-yeti"]);
+    const s = deriveStatus(model);
+    expect(Object.keys(s.machines)).toEqual(["izzit7", "machine-2", "soda-yeti"]);
+    const files_ = s.errors.map((e) => e.file).sort();
+    expect(files_).toEqual([computerPath("Bad_Name"), computerPath("broken"), computerPath("liar")]);
+    expect(s.errors.find((e) => e.file === computerPath("broken"))!.message).toMatch(/uuid/);
+    expect(s.errors.find((e) => e.file === computerPath("liar"))!.message).toMatch(/izzit7/);
+    // ALL still addresses the machine whose file is broken: it will fix it at its next sync.
+    expect(Object.keys(s.orders["everyone"]!.machines)).toEqual(["broken", "izzit7", "liar", "machine-2", "soda-yeti"]);
+    expect(s.orders["everyone"]!.machines["broken"]!.state).toBe("queued");
+  });
+
+  it("orders addressed to an unregistered machine make ORDERS.json invalid", () => {
+    const s = statusOf(repoFiles(ordersJson([{ id: "x", to: "ghost", run: "true" }]), machines));
+    expect(s.errors).toHaveLength(1);
+    expect(s.errors[0]!.message).toMatch(/ghost/);
+  });
+
+  it("is deterministic: Map order and capability key order do not change the bytes", () => {
+    const a = repoFiles(orders, machines);
+    const reversed = new Map([...a].reverse());
+    // The same machines written with their capabilities in another order, by hand.
+    const shuffled = new Map<string, string>();
+    for (const [path, text] of [...a].reverse()) {
+      const name = machineOfPath(path);
+      if (!name) {
+        shuffled.set(path, text);
+        continue;
+      }
+      const c = parseComputer(text, name);
+      const { capabilities, tasks, ...rest } = c;
+      const caps = Object.fromEntries(Object.entries(capabilities).reverse());
+      const hand = renderFrontMatter({ tasks, capabilities: caps, ...rest }, "hand-written body");
+      expect(hand).not.toBe(text);
+      shuffled.set(path, hand);
+    }
+    const outputs = [a, reversed, shuffled].map((files) => {
+      const s = statusOf(files);
+      return [renderStatusJson(s), renderStatusMd(s)];
+    });
+    expect(outputs[1]).toEqual(outputs[0]);
+    expect(outputs[2]).toEqual(outputs[0]);
+    for (const text of outputs[0]!) {
+      expect(text.endsWith("\n")).toBe(true);
+      expect(text.endsWith("\n\n")).toBe(false);
+      expect(text).not.toContain("\r");
+    }
+  });
+
+  it("the same for invalid orders and broken files", () => {
+    const a = repoFiles("{ nope", machines);
+    a.set(computerPath("broken"), "nothing");
+    const b = new Map([...a].reverse());
+    expect(renderStatusJson(statusOf(b))).toBe(renderStatusJson(statusOf(a)));
+    expect(renderStatusMd(statusOf(b))).toBe(renderStatusMd(statusOf(a)));
+  });
+
+  it("STATUS.json is the status as JSON; STATUS.md shows machines, orders and exits", () => {
+    expect(JSON.parse(renderStatusJson(status))).toEqual(status);
+    const md = renderStatusMd(status);
+    expect(md).toContain("# Fleet status");
+    expect(md).toContain("[izzit7](coordination/COMPUTER_izzit7.md)");
+    expect(md).toContain("soda-yeti: failed (exit 1)");
+    expect(md).toContain("| same | 2 | failed |");
+    expect(md).not.toContain("## ⚠ Errors");
+  });
+});
+
+// --------------------------------------------------------------------- plan
+
+describe("plan", () => {
+  const now = new Date(T0);
+  const machines = ["izzit7", "soda-yeti", "machine-2"];
+  const planFor = (orders: Order[], journal: Record<string, TaskReport> = {}, machine = "izzit7") =>
+    plan({ orders, machine, machines, journal, now });
+  const ids = (os: Order[]) => os.map((o) => o.id);
+
+  it("runs orders addressed to the machine by name, in a list or ALL; not others", () => {
+    const orders = [
+      order({ id: "mine", to: "izzit7" }),
+      order({ id: "listed", to: ["soda-yeti", "izzit7"] }),
+      order({ id: "all", to: "ALL" }),
+      order({ id: "theirs", to: "soda-yeti" }),
+      order({ id: "their-list", to: ["soda-yeti", "machine-2"] }),
+    ];
+    expect(ids(planFor(orders).run)).toEqual(["mine", "listed", "all"]);
+    expect(planFor(orders).waiting).toEqual([]);
+    expect(ids(planFor(orders, {}, "machine-2").run)).toEqual(["all", "their-list"]);
+  });
+
+  it("ALL does not reach a machine that is not registered", () => {
+    expect(plan({ orders: [order({ id: "all", to: "ALL" })], machine: "newcomer", machines, journal: {}, now }).run).toEqual([]);
+  });
+
+  it("never re-runs the same (id, rev) after completed or failed without retries", () => {
+    const orders = [order({ id: "a", to: "izzit7" }), order({ id: "b", to: "izzit7" })];
+    const journal = { a: report({ state: "completed" }), b: report({ state: "failed", exitCode: 1 }) };
+    expect(planFor(orders, journal)).toEqual({ run: [], waiting: [] });
+  });
+
+  it("does not start again what is in progress, assigned or rejected at that rev", () => {
+    const orders = ["in_progress", "assigned", "rejected", "cancelled"].map((s) => order({ id: s, to: "izzit7" }));
+    const journal = Object.fromEntries(["in_progress", "assigned", "rejected", "cancelled"].map((s) => [s, report({ state: s as TaskReport["state"] })]));
+    expect(planFor(orders, journal).run).toEqual([]);
+  });
+
+  it("re-runs when rev is bumped, never goes back to an older rev", () => {
+    const journal = { a: report({ rev: 1, state: "completed" }) };
+    expect(ids(planFor([order({ id: "a", to: "izzit7", rev: 2 })], journal).run)).toEqual(["a"]);
+    expect(planFor([order({ id: "a", to: "izzit7", rev: 1 })], { a: report({ rev: 2 }) }).run).toEqual([]);
+  });
+
+  it("retries a failed task while attempts < retries + 1", () => {
+    const o = order({ id: "flaky", to: "izzit7", retries: 2 });
+    const failed = (attempts: number) => ({ flaky: report({ state: "failed", exitCode: 1, attempts }) });
+    expect(ids(planFor([o], failed(1)).run)).toEqual(["flaky"]);
+    expect(ids(planFor([o], failed(2)).run)).toEqual(["flaky"]);
+    expect(planFor([o], failed(3)).run).toEqual([]);
+    // A completed task is not retried, whatever the retries.
+    expect(planFor([o], { flaky: report({ state: "completed", attempts: 1 }) }).run).toEqual([]);
+  });
+
+  it("skips cancelled orders, even a failed one with retries left", () => {
+    const o = order({ id: "c", to: "izzit7", cancelled: true, retries: 3 });
+    expect(planFor([o])).toEqual({ run: [], waiting: [] });
+    expect(planFor([o], { c: report({ state: "failed", attempts: 1 }) })).toEqual({ run: [], waiting: [] });
+  });
+
+  it("reports unsupported orders and a future notBefore in waiting", () => {
+    const orders = [
+      order({ id: "after", to: "izzit7", after: ["x"] }),
+      order({ id: "requires", to: "ALL", requires: ["node"] }),
+      order({ id: "agent", to: "izzit7", run: undefined, agent: "claude", prompt: "hi" }),
+      order({ id: "later", to: "izzit7", notBefore: "2025-06-01T11:00:00Z" }),
+      order({ id: "past", to: "izzit7", notBefore: "2025-06-01T09:00:00Z" }),
+      order({ id: "now", to: "izzit7", notBefore: "2025-06-01T12:00:00+02:00" }),
+      order({ id: "any", to: "ANY" }),
+    ];
+    const p = planFor(orders);
+    expect(ids(p.run)).toEqual(["past", "now"]);
+    expect(p.waiting.map((w) => w.order.id)).toEqual(["after", "requires", "agent", "later"]);
+    expect(p.waiting[0]!.reason).toMatch(/after/);
+    expect(p.waiting[1]!.reason).toMatch(/requires/);
+    expect(p.waiting[2]!.reason).toMatch(/agent/);
+    expect(p.waiting[3]!.reason).toBe("not before 2025-06-01T11:00:00Z");
+  });
+
+  it("orders by priority, highest first, keeping file order among equals", () => {
+    const orders = [
+      order({ id: "n1", to: "izzit7" }),
+      order({ id: "low", to: "izzit7", priority: "low" }),
+      order({ id: "h1", to: "izzit7", priority: "high" }),
+      order({ id: "n2", to: "izzit7" }),
+      order({ id: "u", to: "izzit7", priority: "urgent" }),
+      order({ id: "h2", to: "izzit7", priority: "high" }),
+      order({ id: "n3", to: "izzit7", priority: "normal" }),
+    ];
+    expect(ids(planFor(orders).run)).toEqual(["u", "h1", "h2", "n1", "n2", "n3", "low"]);
+  });
+
+  it("does not mutate its input", () => {
+    const orders = [order({ id: "a", to: "izzit7", priority: "low" }), order({ id: "b", to: "izzit7", priority: "high" })];
+    const copy = structuredClone(orders);
+    planFor(orders);
+    expect(orders).toEqual(copy);
+  });
+
+  it("order ids that are Object.prototype names are not mistaken for journal entries", () => {
+    const orders = ["constructor", "toString", "hasOwnProperty"].map((id) => order({ id, to: "izzit7" }));
+    expect(ids(planFor(orders).run)).toEqual(["constructor", "toString", "hasOwnProperty"]);
+  });
+
+  it("nextAttempt counts attempts of the same rev only", () => {
+    const o = order({ id: "a", to: "izzit7", rev: 2 });
+    expect(nextAttempt(o, undefined)).toBe(1);
+    expect(nextAttempt(o, report({ rev: 2, attempts: 1 }))).toBe(2);
+    expect(nextAttempt(o, report({ rev: 2, attempts: 3 }))).toBe(4);
+    expect(nextAttempt(o, report({ rev: 1, attempts: 5 }))).toBe(1);
+  });
+
+  it("unsupportedFeatures lists every unsupported feature", () => {
+    expect(unsupportedFeatures(order({ id: "a", to: "izzit7" }))).toEqual([]);
+    expect(unsupportedReason(order({ id: "a", to: "izzit7" }))).toBeUndefined();
+    const all = order({ id: "a", to: "ANY", after: ["b"], requires: ["node"], agent: "claude", prompt: "p" });
+    expect(unsupportedFeatures(all)).toEqual(['to "ANY"', "after", "requires", "agent"]);
+    expect(unsupportedReason(all)).toBe('uses to "ANY", after, requires, agent, which this version of coord does not run yet');
+  });
+});
+
+// ------------------------------------------------------------------- redact
+
+describe("redact", () => {
+  const ghp = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8";
+  const pat = "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV";
+
+  it("replaces GitHub tokens", () => {
+    expect(redact(`token=${ghp} done`)).toBe("token=[REDACTED] done");
+    expect(redact(`export GH_TOKEN=${pat}`)).toBe("export GH_TOKEN=[REDACTED]");
+    for (const p of ["gho_", "ghu_", "ghs_", "ghr_"]) expect(redact(`${p}${"x".repeat(36)}`)).toBe("[REDACTED]");
+  });
+
+  it("replaces AWS key ids and secret keys", () => {
+    expect(redact("key AKIAIOSFODNN7EXAMPLE here")).toBe("key [REDACTED] here");
+    expect(redact("ASIAABCDEFGHIJKLMNOP")).toBe("[REDACTED]");
+    expect(redact("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")).toBe("aws_secret_access_key = [REDACTED]");
+  });
+
+  it("replaces Bearer tokens, keeping the word", () => {
+    expect(redact("Authorization: Bearer abc.def-ghi_jkl")).toBe("Authorization: Bearer [REDACTED]");
+    expect(redact("authorization: bearer abcdefghij")).toBe("authorization: bearer [REDACTED]");
+  });
+
+  it("replaces private key blocks, also an unterminated one", () => {
+    const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\nAAAA\n-----END OPENSSH PRIVATE KEY-----";
+    expect(redact(`before\n${key}\nafter`)).toBe("before\n[REDACTED]\nafter");
+    expect(redact("-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n(cut)")).toBe("[REDACTED]");
+    expect(redact("-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----")).toBe("[REDACTED]");
+  });
+
+  it("replaces sk- keys and Slack tokens", () => {
+    expect(redact("OPENAI_API_KEY=sk-proj-abcdefghijklmnopqrstuvwxyz")).toBe("OPENAI_API_KEY=[REDACTED]");
+    expect(redact("xoxb-1234567890-abcdef")).toBe("[REDACTED]");
+  });
+
+  it("replaces the given secret values, longest first", () => {
+    expect(redact("pw=hunter2hunter2 and hunter2", ["hunter2", "hunter2hunter2"])).toBe("pw=[REDACTED] and [REDACTED]");
+    expect(redact("a.b*c(d) a.b*c(d)", ["a.b*c(d)"])).toBe("[REDACTED] [REDACTED]");
+  });
+
+  it("leaves ordinary text alone", () => {
+    const text = "npm test\n✓ 12 passed (ghp is a word), AKIA short, sk-short, Bearer x\n";
+    expect(redact(text)).toBe(text);
+  });
+
+  it("does not treat tiny secret values as secrets (they would shred the output)", () => {
+    expect(redact("a b c", ["a", "b"])).toBe("a b c");
+  });
+});
+
+describe("outputTail", () => {
+  it("keeps the last N lines", () => {
+    const text = Array.from({ length: 50 }, (_, i) => `line ${i + 1}`).join("\n") + "\n\n";
+    expect(outputTail(text, 3)).toBe("line 48\nline 49\nline 50");
+    expect(outputTail("one\ntwo\n", 10)).toBe("one\ntwo");
+    expect(outputTail("", 5)).toBe("");
+  });
+
+  it("strips ANSI escapes and control characters, keeps tabs and unicode", () => {
+    const text = "\x1b[32m✓\x1b[0m passed\r\n\x1b[1;31mfail\x1b[0m\té\x07\x00\x7f\n\x1b[?25hdone";
+    expect(outputTail(text, 10)).toBe("✓ passed\nfail\té\ndone");
+  });
+
+  it("caps the length, keeping the end", () => {
+    const text = "a".repeat(10_000) + "END";
+    const tail = outputTail(text, 10, 100);
+    expect(tail.endsWith("END")).toBe(true);
+    expect(tail.startsWith("…")).toBe(true);
+    expect(tail.length).toBeLessThanOrEqual(101);
+    expect(outputTail("x".repeat(5000), 1).length).toBeLessThanOrEqual(4001);
+  });
+
+  it("redacts token shapes and given secrets", () => {
+    const out = outputTail(`pushing with ghp_${"Z".repeat(36)}\npassword is s3cr3t-value\n`, 10, 4000, ["s3cr3t-value"]);
+    expect(out).toBe("pushing with [REDACTED]\npassword is [REDACTED]");
+  });
+
+  it("redacts a token printed in colour", () => {
+    const token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8";
+    const out = outputTail(`\x1b[32m${token}\x1b[0m\n\x1b[1mAKIAIOSFODNN7EXAMPLE\x1b[0m\n`, 10);
+    expect(out).not.toContain(token);
+    expect(out).not.toContain("AKIAIOSFODNN7EXAMPLE");
+  });
+
+  it("never splits a surrogate pair when capping", () => {
+    const tail = outputTail("😀".repeat(3000), 10, 101);
+    expect(Buffer.from(tail, "utf8").toString("utf8")).toBe(tail);
+  });
+
+  it("publishes nothing when asked for 0 lines", () => {
+    expect(outputTail("secret-ish build log\nmore\n", 0)).toBe("");
+  });
+});
+
+// ----------------------------------------------------------------- duration
+
+describe("parseDuration / formatDuration", () => {
+  it("reads the units and numbers of seconds", () => {
+    expect(parseDuration("90s")).toBe(90);
+    expect(parseDuration("15m")).toBe(900);
+    expect(parseDuration("2h")).toBe(7200);
+    expect(parseDuration("1d")).toBe(86400);
+    expect(parseDuration("1.5h")).toBe(5400);
+    expect(parseDuration(" 15m ")).toBe(900);
+    expect(parseDuration(300)).toBe(300);
+    expect(parseDuration(0.5)).toBe(0.5);
+  });
+
+  it("refuses anything else", () => {
+    for (const bad of ["ten minutes", "", " ", "-5m", "0s", "0", "15", "15M", "m", "1w", "1h30m", "1e3s", "Infinitys"])
+      expect(parseDuration(bad), JSON.stringify(bad)).toBeUndefined();
+    for (const bad of [0, -5, NaN, Infinity]) expect(parseDuration(bad), String(bad)).toBeUndefined();
+  });
+
+  it("formats with the largest exact unit", () => {
+    expect(formatDuration(90)).toBe("90s");
+    expect(formatDuration(900)).toBe("15m");
+    expect(formatDuration(7200)).toBe("2h");
+    expect(formatDuration(86400)).toBe("1d");
+    expect(formatDuration(5400)).toBe("90m");
+    for (const s of [1, 59, 60, 90, 300, 3600, 5400, 86400, 172800]) expect(parseDuration(formatDuration(s))).toBe(s);
+  });
+});
+
+// -------------------------------------------------------------------- names
+
+describe("machine names", () => {
+  it("accepts the seeds' names and the longest name", () => {
+    for (const name of ["izzit7", "soda-yeti", "machine-2", "1", "2", "a", "a-", "x".repeat(63)])
+      expect(machineNameProblem(name), name).toBeUndefined();
+  });
+
+  it("refuses invalid and reserved names, saying why", () => {
+    for (const name of ["", "Izzit7", "-a", "a_b", "a.b", "a b", "é", "x".repeat(64), "../etc", "a/b"])
+      expect(machineNameProblem(name), JSON.stringify(name)).toMatch(/not a valid machine name/);
+    for (const name of ["all", "ALL", "any", "ANY", "All"]) expect(machineNameProblem(name), name).toMatch(/reserved/);
+  });
+
+  it("maps names to COMPUTER file paths and back", () => {
+    expect(computerPath("soda-yeti")).toBe("coordination/COMPUTER_soda-yeti.md");
+    expect(machineOfPath("coordination/COMPUTER_soda-yeti.md")).toBe("soda-yeti");
+    expect(machineOfPath(computerPath("1"))).toBe("1");
+    expect(machineOfPath("coordination/messages/a_TO_b.md")).toBeUndefined();
+    expect(machineOfPath("COMPUTER_x.md")).toBeUndefined();
+    expect(machineOfPath("coordination/COMPUTER_x.md.bak")).toBeUndefined();
+    expect(machineOfPath("coordination/orders.schema.json")).toBeUndefined();
+  });
+});
+
+// ----------------------------------------------------------------- markdown
+
+describe("markdown", () => {
+  it("cell escapes pipes, newlines and HTML", () => {
+    expect(cell("a | b")).toBe("a \\| b");
+    expect(cell("one\ntwo\r\nthree")).toBe("one two three");
+    expect(cell("<script>alert('x')</script> & co")).toBe("&lt;script&gt;alert('x')&lt;/script&gt; &amp; co");
+    expect(cell(undefined)).toBe("");
+    expect(cell(null)).toBe("");
+    expect(cell("")).toBe("");
+    expect(cell(0)).toBe("0");
+    expect(cell(false)).toBe("false");
+  });
+
+  it("a table has one row per line and as many cells as the header", () => {
+    const t = table(["a", "b"], [["x|y", "1\n2"], [undefined, "<i>"]]);
+    expect(t).toBe("| a | b |\n|---|---|\n| x\\|y | 1 2 |\n|  | &lt;i&gt; |");
+    for (const line of t.split("\n")) expect(line.replace(/\\\|/g, "").split("|").length - 2).toBe(2);
+  });
+
+  it("fence survives text containing ``` and ````", () => {
+    const cases = ["plain", "```\ninside\n```", "````\nmore\n````", "a ` b `` c", "ends with ```", ""];
+    for (const text of cases) {
+      const f = fence(text);
+      const opener = /^(`+)text\n/.exec(f)![1]!;
+      const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+      expect(opener.length, text).toBeGreaterThan(longest);
+      expect(opener.length, text).toBeGreaterThanOrEqual(3);
+      expect(f.endsWith("\n" + opener), text).toBe(true);
+      // The fence closes only at the end: no inner line is a closing fence.
+      const inner = f.split("\n").slice(1, -1);
+      for (const line of inner) expect(line.trim().startsWith(opener) && line.trim() === opener, text).toBe(false);
+    }
+    expect(fence("x\n")).toBe("```text\nx\n```");
+    expect(fence("x", "json")).toBe("```json\nx\n```");
+  });
+});
+
+// ----------------------------------------------------------------- terminal
+
+describe("terminal", () => {
+  it("textTable pads columns and trims line ends", () => {
+    expect(textTable(["A", "BB"], [["xyz", "1"], ["q", ""]])).toBe("A    BB\n---  --\nxyz  1\nq");
+  });
+
+  const status: StatusJson = {
+    coord: 1,
+    machines: {
+      fresh: { state: "working", lastSeen: "2025-06-01T09:59:00Z", heartbeat: 60, capabilities: { node: "20", os: "linux" }, ordersValid: true },
+      stale: { state: "idle", lastSeen: "2025-06-01T09:00:00Z", heartbeat: 60, capabilities: {}, ordersValid: true },
+    },
+    orders: {
+      build: {
+        rev: 2,
+        state: "failed",
+        to: ["fresh", "stale"],
+        machines: {
+          fresh: { state: "failed", exitCode: 1, startedAt: null, finishedAt: null, attempts: 1 },
+          stale: { state: "queued", exitCode: null, startedAt: null, finishedAt: null, attempts: 0 },
+        },
+      },
+      review: { rev: 1, state: "rejected", to: "ANY", reason: "uses to \"ANY\"", machines: {} },
+    },
+    errors: [{ file: "ORDERS.json", line: 4, path: "orders[0].timeout", message: "bad" }, { file: "coordination/COMPUTER_x.md", message: "ignored" }],
+  };
+
+  it("statusText shows offline for a stale machine given now, and how long ago", () => {
+    const text = statusText(status, new Date(T0));
+    const lines = text.split("\n");
+    expect(lines.find((l) => l.startsWith("stale"))).toMatch(/^stale\s+offline\s+1h ago/);
+    expect(lines.find((l) => l.startsWith("fresh"))).toMatch(/^fresh\s+working\s+1m ago\s+node,os$/);
+    expect(text).toContain("fresh=failed(1) stale=queued");
+    expect(text).toContain('uses to "ANY"');
+    expect(text).toContain("ERRORS");
+    expect(text).toContain("  ORDERS.json:4 orders[0].timeout: bad");
+    expect(text).toContain("  coordination/COMPUTER_x.md: ignored");
+  });
+
+  it("a machine seen just now is not offline even if the clock is slightly behind", () => {
+    const text = statusText(status, new Date("2025-06-01T09:58:30Z"));
+    expect(text.split("\n").find((l) => l.startsWith("fresh"))).toMatch(/^fresh\s+working\s+0s ago/);
+  });
+
+  it("empty status", () => {
+    expect(statusText({ coord: 1, machines: {}, orders: {}, errors: [] }, new Date(T0))).toBe(
+      "No machines yet: run coord init on one.\n\nNo orders.",
+    );
+  });
+});
+
+// --------------------------------------------------------------------- blob
+
+describe("gitBlobId", () => {
+  it("equals git hash-object", () => {
+    expect(gitBlobId("hello\n")).toBe("ce013625030ba8dba906f756967f9e9ca394464a");
+    expect(gitBlobId("")).toBe("e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
+    // Length is in bytes, not UTF-16 units.
+    expect(gitBlobId("héllo ✓\n")).toBe("922546d2b370fcdb20dec9db061f2960c3a118cd");
+  });
+});
+
+// --------------------------------------------------------------------- repo
+
+describe("readModel", () => {
+  it("reads valid orders and machines, and knows every machine name", () => {
+    const files = repoFiles(ordersJson([{ id: "a", to: "izzit7", run: "true" }]), [computer("izzit7"), computer("soda-yeti")]);
+    files.set("README.md", "# hub\n");
+    const model = readModel(files);
+    expect(model.ordersProblems).toEqual([]);
+    expect(model.fileProblems).toEqual([]);
+    expect(model.orders?.orders.map((o) => o.id)).toEqual(["a"]);
+    expect(model.machineNames.sort()).toEqual(["izzit7", "soda-yeti"]);
+    expect(model.computers.get("izzit7")?.uuid).toBe("uuid-of-izzit7");
+  });
+
+  it("ignores COMPUTER files of reserved names", () => {
+    const files = repoFiles(EMPTY_ORDERS, []);
+    files.set(computerPath("ALL"), renderComputer(computer("ALL")));
+    files.set(computerPath("any"), renderComputer(computer("any")));
+    const model = readModel(files);
+    expect(model.machineNames).toEqual([]);
+    expect(model.fileProblems.map((p) => p.file).sort()).toEqual([computerPath("ALL"), computerPath("any")]);
+    for (const p of model.fileProblems) expect(p.message).toMatch(/reserved/);
+  });
+});
+
+// ----------------------------------------------------------------- scaffold
+
+describe("scaffoldFiles", () => {
+  const files = scaffoldFiles("# My hub\n");
+
+  it("writes ORDERS.json with $schema and no orders", () => {
+    const orders = JSON.parse(files.get(ORDERS_FILE)!);
+    expect(orders).toEqual({ $schema: SCHEMA_FILE, version: 1, orders: [] });
+    expect(files.get(ORDERS_FILE)).toBe(EMPTY_ORDERS);
+    expect(EMPTY_ORDERS.endsWith("}\n")).toBe(true);
+    const parsed = parseOrders(files.get(ORDERS_FILE)!, { machines: [] });
+    expect(parsed.problems).toEqual([]);
+    expect(parsed.orders?.orders).toHaveLength(0);
+  });
+
+  it("writes the schema, the README given, and the STATUS files", () => {
+    expect([...files.keys()].sort()).toEqual([ORDERS_FILE, "README.md", STATUS_JSON, STATUS_MD, SCHEMA_FILE].sort());
+    expect(files.get("README.md")).toBe("# My hub\n");
+    expect(JSON.parse(files.get(SCHEMA_FILE)!)).toMatchObject({ title: "coord ORDERS.json" });
+    expect(JSON.parse(files.get(STATUS_JSON)!)).toEqual({ coord: 1, machines: {}, orders: {}, errors: [] });
+    expect(files.get(STATUS_MD)).toContain("No machine has registered yet");
+    expect(files.get(STATUS_MD)).toContain("No orders.");
+  });
+
+  it("is deterministic, LF only, and what any machine would derive from it", () => {
+    const again = scaffoldFiles("# My hub\n");
+    expect([...again]).toEqual([...files]);
+    for (const [path, text] of files) {
+      expect(text, path).not.toContain("\r");
+      expect(text.endsWith("\n"), path).toBe(true);
+    }
+    const status = deriveStatus(readModel(files));
+    expect(renderStatusJson(status)).toBe(files.get(STATUS_JSON));
+    expect(renderStatusMd(status)).toBe(files.get(STATUS_MD));
+  });
+});
