@@ -1,0 +1,71 @@
+// Benchmarks (npm run bench): timing targets live here, not in the tests.
+// Prints one line per measurement: median and spread over repeated runs.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { hubCreate } from "../dist/commands/hub.js";
+import { init } from "../dist/commands/init.js";
+import { sync } from "../dist/sync/sync.js";
+import { parseOrders } from "../dist/core/orders.js";
+import { readModel } from "../dist/core/repo.js";
+import { renderComputer } from "../dist/core/computer.js";
+import { deriveStatus, renderStatusJson, renderStatusMd } from "../dist/core/status.js";
+
+process.env.HOME = mkdtempSync(join(tmpdir(), "coord-bench-home-"));
+
+async function measure(name, runs, fn) {
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await fn(i);
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  const median = times[Math.floor(times.length / 2)];
+  console.log(`${name.padEnd(58)} median ${median.toFixed(1).padStart(8)} ms   min ${times[0].toFixed(1)}   max ${times.at(-1).toFixed(1)}   (n=${runs})`);
+}
+
+// Pure core at fleet scale: 100 machines, 200 orders.
+const machines = Array.from({ length: 100 }, (_, i) => `m${i}`);
+const orders = Array.from({ length: 200 }, (_, i) => ({ id: `o${i}`, to: i % 2 ? "ALL" : machines[i % 100], run: "true" }));
+const ordersText = JSON.stringify({ version: 1, orders }, null, 2);
+const files = new Map([["ORDERS.json", ordersText]]);
+for (const name of machines) {
+  const tasks = Object.fromEntries(orders.filter((o, i) => i % 2 || o.to === name).map((o) => [o.id, { rev: 1, state: "completed", attempts: 1, exitCode: 0, output: "ok" }]));
+  files.set(`coordination/COMPUTER_${name}.md`, renderComputer({ coord: 1, name, uuid: name, state: "idle", lastSeen: "2026-01-01T00:00:00.000Z", heartbeat: 900, capabilities: { os: "linux" }, orders: { seen: "x", valid: true }, tasks }));
+}
+await measure("parseOrders: 200 orders, 100 machines", 20, () => parseOrders(ordersText, { machines }));
+await measure("readModel + deriveStatus + render: 100 machines x 200 orders", 10, () => {
+  const s = deriveStatus(readModel(files));
+  renderStatusJson(s);
+  renderStatusMd(s);
+});
+
+// Real git: a hub with 3 machines, 20 orders done.
+const root = mkdtempSync(join(tmpdir(), "coord-bench-"));
+const hub = join(root, "hub.git");
+await hubCreate(hub);
+const dirs = {};
+for (const name of ["izzit7", "soda-yeti", "machine-2", "m4", "m5"]) {
+  dirs[name] = join(root, name);
+  await init({ dir: dirs[name], name, remote: hub });
+}
+const person = join(root, "person");
+execFileSync("git", ["clone", "--quiet", hub, person]);
+writeFileSync(join(person, "ORDERS.json"), JSON.stringify({ version: 1, orders: Array.from({ length: 20 }, (_, i) => ({ id: `job${i}`, to: "ALL", run: "true" })) }));
+execFileSync("git", ["-C", person, "add", "ORDERS.json"]);
+execFileSync("git", ["-C", person, "-c", "user.name=p", "-c", "user.email=p@x", "commit", "-qm", "orders"]);
+execFileSync("git", ["-C", person, "push", "-q", "origin", "main"]);
+await measure("sync running 20 trivial tasks (first sync of a machine)", 1, () => sync({ dir: dirs.izzit7 }));
+for (const name of Object.keys(dirs)) await sync({ dir: dirs[name] });
+await measure("sync with nothing new (fetch, read, no commit)", 10, () => sync({ dir: dirs.izzit7 }));
+let retries = 0;
+await measure("5 machines publish at the same instant (heartbeat due)", 5, async (i) => {
+  const at = new Date(Date.now() + (i + 1) * 3600_000);
+  const results = await Promise.all(Object.values(dirs).map((dir) => sync({ dir, now: () => at })));
+  retries += results.reduce((n, r) => n + Math.max(0, r.pushAttempts - 1), 0);
+});
+console.log(`  rejected pushes retried in those 5 rounds: ${retries} (of 25 publishes)`);
+rmSync(root, { recursive: true, force: true });
