@@ -73,13 +73,14 @@ export function buildProgram(io: Io): Command {
     .requiredOption("--name <machine>", "this machine's name: lowercase letters, digits and dashes")
     .requiredOption("--remote <url>", "the hub: a path, ssh://, https:// or git:// URL")
     .option("--branch <branch>", "branch to use", "main")
+    .option("--heartbeat <duration>", "commit lastSeen at most this often when nothing else changes (default 15m)")
     .option("--reclaim", "take over the existing machine file of this name (this machine, reinstalled)")
     .addHelpText(
       "after",
-      examples("coord init ~/fleet --name izzit7 --remote git@github.com:me/fleet.git", "coord init ~/fleet-2 --name soda-yeti --remote ~/fleet.git", "coord init ~/fleet --name izzit7 --remote ~/fleet.git --reclaim"),
+      examples("coord init ~/fleet --name izzit7 --remote git@github.com:me/fleet.git", "coord init ~/fleet-2 --name soda-yeti --remote ~/fleet.git --heartbeat 5m", "coord init ~/fleet --name izzit7 --remote ~/fleet.git --reclaim"),
     )
-    .action(async (dir: string, o: { name: string; remote: string; branch: string; reclaim?: boolean }) => {
-      const r = await init({ dir, name: o.name, remote: o.remote, branch: o.branch, reclaim: o.reclaim });
+    .action(async (dir: string, o: { name: string; remote: string; branch: string; heartbeat?: string; reclaim?: boolean }) => {
+      const r = await init({ dir, name: o.name, remote: o.remote, branch: o.branch, heartbeat: o.heartbeat, reclaim: o.reclaim });
       io.out(
         `${r.reclaimed ? "reclaimed" : "registered"} machine ${r.name} (${r.uuid}) in ${r.dir}` +
           (r.scaffolded ? "\nthe remote was empty: scaffolded ORDERS.json, STATUS files and the schema" : "") +

@@ -18,6 +18,8 @@ export interface InitOptions {
   name: string;
   remote: string;
   branch?: string;
+  /** Seconds or a duration ("15m") between heartbeat commits. */
+  heartbeat?: string;
   /** Take over the identity of an existing machine file of this name (a reinstalled machine). */
   reclaim?: boolean;
   log?: (line: string) => void;
@@ -50,6 +52,7 @@ export async function init(opts: InitOptions): Promise<InitResult> {
   const branch = opts.branch ?? "main";
   const bad = machineNameProblem(opts.name);
   if (bad) throw new CoordError(`--name ${bad}`, EXIT.USAGE);
+  newConfig({ name: opts.name, uuid: "-", heartbeat: opts.heartbeat }); // every option checked before anything is cloned
 
   let cloned = false;
   if (await isCheckout(dir)) {
@@ -87,6 +90,10 @@ export async function init(opts: InitOptions): Promise<InitResult> {
 
   let reclaimed = false;
   let config = existing;
+  if (config && opts.heartbeat !== undefined) {
+    config = { ...config, heartbeat: newConfig({ name: config.name, uuid: config.uuid, heartbeat: opts.heartbeat }).heartbeat };
+    await saveConfig(stateDir, config);
+  }
   if (!config) {
     const theirs = readModel(await repo.readFiles(tip, READ_PATHS)).computers.get(opts.name);
     if (theirs && !opts.reclaim)
@@ -94,7 +101,7 @@ export async function init(opts: InitOptions): Promise<InitResult> {
         `the machine name "${opts.name}" is already taken (uuid ${theirs.uuid}, last seen ${theirs.lastSeen}); choose another --name, or pass --reclaim if that machine is this one reinstalled`,
         EXIT.USAGE,
       );
-    config = newConfig({ name: opts.name, uuid: theirs?.uuid ?? randomUUID(), branch });
+    config = newConfig({ name: opts.name, uuid: theirs?.uuid ?? randomUUID(), branch, ...(opts.heartbeat !== undefined ? { heartbeat: opts.heartbeat } : {}) });
     if (theirs) {
       // Rebuild the journal from what the machine had published, so nothing it ran runs again.
       const journal = await Journal.open(stateDir);

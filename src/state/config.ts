@@ -60,6 +60,12 @@ export async function saveConfig(stateDir: string, config: MachineConfig): Promi
   await writeDurably(configPath(stateDir), header + YAML.stringify(config));
 }
 
-export function newConfig(fields: { name: string; uuid: string; remote?: string; branch?: string }): MachineConfig {
-  return configSchema.parse(fields);
+/** A config from fields as a user gives them; a bad value is a usage error naming the option. */
+export function newConfig(fields: { name: string; uuid: string; remote?: string; branch?: string; heartbeat?: string }): MachineConfig {
+  const result = configSchema.safeParse(fields);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new CoordError(`--${issue.path.join(".")}: ${issue.message}`, EXIT.USAGE);
+  }
+  return result.data;
 }

@@ -1,0 +1,86 @@
+// coord init and the checkout around it: empty remotes, leftovers in the
+// checkout, how a command finds its checkout.
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { resolveDir } from "../src/cli/dir.js";
+import { sync } from "../src/sync/sync.js";
+import { cli, git, hubStatus, makeFleet, pushOrders, tempDir } from "./helpers.js";
+
+describe("coord init", () => {
+  it("scaffolds an empty remote (as a new GitHub repo is) and registers the machine", async () => {
+    const root = await tempDir();
+    const hub = join(root, "empty.git");
+    await git(root, "init", "--quiet", "--bare", "--initial-branch=main", hub);
+    const r = await cli("init", join(root, "izzit7"), "--name", "izzit7", "--remote", hub, "--heartbeat", "5m");
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/scaffolded/);
+    const files = (await git(hub, "ls-tree", "-r", "--name-only", "main")).split("\n").filter(Boolean).sort();
+    expect(files).toEqual(["ORDERS.json", "README.md", "STATUS.json", "STATUS.md", "coordination/COMPUTER_izzit7.md", "coordination/orders.schema.json"]);
+    const status = JSON.parse(await git(hub, "show", "main:STATUS.json"));
+    expect(status.machines.izzit7).toMatchObject({ state: "idle", heartbeat: 300 });
+    expect(status.machines.izzit7.capabilities).toMatchObject({ os: process.platform, node: process.versions.node });
+    expect(JSON.parse(await git(hub, "show", "main:ORDERS.json"))).toEqual({ $schema: "coordination/orders.schema.json", version: 1, orders: [] });
+    // A second machine joins the now-scaffolded hub; the scaffold is not made twice.
+    const second = await cli("init", join(root, "soda-yeti"), "--name", "soda-yeti", "--remote", hub);
+    expect(second.out).not.toMatch(/scaffolded/);
+    expect((await git(hub, "log", "--format=%s", "main")).match(/create the coordination hub/g)).toHaveLength(1);
+  });
+
+  it("refuses a bad --heartbeat with one sentence", async () => {
+    const fleet = await makeFleet([]);
+    const r = await cli("init", join(fleet.root, "m"), "--name", "m", "--remote", fleet.remote, "--heartbeat", "often");
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--heartbeat: "often" is not a duration/);
+    await fleet.cleanup();
+  });
+
+  it("adopts an existing clone of the hub", async () => {
+    const fleet = await makeFleet([]);
+    const dir = join(fleet.root, "existing");
+    await git(fleet.root, "clone", "--quiet", fleet.remote, dir);
+    const r = await cli("init", dir, "--name", "adopted", "--remote", fleet.remote);
+    expect(r.code, r.err).toBe(0);
+    expect(Object.keys((await hubStatus(fleet)).machines)).toEqual(["adopted"]);
+    await fleet.cleanup();
+  });
+});
+
+describe("the checkout", () => {
+  it("a leftover index.lock or a local edit in the checkout does not stop syncs, and nothing local is overwritten", async () => {
+    const fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    await writeFile(join(dir, ".git", "index.lock"), "");
+    const localEdit = '{ "version": 1, "orders": [] , "note": "my unsaved idea" }\n';
+    await writeFile(join(dir, "ORDERS.json"), localEdit);
+    await pushOrders(fleet, [{ id: "a", to: "izzit7", run: "echo a" }]);
+    const r = await sync({ dir });
+    expect(r.ran.map((t) => t.id)).toEqual(["a"]);
+    expect(r.pushed).toBeDefined();
+    expect(r.warnings.join()).toMatch(/checkout was not updated .* local changes are kept/);
+    expect(await readFile(join(dir, "ORDERS.json"), "utf8")).toBe(localEdit);
+    expect((await hubStatus(fleet)).orders.a.state).toBe("completed");
+    await fleet.cleanup();
+  });
+
+  it("--no-run publishes status but starts nothing", async () => {
+    const fleet = await makeFleet(["izzit7"]);
+    await pushOrders(fleet, [{ id: "a", to: "izzit7", run: "echo a" }]);
+    const r = await cli("sync", "--dir", fleet.machines.izzit7!, "--no-run");
+    expect(r.code).toBe(0);
+    expect((await hubStatus(fleet)).orders.a.machines.izzit7.state).toBe("queued");
+    await fleet.cleanup();
+  });
+
+  it("commands find their checkout from --dir, then COORD_DIR, then the enclosing checkout", async () => {
+    const fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    const sub = join(dir, "coordination");
+    await mkdir(sub, { recursive: true });
+    expect(await resolveDir(undefined, {}, sub)).toBe(dir);
+    expect(await resolveDir(undefined, { COORD_DIR: dir }, "/")).toBe(dir);
+    expect(await resolveDir("/somewhere", { COORD_DIR: dir }, sub)).toBe("/somewhere");
+    await expect(resolveDir(undefined, {}, await tempDir())).rejects.toThrow(/pass --dir <checkout> or set COORD_DIR/);
+    await fleet.cleanup();
+  });
+});
