@@ -27,6 +27,9 @@ const computerSchema = z.object({
   capabilities: z.record(z.string(), z.string()),
   orders: z.object({ seen: z.string(), valid: z.boolean(), error: z.string().optional() }),
   tasks: z.record(z.string(), taskReport),
+  messages: z
+    .record(z.string(), z.object({ received: z.number().int().nonnegative(), acked: z.number().int().nonnegative(), also: z.array(z.number().int().positive()).optional() }))
+    .optional(),
 });
 
 /** Reads a COMPUTER file; throws an Error saying what is wrong with it. */
@@ -78,6 +81,13 @@ export function canonicalComputer(c: ComputerFile): ComputerFile {
     capabilities: sortedRecord(c.capabilities),
     orders: { seen: c.orders.seen, valid: c.orders.valid, ...(c.orders.error ? { error: c.orders.error } : {}) },
     tasks,
+    ...(c.messages && Object.keys(c.messages).length
+      ? {
+          messages: Object.fromEntries(
+            Object.entries(sortedRecord(c.messages)).map(([k, r]) => [k, { received: r.received, acked: r.acked, ...(r.also?.length ? { also: r.also } : {}) }]),
+          ),
+        }
+      : {}),
   };
 }
 
@@ -113,6 +123,17 @@ export function renderComputer(input: ComputerFile): string {
       lines.push("", `<details><summary>${id} (rev ${t.rev}): last lines of output</summary>`, "", fence(t.output), "", "</details>");
     }
   }
+  const receipts = Object.entries(c.messages ?? {});
+  if (receipts.length)
+    lines.push(
+      "",
+      "## Messages received",
+      "",
+      table(
+        ["from / to", "received through", "acknowledged through", "also acknowledged"],
+        receipts.map(([k, r]) => [k, r.received, r.acked, (r.also ?? []).join(", ")]),
+      ),
+    );
   lines.push(
     "",
     "---",

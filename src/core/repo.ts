@@ -1,6 +1,7 @@
 // The coordination repository as a model: ORDERS.json and every machine's file,
 // read from one commit. Broken files are reported and left out, never fixed.
 import { parseComputer } from "./computer.js";
+import { channelOfPath, MESSAGES_DIR, parseMessageFile, type MessageFile } from "./messages.js";
 import { machineNameProblem, machineOfPath } from "./names.js";
 import { parseOrders } from "./orders.js";
 import type { ComputerFile, Orders, Problem } from "./types.js";
@@ -19,13 +20,25 @@ export interface RepoModel {
   /** Every name with a COMPUTER file, broken or not (an order may address them). */
   machineNames: string[];
   fileProblems: Problem[];
+  /** Message files that parse (broken ones are in fileProblems). */
+  messageFiles: MessageFile[];
 }
 
 export function readModel(files: Map<string, string>): RepoModel {
   const computers = new Map<string, ComputerFile>();
   const fileProblems: Problem[] = [];
   const machineNames: string[] = [];
+  const messageFiles: MessageFile[] = [];
   for (const [path, text] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (path.startsWith(`${MESSAGES_DIR}/`)) {
+      if (!channelOfPath(path)) continue;
+      try {
+        messageFiles.push(parseMessageFile(text, path));
+      } catch (e) {
+        fileProblems.push({ file: path, message: `ignored: ${(e as Error).message}; its sender rewrites it at its next sync` });
+      }
+      continue;
+    }
     const name = machineOfPath(path);
     if (name === undefined) continue;
     const bad = machineNameProblem(name);
@@ -42,7 +55,7 @@ export function readModel(files: Map<string, string>): RepoModel {
   }
   const text = files.get(ORDERS_FILE);
   if (text === undefined)
-    return { ordersProblems: [{ file: ORDERS_FILE, message: "ORDERS.json is missing; run `coord init` or restore it" }], computers, machineNames, fileProblems };
+    return { ordersProblems: [{ file: ORDERS_FILE, message: "ORDERS.json is missing; run `coord init` or restore it" }], computers, machineNames, fileProblems, messageFiles };
   const parsed = parseOrders(text, { file: ORDERS_FILE, machines: machineNames });
-  return { orders: parsed.orders, ordersProblems: parsed.problems, computers, machineNames, fileProblems };
+  return { orders: parsed.orders, ordersProblems: parsed.problems, computers, machineNames, fileProblems, messageFiles };
 }

@@ -5,6 +5,7 @@ import { formatDuration } from "./duration.js";
 import { inline, table } from "./markdown.js";
 import { ordersTargets } from "./orders.js";
 import { unsupportedReason } from "./plan.js";
+import { addressedTo, isAcked, messageId } from "./messages.js";
 import type { RepoModel } from "./repo.js";
 import type { MachineState, Order, Problem, TaskReport, TaskState } from "./types.js";
 
@@ -14,6 +15,17 @@ export interface MachineStatus {
   heartbeat: number;
   capabilities: Record<string, string>;
   ordersValid: boolean;
+  /** Live messages to this machine: not yet received (waiting in git), and received but not acknowledged. */
+  messages: { waiting: number; unacked: number };
+}
+
+/** An urgent message its recipient has not acknowledged. */
+export interface Alert {
+  id: string;
+  from: string;
+  to: string;
+  at: string;
+  text: string;
 }
 
 export interface OrderMachineStatus {
@@ -37,6 +49,7 @@ export interface StatusJson {
   coord: 1;
   machines: Record<string, MachineStatus>;
   orders: Record<string, OrderStatus>;
+  alerts: Alert[];
   errors: Problem[];
 }
 
@@ -112,19 +125,37 @@ function reportedOrders(model: RepoModel): Record<string, OrderStatus> {
   return out;
 }
 
+const firstLine = (text: string) => {
+  const line = text.split("\n")[0] ?? "";
+  return line.length > 120 ? line.slice(0, 119) + "…" : line;
+};
+
 export function deriveStatus(model: RepoModel): StatusJson {
   const machines: Record<string, MachineStatus> = {};
+  const alerts: Alert[] = [];
   for (const name of [...model.computers.keys()].sort()) {
     const c = model.computers.get(name)!;
     const capabilities = Object.fromEntries(Object.entries(c.capabilities).sort(([a], [b]) => (a < b ? -1 : 1)));
-    machines[name] = { state: c.state, lastSeen: c.lastSeen, heartbeat: c.heartbeat, capabilities, ordersValid: c.orders.valid };
+    const messages = { waiting: 0, unacked: 0 };
+    for (const f of model.messageFiles) {
+      if (!addressedTo(f, name)) continue;
+      const receipt = c.messages?.[`${f.from}/${f.to}`];
+      for (const m of f.messages) {
+        if (isAcked(receipt, m.seq)) continue;
+        if (m.seq > (receipt?.received ?? 0)) messages.waiting++;
+        else messages.unacked++;
+        if (m.priority === "urgent") alerts.push({ id: messageId(f.from, f.to, m.seq), from: f.from, to: name, at: m.at, text: firstLine(m.text) });
+      }
+    }
+    machines[name] = { state: c.state, lastSeen: c.lastSeen, heartbeat: c.heartbeat, capabilities, ordersValid: c.orders.valid, messages };
   }
+  alerts.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : a.to < b.to ? -1 : 1));
   let orders: Record<string, OrderStatus>;
   if (model.orders) {
     orders = {};
     for (const order of model.orders.orders) orders[order.id] = orderStatus(order, model);
   } else orders = reportedOrders(model);
-  return { coord: 1, machines, orders, errors: [...model.ordersProblems, ...model.fileProblems] };
+  return { coord: 1, machines, orders, alerts, errors: [...model.ordersProblems, ...model.fileProblems] };
 }
 
 export function renderStatusJson(status: StatusJson): string {
@@ -147,18 +178,23 @@ export function renderStatusMd(status: StatusJson): string {
     for (const p of status.errors) out.push(`- \`${where(p).replace(/`/g, "'")}\`: ${inline(p.message)}`);
     out.push("");
   }
+  if (status.alerts.length) {
+    out.push("## 🔔 Urgent messages not acknowledged", "");
+    out.push(table(["message", "to", "sent", "text"], status.alerts.map((a) => [a.id, a.to, a.at, a.text])), "");
+  }
   out.push("## Machines", "");
   const machines = Object.entries(status.machines);
   if (machines.length === 0) out.push("No machine has registered yet: run `coord init` on one.");
   else
     out.push(
       table(
-        ["machine", "state", "last seen", "heartbeat", "capabilities"],
+        ["machine", "state", "last seen", "heartbeat", "messages waiting / unacked", "capabilities"],
         machines.map(([name, m]) => [
           `[${name}](coordination/COMPUTER_${name}.md)`,
           m.state,
           m.lastSeen,
           formatDuration(m.heartbeat),
+          `${m.messages.waiting} / ${m.messages.unacked}`,
           Object.keys(m.capabilities).join(", "),
         ]),
       ),

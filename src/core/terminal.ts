@@ -16,16 +16,25 @@ function ago(iso: string, now: Date): string {
   return `${Math.floor(s / 86400)}d ago`;
 }
 
-/** What `coord status` prints: machines (offline derived from `now`), orders, errors. */
-export function statusText(status: StatusJson, now: Date): string {
+/** Urgent messages unacknowledged for longer than this are shown as alerts by `coord status`. */
+export const ALERT_AFTER_MS = 15 * 60 * 1000;
+
+/** What `coord status` prints: machines (offline derived from `now`), orders, alerts, errors. */
+export function statusText(status: StatusJson, now: Date, alertAfterMs = ALERT_AFTER_MS): string {
   const out: string[] = [];
   const machines = Object.entries(status.machines);
   out.push(
     machines.length === 0
       ? "No machines yet: run coord init on one."
       : textTable(
-          ["MACHINE", "STATE", "LAST SEEN", "CAPABILITIES"],
-          machines.map(([name, m]) => [name, isOffline(m, now) ? "offline" : m.state, ago(m.lastSeen, now), Object.keys(m.capabilities).join(",")]),
+          ["MACHINE", "STATE", "LAST SEEN", "MSGS WAITING/UNACKED", "CAPABILITIES"],
+          machines.map(([name, m]) => [
+            name,
+            isOffline(m, now) ? "offline" : m.state,
+            ago(m.lastSeen, now),
+            `${m.messages.waiting}/${m.messages.unacked}`,
+            Object.keys(m.capabilities).join(","),
+          ]),
         ),
     "",
   );
@@ -45,6 +54,11 @@ export function statusText(status: StatusJson, now: Date): string {
           ]),
         ),
   );
+  const alerts = status.alerts.filter((a) => now.getTime() - Date.parse(a.at) >= alertAfterMs);
+  if (alerts.length) {
+    out.push("", "ALERTS: urgent messages not acknowledged");
+    for (const a of alerts) out.push(`  ${a.id} to ${a.to}, sent ${ago(a.at, now)}: ${a.text}`);
+  }
   if (status.errors.length) {
     out.push("", "ERRORS");
     for (const p of status.errors) out.push(`  ${p.file}${p.line ? `:${p.line}` : ""}${p.path ? ` ${p.path}` : ""}: ${p.message}`);

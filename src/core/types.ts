@@ -85,6 +85,8 @@ export interface ComputerFile {
   /** What this machine last read of ORDERS.json (git blob id) and whether it was valid. */
   orders: { seen: string; valid: boolean; error?: string };
   tasks: Record<string, TaskReport>;
+  /** Receipts, as recipient: channel "<from>/<to>" → received through / acknowledged through (+ also). */
+  messages?: Record<string, { received: number; acked: number; also?: number[] }>;
 }
 
 /** Everything read from one commit of the coordination repository. */

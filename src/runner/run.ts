@@ -19,6 +19,8 @@ export interface RunSpec {
   killGrace?: number;
   /** Called with the child's pid once it started. */
   onStart?: (pid: number) => void;
+  /** Written to the process's stdin (which is otherwise empty). */
+  input?: string;
 }
 
 export interface RunResult {
@@ -52,8 +54,12 @@ export async function runTask(spec: RunSpec): Promise<RunResult> {
     cwd: spec.cwd,
     env: spec.env,
     detached: true, // a process group of its own
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [spec.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
   });
+  if (spec.input !== undefined) {
+    child.stdin!.on("error", () => {}); // a hook that does not read its stdin is fine
+    child.stdin!.end(spec.input);
+  }
   const onData = (chunk: Buffer) => {
     if (logged < cap) {
       const part = chunk.subarray(0, cap - logged);
@@ -64,8 +70,8 @@ export async function runTask(spec: RunSpec): Promise<RunResult> {
     tail = Buffer.concat([tail, chunk]);
     if (tail.length > TAIL_BYTES) tail = tail.subarray(tail.length - TAIL_BYTES);
   };
-  child.stdout.on("data", onData);
-  child.stderr.on("data", onData);
+  child.stdout!.on("data", onData);
+  child.stderr!.on("data", onData);
 
   const started = new Promise<void>((resolve) => child.once("spawn", resolve));
   const failed = once(child, "error").then(([e]) => e as Error);

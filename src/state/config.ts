@@ -29,6 +29,14 @@ const configSchema = z.strictObject({
   outputLines: z.number().int().min(0).max(500).default(20),
   /** Seconds one git command may take. */
   gitTimeout: duration.default(120),
+  /** A command run by sync for each new message (the message as JSON on stdin); exit 0 acknowledges it. */
+  onMessage: z.string().min(1).optional(),
+  /** Seconds an onMessage hook may run. */
+  onMessageTimeout: duration.default(60),
+  /** Acknowledged messages older than this leave the sender's live file (git history keeps them). */
+  messageRetention: duration.default(86400),
+  /** How many past broadcasts a machine that registers later receives. */
+  pastBroadcasts: z.number().int().min(0).max(1000).default(10),
 });
 
 export type MachineConfig = z.output<typeof configSchema>;

@@ -14,6 +14,8 @@ import { formatDuration } from "../core/duration.js";
 import { CoordError, EXIT } from "../errors.js";
 import { machineAuthor, Repo } from "../git/git.js";
 import { killOrphan, runTask } from "../runner/run.js";
+import { messagePath, renderMessageFile, type MessageFile, type Receipts } from "../core/messages.js";
+import { deliver, ownMessageFiles, runMessageHooks } from "./mail.js";
 import { detectCapabilities } from "../state/capabilities.js";
 import { loadConfig, type MachineConfig } from "../state/config.js";
 import { Journal } from "../state/journal.js";
@@ -51,6 +53,9 @@ export interface SyncResult {
   wouldRun: { id: string; rev: number; attempt: number; command: string }[];
   waiting: { id: string; reason: string }[];
   interrupted: string[];
+  /** Messages delivered to this machine in this sync (ids), and those its onMessage hook acknowledged. */
+  delivered: string[];
+  hookAcked: string[];
   ordersProblems: Problem[];
   fileProblems: Problem[];
   /** The commit pushed, if there was anything to say. */
@@ -99,6 +104,8 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
     wouldRun: [],
     waiting: [],
     interrupted: [],
+    delivered: [],
+    hookAcked: [],
     ordersProblems: [],
     fileProblems: [],
     pushAttempts: 0,
@@ -129,6 +136,12 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
     result.waiting = todo.waiting.map((w) => ({ id: w.order.id, reason: w.reason }));
     for (const p of model.ordersProblems) log(formatProblem(p));
 
+    if (!opts.dryRun) {
+      const fresh = await deliver(machine, model);
+      result.delivered = fresh.map((x) => x.id);
+      if (fresh.length) log(`${fresh.length} new message${fresh.length === 1 ? "" : "s"}: ${result.delivered.join(", ")}`);
+      if (opts.run !== false) result.hookAcked = await runMessageHooks(machine, fresh, log);
+    }
     if (opts.dryRun) {
       result.wouldRun = todo.run.map((o) => ({ id: o.id, rev: o.rev, attempt: nextAttempt(o, journal.tasks[o.id]), command: o.run ?? "" }));
       return result;
@@ -221,6 +234,7 @@ export function buildComputer(
   model: RepoModel,
   ordersText: string | undefined,
   now: Date,
+  receipts: Receipts = {},
 ): ComputerFile {
   const known = model.orders ? new Set(model.orders.orders.map((o) => o.id)) : undefined;
   const tasks: Record<string, TaskReport> = {};
@@ -244,19 +258,28 @@ export function buildComputer(
       ...(error ? { error: formatProblem(error) } : {}),
     },
     tasks,
+    messages: receipts,
   };
 }
 
 /** The bytes to write: this machine's file and the derived ones, changed paths only. */
-export function renderChanges(files: Map<string, string>, model: RepoModel, input: ComputerFile): Map<string, string> {
+export function renderChanges(files: Map<string, string>, model: RepoModel, input: ComputerFile, messageFiles: MessageFile[] = []): Map<string, string> {
   const mine = canonicalComputer(input);
   const own = computerPath(mine.name);
+  const ownPaths = new Set([own, ...messageFiles.map((f) => messagePath(f.from, f.to))]);
   const computers = new Map(model.computers).set(mine.name, mine);
   const machineNames = [...new Set([...model.machineNames, mine.name])].sort();
-  const view: RepoModel = { ...model, computers, machineNames, fileProblems: model.fileProblems.filter((p) => p.file !== own) };
+  const view: RepoModel = {
+    ...model,
+    computers,
+    machineNames,
+    fileProblems: model.fileProblems.filter((p) => !ownPaths.has(p.file)),
+    messageFiles: [...model.messageFiles.filter((f) => !ownPaths.has(messagePath(f.from, f.to))), ...messageFiles],
+  };
   const status = deriveStatus(view);
   const wanted = new Map([
     [own, renderComputer(mine)],
+    ...messageFiles.map((f): [string, string] => [messagePath(f.from, f.to), renderMessageFile(f)]),
     [STATUS_JSON, renderStatusJson(status)],
     [STATUS_MD, renderStatusMd(status)],
   ]);
@@ -292,14 +315,16 @@ async function publish(
     const model = readModel(files);
     checkIdentity(model, config);
     result.ordersProblems = model.ordersProblems;
-    result.fileProblems = model.fileProblems.filter((p) => p.file !== computerPath(config.name));
-    const mine = buildComputer(config, journal, caps, model, files.get(ORDERS_FILE), now());
+    const own = await ownMessageFiles(m, model, now());
+    const ownPaths = new Set([computerPath(config.name), ...own.files.map((f) => messagePath(f.from, f.to))]);
+    result.fileProblems = model.fileProblems.filter((p) => !ownPaths.has(p.file));
+    const mine = buildComputer(config, journal, caps, model, files.get(ORDERS_FILE), now(), own.receipts);
     const previous = model.computers.get(config.name);
     if (previous && computerFingerprint(previous) === computerFingerprint(mine)) {
       const age = now().getTime() - Date.parse(previous.lastSeen);
       if (age < config.heartbeat * 1000) mine.lastSeen = previous.lastSeen; // nothing new and no heartbeat due
     }
-    const changes = renderChanges(files, model, mine);
+    const changes = renderChanges(files, model, mine, own.files);
     if (changes.size === 0) {
       await fastForward(repo, tip, result);
       return;

@@ -1,0 +1,130 @@
+// coord send / inbox / outbox: messages between machines, through the sync loop.
+import { BROADCAST, channelKey, isAcked, messageId, parseMessageId, promptBlock, sanitizeText, type InboxMessage } from "../core/messages.js";
+import { readModel, type RepoModel } from "../core/repo.js";
+import { PRIORITIES, type Priority } from "../core/types.js";
+import { CoordError, EXIT } from "../errors.js";
+import { readMailbox, updateMailbox } from "../state/mailbox.js";
+import { ackInData } from "../sync/mail.js";
+import { openMachine, READ_PATHS, sync, type Machine, type SyncResult } from "../sync/sync.js";
+
+/** The repository as of the last fetch (works offline). */
+async function lastKnown(m: Machine): Promise<RepoModel> {
+  const tip = await m.repo.resolve(m.repo.trackingRef);
+  if (!tip) throw new CoordError("this checkout has never synced; run coord sync first", EXIT.FAILURE);
+  return readModel(await m.repo.readFiles(tip, READ_PATHS));
+}
+
+export interface SendOptions {
+  dir: string;
+  to: string;
+  text: string;
+  priority?: string;
+  replyTo?: string;
+  /** Publish at once (a sync that starts no task) instead of at the next sync. */
+  now?: boolean;
+  clock?: () => Date;
+}
+
+export async function send(opts: SendOptions): Promise<{ id: string; published?: SyncResult }> {
+  const m = await openMachine(opts.dir);
+  const me = m.config.name;
+  const priority = (opts.priority ?? "normal") as Priority;
+  if (!PRIORITIES.includes(priority)) throw new CoordError(`--priority must be one of ${PRIORITIES.join(", ")}, not "${opts.priority}"`, EXIT.USAGE);
+  if (opts.replyTo !== undefined && !parseMessageId(opts.replyTo))
+    throw new CoordError(`--reply-to "${opts.replyTo}" is not a message id; ids look like izzit7/soda-yeti/3 (see coord inbox)`, EXIT.USAGE);
+  const text = sanitizeText(opts.text);
+  if (text.trim() === "") throw new CoordError("the message is empty; give its text as arguments, or - to read it from stdin", EXIT.USAGE);
+  const model = await lastKnown(m);
+  if (opts.to !== BROADCAST) {
+    if (opts.to === me) throw new CoordError(`"${me}" is this machine; send to another machine or ALL`, EXIT.USAGE);
+    if (!model.machineNames.includes(opts.to))
+      throw new CoordError(
+        `no machine "${opts.to}" is registered (known: ${model.machineNames.filter((n) => n !== me).join(", ") || "none"}); check the name, or run coord sync to refresh`,
+        EXIT.USAGE,
+      );
+  }
+  const repoNext = model.messageFiles.find((f) => f.from === me && f.to === opts.to)?.next ?? 1;
+  const at = (opts.clock?.() ?? new Date()).toISOString();
+  const id = await updateMailbox(m.stateDir, (data) => {
+    const channel = (data.outbox[opts.to] ??= { next: repoNext, messages: [] });
+    const seq = channel.next++;
+    channel.messages.push({ seq, at, priority, text, ...(opts.replyTo ? { replyTo: opts.replyTo } : {}) });
+    return messageId(me, opts.to, seq);
+  });
+  if (!opts.now) return { id };
+  return { id, published: await sync({ dir: opts.dir, run: false }) };
+}
+
+export interface InboxEntry extends InboxMessage {
+  acked: boolean;
+}
+
+export interface InboxOptions {
+  dir: string;
+  unread?: boolean;
+  all?: boolean;
+  from?: string;
+}
+
+/** Messages delivered to this machine, oldest first. Default: the last 50; --all: every one; --unread: not acknowledged. */
+export async function inbox(opts: InboxOptions): Promise<{ machine: string; messages: InboxEntry[] }> {
+  const m = await openMachine(opts.dir);
+  const data = await readMailbox(m.stateDir);
+  let messages = data.inbox.map((x) => ({ ...x, acked: isAcked(data.receipts[channelKey(x.from, x.to)], x.seq) }));
+  if (opts.from) messages = messages.filter((x) => x.from === opts.from);
+  if (opts.unread) messages = messages.filter((x) => !x.acked);
+  else if (!opts.all) messages = messages.slice(-50);
+  return { machine: m.config.name, messages };
+}
+
+export async function ack(dir: string, ids: string[], all: boolean): Promise<string[]> {
+  const m = await openMachine(dir);
+  return updateMailbox(m.stateDir, (data) => {
+    const targets = all ? data.inbox.filter((x) => !isAcked(data.receipts[channelKey(x.from, x.to)], x.seq)).map((x) => x.id) : ids;
+    const unknown = ackInData(data, targets);
+    if (unknown.length)
+      throw new CoordError(`not in this machine's inbox: ${unknown.join(", ")}; see coord inbox --all for the ids (nothing was acknowledged)`, EXIT.USAGE);
+    return targets;
+  });
+}
+
+export function inboxPrompt(machine: string, messages: InboxEntry[]): string {
+  return promptBlock(
+    machine,
+    messages.filter((x) => !x.acked),
+  );
+}
+
+export interface OutboxEntry {
+  id: string;
+  to: string;
+  at: string;
+  priority: Priority;
+  text: string;
+  /** Recipient → "waiting" (not fetched yet) | "received" | "acked", as of the last fetch. */
+  recipients: Record<string, "waiting" | "received" | "acked">;
+}
+
+/** What this machine sent that is still live, and who received and acknowledged it (as of the last fetch). */
+export async function outbox(dir: string): Promise<{ machine: string; messages: OutboxEntry[] }> {
+  const m = await openMachine(dir);
+  const me = m.config.name;
+  const model = await lastKnown(m);
+  const data = await readMailbox(m.stateDir);
+  const out: OutboxEntry[] = [];
+  for (const [to, channel] of Object.entries(data.outbox)) {
+    const recipients = to === BROADCAST ? model.machineNames.filter((n) => n !== me) : [to];
+    const key = channelKey(me, to);
+    for (const msg of channel.messages) {
+      const state: OutboxEntry["recipients"] = {};
+      for (const r of recipients) {
+        const receipt = model.computers.get(r)?.messages?.[key];
+        state[r] = isAcked(receipt, msg.seq) ? "acked" : msg.seq <= (receipt?.received ?? 0) ? "received" : "waiting";
+      }
+      out.push({ id: messageId(me, to, msg.seq), to, at: msg.at, priority: msg.priority, text: msg.text, recipients: state });
+    }
+  }
+  out.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.id < b.id ? -1 : 1));
+  return { machine: me, messages: out };
+}
+

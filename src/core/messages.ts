@@ -1,0 +1,211 @@
+// Messages between machines: coordination/messages/<from>_TO_<to>.md, owned by
+// <from>. Pure: file format, delivery, receipts, archiving, views.
+import { z } from "zod";
+import { parseFrontMatter, renderFrontMatter } from "./frontmatter.js";
+import { fence, inline } from "./markdown.js";
+import { machineNameProblem } from "./names.js";
+import { PRIORITIES, type Priority } from "./types.js";
+
+export const BROADCAST = "ALL";
+export const MESSAGES_DIR = "coordination/messages";
+
+export interface Message {
+  /** Sequence number in its channel, from 1. */
+  seq: number;
+  at: string;
+  priority: Priority;
+  text: string;
+  /** Id of the message this answers. */
+  replyTo?: string;
+}
+
+/** Front matter of a message file: one sender, one recipient (or ALL). */
+export interface MessageFile {
+  coord: 1;
+  from: string;
+  to: string;
+  /** The next sequence number: every seq below it was sent. */
+  next: number;
+  /** Live messages, oldest first; older ones were archived (git history keeps them). */
+  messages: Message[];
+}
+
+/** A message as a recipient sees it. */
+export interface InboxMessage extends Message {
+  id: string;
+  from: string;
+  to: string;
+}
+
+/** What a recipient publishes about one channel: received through `received`; acknowledged through `acked`, plus `also`. */
+export interface ChannelReceipt {
+  received: number;
+  acked: number;
+  also?: number[];
+}
+
+/** Channel key "<from>/<to>" → receipt. */
+export type Receipts = Record<string, ChannelReceipt>;
+
+export const channelKey = (from: string, to: string) => `${from}/${to}`;
+export const messageId = (from: string, to: string, seq: number) => `${from}/${to}/${seq}`;
+export const messagePath = (from: string, to: string) => `${MESSAGES_DIR}/${from}_TO_${to}.md`;
+
+export function parseMessageId(id: string): { from: string; to: string; seq: number } | undefined {
+  const m = /^([a-z0-9][a-z0-9-]*)\/([a-z0-9][a-z0-9-]*|ALL)\/([1-9][0-9]*)$/.exec(id);
+  return m ? { from: m[1]!, to: m[2]!, seq: Number(m[3]) } : undefined;
+}
+
+/** The channel of a message file path, or undefined for any other path. */
+export function channelOfPath(path: string): { from: string; to: string } | undefined {
+  const m = /^coordination\/messages\/(.+)_TO_(.+)\.md$/.exec(path);
+  if (!m) return undefined;
+  const [from, to] = [m[1]!, m[2]!];
+  if (machineNameProblem(from) || (to !== BROADCAST && machineNameProblem(to))) return undefined;
+  return { from, to };
+}
+
+const messageSchema = z.object({
+  seq: z.number().int().positive(),
+  at: z.string(),
+  priority: z.enum(PRIORITIES),
+  text: z.string(),
+  replyTo: z.string().optional(),
+});
+
+const fileSchema = z.object({
+  coord: z.literal(1),
+  from: z.string(),
+  to: z.string(),
+  next: z.number().int().positive(),
+  messages: z.array(messageSchema),
+});
+
+export function parseMessageFile(text: string, path: string): MessageFile {
+  const channel = channelOfPath(path);
+  if (!channel) throw new Error("not a message file name (<from>_TO_<to>.md)");
+  const result = fileSchema.safeParse(parseFrontMatter(text).data);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new Error(`${issue.path.length ? `field ${issue.path.join(".")}` : "front matter"}: ${issue.message}`);
+  }
+  const file = result.data as MessageFile;
+  if (file.from !== channel.from || file.to !== channel.to) throw new Error(`front matter says ${file.from} to ${file.to}, but the file name says ${channel.from} to ${channel.to}`);
+  for (let i = 1; i < file.messages.length; i++)
+    if (file.messages[i]!.seq <= file.messages[i - 1]!.seq) throw new Error("messages are not in sequence order");
+  if (file.messages.some((m) => m.seq >= file.next)) throw new Error("a message has a seq not below next");
+  return file;
+}
+
+function canonicalMessage(m: Message): Message {
+  return { seq: m.seq, at: m.at, priority: m.priority, text: m.text, ...(m.replyTo ? { replyTo: m.replyTo } : {}) };
+}
+
+export function renderMessageFile(file: MessageFile): string {
+  const data: MessageFile = { coord: 1, from: file.from, to: file.to, next: file.next, messages: file.messages.map(canonicalMessage) };
+  const who = file.to === BROADCAST ? "every machine" : file.to;
+  const lines = [`# Messages from ${file.from} to ${who}`, ""];
+  if (data.messages.length === 0) lines.push("No live messages (acknowledged ones are archived; git history keeps them).");
+  for (const m of [...data.messages].reverse()) {
+    const meta = [m.at, m.priority !== "normal" ? `**${m.priority}**` : "", m.replyTo ? `reply to \`${m.replyTo}\`` : ""].filter(Boolean).join(" · ");
+    lines.push(`### ${messageId(file.from, file.to, m.seq)}`, "", inline(meta), "", fence(m.text), "");
+  }
+  lines.push("---", `*Written by coord on machine ${file.from}. The front matter is the data; this view is re-rendered at every sync.*`);
+  return renderFrontMatter(data, lines.join("\n"));
+}
+
+/** Control characters other than tab and newline, shown as \u escapes; everything else kept. */
+export function sanitizeText(text: string): string {
+  return text.replace(/\r\n/g, "\n").replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+export function isAcked(receipt: ChannelReceipt | undefined, seq: number): boolean {
+  return !!receipt && (seq <= receipt.acked || (receipt.also ?? []).includes(seq));
+}
+
+/** Adds acknowledged seqs to a receipt, folding `also` into `acked` where it becomes contiguous. */
+export function ackSeqs(receipt: ChannelReceipt, seqs: number[]): ChannelReceipt {
+  const also = new Set([...(receipt.also ?? []), ...seqs.filter((s) => s > receipt.acked)]);
+  let acked = receipt.acked;
+  while (also.has(acked + 1)) also.delete(++acked);
+  const rest = [...also].filter((s) => s > acked).sort((a, b) => a - b);
+  return { received: Math.max(receipt.received, acked, ...rest), acked, ...(rest.length ? { also: rest } : {}) };
+}
+
+/** The channels a machine receives from: messages to it, and broadcasts from others. */
+export function addressedTo(file: MessageFile, machine: string): boolean {
+  return file.from !== machine && (file.to === machine || file.to === BROADCAST);
+}
+
+/**
+ * Messages newly delivered to `machine`: in every channel addressed to it,
+ * the live messages above its `received` mark, oldest first per channel.
+ */
+export function newMessages(files: MessageFile[], machine: string, receipts: Receipts): InboxMessage[] {
+  const out: InboxMessage[] = [];
+  for (const f of files) {
+    if (!addressedTo(f, machine)) continue;
+    const mark = receipts[channelKey(f.from, f.to)]?.received ?? 0;
+    for (const m of f.messages) if (m.seq > mark) out.push({ ...m, id: messageId(f.from, f.to, m.seq), from: f.from, to: f.to });
+  }
+  return out.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.id < b.id ? -1 : 1));
+}
+
+/**
+ * Receipts for a machine that registers now: it receives the last `keep`
+ * broadcasts of each existing broadcast channel, not the whole past.
+ */
+export function joiningReceipts(files: MessageFile[], machine: string, keep: number): Receipts {
+  const receipts: Receipts = {};
+  for (const f of files)
+    if (f.to === BROADCAST && f.from !== machine) {
+      const mark = Math.max(0, f.next - 1 - keep);
+      if (mark > 0) receipts[channelKey(f.from, f.to)] = { received: mark, acked: mark };
+    }
+  return receipts;
+}
+
+/**
+ * The live messages a sender keeps: it archives a message once every
+ * recipient acknowledged it and it is older than `retentionMs`. For a
+ * broadcast, the recipients are all registered machines but the sender.
+ */
+export function liveMessages(
+  file: MessageFile,
+  receiptsOf: (machine: string) => Receipts | undefined,
+  machines: string[],
+  now: Date,
+  retentionMs: number,
+): Message[] {
+  const recipients = file.to === BROADCAST ? machines.filter((m) => m !== file.from) : [file.to];
+  const key = channelKey(file.from, file.to);
+  return file.messages.filter((m) => {
+    const old = now.getTime() - Date.parse(m.at) >= retentionMs;
+    const allAcked = recipients.length > 0 && recipients.every((r) => isAcked(receiptsOf(r)?.[key], m.seq));
+    return !(old && allAcked);
+  });
+}
+
+/** Unacknowledged live messages addressed to `machine`, from the files at one commit. */
+export function unackedFor(files: MessageFile[], machine: string, receipts: Receipts): InboxMessage[] {
+  const out: InboxMessage[] = [];
+  for (const f of files) {
+    if (!addressedTo(f, machine)) continue;
+    const r = receipts[channelKey(f.from, f.to)];
+    for (const m of f.messages) if (!isAcked(r, m.seq)) out.push({ ...m, id: messageId(f.from, f.to, m.seq), from: f.from, to: f.to });
+  }
+  return out;
+}
+
+/** Unread messages as a block an AI agent can read in its context; "" when there are none. */
+export function promptBlock(machine: string, messages: InboxMessage[]): string {
+  if (messages.length === 0) return "";
+  const lines = [`<coord-messages machine="${machine}" unread="${messages.length}">`];
+  for (const m of messages) {
+    lines.push(`--- message ${m.id} from ${m.from}${m.to === BROADCAST ? " to ALL" : ""} at ${m.at}, priority ${m.priority}${m.replyTo ? `, reply to ${m.replyTo}` : ""}`);
+    lines.push(m.text);
+  }
+  lines.push("</coord-messages>");
+  lines.push(`When you have acted on a message, acknowledge it: coord inbox ack <id>. Reply with: coord send <machine> --reply-to <id> "<text>".`);
+  return lines.join("\n");
+}

@@ -1,0 +1,102 @@
+// The messaging part of a sync: deliver what arrived, run the onMessage hook,
+// and render the message files this machine owns.
+import { join } from "node:path";
+import {
+  ackSeqs,
+  channelKey,
+  joiningReceipts,
+  liveMessages,
+  newMessages,
+  parseMessageId,
+  type InboxMessage,
+  type MessageFile,
+  type Receipts,
+} from "../core/messages.js";
+import type { RepoModel } from "../core/repo.js";
+import { runTask } from "../runner/run.js";
+import { updateMailbox, type MailboxData } from "../state/mailbox.js";
+import type { Machine } from "./sync.js";
+
+/**
+ * Takes into the mailbox every live message addressed to this machine above
+ * its received marks (exactly once: the marks move in the same durable
+ * write). Also adopts, after a reinstall, the channels and receipts this
+ * machine had published.
+ */
+export async function deliver(m: Machine, model: RepoModel): Promise<InboxMessage[]> {
+  const me = m.config.name;
+  return updateMailbox(m.stateDir, (data) => {
+    for (const f of model.messageFiles)
+      if (f.from === me && !data.outbox[f.to]) data.outbox[f.to] = { next: f.next, messages: f.messages };
+    const published = model.computers.get(me)?.messages ?? {};
+    if (!data.joined) {
+      data.receipts = { ...joiningReceipts(model.messageFiles, me, m.config.pastBroadcasts), ...published, ...data.receipts };
+      data.joined = true;
+    } else for (const [k, r] of Object.entries(published)) data.receipts[k] ??= r;
+    const fresh = newMessages(model.messageFiles, me, data.receipts);
+    const seen = new Set(data.inbox.map((x) => x.id));
+    for (const msg of fresh) {
+      if (!seen.has(msg.id)) data.inbox.push(msg);
+      const key = channelKey(msg.from, msg.to);
+      const r = data.receipts[key] ?? { received: 0, acked: 0 };
+      data.receipts[key] = { ...r, received: Math.max(r.received, msg.seq) };
+    }
+    return fresh;
+  });
+}
+
+/** Acknowledges messages by id in the mailbox data; returns the ids that were not delivered here. */
+export function ackInData(data: MailboxData, ids: string[]): string[] {
+  const delivered = new Set(data.inbox.map((x) => x.id));
+  const unknown: string[] = [];
+  for (const id of ids) {
+    const p = parseMessageId(id);
+    if (!p || !delivered.has(id)) {
+      unknown.push(id);
+      continue;
+    }
+    const key = channelKey(p.from, p.to);
+    data.receipts[key] = ackSeqs(data.receipts[key] ?? { received: 0, acked: 0 }, [p.seq]);
+  }
+  return unknown;
+}
+
+/** Runs the onMessage hook for each message; those it exits 0 for are acknowledged. */
+export async function runMessageHooks(m: Machine, messages: InboxMessage[], log: (line: string) => void): Promise<string[]> {
+  const hook = m.config.onMessage;
+  if (!hook || messages.length === 0) return [];
+  const acked: string[] = [];
+  for (const msg of messages) {
+    const r = await runTask({
+      command: hook,
+      cwd: m.dir,
+      timeout: m.config.onMessageTimeout,
+      logFile: join(m.stateDir, "logs", `onMessage.${msg.id.replace(/\//g, "_")}.log`),
+      input: JSON.stringify(msg) + "\n",
+      env: { ...(process.env as Record<string, string>), COORD_MACHINE: m.config.name, COORD_MESSAGE_ID: msg.id, COORD_MESSAGE_FROM: msg.from },
+    });
+    if (r.exitCode === 0) acked.push(msg.id);
+    else log(`onMessage hook for ${msg.id} ${r.timedOut ? "timed out" : `exited ${r.exitCode ?? r.signal}`}; the message stays unacknowledged`);
+  }
+  if (acked.length) await updateMailbox(m.stateDir, (data) => ackInData(data, acked));
+  return acked;
+}
+
+/**
+ * The message files this machine owns, as they should be now: archived
+ * messages (acknowledged by every recipient, older than the retention) leave
+ * the live file and the local outbox.
+ */
+export async function ownMessageFiles(m: Machine, model: RepoModel, now: Date): Promise<{ files: MessageFile[]; receipts: Receipts }> {
+  const me = m.config.name;
+  const receiptsOf = (name: string) => model.computers.get(name)?.messages;
+  return updateMailbox(m.stateDir, (data) => {
+    const files: MessageFile[] = [];
+    for (const [to, channel] of Object.entries(data.outbox).sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const file: MessageFile = { coord: 1, from: me, to, next: channel.next, messages: channel.messages };
+      channel.messages = liveMessages(file, receiptsOf, model.machineNames, now, m.config.messageRetention * 1000);
+      files.push({ ...file, messages: channel.messages });
+    }
+    return { files, receipts: data.receipts };
+  });
+}
