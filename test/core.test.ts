@@ -254,7 +254,7 @@ describe("computerFingerprint", () => {
 describe("parseFrontMatter / renderFrontMatter", () => {
   it("round-trips data and body", () => {
     const text = renderFrontMatter({ a: 1, b: "two", c: [1, 2] }, "# Title\n\nbody\n\n\n");
-    expect(text).toBe("---\na: 1\nb: two\nc:\n  - 1\n  - 2\n---\n\n# Title\n\nbody\n");
+    expect(text).toBe("---\na: 1\nb: two\nc:\n  - 1\n  - 2\n# end of data\n---\n\n# Title\n\nbody\n");
     const doc = parseFrontMatter(text);
     expect(doc.data).toEqual({ a: 1, b: "two", c: [1, 2] });
     expect(doc.body.trim()).toBe("# Title\n\nbody");
@@ -355,6 +355,7 @@ describe("deriveStatus", () => {
       heartbeat: 300,
       capabilities: { node: "20.20.2", os: "linux" },
       ordersValid: true,
+      messages: { waiting: 0, unacked: 0 },
     });
   });
 
@@ -830,8 +831,8 @@ describe("terminal", () => {
   const status: StatusJson = {
     coord: 1,
     machines: {
-      fresh: { state: "working", lastSeen: "2025-06-01T09:59:00Z", heartbeat: 60, capabilities: { node: "20", os: "linux" }, ordersValid: true },
-      stale: { state: "idle", lastSeen: "2025-06-01T09:00:00Z", heartbeat: 60, capabilities: {}, ordersValid: true },
+      fresh: { state: "working", lastSeen: "2025-06-01T09:59:00Z", heartbeat: 60, capabilities: { node: "20", os: "linux" }, ordersValid: true, messages: { waiting: 0, unacked: 0 } },
+      stale: { state: "idle", lastSeen: "2025-06-01T09:00:00Z", heartbeat: 60, capabilities: {}, ordersValid: true, messages: { waiting: 2, unacked: 1 } },
     },
     orders: {
       build: {
@@ -845,14 +846,15 @@ describe("terminal", () => {
       },
       review: { rev: 1, state: "rejected", to: "ANY", reason: "uses to \"ANY\"", machines: {} },
     },
+    alerts: [],
     errors: [{ file: "ORDERS.json", line: 4, path: "orders[0].timeout", message: "bad" }, { file: "coordination/COMPUTER_x.md", message: "ignored" }],
   };
 
   it("statusText shows offline for a stale machine given now, and how long ago", () => {
     const text = statusText(status, new Date(T0));
     const lines = text.split("\n");
-    expect(lines.find((l) => l.startsWith("stale"))).toMatch(/^stale\s+offline\s+1h ago/);
-    expect(lines.find((l) => l.startsWith("fresh"))).toMatch(/^fresh\s+working\s+1m ago\s+node,os$/);
+    expect(lines.find((l) => l.startsWith("stale"))).toMatch(/^stale\s+offline\s+1h ago\s+2\/1/);
+    expect(lines.find((l) => l.startsWith("fresh"))).toMatch(/^fresh\s+working\s+1m ago\s+0\/0\s+node,os$/);
     expect(text).toContain("fresh=failed(1) stale=queued");
     expect(text).toContain('uses to "ANY"');
     expect(text).toContain("ERRORS");
@@ -866,7 +868,7 @@ describe("terminal", () => {
   });
 
   it("empty status", () => {
-    expect(statusText({ coord: 1, machines: {}, orders: {}, errors: [] }, new Date(T0))).toBe(
+    expect(statusText({ coord: 1, machines: {}, orders: {}, alerts: [], errors: [] }, new Date(T0))).toBe(
       "No machines yet: run coord init on one.\n\nNo orders.",
     );
   });
@@ -927,7 +929,7 @@ describe("scaffoldFiles", () => {
     expect([...files.keys()].sort()).toEqual([ORDERS_FILE, "README.md", STATUS_JSON, STATUS_MD, SCHEMA_FILE].sort());
     expect(files.get("README.md")).toBe("# My hub\n");
     expect(JSON.parse(files.get(SCHEMA_FILE)!)).toMatchObject({ title: "coord ORDERS.json" });
-    expect(JSON.parse(files.get(STATUS_JSON)!)).toEqual({ coord: 1, machines: {}, orders: {}, errors: [] });
+    expect(JSON.parse(files.get(STATUS_JSON)!)).toEqual({ coord: 1, machines: {}, orders: {}, alerts: [], errors: [] });
     expect(files.get(STATUS_MD)).toContain("No machine has registered yet");
     expect(files.get(STATUS_MD)).toContain("No orders.");
   });

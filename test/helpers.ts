@@ -101,12 +101,13 @@ export async function cli(...argv: string[]): Promise<{ code: number; out: strin
 }
 
 /** Runs the built CLI as a separate process. */
-export function cliProcess(args: string[], opts: { cwd?: string } = {}): ChildProcess {
-  return spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"] });
+export function cliProcess(args: string[], opts: { cwd?: string; stdin?: boolean } = {}): ChildProcess {
+  return spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, stdio: [opts.stdin ? "pipe" : "ignore", "pipe", "pipe"] });
 }
 
-export async function cliExec(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const child = cliProcess(args);
+export async function cliExec(args: string[], input?: Buffer): Promise<{ code: number; out: string; err: string }> {
+  const child = cliProcess(args, { stdin: input !== undefined });
+  if (input !== undefined) child.stdin!.end(input);
   let out = "";
   let err = "";
   child.stdout!.on("data", (d) => (out += d));

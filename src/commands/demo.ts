@@ -6,6 +6,7 @@ import { join, resolve } from "node:path";
 import { gitClient } from "../git/git.js";
 import { hubCreate } from "./hub.js";
 import { init } from "./init.js";
+import { ack, inbox, send } from "./messages.js";
 import { status, type StatusResult } from "./status.js";
 import { sync, type SyncResult } from "../sync/sync.js";
 
@@ -64,15 +65,29 @@ export async function demo(opts: DemoOptions = {}): Promise<DemoResult> {
   await git.raw(["push", "--quiet", "origin", "main"]);
   log(`person: pushed ORDERS.json with ${DEMO_ORDERS.orders.length} orders`);
 
+  // Machines talk too: a direct message and a broadcast, durable at once, published at the next sync.
+  const direct = await send({ dir: machines.izzit7!, to: "soda-yeti", text: "izzit7 here: the toolchain order is for you too, please confirm" });
+  const broadcast = await send({ dir: machines["machine-2"]!, to: "ALL", text: "machine-2: disk check running, back in a minute", priority: "high" });
+  log(`izzit7: queued message ${direct.id}; machine-2: queued broadcast ${broadcast.id}`);
+
   const rounds: SyncResult[][] = [];
-  for (let round = 1; round <= 2; round++) {
+  let acknowledged = false;
+  for (let round = 1; round <= 3; round++) {
     log(`round ${round}: the three machines sync at the same time`);
     const results = await Promise.all(DEMO_MACHINES.map((name) => sync({ dir: machines[name]! })));
     for (const r of results) {
       const ran = r.ran.map((t) => `${t.id}=${t.state}${t.reason ? ` (${t.reason})` : ""}`).join(", ") || "nothing new";
-      log(`  ${r.machine}: ${ran}${r.pushAttempts > 1 ? ` [push retried ${r.pushAttempts - 1}x]` : ""}`);
+      const mail = r.delivered.length ? `; received ${r.delivered.join(", ")}` : "";
+      log(`  ${r.machine}: ${ran}${mail}${r.pushAttempts > 1 ? ` [push retried ${r.pushAttempts - 1}x]` : ""}`);
     }
     rounds.push(results);
+    const box = await inbox({ dir: machines["soda-yeti"]!, unread: true });
+    if (!acknowledged && box.messages.length) {
+      for (const m of box.messages) log(`  soda-yeti inbox: ${m.id} from ${m.from}: ${m.text}`);
+      const acked = await ack(machines["soda-yeti"]!, [], true);
+      log(`  soda-yeti: acknowledged ${acked.join(", ")}; the receipts go out with its next sync`);
+      acknowledged = true;
+    }
   }
   const final = await status({ dir: machines[DEMO_MACHINES[0]]! });
   return { root, hub, person, machines, rounds, final };

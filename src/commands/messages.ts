@@ -34,7 +34,11 @@ export async function send(opts: SendOptions): Promise<{ id: string; published?:
     throw new CoordError(`--reply-to "${opts.replyTo}" is not a message id; ids look like izzit7/soda-yeti/3 (see coord inbox)`, EXIT.USAGE);
   const text = sanitizeText(opts.text);
   if (text.trim() === "") throw new CoordError("the message is empty; give its text as arguments, or - to read it from stdin", EXIT.USAGE);
-  const model = await lastKnown(m);
+  let model = await lastKnown(m);
+  if (opts.to !== BROADCAST && opts.to !== me && !model.machineNames.includes(opts.to)) {
+    // Perhaps it registered since the last sync: look once more at the remote (offline, the last known state stands).
+    if (await m.repo.fetch().catch(() => undefined)) model = await lastKnown(m);
+  }
   if (opts.to !== BROADCAST) {
     if (opts.to === me) throw new CoordError(`"${me}" is this machine; send to another machine or ALL`, EXIT.USAGE);
     if (!model.machineNames.includes(opts.to))
@@ -124,7 +128,8 @@ export async function outbox(dir: string): Promise<{ machine: string; messages: 
       out.push({ id: messageId(me, to, msg.seq), to, at: msg.at, priority: msg.priority, text: msg.text, recipients: state });
     }
   }
-  out.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.id < b.id ? -1 : 1));
+  const seqOf = (id: string) => parseMessageId(id)!.seq;
+  out.sort((a, b) => a.at.localeCompare(b.at) || a.to.localeCompare(b.to) || seqOf(a.id) - seqOf(b.id));
   return { machine: me, messages: out };
 }
 

@@ -40,5 +40,7 @@ export function parseFrontMatter(text: string): FrontMatterDoc {
 /** Renders data as YAML front matter followed by the body; deterministic for the same input. */
 export function renderFrontMatter(data: object, body: string): string {
   const yaml = YAML.stringify(data, { lineWidth: 0, sortMapEntries: false });
-  return `---\n${yaml}---\n\n${body.replace(/\s+$/, "")}\n`;
+  // The closing comment ends any block scalar before the delimiter: gray-matter takes the last
+  // newline before `---` as its own, which would shorten a text that ends in blank lines.
+  return `---\n${yaml}# end of data\n---\n\n${body.replace(/\s+$/, "")}\n`;
 }

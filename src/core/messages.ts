@@ -114,9 +114,9 @@ export function renderMessageFile(file: MessageFile): string {
   return renderFrontMatter(data, lines.join("\n"));
 }
 
-/** Control characters other than tab and newline, shown as \u escapes; everything else kept. */
+/** Control characters (C0 but tab and newline, DEL, C1), shown as \u escapes; everything else kept. */
 export function sanitizeText(text: string): string {
-  return text.replace(/\r\n/g, "\n").replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return text.replace(/\r\n/g, "\n").replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 export function isAcked(receipt: ChannelReceipt | undefined, seq: number): boolean {
@@ -148,7 +148,16 @@ export function newMessages(files: MessageFile[], machine: string, receipts: Rec
     const mark = receipts[channelKey(f.from, f.to)]?.received ?? 0;
     for (const m of f.messages) if (m.seq > mark) out.push({ ...m, id: messageId(f.from, f.to, m.seq), from: f.from, to: f.to });
   }
-  return out.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.id < b.id ? -1 : 1));
+  return out.sort(byTime);
+}
+
+/** Oldest first; same time: by channel, then seq as a number. */
+export function byTime(a: InboxMessage, b: InboxMessage): number {
+  if (a.at !== b.at) return a.at < b.at ? -1 : 1;
+  const ca = channelKey(a.from, a.to);
+  const cb = channelKey(b.from, b.to);
+  if (ca !== cb) return ca < cb ? -1 : 1;
+  return a.seq - b.seq;
 }
 
 /**
@@ -203,7 +212,8 @@ export function promptBlock(machine: string, messages: InboxMessage[]): string {
   const lines = [`<coord-messages machine="${machine}" unread="${messages.length}">`];
   for (const m of messages) {
     lines.push(`--- message ${m.id} from ${m.from}${m.to === BROADCAST ? " to ALL" : ""} at ${m.at}, priority ${m.priority}${m.replyTo ? `, reply to ${m.replyTo}` : ""}`);
-    lines.push(m.text);
+    // Indented, so no text can close the block or pose as another message.
+    lines.push(m.text.split("\n").map((l) => `  ${l}`).join("\n"));
   }
   lines.push("</coord-messages>");
   lines.push(`When you have acted on a message, acknowledge it: coord inbox ack <id>. Reply with: coord send <machine> --reply-to <id> "<text>".`);

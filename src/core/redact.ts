@@ -24,7 +24,7 @@ export function redact(text: string, secrets: string[] = []): string {
 export function outputTail(text: string, lines: number, maxChars = 4000, secrets: string[] = []): string {
   if (lines <= 0) return "";
   // Terminal escapes and control characters go first, so they cannot hide a token from redaction.
-  const plain = text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r\n/g, "\n").replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "");
+  const plain = text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r\n/g, "\n").replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, "");
   const tail = redact(plain, secrets).replace(/\n+$/, "").split("\n").slice(-lines).join("\n");
   const chars = Array.from(tail);
   return chars.length > maxChars ? "…" + chars.slice(chars.length - maxChars + 1).join("") : tail;

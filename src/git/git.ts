@@ -105,15 +105,22 @@ export class Repo {
 
   /** Fetches the branch; returns the remote tip, or undefined when the remote has no such branch yet. */
   async fetch(): Promise<string | undefined> {
-    try {
-      await this.git().raw(["fetch", "--quiet", "--no-tags", this.remote, `+refs/heads/${this.branch}:${this.trackingRef}`]);
-    } catch (e) {
-      const msg = String((e as Error).message);
-      if (/couldn't find remote ref/i.test(msg)) return undefined;
-      const url = await this.remoteUrl().catch(() => this.remote);
-      throw new CoordError(`could not reach the remote ${url}: ${firstLine(msg)}`, EXIT.FAILURE);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.git().raw(["fetch", "--quiet", "--no-tags", this.remote, `+refs/heads/${this.branch}:${this.trackingRef}`]);
+        return this.resolve(this.trackingRef);
+      } catch (e) {
+        const msg = String((e as Error).message);
+        if (/couldn't find remote ref/i.test(msg)) return undefined;
+        // Another coord command in this checkout (a status during a sync) updated the ref at the same moment.
+        if (/cannot lock ref|unable to update local ref/i.test(msg) && attempt < 6) {
+          await new Promise((r) => setTimeout(r, 50 * attempt + Math.random() * 100));
+          continue;
+        }
+        const url = await this.remoteUrl().catch(() => this.remote);
+        throw new CoordError(`could not reach the remote ${url}: ${firstLine(msg)}`, EXIT.FAILURE);
+      }
     }
-    return this.resolve(this.trackingRef);
   }
 
   async remoteUrl(): Promise<string> {

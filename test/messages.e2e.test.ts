@@ -1,0 +1,228 @@
+// Messages between machines, end to end on real git: nothing lost while a
+// machine is off, nothing duplicated under concurrency, receipts back to the
+// sender, small live files however many messages go through.
+import { chmod, readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { ack, inbox, outbox, send } from "../src/commands/messages.js";
+import { init } from "../src/commands/init.js";
+import { sync } from "../src/sync/sync.js";
+import { cli, cliExec, git, hubFile, hubStatus, makeFleet, personCommit, type Fleet } from "./helpers.js";
+
+let fleet: Fleet | undefined;
+afterEach(async () => {
+  await fleet?.cleanup();
+  fleet = undefined;
+});
+
+const dirOf = (name: string) => fleet!.machines[name]!;
+
+describe("messages", () => {
+  it("the whole path: send on A, sync A, sync B, inbox on B, ack on B, sync B, sync A: A sees it acknowledged", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const sent = await cli("send", "--dir", dirOf("izzit7"), "soda-yeti", "build", "is", "green", "--priority", "high");
+    expect(sent.out).toBe("queued izzit7/soda-yeti/1; it goes out at the next sync");
+    await sync({ dir: dirOf("izzit7") });
+    const b = await sync({ dir: dirOf("soda-yeti") });
+    expect(b.delivered).toEqual(["izzit7/soda-yeti/1"]);
+
+    const list = JSON.parse((await cli("inbox", "--dir", dirOf("soda-yeti"), "--json")).out);
+    expect(list).toEqual([{ id: "izzit7/soda-yeti/1", from: "izzit7", to: "soda-yeti", at: expect.any(String), priority: "high", text: "build is green", replyTo: null, acked: false }]);
+    expect((await hubStatus(fleet)).machines["soda-yeti"].messages).toEqual({ waiting: 0, unacked: 1 });
+
+    expect((await cli("inbox", "--dir", dirOf("soda-yeti"), "ack", "izzit7/soda-yeti/1")).code).toBe(0);
+    await sync({ dir: dirOf("soda-yeti") });
+    await sync({ dir: dirOf("izzit7") });
+    const out = await outbox(dirOf("izzit7"));
+    expect(out.messages).toEqual([expect.objectContaining({ id: "izzit7/soda-yeti/1", recipients: { "soda-yeti": "acked" } })]);
+    expect((await hubStatus(fleet)).machines["soda-yeti"].messages).toEqual({ waiting: 0, unacked: 0 });
+    // A reply names what it answers.
+    await cli("send", "--dir", dirOf("soda-yeti"), "izzit7", "tests", "pass", "--reply-to", "izzit7/soda-yeti/1", "--now");
+    await sync({ dir: dirOf("izzit7") });
+    expect((await inbox({ dir: dirOf("izzit7") })).messages[0]).toMatchObject({ id: "soda-yeti/izzit7/1", replyTo: "izzit7/soda-yeti/1", text: "tests pass" });
+  });
+
+  it("a machine that is off while 50 messages are sent receives all 50, in order, exactly once; its receipts reach the sender", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    for (let i = 1; i <= 50; i++) {
+      await send({ dir: dirOf("izzit7"), to: "soda-yeti", text: `message ${i}` });
+      if (i % 10 === 0) await sync({ dir: dirOf("izzit7") }); // published in batches while soda-yeti is off
+    }
+    const first = await sync({ dir: dirOf("soda-yeti") });
+    expect(first.delivered).toHaveLength(50);
+    const again = await sync({ dir: dirOf("soda-yeti") });
+    expect(again.delivered).toEqual([]);
+    const got = (await inbox({ dir: dirOf("soda-yeti"), all: true })).messages;
+    expect(got.map((m) => m.text)).toEqual(Array.from({ length: 50 }, (_, i) => `message ${i + 1}`));
+    expect(new Set(got.map((m) => m.id)).size).toBe(50);
+
+    await ack(dirOf("soda-yeti"), [], true);
+    await sync({ dir: dirOf("soda-yeti") });
+    await sync({ dir: dirOf("izzit7") });
+    const states = (await outbox(dirOf("izzit7"))).messages.map((m) => m.recipients["soda-yeti"]);
+    expect(states).toEqual(Array(50).fill("acked"));
+  });
+
+  it("broadcasts reach every machine, and a machine that registers later gets the last 10 past ones", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti", "machine-2"]);
+    for (let i = 1; i <= 15; i++) await send({ dir: dirOf("izzit7"), to: "ALL", text: `news ${i}` });
+    await sync({ dir: dirOf("izzit7") });
+    for (const name of ["soda-yeti", "machine-2"]) {
+      const r = await sync({ dir: dirOf(name) });
+      expect(r.delivered).toHaveLength(15);
+    }
+    expect((await sync({ dir: dirOf("izzit7") })).delivered).toEqual([]); // not to itself
+
+    const late = join(fleet.root, "late");
+    await init({ dir: late, name: "late", remote: fleet.remote });
+    const got = (await inbox({ dir: late, all: true })).messages.map((m) => m.text);
+    expect(got).toEqual(Array.from({ length: 10 }, (_, i) => `news ${i + 6}`));
+    // New broadcasts reach it in full.
+    await send({ dir: dirOf("izzit7"), to: "ALL", text: "news 16", now: true });
+    expect((await sync({ dir: late })).delivered).toEqual(["izzit7/ALL/16"]);
+  });
+
+  it("messages sent concurrently from many machines to many, during concurrent syncs: none lost, none duplicated, no conflict", async () => {
+    const names = ["izzit7", "soda-yeti", "machine-2"];
+    fleet = await makeFleet(names);
+    const expected = new Map<string, string[]>(names.map((n) => [n, []]));
+    for (let round = 1; round <= 3; round++) {
+      const work: Promise<unknown>[] = [];
+      for (const from of names) {
+        for (const to of [...names.filter((n) => n !== from), "ALL"]) {
+          const text = `${from}->${to} round ${round}`;
+          for (const r of to === "ALL" ? names.filter((n) => n !== from) : [to]) expected.get(r)!.push(text);
+          work.push(cliExec(["send", "--dir", dirOf(from), to, text]));
+        }
+        work.push(cliExec(["sync", "--dir", dirOf(from)]));
+      }
+      const results = (await Promise.all(work)) as { code: number; err: string }[];
+      for (const r of results) expect(r.code, r.err).toBe(0);
+    }
+    for (let i = 0; i < 3; i++) await Promise.all(names.map((n) => cliExec(["sync", "--dir", dirOf(n)])));
+    for (const name of names) {
+      const texts = (await inbox({ dir: dirOf(name), all: true })).messages.map((m) => m.text);
+      expect([...texts].sort()).toEqual([...expected.get(name)!].sort());
+    }
+    for (const path of ["STATUS.md", "coordination/messages/izzit7_TO_ALL.md"]) expect(await hubFile(fleet, path)).not.toMatch(/^(<<<<<<<|>>>>>>>)/m);
+  }, 120_000);
+
+  it("senders archive what every recipient acknowledged; the live file stays small, inbox --all still has everything", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const day = 24 * 3600 * 1000;
+    let clock = Date.now();
+    const now = () => new Date(clock);
+    for (let batch = 0; batch < 10; batch++) {
+      for (let i = 0; i < 30; i++) await send({ dir: dirOf("izzit7"), to: "soda-yeti", text: `batch ${batch} message ${i} ${"x".repeat(200)}`, clock: now });
+      await sync({ dir: dirOf("izzit7"), now });
+      await sync({ dir: dirOf("soda-yeti"), now });
+      await ack(dirOf("soda-yeti"), [], true);
+      await sync({ dir: dirOf("soda-yeti"), now });
+      clock += 2 * day; // past the default retention of 1 day
+    }
+    await sync({ dir: dirOf("izzit7"), now });
+    const live = await hubFile(fleet, "coordination/messages/izzit7_TO_soda-yeti.md");
+    expect(live).toContain("next: 301");
+    expect(live).not.toContain("seq:"); // all 300 archived
+    expect(live.length).toBeLessThan(1000);
+    expect((await inbox({ dir: dirOf("soda-yeti"), all: true })).messages).toHaveLength(300);
+    expect((await inbox({ dir: dirOf("soda-yeti") })).messages).toHaveLength(50);
+    // git history keeps every message.
+    const history = await git(fleet.hubPath, "log", "-p", "main", "--", "coordination/messages/izzit7_TO_soda-yeti.md");
+    for (const n of [0, 150, 299]) expect(history).toContain(`batch ${Math.floor(n / 30)} message ${n % 30} `);
+  }, 120_000);
+
+  it("an unacknowledged message is never archived, however old", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    await send({ dir: dirOf("izzit7"), to: "soda-yeti", text: "do not lose me" });
+    await sync({ dir: dirOf("izzit7") });
+    await sync({ dir: dirOf("soda-yeti") }); // received, not acknowledged
+    await sync({ dir: dirOf("izzit7"), now: () => new Date(Date.now() + 365 * 24 * 3600 * 1000) });
+    expect(await hubFile(fleet, "coordination/messages/izzit7_TO_soda-yeti.md")).toContain("do not lose me");
+  });
+
+  it("the onMessage hook gets each new message as JSON on stdin and acknowledges it by exiting 0", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const seen = join(fleet.root, "seen.jsonl");
+    const hook = join(fleet.root, "hook.sh");
+    await writeFile(hook, `#!/bin/sh\ncat >> ${seen}\ngrep -q refuse ${seen} && exit 1\nexit 0\n`);
+    await chmod(hook, 0o755);
+    const config = join(dirOf("soda-yeti"), ".git", "coord", "machine.yaml");
+    await writeFile(config, (await readFile(config, "utf8")) + `onMessage: ${hook}\n`);
+    await send({ dir: dirOf("izzit7"), to: "soda-yeti", text: "hello hook", now: true });
+    const r = await sync({ dir: dirOf("soda-yeti") });
+    expect(r.hookAcked).toEqual(["izzit7/soda-yeti/1"]);
+    expect(JSON.parse((await readFile(seen, "utf8")).trim())).toMatchObject({ id: "izzit7/soda-yeti/1", from: "izzit7", text: "hello hook" });
+    expect((await hubStatus(fleet)).machines["soda-yeti"].messages).toEqual({ waiting: 0, unacked: 0 });
+
+    await send({ dir: dirOf("izzit7"), to: "soda-yeti", text: "refuse this", now: true });
+    const r2 = await sync({ dir: dirOf("soda-yeti") });
+    expect(r2.hookAcked).toEqual([]);
+    expect((await inbox({ dir: dirOf("soda-yeti"), unread: true })).messages.map((m) => m.text)).toEqual(["refuse this"]);
+  });
+
+  it("status shows counts per machine and urgent messages not acknowledged as alerts", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    await send({ dir: dirOf("izzit7"), to: "soda-yeti", text: "the disk is full", priority: "urgent", clock: () => new Date(Date.now() - 3600_000), now: true });
+    const status = await hubStatus(fleet);
+    expect(status.machines["soda-yeti"].messages).toEqual({ waiting: 1, unacked: 0 });
+    expect(status.alerts).toEqual([expect.objectContaining({ id: "izzit7/soda-yeti/1", to: "soda-yeti", text: "the disk is full" })]);
+    expect(await hubFile(fleet, "STATUS.md")).toContain("Urgent messages not acknowledged");
+    const text = await cli("status", "--dir", dirOf("izzit7"));
+    expect(text.out).toMatch(/ALERTS: urgent messages not acknowledged\n {2}izzit7\/soda-yeti\/1 to soda-yeti, sent 1h ago: the disk is full/);
+  });
+});
+
+describe("bad input in messages", () => {
+  it("a hand-broken message file of another machine is reported and skipped; the rest of the inbox works", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti", "machine-2"]);
+    await send({ dir: dirOf("izzit7"), to: "soda-yeti", text: "from izzit7", now: true });
+    await send({ dir: dirOf("machine-2"), to: "soda-yeti", text: "from machine-2", now: true });
+    const path = "coordination/messages/izzit7_TO_soda-yeti.md";
+    const broken = (await hubFile(fleet, path)).replace("next: 2", "next: lots");
+    await personCommit(fleet, path, broken, "break it");
+    const r = await sync({ dir: dirOf("soda-yeti") });
+    expect(r.delivered).toEqual(["machine-2/soda-yeti/1"]);
+    expect(r.fileProblems).toEqual([expect.objectContaining({ file: path })]);
+    expect(await hubFile(fleet, path)).toBe(broken); // not rewritten by others
+    // Its owner rewrites it from its own state at its next sync; nothing was lost.
+    await sync({ dir: dirOf("izzit7") });
+    expect((await sync({ dir: dirOf("soda-yeti") })).delivered).toEqual(["izzit7/soda-yeti/1"]);
+  });
+
+  it("send refuses unknown and invalid recipients, bad priorities and reply ids, with one sentence each", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const dir = dirOf("izzit7");
+    const cases: [string[], RegExp][] = [
+      [["nobody", "hi"], /no machine "nobody" is registered \(known: soda-yeti\)/],
+      [["Bad_Name", "hi"], /no machine "Bad_Name" is registered/],
+      [["izzit7", "hi"], /is this machine/],
+      [["soda-yeti", "hi", "--priority", "asap"], /--priority must be one of low, normal, high, urgent/],
+      [["soda-yeti", "hi", "--reply-to", "42"], /is not a message id/],
+      [["soda-yeti", "   "], /the message is empty/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await cli("send", "--dir", dir, ...args);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.err).toMatch(message);
+    }
+    const ackUnknown = await cli("inbox", "--dir", dir, "ack", "soda-yeti/izzit7/9");
+    expect(ackUnknown.code).toBe(2);
+    expect(ackUnknown.err).toMatch(/not in this machine's inbox: soda-yeti\/izzit7\/9/);
+  });
+
+  it("text with control characters, invalid UTF-8, --- lines, HTML and 10 KB is stored safely and arrives intact", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const nasty = "---\n## heading\n<script>alert(1)</script>\n```\nbell\u0007 esc\u001b[31m\n" + "é".repeat(5000);
+    await send({ dir: dirOf("izzit7"), to: "soda-yeti", text: nasty, now: true });
+    const invalidUtf8 = Buffer.from([0x68, 0x69, 0xff, 0xfe, 0x21]);
+    const child = cliExec(["send", "--dir", dirOf("izzit7"), "soda-yeti", "-", "--now"], invalidUtf8);
+    expect((await child).code).toBe(0);
+    await sync({ dir: dirOf("soda-yeti") });
+    const got = (await inbox({ dir: dirOf("soda-yeti") })).messages.map((m) => m.text);
+    expect(got[0]).toBe(nasty.replace("\u0007", "\\u0007").replace("\u001b", "\\u001b"));
+    expect(got[1]).toBe("hi\uFFFD\uFFFD!");
+    const file = join(dirOf("soda-yeti"), "coordination", "messages", "izzit7_TO_soda-yeti.md");
+    expect((await stat(file)).size).toBeGreaterThan(10_000);
+  });
+});
