@@ -19,6 +19,8 @@ export interface Order {
   requires: string[];
   cwd?: string;
   env: Record<string, string>;
+  /** Names of `env` entries marked secret: their values never reach the repository. */
+  secrets?: string[];
   /** Seconds; undefined means the machine's default. */
   timeout?: number;
   retries: number;
@@ -66,6 +68,10 @@ export interface TaskReport {
   reason?: string;
   /** The last lines of output, redacted. */
   output?: string;
+  /** For a "to: ANY" order: seconds the claim holds without a heartbeat. */
+  lease?: number;
+  /** For a "to: ANY" order taken over: the machine whose claim expired. */
+  takeoverFrom?: string;
 }
 
 export const MACHINE_STATES = ["idle", "working", "emergency", "stalled", "suspended"] as const;
