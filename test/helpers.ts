@@ -183,3 +183,16 @@ export async function hubCommits(fleet: Fleet): Promise<{ sha: string; author: s
       return { sha: sha!, author: author.join(" "), paths: rest.filter(Boolean) };
     });
 }
+
+/** Changes a machine's settings in .git/coord/machine.yaml, as its owner would by hand. */
+export async function setConfig(dir: string, patch: Record<string, unknown>): Promise<void> {
+  const { loadConfig, saveConfig } = await import("../src/state/config.js");
+  const stateDir = join(dir, ".git", "coord");
+  await saveConfig(stateDir, { ...(await loadConfig(stateDir))!, ...patch } as never);
+}
+
+/** Gives the person's clone a git identity, in that clone only (never globally). */
+export async function personIdentity(fleet: Fleet, name = "Pat Person", email = "pat@example.com"): Promise<void> {
+  await git(fleet.person, "config", "user.name", name);
+  await git(fleet.person, "config", "user.email", email);
+}

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { sync } from "../src/sync/sync.js";
 import { readModel } from "../src/core/repo.js";
 import { deriveStatus, renderStatusJson, renderStatusMd } from "../src/core/status.js";
-import { cli, git, hubCommits, hubFile, hubHead, hubStatus, journal, makeFleet, pushOrders, personCommit, type Fleet } from "./helpers.js";
+import { cli, git, setConfig, hubCommits, hubFile, hubHead, hubStatus, journal, makeFleet, pushOrders, personCommit, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -46,6 +46,7 @@ describe("a fleet on a local hub", () => {
     fleet = await makeFleet(["izzit7"]);
     const dir = fleet.machines.izzit7!;
     const counter = join(fleet.root, "count");
+    await setConfig(dir, { retryBackoff: 0 }); // retry at the very next sync (the backoff has its own test)
     await pushOrders(fleet, [order("count", "izzit7", `echo x >> ${counter}`), order("retry", "izzit7", `echo r >> ${counter}.r; exit 1`, { retries: 2 })]);
     for (let i = 0; i < 5; i++) await sync({ dir });
     expect((await readFile(counter, "utf8")).split("\n").filter(Boolean)).toHaveLength(1);
@@ -125,7 +126,7 @@ describe("a fleet on a local hub", () => {
     const r = await cli("sync", "--dir", dir, "--dry-run");
     expect(r.code).toBe(0);
     expect(r.out).toContain("would run a (rev 1, attempt 1): echo a");
-    expect(r.out).toContain("later: not started: uses after, which this version of coord does not run yet");
+    expect(r.out).toContain("later: not started: waiting for a");
     expect(await hubHead(fleet)).toBe(head);
     expect((await journal(dir).catch(() => ({ tasks: {} }))).tasks).toEqual({});
     const real = await sync({ dir });

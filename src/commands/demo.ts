@@ -4,6 +4,8 @@ import { mkdtemp, mkdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { gitClient } from "../git/git.js";
+import { loadConfig, saveConfig } from "../state/config.js";
+import { stateDirOf } from "../state/paths.js";
 import { hubCreate } from "./hub.js";
 import { init } from "./init.js";
 import { ack, inbox, send } from "./messages.js";
@@ -51,6 +53,9 @@ export async function demo(opts: DemoOptions = {}): Promise<DemoResult> {
   for (const name of DEMO_MACHINES) {
     const dir = join(root, name);
     await init({ dir, name, remote: hub });
+    // A demo has no time to wait: retry a failed task at the very next sync.
+    const stateDir = await stateDirOf(dir);
+    await saveConfig(stateDir, { ...(await loadConfig(stateDir))!, retryBackoff: 0 });
     machines[name] = dir;
     log(`${name}: registered (checkout ${dir})`);
   }

@@ -15,6 +15,8 @@ const taskReport = z.object({
   finishedAt: z.string().optional(),
   reason: z.string().optional(),
   output: z.string().optional(),
+  lease: z.number().positive().optional(),
+  takeoverFrom: z.string().optional(),
 });
 
 const computerSchema = z.object({
@@ -69,6 +71,8 @@ export function canonicalComputer(c: ComputerFile): ComputerFile {
       ...(t.finishedAt ? { finishedAt: t.finishedAt } : {}),
       ...(t.reason ? { reason: t.reason } : {}),
       ...(t.output ? { output: t.output } : {}),
+      ...(t.lease ? { lease: t.lease } : {}),
+      ...(t.takeoverFrom ? { takeoverFrom: t.takeoverFrom } : {}),
     };
   }
   return {

@@ -61,6 +61,14 @@ const timeout = z
   .optional()
   .describe('Longest time the task may run before it is killed: "90s", "15m", "2h", "1d" or a number of seconds. Default: the machine\'s default.');
 
+/** An env value written as an object, to mark it secret. */
+const SecretValue = z
+  .strictObject({
+    value: z.string().describe("The variable's value."),
+    secret: z.boolean().optional().describe("true: the value is redacted from the output the machine publishes."),
+  })
+  .describe('A value marked secret: {"value": "…", "secret": true}.');
+
 /** One order as written in ORDERS.json; the parsed output is an `Order` with defaults applied. */
 export const OrderSchema = z
   .strictObject({
@@ -94,9 +102,9 @@ export const OrderSchema = z
       .describe('Capabilities a machine must have to run this order, e.g. ["node", "claude"]; others reject it.'),
     cwd: z.string().optional().describe("Directory to run in; ~ is the home directory."),
     env: z
-      .record(z.string().regex(ENV_NAME), z.string())
+      .record(z.string().regex(ENV_NAME), z.union([z.string(), SecretValue]))
       .default({})
-      .describe('Extra environment variables, e.g. {"NODE_ENV": "test"}.'),
+      .describe('Extra environment variables, e.g. {"NODE_ENV": "test", "API_KEY": {"value": "…", "secret": true}}.'),
     timeout,
     retries: z
       .number()
@@ -124,7 +132,9 @@ export const OrdersFileSchema = z
     version: z.literal(1).describe("Format version of this file: 1."),
     orders: z.array(OrderSchema).describe("The work to do."),
   })
-  .describe("The work for the machines coordinated by coord. People edit it; machines only read it.");
+  .describe(
+    "The work for the machines coordinated by coord: ORDERS.json (people edit it) or coordination/orders/<machine>.json (work that machine delegates).",
+  );
 
 /** What each field must be, as a noun phrase for messages. */
 const EXPECT: Record<string, string> = {
@@ -288,12 +298,27 @@ function suggestField(key: string, known: string[]): string | undefined {
 function issueProblems(doc: Doc, issue: z.core.$ZodIssue): Problem[] {
   const path = issue.path.filter((s): s is string | number => typeof s !== "symbol");
 
+  const inEnvValue = path[0] === "orders" && path[2] === "env" && path.length >= 4;
+
+  // An env value that is an object: report what is wrong inside it, not that it is no string.
+  if (issue.code === "invalid_union" && inEnvValue && isObject(valueAt(doc.data, path))) {
+    const inner = issue.errors.find((errors) => errors.some((e) => e.path.length > 0 || e.code !== "invalid_type")) ?? [];
+    return inner.flatMap((e) => issueProblems(doc, { ...e, path: [...path, ...e.path] }));
+  }
+  if (inEnvValue && path.length === 5) {
+    const value = valueAt(doc.data, path);
+    if (value === undefined)
+      return [problem(doc, path, `${placeName(doc, path.slice(0, -1))} is missing field "value"; write it like {"value": "…", "secret": true}`)];
+    return [problem(doc, path, `${placeName(doc, path)} must be ${path[4] === "secret" ? "true or false" : "a string"}, not ${show(value)}`)];
+  }
+
   if (issue.code === "unrecognized_keys") {
-    const known = Object.keys(path.length === 0 ? OrdersFileSchema.shape : OrderSchema.shape);
+    const known = Object.keys(path.length === 0 ? OrdersFileSchema.shape : inEnvValue ? SecretValue.shape : OrderSchema.shape);
+    const owner = inEnvValue ? placeName(doc, path) : ownerName(doc, path);
     return issue.keys.map((key) => {
       const guess = suggestField(key, known);
       const fix = guess ? `rename it to "${guess}" or remove it` : "remove it or fix its name";
-      return problem(doc, [...path, key], `${ownerName(doc, path)} has an unknown field "${key}"; ${fix}`);
+      return problem(doc, [...path, key], `${owner} has an unknown field "${key}"; ${fix}`);
     });
   }
 
@@ -376,19 +401,19 @@ function duplicateKeyProblems(doc: Doc, node: Node, path: Path = []): Problem[] 
   return out;
 }
 
-/** Rules that look at more than one field or order. Works on the raw data, so it runs even when the schema failed. */
-function crossProblems(doc: Doc, machines: string[] | undefined): Problem[] {
-  const out: Problem[] = [];
+/** The raw orders of a file, as written (the rules below run even when the schema failed). */
+function rawOrders(doc: Doc): unknown[] {
   const raw = valueAt(doc.data, ["orders"]);
-  const orders = Array.isArray(raw) ? raw : [];
-  const firstIndex = new Map<string, number>();
+  return Array.isArray(raw) ? raw : [];
+}
 
-  orders.forEach((order, i) => {
+/** Rules across the fields of one order: run XOR agent + prompt. */
+function orderFieldProblems(doc: Doc): Problem[] {
+  const out: Problem[] = [];
+  rawOrders(doc).forEach((order, i) => {
     if (!isObject(order)) return;
     const name = orderName(doc, i);
     const at = (...rest: Path): Path => ["orders", i, ...rest];
-
-    // run XOR agent + prompt
     const has = (field: string) => order[field] !== undefined;
     if (has("run") && has("agent")) {
       out.push(problem(doc, at("agent"), `${name} has both run and agent; keep run for a shell command, or agent + prompt for an agent, not both`));
@@ -403,51 +428,86 @@ function crossProblems(doc: Doc, machines: string[] | undefined): Problem[] {
         if (has(field)) out.push(problem(doc, at(field), `${name} field ${field} only applies to agents; remove it, or make this an agent order with agent + prompt`));
       }
     }
-
-    // unique ids
-    if (typeof order.id === "string") {
-      const first = firstIndex.get(order.id);
-      if (first === undefined) firstIndex.set(order.id, i);
-      else {
-        const firstLine = lineOf(doc, ["orders", first, "id"]);
-        out.push(problem(doc, at("id"), `order id "${order.id}" is already used at line ${firstLine}; give each order its own id`));
-      }
-    }
-
-    // registered machines
-    if (machines) {
-      const known = new Set(machines);
-      const list = machines.length ? `registered: ${[...machines].sort().join(", ")}` : "no machine is registered yet";
-      const check = (target: unknown, path: Path) => {
-        if (typeof target !== "string" || isGroup(target) || machineNameProblem(target)) return;
-        if (!known.has(target)) out.push(problem(doc, path, `${placeName(doc, path)}: no machine named "${target}" is registered (${list}); fix the name or set up that machine first`));
-      };
-      if (Array.isArray(order.to)) order.to.forEach((target, k) => check(target, at("to", k)));
-      else check(order.to, at("to"));
-    }
   });
-
-  // after: known ids, no self-dependency
-  const edges = new Map<string, { to: string; path: Path }[]>();
-  orders.forEach((order, i) => {
-    if (!isObject(order) || !Array.isArray(order.after)) return;
-    const id = typeof order.id === "string" ? order.id : undefined;
-    const mine: { to: string; path: Path }[] = [];
-    order.after.forEach((dep, k) => {
-      if (typeof dep !== "string") return;
-      const path: Path = ["orders", i, "after", k];
-      if (dep === id) out.push(problem(doc, path, `${orderName(doc, i)} field after: it depends on itself; remove "${dep}" from after`));
-      else if (!firstIndex.has(dep)) out.push(problem(doc, path, `${orderName(doc, i)} field after: there is no order "${dep}"; fix the id or remove it`));
-      else mine.push({ to: dep, path });
-    });
-    if (id !== undefined && firstIndex.get(id) === i) edges.set(id, mine);
-  });
-  out.push(...cycleProblems(doc, edges));
   return out;
 }
 
+/** Where an order is: its file and index. */
+interface Place {
+  doc: Doc;
+  index: number;
+}
+
+/** An `after` entry: the order waits for `to`. */
+interface Edge {
+  to: string;
+  doc: Doc;
+  path: Path;
+}
+
+/**
+ * Rules over all the order files together: ids unique across files, known
+ * dependencies, no cycles, registered machines. Returns the first place of
+ * each id too (its origin).
+ */
+function unionProblems(docs: Doc[], machines: string[] | undefined): { problems: Problem[]; first: Map<string, Place> } {
+  const out: Problem[] = [];
+  const first = new Map<string, Place>();
+
+  for (const doc of docs) {
+    rawOrders(doc).forEach((order, i) => {
+      if (!isObject(order)) return;
+      const at = (...rest: Path): Path => ["orders", i, ...rest];
+
+      // unique ids
+      if (typeof order.id === "string") {
+        const seen = first.get(order.id);
+        if (seen === undefined) first.set(order.id, { doc, index: i });
+        else {
+          const line = lineOf(seen.doc, ["orders", seen.index, "id"]);
+          const where = seen.doc === doc ? `at line ${line}` : `in ${seen.doc.file} at line ${line}`;
+          out.push(problem(doc, at("id"), `order id "${order.id}" is already used ${where}; give each order its own id`));
+        }
+      }
+
+      // registered machines
+      if (machines) {
+        const known = new Set(machines);
+        const list = machines.length ? `registered: ${[...machines].sort().join(", ")}` : "no machine is registered yet";
+        const check = (target: unknown, path: Path) => {
+          if (typeof target !== "string" || isGroup(target) || machineNameProblem(target)) return;
+          if (!known.has(target)) out.push(problem(doc, path, `${placeName(doc, path)}: no machine named "${target}" is registered (${list}); fix the name or set up that machine first`));
+        };
+        if (Array.isArray(order.to)) order.to.forEach((target, k) => check(target, at("to", k)));
+        else check(order.to, at("to"));
+      }
+    });
+  }
+
+  // after: known ids, no self-dependency
+  const edges = new Map<string, Edge[]>();
+  for (const doc of docs) {
+    rawOrders(doc).forEach((order, i) => {
+      if (!isObject(order) || !Array.isArray(order.after)) return;
+      const id = typeof order.id === "string" ? order.id : undefined;
+      const mine: Edge[] = [];
+      order.after.forEach((dep, k) => {
+        if (typeof dep !== "string") return;
+        const path: Path = ["orders", i, "after", k];
+        if (dep === id) out.push(problem(doc, path, `${orderName(doc, i)} field after: it depends on itself; remove "${dep}" from after`));
+        else if (!first.has(dep)) out.push(problem(doc, path, `${orderName(doc, i)} field after: there is no order "${dep}"; fix the id or remove it`));
+        else mine.push({ to: dep, doc, path });
+      });
+      const place = id === undefined ? undefined : first.get(id);
+      if (id !== undefined && place?.doc === doc && place.index === i) edges.set(id, mine);
+    });
+  }
+  out.push(...cycleProblems(edges));
+  return { problems: out, first };
+}
+
 /** Dependency cycles, each reported once at the `after` entry that closes it. */
-function cycleProblems(doc: Doc, edges: Map<string, { to: string; path: Path }[]>): Problem[] {
+function cycleProblems(edges: Map<string, Edge[]>): Problem[] {
   const out: Problem[] = [];
   const state = new Map<string, "active" | "done">();
   const stack: string[] = [];
@@ -467,9 +527,9 @@ function cycleProblems(doc: Doc, edges: Map<string, { to: string; path: Path }[]
         reported.add(key);
         out.push(
           problem(
-            doc,
+            edge.doc,
             edge.path,
-            `${placeName(doc, edge.path.slice(0, -1))}: the orders wait for each other in a cycle, ${cycle.join(" → ")}, so none of them can start; remove one of these after entries`,
+            `${placeName(edge.doc, edge.path.slice(0, -1))}: the orders wait for each other in a cycle, ${cycle.join(" → ")}, so none of them can start; remove one of these after entries`,
           ),
         );
       }
@@ -483,14 +543,26 @@ function cycleProblems(doc: Doc, edges: Map<string, { to: string; path: Path }[]
 
 // ------------------------------------------------------------------- the API
 
+/** The parsed form of one order as written: env objects become values plus the names of the secret ones. */
+function toOrder(written: z.output<typeof OrderSchema>): Order {
+  const env: Record<string, string> = {};
+  const secrets: string[] = [];
+  for (const [name, value] of Object.entries(written.env)) {
+    if (typeof value === "string") env[name] = value;
+    else {
+      env[name] = value.value;
+      if (value.secret) secrets.push(name);
+    }
+  }
+  return { ...written, env, ...(secrets.length ? { secrets } : {}) };
+}
+
 /**
- * Parse and validate ORDERS.json. Returns the orders (defaults applied) only when
- * there is no problem at all; otherwise every problem found, sorted by line.
- * `machines`: the registered machine names; when given, orders addressed to
- * other names are errors.
+ * One file on its own: syntax, version, schema, duplicate keys and the rules
+ * within each order. `doc` is there when the file is a JSON object, so the
+ * rules across files can run on it; `orders` only when it has no problem.
  */
-export function parseOrders(text: string, opts: { file?: string; machines?: string[] } = {}): { orders?: Orders; problems: Problem[] } {
-  const file = opts.file ?? "ORDERS.json";
+function checkFile(file: string, text: string): { doc?: Doc; orders?: Order[]; problems: Problem[] } {
   if (text.startsWith("\uFEFF")) text = text.slice(1);
   const starts = lineStarts(text);
 
@@ -539,13 +611,47 @@ export function parseOrders(text: string, opts: { file?: string; machines?: stri
       problems.push(...issueProblems(doc, issue));
     }
   }
-  problems.push(...duplicateKeyProblems(doc, root), ...crossProblems(doc, opts.machines));
+  problems.push(...duplicateKeyProblems(doc, root), ...orderFieldProblems(doc));
+  const orders = result.success && problems.length === 0 ? result.data.orders.map(toOrder) : undefined;
+  return { doc, orders, problems };
+}
 
-  if (problems.length > 0 || !result.success) {
-    return { problems: problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)) };
-  }
-  const orders: Order[] = result.data.orders;
-  return { orders: { version: 1, orders }, problems: [] };
+/**
+ * Parse and validate the order files together: ORDERS.json and the machines'
+ * coordination/orders/<name>.json. Each file is checked on its own, then the
+ * rules across orders run on their union (ids unique across files, known
+ * dependencies, no cycles, registered machines). Returns the orders (defaults
+ * applied, in the order of `sources`) only when there is no problem anywhere;
+ * otherwise every problem, by file then line. `origin`: order id → the file
+ * that defines it (the first one, for a duplicate). `machines`: the registered
+ * machine names; when given, orders addressed to other names are errors.
+ */
+export function parseOrderSources(
+  sources: { file: string; text: string }[],
+  opts: { machines?: string[] } = {},
+): { orders?: Orders; problems: Problem[]; origin: Record<string, string> } {
+  const checked = sources.map((s) => checkFile(s.file, s.text));
+  const docs = checked.flatMap((c) => (c.doc ? [c.doc] : []));
+  const union = unionProblems(docs, opts.machines);
+  const origin: Record<string, string> = {};
+  for (const [id, place] of union.first) origin[id] = place.doc.file;
+
+  const rank = new Map(sources.map((s, i) => [s.file, i] as const));
+  const problems = [...checked.flatMap((c) => c.problems), ...union.problems].sort(
+    (a, b) => (rank.get(a.file) ?? 0) - (rank.get(b.file) ?? 0) || (a.line ?? 0) - (b.line ?? 0),
+  );
+  if (problems.length > 0 || checked.some((c) => !c.orders)) return { problems, origin };
+  return { orders: { version: 1, orders: checked.flatMap((c) => c.orders!) }, problems: [], origin };
+}
+
+/**
+ * Parse and validate one file of orders (ORDERS.json by default) on its own.
+ * Returns the orders only when there is no problem at all; otherwise every
+ * problem found, sorted by line.
+ */
+export function parseOrders(text: string, opts: { file?: string; machines?: string[] } = {}): { orders?: Orders; problems: Problem[] } {
+  const { orders, problems } = parseOrderSources([{ file: opts.file ?? "ORDERS.json", text }], opts);
+  return orders ? { orders, problems } : { problems };
 }
 
 /** `ORDERS.json:12 orders[2].timeout: message`, leaving out what is unknown. */

@@ -1,22 +1,9 @@
-// What a machine should do now: a pure function of the orders, who it is, and
-// what its journal says it has already done.
+// What a machine should do now: a pure function of the orders, the fleet's
+// status (derived with this machine's own journal in it), who it is, what its
+// journal says it has done, and the time.
 import { ordersTargets } from "./orders.js";
+import { missingCapabilities, type StatusJson } from "./status.js";
 import { PRIORITIES, type Order, type TaskReport } from "./types.js";
-
-/** Order features that this version of coord validates but does not run yet. */
-export function unsupportedFeatures(order: Order): string[] {
-  const found: string[] = [];
-  if (order.to === "ANY") found.push('to "ANY"');
-  if (order.after.length) found.push("after");
-  if (order.requires.length) found.push("requires");
-  if (order.agent !== undefined) found.push("agent");
-  return found;
-}
-
-export function unsupportedReason(order: Order): string | undefined {
-  const found = unsupportedFeatures(order);
-  return found.length ? `uses ${found.join(", ")}, which this version of coord does not run yet` : undefined;
-}
 
 export interface PlanInput {
   orders: Order[];
@@ -25,42 +12,135 @@ export interface PlanInput {
   machines: string[];
   /** The journal: order id → what this machine last did for it. */
   journal: Record<string, TaskReport>;
+  /** The fleet as it will be published: orders' states, machines' last heartbeats. */
+  status: StatusJson;
+  capabilities: Record<string, string>;
   now: Date;
+  /** Tasks this machine may run at once ("to: ANY" claims fill what named tasks leave free). */
+  maxParallel: number;
+  /** Seconds before the first retry of a failed task; doubled for each further one. */
+  retryBackoff: number;
+  /** Seconds a claim holds without a heartbeat from its holder. */
+  lease: number;
+}
+
+export interface Claim {
+  order: Order;
+  /** The attempt it will be: attempts count across the machines that tried it. */
+  attempt: number;
+  /** The machine whose expired claim this takes over. */
+  takeoverFrom?: string;
 }
 
 export interface Plan {
-  /** Tasks to start now, in order. */
+  /** Tasks addressed to this machine to start now, highest priority first. */
   run: Order[];
-  /** Orders addressed to this machine that will not start now, with why. */
+  /** "to: ANY" orders to claim (push the claim first, then run). */
+  claim: Claim[];
+  /** Orders for this machine that will not start now, with why. */
   waiting: { order: Order; reason: string }[];
 }
 
 const rank = (o: Order) => PRIORITIES.indexOf(o.priority);
+const byPriority = (a: Order, b: Order) => rank(b) - rank(a); // stable: file order among equals
+
+/** When a failed task may run again, or undefined when it may not (no retries left). */
+export function retryAt(order: Order, done: TaskReport, backoff: number): Date | undefined {
+  if (done.attempts >= order.retries + 1) return undefined;
+  const finished = Date.parse(done.finishedAt ?? done.startedAt ?? "");
+  const delay = backoff * 1000 * 2 ** Math.max(0, done.attempts - 1);
+  return new Date((Number.isFinite(finished) ? finished : 0) + delay);
+}
+
+/** Whether this machine's own record says the task is still to do; a reason when it must wait. */
+function ownRecord(order: Order, done: TaskReport | undefined, input: PlanInput): "todo" | "skip" | { wait: string } {
+  if (!done || done.rev < order.rev) return "todo";
+  if (done.rev > order.rev) return "skip"; // a newer rev ran already; never go back
+  if (done.state === "assigned") return "todo"; // claimed, not started: claim again, then run
+  if (done.state !== "failed") return "skip";
+  const at = retryAt(order, done, input.retryBackoff);
+  if (!at) return "skip";
+  return at.getTime() > input.now.getTime() ? { wait: `retry ${done.attempts} of ${order.retries} at ${at.toISOString()}` } : "todo";
+}
+
+/** Why this machine may not start `order` now (cancelled, lacks capabilities, dependencies, notBefore). */
+function gate(order: Order, input: PlanInput): string | undefined {
+  if (order.cancelled) return "cancelled";
+  const missing = missingCapabilities(order, input.capabilities);
+  if (missing.length) return `this machine lacks ${missing.join(", ")}`;
+  const status = input.status.orders[order.id];
+  const mine = status?.machines[input.machine];
+  if (order.to === "ANY" ? status?.state === "blocked" : mine?.state === "blocked") return (order.to === "ANY" ? status?.reason : mine?.reason) ?? "blocked";
+  if (order.notBefore && Date.parse(order.notBefore) > input.now.getTime()) return `not before ${order.notBefore}`;
+  return undefined;
+}
+
+/** The machine holding a live claim on an ANY order, or the expired holder to take over from. */
+export function claimHolder(order: Order, me: string, status: StatusJson, now: Date, lease: number): { live?: string; expired?: string } {
+  const s = status.orders[order.id];
+  for (const [name, m] of Object.entries(s?.machines ?? {})) {
+    if (name === me || (m.state !== "assigned" && m.state !== "in_progress")) continue;
+    const seen = Date.parse(status.machines[name]?.lastSeen ?? "");
+    const holds = (m.lease ?? lease) * 1000;
+    if (Number.isFinite(seen) && now.getTime() - seen <= holds) return { live: name };
+    return { expired: name };
+  }
+  return {};
+}
 
 export function plan(input: PlanInput): Plan {
   const run: Order[] = [];
   const waiting: Plan["waiting"] = [];
+  const anyCandidates: Claim[] = [];
   for (const order of input.orders) {
-    if (order.to === "ANY" || !ordersTargets(order, input.machines).includes(input.machine)) continue;
-    const done = input.journal[order.id];
-    if (done && done.rev > order.rev) continue; // a newer rev ran already; never go back
-    if (done && done.rev === order.rev) {
-      const retry = done.state === "failed" && done.attempts < order.retries + 1;
-      if (!retry) continue;
+    const isAny = order.to === "ANY";
+    if (!isAny && !ordersTargets(order, input.machines).includes(input.machine)) continue;
+    const own = ownRecord(order, input.journal[order.id], input);
+    if (own === "skip") continue;
+    if (typeof own === "object") {
+      waiting.push({ order, reason: own.wait });
+      continue;
     }
-    if (order.cancelled) continue;
-    const unsupported = unsupportedReason(order);
-    if (unsupported) waiting.push({ order, reason: unsupported });
-    else if (order.notBefore && Date.parse(order.notBefore) > input.now.getTime())
-      waiting.push({ order, reason: `not before ${order.notBefore}` });
-    else run.push(order);
+    const why = gate(order, input);
+    if (why) {
+      if (!isAny || why !== "cancelled") waiting.push({ order, reason: why });
+      continue;
+    }
+    if (!isAny) {
+      run.push(order);
+      continue;
+    }
+    const status = input.status.orders[order.id];
+    if (status?.done) continue; // completed elsewhere, or failed for good
+    const holder = claimHolder(order, input.machine, input.status, input.now, input.lease);
+    if (holder.live) {
+      waiting.push({ order, reason: `claimed by ${holder.live}` });
+      continue;
+    }
+    // Attempts and the retry backoff count across every machine that tried it.
+    const tries = Object.values(status?.machines ?? {}).filter((m) => m.state === "failed");
+    const last = tries.sort((a, b) => b.attempts - a.attempts)[0];
+    const mineAssigned = input.journal[order.id]?.rev === order.rev && input.journal[order.id]?.state === "assigned";
+    if (last && !mineAssigned) {
+      const at = retryAt(order, { rev: order.rev, state: "failed", attempts: last.attempts, ...(last.finishedAt ? { finishedAt: last.finishedAt } : {}) }, input.retryBackoff);
+      if (!at) continue;
+      if (at.getTime() > input.now.getTime()) {
+        waiting.push({ order, reason: `retry ${last.attempts} of ${order.retries} at ${at.toISOString()}` });
+        continue;
+      }
+    }
+    const attempt = mineAssigned ? input.journal[order.id]!.attempts : Math.max(nextAttempt(order, input.journal[order.id]), (last?.attempts ?? 0) + 1);
+    anyCandidates.push({ order, attempt, ...(holder.expired ? { takeoverFrom: holder.expired } : {}) });
   }
-  // Highest priority first; the file's order among equals (sort is stable).
-  run.sort((a, b) => rank(b) - rank(a));
-  return { run, waiting };
+  run.sort(byPriority);
+  anyCandidates.sort((a, b) => byPriority(a.order, b.order));
+  const free = Math.max(0, input.maxParallel - run.length);
+  for (const c of anyCandidates.slice(free)) waiting.push({ order: c.order, reason: "no free slot on this machine (maxParallel)" });
+  return { run, claim: anyCandidates.slice(0, free), waiting };
 }
 
 /** The attempt number the next run of `order` will be. */
 export function nextAttempt(order: Order, done: TaskReport | undefined): number {
-  return done && done.rev === order.rev ? done.attempts + 1 : 1;
+  if (!done || done.rev !== order.rev) return 1;
+  return done.state === "assigned" ? done.attempts : done.attempts + 1;
 }

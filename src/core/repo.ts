@@ -1,20 +1,29 @@
-// The coordination repository as a model: ORDERS.json and every machine's file,
-// read from one commit. Broken files are reported and left out, never fixed.
+// The coordination repository as a model: the orders (ORDERS.json and the
+// machines' delegated files) and every machine's file, read from one commit.
+// Broken files are reported and left out, never fixed.
 import { parseComputer } from "./computer.js";
 import { channelOfPath, MESSAGES_DIR, parseMessageFile, type MessageFile } from "./messages.js";
 import { machineNameProblem, machineOfPath } from "./names.js";
-import { parseOrders } from "./orders.js";
+import { parseOrderSources } from "./orders.js";
 import type { ComputerFile, Orders, Problem } from "./types.js";
 
 export const ORDERS_FILE = "ORDERS.json";
 export const STATUS_JSON = "STATUS.json";
 export const STATUS_MD = "STATUS.md";
 export const SCHEMA_FILE = "coordination/orders.schema.json";
+/** Orders a machine delegates: coordination/orders/<machine>.json, written by that machine only. */
+export const ORDERS_DIR = "coordination/orders";
+
+export function delegatedOrdersPath(machine: string): string {
+  return `${ORDERS_DIR}/${machine}.json`;
+}
 
 export interface RepoModel {
-  /** The valid orders, or undefined when ORDERS.json is missing or invalid. */
+  /** The valid orders of ORDERS.json and every delegated file, or undefined when any of them is missing or invalid. */
   orders?: Orders;
   ordersProblems: Problem[];
+  /** Order id → the file that defines it (ORDERS.json or coordination/orders/<machine>.json). */
+  ordersOrigin: Record<string, string>;
   /** Machines whose files parse, by name. */
   computers: Map<string, ComputerFile>;
   /** Every name with a COMPUTER file, broken or not (an order may address them). */
@@ -29,7 +38,15 @@ export function readModel(files: Map<string, string>): RepoModel {
   const fileProblems: Problem[] = [];
   const machineNames: string[] = [];
   const messageFiles: MessageFile[] = [];
+  const delegated: { file: string; text: string }[] = [];
   for (const [path, text] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (path.startsWith(`${ORDERS_DIR}/`)) {
+      const owner = /^coordination\/orders\/([^/]+)\.json$/.exec(path)?.[1];
+      const bad = owner === undefined ? `only files named ${ORDERS_DIR}/<machine>.json hold orders` : machineNameProblem(owner);
+      if (bad) fileProblems.push({ file: path, message: `ignored: ${bad}` });
+      else delegated.push({ file: path, text });
+      continue;
+    }
     if (path.startsWith(`${MESSAGES_DIR}/`)) {
       if (!channelOfPath(path)) continue;
       try {
@@ -54,8 +71,9 @@ export function readModel(files: Map<string, string>): RepoModel {
     }
   }
   const text = files.get(ORDERS_FILE);
+  const parsed = parseOrderSources([...(text === undefined ? [] : [{ file: ORDERS_FILE, text }]), ...delegated], { machines: machineNames });
+  const rest = { ordersOrigin: parsed.origin, computers, machineNames, fileProblems, messageFiles };
   if (text === undefined)
-    return { ordersProblems: [{ file: ORDERS_FILE, message: "ORDERS.json is missing; run `coord init` or restore it" }], computers, machineNames, fileProblems, messageFiles };
-  const parsed = parseOrders(text, { file: ORDERS_FILE, machines: machineNames });
-  return { orders: parsed.orders, ordersProblems: parsed.problems, computers, machineNames, fileProblems, messageFiles };
+    return { ordersProblems: [{ file: ORDERS_FILE, message: "ORDERS.json is missing; run `coord init` or restore it" }, ...parsed.problems], ...rest };
+  return { orders: parsed.orders, ordersProblems: parsed.problems, ...rest };
 }

@@ -4,7 +4,6 @@
 import { formatDuration } from "./duration.js";
 import { inline, table } from "./markdown.js";
 import { ordersTargets } from "./orders.js";
-import { unsupportedReason } from "./plan.js";
 import { addressedTo, isAcked, messageId } from "./messages.js";
 import type { RepoModel } from "./repo.js";
 import type { MachineState, Order, Problem, TaskReport, TaskState } from "./types.js";
@@ -34,14 +33,23 @@ export interface OrderMachineStatus {
   startedAt: string | null;
   finishedAt: string | null;
   attempts: number;
+  durationMs?: number;
   reason?: string;
+  /** "to: ANY": seconds the claim holds without a heartbeat from its holder. */
+  lease?: number;
+  /** "to: ANY": the machine whose expired claim this one took over. */
+  takeoverFrom?: string;
 }
 
 export interface OrderStatus {
   rev: number;
   state: TaskState;
+  /** Nothing more will happen for this rev: completed, or failed / cancelled / rejected / blocked for good. */
+  done: boolean;
   to: string | string[];
   reason?: string;
+  /** "to: ANY": the machine holding the claim. */
+  holder?: string;
   machines: Record<string, OrderMachineStatus>;
 }
 
@@ -68,7 +76,10 @@ function fromReport(t: TaskReport): OrderMachineStatus {
     startedAt: t.startedAt ?? null,
     finishedAt: t.finishedAt ?? null,
     attempts: t.attempts,
+    ...(t.startedAt && t.finishedAt ? { durationMs: Date.parse(t.finishedAt) - Date.parse(t.startedAt) } : {}),
     ...(t.reason ? { reason: t.reason } : {}),
+    ...(t.lease ? { lease: t.lease } : {}),
+    ...(t.takeoverFrom ? { takeoverFrom: t.takeoverFrom } : {}),
   };
 }
 
@@ -90,21 +101,96 @@ export function summarize(states: TaskState[]): TaskState {
   return "completed";
 }
 
-function orderStatus(order: Order, model: RepoModel): OrderStatus {
-  const machines: Record<string, OrderMachineStatus> = {};
-  const unsupported = unsupportedReason(order);
-  for (const name of ordersTargets(order, model.machineNames)) {
-    const report = model.computers.get(name)?.tasks[order.id];
-    if (report && report.rev === order.rev) machines[name] = fromReport(report);
-    else if (report && report.rev > order.rev)
-      machines[name] = { ...fromReport(report), reason: `ran rev ${report.rev} already; ORDERS.json says rev ${order.rev}: set rev above ${report.rev} to run it again` };
-    else if (order.cancelled) machines[name] = pending("cancelled", "cancelled in ORDERS.json");
-    else if (unsupported) machines[name] = pending("rejected", unsupported);
-    else machines[name] = pending("queued");
+/** Capabilities an order needs that a machine lacks: `requires`, and the agent CLI of an agent order. */
+export function missingCapabilities(order: Order, capabilities: Record<string, string>): string[] {
+  const needed = [...order.requires, ...(order.agent ? [order.agent] : [])];
+  return needed.filter((c) => !(c in capabilities));
+}
+
+/** A failed task is final once it has used its retries. */
+const failedForGood = (order: Order, attempts: number) => attempts >= order.retries + 1;
+
+/** Whether a machine's state for an order will change no more (for this rev). */
+function settled(order: Order, m: OrderMachineStatus, blockedForGood: boolean): boolean {
+  if (m.state === "completed" || m.state === "cancelled" || m.state === "rejected") return true;
+  if (m.state === "failed") return failedForGood(order, m.attempts);
+  return m.state === "blocked" && blockedForGood;
+}
+
+/** Why `order` cannot start yet because of its `after` orders, and whether that is for good. */
+function dependencyBlock(order: Order, statusOf: (id: string) => OrderStatus | undefined): { reason: string; final: boolean } | undefined {
+  for (const id of order.after) {
+    const dep = statusOf(id);
+    if (dep && dep.done && dep.state !== "completed") return { reason: `dependency ${id} ${dep.state}${dep.reason ? ` (${dep.reason})` : ""}`, final: true };
   }
-  const states = Object.values(machines).map((m) => m.state);
-  const state = order.to === "ANY" && unsupported ? "rejected" : summarize(states);
-  return { rev: order.rev, state, to: order.to, ...(unsupported ? { reason: unsupported } : {}), machines };
+  const waiting = order.after.filter((id) => statusOf(id)?.state !== "completed");
+  return waiting.length ? { reason: `waiting for ${waiting.join(", ")}`, final: false } : undefined;
+}
+
+/** An order addressed to machines by name or ALL: one state per machine. */
+function targetedStatus(order: Order, model: RepoModel, block: ReturnType<typeof dependencyBlock>): OrderStatus {
+  const machines: Record<string, OrderMachineStatus> = {};
+  let done = true;
+  for (const name of ordersTargets(order, model.machineNames)) {
+    const computer = model.computers.get(name);
+    const report = computer?.tasks[order.id];
+    const missing = computer ? missingCapabilities(order, computer.capabilities) : [];
+    let m: OrderMachineStatus;
+    if (report && report.rev === order.rev) m = fromReport(report);
+    else if (report && report.rev > order.rev)
+      m = { ...fromReport(report), reason: `ran rev ${report.rev} already; ORDERS.json says rev ${order.rev}: set rev above ${report.rev} to run it again` };
+    else if (order.cancelled) m = pending("cancelled", "cancelled in ORDERS.json");
+    else if (missing.length) m = pending("rejected", `${name} lacks ${missing.join(", ")}`);
+    else if (block) m = pending("blocked", block.reason);
+    else m = pending("queued");
+    machines[name] = m;
+    if (!settled(order, m, !!block?.final)) done = false;
+  }
+  const state = summarize(Object.values(machines).map((m) => m.state));
+  return { rev: order.rev, state, done, to: order.to, ...(block && state === "blocked" ? { reason: block.reason } : {}), machines };
+}
+
+/** A "to: ANY" order: the machines that claimed it, and one summary; the live claim's holder. */
+function anyStatus(order: Order, model: RepoModel, block: ReturnType<typeof dependencyBlock>): OrderStatus {
+  const machines: Record<string, OrderMachineStatus> = {};
+  for (const [name, c] of model.computers) {
+    const report = c.tasks[order.id];
+    if (report && report.rev === order.rev) machines[name] = fromReport(report);
+  }
+  const reports = Object.entries(machines);
+  const holder = reports
+    .filter(([, m]) => m.state === "assigned" || m.state === "in_progress")
+    .sort(([, a], [, b]) => ((a.startedAt ?? "") < (b.startedAt ?? "") ? 1 : -1))[0]?.[0];
+  const attempts = Math.max(0, ...reports.map(([, m]) => m.attempts));
+  const capable = [...model.computers.values()].some((c) => missingCapabilities(order, c.capabilities).length === 0);
+  const base = { rev: order.rev, to: order.to, machines, ...(holder ? { holder } : {}) };
+  if (reports.some(([, m]) => m.state === "completed")) return { ...base, state: "completed", done: true };
+  if (holder) return { ...base, state: machines[holder]!.state, done: false };
+  if (order.cancelled) return { ...base, state: "cancelled", done: true, reason: "cancelled in ORDERS.json" };
+  if (block) return { ...base, state: "blocked", done: block.final, reason: block.reason };
+  if (reports.some(([, m]) => m.state === "failed")) return { ...base, state: "failed", done: failedForGood(order, attempts) };
+  if (!capable) return { ...base, state: "queued", done: false, reason: `no registered machine has ${missingCapabilities(order, {}).join(", ")}` };
+  return { ...base, state: "queued", done: false };
+}
+
+/** Every order's status, dependencies first (validation guarantees there is no cycle). */
+function deriveOrders(orders: Order[], model: RepoModel): Record<string, OrderStatus> {
+  const byId = new Map(orders.map((o) => [o.id, o]));
+  const memo = new Map<string, OrderStatus>();
+  const statusOf = (id: string): OrderStatus | undefined => {
+    const order = byId.get(id);
+    if (!order) return undefined;
+    let s = memo.get(id);
+    if (!s) {
+      const block = dependencyBlock(order, statusOf);
+      s = order.to === "ANY" ? anyStatus(order, model, block) : targetedStatus(order, model, block);
+      memo.set(id, s);
+    }
+    return s;
+  };
+  const out: Record<string, OrderStatus> = {};
+  for (const order of orders) out[order.id] = statusOf(order.id)!;
+  return out;
 }
 
 /** When ORDERS.json is invalid, show what the machines report, so nothing disappears from view. */
@@ -120,7 +206,7 @@ function reportedOrders(model: RepoModel): Record<string, OrderStatus> {
   const out: Record<string, OrderStatus> = {};
   for (const id of [...byId.keys()].sort()) {
     const machines = byId.get(id)!;
-    out[id] = { rev: revs.get(id)!, state: summarize(Object.values(machines).map((m) => m.state)), to: Object.keys(machines).sort(), machines };
+    out[id] = { rev: revs.get(id)!, state: summarize(Object.values(machines).map((m) => m.state)), done: false, to: Object.keys(machines).sort(), machines };
   }
   return out;
 }
@@ -151,10 +237,8 @@ export function deriveStatus(model: RepoModel): StatusJson {
   }
   alerts.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : a.to < b.to ? -1 : 1));
   let orders: Record<string, OrderStatus>;
-  if (model.orders) {
-    orders = {};
-    for (const order of model.orders.orders) orders[order.id] = orderStatus(order, model);
-  } else orders = reportedOrders(model);
+  if (model.orders) orders = deriveOrders(model.orders.orders, model);
+  else orders = reportedOrders(model);
   return { coord: 1, machines, orders, alerts, errors: [...model.ordersProblems, ...model.fileProblems] };
 }
 

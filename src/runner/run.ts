@@ -7,7 +7,10 @@ import { once } from "node:events";
 import { readFile } from "node:fs/promises";
 
 export interface RunSpec {
-  command: string;
+  /** A shell command (run with /bin/sh -c), or… */
+  command?: string;
+  /** …an executable and its arguments, run without a shell. */
+  argv?: string[];
   cwd: string;
   env: Record<string, string>;
   /** Seconds. */
@@ -21,12 +24,16 @@ export interface RunSpec {
   onStart?: (pid: number) => void;
   /** Written to the process's stdin (which is otherwise empty). */
   input?: string;
+  /** Aborting stops the task: SIGTERM to its group, SIGKILL after the grace. */
+  signal?: AbortSignal;
 }
 
 export interface RunResult {
   exitCode: number | null;
   signal: string | null;
   timedOut: boolean;
+  /** Stopped through the abort signal. */
+  aborted: boolean;
   /** The last part of the output (up to 64 KiB), raw. */
   tail: string;
   /** Error starting the process (for example a cwd that does not exist). */
@@ -50,7 +57,8 @@ export async function runTask(spec: RunSpec): Promise<RunResult> {
   let tail = Buffer.alloc(0);
   let timedOut = false;
 
-  const child = spawn("/bin/sh", ["-c", spec.command], {
+  const [file, ...args] = spec.argv ?? ["/bin/sh", "-c", spec.command ?? "true"];
+  const child = spawn(file!, args, {
     cwd: spec.cwd,
     env: spec.env,
     detached: true, // a process group of its own
@@ -81,25 +89,36 @@ export async function runTask(spec: RunSpec): Promise<RunResult> {
   if (first instanceof Error) {
     log.end();
     await once(log, "close");
-    return { exitCode: null, signal: null, timedOut: false, tail: "", error: first.message };
+    return { exitCode: null, signal: null, timedOut: false, aborted: false, tail: "", error: first.message };
   }
   spec.onStart?.(child.pid!);
 
   let killTimer: NodeJS.Timeout | undefined;
+  let aborted = false;
+  const stop = () => {
+    killGroup(child.pid!, "SIGTERM");
+    killTimer ??= setTimeout(() => killGroup(child.pid!, "SIGKILL"), (spec.killGrace ?? 5) * 1000);
+  };
   const timer = setTimeout(() => {
     timedOut = true;
-    killGroup(child.pid!, "SIGTERM");
-    killTimer = setTimeout(() => killGroup(child.pid!, "SIGKILL"), (spec.killGrace ?? 5) * 1000);
+    stop();
   }, spec.timeout * 1000);
+  const onAbort = () => {
+    aborted = true;
+    stop();
+  };
+  if (spec.signal?.aborted) onAbort();
+  else spec.signal?.addEventListener("abort", onAbort, { once: true });
 
   const { code, signal } = await closed;
   clearTimeout(timer);
+  spec.signal?.removeEventListener("abort", onAbort);
   // Whatever the shell left behind in its group goes with it.
-  if (timedOut) killGroup(child.pid!, "SIGKILL");
+  if (timedOut || aborted) killGroup(child.pid!, "SIGKILL");
   if (killTimer) clearTimeout(killTimer);
   log.end();
   await once(log, "close");
-  return { exitCode: code, signal, timedOut, tail: tail.toString("utf8") };
+  return { exitCode: code, signal, timedOut, aborted, tail: tail.toString("utf8") };
 }
 
 /**

@@ -16,6 +16,9 @@ const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
   return s;
 });
 
+/** A duration that may also be 0 (no wait). */
+const delay = z.union([z.literal(0), z.literal("0"), z.literal("0s")]).transform(() => 0).or(duration);
+
 const configSchema = z.strictObject({
   name: z.string().refine((n) => !machineNameProblem(n), { message: "not a valid machine name" }),
   uuid: z.string().min(1),
@@ -35,6 +38,16 @@ const configSchema = z.strictObject({
   onMessageTimeout: duration.default(60),
   /** Acknowledged messages older than this leave the sender's live file (git history keeps them). */
   messageRetention: duration.default(86400),
+  /** Tasks run at once; "to: ANY" claims fill the slots named tasks leave free. */
+  maxParallel: z.number().int().min(1).max(64).default(1),
+  /** Capabilities this machine adds to the detected ones, for `requires` (e.g. gpu, solidity). */
+  labels: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/)).default([]),
+  /** Seconds a claim on a "to: ANY" order holds without a heartbeat; renewed every third of it while the task runs. */
+  claimLease: duration.default(600),
+  /** Seconds before the first retry of a failed task; doubled for each further one. */
+  retryBackoff: delay.default(30),
+  /** While tasks run: seconds between looks at the remote (new cancellations, heartbeats, claims renewed). */
+  checkEvery: duration.default(30),
   /** How many past broadcasts a machine that registers later receives. */
   pastBroadcasts: z.number().int().min(0).max(1000).default(10),
 });

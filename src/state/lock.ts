@@ -15,8 +15,9 @@ export async function tryLock(stateDir: string): Promise<HeldLock | undefined> {
     const release = await lockfile.lock(join(stateDir, "sync"), {
       realpath: false,
       lockfilePath: join(stateDir, "sync.lock"),
-      stale: 10_000,
-      update: 2_000,
+      // A sync killed with -9 blocks the next one for at most this long.
+      stale: 6_000,
+      update: 1_500,
       retries: 0,
       // The default throws from a timer and kills the process; record it instead,
       // and the sync stops starting tasks.

@@ -1,26 +1,25 @@
 // One sync cycle: lock → fetch → read one commit → plan → run → publish.
-import { homedir } from "node:os";
-import { join, resolve } from "node:path";
 import { gitBlobId } from "../core/blob.js";
 import { canonicalComputer, computerFingerprint, renderComputer } from "../core/computer.js";
 import { computerPath } from "../core/names.js";
 import { formatProblem } from "../core/orders.js";
-import { nextAttempt, plan, type Plan } from "../core/plan.js";
-import { outputTail } from "../core/redact.js";
+import { claimHolder, nextAttempt, plan, type Plan } from "../core/plan.js";
 import { ORDERS_FILE, readModel, STATUS_JSON, STATUS_MD, type RepoModel } from "../core/repo.js";
 import { deriveStatus, renderStatusJson, renderStatusMd } from "../core/status.js";
 import type { ComputerFile, Order, Problem, TaskReport } from "../core/types.js";
-import { formatDuration } from "../core/duration.js";
 import { CoordError, EXIT } from "../errors.js";
 import { machineAuthor, Repo } from "../git/git.js";
-import { killOrphan, runTask } from "../runner/run.js";
+import { killOrphan } from "../runner/run.js";
+import { agentArgv, runOne, taskMarker, type RunningTask, type TaskOutcome } from "./tasks.js";
 import { messagePath, renderMessageFile, type MessageFile, type Receipts } from "../core/messages.js";
 import { deliver, ownMessageFiles, runMessageHooks } from "./mail.js";
 import { detectCapabilities } from "../state/capabilities.js";
 import { loadConfig, type MachineConfig } from "../state/config.js";
-import { Journal } from "../state/journal.js";
-import { tryLock } from "../state/lock.js";
+import { Journal, type JournalEntry } from "../state/journal.js";
+import { tryLock, type HeldLock } from "../state/lock.js";
 import { stateDirOf } from "../state/paths.js";
+
+export type { TaskOutcome } from "./tasks.js";
 
 export const READ_PATHS = [ORDERS_FILE, STATUS_JSON, STATUS_MD, "coordination"];
 
@@ -37,20 +36,12 @@ export interface SyncOptions {
   maxPushAttempts?: number;
 }
 
-export interface TaskOutcome {
-  id: string;
-  rev: number;
-  state: TaskReport["state"];
-  exitCode: number | null;
-  reason?: string;
-}
-
 export interface SyncResult {
   machine: string;
   skipped: boolean;
   /** Tasks run (or, with dryRun, that would run). */
   ran: TaskOutcome[];
-  wouldRun: { id: string; rev: number; attempt: number; command: string }[];
+  wouldRun: { id: string; rev: number; attempt: number; command: string; claim?: boolean }[];
   waiting: { id: string; reason: string }[];
   interrupted: string[];
   /** Messages delivered to this machine in this sync (ids), and those its onMessage hook acknowledged. */
@@ -90,7 +81,32 @@ export function checkIdentity(model: RepoModel, config: MachineConfig): void {
     );
 }
 
+/**
+ * Fault injection for the crash tests: COORD_TEST_CRASH=<point> makes coord
+ * kill itself with SIGKILL there, as a power cut would.
+ */
+export function crashPoint(point: string): void {
+  if (process.env.COORD_TEST_CRASH === point) process.kill(process.pid, "SIGKILL");
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** What one cycle works with. */
+interface Cycle {
+  m: Machine;
+  journal: Journal;
+  caps: Record<string, string>;
+  result: SyncResult;
+  now: () => Date;
+  log: (line: string) => void;
+  maxPushAttempts: number;
+  /** Claims made in this cycle, with the journal entry each replaced (to restore when the claim is lost). */
+  claimed: Map<string, JournalEntry | undefined>;
+  /** Tasks running now, to stop on cancellation or a lost claim. */
+  running: Map<string, RunningTask>;
+  /** Publishes one at a time. */
+  chain: Promise<unknown>;
+}
 
 export async function sync(opts: SyncOptions): Promise<SyncResult> {
   const now = opts.now ?? (() => new Date());
@@ -129,12 +145,9 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
     checkIdentity(model, config);
     result.ordersProblems = model.ordersProblems;
     result.fileProblems = model.fileProblems;
-    const machines = [...new Set([...model.machineNames, config.name])].sort();
-    const todo: Plan = model.orders
-      ? plan({ orders: model.orders.orders, machine: config.name, machines, journal: journal.tasks, now: now() })
-      : { run: [], waiting: [] };
-    result.waiting = todo.waiting.map((w) => ({ id: w.order.id, reason: w.reason }));
     for (const p of model.ordersProblems) log(formatProblem(p));
+    const caps = await machineCapabilities(machine);
+    const cycle: Cycle = { m: machine, journal, caps, result, now, log, maxPushAttempts: opts.maxPushAttempts ?? 10, claimed: new Map(), running: new Map(), chain: Promise.resolve() };
 
     if (!opts.dryRun) {
       const fresh = await deliver(machine, model);
@@ -142,88 +155,182 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
       if (fresh.length) log(`${fresh.length} new message${fresh.length === 1 ? "" : "s"}: ${result.delivered.join(", ")}`);
       if (opts.run !== false) result.hookAcked = await runMessageHooks(machine, fresh, log);
     }
+    const todo = planNow(cycle, model, files);
+    result.waiting = todo.waiting.map((w) => ({ id: w.order.id, reason: w.reason }));
     if (opts.dryRun) {
-      result.wouldRun = todo.run.map((o) => ({ id: o.id, rev: o.rev, attempt: nextAttempt(o, journal.tasks[o.id]), command: o.run ?? "" }));
+      const describe = (o: Order) => o.run ?? agentArgv(o).join(" ");
+      result.wouldRun = [
+        ...todo.run.map((o) => ({ id: o.id, rev: o.rev, attempt: nextAttempt(o, journal.tasks[o.id]), command: describe(o) })),
+        ...todo.claim.map((c) => ({ id: c.order.id, rev: c.order.rev, attempt: c.attempt, command: describe(c.order), claim: true })),
+      ];
       return result;
     }
+    let first: { tip?: string; files?: Map<string, string> } = { tip, files };
     if (opts.run !== false) {
-      for (const order of todo.run) {
-        if (lock.compromised) {
-          result.warnings.push(`the sync lock was lost (${lock.compromised.message}); no further task started`);
-          break;
+      const tasks: { order: Order; attempt?: number }[] = todo.run.map((order) => ({ order }));
+      if (todo.claim.length) {
+        // A claim is pushed before the task starts, built on a tip that holds no live claim of another
+        // machine: if the push is rejected, someone pushed first, and the claim is checked again.
+        for (const c of todo.claim) {
+          cycle.claimed.set(c.order.id, journal.tasks[c.order.id]);
+          await journal.set(c.order.id, {
+            rev: c.order.rev,
+            state: "assigned",
+            attempts: c.attempt,
+            startedAt: now().toISOString(),
+            lease: config.claimLease,
+            ...(c.takeoverFrom ? { takeoverFrom: c.takeoverFrom } : {}),
+          });
         }
-        log(`${order.id}: running (rev ${order.rev})`);
-        const outcome = await runOne(machine, journal, order, now);
-        log(`${order.id}: ${outcome.state}${outcome.reason ? ` (${outcome.reason})` : ""}`);
-        result.ran.push(outcome);
+        crashPoint("claimed");
+        await publish(cycle, first, `claims ${todo.claim.map((c) => c.order.id).join(", ")}`);
+        crashPoint("claim-pushed");
+        first = {};
+        for (const c of todo.claim) {
+          const entry = journal.tasks[c.order.id];
+          if (entry?.state === "assigned" && entry.rev === c.order.rev) tasks.push({ order: c.order, attempt: c.attempt });
+          else log(`${c.order.id}: another machine claimed it first`);
+        }
+      }
+      if (tasks.length) {
+        await runAll(cycle, tasks, lock);
+        crashPoint("finished");
+        first = {};
       }
     }
-    const caps = await detectCapabilities(opts.dir);
-    const ranSomething = result.ran.length > 0;
-    await publish(machine, journal, caps, result, { tip: ranSomething ? undefined : tip, files: ranSomething ? undefined : files }, now, log, opts.maxPushAttempts ?? 10);
+    await publish(cycle, first, commitMessage(config.name, result));
     return result;
   } finally {
     await lock.release();
   }
 }
 
-/** Set in a task's environment, so a task orphaned by a crash can be recognised and stopped. */
-const taskMarker = (machine: string, id: string, rev: number, attempt: number) => `${machine}/${id}/r${rev}/a${attempt}`;
-
-function expandHome(path: string | undefined): string {
-  const home = homedir();
-  if (!path) return home;
-  if (path === "~") return home;
-  if (path.startsWith("~/")) return join(home, path.slice(2));
-  return resolve(home, path);
+async function machineCapabilities(m: Machine): Promise<Record<string, string>> {
+  const caps = await detectCapabilities(m.dir);
+  for (const label of m.config.labels) caps[label] ??= "label";
+  return caps;
 }
 
-function describeFailure(r: Awaited<ReturnType<typeof runTask>>, timeout: number, cwd: string): string | undefined {
-  if (r.error) return `could not start in ${cwd}: ${r.error}`;
-  if (r.timedOut) return `timed out after ${formatDuration(timeout)}; its process group was killed`;
-  if (r.signal) return `killed by ${r.signal}`;
-  if (r.exitCode !== 0) return `exit code ${r.exitCode}`;
-  return undefined;
+/** The plan, on the fleet as it will look with this machine's journal published. */
+function planNow(c: Cycle, model: RepoModel, files: Map<string, string>): Plan {
+  if (!model.orders) return { run: [], claim: [], waiting: [] };
+  const { config } = c.m;
+  const mine = buildComputer(config, c.journal, c.caps, model, files.get(ORDERS_FILE), c.now());
+  const view = viewWith(model, mine, []);
+  return plan({
+    orders: model.orders.orders,
+    machine: config.name,
+    machines: view.machineNames,
+    journal: c.journal.tasks,
+    status: deriveStatus(view),
+    capabilities: c.caps,
+    now: c.now(),
+    maxParallel: config.maxParallel,
+    retryBackoff: config.retryBackoff,
+    lease: config.claimLease,
+  });
 }
 
-async function runOne(m: Machine, journal: Journal, order: Order, now: () => Date): Promise<TaskOutcome> {
-  const attempt = nextAttempt(order, journal.tasks[order.id]);
-  const logFile = join(m.stateDir, "logs", `${order.id}.r${order.rev}.a${attempt}.log`);
-  const startedAt = now().toISOString();
-  const base = { rev: order.rev, attempts: attempt, startedAt, log: logFile };
-  // Durable before the process exists: a crash from here on is an interruption, never a second run.
-  await journal.set(order.id, { ...base, state: "in_progress" });
-  const timeout = order.timeout ?? m.config.defaultTimeout;
-  const cwd = expandHome(order.cwd);
-  const marker = taskMarker(m.config.name, order.id, order.rev, attempt);
-  const r = await runTask({
-    command: order.run!,
-    cwd,
-    timeout,
-    logFile,
-    env: {
-      ...(process.env as Record<string, string>),
-      ...order.env,
-      COORD_MACHINE: m.config.name,
-      COORD_ORDER: order.id,
-      COORD_REV: String(order.rev),
-      COORD_ATTEMPT: String(attempt),
-      COORD_TASK: marker,
-    },
-    onStart: (pid) => void journal.set(order.id, { ...base, state: "in_progress", pid }),
+const wait = (ms: number, wake: { resolve?: () => void }) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    wake.resolve = () => {
+      clearTimeout(t);
+      resolve();
+    };
   });
-  const reason = describeFailure(r, timeout, cwd);
-  const state = reason ? "failed" : "completed";
-  const output = outputTail(r.tail, m.config.outputLines);
-  await journal.set(order.id, {
-    ...base,
-    state,
-    exitCode: r.exitCode,
-    finishedAt: now().toISOString(),
-    ...(reason ? { reason } : {}),
-    ...(output ? { output } : {}),
-  });
-  return { id: order.id, rev: order.rev, state, exitCode: r.exitCode, ...(reason ? { reason } : {}) };
+
+/**
+ * Runs the tasks, at most maxParallel at once. Meanwhile, every checkEvery it
+ * looks at the remote and publishes: states and heartbeats go out (renewing
+ * claims), and a task whose order was cancelled, or whose claim another
+ * machine took over, is stopped. A machine that cannot renew its claims for
+ * most of a lease stops those tasks itself, so two live machines never both
+ * run an ANY task.
+ */
+async function runAll(c: Cycle, tasks: { order: Order; attempt?: number }[], lock: HeldLock): Promise<void> {
+  const { config } = c.m;
+  const queue = [...tasks];
+  const active = new Set<Promise<void>>();
+  let done = false;
+  const wake: { resolve?: () => void } = {};
+  let lastRenewal = Date.now();
+  const checks = (async () => {
+    while (!done) {
+      await wait(config.checkEvery * 1000, wake);
+      if (done) break;
+      try {
+        await publishSerial(c, {}, `coord: ${config.name} working on ${[...c.running.keys()].join(", ")}`);
+        lastRenewal = Date.now();
+      } catch (e) {
+        c.log(`could not publish while tasks run: ${(e as Error).message}`);
+        if (Date.now() - lastRenewal > config.claimLease * 800)
+          for (const t of c.running.values())
+            if (t.order.to === "ANY") t.stop(`could not renew its claim for ${Math.round((Date.now() - lastRenewal) / 1000)}s; stopped so that no two machines run it`, "failed");
+      }
+    }
+  })();
+  while (queue.length || active.size) {
+    while (queue.length && active.size < config.maxParallel) {
+      if (lock.compromised) {
+        c.result.warnings.push(`the sync lock was lost (${lock.compromised.message}); no further task started`);
+        queue.length = 0;
+        break;
+      }
+      const { order, attempt } = queue.shift()!;
+      c.log(`${order.id}: running (rev ${order.rev})`);
+      const p: Promise<void> = runOne(c.m, c.journal, order, c.now, { ...(attempt ? { attempt } : {}), onStart: (t) => c.running.set(order.id, t) })
+        .then((outcome) => {
+          c.log(`${order.id}: ${outcome.state}${outcome.reason ? ` (${outcome.reason})` : ""}`);
+          c.result.ran.push(outcome);
+        })
+        .finally(() => {
+          c.running.delete(order.id);
+          active.delete(p);
+        });
+      active.add(p);
+    }
+    if (active.size) await Promise.race(active);
+  }
+  done = true;
+  wake.resolve?.();
+  await checks;
+}
+
+/** Claims of this cycle that lost (another machine holds the order, or it is gone) go back to what they replaced. */
+async function dropLostClaims(c: Cycle, model: RepoModel): Promise<void> {
+  const me = c.m.config.name;
+  const status = deriveStatus(model);
+  for (const [id, entry] of Object.entries(c.journal.tasks)) {
+    if (entry.state !== "assigned") continue;
+    const order = model.orders?.orders.find((o) => o.id === id);
+    const holder = order && order.to === "ANY" && order.rev === entry.rev ? claimHolder(order, me, status, c.now(), c.m.config.claimLease) : undefined;
+    const taken = !order || order.cancelled || order.rev !== entry.rev || holder?.live !== undefined || status.orders[id]?.state === "completed";
+    if (!taken) continue;
+    const before = c.claimed.get(id);
+    if (before) c.journal.tasks[id] = before;
+    else delete c.journal.tasks[id];
+    c.claimed.delete(id);
+    await c.journal.save();
+  }
+}
+
+/** Running tasks whose order was cancelled or re-revved, or whose claim another machine holds now, are stopped. */
+function stopUnwanted(c: Cycle, model: RepoModel): void {
+  if (!model.orders) return; // the last valid orders stay in force for what already runs
+  const status = deriveStatus(model);
+  for (const [id, task] of c.running) {
+    const order = model.orders.orders.find((o) => o.id === id);
+    if (!order || order.cancelled || order.rev !== task.order.rev) task.stop(order?.cancelled ? "cancelled in ORDERS.json" : "its order was removed or re-revved", "cancelled");
+    else if (order.to === "ANY" && claimHolder(order, c.m.config.name, status, c.now(), c.m.config.claimLease).live)
+      task.stop("another machine took over its claim", "failed");
+  }
+}
+
+function publishSerial(c: Cycle, first: { tip?: string; files?: Map<string, string> }, message: string): Promise<void> {
+  const next = c.chain.then(() => publish(c, first, message));
+  c.chain = next.catch(() => {});
+  return next;
 }
 
 /** The machine's own file as its journal says, on top of what the remote has. */
@@ -262,23 +369,24 @@ export function buildComputer(
   };
 }
 
-/** The bytes to write: this machine's file and the derived ones, changed paths only. */
-export function renderChanges(files: Map<string, string>, model: RepoModel, input: ComputerFile, messageFiles: MessageFile[] = []): Map<string, string> {
-  const mine = canonicalComputer(input);
-  const own = computerPath(mine.name);
-  const ownPaths = new Set([own, ...messageFiles.map((f) => messagePath(f.from, f.to))]);
-  const computers = new Map(model.computers).set(mine.name, mine);
-  const machineNames = [...new Set([...model.machineNames, mine.name])].sort();
-  const view: RepoModel = {
+/** The repository as it will be once this machine's file and message files are replaced. */
+export function viewWith(model: RepoModel, mine: ComputerFile, messageFiles: MessageFile[]): RepoModel {
+  const ownPaths = new Set([computerPath(mine.name), ...messageFiles.map((f) => messagePath(f.from, f.to))]);
+  return {
     ...model,
-    computers,
-    machineNames,
+    computers: new Map(model.computers).set(mine.name, mine),
+    machineNames: [...new Set([...model.machineNames, mine.name])].sort(),
     fileProblems: model.fileProblems.filter((p) => !ownPaths.has(p.file)),
     messageFiles: [...model.messageFiles.filter((f) => !ownPaths.has(messagePath(f.from, f.to))), ...messageFiles],
   };
-  const status = deriveStatus(view);
+}
+
+/** The bytes to write: this machine's file and the derived ones, changed paths only. */
+export function renderChanges(files: Map<string, string>, model: RepoModel, input: ComputerFile, messageFiles: MessageFile[] = []): Map<string, string> {
+  const mine = canonicalComputer(input);
+  const status = deriveStatus(viewWith(model, mine, messageFiles));
   const wanted = new Map([
-    [own, renderComputer(mine)],
+    [computerPath(mine.name), renderComputer(mine)],
     ...messageFiles.map((f): [string, string] => [messagePath(f.from, f.to), renderMessageFile(f)]),
     [STATUS_JSON, renderStatusJson(status)],
     [STATUS_MD, renderStatusMd(status)],
@@ -293,20 +401,12 @@ function commitMessage(name: string, result: SyncResult): string {
   return `coord: ${name} status`;
 }
 
-async function publish(
-  m: Machine,
-  journal: Journal,
-  caps: Record<string, string>,
-  result: SyncResult,
-  first: { tip?: string; files?: Map<string, string> },
-  now: () => Date,
-  log: (line: string) => void,
-  maxAttempts: number,
-): Promise<void> {
-  const { config, repo } = m;
+async function publish(c: Cycle, first: { tip?: string; files?: Map<string, string> }, message: string): Promise<void> {
+  const { config, repo } = c.m;
+  const { journal, result, now, log } = c;
   let tip = first.tip;
   let files = first.files;
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+  for (let attempt = 1; attempt <= c.maxPushAttempts; attempt++) {
     if (!tip || !files) {
       tip = await repo.fetch();
       if (!tip) throw new CoordError(`the remote branch ${config.branch} disappeared`, EXIT.FAILURE);
@@ -314,23 +414,27 @@ async function publish(
     }
     const model = readModel(files);
     checkIdentity(model, config);
+    await dropLostClaims(c, model);
+    stopUnwanted(c, model);
     result.ordersProblems = model.ordersProblems;
-    const own = await ownMessageFiles(m, model, now());
+    const own = await ownMessageFiles(c.m, model, now());
     const ownPaths = new Set([computerPath(config.name), ...own.files.map((f) => messagePath(f.from, f.to))]);
     result.fileProblems = model.fileProblems.filter((p) => !ownPaths.has(p.file));
-    const mine = buildComputer(config, journal, caps, model, files.get(ORDERS_FILE), now(), own.receipts);
+    const mine = buildComputer(config, journal, c.caps, model, files.get(ORDERS_FILE), now(), own.receipts);
     const previous = model.computers.get(config.name);
     if (previous && computerFingerprint(previous) === computerFingerprint(mine)) {
-      const age = now().getTime() - Date.parse(previous.lastSeen);
-      if (age < config.heartbeat * 1000) mine.lastSeen = previous.lastSeen; // nothing new and no heartbeat due
+      // Nothing new: lastSeen goes out only when a heartbeat is due (sooner while holding claims: it renews them).
+      const holdsClaim = Object.values(journal.tasks).some((t) => t.lease && (t.state === "assigned" || t.state === "in_progress"));
+      const every = holdsClaim ? Math.min(config.heartbeat, config.claimLease / 3) : config.heartbeat;
+      if (now().getTime() - Date.parse(previous.lastSeen) < every * 1000) mine.lastSeen = previous.lastSeen;
     }
     const changes = renderChanges(files, model, mine, own.files);
     if (changes.size === 0) {
       await fastForward(repo, tip, result);
       return;
     }
-    result.pushAttempts = attempt;
-    const commit = await repo.commitFiles(tip, changes, machineAuthor(config.name), commitMessage(config.name, result));
+    result.pushAttempts = Math.max(result.pushAttempts, attempt);
+    const commit = await repo.commitFiles(tip, changes, machineAuthor(config.name), message.startsWith("coord:") ? message : `coord: ${config.name} ${message}`);
     if (await repo.push(commit)) {
       result.pushed = commit;
       journal.data.lastPublished = mine.lastSeen;
@@ -345,7 +449,7 @@ async function publish(
     // Jittered exponential backoff, bounded: 50ms, 100ms, … up to 2s, times 0.5–1.5.
     await sleep(Math.min(2000, 50 * 2 ** (attempt - 1)) * (0.5 + Math.random()));
   }
-  throw new CoordError(`gave up publishing after ${maxAttempts} rejected pushes (the remote is very busy); results are kept and the next sync publishes them`, EXIT.FAILURE);
+  throw new CoordError(`gave up publishing after ${c.maxPushAttempts} rejected pushes (the remote is very busy); results are kept and the next sync publishes them`, EXIT.FAILURE);
 }
 
 async function fastForward(repo: Repo, commit: string, result: SyncResult): Promise<void> {

@@ -1,0 +1,139 @@
+// coord log <order-id>: an order's history across machines, from git alone.
+// Walks the commits that touched the order files or the machines' files and
+// says what changed for this order in each: its definition (who added, bumped,
+// cancelled or removed it) and each machine's report (state, attempts, exit).
+import { parseComputer } from "../core/computer.js";
+import { machineOfPath } from "../core/names.js";
+import { ORDERS_DIR, ORDERS_FILE } from "../core/repo.js";
+import type { TaskReport } from "../core/types.js";
+import { CoordError, EXIT } from "../errors.js";
+import { openClone } from "./order.js";
+
+export interface LogEvent {
+  /** The commit's author date, ISO 8601. */
+  at: string;
+  commit: string;
+  /** The commit's author for a change of the order; the machine for a change of its report. */
+  who: string;
+  what: string;
+}
+
+const PATHS = [ORDERS_FILE, ORDERS_DIR, "coordination/COMPUTER_*.md"];
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Where the order is defined and how, or undefined. A file that does not parse keeps what it said before. */
+interface Definition {
+  file: string;
+  order: Record<string, unknown>;
+}
+
+function definitionIn(files: Map<string, string>, id: string, before: Definition | undefined): Definition | undefined {
+  const sources = [...files.keys()].filter((p) => p === ORDERS_FILE || p.startsWith(`${ORDERS_DIR}/`)).sort((a, b) => (a === ORDERS_FILE ? -1 : b === ORDERS_FILE ? 1 : a < b ? -1 : 1));
+  for (const file of sources) {
+    let data: unknown;
+    try {
+      data = JSON.parse(files.get(file)!);
+    } catch {
+      if (before?.file === file) return before;
+      continue;
+    }
+    const list = isObject(data) && Array.isArray(data.orders) ? data.orders : [];
+    const order = list.find((o): o is Record<string, unknown> => isObject(o) && o.id === id);
+    if (order) return { file, order };
+  }
+  return undefined;
+}
+
+function describeDefinition(before: Definition | undefined, after: Definition | undefined): string | undefined {
+  const rev = (d: Definition) => (typeof d.order.rev === "number" ? d.order.rev : 1);
+  if (!before && !after) return undefined;
+  if (!before) return `added in ${after!.file} (rev ${rev(after!)}, to ${JSON.stringify(after!.order.to)}${typeof after!.order.run === "string" ? `, run ${JSON.stringify(after!.order.run)}` : ""})`;
+  if (!after) return `removed from ${before.file}`;
+  const changes: string[] = [];
+  if (before.file !== after.file) changes.push(`moved to ${after.file}`);
+  if (rev(before) !== rev(after)) changes.push(`rev ${rev(before)} → ${rev(after)}`);
+  if ((before.order.cancelled === true) !== (after.order.cancelled === true)) changes.push(after.order.cancelled === true ? "cancelled" : "no longer cancelled");
+  const fields = [...new Set([...Object.keys(before.order), ...Object.keys(after.order)])].filter(
+    (k) => !["rev", "cancelled"].includes(k) && JSON.stringify(before.order[k]) !== JSON.stringify(after.order[k]),
+  );
+  if (fields.length) changes.push(`changed ${fields.join(", ")}`);
+  return changes.length ? changes.join("; ") : undefined;
+}
+
+/** The parts of a report the log speaks about. */
+function reportKey(t: TaskReport | undefined): string {
+  return t ? JSON.stringify([t.rev, t.state, t.attempts, t.exitCode ?? null, t.reason ?? null, t.takeoverFrom ?? null]) : "";
+}
+
+function describeReport(t: TaskReport): string {
+  const details = [`rev ${t.rev}`, `attempt ${t.attempts}`];
+  if (t.exitCode !== undefined && t.exitCode !== null) details.push(`exit ${t.exitCode}`);
+  if (t.reason) details.push(t.reason);
+  if (t.takeoverFrom) details.push(`taken over from ${t.takeoverFrom}`);
+  return `${t.state} (${details.join(", ")})`;
+}
+
+/** The order's events, oldest first, from at most `maxCount` of the latest commits that touched the order or machine files. */
+export async function orderLog(opts: { dir: string; id: string; maxCount?: number }): Promise<LogEvent[]> {
+  const { repo } = await openClone(opts.dir);
+  const tip = await repo.resolve(repo.trackingRef);
+  if (!tip) throw new CoordError(`nothing fetched from ${repo.remote}/${repo.branch} yet; run coord sync (or git fetch) first`, EXIT.FAILURE);
+  const max = opts.maxCount ?? 300;
+  if (!Number.isInteger(max) || max < 1) throw new CoordError(`--max-count must be a whole number, 1 or more`, EXIT.USAGE);
+
+  const log = await repo.git().raw(["log", "--reverse", `--max-count=${max}`, "--format=%x00%H%x09%aI%x09%an", "--name-only", tip, "--", ...PATHS]);
+  const commits = log
+    .split("\0")
+    .filter(Boolean)
+    .map((block) => {
+      const [head, ...paths] = block.split("\n");
+      const [sha, at, ...who] = head!.split("\t");
+      return { sha: sha!, at: at!, who: who.join("\t"), paths: paths.filter(Boolean) };
+    });
+  if (commits.length === 0) return [];
+
+  // What was there before the first commit shown (the history may be cut by maxCount).
+  const parent = await repo.resolve(`${commits[0]!.sha}^`);
+  const files = parent ? await repo.readFiles(parent, [ORDERS_FILE, "coordination"]) : new Map<string, string>();
+  let definition = definitionIn(files, opts.id, undefined);
+  const reports = new Map<string, TaskReport | undefined>();
+  const reportOf = (path: string, name: string): TaskReport | undefined => {
+    const text = files.get(path);
+    if (text === undefined) return undefined;
+    try {
+      return parseComputer(text, name).tasks[opts.id];
+    } catch {
+      return reports.get(name); // a broken file says nothing new
+    }
+  };
+  for (const path of files.keys()) {
+    const name = machineOfPath(path);
+    if (name !== undefined) reports.set(name, reportOf(path, name));
+  }
+
+  const events: LogEvent[] = [];
+  for (const c of commits) {
+    if (c.paths.length === 0) continue; // a merge: its side's commits are in the walk
+    const changed = await repo.readFiles(c.sha, c.paths);
+    for (const path of c.paths) {
+      const text = changed.get(path);
+      if (text === undefined) files.delete(path);
+      else files.set(path, text);
+    }
+    if (c.paths.some((p) => p === ORDERS_FILE || p.startsWith(`${ORDERS_DIR}/`))) {
+      const next = definitionIn(files, opts.id, definition);
+      const what = describeDefinition(definition, next);
+      if (what) events.push({ at: c.at, commit: c.sha, who: c.who, what });
+      definition = next;
+    }
+    for (const path of c.paths) {
+      const name = machineOfPath(path);
+      if (name === undefined) continue;
+      const report = reportOf(path, name);
+      if (reportKey(report) !== reportKey(reports.get(name)) && report) events.push({ at: c.at, commit: c.sha, who: name, what: describeReport(report) });
+      reports.set(name, report);
+    }
+  }
+  return events;
+}

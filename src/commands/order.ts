@@ -1,0 +1,263 @@
+// coord order add / cancel / list: work given from the command line.
+//
+// A machine delegates: the order goes into its own coordination/orders/<name>.json
+// (local state, published at its next sync). A person (--human) commits to
+// ORDERS.json in any clone of the hub, as themselves, changing only the text of
+// that order. Either way the orders as they would be afterwards are checked
+// first, and nothing is written when they would be invalid.
+import { randomInt } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { cancelOrder, insertOrder, orderIndex } from "../core/orders-text.js";
+import { formatProblem } from "../core/orders.js";
+import { delegatedOrdersPath, ORDERS_FILE, readModel, type RepoModel } from "../core/repo.js";
+import { deriveStatus } from "../core/status.js";
+import type { Problem, TaskState } from "../core/types.js";
+import { CoordError, EXIT } from "../errors.js";
+import { gitClient, Repo, type Author } from "../git/git.js";
+import { loadConfig } from "../state/config.js";
+import { readDelegated, renderDelegated, updateDelegated, type DelegatedOrders } from "../state/delegated.js";
+import { gitDirOf } from "../state/paths.js";
+import { openMachine, READ_PATHS } from "../sync/sync.js";
+
+// ------------------------------------------------------------------ clones
+
+/** Any clone of the hub: a machine's checkout (its remote and branch) or a person's (origin, main). */
+export async function openClone(dir: string, stateDir?: string): Promise<{ repo: Repo; machine?: string }> {
+  const gitDir = await gitDirOf(dir);
+  const config = await loadConfig(join(gitDir, "coord"));
+  const repo = new Repo(dir, stateDir ?? join(gitDir, "coord"), config?.remote ?? "origin", config?.branch ?? "main", config?.gitTimeout ?? 120);
+  return { repo, machine: config?.name };
+}
+
+/** The files of the last fetched commit (works offline). */
+async function lastFetched(repo: Repo): Promise<{ tip: string; files: Map<string, string> }> {
+  const tip = await repo.resolve(repo.trackingRef);
+  if (!tip) throw new CoordError(`nothing fetched from ${repo.remote}/${repo.branch} yet; run coord sync (or git fetch) first`, EXIT.FAILURE);
+  return { tip, files: await repo.readFiles(tip, READ_PATHS) };
+}
+
+function refuse(what: string, problems: Problem[]): CoordError {
+  const list = problems.map((p) => `  ${formatProblem(p)}`).join("\n");
+  return new CoordError(`${what}: the orders would be invalid, so nothing was changed:\n${list}`, EXIT.USAGE);
+}
+
+// ------------------------------------------------------------ the order
+
+export interface OrderAddOptions {
+  dir: string;
+  /** A machine name, a comma-separated list, ALL or ANY. */
+  to: string;
+  run: string;
+  id?: string;
+  after?: string[];
+  requires?: string[];
+  priority?: string;
+  timeout?: string;
+  retries?: number | string;
+  cwd?: string;
+  /** A person's order: committed to ORDERS.json as the clone's git user, instead of this machine's delegated orders. */
+  human?: boolean;
+  now?: () => Date;
+}
+
+export interface OrderChange {
+  id: string;
+  /** The file the order is in. */
+  file: string;
+  /** With --human: the commit pushed (undefined when nothing had to change). */
+  commit?: string;
+  /** False when the order already was as asked (cancelled twice). */
+  changed: boolean;
+  warnings: string[];
+}
+
+/** `izzit7-20250601093000-k3f9`: who, when (UTC), and 4 random characters. */
+export function newOrderId(who: string, now: Date): string {
+  const stamp = now.toISOString().replace(/\D/g, "").slice(0, 14);
+  const chars = "abcdefghijklmnopqrstuvwxyz0123456789";
+  const random = Array.from({ length: 4 }, () => chars[randomInt(chars.length)]).join("");
+  return `${who}-${stamp}-${random}`;
+}
+
+/** The order as written in a file; the validation of the result says what is wrong with it. */
+function writtenOrder(opts: OrderAddOptions, id: string): Record<string, unknown> {
+  const names = opts.to.split(",").map((s) => s.trim()).filter(Boolean);
+  const number = (v: string | number | undefined) => (typeof v === "string" && /^\d+$/.test(v.trim()) ? Number(v) : v);
+  const order: Record<string, unknown> = { id, to: names.length === 1 ? names[0] : names, run: opts.run };
+  if (opts.after?.length) order.after = opts.after;
+  if (opts.requires?.length) order.requires = opts.requires;
+  if (opts.cwd !== undefined) order.cwd = opts.cwd;
+  if (opts.timeout !== undefined) order.timeout = number(opts.timeout);
+  if (opts.retries !== undefined) order.retries = number(opts.retries);
+  if (opts.priority !== undefined) order.priority = opts.priority;
+  return order;
+}
+
+/** The machine's delegated orders; when its local copy is gone (a reinstall), the published file is the start. */
+function seed(data: DelegatedOrders, published: string | undefined): void {
+  if (data.orders.length > 0 || published === undefined) return;
+  try {
+    const parsed = JSON.parse(published) as { orders?: unknown };
+    if (Array.isArray(parsed.orders)) data.orders.push(...(parsed.orders as Record<string, unknown>[]));
+  } catch {
+    // A broken published file is replaced by what this machine writes.
+  }
+}
+
+export async function orderAdd(opts: OrderAddOptions): Promise<OrderChange> {
+  const now = opts.now?.() ?? new Date();
+  if (opts.human) {
+    const id = opts.id ?? newOrderId("person", now);
+    const order = writtenOrder(opts, id);
+    return asPerson(opts.dir, `coord order add ${id}`, id, true, (text) => {
+      const next = insertOrder(text, order);
+      if (next === undefined) throw new CoordError(`${ORDERS_FILE} has no list of orders to add to; fix it first (coord validate)`, EXIT.USAGE);
+      return next;
+    });
+  }
+  const m = await openMachine(opts.dir);
+  const me = m.config.name;
+  const own = delegatedOrdersPath(me);
+  const id = opts.id ?? newOrderId(me, now);
+  const order = writtenOrder(opts, id);
+  let { files } = await lastFetched(m.repo);
+  const problems = (data: DelegatedOrders) => readModel(new Map(files).set(own, renderDelegated(data))).ordersProblems;
+  const add = (data: DelegatedOrders) => {
+    seed(data, files.get(own));
+    data.orders.push(order);
+  };
+  // Perhaps a machine registered (or an order came) since the last sync: look once more at the remote (offline, the last fetch stands).
+  const draft = await readDelegated(m.stateDir);
+  add(draft);
+  if (problems(draft).length && (await m.repo.fetch().catch(() => undefined))) files = (await lastFetched(m.repo)).files;
+  await updateDelegated(m.stateDir, (data) => {
+    add(data);
+    const found = problems(data);
+    if (found.length) throw refuse(`order ${id} was not added`, found);
+  });
+  return { id, file: own, changed: true, warnings: [] };
+}
+
+export async function orderCancel(opts: { dir: string; id: string; human?: boolean }): Promise<OrderChange> {
+  const { id } = opts;
+  if (opts.human) {
+    return asPerson(opts.dir, `coord order cancel ${id}`, id, false, (text, model) => {
+      const index = orderIndex(text, id);
+      if (index === undefined) {
+        const origin = model.ordersOrigin[id];
+        const owner = origin?.replace(/^coordination\/orders\/(.+)\.json$/, "$1");
+        throw new CoordError(
+          origin && owner !== origin
+            ? `order ${id} is delegated by machine ${owner} (${origin}); cancel it there: coord order cancel ${id} --dir <its checkout>`
+            : `there is no order ${id} in ${ORDERS_FILE}; see coord order list`,
+          EXIT.USAGE,
+        );
+      }
+      return cancelOrder(text, index);
+    });
+  }
+  const m = await openMachine(opts.dir);
+  const own = delegatedOrdersPath(m.config.name);
+  const { files } = await lastFetched(m.repo);
+  const changed = await updateDelegated(m.stateDir, (data) => {
+    seed(data, files.get(own));
+    const order = data.orders.find((o) => o.id === id);
+    if (!order) {
+      const origin = readModel(files).ordersOrigin[id];
+      const where = origin ? `it is in ${origin}${origin === ORDERS_FILE ? "; a person cancels it with coord order cancel --human, or by editing ORDERS.json" : ""}` : "see coord order list";
+      throw new CoordError(`order ${id} is not one of ${m.config.name}'s delegated orders; ${where}`, EXIT.USAGE);
+    }
+    if (order.cancelled === true) return false;
+    order.cancelled = true;
+    return true;
+  });
+  return { id, file: own, changed, warnings: [] };
+}
+
+// ---------------------------------------------------------- as a person
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function personAuthor(dir: string): Promise<Author> {
+  const get = async (key: string) => (await gitClient(dir, { timeout: 20 }).raw(["config", "--get", key]).catch(() => "")).trim();
+  const [name, email] = [await get("user.name"), await get("user.email")];
+  if (!name || !email)
+    throw new CoordError(
+      `--human commits as you, but ${dir} has no git ${!name ? "user.name" : "user.email"}; set it with ` +
+        `git -C ${dir} config user.name "Your Name" and git -C ${dir} config user.email you@example.com (or with --global for every clone)`,
+      EXIT.USAGE,
+    );
+  return { name, email };
+}
+
+/**
+ * Changes ORDERS.json on the remote tip as the clone's git user: fetch, edit the
+ * text, check, commit, push without force; a rejected push is redone on the new
+ * tip (at most 10 times). `edit` returning the text unchanged commits nothing.
+ */
+async function asPerson(
+  dir: string,
+  message: string,
+  id: string,
+  validate: boolean,
+  edit: (text: string, model: RepoModel) => string,
+): Promise<OrderChange> {
+  const author = await personAuthor(dir);
+  const scratch = await mkdtemp(join(tmpdir(), "coord-order-"));
+  try {
+    const { repo } = await openClone(dir, scratch);
+    for (let attempt = 1; attempt <= 10; attempt++) {
+      const tip = await repo.fetch();
+      if (!tip) throw new CoordError(`the remote has no branch ${repo.branch}; is ${dir} a clone of a coord hub?`, EXIT.USAGE);
+      const files = await repo.readFiles(tip, READ_PATHS);
+      const text = files.get(ORDERS_FILE);
+      if (text === undefined) throw new CoordError(`${ORDERS_FILE} is missing on ${repo.remote}/${repo.branch}; restore it first`, EXIT.USAGE);
+      const next = edit(text, readModel(files));
+      if (next === text) return { id, file: ORDERS_FILE, changed: false, warnings: [] };
+      if (validate) {
+        const model = readModel(new Map(files).set(ORDERS_FILE, next));
+        if (model.ordersProblems.length) throw refuse(`order ${id} was not added`, model.ordersProblems);
+      }
+      const commit = await repo.commitFiles(tip, new Map([[ORDERS_FILE, next]]), author, message);
+      if (await repo.push(commit)) {
+        const warning = await repo.fastForward(commit);
+        return { id, file: ORDERS_FILE, commit, changed: true, warnings: warning ? [warning] : [] };
+      }
+      await sleep(Math.min(2000, 50 * 2 ** attempt) * (0.5 + Math.random()));
+    }
+    throw new CoordError(`others pushed first 10 times in a row; nothing was changed, try again`, EXIT.FAILURE);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+// ------------------------------------------------------------------ list
+
+export interface OrderListEntry {
+  id: string;
+  /** ORDERS.json or coordination/orders/<machine>.json ("" when only a machine's report knows the order). */
+  origin: string;
+  rev: number;
+  to: string | string[];
+  state: TaskState;
+  /** Machine → its state for this order. */
+  machines: Record<string, TaskState>;
+}
+
+/** Every order of the union at the last fetched commit, with its summary state and the file it comes from. */
+export async function orderList(dir: string): Promise<{ orders: OrderListEntry[]; problems: Problem[] }> {
+  const { repo } = await openClone(dir);
+  const model = readModel((await lastFetched(repo)).files);
+  const status = deriveStatus(model);
+  const orders = Object.entries(status.orders).map(([id, o]) => ({
+    id,
+    origin: model.ordersOrigin[id] ?? "",
+    rev: o.rev,
+    to: o.to,
+    state: o.state,
+    machines: Object.fromEntries(Object.entries(o.machines).map(([name, s]) => [name, s.state])),
+  }));
+  return { orders, problems: model.ordersProblems };
+}

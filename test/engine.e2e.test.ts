@@ -1,0 +1,261 @@
+// The orders engine end to end on real git: pipelines across machines,
+// exactly-one claims for ANY, takeover after a lease, crashes at every step,
+// cancellation of a running task, agents (stand-in executables), secrets.
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { sync } from "../src/sync/sync.js";
+import { cli, cliExec, cliProcess, hubFile, hubStatus, journal, makeFleet, pushOrders, setConfig, waitFor, type Fleet } from "./helpers.js";
+
+let fleet: Fleet | undefined;
+afterEach(async () => {
+  await fleet?.cleanup();
+  fleet = undefined;
+});
+
+const dirOf = (name: string) => fleet!.machines[name]!;
+const lines = async (path: string) => (await readFile(path, "utf8").catch(() => "")).split("\n").filter(Boolean);
+const syncAll = (names: string[]) => Promise.all(names.map((n) => cliExec(["sync", "--dir", dirOf(n)])));
+
+describe("pipelines across machines (after)", () => {
+  it("a three-hop pipeline completes in order, each hop at the next sync of its machine", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti", "machine-2"]);
+    const log = join(fleet.root, "pipeline.log");
+    await pushOrders(fleet, [
+      { id: "deploy", to: "izzit7", after: ["test"], run: `echo deploy >> ${log}` },
+      { id: "test", to: "soda-yeti", after: ["build"], run: `echo test >> ${log}` },
+      { id: "build", to: "machine-2", run: `echo build >> ${log}` },
+    ]);
+    // The wrong order of syncs first: nothing may jump ahead.
+    await sync({ dir: dirOf("izzit7") });
+    await sync({ dir: dirOf("soda-yeti") });
+    let status = await hubStatus(fleet);
+    expect(status.orders.test.machines["soda-yeti"]).toMatchObject({ state: "blocked", reason: "waiting for build" });
+    expect(status.orders.deploy.machines.izzit7).toMatchObject({ state: "blocked", reason: "waiting for test" });
+    await sync({ dir: dirOf("machine-2") });
+    await sync({ dir: dirOf("soda-yeti") });
+    await sync({ dir: dirOf("izzit7") });
+    expect(await lines(log)).toEqual(["build", "test", "deploy"]);
+    status = await hubStatus(fleet);
+    for (const id of ["build", "test", "deploy"]) expect(status.orders[id]).toMatchObject({ state: "completed", done: true });
+  });
+
+  it("a failure in hop 1 blocks hops 2 and 3 for good with a clear reason, and runs neither", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti", "machine-2"]);
+    const log = join(fleet.root, "pipeline.log");
+    await pushOrders(fleet, [
+      { id: "build", to: "machine-2", run: `echo build >> ${log}; exit 2` },
+      { id: "test", to: "soda-yeti", after: ["build"], run: `echo test >> ${log}` },
+      { id: "deploy", to: "izzit7", after: ["test"], run: `echo deploy >> ${log}` },
+    ]);
+    for (let round = 0; round < 2; round++) for (const n of ["machine-2", "soda-yeti", "izzit7"]) await sync({ dir: dirOf(n) });
+    expect(await lines(log)).toEqual(["build"]);
+    const status = await hubStatus(fleet);
+    expect(status.orders.build).toMatchObject({ state: "failed", done: true });
+    expect(status.orders.test).toMatchObject({ state: "blocked", done: true });
+    expect(status.orders.test.machines["soda-yeti"].reason).toBe("dependency build failed");
+    expect(status.orders.deploy.machines.izzit7.reason).toMatch(/^dependency test blocked \(dependency build failed\)/);
+  });
+});
+
+describe("to: ANY", () => {
+  it("20 ANY orders and 5 machines syncing concurrently: each order runs exactly once, work is spread", async () => {
+    const names = ["m1", "m2", "m3", "m4", "m5"];
+    fleet = await makeFleet(names);
+    for (const n of names) await setConfig(dirOf(n), { maxParallel: 2 });
+    const log = join(fleet.root, "ran.log");
+    const orders = Array.from({ length: 20 }, (_, i) => ({ id: `job-${i}`, to: "ANY", run: `echo "$COORD_ORDER $COORD_MACHINE" >> ${log}; sleep 0.2`, priority: i < 5 ? "high" : "normal" }));
+    await pushOrders(fleet, orders);
+    for (let round = 0; round < 12; round++) {
+      const results = await syncAll(names);
+      for (const r of results) expect(r.code, r.err).toBe(0);
+      const status = await hubStatus(fleet);
+      if (orders.every((o) => status.orders[o.id].state === "completed")) break;
+    }
+    const ran = await lines(log);
+    const ids = ran.map((l) => l.split(" ")[0]);
+    expect([...ids].sort()).toEqual(orders.map((o) => o.id).sort()); // each exactly once
+    const status = await hubStatus(fleet);
+    for (const o of orders) expect(status.orders[o.id]).toMatchObject({ state: "completed", done: true });
+    expect(new Set(ran.map((l) => l.split(" ")[1])).size).toBeGreaterThan(2); // spread over machines
+  }, 180_000);
+
+  it("only a capable machine claims it; a holder that stays alive keeps it; a silent holder is taken over after the lease", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti", "machine-2"]);
+    for (const n of ["izzit7", "soda-yeti"]) await setConfig(dirOf(n), { claimLease: "4s", checkEvery: "1s", labels: ["gpu"] });
+    const log = join(fleet.root, "ran.log");
+    await pushOrders(fleet, [{ id: "train", to: "ANY", requires: ["gpu"], run: `echo "$COORD_MACHINE $COORD_ATTEMPT" >> ${log}; [ "$COORD_MACHINE" = soda-yeti ] || sleep 60` }]);
+    expect((await sync({ dir: dirOf("machine-2") })).ran).toEqual([]); // no gpu: never claims
+
+    const holder = cliProcess(["sync", "--dir", dirOf("izzit7")]);
+    const entry = await waitFor(async () => {
+      const t = (await journal(dirOf("izzit7"))).tasks.train;
+      return t?.state === "in_progress" && t.pid ? t : undefined;
+    }, 20_000, "izzit7 to run its claim");
+    // Alive and renewing: for longer than a lease, nobody else may take it.
+    await new Promise((r) => setTimeout(r, 6000));
+    const meanwhile = await sync({ dir: dirOf("soda-yeti") });
+    expect(meanwhile.ran).toEqual([]);
+    expect(meanwhile.waiting).toEqual([{ id: "train", reason: "claimed by izzit7" }]);
+
+    // The holder dies with its task (a machine lost power).
+    holder.kill("SIGKILL");
+    process.kill(-entry.pid, "SIGKILL");
+    const taken = await waitFor(async () => {
+      const r = await sync({ dir: dirOf("soda-yeti") });
+      return r.ran.length ? r : undefined;
+    }, 20_000, "the lease to expire");
+    expect(taken.ran).toEqual([expect.objectContaining({ id: "train", state: "completed" })]);
+    const status = await hubStatus(fleet);
+    expect(status.orders.train).toMatchObject({ state: "completed", done: true });
+    expect(status.orders.train.machines["soda-yeti"]).toMatchObject({ state: "completed", takeoverFrom: "izzit7", attempts: 1 });
+    expect(await lines(log)).toEqual(["izzit7 1", "soda-yeti 1"]);
+  }, 90_000);
+});
+
+describe("crash (kill -9) at every step of a task's life", () => {
+  it.each(["claimed", "claim-pushed", "finished"])("at %s: never run twice for the same attempt; state right after the next sync", async (point) => {
+    fleet = await makeFleet(["izzit7"]);
+    await setConfig(dirOf("izzit7"), { maxParallel: 2 }); // room for the ANY claim beside the named task
+    const log = join(fleet.root, "ran.log");
+    await pushOrders(fleet, [
+      { id: "any", to: "ANY", run: `echo any >> ${log}` },
+      { id: "named", to: "izzit7", run: `echo named >> ${log}` },
+    ]);
+    // The crash is injected in this process only.
+    const crash = await cliExecEnv(["sync", "--dir", dirOf("izzit7")], { COORD_TEST_CRASH: point });
+    expect(crash.signal).toBe("SIGKILL");
+    await waitFor(async () => {
+      const r = await cliExec(["sync", "--dir", dirOf("izzit7")]);
+      return r.out.includes("skipped") ? undefined : r;
+    }, 20_000, "the next sync");
+    await cliExec(["sync", "--dir", dirOf("izzit7")]);
+    const ran = await lines(log);
+    expect(ran.filter((l) => l === "any")).toHaveLength(1);
+    expect(ran.filter((l) => l === "named")).toHaveLength(1);
+    const status = await hubStatus(fleet);
+    expect(status.orders.any).toMatchObject({ state: "completed" });
+    expect(status.orders.named).toMatchObject({ state: "completed" });
+  }, 60_000);
+});
+
+/** The built CLI with extra environment variables; resolves with its exit code or signal. */
+async function cliExecEnv(args: string[], env: Record<string, string>): Promise<{ code: number | null; signal: string | null; out: string }> {
+  const { spawn } = await import("node:child_process");
+  const { CLI } = await import("./helpers.js");
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout.on("data", (d) => (out += d));
+  return new Promise((resolve) => child.on("close", (code, signal) => resolve({ code, signal, out })));
+}
+
+describe("control while a task runs", () => {
+  it("cancelled: true stops a running task (its process group) and keeps it from starting elsewhere", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    await setConfig(dirOf("izzit7"), { checkEvery: "1s" });
+    const marker = join(fleet.root, "still-running");
+    const orders = [{ id: "long", to: "izzit7", run: `sleep 60; touch ${marker}` }];
+    await pushOrders(fleet, orders);
+    const child = cliProcess(["sync", "--dir", dirOf("izzit7")]);
+    await waitFor(async () => (await journal(dirOf("izzit7"))).tasks.long?.state === "in_progress", 20_000, "the task to start");
+    await pushOrders(fleet, [{ ...orders[0], cancelled: true }]);
+    const code = await new Promise((r) => child.on("close", r));
+    expect(code).toBe(0);
+    const status = await hubStatus(fleet);
+    expect(status.orders.long.machines.izzit7).toMatchObject({ state: "cancelled", reason: "cancelled in ORDERS.json" });
+  }, 60_000);
+
+  it("retries wait for the backoff, doubling each time", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    await setConfig(dirOf("izzit7"), { retryBackoff: "10s" });
+    const log = join(fleet.root, "ran.log");
+    await pushOrders(fleet, [{ id: "flaky", to: "izzit7", retries: 2, run: `echo "$COORD_ATTEMPT" >> ${log}; exit 1` }]);
+    const t0 = Date.now();
+    await sync({ dir: dirOf("izzit7"), now: () => new Date(t0) });
+    const early = await sync({ dir: dirOf("izzit7"), now: () => new Date(t0 + 5_000) });
+    expect(early.waiting[0]?.reason).toMatch(/^retry 1 of 2 at /);
+    await sync({ dir: dirOf("izzit7"), now: () => new Date(t0 + 11_000) }); // attempt 2
+    const second = await sync({ dir: dirOf("izzit7"), now: () => new Date(t0 + 25_000) }); // 20 s after attempt 2: not yet
+    expect(second.ran).toEqual([]);
+    await sync({ dir: dirOf("izzit7"), now: () => new Date(t0 + 60_000) }); // attempt 3
+    expect(await lines(log)).toEqual(["1", "2", "3"]);
+    expect((await hubStatus(fleet)).orders.flaky).toMatchObject({ state: "failed", done: true });
+  });
+});
+
+describe("agents", () => {
+  it("runs the agent CLI headless with the prompt and model; a machine without it rejects the order", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const bin = join(fleet.root, "bin");
+    await mkdir(bin);
+    const calls = join(fleet.root, "calls.log");
+    // A stand-in for the real CLI: records how it was called, never talks to a model.
+    await writeFile(join(bin, "claude"), `#!/bin/sh\nfor a in "$@"; do printf '[%s]' "$a"; done >> ${calls}\necho >> ${calls}\necho "reviewed 3 PRs"\n`);
+    await chmod(join(bin, "claude"), 0o755);
+    const path = process.env.PATH;
+    await pushOrders(fleet, [{ id: "review", to: ["izzit7", "soda-yeti"], agent: "claude", prompt: "Review the open PRs", model: "opus", cwd: fleet.root }]);
+    try {
+      process.env.PATH = `${bin}:${path}`;
+      const r = await sync({ dir: dirOf("izzit7") });
+      expect(r.ran).toEqual([expect.objectContaining({ id: "review", state: "completed" })]);
+    } finally {
+      process.env.PATH = path;
+    }
+    await sync({ dir: dirOf("soda-yeti") });
+    expect((await readFile(calls, "utf8")).trim()).toBe("[-p][--model][opus][Review the open PRs]");
+    const status = await hubStatus(fleet);
+    expect(status.orders.review.machines.izzit7).toMatchObject({ state: "completed" });
+    expect(status.orders.review.machines["soda-yeti"]).toMatchObject({ state: "rejected", reason: "soda-yeti lacks claude" });
+    expect(await hubFile(fleet, "coordination/COMPUTER_izzit7.md")).toContain("reviewed 3 PRs");
+  });
+});
+
+describe("dry run and bad input", () => {
+  it("sync --dry-run shows exactly what the next real sync starts", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    await setConfig(dirOf("izzit7"), { maxParallel: 2 });
+    await pushOrders(fleet, [
+      { id: "a", to: "izzit7", run: "true" },
+      { id: "b", to: "izzit7", after: ["a"], run: "true" },
+      { id: "c", to: "ANY", run: "true", priority: "high" },
+      { id: "d", to: "ANY", run: "true" },
+      { id: "e", to: "soda-yeti", run: "true" },
+    ]);
+    const dry = JSON.parse((await cli("sync", "--dir", dirOf("izzit7"), "--dry-run", "--json")).out);
+    const real = await sync({ dir: dirOf("izzit7") });
+    expect(dry.wouldRun.map((t: { id: string }) => t.id).sort()).toEqual(real.ran.map((t) => t.id).sort());
+    expect(real.ran.map((t) => t.id).sort()).toEqual(["a", "c"]);
+  });
+
+  it("run and agent together, or a timeout like 'ten minutes': exit 3, the order and field named, nothing runs", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const log = join(fleet.root, "ran.log");
+    await pushOrders(fleet, [
+      { id: "ok", to: "izzit7", run: `echo ok >> ${log}` },
+      { id: "both", to: "izzit7", run: "true", agent: "claude", prompt: "x" },
+      { id: "slow", to: "izzit7", run: "true", timeout: "ten minutes" },
+    ]);
+    const r = await cli("sync", "--dir", dirOf("izzit7"));
+    expect(r.code).toBe(3);
+    expect(r.err).toMatch(/order "both"/);
+    expect(r.err).toMatch(/order "slow" field timeout/);
+    expect(await lines(log)).toEqual([]);
+  });
+});
+
+describe("secrets", () => {
+  it("values of env entries marked secret never reach the repository", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    await pushOrders(fleet, [
+      { id: "deploy", to: "izzit7", env: { TOKEN: { value: "hunter2-very-secret", secret: true }, MODE: "prod" }, run: 'echo "using $TOKEN in $MODE"; echo ghp_abcdefghijklmnopqrstuvwxyz0123456789' },
+    ]);
+    await sync({ dir: dirOf("izzit7") });
+    const computer = await hubFile(fleet, "coordination/COMPUTER_izzit7.md");
+    expect(computer).toContain("using [REDACTED] in prod");
+    expect(computer).not.toContain("hunter2-very-secret");
+    expect(computer).not.toContain("ghp_abcdefghij");
+    // The full log stays local, unredacted.
+    const entry = (await journal(dirOf("izzit7"))).tasks.deploy;
+    expect(await readFile(entry.log, "utf8")).toContain("hunter2-very-secret");
+  });
+});
