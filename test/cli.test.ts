@@ -55,6 +55,8 @@ describe("coord demo", () => {
     expect(r.out).toMatch(/hello\s+1\s+completed\s+izzit7=completed\(0\) machine-2=completed\(0\) soda-yeti=completed\(0\)/);
     expect(r.out).toMatch(/flaky\s+1\s+completed\s+machine-2=completed\(0\)/); // failed once, retried at round 2
     expect(r.out).toMatch(/too-slow\s+1\s+failed/);
+    expect(r.out).toMatch(/test\s+1\s+completed\s+soda-yeti=completed\(0\)/); // after build, on another machine
+    expect(r.out).toMatch(/one-of-you\s+1\s+completed\s+\S+=completed\(0\)\s*$/m); // exactly one machine
     expect(r.out).toContain(`The repositories are in ${dir}`);
     // Real output of real commands, not canned text.
     const izzit7 = await readFile(join(dir, "izzit7", "coordination", "COMPUTER_izzit7.md"), "utf8");

@@ -24,6 +24,9 @@ export const DEMO_ORDERS = {
     { id: "count-etc", to: "soda-yeti", run: "ls /etc | wc -l" },
     { id: "flaky", to: "machine-2", run: 'test "$COORD_ATTEMPT" -ge 2 || { echo "attempt $COORD_ATTEMPT fails"; exit 3; }; echo "attempt $COORD_ATTEMPT works"', retries: 1 },
     { id: "too-slow", to: "izzit7", run: "echo starting; sleep 30", timeout: "2s" },
+    { id: "build", to: "machine-2", run: "echo compiling; sleep 1; echo built" },
+    { id: "test", to: "soda-yeti", after: ["build"], run: "echo testing what machine-2 built" },
+    { id: "one-of-you", to: "ANY", requires: ["git"], run: 'echo "claimed by $COORD_MACHINE, run exactly once"' },
   ],
 };
 

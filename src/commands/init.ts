@@ -105,7 +105,7 @@ export async function init(opts: InitOptions): Promise<InitResult> {
     if (theirs) {
       // Rebuild the journal from what the machine had published, so nothing it ran runs again.
       const journal = await Journal.open(stateDir);
-      for (const [id, t] of Object.entries(theirs.tasks)) if (!journal.tasks[id]) journal.tasks[id] = t.state === "in_progress" ? { ...t, state: "failed", reason: "interrupted" } : t;
+      for (const [id, t] of Object.entries(theirs.tasks)) if (!Object.hasOwn(journal.tasks, id)) journal.tasks[id] = t.state === "in_progress" ? { ...t, state: "failed", reason: "interrupted" } : t;
       await journal.save();
       reclaimed = true;
     }

@@ -3,7 +3,7 @@
 // journal says it has done, and the time.
 import { ordersTargets } from "./orders.js";
 import { missingCapabilities, type StatusJson } from "./status.js";
-import { PRIORITIES, type Order, type TaskReport } from "./types.js";
+import { own, PRIORITIES, type Order, type TaskReport } from "./types.js";
 
 export interface PlanInput {
   orders: Order[];
@@ -68,8 +68,8 @@ function gate(order: Order, input: PlanInput): string | undefined {
   if (order.cancelled) return "cancelled";
   const missing = missingCapabilities(order, input.capabilities);
   if (missing.length) return `this machine lacks ${missing.join(", ")}`;
-  const status = input.status.orders[order.id];
-  const mine = status?.machines[input.machine];
+  const status = own(input.status.orders, order.id);
+  const mine = own(status?.machines, input.machine);
   if (order.to === "ANY" ? status?.state === "blocked" : mine?.state === "blocked") return (order.to === "ANY" ? status?.reason : mine?.reason) ?? "blocked";
   if (order.notBefore && Date.parse(order.notBefore) > input.now.getTime()) return `not before ${order.notBefore}`;
   return undefined;
@@ -77,15 +77,15 @@ function gate(order: Order, input: PlanInput): string | undefined {
 
 /** The machine holding a live claim on an ANY order, or the expired holder to take over from. */
 export function claimHolder(order: Order, me: string, status: StatusJson, now: Date, lease: number): { live?: string; expired?: string } {
-  const s = status.orders[order.id];
-  for (const [name, m] of Object.entries(s?.machines ?? {})) {
+  let expired: string | undefined;
+  for (const [name, m] of Object.entries(own(status.orders, order.id)?.machines ?? {})) {
     if (name === me || (m.state !== "assigned" && m.state !== "in_progress")) continue;
-    const seen = Date.parse(status.machines[name]?.lastSeen ?? "");
+    const seen = Date.parse(own(status.machines, name)?.lastSeen ?? "");
     const holds = (m.lease ?? lease) * 1000;
-    if (Number.isFinite(seen) && now.getTime() - seen <= holds) return { live: name };
-    return { expired: name };
+    if (Number.isFinite(seen) && now.getTime() - seen <= holds) return { live: name }; // any live claim wins
+    expired ??= name;
   }
-  return {};
+  return expired ? { expired } : {};
 }
 
 export function plan(input: PlanInput): Plan {
@@ -95,12 +95,15 @@ export function plan(input: PlanInput): Plan {
   for (const order of input.orders) {
     const isAny = order.to === "ANY";
     if (!isAny && !ordersTargets(order, input.machines).includes(input.machine)) continue;
-    const own = ownRecord(order, input.journal[order.id], input);
-    if (own === "skip") continue;
-    if (typeof own === "object") {
-      waiting.push({ order, reason: own.wait });
+    const done = own(input.journal, order.id);
+    const record = ownRecord(order, done, input);
+    if (record === "skip") continue;
+    if (typeof record === "object") {
+      waiting.push({ order, reason: record.wait });
       continue;
     }
+    // An ALL order is for the machines that have what it requires: the others are not addressed.
+    if (order.to === "ALL" && missingCapabilities(order, input.capabilities).length) continue;
     const why = gate(order, input);
     if (why) {
       if (!isAny || why !== "cancelled") waiting.push({ order, reason: why });
@@ -110,7 +113,7 @@ export function plan(input: PlanInput): Plan {
       run.push(order);
       continue;
     }
-    const status = input.status.orders[order.id];
+    const status = own(input.status.orders, order.id);
     if (status?.done) continue; // completed elsewhere, or failed for good
     const holder = claimHolder(order, input.machine, input.status, input.now, input.lease);
     if (holder.live) {
@@ -120,7 +123,7 @@ export function plan(input: PlanInput): Plan {
     // Attempts and the retry backoff count across every machine that tried it.
     const tries = Object.values(status?.machines ?? {}).filter((m) => m.state === "failed");
     const last = tries.sort((a, b) => b.attempts - a.attempts)[0];
-    const mineAssigned = input.journal[order.id]?.rev === order.rev && input.journal[order.id]?.state === "assigned";
+    const mineAssigned = done?.rev === order.rev && done.state === "assigned";
     if (last && !mineAssigned) {
       const at = retryAt(order, { rev: order.rev, state: "failed", attempts: last.attempts, ...(last.finishedAt ? { finishedAt: last.finishedAt } : {}) }, input.retryBackoff);
       if (!at) continue;
@@ -129,7 +132,7 @@ export function plan(input: PlanInput): Plan {
         continue;
       }
     }
-    const attempt = mineAssigned ? input.journal[order.id]!.attempts : Math.max(nextAttempt(order, input.journal[order.id]), (last?.attempts ?? 0) + 1);
+    const attempt = mineAssigned ? done.attempts : Math.max(nextAttempt(order, done), (last?.attempts ?? 0) + 1);
     anyCandidates.push({ order, attempt, ...(holder.expired ? { takeoverFrom: holder.expired } : {}) });
   }
   run.sort(byPriority);

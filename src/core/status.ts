@@ -6,7 +6,7 @@ import { inline, table } from "./markdown.js";
 import { ordersTargets } from "./orders.js";
 import { addressedTo, isAcked, messageId } from "./messages.js";
 import type { RepoModel } from "./repo.js";
-import type { MachineState, Order, Problem, TaskReport, TaskState } from "./types.js";
+import { own, type MachineState, type Order, type Problem, type TaskReport, type TaskState } from "./types.js";
 
 export interface MachineStatus {
   state: MachineState;
@@ -133,8 +133,10 @@ function targetedStatus(order: Order, model: RepoModel, block: ReturnType<typeof
   let done = true;
   for (const name of ordersTargets(order, model.machineNames)) {
     const computer = model.computers.get(name);
-    const report = computer?.tasks[order.id];
+    const report = own(computer?.tasks, order.id);
     const missing = computer ? missingCapabilities(order, computer.capabilities) : [];
+    // ALL means every machine that has what the order requires; the others are not addressed.
+    if (order.to === "ALL" && missing.length && !report) continue;
     let m: OrderMachineStatus;
     if (report && report.rev === order.rev) m = fromReport(report);
     else if (report && report.rev > order.rev)
@@ -147,6 +149,7 @@ function targetedStatus(order: Order, model: RepoModel, block: ReturnType<typeof
     if (!settled(order, m, !!block?.final)) done = false;
   }
   const state = summarize(Object.values(machines).map((m) => m.state));
+  if (Object.keys(machines).length === 0) done = false; // ALL with no (capable) machine yet: one may join
   return { rev: order.rev, state, done, to: order.to, ...(block && state === "blocked" ? { reason: block.reason } : {}), machines };
 }
 
@@ -154,7 +157,7 @@ function targetedStatus(order: Order, model: RepoModel, block: ReturnType<typeof
 function anyStatus(order: Order, model: RepoModel, block: ReturnType<typeof dependencyBlock>): OrderStatus {
   const machines: Record<string, OrderMachineStatus> = {};
   for (const [name, c] of model.computers) {
-    const report = c.tasks[order.id];
+    const report = own(c.tasks, order.id);
     if (report && report.rev === order.rev) machines[name] = fromReport(report);
   }
   const reports = Object.entries(machines);

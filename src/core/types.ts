@@ -100,3 +100,8 @@ export interface RepoSnapshot {
   /** Repository path → file content (UTF-8). */
   files: Map<string, string>;
 }
+
+/** A record's own entry for `key` — never an inherited one like "constructor" or "toString". */
+export function own<T>(record: Record<string, T> | undefined, key: string): T | undefined {
+  return record && Object.hasOwn(record, key) ? record[key] : undefined;
+}

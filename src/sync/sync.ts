@@ -4,9 +4,9 @@ import { canonicalComputer, computerFingerprint, renderComputer } from "../core/
 import { computerPath } from "../core/names.js";
 import { formatProblem } from "../core/orders.js";
 import { claimHolder, nextAttempt, plan, type Plan } from "../core/plan.js";
-import { ORDERS_FILE, readModel, STATUS_JSON, STATUS_MD, type RepoModel } from "../core/repo.js";
+import { delegatedOrdersPath, ORDERS_FILE, readModel, STATUS_JSON, STATUS_MD, type RepoModel } from "../core/repo.js";
 import { deriveStatus, renderStatusJson, renderStatusMd } from "../core/status.js";
-import type { ComputerFile, Order, Problem, TaskReport } from "../core/types.js";
+import { own, type ComputerFile, type Order, type Problem, type TaskReport } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { machineAuthor, Repo } from "../git/git.js";
 import { killOrphan } from "../runner/run.js";
@@ -15,6 +15,7 @@ import { messagePath, renderMessageFile, type MessageFile, type Receipts } from 
 import { deliver, ownMessageFiles, runMessageHooks } from "./mail.js";
 import { detectCapabilities } from "../state/capabilities.js";
 import { loadConfig, type MachineConfig } from "../state/config.js";
+import { ownOrdersFile } from "../state/delegated.js";
 import { Journal, type JournalEntry } from "../state/journal.js";
 import { tryLock, type HeldLock } from "../state/lock.js";
 import { stateDirOf } from "../state/paths.js";
@@ -141,7 +142,7 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
     const tip = await repo.fetch();
     if (!tip) throw new CoordError(`the remote has no branch ${config.branch}; run coord init to scaffold it`, EXIT.USAGE);
     const files = await repo.readFiles(tip, READ_PATHS);
-    const model = readModel(files);
+    const model = readModel(await withOwnOrders(machine, files));
     checkIdentity(model, config);
     result.ordersProblems = model.ordersProblems;
     result.fileProblems = model.fileProblems;
@@ -160,7 +161,7 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
     if (opts.dryRun) {
       const describe = (o: Order) => o.run ?? agentArgv(o).join(" ");
       result.wouldRun = [
-        ...todo.run.map((o) => ({ id: o.id, rev: o.rev, attempt: nextAttempt(o, journal.tasks[o.id]), command: describe(o) })),
+        ...todo.run.map((o) => ({ id: o.id, rev: o.rev, attempt: nextAttempt(o, own(journal.tasks, o.id)), command: describe(o) })),
         ...todo.claim.map((c) => ({ id: c.order.id, rev: c.order.rev, attempt: c.attempt, command: describe(c.order), claim: true })),
       ];
       return result;
@@ -172,7 +173,7 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
         // A claim is pushed before the task starts, built on a tip that holds no live claim of another
         // machine: if the push is rejected, someone pushed first, and the claim is checked again.
         for (const c of todo.claim) {
-          cycle.claimed.set(c.order.id, journal.tasks[c.order.id]);
+          cycle.claimed.set(c.order.id, own(journal.tasks, c.order.id));
           await journal.set(c.order.id, {
             rev: c.order.rev,
             state: "assigned",
@@ -187,7 +188,7 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
         crashPoint("claim-pushed");
         first = {};
         for (const c of todo.claim) {
-          const entry = journal.tasks[c.order.id];
+          const entry = own(journal.tasks, c.order.id);
           if (entry?.state === "assigned" && entry.rev === c.order.rev) tasks.push({ order: c.order, attempt: c.attempt });
           else log(`${c.order.id}: another machine claimed it first`);
         }
@@ -203,6 +204,13 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
   } finally {
     await lock.release();
   }
+}
+
+/** The files at the tip, with this machine's own delegated orders as it has them now (coord order add). */
+async function withOwnOrders(m: Machine, files: Map<string, string>): Promise<Map<string, string>> {
+  const own = await ownOrdersFile(m.stateDir, m.config.name);
+  if (!own || files.get(own.path) === own.content) return files;
+  return new Map(files).set(own.path, own.content);
 }
 
 async function machineCapabilities(m: Machine): Promise<Record<string, string>> {
@@ -412,7 +420,8 @@ async function publish(c: Cycle, first: { tip?: string; files?: Map<string, stri
       if (!tip) throw new CoordError(`the remote branch ${config.branch} disappeared`, EXIT.FAILURE);
       files = await repo.readFiles(tip, READ_PATHS);
     }
-    const model = readModel(files);
+    const local = await withOwnOrders(c.m, files);
+    const model = readModel(local);
     checkIdentity(model, config);
     await dropLostClaims(c, model);
     stopUnwanted(c, model);
@@ -429,6 +438,8 @@ async function publish(c: Cycle, first: { tip?: string; files?: Map<string, stri
       if (now().getTime() - Date.parse(previous.lastSeen) < every * 1000) mine.lastSeen = previous.lastSeen;
     }
     const changes = renderChanges(files, model, mine, own.files);
+    const ordersPath = delegatedOrdersPath(config.name);
+    if (local.get(ordersPath) !== files.get(ordersPath)) changes.set(ordersPath, local.get(ordersPath)!);
     if (changes.size === 0) {
       await fastForward(repo, tip, result);
       return;

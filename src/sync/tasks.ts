@@ -6,7 +6,7 @@ import { join, resolve } from "node:path";
 import { formatDuration } from "../core/duration.js";
 import { nextAttempt } from "../core/plan.js";
 import { outputTail } from "../core/redact.js";
-import type { Order, TaskReport } from "../core/types.js";
+import { own, type Order, type TaskReport } from "../core/types.js";
 import { runTask, type RunResult } from "../runner/run.js";
 import { AGENT_CLIS } from "../state/capabilities.js";
 import type { Journal } from "../state/journal.js";
@@ -79,7 +79,7 @@ export async function runOne(
   now: () => Date,
   opts: { attempt?: number; onStart?: (t: RunningTask) => void } = {},
 ): Promise<TaskOutcome> {
-  const previous = journal.tasks[order.id];
+  const previous = own(journal.tasks, order.id);
   const attempt = opts.attempt ?? nextAttempt(order, previous);
   const logFile = join(m.stateDir, "logs", `${order.id}.r${order.rev}.a${attempt}.log`);
   const claim = previous?.rev === order.rev && previous.state === "assigned" ? { lease: previous.lease, takeoverFrom: previous.takeoverFrom } : {};

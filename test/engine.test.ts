@@ -1,0 +1,481 @@
+// Unit tests for the orders engine: dependencies (after), "to: ANY" claims,
+// requires / labels, agent invocations, and the status fields the engine
+// reads back (done, holder, durationMs, lease, takeoverFrom). Pure: each
+// test builds the repository's files at one commit and derives from them.
+
+import { describe, it, expect } from "vitest";
+import { renderComputer } from "../src/core/computer.js";
+import { computerPath } from "../src/core/names.js";
+import { parseOrders } from "../src/core/orders.js";
+import { claimHolder, nextAttempt, plan, retryAt, type Plan, type PlanInput } from "../src/core/plan.js";
+import { ORDERS_FILE, readModel, type RepoModel } from "../src/core/repo.js";
+import { deriveStatus, type StatusJson } from "../src/core/status.js";
+import type { ComputerFile, Order, TaskReport } from "../src/core/types.js";
+import { agentArgv } from "../src/sync/tasks.js";
+
+// ------------------------------------------------------------------ helpers
+
+const T0 = Date.parse("2025-06-01T10:00:00.000Z");
+/** The ISO time `s` seconds after T0. */
+const at = (s: number) => new Date(T0 + s * 1000).toISOString();
+const when = (s: number): Partial<PlanInput> => ({ now: new Date(T0 + s * 1000) });
+
+function machine(name: string, over: Partial<ComputerFile> = {}): ComputerFile {
+  return {
+    coord: 1,
+    name,
+    uuid: `uuid-of-${name}`,
+    state: "idle",
+    lastSeen: at(0),
+    heartbeat: 300,
+    capabilities: { os: "linux", node: "20.20.2" },
+    orders: { seen: "0123456789abcdef0123456789abcdef01234567", valid: true },
+    tasks: {},
+    ...over,
+  };
+}
+
+/** A finished task: started at T0, 10 s long. */
+function report(over: Partial<TaskReport> = {}): TaskReport {
+  return { rev: 1, state: "completed", attempts: 1, exitCode: 0, startedAt: at(0), finishedAt: at(10), ...over };
+}
+const failed = (over: Partial<TaskReport> = {}) => report({ state: "failed", exitCode: 1, reason: "exit code 1", ...over });
+/** A claim (not started) or a running task: no exit, no end. */
+const holding = (state: "assigned" | "in_progress", over: Partial<TaskReport> = {}) =>
+  report({ state, exitCode: undefined, finishedAt: undefined, ...over });
+
+/** Orders with the defaults parseOrders applies. */
+function ordersOf(list: object[]): Order[] {
+  const r = parseOrders(JSON.stringify({ version: 1, orders: list }));
+  if (!r.orders) throw new Error(r.problems.map((p) => p.message).join("\n"));
+  return r.orders.orders;
+}
+
+interface Fleet {
+  model: RepoModel;
+  status: StatusJson;
+  order(id: string): Order;
+}
+
+/** The repository at one commit: ORDERS.json and the machines' rendered files, read back as coord reads them. */
+function fleet(list: object[], computers: ComputerFile[]): Fleet {
+  const files = new Map<string, string>([[ORDERS_FILE, JSON.stringify({ version: 1, orders: list }, null, 2) + "\n"]]);
+  for (const c of computers) files.set(computerPath(c.name), renderComputer(c));
+  const model = readModel(files);
+  expect(model.ordersProblems).toEqual([]);
+  expect(model.fileProblems).toEqual([]);
+  return { model, status: deriveStatus(model), order: (id) => model.orders!.orders.find((o) => o.id === id)! };
+}
+
+/** What machine `me` plans: its journal is what its file says (as sync derives it). */
+function planOn(f: Fleet, me: string, over: Partial<PlanInput> = {}): Plan {
+  const c = f.model.computers.get(me)!;
+  return plan({
+    orders: f.model.orders!.orders,
+    machine: me,
+    machines: f.model.machineNames,
+    journal: c.tasks,
+    status: f.status,
+    capabilities: c.capabilities,
+    now: new Date(T0 + 100 * 1000),
+    maxParallel: 2,
+    retryBackoff: 60,
+    lease: 900,
+    ...over,
+  });
+}
+
+const ids = (os: Order[]) => os.map((o) => o.id);
+const claims = (p: Plan) => p.claim.map((c) => ({ id: c.order.id, attempt: c.attempt, ...(c.takeoverFrom ? { takeoverFrom: c.takeoverFrom } : {}) }));
+const waits = (p: Plan) => p.waiting.map((w) => [w.order.id, w.reason]);
+
+// ------------------------------------------------------------- dependencies
+
+describe("dependencies (after)", () => {
+  // a on m-a → b on m-b → c on m-c
+  const pipeline = (a: object = {}) => [
+    { id: "a", to: "m-a", run: "make a", ...a },
+    { id: "b", to: "m-b", run: "make b", after: ["a"] },
+    { id: "c", to: "m-c", run: "make c", after: ["b"] },
+  ];
+  const machines = (tasks: { a?: TaskReport; b?: TaskReport } = {}) => [
+    machine("m-a", { tasks: tasks.a ? { a: tasks.a } : {} }),
+    machine("m-b", { tasks: tasks.b ? { b: tasks.b } : {} }),
+    machine("m-c"),
+  ];
+
+  it("b waits for a and c for b, each until its dependency completed on its machine", () => {
+    let f = fleet(pipeline(), machines());
+    expect(f.status.orders["a"]).toMatchObject({ state: "queued", done: false });
+    expect(f.status.orders["b"]).toMatchObject({ state: "blocked", done: false, reason: "waiting for a" });
+    expect(f.status.orders["b"]!.machines["m-b"]).toMatchObject({ state: "blocked", reason: "waiting for a", attempts: 0 });
+    expect(f.status.orders["c"]).toMatchObject({ state: "blocked", done: false, reason: "waiting for b" });
+    expect(ids(planOn(f, "m-a").run)).toEqual(["a"]);
+    expect(planOn(f, "m-b")).toEqual({ run: [], claim: [], waiting: [{ order: f.order("b"), reason: "waiting for a" }] });
+    expect(waits(planOn(f, "m-c"))).toEqual([["c", "waiting for b"]]);
+
+    // a running: b still waits.
+    f = fleet(pipeline(), machines({ a: holding("in_progress") }));
+    expect(f.status.orders["b"]).toMatchObject({ state: "blocked", done: false, reason: "waiting for a" });
+    expect(planOn(f, "m-b").run).toEqual([]);
+    expect(planOn(f, "m-a").run).toEqual([]);
+
+    // a completed: b is queued and planned on m-b (only); c waits for b.
+    f = fleet(pipeline(), machines({ a: report() }));
+    expect(f.status.orders["a"]).toMatchObject({ state: "completed", done: true });
+    expect(f.status.orders["b"]).toEqual({ rev: 1, state: "queued", done: false, to: "m-b", machines: { "m-b": expect.objectContaining({ state: "queued" }) } });
+    expect(f.status.orders["b"]!.machines["m-b"]!.reason).toBeUndefined();
+    expect(planOn(f, "m-b")).toEqual({ run: [f.order("b")], claim: [], waiting: [] });
+    expect(planOn(f, "m-a")).toEqual({ run: [], claim: [], waiting: [] });
+    expect(waits(planOn(f, "m-c"))).toEqual([["c", "waiting for b"]]);
+
+    // b completed too: c runs.
+    f = fleet(pipeline(), machines({ a: report(), b: report() }));
+    expect(f.status.orders["c"]).toMatchObject({ state: "queued", done: false });
+    expect(ids(planOn(f, "m-c").run)).toEqual(["c"]);
+  });
+
+  it("a failed for good (no retries left): b and c are blocked for good, naming a", () => {
+    const f = fleet(pipeline(), machines({ a: failed() }));
+    expect(f.status.orders["a"]).toMatchObject({ state: "failed", done: true });
+    expect(f.status.orders["b"]).toMatchObject({ state: "blocked", done: true, reason: "dependency a failed" });
+    expect(f.status.orders["b"]!.machines["m-b"]).toMatchObject({ state: "blocked", reason: "dependency a failed" });
+    expect(f.status.orders["c"]).toMatchObject({ state: "blocked", done: true, reason: "dependency b blocked (dependency a failed)" });
+    expect(planOn(f, "m-a")).toEqual({ run: [], claim: [], waiting: [] });
+    expect(waits(planOn(f, "m-b"))).toEqual([["b", "dependency a failed"]]);
+    expect(waits(planOn(f, "m-c"))).toEqual([["c", "dependency b blocked (dependency a failed)"]]);
+  });
+
+  it("a failed with retries left: b still waits, not for good; a is retried after the backoff", () => {
+    const f = fleet(pipeline({ retries: 1 }), machines({ a: failed() }));
+    expect(f.status.orders["a"]).toMatchObject({ state: "failed", done: false });
+    expect(f.status.orders["b"]).toMatchObject({ state: "blocked", done: false, reason: "waiting for a" });
+    expect(f.status.orders["c"]).toMatchObject({ state: "blocked", done: false, reason: "waiting for b" });
+    expect(waits(planOn(f, "m-b"))).toEqual([["b", "waiting for a"]]);
+    // finished at T0+10 s, 60 s backoff
+    expect(waits(planOn(f, "m-a", when(69)))).toEqual([["a", `retry 1 of 1 at ${at(70)}`]]);
+    expect(ids(planOn(f, "m-a", when(70)).run)).toEqual(["a"]);
+  });
+
+  it("a cancelled: b and c are blocked for good", () => {
+    const f = fleet(pipeline({ cancelled: true }), machines());
+    expect(f.status.orders["a"]).toMatchObject({ state: "cancelled", done: true });
+    expect(f.status.orders["b"]).toMatchObject({ state: "blocked", done: true, reason: "dependency a cancelled" });
+    expect(f.status.orders["c"]).toMatchObject({ state: "blocked", done: true });
+    expect(f.status.orders["c"]!.reason).toContain("dependency a cancelled");
+    expect(planOn(f, "m-b").run).toEqual([]);
+    expect(waits(planOn(f, "m-b"))).toEqual([["b", "dependency a cancelled"]]);
+  });
+
+  it("several dependencies: waits for each one not completed; an ANY order after them is not claimed", () => {
+    const list = [
+      { id: "x", to: "m-a", run: "x" },
+      { id: "y", to: "m-b", run: "y" },
+      { id: "z", to: "m-c", run: "z", after: ["x", "y"] },
+      { id: "any", to: "ANY", run: "any", after: ["x"] },
+    ];
+    let f = fleet(list, machines());
+    expect(f.status.orders["z"]!.reason).toBe("waiting for x, y");
+    expect(f.status.orders["any"]).toMatchObject({ state: "blocked", done: false, reason: "waiting for x", machines: {} });
+    expect(planOn(f, "m-c")).toEqual({
+      run: [],
+      claim: [],
+      waiting: [
+        { order: f.order("z"), reason: "waiting for x, y" },
+        { order: f.order("any"), reason: "waiting for x" },
+      ],
+    });
+    f = fleet(list, [machine("m-a", { tasks: { x: report() } }), machine("m-b"), machine("m-c")]);
+    expect(f.status.orders["z"]!.reason).toBe("waiting for y");
+    expect(claims(planOn(f, "m-c"))).toEqual([{ id: "any", attempt: 1 }]);
+  });
+});
+
+// --------------------------------------------------------------------- ANY
+
+describe('to: "ANY"', () => {
+  const job = (extra: object = {}) => ({ id: "job", to: "ANY", run: "make", retries: 2, ...extra });
+
+  it("a capable machine claims it; one lacking a required capability or the agent CLI does not", () => {
+    const f = fleet(
+      [job({ requires: ["gpu"] }), { id: "review", to: "ANY", agent: "codex", prompt: "review the diff" }],
+      [
+        machine("gpu-box", { capabilities: { os: "linux", gpu: "label" } }),
+        machine("plain"),
+        machine("coder", { capabilities: { os: "linux", codex: "installed" } }),
+      ],
+    );
+    expect(planOn(f, "gpu-box")).toEqual({
+      run: [],
+      claim: [{ order: f.order("job"), attempt: 1 }],
+      waiting: [{ order: f.order("review"), reason: "this machine lacks codex" }],
+    });
+    expect(planOn(f, "plain")).toEqual({
+      run: [],
+      claim: [],
+      waiting: [
+        { order: f.order("job"), reason: "this machine lacks gpu" },
+        { order: f.order("review"), reason: "this machine lacks codex" },
+      ],
+    });
+    expect(claims(planOn(f, "coder"))).toEqual([{ id: "review", attempt: 1 }]);
+    expect(f.status.orders["job"]).toEqual({ rev: 1, state: "queued", done: false, to: "ANY", machines: {} });
+  });
+
+  it("when no registered machine is capable, the status says which capability is missing", () => {
+    const f = fleet([job({ requires: ["gpu"] })], [machine("plain")]);
+    expect(f.status.orders["job"]).toMatchObject({ state: "queued", done: false, reason: "no registered machine has gpu" });
+    expect(planOn(f, "plain").claim).toEqual([]);
+  });
+
+  it("a live claim of another machine holds: waiting, claimed by it", () => {
+    const f = fleet([job()], [machine("a"), machine("b", { lastSeen: at(0), tasks: { job: holding("assigned", { lease: 300 }) } })]);
+    expect(f.status.orders["job"]).toMatchObject({ state: "assigned", done: false, holder: "b", machines: { b: { state: "assigned", lease: 300 } } });
+    expect(planOn(f, "a", when(300))).toEqual({ run: [], claim: [], waiting: [{ order: f.order("job"), reason: "claimed by b" }] });
+    // A running task holds the same way; the holder's heartbeat renews its claim.
+    const running = fleet([job()], [machine("a"), machine("b", { lastSeen: at(1000), tasks: { job: holding("in_progress", { lease: 300 }) } })]);
+    expect(running.status.orders["job"]).toMatchObject({ state: "in_progress", holder: "b" });
+    expect(waits(planOn(running, "a", when(1300)))).toEqual([["job", "claimed by b"]]);
+  });
+
+  it("an expired claim (no heartbeat within its lease) is taken over", () => {
+    const f = fleet([job()], [machine("a"), machine("b", { lastSeen: at(0), tasks: { job: holding("assigned", { lease: 300 }) } })]);
+    expect(planOn(f, "a", when(301))).toEqual({ run: [], claim: [{ order: f.order("job"), attempt: 1, takeoverFrom: "b" }], waiting: [] });
+    // Without a lease in the report, the planning machine's lease applies.
+    const g = fleet([job()], [machine("a"), machine("b", { lastSeen: at(0), tasks: { job: holding("in_progress") } })]);
+    expect(waits(planOn(g, "a", { ...when(900), lease: 900 }))).toEqual([["job", "claimed by b"]]);
+    expect(claims(planOn(g, "a", { ...when(901), lease: 900 }))).toEqual([{ id: "job", attempt: 1, takeoverFrom: "b" }]);
+    expect(claimHolder(g.order("job"), "a", g.status, new Date(T0 + 901_000), 900)).toEqual({ expired: "b" });
+    expect(claimHolder(g.order("job"), "a", g.status, new Date(T0 + 900_000), 900)).toEqual({ live: "b" });
+    expect(claimHolder(g.order("job"), "b", g.status, new Date(T0), 900)).toEqual({});
+  });
+
+  it("a live takeover is not taken over again because an older, expired claim is still in the files", () => {
+    const f = fleet(
+      [job()],
+      [
+        machine("a-old", { lastSeen: at(0), tasks: { job: holding("in_progress") } }),
+        machine("b-new", { lastSeen: at(1000), tasks: { job: holding("in_progress", { startedAt: at(1000), takeoverFrom: "a-old" }) } }),
+        machine("c"),
+      ],
+    );
+    expect(f.status.orders["job"]!.holder).toBe("b-new");
+    expect(planOn(f, "c", when(1100))).toEqual({ run: [], claim: [], waiting: [{ order: f.order("job"), reason: "claimed by b-new" }] });
+  });
+
+  it("completed by any machine: nobody claims it; completed and done", () => {
+    const f = fleet([job()], [machine("a", { tasks: { job: failed() } }), machine("b", { tasks: { job: report({ attempts: 2 }) } }), machine("c")]);
+    expect(f.status.orders["job"]).toMatchObject({ state: "completed", done: true });
+    expect(f.status.orders["job"]!.holder).toBeUndefined();
+    for (const m of ["a", "b", "c"]) expect(planOn(f, m, when(10_000)), m).toEqual({ run: [], claim: [], waiting: [] });
+  });
+
+  it("attempts count across machines; a failure elsewhere with retries left waits for the backoff, then is claimable", () => {
+    const after = (attempts: number) => fleet([job()], [machine("a"), machine("b", { tasks: { job: failed({ attempts }) } })]);
+    let f = after(1);
+    expect(f.status.orders["job"]).toMatchObject({ state: "failed", done: false });
+    expect(Object.keys(f.status.orders["job"]!.machines)).toEqual(["b"]);
+    // b finished at T0+10 s: 60 s, then 120 s.
+    expect(planOn(f, "a", when(69))).toEqual({ run: [], claim: [], waiting: [{ order: f.order("job"), reason: `retry 1 of 2 at ${at(70)}` }] });
+    expect(claims(planOn(f, "a", when(70)))).toEqual([{ id: "job", attempt: 2 }]);
+    f = after(2);
+    expect(waits(planOn(f, "a", when(129)))).toEqual([["job", `retry 2 of 2 at ${at(130)}`]]);
+    expect(claims(planOn(f, "a", when(130)))).toEqual([{ id: "job", attempt: 3 }]);
+    // The failing machine itself retries on the same schedule, with the next attempt.
+    expect(claims(planOn(f, "b", when(130)))).toEqual([{ id: "job", attempt: 3 }]);
+    f = after(3);
+    expect(f.status.orders["job"]).toMatchObject({ state: "failed", done: true });
+    expect(planOn(f, "a", when(10_000))).toEqual({ run: [], claim: [], waiting: [] });
+  });
+
+  it("attempts of an older rev do not count", () => {
+    const f = fleet([job({ rev: 2 })], [machine("a"), machine("b", { tasks: { job: failed({ attempts: 3 }) } })]);
+    expect(f.status.orders["job"]).toMatchObject({ rev: 2, state: "queued", done: false, machines: {} });
+    expect(claims(planOn(f, "a"))).toEqual([{ id: "job", attempt: 1 }]);
+  });
+
+  it("my own claim not started yet (journal: assigned) is claimed again with the same attempt, backoff or not", () => {
+    const f = fleet(
+      [job()],
+      [machine("a", { lastSeen: at(12), tasks: { job: holding("assigned", { attempts: 2, startedAt: at(12), lease: 900 }) } }), machine("b", { tasks: { job: failed() } }), machine("c")],
+    );
+    expect(f.status.orders["job"]).toMatchObject({ state: "assigned", holder: "a", done: false });
+    // T0+20 s is inside b's backoff (until T0+70 s): that does not stop a claim already made.
+    expect(planOn(f, "a", when(20))).toEqual({ run: [], claim: [{ order: f.order("job"), attempt: 2 }], waiting: [] });
+    expect(nextAttempt(f.order("job"), f.model.computers.get("a")!.tasks["job"])).toBe(2);
+    expect(waits(planOn(f, "c", when(20)))).toEqual([["job", "claimed by a"]]);
+  });
+
+  it("claims fill maxParallel minus the named tasks, highest priority first, then file order", () => {
+    const list = [
+      { id: "named", to: "a", run: "n" },
+      { id: "any-low", to: "ANY", run: "x", priority: "low" },
+      { id: "any-1", to: "ANY", run: "x" },
+      { id: "any-high", to: "ANY", run: "x", priority: "high" },
+      { id: "any-2", to: "ANY", run: "x" },
+    ];
+    const f = fleet(list, [machine("a"), machine("b")]);
+    const full = "no free slot on this machine (maxParallel)";
+    let p = planOn(f, "a", { maxParallel: 3 });
+    expect(ids(p.run)).toEqual(["named"]);
+    expect(claims(p)).toEqual([
+      { id: "any-high", attempt: 1 },
+      { id: "any-1", attempt: 1 },
+    ]);
+    expect(waits(p)).toEqual([
+      ["any-2", full],
+      ["any-low", full],
+    ]);
+    p = planOn(f, "a", { maxParallel: 1 });
+    expect(ids(p.run)).toEqual(["named"]);
+    expect(p.claim).toEqual([]);
+    expect(waits(p).map(([id]) => id)).toEqual(["any-high", "any-1", "any-2", "any-low"]);
+    // b has no named task: all its slots go to claims.
+    expect(claims(planOn(f, "b", { maxParallel: 3 })).map((c) => c.id)).toEqual(["any-high", "any-1", "any-2"]);
+  });
+});
+
+// ---------------------------------------------------------- requires, labels
+
+describe("requires and labels", () => {
+  const list = [
+    { id: "train", to: ["gpu-box", "plain"], run: "train", requires: ["gpu"] },
+    { id: "everyone", to: "ALL", run: "train", requires: ["gpu"] },
+    { id: "review", to: "plain", agent: "claude", prompt: "review" },
+  ];
+  const computers = [machine("gpu-box", { capabilities: { os: "linux", gpu: "label", claude: "installed" } }), machine("plain")];
+
+  it("a named machine lacking a capability is rejected with the reason and never planned; a label counts as a capability", () => {
+    const f = fleet(list, computers);
+    expect(f.status.orders["train"]!.machines).toMatchObject({
+      "gpu-box": { state: "queued" },
+      plain: { state: "rejected", reason: "plain lacks gpu", attempts: 0 },
+    });
+    // ALL is every machine that has what the order requires: "plain" is simply not addressed.
+    expect(f.status.orders["everyone"]!.machines).not.toHaveProperty("plain");
+    expect(f.status.orders["review"]).toMatchObject({ state: "rejected", done: true, machines: { plain: { state: "rejected", reason: "plain lacks claude" } } });
+    const p = planOn(f, "plain");
+    expect(p.run).toEqual([]);
+    expect(waits(p)).toEqual([
+      ["train", "this machine lacks gpu"],
+      ["review", "this machine lacks claude"],
+    ]);
+    expect(ids(planOn(f, "gpu-box").run)).toEqual(["train", "everyone"]);
+  });
+
+  it("the rejection lifts once the machine has the capability", () => {
+    const f = fleet(list, [computers[0]!, machine("plain", { capabilities: { os: "linux", gpu: "label", claude: "installed" } })]);
+    expect(f.status.orders["review"]).toMatchObject({ state: "queued", done: false });
+    expect(ids(planOn(f, "plain").run)).toEqual(["train", "everyone", "review"]);
+  });
+
+  it("an ALL order with requires, completed on every capable machine, unblocks what comes after it", () => {
+    const f = fleet(
+      [
+        { id: "a", to: "ALL", run: "a", requires: ["gpu"] },
+        { id: "b", to: "gpu-box", run: "b", after: ["a"] },
+      ],
+      [machine("gpu-box", { capabilities: { gpu: "label" }, tasks: { a: report() } }), machine("plain")],
+    );
+    expect(f.status.orders["b"]).toMatchObject({ state: "queued", done: false });
+    expect(ids(planOn(f, "gpu-box").run)).toEqual(["b"]);
+  });
+});
+
+// ------------------------------------------------------------------ agents
+
+describe("agentArgv", () => {
+  const agentOrder = (agent: string, extra: object = {}) => ordersOf([{ id: "x", to: "m", agent, prompt: "fix the 'flaky' test; then run it", ...extra }])[0]!;
+  const full = { model: "big-model", args: ["--verbose", "--max-turns", "3"] };
+  const prompt = "fix the 'flaky' test; then run it";
+
+  it("runs each known agent CLI headless, with the model and the args, the prompt as one argument", () => {
+    expect(agentArgv(agentOrder("claude", full))).toEqual(["claude", "-p", "--model", "big-model", "--verbose", "--max-turns", "3", prompt]);
+    expect(agentArgv(agentOrder("opencode", full))).toEqual(["opencode", "run", "--model", "big-model", "--verbose", "--max-turns", "3", prompt]);
+    expect(agentArgv(agentOrder("cursor", full))).toEqual(["cursor-agent", "-p", "--model", "big-model", "--verbose", "--max-turns", "3", prompt]);
+    expect(agentArgv(agentOrder("codex", full))).toEqual(["codex", "exec", "--model", "big-model", "--verbose", "--max-turns", "3", prompt]);
+    expect(agentArgv(agentOrder("gemini", full))).toEqual(["gemini", "--model", "big-model", "--verbose", "--max-turns", "3", "-p", prompt]);
+  });
+
+  it("without model and args, only the headless flags and the prompt", () => {
+    expect(agentArgv(agentOrder("claude"))).toEqual(["claude", "-p", prompt]);
+    expect(agentArgv(agentOrder("opencode"))).toEqual(["opencode", "run", prompt]);
+    expect(agentArgv(agentOrder("cursor"))).toEqual(["cursor-agent", "-p", prompt]);
+    expect(agentArgv(agentOrder("codex"))).toEqual(["codex", "exec", prompt]);
+    expect(agentArgv(agentOrder("gemini"))).toEqual(["gemini", "-p", prompt]);
+  });
+
+  it("another agent name runs as <name> <args…> <prompt> (no model flag it might not know)", () => {
+    expect(agentArgv(agentOrder("aider", full))).toEqual(["aider", "--verbose", "--max-turns", "3", prompt]);
+    expect(agentArgv(agentOrder("my-agent"))).toEqual(["my-agent", prompt]);
+  });
+});
+
+// -------------------------------------------------- status fields and retryAt
+
+describe("deriveStatus fields the engine reads", () => {
+  it("durationMs from start to end; lease and takeoverFrom as reported; holder is the latest live claim", () => {
+    const f = fleet(
+      [
+        { id: "named", to: ["a", "b"], run: "x" },
+        { id: "job", to: "ANY", run: "x", rev: 2 },
+      ],
+      [
+        machine("a", { tasks: { named: report({ finishedAt: at(90.5) }), job: report({ rev: 1 }) } }),
+        machine("b", { tasks: { named: holding("in_progress"), job: holding("in_progress", { rev: 2, startedAt: at(500), lease: 600, takeoverFrom: "c" }) } }),
+        machine("c", { tasks: { job: holding("assigned", { rev: 2, startedAt: at(0), lease: 600 }) } }),
+      ],
+    );
+    const named = f.status.orders["named"]!;
+    expect(named.machines["a"]!.durationMs).toBe(90_500);
+    expect(named.machines["b"]!.durationMs).toBeUndefined();
+    expect(named).toMatchObject({ state: "in_progress", done: false });
+    expect(named.holder).toBeUndefined();
+    const job = f.status.orders["job"]!;
+    // a's report is of rev 1: not one of this rev's machines.
+    expect(Object.keys(job.machines)).toEqual(["b", "c"]);
+    expect(job).toMatchObject({ rev: 2, state: "in_progress", done: false, holder: "b" });
+    expect(job.machines["b"]).toEqual({ state: "in_progress", exitCode: null, startedAt: at(500), finishedAt: null, attempts: 1, lease: 600, takeoverFrom: "c" });
+    expect(job.machines["c"]).toMatchObject({ state: "assigned", lease: 600 });
+    expect(job.machines["c"]!.takeoverFrom).toBeUndefined();
+  });
+
+  it("done: completed, failed without retries left, cancelled, rejected; not queued, running or failed with retries left", () => {
+    const f = fleet(
+      [
+        { id: "ok", to: "a", run: "x" },
+        { id: "bad", to: "a", run: "x" },
+        { id: "flaky", to: "a", run: "x", retries: 1 },
+        { id: "stop", to: "a", run: "x", cancelled: true },
+        { id: "gpu", to: "a", run: "x", requires: ["gpu"] },
+        { id: "todo", to: "a", run: "x" },
+        { id: "busy", to: "a", run: "x" },
+        { id: "mixed", to: ["a", "b"], run: "x" },
+      ],
+      [
+        machine("a", { tasks: { ok: report(), bad: failed(), flaky: failed(), busy: holding("in_progress"), mixed: report() } }),
+        machine("b", { tasks: { mixed: failed() } }),
+      ],
+    );
+    const done = Object.fromEntries(Object.entries(f.status.orders).map(([id, o]) => [id, o.done]));
+    expect(done).toEqual({ ok: true, bad: true, flaky: false, stop: true, gpu: true, todo: false, busy: false, mixed: true });
+    expect(f.status.orders["mixed"]!.state).toBe("failed");
+  });
+});
+
+describe("retryAt", () => {
+  const order = ordersOf([{ id: "x", to: "m", run: "x", retries: 3 }])[0]!;
+
+  it("is the end of the last attempt plus the backoff, doubled for each further attempt; none when no retry is left", () => {
+    expect(retryAt(order, failed({ attempts: 1 }), 60)?.toISOString()).toBe(at(70));
+    expect(retryAt(order, failed({ attempts: 2 }), 60)?.toISOString()).toBe(at(130));
+    expect(retryAt(order, failed({ attempts: 3 }), 60)?.toISOString()).toBe(at(250));
+    expect(retryAt(order, failed({ attempts: 4 }), 60)).toBeUndefined();
+    expect(retryAt(order, failed({ attempts: 1 }), 0)?.toISOString()).toBe(at(10));
+  });
+
+  it("counts from the start when the end is unknown, from the epoch when both are", () => {
+    expect(retryAt(order, failed({ attempts: 1, finishedAt: undefined }), 60)?.toISOString()).toBe(at(60));
+    expect(retryAt(order, { rev: 1, state: "failed", attempts: 2 }, 60)?.getTime()).toBe(120_000);
+  });
+});
