@@ -16,6 +16,12 @@ import { sync, type SyncResult } from "../sync/sync.js";
 import { formatProblem } from "../core/orders.js";
 import { statusText } from "../core/terminal.js";
 import { resolveDir } from "./dir.js";
+import { daemonStatus, runDaemon, startDaemon, stopDaemon } from "../daemon/daemon.js";
+import { everyToSchedule, watch } from "../daemon/watch.js";
+import { schedule, formatSchedule } from "../commands/schedule.js";
+import { doctor, doctorExitCode, formatChecks } from "../commands/doctor.js";
+import { logs } from "../commands/logs.js";
+import { parseDuration } from "../core/duration.js";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 
@@ -36,6 +42,10 @@ function examples(...lines: string[]): string {
 }
 
 function printSync(r: SyncResult, io: Io): void {
+  if (r.backoff) {
+    io.out(`${r.machine}: backing off after ${r.backoff.failures} failed syncs until ${r.backoff.until} (last error: ${r.backoff.lastError}); run coord sync without --scheduled to try now`);
+    return;
+  }
   if (r.skipped) {
     io.out(`${r.machine}: another coord sync is running in this checkout; skipped.`);
     return;
@@ -100,10 +110,12 @@ export function buildProgram(io: Io): Command {
     .option("--no-run", "publish status but start no task")
     .option("--dry-run", "print what would run; change nothing")
     .option("--json", "print the result as JSON")
-    .addHelpText("after", EXIT_CODES + examples("coord sync", "coord sync --dir ~/fleet --dry-run", "*/5 * * * * coord sync --dir ~/fleet   # crontab line"))
-    .action(async (o: { dir?: string; run: boolean; dryRun?: boolean; json?: boolean }) => {
+    .option("--scheduled", "a run from cron or a timer: after failures, back off (1, 2, 4 … 60 minutes) instead of trying every time")
+    .addHelpText("after", EXIT_CODES + examples("coord sync", "coord sync --dir ~/fleet --dry-run", "*/5 * * * * coord sync --scheduled --dir ~/fleet   # crontab line (see coord cron)"))
+    .action(async (o: { dir?: string; run: boolean; dryRun?: boolean; json?: boolean; scheduled?: boolean }) => {
       const dir = await resolveDir(o.dir);
-      const r = await sync({ dir, run: o.run, dryRun: o.dryRun });
+      const progress = o.json ? undefined : startProgress(io);
+      const r = await sync({ dir, run: o.run, dryRun: o.dryRun, scheduled: o.scheduled, ...(progress ? { log: progress.line } : {}) }).finally(() => progress?.end());
       if (o.json) io.out(JSON.stringify(r, null, 2));
       else if (o.dryRun) {
         if (r.wouldRun.length === 0) io.out(`${r.machine}: nothing would start`);
@@ -289,6 +301,135 @@ export function buildProgram(io: Io): Command {
       else for (const e of events) io.out(`${e.at}  ${e.commit.slice(0, 10)}  ${e.who}: ${e.what}`);
     });
 
+  const daemon = program.command("daemon").description("sync on a schedule in the background, for months");
+  const scheduleOption = () => new Option("--schedule <cron>", 'cron expression; 6 fields for seconds (default "*/5 * * * *")');
+  const jitterOption = () => new Option("--jitter <seconds>", "random delay before each sync, so a fleet does not push at the same second (default 30)");
+  daemon
+    .command("start")
+    .description("start the daemon in the background (pid file and lock in .git/coord/)")
+    .addOption(dirOption())
+    .addOption(scheduleOption())
+    .addOption(jitterOption())
+    .addHelpText("after", examples("coord daemon start", 'coord daemon start --schedule "*/2 * * * *"', "coord daemon start --dir ~/fleet --jitter 60"))
+    .action(async (o: { dir?: string; schedule?: string; jitter?: string }) => {
+      const dir = await resolveDir(o.dir);
+      const pid = await startDaemon({ dir, ...(o.schedule ? { schedule: o.schedule } : {}), ...(o.jitter !== undefined ? { jitter: Number(o.jitter) } : {}) });
+      io.out(`coord daemon started (pid ${pid}); coord daemon status shows what it does, coord logs -f follows it`);
+    });
+  daemon
+    .command("stop")
+    .description("stop the daemon: it finishes (or, after 10 s, cleanly interrupts) the running sync")
+    .addOption(dirOption())
+    .addHelpText("after", examples("coord daemon stop"))
+    .action(async (o: { dir?: string }) => {
+      const r = await stopDaemon({ dir: await resolveDir(o.dir) });
+      io.out(r.wasRunning ? `coord daemon ${r.pid} stopped` : "no coord daemon was running");
+    });
+  daemon
+    .command("restart")
+    .description("stop, then start the daemon")
+    .addOption(dirOption())
+    .addOption(scheduleOption())
+    .addOption(jitterOption())
+    .addHelpText("after", examples("coord daemon restart", 'coord daemon restart --schedule "*/10 * * * *"'))
+    .action(async (o: { dir?: string; schedule?: string; jitter?: string }) => {
+      const dir = await resolveDir(o.dir);
+      const before = await daemonStatus(dir);
+      await stopDaemon({ dir });
+      const schedule = o.schedule ?? before.info?.schedule;
+      const pid = await startDaemon({ dir, ...(schedule ? { schedule } : {}), ...(o.jitter !== undefined ? { jitter: Number(o.jitter) } : {}) });
+      io.out(`coord daemon restarted (pid ${pid})`);
+    });
+  daemon
+    .command("status")
+    .description("pid, uptime, last and next sync, last error")
+    .addOption(dirOption())
+    .option("--json", "print as JSON")
+    .addHelpText("after", examples("coord daemon status", "coord daemon status --json"))
+    .action(async (o: { dir?: string; json?: boolean }) => {
+      const r = await daemonStatus(await resolveDir(o.dir));
+      if (o.json) io.out(JSON.stringify(r, null, 2));
+      else if (!r.running) io.out(`not running${r.info ? ` (last ran as pid ${r.info.pid}, ${r.info.stoppedAt ? `stopped ${r.info.stoppedAt}` : "ended without stopping: killed or crashed"})` : ""}`);
+      else {
+        const i = r.info!;
+        io.out(`running: pid ${i.pid}, up ${r.uptimeSeconds}s, schedule "${i.schedule}"`);
+        if (i.lastSync) io.out(`last sync: ${i.lastSync.at}, ${i.lastSync.ok ? "ok" : "FAILED"}: ${i.lastSync.error ?? i.lastSync.summary}`);
+        if (i.nextSync) io.out(`next sync: ${i.nextSync}`);
+      }
+    });
+  daemon
+    .command("run", { hidden: true })
+    .description("the daemon in the foreground (what start runs in the background)")
+    .addOption(dirOption())
+    .addOption(scheduleOption())
+    .addOption(jitterOption())
+    .action(async (o: { dir?: string; schedule?: string; jitter?: string }) => {
+      await runDaemon({ dir: await resolveDir(o.dir), ...(o.schedule ? { schedule: o.schedule } : {}), ...(o.jitter !== undefined ? { jitter: Number(o.jitter) } : {}), log: (l) => io.out(`${new Date().toISOString()} ${l}`) });
+    });
+
+  program
+    .command("watch")
+    .description("the daemon's loop in the foreground, and ORDERS.json saved in the checkout is validated, committed and pushed at once")
+    .addOption(dirOption())
+    .option("--every <duration>", "fetch and sync this often: 5s, 10s, 30s, 1m, 5m (default 30s)", "30s")
+    .addOption(scheduleOption())
+    .option("--debounce <ms>", "quiet time after the last save before pushing", "500")
+    .addHelpText("after", examples("coord watch --every 5s", "coord watch --dir ~/fleet --debounce 2000"))
+    .action(async (o: { dir?: string; every: string; schedule?: string; debounce: string }) => {
+      const every = parseDuration(o.every);
+      if (every === undefined) throw new CoordError(`--every "${o.every}" is not a duration; write it like 5s, 30s or 5m`, EXIT.USAGE);
+      await watch({
+        dir: await resolveDir(o.dir),
+        schedule: o.schedule ?? everyToSchedule(every),
+        jitter: 0,
+        debounceMs: Number(o.debounce),
+        log: (l) => io.out(`${new Date().toISOString()} ${l}`),
+      });
+    });
+
+  const cronCmd = program.command("cron").description("install the schedule that survives restarts: a crontab line or a systemd user timer");
+  for (const action of ["print", "install", "uninstall"] as const)
+    cronCmd
+      .command(action)
+      .description(action === "print" ? "show the crontab line (or systemd units) for this checkout" : `${action} it for this checkout`)
+      .addOption(dirOption())
+      .addOption(scheduleOption())
+      .option("--systemd", "a systemd user timer and service instead of a crontab line")
+      .option("--dry-run", "show what would be written; change nothing")
+      .addHelpText("after", examples(`coord cron ${action}`, `coord cron ${action} --systemd`, `coord cron ${action} --schedule "*/10 * * * *" --dry-run`))
+      .action(async (o: { dir?: string; schedule?: string; systemd?: boolean; dryRun?: boolean }) => {
+        const r = await schedule({ dir: await resolveDir(o.dir), action, ...(o.schedule ? { schedule: o.schedule } : {}), ...(o.systemd ? { systemd: true } : {}), ...(o.dryRun ? { dryRun: true } : {}) });
+        io.out(formatSchedule(r));
+      });
+
+  program
+    .command("doctor")
+    .description("check and explain: git, remote reachable and writable, branch, lock, clock skew, identity, schedule, agent CLIs")
+    .addOption(dirOption())
+    .option("--json", "print the checks as JSON")
+    .addHelpText("after", examples("coord doctor", "coord doctor --dir ~/fleet --json"))
+    .action(async (o: { dir?: string; json?: boolean }) => {
+      const checks = await doctor({ dir: await resolveDir(o.dir) });
+      io.out(o.json ? JSON.stringify(checks, null, 2) : formatChecks(checks));
+      process.exitCode = doctorExitCode(checks);
+    });
+
+  program
+    .command("logs")
+    .description("this machine's own log: one line per sync and per task (rotated by size)")
+    .addOption(dirOption())
+    .option("-f, --follow", "keep printing new lines")
+    .option("-n, --lines <n>", "only the last n records")
+    .option("--json", "the raw JSON lines")
+    .addHelpText("after", examples("coord logs -n 20", "coord logs -f", "coord logs --json | jq 'select(.kind == \"task\")'"))
+    .action(async (o: { dir?: string; follow?: boolean; lines?: string; json?: boolean }) => {
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      process.once("SIGINT", stop);
+      await logs(await resolveDir(o.dir), { follow: !!o.follow, json: !!o.json, ...(o.lines ? { limit: Number(o.lines) } : {}), out: io.out, signal: controller.signal });
+      process.off("SIGINT", stop);
+    });
+
   program
     .command("demo")
     .description("three machines on a local hub: a person's orders, real commands, concurrent syncs")
@@ -313,6 +454,29 @@ export function buildProgram(io: Io): Command {
     });
 
   return program;
+}
+
+/**
+ * What a long sync is doing, on stderr: a spinner line on a terminal, plain
+ * lines otherwise (cron logs). Stdout keeps only the result.
+ */
+function startProgress(io: Io): { line: (text: string) => void; end: () => void } {
+  if (!process.stderr.isTTY) return { line: (text) => io.err(`… ${text}`), end: () => {} };
+  const frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+  let i = 0;
+  let last = "starting";
+  const draw = () => process.stderr.write(`\r\x1b[2K${frames[i++ % frames.length]} ${last.slice(0, (process.stderr.columns ?? 80) - 3)}`);
+  const timer = setInterval(draw, 100);
+  return {
+    line: (text) => {
+      last = text;
+      draw();
+    },
+    end: () => {
+      clearInterval(timer);
+      process.stderr.write("\r\x1b[2K");
+    },
+  };
 }
 
 async function readStdin(): Promise<string> {

@@ -29,6 +29,7 @@ const computerSchema = z.object({
   capabilities: z.record(z.string(), z.string()),
   orders: z.object({ seen: z.string(), valid: z.boolean(), error: z.string().optional() }),
   tasks: z.record(z.string(), taskReport),
+  health: z.object({ failures: z.number().int().nonnegative(), lastError: z.string(), since: z.string() }).optional(),
   messages: z
     .record(z.string(), z.object({ received: z.number().int().nonnegative(), acked: z.number().int().nonnegative(), also: z.array(z.number().int().positive()).optional() }))
     .optional(),
@@ -85,6 +86,7 @@ export function canonicalComputer(c: ComputerFile): ComputerFile {
     capabilities: sortedRecord(c.capabilities),
     orders: { seen: c.orders.seen, valid: c.orders.valid, ...(c.orders.error ? { error: c.orders.error } : {}) },
     tasks,
+    ...(c.health ? { health: { failures: c.health.failures, lastError: c.health.lastError, since: c.health.since } } : {}),
     ...(c.messages && Object.keys(c.messages).length
       ? {
           messages: Object.fromEntries(
@@ -106,6 +108,7 @@ export function renderComputer(input: ComputerFile): string {
       ? `ORDERS.json: valid (blob \`${c.orders.seen.slice(0, 12)}\`)`
       : `ORDERS.json: **invalid** (blob \`${c.orders.seen.slice(0, 12)}\`): ${inline(c.orders.error)}`,
     "",
+    ...(c.health ? [`**Stalled**: ${c.health.failures} failed syncs in a row since ${c.health.since}; last error: ${inline(c.health.lastError)}`, ""] : []),
     "## Capabilities",
     "",
     table(["name", "value"], Object.entries(c.capabilities)),

@@ -48,7 +48,8 @@ const byPriority = (a: Order, b: Order) => rank(b) - rank(a); // stable: file or
 export function retryAt(order: Order, done: TaskReport, backoff: number): Date | undefined {
   if (done.attempts >= order.retries + 1) return undefined;
   const finished = Date.parse(done.finishedAt ?? done.startedAt ?? "");
-  const delay = backoff * 1000 * 2 ** Math.max(0, done.attempts - 1);
+  // A task cut off by a crash did not fail on its own: it may run again at once.
+  const delay = done.reason === "interrupted" ? 0 : backoff * 1000 * 2 ** Math.max(0, done.attempts - 1);
   return new Date((Number.isFinite(finished) ? finished : 0) + delay);
 }
 

@@ -16,6 +16,8 @@ export interface MachineStatus {
   ordersValid: boolean;
   /** Live messages to this machine: not yet received (waiting in git), and received but not acknowledged. */
   messages: { waiting: number; unacked: number };
+  /** When it reports itself stalled: why. */
+  health?: { failures: number; lastError: string; since: string };
 }
 
 /** An urgent message its recipient has not acknowledged. */
@@ -236,7 +238,7 @@ export function deriveStatus(model: RepoModel): StatusJson {
         if (m.priority === "urgent") alerts.push({ id: messageId(f.from, f.to, m.seq), from: f.from, to: name, at: m.at, text: firstLine(m.text) });
       }
     }
-    machines[name] = { state: c.state, lastSeen: c.lastSeen, heartbeat: c.heartbeat, capabilities, ordersValid: c.orders.valid, messages };
+    machines[name] = { state: c.state, lastSeen: c.lastSeen, heartbeat: c.heartbeat, capabilities, ordersValid: c.orders.valid, messages, ...(c.health ? { health: c.health } : {}) };
   }
   alerts.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : a.to < b.to ? -1 : 1));
   let orders: Record<string, OrderStatus>;

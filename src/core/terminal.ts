@@ -54,6 +54,8 @@ export function statusText(status: StatusJson, now: Date, alertAfterMs = ALERT_A
           ]),
         ),
   );
+  for (const [name, m] of machines)
+    if (m.health) out.push(`${name} is stalled: ${m.health.failures} failed syncs in a row since ${m.health.since}; last error: ${m.health.lastError}`);
   const alerts = status.alerts.filter((a) => now.getTime() - Date.parse(a.at) >= alertAfterMs);
   if (alerts.length) {
     out.push("", "ALERTS: urgent messages not acknowledged");

@@ -3,7 +3,7 @@
 // coord never merges text. It reads files from one commit, builds its commit
 // on top of the remote tip in a private index (the checkout is not touched),
 // and pushes without force; a rejected push is a lost compare-and-swap.
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { simpleGit, type SimpleGit, type SimpleGitOptions } from "simple-git";
 import { CoordError, EXIT } from "../errors.js";
@@ -218,11 +218,31 @@ export class Repo {
     const head = await this.resolve("HEAD");
     try {
       if (!head) await this.git().raw(["checkout", "--quiet", "-B", this.branch, commit]);
-      else if (head !== commit) await this.git().raw(["merge", "--ff-only", "--quiet", commit]);
+      else if (head !== commit) {
+        // A local edit that already is what the commit holds (a person's saved ORDERS.json that
+        // coord watch pushed) is not in the way: take it as the commit's, then fast-forward.
+        const same = await this.editsEqualTo(commit);
+        if (same.length) await this.git().raw(["checkout", commit, "--", ...same]);
+        await this.git().raw(["merge", "--ff-only", "--quiet", commit]);
+      }
       return undefined;
     } catch (e) {
-      return `the checkout was not updated to the new commit (${firstLine(String((e as Error).message))}); your local changes are kept`;
+      const msg = String((e as Error).message);
+      const files = msg.split("\n").filter((l) => /^\s+\S/.test(l) && !/^\s*(Please|Aborting)/.test(l)).map((l) => l.trim());
+      return `the checkout was not updated to the new commit (${firstLine(msg).replace(/:$/, "")}${files.length ? `: ${files.join(", ")}` : ""}); your local changes are kept`;
     }
+  }
+
+  /** Files changed in the work tree whose content is exactly the one at `commit`. */
+  private async editsEqualTo(commit: string): Promise<string[]> {
+    const changed = (await this.git().raw(["diff", "--name-only", "-z", "HEAD"])).split("\0").filter(Boolean);
+    const same: string[] = [];
+    for (const path of changed) {
+      const theirs = await this.git().raw(["show", `${commit}:${path}`]).catch(() => undefined);
+      const mine = await readFile(join(this.dir, path), "utf8").catch(() => undefined);
+      if (theirs !== undefined && theirs === mine) same.push(path);
+    }
+    return same;
   }
 }
 

@@ -3,7 +3,7 @@ import { gitBlobId } from "../core/blob.js";
 import { canonicalComputer, computerFingerprint, renderComputer } from "../core/computer.js";
 import { computerPath } from "../core/names.js";
 import { formatProblem } from "../core/orders.js";
-import { claimHolder, nextAttempt, plan, type Plan } from "../core/plan.js";
+import { claimHolder, nextAttempt, plan, type Claim, type Plan } from "../core/plan.js";
 import { delegatedOrdersPath, ORDERS_FILE, readModel, STATUS_JSON, STATUS_MD, type RepoModel } from "../core/repo.js";
 import { deriveStatus, renderStatusJson, renderStatusMd } from "../core/status.js";
 import { own, type ComputerFile, type Order, type Problem, type TaskReport } from "../core/types.js";
@@ -16,7 +16,10 @@ import { deliver, ownMessageFiles, runMessageHooks } from "./mail.js";
 import { detectCapabilities } from "../state/capabilities.js";
 import { loadConfig, type MachineConfig } from "../state/config.js";
 import { ownOrdersFile } from "../state/delegated.js";
+import { backoffUntil, readHealth, recordFailure, recordSuccess, STALL_AFTER, type Health } from "../state/health.js";
 import { Journal, type JournalEntry } from "../state/journal.js";
+import { appendLog } from "../state/logs.js";
+import { repairCheckout } from "../git/repair.js";
 import { tryLock, type HeldLock } from "../state/lock.js";
 import { stateDirOf } from "../state/paths.js";
 
@@ -35,6 +38,10 @@ export interface SyncOptions {
   log?: (line: string) => void;
   /** Pushes rejected in a row before giving up. */
   maxPushAttempts?: number;
+  /** A run from cron or the daemon: after failures it backs off (1, 2, 4 … 60 minutes). */
+  scheduled?: boolean;
+  /** Aborting interrupts running tasks cleanly (reported failed, "interrupted"); the sync then publishes and ends. */
+  signal?: AbortSignal;
 }
 
 export interface SyncResult {
@@ -54,6 +61,8 @@ export interface SyncResult {
   pushed?: string;
   pushAttempts: number;
   warnings: string[];
+  /** Set when a scheduled run skipped because it is backing off after failures. */
+  backoff?: { until: string; failures: number; lastError: string };
 }
 
 /** Everything a cycle works with, loaded once. */
@@ -107,13 +116,15 @@ interface Cycle {
   running: Map<string, RunningTask>;
   /** Publishes one at a time. */
   chain: Promise<unknown>;
+  /** Failed syncs before this one (the machine reports itself stalled after 3). */
+  health: Health;
 }
 
 export async function sync(opts: SyncOptions): Promise<SyncResult> {
   const now = opts.now ?? (() => new Date());
   const log = opts.log ?? (() => {});
   const machine = await openMachine(opts.dir);
-  const { config, repo, stateDir } = machine;
+  const { config, stateDir } = machine;
   const result: SyncResult = {
     machine: config.name,
     skipped: false,
@@ -128,82 +139,128 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
     pushAttempts: 0,
     warnings: [],
   };
+  if (opts.scheduled && !opts.dryRun) {
+    const health = await readHealth(stateDir);
+    const until = backoffUntil(health, config.failureBackoff);
+    if (until && until.getTime() > now().getTime())
+      return { ...result, skipped: true, backoff: { until: until.toISOString(), failures: health.failures, lastError: health.lastError ?? "" } };
+  }
   const lock = await tryLock(stateDir);
   if (!lock) return { ...result, skipped: true };
+  const started = Date.now();
   try {
-    const journal = await Journal.open(stateDir);
-    if (!opts.dryRun) {
-      for (const [id, t] of Object.entries(journal.tasks))
-        if (t.state === "in_progress" && t.pid) await killOrphan(t.pid, taskMarker(config.name, id, t.rev, t.attempts));
-      result.interrupted = await journal.recoverInterrupted(now());
-      for (const id of result.interrupted) log(`${id}: was interrupted (coord stopped while it ran); reported failed`);
-    }
-    log(`fetching ${config.remote}/${config.branch}`);
-    const tip = await repo.fetch();
-    if (!tip) throw new CoordError(`the remote has no branch ${config.branch}; run coord init to scaffold it`, EXIT.USAGE);
-    const files = await repo.readFiles(tip, READ_PATHS);
-    const model = readModel(await withOwnOrders(machine, files));
-    checkIdentity(model, config);
-    result.ordersProblems = model.ordersProblems;
-    result.fileProblems = model.fileProblems;
-    for (const p of model.ordersProblems) log(formatProblem(p));
-    const caps = await machineCapabilities(machine);
-    const cycle: Cycle = { m: machine, journal, caps, result, now, log, maxPushAttempts: opts.maxPushAttempts ?? 10, claimed: new Map(), running: new Map(), chain: Promise.resolve() };
-
-    if (!opts.dryRun) {
-      const fresh = await deliver(machine, model);
-      result.delivered = fresh.map((x) => x.id);
-      if (fresh.length) log(`${fresh.length} new message${fresh.length === 1 ? "" : "s"}: ${result.delivered.join(", ")}`);
-      if (opts.run !== false) result.hookAcked = await runMessageHooks(machine, fresh, log);
-    }
-    const todo = planNow(cycle, model, files);
-    result.waiting = todo.waiting.map((w) => ({ id: w.order.id, reason: w.reason }));
-    if (opts.dryRun) {
-      const describe = (o: Order) => o.run ?? agentArgv(o).join(" ");
-      result.wouldRun = [
-        ...todo.run.map((o) => ({ id: o.id, rev: o.rev, attempt: nextAttempt(o, own(journal.tasks, o.id)), command: describe(o) })),
-        ...todo.claim.map((c) => ({ id: c.order.id, rev: c.order.rev, attempt: c.attempt, command: describe(c.order), claim: true })),
-      ];
-      return result;
-    }
-    let first: { tip?: string; files?: Map<string, string> } = { tip, files };
-    if (opts.run !== false) {
-      const tasks: { order: Order; attempt?: number }[] = todo.run.map((order) => ({ order }));
-      if (todo.claim.length) {
-        // A claim is pushed before the task starts, built on a tip that holds no live claim of another
-        // machine: if the push is rejected, someone pushed first, and the claim is checked again.
-        for (const c of todo.claim) {
-          cycle.claimed.set(c.order.id, own(journal.tasks, c.order.id));
-          await journal.set(c.order.id, {
-            rev: c.order.rev,
-            state: "assigned",
-            attempts: c.attempt,
-            startedAt: now().toISOString(),
-            lease: config.claimLease,
-            ...(c.takeoverFrom ? { takeoverFrom: c.takeoverFrom } : {}),
-          });
-        }
-        crashPoint("claimed");
-        await publish(cycle, first, `claims ${todo.claim.map((c) => c.order.id).join(", ")}`);
-        crashPoint("claim-pushed");
-        first = {};
-        for (const c of todo.claim) {
-          const entry = own(journal.tasks, c.order.id);
-          if (entry?.state === "assigned" && entry.rev === c.order.rev) tasks.push({ order: c.order, attempt: c.attempt });
-          else log(`${c.order.id}: another machine claimed it first`);
-        }
-      }
-      if (tasks.length) {
-        await runAll(cycle, tasks, lock);
-        crashPoint("finished");
-        first = {};
-      }
-    }
-    await publish(cycle, first, commitMessage(config.name, result));
+    await cycle(machine, opts, result, lock, now, log);
+    if (!opts.dryRun) await recordSuccess(stateDir);
+    await appendLog(stateDir, { kind: "sync", machine: config.name, ok: true, durationMs: Date.now() - started, ran: result.ran.map((t) => ({ id: t.id, state: t.state })), ...(result.pushed ? { pushed: result.pushed } : {}), delivered: result.delivered.length }).catch(() => {});
     return result;
+  } catch (e) {
+    if (!opts.dryRun && !(e instanceof CoordError && e.exitCode === EXIT.USAGE)) await recordFailure(stateDir, (e as Error).message, now());
+    await appendLog(stateDir, { kind: "sync", machine: config.name, ok: false, durationMs: Date.now() - started, ran: result.ran.map((t) => ({ id: t.id, state: t.state })), delivered: result.delivered.length, error: (e as Error).message }).catch(() => {});
+    throw e;
   } finally {
     await lock.release();
   }
+}
+
+/** One cycle under the lock: recover, fetch, read, deliver, plan, claim, run, publish. */
+async function cycle(machine: Machine, opts: SyncOptions, result: SyncResult, lock: HeldLock, now: () => Date, log: (line: string) => void): Promise<void> {
+  const { config, repo, stateDir } = machine;
+  const repaired = opts.dryRun ? [] : await repairCheckout(machine.dir, { remote: config.remote, branch: config.branch, log }).catch(() => []);
+  for (const r of repaired) result.warnings.push(`repaired the checkout: ${r}`);
+  const journal = await Journal.open(stateDir);
+  if (!opts.dryRun) {
+    for (const [id, t] of Object.entries(journal.tasks))
+      if (t.state === "in_progress" && t.pid) await killOrphan(t.pid, taskMarker(config.name, id, t.rev, t.attempts));
+    result.interrupted = await journal.recoverInterrupted(now());
+    for (const id of result.interrupted) log(`${id}: was interrupted (coord stopped while it ran); reported failed`);
+  }
+  log(`fetching ${config.remote}/${config.branch}`);
+  const tip = await repo.fetch();
+  if (!tip) throw new CoordError(`the remote has no branch ${config.branch}; run coord init to scaffold it`, EXIT.USAGE);
+  const files = await repo.readFiles(tip, READ_PATHS);
+  const model = readModel(await withOwnOrders(machine, files));
+  checkIdentity(model, config);
+  result.ordersProblems = model.ordersProblems;
+  result.fileProblems = model.fileProblems;
+  for (const p of model.ordersProblems) log(formatProblem(p));
+  const c: Cycle = {
+    m: machine,
+    journal,
+    caps: await machineCapabilities(machine),
+    result,
+    now,
+    log,
+    maxPushAttempts: opts.maxPushAttempts ?? 10,
+    claimed: new Map(),
+    running: new Map(),
+    chain: Promise.resolve(),
+    health: await readHealth(stateDir),
+  };
+  const runTasks = opts.run !== false && !opts.dryRun;
+  if (!opts.dryRun) await receive(c, model, runTasks);
+  const todo = planNow(c, model, files);
+  result.waiting = todo.waiting.map((w) => ({ id: w.order.id, reason: w.reason }));
+  if (opts.dryRun) {
+    const describe = (o: Order) => o.run ?? agentArgv(o).join(" ");
+    result.wouldRun = [
+      ...todo.run.map((o) => ({ id: o.id, rev: o.rev, attempt: nextAttempt(o, own(journal.tasks, o.id)), command: describe(o) })),
+      ...todo.claim.map((cl) => ({ id: cl.order.id, rev: cl.order.rev, attempt: cl.attempt, command: describe(cl.order), claim: true })),
+    ];
+    return;
+  }
+  let first: { tip?: string; files?: Map<string, string> } = { tip, files };
+  if (runTasks) {
+    const tasks = todo.run.map((order) => ({ order }));
+    if (todo.claim.length) {
+      tasks.push(...(await claim(c, todo.claim, first)));
+      first = {};
+    }
+    if (tasks.length) {
+      await runAll(c, tasks, lock, opts.signal);
+      crashPoint("finished");
+      first = {};
+    }
+  }
+  await publish(c, first, commitMessage(config.name, result));
+}
+
+/** New messages: into the mailbox, then the onMessage hook. */
+async function receive(c: Cycle, model: RepoModel, runHooks: boolean): Promise<void> {
+  const fresh = await deliver(c.m, model);
+  if (!fresh.length) return;
+  c.result.delivered.push(...fresh.map((x) => x.id));
+  c.log(`${fresh.length} new message${fresh.length === 1 ? "" : "s"}: ${fresh.map((x) => x.id).join(", ")}`);
+  if (runHooks) c.result.hookAcked.push(...(await runMessageHooks(c.m, fresh, c.log)));
+}
+
+/**
+ * Claims "to: ANY" orders: the claim is journaled, then pushed, built on a tip
+ * that holds no live claim of another machine; if the push is rejected, someone
+ * pushed first, and each claim is checked again on the new tip. Returns the
+ * claims that landed, to run.
+ */
+async function claim(c: Cycle, claims: Claim[], first: { tip?: string; files?: Map<string, string> }): Promise<{ order: Order; attempt: number }[]> {
+  for (const cl of claims) {
+    c.claimed.set(cl.order.id, own(c.journal.tasks, cl.order.id));
+    await c.journal.set(cl.order.id, {
+      rev: cl.order.rev,
+      state: "assigned",
+      attempts: cl.attempt,
+      startedAt: c.now().toISOString(),
+      lease: c.m.config.claimLease,
+      ...(cl.takeoverFrom ? { takeoverFrom: cl.takeoverFrom } : {}),
+    });
+  }
+  crashPoint("claimed");
+  await publishSerial(c, first, `claims ${claims.map((cl) => cl.order.id).join(", ")}`);
+  crashPoint("claim-pushed");
+  const landed: { order: Order; attempt: number }[] = [];
+  for (const cl of claims) {
+    const entry = own(c.journal.tasks, cl.order.id);
+    if (entry?.state === "assigned" && entry.rev === cl.order.rev) landed.push({ order: cl.order, attempt: cl.attempt });
+    else c.log(`${cl.order.id}: another machine claimed it first`);
+  }
+  return landed;
 }
 
 /** The files at the tip, with this machine's own delegated orders as it has them now (coord order add). */
@@ -256,20 +313,38 @@ const wait = (ms: number, wake: { resolve?: () => void }) =>
  * most of a lease stops those tasks itself, so two live machines never both
  * run an ANY task.
  */
-async function runAll(c: Cycle, tasks: { order: Order; attempt?: number }[], lock: HeldLock): Promise<void> {
+async function runAll(c: Cycle, tasks: { order: Order; attempt?: number }[], lock: HeldLock, signal?: AbortSignal): Promise<void> {
   const { config } = c.m;
   const queue = [...tasks];
   const active = new Set<Promise<void>>();
   let done = false;
   const wake: { resolve?: () => void } = {};
+  const kick: { resolve?: () => void } = {};
   let lastRenewal = Date.now();
+  const onAbort = () => {
+    queue.length = 0;
+    for (const t of c.running.values()) t.stop("interrupted: coord was stopped", "failed");
+  };
+  signal?.addEventListener("abort", onAbort, { once: true });
   const checks = (async () => {
     while (!done) {
       await wait(config.checkEvery * 1000, wake);
       if (done) break;
       try {
-        await publishSerial(c, {}, `coord: ${config.name} working on ${[...c.running.keys()].join(", ")}`);
+        const at = await publishSerial(c, {}, `coord: ${config.name} working on ${[...c.running.keys()].join(", ")}`);
         lastRenewal = Date.now();
+        if (signal?.aborted) continue;
+        // Meanwhile the machine keeps working: messages, and new tasks for the free slots.
+        await receive(c, at.model, true);
+        const busy = new Set([...c.running.keys(), ...queue.map((q) => q.order.id)]);
+        const todo = planNow(c, at.model, at.files);
+        const fresh = todo.run.filter((o) => !busy.has(o.id)).map((order) => ({ order }));
+        const claims = todo.claim.filter((cl) => !busy.has(cl.order.id));
+        if (claims.length) fresh.push(...(await claim(c, claims, {})));
+        if (fresh.length) {
+          queue.push(...fresh);
+          kick.resolve?.();
+        }
       } catch (e) {
         c.log(`could not publish while tasks run: ${(e as Error).message}`);
         if (Date.now() - lastRenewal > config.claimLease * 800)
@@ -288,9 +363,11 @@ async function runAll(c: Cycle, tasks: { order: Order; attempt?: number }[], loc
       const { order, attempt } = queue.shift()!;
       c.log(`${order.id}: running (rev ${order.rev})`);
       const p: Promise<void> = runOne(c.m, c.journal, order, c.now, { ...(attempt ? { attempt } : {}), onStart: (t) => c.running.set(order.id, t) })
-        .then((outcome) => {
+        .then(async (outcome) => {
           c.log(`${order.id}: ${outcome.state}${outcome.reason ? ` (${outcome.reason})` : ""}`);
           c.result.ran.push(outcome);
+          const t = own(c.journal.tasks, order.id);
+          await appendLog(c.m.stateDir, { kind: "task", machine: config.name, id: order.id, rev: order.rev, attempt: t?.attempts ?? 1, state: outcome.state, exitCode: outcome.exitCode, durationMs: t?.finishedAt && t.startedAt ? Date.parse(t.finishedAt) - Date.parse(t.startedAt) : 0, ...(outcome.reason ? { reason: outcome.reason } : {}) }).catch(() => {});
         })
         .finally(() => {
           c.running.delete(order.id);
@@ -298,10 +375,12 @@ async function runAll(c: Cycle, tasks: { order: Order; attempt?: number }[], loc
         });
       active.add(p);
     }
-    if (active.size) await Promise.race(active);
+    if (active.size) await Promise.race([...active, new Promise<void>((r) => (kick.resolve = r))]);
+    else if (queue.length === 0) break;
   }
   done = true;
   wake.resolve?.();
+  signal?.removeEventListener("abort", onAbort);
   await checks;
 }
 
@@ -335,7 +414,7 @@ function stopUnwanted(c: Cycle, model: RepoModel): void {
   }
 }
 
-function publishSerial(c: Cycle, first: { tip?: string; files?: Map<string, string> }, message: string): Promise<void> {
+function publishSerial(c: Cycle, first: { tip?: string; files?: Map<string, string> }, message: string): Promise<Published> {
   const next = c.chain.then(() => publish(c, first, message));
   c.chain = next.catch(() => {});
   return next;
@@ -409,7 +488,13 @@ function commitMessage(name: string, result: SyncResult): string {
   return `coord: ${name} status`;
 }
 
-async function publish(c: Cycle, first: { tip?: string; files?: Map<string, string> }, message: string): Promise<void> {
+/** The tip a publish ended on (its own commit, or the tip it found nothing to change on), read. */
+interface Published {
+  model: RepoModel;
+  files: Map<string, string>;
+}
+
+async function publish(c: Cycle, first: { tip?: string; files?: Map<string, string> }, message: string): Promise<Published> {
   const { config, repo } = c.m;
   const { journal, result, now, log } = c;
   let tip = first.tip;
@@ -430,6 +515,11 @@ async function publish(c: Cycle, first: { tip?: string; files?: Map<string, stri
     const ownPaths = new Set([computerPath(config.name), ...own.files.map((f) => messagePath(f.from, f.to))]);
     result.fileProblems = model.fileProblems.filter((p) => !ownPaths.has(p.file));
     const mine = buildComputer(config, journal, c.caps, model, files.get(ORDERS_FILE), now(), own.receipts);
+    if (c.health.failures >= STALL_AFTER && c.health.lastError) {
+      // Back after failing: say so, with why, until the next sync that has nothing to report.
+      mine.state = "stalled";
+      mine.health = { failures: c.health.failures, lastError: c.health.lastError, since: c.health.since ?? now().toISOString() };
+    }
     const previous = model.computers.get(config.name);
     if (previous && computerFingerprint(previous) === computerFingerprint(mine)) {
       // Nothing new: lastSeen goes out only when a heartbeat is due (sooner while holding claims: it renews them).
@@ -442,7 +532,7 @@ async function publish(c: Cycle, first: { tip?: string; files?: Map<string, stri
     if (local.get(ordersPath) !== files.get(ordersPath)) changes.set(ordersPath, local.get(ordersPath)!);
     if (changes.size === 0) {
       await fastForward(repo, tip, result);
-      return;
+      return { model, files };
     }
     result.pushAttempts = Math.max(result.pushAttempts, attempt);
     const commit = await repo.commitFiles(tip, changes, machineAuthor(config.name), message.startsWith("coord:") ? message : `coord: ${config.name} ${message}`);
@@ -452,7 +542,9 @@ async function publish(c: Cycle, first: { tip?: string; files?: Map<string, stri
       await journal.save();
       await fastForward(repo, commit, result);
       log(`published ${commit.slice(0, 12)} (${[...changes.keys()].join(", ")})`);
-      return;
+      const after = new Map(files);
+      for (const [path, content] of changes) after.set(path, content);
+      return { model: readModel(after), files: after };
     }
     log(`push rejected (someone pushed first); retrying on the new tip`);
     tip = undefined;

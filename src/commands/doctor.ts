@@ -1,0 +1,286 @@
+// coord doctor: is this machine ready to sync unattended? Each check is one
+// line, with the fix when it is not OK. Nothing is written anywhere: the push
+// is a dry run to a throwaway ref, the fetch only moves the tracking ref.
+import { access, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import lockfile from "proper-lockfile";
+import { parseComputer } from "../core/computer.js";
+import { computerPath } from "../core/names.js";
+import { firstLine, gitClient, Repo } from "../git/git.js";
+import { AGENT_CLIS, onPath } from "../state/capabilities.js";
+import { gitDirOf } from "../state/paths.js";
+import { openMachine, type Machine } from "../sync/sync.js";
+import { scheduleStatus } from "./schedule.js";
+
+export type CheckLevel = "OK" | "WARN" | "FAIL";
+
+export interface Check {
+  name: string;
+  level: CheckLevel;
+  detail: string;
+  /** What to do, when not OK. */
+  fix?: string;
+}
+
+export interface DoctorOptions {
+  dir: string;
+  now?: Date;
+  /** Where PATH (crontab, agent CLIs) and XDG_CONFIG_HOME come from (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Below this git fails the check; below WARN_GIT it warns. */
+export const MIN_GIT: [number, number] = [2, 25];
+export const WARN_GIT: [number, number] = [2, 30];
+/** A commit of another machine dated more than this in the future means a clock is off. */
+export const MAX_SKEW_SECONDS = 120;
+
+const ok = (name: string, detail: string): Check => ({ name, level: "OK", detail });
+const warn = (name: string, detail: string, fix?: string): Check => ({ name, level: "WARN", detail, ...(fix ? { fix } : {}) });
+const fail = (name: string, detail: string, fix?: string): Check => ({ name, level: "FAIL", detail, ...(fix ? { fix } : {}) });
+
+export async function doctor(opts: DoctorOptions): Promise<Check[]> {
+  const now = opts.now ?? new Date();
+  const env = opts.env ?? process.env;
+  const checks: Check[] = [await gitVersion()];
+
+  let m: Machine | undefined;
+  try {
+    m = await openMachine(opts.dir);
+    checks.push(ok("config", `machine ${m.config.name} (uuid ${m.config.uuid}) in ${m.dir}`));
+  } catch (e) {
+    checks.push(fail("config", (e as Error).message, `coord init ${opts.dir} --name <machine> --remote <hub url>`));
+  }
+
+  if (m) {
+    const { config, stateDir } = m;
+    // doctor should answer quickly: a remote that does not answer in a minute is a finding
+    const repo = new Repo(m.dir, stateDir, config.remote, config.branch, Math.min(config.gitTimeout, 60));
+    const url = await repo.remoteUrl().catch(() => config.remote);
+    let reachable = false;
+    let tip: string | undefined;
+    const started = Date.now();
+    try {
+      tip = await repo.fetch();
+      reachable = true;
+      checks.push(ok("remote", `${url} answers (fetch in ${Date.now() - started} ms)`));
+    } catch (e) {
+      checks.push(
+        fail(
+          "remote",
+          `${(e as Error).message} (the branch, push, clock and identity checks need it)`,
+          `check the URL (git -C ${m.dir} remote get-url ${config.remote}), the network and this machine's credentials; git -C ${m.dir} fetch ${config.remote} shows git's own error`,
+        ),
+      );
+    }
+    if (reachable) {
+      checks.push(
+        tip
+          ? ok("branch", `${config.branch} at ${tip.slice(0, 12)}`)
+          : fail("branch", `the remote has no branch ${config.branch}`, `coord init ${m.dir} --name ${config.name} --remote ${url} scaffolds it`),
+      );
+      checks.push(await pushable(repo, url, tip, config.name));
+      if (tip) {
+        checks.push(await clock(repo, tip, config.name, now));
+        checks.push(await identity(repo, tip, config.name, config.uuid, m.dir));
+      }
+    }
+    checks.push(await lockState(stateDir));
+    checks.push(await scheduled(m.dir, env));
+  }
+
+  checks.push(await agents(env));
+  checks.push(...(await leftovers(m?.dir ?? opts.dir)));
+  return checks;
+}
+
+/** 1 when any check failed, else 0. */
+export function doctorExitCode(checks: Check[]): 0 | 1 {
+  return checks.some((c) => c.level === "FAIL") ? 1 : 0;
+}
+
+/** `OK   git       2.39.5`, one line a check, the fix on the next line. */
+export function formatChecks(checks: Check[]): string {
+  const width = Math.max(0, ...checks.map((c) => c.name.length)) + 2;
+  const lines: string[] = [];
+  for (const c of checks) {
+    lines.push(`${c.level.padEnd(5)}${c.name.padEnd(width)}${c.detail}`);
+    if (c.fix && c.level !== "OK") lines.push(`${" ".repeat(5 + width)}fix: ${c.fix}`);
+  }
+  return lines.join("\n");
+}
+
+// ---------------------------------------------------------------- the checks
+
+async function gitVersion(): Promise<Check> {
+  let text: string;
+  try {
+    text = await gitClient(tmpdir(), { timeout: 20 }).raw(["--version"]);
+  } catch (e) {
+    return fail("git", `git does not run: ${firstLine(String((e as Error).message))}`, `install git ${WARN_GIT.join(".")} or newer`);
+  }
+  const m = /(\d+)\.(\d+)(?:\.(\d+))?/.exec(text);
+  const version = text.replace(/^git version\s*/, "").trim();
+  if (!m) return warn("git", `cannot read the version of "${version}"`, `use git ${WARN_GIT.join(".")} or newer`);
+  const v: [number, number] = [Number(m[1]), Number(m[2])];
+  const below = (min: [number, number]) => v[0] < min[0] || (v[0] === min[0] && v[1] < min[1]);
+  if (below(MIN_GIT)) return fail("git", `${version} is older than ${MIN_GIT.join(".")}, which coord needs`, `upgrade git to ${WARN_GIT.join(".")} or newer`);
+  if (below(WARN_GIT)) return warn("git", `${version} is older than ${WARN_GIT.join(".")}; coord is tested with newer ones`, `upgrade git to ${WARN_GIT.join(".")} or newer`);
+  return ok("git", version);
+}
+
+/**
+ * A dry-run push to a throwaway ref: the server checks this machine may push
+ * (a dry run of the branch's own tip would only say "up to date"), and
+ * nothing is sent.
+ */
+async function pushable(repo: Repo, url: string, tip: string | undefined, machine: string): Promise<Check> {
+  const source = tip ?? (await repo.resolve("HEAD"));
+  if (!source) return warn("push", "cannot be tested: no commit to push yet", "coord init scaffolds the branch; run coord doctor again after it");
+  const ref = `refs/coord-doctor/${machine}`;
+  try {
+    await repo.git().raw(["push", "--dry-run", "--porcelain", "--no-verify", repo.remote, `${source}:${ref}`]);
+    return ok("push", `${url} accepts pushes (dry run to ${ref}; nothing written)`);
+  } catch (e) {
+    return fail(
+      "push",
+      `cannot push to ${url}: ${firstLine(String((e as Error).message))}`,
+      `give this machine write access (its ssh key or token must be allowed to push to ${url})`,
+    );
+  }
+}
+
+async function lockState(stateDir: string): Promise<Check> {
+  const lockfilePath = join(stateDir, "sync.lock");
+  try {
+    if (await lockfile.check(join(stateDir, "sync"), { realpath: false, lockfilePath, stale: 6_000 })) return ok("lock", "a sync is running in this checkout now");
+    const left = await access(lockfilePath).then(
+      () => true,
+      () => false,
+    );
+    return ok("lock", left ? "no sync running (a stopped sync left its lock; the next sync takes it over)" : "no sync running");
+  } catch (e) {
+    return warn("lock", `cannot read the sync lock ${lockfilePath}: ${(e as Error).message}`, `check the permissions of ${stateDir}`);
+  }
+}
+
+function seconds(s: number): string {
+  s = Math.round(Math.abs(s));
+  return s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${Math.round(s / 3600)} h`;
+}
+
+/** Compares this clock with the newest commit another machine made in the last hour. */
+async function clock(repo: Repo, tip: string, self: string, now: Date): Promise<Check> {
+  let log: string;
+  try {
+    log = await repo.git().raw(["log", "-n", "500", "--format=%ct%x09%P%x09%cn", tip]);
+  } catch (e) {
+    return warn("clock", `cannot be measured: ${firstLine(String((e as Error).message))}`);
+  }
+  const nowS = now.getTime() / 1000;
+  let newest: { at: number; machine: string } | undefined;
+  for (const line of log.split("\n")) {
+    const [ct, parents, cn] = line.split("\t");
+    const machine = /^coord ([a-z0-9][a-z0-9-]*)$/.exec(cn ?? "")?.[1];
+    // root commits are hub scaffolds; only machines' sync commits count
+    if (!machine || machine === self || !parents) continue;
+    const at = Number(ct);
+    if (!Number.isFinite(at) || at < nowS - 3600) continue;
+    if (!newest || at > newest.at) newest = { at, machine };
+  }
+  if (!newest) return ok("clock", "cannot be measured: no other machine committed in the last hour");
+  const ahead = newest.at - nowS;
+  if (ahead > MAX_SKEW_SECONDS)
+    return warn(
+      "clock",
+      `a commit of ${newest.machine} is dated ${seconds(ahead)} in the future: this clock is behind, or ${newest.machine}'s is ahead (heartbeats and leases go wrong)`,
+      `turn on time sync here and on ${newest.machine}: timedatectl set-ntp true (or run chrony / ntpd)`,
+    );
+  return ok("clock", `agrees with ${newest.machine} (its newest commit is dated ${ahead > 0 ? `${seconds(ahead)} ahead` : `${seconds(ahead)} ago`})`);
+}
+
+async function identity(repo: Repo, tip: string, name: string, uuid: string, dir: string): Promise<Check> {
+  const path = computerPath(name);
+  let text: string | undefined;
+  try {
+    text = (await repo.readFiles(tip, [path])).get(path);
+  } catch (e) {
+    return warn("identity", `cannot read ${path}: ${firstLine(String((e as Error).message))}`);
+  }
+  if (text === undefined) return ok("identity", `${name} is not registered yet; the next sync registers it`);
+  try {
+    const theirs = parseComputer(text, name);
+    if (theirs.uuid === uuid) return ok("identity", `${path} is this machine's (uuid ${uuid})`);
+    return fail(
+      "identity",
+      `the name ${name} is owned by another machine (uuid ${theirs.uuid}, last seen ${theirs.lastSeen}); syncs are refused`,
+      `choose another name (coord init <new dir> --name <other>), or, if that machine is this one reinstalled, coord init ${dir} --name ${name} --remote <hub url> --reclaim`,
+    );
+  } catch (e) {
+    return warn("identity", `${path} does not parse (${(e as Error).message})`, "coord sync rewrites it (it is this machine's own file)");
+  }
+}
+
+async function scheduled(dir: string, env: NodeJS.ProcessEnv): Promise<Check> {
+  try {
+    const s = await scheduleStatus(dir, env);
+    if (s.cron && s.systemd)
+      return warn("schedule", `both a crontab line and ${s.systemd} run coord sync here (harmless: one skips, but one is enough)`, "coord cron uninstall (or coord cron uninstall --systemd)");
+    if (s.cron) return ok("schedule", `crontab: ${s.cron.split(" ").slice(0, 5).join(" ")}`);
+    if (s.systemd) return ok("schedule", `systemd user timer ${s.systemd}`);
+    const why = s.notes.length ? ` (${s.notes.join("; ")})` : "";
+    return warn("schedule", `nothing runs coord sync here on a schedule${why}`, "coord cron install (or coord cron install --systemd)");
+  } catch (e) {
+    return warn("schedule", `cannot tell: ${(e as Error).message}`, "coord cron install");
+  }
+}
+
+async function agents(env: NodeJS.ProcessEnv): Promise<Check> {
+  const found: string[] = [];
+  for (const [agent, exe] of Object.entries(AGENT_CLIS)) if (await onPath(exe, env.PATH ?? "")) found.push(agent === exe ? agent : `${agent} (${exe})`);
+  const supported = Object.values(AGENT_CLIS).join(", ");
+  return ok("agents", found.length ? `found ${found.join(", ")}; supported: ${supported}` : `none on PATH; supported: ${supported}`);
+}
+
+/** Locks and half-done operations a crashed git command left in the checkout. */
+async function leftovers(dir: string): Promise<Check[]> {
+  let gitDir: string;
+  try {
+    gitDir = await gitDirOf(dir);
+  } catch {
+    return []; // the config check already says there is no checkout
+  }
+  const found: Check[] = [];
+  const age = async (p: string) => {
+    const s = await stat(p).catch(() => undefined);
+    return s ? (Date.now() - s.mtimeMs) / 1000 : undefined;
+  };
+  // coord sync repairs both (src/git/repair.ts): a lock older than a minute is removed, an operation
+  // left half done is aborted after the changed files are copied to .git/coord/repair/.
+  for (const lock of ["index.lock", "shallow.lock"]) {
+    const p = join(gitDir, lock);
+    const a = await age(p);
+    if (a !== undefined)
+      found.push(
+        warn(
+          "checkout",
+          `${p} is left over (${seconds(a)} old); git commands in the checkout fail while it is there`,
+          `coord sync removes it once it is a minute old; or, if no git command is running in ${dir}: rm ${p}`,
+        ),
+      );
+  }
+  const operations: [string, string, string][] = [
+    ["MERGE_HEAD", "a merge", `git -C ${dir} merge --abort`],
+    ["rebase-merge", "a rebase", `git -C ${dir} rebase --abort`],
+    ["rebase-apply", "a rebase (or git am)", `git -C ${dir} rebase --abort (or am --abort)`],
+    ["CHERRY_PICK_HEAD", "a cherry-pick", `git -C ${dir} cherry-pick --abort`],
+    ["REVERT_HEAD", "a revert", `git -C ${dir} revert --abort`],
+  ];
+  for (const [file, what, command] of operations)
+    if ((await age(join(gitDir, file))) !== undefined)
+      found.push(
+        warn("checkout", `${what} is in progress in ${dir}; the checkout cannot follow the remote until it ends`, `coord sync aborts it (the changed files copied to .git/coord/repair/ first); or: ${command}`),
+      );
+  return found.length ? found : [ok("checkout", "no leftover git lock, merge or rebase")];
+}

@@ -1,0 +1,246 @@
+// coord daemon: syncs on a schedule (node-cron, with random jitter so a fleet
+// does not push at the same second), in the background, for months. Its pid
+// file and lock live in the local state; a kill -9 leaves nothing that blocks
+// the next start (the lock goes stale, the pid file is only information).
+import { spawn } from "node:child_process";
+import { existsSync, openSync, readFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import cron, { type ScheduledTask } from "node-cron";
+import lockfile from "proper-lockfile";
+import { CoordError, EXIT } from "../errors.js";
+import { readIfExists, writeDurably } from "../state/files.js";
+import { stateDirOf } from "../state/paths.js";
+import { openMachine, sync, type SyncResult } from "../sync/sync.js";
+
+export const DEFAULT_SCHEDULE = "*/5 * * * *";
+
+export interface DaemonInfo {
+  pid: number;
+  dir: string;
+  startedAt: string;
+  schedule: string;
+  lastSync?: { at: string; ok: boolean; durationMs: number; summary: string; error?: string };
+  nextSync?: string;
+  stoppedAt?: string;
+}
+
+export interface DaemonOptions {
+  dir: string;
+  /** A cron expression (5 fields, or 6 with seconds). */
+  schedule?: string;
+  /** Seconds of random delay before each sync (default: 30, or a tenth of a sub-minute schedule). */
+  jitter?: number;
+  /** Seconds a running sync may take to finish after a stop, before its tasks are interrupted. */
+  stopGrace?: number;
+  log?: (line: string) => void;
+  /** Aborting stops the daemon (as SIGTERM does). */
+  signal?: AbortSignal;
+  /** Called after each sync (for watch, tests). */
+  onSync?: (r: SyncResult | Error) => void;
+}
+
+const paths = (stateDir: string) => ({
+  info: join(stateDir, "daemon.json"),
+  lock: join(stateDir, "daemon.lock"),
+  out: join(stateDir, "daemon.out"),
+});
+
+export async function readDaemonInfo(stateDir: string): Promise<DaemonInfo | undefined> {
+  const text = await readIfExists(paths(stateDir).info);
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as DaemonInfo;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the process exists and is not a zombie (Linux /proc; elsewhere signal 0). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Whether a daemon runs for this checkout now: its lock is held and the pid
+ * that wrote the pid file is alive. A lock left by a kill -9 whose process is
+ * gone is removed here, so it never blocks the next start.
+ */
+export async function daemonRunning(stateDir: string): Promise<boolean> {
+  const p = paths(stateDir);
+  const locked = await lockfile.check(join(stateDir, "daemon"), { realpath: false, lockfilePath: p.lock, stale: 10_000 });
+  if (!locked) return false;
+  const info = await readDaemonInfo(stateDir);
+  if (info && !info.stoppedAt && info.pid !== process.pid && !pidAlive(info.pid)) {
+    await rm(p.lock, { recursive: true, force: true });
+    return false;
+  }
+  return true;
+}
+
+function summarize(r: SyncResult): string {
+  if (r.backoff) return `backing off after ${r.backoff.failures} failures until ${r.backoff.until}`;
+  if (r.skipped) return "skipped (another sync was running)";
+  const parts = [];
+  if (r.ran.length) parts.push(`ran ${r.ran.map((t) => `${t.id} (${t.state})`).join(", ")}`);
+  if (r.delivered.length) parts.push(`${r.delivered.length} new messages`);
+  parts.push(r.pushed ? `published ${r.pushed.slice(0, 12)}` : "nothing to publish");
+  return parts.join("; ");
+}
+
+/**
+ * Runs the daemon in this process until stopped (SIGTERM, SIGINT, or the
+ * signal): a sync at every tick of the schedule, never two at once.
+ */
+export async function runDaemon(opts: DaemonOptions): Promise<void> {
+  const log = opts.log ?? (() => {});
+  const machine = await openMachine(opts.dir);
+  const stateDir = machine.stateDir;
+  const p = paths(stateDir);
+  const schedule = opts.schedule ?? DEFAULT_SCHEDULE;
+  if (!cron.validate(schedule)) throw new CoordError(`--schedule "${schedule}" is not a cron expression; write it like "*/5 * * * *" (every 5 minutes)`, EXIT.USAGE);
+  let compromised: Error | undefined;
+  let release: () => Promise<void>;
+  await daemonRunning(stateDir); // clears the lock of a daemon that was killed -9
+  try {
+    release = await lockfile.lock(join(stateDir, "daemon"), {
+      realpath: false,
+      lockfilePath: p.lock,
+      stale: 10_000,
+      update: 2_000,
+      onCompromised: (e) => {
+        compromised = e;
+        stop.abort();
+      },
+    });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ELOCKED") throw e;
+    const info = await readDaemonInfo(stateDir);
+    throw new CoordError(`a coord daemon is already running for ${opts.dir}${info ? ` (pid ${info.pid}, since ${info.startedAt})` : ""}`, EXIT.USAGE);
+  }
+
+  const info: DaemonInfo = { pid: process.pid, dir: opts.dir, startedAt: new Date().toISOString(), schedule };
+  const save = () => writeDurably(p.info, JSON.stringify(info, null, 2) + "\n");
+  const stop = new AbortController();
+  const interrupt = new AbortController();
+  const onSignal = () => stop.abort();
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  opts.signal?.addEventListener("abort", onSignal, { once: true });
+
+  const subMinute = schedule.trim().split(/\s+/).length === 6;
+  const jitter = opts.jitter ?? (subMinute ? 0 : 30);
+  let current: Promise<void> | undefined;
+  const tick = async () => {
+    if (stop.signal.aborted || current) return;
+    const started = Date.now();
+    current = sync({ dir: opts.dir, scheduled: true, signal: interrupt.signal, log })
+      .then((r) => {
+        info.lastSync = { at: new Date().toISOString(), ok: true, durationMs: Date.now() - started, summary: summarize(r) };
+        log(`sync: ${info.lastSync.summary}`);
+        opts.onSync?.(r);
+      })
+      .catch((e: Error) => {
+        info.lastSync = { at: new Date().toISOString(), ok: false, durationMs: Date.now() - started, summary: "failed", error: e.message };
+        log(`sync failed: ${e.message}`);
+        opts.onSync?.(e);
+      })
+      .finally(async () => {
+        const next = task.getNextRun();
+        if (next) info.nextSync = next.toISOString();
+        await save().catch(() => {});
+        current = undefined;
+      });
+    await current;
+  };
+  const task: ScheduledTask = cron.schedule(schedule, tick, { noOverlap: true, maxRandomDelay: jitter * 1000, name: "coord-sync" });
+  info.nextSync = task.getNextRun()?.toISOString();
+  await save();
+  log(`coord daemon ${process.pid} started for ${opts.dir}: schedule "${schedule}", jitter up to ${jitter}s`);
+  void tick(); // a first sync at once
+
+  await new Promise<void>((resolve) => (stop.signal.aborted ? resolve() : stop.signal.addEventListener("abort", () => resolve(), { once: true })));
+  await task.stop();
+  await task.destroy();
+  if (current) {
+    log(`stopping: waiting up to ${opts.stopGrace ?? 10}s for the running sync`);
+    const grace = setTimeout(() => interrupt.abort(), (opts.stopGrace ?? 10) * 1000);
+    await current;
+    clearTimeout(grace);
+  }
+  info.stoppedAt = new Date().toISOString();
+  await save().catch(() => {});
+  process.off("SIGTERM", onSignal);
+  process.off("SIGINT", onSignal);
+  if (!compromised) await release().catch(() => {});
+  log(`coord daemon ${process.pid} stopped`);
+}
+
+/** The built CLI: beside this file when built, or in dist/ when run from the sources (tests). */
+const CLI = [new URL("../cli/main.js", import.meta.url), new URL("../../dist/cli/main.js", import.meta.url)].map((u) => fileURLToPath(u)).find((f) => existsSync(f))!;
+
+/** Starts the daemon in the background (a detached process); returns its pid. */
+export async function startDaemon(opts: { dir: string; schedule?: string; jitter?: number }): Promise<number> {
+  const stateDir = await stateDirOf(opts.dir);
+  await openMachine(opts.dir); // a clear error now rather than in the background
+  if (await daemonRunning(stateDir)) {
+    const info = await readDaemonInfo(stateDir);
+    throw new CoordError(`a coord daemon is already running for ${opts.dir}${info ? ` (pid ${info.pid}, since ${info.startedAt})` : ""}`, EXIT.USAGE);
+  }
+  const out = openSync(paths(stateDir).out, "a");
+  const args = [CLI, "daemon", "run", "--dir", opts.dir];
+  if (opts.schedule) args.push("--schedule", opts.schedule);
+  if (opts.jitter !== undefined) args.push("--jitter", String(opts.jitter));
+  const child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", out, out], env: process.env });
+  child.unref();
+  // Started when it holds the lock and wrote its pid; failed if it exits first.
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  for (let i = 0; i < 100; i++) {
+    const info = await readDaemonInfo(stateDir);
+    if (info && info.pid === child.pid && !info.stoppedAt) return child.pid!;
+    const code = await Promise.race([exited, new Promise<"wait">((r) => setTimeout(() => r("wait"), 100))]);
+    if (code !== "wait") throw new CoordError(`the daemon exited at once (code ${code}); see ${paths(stateDir).out}`, EXIT.FAILURE);
+  }
+  throw new CoordError(`the daemon did not start within 10 s; see ${paths(stateDir).out}`, EXIT.FAILURE);
+}
+
+/** Stops the daemon (SIGTERM: it finishes or cleanly interrupts the running sync); waits for it to exit. */
+export async function stopDaemon(opts: { dir: string; timeout?: number }): Promise<{ pid?: number; wasRunning: boolean }> {
+  const stateDir = await stateDirOf(opts.dir);
+  const info = await readDaemonInfo(stateDir);
+  if (!info || !(await daemonRunning(stateDir))) return { wasRunning: false, ...(info ? { pid: info.pid } : {}) };
+  try {
+    process.kill(info.pid, "SIGTERM");
+  } catch {
+    return { pid: info.pid, wasRunning: false };
+  }
+  const deadline = Date.now() + (opts.timeout ?? 60) * 1000;
+  while (Date.now() < deadline) {
+    if (!(await daemonRunning(stateDir))) return { pid: info.pid, wasRunning: true };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new CoordError(`the daemon (pid ${info.pid}) did not stop within ${opts.timeout ?? 60} s; kill it with: kill ${info.pid}`, EXIT.FAILURE);
+}
+
+export interface DaemonStatus {
+  running: boolean;
+  info?: DaemonInfo;
+  uptimeSeconds?: number;
+}
+
+export async function daemonStatus(dir: string): Promise<DaemonStatus> {
+  const stateDir = await stateDirOf(dir);
+  const info = await readDaemonInfo(stateDir);
+  const running = await daemonRunning(stateDir);
+  return { running, ...(info ? { info } : {}), ...(running && info ? { uptimeSeconds: Math.round((Date.now() - Date.parse(info.startedAt)) / 1000) } : {}) };
+}

@@ -1,0 +1,116 @@
+// coord watch: the daemon's loop in the foreground, plus a watch on the
+// checkout's ORDERS.json: when a person saves it there, it is validated and,
+// if valid, committed as their change and pushed at once. A burst of saves is
+// one commit; an invalid file is reported and left alone, never committed,
+// never discarded.
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { watch as chokidar } from "chokidar";
+import { formatProblem } from "../core/orders.js";
+import { ORDERS_FILE, readModel } from "../core/repo.js";
+import { CoordError, EXIT } from "../errors.js";
+import { firstLine, gitClient, machineAuthor, type Author } from "../git/git.js";
+import { openMachine, READ_PATHS, type Machine } from "../sync/sync.js";
+import { runDaemon, type DaemonOptions } from "./daemon.js";
+
+/** A cron expression for "every N seconds" (N dividing 60) or "every N minutes". */
+export function everyToSchedule(seconds: number): string {
+  if (seconds >= 1 && seconds < 60 && 60 % seconds === 0) return `*/${seconds} * * * * *`;
+  if (seconds % 60 === 0 && seconds / 60 < 60 && 60 % (seconds / 60) === 0) return `0 */${seconds / 60} * * * *`;
+  throw new CoordError(`--every ${seconds}s cannot be a schedule; use a number of seconds dividing 60 (5s, 10s, 30s) or of minutes dividing 60, or --schedule`, EXIT.USAGE);
+}
+
+/** The person's git identity in this checkout, or coord's on their behalf. */
+async function personAuthor(m: Machine): Promise<Author> {
+  const get = async (key: string) => (await gitClient(m.dir).raw(["config", "--get", key]).catch(() => "")).trim();
+  const [name, email] = await Promise.all([get("user.name"), get("user.email")]);
+  if (name && email) return { name, email };
+  const me = machineAuthor(m.config.name);
+  return { name: `${process.env.USER ?? "a person"} via ${me.name}`, email: me.email };
+}
+
+export type OrdersEditResult =
+  | { kind: "pushed"; commit: string; text: string }
+  | { kind: "unchanged" }
+  | { kind: "invalid"; problems: string[] }
+  | { kind: "conflict"; message: string };
+
+/**
+ * Publishes the person's saved ORDERS.json: valid against the fleet, based on
+ * the version their checkout had, committed with their identity on the remote
+ * tip and pushed (redone on a new tip while the remote's ORDERS.json is still
+ * the one they edited).
+ */
+export async function publishOrdersEdit(m: Machine, log: (line: string) => void = () => {}, lastPushed?: string): Promise<OrdersEditResult> {
+  const text = await readFile(join(m.dir, ORDERS_FILE), "utf8");
+  const head = await m.repo.resolve("HEAD");
+  const base = head ? await gitClient(m.dir).raw(["show", `${head}:${ORDERS_FILE}`]).catch(() => undefined) : undefined;
+  if (text === base) return { kind: "unchanged" };
+  const author = await personAuthor(m);
+  for (let attempt = 1; attempt <= 10; attempt++) {
+    const tip = await m.repo.fetch();
+    if (!tip) throw new CoordError(`the remote has no branch ${m.config.branch}`, EXIT.FAILURE);
+    const files = await m.repo.readFiles(tip, READ_PATHS);
+    const remote = files.get(ORDERS_FILE);
+    if (remote === text) return { kind: "unchanged" };
+    const model = readModel(new Map(files).set(ORDERS_FILE, text));
+    if (model.ordersProblems.length) return { kind: "invalid", problems: model.ordersProblems.map(formatProblem) };
+    // The edit must start from what the remote has: the checkout's version, or what this watch pushed last.
+    if (base !== undefined && remote !== base && remote !== lastPushed)
+      return { kind: "conflict", message: "ORDERS.json changed on the remote since this checkout's version; your file is kept as it is: merge the two by hand (git diff origin/main -- ORDERS.json), then save again" };
+    const commit = await m.repo.commitFiles(tip, new Map([[ORDERS_FILE, text]]), author, `ORDERS.json: saved by ${author.name} (coord watch)`);
+    if (await m.repo.push(commit)) {
+      const warning = await m.repo.fastForward(commit);
+      if (warning) log(warning);
+      return { kind: "pushed", commit, text };
+    }
+    log("push rejected (someone pushed first); retrying on the new tip");
+  }
+  throw new CoordError("gave up pushing ORDERS.json after 10 rejected pushes; save it again to retry", EXIT.FAILURE);
+}
+
+export interface WatchOptions extends DaemonOptions {
+  /** Milliseconds of quiet after the last save before publishing it. */
+  debounceMs?: number;
+  onOrdersEdit?: (r: OrdersEditResult | Error) => void;
+}
+
+export async function watch(opts: WatchOptions): Promise<void> {
+  const log = opts.log ?? (() => {});
+  const m = await openMachine(opts.dir);
+  const file = join(m.dir, ORDERS_FILE);
+  let timer: NodeJS.Timeout | undefined;
+  let publishing = Promise.resolve();
+  let lastPushed: string | undefined;
+  const onSave = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      publishing = publishing.then(async () => {
+        try {
+          const r = await publishOrdersEdit(m, log, lastPushed);
+          if (r.kind === "pushed") {
+            lastPushed = r.text;
+            log(`ORDERS.json: pushed ${r.commit.slice(0, 12)}`);
+          }
+          else if (r.kind === "invalid") log(`ORDERS.json is invalid, not committed (your file is kept):\n  ${r.problems.join("\n  ")}`);
+          else if (r.kind === "conflict") log(r.message);
+          opts.onOrdersEdit?.(r);
+        } catch (e) {
+          log(`ORDERS.json not pushed: ${firstLine((e as Error).message)}; save it again to retry`);
+          opts.onOrdersEdit?.(e as Error);
+        }
+      });
+    }, opts.debounceMs ?? 500);
+  };
+  const watcher = chokidar(file, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 100, pollInterval: 50 } });
+  watcher.on("add", onSave).on("change", onSave);
+  await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
+  log(`watching ${file}`);
+  try {
+    await runDaemon({ ...opts, log });
+  } finally {
+    clearTimeout(timer);
+    await publishing;
+    await watcher.close();
+  }
+}

@@ -1,0 +1,441 @@
+// coord's own structured log: one JSON line per sync and per task in
+// <stateDir>/coord.log, rotated by size (coord.log.1 is the newest old file).
+//
+// Several processes (the daemon, a `coord sync` by hand) append at once. Each
+// line is written by a single appendFile (O_APPEND, one write of a short
+// string), so lines never interleave; rotation renames files under a small
+// lock, and an append that races a rotation lands whole in one file or the
+// other. Nothing here throws for a bad line: a reader skips it.
+import { mkdir, open, readdir, readFile, rename, rm, stat, appendFile } from "node:fs/promises";
+import { join } from "node:path";
+import lockfile from "proper-lockfile";
+import type { SyncResult } from "../sync/sync.js";
+
+export const LOG_FILE = "coord.log";
+export const DEFAULT_MAX_BYTES = 1024 * 1024;
+export const DEFAULT_KEEP = 3;
+/** A line this long or shorter is written by one write() and never interleaves with another. */
+const ATOMIC_LINE = 4000;
+
+/** One sync cycle. */
+export interface SyncLogRecord {
+  kind: "sync";
+  at: string;
+  machine: string;
+  ok: boolean;
+  durationMs: number;
+  ran: { id: string; state: string }[];
+  /** The commit pushed, if any. */
+  pushed?: string;
+  /** Messages delivered to this machine. */
+  delivered: number;
+  error?: string;
+  /** Another sync held the lock. */
+  skipped?: boolean;
+}
+
+/** One attempt of a task. */
+export interface TaskLogRecord {
+  kind: "task";
+  at: string;
+  machine: string;
+  id: string;
+  rev: number;
+  attempt: number;
+  state: string;
+  exitCode: number | null;
+  durationMs: number;
+  reason?: string;
+}
+
+/** Anything else a later version (or another component) writes. */
+export interface OtherLogRecord {
+  kind?: string;
+  at: string;
+  [key: string]: unknown;
+}
+
+export type LogRecord = SyncLogRecord | TaskLogRecord | OtherLogRecord;
+
+export const isSyncRecord = (r: LogRecord): r is SyncLogRecord => r.kind === "sync";
+export const isTaskRecord = (r: LogRecord): r is TaskLogRecord => r.kind === "task";
+
+export interface RotateOptions {
+  /** Rotate when the file would grow past this (default 1 MiB). */
+  maxBytes?: number;
+  /** Old files kept: coord.log.1 … coord.log.<keep> (default 3). */
+  keep?: number;
+}
+
+export function logPath(stateDir: string): string {
+  return join(stateDir, LOG_FILE);
+}
+
+/** The record for one sync, from its result (or its error). */
+export function syncRecord(args: { machine: string; durationMs: number; result?: SyncResult; error?: unknown; at?: Date }): Omit<SyncLogRecord, "at"> & { at?: string } {
+  const { result, error } = args;
+  const rec: Omit<SyncLogRecord, "at"> & { at?: string } = {
+    kind: "sync",
+    machine: result?.machine ?? args.machine,
+    ok: error === undefined,
+    durationMs: Math.round(args.durationMs),
+    ran: (result?.ran ?? []).map((t) => ({ id: t.id, state: t.state })),
+    delivered: result?.delivered.length ?? 0,
+  };
+  if (args.at) rec.at = args.at.toISOString();
+  if (result?.pushed) rec.pushed = result.pushed;
+  if (result?.skipped) rec.skipped = true;
+  if (error !== undefined) rec.error = error instanceof Error ? error.message : String(error);
+  return rec;
+}
+
+/** The line for `record`: compact JSON, long strings shortened so it stays one atomic write where possible. */
+function lineOf(record: object): string {
+  const withAt: Record<string, unknown> = { ...(record as Record<string, unknown>) };
+  if (typeof withAt.at !== "string") withAt.at = new Date().toISOString();
+  // `at` first, for people reading the raw file.
+  const { at, ...rest } = withAt;
+  let line = JSON.stringify({ at, ...rest });
+  if (Buffer.byteLength(line) + 1 > ATOMIC_LINE) {
+    const shorten = (v: unknown, max: number): unknown => {
+      if (typeof v === "string") return v.length > max ? `${v.slice(0, max)}…[truncated]` : v;
+      if (Array.isArray(v)) return v.map((x) => shorten(x, max));
+      if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, shorten(x, max)]));
+      return v;
+    };
+    for (const max of [1000, 300, 80]) {
+      line = JSON.stringify(shorten({ at, ...rest }, max));
+      if (Buffer.byteLength(line) + 1 <= ATOMIC_LINE) break;
+    }
+  }
+  return line + "\n";
+}
+
+async function sizeOf(path: string): Promise<number | undefined> {
+  try {
+    return (await stat(path)).size;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
+}
+
+/** coord.log → .1 → .2 …, dropping the oldest. Under the rotation lock. */
+async function shift(stateDir: string, keep: number): Promise<void> {
+  const base = logPath(stateDir);
+  if (keep < 1) {
+    await rm(base, { force: true });
+    return;
+  }
+  await rm(`${base}.${keep}`, { force: true });
+  for (let n = keep - 1; n >= 1; n--) {
+    await rename(`${base}.${n}`, `${base}.${n + 1}`).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== "ENOENT") throw e;
+    });
+  }
+  await rename(base, `${base}.1`).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== "ENOENT") throw e;
+  });
+}
+
+async function rotateIfNeeded(stateDir: string, incoming: number, maxBytes: number, keep: number): Promise<void> {
+  const path = logPath(stateDir);
+  const size = await sizeOf(path);
+  if (size === undefined || size === 0 || size + incoming <= maxBytes) return;
+  let release: (() => Promise<void>) | undefined;
+  try {
+    release = await lockfile.lock(path, {
+      realpath: false,
+      lockfilePath: `${path}.lock`,
+      stale: 10_000,
+      retries: { retries: 40, minTimeout: 5, maxTimeout: 100, randomize: true },
+      onCompromised: () => {},
+    });
+  } catch {
+    return; // no rotation this time; the line is still appended
+  }
+  try {
+    // Another process may have rotated while we waited.
+    const now = await sizeOf(path);
+    if (now !== undefined && now > 0 && now + incoming > maxBytes) await shift(stateDir, keep);
+  } finally {
+    await release().catch(() => {});
+  }
+}
+
+/** Appends one record (with `at` added when absent) as a JSON line; rotates first when the file is full. */
+export async function appendLog(stateDir: string, record: object, opts: RotateOptions = {}): Promise<void> {
+  const line = lineOf(record);
+  const bytes = Buffer.byteLength(line);
+  await mkdir(stateDir, { recursive: true });
+  try {
+    await rotateIfNeeded(stateDir, bytes, opts.maxBytes ?? DEFAULT_MAX_BYTES, opts.keep ?? DEFAULT_KEEP);
+  } catch {
+    // A failed rotation never costs the line.
+  }
+  // A line a crashed writer left unfinished must not swallow this one.
+  const glue = (await endsMidLine(logPath(stateDir))) ? "\n" : "";
+  await appendFile(logPath(stateDir), glue + line, { encoding: "utf8", mode: 0o600, flag: "a" });
+}
+
+/** Whether the file's last byte is not a newline (a partial line). */
+async function endsMidLine(path: string): Promise<boolean> {
+  let fh;
+  try {
+    fh = await open(path, "r");
+  } catch {
+    return false;
+  }
+  try {
+    const { size } = await fh.stat();
+    if (size === 0) return false;
+    const b = Buffer.alloc(1);
+    await fh.read(b, 0, 1, size - 1);
+    return b[0] !== 10;
+  } catch {
+    return false;
+  } finally {
+    await fh.close();
+  }
+}
+
+function parseLine(line: string): LogRecord | undefined {
+  if (!line.trim()) return undefined;
+  try {
+    const v: unknown = JSON.parse(line);
+    if (!v || typeof v !== "object" || Array.isArray(v) || typeof (v as { at?: unknown }).at !== "string") return undefined;
+    return v as LogRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The rotated files, oldest first (coord.log.3, .2, .1). */
+async function rotatedFiles(stateDir: string): Promise<string[]> {
+  const names = await readdir(stateDir).catch(() => [] as string[]);
+  return names
+    .map((n) => /^coord\.log\.(\d+)$/.exec(n))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .sort((a, b) => Number(b[1]) - Number(a[1]))
+    .map((m) => join(stateDir, m[0]));
+}
+
+/** Where a follower starts: the current file and how far it was read. */
+export interface LogPosition {
+  ino?: number;
+  offset: number;
+}
+
+/** Every record, oldest first, and the position just past the last complete line of coord.log. */
+export async function readLogsWithPosition(stateDir: string, opts: { limit?: number } = {}): Promise<{ records: LogRecord[]; position: LogPosition }> {
+  const records: LogRecord[] = [];
+  const add = (text: string) => {
+    for (const line of text.split("\n")) {
+      const r = parseLine(line);
+      if (r) records.push(r);
+    }
+  };
+  for (const f of await rotatedFiles(stateDir)) add(await readFile(f, "utf8").catch(() => ""));
+  const position: LogPosition = { offset: 0 };
+  let fh;
+  try {
+    fh = await open(logPath(stateDir), "r");
+  } catch {
+    fh = undefined;
+  }
+  if (fh) {
+    try {
+      const st = await fh.stat();
+      const buf = await fh.readFile();
+      const end = buf.lastIndexOf(10) + 1; // an unfinished last line is left to the follower
+      position.ino = st.ino;
+      position.offset = end;
+      add(buf.subarray(0, end).toString("utf8"));
+    } finally {
+      await fh.close();
+    }
+  }
+  const limit = opts.limit;
+  return { records: limit !== undefined && limit >= 0 ? records.slice(Math.max(0, records.length - limit)) : records, position };
+}
+
+/** The records, oldest first across the rotated files; the last `limit` when given. Corrupt lines are skipped. */
+export async function readLogs(stateDir: string, opts: { limit?: number } = {}): Promise<LogRecord[]> {
+  return (await readLogsWithPosition(stateDir, opts)).records;
+}
+
+/**
+ * Calls `onRecord` for each record appended from now on (or from `since`),
+ * polling every `intervalMs` (200 ms); follows rotation (the rest of the old
+ * file first, then the new one). Resolves when `signal` aborts.
+ */
+export async function followLogs(
+  stateDir: string,
+  onRecord: (r: LogRecord) => void,
+  signal: AbortSignal,
+  opts: { intervalMs?: number; since?: LogPosition } = {},
+): Promise<void> {
+  const path = logPath(stateDir);
+  const interval = opts.intervalMs ?? 200;
+  let ino: number | undefined;
+  let offset = 0;
+  let partial = Buffer.alloc(0);
+  if (opts.since) {
+    ino = opts.since.ino;
+    offset = opts.since.offset;
+  } else {
+    const st = await stat(path).catch(() => undefined);
+    if (st) {
+      ino = st.ino;
+      offset = st.size;
+    }
+  }
+
+  const emit = (chunk: Buffer, final: boolean) => {
+    let data = partial.length ? Buffer.concat([partial, chunk]) : chunk;
+    let nl: number;
+    while ((nl = data.indexOf(10)) >= 0) {
+      const r = parseLine(data.subarray(0, nl).toString("utf8"));
+      data = data.subarray(nl + 1);
+      if (r && !signal.aborted) onRecord(r);
+    }
+    partial = final ? Buffer.alloc(0) : Buffer.from(data);
+  };
+
+  /** The log files by inode, oldest first: coord.log.N … coord.log.1, coord.log. */
+  const listOnce = async (): Promise<{ path: string; ino: number }[]> => {
+    const found: { path: string; ino: number }[] = [];
+    for (const f of [...(await rotatedFiles(stateDir)), path]) {
+      const st = await stat(f).catch(() => undefined);
+      if (st) found.push({ path: f, ino: st.ino });
+    }
+    return found;
+  };
+  /** The same, taken twice alike: a rotation in the middle of a listing would skip a file. */
+  const files = async (): Promise<{ path: string; ino: number }[]> => {
+    let last = await listOnce();
+    for (let i = 0; i < 20; i++) {
+      const next = await listOnce();
+      if (next.length === last.length && next.every((f, k) => f.ino === last[k]!.ino && f.path === last[k]!.path)) return next;
+      last = next;
+    }
+    return last;
+  };
+
+  /** The bytes of the file with inode `want` from `from`, wherever rotation has moved it. */
+  const readIno = async (want: number, from: number): Promise<Buffer | undefined> => {
+    for (const f of [path, ...(await rotatedFiles(stateDir))]) {
+      const fh = await open(f, "r").catch(() => undefined);
+      if (!fh) continue;
+      try {
+        const st = await fh.stat();
+        if (st.ino !== want) continue;
+        if (st.size <= from) return Buffer.alloc(0);
+        const buf = Buffer.alloc(st.size - from);
+        const { bytesRead } = await fh.read(buf, 0, buf.length, from);
+        return buf.subarray(0, bytesRead);
+      } finally {
+        await fh.close();
+      }
+    }
+    return undefined;
+  };
+
+  const tick = async () => {
+    const st = await stat(path).catch(() => undefined);
+    if (st && st.ino === ino) {
+      if (st.size < offset) {
+        offset = 0; // truncated in place
+        partial = Buffer.alloc(0);
+      }
+      if (st.size > offset) {
+        // By inode: coord.log may have rotated since the stat.
+        const chunk = (await readIno(st.ino, offset)) ?? Buffer.alloc(0);
+        offset += chunk.length;
+        emit(chunk, false);
+      }
+      return;
+    }
+    // Rotated (once or more): the rest of the file we were reading, then each newer one, then coord.log.
+    const list = await files();
+    const at = ino === undefined ? -1 : list.findIndex((f) => f.ino === ino);
+    if (at >= 0 && list[at]!.path === path) return; // it came back under its name: read at the next tick
+    if (at >= 0) {
+      emit((await readIno(list[at]!.ino, offset)) ?? Buffer.alloc(0), true);
+      for (const f of list.slice(at + 1, -1)) if (f.path !== path) emit((await readIno(f.ino, 0)) ?? Buffer.alloc(0), true);
+    } else {
+      partial = Buffer.alloc(0);
+      // Lost track (the file rotated out of reach): the rotated files are older, start at coord.log.
+    }
+    const current = list[list.length - 1];
+    if (current && current.path === path && current.ino !== ino) {
+      ino = current.ino;
+      const chunk = (await readIno(current.ino, 0)) ?? Buffer.alloc(0);
+      offset = chunk.length;
+      emit(chunk, false);
+    } else if (!current || current.path !== path) {
+      ino = undefined;
+      offset = 0;
+    }
+  };
+
+  while (!signal.aborted) {
+    try {
+      await tick();
+    } catch {
+      // a file vanished between stat and read: look again at the next tick
+    }
+    if (signal.aborted) break;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(done, interval);
+      function done() {
+        clearTimeout(t);
+        signal.removeEventListener("abort", done);
+        resolve();
+      }
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+}
+
+/** 1.2s, 45s, 3m05s, 1h02m. */
+export function formatMs(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return "?";
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1)}s`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+}
+
+/** 2026-11-22T07:35:13Z (seconds are enough for people). */
+function formatAt(at: unknown): string {
+  if (typeof at !== "string") return "?";
+  return at.replace(/\.\d+Z$/, "Z");
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+/** One line, even when a field holds newlines. */
+const oneLine = (s: string) => s.replace(/\s*\n\s*/g, " ").trim();
+
+/** One human line per record. */
+export function formatLogRecord(r: LogRecord): string {
+  const at = formatAt(r.at);
+  if (isSyncRecord(r)) {
+    const dur = `(${formatMs(r.durationMs)})`;
+    if (r.skipped) return `${at} sync ${r.machine} skipped: another sync is running ${dur}`;
+    const done: string[] = [];
+    if (r.ran?.length) done.push(`ran ${r.ran.map((t) => `${t.id} (${t.state})`).join(", ")}`);
+    if (r.delivered) done.push(`${plural(r.delivered, "message")} delivered`);
+    if (r.pushed) done.push(`pushed ${r.pushed.slice(0, 8)}`);
+    if (!r.ok) return `${at} sync ${r.machine} failed: ${oneLine(r.error ?? "unknown error")}${done.length ? `; ${done.join(", ")}` : ""} ${dur}`;
+    return `${at} sync ${r.machine} ok: ${done.length ? done.join(", ") : "nothing new"} ${dur}`;
+  }
+  if (isTaskRecord(r)) {
+    const exit = r.exitCode === null || r.exitCode === undefined ? "no exit code" : `exit ${r.exitCode}`;
+    const why = r.reason && r.state !== "completed" ? `: ${oneLine(r.reason)}` : "";
+    return `${at} task ${r.id} rev ${r.rev} attempt ${r.attempt} ${r.state} ${exit}${why} (${formatMs(r.durationMs)})`;
+  }
+  const { at: _at, kind, ...rest } = r as OtherLogRecord;
+  return `${at} ${typeof kind === "string" ? kind : "log"} ${JSON.stringify(rest)}`;
+}

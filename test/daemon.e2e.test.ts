@@ -1,0 +1,127 @@
+// A real daemon process on a real bare repo: it syncs on a short schedule,
+// survives the remote going away and coming back, picks up orders pushed
+// meanwhile, stops cleanly, and a kill -9 leaves nothing that blocks a start.
+// And coord watch: a save of ORDERS.json in the checkout is pushed once.
+import { readFile, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { cli, cliProcess, git, hubCommits, hubFile, hubStatus, makeFleet, pushOrders, setConfig, waitFor, type Fleet } from "./helpers.js";
+import { daemonStatus, readDaemonInfo } from "../src/daemon/daemon.js";
+
+let fleet: Fleet | undefined;
+const stops: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const stop of stops.splice(0)) await stop().catch(() => {});
+  await fleet?.cleanup();
+  fleet = undefined;
+});
+
+const dirOf = (name: string) => fleet!.machines[name]!;
+const stateDir = (dir: string) => join(dir, ".git", "coord");
+const EVERY_SECOND = "*/1 * * * * *";
+
+describe("coord daemon", () => {
+  it("syncs on its schedule, survives the remote going away and coming back, picks up new orders, stops cleanly", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = dirOf("izzit7");
+    await setConfig(dir, { failureBackoff: "1s" });
+    const start = await cli("daemon", "start", "--dir", dir, "--schedule", EVERY_SECOND, "--jitter", "0");
+    expect(start.code, start.err).toBe(0);
+    stops.push(() => cli("daemon", "stop", "--dir", dir));
+    expect((await cli("daemon", "start", "--dir", dir)).err).toMatch(/already running .*pid \d+/);
+
+    const log = join(fleet.root, "ran.log");
+    await pushOrders(fleet, [{ id: "first", to: "izzit7", run: `echo first >> ${log}` }]);
+    await waitFor(async () => (await hubStatus(fleet!)).orders.first?.state === "completed", 20_000, "the daemon to run the first order");
+
+    // The remote goes away: syncs fail (and back off), the daemon lives on.
+    await rename(fleet.hubPath, fleet.hubPath + ".away");
+    await waitFor(async () => (await readDaemonInfo(stateDir(dir)))?.lastSync?.ok === false, 20_000, "a failed sync");
+    const failing = await cli("daemon", "status", "--dir", dir);
+    expect(failing.out).toMatch(/running: pid \d+/);
+    expect(failing.out).toMatch(/last sync: .*FAILED: could not reach the remote/);
+    await rename(fleet.hubPath + ".away", fleet.hubPath);
+
+    await pushOrders(fleet, [
+      { id: "first", to: "izzit7", run: `echo first >> ${log}` },
+      { id: "second", to: "izzit7", run: `echo second >> ${log}` },
+    ]);
+    await waitFor(async () => (await hubStatus(fleet!)).orders.second?.state === "completed", 30_000, "the daemon to run the order pushed while the remote was away");
+    expect((await readFile(log, "utf8")).split("\n").filter(Boolean)).toEqual(["first", "second"]);
+
+    const stop = await cli("daemon", "stop", "--dir", dir);
+    expect(stop.out).toMatch(/coord daemon \d+ stopped/);
+    const after = await daemonStatus(dir);
+    expect(after.running).toBe(false);
+    expect(after.info?.stoppedAt).toBeDefined();
+    expect((await cli("daemon", "status", "--dir", dir)).out).toMatch(/^not running/);
+  }, 120_000);
+
+  it("a kill -9 of the daemon leaves nothing that blocks the next start", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = dirOf("izzit7");
+    expect((await cli("daemon", "start", "--dir", dir, "--schedule", EVERY_SECOND, "--jitter", "0")).code).toBe(0);
+    const info = (await readDaemonInfo(stateDir(dir)))!;
+    process.kill(info.pid, "SIGKILL");
+    await waitFor(async () => !(await daemonStatus(dir)).running, 5_000, "the killed daemon to be seen as gone");
+    const again = await cli("daemon", "start", "--dir", dir, "--schedule", EVERY_SECOND, "--jitter", "0");
+    expect(again.code, again.err).toBe(0);
+    stops.push(() => cli("daemon", "stop", "--dir", dir));
+    expect((await readDaemonInfo(stateDir(dir)))!.pid).not.toBe(info.pid);
+  }, 60_000);
+
+  it("keeps syncing while a long task runs: messages are delivered and heartbeats go out meanwhile", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const dir = dirOf("soda-yeti");
+    await setConfig(dir, { checkEvery: "1s" });
+    const marker = join(fleet.root, "long-started");
+    await pushOrders(fleet, [{ id: "long", to: "soda-yeti", run: `touch ${marker}; sleep 30` }]);
+    const run = cliProcess(["daemon", "run", "--dir", dir, "--schedule", EVERY_SECOND, "--jitter", "0"]);
+    stops.push(async () => {
+      run.kill("SIGTERM");
+      await new Promise((r) => (run.exitCode !== null ? r(null) : run.once("close", r)));
+    });
+    await waitFor(async () => (await hubStatus(fleet!)).orders.long?.state === "in_progress", 20_000, "the long task to show in_progress");
+    await cli("send", "--dir", dirOf("izzit7"), "soda-yeti", "are you there?", "--now");
+    await waitFor(async () => (await hubStatus(fleet!)).machines["soda-yeti"].messages.unacked === 1, 20_000, "the message to be received during the long task");
+    // A clean stop interrupts the task and publishes that.
+    run.kill("SIGTERM");
+    await new Promise((r) => run.once("close", r));
+    expect((await hubStatus(fleet)).orders.long.machines["soda-yeti"]).toMatchObject({ state: "failed", reason: "interrupted: coord was stopped" });
+  }, 90_000);
+});
+
+describe("coord watch", () => {
+  it("a burst of saves of ORDERS.json in the checkout is pushed once, as the person's change; an invalid file is left alone", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = dirOf("izzit7");
+    await git(dir, "config", "user.name", "Dana Person");
+    await git(dir, "config", "user.email", "dana@example.com");
+    const w = cliProcess(["watch", "--dir", dir, "--every", "5s", "--debounce", "700"]);
+    let out = "";
+    w.stdout!.on("data", (d) => (out += d));
+    stops.push(async () => {
+      w.kill("SIGTERM");
+      await new Promise((r) => (w.exitCode !== null ? r(null) : w.once("close", r)));
+    });
+    await waitFor(async () => out.includes("watching"), 15_000, "watch to start");
+    const file = join(dir, "ORDERS.json");
+    const orders = (n: number) => JSON.stringify({ $schema: "coordination/orders.schema.json", version: 1, orders: Array.from({ length: n }, (_, i) => ({ id: `o${i}`, to: "izzit7", run: "true" })) }, null, 2) + "\n";
+    for (let n = 1; n <= 3; n++) {
+      await writeFile(file, orders(n));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await waitFor(async () => (await hubFile(fleet!, "ORDERS.json")) === orders(3), 10_000, "the saved ORDERS.json to reach the hub");
+    const byPerson = (await hubCommits(fleet)).filter((c) => c.author === "Dana Person");
+    expect(byPerson).toHaveLength(1);
+    expect(byPerson[0]!.paths).toEqual(["ORDERS.json"]);
+
+    const broken = '{ "version": 1, "orders": [ { "id": "x", "to": "izzit7", "run": "true", "timeout": "ten minutes" } ] }\n';
+    await writeFile(file, broken);
+    await waitFor(async () => out.includes("ORDERS.json is invalid, not committed"), 10_000, "the invalid file to be reported").catch((e: Error) => {
+      throw new Error(`${e.message}; watch said:\n${out}`);
+    });
+    expect(await readFile(file, "utf8")).toBe(broken); // never discarded
+    expect(await hubFile(fleet, "ORDERS.json")).toBe(orders(3)); // never committed
+  }, 60_000);
+});

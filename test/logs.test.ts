@@ -1,0 +1,240 @@
+// coord's structured log: append, rotation under concurrency, reading, follow, format.
+import { execFile } from "node:child_process";
+import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+import ts from "typescript";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { logs } from "../src/commands/logs.js";
+import { appendLog, followLogs, formatLogRecord, readLogs, syncRecord, type LogRecord } from "../src/state/logs.js";
+import { git, tempDir, waitFor } from "./helpers.js";
+
+const run = promisify(execFile);
+
+let dir: string;
+beforeEach(async () => {
+  dir = await tempDir("coord-logs-");
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Every JSON line of coord.log and its rotated files, and the files' sizes. */
+async function allLines(stateDir: string): Promise<{ lines: string[]; sizes: Record<string, number> }> {
+  const names = (await readdir(stateDir)).filter((n) => /^coord\.log(\.\d+)?$/.test(n));
+  const lines: string[] = [];
+  const sizes: Record<string, number> = {};
+  for (const n of names) {
+    const text = await readFile(join(stateDir, n), "utf8");
+    sizes[n] = Buffer.byteLength(text);
+    expect(text === "" || text.endsWith("\n")).toBe(true);
+    lines.push(...text.split("\n").filter(Boolean));
+  }
+  return { lines, sizes };
+}
+
+describe("appendLog / readLogs", () => {
+  it("appends JSON lines with `at` and reads them oldest first, the last N with a limit", async () => {
+    await appendLog(dir, { kind: "sync", machine: "m1", ok: true, durationMs: 5, ran: [], delivered: 0 });
+    await appendLog(dir, { kind: "task", machine: "m1", id: "b", rev: 1, attempt: 1, state: "completed", exitCode: 0, durationMs: 7, at: "2026-01-01T00:00:00.000Z" });
+    await appendLog(dir, { kind: "note", n: 3 });
+    const all = await readLogs(dir);
+    expect(all.map((r) => r.kind)).toEqual(["sync", "task", "note"]);
+    expect(Date.parse(all[0]!.at)).toBeGreaterThan(Date.now() - 60_000);
+    expect(all[1]!.at).toBe("2026-01-01T00:00:00.000Z");
+    expect((await readLogs(dir, { limit: 2 })).map((r) => r.kind)).toEqual(["task", "note"]);
+    expect(await readLogs(dir, { limit: 0 })).toEqual([]);
+    const raw = await readFile(join(dir, "coord.log"), "utf8");
+    expect(raw.split("\n")).toHaveLength(4);
+    expect(raw.startsWith('{"at":')).toBe(true);
+  });
+
+  it("reads nothing, without failing, when there is no log", async () => {
+    expect(await readLogs(join(dir, "none"))).toEqual([]);
+  });
+
+  it("rotates by size, keeping `keep` old files, oldest first across them", async () => {
+    for (let i = 0; i < 60; i++) await appendLog(dir, { kind: "n", i }, { maxBytes: 400, keep: 3 });
+    const names = (await readdir(dir)).filter((n) => /^coord\.log(\.\d+)?$/.test(n)).sort();
+    expect(names).toEqual(["coord.log", "coord.log.1", "coord.log.2", "coord.log.3"]);
+    for (const n of names) expect((await stat(join(dir, n))).size).toBeLessThanOrEqual(400);
+    const got = (await readLogs(dir)).map((r) => r.i as number);
+    expect(got[got.length - 1]).toBe(59);
+    // Consecutive: nothing inside the kept window is missing or out of order.
+    expect(got).toEqual(Array.from({ length: got.length }, (_, k) => 59 - got.length + 1 + k));
+    expect(got.length).toBeGreaterThan(10);
+  });
+
+  it("skips a corrupt or unfinished line instead of failing", async () => {
+    await appendLog(dir, { kind: "n", i: 1 }, { maxBytes: 60 });
+    await appendLog(dir, { kind: "n", i: 2 }, { maxBytes: 60 });
+    await writeFile(join(dir, "coord.log.1"), (await readFile(join(dir, "coord.log.1"), "utf8")) + "not json\n[1,2]\n{\"no\":\"at\"}\n");
+    await writeFile(join(dir, "coord.log"), (await readFile(join(dir, "coord.log"), "utf8")) + '{"at":"2026-01-01T00:00:00Z","kind":"n","i":');
+    expect((await readLogs(dir)).map((r) => r.i)).toEqual([1, 2]);
+    // The next line does not stick to the unfinished one: it starts on a line of its own.
+    await appendLog(dir, { kind: "n", i: 3 }, { maxBytes: 1_000_000 });
+    await appendLog(dir, { kind: "n", i: 4 }, { maxBytes: 1_000_000 });
+    expect((await readLogs(dir)).map((r) => r.i)).toEqual([1, 2, 3, 4]);
+  });
+
+  it("keeps a huge record on one short line", async () => {
+    await appendLog(dir, { kind: "sync", machine: "m1", ok: false, durationMs: 1, ran: [], delivered: 0, error: "x".repeat(50_000) });
+    const raw = await readFile(join(dir, "coord.log"), "utf8");
+    expect(Buffer.byteLength(raw)).toBeLessThan(4096);
+    const [r] = await readLogs(dir);
+    expect(r!.error).toMatch(/^x+…\[truncated\]$/);
+  });
+
+  it("loses and splits no line with many concurrent appenders across rotations", async () => {
+    const writers = 8;
+    const each = 60;
+    await Promise.all(
+      Array.from({ length: writers }, async (_, w) => {
+        for (let i = 0; i < each; i++) await appendLog(dir, { kind: "n", w, i, pad: "p".repeat(40) }, { maxBytes: 2000, keep: 100 });
+      }),
+    );
+    const { lines, sizes } = await allLines(dir);
+    const seen = lines.map((l) => JSON.parse(l) as { w: number; i: number });
+    expect(seen).toHaveLength(writers * each);
+    expect(new Set(seen.map((r) => `${r.w}/${r.i}`)).size).toBe(writers * each);
+    expect(Object.keys(sizes).length).toBeGreaterThan(5);
+    // Each writer's own lines stay in order across the files.
+    const ordered = await readLogs(dir);
+    for (let w = 0; w < writers; w++) expect(ordered.filter((r) => r.w === w).map((r) => r.i)).toEqual(Array.from({ length: each }, (_, i) => i));
+  });
+
+  it("loses and splits no line with 4 appending processes across rotations", async () => {
+    // The module, transpiled to plain JS, run by 4 separate node processes.
+    const source = await readFile(join(import.meta.dirname, "..", "src", "state", "logs.ts"), "utf8");
+    const lockfileUrl = pathToFileURL(createRequire(import.meta.url).resolve("proper-lockfile")).href;
+    const js = ts
+      .transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: false } })
+      .outputText.replace(/from "proper-lockfile"/, `from ${JSON.stringify(lockfileUrl)}`);
+    expect(js).not.toMatch(/from "\.\.?\//); // no runtime import of other coord modules
+    const code = join(dir, "code");
+    await mkdir(code);
+    await writeFile(join(code, "logs.mjs"), js);
+    await writeFile(
+      join(code, "worker.mjs"),
+      `import { appendLog } from "./logs.mjs";
+       const [stateDir, w, n] = process.argv.slice(2);
+       for (let i = 0; i < Number(n); i++) await appendLog(stateDir, { kind: "n", w: Number(w), i, pad: "q".repeat(50) }, { maxBytes: 3000, keep: 200 });`,
+    );
+    const stateDir = join(dir, "state");
+    const each = 150;
+    await Promise.all([0, 1, 2, 3].map((w) => run(process.execPath, [join(code, "worker.mjs"), stateDir, String(w), String(each)])));
+    const { lines, sizes } = await allLines(stateDir);
+    const seen = lines.map((l) => JSON.parse(l) as { w: number; i: number });
+    expect(seen).toHaveLength(4 * each);
+    expect(new Set(seen.map((r) => `${r.w}/${r.i}`)).size).toBe(4 * each);
+    expect(Object.keys(sizes).length).toBeGreaterThan(10);
+    const ordered = await readLogs(stateDir);
+    for (let w = 0; w < 4; w++) expect(ordered.filter((r) => r.w === w).map((r) => r.i)).toEqual(Array.from({ length: each }, (_, i) => i));
+  }, 60_000);
+});
+
+describe("followLogs", () => {
+  let controller: AbortController;
+  afterEach(() => controller?.abort());
+
+  it("sees appended lines, across rotations, once each and in order, until aborted", async () => {
+    await appendLog(dir, { kind: "old", i: -1 });
+    controller = new AbortController();
+    const got: LogRecord[] = [];
+    const following = followLogs(dir, (r) => got.push(r), controller.signal, { intervalMs: 20 });
+    await new Promise((r) => setTimeout(r, 60));
+    for (let i = 0; i < 5; i++) await appendLog(dir, { kind: "n", i });
+    await waitFor(async () => got.length >= 5, 5000, "the first appends");
+    // Now rotations, between polls and within one poll.
+    for (let i = 5; i < 40; i++) {
+      await appendLog(dir, { kind: "n", i, pad: "z".repeat(60) }, { maxBytes: 500, keep: 50 });
+      if (i % 7 === 0) await new Promise((r) => setTimeout(r, 30));
+    }
+    await waitFor(async () => got.length >= 40, 5000, "the appends across rotations");
+    await new Promise((r) => setTimeout(r, 100));
+    expect(got.map((r) => r.i)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    controller.abort();
+    await following;
+    await appendLog(dir, { kind: "n", i: 99 });
+    await new Promise((r) => setTimeout(r, 60));
+    expect(got).toHaveLength(40);
+  });
+
+  it("waits for a log that does not exist yet, and a line written in two pieces", async () => {
+    controller = new AbortController();
+    const got: LogRecord[] = [];
+    const following = followLogs(dir, (r) => got.push(r), controller.signal, { intervalMs: 20 });
+    await new Promise((r) => setTimeout(r, 50));
+    const line = JSON.stringify({ at: "2026-01-01T00:00:00Z", kind: "n", i: 1 });
+    await writeFile(join(dir, "coord.log"), line.slice(0, 10), { flag: "a" });
+    await new Promise((r) => setTimeout(r, 80));
+    expect(got).toEqual([]);
+    await writeFile(join(dir, "coord.log"), line.slice(10) + "\n", { flag: "a" });
+    await waitFor(async () => got.length === 1, 5000, "the line");
+    expect(got[0]!.i).toBe(1);
+    controller.abort();
+    await following;
+  });
+});
+
+describe("formatLogRecord", () => {
+  const at = "2026-11-22T07:35:13.578Z";
+  it("says what a sync did", () => {
+    expect(formatLogRecord({ kind: "sync", at, machine: "izzit7", ok: true, durationMs: 1234, ran: [{ id: "build", state: "completed" }], pushed: "1a2b3c4d5e6f7a8b", delivered: 0 })).toBe(
+      "2026-11-22T07:35:13Z sync izzit7 ok: ran build (completed), pushed 1a2b3c4d (1.2s)",
+    );
+    expect(formatLogRecord({ kind: "sync", at, machine: "izzit7", ok: true, durationMs: 80, ran: [], delivered: 2 })).toBe(
+      "2026-11-22T07:35:13Z sync izzit7 ok: 2 messages delivered (0.1s)",
+    );
+    expect(formatLogRecord({ kind: "sync", at, machine: "izzit7", ok: true, durationMs: 80, ran: [], delivered: 0 })).toBe("2026-11-22T07:35:13Z sync izzit7 ok: nothing new (0.1s)");
+    expect(formatLogRecord({ kind: "sync", at, machine: "izzit7", ok: false, durationMs: 20_500, ran: [], delivered: 0, error: "could not reach the remote /x: boom\nmore" })).toBe(
+      "2026-11-22T07:35:13Z sync izzit7 failed: could not reach the remote /x: boom more (21s)",
+    );
+    expect(formatLogRecord({ kind: "sync", at, machine: "izzit7", ok: true, skipped: true, durationMs: 3, ran: [], delivered: 0 })).toBe(
+      "2026-11-22T07:35:13Z sync izzit7 skipped: another sync is running (0.0s)",
+    );
+  });
+
+  it("says how a task ended", () => {
+    expect(formatLogRecord({ kind: "task", at, machine: "m", id: "build", rev: 1, attempt: 1, state: "completed", exitCode: 0, durationMs: 3100 })).toBe(
+      "2026-11-22T07:35:13Z task build rev 1 attempt 1 completed exit 0 (3.1s)",
+    );
+    expect(formatLogRecord({ kind: "task", at, machine: "m", id: "t", rev: 2, attempt: 3, state: "failed", exitCode: null, durationMs: 125_000, reason: "timed out after 2m" })).toBe(
+      "2026-11-22T07:35:13Z task t rev 2 attempt 3 failed no exit code: timed out after 2m (2m05s)",
+    );
+    expect(formatLogRecord({ at, kind: "other", x: 1 })).toBe('2026-11-22T07:35:13Z other {"x":1}');
+  });
+
+  it("builds a sync record from a result or an error", () => {
+    const result = { machine: "m1", skipped: false, ran: [{ id: "a", rev: 1, state: "completed" as const, exitCode: 0 }], delivered: ["x", "y"], pushed: "abc" } as never;
+    expect(syncRecord({ machine: "m1", durationMs: 12.4, result })).toEqual({ kind: "sync", machine: "m1", ok: true, durationMs: 12, ran: [{ id: "a", state: "completed" }], delivered: 2, pushed: "abc" });
+    expect(syncRecord({ machine: "m1", durationMs: 3, error: new Error("no remote") })).toEqual({ kind: "sync", machine: "m1", ok: false, durationMs: 3, ran: [], delivered: 0, error: "no remote" });
+  });
+});
+
+describe("coord logs", () => {
+  it("prints the last N records, as lines or JSON, and follows", async () => {
+    const checkout = join(dir, "co");
+    await mkdir(checkout);
+    await git(checkout, "init", "--quiet");
+    const stateDir = join(checkout, ".git", "coord");
+    for (let i = 1; i <= 3; i++)
+      await appendLog(stateDir, { kind: "task", at: `2026-01-01T00:00:0${i}.000Z`, machine: "m", id: `t${i}`, rev: 1, attempt: 1, state: "completed", exitCode: 0, durationMs: 1000 });
+    const out: string[] = [];
+    await logs(checkout, { limit: 2, out: (l) => out.push(l) });
+    expect(out).toEqual(["2026-01-01T00:00:02Z task t2 rev 1 attempt 1 completed exit 0 (1.0s)", "2026-01-01T00:00:03Z task t3 rev 1 attempt 1 completed exit 0 (1.0s)"]);
+
+    const json: string[] = [];
+    const controller = new AbortController();
+    const following = logs(checkout, { json: true, follow: true, limit: 1, out: (l) => json.push(l), signal: controller.signal, intervalMs: 20 });
+    await waitFor(async () => json.length === 1, 5000, "the last record");
+    await appendLog(stateDir, { kind: "n", i: 4 });
+    await waitFor(async () => json.length === 2, 5000, "the followed record");
+    controller.abort();
+    await following;
+    expect(JSON.parse(json[0]!).id).toBe("t3");
+    expect(JSON.parse(json[1]!).i).toBe(4);
+  });
+});
