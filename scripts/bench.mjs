@@ -3,7 +3,8 @@
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { hubCreate } from "../dist/commands/hub.js";
 import { init } from "../dist/commands/init.js";
@@ -69,3 +70,38 @@ await measure("5 machines publish at the same instant (heartbeat due)", 5, async
 });
 console.log(`  rejected pushes retried in those 5 rounds: ${retries} (of 25 publishes)`);
 rmSync(root, { recursive: true, force: true });
+
+// Latency: from a person's push of a new order to the task starting on the target machine,
+// with `coord watch --every 5s` running there.
+{
+  const { spawn } = await import("node:child_process");
+  const { readFileSync, existsSync } = await import("node:fs");
+  const root = mkdtempSync(join(tmpdir(), "coord-latency-"));
+  const hub = join(root, "hub.git");
+  await hubCreate(hub);
+  const dir = join(root, "izzit7");
+  await init({ dir, name: "izzit7", remote: hub });
+  const person = join(root, "person");
+  execFileSync("git", ["clone", "--quiet", hub, person]);
+  const cli = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "cli", "main.js");
+  const watcher = spawn(process.execPath, [cli, "watch", "--dir", dir, "--every", "5s"], { stdio: "ignore", env: process.env });
+  await new Promise((r) => setTimeout(r, 2000));
+  const latencies = [];
+  for (let i = 0; i < 5; i++) {
+    const stamp = join(root, `started-${i}`);
+    writeFileSync(join(person, "ORDERS.json"), JSON.stringify({ version: 1, orders: [{ id: `latency-${i}`, to: "izzit7", run: `node -e "require('fs').writeFileSync('${stamp}', String(Date.now()))"` }] }));
+    execFileSync("git", ["-C", person, "add", "ORDERS.json"]);
+    execFileSync("git", ["-C", person, "-c", "user.name=p", "-c", "user.email=p@x", "commit", "-qm", `order ${i}`]);
+    execFileSync("git", ["-C", person, "-c", "user.name=p", "-c", "user.email=p@x", "pull", "-q", "--rebase", "origin", "main"]);
+    const pushed = Date.now();
+    execFileSync("git", ["-C", person, "push", "-q", "origin", "HEAD:main"]);
+    for (let t = 0; t < 200 && !existsSync(stamp); t++) await new Promise((r) => setTimeout(r, 50));
+    if (existsSync(stamp)) latencies.push(Number(readFileSync(stamp, "utf8")) - pushed);
+    await new Promise((r) => setTimeout(r, 1000 + Math.random() * 4000)); // push at a random point of the 5 s cycle
+  }
+  watcher.kill("SIGTERM");
+  latencies.sort((a, b) => a - b);
+  console.log(`${"push → task start, coord watch --every 5s".padEnd(58)} median ${String(latencies[Math.floor(latencies.length / 2)]).padStart(8)} ms   min ${latencies[0]}   max ${latencies.at(-1)}   (n=${latencies.length})`);
+  await new Promise((r) => setTimeout(r, 1000));
+  rmSync(root, { recursive: true, force: true });
+}

@@ -228,7 +228,7 @@ describe("coord cron", () => {
     const r = await schedule({ dir, action: "print" });
     const checkout = await realpath(dir);
     expect(r.line).toBe(
-      `*/5 * * * * ${process.execPath} ${await realpath(CLI)} sync --dir ${checkout} >> ${join(checkout, ".git", "coord", "cron.log")} 2>&1  # coord:alpha:${checkout}`,
+      `*/5 * * * * PATH=${process.env.PATH} ${process.execPath} ${await realpath(CLI)} sync --scheduled --dir ${checkout} >> ${join(checkout, ".git", "coord", "cron.log")} 2>&1  # coord:alpha:${checkout}`,
     );
     expect(formatSchedule(r)).toBe(r.line);
     expect(await readOr(box.crontabCalls)).toBe(""); // print does not even read the crontab
@@ -342,7 +342,8 @@ describe("coord cron --systemd", () => {
     const r = await schedule({ dir, action: "install", systemd: true, schedule: "*/10 * * * *" });
     const service = await readFile(join(unitDir(), "coord-alpha.service"), "utf8");
     const timer = await readFile(join(unitDir(), "coord-alpha.timer"), "utf8");
-    expect(service).toContain(`ExecStart=${process.execPath} ${await realpath(CLI)} sync --dir ${checkout}\n`);
+    expect(service).toContain(`ExecStart=${process.execPath} ${await realpath(CLI)} sync --scheduled --dir ${checkout}\n`);
+    expect(service).toContain(`Environment=PATH=${process.env.PATH}\n`); // git and agent CLIs found as from the installing shell
     expect(service).toContain("Type=oneshot");
     expect(timer).toContain("OnBootSec=1min\nOnUnitActiveSec=10min\n");
     expect(timer).toContain("Unit=coord-alpha.service");

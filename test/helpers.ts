@@ -70,6 +70,7 @@ export async function personCommit(fleet: Fleet, path: string, text: string, mes
       return;
     } catch (e) {
       if (attempt >= 20) throw e;
+      await new Promise((r) => setTimeout(r, 50 * attempt)); // a machine is pushing right now
     }
   }
 }

@@ -29,6 +29,7 @@ const computerSchema = z.object({
   capabilities: z.record(z.string(), z.string()),
   orders: z.object({ seen: z.string(), valid: z.boolean(), error: z.string().optional() }),
   tasks: z.record(z.string(), taskReport),
+  lastRun: z.string().optional(),
   health: z.object({ failures: z.number().int().nonnegative(), lastError: z.string(), since: z.string() }).optional(),
   messages: z
     .record(z.string(), z.object({ received: z.number().int().nonnegative(), acked: z.number().int().nonnegative(), also: z.array(z.number().int().positive()).optional() }))
@@ -86,6 +87,7 @@ export function canonicalComputer(c: ComputerFile): ComputerFile {
     capabilities: sortedRecord(c.capabilities),
     orders: { seen: c.orders.seen, valid: c.orders.valid, ...(c.orders.error ? { error: c.orders.error } : {}) },
     tasks,
+    ...(c.lastRun ? { lastRun: c.lastRun } : {}),
     ...(c.health ? { health: { failures: c.health.failures, lastError: c.health.lastError, since: c.health.since } } : {}),
     ...(c.messages && Object.keys(c.messages).length
       ? {
@@ -108,6 +110,7 @@ export function renderComputer(input: ComputerFile): string {
       ? `ORDERS.json: valid (blob \`${c.orders.seen.slice(0, 12)}\`)`
       : `ORDERS.json: **invalid** (blob \`${c.orders.seen.slice(0, 12)}\`): ${inline(c.orders.error)}`,
     "",
+    ...(c.lastRun ? [`Last run: ${inline(c.lastRun)}`, ""] : []),
     ...(c.health ? [`**Stalled**: ${c.health.failures} failed syncs in a row since ${c.health.since}; last error: ${inline(c.health.lastError)}`, ""] : []),
     "## Capabilities",
     "",

@@ -91,6 +91,8 @@ export interface ComputerFile {
   /** What this machine last read of ORDERS.json (git blob id) and whether it was valid. */
   orders: { seen: string; valid: boolean; error?: string };
   tasks: Record<string, TaskReport>;
+  /** A one-line summary of the last sync that did something (ran tasks, received messages). */
+  lastRun?: string;
   /** Set while the machine reports itself stalled: its consecutive failed syncs and the last error. */
   health?: { failures: number; lastError: string; since: string };
   /** Receipts, as recipient: channel "<from>/<to>" → received through / acknowledged through (+ also). */

@@ -20,6 +20,8 @@ export interface RepairOptions {
   /** Seconds each git command may take (120; a clone gets 5 times as much). */
   timeout?: number;
   now?: () => Date;
+  /** Also run `git fsck` (and re-clone a corrupt checkout); it reads the whole history, so sync does it only after a failure. Default true. */
+  fsck?: boolean;
 }
 
 const exists = (p: string) =>
@@ -245,6 +247,7 @@ export async function repairCheckout(dir: string, opts: RepairOptions): Promise<
   await removeStaleLocks(gitDir, staleMs, now().getTime(), report);
   await abortOperations(dir, gitDir, stamp, timeout, report);
 
+  if (opts.fsck === false) return done;
   const check = await fsck(dir, timeout);
   if (!check.ok) {
     if (!check.corrupt) {

@@ -3,10 +3,9 @@
 // format. `coord order add/cancel` change it in a short read-modify-write under
 // its own lock (as the mailbox); the sync publishes it as it is.
 import { join } from "node:path";
-import lockfile from "proper-lockfile";
 import { delegatedOrdersPath } from "../core/repo.js";
 import { CoordError, EXIT } from "../errors.js";
-import { readIfExists, writeDurably } from "./files.js";
+import { readIfExists, updateLocked, writeDurably } from "./files.js";
 
 /** The published file's format: orders as written (e.g. `"timeout": "15m"`), not parsed. */
 export interface DelegatedOrders {
@@ -46,25 +45,8 @@ export async function readDelegated(stateDir: string): Promise<DelegatedOrders> 
 
 /** Runs `change` on the delegated orders under their lock and saves the result durably (nothing is saved when it throws). */
 export async function updateDelegated<T>(stateDir: string, change: (data: DelegatedOrders) => T | Promise<T>): Promise<T> {
-  let compromised: Error | undefined;
-  const release = await lockfile.lock(join(stateDir, "orders"), {
-    realpath: false,
-    lockfilePath: join(stateDir, "orders.lock"),
-    stale: 10_000,
-    retries: { retries: 50, minTimeout: 20, maxTimeout: 200 },
-    onCompromised: (e) => {
-      compromised = e;
-    },
-  });
-  try {
-    const data = await readDelegated(stateDir);
-    const result = await change(data);
-    if (compromised) throw new CoordError(`the delegated orders lock was lost (${compromised.message}); nothing was changed, try again`, EXIT.FAILURE);
-    await writeDurably(delegatedPath(stateDir), renderDelegated(data));
-    return result;
-  } finally {
-    if (!compromised) await release().catch(() => {});
-  }
+  const io = { read: () => readDelegated(stateDir), write: (d: DelegatedOrders) => writeDurably(delegatedPath(stateDir), renderDelegated(d)), what: "delegated orders" };
+  return updateLocked(stateDir, "orders", io, change);
 }
 
 /** The file to publish as coordination/orders/<machine>.json, or undefined when this machine never delegated anything. */

@@ -1,6 +1,9 @@
 // Durable local files: written to a temp file, fsynced, renamed into place.
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import lockfile from "proper-lockfile";
 import writeFileAtomic from "write-file-atomic";
+import { CoordError, EXIT } from "../errors.js";
 
 export async function writeDurably(path: string, content: string): Promise<void> {
   await writeFileAtomic(path, content, { fsync: true, mode: 0o600 });
@@ -13,5 +16,38 @@ export async function readIfExists(path: string): Promise<string | undefined> {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw e;
+  }
+}
+
+/**
+ * A short read-modify-write of one local-state file under its own lock
+ * (`<stateDir>/<name>.lock`), for files that commands and a running sync both
+ * change: read → change → durable write. Nothing is written when `change`
+ * throws or the lock was lost meanwhile.
+ */
+export async function updateLocked<D, T>(
+  stateDir: string,
+  name: string,
+  io: { read: () => Promise<D>; write: (data: D) => Promise<void>; what: string },
+  change: (data: D) => T | Promise<T>,
+): Promise<T> {
+  let compromised: Error | undefined;
+  const release = await lockfile.lock(join(stateDir, name), {
+    realpath: false,
+    lockfilePath: join(stateDir, `${name}.lock`),
+    stale: 10_000,
+    retries: { retries: 50, minTimeout: 20, maxTimeout: 200 },
+    onCompromised: (e) => {
+      compromised = e;
+    },
+  });
+  try {
+    const data = await io.read();
+    const result = await change(data);
+    if (compromised) throw new CoordError(`the ${io.what} lock was lost (${compromised.message}); nothing was changed, try again`, EXIT.FAILURE);
+    await io.write(data);
+    return result;
+  } finally {
+    if (!compromised) await release().catch(() => {});
   }
 }

@@ -18,6 +18,8 @@ export interface JournalData {
   tasks: Record<string, JournalEntry>;
   /** When this machine last published its file (ISO time), for the heartbeat. */
   lastPublished?: string;
+  /** A one-line summary of the last sync that did something, published in the machine's file. */
+  lastRun?: string;
 }
 
 export class Journal {

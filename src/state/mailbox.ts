@@ -3,10 +3,9 @@
 // ack` and `coord sync` each change it in a short read-modify-write under its
 // own lock, so a send is durable at once, even while a long sync runs.
 import { join } from "node:path";
-import lockfile from "proper-lockfile";
 import type { InboxMessage, Message, Receipts } from "../core/messages.js";
 import { CoordError, EXIT } from "../errors.js";
-import { readIfExists, writeDurably } from "./files.js";
+import { readIfExists, updateLocked, writeDurably } from "./files.js";
 
 export interface MailboxData {
   version: 1;
@@ -41,23 +40,6 @@ export async function readMailbox(stateDir: string): Promise<MailboxData> {
 
 /** Runs `change` on the mailbox under its lock and saves the result durably. */
 export async function updateMailbox<T>(stateDir: string, change: (data: MailboxData) => T | Promise<T>): Promise<T> {
-  let compromised: Error | undefined;
-  const release = await lockfile.lock(join(stateDir, "mailbox"), {
-    realpath: false,
-    lockfilePath: join(stateDir, "mailbox.lock"),
-    stale: 10_000,
-    retries: { retries: 50, minTimeout: 20, maxTimeout: 200 },
-    onCompromised: (e) => {
-      compromised = e;
-    },
-  });
-  try {
-    const data = await readMailbox(stateDir);
-    const result = await change(data);
-    if (compromised) throw new CoordError(`the mailbox lock was lost (${compromised.message}); nothing was changed, try again`, EXIT.FAILURE);
-    await writeDurably(mailboxPath(stateDir), JSON.stringify(data) + "\n");
-    return result;
-  } finally {
-    if (!compromised) await release().catch(() => {});
-  }
+  const io = { read: () => readMailbox(stateDir), write: (d: MailboxData) => writeDurably(mailboxPath(stateDir), JSON.stringify(d) + "\n"), what: "mailbox" };
+  return updateLocked(stateDir, "mailbox", io, change);
 }

@@ -165,7 +165,9 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
 /** One cycle under the lock: recover, fetch, read, deliver, plan, claim, run, publish. */
 async function cycle(machine: Machine, opts: SyncOptions, result: SyncResult, lock: HeldLock, now: () => Date, log: (line: string) => void): Promise<void> {
   const { config, repo, stateDir } = machine;
-  const repaired = opts.dryRun ? [] : await repairCheckout(machine.dir, { remote: config.remote, branch: config.branch, log }).catch(() => []);
+  const health = await readHealth(stateDir);
+  // Leftover locks and half-done merges every time; the history check only after a failed sync.
+  const repaired = opts.dryRun ? [] : await repairCheckout(machine.dir, { remote: config.remote, branch: config.branch, log, fsck: health.failures > 0 }).catch(() => []);
   for (const r of repaired) result.warnings.push(`repaired the checkout: ${r}`);
   const journal = await Journal.open(stateDir);
   if (!opts.dryRun) {
@@ -194,7 +196,7 @@ async function cycle(machine: Machine, opts: SyncOptions, result: SyncResult, lo
     claimed: new Map(),
     running: new Map(),
     chain: Promise.resolve(),
-    health: await readHealth(stateDir),
+    health,
   };
   const runTasks = opts.run !== false && !opts.dryRun;
   if (!opts.dryRun) await receive(c, model, runTasks);
@@ -221,7 +223,21 @@ async function cycle(machine: Machine, opts: SyncOptions, result: SyncResult, lo
       first = {};
     }
   }
+  const summary = runSummary(result, now());
+  if (summary) {
+    journal.data.lastRun = summary;
+    await journal.save();
+  }
   await publish(c, first, commitMessage(config.name, result));
+}
+
+/** What a sync did, in one line, when it did anything. */
+function runSummary(r: SyncResult, now: Date): string | undefined {
+  const parts: string[] = [];
+  if (r.ran.length) parts.push(`ran ${r.ran.map((t) => `${t.id} (${t.state})`).join(", ")}`);
+  if (r.interrupted.length) parts.push(`found ${r.interrupted.join(", ")} interrupted`);
+  if (r.delivered.length) parts.push(`received ${r.delivered.length} message${r.delivered.length === 1 ? "" : "s"}`);
+  return parts.length ? `${now.toISOString()}: ${parts.join("; ")}` : undefined;
 }
 
 /** New messages: into the mailbox, then the onMessage hook. */
@@ -453,6 +469,7 @@ export function buildComputer(
     },
     tasks,
     messages: receipts,
+    ...(journal.data.lastRun ? { lastRun: journal.data.lastRun } : {}),
   };
 }
 
