@@ -105,3 +105,43 @@ rmSync(root, { recursive: true, force: true });
   await new Promise((r) => setTimeout(r, 1000));
   rmSync(root, { recursive: true, force: true });
 }
+
+// 10,000 messages over time: 20 batches of 500 (queued straight into the sender's mailbox, as
+// `coord send` does one by one), each delivered, acknowledged and archived a day later.
+{
+  const { updateMailbox } = await import("../dist/state/mailbox.js");
+  const { ack } = await import("../dist/commands/messages.js");
+  const { statSync } = await import("node:fs");
+  const root = mkdtempSync(join(tmpdir(), "coord-mail-"));
+  const hub = join(root, "hub.git");
+  await hubCreate(hub);
+  const a = join(root, "izzit7");
+  const b = join(root, "soda-yeti");
+  await init({ dir: a, name: "izzit7", remote: hub });
+  await init({ dir: b, name: "soda-yeti", remote: hub });
+  let clock = Date.now();
+  const now = () => new Date(clock);
+  const syncTimes = [];
+  for (let batch = 0; batch < 20; batch++) {
+    await updateMailbox(join(a, ".git", "coord"), (data) => {
+      const ch = (data.outbox["soda-yeti"] ??= { next: 1, messages: [] });
+      for (let i = 0; i < 500; i++) ch.messages.push({ seq: ch.next++, at: now().toISOString(), priority: "normal", text: `batch ${batch} message ${i}: the build of commit ${i.toString(16)} is green` });
+    });
+    await sync({ dir: a, now });
+    await sync({ dir: b, now });
+    await ack(b, [], true);
+    await sync({ dir: b, now });
+    clock += 2 * 24 * 3600 * 1000;
+    const t = performance.now();
+    await sync({ dir: a, now });
+    syncTimes.push(performance.now() - t);
+  }
+  const live = statSync(join(a, "coordination", "messages", "izzit7_TO_soda-yeti.md")).size;
+  syncTimes.sort((x, y) => x - y);
+  console.log(`${"10,000 messages sent, acked, archived: live file size".padEnd(58)} ${String(live).padStart(8)} bytes`);
+  console.log(`${"  sender's sync after each batch (archives 500)".padEnd(58)} median ${syncTimes[10].toFixed(1).padStart(8)} ms   max ${syncTimes.at(-1).toFixed(1)}`);
+  const t = performance.now();
+  await sync({ dir: a, now });
+  console.log(`${"  a sync with nothing new after all that".padEnd(58)} ${(performance.now() - t).toFixed(1).padStart(15)} ms`);
+  rmSync(root, { recursive: true, force: true });
+}

@@ -250,3 +250,30 @@ describe("status and derived files", () => {
     expect((await cli("validate", file)).out).toMatch(/valid, 1 order/);
   });
 });
+
+describe("failures across runs", () => {
+  it("scheduled syncs back off after a failure; after 3 failures in a row the machine says stalled, with why, once it can publish", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const dir = fleet.machines.izzit7!;
+    await setConfig(dir, { failureBackoff: "1h" });
+    const away = fleet.hubPath + ".away";
+    await rename(fleet.hubPath, away);
+    expect((await cli("sync", "--dir", dir, "--scheduled")).code).toBe(1);
+    const backing = await cli("sync", "--dir", dir, "--scheduled");
+    expect(backing.code).toBe(0);
+    expect(backing.out).toMatch(/izzit7: backing off after 1 failed syncs until .* \(last error: could not reach the remote/);
+    // A person's manual sync always tries.
+    expect((await cli("sync", "--dir", dir)).code).toBe(1);
+    expect((await cli("sync", "--dir", dir)).code).toBe(1);
+    await rename(away, fleet.hubPath);
+    expect((await cli("sync", "--dir", dir)).code).toBe(0);
+    const status = await hubStatus(fleet);
+    expect(status.machines.izzit7).toMatchObject({ state: "stalled", health: { failures: 3, lastError: expect.stringMatching(/could not reach the remote/) } });
+    expect((await cli("status", "--dir", fleet.machines["soda-yeti"]!)).out).toMatch(/izzit7 is stalled: 3 failed syncs in a row since .*; last error: could not reach the remote/);
+    // Healthy again: the next sync says idle.
+    await sync({ dir, now: () => new Date(Date.now() + 16 * 60 * 1000) });
+    expect((await hubStatus(fleet)).machines.izzit7.state).toBe("idle");
+    expect((await hubStatus(fleet)).machines.izzit7.health).toBeUndefined();
+    expect((await cli("sync", "--dir", dir, "--scheduled")).out).not.toMatch(/backing off/);
+  });
+});

@@ -90,16 +90,19 @@ export function buildProgram(io: Io): Command {
     .option("--branch <branch>", "branch to use", "main")
     .option("--heartbeat <duration>", "commit lastSeen at most this often when nothing else changes (default 15m)")
     .option("--reclaim", "take over the existing machine file of this name (this machine, reinstalled)")
+    .option("--cron", "also install the crontab line that syncs every 5 minutes (see coord cron)")
+    .option("--systemd", "also install a systemd user timer that syncs every 5 minutes (see coord cron --systemd)")
     .addHelpText(
       "after",
-      examples("coord init ~/fleet --name izzit7 --remote git@github.com:me/fleet.git", "coord init ~/fleet-2 --name soda-yeti --remote ~/fleet.git --heartbeat 5m", "coord init ~/fleet --name izzit7 --remote ~/fleet.git --reclaim"),
+      examples("coord init ~/fleet --name izzit7 --remote git@github.com:me/fleet.git", "coord init ~/fleet-2 --name soda-yeti --remote ~/fleet.git --heartbeat 5m", "coord init ~/fleet --name izzit7 --remote ~/fleet.git --reclaim", "coord init ~/fleet --name izzit7 --remote git@github.com:me/fleet.git --cron"),
     )
-    .action(async (dir: string, o: { name: string; remote: string; branch: string; heartbeat?: string; reclaim?: boolean }) => {
+    .action(async (dir: string, o: { name: string; remote: string; branch: string; heartbeat?: string; reclaim?: boolean; cron?: boolean; systemd?: boolean }) => {
       const r = await init({ dir, name: o.name, remote: o.remote, branch: o.branch, heartbeat: o.heartbeat, reclaim: o.reclaim });
+      if (o.cron || o.systemd) io.out(formatSchedule(await schedule({ dir: r.dir, action: "install", ...(o.systemd ? { systemd: true } : {}) })));
       io.out(
         `${r.reclaimed ? "reclaimed" : "registered"} machine ${r.name} (${r.uuid}) in ${r.dir}` +
           (r.scaffolded ? "\nthe remote was empty: scaffolded ORDERS.json, STATUS files and the schema" : "") +
-          `\nnext: run "coord sync --dir ${r.dir}" from cron, e.g. */5 * * * *`,
+          (o.cron || o.systemd ? "" : `\nnext: coord cron install --dir ${r.dir}   (or coord daemon start --dir ${r.dir})`),
       );
     });
 
