@@ -223,11 +223,11 @@ export function buildProgram(io: Io): Command {
   const list = (v: string) => v.split(",").map((s) => s.trim()).filter(Boolean);
   const order = program.command("order").description("give, cancel and list orders from the command line");
   order
-    .command("add")
+    .command("add [command...]")
     .description("add an order: this machine delegates it (published at its next sync), or --human commits it to ORDERS.json as you")
     .addOption(dirOption())
     .requiredOption("--to <machines>", "a machine name, a comma-separated list of names, ALL or ANY")
-    .requiredOption("--run <command>", "the shell command to run")
+    .option("--run <command>", "the shell command to run (or give it after --)")
     .option("--id <id>", "the order's id (default: <machine>-<yyyymmddhhmmss>-<4 random characters>, or person-… with --human)")
     .option("--after <ids>", "comma-separated ids of orders that must complete first")
     .option("--requires <capabilities>", "comma-separated capabilities a machine needs, e.g. node,claude")
@@ -240,16 +240,20 @@ export function buildProgram(io: Io): Command {
       "after",
       EXIT_CODES +
         examples(
-          'coord order add --to soda-yeti --run "npm test" --cwd ~/dev/dao',
+          "coord order add --to soda-yeti --cwd ~/dev/dao -- npm test",
+          "coord order add --to ANY --requires node --after build-42 -- npm run lint",
           'coord order add --to izzit7,machine-2 --run "make build" --id build-42 --timeout 15m --retries 1',
           'coord order add --to ALL --run "node --version" --human --dir ~/fleet-clone',
         ),
     )
-    .action(async (o: { dir?: string; to: string; run: string; id?: string; after?: string; requires?: string; priority?: string; timeout?: string; retries?: string; cwd?: string; human?: boolean }) => {
+    .action(async (words: string[], o: { dir?: string; to: string; run?: string; id?: string; after?: string; requires?: string; priority?: string; timeout?: string; retries?: string; cwd?: string; human?: boolean }) => {
+      const run = o.run ?? words.join(" ");
+      if (!run.trim()) throw new CoordError("give the command to run after -- (coord order add --to m1 -- make test) or with --run", EXIT.USAGE);
+      if (o.run !== undefined && words.length) throw new CoordError("give the command either with --run or after --, not both", EXIT.USAGE);
       const r = await orderAdd({
         dir: await resolveDir(o.dir),
         to: o.to,
-        run: o.run,
+        run,
         id: o.id,
         after: o.after === undefined ? undefined : list(o.after),
         requires: o.requires === undefined ? undefined : list(o.requires),
