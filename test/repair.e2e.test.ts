@@ -84,8 +84,11 @@ describe("repairCheckout", () => {
     await writeFile(join(dir, "notes.txt"), "untracked\n");
     await expect(git(dir, ...asPerson, "merge", "side")).rejects.toThrow();
     expect(await exists(join(dir, ".git", "MERGE_HEAD"))).toBe(true);
+    // Someone may be resolving it right now: a fresh one is left alone.
+    expect(await repairCheckout(dir, { remote: "origin", branch: "main" })).toEqual([]);
+    expect(await exists(join(dir, ".git", "MERGE_HEAD"))).toBe(true);
 
-    const repaired = await repairCheckout(dir, { remote: "origin", branch: "main" });
+    const repaired = await repairCheckout(dir, { remote: "origin", branch: "main", staleOperationMs: 0 });
     expect(repaired).toHaveLength(1);
     expect(repaired[0]).toMatch(/aborted a merge left in progress \(git merge --abort\)/);
     expect(await exists(join(dir, ".git", "MERGE_HEAD"))).toBe(false);
@@ -117,7 +120,7 @@ describe("repairCheckout", () => {
     await expect(git(dir, ...asPerson, "merge", "side")).rejects.toThrow();
     // A git still running (a fresh index.lock) makes the abort fail.
     await writeFile(join(dir, ".git", "index.lock"), "");
-    const repaired = await repairCheckout(dir, { remote: "origin", branch: "main" });
+    const repaired = await repairCheckout(dir, { remote: "origin", branch: "main", staleOperationMs: 0 });
     expect(repaired).toHaveLength(1);
     expect(repaired[0]).toMatch(/^could not abort the merge in progress .*left as is/);
     expect(await exists(join(dir, ".git", "MERGE_HEAD"))).toBe(true);

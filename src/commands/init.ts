@@ -104,9 +104,7 @@ export async function init(opts: InitOptions): Promise<InitResult> {
     config = newConfig({ name: opts.name, uuid: theirs?.uuid ?? randomUUID(), branch, ...(opts.heartbeat !== undefined ? { heartbeat: opts.heartbeat } : {}) });
     if (theirs) {
       // Rebuild the journal from what the machine had published, so nothing it ran runs again.
-      const journal = await Journal.open(stateDir);
-      for (const [id, t] of Object.entries(theirs.tasks)) if (!Object.hasOwn(journal.tasks, id)) journal.tasks[id] = t.state === "in_progress" ? { ...t, state: "failed", reason: "interrupted" } : t;
-      await journal.save();
+      await (await Journal.open(stateDir)).adopt(theirs.tasks);
       reclaimed = true;
     }
     await saveConfig(stateDir, config);

@@ -3,7 +3,7 @@
 // coord never merges text. It reads files from one commit, builds its commit
 // on top of the remote tip in a private index (the checkout is not touched),
 // and pushes without force; a rejected push is a lost compare-and-swap.
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { simpleGit, type SimpleGit, type SimpleGitOptions } from "simple-git";
 import { CoordError, EXIT } from "../errors.js";
@@ -168,8 +168,9 @@ export class Repo {
    * checkout and its index are never touched.
    */
   async commitFiles(parent: string | undefined, changes: Map<string, string | null>, author: Author, message: string): Promise<string> {
-    const scratch = join(this.stateDir, "tmp", `commit-${process.pid}`);
-    await mkdir(scratch, { recursive: true });
+    // A directory of its own per call: one process (coord watch) may build two commits at once.
+    await mkdir(join(this.stateDir, "tmp"), { recursive: true });
+    const scratch = await mkdtemp(join(this.stateDir, "tmp", `commit-${process.pid}-`));
     const env = { GIT_INDEX_FILE: join(scratch, "index"), ...authorEnv(author) };
     try {
       const git = this.git({ env });

@@ -20,6 +20,8 @@ export interface RepairOptions {
   /** Seconds each git command may take (120; a clone gets 5 times as much). */
   timeout?: number;
   now?: () => Date;
+  /** A merge, rebase, cherry-pick or revert untouched for this long (ms) was left half-done (1 hour). */
+  staleOperationMs?: number;
   /** Also run `git fsck` (and re-clone a corrupt checkout); it reads the whole history, so sync does it only after a failure. Default true. */
   fsck?: boolean;
 }
@@ -104,8 +106,13 @@ async function saveWork(dir: string, gitDir: string, stamp: string, timeout: num
   return saved ? backup : undefined;
 }
 
-async function abortOperations(dir: string, gitDir: string, stamp: string, timeout: number, report: (s: string) => void): Promise<void> {
-  const ops = await inProgress(gitDir);
+async function abortOperations(dir: string, gitDir: string, stamp: string, timeout: number, report: (s: string) => void, staleMs: number, nowMs: number): Promise<void> {
+  // Only an operation nobody touched for a while was left half-done; a person may be resolving one right now.
+  const ops = [];
+  for (const op of await inProgress(gitDir)) {
+    const age = nowMs - ((await stat(join(gitDir, op.marker)).catch(() => undefined))?.mtimeMs ?? nowMs);
+    if (age >= staleMs) ops.push(op);
+  }
   if (!ops.length) return;
   let backup: string | undefined;
   try {
@@ -245,7 +252,7 @@ export async function repairCheckout(dir: string, opts: RepairOptions): Promise<
   const stamp = stampOf(now());
 
   await removeStaleLocks(gitDir, staleMs, now().getTime(), report);
-  await abortOperations(dir, gitDir, stamp, timeout, report);
+  await abortOperations(dir, gitDir, stamp, timeout, report, opts.staleOperationMs ?? 3_600_000, now().getTime());
 
   if (opts.fsck === false) return done;
   const check = await fsck(dir, timeout);

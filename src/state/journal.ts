@@ -26,18 +26,20 @@ export class Journal {
   private constructor(
     readonly path: string,
     public data: JournalData,
+    /** True when there was no journal file: a new machine, or one that lost its local state. */
+    readonly fresh = false,
   ) {}
 
   static async open(stateDir: string): Promise<Journal> {
     const path = join(stateDir, "journal.json");
     const text = await readIfExists(path);
-    if (text === undefined) return new Journal(path, { version: 1, tasks: {} });
+    if (text === undefined) return new Journal(path, { version: 1, tasks: {} }, true);
     try {
       const data = JSON.parse(text) as JournalData;
       if (data.version !== 1 || typeof data.tasks !== "object") throw new Error("unknown journal version");
       return new Journal(path, data);
     } catch (e) {
-      throw new CoordError(`the journal ${path} cannot be read (${(e as Error).message}); move it aside and run coord sync again to rebuild it from the repository`, EXIT.USAGE);
+      throw new CoordError(`the journal ${path} cannot be read (${(e as Error).message}); move it aside and run coord sync again: it rebuilds the journal from what this machine published, so nothing it ran runs again`, EXIT.USAGE);
     }
   }
 
@@ -52,6 +54,18 @@ export class Journal {
 
   async save(): Promise<void> {
     await writeDurably(this.path, JSON.stringify(this.data, null, 2) + "\n");
+  }
+
+  /**
+   * A journal that was lost starts again from the tasks this machine had
+   * published, so nothing it ran runs again; what was running or claimed then
+   * counts as interrupted.
+   */
+  async adopt(published: Record<string, TaskReport>): Promise<void> {
+    for (const [id, t] of Object.entries(published))
+      if (!Object.hasOwn(this.data.tasks, id))
+        this.data.tasks[id] = t.state === "in_progress" || t.state === "assigned" ? { ...t, state: "failed", exitCode: null, reason: "interrupted" } : t;
+    await this.save();
   }
 
   /** Tasks a crash left in progress become failed, reason interrupted. Returns their ids. */

@@ -17,6 +17,8 @@ export interface MailboxData {
   receipts: Receipts;
   /** Set once the joining receipts (only the last few past broadcasts) were applied. */
   joined?: boolean;
+  /** Messages delivered by a sync that ran no hooks (--no-run): the onMessage hook still owes them a run. */
+  hookPending?: string[];
 }
 
 const empty = (): MailboxData => ({ version: 1, outbox: {}, inbox: [], receipts: {} });
@@ -34,7 +36,7 @@ export async function readMailbox(stateDir: string): Promise<MailboxData> {
     if (data.version !== 1) throw new Error(`unknown version ${String(data.version)}`);
     return data;
   } catch (e) {
-    throw new CoordError(`the mailbox ${path} cannot be read (${(e as Error).message}); move it aside and run coord init --reclaim to rebuild it from the repository`, EXIT.USAGE);
+    throw new CoordError(`the mailbox ${path} cannot be read (${(e as Error).message}); move it aside and run coord sync again: it rebuilds the receipts from this machine's published file and delivers again what was not acknowledged`, EXIT.USAGE);
   }
 }
 

@@ -28,7 +28,11 @@ export async function deliver(m: Machine, model: RepoModel): Promise<InboxMessag
   return updateMailbox(m.stateDir, (data) => {
     for (const f of model.messageFiles)
       if (f.from === me && !data.outbox[f.to]) data.outbox[f.to] = { next: f.next, messages: f.messages };
-    const published = model.computers.get(me)?.messages ?? {};
+    // Receipts this machine published but no longer has (its mailbox was lost): what it acknowledged
+    // stays acknowledged; what it had received but not acknowledged is delivered again, not lost.
+    const published = Object.fromEntries(
+      Object.entries(model.computers.get(me)?.messages ?? {}).map(([k, r]) => [k, { received: r.acked, acked: r.acked, ...(r.also?.length ? { also: r.also } : {}) }]),
+    );
     if (!data.joined) {
       data.receipts = { ...joiningReceipts(model.messageFiles, me, m.config.pastBroadcasts), ...published, ...data.receipts };
       data.joined = true;

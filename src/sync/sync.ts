@@ -13,6 +13,7 @@ import { killOrphan } from "../runner/run.js";
 import { agentArgv, runOne, taskMarker, type RunningTask, type TaskOutcome } from "./tasks.js";
 import { messagePath, renderMessageFile, type MessageFile, type Receipts } from "../core/messages.js";
 import { deliver, ownMessageFiles, runMessageHooks } from "./mail.js";
+import { updateMailbox } from "../state/mailbox.js";
 import { detectCapabilities } from "../state/capabilities.js";
 import { loadConfig, type MachineConfig } from "../state/config.js";
 import { ownOrdersFile } from "../state/delegated.js";
@@ -118,6 +119,10 @@ interface Cycle {
   chain: Promise<unknown>;
   /** Failed syncs before this one (the machine reports itself stalled after 3). */
   health: Health;
+  /** The repository as the last publish found it. */
+  latest?: RepoModel;
+  /** The lastSeen other machines see for this one now (a claim holds for a lease after it). */
+  publishedLastSeen?: string;
 }
 
 export async function sync(opts: SyncOptions): Promise<SyncResult> {
@@ -182,6 +187,11 @@ async function cycle(machine: Machine, opts: SyncOptions, result: SyncResult, lo
   const files = await repo.readFiles(tip, READ_PATHS);
   const model = readModel(await withOwnOrders(machine, files));
   checkIdentity(model, config);
+  const published = model.computers.get(config.name)?.tasks;
+  if (journal.fresh && published && Object.keys(published).length && !opts.dryRun) {
+    await journal.adopt(published);
+    log("the local journal was missing: rebuilt it from this machine's published file");
+  }
   result.ordersProblems = model.ordersProblems;
   result.fileProblems = model.fileProblems;
   for (const p of model.ordersProblems) log(formatProblem(p));
@@ -243,10 +253,19 @@ function runSummary(r: SyncResult, now: Date): string | undefined {
 /** New messages: into the mailbox, then the onMessage hook. */
 async function receive(c: Cycle, model: RepoModel, runHooks: boolean): Promise<void> {
   const fresh = await deliver(c.m, model);
-  if (!fresh.length) return;
-  c.result.delivered.push(...fresh.map((x) => x.id));
-  c.log(`${fresh.length} new message${fresh.length === 1 ? "" : "s"}: ${fresh.map((x) => x.id).join(", ")}`);
-  if (runHooks) c.result.hookAcked.push(...(await runMessageHooks(c.m, fresh, c.log)));
+  if (fresh.length) {
+    c.result.delivered.push(...fresh.map((x) => x.id));
+    c.log(`${fresh.length} new message${fresh.length === 1 ? "" : "s"}: ${fresh.map((x) => x.id).join(", ")}`);
+  }
+  if (!c.m.config.onMessage) return;
+  // A sync that runs no hooks leaves them owed; the next one that does runs them.
+  const owed = await updateMailbox(c.m.stateDir, (data) => {
+    const pending = [...(data.hookPending ?? []), ...fresh.map((x) => x.id)];
+    data.hookPending = runHooks ? [] : pending;
+    const ids = new Set(pending);
+    return runHooks ? data.inbox.filter((x) => ids.has(x.id)) : [];
+  });
+  if (owed.length) c.result.hookAcked.push(...(await runMessageHooks(c.m, owed, c.log)));
 }
 
 /**
@@ -293,7 +312,7 @@ async function machineCapabilities(m: Machine): Promise<Record<string, string>> 
 }
 
 /** The plan, on the fleet as it will look with this machine's journal published. */
-function planNow(c: Cycle, model: RepoModel, files: Map<string, string>): Plan {
+function planNow(c: Cycle, model: RepoModel, files: Map<string, string>, busy = 0): Plan {
   if (!model.orders) return { run: [], claim: [], waiting: [] };
   const { config } = c.m;
   const mine = buildComputer(config, c.journal, c.caps, model, files.get(ORDERS_FILE), c.now());
@@ -306,7 +325,7 @@ function planNow(c: Cycle, model: RepoModel, files: Map<string, string>): Plan {
     status: deriveStatus(view),
     capabilities: c.caps,
     now: c.now(),
-    maxParallel: config.maxParallel,
+    maxParallel: Math.max(0, config.maxParallel - busy),
     retryBackoff: config.retryBackoff,
     lease: config.claimLease,
   });
@@ -336,24 +355,31 @@ async function runAll(c: Cycle, tasks: { order: Order; attempt?: number }[], loc
   let done = false;
   const wake: { resolve?: () => void } = {};
   const kick: { resolve?: () => void } = {};
-  let lastRenewal = Date.now();
   const onAbort = () => {
     queue.length = 0;
     for (const t of c.running.values()) t.stop("interrupted: coord was stopped", "failed");
   };
   signal?.addEventListener("abort", onAbort, { once: true });
+  const holdsClaim = () => [...c.running.values(), ...queue].some((t) => t.order.to === "ANY");
+  /** A holder whose claim others may soon see as expired stops the task itself, so two live machines never both run it. */
+  const fence = () => {
+    const age = Date.now() - Date.parse(c.publishedLastSeen ?? "");
+    if (!(age > config.claimLease * 800)) return;
+    for (const t of c.running.values())
+      if (t.order.to === "ANY") t.stop(`could not renew its claim for ${Math.round(age / 1000)}s; stopped so that no two machines run it`, "failed");
+  };
   const checks = (async () => {
     while (!done) {
-      await wait(config.checkEvery * 1000, wake);
+      // While it holds claims it looks often enough to renew them well within the lease.
+      await wait(Math.min(config.checkEvery, holdsClaim() ? config.claimLease / 4 : Infinity) * 1000, wake);
       if (done) break;
       try {
         const at = await publishSerial(c, {}, `coord: ${config.name} working on ${[...c.running.keys()].join(", ")}`);
-        lastRenewal = Date.now();
         if (signal?.aborted) continue;
         // Meanwhile the machine keeps working: messages, and new tasks for the free slots.
         await receive(c, at.model, true);
         const busy = new Set([...c.running.keys(), ...queue.map((q) => q.order.id)]);
-        const todo = planNow(c, at.model, at.files);
+        const todo = planNow(c, at.model, at.files, busy.size);
         const fresh = todo.run.filter((o) => !busy.has(o.id)).map((order) => ({ order }));
         const claims = todo.claim.filter((cl) => !busy.has(cl.order.id));
         if (claims.length) fresh.push(...(await claim(c, claims, {})));
@@ -363,9 +389,8 @@ async function runAll(c: Cycle, tasks: { order: Order; attempt?: number }[], loc
         }
       } catch (e) {
         c.log(`could not publish while tasks run: ${(e as Error).message}`);
-        if (Date.now() - lastRenewal > config.claimLease * 800)
-          for (const t of c.running.values())
-            if (t.order.to === "ANY") t.stop(`could not renew its claim for ${Math.round((Date.now() - lastRenewal) / 1000)}s; stopped so that no two machines run it`, "failed");
+      } finally {
+        fence();
       }
     }
   })();
@@ -377,6 +402,11 @@ async function runAll(c: Cycle, tasks: { order: Order; attempt?: number }[], loc
         break;
       }
       const { order, attempt } = queue.shift()!;
+      const unwanted = notWanted(c, order);
+      if (unwanted) {
+        c.log(`${order.id}: not started: ${unwanted}`);
+        continue;
+      }
       c.log(`${order.id}: running (rev ${order.rev})`);
       const p: Promise<void> = runOne(c.m, c.journal, order, c.now, { ...(attempt ? { attempt } : {}), onStart: (t) => c.running.set(order.id, t) })
         .then(async (outcome) => {
@@ -398,6 +428,16 @@ async function runAll(c: Cycle, tasks: { order: Order; attempt?: number }[], loc
   wake.resolve?.();
   signal?.removeEventListener("abort", onAbort);
   await checks;
+}
+
+/** Why a task waiting for a slot must not start after all (cancelled, re-revved, its claim lost), or undefined. */
+function notWanted(c: Cycle, order: Order): string | undefined {
+  const current = c.latest?.orders?.orders.find((o) => o.id === order.id);
+  if (c.latest?.orders && (!current || current.rev !== order.rev)) return "its order was removed or re-revved";
+  if (current?.cancelled) return "cancelled in ORDERS.json";
+  const entry = own(c.journal.tasks, order.id);
+  if (order.to === "ANY" && !(entry?.state === "assigned" && entry.rev === order.rev)) return "another machine holds its claim";
+  return undefined;
 }
 
 /** Claims of this cycle that lost (another machine holds the order, or it is gone) go back to what they replaced. */
@@ -544,10 +584,12 @@ async function publish(c: Cycle, first: { tip?: string; files?: Map<string, stri
       const every = holdsClaim ? Math.min(config.heartbeat, config.claimLease / 3) : config.heartbeat;
       if (now().getTime() - Date.parse(previous.lastSeen) < every * 1000) mine.lastSeen = previous.lastSeen;
     }
+    c.latest = model;
     const changes = renderChanges(files, model, mine, own.files);
     const ordersPath = delegatedOrdersPath(config.name);
     if (local.get(ordersPath) !== files.get(ordersPath)) changes.set(ordersPath, local.get(ordersPath)!);
     if (changes.size === 0) {
+      c.publishedLastSeen = previous?.lastSeen ?? c.publishedLastSeen;
       await fastForward(repo, tip, result);
       return { model, files };
     }
@@ -555,6 +597,7 @@ async function publish(c: Cycle, first: { tip?: string; files?: Map<string, stri
     const commit = await repo.commitFiles(tip, changes, machineAuthor(config.name), message.startsWith("coord:") ? message : `coord: ${config.name} ${message}`);
     if (await repo.push(commit)) {
       result.pushed = commit;
+      c.publishedLastSeen = mine.lastSeen;
       journal.data.lastPublished = mine.lastSeen;
       await journal.save();
       await fastForward(repo, commit, result);

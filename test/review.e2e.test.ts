@@ -1,0 +1,193 @@
+// Found in review: each test shows a guarantee that once broke (concurrent commits in one process,
+// self-fencing of ANY holders, owed onMessage hooks, queued tasks cancelled, busy machines claiming,
+// lost mailbox or journal recovered as their errors say).
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { Repo, machineAuthor } from "../src/git/git.js";
+import { chmod, readFile, rename, writeFile } from "node:fs/promises";
+import { cli, cliProcess, git, pushOrders, hubCommits, hubFile, hubStatus, journal, makeFleet, setConfig, waitFor, type Fleet } from "./helpers.js";
+import { openMachine, sync } from "../src/sync/sync.js";
+import { publishOrdersEdit } from "../src/daemon/watch.js";
+import { inbox, send } from "../src/commands/messages.js";
+
+let fleet: Fleet | undefined;
+afterEach(async () => {
+  await fleet?.cleanup();
+  fleet = undefined;
+});
+
+describe("review", () => {
+  // Each commitFiles call has a scratch directory of its own: coord watch builds two commits at once in one process.
+  it("two commitFiles at once in one process each commit only their own change", async () => {
+    fleet = await makeFleet(["m1"]);
+    const dir = fleet.machines.m1!;
+    const repo = new Repo(dir, join(dir, ".git", "coord"));
+    const tip = (await repo.fetch())!;
+    const problems: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const [a, b] = await Promise.all([
+        repo.commitFiles(tip, new Map([["ORDERS.json", `person edit ${i}\n`]]), { name: "Pat", email: "p@x" }, "person").catch((e) => `error: ${e.message}`),
+        repo.commitFiles(tip, new Map([["coordination/COMPUTER_m1.md", `machine file ${i}\n`]]), machineAuthor("m1"), "machine").catch((e) => `error: ${e.message}`),
+      ]);
+      for (const [c, path, want, other] of [
+        [a, "ORDERS.json", `person edit ${i}\n`, "coordination/COMPUTER_m1.md"],
+        [b, "coordination/COMPUTER_m1.md", `machine file ${i}\n`, "ORDERS.json"],
+      ] as const) {
+        if (c.startsWith("error:")) { problems.push(c); continue; }
+        const got = await git(dir, "show", `${c}:${path}`);
+        if (got !== want) problems.push(`${path} in its commit holds ${JSON.stringify(got)}`);
+        const changed = (await git(dir, "diff", "--name-only", tip, c)).trim().split("\n");
+        if (changed.includes(other)) problems.push(`commit for ${path} also changed ${other}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  // The same, as coord watch does it: the daemon's sync and a saved ORDERS.json publish at once in one process.
+  it("coord watch: a sync and a saved ORDERS.json published at the same time keep their own files", async () => {
+    fleet = await makeFleet(["m1"]);
+    const dir = fleet.machines.m1!;
+    const m = await openMachine(dir);
+    await sync({ dir });
+    const problems: string[] = [];
+    for (let i = 0; i < 8 && problems.length === 0; i++) {
+      const text = JSON.stringify({ $schema: "coordination/orders.schema.json", version: 1, orders: [{ id: `o${i}`, to: "m1", run: "true", cancelled: true }] }, null, 2) + "\n";
+      await writeFile(join(dir, "ORDERS.json"), text);
+      await send({ dir, to: "ALL", text: `news ${i}` }); // gives the sync something to publish
+      const [, edit] = await Promise.all([sync({ dir, run: false }).catch((e) => e), publishOrdersEdit(m).catch((e) => e)]);
+      if (edit instanceof Error) problems.push(`edit: ${edit.message}`);
+      for (const c of (await hubCommits(fleet)).slice(0, 3)) {
+        if (c.author === "coord m1" && c.paths.includes("ORDERS.json")) problems.push(`machine commit ${c.sha.slice(0, 8)} changed ORDERS.json`);
+        if (c.author !== "coord m1" && c.author !== "coord hub" && c.paths.some((p) => p !== "ORDERS.json")) problems.push(`person commit ${c.sha.slice(0, 8)} changed ${c.paths.join(", ")}`);
+      }
+      const orders = await hubFile(fleet, "ORDERS.json");
+      if (!orders.startsWith("{")) problems.push(`ORDERS.json on the hub is ${JSON.stringify(orders.slice(0, 40))}`);
+      await git(dir, "checkout", "--quiet", "--", "ORDERS.json").catch(() => {});
+    }
+    expect(problems).toEqual([]);
+  });
+
+  // The holder fences itself on the lastSeen others see (not on its last successful publish), before the lease ends.
+  it("ANY: a holder that cannot publish stops its task before another machine may take its claim over", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const A = fleet.machines.izzit7!;
+    const B = fleet.machines["soda-yeti"]!;
+    await setConfig(A, { claimLease: "45s", checkEvery: "1s", heartbeat: "1h" });
+    await setConfig(B, { claimLease: "45s", checkEvery: "1s", heartbeat: "1h" });
+    const d = fleet.root;
+    const run = `if [ "$COORD_MACHINE" = izzit7 ]; then touch ${d}/a-running; trap 'rm -f ${d}/a-running; exit 143' TERM; sleep 300 & wait; ` +
+      `else if [ -e ${d}/a-running ]; then echo both >> ${d}/overlap; fi; fi`;
+    await pushOrders(fleet, [{ id: "train", to: "ANY", run }]);
+    await sync({ dir: B, run: false });
+    const holder = cliProcess(["sync", "--dir", A]);
+    try {
+      const entry = await waitFor(async () => {
+        const t = (await journal(A)).tasks.train;
+        return t?.state === "in_progress" && t.pid ? t : undefined;
+      }, 20_000, "izzit7 to run its claim");
+      // Cut izzit7 off right after a publish that kept an old lastSeen (it refreshes it only when 15 s old).
+      await waitFor(async () => {
+        const seen = /lastSeen: (\S+)/.exec(await hubFile(fleet!, "coordination/COMPUTER_izzit7.md"))![1]!;
+        return Date.now() - Date.parse(seen) > 13_000;
+      }, 30_000, "an old lastSeen");
+      await git(A, "remote", "set-url", "origin", join(d, "gone.git"));
+      // soda-yeti syncs as it would from cron, until it runs the order.
+      const taken = await waitFor(async () => {
+        const r = await sync({ dir: B });
+        return r.ran.length ? r : undefined;
+      }, 60_000, "soda-yeti to take over");
+      expect(taken.ran[0]).toMatchObject({ id: "train" });
+      const overlap = await readFile(join(d, "overlap"), "utf8").catch(() => "");
+      try { process.kill(-entry.pid!, "SIGKILL"); } catch { /* gone */ }
+      expect(overlap).toBe(""); // izzit7's task was still running when soda-yeti started it
+    } finally {
+      holder.kill("SIGKILL");
+    }
+  }, 120_000);
+
+  // Messages delivered by a sync that runs no hooks (--no-run, send --now) are owed a hook run at the next full sync.
+  it("onMessage runs for a message that a `coord send --now` on the recipient happened to deliver", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const seen = join(fleet.root, "seen.jsonl");
+    const hook = join(fleet.root, "hook.sh");
+    await writeFile(hook, `#!/bin/sh\ncat >> ${seen}\nexit 0\n`);
+    await chmod(hook, 0o755);
+    await setConfig(fleet.machines["soda-yeti"]!, { onMessage: hook });
+    await send({ dir: fleet.machines.izzit7!, to: "soda-yeti", text: "please rebuild", now: true });
+    // soda-yeti replies to something else, publishing at once: this sync delivers izzit7's message.
+    const r = await send({ dir: fleet.machines["soda-yeti"]!, to: "izzit7", text: "unrelated", now: true });
+    expect(r.published?.delivered).toEqual(["izzit7/soda-yeti/1"]);
+    await sync({ dir: fleet.machines["soda-yeti"]! });
+    await sync({ dir: fleet.machines["soda-yeti"]! });
+    expect(await readFile(seen, "utf8").catch(() => "")).toContain("please rebuild");
+  });
+
+  // A task still waiting for a slot is checked against the latest orders before it starts.
+  it("a task waiting for a free slot is not started once its order is cancelled", async () => {
+    fleet = await makeFleet(["m1"]);
+    const dir = fleet.machines.m1!;
+    await setConfig(dir, { checkEvery: "1s" });
+    const ran = join(fleet.root, "later.ran");
+    const orders = (cancelled: boolean) => [
+      { id: "long", to: "m1", run: "sleep 4", priority: "high" },
+      { id: "later", to: "m1", run: `echo ran >> ${ran}`, ...(cancelled ? { cancelled: true } : {}) },
+    ];
+    await pushOrders(fleet, orders(false));
+    const running = sync({ dir });
+    await waitFor(async () => (await journal(dir)).tasks.long?.state === "in_progress", 20_000, "long to start");
+    await pushOrders(fleet, orders(true));
+    const r = await running;
+    expect(r.ran.map((t) => `${t.id} ${t.state}`)).toEqual(["long completed"]);
+    expect(await readFile(ran, "utf8").catch(() => "")).toBe("");
+  });
+
+  // While tasks run, new claims count the busy slots: a busy machine leaves ANY orders to idle ones.
+  it("a machine whose slots are all busy does not claim an ANY order an idle machine could run", async () => {
+    fleet = await makeFleet(["m1", "m2"]);
+    const [d1, d2] = [fleet.machines.m1!, fleet.machines.m2!];
+    await setConfig(d1, { checkEvery: "1s" }); // maxParallel 1 (default)
+    await pushOrders(fleet, [{ id: "long", to: "m1", run: "sleep 5" }]);
+    const running = sync({ dir: d1 });
+    await waitFor(async () => (await journal(d1)).tasks.long?.state === "in_progress", 20_000, "long to start");
+    await pushOrders(fleet, [{ id: "long", to: "m1", run: "sleep 5" }, { id: "any", to: "ANY", run: "true" }]);
+    // m1, busy with "long", claims "any" at its next look (checkEvery) and pushes the claim.
+    await waitFor(async () => (await hubStatus(fleet!)).orders.any?.holder === "m1", 4_000, "m1 to claim").catch(() => undefined);
+    const r2 = await sync({ dir: d2 });
+    await running;
+    expect(r2.waiting).toEqual([]); // today: [{ id: "any", reason: "claimed by m1" }]
+    expect(r2.ran.map((t) => t.id)).toEqual(["any"]);
+  });
+
+  // A rebuilt mailbox takes the published receipts with received = acknowledged: what was received but not
+  // acknowledged is delivered again, not lost.
+  it("a mailbox rebuilt as its error says still has the unacknowledged messages", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const B = fleet.machines["soda-yeti"]!;
+    await send({ dir: fleet.machines.izzit7!, to: "soda-yeti", text: "do not lose me", now: true });
+    expect((await sync({ dir: B })).delivered).toEqual(["izzit7/soda-yeti/1"]);
+    const box = join(B, ".git", "coord", "mailbox.json");
+    await writeFile(box, "{ broken");
+    const broken = await cli("inbox", "--dir", B);
+    expect(broken.err).toMatch(/move it aside and run coord sync again/);
+    await rename(box, box + ".aside");
+    expect((await cli("sync", "--dir", B)).code).toBe(0);
+    expect((await inbox({ dir: B, unread: true })).messages.map((m) => m.id)).toEqual(["izzit7/soda-yeti/1"]);
+  });
+
+  // A lost journal is rebuilt from the machine's published file: nothing it ran runs again.
+  it("following the broken-journal error message does not run a completed task a second time", async () => {
+    fleet = await makeFleet(["m1"]);
+    const dir = fleet.machines.m1!;
+    const counter = join(fleet.root, "count");
+    await pushOrders(fleet, [{ id: "count", to: "m1", run: `echo x >> ${counter}` }]);
+    await sync({ dir });
+    const path = join(dir, ".git", "coord", "journal.json");
+    await writeFile(path, "{ torn");
+    const r = await cli("sync", "--dir", dir);
+    expect(r.err).toMatch(/move it aside and run coord sync again: it rebuilds the journal from what this machine published/);
+    await rename(path, path + ".aside");
+    expect((await cli("sync", "--dir", dir)).code).toBe(0);
+    expect((await readFile(counter, "utf8")).trim().split("\n")).toHaveLength(1);
+  });
+});
+
