@@ -33,6 +33,27 @@ export interface RepoModel {
   messageFiles: MessageFile[];
 }
 
+/**
+ * Parsed machine files by exact text: YAML parsing dominates reading a large
+ * fleet, and a sync (or a daemon) reads the same files again and again. The
+ * results are shared, so nothing may change them (nothing does: every writer
+ * builds new objects). Bounded; a pure function's memo, so still no I/O here.
+ */
+const parsed = new Map<string, ComputerFile | Error>();
+function memo(key: string, parse: () => ComputerFile): ComputerFile | Error {
+  let hit = parsed.get(key);
+  if (hit === undefined) {
+    try {
+      hit = parse();
+    } catch (e) {
+      hit = e as Error;
+    }
+    if (parsed.size >= 2000) parsed.clear();
+    parsed.set(key, hit);
+  }
+  return hit;
+}
+
 export function readModel(files: Map<string, string>): RepoModel {
   const computers = new Map<string, ComputerFile>();
   const fileProblems: Problem[] = [];
@@ -64,11 +85,9 @@ export function readModel(files: Map<string, string>): RepoModel {
       continue;
     }
     machineNames.push(name);
-    try {
-      computers.set(name, parseComputer(text, name));
-    } catch (e) {
-      fileProblems.push({ file: path, message: `ignored: ${(e as Error).message}; machine ${name} rewrites it at its next sync` });
-    }
+    const parsed = memo(`${name}\0${text}`, () => parseComputer(text, name));
+    if (parsed instanceof Error) fileProblems.push({ file: path, message: `ignored: ${parsed.message}; machine ${name} rewrites it at its next sync` });
+    else computers.set(name, parsed);
   }
   const text = files.get(ORDERS_FILE);
   const parsed = parseOrderSources([...(text === undefined ? [] : [{ file: ORDERS_FILE, text }]), ...delegated], { machines: machineNames });

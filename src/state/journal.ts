@@ -64,7 +64,7 @@ export class Journal {
   async adopt(published: Record<string, TaskReport>): Promise<void> {
     for (const [id, t] of Object.entries(published))
       if (!Object.hasOwn(this.data.tasks, id))
-        this.data.tasks[id] = t.state === "in_progress" || t.state === "assigned" ? { ...t, state: "failed", exitCode: null, reason: "interrupted" } : t;
+        this.data.tasks[id] = t.state === "in_progress" || t.state === "assigned" ? { ...t, state: "failed", exitCode: null, reason: "interrupted" } : { ...t };
     await this.save();
   }
 
