@@ -1,6 +1,6 @@
 // coord's structured log: append, rotation under concurrency, reading, follow, format.
 import { execFile } from "node:child_process";
-import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -160,6 +160,53 @@ describe("followLogs", () => {
     await appendLog(dir, { kind: "n", i: 99 });
     await new Promise((r) => setTimeout(r, 60));
     expect(got).toHaveLength(40);
+  });
+
+  it("reads every file when it looks in while coord.log is gone between a rotation and the next append", async () => {
+    const log = join(dir, "coord.log");
+    const line = (i: number) => JSON.stringify({ at: "2026-01-01T00:00:00Z", kind: "n", i }) + "\n";
+    await writeFile(log, line(0));
+    controller = new AbortController();
+    const got: LogRecord[] = [];
+    const following = followLogs(dir, (r) => got.push(r), controller.signal, { intervalMs: 10 });
+    await new Promise((r) => setTimeout(r, 50));
+    await writeFile(log, line(1), { flag: "a" });
+    await rename(log, `${log}.1`); // rotated; no coord.log for several polls
+    await new Promise((r) => setTimeout(r, 80));
+    // Then two rotations between two polls, and coord.log missing again.
+    await writeFile(log, line(2));
+    await rename(`${log}.1`, `${log}.2`);
+    await rename(log, `${log}.1`);
+    await writeFile(log, line(3));
+    await rename(`${log}.2`, `${log}.3`);
+    await rename(`${log}.1`, `${log}.2`);
+    await rename(log, `${log}.1`);
+    await new Promise((r) => setTimeout(r, 80));
+    await writeFile(log, line(4));
+    await waitFor(async () => got.length >= 4, 5000, "the records");
+    await new Promise((r) => setTimeout(r, 50));
+    expect(got.map((r) => r.i)).toEqual([1, 2, 3, 4]);
+    controller.abort();
+    await following;
+  });
+
+  it("follows a log that starts after it, rotating before it looks, and not the old files", async () => {
+    const log = join(dir, "coord.log");
+    const line = (i: number) => JSON.stringify({ at: "2026-01-01T00:00:00Z", kind: "n", i }) + "\n";
+    await writeFile(`${log}.1`, line(-1)); // there before: not new
+    controller = new AbortController();
+    const got: LogRecord[] = [];
+    const following = followLogs(dir, (r) => got.push(r), controller.signal, { intervalMs: 30 });
+    await new Promise((r) => setTimeout(r, 60));
+    await writeFile(log, line(0));
+    await rename(`${log}.1`, `${log}.2`);
+    await rename(log, `${log}.1`);
+    await writeFile(log, line(1));
+    await waitFor(async () => got.length >= 2, 5000, "the records");
+    await new Promise((r) => setTimeout(r, 80));
+    expect(got.map((r) => r.i)).toEqual([0, 1]);
+    controller.abort();
+    await following;
   });
 
   it("waits for a log that does not exist yet, and a line written in two pieces", async () => {

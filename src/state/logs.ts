@@ -280,6 +280,8 @@ export async function followLogs(
   let ino: number | undefined;
   let offset = 0;
   let partial = Buffer.alloc(0);
+  /** The files there before we started (when coord.log itself was not), all already read. */
+  const startedWith = new Set<number>();
   if (opts.since) {
     ino = opts.since.ino;
     offset = opts.since.offset;
@@ -288,6 +290,11 @@ export async function followLogs(
     if (st) {
       ino = st.ino;
       offset = st.size;
+    } else {
+      for (const f of await rotatedFiles(stateDir)) {
+        const old = await stat(f).catch(() => undefined);
+        if (old) startedWith.add(old.ino);
+      }
     }
   }
 
@@ -356,26 +363,30 @@ export async function followLogs(
       }
       return;
     }
-    // Rotated (once or more): the rest of the file we were reading, then each newer one, then coord.log.
+    // Rotated (once or more, and coord.log may not exist again yet): the rest
+    // of the file we were reading, then every newer file, oldest first.
     const list = await files();
     const at = ino === undefined ? -1 : list.findIndex((f) => f.ino === ino);
     if (at >= 0 && list[at]!.path === path) return; // it came back under its name: read at the next tick
+    let next: number;
     if (at >= 0) {
-      emit((await readIno(list[at]!.ino, offset)) ?? Buffer.alloc(0), true);
-      for (const f of list.slice(at + 1, -1)) if (f.path !== path) emit((await readIno(f.ino, 0)) ?? Buffer.alloc(0), true);
+      const rest = (await readIno(list[at]!.ino, offset)) ?? Buffer.alloc(0);
+      offset += rest.length; // stays ours until a newer file is read
+      emit(rest, true);
+      next = at + 1;
     } else {
       partial = Buffer.alloc(0);
-      // Lost track (the file rotated out of reach): the rotated files are older, start at coord.log.
+      // Never seen a file yet: every file that appeared since we started is new.
+      // Lost track (our file rotated out of reach): the rotated files are older, start at coord.log.
+      next = ino === undefined ? list.findIndex((f) => !startedWith.has(f.ino)) : list.findIndex((f) => f.path === path);
+      if (next < 0) next = list.length;
     }
-    const current = list[list.length - 1];
-    if (current && current.path === path && current.ino !== ino) {
-      ino = current.ino;
-      const chunk = (await readIno(current.ino, 0)) ?? Buffer.alloc(0);
+    for (const f of list.slice(next)) {
+      const chunk = (await readIno(f.ino, 0)) ?? Buffer.alloc(0);
+      // Remember the last file read, rotated or not: the next tick goes on after it.
+      ino = f.ino;
       offset = chunk.length;
-      emit(chunk, false);
-    } else if (!current || current.path !== path) {
-      ino = undefined;
-      offset = 0;
+      emit(chunk, f.path !== path);
     }
   };
 
