@@ -312,8 +312,19 @@ describe("coord cron", () => {
     const command = r.line!.split(" ").slice(5).join(" ");
     const shell = await run("/bin/sh", ["-c", command], { env: { PATH: "/usr/bin:/bin", HOME: process.env.HOME!, GIT_CONFIG_NOSYSTEM: "1" } });
     expect(shell.stderr).toBe("");
-    const log = await readFile(join(dir, ".git", "coord", "cron.log"), "utf8");
+    const cronLog = join(dir, ".git", "coord", "cron.log");
+    const log = await readFile(cronLog, "utf8");
     expect(log).toMatch(/gamma: (published|up to date)/);
+    // cron.log stays bounded: past 1 MiB the next run moves it to cron.log.1 (writing its own output there).
+    await writeFile(cronLog, "old line\n".repeat(120_000), { flag: "a" });
+    await run("/bin/sh", ["-c", command], { env: { PATH: "/usr/bin:/bin", HOME: process.env.HOME!, GIT_CONFIG_NOSYSTEM: "1" } });
+    await run("/bin/sh", ["-c", command], { env: { PATH: "/usr/bin:/bin", HOME: process.env.HOME!, GIT_CONFIG_NOSYSTEM: "1" } });
+    const old = await readFile(cronLog + ".1", "utf8");
+    expect(old.startsWith(log)).toBe(true);
+    expect(old).toMatch(/old line\n[^]*gamma: up to date/);
+    const fresh = await readFile(cronLog, "utf8");
+    expect(fresh).toMatch(/gamma: up to date, nothing to publish\n$/);
+    expect(fresh.length).toBeLessThan(1000);
   });
 });
 

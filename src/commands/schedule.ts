@@ -8,6 +8,7 @@ import { delimiter, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CoordError, EXIT } from "../errors.js";
 import { loadConfig } from "../state/config.js";
+import { CRON_LOG } from "../state/logs.js";
 import { stateDirOf } from "../state/paths.js";
 import { template } from "../templates.js";
 
@@ -211,7 +212,7 @@ async function cronLine(t: Target, schedule: string): Promise<string> {
     node: shQuote(t.node),
     cli: shQuote(t.cli),
     checkout: shQuote(t.checkout),
-    log: shQuote(join(t.stateDir, "cron.log")),
+    log: shQuote(join(t.stateDir, CRON_LOG)),
     path: shQuote(process.env.PATH ?? "/usr/bin:/bin"),
     machine: t.machine,
     marker_checkout: t.checkout,

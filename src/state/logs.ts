@@ -12,6 +12,8 @@ import lockfile from "proper-lockfile";
 import type { SyncResult } from "../sync/sync.js";
 
 export const LOG_FILE = "coord.log";
+/** Where the crontab line sends a scheduled sync's output (in the state dir). */
+export const CRON_LOG = "cron.log";
 export const DEFAULT_MAX_BYTES = 1024 * 1024;
 export const DEFAULT_KEEP = 3;
 /** A line this long or shorter is written by one write() and never interleaves with another. */
@@ -161,6 +163,18 @@ async function rotateIfNeeded(stateDir: string, incoming: number, maxBytes: numb
   } finally {
     await release().catch(() => {});
   }
+}
+
+/**
+ * Keeps an output file another program appends to (cron's `>> cron.log`)
+ * under `maxBytes` (and one old copy): past it, the file becomes `<path>.1`.
+ * The writer that has it open goes on writing there; the next one opens a new file.
+ */
+export async function rotateOutputFile(path: string, maxBytes = DEFAULT_MAX_BYTES): Promise<boolean> {
+  const size = await sizeOf(path);
+  if (size === undefined || size <= maxBytes) return false;
+  await rename(path, `${path}.1`);
+  return true;
 }
 
 /** Appends one record (with `at` added when absent) as a JSON line; rotates first when the file is full. */

@@ -1,4 +1,5 @@
 // One sync cycle: lock → fetch → read one commit → plan → run → publish.
+import { join } from "node:path";
 import { gitBlobId } from "../core/blob.js";
 import { canonicalComputer, computerFingerprint, renderComputer } from "../core/computer.js";
 import { computerPath } from "../core/names.js";
@@ -19,7 +20,7 @@ import { loadConfig, type MachineConfig } from "../state/config.js";
 import { ownOrdersFile } from "../state/delegated.js";
 import { backoffUntil, readHealth, recordFailure, recordSuccess, STALL_AFTER, type Health } from "../state/health.js";
 import { Journal, type JournalEntry } from "../state/journal.js";
-import { appendLog } from "../state/logs.js";
+import { appendLog, CRON_LOG, rotateOutputFile } from "../state/logs.js";
 import { repairCheckout } from "../git/repair.js";
 import { tryLock, type HeldLock } from "../state/lock.js";
 import { stateDirOf } from "../state/paths.js";
@@ -152,6 +153,8 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
   }
   const lock = await tryLock(stateDir);
   if (!lock) return { ...result, skipped: true };
+  // The crontab line appends this run's output to cron.log: keep it bounded.
+  if (opts.scheduled) await rotateOutputFile(join(stateDir, CRON_LOG)).catch(() => {});
   const started = Date.now();
   try {
     await cycle(machine, opts, result, lock, now, log);
