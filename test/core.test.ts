@@ -13,6 +13,7 @@ import { computerPath, machineNameProblem, machineOfPath } from "../src/core/nam
 import { parseOrders } from "../src/core/orders.js";
 import { nextAttempt, plan, type PlanInput } from "../src/core/plan.js";
 import { outputTail, redact } from "../src/core/redact.js";
+import { ownComputer, renderChanges } from "../src/core/publish.js";
 import { ORDERS_FILE, readModel, SCHEMA_FILE, STATUS_JSON, STATUS_MD, type RepoModel } from "../src/core/repo.js";
 import { EMPTY_ORDERS, scaffoldFiles } from "../src/core/scaffold.js";
 import {
@@ -1026,5 +1027,57 @@ describe("scaffoldFiles", () => {
     const status = deriveStatus(readModel(files));
     expect(renderStatusJson(status)).toBe(files.get(STATUS_JSON));
     expect(renderStatusMd(status)).toBe(files.get(STATUS_MD));
+  });
+});
+
+describe("ownComputer / renderChanges", () => {
+  const self = (tasks: Record<string, TaskReport & { log?: string; pid?: number }>) => ({
+    name: "izzit7",
+    uuid: "uuid-of-izzit7",
+    heartbeat: 300,
+    capabilities: { os: "linux" },
+    tasks,
+    lastRun: "ran build",
+  });
+  const orders = ordersJson([
+    { id: "build", to: "izzit7", run: "make" },
+    { id: "test", to: "izzit7", run: "make test" },
+  ]);
+
+  it("reports the orders still in ORDERS.json, working while one runs, without local-only fields", () => {
+    const model = readModel(repoFiles(orders, [computer("izzit7")]));
+    const mine = ownComputer(
+      self({ build: { ...report(), log: "/home/x/.git/coord/logs/build.log" }, test: { ...report({ state: "in_progress", exitCode: undefined, finishedAt: undefined }), pid: 4242 }, gone: report() }),
+      model,
+      orders,
+      new Date(T0),
+    );
+    expect(Object.keys(mine.tasks)).toEqual(["build", "test"]);
+    expect(mine.state).toBe("working");
+    expect(mine.lastSeen).toBe(T0);
+    expect(mine.orders).toEqual({ seen: gitBlobId(orders), valid: true });
+    expect(renderComputer(mine)).not.toMatch(/4242|logs\/build\.log/);
+    expect(mine.lastRun).toBe("ran build");
+  });
+
+  it("keeps every task and names the first problem while ORDERS.json is invalid", () => {
+    const broken = '{ "version": 1, "orders": [ { "id": "build" ';
+    const mine = ownComputer(self({ gone: report() }), readModel(repoFiles(broken, [])), broken, new Date(T0));
+    expect(Object.keys(mine.tasks)).toEqual(["gone"]);
+    expect(mine.state).toBe("idle");
+    expect(mine.orders.valid).toBe(false);
+    expect(mine.orders.error).toMatch(/ORDERS\.json/);
+  });
+
+  it("changes only what differs: nothing when the tree already says it", () => {
+    const files = repoFiles(orders, [computer("izzit7"), computer("soda-yeti")]);
+    const mine = ownComputer(self({ build: report() }), readModel(files), orders, new Date(T0));
+    const first = renderChanges(files, readModel(files), mine);
+    expect([...first.keys()].sort()).toEqual([computerPath("izzit7"), STATUS_JSON, STATUS_MD].sort());
+    const status = JSON.parse(first.get(STATUS_JSON)!) as StatusJson;
+    expect(Object.keys(status.machines)).toEqual(["izzit7", "soda-yeti"]);
+    expect(status.orders.build!.machines.izzit7!.state).toBe("completed");
+    const after = new Map([...files, ...first]);
+    expect(renderChanges(after, readModel(after), mine).size).toBe(0);
   });
 });

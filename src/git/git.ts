@@ -207,7 +207,11 @@ export class Repo {
       const url = await this.remoteUrl().catch(() => this.remote);
       throw new CoordError(`could not push to the remote ${url}: ${firstLine(String((e as Error).message))}`, EXIT.FAILURE);
     }
-    await this.git().raw(["update-ref", this.trackingRef, commit]);
+    // Only a cache of the remote tip: a concurrent fetch (coord status) holding the ref's lock
+    // must not turn a push that landed into a failed sync. The next fetch sets it anyway.
+    await this.git()
+      .raw(["update-ref", this.trackingRef, commit])
+      .catch(() => {});
     return true;
   }
 

@@ -1,18 +1,18 @@
 // One sync cycle: lock → fetch → read one commit → plan → run → publish.
 import { join } from "node:path";
-import { gitBlobId } from "../core/blob.js";
-import { canonicalComputer, computerFingerprint, renderComputer } from "../core/computer.js";
+import { computerFingerprint } from "../core/computer.js";
 import { computerPath } from "../core/names.js";
 import { formatProblem } from "../core/orders.js";
 import { claimHolder, nextAttempt, plan, type Claim, type Plan } from "../core/plan.js";
 import { delegatedOrdersPath, ORDERS_FILE, readModel, STATUS_JSON, STATUS_MD, type RepoModel } from "../core/repo.js";
-import { deriveStatus, renderStatusJson, renderStatusMd } from "../core/status.js";
-import { own, type ComputerFile, type Order, type Problem, type TaskReport } from "../core/types.js";
+import { ownComputer, renderChanges, viewWith } from "../core/publish.js";
+import { deriveStatus } from "../core/status.js";
+import { own, type ComputerFile, type Order, type Problem } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { machineAuthor, Repo } from "../git/git.js";
 import { killOrphan } from "../runner/run.js";
 import { agentArgv, runOne, taskMarker, type RunningTask, type TaskOutcome } from "./tasks.js";
-import { messagePath, renderMessageFile, type MessageFile, type Receipts } from "../core/messages.js";
+import { messagePath, type Receipts } from "../core/messages.js";
 import { deliver, ownMessageFiles, runMessageHooks } from "./mail.js";
 import { updateMailbox } from "../state/mailbox.js";
 import { detectCapabilities } from "../state/capabilities.js";
@@ -318,7 +318,7 @@ async function machineCapabilities(m: Machine): Promise<Record<string, string>> 
 function planNow(c: Cycle, model: RepoModel, files: Map<string, string>, busy = 0): Plan {
   if (!model.orders) return { run: [], claim: [], waiting: [] };
   const { config } = c.m;
-  const mine = buildComputer(config, c.journal, c.caps, model, files.get(ORDERS_FILE), c.now());
+  const mine = buildComputer(c, model, files.get(ORDERS_FILE));
   const view = viewWith(model, mine, []);
   return plan({
     orders: model.orders.orders,
@@ -480,66 +480,10 @@ function publishSerial(c: Cycle, first: { tip?: string; files?: Map<string, stri
 }
 
 /** The machine's own file as its journal says, on top of what the remote has. */
-export function buildComputer(
-  config: MachineConfig,
-  journal: Journal,
-  caps: Record<string, string>,
-  model: RepoModel,
-  ordersText: string | undefined,
-  now: Date,
-  receipts: Receipts = {},
-): ComputerFile {
-  const known = model.orders ? new Set(model.orders.orders.map((o) => o.id)) : undefined;
-  const tasks: Record<string, TaskReport> = {};
-  for (const [id, entry] of Object.entries(journal.tasks)) {
-    if (known && !known.has(id)) continue; // orders removed from ORDERS.json leave the file (git keeps history)
-    const { log: _log, pid: _pid, ...report } = entry;
-    tasks[id] = report;
-  }
-  const error = model.ordersProblems[0];
-  return {
-    coord: 1,
-    name: config.name,
-    uuid: config.uuid,
-    state: Object.values(tasks).some((t) => t.state === "in_progress") ? "working" : "idle",
-    lastSeen: now.toISOString(),
-    heartbeat: config.heartbeat,
-    capabilities: caps,
-    orders: {
-      seen: ordersText === undefined ? "" : gitBlobId(ordersText),
-      valid: model.orders !== undefined,
-      ...(error ? { error: formatProblem(error) } : {}),
-    },
-    tasks,
-    messages: receipts,
-    ...(journal.data.lastRun ? { lastRun: journal.data.lastRun } : {}),
-  };
-}
-
-/** The repository as it will be once this machine's file and message files are replaced. */
-export function viewWith(model: RepoModel, mine: ComputerFile, messageFiles: MessageFile[]): RepoModel {
-  const ownPaths = new Set([computerPath(mine.name), ...messageFiles.map((f) => messagePath(f.from, f.to))]);
-  return {
-    ...model,
-    computers: new Map(model.computers).set(mine.name, mine),
-    machineNames: [...new Set([...model.machineNames, mine.name])].sort(),
-    fileProblems: model.fileProblems.filter((p) => !ownPaths.has(p.file)),
-    messageFiles: [...model.messageFiles.filter((f) => !ownPaths.has(messagePath(f.from, f.to))), ...messageFiles],
-  };
-}
-
-/** The bytes to write: this machine's file and the derived ones, changed paths only. */
-export function renderChanges(files: Map<string, string>, model: RepoModel, input: ComputerFile, messageFiles: MessageFile[] = []): Map<string, string> {
-  const mine = canonicalComputer(input);
-  const status = deriveStatus(viewWith(model, mine, messageFiles));
-  const wanted = new Map([
-    [computerPath(mine.name), renderComputer(mine)],
-    ...messageFiles.map((f): [string, string] => [messagePath(f.from, f.to), renderMessageFile(f)]),
-    [STATUS_JSON, renderStatusJson(status)],
-    [STATUS_MD, renderStatusMd(status)],
-  ]);
-  for (const [path, content] of wanted) if (files.get(path) === content) wanted.delete(path);
-  return wanted;
+function buildComputer(c: Cycle, model: RepoModel, ordersText: string | undefined, receipts: Receipts = {}): ComputerFile {
+  const { config } = c.m;
+  const self = { name: config.name, uuid: config.uuid, heartbeat: config.heartbeat, capabilities: c.caps, tasks: c.journal.tasks, lastRun: c.journal.data.lastRun };
+  return ownComputer(self, model, ordersText, c.now(), receipts);
 }
 
 function commitMessage(name: string, result: SyncResult): string {
@@ -574,7 +518,7 @@ async function publish(c: Cycle, first: { tip?: string; files?: Map<string, stri
     const own = await ownMessageFiles(c.m, model, now());
     const ownPaths = new Set([computerPath(config.name), ...own.files.map((f) => messagePath(f.from, f.to))]);
     result.fileProblems = model.fileProblems.filter((p) => !ownPaths.has(p.file));
-    const mine = buildComputer(config, journal, c.caps, model, files.get(ORDERS_FILE), now(), own.receipts);
+    const mine = buildComputer(c, model, files.get(ORDERS_FILE), own.receipts);
     if (c.health.failures >= STALL_AFTER && c.health.lastError) {
       // Back after failing: say so, with why, until the next sync that has nothing to report.
       mine.state = "stalled";

@@ -1,0 +1,76 @@
+// What a machine publishes, as pure functions of data: its own file from its
+// local task records, the repository as it will look once that file is
+// replaced, and the bytes of every file a publish changes.
+import { gitBlobId } from "./blob.js";
+import { canonicalComputer, renderComputer } from "./computer.js";
+import { messagePath, renderMessageFile, type MessageFile, type Receipts } from "./messages.js";
+import { computerPath } from "./names.js";
+import { formatProblem } from "./orders.js";
+import { STATUS_JSON, STATUS_MD, type RepoModel } from "./repo.js";
+import { deriveStatus, renderStatusJson, renderStatusMd } from "./status.js";
+import type { ComputerFile, TaskReport } from "./types.js";
+
+/** The machine as it knows itself: identity, what it has, what it ran. */
+export interface Self {
+  name: string;
+  uuid: string;
+  heartbeat: number;
+  capabilities: Record<string, string>;
+  /** Its task records (local-only fields are dropped when rendered). */
+  tasks: Record<string, TaskReport>;
+  lastRun?: string;
+}
+
+/** The machine's own file as its records say, on top of what the remote has (`model`, whose ORDERS.json text is `ordersText`). */
+export function ownComputer(self: Self, model: RepoModel, ordersText: string | undefined, now: Date, receipts: Receipts = {}): ComputerFile {
+  const known = model.orders ? new Set(model.orders.orders.map((o) => o.id)) : undefined;
+  const tasks: Record<string, TaskReport> = {};
+  for (const [id, report] of Object.entries(self.tasks)) {
+    if (known && !known.has(id)) continue; // orders removed from ORDERS.json leave the file (git keeps history)
+    tasks[id] = report;
+  }
+  const error = model.ordersProblems[0];
+  return canonicalComputer({
+    coord: 1,
+    name: self.name,
+    uuid: self.uuid,
+    state: Object.values(tasks).some((t) => t.state === "in_progress") ? "working" : "idle",
+    lastSeen: now.toISOString(),
+    heartbeat: self.heartbeat,
+    capabilities: self.capabilities,
+    orders: {
+      seen: ordersText === undefined ? "" : gitBlobId(ordersText),
+      valid: model.orders !== undefined,
+      ...(error ? { error: formatProblem(error) } : {}),
+    },
+    tasks,
+    messages: receipts,
+    ...(self.lastRun ? { lastRun: self.lastRun } : {}),
+  });
+}
+
+/** The repository as it will be once this machine's file and message files are replaced. */
+export function viewWith(model: RepoModel, mine: ComputerFile, messageFiles: MessageFile[]): RepoModel {
+  const ownPaths = new Set([computerPath(mine.name), ...messageFiles.map((f) => messagePath(f.from, f.to))]);
+  return {
+    ...model,
+    computers: new Map(model.computers).set(mine.name, mine),
+    machineNames: [...new Set([...model.machineNames, mine.name])].sort(),
+    fileProblems: model.fileProblems.filter((p) => !ownPaths.has(p.file)),
+    messageFiles: [...model.messageFiles.filter((f) => !ownPaths.has(messagePath(f.from, f.to))), ...messageFiles],
+  };
+}
+
+/** The bytes to write (`files` is the tree as read): this machine's file, its message files and the derived ones; changed paths only. */
+export function renderChanges(files: Map<string, string>, model: RepoModel, input: ComputerFile, messageFiles: MessageFile[] = []): Map<string, string> {
+  const mine = canonicalComputer(input);
+  const status = deriveStatus(viewWith(model, mine, messageFiles));
+  const wanted = new Map([
+    [computerPath(mine.name), renderComputer(mine)],
+    ...messageFiles.map((f): [string, string] => [messagePath(f.from, f.to), renderMessageFile(f)]),
+    [STATUS_JSON, renderStatusJson(status)],
+    [STATUS_MD, renderStatusMd(status)],
+  ]);
+  for (const [path, content] of wanted) if (files.get(path) === content) wanted.delete(path);
+  return wanted;
+}
