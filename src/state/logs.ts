@@ -9,7 +9,6 @@
 import { mkdir, open, readdir, readFile, rename, rm, stat, appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import lockfile from "proper-lockfile";
-import type { SyncResult } from "../sync/sync.js";
 
 export const LOG_FILE = "coord.log";
 /** Where the crontab line sends a scheduled sync's output (in the state dir). */
@@ -74,7 +73,16 @@ export function logPath(stateDir: string): string {
 }
 
 /** The record for one sync, from its result (or its error). */
-export function syncRecord(args: { machine: string; durationMs: number; result?: SyncResult; error?: unknown; at?: Date }): Omit<SyncLogRecord, "at"> & { at?: string } {
+/** What a log record needs of a sync's result (the shape of SyncResult). */
+export interface SyncOutcome {
+  machine: string;
+  ran: { id: string; state: string }[];
+  delivered: unknown[];
+  pushed?: string;
+  skipped?: boolean;
+}
+
+export function syncRecord(args: { machine: string; durationMs: number; result?: SyncOutcome; error?: unknown; at?: Date }): Omit<SyncLogRecord, "at"> & { at?: string } {
   const { result, error } = args;
   const rec: Omit<SyncLogRecord, "at"> & { at?: string } = {
     kind: "sync",
