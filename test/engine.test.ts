@@ -167,6 +167,26 @@ describe("dependencies (after)", () => {
     expect(waits(planOn(f, "m-b"))).toEqual([["b", "dependency a cancelled"]]);
   });
 
+  it("a retry of b waits for a again once a is re-revved; if the new a fails for good, b is not retried", () => {
+    const list = (aRev: number) => [
+      { id: "a", to: "m-a", run: "make a", rev: aRev },
+      { id: "b", to: "m-b", run: "make b", after: ["a"], retries: 2 },
+    ];
+    // b's attempt 1 failed after a rev 1 completed; a person re-revs a to rebuild.
+    let f = fleet(list(2), [machine("m-a", { tasks: { a: report() } }), machine("m-b", { tasks: { b: failed() } })]);
+    expect(f.status.orders["b"]).toMatchObject({ state: "failed", done: false });
+    expect(f.status.orders["b"]!.machines["m-b"]!.reason).toBe("exit code 1; retry waits: waiting for a");
+    expect(waits(planOn(f, "m-b", when(1000)))).toEqual([["b", "waiting for a"]]);
+    // The new a failed for good: b is done, never retried.
+    f = fleet(list(2), [machine("m-a", { tasks: { a: failed({ rev: 2 }) } }), machine("m-b", { tasks: { b: failed() } })]);
+    expect(f.status.orders["b"]).toMatchObject({ state: "failed", done: true });
+    expect(f.status.orders["b"]!.machines["m-b"]!.reason).toBe("exit code 1; not retried: dependency a failed");
+    expect(waits(planOn(f, "m-b", when(1000)))).toEqual([["b", "dependency a failed"]]);
+    // The new a completed: b's retry runs (after its backoff).
+    f = fleet(list(2), [machine("m-a", { tasks: { a: report({ rev: 2 }) } }), machine("m-b", { tasks: { b: failed() } })]);
+    expect(ids(planOn(f, "m-b", when(1000)).run)).toEqual(["b"]);
+  });
+
   it("several dependencies: waits for each one not completed; an ANY order after them is not claimed", () => {
     const list = [
       { id: "x", to: "m-a", run: "x" },

@@ -2,7 +2,7 @@
 // status (derived with this machine's own journal in it), who it is, what its
 // journal says it has done, and the time.
 import { ordersTargets } from "./orders.js";
-import { missingCapabilities, type StatusJson } from "./status.js";
+import { dependencyBlock, missingCapabilities, type StatusJson } from "./status.js";
 import { own, PRIORITIES, type Order, type TaskReport } from "./types.js";
 
 export interface PlanInput {
@@ -69,9 +69,9 @@ function gate(order: Order, input: PlanInput): string | undefined {
   if (order.cancelled) return "cancelled";
   const missing = missingCapabilities(order, input.capabilities);
   if (missing.length) return `this machine lacks ${missing.join(", ")}`;
-  const status = own(input.status.orders, order.id);
-  const mine = own(status?.machines, input.machine);
-  if (order.to === "ANY" ? status?.state === "blocked" : mine?.state === "blocked") return (order.to === "ANY" ? status?.reason : mine?.reason) ?? "blocked";
+  // Every attempt, retries too, waits for the dependencies as they are now.
+  const block = dependencyBlock(order, (id) => own(input.status.orders, id));
+  if (block) return block.reason;
   if (order.notBefore && Date.parse(order.notBefore) > input.now.getTime()) return `not before ${order.notBefore}`;
   return undefined;
 }

@@ -115,12 +115,12 @@ const failedForGood = (order: Order, attempts: number) => attempts >= order.retr
 /** Whether a machine's state for an order will change no more (for this rev). */
 function settled(order: Order, m: OrderMachineStatus, blockedForGood: boolean): boolean {
   if (m.state === "completed" || m.state === "cancelled" || m.state === "rejected") return true;
-  if (m.state === "failed") return failedForGood(order, m.attempts);
+  if (m.state === "failed") return failedForGood(order, m.attempts) || blockedForGood;
   return m.state === "blocked" && blockedForGood;
 }
 
 /** Why `order` cannot start yet because of its `after` orders, and whether that is for good. */
-function dependencyBlock(order: Order, statusOf: (id: string) => OrderStatus | undefined): { reason: string; final: boolean } | undefined {
+export function dependencyBlock(order: Order, statusOf: (id: string) => OrderStatus | undefined): { reason: string; final: boolean } | undefined {
   for (const id of order.after) {
     const dep = statusOf(id);
     if (dep && dep.done && dep.state !== "completed") return { reason: `dependency ${id} ${dep.state}${dep.reason ? ` (${dep.reason})` : ""}`, final: true };
@@ -140,8 +140,12 @@ function targetedStatus(order: Order, model: RepoModel, block: ReturnType<typeof
     // ALL means every machine that has what the order requires; the others are not addressed.
     if (order.to === "ALL" && missing.length && !report) continue;
     let m: OrderMachineStatus;
-    if (report && report.rev === order.rev) m = fromReport(report);
-    else if (report && report.rev > order.rev)
+    if (report && report.rev === order.rev) {
+      m = fromReport(report);
+      // A retry waits for the dependencies as the first attempt did (one may have been re-revved meanwhile).
+      if (block && m.state === "failed" && !failedForGood(order, m.attempts))
+        m.reason = `${m.reason ? `${m.reason}; ` : ""}${block.final ? "not retried" : "retry waits"}: ${block.reason}`;
+    } else if (report && report.rev > order.rev)
       m = { ...fromReport(report), reason: `ran rev ${report.rev} already; ORDERS.json says rev ${order.rev}: set rev above ${report.rev} to run it again` };
     else if (order.cancelled) m = pending("cancelled", "cancelled in ORDERS.json");
     else if (missing.length) m = pending("rejected", `${name} lacks ${missing.join(", ")}`);
