@@ -4,8 +4,8 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Repo, machineAuthor } from "../src/git/git.js";
-import { chmod, readFile, rename, writeFile } from "node:fs/promises";
-import { cli, cliProcess, git, pushOrders, hubCommits, hubFile, hubStatus, journal, makeFleet, setConfig, waitFor, type Fleet } from "./helpers.js";
+import { chmod, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { cli, cliExec, cliProcess, git, pushOrders, hubCommits, hubFile, hubStatus, journal, makeFleet, setConfig, waitFor, type Fleet } from "./helpers.js";
 import { openMachine, sync } from "../src/sync/sync.js";
 import { publishOrdersEdit } from "../src/daemon/watch.js";
 import { inbox, send } from "../src/commands/messages.js";
@@ -189,5 +189,27 @@ describe("review", () => {
     expect((await cli("sync", "--dir", dir)).code).toBe(0);
     expect((await readFile(counter, "utf8")).trim().split("\n")).toHaveLength(1);
   });
+  // A claim is checked again on the tip that rejected its push: what was claimable on the old tip may be done now.
+  it("a claim whose push lost to a machine that meanwhile ran the order and failed it for good does not run", async () => {
+    fleet = await makeFleet(["a", "b"]);
+    const [A, B] = [fleet.machines.a!, fleet.machines.b!];
+    const log = join(fleet.root, "log");
+    const waiting = join(fleet.root, "b-push-waiting");
+    const release = join(fleet.root, "release");
+    // b's network is slow: its first push waits until the test releases it (at most 30 s).
+    const hook = join(B, ".git", "hooks", "pre-push");
+    await writeFile(hook, `#!/bin/sh\n[ -e ${release} ] && exit 0\ntouch ${waiting}\ni=0; while [ ! -e ${release} ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\nexit 0\n`);
+    await chmod(hook, 0o755);
+    await pushOrders(fleet, [{ id: "job", to: "ANY", retries: 0, run: `echo "$COORD_MACHINE a$COORD_ATTEMPT" >> ${log}; exit 1` }]);
+    const bSync = cliExec(["sync", "--dir", B]); // b claims, and pushes the claim slowly
+    await waitFor(async () => (await stat(waiting).catch(() => undefined)) !== undefined, 20_000, "b to push its claim");
+    await sync({ dir: A }); // meanwhile a claims, runs attempt 1, fails: retries 0, failed for good
+    expect((await hubStatus(fleet)).orders.job).toMatchObject({ state: "failed", done: true });
+    await writeFile(release, "");
+    const r = await bSync; // rejected; on the new tip the order is done
+    expect(r.code, r.err).toBe(0);
+    expect((await readFile(log, "utf8")).trim().split("\n")).toEqual(["a a1"]);
+    expect((await hubStatus(fleet)).orders.job!.machines.b).toBeUndefined();
+  }, 60_000);
 });
 

@@ -451,7 +451,15 @@ async function dropLostClaims(c: Cycle, model: RepoModel): Promise<void> {
     if (entry.state !== "assigned") continue;
     const order = model.orders?.orders.find((o) => o.id === id);
     const holder = order && order.to === "ANY" && order.rev === entry.rev ? claimHolder(order, me, status, c.now(), c.m.config.claimLease) : undefined;
-    const taken = !order || order.cancelled || order.rev !== entry.rev || holder?.live !== undefined || status.orders[id]?.state === "completed";
+    const others = Object.entries(status.orders[id]?.machines ?? {}).filter(([name]) => name !== me);
+    const taken =
+      !order ||
+      order.cancelled ||
+      order.rev !== entry.rev ||
+      holder?.live !== undefined ||
+      status.orders[id]?.done === true || // completed elsewhere, or failed for good
+      // Another machine ran this attempt meanwhile: planned again, the claim gets the next one after its backoff.
+      others.some(([, m]) => m.state === "failed" && m.attempts >= entry.attempts);
     if (!taken) continue;
     const before = c.claimed.get(id);
     if (before) c.journal.tasks[id] = before;
