@@ -1060,6 +1060,16 @@ describe("ownComputer / renderChanges", () => {
     expect(mine.lastRun).toBe("ran build");
   });
 
+  it("keeps the report of a removed ANY order (it has a lease) for 7 days after it ended, so a restored order does not run again", () => {
+    const files = repoFiles(orders, [computer("izzit7")]);
+    const any = report({ lease: 600, finishedAt: T0 });
+    const named = report({ finishedAt: T0 });
+    const day = 86_400_000;
+    const at = (days: number) => new Date(Date.parse(T0) + days * day);
+    expect(Object.keys(ownComputer(self({ any, named }), readModel(files), orders, at(6.9)).tasks)).toEqual(["any"]);
+    expect(ownComputer(self({ any, named }), readModel(files), orders, at(7)).tasks).toEqual({});
+  });
+
   it("keeps every task and names the first problem while ORDERS.json is invalid", () => {
     const broken = '{ "version": 1, "orders": [ { "id": "build" ';
     const mine = ownComputer(self({ gone: report() }), readModel(repoFiles(broken, [])), broken, new Date(T0));

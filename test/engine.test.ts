@@ -290,6 +290,12 @@ describe('to: "ANY"', () => {
     for (const m of ["a", "b", "c"]) expect(planOn(f, m, when(10_000)), m).toEqual({ run: [], claim: [], waiting: [] });
   });
 
+  it("never goes back: a machine that ran a newer rev keeps an older one from being claimed", () => {
+    const f = fleet([job({ rev: 1 })], [machine("a", { tasks: { job: report({ rev: 2 }) } }), machine("b")]);
+    expect(f.status.orders["job"]).toMatchObject({ state: "completed", done: true, reason: "a ran rev 2 already; ORDERS.json says rev 1: set rev above 2 to run it again" });
+    expect(planOn(f, "b", when(10_000))).toEqual({ run: [], claim: [], waiting: [] });
+  });
+
   it("attempts count across machines; a failure elsewhere with retries left waits for the backoff, then is claimable", () => {
     const after = (attempts: number) => fleet([job()], [machine("a"), machine("b", { tasks: { job: failed({ attempts }) } })]);
     let f = after(1);

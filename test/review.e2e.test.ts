@@ -211,5 +211,22 @@ describe("review", () => {
     expect((await readFile(log, "utf8")).trim().split("\n")).toEqual(["a a1"]);
     expect((await hubStatus(fleet)).orders.job!.machines.b).toBeUndefined();
   }, 60_000);
+  // The fleet remembers an ANY order by the published reports only: they outlive the order for a while, and never go back.
+  it("an ANY order removed by mistake and restored, or reverted to an older rev, does not run again elsewhere", async () => {
+    fleet = await makeFleet(["a", "b"]);
+    const [A, B] = [fleet.machines.a!, fleet.machines.b!];
+    const log = join(fleet.root, "log");
+    const order = (id: string, rev = 1) => ({ id, to: "ANY", rev, run: `echo "$COORD_MACHINE $COORD_ORDER r$COORD_REV" >> ${log}` });
+    await pushOrders(fleet, [order("once"), order("bumped")]);
+    await sync({ dir: A });
+    await sync({ dir: A }); // one slot (maxParallel 1): one order per sync
+    await pushOrders(fleet, [order("bumped", 2)]); // "once" removed by mistake
+    await sync({ dir: A });
+    await pushOrders(fleet, [order("once"), order("bumped", 1)], "restore it; revert the bump");
+    await sync({ dir: B });
+    expect((await readFile(log, "utf8")).trim().split("\n").sort()).toEqual(["a bumped r1", "a bumped r2", "a once r1"]);
+    expect((await hubStatus(fleet)).orders.once).toMatchObject({ state: "completed", done: true });
+    expect((await hubStatus(fleet)).orders.bumped!.reason).toBe("a ran rev 2 already; ORDERS.json says rev 1: set rev above 2 to run it again");
+  });
 });
 

@@ -21,12 +21,21 @@ export interface Self {
   lastRun?: string;
 }
 
+/**
+ * Days the report of a "to: ANY" order (one with a claim `lease`) stays in the
+ * machine's file after the order left ORDERS.json. A named order's machine
+ * remembers in its journal what it ran; the fleet remembers an ANY order only
+ * by the published reports, so one restored by mistake does not run again.
+ */
+export const REMOVED_ANY_KEEP_DAYS = 7;
+
 /** The machine's own file as its records say, on top of what the remote has (`model`, whose ORDERS.json text is `ordersText`). */
 export function ownComputer(self: Self, model: RepoModel, ordersText: string | undefined, now: Date, receipts: Receipts = {}): ComputerFile {
   const known = model.orders ? new Set(model.orders.orders.map((o) => o.id)) : undefined;
   const tasks: Record<string, TaskReport> = {};
   for (const [id, report] of Object.entries(self.tasks)) {
-    if (known && !known.has(id)) continue; // orders removed from ORDERS.json leave the file (git keeps history)
+    // Orders removed from ORDERS.json leave the file (git keeps history), but for a while the ANY ones.
+    if (known && !known.has(id) && !(report.lease !== undefined && endedWithin(report, now, REMOVED_ANY_KEEP_DAYS))) continue;
     tasks[id] = report;
   }
   const error = model.ordersProblems[0];
@@ -47,6 +56,11 @@ export function ownComputer(self: Self, model: RepoModel, ordersText: string | u
     messages: receipts,
     ...(self.lastRun ? { lastRun: self.lastRun } : {}),
   });
+}
+
+function endedWithin(report: TaskReport, now: Date, days: number): boolean {
+  const ended = Date.parse(report.finishedAt ?? report.startedAt ?? "");
+  return Number.isFinite(ended) && now.getTime() - ended < days * 86_400_000;
 }
 
 /** The repository as it will be once this machine's file and message files are replaced. */

@@ -175,6 +175,16 @@ function anyStatus(order: Order, model: RepoModel, block: ReturnType<typeof depe
   const base = { rev: order.rev, to: order.to, machines, ...(holder ? { holder } : {}) };
   if (reports.some(([, m]) => m.state === "completed")) return { ...base, state: "completed", done: true };
   if (holder) return { ...base, state: machines[holder]!.state, done: false };
+  // A machine ran a newer rev already: like a named order, an ANY order never goes back.
+  const newer = [...model.computers]
+    .map(([name, c]) => [name, own(c.tasks, order.id)] as const)
+    .filter((e): e is readonly [string, TaskReport] => e[1] !== undefined && e[1].rev > order.rev)
+    .sort(([, a], [, b]) => b.rev - a.rev)[0];
+  if (newer) {
+    const [name, report] = newer;
+    const reason = `${name} ran rev ${report.rev} already; ORDERS.json says rev ${order.rev}: set rev above ${report.rev} to run it again`;
+    return { ...base, machines: { ...machines, [name]: { ...fromReport(report), reason } }, state: report.state, done: true, reason };
+  }
   if (order.cancelled) return { ...base, state: "cancelled", done: true, reason: "cancelled in ORDERS.json" };
   if (block) return { ...base, state: "blocked", done: block.final, reason: block.reason };
   if (reports.some(([, m]) => m.state === "failed")) return { ...base, state: "failed", done: failedForGood(order, attempts) };
