@@ -512,6 +512,11 @@ describe("newMessages", () => {
     expect(ids).toEqual(["b/me/1", "a/me/1", "b/ALL/4", "a/me/2", "b/ALL/5", "a/me/3"]);
   });
 
+  it("keeps sequence order within a channel even when the sender's clock stepped back", () => {
+    const stepped = [mfile("a", "me", [msg(1, { at: at(30) }), msg(2, { at: at(10) }), msg(3, { at: at(40) })]), mfile("b", "me", [msg(1, { at: at(20) })])];
+    expect(newMessages(stepped, "me", {}).map((m) => m.id)).toEqual(["b/me/1", "a/me/1", "a/me/2", "a/me/3"]);
+  });
+
   it("returns messages as the recipient sees them", () => {
     const first = newMessages(files, "me", {})[0]!;
     expect(first).toEqual({ ...msg(1, { at: at(5) }), id: "b/me/1", from: "b", to: "me" });

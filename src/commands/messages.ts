@@ -4,7 +4,7 @@ import { readModel, type RepoModel } from "../core/repo.js";
 import { PRIORITIES, type Priority } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { readMailbox, updateMailbox } from "../state/mailbox.js";
-import { ackInData } from "../sync/mail.js";
+import { ackInData, adoptPublished } from "../sync/mail.js";
 import { openMachine, READ_PATHS, sync, type Machine, type SyncResult } from "../sync/sync.js";
 
 /** The repository as of the last fetch (works offline). */
@@ -47,11 +47,12 @@ export async function send(opts: SendOptions): Promise<{ id: string; published?:
         EXIT.USAGE,
       );
   }
-  const repoNext = model.messageFiles.find((f) => f.from === me && f.to === opts.to)?.next ?? 1;
-  const at = (opts.clock?.() ?? new Date()).toISOString();
   const id = await updateMailbox(m.stateDir, (data) => {
-    const channel = (data.outbox[opts.to] ??= { next: repoNext, messages: [] });
+    // The channel as published too (the mailbox may have been lost): nothing live dropped, no seq reused.
+    adoptPublished(data, model, me);
+    const channel = (data.outbox[opts.to] ??= { next: 1, messages: [] });
     const seq = channel.next++;
+    const at = (opts.clock?.() ?? new Date()).toISOString(); // under the lock: seq order is time order
     channel.messages.push({ seq, at, priority, text, ...(opts.replyTo ? { replyTo: opts.replyTo } : {}) });
     return messageId(me, opts.to, seq);
   });

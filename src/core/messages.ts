@@ -148,7 +148,29 @@ export function newMessages(files: MessageFile[], machine: string, receipts: Rec
     const mark = receipts[channelKey(f.from, f.to)]?.received ?? 0;
     for (const m of f.messages) if (m.seq > mark) out.push({ ...m, id: messageId(f.from, f.to, m.seq), from: f.from, to: f.to });
   }
-  return out.sort(byTime);
+  return inOrder(out);
+}
+
+/**
+ * Oldest first across channels, but always in sequence order within one: a
+ * sender's clock may step back, and "deploy" must not arrive after "cancel
+ * the deploy" that was sent after it.
+ */
+export function inOrder(messages: InboxMessage[]): InboxMessage[] {
+  const channels = new Map<string, InboxMessage[]>();
+  for (const m of messages) {
+    const key = channelKey(m.from, m.to);
+    if (!channels.has(key)) channels.set(key, []);
+    channels.get(key)!.push(m);
+  }
+  const queues = [...channels.values()].map((q) => q.sort((a, b) => a.seq - b.seq));
+  const out: InboxMessage[] = [];
+  for (;;) {
+    let next: InboxMessage[] | undefined;
+    for (const q of queues) if (q.length && (!next || byTime(q[0]!, next[0]!) < 0)) next = q;
+    if (!next) return out;
+    out.push(next.shift()!);
+  }
 }
 
 /** Oldest first; same time: by channel, then seq as a number. */

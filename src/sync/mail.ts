@@ -4,6 +4,7 @@ import { join } from "node:path";
 import {
   ackSeqs,
   channelKey,
+  channelOfPath,
   joiningReceipts,
   liveMessages,
   newMessages,
@@ -26,15 +27,16 @@ import type { Machine } from "./sync.js";
 export async function deliver(m: Machine, model: RepoModel): Promise<InboxMessage[]> {
   const me = m.config.name;
   return updateMailbox(m.stateDir, (data) => {
-    for (const f of model.messageFiles)
-      if (f.from === me && !data.outbox[f.to]) data.outbox[f.to] = { next: f.next, messages: f.messages };
+    adoptPublished(data, model, me);
     // Receipts this machine published but no longer has (its mailbox was lost): what it acknowledged
     // stays acknowledged; what it had received but not acknowledged is delivered again, not lost.
     const published = Object.fromEntries(
       Object.entries(model.computers.get(me)?.messages ?? {}).map(([k, r]) => [k, { received: r.acked, acked: r.acked, ...(r.also?.length ? { also: r.also } : {}) }]),
     );
     if (!data.joined) {
-      data.receipts = { ...joiningReceipts(model.messageFiles, me, m.config.pastBroadcasts), ...published, ...data.receipts };
+      // Only a machine not registered yet joins (the last few past broadcasts); one that lost its mailbox keeps its place.
+      const joining = model.computers.has(me) ? {} : joiningReceipts(model.messageFiles, me, m.config.pastBroadcasts);
+      data.receipts = { ...joining, ...published, ...data.receipts };
       data.joined = true;
     } else for (const [k, r] of Object.entries(published)) data.receipts[k] ??= r;
     const fresh = newMessages(model.messageFiles, me, data.receipts);
@@ -47,6 +49,31 @@ export async function deliver(m: Machine, model: RepoModel): Promise<InboxMessag
     }
     return fresh;
   });
+}
+
+/**
+ * The channels this machine owns as the repository has them, merged into its
+ * outbox: after the mailbox was lost (and even if a send came first), no live
+ * message it published is dropped, no sequence number is used twice, and a
+ * file of its own that someone broke is rewritten.
+ */
+export function adoptPublished(data: MailboxData, model: RepoModel, me: string): void {
+  /** Above every seq a recipient says it received: never reused. */
+  const afterReceipts = (to: string) => 1 + Math.max(0, ...[...model.computers.values()].map((c) => c.messages?.[channelKey(me, to)]?.received ?? 0));
+  for (const f of model.messageFiles) {
+    if (f.from !== me) continue;
+    const channel = (data.outbox[f.to] ??= { next: f.next, messages: [] });
+    const have = new Set(channel.messages.map((x) => x.seq));
+    const missing = f.messages.filter((x) => !have.has(x.seq) && x.seq < channel.next);
+    if (missing.length) channel.messages = [...channel.messages, ...missing].sort((a, b) => a.seq - b.seq);
+    channel.next = Math.max(channel.next, f.next, afterReceipts(f.to));
+  }
+  for (const p of model.fileProblems) {
+    const ch = channelOfPath(p.file);
+    if (ch?.from !== me) continue;
+    const channel = (data.outbox[ch.to] ??= { next: 1, messages: [] });
+    channel.next = Math.max(channel.next, afterReceipts(ch.to));
+  }
 }
 
 /** Acknowledges messages by id in the mailbox data; returns the ids that were not delivered here. */
@@ -79,10 +106,15 @@ export async function runMessageHooks(m: Machine, messages: InboxMessage[], log:
       input: JSON.stringify(msg) + "\n",
       env: { ...(process.env as Record<string, string>), COORD_MACHINE: m.config.name, COORD_MESSAGE_ID: msg.id, COORD_MESSAGE_FROM: msg.from },
     });
-    if (r.exitCode === 0) acked.push(msg.id);
+    const ok = r.exitCode === 0;
+    if (ok) acked.push(msg.id);
     else log(`onMessage hook for ${msg.id} ${r.timedOut ? "timed out" : `exited ${r.exitCode ?? r.signal}`}; the message stays unacknowledged`);
+    // Durably, one message at a time: a crash runs the hook again for this one at most.
+    await updateMailbox(m.stateDir, (data) => {
+      data.hookPending = (data.hookPending ?? []).filter((id) => id !== msg.id);
+      if (ok) ackInData(data, [msg.id]);
+    });
   }
-  if (acked.length) await updateMailbox(m.stateDir, (data) => ackInData(data, acked));
   return acked;
 }
 
@@ -95,6 +127,7 @@ export async function ownMessageFiles(m: Machine, model: RepoModel, now: Date): 
   const me = m.config.name;
   const receiptsOf = (name: string) => model.computers.get(name)?.messages;
   return updateMailbox(m.stateDir, (data) => {
+    adoptPublished(data, model, me);
     const files: MessageFile[] = [];
     for (const [to, channel] of Object.entries(data.outbox).sort(([a], [b]) => (a < b ? -1 : 1))) {
       const file: MessageFile = { coord: 1, from: me, to, next: channel.next, messages: channel.messages };

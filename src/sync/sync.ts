@@ -261,12 +261,13 @@ async function receive(c: Cycle, model: RepoModel, runHooks: boolean): Promise<v
     c.log(`${fresh.length} new message${fresh.length === 1 ? "" : "s"}: ${fresh.map((x) => x.id).join(", ")}`);
   }
   if (!c.m.config.onMessage) return;
-  // A sync that runs no hooks leaves them owed; the next one that does runs them.
+  // Each new message owes a hook run until its run ended: a sync that runs no hooks, or one that
+  // stops in the middle of them, leaves the rest to the next one.
   const owed = await updateMailbox(c.m.stateDir, (data) => {
-    const pending = [...(data.hookPending ?? []), ...fresh.map((x) => x.id)];
-    data.hookPending = runHooks ? [] : pending;
-    const ids = new Set(pending);
-    return runHooks ? data.inbox.filter((x) => ids.has(x.id)) : [];
+    const ids = new Set([...(data.hookPending ?? []), ...fresh.map((x) => x.id)]);
+    const owed = data.inbox.filter((x) => ids.has(x.id));
+    data.hookPending = owed.map((x) => x.id);
+    return runHooks ? owed : [];
   });
   if (owed.length) c.result.hookAcked.push(...(await runMessageHooks(c.m, owed, c.log)));
 }

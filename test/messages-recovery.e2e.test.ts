@@ -1,0 +1,115 @@
+// Messages when things go wrong: a lost mailbox (before a send, or before a
+// delivery), a hand-broken message file, a sender's clock stepping back,
+// concurrent sends, and a sync killed while the onMessage hook runs.
+// Nothing is lost, nothing delivered twice, each channel in sequence order.
+import { readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { inbox, send } from "../src/commands/messages.js";
+import { sync } from "../src/sync/sync.js";
+import { cliExec, hubFile, makeFleet, personCommit, setConfig, type Fleet } from "./helpers.js";
+
+let fleet: Fleet | undefined;
+afterEach(async () => {
+  await fleet?.cleanup();
+  fleet = undefined;
+});
+const dirOf = (name: string) => fleet!.machines[name]!;
+const mailbox = (name: string) => join(dirOf(name), ".git", "coord", "mailbox.json");
+const texts = async (name: string) => (await inbox({ dir: dirOf(name), all: true })).messages.map((m) => m.text);
+const hooked = async (path: string) =>
+  (await readFile(path, "utf8").catch(() => ""))
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { id: string; text: string });
+
+describe("messages: recovery", () => {
+  it("a sender that lost its mailbox and sends before its next sync keeps its live messages", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    await send({ dir: dirOf("izzit7"), to: "soda-yeti", text: "first" });
+    await sync({ dir: dirOf("izzit7") }); // published; soda-yeti has not synced yet
+    await rm(mailbox("izzit7"));
+    const second = await send({ dir: dirOf("izzit7"), to: "soda-yeti", text: "second" });
+    expect(second.id).toBe("izzit7/soda-yeti/2");
+    await sync({ dir: dirOf("izzit7") });
+    await sync({ dir: dirOf("soda-yeti") });
+    expect(await texts("soda-yeti")).toEqual(["first", "second"]);
+  });
+
+  it("a registered recipient that lost its mailbox is not cut to the last few broadcasts again, and acknowledges none it never saw", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    await sync({ dir: dirOf("soda-yeti") });
+    for (let i = 1; i <= 15; i++) await send({ dir: dirOf("izzit7"), to: "ALL", text: `news ${i}` });
+    await sync({ dir: dirOf("izzit7") });
+    await rm(mailbox("soda-yeti"));
+    await sync({ dir: dirOf("soda-yeti") });
+    expect(await texts("soda-yeti")).toEqual(Array.from({ length: 15 }, (_, i) => `news ${i + 1}`));
+    // Two days later the sender archives only what was acknowledged: nothing.
+    await sync({ dir: dirOf("izzit7"), now: () => new Date(Date.now() + 2 * 86_400_000) });
+    expect(await hubFile(fleet, "coordination/messages/izzit7_TO_ALL.md")).toContain("seq: 1\n");
+  });
+
+  it("a sender whose own file was hand-broken and whose mailbox was lost rewrites it and reuses no sequence number", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    for (const t of ["one", "two", "three"]) await send({ dir: dirOf("izzit7"), to: "soda-yeti", text: t });
+    await sync({ dir: dirOf("izzit7") });
+    await sync({ dir: dirOf("soda-yeti") }); // received 1..3
+    const path = "coordination/messages/izzit7_TO_soda-yeti.md";
+    await personCommit(fleet, path, (await hubFile(fleet, path)).replace("next: 4", "next: four"), "oops");
+    await rm(mailbox("izzit7"));
+    await sync({ dir: dirOf("izzit7") });
+    expect(await hubFile(fleet, path)).toContain("next: 4");
+    const sent = await send({ dir: dirOf("izzit7"), to: "soda-yeti", text: "four" });
+    expect(sent.id).toBe("izzit7/soda-yeti/4");
+    await sync({ dir: dirOf("izzit7") });
+    await sync({ dir: dirOf("soda-yeti") });
+    expect(await texts("soda-yeti")).toEqual(["one", "two", "three", "four"]);
+  });
+});
+
+describe("messages: order", () => {
+  it("a channel is delivered, and hooked, in sequence order even when the sender's clock stepped back", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const hookLog = join(fleet.root, "hook.log");
+    await setConfig(dirOf("soda-yeti"), { onMessage: `cat >> ${hookLog}; echo >> ${hookLog}` });
+    const t = Date.now();
+    await send({ dir: dirOf("izzit7"), to: "soda-yeti", text: "deploy v2", clock: () => new Date(t) });
+    await send({ dir: dirOf("izzit7"), to: "soda-yeti", text: "cancel the deploy", clock: () => new Date(t - 1000) });
+    await sync({ dir: dirOf("izzit7") });
+    const r = await sync({ dir: dirOf("soda-yeti") });
+    const ids = ["izzit7/soda-yeti/1", "izzit7/soda-yeti/2"];
+    expect(r.delivered).toEqual(ids);
+    expect((await inbox({ dir: dirOf("soda-yeti"), all: true })).messages.map((m) => m.id)).toEqual(ids);
+    expect((await hooked(hookLog)).map((m) => m.id)).toEqual(ids);
+  });
+
+  it("concurrent sends in one checkout get sequence numbers in the order of their times", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const sent = await Promise.all(Array.from({ length: 12 }, (_, i) => send({ dir: dirOf("izzit7"), to: "soda-yeti", text: `m${i}` })));
+    expect(new Set(sent.map((s) => s.id)).size).toBe(12);
+    await sync({ dir: dirOf("izzit7") });
+    const r = await sync({ dir: dirOf("soda-yeti") });
+    const seqs = r.delivered.map((id) => Number(id.split("/")[2]));
+    expect(seqs).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    const times = (await inbox({ dir: dirOf("soda-yeti"), all: true })).messages.map((m) => m.at);
+    expect(times).toEqual([...times].sort());
+  });
+});
+
+describe("messages: the onMessage hook", () => {
+  it("a sync killed while the hook runs for the first of 3 messages: the next sync runs it for all that are owed", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const hookLog = join(fleet.root, "hook.log");
+    const flag = join(fleet.root, "killed-once");
+    // The first hook run kills the sync (a crash, an OOM kill, a reboot), once.
+    await setConfig(dirOf("soda-yeti"), { onMessage: `if [ ! -e ${flag} ]; then touch ${flag}; kill -9 $PPID; exit 1; fi; cat >> ${hookLog}; echo >> ${hookLog}` });
+    for (const t of ["one", "two", "three"]) await send({ dir: dirOf("izzit7"), to: "soda-yeti", text: t });
+    await sync({ dir: dirOf("izzit7") });
+    expect((await cliExec(["sync", "--dir", dirOf("soda-yeti")])).code).not.toBe(0);
+    await new Promise((r) => setTimeout(r, 6500)); // the killed sync's lock goes stale (6 s)
+    const again = await cliExec(["sync", "--dir", dirOf("soda-yeti")]);
+    expect(again.code, again.err).toBe(0);
+    expect((await hooked(hookLog)).map((m) => m.text)).toEqual(["one", "two", "three"]);
+    expect((await inbox({ dir: dirOf("soda-yeti"), unread: true })).messages).toEqual([]);
+  }, 30_000);
+});
