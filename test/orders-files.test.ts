@@ -6,7 +6,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { cancelOrder, insertOrder, orderIndex } from "../src/core/orders-text.js";
+import { cancelOrder, includesChanges, insertOrder, orderIndex } from "../src/core/orders-text.js";
 import { formatProblem, parseOrders, parseOrderSources } from "../src/core/orders.js";
 import { delegatedOrdersPath, ORDERS_DIR, readModel } from "../src/core/repo.js";
 import { ordersJsonSchema } from "../src/core/schema.js";
@@ -221,5 +221,29 @@ describe("delegated orders (local state)", () => {
     expect(await ownOrdersFile(stateDir, "m")).toBeUndefined();
     await Promise.all(Array.from({ length: 10 }, (_, i) => updateDelegated(stateDir, (d) => void d.orders.push({ id: `o${i}` }))));
     expect((await readDelegated(stateDir)).orders.map((o) => o.id).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `o${i}`).sort());
+  });
+});
+
+describe("includesChanges: a person's edit that already has the remote's change", () => {
+  const file = (orders: object[], extra: object = {}) => JSON.stringify({ version: 1, ...extra, orders }, null, 2) + "\n";
+  const a = { id: "a", to: "m1", run: "make a" };
+  const b = { id: "b", to: "m1", run: "make b" };
+  const base = file([a, b]);
+
+  it("holds when each order they added, removed or changed is so in mine, whatever else mine changed", () => {
+    const theirs = file([{ ...a, rev: 2 }, b, { id: "c", to: "m1", run: "c" }]);
+    expect(includesChanges(base, theirs, file([{ ...a, rev: 2, run: "make a2" }, b, { id: "c", to: "m1", run: "c" }, { id: "d", to: "m1", run: "d" }]))).toBe(true);
+    expect(includesChanges(base, file([a]), file([{ ...a, run: "mine" }]))).toBe(true);
+    expect(includesChanges(base, file([a, b], { $schema: "x" }), file([a], { $schema: "x" }))).toBe(true);
+    expect(includesChanges(base, base, file([]))).toBe(true);
+  });
+
+  it("fails when mine misses one of their changes", () => {
+    expect(includesChanges(base, file([{ ...a, rev: 2 }, b]), file([{ ...a, run: "make a2" }, b]))).toBe(false); // their rev
+    expect(includesChanges(base, file([a]), file([a, b]))).toBe(false); // they removed b
+    expect(includesChanges(base, file([a, b, { id: "c", to: "m1", run: "c" }]), file([a, b]))).toBe(false); // they added c
+    expect(includesChanges(base, file([a, b], { $schema: "x" }), file([a, b]))).toBe(false);
+    expect(includesChanges(base, file([{ ...a, cancelled: true }, b]), file([a]))).toBe(false);
+    expect(includesChanges(base, file([a]), "[1]")).toBe(false); // not an ORDERS.json at all
   });
 });

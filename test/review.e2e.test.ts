@@ -228,5 +228,25 @@ describe("review", () => {
     expect((await hubStatus(fleet)).orders.once).toMatchObject({ state: "completed", done: true });
     expect((await hubStatus(fleet)).orders.bumped!.reason).toBe("a ran rev 2 already; ORDERS.json says rev 1: set rev above 2 to run it again");
   });
+  // coord watch cannot fast-forward a checkout whose ORDERS.json is edited; an edit that already holds the
+  // remote's change (merged by hand) is pushed, one that misses it is kept and not pushed.
+  it("coord watch pushes an edit merged by hand with a remote change, and refuses one that would undo it", async () => {
+    fleet = await makeFleet(["m1"]);
+    const dir = fleet.machines.m1!;
+    const order = (id: string, extra: object = {}) => ({ id, to: "m1", run: `echo ${id}`, ...extra });
+    const text = (orders: object[]) => JSON.stringify({ $schema: "coordination/orders.schema.json", version: 1, orders }, null, 2) + "\n";
+    await pushOrders(fleet, [order("a")]);
+    await sync({ dir, run: false });
+    const m = await openMachine(dir);
+    await pushOrders(fleet, [order("a", { rev: 2 }), order("p")]); // a person, elsewhere
+    await writeFile(join(dir, "ORDERS.json"), text([order("a"), order("mine")])); // saved in the checkout meanwhile
+    const refused = await publishOrdersEdit(m);
+    expect(refused).toMatchObject({ kind: "conflict" });
+    expect(refused.kind === "conflict" && refused.message).toContain("git diff HEAD origin/main -- ORDERS.json");
+    await writeFile(join(dir, "ORDERS.json"), text([order("a", { rev: 2 }), order("p"), order("mine")])); // merged by hand
+    expect(await publishOrdersEdit(m)).toMatchObject({ kind: "pushed" });
+    expect(JSON.parse(await hubFile(fleet, "ORDERS.json")).orders.map((o: { id: string }) => o.id)).toEqual(["a", "p", "mine"]);
+    expect((await git(dir, "status", "--porcelain")).trim()).toBe(""); // and the checkout is at the tip again
+  });
 });
 

@@ -75,3 +75,54 @@ export function cancelOrder(text: string, index: number): string {
   const content = multiline ? `,${eol}${indentAt(text, last.offset)}"cancelled": true` : `, "cancelled": true`;
   return applyEdits(text, [{ ...edits[0]!, content }]);
 }
+
+type Json = unknown;
+const same = (a: Json, b: Json): boolean => canonical(a) === canonical(b);
+function canonical(v: Json): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+  if (v && typeof v === "object")
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, Json>)[k])}`)
+      .join(",")}}`;
+  return JSON.stringify(v) ?? "undefined";
+}
+
+/** The orders of a parsed ORDERS.json by id, and its other top-level fields. */
+function split(text: string): { orders: Map<string, Record<string, Json>>; rest: Record<string, Json> } | undefined {
+  const root = parseTree(text, [], { allowTrailingComma: true });
+  const value: Json = root ? getNodeValue(root) : undefined;
+  if (!value || typeof value !== "object" || Array.isArray(value)) return undefined;
+  const { orders, ...rest } = value as Record<string, Json>;
+  const byId = new Map<string, Record<string, Json>>();
+  if (Array.isArray(orders))
+    for (const o of orders) if (o && typeof o === "object" && typeof (o as { id?: unknown }).id === "string") byId.set((o as { id: string }).id, o as Record<string, Json>);
+  return { orders: byId, rest };
+}
+
+/**
+ * Whether `mine` already holds every change from `base` to `theirs`: each
+ * order they added is there, each they removed is gone, each field they
+ * changed has their value, and so has each other top-level field they
+ * changed. True when a person merged a remote change into their edit by hand.
+ */
+export function includesChanges(base: string, theirs: string, mine: string): boolean {
+  const [b, t, m] = [split(base), split(theirs), split(mine)];
+  if (!b || !t || !m) return false;
+  for (const key of new Set([...Object.keys(b.rest), ...Object.keys(t.rest)]))
+    if (!same(b.rest[key], t.rest[key]) && !same(m.rest[key], t.rest[key])) return false;
+  for (const id of new Set([...b.orders.keys(), ...t.orders.keys()])) {
+    const [bo, to, mo] = [b.orders.get(id), t.orders.get(id), m.orders.get(id)];
+    if (!to) {
+      if (mo) return false; // they removed it
+      continue;
+    }
+    if (!bo) {
+      if (!mo) return false; // they added it
+      continue;
+    }
+    for (const key of new Set([...Object.keys(bo), ...Object.keys(to)]))
+      if (!same(bo[key], to[key]) && (!mo || !same(mo[key], to[key]))) return false;
+  }
+  return true;
+}

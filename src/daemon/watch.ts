@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { watch as chokidar } from "chokidar";
 import { formatProblem } from "../core/orders.js";
+import { includesChanges } from "../core/orders-text.js";
 import { ORDERS_FILE, readModel } from "../core/repo.js";
 import { CoordError, EXIT } from "../errors.js";
 import { firstLine, gitClient, machineAuthor, type Author } from "../git/git.js";
@@ -55,9 +56,15 @@ export async function publishOrdersEdit(m: Machine, log: (line: string) => void 
     if (remote === text) return { kind: "unchanged" };
     const model = readModel(new Map(files).set(ORDERS_FILE, text));
     if (model.ordersProblems.length) return { kind: "invalid", problems: model.ordersProblems.map(formatProblem) };
-    // The edit must start from what the remote has: the checkout's version, or what this watch pushed last.
-    if (base !== undefined && remote !== base && remote !== lastPushed)
-      return { kind: "conflict", message: "ORDERS.json changed on the remote since this checkout's version; your file is kept as it is: merge the two by hand (git diff origin/main -- ORDERS.json), then save again" };
+    // The edit must start from what the remote has (the checkout's version, or what this watch pushed
+    // last), or already hold the remote's change: the person merged it by hand.
+    if (base !== undefined && remote !== undefined && remote !== base && remote !== lastPushed && !includesChanges(base, remote, text)) {
+      const upstream = `${m.config.remote}/${m.config.branch}`;
+      return {
+        kind: "conflict",
+        message: `ORDERS.json changed on the remote since this checkout's version; your file is kept as it is: bring the remote's change into it (git diff HEAD ${upstream} -- ORDERS.json shows it), then save again`,
+      };
+    }
     const commit = await m.repo.commitFiles(tip, new Map([[ORDERS_FILE, text]]), author, `ORDERS.json: saved by ${author.name} (coord watch)`);
     if (await m.repo.push(commit)) {
       const warning = await m.repo.fastForward(commit);
