@@ -60,6 +60,12 @@ describe("coord daemon", () => {
   it("a kill -9 of the daemon leaves nothing that blocks the next start", async () => {
     fleet = await makeFleet(["izzit7"]);
     const dir = dirOf("izzit7");
+    // Options it could not use are refused at once, on the terminal, not in daemon.out.
+    const badSchedule = await cli("daemon", "start", "--dir", dir, "--schedule", "bad");
+    expect([badSchedule.code, badSchedule.err]).toEqual([2, expect.stringMatching(/--schedule "bad" is not a cron expression/)]);
+    const badJitter = await cli("daemon", "start", "--dir", dir, "--jitter", "abc");
+    expect([badJitter.code, badJitter.err]).toEqual([2, expect.stringMatching(/--jitter must be a number of seconds/)]);
+    expect((await daemonStatus(dir)).running).toBe(false);
     expect((await cli("daemon", "start", "--dir", dir, "--schedule", EVERY_SECOND, "--jitter", "0")).code).toBe(0);
     const info = (await readDaemonInfo(stateDir(dir)))!;
     process.kill(info.pid, "SIGKILL");
@@ -68,6 +74,8 @@ describe("coord daemon", () => {
     expect(again.code, again.err).toBe(0);
     stops.push(() => cli("daemon", "stop", "--dir", dir));
     expect((await readDaemonInfo(stateDir(dir)))!.pid).not.toBe(info.pid);
+    // With no crontab line or timer, doctor counts the running daemon as the schedule.
+    expect((await cli("doctor", "--dir", dir)).out).toMatch(/OK\s+schedule\s+coord daemon, pid \d+/);
   }, 60_000);
 
   it("keeps syncing while a long task runs: messages are delivered and heartbeats go out meanwhile", async () => {

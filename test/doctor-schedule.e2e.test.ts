@@ -299,6 +299,10 @@ describe("coord cron", () => {
     process.env.PATH = await gitOnlyPath();
     await expect(schedule({ dir: fleet.machines.alpha!, action: "install" })).rejects.toThrow(/no crontab command on PATH.*--systemd/);
     expect((await scheduleStatus(fleet.machines.alpha!)).notes).toEqual(["no crontab command on PATH"]);
+    // A dry run still shows the line it would write.
+    const dry = await schedule({ dir: fleet.machines.alpha!, action: "install", dryRun: true });
+    expect(dry.crontab).toBe(dry.line + "\n");
+    expect(dry.notes.join(" ")).toMatch(/no crontab command on PATH/);
   });
 
   it("refuses a schedule that is not five cron fields", async () => {

@@ -309,7 +309,7 @@ export function buildProgram(io: Io): Command {
     });
 
   const daemon = program.command("daemon").description("sync on a schedule in the background, for months");
-  const scheduleOption = () => new Option("--schedule <cron>", 'cron expression; 6 fields for seconds (default "*/5 * * * *")');
+  const scheduleOption = () => new Option("--schedule <cron>", 'cron expression: 5 fields, or 6 with seconds first (default "*/5 * * * *")');
   const jitterOption = () => new Option("--jitter <seconds>", "random delay before each sync, so a fleet does not push at the same second (default 30)");
   daemon
     .command("start")
@@ -378,8 +378,8 @@ export function buildProgram(io: Io): Command {
     .command("watch")
     .description("the daemon's loop in the foreground, and ORDERS.json saved in the checkout is validated, committed and pushed at once")
     .addOption(dirOption())
-    .option("--every <duration>", "fetch and sync this often: 5s, 10s, 30s, 1m, 5m (default 30s)", "30s")
-    .addOption(scheduleOption())
+    .option("--every <duration>", "fetch and sync this often: 5s, 10s, 30s, 1m, 5m", "30s")
+    .option("--schedule <cron>", "instead of --every: a cron expression (5 fields, or 6 with seconds first)")
     .option("--debounce <ms>", "quiet time after the last save before pushing", "500")
     .addHelpText("after", examples("coord watch --every 5s", "coord watch --dir ~/fleet --debounce 2000"))
     .action(async (o: { dir?: string; every: string; schedule?: string; debounce: string }) => {
@@ -400,7 +400,7 @@ export function buildProgram(io: Io): Command {
       .command(action)
       .description(action === "print" ? "show the crontab line (or systemd units) for this checkout" : `${action} it for this checkout`)
       .addOption(dirOption())
-      .addOption(scheduleOption())
+      .option("--schedule <cron>", 'five cron fields (default "*/5 * * * *", every 5 minutes)')
       .option("--systemd", "a systemd user timer and service instead of a crontab line")
       .option("--dry-run", "show what would be written; change nothing")
       .addHelpText("after", examples(`coord cron ${action}`, `coord cron ${action} --systemd`, `coord cron ${action} --schedule "*/10 * * * *" --dry-run`))

@@ -11,6 +11,7 @@ import { firstLine, gitClient, Repo } from "../git/git.js";
 import { AGENT_CLIS, onPath } from "../state/capabilities.js";
 import { gitDirOf } from "../state/paths.js";
 import { openMachine, type Machine } from "../sync/sync.js";
+import { daemonStatus } from "../daemon/daemon.js";
 import { scheduleStatus } from "./schedule.js";
 
 export type CheckLevel = "OK" | "WARN" | "FAIL";
@@ -229,6 +230,9 @@ async function scheduled(dir: string, env: NodeJS.ProcessEnv): Promise<Check> {
       return warn("schedule", `both a crontab line and ${s.systemd} run coord sync here (harmless: one skips, but one is enough)`, "coord cron uninstall (or coord cron uninstall --systemd)");
     if (s.cron) return ok("schedule", `crontab: ${s.cron.split(" ").slice(0, 5).join(" ")}`);
     if (s.systemd) return ok("schedule", `systemd user timer ${s.systemd}`);
+    const daemon = await daemonStatus(dir).catch(() => undefined);
+    if (daemon?.running && daemon.info)
+      return ok("schedule", `coord daemon, pid ${daemon.info.pid}, schedule ${daemon.info.schedule} (it does not start again after a reboot: coord cron install does)`);
     const why = s.notes.length ? ` (${s.notes.join("; ")})` : "";
     return warn("schedule", `nothing runs coord sync here on a schedule${why}`, "coord cron install (or coord cron install --systemd)");
   } catch (e) {

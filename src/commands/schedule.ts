@@ -270,7 +270,12 @@ async function cron(opts: ScheduleOptions, t: Target, schedule: string, env: Nod
     notes: [...t.notes],
   };
   if (opts.action === "print") return base;
-  const crontab = await crontabCommand(env);
+  const crontab = await crontabCommand(env).catch((e: unknown) => {
+    if (!opts.dryRun) throw e;
+    base.notes.push((e as Error).message); // a dry run still shows the line it would write
+    return undefined;
+  });
+  if (crontab === undefined) return opts.action === "install" ? { ...base, crontab: joinTable([line]), changed: true } : base;
   const current = await readCrontab(crontab, env);
   const mark = marker(t);
   const lines = tableLines(current);

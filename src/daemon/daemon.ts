@@ -108,7 +108,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const stateDir = machine.stateDir;
   const p = paths(stateDir);
   const schedule = opts.schedule ?? DEFAULT_SCHEDULE;
-  if (!cron.validate(schedule)) throw new CoordError(`--schedule "${schedule}" is not a cron expression; write it like "*/5 * * * *" (every 5 minutes)`, EXIT.USAGE);
+  checkDaemonOptions(opts);
   let compromised: Error | undefined;
   let release: () => Promise<void>;
   await daemonRunning(stateDir); // clears the lock of a daemon that was killed -9
@@ -189,8 +189,17 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
 /** The built CLI: beside this file when built, or in dist/ when run from the sources (tests). */
 const CLI = [new URL("../cli/main.js", import.meta.url), new URL("../../dist/cli/main.js", import.meta.url)].map((u) => fileURLToPath(u)).find((f) => existsSync(f))!;
 
+/** Refuses a schedule or jitter the daemon could not use, with one sentence. */
+export function checkDaemonOptions(opts: { schedule?: string; jitter?: number }): void {
+  if (opts.schedule !== undefined && !cron.validate(opts.schedule))
+    throw new CoordError(`--schedule "${opts.schedule}" is not a cron expression; write it like "*/5 * * * *" (every 5 minutes) or "*/10 * * * * *" (every 10 seconds)`, EXIT.USAGE);
+  if (opts.jitter !== undefined && !(Number.isFinite(opts.jitter) && opts.jitter >= 0))
+    throw new CoordError(`--jitter must be a number of seconds, 0 or more (like --jitter 30)`, EXIT.USAGE);
+}
+
 /** Starts the daemon in the background (a detached process); returns its pid. */
 export async function startDaemon(opts: { dir: string; schedule?: string; jitter?: number }): Promise<number> {
+  checkDaemonOptions(opts); // here, not only in the background process
   const stateDir = await stateDirOf(opts.dir);
   await openMachine(opts.dir); // a clear error now rather than in the background
   if (await daemonRunning(stateDir)) {
