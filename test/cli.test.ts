@@ -1,6 +1,6 @@
 // The CLI as a user meets it: help with examples, exit codes, the demo, the
 // example tree kept in coordination/.
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readModel } from "../src/core/repo.js";
@@ -43,6 +43,10 @@ describe("exit codes", () => {
     const r = await cli("hub", "create", join(dir, "hub.git"));
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/already exists and is not empty/);
+    await writeFile(join(dir, "a-file"), "mine");
+    const file = await cli("hub", "create", join(dir, "a-file"));
+    expect([file.code, file.err.trim()]).toEqual([2, `coord: ${join(dir, "a-file")} already exists and is a file; choose a new path`]);
+    expect(await readFile(join(dir, "a-file"), "utf8")).toBe("mine");
   });
 });
 

@@ -2,12 +2,12 @@
 // delivery), a hand-broken message file, a sender's clock stepping back,
 // concurrent sends, and a sync killed while the onMessage hook runs.
 // Nothing is lost, nothing delivered twice, each channel in sequence order.
-import { readFile, rm } from "node:fs/promises";
+import { readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { inbox, send } from "../src/commands/messages.js";
 import { sync } from "../src/sync/sync.js";
-import { cliExec, hubFile, makeFleet, personCommit, setConfig, type Fleet } from "./helpers.js";
+import { cli, cliExec, hubFile, makeFleet, personCommit, setConfig, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -64,6 +64,21 @@ describe("messages: recovery", () => {
     await sync({ dir: dirOf("izzit7") });
     await sync({ dir: dirOf("soda-yeti") });
     expect(await texts("soda-yeti")).toEqual(["one", "two", "three", "four"]);
+  });
+});
+
+describe("messages: offline", () => {
+  it("send --now without the remote says the message is stored and goes out with the next sync, and it does", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    await sync({ dir: dirOf("izzit7") }); // it knows soda-yeti
+    await rename(fleet.hubPath, fleet.hubPath + ".away");
+    const r = await cli("send", "--dir", dirOf("izzit7"), "soda-yeti", "hello", "--now");
+    expect(r.code, r.err).toBe(1);
+    expect(r.err).toMatch(/^coord: sent izzit7\/soda-yeti\/1, but could not publish it now \(could not reach the remote .*\); it goes out with the next sync$/);
+    await rename(fleet.hubPath + ".away", fleet.hubPath);
+    await sync({ dir: dirOf("izzit7") });
+    await sync({ dir: dirOf("soda-yeti") });
+    expect(await texts("soda-yeti")).toEqual(["hello"]);
   });
 });
 

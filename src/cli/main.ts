@@ -32,10 +32,10 @@ export interface Io {
 
 const EXIT_CODES = `
 Exit codes:
-  0  done (also: another sync was already running in this checkout, so this one skipped)
+  0  done (sync: also when another sync was running in this checkout, so this one skipped)
   1  could not reach the remote, or another failure
-  2  bad usage or configuration
-  3  synced, but ORDERS.json is invalid (no new task started)`;
+  2  bad usage or configuration, or an order given on the command line is invalid (nothing changed)
+  3  ORDERS.json is invalid (validate: the problems are printed; sync: it synced, but started no new task)`;
 
 function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}\n`;
@@ -69,7 +69,7 @@ export function buildProgram(io: Io): Command {
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, "")), writeErr: (s) => io.err(s.replace(/\n$/, "")) })
     .addHelpText("after", EXIT_CODES + examples("coord hub create ~/fleet.git", "coord init ~/fleet --name izzit7 --remote ~/fleet.git", "coord sync --dir ~/fleet", "coord demo"));
 
-  const dirOption = () => new Option("--dir <dir>", "the machine's checkout (default: the enclosing checkout, or $COORD_DIR)");
+  const dirOption = () => new Option("--dir <dir>", "the machine's checkout (default: $COORD_DIR, else the checkout around the current directory)");
 
   const hub = program.command("hub").description("create a coordination hub");
   hub

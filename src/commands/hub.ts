@@ -1,5 +1,5 @@
 // coord hub create: a bare repository, scaffolded, ready for machines to join.
-import { mkdir, readdir } from "node:fs/promises";
+import { mkdir, readdir, stat } from "node:fs/promises";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -18,6 +18,8 @@ export async function scaffoldCommit(repo: Repo): Promise<string> {
 
 export async function hubCreate(path: string, branch = "main"): Promise<{ path: string; commit: string }> {
   const dir = resolve(path);
+  const kind = await stat(dir).catch(() => undefined);
+  if (kind && !kind.isDirectory()) throw new CoordError(`${dir} already exists and is a file; choose a new path`, EXIT.USAGE);
   const existing = await readdir(dir).catch(() => undefined);
   if (existing && existing.length > 0) throw new CoordError(`${dir} already exists and is not empty; choose a new path`, EXIT.USAGE);
   await mkdir(dir, { recursive: true });

@@ -57,7 +57,13 @@ export async function send(opts: SendOptions): Promise<{ id: string; published?:
     return messageId(me, opts.to, seq);
   });
   if (!opts.now) return { id };
-  return { id, published: await sync({ dir: opts.dir, run: false }) };
+  try {
+    return { id, published: await sync({ dir: opts.dir, run: false }) };
+  } catch (e) {
+    // The message is stored either way: say so, so that nobody sends it twice.
+    const why = (e as Error).message.replace(/[.;]?\s*$/, "");
+    throw new CoordError(`sent ${id}, but could not publish it now (${why}); it goes out with the next sync`, e instanceof CoordError ? e.exitCode : EXIT.FAILURE);
+  }
 }
 
 export interface InboxEntry extends InboxMessage {
