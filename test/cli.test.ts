@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readModel } from "../src/core/repo.js";
 import { deriveStatus, renderStatusJson, renderStatusMd } from "../src/core/status.js";
-import { cli, tempDir } from "./helpers.js";
+import { cli, makeFleet, tempDir } from "./helpers.js";
 
 describe("coord --help", () => {
   it.each([[[]], [["hub", "create"]], [["init"]], [["sync"]], [["status"]], [["validate"]], [["demo"]]])("%j has a description and examples", async (words) => {
@@ -35,6 +35,21 @@ describe("exit codes", () => {
     const r = await cli("init", join(await tempDir(), "m"), "--name", "m1", "--remote", "git://127.0.0.1:9/nothing.git");
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/^coord: could not clone git:\/\/127\.0\.0\.1:9\/nothing\.git: /);
+  });
+
+  it("a file validate cannot read, or a count that is not a number, gets one sentence and exit 2", async () => {
+    const dir = await tempDir();
+    const missing = await cli("validate", join(dir, "nope.json"));
+    expect([missing.code, missing.err.trim()]).toEqual([2, `coord: there is no file ${join(dir, "nope.json")}; give the path of an ORDERS.json`]);
+    const folder = await cli("validate", dir);
+    expect([folder.code, folder.err.trim()]).toEqual([2, `coord: ${dir} is a directory; give the path of the ORDERS.json in it`]);
+    const fleet = await makeFleet(["m1"]);
+    try {
+      const n = await cli("logs", "--dir", fleet.machines.m1!, "-n", "abc");
+      expect([n.code, n.err.trim(), n.out]).toEqual([2, 'coord: -n must be a whole number, 0 or more, not "abc"', ""]);
+    } finally {
+      await fleet.cleanup();
+    }
   });
 
   it("hub create refuses a non-empty path", async () => {

@@ -10,7 +10,7 @@ import { doctor, doctorExitCode, formatChecks, type Check } from "../src/command
 import { schedule, scheduleStatus, formatSchedule } from "../src/commands/schedule.js";
 import { init } from "../src/commands/init.js";
 import { tryLock } from "../src/state/lock.js";
-import { CLI, git, makeFleet, setConfig, tempDir, type Fleet } from "./helpers.js";
+import { CLI, cli, git, makeFleet, setConfig, tempDir, type Fleet } from "./helpers.js";
 
 const run = promisify(execFile);
 
@@ -303,6 +303,12 @@ describe("coord cron", () => {
     const dry = await schedule({ dir: fleet.machines.alpha!, action: "install", dryRun: true });
     expect(dry.crontab).toBe(dry.line + "\n");
     expect(dry.notes.join(" ")).toMatch(/no crontab command on PATH/);
+    // init --cron registers the machine either way, and says so.
+    const dir = join(fleet.root, "delta");
+    const r = await cli("init", dir, "--name", "delta", "--remote", fleet.remote, "--cron");
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(new RegExp(`^coord: registered machine delta in ${dir}, but the schedule was not installed: no crontab command on PATH`));
+    expect(await git(fleet.remote, "cat-file", "-e", "main:coordination/COMPUTER_delta.md").then(() => true)).toBe(true);
   });
 
   it("refuses a schedule that is not five cron fields", async () => {

@@ -367,7 +367,7 @@ describe("requires and labels", () => {
   const list = [
     { id: "train", to: ["gpu-box", "plain"], run: "train", requires: ["gpu"] },
     { id: "everyone", to: "ALL", run: "train", requires: ["gpu"] },
-    { id: "review", to: "plain", agent: "claude", prompt: "review" },
+    { id: "review", to: "plain", agent: "claude", prompt: "review", requires: ["claude"] }, // named twice: said once
   ];
   const computers = [machine("gpu-box", { capabilities: { os: "linux", gpu: "label", claude: "installed" } }), machine("plain")];
 

@@ -37,6 +37,13 @@ Exit codes:
   2  bad usage or configuration, or an order given on the command line is invalid (nothing changed)
   3  ORDERS.json is invalid (validate: the problems are printed; sync: it synced, but started no new task)`;
 
+/** A whole number given for `flag`, or one sentence saying what to give. */
+function count(flag: string, value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new CoordError(`${flag} must be a whole number, 0 or more, not "${value}"`, EXIT.USAGE);
+  return n;
+}
+
 function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}\n`;
 }
@@ -98,7 +105,15 @@ export function buildProgram(io: Io): Command {
     )
     .action(async (dir: string, o: { name: string; remote: string; branch: string; heartbeat?: string; reclaim?: boolean; cron?: boolean; systemd?: boolean }) => {
       const r = await init({ dir, name: o.name, remote: o.remote, branch: o.branch, heartbeat: o.heartbeat, reclaim: o.reclaim });
-      if (o.cron || o.systemd) io.out(formatSchedule(await schedule({ dir: r.dir, action: "install", ...(o.systemd ? { systemd: true } : {}) })));
+      if (o.cron || o.systemd) {
+        const installed = await schedule({ dir: r.dir, action: "install", ...(o.systemd ? { systemd: true } : {}) }).catch((e: unknown) => e as Error);
+        if (installed instanceof Error) {
+          // Registered either way: say so, and how to get the schedule once the cause is fixed.
+          const code = installed instanceof CoordError ? installed.exitCode : EXIT.FAILURE;
+          throw new CoordError(`registered machine ${r.name} in ${r.dir}, but the schedule was not installed: ${installed.message}`, code);
+        }
+        io.out(formatSchedule(installed));
+      }
       io.out(
         `${r.reclaimed ? "reclaimed" : "registered"} machine ${r.name} (${r.uuid}) in ${r.dir}` +
           (r.scaffolded ? "\nthe remote was empty: scaffolded ORDERS.json, STATUS files and the schema" : "") +
@@ -301,7 +316,7 @@ export function buildProgram(io: Io): Command {
     .option("--json", "print an array of { at, commit, who, what }")
     .addHelpText("after", examples("coord log build-42", "coord log build-42 --max-count 1000 --json"))
     .action(async (id: string, o: { dir?: string; maxCount: string; json?: boolean }) => {
-      const maxCount = Number(o.maxCount);
+      const maxCount = count("--max-count", o.maxCount);
       const events = await orderLog({ dir: await resolveDir(o.dir), id, maxCount });
       if (o.json) io.out(JSON.stringify(events, null, 2));
       else if (events.length === 0) io.out(`no history for order ${id} in the last ${maxCount} commits`);
@@ -389,7 +404,7 @@ export function buildProgram(io: Io): Command {
         dir: await resolveDir(o.dir),
         schedule: o.schedule ?? everyToSchedule(every),
         jitter: 0,
-        debounceMs: Number(o.debounce),
+        debounceMs: count("--debounce", o.debounce),
         log: (l) => io.out(`${new Date().toISOString()} ${l}`),
       });
     });
@@ -433,7 +448,7 @@ export function buildProgram(io: Io): Command {
       const controller = new AbortController();
       const stop = () => controller.abort();
       process.once("SIGINT", stop);
-      await logs(await resolveDir(o.dir), { follow: !!o.follow, json: !!o.json, ...(o.lines ? { limit: Number(o.lines) } : {}), out: io.out, signal: controller.signal });
+      await logs(await resolveDir(o.dir), { follow: !!o.follow, json: !!o.json, ...(o.lines !== undefined ? { limit: count("-n", o.lines) } : {}), out: io.out, signal: controller.signal });
       process.off("SIGINT", stop);
     });
 

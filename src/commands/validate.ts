@@ -28,7 +28,10 @@ export async function validate(path: string): Promise<ValidateResult> {
   try {
     text = await readFile(file, "utf8");
   } catch (e) {
-    throw new CoordError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.USAGE);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new CoordError(`there is no file ${file}; give the path of an ORDERS.json`, EXIT.USAGE);
+    if (code === "EISDIR") throw new CoordError(`${file} is a directory; give the path of the ORDERS.json in it`, EXIT.USAGE);
+    throw new CoordError(`cannot read ${file}: ${code ?? (e as Error).message}`, EXIT.USAGE);
   }
   const machines = await machinesBeside(dirname(file));
   const parsed = parseOrders(text, { file: path, ...(machines ? { machines } : {}) });

@@ -105,8 +105,8 @@ export function summarize(states: TaskState[]): TaskState {
 
 /** Capabilities an order needs that a machine lacks: `requires`, and the agent CLI of an agent order. */
 export function missingCapabilities(order: Order, capabilities: Record<string, string>): string[] {
-  const needed = [...order.requires, ...(order.agent ? [order.agent] : [])];
-  return needed.filter((c) => !(c in capabilities));
+  const needed = new Set([...order.requires, ...(order.agent ? [order.agent] : [])]);
+  return [...needed].filter((c) => !(c in capabilities));
 }
 
 /** A failed task is final once it has used its retries. */
