@@ -923,8 +923,8 @@ describe("terminal", () => {
         done: false,
         to: ["fresh", "stale"],
         machines: {
-          fresh: { state: "failed", exitCode: 1, startedAt: null, finishedAt: null, attempts: 1 },
-          stale: { state: "queued", exitCode: null, startedAt: null, finishedAt: null, attempts: 0 },
+          fresh: { state: "failed", exitCode: 124, startedAt: null, finishedAt: null, attempts: 1, reason: "timed out after 2s" },
+          stale: { state: "rejected", exitCode: null, startedAt: null, finishedAt: null, attempts: 0, reason: "stale lacks gpu" },
         },
       },
       review: { rev: 1, state: "queued", done: false, to: "ANY", reason: "no registered machine has gpu", machines: {} },
@@ -938,7 +938,9 @@ describe("terminal", () => {
     const lines = text.split("\n");
     expect(lines.find((l) => l.startsWith("stale"))).toMatch(/^stale\s+offline\s+1h ago\s+2\/1/);
     expect(lines.find((l) => l.startsWith("fresh"))).toMatch(/^fresh\s+working\s+1m ago\s+0\/0\s+node,os$/);
-    expect(text).toContain("fresh=failed(1) stale=queued");
+    expect(text).toContain("fresh=failed(124) stale=rejected  fresh: timed out after 2s  stale: stale lacks gpu");
+    // STATUS.md says why too.
+    expect(renderStatusMd(status)).toContain("| fresh: failed (timed out after 2s); stale: rejected (stale lacks gpu) |");
     expect(text).toContain("no registered machine has gpu");
     expect(text).toContain("ERRORS");
     expect(text).toContain("  ORDERS.json:4 orders[0].timeout: bad");
@@ -1035,6 +1037,7 @@ describe("ownComputer / renderChanges", () => {
     name: "izzit7",
     uuid: "uuid-of-izzit7",
     heartbeat: 300,
+    retryBackoff: 60,
     capabilities: { os: "linux" },
     tasks,
     lastRun: "ran build",
@@ -1068,6 +1071,20 @@ describe("ownComputer / renderChanges", () => {
     const at = (days: number) => new Date(Date.parse(T0) + days * day);
     expect(Object.keys(ownComputer(self({ any, named }), readModel(files), orders, at(6.9)).tasks)).toEqual(["any"]);
     expect(ownComputer(self({ any, named }), readModel(files), orders, at(7)).tasks).toEqual({});
+  });
+
+  it("says when a failed task with retries left runs again, and shows it in STATUS", () => {
+    const withRetries = ordersJson([{ id: "build", to: "izzit7", run: "make", retries: 2 }]);
+    const model = readModel(repoFiles(withRetries, [computer("izzit7")]));
+    const failedOnce = report({ state: "failed", exitCode: 4, reason: "exit code 4", finishedAt: T0 });
+    const mine = ownComputer(self({ build: failedOnce }), model, withRetries, new Date(T0));
+    expect(mine.tasks.build!.retryAt).toBe("2025-06-01T10:01:00.000Z"); // 60 s after the end
+    expect(renderComputer(mine)).toContain("exit code 4; retry at 2025-06-01T10:01:00.000Z");
+    const files = new Map([...repoFiles(withRetries, []), [computerPath("izzit7"), renderComputer(mine)]]);
+    expect(renderStatusMd(statusOf(files))).toContain("izzit7: failed (exit code 4; retry at 2025-06-01T10:01:00.000Z)");
+    // The last attempt failed: no retry to announce.
+    const last = ownComputer(self({ build: { ...failedOnce, attempts: 3 } }), model, withRetries, new Date(T0));
+    expect(last.tasks.build!.retryAt).toBeUndefined();
   });
 
   it("keeps every task and names the first problem while ORDERS.json is invalid", () => {

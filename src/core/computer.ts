@@ -17,6 +17,7 @@ const taskReport = z.object({
   output: z.string().optional(),
   lease: z.number().positive().optional(),
   takeoverFrom: z.string().optional(),
+  retryAt: z.string().optional(),
 });
 
 const computerSchema = z.object({
@@ -75,6 +76,7 @@ export function canonicalComputer(c: ComputerFile): ComputerFile {
       ...(t.output ? { output: t.output } : {}),
       ...(t.lease ? { lease: t.lease } : {}),
       ...(t.takeoverFrom ? { takeoverFrom: t.takeoverFrom } : {}),
+      ...(t.retryAt ? { retryAt: t.retryAt } : {}),
     };
   }
   return {
@@ -125,7 +127,7 @@ export function renderComputer(input: ComputerFile): string {
     lines.push(
       table(
         ["order", "rev", "state", "attempts", "exit", "started", "finished", "reason"],
-        tasks.map(([id, t]) => [id, t.rev, t.state, t.attempts, t.exitCode, t.startedAt, t.finishedAt, t.reason]),
+        tasks.map(([id, t]) => [id, t.rev, t.state, t.attempts, t.exitCode, t.startedAt, t.finishedAt, t.retryAt ? `${t.reason ?? "failed"}; retry at ${t.retryAt}` : t.reason]),
       ),
     );
     for (const [id, t] of tasks) {

@@ -6,6 +6,7 @@ import { canonicalComputer, renderComputer } from "./computer.js";
 import { messagePath, renderMessageFile, type MessageFile, type Receipts } from "./messages.js";
 import { computerPath } from "./names.js";
 import { formatProblem } from "./orders.js";
+import { retryAt } from "./plan.js";
 import { STATUS_JSON, STATUS_MD, type RepoModel } from "./repo.js";
 import { deriveStatus, renderStatusJson, renderStatusMd } from "./status.js";
 import type { ComputerFile, TaskReport } from "./types.js";
@@ -16,6 +17,8 @@ export interface Self {
   uuid: string;
   heartbeat: number;
   capabilities: Record<string, string>;
+  /** Seconds before the first retry of a failed task (doubling): when each retry will run is published. */
+  retryBackoff: number;
   /** Its task records (local-only fields are dropped when rendered). */
   tasks: Record<string, TaskReport>;
   lastRun?: string;
@@ -33,10 +36,12 @@ export const REMOVED_ANY_KEEP_DAYS = 7;
 export function ownComputer(self: Self, model: RepoModel, ordersText: string | undefined, now: Date, receipts: Receipts = {}): ComputerFile {
   const known = model.orders ? new Set(model.orders.orders.map((o) => o.id)) : undefined;
   const tasks: Record<string, TaskReport> = {};
-  for (const [id, report] of Object.entries(self.tasks)) {
+  for (const [id, { retryAt: _stale, ...report }] of Object.entries(self.tasks)) {
     // Orders removed from ORDERS.json leave the file (git keeps history), but for a while the ANY ones.
     if (known && !known.has(id) && !(report.lease !== undefined && endedWithin(report, now, REMOVED_ANY_KEEP_DAYS))) continue;
-    tasks[id] = report;
+    const order = model.orders?.orders.find((o) => o.id === id);
+    const at = order && report.state === "failed" && report.rev === order.rev ? retryAt(order, report, self.retryBackoff) : undefined;
+    tasks[id] = at ? { ...report, retryAt: at.toISOString() } : report;
   }
   const error = model.ordersProblems[0];
   return canonicalComputer({

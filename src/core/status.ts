@@ -41,6 +41,8 @@ export interface OrderMachineStatus {
   lease?: number;
   /** "to: ANY": the machine whose expired claim this one took over. */
   takeoverFrom?: string;
+  /** Failed with retries left: when its machine runs it again. */
+  retryAt?: string;
 }
 
 export interface OrderStatus {
@@ -82,6 +84,7 @@ function fromReport(t: TaskReport): OrderMachineStatus {
     ...(t.reason ? { reason: t.reason } : {}),
     ...(t.lease ? { lease: t.lease } : {}),
     ...(t.takeoverFrom ? { takeoverFrom: t.takeoverFrom } : {}),
+    ...(t.retryAt && t.state === "failed" ? { retryAt: t.retryAt } : {}),
   };
 }
 
@@ -269,6 +272,14 @@ function where(p: Problem): string {
   return [p.file + (p.line ? `:${p.line}` : ""), p.path].filter(Boolean).join(" ");
 }
 
+/** Why a machine's task is where it is, when the order's own reason does not say it: " (reason)". */
+export function machineNote(m: OrderMachineStatus, orderReason: string | undefined): string | undefined {
+  const retry = m.retryAt ? `retry at ${m.retryAt}` : undefined;
+  const reason = m.reason === orderReason ? undefined : m.reason;
+  if (m.state === "completed" || !(reason || retry)) return undefined;
+  return ` (${[reason, retry].filter(Boolean).join("; ")})`;
+}
+
 export function renderStatusMd(status: StatusJson): string {
   const out: string[] = ["# Fleet status", ""];
   out.push(
@@ -314,7 +325,7 @@ export function renderStatusMd(status: StatusJson): string {
           o.rev,
           o.state + (o.reason ? ` (${o.reason})` : ""),
           Object.entries(o.machines)
-            .map(([name, m]) => `${name}: ${m.state}${m.exitCode !== null ? ` (exit ${m.exitCode})` : ""}`)
+            .map(([name, m]) => `${name}: ${m.state}${machineNote(m, o.reason) ?? (m.exitCode !== null ? ` (exit ${m.exitCode})` : "")}`)
             .join("; "),
         ]),
       ),

@@ -1,5 +1,5 @@
 // Plain-text tables for the terminal (pure).
-import { isOffline, type StatusJson } from "./status.js";
+import { isOffline, machineNote, type StatusJson } from "./status.js";
 
 export function textTable(head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
@@ -50,7 +50,12 @@ export function statusText(status: StatusJson, now: Date, alertAfterMs = ALERT_A
             o.state,
             Object.entries(o.machines)
               .map(([name, m]) => `${name}=${m.state}${m.exitCode !== null ? `(${m.exitCode})` : ""}`)
-              .join(" ") + (o.reason ? `  ${o.reason}` : ""),
+              .join(" ") +
+              (o.reason ? `  ${o.reason}` : "") +
+              Object.entries(o.machines)
+                .filter(([, m]) => machineNote(m, o.reason))
+                .map(([name, m]) => `  ${name}: ${m.reason}`)
+                .join(""),
           ]),
         ),
   );

@@ -72,6 +72,8 @@ export interface TaskReport {
   lease?: number;
   /** For a "to: ANY" order taken over: the machine whose claim expired. */
   takeoverFrom?: string;
+  /** A failed task with retries left: when its machine runs it again (after its retryBackoff). */
+  retryAt?: string;
 }
 
 export const MACHINE_STATES = ["idle", "working", "emergency", "stalled", "suspended"] as const;

@@ -491,7 +491,7 @@ function publishSerial(c: Cycle, first: { tip?: string; files?: Map<string, stri
 /** The machine's own file as its journal says, on top of what the remote has. */
 function buildComputer(c: Cycle, model: RepoModel, ordersText: string | undefined, receipts: Receipts = {}): ComputerFile {
   const { config } = c.m;
-  const self = { name: config.name, uuid: config.uuid, heartbeat: config.heartbeat, capabilities: c.caps, tasks: c.journal.tasks, lastRun: c.journal.data.lastRun };
+  const self = { name: config.name, uuid: config.uuid, heartbeat: config.heartbeat, retryBackoff: config.retryBackoff, capabilities: c.caps, tasks: c.journal.tasks, lastRun: c.journal.data.lastRun };
   return ownComputer(self, model, ordersText, c.now(), receipts);
 }
 
