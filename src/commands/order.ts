@@ -38,8 +38,24 @@ async function lastFetched(repo: Repo): Promise<{ tip: string; files: Map<string
   return { tip, files: await repo.readFiles(tip, READ_PATHS) };
 }
 
-function refuse(what: string, problems: Problem[]): CoordError {
-  const list = problems.map((p) => `  ${formatProblem(p)}`).join("\n");
+/** The flag of `coord order add` that sets each field of an order. */
+const FLAGS: Record<string, string> = { id: "--id", to: "--to", run: "the command after --", after: "--after", requires: "--requires", cwd: "--cwd", timeout: "--timeout", retries: "--retries", priority: "--priority" };
+
+/**
+ * Refuses a change with its problems; those in the order the command line
+ * wrote (`added`: its file and index) are named by the flag that set them.
+ */
+function refuse(what: string, problems: Problem[], added?: { file: string; index: number }): CoordError {
+  const prefix = added && `orders[${added.index}]`;
+  const line = (p: Problem) => {
+    if (added && p.file === added.file && p.path && (p.path === prefix || p.path.startsWith(`${prefix}.`))) {
+      const field = p.path.slice(prefix!.length + 1).split(/[.[]/)[0] ?? "";
+      const flag = FLAGS[field];
+      if (flag) return `  ${flag}: ${p.message}`;
+    }
+    return `  ${formatProblem(p)}`;
+  };
+  const list = problems.map(line).join("\n");
   return new CoordError(`${what}: the orders would be invalid, so nothing was changed:\n${list}`, EXIT.USAGE);
 }
 
@@ -135,7 +151,7 @@ export async function orderAdd(opts: OrderAddOptions): Promise<OrderChange> {
   await updateDelegated(m.stateDir, (data) => {
     add(data);
     const found = problems(data);
-    if (found.length) throw refuse(`order ${id} was not added`, found);
+    if (found.length) throw refuse(`order ${id} was not added`, found, { file: own, index: data.orders.length - 1 });
   });
   return { id, file: own, changed: true, warnings: [] };
 }
@@ -218,7 +234,7 @@ async function asPerson(
       if (next === text) return { id, file: ORDERS_FILE, changed: false, warnings: [] };
       if (validate) {
         const model = readModel(new Map(files).set(ORDERS_FILE, next));
-        if (model.ordersProblems.length) throw refuse(`order ${id} was not added`, model.ordersProblems);
+        if (model.ordersProblems.length) throw refuse(`order ${id} was not added`, model.ordersProblems, { file: ORDERS_FILE, index: orderIndex(next, id) ?? -1 });
       }
       const commit = await repo.commitFiles(tip, new Map([[ORDERS_FILE, next]]), author, message);
       if (await repo.push(commit)) {
