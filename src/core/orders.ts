@@ -6,6 +6,7 @@ import { z } from "zod";
 import { findNodeAtLocation, getNodeValue, parseTree, printParseErrorCode, type Node, type ParseError } from "jsonc-parser";
 import { parseDuration } from "./duration.js";
 import { MACHINE_NAME, machineNameProblem } from "./names.js";
+import { suggestField } from "./suggest.js";
 import { PRIORITIES, type Order, type Orders, type Problem } from "./types.js";
 
 export const ORDER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -273,25 +274,6 @@ function fieldOf(path: Path): { field: string; inside: boolean } {
 
 function problem(doc: Doc, path: Path, message: string, line = lineOf(doc, path)): Problem {
   return { file: doc.file, line, path: formatPath(path), message };
-}
-
-/** Closest known field name, for "did you mean". */
-function suggestField(key: string, known: string[]): string | undefined {
-  const distance = (a: string, b: string): number => {
-    const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= a.length; i++) {
-      let prev = row[0]!;
-      row[0] = i;
-      for (let j = 1; j <= b.length; j++) {
-        const next = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-        prev = row[j]!;
-        row[j] = next;
-      }
-    }
-    return row[b.length]!;
-  };
-  const lower = key.toLowerCase();
-  return known.find((k) => k.toLowerCase() === lower) ?? known.find((k) => distance(lower, k.toLowerCase()) <= 2);
 }
 
 /** Problems for one zod issue. */

@@ -4,6 +4,7 @@ import YAML from "yaml";
 import { z } from "zod";
 import { parseDuration } from "../core/duration.js";
 import { machineNameProblem } from "../core/names.js";
+import { suggestField } from "../core/suggest.js";
 import { CoordError, EXIT } from "../errors.js";
 import { readIfExists, writeDurably } from "./files.js";
 
@@ -64,16 +65,22 @@ export async function loadConfig(stateDir: string): Promise<MachineConfig | unde
   const path = configPath(stateDir);
   const text = await readIfExists(path);
   if (text === undefined) return undefined;
-  let data: unknown;
-  try {
-    data = YAML.parse(text);
-  } catch (e) {
-    throw new CoordError(`${path} is not valid YAML (${(e as Error).message.split("\n")[0]}); fix it or run coord init again`, EXIT.USAGE);
-  }
-  const result = configSchema.safeParse(data);
+  const lineCounter = new YAML.LineCounter();
+  const doc = YAML.parseDocument(text, { lineCounter });
+  if (doc.errors.length) throw new CoordError(`${path} is not valid YAML (${doc.errors[0]!.message.split("\n")[0]!.replace(/:$/, "")}); fix it or run coord init again`, EXIT.USAGE);
+  const result = configSchema.safeParse(doc.toJS());
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    throw new CoordError(`${path} field ${issue.path.join(".") || "(top)"}: ${issue.message}; fix it or run coord init again`, EXIT.USAGE);
+    const key = issue.code === "unrecognized_keys" ? issue.keys[0]! : String(issue.path[0] ?? "");
+    // The line of the field, as `coord validate` gives it for ORDERS.json.
+    const pair = YAML.isMap(doc.contents) ? doc.contents.items.find((p) => YAML.isScalar(p.key) && p.key.value === key) : undefined;
+    const offset = pair && YAML.isScalar(pair.key) ? pair.key.range?.[0] : undefined;
+    const where = `${path}${offset === undefined ? "" : `:${lineCounter.linePos(offset).line}`}`;
+    if (issue.code === "unrecognized_keys") {
+      const guess = suggestField(key, Object.keys(configSchema.shape));
+      throw new CoordError(`${where}: unknown field "${key}"; ${guess ? `rename it to "${guess}"` : "remove it or fix its name"} (or run coord init again)`, EXIT.USAGE);
+    }
+    throw new CoordError(`${where} field ${issue.path.join(".") || "(top)"}: ${issue.message}; fix it or run coord init again`, EXIT.USAGE);
   }
   return result.data;
 }

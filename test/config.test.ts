@@ -1,0 +1,37 @@
+// machine.yaml as its owner edits it by hand: a mistake is one sentence with
+// the file, the line and what to do, as ORDERS.json's problems are.
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "../src/state/config.js";
+import { tempDir } from "./helpers.js";
+
+const base = "name: izzit7\nuuid: 1b4e28ba-2fa1-11d2-883f-0016d3cca427\nremote: origin\n";
+
+async function load(text: string) {
+  const dir = await tempDir();
+  await writeFile(join(dir, "machine.yaml"), text);
+  return { dir, result: loadConfig(dir) };
+}
+
+describe("loadConfig", () => {
+  it("reads a hand-written file with durations in words and defaults for the rest", async () => {
+    const { result } = await load(base + "heartbeat: 5m\nmaxParallel: 2\n");
+    expect(await result).toMatchObject({ name: "izzit7", heartbeat: 300, maxParallel: 2, checkEvery: 30, labels: [] });
+  });
+
+  it("names the line of a mistyped field and the field it means", async () => {
+    const { dir, result } = await load(base + "maxParalel: 2\n");
+    await expect(result).rejects.toThrow(`${join(dir, "machine.yaml")}:4: unknown field "maxParalel"; rename it to "maxParallel" (or run coord init again)`);
+  });
+
+  it("names the line of a bad value and says what is wrong", async () => {
+    const { dir, result } = await load(base + "checkEvery: soon\n");
+    await expect(result).rejects.toThrow(`${join(dir, "machine.yaml")}:4 field checkEvery: "soon" is not a duration; write it like "90s", "15m" or "2h"; fix it or run coord init again`);
+  });
+
+  it("says where the YAML breaks", async () => {
+    const { result } = await load(base + "labels: [gpu\n");
+    await expect(result).rejects.toThrow(/machine\.yaml is not valid YAML \(.* at line \d+, column \d+\); fix it or run coord init again/);
+  });
+});
