@@ -85,6 +85,9 @@ describe("coord daemon", () => {
     const marker = join(fleet.root, "long-started");
     await pushOrders(fleet, [{ id: "long", to: "soda-yeti", run: `touch ${marker}; sleep 30` }]);
     const run = cliProcess(["daemon", "run", "--dir", dir, "--schedule", EVERY_SECOND, "--jitter", "0"]);
+    let output = "";
+    run.stdout!.on("data", (d) => (output += d));
+    run.stderr!.on("data", (d) => (output += d));
     stops.push(async () => {
       run.kill("SIGTERM");
       await new Promise((r) => (run.exitCode !== null ? r(null) : run.once("close", r)));
@@ -92,6 +95,9 @@ describe("coord daemon", () => {
     await waitFor(async () => (await hubStatus(fleet!)).orders.long?.state === "in_progress", 20_000, "the long task to show in_progress");
     await cli("send", "--dir", dirOf("izzit7"), "soda-yeti", "are you there?", "--now");
     await waitFor(async () => (await hubStatus(fleet!)).machines["soda-yeti"].messages.unacked === 1, 20_000, "the message to be received during the long task");
+    // Its status says a sync is running (not a next sync in the past), and the skipped ticks make no noise.
+    expect((await cli("daemon", "status", "--dir", dir)).out).toMatch(/syncing now: since \S+ \(\d+s;/);
+    expect(output).not.toMatch(/NODE-CRON|overlap/);
     // A clean stop interrupts the task and publishes that.
     run.kill("SIGTERM");
     await new Promise((r) => run.once("close", r));

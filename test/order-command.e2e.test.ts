@@ -2,7 +2,7 @@
 // machine delegates work through its own orders file, a person adds and cancels
 // in ORDERS.json as themselves without disturbing the rest of the file, and an
 // invalid order is refused before anything is written.
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { orderLog } from "../src/commands/log.js";
@@ -147,6 +147,16 @@ describe("coord order --human (a person, in any clone)", () => {
       "second  queued  to ALL  rev 1  ORDERS.json",
       "by-pat  completed  to soda-yeti  rev 1  ORDERS.json",
     ]);
+
+    // With uncommitted edits in the clone: pushed without them, the edits kept, and how to bring both together.
+    const edited = (await readFile(join(fleet.person, "ORDERS.json"), "utf8")).replace('"run": "echo hi"', '"run": "echo hi there"');
+    expect(edited).toContain("echo hi there");
+    await writeFile(join(fleet.person, "ORDERS.json"), edited);
+    const withEdits = await cli("order", "add", "--human", "--dir", fleet.person, "--to", "soda-yeti", "--run", "echo again", "--id", "by-pat-2");
+    expect(withEdits.code).toBe(0);
+    expect(withEdits.err).toContain("git stash && git pull --ff-only && git stash pop");
+    expect(await readFile(join(fleet.person, "ORDERS.json"), "utf8")).toBe(edited);
+    expect(await hubFile(fleet, "ORDERS.json")).toContain('"id": "by-pat-2"');
   });
 
   it("without a git identity in the clone it says how to set one, and changes nothing", async () => {

@@ -376,7 +376,8 @@ export function buildProgram(io: Io): Command {
         const i = r.info!;
         io.out(`running: pid ${i.pid}, up ${r.uptimeSeconds}s, schedule "${i.schedule}"`);
         if (i.lastSync) io.out(`last sync: ${i.lastSync.at}, ${i.lastSync.ok ? "ok" : "FAILED"}: ${i.lastSync.error ?? i.lastSync.summary}`);
-        if (i.nextSync) io.out(`next sync: ${i.nextSync}`);
+        if (i.syncingSince) io.out(`syncing now: since ${i.syncingSince} (${Math.round((Date.now() - Date.parse(i.syncingSince)) / 1000)}s; a long task keeps its sync running, and the next one starts at the first tick after it)`);
+        else if (i.nextSync) io.out(`next sync: ${i.nextSync}`);
       }
     });
   daemon

@@ -239,7 +239,8 @@ async function asPerson(
       const commit = await repo.commitFiles(tip, new Map([[ORDERS_FILE, next]]), author, message);
       if (await repo.push(commit)) {
         const warning = await repo.fastForward(commit);
-        return { id, file: ORDERS_FILE, commit, changed: true, warnings: warning ? [warning] : [] };
+        const keep = "what was pushed does not have your uncommitted edits; to bring both together: git stash && git pull --ff-only && git stash pop";
+        return { id, file: ORDERS_FILE, commit, changed: true, warnings: warning ? [`${warning}; ${keep}`] : [] };
       }
       await sleep(Math.min(2000, 50 * 2 ** attempt) * (0.5 + Math.random()));
     }

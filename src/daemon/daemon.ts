@@ -23,6 +23,8 @@ export interface DaemonInfo {
   schedule: string;
   lastSync?: { at: string; ok: boolean; durationMs: number; summary: string; error?: string };
   nextSync?: string;
+  /** Set while a sync runs: when it started. */
+  syncingSince?: string;
   stoppedAt?: string;
 }
 
@@ -130,7 +132,14 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   }
 
   const info: DaemonInfo = { pid: process.pid, dir: opts.dir, startedAt: new Date().toISOString(), schedule };
-  const save = () => writeDurably(p.info, JSON.stringify(info, null, 2) + "\n");
+  // One write at a time, in order: the last one says how things are.
+  let saving: Promise<unknown> = Promise.resolve();
+  const save = () => {
+    const text = JSON.stringify(info, null, 2) + "\n";
+    const next = saving.then(() => writeDurably(p.info, text));
+    saving = next.catch(() => {});
+    return next;
+  };
   const stop = new AbortController();
   const interrupt = new AbortController();
   const onSignal = () => stop.abort();
@@ -142,8 +151,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const jitter = opts.jitter ?? (subMinute ? 0 : 30);
   let current: Promise<void> | undefined;
   const tick = async () => {
-    if (stop.signal.aborted || current) return;
+    if (stop.signal.aborted || current) return; // never two at once (a long task keeps a sync running)
     const started = Date.now();
+    info.syncingSince = new Date(started).toISOString();
+    void save().catch(() => {});
     current = sync({ dir: opts.dir, scheduled: true, signal: interrupt.signal, log })
       .then((r) => {
         info.lastSync = { at: new Date().toISOString(), ok: true, durationMs: Date.now() - started, summary: summarize(r) };
@@ -158,12 +169,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       .finally(async () => {
         const next = task.getNextRun();
         if (next) info.nextSync = next.toISOString();
+        delete info.syncingSince;
         await save().catch(() => {});
         current = undefined;
       });
     await current;
   };
-  const task: ScheduledTask = cron.schedule(schedule, tick, { noOverlap: true, maxRandomDelay: jitter * 1000, name: "coord-sync" });
+  const task: ScheduledTask = cron.schedule(schedule, tick, { maxRandomDelay: jitter * 1000, name: "coord-sync" });
   info.nextSync = task.getNextRun()?.toISOString();
   await save();
   log(`coord daemon ${process.pid} started for ${opts.dir}: schedule "${schedule}", jitter up to ${jitter}s`);
