@@ -199,6 +199,8 @@ describe("bad input in messages", () => {
       [["izzit7", "hi"], /is this machine/],
       [["soda-yeti", "hi", "--priority", "asap"], /--priority must be one of low, normal, high, urgent/],
       [["soda-yeti", "hi", "--reply-to", "42"], /is not a message id/],
+      [["soda-yeti", "hi", "--reply-to", "nobody/izzit7/1"], /--reply-to nobody\/izzit7\/1: this machine neither received nor sent that message/],
+      [["soda-yeti", "hi", "--reply-to", "izzit7/soda-yeti/1"], /neither received nor sent/], // not sent yet
       [["soda-yeti", "   "], /the message is empty/],
     ];
     for (const [args, message] of cases) {
@@ -206,6 +208,9 @@ describe("bad input in messages", () => {
       expect(r.code, args.join(" ")).toBe(2);
       expect(r.err).toMatch(message);
     }
+    // Nothing was stored by the refused sends; a reply to one's own sent message is fine.
+    expect((await send({ dir, to: "soda-yeti", text: "first" })).id).toBe("izzit7/soda-yeti/1");
+    expect((await cli("send", "--dir", dir, "soda-yeti", "more", "--reply-to", "izzit7/soda-yeti/1")).code).toBe(0);
     const ackUnknown = await cli("inbox", "--dir", dir, "ack", "soda-yeti/izzit7/9");
     expect(ackUnknown.code).toBe(2);
     expect(ackUnknown.err).toMatch(/not in this machine's inbox: soda-yeti\/izzit7\/9/);
