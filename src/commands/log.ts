@@ -48,7 +48,8 @@ function definitionIn(files: Map<string, string>, id: string, before: Definition
 function describeDefinition(before: Definition | undefined, after: Definition | undefined): string | undefined {
   const rev = (d: Definition) => (typeof d.order.rev === "number" ? d.order.rev : 1);
   if (!before && !after) return undefined;
-  if (!before) return `added in ${after!.file} (rev ${rev(after!)}, to ${JSON.stringify(after!.order.to)}${typeof after!.order.run === "string" ? `, run ${JSON.stringify(after!.order.run)}` : ""})`;
+  if (!before)
+    return `added in ${after!.file} (rev ${rev(after!)}, to ${JSON.stringify(after!.order.to)}${typeof after!.order.run === "string" ? `, run ${JSON.stringify(after!.order.run)}` : ""}${after!.order.cancelled === true ? ", cancelled" : ""})`;
   if (!after) return `removed from ${before.file}`;
   const changes: string[] = [];
   if (before.file !== after.file) changes.push(`moved to ${after.file}`);
