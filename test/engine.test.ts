@@ -8,8 +8,10 @@ import { renderComputer } from "../src/core/computer.js";
 import { computerPath } from "../src/core/names.js";
 import { parseOrders } from "../src/core/orders.js";
 import { claimHolder, nextAttempt, plan, retryAt, type Plan, type PlanInput } from "../src/core/plan.js";
+import { ownComputer } from "../src/core/publish.js";
 import { ORDERS_FILE, readModel, type RepoModel } from "../src/core/repo.js";
-import { deriveStatus, type StatusJson } from "../src/core/status.js";
+import { deriveStatus, renderStatusMd, type StatusJson } from "../src/core/status.js";
+import { statusText } from "../src/core/terminal.js";
 import type { ComputerFile, Order, TaskReport } from "../src/core/types.js";
 import { agentArgv } from "../src/sync/tasks.js";
 
@@ -503,5 +505,103 @@ describe("retryAt", () => {
   it("counts from the start when the end is unknown, from the epoch when both are", () => {
     expect(retryAt(order, failed({ attempts: 1, finishedAt: undefined }), 60)?.toISOString()).toBe(at(60));
     expect(retryAt(order, { rev: 1, state: "failed", attempts: 2 }, 60)?.getTime()).toBe(120_000);
+  });
+});
+
+// ------------------------------------------- found in review: claims, takeovers, retryAt
+
+/** A machine's file as it publishes it (ownComputer adds retryAt), on top of the orders. */
+function published(list: object[], name: string, tasks: Record<string, TaskReport>, now: number, fleetNames: string[] = [name]): ComputerFile {
+  const files = new Map([[ORDERS_FILE, JSON.stringify({ version: 1, orders: list }, null, 2) + "\n"]]);
+  for (const n of fleetNames) files.set(computerPath(n), renderComputer(machine(n)));
+  const model = readModel(files);
+  expect(model.ordersProblems).toEqual([]);
+  const self = { name, uuid: `uuid-of-${name}`, heartbeat: 300, retryBackoff: 60, capabilities: { os: "linux", node: "20.20.2" }, tasks };
+  return ownComputer(self, model, files.get(ORDERS_FILE), new Date(T0 + now * 1000));
+}
+
+describe("ANY takeover", () => {
+  it("a takeover of an expired claim on attempt 2 is attempt 2, not attempt 1", () => {
+    // a ran attempt 1 (failed), then claimed attempt 2 and went silent (its one report is now the claim).
+    const f = fleet(
+      [{ id: "job", to: "ANY", run: "make", retries: 1 }],
+      [machine("a", { lastSeen: at(100), tasks: { job: holding("in_progress", { attempts: 2, startedAt: at(100), lease: 300 }) } }), machine("b", { lastSeen: at(1000) })],
+    );
+    const p = planOn(f, "b", when(1000));
+    expect(p.claim.map((c) => ({ attempt: c.attempt, takeoverFrom: c.takeoverFrom }))).toEqual([{ attempt: 2, takeoverFrom: "a" }]);
+  });
+
+  it("a takeover that failed for good leaves the order failed and done, not in_progress under the dead holder it replaced", () => {
+    const list = [
+      { id: "job", to: "ANY", run: "make", retries: 0 },
+      { id: "next", to: "c", run: "make next", after: ["job"] },
+    ];
+    const f = fleet(list, [
+      machine("a", { lastSeen: at(0), tasks: { job: holding("in_progress", { lease: 300 }) } }), // dead since
+      machine("b", { lastSeen: at(1010), tasks: { job: failed({ startedAt: at(1000), finishedAt: at(1010), lease: 300, takeoverFrom: "a" }) } }),
+      machine("c", { lastSeen: at(1010) }),
+    ]);
+    expect(f.status.orders["job"]).toMatchObject({ state: "failed", done: true });
+    expect(f.status.orders["next"]).toMatchObject({ state: "blocked", done: true });
+  });
+});
+
+describe("retryAt", () => {
+  it("no retryAt in STATUS for an ANY order another machine completed", () => {
+    const list = [{ id: "job", to: "ANY", run: "make", retries: 1 }];
+    const a = published(list, "a", { job: failed({ lease: 600 }) }, 20);
+    const b = machine("b", { tasks: { job: report({ attempts: 2, startedAt: at(100), finishedAt: at(110), lease: 600 }) } });
+    const f = fleet(list, [a, b]);
+    expect(f.status.orders["job"]).toMatchObject({ state: "completed", done: true });
+    expect(f.status.orders["job"]!.machines["a"]!.retryAt).toBeUndefined();
+    expect(renderStatusMd(f.status)).not.toContain("retry at");
+  });
+
+  it("no retryAt in STATUS for an ANY order that failed for good (the last attempt ran elsewhere)", () => {
+    const list = [{ id: "job", to: "ANY", run: "make", retries: 1 }];
+    const a = published(list, "a", { job: failed({ lease: 600 }) }, 20);
+    const b = machine("b", { tasks: { job: failed({ attempts: 2, startedAt: at(100), finishedAt: at(110), lease: 600 }) } });
+    const f = fleet(list, [a, b]);
+    expect(f.status.orders["job"]).toMatchObject({ state: "failed", done: true });
+    expect(f.status.orders["job"]!.machines["a"]!.retryAt).toBeUndefined();
+    expect(renderStatusMd(f.status)).not.toContain("retry at");
+  });
+
+  it("no 'retry at' next to 'not retried' when a dependency failed for good", () => {
+    // b ran after a rev 1 and failed once (retries left); then a was re-revved and failed for good.
+    const list = [
+      { id: "a", to: "m-a", run: "make a", rev: 2 },
+      { id: "b", to: "m-b", run: "make b", after: ["a"], retries: 2 },
+    ];
+    const mb = published(list, "m-b", { b: failed() }, 20, ["m-a", "m-b"]);
+    const f = fleet(list, [machine("m-a", { tasks: { a: failed({ rev: 2 }) } }), mb]);
+    const b = f.status.orders["b"]!;
+    expect(b.done).toBe(true);
+    expect(b.machines["m-b"]!.reason).toMatch(/not retried: dependency a failed/);
+    expect(b.machines["m-b"]!.retryAt).toBeUndefined();
+    expect(renderStatusMd(f.status)).not.toContain("retry at");
+  });
+
+  it("coord status shows when a failed task is retried (docs: STATUS.md and coord status show 'retry at <time>')", () => {
+    const list = [{ id: "build", to: "izzit7", run: "make", retries: 2 }];
+    const f = fleet(list, [published(list, "izzit7", { build: failed() }, 20)]);
+    expect(f.status.orders["build"]!.machines["izzit7"]!.retryAt).toBe(at(70));
+    expect(renderStatusMd(f.status)).toContain(`retry at ${at(70)}`);
+    expect(statusText(f.status, new Date(T0 + 20_000))).toContain(`retry at ${at(70)}`);
+  });
+});
+
+describe("ANY status with a re-revved dependency", () => {
+  it("an ANY order that failed for good stays failed and done when its dependency is re-revved (it will never run again)", () => {
+    const list = [
+      { id: "build", to: "m-a", run: "make", rev: 2 },
+      { id: "job", to: "ANY", run: "make job", after: ["build"], retries: 0 },
+    ];
+    const f = fleet(list, [machine("m-a"), machine("b", { tasks: { job: failed({ lease: 600 }) } })]);
+    expect(f.status.orders["build"]).toMatchObject({ state: "queued" });
+    expect(f.status.orders["job"]).toMatchObject({ state: "failed", done: true });
+    // and it is indeed never planned again
+    expect(planOn(f, "b", when(10_000)).claim).toEqual([]);
+    expect(planOn(f, "m-a", when(10_000)).claim).toEqual([]);
   });
 });

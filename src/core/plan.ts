@@ -122,9 +122,12 @@ export function plan(input: PlanInput): Plan {
       continue;
     }
     // Attempts and the retry backoff count across every machine that tried it.
-    const tries = Object.values(status?.machines ?? {}).filter((m) => m.state === "failed");
+    const others = Object.entries(status?.machines ?? {}).filter(([name]) => name !== input.machine);
+    const tries = [...others.map(([, m]) => m), ...(done?.rev === order.rev && done.state === "failed" ? [done] : [])].filter((m) => m.state === "failed");
     const last = tries.sort((a, b) => b.attempts - a.attempts)[0];
-    const mineAssigned = done?.rev === order.rev && done.state === "assigned";
+    // My claim not started yet is claimed again as it was, unless that attempt ran elsewhere meanwhile
+    // (the claim was journaled, never pushed): then it is a new attempt, after the backoff.
+    const mineAssigned = done?.rev === order.rev && done.state === "assigned" && !(last && last.attempts >= done.attempts);
     if (last && !mineAssigned) {
       const at = retryAt(order, { rev: order.rev, state: "failed", attempts: last.attempts, ...(last.finishedAt ? { finishedAt: last.finishedAt } : {}) }, input.retryBackoff);
       if (!at) continue;
@@ -133,7 +136,9 @@ export function plan(input: PlanInput): Plan {
         continue;
       }
     }
-    const attempt = mineAssigned ? done.attempts : Math.max(nextAttempt(order, done), (last?.attempts ?? 0) + 1);
+    // A takeover goes on with the attempt the silent holder had (it never ended).
+    const taken = holder.expired ? (own(status?.machines, holder.expired)?.attempts ?? 0) : 0;
+    const attempt = mineAssigned ? done.attempts : Math.max(done?.state === "assigned" && done.rev === order.rev ? 1 : nextAttempt(order, done), (last?.attempts ?? 0) + 1, taken);
     anyCandidates.push({ order, attempt, ...(holder.expired ? { takeoverFrom: holder.expired } : {}) });
   }
   run.sort(byPriority);

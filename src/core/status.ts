@@ -146,8 +146,10 @@ function targetedStatus(order: Order, model: RepoModel, block: ReturnType<typeof
     if (report && report.rev === order.rev) {
       m = fromReport(report);
       // A retry waits for the dependencies as the first attempt did (one may have been re-revved meanwhile).
-      if (block && m.state === "failed" && !failedForGood(order, m.attempts))
+      if (block && m.state === "failed" && !failedForGood(order, m.attempts)) {
         m.reason = `${m.reason ? `${m.reason}; ` : ""}${block.final ? "not retried" : "retry waits"}: ${block.reason}`;
+        delete m.retryAt; // it waits for the dependency, not for the time
+      }
     } else if (report && report.rev > order.rev)
       m = { ...fromReport(report), reason: `ran rev ${report.rev} already; ORDERS.json says rev ${order.rev}: set rev above ${report.rev} to run it again` };
     else if (order.cancelled) m = pending("cancelled", "cancelled in ORDERS.json");
@@ -162,6 +164,16 @@ function targetedStatus(order: Order, model: RepoModel, block: ReturnType<typeof
   return { rev: order.rev, state, done, to: order.to, ...(block && state === "blocked" ? { reason: block.reason } : {}), machines };
 }
 
+/**
+ * Whether another machine's report makes `name`'s claim (assigned or
+ * in_progress) stale: a later attempt, the same attempt ended elsewhere (it
+ * ran while this claim was never pushed), or a takeover from it.
+ */
+function superseded(name: string, claim: OrderMachineStatus, reports: [string, OrderMachineStatus][]): boolean {
+  const ended = (m: OrderMachineStatus) => m.state !== "assigned" && m.state !== "in_progress";
+  return reports.some(([other, m]) => other !== name && (m.attempts > claim.attempts || (m.attempts === claim.attempts && (ended(m) || m.takeoverFrom === name))));
+}
+
 /** A "to: ANY" order: the machines that claimed it, and one summary; the live claim's holder. */
 function anyStatus(order: Order, model: RepoModel, block: ReturnType<typeof dependencyBlock>): OrderStatus {
   const machines: Record<string, OrderMachineStatus> = {};
@@ -171,9 +183,12 @@ function anyStatus(order: Order, model: RepoModel, block: ReturnType<typeof depe
   }
   const reports = Object.entries(machines);
   const holder = reports
-    .filter(([, m]) => m.state === "assigned" || m.state === "in_progress")
+    .filter(([name, m]) => (m.state === "assigned" || m.state === "in_progress") && !superseded(name, m, reports))
     .sort(([, a], [, b]) => ((a.startedAt ?? "") < (b.startedAt ?? "") ? 1 : -1))[0]?.[0];
   const attempts = Math.max(0, ...reports.map(([, m]) => m.attempts));
+  // Only the last failure says when the order is tried again (by whichever machine), and only while it may be.
+  const last = reports.filter(([, m]) => m.state === "failed").sort(([, a], [, b]) => b.attempts - a.attempts)[0]?.[0];
+  for (const [name, m] of reports) if (name !== last || failedForGood(order, attempts) || block) delete m.retryAt;
   const capable = [...model.computers.values()].some((c) => missingCapabilities(order, c.capabilities).length === 0);
   const base = { rev: order.rev, to: order.to, machines, ...(holder ? { holder } : {}) };
   if (reports.some(([, m]) => m.state === "completed")) return { ...base, state: "completed", done: true };
@@ -189,8 +204,10 @@ function anyStatus(order: Order, model: RepoModel, block: ReturnType<typeof depe
     return { ...base, machines: { ...machines, [name]: { ...fromReport(report), reason } }, state: report.state, done: true, reason };
   }
   if (order.cancelled) return { ...base, state: "cancelled", done: true, reason: "cancelled in ORDERS.json" };
+  const failed = reports.some(([, m]) => m.state === "failed");
+  if (failed && failedForGood(order, attempts)) return { ...base, state: "failed", done: true }; // whatever its dependencies do now
   if (block) return { ...base, state: "blocked", done: block.final, reason: block.reason };
-  if (reports.some(([, m]) => m.state === "failed")) return { ...base, state: "failed", done: failedForGood(order, attempts) };
+  if (failed) return { ...base, state: "failed", done: false };
   if (!capable) return { ...base, state: "queued", done: false, reason: `no registered machine has ${missingCapabilities(order, {}).join(", ")}` };
   return { ...base, state: "queued", done: false };
 }
@@ -272,12 +289,19 @@ function where(p: Problem): string {
   return [p.file + (p.line ? `:${p.line}` : ""), p.path].filter(Boolean).join(" ");
 }
 
-/** Why a machine's task is where it is, when the order's own reason does not say it: " (reason)". */
+/** Why a machine's task is where it is (and when it is retried), when the order's own reason does not say it. */
 export function machineNote(m: OrderMachineStatus, orderReason: string | undefined): string | undefined {
   const retry = m.retryAt ? `retry at ${m.retryAt}` : undefined;
   const reason = m.reason === orderReason ? undefined : m.reason;
   if (m.state === "completed" || !(reason || retry)) return undefined;
-  return ` (${[reason, retry].filter(Boolean).join("; ")})`;
+  return [reason, retry].filter(Boolean).join("; ");
+}
+
+/** " (why)" after a machine's state in STATUS.md, else " (exit N)" when it has one. */
+function mdNote(m: OrderMachineStatus, orderReason: string | undefined): string {
+  const note = machineNote(m, orderReason);
+  if (note) return ` (${note})`;
+  return m.exitCode !== null ? ` (exit ${m.exitCode})` : "";
 }
 
 export function renderStatusMd(status: StatusJson): string {
@@ -325,7 +349,7 @@ export function renderStatusMd(status: StatusJson): string {
           o.rev,
           o.state + (o.reason ? ` (${o.reason})` : ""),
           Object.entries(o.machines)
-            .map(([name, m]) => `${name}: ${m.state}${machineNote(m, o.reason) ?? (m.exitCode !== null ? ` (exit ${m.exitCode})` : "")}`)
+            .map(([name, m]) => `${name}: ${m.state}${mdNote(m, o.reason)}`)
             .join("; "),
         ]),
       ),

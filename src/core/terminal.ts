@@ -53,8 +53,9 @@ export function statusText(status: StatusJson, now: Date, alertAfterMs = ALERT_A
               .join(" ") +
               (o.reason ? `  ${o.reason}` : "") +
               Object.entries(o.machines)
-                .filter(([, m]) => machineNote(m, o.reason))
-                .map(([name, m]) => `  ${name}: ${m.reason}`)
+                .map(([name, m]) => [name, machineNote(m, o.reason)] as const)
+                .filter(([, note]) => note)
+                .map(([name, note]) => `  ${name}: ${note}`)
                 .join(""),
           ]),
         ),

@@ -462,8 +462,9 @@ async function dropLostClaims(c: Cycle, model: RepoModel): Promise<void> {
       // Another machine ran this attempt meanwhile: planned again, the claim gets the next one after its backoff.
       others.some(([, m]) => m.state === "failed" && m.attempts >= entry.attempts);
     if (!taken) continue;
+    // What the claim replaced comes back; an older claim never started is as stale as this one.
     const before = c.claimed.get(id);
-    if (before) c.journal.tasks[id] = before;
+    if (before && before.state !== "assigned") c.journal.tasks[id] = before;
     else delete c.journal.tasks[id];
     c.claimed.delete(id);
     await c.journal.save();
