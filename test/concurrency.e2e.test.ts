@@ -148,4 +148,20 @@ describe("crashes and overlapping syncs", () => {
     expect(await lines(ranLog)).toEqual(["attempt 1"]);
     expect((await hubStatus(fleet!)).orders.long.machines.izzit7).toMatchObject({ state: "failed", reason: "killed by SIGKILL" });
   }, 60_000);
+  it("a sync paused past the lock's stale time (SIGSTOP) is still its holder: the next sync skips, nothing runs twice", async () => {
+    const { dir, ranLog, child, pid } = await startLongTask(0);
+    process.kill(child.pid!, "SIGSTOP"); // a debugger, a frozen terminal: alive, not refreshing its lock
+    try {
+      await new Promise((r) => setTimeout(r, 7_000)); // past the 6 s stale time
+      const second = await cliExec(["sync", "--dir", dir]);
+      expect(second.code).toBe(0);
+      expect(second.out).toMatch(/another coord sync is running .*skipped/);
+    } finally {
+      process.kill(child.pid!, "SIGCONT");
+    }
+    expect(await lines(ranLog)).toEqual(["attempt 1"]);
+    expect((await journal(dir)).tasks.long).toMatchObject({ state: "in_progress", attempts: 1 });
+    process.kill(-pid, "SIGKILL"); // end the long task; the first sync records and publishes it
+    expect(await new Promise((res) => child.on("close", res))).toBe(0);
+  }, 60_000);
 });

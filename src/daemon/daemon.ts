@@ -3,7 +3,7 @@
 // file and lock live in the local state; a kill -9 leaves nothing that blocks
 // the next start (the lock goes stale, the pid file is only information).
 import { spawn } from "node:child_process";
-import { existsSync, openSync, readFileSync } from "node:fs";
+import { existsSync, openSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,6 +11,7 @@ import cron, { type ScheduledTask } from "node-cron";
 import lockfile from "proper-lockfile";
 import { CoordError, EXIT } from "../errors.js";
 import { readIfExists, writeDurably } from "../state/files.js";
+import { pidAlive } from "../state/lock.js";
 import { stateDirOf } from "../state/paths.js";
 import { openMachine, sync, type SyncResult } from "../sync/sync.js";
 
@@ -56,20 +57,6 @@ export async function readDaemonInfo(stateDir: string): Promise<DaemonInfo | und
     return JSON.parse(text) as DaemonInfo;
   } catch {
     return undefined;
-  }
-}
-
-/** Whether the process exists and is not a zombie (Linux /proc; elsewhere signal 0). */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return true;
   }
 }
 

@@ -41,6 +41,8 @@ export interface RunResult {
 }
 
 const TAIL_BYTES = 64 * 1024;
+/** How long output is still read after the command exited, from processes it left holding its pipes. */
+const PIPE_GRACE_MS = 1000;
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {
   try {
@@ -83,7 +85,8 @@ export async function runTask(spec: RunSpec): Promise<RunResult> {
 
   const started = new Promise<void>((resolve) => child.once("spawn", resolve));
   const failed = once(child, "error").then(([e]) => e as Error);
-  const closed = once(child, "close").then(([code, signal]) => ({ code: code as number | null, signal: signal as string | null }));
+  const exited = once(child, "exit").then(([code, signal]) => ({ code: code as number | null, signal: signal as string | null }));
+  const closed = once(child, "close");
 
   const first = await Promise.race([started.then(() => undefined), failed]);
   if (first instanceof Error) {
@@ -110,7 +113,12 @@ export async function runTask(spec: RunSpec): Promise<RunResult> {
   if (spec.signal?.aborted) onAbort();
   else spec.signal?.addEventListener("abort", onAbort, { once: true });
 
-  const { code, signal } = await closed;
+  // The task ends when its command exits. Output still in the pipes is read, but a process it left
+  // in a session of its own (setsid: a service) may hold them for ever: it is not waited for.
+  const { code, signal } = await exited;
+  await Promise.race([closed, new Promise((r) => setTimeout(r, PIPE_GRACE_MS))]);
+  child.stdout!.destroy();
+  child.stderr!.destroy();
   clearTimeout(timer);
   spec.signal?.removeEventListener("abort", onAbort);
   // Whatever the shell left behind in its group goes with it.

@@ -1,4 +1,8 @@
-// One sync at a time per checkout: proper-lockfile on the local state.
+// One sync at a time per checkout: proper-lockfile on the local state, plus
+// the holder's pid, so that a sync that is alive but paused (SIGSTOP, a
+// debugger) is never taken for a dead one.
+import { readFileSync } from "node:fs";
+import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import lockfile from "proper-lockfile";
 
@@ -8,8 +12,37 @@ export interface HeldLock {
   compromised?: Error;
 }
 
+/** A lock not refreshed for this long is taken over even from a live pid (one reused after a reboot). */
+const LIVE_HOLDER_MAX_MS = 60 * 60 * 1000;
+
+/** Whether the process exists and is not a zombie (Linux /proc; elsewhere signal 0). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return true;
+  }
+}
+
+/** The pid that holds the sync lock, while that process is alive (a stale lock of a dead one: undefined). */
+async function liveHolder(stateDir: string): Promise<number | undefined> {
+  const lock = await stat(join(stateDir, "sync.lock")).catch(() => undefined);
+  if (!lock || Date.now() - lock.mtimeMs > LIVE_HOLDER_MAX_MS) return undefined;
+  const pid = Number((await readFile(join(stateDir, "sync.owner"), "utf8").catch(() => "")).trim());
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || !pidAlive(pid)) return undefined;
+  // A pid reused by another program is not a sync: coord runs on node.
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => undefined);
+  return cmdline === undefined || /node/.test(cmdline) ? pid : undefined;
+}
+
 /** Takes the sync lock, or returns undefined when another process holds it. */
 export async function tryLock(stateDir: string): Promise<HeldLock | undefined> {
+  if (await liveHolder(stateDir)) return undefined; // alive, even if paused past the stale time
   const held: HeldLock = { release: async () => {} };
   try {
     const release = await lockfile.lock(join(stateDir, "sync"), {
@@ -25,8 +58,11 @@ export async function tryLock(stateDir: string): Promise<HeldLock | undefined> {
         held.compromised = err;
       },
     });
+    await writeFile(join(stateDir, "sync.owner"), `${process.pid}\n`);
     held.release = async () => {
-      if (!held.compromised) await release().catch(() => {});
+      if (held.compromised) return;
+      await rm(join(stateDir, "sync.owner"), { force: true });
+      await release().catch(() => {});
     };
     return held;
   } catch (e) {
