@@ -89,6 +89,32 @@ describe("a fleet on a local hub", () => {
     process.kill(pid, "SIGKILL");
   });
 
+  it("after a force-push of the hub the checkout follows it again; commits of its own would be kept", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    await pushOrders(fleet, [order("a", "izzit7", "echo a")]);
+    await sync({ dir });
+    // A person rewrites the last commit and force-pushes it.
+    const p = fleet.person;
+    await git(p, "fetch", "--quiet", "origin");
+    await git(p, "reset", "--quiet", "--hard", "origin/main");
+    await git(p, "-c", "user.name=P", "-c", "user.email=p@example.com", "commit", "--quiet", "--amend", "-m", "rewritten");
+    await git(p, "push", "--quiet", "--force", "origin", "HEAD:main");
+    await pushOrders(fleet, [order("a", "izzit7", "echo a"), order("b", "izzit7", "echo b")]);
+    const first = await sync({ dir });
+    expect(first.warnings.join()).toMatch(/history was rewritten \(a force-push\); the checkout follows it/);
+    expect((await sync({ dir })).warnings).toEqual([]);
+    expect((await git(dir, "rev-parse", "HEAD")).trim()).toBe(await hubHead(fleet));
+    expect(await readFile(join(dir, "ORDERS.json"), "utf8")).toBe(await hubFile(fleet, "ORDERS.json"));
+    // A commit made only in this checkout is never thrown away.
+    await writeFile(join(dir, "notes.txt"), "mine\n");
+    await git(dir, "add", "notes.txt");
+    await git(dir, "-c", "user.name=P", "-c", "user.email=p@example.com", "commit", "--quiet", "-m", "local notes");
+    await pushOrders(fleet, [order("a", "izzit7", "echo a")]);
+    expect((await sync({ dir })).warnings.join()).toMatch(/its branch has commits origin\/main does not \(git log origin\/main\.\.HEAD shows them\); they are kept/);
+    expect((await git(dir, "log", "-1", "--format=%s")).trim()).toBe("local notes");
+  });
+
   it("makes one fetch and no commit when there is nothing new; heartbeats at most every interval", async () => {
     fleet = await makeFleet(["izzit7", "soda-yeti"]);
     const head = await hubHead(fleet);

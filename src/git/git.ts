@@ -234,8 +234,36 @@ export class Repo {
     } catch (e) {
       const msg = String((e as Error).message);
       const files = msg.split("\n").filter((l) => /^\s+\S/.test(l) && !/^\s*(Please|Aborting)/.test(l)).map((l) => l.trim());
+      // Not a fast-forward: when HEAD only holds commits the remote had (its history was rewritten by
+      // a force-push), the checkout follows the remote; commits of its own are kept.
+      if (head && !(await this.isAncestor(head, commit))) {
+        if (await this.wasPublished(head)) {
+          const inTheWay = await this.git()
+            .raw(["reset", "--keep", "--quiet", commit])
+            .then(() => undefined)
+            .catch((err: Error) => firstLine(String(err.message)));
+          return inTheWay === undefined
+            ? `the remote's history was rewritten (a force-push); the checkout follows it (its old head ${head.slice(0, 12)} is in git's reflog)`
+            : `the remote's history was rewritten (a force-push); the checkout was not moved to it because local changes are in the way (${inTheWay}); they are kept`;
+        }
+        const upstream = `${this.remote}/${this.branch}`;
+        return `the checkout was not updated to the new commit: its branch has commits ${upstream} does not (git log ${upstream}..HEAD shows them); they are kept`;
+      }
       return `the checkout was not updated to the new commit (${firstLine(msg).replace(/:$/, "")}${files.length ? `: ${files.join(", ")}` : ""}); your local changes are kept`;
     }
+  }
+
+  /** Whether `a` is an ancestor of (or is) `b`. */
+  private async isAncestor(a: string, b: string): Promise<boolean> {
+    // simple-git does not fail on `merge-base --is-ancestor`'s exit code 1 alone: compare the merge base.
+    return (await this.git().raw(["merge-base", a, b]).catch(() => "")).trim() === a;
+  }
+
+  /** Whether `commit` was on the remote branch at some time this checkout saw it (the tracking ref's reflog). */
+  private async wasPublished(commit: string): Promise<boolean> {
+    const seen = (await this.git().raw(["log", "-g", "--format=%H", "-n", "200", this.trackingRef]).catch(() => "")).split("\n").filter(Boolean);
+    for (const tip of [...new Set(seen)]) if (await this.isAncestor(commit, tip)) return true;
+    return false;
   }
 
   /** Files changed in the work tree whose content is exactly the one at `commit`. */
