@@ -1,11 +1,12 @@
 // Repairing a checkout git left broken, with real git: stale locks, a merge
 // left half done, a corrupt object store (re-cloned, keeping coord's state).
-import { access, mkdir, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { access, chmod, mkdir, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { brokenCheckouts, repairCheckout } from "../src/git/repair.js";
 import { sync } from "../src/sync/sync.js";
-import { git, hubStatus, makeFleet, pushOrders, type Fleet } from "./helpers.js";
+import { git, hubStatus, makeFleet, pushOrders, waitFor, type Fleet } from "./helpers.js";
 
 const exists = (p: string) =>
   access(p).then(
@@ -37,6 +38,28 @@ describe("repairCheckout", () => {
     const dir = fleet.machines.m1!;
     expect(await repairCheckout(dir, { remote: "origin", branch: "main" })).toEqual([]);
     expect(await brokenCheckouts(dir)).toEqual([]);
+  });
+
+  it("leaves an old index.lock alone while a git runs in the checkout (a commit whose message is being written)", async () => {
+    fleet = await makeFleet(["m1"]);
+    const dir = fleet.machines.m1!;
+    const go = join(fleet.root, "go");
+    const editor = join(fleet.root, "editor.sh");
+    await writeFile(editor, `#!/bin/sh\ni=0; while [ ! -e ${go} ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\necho "my careful message" > "$1"\n`);
+    await chmod(editor, 0o755);
+    await writeFile(join(dir, "README.md"), "my own notes about this fleet\n");
+    const child = spawn("git", ["-c", "user.name=P", "-c", "user.email=p@example.com", "-c", `core.editor=${editor}`, "commit", "--quiet", "-a"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    let err = "";
+    child.stderr.on("data", (d) => (err += d));
+    const exited = new Promise<number | null>((r) => child.on("close", r));
+    const lock = join(dir, ".git", "index.lock");
+    await waitFor(() => exists(lock), 10_000, "git commit to take index.lock");
+    await staleFile(lock, 120); // as if the person had been writing the message for two minutes
+    const repaired = await repairCheckout(dir, { remote: "origin", branch: "main" });
+    expect(repaired).toEqual(["left the lock .git/index.lock alone: a git runs in this checkout"]);
+    await writeFile(go, ""); // the person saves the message
+    expect([await exited, err]).toEqual([0, ""]);
+    expect((await git(dir, "log", "-1", "--format=%s")).trim()).toBe("my careful message");
   });
 
   it("removes stale lock files and leaves fresh ones alone", async () => {

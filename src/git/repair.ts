@@ -5,7 +5,7 @@
 // in progress is copied aside before an abort, and a corrupt checkout is kept
 // whole next to the new one.
 import { randomBytes } from "node:crypto";
-import { access, cp, mkdir, readdir, realpath, rename, rm, stat } from "node:fs/promises";
+import { access, cp, mkdir, readdir, readFile, readlink, realpath, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { GitPluginError } from "simple-git";
 import { firstLine, gitClient } from "./git.js";
@@ -46,14 +46,36 @@ async function refLocks(dir: string): Promise<string[]> {
   return found;
 }
 
-/** Stale git lock files, removed. */
+/**
+ * Whether a git process works in this checkout now (Linux /proc: its name and
+ * working directory): a person's `git commit` with its editor open holds
+ * index.lock for as long as they write, however old the file.
+ */
+async function gitRunningIn(workTree: string): Promise<boolean> {
+  const pids = (await readdir("/proc").catch(() => [] as string[])).filter((n) => /^\d+$/.test(n));
+  for (const pid of pids) {
+    const comm = (await readFile(`/proc/${pid}/comm`, "utf8").catch(() => "")).trim();
+    if (comm !== "git" && !comm.startsWith("git-")) continue;
+    const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => undefined);
+    if (cwd && (cwd === workTree || cwd.startsWith(`${workTree}/`))) return true;
+  }
+  return false;
+}
+
+/** Stale git lock files, removed (never while a git runs in the checkout). */
 async function removeStaleLocks(gitDir: string, staleMs: number, now: number, report: (s: string) => void): Promise<void> {
   const candidates = [...TOP_LOCKS.map((n) => join(gitDir, n)), ...(await refLocks(join(gitDir, "refs")))];
+  let live: boolean | undefined;
   for (const path of candidates) {
     const st = await stat(path).catch(() => undefined);
     if (!st || !st.isFile()) continue;
     const age = now - st.mtimeMs;
     if (age < staleMs) continue;
+    live ??= await gitRunningIn(await realpath(dirname(gitDir)).catch(() => dirname(gitDir)));
+    if (live) {
+      report(`left the lock ${relative(dirname(gitDir), path)} alone: a git runs in this checkout`);
+      continue;
+    }
     try {
       await rm(path);
       report(`removed the stale lock ${relative(dirname(gitDir), path)} (left ${Math.round(age / 1000)}s ago by a git that stopped)`);

@@ -176,7 +176,7 @@ async function cycle(machine: Machine, opts: SyncOptions, result: SyncResult, lo
   const health = await readHealth(stateDir);
   // Leftover locks and half-done merges every time; the history check only after a failed sync.
   const repaired = opts.dryRun ? [] : await repairCheckout(machine.dir, { remote: config.remote, branch: config.branch, log, fsck: health.failures > 0 }).catch(() => []);
-  for (const r of repaired) result.warnings.push(`repaired the checkout: ${r}`);
+  for (const r of repaired) result.warnings.push(`the checkout: ${r}`);
   const journal = await Journal.open(stateDir);
   if (!opts.dryRun) {
     for (const [id, t] of Object.entries(journal.tasks))
