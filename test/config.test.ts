@@ -4,6 +4,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../src/state/config.js";
+import { backoffUntil } from "../src/state/health.js";
 import { tempDir } from "./helpers.js";
 
 const base = "name: izzit7\nuuid: 1b4e28ba-2fa1-11d2-883f-0016d3cca427\nremote: origin\n";
@@ -33,5 +34,19 @@ describe("loadConfig", () => {
   it("says where the YAML breaks", async () => {
     const { result } = await load(base + "labels: [gpu\n");
     await expect(result).rejects.toThrow(/machine\.yaml is not valid YAML \(.* at line \d+, column \d+\); fix it or run coord init again/);
+  });
+});
+
+describe("backoffUntil (scheduled syncs after failures)", () => {
+  const now = new Date("2026-11-22T10:00:00.000Z");
+  const at = (s: number) => new Date(now.getTime() + s * 1000).toISOString();
+  it("waits base seconds after the last failure, doubling, at most an hour", () => {
+    expect(backoffUntil({ failures: 0 }, 60, now)).toBeUndefined();
+    expect(backoffUntil({ failures: 1, lastFailureAt: at(-10) }, 60, now)!.toISOString()).toBe(at(50));
+    expect(backoffUntil({ failures: 3, lastFailureAt: at(0) }, 60, now)!.toISOString()).toBe(at(240));
+    expect(backoffUntil({ failures: 20, lastFailureAt: at(0) }, 60, now)!.toISOString()).toBe(at(3600));
+  });
+  it("never past an hour from now, even when the failure was stamped by a clock that was ahead", () => {
+    expect(backoffUntil({ failures: 1, lastFailureAt: at(86_400) }, 60, now)!.toISOString()).toBe(at(60));
   });
 });

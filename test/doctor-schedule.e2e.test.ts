@@ -311,6 +311,12 @@ describe("coord cron", () => {
     expect(await git(fleet.remote, "cat-file", "-e", "main:coordination/COMPUTER_delta.md").then(() => true)).toBe(true);
   });
 
+  it("refuses a checkout whose path ends in a space (its line could not be found again), with one sentence", async () => {
+    const dir = join(fleet.root, "fleet ");
+    await init({ dir, name: "spacey", remote: fleet.remote });
+    await expect(schedule({ dir, action: "install", dryRun: true })).rejects.toThrow(/the path of the checkout \(".*fleet "\) has a newline, a % or a space at an end, which a schedule cannot hold; move it/);
+  });
+
   it("refuses a schedule that is not five cron fields", async () => {
     await expect(schedule({ dir: fleet.machines.alpha!, action: "print", schedule: "every 5 minutes" })).rejects.toThrow(/not a cron schedule/);
   });

@@ -358,8 +358,10 @@ export function buildProgram(io: Io): Command {
       const dir = await resolveDir(o.dir);
       const before = await daemonStatus(dir);
       await stopDaemon({ dir });
+      // What it ran with, unless the flags say otherwise.
       const schedule = o.schedule ?? before.info?.schedule;
-      const pid = await startDaemon({ dir, ...(schedule ? { schedule } : {}), ...(o.jitter !== undefined ? { jitter: Number(o.jitter) } : {}) });
+      const jitter = o.jitter !== undefined ? Number(o.jitter) : before.info?.jitter;
+      const pid = await startDaemon({ dir, ...(schedule ? { schedule } : {}), ...(jitter !== undefined ? { jitter } : {}) });
       io.out(`coord daemon restarted (pid ${pid})`);
     });
   daemon
@@ -527,4 +529,10 @@ export async function main(argv: string[], io: Io = { out: (s) => console.log(s)
 }
 
 const isEntry = process.argv[1] && import.meta.url === (await import("node:url")).pathToFileURL((await import("node:fs")).realpathSync(process.argv[1])).href;
-if (isEntry) process.exitCode = await main(process.argv.slice(2));
+if (isEntry) {
+  const code = await main(process.argv.slice(2));
+  process.exitCode = code;
+  // The command is done. A process a task or git left behind may still hold one of our pipes
+  // (a fetch killed while its remote side hangs): it must not keep coord alive.
+  setTimeout(() => process.exit(code), 1000).unref();
+}

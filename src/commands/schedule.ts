@@ -103,7 +103,8 @@ async function target(dir: string): Promise<Target> {
     ["node", process.execPath],
     ["coord", cli],
   ] as const)
-    if (/[\n\r%]/.test(p)) throw new CoordError(`the path of ${what} (${JSON.stringify(p)}) has a newline or a %, which a schedule cannot hold; move it`, EXIT.USAGE);
+    if (/[\n\r%]/.test(p) || p !== p.trim())
+      throw new CoordError(`the path of ${what} (${JSON.stringify(p)}) has a newline, a % or a space at an end, which a schedule cannot hold; move it`, EXIT.USAGE);
   return { machine: config.name, checkout, stateDir, node: process.execPath, cli, notes };
 }
 
@@ -207,13 +208,15 @@ async function cronLine(t: Target, schedule: string): Promise<string> {
   const text = await template("cron/coord.crontab");
   const line = text.split("\n").filter((l) => l.trim() && !l.startsWith("#")).at(-1);
   if (!line) throw new Error("templates/cron/coord.crontab has no line");
+  const path = process.env.PATH ?? "/usr/bin:/bin";
+  if (/[\n\r%]/.test(path)) throw new CoordError("PATH has a newline or a %, which a crontab line cannot hold; run coord cron install from a shell whose PATH has none", EXIT.USAGE);
   return fill(line, {
     schedule,
     node: shQuote(t.node),
     cli: shQuote(t.cli),
     checkout: shQuote(t.checkout),
     log: shQuote(join(t.stateDir, CRON_LOG)),
-    path: shQuote(process.env.PATH ?? "/usr/bin:/bin"),
+    path: shQuote(path),
     machine: t.machine,
     marker_checkout: t.checkout,
   });

@@ -4,7 +4,7 @@
 // the next start (the lock goes stale, the pid file is only information).
 import { spawn } from "node:child_process";
 import { existsSync, openSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { access, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import cron, { type ScheduledTask } from "node-cron";
@@ -22,6 +22,8 @@ export interface DaemonInfo {
   dir: string;
   startedAt: string;
   schedule: string;
+  /** Seconds of random delay before each sync. */
+  jitter?: number;
   lastSync?: { at: string; ok: boolean; durationMs: number; summary: string; error?: string };
   nextSync?: string;
   /** Set while a sync runs: when it started. */
@@ -43,6 +45,12 @@ export interface DaemonOptions {
   /** Called after each sync (for watch, tests). */
   onSync?: (r: SyncResult | Error) => void;
 }
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 
 const paths = (stateDir: string) => ({
   info: join(stateDir, "daemon.json"),
@@ -67,6 +75,9 @@ export async function readDaemonInfo(stateDir: string): Promise<DaemonInfo | und
  */
 export async function daemonRunning(stateDir: string): Promise<boolean> {
   const p = paths(stateDir);
+  // Alive (perhaps frozen past the lock's stale time: Ctrl-Z, a paused VM) is running: never a second one.
+  const written = await readDaemonInfo(stateDir);
+  if (written && !written.stoppedAt && written.pid !== process.pid && pidAlive(written.pid) && (await exists(p.lock))) return true;
   const locked = await lockfile.check(join(stateDir, "daemon"), { realpath: false, lockfilePath: p.lock, stale: 10_000 });
   if (!locked) return false;
   const info = await readDaemonInfo(stateDir);
@@ -100,7 +111,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   checkDaemonOptions(opts);
   let compromised: Error | undefined;
   let release: () => Promise<void>;
-  await daemonRunning(stateDir); // clears the lock of a daemon that was killed -9
+  if (await daemonRunning(stateDir)) {
+    // (daemonRunning also cleared the lock of a daemon that was killed -9.)
+    const running = await readDaemonInfo(stateDir);
+    throw new CoordError(`a coord daemon is already running for ${opts.dir}${running ? ` (pid ${running.pid}, since ${running.startedAt})` : ""}`, EXIT.USAGE);
+  }
   try {
     release = await lockfile.lock(join(stateDir, "daemon"), {
       realpath: false,
@@ -118,10 +133,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     throw new CoordError(`a coord daemon is already running for ${opts.dir}${info ? ` (pid ${info.pid}, since ${info.startedAt})` : ""}`, EXIT.USAGE);
   }
 
-  const info: DaemonInfo = { pid: process.pid, dir: opts.dir, startedAt: new Date().toISOString(), schedule };
+  const info: DaemonInfo = { pid: process.pid, dir: opts.dir, startedAt: new Date().toISOString(), schedule, ...(opts.jitter !== undefined ? { jitter: opts.jitter } : {}) };
   // One write at a time, in order: the last one says how things are.
   let saving: Promise<unknown> = Promise.resolve();
   const save = () => {
+    if (compromised) return Promise.resolve(); // daemon.json belongs to the daemon that took over
     const text = JSON.stringify(info, null, 2) + "\n";
     const next = saving.then(() => writeDurably(p.info, text));
     saving = next.catch(() => {});
@@ -129,6 +145,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   };
   const stop = new AbortController();
   const interrupt = new AbortController();
+  const killGit = new AbortController();
   const onSignal = () => stop.abort();
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
@@ -142,7 +159,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     const started = Date.now();
     info.syncingSince = new Date(started).toISOString();
     void save().catch(() => {});
-    current = sync({ dir: opts.dir, scheduled: true, signal: interrupt.signal, log })
+    current = sync({ dir: opts.dir, scheduled: true, signal: interrupt.signal, gitSignal: killGit.signal, log })
       .then((r) => {
         info.lastSync = { at: new Date().toISOString(), ok: true, durationMs: Date.now() - started, summary: summarize(r) };
         log(`sync: ${info.lastSync.summary}`);
@@ -172,13 +189,18 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   await task.stop();
   await task.destroy();
   if (current) {
-    log(`stopping: waiting up to ${opts.stopGrace ?? 10}s for the running sync`);
-    const grace = setTimeout(() => interrupt.abort(), (opts.stopGrace ?? 10) * 1000);
+    const graceS = opts.stopGrace ?? 10;
+    log(`stopping: waiting up to ${graceS}s for the running sync`);
+    // First its tasks are interrupted (and that is published); a sync still not done 5 s later
+    // hangs in git (a silent remote): that git command is killed.
+    const grace = setTimeout(() => interrupt.abort(), graceS * 1000);
+    const last = setTimeout(() => killGit.abort(), (graceS + 5) * 1000);
     await current;
     clearTimeout(grace);
+    clearTimeout(last);
   }
   info.stoppedAt = new Date().toISOString();
-  await save().catch(() => {});
+  await save().catch(() => {}); // not when it lost its lock: see save()
   process.off("SIGTERM", onSignal);
   process.off("SIGINT", onSignal);
   if (!compromised) await release().catch(() => {});

@@ -4,7 +4,7 @@
 // one commit; an invalid file is reported and left alone, never committed,
 // never discarded.
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { watch as chokidar } from "chokidar";
 import { formatProblem } from "../core/orders.js";
 import { includesChanges } from "../core/orders-text.js";
@@ -85,7 +85,8 @@ export interface WatchOptions extends DaemonOptions {
 export async function watch(opts: WatchOptions): Promise<void> {
   const log = opts.log ?? (() => {});
   const m = await openMachine(opts.dir);
-  const file = join(m.dir, ORDERS_FILE);
+  const top = resolve(m.dir);
+  const file = join(top, ORDERS_FILE);
   let timer: NodeJS.Timeout | undefined;
   let publishing = Promise.resolve();
   let lastPushed: string | undefined;
@@ -109,8 +110,18 @@ export async function watch(opts: WatchOptions): Promise<void> {
       });
     }, opts.debounceMs ?? 500);
   };
-  const watcher = chokidar(file, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 100, pollInterval: 50 } });
-  watcher.on("add", onSave).on("change", onSave);
+  // The checkout's top directory, not the file: git replaces ORDERS.json (unlink, create) when it
+  // fast-forwards, the new file often gets the old inode back, and a watch on the file alone goes deaf.
+  const watcher = chokidar(top, {
+    ignoreInitial: true,
+    depth: 0,
+    ignored: (path: string) => path !== top && path !== file,
+    awaitWriteFinish: { stabilityThreshold: 100, pollInterval: 50 },
+  });
+  const onFile = (path: string) => {
+    if (path === file) onSave();
+  };
+  watcher.on("add", onFile).on("change", onFile);
   await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
   log(`watching ${file}`);
   try {

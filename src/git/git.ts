@@ -41,6 +41,8 @@ export interface GitOptions {
   timeout?: number;
   env?: Record<string, string>;
   input?: string | Buffer;
+  /** Aborting kills the running git command (a daemon that stops does not wait for a hung fetch). */
+  signal?: AbortSignal;
 }
 
 /** A plain simple-git client for `dir` with coord's safety settings. */
@@ -53,6 +55,7 @@ export function gitClient(dir: string, opts: GitOptions = {}): SimpleGit {
     // stdOut/stdErr false: progress output does not reset the clock, so this is a real deadline.
     timeout: { block: (opts.timeout ?? 120) * 1000, stdOut: false, stdErr: false },
     ...(opts.input !== undefined ? { input: () => opts.input } : {}),
+    ...(opts.signal ? { abort: opts.signal } : {}),
   };
   const git = simpleGit(options);
   return git.env({
@@ -93,10 +96,17 @@ export class Repo {
     readonly remote = "origin",
     readonly branch = "main",
     readonly timeout = 120,
+    /** Aborts every git command of this repo (a stopping daemon). */
+    readonly signal?: AbortSignal,
   ) {}
 
+  /** The same repository, its git commands aborted by `signal`. */
+  withSignal(signal: AbortSignal): Repo {
+    return new Repo(this.dir, this.stateDir, this.remote, this.branch, this.timeout, signal);
+  }
+
   git(opts: GitOptions = {}): SimpleGit {
-    return gitClient(this.dir, { timeout: this.timeout, ...opts });
+    return gitClient(this.dir, { timeout: this.timeout, ...(this.signal ? { signal: this.signal } : {}), ...opts });
   }
 
   get trackingRef(): string {

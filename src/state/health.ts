@@ -41,9 +41,14 @@ export async function recordSuccess(stateDir: string): Promise<void> {
   await writeDurably(path(stateDir), JSON.stringify({ failures: 0 }) + "\n");
 }
 
-/** Until when a scheduled run should skip: `base` seconds after the last failure, doubling, at most an hour. */
-export function backoffUntil(h: Health, base = 60): Date | undefined {
+/**
+ * Until when a scheduled run should skip: `base` seconds after the last
+ * failure, doubling, at most an hour — from `now` at the latest, so a failure
+ * stamped by a clock that was ahead never stops syncs for longer.
+ */
+export function backoffUntil(h: Health, base = 60, now = new Date()): Date | undefined {
   if (h.failures === 0 || !h.lastFailureAt) return undefined;
   const seconds = Math.min(3600, base * 2 ** (h.failures - 1));
-  return new Date(Date.parse(h.lastFailureAt) + seconds * 1000);
+  const failed = Math.min(Date.parse(h.lastFailureAt) || 0, now.getTime());
+  return new Date(failed + seconds * 1000);
 }

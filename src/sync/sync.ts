@@ -44,6 +44,8 @@ export interface SyncOptions {
   scheduled?: boolean;
   /** Aborting interrupts running tasks cleanly (reported failed, "interrupted"); the sync then publishes and ends. */
   signal?: AbortSignal;
+  /** Aborting kills the git command running now (a fetch hung on a silent remote); the sync fails. */
+  gitSignal?: AbortSignal;
 }
 
 export interface SyncResult {
@@ -129,7 +131,9 @@ interface Cycle {
 export async function sync(opts: SyncOptions): Promise<SyncResult> {
   const now = opts.now ?? (() => new Date());
   const log = opts.log ?? (() => {});
-  const machine = await openMachine(opts.dir);
+  const opened = await openMachine(opts.dir);
+  // A daemon that stops, and waited long enough, kills the git command a sync hangs in.
+  const machine = opts.gitSignal ? { ...opened, repo: opened.repo.withSignal(opts.gitSignal) } : opened;
   const { config, stateDir } = machine;
   const result: SyncResult = {
     machine: config.name,
@@ -147,7 +151,7 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
   };
   if (opts.scheduled && !opts.dryRun) {
     const health = await readHealth(stateDir);
-    const until = backoffUntil(health, config.failureBackoff);
+    const until = backoffUntil(health, config.failureBackoff, now());
     if (until && until.getTime() > now().getTime())
       return { ...result, skipped: true, backoff: { until: until.toISOString(), failures: health.failures, lastError: health.lastError ?? "" } };
   }
