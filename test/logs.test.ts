@@ -209,6 +209,11 @@ describe("followLogs", () => {
     await following;
   });
 
+  // Two writers: one may open coord.log just before the other renames it, and append after the follower moved on.
+  it("sees every line, once, with two appenders racing across rotations", async () => {
+    for (let i = 0; i < 4; i++) expect(await round()).toEqual({ missingStored: [], missingSeen: [], dup: 0 });
+  }, 90_000);
+
   it("waits for a log that does not exist yet, and a line written in two pieces", async () => {
     controller = new AbortController();
     const got: LogRecord[] = [];
@@ -285,3 +290,32 @@ describe("coord logs", () => {
     expect(JSON.parse(json[1]!).i).toBe(4);
   });
 });
+
+/** Two concurrent appenders across many rotations, a follower at 20 ms. */
+async function round(): Promise<{ missingStored: number[]; missingSeen: number[]; dup: number }> {
+  const dir = await tempDir();
+  try {
+    const seen: number[] = [];
+    const ac = new AbortController();
+    const following = followLogs(dir, (r) => seen.push((r as { n: number }).n), ac.signal, { intervalMs: 20 });
+    await new Promise((r) => setTimeout(r, 100));
+    const N = 1500;
+    const writer = async (start: number) => {
+      for (let i = start; i < N; i += 2) {
+        // keep: 50, so rotation never drops a file: every line stays on disk
+        await appendLog(dir, { kind: "x", n: i, pad: "p".repeat(100) }, { maxBytes: 6000, keep: 50 });
+        if (i % 20 === 0) await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    await Promise.all([writer(0), writer(1)]);
+    await new Promise((r) => setTimeout(r, 500));
+    ac.abort();
+    await following;
+    const stored = new Set((await readLogs(dir)).map((r) => (r as { n: number }).n));
+    const all = Array.from({ length: N }, (_, i) => i);
+    return { missingStored: all.filter((i) => !stored.has(i)), missingSeen: all.filter((i) => !seen.includes(i)).slice(0, 20), dup: seen.length - new Set(seen).size };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+

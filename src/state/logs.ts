@@ -340,19 +340,23 @@ export async function followLogs(
     }
     return found;
   };
-  /** The same, taken twice alike: a rotation in the middle of a listing would skip a file. */
-  const files = async (): Promise<{ path: string; ino: number }[]> => {
-    let last = await listOnce();
-    for (let i = 0; i < 20; i++) {
-      const next = await listOnce();
-      if (next.length === last.length && next.every((f, k) => f.ino === last[k]!.ino && f.path === last[k]!.path)) return next;
-      last = next;
+  /** Runs `f` with rotations held off (the writers' rotation lock); without it when the lock cannot be had. */
+  const holdingRotation = async <T>(f: () => Promise<T>): Promise<T> => {
+    const release = await lockfile
+      .lock(path, { realpath: false, lockfilePath: `${path}.lock`, stale: 10_000, retries: { retries: 40, minTimeout: 5, maxTimeout: 100 }, onCompromised: () => {} })
+      .catch(() => undefined);
+    try {
+      return await f();
+    } finally {
+      await release?.().catch(() => {});
     }
-    return last;
   };
 
+  /** The log files, oldest first, as no rotation is half done (a rotation renames every file). */
+  const files = (): Promise<{ path: string; ino: number }[]> => holdingRotation(listOnce);
+
   /** The bytes of the file with inode `want` from `from`, wherever rotation has moved it. */
-  const readIno = async (want: number, from: number): Promise<Buffer | undefined> => {
+  const readInoOnce = async (want: number, from: number): Promise<Buffer | undefined> => {
     for (const f of [path, ...(await rotatedFiles(stateDir))]) {
       const fh = await open(f, "r").catch(() => undefined);
       if (!fh) continue;
@@ -369,8 +373,34 @@ export async function followLogs(
     }
     return undefined;
   };
+  /** The same; a file not found (mid-rotation, renamed under our feet) is looked for again with rotations held off. */
+  const readIno = async (want: number, from: number): Promise<Buffer | undefined> =>
+    (await readInoOnce(want, from)) ?? (await holdingRotation(() => readInoOnce(want, from)));
+
+  /**
+   * Rotated files read to their end a moment ago: an append that opened
+   * coord.log just before it was renamed may still land there. Their new
+   * complete lines are read for a while yet (so they come late, never not at all).
+   */
+  const settling = new Map<number, { offset: number; until: number }>();
+  const settle = (fileIno: number, at: number) => settling.set(fileIno, { offset: at, until: Date.now() + 2000 });
+  const readSettling = async () => {
+    for (const [fileIno, s] of settling) {
+      const chunk = await readIno(fileIno, s.offset);
+      const end = chunk ? chunk.lastIndexOf(10) + 1 : 0;
+      if (chunk && end > 0) {
+        for (const line of chunk.subarray(0, end).toString("utf8").split("\n")) {
+          const r = parseLine(line);
+          if (r && !signal.aborted) onRecord(r);
+        }
+        s.offset += end;
+      }
+      if (!chunk || Date.now() > s.until) settling.delete(fileIno);
+    }
+  };
 
   const tick = async () => {
+    await readSettling();
     const st = await stat(path).catch(() => undefined);
     if (st && st.ino === ino) {
       if (st.size < offset) {
@@ -397,6 +427,8 @@ export async function followLogs(
       emit(rest, true);
       next = at + 1;
     } else {
+      // Our file is still there, only not in this listing: look again at the next tick.
+      if (ino !== undefined && (await readIno(ino, offset)) !== undefined) return;
       partial = Buffer.alloc(0);
       // Never seen a file yet: every file that appeared since we started is new.
       // Lost track (our file rotated out of reach): the rotated files are older, start at coord.log.
@@ -404,9 +436,11 @@ export async function followLogs(
       if (next < 0) next = list.length;
     }
     for (const f of list.slice(next)) {
+      if (ino !== undefined && ino !== f.ino) settle(ino, offset); // left behind: late appends are still read
       const chunk = (await readIno(f.ino, 0)) ?? Buffer.alloc(0);
       // Remember the last file read, rotated or not: the next tick goes on after it.
       ino = f.ino;
+      settling.delete(f.ino);
       offset = chunk.length;
       emit(chunk, f.path !== path);
     }
