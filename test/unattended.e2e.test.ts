@@ -53,138 +53,129 @@ async function startWatch(dir: string, every: string) {
 }
 
 describe("coord daemon, found in review", () => {
-it("a daemon frozen past its lock's stale time keeps its place: no second daemon starts, and stop stops it", async () => {
-  fleet = await makeFleet(["izzit7"]);
-  const dir = fleet.machines.izzit7!;
-  const stateDir = join(dir, ".git", "coord");
-  const a = await cli("daemon", "start", "--dir", dir, "--schedule", "*/30 * * * *", "--jitter", "0");
-  expect(a.code, a.err).toBe(0);
-  const pidA = (await readDaemonInfo(stateDir))!.pid;
-  pids.push(pidA);
-  await waitFor(async () => (await readDaemonInfo(stateDir))?.lastSync, 20_000, "its first sync");
-  process.kill(pidA, "SIGSTOP"); // frozen (Ctrl-Z, a paused VM) past the 10 s stale time
-  try {
-    await new Promise((r) => setTimeout(r, 12_000));
-    const b = await cli("daemon", "start", "--dir", dir, "--schedule", "*/30 * * * *", "--jitter", "0");
-    expect([b.code, b.err]).toEqual([2, expect.stringContaining(`a coord daemon is already running for ${dir} (pid ${pidA}`)]);
-  } finally {
-    process.kill(pidA, "SIGCONT");
-  }
-  await new Promise((r) => setTimeout(r, 3000)); // it goes on: its lock is still its own
-  expect(pidAlive(pidA)).toBe(true);
-  const stop = await cli("daemon", "stop", "--dir", dir);
-  expect(stop.out).toBe(`coord daemon ${pidA} stopped`);
-  await waitFor(async () => !pidAlive(pidA), 10_000, "the daemon to exit");
-}, 90_000);
+  it("a daemon frozen past its lock's stale time keeps its place: no second daemon starts, and stop stops it", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    const stateDir = join(dir, ".git", "coord");
+    const a = await cli("daemon", "start", "--dir", dir, "--schedule", "*/30 * * * *", "--jitter", "0");
+    expect(a.code, a.err).toBe(0);
+    const pidA = (await readDaemonInfo(stateDir))!.pid;
+    pids.push(pidA);
+    await waitFor(async () => (await readDaemonInfo(stateDir))?.lastSync, 20_000, "its first sync");
+    process.kill(pidA, "SIGSTOP"); // frozen (Ctrl-Z, a paused VM) past the 10 s stale time
+    try {
+      await new Promise((r) => setTimeout(r, 12_000));
+      const b = await cli("daemon", "start", "--dir", dir, "--schedule", "*/30 * * * *", "--jitter", "0");
+      expect([b.code, b.err]).toEqual([2, expect.stringContaining(`a coord daemon is already running for ${dir} (pid ${pidA}`)]);
+    } finally {
+      process.kill(pidA, "SIGCONT");
+    }
+    await new Promise((r) => setTimeout(r, 3000)); // it goes on: its lock is still its own
+    expect(pidAlive(pidA)).toBe(true);
+    const stop = await cli("daemon", "stop", "--dir", dir);
+    expect(stop.out).toBe(`coord daemon ${pidA} stopped`);
+    await waitFor(async () => !pidAlive(pidA), 10_000, "the daemon to exit");
+  }, 90_000);
 
-it("daemon stop returns within the grace period while a sync hangs in git fetch", async () => {
-  fleet = await makeFleet(["izzit7"]);
-  const dir = fleet.machines.izzit7!;
-  const stateDir = join(dir, ".git", "coord");
-  // The remote's upload-pack goes silent (records its pid so the test can clean up).
-  const script = join(fleet.root, "hang.sh");
-  await writeFile(script, `#!/bin/sh\necho $$ >> ${join(fleet.root, "hang.pid")}\nexec sleep 300\n`);
-  await chmod(script, 0o755);
-  await git(dir, "config", "remote.origin.uploadpack", script);
+  it("daemon stop returns within the grace period while a sync hangs in git fetch", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    const stateDir = join(dir, ".git", "coord");
+    // The remote's upload-pack goes silent (records its pid so the test can clean up).
+    const script = join(fleet.root, "hang.sh");
+    await writeFile(script, `#!/bin/sh\necho $$ >> ${join(fleet.root, "hang.pid")}\nexec sleep 300\n`);
+    await chmod(script, 0o755);
+    await git(dir, "config", "remote.origin.uploadpack", script);
 
-  const start = await cli("daemon", "start", "--dir", dir, "--schedule", "*/30 * * * *", "--jitter", "0");
-  expect(start.code, start.err).toBe(0);
-  const pid = (await readDaemonInfo(stateDir))!.pid;
-  pids.push(pid);
-  await waitFor(async () => (await readFile(join(fleet!.root, "hang.pid"), "utf8").catch(() => "")).trim(), 10_000, "the fetch to hang");
+    const start = await cli("daemon", "start", "--dir", dir, "--schedule", "*/30 * * * *", "--jitter", "0");
+    expect(start.code, start.err).toBe(0);
+    const pid = (await readDaemonInfo(stateDir))!.pid;
+    pids.push(pid);
+    await waitFor(async () => (await readFile(join(fleet!.root, "hang.pid"), "utf8").catch(() => "")).trim(), 10_000, "the fetch to hang");
 
-  const t0 = Date.now();
-  const stop = await Promise.race([
-    cli("daemon", "stop", "--dir", dir),
-    new Promise<{ code: number; out: string; err: string }>((r) => setTimeout(() => r({ code: -1, out: "", err: "still waiting after 25 s" }), 25_000)),
-  ]);
-  const took = Math.round((Date.now() - t0) / 1000);
-  expect({ code: stop.code, err: stop.err, tookAtMost20s: took <= 20 }).toEqual({ code: 0, err: "", tookAtMost20s: true });
-  await waitFor(async () => !pidAlive(pid), 5_000, "the daemon process to exit"); // nothing it left behind keeps it
-}, 90_000);
+    const t0 = Date.now();
+    const stop = await Promise.race([
+      cli("daemon", "stop", "--dir", dir),
+      new Promise<{ code: number; out: string; err: string }>((r) => setTimeout(() => r({ code: -1, out: "", err: "still waiting after 25 s" }), 25_000)),
+    ]);
+    const took = Math.round((Date.now() - t0) / 1000);
+    expect({ code: stop.code, err: stop.err, tookAtMost20s: took <= 20 }).toEqual({ code: 0, err: "", tookAtMost20s: true });
+    await waitFor(async () => !pidAlive(pid), 5_000, "the daemon process to exit"); // nothing it left behind keeps it
+  }, 90_000);
 
-it("daemon restart keeps the jitter the daemon was started with", async () => {
-  fleet = await makeFleet(["izzit7"]);
-  const dir = fleet.machines.izzit7!;
-  expect((await cli("daemon", "start", "--dir", dir, "--schedule", "*/10 * * * *", "--jitter", "0")).code).toBe(0);
-  const r = await cli("daemon", "restart", "--dir", dir);
-  expect(r.code, r.err).toBe(0);
-  const starts = (await readFile(join(dir, ".git", "coord", "daemon.out"), "utf8")).split("\n").filter((l) => / started for /.test(l));
-  expect(starts.map((l) => l.replace(/^.*(schedule .*)$/, "$1"))).toEqual(['schedule "*/10 * * * *", jitter up to 0s', 'schedule "*/10 * * * *", jitter up to 0s']);
-}, 60_000);
+  it("daemon restart keeps the jitter the daemon was started with", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    expect((await cli("daemon", "start", "--dir", dir, "--schedule", "*/10 * * * *", "--jitter", "0")).code).toBe(0);
+    const r = await cli("daemon", "restart", "--dir", dir);
+    expect(r.code, r.err).toBe(0);
+    const starts = (await readFile(join(dir, ".git", "coord", "daemon.out"), "utf8")).split("\n").filter((l) => / started for /.test(l));
+    expect(starts.map((l) => l.replace(/^.*(schedule .*)$/, "$1"))).toEqual(['schedule "*/10 * * * *", jitter up to 0s', 'schedule "*/10 * * * *", jitter up to 0s']);
+  }, 60_000);
 });
 
 describe("coord watch, found in review", () => {
-it("a save after a sync fast-forwarded the checkout to someone else's ORDERS.json is pushed", async () => {
-  fleet = await makeFleet(["izzit7"]);
-  const dir = fleet.machines.izzit7!;
-  await git(dir, "config", "user.name", "Dana Person");
-  await git(dir, "config", "user.email", "dana@example.com");
-  const out = await startWatch(dir, "1s");
-  const file = join(dir, "ORDERS.json");
-  const ids: string[] = [];
-  for (const round of ["1", "2", "3", "4", "5"]) {
-    // Someone else changes ORDERS.json; the watch's own sync brings it into the checkout.
-    ids.push(`remote${round}`);
-    await pushOrders(fleet, list(ids));
-    await waitFor(async () => (await readFile(file, "utf8")) === text(ids), 15_000, "the sync to fast-forward the checkout");
+  // git replaces ORDERS.json (unlink, create) when it checks it out, and the new file often gets the
+  // freed inode number back; editors save by rename. A watch on the file alone went deaf after either.
+
+  /** A machine whose checkout has a person's git identity and a running `coord watch --every <every>`. */
+  async function watched(every: string) {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    await git(dir, "config", "user.name", "Dana Person");
+    await git(dir, "config", "user.email", "dana@example.com");
+    const out = await startWatch(dir, every);
+    const file = join(dir, "ORDERS.json");
+    /** Waits for the hub's ORDERS.json to be `want`. */
+    const reaches = (want: string, what: string) => waitFor(async () => (await hubFile(fleet!, "ORDERS.json")) === want, 10_000, `${what} to reach the hub; watch said:\n${out()}`);
+    return { file, reaches };
+  }
+
+  it("a save after a sync fast-forwarded the checkout to someone else's ORDERS.json is pushed", async () => {
+    const { file, reaches } = await watched("1s");
+    const ids: string[] = [];
+    for (const round of ["1", "2", "3", "4", "5"]) {
+      // Someone else changes ORDERS.json; the watch's own sync brings it into the checkout.
+      ids.push(`remote${round}`);
+      await pushOrders(fleet!, list(ids));
+      await waitFor(async () => (await readFile(file, "utf8")) === text(ids), 15_000, "the sync to fast-forward the checkout");
+      await new Promise((r) => setTimeout(r, 1500));
+      // The person now edits it in place, as any editor would.
+      ids.push(`mine${round}`);
+      await writeFile(file, text(ids));
+      await reaches(text(ids), `save ${round}`);
+    }
+  }, 60_000);
+
+  it("five saves in a row, each after the previous one was pushed, are all pushed", async () => {
+    const { file, reaches } = await watched("30s");
+    const ids: string[] = [];
+    for (const id of ["a", "b", "c", "d", "e"]) {
+      ids.push(id);
+      await writeFile(file, text(ids));
+      await reaches(text(ids), `save ${id}`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }, 60_000);
+
+  it("saves made by rename-on-save (vim, VS Code atomic save) are each pushed", async () => {
+    const { file, reaches } = await watched("30s");
+    for (let n = 1; n <= 3; n++) {
+      await writeFile(file + ".tmp", numbered(n));
+      await rename(file + ".tmp", file);
+      await reaches(numbered(n), `save ${n}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }, 60_000);
+
+  it("a save after the file was deleted and created again is pushed", async () => {
+    const { file, reaches } = await watched("30s");
+    await rm(file);
     await new Promise((r) => setTimeout(r, 1500));
-    // The person now edits it in place, as any editor would.
-    ids.push(`mine${round}`);
-    await writeFile(file, text(ids));
-    await waitFor(async () => (await hubFile(fleet!, "ORDERS.json")) === text(ids), 10_000, `save ${round} to reach the hub; watch said:\n${out()}`);
-  }
-}, 60_000);
-
-it("five saves in a row, each after the previous one was pushed, are all pushed", async () => {
-  fleet = await makeFleet(["izzit7"]);
-  const dir = fleet.machines.izzit7!;
-  await git(dir, "config", "user.name", "Dana Person");
-  await git(dir, "config", "user.email", "dana@example.com");
-  const out = await startWatch(dir, "30s");
-  const file = join(dir, "ORDERS.json");
-  const ids: string[] = [];
-  for (const id of ["a", "b", "c", "d", "e"]) {
-    ids.push(id);
-    await writeFile(file, text(ids));
-    await waitFor(async () => (await hubFile(fleet!, "ORDERS.json")) === text(ids), 10_000, `save ${id} to reach the hub; watch said:\n${out()}`);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}, 60_000);
-
-// The same, without timing: the exact chokidar call of src/daemon/watch.ts on a
-// file that git replaces (git unlinks and recreates files it checks out; ext4
-// hands the freed inode number straight back, so chokidar sees "the same
-// file" and never re-arms its inotify watch, which died with the old inode).
-it("saves made by rename-on-save (vim, VS Code atomic save) are each pushed", async () => {
-  fleet = await makeFleet(["izzit7"]);
-  const dir = fleet.machines.izzit7!;
-  await git(dir, "config", "user.name", "Dana Person");
-  await git(dir, "config", "user.email", "dana@example.com");
-  const out = await startWatch(dir, "30s");
-  const file = join(dir, "ORDERS.json");
-  for (let n = 1; n <= 3; n++) {
-    await writeFile(file + ".tmp", numbered(n));
-    await rename(file + ".tmp", file);
-    await waitFor(async () => (await hubFile(fleet!, "ORDERS.json")) === numbered(n), 10_000, `save ${n} to reach the hub; watch said:\n${out()}`);
+    await writeFile(file, numbered(1));
+    await reaches(numbered(1), "save 1");
     await new Promise((r) => setTimeout(r, 500));
-  }
-}, 60_000);
-
-it("a save after the file was deleted and created again is pushed", async () => {
-  fleet = await makeFleet(["izzit7"]);
-  const dir = fleet.machines.izzit7!;
-  await git(dir, "config", "user.name", "Dana Person");
-  await git(dir, "config", "user.email", "dana@example.com");
-  const out = await startWatch(dir, "30s");
-  const file = join(dir, "ORDERS.json");
-  await rm(file);
-  await new Promise((r) => setTimeout(r, 1500));
-  await writeFile(file, numbered(1));
-  await waitFor(async () => (await hubFile(fleet!, "ORDERS.json")) === numbered(1), 10_000, `save 1 to reach the hub; watch said:\n${out()}`);
-  await new Promise((r) => setTimeout(r, 500));
-  await writeFile(file, numbered(2));
-  await waitFor(async () => (await hubFile(fleet!, "ORDERS.json")) === numbered(2), 10_000, `save 2 to reach the hub; watch said:\n${out()}`);
-}, 60_000);
-
+    await writeFile(file, numbered(2));
+    await reaches(numbered(2), "save 2");
+  }, 60_000);
 });
