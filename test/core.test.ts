@@ -28,25 +28,13 @@ import {
 } from "../src/core/status.js";
 import { statusText, textTable } from "../src/core/terminal.js";
 import type { ComputerFile, Order, TaskReport } from "../src/core/types.js";
+import { computerFile } from "./fixtures.js";
 
 // ------------------------------------------------------------------ helpers
 
 const T0 = "2025-06-01T10:00:00.000Z";
 
-function computer(name: string, over: Partial<ComputerFile> = {}): ComputerFile {
-  return {
-    coord: 1,
-    name,
-    uuid: `uuid-of-${name}`,
-    state: "idle",
-    lastSeen: T0,
-    heartbeat: 300,
-    capabilities: { os: "linux", node: "20.20.2" },
-    orders: { seen: "0123456789abcdef0123456789abcdef01234567", valid: true },
-    tasks: {},
-    ...over,
-  };
-}
+const computer = computerFile;
 
 /** An Order with the defaults parseOrders applies. */
 function order(over: Partial<Order> & Pick<Order, "id" | "to">): Order {

@@ -13,6 +13,7 @@ import { ORDERS_FILE, readModel, type RepoModel } from "../src/core/repo.js";
 import { deriveStatus, renderStatusMd, type StatusJson } from "../src/core/status.js";
 import { statusText } from "../src/core/terminal.js";
 import type { ComputerFile, Order, TaskReport } from "../src/core/types.js";
+import { computerFile } from "./fixtures.js";
 import { agentArgv } from "../src/sync/tasks.js";
 
 // ------------------------------------------------------------------ helpers
@@ -22,20 +23,8 @@ const T0 = Date.parse("2025-06-01T10:00:00.000Z");
 const at = (s: number) => new Date(T0 + s * 1000).toISOString();
 const when = (s: number): Partial<PlanInput> => ({ now: new Date(T0 + s * 1000) });
 
-function machine(name: string, over: Partial<ComputerFile> = {}): ComputerFile {
-  return {
-    coord: 1,
-    name,
-    uuid: `uuid-of-${name}`,
-    state: "idle",
-    lastSeen: at(0),
-    heartbeat: 300,
-    capabilities: { os: "linux", node: "20.20.2" },
-    orders: { seen: "0123456789abcdef0123456789abcdef01234567", valid: true },
-    tasks: {},
-    ...over,
-  };
-}
+/** A machine seen at T0. */
+const machine = computerFile;
 
 /** A finished task: started at T0, 10 s long. */
 function report(over: Partial<TaskReport> = {}): TaskReport {

@@ -34,6 +34,7 @@ import { computerPath } from "../src/core/names.js";
 import { ORDERS_FILE, readModel } from "../src/core/repo.js";
 import { deriveStatus, renderStatusJson } from "../src/core/status.js";
 import type { ComputerFile } from "../src/core/types.js";
+import { computerFile } from "./fixtures.js";
 
 // ------------------------------------------------------------------ helpers
 
@@ -54,20 +55,8 @@ function mfile(from: string, to: string, messages: Message[], next?: number): Me
   return { coord: 1, from, to, next: next ?? (messages.length ? messages[messages.length - 1]!.seq + 1 : 1), messages };
 }
 
-function computer(name: string, messages?: ComputerFile["messages"]): ComputerFile {
-  return {
-    coord: 1,
-    name,
-    uuid: `uuid-of-${name}`,
-    state: "idle",
-    lastSeen: at(0),
-    heartbeat: 300,
-    capabilities: { os: "linux" },
-    orders: { seen: "0123456789abcdef0123456789abcdef01234567", valid: true },
-    tasks: {},
-    ...(messages ? { messages } : {}),
-  };
-}
+const computer = (name: string, messages?: ComputerFile["messages"]): ComputerFile =>
+  computerFile(name, { capabilities: { os: "linux" }, ...(messages ? { messages } : {}) });
 
 const EMPTY_ORDERS = JSON.stringify({ version: 1, orders: [] }, null, 2) + "\n";
 
