@@ -29,15 +29,28 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+/** When process `pid` started (Linux /proc, in ms since the epoch), or undefined elsewhere. */
+async function startedAt(pid: number): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => undefined);
+  const boot = /^btime (\d+)$/m.exec((await readFile("/proc/stat", "utf8").catch(() => "")))?.[1];
+  // Field 22, after the command name in parentheses (which may hold spaces): clock ticks (100 a second) since boot.
+  const ticks = stat?.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  if (!boot || !ticks) return undefined;
+  return Number(boot) * 1000 + Number(ticks) * 10;
+}
+
 /** The pid that holds the sync lock, while that process is alive (a stale lock of a dead one: undefined). */
 async function liveHolder(stateDir: string): Promise<number | undefined> {
   const lock = await stat(join(stateDir, "sync.lock")).catch(() => undefined);
   if (!lock || Date.now() - lock.mtimeMs > LIVE_HOLDER_MAX_MS) return undefined;
-  const pid = Number((await readFile(join(stateDir, "sync.owner"), "utf8").catch(() => "")).trim());
+  const owner = join(stateDir, "sync.owner");
+  const pid = Number((await readFile(owner, "utf8").catch(() => "")).trim());
   if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || !pidAlive(pid)) return undefined;
-  // A pid reused by another program is not a sync: coord runs on node.
-  const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => undefined);
-  return cmdline === undefined || /node/.test(cmdline) ? pid : undefined;
+  // A pid reused since (the holder died): that process started after it took the lock.
+  const written = (await stat(owner).catch(() => undefined))?.mtimeMs;
+  const started = await startedAt(pid);
+  if (written !== undefined && started !== undefined && started > written + 2000) return undefined;
+  return pid;
 }
 
 /** Takes the sync lock, or returns undefined when another process holds it. */
