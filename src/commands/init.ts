@@ -1,13 +1,14 @@
 // coord init: clone (or adopt) a checkout, give it a machine identity, and
 // register the machine by publishing its file. Running it again is harmless.
 import { randomUUID } from "node:crypto";
-import { access, readdir } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { machineNameProblem } from "../core/names.js";
 import { readModel } from "../core/repo.js";
 import { CoordError, EXIT } from "../errors.js";
 import { firstLine, gitClient, Repo } from "../git/git.js";
 import { loadConfig, newConfig, saveConfig } from "../state/config.js";
+import { exists } from "../state/files.js";
 import { Journal } from "../state/journal.js";
 import { stateDirOf } from "../state/paths.js";
 import { READ_PATHS, sync, type SyncResult } from "../sync/sync.js";
@@ -33,13 +34,6 @@ export interface InitResult {
   scaffolded: boolean;
   reclaimed: boolean;
   sync: SyncResult;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 async function isCheckout(dir: string): Promise<boolean> {

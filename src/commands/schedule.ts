@@ -8,6 +8,7 @@ import { delimiter, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CoordError, EXIT } from "../errors.js";
 import { loadConfig } from "../state/config.js";
+import { exists } from "../state/files.js";
 import { CRON_LOG } from "../state/logs.js";
 import { stateDirOf } from "../state/paths.js";
 import { template } from "../templates.js";
@@ -80,13 +81,6 @@ interface Target {
 }
 
 const PACKAGE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
 
 async function target(dir: string): Promise<Target> {
   const stateDir = await stateDirOf(dir);

@@ -4,13 +4,13 @@
 // the next start (the lock goes stale, the pid file is only information).
 import { spawn } from "node:child_process";
 import { existsSync, openSync } from "node:fs";
-import { access, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import cron, { type ScheduledTask } from "node-cron";
 import lockfile from "proper-lockfile";
 import { CoordError, EXIT } from "../errors.js";
-import { readIfExists, writeDurably } from "../state/files.js";
+import { exists, readIfExists, writeDurably } from "../state/files.js";
 import { pidAlive } from "../state/lock.js";
 import { stateDirOf } from "../state/paths.js";
 import { openMachine, sync, type SyncResult } from "../sync/sync.js";
@@ -45,12 +45,6 @@ export interface DaemonOptions {
   /** Called after each sync (for watch, tests). */
   onSync?: (r: SyncResult | Error) => void;
 }
-
-const exists = (path: string) =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
 
 const paths = (stateDir: string) => ({
   info: join(stateDir, "daemon.json"),
@@ -88,6 +82,10 @@ export async function daemonRunning(stateDir: string): Promise<boolean> {
   return true;
 }
 
+function alreadyRunning(dir: string, info: DaemonInfo | undefined): CoordError {
+  return new CoordError(`a coord daemon is already running for ${dir}${info ? ` (pid ${info.pid}, since ${info.startedAt})` : ""}`, EXIT.USAGE);
+}
+
 function summarize(r: SyncResult): string {
   if (r.backoff) return `backing off after ${r.backoff.failures} failures until ${r.backoff.until}`;
   if (r.skipped) return "skipped (another sync was running)";
@@ -113,8 +111,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   let release: () => Promise<void>;
   if (await daemonRunning(stateDir)) {
     // (daemonRunning also cleared the lock of a daemon that was killed -9.)
-    const running = await readDaemonInfo(stateDir);
-    throw new CoordError(`a coord daemon is already running for ${opts.dir}${running ? ` (pid ${running.pid}, since ${running.startedAt})` : ""}`, EXIT.USAGE);
+    throw alreadyRunning(opts.dir, await readDaemonInfo(stateDir));
   }
   try {
     release = await lockfile.lock(join(stateDir, "daemon"), {
@@ -129,8 +126,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ELOCKED") throw e;
-    const info = await readDaemonInfo(stateDir);
-    throw new CoordError(`a coord daemon is already running for ${opts.dir}${info ? ` (pid ${info.pid}, since ${info.startedAt})` : ""}`, EXIT.USAGE);
+    throw alreadyRunning(opts.dir, await readDaemonInfo(stateDir));
   }
 
   const info: DaemonInfo = { pid: process.pid, dir: opts.dir, startedAt: new Date().toISOString(), schedule, ...(opts.jitter !== undefined ? { jitter: opts.jitter } : {}) };
@@ -224,8 +220,7 @@ export async function startDaemon(opts: { dir: string; schedule?: string; jitter
   const stateDir = await stateDirOf(opts.dir);
   await openMachine(opts.dir); // a clear error now rather than in the background
   if (await daemonRunning(stateDir)) {
-    const info = await readDaemonInfo(stateDir);
-    throw new CoordError(`a coord daemon is already running for ${opts.dir}${info ? ` (pid ${info.pid}, since ${info.startedAt})` : ""}`, EXIT.USAGE);
+    throw alreadyRunning(opts.dir, await readDaemonInfo(stateDir));
   }
   const out = openSync(paths(stateDir).out, "a");
   const args = [CLI, "daemon", "run", "--dir", opts.dir];

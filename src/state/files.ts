@@ -1,5 +1,5 @@
 // Durable local files: written to a temp file, fsynced, renamed into place.
-import { readFile } from "node:fs/promises";
+import { access, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import lockfile from "proper-lockfile";
 import writeFileAtomic from "write-file-atomic";
@@ -10,6 +10,14 @@ export async function writeDurably(path: string, content: string): Promise<void>
 }
 
 /** The file's text, or undefined when it does not exist. */
+/** Whether something exists at `path`. */
+export async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
 export async function readIfExists(path: string): Promise<string | undefined> {
   try {
     return await readFile(path, "utf8");
