@@ -72,7 +72,6 @@ export function logPath(stateDir: string): string {
   return join(stateDir, LOG_FILE);
 }
 
-/** The record for one sync, from its result (or its error). */
 /** What a log record needs of a sync's result (the shape of SyncResult). */
 export interface SyncOutcome {
   machine: string;
@@ -82,6 +81,7 @@ export interface SyncOutcome {
   skipped?: boolean;
 }
 
+/** The record for one sync, from its result (or its error). */
 export function syncRecord(args: { machine: string; durationMs: number; result?: SyncOutcome; error?: unknown; at?: Date }): Omit<SyncLogRecord, "at"> & { at?: string } {
   const { result, error } = args;
   const rec: Omit<SyncLogRecord, "at"> & { at?: string } = {
@@ -148,22 +148,19 @@ async function shift(stateDir: string, keep: number): Promise<void> {
   });
 }
 
+/** The rotation lock of coord.log (writers rotate under it; a follower lists under it), or undefined when it cannot be had. */
+async function rotationLock(path: string): Promise<(() => Promise<void>) | undefined> {
+  return lockfile
+    .lock(path, { realpath: false, lockfilePath: `${path}.lock`, stale: 10_000, retries: { retries: 40, minTimeout: 5, maxTimeout: 100, randomize: true }, onCompromised: () => {} })
+    .catch(() => undefined);
+}
+
 async function rotateIfNeeded(stateDir: string, incoming: number, maxBytes: number, keep: number): Promise<void> {
   const path = logPath(stateDir);
   const size = await sizeOf(path);
   if (size === undefined || size === 0 || size + incoming <= maxBytes) return;
-  let release: (() => Promise<void>) | undefined;
-  try {
-    release = await lockfile.lock(path, {
-      realpath: false,
-      lockfilePath: `${path}.lock`,
-      stale: 10_000,
-      retries: { retries: 40, minTimeout: 5, maxTimeout: 100, randomize: true },
-      onCompromised: () => {},
-    });
-  } catch {
-    return; // no rotation this time; the line is still appended
-  }
+  const release = await rotationLock(path);
+  if (!release) return; // no rotation this time; the line is still appended
   try {
     // Another process may have rotated while we waited.
     const now = await sizeOf(path);
@@ -342,9 +339,7 @@ export async function followLogs(
   };
   /** Runs `f` with rotations held off (the writers' rotation lock); without it when the lock cannot be had. */
   const holdingRotation = async <T>(f: () => Promise<T>): Promise<T> => {
-    const release = await lockfile
-      .lock(path, { realpath: false, lockfilePath: `${path}.lock`, stale: 10_000, retries: { retries: 40, minTimeout: 5, maxTimeout: 100 }, onCompromised: () => {} })
-      .catch(() => undefined);
+    const release = await rotationLock(path);
     try {
       return await f();
     } finally {
