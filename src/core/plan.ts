@@ -122,8 +122,7 @@ export function plan(input: PlanInput): Plan {
       continue;
     }
     // Attempts and the retry backoff count across every machine that tried it.
-    const others = Object.entries(status?.machines ?? {}).filter(([name]) => name !== input.machine);
-    const tries = [...others.map(([, m]) => m), ...(done?.rev === order.rev && done.state === "failed" ? [done] : [])].filter((m) => m.state === "failed");
+    const tries = Object.values(status?.machines ?? {}).filter((m) => m.state === "failed");
     const last = tries.sort((a, b) => b.attempts - a.attempts)[0];
     // My claim not started yet is claimed again as it was, unless that attempt ran elsewhere meanwhile
     // (the claim was journaled, never pushed): then it is a new attempt, after the backoff.
