@@ -48,14 +48,15 @@ export async function send(opts: SendOptions): Promise<{ id: string; published?:
       );
   }
   const id = await updateMailbox(m.stateDir, (data) => {
+    // The channel as published too (the mailbox may have been lost): nothing live dropped, no seq reused.
+    adoptPublished(data, model, me);
     if (opts.replyTo !== undefined) {
       const r = parseMessageId(opts.replyTo)!;
       const received = data.inbox.some((x) => x.id === opts.replyTo);
-      const sent = r.from === me && r.seq < (data.outbox[r.to]?.next ?? model.messageFiles.find((f) => f.from === me && f.to === r.to)?.next ?? 1);
+      const sent = r.from === me && r.seq < (data.outbox[r.to]?.next ?? 1);
+      // Thrown inside the change: the mailbox is left as it was.
       if (!received && !sent) throw new CoordError(`--reply-to ${opts.replyTo}: this machine neither received nor sent that message; see coord inbox --all for the ids`, EXIT.USAGE);
     }
-    // The channel as published too (the mailbox may have been lost): nothing live dropped, no seq reused.
-    adoptPublished(data, model, me);
     const channel = (data.outbox[opts.to] ??= { next: 1, messages: [] });
     const seq = channel.next++;
     const at = (opts.clock?.() ?? new Date()).toISOString(); // under the lock: seq order is time order
