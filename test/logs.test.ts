@@ -162,52 +162,70 @@ describe("followLogs", () => {
     expect(got).toHaveLength(40);
   });
 
-  it("reads every file when it looks in while coord.log is gone between a rotation and the next append", async () => {
-    const log = join(dir, "coord.log");
-    const line = (i: number) => JSON.stringify({ at: "2026-01-01T00:00:00Z", kind: "n", i }) + "\n";
-    await writeFile(log, line(0));
+  // Both tests rename without the writers' rotation lock (as a logrotate would), at timings varied
+  // over 25 rounds: a listing torn by a rename must not skip a file.
+  const line = (i: number) => JSON.stringify({ at: "2026-01-01T00:00:00Z", kind: "n", i }) + "\n";
+  /** Follows a fresh state dir through `act`, then the records it saw. */
+  async function follow(k: number, before: (log: string) => Promise<void>, act: (log: string) => Promise<void>, want: number): Promise<number[]> {
+    const sub = join(dir, `round-${k}`);
+    await mkdir(sub);
+    const log = join(sub, "coord.log");
+    await before(log);
     controller = new AbortController();
     const got: LogRecord[] = [];
-    const following = followLogs(dir, (r) => got.push(r), controller.signal, { intervalMs: 10 });
-    await new Promise((r) => setTimeout(r, 50));
-    await writeFile(log, line(1), { flag: "a" });
-    await rename(log, `${log}.1`); // rotated; no coord.log for several polls
-    await new Promise((r) => setTimeout(r, 80));
-    // Then two rotations between two polls, and coord.log missing again.
-    await writeFile(log, line(2));
-    await rename(`${log}.1`, `${log}.2`);
-    await rename(log, `${log}.1`);
-    await writeFile(log, line(3));
-    await rename(`${log}.2`, `${log}.3`);
-    await rename(`${log}.1`, `${log}.2`);
-    await rename(log, `${log}.1`);
-    await new Promise((r) => setTimeout(r, 80));
-    await writeFile(log, line(4));
-    await waitFor(async () => got.length >= 4, 5000, "the records");
-    await new Promise((r) => setTimeout(r, 50));
-    expect(got.map((r) => r.i)).toEqual([1, 2, 3, 4]);
+    const following = followLogs(sub, (r) => got.push(r), controller.signal, { intervalMs: 1 + (k % 10) });
+    await act(log);
+    await waitFor(async () => got.length >= want, 5000, `the records of round ${k}`).catch(() => {});
+    await new Promise((r) => setTimeout(r, 30));
     controller.abort();
     await following;
-  });
+    return got.map((r) => r.i as number);
+  }
+
+  it("reads every file when it looks in while coord.log is gone between a rotation and the next append", async () => {
+    for (let k = 0; k < 25; k++) {
+      const got = await follow(
+        k,
+        (log) => writeFile(log, line(0)),
+        async (log) => {
+          await new Promise((r) => setTimeout(r, 30));
+          await writeFile(log, line(1), { flag: "a" });
+          await rename(log, `${log}.1`); // rotated; no coord.log for several polls
+          await new Promise((r) => setTimeout(r, k % 20));
+          // Then two rotations between two polls, and coord.log missing again.
+          await writeFile(log, line(2));
+          await rename(`${log}.1`, `${log}.2`);
+          await rename(log, `${log}.1`);
+          await writeFile(log, line(3));
+          await rename(`${log}.2`, `${log}.3`);
+          await rename(`${log}.1`, `${log}.2`);
+          await rename(log, `${log}.1`);
+          await new Promise((r) => setTimeout(r, k % 13));
+          await writeFile(log, line(4));
+        },
+        4,
+      );
+      expect(got, `round ${k}`).toEqual([1, 2, 3, 4]);
+    }
+  }, 60_000);
 
   it("follows a log that starts after it, rotating before it looks, and not the old files", async () => {
-    const log = join(dir, "coord.log");
-    const line = (i: number) => JSON.stringify({ at: "2026-01-01T00:00:00Z", kind: "n", i }) + "\n";
-    await writeFile(`${log}.1`, line(-1)); // there before: not new
-    controller = new AbortController();
-    const got: LogRecord[] = [];
-    const following = followLogs(dir, (r) => got.push(r), controller.signal, { intervalMs: 30 });
-    await new Promise((r) => setTimeout(r, 60));
-    await writeFile(log, line(0));
-    await rename(`${log}.1`, `${log}.2`);
-    await rename(log, `${log}.1`);
-    await writeFile(log, line(1));
-    await waitFor(async () => got.length >= 2, 5000, "the records");
-    await new Promise((r) => setTimeout(r, 80));
-    expect(got.map((r) => r.i)).toEqual([0, 1]);
-    controller.abort();
-    await following;
-  });
+    for (let k = 0; k < 25; k++) {
+      const got = await follow(
+        k,
+        (log) => writeFile(`${log}.1`, line(-1)), // there before: not new
+        async (log) => {
+          await new Promise((r) => setTimeout(r, k % 30));
+          await writeFile(log, line(0));
+          await rename(`${log}.1`, `${log}.2`);
+          await rename(log, `${log}.1`);
+          await writeFile(log, line(1));
+        },
+        2,
+      );
+      expect(got, `round ${k}`).toEqual([0, 1]);
+    }
+  }, 60_000);
 
   // Two writers: one may open coord.log just before the other renames it, and append after the follower moved on.
   it("sees every line, once, with two appenders racing across rotations", async () => {
@@ -308,7 +326,9 @@ async function round(): Promise<{ missingStored: number[]; missingSeen: number[]
       }
     };
     await Promise.all([writer(0), writer(1)]);
-    await new Promise((r) => setTimeout(r, 500));
+    // A loaded machine's follower may lag by a second: wait (bounded) for every line, then a bit for duplicates.
+    await waitFor(async () => new Set(seen).size >= N, 10_000, "every line").catch(() => {});
+    await new Promise((r) => setTimeout(r, 200));
     ac.abort();
     await following;
     const stored = new Set((await readLogs(dir)).map((r) => (r as { n: number }).n));

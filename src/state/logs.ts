@@ -347,8 +347,22 @@ export async function followLogs(
     }
   };
 
-  /** The log files, oldest first, as no rotation is half done (a rotation renames every file). */
-  const files = (): Promise<{ path: string; ino: number }[]> => holdingRotation(listOnce);
+  /**
+   * The log files, oldest first, as no rotation is half done (a rotation
+   * renames every file): listed with rotations held off, and listed again
+   * until two listings agree, for a rotation that did not take the lock (a
+   * listing torn by a rename can miss a file).
+   */
+  const files = (): Promise<{ path: string; ino: number }[]> =>
+    holdingRotation(async () => {
+      let list = await listOnce();
+      for (let i = 0; i < 20; i++) {
+        const again = await listOnce();
+        if (again.length === list.length && again.every((f, j) => f.path === list[j]!.path && f.ino === list[j]!.ino)) break;
+        list = again;
+      }
+      return list;
+    });
 
   /** The bytes of the file with inode `want` from `from`, wherever rotation has moved it. */
   const readInoOnce = async (want: number, from: number): Promise<Buffer | undefined> => {
