@@ -3,6 +3,7 @@
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { Repo } from "../src/git/git.js";
 import { sync } from "../src/sync/sync.js";
 import { readModel } from "../src/core/repo.js";
 import { deriveStatus, renderStatusJson, renderStatusMd } from "../src/core/status.js";
@@ -113,6 +114,26 @@ describe("a fleet on a local hub", () => {
     await pushOrders(fleet, [order("a", "izzit7", "echo a")]);
     expect((await sync({ dir })).warnings.join()).toMatch(/its branch has commits origin\/main does not \(git log origin\/main\.\.HEAD shows them\); they are kept/);
     expect((await git(dir, "log", "-1", "--format=%s")).trim()).toBe("local notes");
+  });
+
+  it("a save made while the checkout fast-forwards over the same edit (pushed by coord watch) is kept", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    const repo = new Repo(dir, join(fleet.root, "scratch"));
+    const file = join(dir, "ORDERS.json");
+    // Rounds at varied timings: the save lands before, during or after the fast-forward looks at the file.
+    for (let k = 0; k < 20; k++) {
+      await git(dir, "fetch", "--quiet", "origin");
+      await git(dir, "reset", "--quiet", "--hard", "origin/main");
+      const pushed = JSON.stringify({ version: 1, orders: [order(`a${k}`, "izzit7", "echo a")] }, null, 2) + "\n";
+      await personCommit(fleet, "ORDERS.json", pushed, `round ${k}`);
+      await git(dir, "fetch", "--quiet", "origin");
+      await writeFile(file, pushed); // the person's save that was pushed
+      const later = pushed.replace(`a${k}`, `b${k}`); // and the next save
+      const commit = (await git(dir, "rev-parse", "origin/main")).trim();
+      await Promise.all([repo.fastForward(commit), new Promise((r) => setTimeout(r, k * 2)).then(() => writeFile(file, later))]);
+      expect(await readFile(file, "utf8"), `round ${k}`).toBe(later);
+    }
   });
 
   it("makes one fetch and no commit when there is nothing new; heartbeats at most every interval", async () => {

@@ -235,10 +235,16 @@ export class Repo {
       if (!head) await this.git().raw(["checkout", "--quiet", "-B", this.branch, commit]);
       else if (head !== commit) {
         // A local edit that already is what the commit holds (a person's saved ORDERS.json that
-        // coord watch pushed) is not in the way: take it as the commit's, then fast-forward.
+        // coord watch pushed) is not in the way: stage the commit's version, then fast-forward.
+        // Only the index is set, never the file: a save made since it was compared stays a local edit.
         const same = await this.editsEqualTo(commit);
-        if (same.length) await this.git().raw(["checkout", commit, "--", ...same]);
-        await this.git().raw(["merge", "--ff-only", "--quiet", commit]);
+        if (same.length) await this.git().raw(["reset", "--quiet", commit, "--", ...same]);
+        try {
+          await this.git().raw(["merge", "--ff-only", "--quiet", commit]);
+        } catch (e) {
+          if (same.length) await this.git().raw(["reset", "--quiet", "HEAD", "--", ...same]).catch(() => {});
+          throw e;
+        }
       }
       return undefined;
     } catch (e) {
