@@ -36,10 +36,16 @@ describe("coord daemon", () => {
 
     // The remote goes away: syncs fail (and back off), the daemon lives on.
     await rename(fleet.hubPath, fleet.hubPath + ".away");
-    await waitFor(async () => (await readDaemonInfo(stateDir(dir)))?.lastSync?.ok === false, 20_000, "a failed sync");
-    const failing = await cli("daemon", "status", "--dir", dir);
+    // (A failed sync is followed by ticks that back off: poll the status until it shows the failure.)
+    const failing = await waitFor(
+      async () => {
+        const s = await cli("daemon", "status", "--dir", dir);
+        return /last sync: .*FAILED: could not reach the remote/.test(s.out) && s;
+      },
+      30_000,
+      "daemon status to show a failed sync",
+    );
     expect(failing.out).toMatch(/running: pid \d+/);
-    expect(failing.out).toMatch(/last sync: .*FAILED: could not reach the remote/);
     await rename(fleet.hubPath + ".away", fleet.hubPath);
 
     await pushOrders(fleet, [
@@ -83,7 +89,7 @@ describe("coord daemon", () => {
     const dir = dirOf("soda-yeti");
     await setConfig(dir, { checkEvery: "1s" });
     const marker = join(fleet.root, "long-started");
-    await pushOrders(fleet, [{ id: "long", to: "soda-yeti", run: `touch ${marker}; sleep 30` }]);
+    await pushOrders(fleet, [{ id: "long", to: "soda-yeti", run: `touch ${marker}; sleep 300` }]);
     const run = cliProcess(["daemon", "run", "--dir", dir, "--schedule", EVERY_SECOND, "--jitter", "0"]);
     let output = "";
     run.stdout!.on("data", (d) => (output += d));
@@ -111,7 +117,7 @@ describe("coord watch", () => {
     const dir = dirOf("izzit7");
     await git(dir, "config", "user.name", "Dana Person");
     await git(dir, "config", "user.email", "dana@example.com");
-    const w = cliProcess(["watch", "--dir", dir, "--every", "5s", "--debounce", "700"]);
+    const w = cliProcess(["watch", "--dir", dir, "--every", "5s", "--debounce", "3000"]);
     let out = "";
     w.stdout!.on("data", (d) => (out += d));
     stops.push(async () => {
@@ -125,7 +131,8 @@ describe("coord watch", () => {
       await writeFile(file, orders(n));
       await new Promise((r) => setTimeout(r, 100));
     }
-    await waitFor(async () => (await hubFile(fleet!, "ORDERS.json")) === orders(3), 10_000, "the saved ORDERS.json to reach the hub");
+    await waitFor(async () => (await hubFile(fleet!, "ORDERS.json")) === orders(3), 20_000, "the saved ORDERS.json to reach the hub");
+    await waitFor(async () => out.includes("ORDERS.json: pushed"), 10_000, "watch to say it pushed");
     const byPerson = (await hubCommits(fleet)).filter((c) => c.author === "Dana Person");
     expect(byPerson).toHaveLength(1);
     expect(byPerson[0]!.paths).toEqual(["ORDERS.json"]);

@@ -128,14 +128,17 @@ describe("review", () => {
     const dir = fleet.machines.m1!;
     await setConfig(dir, { checkEvery: "1s" });
     const ran = join(fleet.root, "later.ran");
+    const release = join(fleet.root, "release");
     const orders = (cancelled: boolean) => [
-      { id: "long", to: "m1", run: "sleep 4", priority: "high" },
+      { id: "long", to: "m1", run: untilExists(release), priority: "high" },
       { id: "later", to: "m1", run: `echo ran >> ${ran}`, ...(cancelled ? { cancelled: true } : {}) },
     ];
     await pushOrders(fleet, orders(false));
     const running = sync({ dir });
     await waitFor(async () => (await journal(dir)).tasks.long?.state === "in_progress", 20_000, "long to start");
     await pushOrders(fleet, orders(true));
+    await seenBy(fleet, "m1"); // it looked at the orders that cancel "later" while "long" still runs
+    await writeFile(release, "");
     const r = await running;
     expect(r.ran.map((t) => `${t.id} ${t.state}`)).toEqual(["long completed"]);
     expect(await readFile(ran, "utf8").catch(() => "")).toBe("");
@@ -146,13 +149,16 @@ describe("review", () => {
     fleet = await makeFleet(["m1", "m2"]);
     const [d1, d2] = [fleet.machines.m1!, fleet.machines.m2!];
     await setConfig(d1, { checkEvery: "1s" }); // maxParallel 1 (default)
-    await pushOrders(fleet, [{ id: "long", to: "m1", run: "sleep 5" }]);
+    const release = join(fleet.root, "release");
+    const long = { id: "long", to: "m1", run: untilExists(release) };
+    await pushOrders(fleet, [long]);
     const running = sync({ dir: d1 });
     await waitFor(async () => (await journal(d1)).tasks.long?.state === "in_progress", 20_000, "long to start");
-    await pushOrders(fleet, [{ id: "long", to: "m1", run: "sleep 5" }, { id: "any", to: "ANY", run: "true" }]);
-    // m1, busy with "long", claims "any" at its next look (checkEvery) and pushes the claim.
-    await waitFor(async () => (await hubStatus(fleet!)).orders.any?.holder === "m1", 4_000, "m1 to claim").catch(() => undefined);
+    await pushOrders(fleet, [long, { id: "any", to: "ANY", run: "true" }]);
+    // m1, busy with "long", looks at the new orders (and would claim "any" then) while "long" runs.
+    await seenBy(fleet, "m1");
     const r2 = await sync({ dir: d2 });
+    await writeFile(release, "");
     await running;
     expect(r2.waiting).toEqual([]); // today: [{ id: "any", reason: "claimed by m1" }]
     expect(r2.ran.map((t) => t.id)).toEqual(["any"]);
@@ -250,3 +256,14 @@ describe("review", () => {
   });
 });
 
+
+/** A task command that runs until `path` exists (at most a minute). */
+function untilExists(path: string): string {
+  return `i=0; while [ ! -e ${path} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done`;
+}
+
+/** Waits until the machine's published file says it has seen the hub's current ORDERS.json. */
+async function seenBy(fleet: Fleet, machine: string): Promise<void> {
+  const blob = (await git(fleet.hubPath, "rev-parse", "main:ORDERS.json")).trim();
+  await waitFor(async () => (await hubFile(fleet, `coordination/COMPUTER_${machine}.md`)).includes(blob), 30_000, `${machine} to publish that it saw the new orders`);
+}

@@ -96,11 +96,12 @@ describe("coord daemon, found in review", () => {
     const t0 = Date.now();
     const stop = await Promise.race([
       cli("daemon", "stop", "--dir", dir),
-      new Promise<{ code: number; out: string; err: string }>((r) => setTimeout(() => r({ code: -1, out: "", err: "still waiting after 25 s" }), 25_000)),
+      new Promise<{ code: number; out: string; err: string }>((r) => setTimeout(() => r({ code: -1, out: "", err: "still waiting after 45 s" }), 45_000)),
     ]);
+    // By design about 15 s (10 s grace, then 5 s before the hung git is killed); the bug was a hang of minutes.
     const took = Math.round((Date.now() - t0) / 1000);
-    expect({ code: stop.code, err: stop.err, tookAtMost20s: took <= 20 }).toEqual({ code: 0, err: "", tookAtMost20s: true });
-    await waitFor(async () => !pidAlive(pid), 5_000, "the daemon process to exit"); // nothing it left behind keeps it
+    expect({ code: stop.code, err: stop.err, tookAtMost40s: took <= 40 }).toEqual({ code: 0, err: "", tookAtMost40s: true });
+    await waitFor(async () => !pidAlive(pid), 10_000, "the daemon process to exit"); // nothing it left behind keeps it
   }, 90_000);
 
   it("daemon restart keeps the jitter the daemon was started with", async () => {
@@ -127,7 +128,10 @@ describe("coord watch, found in review", () => {
     const out = await startWatch(dir, every);
     const file = join(dir, "ORDERS.json");
     /** Waits for the hub's ORDERS.json to be `want`. */
-    const reaches = (want: string, what: string) => waitFor(async () => (await hubFile(fleet!, "ORDERS.json")) === want, 10_000, `${what} to reach the hub; watch said:\n${out()}`);
+    const reaches = (want: string, what: string) =>
+      waitFor(async () => (await hubFile(fleet!, "ORDERS.json")) === want, 20_000, `${what} to reach the hub`).catch((e: Error) => {
+        throw new Error(`${e.message}; watch said:\n${out()}`);
+      });
     return { file, reaches };
   }
 
@@ -138,15 +142,16 @@ describe("coord watch, found in review", () => {
       // Someone else changes ORDERS.json; the watch's own sync brings it into the checkout.
       ids.push(`remote${round}`);
       await pushOrders(fleet!, list(ids));
-      await waitFor(async () => (await readFile(file, "utf8")) === text(ids), 15_000, "the sync to fast-forward the checkout");
-      await new Promise((r) => setTimeout(r, 1500));
-      // The person now edits it in place, as any editor would.
+      await waitFor(async () => (await readFile(file, "utf8")) === text(ids), 20_000, "the sync to fast-forward the checkout");
+      // The person now edits it in place, as any editor would, at once.
       ids.push(`mine${round}`);
       await writeFile(file, text(ids));
       await reaches(text(ids), `save ${round}`);
     }
-  }, 60_000);
+  }, 120_000);
 
+  // Each next save comes as soon as the hub has the last: while the watch may still be
+  // fast-forwarding the checkout over it (that must not overwrite the new save).
   it("five saves in a row, each after the previous one was pushed, are all pushed", async () => {
     const { file, reaches } = await watched("30s");
     const ids: string[] = [];
@@ -154,9 +159,8 @@ describe("coord watch, found in review", () => {
       ids.push(id);
       await writeFile(file, text(ids));
       await reaches(text(ids), `save ${id}`);
-      await new Promise((r) => setTimeout(r, 1000));
     }
-  }, 60_000);
+  }, 120_000);
 
   it("saves made by rename-on-save (vim, VS Code atomic save) are each pushed", async () => {
     const { file, reaches } = await watched("30s");
@@ -164,9 +168,8 @@ describe("coord watch, found in review", () => {
       await writeFile(file + ".tmp", numbered(n));
       await rename(file + ".tmp", file);
       await reaches(numbered(n), `save ${n}`);
-      await new Promise((r) => setTimeout(r, 500));
     }
-  }, 60_000);
+  }, 120_000);
 
   it("a save after the file was deleted and created again is pushed", async () => {
     const { file, reaches } = await watched("30s");
@@ -174,8 +177,7 @@ describe("coord watch, found in review", () => {
     await new Promise((r) => setTimeout(r, 1500));
     await writeFile(file, numbered(1));
     await reaches(numbered(1), "save 1");
-    await new Promise((r) => setTimeout(r, 500));
     await writeFile(file, numbered(2));
     await reaches(numbered(2), "save 2");
-  }, 60_000);
+  }, 120_000);
 });

@@ -176,9 +176,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     await current;
   };
   const task: ScheduledTask = cron.schedule(schedule, tick, { maxRandomDelay: jitter * 1000, name: "coord-sync" });
+  // A tick missed while the machine was busy or asleep is no error: the next one syncs (and
+  // node-cron stays quiet instead of printing a warning).
+  task.on("execution:missed", () => {});
   info.nextSync = task.getNextRun()?.toISOString();
-  await save();
+  // Said before daemon.json names this pid: whoever waits for the pid (daemon start) finds the line.
   log(`coord daemon ${process.pid} started for ${opts.dir}: schedule "${schedule}", jitter up to ${jitter}s`);
+  await save();
   void tick(); // a first sync at once
 
   await new Promise<void>((resolve) => (stop.signal.aborted ? resolve() : stop.signal.addEventListener("abort", () => resolve(), { once: true })));
@@ -214,6 +218,9 @@ export function checkDaemonOptions(opts: { schedule?: string; jitter?: number })
     throw new CoordError(`--jitter must be a number of seconds, 0 or more (like --jitter 30)`, EXIT.USAGE);
 }
 
+/** How long `daemon start` waits for the new daemon to take its lock (a loaded machine starts node slowly). */
+const START_TIMEOUT_S = 30;
+
 /** Starts the daemon in the background (a detached process); returns its pid. */
 export async function startDaemon(opts: { dir: string; schedule?: string; jitter?: number }): Promise<number> {
   checkDaemonOptions(opts); // here, not only in the background process
@@ -230,13 +237,14 @@ export async function startDaemon(opts: { dir: string; schedule?: string; jitter
   child.unref();
   // Started when it holds the lock and wrote its pid; failed if it exits first.
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  for (let i = 0; i < 100; i++) {
+  const deadline = Date.now() + START_TIMEOUT_S * 1000;
+  while (Date.now() < deadline) {
     const info = await readDaemonInfo(stateDir);
     if (info && info.pid === child.pid && !info.stoppedAt) return child.pid!;
     const code = await Promise.race([exited, new Promise<"wait">((r) => setTimeout(() => r("wait"), 100))]);
     if (code !== "wait") throw new CoordError(`the daemon exited at once (code ${code}); see ${paths(stateDir).out}`, EXIT.FAILURE);
   }
-  throw new CoordError(`the daemon did not start within 10 s; see ${paths(stateDir).out}`, EXIT.FAILURE);
+  throw new CoordError(`the daemon did not start within ${START_TIMEOUT_S} s; see ${paths(stateDir).out}`, EXIT.FAILURE);
 }
 
 /** Stops the daemon (SIGTERM: it finishes or cleanly interrupts the running sync); waits for it to exit. */
