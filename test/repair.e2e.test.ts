@@ -44,8 +44,9 @@ describe("repairCheckout", () => {
     fleet = await makeFleet(["m1"]);
     const dir = fleet.machines.m1!;
     const go = join(fleet.root, "go");
+    const editing = join(fleet.root, "editing");
     const editor = join(fleet.root, "editor.sh");
-    await writeFile(editor, `#!/bin/sh\ni=0; while [ ! -e ${go} ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\necho "my careful message" > "$1"\n`);
+    await writeFile(editor, `#!/bin/sh\ntouch ${editing}\ni=0; while [ ! -e ${go} ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\necho "my careful message" > "$1"\n`);
     await chmod(editor, 0o755);
     await writeFile(join(dir, "README.md"), "my own notes about this fleet\n");
     const child = spawn("git", ["-c", "user.name=P", "-c", "user.email=p@example.com", "-c", `core.editor=${editor}`, "commit", "--quiet", "-a"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
@@ -53,8 +54,11 @@ describe("repairCheckout", () => {
     child.stderr.on("data", (d) => (err += d));
     const exited = new Promise<number | null>((r) => child.on("close", r));
     const lock = join(dir, ".git", "index.lock");
-    await waitFor(() => exists(lock), 10_000, "git commit to take index.lock");
-    await staleFile(lock, 120); // as if the person had been writing the message for two minutes
+    // (git takes index.lock for a moment before too: wait for the editor, while git holds it.)
+    await waitFor(() => exists(editing), 10_000, "git commit to open the editor");
+    expect(await exists(lock)).toBe(true);
+    const old = new Date(Date.now() - 120_000); // as if the person had been writing the message for two minutes
+    await utimes(lock, old, old);
     const repaired = await repairCheckout(dir, { remote: "origin", branch: "main" });
     expect(repaired).toEqual(["left the lock .git/index.lock alone: a git runs in this checkout"]);
     await writeFile(go, ""); // the person saves the message
