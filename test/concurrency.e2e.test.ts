@@ -96,6 +96,7 @@ describe("crashes and overlapping syncs", () => {
       const t = (await journal(dir)).tasks.long;
       return t?.state === "in_progress" && t.pid ? t : undefined;
     }, 15_000, "the task to start");
+    await waitFor(async () => (await readFile(ranLog, "utf8")).includes("attempt 1"), 15_000, "the task to say it runs");
     return { dir, ranLog, child, pid: entry.pid as number };
   }
 

@@ -127,14 +127,17 @@ describe("coord watch", () => {
     await waitFor(async () => out.includes("watching"), 15_000, "watch to start");
     const file = join(dir, "ORDERS.json");
     const orders = (n: number) => JSON.stringify({ $schema: "coordination/orders.schema.json", version: 1, orders: Array.from({ length: n }, (_, i) => ({ id: `o${i}`, to: "izzit7", run: "true" })) }, null, 2) + "\n";
+    const burst = Date.now();
     for (let n = 1; n <= 3; n++) {
       await writeFile(file, orders(n));
-      await new Promise((r) => setTimeout(r, 100));
+      if (n < 3) await new Promise((r) => setTimeout(r, 100));
     }
+    const burstMs = Date.now() - burst;
     await waitFor(async () => (await hubFile(fleet!, "ORDERS.json")) === orders(3), 20_000, "the saved ORDERS.json to reach the hub");
     await waitFor(async () => out.includes("ORDERS.json: pushed"), 10_000, "watch to say it pushed");
     const byPerson = (await hubCommits(fleet)).filter((c) => c.author === "Dana Person");
-    expect(byPerson).toHaveLength(1);
+    // One commit when the saves came within the debounce (this process may have stalled between them).
+    if (burstMs < 2500) expect(byPerson).toHaveLength(1);
     expect(byPerson[0]!.paths).toEqual(["ORDERS.json"]);
 
     const broken = '{ "version": 1, "orders": [ { "id": "x", "to": "izzit7", "run": "true", "timeout": "ten minutes" } ] }\n';

@@ -82,7 +82,7 @@ describe("to: ANY", () => {
 
   it("only a capable machine claims it; a holder that stays alive keeps it; a silent holder is taken over after the lease", async () => {
     fleet = await makeFleet(["izzit7", "soda-yeti", "machine-2"]);
-    for (const n of ["izzit7", "soda-yeti"]) await setConfig(dirOf(n), { claimLease: "10s", checkEvery: "1s", labels: ["gpu"] });
+    for (const n of ["izzit7", "soda-yeti"]) await setConfig(dirOf(n), { claimLease: "20s", checkEvery: "1s", labels: ["gpu"] });
     const log = join(fleet.root, "ran.log");
     await pushOrders(fleet, [{ id: "train", to: "ANY", requires: ["gpu"], run: `echo "$COORD_MACHINE $COORD_ATTEMPT" >> ${log}; [ "$COORD_MACHINE" = soda-yeti ] || sleep 60` }]);
     expect((await sync({ dir: dirOf("machine-2") })).ran).toEqual([]); // no gpu: never claims
@@ -93,7 +93,7 @@ describe("to: ANY", () => {
       return t?.state === "in_progress" && t.pid ? t : undefined;
     }, 20_000, "izzit7 to run its claim");
     // Alive and renewing: for longer than a lease, nobody else may take it.
-    await new Promise((r) => setTimeout(r, 12_000));
+    await new Promise((r) => setTimeout(r, 22_000));
     const meanwhile = await sync({ dir: dirOf("soda-yeti") });
     expect(meanwhile.ran).toEqual([]);
     expect(meanwhile.waiting).toEqual([{ id: "train", reason: "claimed by izzit7" }]);
@@ -104,13 +104,13 @@ describe("to: ANY", () => {
     const taken = await waitFor(async () => {
       const r = await sync({ dir: dirOf("soda-yeti") });
       return r.ran.length ? r : undefined;
-    }, 40_000, "the lease to expire");
+    }, 60_000, "the lease to expire");
     expect(taken.ran).toEqual([expect.objectContaining({ id: "train", state: "completed" })]);
     const status = await hubStatus(fleet);
     expect(status.orders.train).toMatchObject({ state: "completed", done: true });
     expect(status.orders.train.machines["soda-yeti"]).toMatchObject({ state: "completed", takeoverFrom: "izzit7", attempts: 1 });
     expect(await lines(log)).toEqual(["izzit7 1", "soda-yeti 1"]);
-  }, 150_000);
+  }, 180_000);
 });
 
 describe("crash (kill -9) at every step of a task's life", () => {

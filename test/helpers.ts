@@ -92,6 +92,17 @@ export async function journal(dir: string): Promise<any> {
   return JSON.parse(await readFile(join(dir, ".git", "coord", "journal.json"), "utf8"));
 }
 
+/** Kills a task's process group, only if `pid` still is a coord task (its number may have been reused since). */
+export async function killTaskGroup(pid: number): Promise<void> {
+  const environ = await readFile(`/proc/${pid}/environ`, "utf8").catch(() => "");
+  if (pid <= 1 || !environ.split("\0").some((v) => v.startsWith("COORD_TASK="))) return;
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // gone already
+  }
+}
+
 /** Runs the CLI in-process, capturing output. */
 export async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
@@ -120,10 +131,14 @@ export async function cliExec(args: string[], input?: Buffer): Promise<{ code: n
 /** Polls `check` every 50 ms until it returns a value, at most `ms`. */
 export async function waitFor<T>(check: () => Promise<T | undefined | false>, ms: number, what: string): Promise<T> {
   const deadline = Date.now() + ms;
+  let last: unknown;
   for (;;) {
-    const v = await check().catch(() => undefined);
+    const v = await check().catch((e: unknown) => {
+      last = e;
+      return undefined;
+    });
     if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ` (the last check threw: ${(last as Error).message ?? String(last)})` : ""}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Repo, machineAuthor } from "../src/git/git.js";
 import { chmod, readFile, rename, stat, writeFile } from "node:fs/promises";
-import { cli, cliExec, cliProcess, git, pushOrders, hubCommits, hubFile, hubStatus, journal, makeFleet, setConfig, waitFor, type Fleet } from "./helpers.js";
+import { cli, cliExec, cliProcess, git, pushOrders, hubCommits, hubFile, hubStatus, journal, killTaskGroup, makeFleet, setConfig, waitFor, type Fleet } from "./helpers.js";
 import { openMachine, sync } from "../src/sync/sync.js";
 import { publishOrdersEdit } from "../src/daemon/watch.js";
 import { inbox, send } from "../src/commands/messages.js";
@@ -98,7 +98,7 @@ describe("review", () => {
       }, 60_000, "soda-yeti to take over");
       expect(taken.ran[0]).toMatchObject({ id: "train" });
       const overlap = await readFile(join(d, "overlap"), "utf8").catch(() => "");
-      try { process.kill(-entry.pid!, "SIGKILL"); } catch { /* gone */ }
+      await killTaskGroup(entry.pid!);
       expect(overlap).toBe(""); // izzit7's task was still running when soda-yeti started it
     } finally {
       holder.kill("SIGKILL");
@@ -204,7 +204,7 @@ describe("review", () => {
     const release = join(fleet.root, "release");
     // b's network is slow: its first push waits until the test releases it (at most 30 s).
     const hook = join(B, ".git", "hooks", "pre-push");
-    await writeFile(hook, `#!/bin/sh\n[ -e ${release} ] && exit 0\ntouch ${waiting}\ni=0; while [ ! -e ${release} ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\nexit 0\n`);
+    await writeFile(hook, `#!/bin/sh\n[ -e ${release} ] && exit 0\ntouch ${waiting}\ni=0; while [ ! -e ${release} ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done\nexit 0\n`);
     await chmod(hook, 0o755);
     await pushOrders(fleet, [{ id: "job", to: "ANY", retries: 0, run: `echo "$COORD_MACHINE a$COORD_ATTEMPT" >> ${log}; exit 1` }]);
     const bSync = cliExec(["sync", "--dir", B]); // b claims, and pushes the claim slowly

@@ -7,7 +7,7 @@ import { Repo } from "../src/git/git.js";
 import { sync } from "../src/sync/sync.js";
 import { readModel } from "../src/core/repo.js";
 import { deriveStatus, renderStatusJson, renderStatusMd } from "../src/core/status.js";
-import { cli, git, setConfig, hubCommits, hubFile, hubHead, hubStatus, journal, makeFleet, pushOrders, personCommit, type Fleet } from "./helpers.js";
+import { cli, git, setConfig, hubCommits, hubFile, hubHead, hubStatus, journal, makeFleet, pushOrders, personCommit, waitFor, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -85,9 +85,12 @@ describe("a fleet on a local hub", () => {
     const r = await sync({ dir: fleet.machines.izzit7! });
     expect(r.ran[0]).toMatchObject({ id: "svc", state: "completed", exitCode: 0 });
     expect(Date.now() - t0).toBeLessThan(50_000); // not the service's 120 s, not the 60 s timeout
-    const pid = Number((await readFile(pidFile, "utf8")).trim());
-    expect(() => process.kill(pid, 0)).not.toThrow(); // the service runs on
-    process.kill(pid, "SIGKILL");
+    const pid = await waitFor(async () => Number((await readFile(pidFile, "utf8")).trim()) > 1 && Number((await readFile(pidFile, "utf8")).trim()), 10_000, "the service's pid");
+    try {
+      expect(() => process.kill(pid, 0)).not.toThrow(); // the service runs on
+    } finally {
+      process.kill(pid, "SIGKILL");
+    }
   }, 120_000);
 
   it("after a force-push of the hub the checkout follows it again; commits of its own would be kept", async () => {
@@ -133,6 +136,19 @@ describe("a fleet on a local hub", () => {
       const commit = (await git(dir, "rev-parse", "origin/main")).trim();
       await Promise.all([repo.fastForward(commit), new Promise((r) => setTimeout(r, k * 2)).then(() => writeFile(file, later))]);
       expect(await readFile(file, "utf8"), `round ${k}`).toBe(later);
+    }
+  });
+
+  it("two fast-forwards of one checkout at once (coord watch and its daemon's sync) both succeed", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    const [a, b] = [new Repo(dir, join(fleet.root, "scratch")), new Repo(dir, join(fleet.root, "scratch"))];
+    for (let k = 0; k < 8; k++) {
+      await personCommit(fleet, "ORDERS.json", JSON.stringify({ version: 1, orders: [order(`o${k}`, "izzit7", "true")] }, null, 2) + "\n", `round ${k}`);
+      await git(dir, "fetch", "--quiet", "origin");
+      const commit = (await git(dir, "rev-parse", "origin/main")).trim();
+      expect(await Promise.all([a.fastForward(commit), b.fastForward(commit)]), `round ${k}`).toEqual([undefined, undefined]);
+      expect((await git(dir, "rev-parse", "HEAD")).trim()).toBe(commit);
     }
   });
 

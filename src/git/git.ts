@@ -4,7 +4,7 @@
 // on top of the remote tip in a private index (the checkout is not touched),
 // and pushes without force; a rejected push is a lost compare-and-swap.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { simpleGit, type SimpleGit, type SimpleGitOptions } from "simple-git";
 import { CoordError, EXIT } from "../errors.js";
 
@@ -86,6 +86,9 @@ const authorEnv = (a: Author) => ({
 export function isRejectedPush(e: unknown): boolean {
   return /non-fast-forward|fetch first|\[rejected\]|stale info|failed to update ref|cannot lock ref/i.test(String((e as Error)?.message ?? e));
 }
+
+/** The fast-forward running in each checkout (by path) in this process. */
+const fastForwards = new Map<string, Promise<unknown>>();
 
 /** A git checkout that coord works in. */
 export class Repo {
@@ -230,6 +233,21 @@ export class Repo {
    * and loses nothing; otherwise leaves it alone and says why.
    */
   async fastForward(commit: string): Promise<string | undefined> {
+    // One at a time per checkout in this process: coord watch fast-forwards after its push while
+    // its daemon's sync may fast-forward too, and two would fight over .git/index.lock.
+    const key = resolve(this.dir);
+    const before = fastForwards.get(key) ?? Promise.resolve();
+    const mine = before.then(() => this.fastForwardNow(commit));
+    const settled = mine.catch(() => {});
+    fastForwards.set(key, settled);
+    try {
+      return await mine;
+    } finally {
+      if (fastForwards.get(key) === settled) fastForwards.delete(key);
+    }
+  }
+
+  private async fastForwardNow(commit: string): Promise<string | undefined> {
     const head = await this.resolve("HEAD");
     try {
       if (!head) await this.git().raw(["checkout", "--quiet", "-B", this.branch, commit]);
