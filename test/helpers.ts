@@ -92,17 +92,6 @@ export async function journal(dir: string): Promise<any> {
   return JSON.parse(await readFile(join(dir, ".git", "coord", "journal.json"), "utf8"));
 }
 
-/** Kills a task's process group, only if `pid` still is a coord task (its number may have been reused since). */
-export async function killTaskGroup(pid: number): Promise<void> {
-  const environ = await readFile(`/proc/${pid}/environ`, "utf8").catch(() => "");
-  if (pid <= 1 || !environ.split("\0").some((v) => v.startsWith("COORD_TASK="))) return;
-  try {
-    process.kill(-pid, "SIGKILL");
-  } catch {
-    // gone already
-  }
-}
-
 /** Runs the CLI in-process, capturing output. */
 export async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];

@@ -5,9 +5,11 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Repo, machineAuthor } from "../src/git/git.js";
 import { chmod, readFile, rename, stat, writeFile } from "node:fs/promises";
-import { cli, cliExec, cliProcess, git, pushOrders, hubCommits, hubFile, hubStatus, journal, killTaskGroup, makeFleet, setConfig, waitFor, type Fleet } from "./helpers.js";
+import { cli, cliExec, cliProcess, git, pushOrders, hubCommits, hubFile, hubStatus, journal, makeFleet, setConfig, waitFor, type Fleet } from "./helpers.js";
 import { openMachine, sync } from "../src/sync/sync.js";
 import { publishOrdersEdit } from "../src/daemon/watch.js";
+import { killOrphan } from "../src/runner/run.js";
+import { taskMarker } from "../src/sync/tasks.js";
 import { inbox, send } from "../src/commands/messages.js";
 
 let fleet: Fleet | undefined;
@@ -98,7 +100,7 @@ describe("review", () => {
       }, 60_000, "soda-yeti to take over");
       expect(taken.ran[0]).toMatchObject({ id: "train" });
       const overlap = await readFile(join(d, "overlap"), "utf8").catch(() => "");
-      await killTaskGroup(entry.pid!);
+      await killOrphan(entry.pid!, taskMarker("izzit7", "train", entry.rev, entry.attempts)); // only while it is that task
       expect(overlap).toBe(""); // izzit7's task was still running when soda-yeti started it
     } finally {
       holder.kill("SIGKILL");

@@ -85,7 +85,10 @@ describe("a fleet on a local hub", () => {
     const r = await sync({ dir: fleet.machines.izzit7! });
     expect(r.ran[0]).toMatchObject({ id: "svc", state: "completed", exitCode: 0 });
     expect(Date.now() - t0).toBeLessThan(50_000); // not the service's 120 s, not the 60 s timeout
-    const pid = await waitFor(async () => Number((await readFile(pidFile, "utf8")).trim()) > 1 && Number((await readFile(pidFile, "utf8")).trim()), 10_000, "the service's pid");
+    const pid = await waitFor(async () => {
+      const n = Number((await readFile(pidFile, "utf8")).trim());
+      return n > 1 && n;
+    }, 10_000, "the service's pid");
     try {
       expect(() => process.kill(pid, 0)).not.toThrow(); // the service runs on
     } finally {
