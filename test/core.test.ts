@@ -749,8 +749,8 @@ describe("redact", () => {
     expect(redact(text)).toBe(text);
   });
 
-  it("does not treat tiny secret values as secrets (they would shred the output)", () => {
-    expect(redact("a b c", ["a", "b"])).toBe("a b c");
+  it("replaces tiny secret values only where they stand alone (inside words they would shred the output)", () => {
+    expect(redact("a b c abc", ["a", "b"])).toBe("[REDACTED] [REDACTED] c abc");
   });
 });
 

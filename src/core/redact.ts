@@ -1,22 +1,90 @@
-// What of a task's output may reach the repository: the last lines, with
-// secrets replaced. Pure; the full log stays in the local state.
+// What may reach the repository or a screen: text with secrets replaced. Pure.
+// Every text coord publishes (task output, reasons, errors, warnings) and every
+// URL it prints goes through redact(); the full log stays in the local state.
 
-const TOKEN_SHAPES: RegExp[] = [
-  /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g,
-  /\bgh[pousr]_[A-Za-z0-9]{20,}\b/g, // GitHub tokens
-  /\bgithub_pat_[A-Za-z0-9_]{20,}\b/g,
-  /\b(AKIA|ASIA)[A-Z0-9]{16}\b/g, // AWS access key ids
-  /\b(sk|rk)-[A-Za-z0-9_-]{20,}\b/g, // API keys of the sk-… shape
-  /\bxox[baprs]-[A-Za-z0-9-]{10,}\b/g, // Slack
-  /(\bBearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi,
-  /(aws_secret_access_key\s*[=:]\s*)\S+/gi,
+export const REDACTED = "[REDACTED]";
+
+/** One rule: what to find, and what it becomes (`keep` groups stay, the rest is replaced). */
+interface Rule {
+  name: string;
+  re: RegExp;
+  /** The replacement, from the match's groups; default: the whole match becomes [REDACTED]. */
+  to?: (...groups: string[]) => string;
+}
+
+/** Text that names a secret in a pair: `password=…`, `"token": "…"`, `GH_TOKEN=…`, `api-key: …`. */
+const SECRET_KEY = String.raw`[A-Za-z0-9_.-]*(?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?)`;
+
+/** The rules, most specific first. Every one is tested in test/redact.test.ts. */
+export const RULES: readonly Rule[] = [
+  { name: "private key block", re: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)/g },
+  // A URL's userinfo: any on http(s) (a token is often the user name), a user:password anywhere
+  // (ssh://git@host keeps its plain user name: it is no secret). Database URLs are covered too.
+  {
+    name: "URL userinfo",
+    re: /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/?#@'"<>]+)@/gi,
+    to: (all, scheme, user) => (user.includes(":") || /^https?:/i.test(scheme) ? `${scheme}${REDACTED}@` : all),
+  },
+  { name: "GitHub token", re: /\bgh[pousr]_[A-Za-z0-9]{20,}\b/g },
+  { name: "GitHub fine-grained token", re: /\bgithub_pat_[A-Za-z0-9_]{20,}\b/g },
+  { name: "GitLab token", re: /\bgl(?:pat|dt|ptt|rt|cbt|oas)-[A-Za-z0-9_-]{20,}\b/g },
+  { name: "npm token", re: /\bnpm_[A-Za-z0-9]{36,}\b/g },
+  { name: "Slack token", re: /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g },
+  { name: "AWS access key id", re: /\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g },
+  { name: "sk- API key", re: /\b(?:sk|rk)-[A-Za-z0-9_-]{20,}\b/g },
+  { name: "JSON web token", re: /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b/g },
+  { name: "Bearer token", re: /(\bBearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi, to: (_all, prefix) => `${prefix}${REDACTED}` },
+  { name: "Basic credentials", re: /(\bAuthorization:\s*Basic\s+)[A-Za-z0-9+/=]{4,}/gi, to: (_all, prefix) => `${prefix}${REDACTED}` },
+  {
+    name: "secret pair",
+    re: new RegExp(String.raw`(^|[^A-Za-z0-9_])(${SECRET_KEY}["']?\s*[=:]\s*["']?)([^\s"'&;,]+)`, "gim"),
+    to: (all, before, key, value) => (value === REDACTED ? all : `${before}${key}${REDACTED}`),
+  },
 ];
 
-/** Replaces known token shapes and the given secret values with [REDACTED]. */
+/**
+ * Secret values shorter than this are replaced only where they stand as a
+ * whole word (no letter or digit next to them): a 2-character value replaced
+ * inside every word would shred the output, while standing alone it is the
+ * secret showing. Longer values are replaced wherever they appear.
+ */
+export const SHORT_SECRET = 6;
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** Control characters but tab and newline, as outputTail strips them. */
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+
+/**
+ * The forms a secret value may take in text: as given; with CRLF as LF and
+ * control characters dropped (as output is normalised); and, for a value of
+ * several lines, each line (a tail cut through it shows no line of it).
+ */
+export function secretForms(values: string[]): string[] {
+  const forms = new Set<string>();
+  for (const v of values) {
+    if (!v) continue;
+    const plain = v.replace(/\r\n/g, "\n").replace(CONTROL, "");
+    for (const f of [v, plain]) if (f.trim()) forms.add(f);
+    if (plain.includes("\n")) for (const line of plain.split("\n")) if (line.trim()) forms.add(line.trim());
+  }
+  return [...forms].sort((a, b) => b.length - a.length);
+}
+
+/** Replaces the given secret values and every known secret shape with [REDACTED]. */
 export function redact(text: string, secrets: string[] = []): string {
   let out = text;
-  for (const s of secrets.filter((v) => v.length >= 4).sort((a, b) => b.length - a.length)) out = out.split(s).join("[REDACTED]");
-  for (const re of TOKEN_SHAPES) out = out.replace(re, (_m, prefix?: string) => (prefix && /^(Bearer\s+|aws_secret)/i.test(prefix) ? `${prefix}[REDACTED]` : "[REDACTED]"));
+  for (const s of secretForms(secrets)) {
+    if (s.length >= SHORT_SECRET) out = out.split(s).join(REDACTED);
+    else out = out.replace(new RegExp(`(?<![\\p{L}\\p{N}])${escape(s)}(?![\\p{L}\\p{N}])`, "gu"), REDACTED);
+  }
+  for (const rule of RULES)
+    out = out.replace(rule.re, (...args: unknown[]) => {
+      if (!rule.to) return REDACTED;
+      // The match and its groups come before the offset (a number).
+      const groups = args.slice(0, args.findIndex((a) => typeof a === "number")).map((a) => (typeof a === "string" ? a : ""));
+      return rule.to(...groups);
+    });
   return out;
 }
 
@@ -24,7 +92,7 @@ export function redact(text: string, secrets: string[] = []): string {
 export function outputTail(text: string, lines: number, maxChars = 4000, secrets: string[] = []): string {
   if (lines <= 0) return "";
   // Terminal escapes and control characters go first, so they cannot hide a token from redaction.
-  const plain = text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r\n/g, "\n").replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, "");
+  const plain = text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r\n/g, "\n").replace(CONTROL, "");
   const tail = redact(plain, secrets).replace(/\n+$/, "").split("\n").slice(-lines).join("\n");
   const chars = Array.from(tail);
   return chars.length > maxChars ? "…" + chars.slice(chars.length - maxChars + 1).join("") : tail;
