@@ -1,10 +1,12 @@
 // Runs one shell task: its own process group (so a timeout kills everything it
 // started), the full output to a local log file up to a cap, the last lines
 // kept for publishing.
-import { spawn } from "node:child_process";
-import { createWriteStream } from "node:fs";
-import { once } from "node:events";
-import { readFile } from "node:fs/promises";
+import { spawn, type ChildProcess } from "node:child_process";
+import { constants, createWriteStream } from "node:fs";
+import { access, mkdir, readFile, stat } from "node:fs/promises";
+import { dirname } from "node:path";
+import { finished } from "node:stream/promises";
+import { setLongTimeout } from "./timer.js";
 
 export interface RunSpec {
   /** A shell command (run with /bin/sh -c), or… */
@@ -13,7 +15,7 @@ export interface RunSpec {
   argv?: string[];
   cwd: string;
   env: Record<string, string>;
-  /** Seconds. */
+  /** Seconds; any value is safe (a long one is waited for in chunks, Infinity never times out). */
   timeout: number;
   logFile: string;
   /** Bytes of output written to the log file at most. */
@@ -26,6 +28,8 @@ export interface RunSpec {
   input?: string;
   /** Aborting stops the task: SIGTERM to its group, SIGKILL after the grace. */
   signal?: AbortSignal;
+  /** How the program is named when it cannot start, e.g. "the agent CLI claude" (default: its file). */
+  program?: string;
 }
 
 export interface RunResult {
@@ -36,8 +40,10 @@ export interface RunResult {
   aborted: boolean;
   /** The last part of the output (up to 64 KiB), raw. */
   tail: string;
-  /** Error starting the process (for example a cwd that does not exist). */
+  /** Why the process could not start, as a sentence (for example "cwd /x does not exist"). */
   error?: string;
+  /** Why the output log could not be written (a full disk): the task ran on, its tail is kept. */
+  logError?: string;
 }
 
 const TAIL_BYTES = 64 * 1024;
@@ -52,20 +58,103 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** What no program can be given (spawn refuses it): a NUL byte in the command, cwd or environment. */
+function nulProblem(spec: RunSpec, file: string, args: string[], program: string): string | undefined {
+  const what = "a NUL byte, which no program can be given";
+  if ([file, ...args].some((a) => a.includes("\0"))) return spec.command !== undefined ? `the command contains ${what}` : `the command line of ${program} contains ${what}`;
+  if (spec.cwd.includes("\0")) return `the cwd contains ${what}`;
+  for (const [name, value] of Object.entries(spec.env))
+    if (name.includes("\0") || (typeof value === "string" && value.includes("\0"))) return `env ${JSON.stringify(name)} contains ${what}`;
+  return undefined;
+}
+
+/** The sentence for a process that could not start: what is wrong, named. */
+async function startProblem(e: NodeJS.ErrnoException, spec: RunSpec, file: string, args: string[], program: string): Promise<string> {
+  const cwd = await stat(spec.cwd).catch((err: NodeJS.ErrnoException) => err);
+  if (cwd instanceof Error) {
+    if (cwd.code === "ENOENT") return `cwd ${spec.cwd} does not exist`;
+    if (cwd.code === "ENOTDIR") return `cwd ${spec.cwd} is not a directory`;
+    if (cwd.code === "EACCES") return `cwd ${spec.cwd} cannot be reached (permission denied)`;
+  } else if (!cwd.isDirectory()) return `cwd ${spec.cwd} is not a directory`;
+  switch (e.code) {
+    case "ENOENT":
+      return file.includes("/") ? `${program} does not exist` : `${program} is not on PATH`;
+    case "ENOTDIR":
+      return `${program} does not exist (a part of its path is not a directory)`;
+    case "EACCES":
+    case "EPERM":
+      if (await access(spec.cwd, constants.X_OK).then(() => false, () => true)) return `cwd ${spec.cwd} cannot be entered (permission denied)`;
+      return `${program} cannot be run (permission denied: is it executable?)`;
+    case "ENOEXEC":
+      return `${program} is not a program this system can run`;
+    case "E2BIG": {
+      const bytes = [file, ...args, ...Object.entries(spec.env).map(([k, v]) => `${k}=${v}`)].reduce((n, s) => n + Buffer.byteLength(s) + 1, 0);
+      return `its command line and environment are too large for the system to start it (E2BIG: ${Math.ceil(bytes / 1024)} KB, or one value over 128 KB); pass large values through a file instead`;
+    }
+    default:
+      return `${program} could not be started (${e.code ?? e.message})`;
+  }
+}
+
+/** The output log: written while it can be; a write error (a full disk, a missing directory) is kept, never thrown. */
+async function openLog(path: string) {
+  await mkdir(dirname(path), { recursive: true }).catch(() => {});
+  const stream = createWriteStream(path, { flags: "w" });
+  let error: NodeJS.ErrnoException | undefined;
+  stream.on("error", (e) => (error ??= e));
+  return {
+    write: (data: Buffer | string) => {
+      if (!error && !stream.destroyed) stream.write(data);
+    },
+    /** Closes it; returns why it could not be written, if it could not. */
+    close: async (): Promise<string | undefined> => {
+      if (!stream.destroyed) stream.end();
+      await finished(stream).catch(() => {});
+      return error ? `the output log ${path} could not be written (${error.code ?? error.message}); the task ran on and its last lines are kept` : undefined;
+    },
+  };
+}
+
+/**
+ * Runs one task. It never throws: a process that cannot start (a missing cwd
+ * or program, a NUL byte, E2BIG) comes back with `error`, a log that cannot be
+ * written with `logError`.
+ */
 export async function runTask(spec: RunSpec): Promise<RunResult> {
-  const log = createWriteStream(spec.logFile, { flags: "w" });
+  const log = await openLog(spec.logFile);
   const cap = spec.logCap ?? 10 * 1024 * 1024;
   let logged = 0;
   let tail = Buffer.alloc(0);
   let timedOut = false;
 
   const [file, ...args] = spec.argv ?? ["/bin/sh", "-c", spec.command ?? "true"];
-  const child = spawn(file!, args, {
-    cwd: spec.cwd,
-    env: spec.env,
-    detached: true, // a process group of its own
-    stdio: [spec.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+  const program = spec.program ?? file!;
+  const notStarted = async (error: string): Promise<RunResult> => {
+    log.write(`[coord: ${error}]\n`);
+    const logError = await log.close();
+    return { exitCode: null, signal: null, timedOut: false, aborted: false, tail: "", error, ...(logError ? { logError } : {}) };
+  };
+  const refused = nulProblem(spec, file!, args, program);
+  if (refused) return notStarted(refused);
+  let child: ChildProcess;
+  try {
+    child = spawn(file!, args, {
+      cwd: spec.cwd,
+      env: spec.env,
+      detached: true, // a process group of its own
+      stdio: [spec.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+    });
+  } catch (e) {
+    // Some errors are thrown at once (E2BIG, ENOTDIR, an invalid argument), others come as 'error'.
+    return notStarted(await startProblem(e as NodeJS.ErrnoException, spec, file!, args, program));
+  }
+  // Resolved once: spawned, or why not. A later 'error' (a kill that failed) changes nothing.
+  const first = new Promise<Error | undefined>((resolve) => {
+    child.once("spawn", () => resolve(undefined));
+    child.on("error", (e) => resolve(e));
   });
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
   if (spec.input !== undefined) {
     child.stdin!.on("error", () => {}); // a hook that does not read its stdin is fine
     child.stdin!.end(spec.input);
@@ -80,20 +169,13 @@ export async function runTask(spec: RunSpec): Promise<RunResult> {
     tail = Buffer.concat([tail, chunk]);
     if (tail.length > TAIL_BYTES) tail = tail.subarray(tail.length - TAIL_BYTES);
   };
-  child.stdout!.on("data", onData);
-  child.stderr!.on("data", onData);
-
-  const started = new Promise<void>((resolve) => child.once("spawn", resolve));
-  const failed = once(child, "error").then(([e]) => e as Error);
-  const exited = once(child, "exit").then(([code, signal]) => ({ code: code as number | null, signal: signal as string | null }));
-  const closed = once(child, "close");
-
-  const first = await Promise.race([started.then(() => undefined), failed]);
-  if (first instanceof Error) {
-    log.end();
-    await once(log, "close");
-    return { exitCode: null, signal: null, timedOut: false, aborted: false, tail: "", error: first.message };
+  for (const out of [child.stdout!, child.stderr!]) {
+    out.on("data", onData);
+    out.on("error", () => {});
   }
+
+  const failed = await first;
+  if (failed) return notStarted(await startProblem(failed as NodeJS.ErrnoException, spec, file!, args, program));
   spec.onStart?.(child.pid!);
 
   let killTimer: NodeJS.Timeout | undefined;
@@ -102,7 +184,7 @@ export async function runTask(spec: RunSpec): Promise<RunResult> {
     killGroup(child.pid!, "SIGTERM");
     killTimer ??= setTimeout(() => killGroup(child.pid!, "SIGKILL"), (spec.killGrace ?? 5) * 1000);
   };
-  const timer = setTimeout(() => {
+  const cancelTimer = setLongTimeout(() => {
     timedOut = true;
     stop();
   }, spec.timeout * 1000);
@@ -119,14 +201,13 @@ export async function runTask(spec: RunSpec): Promise<RunResult> {
   await Promise.race([closed, new Promise((r) => setTimeout(r, PIPE_GRACE_MS))]);
   child.stdout!.destroy();
   child.stderr!.destroy();
-  clearTimeout(timer);
+  cancelTimer();
   spec.signal?.removeEventListener("abort", onAbort);
   // Whatever the shell left behind in its group goes with it.
   if (timedOut || aborted) killGroup(child.pid!, "SIGKILL");
   if (killTimer) clearTimeout(killTimer);
-  log.end();
-  await once(log, "close");
-  return { exitCode: code, signal, timedOut, aborted, tail: tail.toString("utf8") };
+  const logError = await log.close();
+  return { exitCode: code, signal, timedOut, aborted, tail: tail.toString("utf8"), ...(logError ? { logError } : {}) };
 }
 
 /**

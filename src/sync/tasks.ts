@@ -56,8 +56,8 @@ export function expandHome(path: string | undefined): string {
   return resolve(home, path);
 }
 
-function describeFailure(r: RunResult, timeout: number, cwd: string, stopReason?: string): string | undefined {
-  if (r.error) return `could not start in ${cwd}: ${r.error}`;
+function describeFailure(r: RunResult, timeout: number, stopReason?: string): string | undefined {
+  if (r.error) return r.error; // a sentence naming what is wrong: "cwd /x does not exist"
   if (r.aborted) return stopReason ?? "stopped";
   if (r.timedOut) return `timed out after ${formatDuration(timeout)}; its process group was killed`;
   if (r.signal) return `killed by ${r.signal}`;
@@ -104,8 +104,9 @@ export async function runOne(
       controller.abort();
     },
   });
+  // runTask never throws; this is the last guard, so that a task that could not run is failed, never left in progress.
   const r = await runTask({
-    ...(order.agent ? { argv: agentArgv(order) } : { command: order.run! }),
+    ...(order.agent ? { argv: agentArgv(order), program: `the agent CLI ${order.agent}` } : { command: order.run! }),
     cwd,
     timeout,
     logFile,
@@ -119,12 +120,14 @@ export async function runOne(
       COORD_ATTEMPT: String(attempt),
       COORD_TASK: taskMarker(m.config.name, order.id, order.rev, attempt),
     },
-    onStart: (pid) => void journal.set(order.id, { ...base, state: "in_progress", pid }),
-  });
-  const reason = describeFailure(r, timeout, cwd, stopped?.reason);
+    // The pid is a help for killing an orphan later; a failed write of it (a full disk) is not the task's failure.
+    onStart: (pid) => void journal.set(order.id, { ...base, state: "in_progress", pid }).catch(() => {}),
+  }).catch((e: unknown): RunResult => ({ exitCode: null, signal: null, timedOut: false, aborted: false, tail: "", error: `coord could not run it (${(e as Error).message})` }));
+  const reason = describeFailure(r, timeout, stopped?.reason);
   const state = r.aborted && stopped ? stopped.state : reason ? "failed" : "completed";
   const secrets = (order.secrets ?? []).map((name) => order.env[name] ?? "").filter(Boolean);
-  const output = outputTail(r.tail, m.config.outputLines, 4000, secrets);
+  // A log that could not be written (a full disk) is said where the output is published.
+  const output = [outputTail(r.tail, m.config.outputLines, 4000, secrets), r.logError && `[coord: ${r.logError}]`].filter(Boolean).join("\n");
   await journal.set(order.id, {
     ...base,
     state,
