@@ -23,17 +23,17 @@ describe("loadConfig", () => {
 
   it("names the line of a mistyped field and the field it means", async () => {
     const { dir, result } = await load(base + "maxParalel: 2\n");
-    await expect(result).rejects.toThrow(`${join(dir, "machine.yaml")}:4: unknown field "maxParalel"; rename it to "maxParallel" (or run coord init again)`);
+    await expect(result).rejects.toThrow(`${join(dir, "machine.yaml")}:4: unknown field "maxParalel"; rename it to "maxParallel"`);
   });
 
   it("names the line of a bad value and says what is wrong", async () => {
     const { dir, result } = await load(base + "checkEvery: soon\n");
-    await expect(result).rejects.toThrow(`${join(dir, "machine.yaml")}:4 field checkEvery: "soon" is not a duration; write it like "90s", "15m" or "2h"; fix it or run coord init again`);
+    await expect(result).rejects.toThrow(`${join(dir, "machine.yaml")}:4 field checkEvery: "soon" is not a duration; write it like "90s", "15m" or "2h"; fix it, or move it aside and run coord init <checkout> --name <this machine> --remote <hub> --reclaim`);
   });
 
   it("says where the YAML breaks", async () => {
     const { result } = await load(base + "labels: [gpu\n");
-    await expect(result).rejects.toThrow(/machine\.yaml is not valid YAML \(.* at line \d+, column \d+\); fix it or run coord init again/);
+    await expect(result).rejects.toThrow(/machine\.yaml is not valid YAML \(.* at line \d+, column \d+\); fix it, or move it aside and run coord init .* --reclaim/);
   });
 });
 

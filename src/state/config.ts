@@ -31,8 +31,8 @@ const configSchema = z.strictObject({
   defaultTimeout: duration.default(3600),
   /** Lines of each task's output published in the machine's file. */
   outputLines: z.number().int().min(0).max(500).default(20),
-  /** Seconds one git command may take. */
-  gitTimeout: duration.default(120),
+  /** Seconds one git command may take (a remote that does not answer costs this much, no more). */
+  gitTimeout: duration.default(30),
   /** A command run by sync for each new message (the message as JSON on stdin); exit 0 acknowledges it. */
   onMessage: z.string().min(1).optional(),
   /** Seconds an onMessage hook may run. */
@@ -61,14 +61,31 @@ export function configPath(stateDir: string): string {
   return join(stateDir, "machine.yaml");
 }
 
+/** What to do about a machine config that cannot be used: it is this machine's identity, so never replaced silently. */
+const REPAIR = "fix it, or move it aside and run coord init <checkout> --name <this machine> --remote <hub> --reclaim (it takes the identity back from the machine's published file)";
+
 export async function loadConfig(stateDir: string): Promise<MachineConfig | undefined> {
   const path = configPath(stateDir);
-  const text = await readIfExists(path);
+  let text: string | undefined;
+  try {
+    text = await readIfExists(path);
+  } catch (e) {
+    throw new CoordError(`${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); ${REPAIR}`, EXIT.USAGE);
+  }
   if (text === undefined) return undefined;
   const lineCounter = new YAML.LineCounter();
-  const doc = YAML.parseDocument(text, { lineCounter });
-  if (doc.errors.length) throw new CoordError(`${path} is not valid YAML (${doc.errors[0]!.message.split("\n")[0]!.replace(/:$/, "")}); fix it or run coord init again`, EXIT.USAGE);
-  const result = configSchema.safeParse(doc.toJS());
+  let doc: YAML.Document.Parsed;
+  let value: unknown;
+  try {
+    doc = YAML.parseDocument(text, { lineCounter });
+    if (doc.errors.length) throw new Error(doc.errors[0]!.message.split("\n")[0]!.replace(/:$/, ""));
+    value = doc.toJS(); // throws on an alias bomb
+  } catch (e) {
+    throw new CoordError(`${path} is not valid YAML (${(e as Error).message}); ${REPAIR}`, EXIT.USAGE);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new CoordError(`${path} is not a machine config (it holds no fields); ${REPAIR}`, EXIT.USAGE);
+  const result = configSchema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const key = issue.code === "unrecognized_keys" ? issue.keys[0]! : String(issue.path[0] ?? "");
@@ -78,9 +95,9 @@ export async function loadConfig(stateDir: string): Promise<MachineConfig | unde
     const where = `${path}${offset === undefined ? "" : `:${lineCounter.linePos(offset).line}`}`;
     if (issue.code === "unrecognized_keys") {
       const guess = suggestField(key, Object.keys(configSchema.shape));
-      throw new CoordError(`${where}: unknown field "${key}"; ${guess ? `rename it to "${guess}"` : "remove it or fix its name"} (or run coord init again)`, EXIT.USAGE);
+      throw new CoordError(`${where}: unknown field "${key}"; ${guess ? `rename it to "${guess}"` : "remove it or fix its name"}`, EXIT.USAGE);
     }
-    throw new CoordError(`${where} field ${issue.path.join(".") || "(top)"}: ${issue.message}; fix it or run coord init again`, EXIT.USAGE);
+    throw new CoordError(`${where} field ${issue.path.join(".") || "(top)"}: ${issue.message}; ${REPAIR}`, EXIT.USAGE);
   }
   return result.data;
 }

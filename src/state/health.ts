@@ -2,6 +2,8 @@
 // back off exponentially, and a machine that failed 3 times in a row reports
 // itself `stalled` (with the last error) as soon as it can publish again.
 import { join } from "node:path";
+import { z } from "zod";
+import { setAside } from "./corrupt.js";
 import { readIfExists, writeDurably } from "./files.js";
 
 export interface Health {
@@ -18,14 +20,28 @@ export const STALL_AFTER = 3;
 
 const path = (stateDir: string) => join(stateDir, "health.json");
 
+const healthSchema = z.looseObject({
+  failures: z.number().int().min(0),
+  lastError: z.string().optional(),
+  lastFailureAt: z.string().optional(),
+  since: z.string().optional(),
+});
+
 export async function readHealth(stateDir: string): Promise<Health> {
   const text = await readIfExists(path(stateDir));
-  if (!text) return { failures: 0 };
+  if (text === undefined) return { failures: 0 };
+  let problem: string;
   try {
-    return JSON.parse(text) as Health;
-  } catch {
-    return { failures: 0 }; // a broken health file only loses the count
+    const r = healthSchema.safeParse(JSON.parse(text));
+    if (r.success) return r.data;
+    const issue = r.error.issues[0]!;
+    problem = `${issue.path.length ? `field ${issue.path.join(".")}` : "the file"}: ${issue.message}`;
+  } catch (e) {
+    problem = `not JSON: ${(e as Error).message}`;
   }
+  // A broken health file only loses the count of failed syncs.
+  await setAside(path(stateDir), problem, "the count of failed syncs starts again from 0");
+  return { failures: 0 };
 }
 
 export async function recordFailure(stateDir: string, error: string, now: Date): Promise<Health> {

@@ -2,8 +2,10 @@
 // its own file. Every transition is written durably before it takes effect, so
 // a task is started at most once per (order, rev) even across crashes.
 import { join } from "node:path";
-import type { TaskReport } from "../core/types.js";
+import { z } from "zod";
+import { TASK_STATES, type TaskReport } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
+import { isRecord, setAside } from "./corrupt.js";
 import { readIfExists, writeDurably } from "./files.js";
 
 export interface JournalEntry extends TaskReport {
@@ -22,6 +24,49 @@ export interface JournalData {
   lastRun?: string;
 }
 
+/** The fields coord relies on in each entry; others are kept as they are. */
+const entrySchema = z.looseObject({
+  rev: z.number().int().min(1),
+  state: z.enum(TASK_STATES),
+  attempts: z.number().int().min(0),
+  exitCode: z.number().int().nullable().optional(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  reason: z.string().optional(),
+  output: z.string().optional(),
+  lease: z.number().optional(),
+  takeoverFrom: z.string().optional(),
+  retryAt: z.string().optional(),
+  log: z.string().optional(),
+  pid: z.number().int().optional(),
+});
+
+/** The journal in `text`, or what is wrong with it ("version 2" for one of a newer coord). */
+export function parseJournal(text: string): JournalData | string {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    return `not JSON: ${(e as Error).message}`;
+  }
+  if (!isRecord(raw)) return "not a JSON object";
+  if (typeof raw.version === "number" && raw.version > 1) return `version ${raw.version}`;
+  if (raw.version !== 1) return "no version 1";
+  if (!isRecord(raw.tasks)) return "tasks is not an object";
+  for (const key of ["lastPublished", "lastRun"]) if (raw[key] !== undefined && typeof raw[key] !== "string") return `${key} is not a text`;
+  // Keyed by order id: a table without a prototype, so no id ("__proto__", "constructor") is special.
+  const tasks: Record<string, JournalEntry> = Object.create(null);
+  for (const [id, entry] of Object.entries(raw.tasks)) {
+    const r = entrySchema.safeParse(entry);
+    if (!r.success) {
+      const issue = r.error.issues[0]!;
+      return `task ${JSON.stringify(id)}${issue.path.length ? ` field ${issue.path.join(".")}` : ""}: ${issue.message}`;
+    }
+    tasks[id] = entry as JournalEntry;
+  }
+  return { ...(raw as unknown as JournalData), tasks };
+}
+
 export class Journal {
   private constructor(
     readonly path: string,
@@ -33,14 +78,14 @@ export class Journal {
   static async open(stateDir: string): Promise<Journal> {
     const path = join(stateDir, "journal.json");
     const text = await readIfExists(path);
-    if (text === undefined) return new Journal(path, { version: 1, tasks: {} }, true);
-    try {
-      const data = JSON.parse(text) as JournalData;
-      if (data.version !== 1 || typeof data.tasks !== "object") throw new Error("unknown journal version");
-      return new Journal(path, data);
-    } catch (e) {
-      throw new CoordError(`the journal ${path} cannot be read (${(e as Error).message}); move it aside and run coord sync again: it rebuilds the journal from what this machine published, so nothing it ran runs again`, EXIT.USAGE);
-    }
+    if (text === undefined) return new Journal(path, { version: 1, tasks: Object.create(null) }, true);
+    const data = parseJournal(text);
+    if (typeof data !== "string") return new Journal(path, data);
+    if (data.startsWith("version "))
+      throw new CoordError(`the journal ${path} is of ${data}, written by a newer coord; update coord on this machine`, EXIT.USAGE);
+    // Broken (a bad hand edit, disk corruption): kept aside, and rebuilt from what this machine published.
+    await setAside(path, data, "a new journal starts from what this machine published, so nothing it ran runs again");
+    return new Journal(path, { version: 1, tasks: Object.create(null) }, true);
   }
 
   get tasks(): Record<string, JournalEntry> {

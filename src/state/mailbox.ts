@@ -3,8 +3,10 @@
 // ack` and `coord sync` each change it in a short read-modify-write under its
 // own lock, so a send is durable at once, even while a long sync runs.
 import { join } from "node:path";
+import { z } from "zod";
 import type { InboxMessage, Message, Receipts } from "../core/messages.js";
 import { CoordError, EXIT } from "../errors.js";
+import { isRecord, setAside } from "./corrupt.js";
 import { readIfExists, updateLocked, writeDurably } from "./files.js";
 
 export interface MailboxData {
@@ -21,7 +23,41 @@ export interface MailboxData {
   hookPending?: string[];
 }
 
-const empty = (): MailboxData => ({ version: 1, outbox: {}, inbox: [], receipts: {} });
+/** Tables keyed by machine or channel have no prototype, so no name ("__proto__", "constructor") is special. */
+const table = <T>(entries: [string, T][] = []): Record<string, T> => Object.assign(Object.create(null) as Record<string, T>, Object.fromEntries(entries));
+
+const empty = (): MailboxData => ({ version: 1, outbox: table(), inbox: [], receipts: table() });
+
+const seq = z.number().int().min(0);
+const message = z.looseObject({ seq: seq.min(1), at: z.string(), priority: z.string(), text: z.string(), replyTo: z.string().optional() });
+/** The fields coord relies on; others are kept as they are. */
+const mailboxSchema = z.looseObject({
+  version: z.literal(1),
+  outbox: z.record(z.string(), z.looseObject({ next: seq.min(1), messages: z.array(message) })),
+  inbox: z.array(message.extend({ id: z.string(), from: z.string(), to: z.string() })),
+  receipts: z.record(z.string(), z.looseObject({ received: seq, acked: seq, also: z.array(seq).optional() })),
+  joined: z.boolean().optional(),
+  hookPending: z.array(z.string()).optional(),
+});
+
+/** The mailbox in `text`, or what is wrong with it ("version 2" for one of a newer coord). */
+export function parseMailbox(text: string): MailboxData | string {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    return `not JSON: ${(e as Error).message}`;
+  }
+  if (isRecord(raw) && typeof raw.version === "number" && raw.version > 1) return `version ${raw.version}`;
+  const r = mailboxSchema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    return `${issue.path.length ? `field ${issue.path.join(".")}` : "the file"}: ${issue.message}`;
+  }
+  // From the raw object's own keys (a schema's record would treat "__proto__" as the prototype).
+  const data = raw as unknown as MailboxData;
+  return { ...data, outbox: table(Object.entries(data.outbox)), receipts: table(Object.entries(data.receipts)) };
+}
 
 export function mailboxPath(stateDir: string): string {
   return join(stateDir, "mailbox.json");
@@ -31,13 +67,17 @@ export async function readMailbox(stateDir: string): Promise<MailboxData> {
   const path = mailboxPath(stateDir);
   const text = await readIfExists(path);
   if (text === undefined) return empty();
-  try {
-    const data = JSON.parse(text) as MailboxData;
-    if (data.version !== 1) throw new Error(`unknown version ${String(data.version)}`);
-    return data;
-  } catch (e) {
-    throw new CoordError(`the mailbox ${path} cannot be read (${(e as Error).message}); move it aside and run coord sync again: it rebuilds the receipts from this machine's published file and delivers again what was not acknowledged`, EXIT.USAGE);
-  }
+  const data = parseMailbox(text);
+  if (typeof data !== "string") return data;
+  if (data.startsWith("version "))
+    throw new CoordError(`the mailbox ${path} is of ${data}, written by a newer coord; update coord on this machine`, EXIT.USAGE);
+  // Broken (a bad hand edit, disk corruption): kept aside; the next sync rebuilds it from what was published.
+  await setAside(
+    path,
+    data,
+    "a new mailbox starts: the next sync takes back this machine's published messages and receipts and delivers again what was not acknowledged",
+  );
+  return empty();
 }
 
 /** Runs `change` on the mailbox under its lock and saves the result durably. */

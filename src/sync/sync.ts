@@ -20,6 +20,7 @@ import { loadConfig, type MachineConfig } from "../state/config.js";
 import { ownOrdersFile } from "../state/delegated.js";
 import { backoffUntil, readHealth, recordFailure, recordSuccess, STALL_AFTER, type Health } from "../state/health.js";
 import { Journal, type JournalEntry } from "../state/journal.js";
+import { takeSetAside } from "../state/corrupt.js";
 import { appendLog, CRON_LOG, rotateOutputFile } from "../state/logs.js";
 import { repairCheckout } from "../git/repair.js";
 import { tryLock, type HeldLock } from "../state/lock.js";
@@ -162,6 +163,7 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
   const started = Date.now();
   try {
     await cycle(machine, opts, result, lock, now, log);
+    result.warnings.push(...takeSetAside()); // local state that was broken, kept aside, and what replaced it
     if (!opts.dryRun) await recordSuccess(stateDir);
     await appendLog(stateDir, { kind: "sync", machine: config.name, ok: true, durationMs: Date.now() - started, ran: result.ran.map((t) => ({ id: t.id, state: t.state })), ...(result.pushed ? { pushed: result.pushed } : {}), delivered: result.delivered.length }).catch(() => {});
     return result;

@@ -1,0 +1,37 @@
+// Local state that cannot be read (disk corruption, a bad hand edit) is kept
+// aside as <file>.corrupt-<time>, never deleted, and said in one sentence: in
+// the machine's log (coord logs) and in the warnings of the next sync.
+import { dirname } from "node:path";
+import { rename } from "node:fs/promises";
+import { CoordError, EXIT } from "../errors.js";
+import { appendLog } from "./logs.js";
+
+/** Sentences about state kept aside in this process, not yet reported by a sync. */
+const pending: string[] = [];
+
+/** A plain object (not null, not an array): what every local state file holds at its top. */
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Moves the broken file `path` aside and says so: `problem` is what is wrong
+ * with it, `next` what coord does now ("starts a new one: …"). Another process
+ * that moved it first is fine.
+ */
+export async function setAside(path: string, problem: string, next: string, now = new Date()): Promise<string> {
+  const aside = `${path}.corrupt-${now.toISOString().replace(/[:.]/g, "-")}`;
+  await rename(path, aside).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== "ENOENT")
+      throw new CoordError(`${path} could not be read (${problem}) nor moved aside (${e.code ?? e.message}); move it aside by hand and run coord sync again`, EXIT.FAILURE);
+  });
+  const sentence = `${path} could not be read (${problem}); it was kept aside as ${aside} and ${next}`;
+  pending.push(sentence);
+  await appendLog(dirname(path), { kind: "state", warning: sentence }).catch(() => {});
+  return sentence;
+}
+
+/** The sentences about state kept aside since the last call (a sync reports them as warnings). */
+export function takeSetAside(): string[] {
+  return pending.splice(0);
+}
