@@ -22,6 +22,8 @@ import { schedule, formatSchedule } from "../commands/schedule.js";
 import { doctor, doctorExitCode, formatChecks } from "../commands/doctor.js";
 import { logs } from "../commands/logs.js";
 import { parseDuration } from "../core/duration.js";
+import { stopOnSignals } from "./signals.js";
+import { describeFailure, failureLines } from "./failure.js";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 
@@ -36,6 +38,11 @@ Exit codes:
   1  could not reach the remote, or another failure
   2  bad usage or configuration, or an order given on the command line is invalid (nothing changed)
   3  ORDERS.json is invalid (validate: the problems are printed; sync: it synced, but started no new task)`;
+
+const SYNC_STOPPED = `
+  130, 143  stopped by SIGINT (Ctrl-C) or SIGTERM: its running tasks were stopped (their process groups killed) and
+            reported failed, "interrupted: coord was stopped"; the result was published and the lock released.
+            A second signal exits at once (the next sync stops a task left running and reports it interrupted).`;
 
 /** A whole number given for `flag`, or one sentence saying what to give. */
 function count(flag: string, value: string): number {
@@ -129,11 +136,16 @@ export function buildProgram(io: Io): Command {
     .option("--dry-run", "print what would run; change nothing")
     .option("--json", "print the result as JSON")
     .option("--scheduled", "a run from cron or a timer: after failures, back off (1, 2, 4 … 60 minutes) instead of trying every time")
-    .addHelpText("after", EXIT_CODES + examples("coord sync", "coord sync --dir ~/fleet --dry-run", "*/5 * * * * coord sync --scheduled --dir ~/fleet   # crontab line (see coord cron)"))
+    .addHelpText("after", EXIT_CODES + SYNC_STOPPED + examples("coord sync", "coord sync --dir ~/fleet --dry-run", "*/5 * * * * coord sync --scheduled --dir ~/fleet   # crontab line (see coord cron)"))
     .action(async (o: { dir?: string; run: boolean; dryRun?: boolean; json?: boolean; scheduled?: boolean }) => {
       const dir = await resolveDir(o.dir);
       const progress = o.json ? undefined : startProgress(io);
-      const r = await sync({ dir, run: o.run, dryRun: o.dryRun, scheduled: o.scheduled, ...(progress ? { log: progress.line } : {}) }).finally(() => progress?.end());
+      // Stopped by a signal, it stops its tasks, reports and publishes them, and releases its lock; no orphan is left.
+      const stop = stopOnSignals((s) => io.err(`coord: ${s}: stopping the running tasks and publishing what they did; send it again to exit at once`));
+      const r = await sync({ dir, run: o.run, dryRun: o.dryRun, scheduled: o.scheduled, signal: stop.signal, ...(progress ? { log: progress.line } : {}) }).finally(() => {
+        progress?.end();
+        stop.dispose();
+      });
       if (o.json) io.out(JSON.stringify(r, null, 2));
       else if (o.dryRun) {
         if (r.wouldRun.length === 0) io.out(`${r.machine}: nothing would start`);
@@ -142,6 +154,7 @@ export function buildProgram(io: Io): Command {
         for (const p of r.ordersProblems) io.err(formatProblem(p));
       } else printSync(r, io);
       if (!r.skipped && r.ordersProblems.length) process.exitCode = EXIT.INVALID_ORDERS;
+      if (stop.received()) process.exitCode = stop.exitCode();
     });
 
   program
@@ -153,7 +166,8 @@ export function buildProgram(io: Io): Command {
     .addHelpText("after", examples("coord status", "coord status --json | jq '.orders'", "coord status --no-fetch"))
     .action(async (o: { dir?: string; json?: boolean; fetch: boolean }) => {
       const r = await status({ dir: await resolveDir(o.dir), fetch: o.fetch });
-      if (o.json) io.out(JSON.stringify({ ...r.status, offline: r.offline, commit: r.commit }, null, 2));
+      if (r.stale) io.err(`warning: ${r.stale}`);
+      if (o.json) io.out(JSON.stringify({ ...r.status, offline: r.offline, commit: r.commit, ...(r.stale ? { stale: r.stale } : {}) }, null, 2));
       else io.out(statusText(r.status, new Date()));
     });
 
@@ -519,12 +533,8 @@ export async function main(argv: string[], io: Io = { out: (s) => console.log(s)
     return Number(process.exitCode ?? 0);
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT.USAGE;
-    if (e instanceof CoordError) {
-      io.err(`coord: ${e.message}`);
-      return e.exitCode;
-    }
-    io.err(`coord: unexpected error: ${(e as Error).stack ?? e}`);
-    return EXIT.FAILURE;
+    for (const line of failureLines(e)) io.err(line);
+    return describeFailure(e).exitCode;
   }
 }
 

@@ -2,7 +2,7 @@
 import { mkdir, readdir, stat } from "node:fs/promises";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { scaffoldFiles } from "../core/scaffold.js";
 import { CoordError, EXIT } from "../errors.js";
 import { gitClient, Repo } from "../git/git.js";
@@ -22,7 +22,14 @@ export async function hubCreate(path: string, branch = "main"): Promise<{ path: 
   if (kind && !kind.isDirectory()) throw new CoordError(`${dir} already exists and is a file; choose a new path`, EXIT.USAGE);
   const existing = await readdir(dir).catch(() => undefined);
   if (existing && existing.length > 0) throw new CoordError(`${dir} already exists and is not empty; choose a new path`, EXIT.USAGE);
-  await mkdir(dir, { recursive: true });
+  // The parent recursively, the hub itself not: Node's recursive mkdir loops for ever where the
+  // kernel answers ENOENT for an existing parent (/proc).
+  const parent = await stat(dirname(dir)).catch(() => undefined);
+  if (parent && !parent.isDirectory()) throw new CoordError(`${dirname(dir)} is a file, not a directory; choose another path for the hub`, EXIT.USAGE);
+  await mkdir(dirname(dir), { recursive: true });
+  await mkdir(dir).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== "EEXIST") throw e;
+  });
   await gitClient(dir).raw(["init", "--quiet", "--bare", `--initial-branch=${branch}`]);
   const scratch = await mkdtemp(join(tmpdir(), "coord-hub-"));
   try {

@@ -1,6 +1,7 @@
 // coord cron print|install|uninstall: run `coord sync` on a schedule, from the
 // user's crontab or from a systemd user timer. Only this checkout's line (or
 // units) is ever written or removed; every other crontab line is kept as is.
+import { cronProblem } from "../core/cron.js";
 import { spawn } from "node:child_process";
 import { access, constants, mkdir, readFile, realpath, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
@@ -112,10 +113,8 @@ function marker(t: Target): string {
 /** The schedule normalised (single spaces), or a usage error. */
 export function checkSchedule(schedule: string): string {
   const s = schedule.trim().replace(/\s+/g, " ");
-  if (/^@(hourly|daily|midnight|weekly|monthly|yearly|annually)$/.test(s)) return s;
-  const fields = s.split(" ");
-  if (fields.length !== 5 || !fields.every((f) => /^[0-9A-Za-z*/,-]+$/.test(f)))
-    throw new CoordError(`--schedule "${schedule}" is not a cron schedule; write five fields, like "*/5 * * * *" (every 5 minutes)`, EXIT.USAGE);
+  const bad = cronProblem(s, { aliases: true });
+  if (bad) throw new CoordError(`--schedule "${schedule}" is not a cron schedule: ${bad}; write it like "*/5 * * * *" (every 5 minutes)`, EXIT.USAGE);
   return s;
 }
 

@@ -8,6 +8,7 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import cron, { type ScheduledTask } from "node-cron";
+import { cronProblem } from "../core/cron.js";
 import lockfile from "proper-lockfile";
 import { CoordError, EXIT } from "../errors.js";
 import { exists, readIfExists, writeDurably } from "../state/files.js";
@@ -212,8 +213,9 @@ const CLI = [new URL("../cli/main.js", import.meta.url), new URL("../../dist/cli
 
 /** Refuses a schedule or jitter the daemon could not use, with one sentence. */
 export function checkDaemonOptions(opts: { schedule?: string; jitter?: number }): void {
-  if (opts.schedule !== undefined && !cron.validate(opts.schedule))
-    throw new CoordError(`--schedule "${opts.schedule}" is not a cron expression; write it like "*/5 * * * *" (every 5 minutes) or "*/10 * * * * *" (every 10 seconds)`, EXIT.USAGE);
+  const bad = opts.schedule === undefined ? undefined : (cronProblem(opts.schedule, { seconds: true }) ?? (cron.validate(opts.schedule) ? undefined : "node-cron cannot run it"));
+  if (bad)
+    throw new CoordError(`--schedule "${opts.schedule}" is not a cron expression: ${bad}; write it like "*/5 * * * *" (every 5 minutes) or "*/10 * * * * *" (every 10 seconds)`, EXIT.USAGE);
   if (opts.jitter !== undefined && !(Number.isFinite(opts.jitter) && opts.jitter >= 0))
     throw new CoordError(`--jitter must be a number of seconds, 0 or more (like --jitter 30)`, EXIT.USAGE);
 }
