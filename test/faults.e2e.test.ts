@@ -1,6 +1,7 @@
 // One fault on one machine is that task's problem: a task that cannot start,
 // a log that cannot be written, a huge timeout. Real processes, real git.
 import { type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -12,12 +13,31 @@ import { cliProcess, hubFile, hubStatus, makeFleet, pushOrders, setConfig, tempD
 let fleet: Fleet | undefined;
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
+/** Process groups of tasks a test started, killed afterwards if a failed test left them. */
+const groups: number[] = [];
 afterEach(async () => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  for (const g of groups.splice(0)) if (groupMembers(g).length) process.kill(-g, "SIGKILL");
   await fleet?.cleanup();
   fleet = undefined;
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
+
+/** The live (not zombie) processes of process group `pgid` (Linux /proc). */
+function groupMembers(pgid: number): number[] {
+  const members: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(pgrp) === pgid && state !== "Z") members.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return members;
+}
 
 async function spec(extra: Partial<RunSpec>): Promise<RunSpec> {
   const dir = await tempDir();
@@ -142,5 +162,54 @@ describe("tasks that cannot run, in a fleet", () => {
     const computer = await hubFile(fleet, "coordination/COMPUTER_izzit7.md");
     expect(computer).toContain("built");
     expect(computer).toContain("build.r1.a1.log could not be written (ENOSPC)");
+  });
+});
+
+describe("coord sync stopped by a signal", () => {
+  /** A sync of a machine running one long task in the CLI process; resolves once the task runs, with its process group. */
+  async function longSync(script: string) {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    const started = join(fleet.root, "started");
+    await pushOrders(fleet, [{ id: "long", to: "izzit7", run: `${script}; echo $$ > ${started}.tmp; mv ${started}.tmp ${started}; sleep 60` }]);
+    const child = cliProcess(["sync", "--dir", dir]);
+    children.push(child);
+    const io = { out: "", err: "" };
+    child.stdout!.on("data", (d) => (io.out += d));
+    child.stderr!.on("data", (d) => (io.err += d));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    const pgid = await waitFor(async () => Number(await readFile(started, "utf8")) || undefined, 30_000, "the task to start");
+    groups.push(pgid);
+    return { dir, child, io, exited, pgid };
+  }
+
+  it("SIGTERM: its task's process group is killed, reported failed (interrupted) and published, the lock released; exit 143", async () => {
+    const { dir, child, io, exited, pgid } = await longSync("true");
+    expect(groupMembers(pgid).length).toBeGreaterThan(0);
+    child.kill("SIGTERM");
+    expect(await exited).toBe(143);
+    await waitFor(async () => groupMembers(pgid).length === 0, 5_000, "the task's process group to be gone");
+    expect(io.err).toContain("coord: SIGTERM: stopping the running tasks and publishing what they did; send it again to exit at once");
+    expect(io.out).toContain("long: failed (interrupted: coord was stopped)");
+    expect(io.err).not.toMatch(/\n\s+at /);
+    expect((await hubStatus(fleet!)).orders.long.machines.izzit7).toMatchObject({ state: "failed", reason: "interrupted: coord was stopped" });
+    // The lock was released: the next sync runs at once (it is not skipped).
+    expect((await sync({ dir })).skipped).toBe(false);
+  });
+
+  it("a second signal exits at once; the next sync stops the task left behind and reports it interrupted", async () => {
+    // A task that ignores SIGTERM: a clean stop would wait for the kill grace.
+    const { dir, child, io, exited, pgid } = await longSync("trap '' TERM INT");
+    child.kill("SIGINT");
+    await waitFor(async () => io.err.includes("SIGINT: stopping"), 10_000, "the first signal to be heard");
+    const second = Date.now();
+    child.kill("SIGTERM");
+    expect(await exited).toBe(143);
+    expect(Date.now() - second).toBeLessThan(3_000);
+    expect(groupMembers(pgid).length).toBeGreaterThan(0); // left running…
+    const r = await sync({ dir }); // …and the lock released on exit
+    expect(r).toMatchObject({ skipped: false, interrupted: ["long"] });
+    await waitFor(async () => groupMembers(pgid).length === 0, 5_000, "the task left behind to be stopped");
+    expect((await hubStatus(fleet!)).orders.long.machines.izzit7).toMatchObject({ state: "failed", reason: "interrupted" });
   });
 });

@@ -370,6 +370,7 @@ async function runAll(c: Cycle, tasks: { order: Order; attempt?: number }[], loc
     for (const t of c.running.values()) t.stop("interrupted: coord was stopped", "failed");
   };
   signal?.addEventListener("abort", onAbort, { once: true });
+  if (signal?.aborted) onAbort(); // stopped before the first task started (a signal during the fetch): none starts
   const holdsClaim = () => [...c.running.values(), ...queue].some((t) => t.order.to === "ANY");
   /** A holder whose claim others may soon see as expired stops the task itself, so two live machines never both run it. */
   const fence = () => {
