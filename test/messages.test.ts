@@ -822,8 +822,10 @@ describe("readModel and deriveStatus: messages", () => {
     };
     const model = readModel(repoFiles(computers(), good, extra));
     expect(model.messageFiles.map((f) => channelKey(f.from, f.to)).sort()).toEqual(["a/ALL", "a/b", "b/a", "c/b"]);
-    expect(model.fileProblems.map((p) => p.file).sort()).toEqual([messagePath("b", BROADCAST), messagePath("c", BROADCAST), messagePath("c", "a")].sort());
-    for (const p of model.fileProblems) expect(p.message).toMatch(/^ignored: .*its sender rewrites it at its next sync$/);
+    const notChannels = ["coordination/messages/Bad_TO_b.md", "coordination/messages/README.md"];
+    expect(model.fileProblems.map((p) => p.file).sort()).toEqual([...notChannels, messagePath("b", BROADCAST), messagePath("c", BROADCAST), messagePath("c", "a")].sort());
+    for (const p of model.fileProblems)
+      expect(p.message).toMatch(notChannels.includes(p.file) ? /^ignored: not a message file/ : /^ignored: .*its sender rewrites it at its next sync$/);
     expect(model.fileProblems.find((p) => p.file === messagePath("c", "a"))!.message).toMatch(/field messages\.0/);
     // The machines and the counts are as without the broken files, and STATUS lists the problems.
     const status = deriveStatus(model);

@@ -1,7 +1,7 @@
 // coord send / inbox / outbox: messages between machines, through the sync loop.
 import { BROADCAST, channelKey, isAcked, messageId, parseMessageId, promptBlock, sanitizeText, type InboxMessage } from "../core/messages.js";
 import { readModel, type RepoModel } from "../core/repo.js";
-import { PRIORITIES, type Priority } from "../core/types.js";
+import { own, PRIORITIES, type Priority } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { readMailbox, updateMailbox } from "../state/mailbox.js";
 import { ackInData, adoptPublished } from "../sync/mail.js";
@@ -53,11 +53,11 @@ export async function send(opts: SendOptions): Promise<{ id: string; published?:
     if (opts.replyTo !== undefined) {
       const r = parseMessageId(opts.replyTo)!;
       const received = data.inbox.some((x) => x.id === opts.replyTo);
-      const sent = r.from === me && r.seq < (data.outbox[r.to]?.next ?? 1);
+      const sent = r.from === me && r.seq < (own(data.outbox, r.to)?.next ?? 1);
       // Thrown inside the change: the mailbox is left as it was.
       if (!received && !sent) throw new CoordError(`--reply-to ${opts.replyTo}: this machine neither received nor sent that message; see coord inbox --all for the ids`, EXIT.USAGE);
     }
-    const channel = (data.outbox[opts.to] ??= { next: 1, messages: [] });
+    const channel = own(data.outbox, opts.to) ?? (data.outbox[opts.to] = { next: 1, messages: [] });
     const seq = channel.next++;
     const at = (opts.clock?.() ?? new Date()).toISOString(); // under the lock: seq order is time order
     channel.messages.push({ seq, at, priority, text, ...(opts.replyTo ? { replyTo: opts.replyTo } : {}) });

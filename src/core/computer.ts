@@ -2,14 +2,20 @@
 // the data other machines read; the body is re-rendered from it at every write.
 import { z } from "zod";
 import { parseFrontMatter, renderFrontMatter } from "./frontmatter.js";
+import { MAX_COUNT } from "./limits.js";
 import { fence, inline, table } from "./markdown.js";
 import { formatDuration } from "./duration.js";
-import { MACHINE_STATES, TASK_STATES, type ComputerFile, type TaskReport } from "./types.js";
+import { parseChannelKey } from "./messages.js";
+import { ORDER_ID } from "./orders.js";
+import { MACHINE_STATES, ownTable, TASK_STATES, type ComputerFile, type TaskReport } from "./types.js";
+
+/** A counter of messages: safe to add one to. */
+const count = z.number().int().nonnegative().max(MAX_COUNT);
 
 const taskReport = z.object({
-  rev: z.number().int().positive(),
+  rev: z.number().int().positive().max(MAX_COUNT),
   state: z.enum(TASK_STATES),
-  attempts: z.number().int().nonnegative(),
+  attempts: z.number().int().nonnegative().max(MAX_COUNT),
   exitCode: z.number().int().nullable().optional(),
   startedAt: z.string().optional(),
   finishedAt: z.string().optional(),
@@ -33,13 +39,26 @@ const computerSchema = z.object({
   lastRun: z.string().optional(),
   health: z.object({ failures: z.number().int().nonnegative(), lastError: z.string(), since: z.string() }).optional(),
   messages: z
-    .record(z.string(), z.object({ received: z.number().int().nonnegative(), acked: z.number().int().nonnegative(), also: z.array(z.number().int().positive()).optional() }))
+    .record(z.string(), z.object({ received: count, acked: count, also: z.array(count.positive()).optional() }))
     .optional(),
 });
 
 /** Reads a COMPUTER file; throws an Error saying what is wrong with it. */
 export function parseComputer(text: string, expectedName: string): ComputerFile {
   const { data } = parseFrontMatter(text);
+  // Keys become lookups everywhere (an order id, a capability, a channel): each must be one coord writes.
+  // Checked before zod, which drops a "__proto__" key without a word.
+  const keys = (field: string) => {
+    const value = typeof data === "object" && data !== null ? (data as Record<string, unknown>)[field] : undefined;
+    return typeof value === "object" && value !== null ? Object.keys(value) : [];
+  };
+  const badKey = (field: string, ok: (key: string) => boolean, what: string) => {
+    const key = keys(field).find((k) => !ok(k));
+    if (key !== undefined) throw new Error(`field ${field}: ${JSON.stringify(key)} is not ${what}`);
+  };
+  badKey("tasks", (k) => ORDER_ID.test(k), "an order id");
+  badKey("capabilities", (k) => CAPABILITY.test(k), "a capability name");
+  badKey("messages", (k) => parseChannelKey(k) !== undefined, 'a channel "<from>/<to>"');
   const result = computerSchema.safeParse(data);
   if (!result.success) {
     const issue = result.error.issues[0]!;
@@ -48,8 +67,18 @@ export function parseComputer(text: string, expectedName: string): ComputerFile 
   }
   if (result.data.name !== expectedName)
     throw new Error(`front matter says name "${result.data.name}" but the file belongs to "${expectedName}"`);
-  return result.data as ComputerFile;
+  const file = result.data as ComputerFile;
+  // Null-prototype tables: a lookup of "constructor" or "toString" finds nothing unless the machine wrote it.
+  return {
+    ...file,
+    capabilities: ownTable(file.capabilities),
+    tasks: ownTable(file.tasks),
+    ...(file.messages ? { messages: ownTable(file.messages) } : {}),
+  };
 }
+
+/** Capability names: detected ones (os, node, claude…) and machine.yaml labels (the rule of its `labels`). */
+export const CAPABILITY = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** The file's front matter without the heartbeat time, to tell whether there is news. */
 export function computerFingerprint(c: ComputerFile): string {

@@ -6,6 +6,7 @@
 // with ones that refuse.
 import matter from "gray-matter";
 import YAML from "yaml";
+import { MAX_DEPTH, yamlDepth } from "./limits.js";
 
 function refuse(): never {
   throw new Error("front matter in JavaScript is not allowed; use YAML");
@@ -17,7 +18,14 @@ const OPTIONS: Options = {
   language: "yaml",
   engines: {
     yaml: {
-      parse: (text: string) => YAML.parse(text, { schema: "core", maxAliasCount: 100 }) as object,
+      parse: (text: string) => {
+        // yaml's parser recurses per level: bound the depth first (a RangeError would depend on the caller's stack).
+        // `text` starts with the newline after the opening ---, so its lines are the file's.
+        const deep = yamlDepth(text, MAX_DEPTH);
+        if (deep.line !== undefined)
+          throw new Error(`the front matter nests more than ${MAX_DEPTH} levels deep (line ${deep.line}); coord's files need a few levels`);
+        return YAML.parse(text, { schema: "core", maxAliasCount: 100 }) as object;
+      },
       stringify: (data: object) => YAML.stringify(data),
     },
     js: { parse: refuse, stringify: refuse },

@@ -2,9 +2,10 @@
 // <from>. Pure: file format, delivery, receipts, archiving, views.
 import { z } from "zod";
 import { parseFrontMatter, renderFrontMatter } from "./frontmatter.js";
+import { MAX_COUNT } from "./limits.js";
 import { fence, inline } from "./markdown.js";
 import { machineNameProblem } from "./names.js";
-import { PRIORITIES, type Priority } from "./types.js";
+import { own, ownTable, PRIORITIES, type Priority } from "./types.js";
 
 export const BROADCAST = "ALL";
 export const MESSAGES_DIR = "coordination/messages";
@@ -56,6 +57,15 @@ export function parseMessageId(id: string): { from: string; to: string; seq: num
   return m ? { from: m[1]!, to: m[2]!, seq: Number(m[3]) } : undefined;
 }
 
+/** The channel of a receipt key "<from>/<to>", or undefined when it is not one. */
+export function parseChannelKey(key: string): { from: string; to: string } | undefined {
+  const m = /^([^/]+)\/([^/]+)$/.exec(key);
+  if (!m) return undefined;
+  const [from, to] = [m[1]!, m[2]!];
+  if (machineNameProblem(from) || (to !== BROADCAST && machineNameProblem(to))) return undefined;
+  return { from, to };
+}
+
 /** The channel of a message file path, or undefined for any other path. */
 export function channelOfPath(path: string): { from: string; to: string } | undefined {
   const m = /^coordination\/messages\/(.+)_TO_(.+)\.md$/.exec(path);
@@ -66,7 +76,7 @@ export function channelOfPath(path: string): { from: string; to: string } | unde
 }
 
 const messageSchema = z.object({
-  seq: z.number().int().positive(),
+  seq: z.number().int().positive().max(MAX_COUNT),
   at: z.string(),
   priority: z.enum(PRIORITIES),
   text: z.string(),
@@ -77,7 +87,7 @@ const fileSchema = z.object({
   coord: z.literal(1),
   from: z.string(),
   to: z.string(),
-  next: z.number().int().positive(),
+  next: z.number().int().positive().max(MAX_COUNT),
   messages: z.array(messageSchema),
 });
 
@@ -145,7 +155,7 @@ export function newMessages(files: MessageFile[], machine: string, receipts: Rec
   const out: InboxMessage[] = [];
   for (const f of files) {
     if (!addressedTo(f, machine)) continue;
-    const mark = receipts[channelKey(f.from, f.to)]?.received ?? 0;
+    const mark = own(receipts, channelKey(f.from, f.to))?.received ?? 0;
     for (const m of f.messages) if (m.seq > mark) out.push({ ...m, id: messageId(f.from, f.to, m.seq), from: f.from, to: f.to });
   }
   return inOrder(out);
@@ -183,6 +193,39 @@ export function byTime(a: InboxMessage, b: InboxMessage): number {
 }
 
 /**
+ * The receipts in `machine`'s own published file that it may hold: only for
+ * channels addressed to it, and never past what the channel's sender sent
+ * (its file's next − 1), so a forged receipt cannot make it skip messages.
+ * A channel whose sender's file is not there (or broken) keeps its receipt.
+ */
+export function trustedReceipts(published: Receipts | undefined, machine: string, files: MessageFile[]): Receipts {
+  const out = ownTable<ChannelReceipt>();
+  for (const [key, r] of Object.entries(published ?? {})) {
+    const ch = parseChannelKey(key);
+    if (!ch || ch.from === machine || (ch.to !== machine && ch.to !== BROADCAST)) continue;
+    const sent = files.find((f) => f.from === ch.from && f.to === ch.to)?.next;
+    const received = sent === undefined ? r.received : Math.min(r.received, sent - 1);
+    const acked = Math.min(r.acked, received);
+    const also = (r.also ?? []).filter((s) => s > acked && s <= received);
+    out[key] = { received, acked, ...(also.length ? { also } : {}) };
+  }
+  return out;
+}
+
+/**
+ * The highest seq of channel `from`/`to` that a recipient says it received:
+ * read only from the recipients' own files (`to`'s, or for ALL every machine
+ * but the sender), so no other machine can push a sender's numbers up.
+ */
+export function receivedMark(receiptsOf: Map<string, Receipts | undefined>, from: string, to: string): number {
+  const key = channelKey(from, to);
+  let mark = 0;
+  for (const [name, receipts] of receiptsOf)
+    if (name !== from && (to === BROADCAST || name === to)) mark = Math.max(mark, own(receipts, key)?.received ?? 0);
+  return mark;
+}
+
+/**
  * Receipts for a machine that registers now: it receives the last `keep`
  * broadcasts of each existing broadcast channel, not the whole past.
  */
@@ -212,7 +255,7 @@ export function liveMessages(
   const key = channelKey(file.from, file.to);
   return file.messages.filter((m) => {
     const old = now.getTime() - Date.parse(m.at) >= retentionMs;
-    const allAcked = recipients.length > 0 && recipients.every((r) => isAcked(receiptsOf(r)?.[key], m.seq));
+    const allAcked = recipients.length > 0 && recipients.every((r) => isAcked(own(receiptsOf(r), key), m.seq));
     return !(old && allAcked);
   });
 }
@@ -222,7 +265,7 @@ export function unackedFor(files: MessageFile[], machine: string, receipts: Rece
   const out: InboxMessage[] = [];
   for (const f of files) {
     if (!addressedTo(f, machine)) continue;
-    const r = receipts[channelKey(f.from, f.to)];
+    const r = own(receipts, channelKey(f.from, f.to));
     for (const m of f.messages) if (!isAcked(r, m.seq)) out.push({ ...m, id: messageId(f.from, f.to, m.seq), from: f.from, to: f.to });
   }
   return out;

@@ -5,9 +5,10 @@
 import { z } from "zod";
 import { findNodeAtLocation, getNodeValue, parseTree, printParseErrorCode, type Node, type ParseError } from "jsonc-parser";
 import { parseDuration } from "./duration.js";
+import { jsonDepth, MAX_COUNT, MAX_DEPTH, ORDERS_LIMIT, unreadable } from "./limits.js";
 import { MACHINE_NAME, machineNameProblem } from "./names.js";
 import { suggestField } from "./suggest.js";
-import { PRIORITIES, type Order, type Orders, type Problem } from "./types.js";
+import { own, ownTable, PRIORITIES, type Order, type Orders, type Problem } from "./types.js";
 
 export const ORDER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -47,10 +48,17 @@ const to = z
     'Who runs this order: a machine name, a list of machine names, "ALL" (every machine that has `requires`, also machines that join later) or "ANY" (exactly one such machine).',
   );
 
+/** The longest timeout an order may set: 7 days. */
+export const MAX_TIMEOUT = 7 * 86_400;
+
 const timeout = z
   .union([z.string(), z.number()])
   .transform((value, ctx) => {
     const seconds = parseDuration(value);
+    if (seconds !== undefined && seconds > MAX_TIMEOUT) {
+      ctx.issues.push({ code: "custom", input: value, message: `${JSON.stringify(value)} is longer than 7 days: timeout must be at most 7d` });
+      return z.NEVER;
+    }
     if (seconds !== undefined) return seconds;
     ctx.issues.push({
       code: "custom",
@@ -60,7 +68,7 @@ const timeout = z
     return z.NEVER;
   })
   .optional()
-  .describe('Longest time the task may run before it is killed: "90s", "15m", "2h", "1d" or a number of seconds. Default: the machine\'s default.');
+  .describe('Longest time the task may run before it is killed: "90s", "15m", "2h", "1d" or a number of seconds, at most 7d. Default: the machine\'s default.');
 
 /** An env value written as an object, to mark it secret. */
 const SecretValue = z
@@ -91,6 +99,7 @@ export const OrderSchema = z
       .number()
       .int()
       .min(1)
+      .max(MAX_COUNT)
       .default(1)
       .describe("Revision: a task is identified by (id, rev, machine); bump rev to run the order again."),
     after: z
@@ -150,7 +159,7 @@ const EXPECT: Record<string, string> = {
   prompt: "a non-empty text telling the agent what to do",
   model: "a model name (a string)",
   args: "a list of strings",
-  rev: "a whole number, 1 or more",
+  rev: `a whole number from 1 to ${MAX_COUNT}`,
   after: "a list of order ids",
   requires: "a list of capability names",
   cwd: "a directory (a string)",
@@ -321,9 +330,9 @@ function issueProblems(doc: Doc, issue: z.core.$ZodIssue): Problem[] {
   const { field, inside } = fieldOf(path);
   if (value === undefined && !inside) {
     const owner = ownerName(doc, path.slice(0, -1));
-    return [problem(doc, path, `${owner} is missing field "${field}"; set it to ${EXPECT[field] ?? "a value"}`)];
+    return [problem(doc, path, `${owner} is missing field "${field}"; set it to ${own(EXPECT, field) ?? "a value"}`)];
   }
-  const expected = inside ? (EXPECT_ITEM[field] ?? "a string") : (EXPECT[field] ?? "something else");
+  const expected = inside ? (own(EXPECT_ITEM, field) ?? "a string") : (own(EXPECT, field) ?? "something else");
   return [problem(doc, path, `${placeName(doc, path)} must be ${expected}, not ${show(value)}`)];
 }
 
@@ -358,7 +367,7 @@ function syntaxProblem(doc: Doc, error: ParseError, text: string): Problem {
     file: doc.file,
     line,
     path: "",
-    message: `${doc.file} is not valid JSON at line ${line}, column ${column}${at}: ${what[code] ?? code}${hint}; fix it and commit again`,
+    message: `${doc.file} is not valid JSON at line ${line}, column ${column}${at}: ${own(what, code) ?? code}${hint}; fix it and commit again`,
   };
 }
 
@@ -545,6 +554,9 @@ function toOrder(written: z.output<typeof OrderSchema>): Order {
  * rules across files can run on it; `orders` only when it has no problem.
  */
 function checkFile(file: string, text: string): { doc?: Doc; orders?: Order[]; problems: Problem[] } {
+  // Bounded before any parser runs: a huge or deeply nested file is this file's problem, not a crash.
+  const cannot = unreadable(file, text, ORDERS_LIMIT);
+  if (cannot) return { problems: [{ file, path: "", message: `${file} is not read: ${cannot}; fix it and commit again` }] };
   if (text.startsWith("\uFEFF")) text = text.slice(1);
   const starts = lineStarts(text);
 
@@ -557,6 +569,14 @@ function checkFile(file: string, text: string): { doc?: Doc; orders?: Order[]; p
     const line = lineAt(starts, marker.index);
     return {
       problems: [{ file, line, path: "", message: `${file} has git conflict markers at line ${line}: resolve the merge, then commit the file again` }],
+    };
+  }
+
+  const deep = jsonDepth(text, MAX_DEPTH);
+  if (deep.offset !== undefined) {
+    const line = lineAt(starts, deep.offset);
+    return {
+      problems: [{ file, line, path: "", message: `${file} nests lists and objects more than ${MAX_DEPTH} levels deep at line ${line}; orders need a few levels, so fix the file` }],
     };
   }
 
@@ -615,7 +635,7 @@ export function parseOrderSources(
   const checked = sources.map((s) => checkFile(s.file, s.text));
   const docs = checked.flatMap((c) => (c.doc ? [c.doc] : []));
   const union = unionProblems(docs, opts.machines);
-  const origin: Record<string, string> = {};
+  const origin = ownTable<string>();
   for (const [id, place] of union.first) origin[id] = place.doc.file;
 
   const rank = new Map(sources.map((s, i) => [s.file, i] as const));

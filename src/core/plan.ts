@@ -1,6 +1,7 @@
 // What a machine should do now: a pure function of the orders, the fleet's
 // status (derived with this machine's own journal in it), who it is, what its
 // journal says it has done, and the time.
+import { heardAt } from "./clock.js";
 import { ordersTargets } from "./orders.js";
 import { dependencyBlock, missingCapabilities, type StatusJson } from "./status.js";
 import { own, PRIORITIES, type Order, type TaskReport } from "./types.js";
@@ -44,14 +45,24 @@ export interface Plan {
 const rank = (o: Order) => PRIORITIES.indexOf(o.priority);
 const byPriority = (a: Order, b: Order) => rank(b) - rank(a); // stable: file order among equals
 
+/** The longest wait before a retry: the doubling stops there (and a date stays a date). */
+export const MAX_RETRY_DELAY = 86_400;
+
+/** The latest instant a Date holds; later sums become Invalid Date, which no sentence can print. */
+const MAX_TIME = 8.64e15;
+
 /** When a failed task may run again, or undefined when it may not (no retries left). */
 export function retryAt(order: Order, done: TaskReport, backoff: number): Date | undefined {
   if (done.attempts >= order.retries + 1) return undefined;
   const finished = Date.parse(done.finishedAt ?? done.startedAt ?? "");
   // A task cut off by a crash did not fail on its own: it may run again at once.
-  const delay = done.reason === "interrupted" ? 0 : backoff * 1000 * 2 ** Math.max(0, done.attempts - 1);
-  return new Date((Number.isFinite(finished) ? finished : 0) + delay);
+  const delay = done.reason === "interrupted" ? 0 : Math.min(MAX_RETRY_DELAY, backoff * 2 ** Math.max(0, done.attempts - 1)) * 1000;
+  return new Date(Math.min(MAX_TIME, (Number.isFinite(finished) ? finished : 0) + delay));
 }
+
+/** The longest a claim holds without a heartbeat, whatever lease its holder published. */
+export const MAX_LEASE = 86_400;
+
 
 /** Whether this machine's own record says the task is still to do; a reason when it must wait. */
 function ownRecord(order: Order, done: TaskReport | undefined, input: PlanInput): "todo" | "skip" | { wait: string } {
@@ -81,9 +92,9 @@ export function claimHolder(order: Order, me: string, status: StatusJson, now: D
   let expired: string | undefined;
   for (const [name, m] of Object.entries(own(status.orders, order.id)?.machines ?? {})) {
     if (name === me || (m.state !== "assigned" && m.state !== "in_progress")) continue;
-    const seen = Date.parse(own(status.machines, name)?.lastSeen ?? "");
-    const holds = (m.lease ?? lease) * 1000;
-    if (Number.isFinite(seen) && now.getTime() - seen <= holds) return { live: name }; // any live claim wins
+    const seen = heardAt(own(status.machines, name)?.lastSeen, now);
+    const holds = Math.min(m.lease ?? lease, MAX_LEASE) * 1000;
+    if (seen !== undefined && now.getTime() - seen <= holds) return { live: name }; // any live claim wins
     expired ??= name;
   }
   return expired ? { expired } : {};

@@ -4,7 +4,8 @@
 import { formatDuration } from "./duration.js";
 import { inline, table } from "./markdown.js";
 import { ordersTargets } from "./orders.js";
-import { addressedTo, isAcked, messageId } from "./messages.js";
+import { heardAt } from "./clock.js";
+import { addressedTo, channelKey, isAcked, messageId } from "./messages.js";
 import type { RepoModel } from "./repo.js";
 import { own, type MachineState, type Order, type Problem, type TaskReport, type TaskState } from "./types.js";
 
@@ -68,9 +69,13 @@ export interface StatusJson {
 /** Readers call a machine offline after this many missed heartbeats. */
 export const MISSED_HEARTBEATS = 3;
 
+/** The longest heartbeat a reader believes (a machine with a longer one is offline after 3 weeks). */
+const MAX_HEARTBEAT = 7 * 86_400;
+
+/** Offline: not heard of for 3 heartbeats; a lastSeen far in the reader's future is not believed (see heardAt). */
 export function isOffline(m: { lastSeen: string; heartbeat: number }, now: Date): boolean {
-  const seen = Date.parse(m.lastSeen);
-  return !Number.isFinite(seen) || now.getTime() - seen > MISSED_HEARTBEATS * m.heartbeat * 1000;
+  const seen = heardAt(m.lastSeen, now);
+  return seen === undefined || now.getTime() - seen > MISSED_HEARTBEATS * Math.min(m.heartbeat, MAX_HEARTBEAT) * 1000;
 }
 
 function fromReport(t: TaskReport): OrderMachineStatus {
@@ -109,7 +114,7 @@ export function summarize(states: TaskState[]): TaskState {
 /** Capabilities an order needs that a machine lacks: `requires`, and the agent CLI of an agent order. */
 export function missingCapabilities(order: Order, capabilities: Record<string, string>): string[] {
   const needed = new Set([...order.requires, ...(order.agent ? [order.agent] : [])]);
-  return [...needed].filter((c) => !(c in capabilities));
+  return [...needed].filter((c) => !Object.hasOwn(capabilities, c));
 }
 
 /** A failed task is final once it has used its retries. */
@@ -264,7 +269,7 @@ export function deriveStatus(model: RepoModel): StatusJson {
     const messages = { waiting: 0, unacked: 0 };
     for (const f of model.messageFiles) {
       if (!addressedTo(f, name)) continue;
-      const receipt = c.messages?.[`${f.from}/${f.to}`];
+      const receipt = own(c.messages, channelKey(f.from, f.to));
       for (const m of f.messages) {
         if (isAcked(receipt, m.seq)) continue;
         if (m.seq > (receipt?.received ?? 0)) messages.waiting++;

@@ -111,3 +111,8 @@ export interface RepoSnapshot {
 export function own<T>(record: Record<string, T> | undefined, key: string): T | undefined {
   return record && Object.hasOwn(record, key) ? record[key] : undefined;
 }
+
+/** A copy of `record` without a prototype: a lookup finds nothing in it that was not put there. */
+export function ownTable<T>(record: Record<string, T> = {}): Record<string, T> {
+  return Object.assign(Object.create(null) as Record<string, T>, record);
+}

@@ -6,6 +6,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { simpleGit, type SimpleGit, type SimpleGitOptions } from "simple-git";
+import { notRead, tooBigBlob } from "../core/limits.js";
 import { CoordError, EXIT } from "../errors.js";
 
 /** Inherited GIT_* variables worth keeping (TLS trust for https remotes). */
@@ -149,19 +150,28 @@ export class Repo {
     }
   }
 
-  /** Every file under `prefixes` at `commit`, read in one `cat-file --batch`. */
+  /**
+   * Every file under `prefixes` at `commit`, read in one `cat-file --batch`,
+   * by its exact path (`ls-tree -z`: a tab or newline in a name stays in the
+   * name). A blob over its path's size limit is not read: it stands as a
+   * marker that readModel reports (core/limits.ts).
+   */
   async readFiles(commit: string, prefixes: string[]): Promise<Map<string, string>> {
-    const listing = await this.git().raw(["ls-tree", "-r", "-z", "--full-tree", commit, "--", ...prefixes]);
-    const entries = listing
-      .split("\0")
-      .filter(Boolean)
-      .map((line) => {
-        const [meta, path] = line.split("\t") as [string, string];
-        const [, type, sha] = meta.split(" ") as [string, string, string];
-        return { type, sha, path };
-      })
-      .filter((e) => e.type === "blob");
+    const listing = await this.git().raw(["ls-tree", "-r", "-z", "-l", "--full-tree", commit, "--", ...prefixes]);
     const files = new Map<string, string>();
+    const entries: { sha: string; path: string }[] = [];
+    for (const entry of listing.split("\0")) {
+      // <mode> SP <type> SP <object> SP+ <size> TAB <path>: the path is everything after the first tab.
+      const tab = entry.indexOf("\t");
+      if (tab < 0) continue;
+      const [mode, type, sha, size] = entry.slice(0, tab).split(/ +/) as [string, string, string, string];
+      const path = entry.slice(tab + 1);
+      if (type !== "blob") continue;
+      // A symlink's blob is its target, which coord never follows.
+      const skip = mode === "120000" ? notRead("it is a symbolic link, which coord never follows") : tooBigBlob(path, Number(size));
+      if (skip !== undefined) files.set(path, skip);
+      else entries.push({ sha, path });
+    }
     if (entries.length === 0) return files;
     const out = await this.git({ input: entries.map((e) => e.sha).join("\n") + "\n" }).binaryCatFile(["--batch"]);
     let offset = 0;

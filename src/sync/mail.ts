@@ -9,11 +9,14 @@ import {
   liveMessages,
   newMessages,
   parseMessageId,
+  receivedMark,
+  trustedReceipts,
   type InboxMessage,
   type MessageFile,
   type Receipts,
 } from "../core/messages.js";
 import type { RepoModel } from "../core/repo.js";
+import { own } from "../core/types.js";
 import { runTask } from "../runner/run.js";
 import { updateMailbox, type MailboxData } from "../state/mailbox.js";
 import type { Machine } from "./sync.js";
@@ -30,21 +33,25 @@ export async function deliver(m: Machine, model: RepoModel): Promise<InboxMessag
     adoptPublished(data, model, me);
     // Receipts this machine published but no longer has (its mailbox was lost): what it acknowledged
     // stays acknowledged; what it had received but not acknowledged is delivered again, not lost.
+    // Only receipts for channels to this machine, up to what their senders sent (a forged one skips nothing).
     const published = Object.fromEntries(
-      Object.entries(model.computers.get(me)?.messages ?? {}).map(([k, r]) => [k, { received: r.acked, acked: r.acked, ...(r.also?.length ? { also: r.also } : {}) }]),
+      Object.entries(trustedReceipts(model.computers.get(me)?.messages, me, model.messageFiles)).map(([k, r]) => [
+        k,
+        { received: r.acked, acked: r.acked, ...(r.also?.length ? { also: r.also } : {}) },
+      ]),
     );
     if (!data.joined) {
       // Only a machine not registered yet joins (the last few past broadcasts); one that lost its mailbox keeps its place.
       const joining = model.computers.has(me) ? {} : joiningReceipts(model.messageFiles, me, m.config.pastBroadcasts);
       data.receipts = { ...joining, ...published, ...data.receipts };
       data.joined = true;
-    } else for (const [k, r] of Object.entries(published)) data.receipts[k] ??= r;
+    } else for (const [k, r] of Object.entries(published)) if (!Object.hasOwn(data.receipts, k)) data.receipts[k] = r;
     const fresh = newMessages(model.messageFiles, me, data.receipts);
     const seen = new Set(data.inbox.map((x) => x.id));
     for (const msg of fresh) {
       if (!seen.has(msg.id)) data.inbox.push(msg);
       const key = channelKey(msg.from, msg.to);
-      const r = data.receipts[key] ?? { received: 0, acked: 0 };
+      const r = own(data.receipts, key) ?? { received: 0, acked: 0 };
       data.receipts[key] = { ...r, received: Math.max(r.received, msg.seq) };
     }
     return fresh;
@@ -59,10 +66,11 @@ export async function deliver(m: Machine, model: RepoModel): Promise<InboxMessag
  */
 export function adoptPublished(data: MailboxData, model: RepoModel, me: string): void {
   /** Above every seq a recipient says it received: never reused. */
-  const afterReceipts = (to: string) => 1 + Math.max(0, ...[...model.computers.values()].map((c) => c.messages?.[channelKey(me, to)]?.received ?? 0));
+  const receipts = new Map([...model.computers].map(([name, c]) => [name, c.messages] as const));
+  const afterReceipts = (to: string) => 1 + receivedMark(receipts, me, to);
   for (const f of model.messageFiles) {
     if (f.from !== me) continue;
-    const channel = (data.outbox[f.to] ??= { next: f.next, messages: [] });
+    const channel = own(data.outbox, f.to) ?? (data.outbox[f.to] = { next: f.next, messages: [] });
     const have = new Set(channel.messages.map((x) => x.seq));
     const missing = f.messages.filter((x) => !have.has(x.seq) && x.seq < channel.next);
     if (missing.length) channel.messages = [...channel.messages, ...missing].sort((a, b) => a.seq - b.seq);
@@ -71,7 +79,7 @@ export function adoptPublished(data: MailboxData, model: RepoModel, me: string):
   for (const p of model.fileProblems) {
     const ch = channelOfPath(p.file);
     if (ch?.from !== me) continue;
-    const channel = (data.outbox[ch.to] ??= { next: 1, messages: [] });
+    const channel = own(data.outbox, ch.to) ?? (data.outbox[ch.to] = { next: 1, messages: [] });
     channel.next = Math.max(channel.next, afterReceipts(ch.to));
   }
 }
@@ -87,7 +95,7 @@ export function ackInData(data: MailboxData, ids: string[]): string[] {
       continue;
     }
     const key = channelKey(p.from, p.to);
-    data.receipts[key] = ackSeqs(data.receipts[key] ?? { received: 0, acked: 0 }, [p.seq]);
+    data.receipts[key] = ackSeqs(own(data.receipts, key) ?? { received: 0, acked: 0 }, [p.seq]);
   }
   return unknown;
 }

@@ -546,7 +546,9 @@ async function publish(c: Cycle, first: { tip?: string; files?: Map<string, stri
       // Nothing new: lastSeen goes out only when a heartbeat is due (sooner while holding claims: it renews them).
       const holdsClaim = Object.values(journal.tasks).some((t) => t.lease && (t.state === "assigned" || t.state === "in_progress"));
       const every = holdsClaim ? Math.min(config.heartbeat, config.claimLease / 3) : config.heartbeat;
-      if (now().getTime() - Date.parse(previous.lastSeen) < every * 1000) mine.lastSeen = previous.lastSeen;
+      // (A published lastSeen in the future — a clock that was set ahead — is replaced now.)
+      const age = now().getTime() - Date.parse(previous.lastSeen);
+      if (age >= 0 && age < every * 1000) mine.lastSeen = previous.lastSeen;
     }
     c.latest = model;
     const changes = renderChanges(files, model, mine, own.files);
