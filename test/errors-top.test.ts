@@ -3,7 +3,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { describeFailure, failureLines } from "../src/cli/failure.js";
+import { describeFailure, failureLines } from "../src/failure.js";
 import { cronProblem } from "../src/core/cron.js";
 import { CoordError, EXIT } from "../src/errors.js";
 import { cli, cliExec, makeFleet, tempDir } from "./helpers.js";

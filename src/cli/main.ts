@@ -23,7 +23,7 @@ import { doctor, doctorExitCode, formatChecks } from "../commands/doctor.js";
 import { logs } from "../commands/logs.js";
 import { parseDuration } from "../core/duration.js";
 import { stopOnSignals } from "./signals.js";
-import { describeFailure, failureLines } from "./failure.js";
+import { describeFailure, failureLines } from "../failure.js";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import cron, { type ScheduledTask } from "node-cron";
 import { cronProblem } from "../core/cron.js";
+import { describeFailure } from "../failure.js";
 import lockfile from "proper-lockfile";
 import { CoordError, EXIT } from "../errors.js";
 import { exists, readIfExists, writeDurably } from "../state/files.js";
@@ -146,6 +147,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const onSignal = () => stop.abort();
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
+  // The last line of defence of a process that runs for months: an error no sync caught (a
+  // stray stream or timer) is logged as one sentence and the daemon goes on; the next tick syncs.
+  const onStray = (e: unknown) => log(`error outside a sync, ignored: ${describeFailure(e).message}`);
+  process.on("uncaughtException", onStray);
+  process.on("unhandledRejection", onStray);
   opts.signal?.addEventListener("abort", onSignal, { once: true });
 
   const subMinute = schedule.trim().split(/\s+/).length === 6;
@@ -204,6 +210,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   await save().catch(() => {}); // not when it lost its lock: see save()
   process.off("SIGTERM", onSignal);
   process.off("SIGINT", onSignal);
+  process.off("uncaughtException", onStray);
+  process.off("unhandledRejection", onStray);
   if (!compromised) await release().catch(() => {});
   log(`coord daemon ${process.pid} stopped`);
 }
