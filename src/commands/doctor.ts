@@ -58,7 +58,7 @@ export async function doctor(opts: DoctorOptions): Promise<Check[]> {
     const { config, stateDir } = m;
     // doctor should answer quickly: a remote that does not answer in a minute is a finding
     const repo = new Repo(m.dir, stateDir, config.remote, config.branch, Math.min(config.gitTimeout, 60));
-    const url = await repo.remoteUrl().catch(() => config.remote);
+    const url = await repo.displayUrl();
     let reachable = false;
     let tip: string | undefined;
     const started = Date.now();
@@ -67,12 +67,15 @@ export async function doctor(opts: DoctorOptions): Promise<Check[]> {
       reachable = true;
       checks.push(ok("remote", `${url} answers (fetch in ${Date.now() - started} ms)`));
     } catch (e) {
+      const message = (e as Error).message;
       checks.push(
-        fail(
-          "remote",
-          `${(e as Error).message} (the branch, push, clock and identity checks need it)`,
-          `check the URL (git -C ${m.dir} remote get-url ${config.remote}), the network and this machine's credentials; git -C ${m.dir} fetch ${config.remote} shows git's own error`,
-        ),
+        message.startsWith("ALERT:")
+          ? fail("remote", message, "ask the server's owner whether its host key changed before trusting it; until then coord does not connect")
+          : fail(
+              "remote",
+              `${message} (the branch, push, clock and identity checks need it)`,
+              `check the URL (git -C ${m.dir} remote get-url ${config.remote}), the network and this machine's credentials; git -C ${m.dir} fetch ${config.remote} shows git's own error`,
+            ),
       );
     }
     if (reachable) {

@@ -3,11 +3,19 @@
 // coord never merges text. It reads files from one commit, builds its commit
 // on top of the remote tip in a private index (the checkout is not touched),
 // and pushes without force; a rejected push is a lost compare-and-swap.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { constants, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { lstat, mkdir, mkdtemp, open, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { simpleGit, type SimpleGit, type SimpleGitOptions } from "simple-git";
+import { GitPluginError, simpleGit, type SimpleGit, type SimpleGitOptions } from "simple-git";
+import { redact } from "../core/redact.js";
+import { gitFailureText, nonInteractiveSsh, shellWord } from "../core/ssh.js";
 import { notRead, tooBigBlob } from "../core/limits.js";
 import { CoordError, EXIT } from "../errors.js";
+
+/** Seconds one git command may take when the machine config says nothing (gitTimeout). */
+export const DEFAULT_GIT_TIMEOUT = 30;
 
 /** Inherited GIT_* variables worth keeping (TLS trust for https remotes). */
 const PASSTHROUGH_ENV = ["GIT_SSL_CAINFO", "GIT_SSL_CAPATH", "GIT_CONFIG_NOSYSTEM"];
@@ -37,6 +45,49 @@ const ALLOWED_ENV = [
   "GIT_SSH_COMMAND",
 ];
 
+/** The config files a change of core.sshCommand most likely lands in, by their change times. */
+function configStamp(dir: string): string {
+  const home = homedir();
+  const files = [join(dir, ".git", "config"), join(home, ".gitconfig"), join(process.env.XDG_CONFIG_HOME || join(home, ".config"), "git", "config")];
+  return files.map((f) => statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? "-").join(":");
+}
+
+/** core.sshCommand as git reads it in `dir` (every config scope), looked up again when a config file changed. */
+const sshConfigs = new Map<string, { stamp: string; value: string }>();
+function configuredSshCommand(dir: string): string {
+  const stamp = configStamp(dir);
+  const hit = sshConfigs.get(dir);
+  if (hit && hit.stamp === stamp) return hit.value;
+  let value = "";
+  try {
+    value = execFileSync("git", ["config", "--get", "core.sshCommand"], { cwd: dir, env: inheritedEnv(), encoding: "utf8", timeout: 10_000, stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {
+    // exit 1: not set; a directory that does not exist yet (a clone's target): nothing configured there
+  }
+  if (sshConfigs.size > 100) sshConfigs.clear();
+  sshConfigs.set(dir, { stamp, value });
+  return value;
+}
+
+/**
+ * The ssh command git would use in `dir`, as git chooses it (GIT_SSH_COMMAND,
+ * then core.sshCommand, then GIT_SSH, then ssh), with only BatchMode added:
+ * the user's keys, ports and options keep working, and nothing ever prompts.
+ */
+export function sshCommandFor(dir: string, env: NodeJS.ProcessEnv = process.env): string {
+  return nonInteractiveSsh(env.GIT_SSH_COMMAND || configuredSshCommand(dir) || (env.GIT_SSH ? shellWord(env.GIT_SSH) : "ssh"));
+}
+
+/**
+ * The credential helper coord's git commands use instead of the user's chain:
+ * `get` and `store` go to the user's helpers unchanged (`git credential fill`
+ * / `approve` without coord's settings, never prompting), and `erase` is
+ * ignored. git erases a credential after one failed authentication (a 401 of
+ * a server having a bad minute); coord never deletes what the user stored.
+ */
+export const CREDENTIAL_PROXY =
+  '!f() { unset GIT_CONFIG_PARAMETERS GIT_CONFIG_COUNT; case "$1" in get) GIT_TERMINAL_PROMPT=0 git credential fill 2>/dev/null;; store) git credential approve 2>/dev/null;; *) cat >/dev/null;; esac; }; f';
+
 export interface GitOptions {
   /** Seconds one git command may take in all (not an inactivity timeout). */
   timeout?: number;
@@ -51,10 +102,12 @@ export function gitClient(dir: string, opts: GitOptions = {}): SimpleGit {
   const options: Partial<SimpleGitOptions> = {
     baseDir: dir,
     allowEnvironment: ALLOWED_ENV,
-    // Our own GIT_SSH_COMMAND (BatchMode: never wait for a password), set below.
-    unsafe: { allowUnsafeSshCommand: true },
+    // The user's ssh command with BatchMode added (set below), and the credential proxy: the empty
+    // value clears the user's helper list for this command, so only the proxy is asked.
+    config: ["credential.helper=", `credential.helper=${CREDENTIAL_PROXY}`],
+    unsafe: { allowUnsafeSshCommand: true, allowUnsafeCredentialHelper: true },
     // stdOut/stdErr false: progress output does not reset the clock, so this is a real deadline.
-    timeout: { block: (opts.timeout ?? 120) * 1000, stdOut: false, stdErr: false },
+    timeout: { block: (opts.timeout ?? DEFAULT_GIT_TIMEOUT) * 1000, stdOut: false, stdErr: false },
     ...(opts.input !== undefined ? { input: () => opts.input } : {}),
     ...(opts.signal ? { abort: opts.signal } : {}),
   };
@@ -62,7 +115,7 @@ export function gitClient(dir: string, opts: GitOptions = {}): SimpleGit {
   return git.env({
     ...inheritedEnv(),
     GIT_TERMINAL_PROMPT: "0",
-    GIT_SSH_COMMAND: "ssh -o BatchMode=yes -o ConnectTimeout=20",
+    GIT_SSH_COMMAND: sshCommandFor(dir),
     LC_ALL: "C",
     ...opts.env,
   });
@@ -99,7 +152,7 @@ export class Repo {
     readonly stateDir: string,
     readonly remote = "origin",
     readonly branch = "main",
-    readonly timeout = 120,
+    readonly timeout = DEFAULT_GIT_TIMEOUT,
     /** Aborts every git command of this repo (a stopping daemon). */
     readonly signal?: AbortSignal,
   ) {}
@@ -131,14 +184,27 @@ export class Repo {
           await new Promise((r) => setTimeout(r, 50 * attempt + Math.random() * 100));
           continue;
         }
-        const url = await this.remoteUrl().catch(() => this.remote);
-        throw new CoordError(`could not reach the remote ${url}: ${firstLine(msg)}`, EXIT.FAILURE);
+        throw await this.remoteError(e, "reach");
       }
     }
   }
 
   async remoteUrl(): Promise<string> {
     return (await this.git().raw(["remote", "get-url", this.remote])).trim();
+  }
+
+  /** The remote's URL fit to print or publish: no userinfo, no token. */
+  async displayUrl(): Promise<string> {
+    return redact(await this.remoteUrl().catch(() => this.remote));
+  }
+
+  /** A failed fetch or push in one sentence: the remote (without credentials), and why. */
+  private async remoteError(e: unknown, doing: "reach" | "push to"): Promise<CoordError> {
+    const url = await this.displayUrl();
+    if (isTimeout(e))
+      return new CoordError(`could not ${doing} the remote ${url}: the remote did not answer in ${this.timeout} s (gitTimeout in .git/coord/machine.yaml sets how long coord waits)`, EXIT.FAILURE);
+    const why = firstLine(String((e as Error)?.message ?? e));
+    return new CoordError(why.startsWith("ALERT:") ? `${why} (remote ${url})` : `could not ${doing} the remote ${url}: ${why}`, EXIT.FAILURE);
   }
 
   /** The commit a ref points at, or undefined. */
@@ -227,8 +293,7 @@ export class Repo {
       await this.git().raw(["push", "--quiet", "--porcelain", this.remote, `${commit}:refs/heads/${this.branch}`]);
     } catch (e) {
       if (isRejectedPush(e)) return false;
-      const url = await this.remoteUrl().catch(() => this.remote);
-      throw new CoordError(`could not push to the remote ${url}: ${firstLine(String((e as Error).message))}`, EXIT.FAILURE);
+      throw await this.remoteError(e, "push to");
     }
     // Only a cache of the remote tip: a concurrent fetch (coord status) holding the ref's lock
     // must not turn a push that landed into a failed sync. The next fetch sets it anyway.
@@ -316,17 +381,54 @@ export class Repo {
     const same: string[] = [];
     for (const path of changed) {
       const theirs = await this.git().raw(["show", `${commit}:${path}`]).catch(() => undefined);
-      const mine = await readFile(join(this.dir, path), "utf8").catch(() => undefined);
+      const mine = await readInCheckout(this.dir, path).catch(() => undefined);
       if (theirs !== undefined && theirs === mine) same.push(path);
     }
     return same;
   }
 }
 
+/** Whether a git command was stopped by coord's timeout (simple-git's "block timeout"). */
+export function isTimeout(e: unknown): boolean {
+  return (e instanceof GitPluginError && e.plugin === "timeout") || /block timeout reached/.test(String((e as Error)?.message ?? e));
+}
+
+/**
+ * What a failed git command says, in one line fit to print and publish: git's
+ * fatal line with the lines of ssh that say why (a changed host key as an
+ * ALERT), credentials redacted.
+ */
 export function firstLine(s: string): string {
-  const lines = s
-    .split("\n")
-    .map((l) => l.trim())
-    .filter(Boolean);
-  return lines.find((l) => /^(fatal|error):/.test(l))?.replace(/^(fatal|error):\s*/, "") ?? lines[0] ?? s;
+  if (/block timeout reached/.test(s)) return "git did not finish in time (gitTimeout in .git/coord/machine.yaml sets how long coord waits)";
+  return redact(gitFailureText(s));
+}
+
+/**
+ * A file of the checkout's work tree, never through a symbolic link (a link
+ * committed by anyone could point at any file of this machine): the path's
+ * directories and the file itself must be real. Throws with a sentence.
+ */
+export async function readInCheckout(dir: string, path: string): Promise<string> {
+  const parts = path.split("/").filter(Boolean);
+  if (!parts.length || parts.some((p) => p === "..")) throw new Error(`${path} is not a path inside the checkout`);
+  let at = dir;
+  for (const part of parts.slice(0, -1)) {
+    at = join(at, part);
+    const st = await lstat(at);
+    if (!st.isDirectory()) throw new Error(`${join(dir, path)} is not read: ${at} is ${st.isSymbolicLink() ? "a symbolic link" : "not a directory"}`);
+  }
+  const file = join(dir, path);
+  let handle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ELOOP") throw new Error(`${file} is a symbolic link; coord reads no file of the checkout through a link: replace it with a regular file`);
+    throw e;
+  }
+  try {
+    if (!(await handle.stat()).isFile()) throw new Error(`${file} is not a regular file`);
+    return await handle.readFile("utf8");
+  } finally {
+    await handle.close();
+  }
 }

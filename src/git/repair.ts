@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { access, cp, mkdir, readdir, readFile, readlink, realpath, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { GitPluginError } from "simple-git";
+import { redact } from "../core/redact.js";
 import { firstLine, gitClient } from "./git.js";
 
 export interface RepairOptions {
@@ -205,7 +206,7 @@ async function reclone(dir: string, gitDir: string, opts: RepairOptions, stamp: 
   const { url, name } = await remoteOf(dir, opts.remote);
   const tmp = await freeSibling(`${dir}.reclone-${stamp}`);
   const broken = await freeSibling(`${dir}.broken-${stamp}`);
-  log(`cloning ${url} into ${tmp}`);
+  log(`cloning ${redact(url)} into ${tmp}`);
   const clone = (args: string[]) => gitClient(dirname(dir), { timeout: timeout * 5 }).raw(["clone", "--quiet", "--origin", name, ...args, url, tmp]);
   try {
     try {
@@ -218,7 +219,7 @@ async function reclone(dir: string, gitDir: string, opts: RepairOptions, stamp: 
     }
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
-    throw new Error(`could not clone ${url}: ${firstLine(String((e as Error).message))}`);
+    throw new Error(`could not clone ${redact(url)}: ${firstLine(String((e as Error).message))}`);
   }
   const oldState = join(gitDir, "coord");
   const newState = join(tmp, ".git", "coord");

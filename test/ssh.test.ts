@@ -1,0 +1,50 @@
+// The ssh command coord hands git, and what it keeps of a failed git command. Pure.
+import { describe, expect, it } from "vitest";
+import { gitFailureText, nonInteractiveSsh, programOf, shellWord } from "../src/core/ssh.js";
+
+describe("nonInteractiveSsh", () => {
+  const cases: [given: string, used: string][] = [
+    ["ssh", "ssh -o BatchMode=yes"],
+    ["ssh -i ~/.ssh/deploy -p 2222", "ssh -i ~/.ssh/deploy -p 2222 -o BatchMode=yes"],
+    ["/usr/bin/ssh -F /etc/fleet/ssh_config", "/usr/bin/ssh -F /etc/fleet/ssh_config -o BatchMode=yes"],
+    ['"/opt/my tools/ssh" -v', '"/opt/my tools/ssh" -v -o BatchMode=yes'],
+    ["'C:/Program Files/OpenSSH/ssh.exe'", "'C:/Program Files/OpenSSH/ssh.exe' -o BatchMode=yes"],
+    ["ssh -o batchmode=no", "ssh -o batchmode=no"], // the user chose: theirs stays
+    ["plink -P 2222", "plink -P 2222 -batch"],
+    ["tortoiseplink.exe", "tortoiseplink.exe -batch"],
+    ["plink -batch", "plink -batch"],
+    ["/usr/local/bin/ssh-wrapper --fleet", "/usr/local/bin/ssh-wrapper --fleet"], // unknown: left exactly as it is
+  ];
+  it.each(cases)("%s → %s", (given, used) => expect(nonInteractiveSsh(given)).toBe(used));
+
+  it("programOf and shellWord", () => {
+    expect(programOf("  /a/b/SSH.EXE -x")).toBe("ssh");
+    expect(shellWord("/usr/bin/ssh")).toBe("/usr/bin/ssh");
+    expect(shellWord("/opt/it's here/ssh")).toBe(`'/opt/it'\\''s here/ssh'`);
+  });
+});
+
+describe("gitFailureText", () => {
+  const tail = "fatal: Could not read from remote repository.\n\nPlease make sure you have the correct access rights\nand the repository exists.";
+  const cases: [what: string, stderr: string, text: string][] = [
+    ["a plain fatal line", "fatal: repository '/x' does not exist", "repository '/x' does not exist"],
+    ["an error line", "error: src refspec main does not match any", "src refspec main does not match any"],
+    ["no fatal line: the first line", "something odd\nmore", "something odd"],
+    ["connection refused", `ssh: connect to host h port 22: Connection refused\n${tail}`, "connect to host h port 22: Connection refused"],
+    ["name not resolved", `ssh: Could not resolve hostname h: Name or service not known\n${tail}`, "Could not resolve hostname h: Name or service not known"],
+    ["publickey", `git@h: Permission denied (publickey).\n${tail}`, "git@h: Permission denied (publickey)."],
+    ["a host's own error", `ERROR: Repository not found.\n${tail}`, "Repository not found."],
+    ["https authentication", "remote: Invalid username or password.\nfatal: Authentication failed for 'https://h/x.git/'", "Authentication failed for 'https://h/x.git/'"],
+    ["a cause and a specific fatal line", "ssh: connect to host h port 22: Connection timed out\nfatal: the remote end hung up unexpectedly", "connect to host h port 22: Connection timed out; the remote end hung up unexpectedly"],
+  ];
+  it.each(cases)("%s", (_what, stderr, text) => expect(gitFailureText(stderr)).toBe(text));
+
+  it("a changed host key is an ALERT that says what not to do and how to fix it", () => {
+    const text = gitFailureText(
+      "@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\nOffending ED25519 key in /home/u/.ssh/known_hosts:3\nHost key for github.com has changed and you have requested strict checking.\nHost key verification failed.\n" + tail,
+    );
+    expect(text).toMatch(/^ALERT: the remote's host key changed \(possible attack/);
+    expect(text).toContain("Offending ED25519 key in /home/u/.ssh/known_hosts:3");
+    expect(text).toMatch(/ssh-keygen -R github\.com$/);
+  });
+});
