@@ -7,9 +7,10 @@ import { messagePath, renderMessageFile, type MessageFile, type Receipts } from 
 import { computerPath } from "./names.js";
 import { formatProblem } from "./orders.js";
 import { retryAt } from "./plan.js";
+import { redact } from "./redact.js";
 import { STATUS_JSON, STATUS_MD, type RepoModel } from "./repo.js";
 import { deriveStatus, renderStatusJson, renderStatusMd } from "./status.js";
-import type { ComputerFile, TaskReport } from "./types.js";
+import type { ComputerFile, Order, TaskReport } from "./types.js";
 
 /** The machine as it knows itself: identity, what it has, what it ran. */
 export interface Self {
@@ -41,7 +42,7 @@ export function ownComputer(self: Self, model: RepoModel, ordersText: string | u
     if (known && !known.has(id) && !(report.lease !== undefined && endedWithin(report, now, REMOVED_ANY_KEEP_DAYS))) continue;
     const order = model.orders?.orders.find((o) => o.id === id);
     const at = order && report.state === "failed" && report.rev === order.rev ? retryAt(order, report, self.retryBackoff) : undefined;
-    tasks[id] = at ? { ...report, retryAt: at.toISOString() } : report;
+    tasks[id] = redactReport(at ? { ...report, retryAt: at.toISOString() } : report, order);
   }
   const error = model.ordersProblems[0];
   return canonicalComputer({
@@ -63,6 +64,21 @@ export function ownComputer(self: Self, model: RepoModel, ordersText: string | u
   });
 }
 
+/** The values of an order's secret env entries. */
+export function secretValues(order: Order | undefined): string[] {
+  return (order?.secrets ?? []).map((name) => order?.env[name] ?? "").filter(Boolean);
+}
+
+/** What of a task's report is text (its reason, its output) redacted: known token shapes and the order's secret values. */
+function redactReport(report: TaskReport, order: Order | undefined): TaskReport {
+  const secrets = secretValues(order);
+  return {
+    ...report,
+    ...(report.reason !== undefined ? { reason: redact(report.reason, secrets) } : {}),
+    ...(report.output !== undefined ? { output: redact(report.output, secrets) } : {}),
+  };
+}
+
 function endedWithin(report: TaskReport, now: Date, days: number): boolean {
   const ended = Date.parse(report.finishedAt ?? report.startedAt ?? "");
   return Number.isFinite(ended) && now.getTime() - ended < days * 86_400_000;
@@ -82,7 +98,8 @@ export function viewWith(model: RepoModel, mine: ComputerFile, messageFiles: Mes
 
 /** The bytes to write (`files` is the tree as read): this machine's file, its message files and the derived ones; changed paths only. */
 export function renderChanges(files: Map<string, string>, model: RepoModel, input: ComputerFile, messageFiles: MessageFile[] = []): Map<string, string> {
-  const mine = canonicalComputer(input);
+  // The health text comes from errors of this machine (a remote URL with a token in it): redacted like all the rest.
+  const mine = canonicalComputer(input.health ? { ...input, health: { ...input.health, lastError: redact(input.health.lastError) } } : input);
   const status = deriveStatus(viewWith(model, mine, messageFiles));
   const wanted = new Map([
     [computerPath(mine.name), renderComputer(mine)],

@@ -3,14 +3,13 @@
 // if valid, committed as their change and pushed at once. A burst of saves is
 // one commit; an invalid file is reported and left alone, never committed,
 // never discarded.
-import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { watch as chokidar } from "chokidar";
 import { formatProblem } from "../core/orders.js";
 import { includesChanges } from "../core/orders-text.js";
 import { ORDERS_FILE, readModel } from "../core/repo.js";
 import { CoordError, EXIT } from "../errors.js";
-import { firstLine, gitClient, machineAuthor, type Author } from "../git/git.js";
+import { firstLine, gitClient, machineAuthor, readInCheckout, type Author } from "../git/git.js";
 import { openMachine, READ_PATHS, type Machine } from "../sync/sync.js";
 import { runDaemon, type DaemonOptions } from "./daemon.js";
 
@@ -43,7 +42,14 @@ export type OrdersEditResult =
  * the one they edited).
  */
 export async function publishOrdersEdit(m: Machine, log: (line: string) => void = () => {}, lastPushed?: string): Promise<OrdersEditResult> {
-  const text = await readFile(join(m.dir, ORDERS_FILE), "utf8");
+  // Never through a symbolic link: a link committed by anyone would push the file it points at.
+  let text: string;
+  try {
+    text = await readInCheckout(m.dir, ORDERS_FILE);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return { kind: "unchanged" };
+    return { kind: "invalid", problems: [firstLine((e as Error).message)] };
+  }
   const head = await m.repo.resolve("HEAD");
   const base = head ? await gitClient(m.dir).raw(["show", `${head}:${ORDERS_FILE}`]).catch(() => undefined) : undefined;
   if (text === base) return { kind: "unchanged" };

@@ -3,6 +3,7 @@
 // itself `stalled` (with the last error) as soon as it can publish again.
 import { join } from "node:path";
 import { z } from "zod";
+import { redact } from "../core/redact.js";
 import { setAside } from "./corrupt.js";
 import { readIfExists, writeDurably } from "./files.js";
 
@@ -46,7 +47,7 @@ export async function readHealth(stateDir: string): Promise<Health> {
 
 export async function recordFailure(stateDir: string, error: string, now: Date): Promise<Health> {
   const h = await readHealth(stateDir);
-  const next: Health = { failures: h.failures + 1, lastError: error, lastFailureAt: now.toISOString(), since: h.since ?? now.toISOString() };
+  const next: Health = { failures: h.failures + 1, lastError: redact(error), lastFailureAt: now.toISOString(), since: h.since ?? now.toISOString() };
   await writeDurably(path(stateDir), JSON.stringify(next) + "\n");
   return next;
 }

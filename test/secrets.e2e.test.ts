@@ -1,0 +1,127 @@
+// Nothing secret leaves the machine: a remote URL with a token in it, token
+// shapes in a task's output and reason, a task's short or multi-line secret
+// values. Real git; the whole history of the hub is searched.
+import { lstat, rm, symlink, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { cli, cliProcess, git, hubStatus, makeFleet, pushOrders, waitFor, type Fleet } from "./helpers.js";
+
+let fleet: Fleet | undefined;
+const stops: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const stop of stops.splice(0)) await stop().catch(() => {});
+  await fleet?.cleanup();
+  fleet = undefined;
+});
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+const TOKEN = "ghp_" + "Zx9".repeat(12);
+
+/** Everything the hub ever held: every commit of every ref, with its diff. */
+const hubHistory = (f: Fleet) => git(f.hubPath, "log", "-p", "--all", "--format=%H %an %s%n%b");
+
+describe("secrets", () => {
+  it("a remote URL with a token is never printed nor published, not even as the stalled machine's last error", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    const url = `https://coord-bot:${TOKEN}@127.0.0.1:${await closedPort()}/fleet.git`;
+    await git(dir, "remote", "set-url", "origin", url);
+    const printed: string[] = [];
+    // Three failed syncs in a row: the next publish says "stalled" with the last error.
+    for (let i = 0; i < 3; i++) {
+      const r = await cli("sync", "--dir", dir);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/could not reach the remote https:\/\/\[REDACTED\]@127\.0\.0\.1:\d+\/fleet\.git/);
+      printed.push(r.out, r.err);
+    }
+    printed.push(JSON.stringify(await cli("doctor", "--dir", dir)));
+    await git(dir, "remote", "set-url", "origin", fleet.hubPath);
+    const back = await cli("sync", "--dir", dir);
+    expect(back.code).toBe(0);
+    printed.push(back.out, back.err, (await cli("status", "--dir", dir)).out, (await cli("logs", "--dir", dir)).out);
+
+    const machine = (await hubStatus(fleet)).machines.izzit7;
+    expect(machine.state).toBe("stalled");
+    expect(machine.health.lastError).toContain("https://[REDACTED]@127.0.0.1");
+    const history = await hubHistory(fleet);
+    expect(history).toContain("[REDACTED]@127.0.0.1");
+    for (const text of [history, ...printed]) {
+      expect(text).not.toContain(TOKEN);
+      expect(text).not.toContain("coord-bot");
+    }
+  });
+
+  it("token shapes and the task's secret values, short, multi-line or CRLF, are redacted from everything published", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    const script = [
+      'echo "pin is $PIN."',
+      'printf "%s\\n" "$CERT"',
+      `echo "db postgres://app:pg-pass-123@db:5432/prod token=${TOKEN.slice(0, 10)}tail"`,
+      'echo "npm_abcdefghijklmnopqrstuvwxyz0123456789 glpat-abcdefghij0123456789"',
+      "exit 3",
+    ].join("; ");
+    await pushOrders(fleet, [
+      {
+        id: "leaky",
+        to: "izzit7",
+        env: { PIN: { value: "42", secret: true }, CERT: { value: "first-line-abc\r\nsecond-line-def", secret: true } },
+        run: script,
+      },
+    ]);
+    const r = await cli("sync", "--dir", dir);
+    expect(r.code).toBe(0);
+    const report = (await git(fleet.hubPath, "show", "main:coordination/COMPUTER_izzit7.md")).toString();
+    expect(report).toContain("pin is [REDACTED].");
+    expect(report).toContain("db postgres://[REDACTED]@db:5432/prod token=[REDACTED]");
+    // The person's ORDERS.json holds the values themselves: what the machines committed must not.
+    const history = await git(fleet.hubPath, "log", "-p", "--all", "--author=^coord ");
+    expect(history).toContain("pin is [REDACTED].");
+    for (const secret of ["pin is 42", "first-line-abc", "second-line-def", "pg-pass-123", TOKEN.slice(0, 10), "npm_abcdefghij", "glpat-abcdef"]) expect(history).not.toContain(secret);
+  });
+});
+
+describe("symbolic links in the checkout", () => {
+  it("coord watch never pushes the file a committed ORDERS.json link points at", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    // A file of this machine that happens to be a valid ORDERS.json, holding a secret.
+    const SECRET = "s3cr3t-of-this-machine";
+    const target = join(fleet.root, "private-orders.json");
+    await writeFile(target, JSON.stringify({ version: 1, orders: [{ id: "x", to: "izzit7", run: `echo ${SECRET}` }] }, null, 2) + "\n");
+    // Someone commits ORDERS.json as a link to it.
+    const p = fleet.person;
+    await rm(join(p, "ORDERS.json"));
+    await symlink(target, join(p, "ORDERS.json"));
+    await git(p, "add", "ORDERS.json");
+    await git(p, "-c", "user.name=Mallory", "-c", "user.email=m@example.com", "commit", "--quiet", "-m", "orders as a link");
+    await git(p, "push", "--quiet", "origin", "HEAD:main");
+
+    const w = cliProcess(["watch", "--dir", dir, "--every", "1s", "--debounce", "200"]);
+    let out = "";
+    w.stdout!.on("data", (d) => (out += d));
+    w.stderr!.on("data", (d) => (out += d));
+    stops.push(async () => {
+      w.kill("SIGTERM");
+      await new Promise((r) => (w.exitCode !== null ? r(null) : w.once("close", r)));
+    });
+    // Its own sync brings the link into the checkout; the watch hears it and refuses to read through it.
+    await waitFor(async () => (await lstat(join(dir, "ORDERS.json"))).isSymbolicLink(), 20_000, "the link in the checkout");
+    const refused = /ORDERS\.json is a symbolic link; coord reads no file of the checkout through a link/;
+    const history = () => git(fleet!.hubPath, "log", "-p", "--all");
+    await waitFor(async () => refused.test(out) || (await history()).includes(SECRET), 20_000, "the watch to refuse the link (or push what it points at)");
+    await new Promise((r) => setTimeout(r, 1500)); // another sync or two
+    expect(await history()).not.toContain(SECRET);
+    expect(out).toMatch(refused);
+    expect(out).not.toContain(SECRET);
+  });
+});
