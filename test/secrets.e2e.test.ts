@@ -60,6 +60,15 @@ describe("secrets", () => {
     }
   });
 
+  it("coord init with a token in the remote URL does not print it", async () => {
+    fleet = await makeFleet([]);
+    const url = `https://coord-bot:${TOKEN}@127.0.0.1:${await closedPort()}/fleet.git`;
+    const r = await cli("init", join(fleet.root, "m"), "--name", "izzit7", "--remote", url);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/could not clone https:\/\/\[REDACTED\]@127\.0\.0\.1:\d+\/fleet\.git: /);
+    expect(r.out + r.err).not.toContain(TOKEN);
+  });
+
   it("token shapes and the task's secret values, short, multi-line or CRLF, are redacted from everything published", async () => {
     fleet = await makeFleet(["izzit7"]);
     const dir = fleet.machines.izzit7!;

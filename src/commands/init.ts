@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { machineNameProblem } from "../core/names.js";
+import { redact } from "../core/redact.js";
 import { readModel } from "../core/repo.js";
 import { CoordError, EXIT } from "../errors.js";
 import { firstLine, gitClient, Repo } from "../git/git.js";
@@ -52,16 +53,16 @@ export async function init(opts: InitOptions): Promise<InitResult> {
   if (await isCheckout(dir)) {
     const url = (await gitClient(dir).raw(["remote", "get-url", "origin"]).catch(() => "")).trim();
     if (url && url !== opts.remote && resolve(url) !== resolve(opts.remote))
-      throw new CoordError(`${dir} is a checkout of ${url}, not of ${opts.remote}; pass that remote or choose another directory`, EXIT.USAGE);
+      throw new CoordError(`${dir} is a checkout of ${redact(url)}, not of ${redact(opts.remote)}; pass that remote or choose another directory`, EXIT.USAGE);
     if (!url) await gitClient(dir).raw(["remote", "add", "origin", opts.remote]);
   } else {
     const entries = await readdir(dir).catch(() => []);
     if (entries.length > 0) throw new CoordError(`${dir} exists, is not empty and is not a git checkout; choose an empty directory`, EXIT.USAGE);
-    log(`cloning ${opts.remote} into ${dir}`);
+    log(`cloning ${redact(opts.remote)} into ${dir}`);
     try {
       await gitClient(process.cwd()).raw(["clone", "--quiet", opts.remote, dir]);
     } catch (e) {
-      throw new CoordError(`could not clone ${opts.remote}: ${firstLine(String((e as Error).message))}`, EXIT.FAILURE);
+      throw new CoordError(`could not clone ${redact(opts.remote)}: ${firstLine(String((e as Error).message))}`, EXIT.FAILURE);
     }
     cloned = true;
   }
@@ -79,7 +80,7 @@ export async function init(opts: InitOptions): Promise<InitResult> {
     const commit = await scaffoldCommit(repo);
     scaffolded = await repo.push(commit);
     tip = await repo.fetch(); // ours, or the scaffold of a machine that was first
-    if (!tip) throw new CoordError(`could not create branch ${branch} on ${opts.remote}`, EXIT.FAILURE);
+    if (!tip) throw new CoordError(`could not create branch ${branch} on ${redact(opts.remote)}`, EXIT.FAILURE);
   }
 
   let reclaimed = false;
