@@ -1,7 +1,7 @@
 // coordination/COMPUTER_<name>.md: one machine's own file. The front matter is
 // the data other machines read; the body is re-rendered from it at every write.
 import { z } from "zod";
-import { parseFrontMatter, renderFrontMatter } from "./frontmatter.js";
+import { dataProblem, parseFrontMatter, renderFrontMatter } from "./frontmatter.js";
 import { MAX_COUNT } from "./limits.js";
 import { fence, inline, table } from "./markdown.js";
 import { formatDuration } from "./duration.js";
@@ -61,9 +61,7 @@ export function parseComputer(text: string, expectedName: string): ComputerFile 
   badKey("messages", (k) => parseChannelKey(k) !== undefined, 'a channel "<from>/<to>"');
   const result = computerSchema.safeParse(data);
   if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const where = issue.path.length ? `field ${issue.path.join(".")}` : "front matter";
-    throw new Error(`${where}: ${issue.message}`);
+    throw new Error(dataProblem(result.error.issues[0]!));
   }
   if (result.data.name !== expectedName)
     throw new Error(`front matter says name "${result.data.name}" but the file belongs to "${expectedName}"`);

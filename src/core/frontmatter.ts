@@ -52,3 +52,10 @@ export function renderFrontMatter(data: object, body: string): string {
   // newline before `---` as its own, which would shorten a text that ends in blank lines.
   return `---\n${yaml}# end of data\n---\n\n${body.replace(/\s+$/, "")}\n`;
 }
+
+/** A schema problem of front matter data as one phrase: "field orders.valid is missing (a boolean)". */
+export function dataProblem(issue: { path: PropertyKey[]; message: string }): string {
+  const where = issue.path.length ? `field ${issue.path.map(String).join(".")}` : "the front matter";
+  const missing = /^Invalid input: expected (\w+), received undefined$/.exec(issue.message);
+  return missing ? `${where} is missing (it must be a ${missing[1]})` : `${where}: ${issue.message}`;
+}

@@ -1,7 +1,7 @@
 // Messages between machines: coordination/messages/<from>_TO_<to>.md, owned by
 // <from>. Pure: file format, delivery, receipts, archiving, views.
 import { z } from "zod";
-import { parseFrontMatter, renderFrontMatter } from "./frontmatter.js";
+import { dataProblem, parseFrontMatter, renderFrontMatter } from "./frontmatter.js";
 import { MAX_COUNT } from "./limits.js";
 import { fence, inline } from "./markdown.js";
 import { machineNameProblem } from "./names.js";
@@ -96,8 +96,7 @@ export function parseMessageFile(text: string, path: string): MessageFile {
   if (!channel) throw new Error("not a message file name (<from>_TO_<to>.md)");
   const result = fileSchema.safeParse(parseFrontMatter(text).data);
   if (!result.success) {
-    const issue = result.error.issues[0]!;
-    throw new Error(`${issue.path.length ? `field ${issue.path.join(".")}` : "front matter"}: ${issue.message}`);
+    throw new Error(dataProblem(result.error.issues[0]!));
   }
   const file = result.data as MessageFile;
   if (file.from !== channel.from || file.to !== channel.to) throw new Error(`front matter says ${file.from} to ${file.to}, but the file name says ${channel.from} to ${channel.to}`);
