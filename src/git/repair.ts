@@ -9,7 +9,7 @@ import { access, cp, mkdir, readdir, readFile, readlink, realpath, rename, rm, s
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { GitPluginError } from "simple-git";
 import { redact } from "../core/redact.js";
-import { firstLine, gitClient } from "./git.js";
+import { DEFAULT_GIT_TIMEOUT, firstLine, gitClient } from "./git.js";
 
 export interface RepairOptions {
   /** The remote: a configured remote name ("origin") or a URL / path. */
@@ -18,7 +18,7 @@ export interface RepairOptions {
   log?: (s: string) => void;
   /** A lock file older than this (ms) is left over from a git that died (60 s). */
   staleLockMs?: number;
-  /** Seconds each git command may take (120; a clone gets 5 times as much). */
+  /** Seconds each git command may take (gitTimeout, 30 by default; a clone gets 5 times as much). */
   timeout?: number;
   now?: () => Date;
   /** A merge, rebase, cherry-pick or revert untouched for this long (ms) was left half-done (1 hour). */
@@ -253,7 +253,7 @@ async function reclone(dir: string, gitDir: string, opts: RepairOptions, stamp: 
 export async function repairCheckout(dir: string, opts: RepairOptions): Promise<string[]> {
   const log = opts.log ?? (() => {});
   const now = opts.now ?? (() => new Date());
-  const timeout = opts.timeout ?? 120;
+  const timeout = opts.timeout ?? DEFAULT_GIT_TIMEOUT;
   const staleMs = opts.staleLockMs ?? 60_000;
   dir = resolve(dir);
   const done: string[] = [];

@@ -181,7 +181,7 @@ async function cycle(machine: Machine, opts: SyncOptions, result: SyncResult, lo
   const { config, repo, stateDir } = machine;
   const health = await readHealth(stateDir);
   // Leftover locks and half-done merges every time; the history check only after a failed sync.
-  const repaired = opts.dryRun ? [] : await repairCheckout(machine.dir, { remote: config.remote, branch: config.branch, log, fsck: health.failures > 0 }).catch(() => []);
+  const repaired = opts.dryRun ? [] : await repairCheckout(machine.dir, { remote: config.remote, branch: config.branch, log, fsck: health.failures > 0, timeout: config.gitTimeout }).catch(() => []);
   for (const r of repaired) result.warnings.push(`the checkout: ${r}`);
   const journal = await Journal.open(stateDir);
   if (!opts.dryRun) {
