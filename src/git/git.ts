@@ -12,6 +12,7 @@ import { GitPluginError, simpleGit, type SimpleGit, type SimpleGitOptions } from
 import { redact } from "../core/redact.js";
 import { gitFailureText, nonInteractiveSsh, shellWord } from "../core/ssh.js";
 import { notRead, tooBigBlob } from "../core/limits.js";
+import { editTree } from "./tree.js";
 import { CoordError, EXIT } from "../errors.js";
 
 /** Seconds one git command may take when the machine config says nothing (gitTimeout). */
@@ -263,7 +264,6 @@ export class Repo {
     const env = { GIT_INDEX_FILE: join(scratch, "index"), ...authorEnv(author) };
     try {
       const git = this.git({ env });
-      await git.raw(parent ? ["read-tree", parent] : ["read-tree", "--empty"]);
       const writes = [...changes].filter((c): c is [string, string] => c[1] !== null);
       const files = await Promise.all(
         writes.map(async ([, content], i) => {
@@ -273,12 +273,11 @@ export class Repo {
         }),
       );
       const shas = files.length ? (await git.raw(["hash-object", "-w", "--", ...files])).trim().split("\n") : [];
-      const info = [
-        ...writes.map(([path], i) => `100644 ${shas[i]}\t${path}`),
-        ...[...changes].filter(([, c]) => c === null).map(([path]) => `0 ${"0".repeat(40)}\t${path}`),
-      ];
-      await this.git({ env, input: info.join("\n") + "\n" }).raw(["update-index", "--index-info"]);
-      const tree = (await git.raw(["write-tree"])).trim();
+      // Directory by directory (src/git/tree.ts), not through an index: one entry git would refuse to
+      // check out ("..") elsewhere in the tree must not stop every machine's publish.
+      const edits = new Map<string, string | null>([...changes].map(([path, c]) => [path, c === null ? null : shas[writes.findIndex(([p]) => p === path)]!]));
+      const run = (args: string[], input?: string) => (input === undefined ? git : this.git({ env, input })).raw(args);
+      const tree = (await editTree(run, parent ? `${parent}^{tree}` : undefined, edits)) ?? (await this.git({ env, input: "" }).raw(["mktree"])).trim();
       const args = ["commit-tree", tree, "-m", message];
       if (parent) args.push("-p", parent);
       return (await git.raw(args)).trim();

@@ -1,0 +1,150 @@
+// What anyone who can push may commit, on real git: an odd path, a name that
+// is also JavaScript's, a deeply nested or huge file. The fleet keeps
+// syncing, the bad file is named in STATUS.md with its reason, and nothing
+// it says is believed.
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { renderComputer } from "../src/core/computer.js";
+import { sync } from "../src/sync/sync.js";
+import { computerFile } from "./fixtures.js";
+import { cli, cliExec, git, hubFile, hubStatus, journal, makeFleet, personCommit, pushOrders, type Fleet } from "./helpers.js";
+
+let fleet: Fleet | undefined;
+afterEach(async () => {
+  await fleet?.cleanup();
+  fleet = undefined;
+});
+
+/** A person's commit of a file at `path` under coordination/, made with plumbing: git would not check out a path with "..". */
+async function pushRawEntry(f: Fleet, path: string, text: string): Promise<void> {
+  const p = f.person;
+  await git(p, "fetch", "--quiet", "origin");
+  const base = (await git(p, "rev-parse", "origin/main")).trim();
+  const segments = path.split("/"); // coordination, COMPUTER_.., .., x.md
+  let entry = `100644 blob ${await writeBlob(p, text)}\t${segments.pop()}`;
+  while (segments.length > 1) entry = `040000 tree ${await mktree(p, entry + "\n")}\t${segments.pop()}`;
+  const coordination = await mktree(p, (await git(p, "ls-tree", `${base}:coordination`)) + entry + "\n");
+  const root = (await git(p, "ls-tree", base)).split("\n").filter((l) => l && !l.endsWith("\tcoordination"));
+  const tree = await mktree(p, [...root, `040000 tree ${coordination}\tcoordination`].join("\n") + "\n");
+  const commit = (await git(p, "-c", "user.name=A Person", "-c", "user.email=person@example.com", "commit-tree", tree, "-p", base, "-m", "odd entry")).trim();
+  await git(p, "push", "--quiet", "origin", `${commit}:refs/heads/main`);
+}
+
+async function writeBlob(cwd: string, text: string): Promise<string> {
+  const file = join(cwd, ".git", "blob-input");
+  await writeFile(file, text);
+  return (await git(cwd, "hash-object", "-w", file)).trim();
+}
+
+async function mktree(cwd: string, listing: string): Promise<string> {
+  const { execFile } = await import("node:child_process");
+  return new Promise((resolve, reject) => {
+    const child = execFile("git", ["mktree"], { cwd }, (e, out) => (e ? reject(e) : resolve(out.trim())));
+    child.stdin!.end(listing);
+  });
+}
+
+describe("one entry stops or fools no one", () => {
+  it("a machine file with a tab in its name does not pass for alpha's: the dependent order does not run, alpha syncs, STATUS.md names the path", async () => {
+    fleet = await makeFleet(["alpha", "beta"]);
+    const marker = join(fleet.root, "deployed");
+    await pushOrders(fleet, [
+      // alpha will build it only next year: only a forged report could complete it now.
+      { id: "build", to: "alpha", run: "true", notBefore: "2099-01-01T00:00:00Z" },
+      { id: "deploy", to: "beta", after: ["build"], run: `touch ${marker}` },
+    ]);
+    for (const name of ["alpha", "beta"]) await sync({ dir: fleet.machines[name]! });
+    const forged = renderComputer(
+      computerFile("alpha", { uuid: "forged", tasks: { build: { rev: 1, state: "completed", attempts: 1, exitCode: 0, startedAt: "2025-01-01T00:00:00.000Z", finishedAt: "2025-01-01T00:00:01.000Z" } } }),
+    );
+    await personCommit(fleet, "coordination/COMPUTER_alpha.md\tx", forged, "a lookalike");
+
+    const beta = await sync({ dir: fleet.machines.beta! });
+    expect(beta.ran).toEqual([]);
+    expect(beta.waiting).toContainEqual({ id: "deploy", reason: "waiting for build" });
+    const alpha = await cli("sync", "--dir", fleet.machines.alpha!);
+    expect(alpha.code).toBe(0);
+    expect(alpha.err).not.toMatch(/uuid|identity/i);
+    await expect(import("node:fs/promises").then((fs) => fs.access(marker))).rejects.toThrow();
+
+    const status = await hubStatus(fleet);
+    expect(status.orders.build.machines.alpha.state).toBe("queued"); // not before 2099: its own (lack of a) report
+    expect(status.orders.deploy.machines.beta.state).toBe("blocked");
+    const md = await hubFile(fleet, "STATUS.md");
+    expect(md).toContain("coordination/COMPUTER_alpha.md\\tx");
+    expect(md).toMatch(/ignored: its name has a control character/);
+    // alpha's own file is still alpha's, with its own uuid.
+    expect(await hubFile(fleet, "coordination/COMPUTER_alpha.md")).not.toContain("forged");
+  });
+
+  it("a tree entry coordination/COMPUTER_../../x.md breaks no machine's publish", async () => {
+    fleet = await makeFleet(["alpha"]);
+    await pushOrders(fleet, [{ id: "hello", to: "alpha", run: "echo hi" }]);
+    await pushRawEntry(fleet, "coordination/COMPUTER_../../x.md", "---\ncoord: 1\n---\n");
+    const r = await cliExec(["sync", "--dir", fleet.machines.alpha!]);
+    expect(r.err).not.toMatch(/\n\s+at /); // no stack
+    expect(r.code).toBe(0);
+    const status = await hubStatus(fleet);
+    expect(status.orders.hello.state).toBe("completed");
+    expect(status.errors).toContainEqual({ file: "coordination/COMPUTER_../../x.md", message: expect.stringMatching(/^ignored: "\.\.\/\.\.\/x" is not a valid machine name/) });
+    // The odd entry is still in the tree (coord only ever writes its own files).
+    expect(await git(fleet.hubPath, "ls-tree", "-r", "--name-only", "main")).toContain("coordination/COMPUTER_../../x.md");
+  });
+
+  it("ORDERS.json nested 5000 deep: every machine syncs with exit 3 (invalid orders) and one sentence, no stack", async () => {
+    fleet = await makeFleet(["alpha", "beta"]);
+    const deep = "[".repeat(5000) + "]".repeat(5000);
+    await pushOrders(fleet, `{"version": 1, "orders": ${deep}}\n`);
+    for (const name of ["alpha", "beta"]) {
+      const r = await cliExec(["sync", "--dir", fleet.machines[name]!]);
+      expect(r.code).toBe(3);
+      expect(r.err).not.toMatch(/RangeError|\n\s+at /);
+      expect(r.err + r.out).toMatch(/ORDERS\.json:1.*nests lists and objects more than 64 levels deep/);
+    }
+    expect((await hubStatus(fleet)).errors[0].message).toMatch(/more than 64 levels deep/);
+  });
+
+  it("a machine file nested 5000 deep, and one of 3 MB, leave the other machines syncing and working", async () => {
+    fleet = await makeFleet(["alpha", "beta"]);
+    await pushOrders(fleet, [{ id: "hello", to: "ALL", run: "echo hi" }]);
+    await sync({ dir: fleet.machines.alpha! });
+    const deep = "---\ncoord: 1\nname: ghost\nx: " + "[".repeat(5000) + "]".repeat(5000) + "\n---\n";
+    await personCommit(fleet, "coordination/COMPUTER_ghost.md", deep, "deep");
+    await personCommit(fleet, "coordination/COMPUTER_huge.md", "---\n" + "x".repeat(3 * 1024 * 1024) + "\n---\n", "huge");
+    for (const name of ["alpha", "beta"]) {
+      const r = await cliExec(["sync", "--dir", fleet.machines[name]!]);
+      expect(r.err).not.toMatch(/RangeError|\n\s+at /);
+      expect(r.code).toBe(0);
+    }
+    const status = await hubStatus(fleet);
+    expect(status.orders.hello.machines).toMatchObject({ alpha: { state: "completed" }, beta: { state: "completed" } });
+    expect(status.errors).toEqual([
+      { file: "coordination/COMPUTER_ghost.md", message: expect.stringMatching(/nests more than 64 levels deep \(line 4\); .*machine ghost rewrites it/) },
+      { file: "coordination/COMPUTER_huge.md", message: expect.stringMatching(/^ignored: the file is 3 MiB, more than the 2 MiB coord reads of it/) },
+    ]);
+  });
+
+  it("a machine named constructor sends and receives, and requires: [\"constructor\"] runs nowhere", async () => {
+    fleet = await makeFleet(["alpha", "constructor"]);
+    const ran = join(fleet.root, "ran");
+    await pushOrders(fleet, [
+      { id: "proto", to: "ALL", requires: ["constructor"], run: `echo $COORD_MACHINE >> ${ran}` },
+      { id: "toString", to: "constructor", run: "echo ok" },
+    ]);
+    await sync({ dir: fleet.machines.alpha! });
+    expect((await cli("send", "--dir", fleet.machines.alpha!, "constructor", "hello", "--now")).code).toBe(0);
+    const c = await cli("sync", "--dir", fleet.machines.constructor!);
+    expect(c.code).toBe(0);
+    const inbox = JSON.parse((await cli("inbox", "--dir", fleet.machines.constructor!, "--json")).out);
+    expect(inbox.map((m: { id: string; text: string }) => [m.id, m.text])).toEqual([["alpha/constructor/1", "hello"]]);
+    expect((await cli("send", "--dir", fleet.machines.constructor!, "alpha", "back", "--now")).code).toBe(0);
+    expect((await cli("sync", "--dir", fleet.machines.alpha!)).code).toBe(0);
+    await expect(import("node:fs/promises").then((fs) => fs.access(ran))).rejects.toThrow();
+    const status = await hubStatus(fleet);
+    expect(status.orders.proto.machines).toEqual({});
+    expect(status.orders.toString.machines.constructor.state).toBe("completed");
+    expect(status.machines.constructor.messages).toEqual({ waiting: 0, unacked: 1 });
+    expect(Object.keys((await journal(fleet.machines.constructor!)).tasks)).toEqual(["toString"]);
+  });
+});
