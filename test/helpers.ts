@@ -106,6 +106,19 @@ export function cliProcess(args: string[], opts: { cwd?: string; stdin?: boolean
   return spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, stdio: [opts.stdin ? "pipe" : "ignore", "pipe", "pipe"] });
 }
 
+/** The built CLI as a long-running process (watch, daemon run): its output collected, stopped (SIGTERM, then awaited) by `stops`. */
+export function runningCli(args: string[], stops: (() => Promise<unknown>)[]): () => string {
+  const child = cliProcess(args);
+  let out = "";
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (out += d));
+  stops.push(async () => {
+    child.kill("SIGTERM");
+    await new Promise((r) => (child.exitCode !== null ? r(null) : child.once("close", r)));
+  });
+  return () => out;
+}
+
 export async function cliExec(args: string[], input?: Buffer): Promise<{ code: number; out: string; err: string }> {
   const child = cliProcess(args, { stdin: input !== undefined });
   if (input !== undefined) child.stdin!.end(input);

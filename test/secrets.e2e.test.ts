@@ -5,7 +5,7 @@ import { lstat, rm, symlink, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { cli, cliProcess, git, hubStatus, makeFleet, pushOrders, waitFor, type Fleet } from "./helpers.js";
+import { cli, runningCli, git, hubStatus, makeFleet, pushOrders, waitFor, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 const stops: (() => Promise<unknown>)[] = [];
@@ -115,22 +115,15 @@ describe("symbolic links in the checkout", () => {
     await git(p, "-c", "user.name=Mallory", "-c", "user.email=m@example.com", "commit", "--quiet", "-m", "orders as a link");
     await git(p, "push", "--quiet", "origin", "HEAD:main");
 
-    const w = cliProcess(["watch", "--dir", dir, "--every", "1s", "--debounce", "200"]);
-    let out = "";
-    w.stdout!.on("data", (d) => (out += d));
-    w.stderr!.on("data", (d) => (out += d));
-    stops.push(async () => {
-      w.kill("SIGTERM");
-      await new Promise((r) => (w.exitCode !== null ? r(null) : w.once("close", r)));
-    });
+    const output = runningCli(["watch", "--dir", dir, "--every", "1s", "--debounce", "200"], stops);
     // Its own sync brings the link into the checkout; the watch hears it and refuses to read through it.
     await waitFor(async () => (await lstat(join(dir, "ORDERS.json"))).isSymbolicLink(), 20_000, "the link in the checkout");
     const refused = /ORDERS\.json is a symbolic link; coord reads no file of the checkout through a link/;
     const history = () => git(fleet!.hubPath, "log", "-p", "--all");
-    await waitFor(async () => refused.test(out) || (await history()).includes(SECRET), 20_000, "the watch to refuse the link (or push what it points at)");
+    await waitFor(async () => refused.test(output()) || (await history()).includes(SECRET), 20_000, "the watch to refuse the link (or push what it points at)");
     await new Promise((r) => setTimeout(r, 1500)); // another sync or two
     expect(await history()).not.toContain(SECRET);
-    expect(out).toMatch(refused);
-    expect(out).not.toContain(SECRET);
+    expect(output()).toMatch(refused);
+    expect(output()).not.toContain(SECRET);
   });
 });

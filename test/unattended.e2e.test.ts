@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { readDaemonInfo } from "../src/daemon/daemon.js";
 import { pidAlive } from "../src/state/lock.js";
-import { cli, cliProcess, git, hubFile, makeFleet, pushOrders, waitFor, type Fleet } from "./helpers.js";
+import { cli, runningCli, git, hubFile, makeFleet, pushOrders, waitFor, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 const pids: number[] = [];
@@ -40,16 +40,9 @@ const text = (ids: string[]) => JSON.stringify({ $schema: "coordination/orders.s
 const numbered = (n: number) => text(Array.from({ length: n }, (_, i) => `o${i}`));
 
 async function startWatch(dir: string, every: string) {
-  const w = cliProcess(["watch", "--dir", dir, "--every", every, "--debounce", "300"]);
-  let out = "";
-  w.stdout!.on("data", (d) => (out += d));
-  w.stderr!.on("data", (d) => (out += d));
-  stops.push(async () => {
-    w.kill("SIGTERM");
-    await new Promise((r) => (w.exitCode !== null ? r(null) : w.once("close", r)));
-  });
-  await waitFor(async () => out.includes("watching"), 15_000, "watch to start");
-  return () => out;
+  const out = runningCli(["watch", "--dir", dir, "--every", every, "--debounce", "300"], stops);
+  await waitFor(async () => out().includes("watching"), 15_000, "watch to start");
+  return out;
 }
 
 describe("coord daemon, found in review", () => {
