@@ -116,7 +116,7 @@ export async function runMessageHooks(m: Machine, messages: InboxMessage[], log:
     });
     const ok = r.exitCode === 0;
     if (ok) acked.push(msg.id);
-    else log(`onMessage hook for ${msg.id} ${r.timedOut ? "timed out" : `exited ${r.exitCode ?? r.signal}`}; the message stays unacknowledged`);
+    else log(`onMessage hook for ${msg.id} ${r.error ? `could not start: ${r.error}` : r.timedOut ? "timed out" : `exited ${r.exitCode ?? r.signal}`}; the message stays unacknowledged`);
     // Durably, one message at a time: a crash runs the hook again for this one at most.
     await updateMailbox(m.stateDir, (data) => {
       data.hookPending = (data.hookPending ?? []).filter((id) => id !== msg.id);
