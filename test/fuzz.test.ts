@@ -1,6 +1,7 @@
 // Fuzzing what coord reads from the repository: mutated ORDERS.json, machine
 // files, message files and whole tree listings go through reading, planning,
-// status and rendering. Never an uncaught exception, never a hang, every
+// status and rendering; mutated local journals and mailboxes through reading
+// and planning. Never an uncaught exception, never a hang, every
 // problem a sentence.
 //
 // Seeded and bounded (a few thousand cases, a few seconds). Deeper:
@@ -17,6 +18,8 @@ import { ORDERS_FILE, readModel } from "../src/core/repo.js";
 import { deriveStatus, renderStatusJson, renderStatusMd } from "../src/core/status.js";
 import { statusText } from "../src/core/terminal.js";
 import type { ComputerFile, Problem, TaskReport } from "../src/core/types.js";
+import { parseJournal } from "../src/state/journal.js";
+import { parseMailbox } from "../src/state/mailbox.js";
 import { computerFile, T0_ISO } from "./fixtures.js";
 
 const RUNS = Number(process.env.COORD_FUZZ_RUNS) || 500;
@@ -258,6 +261,30 @@ describe("fuzz: what the repository holds never stops or fools a machine", () =>
         const files = base(JSON.stringify(doc));
         for (const [path, text, e] of entries) files.set(path, mutate(text, e));
         throughEverything(files);
+      }),
+      params(),
+    );
+  });
+});
+
+describe("fuzz: local state a crash or a hand edit broke is read or refused, never thrown", () => {
+  const journalText = fc
+    .dictionary(name, fc.record({ rev: fc.oneof(fc.integer({ min: 1, max: 3 }), odd), state: fc.oneof(fc.constantFrom("completed", "failed", "assigned", "in_progress"), odd), attempts: fc.oneof(fc.nat(5), odd) }), { maxKeys: 4 })
+    .map((tasks) => JSON.stringify({ version: 1, tasks, lastPublished: T0_ISO }, null, 2));
+  const mailboxText = fc
+    .tuple(machine, fc.nat(5))
+    .map(([to, n]) => JSON.stringify({ version: 1, outbox: { [to]: { next: n + 1, messages: [] } }, inbox: [], receipts: { [`${to}/alpha`]: { received: n, acked: n } } }, null, 2));
+
+  it("mutated journals and mailboxes", () => {
+    fc.assert(
+      fc.property(journalText, mailboxText, edits, edits, (j, m, ej, em) => {
+        const journal = parseJournal(mutate(j, ej));
+        const mailbox = parseMailbox(mutate(m, em));
+        for (const r of [journal, mailbox]) if (typeof r === "string") expect(r.length).toBeGreaterThan(3);
+        if (typeof journal === "string") return;
+        // What was read is what the planner gets: it plans on it without a throw.
+        const model = readModel(base(JSON.stringify({ version: 1, orders: [{ id: "constructor", to: "ANY", run: "true" }, { id: "a", to: "alpha", run: "true" }] })));
+        plan({ orders: model.orders?.orders ?? [], machine: "alpha", machines: model.machineNames, journal: journal.tasks, status: deriveStatus(model), capabilities: {}, now: NOW, maxParallel: 2, retryBackoff: 30, lease: 600 });
       }),
       params(),
     );
