@@ -35,7 +35,20 @@ const ordersText = JSON.stringify({ version: 1, orders }, null, 2);
 const files = new Map([["ORDERS.json", ordersText]]);
 for (const name of machines) {
   const tasks = Object.fromEntries(orders.filter((o, i) => i % 2 || o.to === name).map((o) => [o.id, { rev: 1, state: "completed", attempts: 1, exitCode: 0, output: "ok" }]));
-  files.set(`coordination/COMPUTER_${name}.md`, renderComputer({ coord: 1, name, uuid: name, state: "idle", lastSeen: "2026-01-01T00:00:00.000Z", heartbeat: 900, capabilities: { os: "linux" }, orders: { seen: "x", valid: true }, tasks }));
+  files.set(
+    `coordination/COMPUTER_${name}.md`,
+    renderComputer({
+      coord: 1,
+      name,
+      uuid: name,
+      state: "idle",
+      lastSeen: "2026-01-01T00:00:00.000Z",
+      heartbeat: 900,
+      capabilities: { os: "linux" },
+      orders: { seen: "x", valid: true },
+      tasks,
+    }),
+  );
 }
 await measure("parseOrders: 200 orders, 100 machines", 20, () => parseOrders(ordersText, { machines }));
 const deriveAll = () => {
@@ -91,7 +104,10 @@ rmSync(root, { recursive: true, force: true });
   const latencies = [];
   for (let i = 0; i < 5; i++) {
     const stamp = join(root, `started-${i}`);
-    writeFileSync(join(person, "ORDERS.json"), JSON.stringify({ version: 1, orders: [{ id: `latency-${i}`, to: "izzit7", run: `node -e "require('fs').writeFileSync('${stamp}', String(Date.now()))"` }] }));
+    writeFileSync(
+      join(person, "ORDERS.json"),
+      JSON.stringify({ version: 1, orders: [{ id: `latency-${i}`, to: "izzit7", run: `node -e "require('fs').writeFileSync('${stamp}', String(Date.now()))"` }] }),
+    );
     execFileSync("git", ["-C", person, "add", "ORDERS.json"]);
     execFileSync("git", ["-C", person, "-c", "user.name=p", "-c", "user.email=p@x", "commit", "-qm", `order ${i}`]);
     execFileSync("git", ["-C", person, "-c", "user.name=p", "-c", "user.email=p@x", "pull", "-q", "--rebase", "origin", "main"]);
@@ -103,7 +119,9 @@ rmSync(root, { recursive: true, force: true });
   }
   watcher.kill("SIGTERM");
   latencies.sort((a, b) => a - b);
-  console.log(`${"push → task start, coord watch --every 5s".padEnd(58)} median ${String(latencies[Math.floor(latencies.length / 2)]).padStart(8)} ms   min ${latencies[0]}   max ${latencies.at(-1)}   (n=${latencies.length})`);
+  console.log(
+    `${"push → task start, coord watch --every 5s".padEnd(58)} median ${String(latencies[Math.floor(latencies.length / 2)]).padStart(8)} ms   min ${latencies[0]}   max ${latencies.at(-1)}   (n=${latencies.length})`,
+  );
   await new Promise((r) => setTimeout(r, 1000));
   rmSync(root, { recursive: true, force: true });
 }
@@ -126,8 +144,10 @@ rmSync(root, { recursive: true, force: true });
   const syncTimes = [];
   for (let batch = 0; batch < 20; batch++) {
     await updateMailbox(join(a, ".git", "coord"), (data) => {
-      const ch = (data.outbox["soda-yeti"] ??= { next: 1, messages: [] });
-      for (let i = 0; i < 500; i++) ch.messages.push({ seq: ch.next++, at: now().toISOString(), priority: "normal", text: `batch ${batch} message ${i}: the build of commit ${i.toString(16)} is green` });
+      data.outbox["soda-yeti"] ??= { next: 1, messages: [] };
+      const ch = data.outbox["soda-yeti"];
+      for (let i = 0; i < 500; i++)
+        ch.messages.push({ seq: ch.next++, at: now().toISOString(), priority: "normal", text: `batch ${batch} message ${i}: the build of commit ${i.toString(16)} is green` });
     });
     await sync({ dir: a, now });
     await sync({ dir: b, now });

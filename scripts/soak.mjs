@@ -31,7 +31,12 @@ function coord(...args) {
   return { code: r.status, out: r.stdout ?? "", err: r.stderr ?? "" };
 }
 function git(cwd, ...args) {
-  return execFileSync("git", ["-c", "user.name=Soak Person", "-c", "user.email=person@soak.invalid", ...args], { cwd, encoding: "utf8", maxBuffer: 256 * 1024 * 1024, stdio: ["ignore", "pipe", "pipe"] });
+  return execFileSync("git", ["-c", "user.name=Soak Person", "-c", "user.email=person@soak.invalid", ...args], {
+    cwd,
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
 }
 /** A person's commit of `files` (path → text, or null to delete), pushed after rebasing onto the machines' pushes. */
 function personPush(files, message) {
@@ -84,31 +89,55 @@ const faults = [
   ["a huge argument list (E2BIG)", () => personPush({ "ORDERS.json": orders([{ id: `e2big-${round}`, to: "ALL", run: "true", env: { BIG: "x".repeat(3_000_000) } }]) }, "e2big")],
   ["ORDERS.json nested 5000 deep", () => personPush({ "ORDERS.json": `{"version":1,"orders":[],"x":${deep(5000)}}` }, "deep orders")],
   ["a tab in a machine file's path", () => personPush({ [`coordination/COMPUTER_${names[0]}.md\tx`]: "---\ncoord: 1\n---\n" }, "tab path")],
-  ["machine and message files named constructor / __proto__", () =>
-    personPush({ "coordination/COMPUTER_constructor.md": "---\ncoord: 1\nname: constructor\n---\n", [`coordination/messages/${names[0]}_TO___proto__.md`]: "---\nnext: 9007199254740993\n---\n" }, "proto names")],
+  [
+    "machine and message files named constructor / __proto__",
+    () =>
+      personPush(
+        {
+          "coordination/COMPUTER_constructor.md": "---\ncoord: 1\nname: constructor\n---\n",
+          [`coordination/messages/${names[0]}_TO___proto__.md`]: "---\nnext: 9007199254740993\n---\n",
+        },
+        "proto names",
+      ),
+  ],
   ["a machine file nested 5000 deep", () => personPush({ "coordination/COMPUTER_zeta.md": `---\nx: ${deep(5000)}\n---\n` }, "deep machine file")],
   ["a 6 MB machine file", () => personPush({ "coordination/COMPUTER_huge.md": `---\nx: "${"y".repeat(6_000_000)}"\n---\n` }, "huge")],
-  ["odd names under coordination/", () => personPush({ "coordination/COMPUTER_..%2F..%2Fx.md": "x", "coordination/COMPUTER_Alpha.md": "x", "coordination/orders/__proto__.json": "{}" }, "odd names")],
+  [
+    "odd names under coordination/",
+    () => personPush({ "coordination/COMPUTER_..%2F..%2Fx.md": "x", "coordination/COMPUTER_Alpha.md": "x", "coordination/orders/__proto__.json": "{}" }, "odd names"),
+  ],
   ["a symlink as ORDERS.json", () => personPush({ "ORDERS.json": { symlink: "/etc/passwd" } }, "symlink")],
-  ["a corrupt journal and mailbox on one machine", () => {
-    const state = join(dirs[names[round % names.length]], ".git", "coord");
-    writeFileSync(join(state, "journal.json"), '{"tasks": null}');
-    writeFileSync(join(state, "mailbox.json"), '{"outbox": null');
-  }],
-  ["a hub outage of 8 s", async () => {
-    renameSync(hub, `${hub}.away`);
-    await sleep(8000);
-    renameSync(`${hub}.away`, hub);
-  }],
-  ["a remote URL with a token in it, for 8 s", async () => {
-    const dir = dirs[names[round % names.length]];
-    git(dir, "remote", "set-url", "origin", `https://soak:${TOKEN}@127.0.0.1:9/fleet.git`);
-    await sleep(8000);
-    git(dir, "remote", "set-url", "origin", hub);
-  }],
-  ["messages between machines", () => {
-    coord("send", names[1 % names.length], `round ${round}: hello`, "--dir", dirs[names[0]]);
-  }],
+  [
+    "a corrupt journal and mailbox on one machine",
+    () => {
+      const state = join(dirs[names[round % names.length]], ".git", "coord");
+      writeFileSync(join(state, "journal.json"), '{"tasks": null}');
+      writeFileSync(join(state, "mailbox.json"), '{"outbox": null');
+    },
+  ],
+  [
+    "a hub outage of 8 s",
+    async () => {
+      renameSync(hub, `${hub}.away`);
+      await sleep(8000);
+      renameSync(`${hub}.away`, hub);
+    },
+  ],
+  [
+    "a remote URL with a token in it, for 8 s",
+    async () => {
+      const dir = dirs[names[round % names.length]];
+      git(dir, "remote", "set-url", "origin", `https://soak:${TOKEN}@127.0.0.1:9/fleet.git`);
+      await sleep(8000);
+      git(dir, "remote", "set-url", "origin", hub);
+    },
+  ],
+  [
+    "messages between machines",
+    () => {
+      coord("send", names[1 % names.length], `round ${round}: hello`, "--dir", dirs[names[0]]);
+    },
+  ],
 ];
 
 coord("hub", "create", hub);

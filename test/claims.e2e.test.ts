@@ -31,10 +31,14 @@ it("an ANY order that failed for good on another machine is not run again by a m
   await sync({ dir: fleet.machines["soda-yeti"]! });
   expect((await hubStatus(fleet)).orders.job).toMatchObject({ state: "failed", done: true });
   // izzit7 comes back (bounded wait for its stale lock).
-  await waitFor(async () => {
-    const r = await sync({ dir: fleet!.machines.izzit7! });
-    return r.skipped ? undefined : r;
-  }, 20_000, "izzit7's next sync");
+  await waitFor(
+    async () => {
+      const r = await sync({ dir: fleet!.machines.izzit7! });
+      return r.skipped ? undefined : r;
+    },
+    20_000,
+    "izzit7's next sync",
+  );
   expect(await lines(log)).toEqual(["soda-yeti 1"]); // failed for good: attempt 1 ran once, nothing more
   expect((await hubStatus(fleet)).orders.job).toMatchObject({ state: "failed", done: true });
 }, 60_000);
@@ -46,9 +50,13 @@ it("a retry after another machine ran the same attempt waits for the backoff (no
   await pushOrders(fleet, [{ id: "job", to: "ANY", retries: 1, run: `echo "$COORD_MACHINE $COORD_ATTEMPT" >> ${log}; exit 1` }]);
   expect(await crashSync(fleet.machines.izzit7!, "claimed")).toBe("SIGKILL");
   await sync({ dir: fleet.machines["soda-yeti"]! });
-  await waitFor(async () => {
-    const r = await sync({ dir: fleet!.machines.izzit7! });
-    return r.skipped ? undefined : r;
-  }, 20_000, "izzit7's next sync");
+  await waitFor(
+    async () => {
+      const r = await sync({ dir: fleet!.machines.izzit7! });
+      return r.skipped ? undefined : r;
+    },
+    20_000,
+    "izzit7's next sync",
+  );
   expect(await lines(log)).toEqual(["soda-yeti 1"]);
 }, 60_000);

@@ -17,7 +17,13 @@ describe("coord --help", () => {
 
   it("documents the exit codes", async () => {
     const r = await cli("sync", "--help");
-    for (const code of ["0  done", "1  could not reach", "2  bad usage", "3  ORDERS.json is invalid (validate: the problems are printed; sync: it synced, but started no new task)"]) expect(r.out).toContain(code);
+    for (const code of [
+      "0  done",
+      "1  could not reach",
+      "2  bad usage",
+      "3  ORDERS.json is invalid (validate: the problems are printed; sync: it synced, but started no new task)",
+    ])
+      expect(r.out).toContain(code);
   });
 });
 

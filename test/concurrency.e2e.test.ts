@@ -46,8 +46,7 @@ async function expectNoForcedPush(f: Fleet) {
 async function expectOwnershipRespected(f: Fleet) {
   for (const c of await hubCommits(f)) {
     if (c.author === "coord hub") continue;
-    const allowed =
-      c.author === "A Person" ? ["ORDERS.json"] : ["STATUS.json", "STATUS.md", `coordination/COMPUTER_${c.author.replace(/^coord /, "")}.md`];
+    const allowed = c.author === "A Person" ? ["ORDERS.json"] : ["STATUS.json", "STATUS.md", `coordination/COMPUTER_${c.author.replace(/^coord /, "")}.md`];
     for (const path of c.paths) expect(allowed, `${c.author} changed ${path} in ${c.sha}`).toContain(path);
   }
 }
@@ -92,20 +91,28 @@ describe("crashes and overlapping syncs", () => {
     const ranLog = join(fleet.root, "ran.log");
     await pushOrders(fleet, [{ id: "long", to: "izzit7", retries, run: `echo "attempt $COORD_ATTEMPT" >> ${ranLog}; test "$COORD_ATTEMPT" -ge 2 || sleep 30` }]);
     const child = cliProcess(["sync", "--dir", dir]);
-    const entry = await waitFor(async () => {
-      const t = (await journal(dir)).tasks.long;
-      return t?.state === "in_progress" && t.pid ? t : undefined;
-    }, 15_000, "the task to start");
+    const entry = await waitFor(
+      async () => {
+        const t = (await journal(dir)).tasks.long;
+        return t?.state === "in_progress" && t.pid ? t : undefined;
+      },
+      15_000,
+      "the task to start",
+    );
     await waitFor(async () => (await readFile(ranLog, "utf8")).includes("attempt 1"), 15_000, "the task to say it runs");
     return { dir, ranLog, child, pid: entry.pid as number };
   }
 
   /** After a kill -9 the lock goes stale within 10 s; until then a sync says it skipped. */
   async function syncAfterCrash(dir: string) {
-    return waitFor(async () => {
-      const r = await cliExec(["sync", "--dir", dir]);
-      return r.out.includes("skipped") ? undefined : r;
-    }, 20_000, "the stale lock to be taken over");
+    return waitFor(
+      async () => {
+        const r = await cliExec(["sync", "--dir", dir]);
+        return r.out.includes("skipped") ? undefined : r;
+      },
+      20_000,
+      "the stale lock to be taken over",
+    );
   }
 
   /** Running (a zombie is not: this sandbox's init may not reap orphans). */

@@ -28,7 +28,9 @@ describe("loadConfig", () => {
 
   it("names the line of a bad value and says what is wrong", async () => {
     const { dir, result } = await load(base + "checkEvery: soon\n");
-    await expect(result).rejects.toThrow(`${join(dir, "machine.yaml")}:4 field checkEvery: "soon" is not a duration; write it like "90s", "15m" or "2h"; fix it, or move it aside and run coord init <checkout> --name <this machine> --remote <hub> --reclaim`);
+    await expect(result).rejects.toThrow(
+      `${join(dir, "machine.yaml")}:4 field checkEvery: "soon" is not a duration; write it like "90s", "15m" or "2h"; fix it, or move it aside and run coord init <checkout> --name <this machine> --remote <hub> --reclaim`,
+    );
   });
 
   it("says where the YAML breaks", async () => {

@@ -16,16 +16,7 @@ import { outputTail, redact } from "../src/core/redact.js";
 import { ownComputer, renderChanges } from "../src/core/publish.js";
 import { ORDERS_FILE, readModel, SCHEMA_FILE, STATUS_JSON, STATUS_MD, type RepoModel } from "../src/core/repo.js";
 import { EMPTY_ORDERS, scaffoldFiles } from "../src/core/scaffold.js";
-import {
-  deriveStatus,
-  isOffline,
-  missingCapabilities,
-  MISSED_HEARTBEATS,
-  renderStatusJson,
-  renderStatusMd,
-  summarize,
-  type StatusJson,
-} from "../src/core/status.js";
+import { deriveStatus, isOffline, missingCapabilities, MISSED_HEARTBEATS, renderStatusJson, renderStatusMd, summarize, type StatusJson } from "../src/core/status.js";
 import { statusText, textTable } from "../src/core/terminal.js";
 import type { ComputerFile, Order, TaskReport } from "../src/core/types.js";
 import { computerFile } from "./fixtures.js";
@@ -178,9 +169,7 @@ describe("renderComputer / parseComputer", () => {
   it("rejects wrong types: coord version, heartbeat, rev", () => {
     expect(() => parseComputer(renderFrontMatter({ ...computer("m"), coord: 2 }, ""), "m")).toThrow(/field coord/);
     expect(() => parseComputer(renderFrontMatter({ ...computer("m"), heartbeat: 0 }, ""), "m")).toThrow(/field heartbeat/);
-    expect(() => parseComputer(renderFrontMatter({ ...computer("m"), tasks: { t: { rev: 0, state: "queued", attempts: 0 } } }, ""), "m")).toThrow(
-      /field tasks\.t\.rev/,
-    );
+    expect(() => parseComputer(renderFrontMatter({ ...computer("m"), tasks: { t: { rev: 0, state: "queued", attempts: 0 } } }, ""), "m")).toThrow(/field tasks\.t\.rev/);
   });
 
   it("rejects text without front matter, and YAML that is not a mapping", () => {
@@ -204,7 +193,12 @@ describe("renderComputer / parseComputer", () => {
 
   it("refuses a YAML alias bomb instead of expanding it", () => {
     const bomb = ["---", "a: &a [x, x, x, x, x, x, x, x, x, x]"];
-    for (let i = 0; i < 9; i++) bomb.push(`${"bcdefghij"[i]}: &${"bcdefghij"[i]} [${Array(10).fill(`*${i === 0 ? "a" : "bcdefghij"[i - 1]}`).join(", ")}]`);
+    for (let i = 0; i < 9; i++)
+      bomb.push(
+        `${"bcdefghij"[i]}: &${"bcdefghij"[i]} [${Array(10)
+          .fill(`*${i === 0 ? "a" : "bcdefghij"[i - 1]}`)
+          .join(", ")}]`,
+      );
     bomb.push("---", "");
     expect(() => parseFrontMatter(bomb.join("\n"))).toThrow();
   });
@@ -558,8 +552,7 @@ describe("plan", () => {
     lease: 900,
     ...over,
   });
-  const planFor = (orders: Order[], journal: Record<string, TaskReport> = {}, machine = "izzit7", over: Partial<PlanInput> = {}) =>
-    plan(inputFor(orders, journal, machine, over));
+  const planFor = (orders: Order[], journal: Record<string, TaskReport> = {}, machine = "izzit7", over: Partial<PlanInput> = {}) => plan(inputFor(orders, journal, machine, over));
   const ids = (os: Order[]) => os.map((o) => o.id);
   const nothing = { run: [], claim: [], waiting: [] };
 
@@ -834,8 +827,7 @@ describe("parseDuration / formatDuration", () => {
 
 describe("machine names", () => {
   it("accepts the seeds' names and the longest name", () => {
-    for (const name of ["izzit7", "soda-yeti", "machine-2", "1", "2", "a", "a-", "x".repeat(63)])
-      expect(machineNameProblem(name), name).toBeUndefined();
+    for (const name of ["izzit7", "soda-yeti", "machine-2", "1", "2", "a", "a-", "x".repeat(63)]) expect(machineNameProblem(name), name).toBeUndefined();
   });
 
   it("refuses invalid and reserved names, saying why", () => {
@@ -870,7 +862,13 @@ describe("markdown", () => {
   });
 
   it("a table has one row per line and as many cells as the header", () => {
-    const t = table(["a", "b"], [["x|y", "1\n2"], [undefined, "<i>"]]);
+    const t = table(
+      ["a", "b"],
+      [
+        ["x|y", "1\n2"],
+        [undefined, "<i>"],
+      ],
+    );
     expect(t).toBe("| a | b |\n|---|---|\n| x\\|y | 1 2 |\n|  | &lt;i&gt; |");
     for (const line of t.split("\n")) expect(line.replace(/\\\|/g, "").split("|").length - 2).toBe(2);
   });
@@ -897,13 +895,28 @@ describe("markdown", () => {
 
 describe("terminal", () => {
   it("textTable pads columns and trims line ends", () => {
-    expect(textTable(["A", "BB"], [["xyz", "1"], ["q", ""]])).toBe("A    BB\n---  --\nxyz  1\nq");
+    expect(
+      textTable(
+        ["A", "BB"],
+        [
+          ["xyz", "1"],
+          ["q", ""],
+        ],
+      ),
+    ).toBe("A    BB\n---  --\nxyz  1\nq");
   });
 
   const status: StatusJson = {
     coord: 1,
     machines: {
-      fresh: { state: "working", lastSeen: "2025-06-01T09:59:00Z", heartbeat: 60, capabilities: { node: "20", os: "linux" }, ordersValid: true, messages: { waiting: 0, unacked: 0 } },
+      fresh: {
+        state: "working",
+        lastSeen: "2025-06-01T09:59:00Z",
+        heartbeat: 60,
+        capabilities: { node: "20", os: "linux" },
+        ordersValid: true,
+        messages: { waiting: 0, unacked: 0 },
+      },
       stale: { state: "idle", lastSeen: "2025-06-01T09:00:00Z", heartbeat: 60, capabilities: {}, ordersValid: true, messages: { waiting: 2, unacked: 1 } },
     },
     orders: {
@@ -920,7 +933,10 @@ describe("terminal", () => {
       review: { rev: 1, state: "queued", done: false, to: "ANY", reason: "no registered machine has gpu", machines: {} },
     },
     alerts: [],
-    errors: [{ file: "ORDERS.json", line: 4, path: "orders[0].timeout", message: "bad" }, { file: "coordination/COMPUTER_x.md", message: "ignored" }],
+    errors: [
+      { file: "ORDERS.json", line: 4, path: "orders[0].timeout", message: "bad" },
+      { file: "coordination/COMPUTER_x.md", message: "ignored" },
+    ],
   };
 
   it("statusText shows offline for a stale machine given now, and how long ago", () => {
@@ -943,9 +959,7 @@ describe("terminal", () => {
   });
 
   it("empty status", () => {
-    expect(statusText({ coord: 1, machines: {}, orders: {}, alerts: [], errors: [] }, new Date(T0))).toBe(
-      "No machines yet: run coord init on one.\n\nNo orders.",
-    );
+    expect(statusText({ coord: 1, machines: {}, orders: {}, alerts: [], errors: [] }, new Date(T0))).toBe("No machines yet: run coord init on one.\n\nNo orders.");
   });
 });
 
@@ -1040,7 +1054,11 @@ describe("ownComputer / renderChanges", () => {
   it("reports the orders still in ORDERS.json, working while one runs, without local-only fields", () => {
     const model = readModel(repoFiles(orders, [computer("izzit7")]));
     const mine = ownComputer(
-      self({ build: { ...report(), log: "/home/x/.git/coord/logs/build.log" }, test: { ...report({ state: "in_progress", exitCode: undefined, finishedAt: undefined }), pid: 4242 }, gone: report() }),
+      self({
+        build: { ...report(), log: "/home/x/.git/coord/logs/build.log" },
+        test: { ...report({ state: "in_progress", exitCode: undefined, finishedAt: undefined }), pid: 4242 },
+        gone: report(),
+      }),
       model,
       orders,
       new Date(T0),

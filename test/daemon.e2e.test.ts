@@ -126,7 +126,12 @@ describe("coord watch", () => {
     });
     await waitFor(async () => out.includes("watching"), 15_000, "watch to start");
     const file = join(dir, "ORDERS.json");
-    const orders = (n: number) => JSON.stringify({ $schema: "coordination/orders.schema.json", version: 1, orders: Array.from({ length: n }, (_, i) => ({ id: `o${i}`, to: "izzit7", run: "true" })) }, null, 2) + "\n";
+    const orders = (n: number) =>
+      JSON.stringify(
+        { $schema: "coordination/orders.schema.json", version: 1, orders: Array.from({ length: n }, (_, i) => ({ id: `o${i}`, to: "izzit7", run: "true" })) },
+        null,
+        2,
+      ) + "\n";
     const burst = Date.now();
     for (let n = 1; n <= 3; n++) {
       await writeFile(file, orders(n));

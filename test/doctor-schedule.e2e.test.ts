@@ -85,13 +85,13 @@ const UNRELATED = "0 3 * * * /usr/local/bin/backup --all  # someone else's";
 
 describe("coord doctor", () => {
   let fleet: Fleet;
-  let box: Box;
   beforeAll(async () => {
     fleet = await makeFleet(["alpha", "beta"]);
   });
   afterAll(async () => fleet.cleanup());
+  // A stand-in crontab and systemctl on PATH for each test (makeBox sets the environment).
   beforeEach(async () => {
-    box = await makeBox();
+    await makeBox();
   });
   afterEach(restoreEnv);
 
@@ -314,7 +314,9 @@ describe("coord cron", () => {
   it("refuses a checkout whose path ends in a space (its line could not be found again), with one sentence", async () => {
     const dir = join(fleet.root, "fleet ");
     await init({ dir, name: "spacey", remote: fleet.remote });
-    await expect(schedule({ dir, action: "install", dryRun: true })).rejects.toThrow(/the path of the checkout \(".*fleet "\) has a newline, a % or a space at an end, which a schedule cannot hold; move it/);
+    await expect(schedule({ dir, action: "install", dryRun: true })).rejects.toThrow(
+      /the path of the checkout \(".*fleet "\) has a newline, a % or a space at an end, which a schedule cannot hold; move it/,
+    );
   });
 
   it("refuses a schedule that is not five cron fields", async () => {
@@ -337,7 +339,7 @@ describe("coord cron", () => {
     await run("/bin/sh", ["-c", command], { env: { PATH: "/usr/bin:/bin", HOME: process.env.HOME!, GIT_CONFIG_NOSYSTEM: "1" } });
     const old = await readFile(cronLog + ".1", "utf8");
     expect(old.startsWith(log)).toBe(true);
-    expect(old).toMatch(/old line\n[^]*gamma: up to date/);
+    expect(old).toMatch(/old line\n[\s\S]*gamma: up to date/);
     const fresh = await readFile(cronLog, "utf8");
     expect(fresh).toMatch(/gamma: up to date, nothing to publish\n$/);
     expect(fresh.length).toBeLessThan(1000);

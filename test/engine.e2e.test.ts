@@ -64,7 +64,12 @@ describe("to: ANY", () => {
     fleet = await makeFleet(names);
     for (const n of names) await setConfig(dirOf(n), { maxParallel: 2 });
     const log = join(fleet.root, "ran.log");
-    const orders = Array.from({ length: 20 }, (_, i) => ({ id: `job-${i}`, to: "ANY", run: `echo "$COORD_ORDER $COORD_MACHINE" >> ${log}; sleep 0.2`, priority: i < 5 ? "high" : "normal" }));
+    const orders = Array.from({ length: 20 }, (_, i) => ({
+      id: `job-${i}`,
+      to: "ANY",
+      run: `echo "$COORD_ORDER $COORD_MACHINE" >> ${log}; sleep 0.2`,
+      priority: i < 5 ? "high" : "normal",
+    }));
     await pushOrders(fleet, orders);
     for (let round = 0; round < 12; round++) {
       const results = await syncAll(names);
@@ -88,10 +93,14 @@ describe("to: ANY", () => {
     expect((await sync({ dir: dirOf("machine-2") })).ran).toEqual([]); // no gpu: never claims
 
     const holder = cliProcess(["sync", "--dir", dirOf("izzit7")]);
-    const entry = await waitFor(async () => {
-      const t = (await journal(dirOf("izzit7"))).tasks.train;
-      return t?.state === "in_progress" && t.pid ? t : undefined;
-    }, 20_000, "izzit7 to run its claim");
+    const entry = await waitFor(
+      async () => {
+        const t = (await journal(dirOf("izzit7"))).tasks.train;
+        return t?.state === "in_progress" && t.pid ? t : undefined;
+      },
+      20_000,
+      "izzit7 to run its claim",
+    );
     // Alive and renewing: for longer than a lease, nobody else may take it.
     await new Promise((r) => setTimeout(r, 22_000));
     const meanwhile = await sync({ dir: dirOf("soda-yeti") });
@@ -101,10 +110,14 @@ describe("to: ANY", () => {
     // The holder dies with its task (a machine lost power).
     holder.kill("SIGKILL");
     process.kill(-entry.pid, "SIGKILL");
-    const taken = await waitFor(async () => {
-      const r = await sync({ dir: dirOf("soda-yeti") });
-      return r.ran.length ? r : undefined;
-    }, 60_000, "the lease to expire");
+    const taken = await waitFor(
+      async () => {
+        const r = await sync({ dir: dirOf("soda-yeti") });
+        return r.ran.length ? r : undefined;
+      },
+      60_000,
+      "the lease to expire",
+    );
     expect(taken.ran).toEqual([expect.objectContaining({ id: "train", state: "completed" })]);
     const status = await hubStatus(fleet);
     expect(status.orders.train).toMatchObject({ state: "completed", done: true });
@@ -114,29 +127,37 @@ describe("to: ANY", () => {
 });
 
 describe("crash (kill -9) at every step of a task's life", () => {
-  it.each(["claimed", "claim-pushed", "finished"])("at %s: never run twice for the same attempt; state right after the next sync", async (point) => {
-    fleet = await makeFleet(["izzit7"]);
-    await setConfig(dirOf("izzit7"), { maxParallel: 2 }); // room for the ANY claim beside the named task
-    const log = join(fleet.root, "ran.log");
-    await pushOrders(fleet, [
-      { id: "any", to: "ANY", run: `echo any >> ${log}` },
-      { id: "named", to: "izzit7", run: `echo named >> ${log}` },
-    ]);
-    // The crash is injected in this process only.
-    const crash = await cliExecEnv(["sync", "--dir", dirOf("izzit7")], { COORD_TEST_CRASH: point });
-    expect(crash.signal).toBe("SIGKILL");
-    await waitFor(async () => {
-      const r = await cliExec(["sync", "--dir", dirOf("izzit7")]);
-      return r.out.includes("skipped") ? undefined : r;
-    }, 20_000, "the next sync");
-    await cliExec(["sync", "--dir", dirOf("izzit7")]);
-    const ran = await lines(log);
-    expect(ran.filter((l) => l === "any")).toHaveLength(1);
-    expect(ran.filter((l) => l === "named")).toHaveLength(1);
-    const status = await hubStatus(fleet);
-    expect(status.orders.any).toMatchObject({ state: "completed" });
-    expect(status.orders.named).toMatchObject({ state: "completed" });
-  }, 60_000);
+  it.each(["claimed", "claim-pushed", "finished"])(
+    "at %s: never run twice for the same attempt; state right after the next sync",
+    async (point) => {
+      fleet = await makeFleet(["izzit7"]);
+      await setConfig(dirOf("izzit7"), { maxParallel: 2 }); // room for the ANY claim beside the named task
+      const log = join(fleet.root, "ran.log");
+      await pushOrders(fleet, [
+        { id: "any", to: "ANY", run: `echo any >> ${log}` },
+        { id: "named", to: "izzit7", run: `echo named >> ${log}` },
+      ]);
+      // The crash is injected in this process only.
+      const crash = await cliExecEnv(["sync", "--dir", dirOf("izzit7")], { COORD_TEST_CRASH: point });
+      expect(crash.signal).toBe("SIGKILL");
+      await waitFor(
+        async () => {
+          const r = await cliExec(["sync", "--dir", dirOf("izzit7")]);
+          return r.out.includes("skipped") ? undefined : r;
+        },
+        20_000,
+        "the next sync",
+      );
+      await cliExec(["sync", "--dir", dirOf("izzit7")]);
+      const ran = await lines(log);
+      expect(ran.filter((l) => l === "any")).toHaveLength(1);
+      expect(ran.filter((l) => l === "named")).toHaveLength(1);
+      const status = await hubStatus(fleet);
+      expect(status.orders.any).toMatchObject({ state: "completed" });
+      expect(status.orders.named).toMatchObject({ state: "completed" });
+    },
+    60_000,
+  );
 });
 
 /** The built CLI with extra environment variables; resolves with its exit code or signal. */
@@ -247,7 +268,12 @@ describe("secrets", () => {
   it("values of env entries marked secret never reach the repository", async () => {
     fleet = await makeFleet(["izzit7"]);
     await pushOrders(fleet, [
-      { id: "deploy", to: "izzit7", env: { TOKEN: { value: "hunter2-very-secret", secret: true }, MODE: "prod" }, run: 'echo "using $TOKEN in $MODE"; echo ghp_abcdefghijklmnopqrstuvwxyz0123456789' },
+      {
+        id: "deploy",
+        to: "izzit7",
+        env: { TOKEN: { value: "hunter2-very-secret", secret: true }, MODE: "prod" },
+        run: 'echo "using $TOKEN in $MODE"; echo ghp_abcdefghijklmnopqrstuvwxyz0123456789',
+      },
     ]);
     await sync({ dir: dirOf("izzit7") });
     const computer = await hubFile(fleet, "coordination/COMPUTER_izzit7.md");

@@ -32,8 +32,7 @@ function report(over: Partial<TaskReport> = {}): TaskReport {
 }
 const failed = (over: Partial<TaskReport> = {}) => report({ state: "failed", exitCode: 1, reason: "exit code 1", ...over });
 /** A claim (not started) or a running task: no exit, no end. */
-const holding = (state: "assigned" | "in_progress", over: Partial<TaskReport> = {}) =>
-  report({ state, exitCode: undefined, finishedAt: undefined, ...over });
+const holding = (state: "assigned" | "in_progress", over: Partial<TaskReport> = {}) => report({ state, exitCode: undefined, finishedAt: undefined, ...over });
 
 /** Orders with the defaults parseOrders applies. */
 function ordersOf(list: object[]): Order[] {
@@ -210,11 +209,7 @@ describe('to: "ANY"', () => {
   it("a capable machine claims it; one lacking a required capability or the agent CLI does not", () => {
     const f = fleet(
       [job({ requires: ["gpu"] }), { id: "review", to: "ANY", agent: "codex", prompt: "review the diff" }],
-      [
-        machine("gpu-box", { capabilities: { os: "linux", gpu: "label" } }),
-        machine("plain"),
-        machine("coder", { capabilities: { os: "linux", codex: "installed" } }),
-      ],
+      [machine("gpu-box", { capabilities: { os: "linux", gpu: "label" } }), machine("plain"), machine("coder", { capabilities: { os: "linux", codex: "installed" } })],
     );
     expect(planOn(f, "gpu-box")).toEqual({
       run: [],
@@ -288,19 +283,19 @@ describe('to: "ANY"', () => {
   });
 
   it("attempts count across machines; a failure elsewhere with retries left waits for the backoff, then is claimable", () => {
-    const after = (attempts: number) => fleet([job()], [machine("a"), machine("b", { tasks: { job: failed({ attempts }) } })]);
-    let f = after(1);
+    const failedAfter = (attempts: number) => fleet([job()], [machine("a"), machine("b", { tasks: { job: failed({ attempts }) } })]);
+    let f = failedAfter(1);
     expect(f.status.orders["job"]).toMatchObject({ state: "failed", done: false });
     expect(Object.keys(f.status.orders["job"]!.machines)).toEqual(["b"]);
     // b finished at T0+10 s: 60 s, then 120 s.
     expect(planOn(f, "a", when(69))).toEqual({ run: [], claim: [], waiting: [{ order: f.order("job"), reason: `retry 1 of 2 at ${at(70)}` }] });
     expect(claims(planOn(f, "a", when(70)))).toEqual([{ id: "job", attempt: 2 }]);
-    f = after(2);
+    f = failedAfter(2);
     expect(waits(planOn(f, "a", when(129)))).toEqual([["job", `retry 2 of 2 at ${at(130)}`]]);
     expect(claims(planOn(f, "a", when(130)))).toEqual([{ id: "job", attempt: 3 }]);
     // The failing machine itself retries on the same schedule, with the next attempt.
     expect(claims(planOn(f, "b", when(130)))).toEqual([{ id: "job", attempt: 3 }]);
-    f = after(3);
+    f = failedAfter(3);
     expect(f.status.orders["job"]).toMatchObject({ state: "failed", done: true });
     expect(planOn(f, "a", when(10_000))).toEqual({ run: [], claim: [], waiting: [] });
   });
@@ -314,7 +309,11 @@ describe('to: "ANY"', () => {
   it("my own claim not started yet (journal: assigned) is claimed again with the same attempt, backoff or not", () => {
     const f = fleet(
       [job()],
-      [machine("a", { lastSeen: at(12), tasks: { job: holding("assigned", { attempts: 2, startedAt: at(12), lease: 900 }) } }), machine("b", { tasks: { job: failed() } }), machine("c")],
+      [
+        machine("a", { lastSeen: at(12), tasks: { job: holding("assigned", { attempts: 2, startedAt: at(12), lease: 900 }) } }),
+        machine("b", { tasks: { job: failed() } }),
+        machine("c"),
+      ],
     );
     expect(f.status.orders["job"]).toMatchObject({ state: "assigned", holder: "a", done: false });
     // T0+20 s is inside b's backoff (until T0+70 s): that does not stop a claim already made.
@@ -469,10 +468,7 @@ describe("deriveStatus fields the engine reads", () => {
         { id: "busy", to: "a", run: "x" },
         { id: "mixed", to: ["a", "b"], run: "x" },
       ],
-      [
-        machine("a", { tasks: { ok: report(), bad: failed(), flaky: failed(), busy: holding("in_progress"), mixed: report() } }),
-        machine("b", { tasks: { mixed: failed() } }),
-      ],
+      [machine("a", { tasks: { ok: report(), bad: failed(), flaky: failed(), busy: holding("in_progress"), mixed: report() } }), machine("b", { tasks: { mixed: failed() } })],
     );
     const done = Object.fromEntries(Object.entries(f.status.orders).map(([id, o]) => [id, o.done]));
     expect(done).toEqual({ ok: true, bad: true, flaky: false, stop: true, gpu: true, todo: false, busy: false, mixed: true });
@@ -535,7 +531,7 @@ describe("ANY takeover", () => {
   });
 });
 
-describe("retryAt", () => {
+describe("retryAt, across machines", () => {
   it("no retryAt in STATUS for an ANY order another machine completed", () => {
     const list = [{ id: "job", to: "ANY", run: "make", retries: 1 }];
     const a = published(list, "a", { job: failed({ lease: 600 }) }, 20);

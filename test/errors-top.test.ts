@@ -16,10 +16,18 @@ function errno(code: string, syscall: string, path: string): NodeJS.ErrnoExcepti
 describe("describeFailure", () => {
   it.each([
     [errno("EACCES", "mkdir", "/root/x"), "mkdir /root/x failed: permission denied (EACCES); check its permissions, or choose a path you can write", EXIT.FAILURE],
-    [errno("ENOSPC", "write", "/var/coord/journal.json"), "write /var/coord/journal.json failed: no space left on the device (ENOSPC); free some space and run again", EXIT.FAILURE],
+    [
+      errno("ENOSPC", "write", "/var/coord/journal.json"),
+      "write /var/coord/journal.json failed: no space left on the device (ENOSPC); free some space and run again",
+      EXIT.FAILURE,
+    ],
     [errno("ENOTDIR", "mkdir", "/etc/passwd/x"), "mkdir /etc/passwd/x failed: a part of the path is a file, not a directory (ENOTDIR); check the path", EXIT.USAGE],
     [new CoordError("the remote has no branch main", EXIT.USAGE), "the remote has no branch main", EXIT.USAGE],
-    [new TypeError("Cannot read properties of null (reading 'x')\n    at f (file.js:1:1)"), "unexpected error: Cannot read properties of null (reading 'x'); run again with COORD_DEBUG=1 for details, and report it if it persists", EXIT.FAILURE],
+    [
+      new TypeError("Cannot read properties of null (reading 'x')\n    at f (file.js:1:1)"),
+      "unexpected error: Cannot read properties of null (reading 'x'); run again with COORD_DEBUG=1 for details, and report it if it persists",
+      EXIT.FAILURE,
+    ],
     ["a string", "unexpected error: a string; run again with COORD_DEBUG=1 for details, and report it if it persists", EXIT.FAILURE],
   ])("%s", (e, message, exitCode) => {
     expect(describeFailure(e)).toEqual({ message, exitCode });

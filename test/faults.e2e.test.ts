@@ -1,6 +1,6 @@
 // One fault on one machine is that task's problem: a task that cannot start,
 // a log that cannot be written, a huge timeout. Real processes, real git.
-import { type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -132,10 +132,14 @@ describe("tasks that cannot run, in a fleet", () => {
     let out = "";
     daemon.stdout!.on("data", (d) => (out += d));
     daemon.stderr!.on("data", (d) => (out += d));
-    const status = await waitFor(async () => {
-      const s = await hubStatus(fleet!);
-      return ["nocwd", "noagent", "huge"].every((id) => s.orders[id]?.machines.izzit7?.state === "failed") && s;
-    }, 30_000, "the three failures published");
+    const status = await waitFor(
+      async () => {
+        const s = await hubStatus(fleet!);
+        return ["nocwd", "noagent", "huge"].every((id) => s.orders[id]?.machines.izzit7?.state === "failed") && s;
+      },
+      30_000,
+      "the three failures published",
+    );
     expect(status.orders.nocwd.machines.izzit7.reason).toBe(`cwd ${missing} does not exist`);
     expect(status.orders.noagent.machines.izzit7.reason).toBe("the agent CLI nosuchagent is not on PATH");
     expect(status.orders.huge.machines.izzit7.reason).toMatch(/too large for the system to start it \(E2BIG/);

@@ -31,13 +31,37 @@ const params = (runs = RUNS) => ({ seed: SEED, numRuns: runs, endOnFailure: true
 // ------------------------------------------------------------ the pieces
 
 /** Names people, machines and attackers use: valid ones, JavaScript's own, paths, control characters. */
-const NAMES = ["alpha", "beta", "gamma-2", "constructor", "tostring", "__proto__", "toString", "hasOwnProperty", "valueOf", "prototype", "ALL", "ANY", "all", "..", "../x", "a/b", "a\tb", "a\nb", "é", "", "x".repeat(70)];
+const NAMES = [
+  "alpha",
+  "beta",
+  "gamma-2",
+  "constructor",
+  "tostring",
+  "__proto__",
+  "toString",
+  "hasOwnProperty",
+  "valueOf",
+  "prototype",
+  "ALL",
+  "ANY",
+  "all",
+  "..",
+  "../x",
+  "a/b",
+  "a\tb",
+  "a\nb",
+  "é",
+  "",
+  "x".repeat(70),
+];
 const name = fc.constantFrom(...NAMES);
 const machine = fc.constantFrom("alpha", "beta", "gamma-2", "constructor", "tostring", "hasownproperty");
 
 /** Values of the wrong kind, or the right kind at the edges. */
 const odd = fc.oneof(
-  fc.constantFrom(null, true, false, 0, -1, 1.5, 2 ** 31, 2 ** 53, 1e308, -1e308, "", " ", "\u0000", "8d", "7d", "1e999s", "2099-01-01T00:00:00Z", "not a date", [], {}, [[]], { __proto__: 1 }),
+  fc.constantFrom(null, true, false, 0, -1, 1.5, 2 ** 31, 2 ** 53, 1e308, -1e308, "", " ", "\u0000", "8d", "7d", "1e999s", "2099-01-01T00:00:00Z", "not a date", [], {}, [[]], {
+    __proto__: 1,
+  }),
   fc.string({ maxLength: 12 }),
   fc.integer(),
   fc.double(),
@@ -81,20 +105,22 @@ const reportArb: fc.Arbitrary<TaskReport> = fc.record({
 
 const ORDER_IDS = ["a", "b", "c", "constructor", "toString", "valueOf"];
 const computerArb = (who: string): fc.Arbitrary<ComputerFile> =>
-  fc.record({
-    tasks: fc.dictionary(fc.constantFrom(...ORDER_IDS), reportArb, { maxKeys: 4 }),
-    capabilities: fc.dictionary(fc.constantFrom("os", "node", "constructor", "gpu", "claude"), fc.string({ maxLength: 5 }), { maxKeys: 3 }),
-    lastSeen: fc.constantFrom(T0_ISO, "2025-06-01T09:00:00.000Z", "2099-01-01T00:00:00.000Z"),
-    heartbeat: fc.constantFrom(60, 900, 1e300, 0.001),
-    messages: fc.option(
-      fc.dictionary(
-        fc.constantFrom("alpha/beta", "beta/alpha", "alpha/ALL", "beta/ALL", "constructor/alpha", "alpha/constructor"),
-        fc.record({ received: fc.integer({ min: 0, max: 2 ** 31 - 1 }), acked: fc.integer({ min: 0, max: 10 }) }),
-        { maxKeys: 3 },
+  fc
+    .record({
+      tasks: fc.dictionary(fc.constantFrom(...ORDER_IDS), reportArb, { maxKeys: 4 }),
+      capabilities: fc.dictionary(fc.constantFrom("os", "node", "constructor", "gpu", "claude"), fc.string({ maxLength: 5 }), { maxKeys: 3 }),
+      lastSeen: fc.constantFrom(T0_ISO, "2025-06-01T09:00:00.000Z", "2099-01-01T00:00:00.000Z"),
+      heartbeat: fc.constantFrom(60, 900, 1e300, 0.001),
+      messages: fc.option(
+        fc.dictionary(
+          fc.constantFrom("alpha/beta", "beta/alpha", "alpha/ALL", "beta/ALL", "constructor/alpha", "alpha/constructor"),
+          fc.record({ received: fc.integer({ min: 0, max: 2 ** 31 - 1 }), acked: fc.integer({ min: 0, max: 10 }) }),
+          { maxKeys: 3 },
+        ),
+        { nil: undefined },
       ),
-      { nil: undefined },
-    ),
-  }).map((over) => computerFile(who, over));
+    })
+    .map((over) => computerFile(who, over));
 
 const messageFileArb = (from: string, to: string): fc.Arbitrary<MessageFile> =>
   fc.array(fc.record({ text: fc.string({ maxLength: 30 }), urgent: fc.boolean() }), { maxLength: 4 }).chain((texts) =>
@@ -110,7 +136,34 @@ const messageFileArb = (from: string, to: string): fc.Arbitrary<MessageFile> =>
 /** Text mutations: what a bad editor, a bad merge or an attacker does to a file. */
 const deepJson = (n: number) => "[".repeat(n) + "]".repeat(n);
 const mutation = fc.oneof(
-  fc.record({ kind: fc.constant("insert" as const), at: fc.nat(), text: fc.constantFrom("\u0000", "\t", "\n", "\r\n", "---\n", "[", "{", "]", "}", ",", ":", '"', "'", "&a ", "*a", "!!js/function ", "<<<<<<< HEAD\n", "\uFEFF", "\u2028", deepJson(5000), "- ".repeat(3000), " ".repeat(500) + "x:\n") }),
+  fc.record({
+    kind: fc.constant("insert" as const),
+    at: fc.nat(),
+    text: fc.constantFrom(
+      "\u0000",
+      "\t",
+      "\n",
+      "\r\n",
+      "---\n",
+      "[",
+      "{",
+      "]",
+      "}",
+      ",",
+      ":",
+      '"',
+      "'",
+      "&a ",
+      "*a",
+      "!!js/function ",
+      "<<<<<<< HEAD\n",
+      "\uFEFF",
+      "\u2028",
+      deepJson(5000),
+      "- ".repeat(3000),
+      " ".repeat(500) + "x:\n",
+    ),
+  }),
   fc.record({ kind: fc.constant("delete" as const), at: fc.nat(), length: fc.integer({ min: 1, max: 40 }) }),
   fc.record({ kind: fc.constant("number" as const), to: fc.constantFrom("9007199254740993", "1e308", "-1", "0", "2147483648", "NaN", ".inf") }),
   fc.record({ kind: fc.constant("truncate" as const), at: fc.nat() }),
@@ -200,7 +253,12 @@ function throughEverything(files: Map<string, string>): void {
     const receipts = trustedReceipts(mine?.messages, me, model.messageFiles);
     const self = { name: me, uuid: `uuid-of-${me}`, heartbeat: 900, capabilities: caps, retryBackoff: 30, tasks: mine?.tasks ?? {} };
     const own = ownComputer(self, model, files.get(ORDERS_FILE), NOW, receipts);
-    renderChanges(files, model, own, model.messageFiles.filter((f) => f.from === me));
+    renderChanges(
+      files,
+      model,
+      own,
+      model.messageFiles.filter((f) => f.from === me),
+    );
   }
   expect(Date.now() - started).toBeLessThan(CASE_MS);
 }
@@ -223,7 +281,10 @@ describe("fuzz: what the repository holds never stops or fools a machine", () =>
   });
 
   it("mutated machine files", () => {
-    const orders = JSON.stringify({ version: 1, orders: ORDER_IDS.map((id, i) => ({ id, to: i % 2 ? "ANY" : "ALL", run: "true", after: i > 2 ? [ORDER_IDS[i - 1]] : [], retries: 2 })) });
+    const orders = JSON.stringify({
+      version: 1,
+      orders: ORDER_IDS.map((id, i) => ({ id, to: i % 2 ? "ANY" : "ALL", run: "true", after: i > 2 ? [ORDER_IDS[i - 1]] : [], retries: 2 })),
+    });
     fc.assert(
       fc.property(computerArb("alpha"), computerArb("beta"), edits, (a, b, e) => {
         const files = base(orders);
@@ -269,11 +330,21 @@ describe("fuzz: what the repository holds never stops or fools a machine", () =>
 
 describe("fuzz: local state a crash or a hand edit broke is read or refused, never thrown", () => {
   const journalText = fc
-    .dictionary(name, fc.record({ rev: fc.oneof(fc.integer({ min: 1, max: 3 }), odd), state: fc.oneof(fc.constantFrom("completed", "failed", "assigned", "in_progress"), odd), attempts: fc.oneof(fc.nat(5), odd) }), { maxKeys: 4 })
+    .dictionary(
+      name,
+      fc.record({
+        rev: fc.oneof(fc.integer({ min: 1, max: 3 }), odd),
+        state: fc.oneof(fc.constantFrom("completed", "failed", "assigned", "in_progress"), odd),
+        attempts: fc.oneof(fc.nat(5), odd),
+      }),
+      { maxKeys: 4 },
+    )
     .map((tasks) => JSON.stringify({ version: 1, tasks, lastPublished: T0_ISO }, null, 2));
   const mailboxText = fc
     .tuple(machine, fc.nat(5))
-    .map(([to, n]) => JSON.stringify({ version: 1, outbox: { [to]: { next: n + 1, messages: [] } }, inbox: [], receipts: { [`${to}/alpha`]: { received: n, acked: n } } }, null, 2));
+    .map(([to, n]) =>
+      JSON.stringify({ version: 1, outbox: { [to]: { next: n + 1, messages: [] } }, inbox: [], receipts: { [`${to}/alpha`]: { received: n, acked: n } } }, null, 2),
+    );
 
   it("mutated journals and mailboxes", () => {
     fc.assert(
@@ -283,8 +354,29 @@ describe("fuzz: local state a crash or a hand edit broke is read or refused, nev
         for (const r of [journal, mailbox]) if (typeof r === "string") expect(r.length).toBeGreaterThan(3);
         if (typeof journal === "string") return;
         // What was read is what the planner gets: it plans on it without a throw.
-        const model = readModel(base(JSON.stringify({ version: 1, orders: [{ id: "constructor", to: "ANY", run: "true" }, { id: "a", to: "alpha", run: "true" }] })));
-        plan({ orders: model.orders?.orders ?? [], machine: "alpha", machines: model.machineNames, journal: journal.tasks, status: deriveStatus(model), capabilities: {}, now: NOW, maxParallel: 2, retryBackoff: 30, lease: 600 });
+        const model = readModel(
+          base(
+            JSON.stringify({
+              version: 1,
+              orders: [
+                { id: "constructor", to: "ANY", run: "true" },
+                { id: "a", to: "alpha", run: "true" },
+              ],
+            }),
+          ),
+        );
+        plan({
+          orders: model.orders?.orders ?? [],
+          machine: "alpha",
+          machines: model.machineNames,
+          journal: journal.tasks,
+          status: deriveStatus(model),
+          capabilities: {},
+          now: NOW,
+          maxParallel: 2,
+          retryBackoff: 30,
+          lease: 600,
+        });
       }),
       params(),
     );

@@ -80,6 +80,7 @@ export async function hubFile(fleet: Fleet, path: string): Promise<string> {
   return git(fleet.hubPath, "show", `main:${path}`);
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: tests read STATUS.json as a person does, by path
 export async function hubStatus(fleet: Fleet): Promise<any> {
   return JSON.parse(await hubFile(fleet, "STATUS.json"));
 }
@@ -88,6 +89,7 @@ export async function hubHead(fleet: Fleet): Promise<string> {
   return (await git(fleet.hubPath, "rev-parse", "main")).trim();
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: tests read the journal file as written
 export async function journal(dir: string): Promise<any> {
   return JSON.parse(await readFile(join(dir, ".git", "coord", "journal.json"), "utf8"));
 }
@@ -159,11 +161,10 @@ async function freePort(): Promise<number> {
 /** `git daemon` serving `base` on loopback, with push enabled. */
 export async function gitDaemon(base: string): Promise<{ url: (name: string) => string; stop(): Promise<void> }> {
   const port = await freePort();
-  const daemon = spawn(
-    "git",
-    ["daemon", "--reuseaddr", "--export-all", "--enable=receive-pack", `--base-path=${base}`, "--listen=127.0.0.1", `--port=${port}`, base],
-    { stdio: "ignore", detached: true },
-  );
+  const daemon = spawn("git", ["daemon", "--reuseaddr", "--export-all", "--enable=receive-pack", `--base-path=${base}`, "--listen=127.0.0.1", `--port=${port}`, base], {
+    stdio: "ignore",
+    detached: true,
+  });
   await waitFor(
     () =>
       new Promise<boolean>((resolve) => {

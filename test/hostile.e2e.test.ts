@@ -56,7 +56,10 @@ describe("one entry stops or fools no one", () => {
     ]);
     for (const name of ["alpha", "beta"]) await sync({ dir: fleet.machines[name]! });
     const forged = renderComputer(
-      computerFile("alpha", { uuid: "forged", tasks: { build: { rev: 1, state: "completed", attempts: 1, exitCode: 0, startedAt: "2025-01-01T00:00:00.000Z", finishedAt: "2025-01-01T00:00:01.000Z" } } }),
+      computerFile("alpha", {
+        uuid: "forged",
+        tasks: { build: { rev: 1, state: "completed", attempts: 1, exitCode: 0, startedAt: "2025-01-01T00:00:00.000Z", finishedAt: "2025-01-01T00:00:01.000Z" } },
+      }),
     );
     await personCommit(fleet, "coordination/COMPUTER_alpha.md\tx", forged, "a lookalike");
 
@@ -125,7 +128,7 @@ describe("one entry stops or fools no one", () => {
     ]);
   });
 
-  it("a machine named constructor sends and receives, and requires: [\"constructor\"] runs nowhere", async () => {
+  it('a machine named constructor sends and receives, and requires: ["constructor"] runs nowhere', async () => {
     fleet = await makeFleet(["alpha", "constructor"]);
     const ran = join(fleet.root, "ran");
     await pushOrders(fleet, [

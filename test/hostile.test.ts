@@ -74,7 +74,14 @@ describe("paths coord did not write", () => {
     ["a C1 control character", "coordination/COMPUTER_alpha\u0085.md", /control character/],
   ];
   it.each(cases)("%s is reported, never read as someone's file", (_what, path, why) => {
-    const files = tree([{ id: "build", to: "ANY", run: "make" }, { id: "deploy", to: "alpha", after: ["build"], run: "ship" }], [computerFile("alpha")], { [path]: forged });
+    const files = tree(
+      [
+        { id: "build", to: "ANY", run: "make" },
+        { id: "deploy", to: "alpha", after: ["build"], run: "ship" },
+      ],
+      [computerFile("alpha")],
+      { [path]: forged },
+    );
     const model = readModel(files);
     // alpha's own (empty) report stands: the forged completion is nobody's.
     expect(model.computers.get("alpha")!.tasks).toEqual({});
@@ -113,7 +120,13 @@ describe("names that are also JavaScript's", () => {
   const ids = ["constructor", "toString", "hasOwnProperty", "valueOf", "__proto__", "prototype", "isPrototypeOf"];
 
   it.each(ids)("an order that requires %j matches no machine that lacks it", (cap) => {
-    const files = tree([{ id: "gpu-job", to: ["alpha"], requires: [cap], run: "train" }, { id: "any-job", to: "ANY", requires: [cap], run: "x" }], [computerFile("alpha")]);
+    const files = tree(
+      [
+        { id: "gpu-job", to: ["alpha"], requires: [cap], run: "train" },
+        { id: "any-job", to: "ANY", requires: [cap], run: "x" },
+      ],
+      [computerFile("alpha")],
+    );
     const model = readModel(files);
     const status = deriveStatus(model);
     expect(status.orders["gpu-job"]!.machines["alpha"]).toMatchObject({ state: "rejected", reason: `alpha lacks ${cap}` });
@@ -347,7 +360,10 @@ describe("a clock far ahead holds nothing forever", () => {
   });
 
   const claimFiles = (lastSeen: string, lease?: number) =>
-    tree([{ id: "job", to: "ANY", run: "x" }], [computerFile("alpha"), computerFile("beta", { lastSeen, tasks: { job: report({ state: "in_progress", exitCode: null, lease: lease ?? 600 }) } })]);
+    tree(
+      [{ id: "job", to: "ANY", run: "x" }],
+      [computerFile("alpha"), computerFile("beta", { lastSeen, tasks: { job: report({ state: "in_progress", exitCode: null, lease: lease ?? 600 }) } })],
+    );
 
   it.each<[string, string, number | undefined, "live" | "expired"]>([
     ["seen a minute ago", at(-60).toISOString(), undefined, "live"],

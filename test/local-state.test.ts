@@ -47,7 +47,12 @@ describe("reading local state", () => {
   });
 
   it("a mailbox: what is wrong, or the data", () => {
-    const good = { version: 1, outbox: { "soda-yeti": { next: 2, messages: [{ seq: 1, at: "2026-01-01T00:00:00.000Z", priority: "normal", text: "hi" }] } }, inbox: [], receipts: { "a/b": { received: 1, acked: 0 } } };
+    const good = {
+      version: 1,
+      outbox: { "soda-yeti": { next: 2, messages: [{ seq: 1, at: "2026-01-01T00:00:00.000Z", priority: "normal", text: "hi" }] } },
+      inbox: [],
+      receipts: { "a/b": { received: 1, acked: 0 } },
+    };
     const cases: [unknown, string][] = [
       [{ ...good, outbox: null }, "field outbox"],
       [{ ...good, inbox: {} }, "field inbox"],
@@ -130,7 +135,11 @@ describe("broken local state on a machine", () => {
       const r = await cli("sync", "--dir", dir);
       expect(r.code, garbage).toBe(2);
       expect(r.err.split("\n"), garbage).toHaveLength(1);
-      expect(r.err, garbage).toMatch(new RegExp(`^coord: ${config.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}.* (is not valid YAML|is not a machine config|field).*; fix it, or move it aside and run coord init <checkout> --name <this machine> --remote <hub> --reclaim`));
+      expect(r.err, garbage).toMatch(
+        new RegExp(
+          `^coord: ${config.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}.* (is not valid YAML|is not a machine config|field).*; fix it, or move it aside and run coord init <checkout> --name <this machine> --remote <hub> --reclaim`,
+        ),
+      );
       expect(await readFile(config, "utf8")).toBe(garbage);
     }
     // As the sentence says: moved aside, coord init --reclaim takes the identity back.

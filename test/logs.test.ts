@@ -70,7 +70,7 @@ describe("appendLog / readLogs", () => {
   it("skips a corrupt or unfinished line instead of failing", async () => {
     await appendLog(dir, { kind: "n", i: 1 }, { maxBytes: 60 });
     await appendLog(dir, { kind: "n", i: 2 }, { maxBytes: 60 });
-    await writeFile(join(dir, "coord.log.1"), (await readFile(join(dir, "coord.log.1"), "utf8")) + "not json\n[1,2]\n{\"no\":\"at\"}\n");
+    await writeFile(join(dir, "coord.log.1"), (await readFile(join(dir, "coord.log.1"), "utf8")) + 'not json\n[1,2]\n{"no":"at"}\n');
     await writeFile(join(dir, "coord.log"), (await readFile(join(dir, "coord.log"), "utf8")) + '{"at":"2026-01-01T00:00:00Z","kind":"n","i":');
     expect((await readLogs(dir)).map((r) => r.i)).toEqual([1, 2]);
     // The next line does not stick to the unfinished one: it starts on a line of its own.
@@ -252,13 +252,15 @@ describe("followLogs", () => {
 describe("formatLogRecord", () => {
   const at = "2026-11-22T07:35:13.578Z";
   it("says what a sync did", () => {
-    expect(formatLogRecord({ kind: "sync", at, machine: "izzit7", ok: true, durationMs: 1234, ran: [{ id: "build", state: "completed" }], pushed: "1a2b3c4d5e6f7a8b", delivered: 0 })).toBe(
-      "2026-11-22T07:35:13Z sync izzit7 ok: ran build (completed), pushed 1a2b3c4d (1.2s)",
-    );
+    expect(
+      formatLogRecord({ kind: "sync", at, machine: "izzit7", ok: true, durationMs: 1234, ran: [{ id: "build", state: "completed" }], pushed: "1a2b3c4d5e6f7a8b", delivered: 0 }),
+    ).toBe("2026-11-22T07:35:13Z sync izzit7 ok: ran build (completed), pushed 1a2b3c4d (1.2s)");
     expect(formatLogRecord({ kind: "sync", at, machine: "izzit7", ok: true, durationMs: 80, ran: [], delivered: 2 })).toBe(
       "2026-11-22T07:35:13Z sync izzit7 ok: 2 messages delivered (0.1s)",
     );
-    expect(formatLogRecord({ kind: "sync", at, machine: "izzit7", ok: true, durationMs: 80, ran: [], delivered: 0 })).toBe("2026-11-22T07:35:13Z sync izzit7 ok: nothing new (0.1s)");
+    expect(formatLogRecord({ kind: "sync", at, machine: "izzit7", ok: true, durationMs: 80, ran: [], delivered: 0 })).toBe(
+      "2026-11-22T07:35:13Z sync izzit7 ok: nothing new (0.1s)",
+    );
     expect(formatLogRecord({ kind: "sync", at, machine: "izzit7", ok: false, durationMs: 20_500, ran: [], delivered: 0, error: "could not reach the remote /x: boom\nmore" })).toBe(
       "2026-11-22T07:35:13Z sync izzit7 failed: could not reach the remote /x: boom more (21s)",
     );
@@ -271,16 +273,32 @@ describe("formatLogRecord", () => {
     expect(formatLogRecord({ kind: "task", at, machine: "m", id: "build", rev: 1, attempt: 1, state: "completed", exitCode: 0, durationMs: 3100 })).toBe(
       "2026-11-22T07:35:13Z task build rev 1 attempt 1 completed exit 0 (3.1s)",
     );
-    expect(formatLogRecord({ kind: "task", at, machine: "m", id: "t", rev: 2, attempt: 3, state: "failed", exitCode: null, durationMs: 125_000, reason: "timed out after 2m" })).toBe(
-      "2026-11-22T07:35:13Z task t rev 2 attempt 3 failed no exit code: timed out after 2m (2m05s)",
-    );
+    expect(
+      formatLogRecord({ kind: "task", at, machine: "m", id: "t", rev: 2, attempt: 3, state: "failed", exitCode: null, durationMs: 125_000, reason: "timed out after 2m" }),
+    ).toBe("2026-11-22T07:35:13Z task t rev 2 attempt 3 failed no exit code: timed out after 2m (2m05s)");
     expect(formatLogRecord({ at, kind: "other", x: 1 })).toBe('2026-11-22T07:35:13Z other {"x":1}');
   });
 
   it("builds a sync record from a result or an error", () => {
     const result = { machine: "m1", skipped: false, ran: [{ id: "a", rev: 1, state: "completed" as const, exitCode: 0 }], delivered: ["x", "y"], pushed: "abc" } as never;
-    expect(syncRecord({ machine: "m1", durationMs: 12.4, result })).toEqual({ kind: "sync", machine: "m1", ok: true, durationMs: 12, ran: [{ id: "a", state: "completed" }], delivered: 2, pushed: "abc" });
-    expect(syncRecord({ machine: "m1", durationMs: 3, error: new Error("no remote") })).toEqual({ kind: "sync", machine: "m1", ok: false, durationMs: 3, ran: [], delivered: 0, error: "no remote" });
+    expect(syncRecord({ machine: "m1", durationMs: 12.4, result })).toEqual({
+      kind: "sync",
+      machine: "m1",
+      ok: true,
+      durationMs: 12,
+      ran: [{ id: "a", state: "completed" }],
+      delivered: 2,
+      pushed: "abc",
+    });
+    expect(syncRecord({ machine: "m1", durationMs: 3, error: new Error("no remote") })).toEqual({
+      kind: "sync",
+      machine: "m1",
+      ok: false,
+      durationMs: 3,
+      ran: [],
+      delivered: 0,
+      error: "no remote",
+    });
   });
 });
 
@@ -291,7 +309,17 @@ describe("coord logs", () => {
     await git(checkout, "init", "--quiet");
     const stateDir = join(checkout, ".git", "coord");
     for (let i = 1; i <= 3; i++)
-      await appendLog(stateDir, { kind: "task", at: `2026-01-01T00:00:0${i}.000Z`, machine: "m", id: `t${i}`, rev: 1, attempt: 1, state: "completed", exitCode: 0, durationMs: 1000 });
+      await appendLog(stateDir, {
+        kind: "task",
+        at: `2026-01-01T00:00:0${i}.000Z`,
+        machine: "m",
+        id: `t${i}`,
+        rev: 1,
+        attempt: 1,
+        state: "completed",
+        exitCode: 0,
+        durationMs: 1000,
+      });
     const out: string[] = [];
     await logs(checkout, { limit: 2, out: (l) => out.push(l) });
     expect(out).toEqual(["2026-01-01T00:00:02Z task t2 rev 1 attempt 1 completed exit 0 (1.0s)", "2026-01-01T00:00:03Z task t3 rev 1 attempt 1 completed exit 0 (1.0s)"]);
@@ -338,4 +366,3 @@ async function round(): Promise<{ missingStored: number[]; missingSeen: number[]
     await rm(dir, { recursive: true, force: true });
   }
 }
-

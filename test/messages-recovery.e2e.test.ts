@@ -122,10 +122,14 @@ describe("messages: the onMessage hook", () => {
     await sync({ dir: dirOf("izzit7") });
     expect((await cliExec(["sync", "--dir", dirOf("soda-yeti")])).code).not.toBe(0);
     // Until the killed sync's lock is seen as stale, a sync says it skipped.
-    const again = await waitFor(async () => {
-      const r = await cliExec(["sync", "--dir", dirOf("soda-yeti")]);
-      return r.out.includes("skipped") ? undefined : r;
-    }, 30_000, "a sync that is not skipped");
+    const again = await waitFor(
+      async () => {
+        const r = await cliExec(["sync", "--dir", dirOf("soda-yeti")]);
+        return r.out.includes("skipped") ? undefined : r;
+      },
+      30_000,
+      "a sync that is not skipped",
+    );
     expect(again.code, again.err).toBe(0);
     expect((await hooked(hookLog)).map((m) => m.text)).toEqual(["one", "two", "three"]);
     expect((await inbox({ dir: dirOf("soda-yeti"), unread: true })).messages).toEqual([]);

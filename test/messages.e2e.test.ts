@@ -27,7 +27,9 @@ describe("messages", () => {
     expect(b.delivered).toEqual(["izzit7/soda-yeti/1"]);
 
     const list = JSON.parse((await cli("inbox", "--dir", dirOf("soda-yeti"), "--json")).out);
-    expect(list).toEqual([{ id: "izzit7/soda-yeti/1", from: "izzit7", to: "soda-yeti", at: expect.any(String), priority: "high", text: "build is green", replyTo: null, acked: false }]);
+    expect(list).toEqual([
+      { id: "izzit7/soda-yeti/1", from: "izzit7", to: "soda-yeti", at: expect.any(String), priority: "high", text: "build is green", replyTo: null, acked: false },
+    ]);
     expect((await hubStatus(fleet)).machines["soda-yeti"].messages).toEqual({ waiting: 0, unacked: 1 });
 
     expect((await cli("inbox", "--dir", dirOf("soda-yeti"), "ack", "izzit7/soda-yeti/1")).code).toBe(0);

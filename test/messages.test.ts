@@ -55,8 +55,7 @@ function mfile(from: string, to: string, messages: Message[], next?: number): Me
   return { coord: 1, from, to, next: next ?? (messages.length ? messages[messages.length - 1]!.seq + 1 : 1), messages };
 }
 
-const computer = (name: string, messages?: ComputerFile["messages"]): ComputerFile =>
-  computerFile(name, { capabilities: { os: "linux" }, ...(messages ? { messages } : {}) });
+const computer = (name: string, messages?: ComputerFile["messages"]): ComputerFile => computerFile(name, { capabilities: { os: "linux" }, ...(messages ? { messages } : {}) });
 
 const EMPTY_ORDERS = JSON.stringify({ version: 1, orders: [] }, null, 2) + "\n";
 
@@ -129,13 +128,14 @@ const TRICKY_TEXTS: Record<string, string> = {
   "&anchor": "&anchor",
   "*alias": "*alias",
   "!!python/object": "!!python/object/apply:os.system ['rm -rf /']",
-  "YAML lookalikes on many lines": "key: value\n- item\n&anchor x\n*alias\n!!python/object:__main__.X {}\n? q\n: a\n| literal\n> folded\n# comment\n%YAML 1.2\n{a: 1}\n[1, 2]\n<<: *alias\n'quoted'\n\"double\"",
+  "YAML lookalikes on many lines":
+    "key: value\n- item\n&anchor x\n*alias\n!!python/object:__main__.X {}\n? q\n: a\n| literal\n> folded\n# comment\n%YAML 1.2\n{a: 1}\n[1, 2]\n<<: *alias\n'quoted'\n\"double\"",
   "scalars YAML would retype": "true",
-  "null": "null",
+  null: "null",
   "~": "~",
-  "number": "007",
-  "hex": "0x1F",
-  "date": "2025-06-01",
+  number: "007",
+  hex: "0x1F",
+  date: "2025-06-01",
   "leading and trailing spaces": "   padded   ",
   "only spaces": "   ",
   "leading blank lines": "\n\n\nafter three blank lines",
@@ -187,7 +187,42 @@ describe("renderMessageFile / parseMessageFile", () => {
   });
 
   it("round-trips many generated texts built from dangerous pieces", () => {
-    const pieces = ["---", "---js", "...", "```", "````", "`", "## h", "<script>", "key: value", "- item", "&a", "*a", "!!python/object", " ", "  ", "\n", "\n\n", "\t", "#", ":", "|", ">", "'", '"', "é", "😀", "\u2028", "\ufffd", "x", "%", "@", "{", "[", "\\"];
+    const pieces = [
+      "---",
+      "---js",
+      "...",
+      "```",
+      "````",
+      "`",
+      "## h",
+      "<script>",
+      "key: value",
+      "- item",
+      "&a",
+      "*a",
+      "!!python/object",
+      " ",
+      "  ",
+      "\n",
+      "\n\n",
+      "\t",
+      "#",
+      ":",
+      "|",
+      ">",
+      "'",
+      '"',
+      "é",
+      "😀",
+      "\u2028",
+      "\ufffd",
+      "x",
+      "%",
+      "@",
+      "{",
+      "[",
+      "\\",
+    ];
     const r = rng(42);
     for (let i = 0; i < 1000; i++) {
       let text = "";
@@ -244,7 +279,11 @@ describe("renderMessageFile / parseMessageFile", () => {
 
   it("shows each text inside a code fence that it cannot close early", () => {
     const texts = Object.values(TRICKY_TEXTS).filter((t) => t.trim() !== "");
-    const f = mfile("a", "b", texts.map((text, i) => msg(i + 1, { text })));
+    const f = mfile(
+      "a",
+      "b",
+      texts.map((text, i) => msg(i + 1, { text })),
+    );
     const body = parseFrontMatter(renderMessageFile(f)).body;
     const blocks = fencedBlocks(body);
     // One fence per message, newest first, and each holds exactly its text.
@@ -612,7 +651,13 @@ describe("joiningReceipts", () => {
   });
 
   it("keep 2 of 10: the joiner receives exactly seqs 9 and 10 and nothing is pending to ack before", () => {
-    const files = [mfile("a", BROADCAST, Array.from({ length: 10 }, (_, i) => msg(i + 1)))];
+    const files = [
+      mfile(
+        "a",
+        BROADCAST,
+        Array.from({ length: 10 }, (_, i) => msg(i + 1)),
+      ),
+    ];
     const receipts = joiningReceipts(files, "late", 2);
     expect(newMessages(files, "late", receipts).map((m) => m.id)).toEqual(["a/ALL/9", "a/ALL/10"]);
     expect(unackedFor(files, "late", receipts).map((m) => m.id)).toEqual(["a/ALL/9", "a/ALL/10"]);
@@ -707,9 +752,7 @@ describe("unackedFor and promptBlock", () => {
   it("unackedFor lists live messages addressed to the machine that it has not acknowledged, received or not", () => {
     const receipts: Receipts = { "a/me": { received: 2, acked: 1 } };
     expect(unackedFor(files, "me", receipts).map((m) => m.id)).toEqual(["a/me/2", "a/me/3", "b/ALL/7"]);
-    expect(unackedFor(files, "me", { "a/me": { received: 3, acked: 1, also: [3] }, "b/ALL": { received: 7, acked: 7 } }).map((m) => m.id)).toEqual([
-      "a/me/2",
-    ]);
+    expect(unackedFor(files, "me", { "a/me": { received: 3, acked: 1, also: [3] }, "b/ALL": { received: 7, acked: 7 } }).map((m) => m.id)).toEqual(["a/me/2"]);
     expect(unackedFor(files, "me", { "a/me": { received: 3, acked: 3 }, "b/ALL": { received: 7, acked: 7 } })).toEqual([]);
   });
 
@@ -724,7 +767,12 @@ describe("unackedFor and promptBlock", () => {
     for (const m of messages) {
       expect(block).toContain(m.id);
       expect(block).toContain(`from ${m.from}`);
-      expect(block).toContain(m.text.split("\n").map((l) => `  ${l}`).join("\n")); // indented under its header
+      expect(block).toContain(
+        m.text
+          .split("\n")
+          .map((l) => `  ${l}`)
+          .join("\n"),
+      ); // indented under its header
     }
     expect(block).toContain("from b to ALL");
     expect(block).toContain("priority urgent");

@@ -71,7 +71,9 @@ describe("coord order (a machine delegates)", () => {
       { id: ids[1], to: "ALL", run: "true", after: ["first"], retries: 2, priority: "high" },
     ]);
 
-    expect((await cli("order", "cancel", ids[0]!, "--dir", dirOf("izzit7"))).out).toBe(`cancelled order ${ids[0]} in coordination/orders/izzit7.json; it is published at the next sync`);
+    expect((await cli("order", "cancel", ids[0]!, "--dir", dirOf("izzit7"))).out).toBe(
+      `cancelled order ${ids[0]} in coordination/orders/izzit7.json; it is published at the next sync`,
+    );
     expect((await cli("order", "cancel", ids[0]!, "--dir", dirOf("izzit7"))).out).toBe(`order ${ids[0]} was already cancelled in coordination/orders/izzit7.json`);
     expect((await readDelegated(stateOf("izzit7"))).orders[0]).toMatchObject({ cancelled: true });
 
@@ -97,7 +99,7 @@ describe("coord order (a machine delegates)", () => {
     expect(dup.err).toContain('order id "first" is already used in ORDERS.json at line 5');
     const badTimeout = await cli("order", "add", "--dir", dirOf("izzit7"), "--to", "soda-yeti", "--run", "true", "--timeout", "soon");
     expect(badTimeout.code).toBe(2);
-    expect(badTimeout.err).toMatch(/\n  --timeout: .*soon/);
+    expect(badTimeout.err).toMatch(/\n {2}--timeout: .*soon/);
     expect(await ownOrdersFile(stateOf("izzit7"), "izzit7")).toBeUndefined();
 
     await personIdentity(fleet);

@@ -42,9 +42,7 @@ describe("parseOrderSources: the union of the order files", () => {
       { file: A, text: file(`{ "id": "build", "to": "soda-yeti", "run": "make" }`) },
     ]);
     expect(r.orders).toBeUndefined();
-    expect(r.problems).toEqual([
-      { file: A, line: 4, path: "orders[0].id", message: 'order id "build" is already used in ORDERS.json at line 5; give each order its own id' },
-    ]);
+    expect(r.problems).toEqual([{ file: A, line: 4, path: "orders[0].id", message: 'order id "build" is already used in ORDERS.json at line 5; give each order its own id' }]);
     expect(r.origin.build).toBe("ORDERS.json");
   });
 
@@ -66,7 +64,13 @@ describe("parseOrderSources: the union of the order files", () => {
   });
 
   it("checks machine names in every file", () => {
-    const r = parseOrderSources([{ file: "ORDERS.json", text: file() }, { file: B, text: file(`{ "id": "t", "to": ["izzit7", "ghost"], "run": "x" }`) }], { machines: MACHINES });
+    const r = parseOrderSources(
+      [
+        { file: "ORDERS.json", text: file() },
+        { file: B, text: file(`{ "id": "t", "to": ["izzit7", "ghost"], "run": "x" }`) },
+      ],
+      { machines: MACHINES },
+    );
     expect(r.problems.map(formatProblem)).toEqual([
       `${B}:4 orders[0].to[1]: order "t" field to[1]: no machine named "ghost" is registered (registered: izzit7, soda-yeti); fix the name or set up that machine first`,
     ]);
@@ -99,7 +103,9 @@ describe("parseOrderSources: the union of the order files", () => {
 describe("env values marked secret", () => {
   it("keeps env as name → value and lists the secret names", () => {
     const r = parseOrders(
-      file(`{ "id": "a", "to": "izzit7", "run": "x", "env": { "PLAIN": "1", "TOKEN": { "value": "s3cr3t-value", "secret": true }, "SHOWN": { "value": "v" }, "OFF": { "value": "o", "secret": false } } }`),
+      file(
+        `{ "id": "a", "to": "izzit7", "run": "x", "env": { "PLAIN": "1", "TOKEN": { "value": "s3cr3t-value", "secret": true }, "SHOWN": { "value": "v" }, "OFF": { "value": "o", "secret": false } } }`,
+      ),
     );
     expect(r.problems).toEqual([]);
     const order = r.orders!.orders[0]!;
@@ -130,6 +136,7 @@ describe("env values marked secret", () => {
   });
 
   it("the JSON Schema allows a string or a secret object", () => {
+    // biome-ignore lint/suspicious/noExplicitAny: a JSON schema, read by path
     const schema = ordersJsonSchema() as any;
     const env = schema.properties.orders.items.properties.env;
     const forms = env.additionalProperties.anyOf;
@@ -160,7 +167,12 @@ describe("readModel: delegated order files", () => {
   });
 
   it("a broken delegated file stops every order", () => {
-    const model = readModel(new Map([["ORDERS.json", orders([{ id: "a", to: "ALL", run: "x" }])], [A, "{"]]));
+    const model = readModel(
+      new Map([
+        ["ORDERS.json", orders([{ id: "a", to: "ALL", run: "x" }])],
+        [A, "{"],
+      ]),
+    );
     expect(model.orders).toBeUndefined();
     expect(model.ordersProblems.map((p) => p.file)).toEqual([A]);
   });
@@ -182,9 +194,13 @@ describe("ORDERS.json text edits", () => {
   });
 
   it("fills an empty list, keeps tabs and CRLF, and stays on one line in a one-line list", () => {
-    expect(insertOrder(`{ "version": 1, "orders": [] }\n`, { id: "n", to: "m", run: "r" })).toBe(`{ "version": 1, "orders": [\n  {\n    "id": "n",\n    "to": "m",\n    "run": "r"\n  }\n] }\n`);
+    expect(insertOrder(`{ "version": 1, "orders": [] }\n`, { id: "n", to: "m", run: "r" })).toBe(
+      `{ "version": 1, "orders": [\n  {\n    "id": "n",\n    "to": "m",\n    "run": "r"\n  }\n] }\n`,
+    );
     const tabs = `{\r\n\t"version": 1,\r\n\t"orders": [\r\n\t\t{"id": "a", "to": "m", "run": "x"}\r\n\t]\r\n}\r\n`;
-    expect(insertOrder(tabs, { id: "n", to: "m" })).toBe(`{\r\n\t"version": 1,\r\n\t"orders": [\r\n\t\t{"id": "a", "to": "m", "run": "x"},\r\n\t\t{\r\n\t\t\t"id": "n",\r\n\t\t\t"to": "m"\r\n\t\t}\r\n\t]\r\n}\r\n`);
+    expect(insertOrder(tabs, { id: "n", to: "m" })).toBe(
+      `{\r\n\t"version": 1,\r\n\t"orders": [\r\n\t\t{"id": "a", "to": "m", "run": "x"},\r\n\t\t{\r\n\t\t\t"id": "n",\r\n\t\t\t"to": "m"\r\n\t\t}\r\n\t]\r\n}\r\n`,
+    );
     expect(insertOrder(`{"version": 1, "orders": [{"id": "a"}]}`, { id: "n" })).toBe(`{"version": 1, "orders": [{"id": "a"}, {"id":"n"}]}`);
     expect(insertOrder(`{"version": 1}`, { id: "n" })).toBeUndefined();
   });

@@ -155,10 +155,7 @@ describe("parseOrders: problems in orders", () => {
   });
 
   it("schema errors name the order and field", () => {
-    const { problems } = parseOrders(
-      file(`{ "id": "c", "to": "m", "run": "", "retries": 200, "priority": "asap", "rev": 0, "cancelled": "yes", "notBefore": "tomorrow" }`),
-      {},
-    );
+    const { problems } = parseOrders(file(`{ "id": "c", "to": "m", "run": "", "retries": 200, "priority": "asap", "rev": 0, "cancelled": "yes", "notBefore": "tomorrow" }`), {});
     const byPath = Object.fromEntries(problems.map((p) => [p.path, p.message]));
     expect(problems.every((p) => p.line === 4)).toBe(true);
     expect(byPath["orders[0].run"]).toBe('order "c" field run must be a non-empty shell command, not ""');
@@ -221,11 +218,7 @@ describe("parseOrders: problems in orders", () => {
 
   it("dependency cycle lists the cycle", () => {
     const p = only(
-      file(
-        `{ "id": "a", "to": "m", "run": "x", "after": ["b"] }`,
-        `{ "id": "b", "to": "m", "run": "x", "after": ["a"] }`,
-        `{ "id": "c", "to": "m", "run": "x", "after": ["a"] }`,
-      ),
+      file(`{ "id": "a", "to": "m", "run": "x", "after": ["b"] }`, `{ "id": "b", "to": "m", "run": "x", "after": ["a"] }`, `{ "id": "c", "to": "m", "run": "x", "after": ["a"] }`),
     );
     expect([p.line, p.path]).toEqual([5, "orders[1].after[0]"]);
     expect(p.message).toMatch(/^order "b" field after: .*cycle, b → a → b/);
@@ -289,9 +282,7 @@ describe("parseOrders: problems in orders", () => {
 
 describe("formatProblem", () => {
   it("writes file:line path: message, leaving out what is missing", () => {
-    expect(formatProblem({ file: "ORDERS.json", line: 12, path: "orders[2].timeout", message: "m" })).toBe(
-      "ORDERS.json:12 orders[2].timeout: m",
-    );
+    expect(formatProblem({ file: "ORDERS.json", line: 12, path: "orders[2].timeout", message: "m" })).toBe("ORDERS.json:12 orders[2].timeout: m");
     expect(formatProblem({ file: "ORDERS.json", line: 3, path: "", message: "m" })).toBe("ORDERS.json:3: m");
     expect(formatProblem({ file: "ORDERS.json", message: "m" })).toBe("ORDERS.json: m");
     expect(formatProblem({ file: "ORDERS.json", path: "version", message: "m" })).toBe("ORDERS.json version: m");
@@ -314,6 +305,7 @@ describe("ordersTargets", () => {
 describe("ordersJsonSchema", () => {
   it("is JSON Schema 2020-12 that mentions the fields, and is deterministic", () => {
     const text = JSON.stringify(ordersJsonSchema(), null, 2);
+    // biome-ignore lint/suspicious/noExplicitAny: a JSON schema, read by path
     const schema = JSON.parse(text) as Record<string, any>;
     expect(schema.$schema).toBe("https://json-schema.org/draft/2020-12/schema");
     expect(schema.title).toBeTypeOf("string");
@@ -321,7 +313,25 @@ describe("ordersJsonSchema", () => {
     const order = schema.properties.orders.items;
     expect(order.additionalProperties).toBe(false);
     expect(order.required).toEqual(["id", "to"]);
-    for (const field of ["id", "to", "run", "agent", "prompt", "model", "args", "rev", "after", "requires", "cwd", "env", "timeout", "retries", "priority", "cancelled", "notBefore"]) {
+    for (const field of [
+      "id",
+      "to",
+      "run",
+      "agent",
+      "prompt",
+      "model",
+      "args",
+      "rev",
+      "after",
+      "requires",
+      "cwd",
+      "env",
+      "timeout",
+      "retries",
+      "priority",
+      "cancelled",
+      "notBefore",
+    ]) {
       expect(order.properties[field]?.description, field).toBeTypeOf("string");
     }
     expect(order.properties.priority.default).toBe("normal");

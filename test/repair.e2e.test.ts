@@ -49,7 +49,10 @@ describe("repairCheckout", () => {
     await writeFile(editor, `#!/bin/sh\ntouch ${editing}\ni=0; while [ ! -e ${go} ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\necho "my careful message" > "$1"\n`);
     await chmod(editor, 0o755);
     await writeFile(join(dir, "README.md"), "my own notes about this fleet\n");
-    const child = spawn("git", ["-c", "user.name=P", "-c", "user.email=p@example.com", "-c", `core.editor=${editor}`, "commit", "--quiet", "-a"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("git", ["-c", "user.name=P", "-c", "user.email=p@example.com", "-c", `core.editor=${editor}`, "commit", "--quiet", "-a"], {
+      cwd: dir,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let err = "";
     child.stderr.on("data", (d) => (err += d));
     const exited = new Promise<number | null>((r) => child.on("close", r));

@@ -35,7 +35,10 @@ describe("review", () => {
         [a, "ORDERS.json", `person edit ${i}\n`, "coordination/COMPUTER_m1.md"],
         [b, "coordination/COMPUTER_m1.md", `machine file ${i}\n`, "ORDERS.json"],
       ] as const) {
-        if (c.startsWith("error:")) { problems.push(c); continue; }
+        if (c.startsWith("error:")) {
+          problems.push(c);
+          continue;
+        }
         const got = await git(dir, "show", `${c}:${path}`);
         if (got !== want) problems.push(`${path} in its commit holds ${JSON.stringify(got)}`);
         const changed = (await git(dir, "diff", "--name-only", tip, c)).trim().split("\n");
@@ -60,7 +63,8 @@ describe("review", () => {
       if (edit instanceof Error) problems.push(`edit: ${edit.message}`);
       for (const c of (await hubCommits(fleet)).slice(0, 3)) {
         if (c.author === "coord m1" && c.paths.includes("ORDERS.json")) problems.push(`machine commit ${c.sha.slice(0, 8)} changed ORDERS.json`);
-        if (c.author !== "coord m1" && c.author !== "coord hub" && c.paths.some((p) => p !== "ORDERS.json")) problems.push(`person commit ${c.sha.slice(0, 8)} changed ${c.paths.join(", ")}`);
+        if (c.author !== "coord m1" && c.author !== "coord hub" && c.paths.some((p) => p !== "ORDERS.json"))
+          problems.push(`person commit ${c.sha.slice(0, 8)} changed ${c.paths.join(", ")}`);
       }
       const orders = await hubFile(fleet, "ORDERS.json");
       if (!orders.startsWith("{")) problems.push(`ORDERS.json on the hub is ${JSON.stringify(orders.slice(0, 40))}`);
@@ -77,27 +81,40 @@ describe("review", () => {
     await setConfig(A, { claimLease: "45s", checkEvery: "1s", heartbeat: "1h" });
     await setConfig(B, { claimLease: "45s", checkEvery: "1s", heartbeat: "1h" });
     const d = fleet.root;
-    const run = `if [ "$COORD_MACHINE" = izzit7 ]; then touch ${d}/a-running; trap 'rm -f ${d}/a-running; exit 143' TERM; sleep 300 & wait; ` +
+    const run =
+      `if [ "$COORD_MACHINE" = izzit7 ]; then touch ${d}/a-running; trap 'rm -f ${d}/a-running; exit 143' TERM; sleep 300 & wait; ` +
       `else if [ -e ${d}/a-running ]; then echo both >> ${d}/overlap; fi; fi`;
     await pushOrders(fleet, [{ id: "train", to: "ANY", run }]);
     await sync({ dir: B, run: false });
     const holder = cliProcess(["sync", "--dir", A]);
     try {
-      const entry = await waitFor(async () => {
-        const t = (await journal(A)).tasks.train;
-        return t?.state === "in_progress" && t.pid ? t : undefined;
-      }, 20_000, "izzit7 to run its claim");
+      const entry = await waitFor(
+        async () => {
+          const t = (await journal(A)).tasks.train;
+          return t?.state === "in_progress" && t.pid ? t : undefined;
+        },
+        20_000,
+        "izzit7 to run its claim",
+      );
       // Cut izzit7 off right after a publish that kept an old lastSeen (it refreshes it only when 15 s old).
-      await waitFor(async () => {
-        const seen = /lastSeen: (\S+)/.exec(await hubFile(fleet!, "coordination/COMPUTER_izzit7.md"))![1]!;
-        return Date.now() - Date.parse(seen) > 13_000;
-      }, 30_000, "an old lastSeen");
+      await waitFor(
+        async () => {
+          const seen = /lastSeen: (\S+)/.exec(await hubFile(fleet!, "coordination/COMPUTER_izzit7.md"))![1]!;
+          return Date.now() - Date.parse(seen) > 13_000;
+        },
+        30_000,
+        "an old lastSeen",
+      );
       await git(A, "remote", "set-url", "origin", join(d, "gone.git"));
       // soda-yeti syncs as it would from cron, until it runs the order.
-      const taken = await waitFor(async () => {
-        const r = await sync({ dir: B });
-        return r.ran.length ? r : undefined;
-      }, 60_000, "soda-yeti to take over");
+      const taken = await waitFor(
+        async () => {
+          const r = await sync({ dir: B });
+          return r.ran.length ? r : undefined;
+        },
+        60_000,
+        "soda-yeti to take over",
+      );
       expect(taken.ran[0]).toMatchObject({ id: "train" });
       const overlap = await readFile(join(d, "overlap"), "utf8").catch(() => "");
       await killOrphan(entry.pid!, taskMarker("izzit7", "train", entry.rev, entry.attempts)); // only while it is that task
@@ -193,7 +210,9 @@ describe("review", () => {
     await writeFile(path, "{ torn");
     const r = await cli("sync", "--dir", dir);
     expect(r.code).toBe(0);
-    expect(r.err).toMatch(/journal\.json could not be read \(not JSON: .*\); it was kept aside as .*journal\.json\.corrupt-.* and a new journal starts from what this machine published, so nothing it ran runs again/);
+    expect(r.err).toMatch(
+      /journal\.json could not be read \(not JSON: .*\); it was kept aside as .*journal\.json\.corrupt-.* and a new journal starts from what this machine published, so nothing it ran runs again/,
+    );
     expect((await readFile(counter, "utf8")).trim().split("\n")).toHaveLength(1);
   });
   // A claim is checked again on the tip that rejected its push: what was claimable on the old tip may be done now.
@@ -256,7 +275,6 @@ describe("review", () => {
     expect((await git(dir, "status", "--porcelain")).trim()).toBe(""); // and the checkout is at the tip again
   });
 });
-
 
 /** A task command that runs until `path` exists (at most a minute). */
 function untilExists(path: string): string {

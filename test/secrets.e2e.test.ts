@@ -95,7 +95,8 @@ describe("secrets", () => {
     // The person's ORDERS.json holds the values themselves: what the machines committed must not.
     const history = await git(fleet.hubPath, "log", "-p", "--all", "--author=^coord ");
     expect(history).toContain("pin is [REDACTED].");
-    for (const secret of ["pin is 42", "first-line-abc", "second-line-def", "pg-pass-123", TOKEN.slice(0, 10), "npm_abcdefghij", "glpat-abcdef"]) expect(history).not.toContain(secret);
+    for (const secret of ["pin is 42", "first-line-abc", "second-line-def", "pg-pass-123", TOKEN.slice(0, 10), "npm_abcdefghij", "glpat-abcdef"])
+      expect(history).not.toContain(secret);
   });
 });
 

@@ -35,13 +35,18 @@ describe("gitFailureText", () => {
     ["publickey", `git@h: Permission denied (publickey).\n${tail}`, "git@h: Permission denied (publickey)."],
     ["a host's own error", `ERROR: Repository not found.\n${tail}`, "Repository not found."],
     ["https authentication", "remote: Invalid username or password.\nfatal: Authentication failed for 'https://h/x.git/'", "Authentication failed for 'https://h/x.git/'"],
-    ["a cause and a specific fatal line", "ssh: connect to host h port 22: Connection timed out\nfatal: the remote end hung up unexpectedly", "connect to host h port 22: Connection timed out; the remote end hung up unexpectedly"],
+    [
+      "a cause and a specific fatal line",
+      "ssh: connect to host h port 22: Connection timed out\nfatal: the remote end hung up unexpectedly",
+      "connect to host h port 22: Connection timed out; the remote end hung up unexpectedly",
+    ],
   ];
   it.each(cases)("%s", (_what, stderr, text) => expect(gitFailureText(stderr)).toBe(text));
 
   it("a changed host key is an ALERT that says what not to do and how to fix it", () => {
     const text = gitFailureText(
-      "@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\nOffending ED25519 key in /home/u/.ssh/known_hosts:3\nHost key for github.com has changed and you have requested strict checking.\nHost key verification failed.\n" + tail,
+      "@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\nOffending ED25519 key in /home/u/.ssh/known_hosts:3\nHost key for github.com has changed and you have requested strict checking.\nHost key verification failed.\n" +
+        tail,
     );
     expect(text).toMatch(/^ALERT: the remote's host key changed \(possible attack/);
     expect(text).toContain("Offending ED25519 key in /home/u/.ssh/known_hosts:3");

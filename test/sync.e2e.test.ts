@@ -85,10 +85,14 @@ describe("a fleet on a local hub", () => {
     const r = await sync({ dir: fleet.machines.izzit7! });
     expect(r.ran[0]).toMatchObject({ id: "svc", state: "completed", exitCode: 0 });
     expect(Date.now() - t0).toBeLessThan(50_000); // not the service's 120 s, not the 60 s timeout
-    const pid = await waitFor(async () => {
-      const n = Number((await readFile(pidFile, "utf8")).trim());
-      return n > 1 && n;
-    }, 10_000, "the service's pid");
+    const pid = await waitFor(
+      async () => {
+        const n = Number((await readFile(pidFile, "utf8")).trim());
+        return n > 1 && n;
+      },
+      10_000,
+      "the service's pid",
+    );
     try {
       expect(() => process.kill(pid, 0)).not.toThrow(); // the service runs on
     } finally {
@@ -297,8 +301,7 @@ describe("status and derived files", () => {
     await pushOrders(fleet, [order("x", "ALL", "echo x")]);
     for (const dir of Object.values(fleet.machines)) await sync({ dir });
     const files = new Map<string, string>();
-    for (const path of (await git(fleet.hubPath, "ls-tree", "-r", "--name-only", "main")).split("\n").filter(Boolean))
-      files.set(path, await hubFile(fleet, path));
+    for (const path of (await git(fleet.hubPath, "ls-tree", "-r", "--name-only", "main")).split("\n").filter(Boolean)) files.set(path, await hubFile(fleet, path));
     const status = deriveStatus(readModel(files));
     expect(files.get("STATUS.json")).toBe(renderStatusJson(status));
     expect(files.get("STATUS.md")).toBe(renderStatusMd(status));

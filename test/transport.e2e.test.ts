@@ -80,7 +80,10 @@ describe("ssh: the user's setup", () => {
     const dir = await overSsh(configured.path);
     const before = process.env.GIT_SSH_COMMAND;
     process.env.GIT_SSH_COMMAND = `${fromEnv.path} -o User=deploy`;
-    cleanups.push(async () => (before === undefined ? delete process.env.GIT_SSH_COMMAND : (process.env.GIT_SSH_COMMAND = before)));
+    cleanups.push(async () => {
+      if (before === undefined) delete process.env.GIT_SSH_COMMAND;
+      else process.env.GIT_SSH_COMMAND = before;
+    });
     const r = await cli("sync", "--dir", dir);
     expect(r.code, r.err).toBe(0);
     expect(await configured.argv()).toEqual([]);
@@ -93,9 +96,17 @@ describe("ssh: the user's setup", () => {
 describe("ssh: why it failed", () => {
   const GIT_TAIL = "fatal: Could not read from remote repository.\n\nPlease make sure you have the correct access rights\nand the repository exists.";
   const cases: [what: string, stderr: string, expected: RegExp][] = [
-    ["connection refused", "ssh: connect to host fakehost port 22: Connection refused", /could not reach the remote ssh:\/\/fakehost\/.*: connect to host fakehost port 22: Connection refused$/],
+    [
+      "connection refused",
+      "ssh: connect to host fakehost port 22: Connection refused",
+      /could not reach the remote ssh:\/\/fakehost\/.*: connect to host fakehost port 22: Connection refused$/,
+    ],
     ["no key accepted", "git@fakehost: Permission denied (publickey).", /could not reach the remote ssh:\/\/fakehost\/.*: git@fakehost: Permission denied \(publickey\)\.$/],
-    ["unknown host key", "No ED25519 host key is known for fakehost and you have requested strict checking.\nHost key verification failed.", /: No ED25519 host key is known for fakehost .*; Host key verification failed\.$/],
+    [
+      "unknown host key",
+      "No ED25519 host key is known for fakehost and you have requested strict checking.\nHost key verification failed.",
+      /: No ED25519 host key is known for fakehost .*; Host key verification failed\.$/,
+    ],
   ];
   it.each(cases)("%s: the cause is kept", async (_what, stderr, expected) => {
     fleet = await makeFleet(["izzit7"]);

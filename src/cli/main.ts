@@ -57,7 +57,9 @@ function examples(...lines: string[]): string {
 
 function printSync(r: SyncResult, io: Io): void {
   if (r.backoff) {
-    io.out(`${r.machine}: backing off after ${r.backoff.failures} failed syncs until ${r.backoff.until} (last error: ${r.backoff.lastError}); run coord sync without --scheduled to try now`);
+    io.out(
+      `${r.machine}: backing off after ${r.backoff.failures} failed syncs until ${r.backoff.until} (last error: ${r.backoff.lastError}); run coord sync without --scheduled to try now`,
+    );
     return;
   }
   if (r.skipped) {
@@ -108,7 +110,12 @@ export function buildProgram(io: Io): Command {
     .option("--systemd", "also install a systemd user timer that syncs every 5 minutes (see coord cron --systemd)")
     .addHelpText(
       "after",
-      examples("coord init ~/fleet --name izzit7 --remote git@github.com:me/fleet.git", "coord init ~/fleet-2 --name soda-yeti --remote ~/fleet.git --heartbeat 5m", "coord init ~/fleet --name izzit7 --remote ~/fleet.git --reclaim", "coord init ~/fleet --name izzit7 --remote git@github.com:me/fleet.git --cron"),
+      examples(
+        "coord init ~/fleet --name izzit7 --remote git@github.com:me/fleet.git",
+        "coord init ~/fleet-2 --name soda-yeti --remote ~/fleet.git --heartbeat 5m",
+        "coord init ~/fleet --name izzit7 --remote ~/fleet.git --reclaim",
+        "coord init ~/fleet --name izzit7 --remote git@github.com:me/fleet.git --cron",
+      ),
     )
     .action(async (dir: string, o: { name: string; remote: string; branch: string; heartbeat?: string; reclaim?: boolean; cron?: boolean; systemd?: boolean }) => {
       const r = await init({ dir, name: o.name, remote: o.remote, branch: o.branch, heartbeat: o.heartbeat, reclaim: o.reclaim });
@@ -136,7 +143,12 @@ export function buildProgram(io: Io): Command {
     .option("--dry-run", "print what would run; change nothing")
     .option("--json", "print the result as JSON")
     .option("--scheduled", "a run from cron or a timer: after failures, back off (1, 2, 4 … 60 minutes) instead of trying every time")
-    .addHelpText("after", EXIT_CODES + SYNC_STOPPED + examples("coord sync", "coord sync --dir ~/fleet --dry-run", "*/5 * * * * coord sync --scheduled --dir ~/fleet   # crontab line (see coord cron)"))
+    .addHelpText(
+      "after",
+      EXIT_CODES +
+        SYNC_STOPPED +
+        examples("coord sync", "coord sync --dir ~/fleet --dry-run", "*/5 * * * * coord sync --scheduled --dir ~/fleet   # crontab line (see coord cron)"),
+    )
     .action(async (o: { dir?: string; run: boolean; dryRun?: boolean; json?: boolean; scheduled?: boolean }) => {
       const dir = await resolveDir(o.dir);
       const progress = o.json ? undefined : startProgress(io);
@@ -195,12 +207,19 @@ export function buildProgram(io: Io): Command {
     .option("--now", "publish at once (a sync that starts no task)")
     .addHelpText(
       "after",
-      examples('coord send soda-yeti "build is green, go ahead with the tests"', 'coord send ALL "deploy freeze until 18:00" --priority urgent', "git log -1 | coord send izzit7 -   # text from stdin", 'coord send izzit7 --reply-to soda-yeti/izzit7/3 "done" --now'),
+      examples(
+        'coord send soda-yeti "build is green, go ahead with the tests"',
+        'coord send ALL "deploy freeze until 18:00" --priority urgent',
+        "git log -1 | coord send izzit7 -   # text from stdin",
+        'coord send izzit7 --reply-to soda-yeti/izzit7/3 "done" --now',
+      ),
     )
     .action(async (to: string, words: string[], o: { dir?: string; priority: string; replyTo?: string; now?: boolean }) => {
       const text = words.length === 1 && words[0] === "-" ? await readStdin() : words.join(" ");
       const r = await send({ dir: await resolveDir(o.dir), to, text, priority: o.priority, replyTo: o.replyTo, now: o.now });
-      io.out(`queued ${r.id}${r.published ? (r.published.skipped ? " (a sync is running; it goes out with the next one)" : r.published.pushed ? `; published ${r.published.pushed.slice(0, 12)}` : "") : "; it goes out at the next sync"}`);
+      io.out(
+        `queued ${r.id}${r.published ? (r.published.skipped ? " (a sync is running; it goes out with the next one)" : r.published.pushed ? `; published ${r.published.pushed.slice(0, 12)}` : "") : "; it goes out at the next sync"}`,
+      );
     });
 
   program
@@ -212,7 +231,16 @@ export function buildProgram(io: Io): Command {
     .option("--from <machine>", "only messages from this machine")
     .option("--json", "print an array of { id, from, to, at, priority, text, replyTo, acked }")
     .addOption(new Option("--format <format>", "prompt: unread messages as a block for an AI agent's context (nothing when none)").choices(["text", "prompt"]).default("text"))
-    .addHelpText("after", examples("coord inbox --unread", "coord inbox --json --from izzit7", "coord inbox ack izzit7/soda-yeti/3 izzit7/ALL/7", "coord inbox ack --all", "coord inbox --format prompt   # in an agent hook"))
+    .addHelpText(
+      "after",
+      examples(
+        "coord inbox --unread",
+        "coord inbox --json --from izzit7",
+        "coord inbox ack izzit7/soda-yeti/3 izzit7/ALL/7",
+        "coord inbox ack --all",
+        "coord inbox --format prompt   # in an agent hook",
+      ),
+    )
     .action(async (action: string | undefined, ids: string[], o: { dir?: string; unread?: boolean; all?: boolean; from?: string; json?: boolean; format: string }) => {
       const dir = await resolveDir(o.dir);
       if (action === "ack") {
@@ -227,7 +255,13 @@ export function buildProgram(io: Io): Command {
         const block = inboxPrompt(r.machine, r.messages);
         if (block) io.out(block);
       } else if (o.json)
-        io.out(JSON.stringify(r.messages.map((x) => ({ id: x.id, from: x.from, to: x.to, at: x.at, priority: x.priority, text: x.text, replyTo: x.replyTo ?? null, acked: x.acked })), null, 2));
+        io.out(
+          JSON.stringify(
+            r.messages.map((x) => ({ id: x.id, from: x.from, to: x.to, at: x.at, priority: x.priority, text: x.text, replyTo: x.replyTo ?? null, acked: x.acked })),
+            null,
+            2,
+          ),
+        );
       else if (r.messages.length === 0) io.out(o.unread ? "no unread messages" : "no messages");
       else
         for (const x of r.messages)
@@ -245,11 +279,19 @@ export function buildProgram(io: Io): Command {
       const r = await outbox(await resolveDir(o.dir));
       if (o.json) io.out(JSON.stringify(r.messages, null, 2));
       else if (r.messages.length === 0) io.out("no live sent messages (acknowledged ones are archived)");
-      else for (const x of r.messages) io.out(`${x.id}  ${x.at}  ${Object.entries(x.recipients).map(([n, s]) => `${n}=${s}`).join(" ")}
+      else
+        for (const x of r.messages)
+          io.out(`${x.id}  ${x.at}  ${Object.entries(x.recipients)
+            .map(([n, s]) => `${n}=${s}`)
+            .join(" ")}
     ${x.text.split("\n")[0]}`);
     });
 
-  const list = (v: string) => v.split(",").map((s) => s.trim()).filter(Boolean);
+  const list = (v: string) =>
+    v
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
   const order = program.command("order").description("give, cancel and list orders from the command line");
   order
     .command("add [command...]")
@@ -275,26 +317,43 @@ export function buildProgram(io: Io): Command {
           'coord order add --to ALL --run "node --version" --human --dir ~/fleet-clone',
         ),
     )
-    .action(async (words: string[], o: { dir?: string; to: string; run?: string; id?: string; after?: string; requires?: string; priority?: string; timeout?: string; retries?: string; cwd?: string; human?: boolean }) => {
-      const run = o.run ?? words.join(" ");
-      if (!run.trim()) throw new CoordError("give the command to run after -- (coord order add --to m1 -- make test) or with --run", EXIT.USAGE);
-      if (o.run !== undefined && words.length) throw new CoordError("give the command either with --run or after --, not both", EXIT.USAGE);
-      const r = await orderAdd({
-        dir: await resolveDir(o.dir),
-        to: o.to,
-        run,
-        id: o.id,
-        after: o.after === undefined ? undefined : list(o.after),
-        requires: o.requires === undefined ? undefined : list(o.requires),
-        priority: o.priority,
-        timeout: o.timeout,
-        retries: o.retries,
-        cwd: o.cwd,
-        human: o.human,
-      });
-      io.out(r.commit ? `added order ${r.id} to ${r.file}; pushed ${r.commit.slice(0, 12)}` : `added order ${r.id} to ${r.file}; it is published at the next sync`);
-      for (const w of r.warnings) io.err(`warning: ${w}`);
-    });
+    .action(
+      async (
+        words: string[],
+        o: {
+          dir?: string;
+          to: string;
+          run?: string;
+          id?: string;
+          after?: string;
+          requires?: string;
+          priority?: string;
+          timeout?: string;
+          retries?: string;
+          cwd?: string;
+          human?: boolean;
+        },
+      ) => {
+        const run = o.run ?? words.join(" ");
+        if (!run.trim()) throw new CoordError("give the command to run after -- (coord order add --to m1 -- make test) or with --run", EXIT.USAGE);
+        if (o.run !== undefined && words.length) throw new CoordError("give the command either with --run or after --, not both", EXIT.USAGE);
+        const r = await orderAdd({
+          dir: await resolveDir(o.dir),
+          to: o.to,
+          run,
+          id: o.id,
+          after: o.after === undefined ? undefined : list(o.after),
+          requires: o.requires === undefined ? undefined : list(o.requires),
+          priority: o.priority,
+          timeout: o.timeout,
+          retries: o.retries,
+          cwd: o.cwd,
+          human: o.human,
+        });
+        io.out(r.commit ? `added order ${r.id} to ${r.file}; pushed ${r.commit.slice(0, 12)}` : `added order ${r.id} to ${r.file}; it is published at the next sync`);
+        for (const w of r.warnings) io.err(`warning: ${w}`);
+      },
+    );
   order
     .command("cancel <id>")
     .description("cancel an order: one this machine delegated, or with --human one in ORDERS.json")
@@ -387,12 +446,16 @@ export function buildProgram(io: Io): Command {
     .action(async (o: { dir?: string; json?: boolean }) => {
       const r = await daemonStatus(await resolveDir(o.dir));
       if (o.json) io.out(JSON.stringify(r, null, 2));
-      else if (!r.running) io.out(`not running${r.info ? ` (last ran as pid ${r.info.pid}, ${r.info.stoppedAt ? `stopped ${r.info.stoppedAt}` : "ended without stopping: killed or crashed"})` : ""}`);
+      else if (!r.running)
+        io.out(`not running${r.info ? ` (last ran as pid ${r.info.pid}, ${r.info.stoppedAt ? `stopped ${r.info.stoppedAt}` : "ended without stopping: killed or crashed"})` : ""}`);
       else {
         const i = r.info!;
         io.out(`running: pid ${i.pid}, up ${r.uptimeSeconds}s, schedule "${i.schedule}"`);
         if (i.lastSync) io.out(`last sync: ${i.lastSync.at}, ${i.lastSync.ok ? "ok" : "FAILED"}: ${i.lastSync.error ?? i.lastSync.summary}`);
-        if (i.syncingSince) io.out(`syncing now: since ${i.syncingSince} (${Math.round((Date.now() - Date.parse(i.syncingSince)) / 1000)}s; a long task keeps its sync running, and the next one starts at the first tick after it)`);
+        if (i.syncingSince)
+          io.out(
+            `syncing now: since ${i.syncingSince} (${Math.round((Date.now() - Date.parse(i.syncingSince)) / 1000)}s; a long task keeps its sync running, and the next one starts at the first tick after it)`,
+          );
         else if (i.nextSync) io.out(`next sync: ${i.nextSync}`);
       }
     });
@@ -403,7 +466,12 @@ export function buildProgram(io: Io): Command {
     .addOption(scheduleOption())
     .addOption(jitterOption())
     .action(async (o: { dir?: string; schedule?: string; jitter?: string }) => {
-      await runDaemon({ dir: await resolveDir(o.dir), ...(o.schedule ? { schedule: o.schedule } : {}), ...(o.jitter !== undefined ? { jitter: Number(o.jitter) } : {}), log: (l) => io.out(`${new Date().toISOString()} ${l}`) });
+      await runDaemon({
+        dir: await resolveDir(o.dir),
+        ...(o.schedule ? { schedule: o.schedule } : {}),
+        ...(o.jitter !== undefined ? { jitter: Number(o.jitter) } : {}),
+        log: (l) => io.out(`${new Date().toISOString()} ${l}`),
+      });
     });
 
   program
@@ -437,7 +505,13 @@ export function buildProgram(io: Io): Command {
       .option("--dry-run", "show what would be written; change nothing")
       .addHelpText("after", examples(`coord cron ${action}`, `coord cron ${action} --systemd`, `coord cron ${action} --schedule "*/10 * * * *" --dry-run`))
       .action(async (o: { dir?: string; schedule?: string; systemd?: boolean; dryRun?: boolean }) => {
-        const r = await schedule({ dir: await resolveDir(o.dir), action, ...(o.schedule ? { schedule: o.schedule } : {}), ...(o.systemd ? { systemd: true } : {}), ...(o.dryRun ? { dryRun: true } : {}) });
+        const r = await schedule({
+          dir: await resolveDir(o.dir),
+          action,
+          ...(o.schedule ? { schedule: o.schedule } : {}),
+          ...(o.systemd ? { systemd: true } : {}),
+          ...(o.dryRun ? { dryRun: true } : {}),
+        });
         io.out(formatSchedule(r));
       });
 
@@ -465,7 +539,13 @@ export function buildProgram(io: Io): Command {
       const controller = new AbortController();
       const stop = () => controller.abort();
       process.once("SIGINT", stop);
-      await logs(await resolveDir(o.dir), { follow: !!o.follow, json: !!o.json, ...(o.lines !== undefined ? { limit: count("-n", o.lines) } : {}), out: io.out, signal: controller.signal });
+      await logs(await resolveDir(o.dir), {
+        follow: !!o.follow,
+        json: !!o.json,
+        ...(o.lines !== undefined ? { limit: count("-n", o.lines) } : {}),
+        out: io.out,
+        signal: controller.signal,
+      });
       process.off("SIGINT", stop);
     });
 

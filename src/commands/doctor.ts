@@ -230,7 +230,11 @@ async function scheduled(dir: string, env: NodeJS.ProcessEnv): Promise<Check> {
   try {
     const s = await scheduleStatus(dir, env);
     if (s.cron && s.systemd)
-      return warn("schedule", `both a crontab line and ${s.systemd} run coord sync here (harmless: one skips, but one is enough)`, "coord cron uninstall (or coord cron uninstall --systemd)");
+      return warn(
+        "schedule",
+        `both a crontab line and ${s.systemd} run coord sync here (harmless: one skips, but one is enough)`,
+        "coord cron uninstall (or coord cron uninstall --systemd)",
+      );
     if (s.cron) return ok("schedule", `crontab: ${s.cron.split(" ").slice(0, 5).join(" ")}`);
     if (s.systemd) return ok("schedule", `systemd user timer ${s.systemd}`);
     const daemon = await daemonStatus(dir).catch(() => undefined);
@@ -287,7 +291,11 @@ async function leftovers(dir: string): Promise<Check[]> {
   for (const [file, what, command] of operations)
     if ((await age(join(gitDir, file))) !== undefined)
       found.push(
-        warn("checkout", `${what} is in progress in ${dir}; the checkout cannot follow the remote until it ends`, `coord sync aborts it (the changed files copied to .git/coord/repair/ first); or: ${command}`),
+        warn(
+          "checkout",
+          `${what} is in progress in ${dir}; the checkout cannot follow the remote until it ends`,
+          `coord sync aborts it (the changed files copied to .git/coord/repair/ first); or: ${command}`,
+        ),
       );
   return found.length ? found : [ok("checkout", "no leftover git lock, merge or rebase")];
 }

@@ -51,7 +51,11 @@ export async function init(opts: InitOptions): Promise<InitResult> {
 
   let cloned = false;
   if (await isCheckout(dir)) {
-    const url = (await gitClient(dir).raw(["remote", "get-url", "origin"]).catch(() => "")).trim();
+    const url = (
+      await gitClient(dir)
+        .raw(["remote", "get-url", "origin"])
+        .catch(() => "")
+    ).trim();
     if (url && url !== opts.remote && resolve(url) !== resolve(opts.remote))
       throw new CoordError(`${dir} is a checkout of ${redact(url)}, not of ${redact(opts.remote)}; pass that remote or choose another directory`, EXIT.USAGE);
     if (!url) await gitClient(dir).raw(["remote", "add", "origin", opts.remote]);
@@ -69,8 +73,7 @@ export async function init(opts: InitOptions): Promise<InitResult> {
 
   const stateDir = await stateDirOf(dir);
   const existing = await loadConfig(stateDir);
-  if (existing && existing.name !== opts.name)
-    throw new CoordError(`${dir} is already machine "${existing.name}"; use another directory for "${opts.name}"`, EXIT.USAGE);
+  if (existing && existing.name !== opts.name) throw new CoordError(`${dir} is already machine "${existing.name}"; use another directory for "${opts.name}"`, EXIT.USAGE);
 
   const repo = new Repo(dir, stateDir, "origin", branch);
   let tip = await repo.fetch();

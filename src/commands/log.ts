@@ -29,7 +29,9 @@ interface Definition {
 }
 
 function definitionIn(files: Map<string, string>, id: string, before: Definition | undefined): Definition | undefined {
-  const sources = [...files.keys()].filter((p) => p === ORDERS_FILE || p.startsWith(`${ORDERS_DIR}/`)).sort((a, b) => (a === ORDERS_FILE ? -1 : b === ORDERS_FILE ? 1 : a < b ? -1 : 1));
+  const sources = [...files.keys()]
+    .filter((p) => p === ORDERS_FILE || p.startsWith(`${ORDERS_DIR}/`))
+    .sort((a, b) => (a === ORDERS_FILE ? -1 : b === ORDERS_FILE ? 1 : a < b ? -1 : 1));
   for (const file of sources) {
     let data: unknown;
     try {

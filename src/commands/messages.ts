@@ -55,9 +55,11 @@ export async function send(opts: SendOptions): Promise<{ id: string; published?:
       const received = data.inbox.some((x) => x.id === opts.replyTo);
       const sent = r.from === me && r.seq < (own(data.outbox, r.to)?.next ?? 1);
       // Thrown inside the change: the mailbox is left as it was.
-      if (!received && !sent) throw new CoordError(`--reply-to ${opts.replyTo}: this machine neither received nor sent that message; see coord inbox --all for the ids`, EXIT.USAGE);
+      if (!received && !sent)
+        throw new CoordError(`--reply-to ${opts.replyTo}: this machine neither received nor sent that message; see coord inbox --all for the ids`, EXIT.USAGE);
     }
-    const channel = own(data.outbox, opts.to) ?? (data.outbox[opts.to] = { next: 1, messages: [] });
+    if (!own(data.outbox, opts.to)) data.outbox[opts.to] = { next: 1, messages: [] };
+    const channel = data.outbox[opts.to]!;
     const seq = channel.next++;
     const at = (opts.clock?.() ?? new Date()).toISOString(); // under the lock: seq order is time order
     channel.messages.push({ seq, at, priority, text, ...(opts.replyTo ? { replyTo: opts.replyTo } : {}) });
@@ -100,8 +102,7 @@ export async function ack(dir: string, ids: string[], all: boolean): Promise<str
   return updateMailbox(m.stateDir, (data) => {
     const targets = all ? data.inbox.filter((x) => !isAcked(data.receipts[channelKey(x.from, x.to)], x.seq)).map((x) => x.id) : ids;
     const unknown = ackInData(data, targets);
-    if (unknown.length)
-      throw new CoordError(`not in this machine's inbox: ${unknown.join(", ")}; see coord inbox --all for the ids (nothing was acknowledged)`, EXIT.USAGE);
+    if (unknown.length) throw new CoordError(`not in this machine's inbox: ${unknown.join(", ")}; see coord inbox --all for the ids (nothing was acknowledged)`, EXIT.USAGE);
     return targets;
   });
 }
@@ -146,4 +147,3 @@ export async function outbox(dir: string): Promise<{ machine: string; messages: 
   out.sort((a, b) => a.at.localeCompare(b.at) || a.to.localeCompare(b.to) || seqOf(a.id) - seqOf(b.id));
   return { machine: me, messages: out };
 }
-

@@ -39,7 +39,17 @@ async function lastFetched(repo: Repo): Promise<{ tip: string; files: Map<string
 }
 
 /** The flag of `coord order add` that sets each field of an order. */
-const FLAGS: Record<string, string> = { id: "--id", to: "--to", run: "the command after --", after: "--after", requires: "--requires", cwd: "--cwd", timeout: "--timeout", retries: "--retries", priority: "--priority" };
+const FLAGS: Record<string, string> = {
+  id: "--id",
+  to: "--to",
+  run: "the command after --",
+  after: "--after",
+  requires: "--requires",
+  cwd: "--cwd",
+  timeout: "--timeout",
+  retries: "--retries",
+  priority: "--priority",
+};
 
 /**
  * Refuses a change with its problems; those in the order the command line
@@ -99,7 +109,10 @@ export function newOrderId(who: string, now: Date): string {
 
 /** The order as written in a file; the validation of the result says what is wrong with it. */
 function writtenOrder(opts: OrderAddOptions, id: string): Record<string, unknown> {
-  const names = opts.to.split(",").map((s) => s.trim()).filter(Boolean);
+  const names = opts.to
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   const number = (v: string | number | undefined) => (typeof v === "string" && /^\d+$/.test(v.trim()) ? Number(v) : v);
   const order: Record<string, unknown> = { id, to: names.length === 1 ? names[0] : names, run: opts.run };
   if (opts.after?.length) order.after = opts.after;
@@ -182,7 +195,9 @@ export async function orderCancel(opts: { dir: string; id: string; human?: boole
     const order = data.orders.find((o) => o.id === id);
     if (!order) {
       const origin = readModel(files).ordersOrigin[id];
-      const where = origin ? `it is in ${origin}${origin === ORDERS_FILE ? "; a person cancels it with coord order cancel --human, or by editing ORDERS.json" : ""}` : "see coord order list";
+      const where = origin
+        ? `it is in ${origin}${origin === ORDERS_FILE ? "; a person cancels it with coord order cancel --human, or by editing ORDERS.json" : ""}`
+        : "see coord order list";
       throw new CoordError(`order ${id} is not one of ${m.config.name}'s delegated orders; ${where}`, EXIT.USAGE);
     }
     if (order.cancelled === true) return false;
@@ -197,7 +212,12 @@ export async function orderCancel(opts: { dir: string; id: string; human?: boole
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function personAuthor(dir: string): Promise<Author> {
-  const get = async (key: string) => (await gitClient(dir, { timeout: 20 }).raw(["config", "--get", key]).catch(() => "")).trim();
+  const get = async (key: string) =>
+    (
+      await gitClient(dir, { timeout: 20 })
+        .raw(["config", "--get", key])
+        .catch(() => "")
+    ).trim();
   const [name, email] = [await get("user.name"), await get("user.email")];
   if (!name || !email)
     throw new CoordError(
@@ -213,13 +233,7 @@ async function personAuthor(dir: string): Promise<Author> {
  * text, check, commit, push without force; a rejected push is redone on the new
  * tip (at most 10 times). `edit` returning the text unchanged commits nothing.
  */
-async function asPerson(
-  dir: string,
-  message: string,
-  id: string,
-  validate: boolean,
-  edit: (text: string, model: RepoModel) => string,
-): Promise<OrderChange> {
+async function asPerson(dir: string, message: string, id: string, validate: boolean, edit: (text: string, model: RepoModel) => string): Promise<OrderChange> {
   const author = await personAuthor(dir);
   const scratch = await mkdtemp(join(tmpdir(), "coord-order-"));
   try {

@@ -193,16 +193,24 @@ function runCommand(file: string, args: string[], env: NodeJS.ProcessEnv, input?
   });
 }
 
-const firstLine = (s: string) => s.split("\n").map((l) => l.trim()).find(Boolean) ?? "";
+const firstLine = (s: string) =>
+  s
+    .split("\n")
+    .map((l) => l.trim())
+    .find(Boolean) ?? "";
 
 // ---------------------------------------------------------------- cron
 
 async function cronLine(t: Target, schedule: string): Promise<string> {
   const text = await template("cron/coord.crontab");
-  const line = text.split("\n").filter((l) => l.trim() && !l.startsWith("#")).at(-1);
+  const line = text
+    .split("\n")
+    .filter((l) => l.trim() && !l.startsWith("#"))
+    .at(-1);
   if (!line) throw new Error("templates/cron/coord.crontab has no line");
   const path = process.env.PATH ?? "/usr/bin:/bin";
-  if (/[\n\r%]/.test(path)) throw new CoordError("PATH has a newline or a %, which a crontab line cannot hold; run coord cron install from a shell whose PATH has none", EXIT.USAGE);
+  if (/[\n\r%]/.test(path))
+    throw new CoordError("PATH has a newline or a %, which a crontab line cannot hold; run coord cron install from a shell whose PATH has none", EXIT.USAGE);
   return fill(line, {
     schedule,
     node: shQuote(t.node),
@@ -362,10 +370,7 @@ async function systemd(opts: ScheduleOptions, t: Target, schedule: string, env: 
       );
     }
   const systemctl = await findOnPath("systemctl", env.PATH);
-  const commands =
-    opts.action === "install"
-      ? [["daemon-reload"], ["enable", "--now", names.timer]]
-      : [["disable", "--now", names.timer], ["daemon-reload"]];
+  const commands = opts.action === "install" ? [["daemon-reload"], ["enable", "--now", names.timer]] : [["disable", "--now", names.timer], ["daemon-reload"]];
   const shown = (args: string[]) => `systemctl --user ${args.join(" ")}`;
 
   if (opts.action === "install") {

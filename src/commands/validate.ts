@@ -19,7 +19,10 @@ export interface ValidateResult {
 async function machinesBeside(root: string): Promise<string[] | undefined> {
   const entries = await readdir(join(root, "coordination")).catch(() => undefined);
   if (!entries) return undefined;
-  return entries.map((e) => machineOfPath(`coordination/${e}`)).filter((n): n is string => n !== undefined).sort();
+  return entries
+    .map((e) => machineOfPath(`coordination/${e}`))
+    .filter((n): n is string => n !== undefined)
+    .sort();
 }
 
 export async function validate(path: string): Promise<ValidateResult> {

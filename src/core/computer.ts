@@ -38,9 +38,7 @@ const computerSchema = z.object({
   tasks: z.record(z.string(), taskReport),
   lastRun: z.string().optional(),
   health: z.object({ failures: z.number().int().nonnegative(), lastError: z.string(), since: z.string() }).optional(),
-  messages: z
-    .record(z.string(), z.object({ received: count, acked: count, also: z.array(count.positive()).optional() }))
-    .optional(),
+  messages: z.record(z.string(), z.object({ received: count, acked: count, also: z.array(count.positive()).optional() })).optional(),
 });
 
 /** Reads a COMPUTER file; throws an Error saying what is wrong with it. */
@@ -63,8 +61,7 @@ export function parseComputer(text: string, expectedName: string): ComputerFile 
   if (!result.success) {
     throw new Error(dataProblem(result.error.issues[0]!));
   }
-  if (result.data.name !== expectedName)
-    throw new Error(`front matter says name "${result.data.name}" but the file belongs to "${expectedName}"`);
+  if (result.data.name !== expectedName) throw new Error(`front matter says name "${result.data.name}" but the file belongs to "${expectedName}"`);
   const file = result.data as ComputerFile;
   // Null-prototype tables: a lookup of "constructor" or "toString" finds nothing unless the machine wrote it.
   return {
@@ -135,9 +132,7 @@ export function renderComputer(input: ComputerFile): string {
     "",
     `**${c.state}** · last seen ${c.lastSeen} · heartbeat every ${formatDuration(c.heartbeat)} (offline after 3 missed)`,
     "",
-    c.orders.valid
-      ? `ORDERS.json: valid (blob \`${c.orders.seen.slice(0, 12)}\`)`
-      : `ORDERS.json: **invalid** (blob \`${c.orders.seen.slice(0, 12)}\`): ${inline(c.orders.error)}`,
+    c.orders.valid ? `ORDERS.json: valid (blob \`${c.orders.seen.slice(0, 12)}\`)` : `ORDERS.json: **invalid** (blob \`${c.orders.seen.slice(0, 12)}\`): ${inline(c.orders.error)}`,
     "",
     ...(c.lastRun ? [`Last run: ${inline(c.lastRun)}`, ""] : []),
     ...(c.health ? [`**Stalled**: ${c.health.failures} failed syncs in a row since ${c.health.since}; last error: ${inline(c.health.lastError)}`, ""] : []),
@@ -173,10 +168,6 @@ export function renderComputer(input: ComputerFile): string {
         receipts.map(([k, r]) => [k, r.received, r.acked, (r.also ?? []).join(", ")]),
       ),
     );
-  lines.push(
-    "",
-    "---",
-    `*Written by coord on machine ${c.name}. The front matter is the data; this view is re-rendered at every sync, so edits here are overwritten.*`,
-  );
+  lines.push("", "---", `*Written by coord on machine ${c.name}. The front matter is the data; this view is re-rendered at every sync, so edits here are overwritten.*`);
   return renderFrontMatter(c, lines.join("\n"));
 }

@@ -22,8 +22,7 @@ const OPTIONS: Options = {
         // yaml's parser recurses per level: bound the depth first (a RangeError would depend on the caller's stack).
         // `text` starts with the newline after the opening ---, so its lines are the file's.
         const deep = yamlDepth(text, MAX_DEPTH);
-        if (deep.line !== undefined)
-          throw new Error(`the front matter nests more than ${MAX_DEPTH} levels deep (line ${deep.line}); coord's files need a few levels`);
+        if (deep.line !== undefined) throw new Error(`the front matter nests more than ${MAX_DEPTH} levels deep (line ${deep.line}); coord's files need a few levels`);
         return YAML.parse(text, { schema: "core", maxAliasCount: 100 }) as object;
       },
       stringify: (data: object) => YAML.stringify(data),

@@ -99,9 +99,9 @@ export function parseMessageFile(text: string, path: string): MessageFile {
     throw new Error(dataProblem(result.error.issues[0]!));
   }
   const file = result.data as MessageFile;
-  if (file.from !== channel.from || file.to !== channel.to) throw new Error(`front matter says ${file.from} to ${file.to}, but the file name says ${channel.from} to ${channel.to}`);
-  for (let i = 1; i < file.messages.length; i++)
-    if (file.messages[i]!.seq <= file.messages[i - 1]!.seq) throw new Error("messages are not in sequence order");
+  if (file.from !== channel.from || file.to !== channel.to)
+    throw new Error(`front matter says ${file.from} to ${file.to}, but the file name says ${channel.from} to ${channel.to}`);
+  for (let i = 1; i < file.messages.length; i++) if (file.messages[i]!.seq <= file.messages[i - 1]!.seq) throw new Error("messages are not in sequence order");
   if (file.messages.some((m) => m.seq >= file.next)) throw new Error("a message has a seq not below next");
   return file;
 }
@@ -219,8 +219,7 @@ export function trustedReceipts(published: Receipts | undefined, machine: string
 export function receivedMark(receiptsOf: Map<string, Receipts | undefined>, from: string, to: string): number {
   const key = channelKey(from, to);
   let mark = 0;
-  for (const [name, receipts] of receiptsOf)
-    if (name !== from && (to === BROADCAST || name === to)) mark = Math.max(mark, own(receipts, key)?.received ?? 0);
+  for (const [name, receipts] of receiptsOf) if (name !== from && (to === BROADCAST || name === to)) mark = Math.max(mark, own(receipts, key)?.received ?? 0);
   return mark;
 }
 
@@ -243,13 +242,7 @@ export function joiningReceipts(files: MessageFile[], machine: string, keep: num
  * recipient acknowledged it and it is older than `retentionMs`. For a
  * broadcast, the recipients are all registered machines but the sender.
  */
-export function liveMessages(
-  file: MessageFile,
-  receiptsOf: (machine: string) => Receipts | undefined,
-  machines: string[],
-  now: Date,
-  retentionMs: number,
-): Message[] {
+export function liveMessages(file: MessageFile, receiptsOf: (machine: string) => Receipts | undefined, machines: string[], now: Date, retentionMs: number): Message[] {
   const recipients = file.to === BROADCAST ? machines.filter((m) => m !== file.from) : [file.to];
   const key = channelKey(file.from, file.to);
   return file.messages.filter((m) => {
@@ -277,7 +270,12 @@ export function promptBlock(machine: string, messages: InboxMessage[]): string {
   for (const m of messages) {
     lines.push(`--- message ${m.id} from ${m.from}${m.to === BROADCAST ? " to ALL" : ""} at ${m.at}, priority ${m.priority}${m.replyTo ? `, reply to ${m.replyTo}` : ""}`);
     // Indented, so no text can close the block or pose as another message.
-    lines.push(m.text.split("\n").map((l) => `  ${l}`).join("\n"));
+    lines.push(
+      m.text
+        .split("\n")
+        .map((l) => `  ${l}`)
+        .join("\n"),
+    );
   }
   lines.push("</coord-messages>");
   lines.push(`When you have acted on a message, acknowledge it: coord inbox ack <id>. Reply with: coord send <machine> --reply-to <id> "<text>".`);

@@ -6,8 +6,7 @@ const RESERVED = new Set(["all", "any"]);
 /** Why `name` cannot be a machine name, or undefined when it can. */
 export function machineNameProblem(name: string): string | undefined {
   if (RESERVED.has(name.toLowerCase())) return `"${name}" is reserved (ALL and ANY address groups of machines)`;
-  if (!MACHINE_NAME.test(name))
-    return `"${name}" is not a valid machine name: use 1 to 63 lowercase letters, digits and dashes, starting with a letter or digit`;
+  if (!MACHINE_NAME.test(name)) return `"${name}" is not a valid machine name: use 1 to 63 lowercase letters, digits and dashes, starting with a letter or digit`;
   return undefined;
 }
 

@@ -65,7 +65,7 @@ export function insertOrder(text: string, order: Record<string, unknown>): strin
 export function cancelOrder(text: string, index: number): string {
   const root = parseTree(text, [], { disallowComments: true });
   const order = root && findNodeAtLocation(root, ["orders", index]);
-  if (!order || order.type !== "object") throw new Error(`no order at orders[${index}]`);
+  if (order?.type !== "object") throw new Error(`no order at orders[${index}]`);
   const edits = modify(text, ["orders", index, "cancelled"], true, {});
   if (findNodeAtLocation(order, ["cancelled"])) return applyEdits(text, edits);
   const last = order.children?.at(-1);
@@ -109,8 +109,7 @@ function split(text: string): { orders: Map<string, Record<string, Json>>; rest:
 export function includesChanges(base: string, theirs: string, mine: string): boolean {
   const [b, t, m] = [split(base), split(theirs), split(mine)];
   if (!b || !t || !m) return false;
-  for (const key of new Set([...Object.keys(b.rest), ...Object.keys(t.rest)]))
-    if (!same(b.rest[key], t.rest[key]) && !same(m.rest[key], t.rest[key])) return false;
+  for (const key of new Set([...Object.keys(b.rest), ...Object.keys(t.rest)])) if (!same(b.rest[key], t.rest[key]) && !same(m.rest[key], t.rest[key])) return false;
   for (const id of new Set([...b.orders.keys(), ...t.orders.keys()])) {
     const [bo, to, mo] = [b.orders.get(id), t.orders.get(id), m.orders.get(id)];
     if (!to) {
@@ -121,8 +120,7 @@ export function includesChanges(base: string, theirs: string, mine: string): boo
       if (!mo) return false; // they added it
       continue;
     }
-    for (const key of new Set([...Object.keys(bo), ...Object.keys(to)]))
-      if (!same(bo[key], to[key]) && (!mo || !same(mo[key], to[key]))) return false;
+    for (const key of new Set([...Object.keys(bo), ...Object.keys(to)])) if (!same(bo[key], to[key]) && (!mo || !same(mo[key], to[key]))) return false;
   }
   return true;
 }

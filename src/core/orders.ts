@@ -81,57 +81,26 @@ const SecretValue = z
 /** One order as written in ORDERS.json; the parsed output is an `Order` with defaults applied. */
 export const OrderSchema = z
   .strictObject({
-    id: z
-      .string()
-      .regex(ORDER_ID)
-      .describe('Unique id of the order: letters, digits, ".", "_" and "-", up to 128, starting with a letter or digit.'),
+    id: z.string().regex(ORDER_ID).describe('Unique id of the order: letters, digits, ".", "_" and "-", up to 128, starting with a letter or digit.'),
     to,
     run: z.string().min(1).optional().describe("Shell command to run. Use either run, or agent + prompt."),
-    agent: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('Headless agent CLI to run instead of a command, e.g. "claude", "opencode", "cursor", "codex". Needs prompt.'),
+    agent: z.string().min(1).optional().describe('Headless agent CLI to run instead of a command, e.g. "claude", "opencode", "cursor", "codex". Needs prompt.'),
     prompt: z.string().min(1).optional().describe("What the agent should do. Only with agent."),
     model: z.string().optional().describe("Model for the agent. Only with agent."),
     args: z.array(z.string()).optional().describe("Extra command-line arguments for the agent CLI. Only with agent."),
-    rev: z
-      .number()
-      .int()
-      .min(1)
-      .max(MAX_COUNT)
-      .default(1)
-      .describe("Revision: a task is identified by (id, rev, machine); bump rev to run the order again."),
-    after: z
-      .array(z.string())
-      .default([])
-      .describe("Ids of orders that must be completed first, on whichever machines ran them."),
-    requires: z
-      .array(z.string().min(1))
-      .default([])
-      .describe('Capabilities a machine must have to run this order, e.g. ["node", "claude"]; others reject it.'),
+    rev: z.number().int().min(1).max(MAX_COUNT).default(1).describe("Revision: a task is identified by (id, rev, machine); bump rev to run the order again."),
+    after: z.array(z.string()).default([]).describe("Ids of orders that must be completed first, on whichever machines ran them."),
+    requires: z.array(z.string().min(1)).default([]).describe('Capabilities a machine must have to run this order, e.g. ["node", "claude"]; others reject it.'),
     cwd: z.string().optional().describe("Directory to run in; ~ is the home directory."),
     env: z
       .record(z.string().regex(ENV_NAME), z.union([z.string(), SecretValue]))
       .default({})
       .describe('Extra environment variables, e.g. {"NODE_ENV": "test", "API_KEY": {"value": "…", "secret": true}}.'),
     timeout,
-    retries: z
-      .number()
-      .int()
-      .min(0)
-      .max(100)
-      .default(0)
-      .describe("How many times to run the task again after it fails (0 to 100)."),
+    retries: z.number().int().min(0).max(100).default(0).describe("How many times to run the task again after it fails (0 to 100)."),
     priority: z.enum(PRIORITIES).default("normal").describe("Higher priority tasks start first."),
-    cancelled: z
-      .boolean()
-      .default(false)
-      .describe("true stops the task from starting, or stops it if it is running."),
-    notBefore: z.iso
-      .datetime({ offset: true })
-      .optional()
-      .describe('Do not start before this time: an ISO 8601 date-time with a time zone, e.g. "2025-06-01T09:00:00Z".'),
+    cancelled: z.boolean().default(false).describe("true stops the task from starting, or stops it if it is running."),
+    notBefore: z.iso.datetime({ offset: true }).optional().describe('Do not start before this time: an ISO 8601 date-time with a time zone, e.g. "2025-06-01T09:00:00Z".'),
   })
   .describe("One piece of work for one or more machines.");
 
@@ -142,9 +111,7 @@ export const OrdersFileSchema = z
     version: z.literal(1).describe("Format version of this file: 1."),
     orders: z.array(OrderSchema).describe("The work to do."),
   })
-  .describe(
-    "The work for the machines coordinated by coord: ORDERS.json (people edit it) or coordination/orders/<machine>.json (work that machine delegates).",
-  );
+  .describe("The work for the machines coordinated by coord: ORDERS.json (people edit it) or coordination/orders/<machine>.json (work that machine delegates).");
 
 /** What each field must be, as a noun phrase for messages. */
 const EXPECT: Record<string, string> = {
@@ -298,8 +265,7 @@ function issueProblems(doc: Doc, issue: z.core.$ZodIssue): Problem[] {
   }
   if (inEnvValue && path.length === 5) {
     const value = valueAt(doc.data, path);
-    if (value === undefined)
-      return [problem(doc, path, `${placeName(doc, path.slice(0, -1))} is missing field "value"; write it like {"value": "…", "secret": true}`)];
+    if (value === undefined) return [problem(doc, path, `${placeName(doc, path.slice(0, -1))} is missing field "value"; write it like {"value": "…", "secret": true}`)];
     return [problem(doc, path, `${placeName(doc, path)} must be ${path[4] === "secret" ? "true or false" : "a string"}, not ${show(value)}`)];
   }
 
@@ -315,13 +281,7 @@ function issueProblems(doc: Doc, issue: z.core.$ZodIssue): Problem[] {
 
   if (issue.code === "invalid_key") {
     const key = path.at(-1);
-    return [
-      problem(
-        doc,
-        path,
-        `${placeName(doc, path.slice(0, -1))}: ${show(key)} is not a valid variable name; use letters, digits and "_", not starting with a digit`,
-      ),
-    ];
+    return [problem(doc, path, `${placeName(doc, path.slice(0, -1))}: ${show(key)} is not a valid variable name; use letters, digits and "_", not starting with a digit`)];
   }
 
   if (issue.code === "custom") return [problem(doc, path, `${placeName(doc, path)}: ${issue.message}`)];
@@ -360,8 +320,7 @@ function syntaxProblem(doc: Doc, error: ParseError, text: string): Problem {
   const line = lineAt(doc.lineStarts, error.offset);
   const column = error.offset - doc.lineStarts[line - 1]! + 1;
   const near = text.slice(error.offset, error.offset + Math.max(1, Math.min(error.length, 20)));
-  const hint =
-    code === "PropertyNameExpected" || code === "ValueExpected" ? " (JSON allows no trailing commas or comments)" : "";
+  const hint = code === "PropertyNameExpected" || code === "ValueExpected" ? " (JSON allows no trailing commas or comments)" : "";
   const at = near.trim() ? ` near ${JSON.stringify(near)}` : "";
   return {
     file: doc.file,
@@ -387,7 +346,7 @@ function duplicateKeyProblems(doc: Doc, node: Node, path: Path = []): Problem[] 
       if (valueNode) out.push(...duplicateKeyProblems(doc, valueNode, [...path, key]));
     }
   } else if (node.type === "array") {
-    (node.children ?? []).forEach((child, i) => out.push(...duplicateKeyProblems(doc, child, [...path, i])));
+    for (const [i, child] of (node.children ?? []).entries()) out.push(...duplicateKeyProblems(doc, child, [...path, i]));
   }
   return out;
 }
@@ -467,9 +426,10 @@ function unionProblems(docs: Doc[], machines: string[] | undefined): { problems:
         const list = machines.length ? `registered: ${[...machines].sort().join(", ")}` : "no machine is registered yet";
         const check = (target: unknown, path: Path) => {
           if (typeof target !== "string" || isGroup(target) || machineNameProblem(target)) return;
-          if (!known.has(target)) out.push(problem(doc, path, `${placeName(doc, path)}: no machine named "${target}" is registered (${list}); fix the name or set up that machine first`));
+          if (!known.has(target))
+            out.push(problem(doc, path, `${placeName(doc, path)}: no machine named "${target}" is registered (${list}); fix the name or set up that machine first`));
         };
-        if (Array.isArray(order.to)) order.to.forEach((target, k) => check(target, at("to", k)));
+        if (Array.isArray(order.to)) for (const [k, target] of order.to.entries()) check(target, at("to", k));
         else check(order.to, at("to"));
       }
     });
@@ -576,7 +536,9 @@ function checkFile(file: string, text: string): { doc?: Doc; orders?: Order[]; p
   if (deep.offset !== undefined) {
     const line = lineAt(starts, deep.offset);
     return {
-      problems: [{ file, line, path: "", message: `${file} nests lists and objects more than ${MAX_DEPTH} levels deep at line ${line}; orders need a few levels, so fix the file` }],
+      problems: [
+        { file, line, path: "", message: `${file} nests lists and objects more than ${MAX_DEPTH} levels deep at line ${line}; orders need a few levels, so fix the file` },
+      ],
     };
   }
 
@@ -639,9 +601,7 @@ export function parseOrderSources(
   for (const [id, place] of union.first) origin[id] = place.doc.file;
 
   const rank = new Map(sources.map((s, i) => [s.file, i] as const));
-  const problems = [...checked.flatMap((c) => c.problems), ...union.problems].sort(
-    (a, b) => (rank.get(a.file) ?? 0) - (rank.get(b.file) ?? 0) || (a.line ?? 0) - (b.line ?? 0),
-  );
+  const problems = [...checked.flatMap((c) => c.problems), ...union.problems].sort((a, b) => (rank.get(a.file) ?? 0) - (rank.get(b.file) ?? 0) || (a.line ?? 0) - (b.line ?? 0));
   if (problems.length > 0 || checked.some((c) => !c.orders)) return { problems, origin };
   return { orders: { version: 1, orders: checked.flatMap((c) => c.orders!) }, problems: [], origin };
 }

@@ -63,7 +63,6 @@ export function retryAt(order: Order, done: TaskReport, backoff: number): Date |
 /** The longest a claim holds without a heartbeat, whatever lease its holder published. */
 export const MAX_LEASE = 86_400;
 
-
 /** Whether this machine's own record says the task is still to do; a reason when it must wait. */
 function ownRecord(order: Order, done: TaskReport | undefined, input: PlanInput): "todo" | "skip" | { wait: string } {
   if (!done || done.rev < order.rev) return "todo";

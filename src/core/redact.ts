@@ -13,7 +13,7 @@ interface Rule {
 }
 
 /** Text that names a secret in a pair: `password=…`, `"token": "…"`, `GH_TOKEN=…`, `api-key: …`. */
-const SECRET_KEY = String.raw`[A-Za-z0-9_.-]*(?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?)`;
+const SECRET_KEY = "[A-Za-z0-9_.-]*(?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?)";
 
 /** The rules, most specific first. Every one is tested in test/redact.test.ts. */
 export const RULES: readonly Rule[] = [
@@ -50,7 +50,7 @@ export const RULES: readonly Rule[] = [
  */
 export const SHORT_SECRET = 6;
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** Control characters but tab and newline, as outputTail strips them. */
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
@@ -76,13 +76,18 @@ export function redact(text: string, secrets: string[] = []): string {
   let out = text;
   for (const s of secretForms(secrets)) {
     if (s.length >= SHORT_SECRET) out = out.split(s).join(REDACTED);
-    else out = out.replace(new RegExp(`(?<![\\p{L}\\p{N}])${escape(s)}(?![\\p{L}\\p{N}])`, "gu"), REDACTED);
+    else out = out.replace(new RegExp(`(?<![\\p{L}\\p{N}])${escapeRegExp(s)}(?![\\p{L}\\p{N}])`, "gu"), REDACTED);
   }
   for (const rule of RULES)
     out = out.replace(rule.re, (...args: unknown[]) => {
       if (!rule.to) return REDACTED;
       // The match and its groups come before the offset (a number).
-      const groups = args.slice(0, args.findIndex((a) => typeof a === "number")).map((a) => (typeof a === "string" ? a : ""));
+      const groups = args
+        .slice(
+          0,
+          args.findIndex((a) => typeof a === "number"),
+        )
+        .map((a) => (typeof a === "string" ? a : ""));
       return rule.to(...groups);
     });
   return out;
@@ -92,7 +97,10 @@ export function redact(text: string, secrets: string[] = []): string {
 export function outputTail(text: string, lines: number, maxChars = 4000, secrets: string[] = []): string {
   if (lines <= 0) return "";
   // Terminal escapes and control characters go first, so they cannot hide a token from redaction.
-  const plain = text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r\n/g, "\n").replace(CONTROL, "");
+  const plain = text
+    .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "")
+    .replace(/\r\n/g, "\n")
+    .replace(CONTROL, "");
   const tail = redact(plain, secrets).replace(/\n+$/, "").split("\n").slice(-lines).join("\n");
   const chars = Array.from(tail);
   return chars.length > maxChars ? "…" + chars.slice(chars.length - maxChars + 1).join("") : tail;

@@ -150,7 +150,6 @@ export function readModel(files: Map<string, string>): RepoModel {
   const text = files.get(ORDERS_FILE);
   const parsed = parseOrderSources([...(text === undefined ? [] : [{ file: ORDERS_FILE, text }]), ...delegated], { machines: machineNames });
   const rest = { ordersOrigin: parsed.origin, computers, machineNames, fileProblems, messageFiles };
-  if (text === undefined)
-    return { ordersProblems: [{ file: ORDERS_FILE, message: "ORDERS.json is missing; run `coord init` or restore it" }, ...parsed.problems], ...rest };
+  if (text === undefined) return { ordersProblems: [{ file: ORDERS_FILE, message: "ORDERS.json is missing; run `coord init` or restore it" }, ...parsed.problems], ...rest };
   return { orders: parsed.orders, ordersProblems: parsed.problems, ...rest };
 }

@@ -106,8 +106,7 @@ const pending = (state: TaskState, reason?: string): OrderMachineStatus => ({
 export function summarize(states: TaskState[]): TaskState {
   if (states.length === 0) return "queued";
   if (states.every((s) => s === "completed")) return "completed";
-  for (const s of ["in_progress", "failed", "assigned", "queued", "blocked", "rejected", "cancelled"] as const)
-    if (states.includes(s)) return s;
+  for (const s of ["in_progress", "failed", "assigned", "queued", "blocked", "rejected", "cancelled"] as const) if (states.includes(s)) return s;
   return "completed";
 }
 
@@ -131,7 +130,7 @@ function settled(order: Order, m: OrderMachineStatus, blockedForGood: boolean): 
 export function dependencyBlock(order: Order, statusOf: (id: string) => OrderStatus | undefined): { reason: string; final: boolean } | undefined {
   for (const id of order.after) {
     const dep = statusOf(id);
-    if (dep && dep.done && dep.state !== "completed") return { reason: `dependency ${id} ${dep.state}${dep.reason ? ` (${dep.reason})` : ""}`, final: true };
+    if (dep?.done && dep.state !== "completed") return { reason: `dependency ${id} ${dep.state}${dep.reason ? ` (${dep.reason})` : ""}`, final: true };
   }
   const waiting = order.after.filter((id) => statusOf(id)?.state !== "completed");
   return waiting.length ? { reason: `waiting for ${waiting.join(", ")}`, final: false } : undefined;
@@ -277,7 +276,15 @@ export function deriveStatus(model: RepoModel): StatusJson {
         if (m.priority === "urgent") alerts.push({ id: messageId(f.from, f.to, m.seq), from: f.from, to: name, at: m.at, text: firstLine(m.text) });
       }
     }
-    machines[name] = { state: c.state, lastSeen: c.lastSeen, heartbeat: c.heartbeat, capabilities, ordersValid: c.orders.valid, messages, ...(c.health ? { health: c.health } : {}) };
+    machines[name] = {
+      state: c.state,
+      lastSeen: c.lastSeen,
+      heartbeat: c.heartbeat,
+      capabilities,
+      ordersValid: c.orders.valid,
+      messages,
+      ...(c.health ? { health: c.health } : {}),
+    };
   }
   alerts.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : a.to < b.to ? -1 : 1));
   let orders: Record<string, OrderStatus>;
@@ -323,7 +330,13 @@ export function renderStatusMd(status: StatusJson): string {
   }
   if (status.alerts.length) {
     out.push("## 🔔 Urgent messages not acknowledged", "");
-    out.push(table(["message", "to", "sent", "text"], status.alerts.map((a) => [a.id, a.to, a.at, a.text])), "");
+    out.push(
+      table(
+        ["message", "to", "sent", "text"],
+        status.alerts.map((a) => [a.id, a.to, a.at, a.text]),
+      ),
+      "",
+    );
   }
   out.push("## Machines", "");
   const machines = Object.entries(status.machines);

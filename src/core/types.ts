@@ -45,16 +45,7 @@ export interface Problem {
   message: string;
 }
 
-export const TASK_STATES = [
-  "queued",
-  "assigned",
-  "in_progress",
-  "completed",
-  "failed",
-  "blocked",
-  "cancelled",
-  "rejected",
-] as const;
+export const TASK_STATES = ["queued", "assigned", "in_progress", "completed", "failed", "blocked", "cancelled", "rejected"] as const;
 export type TaskState = (typeof TASK_STATES)[number];
 
 /** What one machine reports about one order (its latest rev). */

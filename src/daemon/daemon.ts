@@ -223,7 +223,10 @@ const CLI = [new URL("../cli/main.js", import.meta.url), new URL("../../dist/cli
 export function checkDaemonOptions(opts: { schedule?: string; jitter?: number }): void {
   const bad = opts.schedule === undefined ? undefined : (cronProblem(opts.schedule, { seconds: true }) ?? (cron.validate(opts.schedule) ? undefined : "node-cron cannot run it"));
   if (bad)
-    throw new CoordError(`--schedule "${opts.schedule}" is not a cron expression: ${bad}; write it like "*/5 * * * *" (every 5 minutes) or "*/10 * * * * *" (every 10 seconds)`, EXIT.USAGE);
+    throw new CoordError(
+      `--schedule "${opts.schedule}" is not a cron expression: ${bad}; write it like "*/5 * * * *" (every 5 minutes) or "*/10 * * * * *" (every 10 seconds)`,
+      EXIT.USAGE,
+    );
   if (opts.jitter !== undefined && !(Number.isFinite(opts.jitter) && opts.jitter >= 0))
     throw new CoordError(`--jitter must be a number of seconds, 0 or more (like --jitter 30)`, EXIT.USAGE);
 }

@@ -22,7 +22,12 @@ export function everyToSchedule(seconds: number): string {
 
 /** The person's git identity in this checkout, or coord's on their behalf. */
 async function personAuthor(m: Machine): Promise<Author> {
-  const get = async (key: string) => (await gitClient(m.dir).raw(["config", "--get", key]).catch(() => "")).trim();
+  const get = async (key: string) =>
+    (
+      await gitClient(m.dir)
+        .raw(["config", "--get", key])
+        .catch(() => "")
+    ).trim();
   const [name, email] = await Promise.all([get("user.name"), get("user.email")]);
   if (name && email) return { name, email };
   const me = machineAuthor(m.config.name);
@@ -51,7 +56,11 @@ export async function publishOrdersEdit(m: Machine, log: (line: string) => void 
     return { kind: "invalid", problems: [firstLine((e as Error).message)] };
   }
   const head = await m.repo.resolve("HEAD");
-  const base = head ? await gitClient(m.dir).raw(["show", `${head}:${ORDERS_FILE}`]).catch(() => undefined) : undefined;
+  const base = head
+    ? await gitClient(m.dir)
+        .raw(["show", `${head}:${ORDERS_FILE}`])
+        .catch(() => undefined)
+    : undefined;
   if (text === base) return { kind: "unchanged" };
   const author = await personAuthor(m);
   for (let attempt = 1; attempt <= 10; attempt++) {
@@ -105,8 +114,7 @@ export async function watch(opts: WatchOptions): Promise<void> {
           if (r.kind === "pushed") {
             lastPushed = r.text;
             log(`ORDERS.json: pushed ${r.commit.slice(0, 12)}`);
-          }
-          else if (r.kind === "invalid") log(`ORDERS.json is invalid, not committed (your file is kept):\n  ${r.problems.join("\n  ")}`);
+          } else if (r.kind === "invalid") log(`ORDERS.json is invalid, not committed (your file is kept):\n  ${r.problems.join("\n  ")}`);
           else if (r.kind === "conflict") log(r.message);
           opts.onOrdersEdit?.(r);
         } catch (e) {

@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { constants, statSync } from "node:fs";
 import { homedir } from "node:os";
-import { lstat, mkdir, mkdtemp, open, rm, writeFile } from "node:fs/promises";
+import { type FileHandle, lstat, mkdir, mkdtemp, open, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { GitPluginError, simpleGit, type SimpleGit, type SimpleGitOptions } from "simple-git";
 import { redact } from "../core/redact.js";
@@ -29,8 +29,7 @@ const PASSTHROUGH_ENV = ["GIT_SSL_CAINFO", "GIT_SSL_CAPATH", "GIT_CONFIG_NOSYSTE
 function inheritedEnv(): Record<string, string> {
   const guarded = /^(git_.*|editor|visual|pager|prefix|ssh_askpass)$/i;
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env))
-    if (v !== undefined && (!guarded.test(k) || PASSTHROUGH_ENV.includes(k))) env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && (!guarded.test(k) || PASSTHROUGH_ENV.includes(k))) env[k] = v;
   return env;
 }
 
@@ -61,7 +60,13 @@ function configuredSshCommand(dir: string): string {
   if (hit && hit.stamp === stamp) return hit.value;
   let value = "";
   try {
-    value = execFileSync("git", ["config", "--get", "core.sshCommand"], { cwd: dir, env: inheritedEnv(), encoding: "utf8", timeout: 10_000, stdio: ["ignore", "pipe", "ignore"] }).trim();
+    value = execFileSync("git", ["config", "--get", "core.sshCommand"], {
+      cwd: dir,
+      env: inheritedEnv(),
+      encoding: "utf8",
+      timeout: 10_000,
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
   } catch {
     // exit 1: not set; a directory that does not exist yet (a clone's target): nothing configured there
   }
@@ -203,7 +208,10 @@ export class Repo {
   private async remoteError(e: unknown, doing: "reach" | "push to"): Promise<CoordError> {
     const url = await this.displayUrl();
     if (isTimeout(e))
-      return new CoordError(`could not ${doing} the remote ${url}: the remote did not answer in ${this.timeout} s (gitTimeout in .git/coord/machine.yaml sets how long coord waits)`, EXIT.FAILURE);
+      return new CoordError(
+        `could not ${doing} the remote ${url}: the remote did not answer in ${this.timeout} s (gitTimeout in .git/coord/machine.yaml sets how long coord waits)`,
+        EXIT.FAILURE,
+      );
     const why = firstLine(String((e as Error)?.message ?? e));
     return new CoordError(why.startsWith("ALERT:") ? `${why} (remote ${url})` : `could not ${doing} the remote ${url}: ${why}`, EXIT.FAILURE);
   }
@@ -334,14 +342,20 @@ export class Repo {
         try {
           await this.git().raw(["merge", "--ff-only", "--quiet", commit]);
         } catch (e) {
-          if (same.length) await this.git().raw(["reset", "--quiet", "HEAD", "--", ...same]).catch(() => {});
+          if (same.length)
+            await this.git()
+              .raw(["reset", "--quiet", "HEAD", "--", ...same])
+              .catch(() => {});
           throw e;
         }
       }
       return undefined;
     } catch (e) {
       const msg = String((e as Error).message);
-      const files = msg.split("\n").filter((l) => /^\s+\S/.test(l) && !/^\s*(Please|Aborting)/.test(l)).map((l) => l.trim());
+      const files = msg
+        .split("\n")
+        .filter((l) => /^\s+\S/.test(l) && !/^\s*(Please|Aborting)/.test(l))
+        .map((l) => l.trim());
       // Not a fast-forward: when HEAD only holds commits the remote had (its history was rewritten by
       // a force-push), the checkout follows the remote; commits of its own are kept.
       if (head && !(await this.isAncestor(head, commit))) {
@@ -364,12 +378,24 @@ export class Repo {
   /** Whether `a` is an ancestor of (or is) `b`. */
   private async isAncestor(a: string, b: string): Promise<boolean> {
     // simple-git does not fail on `merge-base --is-ancestor`'s exit code 1 alone: compare the merge base.
-    return (await this.git().raw(["merge-base", a, b]).catch(() => "")).trim() === a;
+    return (
+      (
+        await this.git()
+          .raw(["merge-base", a, b])
+          .catch(() => "")
+      ).trim() === a
+    );
   }
 
   /** Whether `commit` was on the remote branch at some time this checkout saw it (the tracking ref's reflog). */
   private async wasPublished(commit: string): Promise<boolean> {
-    const seen = (await this.git().raw(["log", "-g", "--format=%H", "-n", "200", this.trackingRef]).catch(() => "")).split("\n").filter(Boolean);
+    const seen = (
+      await this.git()
+        .raw(["log", "-g", "--format=%H", "-n", "200", this.trackingRef])
+        .catch(() => "")
+    )
+      .split("\n")
+      .filter(Boolean);
     for (const tip of [...new Set(seen)]) if (await this.isAncestor(commit, tip)) return true;
     return false;
   }
@@ -379,7 +405,9 @@ export class Repo {
     const changed = (await this.git().raw(["diff", "--name-only", "-z", "HEAD"])).split("\0").filter(Boolean);
     const same: string[] = [];
     for (const path of changed) {
-      const theirs = await this.git().raw(["show", `${commit}:${path}`]).catch(() => undefined);
+      const theirs = await this.git()
+        .raw(["show", `${commit}:${path}`])
+        .catch(() => undefined);
       const mine = await readInCheckout(this.dir, path).catch(() => undefined);
       if (theirs !== undefined && theirs === mine) same.push(path);
     }
@@ -417,11 +445,12 @@ export async function readInCheckout(dir: string, path: string): Promise<string>
     if (!st.isDirectory()) throw new Error(`${join(dir, path)} is not read: ${at} is ${st.isSymbolicLink() ? "a symbolic link" : "not a directory"}`);
   }
   const file = join(dir, path);
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ELOOP") throw new Error(`${file} is a symbolic link; coord reads no file of the checkout through a link: replace it with a regular file`);
+    if ((e as NodeJS.ErrnoException).code === "ELOOP")
+      throw new Error(`${file} is a symbolic link; coord reads no file of the checkout through a link: replace it with a regular file`);
     throw e;
   }
   try {

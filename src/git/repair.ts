@@ -69,7 +69,7 @@ async function removeStaleLocks(gitDir: string, staleMs: number, now: number, re
   let live: boolean | undefined;
   for (const path of candidates) {
     const st = await stat(path).catch(() => undefined);
-    if (!st || !st.isFile()) continue;
+    if (!st?.isFile()) continue;
     const age = now - st.mtimeMs;
     if (age < staleMs) continue;
     live ??= await gitRunningIn(await realpath(dirname(gitDir)).catch(() => dirname(gitDir)));
@@ -105,7 +105,11 @@ async function inProgress(gitDir: string): Promise<Operation[]> {
   return ops;
 }
 
-const stampOf = (d: Date) => d.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+const stampOf = (d: Date) =>
+  d
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
 
 /**
  * Copies every work-tree file that differs from HEAD (conflict resolutions in
@@ -180,7 +184,11 @@ async function fsck(dir: string, timeout: number): Promise<Fsck> {
 
 /** The remote's URL (a configured remote name is looked up), and the name to give the new clone's remote. */
 async function remoteOf(dir: string, remote: string): Promise<{ url: string; name: string }> {
-  const configured = (await gitClient(dir, { timeout: 20 }).raw(["config", "--get", `remote.${remote}.url`]).catch(() => "")).trim();
+  const configured = (
+    await gitClient(dir, { timeout: 20 })
+      .raw(["config", "--get", `remote.${remote}.url`])
+      .catch(() => "")
+  ).trim();
   const url = configured || remote;
   const name = configured ? remote : "origin";
   // A relative path is relative to the checkout; the clone runs elsewhere.
@@ -287,7 +295,9 @@ export async function repairCheckout(dir: string, opts: RepairOptions): Promise<
     log(`the checkout is corrupt (${check.message}); re-cloning`);
     try {
       const broken = await reclone(dir, gitDir, opts, stamp, timeout, log);
-      report(`the checkout was corrupt (${check.message}): re-cloned it, keeping coord's local state; the old checkout is kept at ${broken} (it may hold your files: move what you need, then delete it)`);
+      report(
+        `the checkout was corrupt (${check.message}): re-cloned it, keeping coord's local state; the old checkout is kept at ${broken} (it may hold your files: move what you need, then delete it)`,
+      );
     } catch (e) {
       report(`could not re-clone the corrupt checkout (${check.message}): ${(e as Error).message}`);
     }

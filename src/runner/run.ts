@@ -83,7 +83,13 @@ async function startProblem(e: NodeJS.ErrnoException, spec: RunSpec, file: strin
       return `${program} does not exist (a part of its path is not a directory)`;
     case "EACCES":
     case "EPERM":
-      if (await access(spec.cwd, constants.X_OK).then(() => false, () => true)) return `cwd ${spec.cwd} cannot be entered (permission denied)`;
+      if (
+        await access(spec.cwd, constants.X_OK).then(
+          () => false,
+          () => true,
+        )
+      )
+        return `cwd ${spec.cwd} cannot be entered (permission denied)`;
       return `${program} cannot be run (permission denied: is it executable?)`;
     case "ENOEXEC":
       return `${program} is not a program this system can run`;

@@ -18,7 +18,10 @@ const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
 });
 
 /** A duration that may also be 0 (no wait). */
-const delay = z.union([z.literal(0), z.literal("0"), z.literal("0s")]).transform(() => 0).or(duration);
+const delay = z
+  .union([z.literal(0), z.literal("0"), z.literal("0s")])
+  .transform(() => 0)
+  .or(duration);
 
 const configSchema = z.strictObject({
   name: z.string().refine((n) => !machineNameProblem(n), { message: "not a valid machine name" }),
@@ -62,7 +65,8 @@ export function configPath(stateDir: string): string {
 }
 
 /** What to do about a machine config that cannot be used: it is this machine's identity, so never replaced silently. */
-const REPAIR = "fix it, or move it aside and run coord init <checkout> --name <this machine> --remote <hub> --reclaim (it takes the identity back from the machine's published file)";
+const REPAIR =
+  "fix it, or move it aside and run coord init <checkout> --name <this machine> --remote <hub> --reclaim (it takes the identity back from the machine's published file)";
 
 export async function loadConfig(stateDir: string): Promise<MachineConfig | undefined> {
   const path = configPath(stateDir);
@@ -83,8 +87,7 @@ export async function loadConfig(stateDir: string): Promise<MachineConfig | unde
   } catch (e) {
     throw new CoordError(`${path} is not valid YAML (${(e as Error).message}); ${REPAIR}`, EXIT.USAGE);
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value))
-    throw new CoordError(`${path} is not a machine config (it holds no fields); ${REPAIR}`, EXIT.USAGE);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new CoordError(`${path} is not a machine config (it holds no fields); ${REPAIR}`, EXIT.USAGE);
   const result = configSchema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0]!;

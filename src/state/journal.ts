@@ -81,8 +81,7 @@ export class Journal {
     if (text === undefined) return new Journal(path, { version: 1, tasks: Object.create(null) }, true);
     const data = parseJournal(text);
     if (typeof data !== "string") return new Journal(path, data);
-    if (data.startsWith("version "))
-      throw new CoordError(`the journal ${path} is of ${data}, written by a newer coord; update coord on this machine`, EXIT.USAGE);
+    if (data.startsWith("version ")) throw new CoordError(`the journal ${path} is of ${data}, written by a newer coord; update coord on this machine`, EXIT.USAGE);
     // Broken (a bad hand edit, disk corruption): kept aside, and rebuilt from what this machine published.
     await setAside(path, data, "a new journal starts from what this machine published, so nothing it ran runs again");
     return new Journal(path, { version: 1, tasks: Object.create(null) }, true);

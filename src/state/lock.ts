@@ -32,7 +32,7 @@ export function pidAlive(pid: number): boolean {
 /** When process `pid` started (Linux /proc, in ms since the epoch), or undefined elsewhere. */
 async function startedAt(pid: number): Promise<number | undefined> {
   const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => undefined);
-  const boot = /^btime (\d+)$/m.exec((await readFile("/proc/stat", "utf8").catch(() => "")))?.[1];
+  const boot = /^btime (\d+)$/m.exec(await readFile("/proc/stat", "utf8").catch(() => ""))?.[1];
   // Field 22, after the command name in parentheses (which may hold spaces): clock ticks (100 a second) since boot.
   const ticks = stat?.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
   if (!boot || !ticks) return undefined;

@@ -6,7 +6,7 @@
 // string), so lines never interleave; rotation renames files under a small
 // lock, and an append that races a rotation lands whole in one file or the
 // other. Nothing here throws for a bad line: a reader skips it.
-import { mkdir, open, readdir, readFile, rename, rm, stat, appendFile } from "node:fs/promises";
+import { appendFile, type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import lockfile from "proper-lockfile";
 
@@ -151,7 +151,13 @@ async function shift(stateDir: string, keep: number): Promise<void> {
 /** The rotation lock of coord.log (writers rotate under it; a follower lists under it), or undefined when it cannot be had. */
 async function rotationLock(path: string): Promise<(() => Promise<void>) | undefined> {
   return lockfile
-    .lock(path, { realpath: false, lockfilePath: `${path}.lock`, stale: 10_000, retries: { retries: 40, minTimeout: 5, maxTimeout: 100, randomize: true }, onCompromised: () => {} })
+    .lock(path, {
+      realpath: false,
+      lockfilePath: `${path}.lock`,
+      stale: 10_000,
+      retries: { retries: 40, minTimeout: 5, maxTimeout: 100, randomize: true },
+      onCompromised: () => {},
+    })
     .catch(() => undefined);
 }
 
@@ -199,7 +205,7 @@ export async function appendLog(stateDir: string, record: object, opts: RotateOp
 
 /** Whether the file's last byte is not a newline (a partial line). */
 async function endsMidLine(path: string): Promise<boolean> {
-  let fh;
+  let fh: FileHandle;
   try {
     fh = await open(path, "r");
   } catch {
@@ -256,7 +262,7 @@ export async function readLogsWithPosition(stateDir: string, opts: { limit?: num
   };
   for (const f of await rotatedFiles(stateDir)) add(await readFile(f, "utf8").catch(() => ""));
   const position: LogPosition = { offset: 0 };
-  let fh;
+  let fh: FileHandle | undefined;
   try {
     fh = await open(logPath(stateDir), "r");
   } catch {
@@ -288,12 +294,7 @@ export async function readLogs(stateDir: string, opts: { limit?: number } = {}):
  * polling every `intervalMs` (200 ms); follows rotation (the rest of the old
  * file first, then the new one). Resolves when `signal` aborts.
  */
-export async function followLogs(
-  stateDir: string,
-  onRecord: (r: LogRecord) => void,
-  signal: AbortSignal,
-  opts: { intervalMs?: number; since?: LogPosition } = {},
-): Promise<void> {
+export async function followLogs(stateDir: string, onRecord: (r: LogRecord) => void, signal: AbortSignal, opts: { intervalMs?: number; since?: LogPosition } = {}): Promise<void> {
   const path = logPath(stateDir);
   const interval = opts.intervalMs ?? 200;
   let ino: number | undefined;
@@ -319,8 +320,7 @@ export async function followLogs(
 
   const emit = (chunk: Buffer, final: boolean) => {
     let data = partial.length ? Buffer.concat([partial, chunk]) : chunk;
-    let nl: number;
-    while ((nl = data.indexOf(10)) >= 0) {
+    for (let nl = data.indexOf(10); nl >= 0; nl = data.indexOf(10)) {
       const r = parseLine(data.subarray(0, nl).toString("utf8"));
       data = data.subarray(nl + 1);
       if (r && !signal.aborted) onRecord(r);
@@ -383,8 +383,7 @@ export async function followLogs(
     return undefined;
   };
   /** The same; a file not found (mid-rotation, renamed under our feet) is looked for again with rotations held off. */
-  const readIno = async (want: number, from: number): Promise<Buffer | undefined> =>
-    (await readInoOnce(want, from)) ?? (await holdingRotation(() => readInoOnce(want, from)));
+  const readIno = async (want: number, from: number): Promise<Buffer | undefined> => (await readInoOnce(want, from)) ?? (await holdingRotation(() => readInoOnce(want, from)));
 
   /**
    * Rotated files read to their end a moment ago: an append that opened

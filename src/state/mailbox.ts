@@ -69,14 +69,9 @@ export async function readMailbox(stateDir: string): Promise<MailboxData> {
   if (text === undefined) return empty();
   const data = parseMailbox(text);
   if (typeof data !== "string") return data;
-  if (data.startsWith("version "))
-    throw new CoordError(`the mailbox ${path} is of ${data}, written by a newer coord; update coord on this machine`, EXIT.USAGE);
+  if (data.startsWith("version ")) throw new CoordError(`the mailbox ${path} is of ${data}, written by a newer coord; update coord on this machine`, EXIT.USAGE);
   // Broken (a bad hand edit, disk corruption): kept aside; the next sync rebuilds it from what was published.
-  await setAside(
-    path,
-    data,
-    "a new mailbox starts: the next sync takes back this machine's published messages and receipts and delivers again what was not acknowledged",
-  );
+  await setAside(path, data, "a new mailbox starts: the next sync takes back this machine's published messages and receipts and delivers again what was not acknowledged");
   return empty();
 }
 

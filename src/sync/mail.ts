@@ -70,7 +70,8 @@ export function adoptPublished(data: MailboxData, model: RepoModel, me: string):
   const afterReceipts = (to: string) => 1 + receivedMark(receipts, me, to);
   for (const f of model.messageFiles) {
     if (f.from !== me) continue;
-    const channel = own(data.outbox, f.to) ?? (data.outbox[f.to] = { next: f.next, messages: [] });
+    if (!own(data.outbox, f.to)) data.outbox[f.to] = { next: f.next, messages: [] };
+    const channel = data.outbox[f.to]!;
     const have = new Set(channel.messages.map((x) => x.seq));
     const missing = f.messages.filter((x) => !have.has(x.seq) && x.seq < channel.next);
     if (missing.length) channel.messages = [...channel.messages, ...missing].sort((a, b) => a.seq - b.seq);
@@ -79,7 +80,8 @@ export function adoptPublished(data: MailboxData, model: RepoModel, me: string):
   for (const p of model.fileProblems) {
     const ch = channelOfPath(p.file);
     if (ch?.from !== me) continue;
-    const channel = own(data.outbox, ch.to) ?? (data.outbox[ch.to] = { next: 1, messages: [] });
+    if (!own(data.outbox, ch.to)) data.outbox[ch.to] = { next: 1, messages: [] };
+    const channel = data.outbox[ch.to]!;
     channel.next = Math.max(channel.next, afterReceipts(ch.to));
   }
 }
@@ -116,7 +118,10 @@ export async function runMessageHooks(m: Machine, messages: InboxMessage[], log:
     });
     const ok = r.exitCode === 0;
     if (ok) acked.push(msg.id);
-    else log(`onMessage hook for ${msg.id} ${r.error ? `could not start: ${r.error}` : r.timedOut ? "timed out" : `exited ${r.exitCode ?? r.signal}`}; the message stays unacknowledged`);
+    else
+      log(
+        `onMessage hook for ${msg.id} ${r.error ? `could not start: ${r.error}` : r.timedOut ? "timed out" : `exited ${r.exitCode ?? r.signal}`}; the message stays unacknowledged`,
+      );
     // Durably, one message at a time: a crash runs the hook again for this one at most.
     await updateMailbox(m.stateDir, (data) => {
       data.hookPending = (data.hookPending ?? []).filter((id) => id !== msg.id);

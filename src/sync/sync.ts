@@ -165,11 +165,27 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
     await cycle(machine, opts, result, lock, now, log);
     result.warnings.push(...takeSetAside()); // local state that was broken, kept aside, and what replaced it
     if (!opts.dryRun) await recordSuccess(stateDir);
-    await appendLog(stateDir, { kind: "sync", machine: config.name, ok: true, durationMs: Date.now() - started, ran: result.ran.map((t) => ({ id: t.id, state: t.state })), ...(result.pushed ? { pushed: result.pushed } : {}), delivered: result.delivered.length }).catch(() => {});
+    await appendLog(stateDir, {
+      kind: "sync",
+      machine: config.name,
+      ok: true,
+      durationMs: Date.now() - started,
+      ran: result.ran.map((t) => ({ id: t.id, state: t.state })),
+      ...(result.pushed ? { pushed: result.pushed } : {}),
+      delivered: result.delivered.length,
+    }).catch(() => {});
     return result;
   } catch (e) {
     if (!opts.dryRun && !(e instanceof CoordError && e.exitCode === EXIT.USAGE)) await recordFailure(stateDir, (e as Error).message, now());
-    await appendLog(stateDir, { kind: "sync", machine: config.name, ok: false, durationMs: Date.now() - started, ran: result.ran.map((t) => ({ id: t.id, state: t.state })), delivered: result.delivered.length, error: (e as Error).message }).catch(() => {});
+    await appendLog(stateDir, {
+      kind: "sync",
+      machine: config.name,
+      ok: false,
+      durationMs: Date.now() - started,
+      ran: result.ran.map((t) => ({ id: t.id, state: t.state })),
+      delivered: result.delivered.length,
+      error: (e as Error).message,
+    }).catch(() => {});
     throw e;
   } finally {
     await lock.release();
@@ -181,12 +197,13 @@ async function cycle(machine: Machine, opts: SyncOptions, result: SyncResult, lo
   const { config, repo, stateDir } = machine;
   const health = await readHealth(stateDir);
   // Leftover locks and half-done merges every time; the history check only after a failed sync.
-  const repaired = opts.dryRun ? [] : await repairCheckout(machine.dir, { remote: config.remote, branch: config.branch, log, fsck: health.failures > 0, timeout: config.gitTimeout }).catch(() => []);
+  const repaired = opts.dryRun
+    ? []
+    : await repairCheckout(machine.dir, { remote: config.remote, branch: config.branch, log, fsck: health.failures > 0, timeout: config.gitTimeout }).catch(() => []);
   for (const r of repaired) result.warnings.push(`the checkout: ${r}`);
   const journal = await Journal.open(stateDir);
   if (!opts.dryRun) {
-    for (const [id, t] of Object.entries(journal.tasks))
-      if (t.state === "in_progress" && t.pid) await killOrphan(t.pid, taskMarker(config.name, id, t.rev, t.attempts));
+    for (const [id, t] of Object.entries(journal.tasks)) if (t.state === "in_progress" && t.pid) await killOrphan(t.pid, taskMarker(config.name, id, t.rev, t.attempts));
     result.interrupted = await journal.recoverInterrupted(now());
     for (const id of result.interrupted) log(`${id}: was interrupted (coord stopped while it ran); reported failed`);
   }
@@ -424,7 +441,17 @@ async function runAll(c: Cycle, tasks: { order: Order; attempt?: number }[], loc
           c.log(`${order.id}: ${outcome.state}${outcome.reason ? ` (${outcome.reason})` : ""}`);
           c.result.ran.push(outcome);
           const t = own(c.journal.tasks, order.id);
-          await appendLog(c.m.stateDir, { kind: "task", machine: config.name, id: order.id, rev: order.rev, attempt: t?.attempts ?? 1, state: outcome.state, exitCode: outcome.exitCode, durationMs: t?.finishedAt && t.startedAt ? Date.parse(t.finishedAt) - Date.parse(t.startedAt) : 0, ...(outcome.reason ? { reason: outcome.reason } : {}) }).catch(() => {});
+          await appendLog(c.m.stateDir, {
+            kind: "task",
+            machine: config.name,
+            id: order.id,
+            rev: order.rev,
+            attempt: t?.attempts ?? 1,
+            state: outcome.state,
+            exitCode: outcome.exitCode,
+            durationMs: t?.finishedAt && t.startedAt ? Date.parse(t.finishedAt) - Date.parse(t.startedAt) : 0,
+            ...(outcome.reason ? { reason: outcome.reason } : {}),
+          }).catch(() => {});
         })
         .finally(() => {
           c.running.delete(order.id);
@@ -485,8 +512,7 @@ function stopUnwanted(c: Cycle, model: RepoModel): void {
   for (const [id, task] of c.running) {
     const order = model.orders.orders.find((o) => o.id === id);
     if (!order || order.cancelled || order.rev !== task.order.rev) task.stop(order?.cancelled ? "cancelled in ORDERS.json" : "its order was removed or re-revved", "cancelled");
-    else if (order.to === "ANY" && claimHolder(order, c.m.config.name, status, c.now(), c.m.config.claimLease).live)
-      task.stop("another machine took over its claim", "failed");
+    else if (order.to === "ANY" && claimHolder(order, c.m.config.name, status, c.now(), c.m.config.claimLease).live) task.stop("another machine took over its claim", "failed");
   }
 }
 
@@ -499,7 +525,15 @@ function publishSerial(c: Cycle, first: { tip?: string; files?: Map<string, stri
 /** The machine's own file as its journal says, on top of what the remote has. */
 function buildComputer(c: Cycle, model: RepoModel, ordersText: string | undefined, receipts: Receipts = {}): ComputerFile {
   const { config } = c.m;
-  const self = { name: config.name, uuid: config.uuid, heartbeat: config.heartbeat, retryBackoff: config.retryBackoff, capabilities: c.caps, tasks: c.journal.tasks, lastRun: c.journal.data.lastRun };
+  const self = {
+    name: config.name,
+    uuid: config.uuid,
+    heartbeat: config.heartbeat,
+    retryBackoff: config.retryBackoff,
+    capabilities: c.caps,
+    tasks: c.journal.tasks,
+    lastRun: c.journal.data.lastRun,
+  };
   return ownComputer(self, model, ordersText, c.now(), receipts);
 }
 
