@@ -1,0 +1,85 @@
+import { type Command, Option } from "commander";
+import { daemonStatus, runDaemon, startDaemon, stopDaemon } from "../../daemon/daemon.js";
+import { resolveDir } from "../dir.js";
+import { dirOption, examples, type Io, stamped } from "../shared.js";
+
+/** daemon start, stop, restart, status, and run (hidden: what start runs in the background). */
+export function registerDaemon(program: Command, io: Io): void {
+  const daemon = program.command("daemon").description("sync on a schedule in the background, for months");
+  const scheduleOption = () => new Option("--schedule <cron>", 'cron expression: 5 fields, or 6 with seconds first (default "*/5 * * * *")');
+  const jitterOption = () => new Option("--jitter <seconds>", "random delay before each sync, so a fleet does not push at the same second (default 30)");
+  daemon
+    .command("start")
+    .description("start the daemon in the background (pid file and lock in .git/coord/)")
+    .addOption(dirOption())
+    .addOption(scheduleOption())
+    .addOption(jitterOption())
+    .addHelpText("after", examples("coord daemon start", 'coord daemon start --schedule "*/2 * * * *"', "coord daemon start --dir ~/fleet --jitter 60"))
+    .action(async (o: { dir?: string; schedule?: string; jitter?: string }) => {
+      const dir = await resolveDir(o.dir);
+      const pid = await startDaemon({ dir, ...(o.schedule ? { schedule: o.schedule } : {}), ...(o.jitter !== undefined ? { jitter: Number(o.jitter) } : {}) });
+      io.out(`coord daemon started (pid ${pid}); coord daemon status shows what it does, coord logs -f follows it`);
+    });
+  daemon
+    .command("stop")
+    .description("stop the daemon: it finishes (or, after 10 s, cleanly interrupts) the running sync")
+    .addOption(dirOption())
+    .addHelpText("after", examples("coord daemon stop"))
+    .action(async (o: { dir?: string }) => {
+      const r = await stopDaemon({ dir: await resolveDir(o.dir) });
+      io.out(r.wasRunning ? `coord daemon ${r.pid} stopped` : "no coord daemon was running");
+    });
+  daemon
+    .command("restart")
+    .description("stop, then start the daemon")
+    .addOption(dirOption())
+    .addOption(scheduleOption())
+    .addOption(jitterOption())
+    .addHelpText("after", examples("coord daemon restart", 'coord daemon restart --schedule "*/10 * * * *"'))
+    .action(async (o: { dir?: string; schedule?: string; jitter?: string }) => {
+      const dir = await resolveDir(o.dir);
+      const before = await daemonStatus(dir);
+      await stopDaemon({ dir });
+      // What it ran with, unless the flags say otherwise.
+      const schedule = o.schedule ?? before.info?.schedule;
+      const jitter = o.jitter !== undefined ? Number(o.jitter) : before.info?.jitter;
+      const pid = await startDaemon({ dir, ...(schedule ? { schedule } : {}), ...(jitter !== undefined ? { jitter } : {}) });
+      io.out(`coord daemon restarted (pid ${pid})`);
+    });
+  daemon
+    .command("status")
+    .description("pid, uptime, last and next sync, last error")
+    .addOption(dirOption())
+    .option("--json", "print as JSON")
+    .addHelpText("after", examples("coord daemon status", "coord daemon status --json"))
+    .action(async (o: { dir?: string; json?: boolean }) => {
+      const r = await daemonStatus(await resolveDir(o.dir));
+      if (o.json) io.out(JSON.stringify(r, null, 2));
+      else if (!r.running)
+        io.out(`not running${r.info ? ` (last ran as pid ${r.info.pid}, ${r.info.stoppedAt ? `stopped ${r.info.stoppedAt}` : "ended without stopping: killed or crashed"})` : ""}`);
+      else {
+        const i = r.info!;
+        io.out(`running: pid ${i.pid}, up ${r.uptimeSeconds}s, schedule "${i.schedule}"`);
+        if (i.lastSync) io.out(`last sync: ${i.lastSync.at}, ${i.lastSync.ok ? "ok" : "FAILED"}: ${i.lastSync.error ?? i.lastSync.summary}`);
+        if (i.syncingSince)
+          io.out(
+            `syncing now: since ${i.syncingSince} (${Math.round((Date.now() - Date.parse(i.syncingSince)) / 1000)}s; a long task keeps its sync running, and the next one starts at the first tick after it)`,
+          );
+        else if (i.nextSync) io.out(`next sync: ${i.nextSync}`);
+      }
+    });
+  daemon
+    .command("run", { hidden: true })
+    .description("the daemon in the foreground (what start runs in the background)")
+    .addOption(dirOption())
+    .addOption(scheduleOption())
+    .addOption(jitterOption())
+    .action(async (o: { dir?: string; schedule?: string; jitter?: string }) => {
+      await runDaemon({
+        dir: await resolveDir(o.dir),
+        ...(o.schedule ? { schedule: o.schedule } : {}),
+        ...(o.jitter !== undefined ? { jitter: Number(o.jitter) } : {}),
+        log: stamped(io),
+      });
+    });
+}

@@ -1,0 +1,21 @@
+import type { Command } from "commander";
+import { orderLog } from "../../commands/log.js";
+import { resolveDir } from "../dir.js";
+import { count, dirOption, examples, type Io } from "../shared.js";
+
+export function registerLog(program: Command, io: Io): void {
+  program
+    .command("log <order-id>")
+    .description("an order's history across machines, from git: added, changed, cancelled, and each machine's runs")
+    .addOption(dirOption())
+    .option("--max-count <n>", "look at most at this many of the latest commits", "300")
+    .option("--json", "print an array of { at, commit, who, what }")
+    .addHelpText("after", examples("coord log build-42", "coord log build-42 --max-count 1000 --json"))
+    .action(async (id: string, o: { dir?: string; maxCount: string; json?: boolean }) => {
+      const maxCount = count("--max-count", o.maxCount);
+      const events = await orderLog({ dir: await resolveDir(o.dir), id, maxCount });
+      if (o.json) io.out(JSON.stringify(events, null, 2));
+      else if (events.length === 0) io.out(`no history for order ${id} in the last ${maxCount} commits`);
+      else for (const e of events) io.out(`${e.at}  ${e.commit.slice(0, 10)}  ${e.who}: ${e.what}`);
+    });
+}

@@ -1,0 +1,28 @@
+import type { Command } from "commander";
+import { logs } from "../../commands/logs.js";
+import { resolveDir } from "../dir.js";
+import { count, dirOption, examples, type Io } from "../shared.js";
+
+export function registerLogs(program: Command, io: Io): void {
+  program
+    .command("logs")
+    .description("this machine's own log: one line per sync and per task (rotated by size)")
+    .addOption(dirOption())
+    .option("-f, --follow", "keep printing new lines")
+    .option("-n, --lines <n>", "only the last n records")
+    .option("--json", "the raw JSON lines")
+    .addHelpText("after", examples("coord logs -n 20", "coord logs -f", "coord logs --json | jq 'select(.kind == \"task\")'"))
+    .action(async (o: { dir?: string; follow?: boolean; lines?: string; json?: boolean }) => {
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      process.once("SIGINT", stop);
+      await logs(await resolveDir(o.dir), {
+        follow: !!o.follow,
+        json: !!o.json,
+        ...(o.lines !== undefined ? { limit: count("-n", o.lines) } : {}),
+        out: io.out,
+        signal: controller.signal,
+      });
+      process.off("SIGINT", stop);
+    });
+}

@@ -1,0 +1,92 @@
+import type { Command } from "commander";
+import { formatProblem } from "../../core/orders.js";
+import { EXIT } from "../../errors.js";
+import { type SyncResult, sync } from "../../sync/sync.js";
+import { resolveDir } from "../dir.js";
+import { dirOption, EXIT_CODES, examples, type Io } from "../shared.js";
+import { stopOnSignals } from "../signals.js";
+
+const SYNC_STOPPED = `
+  130, 143  stopped by SIGINT (Ctrl-C) or SIGTERM: its running tasks were stopped (their process groups killed) and
+            reported failed, "interrupted: coord was stopped"; the result was published and the lock released.
+            A second signal exits at once (the next sync stops a task left running and reports it interrupted).`;
+
+export function registerSync(program: Command, io: Io): void {
+  program
+    .command("sync")
+    .description("pull, run the tasks addressed to this machine, publish its status")
+    .addOption(dirOption())
+    .option("--no-run", "publish status but start no task")
+    .option("--dry-run", "print what would run; change nothing")
+    .option("--json", "print the result as JSON")
+    .option("--scheduled", "a run from cron or a timer: after failures, back off (1, 2, 4 … 60 minutes) instead of trying every time")
+    .addHelpText(
+      "after",
+      EXIT_CODES +
+        SYNC_STOPPED +
+        examples("coord sync", "coord sync --dir ~/fleet --dry-run", "*/5 * * * * coord sync --scheduled --dir ~/fleet   # crontab line (see coord cron)"),
+    )
+    .action(async (o: { dir?: string; run: boolean; dryRun?: boolean; json?: boolean; scheduled?: boolean }) => {
+      const dir = await resolveDir(o.dir);
+      const progress = o.json ? undefined : startProgress(io);
+      // Stopped by a signal, it stops its tasks, reports and publishes them, and releases its lock; no orphan is left.
+      const stop = stopOnSignals((s) => io.err(`coord: ${s}: stopping the running tasks and publishing what they did; send it again to exit at once`));
+      const r = await sync({ dir, run: o.run, dryRun: o.dryRun, scheduled: o.scheduled, signal: stop.signal, ...(progress ? { log: progress.line } : {}) }).finally(() => {
+        progress?.end();
+        stop.dispose();
+      });
+      if (o.json) io.out(JSON.stringify(r, null, 2));
+      else if (o.dryRun) {
+        if (r.wouldRun.length === 0) io.out(`${r.machine}: nothing would start`);
+        for (const t of r.wouldRun) io.out(`would run ${t.id} (rev ${t.rev}, attempt ${t.attempt}): ${t.command}`);
+        for (const w of r.waiting) io.out(`${w.id}: not started: ${w.reason}`);
+        for (const p of r.ordersProblems) io.err(formatProblem(p));
+      } else printSync(r, io);
+      if (!r.skipped && r.ordersProblems.length) process.exitCode = EXIT.INVALID_ORDERS;
+      if (stop.received()) process.exitCode = stop.exitCode();
+    });
+}
+
+function printSync(r: SyncResult, io: Io): void {
+  if (r.backoff) {
+    io.out(
+      `${r.machine}: backing off after ${r.backoff.failures} failed syncs until ${r.backoff.until} (last error: ${r.backoff.lastError}); run coord sync without --scheduled to try now`,
+    );
+    return;
+  }
+  if (r.skipped) {
+    io.out(`${r.machine}: another coord sync is running in this checkout; skipped.`);
+    return;
+  }
+  for (const id of r.interrupted) io.out(`${id}: interrupted by a crash; reported failed`);
+  if (r.delivered.length) io.out(`${r.delivered.length} new message${r.delivered.length === 1 ? "" : "s"} (coord inbox): ${r.delivered.join(", ")}`);
+  if (r.hookAcked.length) io.out(`acknowledged by the onMessage hook: ${r.hookAcked.join(", ")}`);
+  for (const t of r.ran) io.out(`${t.id}: ${t.state}${t.reason ? ` (${t.reason})` : ""}`);
+  for (const w of r.waiting) io.out(`${w.id}: not started: ${w.reason}`);
+  for (const p of [...r.ordersProblems, ...r.fileProblems]) io.err(formatProblem(p));
+  for (const w of r.warnings) io.err(`warning: ${w}`);
+  io.out(r.pushed ? `${r.machine}: published ${r.pushed.slice(0, 12)}` : `${r.machine}: up to date, nothing to publish`);
+}
+
+/**
+ * What a long sync is doing, on stderr: a spinner line on a terminal, plain
+ * lines otherwise (cron logs). Stdout keeps only the result.
+ */
+function startProgress(io: Io): { line: (text: string) => void; end: () => void } {
+  if (!process.stderr.isTTY) return { line: (text) => io.err(`… ${text}`), end: () => {} };
+  const frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+  let i = 0;
+  let last = "starting";
+  const draw = () => process.stderr.write(`\r\x1b[2K${frames[i++ % frames.length]} ${last.slice(0, (process.stderr.columns ?? 80) - 3)}`);
+  const timer = setInterval(draw, 100);
+  return {
+    line: (text) => {
+      last = text;
+      draw();
+    },
+    end: () => {
+      clearInterval(timer);
+      process.stderr.write("\r\x1b[2K");
+    },
+  };
+}

@@ -1,0 +1,37 @@
+// What the command modules share: where output goes, the help text every
+// command repeats, and the flag parsers that turn a bad value into one sentence.
+import { Option } from "commander";
+import { CoordError, EXIT } from "../errors.js";
+
+export interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+export const EXIT_CODES = `
+Exit codes:
+  0  done (sync: also when another sync was running in this checkout, so this one skipped)
+  1  could not reach the remote, or another failure
+  2  bad usage or configuration, or an order given on the command line is invalid (nothing changed)
+  3  ORDERS.json is invalid (validate: the problems are printed; sync: it synced, but started no new task)`;
+
+/** A whole number given for `flag`, or one sentence saying what to give. */
+export function count(flag: string, value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new CoordError(`${flag} must be a whole number, 0 or more, not "${value}"`, EXIT.USAGE);
+  return n;
+}
+
+/** The "Examples:" block of a command's help. */
+export function examples(...lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}\n`;
+}
+
+/** --dir, the option every command working on a checkout has (a new Option each time: commander owns it once added). */
+export const dirOption = () => new Option("--dir <dir>", "the machine's checkout (default: $COORD_DIR, else the checkout around the current directory)");
+
+/** A log line of a foreground loop (daemon run, watch): the time first. */
+export const stamped =
+  (io: Io) =>
+  (line: string): void =>
+    io.out(`${new Date().toISOString()} ${line}`);
