@@ -8,7 +8,8 @@ import { promisify } from "node:util";
 import ts from "typescript";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { logs } from "../src/commands/logs.js";
-import { appendLog, followLogs, formatLogRecord, readLogs, syncRecord, type LogRecord } from "../src/state/logs.js";
+import { followLogs } from "../src/state/log-follow.js";
+import { appendLog, formatLogRecord, readLogs, syncRecord, type LogRecord } from "../src/state/logs.js";
 import { git, tempDir, waitFor } from "./helpers.js";
 
 const run = promisify(execFile);

@@ -1,6 +1,7 @@
 // coord logs [-f] [--json] [-n N]: this machine's own log (syncs and tasks),
 // from <checkout>/.git/coord/coord.log and its rotated files.
-import { followLogs, formatLogRecord, readLogsWithPosition, type LogRecord } from "../state/logs.js";
+import { followLogs } from "../state/log-follow.js";
+import { formatLogRecord, type LogRecord, readLogsWithPosition } from "../state/logs.js";
 import { stateDirOf } from "../state/paths.js";
 
 export interface LogsOptions {

@@ -6,6 +6,7 @@
 // string), so lines never interleave; rotation renames files under a small
 // lock, and an append that races a rotation lands whole in one file or the
 // other. Nothing here throws for a bad line: a reader skips it.
+// Following the log while it rotates is src/state/log-follow.ts.
 import { appendFile, type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import lockfile from "proper-lockfile";
@@ -149,7 +150,7 @@ async function shift(stateDir: string, keep: number): Promise<void> {
 }
 
 /** The rotation lock of coord.log (writers rotate under it; a follower lists under it), or undefined when it cannot be had. */
-async function rotationLock(path: string): Promise<(() => Promise<void>) | undefined> {
+export async function rotationLock(path: string): Promise<(() => Promise<void>) | undefined> {
   return lockfile
     .lock(path, {
       realpath: false,
@@ -224,7 +225,8 @@ async function endsMidLine(path: string): Promise<boolean> {
   }
 }
 
-function parseLine(line: string): LogRecord | undefined {
+/** The record of one line, or undefined for a line that is not one (corrupt lines are skipped). */
+export function parseLine(line: string): LogRecord | undefined {
   if (!line.trim()) return undefined;
   try {
     const v: unknown = JSON.parse(line);
@@ -236,7 +238,7 @@ function parseLine(line: string): LogRecord | undefined {
 }
 
 /** The rotated files, oldest first (coord.log.3, .2, .1). */
-async function rotatedFiles(stateDir: string): Promise<string[]> {
+export async function rotatedFiles(stateDir: string): Promise<string[]> {
   const names = await readdir(stateDir).catch(() => [] as string[]);
   return names
     .map((n) => /^coord\.log\.(\d+)$/.exec(n))
@@ -287,190 +289,6 @@ export async function readLogsWithPosition(stateDir: string, opts: { limit?: num
 /** The records, oldest first across the rotated files; the last `limit` when given. Corrupt lines are skipped. */
 export async function readLogs(stateDir: string, opts: { limit?: number } = {}): Promise<LogRecord[]> {
   return (await readLogsWithPosition(stateDir, opts)).records;
-}
-
-/**
- * Calls `onRecord` for each record appended from now on (or from `since`),
- * polling every `intervalMs` (200 ms); follows rotation (the rest of the old
- * file first, then the new one). Resolves when `signal` aborts.
- */
-export async function followLogs(stateDir: string, onRecord: (r: LogRecord) => void, signal: AbortSignal, opts: { intervalMs?: number; since?: LogPosition } = {}): Promise<void> {
-  const path = logPath(stateDir);
-  const interval = opts.intervalMs ?? 200;
-  let ino: number | undefined;
-  let offset = 0;
-  let partial = Buffer.alloc(0);
-  /** The files there before we started (when coord.log itself was not), all already read. */
-  const startedWith = new Set<number>();
-  if (opts.since) {
-    ino = opts.since.ino;
-    offset = opts.since.offset;
-  } else {
-    const st = await stat(path).catch(() => undefined);
-    if (st) {
-      ino = st.ino;
-      offset = st.size;
-    } else {
-      for (const f of await rotatedFiles(stateDir)) {
-        const old = await stat(f).catch(() => undefined);
-        if (old) startedWith.add(old.ino);
-      }
-    }
-  }
-
-  const emit = (chunk: Buffer, final: boolean) => {
-    let data = partial.length ? Buffer.concat([partial, chunk]) : chunk;
-    for (let nl = data.indexOf(10); nl >= 0; nl = data.indexOf(10)) {
-      const r = parseLine(data.subarray(0, nl).toString("utf8"));
-      data = data.subarray(nl + 1);
-      if (r && !signal.aborted) onRecord(r);
-    }
-    partial = final ? Buffer.alloc(0) : Buffer.from(data);
-  };
-
-  /** The log files by inode, oldest first: coord.log.N … coord.log.1, coord.log. */
-  const listOnce = async (): Promise<{ path: string; ino: number }[]> => {
-    const found: { path: string; ino: number }[] = [];
-    for (const f of [...(await rotatedFiles(stateDir)), path]) {
-      const st = await stat(f).catch(() => undefined);
-      if (st) found.push({ path: f, ino: st.ino });
-    }
-    return found;
-  };
-  /** Runs `f` with rotations held off (the writers' rotation lock); without it when the lock cannot be had. */
-  const holdingRotation = async <T>(f: () => Promise<T>): Promise<T> => {
-    const release = await rotationLock(path);
-    try {
-      return await f();
-    } finally {
-      await release?.().catch(() => {});
-    }
-  };
-
-  /**
-   * The log files, oldest first, as no rotation is half done (a rotation
-   * renames every file): listed with rotations held off, and listed again
-   * until two listings agree, for a rotation that did not take the lock (a
-   * listing torn by a rename can miss a file).
-   */
-  const files = (): Promise<{ path: string; ino: number }[]> =>
-    holdingRotation(async () => {
-      let list = await listOnce();
-      for (let i = 0; i < 20; i++) {
-        const again = await listOnce();
-        if (again.length === list.length && again.every((f, j) => f.path === list[j]!.path && f.ino === list[j]!.ino)) break;
-        list = again;
-      }
-      return list;
-    });
-
-  /** The bytes of the file with inode `want` from `from`, wherever rotation has moved it. */
-  const readInoOnce = async (want: number, from: number): Promise<Buffer | undefined> => {
-    for (const f of [path, ...(await rotatedFiles(stateDir))]) {
-      const fh = await open(f, "r").catch(() => undefined);
-      if (!fh) continue;
-      try {
-        const st = await fh.stat();
-        if (st.ino !== want) continue;
-        if (st.size <= from) return Buffer.alloc(0);
-        const buf = Buffer.alloc(st.size - from);
-        const { bytesRead } = await fh.read(buf, 0, buf.length, from);
-        return buf.subarray(0, bytesRead);
-      } finally {
-        await fh.close();
-      }
-    }
-    return undefined;
-  };
-  /** The same; a file not found (mid-rotation, renamed under our feet) is looked for again with rotations held off. */
-  const readIno = async (want: number, from: number): Promise<Buffer | undefined> => (await readInoOnce(want, from)) ?? (await holdingRotation(() => readInoOnce(want, from)));
-
-  /**
-   * Rotated files read to their end a moment ago: an append that opened
-   * coord.log just before it was renamed may still land there. Their new
-   * complete lines are read for a while yet (so they come late, never not at all).
-   */
-  const settling = new Map<number, { offset: number; until: number }>();
-  const settle = (fileIno: number, at: number) => settling.set(fileIno, { offset: at, until: Date.now() + 2000 });
-  const readSettling = async () => {
-    for (const [fileIno, s] of settling) {
-      const chunk = await readIno(fileIno, s.offset);
-      const end = chunk ? chunk.lastIndexOf(10) + 1 : 0;
-      if (chunk && end > 0) {
-        for (const line of chunk.subarray(0, end).toString("utf8").split("\n")) {
-          const r = parseLine(line);
-          if (r && !signal.aborted) onRecord(r);
-        }
-        s.offset += end;
-      }
-      if (!chunk || Date.now() > s.until) settling.delete(fileIno);
-    }
-  };
-
-  const tick = async () => {
-    await readSettling();
-    const st = await stat(path).catch(() => undefined);
-    if (st && st.ino === ino) {
-      if (st.size < offset) {
-        offset = 0; // truncated in place
-        partial = Buffer.alloc(0);
-      }
-      if (st.size > offset) {
-        // By inode: coord.log may have rotated since the stat.
-        const chunk = (await readIno(st.ino, offset)) ?? Buffer.alloc(0);
-        offset += chunk.length;
-        emit(chunk, false);
-      }
-      return;
-    }
-    // Rotated (once or more, and coord.log may not exist again yet): the rest
-    // of the file we were reading, then every newer file, oldest first.
-    const list = await files();
-    const at = ino === undefined ? -1 : list.findIndex((f) => f.ino === ino);
-    if (at >= 0 && list[at]!.path === path) return; // it came back under its name: read at the next tick
-    let next: number;
-    if (at >= 0) {
-      const rest = (await readIno(list[at]!.ino, offset)) ?? Buffer.alloc(0);
-      offset += rest.length; // stays ours until a newer file is read
-      emit(rest, true);
-      next = at + 1;
-    } else {
-      // Our file is still there, only not in this listing: look again at the next tick.
-      if (ino !== undefined && (await readIno(ino, offset)) !== undefined) return;
-      partial = Buffer.alloc(0);
-      // Never seen a file yet: every file that appeared since we started is new.
-      // Lost track (our file rotated out of reach): the rotated files are older, start at coord.log.
-      next = ino === undefined ? list.findIndex((f) => !startedWith.has(f.ino)) : list.findIndex((f) => f.path === path);
-      if (next < 0) next = list.length;
-    }
-    for (const f of list.slice(next)) {
-      if (ino !== undefined && ino !== f.ino) settle(ino, offset); // left behind: late appends are still read
-      const chunk = (await readIno(f.ino, 0)) ?? Buffer.alloc(0);
-      // Remember the last file read, rotated or not: the next tick goes on after it.
-      ino = f.ino;
-      settling.delete(f.ino);
-      offset = chunk.length;
-      emit(chunk, f.path !== path);
-    }
-  };
-
-  while (!signal.aborted) {
-    try {
-      await tick();
-    } catch {
-      // a file vanished between stat and read: look again at the next tick
-    }
-    if (signal.aborted) break;
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(done, interval);
-      function done() {
-        clearTimeout(t);
-        signal.removeEventListener("abort", done);
-        resolve();
-      }
-      signal.addEventListener("abort", done, { once: true });
-    });
-  }
 }
 
 /** 1.2s, 45s, 3m05s, 1h02m. */
