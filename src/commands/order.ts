@@ -19,6 +19,7 @@ import { gitClient, Repo, type Author } from "../git/git.js";
 import { loadConfig } from "../state/config.js";
 import { readDelegated, renderDelegated, updateDelegated, type DelegatedOrders } from "../state/delegated.js";
 import { gitDirOf } from "../state/paths.js";
+import { publishWithRetry } from "../sync/cas.js";
 import { openMachine, READ_PATHS } from "../sync/sync.js";
 
 // ------------------------------------------------------------------ clones
@@ -209,8 +210,6 @@ export async function orderCancel(opts: { dir: string; id: string; human?: boole
 
 // ---------------------------------------------------------- as a person
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 async function personAuthor(dir: string): Promise<Author> {
   const get = async (key: string) =>
     (
@@ -238,27 +237,35 @@ async function asPerson(dir: string, message: string, id: string, validate: bool
   const scratch = await mkdtemp(join(tmpdir(), "coord-order-"));
   try {
     const { repo } = await openClone(dir, scratch);
-    for (let attempt = 1; attempt <= 10; attempt++) {
-      const tip = await repo.fetch();
-      if (!tip) throw new CoordError(`the remote has no branch ${repo.branch}; is ${dir} a clone of a coord hub?`, EXIT.USAGE);
-      const files = await repo.readFiles(tip, READ_PATHS);
-      const text = files.get(ORDERS_FILE);
-      if (text === undefined) throw new CoordError(`${ORDERS_FILE} is missing on ${repo.remote}/${repo.branch}; restore it first`, EXIT.USAGE);
-      const next = edit(text, readModel(files));
-      if (next === text) return { id, file: ORDERS_FILE, changed: false, warnings: [] };
-      if (validate) {
-        const model = readModel(new Map(files).set(ORDERS_FILE, next));
-        if (model.ordersProblems.length) throw refuse(`order ${id} was not added`, model.ordersProblems, { file: ORDERS_FILE, index: orderIndex(next, id) ?? -1 });
-      }
-      const commit = await repo.commitFiles(tip, new Map([[ORDERS_FILE, next]]), author, message);
-      if (await repo.push(commit)) {
-        const warning = await repo.fastForward(commit);
-        const keep = "what was pushed does not have your uncommitted edits; to bring both together: git stash && git pull --ff-only && git stash pop";
-        return { id, file: ORDERS_FILE, commit, changed: true, warnings: warning ? [`${warning}; ${keep}`] : [] };
-      }
-      await sleep(Math.min(2000, 50 * 2 ** attempt) * (0.5 + Math.random()));
-    }
-    throw new CoordError(`others pushed first 10 times in a row; nothing was changed, try again`, EXIT.FAILURE);
+    return await publishWithRetry<OrderChange>(
+      {
+        attempt: async () => {
+          const tip = await repo.fetch();
+          if (!tip) throw new CoordError(`the remote has no branch ${repo.branch}; is ${dir} a clone of a coord hub?`, EXIT.USAGE);
+          const files = await repo.readFiles(tip, READ_PATHS);
+          const text = files.get(ORDERS_FILE);
+          if (text === undefined) throw new CoordError(`${ORDERS_FILE} is missing on ${repo.remote}/${repo.branch}; restore it first`, EXIT.USAGE);
+          const next = edit(text, readModel(files));
+          if (next === text) return { done: { id, file: ORDERS_FILE, changed: false, warnings: [] } };
+          if (validate) {
+            const model = readModel(new Map(files).set(ORDERS_FILE, next));
+            if (model.ordersProblems.length) throw refuse(`order ${id} was not added`, model.ordersProblems, { file: ORDERS_FILE, index: orderIndex(next, id) ?? -1 });
+          }
+          const commit = await repo.commitFiles(tip, new Map([[ORDERS_FILE, next]]), author, message);
+          return {
+            commit,
+            landed: async () => {
+              const warning = await repo.fastForward(commit);
+              const keep = "what was pushed does not have your uncommitted edits; to bring both together: git stash && git pull --ff-only && git stash pop";
+              return { id, file: ORDERS_FILE, commit, changed: true, warnings: warning ? [`${warning}; ${keep}`] : [] };
+            },
+          };
+        },
+        push: (commit) => repo.push(commit),
+        gaveUp: (n) => new CoordError(`others pushed first ${n} times in a row; nothing was changed, try again`, EXIT.FAILURE),
+      },
+      { attempts: 10 },
+    );
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

@@ -1,10 +1,14 @@
 // What a machine should do now: a pure function of the orders, the fleet's
 // status (derived with this machine's own journal in it), who it is, what its
 // journal says it has done, and the time.
-import { heardAt } from "./clock.js";
+import { backoffDelay } from "./backoff.js";
+import { claimHolder, takeoverAttempt } from "./claims.js";
 import { ordersTargets } from "./orders.js";
 import { dependencyBlock, missingCapabilities, type StatusJson } from "./status.js";
+import { failedForGood } from "./task-life.js";
 import { own, PRIORITIES, type Order, type TaskReport } from "./types.js";
+
+export { claimHolder, MAX_LEASE } from "./claims.js";
 
 export interface PlanInput {
   orders: Order[];
@@ -53,15 +57,12 @@ const MAX_TIME = 8.64e15;
 
 /** When a failed task may run again, or undefined when it may not (no retries left). */
 export function retryAt(order: Order, done: TaskReport, backoff: number): Date | undefined {
-  if (done.attempts >= order.retries + 1) return undefined;
+  if (failedForGood(done.attempts, order.retries)) return undefined;
   const finished = Date.parse(done.finishedAt ?? done.startedAt ?? "");
   // A task cut off by a crash did not fail on its own: it may run again at once.
-  const delay = done.reason === "interrupted" ? 0 : Math.min(MAX_RETRY_DELAY, backoff * 2 ** Math.max(0, done.attempts - 1)) * 1000;
+  const delay = done.reason === "interrupted" ? 0 : backoffDelay(done.attempts, { baseMs: backoff * 1000, maxMs: MAX_RETRY_DELAY * 1000 });
   return new Date(Math.min(MAX_TIME, (Number.isFinite(finished) ? finished : 0) + delay));
 }
-
-/** The longest a claim holds without a heartbeat, whatever lease its holder published. */
-export const MAX_LEASE = 86_400;
 
 /** Whether this machine's own record says the task is still to do; a reason when it must wait. */
 function ownRecord(order: Order, done: TaskReport | undefined, input: PlanInput): "todo" | "skip" | { wait: string } {
@@ -84,19 +85,6 @@ function gate(order: Order, input: PlanInput): string | undefined {
   if (block) return block.reason;
   if (order.notBefore && Date.parse(order.notBefore) > input.now.getTime()) return `not before ${order.notBefore}`;
   return undefined;
-}
-
-/** The machine holding a live claim on an ANY order, or the expired holder to take over from. */
-export function claimHolder(order: Order, me: string, status: StatusJson, now: Date, lease: number): { live?: string; expired?: string } {
-  let expired: string | undefined;
-  for (const [name, m] of Object.entries(own(status.orders, order.id)?.machines ?? {})) {
-    if (name === me || (m.state !== "assigned" && m.state !== "in_progress")) continue;
-    const seen = heardAt(own(status.machines, name)?.lastSeen, now);
-    const holds = Math.min(m.lease ?? lease, MAX_LEASE) * 1000;
-    if (seen !== undefined && now.getTime() - seen <= holds) return { live: name }; // any live claim wins
-    expired ??= name;
-  }
-  return expired ? { expired } : {};
 }
 
 export function plan(input: PlanInput): Plan {
@@ -146,7 +134,7 @@ export function plan(input: PlanInput): Plan {
       }
     }
     // A takeover goes on with the attempt the silent holder had (it never ended).
-    const taken = holder.expired ? (own(status?.machines, holder.expired)?.attempts ?? 0) : 0;
+    const taken = takeoverAttempt(input.status, order, holder.expired);
     const attempt = mineAssigned ? done.attempts : Math.max(done?.state === "assigned" && done.rev === order.rev ? 1 : nextAttempt(order, done), (last?.attempts ?? 0) + 1, taken);
     anyCandidates.push({ order, attempt, ...(holder.expired ? { takeoverFrom: holder.expired } : {}) });
   }

@@ -2,22 +2,13 @@
 // machines' delegated files) and every machine's file, read from one commit.
 // Broken files are reported and left out, never fixed.
 import { parseComputer } from "./computer.js";
-import { channelOfPath, MESSAGES_DIR, parseMessageFile, type MessageFile } from "./messages.js";
+import { parseMessageFile, type MessageFile } from "./messages.js";
 import { unreadable } from "./limits.js";
-import { machineNameProblem, machineOfPath } from "./names.js";
 import { parseOrderSources } from "./orders.js";
+import { CONTROL, ORDERS_FILE, ownerOf } from "./ownership.js";
 import { own, type ComputerFile, type Orders, type Problem } from "./types.js";
 
-export const ORDERS_FILE = "ORDERS.json";
-export const STATUS_JSON = "STATUS.json";
-export const STATUS_MD = "STATUS.md";
-export const SCHEMA_FILE = "coordination/orders.schema.json";
-/** Orders a machine delegates: coordination/orders/<machine>.json, written by that machine only. */
-export const ORDERS_DIR = "coordination/orders";
-
-export function delegatedOrdersPath(machine: string): string {
-  return `${ORDERS_DIR}/${machine}.json`;
-}
+export { delegatedOrdersPath, ORDERS_DIR, ORDERS_FILE, SCHEMA_FILE, STATUS_JSON, STATUS_MD } from "./ownership.js";
 
 export interface RepoModel {
   /** The valid orders of ORDERS.json and every delegated file, or undefined when any of them is missing or invalid. */
@@ -64,45 +55,28 @@ type PathKind =
   | { kind: "ignored" }
   | { kind: "odd"; why: string };
 
-/** Control characters (C0, DEL, C1) and the line and paragraph separators. */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
-
 /** A path as it can be shown on one line: control characters escaped. */
 export function printablePath(path: string): string {
   const named: Record<string, string> = { "\t": "\\t", "\n": "\\n", "\r": "\\r" };
   return path.replace(new RegExp(CONTROL.source, "g"), (c) => own(named, c) ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
-/**
- * Which of coord's files `path` is. Under coordination/ only the paths coord
- * writes are read; any other is odd (reported, never parsed as someone's
- * file); so is a name with a control character there: a tab or a newline in
- * it could make it pass for another path where it is printed.
- */
+/** Which of coord's files `path` is, by who owns it (ownership.ts): the files nobody owns are odd, reported and never parsed. */
 export function classifyPath(path: string): PathKind {
-  if (path === ORDERS_FILE) return { kind: "orders" };
-  if (!path.startsWith("coordination/")) return { kind: "ignored" };
-  if (CONTROL.test(path)) return { kind: "odd", why: "its name has a control character (a tab or a newline?); coord reads no such file: rename or remove it" };
-  if (path === SCHEMA_FILE || path === "coordination/README.md") return { kind: "ignored" };
-  if (path.startsWith(`${ORDERS_DIR}/`)) {
-    const owner = /^coordination\/orders\/([^/]+)\.json$/.exec(path)?.[1];
-    const bad = owner === undefined ? `only files named ${ORDERS_DIR}/<machine>.json hold orders` : machineNameProblem(owner);
-    return bad ? { kind: "odd", why: bad } : { kind: "delegated", owner: owner! };
+  const owner = ownerOf(path);
+  switch (owner.kind) {
+    case "orders":
+    case "odd":
+      return owner;
+    case "delegated":
+      return { kind: "delegated", owner: owner.machine };
+    case "computer":
+      return { kind: "computer", name: owner.machine };
+    case "messages":
+      return { kind: "message" };
+    default:
+      return { kind: "ignored" }; // derived, scaffold, or not coord's
   }
-  if (path.startsWith(`${MESSAGES_DIR}/`)) {
-    return channelOfPath(path)
-      ? { kind: "message" }
-      : { kind: "odd", why: `not a message file: their names are ${MESSAGES_DIR}/<from>_TO_<to>.md, with machine names (or ALL as <to>)` };
-  }
-  const name = machineOfPath(path);
-  if (name !== undefined) {
-    const bad = machineNameProblem(name);
-    return bad ? { kind: "odd", why: bad } : { kind: "computer", name };
-  }
-  return {
-    kind: "odd",
-    why: "coord reads only COMPUTER_<machine>.md, messages/<from>_TO_<to>.md, orders/<machine>.json and orders.schema.json in coordination/; move it elsewhere or remove it",
-  };
 }
 
 export function readModel(files: Map<string, string>): RepoModel {

@@ -4,7 +4,9 @@
 import { formatDuration } from "./duration.js";
 import { inline, table } from "./markdown.js";
 import { ordersTargets } from "./orders.js";
+import { recordedHolder } from "./claims.js";
 import { heardAt } from "./clock.js";
+import { failedForGood, isFinal } from "./task-life.js";
 import { addressedTo, channelKey, isAcked, messageId } from "./messages.js";
 import type { RepoModel } from "./repo.js";
 import { own, type MachineState, type Order, type Problem, type TaskReport, type TaskState } from "./types.js";
@@ -116,14 +118,10 @@ export function missingCapabilities(order: Order, capabilities: Record<string, s
   return [...needed].filter((c) => !Object.hasOwn(capabilities, c));
 }
 
-/** A failed task is final once it has used its retries. */
-const failedForGood = (order: Order, attempts: number) => attempts >= order.retries + 1;
-
 /** Whether a machine's state for an order will change no more (for this rev). */
 function settled(order: Order, m: OrderMachineStatus, blockedForGood: boolean): boolean {
-  if (m.state === "completed" || m.state === "cancelled" || m.state === "rejected") return true;
-  if (m.state === "failed") return failedForGood(order, m.attempts) || blockedForGood;
-  return m.state === "blocked" && blockedForGood;
+  if (isFinal(m.state, m.attempts, order.retries)) return true;
+  return (m.state === "failed" || m.state === "blocked") && blockedForGood;
 }
 
 /** Why `order` cannot start yet because of its `after` orders, and whether that is for good. */
@@ -150,7 +148,7 @@ function targetedStatus(order: Order, model: RepoModel, block: ReturnType<typeof
     if (report && report.rev === order.rev) {
       m = fromReport(report);
       // A retry waits for the dependencies as the first attempt did (one may have been re-revved meanwhile).
-      if (block && m.state === "failed" && !failedForGood(order, m.attempts)) {
+      if (block && m.state === "failed" && !failedForGood(m.attempts, order.retries)) {
         m.reason = `${m.reason ? `${m.reason}; ` : ""}${block.final ? "not retried" : "retry waits"}: ${block.reason}`;
         delete m.retryAt; // it waits for the dependency, not for the time
       }
@@ -168,16 +166,6 @@ function targetedStatus(order: Order, model: RepoModel, block: ReturnType<typeof
   return { rev: order.rev, state, done, to: order.to, ...(block && state === "blocked" ? { reason: block.reason } : {}), machines };
 }
 
-/**
- * Whether another machine's report makes `name`'s claim (assigned or
- * in_progress) stale: a later attempt, the same attempt ended elsewhere (it
- * ran while this claim was never pushed), or a takeover from it.
- */
-function superseded(name: string, claim: OrderMachineStatus, reports: [string, OrderMachineStatus][]): boolean {
-  const ended = (m: OrderMachineStatus) => m.state !== "assigned" && m.state !== "in_progress";
-  return reports.some(([other, m]) => other !== name && (m.attempts > claim.attempts || (m.attempts === claim.attempts && (ended(m) || m.takeoverFrom === name))));
-}
-
 /** A "to: ANY" order: the machines that claimed it, and one summary; the live claim's holder. */
 function anyStatus(order: Order, model: RepoModel, block: ReturnType<typeof dependencyBlock>): OrderStatus {
   const machines: Record<string, OrderMachineStatus> = {};
@@ -186,13 +174,11 @@ function anyStatus(order: Order, model: RepoModel, block: ReturnType<typeof depe
     if (report && report.rev === order.rev) machines[name] = fromReport(report);
   }
   const reports = Object.entries(machines);
-  const holder = reports
-    .filter(([name, m]) => (m.state === "assigned" || m.state === "in_progress") && !superseded(name, m, reports))
-    .sort(([, a], [, b]) => ((a.startedAt ?? "") < (b.startedAt ?? "") ? 1 : -1))[0]?.[0];
+  const holder = recordedHolder(reports);
   const attempts = Math.max(0, ...reports.map(([, m]) => m.attempts));
   // Only the last failure says when the order is tried again (by whichever machine), and only while it may be.
   const last = reports.filter(([, m]) => m.state === "failed").sort(([, a], [, b]) => b.attempts - a.attempts)[0]?.[0];
-  for (const [name, m] of reports) if (name !== last || failedForGood(order, attempts) || block) delete m.retryAt;
+  for (const [name, m] of reports) if (name !== last || failedForGood(attempts, order.retries) || block) delete m.retryAt;
   const capable = [...model.computers.values()].some((c) => missingCapabilities(order, c.capabilities).length === 0);
   const base = { rev: order.rev, to: order.to, machines, ...(holder ? { holder } : {}) };
   if (reports.some(([, m]) => m.state === "completed")) return { ...base, state: "completed", done: true };
@@ -209,7 +195,7 @@ function anyStatus(order: Order, model: RepoModel, block: ReturnType<typeof depe
   }
   if (order.cancelled) return { ...base, state: "cancelled", done: true, reason: "cancelled in ORDERS.json" };
   const failed = reports.some(([, m]) => m.state === "failed");
-  if (failed && failedForGood(order, attempts)) return { ...base, state: "failed", done: true }; // whatever its dependencies do now
+  if (failed && failedForGood(attempts, order.retries)) return { ...base, state: "failed", done: true }; // whatever its dependencies do now
   if (block) return { ...base, state: "blocked", done: block.final, reason: block.reason };
   if (failed) return { ...base, state: "failed", done: false };
   if (!capable) return { ...base, state: "queued", done: false, reason: `no registered machine has ${missingCapabilities(order, {}).join(", ")}` };

@@ -10,6 +10,7 @@ import { includesChanges } from "../core/orders-text.js";
 import { ORDERS_FILE, readModel } from "../core/repo.js";
 import { CoordError, EXIT } from "../errors.js";
 import { firstLine, gitClient, machineAuthor, readInCheckout, type Author } from "../git/git.js";
+import { publishWithRetry } from "../sync/cas.js";
 import { openMachine, READ_PATHS, type Machine } from "../sync/sync.js";
 import { runDaemon, type DaemonOptions } from "./daemon.js";
 
@@ -63,32 +64,43 @@ export async function publishOrdersEdit(m: Machine, log: (line: string) => void 
     : undefined;
   if (text === base) return { kind: "unchanged" };
   const author = await personAuthor(m);
-  for (let attempt = 1; attempt <= 10; attempt++) {
-    const tip = await m.repo.fetch();
-    if (!tip) throw new CoordError(`the remote has no branch ${m.config.branch}`, EXIT.FAILURE);
-    const files = await m.repo.readFiles(tip, READ_PATHS);
-    const remote = files.get(ORDERS_FILE);
-    if (remote === text) return { kind: "unchanged" };
-    const model = readModel(new Map(files).set(ORDERS_FILE, text));
-    if (model.ordersProblems.length) return { kind: "invalid", problems: model.ordersProblems.map(formatProblem) };
-    // The edit must start from what the remote has (the checkout's version, or what this watch pushed
-    // last), or already hold the remote's change: the person merged it by hand.
-    if (base !== undefined && remote !== undefined && remote !== base && remote !== lastPushed && !includesChanges(base, remote, text)) {
-      const upstream = `${m.config.remote}/${m.config.branch}`;
-      return {
-        kind: "conflict",
-        message: `ORDERS.json changed on the remote since this checkout's version; your file is kept as it is: bring the remote's change into it (git diff HEAD ${upstream} -- ORDERS.json shows it), then save again`,
-      };
-    }
-    const commit = await m.repo.commitFiles(tip, new Map([[ORDERS_FILE, text]]), author, `ORDERS.json: saved by ${author.name} (coord watch)`);
-    if (await m.repo.push(commit)) {
-      const warning = await m.repo.fastForward(commit);
-      if (warning) log(warning);
-      return { kind: "pushed", commit, text };
-    }
-    log("push rejected (someone pushed first); retrying on the new tip");
-  }
-  throw new CoordError("gave up pushing ORDERS.json after 10 rejected pushes; save it again to retry", EXIT.FAILURE);
+  return publishWithRetry<OrdersEditResult>(
+    {
+      attempt: async () => {
+        const tip = await m.repo.fetch();
+        if (!tip) throw new CoordError(`the remote has no branch ${m.config.branch}`, EXIT.FAILURE);
+        const files = await m.repo.readFiles(tip, READ_PATHS);
+        const remote = files.get(ORDERS_FILE);
+        if (remote === text) return { done: { kind: "unchanged" } };
+        const model = readModel(new Map(files).set(ORDERS_FILE, text));
+        if (model.ordersProblems.length) return { done: { kind: "invalid", problems: model.ordersProblems.map(formatProblem) } };
+        // The edit must start from what the remote has (the checkout's version, or what this watch pushed
+        // last), or already hold the remote's change: the person merged it by hand.
+        if (base !== undefined && remote !== undefined && remote !== base && remote !== lastPushed && !includesChanges(base, remote, text)) {
+          const upstream = `${m.config.remote}/${m.config.branch}`;
+          return {
+            done: {
+              kind: "conflict",
+              message: `ORDERS.json changed on the remote since this checkout's version; your file is kept as it is: bring the remote's change into it (git diff HEAD ${upstream} -- ORDERS.json shows it), then save again`,
+            },
+          };
+        }
+        const commit = await m.repo.commitFiles(tip, new Map([[ORDERS_FILE, text]]), author, `ORDERS.json: saved by ${author.name} (coord watch)`);
+        return {
+          commit,
+          landed: async () => {
+            const warning = await m.repo.fastForward(commit);
+            if (warning) log(warning);
+            return { kind: "pushed", commit, text };
+          },
+        };
+      },
+      push: (commit) => m.repo.push(commit),
+      rejected: () => log("push rejected (someone pushed first); retrying on the new tip"),
+      gaveUp: (n) => new CoordError(`gave up pushing ORDERS.json after ${n} rejected pushes; save it again to retry`, EXIT.FAILURE),
+    },
+    { attempts: 10 },
+  );
 }
 
 export interface WatchOptions extends DaemonOptions {

@@ -9,6 +9,7 @@ import { homedir } from "node:os";
 import { type FileHandle, lstat, mkdir, mkdtemp, open, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { GitPluginError, simpleGit, type SimpleGit, type SimpleGitOptions } from "simple-git";
+import { backoffDelay, REF_LOCK_BACKOFF } from "../core/backoff.js";
 import { redact } from "../core/redact.js";
 import { gitFailureText, nonInteractiveSsh, shellWord } from "../core/ssh.js";
 import { notRead, tooBigBlob } from "../core/limits.js";
@@ -187,7 +188,7 @@ export class Repo {
         if (/couldn't find remote ref/i.test(msg)) return undefined;
         // Another coord command in this checkout (a status during a sync) updated the ref at the same moment.
         if (/cannot lock ref|unable to update local ref/i.test(msg) && attempt < 6) {
-          await new Promise((r) => setTimeout(r, 50 * attempt + Math.random() * 100));
+          await new Promise((r) => setTimeout(r, backoffDelay(attempt, REF_LOCK_BACKOFF)));
           continue;
         }
         throw await this.remoteError(e, "reach");

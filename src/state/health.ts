@@ -3,6 +3,7 @@
 // itself `stalled` (with the last error) as soon as it can publish again.
 import { join } from "node:path";
 import { z } from "zod";
+import { backoffDelay } from "../core/backoff.js";
 import { redact } from "../core/redact.js";
 import { setAside } from "./corrupt.js";
 import { readIfExists, writeDurably } from "./files.js";
@@ -18,6 +19,9 @@ export interface Health {
 
 /** Failed syncs in a row after which the machine reports itself stalled. */
 export const STALL_AFTER = 3;
+
+/** The longest a scheduled run skips after failures (seconds). */
+export const MAX_FAILURE_BACKOFF = 3600;
 
 const path = (stateDir: string) => join(stateDir, "health.json");
 
@@ -65,7 +69,6 @@ export async function recordSuccess(stateDir: string): Promise<void> {
  */
 export function backoffUntil(h: Health, base = 60, now = new Date()): Date | undefined {
   if (h.failures === 0 || !h.lastFailureAt) return undefined;
-  const seconds = Math.min(3600, base * 2 ** (h.failures - 1));
   const failed = Math.min(Date.parse(h.lastFailureAt) || 0, now.getTime());
-  return new Date(failed + seconds * 1000);
+  return new Date(failed + backoffDelay(h.failures, { baseMs: base * 1000, maxMs: MAX_FAILURE_BACKOFF * 1000 }));
 }

@@ -3,17 +3,14 @@
 // a task is started at most once per (order, rev) even across crashes.
 import { join } from "node:path";
 import { z } from "zod";
+import { adopted, isRefusal, type TaskEntry, type TaskEvent, transition } from "../core/task-life.js";
 import { TASK_STATES, type TaskReport } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { isRecord, setAside } from "./corrupt.js";
 import { readIfExists, writeDurably } from "./files.js";
 
-export interface JournalEntry extends TaskReport {
-  /** Local path of the full log of the last attempt. */
-  log?: string;
-  /** Process id while in progress. */
-  pid?: number;
-}
+/** A task's entry: its report, the local path of the full log of the last attempt, the process id while in progress. */
+export type JournalEntry = TaskEntry;
 
 export interface JournalData {
   version: 1;
@@ -91,9 +88,23 @@ export class Journal {
     return this.data.tasks;
   }
 
-  async set(id: string, entry: JournalEntry): Promise<void> {
-    this.data.tasks[id] = entry;
+  /**
+   * A step of the task's life (core/task-life.ts), in memory at once and then
+   * durably. A transition the table does not allow (running a completed task
+   * again, going back a rev) is refused with a CoordError and changes nothing.
+   */
+  async apply(id: string, event: TaskEvent): Promise<JournalEntry | undefined> {
+    const next = transition(this.entry(id), event);
+    if (isRefusal(next)) throw new CoordError(`task ${id}: coord refused to ${next.refused}; nothing was changed (this is a bug in coord, please report it)`, EXIT.FAILURE);
+    if (next) this.data.tasks[id] = next;
+    else delete this.data.tasks[id];
     await this.save();
+    return next;
+  }
+
+  /** The entry of order `id` (never an inherited property). */
+  entry(id: string): JournalEntry | undefined {
+    return Object.hasOwn(this.data.tasks, id) ? this.data.tasks[id] : undefined;
   }
 
   async save(): Promise<void> {
@@ -106,20 +117,14 @@ export class Journal {
    * counts as interrupted.
    */
   async adopt(published: Record<string, TaskReport>): Promise<void> {
-    for (const [id, t] of Object.entries(published))
-      if (!Object.hasOwn(this.data.tasks, id))
-        this.data.tasks[id] = t.state === "in_progress" || t.state === "assigned" ? { ...t, state: "failed", exitCode: null, reason: "interrupted" } : { ...t };
+    for (const [id, t] of Object.entries(published)) if (!Object.hasOwn(this.data.tasks, id)) this.data.tasks[id] = adopted(t);
     await this.save();
   }
 
   /** Tasks a crash left in progress become failed, reason interrupted. Returns their ids. */
   async recoverInterrupted(now: Date): Promise<string[]> {
     const ids = Object.keys(this.tasks).filter((id) => this.tasks[id]!.state === "in_progress");
-    for (const id of ids) {
-      const { pid: _pid, ...rest } = this.tasks[id]!;
-      this.data.tasks[id] = { ...rest, state: "failed", exitCode: null, finishedAt: now.toISOString(), reason: "interrupted" };
-    }
-    if (ids.length) await this.save();
+    for (const id of ids) await this.apply(id, { kind: "interrupt", at: now.toISOString() });
     return ids;
   }
 }

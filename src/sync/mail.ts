@@ -4,7 +4,6 @@ import { join } from "node:path";
 import {
   ackSeqs,
   channelKey,
-  channelOfPath,
   joiningReceipts,
   liveMessages,
   newMessages,
@@ -15,6 +14,7 @@ import {
   type MessageFile,
   type Receipts,
 } from "../core/messages.js";
+import { ownerOf } from "../core/ownership.js";
 import type { RepoModel } from "../core/repo.js";
 import { own } from "../core/types.js";
 import { runTask } from "../runner/run.js";
@@ -78,8 +78,9 @@ export function adoptPublished(data: MailboxData, model: RepoModel, me: string):
     channel.next = Math.max(channel.next, f.next, afterReceipts(f.to));
   }
   for (const p of model.fileProblems) {
-    const ch = channelOfPath(p.file);
-    if (ch?.from !== me) continue;
+    // A broken message file of its own: rewritten from the outbox, never reusing a seq.
+    const ch = ownerOf(p.file);
+    if (ch.kind !== "messages" || ch.machine !== me) continue;
     if (!own(data.outbox, ch.to)) data.outbox[ch.to] = { next: 1, messages: [] };
     const channel = data.outbox[ch.to]!;
     channel.next = Math.max(channel.next, afterReceipts(ch.to));

@@ -1,18 +1,20 @@
 // One sync cycle: lock → fetch → read one commit → plan → run → publish.
 import { join } from "node:path";
 import { computerFingerprint } from "../core/computer.js";
-import { computerPath } from "../core/names.js";
 import { formatProblem } from "../core/orders.js";
-import { claimHolder, nextAttempt, plan, type Claim, type Plan } from "../core/plan.js";
+import { claimEvent, claimLost, heartbeatDue, holdsClaims, lookEvery, mustFence, takenOver } from "../core/claims.js";
+import { owns } from "../core/ownership.js";
+import { nextAttempt, plan, type Claim, type Plan } from "../core/plan.js";
 import { delegatedOrdersPath, ORDERS_FILE, readModel, STATUS_JSON, STATUS_MD, type RepoModel } from "../core/repo.js";
 import { ownComputer, renderChanges, viewWith } from "../core/publish.js";
 import { deriveStatus } from "../core/status.js";
 import { own, type ComputerFile, type Order, type Problem } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
-import { machineAuthor, Repo } from "../git/git.js";
+import { Repo } from "../git/git.js";
 import { killOrphan } from "../runner/run.js";
+import { type Built, commitOwned, publishWithRetry } from "./cas.js";
 import { agentArgv, runOne, taskMarker, type RunningTask, type TaskOutcome } from "./tasks.js";
-import { messagePath, type Receipts } from "../core/messages.js";
+import type { Receipts } from "../core/messages.js";
 import { deliver, ownMessageFiles, runMessageHooks } from "./mail.js";
 import { updateMailbox } from "../state/mailbox.js";
 import { detectCapabilities } from "../state/capabilities.js";
@@ -103,8 +105,6 @@ export function checkIdentity(model: RepoModel, config: MachineConfig): void {
 export function crashPoint(point: string): void {
   if (process.env.COORD_TEST_CRASH === point) process.kill(process.pid, "SIGKILL");
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** What one cycle works with. */
 interface Cycle {
@@ -303,22 +303,15 @@ async function receive(c: Cycle, model: RepoModel, runHooks: boolean): Promise<v
  */
 async function claim(c: Cycle, claims: Claim[], first: { tip?: string; files?: Map<string, string> }): Promise<{ order: Order; attempt: number }[]> {
   for (const cl of claims) {
-    c.claimed.set(cl.order.id, own(c.journal.tasks, cl.order.id));
-    await c.journal.set(cl.order.id, {
-      rev: cl.order.rev,
-      state: "assigned",
-      attempts: cl.attempt,
-      startedAt: c.now().toISOString(),
-      lease: c.m.config.claimLease,
-      ...(cl.takeoverFrom ? { takeoverFrom: cl.takeoverFrom } : {}),
-    });
+    c.claimed.set(cl.order.id, c.journal.entry(cl.order.id));
+    await c.journal.apply(cl.order.id, claimEvent(cl, c.now(), c.m.config.claimLease));
   }
   crashPoint("claimed");
   await publishSerial(c, first, `claims ${claims.map((cl) => cl.order.id).join(", ")}`);
   crashPoint("claim-pushed");
   const landed: { order: Order; attempt: number }[] = [];
   for (const cl of claims) {
-    const entry = own(c.journal.tasks, cl.order.id);
+    const entry = c.journal.entry(cl.order.id);
     if (entry?.state === "assigned" && entry.rev === cl.order.rev) landed.push({ order: cl.order, attempt: cl.attempt });
     else c.log(`${cl.order.id}: another machine claimed it first`);
   }
@@ -391,15 +384,14 @@ async function runAll(c: Cycle, tasks: { order: Order; attempt?: number }[], loc
   const holdsClaim = () => [...c.running.values(), ...queue].some((t) => t.order.to === "ANY");
   /** A holder whose claim others may soon see as expired stops the task itself, so two live machines never both run it. */
   const fence = () => {
-    const age = Date.now() - Date.parse(c.publishedLastSeen ?? "");
-    if (!(age > config.claimLease * 800)) return;
-    for (const t of c.running.values())
-      if (t.order.to === "ANY") t.stop(`could not renew its claim for ${Math.round(age / 1000)}s; stopped so that no two machines run it`, "failed");
+    const age = mustFence(c.publishedLastSeen, c.now(), config.claimLease);
+    if (age === undefined) return;
+    for (const t of c.running.values()) if (t.order.to === "ANY") t.stop(`could not renew its claim for ${Math.round(age)}s; stopped so that no two machines run it`, "failed");
   };
   const checks = (async () => {
     while (!done) {
       // While it holds claims it looks often enough to renew them well within the lease.
-      await wait(Math.min(config.checkEvery, holdsClaim() ? config.claimLease / 4 : Infinity) * 1000, wake);
+      await wait(lookEvery(config.checkEvery, config.claimLease, holdsClaim()) * 1000, wake);
       if (done) break;
       try {
         const at = await publishSerial(c, {}, `coord: ${config.name} working on ${[...c.running.keys()].join(", ")}`);
@@ -473,35 +465,20 @@ function notWanted(c: Cycle, order: Order): string | undefined {
   const current = c.latest?.orders?.orders.find((o) => o.id === order.id);
   if (c.latest?.orders && (!current || current.rev !== order.rev)) return "its order was removed or re-revved";
   if (current?.cancelled) return "cancelled in ORDERS.json";
-  const entry = own(c.journal.tasks, order.id);
+  const entry = c.journal.entry(order.id);
   if (order.to === "ANY" && !(entry?.state === "assigned" && entry.rev === order.rev)) return "another machine holds its claim";
   return undefined;
 }
 
 /** Claims of this cycle that lost (another machine holds the order, or it is gone) go back to what they replaced. */
 async function dropLostClaims(c: Cycle, model: RepoModel): Promise<void> {
-  const me = c.m.config.name;
   const status = deriveStatus(model);
   for (const [id, entry] of Object.entries(c.journal.tasks)) {
     if (entry.state !== "assigned") continue;
     const order = model.orders?.orders.find((o) => o.id === id);
-    const holder = order && order.to === "ANY" && order.rev === entry.rev ? claimHolder(order, me, status, c.now(), c.m.config.claimLease) : undefined;
-    const others = Object.entries(status.orders[id]?.machines ?? {}).filter(([name]) => name !== me);
-    const taken =
-      !order ||
-      order.cancelled ||
-      order.rev !== entry.rev ||
-      holder?.live !== undefined ||
-      status.orders[id]?.done === true || // completed elsewhere, or failed for good
-      // Another machine ran this attempt meanwhile: planned again, the claim gets the next one after its backoff.
-      others.some(([, m]) => m.state === "failed" && m.attempts >= entry.attempts);
-    if (!taken) continue;
-    // What the claim replaced comes back; an older claim never started is as stale as this one.
-    const before = c.claimed.get(id);
-    if (before && before.state !== "assigned") c.journal.tasks[id] = before;
-    else delete c.journal.tasks[id];
+    if (!claimLost(c.m.config.name, entry, order, status, c.now(), c.m.config.claimLease)) continue;
+    await c.journal.apply(id, { kind: "drop", previous: c.claimed.get(id) });
     c.claimed.delete(id);
-    await c.journal.save();
   }
 }
 
@@ -512,7 +489,7 @@ function stopUnwanted(c: Cycle, model: RepoModel): void {
   for (const [id, task] of c.running) {
     const order = model.orders.orders.find((o) => o.id === id);
     if (!order || order.cancelled || order.rev !== task.order.rev) task.stop(order?.cancelled ? "cancelled in ORDERS.json" : "its order was removed or re-revved", "cancelled");
-    else if (order.to === "ANY" && claimHolder(order, c.m.config.name, status, c.now(), c.m.config.claimLease).live) task.stop("another machine took over its claim", "failed");
+    else if (takenOver(order, c.m.config.name, status, c.now(), c.m.config.claimLease)) task.stop("another machine took over its claim", "failed");
   }
 }
 
@@ -549,53 +526,63 @@ interface Published {
   files: Map<string, string>;
 }
 
+/** Publishes this machine's files on the latest tip: compare-and-swap, redone on the new tip after a rejected push. */
 async function publish(c: Cycle, first: { tip?: string; files?: Map<string, string> }, message: string): Promise<Published> {
   const { config, repo } = c.m;
+  return publishWithRetry<Published>(
+    {
+      attempt: async (n) => {
+        if (n === 1 && first.tip && first.files) return build(c, first.tip, first.files, n, message);
+        const tip = await repo.fetch();
+        if (!tip) throw new CoordError(`the remote branch ${config.branch} disappeared`, EXIT.FAILURE);
+        return build(c, tip, await repo.readFiles(tip, READ_PATHS), n, message);
+      },
+      push: (commit) => repo.push(commit),
+      rejected: () => c.log("push rejected (someone pushed first); retrying on the new tip"),
+      gaveUp: (n) => new CoordError(`gave up publishing after ${n} rejected pushes (the remote is very busy); results are kept and the next sync publishes them`, EXIT.FAILURE),
+    },
+    { attempts: c.maxPushAttempts },
+  );
+}
+
+/** This machine's files rendered on `tip`: the commit to push, or nothing to change. */
+async function build(c: Cycle, tip: string, files: Map<string, string>, attempt: number, message: string): Promise<Built<Published>> {
+  const { config, repo } = c.m;
   const { journal, result, now, log } = c;
-  let tip = first.tip;
-  let files = first.files;
-  for (let attempt = 1; attempt <= c.maxPushAttempts; attempt++) {
-    if (!tip || !files) {
-      tip = await repo.fetch();
-      if (!tip) throw new CoordError(`the remote branch ${config.branch} disappeared`, EXIT.FAILURE);
-      files = await repo.readFiles(tip, READ_PATHS);
-    }
-    const local = await withOwnOrders(c.m, files);
-    const model = readModel(local);
-    checkIdentity(model, config);
-    await dropLostClaims(c, model);
-    stopUnwanted(c, model);
-    result.ordersProblems = model.ordersProblems;
-    const own = await ownMessageFiles(c.m, model, now());
-    const ownPaths = new Set([computerPath(config.name), ...own.files.map((f) => messagePath(f.from, f.to))]);
-    result.fileProblems = model.fileProblems.filter((p) => !ownPaths.has(p.file));
-    const mine = buildComputer(c, model, files.get(ORDERS_FILE), own.receipts);
-    if (c.health.failures >= STALL_AFTER && c.health.lastError) {
-      // Back after failing: say so, with why, until the next sync that has nothing to report.
-      mine.state = "stalled";
-      mine.health = { failures: c.health.failures, lastError: c.health.lastError, since: c.health.since ?? now().toISOString() };
-    }
-    const previous = model.computers.get(config.name);
-    if (previous && computerFingerprint(previous) === computerFingerprint(mine)) {
-      // Nothing new: lastSeen goes out only when a heartbeat is due (sooner while holding claims: it renews them).
-      const holdsClaim = Object.values(journal.tasks).some((t) => t.lease && (t.state === "assigned" || t.state === "in_progress"));
-      const every = holdsClaim ? Math.min(config.heartbeat, config.claimLease / 3) : config.heartbeat;
-      // (A published lastSeen in the future — a clock that was set ahead — is replaced now.)
-      const age = now().getTime() - Date.parse(previous.lastSeen);
-      if (age >= 0 && age < every * 1000) mine.lastSeen = previous.lastSeen;
-    }
-    c.latest = model;
-    const changes = renderChanges(files, model, mine, own.files);
-    const ordersPath = delegatedOrdersPath(config.name);
-    if (local.get(ordersPath) !== files.get(ordersPath)) changes.set(ordersPath, local.get(ordersPath)!);
-    if (changes.size === 0) {
-      c.publishedLastSeen = previous?.lastSeen ?? c.publishedLastSeen;
-      await fastForward(repo, tip, result);
-      return { model, files };
-    }
-    result.pushAttempts = Math.max(result.pushAttempts, attempt);
-    const commit = await repo.commitFiles(tip, changes, machineAuthor(config.name), message.startsWith("coord:") ? message : `coord: ${config.name} ${message}`);
-    if (await repo.push(commit)) {
+  const local = await withOwnOrders(c.m, files);
+  const model = readModel(local);
+  checkIdentity(model, config);
+  await dropLostClaims(c, model);
+  stopUnwanted(c, model);
+  result.ordersProblems = model.ordersProblems;
+  const own = await ownMessageFiles(c.m, model, now());
+  // The problems of its own files go away: it rewrites them now.
+  result.fileProblems = model.fileProblems.filter((p) => !owns(config.name, p.file));
+  const mine = buildComputer(c, model, files.get(ORDERS_FILE), own.receipts);
+  if (c.health.failures >= STALL_AFTER && c.health.lastError) {
+    // Back after failing: say so, with why, until the next sync that has nothing to report.
+    mine.state = "stalled";
+    mine.health = { failures: c.health.failures, lastError: c.health.lastError, since: c.health.since ?? now().toISOString() };
+  }
+  const previous = model.computers.get(config.name);
+  if (previous && computerFingerprint(previous) === computerFingerprint(mine)) {
+    // Nothing new: lastSeen goes out only when a heartbeat is due (sooner while holding claims: it renews them).
+    if (!heartbeatDue(previous.lastSeen, now(), config.heartbeat, holdsClaims(journal.tasks) ? config.claimLease : undefined)) mine.lastSeen = previous.lastSeen;
+  }
+  c.latest = model;
+  const changes = renderChanges(files, model, mine, own.files);
+  const ordersPath = delegatedOrdersPath(config.name);
+  if (local.get(ordersPath) !== files.get(ordersPath)) changes.set(ordersPath, local.get(ordersPath)!);
+  if (changes.size === 0) {
+    c.publishedLastSeen = previous?.lastSeen ?? c.publishedLastSeen;
+    await fastForward(repo, tip, result);
+    return { done: { model, files } };
+  }
+  result.pushAttempts = Math.max(result.pushAttempts, attempt);
+  const commit = await commitOwned(repo, config.name, tip, changes, message.startsWith("coord:") ? message : `coord: ${config.name} ${message}`);
+  return {
+    commit,
+    landed: async () => {
       result.pushed = commit;
       c.publishedLastSeen = mine.lastSeen;
       journal.data.lastPublished = mine.lastSeen;
@@ -605,14 +592,8 @@ async function publish(c: Cycle, first: { tip?: string; files?: Map<string, stri
       const after = new Map(files);
       for (const [path, content] of changes) after.set(path, content);
       return { model: readModel(after), files: after };
-    }
-    log(`push rejected (someone pushed first); retrying on the new tip`);
-    tip = undefined;
-    files = undefined;
-    // Jittered exponential backoff, bounded: 50ms, 100ms, … up to 2s, times 0.5–1.5.
-    await sleep(Math.min(2000, 50 * 2 ** (attempt - 1)) * (0.5 + Math.random()));
-  }
-  throw new CoordError(`gave up publishing after ${c.maxPushAttempts} rejected pushes (the remote is very busy); results are kept and the next sync publishes them`, EXIT.FAILURE);
+    },
+  };
 }
 
 async function fastForward(repo: Repo, commit: string, result: SyncResult): Promise<void> {

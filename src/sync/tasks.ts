@@ -6,7 +6,7 @@ import { join, resolve } from "node:path";
 import { formatDuration } from "../core/duration.js";
 import { nextAttempt } from "../core/plan.js";
 import { outputTail } from "../core/redact.js";
-import { own, type Order, type TaskReport } from "../core/types.js";
+import type { Order, TaskReport } from "../core/types.js";
 import { runTask, type RunResult } from "../runner/run.js";
 import { AGENT_CLIS } from "../state/capabilities.js";
 import type { Journal } from "../state/journal.js";
@@ -71,7 +71,7 @@ export interface RunningTask {
   stop(reason: string, state: "cancelled" | "failed"): void;
 }
 
-/** Runs `order` once (attempt `attempt`), journaling every transition durably. */
+/** Runs `order` once (attempt `attempt`), journaling every step of its life (core/task-life.ts) durably. */
 export async function runOne(
   m: Machine,
   journal: Journal,
@@ -79,20 +79,10 @@ export async function runOne(
   now: () => Date,
   opts: { attempt?: number; onStart?: (t: RunningTask) => void } = {},
 ): Promise<TaskOutcome> {
-  const previous = own(journal.tasks, order.id);
-  const attempt = opts.attempt ?? nextAttempt(order, previous);
+  const attempt = opts.attempt ?? nextAttempt(order, journal.entry(order.id));
   const logFile = join(m.stateDir, "logs", `${order.id}.r${order.rev}.a${attempt}.log`);
-  const claim = previous?.rev === order.rev && previous.state === "assigned" ? { lease: previous.lease, takeoverFrom: previous.takeoverFrom } : {};
-  const base = {
-    rev: order.rev,
-    attempts: attempt,
-    startedAt: now().toISOString(),
-    log: logFile,
-    ...(claim.lease ? { lease: claim.lease } : {}),
-    ...(claim.takeoverFrom ? { takeoverFrom: claim.takeoverFrom } : {}),
-  };
   // Durable before the process exists: a crash from here on is an interruption, never a second run.
-  await journal.set(order.id, { ...base, state: "in_progress" });
+  await journal.apply(order.id, { kind: "start", rev: order.rev, attempt, at: now().toISOString(), log: logFile });
   const timeout = order.timeout ?? m.config.defaultTimeout;
   const cwd = expandHome(order.cwd);
   const controller = new AbortController();
@@ -121,21 +111,14 @@ export async function runOne(
       COORD_TASK: taskMarker(m.config.name, order.id, order.rev, attempt),
     },
     // The pid is a help for killing an orphan later; a failed write of it (a full disk) is not the task's failure.
-    onStart: (pid) => void journal.set(order.id, { ...base, state: "in_progress", pid }).catch(() => {}),
+    onStart: (pid) => void journal.apply(order.id, { kind: "pid", pid }).catch(() => {}),
   }).catch((e: unknown): RunResult => ({ exitCode: null, signal: null, timedOut: false, aborted: false, tail: "", error: `coord could not run it (${(e as Error).message})` }));
   const reason = describeFailure(r, timeout, stopped?.reason);
   const state = r.aborted && stopped ? stopped.state : reason ? "failed" : "completed";
   const secrets = (order.secrets ?? []).map((name) => order.env[name] ?? "").filter(Boolean);
   // A log that could not be written (a full disk) is said where the output is published.
   const output = [outputTail(r.tail, m.config.outputLines, 4000, secrets), r.logError && `[coord: ${r.logError}]`].filter(Boolean).join("\n");
-  await journal.set(order.id, {
-    ...base,
-    state,
-    exitCode: r.exitCode,
-    finishedAt: now().toISOString(),
-    ...(reason ? { reason } : {}),
-    ...(output ? { output } : {}),
-  });
+  await journal.apply(order.id, { kind: "finish", state, exitCode: r.exitCode, at: now().toISOString(), ...(reason ? { reason } : {}), ...(output ? { output } : {}) });
   await pruneLogs(join(m.stateDir, "logs"), 500);
   return { id: order.id, rev: order.rev, state, exitCode: r.exitCode, ...(reason ? { reason } : {}) };
 }

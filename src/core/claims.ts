@@ -1,0 +1,119 @@
+// Claims on "to: ANY" orders and their leases: who holds one, when it
+// expired, what a takeover looks like, when a holder must renew it and when
+// it must stop by itself. Pure: `now` is passed in, no clock is read here.
+//
+// A claim is live while its holder's lastSeen (as the reader may believe it,
+// clock.ts heardAt) is younger than the claim's lease (at most MAX_LEASE).
+// A live holder renews it by publishing lastSeen at least every third of the
+// lease, looking at the remote at least every quarter; one whose published
+// lastSeen is FENCE_FRACTION of a lease old stops the task itself, before
+// anyone may take it over, so that two live machines never both run it.
+import { heardAt } from "./clock.js";
+import type { OrderMachineStatus, StatusJson } from "./status.js";
+import { isActive, type TaskEntry, type TaskEvent } from "./task-life.js";
+import { own, type Order } from "./types.js";
+
+/** The longest a claim holds without a heartbeat (seconds), whatever lease its holder published. */
+export const MAX_LEASE = 86_400;
+
+/** A holder whose published lastSeen is this part of a lease old stops its claimed tasks. */
+export const FENCE_FRACTION = 0.8;
+
+/** Parts of a lease: lastSeen is published at least every 1/RENEW_PARTS of it, the remote looked at every 1/LOOK_PARTS. */
+export const RENEW_PARTS = 3;
+export const LOOK_PARTS = 4;
+
+/** Whether a claim whose holder was last seen at `lastSeen` still holds at `now`. */
+export function leaseLive(lastSeen: string | undefined, lease: number, now: Date): boolean {
+  const seen = heardAt(lastSeen, now);
+  return seen !== undefined && now.getTime() - seen <= Math.min(lease, MAX_LEASE) * 1000;
+}
+
+/** The machine holding a live claim on an ANY order, or the expired holder to take over from. */
+export function claimHolder(order: Order, me: string, status: StatusJson, now: Date, lease: number): { live?: string; expired?: string } {
+  let expired: string | undefined;
+  for (const [name, m] of Object.entries(own(status.orders, order.id)?.machines ?? {})) {
+    if (name === me || !isActive(m.state)) continue;
+    if (leaseLive(own(status.machines, name)?.lastSeen, m.lease ?? lease, now)) return { live: name }; // any live claim wins
+    expired ??= name;
+  }
+  return expired ? { expired } : {};
+}
+
+/**
+ * Whether another machine's report makes `name`'s claim (assigned or
+ * in_progress) stale: a later attempt, the same attempt ended elsewhere (it
+ * ran while this claim was never pushed), or a takeover from it.
+ */
+export function superseded(name: string, claim: OrderMachineStatus, reports: [string, OrderMachineStatus][]): boolean {
+  return reports.some(([other, m]) => other !== name && (m.attempts > claim.attempts || (m.attempts === claim.attempts && (!isActive(m.state) || m.takeoverFrom === name))));
+}
+
+/** Of an ANY order's reports, the machine that holds its claim as the fleet's files say (no clock: derived files are the same everywhere): the latest unsuperseded one. */
+export function recordedHolder(reports: [string, OrderMachineStatus][]): string | undefined {
+  return reports.filter(([name, m]) => isActive(m.state) && !superseded(name, m, reports)).sort(([, a], [, b]) => ((a.startedAt ?? "") < (b.startedAt ?? "") ? 1 : -1))[0]?.[0];
+}
+
+/** A takeover goes on with the attempt the silent holder had (it never ended). */
+export function takeoverAttempt(status: StatusJson, order: Order, from: string | undefined): number {
+  return from ? (own(own(status.orders, order.id)?.machines, from)?.attempts ?? 0) : 0;
+}
+
+/** The journal event of a claim: assigned, with the lease it holds for, and whom it takes over from. */
+export function claimEvent(claim: { order: Order; attempt: number; takeoverFrom?: string }, now: Date, lease: number): TaskEvent {
+  return {
+    kind: "claim",
+    rev: claim.order.rev,
+    attempt: claim.attempt,
+    at: now.toISOString(),
+    lease,
+    ...(claim.takeoverFrom ? { takeoverFrom: claim.takeoverFrom } : {}),
+  };
+}
+
+/** Whether this machine holds any claim (journaled with a lease, not ended). */
+export function holdsClaims(tasks: Record<string, TaskEntry>): boolean {
+  return Object.values(tasks).some((t) => t.lease && isActive(t.state));
+}
+
+/** Seconds between looks at the remote while tasks run: checkEvery, and a quarter of the lease while holding claims. */
+export function lookEvery(checkEvery: number, lease: number, holding: boolean): number {
+  return holding ? Math.min(checkEvery, lease / LOOK_PARTS) : checkEvery;
+}
+
+/** Whether lastSeen must go out again although nothing else changed: every heartbeat, a third of the lease while holding claims; a lastSeen in the future at once. */
+export function heartbeatDue(lastSeen: string, now: Date, heartbeat: number, holdingLease?: number): boolean {
+  const every = holdingLease === undefined ? heartbeat : Math.min(heartbeat, holdingLease / RENEW_PARTS);
+  const age = now.getTime() - Date.parse(lastSeen);
+  return !(age >= 0 && age < every * 1000);
+}
+
+/**
+ * Whether a holder must stop its claimed tasks itself: the lastSeen the
+ * others judge it by (`published`) is FENCE_FRACTION of a lease old, because
+ * it could not publish. Returns how old (seconds), or undefined.
+ */
+export function mustFence(published: string | undefined, now: Date, lease: number): number | undefined {
+  const age = now.getTime() - Date.parse(published ?? "");
+  return age > lease * 1000 * FENCE_FRACTION ? age / 1000 : undefined;
+}
+
+/**
+ * Whether this machine's claim (its journal entry, assigned) is lost on the
+ * fleet as read: the order is gone, cancelled or re-revved, another machine
+ * holds a live claim, the order is done (completed elsewhere, or failed for
+ * good), or another machine ran this attempt meanwhile (the next look plans
+ * it again, with the next attempt after its backoff).
+ */
+export function claimLost(me: string, entry: TaskEntry, order: Order | undefined, status: StatusJson, now: Date, lease: number): boolean {
+  if (!order || order.cancelled || order.rev !== entry.rev) return true;
+  if (order.to === "ANY" && claimHolder(order, me, status, now, lease).live !== undefined) return true;
+  const o = own(status.orders, order.id);
+  if (o?.done === true) return true;
+  return Object.entries(o?.machines ?? {}).some(([name, m]) => name !== me && m.state === "failed" && m.attempts >= entry.attempts);
+}
+
+/** Whether another machine took over this machine's running claim (it stops the task). */
+export function takenOver(order: Order, me: string, status: StatusJson, now: Date, lease: number): boolean {
+  return order.to === "ANY" && claimHolder(order, me, status, now, lease).live !== undefined;
+}

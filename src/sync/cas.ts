@@ -1,0 +1,67 @@
+// Publishing as compare-and-swap: a commit built on the tip that was read is
+// pushed without force; a rejected push (someone pushed first) is redone on
+// the new tip after a backoff. The one loop every writer of the hub uses: a
+// sync's publish, `coord order --human`, `coord watch`.
+import { type Backoff, backoffDelay, PUSH_BACKOFF } from "../core/backoff.js";
+import { notOwned } from "../core/ownership.js";
+import { printablePath } from "../core/repo.js";
+import { CoordError, EXIT } from "../errors.js";
+import { machineAuthor, type Repo } from "../git/git.js";
+
+/** One try: a commit to push, built on what `read` found, or an outcome that needs no push (nothing changed, refused). */
+export type Built<T> = { commit: string; landed: () => Promise<T> } | { done: T };
+
+export interface CasSteps<T> {
+  /** Reads the tip (fetching from the second try on, or when the caller has nothing read yet) and builds what to push on it. */
+  attempt(n: number): Promise<Built<T>>;
+  /** Pushes without force; false: the remote moved (someone pushed first). */
+  push(commit: string): Promise<boolean>;
+  /** Said after a rejected push, before waiting. */
+  rejected?(n: number): void;
+  /** The failure after the last rejected push. */
+  gaveUp(attempts: number): Error;
+}
+
+export interface CasOptions {
+  /** Pushes tried in all. */
+  attempts: number;
+  backoff?: Backoff;
+  sleep?: (ms: number) => Promise<unknown>;
+  random?: () => number;
+}
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Builds on the tip and pushes until a push lands or nothing needs one; at most `attempts` pushes. */
+export async function publishWithRetry<T>(steps: CasSteps<T>, { attempts, backoff = PUSH_BACKOFF, sleep = pause, random = Math.random }: CasOptions): Promise<T> {
+  for (let n = 1; n <= attempts; n++) {
+    const built = await steps.attempt(n);
+    if ("done" in built) return built.done;
+    if (await steps.push(built.commit)) return built.landed();
+    steps.rejected?.(n);
+    if (n < attempts) await sleep(backoffDelay(n, backoff, random));
+  }
+  throw steps.gaveUp(attempts);
+}
+
+/**
+ * Commits `changes` on `parent` as machine `machine`, refusing any path the
+ * machine does not own (ownership.ts): a bug, or a forged change set, never
+ * reaches the hub.
+ */
+export async function commitOwned(
+  repo: Pick<Repo, "commitFiles">,
+  machine: string,
+  parent: string | undefined,
+  changes: Map<string, string | null>,
+  message: string,
+): Promise<string> {
+  const refused = notOwned(machine, changes.keys());
+  if (refused.length)
+    throw new CoordError(
+      `coord refused to publish ${refused.map(printablePath).join(", ")}: machine ${machine} does not own ${refused.length === 1 ? "it" : "them"} ` +
+        `(a machine writes only its own files and STATUS.*); nothing was pushed; this is a bug in coord, please report it`,
+      EXIT.FAILURE,
+    );
+  return repo.commitFiles(parent, changes, machineAuthor(machine), message);
+}

@@ -1,0 +1,127 @@
+// The one backoff (src/core/backoff.ts) and the documented numbers of each
+// wait built on it: rejected pushes, retries of failed tasks, scheduled syncs
+// after failures.
+import { describe, expect, it } from "vitest";
+import { backoffDelay, PUSH_BACKOFF } from "../src/core/backoff.js";
+import { MAX_RETRY_DELAY, retryAt } from "../src/core/plan.js";
+import type { Order } from "../src/core/types.js";
+import { backoffUntil } from "../src/state/health.js";
+import { publishWithRetry } from "../src/sync/cas.js";
+
+describe("backoffDelay", () => {
+  const plain = { baseMs: 100, maxMs: 1000 };
+  it.each([
+    [1, 100],
+    [2, 200],
+    [3, 400],
+    [4, 800],
+    [5, 1000],
+    [40, 1000],
+    [2 ** 31 - 1, 1000], // a growth past what a number holds is the cap, never Infinity or NaN
+    [0, 100],
+    [-3, 100],
+  ])("attempt %i waits %i ms (capped doubling)", (attempt, ms) => {
+    expect(backoffDelay(attempt, plain)).toBe(ms);
+  });
+
+  it.each([
+    [{ baseMs: 0, maxMs: 1000 }, 7, 0],
+    [{ baseMs: 100, maxMs: 1000, factor: 3 }, 3, 900],
+    [{ baseMs: 100, maxMs: 1000, factor: 1 }, 9, 100],
+  ])("%j at attempt %i waits %i ms", (b, attempt, ms) => {
+    expect(backoffDelay(attempt, b)).toBe(ms);
+  });
+
+  it.each([
+    [0, 0.5],
+    [0.5, 1],
+    [0.999, 1.499],
+  ])("jitter 0.5 with random %f multiplies by %f", (r, k) => {
+    expect(backoffDelay(3, { ...plain, jitter: 0.5 }, () => r)).toBeCloseTo(400 * k, 6);
+  });
+
+  it("a rejected push waits 50 ms · 2ⁿ, at most 2 s, times 0.5–1.5 (protocol.md, One sync step 8)", () => {
+    const table = [1, 2, 3, 4, 5, 6, 7, 10].map((n) => [backoffDelay(n, PUSH_BACKOFF, () => 0), backoffDelay(n, PUSH_BACKOFF, () => 1)]);
+    expect(table).toEqual([
+      [25, 75],
+      [50, 150],
+      [100, 300],
+      [200, 600],
+      [400, 1200],
+      [800, 2400],
+      [1000, 3000],
+      [1000, 3000],
+    ]);
+  });
+});
+
+describe("the waits built on it", () => {
+  const finishedAt = "2026-11-22T10:00:00.000Z";
+  const order = { id: "a", to: "ANY", rev: 1, after: [], requires: [], env: {}, retries: 100, priority: "normal", cancelled: false } as Order;
+  const waitAfter = (attempts: number, reason = "exit code 1") =>
+    (retryAt(order, { rev: 1, state: "failed", attempts, finishedAt, reason }, 30)!.getTime() - Date.parse(finishedAt)) / 1000;
+
+  it("a failed task is retried after retryBackoff (30 s), doubling, at most a day; an interrupted one at once", () => {
+    expect([1, 2, 3, 4, 12, 13, 100].map((n) => waitAfter(n))).toEqual([30, 60, 120, 240, 61_440, MAX_RETRY_DELAY, MAX_RETRY_DELAY]);
+    expect(waitAfter(3, "interrupted")).toBe(0);
+    expect(retryAt({ ...order, retries: 1 }, { rev: 1, state: "failed", attempts: 2, finishedAt }, 30)).toBeUndefined();
+  });
+
+  it("a scheduled sync after failures skips failureBackoff (60 s) · 2^(failures − 1), at most an hour", () => {
+    const now = new Date(finishedAt);
+    const skip = (failures: number) => (backoffUntil({ failures, lastFailureAt: finishedAt }, 60, now)!.getTime() - now.getTime()) / 1000;
+    expect([1, 2, 3, 6, 7, 2 ** 31 - 1].map(skip)).toEqual([60, 120, 240, 1920, 3600, 3600]);
+  });
+});
+
+describe("publishWithRetry: the one compare-and-swap loop (sync, order --human, watch)", () => {
+  /** A remote that rejects the first `rejections` pushes. */
+  function run(rejections: number, attempts = 10, nothingAt?: number) {
+    const calls: string[] = [];
+    const waits: number[] = [];
+    const result = publishWithRetry<string>(
+      {
+        attempt: async (n) => {
+          calls.push(`build ${n}`);
+          if (n === nothingAt) return { done: "nothing to change" };
+          return { commit: `c${n}`, landed: async () => `landed c${n}` };
+        },
+        push: async (commit) => {
+          calls.push(`push ${commit}`);
+          return calls.filter((c) => c.startsWith("push")).length > rejections;
+        },
+        rejected: (n) => calls.push(`rejected ${n}`),
+        gaveUp: (n) => new Error(`gave up after ${n}`),
+      },
+      { attempts, sleep: async (ms) => waits.push(ms), random: () => 0.5 },
+    );
+    return { result, calls, waits };
+  }
+
+  it("a push that lands at once: built once, pushed once, no wait", async () => {
+    const r = run(0);
+    expect(await r.result).toBe("landed c1");
+    expect(r.calls).toEqual(["build 1", "push c1"]);
+    expect(r.waits).toEqual([]);
+  });
+
+  it("rejected pushes are rebuilt on the new tip after the push backoff", async () => {
+    const r = run(3);
+    expect(await r.result).toBe("landed c4");
+    expect(r.calls).toEqual(["build 1", "push c1", "rejected 1", "build 2", "push c2", "rejected 2", "build 3", "push c3", "rejected 3", "build 4", "push c4"]);
+    expect(r.waits).toEqual([50, 100, 200]);
+  });
+
+  it("nothing to change on the new tip: no push, the outcome as it is", async () => {
+    const r = run(5, 10, 2);
+    expect(await r.result).toBe("nothing to change");
+    expect(r.calls).toEqual(["build 1", "push c1", "rejected 1", "build 2"]);
+  });
+
+  it("gives up after the last rejected push, without waiting after it", async () => {
+    const r = run(99, 3);
+    await expect(r.result).rejects.toThrow("gave up after 3");
+    expect(r.calls.filter((c) => c.startsWith("push"))).toHaveLength(3);
+    expect(r.waits).toEqual([50, 100]);
+  });
+});
