@@ -3,7 +3,7 @@
 import { mkdtemp, mkdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { gitClient } from "../git/git.js";
+import { cloneInto, commitAsPerson, pushBranch } from "../git/local.js";
 import { loadConfig, saveConfig } from "../state/config.js";
 import { stateDirOf } from "../state/paths.js";
 import { hubCreate } from "./hub.js";
@@ -65,12 +65,10 @@ export async function demo(opts: DemoOptions = {}): Promise<DemoResult> {
 
   // A person edits ORDERS.json with plain git, as on any laptop.
   const person = join(root, "person");
-  await gitClient(root).raw(["clone", "--quiet", hub, person]);
+  await cloneInto(hub, person, root);
   await writeFile(join(person, "ORDERS.json"), JSON.stringify(DEMO_ORDERS, null, 2) + "\n");
-  const git = gitClient(person);
-  await git.raw(["add", "ORDERS.json"]);
-  await git.raw(["-c", "user.name=A Person", "-c", "user.email=person@example.com", "commit", "--quiet", "-m", "Orders for the fleet"]);
-  await git.raw(["push", "--quiet", "origin", "main"]);
+  await commitAsPerson(person, ["ORDERS.json"], { name: "A Person", email: "person@example.com" }, "Orders for the fleet");
+  await pushBranch(person, "origin", "main");
   log(`person: pushed ORDERS.json with ${DEMO_ORDERS.orders.length} orders`);
 
   // Machines talk too: a direct message and a broadcast, durable at once, published at the next sync.

@@ -7,7 +7,8 @@ import { join } from "node:path";
 import lockfile from "proper-lockfile";
 import { parseComputer } from "../core/computer.js";
 import { computerPath } from "../core/names.js";
-import { firstLine, gitClient, Repo } from "../git/git.js";
+import { firstLine, type RecentCommit, Repo } from "../git/git.js";
+import { gitVersion as gitVersionText } from "../git/local.js";
 import { AGENT_CLIS, onPath } from "../state/capabilities.js";
 import { gitDirOf } from "../state/paths.js";
 import { openMachine, type Machine } from "../sync/sync.js";
@@ -120,7 +121,7 @@ export function formatChecks(checks: Check[]): string {
 async function gitVersion(): Promise<Check> {
   let text: string;
   try {
-    text = await gitClient(tmpdir(), { timeout: 20 }).raw(["--version"]);
+    text = await gitVersionText(tmpdir());
   } catch (e) {
     return fail("git", `git does not run: ${firstLine(String((e as Error).message))}`, `install git ${WARN_GIT.join(".")} or newer`);
   }
@@ -144,7 +145,7 @@ async function pushable(repo: Repo, url: string, tip: string | undefined, machin
   if (!source) return warn("push", "cannot be tested: no commit to push yet", "coord init scaffolds the branch; run coord doctor again after it");
   const ref = `refs/coord-doctor/${machine}`;
   try {
-    await repo.git().raw(["push", "--dry-run", "--porcelain", "--no-verify", repo.remote, `${source}:${ref}`]);
+    await repo.pushDryRun(source, ref);
     return ok("push", `${url} accepts pushes (dry run to ${ref}; nothing written)`);
   } catch (e) {
     return fail(
@@ -176,20 +177,19 @@ function seconds(s: number): string {
 
 /** Compares this clock with the newest commit another machine made in the last hour. */
 async function clock(repo: Repo, tip: string, self: string, now: Date): Promise<Check> {
-  let log: string;
+  let log: RecentCommit[];
   try {
-    log = await repo.git().raw(["log", "-n", "500", "--format=%ct%x09%P%x09%cn", tip]);
+    log = await repo.recentCommits(tip, 500);
   } catch (e) {
     return warn("clock", `cannot be measured: ${firstLine(String((e as Error).message))}`);
   }
   const nowS = now.getTime() / 1000;
   let newest: { at: number; machine: string } | undefined;
-  for (const line of log.split("\n")) {
-    const [ct, parents, cn] = line.split("\t");
-    const machine = /^coord ([a-z0-9][a-z0-9-]*)$/.exec(cn ?? "")?.[1];
+  for (const c of log) {
+    const machine = /^coord ([a-z0-9][a-z0-9-]*)$/.exec(c.committer)?.[1];
     // root commits are hub scaffolds; only machines' sync commits count
-    if (!machine || machine === self || !parents) continue;
-    const at = Number(ct);
+    if (!machine || machine === self || c.parents.length === 0) continue;
+    const at = c.committedAt;
     if (!Number.isFinite(at) || at < nowS - 3600) continue;
     if (!newest || at > newest.at) newest = { at, machine };
   }

@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { scaffoldFiles } from "../core/scaffold.js";
 import { CoordError, EXIT } from "../errors.js";
-import { gitClient, Repo } from "../git/git.js";
+import { Repo } from "../git/git.js";
+import { initBare, setBranch } from "../git/local.js";
 import { template } from "../templates.js";
 
 export const HUB_AUTHOR = { name: "coord hub", email: "hub@coord.invalid" };
@@ -30,11 +31,11 @@ export async function hubCreate(path: string, branch = "main"): Promise<{ path: 
   await mkdir(dir).catch((e: NodeJS.ErrnoException) => {
     if (e.code !== "EEXIST") throw e;
   });
-  await gitClient(dir).raw(["init", "--quiet", "--bare", `--initial-branch=${branch}`]);
+  await initBare(dir, branch);
   const scratch = await mkdtemp(join(tmpdir(), "coord-hub-"));
   try {
     const commit = await scaffoldCommit(new Repo(dir, scratch));
-    await gitClient(dir).raw(["update-ref", `refs/heads/${branch}`, commit]);
+    await setBranch(dir, branch, commit);
     return { path: dir, commit };
   } finally {
     await rm(scratch, { recursive: true, force: true });

@@ -7,7 +7,8 @@ import { machineNameProblem } from "../core/names.js";
 import { redact } from "../core/redact.js";
 import { readModel } from "../core/repo.js";
 import { CoordError, EXIT } from "../errors.js";
-import { firstLine, gitClient, Repo } from "../git/git.js";
+import { firstLine, Repo } from "../git/git.js";
+import { addRemote, cloneInto, remoteUrlOf } from "../git/local.js";
 import { loadConfig, newConfig, saveConfig } from "../state/config.js";
 import { exists } from "../state/files.js";
 import { Journal } from "../state/journal.js";
@@ -51,20 +52,16 @@ export async function init(opts: InitOptions): Promise<InitResult> {
 
   let cloned = false;
   if (await isCheckout(dir)) {
-    const url = (
-      await gitClient(dir)
-        .raw(["remote", "get-url", "origin"])
-        .catch(() => "")
-    ).trim();
+    const url = await remoteUrlOf(dir, "origin");
     if (url && url !== opts.remote && resolve(url) !== resolve(opts.remote))
       throw new CoordError(`${dir} is a checkout of ${redact(url)}, not of ${redact(opts.remote)}; pass that remote or choose another directory`, EXIT.USAGE);
-    if (!url) await gitClient(dir).raw(["remote", "add", "origin", opts.remote]);
+    if (!url) await addRemote(dir, "origin", opts.remote);
   } else {
     const entries = await readdir(dir).catch(() => []);
     if (entries.length > 0) throw new CoordError(`${dir} exists, is not empty and is not a git checkout; choose an empty directory`, EXIT.USAGE);
     log(`cloning ${redact(opts.remote)} into ${dir}`);
     try {
-      await gitClient(process.cwd()).raw(["clone", "--quiet", opts.remote, dir]);
+      await cloneInto(opts.remote, dir);
     } catch (e) {
       throw new CoordError(`could not clone ${redact(opts.remote)}: ${firstLine(String((e as Error).message))}`, EXIT.FAILURE);
     }

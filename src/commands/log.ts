@@ -37,6 +37,7 @@ function definitionIn(files: Map<string, string>, id: string, before: Definition
     try {
       data = JSON.parse(files.get(file)!);
     } catch {
+      // Not JSON at this commit (a person's half-done edit): the order stays as it was in this file.
       if (before?.file === file) return before;
       continue;
     }
@@ -85,15 +86,7 @@ export async function orderLog(opts: { dir: string; id: string; maxCount?: numbe
   const max = opts.maxCount ?? 300;
   if (!Number.isInteger(max) || max < 1) throw new CoordError(`--max-count must be a whole number, 1 or more`, EXIT.USAGE);
 
-  const log = await repo.git().raw(["log", "--reverse", `--max-count=${max}`, "--format=%x00%H%x09%aI%x09%an", "--name-only", tip, "--", ...PATHS]);
-  const commits = log
-    .split("\0")
-    .filter(Boolean)
-    .map((block) => {
-      const [head, ...paths] = block.split("\n");
-      const [sha, at, ...who] = head!.split("\t");
-      return { sha: sha!, at: at!, who: who.join("\t"), paths: paths.filter(Boolean) };
-    });
+  const commits = await repo.pathLog(tip, PATHS, max);
   if (commits.length === 0) return [];
 
   // What was there before the first commit shown (the history may be cut by maxCount).

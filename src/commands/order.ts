@@ -15,7 +15,8 @@ import { delegatedOrdersPath, ORDERS_FILE, readModel, type RepoModel } from "../
 import { deriveStatus } from "../core/status.js";
 import type { Problem, TaskState } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
-import { gitClient, Repo, type Author } from "../git/git.js";
+import { Repo, type Author } from "../git/git.js";
+import { configGet } from "../git/local.js";
 import { loadConfig } from "../state/config.js";
 import { readDelegated, renderDelegated, updateDelegated, type DelegatedOrders } from "../state/delegated.js";
 import { gitDirOf } from "../state/paths.js";
@@ -211,12 +212,7 @@ export async function orderCancel(opts: { dir: string; id: string; human?: boole
 // ---------------------------------------------------------- as a person
 
 async function personAuthor(dir: string): Promise<Author> {
-  const get = async (key: string) =>
-    (
-      await gitClient(dir, { timeout: 20 })
-        .raw(["config", "--get", key])
-        .catch(() => "")
-    ).trim();
+  const get = (key: string) => configGet(dir, key, { timeout: 20 });
   const [name, email] = [await get("user.name"), await get("user.email")];
   if (!name || !email)
     throw new CoordError(

@@ -26,16 +26,6 @@ export interface StatusResult {
 /** Seconds status waits for the remote before it shows the last fetched state. */
 export const STATUS_FETCH_TIMEOUT = 10;
 
-/** When the tracking ref last moved (its reflog), or undefined. */
-async function lastFetched(repo: Repo): Promise<string | undefined> {
-  const out = await repo
-    .git()
-    .raw(["log", "-g", "-n", "1", "--format=%gd", "--date=unix", repo.trackingRef])
-    .catch(() => "");
-  const seconds = Number(/@\{(\d+)\}/.exec(out)?.[1]);
-  return Number.isFinite(seconds) && seconds > 0 ? new Date(seconds * 1000).toISOString() : undefined;
-}
-
 export async function status(opts: StatusOptions): Promise<StatusResult> {
   const stateDir = await stateDirOf(opts.dir);
   const config = await loadConfig(stateDir);
@@ -51,7 +41,7 @@ export async function status(opts: StatusOptions): Promise<StatusResult> {
       // The remote is down or silent: what this checkout last fetched is still worth seeing.
       commit = await repo.resolve(repo.trackingRef);
       if (!commit || !(e instanceof CoordError)) throw e;
-      const when = await lastFetched(repo);
+      const when = await repo.lastFetchedAt();
       stale = `${e.message}; showing the fleet as of the last fetch${when ? ` (${when})` : ""}`;
     }
   if (!commit) throw new CoordError(`no commit of ${repo.remote}/${repo.branch} is known here; run coord status without --no-fetch`, EXIT.FAILURE);

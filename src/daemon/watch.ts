@@ -9,7 +9,8 @@ import { formatProblem } from "../core/orders.js";
 import { includesChanges } from "../core/orders-text.js";
 import { ORDERS_FILE, readModel } from "../core/repo.js";
 import { CoordError, EXIT } from "../errors.js";
-import { firstLine, gitClient, machineAuthor, readInCheckout, type Author } from "../git/git.js";
+import { firstLine, machineAuthor, readInCheckout, type Author } from "../git/git.js";
+import { configGet } from "../git/local.js";
 import { publishWithRetry } from "../sync/cas.js";
 import { openMachine, READ_PATHS, type Machine } from "../sync/sync.js";
 import { runDaemon, type DaemonOptions } from "./daemon.js";
@@ -23,12 +24,7 @@ export function everyToSchedule(seconds: number): string {
 
 /** The person's git identity in this checkout, or coord's on their behalf. */
 async function personAuthor(m: Machine): Promise<Author> {
-  const get = async (key: string) =>
-    (
-      await gitClient(m.dir)
-        .raw(["config", "--get", key])
-        .catch(() => "")
-    ).trim();
+  const get = (key: string) => configGet(m.dir, key);
   const [name, email] = await Promise.all([get("user.name"), get("user.email")]);
   if (name && email) return { name, email };
   const me = machineAuthor(m.config.name);
@@ -57,11 +53,7 @@ export async function publishOrdersEdit(m: Machine, log: (line: string) => void 
     return { kind: "invalid", problems: [firstLine((e as Error).message)] };
   }
   const head = await m.repo.resolve("HEAD");
-  const base = head
-    ? await gitClient(m.dir)
-        .raw(["show", `${head}:${ORDERS_FILE}`])
-        .catch(() => undefined)
-    : undefined;
+  const base = head ? await m.repo.showFile(head, ORDERS_FILE) : undefined;
   if (text === base) return { kind: "unchanged" };
   const author = await personAuthor(m);
   return publishWithRetry<OrdersEditResult>(

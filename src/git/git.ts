@@ -148,6 +148,14 @@ export function isRejectedPush(e: unknown): boolean {
   return /non-fast-forward|fetch first|\[rejected\]|stale info|failed to update ref|cannot lock ref/i.test(String((e as Error)?.message ?? e));
 }
 
+/** A commit as Repo.recentCommits lists it. */
+export interface RecentCommit {
+  /** Seconds since the epoch. */
+  committedAt: number;
+  parents: string[];
+  committer: string;
+}
+
 /** The fast-forward running in each checkout (by path) in this process. */
 const fastForwards = new Map<string, Promise<unknown>>();
 
@@ -205,6 +213,56 @@ export class Repo {
     return redact(await this.remoteUrl().catch(() => this.remote));
   }
 
+  /** When the tracking ref last moved (its reflog: the last fetch or push), or undefined when it has no reflog yet. */
+  async lastFetchedAt(): Promise<string | undefined> {
+    const out = await this.git()
+      .raw(["log", "-g", "-n", "1", "--format=%gd", "--date=unix", this.trackingRef])
+      .catch(() => ""); // no reflog: never fetched, or reflogs are off
+    const seconds = Number(/@\{(\d+)\}/.exec(out)?.[1]);
+    return Number.isFinite(seconds) && seconds > 0 ? new Date(seconds * 1000).toISOString() : undefined;
+  }
+
+  /** Tries a push of `source` to `ref` without sending anything: the server checks this machine may push. Throws git's reason when it may not. */
+  async pushDryRun(source: string, ref: string): Promise<void> {
+    await this.git().raw(["push", "--dry-run", "--porcelain", "--no-verify", this.remote, `${source}:${ref}`]);
+  }
+
+  /** The latest `max` commits reachable from `tip`, newest first: when each was committed (seconds), its parents, its committer's name. */
+  async recentCommits(tip: string, max: number): Promise<RecentCommit[]> {
+    const out = await this.git().raw(["log", "-n", String(max), "--format=%ct%x09%P%x09%cn", tip]);
+    return out
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => {
+        const [ct, parents, committer] = line.split("\t");
+        return { committedAt: Number(ct), parents: (parents ?? "").split(" ").filter(Boolean), committer: committer ?? "" };
+      });
+  }
+
+  /**
+   * The commits reachable from `tip` that changed `paths`, oldest first, from
+   * the latest `max` of them: each with its author's name and date and the
+   * paths it changed (none for a merge).
+   */
+  async pathLog(tip: string, paths: string[], max: number): Promise<{ sha: string; at: string; who: string; paths: string[] }[]> {
+    const log = await this.git().raw(["log", "--reverse", `--max-count=${max}`, "--format=%x00%H%x09%aI%x09%an", "--name-only", tip, "--", ...paths]);
+    return log
+      .split("\0")
+      .filter(Boolean)
+      .map((block) => {
+        const [head, ...changed] = block.split("\n");
+        const [sha, at, ...who] = head!.split("\t");
+        return { sha: sha!, at: at!, who: who.join("\t"), paths: changed.filter(Boolean) };
+      });
+  }
+
+  /** The file at `path` in `commit`, or undefined when the commit has no such file. */
+  async showFile(commit: string, path: string): Promise<string | undefined> {
+    return this.git()
+      .raw(["show", `${commit}:${path}`])
+      .catch(() => undefined);
+  }
+
   /** A failed fetch or push in one sentence: the remote (without credentials), and why. */
   private async remoteError(e: unknown, doing: "reach" | "push to"): Promise<CoordError> {
     const url = await this.displayUrl();
@@ -222,7 +280,7 @@ export class Repo {
     try {
       return (await this.git().raw(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`])).trim() || undefined;
     } catch {
-      return undefined;
+      return undefined; // exit 1: no such ref or commit
     }
   }
 
@@ -321,7 +379,7 @@ export class Repo {
     const key = resolve(this.dir);
     const before = fastForwards.get(key) ?? Promise.resolve();
     const mine = before.then(() => this.fastForwardNow(commit));
-    const settled = mine.catch(() => {});
+    const settled = mine.catch(() => {}); // the next in line waits for this one, not for its success; the caller gets the error
     fastForwards.set(key, settled);
     try {
       return await mine;
@@ -343,6 +401,8 @@ export class Repo {
         try {
           await this.git().raw(["merge", "--ff-only", "--quiet", commit]);
         } catch (e) {
+          // Put the index back as it was; if even that fails, the index holds what the work tree has, which
+          // loses nothing. The merge's error is the one that says what happened.
           if (same.length)
             await this.git()
               .raw(["reset", "--quiet", "HEAD", "--", ...same])
@@ -384,7 +444,8 @@ export class Repo {
         await this.git()
           .raw(["merge-base", a, b])
           .catch(() => "")
-      ).trim() === a
+      ) // exit 1: no common history, so not an ancestor
+        .trim() === a
     );
   }
 
@@ -394,7 +455,7 @@ export class Repo {
       await this.git()
         .raw(["log", "-g", "--format=%H", "-n", "200", this.trackingRef])
         .catch(() => "")
-    )
+    ) // no reflog (reflogs off): nothing seen
       .split("\n")
       .filter(Boolean);
     for (const tip of [...new Set(seen)]) if (await this.isAncestor(commit, tip)) return true;
@@ -406,10 +467,8 @@ export class Repo {
     const changed = (await this.git().raw(["diff", "--name-only", "-z", "HEAD"])).split("\0").filter(Boolean);
     const same: string[] = [];
     for (const path of changed) {
-      const theirs = await this.git()
-        .raw(["show", `${commit}:${path}`])
-        .catch(() => undefined);
-      const mine = await readInCheckout(this.dir, path).catch(() => undefined);
+      const theirs = await this.showFile(commit, path);
+      const mine = await readInCheckout(this.dir, path).catch(() => undefined); // deleted, or a link: not the same
       if (theirs !== undefined && theirs === mine) same.push(path);
     }
     return same;

@@ -10,6 +10,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from "node:pat
 import { GitPluginError } from "simple-git";
 import { redact } from "../core/redact.js";
 import { DEFAULT_GIT_TIMEOUT, firstLine, gitClient } from "./git.js";
+import { absoluteGitDir } from "./local.js";
 
 export interface RepairOptions {
   /** The remote: a configured remote name ("origin") or a URL / path. */
@@ -271,7 +272,7 @@ export async function repairCheckout(dir: string, opts: RepairOptions): Promise<
   };
   let gitDir = join(dir, ".git");
   try {
-    const found = (await gitClient(dir, { timeout: 20 }).raw(["rev-parse", "--absolute-git-dir"])).trim();
+    const found = await absoluteGitDir(dir);
     if (found) gitDir = found;
   } catch {
     // A badly broken checkout: .git is where it normally is.

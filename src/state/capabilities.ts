@@ -2,7 +2,7 @@
 // the agent CLIs found on PATH.
 import { access, constants } from "node:fs/promises";
 import { delimiter, join } from "node:path";
-import { gitClient } from "../git/git.js";
+import { gitVersion } from "../git/local.js";
 
 /** Agent name → the executable its CLI installs. */
 export const AGENT_CLIS: Record<string, string> = {
@@ -32,7 +32,7 @@ export async function detectCapabilities(dir: string): Promise<Record<string, st
     node: process.versions.node,
   };
   try {
-    const v = await gitClient(dir, { timeout: 20 }).raw(["--version"]);
+    const v = await gitVersion(dir);
     caps.git = v.replace(/^git version\s*/, "").trim();
   } catch {
     // git missing would have failed long before this

@@ -2,13 +2,14 @@
 // is never committed and survives `git reset` and `git clean`.
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { gitClient } from "../git/git.js";
+import { absoluteGitDir } from "../git/local.js";
 import { CoordError, EXIT } from "../errors.js";
 
 export async function gitDirOf(dir: string): Promise<string> {
   try {
-    return (await gitClient(dir, { timeout: 20 }).raw(["rev-parse", "--absolute-git-dir"])).trim();
+    return await absoluteGitDir(dir);
   } catch {
+    // Not a checkout (or not one git can read): one sentence instead of git's.
     throw new CoordError(`${dir} is not a git checkout; run coord init there first or pass --dir`, EXIT.USAGE);
   }
 }

@@ -1,0 +1,78 @@
+// git on a directory, where no Repo is needed yet (or at all): which checkout
+// a path is in, its git directory and config, cloning, a new bare hub, and the
+// plain commits a person makes. Every call goes through gitClient, so it has
+// coord's environment rules (the user's ssh command with BatchMode added, the
+// credential proxy, nothing prompts) and a deadline.
+import { type Author, gitClient } from "./git.js";
+
+/** Seconds a local question to git may take (nothing goes over the network). */
+const LOCAL_TIMEOUT = 20;
+
+/** What `git --version` prints ("git version 2.39.5"); throws when git does not run. */
+export async function gitVersion(dir: string): Promise<string> {
+  return gitClient(dir, { timeout: LOCAL_TIMEOUT }).raw(["--version"]);
+}
+
+/** The top directory of the checkout around `dir`; throws when `dir` is in none. */
+export async function checkoutRoot(dir: string): Promise<string> {
+  return (await gitClient(dir, { timeout: LOCAL_TIMEOUT }).raw(["rev-parse", "--show-toplevel"])).trim();
+}
+
+/** The absolute git directory of the checkout at `dir`; throws when `dir` is not in one. */
+export async function absoluteGitDir(dir: string): Promise<string> {
+  return (await gitClient(dir, { timeout: LOCAL_TIMEOUT }).raw(["rev-parse", "--absolute-git-dir"])).trim();
+}
+
+/**
+ * A config value as git reads it in `dir` (every scope), or "" when it has
+ * none: `git config --get` exits 1 for a key that is not set, and a config it
+ * cannot read gives no value either; the caller says what is missing.
+ */
+export async function configGet(dir: string, key: string, opts: { timeout?: number } = {}): Promise<string> {
+  return (
+    await gitClient(dir, opts)
+      .raw(["config", "--get", key])
+      .catch(() => "")
+  ).trim();
+}
+
+/** The URL of `remote` in the checkout at `dir`, or "" when there is no such remote. */
+export async function remoteUrlOf(dir: string, remote: string): Promise<string> {
+  return (
+    await gitClient(dir)
+      .raw(["remote", "get-url", remote])
+      .catch(() => "")
+  ) // exit 2: no such remote
+    .trim();
+}
+
+export async function addRemote(dir: string, name: string, url: string): Promise<void> {
+  await gitClient(dir).raw(["remote", "add", name, url]);
+}
+
+/** Clones `remote` into `dir` (relative paths from `cwd`). */
+export async function cloneInto(remote: string, dir: string, cwd: string = process.cwd()): Promise<void> {
+  await gitClient(cwd).raw(["clone", "--quiet", remote, dir]);
+}
+
+/** A new bare repository at `dir` (an existing empty directory) whose HEAD names `branch`. */
+export async function initBare(dir: string, branch: string): Promise<void> {
+  await gitClient(dir).raw(["init", "--quiet", "--bare", `--initial-branch=${branch}`]);
+}
+
+/** Points `refs/heads/<branch>` of the repository at `dir` at `commit`. */
+export async function setBranch(dir: string, branch: string, commit: string): Promise<void> {
+  await gitClient(dir).raw(["update-ref", `refs/heads/${branch}`, commit]);
+}
+
+/** What a person does with plain git in their clone: add `paths`, commit them as `author`. */
+export async function commitAsPerson(dir: string, paths: string[], author: Author, message: string): Promise<void> {
+  const git = gitClient(dir);
+  await git.raw(["add", "--", ...paths]);
+  await git.raw(["-c", `user.name=${author.name}`, "-c", `user.email=${author.email}`, "commit", "--quiet", "-m", message]);
+}
+
+/** `git push <remote> <branch>` from the clone at `dir`. */
+export async function pushBranch(dir: string, remote: string, branch: string): Promise<void> {
+  await gitClient(dir).raw(["push", "--quiet", remote, branch]);
+}
