@@ -60,7 +60,7 @@ export async function readDaemonInfo(stateDir: string): Promise<DaemonInfo | und
   try {
     return JSON.parse(text) as DaemonInfo;
   } catch {
-    return undefined;
+    return undefined; // not JSON (not written by coord): no daemon info; the next daemon writes it anew
   }
 }
 
@@ -138,9 +138,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     if (compromised) return Promise.resolve(); // daemon.json belongs to the daemon that took over
     const text = JSON.stringify(info, null, 2) + "\n";
     const next = saving.then(() => writeDurably(p.info, text));
-    saving = next.catch(() => {});
+    saving = next.catch(() => {}); // the caller of this save() gets its error; the next write goes on
     return next;
   };
+  /** A daemon.json that cannot be written (a full disk) is said in the log; the daemon goes on syncing. */
+  const saveOrSay = () => save().catch((e: unknown) => log(`could not write ${p.info}: ${describeFailure(e).message}`));
   const stop = new AbortController();
   const interrupt = new AbortController();
   const killGit = new AbortController();
@@ -161,7 +163,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     if (stop.signal.aborted || current) return; // never two at once (a long task keeps a sync running)
     const started = Date.now();
     info.syncingSince = new Date(started).toISOString();
-    void save().catch(() => {});
+    void saveOrSay();
     current = sync({ dir: opts.dir, scheduled: true, signal: interrupt.signal, gitSignal: killGit.signal, log })
       .then((r) => {
         info.lastSync = { at: new Date().toISOString(), ok: true, durationMs: Date.now() - started, summary: summarize(r) };
@@ -177,7 +179,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
         const next = task.getNextRun();
         if (next) info.nextSync = next.toISOString();
         delete info.syncingSince;
-        await save().catch(() => {});
+        await saveOrSay();
         current = undefined;
       });
     await current;
@@ -207,12 +209,16 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     clearTimeout(last);
   }
   info.stoppedAt = new Date().toISOString();
-  await save().catch(() => {}); // not when it lost its lock: see save()
+  await saveOrSay(); // not when it lost its lock: see save()
   process.off("SIGTERM", onSignal);
   process.off("SIGINT", onSignal);
   process.off("uncaughtException", onStray);
   process.off("unhandledRejection", onStray);
-  if (!compromised) await release().catch(() => {});
+  if (!compromised)
+    await release().catch((e: NodeJS.ErrnoException) => {
+      // ENOTACQUIRED: the lock is no longer ours (removed by hand): nothing to release.
+      if (e.code !== "ENOTACQUIRED") log(`could not release ${p.lock}: ${describeFailure(e).message}`);
+    });
   log(`coord daemon ${process.pid} stopped`);
 }
 
@@ -267,8 +273,10 @@ export async function stopDaemon(opts: { dir: string; timeout?: number }): Promi
   if (!info || !(await daemonRunning(stateDir))) return { wasRunning: false, ...(info ? { pid: info.pid } : {}) };
   try {
     process.kill(info.pid, "SIGTERM");
-  } catch {
-    return { pid: info.pid, wasRunning: false };
+  } catch (e) {
+    // ESRCH: it exited between the check and the signal.
+    if ((e as NodeJS.ErrnoException).code === "ESRCH") return { pid: info.pid, wasRunning: false };
+    throw e;
   }
   const deadline = Date.now() + (opts.timeout ?? 60) * 1000;
   while (Date.now() < deadline) {

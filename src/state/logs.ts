@@ -157,9 +157,10 @@ export async function rotationLock(path: string): Promise<(() => Promise<void>) 
       lockfilePath: `${path}.lock`,
       stale: 10_000,
       retries: { retries: 40, minTimeout: 5, maxTimeout: 100, randomize: true },
+      // Held for a few renames only: a holder taken over as stale has nothing left to protect.
       onCompromised: () => {},
     })
-    .catch(() => undefined);
+    .catch(() => undefined); // held by another process all along (ELOCKED), or no lock can be made here: go on without it
 }
 
 async function rotateIfNeeded(stateDir: string, incoming: number, maxBytes: number, keep: number): Promise<void> {
@@ -173,7 +174,7 @@ async function rotateIfNeeded(stateDir: string, incoming: number, maxBytes: numb
     const now = await sizeOf(path);
     if (now !== undefined && now > 0 && now + incoming > maxBytes) await shift(stateDir, keep);
   } finally {
-    await release().catch(() => {});
+    await release().catch(() => {}); // taken over as stale meanwhile: nothing left to release
   }
 }
 
@@ -197,7 +198,8 @@ export async function appendLog(stateDir: string, record: object, opts: RotateOp
   try {
     await rotateIfNeeded(stateDir, bytes, opts.maxBytes ?? DEFAULT_MAX_BYTES, opts.keep ?? DEFAULT_KEEP);
   } catch {
-    // A failed rotation never costs the line.
+    // A rotation that failed (a rename refused: permissions, a full disk) never costs the line:
+    // it is appended to the full file, and the next append tries to rotate again.
   }
   // A line a crashed writer left unfinished must not swallow this one.
   const glue = (await endsMidLine(logPath(stateDir))) ? "\n" : "";
@@ -210,6 +212,7 @@ async function endsMidLine(path: string): Promise<boolean> {
   try {
     fh = await open(path, "r");
   } catch {
+    // No log yet (ENOENT); a log this process cannot open: the append that follows says why.
     return false;
   }
   try {
@@ -219,6 +222,7 @@ async function endsMidLine(path: string): Promise<boolean> {
     await fh.read(b, 0, 1, size - 1);
     return b[0] !== 10;
   } catch {
+    // Cannot be read (EIO): the line goes on the file as it is; a reader skips a glued line.
     return false;
   } finally {
     await fh.close();
@@ -233,13 +237,24 @@ export function parseLine(line: string): LogRecord | undefined {
     if (!v || typeof v !== "object" || Array.isArray(v) || typeof (v as { at?: unknown }).at !== "string") return undefined;
     return v as LogRecord;
   } catch {
-    return undefined;
+    return undefined; // not JSON: a line cut short by a crash, or not coord's
   }
 }
 
+/** For .catch: `value` when the file is not there (ENOENT: rotated away since it was listed); any other error stands. */
+const notThere =
+  <T>(value: T) =>
+  (e: NodeJS.ErrnoException): T => {
+    if (e.code === "ENOENT") return value;
+    throw e;
+  };
+
 /** The rotated files, oldest first (coord.log.3, .2, .1). */
 export async function rotatedFiles(stateDir: string): Promise<string[]> {
-  const names = await readdir(stateDir).catch(() => [] as string[]);
+  const names = await readdir(stateDir).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === "ENOENT") return [] as string[]; // no state directory yet: no log
+    throw e;
+  });
   return names
     .map((n) => /^coord\.log\.(\d+)$/.exec(n))
     .filter((m): m is RegExpExecArray => m !== null)
@@ -262,13 +277,14 @@ export async function readLogsWithPosition(stateDir: string, opts: { limit?: num
       if (r) records.push(r);
     }
   };
-  for (const f of await rotatedFiles(stateDir)) add(await readFile(f, "utf8").catch(() => ""));
+  for (const f of await rotatedFiles(stateDir)) add(await readFile(f, "utf8").catch(notThere("")));
   const position: LogPosition = { offset: 0 };
   let fh: FileHandle | undefined;
   try {
     fh = await open(logPath(stateDir), "r");
-  } catch {
-    fh = undefined;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    fh = undefined; // rotated away and not written again yet
   }
   if (fh) {
     try {

@@ -133,7 +133,7 @@ export async function findOnPath(executable: string, path = process.env.PATH ?? 
       await access(candidate, constants.X_OK);
       return candidate;
     } catch {
-      // not here
+      // Not here, or not executable by this user (ENOENT, EACCES): the next directory of PATH.
     }
   }
   return undefined;
