@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { timings } from "../src/timings.js";
 import { cliExec, cliProcess, git, gitDaemon, hubCommits, hubStatus, journal, makeFleet, pushOrders, tempDir, waitFor, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
@@ -103,7 +104,7 @@ describe("crashes and overlapping syncs", () => {
     return { dir, ranLog, child, pid: entry.pid as number };
   }
 
-  /** After a kill -9 the lock goes stale within 10 s; until then a sync says it skipped. */
+  /** After a kill -9 the lock of the dead holder is broken at once (a sync that says it skipped is tried again). */
   async function syncAfterCrash(dir: string) {
     return waitFor(
       async () => {
@@ -160,7 +161,7 @@ describe("crashes and overlapping syncs", () => {
     const { dir, ranLog, child, pid } = await startLongTask(0);
     process.kill(child.pid!, "SIGSTOP"); // a debugger, a frozen terminal: alive, not refreshing its lock
     try {
-      await new Promise((r) => setTimeout(r, 7_000)); // past the 6 s stale time
+      await new Promise((r) => setTimeout(r, timings.syncLockStaleMs + 1_000)); // past the stale time
       const second = await cliExec(["sync", "--dir", dir]);
       expect(second.code).toBe(0);
       expect(second.out).toMatch(/another coord sync is running .*skipped/);

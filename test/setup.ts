@@ -6,4 +6,6 @@ import { join } from "node:path";
 
 process.env.HOME = mkdtempSync(join(tmpdir(), "coord-home-"));
 process.env.GIT_CONFIG_NOSYSTEM = "1";
+// Short lock staleness and grace periods (src/timings.ts), inherited by every CLI a test starts.
+process.env.COORD_TEST_TIMINGS = "fast";
 for (const k of ["GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL", "COORD_DIR"]) delete process.env[k];

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { readDaemonInfo } from "../src/daemon/daemon.js";
 import { pidAlive } from "../src/state/lock.js";
+import { timings } from "../src/timings.js";
 import { cli, runningCli, git, hubFile, makeFleet, pushOrders, waitFor, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
@@ -55,15 +56,15 @@ describe("coord daemon, found in review", () => {
     const pidA = (await readDaemonInfo(stateDir))!.pid;
     pids.push(pidA);
     await waitFor(async () => (await readDaemonInfo(stateDir))?.lastSync, 20_000, "its first sync");
-    process.kill(pidA, "SIGSTOP"); // frozen (Ctrl-Z, a paused VM) past the 10 s stale time
+    process.kill(pidA, "SIGSTOP"); // frozen (Ctrl-Z, a paused VM) past the lock's stale time
     try {
-      await new Promise((r) => setTimeout(r, 12_000));
+      await new Promise((r) => setTimeout(r, timings.daemonLockStaleMs + 2_000));
       const b = await cli("daemon", "start", "--dir", dir, "--schedule", "*/30 * * * *", "--jitter", "0");
       expect([b.code, b.err]).toEqual([2, expect.stringContaining(`a coord daemon is already running for ${dir} (pid ${pidA}`)]);
     } finally {
       process.kill(pidA, "SIGCONT");
     }
-    await new Promise((r) => setTimeout(r, 3000)); // it goes on: its lock is still its own
+    await new Promise((r) => setTimeout(r, timings.daemonLockUpdateMs * 2)); // it goes on: its lock is still its own
     expect(pidAlive(pidA)).toBe(true);
     const stop = await cli("daemon", "stop", "--dir", dir);
     expect(stop.out).toBe(`coord daemon ${pidA} stopped`);
@@ -91,7 +92,7 @@ describe("coord daemon, found in review", () => {
       cli("daemon", "stop", "--dir", dir),
       new Promise<{ code: number; out: string; err: string }>((r) => setTimeout(() => r({ code: -1, out: "", err: "still waiting after 45 s" }), 45_000)),
     ]);
-    // By design about 15 s (10 s grace, then 5 s before the hung git is killed); the bug was a hang of minutes.
+    // By design the stop grace, then daemonKillGitS before the hung git is killed (10 s + 5 s; here the short test timings); the bug was a hang of minutes.
     const took = Math.round((Date.now() - t0) / 1000);
     expect({ code: stop.code, err: stop.err, tookAtMost40s: took <= 40 }).toEqual({ code: 0, err: "", tookAtMost40s: true });
     await waitFor(async () => !pidAlive(pid), 10_000, "the daemon process to exit"); // nothing it left behind keeps it

@@ -14,6 +14,7 @@ import { gitDirOf } from "../state/paths.js";
 import { openMachine, type Machine } from "../sync/sync.js";
 import { daemonStatus } from "../daemon/daemon.js";
 import { scheduleStatus } from "./schedule.js";
+import { timings } from "../timings.js";
 
 export type CheckLevel = "OK" | "WARN" | "FAIL";
 
@@ -159,7 +160,8 @@ async function pushable(repo: Repo, url: string, tip: string | undefined, machin
 async function lockState(stateDir: string): Promise<Check> {
   const lockfilePath = join(stateDir, "sync.lock");
   try {
-    if (await lockfile.check(join(stateDir, "sync"), { realpath: false, lockfilePath, stale: 6_000 })) return ok("lock", "a sync is running in this checkout now");
+    if (await lockfile.check(join(stateDir, "sync"), { realpath: false, lockfilePath, stale: timings.syncLockStaleMs }))
+      return ok("lock", "a sync is running in this checkout now");
     const left = await access(lockfilePath).then(
       () => true,
       () => false,

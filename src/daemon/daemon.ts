@@ -16,6 +16,7 @@ import { exists, readIfExists, writeDurably } from "../state/files.js";
 import { pidAlive } from "../state/lock.js";
 import { stateDirOf } from "../state/paths.js";
 import { openMachine, sync, type SyncResult } from "../sync/sync.js";
+import { timings } from "../timings.js";
 
 export const DEFAULT_SCHEDULE = "*/5 * * * *";
 
@@ -74,7 +75,7 @@ export async function daemonRunning(stateDir: string): Promise<boolean> {
   // Alive (perhaps frozen past the lock's stale time: Ctrl-Z, a paused VM) is running: never a second one.
   const written = await readDaemonInfo(stateDir);
   if (written && !written.stoppedAt && written.pid !== process.pid && pidAlive(written.pid) && (await exists(p.lock))) return true;
-  const locked = await lockfile.check(join(stateDir, "daemon"), { realpath: false, lockfilePath: p.lock, stale: 10_000 });
+  const locked = await lockfile.check(join(stateDir, "daemon"), { realpath: false, lockfilePath: p.lock, stale: timings.daemonLockStaleMs });
   if (!locked) return false;
   const info = await readDaemonInfo(stateDir);
   if (info && !info.stoppedAt && info.pid !== process.pid && !pidAlive(info.pid)) {
@@ -119,8 +120,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     release = await lockfile.lock(join(stateDir, "daemon"), {
       realpath: false,
       lockfilePath: p.lock,
-      stale: 10_000,
-      update: 2_000,
+      stale: timings.daemonLockStaleMs,
+      update: timings.daemonLockUpdateMs,
       onCompromised: (e) => {
         compromised = e;
         stop.abort();
@@ -198,12 +199,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   await task.stop();
   await task.destroy();
   if (current) {
-    const graceS = opts.stopGrace ?? 10;
+    const graceS = opts.stopGrace ?? timings.daemonStopGraceS;
     log(`stopping: waiting up to ${graceS}s for the running sync`);
-    // First its tasks are interrupted (and that is published); a sync still not done 5 s later
+    // First its tasks are interrupted (and that is published); a sync still not done daemonKillGitS later
     // hangs in git (a silent remote): that git command is killed.
     const grace = setTimeout(() => interrupt.abort(), graceS * 1000);
-    const last = setTimeout(() => killGit.abort(), (graceS + 5) * 1000);
+    const last = setTimeout(() => killGit.abort(), (graceS + timings.daemonKillGitS) * 1000);
     await current;
     clearTimeout(grace);
     clearTimeout(last);

@@ -7,6 +7,7 @@ import { access, mkdir, readFile, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { finished } from "node:stream/promises";
 import { setLongTimeout } from "./timer.js";
+import { timings } from "../timings.js";
 
 export interface RunSpec {
   /** A shell command (run with /bin/sh -c), or… */
@@ -47,8 +48,6 @@ export interface RunResult {
 }
 
 const TAIL_BYTES = 64 * 1024;
-/** How long output is still read after the command exited, from processes it left holding its pipes. */
-const PIPE_GRACE_MS = 1000;
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {
   try {
@@ -188,7 +187,7 @@ export async function runTask(spec: RunSpec): Promise<RunResult> {
   let aborted = false;
   const stop = () => {
     killGroup(child.pid!, "SIGTERM");
-    killTimer ??= setTimeout(() => killGroup(child.pid!, "SIGKILL"), (spec.killGrace ?? 5) * 1000);
+    killTimer ??= setTimeout(() => killGroup(child.pid!, "SIGKILL"), (spec.killGrace ?? timings.killGraceS) * 1000);
   };
   const cancelTimer = setLongTimeout(() => {
     timedOut = true;
@@ -204,7 +203,7 @@ export async function runTask(spec: RunSpec): Promise<RunResult> {
   // The task ends when its command exits. Output still in the pipes is read, but a process it left
   // in a session of its own (setsid: a service) may hold them for ever: it is not waited for.
   const { code, signal } = await exited;
-  await Promise.race([closed, new Promise((r) => setTimeout(r, PIPE_GRACE_MS))]);
+  await Promise.race([closed, new Promise((r) => setTimeout(r, timings.pipeGraceMs))]);
   child.stdout!.destroy();
   child.stderr!.destroy();
   cancelTimer();

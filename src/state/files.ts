@@ -4,6 +4,7 @@ import { join } from "node:path";
 import lockfile from "proper-lockfile";
 import writeFileAtomic from "write-file-atomic";
 import { CoordError, EXIT } from "../errors.js";
+import { timings } from "../timings.js";
 
 export async function writeDurably(path: string, content: string): Promise<void> {
   await writeFileAtomic(path, content, { fsync: true, mode: 0o600 });
@@ -43,7 +44,7 @@ export async function updateLocked<D, T>(
   const release = await lockfile.lock(join(stateDir, name), {
     realpath: false,
     lockfilePath: join(stateDir, `${name}.lock`),
-    stale: 10_000,
+    stale: timings.fileLockStaleMs,
     retries: { retries: 50, minTimeout: 20, maxTimeout: 200 },
     onCompromised: (e) => {
       compromised = e;

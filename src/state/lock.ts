@@ -2,18 +2,16 @@
 // the holder's pid, so that a sync that is alive but paused (SIGSTOP, a
 // debugger) is never taken for a dead one.
 import { readFileSync } from "node:fs";
-import { readFile, rm, stat, writeFile } from "node:fs/promises";
+import { readFile, rm, rmdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import lockfile from "proper-lockfile";
+import { timings } from "../timings.js";
 
 export interface HeldLock {
   release(): Promise<void>;
   /** Set when the lock was lost (for example the process was frozen past the stale time). */
   compromised?: Error;
 }
-
-/** A lock not refreshed for this long is taken over even from a live pid (one reused after a reboot). */
-const LIVE_HOLDER_MAX_MS = 60 * 60 * 1000;
 
 /** Whether the process exists and is not a zombie (Linux /proc; elsewhere signal 0). */
 export function pidAlive(pid: number): boolean {
@@ -39,31 +37,62 @@ async function startedAt(pid: number): Promise<number | undefined> {
   return Number(boot) * 1000 + Number(ticks) * 10;
 }
 
-/** The pid that holds the sync lock, while that process is alive (a stale lock of a dead one: undefined). */
-async function liveHolder(stateDir: string): Promise<number | undefined> {
-  const lock = await stat(join(stateDir, "sync.lock")).catch(() => undefined);
-  if (!lock || Date.now() - lock.mtimeMs > LIVE_HOLDER_MAX_MS) return undefined;
-  const owner = join(stateDir, "sync.owner");
-  const pid = Number((await readFile(owner, "utf8").catch(() => "")).trim());
-  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || !pidAlive(pid)) return undefined;
-  // A pid reused since (the holder died): that process started after it took the lock.
-  const written = (await stat(owner).catch(() => undefined))?.mtimeMs;
-  const started = await startedAt(pid);
-  if (written !== undefined && started !== undefined && started > written + 2000) return undefined;
-  return pid;
+/**
+ * Who holds the sync lock: `sync.owner` says "<pid> <inode of sync.lock>",
+ * written by the holder right after it took the lock, so it names the lock it
+ * belongs to (a lock taken again since, by another process, has another inode).
+ */
+interface Holder {
+  pid: number;
+  /** The owner file names this very lock. */
+  ofThisLock: boolean;
+  alive: boolean;
 }
 
-/** Takes the sync lock, or returns undefined when another process holds it. */
+async function holder(stateDir: string): Promise<{ lockIno: number; lockMtimeMs: number; holder?: Holder } | undefined> {
+  const lock = await stat(join(stateDir, "sync.lock")).catch(() => undefined);
+  if (!lock) return undefined;
+  const owner = join(stateDir, "sync.owner");
+  const [pidText, inoText] = (await readFile(owner, "utf8").catch(() => "")).trim().split(" ");
+  const pid = Number(pidText);
+  if (!Number.isSafeInteger(pid) || pid <= 0) return { lockIno: lock.ino, lockMtimeMs: lock.mtimeMs };
+  // This process (another sync in it, as tests run them) is not known to be gone: proper-lockfile decides.
+  if (pid === process.pid) return { lockIno: lock.ino, lockMtimeMs: lock.mtimeMs };
+  let alive = pidAlive(pid);
+  // A pid reused since (the holder died): that process started after it took the lock.
+  const written = (await stat(owner).catch(() => undefined))?.mtimeMs;
+  const started = alive ? await startedAt(pid) : undefined;
+  if (written !== undefined && started !== undefined && started > written + 2000) alive = false;
+  // An inode number can be reused at once: an owner file written before this lock was made is not its.
+  const ofThisLock = inoText === String(lock.ino) && written !== undefined && !(lock.birthtimeMs > 0 && written < lock.birthtimeMs);
+  return { lockIno: lock.ino, lockMtimeMs: lock.mtimeMs, holder: { pid, ofThisLock, alive } };
+}
+
+/**
+ * Takes the sync lock, or returns undefined when another process holds it.
+ * A holder that is alive keeps it, even paused past the stale time (for up to
+ * liveHolderMaxMs without a refresh); a lock whose holder is known to be gone
+ * (killed -9, its pid no longer running) is broken at once; a lock whose
+ * holder is unknown is taken over once stale.
+ */
 export async function tryLock(stateDir: string): Promise<HeldLock | undefined> {
-  if (await liveHolder(stateDir)) return undefined; // alive, even if paused past the stale time
+  const found = await holder(stateDir);
+  if (found?.holder?.alive && Date.now() - found.lockMtimeMs <= timings.liveHolderMaxMs) return undefined;
+  if (found?.holder?.ofThisLock && !found.holder.alive) {
+    // Its holder is gone: the lock is broken now, not after the stale time. (As with
+    // proper-lockfile's own stale takeover, the lock is removed by path.)
+    const again = await stat(join(stateDir, "sync.lock")).catch(() => undefined);
+    // Gone already (another sync broke it first): lockfile.lock below decides who has it.
+    if (again?.ino === found.lockIno) await rmdir(join(stateDir, "sync.lock")).catch((e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? undefined : Promise.reject(e)));
+  }
   const held: HeldLock = { release: async () => {} };
   try {
     const release = await lockfile.lock(join(stateDir, "sync"), {
       realpath: false,
       lockfilePath: join(stateDir, "sync.lock"),
       // A sync killed with -9 blocks the next one for at most this long.
-      stale: 6_000,
-      update: 1_500,
+      stale: timings.syncLockStaleMs,
+      update: timings.syncLockUpdateMs,
       retries: 0,
       // The default throws from a timer and kills the process; record it instead,
       // and the sync stops starting tasks.
@@ -71,7 +100,8 @@ export async function tryLock(stateDir: string): Promise<HeldLock | undefined> {
         held.compromised = err;
       },
     });
-    await writeFile(join(stateDir, "sync.owner"), `${process.pid}\n`);
+    const ino = (await stat(join(stateDir, "sync.lock"))).ino;
+    await writeFile(join(stateDir, "sync.owner"), `${process.pid} ${ino}\n`);
     held.release = async () => {
       if (held.compromised) return;
       await rm(join(stateDir, "sync.owner"), { force: true });

@@ -10,6 +10,7 @@
 import { appendFile, type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import lockfile from "proper-lockfile";
+import { timings } from "../timings.js";
 
 export const LOG_FILE = "coord.log";
 /** Where the crontab line sends a scheduled sync's output (in the state dir). */
@@ -155,7 +156,7 @@ export async function rotationLock(path: string): Promise<(() => Promise<void>) 
     .lock(path, {
       realpath: false,
       lockfilePath: `${path}.lock`,
-      stale: 10_000,
+      stale: timings.fileLockStaleMs,
       retries: { retries: 40, minTimeout: 5, maxTimeout: 100, randomize: true },
       // Held for a few renames only: a holder taken over as stale has nothing left to protect.
       onCompromised: () => {},
