@@ -10,7 +10,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from "node:pat
 import { GitPluginError } from "simple-git";
 import { redact } from "../core/redact.js";
 import { DEFAULT_GIT_TIMEOUT, firstLine, gitClient } from "./git.js";
-import { absoluteGitDir } from "./local.js";
+import { absoluteGitDir, configGet } from "./local.js";
 
 export interface RepairOptions {
   /** The remote: a configured remote name ("origin") or a URL / path. */
@@ -119,6 +119,7 @@ const stampOf = (d: Date) =>
  */
 async function saveWork(dir: string, gitDir: string, stamp: string, timeout: number): Promise<string | undefined> {
   const git = gitClient(dir, { timeout });
+  // A checkout too broken to diff (no HEAD yet, a damaged index) has nothing to copy aside: the abort still runs.
   const listed = await git.raw(["diff", "--name-only", "-z", "HEAD"]).catch(() => "");
   const unmerged = await git.raw(["diff", "--name-only", "-z", "--diff-filter=U"]).catch(() => "");
   const paths = [...new Set([...listed.split("\0"), ...unmerged.split("\0")].filter(Boolean))];
@@ -185,11 +186,7 @@ async function fsck(dir: string, timeout: number): Promise<Fsck> {
 
 /** The remote's URL (a configured remote name is looked up), and the name to give the new clone's remote. */
 async function remoteOf(dir: string, remote: string): Promise<{ url: string; name: string }> {
-  const configured = (
-    await gitClient(dir, { timeout: 20 })
-      .raw(["config", "--get", `remote.${remote}.url`])
-      .catch(() => "")
-  ).trim();
+  const configured = await configGet(dir, `remote.${remote}.url`, { timeout: 20 });
   const url = configured || remote;
   const name = configured ? remote : "origin";
   // A relative path is relative to the checkout; the clone runs elsewhere.
