@@ -107,16 +107,21 @@ describe("appendLog / readLogs", () => {
   });
 
   it("loses and splits no line with 4 appending processes across rotations", async () => {
-    // The module, transpiled to plain JS, run by 4 separate node processes.
-    const source = await readFile(join(import.meta.dirname, "..", "src", "state", "logs.ts"), "utf8");
+    // The module (and the timings it reads), transpiled to plain JS, run by 4 separate node processes.
+    const transpile = async (...path: string[]) =>
+      ts.transpileModule(await readFile(join(import.meta.dirname, "..", "src", ...path), "utf8"), {
+        compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: false },
+      }).outputText;
     const lockfileUrl = pathToFileURL(createRequire(import.meta.url).resolve("proper-lockfile")).href;
-    const js = ts
-      .transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: false } })
-      .outputText.replace(/from "proper-lockfile"/, `from ${JSON.stringify(lockfileUrl)}`);
-    expect(js).not.toMatch(/from "\.\.?\//); // no runtime import of other coord modules
+    const js = (await transpile("state", "logs.ts"))
+      .replace(/from "proper-lockfile"/, `from ${JSON.stringify(lockfileUrl)}`)
+      .replace(/from "\.\.\/timings\.js"/, `from "./timings.mjs"`);
+    const timingsJs = await transpile("timings.ts");
+    for (const module of [js, timingsJs]) expect(module).not.toMatch(/from "\.\.?\/(?!timings\.mjs")/); // no runtime import of other coord modules
     const code = join(dir, "code");
     await mkdir(code);
     await writeFile(join(code, "logs.mjs"), js);
+    await writeFile(join(code, "timings.mjs"), timingsJs);
     await writeFile(
       join(code, "worker.mjs"),
       `import { appendLog } from "./logs.mjs";
