@@ -1,0 +1,60 @@
+// The layers: cli → commands → daemon → sync → state · runner → git → core.
+// Each imports only the layers after it, and the core imports nothing of
+// coord's but itself. A scan of the sources keeps it so.
+import { readdir, readFile } from "node:fs/promises";
+import { dirname, join, normalize, relative } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const SRC = join(import.meta.dirname, "..", "src");
+/** Layers from the top down; state and runner share a rank (neither uses the other). */
+const RANK = new Map([
+  ["cli", 6],
+  ["commands", 5],
+  ["daemon", 4],
+  ["sync", 3],
+  ["state", 2],
+  ["runner", 2],
+  ["git", 1],
+  ["core", 0],
+]);
+
+async function sources(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await sources(path)));
+    else if (e.name.endsWith(".ts")) out.push(path);
+  }
+  return out;
+}
+
+/** The layer of a path under src/ ("top" for src/errors.ts and the like). */
+const layerOf = (rel: string) => (rel.includes("/") ? rel.split("/")[0]! : "top");
+
+/** `from → to` for each import that goes up a layer, or out of the core. */
+export function upwardImports(file: string, text: string): string[] {
+  const from = layerOf(file);
+  const found: string[] = [];
+  for (const m of text.matchAll(/from\s+"(\.{1,2}\/[^"]+)"/g)) {
+    const to = normalize(join(dirname(file), m[1]!));
+    const target = layerOf(to);
+    const up = (RANK.get(target) ?? -1) > (RANK.get(from) ?? 99);
+    const outOfCore = from === "core" && target !== "core";
+    if (up || outOfCore) found.push(`${file} imports ${to}`);
+  }
+  return found;
+}
+
+describe("the layers", () => {
+  it("no module imports a layer above its own, and the core imports only the core", async () => {
+    const found: string[] = [];
+    for (const path of await sources(SRC)) found.push(...upwardImports(relative(SRC, path), await readFile(path, "utf8")));
+    expect(found).toEqual([]);
+  });
+
+  it("the scan finds an upward import and a core that reaches out", () => {
+    expect(upwardImports("sync/sync.ts", 'import { x } from "../cli/main.js";')).toEqual(["sync/sync.ts imports cli/main.js"]);
+    expect(upwardImports("core/plan.ts", 'import { CoordError } from "../errors.js";')).toEqual(["core/plan.ts imports errors.js"]);
+    expect(upwardImports("daemon/daemon.ts", 'import { sync } from "../sync/sync.js";')).toEqual([]);
+  });
+});
