@@ -1,11 +1,10 @@
 // All git goes through src/git: there its calls get coord's environment rules
 // (the user's ssh command with BatchMode added, the credential proxy, no
 // prompt, redaction) and a deadline. A scan of the sources keeps it so.
-import { readdir, readFile } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { readFile } from "node:fs/promises";
+import { relative } from "node:path";
 import { describe, expect, it } from "vitest";
-
-const SRC = join(import.meta.dirname, "..", "src");
+import { SRC, sources } from "./sources.js";
 
 /** What only src/git may do, each with what to do instead. */
 const FORBIDDEN: { what: string; pattern: RegExp }[] = [
@@ -15,16 +14,6 @@ const FORBIDDEN: { what: string; pattern: RegExp }[] = [
   { what: "uses a Repo's simple-git client (.git()", pattern: /\.git\s*\(/ },
   { what: "starts git as a process", pattern: /\b(spawn|spawnSync|execFile|execFileSync|exec|execSync)\s*\(\s*["'`]git\b/ },
 ];
-
-async function sources(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await sources(path)));
-    else if (e.name.endsWith(".ts")) out.push(path);
-  }
-  return out;
-}
 
 /** `file:line: what` for each forbidden use in `text`. */
 function violations(file: string, text: string): string[] {

@@ -1,11 +1,11 @@
 // The layers: cli → commands → daemon → sync → state · runner → git → core.
 // Each imports only the layers after it, and the core imports nothing of
 // coord's but itself. A scan of the sources keeps it so.
-import { readdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { dirname, join, normalize, relative } from "node:path";
 import { describe, expect, it } from "vitest";
+import { SRC, sources } from "./sources.js";
 
-const SRC = join(import.meta.dirname, "..", "src");
 /** Layers from the top down; state and runner share a rank (neither uses the other). */
 const RANK = new Map([
   ["cli", 6],
@@ -17,16 +17,6 @@ const RANK = new Map([
   ["git", 1],
   ["core", 0],
 ]);
-
-async function sources(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await sources(path)));
-    else if (e.name.endsWith(".ts")) out.push(path);
-  }
-  return out;
-}
 
 /** The layer of a path under src/ ("top" for src/errors.ts and the like). */
 const layerOf = (rel: string) => (rel.includes("/") ? rel.split("/")[0]! : "top");
