@@ -1,11 +1,20 @@
 import { defineConfig } from "vitest/config";
 
+// Two projects: "quick" (pure and unit tests, no fleet on real git: `npm run test:quick`, the
+// inner loop) and "e2e" (real git, processes, daemons). `npm test` runs both. End-to-end files
+// mostly wait on git and child processes, so more of them run at once than there are cores.
+const slow = ["test/**/*.e2e.test.ts", "test/cli.test.ts", "test/errors-top.test.ts", "test/local-state.test.ts", "test/package.test.ts"];
+
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     setupFiles: ["test/setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
+    maxWorkers: 4,
+    projects: [
+      { extends: true, test: { name: "quick", include: ["test/**/*.test.ts"], exclude: slow } },
+      { extends: true, test: { name: "e2e", include: slow, globalSetup: ["test/global-setup.ts"] } },
+    ],
   },
 });

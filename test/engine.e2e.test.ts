@@ -87,7 +87,7 @@ describe("to: ANY", () => {
 
   it("only a capable machine claims it; a holder that stays alive keeps it; a silent holder is taken over after the lease", async () => {
     fleet = await makeFleet(["izzit7", "soda-yeti", "machine-2"]);
-    for (const n of ["izzit7", "soda-yeti"]) await setConfig(dirOf(n), { claimLease: "20s", checkEvery: "1s", labels: ["gpu"] });
+    for (const n of ["izzit7", "soda-yeti"]) await setConfig(dirOf(n), { claimLease: "10s", checkEvery: "1s", labels: ["gpu"] });
     const log = join(fleet.root, "ran.log");
     await pushOrders(fleet, [{ id: "train", to: "ANY", requires: ["gpu"], run: `echo "$COORD_MACHINE $COORD_ATTEMPT" >> ${log}; [ "$COORD_MACHINE" = soda-yeti ] || sleep 60` }]);
     expect((await sync({ dir: dirOf("machine-2") })).ran).toEqual([]); // no gpu: never claims
@@ -102,7 +102,7 @@ describe("to: ANY", () => {
       "izzit7 to run its claim",
     );
     // Alive and renewing: for longer than a lease, nobody else may take it.
-    await new Promise((r) => setTimeout(r, 22_000));
+    await new Promise((r) => setTimeout(r, 11_000));
     const meanwhile = await sync({ dir: dirOf("soda-yeti") });
     expect(meanwhile.ran).toEqual([]);
     expect(meanwhile.waiting).toEqual([{ id: "train", reason: "claimed by izzit7" }]);
