@@ -277,10 +277,15 @@ export class Repo {
 
   /** The commit a ref points at, or undefined. */
   async resolve(ref: string): Promise<string | undefined> {
-    try {
-      return (await this.git().raw(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`])).trim() || undefined;
-    } catch {
-      return undefined; // exit 1: no such ref or commit
+    // No such ref or commit: exit 1 and no output, which simple-git resolves as "". A rejection is
+    // git failing to answer (a loaded machine, a ref being rewritten): asked again, then said.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await this.git().raw(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`])).trim() || undefined;
+      } catch (e) {
+        if (this.signal?.aborted || attempt >= 3) throw new CoordError(`git could not read ${ref} in ${this.dir}: ${firstLine(String((e as Error).message))}`, EXIT.FAILURE);
+        await new Promise((r) => setTimeout(r, backoffDelay(attempt, REF_LOCK_BACKOFF)));
+      }
     }
   }
 
