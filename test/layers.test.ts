@@ -22,7 +22,7 @@ const RANK = new Map([
 const layerOf = (rel: string) => (rel.includes("/") ? rel.split("/")[0]! : "top");
 
 /** `from → to` for each import that goes up a layer, or out of the core. */
-export function upwardImports(file: string, text: string): string[] {
+function upwardImports(file: string, text: string): string[] {
   const from = layerOf(file);
   const found: string[] = [];
   for (const m of text.matchAll(/from\s+"(\.{1,2}\/[^"]+)"/g)) {
