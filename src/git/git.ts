@@ -13,6 +13,7 @@ import { backoffDelay, REF_LOCK_BACKOFF } from "../core/backoff.js";
 import { redact } from "../core/redact.js";
 import { gitFailureText, nonInteractiveSsh, shellWord } from "../core/ssh.js";
 import { notRead, tooBigBlob } from "../core/limits.js";
+import type { Author, Hub, PathCommit } from "./hub.js";
 import { editTree } from "./tree.js";
 import { CoordError, EXIT } from "../errors.js";
 
@@ -128,10 +129,7 @@ export function gitClient(dir: string, opts: GitOptions = {}): SimpleGit {
   });
 }
 
-export interface Author {
-  name: string;
-  email: string;
-}
+export type { Author } from "./hub.js";
 
 export function machineAuthor(machine: string): Author {
   return { name: `coord ${machine}`, email: `${machine}@coord.invalid` };
@@ -159,8 +157,8 @@ export interface RecentCommit {
 /** The fast-forward running in each checkout (by path) in this process. */
 const fastForwards = new Map<string, Promise<unknown>>();
 
-/** A git checkout that coord works in. */
-export class Repo {
+/** A git checkout that coord works in; as a Hub (src/git/hub.ts), the remote's branch seen through it. */
+export class Repo implements Hub {
   constructor(
     readonly dir: string,
     /** Where scratch files go (coord's local state directory). */
@@ -253,6 +251,19 @@ export class Repo {
         const [head, ...changed] = block.split("\n");
         const [sha, at, ...who] = head!.split("\t");
         return { sha: sha!, at: at!, who: who.join("\t"), paths: changed.filter(Boolean) };
+      });
+  }
+
+  /** Hub.pathHistory: the commits reachable from `tip` that changed the file `path`, newest first, at most `max`. */
+  async pathHistory(tip: string, path: string, max: number): Promise<PathCommit[]> {
+    // A literal pathspec: a name with `*` or `?` in it is that name, not a pattern.
+    const log = await this.git().raw(["log", `--max-count=${max}`, "--format=%H%x09%at%x09%an", tip, "--", `:(literal)${path}`]);
+    return log
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => {
+        const [commit, at, ...author] = line.split("\t");
+        return { commit: commit!, at: new Date(Number(at) * 1000), author: author.join("\t") };
       });
   }
 

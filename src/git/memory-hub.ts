@@ -1,0 +1,178 @@
+// The hub in memory: a shared remote (branch → tip, and every commit with its
+// whole tree) and one client per machine, each with the tip it last fetched
+// and the commits it has. It keeps Hub's contract (src/git/hub.ts; the same
+// conformance suite runs on it and on real git), so several machines can race
+// on it in milliseconds: two clients that build on the same tip, the second
+// push returns false. No git runs here. Ids are deterministic: a SHA-1 of the
+// commit's content, its time taken from the remote's clock (by default one
+// second per commit from 2024-01-01).
+import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
+import { tooBigBlob } from "../core/limits.js";
+import type { Author, Hub, PathCommit } from "./hub.js";
+
+interface StoredCommit {
+  parent: string | undefined;
+  /** path → text, every file of the commit. */
+  tree: ReadonlyMap<string, string>;
+  author: Author;
+  message: string;
+  at: Date;
+}
+
+/** One second per commit from 2024-01-01T00:00:00Z. */
+function steppingClock(): () => Date {
+  let n = 0;
+  return () => new Date(Date.UTC(2024, 0, 1) + 1000 * n++);
+}
+
+/** The shared side: what every client's fetch and push reach. */
+export class MemoryRemote {
+  /** Branch → tip. */
+  readonly branches = new Map<string, string>();
+  /** Every commit any client built, by id (content-addressed: one client cannot see another's until it is pushed and fetched). */
+  private readonly commits = new Map<string, StoredCommit>();
+  /** Pushes that landed, and those refused (for tests that count the races). */
+  readonly pushes = { landed: 0, refused: 0 };
+
+  constructor(private readonly now: () => Date = steppingClock()) {}
+
+  /** A machine's view of `branch`. */
+  client(branch = "main"): MemoryHub {
+    return new MemoryHub(this, branch);
+  }
+
+  /** The remote tip of `branch`, or undefined. */
+  tip(branch = "main"): string | undefined {
+    return this.branches.get(branch);
+  }
+
+  /** @internal The commit `id`, or undefined. */
+  commit(id: string): StoredCommit | undefined {
+    return this.commits.get(id);
+  }
+
+  /** @internal Stores a commit, returning its id. */
+  store(parent: string | undefined, tree: ReadonlyMap<string, string>, author: Author, message: string): string {
+    const at = this.now();
+    const hash = createHash("sha1");
+    // Each field length-prefixed: no choice of names or contents makes two commits hash alike.
+    const field = (s: string) => hash.update(`${Buffer.byteLength(s)}:`).update(s);
+    for (const s of [parent ?? "", author.name, author.email, message, at.toISOString()]) field(s);
+    for (const [path, text] of [...tree].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      field(path);
+      field(text);
+    }
+    const id = hash.digest("hex");
+    if (!this.commits.has(id)) this.commits.set(id, { parent, tree, author, message, at });
+    return id;
+  }
+
+  /** @internal Whether `ancestor` is `commit` or one of its ancestors. */
+  isAncestor(ancestor: string, commit: string): boolean {
+    for (let at: string | undefined = commit; at !== undefined; at = this.commits.get(at)?.parent) if (at === ancestor) return true;
+    return false;
+  }
+
+  /** @internal `commit` and its ancestors. */
+  *lineage(commit: string): Generator<[string, StoredCommit]> {
+    for (let at: string | undefined = commit; at !== undefined; ) {
+      const c = this.commits.get(at);
+      if (!c) return;
+      yield [at, c];
+      at = c.parent;
+    }
+  }
+}
+
+/** Whether `path` is `prefix` or lies under it (a prefix ending in "/" names a directory only). */
+function under(path: string, prefix: string): boolean {
+  const dir = prefix.endsWith("/") ? prefix : `${prefix}/`;
+  return path === prefix || path.startsWith(dir);
+}
+
+/** One machine's client of a MemoryRemote. */
+export class MemoryHub implements Hub {
+  private tracking: string | undefined;
+  /** The commits this client has: fetched, pushed or built here. */
+  private readonly known = new Set<string>();
+
+  constructor(
+    readonly remote: MemoryRemote,
+    readonly branch = "main",
+  ) {}
+
+  get trackingRef(): string {
+    return `refs/remotes/origin/${this.branch}`;
+  }
+
+  async fetch(): Promise<string | undefined> {
+    const tip = this.remote.tip(this.branch);
+    if (tip === undefined) return undefined;
+    for (const [id] of this.remote.lineage(tip)) {
+      if (this.known.has(id)) break;
+      this.known.add(id);
+    }
+    this.tracking = tip;
+    return tip;
+  }
+
+  async resolve(ref: string): Promise<string | undefined> {
+    if (ref === this.trackingRef) return this.tracking;
+    return this.known.has(ref) ? ref : undefined;
+  }
+
+  async readFiles(commit: string, prefixes: string[]): Promise<Map<string, string>> {
+    const tree = this.have(commit).tree;
+    const files = new Map<string, string>();
+    for (const [path, text] of tree) {
+      if (prefixes.length && !prefixes.some((p) => under(path, p))) continue;
+      files.set(path, tooBigBlob(path, Buffer.byteLength(text)) ?? text);
+    }
+    return files;
+  }
+
+  async commitFiles(parent: string | undefined, changes: Map<string, string | null>, author: Author, message: string): Promise<string> {
+    const tree = new Map(parent === undefined ? [] : this.have(parent).tree);
+    for (const [path, content] of changes) {
+      // As in a git tree: a name is a file or a directory, never both; deleting a directory deletes what it holds.
+      for (const p of [...tree.keys()]) if (p.startsWith(`${path}/`) || (content !== null && path.startsWith(`${p}/`))) tree.delete(p);
+      if (content === null) tree.delete(path);
+      else tree.set(path, content);
+    }
+    const id = this.remote.store(parent, tree, { ...author }, message);
+    this.known.add(id);
+    return id;
+  }
+
+  async push(commit: string): Promise<boolean> {
+    this.have(commit);
+    const tip = this.remote.tip(this.branch);
+    if (tip !== undefined && !this.remote.isAncestor(tip, commit)) {
+      this.remote.pushes.refused++;
+      return false;
+    }
+    this.remote.branches.set(this.branch, commit);
+    this.remote.pushes.landed++;
+    this.tracking = commit;
+    return true;
+  }
+
+  async pathHistory(tip: string, path: string, max: number): Promise<PathCommit[]> {
+    this.have(tip);
+    const found: PathCommit[] = [];
+    for (const [id, c] of this.remote.lineage(tip)) {
+      if (found.length >= max) break;
+      const before = c.parent === undefined ? undefined : this.remote.commit(c.parent)?.tree.get(path);
+      if (c.tree.get(path) !== before) found.push({ commit: id, author: c.author.name, at: c.at });
+    }
+    return found;
+  }
+
+  /** The commit `id`, which this client must have (as git has only what it fetched or built). */
+  private have(id: string): StoredCommit {
+    const c = this.known.has(id) ? this.remote.commit(id) : undefined;
+    if (!c) throw new Error(`${id} is not a commit this client has (fetch first)`);
+    return c;
+  }
+}
