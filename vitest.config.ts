@@ -1,9 +1,9 @@
 import { defineConfig } from "vitest/config";
 
-// Two projects: "quick" (pure and unit tests, no fleet on real git: `npm run test:quick`, the
+// Two projects: "quick" (pure and unit tests, no fleet on real git and no races of many processes: `npm run test:quick`, the
 // inner loop) and "e2e" (real git, processes, daemons). `npm test` runs both. End-to-end files
 // mostly wait on git and child processes, so more of them run at once than there are cores.
-const slow = ["test/**/*.e2e.test.ts", "test/cli.test.ts", "test/errors-top.test.ts", "test/local-state.test.ts", "test/package.test.ts"];
+const slow = ["test/**/*.e2e.test.ts", "test/cli.test.ts", "test/errors-top.test.ts", "test/local-state.test.ts", "test/logs.test.ts", "test/package.test.ts"];
 
 export default defineConfig({
   test: {
