@@ -161,31 +161,27 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
   // The crontab line appends this run's output to cron.log: keep it bounded.
   if (opts.scheduled) await rotateOutputFile(join(stateDir, CRON_LOG)).catch(() => {});
   const started = Date.now();
+  // The one coord.log record of this sync, ok or failed (a log that cannot be written fails no sync).
+  const record = (error?: string) =>
+    appendLog(stateDir, {
+      kind: "sync",
+      machine: config.name,
+      ok: error === undefined,
+      durationMs: Date.now() - started,
+      ran: result.ran.map((t) => ({ id: t.id, state: t.state })),
+      ...(error === undefined && result.pushed ? { pushed: result.pushed } : {}),
+      delivered: result.delivered.length,
+      ...(error === undefined ? {} : { error }),
+    }).catch(() => {});
   try {
     await cycle(machine, opts, result, lock, now, log);
     result.warnings.push(...takeSetAside()); // local state that was broken, kept aside, and what replaced it
     if (!opts.dryRun) await recordSuccess(stateDir);
-    await appendLog(stateDir, {
-      kind: "sync",
-      machine: config.name,
-      ok: true,
-      durationMs: Date.now() - started,
-      ran: result.ran.map((t) => ({ id: t.id, state: t.state })),
-      ...(result.pushed ? { pushed: result.pushed } : {}),
-      delivered: result.delivered.length,
-    }).catch(() => {});
+    await record();
     return result;
   } catch (e) {
     if (!opts.dryRun && !(e instanceof CoordError && e.exitCode === EXIT.USAGE)) await recordFailure(stateDir, (e as Error).message, now());
-    await appendLog(stateDir, {
-      kind: "sync",
-      machine: config.name,
-      ok: false,
-      durationMs: Date.now() - started,
-      ran: result.ran.map((t) => ({ id: t.id, state: t.state })),
-      delivered: result.delivered.length,
-      error: (e as Error).message,
-    }).catch(() => {});
+    await record((e as Error).message);
     throw e;
   } finally {
     await lock.release();
