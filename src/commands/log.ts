@@ -5,7 +5,7 @@
 import { parseComputer } from "../core/computer.js";
 import { machineOfPath } from "../core/names.js";
 import { ORDERS_DIR, ORDERS_FILE } from "../core/repo.js";
-import type { TaskReport } from "../core/types.js";
+import { isRecord, type TaskReport } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { openClone } from "./order.js";
 
@@ -19,8 +19,6 @@ export interface LogEvent {
 }
 
 const PATHS = [ORDERS_FILE, ORDERS_DIR, "coordination/COMPUTER_*.md"];
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Where the order is defined and how, or undefined. A file that does not parse keeps what it said before. */
 interface Definition {
@@ -41,8 +39,8 @@ function definitionIn(files: Map<string, string>, id: string, before: Definition
       if (before?.file === file) return before;
       continue;
     }
-    const list = isObject(data) && Array.isArray(data.orders) ? data.orders : [];
-    const order = list.find((o): o is Record<string, unknown> => isObject(o) && o.id === id);
+    const list = isRecord(data) && Array.isArray(data.orders) ? data.orders : [];
+    const order = list.find((o): o is Record<string, unknown> => isRecord(o) && o.id === id);
     if (order) return { file, order };
   }
   return undefined;

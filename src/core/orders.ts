@@ -8,7 +8,7 @@ import { parseDuration } from "./duration.js";
 import { jsonDepth, MAX_COUNT, MAX_DEPTH, ORDERS_LIMIT, unreadable } from "./limits.js";
 import { MACHINE_NAME, machineNameProblem } from "./names.js";
 import { suggestField } from "./suggest.js";
-import { own, ownTable, PRIORITIES, type Order, type Orders, type Problem } from "./types.js";
+import { isRecord, own, ownTable, PRIORITIES, type Order, type Orders, type Problem } from "./types.js";
 
 export const ORDER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -157,10 +157,6 @@ interface Doc {
   lineStarts: number[];
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 function lineStarts(text: string): number[] {
   const starts = [0];
   for (let i = 0; i < text.length; i++) if (text[i] === "\n") starts.push(i + 1);
@@ -202,7 +198,7 @@ function lineOf(doc: Doc, path: Path): number {
 function valueAt(data: unknown, path: Path): unknown {
   let value = data;
   for (const seg of path) {
-    if (typeof seg === "number" ? !Array.isArray(value) : !isObject(value)) return undefined;
+    if (typeof seg === "number" ? !Array.isArray(value) : !isRecord(value)) return undefined;
     value = (value as Record<string | number, unknown>)[seg];
   }
   return value;
@@ -232,7 +228,7 @@ function placeName(doc: Doc, path: Path): string {
 /** A value as a short quote for messages. */
 function show(value: unknown): string {
   if (Array.isArray(value)) return value.length ? "a list" : "an empty list";
-  if (isObject(value)) return "an object";
+  if (isRecord(value)) return "an object";
   const text = JSON.stringify(value);
   return text.length > 40 ? `${text.slice(0, 37)}..."` : text;
 }
@@ -259,7 +255,7 @@ function issueProblems(doc: Doc, issue: z.core.$ZodIssue): Problem[] {
   const inEnvValue = path[0] === "orders" && path[2] === "env" && path.length >= 4;
 
   // An env value that is an object: report what is wrong inside it, not that it is no string.
-  if (issue.code === "invalid_union" && inEnvValue && isObject(valueAt(doc.data, path))) {
+  if (issue.code === "invalid_union" && inEnvValue && isRecord(valueAt(doc.data, path))) {
     const inner = issue.errors.find((errors) => errors.some((e) => e.path.length > 0 || e.code !== "invalid_type")) ?? [];
     return inner.flatMap((e) => issueProblems(doc, { ...e, path: [...path, ...e.path] }));
   }
@@ -361,7 +357,7 @@ function rawOrders(doc: Doc): unknown[] {
 function orderFieldProblems(doc: Doc): Problem[] {
   const out: Problem[] = [];
   rawOrders(doc).forEach((order, i) => {
-    if (!isObject(order)) return;
+    if (!isRecord(order)) return;
     const name = orderName(doc, i);
     const at = (...rest: Path): Path => ["orders", i, ...rest];
     const has = (field: string) => order[field] !== undefined;
@@ -406,7 +402,7 @@ function unionProblems(docs: Doc[], machines: string[] | undefined): { problems:
 
   for (const doc of docs) {
     rawOrders(doc).forEach((order, i) => {
-      if (!isObject(order)) return;
+      if (!isRecord(order)) return;
       const at = (...rest: Path): Path => ["orders", i, ...rest];
 
       // unique ids
@@ -439,7 +435,7 @@ function unionProblems(docs: Doc[], machines: string[] | undefined): { problems:
   const edges = new Map<string, Edge[]>();
   for (const doc of docs) {
     rawOrders(doc).forEach((order, i) => {
-      if (!isObject(order) || !Array.isArray(order.after)) return;
+      if (!isRecord(order) || !Array.isArray(order.after)) return;
       const id = typeof order.id === "string" ? order.id : undefined;
       const mine: Edge[] = [];
       order.after.forEach((dep, k) => {
@@ -550,7 +546,7 @@ function checkFile(file: string, text: string): { doc?: Doc; orders?: Order[]; p
     const first = errors[0] ?? { error: 4, offset: 0, length: 0 };
     return { problems: [syntaxProblem(doc, first, text)] };
   }
-  if (!isObject(doc.data)) {
+  if (!isRecord(doc.data)) {
     return {
       problems: [{ file, line: 1, path: "", message: `${file} must hold one JSON object like {"version": 1, "orders": [...]}, not ${show(doc.data)}` }],
     };

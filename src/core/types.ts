@@ -98,6 +98,11 @@ export interface RepoSnapshot {
   files: Map<string, string>;
 }
 
+/** A plain object (not null, not an array): a JSON object as parsed. */
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
 /** A record's own entry for `key` — never an inherited one like "constructor" or "toString". */
 export function own<T>(record: Record<string, T> | undefined, key: string): T | undefined {
   return record && Object.hasOwn(record, key) ? record[key] : undefined;

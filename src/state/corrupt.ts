@@ -9,11 +9,6 @@ import { appendLog } from "./logs.js";
 /** Sentences about state kept aside in this process, not yet reported by a sync. */
 const pending: string[] = [];
 
-/** A plain object (not null, not an array): what every local state file holds at its top. */
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 /**
  * Moves the broken file `path` aside and says so: `problem` is what is wrong
  * with it, `next` what coord does now ("starts a new one: …"). Another process

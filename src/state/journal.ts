@@ -4,9 +4,9 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { adopted, isRefusal, type TaskEntry, type TaskEvent, transition } from "../core/task-life.js";
-import { TASK_STATES, type TaskReport } from "../core/types.js";
+import { isRecord, ownTable, TASK_STATES, type TaskReport } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
-import { isRecord, setAside } from "./corrupt.js";
+import { setAside } from "./corrupt.js";
 import { readIfExists, writeDurably } from "./files.js";
 
 /** A task's entry: its report, the local path of the full log of the last attempt, the process id while in progress. */
@@ -52,7 +52,7 @@ export function parseJournal(text: string): JournalData | string {
   if (!isRecord(raw.tasks)) return "tasks is not an object";
   for (const key of ["lastPublished", "lastRun"]) if (raw[key] !== undefined && typeof raw[key] !== "string") return `${key} is not a text`;
   // Keyed by order id: a table without a prototype, so no id ("__proto__", "constructor") is special.
-  const tasks: Record<string, JournalEntry> = Object.create(null);
+  const tasks: Record<string, JournalEntry> = ownTable();
   for (const [id, entry] of Object.entries(raw.tasks)) {
     const r = entrySchema.safeParse(entry);
     if (!r.success) {
@@ -75,13 +75,13 @@ export class Journal {
   static async open(stateDir: string): Promise<Journal> {
     const path = join(stateDir, "journal.json");
     const text = await readIfExists(path);
-    if (text === undefined) return new Journal(path, { version: 1, tasks: Object.create(null) }, true);
+    if (text === undefined) return new Journal(path, { version: 1, tasks: ownTable() }, true);
     const data = parseJournal(text);
     if (typeof data !== "string") return new Journal(path, data);
     if (data.startsWith("version ")) throw new CoordError(`the journal ${path} is of ${data}, written by a newer coord; update coord on this machine`, EXIT.USAGE);
     // Broken (a bad hand edit, disk corruption): kept aside, and rebuilt from what this machine published.
     await setAside(path, data, "a new journal starts from what this machine published, so nothing it ran runs again");
-    return new Journal(path, { version: 1, tasks: Object.create(null) }, true);
+    return new Journal(path, { version: 1, tasks: ownTable() }, true);
   }
 
   get tasks(): Record<string, JournalEntry> {

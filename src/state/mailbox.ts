@@ -5,8 +5,9 @@
 import { join } from "node:path";
 import { z } from "zod";
 import type { InboxMessage, Message, Receipts } from "../core/messages.js";
+import { isRecord, ownTable } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
-import { isRecord, setAside } from "./corrupt.js";
+import { setAside } from "./corrupt.js";
 import { readIfExists, updateLocked, writeDurably } from "./files.js";
 
 export interface MailboxData {
@@ -24,9 +25,7 @@ export interface MailboxData {
 }
 
 /** Tables keyed by machine or channel have no prototype, so no name ("__proto__", "constructor") is special. */
-const table = <T>(entries: [string, T][] = []): Record<string, T> => Object.assign(Object.create(null) as Record<string, T>, Object.fromEntries(entries));
-
-const empty = (): MailboxData => ({ version: 1, outbox: table(), inbox: [], receipts: table() });
+const empty = (): MailboxData => ({ version: 1, outbox: ownTable(), inbox: [], receipts: ownTable() });
 
 const seq = z.number().int().min(0);
 const message = z.looseObject({ seq: seq.min(1), at: z.string(), priority: z.string(), text: z.string(), replyTo: z.string().optional() });
@@ -56,7 +55,7 @@ export function parseMailbox(text: string): MailboxData | string {
   }
   // From the raw object's own keys (a schema's record would treat "__proto__" as the prototype).
   const data = raw as unknown as MailboxData;
-  return { ...data, outbox: table(Object.entries(data.outbox)), receipts: table(Object.entries(data.receipts)) };
+  return { ...data, outbox: ownTable(data.outbox), receipts: ownTable(data.receipts) };
 }
 
 export function mailboxPath(stateDir: string): string {
