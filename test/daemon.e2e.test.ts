@@ -2,7 +2,7 @@
 // survives the remote going away and coming back, picks up orders pushed
 // meanwhile, stops cleanly, and a kill -9 leaves nothing that blocks a start.
 // And coord watch: a save of ORDERS.json in the checkout is pushed once.
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { cli, cliProcess, git, hubCommits, hubFile, hubStatus, makeFleet, pushOrders, setConfig, waitFor, type Fleet } from "./helpers.js";
@@ -34,8 +34,10 @@ describe("coord daemon", () => {
     await pushOrders(fleet, [{ id: "first", to: "izzit7", run: `echo first >> ${log}` }]);
     await waitFor(async () => (await hubStatus(fleet!)).orders.first?.state === "completed", 20_000, "the daemon to run the first order");
 
-    // The remote goes away: syncs fail (and back off), the daemon lives on.
-    await rename(fleet.hubPath, fleet.hubPath + ".away");
+    // The remote goes away: syncs fail (and back off), the daemon lives on. (The
+    // machine's remote is pointed elsewhere rather than the hub renamed: a rename
+    // under a push the daemon has under way leaves the hub's HEAD.lock behind.)
+    await git(dir, "remote", "set-url", "origin", fleet.hubPath + ".away");
     // (A failed sync is followed by ticks that back off: poll the status until it shows the failure.)
     const failing = await waitFor(
       async () => {
@@ -46,7 +48,7 @@ describe("coord daemon", () => {
       "daemon status to show a failed sync",
     );
     expect(failing.out).toMatch(/running: pid \d+/);
-    await rename(fleet.hubPath + ".away", fleet.hubPath);
+    await git(dir, "remote", "set-url", "origin", fleet.hubPath);
 
     await pushOrders(fleet, [
       { id: "first", to: "izzit7", run: `echo first >> ${log}` },
