@@ -11,7 +11,7 @@ import { firstLine, type RecentCommit, Repo } from "../git/git.js";
 import { gitVersion as gitVersionText } from "../git/local.js";
 import { AGENT_CLIS, onPath } from "../state/capabilities.js";
 import { gitDirOf } from "../state/paths.js";
-import { openMachine, type Machine } from "../sync/sync.js";
+import { openMachine, type GitMachine } from "../sync/sync.js";
 import { daemonStatus } from "../daemon/daemon.js";
 import { scheduleStatus } from "./schedule.js";
 import { timings } from "../timings.js";
@@ -48,7 +48,7 @@ export async function doctor(opts: DoctorOptions): Promise<Check[]> {
   const env = opts.env ?? process.env;
   const checks: Check[] = [await gitVersion()];
 
-  let m: Machine | undefined;
+  let m: GitMachine | undefined;
   try {
     m = await openMachine(opts.dir);
     checks.push(ok("config", `machine ${m.config.name} (uuid ${m.config.uuid}) in ${m.dir}`));

@@ -5,13 +5,13 @@ import { own, PRIORITIES, type Priority } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { readMailbox, updateMailbox } from "../state/mailbox.js";
 import { ackInData, adoptPublished } from "../sync/mail.js";
-import { openMachine, READ_PATHS, sync, type Machine, type SyncResult } from "../sync/sync.js";
+import { type Machine, openMachine, READ_PATHS, type SyncResult, syncMachine } from "../sync/sync.js";
 
 /** The repository as of the last fetch (works offline). */
 async function lastKnown(m: Machine): Promise<RepoModel> {
-  const tip = await m.repo.resolve(m.repo.trackingRef);
+  const tip = await m.hub.resolve(m.hub.trackingRef);
   if (!tip) throw new CoordError("this checkout has never synced; run coord sync first", EXIT.FAILURE);
-  return readModel(await m.repo.readFiles(tip, READ_PATHS));
+  return readModel(await m.hub.readFiles(tip, READ_PATHS));
 }
 
 export interface SendOptions {
@@ -26,7 +26,11 @@ export interface SendOptions {
 }
 
 export async function send(opts: SendOptions): Promise<{ id: string; published?: SyncResult }> {
-  const m = await openMachine(opts.dir);
+  return sendFrom(await openMachine(opts.dir), opts);
+}
+
+/** Stores a message in `m`'s outbox (and, with `now`, publishes it at once). */
+export async function sendFrom(m: Machine, opts: Omit<SendOptions, "dir">): Promise<{ id: string; published?: SyncResult }> {
   const me = m.config.name;
   const priority = (opts.priority ?? "normal") as Priority;
   if (!PRIORITIES.includes(priority)) throw new CoordError(`--priority must be one of ${PRIORITIES.join(", ")}, not "${opts.priority}"`, EXIT.USAGE);
@@ -37,7 +41,7 @@ export async function send(opts: SendOptions): Promise<{ id: string; published?:
   let model = await lastKnown(m);
   if (opts.to !== BROADCAST && opts.to !== me && !model.machineNames.includes(opts.to)) {
     // Perhaps it registered since the last sync: look once more at the remote (offline, the last known state stands).
-    if (await m.repo.fetch().catch(() => undefined)) model = await lastKnown(m);
+    if (await m.hub.fetch().catch(() => undefined)) model = await lastKnown(m);
   }
   if (opts.to !== BROADCAST) {
     if (opts.to === me) throw new CoordError(`"${me}" is this machine; send to another machine or ALL`, EXIT.USAGE);
@@ -67,7 +71,7 @@ export async function send(opts: SendOptions): Promise<{ id: string; published?:
   });
   if (!opts.now) return { id };
   try {
-    return { id, published: await sync({ dir: opts.dir, run: false }) };
+    return { id, published: await syncMachine(m, { run: false }) };
   } catch (e) {
     // The message is stored either way: say so, so that nobody sends it twice.
     const why = (e as Error).message.replace(/[.;]?\s*$/, "");
@@ -88,7 +92,10 @@ export interface InboxOptions {
 
 /** Messages delivered to this machine, oldest first. Default: the last 50; --all: every one; --unread: not acknowledged. */
 export async function inbox(opts: InboxOptions): Promise<{ machine: string; messages: InboxEntry[] }> {
-  const m = await openMachine(opts.dir);
+  return inboxOf(await openMachine(opts.dir), opts);
+}
+
+export async function inboxOf(m: Machine, opts: Omit<InboxOptions, "dir">): Promise<{ machine: string; messages: InboxEntry[] }> {
   const data = await readMailbox(m.stateDir);
   let messages = data.inbox.map((x) => ({ ...x, acked: isAcked(data.receipts[channelKey(x.from, x.to)], x.seq) }));
   if (opts.from) messages = messages.filter((x) => x.from === opts.from);
@@ -98,7 +105,11 @@ export async function inbox(opts: InboxOptions): Promise<{ machine: string; mess
 }
 
 export async function ack(dir: string, ids: string[], all: boolean): Promise<string[]> {
-  const m = await openMachine(dir);
+  return ackOn(await openMachine(dir), ids, all);
+}
+
+/** Acknowledges messages in `m`'s inbox (every unacknowledged one with `all`); an id not there acknowledges nothing. */
+export async function ackOn(m: Pick<Machine, "stateDir">, ids: string[], all: boolean): Promise<string[]> {
   return updateMailbox(m.stateDir, (data) => {
     const targets = all ? data.inbox.filter((x) => !isAcked(data.receipts[channelKey(x.from, x.to)], x.seq)).map((x) => x.id) : ids;
     const unknown = ackInData(data, targets);

@@ -12,7 +12,7 @@ import { CoordError, EXIT } from "../errors.js";
 import { firstLine, machineAuthor, readInCheckout, type Author } from "../git/git.js";
 import { configGet } from "../git/local.js";
 import { publishWithRetry } from "../sync/cas.js";
-import { openMachine, READ_PATHS, type Machine } from "../sync/sync.js";
+import { type GitMachine, openMachine, READ_PATHS } from "../sync/sync.js";
 import { runDaemon, type DaemonOptions } from "./daemon.js";
 
 /** A cron expression for "every N seconds" (N dividing 60) or "every N minutes". */
@@ -23,7 +23,7 @@ export function everyToSchedule(seconds: number): string {
 }
 
 /** The person's git identity in this checkout, or coord's on their behalf. */
-async function personAuthor(m: Machine): Promise<Author> {
+async function personAuthor(m: GitMachine): Promise<Author> {
   const get = (key: string) => configGet(m.dir, key);
   const [name, email] = await Promise.all([get("user.name"), get("user.email")]);
   if (name && email) return { name, email };
@@ -43,7 +43,7 @@ export type OrdersEditResult =
  * tip and pushed (redone on a new tip while the remote's ORDERS.json is still
  * the one they edited).
  */
-export async function publishOrdersEdit(m: Machine, log: (line: string) => void = () => {}, lastPushed?: string): Promise<OrdersEditResult> {
+export async function publishOrdersEdit(m: GitMachine, log: (line: string) => void = () => {}, lastPushed?: string): Promise<OrdersEditResult> {
   // Never through a symbolic link: a link committed by anyone would push the file it points at.
   let text: string;
   try {

@@ -170,11 +170,6 @@ export class Repo implements Hub {
     readonly signal?: AbortSignal,
   ) {}
 
-  /** The same repository, its git commands aborted by `signal`. */
-  withSignal(signal: AbortSignal): Repo {
-    return new Repo(this.dir, this.stateDir, this.remote, this.branch, this.timeout, signal);
-  }
-
   git(opts: GitOptions = {}): SimpleGit {
     return gitClient(this.dir, { timeout: this.timeout, ...(this.signal ? { signal: this.signal } : {}), ...opts });
   }

@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { delegatedOrdersPath } from "../core/repo.js";
 import { CoordError, EXIT } from "../errors.js";
-import { readIfExists, updateLocked, writeDurably } from "./files.js";
+import { readIfExists, updateLocked } from "./files.js";
 
 /** The published file's format: orders as written (e.g. `"timeout": "15m"`), not parsed. */
 export interface DelegatedOrders {
@@ -45,7 +45,7 @@ export async function readDelegated(stateDir: string): Promise<DelegatedOrders> 
 
 /** Runs `change` on the delegated orders under their lock and saves the result durably (nothing is saved when it throws). */
 export async function updateDelegated<T>(stateDir: string, change: (data: DelegatedOrders) => T | Promise<T>): Promise<T> {
-  const io = { read: () => readDelegated(stateDir), write: (d: DelegatedOrders) => writeDurably(delegatedPath(stateDir), renderDelegated(d)), what: "delegated orders" };
+  const io = { read: () => readDelegated(stateDir), path: delegatedPath(stateDir), render: renderDelegated, what: "delegated orders" };
   return updateLocked(stateDir, "orders", io, change);
 }
 

@@ -32,12 +32,13 @@ export async function readIfExists(path: string): Promise<string | undefined> {
  * A short read-modify-write of one local-state file under its own lock
  * (`<stateDir>/<name>.lock`), for files that commands and a running sync both
  * change: read → change → durable write. Nothing is written when `change`
- * throws or the lock was lost meanwhile.
+ * throws or the lock was lost meanwhile, or when it changed nothing (the same
+ * text: most syncs, and a durable write costs an fsync).
  */
 export async function updateLocked<D, T>(
   stateDir: string,
   name: string,
-  io: { read: () => Promise<D>; write: (data: D) => Promise<void>; what: string },
+  io: { read: () => Promise<D>; path: string; render: (data: D) => string; what: string },
   change: (data: D) => T | Promise<T>,
 ): Promise<T> {
   let compromised: Error | undefined;
@@ -52,9 +53,11 @@ export async function updateLocked<D, T>(
   });
   try {
     const data = await io.read();
+    const before = io.render(data);
     const result = await change(data);
     if (compromised) throw new CoordError(`the ${io.what} lock was lost (${compromised.message}); nothing was changed, try again`, EXIT.FAILURE);
-    await io.write(data);
+    const text = io.render(data);
+    if (text !== before) await writeDurably(io.path, text);
     return result;
   } finally {
     if (!compromised) await release().catch(() => {});

@@ -8,7 +8,7 @@ import type { InboxMessage, Message, Receipts } from "../core/messages.js";
 import { isRecord, ownTable } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { setAside } from "./corrupt.js";
-import { readIfExists, updateLocked, writeDurably } from "./files.js";
+import { readIfExists, updateLocked } from "./files.js";
 
 export interface MailboxData {
   version: 1;
@@ -76,6 +76,6 @@ export async function readMailbox(stateDir: string): Promise<MailboxData> {
 
 /** Runs `change` on the mailbox under its lock and saves the result durably. */
 export async function updateMailbox<T>(stateDir: string, change: (data: MailboxData) => T | Promise<T>): Promise<T> {
-  const io = { read: () => readMailbox(stateDir), write: (d: MailboxData) => writeDurably(mailboxPath(stateDir), JSON.stringify(d) + "\n"), what: "mailbox" };
+  const io = { read: () => readMailbox(stateDir), path: mailboxPath(stateDir), render: (d: MailboxData) => JSON.stringify(d) + "\n", what: "mailbox" };
   return updateLocked(stateDir, "mailbox", io, change);
 }

@@ -6,7 +6,8 @@ import { type Backoff, backoffDelay, PUSH_BACKOFF } from "../core/backoff.js";
 import { notOwned } from "../core/ownership.js";
 import { printablePath } from "../core/repo.js";
 import { CoordError, EXIT } from "../errors.js";
-import { machineAuthor, type Repo } from "../git/git.js";
+import { machineAuthor } from "../git/git.js";
+import type { Hub } from "../git/hub.js";
 
 /** One try: a commit to push, built on what `read` found, or an outcome that needs no push (nothing changed, refused). */
 export type Built<T> = { commit: string; landed: () => Promise<T> } | { done: T };
@@ -50,7 +51,7 @@ export async function publishWithRetry<T>(steps: CasSteps<T>, { attempts, backof
  * reaches the hub.
  */
 export async function commitOwned(
-  repo: Pick<Repo, "commitFiles">,
+  hub: Pick<Hub, "commitFiles">,
   machine: string,
   parent: string | undefined,
   changes: Map<string, string | null>,
@@ -63,5 +64,5 @@ export async function commitOwned(
         `(a machine writes only its own files and STATUS.*); nothing was pushed; this is a bug in coord, please report it`,
       EXIT.FAILURE,
     );
-  return repo.commitFiles(parent, changes, machineAuthor(machine), message);
+  return hub.commitFiles(parent, changes, machineAuthor(machine), message);
 }

@@ -19,7 +19,7 @@ import type { RepoModel } from "../core/repo.js";
 import { own } from "../core/types.js";
 import { runTask } from "../runner/run.js";
 import { updateMailbox, type MailboxData } from "../state/mailbox.js";
-import type { Machine } from "./sync.js";
+import type { Machine } from "./machine.js";
 
 /**
  * Takes into the mailbox every live message addressed to this machine above

@@ -10,7 +10,6 @@ import { ownComputer, renderChanges, viewWith } from "../core/publish.js";
 import { deriveStatus } from "../core/status.js";
 import { own, type ComputerFile, type Order, type Problem } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
-import { Repo } from "../git/git.js";
 import { killOrphan } from "../runner/run.js";
 import { type Built, commitOwned, publishWithRetry } from "./cas.js";
 import { agentArgv, runOne, taskMarker, type RunningTask, type TaskOutcome } from "./tasks.js";
@@ -18,22 +17,29 @@ import type { Receipts } from "../core/messages.js";
 import { deliver, ownMessageFiles, runMessageHooks } from "./mail.js";
 import { updateMailbox } from "../state/mailbox.js";
 import { detectCapabilities } from "../state/capabilities.js";
-import { loadConfig, type MachineConfig } from "../state/config.js";
+import type { MachineConfig } from "../state/config.js";
 import { ownOrdersFile } from "../state/delegated.js";
 import { backoffUntil, readHealth, recordFailure, recordSuccess, STALL_AFTER, type Health } from "../state/health.js";
 import { Journal, type JournalEntry } from "../state/journal.js";
 import { takeSetAside } from "../state/corrupt.js";
 import { appendLog, CRON_LOG, rotateOutputFile } from "../state/logs.js";
-import { repairCheckout } from "../git/repair.js";
 import { tryLock, type HeldLock } from "../state/lock.js";
-import { stateDirOf } from "../state/paths.js";
+import { type Machine, openMachine } from "./machine.js";
 
 export type { TaskOutcome } from "./tasks.js";
+export { type Checkout, type GitMachine, type Machine, openMachine } from "./machine.js";
 
 export const READ_PATHS = [ORDERS_FILE, STATUS_JSON, STATUS_MD, "coordination"];
 
-export interface SyncOptions {
+export interface SyncOptions extends CycleOptions {
+  /** The machine's checkout. */
   dir: string;
+  /** Aborting kills the git command running now (a fetch hung on a silent remote); the sync fails. */
+  gitSignal?: AbortSignal;
+}
+
+/** How one sync runs, whatever the machine (a checkout on real git, or one on the in-memory hub in tests). */
+export interface CycleOptions {
   /** false: publish status but start no task. */
   run?: boolean;
   /** Say what would run; change nothing. */
@@ -47,8 +53,6 @@ export interface SyncOptions {
   scheduled?: boolean;
   /** Aborting interrupts running tasks cleanly (reported failed, "interrupted"); the sync then publishes and ends. */
   signal?: AbortSignal;
-  /** Aborting kills the git command running now (a fetch hung on a silent remote); the sync fails. */
-  gitSignal?: AbortSignal;
 }
 
 export interface SyncResult {
@@ -70,21 +74,6 @@ export interface SyncResult {
   warnings: string[];
   /** Set when a scheduled run skipped because it is backing off after failures. */
   backoff?: { until: string; failures: number; lastError: string };
-}
-
-/** Everything a cycle works with, loaded once. */
-export interface Machine {
-  dir: string;
-  stateDir: string;
-  config: MachineConfig;
-  repo: Repo;
-}
-
-export async function openMachine(dir: string): Promise<Machine> {
-  const stateDir = await stateDirOf(dir);
-  const config = await loadConfig(stateDir);
-  if (!config) throw new CoordError(`${dir} has no coord machine config; run coord init there first`, EXIT.USAGE);
-  return { dir, stateDir, config, repo: new Repo(dir, stateDir, config.remote, config.branch, config.gitTimeout) };
 }
 
 /** Refuses to act as a machine whose name another identity owns. */
@@ -129,12 +118,16 @@ interface Cycle {
   publishedLastSeen?: string;
 }
 
+/** One sync of the machine whose checkout is `opts.dir`. */
 export async function sync(opts: SyncOptions): Promise<SyncResult> {
+  // A daemon that stops, and waited long enough, kills the git command a sync hangs in.
+  return syncMachine(await openMachine(opts.dir, opts.gitSignal), opts);
+}
+
+/** One sync of `machine`: the same cycle whatever its hub. */
+export async function syncMachine(machine: Machine, opts: CycleOptions = {}): Promise<SyncResult> {
   const now = opts.now ?? (() => new Date());
   const log = opts.log ?? (() => {});
-  const opened = await openMachine(opts.dir);
-  // A daemon that stops, and waited long enough, kills the git command a sync hangs in.
-  const machine = opts.gitSignal ? { ...opened, repo: opened.repo.withSignal(opts.gitSignal) } : opened;
   const { config, stateDir } = machine;
   const result: SyncResult = {
     machine: config.name,
@@ -189,13 +182,11 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
 }
 
 /** One cycle under the lock: recover, fetch, read, deliver, plan, claim, run, publish. */
-async function cycle(machine: Machine, opts: SyncOptions, result: SyncResult, lock: HeldLock, now: () => Date, log: (line: string) => void): Promise<void> {
-  const { config, repo, stateDir } = machine;
+async function cycle(machine: Machine, opts: CycleOptions, result: SyncResult, lock: HeldLock, now: () => Date, log: (line: string) => void): Promise<void> {
+  const { config, hub, stateDir } = machine;
   const health = await readHealth(stateDir);
   // Leftover locks and half-done merges every time; the history check only after a failed sync.
-  const repaired = opts.dryRun
-    ? []
-    : await repairCheckout(machine.dir, { remote: config.remote, branch: config.branch, log, fsck: health.failures > 0, timeout: config.gitTimeout }).catch(() => []);
+  const repaired = opts.dryRun || !machine.checkout ? [] : await machine.checkout.repair({ log, fsck: health.failures > 0 }).catch(() => []);
   for (const r of repaired) result.warnings.push(`the checkout: ${r}`);
   const journal = await Journal.open(stateDir);
   if (!opts.dryRun) {
@@ -204,9 +195,9 @@ async function cycle(machine: Machine, opts: SyncOptions, result: SyncResult, lo
     for (const id of result.interrupted) log(`${id}: was interrupted (coord stopped while it ran); reported failed`);
   }
   log(`fetching ${config.remote}/${config.branch}`);
-  const tip = await repo.fetch();
+  const tip = await hub.fetch();
   if (!tip) throw new CoordError(`the remote has no branch ${config.branch}; run coord init to scaffold it`, EXIT.USAGE);
-  const files = await repo.readFiles(tip, READ_PATHS);
+  const files = await hub.readFiles(tip, READ_PATHS);
   const model = readModel(await withOwnOrders(machine, files));
   checkIdentity(model, config);
   const published = model.computers.get(config.name)?.tasks;
@@ -524,16 +515,16 @@ interface Published {
 
 /** Publishes this machine's files on the latest tip: compare-and-swap, redone on the new tip after a rejected push. */
 async function publish(c: Cycle, first: { tip?: string; files?: Map<string, string> }, message: string): Promise<Published> {
-  const { config, repo } = c.m;
+  const { config, hub } = c.m;
   return publishWithRetry<Published>(
     {
       attempt: async (n) => {
         if (n === 1 && first.tip && first.files) return build(c, first.tip, first.files, n, message);
-        const tip = await repo.fetch();
+        const tip = await hub.fetch();
         if (!tip) throw new CoordError(`the remote branch ${config.branch} disappeared`, EXIT.FAILURE);
-        return build(c, tip, await repo.readFiles(tip, READ_PATHS), n, message);
+        return build(c, tip, await hub.readFiles(tip, READ_PATHS), n, message);
       },
-      push: (commit) => repo.push(commit),
+      push: (commit) => hub.push(commit),
       rejected: () => c.log("push rejected (someone pushed first); retrying on the new tip"),
       gaveUp: (n) => new CoordError(`gave up publishing after ${n} rejected pushes (the remote is very busy); results are kept and the next sync publishes them`, EXIT.FAILURE),
     },
@@ -543,7 +534,7 @@ async function publish(c: Cycle, first: { tip?: string; files?: Map<string, stri
 
 /** This machine's files rendered on `tip`: the commit to push, or nothing to change. */
 async function build(c: Cycle, tip: string, files: Map<string, string>, attempt: number, message: string): Promise<Built<Published>> {
-  const { config, repo } = c.m;
+  const { config, hub } = c.m;
   const { journal, result, now, log } = c;
   const local = await withOwnOrders(c.m, files);
   const model = readModel(local);
@@ -571,11 +562,11 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
   if (local.get(ordersPath) !== files.get(ordersPath)) changes.set(ordersPath, local.get(ordersPath)!);
   if (changes.size === 0) {
     c.publishedLastSeen = previous?.lastSeen ?? c.publishedLastSeen;
-    await fastForward(repo, tip, result);
+    await fastForward(c.m, tip, result);
     return { done: { model, files } };
   }
   result.pushAttempts = Math.max(result.pushAttempts, attempt);
-  const commit = await commitOwned(repo, config.name, tip, changes, message.startsWith("coord:") ? message : `coord: ${config.name} ${message}`);
+  const commit = await commitOwned(hub, config.name, tip, changes, message.startsWith("coord:") ? message : `coord: ${config.name} ${message}`);
   return {
     commit,
     landed: async () => {
@@ -583,7 +574,7 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
       c.publishedLastSeen = mine.lastSeen;
       journal.data.lastPublished = mine.lastSeen;
       await journal.save();
-      await fastForward(repo, commit, result);
+      await fastForward(c.m, commit, result);
       log(`published ${commit.slice(0, 12)} (${[...changes.keys()].join(", ")})`);
       const after = new Map(files);
       for (const [path, content] of changes) after.set(path, content);
@@ -592,7 +583,8 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
   };
 }
 
-async function fastForward(repo: Repo, commit: string, result: SyncResult): Promise<void> {
-  const warning = await repo.fastForward(commit);
+/** The checkout follows what was published (or found), when there is one. */
+async function fastForward(m: Machine, commit: string, result: SyncResult): Promise<void> {
+  const warning = await m.checkout?.fastForward(commit);
   if (warning) result.warnings.push(warning);
 }

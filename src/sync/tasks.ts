@@ -10,7 +10,7 @@ import type { Order, TaskReport } from "../core/types.js";
 import { runTask, type RunResult } from "../runner/run.js";
 import { AGENT_CLIS } from "../state/capabilities.js";
 import type { Journal } from "../state/journal.js";
-import type { Machine } from "./sync.js";
+import type { Machine } from "./machine.js";
 
 export interface TaskOutcome {
   id: string;

@@ -1,0 +1,48 @@
+// A machine as a sync sees it: its config and local state, the hub it talks
+// to through the transport seam (src/git/hub.ts), and the checkout a person
+// reads, kept up to date when there is one. openMachine builds the real one
+// (real git through the checkout in `dir`); tests build one on MemoryHub.
+import { CoordError, EXIT } from "../errors.js";
+import { Repo } from "../git/git.js";
+import type { Hub } from "../git/hub.js";
+import { repairCheckout } from "../git/repair.js";
+import { loadConfig, type MachineConfig } from "../state/config.js";
+import { stateDirOf } from "../state/paths.js";
+
+/** The working tree beside the hub: what a sync keeps tidy and current, never what it reads the hub through. */
+export interface Checkout {
+  /** Moves the working tree to `commit` when it safely can; otherwise a warning saying why not. */
+  fastForward(commit: string): Promise<string | undefined>;
+  /** Clears what interrupted git commands left (stale locks, half-done merges; with fsck, a broken history); what it did. */
+  repair(opts: { log: (line: string) => void; fsck: boolean }): Promise<string[]>;
+}
+
+/** Everything a cycle works with, loaded once. */
+export interface Machine {
+  /** Where tasks and hooks run by default, and whose capabilities are published. */
+  dir: string;
+  /** coord's local state: config, journal, mailbox, logs, locks. */
+  stateDir: string;
+  config: MachineConfig;
+  hub: Hub;
+  checkout?: Checkout;
+}
+
+/** A machine on a real git checkout: the commands that read the checkout itself use `repo`. */
+export interface GitMachine extends Machine {
+  repo: Repo;
+  checkout: Checkout;
+}
+
+/** The machine whose checkout is `dir`; with `signal`, aborting it kills the git command running then. */
+export async function openMachine(dir: string, signal?: AbortSignal): Promise<GitMachine> {
+  const stateDir = await stateDirOf(dir);
+  const config = await loadConfig(stateDir);
+  if (!config) throw new CoordError(`${dir} has no coord machine config; run coord init there first`, EXIT.USAGE);
+  const repo = new Repo(dir, stateDir, config.remote, config.branch, config.gitTimeout, signal);
+  const checkout: Checkout = {
+    fastForward: (commit) => repo.fastForward(commit),
+    repair: ({ log, fsck }) => repairCheckout(dir, { remote: config.remote, branch: config.branch, log, fsck, timeout: config.gitTimeout }),
+  };
+  return { dir, stateDir, config, hub: repo, repo, checkout };
+}

@@ -1,0 +1,94 @@
+// A fleet on the in-memory hub (src/git/memory-hub.ts): the same sync cycle as
+// on git (syncMachine), each machine with its own client of one MemoryRemote
+// and its own local state in a temp dir, all in this process. For tests of
+// rules (planning, claims, messages, archiving) that need no git: they run in
+// milliseconds. What only git shows (rejected pushes between processes, hooks,
+// transports, daemons) stays in the *.e2e tests on real git.
+import { randomUUID } from "node:crypto";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readModel, type RepoModel } from "../src/core/repo.js";
+import { scaffoldFiles } from "../src/core/scaffold.js";
+import { type MemoryHub, MemoryRemote } from "../src/git/memory-hub.js";
+import { type MachineConfig, newConfig, saveConfig } from "../src/state/config.js";
+import type { Machine } from "../src/sync/machine.js";
+import { type CycleOptions, READ_PATHS, type SyncResult, syncMachine } from "../src/sync/sync.js";
+
+const PERSON = { name: "A Person", email: "person@example.com" };
+
+export interface MemoryFleet {
+  root: string;
+  remote: MemoryRemote;
+  machines: Map<string, Machine>;
+  /** The person's own client of the hub. */
+  person: MemoryHub;
+  /** A machine by name (throws for a name not in the fleet). */
+  m(name: string): Machine;
+  /** One sync of `name`. */
+  sync(name: string, opts?: CycleOptions): Promise<SyncResult>;
+  /** The person commits ORDERS.json (orders as a list, or the file's text) and pushes, retrying a lost race. */
+  pushOrders(orders: unknown[] | string): Promise<void>;
+  /** The hub's files at its tip, and the model every machine reads from them. */
+  files(): Promise<Map<string, string>>;
+  model(): Promise<RepoModel>;
+  /** STATUS.json at the tip, parsed. */
+  // biome-ignore lint/suspicious/noExplicitAny: tests read STATUS.json as a person does, by path
+  status(): Promise<any>;
+  cleanup(): Promise<void>;
+}
+
+export interface MemoryFleetOptions {
+  /** Config fields for every machine (durations as the config file takes them). */
+  config?: Partial<Record<keyof MachineConfig, unknown>>;
+  /** Whether each machine registers (a first sync that runs nothing); default true. */
+  register?: boolean;
+}
+
+/** A scaffolded hub and one registered machine per name. */
+export async function memoryFleet(names: string[], opts: MemoryFleetOptions = {}): Promise<MemoryFleet> {
+  const root = await mkdtemp(join(tmpdir(), "coord-memory-"));
+  const remote = new MemoryRemote(() => new Date());
+  const person = remote.client();
+  await person.push(await person.commitFiles(undefined, scaffoldFiles("# hub\n"), PERSON, "coord: create the coordination hub"));
+  const machines = new Map<string, Machine>();
+  for (const name of names) {
+    const dir = join(root, name);
+    const stateDir = join(dir, ".coord");
+    await mkdir(stateDir, { recursive: true });
+    const config = { ...newConfig({ name, uuid: randomUUID() }), ...opts.config } as MachineConfig;
+    await saveConfig(stateDir, config);
+    machines.set(name, { dir, stateDir, config, hub: remote.client() });
+  }
+  const m = (name: string) => {
+    const machine = machines.get(name);
+    if (!machine) throw new Error(`no machine ${name} in this fleet`);
+    return machine;
+  };
+  const files = async () => {
+    const tip = (await person.fetch())!;
+    return person.readFiles(tip, READ_PATHS);
+  };
+  const fleet: MemoryFleet = {
+    root,
+    remote,
+    machines,
+    person,
+    m,
+    sync: (name, o = {}) => syncMachine(m(name), o),
+    async pushOrders(orders) {
+      const text = typeof orders === "string" ? orders : `${JSON.stringify({ $schema: "coordination/orders.schema.json", version: 1, orders }, null, 2)}\n`;
+      for (let attempt = 1; attempt <= 50; attempt++) {
+        const tip = await person.fetch();
+        if (await person.push(await person.commitFiles(tip, new Map([["ORDERS.json", text]]), PERSON, "orders"))) return;
+      }
+      throw new Error("the person's push lost 50 races in a row");
+    },
+    files,
+    model: async () => readModel(await files()),
+    status: async () => JSON.parse((await files()).get("STATUS.json")!),
+    cleanup: () => rm(root, { recursive: true, force: true }),
+  };
+  if (opts.register !== false) for (const name of names) await fleet.sync(name, { run: false });
+  return fleet;
+}
