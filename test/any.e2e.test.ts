@@ -17,19 +17,20 @@ const lines = async (path: string) => (await readFile(path, "utf8").catch(() => 
 const syncAll = (names: string[]) => Promise.all(names.map((n) => cliExec(["sync", "--dir", dirOf(n)])));
 
 describe("to: ANY", () => {
-  it("20 ANY orders and 5 machines syncing concurrently: each order runs exactly once, work is spread", async () => {
+  it("20 ANY orders of 1 s and 5 machines, each running coord sync per round: each order runs exactly once, all done in at most 5 rounds, every machine works", async () => {
     const names = ["m1", "m2", "m3", "m4", "m5"];
     fleet = await makeFleet(names);
-    for (const n of names) await setConfig(dirOf(n), { maxParallel: 2 });
     const log = join(fleet.root, "ran.log");
     const orders = Array.from({ length: 20 }, (_, i) => ({
       id: `job-${i}`,
       to: "ANY",
-      run: `echo "$COORD_ORDER $COORD_MACHINE" >> ${log}; sleep 0.2`,
+      run: `echo "$COORD_ORDER $COORD_MACHINE" >> ${log}; sleep 1`,
       priority: i < 5 ? "high" : "normal",
     }));
     await pushOrders(fleet, orders);
-    for (let round = 0; round < 12; round++) {
+    let rounds = 0;
+    while (rounds < 12) {
+      rounds++;
       const results = await syncAll(names);
       for (const r of results) expect(r.code, r.err).toBe(0);
       const status = await hubStatus(fleet);
@@ -40,11 +41,10 @@ describe("to: ANY", () => {
     expect([...ids].sort()).toEqual(orders.map((o) => o.id).sort()); // each exactly once
     const status = await hubStatus(fleet);
     for (const o of orders) expect(status.orders[o.id]).toMatchObject({ state: "completed", done: true });
-    // Spread over machines. Today every machine plans the same top order and a loser claims nothing
-    // more in that sync, so a machine whose syncs start first (a loaded CI runner) can take most of
-    // the queue: more than one machine is all that holds. Ranking orders per machine (issue 11)
-    // makes contenders diverge; then this asks for more.
-    expect(new Set(ran.map((l) => l.split(" ")[1])).size).toBeGreaterThan(1);
+    // Machines rank the queue each their own way (core/rank.ts) and a lost claim plans again at
+    // once: every machine takes one order per round, so 20 orders on 5 machines take 4 rounds.
+    expect(rounds).toBeLessThanOrEqual(5);
+    expect(new Set(ran.map((l) => l.split(" ")[1]))).toEqual(new Set(names));
   }, 180_000);
 
   it("only a capable machine claims it; a holder that stays alive keeps it; a silent holder is taken over after the lease", async () => {

@@ -9,6 +9,7 @@ import { computerPath } from "../src/core/names.js";
 import { parseOrders } from "../src/core/orders.js";
 import { claimHolder, nextAttempt, plan, retryAt, type Plan, type PlanInput } from "../src/core/plan.js";
 import { ownComputer } from "../src/core/publish.js";
+import { preferredMachine, rankForMachine } from "../src/core/rank.js";
 import { ORDERS_FILE, readModel, type RepoModel } from "../src/core/repo.js";
 import { deriveStatus, renderStatusMd, type StatusJson } from "../src/core/status.js";
 import { statusText } from "../src/core/terminal.js";
@@ -322,7 +323,7 @@ describe('to: "ANY"', () => {
     expect(waits(planOn(f, "c", when(20)))).toEqual([["job", "claimed by a"]]);
   });
 
-  it("claims fill maxParallel minus the named tasks, highest priority first, then file order", () => {
+  it("claims fill maxParallel minus the named tasks, highest priority first, then each machine's own rank (core/rank.ts)", () => {
     const list = [
       { id: "named", to: "a", run: "n" },
       { id: "any-low", to: "ANY", run: "x", priority: "low" },
@@ -332,22 +333,54 @@ describe('to: "ANY"', () => {
     ];
     const f = fleet(list, [machine("a"), machine("b")]);
     const full = "no free slot on this machine (maxParallel)";
+    // Among equals (any-1, any-2), each machine's rendezvous rank decides; the other machine contends.
+    const normals = (me: string, other: string) =>
+      rankForMachine(
+        ["any-1", "any-2"].map((id) => ({ order: { id, priority: "normal" as const } })),
+        me,
+        () => [other],
+      ).map((c) => c.order.id);
+    const [first, second] = normals("a", "b");
     let p = planOn(f, "a", { maxParallel: 3 });
     expect(ids(p.run)).toEqual(["named"]);
     expect(claims(p)).toEqual([
       { id: "any-high", attempt: 1 },
-      { id: "any-1", attempt: 1 },
+      { id: first, attempt: 1 },
     ]);
     expect(waits(p)).toEqual([
-      ["any-2", full],
+      [second, full],
       ["any-low", full],
     ]);
     p = planOn(f, "a", { maxParallel: 1 });
     expect(ids(p.run)).toEqual(["named"]);
     expect(p.claim).toEqual([]);
-    expect(waits(p).map(([id]) => id)).toEqual(["any-high", "any-1", "any-2", "any-low"]);
+    expect(waits(p).map(([id]) => id)).toEqual(["any-high", first, second, "any-low"]);
     // b has no named task: all its slots go to claims.
-    expect(claims(planOn(f, "b", { maxParallel: 3 })).map((c) => c.id)).toEqual(["any-high", "any-1", "any-2"]);
+    expect(claims(planOn(f, "b", { maxParallel: 3 })).map((c) => c.id)).toEqual(["any-high", ...normals("b", "a")]);
+  });
+
+  it("two machines planning on the same fleet at once claim different ANY orders: each its preferred one", () => {
+    const ids20 = Array.from({ length: 20 }, (_, i) => `job-${i}`);
+    const forA = ids20.find((id) => preferredMachine(id, ["a", "b"]) === "a")!;
+    const forB = ids20.find((id) => preferredMachine(id, ["a", "b"]) === "b")!;
+    const f = fleet(
+      [forB, forA].map((id) => ({ id, to: "ANY", run: "x" })),
+      [machine("a"), machine("b")],
+    );
+    expect(claims(planOn(f, "a", { maxParallel: 1 }))).toEqual([{ id: forA, attempt: 1 }]);
+    expect(claims(planOn(f, "b", { maxParallel: 1 }))).toEqual([{ id: forB, attempt: 1 }]);
+    // A machine that is offline does not contend: the one left is preferred for both.
+    const alone = fleet(
+      [forB, forA].map((id) => ({ id, to: "ANY", run: "x" })),
+      [machine("a"), machine("b", { lastSeen: "2020-01-01T00:00:00Z" })],
+    );
+    expect(claims(planOn(alone, "a", { maxParallel: 2 })).map((c) => c.id)).toEqual(
+      rankForMachine(
+        [forB, forA].map((id) => ({ order: { id, priority: "normal" as const } })),
+        "a",
+        () => [],
+      ).map((c) => c.order.id),
+    );
   });
 });
 

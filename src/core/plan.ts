@@ -4,7 +4,8 @@
 import { backoffDelay } from "./backoff.js";
 import { claimHolder, takeoverAttempt } from "./claims.js";
 import { ordersTargets } from "./orders.js";
-import { dependencyBlock, missingCapabilities, type StatusJson } from "./status.js";
+import { rankForMachine } from "./rank.js";
+import { dependencyBlock, isOffline, missingCapabilities, type StatusJson } from "./status.js";
 import { failedForGood } from "./task-life.js";
 import { own, PRIORITIES, type Order, type TaskReport } from "./types.js";
 
@@ -91,6 +92,8 @@ export function plan(input: PlanInput): Plan {
   const run: Order[] = [];
   const waiting: Plan["waiting"] = [];
   const anyCandidates: Claim[] = [];
+  /** Claims of this machine journaled and not started (a crash, a lost push): taken up again before new ones. */
+  const resumed = new Set<string>();
   for (const order of input.orders) {
     const isAny = order.to === "ANY";
     if (!isAny && !ordersTargets(order, input.machines).includes(input.machine)) continue;
@@ -136,13 +139,31 @@ export function plan(input: PlanInput): Plan {
     // A takeover goes on with the attempt the silent holder had (it never ended).
     const taken = takeoverAttempt(input.status, order, holder.expired);
     const attempt = mineAssigned ? done.attempts : Math.max(done?.state === "assigned" && done.rev === order.rev ? 1 : nextAttempt(order, done), (last?.attempts ?? 0) + 1, taken);
+    if (mineAssigned) resumed.add(order.id);
     anyCandidates.push({ order, attempt, ...(holder.expired ? { takeoverFrom: holder.expired } : {}) });
   }
   run.sort(byPriority);
-  anyCandidates.sort((a, b) => byPriority(a.order, b.order));
+  const claims = [
+    ...anyCandidates.filter((c) => resumed.has(c.order.id)),
+    ...rankForMachine(
+      anyCandidates.filter((c) => !resumed.has(c.order.id)),
+      input.machine,
+      contenders(input),
+    ),
+  ];
   const free = Math.max(0, input.maxParallel - run.length);
-  for (const c of anyCandidates.slice(free)) waiting.push({ order: c.order, reason: "no free slot on this machine (maxParallel)" });
-  return { run, claim: anyCandidates.slice(0, free), waiting };
+  for (const c of claims.slice(free)) waiting.push({ order: c.order, reason: "no free slot on this machine (maxParallel)" });
+  return { run, claim: claims.slice(0, free), waiting };
+}
+
+/** The other machines that may take an ANY order now, as the fleet's files say: online, with what it requires. */
+function contenders(input: PlanInput): (order: Pick<Order, "id">) => string[] {
+  const online = Object.entries(input.status.machines).filter(([name, m]) => name !== input.machine && !isOffline(m, input.now));
+  const byId = new Map(input.orders.map((o) => [o.id, o]));
+  return ({ id }) => {
+    const order = byId.get(id);
+    return online.filter(([, m]) => !order || missingCapabilities(order, m.capabilities).length === 0).map(([name]) => name);
+  };
 }
 
 /** The attempt number the next run of `order` will be. */

@@ -237,7 +237,7 @@ async function cycle(machine: Machine, opts: CycleOptions, result: SyncResult, l
   if (runTasks) {
     const tasks = todo.run.map((order) => ({ order }));
     if (todo.claim.length) {
-      tasks.push(...(await claim(c, todo.claim, first)));
+      tasks.push(...(await claim(c, todo.claim, first, (at) => planNow(c, at.model, at.files).claim)));
       first = {};
     }
     if (tasks.length) {
@@ -282,25 +282,50 @@ async function receive(c: Cycle, model: RepoModel, runHooks: boolean): Promise<v
   if (owed.length) c.result.hookAcked.push(...(await runMessageHooks(c.m, owed, c.log)));
 }
 
+/** Claim rounds in one sync: a lost claim is planned again on the fresh tip this many times at most. */
+const CLAIM_ROUNDS = 8;
+
 /**
- * Claims "to: ANY" orders: the claim is journaled, then pushed, built on a tip
- * that holds no live claim of another machine; if the push is rejected, someone
- * pushed first, and each claim is checked again on the new tip. Returns the
- * claims that landed, to run.
+ * Claims "to: ANY" orders: the claims are journaled, then pushed, built on a
+ * tip that holds no live claim of another machine; if the push is rejected,
+ * someone pushed first, and each claim is checked again on the new tip. A
+ * claim lost to another machine frees its slot: the machine plans again on
+ * the tip it just read (`replan`, what is free there that it did not try in
+ * this sync) and claims the next order, until its slots are full or nothing
+ * is left. Returns the claims that landed, to run.
  */
-async function claim(c: Cycle, claims: Claim[], first: { tip?: string; files?: Map<string, string> }): Promise<{ order: Order; attempt: number }[]> {
-  for (const cl of claims) {
-    c.claimed.set(cl.order.id, c.journal.entry(cl.order.id));
-    await c.journal.apply(cl.order.id, claimEvent(cl, c.now(), c.m.config.claimLease));
-  }
-  crashPoint("claimed");
-  await publishSerial(c, first, `claims ${claims.map((cl) => cl.order.id).join(", ")}`);
-  crashPoint("claim-pushed");
+async function claim(
+  c: Cycle,
+  claims: Claim[],
+  first: { tip?: string; files?: Map<string, string> },
+  replan: (at: Published) => Claim[],
+): Promise<{ order: Order; attempt: number }[]> {
   const landed: { order: Order; attempt: number }[] = [];
-  for (const cl of claims) {
-    const entry = c.journal.entry(cl.order.id);
-    if (entry?.state === "assigned" && entry.rev === cl.order.rev) landed.push({ order: cl.order, attempt: cl.attempt });
-    else c.log(`${cl.order.id}: another machine claimed it first`);
+  const tried = new Set<string>();
+  let todo = claims;
+  for (let round = 1; todo.length && round <= CLAIM_ROUNDS; round++) {
+    for (const cl of todo) {
+      tried.add(cl.order.id);
+      c.claimed.set(cl.order.id, c.journal.entry(cl.order.id));
+      await c.journal.apply(cl.order.id, claimEvent(cl, c.now(), c.m.config.claimLease));
+    }
+    crashPoint("claimed");
+    const at = await publishSerial(c, round === 1 ? first : {}, `claims ${todo.map((cl) => cl.order.id).join(", ")}`);
+    crashPoint("claim-pushed");
+    let lost = 0;
+    for (const cl of todo) {
+      const entry = c.journal.entry(cl.order.id);
+      if (entry?.state === "assigned" && entry.rev === cl.order.rev) landed.push({ order: cl.order, attempt: cl.attempt });
+      else {
+        lost++;
+        c.log(`${cl.order.id}: another machine claimed it first`);
+      }
+    }
+    if (!lost) break;
+    todo = replan(at)
+      .filter((cl) => !tried.has(cl.order.id))
+      .slice(0, lost);
+    if (todo.length) c.log(`claiming ${todo.map((cl) => cl.order.id).join(", ")} instead`);
   }
   return landed;
 }
@@ -389,7 +414,7 @@ async function runAll(c: Cycle, tasks: { order: Order; attempt?: number }[], loc
         const todo = planNow(c, at.model, at.files, busy.size);
         const fresh = todo.run.filter((o) => !busy.has(o.id)).map((order) => ({ order }));
         const claims = todo.claim.filter((cl) => !busy.has(cl.order.id));
-        if (claims.length) fresh.push(...(await claim(c, claims, {})));
+        if (claims.length) fresh.push(...(await claim(c, claims, {}, (again) => planNow(c, again.model, again.files, busy.size).claim.filter((cl) => !busy.has(cl.order.id)))));
         if (fresh.length) {
           queue.push(...fresh);
           kick.resolve?.();

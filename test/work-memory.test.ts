@@ -1,0 +1,75 @@
+// Work distribution on the in-memory hub: the full sync cycle (syncMachine) of
+// several machines in this process, racing for the same tips. Spreading,
+// re-planning after a lost claim and exactly-once, at volumes and with
+// interleavings that would take minutes on real git (any.e2e keeps the
+// acceptance run on real git, with processes).
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { Hub } from "../src/git/hub.js";
+import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
+
+let fleet: MemoryFleet | undefined;
+afterEach(async () => {
+  await fleet?.cleanup();
+  fleet = undefined;
+});
+
+const lines = async (path: string) => (await readFile(path, "utf8").catch(() => "")).split("\n").filter(Boolean);
+
+describe("to: ANY on the in-memory hub", () => {
+  it("20 ANY orders, 5 machines syncing together each round: each runs exactly once, all done in at most 5 rounds, every machine works", async () => {
+    const names = ["m1", "m2", "m3", "m4", "m5"];
+    fleet = await memoryFleet(names);
+    const f = fleet;
+    const log = join(f.root, "ran.log");
+    const orders = Array.from({ length: 20 }, (_, i) => ({ id: `job-${i}`, to: "ANY", run: `echo "$COORD_ORDER $COORD_MACHINE" >> ${log}`, priority: i < 5 ? "high" : "normal" }));
+    await f.pushOrders(orders);
+    let rounds = 0;
+    for (; rounds < 12; ) {
+      rounds++;
+      await Promise.all(names.map((n) => f.sync(n)));
+      const status = await f.status();
+      if (orders.every((o) => status.orders[o.id].state === "completed")) break;
+    }
+    const ran = await lines(log);
+    expect(ran.map((l) => l.split(" ")[0]).sort()).toEqual(orders.map((o) => o.id).sort()); // each exactly once
+    expect(rounds).toBeLessThanOrEqual(5);
+    expect(new Set(ran.map((l) => l.split(" ")[1]))).toEqual(new Set(names));
+  });
+
+  it("a claim that loses the push plans again on the fresh tip and claims the next free order in the same sync", async () => {
+    fleet = await memoryFleet(["a", "b"]);
+    const f = fleet;
+    const log = join(f.root, "ran.log");
+    // Both rank "first" on top (it is urgent); b's claim push is overtaken by a whole sync of a.
+    await f.pushOrders([
+      { id: "first", to: "ANY", priority: "urgent", run: `echo "first $COORD_MACHINE" >> ${log}` },
+      { id: "second", to: "ANY", run: `echo "second $COORD_MACHINE" >> ${log}` },
+    ]);
+    const b = f.m("b");
+    const inner = b.hub;
+    let overtaken = false;
+    const racing: Hub = Object.assign(Object.create(inner) as Hub, {
+      push: async (commit: string) => {
+        if (!overtaken) {
+          overtaken = true;
+          const r = await f.sync("a");
+          expect(r.ran.map((t) => t.id)).toEqual(["first"]);
+        }
+        return inner.push(commit);
+      },
+    });
+    f.machines.set("b", { ...b, hub: racing });
+    const said: string[] = [];
+    const r = await f.sync("b", { log: (l) => said.push(l) });
+    expect(overtaken).toBe(true);
+    expect(said).toContain("first: another machine claimed it first");
+    expect(said).toContain("claiming second instead");
+    expect(r.ran.map((t) => [t.id, t.state])).toEqual([["second", "completed"]]);
+    expect((await lines(log)).sort()).toEqual(["first a", "second b"]);
+    const status = await f.status();
+    expect(status.orders.first).toMatchObject({ state: "completed", done: true });
+    expect(status.orders.second).toMatchObject({ state: "completed", done: true });
+  });
+});
