@@ -22,3 +22,11 @@ export class CoordError extends Error {
     this.name = "CoordError";
   }
 }
+
+/** The hub did not answer (network, DNS, a server down, a timeout): an outage, which a scheduled machine watches for the end of. */
+export class RemoteUnreachable extends CoordError {
+  constructor(message: string) {
+    super(message, EXIT.FAILURE);
+    this.name = "RemoteUnreachable";
+  }
+}

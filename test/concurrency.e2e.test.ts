@@ -63,7 +63,9 @@ describe.each([
     fleet = await makeFleet(NAMES, network ? { hubPath: join(daemonBase, name), remote: daemon!.url(name) } : {});
     const ranLog = join(fleet.root, "ran.log");
     const orders: object[] = [];
-    for (let round = 1; round <= 4; round++) {
+    // Over git:// two rounds show the transport under concurrent pushes; the local path runs four.
+    const rounds = network ? 2 : 4;
+    for (let round = 1; round <= rounds; round++) {
       orders.push({ id: `job-${round}`, to: "ALL", run: `echo "$COORD_MACHINE $COORD_ORDER" >> ${ranLog}` });
       orders.push({ id: `solo-${round}`, to: NAMES[round % 3], run: `echo "$COORD_MACHINE $COORD_ORDER" >> ${ranLog}` });
       const syncs = Object.values(fleet.machines).map((dir) => cliExec(["sync", "--dir", dir]));
@@ -77,7 +79,7 @@ describe.each([
     const status = await hubStatus(fleet);
     for (const o of orders as { id: string }[]) expect(status.orders[o.id].state, o.id).toBe("completed");
     const ran = await lines(ranLog);
-    expect(ran).toHaveLength(4 * 3 + 4); // each (machine, order) exactly once
+    expect(ran).toHaveLength(rounds * 3 + rounds); // each (machine, order) exactly once
     expect(new Set(ran).size).toBe(ran.length);
     await expectNoConflictMarkers(fleet);
     await expectNoForcedPush(fleet);

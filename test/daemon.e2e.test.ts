@@ -65,6 +65,28 @@ describe("coord daemon", () => {
     expect((await cli("daemon", "status", "--dir", dir)).out).toMatch(/^not running/);
   }, 120_000);
 
+  it("drains the queue: after a sync that ran work it syncs again at once, without waiting for the next tick", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = dirOf("izzit7");
+    await setConfig(dir, { checkEvery: "10m" }); // no look at the remote while a task runs: only the drain can claim the next one
+    const log = join(fleet.root, "ran.log");
+    const orders = ["q1", "q2", "q3"].map((id) => ({ id, to: "ANY", run: `echo ${id} >> ${log}` }));
+    await pushOrders(fleet, orders);
+    // Hourly: after the first sync (at start) no tick comes during this test.
+    const start = await cli("daemon", "start", "--dir", dir, "--schedule", "0 0 * * * *", "--jitter", "0");
+    expect(start.code, start.err).toBe(0);
+    stops.push(() => cli("daemon", "stop", "--dir", dir));
+    await waitFor(
+      async () => {
+        const s = await hubStatus(fleet!);
+        return orders.every((o) => s.orders[o.id]?.state === "completed");
+      },
+      30_000,
+      "the daemon to drain the three ANY orders",
+    );
+    expect((await readFile(log, "utf8")).split("\n").filter(Boolean).sort()).toEqual(["q1", "q2", "q3"]);
+  }, 60_000);
+
   it("a kill -9 of the daemon leaves nothing that blocks the next start", async () => {
     fleet = await makeFleet(["izzit7"]);
     const dir = dirOf("izzit7");

@@ -2,11 +2,12 @@
 // git (a bare repository in a temp dir, a clone per machine, driven through
 // Repo) and on the in-memory hub (src/git/memory-hub.ts). What passes here on
 // both is what a test on the fake may rely on.
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { notReadReason, tooBigBlob } from "../src/core/limits.js";
 import { machineAuthor, Repo } from "../src/git/git.js";
+import { RemoteUnreachable } from "../src/errors.js";
 import type { Hub } from "../src/git/hub.js";
 import { MemoryRemote } from "../src/git/memory-hub.js";
 import { git, tempDir } from "./helpers.js";
@@ -14,6 +15,8 @@ import { git, tempDir } from "./helpers.js";
 /** A hub with no branch yet, and a way to add machines to it. */
 interface World {
   client(): Promise<Hub>;
+  /** The remote goes away (true) or comes back (false). */
+  outage(down: boolean): Promise<void>;
   cleanup(): Promise<void>;
 }
 
@@ -30,13 +33,20 @@ async function realGit(): Promise<World> {
       await mkdir(stateDir);
       return new Repo(dir, stateDir);
     },
+    outage: (down) => (down ? rename(hub, `${hub}.away`) : rename(`${hub}.away`, hub)),
     cleanup: () => rm(root, { recursive: true, force: true }),
   };
 }
 
 async function inMemory(): Promise<World> {
   const remote = new MemoryRemote();
-  return { client: async () => remote.client(), cleanup: async () => {} };
+  return {
+    client: async () => remote.client(),
+    outage: async (down) => {
+      remote.down = down;
+    },
+    cleanup: async () => {},
+  };
 }
 
 const ann = machineAuthor("ann");
@@ -65,6 +75,21 @@ describe.each([
     const hub = await (await start()).client();
     expect(await hub.fetch()).toBeUndefined();
     expect(await hub.resolve(hub.trackingRef)).toBeUndefined();
+  });
+
+  it("an outage: reachable() says false and fetch and push throw RemoteUnreachable; back, it says true, an empty remote too", async () => {
+    const w = await start();
+    const hub = await w.client();
+    expect(await hub.reachable()).toBe(true); // empty, but it answers
+    const commit = await hub.commitFiles(undefined, files({ "ORDERS.json": "{}\n" }), ann, "first");
+    await w.outage(true);
+    expect(await hub.reachable()).toBe(false);
+    await expect(hub.fetch()).rejects.toBeInstanceOf(RemoteUnreachable);
+    await expect(hub.push(commit)).rejects.toThrow(/could not (reach|push to) the remote/);
+    await w.outage(false);
+    expect(await hub.reachable()).toBe(true);
+    expect(await hub.push(commit)).toBe(true);
+    expect(await hub.fetch()).toBe(commit);
   });
 
   it("a root commit pushed on the empty branch is the tip every machine fetches", async () => {

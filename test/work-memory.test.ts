@@ -6,6 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { CoordError, RemoteUnreachable } from "../src/errors.js";
 import type { Hub } from "../src/git/hub.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
 
@@ -71,5 +72,43 @@ describe("to: ANY on the in-memory hub", () => {
     const status = await f.status();
     expect(status.orders.first).toMatchObject({ state: "completed", done: true });
     expect(status.orders.second).toMatchObject({ state: "completed", done: true });
+  });
+});
+
+describe("after a failure, on the in-memory hub", () => {
+  it("an outage: scheduled syncs skip while the hub is down and sync at the first tick it answers again, whatever the backoff", async () => {
+    fleet = await memoryFleet(["a"], { config: { failureBackoff: 3600 } });
+    const f = fleet;
+    f.remote.down = true;
+    await expect(f.sync("a", { scheduled: true })).rejects.toBeInstanceOf(RemoteUnreachable);
+    const waiting = await f.sync("a", { scheduled: true });
+    expect(waiting).toMatchObject({ skipped: true, backoff: { failures: 1, lastError: expect.stringMatching(/could not reach the remote/) } });
+    f.remote.down = false;
+    await f.pushOrders([{ id: "job", to: "a", run: "true" }]);
+    const said: string[] = [];
+    const back = await f.sync("a", { scheduled: true, log: (l) => said.push(l) });
+    expect(back.skipped).toBe(false);
+    expect(back.ran.map((t) => [t.id, t.state])).toEqual([["job", "completed"]]);
+    expect(said).toContain("the hub answers again: syncing now instead of waiting out the backoff");
+  });
+
+  it("a failure that is not an outage waits out its backoff although the hub answers", async () => {
+    fleet = await memoryFleet(["a"], { config: { failureBackoff: 3600 } });
+    const f = fleet;
+    const a = f.m("a");
+    const inner = a.hub;
+    let broken = true;
+    const failing: Hub = Object.assign(Object.create(inner) as Hub, {
+      fetch: async () => {
+        if (broken) throw new CoordError("something else went wrong");
+        return inner.fetch();
+      },
+    });
+    f.machines.set("a", { ...a, hub: failing });
+    await expect(f.sync("a", { scheduled: true })).rejects.toThrow("something else went wrong");
+    broken = false;
+    expect(await failing.reachable()).toBe(true);
+    expect(await f.sync("a", { scheduled: true })).toMatchObject({ skipped: true, backoff: { failures: 1 } });
+    expect((await f.sync("a")).skipped).toBe(false); // a manual sync always tries
   });
 });

@@ -101,7 +101,9 @@ function summarize(r: SyncResult): string {
 
 /**
  * Runs the daemon in this process until stopped (SIGTERM, SIGINT, or the
- * signal): a sync at every tick of the schedule, never two at once.
+ * signal): a sync at every tick of the schedule, and again at once after a
+ * sync that ran work (the queue drains without waiting for a tick); never two
+ * at once.
  */
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const log = opts.log ?? (() => {});
@@ -165,8 +167,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     const started = Date.now();
     info.syncingSince = new Date(started).toISOString();
     void saveOrSay();
+    let drain = false;
     current = sync({ dir: opts.dir, scheduled: true, signal: interrupt.signal, gitSignal: killGit.signal, log })
       .then((r) => {
+        // Work ended: there may be more for the free slot (the queue drains without waiting for a tick).
+        drain = r.ran.length > 0;
         info.lastSync = { at: new Date().toISOString(), ok: true, durationMs: Date.now() - started, summary: summarize(r) };
         log(`sync: ${info.lastSync.summary}`);
         opts.onSync?.(r);
@@ -182,6 +187,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
         delete info.syncingSince;
         await saveOrSay();
         current = undefined;
+        if (drain && !stop.signal.aborted) {
+          log("ran work: syncing again at once for more");
+          void tick();
+        }
       });
     await current;
   };

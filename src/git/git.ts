@@ -15,10 +15,13 @@ import { gitFailureText, nonInteractiveSsh, shellWord } from "../core/ssh.js";
 import { notRead, tooBigBlob } from "../core/limits.js";
 import type { Author, Hub, PathCommit } from "./hub.js";
 import { editTree } from "./tree.js";
-import { CoordError, EXIT } from "../errors.js";
+import { CoordError, EXIT, RemoteUnreachable } from "../errors.js";
 
 /** Seconds one git command may take when the machine config says nothing (gitTimeout). */
 export const DEFAULT_GIT_TIMEOUT = 30;
+
+/** Seconds a probe of the remote (Hub.reachable) waits for an answer at most. */
+const PROBE_TIMEOUT = 15;
 
 /** Inherited GIT_* variables worth keeping (TLS trust for https remotes). */
 const PASSTHROUGH_ENV = ["GIT_SSL_CAINFO", "GIT_SSL_CAPATH", "GIT_CONFIG_NOSYSTEM"];
@@ -197,6 +200,16 @@ export class Repo implements Hub {
     }
   }
 
+  async reachable(): Promise<boolean> {
+    try {
+      // An answer, even "no such branch" (exit 2), is a remote that is there.
+      await this.git({ timeout: Math.min(this.timeout, PROBE_TIMEOUT) }).raw(["ls-remote", "--quiet", this.remote, `refs/heads/${this.branch}`]);
+      return true;
+    } catch {
+      return false; // any failure to answer: the outage goes on
+    }
+  }
+
   async remoteUrl(): Promise<string> {
     return (await this.git().raw(["remote", "get-url", this.remote])).trim();
   }
@@ -272,13 +285,13 @@ export class Repo implements Hub {
   /** A failed fetch or push in one sentence: the remote (without credentials), and why. */
   private async remoteError(e: unknown, doing: "reach" | "push to"): Promise<CoordError> {
     const url = await this.displayUrl();
+    const Failure = doing === "reach" ? RemoteUnreachable : CoordError;
     if (isTimeout(e))
-      return new CoordError(
-        `could not ${doing} the remote ${url}: the remote did not answer in ${this.timeout} s (gitTimeout in .git/coord/machine.yaml sets how long coord waits)`,
-        EXIT.FAILURE,
-      );
+      return new Failure(`could not ${doing} the remote ${url}: the remote did not answer in ${this.timeout} s (gitTimeout in .git/coord/machine.yaml sets how long coord waits)`);
     const why = firstLine(String((e as Error)?.message ?? e));
-    return new CoordError(why.startsWith("ALERT:") ? `${why} (remote ${url})` : `could not ${doing} the remote ${url}: ${why}`, EXIT.FAILURE);
+    // A hook's refusal (ALERT:) is the remote answering: no outage.
+    if (why.startsWith("ALERT:")) return new CoordError(`${why} (remote ${url})`, EXIT.FAILURE);
+    return new Failure(`could not ${doing} the remote ${url}: ${why}`);
   }
 
   /** The commit a ref points at, or undefined. */

@@ -32,6 +32,14 @@ export interface Hub {
   fetch(): Promise<string | undefined>;
 
   /**
+   * Whether the remote answers now, asked cheaply (no objects move, no ref
+   * changes; an empty remote answers too). Never throws. A machine backing
+   * off after an outage asks this at every tick to notice at once when the
+   * hub is back.
+   */
+  reachable(): Promise<boolean>;
+
+  /**
    * A commit id for `ref`: `trackingRef` (the tip the last fetch or push
    * left, undefined before any), or a full commit id this client has (as
    * itself). Undefined when there is no such ref or commit.

@@ -9,6 +9,7 @@
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { tooBigBlob } from "../core/limits.js";
+import { RemoteUnreachable } from "../errors.js";
 import type { Author, Hub, PathCommit } from "./hub.js";
 
 interface StoredCommit {
@@ -32,6 +33,8 @@ export class MemoryRemote {
   readonly branches = new Map<string, string>();
   /** Every commit any client built, by id (content-addressed: one client cannot see another's until it is pushed and fetched). */
   private readonly commits = new Map<string, StoredCommit>();
+  /** While true, the remote is down: fetch and push throw as an unreachable git remote does, reachable() says false. */
+  down = false;
   /** Pushes that landed, and those refused (for tests that count the races). */
   readonly pushes = { landed: 0, refused: 0 };
 
@@ -107,6 +110,7 @@ export class MemoryHub implements Hub {
   }
 
   async fetch(): Promise<string | undefined> {
+    this.answer();
     const tip = this.remote.tip(this.branch);
     if (tip === undefined) return undefined;
     for (const [id] of this.remote.lineage(tip)) {
@@ -115,6 +119,10 @@ export class MemoryHub implements Hub {
     }
     this.tracking = tip;
     return tip;
+  }
+
+  async reachable(): Promise<boolean> {
+    return !this.remote.down;
   }
 
   async resolve(ref: string): Promise<string | undefined> {
@@ -146,6 +154,7 @@ export class MemoryHub implements Hub {
   }
 
   async push(commit: string): Promise<boolean> {
+    this.answer();
     this.have(commit);
     const tip = this.remote.tip(this.branch);
     if (tip !== undefined && !this.remote.isAncestor(tip, commit)) {
@@ -167,6 +176,11 @@ export class MemoryHub implements Hub {
       if (c.tree.get(path) !== before) found.push({ commit: id, author: c.author.name, at: c.at });
     }
     return found;
+  }
+
+  /** Throws as an unreachable remote does while the remote is down. */
+  private answer(): void {
+    if (this.remote.down) throw new RemoteUnreachable("could not reach the remote memory: it is down");
   }
 
   /** The commit `id`, which this client must have (as git has only what it fetched or built). */

@@ -50,7 +50,7 @@ const configSchema = z.strictObject({
   claimLease: duration.default(600),
   /** Seconds before the first retry of a failed task; doubled for each further one. */
   retryBackoff: delay.default(30),
-  /** Scheduled syncs back off after a failure: this long after the first, doubling, at most an hour. */
+  /** Scheduled syncs back off after a failure: this long after the first, doubling, at most 5 minutes (after an outage they probe the hub meanwhile). */
   failureBackoff: delay.default(60),
   /** While tasks run: seconds between looks at the remote (new cancellations, heartbeats, claims renewed). */
   checkEvery: duration.default(30),

@@ -1,6 +1,8 @@
 // Failures across runs: consecutive failed syncs are counted, scheduled runs
-// back off exponentially, and a machine that failed 3 times in a row reports
-// itself `stalled` (with the last error) as soon as it can publish again.
+// back off exponentially (at most 5 minutes; after an outage of the hub they
+// also probe it at every tick and sync as soon as it answers), and a machine
+// that failed 3 times in a row reports itself `stalled` (with the last error)
+// as soon as it can publish again.
 import { join } from "node:path";
 import { z } from "zod";
 import { backoffDelay } from "../core/backoff.js";
@@ -15,13 +17,15 @@ export interface Health {
   lastFailureAt?: string;
   /** When the current run of failures began. */
   since?: string;
+  /** The last failure was the hub not answering (an outage): a scheduled run probes it instead of waiting out the backoff. */
+  unreachable?: boolean;
 }
 
 /** Failed syncs in a row after which the machine reports itself stalled. */
 export const STALL_AFTER = 3;
 
 /** The longest a scheduled run skips after failures (seconds). */
-export const MAX_FAILURE_BACKOFF = 3600;
+export const MAX_FAILURE_BACKOFF = 300;
 
 const path = (stateDir: string) => join(stateDir, "health.json");
 
@@ -30,6 +34,7 @@ const healthSchema = z.looseObject({
   lastError: z.string().optional(),
   lastFailureAt: z.string().optional(),
   since: z.string().optional(),
+  unreachable: z.boolean().optional(),
 });
 
 export async function readHealth(stateDir: string): Promise<Health> {
@@ -49,9 +54,15 @@ export async function readHealth(stateDir: string): Promise<Health> {
   return { failures: 0 };
 }
 
-export async function recordFailure(stateDir: string, error: string, now: Date): Promise<Health> {
+export async function recordFailure(stateDir: string, error: string, now: Date, unreachable = false): Promise<Health> {
   const h = await readHealth(stateDir);
-  const next: Health = { failures: h.failures + 1, lastError: redact(error), lastFailureAt: now.toISOString(), since: h.since ?? now.toISOString() };
+  const next: Health = {
+    failures: h.failures + 1,
+    lastError: redact(error),
+    lastFailureAt: now.toISOString(),
+    since: h.since ?? now.toISOString(),
+    ...(unreachable ? { unreachable } : {}),
+  };
   await writeDurably(path(stateDir), JSON.stringify(next) + "\n");
   return next;
 }
@@ -64,7 +75,7 @@ export async function recordSuccess(stateDir: string): Promise<void> {
 
 /**
  * Until when a scheduled run should skip: `base` seconds after the last
- * failure, doubling, at most an hour — from `now` at the latest, so a failure
+ * failure, doubling, at most 5 minutes — from `now` at the latest, so a failure
  * stamped by a clock that was ahead never stops syncs for longer.
  */
 export function backoffUntil(h: Health, base = 60, now = new Date()): Date | undefined {

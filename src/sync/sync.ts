@@ -9,7 +9,7 @@ import { delegatedOrdersPath, ORDERS_FILE, readModel, STATUS_JSON, STATUS_MD, ty
 import { ownComputer, renderChanges, viewWith } from "../core/publish.js";
 import { deriveStatus } from "../core/status.js";
 import { own, type ComputerFile, type Order, type Problem } from "../core/types.js";
-import { CoordError, EXIT } from "../errors.js";
+import { CoordError, EXIT, RemoteUnreachable } from "../errors.js";
 import { killOrphan } from "../runner/run.js";
 import { type Built, commitOwned, publishWithRetry } from "./cas.js";
 import { agentArgv, runOne, taskMarker, type RunningTask, type TaskOutcome } from "./tasks.js";
@@ -49,7 +49,7 @@ export interface CycleOptions {
   log?: (line: string) => void;
   /** Pushes rejected in a row before giving up. */
   maxPushAttempts?: number;
-  /** A run from cron or the daemon: after failures it backs off (1, 2, 4 … 60 minutes). */
+  /** A run from cron or the daemon: after failures it backs off (1, 2, 4, at most 5 minutes), probing the hub after an outage. */
   scheduled?: boolean;
   /** Aborting interrupts running tasks cleanly (reported failed, "interrupted"); the sync then publishes and ends. */
   signal?: AbortSignal;
@@ -146,8 +146,12 @@ export async function syncMachine(machine: Machine, opts: CycleOptions = {}): Pr
   if (opts.scheduled && !opts.dryRun) {
     const health = await readHealth(stateDir);
     const until = backoffUntil(health, config.failureBackoff, now());
-    if (until && until.getTime() > now().getTime())
-      return { ...result, skipped: true, backoff: { until: until.toISOString(), failures: health.failures, lastError: health.lastError ?? "" } };
+    if (until && until.getTime() > now().getTime()) {
+      // After an outage, a cheap probe at every tick: the sync goes on as soon as the hub answers again.
+      const back = health.unreachable === true && (await machine.hub.reachable());
+      if (!back) return { ...result, skipped: true, backoff: { until: until.toISOString(), failures: health.failures, lastError: health.lastError ?? "" } };
+      log("the hub answers again: syncing now instead of waiting out the backoff");
+    }
   }
   const lock = await tryLock(stateDir);
   if (!lock) return { ...result, skipped: true };
@@ -173,7 +177,7 @@ export async function syncMachine(machine: Machine, opts: CycleOptions = {}): Pr
     await record();
     return result;
   } catch (e) {
-    if (!opts.dryRun && !(e instanceof CoordError && e.exitCode === EXIT.USAGE)) await recordFailure(stateDir, (e as Error).message, now());
+    if (!opts.dryRun && !(e instanceof CoordError && e.exitCode === EXIT.USAGE)) await recordFailure(stateDir, (e as Error).message, now(), e instanceof RemoteUnreachable);
     await record((e as Error).message);
     throw e;
   } finally {

@@ -19,7 +19,10 @@ export function registerSync(program: Command, io: Io): void {
     .option("--no-run", "publish status but start no task")
     .option("--dry-run", "print what would run; change nothing")
     .option("--json", "print the result as JSON")
-    .option("--scheduled", "a run from cron or a timer: after failures, back off (1, 2, 4 … 60 minutes) instead of trying every time")
+    .option(
+      "--scheduled",
+      "a run from cron or a timer: after failures, back off (1, 2, 4, at most 5 minutes; after an outage it probes the hub each time and syncs as soon as it answers) instead of trying every time",
+    )
     .addHelpText(
       "after",
       EXIT_CODES +
