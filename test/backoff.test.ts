@@ -75,10 +75,11 @@ describe("the waits built on it", () => {
 });
 
 describe("publishWithRetry: the one compare-and-swap loop (sync, order --human, watch)", () => {
-  /** A remote that rejects the first `rejections` pushes. */
-  function run(rejections: number, attempts = 10, nothingAt?: number) {
+  /** A remote that rejects the first `rejections` pushes; the clock moves only by the waits (and `pushMs` per push). */
+  function run(rejections: number, budgetMs = 60_000, nothingAt?: number, pushMs = 0) {
     const calls: string[] = [];
     const waits: number[] = [];
+    let clock = 0;
     const result = publishWithRetry<string>(
       {
         attempt: async (n) => {
@@ -87,13 +88,22 @@ describe("publishWithRetry: the one compare-and-swap loop (sync, order --human, 
           return { commit: `c${n}`, landed: async () => `landed c${n}` };
         },
         push: async (commit) => {
+          clock += pushMs;
           calls.push(`push ${commit}`);
           return calls.filter((c) => c.startsWith("push")).length > rejections;
         },
         rejected: (n) => calls.push(`rejected ${n}`),
-        gaveUp: (n) => new Error(`gave up after ${n}`),
+        gaveUp: (n, ms) => new Error(`gave up after ${n} in ${ms} ms`),
       },
-      { attempts, sleep: async (ms) => waits.push(ms), random: () => 0.5 },
+      {
+        budgetMs,
+        sleep: async (ms) => {
+          clock += ms;
+          waits.push(ms);
+        },
+        random: () => 0.5,
+        now: () => clock,
+      },
     );
     return { result, calls, waits };
   }
@@ -113,15 +123,30 @@ describe("publishWithRetry: the one compare-and-swap loop (sync, order --human, 
   });
 
   it("nothing to change on the new tip: no push, the outcome as it is", async () => {
-    const r = run(5, 10, 2);
+    const r = run(5, 60_000, 2);
     expect(await r.result).toBe("nothing to change");
     expect(r.calls).toEqual(["build 1", "push c1", "rejected 1", "build 2"]);
   });
 
-  it("gives up after the last rejected push, without waiting after it", async () => {
-    const r = run(99, 3);
-    await expect(r.result).rejects.toThrow("gave up after 3");
+  it("gives up when the next wait would end past the budget, without waiting after the last rejected push", async () => {
+    const r = run(99, 200);
+    await expect(r.result).rejects.toThrow("gave up after 3 in 150 ms"); // waits 50 + 100; a third of 200 would end at 350
     expect(r.calls.filter((c) => c.startsWith("push"))).toHaveLength(3);
     expect(r.waits).toEqual([50, 100]);
+  });
+
+  it("keeps trying as long as the budget lasts, not a count: 30 lost races in a row still land", async () => {
+    const r = run(30, 60_000);
+    expect(await r.result).toBe("landed c31");
+    expect(r.waits).toHaveLength(30);
+    expect(r.waits.slice(-1)).toEqual([2000]); // the wait stops growing at 2 s
+  });
+
+  it("the budget counts the time pushes take too", async () => {
+    const r = run(99, 10_000, undefined, 1_000);
+    await expect(r.result).rejects.toThrow(/gave up after \d+ in \d+ ms/);
+    const pushes = r.calls.filter((c) => c.startsWith("push")).length;
+    expect(pushes).toBeGreaterThan(2);
+    expect(pushes).toBeLessThan(10); // 1 s a push: far fewer than without
   });
 });

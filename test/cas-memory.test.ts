@@ -36,7 +36,7 @@ function publish(hub: Hub, machine: string, text: string, rejected: () => void):
       rejected,
       gaveUp: (n) => new Error(`${machine} gave up after ${n} rejected pushes`),
     },
-    { attempts: 50, sleep: async () => {}, random: () => 0 },
+    { budgetMs: 60_000, maxAttempts: 50, sleep: async () => {}, random: () => 0 },
   );
 }
 

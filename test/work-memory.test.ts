@@ -112,3 +112,34 @@ describe("after a failure, on the in-memory hub", () => {
     expect((await f.sync("a")).skipped).toBe(false); // a manual sync always tries
   });
 });
+
+describe("a remote too busy to publish to", () => {
+  it("a sync whose pushes keep losing gives up when its push budget is spent, says so, and the next sync publishes the result without running it again", async () => {
+    fleet = await memoryFleet(["a"]);
+    const f = fleet;
+    const log = join(f.root, "ran.log");
+    await f.pushOrders([{ id: "job", to: "a", run: `echo ran >> ${log}` }]);
+    const a = f.m("a");
+    const inner = a.hub;
+    let pushes = 0;
+    const busy: Hub = Object.assign(Object.create(inner) as Hub, {
+      push: async () => {
+        pushes++;
+        return false; // someone else always pushed first
+      },
+    });
+    f.machines.set("a", { ...a, hub: busy });
+    await expect(f.sync("a", { pushBudgetMs: 1_000 })).rejects.toThrow(
+      /^gave up publishing after \d+ rejected pushes in \d+ s \(the remote is very busy\); results are kept and the next sync publishes them$/,
+    );
+    expect(pushes).toBeGreaterThan(3);
+    expect(await lines(log)).toEqual(["ran"]);
+    expect((await f.status()).orders.job?.state).not.toBe("completed"); // nothing reached the hub
+
+    f.machines.set("a", a); // the remote calms down
+    const next = await f.sync("a");
+    expect(next.ran).toEqual([]);
+    expect((await f.status()).orders.job).toMatchObject({ state: "completed", done: true });
+    expect(await lines(log)).toEqual(["ran"]); // ran once
+  });
+});

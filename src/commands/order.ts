@@ -20,7 +20,7 @@ import { configGet } from "../git/local.js";
 import { loadConfig } from "../state/config.js";
 import { readDelegated, renderDelegated, updateDelegated, type DelegatedOrders } from "../state/delegated.js";
 import { gitDirOf } from "../state/paths.js";
-import { publishWithRetry } from "../sync/cas.js";
+import { PUSH_BUDGET_MS, publishWithRetry } from "../sync/cas.js";
 import { openMachine, READ_PATHS } from "../sync/sync.js";
 
 // ------------------------------------------------------------------ clones
@@ -258,9 +258,9 @@ async function asPerson(dir: string, message: string, id: string, validate: bool
           };
         },
         push: (commit) => repo.push(commit),
-        gaveUp: (n) => new CoordError(`others pushed first ${n} times in a row; nothing was changed, try again`, EXIT.FAILURE),
+        gaveUp: (n, ms) => new CoordError(`others pushed first ${n} times in ${Math.round(ms / 1000)} s; nothing was changed, try again`, EXIT.FAILURE),
       },
-      { attempts: 10 },
+      { budgetMs: PUSH_BUDGET_MS },
     );
   } finally {
     await rm(scratch, { recursive: true, force: true });

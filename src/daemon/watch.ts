@@ -11,7 +11,7 @@ import { ORDERS_FILE, readModel } from "../core/repo.js";
 import { CoordError, EXIT } from "../errors.js";
 import { firstLine, machineAuthor, readInCheckout, type Author } from "../git/git.js";
 import { configGet } from "../git/local.js";
-import { publishWithRetry } from "../sync/cas.js";
+import { PUSH_BUDGET_MS, publishWithRetry } from "../sync/cas.js";
 import { type GitMachine, openMachine, READ_PATHS } from "../sync/sync.js";
 import { runDaemon, type DaemonOptions } from "./daemon.js";
 
@@ -89,9 +89,9 @@ export async function publishOrdersEdit(m: GitMachine, log: (line: string) => vo
       },
       push: (commit) => m.repo.push(commit),
       rejected: () => log("push rejected (someone pushed first); retrying on the new tip"),
-      gaveUp: (n) => new CoordError(`gave up pushing ORDERS.json after ${n} rejected pushes; save it again to retry`, EXIT.FAILURE),
+      gaveUp: (n, ms) => new CoordError(`gave up pushing ORDERS.json after ${n} rejected pushes in ${Math.round(ms / 1000)} s; save it again to retry`, EXIT.FAILURE),
     },
-    { attempts: 10 },
+    { budgetMs: PUSH_BUDGET_MS },
   );
 }
 

@@ -19,30 +19,47 @@ export interface CasSteps<T> {
   push(commit: string): Promise<boolean>;
   /** Said after a rejected push, before waiting. */
   rejected?(n: number): void;
-  /** The failure after the last rejected push. */
-  gaveUp(attempts: number): Error;
+  /** The failure after the last rejected push: `attempts` pushes rejected in `elapsedMs`. */
+  gaveUp(attempts: number, elapsedMs: number): Error;
 }
 
 export interface CasOptions {
-  /** Pushes tried in all. */
-  attempts: number;
+  /**
+   * How long to keep trying (ms, from the first build): after a rejected
+   * push the loop waits and tries again unless that wait would end past the
+   * budget. Pushes that keep losing to others' progress are retried for this
+   * long; a machine does not give up after a count of them.
+   */
+  budgetMs: number;
+  /** A bound on pushes whatever the budget (every loop has one). */
+  maxAttempts?: number;
   backoff?: Backoff;
   sleep?: (ms: number) => Promise<unknown>;
   random?: () => number;
+  /** Milliseconds, for the budget. */
+  now?: () => number;
 }
+
+/** The push budget of a sync, `coord order` and `coord watch` (ms): a minute of lost races. */
+export const PUSH_BUDGET_MS = 60_000;
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Builds on the tip and pushes until a push lands or nothing needs one; at most `attempts` pushes. */
-export async function publishWithRetry<T>(steps: CasSteps<T>, { attempts, backoff = PUSH_BACKOFF, sleep = pause, random = Math.random }: CasOptions): Promise<T> {
-  for (let n = 1; n <= attempts; n++) {
+/** Builds on the tip and pushes until a push lands or nothing needs one, for at most `budgetMs`. */
+export async function publishWithRetry<T>(
+  steps: CasSteps<T>,
+  { budgetMs, maxAttempts = 10_000, backoff = PUSH_BACKOFF, sleep = pause, random = Math.random, now = () => performance.now() }: CasOptions,
+): Promise<T> {
+  const start = now();
+  for (let n = 1; ; n++) {
     const built = await steps.attempt(n);
     if ("done" in built) return built.done;
     if (await steps.push(built.commit)) return built.landed();
     steps.rejected?.(n);
-    if (n < attempts) await sleep(backoffDelay(n, backoff, random));
+    const wait = backoffDelay(n, backoff, random);
+    if (n >= maxAttempts || now() - start + wait > budgetMs) throw steps.gaveUp(n, now() - start);
+    await sleep(wait);
   }
-  throw steps.gaveUp(attempts);
 }
 
 /**

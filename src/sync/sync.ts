@@ -11,7 +11,7 @@ import { deriveStatus } from "../core/status.js";
 import { own, type ComputerFile, type Order, type Problem } from "../core/types.js";
 import { CoordError, EXIT, RemoteUnreachable } from "../errors.js";
 import { killOrphan } from "../runner/run.js";
-import { type Built, commitOwned, publishWithRetry } from "./cas.js";
+import { type Built, commitOwned, PUSH_BUDGET_MS, publishWithRetry } from "./cas.js";
 import { agentArgv, runOne, taskMarker, type RunningTask, type TaskOutcome } from "./tasks.js";
 import type { Receipts } from "../core/messages.js";
 import { deliver, ownMessageFiles, runMessageHooks } from "./mail.js";
@@ -47,8 +47,8 @@ export interface CycleOptions {
   now?: () => Date;
   /** Progress lines for people. */
   log?: (line: string) => void;
-  /** Pushes rejected in a row before giving up. */
-  maxPushAttempts?: number;
+  /** How long a publish keeps redoing rejected pushes (ms); default 60 s. */
+  pushBudgetMs?: number;
   /** A run from cron or the daemon: after failures it backs off (1, 2, 4, at most 5 minutes), probing the hub after an outage. */
   scheduled?: boolean;
   /** Aborting interrupts running tasks cleanly (reported failed, "interrupted"); the sync then publishes and ends. */
@@ -103,7 +103,7 @@ interface Cycle {
   result: SyncResult;
   now: () => Date;
   log: (line: string) => void;
-  maxPushAttempts: number;
+  pushBudgetMs: number;
   /** Claims made in this cycle, with the journal entry each replaced (to restore when the claim is lost). */
   claimed: Map<string, JournalEntry | undefined>;
   /** Tasks running now, to stop on cancellation or a lost claim. */
@@ -219,7 +219,7 @@ async function cycle(machine: Machine, opts: CycleOptions, result: SyncResult, l
     result,
     now,
     log,
-    maxPushAttempts: opts.maxPushAttempts ?? 10,
+    pushBudgetMs: opts.pushBudgetMs ?? PUSH_BUDGET_MS,
     claimed: new Map(),
     running: new Map(),
     chain: Promise.resolve(),
@@ -555,9 +555,13 @@ async function publish(c: Cycle, first: { tip?: string; files?: Map<string, stri
       },
       push: (commit) => hub.push(commit),
       rejected: () => c.log("push rejected (someone pushed first); retrying on the new tip"),
-      gaveUp: (n) => new CoordError(`gave up publishing after ${n} rejected pushes (the remote is very busy); results are kept and the next sync publishes them`, EXIT.FAILURE),
+      gaveUp: (n, ms) =>
+        new CoordError(
+          `gave up publishing after ${n} rejected pushes in ${Math.round(ms / 1000)} s (the remote is very busy); results are kept and the next sync publishes them`,
+          EXIT.FAILURE,
+        ),
     },
-    { attempts: c.maxPushAttempts },
+    { budgetMs: c.pushBudgetMs },
   );
 }
 
