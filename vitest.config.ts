@@ -13,7 +13,7 @@ export default defineConfig({
     pool: "forks",
     maxWorkers: 4,
     projects: [
-      { extends: true, test: { name: "quick", include: ["test/**/*.test.ts"], exclude: slow } },
+      { extends: true, test: { name: "quick", include: ["test/**/*.test.ts"], exclude: slow, isolate: false } },
       { extends: true, test: { name: "e2e", include: slow, globalSetup: ["test/global-setup.ts"] } },
     ],
   },

@@ -144,7 +144,7 @@ rmSync(root, { recursive: true, force: true });
   await init({ dir, name: "izzit7", remote: hub });
   const person = join(root, "person");
   execFileSync("git", ["clone", "--quiet", hub, person]);
-  const cli = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "cli", "main.js");
+  const cli = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "coord.mjs");
   const watcher = spawn(process.execPath, [cli, "watch", "--dir", dir, "--every", "5s"], { stdio: "ignore", env: process.env });
   await new Promise((r) => setTimeout(r, 2000));
   const latencies = [];

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const CLI = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "cli", "main.js");
+const CLI = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "coord.mjs");
 const minutes = Number(process.env.SOAK_MINUTES ?? 3);
 const names = ["alpha", "beta", "gamma"].slice(0, Number(process.env.SOAK_MACHINES ?? 3));
 const TOKEN = "ghp_SoakSecretToken0123456789abcdefABCDEF";

@@ -1,8 +1,9 @@
 // Files shipped in templates/, read at run time (the package includes the folder).
 import { readFile } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { PACKAGE_ROOT } from "./package.js";
 
-export const TEMPLATES_DIR = fileURLToPath(new URL("../templates/", import.meta.url));
+export const TEMPLATES_DIR = join(PACKAGE_ROOT, "templates") + "/";
 
 export async function template(name: string): Promise<string> {
   return readFile(TEMPLATES_DIR + name, "utf8");

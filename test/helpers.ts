@@ -13,7 +13,7 @@ import { init } from "../src/commands/init.js";
 import { main } from "../src/cli/main.js";
 
 const run = promisify(execFile);
-export const CLI = join(import.meta.dirname, "..", "dist", "cli", "main.js");
+export const CLI = join(import.meta.dirname, "..", "dist", "coord.mjs");
 
 /** git as a person runs it; identity only through -c, since the machine has none. */
 export async function git(cwd: string, ...args: string[]): Promise<string> {

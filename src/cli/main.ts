@@ -2,7 +2,7 @@
 // The CLI: the root program, the commands registered by their own modules
 // (src/cli/commands/), and the one place an error becomes a sentence and an
 // exit code. Nothing deeper calls process.exit.
-import { createRequire } from "node:module";
+import { VERSION } from "../package.js";
 import { Command, CommanderError } from "commander";
 import { EXIT } from "../errors.js";
 import { describeFailure, failureLines } from "../failure.js";
@@ -24,7 +24,7 @@ import { EXIT_CODES, examples, type Io } from "./shared.js";
 
 export type { Io } from "./shared.js";
 
-const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
+const version = VERSION;
 
 /** Each command's module, in the order `coord --help` lists them. */
 const COMMANDS: ((program: Command, io: Io) => void)[] = [

@@ -3,10 +3,10 @@
 // file and lock live in the local state; a kill -9 leaves nothing that blocks
 // the next start (the lock goes stale, the pid file is only information).
 import { spawn } from "node:child_process";
-import { existsSync, openSync } from "node:fs";
+import { openSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { CLI_PATH } from "../package.js";
 import cron, { type ScheduledTask } from "node-cron";
 import { cronProblem } from "../core/cron.js";
 import { describeFailure } from "../failure.js";
@@ -233,7 +233,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
 }
 
 /** The built CLI: beside this file when built, or in dist/ when run from the sources (tests). */
-const CLI = [new URL("../cli/main.js", import.meta.url), new URL("../../dist/cli/main.js", import.meta.url)].map((u) => fileURLToPath(u)).find((f) => existsSync(f))!;
+const CLI = CLI_PATH;
 
 /** Refuses a schedule or jitter the daemon could not use, with one sentence. */
 export function checkDaemonOptions(opts: { schedule?: string; jitter?: number }): void {

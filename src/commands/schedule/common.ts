@@ -3,7 +3,7 @@
 import { spawn } from "node:child_process";
 import { access, constants, realpath } from "node:fs/promises";
 import { delimiter, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { CLI_PATH, PACKAGE_ROOT } from "../../package.js";
 import { cronProblem } from "../../core/cron.js";
 import { CoordError, EXIT } from "../../errors.js";
 import { loadConfig } from "../../state/config.js";
@@ -77,15 +77,13 @@ export interface Target {
   notes: string[];
 }
 
-const PACKAGE_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-
 export async function target(dir: string): Promise<Target> {
   const stateDir = await stateDirOf(dir);
   const config = await loadConfig(stateDir);
   if (!config) throw new CoordError(`${dir} has no coord machine config; run coord init there first`, EXIT.USAGE);
   const checkout = await realpath(resolve(dir));
   const notes: string[] = [];
-  let cli = join(PACKAGE_ROOT, "dist", "cli", "main.js");
+  let cli = CLI_PATH;
   if (await exists(cli)) cli = await realpath(cli);
   else notes.push(`${cli} does not exist yet: run npm run build in ${PACKAGE_ROOT} before the first scheduled sync`);
   for (const [what, p] of [
