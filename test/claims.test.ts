@@ -17,6 +17,7 @@ import {
   takenOver,
   takeoverAttempt,
 } from "../src/core/claims.js";
+import { observe } from "../src/core/clock.js";
 import type { OrderMachineStatus, StatusJson } from "../src/core/status.js";
 import type { Order, TaskState } from "../src/core/types.js";
 import { T0_ISO } from "./fixtures.js";
@@ -68,6 +69,75 @@ describe("leaseLive: a claim holds while its holder was seen within the lease", 
     ["garbage", "yesterday", 600, 0, false],
   ])("%s", (_what, lastSeen, lease, now, live) => {
     expect(leaseLive(lastSeen, lease, at(now))).toBe(live);
+  });
+});
+
+describe("leaseLive with the reader's own observation: a holder whose clock is behind keeps its claim", () => {
+  // The holder's clock is 8 minutes behind: its lastSeen says -480 s when it is written at 0.
+  const behind = iso(-480);
+  it.each<[string, string | undefined, number, { lastSeen: string; at: number } | undefined, boolean]>([
+    ["by its word alone, expired (lease 300 s)", behind, 0, undefined, false],
+    ["the reader saw that lastSeen appear just now", behind, 0, { lastSeen: behind, at: T0 }, true],
+    ["… and 300 s ago (by the reader's clock)", behind, 300, { lastSeen: behind, at: T0 }, true],
+    ["… and 301 s ago: unchanged for a lease, expired", behind, 301, { lastSeen: behind, at: T0 }, false],
+    ["an observation of another value does not count", behind, 0, { lastSeen: iso(-999), at: T0 }, false],
+    [
+      "a lastSeen years ahead: the word is not believed, the observation expires after a lease",
+      "2099-01-01T00:00:00.000Z",
+      301,
+      { lastSeen: "2099-01-01T00:00:00.000Z", at: T0 },
+      false,
+    ],
+    ["… and holds within it", "2099-01-01T00:00:00.000Z", 299, { lastSeen: "2099-01-01T00:00:00.000Z", at: T0 }, true],
+    ["a fresh lastSeen holds by its word without any observation", iso(0), 100, undefined, true],
+  ])("%s", (_what, lastSeen, now, observed, live) => {
+    expect(leaseLive(lastSeen, 300, at(now), observed)).toBe(live);
+  });
+
+  it("claimHolder and takenOver use it: a holder 8 minutes behind is live to a reader that saw it renew", () => {
+    const status = fleet({ a: [-480, report("in_progress")], b: [0] });
+    expect(claimHolder(order(), "b", status, at(10), 300)).toEqual({ expired: "a" });
+    const observed = new Map([["a", { lastSeen: iso(-480), at: T0 }]]);
+    expect(claimHolder(order(), "b", status, at(10), 300, observed)).toEqual({ live: "a" });
+    expect(
+      takenOver(
+        order(),
+        "a",
+        fleet({ a: [0, report("in_progress")], b: [-480, report("in_progress", 1, { takeoverFrom: "a" })] }),
+        at(10),
+        300,
+        new Map([["b", { lastSeen: iso(-480), at: T0 }]]),
+      ),
+    ).toBe(true);
+  });
+});
+
+describe("observe: when the reader saw each lastSeen change, by its own clock", () => {
+  const seen = (entries: Record<string, string>) => new Map(Object.entries(entries));
+  it.each<[string, Record<string, { lastSeen: string; at: number }>, Record<string, string>, number, Record<string, { lastSeen: string; at: number }>]>([
+    ["a machine seen for the first time is stamped now", {}, { a: "x" }, 5, { a: { lastSeen: "x", at: 5 } }],
+    ["an unchanged lastSeen keeps its stamp", { a: { lastSeen: "x", at: 1 } }, { a: "x" }, 5, { a: { lastSeen: "x", at: 1 } }],
+    ["a renewed lastSeen is stamped now", { a: { lastSeen: "x", at: 1 } }, { a: "y" }, 5, { a: { lastSeen: "y", at: 5 } }],
+    ["a machine no longer read is forgotten", { a: { lastSeen: "x", at: 1 }, b: { lastSeen: "z", at: 1 } }, { a: "x" }, 5, { a: { lastSeen: "x", at: 1 } }],
+    ["a stamp in the reader's future (its clock went back) is stamped again now", { a: { lastSeen: "x", at: 9 } }, { a: "x" }, 5, { a: { lastSeen: "x", at: 5 } }],
+  ])("%s", (_what, before, lastSeen, now, after) => {
+    const result = observe(new Map(Object.entries(before)), seen(lastSeen), new Date(now));
+    expect(Object.fromEntries(result)).toEqual(after);
+  });
+
+  it("JavaScript's own names are names like any other", () => {
+    const result = observe(
+      new Map([["constructor", { lastSeen: "x", at: 1 }]]),
+      new Map([
+        ["__proto__", "y"],
+        ["constructor", "x"],
+      ]),
+      new Date(5),
+    );
+    expect([...result]).toEqual([
+      ["__proto__", { lastSeen: "y", at: 5 }],
+      ["constructor", { lastSeen: "x", at: 1 }],
+    ]);
   });
 });
 

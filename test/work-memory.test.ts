@@ -3,7 +3,7 @@
 // re-planning after a lost claim and exactly-once, at volumes and with
 // interleavings that would take minutes on real git (any.e2e keeps the
 // acceptance run on real git, with processes).
-import { readFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { CoordError, RemoteUnreachable } from "../src/errors.js";
@@ -141,5 +141,70 @@ describe("a remote too busy to publish to", () => {
     expect(next.ran).toEqual([]);
     expect((await f.status()).orders.job).toMatchObject({ state: "completed", done: true });
     expect(await lines(log)).toEqual(["ran"]); // ran once
+  });
+});
+
+describe("clock skew, on the in-memory hub", () => {
+  const minutes = (n: number) => () => new Date(Date.now() + n * 60_000);
+
+  it("a holder whose clock is 6 minutes behind keeps its claim (lease 5 minutes): the reader measures the lease by its own clock", async () => {
+    fleet = await memoryFleet(["a", "b"], { config: { claimLease: 300, checkEvery: 1 } });
+    const f = fleet;
+    const log = join(f.root, "ran.log");
+    const marker = join(f.root, "a-started");
+    await f.pushOrders([{ id: "job", to: "ANY", run: `echo $COORD_MACHINE >> ${log}; [ "$COORD_MACHINE" = b ] || { touch ${marker}; sleep 3; }` }]);
+    const holder = f.sync("a", { now: minutes(-6) });
+    for (let i = 0; i < 200 && !(await lines(log)).length; i++) await new Promise((r) => setTimeout(r, 25));
+    expect((await f.status()).orders.job.machines.a?.state).toMatch(/assigned|in_progress/);
+    // By a's word its lastSeen is 6 minutes old, past the lease; b saw it appear just now.
+    const b = await f.sync("b");
+    expect(b.ran).toEqual([]);
+    expect(b.waiting).toEqual([{ id: "job", reason: "claimed by a" }]);
+    expect((await holder).ran.map((t) => [t.id, t.state])).toEqual([["job", "completed"]]);
+    expect(await lines(log)).toEqual(["a"]);
+  });
+
+  it("a silent holder is still taken over once the reader saw its lastSeen unchanged for a lease", async () => {
+    fleet = await memoryFleet(["a", "b"], { config: { claimLease: 300, checkEvery: 1 } });
+    const f = fleet;
+    const log = join(f.root, "ran.log");
+    await f.pushOrders([{ id: "job", to: "ANY", run: `echo $COORD_MACHINE >> ${log}; [ "$COORD_MACHINE" = b ] || sleep 30` }]);
+    // a claims, then can no longer publish: its claim is never renewed.
+    const a = f.m("a");
+    const inner = a.hub;
+    let landed = 0;
+    const cutOff: Hub = Object.assign(Object.create(inner) as Hub, {
+      push: async (commit: string) => {
+        if (landed > 0) throw new RemoteUnreachable("could not reach the remote memory: cut off");
+        const ok = await inner.push(commit);
+        if (ok) landed++;
+        return ok;
+      },
+    });
+    f.machines.set("a", { ...a, hub: cutOff });
+    const stop = new AbortController();
+    const holder = f.sync("a", { signal: stop.signal }).catch((e: Error) => e);
+    for (let i = 0; i < 200 && !(await lines(log)).length; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(await f.sync("b")).toMatchObject({ ran: [], waiting: [{ id: "job", reason: "claimed by a" }] });
+    // Five minutes and a second later by b's clock, with a still silent: taken over.
+    const later = await f.sync("b", { now: () => new Date(Date.now() + 301_000) });
+    expect(later.ran.map((t) => [t.id, t.state])).toEqual([["job", "completed"]]);
+    stop.abort();
+    await holder;
+    expect((await lines(log)).sort()).toEqual(["a", "b"]);
+  });
+
+  it("observations are kept across syncs; a broken observed.json is kept aside with one sentence and the sync goes on", async () => {
+    fleet = await memoryFleet(["a", "b"]);
+    const f = fleet;
+    await f.sync("a"); // a registered before b: now it sees b
+    const file = join(f.m("a").stateDir, "observed.json");
+    const kept = JSON.parse(await readFile(file, "utf8"));
+    expect(kept).toMatchObject({ version: 1, machines: { b: { lastSeen: expect.any(String), at: expect.any(Number) } } });
+    await writeFile(file, "{ not json");
+    const r = await f.sync("a");
+    expect(r.warnings.join("\n")).toMatch(/observed\.json.*not JSON.*every machine is seen as just heard/s);
+    expect((await readdir(f.m("a").stateDir)).filter((n) => n.startsWith("observed.json.corrupt-"))).toHaveLength(1);
+    expect(JSON.parse(await readFile(file, "utf8")).machines.b.lastSeen).toBe(kept.machines.b.lastSeen);
   });
 });

@@ -3,12 +3,14 @@
 // it must stop by itself. Pure: `now` is passed in, no clock is read here.
 //
 // A claim is live while its holder's lastSeen (as the reader may believe it,
-// clock.ts heardAt) is younger than the claim's lease (at most MAX_LEASE).
+// clock.ts heardAt) is younger than the claim's lease (at most MAX_LEASE), or
+// while the reader saw that lastSeen change less than a lease ago by its own
+// clock (clock.ts observe): a holder whose clock runs behind keeps its claim.
 // A live holder renews it by publishing lastSeen at least every third of the
 // lease, looking at the remote at least every quarter; one whose published
 // lastSeen is FENCE_FRACTION of a lease old stops the task itself, before
 // anyone may take it over, so that two live machines never both run it.
-import { heardAt } from "./clock.js";
+import { heardAt, type Observation } from "./clock.js";
 import type { OrderMachineStatus, StatusJson } from "./status.js";
 import { isActive, type TaskEntry, type TaskEvent } from "./task-life.js";
 import { own, type Order } from "./types.js";
@@ -23,18 +25,27 @@ export const FENCE_FRACTION = 0.8;
 export const RENEW_PARTS = 3;
 export const LOOK_PARTS = 4;
 
-/** Whether a claim whose holder was last seen at `lastSeen` still holds at `now`. */
-export function leaseLive(lastSeen: string | undefined, lease: number, now: Date): boolean {
+/** What this reader saw of each machine's lastSeen, and when by its own clock (clock.ts observe). */
+export type Observed = ReadonlyMap<string, Observation>;
+
+/**
+ * Whether a claim whose holder was last seen at `lastSeen` still holds at
+ * `now`: its lastSeen (as believed) is younger than the lease, or the reader
+ * saw that very lastSeen appear less than a lease ago (`observed`).
+ */
+export function leaseLive(lastSeen: string | undefined, lease: number, now: Date, observed?: Observation): boolean {
+  const limit = Math.min(lease, MAX_LEASE) * 1000;
   const seen = heardAt(lastSeen, now);
-  return seen !== undefined && now.getTime() - seen <= Math.min(lease, MAX_LEASE) * 1000;
+  if (seen !== undefined && now.getTime() - seen <= limit) return true;
+  return observed !== undefined && observed.lastSeen === lastSeen && now.getTime() - observed.at <= limit;
 }
 
 /** The machine holding a live claim on an ANY order, or the expired holder to take over from. */
-export function claimHolder(order: Order, me: string, status: StatusJson, now: Date, lease: number): { live?: string; expired?: string } {
+export function claimHolder(order: Order, me: string, status: StatusJson, now: Date, lease: number, observed?: Observed): { live?: string; expired?: string } {
   let expired: string | undefined;
   for (const [name, m] of Object.entries(own(status.orders, order.id)?.machines ?? {})) {
     if (name === me || !isActive(m.state)) continue;
-    if (leaseLive(own(status.machines, name)?.lastSeen, m.lease ?? lease, now)) return { live: name }; // any live claim wins
+    if (leaseLive(own(status.machines, name)?.lastSeen, m.lease ?? lease, now, observed?.get(name))) return { live: name }; // any live claim wins
     expired ??= name;
   }
   return expired ? { expired } : {};
@@ -105,15 +116,15 @@ export function mustFence(published: string | undefined, now: Date, lease: numbe
  * good), or another machine ran this attempt meanwhile (the next look plans
  * it again, with the next attempt after its backoff).
  */
-export function claimLost(me: string, entry: TaskEntry, order: Order | undefined, status: StatusJson, now: Date, lease: number): boolean {
+export function claimLost(me: string, entry: TaskEntry, order: Order | undefined, status: StatusJson, now: Date, lease: number, observed?: Observed): boolean {
   if (!order || order.cancelled || order.rev !== entry.rev) return true;
-  if (order.to === "ANY" && claimHolder(order, me, status, now, lease).live !== undefined) return true;
+  if (order.to === "ANY" && claimHolder(order, me, status, now, lease, observed).live !== undefined) return true;
   const o = own(status.orders, order.id);
   if (o?.done === true) return true;
   return Object.entries(o?.machines ?? {}).some(([name, m]) => name !== me && m.state === "failed" && m.attempts >= entry.attempts);
 }
 
 /** Whether another machine took over this machine's running claim (it stops the task). */
-export function takenOver(order: Order, me: string, status: StatusJson, now: Date, lease: number): boolean {
-  return order.to === "ANY" && claimHolder(order, me, status, now, lease).live !== undefined;
+export function takenOver(order: Order, me: string, status: StatusJson, now: Date, lease: number, observed?: Observed): boolean {
+  return order.to === "ANY" && claimHolder(order, me, status, now, lease, observed).live !== undefined;
 }

@@ -18,3 +18,26 @@ export function heardAt(lastSeen: string | undefined, now: Date): number | undef
   if (!Number.isFinite(seen) || seen > now.getTime() + CLOCK_SKEW * 1000) return undefined;
   return Math.min(seen, now.getTime());
 }
+
+/** What a reader saw of a machine: the `lastSeen` it last read, and when (by the reader's own clock, ms) it first read that value. */
+export interface Observation {
+  lastSeen: string;
+  at: number;
+}
+
+/**
+ * The reader's observations after reading the machines' `lastSeen` values at
+ * `now`: a value not seen before (a new machine, a renewed heartbeat) is
+ * stamped with the reader's clock; an unchanged one keeps its stamp. Since
+ * only the reader's clock measures how long a value has not changed, a
+ * writer's clock running behind (or ahead) cannot make its claims look
+ * older (or younger) than they are. A machine no longer read is forgotten.
+ */
+export function observe(previous: ReadonlyMap<string, Observation>, lastSeen: ReadonlyMap<string, string>, now: Date): Map<string, Observation> {
+  const next = new Map<string, Observation>();
+  for (const [name, seen] of lastSeen) {
+    const before = previous.get(name);
+    next.set(name, before && before.lastSeen === seen && before.at <= now.getTime() ? before : { lastSeen: seen, at: now.getTime() });
+  }
+  return next;
+}

@@ -2,7 +2,7 @@
 // status (derived with this machine's own journal in it), who it is, what its
 // journal says it has done, and the time.
 import { backoffDelay } from "./backoff.js";
-import { claimHolder, takeoverAttempt } from "./claims.js";
+import { claimHolder, type Observed, takeoverAttempt } from "./claims.js";
 import { ordersTargets } from "./orders.js";
 import { rankForMachine } from "./rank.js";
 import { dependencyBlock, isOffline, missingCapabilities, type StatusJson } from "./status.js";
@@ -28,6 +28,8 @@ export interface PlanInput {
   retryBackoff: number;
   /** Seconds a claim holds without a heartbeat from its holder. */
   lease: number;
+  /** What this machine saw of the others' lastSeen, and when by its own clock: a claim holds a lease after its last change was seen. */
+  observed?: Observed;
 }
 
 export interface Claim {
@@ -117,7 +119,7 @@ export function plan(input: PlanInput): Plan {
     }
     const status = own(input.status.orders, order.id);
     if (status?.done) continue; // completed elsewhere, or failed for good
-    const holder = claimHolder(order, input.machine, input.status, input.now, input.lease);
+    const holder = claimHolder(order, input.machine, input.status, input.now, input.lease, input.observed);
     if (holder.live) {
       waiting.push({ order, reason: `claimed by ${holder.live}` });
       continue;

@@ -1,6 +1,7 @@
 // One sync cycle: lock → fetch → read one commit → plan → run → publish.
 import { join } from "node:path";
 import { computerFingerprint } from "../core/computer.js";
+import { type Observation, observe } from "../core/clock.js";
 import { formatProblem } from "../core/orders.js";
 import { claimEvent, claimLost, heartbeatDue, holdsClaims, lookEvery, mustFence, takenOver } from "../core/claims.js";
 import { owns } from "../core/ownership.js";
@@ -22,6 +23,7 @@ import { ownOrdersFile } from "../state/delegated.js";
 import { backoffUntil, readHealth, recordFailure, recordSuccess, STALL_AFTER, type Health } from "../state/health.js";
 import { Journal, type JournalEntry } from "../state/journal.js";
 import { takeSetAside } from "../state/corrupt.js";
+import { readObserved, saveObserved } from "../state/observed.js";
 import { appendLog, CRON_LOG, rotateOutputFile } from "../state/logs.js";
 import { tryLock, type HeldLock } from "../state/lock.js";
 import { type Machine, openMachine } from "./machine.js";
@@ -116,6 +118,8 @@ interface Cycle {
   latest?: RepoModel;
   /** The lastSeen other machines see for this one now (a claim holds for a lease after it). */
   publishedLastSeen?: string;
+  /** When this machine saw each other machine's lastSeen change, by its own clock (leases are measured by it). */
+  observed: Map<string, Observation>;
 }
 
 /** One sync of the machine whose checkout is `opts.dir`. */
@@ -204,6 +208,7 @@ async function cycle(machine: Machine, opts: CycleOptions, result: SyncResult, l
   const files = await hub.readFiles(tip, READ_PATHS);
   const model = readModel(await withOwnOrders(machine, files));
   checkIdentity(model, config);
+  const observed = observe(await readObserved(stateDir), lastSeenOf(model, config.name), now());
   const published = model.computers.get(config.name)?.tasks;
   if (journal.fresh && published && Object.keys(published).length && !opts.dryRun) {
     await journal.adopt(published);
@@ -224,6 +229,7 @@ async function cycle(machine: Machine, opts: CycleOptions, result: SyncResult, l
     running: new Map(),
     chain: Promise.resolve(),
     health,
+    observed,
   };
   const runTasks = opts.run !== false && !opts.dryRun;
   if (!opts.dryRun) await receive(c, model, runTasks);
@@ -256,6 +262,12 @@ async function cycle(machine: Machine, opts: CycleOptions, result: SyncResult, l
     await journal.save();
   }
   await publish(c, first, commitMessage(config.name, result));
+  await saveObserved(stateDir, c.observed).catch(() => {}); // lost observations only make claims of others hold longer
+}
+
+/** Every other machine's lastSeen as the files say. */
+function lastSeenOf(model: RepoModel, me: string): Map<string, string> {
+  return new Map([...model.computers].filter(([name]) => name !== me).map(([name, file]) => [name, file.lastSeen]));
 }
 
 /** What a sync did, in one line, when it did anything. */
@@ -364,6 +376,7 @@ function planNow(c: Cycle, model: RepoModel, files: Map<string, string>, busy = 
     maxParallel: Math.max(0, config.maxParallel - busy),
     retryBackoff: config.retryBackoff,
     lease: config.claimLease,
+    observed: c.observed,
   });
 }
 
@@ -492,7 +505,7 @@ async function dropLostClaims(c: Cycle, model: RepoModel): Promise<void> {
   for (const [id, entry] of Object.entries(c.journal.tasks)) {
     if (entry.state !== "assigned") continue;
     const order = model.orders?.orders.find((o) => o.id === id);
-    if (!claimLost(c.m.config.name, entry, order, status, c.now(), c.m.config.claimLease)) continue;
+    if (!claimLost(c.m.config.name, entry, order, status, c.now(), c.m.config.claimLease, c.observed)) continue;
     await c.journal.apply(id, { kind: "drop", previous: c.claimed.get(id) });
     c.claimed.delete(id);
   }
@@ -505,7 +518,7 @@ function stopUnwanted(c: Cycle, model: RepoModel): void {
   for (const [id, task] of c.running) {
     const order = model.orders.orders.find((o) => o.id === id);
     if (!order || order.cancelled || order.rev !== task.order.rev) task.stop(order?.cancelled ? "cancelled in ORDERS.json" : "its order was removed or re-revved", "cancelled");
-    else if (takenOver(order, c.m.config.name, status, c.now(), c.m.config.claimLease)) task.stop("another machine took over its claim", "failed");
+    else if (takenOver(order, c.m.config.name, status, c.now(), c.m.config.claimLease, c.observed)) task.stop("another machine took over its claim", "failed");
   }
 }
 
@@ -572,6 +585,7 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
   const local = await withOwnOrders(c.m, files);
   const model = readModel(local);
   checkIdentity(model, config);
+  c.observed = observe(c.observed, lastSeenOf(model, config.name), now());
   await dropLostClaims(c, model);
   stopUnwanted(c, model);
   result.ordersProblems = model.ordersProblems;

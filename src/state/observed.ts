@@ -1,0 +1,39 @@
+// What this machine saw of the other machines' lastSeen, and when by its own
+// clock (core/clock.ts observe), kept across syncs in .git/coord/observed.json:
+// leases are then measured by this machine's clock only. Losing the file is
+// safe: every machine is seen as just heard, and claims hold a lease longer.
+import { join } from "node:path";
+import { z } from "zod";
+import type { Observation } from "../core/clock.js";
+import { machineNameProblem } from "../core/names.js";
+import { setAside } from "./corrupt.js";
+import { readIfExists, writeDurably } from "./files.js";
+
+const path = (stateDir: string) => join(stateDir, "observed.json");
+
+const fileSchema = z.object({
+  version: z.literal(1),
+  machines: z.record(z.string(), z.object({ lastSeen: z.string(), at: z.number().finite() })),
+});
+
+export async function readObserved(stateDir: string): Promise<Map<string, Observation>> {
+  const text = await readIfExists(path(stateDir));
+  if (text === undefined) return new Map();
+  let problem: string;
+  try {
+    const r = fileSchema.safeParse(JSON.parse(text));
+    if (r.success) return new Map(Object.entries(r.data.machines).filter(([name]) => !machineNameProblem(name)));
+    problem = r.error.issues[0]!.message;
+  } catch (e) {
+    problem = `not JSON: ${(e as Error).message}`;
+  }
+  await setAside(path(stateDir), problem, "every machine is seen as just heard: claims of others hold a lease longer");
+  return new Map();
+}
+
+/** Saves the observations (only when they changed: no write, no fsync, on most syncs). */
+export async function saveObserved(stateDir: string, observed: ReadonlyMap<string, Observation>): Promise<void> {
+  const machines = Object.fromEntries([...observed].sort(([a], [b]) => (a < b ? -1 : 1)));
+  const text = `${JSON.stringify({ version: 1, machines })}\n`;
+  if ((await readIfExists(path(stateDir))) !== text) await writeDurably(path(stateDir), text);
+}
