@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, expect, it } from "vitest";
 import { sync } from "../src/sync/sync.js";
-import { CLI, hubStatus, journal, makeFleet, pushOrders, waitFor, type Fleet } from "./helpers.js";
+import { CLI, git, hubHead, hubStatus, journal, makeFleet, pushOrders, waitFor, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -59,4 +59,21 @@ it("a retry after another machine ran the same attempt waits for the backoff (no
     "izzit7's next sync",
   );
   expect(await lines(log)).toEqual(["soda-yeti 1"]);
+}, 60_000);
+
+it("a hub force-pushed back to before an ANY order ran: the machine that completed it republishes the result and does not run it again; nor does any other", async () => {
+  fleet = await makeFleet(["izzit7", "soda-yeti"]);
+  const log = join(fleet.root, "ran.log");
+  await pushOrders(fleet, [{ id: "job", to: "ANY", run: `echo "$COORD_MACHINE" >> ${log}` }]);
+  const before = await hubHead(fleet);
+  expect((await sync({ dir: fleet.machines.izzit7! })).ran.map((t) => t.id)).toEqual(["job"]);
+  expect((await hubStatus(fleet)).orders.job).toMatchObject({ state: "completed", done: true });
+  // Someone force-pushes the hub back: the completion is gone from it.
+  await git(fleet.hubPath, "update-ref", "refs/heads/main", before);
+  expect((await hubStatus(fleet)).orders.job?.state).not.toBe("completed");
+  const again = await sync({ dir: fleet.machines.izzit7! });
+  expect(again.ran).toEqual([]);
+  expect((await hubStatus(fleet)).orders.job).toMatchObject({ state: "completed", done: true });
+  expect((await sync({ dir: fleet.machines["soda-yeti"]! })).ran).toEqual([]);
+  expect(await lines(log)).toEqual(["izzit7"]);
 }, 60_000);

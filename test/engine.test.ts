@@ -384,6 +384,66 @@ describe('to: "ANY"', () => {
   });
 });
 
+// ---------------------------------------------------------- prefer, failoverAfter
+
+describe("prefer: failover for work that should run on one machine", () => {
+  const job = { id: "train", to: "ANY", run: "x", prefer: ["gpu-1", "gpu-2"] };
+  const old = new Date(T0 - 3600 * 1000).toISOString(); // heartbeat 300 s: 3 missed heartbeats is 15 minutes
+  const waits = (p: Plan) => p.waiting.map((w) => [w.order.id, w.reason]);
+  const claims = (p: Plan) => p.claim.map((c) => c.order.id);
+
+  it.each<[string, Record<string, string>, Record<string, string[]>]>([
+    ["everyone online: only the first listed claims", {}, { "gpu-1": ["train"], "gpu-2": [], cpu: [] }],
+    ["the first is gone: the second claims, others wait", { "gpu-1": old }, { "gpu-1": ["train"], "gpu-2": ["train"], cpu: [] }],
+    ["every listed one is gone: anyone claims", { "gpu-1": old, "gpu-2": old }, { "gpu-2": ["train"], cpu: ["train"] }],
+  ])("%s", (_what, lastSeen, expected) => {
+    const f = fleet(
+      [job],
+      ["gpu-1", "gpu-2", "cpu"].map((n) => machine(n, lastSeen[n] ? { lastSeen: lastSeen[n] } : {})),
+    );
+    for (const [me, ids] of Object.entries(expected)) expect(claims(planOn(f, me)), me).toEqual(ids);
+  });
+
+  it("says who takes it first", () => {
+    const f = fleet(
+      [job],
+      ["gpu-1", "gpu-2", "cpu"].map((n) => machine(n)),
+    );
+    expect(waits(planOn(f, "gpu-2"))).toEqual([["train", "gpu-1 takes it first (prefer); this machine takes over when it is gone"]]);
+    expect(waits(planOn(f, "cpu"))).toEqual([["train", "gpu-1 takes it first (prefer); this machine takes over when it is gone"]]);
+  });
+
+  it("a preferred machine that lacks what the order requires does not hold it back", () => {
+    const f = fleet([{ ...job, requires: ["cuda"] }], [machine("gpu-1"), machine("gpu-2", { capabilities: { cuda: "label" } })]);
+    expect(claims(planOn(f, "gpu-2", { capabilities: { cuda: "label" } }))).toEqual(["train"]);
+  });
+
+  it("failoverAfter: how long the first may go unheard before the next takes over", () => {
+    const tenMinutes = new Date(T0 - 600 * 1000).toISOString();
+    const f = (after?: string) => fleet([{ ...job, ...(after ? { failoverAfter: after } : {}) }], [machine("gpu-1", { lastSeen: tenMinutes }), machine("gpu-2"), machine("cpu")]);
+    expect(claims(planOn(f(), "gpu-2"))).toEqual([]); // 10 minutes < 3 heartbeats (15)
+    expect(claims(planOn(f("5m"), "gpu-2"))).toEqual(["train"]);
+    expect(claims(planOn(f("20m"), "gpu-2"))).toEqual([]);
+  });
+
+  it("this machine's own observation counts: a first listed machine whose clock is behind, seen renewing, is not gone", () => {
+    const behind = new Date(T0 - 3600 * 1000).toISOString();
+    const f = fleet([job], [machine("gpu-1", { lastSeen: behind }), machine("gpu-2")]);
+    expect(claims(planOn(f, "gpu-2"))).toEqual(["train"]);
+    expect(claims(planOn(f, "gpu-2", { observed: new Map([["gpu-1", { lastSeen: behind, at: T0 }]]) }))).toEqual([]);
+  });
+
+  it("a named order whose machine has not been heard of for failoverAfter says so in STATUS (every machine derives the same)", () => {
+    const f = fleet([{ id: "nightly", to: "gpu-1", run: "x", failoverAfter: "10m" }], [machine("gpu-1", { lastSeen: new Date(T0 - 3600 * 1000).toISOString() }), machine("gpu-2")]);
+    expect(f.status.orders.nightly!.machines["gpu-1"]).toMatchObject({
+      state: "queued",
+      reason: 'gpu-1 has not been heard of for over 10m (failoverAfter): this order waits for it; to let another machine run it, write "to": "ANY" with "prefer": ["gpu-1", …]',
+    });
+    const fresh = fleet([{ id: "nightly", to: "gpu-1", run: "x", failoverAfter: "10m" }], [machine("gpu-1"), machine("gpu-2")]);
+    expect(fresh.status.orders.nightly!.machines["gpu-1"]!.reason).toBeUndefined();
+  });
+});
+
 // ---------------------------------------------------------- requires, labels
 
 describe("requires and labels", () => {

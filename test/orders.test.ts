@@ -240,6 +240,20 @@ describe("parseOrders: problems in orders", () => {
     expect(problems[1]!.message).toMatch(/^order "a" field model only applies to agents/);
   });
 
+  it("prefer: machine names, only with to: ANY; failoverAfter: a duration", () => {
+    const ok = parseOrders(file(`{ "id": "a", "to": "ANY", "run": "x", "prefer": ["gpu-1", "gpu-2"], "failoverAfter": "10m" }`), {});
+    expect(ok.problems).toEqual([]);
+    expect(ok.orders!.orders[0]).toMatchObject({ prefer: ["gpu-1", "gpu-2"], failoverAfter: 600 });
+    expect(only(file(`{ "id": "a", "to": "m", "run": "x", "prefer": ["m"] }`))).toMatchObject({
+      path: "orders[0].prefer",
+      message: expect.stringMatching(/^order "a" has prefer, which only applies to to: "ANY"/),
+    });
+    expect(only(file(`{ "id": "a", "to": "ANY", "run": "x", "prefer": ["Bad Name"] }`)).path).toBe("orders[0].prefer[0]");
+    expect(only(file(`{ "id": "a", "to": "ANY", "run": "x", "prefer": [] }`)).path).toBe("orders[0].prefer");
+    expect(only(file(`{ "id": "a", "to": "m", "run": "x", "failoverAfter": "soon" }`)).message).toMatch(/"soon" is not a duration/);
+    expect(only(file(`{ "id": "a", "to": "m", "run": "x", "failoverAfter": "8d" }`)).message).toMatch(/failoverAfter must be at most 7d/);
+  });
+
   it("invalid machine names and reserved names", () => {
     const bad = only(file(`{ "id": "a", "to": "Bad_Name", "run": "x" }`));
     expect(bad.path).toBe("orders[0].to");

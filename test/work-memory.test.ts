@@ -208,3 +208,21 @@ describe("clock skew, on the in-memory hub", () => {
     expect(JSON.parse(await readFile(file, "utf8")).machines.b.lastSeen).toBe(kept.machines.b.lastSeen);
   });
 });
+
+describe("failover with prefer, on the in-memory hub", () => {
+  it("the first preferred machine runs it while it is there; when it has been silent for failoverAfter, the next one does", async () => {
+    fleet = await memoryFleet(["gpu-1", "gpu-2"]);
+    const f = fleet;
+    const log = join(f.root, "ran.log");
+    const order = (id: string) => ({ id, to: "ANY", run: `echo "${id} $COORD_MACHINE" >> ${log}`, prefer: ["gpu-1", "gpu-2"], failoverAfter: "2m" });
+    await f.pushOrders([order("first")]);
+    expect(await f.sync("gpu-2")).toMatchObject({ ran: [], waiting: [{ id: "first", reason: "gpu-1 takes it first (prefer); this machine takes over when it is gone" }] });
+    expect((await f.sync("gpu-1")).ran.map((t) => t.id)).toEqual(["first"]);
+    // gpu-1 goes silent; a new order comes.
+    await f.pushOrders([order("first"), order("second")]);
+    expect((await f.sync("gpu-2")).ran).toEqual([]);
+    const later = await f.sync("gpu-2", { now: () => new Date(Date.now() + 121_000) });
+    expect(later.ran.map((t) => [t.id, t.state])).toEqual([["second", "completed"]]);
+    expect(await lines(log)).toEqual(["first gpu-1", "second gpu-2"]);
+  });
+});

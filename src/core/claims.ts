@@ -10,7 +10,7 @@
 // lease, looking at the remote at least every quarter; one whose published
 // lastSeen is FENCE_FRACTION of a lease old stops the task itself, before
 // anyone may take it over, so that two live machines never both run it.
-import { heardAt, type Observation } from "./clock.js";
+import { heardWithin, type Observation } from "./clock.js";
 import type { OrderMachineStatus, StatusJson } from "./status.js";
 import { isActive, type TaskEntry, type TaskEvent } from "./task-life.js";
 import { own, type Order } from "./types.js";
@@ -34,10 +34,7 @@ export type Observed = ReadonlyMap<string, Observation>;
  * saw that very lastSeen appear less than a lease ago (`observed`).
  */
 export function leaseLive(lastSeen: string | undefined, lease: number, now: Date, observed?: Observation): boolean {
-  const limit = Math.min(lease, MAX_LEASE) * 1000;
-  const seen = heardAt(lastSeen, now);
-  if (seen !== undefined && now.getTime() - seen <= limit) return true;
-  return observed !== undefined && observed.lastSeen === lastSeen && now.getTime() - observed.at <= limit;
+  return heardWithin(lastSeen, Math.min(lease, MAX_LEASE), now, observed);
 }
 
 /** The machine holding a live claim on an ANY order, or the expired holder to take over from. */

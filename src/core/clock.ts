@@ -19,6 +19,18 @@ export function heardAt(lastSeen: string | undefined, now: Date): number | undef
   return Math.min(seen, now.getTime());
 }
 
+/**
+ * Whether a machine whose lastSeen is `lastSeen` was heard of within
+ * `seconds` before `now`: by its word (as believed, heardAt), or because the
+ * reader saw that very lastSeen appear within that time by its own clock.
+ */
+export function heardWithin(lastSeen: string | undefined, seconds: number, now: Date, observed?: Observation): boolean {
+  const limit = seconds * 1000;
+  const seen = heardAt(lastSeen, now);
+  if (seen !== undefined && now.getTime() - seen <= limit) return true;
+  return observed !== undefined && observed.lastSeen === lastSeen && now.getTime() - observed.at <= limit;
+}
+
 /** What a reader saw of a machine: the `lastSeen` it last read, and when (by the reader's own clock, ms) it first read that value. */
 export interface Observation {
   lastSeen: string;

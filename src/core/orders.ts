@@ -51,24 +51,32 @@ const to = z
 /** The longest timeout an order may set: 7 days. */
 export const MAX_TIMEOUT = 7 * 86_400;
 
-const timeout = z
-  .union([z.string(), z.number()])
-  .transform((value, ctx) => {
-    const seconds = parseDuration(value);
-    if (seconds !== undefined && seconds > MAX_TIMEOUT) {
-      ctx.issues.push({ code: "custom", input: value, message: `${JSON.stringify(value)} is longer than 7 days: timeout must be at most 7d` });
+/** An optional duration field of an order, in seconds, at most 7 days. */
+function duration(field: string, description: string) {
+  return z
+    .union([z.string(), z.number()])
+    .transform((value, ctx) => {
+      const seconds = parseDuration(value);
+      if (seconds !== undefined && seconds > MAX_TIMEOUT) {
+        ctx.issues.push({ code: "custom", input: value, message: `${JSON.stringify(value)} is longer than 7 days: ${field} must be at most 7d` });
+        return z.NEVER;
+      }
+      if (seconds !== undefined) return seconds;
+      ctx.issues.push({
+        code: "custom",
+        input: value,
+        message: `${JSON.stringify(value)} is not a duration; write it like "90s", "15m" or "2h"`,
+      });
       return z.NEVER;
-    }
-    if (seconds !== undefined) return seconds;
-    ctx.issues.push({
-      code: "custom",
-      input: value,
-      message: `${JSON.stringify(value)} is not a duration; write it like "90s", "15m" or "2h"`,
-    });
-    return z.NEVER;
-  })
-  .optional()
-  .describe('Longest time the task may run before it is killed: "90s", "15m", "2h", "1d" or a number of seconds, at most 7d. Default: the machine\'s default.');
+    })
+    .optional()
+    .describe(description);
+}
+
+const timeout = duration(
+  "timeout",
+  'Longest time the task may run before it is killed: "90s", "15m", "2h", "1d" or a number of seconds, at most 7d. Default: the machine\'s default.',
+);
 
 /** An env value written as an object, to mark it secret. */
 const SecretValue = z
@@ -101,6 +109,23 @@ export const OrderSchema = z
     priority: z.enum(PRIORITIES).default("normal").describe("Higher priority tasks start first."),
     cancelled: z.boolean().default(false).describe("true stops the task from starting, or stops it if it is running."),
     notBefore: z.iso.datetime({ offset: true }).optional().describe('Do not start before this time: an ISO 8601 date-time with a time zone, e.g. "2025-06-01T09:00:00Z".'),
+    prefer: z
+      .array(machineName)
+      .min(1)
+      .superRefine((names, ctx) => {
+        names.forEach((name, i) => {
+          const problem = addressProblem(name, true);
+          if (problem) ctx.addIssue({ code: "custom", message: problem, path: [i] });
+        });
+      })
+      .optional()
+      .describe(
+        'Only with to: "ANY": the machines that take it first, in order, e.g. ["gpu-1", "gpu-2"]: a machine claims it only while every machine listed before it (for a machine not listed: every one listed) is offline or lacks what it requires. Failover for work that should run on one machine.',
+      ),
+    failoverAfter: duration(
+      "failoverAfter",
+      "How long a machine may go unheard before it counts as gone: with prefer, the next machine takes over; with one named machine, STATUS.md says the order waits on a machine that is gone. Default: 3 missed heartbeats.",
+    ),
   })
   .describe("One piece of work for one or more machines.");
 
@@ -136,6 +161,8 @@ const EXPECT: Record<string, string> = {
   priority: '"low", "normal", "high" or "urgent"',
   cancelled: "true or false",
   notBefore: 'an ISO 8601 date-time with a time zone, like "2025-06-01T09:00:00Z"',
+  prefer: 'a non-empty list of machine names, like ["gpu-1", "gpu-2"]',
+  failoverAfter: 'a duration like "90s", "15m" or "2h", or a number of seconds',
 };
 
 /** What each element of a list or object field must be. */
@@ -144,6 +171,7 @@ const EXPECT_ITEM: Record<string, string> = {
   args: "a string",
   after: "an order id (a string)",
   requires: "a non-empty capability name",
+  prefer: "a machine name",
   env: "a string",
 };
 
@@ -353,7 +381,7 @@ function rawOrders(doc: Doc): unknown[] {
   return Array.isArray(raw) ? raw : [];
 }
 
-/** Rules across the fields of one order: run XOR agent + prompt. */
+/** Rules across the fields of one order: run XOR agent + prompt; prefer only for "ANY". */
 function orderFieldProblems(doc: Doc): Problem[] {
   const out: Problem[] = [];
   rawOrders(doc).forEach((order, i) => {
@@ -368,6 +396,9 @@ function orderFieldProblems(doc: Doc): Problem[] {
     }
     if (has("agent") && !has("prompt")) {
       out.push(problem(doc, at("agent"), `${name} has agent but no prompt; add prompt: what the agent should do`));
+    }
+    if (has("prefer") && order.to !== "ANY") {
+      out.push(problem(doc, at("prefer"), `${name} has prefer, which only applies to to: "ANY"; write "to": "ANY" (one machine of the list runs it), or remove prefer`));
     }
     if (!has("agent")) {
       for (const field of ["prompt", "model", "args"]) {

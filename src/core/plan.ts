@@ -2,10 +2,11 @@
 // status (derived with this machine's own journal in it), who it is, what its
 // journal says it has done, and the time.
 import { backoffDelay } from "./backoff.js";
-import { claimHolder, type Observed, takeoverAttempt } from "./claims.js";
+import { claimHolder, MAX_LEASE, type Observed, takeoverAttempt } from "./claims.js";
 import { ordersTargets } from "./orders.js";
 import { rankForMachine } from "./rank.js";
-import { dependencyBlock, isOffline, missingCapabilities, type StatusJson } from "./status.js";
+import { dependencyBlock, isOffline, MISSED_HEARTBEATS, missingCapabilities, type StatusJson } from "./status.js";
+import { heardWithin } from "./clock.js";
 import { failedForGood } from "./task-life.js";
 import { own, PRIORITIES, type Order, type TaskReport } from "./types.js";
 
@@ -117,6 +118,11 @@ export function plan(input: PlanInput): Plan {
       run.push(order);
       continue;
     }
+    const first = preferredFirst(order, input);
+    if (first) {
+      waiting.push({ order, reason: `${first} takes it first (prefer); this machine takes over when it is gone` });
+      continue;
+    }
     const status = own(input.status.orders, order.id);
     if (status?.done) continue; // completed elsewhere, or failed for good
     const holder = claimHolder(order, input.machine, input.status, input.now, input.lease, input.observed);
@@ -156,6 +162,25 @@ export function plan(input: PlanInput): Plan {
   const free = Math.max(0, input.maxParallel - run.length);
   for (const c of claims.slice(free)) waiting.push({ order: c.order, reason: "no free slot on this machine (maxParallel)" });
   return { run, claim: claims.slice(0, free), waiting };
+}
+
+/**
+ * For an ANY order with `prefer`: a machine listed before this one (for a
+ * machine not listed, any listed one) that is there to take it: registered,
+ * heard of within `failoverAfter` (default: 3 heartbeats) by its word or this
+ * machine's observation, and with what the order requires. Undefined: this
+ * machine may claim it.
+ */
+function preferredFirst(order: Order, input: PlanInput): string | undefined {
+  if (!order.prefer) return undefined;
+  const mine = order.prefer.indexOf(input.machine);
+  const before = mine === -1 ? order.prefer : order.prefer.slice(0, mine);
+  return before.find((name) => {
+    const m = own(input.status.machines, name);
+    if (!m || missingCapabilities(order, m.capabilities).length) return false;
+    const within = order.failoverAfter ?? MISSED_HEARTBEATS * Math.min(m.heartbeat, MAX_LEASE);
+    return heardWithin(m.lastSeen, within, input.now, input.observed?.get(name));
+  });
 }
 
 /** The other machines that may take an ANY order now, as the fleet's files say: online, with what it requires. */

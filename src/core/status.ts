@@ -157,6 +157,11 @@ function targetedStatus(order: Order, model: RepoModel, block: ReturnType<typeof
     else if (order.cancelled) m = pending("cancelled", "cancelled in ORDERS.json");
     else if (missing.length) m = pending("rejected", `${name} lacks ${missing.join(", ")}`);
     else if (block) m = pending("blocked", block.reason);
+    else if (order.failoverAfter !== undefined && gone(model, name, order.failoverAfter))
+      m = pending(
+        "queued",
+        `${name} has not been heard of for over ${formatDuration(order.failoverAfter)} (failoverAfter): this order waits for it; to let another machine run it, write "to": "ANY" with "prefer": ["${name}", …]`,
+      );
     else m = pending("queued");
     machines[name] = m;
     if (!settled(order, m, !!block?.final)) done = false;
@@ -164,6 +169,18 @@ function targetedStatus(order: Order, model: RepoModel, block: ReturnType<typeof
   const state = summarize(Object.values(machines).map((m) => m.state));
   if (Object.keys(machines).length === 0) done = false; // ALL with no (capable) machine yet: one may join
   return { rev: order.rev, state, done, to: order.to, ...(block && state === "blocked" ? { reason: block.reason } : {}), machines };
+}
+
+/**
+ * Whether machine `name` is gone as the files say (no clock: every machine
+ * derives the same): it has no file, or its lastSeen is more than `seconds`
+ * older than the newest lastSeen of the fleet.
+ */
+function gone(model: RepoModel, name: string, seconds: number): boolean {
+  const seen = Date.parse(model.computers.get(name)?.lastSeen ?? "");
+  if (!Number.isFinite(seen)) return true;
+  const newest = Math.max(...[...model.computers.values()].map((c) => Date.parse(c.lastSeen)).filter(Number.isFinite));
+  return newest - seen > seconds * 1000;
 }
 
 /** A "to: ANY" order: the machines that claimed it, and one summary; the live claim's holder. */

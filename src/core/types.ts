@@ -27,6 +27,10 @@ export interface Order {
   priority: Priority;
   cancelled: boolean;
   notBefore?: string;
+  /** With to: "ANY": the machines that take it first, in order (failover). */
+  prefer?: string[];
+  /** Seconds a machine may go unheard before it counts as gone (prefer's failover; a named target's warning). */
+  failoverAfter?: number;
 }
 
 export interface Orders {
