@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { LongestFirst } from "./test/sequencer.js";
 
 // Two projects: "quick" (pure and unit tests, no fleet on real git and no races of many processes: `npm run test:quick`, the
 // inner loop) and "e2e" (real git, processes, daemons). `npm test` runs both. End-to-end files
@@ -12,6 +13,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: "forks",
     maxWorkers: 4,
+    sequence: { sequencer: LongestFirst },
     projects: [
       { extends: true, test: { name: "quick", include: ["test/**/*.test.ts"], exclude: slow, isolate: false } },
       { extends: true, test: { name: "e2e", include: slow, globalSetup: ["test/global-setup.ts"] } },

@@ -23,6 +23,14 @@ export class CoordError extends Error {
   }
 }
 
+/** Another copy took this machine's identity with a newer generation (coord init --reclaim): this one must neither claim nor run. */
+export class IdentityReclaimed extends CoordError {
+  constructor(message: string) {
+    super(message, EXIT.USAGE);
+    this.name = "IdentityReclaimed";
+  }
+}
+
 /** The hub did not answer (network, DNS, a server down, a timeout): an outage, which a scheduled machine watches for the end of. */
 export class RemoteUnreachable extends CoordError {
   constructor(message: string) {

@@ -293,6 +293,29 @@ describe("bad input gets a clear error and loses nothing", () => {
     await sync({ dir: reinstalled });
     expect((await readFile(counter, "utf8")).split("\n").filter(Boolean)).toHaveLength(1);
   });
+
+  it("after --reclaim the old copy, still running, sees the newer generation, stops claiming and running, and says where and when", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const old = fleet.machines.izzit7!;
+    const log = join(fleet.root, "ran.log");
+    await sync({ dir: old });
+    const copy = join(fleet.root, "reinstalled");
+    expect((await cli("init", copy, "--name", "izzit7", "--remote", fleet.remote, "--reclaim")).code).toBe(0);
+    await pushOrders(fleet, [order("work", "ANY", `echo ran >> ${log}`)]);
+    const stale = await cli("sync", "--dir", old);
+    expect(stale.code).toBe(2);
+    expect(stale.err).toMatch(
+      /^coord: this identity \(izzit7\) was reclaimed on .+ at \d{4}-\d\d-\d\dT[\d:.]+Z \(coord init --reclaim there\); this copy no longer claims or runs anything/m,
+    );
+    expect(await readFile(log, "utf8").catch(() => "")).toBe("");
+    expect((await sync({ dir: copy })).ran.map((t) => t.id)).toEqual(["work"]);
+    expect((await hubStatus(fleet)).machines.izzit7).toBeDefined();
+    // Taken back: the old one is the newer generation now (with what the other did), and the other stops.
+    expect((await cli("init", old, "--name", "izzit7", "--remote", fleet.remote, "--reclaim")).code).toBe(0);
+    expect((await cli("sync", "--dir", copy)).err).toMatch(/this identity \(izzit7\) was reclaimed on/);
+    expect((await sync({ dir: old })).ran).toEqual([]); // "work" ran on the other copy: not again
+    expect((await readFile(log, "utf8")).split("\n").filter(Boolean)).toEqual(["ran"]); // once, by the copy
+  });
 });
 
 describe("status and derived files", () => {

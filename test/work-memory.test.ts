@@ -3,11 +3,13 @@
 // re-planning after a lost claim and exactly-once, at volumes and with
 // interleavings that would take minutes on real git (any.e2e keeps the
 // acceptance run on real git, with processes).
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { CoordError, RemoteUnreachable } from "../src/errors.js";
 import type { Hub } from "../src/git/hub.js";
+import { saveConfig } from "../src/state/config.js";
+import { syncMachine } from "../src/sync/sync.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
 
 let fleet: MemoryFleet | undefined;
@@ -224,5 +226,34 @@ describe("failover with prefer, on the in-memory hub", () => {
     const later = await f.sync("gpu-2", { now: () => new Date(Date.now() + 121_000) });
     expect(later.ran.map((t) => [t.id, t.state])).toEqual([["second", "completed"]]);
     expect(await lines(log)).toEqual(["first gpu-1", "second gpu-2"]);
+  });
+});
+
+describe("a reclaimed identity, on the in-memory hub", () => {
+  it("a copy running a task when another copy reclaims the identity stops it at its next look, publishes nothing, and neither claims nor runs after", async () => {
+    fleet = await memoryFleet(["a"], { config: { checkEvery: 1 } });
+    const f = fleet;
+    const log = join(f.root, "ran.log");
+    await f.pushOrders([{ id: "long", to: "ANY", run: `echo started >> ${log}; sleep 30` }]);
+    const old = f.m("a");
+    const running = f.sync("a");
+    for (let i = 0; i < 200 && !(await lines(log)).length; i++) await new Promise((r) => setTimeout(r, 25));
+    // The reinstalled copy: the same identity, one generation newer, its own state.
+    const dir = join(f.root, "a-reinstalled");
+    await mkdir(join(dir, ".coord"), { recursive: true });
+    const copy = {
+      dir,
+      stateDir: join(dir, ".coord"),
+      hub: f.remote.client(),
+      config: { ...old.config, epoch: 1, reclaimedOn: "new-host", reclaimedAt: "2026-11-23T08:00:00.000Z" },
+    };
+    await saveConfig(copy.stateDir, copy.config);
+    await syncMachine(copy, { run: false });
+    // The old copy's task is stopped at its next look, and its sync ends without publishing over the new copy's file.
+    await expect(running).rejects.toThrow(/^this identity \(a\) was reclaimed on new-host at 2026-11-23T08:00:00.000Z/);
+    const journal = JSON.parse(await readFile(join(old.stateDir, "journal.json"), "utf8"));
+    expect(journal.tasks.long).toMatchObject({ state: "failed", reason: expect.stringMatching(/^this identity \(a\) was reclaimed/) });
+    await expect(f.sync("a")).rejects.toThrow(/this identity \(a\) was reclaimed on new-host/);
+    expect(await lines(log)).toEqual(["started"]);
   });
 });

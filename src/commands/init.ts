@@ -1,5 +1,6 @@
 // coord init: clone (or adopt) a checkout, give it a machine identity, and
 // register the machine by publishing its file. Running it again is harmless.
+import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import { resolve } from "node:path";
@@ -85,6 +86,16 @@ export async function init(opts: InitOptions): Promise<InitResult> {
 
   let reclaimed = false;
   let config = existing;
+  if (config && opts.reclaim) {
+    // Taking back an identity another copy reclaimed: a newer generation here, with what that copy did.
+    const theirs = readModel(await repo.readFiles(tip, READ_PATHS)).computers.get(config.name);
+    if (theirs && theirs.uuid === config.uuid && (theirs.identity?.epoch ?? 0) >= config.epoch) {
+      await (await Journal.open(stateDir)).adopt(theirs.tasks, { newer: true });
+      config = { ...config, epoch: (theirs.identity?.epoch ?? 0) + 1, reclaimedOn: hostname(), reclaimedAt: new Date().toISOString() };
+      await saveConfig(stateDir, config);
+      reclaimed = true;
+    }
+  }
   if (config && opts.heartbeat !== undefined) {
     config = { ...config, heartbeat: newConfig({ name: config.name, uuid: config.uuid, heartbeat: opts.heartbeat }).heartbeat };
     await saveConfig(stateDir, config);
@@ -100,6 +111,8 @@ export async function init(opts: InitOptions): Promise<InitResult> {
     if (theirs) {
       // Rebuild the journal from what the machine had published, so nothing it ran runs again.
       await (await Journal.open(stateDir)).adopt(theirs.tasks);
+      // A newer generation of the identity: a copy still running the older one sees it and stops.
+      config = { ...config, epoch: (theirs.identity?.epoch ?? 0) + 1, reclaimedOn: hostname(), reclaimedAt: new Date().toISOString() };
       reclaimed = true;
     }
     await saveConfig(stateDir, config);

@@ -39,6 +39,7 @@ const computerSchema = z.object({
   lastRun: z.string().optional(),
   health: z.object({ failures: z.number().int().nonnegative(), lastError: z.string(), since: z.string() }).optional(),
   messages: z.record(z.string(), z.object({ received: count, acked: count, also: z.array(count.positive()).optional() })).optional(),
+  identity: z.object({ epoch: count.positive(), host: z.string().max(256), at: z.string().max(64) }).optional(),
 });
 
 /** Reads a COMPUTER file; throws an Error saying what is wrong with it. */
@@ -115,6 +116,7 @@ export function canonicalComputer(c: ComputerFile): ComputerFile {
     tasks,
     ...(c.lastRun ? { lastRun: c.lastRun } : {}),
     ...(c.health ? { health: { failures: c.health.failures, lastError: c.health.lastError, since: c.health.since } } : {}),
+    ...(c.identity ? { identity: { epoch: c.identity.epoch, host: c.identity.host, at: c.identity.at } } : {}),
     ...(c.messages && Object.keys(c.messages).length
       ? {
           messages: Object.fromEntries(

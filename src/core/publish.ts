@@ -10,7 +10,7 @@ import { retryAt } from "./plan.js";
 import { redact } from "./redact.js";
 import { STATUS_JSON, STATUS_MD, type RepoModel } from "./repo.js";
 import { deriveStatus, renderStatusJson, renderStatusMd } from "./status.js";
-import type { ComputerFile, Order, TaskReport } from "./types.js";
+import type { ComputerFile, Identity, Order, TaskReport } from "./types.js";
 
 /** The machine as it knows itself: identity, what it has, what it ran. */
 export interface Self {
@@ -23,6 +23,8 @@ export interface Self {
   /** Its task records (local-only fields are dropped when rendered). */
   tasks: Record<string, TaskReport>;
   lastRun?: string;
+  /** Published after a reclaim (epoch above 0). */
+  identity?: Identity;
 }
 
 /**
@@ -61,6 +63,7 @@ export function ownComputer(self: Self, model: RepoModel, ordersText: string | u
     tasks,
     messages: receipts,
     ...(self.lastRun ? { lastRun: self.lastRun } : {}),
+    ...(self.identity ? { identity: self.identity } : {}),
   });
 }
 

@@ -94,6 +94,15 @@ export interface ComputerFile {
   health?: { failures: number; lastError: string; since: string };
   /** Receipts, as recipient: channel "<from>/<to>" → received through / acknowledged through (+ also). */
   messages?: Record<string, { received: number; acked: number; also?: number[] }>;
+  /** After `coord init --reclaim`: the identity's generation (the highest wins), and where and when it was taken. */
+  identity?: Identity;
+}
+
+/** A machine identity's generation: each reclaim makes a newer one; a copy holding an older one stops. */
+export interface Identity {
+  epoch: number;
+  host: string;
+  at: string;
 }
 
 /** Everything read from one commit of the coordination repository. */

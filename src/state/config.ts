@@ -56,6 +56,11 @@ const configSchema = z.strictObject({
   checkEvery: duration.default(30),
   /** How many past broadcasts a machine that registers later receives. */
   pastBroadcasts: z.number().int().min(0).max(1000).default(10),
+  /** The identity's generation: 0 until a `coord init --reclaim`, which takes the published one plus 1 (a copy holding an older one stops). */
+  epoch: z.number().int().min(0).default(0),
+  /** Where and when this copy reclaimed the identity. */
+  reclaimedOn: z.string().optional(),
+  reclaimedAt: z.string().optional(),
 });
 
 export type MachineConfig = z.output<typeof configSchema>;

@@ -116,8 +116,13 @@ export class Journal {
    * published, so nothing it ran runs again; what was running or claimed then
    * counts as interrupted.
    */
-  async adopt(published: Record<string, TaskReport>): Promise<void> {
-    for (const [id, t] of Object.entries(published)) if (!Object.hasOwn(this.data.tasks, id)) this.data.tasks[id] = adopted(t);
+  async adopt(published: Record<string, TaskReport>, opts: { newer?: boolean } = {}): Promise<void> {
+    for (const [id, t] of Object.entries(published)) {
+      const mine = Object.hasOwn(this.data.tasks, id) ? this.data.tasks[id] : undefined;
+      // With `newer`, a published record further along (a later rev, more attempts) replaces this machine's own.
+      const further = mine !== undefined && opts.newer === true && (t.rev > mine.rev || (t.rev === mine.rev && t.attempts > mine.attempts));
+      if (mine === undefined || further) this.data.tasks[id] = adopted(t);
+    }
     await this.save();
   }
 

@@ -10,7 +10,7 @@ import { delegatedOrdersPath, ORDERS_FILE, readModel, STATUS_JSON, STATUS_MD, ty
 import { ownComputer, renderChanges, viewWith } from "../core/publish.js";
 import { deriveStatus } from "../core/status.js";
 import { own, type ComputerFile, type Order, type Problem } from "../core/types.js";
-import { CoordError, EXIT, RemoteUnreachable } from "../errors.js";
+import { CoordError, EXIT, IdentityReclaimed, RemoteUnreachable } from "../errors.js";
 import { killOrphan } from "../runner/run.js";
 import { type Built, commitOwned, PUSH_BUDGET_MS, publishWithRetry } from "./cas.js";
 import { agentArgv, runOne, taskMarker, type RunningTask, type TaskOutcome } from "./tasks.js";
@@ -78,9 +78,15 @@ export interface SyncResult {
   backoff?: { until: string; failures: number; lastError: string };
 }
 
-/** Refuses to act as a machine whose name another identity owns. */
+/** Refuses to act as a machine whose name another identity owns, or as a copy of an identity reclaimed since. */
 export function checkIdentity(model: RepoModel, config: MachineConfig): void {
   const theirs = model.computers.get(config.name);
+  const newer = theirs?.uuid === config.uuid ? theirs.identity : undefined;
+  if (newer && newer.epoch > config.epoch)
+    throw new IdentityReclaimed(
+      `this identity (${config.name}) was reclaimed on ${newer.host} at ${newer.at} (coord init --reclaim there); this copy no longer claims or runs anything: ` +
+        `remove its schedule (coord cron uninstall, coord daemon stop), or take the identity back with coord init --reclaim here`,
+    );
   if (theirs && theirs.uuid !== config.uuid)
     throw new CoordError(
       `the machine name "${config.name}" is already owned by another machine (uuid ${theirs.uuid}, last seen ${theirs.lastSeen}); ` +
@@ -438,6 +444,8 @@ async function runAll(c: Cycle, tasks: { order: Order; attempt?: number }[], loc
         }
       } catch (e) {
         c.log(`could not publish while tasks run: ${(e as Error).message}`);
+        // Reclaimed by another copy meanwhile: this one stops what it runs, at once.
+        if (e instanceof IdentityReclaimed) for (const t of c.running.values()) t.stop(e.message, "failed");
       } finally {
         fence();
       }
@@ -539,6 +547,7 @@ function buildComputer(c: Cycle, model: RepoModel, ordersText: string | undefine
     capabilities: c.caps,
     tasks: c.journal.tasks,
     lastRun: c.journal.data.lastRun,
+    ...(config.epoch > 0 ? { identity: { epoch: config.epoch, host: config.reclaimedOn ?? "", at: config.reclaimedAt ?? "" } } : {}),
   };
   return ownComputer(self, model, ordersText, c.now(), receipts);
 }
