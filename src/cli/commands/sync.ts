@@ -42,12 +42,21 @@ export function registerSync(program: Command, io: Io): void {
       else if (o.dryRun) {
         if (r.wouldRun.length === 0) io.out(`${r.machine}: nothing would start`);
         for (const t of r.wouldRun) io.out(`would run ${t.id} (rev ${t.rev}, attempt ${t.attempt}): ${t.command}`);
-        for (const w of r.waiting) io.out(`${w.id}: not started: ${w.reason}`);
+        for (const line of waitingLines(r.waiting)) io.out(line);
         for (const p of r.ordersProblems) io.err(formatProblem(p));
       } else printSync(r, io);
       if (!r.skipped && r.ordersProblems.length) process.exitCode = EXIT.INVALID_ORDERS;
       if (stop.received()) process.exitCode = stop.exitCode();
     });
+}
+
+/** One line per order that did not start; more than 3 with the same reason (a queue of ANY orders waiting for a slot) share one. */
+function waitingLines(waiting: SyncResult["waiting"]): string[] {
+  const byReason = new Map<string, string[]>();
+  for (const w of waiting) byReason.set(w.reason, [...(byReason.get(w.reason) ?? []), w.id]);
+  return [...byReason].flatMap(([reason, ids]) =>
+    ids.length <= 3 ? ids.map((id) => `${id}: not started: ${reason}`) : [`${ids.slice(0, 3).join(", ")} and ${ids.length - 3} more: not started: ${reason}`],
+  );
 }
 
 function printSync(r: SyncResult, io: Io): void {
@@ -65,7 +74,7 @@ function printSync(r: SyncResult, io: Io): void {
   if (r.delivered.length) io.out(`${r.delivered.length} new message${r.delivered.length === 1 ? "" : "s"} (coord inbox): ${r.delivered.join(", ")}`);
   if (r.hookAcked.length) io.out(`acknowledged by the onMessage hook: ${r.hookAcked.join(", ")}`);
   for (const t of r.ran) io.out(`${t.id}: ${t.state}${t.reason ? ` (${t.reason})` : ""}`);
-  for (const w of r.waiting) io.out(`${w.id}: not started: ${w.reason}`);
+  for (const line of waitingLines(r.waiting)) io.out(line);
   for (const p of [...r.ordersProblems, ...r.fileProblems]) io.err(formatProblem(p));
   for (const w of r.warnings) io.err(`warning: ${w}`);
   io.out(r.pushed ? `${r.machine}: published ${r.pushed.slice(0, 12)}` : `${r.machine}: up to date, nothing to publish`);
