@@ -119,8 +119,8 @@ rmSync(root, { recursive: true, force: true });
   {
     const { spawn } = await import("node:child_process");
     const cli = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "coord.mjs");
-    writeFileSync(join(person, "ORDERS.json"), JSON.stringify({ version: 1, orders: Array.from({ length: 20 }, (_, i) => ({ id: `timed${i}`, to: "ANY", run: "sleep 1" })) }));
     execFileSync("git", ["-C", person, "-c", "user.name=p", "-c", "user.email=p@x", "pull", "-q", "--rebase", "origin", "main"]);
+    writeFileSync(join(person, "ORDERS.json"), JSON.stringify({ version: 1, orders: Array.from({ length: 20 }, (_, i) => ({ id: `timed${i}`, to: "ANY", run: "sleep 1" })) }));
     execFileSync("git", ["-C", person, "add", "ORDERS.json"]);
     execFileSync("git", ["-C", person, "-c", "user.name=p", "-c", "user.email=p@x", "commit", "-qm", "timed orders"]);
     const daemons = dirs.map((dir) => spawn(process.execPath, [cli, "daemon", "run", "--dir", dir, "--schedule", "*/5 * * * * *", "--jitter", "0"], { stdio: "ignore" }));

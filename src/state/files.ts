@@ -10,6 +10,11 @@ export async function writeDurably(path: string, content: string): Promise<void>
   await writeFileAtomic(path, content, { fsync: true, mode: 0o600 });
 }
 
+/** Whole or not at all (temp file, rename), without waiting for the disk: for a file whose loss costs nothing but caution. */
+export async function writeWhole(path: string, content: string): Promise<void> {
+  await writeFileAtomic(path, content, { fsync: false, mode: 0o600 });
+}
+
 /** The file's text, or undefined when it does not exist. */
 /** Whether something exists at `path`. */
 export async function exists(path: string): Promise<boolean> {

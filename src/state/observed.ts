@@ -7,7 +7,7 @@ import { z } from "zod";
 import type { Observation } from "../core/clock.js";
 import { machineNameProblem } from "../core/names.js";
 import { setAside } from "./corrupt.js";
-import { readIfExists, writeDurably } from "./files.js";
+import { readIfExists, writeWhole } from "./files.js";
 
 const path = (stateDir: string) => join(stateDir, "observed.json");
 
@@ -35,5 +35,6 @@ export async function readObserved(stateDir: string): Promise<Map<string, Observ
 export async function saveObserved(stateDir: string, observed: ReadonlyMap<string, Observation>): Promise<void> {
   const machines = Object.fromEntries([...observed].sort(([a], [b]) => (a < b ? -1 : 1)));
   const text = `${JSON.stringify({ version: 1, machines })}\n`;
-  if ((await readIfExists(path(stateDir))) !== text) await writeDurably(path(stateDir), text);
+  // Not fsynced: losing it after a power cut only makes others' claims hold a lease longer.
+  if ((await readIfExists(path(stateDir))) !== text) await writeWhole(path(stateDir), text);
 }
