@@ -46,11 +46,12 @@ describe("to: ANY on the in-memory hub", () => {
     const f = fleet;
     const log = join(f.root, "ran.log");
     // Both rank "first" on top (it is urgent); b's claim push is overtaken by a whole sync of a.
+    // Only b can take "second" (a would otherwise drain it in that same sync).
     await f.pushOrders([
       { id: "first", to: "ANY", priority: "urgent", run: `echo "first $COORD_MACHINE" >> ${log}` },
-      { id: "second", to: "ANY", run: `echo "second $COORD_MACHINE" >> ${log}` },
+      { id: "second", to: "ANY", requires: ["gpu"], run: `echo "second $COORD_MACHINE" >> ${log}` },
     ]);
-    const b = f.m("b");
+    const b = { ...f.m("b"), config: { ...f.m("b").config, labels: ["gpu"] } };
     const inner = b.hub;
     let overtaken = false;
     const racing: Hub = Object.assign(Object.create(inner) as Hub, {

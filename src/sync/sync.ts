@@ -122,6 +122,8 @@ interface Cycle {
   health: Health;
   /** The repository as the last publish found it. */
   latest?: RepoModel;
+  /** The files of that tip. */
+  latestFiles?: Map<string, string>;
   /** The lastSeen other machines see for this one now (a claim holds for a lease after it). */
   publishedLastSeen?: string;
   /** When this machine saw each other machine's lastSeen change, by its own clock (leases are measured by it). */
@@ -260,6 +262,7 @@ async function cycle(machine: Machine, opts: CycleOptions, result: SyncResult, l
       await runAll(c, tasks, lock, opts.signal);
       crashPoint("finished");
       first = {};
+      await drain(c, lock, opts.signal);
     }
   }
   const summary = runSummary(result, now());
@@ -274,6 +277,30 @@ async function cycle(machine: Machine, opts: CycleOptions, result: SyncResult, l
 /** Every other machine's lastSeen as the files say. */
 function lastSeenOf(model: RepoModel, me: string): Map<string, string> {
   return new Map([...model.computers].filter(([name]) => name !== me).map(([name, file]) => [name, file.lastSeen]));
+}
+
+/** Rounds of more work one sync takes on after its first (each: claim, with the results so far in the same push, then run). */
+const DRAIN_ROUNDS = 20;
+/** …and for at most this long (ms) before it publishes and ends, so a long queue does not keep one sync forever. */
+const DRAIN_MS = 10 * 60_000;
+
+/**
+ * Drain: after work ran, the machine plans again on the tip its last publish
+ * read and claims what is free for its slots; that claim's push also carries
+ * the results so far, so a queue costs one push per task instead of two. It
+ * runs what it got, and again, until nothing is left for it (or the bounds).
+ * A claim lost to another machine is planned again on the fresh tip as ever.
+ */
+async function drain(c: Cycle, lock: HeldLock, signal?: AbortSignal): Promise<void> {
+  const until = Date.now() + DRAIN_MS;
+  for (let round = 1; round <= DRAIN_ROUNDS && Date.now() < until; round++) {
+    if (signal?.aborted || lock.compromised || !c.latest || !c.latestFiles) return;
+    const next = planNow(c, c.latest, c.latestFiles);
+    if (next.claim.length === 0) return; // named work that came meanwhile waits for the next sync, which reads a fresh tip
+    const landed = await claim(c, next.claim, {}, (at) => planNow(c, at.model, at.files).claim);
+    if (landed.length === 0) return;
+    await runAll(c, landed, lock, signal);
+  }
 }
 
 /** What a sync did, in one line, when it did anything. */
@@ -613,6 +640,7 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
     if (!heartbeatDue(previous.lastSeen, now(), config.heartbeat, holdsClaims(journal.tasks) ? config.claimLease : undefined)) mine.lastSeen = previous.lastSeen;
   }
   c.latest = model;
+  c.latestFiles = files;
   const changes = renderChanges(files, model, mine, own.files);
   const ordersPath = delegatedOrdersPath(config.name);
   if (local.get(ordersPath) !== files.get(ordersPath)) changes.set(ordersPath, local.get(ordersPath)!);

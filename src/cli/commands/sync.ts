@@ -17,7 +17,7 @@ export function registerSync(program: Command, io: Io): void {
     .description("pull, run the tasks addressed to this machine, publish its status")
     .addOption(dirOption())
     .option("--no-run", "publish status but start no task")
-    .option("--dry-run", "print what would run; change nothing")
+    .option("--dry-run", "print what would start now; change nothing (a real sync that ran work may then take on more ANY work)")
     .option("--json", "print the result as JSON")
     .option(
       "--scheduled",
