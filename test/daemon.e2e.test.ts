@@ -87,6 +87,37 @@ describe("coord daemon", () => {
     expect((await readFile(log, "utf8")).split("\n").filter(Boolean).sort()).toEqual(["q1", "q2", "q3"]);
   }, 60_000);
 
+  it("a daemon whose output nobody reads any more (coord daemon run | head -1) keeps syncing, does not spin, and stops on SIGTERM", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = dirOf("izzit7");
+    const child = cliProcess(["daemon", "run", "--dir", dir, "--schedule", EVERY_SECOND, "--jitter", "0"]);
+    stops.push(async () => {
+      child.kill("SIGKILL");
+    });
+    await new Promise((r) => child.stdout!.once("data", r));
+    child.stdout!.destroy(); // the reader is gone: every later write fails with EPIPE
+    child.stderr!.destroy();
+    const syncs = async () => (await readFile(join(stateDir(dir), "coord.log"), "utf8")).split("\n").filter((l) => l.includes('"kind":"sync"')).length;
+    const before = await syncs();
+    await waitFor(async () => (await syncs()) >= before + 3, 20_000, "three more syncs after the reader went away");
+    // Before, each failed write was logged as an error, which failed again: a loop that spun a core and stopped the syncs.
+    const cpu = () =>
+      readFile(`/proc/${child.pid}/stat`, "utf8").then((t) =>
+        t
+          .split(") ")[1]!
+          .split(" ")
+          .slice(11, 13)
+          .reduce((n, v) => n + Number(v), 0),
+      );
+    const [ticks0, t0] = [await cpu(), Date.now()];
+    await new Promise((r) => setTimeout(r, 2000));
+    const used = (await cpu()) - ticks0; // clock ticks: 1/100 s
+    expect(used).toBeLessThan(0.5 * ((Date.now() - t0) / 10)); // less than half a core (a sync a second takes a few %)
+    child.kill("SIGTERM");
+    const { code } = await waitFor(async () => (child.exitCode === null ? undefined : { code: child.exitCode }), 15_000, "the daemon to stop on SIGTERM");
+    expect([0, 143]).toContain(code);
+  }, 60_000);
+
   it("a kill -9 of the daemon leaves nothing that blocks the next start", async () => {
     fleet = await makeFleet(["izzit7"]);
     const dir = dirOf("izzit7");

@@ -154,7 +154,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   process.on("SIGINT", onSignal);
   // The last line of defence of a process that runs for months: an error no sync caught (a
   // stray stream or timer) is logged as one sentence and the daemon goes on; the next tick syncs.
-  const onStray = (e: unknown) => log(`error outside a sync, ignored: ${describeFailure(e).message}`);
+  // (A write to an output nobody reads any more is no error to log: logging it would fail the same way.)
+  const onStray = (e: unknown) => {
+    if ((e as NodeJS.ErrnoException)?.code !== "EPIPE") log(`error outside a sync, ignored: ${describeFailure(e).message}`);
+  };
   process.on("uncaughtException", onStray);
   process.on("unhandledRejection", onStray);
   opts.signal?.addEventListener("abort", onSignal, { once: true });
