@@ -382,6 +382,26 @@ describe('to: "ANY"', () => {
       ).map((c) => c.order.id),
     );
   });
+
+  it("a draining sync (ownShareOnly) takes only its own share while the machine preferred for the rest is online", () => {
+    const ids20 = Array.from({ length: 20 }, (_, i) => `job-${i}`);
+    const forA = ids20.find((id) => preferredMachine(id, ["a", "b"]) === "a")!;
+    const forB = ids20.find((id) => preferredMachine(id, ["a", "b"]) === "b")!;
+    const list = [forB, forA].map((id) => ({ id, to: "ANY", run: "x" }));
+    expect(claims(planOn(fleet(list, [machine("a"), machine("b")]), "a", { maxParallel: 2, ownShareOnly: true }))).toEqual([{ id: forA, attempt: 1 }]);
+    expect(
+      claims(planOn(fleet(list, [machine("a"), machine("b")]), "a", { maxParallel: 2 }))
+        .map((c) => c.id)
+        .sort(),
+    ).toEqual([forA, forB].sort());
+    // b offline: a is the preferred machine for both.
+    const alone = fleet(list, [machine("a"), machine("b", { lastSeen: "2020-01-01T00:00:00Z" })]);
+    expect(
+      claims(planOn(alone, "a", { maxParallel: 2, ownShareOnly: true }))
+        .map((c) => c.id)
+        .sort(),
+    ).toEqual([forA, forB].sort());
+  });
 });
 
 // ---------------------------------------------------------- prefer, failoverAfter

@@ -4,7 +4,7 @@
 import { backoffDelay } from "./backoff.js";
 import { claimHolder, MAX_LEASE, type Observed, takeoverAttempt } from "./claims.js";
 import { ordersTargets } from "./orders.js";
-import { rankForMachine } from "./rank.js";
+import { preferredMachine, rankForMachine } from "./rank.js";
 import { dependencyBlock, isOffline, MISSED_HEARTBEATS, missingCapabilities, type StatusJson } from "./status.js";
 import { heardWithin } from "./clock.js";
 import { failedForGood } from "./task-life.js";
@@ -31,6 +31,13 @@ export interface PlanInput {
   lease: number;
   /** What this machine saw of the others' lastSeen, and when by its own clock: a claim holds a lease after its last change was seen. */
   observed?: Observed;
+  /**
+   * Only the ANY orders this machine is the preferred one for (core/rank.ts)
+   * among the online machines that may take them: a sync draining more work
+   * takes its own share and leaves the others theirs (each takes what is left
+   * at its next sync).
+   */
+  ownShareOnly?: boolean;
 }
 
 export interface Claim {
@@ -151,14 +158,11 @@ export function plan(input: PlanInput): Plan {
     anyCandidates.push({ order, attempt, ...(holder.expired ? { takeoverFrom: holder.expired } : {}) });
   }
   run.sort(byPriority);
-  const claims = [
-    ...anyCandidates.filter((c) => resumed.has(c.order.id)),
-    ...rankForMachine(
-      anyCandidates.filter((c) => !resumed.has(c.order.id)),
-      input.machine,
-      contenders(input),
-    ),
-  ];
+  const others = contenders(input);
+  const fresh = anyCandidates.filter(
+    (c) => !resumed.has(c.order.id) && (!input.ownShareOnly || preferredMachine(c.order.id, [input.machine, ...others(c.order)]) === input.machine),
+  );
+  const claims = [...anyCandidates.filter((c) => resumed.has(c.order.id)), ...rankForMachine(fresh, input.machine, others)];
   const free = Math.max(0, input.maxParallel - run.length);
   for (const c of claims.slice(free)) waiting.push({ order: c.order, reason: "no free slot on this machine (maxParallel)" });
   return { run, claim: claims.slice(0, free), waiting };

@@ -295,9 +295,10 @@ async function drain(c: Cycle, lock: HeldLock, signal?: AbortSignal): Promise<vo
   const until = Date.now() + DRAIN_MS;
   for (let round = 1; round <= DRAIN_ROUNDS && Date.now() < until; round++) {
     if (signal?.aborted || lock.compromised || !c.latest || !c.latestFiles) return;
-    const next = planNow(c, c.latest, c.latestFiles);
+    // Its own share only: the orders another online machine is preferred for are left to it.
+    const next = planNow(c, c.latest, c.latestFiles, 0, true);
     if (next.claim.length === 0) return; // named work that came meanwhile waits for the next sync, which reads a fresh tip
-    const landed = await claim(c, next.claim, {}, (at) => planNow(c, at.model, at.files).claim);
+    const landed = await claim(c, next.claim, {}, (at) => planNow(c, at.model, at.files, 0, true).claim);
     if (landed.length === 0) return;
     await runAll(c, landed, lock, signal);
   }
@@ -393,7 +394,7 @@ async function machineCapabilities(m: Machine): Promise<Record<string, string>> 
 }
 
 /** The plan, on the fleet as it will look with this machine's journal published. */
-function planNow(c: Cycle, model: RepoModel, files: Map<string, string>, busy = 0): Plan {
+function planNow(c: Cycle, model: RepoModel, files: Map<string, string>, busy = 0, ownShareOnly = false): Plan {
   if (!model.orders) return { run: [], claim: [], waiting: [] };
   const { config } = c.m;
   const mine = buildComputer(c, model, files.get(ORDERS_FILE));
@@ -410,6 +411,7 @@ function planNow(c: Cycle, model: RepoModel, files: Map<string, string>, busy = 
     retryBackoff: config.retryBackoff,
     lease: config.claimLease,
     observed: c.observed,
+    ownShareOnly,
   });
 }
 
