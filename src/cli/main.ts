@@ -24,8 +24,6 @@ import { EXIT_CODES, examples, type Io } from "./shared.js";
 
 export type { Io } from "./shared.js";
 
-const version = VERSION;
-
 /** Each command's module, in the order `coord --help` lists them. */
 const COMMANDS: ((program: Command, io: Io) => void)[] = [
   registerHub,
@@ -47,7 +45,7 @@ const COMMANDS: ((program: Command, io: Io) => void)[] = [
 export function buildProgram(io: Io): Command {
   const program = new Command("coord")
     .description("Coordinate machines and AI coding agents through one git repository.")
-    .version(version)
+    .version(VERSION)
     .exitOverride() // before the subcommands, so they inherit it: nothing here calls process.exit
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, "")), writeErr: (s) => io.err(s.replace(/\n$/, "")) })

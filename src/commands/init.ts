@@ -7,10 +7,11 @@ import { resolve } from "node:path";
 import { machineNameProblem } from "../core/names.js";
 import { redact } from "../core/redact.js";
 import { readModel } from "../core/repo.js";
+import type { ComputerFile } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { firstLine, Repo } from "../git/git.js";
 import { addRemote, cloneInto, remoteUrlOf } from "../git/local.js";
-import { loadConfig, newConfig, saveConfig } from "../state/config.js";
+import { loadConfig, type MachineConfig, newConfig, saveConfig } from "../state/config.js";
 import { exists } from "../state/files.js";
 import { Journal } from "../state/journal.js";
 import { stateDirOf } from "../state/paths.js";
@@ -41,6 +42,11 @@ export interface InitResult {
 
 async function isCheckout(dir: string): Promise<boolean> {
   return exists(resolve(dir, ".git"));
+}
+
+/** `config` as a newer generation of the identity than the one `theirs` published, taken here and now. */
+function nextGeneration(config: MachineConfig, theirs: ComputerFile): MachineConfig {
+  return { ...config, epoch: (theirs.identity?.epoch ?? 0) + 1, reclaimedOn: hostname(), reclaimedAt: new Date().toISOString() };
 }
 
 export async function init(opts: InitOptions): Promise<InitResult> {
@@ -91,7 +97,7 @@ export async function init(opts: InitOptions): Promise<InitResult> {
     const theirs = readModel(await repo.readFiles(tip, READ_PATHS)).computers.get(config.name);
     if (theirs && theirs.uuid === config.uuid && (theirs.identity?.epoch ?? 0) >= config.epoch) {
       await (await Journal.open(stateDir)).adopt(theirs.tasks, { newer: true });
-      config = { ...config, epoch: (theirs.identity?.epoch ?? 0) + 1, reclaimedOn: hostname(), reclaimedAt: new Date().toISOString() };
+      config = nextGeneration(config, theirs);
       await saveConfig(stateDir, config);
       reclaimed = true;
     }
@@ -112,7 +118,7 @@ export async function init(opts: InitOptions): Promise<InitResult> {
       // Rebuild the journal from what the machine had published, so nothing it ran runs again.
       await (await Journal.open(stateDir)).adopt(theirs.tasks);
       // A newer generation of the identity: a copy still running the older one sees it and stops.
-      config = { ...config, epoch: (theirs.identity?.epoch ?? 0) + 1, reclaimedOn: hostname(), reclaimedAt: new Date().toISOString() };
+      config = nextGeneration(config, theirs);
       reclaimed = true;
     }
     await saveConfig(stateDir, config);

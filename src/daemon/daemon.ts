@@ -235,9 +235,6 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   log(`coord daemon ${process.pid} stopped`);
 }
 
-/** The built CLI: beside this file when built, or in dist/ when run from the sources (tests). */
-const CLI = CLI_PATH;
-
 /** Refuses a schedule or jitter the daemon could not use, with one sentence. */
 export function checkDaemonOptions(opts: { schedule?: string; jitter?: number }): void {
   const bad = opts.schedule === undefined ? undefined : (cronProblem(opts.schedule, { seconds: true }) ?? (cron.validate(opts.schedule) ? undefined : "node-cron cannot run it"));
@@ -262,7 +259,7 @@ export async function startDaemon(opts: { dir: string; schedule?: string; jitter
     throw alreadyRunning(opts.dir, await readDaemonInfo(stateDir));
   }
   const out = openSync(paths(stateDir).out, "a");
-  const args = [CLI, "daemon", "run", "--dir", opts.dir];
+  const args = [CLI_PATH, "daemon", "run", "--dir", opts.dir];
   if (opts.schedule) args.push("--schedule", opts.schedule);
   if (opts.jitter !== undefined) args.push("--jitter", String(opts.jitter));
   const child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", out, out], env: process.env });

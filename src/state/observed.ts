@@ -31,10 +31,12 @@ export async function readObserved(stateDir: string): Promise<Map<string, Observ
   return new Map();
 }
 
-/** Saves the observations (only when they changed: no write, no fsync, on most syncs). */
-export async function saveObserved(stateDir: string, observed: ReadonlyMap<string, Observation>): Promise<void> {
-  const machines = Object.fromEntries([...observed].sort(([a], [b]) => (a < b ? -1 : 1)));
-  const text = `${JSON.stringify({ version: 1, machines })}\n`;
+const render = (observed: ReadonlyMap<string, Observation>) =>
+  `${JSON.stringify({ version: 1, machines: Object.fromEntries([...observed].sort(([a], [b]) => (a < b ? -1 : 1))) })}\n`;
+
+/** Saves the observations when they differ from those read at the start of the sync (`read`): most syncs write nothing. */
+export async function saveObserved(stateDir: string, observed: ReadonlyMap<string, Observation>, read: ReadonlyMap<string, Observation>): Promise<void> {
+  const text = render(observed);
   // Not fsynced: losing it after a power cut only makes others' claims hold a lease longer.
-  if ((await readIfExists(path(stateDir))) !== text) await writeWhole(path(stateDir), text);
+  if (text !== render(read)) await writeWhole(path(stateDir), text);
 }

@@ -216,7 +216,8 @@ async function cycle(machine: Machine, opts: CycleOptions, result: SyncResult, l
   const files = await hub.readFiles(tip, READ_PATHS);
   const model = readModel(await withOwnOrders(machine, files));
   checkIdentity(model, config);
-  const observed = observe(await readObserved(stateDir), lastSeenOf(model, config.name), now());
+  const observedBefore = await readObserved(stateDir);
+  const observed = observe(observedBefore, lastSeenOf(model, config.name), now());
   const published = model.computers.get(config.name)?.tasks;
   if (journal.fresh && published && Object.keys(published).length && !opts.dryRun) {
     await journal.adopt(published);
@@ -271,7 +272,7 @@ async function cycle(machine: Machine, opts: CycleOptions, result: SyncResult, l
     await journal.save();
   }
   await publish(c, first, commitMessage(config.name, result));
-  await saveObserved(stateDir, c.observed).catch(() => {}); // lost observations only make claims of others hold longer
+  await saveObserved(stateDir, c.observed, observedBefore).catch(() => {}); // lost observations only make claims of others hold longer
 }
 
 /** Every other machine's lastSeen as the files say. */
