@@ -15,7 +15,6 @@ import { deriveStatus, renderStatusMd, type StatusJson } from "../src/core/statu
 import { statusText } from "../src/core/terminal.js";
 import type { ComputerFile, Order, TaskReport } from "../src/core/types.js";
 import { computerFile } from "./fixtures.js";
-import { agentArgv } from "../src/sync/tasks.js";
 
 // ------------------------------------------------------------------ helpers
 
@@ -508,35 +507,6 @@ describe("requires and labels", () => {
     );
     expect(f.status.orders["b"]).toMatchObject({ state: "queued", done: false });
     expect(ids(planOn(f, "gpu-box").run)).toEqual(["b"]);
-  });
-});
-
-// ------------------------------------------------------------------ agents
-
-describe("agentArgv", () => {
-  const agentOrder = (agent: string, extra: object = {}) => ordersOf([{ id: "x", to: "m", agent, prompt: "fix the 'flaky' test; then run it", ...extra }])[0]!;
-  const full = { model: "big-model", args: ["--verbose", "--max-turns", "3"] };
-  const prompt = "fix the 'flaky' test; then run it";
-
-  it("runs each known agent CLI headless, with the model and the args, the prompt as one argument", () => {
-    expect(agentArgv(agentOrder("claude", full))).toEqual(["claude", "-p", "--model", "big-model", "--verbose", "--max-turns", "3", prompt]);
-    expect(agentArgv(agentOrder("opencode", full))).toEqual(["opencode", "run", "--model", "big-model", "--verbose", "--max-turns", "3", prompt]);
-    expect(agentArgv(agentOrder("cursor", full))).toEqual(["cursor-agent", "-p", "--model", "big-model", "--verbose", "--max-turns", "3", prompt]);
-    expect(agentArgv(agentOrder("codex", full))).toEqual(["codex", "exec", "--model", "big-model", "--verbose", "--max-turns", "3", prompt]);
-    expect(agentArgv(agentOrder("gemini", full))).toEqual(["gemini", "--model", "big-model", "--verbose", "--max-turns", "3", "-p", prompt]);
-  });
-
-  it("without model and args, only the headless flags and the prompt", () => {
-    expect(agentArgv(agentOrder("claude"))).toEqual(["claude", "-p", prompt]);
-    expect(agentArgv(agentOrder("opencode"))).toEqual(["opencode", "run", prompt]);
-    expect(agentArgv(agentOrder("cursor"))).toEqual(["cursor-agent", "-p", prompt]);
-    expect(agentArgv(agentOrder("codex"))).toEqual(["codex", "exec", prompt]);
-    expect(agentArgv(agentOrder("gemini"))).toEqual(["gemini", "-p", prompt]);
-  });
-
-  it("another agent name runs as <name> <args…> <prompt> (no model flag it might not know)", () => {
-    expect(agentArgv(agentOrder("aider", full))).toEqual(["aider", "--verbose", "--max-turns", "3", prompt]);
-    expect(agentArgv(agentOrder("my-agent"))).toEqual(["my-agent", prompt]);
   });
 });
 

@@ -9,7 +9,7 @@ import { parseComputer } from "../core/computer.js";
 import { computerPath } from "../core/names.js";
 import { firstLine, type RecentCommit, Repo } from "../git/git.js";
 import { gitVersion as gitVersionText } from "../git/local.js";
-import { AGENT_CLIS, onPath } from "../state/capabilities.js";
+import { AGENT_CLIS, type AgentFound, findAgents } from "../state/capabilities.js";
 import { gitDirOf } from "../state/paths.js";
 import { openMachine, type GitMachine } from "../sync/sync.js";
 import { daemonStatus } from "../daemon/daemon.js";
@@ -250,10 +250,20 @@ async function scheduled(dir: string, env: NodeJS.ProcessEnv): Promise<Check> {
 }
 
 async function agents(env: NodeJS.ProcessEnv): Promise<Check> {
-  const found: string[] = [];
-  for (const [agent, exe] of Object.entries(AGENT_CLIS)) if (await onPath(exe, env.PATH ?? "")) found.push(agent === exe ? agent : `${agent} (${exe})`);
-  const supported = Object.values(AGENT_CLIS).join(", ");
-  return ok("agents", found.length ? `found ${found.join(", ")}; supported: ${supported}` : `none on PATH; supported: ${supported}`);
+  const supported = [...AGENT_CLIS.keys()].join(", ");
+  const found = await findAgents(env.PATH ?? "");
+  if (!found.length) return ok("agents", `none on PATH; supported: ${supported}`);
+  const line = (a: AgentFound) =>
+    `${a.name}${a.executable === a.name ? "" : ` (${a.executable})`} ${a.version ?? "(version unknown)"}${a.loggedIn === false ? ", not logged in" : a.loggedIn ? ", logged in" : ""}`;
+  const detail = found.map(line).join("; ");
+  const out = found.filter((a) => a.loggedIn === false);
+  if (out.length)
+    return warn(
+      "agents",
+      `${detail}: orders for ${out.map((a) => a.name).join(", ")} are refused here`,
+      out.map((a) => `log in (${a.how} says how it stands; docs/agents.md)`).join("; "),
+    );
+  return ok("agents", detail);
 }
 
 /** Locks and half-done operations a crashed git command left in the checkout. */

@@ -24,6 +24,15 @@ const taskReport = z.object({
   lease: z.number().positive().optional(),
   takeoverFrom: z.string().optional(),
   retryAt: z.string().optional(),
+  agent: z
+    .object({
+      session: z.string().max(200).optional(),
+      turns: count.optional(),
+      costUsd: z.number().nonnegative().optional(),
+      tokens: z.object({ input: count, output: count }).optional(),
+      denied: z.array(z.string().max(200)).max(100).optional(),
+    })
+    .optional(),
 });
 
 const computerSchema = z.object({

@@ -3,6 +3,7 @@
 // to do. Pure: no files, git or clock. An invalid file yields no orders at all.
 
 import { z } from "zod";
+import { agentOrderProblem, PERMISSIONS, type Permission } from "./agents.js";
 import { findNodeAtLocation, getNodeValue, parseTree, printParseErrorCode, type Node, type ParseError } from "jsonc-parser";
 import { parseDuration } from "./duration.js";
 import { jsonDepth, MAX_COUNT, MAX_DEPTH, ORDERS_LIMIT, unreadable } from "./limits.js";
@@ -96,6 +97,12 @@ export const OrderSchema = z
     prompt: z.string().min(1).optional().describe("What the agent should do. Only with agent."),
     model: z.string().optional().describe("Model for the agent. Only with agent."),
     args: z.array(z.string()).optional().describe("Extra command-line arguments for the agent CLI. Only with agent."),
+    permissions: z
+      .enum(PERMISSIONS)
+      .optional()
+      .describe(
+        'What the agent may do unattended: "read-only" (read and answer), "edit" (change files in its directory), "full" (run anything). Mapped per CLI (docs/agents.md); a level a CLI cannot honour is refused. Default: the CLI\'s own. Only with agent.',
+      ),
     rev: z.number().int().min(1).max(MAX_COUNT).default(1).describe("Revision: a task is identified by (id, rev, machine); bump rev to run the order again."),
     after: z.array(z.string()).default([]).describe("Ids of orders that must be completed first, on whichever machines ran them."),
     requires: z.array(z.string().min(1)).default([]).describe('Capabilities a machine must have to run this order, e.g. ["node", "claude"]; others reject it.'),
@@ -105,6 +112,10 @@ export const OrderSchema = z
       .default({})
       .describe('Extra environment variables, e.g. {"NODE_ENV": "test", "API_KEY": {"value": "…", "secret": true}}.'),
     timeout,
+    idleTimeout: duration(
+      "idleTimeout",
+      'Longest time the task may write no output before it is stopped as stuck: a duration like "10m", at most 7d. Default: the machine\'s agentIdleTimeout for an agent, none for a command.',
+    ),
     retries: z.number().int().min(0).max(100).default(0).describe("How many times to run the task again after it fails (0 to 100)."),
     priority: z.enum(PRIORITIES).default("normal").describe("Higher priority tasks start first."),
     cancelled: z.boolean().default(false).describe("true stops the task from starting, or stops it if it is running."),
@@ -151,6 +162,8 @@ const EXPECT: Record<string, string> = {
   prompt: "a non-empty text telling the agent what to do",
   model: "a model name (a string)",
   args: "a list of strings",
+  permissions: '"read-only", "edit" or "full"',
+  idleTimeout: 'a duration like "90s", "15m" or "2h", or a number of seconds',
   rev: `a whole number from 1 to ${MAX_COUNT}`,
   after: "a list of order ids",
   requires: "a list of capability names",
@@ -400,8 +413,17 @@ function orderFieldProblems(doc: Doc): Problem[] {
     if (has("prefer") && order.to !== "ANY") {
       out.push(problem(doc, at("prefer"), `${name} has prefer, which only applies to to: "ANY"; write "to": "ANY" (one machine of the list runs it), or remove prefer`));
     }
+    if (typeof order.agent === "string" && typeof order.prompt === "string") {
+      const cannot = agentOrderProblem({
+        agent: order.agent,
+        prompt: order.prompt,
+        ...(typeof order.model === "string" ? { model: order.model } : {}),
+        ...((PERMISSIONS as readonly unknown[]).includes(order.permissions) ? { permissions: order.permissions as Permission } : {}),
+      });
+      if (cannot) out.push(problem(doc, at(cannot.field), `${name}: ${cannot.refused}`));
+    }
     if (!has("agent")) {
-      for (const field of ["prompt", "model", "args"]) {
+      for (const field of ["prompt", "model", "args", "permissions"]) {
         if (has(field)) out.push(problem(doc, at(field), `${name} field ${field} only applies to agents; remove it, or make this an agent order with agent + prompt`));
       }
     }

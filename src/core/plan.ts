@@ -5,7 +5,7 @@ import { backoffDelay } from "./backoff.js";
 import { claimHolder, MAX_LEASE, type Observed, takeoverAttempt } from "./claims.js";
 import { ordersTargets } from "./orders.js";
 import { preferredMachine, rankForMachine } from "./rank.js";
-import { dependencyBlock, isOffline, MISSED_HEARTBEATS, missingCapabilities, type StatusJson } from "./status.js";
+import { dependencyBlock, isOffline, lackingReason, MISSED_HEARTBEATS, missingCapabilities, type StatusJson } from "./status.js";
 import { heardWithin } from "./clock.js";
 import { failedForGood } from "./task-life.js";
 import { own, PRIORITIES, type Order, type TaskReport } from "./types.js";
@@ -89,8 +89,7 @@ function ownRecord(order: Order, done: TaskReport | undefined, input: PlanInput)
 /** Why this machine may not start `order` now (cancelled, lacks capabilities, dependencies, notBefore). */
 function gate(order: Order, input: PlanInput): string | undefined {
   if (order.cancelled) return "cancelled";
-  const missing = missingCapabilities(order, input.capabilities);
-  if (missing.length) return `this machine lacks ${missing.join(", ")}`;
+  if (missingCapabilities(order, input.capabilities).length) return lackingReason("this machine", order, input.capabilities);
   // Every attempt, retries too, waits for the dependencies as they are now.
   const block = dependencyBlock(order, (id) => own(input.status.orders, id));
   if (block) return block.reason;

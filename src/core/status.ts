@@ -112,10 +112,29 @@ export function summarize(states: TaskState[]): TaskState {
   return "completed";
 }
 
-/** Capabilities an order needs that a machine lacks: `requires`, and the agent CLI of an agent order. */
+/** Published after an agent CLI's version when its CLI says nobody is logged in. */
+const LOGGED_OUT = " (not logged in)";
+
+/** How an agent CLI is published among the capabilities: its version, and whether it cannot be used for want of a login. */
+export function agentCapability(version: string | undefined, loggedIn: boolean | undefined): string {
+  return `${version ?? "installed"}${loggedIn === false ? LOGGED_OUT : ""}`;
+}
+
+/** Capabilities an order needs that a machine lacks: `requires`, and the agent CLI of an agent order (installed but logged out counts as lacking). */
 export function missingCapabilities(order: Order, capabilities: Record<string, string>): string[] {
   const needed = new Set([...order.requires, ...(order.agent ? [order.agent] : [])]);
-  return [...needed].filter((c) => !Object.hasOwn(capabilities, c));
+  return [...needed].filter((c) => !Object.hasOwn(capabilities, c) || (c === order.agent && capabilities[c]!.endsWith(LOGGED_OUT)));
+}
+
+/** Why a machine cannot run `order`: "<name> lacks x, y" or, for its agent, "<name> has claude installed but not logged in". */
+export function lackingReason(name: string, order: Order, capabilities: Record<string, string>): string {
+  const missing = missingCapabilities(order, capabilities);
+  const agent = order.agent;
+  if (agent && missing.includes(agent) && Object.hasOwn(capabilities, agent)) {
+    const rest = missing.filter((c) => c !== agent);
+    return `${name} has ${agent} installed but not logged in${rest.length ? ` and lacks ${rest.join(", ")}` : ""}`;
+  }
+  return `${name} lacks ${missing.join(", ")}`;
 }
 
 /** Whether a machine's state for an order will change no more (for this rev). */
@@ -155,7 +174,7 @@ function targetedStatus(order: Order, model: RepoModel, block: ReturnType<typeof
     } else if (report && report.rev > order.rev)
       m = { ...fromReport(report), reason: `ran rev ${report.rev} already; ORDERS.json says rev ${order.rev}: set rev above ${report.rev} to run it again` };
     else if (order.cancelled) m = pending("cancelled", "cancelled in ORDERS.json");
-    else if (missing.length) m = pending("rejected", `${name} lacks ${missing.join(", ")}`);
+    else if (missing.length) m = pending("rejected", lackingReason(name, order, computer!.capabilities));
     else if (block) m = pending("blocked", block.reason);
     else if (order.failoverAfter !== undefined && gone(model, name, order.failoverAfter))
       m = pending(

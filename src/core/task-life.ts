@@ -9,7 +9,7 @@
 //
 // queued, blocked and rejected are what the fleet's status says of a task no
 // machine ran; they are never journaled (a published one counts as not run).
-import type { TaskReport, TaskState } from "./types.js";
+import type { AgentReport, TaskReport, TaskState } from "./types.js";
 
 /** What the journal keeps of a task: its report, and local fields (the log path, the pid while it runs). */
 export interface TaskEntry extends TaskReport {
@@ -24,7 +24,7 @@ export type TaskEvent =
   | { kind: "start"; rev: number; attempt: number; at: string; log?: string }
   /** The process exists. */
   | { kind: "pid"; pid: number }
-  | { kind: "finish"; state: "completed" | "failed" | "cancelled"; exitCode: number | null; at: string; reason?: string; output?: string }
+  | { kind: "finish"; state: "completed" | "failed" | "cancelled"; exitCode: number | null; at: string; reason?: string; output?: string; agent?: AgentReport }
   /** Found in progress by the next sync (a crash, or coord stopped): failed, may run again at once. */
   | { kind: "interrupt"; at: string }
   /** The claim was lost before it ran: what it replaced comes back. */
@@ -116,6 +116,7 @@ export function transition(entry: TaskEntry | undefined, event: TaskEvent): Task
         finishedAt: event.at,
         ...(event.reason ? { reason: event.reason } : {}),
         ...(event.output ? { output: event.output } : {}),
+        ...(event.agent ? { agent: event.agent } : {}),
       };
     }
     case "interrupt": {

@@ -1,5 +1,6 @@
 // The domain of coord as plain data. Everything in core/ takes and returns
 // these shapes; nothing here touches git, files, processes or the clock.
+import type { Permission } from "./agents.js";
 
 export const PRIORITIES = ["low", "normal", "high", "urgent"] as const;
 export type Priority = (typeof PRIORITIES)[number];
@@ -14,6 +15,8 @@ export interface Order {
   prompt?: string;
   model?: string;
   args?: string[];
+  /** What an agent may do unattended; undefined: the CLI's own default. */
+  permissions?: Permission;
   rev: number;
   after: string[];
   requires: string[];
@@ -23,6 +26,8 @@ export interface Order {
   secrets?: string[];
   /** Seconds; undefined means the machine's default. */
   timeout?: number;
+  /** Seconds without output before the task is stopped as stuck; undefined: the machine's default for agents, none for commands. */
+  idleTimeout?: number;
   retries: number;
   priority: Priority;
   cancelled: boolean;
@@ -69,6 +74,19 @@ export interface TaskReport {
   takeoverFrom?: string;
   /** A failed task with retries left: when its machine runs it again (after its retryBackoff). */
   retryAt?: string;
+  /** An agent task: what the agent said of its run (its final message is the output). */
+  agent?: AgentReport;
+}
+
+/** What is published of an agent's own account of its run. */
+export interface AgentReport {
+  /** Session or thread id: resume it with the agent's CLI. */
+  session?: string;
+  turns?: number;
+  costUsd?: number;
+  tokens?: { input: number; output: number };
+  /** Tools it was denied. */
+  denied?: string[];
 }
 
 export const MACHINE_STATES = ["idle", "working", "emergency", "stalled", "suspended"] as const;

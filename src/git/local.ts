@@ -76,3 +76,8 @@ export async function commitAsPerson(dir: string, paths: string[], author: Autho
 export async function pushBranch(dir: string, remote: string, branch: string): Promise<void> {
   await gitClient(dir).raw(["push", "--quiet", remote, branch]);
 }
+
+/** A scratch repository at `dir` (made if missing; an existing one is left as it is): an agent's working directory when its order names none. */
+export async function initScratch(dir: string): Promise<void> {
+  await gitClient(dir, { timeout: LOCAL_TIMEOUT }).raw(["init", "--quiet"]);
+}

@@ -6,6 +6,7 @@ import { constants, createWriteStream } from "node:fs";
 import { access, mkdir, readFile, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { finished } from "node:stream/promises";
+import { StringDecoder } from "node:string_decoder";
 import { setLongTimeout } from "./timer.js";
 import { timings } from "../timings.js";
 
@@ -31,12 +32,18 @@ export interface RunSpec {
   signal?: AbortSignal;
   /** How the program is named when it cannot start, e.g. "the agent CLI claude" (default: its file). */
   program?: string;
+  /** Seconds without any output after which the task is stopped as stuck (default: never). */
+  idleTimeout?: number;
+  /** Called with each line the program writes on stdout (an agent's JSON events). */
+  onLine?: (line: string) => void;
 }
 
 export interface RunResult {
   exitCode: number | null;
   signal: string | null;
   timedOut: boolean;
+  /** Stopped because it wrote nothing for `idleTimeout` seconds. */
+  idle?: boolean;
   /** Stopped through the abort signal. */
   aborted: boolean;
   /** The last part of the output (up to 64 KiB), raw. */
@@ -178,6 +185,18 @@ export async function runTask(spec: RunSpec): Promise<RunResult> {
     out.on("data", onData);
     out.on("error", () => {});
   }
+  // stdout as lines for a reader of the program's own account (an agent's JSON events); a line is bounded like the tail.
+  let partial = "";
+  const lines = spec.onLine;
+  if (lines) {
+    const decoder = new StringDecoder("utf8"); // a character split across chunks stays whole
+    child.stdout!.on("data", (chunk: Buffer) => {
+      const parts = (partial + decoder.write(chunk)).split("\n");
+      partial = parts.pop() ?? "";
+      if (partial.length > TAIL_BYTES * 16) partial = ""; // a line of over 1 MiB is no event anyone can read
+      for (const line of parts) lines(line);
+    });
+  }
 
   const failed = await first;
   if (failed) return notStarted(await startProblem(failed as NodeJS.ErrnoException, spec, file!, args, program));
@@ -193,6 +212,19 @@ export async function runTask(spec: RunSpec): Promise<RunResult> {
     timedOut = true;
     stop();
   }, spec.timeout * 1000);
+  // Stuck: nothing written for idleTimeout seconds (re-armed at every chunk of output).
+  let idle = false;
+  let cancelIdle = () => {};
+  const armIdle = () => {
+    if (spec.idleTimeout === undefined || idle || timedOut) return;
+    cancelIdle();
+    cancelIdle = setLongTimeout(() => {
+      idle = true;
+      stop();
+    }, spec.idleTimeout * 1000);
+  };
+  armIdle();
+  if (spec.idleTimeout !== undefined) for (const out of [child.stdout!, child.stderr!]) out.on("data", armIdle);
   const onAbort = () => {
     aborted = true;
     stop();
@@ -207,12 +239,14 @@ export async function runTask(spec: RunSpec): Promise<RunResult> {
   child.stdout!.destroy();
   child.stderr!.destroy();
   cancelTimer();
+  cancelIdle();
   spec.signal?.removeEventListener("abort", onAbort);
+  if (lines && partial) lines(partial);
   // Whatever the shell left behind in its group goes with it.
-  if (timedOut || aborted) killGroup(child.pid!, "SIGKILL");
+  if (timedOut || aborted || idle) killGroup(child.pid!, "SIGKILL");
   if (killTimer) clearTimeout(killTimer);
   const logError = await log.close();
-  return { exitCode: code, signal, timedOut, aborted, tail: tail.toString("utf8"), ...(logError ? { logError } : {}) };
+  return { exitCode: code, signal, timedOut, aborted, ...(idle ? { idle } : {}), tail: tail.toString("utf8"), ...(logError ? { logError } : {}) };
 }
 
 /**

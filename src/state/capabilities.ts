@@ -1,45 +1,153 @@
 // What this machine can do, as published in its file: os, arch, node, git, and
-// the agent CLIs found on PATH.
+// the agent CLIs found on PATH with their versions and whether each is logged
+// in (an agent that is installed but logged out is published as such, and
+// orders for it are refused with that reason instead of failing later).
+import { spawn } from "node:child_process";
 import { access, constants } from "node:fs/promises";
 import { delimiter, join } from "node:path";
+import { AGENTS } from "../core/agents.js";
+import { agentCapability } from "../core/status.js";
 import { gitVersion } from "../git/local.js";
+import { readIfExists, writeDurably } from "./files.js";
 
-/** Agent name → the executable its CLI installs. */
-export const AGENT_CLIS: Record<string, string> = {
-  claude: "claude",
-  opencode: "opencode",
-  cursor: "cursor-agent",
-  codex: "codex",
-  gemini: "gemini",
-};
+/** Agent name → the executables its CLI installs, first found wins (Cursor's is `cursor-agent`, now also `agent`). */
+export const AGENT_CLIS: ReadonlyMap<string, readonly string[]> = new Map([...AGENTS.values()].map((a) => [a.name, a.executables]));
 
-export async function onPath(executable: string, path = process.env.PATH ?? ""): Promise<boolean> {
+/** The full path of `executable` on `path`, if it is there. */
+async function whichOf(executable: string, path: string): Promise<string | undefined> {
   for (const dir of path.split(delimiter).filter(Boolean)) {
-    try {
-      await access(join(dir, executable), constants.X_OK);
-      return true;
-    } catch {
-      // not here
-    }
+    const file = join(dir, executable);
+    const found = await access(file, constants.X_OK).then(
+      () => true,
+      () => false, // ENOENT or EACCES: not runnable from here
+    );
+    if (found) return file;
   }
-  return false;
+  return undefined;
 }
 
-/** What was found, kept 10 minutes per process and PATH (a daemon sees a new agent CLI or git within that; a sync spends no time on it). */
+/** What one agent CLI on this machine is. */
+export interface AgentFound {
+  name: string;
+  /** The executable found (e.g. cursor-agent). */
+  executable: string;
+  version?: string;
+  /** true, false, or undefined when its CLI cannot tell (no status command, no answer in time). */
+  loggedIn?: boolean;
+  /** The command that says so, for a reason a person can act on. */
+  how?: string;
+}
+
+/**
+ * Runs a short question to a CLI (its version, its login) in a process group of
+ * its own, cut off with the whole group after `timeout` seconds; never throws.
+ */
+export function probe(argv: string[], env: Record<string, string>, timeout: number): Promise<{ exitCode: number | null; output: string; timedOut: boolean }> {
+  return new Promise((resolve) => {
+    let output = "";
+    let timedOut = false;
+    const child = spawn(argv[0]!, argv.slice(1), { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    const add = (chunk: Buffer) => {
+      if (output.length < 64 * 1024) output += chunk.toString("utf8");
+    };
+    child.stdout.on("data", add);
+    child.stderr.on("data", add);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        // the group is gone already
+      }
+    }, timeout * 1000);
+    child.on("error", () => {
+      clearTimeout(timer);
+      resolve({ exitCode: null, output, timedOut });
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ exitCode: code, output, timedOut });
+    });
+  });
+}
+
+/** Seconds a version or login question to an agent CLI may take (a CLI that waits on a dead network is cut off). */
+const PROBE_TIMEOUT = 10;
+
+async function findAgent(name: string, path: string): Promise<AgentFound | undefined> {
+  const cli = AGENTS.get(name)!;
+  let executable: string | undefined;
+  for (const exe of cli.executables) {
+    if (await whichOf(exe, path)) {
+      executable = exe;
+      break;
+    }
+  }
+  if (!executable) return undefined;
+  const env = { ...(process.env as Record<string, string>), PATH: path };
+  const [version, login] = await Promise.all([
+    probe([executable, ...cli.versionArgs], env, PROBE_TIMEOUT),
+    cli.login ? probe([executable, ...cli.login.args], env, PROBE_TIMEOUT) : undefined,
+  ]);
+  const v = version.exitCode === 0 ? /\d+\.\d+(\.\d+)?([-.+\w]*)?/.exec(version.output)?.[0] : undefined;
+  const loggedIn = cli.login && login && !login.timedOut ? cli.login.loggedIn(login.exitCode, login.output) : undefined;
+  return { name, executable, ...(v ? { version: v } : {}), ...(loggedIn !== undefined ? { loggedIn } : {}), ...(cli.login ? { how: cli.login.how } : {}) };
+}
+
+/** The agent CLIs on `path`, asked for their version and login now. */
+export async function findAgents(path = process.env.PATH ?? ""): Promise<AgentFound[]> {
+  const found = await Promise.all([...AGENT_CLIS.keys()].map((name) => findAgent(name, path)));
+  return found.filter((a): a is AgentFound => a !== undefined);
+}
+
+/** The executable that runs `agent` here: the one found last time, else its first name. */
+export function agentExecutable(agent: string): string {
+  return foundAgents.get(agent)?.executable ?? AGENT_CLIS.get(agent)?.[0] ?? agent;
+}
+
+const foundAgents = new Map<string, AgentFound>();
+
+/** What was found, kept 10 minutes per process and PATH, and on disk for the next process (a cron sync asks no agent CLI each time). */
 const seen = new Map<string, { at: number; caps: Promise<Record<string, string>> }>();
 const TTL_MS = 10 * 60_000;
 
-export function detectCapabilities(dir: string): Promise<Record<string, string>> {
+/**
+ * The capabilities of this machine. `cacheFile` (in the machine's state) keeps
+ * them between processes for the same TTL: asking three agent CLIs for their
+ * version and login costs seconds, which a sync every minute should not pay.
+ */
+export function detectCapabilities(dir: string, cacheFile?: string, now = Date.now()): Promise<Record<string, string>> {
   const path = process.env.PATH ?? "";
   const hit = seen.get(path);
-  if (hit && Date.now() - hit.at <= TTL_MS) return hit.caps.then((caps) => ({ ...caps }));
-  const caps = detect(dir, path);
-  seen.set(path, { at: Date.now(), caps });
+  if (hit && now - hit.at <= TTL_MS) return hit.caps.then((caps) => ({ ...caps }));
+  const caps = fromDisk(cacheFile, path, now).then((cached) => cached ?? detect(dir, path, cacheFile, now));
+  seen.set(path, { at: now, caps });
   caps.catch(() => seen.delete(path));
   return caps.then((c) => ({ ...c }));
 }
 
-async function detect(dir: string, path: string): Promise<Record<string, string>> {
+interface Cached {
+  at: number;
+  path: string;
+  caps: Record<string, string>;
+  agents: AgentFound[];
+}
+
+async function fromDisk(file: string | undefined, path: string, now: number): Promise<Record<string, string> | undefined> {
+  if (!file) return undefined;
+  const text = await readIfExists(file).catch(() => undefined); // unreadable: detect again
+  if (!text) return undefined;
+  try {
+    const c = JSON.parse(text) as Cached;
+    if (c.path !== path || typeof c.at !== "number" || now - c.at > TTL_MS || now < c.at || typeof c.caps !== "object" || !Array.isArray(c.agents)) return undefined;
+    for (const a of c.agents) if (AGENTS.has(a.name)) foundAgents.set(a.name, a);
+    return Object.assign(Object.create(null) as Record<string, string>, c.caps);
+  } catch {
+    return undefined; // a torn or hand-edited cache: detect again
+  }
+}
+
+async function detect(dir: string, path: string, cacheFile: string | undefined, now: number): Promise<Record<string, string>> {
   const caps: Record<string, string> = {
     os: process.platform,
     arch: process.arch,
@@ -51,11 +159,14 @@ async function detect(dir: string, path: string): Promise<Record<string, string>
       (v) => v.replace(/^git version\s*/, "").trim(),
       () => undefined,
     ),
-    ...Object.values(AGENT_CLIS).map((exe) => onPath(exe, path)),
+    findAgents(path),
   ]);
   if (git) caps.git = git;
-  Object.keys(AGENT_CLIS).forEach((agent, i) => {
-    if (found[i]) caps[agent] = "installed";
-  });
+  const agents = found[0] ?? [];
+  for (const a of agents) {
+    foundAgents.set(a.name, a);
+    caps[a.name] = agentCapability(a.version, a.loggedIn);
+  }
+  if (cacheFile) await writeDurably(cacheFile, JSON.stringify({ at: now, path, caps, agents } satisfies Cached)).catch(() => {}); // a cache: losing it costs a probe
   return caps;
 }

@@ -32,6 +32,10 @@ const configSchema = z.strictObject({
   heartbeat: duration.default(900),
   /** Seconds a task may run when its order sets no timeout. */
   defaultTimeout: duration.default(3600),
+  /** Seconds an agent task may run when its order sets no timeout (an agent that retries a bad key or waits on a dead network stops here). */
+  agentTimeout: duration.default(1800),
+  /** Seconds an agent task may write nothing before it is stopped as stuck, when its order sets no idleTimeout. */
+  agentIdleTimeout: duration.default(600),
   /** Lines of each task's output published in the machine's file. */
   outputLines: z.number().int().min(0).max(500).default(20),
   /** Seconds one git command may take (a remote that does not answer costs this much, no more). */

@@ -13,7 +13,7 @@ import { own, type ComputerFile, type Order, type Problem } from "../core/types.
 import { CoordError, EXIT, IdentityReclaimed, RemoteUnreachable } from "../errors.js";
 import { killOrphan } from "../runner/run.js";
 import { type Built, commitOwned, PUSH_BUDGET_MS, publishWithRetry } from "./cas.js";
-import { agentArgv, runOne, taskMarker, type RunningTask, type TaskOutcome } from "./tasks.js";
+import { describeCommand, runOne, taskMarker, type RunningTask, type TaskOutcome } from "./tasks.js";
 import type { Receipts } from "../core/messages.js";
 import { deliver, ownMessageFiles, runMessageHooks } from "./mail.js";
 import { updateMailbox } from "../state/mailbox.js";
@@ -245,7 +245,7 @@ async function cycle(machine: Machine, opts: CycleOptions, result: SyncResult, l
   const todo = planNow(c, model, files);
   result.waiting = todo.waiting.map((w) => ({ id: w.order.id, reason: w.reason }));
   if (opts.dryRun) {
-    const describe = (o: Order) => o.run ?? agentArgv(o).join(" ");
+    const describe = describeCommand;
     result.wouldRun = [
       ...todo.run.map((o) => ({ id: o.id, rev: o.rev, attempt: nextAttempt(o, own(journal.tasks, o.id)), command: describe(o) })),
       ...todo.claim.map((cl) => ({ id: cl.order.id, rev: cl.order.rev, attempt: cl.attempt, command: describe(cl.order), claim: true })),
@@ -389,7 +389,7 @@ async function withOwnOrders(m: Machine, files: Map<string, string>): Promise<Ma
 }
 
 async function machineCapabilities(m: Machine): Promise<Record<string, string>> {
-  const caps = await detectCapabilities(m.dir);
+  const caps = await detectCapabilities(m.dir, join(m.stateDir, "agents.json"));
   for (const label of m.config.labels) caps[label] ??= "label";
   return caps;
 }

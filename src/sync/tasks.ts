@@ -1,14 +1,16 @@
 // Running one task of an order on this machine: the journal around it, the
 // command (a shell line or a headless agent CLI), its output.
-import { readdir, rm, stat } from "node:fs/promises";
+import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
+import { type AgentInvocation, type AgentResult, type Refusal, agentInvocation, agentReader, agentVerdict } from "../core/agents.js";
 import { formatDuration } from "../core/duration.js";
 import { nextAttempt } from "../core/plan.js";
 import { outputTail } from "../core/redact.js";
-import type { Order, TaskReport } from "../core/types.js";
+import type { AgentReport, Order, TaskReport } from "../core/types.js";
+import { initScratch } from "../git/local.js";
 import { runTask, type RunResult } from "../runner/run.js";
-import { AGENT_CLIS } from "../state/capabilities.js";
+import { agentExecutable } from "../state/capabilities.js";
 import type { Journal } from "../state/journal.js";
 import type { Machine } from "./machine.js";
 
@@ -23,30 +25,34 @@ export interface TaskOutcome {
 /** Set in a task's environment, so a task orphaned by a crash can be recognised and stopped. */
 export const taskMarker = (machine: string, id: string, rev: number, attempt: number) => `${machine}/${id}/r${rev}/a${attempt}`;
 
-/**
- * The headless, non-interactive invocation of each agent CLI:
- * claude -p, opencode run, cursor-agent -p, codex exec, gemini -p.
- * Any other agent name (a label the machine config adds) runs as `<name> <args…> <prompt>`.
- */
-export function agentArgv(order: Order): string[] {
-  const agent = order.agent!;
-  const prompt = order.prompt ?? "";
-  const model = order.model ? ["--model", order.model] : [];
-  const args = order.args ?? [];
-  switch (agent) {
-    case "claude":
-      return ["claude", "-p", ...model, ...args, prompt];
-    case "opencode":
-      return ["opencode", "run", ...model, ...args, prompt];
-    case "cursor":
-      return [AGENT_CLIS.cursor!, "-p", ...model, ...args, prompt];
-    case "codex":
-      return ["codex", "exec", ...model, ...args, prompt];
-    case "gemini":
-      return ["gemini", ...model, ...args, "-p", prompt];
-    default:
-      return [agent, ...args, prompt];
-  }
+/** How an order's agent is started (its argv with the CLI found on this machine), or why it cannot be. */
+export function agentRun(order: Order): AgentInvocation | Refusal {
+  return agentInvocation(
+    {
+      agent: order.agent!,
+      prompt: order.prompt ?? "",
+      ...(order.model ? { model: order.model } : {}),
+      ...(order.args ? { args: order.args } : {}),
+      ...(order.permissions ? { permissions: order.permissions } : {}),
+    },
+    { root: process.getuid?.() === 0, executable: agentExecutable(order.agent!) },
+  );
+}
+
+/** The argv an order runs, for a dry run: its shell line, or its agent's command (the prompt on stdin said as such). */
+export function describeCommand(order: Order): string {
+  if (order.run) return order.run;
+  const how = agentRun(order);
+  if ("refused" in how) return `${order.agent} (refused: ${how.refused})`;
+  return [...how.argv, ...(how.input !== undefined ? ["< prompt"] : [])].join(" ");
+}
+
+/** An agent order without a cwd works in a scratch git repository of its own under the machine's state (a CLI like codex wants a git directory). */
+async function agentDir(m: Machine, order: Order): Promise<string> {
+  const dir = join(m.stateDir, "agents", order.id);
+  await mkdir(dir, { recursive: true });
+  await initScratch(dir);
+  return dir;
 }
 
 export function expandHome(path: string | undefined): string {
@@ -56,10 +62,11 @@ export function expandHome(path: string | undefined): string {
   return resolve(home, path);
 }
 
-function describeFailure(r: RunResult, timeout: number, stopReason?: string): string | undefined {
+function describeFailure(r: RunResult, timeout: number, idleTimeout: number | undefined, stopReason?: string): string | undefined {
   if (r.error) return r.error; // a sentence naming what is wrong: "cwd /x does not exist"
   if (r.aborted) return stopReason ?? "stopped";
   if (r.timedOut) return `timed out after ${formatDuration(timeout)}; its process group was killed`;
+  if (r.idle) return `wrote nothing for ${formatDuration(idleTimeout ?? 0)} (idleTimeout); stopped as stuck, its process group was killed`;
   if (r.signal) return `killed by ${r.signal}`;
   if (r.exitCode !== 0) return `exit code ${r.exitCode}`;
   return undefined;
@@ -83,8 +90,9 @@ export async function runOne(
   const logFile = join(m.stateDir, "logs", `${order.id}.r${order.rev}.a${attempt}.log`);
   // Durable before the process exists: a crash from here on is an interruption, never a second run.
   await journal.apply(order.id, { kind: "start", rev: order.rev, attempt, at: now().toISOString(), log: logFile });
-  const timeout = order.timeout ?? m.config.defaultTimeout;
-  const cwd = expandHome(order.cwd);
+  const agent = order.agent ? agentRun(order) : undefined;
+  const timeout = order.timeout ?? (agent ? m.config.agentTimeout : m.config.defaultTimeout);
+  const idleTimeout = order.idleTimeout ?? (agent ? m.config.agentIdleTimeout : undefined);
   const controller = new AbortController();
   let stopped: { reason: string; state: "cancelled" | "failed" } | undefined;
   opts.onStart?.({
@@ -94,33 +102,63 @@ export async function runOne(
       controller.abort();
     },
   });
-  // runTask never throws; this is the last guard, so that a task that could not run is failed, never left in progress.
-  const r = await runTask({
-    ...(order.agent ? { argv: agentArgv(order), program: `the agent CLI ${order.agent}` } : { command: order.run! }),
-    cwd,
-    timeout,
-    logFile,
-    signal: controller.signal,
-    env: {
-      ...(process.env as Record<string, string>),
-      ...order.env,
-      COORD_MACHINE: m.config.name,
-      COORD_ORDER: order.id,
-      COORD_REV: String(order.rev),
-      COORD_ATTEMPT: String(attempt),
-      COORD_TASK: taskMarker(m.config.name, order.id, order.rev, attempt),
-    },
-    // The pid is a help for killing an orphan later; a failed write of it (a full disk) is not the task's failure.
-    onStart: (pid) => void journal.apply(order.id, { kind: "pid", pid }).catch(() => {}),
-  }).catch((e: unknown): RunResult => ({ exitCode: null, signal: null, timedOut: false, aborted: false, tail: "", error: `coord could not run it (${(e as Error).message})` }));
-  const reason = describeFailure(r, timeout, stopped?.reason);
+  const reader = order.agent ? agentReader(order.agent) : undefined;
+  const notRun = (error: string): RunResult => ({ exitCode: null, signal: null, timedOut: false, aborted: false, tail: "", error });
+  const run = async (): Promise<RunResult> => {
+    if (agent && "refused" in agent) return notRun(agent.refused);
+    const cwd = order.cwd !== undefined || !agent ? expandHome(order.cwd) : await agentDir(m, order);
+    // runTask never throws; this is the last guard, so that a task that could not run is failed, never left in progress.
+    return runTask({
+      ...(agent ? { argv: agent.argv, program: `the agent CLI ${order.agent}`, ...(agent.input !== undefined ? { input: agent.input } : {}) } : { command: order.run! }),
+      cwd,
+      timeout,
+      ...(idleTimeout !== undefined ? { idleTimeout } : {}),
+      ...(reader ? { onLine: (line: string) => reader.line(line) } : {}),
+      logFile,
+      signal: controller.signal,
+      env: {
+        ...(process.env as Record<string, string>),
+        ...order.env,
+        ...(agent ? agent.env : {}),
+        COORD_MACHINE: m.config.name,
+        COORD_ORDER: order.id,
+        COORD_REV: String(order.rev),
+        COORD_ATTEMPT: String(attempt),
+        COORD_TASK: taskMarker(m.config.name, order.id, order.rev, attempt),
+      },
+      // The pid is a help for killing an orphan later; a failed write of it (a full disk) is not the task's failure.
+      onStart: (pid) => void journal.apply(order.id, { kind: "pid", pid }).catch(() => {}),
+    });
+  };
+  const r = await run().catch((e: unknown): RunResult => notRun(`coord could not run it (${(e as Error).message})`));
+  // An agent is judged by its own account where it gave one: exit 0 with every write denied is no success.
+  const said = reader && !r.error && !r.aborted && !r.timedOut && !r.idle ? reader.result() : undefined;
+  const verdict = said ? agentVerdict(r.exitCode, said) : undefined;
+  const reason = (verdict && !verdict.ok ? verdict.reason : undefined) ?? describeFailure(r, timeout, idleTimeout, stopped?.reason);
   const state = r.aborted && stopped ? stopped.state : reason ? "failed" : "completed";
   const secrets = (order.secrets ?? []).map((name) => order.env[name] ?? "").filter(Boolean);
+  // An agent's final message is its output; the raw events stay in the local log.
+  const shown = said?.message ?? r.tail;
   // A log that could not be written (a full disk) is said where the output is published.
-  const output = [outputTail(r.tail, m.config.outputLines, 4000, secrets), r.logError && `[coord: ${r.logError}]`].filter(Boolean).join("\n");
-  await journal.apply(order.id, { kind: "finish", state, exitCode: r.exitCode, at: now().toISOString(), ...(reason ? { reason } : {}), ...(output ? { output } : {}) });
+  const output = [outputTail(shown, m.config.outputLines, 4000, secrets), r.logError && `[coord: ${r.logError}]`].filter(Boolean).join("\n");
+  const report = said ? agentReport(said) : undefined;
+  await journal.apply(order.id, {
+    kind: "finish",
+    state,
+    exitCode: r.exitCode,
+    at: now().toISOString(),
+    ...(reason ? { reason } : {}),
+    ...(output ? { output } : {}),
+    ...(report ? { agent: report } : {}),
+  });
   await pruneLogs(join(m.stateDir, "logs"), 500);
   return { id: order.id, rev: order.rev, state, exitCode: r.exitCode, ...(reason ? { reason } : {}) };
+}
+
+/** The published part of what the agent said (its message is the output). */
+function agentReport(said: AgentResult): AgentReport | undefined {
+  const { ok: _ok, reason: _reason, message: _message, ...rest } = said;
+  return Object.keys(rest).length ? rest : undefined;
 }
 
 /** Keeps the newest `keep` log files. */
