@@ -107,7 +107,7 @@ describe("coord doctor", () => {
     expect(text).toMatch(/^OK {3}git {7}\d+\.\d+/m);
     expect(text).toMatch(/^ +fix: coord cron install/m);
     expect(one(checks, "clock").detail).toMatch(/agrees with beta/);
-    expect(one(checks, "agents").detail).toMatch(/supported: claude, opencode, cursor-agent, codex, gemini/);
+    expect(one(checks, "agents").detail).toMatch(/supported: claude, codex, opencode, cursor, gemini/);
 
     await schedule({ dir: fleet.machines.alpha!, action: "install" });
     const after = await doctor({ dir: fleet.machines.alpha! });

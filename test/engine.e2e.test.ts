@@ -143,7 +143,10 @@ describe("agents", () => {
     await mkdir(bin);
     const calls = join(fleet.root, "calls.log");
     // A stand-in for the real CLI: records how it was called, never talks to a model.
-    await writeFile(join(bin, "claude"), `#!/bin/sh\nfor a in "$@"; do printf '[%s]' "$a"; done >> ${calls}\necho >> ${calls}\necho "reviewed 3 PRs"\n`);
+    await writeFile(
+      join(bin, "claude"),
+      `#!/bin/sh\n[ "$1" = "--version" ] && { echo "2.1.3 (Claude Code)"; exit 0; }\n[ "$1" = "auth" ] && exit 0\nfor a in "$@"; do printf '[%s]' "$a"; done >> ${calls}\nprintf ' stdin:' >> ${calls}\ncat >> ${calls}\necho >> ${calls}\necho "reviewed 3 PRs"\n`,
+    );
     await chmod(join(bin, "claude"), 0o755);
     const path = process.env.PATH;
     await pushOrders(fleet, [{ id: "review", to: ["izzit7", "soda-yeti"], agent: "claude", prompt: "Review the open PRs", model: "opus", cwd: fleet.root }]);
@@ -155,7 +158,8 @@ describe("agents", () => {
       process.env.PATH = path;
     }
     await sync({ dir: dirOf("soda-yeti") });
-    expect((await readFile(calls, "utf8")).trim()).toBe("[-p][--model][opus][Review the open PRs]");
+    // Headless, machine-readable, the prompt on stdin where no parser looks for options.
+    expect((await readFile(calls, "utf8")).trim()).toBe("[-p][--output-format=stream-json][--verbose][--model=opus] stdin:Review the open PRs");
     const status = await hubStatus(fleet);
     expect(status.orders.review.machines.izzit7).toMatchObject({ state: "completed" });
     expect(status.orders.review.machines["soda-yeti"]).toMatchObject({ state: "rejected", reason: "soda-yeti lacks claude" });

@@ -7,7 +7,7 @@ import { fence, inline, table } from "./markdown.js";
 import { formatDuration } from "./duration.js";
 import { parseChannelKey } from "./messages.js";
 import { ORDER_ID } from "./orders.js";
-import { MACHINE_STATES, ownTable, TASK_STATES, type ComputerFile, type TaskReport } from "./types.js";
+import { type AgentReport, MACHINE_STATES, ownTable, TASK_STATES, type ComputerFile, type TaskReport } from "./types.js";
 
 /** A counter of messages: safe to add one to. */
 const count = z.number().int().nonnegative().max(MAX_COUNT);
@@ -95,6 +95,16 @@ function sortedRecord<T>(record: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
+function canonicalAgent(a: AgentReport): AgentReport {
+  return {
+    ...(a.session ? { session: a.session } : {}),
+    ...(a.turns !== undefined ? { turns: a.turns } : {}),
+    ...(a.costUsd !== undefined ? { costUsd: a.costUsd } : {}),
+    ...(a.tokens ? { tokens: { input: a.tokens.input, output: a.tokens.output } } : {}),
+    ...(a.denied?.length ? { denied: a.denied } : {}),
+  };
+}
+
 /** Canonical form: stable key order so equal data renders to equal bytes. */
 export function canonicalComputer(c: ComputerFile): ComputerFile {
   const tasks: Record<string, TaskReport> = {};
@@ -111,6 +121,7 @@ export function canonicalComputer(c: ComputerFile): ComputerFile {
       ...(t.lease ? { lease: t.lease } : {}),
       ...(t.takeoverFrom ? { takeoverFrom: t.takeoverFrom } : {}),
       ...(t.retryAt ? { retryAt: t.retryAt } : {}),
+      ...(t.agent ? { agent: canonicalAgent(t.agent) } : {}),
     };
   }
   return {

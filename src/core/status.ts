@@ -9,7 +9,7 @@ import { heardAt } from "./clock.js";
 import { failedForGood, isFinal } from "./task-life.js";
 import { addressedTo, channelKey, isAcked, messageId } from "./messages.js";
 import type { RepoModel } from "./repo.js";
-import { own, type MachineState, type Order, type Problem, type TaskReport, type TaskState } from "./types.js";
+import { type AgentReport, own, type MachineState, type Order, type Problem, type TaskReport, type TaskState } from "./types.js";
 
 export interface MachineStatus {
   state: MachineState;
@@ -46,6 +46,8 @@ export interface OrderMachineStatus {
   takeoverFrom?: string;
   /** Failed with retries left: when its machine runs it again. */
   retryAt?: string;
+  /** An agent task: its session (to resume it), turns, cost, tokens, denied tools. */
+  agent?: AgentReport;
 }
 
 export interface OrderStatus {
@@ -92,6 +94,7 @@ function fromReport(t: TaskReport): OrderMachineStatus {
     ...(t.lease ? { lease: t.lease } : {}),
     ...(t.takeoverFrom ? { takeoverFrom: t.takeoverFrom } : {}),
     ...(t.retryAt && t.state === "failed" ? { retryAt: t.retryAt } : {}),
+    ...(t.agent ? { agent: t.agent } : {}),
   };
 }
 
