@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { orderLog } from "../src/commands/log.js";
 import { readDelegated, ownOrdersFile } from "../src/state/delegated.js";
 import { sync } from "../src/sync/sync.js";
-import { cli, git, hubCommits, hubFile, hubHead, hubStatus, makeFleet, personIdentity, pushOrders, type Fleet } from "./helpers.js";
+import { cli, cliExec, git, hubCommits, hubFile, hubHead, hubStatus, makeFleet, personIdentity, pushOrders, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -108,6 +108,47 @@ describe("coord order (a machine delegates)", () => {
     expect(human.err).toContain('  --after: order "h" field after: there is no order "nope"');
     expect(await hubHead(fleet)).toBe(head);
     expect(await readFile(join(fleet.person, "ORDERS.json"), "utf8")).toBe(HAND_WRITTEN);
+  });
+});
+
+describe("coord order add --agent", () => {
+  it("an agent order from the command line: the prompt whole (from stdin too), permissions checked per CLI and named by flag", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const added = await cli(
+      "order",
+      "add",
+      "--dir",
+      dirOf("izzit7"),
+      "--to",
+      "soda-yeti",
+      "--agent",
+      "claude",
+      "--prompt",
+      "-fix it, 'now'\nplease",
+      "--permissions",
+      "edit",
+      "--idle-timeout",
+      "5m",
+      "--id",
+      "a1",
+    );
+    expect(added).toMatchObject({ code: 0 });
+    const piped = await cliExec(
+      ["order", "add", "--dir", dirOf("izzit7"), "--to", "soda-yeti", "--agent", "codex", "--prompt", "-", "--id", "a2"],
+      Buffer.from("a prompt\nfrom a file\n"),
+    );
+    expect(piped).toMatchObject({ code: 0 });
+    expect((await readDelegated(stateOf("izzit7"))).orders).toEqual([
+      { id: "a1", to: "soda-yeti", agent: "claude", prompt: "-fix it, 'now'\nplease", permissions: "edit", idleTimeout: "5m" },
+      { id: "a2", to: "soda-yeti", agent: "codex", prompt: "a prompt\nfrom a file\n" },
+    ]);
+    const refused = await cli("order", "add", "--dir", dirOf("izzit7"), "--to", "soda-yeti", "--agent", "cursor", "--prompt", "x", "--permissions", "read-only");
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(/\n {2}--permissions: .*cursor cannot run with permissions "read-only"/);
+    const both = await cli("order", "add", "--dir", dirOf("izzit7"), "--to", "soda-yeti", "--agent", "claude", "--prompt", "x", "--", "make");
+    expect(both).toMatchObject({ code: 2, err: expect.stringContaining("not both") });
+    const noPrompt = await cli("order", "add", "--dir", dirOf("izzit7"), "--to", "soda-yeti", "--agent", "claude");
+    expect(noPrompt).toMatchObject({ code: 2, err: expect.stringContaining("--prompt") });
   });
 });
 

@@ -45,6 +45,11 @@ const FLAGS: Record<string, string> = {
   id: "--id",
   to: "--to",
   run: "the command after --",
+  agent: "--agent",
+  prompt: "--prompt",
+  model: "--model",
+  permissions: "--permissions",
+  idleTimeout: "--idle-timeout",
   after: "--after",
   requires: "--requires",
   cwd: "--cwd",
@@ -77,7 +82,13 @@ export interface OrderAddOptions {
   dir: string;
   /** A machine name, a comma-separated list, ALL or ANY. */
   to: string;
-  run: string;
+  /** The shell command; or, for an agent order, none and `agent` + `prompt`. */
+  run?: string;
+  agent?: string;
+  prompt?: string;
+  model?: string;
+  permissions?: string;
+  idleTimeout?: string;
   id?: string;
   after?: string[];
   requires?: string[];
@@ -116,7 +127,13 @@ function writtenOrder(opts: OrderAddOptions, id: string): Record<string, unknown
     .map((s) => s.trim())
     .filter(Boolean);
   const number = (v: string | number | undefined) => (typeof v === "string" && /^\d+$/.test(v.trim()) ? Number(v) : v);
-  const order: Record<string, unknown> = { id, to: names.length === 1 ? names[0] : names, run: opts.run };
+  const order: Record<string, unknown> = { id, to: names.length === 1 ? names[0] : names };
+  if (opts.run !== undefined) order.run = opts.run;
+  if (opts.agent !== undefined) order.agent = opts.agent;
+  if (opts.prompt !== undefined) order.prompt = opts.prompt;
+  if (opts.model !== undefined) order.model = opts.model;
+  if (opts.permissions !== undefined) order.permissions = opts.permissions;
+  if (opts.idleTimeout !== undefined) order.idleTimeout = number(opts.idleTimeout);
   if (opts.after?.length) order.after = opts.after;
   if (opts.requires?.length) order.requires = opts.requires;
   if (opts.cwd !== undefined) order.cwd = opts.cwd;

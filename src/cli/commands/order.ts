@@ -12,6 +12,13 @@ const list = (v: string) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
+/** All of stdin, as text (a prompt given as --prompt -). */
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
 /** order add, cancel and list. */
 export function registerOrder(program: Command, io: Io): void {
   const order = program.command("order").description("give, cancel and list orders from the command line");
@@ -21,6 +28,11 @@ export function registerOrder(program: Command, io: Io): void {
     .addOption(dirOption())
     .requiredOption("--to <machines>", "a machine name, a comma-separated list of names, ALL or ANY")
     .option("--run <command>", "the shell command to run (or give it after --)")
+    .option("--agent <cli>", "an agent order instead: claude, codex, opencode, cursor or gemini, run headless with --prompt")
+    .option("--prompt <text>", "what the agent should do (with --agent); - reads it from stdin")
+    .option("--model <model>", "the agent's model (opencode: provider/model)")
+    .option("--permissions <level>", "what the agent may do unattended: read-only, edit or full")
+    .option("--idle-timeout <duration>", 'stop it as stuck after this long without output, e.g. "10m"')
     .option("--id <id>", "the order's id (default: <machine>-<yyyymmddhhmmss>-<4 random characters>, or person-… with --human)")
     .option("--after <ids>", "comma-separated ids of orders that must complete first")
     .option("--requires <capabilities>", "comma-separated capabilities a machine needs, e.g. node,claude")
@@ -34,6 +46,8 @@ export function registerOrder(program: Command, io: Io): void {
       EXIT_CODES +
         examples(
           "coord order add --to soda-yeti --cwd ~/dev/dao -- npm test",
+          'coord order add --to izzit7 --agent claude --prompt "Fix the failing test in src/a.ts" --permissions edit --cwd ~/dev/app',
+          "coord order add --to ANY --agent codex --permissions read-only --prompt - < review-prompt.md",
           "coord order add --to ANY --requires node --after build-42 -- npm run lint",
           'coord order add --to izzit7,machine-2 --run "make build" --id build-42 --timeout 15m --retries 1',
           'coord order add --to ALL --run "node --version" --human --dir ~/fleet-clone',
@@ -46,6 +60,11 @@ export function registerOrder(program: Command, io: Io): void {
           dir?: string;
           to: string;
           run?: string;
+          agent?: string;
+          prompt?: string;
+          model?: string;
+          permissions?: string;
+          idleTimeout?: string;
           id?: string;
           after?: string;
           requires?: string;
@@ -56,13 +75,25 @@ export function registerOrder(program: Command, io: Io): void {
           human?: boolean;
         },
       ) => {
-        const run = o.run ?? words.join(" ");
-        if (!run.trim()) throw new CoordError("give the command to run after -- (coord order add --to m1 -- make test) or with --run", EXIT.USAGE);
-        if (o.run !== undefined && words.length) throw new CoordError("give the command either with --run or after --, not both", EXIT.USAGE);
+        const run = o.run ?? (words.length ? words.join(" ") : undefined);
+        if (o.agent !== undefined) {
+          if (run !== undefined) throw new CoordError("give either a command (--run or after --) or --agent with --prompt, not both", EXIT.USAGE);
+          if (o.prompt === undefined) throw new CoordError(`give the agent its task: --prompt "…" (or --prompt - to read it from stdin)`, EXIT.USAGE);
+        } else {
+          if (!run?.trim())
+            throw new CoordError("give the command to run after -- (coord order add --to m1 -- make test), with --run, or an agent with --agent and --prompt", EXIT.USAGE);
+          if (o.run !== undefined && words.length) throw new CoordError("give the command either with --run or after --, not both", EXIT.USAGE);
+        }
+        const prompt = o.prompt === "-" ? await readStdin() : o.prompt;
         const r = await orderAdd({
           dir: await resolveDir(o.dir),
           to: o.to,
-          run,
+          ...(run !== undefined ? { run } : {}),
+          agent: o.agent,
+          prompt,
+          model: o.model,
+          permissions: o.permissions,
+          idleTimeout: o.idleTimeout,
           id: o.id,
           after: o.after === undefined ? undefined : list(o.after),
           requires: o.requires === undefined ? undefined : list(o.requires),
