@@ -81,3 +81,14 @@ describe("redact: the task's secret values", () => {
     expect(outputTail(`token ${ghp.slice(0, 10)}\x07${ghp.slice(10)}\n`, 5)).toBe(`token ${R}`);
   });
 });
+
+describe("redaction of hostile output takes linear time", () => {
+  // Each of these 64 KiB lines took seconds in a backtracking rule (a task's output redacted at every publish stalled the sync).
+  const lines = [".".repeat(65536), "a.".repeat(32768), "x-".repeat(32768), ".-_".repeat(21845), "a://b".repeat(13107)];
+  it.each(lines.map((l) => [l.slice(0, 6), l]))("%s… (64 KiB, one line): redacted within a hang guard, a token in it still found", { timeout: 5000 }, (_name, line) => {
+    const text = `${line} ghp_${"A".repeat(36)}`;
+    const out = outputTail(text, 20, 4000);
+    expect(out).toContain(REDACTED);
+    expect(out).not.toContain("ghp_");
+  });
+});

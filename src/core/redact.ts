@@ -13,7 +13,7 @@ interface Rule {
 }
 
 /** Text that names a secret in a pair: `password=…`, `"token": "…"`, `GH_TOKEN=…`, `api-key: …`. */
-const SECRET_KEY = "[A-Za-z0-9_.-]*(?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?)";
+const SECRET_KEY = "[A-Za-z0-9_.-]{0,64}(?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?)";
 
 /** The rules, most specific first. Every one is tested in test/redact.test.ts. */
 export const RULES: readonly Rule[] = [
@@ -22,7 +22,7 @@ export const RULES: readonly Rule[] = [
   // (ssh://git@host keeps its plain user name: it is no secret). Database URLs are covered too.
   {
     name: "URL userinfo",
-    re: /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/?#@'"<>]+)@/gi,
+    re: /\b([a-z][a-z0-9+.-]{0,31}:\/\/)([^\s/?#@'"<>]+)@/gi,
     to: (all, scheme, user) => (user.includes(":") || /^https?:/i.test(scheme) ? `${scheme}${REDACTED}@` : all),
   },
   { name: "GitHub token", re: /\bgh[pousr]_[A-Za-z0-9]{20,}\b/g },
