@@ -6,6 +6,7 @@ import { VERSION } from "../package.js";
 import { Command, CommanderError } from "commander";
 import { EXIT } from "../errors.js";
 import { describeFailure, failureLines } from "../failure.js";
+import { registerAgent } from "./commands/agent.js";
 import { registerCron } from "./commands/cron.js";
 import { registerDaemon } from "./commands/daemon.js";
 import { registerDemo } from "./commands/demo.js";
@@ -34,6 +35,7 @@ const COMMANDS: ((program: Command, io: Io) => void)[] = [
   registerMessages,
   registerOrder,
   registerLog,
+  registerAgent,
   registerDaemon,
   registerWatch,
   registerCron,

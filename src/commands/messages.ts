@@ -109,13 +109,17 @@ export async function ack(dir: string, ids: string[], all: boolean): Promise<str
 }
 
 /** Acknowledges messages in `m`'s inbox (every unacknowledged one with `all`); an id not there acknowledges nothing. */
-export async function ackOn(m: Pick<Machine, "stateDir">, ids: string[], all: boolean): Promise<string[]> {
-  return updateMailbox(m.stateDir, (data) => {
-    const targets = all ? data.inbox.filter((x) => !isAcked(data.receipts[channelKey(x.from, x.to)], x.seq)).map((x) => x.id) : ids;
-    const unknown = ackInData(data, targets);
-    if (unknown.length) throw new CoordError(`not in this machine's inbox: ${unknown.join(", ")}; see coord inbox --all for the ids (nothing was acknowledged)`, EXIT.USAGE);
-    return targets;
-  });
+export async function ackOn(m: Pick<Machine, "stateDir" | "config">, ids: string[], all: boolean): Promise<string[]> {
+  return updateMailbox(
+    m.stateDir,
+    (data) => {
+      const targets = all ? data.inbox.filter((x) => !isAcked(data.receipts[channelKey(x.from, x.to)], x.seq)).map((x) => x.id) : ids;
+      const unknown = ackInData(data, targets);
+      if (unknown.length) throw new CoordError(`not in this machine's inbox: ${unknown.join(", ")}; see coord inbox --all for the ids (nothing was acknowledged)`, EXIT.USAGE);
+      return targets;
+    },
+    m.config.name,
+  );
 }
 
 export function inboxPrompt(machine: string, messages: InboxEntry[]): string {

@@ -43,7 +43,7 @@ export async function readIfExists(path: string): Promise<string | undefined> {
 export async function updateLocked<D, T>(
   stateDir: string,
   name: string,
-  io: { read: () => Promise<D>; path: string; render: (data: D) => string; what: string },
+  io: { read: () => Promise<D>; path: string; render: (data: D) => string; what: string; saved?: (data: D) => Promise<void> },
   change: (data: D) => T | Promise<T>,
 ): Promise<T> {
   let compromised: Error | undefined;
@@ -62,7 +62,10 @@ export async function updateLocked<D, T>(
     const result = await change(data);
     if (compromised) throw new CoordError(`the ${io.what} lock was lost (${compromised.message}); nothing was changed, try again`, EXIT.FAILURE);
     const text = io.render(data);
-    if (text !== before) await writeDurably(io.path, text);
+    if (text !== before) {
+      await writeDurably(io.path, text);
+      await io.saved?.(data); // still under the lock: what is derived from the file is written in the same order
+    }
     return result;
   } finally {
     if (!compromised) await release().catch(() => {});

@@ -4,11 +4,11 @@
 // own lock, so a send is durable at once, even while a long sync runs.
 import { join } from "node:path";
 import { z } from "zod";
-import type { InboxMessage, Message, Receipts } from "../core/messages.js";
+import { channelKey, type InboxMessage, isAcked, type Message, promptBlock, type Receipts } from "../core/messages.js";
 import { isRecord, ownTable } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { setAside } from "./corrupt.js";
-import { readIfExists, updateLocked } from "./files.js";
+import { readIfExists, updateLocked, writeDurably } from "./files.js";
 
 export interface MailboxData {
   version: 1;
@@ -74,8 +74,29 @@ export async function readMailbox(stateDir: string): Promise<MailboxData> {
   return empty();
 }
 
-/** Runs `change` on the mailbox under its lock and saves the result durably. */
-export async function updateMailbox<T>(stateDir: string, change: (data: MailboxData) => T | Promise<T>): Promise<T> {
-  const io = { read: () => readMailbox(stateDir), path: mailboxPath(stateDir), render: (d: MailboxData) => JSON.stringify(d) + "\n", what: "mailbox" };
+/**
+ * The unread messages as the block an agent hook shows (empty when none),
+ * kept beside the mailbox at every change of it: a hook answers with `cat`,
+ * in milliseconds, without starting coord (docs/agents.md).
+ */
+export function inboxPromptPath(stateDir: string): string {
+  return join(stateDir, "inbox-prompt.txt");
+}
+
+export async function writeInboxPrompt(stateDir: string, machine: string, data: MailboxData): Promise<void> {
+  const unread = data.inbox.filter((x) => !isAcked(data.receipts[channelKey(x.from, x.to)], x.seq));
+  const block = promptBlock(machine, unread);
+  await writeDurably(inboxPromptPath(stateDir), block ? `${block}\n` : "");
+}
+
+/** Runs `change` on the mailbox under its lock and saves the result durably (and, given the machine's name, its prompt file). */
+export async function updateMailbox<T>(stateDir: string, change: (data: MailboxData) => T | Promise<T>, machine?: string): Promise<T> {
+  const io = {
+    read: () => readMailbox(stateDir),
+    path: mailboxPath(stateDir),
+    render: (d: MailboxData) => JSON.stringify(d) + "\n",
+    what: "mailbox",
+    ...(machine ? { saved: (d: MailboxData) => writeInboxPrompt(stateDir, machine, d) } : {}),
+  };
   return updateLocked(stateDir, "mailbox", io, change);
 }

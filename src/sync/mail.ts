@@ -29,33 +29,37 @@ import type { Machine } from "./machine.js";
  */
 export async function deliver(m: Machine, model: RepoModel): Promise<InboxMessage[]> {
   const me = m.config.name;
-  return updateMailbox(m.stateDir, (data) => {
-    adoptPublished(data, model, me);
-    // Receipts this machine published but no longer has (its mailbox was lost): what it acknowledged
-    // stays acknowledged; what it had received but not acknowledged is delivered again, not lost.
-    // Only receipts for channels to this machine, up to what their senders sent (a forged one skips nothing).
-    const published = Object.fromEntries(
-      Object.entries(trustedReceipts(model.computers.get(me)?.messages, me, model.messageFiles)).map(([k, r]) => [
-        k,
-        { received: r.acked, acked: r.acked, ...(r.also?.length ? { also: r.also } : {}) },
-      ]),
-    );
-    if (!data.joined) {
-      // Only a machine not registered yet joins (the last few past broadcasts); one that lost its mailbox keeps its place.
-      const joining = model.computers.has(me) ? {} : joiningReceipts(model.messageFiles, me, m.config.pastBroadcasts);
-      data.receipts = { ...joining, ...published, ...data.receipts };
-      data.joined = true;
-    } else for (const [k, r] of Object.entries(published)) if (!Object.hasOwn(data.receipts, k)) data.receipts[k] = r;
-    const fresh = newMessages(model.messageFiles, me, data.receipts);
-    const seen = new Set(data.inbox.map((x) => x.id));
-    for (const msg of fresh) {
-      if (!seen.has(msg.id)) data.inbox.push(msg);
-      const key = channelKey(msg.from, msg.to);
-      const r = own(data.receipts, key) ?? { received: 0, acked: 0 };
-      data.receipts[key] = { ...r, received: Math.max(r.received, msg.seq) };
-    }
-    return fresh;
-  });
+  return updateMailbox(
+    m.stateDir,
+    (data) => {
+      adoptPublished(data, model, me);
+      // Receipts this machine published but no longer has (its mailbox was lost): what it acknowledged
+      // stays acknowledged; what it had received but not acknowledged is delivered again, not lost.
+      // Only receipts for channels to this machine, up to what their senders sent (a forged one skips nothing).
+      const published = Object.fromEntries(
+        Object.entries(trustedReceipts(model.computers.get(me)?.messages, me, model.messageFiles)).map(([k, r]) => [
+          k,
+          { received: r.acked, acked: r.acked, ...(r.also?.length ? { also: r.also } : {}) },
+        ]),
+      );
+      if (!data.joined) {
+        // Only a machine not registered yet joins (the last few past broadcasts); one that lost its mailbox keeps its place.
+        const joining = model.computers.has(me) ? {} : joiningReceipts(model.messageFiles, me, m.config.pastBroadcasts);
+        data.receipts = { ...joining, ...published, ...data.receipts };
+        data.joined = true;
+      } else for (const [k, r] of Object.entries(published)) if (!Object.hasOwn(data.receipts, k)) data.receipts[k] = r;
+      const fresh = newMessages(model.messageFiles, me, data.receipts);
+      const seen = new Set(data.inbox.map((x) => x.id));
+      for (const msg of fresh) {
+        if (!seen.has(msg.id)) data.inbox.push(msg);
+        const key = channelKey(msg.from, msg.to);
+        const r = own(data.receipts, key) ?? { received: 0, acked: 0 };
+        data.receipts[key] = { ...r, received: Math.max(r.received, msg.seq) };
+      }
+      return fresh;
+    },
+    me,
+  );
 }
 
 /**
@@ -124,10 +128,14 @@ export async function runMessageHooks(m: Machine, messages: InboxMessage[], log:
         `onMessage hook for ${msg.id} ${r.error ? `could not start: ${r.error}` : r.timedOut ? "timed out" : `exited ${r.exitCode ?? r.signal}`}; the message stays unacknowledged`,
       );
     // Durably, one message at a time: a crash runs the hook again for this one at most.
-    await updateMailbox(m.stateDir, (data) => {
-      data.hookPending = (data.hookPending ?? []).filter((id) => id !== msg.id);
-      if (ok) ackInData(data, [msg.id]);
-    });
+    await updateMailbox(
+      m.stateDir,
+      (data) => {
+        data.hookPending = (data.hookPending ?? []).filter((id) => id !== msg.id);
+        if (ok) ackInData(data, [msg.id]);
+      },
+      m.config.name,
+    );
   }
   return acked;
 }
@@ -140,14 +148,18 @@ export async function runMessageHooks(m: Machine, messages: InboxMessage[], log:
 export async function ownMessageFiles(m: Machine, model: RepoModel, now: Date): Promise<{ files: MessageFile[]; receipts: Receipts }> {
   const me = m.config.name;
   const receiptsOf = (name: string) => model.computers.get(name)?.messages;
-  return updateMailbox(m.stateDir, (data) => {
-    adoptPublished(data, model, me);
-    const files: MessageFile[] = [];
-    for (const [to, channel] of Object.entries(data.outbox).sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const file: MessageFile = { coord: 1, from: me, to, next: channel.next, messages: channel.messages };
-      channel.messages = liveMessages(file, receiptsOf, model.machineNames, now, m.config.messageRetention * 1000);
-      files.push({ ...file, messages: channel.messages });
-    }
-    return { files, receipts: data.receipts };
-  });
+  return updateMailbox(
+    m.stateDir,
+    (data) => {
+      adoptPublished(data, model, me);
+      const files: MessageFile[] = [];
+      for (const [to, channel] of Object.entries(data.outbox).sort(([a], [b]) => (a < b ? -1 : 1))) {
+        const file: MessageFile = { coord: 1, from: me, to, next: channel.next, messages: channel.messages };
+        channel.messages = liveMessages(file, receiptsOf, model.machineNames, now, m.config.messageRetention * 1000);
+        files.push({ ...file, messages: channel.messages });
+      }
+      return { files, receipts: data.receipts };
+    },
+    me,
+  );
 }

@@ -1,0 +1,40 @@
+import { homedir } from "node:os";
+import { type Command, Argument } from "commander";
+import { agentHooks } from "../../commands/agent.js";
+import { HOOK_AGENTS, type HookAgent } from "../../core/hooks.js";
+import { resolveDir } from "../dir.js";
+import { dirOption, EXIT_CODES, examples, type Io } from "../shared.js";
+
+/** coord agent hooks install|uninstall <cli>. */
+export function registerAgent(program: Command, io: Io): void {
+  const agent = program.command("agent").description("set up agent CLIs on this machine to work with coord");
+  const hooks = agent.command("hooks").description("show this machine's unread messages to agent sessions (Claude Code, Codex, Cursor, OpenCode)");
+  for (const action of ["install", "uninstall"] as const) {
+    hooks
+      .command(`${action}`)
+      .description(
+        action === "install"
+          ? "write the hook that puts unread messages into each prompt's context, into the project's config of that CLI (prints what it changed)"
+          : "take out exactly what install wrote (prints what it changed)",
+      )
+      .addArgument(new Argument("<cli>", "the agent CLI").choices(HOOK_AGENTS))
+      .addOption(dirOption())
+      .option("--project <dir>", "the project the agent works in (default: the current directory)")
+      .option("--global", "the CLI's config in your home directory instead (every project)")
+      .addHelpText(
+        "after",
+        EXIT_CODES +
+          examples(`coord agent hooks ${action} claude --project ~/dev/app --dir ~/fleet`, `coord agent hooks ${action} codex --global`, `coord agent hooks ${action} opencode`),
+      )
+      .action(async (cli: HookAgent, o: { dir?: string; project?: string; global?: boolean }) => {
+        const r = await agentHooks({
+          dir: action === "install" ? await resolveDir(o.dir) : (o.dir ?? "."),
+          agent: cli,
+          ...(o.global ? { home: homedir() } : { project: o.project ?? process.cwd() }),
+          uninstall: action === "uninstall",
+        });
+        for (const line of r.changes) io.out(line);
+        for (const note of r.notes) io.out(`note: ${note}`);
+      });
+  }
+}

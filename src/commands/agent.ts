@@ -1,0 +1,102 @@
+// coord agent hooks install|uninstall <cli>: the hook configuration that shows
+// this machine's unread messages to an agent session in a project, written
+// into the project's own config files (src/core/hooks.ts says what), with
+// every change printed. No COORD_DIR to remember: the hook names the prompt
+// file of this checkout by its absolute path.
+import { mkdir, rm } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { HOOKS, type HookAgent, installJson, uninstallJson } from "../core/hooks.js";
+import { CoordError, EXIT } from "../errors.js";
+import { readIfExists, writeDurably } from "../state/files.js";
+import { inboxPromptPath, readMailbox, writeInboxPrompt } from "../state/mailbox.js";
+import { openMachine } from "../sync/machine.js";
+
+export interface HooksResult {
+  /** One line per file: what was done to it. */
+  changes: string[];
+  notes: string[];
+}
+
+const NOTES: Record<HookAgent, string[]> = {
+  claude: ["Claude Code reads .claude/settings.json at session start: restart open sessions (check with /hooks)."],
+  codex: [
+    "Codex loads a project's .codex/hooks.json only in a trusted project: start codex once in this directory and trust it (or install with --global into ~/.codex/hooks.json).",
+  ],
+  cursor: ["Cursor reads .cursor/hooks.json in a trusted workspace: restart Cursor (Settings → Hooks lists it)."],
+  opencode: ["OpenCode loads plugins at startup: restart it."],
+};
+
+/** Marks coord's own plugin file, so uninstall never removes a file someone else wrote. */
+const OWN_MARK = "coord agent hooks install";
+
+/** The user's own config of each CLI, for --global: the same entries, for every project. */
+const GLOBAL: Record<HookAgent, string> = {
+  claude: ".claude/settings.json",
+  codex: ".codex/hooks.json",
+  cursor: ".cursor/hooks.json",
+  opencode: ".config/opencode/plugins/coord-inbox.js",
+};
+
+export interface HooksOptions {
+  /** The machine's checkout. */
+  dir: string;
+  agent: HookAgent;
+  /** The project the agent works in (its config files), or… */
+  project?: string;
+  /** …the user's home, for the CLI's global config. */
+  home?: string;
+  uninstall?: boolean;
+}
+
+export async function agentHooks(opts: HooksOptions): Promise<HooksResult> {
+  const plan = HOOKS[opts.agent];
+  const path = opts.home !== undefined ? join(opts.home, GLOBAL[opts.agent]) : resolve(opts.project ?? ".", plan.file);
+  const shown = opts.home !== undefined ? `~/${GLOBAL[opts.agent]}` : plan.file;
+  const text = await readIfExists(path);
+  const changes: string[] = [];
+  if (opts.uninstall) {
+    if (plan.kind === "own") {
+      if (text === undefined) changes.push(`${shown}: not there, nothing to remove`);
+      else if (!text.includes(OWN_MARK)) throw new CoordError(`${path} was not written by coord; it was left alone`, EXIT.USAGE);
+      else {
+        await rm(path);
+        changes.push(`${shown}: removed`);
+      }
+      return { changes, notes: [] };
+    }
+    const r = uninstallJson(opts.agent, text);
+    if ("error" in r) throw new CoordError(r.error, EXIT.USAGE);
+    if (!r.removed) changes.push(`${shown}: no coord hook in it, nothing changed`);
+    else if (r.text === undefined) {
+      await rm(path);
+      changes.push(`${shown}: removed (coord's hook was all it held)`);
+    } else {
+      await writeDurably(path, r.text);
+      changes.push(`${shown}: coord's hook entries taken out (${r.removed}); the rest kept as it was`);
+    }
+    return { changes, notes: [] };
+  }
+  // The prompt file the hook reads is this checkout's, made now so the hook has something to read before the next sync.
+  const m = await openMachine(opts.dir);
+  const promptFile = inboxPromptPath(m.stateDir);
+  await writeInboxPrompt(m.stateDir, m.config.name, await readMailbox(m.stateDir));
+  await mkdir(dirname(path), { recursive: true });
+  if (plan.kind === "own") {
+    if (text !== undefined && !text.includes(OWN_MARK)) throw new CoordError(`${path} exists and was not written by coord; move it away, then run this again`, EXIT.USAGE);
+    const next = plan.text(promptFile);
+    if (next === text) changes.push(`${shown}: already installed, nothing changed`);
+    else {
+      await writeDurably(path, next);
+      changes.push(`${shown}: ${text === undefined ? "written" : "rewritten"} (reads ${promptFile})`);
+    }
+  } else {
+    const r = installJson(opts.agent, text, promptFile);
+    if ("error" in r) throw new CoordError(r.error, EXIT.USAGE);
+    if (!r.changed) changes.push(`${shown}: already installed, nothing changed`);
+    else {
+      await writeDurably(path, r.text);
+      changes.push(`${shown}: ${text === undefined ? "written" : "updated"}: ${plan.events.join(" and ")} ${plan.events.length > 1 ? "hooks" : "hook"} print ${promptFile}`);
+    }
+  }
+  return { changes, notes: [...NOTES[opts.agent], `Messages for ${m.config.name} show up once a sync delivers them; acknowledge one with coord inbox ack <id>.`] };
+}
