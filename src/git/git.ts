@@ -54,7 +54,17 @@ const ALLOWED_ENV = [
 function configStamp(dir: string): string {
   const home = homedir();
   const files = [join(dir, ".git", "config"), join(home, ".gitconfig"), join(process.env.XDG_CONFIG_HOME || join(home, ".config"), "git", "config")];
-  return files.map((f) => statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? "-").join(":");
+  return files.map(changedAt).join(":");
+}
+
+/** When `file` last changed, or "-" when there is none: ENOENT, or ENOTDIR where .git is a file (a worktree, a submodule). */
+function changedAt(file: string): number | "-" {
+  try {
+    return statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? "-";
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOTDIR") return "-";
+    throw e;
+  }
 }
 
 /** core.sshCommand as git reads it in `dir` (every config scope), looked up again when a config file changed. */
