@@ -6,7 +6,7 @@ import { MAX_COUNT } from "./limits.js";
 import { fence, inline, table } from "./markdown.js";
 import { formatDuration } from "./duration.js";
 import { parseChannelKey } from "./messages.js";
-import { ORDER_ID } from "./orders.js";
+import { ORDER_ID } from "./orders-schema.js";
 import { type AgentReport, MACHINE_STATES, ownTable, TASK_STATES, type ComputerFile, type TaskReport } from "./types.js";
 
 /** A counter of messages: safe to add one to. */
