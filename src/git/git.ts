@@ -83,7 +83,8 @@ function configuredSshCommand(dir: string): string {
       stdio: ["ignore", "pipe", "ignore"],
     }).trim();
   } catch {
-    // exit 1: not set; a directory that does not exist yet (a clone's target): nothing configured there
+    // Exit 1: not set. ENOENT: a directory that does not exist yet (a clone's target). A timeout: as good as
+    // not set. Each time git then uses its default ssh, and the sync's own git calls say what is wrong.
   }
   if (sshConfigs.size > 100) sshConfigs.clear();
   sshConfigs.set(dir, { stamp, value });
