@@ -5,13 +5,27 @@ import { dataProblem, parseFrontMatter, renderFrontMatter } from "./frontmatter.
 import { MAX_COUNT } from "./limits.js";
 import { fence, inline, table } from "./markdown.js";
 import { formatDuration } from "./duration.js";
-import { parseChannelKey } from "./messages.js";
-import { ORDER_ID } from "./orders.js";
-import { type AgentReport, MACHINE_STATES, ownTable, TASK_STATES, type ComputerFile, type TaskReport } from "./types.js";
+import { ChannelReceiptSchema, parseChannelKey } from "./messages.js";
+import { ORDER_ID } from "./orders-schema.js";
+import { MACHINE_STATES, ownTable, TASK_STATES } from "./types.js";
 
 /** A counter of messages: safe to add one to. */
 const count = z.number().int().nonnegative().max(MAX_COUNT);
 
+/** What is published of an agent's own account of its run. */
+const agentReport = z.object({
+  /** Session or thread id: resume it with the agent's CLI. */
+  session: z.string().max(200).optional(),
+  turns: count.optional(),
+  costUsd: z.number().nonnegative().optional(),
+  tokens: z.object({ input: count, output: count }).optional(),
+  /** Tools it was denied. */
+  denied: z.array(z.string().max(200)).max(100).optional(),
+});
+
+export type AgentReport = z.output<typeof agentReport>;
+
+/** What one machine reports about one order (its latest rev). */
 const taskReport = z.object({
   rev: z.number().int().positive().max(MAX_COUNT),
   state: z.enum(TASK_STATES),
@@ -20,36 +34,50 @@ const taskReport = z.object({
   startedAt: z.string().optional(),
   finishedAt: z.string().optional(),
   reason: z.string().optional(),
+  /** The last lines of output, redacted. */
   output: z.string().optional(),
+  /** For a "to: ANY" order: seconds the claim holds without a heartbeat. */
   lease: z.number().positive().optional(),
+  /** For a "to: ANY" order taken over: the machine whose claim expired. */
   takeoverFrom: z.string().optional(),
+  /** A failed task with retries left: when its machine runs it again (after its retryBackoff). */
   retryAt: z.string().optional(),
-  agent: z
-    .object({
-      session: z.string().max(200).optional(),
-      turns: count.optional(),
-      costUsd: z.number().nonnegative().optional(),
-      tokens: z.object({ input: count, output: count }).optional(),
-      denied: z.array(z.string().max(200)).max(100).optional(),
-    })
-    .optional(),
+  /** An agent task: what the agent said of its run (its final message is the output). */
+  agent: agentReport.optional(),
 });
 
+export type TaskReport = z.output<typeof taskReport>;
+
+/** A machine identity's generation: each reclaim makes a newer one; a copy holding an older one stops. */
+const identity = z.object({ epoch: count.positive(), host: z.string().max(256), at: z.string().max(64) });
+
+export type Identity = z.output<typeof identity>;
+
+/** Front matter of coordination/COMPUTER_<name>.md: the machine's own data. */
 const computerSchema = z.object({
   coord: z.literal(1),
   name: z.string(),
   uuid: z.string().min(1),
   state: z.enum(MACHINE_STATES),
   lastSeen: z.string(),
+  /** Seconds between heartbeats; readers call the machine offline after 3 missed. */
   heartbeat: z.number().positive(),
+  /** name → version or value, e.g. { os: "linux", node: "20.20.2", claude: "1.0" }. */
   capabilities: z.record(z.string(), z.string()),
+  /** What this machine last read of ORDERS.json (git blob id) and whether it was valid. */
   orders: z.object({ seen: z.string(), valid: z.boolean(), error: z.string().optional() }),
   tasks: z.record(z.string(), taskReport),
+  /** A one-line summary of the last sync that did something (ran tasks, received messages). */
   lastRun: z.string().optional(),
+  /** Set while the machine reports itself stalled: its consecutive failed syncs and the last error. */
   health: z.object({ failures: z.number().int().nonnegative(), lastError: z.string(), since: z.string() }).optional(),
-  messages: z.record(z.string(), z.object({ received: count, acked: count, also: z.array(count.positive()).optional() })).optional(),
-  identity: z.object({ epoch: count.positive(), host: z.string().max(256), at: z.string().max(64) }).optional(),
+  /** Receipts, as recipient: channel "<from>/<to>" → received through / acknowledged through (+ also). */
+  messages: z.record(z.string(), ChannelReceiptSchema).optional(),
+  /** After `coord init --reclaim`: the identity's generation (the highest wins), and where and when it was taken. */
+  identity: identity.optional(),
 });
+
+export type ComputerFile = z.output<typeof computerSchema>;
 
 /** Reads a COMPUTER file; throws an Error saying what is wrong with it. */
 export function parseComputer(text: string, expectedName: string): ComputerFile {

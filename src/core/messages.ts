@@ -5,31 +5,38 @@ import { dataProblem, parseFrontMatter, renderFrontMatter } from "./frontmatter.
 import { MAX_COUNT } from "./limits.js";
 import { fence, inline } from "./markdown.js";
 import { machineNameProblem } from "./names.js";
-import { own, ownTable, PRIORITIES, type Priority } from "./types.js";
+import { own, ownTable, PRIORITIES } from "./types.js";
 
 export const BROADCAST = "ALL";
 export const MESSAGES_DIR = "coordination/messages";
 
-export interface Message {
+/** A counter of messages: safe to add one to. */
+const count = z.number().int().nonnegative().max(MAX_COUNT);
+
+const messageSchema = z.object({
   /** Sequence number in its channel, from 1. */
-  seq: number;
-  at: string;
-  priority: Priority;
-  text: string;
+  seq: z.number().int().positive().max(MAX_COUNT),
+  at: z.string(),
+  priority: z.enum(PRIORITIES),
+  text: z.string(),
   /** Id of the message this answers. */
-  replyTo?: string;
-}
+  replyTo: z.string().optional(),
+});
+
+export type Message = z.output<typeof messageSchema>;
 
 /** Front matter of a message file: one sender, one recipient (or ALL). */
-export interface MessageFile {
-  coord: 1;
-  from: string;
-  to: string;
+const fileSchema = z.object({
+  coord: z.literal(1),
+  from: z.string(),
+  to: z.string(),
   /** The next sequence number: every seq below it was sent. */
-  next: number;
+  next: z.number().int().positive().max(MAX_COUNT),
   /** Live messages, oldest first; older ones were archived (git history keeps them). */
-  messages: Message[];
-}
+  messages: z.array(messageSchema),
+});
+
+export type MessageFile = z.output<typeof fileSchema>;
 
 /** A message as a recipient sees it. */
 export interface InboxMessage extends Message {
@@ -38,12 +45,10 @@ export interface InboxMessage extends Message {
   to: string;
 }
 
-/** What a recipient publishes about one channel: received through `received`; acknowledged through `acked`, plus `also`. */
-export interface ChannelReceipt {
-  received: number;
-  acked: number;
-  also?: number[];
-}
+/** What a recipient publishes about one channel (in its machine file): received through `received`; acknowledged through `acked`, plus `also`. */
+export const ChannelReceiptSchema = z.object({ received: count, acked: count, also: z.array(count.positive()).optional() });
+
+export type ChannelReceipt = z.output<typeof ChannelReceiptSchema>;
 
 /** Channel key "<from>/<to>" → receipt. */
 export type Receipts = Record<string, ChannelReceipt>;
@@ -74,22 +79,6 @@ export function channelOfPath(path: string): { from: string; to: string } | unde
   if (machineNameProblem(from) || (to !== BROADCAST && machineNameProblem(to))) return undefined;
   return { from, to };
 }
-
-const messageSchema = z.object({
-  seq: z.number().int().positive().max(MAX_COUNT),
-  at: z.string(),
-  priority: z.enum(PRIORITIES),
-  text: z.string(),
-  replyTo: z.string().optional(),
-});
-
-const fileSchema = z.object({
-  coord: z.literal(1),
-  from: z.string(),
-  to: z.string(),
-  next: z.number().int().positive().max(MAX_COUNT),
-  messages: z.array(messageSchema),
-});
 
 export function parseMessageFile(text: string, path: string): MessageFile {
   const channel = channelOfPath(path);

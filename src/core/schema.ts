@@ -2,7 +2,7 @@
 // from the same zod schema that validates the file, so editors and coord agree.
 
 import { z } from "zod";
-import { OrdersFileSchema } from "./orders.js";
+import { OrdersFileSchema } from "./orders-schema.js";
 
 /** Keywords that read best first; everything else follows in alphabetical order. */
 const FIRST = ["$schema", "$id", "title", "description", "type"];

@@ -6,6 +6,7 @@ export const PRIORITIES = ["low", "normal", "high", "urgent"] as const;
 export type Priority = (typeof PRIORITIES)[number];
 
 /** One entry of ORDERS.json, after validation (defaults applied). */
+// Not z.output of OrderSchema: toOrder flattens env values written as {value, secret} into strings plus `secrets`.
 export interface Order {
   id: string;
   /** A machine name, a list of names, "ALL" or "ANY". */
@@ -38,6 +39,7 @@ export interface Order {
   failoverAfter?: number;
 }
 
+// Not z.output of OrdersFileSchema: it holds Orders (see Order), without $schema.
 export interface Orders {
   version: 1;
   orders: Order[];
@@ -57,71 +59,11 @@ export interface Problem {
 export const TASK_STATES = ["queued", "assigned", "in_progress", "completed", "failed", "blocked", "cancelled", "rejected"] as const;
 export type TaskState = (typeof TASK_STATES)[number];
 
-/** What one machine reports about one order (its latest rev). */
-export interface TaskReport {
-  rev: number;
-  state: TaskState;
-  attempts: number;
-  exitCode?: number | null;
-  startedAt?: string;
-  finishedAt?: string;
-  reason?: string;
-  /** The last lines of output, redacted. */
-  output?: string;
-  /** For a "to: ANY" order: seconds the claim holds without a heartbeat. */
-  lease?: number;
-  /** For a "to: ANY" order taken over: the machine whose claim expired. */
-  takeoverFrom?: string;
-  /** A failed task with retries left: when its machine runs it again (after its retryBackoff). */
-  retryAt?: string;
-  /** An agent task: what the agent said of its run (its final message is the output). */
-  agent?: AgentReport;
-}
-
-/** What is published of an agent's own account of its run. */
-export interface AgentReport {
-  /** Session or thread id: resume it with the agent's CLI. */
-  session?: string;
-  turns?: number;
-  costUsd?: number;
-  tokens?: { input: number; output: number };
-  /** Tools it was denied. */
-  denied?: string[];
-}
-
 export const MACHINE_STATES = ["idle", "working", "emergency", "stalled", "suspended"] as const;
 export type MachineState = (typeof MACHINE_STATES)[number];
 
-/** Front matter of coordination/COMPUTER_<name>.md: the machine's own data. */
-export interface ComputerFile {
-  coord: 1;
-  name: string;
-  uuid: string;
-  state: MachineState;
-  lastSeen: string;
-  /** Seconds between heartbeats; readers call the machine offline after 3 missed. */
-  heartbeat: number;
-  /** name → version or value, e.g. { os: "linux", node: "20.20.2", claude: "1.0" }. */
-  capabilities: Record<string, string>;
-  /** What this machine last read of ORDERS.json (git blob id) and whether it was valid. */
-  orders: { seen: string; valid: boolean; error?: string };
-  tasks: Record<string, TaskReport>;
-  /** A one-line summary of the last sync that did something (ran tasks, received messages). */
-  lastRun?: string;
-  /** Set while the machine reports itself stalled: its consecutive failed syncs and the last error. */
-  health?: { failures: number; lastError: string; since: string };
-  /** Receipts, as recipient: channel "<from>/<to>" → received through / acknowledged through (+ also). */
-  messages?: Record<string, { received: number; acked: number; also?: number[] }>;
-  /** After `coord init --reclaim`: the identity's generation (the highest wins), and where and when it was taken. */
-  identity?: Identity;
-}
-
-/** A machine identity's generation: each reclaim makes a newer one; a copy holding an older one stops. */
-export interface Identity {
-  epoch: number;
-  host: string;
-  at: string;
-}
+// Derived from the zod schemas that validate them (core/computer.ts); here for every reader.
+export type { AgentReport, ComputerFile, Identity, TaskReport } from "./computer.js";
 
 /** Everything read from one commit of the coordination repository. */
 export interface RepoSnapshot {

@@ -54,7 +54,17 @@ const ALLOWED_ENV = [
 function configStamp(dir: string): string {
   const home = homedir();
   const files = [join(dir, ".git", "config"), join(home, ".gitconfig"), join(process.env.XDG_CONFIG_HOME || join(home, ".config"), "git", "config")];
-  return files.map((f) => statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? "-").join(":");
+  return files.map(changedAt).join(":");
+}
+
+/** When `file` last changed, or "-" when there is none: ENOENT, or ENOTDIR where .git is a file (a worktree, a submodule). */
+function changedAt(file: string): number | "-" {
+  try {
+    return statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? "-";
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOTDIR") return "-";
+    throw e;
+  }
 }
 
 /** core.sshCommand as git reads it in `dir` (every config scope), looked up again when a config file changed. */
@@ -73,7 +83,8 @@ function configuredSshCommand(dir: string): string {
       stdio: ["ignore", "pipe", "ignore"],
     }).trim();
   } catch {
-    // exit 1: not set; a directory that does not exist yet (a clone's target): nothing configured there
+    // Exit 1: not set. ENOENT: a directory that does not exist yet (a clone's target). A timeout: as good as
+    // not set. Each time git then uses its default ssh, and the sync's own git calls say what is wrong.
   }
   if (sshConfigs.size > 100) sshConfigs.clear();
   sshConfigs.set(dir, { stamp, value });

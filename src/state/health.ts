@@ -10,17 +10,6 @@ import { redact } from "../core/redact.js";
 import { setAside } from "./corrupt.js";
 import { readIfExists, writeDurably } from "./files.js";
 
-export interface Health {
-  /** Consecutive failed syncs. */
-  failures: number;
-  lastError?: string;
-  lastFailureAt?: string;
-  /** When the current run of failures began. */
-  since?: string;
-  /** The last failure was the hub not answering (an outage): a scheduled run probes it instead of waiting out the backoff. */
-  unreachable?: boolean;
-}
-
 /** Failed syncs in a row after which the machine reports itself stalled. */
 export const STALL_AFTER = 3;
 
@@ -29,13 +18,19 @@ export const MAX_FAILURE_BACKOFF = 300;
 
 const path = (stateDir: string) => join(stateDir, "health.json");
 
+/** Failures across runs, in .git/coord/health.json (fields of a newer coord are kept as they are). */
 const healthSchema = z.looseObject({
+  /** Consecutive failed syncs. */
   failures: z.number().int().min(0),
   lastError: z.string().optional(),
   lastFailureAt: z.string().optional(),
+  /** When the current run of failures began. */
   since: z.string().optional(),
+  /** The last failure was the hub not answering (an outage): a scheduled run probes it instead of waiting out the backoff. */
   unreachable: z.boolean().optional(),
 });
+
+export type Health = z.output<typeof healthSchema>;
 
 export async function readHealth(stateDir: string): Promise<Health> {
   const text = await readIfExists(path(stateDir));

@@ -12,6 +12,7 @@ import { readIfExists, writeDurably } from "./files.js";
 /** A task's entry: its report, the local path of the full log of the last attempt, the process id while in progress. */
 export type JournalEntry = TaskEntry;
 
+// Written out: parseJournal checks it field by field (entries loosely, with entrySchema) and keeps unknown fields.
 export interface JournalData {
   version: 1;
   tasks: Record<string, JournalEntry>;

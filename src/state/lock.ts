@@ -15,14 +15,20 @@ export interface HeldLock {
 
 /** Whether the process exists and is not a zombie (Linux /proc; elsewhere signal 0). */
 export function pidAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false; // not a process id (a hand-edited daemon.json); 0 and -1 would name groups
   try {
     process.kill(pid, 0);
-  } catch {
-    return false;
+  } catch (e) {
+    // ESRCH: no such process. EPERM: there is one, another user's (a reused pid): alive, the lock waits out its stale time.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ESRCH") return false;
+    if (code === "EPERM") return true;
+    throw e;
   }
   try {
     return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
   } catch {
+    // No /proc (not Linux), or the process ended between the two looks: alive, as signal 0 said; the next look tells.
     return true;
   }
 }

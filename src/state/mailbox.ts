@@ -10,6 +10,7 @@ import { CoordError, EXIT } from "../errors.js";
 import { setAside } from "./corrupt.js";
 import { readIfExists, updateLocked, writeDurably } from "./files.js";
 
+// Not z.output of mailboxSchema: that checks only the fields coord relies on (a priority as any text), the type says what coord writes.
 export interface MailboxData {
   version: 1;
   /** Recipient (a machine or ALL) → the channel's next seq and its live messages. */

@@ -20,6 +20,7 @@ import { own } from "../core/types.js";
 import { runTask } from "../runner/run.js";
 import { updateMailbox, type MailboxData } from "../state/mailbox.js";
 import type { Machine } from "./machine.js";
+import type { Cycle } from "./cycle.js";
 
 /**
  * Takes into the mailbox every live message addressed to this machine above
@@ -162,4 +163,23 @@ export async function ownMessageFiles(m: Machine, model: RepoModel, now: Date): 
     },
     me,
   );
+}
+
+/** New messages: into the mailbox, then the onMessage hook. */
+export async function receive(c: Cycle, model: RepoModel, runHooks: boolean): Promise<void> {
+  const fresh = await deliver(c.m, model);
+  if (fresh.length) {
+    c.result.delivered.push(...fresh.map((x) => x.id));
+    c.log(`${fresh.length} new message${fresh.length === 1 ? "" : "s"}: ${fresh.map((x) => x.id).join(", ")}`);
+  }
+  if (!c.m.config.onMessage) return;
+  // Each new message owes a hook run until its run ended: a sync that runs no hooks, or one that
+  // stops in the middle of them, leaves the rest to the next one.
+  const owed = await updateMailbox(c.m.stateDir, (data) => {
+    const ids = new Set([...(data.hookPending ?? []), ...fresh.map((x) => x.id)]);
+    const owed = data.inbox.filter((x) => ids.has(x.id));
+    data.hookPending = owed.map((x) => x.id);
+    return runHooks ? owed : [];
+  });
+  if (owed.length) c.result.hookAcked.push(...(await runMessageHooks(c.m, owed, c.log)));
 }

@@ -1,0 +1,254 @@
+// Where ORDERS.json is wrong, in words: zod issues, JSON syntax errors and
+// fields written twice become Problems with the file, line and JSON path, and
+// a message that says what to write instead (a misspelt field: did you mean).
+// Pure.
+import type { z } from "zod";
+import { findNodeAtLocation, printParseErrorCode, type Node, type ParseError } from "jsonc-parser";
+import { MAX_COUNT } from "./limits.js";
+import { OrderSchema, OrdersFileSchema, SecretValue } from "./orders-schema.js";
+import { suggestField } from "./suggest.js";
+import { isRecord, own, type Problem } from "./types.js";
+
+/** A JSON path into the file: keys and list indexes. */
+export type Path = (string | number)[];
+
+// ------------------------------------------------------------- what to write
+
+/** What each field must be, as a noun phrase for messages. */
+const EXPECT: Record<string, string> = {
+  $schema: "a string (the path of the JSON Schema, for editors)",
+  version: "1",
+  orders: "a list of orders",
+  order: 'an order object like {"id": "build", "to": "my-machine", "run": "make"}',
+  id: 'an id of letters, digits, ".", "_" and "-" (up to 128, starting with a letter or digit)',
+  to: 'a machine name, a non-empty list of machine names, "ALL" or "ANY"',
+  run: "a non-empty shell command",
+  agent: 'the name of an agent CLI, like "claude"',
+  prompt: "a non-empty text telling the agent what to do",
+  model: "a model name (a string)",
+  args: "a list of strings",
+  permissions: '"read-only", "edit" or "full"',
+  idleTimeout: 'a duration like "90s", "15m" or "2h", or a number of seconds',
+  rev: `a whole number from 1 to ${MAX_COUNT}`,
+  after: "a list of order ids",
+  requires: "a list of capability names",
+  cwd: "a directory (a string)",
+  env: 'an object of variable names to string values, like {"NODE_ENV": "test"}',
+  timeout: 'a duration like "90s", "15m" or "2h", or a number of seconds',
+  retries: "a whole number from 0 to 100",
+  priority: '"low", "normal", "high" or "urgent"',
+  cancelled: "true or false",
+  notBefore: 'an ISO 8601 date-time with a time zone, like "2025-06-01T09:00:00Z"',
+  prefer: 'a non-empty list of machine names, like ["gpu-1", "gpu-2"]',
+  failoverAfter: 'a duration like "90s", "15m" or "2h", or a number of seconds',
+};
+
+/** What each element of a list or object field must be. */
+const EXPECT_ITEM: Record<string, string> = {
+  to: "a machine name",
+  args: "a string",
+  after: "an order id (a string)",
+  requires: "a non-empty capability name",
+  prefer: "a machine name",
+  env: "a string",
+};
+
+// ------------------------------------------------------------ where things are
+
+/** Everything needed to point at a place in the file. */
+export interface Doc {
+  file: string;
+  root: Node;
+  data: unknown;
+  lineStarts: number[];
+}
+
+export function lineStarts(text: string): number[] {
+  const starts = [0];
+  for (let i = 0; i < text.length; i++) if (text[i] === "\n") starts.push(i + 1);
+  return starts;
+}
+
+/** 1-based line of a character offset. */
+export function lineAt(starts: number[], offset: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid]! <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo + 1;
+}
+
+/** `orders[2].env.NODE_ENV`, or `env["MY-VAR"]` for keys that are not identifiers. */
+export function formatPath(path: Path): string {
+  let out = "";
+  for (const seg of path) {
+    if (typeof seg === "number") out += `[${seg}]`;
+    else if (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(seg)) out += out ? `.${seg}` : seg;
+    else out += `[${JSON.stringify(seg)}]`;
+  }
+  return out;
+}
+
+/** Line of the deepest existing node on `path` (the key's line for a property). */
+export function lineOf(doc: Doc, path: Path): number {
+  for (let n = path.length; n >= 0; n--) {
+    const node = findNodeAtLocation(doc.root, path.slice(0, n));
+    if (node) return lineAt(doc.lineStarts, node.parent?.type === "property" ? node.parent.offset : node.offset);
+  }
+  return 1;
+}
+
+export function valueAt(data: unknown, path: Path): unknown {
+  let value = data;
+  for (const seg of path) {
+    if (typeof seg === "number" ? !Array.isArray(value) : !isRecord(value)) return undefined;
+    value = (value as Record<string | number, unknown>)[seg];
+  }
+  return value;
+}
+
+/** `order "build"`, or `orders[2]` when the order has no usable id. */
+export function orderName(doc: Doc, index: number): string {
+  const id = valueAt(doc.data, ["orders", index, "id"]);
+  return typeof id === "string" && id !== "" ? `order ${JSON.stringify(id)}` : `orders[${index}]`;
+}
+
+/** Who owns the object at `path`: the file, or an order. */
+function ownerName(doc: Doc, path: Path): string {
+  if (path[0] === "orders" && typeof path[1] === "number") return orderName(doc, path[1]);
+  return path.length === 0 ? doc.file : `field ${formatPath(path)}`;
+}
+
+/** `order "build" field timeout`, `order "build" field after[1]`, `field version`, `orders[2]`. */
+export function placeName(doc: Doc, path: Path): string {
+  if (path[0] === "orders" && typeof path[1] === "number") {
+    const rest = path.slice(2);
+    return rest.length === 0 ? orderName(doc, path[1]) : `${orderName(doc, path[1])} field ${formatPath(rest)}`;
+  }
+  return path.length === 0 ? doc.file : `field ${formatPath(path)}`;
+}
+
+/** A value as a short quote for messages. */
+export function show(value: unknown): string {
+  if (Array.isArray(value)) return value.length ? "a list" : "an empty list";
+  if (isRecord(value)) return "an object";
+  const text = JSON.stringify(value);
+  return text.length > 40 ? `${text.slice(0, 37)}..."` : text;
+}
+
+/** The field a path is about ("order" for a whole order) and whether it points inside it. */
+function fieldOf(path: Path): { field: string; inside: boolean } {
+  const [first, index, field] = path;
+  if (first === "orders" && typeof index === "number") {
+    return field === undefined ? { field: "order", inside: false } : { field: String(field), inside: path.length > 3 };
+  }
+  return { field: String(first ?? ""), inside: path.length > 1 };
+}
+
+// ------------------------------------------------------------------ problems
+
+export function problem(doc: Doc, path: Path, message: string, line = lineOf(doc, path)): Problem {
+  return { file: doc.file, line, path: formatPath(path), message };
+}
+
+/** Problems for one zod issue. */
+export function issueProblems(doc: Doc, issue: z.core.$ZodIssue): Problem[] {
+  const path = issue.path.filter((s): s is string | number => typeof s !== "symbol");
+
+  const inEnvValue = path[0] === "orders" && path[2] === "env" && path.length >= 4;
+
+  // An env value that is an object: report what is wrong inside it, not that it is no string.
+  if (issue.code === "invalid_union" && inEnvValue && isRecord(valueAt(doc.data, path))) {
+    const inner = issue.errors.find((errors) => errors.some((e) => e.path.length > 0 || e.code !== "invalid_type")) ?? [];
+    return inner.flatMap((e) => issueProblems(doc, { ...e, path: [...path, ...e.path] }));
+  }
+  if (inEnvValue && path.length === 5) {
+    const value = valueAt(doc.data, path);
+    if (value === undefined) return [problem(doc, path, `${placeName(doc, path.slice(0, -1))} is missing field "value"; write it like {"value": "…", "secret": true}`)];
+    return [problem(doc, path, `${placeName(doc, path)} must be ${path[4] === "secret" ? "true or false" : "a string"}, not ${show(value)}`)];
+  }
+
+  if (issue.code === "unrecognized_keys") {
+    const known = Object.keys(path.length === 0 ? OrdersFileSchema.shape : inEnvValue ? SecretValue.shape : OrderSchema.shape);
+    const owner = inEnvValue ? placeName(doc, path) : ownerName(doc, path);
+    return issue.keys.map((key) => {
+      const guess = suggestField(key, known);
+      const fix = guess ? `rename it to "${guess}" or remove it` : "remove it or fix its name";
+      return problem(doc, [...path, key], `${owner} has an unknown field "${key}"; ${fix}`);
+    });
+  }
+
+  if (issue.code === "invalid_key") {
+    const key = path.at(-1);
+    return [problem(doc, path, `${placeName(doc, path.slice(0, -1))}: ${show(key)} is not a valid variable name; use letters, digits and "_", not starting with a digit`)];
+  }
+
+  if (issue.code === "custom") return [problem(doc, path, `${placeName(doc, path)}: ${issue.message}`)];
+
+  const value = valueAt(doc.data, path);
+  const { field, inside } = fieldOf(path);
+  if (value === undefined && !inside) {
+    const owner = ownerName(doc, path.slice(0, -1));
+    return [problem(doc, path, `${owner} is missing field "${field}"; set it to ${own(EXPECT, field) ?? "a value"}`)];
+  }
+  const expected = inside ? (own(EXPECT_ITEM, field) ?? "a string") : (own(EXPECT, field) ?? "something else");
+  return [problem(doc, path, `${placeName(doc, path)} must be ${expected}, not ${show(value)}`)];
+}
+
+/** The first JSON syntax error, in words. */
+export function syntaxProblem(doc: Doc, error: ParseError, text: string): Problem {
+  const what: Record<string, string> = {
+    InvalidSymbol: "unexpected character",
+    InvalidNumberFormat: "invalid number",
+    PropertyNameExpected: "expected a field name in double quotes",
+    ValueExpected: "expected a value",
+    ColonExpected: 'expected ":"',
+    CommaExpected: 'expected ","',
+    CloseBraceExpected: 'expected "}"',
+    CloseBracketExpected: 'expected "]"',
+    EndOfFileExpected: "unexpected text after the end",
+    InvalidCommentToken: "comments are not allowed in JSON",
+    UnexpectedEndOfComment: "unfinished comment",
+    UnexpectedEndOfString: "unfinished string",
+    UnexpectedEndOfNumber: "unfinished number",
+    InvalidUnicode: "invalid \\u escape",
+    InvalidEscapeCharacter: "invalid escape character",
+    InvalidCharacter: "invalid character in a string",
+  };
+  const code = printParseErrorCode(error.error);
+  const line = lineAt(doc.lineStarts, error.offset);
+  const column = error.offset - doc.lineStarts[line - 1]! + 1;
+  const near = text.slice(error.offset, error.offset + Math.max(1, Math.min(error.length, 20)));
+  const hint = code === "PropertyNameExpected" || code === "ValueExpected" ? " (JSON allows no trailing commas or comments)" : "";
+  const at = near.trim() ? ` near ${JSON.stringify(near)}` : "";
+  return {
+    file: doc.file,
+    line,
+    path: "",
+    message: `${doc.file} is not valid JSON at line ${line}, column ${column}${at}: ${own(what, code) ?? code}${hint}; fix it and commit again`,
+  };
+}
+
+/** Object fields written twice: JSON parsers silently keep the last one. */
+export function duplicateKeyProblems(doc: Doc, node: Node, path: Path = []): Problem[] {
+  const out: Problem[] = [];
+  if (node.type === "object") {
+    const seen = new Map<string, number>();
+    for (const prop of node.children ?? []) {
+      const [keyNode, valueNode] = prop.children ?? [];
+      if (!keyNode) continue;
+      const key = String(keyNode.value);
+      const line = lineAt(doc.lineStarts, prop.offset);
+      const first = seen.get(key);
+      if (first === undefined) seen.set(key, line);
+      else out.push(problem(doc, [...path, key], `${ownerName(doc, path)} has field "${key}" twice (first at line ${first}); keep only one`, line));
+      if (valueNode) out.push(...duplicateKeyProblems(doc, valueNode, [...path, key]));
+    }
+  } else if (node.type === "array") {
+    for (const [i, child] of (node.children ?? []).entries()) out.push(...duplicateKeyProblems(doc, child, [...path, i]));
+  }
+  return out;
+}

@@ -1,0 +1,157 @@
+// The schema of ORDERS.json and its fields, in zod: what each field may hold,
+// its default and its description (the JSON Schema for editors is generated
+// from it), and the Order a valid order becomes. Pure.
+import { z } from "zod";
+import { PERMISSIONS } from "./agents.js";
+import { parseDuration } from "./duration.js";
+import { MAX_COUNT } from "./limits.js";
+import { MACHINE_NAME, machineNameProblem } from "./names.js";
+import { PRIORITIES, type Order } from "./types.js";
+
+export const ORDER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const GROUPS = ["ALL", "ANY"] as const;
+export const isGroup = (value: string): boolean => (GROUPS as readonly string[]).includes(value);
+
+/** Why one address in `to` is wrong, or undefined when it is a fine machine name. */
+function addressProblem(name: string, inList: boolean): string | undefined {
+  if (["all", "any"].includes(name.toLowerCase())) {
+    return inList
+      ? `"${name}" is reserved; a list holds machine names only, so write "ALL" or "ANY" on its own instead of a list`
+      : `"${name}" is reserved; write "ALL" or "ANY" in capitals to address a group, or name one machine`;
+  }
+  return machineNameProblem(name);
+}
+
+const machineName = z.string().meta({ pattern: MACHINE_NAME.source });
+
+const to = z
+  .union([z.enum(GROUPS), machineName, z.array(machineName).min(1)])
+  .superRefine((value, ctx) => {
+    if (typeof value === "string") {
+      const problem = isGroup(value) ? undefined : addressProblem(value, false);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+      return;
+    }
+    value.forEach((name, i) => {
+      const problem = addressProblem(name, true);
+      if (problem) ctx.addIssue({ code: "custom", message: problem, path: [i] });
+    });
+  })
+  .describe(
+    'Who runs this order: a machine name, a list of machine names, "ALL" (every machine that has `requires`, also machines that join later) or "ANY" (exactly one such machine).',
+  );
+
+/** The longest timeout an order may set: 7 days. */
+export const MAX_TIMEOUT = 7 * 86_400;
+
+/** An optional duration field of an order, in seconds, at most 7 days. */
+function duration(field: string, description: string) {
+  return z
+    .union([z.string(), z.number()])
+    .transform((value, ctx) => {
+      const seconds = parseDuration(value);
+      if (seconds !== undefined && seconds > MAX_TIMEOUT) {
+        ctx.issues.push({ code: "custom", input: value, message: `${JSON.stringify(value)} is longer than 7 days: ${field} must be at most 7d` });
+        return z.NEVER;
+      }
+      if (seconds !== undefined) return seconds;
+      ctx.issues.push({
+        code: "custom",
+        input: value,
+        message: `${JSON.stringify(value)} is not a duration; write it like "90s", "15m" or "2h"`,
+      });
+      return z.NEVER;
+    })
+    .optional()
+    .describe(description);
+}
+
+const timeout = duration(
+  "timeout",
+  'Longest time the task may run before it is killed: "90s", "15m", "2h", "1d" or a number of seconds, at most 7d. Default: the machine\'s default.',
+);
+
+/** An env value written as an object, to mark it secret. */
+export const SecretValue = z
+  .strictObject({
+    value: z.string().describe("The variable's value."),
+    secret: z.boolean().optional().describe("true: the value is redacted from the output the machine publishes."),
+  })
+  .describe('A value marked secret: {"value": "…", "secret": true}.');
+
+/** One order as written in ORDERS.json; the parsed output is an `Order` with defaults applied. */
+export const OrderSchema = z
+  .strictObject({
+    id: z.string().regex(ORDER_ID).describe('Unique id of the order: letters, digits, ".", "_" and "-", up to 128, starting with a letter or digit.'),
+    to,
+    run: z.string().min(1).optional().describe("Shell command to run. Use either run, or agent + prompt."),
+    agent: z.string().min(1).optional().describe('Headless agent CLI to run instead of a command, e.g. "claude", "opencode", "cursor", "codex". Needs prompt.'),
+    prompt: z.string().min(1).optional().describe("What the agent should do. Only with agent."),
+    model: z.string().optional().describe("Model for the agent. Only with agent."),
+    args: z.array(z.string()).optional().describe("Extra command-line arguments for the agent CLI. Only with agent."),
+    permissions: z
+      .enum(PERMISSIONS)
+      .optional()
+      .describe(
+        'What the agent may do unattended: "read-only" (read and answer), "edit" (change files in its directory), "full" (run anything). Mapped per CLI (docs/agents.md); a level a CLI cannot honour is refused. Default: the CLI\'s own. Only with agent.',
+      ),
+    rev: z.number().int().min(1).max(MAX_COUNT).default(1).describe("Revision: a task is identified by (id, rev, machine); bump rev to run the order again."),
+    after: z.array(z.string()).default([]).describe("Ids of orders that must be completed first, on whichever machines ran them."),
+    requires: z.array(z.string().min(1)).default([]).describe('Capabilities a machine must have to run this order, e.g. ["node", "claude"]; others reject it.'),
+    cwd: z.string().optional().describe("Directory to run in; ~ is the home directory."),
+    env: z
+      .record(z.string().regex(ENV_NAME), z.union([z.string(), SecretValue]))
+      .default({})
+      .describe('Extra environment variables, e.g. {"NODE_ENV": "test", "API_KEY": {"value": "…", "secret": true}}.'),
+    timeout,
+    idleTimeout: duration(
+      "idleTimeout",
+      'Longest time the task may write no output before it is stopped as stuck: a duration like "10m", at most 7d. Default: the machine\'s agentIdleTimeout for an agent, none for a command.',
+    ),
+    retries: z.number().int().min(0).max(100).default(0).describe("How many times to run the task again after it fails (0 to 100)."),
+    priority: z.enum(PRIORITIES).default("normal").describe("Higher priority tasks start first."),
+    cancelled: z.boolean().default(false).describe("true stops the task from starting, or stops it if it is running."),
+    notBefore: z.iso.datetime({ offset: true }).optional().describe('Do not start before this time: an ISO 8601 date-time with a time zone, e.g. "2025-06-01T09:00:00Z".'),
+    prefer: z
+      .array(machineName)
+      .min(1)
+      .superRefine((names, ctx) => {
+        names.forEach((name, i) => {
+          const problem = addressProblem(name, true);
+          if (problem) ctx.addIssue({ code: "custom", message: problem, path: [i] });
+        });
+      })
+      .optional()
+      .describe(
+        'Only with to: "ANY": the machines that take it first, in order, e.g. ["gpu-1", "gpu-2"]: a machine claims it only while every machine listed before it (for a machine not listed: every one listed) is offline or lacks what it requires. Failover for work that should run on one machine.',
+      ),
+    failoverAfter: duration(
+      "failoverAfter",
+      "How long a machine may go unheard before it counts as gone: with prefer, the next machine takes over; with one named machine, STATUS.md says the order waits on a machine that is gone. Default: 3 missed heartbeats.",
+    ),
+  })
+  .describe("One piece of work for one or more machines.");
+
+/** The whole ORDERS.json file. */
+export const OrdersFileSchema = z
+  .strictObject({
+    $schema: z.string().optional().describe("Path or URL of this JSON Schema, for editors."),
+    version: z.literal(1).describe("Format version of this file: 1."),
+    orders: z.array(OrderSchema).describe("The work to do."),
+  })
+  .describe("The work for the machines coordinated by coord: ORDERS.json (people edit it) or coordination/orders/<machine>.json (work that machine delegates).");
+
+/** The parsed form of one order as written: env objects become values plus the names of the secret ones. */
+export function toOrder(written: z.output<typeof OrderSchema>): Order {
+  const env: Record<string, string> = {};
+  const secrets: string[] = [];
+  for (const [name, value] of Object.entries(written.env)) {
+    if (typeof value === "string") env[name] = value;
+    else {
+      env[name] = value.value;
+      if (value.secret) secrets.push(name);
+    }
+  }
+  return { ...written, env, ...(secrets.length ? { secrets } : {}) };
+}

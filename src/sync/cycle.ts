@@ -1,0 +1,133 @@
+// What one sync cycle works with (the `Cycle` context and the result it fills),
+// and what each tip it reads means for it: whose identity this is, when the
+// other machines were last seen, which of its claims were lost, which running
+// tasks must stop.
+import type { Observation } from "../core/clock.js";
+import { claimLost, takenOver } from "../core/claims.js";
+import { ORDERS_FILE, STATUS_JSON, STATUS_MD, type RepoModel } from "../core/repo.js";
+import { deriveStatus } from "../core/status.js";
+import type { Problem } from "../core/types.js";
+import { CoordError, EXIT, IdentityReclaimed } from "../errors.js";
+import type { RunningTask, TaskOutcome } from "./tasks.js";
+import type { MachineConfig } from "../state/config.js";
+import { ownOrdersFile } from "../state/delegated.js";
+import type { Health } from "../state/health.js";
+import type { Journal, JournalEntry } from "../state/journal.js";
+import type { Machine } from "./machine.js";
+
+/** What a sync reads of a commit. */
+export const READ_PATHS = [ORDERS_FILE, STATUS_JSON, STATUS_MD, "coordination"];
+
+export interface SyncResult {
+  machine: string;
+  skipped: boolean;
+  /** Tasks run (or, with dryRun, that would run). */
+  ran: TaskOutcome[];
+  wouldRun: { id: string; rev: number; attempt: number; command: string; claim?: boolean }[];
+  waiting: { id: string; reason: string }[];
+  interrupted: string[];
+  /** Messages delivered to this machine in this sync (ids), and those its onMessage hook acknowledged. */
+  delivered: string[];
+  hookAcked: string[];
+  ordersProblems: Problem[];
+  fileProblems: Problem[];
+  /** The commit pushed, if there was anything to say. */
+  pushed?: string;
+  pushAttempts: number;
+  warnings: string[];
+  /** Set when a scheduled run skipped because it is backing off after failures. */
+  backoff?: { until: string; failures: number; lastError: string };
+}
+
+/** Refuses to act as a machine whose name another identity owns, or as a copy of an identity reclaimed since. */
+export function checkIdentity(model: RepoModel, config: MachineConfig): void {
+  const theirs = model.computers.get(config.name);
+  const newer = theirs?.uuid === config.uuid ? theirs.identity : undefined;
+  if (newer && newer.epoch > config.epoch)
+    throw new IdentityReclaimed(
+      `this identity (${config.name}) was reclaimed on ${newer.host} at ${newer.at} (coord init --reclaim there); this copy no longer claims or runs anything: ` +
+        `remove its schedule (coord cron uninstall, coord daemon stop), or take the identity back with coord init --reclaim here`,
+    );
+  if (theirs && theirs.uuid !== config.uuid)
+    throw new CoordError(
+      `the machine name "${config.name}" is already owned by another machine (uuid ${theirs.uuid}, last seen ${theirs.lastSeen}); ` +
+        `choose another name with coord init --name, or, if that machine is this one reinstalled, run coord init --reclaim`,
+      EXIT.USAGE,
+    );
+}
+
+/**
+ * Fault injection for the crash tests: COORD_TEST_CRASH=<point> makes coord
+ * kill itself with SIGKILL there, as a power cut would.
+ */
+export function crashPoint(point: string): void {
+  if (process.env.COORD_TEST_CRASH === point) process.kill(process.pid, "SIGKILL");
+}
+
+/** What one cycle works with. */
+export interface Cycle {
+  m: Machine;
+  journal: Journal;
+  caps: Record<string, string>;
+  result: SyncResult;
+  now: () => Date;
+  log: (line: string) => void;
+  pushBudgetMs: number;
+  /** Claims made in this cycle, with the journal entry each replaced (to restore when the claim is lost). */
+  claimed: Map<string, JournalEntry | undefined>;
+  /** Tasks running now, to stop on cancellation or a lost claim. */
+  running: Map<string, RunningTask>;
+  /** Publishes one at a time. */
+  chain: Promise<unknown>;
+  /** Failed syncs before this one (the machine reports itself stalled after 3). */
+  health: Health;
+  /** The repository as the last publish found it. */
+  latest?: RepoModel;
+  /** The files of that tip. */
+  latestFiles?: Map<string, string>;
+  /** The lastSeen other machines see for this one now (a claim holds for a lease after it). */
+  publishedLastSeen?: string;
+  /** When this machine saw each other machine's lastSeen change, by its own clock (leases are measured by it). */
+  observed: Map<string, Observation>;
+}
+
+/** Every other machine's lastSeen as the files say. */
+export function lastSeenOf(model: RepoModel, me: string): Map<string, string> {
+  return new Map([...model.computers].filter(([name]) => name !== me).map(([name, file]) => [name, file.lastSeen]));
+}
+
+/** The files at the tip, with this machine's own delegated orders as it has them now (coord order add). */
+export async function withOwnOrders(m: Machine, files: Map<string, string>): Promise<Map<string, string>> {
+  const own = await ownOrdersFile(m.stateDir, m.config.name);
+  if (!own || files.get(own.path) === own.content) return files;
+  return new Map(files).set(own.path, own.content);
+}
+
+/** Claims of this cycle that lost (another machine holds the order, or it is gone) go back to what they replaced. */
+export async function dropLostClaims(c: Cycle, model: RepoModel): Promise<void> {
+  const status = deriveStatus(model);
+  for (const [id, entry] of Object.entries(c.journal.tasks)) {
+    if (entry.state !== "assigned") continue;
+    const order = model.orders?.orders.find((o) => o.id === id);
+    if (!claimLost(c.m.config.name, entry, order, status, c.now(), c.m.config.claimLease, c.observed)) continue;
+    await c.journal.apply(id, { kind: "drop", previous: c.claimed.get(id) });
+    c.claimed.delete(id);
+  }
+}
+
+/** Running tasks whose order was cancelled or re-revved, or whose claim another machine holds now, are stopped. */
+export function stopUnwanted(c: Cycle, model: RepoModel): void {
+  if (!model.orders) return; // the last valid orders stay in force for what already runs
+  const status = deriveStatus(model);
+  for (const [id, task] of c.running) {
+    const order = model.orders.orders.find((o) => o.id === id);
+    if (!order || order.cancelled || order.rev !== task.order.rev) task.stop(order?.cancelled ? "cancelled in ORDERS.json" : "its order was removed or re-revved", "cancelled");
+    else if (takenOver(order, c.m.config.name, status, c.now(), c.m.config.claimLease, c.observed)) task.stop("another machine took over its claim", "failed");
+  }
+}
+
+/** The checkout follows what was published (or found), when there is one. */
+export async function fastForward(m: Machine, commit: string, result: SyncResult): Promise<void> {
+  const warning = await m.checkout?.fastForward(commit);
+  if (warning) result.warnings.push(warning);
+}

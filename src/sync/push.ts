@@ -1,0 +1,127 @@
+// Publishing in a sync: this machine's files built on the tip and pushed as a
+// compare-and-swap (built again on the new tip after a rejected push), one
+// publish at a time; the checkout follows what landed.
+import { computerFingerprint } from "../core/computer.js";
+import { observe } from "../core/clock.js";
+import { heartbeatDue, holdsClaims } from "../core/claims.js";
+import { owns } from "../core/ownership.js";
+import { delegatedOrdersPath, ORDERS_FILE, readModel, type RepoModel } from "../core/repo.js";
+import { ownComputer, renderChanges } from "../core/publish.js";
+import type { ComputerFile } from "../core/types.js";
+import { CoordError, EXIT } from "../errors.js";
+import { type Built, commitOwned, publishWithRetry } from "./cas.js";
+import type { Receipts } from "../core/messages.js";
+import { ownMessageFiles } from "./mail.js";
+import { STALL_AFTER } from "../state/health.js";
+import { type Cycle, checkIdentity, dropLostClaims, fastForward, lastSeenOf, READ_PATHS, stopUnwanted, type SyncResult, withOwnOrders } from "./cycle.js";
+
+/** Publishes after the publish still under way, if any (the checks while tasks run and a claim may meet). */
+export function publishSerial(c: Cycle, first: { tip?: string; files?: Map<string, string> }, message: string): Promise<Published> {
+  const next = c.chain.then(() => publish(c, first, message));
+  c.chain = next.catch(() => {});
+  return next;
+}
+
+/** The machine's own file as its journal says, on top of what the remote has. */
+export function buildComputer(c: Cycle, model: RepoModel, ordersText: string | undefined, receipts: Receipts = {}): ComputerFile {
+  const { config } = c.m;
+  const self = {
+    name: config.name,
+    uuid: config.uuid,
+    heartbeat: config.heartbeat,
+    retryBackoff: config.retryBackoff,
+    capabilities: c.caps,
+    tasks: c.journal.tasks,
+    lastRun: c.journal.data.lastRun,
+    ...(config.epoch > 0 ? { identity: { epoch: config.epoch, host: config.reclaimedOn ?? "", at: config.reclaimedAt ?? "" } } : {}),
+  };
+  return ownComputer(self, model, ordersText, c.now(), receipts);
+}
+
+export function commitMessage(name: string, result: SyncResult): string {
+  if (result.ran.length) return `coord: ${name} ran ${result.ran.map((r) => `${r.id} (${r.state})`).join(", ")}`;
+  if (result.interrupted.length) return `coord: ${name} reports ${result.interrupted.join(", ")} interrupted`;
+  return `coord: ${name} status`;
+}
+
+/** The tip a publish ended on (its own commit, or the tip it found nothing to change on), read. */
+export interface Published {
+  model: RepoModel;
+  files: Map<string, string>;
+}
+
+/** Publishes this machine's files on the latest tip: compare-and-swap, redone on the new tip after a rejected push. */
+export async function publish(c: Cycle, first: { tip?: string; files?: Map<string, string> }, message: string): Promise<Published> {
+  const { config, hub } = c.m;
+  return publishWithRetry<Published>(
+    {
+      attempt: async (n) => {
+        if (n === 1 && first.tip && first.files) return build(c, first.tip, first.files, n, message);
+        const tip = await hub.fetch();
+        if (!tip) throw new CoordError(`the remote branch ${config.branch} disappeared`, EXIT.FAILURE);
+        return build(c, tip, await hub.readFiles(tip, READ_PATHS), n, message);
+      },
+      push: (commit) => hub.push(commit),
+      rejected: () => c.log("push rejected (someone pushed first); retrying on the new tip"),
+      gaveUp: (n, ms) =>
+        new CoordError(
+          `gave up publishing after ${n} rejected pushes in ${Math.round(ms / 1000)} s (the remote is very busy); results are kept and the next sync publishes them`,
+          EXIT.FAILURE,
+        ),
+    },
+    { budgetMs: c.pushBudgetMs },
+  );
+}
+
+/** This machine's files rendered on `tip`: the commit to push, or nothing to change. */
+async function build(c: Cycle, tip: string, files: Map<string, string>, attempt: number, message: string): Promise<Built<Published>> {
+  const { config, hub } = c.m;
+  const { journal, result, now, log } = c;
+  const local = await withOwnOrders(c.m, files);
+  const model = readModel(local);
+  checkIdentity(model, config);
+  c.observed = observe(c.observed, lastSeenOf(model, config.name), now());
+  await dropLostClaims(c, model);
+  stopUnwanted(c, model);
+  result.ordersProblems = model.ordersProblems;
+  const own = await ownMessageFiles(c.m, model, now());
+  // The problems of its own files go away: it rewrites them now.
+  result.fileProblems = model.fileProblems.filter((p) => !owns(config.name, p.file));
+  const mine = buildComputer(c, model, files.get(ORDERS_FILE), own.receipts);
+  if (c.health.failures >= STALL_AFTER && c.health.lastError) {
+    // Back after failing: say so, with why, until the next sync that has nothing to report.
+    mine.state = "stalled";
+    mine.health = { failures: c.health.failures, lastError: c.health.lastError, since: c.health.since ?? now().toISOString() };
+  }
+  const previous = model.computers.get(config.name);
+  if (previous && computerFingerprint(previous) === computerFingerprint(mine)) {
+    // Nothing new: lastSeen goes out only when a heartbeat is due (sooner while holding claims: it renews them).
+    if (!heartbeatDue(previous.lastSeen, now(), config.heartbeat, holdsClaims(journal.tasks) ? config.claimLease : undefined)) mine.lastSeen = previous.lastSeen;
+  }
+  c.latest = model;
+  c.latestFiles = files;
+  const changes = renderChanges(files, model, mine, own.files);
+  const ordersPath = delegatedOrdersPath(config.name);
+  if (local.get(ordersPath) !== files.get(ordersPath)) changes.set(ordersPath, local.get(ordersPath)!);
+  if (changes.size === 0) {
+    c.publishedLastSeen = previous?.lastSeen ?? c.publishedLastSeen;
+    await fastForward(c.m, tip, result);
+    return { done: { model, files } };
+  }
+  result.pushAttempts = Math.max(result.pushAttempts, attempt);
+  const commit = await commitOwned(hub, config.name, tip, changes, message.startsWith("coord:") ? message : `coord: ${config.name} ${message}`);
+  return {
+    commit,
+    landed: async () => {
+      result.pushed = commit;
+      c.publishedLastSeen = mine.lastSeen;
+      journal.data.lastPublished = mine.lastSeen;
+      await journal.save();
+      await fastForward(c.m, commit, result);
+      log(`published ${commit.slice(0, 12)} (${[...changes.keys()].join(", ")})`);
+      const after = new Map(files);
+      for (const [path, content] of changes) after.set(path, content);
+      return { model: readModel(after), files: after };
+    },
+  };
+}

@@ -1,0 +1,232 @@
+// The work of a sync: the plan on a tip, claims of ANY orders (planned again
+// on the fresh tip after a lost claim), tasks run with publishes and checks
+// meanwhile, and the drain after work ran.
+import { claimEvent, lookEvery, mustFence } from "../core/claims.js";
+import { plan, type Claim, type Plan } from "../core/plan.js";
+import { ORDERS_FILE, type RepoModel } from "../core/repo.js";
+import { viewWith } from "../core/publish.js";
+import { deriveStatus } from "../core/status.js";
+import { own, type Order } from "../core/types.js";
+import { IdentityReclaimed } from "../errors.js";
+import { runOne } from "./tasks.js";
+import { appendLog } from "../state/logs.js";
+import type { HeldLock } from "../state/lock.js";
+import { type Cycle, crashPoint } from "./cycle.js";
+import { buildComputer, type Published, publishSerial } from "./push.js";
+import { receive } from "./mail.js";
+
+/** Rounds of more work one sync takes on after its first (each: claim, with the results so far in the same push, then run). */
+const DRAIN_ROUNDS = 20;
+/** …and for at most this long (ms) before it publishes and ends, so a long queue does not keep one sync forever. */
+const DRAIN_MS = 10 * 60_000;
+
+/**
+ * Drain: after work ran, the machine plans again on the tip its last publish
+ * read and claims what is free for its slots; that claim's push also carries
+ * the results so far, so a queue costs one push per task instead of two. It
+ * runs what it got, and again, until nothing is left for it (or the bounds).
+ * A claim lost to another machine is planned again on the fresh tip as ever.
+ */
+export async function drain(c: Cycle, lock: HeldLock, signal?: AbortSignal): Promise<void> {
+  const until = Date.now() + DRAIN_MS;
+  for (let round = 1; round <= DRAIN_ROUNDS && Date.now() < until; round++) {
+    if (signal?.aborted || lock.compromised || !c.latest || !c.latestFiles) return;
+    // Its own share only: the orders another online machine is preferred for are left to it.
+    const next = planNow(c, c.latest, c.latestFiles, 0, true);
+    if (next.claim.length === 0) return; // named work that came meanwhile waits for the next sync, which reads a fresh tip
+    const landed = await claim(c, next.claim, {}, (at) => planNow(c, at.model, at.files, 0, true).claim);
+    if (landed.length === 0) return;
+    await runAll(c, landed, lock, signal);
+  }
+}
+
+/** Claim rounds in one sync: a lost claim is planned again on the fresh tip this many times at most. */
+const CLAIM_ROUNDS = 8;
+
+/**
+ * Claims "to: ANY" orders: the claims are journaled, then pushed, built on a
+ * tip that holds no live claim of another machine; if the push is rejected,
+ * someone pushed first, and each claim is checked again on the new tip. A
+ * claim lost to another machine frees its slot: the machine plans again on
+ * the tip it just read (`replan`, what is free there that it did not try in
+ * this sync) and claims the next order, until its slots are full or nothing
+ * is left. Returns the claims that landed, to run.
+ */
+export async function claim(
+  c: Cycle,
+  claims: Claim[],
+  first: { tip?: string; files?: Map<string, string> },
+  replan: (at: Published) => Claim[],
+): Promise<{ order: Order; attempt: number }[]> {
+  const landed: { order: Order; attempt: number }[] = [];
+  const tried = new Set<string>();
+  let todo = claims;
+  for (let round = 1; todo.length && round <= CLAIM_ROUNDS; round++) {
+    for (const cl of todo) {
+      tried.add(cl.order.id);
+      c.claimed.set(cl.order.id, c.journal.entry(cl.order.id));
+      await c.journal.apply(cl.order.id, claimEvent(cl, c.now(), c.m.config.claimLease));
+    }
+    crashPoint("claimed");
+    const at = await publishSerial(c, round === 1 ? first : {}, `claims ${todo.map((cl) => cl.order.id).join(", ")}`);
+    crashPoint("claim-pushed");
+    let lost = 0;
+    for (const cl of todo) {
+      const entry = c.journal.entry(cl.order.id);
+      if (entry?.state === "assigned" && entry.rev === cl.order.rev) landed.push({ order: cl.order, attempt: cl.attempt });
+      else {
+        lost++;
+        c.log(`${cl.order.id}: another machine claimed it first`);
+      }
+    }
+    if (!lost) break;
+    todo = replan(at)
+      .filter((cl) => !tried.has(cl.order.id))
+      .slice(0, lost);
+    if (todo.length) c.log(`claiming ${todo.map((cl) => cl.order.id).join(", ")} instead`);
+  }
+  return landed;
+}
+
+/** The plan, on the fleet as it will look with this machine's journal published. */
+export function planNow(c: Cycle, model: RepoModel, files: Map<string, string>, busy = 0, ownShareOnly = false): Plan {
+  if (!model.orders) return { run: [], claim: [], waiting: [] };
+  const { config } = c.m;
+  const mine = buildComputer(c, model, files.get(ORDERS_FILE));
+  const view = viewWith(model, mine, []);
+  return plan({
+    orders: model.orders.orders,
+    machine: config.name,
+    machines: view.machineNames,
+    journal: c.journal.tasks,
+    status: deriveStatus(view),
+    capabilities: c.caps,
+    now: c.now(),
+    maxParallel: Math.max(0, config.maxParallel - busy),
+    retryBackoff: config.retryBackoff,
+    lease: config.claimLease,
+    observed: c.observed,
+    ownShareOnly,
+  });
+}
+
+const wait = (ms: number, wake: { resolve?: () => void }) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    wake.resolve = () => {
+      clearTimeout(t);
+      resolve();
+    };
+  });
+
+/**
+ * Runs the tasks, at most maxParallel at once. Meanwhile, every checkEvery it
+ * looks at the remote and publishes: states and heartbeats go out (renewing
+ * claims), and a task whose order was cancelled, or whose claim another
+ * machine took over, is stopped. A machine that cannot renew its claims for
+ * most of a lease stops those tasks itself, so two live machines never both
+ * run an ANY task.
+ */
+export async function runAll(c: Cycle, tasks: { order: Order; attempt?: number }[], lock: HeldLock, signal?: AbortSignal): Promise<void> {
+  const { config } = c.m;
+  const queue = [...tasks];
+  const active = new Set<Promise<void>>();
+  let done = false;
+  const wake: { resolve?: () => void } = {};
+  const kick: { resolve?: () => void } = {};
+  const onAbort = () => {
+    queue.length = 0;
+    for (const t of c.running.values()) t.stop("interrupted: coord was stopped", "failed");
+  };
+  signal?.addEventListener("abort", onAbort, { once: true });
+  if (signal?.aborted) onAbort(); // stopped before the first task started (a signal during the fetch): none starts
+  const holdsClaim = () => [...c.running.values(), ...queue].some((t) => t.order.to === "ANY");
+  /** A holder whose claim others may soon see as expired stops the task itself, so two live machines never both run it. */
+  const fence = () => {
+    const age = mustFence(c.publishedLastSeen, c.now(), config.claimLease);
+    if (age === undefined) return;
+    for (const t of c.running.values()) if (t.order.to === "ANY") t.stop(`could not renew its claim for ${Math.round(age)}s; stopped so that no two machines run it`, "failed");
+  };
+  const checks = (async () => {
+    while (!done) {
+      // While it holds claims it looks often enough to renew them well within the lease.
+      await wait(lookEvery(config.checkEvery, config.claimLease, holdsClaim()) * 1000, wake);
+      if (done) break;
+      try {
+        const at = await publishSerial(c, {}, `coord: ${config.name} working on ${[...c.running.keys()].join(", ")}`);
+        if (signal?.aborted) continue;
+        // Meanwhile the machine keeps working: messages, and new tasks for the free slots.
+        await receive(c, at.model, true);
+        const busy = new Set([...c.running.keys(), ...queue.map((q) => q.order.id)]);
+        const todo = planNow(c, at.model, at.files, busy.size);
+        const fresh = todo.run.filter((o) => !busy.has(o.id)).map((order) => ({ order }));
+        const claims = todo.claim.filter((cl) => !busy.has(cl.order.id));
+        if (claims.length) fresh.push(...(await claim(c, claims, {}, (again) => planNow(c, again.model, again.files, busy.size).claim.filter((cl) => !busy.has(cl.order.id)))));
+        if (fresh.length) {
+          queue.push(...fresh);
+          kick.resolve?.();
+        }
+      } catch (e) {
+        c.log(`could not publish while tasks run: ${(e as Error).message}`);
+        // Reclaimed by another copy meanwhile: this one stops what it runs, at once.
+        if (e instanceof IdentityReclaimed) for (const t of c.running.values()) t.stop(e.message, "failed");
+      } finally {
+        fence();
+      }
+    }
+  })();
+  while (queue.length || active.size) {
+    while (queue.length && active.size < config.maxParallel) {
+      if (lock.compromised) {
+        c.result.warnings.push(`the sync lock was lost (${lock.compromised.message}); no further task started`);
+        queue.length = 0;
+        break;
+      }
+      const { order, attempt } = queue.shift()!;
+      const unwanted = notWanted(c, order);
+      if (unwanted) {
+        c.log(`${order.id}: not started: ${unwanted}`);
+        continue;
+      }
+      c.log(`${order.id}: running (rev ${order.rev})`);
+      const p: Promise<void> = runOne(c.m, c.journal, order, c.now, { ...(attempt ? { attempt } : {}), onStart: (t) => c.running.set(order.id, t) })
+        .then(async (outcome) => {
+          c.log(`${order.id}: ${outcome.state}${outcome.reason ? ` (${outcome.reason})` : ""}`);
+          c.result.ran.push(outcome);
+          const t = own(c.journal.tasks, order.id);
+          await appendLog(c.m.stateDir, {
+            kind: "task",
+            machine: config.name,
+            id: order.id,
+            rev: order.rev,
+            attempt: t?.attempts ?? 1,
+            state: outcome.state,
+            exitCode: outcome.exitCode,
+            durationMs: t?.finishedAt && t.startedAt ? Date.parse(t.finishedAt) - Date.parse(t.startedAt) : 0,
+            ...(outcome.reason ? { reason: outcome.reason } : {}),
+          }).catch(() => {});
+        })
+        .finally(() => {
+          c.running.delete(order.id);
+          active.delete(p);
+        });
+      active.add(p);
+    }
+    if (active.size) await Promise.race([...active, new Promise<void>((r) => (kick.resolve = r))]);
+    else if (queue.length === 0) break;
+  }
+  done = true;
+  wake.resolve?.();
+  signal?.removeEventListener("abort", onAbort);
+  await checks;
+}
+
+/** Why a task waiting for a slot must not start after all (cancelled, re-revved, its claim lost), or undefined. */
+function notWanted(c: Cycle, order: Order): string | undefined {
+  const current = c.latest?.orders?.orders.find((o) => o.id === order.id);
+  if (c.latest?.orders && (!current || current.rev !== order.rev)) return "its order was removed or re-revved";
+  if (current?.cancelled) return "cancelled in ORDERS.json";
+  const entry = c.journal.entry(order.id);
+  if (order.to === "ANY" && !(entry?.state === "assigned" && entry.rev === order.rev)) return "another machine holds its claim";
+  return undefined;
+}
