@@ -18,7 +18,7 @@ export const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** What to write for one agent CLI: the file (relative to the project) and its new text, or a file of coord's own. */
 export type HookPlan =
-  | { kind: "json"; file: string; events: string[]; entry: (promptFile: string) => Record<string, unknown> }
+  | { kind: "json"; file: string; events: string[]; entry: (promptFile: string, event: string) => Record<string, unknown> }
   | { kind: "own"; file: string; text: (promptFile: string) => string };
 
 /** Prints the prompt file, or nothing: a hook that fails must never block a prompt (exit 2 blocks one in Claude Code and Codex). */
@@ -38,7 +38,12 @@ export const HOOKS: Record<HookAgent, HookPlan> = {
   // (a SessionStart hook as well showed the messages twice on the first prompt).
   claude: { kind: "json", file: ".claude/settings.json", events: ["UserPromptSubmit"], entry: (p) => ({ hooks: [{ type: "command", command: catCommand(p), timeout: 5 }] }) },
   codex: { kind: "json", file: ".codex/hooks.json", events: ["UserPromptSubmit"], entry: (p) => ({ hooks: [{ type: "command", command: catCommand(p), timeout: 5 }] }) },
-  cursor: { kind: "json", file: ".cursor/hooks.json", events: ["sessionStart", "stop"], entry: (p) => ({ command: cursorCommand(p, "additional_context") }) },
+  cursor: {
+    kind: "json",
+    file: ".cursor/hooks.json",
+    events: ["sessionStart", "stop"],
+    entry: (p, event) => ({ command: cursorCommand(p, event === "stop" ? "followup_message" : "additional_context") }),
+  },
   opencode: {
     kind: "own",
     file: ".opencode/plugins/coord-inbox.js",
@@ -121,7 +126,7 @@ export function installJson(agent: HookAgent, text: string | undefined, promptFi
   if (typeof parsed === "string") return { error: parsed };
   const { config } = withoutOurs(parsed);
   const hooks: Json = isObject(config.hooks) ? { ...config.hooks } : {};
-  for (const event of plan.events) hooks[event] = [...(Array.isArray(hooks[event]) ? (hooks[event] as unknown[]) : []), plan.entry(promptFile)];
+  for (const event of plan.events) hooks[event] = [...(Array.isArray(hooks[event]) ? (hooks[event] as unknown[]) : []), plan.entry(promptFile, event)];
   const next: Json = { ...(agent === "cursor" ? { version: 1 } : {}), ...config, hooks };
   const out = render(next);
   return { text: out, changed: out !== text };
