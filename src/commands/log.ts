@@ -2,6 +2,7 @@
 // Walks the commits that touched the order files or the machines' files and
 // says what changed for this order in each: its definition (who added, bumped,
 // cancelled or removed it) and each machine's report (state, attempts, exit).
+import { describeAgentRun } from "../core/agents.js";
 import { parseComputer } from "../core/computer.js";
 import { machineOfPath } from "../core/names.js";
 import { ORDERS_DIR, ORDERS_FILE } from "../core/repo.js";
@@ -73,6 +74,7 @@ function describeReport(t: TaskReport): string {
   if (t.exitCode !== undefined && t.exitCode !== null) details.push(`exit ${t.exitCode}`);
   if (t.reason) details.push(t.reason);
   if (t.takeoverFrom) details.push(`taken over from ${t.takeoverFrom}`);
+  if (t.agent) details.push(describeAgentRun(t.agent));
   return `${t.state} (${details.join(", ")})`;
 }
 

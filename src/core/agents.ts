@@ -403,3 +403,14 @@ export function agentOrderProblem(order: AgentOrder): Refusal | undefined {
   const how = agentInvocation(order, { root: false });
   return "refused" in how ? how : undefined;
 }
+
+/** What an agent said of its run, in one line for people: "session 8e6f…, 4 turns, $0.0731, 12020 in / 800 out tokens, denied Write". */
+export function describeAgentRun(a: { session?: string; turns?: number; costUsd?: number; tokens?: { input: number; output: number }; denied?: string[] }): string {
+  const parts: string[] = [];
+  if (a.session) parts.push(`session ${a.session}`);
+  if (a.turns !== undefined) parts.push(`${a.turns} turn${a.turns === 1 ? "" : "s"}`);
+  if (a.costUsd !== undefined) parts.push(`$${a.costUsd.toFixed(4)}`);
+  if (a.tokens) parts.push(`${a.tokens.input} in / ${a.tokens.output} out tokens`);
+  if (a.denied?.length) parts.push(`denied ${a.denied.join(", ")}`);
+  return parts.join(", ");
+}

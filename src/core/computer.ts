@@ -1,6 +1,7 @@
 // coordination/COMPUTER_<name>.md: one machine's own file. The front matter is
 // the data other machines read; the body is re-rendered from it at every write.
 import { z } from "zod";
+import { describeAgentRun } from "./agents.js";
 import { dataProblem, parseFrontMatter, renderFrontMatter } from "./frontmatter.js";
 import { MAX_COUNT } from "./limits.js";
 import { fence, inline, table } from "./markdown.js";
@@ -202,6 +203,8 @@ export function renderComputer(input: ComputerFile): string {
         tasks.map(([id, t]) => [id, t.rev, t.state, t.attempts, t.exitCode, t.startedAt, t.finishedAt, t.retryAt ? `${t.reason ?? "failed"}; retry at ${t.retryAt}` : t.reason]),
       ),
     );
+    const agentRuns = tasks.filter(([, t]) => t.agent).map(([id, t]) => `- ${id} (rev ${t.rev}): ${inline(describeAgentRun(t.agent!))}`);
+    if (agentRuns.length) lines.push("", "Agent runs (resume a session with the agent's CLI, e.g. claude --resume <session>):", "", ...agentRuns);
     for (const [id, t] of tasks) {
       if (!t.output) continue;
       lines.push("", `<details><summary>${id} (rev ${t.rev}): last lines of output</summary>`, "", fence(t.output), "", "</details>");
