@@ -114,6 +114,7 @@ describe("permissions map to each CLI's own flags; a level it cannot honour is r
       const how = inv({ agent: "opencode", permissions: level });
       if ("refused" in how) throw new Error(how.refused);
       expect(JSON.parse(how.env.OPENCODE_CONFIG_CONTENT!)).toMatchObject({ permission: { edit, bash } });
+      expect(how.argv.includes("--auto")).toBe(level === "full");
     }
   });
 

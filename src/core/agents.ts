@@ -337,7 +337,8 @@ const opencode: AgentCli = {
   invocation(o) {
     if (o.model && !OPENCODE_MODEL.test(o.model)) return { field: "model", refused: `opencode model "${o.model}" is not provider/model (e.g. anthropic/claude-sonnet-4-5)` };
     const env: Record<string, string> = o.permissions ? { OPENCODE_CONFIG_CONTENT: JSON.stringify({ permission: OPENCODE_PERMISSION[o.permissions] }) } : {};
-    return { args: ["run", "--format=json", ...model(o), ...(o.args ?? []), "--", o.prompt], env };
+    // Full also approves what the config leaves to a question (opencode run --auto), as nobody is there to answer.
+    return { args: ["run", "--format=json", ...model(o), ...(o.permissions === "full" ? ["--auto"] : []), ...(o.args ?? []), "--", o.prompt], env };
   },
   reader: opencodeReader,
   versionArgs: ["--version"],
