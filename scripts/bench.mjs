@@ -238,3 +238,27 @@ rmSync(root, { recursive: true, force: true });
   console.log(`${"  a sync with nothing new after all that".padEnd(58)} ${(performance.now() - t).toFixed(1).padStart(15)} ms`);
   rmSync(root, { recursive: true, force: true });
 }
+
+// An agent hook: what a session pays per prompt to see its machine's unread messages. The hook
+// coord agent hooks install writes (a cat of the prompt file) against coord inbox --format prompt.
+{
+  const { readFileSync } = await import("node:fs");
+  const { send } = await import("../dist/commands/messages.js");
+  const { agentHooks } = await import("../dist/commands/agent.js");
+  const root = mkdtempSync(join(tmpdir(), "coord-hook-"));
+  const hub = join(root, "hub.git");
+  await hubCreate(hub);
+  const [a, b] = [join(root, "a"), join(root, "b")];
+  await init({ dir: a, name: "izzit7", remote: hub });
+  await init({ dir: b, name: "soda-yeti", remote: hub });
+  await send({ dir: a, to: "soda-yeti", text: "please rebase onto main" });
+  await sync({ dir: a });
+  await sync({ dir: b });
+  const project = join(root, "project");
+  await agentHooks({ dir: b, agent: "claude", project });
+  const command = JSON.parse(readFileSync(join(project, ".claude", "settings.json"), "utf8")).hooks.UserPromptSubmit[0].hooks[0].command;
+  const cli = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "coord.mjs");
+  await measure("agent hook per prompt (installed: cat of inbox-prompt.txt)", 20, () => execFileSync("/bin/sh", ["-c", command], { cwd: project }));
+  await measure("  coord inbox --format prompt (a coord process)", 5, () => execFileSync(process.execPath, [cli, "inbox", "--format", "prompt", "--dir", b]));
+  rmSync(root, { recursive: true, force: true });
+}
