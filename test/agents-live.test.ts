@@ -25,7 +25,17 @@ describe.skipIf(!live)("live agent CLIs (COORD_LIVE_AGENTS=1)", () => {
       why ?? `${name} ${a?.version ?? ""}: a trivial prompt completes, and what the agent said is published`,
       async () => {
         fleet = await memoryFleet(["m"]);
-        await fleet.pushOrders([{ id: "live", to: "m", agent: name, prompt: "Reply with exactly the word pong and nothing else. Do not use any tools.", permissions: name === "cursor" ? "full" : "read-only", timeout: "3m", idleTimeout: "2m" }]);
+        await fleet.pushOrders([
+          {
+            id: "live",
+            to: "m",
+            agent: name,
+            prompt: "Reply with exactly the word pong and nothing else. Do not use any tools.",
+            permissions: name === "cursor" ? "full" : "read-only",
+            timeout: "3m",
+            idleTimeout: "2m",
+          },
+        ]);
         await fleet.sync("m");
         const task = (await fleet.model()).computers.get("m")!.tasks.live!;
         expect(task, JSON.stringify(task)).toMatchObject({ state: "completed" });

@@ -346,7 +346,7 @@ const opencode: AgentCli = {
     args: ["auth", "list"],
     how: "opencode auth list",
     // It lists the stored credentials and the providers set in the environment; "0 credentials" and no env provider: none.
-    loggedIn: (code, out) => (code !== 0 ? undefined : /\b0 credentials\b/i.test(out) && !/environment/i.test(out) ? false : true),
+    loggedIn: (code, out) => (code !== 0 ? undefined : !(/\b0 credentials\b/i.test(out) && !/environment/i.test(out))),
   },
 };
 
