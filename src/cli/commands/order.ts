@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { orderAdd, orderCancel, orderList } from "../../commands/order.js";
+import { type OrderAddOptions, orderAdd, orderCancel, orderList } from "../../commands/order.js";
 import { formatProblem } from "../../core/orders.js";
 import { CoordError, EXIT } from "../../errors.js";
 import { resolveDir } from "../dir.js";
@@ -56,24 +56,8 @@ export function registerOrder(program: Command, io: Io): void {
     .action(
       async (
         words: string[],
-        o: {
-          dir?: string;
-          to: string;
-          run?: string;
-          agent?: string;
-          prompt?: string;
-          model?: string;
-          permissions?: string;
-          idleTimeout?: string;
-          id?: string;
-          after?: string;
-          requires?: string;
-          priority?: string;
-          timeout?: string;
-          retries?: string;
-          cwd?: string;
-          human?: boolean;
-        },
+        // The flags as commander gives them: lists as comma-separated text, the rest as OrderAddOptions takes them.
+        o: Omit<OrderAddOptions, "dir" | "after" | "requires" | "retries" | "now"> & { dir?: string; after?: string; requires?: string; retries?: string },
       ) => {
         const run = o.run ?? (words.length ? words.join(" ") : undefined);
         if (o.agent !== undefined) {
