@@ -48,7 +48,7 @@ const FAST: Timings = {
   daemonLockStaleMs: 3_000,
   daemonLockUpdateMs: 1_000,
   daemonStopGraceS: 2,
-  daemonKillGitS: 1,
+  daemonKillGitS: 4, // the interrupted tasks are published first: on a loaded 2-core machine that took over 1 s
   killGraceS: 1,
   pipeGraceMs: 300,
 };

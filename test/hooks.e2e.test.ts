@@ -30,6 +30,7 @@ function hook(command: string, cwd: string, stdin = ""): Promise<{ code: number;
     const child = exec(command, { cwd, env: { PATH: "/usr/bin:/bin", HOME: cwd }, timeout: 10_000 }, (err, stdout) =>
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout }),
     );
+    child.stdin!.on("error", () => {}); // a hook that does not read its stdin (cat) may be gone before it is written
     child.stdin!.end(stdin);
   });
 }
