@@ -51,7 +51,7 @@ const args = process.argv.slice(2);
 if (args[0] === "--version") { console.log(spec.version); process.exit(0); }
 if (spec.login && args.join(" ") === spec.login.args) { console.log(spec.login.out); process.exit(spec.login.code); }
 const prompt = spec.stdin ? fs.readFileSync(0, "utf8") : args[args.length - 1];
-fs.appendFileSync(spec.calls, JSON.stringify({ args, prompt, cwd: process.cwd(), IS_SANDBOX: process.env.IS_SANDBOX, OPENCODE_CONFIG_CONTENT: process.env.OPENCODE_CONFIG_CONTENT }) + "\\n");
+fs.appendFileSync(spec.calls, JSON.stringify({ args, prompt, cwd: process.cwd(), IS_SANDBOX: process.env.IS_SANDBOX, OPENCODE_PERMISSION: process.env.OPENCODE_PERMISSION }) + "\\n");
 const s = spec.scenarios.find((s) => prompt.includes(s.when));
 if (!s) { console.error("stand-in: no scenario for this prompt"); process.exit(9); }
 for (const l of s.lines) console.log(typeof l === "string" ? l : JSON.stringify(l));
@@ -62,7 +62,7 @@ if (s.hang) setInterval(() => {}, 1000); else process.exitCode = s.exit ?? 0;
   return calls;
 }
 
-async function callsOf(file: string): Promise<{ args: string[]; prompt: string; cwd: string; IS_SANDBOX?: string; OPENCODE_CONFIG_CONTENT?: string }[]> {
+async function callsOf(file: string): Promise<{ args: string[]; prompt: string; cwd: string; IS_SANDBOX?: string; OPENCODE_PERMISSION?: string }[]> {
   return (await readFile(file, "utf8").catch(() => ""))
     .split("\n")
     .filter(Boolean)
@@ -256,7 +256,7 @@ const ev = (type: string, part: object) => ({ type, timestamp: 1763900000000, se
 const opencodeSpec: StandIn = {
   version: "1.18.2",
   login: { args: "auth list", code: 0, out: "Credentials ~/.local/share/opencode/auth.json\n● Anthropic api\n1 credentials" },
-  stdin: false,
+  stdin: true,
   scenarios: [
     {
       when: "SUCCEED",
@@ -275,14 +275,15 @@ const opencodeSpec: StandIn = {
 };
 
 describe("OpenCode (run --format json)", () => {
-  it("success: a prompt with spaces and a leading dash is the one argument after --; permissions go in inline config", async () => {
+  it("success: a prompt with spaces and a leading dash arrives as it is on stdin; permissions go in OPENCODE_PERMISSION", async () => {
     const bin = newBin();
     const calls = await standIn(bin, "opencode", opencodeSpec);
     const { tasks } = await runOn(bin, [{ id: "o", to: "m", agent: "opencode", prompt: "-SUCCEED with spaces", model: "anthropic/claude-sonnet-4-5", permissions: "edit" }]);
     expect(tasks.o).toMatchObject({ state: "completed", output: "Renamed the function.", agent: { session: ses, costUsd: 0.012, tokens: { input: 4000, output: 300 } } });
     const [call] = await callsOf(calls);
-    expect(call!.args).toEqual(["run", "--format=json", "--model=anthropic/claude-sonnet-4-5", "--", "-SUCCEED with spaces"]);
-    expect(JSON.parse(call!.OPENCODE_CONFIG_CONTENT!)).toEqual({ permission: { edit: "allow", bash: "deny", webfetch: "allow" } });
+    expect(call!.args).toEqual(["run", "--format=json", "--model=anthropic/claude-sonnet-4-5"]);
+    expect(call!.prompt).toBe("-SUCCEED with spaces");
+    expect(JSON.parse(call!.OPENCODE_PERMISSION!)).toEqual({ edit: "allow", bash: "deny", webfetch: "allow" });
   });
 
   it("an error event with exit 0: failed with its message", async () => {

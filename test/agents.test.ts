@@ -53,14 +53,10 @@ describe("headless, machine-readable invocations", () => {
     ],
     [{ agent: "codex", prompt: "p" }, ["codex", "exec", "--json", "-"], "p"],
     [{ agent: "codex", prompt: "p", model: "gpt-5", args: ["--skip-git-repo-check"] }, ["codex", "exec", "--json", "--model=gpt-5", "--skip-git-repo-check", "-"], "p"],
-    [{ agent: "opencode", prompt: "p" }, ["opencode", "run", "--format=json", "--", "p"], undefined],
-    [
-      { agent: "opencode", prompt: "two words", model: "anthropic/claude-sonnet-4-5" },
-      ["opencode", "run", "--format=json", "--model=anthropic/claude-sonnet-4-5", "--", "two words"],
-      undefined,
-    ],
-    [{ agent: "cursor", prompt: "p" }, ["cursor-agent", "-p", "--output-format=stream-json", "--", "p"], undefined],
-    [{ agent: "gemini", prompt: "p" }, ["gemini", "--prompt=p"], undefined],
+    [{ agent: "opencode", prompt: "p" }, ["opencode", "run", "--format=json"], "p"],
+    [{ agent: "opencode", prompt: "two words", model: "anthropic/claude-sonnet-4-5" }, ["opencode", "run", "--format=json", "--model=anthropic/claude-sonnet-4-5"], "two words"],
+    [{ agent: "cursor", prompt: "p" }, ["cursor-agent", "-p", "--output-format=stream-json", "--trust", "--", "p"], undefined],
+    [{ agent: "gemini", prompt: "p" }, ["gemini", "--output-format=stream-json", "--prompt=p"], undefined],
     [{ agent: "aider", prompt: "p", args: ["--yes"] }, ["aider", "--yes", "--", "p"], undefined],
   ];
   it.each(table)("%o", (order, argv, input) => {
@@ -68,9 +64,10 @@ describe("headless, machine-readable invocations", () => {
     expect(how).toEqual({ argv, env: {}, ...(input !== undefined ? { input } : {}) });
   });
 
-  it("a prompt with spaces is one argument, never wrapped in extra quotes (opencode)", () => {
+  it("opencode gets the prompt on stdin, as it is (it re-quotes an argument with spaces in it)", () => {
     const how = inv({ agent: "opencode", prompt: "fix the tests" });
-    expect("argv" in how && how.argv.at(-1)).toBe("fix the tests");
+    expect(how).toMatchObject({ input: "fix the tests" });
+    expect("argv" in how && how.argv.includes("fix the tests")).toBe(false);
   });
 
   it("runs the executable found on this machine (cursor's agent)", () => {
@@ -87,11 +84,11 @@ describe("permissions map to each CLI's own flags; a level it cannot honour is r
     ["codex", "read-only", ["--sandbox=read-only"]],
     ["codex", "edit", ["--sandbox=workspace-write"]],
     ["codex", "full", ["--sandbox=danger-full-access"]],
-    ["gemini", "read-only", ["--approval-mode=default"]],
+    ["gemini", "read-only", ["--approval-mode=plan"]],
     ["gemini", "edit", ["--approval-mode=auto_edit"]],
     ["gemini", "full", ["--approval-mode=yolo"]],
     ["cursor", "full", ["--force"]],
-    ["cursor", "read-only", "refused"],
+    ["cursor", "read-only", ["--mode=plan"]],
     ["cursor", "edit", "refused"],
     ["aider", "edit", "refused"],
   ];
@@ -105,7 +102,7 @@ describe("permissions map to each CLI's own flags; a level it cannot honour is r
     for (const flag of want) expect(how.argv).toContain(flag);
   });
 
-  it("opencode takes its permission config inline, per level", () => {
+  it("opencode takes its permission config in OPENCODE_PERMISSION, per level", () => {
     for (const [level, edit, bash] of [
       ["read-only", "deny", "deny"],
       ["edit", "allow", "deny"],
@@ -113,7 +110,7 @@ describe("permissions map to each CLI's own flags; a level it cannot honour is r
     ] as const) {
       const how = inv({ agent: "opencode", permissions: level });
       if ("refused" in how) throw new Error(how.refused);
-      expect(JSON.parse(how.env.OPENCODE_CONFIG_CONTENT!)).toMatchObject({ permission: { edit, bash } });
+      expect(JSON.parse(how.env.OPENCODE_PERMISSION!)).toMatchObject({ edit, bash });
       expect(how.argv.includes("--auto")).toBe(level === "full");
     }
   });
@@ -134,7 +131,7 @@ describe("permissions map to each CLI's own flags; a level it cannot honour is r
   });
 
   it("ORDERS.json with a level a CLI cannot honour is a problem on that field, found before any machine runs it", () => {
-    const text = JSON.stringify({ version: 1, orders: [{ id: "a", to: "m", agent: "cursor", prompt: "p", permissions: "read-only" }] });
+    const text = JSON.stringify({ version: 1, orders: [{ id: "a", to: "m", agent: "cursor", prompt: "p", permissions: "edit" }] });
     const { problems } = parseOrders(text);
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatchObject({ path: "orders[0].permissions", message: expect.stringContaining("cursor cannot run") });
@@ -249,8 +246,41 @@ describe("OpenCode's run --format json events", () => {
     expect(said).toEqual({ ok: true, message: "All green.", session: "ses_6a1b", turns: 1, costUsd: 0.0031, tokens: { input: 900, output: 40 } });
   });
   it("an error event says why", () => {
-    const said = read("opencode", [{ ...base, type: "error", error: { name: "ProviderAuthError", data: { providerID: "anthropic", message: "No API key for anthropic" } } }]);
-    expect(said).toMatchObject({ ok: false, reason: "it said: No API key for anthropic", session: "ses_6a1b" });
+    const said = read("opencode", [{ ...base, type: "error", error: { name: "APIError", data: { message: "invalid x-api-key", statusCode: 401, isRetryable: false } } }]);
+    expect(said).toMatchObject({ ok: false, reason: "it said: invalid x-api-key", session: "ses_6a1b" });
+  });
+  it("a tool call rejected for want of permission, exit 0: failed, the tool named", () => {
+    const rejected = {
+      type: "tool",
+      tool: "write",
+      callID: "toolu_8",
+      state: { status: "error", input: {}, error: "The user rejected permission to use this specific tool call." },
+    };
+    const said = read("opencode", [
+      { ...base, type: "step_start", part: { type: "step-start" } },
+      { ...base, type: "tool_use", part: rejected },
+      { ...base, type: "step_finish", part: { type: "step-finish", reason: "tool-calls", cost: 0, tokens: { input: 10, output: 5 } } },
+    ]);
+    expect(said).toMatchObject({ ok: false, denied: ["write"], reason: expect.stringContaining("denied write") });
+  });
+});
+
+describe("Gemini CLI's stream-json events", () => {
+  it("a success result: the assistant's message (deltas joined), session and tokens", () => {
+    const said = read("gemini", [
+      { type: "init", timestamp: "2026-11-23T10:00:00.000Z", session_id: "g-1", model: "gemini-2.5-pro" },
+      { type: "message", role: "user", content: "p" },
+      { type: "message", role: "assistant", content: "Do", delta: true },
+      { type: "message", role: "assistant", content: "ne.", delta: true },
+      { type: "result", status: "success", stats: { total_tokens: 120, input_tokens: 100, output_tokens: 20, duration_ms: 900, tool_calls: 0 } },
+    ]);
+    expect(said).toEqual({ ok: true, message: "Done.", session: "g-1", tokens: { input: 100, output: 20 } });
+  });
+  it("an error result says why", () => {
+    expect(read("gemini", [{ type: "result", status: "error", error: { type: "FatalAuthenticationError", message: "Please set an Auth method" } }])).toMatchObject({
+      ok: false,
+      reason: "it said: Please set an Auth method",
+    });
   });
 });
 

@@ -20,7 +20,7 @@ export interface HooksResult {
 const NOTES: Record<HookAgent, string[]> = {
   claude: ["Claude Code reads .claude/settings.json at session start: restart open sessions (check with /hooks)."],
   codex: [
-    "Codex loads a project's .codex/hooks.json only in a trusted project: start codex once in this directory and trust it (or install with --global into ~/.codex/hooks.json).",
+    "Codex runs a hook only once you trust it: start codex here, open /hooks and trust coord's (it asks again if the hook changes); a project's .codex/hooks.json also needs the project trusted. Until then nothing is shown.",
   ],
   cursor: ["Cursor reads .cursor/hooks.json in a trusted workspace: restart Cursor (Settings → Hooks lists it)."],
   opencode: ["OpenCode loads plugins at startup: restart it."],

@@ -64,7 +64,13 @@ export interface AgentCli {
   /** Arguments that print the version. */
   versionArgs: string[];
   /** Arguments that say whether it is logged in, and how to read the answer (undefined: cannot tell). */
-  login?: { args: string[]; loggedIn(exitCode: number | null, output: string): boolean | undefined; how: string };
+  login?: {
+    args: string[];
+    loggedIn(exitCode: number | null, output: string): boolean | undefined;
+    how: string;
+    /** Variables that log it in without its status command knowing (an API key): when one is set, it counts as usable. */
+    keys?: string[];
+  };
 }
 
 // ---------- reading JSON lines ----------
@@ -172,6 +178,7 @@ const claude: AgentCli = {
   login: {
     args: ["auth", "status"],
     how: "claude auth status",
+    keys: ["ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN"],
     loggedIn: (code, out) => {
       const j = parseLine(
         out
@@ -189,14 +196,20 @@ const cursor: AgentCli = {
   name: "cursor",
   executables: ["cursor-agent", "agent"],
   invocation(o) {
-    // Cursor's CLI has no read-only or edit-only mode in print mode: only --force (run everything).
-    if (o.permissions && o.permissions !== "full")
-      return { field: "permissions", refused: `cursor cannot run with permissions "${o.permissions}": its CLI offers only full (--force)` };
-    return { args: ["-p", "--output-format=stream-json", ...model(o), ...(o.permissions === "full" ? ["--force"] : []), ...(o.args ?? []), "--", o.prompt], env: {} };
+    // Cursor's CLI has a read-only mode (plan) and full (--force), nothing that allows edits but not commands.
+    if (o.permissions === "edit") return { field: "permissions", refused: `cursor cannot run with permissions "edit": its CLI offers read-only (--mode plan) or full (--force)` };
+    const permission = o.permissions === "full" ? ["--force"] : o.permissions === "read-only" ? ["--mode=plan"] : [];
+    // --trust: a headless run cannot answer the workspace-trust question.
+    return { args: ["-p", "--output-format=stream-json", "--trust", ...model(o), ...permission, ...(o.args ?? []), "--", o.prompt], env: {} };
   },
   reader: resultReader,
   versionArgs: ["--version"],
-  login: { args: ["status"], how: "cursor-agent status", loggedIn: (code, out) => (/not logged in|login required/i.test(out) ? false : code === 0 ? true : undefined) },
+  login: {
+    args: ["status"],
+    how: "cursor-agent status (or agent status)",
+    keys: ["CURSOR_API_KEY"],
+    loggedIn: (code, out) => (/not logged in|login required/i.test(out) ? false : code === 0 ? true : undefined),
+  },
 };
 
 // ---------- Codex ----------
@@ -266,7 +279,13 @@ const codex: AgentCli = {
   },
   reader: codexReader,
   versionArgs: ["--version"],
-  login: { args: ["login", "status"], how: "codex login status", loggedIn: (code) => (code === 0 ? true : code === null ? undefined : false) },
+  // codex login status does not count an API key in the environment (CODEX_API_KEY is what codex exec takes).
+  login: {
+    args: ["login", "status"],
+    how: "codex login status",
+    keys: ["CODEX_API_KEY", "OPENAI_API_KEY"],
+    loggedIn: (code) => (code === 0 ? true : code === null ? undefined : false),
+  },
 };
 
 // ---------- OpenCode ----------
@@ -280,6 +299,7 @@ function opencodeReader(): AgentReader {
   let cost = 0;
   let tokens = { input: 0, output: 0 };
   let finished = false;
+  const denied = new Set<string>();
   return {
     line(text) {
       const e = parseLine(text);
@@ -290,6 +310,12 @@ function opencodeReader(): AgentReader {
         case "text":
           message = str(part?.text) ?? message;
           break;
+        case "tool_use": {
+          // A tool call its permissions did not allow: run mode rejects what would need a question, and the run stops.
+          const state = obj(part?.state);
+          if (state?.status === "error" && /rejected permission/i.test(str(state.error) ?? "")) denied.add(str(part?.tool) ?? "a tool");
+          break;
+        }
         case "step_finish": {
           steps++;
           finished = true;
@@ -307,21 +333,29 @@ function opencodeReader(): AgentReader {
     },
     result() {
       if (!session && !error) return undefined;
-      const ok = finished && !error;
+      const ok = finished && !error && denied.size === 0;
+      const reason = ok
+        ? undefined
+        : error
+          ? `it said: ${firstLine(error)}`
+          : denied.size
+            ? `it was denied ${[...denied].join(", ")} (permissions: raise the order's permissions or narrow its prompt)`
+            : "it stopped before it finished a step";
       return clean({
         ok,
-        reason: ok ? undefined : error ? `it said: ${firstLine(error)}` : "it stopped before it finished a step",
+        reason,
         message,
         session,
         turns: steps || undefined,
         costUsd: cost || undefined,
         tokens: tokens.input || tokens.output ? tokens : undefined,
+        ...(denied.size ? { denied: [...denied] } : {}),
       });
     },
   };
 }
 
-/** OpenCode's permission config for each level (its `permission` setting, passed as inline config). */
+/** OpenCode's permission config for each level (its `permission` setting, given in OPENCODE_PERMISSION). */
 const OPENCODE_PERMISSION: Record<Permission, Json> = {
   "read-only": { edit: "deny", bash: "deny", webfetch: "deny" },
   edit: { edit: "allow", bash: "deny", webfetch: "allow" },
@@ -329,16 +363,18 @@ const OPENCODE_PERMISSION: Record<Permission, Json> = {
 };
 
 /** OpenCode's model ids are provider/model. */
-export const OPENCODE_MODEL = /^[A-Za-z0-9][A-Za-z0-9._-]*\/[^\s/][^\s]*$/;
+export const OPENCODE_MODEL = /^[^/\s]+\/\S+$/;
 
 const opencode: AgentCli = {
   name: "opencode",
   executables: ["opencode"],
   invocation(o) {
     if (o.model && !OPENCODE_MODEL.test(o.model)) return { field: "model", refused: `opencode model "${o.model}" is not provider/model (e.g. anthropic/claude-sonnet-4-5)` };
-    const env: Record<string, string> = o.permissions ? { OPENCODE_CONFIG_CONTENT: JSON.stringify({ permission: OPENCODE_PERMISSION[o.permissions] }) } : {};
+    // OPENCODE_PERMISSION is merged over the project's config (OpenCode skips it silently when it is not JSON: it always is here).
+    const env: Record<string, string> = o.permissions ? { OPENCODE_PERMISSION: JSON.stringify(OPENCODE_PERMISSION[o.permissions]) } : {};
     // Full also approves what the config leaves to a question (opencode run --auto), as nobody is there to answer.
-    return { args: ["run", "--format=json", ...model(o), ...(o.permissions === "full" ? ["--auto"] : []), ...(o.args ?? []), "--", o.prompt], env };
+    // The prompt goes on stdin: OpenCode re-quotes an argument with spaces in it, stdin arrives as it is.
+    return { args: ["run", "--format=json", ...model(o), ...(o.permissions === "full" ? ["--auto"] : []), ...(o.args ?? [])], input: o.prompt, env };
   },
   reader: opencodeReader,
   versionArgs: ["--version"],
@@ -352,14 +388,48 @@ const opencode: AgentCli = {
 
 // ---------- Gemini CLI ----------
 
+/** `gemini --output-format stream-json`: init (session_id), message, tool_use, tool_result, error, result (status, stats). */
+function geminiReader(): AgentReader {
+  let session: string | undefined;
+  let message = "";
+  let error: string | undefined;
+  let final: Json | undefined;
+  return {
+    line(text) {
+      const e = parseLine(text);
+      if (!e) return;
+      session = str(e.session_id) ?? session;
+      if (e.type === "message" && e.role === "assistant") message = e.delta === true ? message + (str(e.content) ?? "") : (str(e.content) ?? message);
+      else if (e.type === "error") error = str(e.message) ?? str(obj(e.error)?.message) ?? "an error";
+      else if (e.type === "result") final = e;
+    },
+    result() {
+      if (!final && !error) return undefined;
+      const ok = final?.status === "success" && !error;
+      const stats = obj(final?.stats);
+      const failure = str(obj(final?.error)?.message) ?? error;
+      return clean({
+        ok,
+        reason: ok ? undefined : failure ? `it said: ${firstLine(failure)}` : "it ended with an error",
+        message: message || undefined,
+        session,
+        tokens: tokensOf(stats, ["input_tokens"], ["output_tokens"]),
+      });
+    },
+  };
+}
+
 const gemini: AgentCli = {
   name: "gemini",
   executables: ["gemini"],
   invocation(o) {
-    const mode = { "read-only": "default", edit: "auto_edit", full: "yolo" } as const;
+    // In a folder it does not trust, Gemini CLI falls back to its default mode; the scratch directory is new to it.
+    const mode = { "read-only": "plan", edit: "auto_edit", full: "yolo" } as const;
     const permission = o.permissions ? [`--approval-mode=${mode[o.permissions]}`] : [];
-    return { args: [...model(o), ...permission, ...(o.args ?? []), `--prompt=${o.prompt}`], env: {} };
+    // -p's text is added to what comes on stdin, which is empty: the prompt is glued to its option, so no parser takes it for one.
+    return { args: ["--output-format=stream-json", ...model(o), ...permission, ...(o.args ?? []), `--prompt=${o.prompt}`], env: {} };
   },
+  reader: geminiReader,
   versionArgs: ["--version"],
 };
 

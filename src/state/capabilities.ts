@@ -85,12 +85,14 @@ async function findAgent(name: string, path: string): Promise<AgentFound | undef
   }
   if (!executable) return undefined;
   const env = { ...(process.env as Record<string, string>), PATH: path };
+  // Logged in by a key in the environment, which a status command may not count: nothing to ask.
+  const keyed = cli.login?.keys?.some((k) => Boolean(process.env[k]));
   const [version, login] = await Promise.all([
     probe([executable, ...cli.versionArgs], env, PROBE_TIMEOUT),
-    cli.login ? probe([executable, ...cli.login.args], env, PROBE_TIMEOUT) : undefined,
+    cli.login && !keyed ? probe([executable, ...cli.login.args], env, PROBE_TIMEOUT) : undefined,
   ]);
   const v = version.exitCode === 0 ? /\d+\.\d+(\.\d+)?([-.+\w]*)?/.exec(version.output)?.[0] : undefined;
-  const loggedIn = cli.login && login && !login.timedOut ? cli.login.loggedIn(login.exitCode, login.output) : undefined;
+  const loggedIn = cli.login && login && !login.timedOut && !keyed ? cli.login.loggedIn(login.exitCode, login.output) : undefined;
   return { name, executable, ...(v ? { version: v } : {}), ...(loggedIn !== undefined ? { loggedIn } : {}), ...(cli.login ? { how: cli.login.how } : {}) };
 }
 
