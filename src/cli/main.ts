@@ -19,6 +19,7 @@ import { registerMessages } from "./commands/messages.js";
 import { registerOrder } from "./commands/order.js";
 import { registerStatus } from "./commands/status.js";
 import { registerSync } from "./commands/sync.js";
+import { registerTrust } from "./commands/trust.js";
 import { registerValidate } from "./commands/validate.js";
 import { registerWatch } from "./commands/watch.js";
 import { EXIT_CODES, examples, type Io } from "./shared.js";
@@ -36,6 +37,7 @@ const COMMANDS: ((program: Command, io: Io) => void)[] = [
   registerOrder,
   registerLog,
   registerAgent,
+  registerTrust,
   registerDaemon,
   registerWatch,
   registerCron,

@@ -76,6 +76,14 @@ const computerSchema = z.object({
   messages: z.record(z.string(), ChannelReceiptSchema).optional(),
   /** After `coord init --reclaim`: the identity's generation (the highest wins), and where and when it was taken. */
   identity: identity.optional(),
+  /** Signed orders: the changes of orders files this machine refused (it acts on the last version it verified). */
+  trust: z
+    .object({
+      refused: z
+        .array(z.object({ path: z.string().max(300), commit: z.string().max(64), author: z.string().max(300), reason: z.string().max(500), kept: z.string().max(64).optional() }))
+        .max(50),
+    })
+    .optional(),
 });
 
 export type ComputerFile = z.output<typeof computerSchema>;
@@ -166,6 +174,9 @@ export function canonicalComputer(c: ComputerFile): ComputerFile {
     ...(c.lastRun ? { lastRun: c.lastRun } : {}),
     ...(c.health ? { health: { failures: c.health.failures, lastError: c.health.lastError, since: c.health.since } } : {}),
     ...(c.identity ? { identity: { epoch: c.identity.epoch, host: c.identity.host, at: c.identity.at } } : {}),
+    ...(c.trust?.refused.length
+      ? { trust: { refused: c.trust.refused.map((r) => ({ path: r.path, commit: r.commit, author: r.author, reason: r.reason, ...(r.kept ? { kept: r.kept } : {}) })) } }
+      : {}),
     ...(c.messages && Object.keys(c.messages).length
       ? {
           messages: Object.fromEntries(

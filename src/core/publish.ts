@@ -1,6 +1,7 @@
 // What a machine publishes, as pure functions of data: its own file from its
 // local task records, the repository as it will look once that file is
 // replaced, and the bytes of every file a publish changes.
+import type { Refusal } from "./trust.js";
 import { gitBlobId } from "./blob.js";
 import { canonicalComputer, renderComputer } from "./computer.js";
 import { messagePath, renderMessageFile, type MessageFile, type Receipts } from "./messages.js";
@@ -25,6 +26,8 @@ export interface Self {
   lastRun?: string;
   /** Published after a reclaim (epoch above 0). */
   identity?: Identity;
+  /** Changes of orders files it refused (signed orders). */
+  refused?: Refusal[];
 }
 
 /**
@@ -64,6 +67,7 @@ export function ownComputer(self: Self, model: RepoModel, ordersText: string | u
     messages: receipts,
     ...(self.lastRun ? { lastRun: self.lastRun } : {}),
     ...(self.identity ? { identity: self.identity } : {}),
+    ...(self.refused?.length ? { trust: { refused: self.refused } } : {}),
   });
 }
 

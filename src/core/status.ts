@@ -1,6 +1,7 @@
 // STATUS.json and STATUS.md: derived files, a pure function of ORDERS.json and
 // the machines' files at one commit. No clock, stable key order, LF endings:
 // two machines that see the same inputs write the same bytes.
+import { describeRefusal } from "./trust.js";
 import { formatDuration } from "./duration.js";
 import { inline, table } from "./markdown.js";
 import { ordersTargets } from "./orders.js";
@@ -315,7 +316,11 @@ export function deriveStatus(model: RepoModel): StatusJson {
   let orders: Record<string, OrderStatus>;
   if (model.orders) orders = deriveOrders(model.orders.orders, model);
   else orders = reportedOrders(model);
-  return { coord: 1, machines, orders, alerts, errors: [...model.ordersProblems, ...model.fileProblems] };
+  // Signed orders: what each machine refused, said where people look (it acts on the version it verified last).
+  const refused = [...model.computers]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .flatMap(([name, c]) => (c.trust?.refused ?? []).map((r): Problem => ({ file: r.path, message: `${name} refused ${describeRefusal(r)}` })));
+  return { coord: 1, machines, orders, alerts, errors: [...model.ordersProblems, ...model.fileProblems, ...refused] };
 }
 
 export function renderStatusJson(status: StatusJson): string {

@@ -3,6 +3,7 @@
 // coord never merges text. It reads files from one commit, builds its commit
 // on top of the remote tip in a private index (the checkout is not touched),
 // and pushes without force; a rejected push is a lost compare-and-swap.
+import type { Change, SignatureStatus } from "../core/trust.js";
 import { execFileSync } from "node:child_process";
 import { constants, statSync } from "node:fs";
 import { homedir } from "node:os";
@@ -172,6 +173,14 @@ export interface RecentCommit {
 const fastForwards = new Map<string, Promise<unknown>>();
 
 /** A git checkout that coord works in; as a Hub (src/git/hub.ts), the remote's branch seen through it. */
+/** The machine's own files git checks signatures against. */
+export interface Signers {
+  allowed: string;
+  revoked?: string;
+}
+
+const STATUSES = new Set(["G", "U", "N", "B", "X", "Y", "R", "E"]);
+
 export class Repo implements Hub {
   constructor(
     readonly dir: string,
@@ -183,6 +192,9 @@ export class Repo implements Hub {
     /** Aborts every git command of this repo (a stopping daemon). */
     readonly signal?: AbortSignal,
   ) {}
+
+  /** An SSH private key (path) this machine signs its commits with (trust.signingKey), if any. */
+  signingKey?: string;
 
   git(opts: GitOptions = {}): SimpleGit {
     return gitClient(this.dir, { timeout: this.timeout, ...(this.signal ? { signal: this.signal } : {}), ...opts });
@@ -286,6 +298,25 @@ export class Repo implements Hub {
       });
   }
 
+  /**
+   * The newest commit reachable from `tip` that changed `path`, with git's verdict on its signature
+   * checked against `signers` only (the machine's own files, never the user's git config; OpenPGP and
+   * X.509 signatures are not checked: they count as unverifiable). Undefined: no commit changed it.
+   */
+  async lastChange(tip: string, path: string, signers: Signers): Promise<Change | undefined> {
+    const config = [
+      `gpg.ssh.allowedSignersFile=${signers.allowed}`,
+      ...(signers.revoked ? [`gpg.ssh.revocationFile=${signers.revoked}`] : []),
+      "gpg.openpgp.program=false",
+      "gpg.x509.program=false",
+      "log.showSignature=false",
+    ].flatMap((c) => ["-c", c]);
+    const out = await this.git().raw([...config, "log", "-1", "--format=%H%x1f%G?%x1f%GS%x1f%an <%ae>", tip, "--", `:(literal)${path}`]);
+    const [commit, status, signer, author] = out.trim().split("\x1f");
+    if (!commit) return undefined;
+    return { commit, status: (STATUSES.has(status ?? "") ? status : "E") as SignatureStatus, signer: signer ?? "", author: author ?? "" };
+  }
+
   /** The file at `path` in `commit`, or undefined when the commit has no such file. */
   async showFile(commit: string, path: string): Promise<string | undefined> {
     return this.git()
@@ -382,7 +413,10 @@ export class Repo implements Hub {
       const tree = (await editTree(run, parent ? `${parent}^{tree}` : undefined, edits)) ?? (await this.git({ env, input: "" }).raw(["mktree"])).trim();
       const args = ["commit-tree", tree, "-m", message];
       if (parent) args.push("-p", parent);
-      return (await git.raw(args)).trim();
+      // Signed with this machine's SSH key when it has one (trust.signingKey), for readers that check machines' commits.
+      const sign = this.signingKey ? ["-c", "gpg.format=ssh", "-c", `user.signingKey=${this.signingKey}`] : [];
+      if (this.signingKey) args.push("-S");
+      return (await git.raw([...sign, ...args])).trim();
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }

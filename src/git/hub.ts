@@ -3,6 +3,7 @@
 // through a checkout) and MemoryHub (src/git/memory-hub.ts, in memory, for
 // fast tests and tools). test/hub-conformance.test.ts runs one suite against
 // both; each clause below is checked there.
+import type { Change } from "../core/trust.js";
 
 /** Who a commit is by (author and committer alike). */
 export interface Author {
@@ -80,4 +81,12 @@ export interface Hub {
    * modified or deleted it), newest first, at most `max` of them.
    */
   pathHistory(tip: string, path: string, max: number): Promise<PathCommit[]>;
+
+  /**
+   * The newest commit reachable from `tip` that changed `path`, with its
+   * signature checked against the given allowed-signers files only. Only a
+   * hub that carries signatures has it (git; the in-memory hub has none, so
+   * a machine that requires signed orders needs git).
+   */
+  lastChange?(tip: string, path: string, signers: { allowed: string; revoked?: string }): Promise<Change | undefined>;
 }

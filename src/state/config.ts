@@ -60,6 +60,20 @@ const configSchema = z.strictObject({
   checkEvery: duration.default(30),
   /** How many past broadcasts a machine that registers later receives. */
   pastBroadcasts: z.number().int().min(0).max(1000).default(10),
+  /**
+   * Signed orders (docs/security.md): with requireSignedOrders, a change of ORDERS.json or of an orders file
+   * counts only when its commit is signed by a key of `allowedSigners` (git's allowed_signers format; default
+   * .git/coord/allowed_signers); `revokedSigners` lists keys no longer good. `signingKey`: this machine signs its
+   * own commits with this SSH key (for its delegated orders, or any fleet that checks machines' commits).
+   */
+  trust: z
+    .strictObject({
+      requireSignedOrders: z.boolean().default(false),
+      allowedSigners: z.string().min(1).optional(),
+      revokedSigners: z.string().min(1).optional(),
+      signingKey: z.string().min(1).optional(),
+    })
+    .default({ requireSignedOrders: false }),
   /** The identity's generation: 0 until a `coord init --reclaim`, which takes the published one plus 1 (a copy holding an older one stops). */
   epoch: z.number().int().min(0).default(0),
   /** Where and when this copy reclaimed the identity. */

@@ -1,7 +1,8 @@
 // Where a checkout keeps coord's local state: inside its git directory, so it
 // is never committed and survives `git reset` and `git clean`.
 import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
 import { absoluteGitDir } from "../git/local.js";
 import { CoordError, EXIT } from "../errors.js";
 
@@ -18,4 +19,12 @@ export async function stateDirOf(dir: string): Promise<string> {
   const stateDir = join(await gitDirOf(dir), "coord");
   await mkdir(join(stateDir, "logs"), { recursive: true });
   return stateDir;
+}
+
+/** A path as orders and machine.yaml write it: "~" and "~/x" are the user's home, a relative path is relative to it. */
+export function expandHome(path: string | undefined): string {
+  const home = homedir();
+  if (!path || path === "~") return home;
+  if (path.startsWith("~/")) return join(home, path.slice(2));
+  return resolve(home, path);
 }

@@ -2,6 +2,7 @@
 // and what each tip it reads means for it: whose identity this is, when the
 // other machines were last seen, which of its claims were lost, which running
 // tasks must stop.
+import type { Refusal } from "../core/trust.js";
 import type { Observation } from "../core/clock.js";
 import { claimLost, takenOver } from "../core/claims.js";
 import { ORDERS_FILE, STATUS_JSON, STATUS_MD, type RepoModel } from "../core/repo.js";
@@ -89,6 +90,8 @@ export interface Cycle {
   publishedLastSeen?: string;
   /** When this machine saw each other machine's lastSeen change, by its own clock (leases are measured by it). */
   observed: Map<string, Observation>;
+  /** Changes of orders files refused at the last read (signed orders), published in its file. */
+  refusals: Refusal[];
 }
 
 /** Every other machine's lastSeen as the files say. */

@@ -2,6 +2,7 @@
 // to through the transport seam (src/git/hub.ts), and the checkout a person
 // reads, kept up to date when there is one. openMachine builds the real one
 // (real git through the checkout in `dir`); tests build one on MemoryHub.
+import { expandHome } from "../state/paths.js";
 import { CoordError, EXIT } from "../errors.js";
 import { Repo } from "../git/git.js";
 import type { Hub } from "../git/hub.js";
@@ -40,6 +41,7 @@ export async function openMachine(dir: string, signal?: AbortSignal): Promise<Gi
   const config = await loadConfig(stateDir);
   if (!config) throw new CoordError(`${dir} has no coord machine config; run coord init there first`, EXIT.USAGE);
   const repo = new Repo(dir, stateDir, config.remote, config.branch, config.gitTimeout, signal);
+  if (config.trust.signingKey) repo.signingKey = expandHome(config.trust.signingKey);
   const checkout: Checkout = {
     fastForward: (commit) => repo.fastForward(commit),
     repair: ({ log, fsck }) => repairCheckout(dir, { remote: config.remote, branch: config.branch, log, fsck, timeout: config.gitTimeout }),

@@ -1,11 +1,13 @@
 // Publishing in a sync: this machine's files built on the tip and pushed as a
 // compare-and-swap (built again on the new tip after a rejected push), one
 // publish at a time; the checkout follows what landed.
+import { ownOrdersFile } from "../state/delegated.js";
+import { trustedView } from "./trust.js";
 import { computerFingerprint } from "../core/computer.js";
 import { observe } from "../core/clock.js";
 import { heartbeatDue, holdsClaims } from "../core/claims.js";
 import { owns } from "../core/ownership.js";
-import { delegatedOrdersPath, ORDERS_FILE, readModel, type RepoModel } from "../core/repo.js";
+import { ORDERS_FILE, readModel, type RepoModel } from "../core/repo.js";
 import { ownComputer, renderChanges } from "../core/publish.js";
 import type { ComputerFile } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
@@ -13,7 +15,7 @@ import { type Built, commitOwned, publishWithRetry } from "./cas.js";
 import type { Receipts } from "../core/messages.js";
 import { ownMessageFiles } from "./mail.js";
 import { STALL_AFTER } from "../state/health.js";
-import { type Cycle, checkIdentity, dropLostClaims, fastForward, lastSeenOf, READ_PATHS, stopUnwanted, type SyncResult, withOwnOrders } from "./cycle.js";
+import { type Cycle, checkIdentity, dropLostClaims, fastForward, lastSeenOf, READ_PATHS, stopUnwanted, type SyncResult } from "./cycle.js";
 
 /** Publishes after the publish still under way, if any (the checks while tasks run and a claim may meet). */
 export function publishSerial(c: Cycle, first: { tip?: string; files?: Map<string, string> }, message: string): Promise<Published> {
@@ -33,6 +35,7 @@ export function buildComputer(c: Cycle, model: RepoModel, ordersText: string | u
     capabilities: c.caps,
     tasks: c.journal.tasks,
     lastRun: c.journal.data.lastRun,
+    refused: c.refusals,
     ...(config.epoch > 0 ? { identity: { epoch: config.epoch, host: config.reclaimedOn ?? "", at: config.reclaimedAt ?? "" } } : {}),
   };
   return ownComputer(self, model, ordersText, c.now(), receipts);
@@ -77,7 +80,10 @@ export async function publish(c: Cycle, first: { tip?: string; files?: Map<strin
 async function build(c: Cycle, tip: string, files: Map<string, string>, attempt: number, message: string): Promise<Built<Published>> {
   const { config, hub } = c.m;
   const { journal, result, now, log } = c;
-  const local = await withOwnOrders(c.m, files);
+  // Acted on: the orders as verified (signed orders) with this machine's own delegated ones; the changes are rendered against the tip as it is.
+  const view = await trustedView(c.m, tip, files);
+  c.refusals = view.refusals;
+  const local = view.files;
   const model = readModel(local);
   checkIdentity(model, config);
   c.observed = observe(c.observed, lastSeenOf(model, config.name), now());
@@ -87,7 +93,7 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
   const own = await ownMessageFiles(c.m, model, now());
   // The problems of its own files go away: it rewrites them now.
   result.fileProblems = model.fileProblems.filter((p) => !owns(config.name, p.file));
-  const mine = buildComputer(c, model, files.get(ORDERS_FILE), own.receipts);
+  const mine = buildComputer(c, model, local.get(ORDERS_FILE), own.receipts);
   if (c.health.failures >= STALL_AFTER && c.health.lastError) {
     // Back after failing: say so, with why, until the next sync that has nothing to report.
     mine.state = "stalled";
@@ -101,8 +107,8 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
   c.latest = model;
   c.latestFiles = files;
   const changes = renderChanges(files, model, mine, own.files);
-  const ordersPath = delegatedOrdersPath(config.name);
-  if (local.get(ordersPath) !== files.get(ordersPath)) changes.set(ordersPath, local.get(ordersPath)!);
+  const delegated = await ownOrdersFile(c.m.stateDir, config.name);
+  if (delegated && delegated.content !== files.get(delegated.path)) changes.set(delegated.path, delegated.content);
   if (changes.size === 0) {
     c.publishedLastSeen = previous?.lastSeen ?? c.publishedLastSeen;
     await fastForward(c.m, tip, result);
@@ -120,8 +126,12 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
       await fastForward(c.m, commit, result);
       log(`published ${commit.slice(0, 12)} (${[...changes.keys()].join(", ")})`);
       const after = new Map(files);
-      for (const [path, content] of changes) after.set(path, content);
-      return { model: readModel(after), files: after };
+      const actedOn = new Map(local);
+      for (const [path, content] of changes) {
+        after.set(path, content);
+        actedOn.set(path, content);
+      }
+      return { model: readModel(actedOn), files: after };
     },
   };
 }

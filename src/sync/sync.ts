@@ -2,6 +2,8 @@
 // The parts: what a cycle works with and what each tip means for it
 // (cycle.ts), claiming and running (work.ts), publishing (push.ts), messages
 // (mail.ts), one task (tasks.ts).
+import { describeRefusal } from "../core/trust.js";
+import { trustedView } from "./trust.js";
 import { join } from "node:path";
 import { observe } from "../core/clock.js";
 import { formatProblem } from "../core/orders.js";
@@ -20,7 +22,7 @@ import { readObserved, saveObserved } from "../state/observed.js";
 import { appendLog, CRON_LOG, rotateOutputFile } from "../state/logs.js";
 import { tryLock, type HeldLock } from "../state/lock.js";
 import { type Machine, openMachine } from "./machine.js";
-import { checkIdentity, crashPoint, type Cycle, lastSeenOf, READ_PATHS, type SyncResult, withOwnOrders } from "./cycle.js";
+import { checkIdentity, crashPoint, type Cycle, lastSeenOf, READ_PATHS, type SyncResult } from "./cycle.js";
 import { receive } from "./mail.js";
 import { commitMessage, publish } from "./push.js";
 import { claim, drain, planNow, runAll } from "./work.js";
@@ -137,7 +139,9 @@ async function cycle(machine: Machine, opts: CycleOptions, result: SyncResult, l
   const tip = await hub.fetch();
   if (!tip) throw new CoordError(`the remote has no branch ${config.branch}; run coord init to scaffold it`, EXIT.USAGE);
   const files = await hub.readFiles(tip, READ_PATHS);
-  const model = readModel(await withOwnOrders(machine, files));
+  const view = await trustedView(machine, tip, files);
+  for (const r of view.refusals) log(`refused ${describeRefusal(r)}`);
+  const model = readModel(view.files);
   checkIdentity(model, config);
   const observedBefore = await readObserved(stateDir);
   const observed = observe(observedBefore, lastSeenOf(model, config.name), now());
@@ -162,10 +166,11 @@ async function cycle(machine: Machine, opts: CycleOptions, result: SyncResult, l
     chain: Promise.resolve(),
     health,
     observed,
+    refusals: view.refusals,
   };
   const runTasks = opts.run !== false && !opts.dryRun;
   if (!opts.dryRun) await receive(c, model, runTasks);
-  const todo = planNow(c, model, files);
+  const todo = planNow(c, model, view.files);
   result.waiting = todo.waiting.map((w) => ({ id: w.order.id, reason: w.reason }));
   if (opts.dryRun) {
     const describe = describeCommand;

@@ -1,8 +1,7 @@
 // Running one task of an order on this machine: the journal around it, the
 // command (a shell line or a headless agent CLI), its output.
 import { mkdir, readdir, rm, stat } from "node:fs/promises";
-import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { type AgentInvocation, type AgentResult, type Refusal, agentInvocation, agentReader, agentVerdict } from "../core/agents.js";
 import { formatDuration } from "../core/duration.js";
 import { nextAttempt } from "../core/plan.js";
@@ -11,6 +10,7 @@ import type { AgentReport, Order, TaskReport } from "../core/types.js";
 import { initScratch } from "../git/local.js";
 import { runTask, type RunResult } from "../runner/run.js";
 import { agentExecutable } from "../state/capabilities.js";
+import { expandHome } from "../state/paths.js";
 import type { Journal } from "../state/journal.js";
 import type { Machine } from "./machine.js";
 
@@ -55,12 +55,7 @@ async function agentDir(m: Machine, order: Order): Promise<string> {
   return dir;
 }
 
-export function expandHome(path: string | undefined): string {
-  const home = homedir();
-  if (!path || path === "~") return home;
-  if (path.startsWith("~/")) return join(home, path.slice(2));
-  return resolve(home, path);
-}
+export { expandHome };
 
 function describeFailure(r: RunResult, timeout: number, idleTimeout: number | undefined, stopReason?: string): string | undefined {
   if (r.error) return r.error; // a sentence naming what is wrong: "cwd /x does not exist"

@@ -1,0 +1,54 @@
+import { Argument, type Command } from "commander";
+import { trustAllow, trustRequire, trustRevoke, trustStatus, trustVerify } from "../../commands/trust.js";
+import { resolveDir } from "../dir.js";
+import { dirOption, EXIT_CODES, examples, type Io } from "../shared.js";
+
+/** coord trust: signed orders (docs/security.md). */
+export function registerTrust(program: Command, io: Io): void {
+  const trust = program.command("trust").description("signed orders: who may order this machine to run work, and what it verified");
+  trust
+    .command("status")
+    .description("whether this machine requires signed orders, its allowed signers, the versions of the orders files it acts on")
+    .addOption(dirOption())
+    .option("--json", "print it as JSON")
+    .action(async (o: { dir?: string; json?: boolean }) => {
+      const s = await trustStatus(await resolveDir(o.dir));
+      if (o.json) return io.out(JSON.stringify(s, null, 2));
+      io.out(`signed orders: ${s.requireSignedOrders ? "required" : "not required (coord trust require on)"}`);
+      io.out(`allowed signers (${s.allowedSigners}): ${s.signers.length ? "" : "none"}`);
+      for (const x of s.signers) io.out(`  ${x.principal}  ${x.key.slice(0, 40)}…`);
+      if (s.revoked) io.out(`revoked keys: ${s.revoked}`);
+      for (const a of s.accepted) io.out(`acting on ${a.path} of commit ${a.commit.slice(0, 12)}`);
+      if (s.signingKey) io.out(`this machine signs its commits with ${s.signingKey}`);
+    });
+  trust
+    .command("allow <principal> <key>")
+    .description("accept orders signed by this SSH key (the public key, or the path of its .pub file); principal: who it is, e.g. an email")
+    .addOption(dirOption())
+    .addHelpText("after", EXIT_CODES + examples("coord trust allow alice@example.com ~/.ssh/id_ed25519.pub", 'coord trust allow ci@example.com "ssh-ed25519 AAAAC3Nz… ci"'))
+    .action(async (principal: string, key: string, o: { dir?: string }) => io.out(await trustAllow(await resolveDir(o.dir), principal, key)));
+  trust
+    .command("revoke <principal>")
+    .description("stop accepting a signer: its keys move to the revoked list, and commits signed by them are refused from now on")
+    .addOption(dirOption())
+    .addHelpText("after", EXIT_CODES + examples("coord trust revoke alice@example.com"))
+    .action(async (principal: string, o: { dir?: string }) => io.out(await trustRevoke(await resolveDir(o.dir), principal)));
+  trust
+    .command("require")
+    .description("act only on orders signed by an allowed signer (on), or on the repository as it is (off)")
+    .addArgument(new Argument("<on|off>").choices(["on", "off"]))
+    .addOption(dirOption())
+    .addHelpText("after", EXIT_CODES + examples("coord trust allow alice@example.com ~/.ssh/id_ed25519.pub && coord trust require on"))
+    .action(async (value: string, o: { dir?: string }) => io.out(await trustRequire(await resolveDir(o.dir), value === "on")));
+  trust
+    .command("verify")
+    .description("every commit that changed an orders file, newest first, and whether this machine's signers accept it")
+    .addOption(dirOption())
+    .option("--json", "print it as JSON")
+    .action(async (o: { dir?: string; json?: boolean }) => {
+      const rows = await trustVerify(await resolveDir(o.dir));
+      if (o.json) return io.out(JSON.stringify(rows, null, 2));
+      for (const r of rows) io.out(`${r.good ? "OK  " : "FAIL"}  ${r.commit.slice(0, 12)}  ${r.path}  ${r.author}: ${r.why}`);
+      if (!rows.length) io.out("no commit changed an orders file yet");
+    });
+}

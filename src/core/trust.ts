@@ -1,0 +1,97 @@
+// Signed orders: which version of each orders file (ORDERS.json, a machine's
+// coordination/orders/<m>.json) a machine that requires signatures acts on.
+// Pure: the signatures are checked by git (src/git/git.ts, against the
+// machine's own allowed-signers file), the versions it accepted are kept in
+// its local state (src/state/trust.ts).
+//
+// The rule, per file: the newest commit that changed it decides. Signed by an
+// allowed signer (git's %G? "G"): its version is accepted. Anything else
+// (unsigned, an unknown key, a revoked key, a bad signature): refused, and the
+// machine keeps acting on the version it accepted last (none: the file is as
+// if absent). A later good commit that changes the file again is accepted:
+// one bad commit blocks nothing after a signer fixed the file.
+
+/** git's verdict on a commit's signature (%G?): G good and allowed, U good but unknown signer, N none, B bad or revoked, X/Y expired, R revoked key, E cannot check. */
+export type SignatureStatus = "G" | "U" | "N" | "B" | "X" | "Y" | "R" | "E";
+
+/** The newest commit that changed one orders file, as git reports it. */
+export interface Change {
+  commit: string;
+  status: SignatureStatus;
+  /** The allowed signer's principal (for G), else "". */
+  signer: string;
+  /** "Name <email>" of the author. */
+  author: string;
+}
+
+/** What a machine accepted of one file: the commit and the text (undefined: the file was deleted by a good commit). */
+export interface Accepted {
+  commit: string;
+  text?: string;
+}
+
+/** A refused change, as published in the machine's file and STATUS. */
+export interface Refusal {
+  path: string;
+  commit: string;
+  author: string;
+  reason: string;
+  /** The commit whose version the machine acts on instead (none: the file counts as absent). */
+  kept?: string;
+}
+
+const WHY: Record<SignatureStatus, string> = {
+  G: "signed by an allowed signer",
+  U: "signed by a key that is not an allowed signer",
+  N: "not signed",
+  B: "its signature is bad or its key is revoked",
+  R: "signed by a revoked key",
+  X: "its signature has expired",
+  Y: "signed by an expired key",
+  E: "its signature cannot be checked (is ssh-keygen installed?)",
+};
+
+export function refusalReason(status: SignatureStatus): string {
+  return WHY[status] ?? "its signature cannot be checked";
+}
+
+/**
+ * The orders files to act on, from the files at the tip (`files`), the newest
+ * change of each orders path (`changes`; undefined: no commit ever changed it)
+ * and what was accepted before. Returns the files with every orders path
+ * replaced by its accepted version (or removed), what is accepted now, and the
+ * refusals.
+ */
+export function trustedOrders(
+  files: ReadonlyMap<string, string>,
+  paths: string[],
+  changes: ReadonlyMap<string, Change | undefined>,
+  accepted: ReadonlyMap<string, Accepted>,
+): { files: Map<string, string>; accepted: Map<string, Accepted>; refusals: Refusal[] } {
+  const out = new Map(files);
+  const next = new Map(accepted);
+  const refusals: Refusal[] = [];
+  for (const path of paths) {
+    const change = changes.get(path);
+    const before = accepted.get(path);
+    if (change && change.status === "G") {
+      // A version signed by an allowed signer: it is the one now.
+      const text = files.get(path);
+      next.set(path, text === undefined ? { commit: change.commit } : { commit: change.commit, text });
+      continue;
+    }
+    if (change && before?.commit === change.commit) {
+      // Accepted before (signed then by a signer since revoked, or accepted as is): it stays what was accepted.
+    } else if (change) {
+      refusals.push({ path, commit: change.commit, author: change.author, reason: refusalReason(change.status), ...(before ? { kept: before.commit } : {}) });
+    }
+    if (before?.text !== undefined) out.set(path, before.text);
+    else out.delete(path);
+  }
+  return { files: out, accepted: next, refusals };
+}
+
+/** One line for people: "ORDERS.json commit 1a2b3c4d5e6f by Mallory <m@x>: not signed; acting on commit 9f8e7d6c5b4a". */
+export function describeRefusal(r: Refusal): string {
+  return `${r.path} commit ${r.commit.slice(0, 12)} by ${r.author}: ${r.reason}; ${r.kept ? `acting on the version of commit ${r.kept.slice(0, 12)}` : "no verified version: it counts as absent"}`;
+}

@@ -1,0 +1,51 @@
+// Signed orders, the machine's side: the allowed-signers files it checks
+// commits against (its own, never the repository's nor the user's git config)
+// and the versions of the orders files it accepted (.git/coord/trust.json),
+// kept so that a refused change leaves it acting on the last verified one.
+// Losing trust.json is safe: the newest change of each file is checked again,
+// and only a signed one is accepted.
+import { join } from "node:path";
+import { z } from "zod";
+import type { Accepted } from "../core/trust.js";
+import type { MachineConfig } from "./config.js";
+import { setAside } from "./corrupt.js";
+import { readIfExists, writeDurably } from "./files.js";
+import { expandHome } from "./paths.js";
+
+const path = (stateDir: string) => join(stateDir, "trust.json");
+
+/** The allowed and revoked signers files of this machine (defaults in its state directory). */
+export function signersFiles(stateDir: string, config: MachineConfig): { allowed: string; revoked: string } {
+  return {
+    allowed: config.trust.allowedSigners ? expandHome(config.trust.allowedSigners) : join(stateDir, "allowed_signers"),
+    revoked: config.trust.revokedSigners ? expandHome(config.trust.revokedSigners) : join(stateDir, "revoked_signers"),
+  };
+}
+
+const fileSchema = z.object({
+  version: z.literal(1),
+  accepted: z.record(z.string(), z.object({ commit: z.string().regex(/^[0-9a-f]{40,64}$/), text: z.string().optional() })),
+});
+
+export async function readAccepted(stateDir: string): Promise<Map<string, Accepted>> {
+  const text = await readIfExists(path(stateDir));
+  if (text === undefined) return new Map();
+  let problem: string;
+  try {
+    const r = fileSchema.safeParse(JSON.parse(text));
+    if (r.success) return new Map(Object.entries(r.data.accepted));
+    problem = r.error.issues[0]!.message;
+  } catch (e) {
+    problem = `not JSON: ${(e as Error).message}`;
+  }
+  await setAside(path(stateDir), problem, "the newest change of each orders file is checked again; only a signed one is accepted");
+  return new Map();
+}
+
+/** Saved durably when it changed: what was accepted must survive a crash, or a refused change could be acted on after one. */
+export async function saveAccepted(stateDir: string, accepted: ReadonlyMap<string, Accepted>, read: ReadonlyMap<string, Accepted>): Promise<void> {
+  const same = accepted.size === read.size && [...accepted].every(([p, a]) => read.get(p)?.commit === a.commit && read.get(p)?.text === a.text);
+  if (same) return;
+  const sorted = Object.fromEntries([...accepted].sort(([a], [b]) => (a < b ? -1 : 1)));
+  await writeDurably(path(stateDir), `${JSON.stringify({ version: 1, accepted: sorted })}\n`);
+}
