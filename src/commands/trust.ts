@@ -42,7 +42,7 @@ async function publicKey(given: string): Promise<string> {
 export interface TrustStatus {
   requireSignedOrders: boolean;
   allowedSigners: string;
-  signers: { principal: string; key: string }[];
+  signers: { principal: string; key: string; revoked: boolean }[];
   revoked: number;
   accepted: { path: string; commit: string }[];
   signingKey?: string;
@@ -52,11 +52,12 @@ export async function trustStatus(dir: string): Promise<TrustStatus> {
   const m = await openMachine(dir);
   const files = signersFiles(m.stateDir, m.config);
   const accepted = await readAccepted(m.stateDir);
+  const revokedKeys = new Set(parseSigners(await readIfExists(files.revoked)).map((s) => s.key));
   return {
     requireSignedOrders: m.config.trust.requireSignedOrders,
     allowedSigners: files.allowed,
-    signers: parseSigners(await readIfExists(files.allowed)).map(({ principal, key }) => ({ principal, key })),
-    revoked: parseSigners(await readIfExists(files.revoked)).length,
+    signers: parseSigners(await readIfExists(files.allowed)).map(({ principal, key }) => ({ principal, key, revoked: revokedKeys.has(key) })),
+    revoked: revokedKeys.size,
     accepted: [...accepted].map(([path, a]) => ({ path, commit: a.commit })),
     ...(m.config.trust.signingKey ? { signingKey: m.config.trust.signingKey } : {}),
   };
@@ -74,7 +75,10 @@ export async function trustAllow(dir: string, principal: string, key: string): P
   return `${principal} may now sign orders for this machine (${allowed})`;
 }
 
-/** Takes a signer's keys out of the allowed signers and lists them as revoked: its commits no longer count, even old ones not acted on yet. */
+/**
+ * Lists a signer's keys as revoked (git's gpg.ssh.revocationFile): commits signed by them are refused from
+ * now on, said as such ("its key is revoked"). The allowed-signers line stays, marked revoked by coord trust status.
+ */
 export async function trustRevoke(dir: string, principal: string): Promise<string> {
   const m = await openMachine(dir);
   const { allowed, revoked } = signersFiles(m.stateDir, m.config);
@@ -82,16 +86,10 @@ export async function trustRevoke(dir: string, principal: string): Promise<strin
   const gone = lines.filter((s) => s.principal === principal);
   if (!gone.length) throw new CoordError(`${principal} is not an allowed signer of this machine (${allowed}); coord trust status lists them`, EXIT.USAGE);
   const before = (await readIfExists(revoked)) ?? "";
-  await writeDurably(revoked, `${before}${before && !before.endsWith("\n") ? "\n" : ""}${gone.map((s) => s.key).join("\n")}\n`);
-  const text = (await readIfExists(allowed)) ?? "";
-  await writeDurably(
-    allowed,
-    text
-      .split("\n")
-      .filter((l) => l.trim().split(/\s+/)[0] !== principal)
-      .join("\n"),
-  );
-  return `${principal} revoked: ${gone.length} key${gone.length === 1 ? "" : "s"} moved to ${revoked}`;
+  const already = new Set(parseSigners(before).map((s) => s.key));
+  const fresh = gone.map((s) => s.key).filter((k) => !already.has(k));
+  if (fresh.length) await writeDurably(revoked, `${before}${before && !before.endsWith("\n") ? "\n" : ""}${fresh.join("\n")}\n`);
+  return `${principal} revoked: ${gone.length} key${gone.length === 1 ? "" : "s"} listed in ${revoked}`;
 }
 
 /** Turns signed orders on or off for this machine. */

@@ -11,6 +11,11 @@
 // if absent). A later good commit that changes the file again is accepted:
 // one bad commit blocks nothing after a signer fixed the file.
 
+import { ORDERS_FILE } from "./ownership.js";
+
+/** What a machine acts on before any version of ORDERS.json was verified. */
+const NO_ORDERS = '{ "version": 1, "orders": [] }\n';
+
 /** git's verdict on a commit's signature (%G?): G good and allowed, U good but unknown signer, N none, B bad or revoked, X/Y expired, R revoked key, E cannot check. */
 export type SignatureStatus = "G" | "U" | "N" | "B" | "X" | "Y" | "R" | "E";
 
@@ -86,6 +91,8 @@ export function trustedOrders(
       refusals.push({ path, commit: change.commit, author: change.author, reason: refusalReason(change.status), ...(before ? { kept: before.commit } : {}) });
     }
     if (before?.text !== undefined) out.set(path, before.text);
+    else if (path === ORDERS_FILE)
+      out.set(path, NO_ORDERS); // nothing verified yet: no orders (not a missing file to repair)
     else out.delete(path);
   }
   return { files: out, accepted: next, refusals };

@@ -128,7 +128,7 @@ export function gitClient(dir: string, opts: GitOptions = {}): SimpleGit {
     // The user's ssh command with BatchMode added (set below), and the credential proxy: the empty
     // value clears the user's helper list for this command, so only the proxy is asked.
     config: ["credential.helper=", `credential.helper=${CREDENTIAL_PROXY}`],
-    unsafe: { allowUnsafeSshCommand: true, allowUnsafeCredentialHelper: true },
+    unsafe: { allowUnsafeSshCommand: true, allowUnsafeCredentialHelper: true, allowUnsafeGpgProgram: true }, // gpg: lastChange turns OpenPGP and X.509 checks off (gpg.*.program=false)
     // stdOut/stdErr false: progress output does not reset the clock, so this is a real deadline.
     timeout: { block: (opts.timeout ?? DEFAULT_GIT_TIMEOUT) * 1000, stdOut: false, stdErr: false },
     ...(opts.input !== undefined ? { input: () => opts.input } : {}),

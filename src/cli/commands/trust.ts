@@ -16,7 +16,7 @@ export function registerTrust(program: Command, io: Io): void {
       if (o.json) return io.out(JSON.stringify(s, null, 2));
       io.out(`signed orders: ${s.requireSignedOrders ? "required" : "not required (coord trust require on)"}`);
       io.out(`allowed signers (${s.allowedSigners}): ${s.signers.length ? "" : "none"}`);
-      for (const x of s.signers) io.out(`  ${x.principal}  ${x.key.slice(0, 40)}…`);
+      for (const x of s.signers) io.out(`  ${x.principal}  ${x.key.slice(0, 40)}…${x.revoked ? "  (revoked)" : ""}`);
       if (s.revoked) io.out(`revoked keys: ${s.revoked}`);
       for (const a of s.accepted) io.out(`acting on ${a.path} of commit ${a.commit.slice(0, 12)}`);
       if (s.signingKey) io.out(`this machine signs its commits with ${s.signingKey}`);

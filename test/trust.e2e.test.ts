@@ -1,0 +1,99 @@
+// Signed orders on real git, with SSH keys made here by ssh-keygen: a machine
+// that requires them acts on ORDERS.json only as of its newest change signed
+// by one of its allowed signers. Unsigned, unknown and revoked signatures are
+// refused, reported (log, its file, STATUS.md) and run nothing; the machine
+// keeps acting on the version it verified last; a later good commit is not
+// blocked by an earlier bad one.
+import { execFile } from "node:child_process";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterEach, describe, expect, it } from "vitest";
+import { sync } from "../src/sync/sync.js";
+import { cli, type Fleet, git, hubFile, hubStatus, makeFleet, pushOrders } from "./helpers.js";
+
+const run = promisify(execFile);
+let fleet: Fleet | undefined;
+afterEach(async () => {
+  await fleet?.cleanup();
+  fleet = undefined;
+});
+
+async function key(dir: string, name: string): Promise<string> {
+  const path = join(dir, name);
+  await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", path]);
+  return path;
+}
+
+/** The person commits ORDERS.json, signed with `signingKey` (a private key path) or not at all. */
+async function commitOrders(f: Fleet, orders: object[], signingKey?: string, as = "alice@example.com"): Promise<void> {
+  const p = f.person;
+  await git(p, "fetch", "--quiet", "origin");
+  await git(p, "reset", "--quiet", "--hard", "origin/main");
+  await writeFile(join(p, "ORDERS.json"), `${JSON.stringify({ version: 1, orders }, null, 2)}\n`);
+  await git(p, "add", "ORDERS.json");
+  const sign = signingKey ? ["-c", "gpg.format=ssh", "-c", `user.signingkey=${signingKey}`, "commit", "-S"] : ["commit"];
+  await git(p, "-c", `user.name=${as}`, "-c", `user.email=${as}`, ...sign, "--quiet", "-m", "orders");
+  await git(p, "push", "--quiet", "origin", "HEAD:main");
+}
+
+const lines = async (path: string) => (await readFile(path, "utf8").catch(() => "")).split("\n").filter(Boolean);
+
+describe("signed orders", () => {
+  it("unsigned, unknown-key and revoked-key changes are refused and run nothing; signed ones run; a good fix is not blocked by a bad commit before it", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const f = fleet;
+    const dir = f.machines.izzit7!;
+    const alice = await key(f.root, "alice");
+    const bob = await key(f.root, "bob");
+    const mallory = await key(f.root, "mallory");
+    const ran = join(f.root, "ran.log");
+    const order = (id: string) => ({ id, to: "izzit7", run: `echo ${id} >> ${ran}` });
+
+    expect((await cli("trust", "allow", "alice@example.com", `${alice}.pub`, "--dir", dir)).code).toBe(0);
+    expect((await cli("trust", "allow", "bob@example.com", `${bob}.pub`, "--dir", dir)).code).toBe(0);
+    expect((await cli("trust", "require", "on", "--dir", dir)).out).toMatch(/acts only on orders signed by an allowed signer \(2 in /);
+
+    // Unsigned: refused, nothing runs, the refusal is in its file and in STATUS.md.
+    await commitOrders(f, [order("unsigned")], undefined, "mallory@example.com");
+    const r1 = await sync({ dir });
+    expect(r1.ran).toEqual([]);
+    expect(await hubFile(f, "STATUS.md")).toMatch(/izzit7 refused ORDERS\.json commit [0-9a-f]{12} by mallory@example\.com \S+: not signed; no verified version/);
+    expect(await hubFile(f, "coordination/COMPUTER_izzit7.md")).toMatch(/reason: not signed/);
+
+    // Signed by alice: runs.
+    await commitOrders(f, [order("signed-1")], alice);
+    expect((await sync({ dir })).ran.map((t) => t.id)).toEqual(["signed-1"]);
+    expect((await hubStatus(f)).errors).toEqual([]);
+
+    // Signed by a key that is not allowed: refused; it acts on alice's version (signed-1 done, nothing new runs).
+    await commitOrders(f, [order("signed-1"), order("by-mallory")], mallory, "mallory@example.com");
+    expect((await sync({ dir })).ran).toEqual([]);
+    expect(await hubFile(f, "STATUS.md")).toMatch(/signed by a key that is not an allowed signer; acting on the version of commit [0-9a-f]{12}/);
+
+    // A signer fixes ORDERS.json after the bad commit: the good commit is acted on.
+    await commitOrders(f, [order("signed-1"), order("signed-2")], bob, "bob@example.com");
+    expect((await sync({ dir })).ran.map((t) => t.id)).toEqual(["signed-2"]);
+
+    // Alice revoked: her next commit is refused.
+    expect((await cli("trust", "revoke", "alice@example.com", "--dir", dir)).out).toMatch(/alice@example\.com revoked: 1 key listed in/);
+    await commitOrders(f, [order("signed-1"), order("signed-2"), order("by-revoked")], alice);
+    expect((await sync({ dir })).ran).toEqual([]);
+    expect(await hubFile(f, "STATUS.md")).toMatch(/by alice@example\.com \S+: its signature is bad or its key is revoked/);
+
+    expect(await lines(ran)).toEqual(["signed-1", "signed-2"]);
+    const verify = (await cli("trust", "verify", "--dir", dir)).out.split("\n");
+    // Newest first, judged by the signers as they are now: alice's commits fail since her key is revoked; only bob's passes.
+    expect(verify.map((l) => l.slice(0, 4))).toEqual(["FAIL", "OK  ", "FAIL", "FAIL", "FAIL", "FAIL"]);
+    expect(verify[1]).toMatch(/ORDERS\.json {2}bob@example\.com \S+: signed by bob@example\.com$/);
+    expect(verify.at(-1)).toMatch(/: not signed$/); // the hub's scaffold
+  }, 60_000);
+
+  it("with signing off (the default) orders run as the repository has them", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const ran = join(fleet.root, "ran.log");
+    await pushOrders(fleet, [{ id: "plain", to: "izzit7", run: `echo plain >> ${ran}` }]);
+    expect((await sync({ dir: fleet.machines.izzit7! })).ran.map((t) => t.id)).toEqual(["plain"]);
+    expect((await cli("trust", "status", "--dir", fleet.machines.izzit7!)).out).toMatch(/^signed orders: not required/);
+  }, 30_000);
+});

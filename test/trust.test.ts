@@ -1,0 +1,68 @@
+// The signed-orders rule (src/core/trust.ts), table-driven: which version of
+// each orders file a machine acts on, given the newest change's signature and
+// what it accepted before.
+import { describe, expect, it } from "vitest";
+import { type Accepted, type Change, describeRefusal, type SignatureStatus, trustedOrders } from "../src/core/trust.js";
+
+const C1 = "1".repeat(40);
+const C2 = "2".repeat(40);
+const change = (commit: string, status: SignatureStatus): Change => ({ commit, status, signer: status === "G" ? "alice@example.com" : "", author: "A <a@x>" });
+const NONE = '{ "version": 1, "orders": [] }\n';
+
+describe("trustedOrders", () => {
+  const tip = new Map([
+    ["ORDERS.json", "new"],
+    ["coordination/orders/m.json", "delegated"],
+    ["STATUS.md", "s"],
+  ]);
+  const cases: { name: string; path: string; change?: Change; before?: Accepted; acts: string | undefined; accepted?: Accepted; refused?: string }[] = [
+    { name: "a good change is acted on and accepted", path: "ORDERS.json", change: change(C2, "G"), acts: "new", accepted: { commit: C2, text: "new" } },
+    {
+      name: "an unsigned change keeps the version accepted before",
+      path: "ORDERS.json",
+      change: change(C2, "N"),
+      before: { commit: C1, text: "old" },
+      acts: "old",
+      accepted: { commit: C1, text: "old" },
+      refused: "not signed",
+    },
+    {
+      name: "an unknown signer, nothing accepted yet: no orders",
+      path: "ORDERS.json",
+      change: change(C2, "U"),
+      acts: NONE,
+      refused: "signed by a key that is not an allowed signer",
+    },
+    {
+      name: "a revoked key",
+      path: "ORDERS.json",
+      change: change(C2, "B"),
+      before: { commit: C1, text: "old" },
+      acts: "old",
+      refused: "its signature is bad or its key is revoked",
+    },
+    {
+      name: "the commit accepted before stays accepted when its key is revoked later",
+      path: "ORDERS.json",
+      change: change(C1, "B"),
+      before: { commit: C1, text: "new" },
+      acts: "new",
+    },
+    { name: "a refused delegated orders file counts as absent", path: "coordination/orders/m.json", change: change(C2, "N"), acts: undefined, refused: "not signed" },
+    { name: "a file no commit ever changed, nothing accepted: absent", path: "coordination/orders/x.json", acts: undefined },
+  ];
+  it.each(cases)("$name", ({ path, change: ch, before, acts, accepted, refused }) => {
+    const r = trustedOrders(tip, [path], new Map([[path, ch]]), new Map(before ? [[path, before]] : []));
+    expect(r.files.get(path)).toBe(acts);
+    expect(r.files.get("STATUS.md")).toBe("s"); // only orders files are touched
+    if (accepted) expect(r.accepted.get(path)).toEqual(accepted);
+    if (refused) expect(r.refusals).toEqual([expect.objectContaining({ path, commit: C2, reason: refused, ...(before ? { kept: before.commit } : {}) })]);
+    else expect(r.refusals).toEqual([]);
+  });
+
+  it("a refusal in one line for people", () => {
+    expect(describeRefusal({ path: "ORDERS.json", commit: C2, author: "M <m@x>", reason: "not signed", kept: C1 })).toBe(
+      `ORDERS.json commit ${C2.slice(0, 12)} by M <m@x>: not signed; acting on the version of commit ${C1.slice(0, 12)}`,
+    );
+  });
+});
