@@ -58,6 +58,21 @@ describe("the CLI's filesystem errors", () => {
     expect(deeper.err.trim()).toMatch(/^coord: mkdir \S+ failed: [^\n]+ \((ENOTDIR|EEXIST)\); [^\n]+$/);
   });
 
+  it("COORD_DEBUG=1 adds the stack to a failing command's sentence; without it, the sentence alone", async () => {
+    const root = await tempDir();
+    await writeFile(join(root, "file"), "x");
+    const args = ["hub", "create", join(root, "file", "hub.git")];
+    const { COORD_DEBUG: _, ...env } = process.env;
+    const plain = await cliExec(args, undefined, env);
+    const debug = await cliExec(args, undefined, { ...env, COORD_DEBUG: "1" });
+    const sentence = `coord: ${join(root, "file")} is a file, not a directory; choose another path for the hub`;
+    expect(plain.code).toBe(2);
+    expect(plain.err.trim()).toBe(sentence);
+    expect(debug.code).toBe(2);
+    expect(debug.err.split("\n")[0]).toBe(sentence);
+    expect(debug.err).toMatch(/\n\s+at .+:\d+:\d+\)?\n/);
+  });
+
   it("hub create under /proc (the kernel answers ENOENT) ends with a sentence instead of looping", async () => {
     const r = await cliExec(["hub", "create", "/proc/coord-hub-test"]);
     expect(r.code).toBe(2);

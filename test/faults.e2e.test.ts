@@ -201,6 +201,17 @@ describe("coord sync stopped by a signal", () => {
     expect((await sync({ dir })).skipped).toBe(false);
   });
 
+  it("SIGINT (Ctrl-C): the same clean stop, exit 130", async () => {
+    const { dir, child, io, exited, pgid } = await longSync("true");
+    child.kill("SIGINT");
+    expect(await exited).toBe(130);
+    await waitFor(async () => groupMembers(pgid).length === 0, 5_000, "the task's process group to be gone");
+    expect(io.err).toContain("coord: SIGINT: stopping the running tasks and publishing what they did; send it again to exit at once");
+    expect(io.err).not.toMatch(/\n\s+at /);
+    expect((await hubStatus(fleet!)).orders.long.machines.izzit7).toMatchObject({ state: "failed", reason: "interrupted: coord was stopped" });
+    expect((await sync({ dir })).skipped).toBe(false);
+  });
+
   it("a second signal exits at once; the next sync stops the task left behind and reports it interrupted", async () => {
     // A task that ignores SIGTERM: a clean stop would wait for the kill grace.
     const { dir, child, io, exited, pgid } = await longSync("trap '' TERM INT");

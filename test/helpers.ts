@@ -147,8 +147,8 @@ export async function cli(...argv: string[]): Promise<{ code: number; out: strin
 }
 
 /** Runs the built CLI as a separate process. */
-export function cliProcess(args: string[], opts: { cwd?: string; stdin?: boolean } = {}): ChildProcess {
-  return spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, stdio: [opts.stdin ? "pipe" : "ignore", "pipe", "pipe"] });
+export function cliProcess(args: string[], opts: { cwd?: string; stdin?: boolean; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
+  return spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: opts.env ?? process.env, stdio: [opts.stdin ? "pipe" : "ignore", "pipe", "pipe"] });
 }
 
 /** The built CLI as a long-running process (watch, daemon run): its output collected, stopped (SIGTERM, then awaited) by `stops`. */
@@ -164,8 +164,9 @@ export function runningCli(args: string[], stops: (() => Promise<unknown>)[]): (
   return () => out;
 }
 
-export async function cliExec(args: string[], input?: Buffer): Promise<{ code: number; out: string; err: string }> {
-  const child = cliProcess(args, { stdin: input !== undefined });
+/** Runs the built CLI to its end; `env` replaces the environment it inherits. */
+export async function cliExec(args: string[], input?: Buffer, env?: NodeJS.ProcessEnv): Promise<{ code: number; out: string; err: string }> {
+  const child = cliProcess(args, { stdin: input !== undefined, ...(env ? { env } : {}) });
   if (input !== undefined) child.stdin!.end(input);
   let out = "";
   let err = "";

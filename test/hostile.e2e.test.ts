@@ -2,13 +2,13 @@
 // is also JavaScript's, a deeply nested or huge file. The fleet keeps
 // syncing, the bad file is named in STATUS.md with its reason, and nothing
 // it says is believed.
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { renderComputer } from "../src/core/computer.js";
 import { sync } from "../src/sync/sync.js";
 import { computerFile } from "./fixtures.js";
-import { cli, cliExec, git, hubFile, hubStatus, journal, makeFleet, personCommit, pushOrders, type Fleet } from "./helpers.js";
+import { cli, cliExec, git, hubFile, hubStatus, journal, makeFleet, personCommit, pushOrders, setConfig, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -149,5 +149,68 @@ describe("one entry stops or fools no one", () => {
     expect(status.orders.toString.machines.constructor.state).toBe("completed");
     expect(status.machines.constructor.messages).toEqual({ waiting: 0, unacked: 1 });
     expect(Object.keys((await journal(fleet.machines.constructor!)).tasks)).toEqual(["toString"]);
+  });
+});
+
+describe("forged clocks, receipts and counters, on real git", () => {
+  it("a machine file with lastSeen in 2099 holding an ANY claim: the other machine takes the order over after a lease, not in 2099", async () => {
+    fleet = await makeFleet(["alpha", "beta"]);
+    const alpha = fleet.machines.alpha!;
+    await setConfig(alpha, { claimLease: "2s" });
+    const ran = join(fleet.root, "ran");
+    await pushOrders(fleet, [{ id: "job", to: "ANY", run: `echo $COORD_MACHINE >> ${ran}` }]);
+    // A pusher writes beta's file: a claim on job, renewed (it says) in 2099; beta itself never syncs here.
+    const forged = renderComputer(
+      computerFile("beta", {
+        state: "working",
+        lastSeen: "2099-01-01T00:00:00.000Z",
+        tasks: { job: { rev: 1, state: "in_progress", attempts: 1, exitCode: null, startedAt: "2099-01-01T00:00:00.000Z" } },
+      }),
+    );
+    await personCommit(fleet, "coordination/COMPUTER_beta.md", forged, "beta from 2099");
+
+    // The first look: a claim alpha has just seen appear holds for a lease by alpha's own clock.
+    const first = await cli("sync", "--dir", alpha);
+    expect(first.code, first.err).toBe(0);
+    await expect(readFile(ran, "utf8")).rejects.toThrow();
+    await new Promise((r) => setTimeout(r, 2_500));
+    // A lease later the claim has lapsed: 2099 is not believed.
+    const second = await cli("sync", "--dir", alpha);
+    expect(second.code, second.err).toBe(0);
+    expect(await readFile(ran, "utf8")).toBe("alpha\n");
+    expect((await hubStatus(fleet)).orders.job).toMatchObject({ state: "completed", machines: { alpha: { state: "completed", takeoverFrom: "beta" } } });
+  });
+
+  it("a forged receipt and a next of 2^53: the recipient's counts and the delivery are unchanged, the bad file is named in STATUS.md", async () => {
+    fleet = await makeFleet(["alpha", "beta", "gamma"]);
+    const [alpha, beta] = [fleet.machines.alpha!, fleet.machines.beta!];
+    const inbox = async () => JSON.parse((await cli("inbox", "--dir", beta, "--all", "--json")).out).map((m: { id: string; text: string }) => `${m.id} ${m.text}`);
+    expect((await cli("send", "--dir", alpha, "beta", "one", "--now")).code).toBe(0);
+    expect((await cli("sync", "--dir", beta)).code).toBe(0);
+    expect(await inbox()).toEqual(["alpha/beta/1 one"]);
+    expect((await hubStatus(fleet)).machines.beta.messages).toEqual({ waiting: 0, unacked: 1 });
+
+    // gamma's file (forged) says beta received and acknowledged 999 of alpha's messages; alpha's message file (forged) says next is 2^53 + 1.
+    const receipts = renderComputer(computerFile("gamma", { lastSeen: new Date().toISOString(), messages: { "alpha/beta": { received: 999, acked: 999 } } }));
+    await personCommit(fleet, "coordination/COMPUTER_gamma.md", receipts, "forged receipts");
+    const counter = `---\ncoord: 1\nfrom: alpha\nto: beta\nnext: 9007199254740993\nmessages:\n  - seq: 9007199254740992\n    at: ${new Date().toISOString()}\n    priority: normal\n    text: forged\n---\n`;
+    await personCommit(fleet, "coordination/messages/alpha_TO_beta.md", counter, "forged counter");
+
+    const b = await cliExec(["sync", "--dir", beta]);
+    expect(b.err).not.toMatch(/RangeError|\n\s+at /);
+    expect(b.code, b.err).toBe(0);
+    expect(await inbox()).toEqual(["alpha/beta/1 one"]); // nothing forged delivered, nothing lost
+    expect(await hubFile(fleet, "STATUS.md")).toMatch(/^- `coordination\/messages\/alpha_TO_beta\.md`: ignored: .*field next.*$/m);
+
+    // alpha rewrites its broken file from its outbox, numbering on from what beta itself received.
+    const a = await cliExec(["send", "--dir", alpha, "beta", "two", "--now"]);
+    expect(a.err).not.toMatch(/\n\s+at /);
+    expect(a.code, a.err).toBe(0);
+    expect(await hubFile(fleet, "coordination/messages/alpha_TO_beta.md")).toMatch(/^next: 3$/m);
+    expect((await cli("sync", "--dir", beta)).code).toBe(0);
+    expect(await inbox()).toEqual(["alpha/beta/1 one", "alpha/beta/2 two"]);
+    const status = await hubStatus(fleet);
+    expect(status.machines.beta.messages).toEqual({ waiting: 0, unacked: 2 });
+    expect(status.errors.map((e: { file: string }) => e.file)).not.toContain("coordination/messages/alpha_TO_beta.md");
   });
 });

@@ -1,5 +1,9 @@
 // The ssh command coord hands git, and what it keeps of a failed git command. Pure.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { sshCommandFor } from "../src/git/git.js";
 import { gitFailureText, nonInteractiveSsh, programOf, shellWord } from "../src/core/ssh.js";
 
 describe("nonInteractiveSsh", () => {
@@ -21,6 +25,17 @@ describe("nonInteractiveSsh", () => {
     expect(programOf("  /a/b/SSH.EXE -x")).toBe("ssh");
     expect(shellWord("/usr/bin/ssh")).toBe("/usr/bin/ssh");
     expect(shellWord("/opt/it's here/ssh")).toBe(`'/opt/it'\\''s here/ssh'`);
+  });
+});
+
+describe("sshCommandFor", () => {
+  it("in a directory whose .git is a file (a worktree, a submodule): no ENOTDIR, GIT_SSH is used", () => {
+    const dir = mkdtempSync(join(tmpdir(), "coord-worktree-"));
+    writeFileSync(join(dir, ".git"), "gitdir: /nonexistent/main/.git/worktrees/x\n");
+    expect(sshCommandFor(dir, {})).toBe("ssh -o BatchMode=yes");
+    expect(sshCommandFor(dir, { GIT_SSH: "/opt/my tools/ssh" })).toBe("'/opt/my tools/ssh' -o BatchMode=yes");
+    expect(sshCommandFor(dir, { GIT_SSH: "/usr/bin/plink" })).toBe("/usr/bin/plink -batch");
+    expect(sshCommandFor(dir, { GIT_SSH: "/usr/bin/plink", GIT_SSH_COMMAND: "ssh -p 2222" })).toBe("ssh -p 2222 -o BatchMode=yes");
   });
 });
 

@@ -91,6 +91,31 @@ describe("ssh: the user's setup", () => {
     expect(calls.length).toBeGreaterThan(0);
     for (const call of calls) expect(call.slice(0, 4)).toEqual(["-o", "User=deploy", "-o", "BatchMode=yes"]);
   });
+  it("uses GIT_SSH (a program, no arguments) when neither GIT_SSH_COMMAND nor core.sshCommand is set, with BatchMode added", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const ssh = await fakeSsh(fleet.root);
+    const dir = fleet.machines.izzit7!;
+    await git(dir, "remote", "set-url", "origin", `ssh://fakehost${fleet.hubPath}`);
+    const before = { GIT_SSH: process.env.GIT_SSH, GIT_SSH_COMMAND: process.env.GIT_SSH_COMMAND };
+    delete process.env.GIT_SSH_COMMAND;
+    process.env.GIT_SSH = ssh.path;
+    cleanups.push(async () => {
+      for (const [k, v] of Object.entries(before))
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+    });
+    await pushOrders(fleet, [{ id: "hello", to: "izzit7", run: "echo hi" }]);
+    const r = await cli("sync", "--dir", dir);
+    expect(r.code, r.err).toBe(0);
+    expect((await hubStatus(fleet)).orders.hello.state).toBe("completed");
+    const calls = await ssh.argv();
+    expect(calls.length).toBeGreaterThanOrEqual(2); // fetch and push
+    for (const call of calls) {
+      expect(call.slice(0, 2)).toEqual(["-o", "BatchMode=yes"]);
+      expect(call).toContain("fakehost");
+      expect(call.at(-1)).toMatch(/^git-(upload|receive)-pack '.*hub\.git'$/);
+    }
+  });
 });
 
 describe("ssh: why it failed", () => {
