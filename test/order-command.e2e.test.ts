@@ -142,9 +142,9 @@ describe("coord order add --agent", () => {
       { id: "a1", to: "soda-yeti", agent: "claude", prompt: "-fix it, 'now'\nplease", permissions: "edit", idleTimeout: "5m" },
       { id: "a2", to: "soda-yeti", agent: "codex", prompt: "a prompt\nfrom a file\n" },
     ]);
-    const refused = await cli("order", "add", "--dir", dirOf("izzit7"), "--to", "soda-yeti", "--agent", "cursor", "--prompt", "x", "--permissions", "read-only");
+    const refused = await cli("order", "add", "--dir", dirOf("izzit7"), "--to", "soda-yeti", "--agent", "cursor", "--prompt", "x", "--permissions", "edit");
     expect(refused.code).toBe(2);
-    expect(refused.err).toMatch(/\n {2}--permissions: .*cursor cannot run with permissions "read-only"/);
+    expect(refused.err).toMatch(/\n {2}--permissions: .*cursor cannot run with permissions "edit"/);
     const both = await cli("order", "add", "--dir", dirOf("izzit7"), "--to", "soda-yeti", "--agent", "claude", "--prompt", "x", "--", "make");
     expect(both).toMatchObject({ code: 2, err: expect.stringContaining("not both") });
     const noPrompt = await cli("order", "add", "--dir", dirOf("izzit7"), "--to", "soda-yeti", "--agent", "claude");
