@@ -125,17 +125,34 @@ describe("env values marked secret", () => {
         `{ "id": "b", "to": "izzit7", "run": "x", "env": { "B": { "value": "v", "secret": "yes" } } }`,
         `{ "id": "c", "to": "izzit7", "run": "x", "env": { "C": { "value": "v", "secrt": true } } }`,
         `{ "id": "d", "to": "izzit7", "run": "x", "env": { "D": 3 } }`,
+        `{ "id": "e", "to": "izzit7", "run": "x", "env": { "E": { "secret": "not a name" } } }`,
+        `{ "id": "f", "to": "izzit7", "run": "x", "env": { "F": { "secret": 3 } } }`,
+        `{ "id": "g", "to": "izzit7", "run": "x", "env": { "G": { "secret": "g-token", "vaule": "x" } } }`,
       ),
     );
     expect(r.problems.map(formatProblem)).toEqual([
-      'ORDERS.json:4 orders[0].env.A.value: order "a" field env.A is missing field "value"; write it like {"value": "…", "secret": true}',
-      'ORDERS.json:5 orders[1].env.B.secret: order "b" field env.B.secret must be true or false, not "yes"',
+      'ORDERS.json:4 orders[0].env.A.value: order "a" field env.A is missing field "value"; write {"secret": "<name>"} for a secret each machine holds (coord secret set <name>), or {"value": "…"}',
+      'ORDERS.json:5 orders[1].env.B.secret: order "b" field env.B.secret must be true or false next to "value", not "yes"; to name a secret each machine holds, write only {"secret": "yes"}',
       'ORDERS.json:6 orders[2].env.C.secrt: order "c" field env.C has an unknown field "secrt"; rename it to "secret" or remove it',
       'ORDERS.json:7 orders[3].env.D: order "d" field env.D must be a string, not 3',
+      'ORDERS.json:8 orders[4].env.E.secret: order "e" field env.E.secret: "not a name" is not a secret name; use letters, digits, ".", "_" and "-" (up to 128, starting with a letter or digit)',
+      'ORDERS.json:9 orders[5].env.F.secret: order "f" field env.F.secret must be true or false, or the name of a secret (a string), not 3',
+      'ORDERS.json:10 orders[6].env.G.vaule: order "g" field env.G has an unknown field "vaule"; rename it to "value" or remove it',
     ]);
   });
 
-  it("the JSON Schema allows a string or a secret object", () => {
+  it("a secret named for the machines' stores becomes secretRefs, with no value in env", () => {
+    const r = parseOrders(file(`{ "id": "a", "to": "izzit7", "run": "x", "env": { "PLAIN": "1", "TOKEN": { "secret": "deploy-token" } } }`));
+    expect(r.problems).toEqual([]);
+    expect(r.warnings).toEqual([]);
+    const order = r.orders!.orders[0]!;
+    expect(order.env).toEqual({ PLAIN: "1" });
+    expect({ ...order.secretRefs }).toEqual({ TOKEN: "deploy-token" });
+    expect(Object.getPrototypeOf(order.secretRefs)).toBe(null);
+    expect(order).not.toHaveProperty("secrets");
+  });
+
+  it("the JSON Schema allows a string, a value marked secret or a secret's name", () => {
     // biome-ignore lint/suspicious/noExplicitAny: a JSON schema, read by path
     const schema = ordersJsonSchema() as any;
     const env = schema.properties.orders.items.properties.env;
@@ -143,6 +160,7 @@ describe("env values marked secret", () => {
     expect(forms[0]).toEqual({ type: "string" });
     expect(forms[1]).toMatchObject({ type: "object", additionalProperties: false, required: ["value"] });
     expect(Object.keys(forms[1].properties)).toEqual(["secret", "value"]);
+    expect(forms[2]).toMatchObject({ type: "object", additionalProperties: false, required: ["secret"], properties: { secret: { type: "string" } } });
   });
 });
 

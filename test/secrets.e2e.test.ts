@@ -1,11 +1,12 @@
 // Nothing secret leaves the machine: a remote URL with a token in it, token
 // shapes in a task's output and reason, a task's short or multi-line secret
-// values. Real git; the whole history of the hub is searched.
-import { lstat, rm, symlink, writeFile } from "node:fs/promises";
+// values, secrets an order names and the machine holds. Real git; the whole
+// history of the hub is searched.
+import { lstat, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { cli, runningCli, git, hubStatus, makeFleet, pushOrders, waitFor, type Fleet } from "./helpers.js";
+import { cli, runningCli, git, hubFile, hubStatus, makeFleet, pushOrders, waitFor, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 const stops: (() => Promise<unknown>)[] = [];
@@ -97,6 +98,84 @@ describe("secrets", () => {
     expect(history).toContain("pin is [REDACTED].");
     for (const secret of ["pin is 42", "first-line-abc", "second-line-def", "pg-pass-123", TOKEN.slice(0, 10), "npm_abcdefghij", "glpat-abcdef"])
       expect(history).not.toContain(secret);
+  });
+});
+
+describe("secrets named by orders, held by the machines", () => {
+  const VALUE = "dpl-" + "Qw7".repeat(8); // no known token shape: only the store's value makes it secret
+  const FROM_ENV = "env-" + "Rt5".repeat(8);
+
+  it("a secret named by an order reaches the task from the store or a COORD_SECRET_ variable, is redacted, and is in no commit of the hub", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    const set = await cli("secret", "set", "deploy-token", VALUE, "--dir", dir);
+    expect(set).toMatchObject({ code: 0, out: "secret deploy-token set in .git/coord/secrets.yaml" });
+    expect((await stat(join(dir, ".git", "coord", "secrets.yaml"))).mode & 0o777).toBe(0o600);
+    const list = await cli("secret", "list", "--dir", dir);
+    expect(list.out).toBe("deploy-token");
+    const seen = join(fleet.root, "seen.txt");
+    await pushOrders(fleet, [
+      {
+        id: "deploy",
+        to: "izzit7",
+        env: { TOKEN: { secret: "deploy-token" }, OTHER: { secret: "other.key" } },
+        // What the task sees: the two values, and no COORD_SECRET_ variable of coord's own.
+        run: `printf '%s|%s|%s' "$TOKEN" "$OTHER" "$(env | grep -c '^COORD_SECRET_')" > ${seen}; echo "deploying with $TOKEN and $OTHER"; exit 4`,
+      },
+    ]);
+    process.env.COORD_SECRET_OTHER_KEY = FROM_ENV;
+    let r: Awaited<ReturnType<typeof cli>>;
+    try {
+      r = await cli("sync", "--dir", dir);
+    } finally {
+      delete process.env.COORD_SECRET_OTHER_KEY;
+    }
+    expect(r.code).toBe(0);
+    expect(await readFile(seen, "utf8")).toBe(`${VALUE}|${FROM_ENV}|0`);
+    const task = (await hubStatus(fleet)).orders.deploy.machines.izzit7;
+    expect(task).toMatchObject({ state: "failed", reason: "exit code 4" });
+    const report = await hubFile(fleet, "coordination/COMPUTER_izzit7.md");
+    expect(report).toContain("deploying with [REDACTED] and [REDACTED]");
+    const history = await hubHistory(fleet);
+    for (const text of [history, r.out, r.err, (await cli("logs", "--dir", dir)).out]) {
+      expect(text).not.toContain(VALUE);
+      expect(text).not.toContain(FROM_ENV);
+    }
+    expect(await git(dir, "status", "--porcelain", "--ignored")).not.toContain("secrets");
+  });
+
+  it("a secret missing on the machine fails the task with the reason, and nothing runs", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    const ran = join(fleet.root, "ran");
+    await pushOrders(fleet, [{ id: "deploy", to: "izzit7", env: { TOKEN: { secret: "deploy-token" } }, run: `touch ${ran}` }]);
+    const r = await cli("sync", "--dir", dir);
+    expect(r.code).toBe(0);
+    const task = (await hubStatus(fleet)).orders.deploy.machines.izzit7;
+    expect(task).toMatchObject({
+      state: "failed",
+      exitCode: null,
+      reason: "secret deploy-token is not in this machine's store (.git/coord/secrets.yaml or COORD_SECRET_DEPLOY_TOKEN)",
+    });
+    expect(await stat(ran).catch(() => undefined)).toBeUndefined();
+  });
+
+  it("coord validate warns of secrets written in ORDERS.json and says how to move them; the file stays valid", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const file = join(fleet.root, "ORDERS.json");
+    await writeFile(
+      file,
+      JSON.stringify({ version: 1, orders: [{ id: "a", to: "izzit7", run: "x", env: { PIN: { value: "4242", secret: true }, GH: TOKEN, REF: { secret: "gh" } } }] }),
+    );
+    const r = await cli("validate", file);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("valid, 1 order");
+    expect(r.err.split("\n")).toEqual([
+      expect.stringMatching(/^warning: .*orders\[0\]\.env\.PIN: .*sits in plain text in the repository.*coord secret set pin.*\{"secret": "pin"\}/),
+      expect.stringMatching(/^warning: .*orders\[0\]\.env\.GH: .*the value looks like a secret \(GitHub token\).*coord secret set gh/),
+    ]);
+    expect(r.err).not.toContain(TOKEN);
+    expect(JSON.parse((await cli("validate", file, "--json")).out).warnings).toHaveLength(2);
   });
 });
 

@@ -17,6 +17,7 @@ import { registerLog } from "./commands/log.js";
 import { registerLogs } from "./commands/logs.js";
 import { registerMessages } from "./commands/messages.js";
 import { registerOrder } from "./commands/order.js";
+import { registerSecret } from "./commands/secret.js";
 import { registerStatus } from "./commands/status.js";
 import { registerSync } from "./commands/sync.js";
 import { registerTrust } from "./commands/trust.js";
@@ -35,6 +36,7 @@ const COMMANDS: ((program: Command, io: Io) => void)[] = [
   registerValidate,
   registerMessages,
   registerOrder,
+  registerSecret,
   registerLog,
   registerAgent,
   registerTrust,

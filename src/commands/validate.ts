@@ -11,6 +11,8 @@ export interface ValidateResult {
   valid: boolean;
   orders: number;
   problems: Problem[];
+  /** What is valid but should not be in the repository: env values that look like secrets, with how to move them to the machines' stores. */
+  warnings: Problem[];
   /** Machines the check knew of (from coordination/ beside the file), or undefined. */
   machines?: string[];
 }
@@ -38,5 +40,5 @@ export async function validate(path: string): Promise<ValidateResult> {
   }
   const machines = await machinesBeside(dirname(file));
   const parsed = parseOrders(text, { file: path, ...(machines ? { machines } : {}) });
-  return { file, valid: parsed.problems.length === 0, orders: parsed.orders?.orders.length ?? 0, problems: parsed.problems, machines };
+  return { file, valid: parsed.problems.length === 0, orders: parsed.orders?.orders.length ?? 0, problems: parsed.problems, warnings: parsed.warnings, machines };
 }

@@ -6,6 +6,7 @@ import type { z } from "zod";
 import { findNodeAtLocation, printParseErrorCode, type Node, type ParseError } from "jsonc-parser";
 import { MAX_COUNT } from "./limits.js";
 import { OrderSchema, OrdersFileSchema, SecretValue } from "./orders-schema.js";
+import { secretNameProblem } from "./secrets.js";
 import { suggestField } from "./suggest.js";
 import { isRecord, own, type Problem } from "./types.js";
 
@@ -161,14 +162,26 @@ export function issueProblems(doc: Doc, issue: z.core.$ZodIssue): Problem[] {
   const inEnvValue = path[0] === "orders" && path[2] === "env" && path.length >= 4;
 
   // An env value that is an object: report what is wrong inside it, not that it is no string.
-  if (issue.code === "invalid_union" && inEnvValue && isRecord(valueAt(doc.data, path))) {
-    const inner = issue.errors.find((errors) => errors.some((e) => e.path.length > 0 || e.code !== "invalid_type")) ?? [];
+  // An env value that is an object: {"value": "…", "secret": boolean} (the union's errors[1]) or {"secret": "<name>"}
+  // (errors[2]); the object says which it meant: no "value" and a "secret" that is no boolean names a secret.
+  const entry = inEnvValue ? valueAt(doc.data, path.slice(0, 4)) : undefined;
+  if (isRecord(entry) && "value" in entry && typeof entry.secret === "string") {
+    const at = [...path.slice(0, 4), "secret"];
+    const name = show(entry.secret);
+    return [problem(doc, at, `${placeName(doc, at)} must be true or false next to "value", not ${name}; to name a secret each machine holds, write only {"secret": ${name}}`)];
+  }
+  if (issue.code === "invalid_union" && isRecord(entry) && path.length === 4) {
+    const named = !("value" in entry) && "secret" in entry && typeof entry.secret !== "boolean";
+    const inner = issue.errors[named ? 2 : 1] ?? [];
     return inner.flatMap((e) => issueProblems(doc, { ...e, path: [...path, ...e.path] }));
   }
   if (inEnvValue && path.length === 5) {
     const value = valueAt(doc.data, path);
-    if (value === undefined) return [problem(doc, path, `${placeName(doc, path.slice(0, -1))} is missing field "value"; write it like {"value": "…", "secret": true}`)];
-    return [problem(doc, path, `${placeName(doc, path)} must be ${path[4] === "secret" ? "true or false" : "a string"}, not ${show(value)}`)];
+    const owner = placeName(doc, path.slice(0, -1));
+    if (value === undefined)
+      return [problem(doc, path, `${owner} is missing field "value"; write {"secret": "<name>"} for a secret each machine holds (coord secret set <name>), or {"value": "…"}`)];
+    if (path[4] === "secret" && typeof value === "string") return [problem(doc, path, `${placeName(doc, path)}: ${secretNameProblem(value) ?? "is not a secret name"}`)];
+    return [problem(doc, path, `${placeName(doc, path)} must be ${path[4] === "secret" ? "true or false, or the name of a secret (a string)" : "a string"}, not ${show(value)}`)];
   }
 
   if (issue.code === "unrecognized_keys") {

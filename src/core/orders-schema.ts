@@ -6,7 +6,8 @@ import { PERMISSIONS } from "./agents.js";
 import { parseDuration } from "./duration.js";
 import { MAX_COUNT } from "./limits.js";
 import { MACHINE_NAME, machineNameProblem } from "./names.js";
-import { PRIORITIES, type Order } from "./types.js";
+import { SECRET_NAME } from "./secrets.js";
+import { ownTable, PRIORITIES, type Order } from "./types.js";
 
 export const ORDER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -72,13 +73,25 @@ const timeout = duration(
   'Longest time the task may run before it is killed: "90s", "15m", "2h", "1d" or a number of seconds, at most 7d. Default: the machine\'s default.',
 );
 
-/** An env value written as an object, to mark it secret. */
+/** An env value written as an object, to mark it secret (the value then sits in the repository: SecretRef keeps it out). */
 export const SecretValue = z
   .strictObject({
     value: z.string().describe("The variable's value."),
-    secret: z.boolean().optional().describe("true: the value is redacted from the output the machine publishes."),
+    secret: z.boolean().optional().describe('true: the value is redacted from the output the machine publishes. It is still in the repository: prefer {"secret": "<name>"}.'),
   })
-  .describe('A value marked secret: {"value": "…", "secret": true}.');
+  .describe('A value written here and marked secret: {"value": "…", "secret": true}. Deprecated: the value sits in the repository in plain text.');
+
+/** An env value held by each machine: the name of a secret in its store. */
+export const SecretRef = z
+  .strictObject({
+    secret: z
+      .string()
+      .regex(SECRET_NAME)
+      .describe(
+        "The name of a secret in the store of the machine that runs the task: .git/coord/secrets.yaml (coord secret set <name>) or the variable COORD_SECRET_<NAME> of its coord. Redacted from everything published.",
+      ),
+  })
+  .describe('A secret each machine holds, by name: {"secret": "deploy-token"}. The value never enters the repository.');
 
 /** One order as written in ORDERS.json; the parsed output is an `Order` with defaults applied. */
 export const OrderSchema = z
@@ -101,9 +114,11 @@ export const OrderSchema = z
     requires: z.array(z.string().min(1)).default([]).describe('Capabilities a machine must have to run this order, e.g. ["node", "claude"]; others reject it.'),
     cwd: z.string().optional().describe("Directory to run in; ~ is the home directory."),
     env: z
-      .record(z.string().regex(ENV_NAME), z.union([z.string(), SecretValue]))
+      .record(z.string().regex(ENV_NAME), z.union([z.string(), SecretValue, SecretRef]))
       .default({})
-      .describe('Extra environment variables, e.g. {"NODE_ENV": "test", "API_KEY": {"value": "…", "secret": true}}.'),
+      .describe(
+        'Extra environment variables, e.g. {"NODE_ENV": "test", "API_KEY": {"secret": "api-key"}}: a secret is named here and held by each machine (coord secret set api-key).',
+      ),
     timeout,
     idleTimeout: duration(
       "idleTimeout",
@@ -142,16 +157,17 @@ export const OrdersFileSchema = z
   })
   .describe("The work for the machines coordinated by coord: ORDERS.json (people edit it) or coordination/orders/<machine>.json (work that machine delegates).");
 
-/** The parsed form of one order as written: env objects become values plus the names of the secret ones. */
+/** The parsed form of one order as written: env objects become values plus the names of the secret ones, and the secrets named for the machine's store. */
 export function toOrder(written: z.output<typeof OrderSchema>): Order {
   const env: Record<string, string> = {};
   const secrets: string[] = [];
+  const secretRefs = ownTable<string>();
   for (const [name, value] of Object.entries(written.env)) {
     if (typeof value === "string") env[name] = value;
-    else {
+    else if ("value" in value) {
       env[name] = value.value;
       if (value.secret) secrets.push(name);
-    }
+    } else secretRefs[name] = value.secret;
   }
-  return { ...written, env, ...(secrets.length ? { secrets } : {}) };
+  return { ...written, env, ...(secrets.length ? { secrets } : {}), ...(Object.keys(secretRefs).length ? { secretRefs } : {}) };
 }

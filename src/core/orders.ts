@@ -24,6 +24,7 @@ import {
   valueAt,
 } from "./orders-problems.js";
 import { isGroup, OrdersFileSchema, toOrder } from "./orders-schema.js";
+import { envValueWarning } from "./secrets.js";
 import { isRecord, ownTable, type Order, type Orders, type Problem } from "./types.js";
 
 // ------------------------------------------------- rules across fields and files
@@ -66,6 +67,25 @@ function orderFieldProblems(doc: Doc): Problem[] {
       for (const field of ["prompt", "model", "args", "permissions"]) {
         if (has(field)) out.push(problem(doc, at(field), `${name} field ${field} only applies to agents; remove it, or make this an agent order with agent + prompt`));
       }
+    }
+  });
+  return out;
+}
+
+/**
+ * Warnings, not problems (the file stays valid): env values that should not
+ * be in the repository — a value marked secret, one that looks like a token
+ * or sits under a secret's name — each with how to move it to the machines'
+ * secret stores.
+ */
+function envWarnings(doc: Doc): Problem[] {
+  const out: Problem[] = [];
+  rawOrders(doc).forEach((order, i) => {
+    if (!isRecord(order) || !isRecord(order.env)) return;
+    for (const [variable, written] of Object.entries(order.env)) {
+      if (typeof written !== "string" && !isRecord(written)) continue;
+      const warning = envValueWarning(variable, written);
+      if (warning) out.push(problem(doc, ["orders", i, "env", variable], `${placeName(doc, ["orders", i, "env", variable])}: ${warning}`));
     }
   });
   return out;
@@ -188,7 +208,7 @@ function cycleProblems(edges: Map<string, Edge[]>): Problem[] {
  * within each order. `doc` is there when the file is a JSON object, so the
  * rules across files can run on it; `orders` only when it has no problem.
  */
-function checkFile(file: string, text: string): { doc?: Doc; orders?: Order[]; problems: Problem[] } {
+function checkFile(file: string, text: string): { doc?: Doc; orders?: Order[]; problems: Problem[]; warnings?: Problem[] } {
   // Bounded before any parser runs: a huge or deeply nested file is this file's problem, not a crash.
   const cannot = unreadable(file, text, ORDERS_LIMIT);
   if (cannot) return { problems: [{ file, path: "", message: `${file} is not read: ${cannot}; fix it and commit again` }] };
@@ -252,7 +272,7 @@ function checkFile(file: string, text: string): { doc?: Doc; orders?: Order[]; p
   }
   problems.push(...duplicateKeyProblems(doc, root), ...orderFieldProblems(doc));
   const orders = result.success && problems.length === 0 ? result.data.orders.map(toOrder) : undefined;
-  return { doc, orders, problems };
+  return { doc, orders, problems, warnings: envWarnings(doc) };
 }
 
 /**
@@ -268,8 +288,9 @@ function checkFile(file: string, text: string): { doc?: Doc; orders?: Order[]; p
 export function parseOrderSources(
   sources: { file: string; text: string }[],
   opts: { machines?: string[] } = {},
-): { orders?: Orders; problems: Problem[]; origin: Record<string, string> } {
+): { orders?: Orders; problems: Problem[]; origin: Record<string, string>; warnings: Problem[] } {
   const checked = sources.map((s) => checkFile(s.file, s.text));
+  const warnings = checked.flatMap((c) => c.warnings ?? []);
   const docs = checked.flatMap((c) => (c.doc ? [c.doc] : []));
   const union = unionProblems(docs, opts.machines);
   const origin = ownTable<string>();
@@ -277,8 +298,8 @@ export function parseOrderSources(
 
   const rank = new Map(sources.map((s, i) => [s.file, i] as const));
   const problems = [...checked.flatMap((c) => c.problems), ...union.problems].sort((a, b) => (rank.get(a.file) ?? 0) - (rank.get(b.file) ?? 0) || (a.line ?? 0) - (b.line ?? 0));
-  if (problems.length > 0 || checked.some((c) => !c.orders)) return { problems, origin };
-  return { orders: { version: 1, orders: checked.flatMap((c) => c.orders!) }, problems: [], origin };
+  if (problems.length > 0 || checked.some((c) => !c.orders)) return { problems, origin, warnings };
+  return { orders: { version: 1, orders: checked.flatMap((c) => c.orders!) }, problems: [], origin, warnings };
 }
 
 /**
@@ -286,9 +307,9 @@ export function parseOrderSources(
  * Returns the orders only when there is no problem at all; otherwise every
  * problem found, sorted by line.
  */
-export function parseOrders(text: string, opts: { file?: string; machines?: string[] } = {}): { orders?: Orders; problems: Problem[] } {
-  const { orders, problems } = parseOrderSources([{ file: opts.file ?? "ORDERS.json", text }], opts);
-  return orders ? { orders, problems } : { problems };
+export function parseOrders(text: string, opts: { file?: string; machines?: string[] } = {}): { orders?: Orders; problems: Problem[]; warnings: Problem[] } {
+  const { orders, problems, warnings } = parseOrderSources([{ file: opts.file ?? "ORDERS.json", text }], opts);
+  return orders ? { orders, problems, warnings } : { problems, warnings };
 }
 
 /** `ORDERS.json:12 orders[2].timeout: message`, leaving out what is unknown. */

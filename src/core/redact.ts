@@ -71,6 +71,21 @@ export function secretForms(values: string[]): string[] {
   return [...forms].sort((a, b) => b.length - a.length);
 }
 
+/** `text` with what one rule finds replaced. */
+function applyRule(text: string, rule: Rule): string {
+  return text.replace(rule.re, (...args: unknown[]) => {
+    if (!rule.to) return REDACTED;
+    // The match and its groups come before the offset (a number).
+    const groups = args
+      .slice(
+        0,
+        args.findIndex((a) => typeof a === "number"),
+      )
+      .map((a) => (typeof a === "string" ? a : ""));
+    return rule.to(...groups);
+  });
+}
+
 /** Replaces the given secret values and every known secret shape with [REDACTED]. */
 export function redact(text: string, secrets: string[] = []): string {
   let out = text;
@@ -78,19 +93,13 @@ export function redact(text: string, secrets: string[] = []): string {
     if (s.length >= SHORT_SECRET) out = out.split(s).join(REDACTED);
     else out = out.replace(new RegExp(`(?<![\\p{L}\\p{N}])${escapeRegExp(s)}(?![\\p{L}\\p{N}])`, "gu"), REDACTED);
   }
-  for (const rule of RULES)
-    out = out.replace(rule.re, (...args: unknown[]) => {
-      if (!rule.to) return REDACTED;
-      // The match and its groups come before the offset (a number).
-      const groups = args
-        .slice(
-          0,
-          args.findIndex((a) => typeof a === "number"),
-        )
-        .map((a) => (typeof a === "string" ? a : ""));
-      return rule.to(...groups);
-    });
+  for (const rule of RULES) out = applyRule(out, rule);
   return out;
+}
+
+/** The name of the first rule that would redact something in `text` ("GitHub token", "secret pair"…), or undefined: what looks like a secret. */
+export function secretShape(text: string): string | undefined {
+  return RULES.find((rule) => applyRule(text, rule) !== text)?.name;
 }
 
 /** The last `lines` lines of `text`, at most `maxChars` characters (whole code points), redacted. */

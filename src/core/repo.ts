@@ -14,6 +14,8 @@ export interface RepoModel {
   /** The valid orders of ORDERS.json and every delegated file, or undefined when any of them is missing or invalid. */
   orders?: Orders;
   ordersProblems: Problem[];
+  /** What is valid but should not be in the repository (env values that look like secrets); for the person who edits the orders. */
+  ordersWarnings?: Problem[];
   /** Order id → the file that defines it (ORDERS.json or coordination/orders/<machine>.json). */
   ordersOrigin: Record<string, string>;
   /** Machines whose files parse, by name. */
@@ -123,7 +125,7 @@ export function readModel(files: Map<string, string>): RepoModel {
   }
   const text = files.get(ORDERS_FILE);
   const parsed = parseOrderSources([...(text === undefined ? [] : [{ file: ORDERS_FILE, text }]), ...delegated], { machines: machineNames });
-  const rest = { ordersOrigin: parsed.origin, computers, machineNames, fileProblems, messageFiles };
+  const rest = { ordersOrigin: parsed.origin, ...(parsed.warnings.length ? { ordersWarnings: parsed.warnings } : {}), computers, machineNames, fileProblems, messageFiles };
   if (text === undefined) return { ordersProblems: [{ file: ORDERS_FILE, message: "ORDERS.json is missing; run `coord init` or restore it" }, ...parsed.problems], ...rest };
   return { orders: parsed.orders, ordersProblems: parsed.problems, ...rest };
 }

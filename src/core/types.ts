@@ -6,7 +6,7 @@ export const PRIORITIES = ["low", "normal", "high", "urgent"] as const;
 export type Priority = (typeof PRIORITIES)[number];
 
 /** One entry of ORDERS.json, after validation (defaults applied). */
-// Not z.output of OrderSchema: toOrder flattens env values written as {value, secret} into strings plus `secrets`.
+// Not z.output of OrderSchema: toOrder flattens env values written as {value, secret} into strings plus `secrets`, and {secret: name} into `secretRefs`.
 export interface Order {
   id: string;
   /** A machine name, a list of names, "ALL" or "ANY". */
@@ -23,8 +23,10 @@ export interface Order {
   requires: string[];
   cwd?: string;
   env: Record<string, string>;
-  /** Names of `env` entries marked secret: their values never reach the repository. */
+  /** Names of `env` entries written with a value marked secret: their values are redacted from what is published. */
   secrets?: string[];
+  /** Env variable → the name of a secret in the store of the machine that runs the task (no prototype); the values never reach the repository. */
+  secretRefs?: Record<string, string>;
   /** Seconds; undefined means the machine's default. */
   timeout?: number;
   /** Seconds without output before the task is stopped as stuck; undefined: the machine's default for agents, none for commands. */

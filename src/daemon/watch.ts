@@ -32,7 +32,7 @@ async function personAuthor(m: GitMachine): Promise<Author> {
 }
 
 export type OrdersEditResult =
-  | { kind: "pushed"; commit: string; text: string }
+  | { kind: "pushed"; commit: string; text: string; warnings: string[] }
   | { kind: "unchanged" }
   | { kind: "invalid"; problems: string[] }
   | { kind: "conflict"; message: string };
@@ -83,7 +83,7 @@ export async function publishOrdersEdit(m: GitMachine, log: (line: string) => vo
           landed: async () => {
             const warning = await m.repo.fastForward(commit);
             if (warning) log(warning);
-            return { kind: "pushed", commit, text };
+            return { kind: "pushed", commit, text, warnings: (model.ordersWarnings ?? []).map(formatProblem) };
           },
         };
       },
@@ -118,6 +118,7 @@ export async function watch(opts: WatchOptions): Promise<void> {
           if (r.kind === "pushed") {
             lastPushed = r.text;
             log(`ORDERS.json: pushed ${r.commit.slice(0, 12)}`);
+            for (const w of r.warnings) log(`warning: ${w}`);
           } else if (r.kind === "invalid") log(`ORDERS.json is invalid, not committed (your file is kept):\n  ${r.problems.join("\n  ")}`);
           else if (r.kind === "conflict") log(r.message);
           opts.onOrdersEdit?.(r);

@@ -5,13 +5,16 @@ import { join } from "node:path";
 import { type AgentInvocation, type AgentResult, type Refusal, agentInvocation, agentReader, agentVerdict } from "../core/agents.js";
 import { formatDuration } from "../core/duration.js";
 import { nextAttempt } from "../core/plan.js";
-import { outputTail } from "../core/redact.js";
+import { secretValues } from "../core/publish.js";
+import { outputTail, redact } from "../core/redact.js";
+import { SECRET_ENV_PREFIX } from "../core/secrets.js";
 import type { AgentReport, Order, TaskReport } from "../core/types.js";
 import { initScratch } from "../git/local.js";
 import { runTask, type RunResult } from "../runner/run.js";
 import { agentExecutable } from "../state/capabilities.js";
 import { expandHome } from "../state/paths.js";
 import type { Journal } from "../state/journal.js";
+import { resolveOrderSecrets } from "../state/secrets.js";
 import type { Machine } from "./machine.js";
 
 export interface TaskOutcome {
@@ -57,6 +60,19 @@ async function agentDir(m: Machine, order: Order): Promise<string> {
 
 export { expandHome };
 
+/** Where a task runs: an agent order without cwd in its scratch directory; else its cwd (home by default). */
+async function taskDir(m: Machine, order: Order, agent: boolean): Promise<{ cwd: string } | { refused: string }> {
+  if (order.cwd === undefined && agent) return { cwd: await agentDir(m, order) };
+  return { cwd: expandHome(order.cwd) };
+}
+
+/** coord's environment for a task: its own, without the COORD_SECRET_ variables (a task gets only the secrets its order names). */
+function inheritedEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith(SECRET_ENV_PREFIX)) env[k] = v;
+  return env;
+}
+
 function describeFailure(r: RunResult, timeout: number, idleTimeout: number | undefined, stopReason?: string): string | undefined {
   if (r.error) return r.error; // a sentence naming what is wrong: "cwd /x does not exist"
   if (r.aborted) return stopReason ?? "stopped";
@@ -99,9 +115,19 @@ export async function runOne(
   });
   const reader = order.agent ? agentReader(order.agent) : undefined;
   const notRun = (error: string): RunResult => ({ exitCode: null, signal: null, timedOut: false, aborted: false, tail: "", error });
+  /** The values of the secrets the order names, as resolved on this machine: redacted like the ones written in the order. */
+  let named: Record<string, string> = {};
   const run = async (): Promise<RunResult> => {
     if (agent && "refused" in agent) return notRun(agent.refused);
-    const cwd = order.cwd !== undefined || !agent ? expandHome(order.cwd) : await agentDir(m, order);
+    // Nothing runs without every secret the order names.
+    const dir = await taskDir(m, order, agent !== undefined);
+    if ("refused" in dir) return notRun(dir.refused);
+    if (order.secretRefs) {
+      const resolved = await resolveOrderSecrets(m, order.secretRefs);
+      if ("refused" in resolved) return notRun(resolved.refused);
+      named = resolved.env;
+    }
+    const cwd = dir.cwd;
     // runTask never throws; this is the last guard, so that a task that could not run is failed, never left in progress.
     return runTask({
       ...(agent ? { argv: agent.argv, program: `the agent CLI ${order.agent}`, ...(agent.input !== undefined ? { input: agent.input } : {}) } : { command: order.run! }),
@@ -112,8 +138,9 @@ export async function runOne(
       logFile,
       signal: controller.signal,
       env: {
-        ...(process.env as Record<string, string>),
+        ...inheritedEnv(),
         ...order.env,
+        ...named,
         ...(agent ? agent.env : {}),
         COORD_MACHINE: m.config.name,
         COORD_ORDER: order.id,
@@ -129,9 +156,10 @@ export async function runOne(
   // An agent is judged by its own account where it gave one: exit 0 with every write denied is no success.
   const said = reader && !r.error && !r.aborted && !r.timedOut && !r.idle ? reader.result() : undefined;
   const verdict = said ? agentVerdict(r.exitCode, said) : undefined;
-  const reason = (verdict && !verdict.ok ? verdict.reason : undefined) ?? describeFailure(r, timeout, idleTimeout, stopped?.reason);
+  const secrets = [...secretValues(order), ...Object.values(named)];
+  const failure = (verdict && !verdict.ok ? verdict.reason : undefined) ?? describeFailure(r, timeout, idleTimeout, stopped?.reason);
+  const reason = failure === undefined ? undefined : redact(failure, secrets);
   const state = r.aborted && stopped ? stopped.state : reason ? "failed" : "completed";
-  const secrets = (order.secrets ?? []).map((name) => order.env[name] ?? "").filter(Boolean);
   // An agent's final message is its output; the raw events stay in the local log.
   const shown = said?.message ?? r.tail;
   // A log that could not be written (a full disk) is said where the output is published.

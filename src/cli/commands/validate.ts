@@ -8,7 +8,7 @@ import { dirOption, EXIT_CODES, examples, type Io } from "../shared.js";
 export function registerValidate(program: Command, io: Io): void {
   program
     .command("validate [file]")
-    .description("check ORDERS.json: schema, unique ids, known dependencies, no cycles, machine names")
+    .description("check ORDERS.json: schema, unique ids, known dependencies, no cycles, machine names; warns of secrets written in it")
     .addOption(dirOption())
     .option("--json", "print the problems as JSON")
     .addHelpText("after", EXIT_CODES + examples("coord validate", "coord validate ~/fleet/ORDERS.json", "coord validate ORDERS.json --json"))
@@ -18,6 +18,7 @@ export function registerValidate(program: Command, io: Io): void {
       if (o.json) io.out(JSON.stringify(r, null, 2));
       else if (r.valid) io.out(`${path}: valid, ${r.orders} order${r.orders === 1 ? "" : "s"}`);
       else for (const p of r.problems) io.err(formatProblem(p));
+      if (!o.json) for (const w of r.warnings) io.err(`warning: ${formatProblem(w)}`);
       if (!r.valid) process.exitCode = EXIT.INVALID_ORDERS;
     });
 }
