@@ -74,6 +74,12 @@ const configSchema = z.strictObject({
       signingKey: z.string().min(1).optional(),
     })
     .default({ requireSignedOrders: false }),
+  /**
+   * Directories tasks may run in (`~` is home; relative paths are relative to home): a task's cwd, resolved
+   * (symbolic links, ".."), must be one of them or inside one, else the task fails without running. Unset: anywhere.
+   * An agent order without cwd runs in its scratch directory under .git/coord/agents/, always allowed.
+   */
+  allowedRoots: z.array(z.string().min(1)).optional(),
   /** The identity's generation: 0 until a `coord init --reclaim`, which takes the published one plus 1 (a copy holding an older one stops). */
   epoch: z.number().int().min(0).default(0),
   /** Where and when this copy reclaimed the identity. */

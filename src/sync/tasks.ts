@@ -1,12 +1,13 @@
 // Running one task of an order on this machine: the journal around it, the
 // command (a shell line or a headless agent CLI), its output.
-import { mkdir, readdir, rm, stat } from "node:fs/promises";
+import { mkdir, readdir, realpath, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type AgentInvocation, type AgentResult, type Refusal, agentInvocation, agentReader, agentVerdict } from "../core/agents.js";
 import { formatDuration } from "../core/duration.js";
 import { nextAttempt } from "../core/plan.js";
 import { secretValues } from "../core/publish.js";
 import { outputTail, redact } from "../core/redact.js";
+import { outsideRoots } from "../core/roots.js";
 import { SECRET_ENV_PREFIX } from "../core/secrets.js";
 import type { AgentReport, Order, TaskReport } from "../core/types.js";
 import { initScratch } from "../git/local.js";
@@ -60,10 +61,35 @@ async function agentDir(m: Machine, order: Order): Promise<string> {
 
 export { expandHome };
 
-/** Where a task runs: an agent order without cwd in its scratch directory; else its cwd (home by default). */
+/**
+ * Where a task runs: an agent order without cwd in its scratch directory
+ * (always allowed); else its cwd (home by default). With `allowedRoots` in
+ * the machine's config, the cwd is resolved (symbolic links, "..") and must
+ * lie inside one of the roots (resolved too): the task then runs in the
+ * resolved directory, or not at all, with why.
+ */
 async function taskDir(m: Machine, order: Order, agent: boolean): Promise<{ cwd: string } | { refused: string }> {
   if (order.cwd === undefined && agent) return { cwd: await agentDir(m, order) };
-  return { cwd: expandHome(order.cwd) };
+  const cwd = expandHome(order.cwd);
+  const roots = m.config.allowedRoots;
+  if (roots === undefined) return { cwd };
+  let real: string;
+  try {
+    real = await realpath(cwd);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return { refused: `cwd ${cwd} does not exist` };
+    if (code === "ENOTDIR") return { refused: `cwd ${cwd} is not a directory` };
+    return { refused: `cwd ${cwd} cannot be resolved (${code ?? (e as Error).message})` };
+  }
+  const resolved = await Promise.all(
+    roots.map(async (written) => {
+      const path = expandHome(written);
+      return { written, real: await realpath(path).catch(() => path) }; // a root that does not exist (yet) holds nothing that does
+    }),
+  );
+  const outside = outsideRoots(real, resolved);
+  return outside ? { refused: outside } : { cwd: real };
 }
 
 /** coord's environment for a task: its own, without the COORD_SECRET_ variables (a task gets only the secrets its order names). */
@@ -119,7 +145,7 @@ export async function runOne(
   let named: Record<string, string> = {};
   const run = async (): Promise<RunResult> => {
     if (agent && "refused" in agent) return notRun(agent.refused);
-    // Nothing runs without every secret the order names.
+    // Nothing runs outside the machine's allowedRoots, nor without every secret the order names.
     const dir = await taskDir(m, order, agent !== undefined);
     if ("refused" in dir) return notRun(dir.refused);
     if (order.secretRefs) {
