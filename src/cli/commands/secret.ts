@@ -21,8 +21,8 @@ export function registerSecret(program: Command, io: Io): void {
       `
 A task whose order names a secret gets its value from the variable COORD_SECRET_<NAME> of
 the coord that runs it (the name upper-cased, every other character as "_"), else from the store.
-A secret in neither fails the task without running it. Values are redacted from all published output.` +
-        examples("coord secret set deploy-token -  < token.txt", "pass show deploy | coord secret set deploy-token", "coord secret list", "coord secret rm deploy-token"),
+A secret in neither fails the task without running it. Values are redacted from all published output.
+` + examples("coord secret set deploy-token -  < token.txt", "pass show deploy | coord secret set deploy-token", "coord secret list", "coord secret rm deploy-token"),
     );
   secret
     .command("set <name> [value]")
@@ -30,7 +30,7 @@ A secret in neither fails the task without running it. Values are redacted from 
     .addOption(dirOption())
     .addHelpText(
       "after",
-      examples("coord secret set deploy-token -  < token.txt", 'printf %s "$TOKEN" | coord secret set deploy-token', "coord secret set npm-token npm_abc… --dir ~/fleet"),
+      examples("coord secret set deploy-token -  < token.txt", 'printf %s "$TOKEN" | coord secret set deploy-token', 'coord secret set api-key "$API_KEY" --dir ~/fleet'),
     )
     .action(async (name: string, value: string | undefined, o: { dir?: string }) => {
       const dir = await resolveDir(o.dir);
