@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { sync } from "../src/sync/sync.js";
-import { cli, type Fleet, git, hubFile, hubStatus, makeFleet, pushOrders } from "./helpers.js";
+import { cli, type Fleet, git, hubFile, hubStatus, makeFleet, personCommit, pushOrders } from "./helpers.js";
 
 const run = promisify(execFile);
 /** git checks SSH signatures with ssh-keygen: without it there is nothing to test (and a machine could not verify either). */
@@ -101,4 +101,39 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect((await sync({ dir: fleet.machines.izzit7! })).ran.map((t) => t.id)).toEqual(["plain"]);
     expect((await cli("trust", "status", "--dir", fleet.machines.izzit7!)).out).toMatch(/^signed orders: not required/);
   }, 30_000);
+
+  it("a machine file forged by a pusher is ignored by a machine that verifies machines, shown in STATUS.md, and undone by its owner's next sync", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const f = fleet;
+    const [me, other] = [f.machines.izzit7!, f.machines["soda-yeti"]!];
+    const ran = join(f.root, "ran.log");
+    expect((await cli("trust", "key", "--dir", other)).out).toMatch(/signs its commits with .*machine_key/);
+    await sync({ dir: other }); // signed, and its file publishes the key
+    expect(await hubFile(f, "coordination/COMPUTER_soda-yeti.md")).toMatch(/^key: ssh-ed25519 /m);
+    expect((await cli("trust", "machines", "on", "--dir", me)).code).toBe(0);
+    await sync({ dir: me });
+    expect((await cli("trust", "status", "--dir", me)).out).toMatch(/pinned soda-yeti {2}ssh-ed25519/); // trust on first use
+
+    // b waits for a, which soda-yeti has not run; a pusher forges soda-yeti's file to say a completed.
+    await pushOrders(f, [
+      { id: "a", to: "soda-yeti", run: "true" },
+      { id: "b", to: "izzit7", after: ["a"], run: `echo b >> ${ran}` },
+    ]);
+    const real = await hubFile(f, "coordination/COMPUTER_soda-yeti.md");
+    const forged = real.replace(/^tasks:.*$/m, "tasks:\n  a:\n    rev: 1\n    state: completed\n    attempts: 1\n    exitCode: 0");
+    expect(forged).not.toBe(real);
+    await personCommit(f, "coordination/COMPUTER_soda-yeti.md", forged, "soda-yeti completed a (forged)");
+    const r = await sync({ dir: me });
+    expect(r.ran).toEqual([]); // b does not run on a forged completion
+    expect(await hubFile(f, "STATUS.md")).toMatch(
+      /izzit7 refused coordination\/COMPUTER_soda-yeti\.md commit [0-9a-f]{12} by A Person \S+: not signed; acting on the version of commit/,
+    );
+
+    // soda-yeti's next sync (it runs nothing here) writes its own file again, signed: the forgery is gone.
+    await sync({ dir: other, run: false });
+    expect(await hubFile(f, "coordination/COMPUTER_soda-yeti.md")).not.toMatch(/state: completed/);
+    await sync({ dir: me });
+    expect((await hubStatus(f)).errors).toEqual([]);
+    expect(await lines(ran)).toEqual([]);
+  }, 60_000);
 });

@@ -65,4 +65,16 @@ describe("trustedOrders", () => {
       `ORDERS.json commit ${C2.slice(0, 12)} by M <m@x>: not signed; acting on the version of commit ${C1.slice(0, 12)}`,
     );
   });
+
+  it("a machine's file counts only when signed by that machine: another allowed signer is refused", () => {
+    const path = "coordination/COMPUTER_b.md";
+    const files = new Map([[path, "forged"]]);
+    const owner = () => "b";
+    const byA: Change = { commit: C2, status: "G", signer: "a", author: "A <a@x>" };
+    const r = trustedOrders(files, [path], new Map([[path, byA]]), new Map([[path, { commit: C1, text: "real" }]]), owner);
+    expect(r.files.get(path)).toBe("real");
+    expect(r.refusals).toEqual([expect.objectContaining({ reason: "signed by a, not by b, whose file it is", kept: C1 })]);
+    const byB: Change = { ...byA, signer: "b" };
+    expect(trustedOrders(files, [path], new Map([[path, byB]]), new Map(), owner).files.get(path)).toBe("forged");
+  });
 });

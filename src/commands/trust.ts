@@ -2,13 +2,17 @@
 // verified. Everything here is the machine's own (its allowed and revoked
 // signers files, machine.yaml); nothing is read from the repository as a
 // source of trust.
+import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { machineNameProblem } from "../core/names.js";
 import { ORDERS_DIR, ORDERS_FILE } from "../core/repo.js";
 import { refusalReason } from "../core/trust.js";
 import { CoordError, EXIT } from "../errors.js";
 import { saveConfig } from "../state/config.js";
 import { readIfExists, writeDurably } from "../state/files.js";
-import { readAccepted, signersFiles } from "../state/trust.js";
+import { pinsPath, readAccepted, readPins, savePins, signersFiles } from "../state/trust.js";
 import { openMachine } from "../sync/machine.js";
 
 /** One line of git's allowed_signers format: principal(s), optional options, key type, key. */
@@ -17,6 +21,9 @@ interface SignerLine {
   key: string;
   line: string;
 }
+
+const run = promisify(execFile);
+const firstLine = (s: string) => s.split("\n")[0] ?? "";
 
 const KEY = /\b((?:ssh|ecdsa|sk)-[a-z0-9@.-]+)\s+([A-Za-z0-9+/=]{16,})/;
 
@@ -46,6 +53,8 @@ export interface TrustStatus {
   revoked: number;
   accepted: { path: string; commit: string }[];
   signingKey?: string;
+  verifyMachines: boolean;
+  pinned: { machine: string; key: string }[];
 }
 
 export async function trustStatus(dir: string): Promise<TrustStatus> {
@@ -58,8 +67,10 @@ export async function trustStatus(dir: string): Promise<TrustStatus> {
     allowedSigners: files.allowed,
     signers: parseSigners(await readIfExists(files.allowed)).map(({ principal, key }) => ({ principal, key, revoked: revokedKeys.has(key) })),
     revoked: revokedKeys.size,
-    accepted: [...accepted].map(([path, a]) => ({ path, commit: a.commit })),
+    accepted: [...accepted].filter(([path]) => path === ORDERS_FILE || path.startsWith(`${ORDERS_DIR}/`)).map(([path, a]) => ({ path, commit: a.commit })),
     ...(m.config.trust.signingKey ? { signingKey: m.config.trust.signingKey } : {}),
+    verifyMachines: m.config.trust.verifyMachines,
+    pinned: [...(await readPins(m.stateDir))].map(([machine, key]) => ({ machine, key })),
   };
 }
 
@@ -125,4 +136,47 @@ export async function trustVerify(dir: string, max = 200): Promise<{ path: strin
     }
   }
   return out;
+}
+
+/** Gives this machine a signing key (made with ssh-keygen in its state, unless `key` names one): its commits are signed and its file publishes the public key. */
+export async function trustKey(dir: string, key?: string): Promise<string> {
+  const m = await openMachine(dir);
+  let path = key;
+  if (!path) {
+    path = join(m.stateDir, "machine_key");
+    if (!(await readIfExists(`${path}.pub`))) {
+      await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `coord ${m.config.name}`, "-f", path]).catch((e: NodeJS.ErrnoException) => {
+        throw new CoordError(
+          `could not make a key with ssh-keygen (${e.code === "ENOENT" ? "it is not installed" : firstLine(e.message)}); install openssh-client, or name a key: coord trust key <path>`,
+          EXIT.FAILURE,
+        );
+      });
+    }
+  }
+  const pub = await readIfExists(`${path}.pub`);
+  if (!pub || !KEY.test(pub)) throw new CoordError(`${path}.pub is not an SSH public key; give the private key's path (its .pub beside it)`, EXIT.USAGE);
+  await saveConfig(m.stateDir, { ...m.config, trust: { ...m.config.trust, signingKey: path } });
+  return `this machine signs its commits with ${path}; its next sync publishes the public key (${pub.trim().split(/\s+/).slice(0, 2).join(" ").slice(0, 40)}…)`;
+}
+
+/** Reads other machines' files only as their own signed commits wrote them (on), or as they are (off). */
+export async function trustMachines(dir: string, on: boolean): Promise<string> {
+  const m = await openMachine(dir);
+  await saveConfig(m.stateDir, { ...m.config, trust: { ...m.config.trust, verifyMachines: on } });
+  return on
+    ? "this machine now reads other machines' files only as their signed commits wrote them; each machine's key is pinned when its file first shows one (coord trust pin replaces a pin)"
+    : "this machine reads other machines' files as they are";
+}
+
+/** Pins (or re-pins, after a planned key change) a machine's key. */
+export async function trustPin(dir: string, machine: string, key: string): Promise<string> {
+  const bad = machineNameProblem(machine);
+  if (bad) throw new CoordError(`"${machine}": ${bad}`, EXIT.USAGE);
+  const m = await openMachine(dir);
+  const pub = await publicKey(key);
+  const pins = await readPins(m.stateDir);
+  const was = pins.get(machine);
+  pins.set(machine, pub);
+  await savePins(m.stateDir, pins);
+  return was === pub ? `${machine}'s key was already pinned as this one` : `${machine}'s key ${was ? "re-pinned" : "pinned"} (${pinsPath(m.stateDir)})`;
 }

@@ -76,6 +76,11 @@ const computerSchema = z.object({
   messages: z.record(z.string(), ChannelReceiptSchema).optional(),
   /** After `coord init --reclaim`: the identity's generation (the highest wins), and where and when it was taken. */
   identity: identity.optional(),
+  /** The SSH public key this machine signs its commits with (trust.signingKey): readers that verify machines pin it on first sight. */
+  key: z
+    .string()
+    .regex(/^(?:ssh|ecdsa|sk)-[a-z0-9@.-]+ [A-Za-z0-9+/=]{16,}$/)
+    .optional(),
   /** Signed orders: the changes of orders files this machine refused (it acts on the last version it verified). */
   trust: z
     .object({
@@ -174,6 +179,7 @@ export function canonicalComputer(c: ComputerFile): ComputerFile {
     ...(c.lastRun ? { lastRun: c.lastRun } : {}),
     ...(c.health ? { health: { failures: c.health.failures, lastError: c.health.lastError, since: c.health.since } } : {}),
     ...(c.identity ? { identity: { epoch: c.identity.epoch, host: c.identity.host, at: c.identity.at } } : {}),
+    ...(c.key ? { key: c.key } : {}),
     ...(c.trust?.refused.length
       ? { trust: { refused: c.trust.refused.map((r) => ({ path: r.path, commit: r.commit, author: r.author, reason: r.reason, ...(r.kept ? { kept: r.kept } : {}) })) } }
       : {}),

@@ -28,6 +28,8 @@ export interface Self {
   identity?: Identity;
   /** Changes of orders files it refused (signed orders). */
   refused?: Refusal[];
+  /** Its SSH public key, when it signs its commits. */
+  key?: string;
 }
 
 /**
@@ -67,6 +69,7 @@ export function ownComputer(self: Self, model: RepoModel, ordersText: string | u
     messages: receipts,
     ...(self.lastRun ? { lastRun: self.lastRun } : {}),
     ...(self.identity ? { identity: self.identity } : {}),
+    ...(self.key ? { key: self.key } : {}),
     ...(self.refused?.length ? { trust: { refused: self.refused } } : {}),
   });
 }

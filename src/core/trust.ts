@@ -72,6 +72,8 @@ export function trustedOrders(
   paths: string[],
   changes: ReadonlyMap<string, Change | undefined>,
   accepted: ReadonlyMap<string, Accepted>,
+  /** The one principal that may sign a path (a machine's own files: that machine); undefined: any allowed signer. */
+  signerOf: (path: string) => string | undefined = () => undefined,
 ): { files: Map<string, string>; accepted: Map<string, Accepted>; refusals: Refusal[] } {
   const out = new Map(files);
   const next = new Map(accepted);
@@ -79,8 +81,10 @@ export function trustedOrders(
   for (const path of paths) {
     const change = changes.get(path);
     const before = accepted.get(path);
-    if (change && change.status === "G") {
-      // A version signed by an allowed signer: it is the one now.
+    const required = signerOf(path);
+    const wrongSigner = change?.status === "G" && required !== undefined && change.signer !== required;
+    if (change && change.status === "G" && !wrongSigner) {
+      // A version signed by an allowed signer (the file's owner, for a machine's file): it is the one now.
       const text = files.get(path);
       next.set(path, text === undefined ? { commit: change.commit } : { commit: change.commit, text });
       continue;
@@ -88,7 +92,8 @@ export function trustedOrders(
     if (change && before?.commit === change.commit) {
       // Accepted before (signed then by a signer since revoked, or accepted as is): it stays what was accepted.
     } else if (change) {
-      refusals.push({ path, commit: change.commit, author: change.author, reason: refusalReason(change.status), ...(before ? { kept: before.commit } : {}) });
+      const reason = wrongSigner ? `signed by ${change.signer}, not by ${required}, whose file it is` : refusalReason(change.status);
+      refusals.push({ path, commit: change.commit, author: change.author, reason, ...(before ? { kept: before.commit } : {}) });
     }
     if (before?.text !== undefined) out.set(path, before.text);
     else if (path === ORDERS_FILE)

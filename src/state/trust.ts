@@ -6,6 +6,7 @@
 // and only a signed one is accepted.
 import { join } from "node:path";
 import { z } from "zod";
+import { machineNameProblem } from "../core/names.js";
 import type { Accepted } from "../core/trust.js";
 import type { MachineConfig } from "./config.js";
 import { setAside } from "./corrupt.js";
@@ -48,4 +49,32 @@ export async function saveAccepted(stateDir: string, accepted: ReadonlyMap<strin
   if (same) return;
   const sorted = Object.fromEntries([...accepted].sort(([a], [b]) => (a < b ? -1 : 1)));
   await writeDurably(path(stateDir), `${JSON.stringify({ version: 1, accepted: sorted })}\n`);
+}
+
+/** Machines' keys as this machine pinned them (git's allowed_signers format: "<machine> <key>"): the signers file their files are checked against. */
+export function pinsPath(stateDir: string): string {
+  return join(stateDir, "machine_signers");
+}
+
+const PIN = /^(\S+)\s+((?:ssh|ecdsa|sk)-[a-z0-9@.-]+ [A-Za-z0-9+/=]{16,})\s*$/;
+
+export async function readPins(stateDir: string): Promise<Map<string, string>> {
+  const pins = new Map<string, string>();
+  for (const line of ((await readIfExists(pinsPath(stateDir))) ?? "").split("\n")) {
+    const m = PIN.exec(line.trim());
+    if (m && !machineNameProblem(m[1]!)) pins.set(m[1]!, m[2]!);
+  }
+  return pins;
+}
+
+export async function savePins(stateDir: string, pins: ReadonlyMap<string, string>): Promise<void> {
+  const lines = [...pins].sort(([a], [b]) => (a < b ? -1 : 1)).map(([machine, key]) => `${machine} ${key}`);
+  await writeDurably(pinsPath(stateDir), `# coord: machines' keys pinned by this machine (coord trust pin replaces one)\n${lines.join("\n")}\n`);
+}
+
+/** The public half of this machine's signing key (trust.signingKey + ".pub"), as "<type> <base64>", if it has one. */
+export async function publicKeyOf(config: MachineConfig): Promise<string | undefined> {
+  if (!config.trust.signingKey) return undefined;
+  const text = await readIfExists(`${expandHome(config.trust.signingKey)}.pub`).catch(() => undefined); // unreadable: nothing to publish
+  return text ? /((?:ssh|ecdsa|sk)-[a-z0-9@.-]+ [A-Za-z0-9+/=]{16,})/.exec(text)?.[1] : undefined;
 }

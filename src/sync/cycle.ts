@@ -92,6 +92,8 @@ export interface Cycle {
   observed: Map<string, Observation>;
   /** Changes of orders files refused at the last read (signed orders), published in its file. */
   refusals: Refusal[];
+  /** This machine's SSH public key (trust.signingKey's .pub), published so that readers can pin it. */
+  publicKey?: string;
 }
 
 /** Every other machine's lastSeen as the files say. */

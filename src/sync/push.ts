@@ -36,6 +36,7 @@ export function buildComputer(c: Cycle, model: RepoModel, ordersText: string | u
     tasks: c.journal.tasks,
     lastRun: c.journal.data.lastRun,
     refused: c.refusals,
+    ...(c.publicKey ? { key: c.publicKey } : {}),
     ...(config.epoch > 0 ? { identity: { epoch: config.epoch, host: config.reclaimedOn ?? "", at: config.reclaimedAt ?? "" } } : {}),
   };
   return ownComputer(self, model, ordersText, c.now(), receipts);

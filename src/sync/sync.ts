@@ -4,6 +4,7 @@
 // (mail.ts), one task (tasks.ts).
 import { describeRefusal } from "../core/trust.js";
 import { trustedView } from "./trust.js";
+import { publicKeyOf } from "../state/trust.js";
 import { join } from "node:path";
 import { observe } from "../core/clock.js";
 import { formatProblem } from "../core/orders.js";
@@ -167,6 +168,7 @@ async function cycle(machine: Machine, opts: CycleOptions, result: SyncResult, l
     health,
     observed,
     refusals: view.refusals,
+    ...(await publicKeyOf(config).then((key) => (key ? { publicKey: key } : {}))),
   };
   const runTasks = opts.run !== false && !opts.dryRun;
   if (!opts.dryRun) await receive(c, model, runTasks);

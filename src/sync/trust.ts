@@ -1,12 +1,15 @@
-// Signed orders in the sync: the files a machine acts on, with each orders
-// file replaced by the version it verified (core/trust.ts says which), and
-// the changes it refused, to publish. A machine that does not require signed
-// orders acts on the tip as it is.
+// Trust in the sync: the files a machine acts on. With signed orders, each
+// orders file is replaced by the version it verified (core/trust.ts says
+// which); with verifyMachines, each other machine's own files (its COMPUTER
+// file, its message files) count only as that machine's signed commits wrote
+// them, its key pinned on first sight. What was refused is published. A
+// machine that requires neither acts on the tip as it is.
 import { access } from "node:fs/promises";
+import { ownerOf } from "../core/ownership.js";
 import { ORDERS_DIR, ORDERS_FILE } from "../core/repo.js";
-import { type Change, type Refusal, trustedOrders } from "../core/trust.js";
+import { type Accepted, type Change, type Refusal, trustedOrders } from "../core/trust.js";
 import { CoordError, EXIT } from "../errors.js";
-import { readAccepted, saveAccepted, signersFiles } from "../state/trust.js";
+import { pinsPath, readAccepted, readPins, saveAccepted, savePins, signersFiles } from "../state/trust.js";
 import { withOwnOrders } from "./cycle.js";
 import type { Machine } from "./machine.js";
 
@@ -16,25 +19,78 @@ const exists = (path: string) =>
     () => false, // missing or unreadable: not there for git either
   );
 
-/** The files to act on at `tip` (orders verified, this machine's own delegated orders as it has them), and what was refused. */
+/** The machine whose own file `path` is (its COMPUTER file or one of its message files), if any. */
+function machineFileOwner(path: string): string | undefined {
+  const o = ownerOf(path);
+  return o.kind === "computer" || o.kind === "messages" ? o.machine : undefined;
+}
+
+/** The key a COMPUTER file publishes (its front matter's `key:` line). */
+const KEY_LINE = /^key: ["']?((?:ssh|ecdsa|sk)-[a-z0-9@.-]+ [A-Za-z0-9+/=]{16,})["']?$/m;
+
+/** The files to act on at `tip` (verified as this machine requires, its own delegated orders as it has them), and what was refused. */
 export async function trustedView(m: Machine, tip: string, files: Map<string, string>): Promise<{ files: Map<string, string>; refusals: Refusal[] }> {
-  if (!m.config.trust.requireSignedOrders) return { files: await withOwnOrders(m, files), refusals: [] };
+  const { requireSignedOrders, verifyMachines } = m.config.trust;
+  if (!requireSignedOrders && !verifyMachines) return { files: await withOwnOrders(m, files), refusals: [] };
   const lastChange = m.hub.lastChange?.bind(m.hub);
-  if (!lastChange) throw new CoordError("this machine requires signed orders (trust.requireSignedOrders), which only a git hub carries", EXIT.USAGE);
-  const signers = signersFiles(m.stateDir, m.config);
-  const haveSigners = await exists(signers.allowed);
+  if (!lastChange) throw new CoordError("this machine checks signatures (trust in machine.yaml), which only a git hub carries", EXIT.USAGE);
   const accepted = await readAccepted(m.stateDir);
-  const paths = [...new Set([ORDERS_FILE, ...[...files.keys()].filter((p) => p.startsWith(`${ORDERS_DIR}/`) && p.endsWith(".json")), ...accepted.keys()])].sort();
-  const changes = new Map<string, Change | undefined>();
-  for (const path of paths) {
-    const change = await lastChange(tip, path, { allowed: signers.allowed, ...((await exists(signers.revoked)) ? { revoked: signers.revoked } : {}) });
-    // Without an allowed-signers file nothing can be good: every change is refused, and says why.
-    changes.set(path, change && !haveSigners ? { ...change, status: "E" } : change);
+  let view = files;
+  let next = new Map(accepted);
+  const refusals: Refusal[] = [];
+
+  if (requireSignedOrders) {
+    const signers = signersFiles(m.stateDir, m.config);
+    const haveSigners = await exists(signers.allowed);
+    const revoked = (await exists(signers.revoked)) ? { revoked: signers.revoked } : {};
+    const paths = [
+      ...new Set([
+        ORDERS_FILE,
+        ...[...files.keys()].filter((p) => p.startsWith(`${ORDERS_DIR}/`) && p.endsWith(".json")),
+        ...[...accepted.keys()].filter((p) => !machineFileOwner(p)),
+      ]),
+    ].sort();
+    const changes = new Map<string, Change | undefined>();
+    for (const path of paths) {
+      const change = await lastChange(tip, path, { allowed: signers.allowed, ...revoked });
+      // Without an allowed-signers file nothing can be good: every change is refused, and says why.
+      changes.set(path, change && !haveSigners ? { ...change, status: "E" } : change);
+    }
+    const r = trustedOrders(view, paths, changes, next);
+    view = r.files;
+    next = r.accepted;
+    refusals.push(
+      ...(haveSigners ? r.refusals : r.refusals.map((x) => ({ ...x, reason: `no allowed signers file at ${signers.allowed} (coord trust allow <principal> <public key>)` }))),
+    );
   }
-  const r = trustedOrders(files, paths, changes, accepted);
-  await saveAccepted(m.stateDir, r.accepted, accepted);
-  const refusals = haveSigners
-    ? r.refusals
-    : r.refusals.map((x) => ({ ...x, reason: `no allowed signers file at ${signers.allowed} (coord trust allow <principal> <public key>)` }));
-  return { files: await withOwnOrders(m, r.files), refusals };
+
+  if (verifyMachines) {
+    const pins = await readPins(m.stateDir);
+    const before = pins.size;
+    // Trust on first use: a machine whose file shows a key, not pinned yet, is pinned now, and its files as they are become the baseline.
+    for (const [path, text] of files) {
+      const owner = ownerOf(path);
+      if (owner.kind !== "computer" || owner.machine === m.config.name || pins.has(owner.machine)) continue;
+      const key = KEY_LINE.exec(text)?.[1];
+      if (!key) continue;
+      pins.set(owner.machine, key);
+      for (const [p, t] of files) if (machineFileOwner(p) === owner.machine) next.set(p, { commit: tip, text: t } satisfies Accepted);
+    }
+    if (pins.size !== before) await savePins(m.stateDir, pins);
+    // Only what changed since it was accepted is asked of git: a quiet fleet costs nothing here.
+    const paths = [...new Set([...files.keys(), ...next.keys()])]
+      .filter((p) => {
+        const owner = machineFileOwner(p);
+        return owner !== undefined && owner !== m.config.name && pins.has(owner) && files.get(p) !== next.get(p)?.text;
+      })
+      .sort();
+    const changes = new Map<string, Change | undefined>();
+    for (const path of paths) changes.set(path, await lastChange(tip, path, { allowed: pinsPath(m.stateDir) }));
+    const r = trustedOrders(view, paths, changes, next, machineFileOwner);
+    view = r.files;
+    next = r.accepted;
+    refusals.push(...r.refusals);
+  }
+  await saveAccepted(m.stateDir, next, accepted);
+  return { files: await withOwnOrders(m, view), refusals };
 }

@@ -1,5 +1,5 @@
 import { Argument, type Command } from "commander";
-import { trustAllow, trustRequire, trustRevoke, trustStatus, trustVerify } from "../../commands/trust.js";
+import { trustAllow, trustKey, trustMachines, trustPin, trustRequire, trustRevoke, trustStatus, trustVerify } from "../../commands/trust.js";
 import { resolveDir } from "../dir.js";
 import { dirOption, EXIT_CODES, examples, type Io } from "../shared.js";
 
@@ -20,7 +20,30 @@ export function registerTrust(program: Command, io: Io): void {
       if (s.revoked) io.out(`revoked keys: ${s.revoked}`);
       for (const a of s.accepted) io.out(`acting on ${a.path} of commit ${a.commit.slice(0, 12)}`);
       if (s.signingKey) io.out(`this machine signs its commits with ${s.signingKey}`);
+      io.out(`other machines' files: ${s.verifyMachines ? "read only as their signed commits wrote them" : "read as they are (coord trust machines on)"}`);
+      for (const p of s.pinned) io.out(`  pinned ${p.machine}  ${p.key.slice(0, 40)}…`);
     });
+  trust
+    .command("key [path]")
+    .description(
+      "sign this machine's commits with an SSH key (made with ssh-keygen in .git/coord/machine_key unless a private key's path is given); its file publishes the public key",
+    )
+    .addOption(dirOption())
+    .addHelpText("after", EXIT_CODES + examples("coord trust key", "coord trust key ~/.ssh/coord_izzit7"))
+    .action(async (path: string | undefined, o: { dir?: string }) => io.out(await trustKey(await resolveDir(o.dir), path)));
+  trust
+    .command("machines")
+    .description("read other machines' files (status, receipts, messages) only as their own signed commits wrote them (on), or as they are (off)")
+    .addArgument(new Argument("<on|off>").choices(["on", "off"]))
+    .addOption(dirOption())
+    .addHelpText("after", EXIT_CODES + examples("coord trust key && coord trust machines on   # on every machine"))
+    .action(async (value: string, o: { dir?: string }) => io.out(await trustMachines(await resolveDir(o.dir), value === "on")));
+  trust
+    .command("pin <machine> <key>")
+    .description("pin a machine's key (its public key, or a .pub file): after a planned key change, or instead of trusting its first one")
+    .addOption(dirOption())
+    .addHelpText("after", EXIT_CODES + examples("coord trust pin soda-yeti soda-yeti.pub"))
+    .action(async (machine: string, key: string, o: { dir?: string }) => io.out(await trustPin(await resolveDir(o.dir), machine, key)));
   trust
     .command("allow <principal> <key>")
     .description("accept orders signed by this SSH key (the public key, or the path of its .pub file); principal: who it is, e.g. an email")
