@@ -5,11 +5,13 @@
 // them, its key pinned on first sight. What was refused is published. A
 // machine that requires neither acts on the tip as it is.
 import { access } from "node:fs/promises";
+import { join } from "node:path";
 import { ownerOf } from "../core/ownership.js";
 import { ORDERS_DIR, ORDERS_FILE } from "../core/repo.js";
 import { type Accepted, type Change, type Refusal, trustedOrders } from "../core/trust.js";
 import { CoordError, EXIT } from "../errors.js";
-import { pinsPath, readAccepted, readPins, saveAccepted, savePins, signersFiles } from "../state/trust.js";
+import { readIfExists, writeDurably } from "../state/files.js";
+import { pinsPath, publicKeyOf, readAccepted, readPins, saveAccepted, savePins, signersFiles } from "../state/trust.js";
 import { withOwnOrders } from "./cycle.js";
 import type { Machine } from "./machine.js";
 
@@ -30,8 +32,8 @@ const KEY_LINE = /^key: ["']?((?:ssh|ecdsa|sk)-[a-z0-9@.-]+ [A-Za-z0-9+/=]{16,})
 
 /** The files to act on at `tip` (verified as this machine requires, its own delegated orders as it has them), and what was refused. */
 export async function trustedView(m: Machine, tip: string, files: Map<string, string>): Promise<{ files: Map<string, string>; refusals: Refusal[] }> {
-  const { requireSignedOrders, verifyMachines } = m.config.trust;
-  if (!requireSignedOrders && !verifyMachines) return { files: await withOwnOrders(m, files), refusals: [] };
+  const { requireSignedOrders, verifyMachines, signingKey } = m.config.trust;
+  if (!requireSignedOrders && !verifyMachines && !signingKey) return { files: await withOwnOrders(m, files), refusals: [] };
   const lastChange = m.hub.lastChange?.bind(m.hub);
   if (!lastChange) throw new CoordError("this machine checks signatures (trust in machine.yaml), which only a git hub carries", EXIT.USAGE);
   const accepted = await readAccepted(m.stateDir);
@@ -91,6 +93,27 @@ export async function trustedView(m: Machine, tip: string, files: Map<string, st
     next = r.accepted;
     refusals.push(...r.refusals);
   }
+  if (signingKey) view = await withoutForgedOwnFiles(m, tip, view, lastChange);
   await saveAccepted(m.stateDir, next, accepted);
   return { files: await withOwnOrders(m, view), refusals };
+}
+
+/**
+ * A machine that signs its commits reads its own files (its COMPUTER file, its message files) only as it
+ * signed them: a version someone else wrote (a forged receipt, a message "from" it) is left out, so it is
+ * neither adopted into its mailbox nor believed, and the machine writes the file again from its local state.
+ */
+async function withoutForgedOwnFiles(m: Machine, tip: string, files: Map<string, string>, lastChange: NonNullable<Machine["hub"]["lastChange"]>): Promise<Map<string, string>> {
+  const key = await publicKeyOf(m.config);
+  if (!key) return files;
+  const me = m.config.name;
+  const self = join(m.stateDir, "self_signer");
+  const line = `${me} ${key}\n`;
+  if ((await readIfExists(self)) !== line) await writeDurably(self, line);
+  const out = new Map(files);
+  for (const path of [...files.keys()].filter((p) => machineFileOwner(p) === me)) {
+    const change = await lastChange(tip, path, { allowed: self });
+    if (change && !(change.status === "G" && change.signer === me)) out.delete(path);
+  }
+  return out;
 }
