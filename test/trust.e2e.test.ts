@@ -143,6 +143,8 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect(await hubFile(f, "coordination/COMPUTER_soda-yeti.md")).not.toMatch(/state: completed/);
     await sync({ dir: me });
     expect((await cli("inbox", "--dir", me, "--json")).out).toBe("[]"); // the owner did not adopt the forged message as its own either
+    await expect(hubFile(f, "coordination/messages/soda-yeti_TO_izzit7.md")).rejects.toThrow(); // and removed it: it has no such channel
+    expect((await hubStatus(f)).errors).toEqual([]);
     expect(await lines(ran)).toEqual([]);
   }, 60_000);
 });

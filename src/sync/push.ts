@@ -1,6 +1,8 @@
 // Publishing in a sync: this machine's files built on the tip and pushed as a
 // compare-and-swap (built again on the new tip after a rejected push), one
 // publish at a time; the checkout follows what landed.
+import { messagePath } from "../core/messages.js";
+import { ownerOf } from "../core/ownership.js";
 import { ownOrdersFile } from "../state/delegated.js";
 import { trustedView } from "./trust.js";
 import { computerFingerprint } from "../core/computer.js";
@@ -107,9 +109,17 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
   }
   c.latest = model;
   c.latestFiles = files;
-  const changes = renderChanges(files, model, mine, own.files);
+  const changes: Map<string, string | null> = renderChanges(files, model, mine, own.files);
   const delegated = await ownOrdersFile(c.m.stateDir, config.name);
   if (delegated && delegated.content !== files.get(delegated.path)) changes.set(delegated.path, delegated.content);
+  if (config.trust.signingKey) {
+    // A message file of its own that it has no channel for was written by someone else (it signs its own): it removes it.
+    const channels = new Set(own.files.map((f) => messagePath(f.from, f.to)));
+    for (const path of files.keys()) {
+      const o = ownerOf(path);
+      if (o.kind === "messages" && o.machine === config.name && !channels.has(path)) changes.set(path, null);
+    }
+  }
   if (changes.size === 0) {
     c.publishedLastSeen = previous?.lastSeen ?? c.publishedLastSeen;
     await fastForward(c.m, tip, result);
@@ -129,8 +139,10 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
       const after = new Map(files);
       const actedOn = new Map(local);
       for (const [path, content] of changes) {
-        after.set(path, content);
-        actedOn.set(path, content);
+        for (const view of [after, actedOn]) {
+          if (content === null) view.delete(path);
+          else view.set(path, content);
+        }
       }
       return { model: readModel(actedOn), files: after };
     },
