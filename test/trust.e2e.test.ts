@@ -94,6 +94,30 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect(verify.at(-1)).toMatch(/: not signed$/); // the hub's scaffold
   }, 60_000);
 
+  it("an older signed version pushed back (a rollback) is refused: the machine stays on the version it verified last", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const f = fleet;
+    const dir = f.machines.izzit7!;
+    const alice = await key(f.root, "alice");
+    await cli("trust", "allow", "alice@example.com", `${alice}.pub`, "--dir", dir);
+    await cli("trust", "require", "on", "--dir", dir);
+    const ran = join(f.root, "ran.log");
+    await commitOrders(f, [{ id: "v1", to: "izzit7", run: `echo v1 >> ${ran}` }], alice);
+    const v1 = (await git(f.person, "rev-parse", "HEAD")).trim();
+    await sync({ dir });
+    await commitOrders(f, [{ id: "v2", to: "izzit7", run: `echo v2 >> ${ran}` }], alice);
+    const v2 = (await git(f.person, "rev-parse", "HEAD")).trim();
+    await sync({ dir });
+    // The hub is forced back to v1 (signed, but older than what the machine verified).
+    await git(f.person, "push", "--quiet", "--force", "origin", `${v1}:main`);
+    expect((await sync({ dir })).ran).toEqual([]);
+    expect(await hubFile(f, "STATUS.md")).toMatch(
+      /izzit7 refused ORDERS\.json commit [0-9a-f]{12} by alice@example\.com \S+: signed, but the version verified last \(commit [0-9a-f]{12}\) is not in its history: a rollback/,
+    );
+    expect((await cli("trust", "status", "--dir", dir)).out).toContain(`acting on ORDERS.json of commit ${v2.slice(0, 12)}`);
+    expect(await lines(ran)).toEqual(["v1", "v2"]);
+  }, 60_000);
+
   it("with signing off (the default) orders run as the repository has them", async () => {
     fleet = await makeFleet(["izzit7"]);
     const ran = join(fleet.root, "ran.log");

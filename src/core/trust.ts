@@ -27,6 +27,8 @@ export interface Change {
   signer: string;
   /** "Name <email>" of the author. */
   author: string;
+  /** Set when the version accepted before is not in this commit's history: a rollback, or a rewritten history. */
+  notAfter?: string;
 }
 
 /** What a machine accepted of one file: the commit and the text (undefined: the file was deleted by a good commit). */
@@ -83,7 +85,8 @@ export function trustedOrders(
     const before = accepted.get(path);
     const required = signerOf(path);
     const wrongSigner = change?.status === "G" && required !== undefined && change.signer !== required;
-    if (change && change.status === "G" && !wrongSigner) {
+    const rollback = change?.status === "G" && change.notAfter !== undefined && before?.commit !== change.commit;
+    if (change && change.status === "G" && !wrongSigner && !rollback) {
       // A version signed by an allowed signer (the file's owner, for a machine's file): it is the one now.
       const text = files.get(path);
       next.set(path, text === undefined ? { commit: change.commit } : { commit: change.commit, text });
@@ -92,7 +95,11 @@ export function trustedOrders(
     if (change && before?.commit === change.commit) {
       // Accepted before (signed then by a signer since revoked, or accepted as is): it stays what was accepted.
     } else if (change) {
-      const reason = wrongSigner ? `signed by ${change.signer}, not by ${required}, whose file it is` : refusalReason(change.status);
+      const reason = wrongSigner
+        ? `signed by ${change.signer}, not by ${required}, whose file it is`
+        : rollback
+          ? `signed, but the version verified last (commit ${change.notAfter!.slice(0, 12)}) is not in its history: a rollback or a rewritten history (if it is meant, delete .git/coord/trust.json on this machine)`
+          : refusalReason(change.status);
       refusals.push({ path, commit: change.commit, author: change.author, reason, ...(before ? { kept: before.commit } : {}) });
     }
     if (before?.text !== undefined) out.set(path, before.text);

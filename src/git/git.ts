@@ -505,8 +505,8 @@ export class Repo implements Hub {
     }
   }
 
-  /** Whether `a` is an ancestor of (or is) `b`. */
-  private async isAncestor(a: string, b: string): Promise<boolean> {
+  /** Whether `a` is an ancestor of (or is) `b`; false when either is unknown here. */
+  async isAncestor(a: string, b: string): Promise<boolean> {
     // simple-git does not fail on `merge-base --is-ancestor`'s exit code 1 alone: compare the merge base.
     return (
       (

@@ -89,4 +89,7 @@ export interface Hub {
    * a machine that requires signed orders needs git).
    */
   lastChange?(tip: string, path: string, signers: { allowed: string; revoked?: string }): Promise<Change | undefined>;
+
+  /** Whether `ancestor` is `descendant` or one of its ancestors (false too when either is unknown here). Only with lastChange. */
+  isAncestor?(ancestor: string, descendant: string): Promise<boolean>;
 }

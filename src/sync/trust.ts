@@ -55,8 +55,11 @@ export async function trustedView(m: Machine, tip: string, files: Map<string, st
     const changes = new Map<string, Change | undefined>();
     for (const path of paths) {
       const change = await lastChange(tip, path, { allowed: signers.allowed, ...revoked });
+      // A signed change must come after the version verified last: an old signed version pushed back is a rollback.
+      const before = next.get(path);
+      const rollback = change && before && before.commit !== change.commit && !(await m.hub.isAncestor?.(before.commit, change.commit));
       // Without an allowed-signers file nothing can be good: every change is refused, and says why.
-      changes.set(path, change && !haveSigners ? { ...change, status: "E" } : change);
+      changes.set(path, change && !haveSigners ? { ...change, status: "E" } : rollback ? { ...change, notAfter: before.commit } : change);
     }
     const r = trustedOrders(view, paths, changes, next);
     view = r.files;
