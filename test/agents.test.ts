@@ -3,7 +3,9 @@
 // the agent's own machine-readable output says happened.
 import { describe, expect, it } from "vitest";
 import { type AgentOrder, agentInvocation, agentOrderProblem, agentReader, agentVerdict, type AgentResult } from "../src/core/agents.js";
+import { parseComputer, renderComputer } from "../src/core/computer.js";
 import { parseOrders } from "../src/core/orders.js";
+import { computerFile } from "./fixtures.js";
 
 const inv = (o: Partial<AgentOrder> & { agent: string }, root = false) => agentInvocation({ prompt: "fix it", ...o }, { root });
 
@@ -292,5 +294,17 @@ describe("the verdict: the agent's word over the exit code", () => {
     [1, { ok: false }, { ok: false, reason: "the agent said it failed" }],
   ] as [number, AgentResult, object][])("exit %i, said %o", (code, said, want) => {
     expect(agentVerdict(code, said)).toEqual(want);
+  });
+});
+
+describe("an agent's account in a machine's file", () => {
+  it("is bounded as readers check it: a huge session id, fractional or huge counts and 500 denied tools never make the file unreadable", () => {
+    const agent = { session: "s".repeat(5000), turns: 2.5, costUsd: 0.1, tokens: { input: 1e30, output: 3.7 }, denied: Array.from({ length: 500 }, () => "T".repeat(999)) };
+    const text = renderComputer(computerFile("b", { tasks: { x: { rev: 1, state: "completed", attempts: 1, agent } } }));
+    const back = parseComputer(text, "b").tasks.x!.agent!;
+    expect(back.session).toHaveLength(200);
+    expect(back.turns).toBe(2);
+    expect(back.tokens?.output).toBe(3);
+    expect(back.denied).toHaveLength(100);
   });
 });

@@ -2,7 +2,9 @@
 // each orders file a machine acts on, given the newest change's signature and
 // what it accepted before.
 import { describe, expect, it } from "vitest";
+import { parseComputer, renderComputer } from "../src/core/computer.js";
 import { type Accepted, type Change, describeRefusal, type SignatureStatus, trustedOrders } from "../src/core/trust.js";
+import { computerFile } from "./fixtures.js";
 
 const C1 = "1".repeat(40);
 const C2 = "2".repeat(40);
@@ -76,5 +78,15 @@ describe("trustedOrders", () => {
     expect(r.refusals).toEqual([expect.objectContaining({ reason: "signed by a, not by b, whose file it is", kept: C1 })]);
     const byB: Change = { ...byA, signer: "b" };
     expect(trustedOrders(files, [path], new Map([[path, byB]]), new Map(), owner).files.get(path)).toBe("forged");
+  });
+});
+
+describe("refusals in a machine's file", () => {
+  it("are bounded as readers check them: a pusher's 1,000-character author name or 60 refusals never make the file unreadable", () => {
+    const refused = Array.from({ length: 60 }, (_, i) => ({ path: "ORDERS.json", commit: C2, author: `${"M".repeat(1000)} <m@x>`, reason: `not signed ${i}` }));
+    const text = renderComputer(computerFile("b", { trust: { refused } }));
+    const back = parseComputer(text, "b");
+    expect(back.trust?.refused).toHaveLength(50);
+    expect(back.trust?.refused[0]?.author.length).toBe(300);
   });
 });

@@ -10,6 +10,10 @@ import { ChannelReceiptSchema, parseChannelKey } from "./messages.js";
 import { ORDER_ID } from "./orders-schema.js";
 import { MACHINE_STATES, ownTable, TASK_STATES } from "./types.js";
 
+/** Refusals a machine file lists at most (signed orders, verified machines). */
+const MAX_REFUSED = 50;
+const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
 /** A counter of messages: safe to add one to. */
 const count = z.number().int().nonnegative().max(MAX_COUNT);
 
@@ -86,7 +90,7 @@ const computerSchema = z.object({
     .object({
       refused: z
         .array(z.object({ path: z.string().max(300), commit: z.string().max(64), author: z.string().max(300), reason: z.string().max(500), kept: z.string().max(64).optional() }))
-        .max(50),
+        .max(MAX_REFUSED),
     })
     .optional(),
 });
@@ -137,13 +141,15 @@ function sortedRecord<T>(record: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
+/** What an agent printed, bounded as readers check it: no agent's output makes its machine's file unreadable. */
 function canonicalAgent(a: AgentReport): AgentReport {
+  const whole = (n: number) => Math.min(MAX_COUNT, Math.max(0, Math.floor(n)));
   return {
-    ...(a.session ? { session: a.session } : {}),
-    ...(a.turns !== undefined ? { turns: a.turns } : {}),
-    ...(a.costUsd !== undefined ? { costUsd: a.costUsd } : {}),
-    ...(a.tokens ? { tokens: { input: a.tokens.input, output: a.tokens.output } } : {}),
-    ...(a.denied?.length ? { denied: a.denied } : {}),
+    ...(a.session ? { session: cut(a.session, 200) } : {}),
+    ...(a.turns !== undefined ? { turns: whole(a.turns) } : {}),
+    ...(a.costUsd !== undefined && Number.isFinite(a.costUsd) && a.costUsd >= 0 ? { costUsd: a.costUsd } : {}),
+    ...(a.tokens ? { tokens: { input: whole(a.tokens.input), output: whole(a.tokens.output) } } : {}),
+    ...(a.denied?.length ? { denied: a.denied.slice(0, 100).map((d) => cut(d, 200)) } : {}),
   };
 }
 
@@ -181,7 +187,18 @@ export function canonicalComputer(c: ComputerFile): ComputerFile {
     ...(c.identity ? { identity: { epoch: c.identity.epoch, host: c.identity.host, at: c.identity.at } } : {}),
     ...(c.key ? { key: c.key } : {}),
     ...(c.trust?.refused.length
-      ? { trust: { refused: c.trust.refused.map((r) => ({ path: r.path, commit: r.commit, author: r.author, reason: r.reason, ...(r.kept ? { kept: r.kept } : {}) })) } }
+      ? {
+          trust: {
+            // Bounded as readers check them: an author name a pusher chose never makes this file unreadable.
+            refused: c.trust.refused.slice(0, MAX_REFUSED).map((r) => ({
+              path: cut(r.path, 300),
+              commit: cut(r.commit, 64),
+              author: cut(r.author, 300),
+              reason: cut(r.reason, 500),
+              ...(r.kept ? { kept: cut(r.kept, 64) } : {}),
+            })),
+          },
+        }
       : {}),
     ...(c.messages && Object.keys(c.messages).length
       ? {
