@@ -171,4 +171,35 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect((await hubStatus(f)).errors).toEqual([]);
     expect(await lines(ran)).toEqual([]);
   }, 60_000);
+
+  it("found in review: a machine that signs its commits still stops when its identity is reclaimed, and its first signed sync runs its work", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const f = fleet;
+    const old = f.machines.izzit7!;
+    const ran = join(f.root, "ran.log");
+    await pushOrders(f, [{ id: "w1", to: "izzit7", run: `echo w1 >> ${ran}` }]);
+    expect((await cli("trust", "key", "--dir", old)).code).toBe(0);
+    // Its own file was written before it had a key: it is still registered, and its work runs.
+    expect((await sync({ dir: old })).ran.map((t) => t.id)).toEqual(["w1"]);
+    const copy = join(f.root, "reinstalled");
+    expect((await cli("init", copy, "--name", "izzit7", "--remote", f.remote, "--reclaim")).code).toBe(0);
+    await pushOrders(f, [{ id: "w2", to: "ANY", run: `echo w2 >> ${ran}` }]);
+    const stale = await cli("sync", "--dir", old);
+    expect(stale.code).toBe(2);
+    expect(stale.err).toMatch(/reclaimed/);
+    expect(await lines(ran)).toEqual(["w1"]);
+  }, 60_000);
+
+  it("found in review: machines that trust differently write the same STATUS (no commit of STATUS at every sync)", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const f = fleet;
+    const alice = await key(f.root, "alice");
+    await cli("trust", "allow", "alice@example.com", `${alice}.pub`, "--dir", f.machines.izzit7!);
+    await cli("trust", "require", "on", "--dir", f.machines.izzit7!);
+    await commitOrders(f, [{ id: "u", to: "soda-yeti", run: "true" }], undefined, "mallory@example.com"); // izzit7 refuses it, soda-yeti does not
+    for (const name of ["izzit7", "soda-yeti", "izzit7", "soda-yeti"]) await sync({ dir: f.machines[name]!, run: false });
+    const head = (await git(f.hubPath, "rev-parse", "main")).trim();
+    for (const name of ["izzit7", "soda-yeti", "izzit7", "soda-yeti"]) await sync({ dir: f.machines[name]!, run: false });
+    expect((await git(f.hubPath, "rev-parse", "main")).trim()).toBe(head);
+  }, 60_000);
 });

@@ -187,14 +187,21 @@ export async function runTask(spec: RunSpec): Promise<RunResult> {
   }
   // stdout as lines for a reader of the program's own account (an agent's JSON events); a line is bounded like the tail.
   let partial = "";
+  let overlong = false;
   const lines = spec.onLine;
   if (lines) {
     const decoder = new StringDecoder("utf8"); // a character split across chunks stays whole
     child.stdout!.on("data", (chunk: Buffer) => {
       const parts = (partial + decoder.write(chunk)).split("\n");
       partial = parts.pop() ?? "";
-      if (partial.length > TAIL_BYTES * 16) partial = ""; // a line of over 1 MiB is no event anyone can read
+      // A line of over 1 MiB is no event anyone can read: it is skipped whole, up to its newline (its tail is never taken for a line).
+      const first = overlong ? parts.shift() : undefined;
+      if (first !== undefined) overlong = false;
       for (const line of parts) lines(line);
+      if (partial.length > TAIL_BYTES * 16) {
+        partial = "";
+        overlong = true;
+      }
     });
   }
 
@@ -241,7 +248,7 @@ export async function runTask(spec: RunSpec): Promise<RunResult> {
   cancelTimer();
   cancelIdle();
   spec.signal?.removeEventListener("abort", onAbort);
-  if (lines && partial) lines(partial);
+  if (lines && partial && !overlong) lines(partial);
   // Whatever the shell left behind in its group goes with it.
   if (timedOut || aborted || idle) killGroup(child.pid!, "SIGKILL");
   if (killTimer) clearTimeout(killTimer);

@@ -17,7 +17,7 @@ import { type Built, commitOwned, publishWithRetry } from "./cas.js";
 import type { Receipts } from "../core/messages.js";
 import { ownMessageFiles } from "./mail.js";
 import { STALL_AFTER } from "../state/health.js";
-import { type Cycle, checkIdentity, dropLostClaims, fastForward, lastSeenOf, READ_PATHS, stopUnwanted, type SyncResult } from "./cycle.js";
+import { type Cycle, checkIdentity, dropLostClaims, fastForward, lastSeenOf, READ_PATHS, stopUnwanted, type SyncResult, withOwnOrders } from "./cycle.js";
 
 /** Publishes after the publish still under way, if any (the checks while tasks run and a claim may meet). */
 export function publishSerial(c: Cycle, first: { tip?: string; files?: Map<string, string> }, message: string): Promise<Published> {
@@ -109,7 +109,10 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
   }
   c.latest = model;
   c.latestFiles = files;
-  const changes: Map<string, string | null> = renderChanges(files, model, mine, own.files);
+  // STATUS is derived from the tip as it is (with this machine's own files), never from what this machine verified:
+  // machines that trust differently still write the same STATUS, instead of rewriting each other's at every sync.
+  const tipModel = view.checked ? readModel(await withOwnOrders(c.m, files)) : model;
+  const changes: Map<string, string | null> = renderChanges(files, tipModel, mine, own.files);
   const delegated = await ownOrdersFile(c.m.stateDir, config.name);
   if (delegated && delegated.content !== files.get(delegated.path)) changes.set(delegated.path, delegated.content);
   if (config.trust.signingKey) {

@@ -31,9 +31,9 @@ function machineFileOwner(path: string): string | undefined {
 const KEY_LINE = /^key: ["']?((?:ssh|ecdsa|sk)-[a-z0-9@.-]+ [A-Za-z0-9+/=]{16,})["']?$/m;
 
 /** The files to act on at `tip` (verified as this machine requires, its own delegated orders as it has them), and what was refused. */
-export async function trustedView(m: Machine, tip: string, files: Map<string, string>): Promise<{ files: Map<string, string>; refusals: Refusal[] }> {
+export async function trustedView(m: Machine, tip: string, files: Map<string, string>): Promise<{ files: Map<string, string>; refusals: Refusal[]; checked: boolean }> {
   const { requireSignedOrders, verifyMachines, signingKey } = m.config.trust;
-  if (!requireSignedOrders && !verifyMachines && !signingKey) return { files: await withOwnOrders(m, files), refusals: [] };
+  if (!requireSignedOrders && !verifyMachines && !signingKey) return { files: await withOwnOrders(m, files), refusals: [], checked: false };
   const lastChange = m.hub.lastChange?.bind(m.hub);
   if (!lastChange) throw new CoordError("this machine checks signatures (trust in machine.yaml), which only a git hub carries", EXIT.USAGE);
   const accepted = await readAccepted(m.stateDir);
@@ -52,16 +52,15 @@ export async function trustedView(m: Machine, tip: string, files: Map<string, st
         ...[...accepted.keys()].filter((p) => !machineFileOwner(p)),
       ]),
     ].sort();
+    // Only a file whose text differs from the version verified last is asked of git (the same text is safe to act on).
+    const asked = paths.filter((p) => next.get(p) === undefined || files.get(p) !== next.get(p)!.text);
     const changes = new Map<string, Change | undefined>();
-    for (const path of paths) {
-      const change = await lastChange(tip, path, { allowed: signers.allowed, ...revoked });
-      // A signed change must come after the version verified last: an old signed version pushed back is a rollback.
-      const before = next.get(path);
-      const rollback = change && before && before.commit !== change.commit && !(await m.hub.isAncestor?.(before.commit, change.commit));
+    for (const path of asked) {
+      const change = await afterVerified(m, path, await lastChange(tip, path, { allowed: signers.allowed, ...revoked }), next.get(path));
       // Without an allowed-signers file nothing can be good: every change is refused, and says why.
-      changes.set(path, change && !haveSigners ? { ...change, status: "E" } : rollback ? { ...change, notAfter: before.commit } : change);
+      changes.set(path, change && !haveSigners ? { ...change, status: "E" } : change);
     }
-    const r = trustedOrders(view, paths, changes, next);
+    const r = trustedOrders(view, asked, changes, next);
     view = r.files;
     next = r.accepted;
     refusals.push(
@@ -90,23 +89,39 @@ export async function trustedView(m: Machine, tip: string, files: Map<string, st
       })
       .sort();
     const changes = new Map<string, Change | undefined>();
-    for (const path of paths) changes.set(path, await lastChange(tip, path, { allowed: pinsPath(m.stateDir) }));
+    for (const path of paths) changes.set(path, await afterVerified(m, path, await lastChange(tip, path, { allowed: pinsPath(m.stateDir) }), next.get(path)));
     const r = trustedOrders(view, paths, changes, next, machineFileOwner);
     view = r.files;
     next = r.accepted;
     refusals.push(...r.refusals);
   }
-  if (signingKey) view = await withoutForgedOwnFiles(m, tip, view, lastChange);
+  if (signingKey) view = await withoutForgedOwnFiles(m, tip, view, lastChange, next);
   await saveAccepted(m.stateDir, next, accepted);
-  return { files: await withOwnOrders(m, view), refusals };
+  return { files: await withOwnOrders(m, view), refusals, checked: true };
 }
 
 /**
- * A machine that signs its commits reads its own files (its COMPUTER file, its message files) only as it
- * signed them: a version someone else wrote (a forged receipt, a message "from" it) is left out, so it is
- * neither adopted into its mailbox nor believed, and the machine writes the file again from its local state.
+ * A change must come after the version verified last: an older signed version brought back (pushed
+ * back, or merged in so that git log follows the old side) is marked as not after it, and refused.
  */
-async function withoutForgedOwnFiles(m: Machine, tip: string, files: Map<string, string>, lastChange: NonNullable<Machine["hub"]["lastChange"]>): Promise<Map<string, string>> {
+async function afterVerified(m: Machine, path: string, change: Change | undefined, before: Accepted | undefined): Promise<Change | undefined> {
+  if (!change || !before || before.commit === change.commit || change.status !== "G") return change;
+  return (await m.hub.isAncestor?.(before.commit, change.commit)) ? change : { ...change, notAfter: before.commit };
+}
+
+/**
+ * A machine that signs its commits reads its own message files only as it signed them: a version someone
+ * else wrote (a message "from" it) is left out, so it is never adopted into its mailbox and re-signed; the
+ * machine writes the file again from its local state. (Its COMPUTER file stays in view: the identity check
+ * reads it, and what is adopted from it is only taken after local state was lost, as before.)
+ */
+async function withoutForgedOwnFiles(
+  m: Machine,
+  tip: string,
+  files: Map<string, string>,
+  lastChange: NonNullable<Machine["hub"]["lastChange"]>,
+  accepted: Map<string, Accepted>,
+): Promise<Map<string, string>> {
   const key = await publicKeyOf(m.config);
   if (!key) return files;
   const me = m.config.name;
@@ -114,9 +129,12 @@ async function withoutForgedOwnFiles(m: Machine, tip: string, files: Map<string,
   const line = `${me} ${key}\n`;
   if ((await readIfExists(self)) !== line) await writeDurably(self, line);
   const out = new Map(files);
-  for (const path of [...files.keys()].filter((p) => machineFileOwner(p) === me)) {
-    const change = await lastChange(tip, path, { allowed: self });
-    if (change && !(change.status === "G" && change.signer === me)) out.delete(path);
+  for (const path of [...files.keys()].filter((p) => ownerOf(p).kind === "messages" && machineFileOwner(p) === me)) {
+    const text = files.get(path)!;
+    if (accepted.get(path)?.text === text) continue; // verified before, unchanged: no git call
+    const change = await afterVerified(m, path, await lastChange(tip, path, { allowed: self }), accepted.get(path));
+    if (change && change.status === "G" && change.signer === me && !change.notAfter) accepted.set(path, { commit: change.commit, text });
+    else out.delete(path);
   }
   return out;
 }
