@@ -202,4 +202,25 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     for (const name of ["izzit7", "soda-yeti", "izzit7", "soda-yeti"]) await sync({ dir: f.machines[name]!, run: false });
     expect((await git(f.hubPath, "rev-parse", "main")).trim()).toBe(head);
   }, 60_000);
+
+  it("a machine's file pushed back to an older signed version (a rollback) is refused: the reader keeps the newer one", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const f = fleet;
+    const [me, other] = [f.machines.izzit7!, f.machines["soda-yeti"]!];
+    await cli("trust", "key", "--dir", other);
+    await sync({ dir: other });
+    await cli("trust", "machines", "on", "--dir", me);
+    await sync({ dir: me }); // pins soda-yeti
+    const before = (await git(f.hubPath, "rev-parse", "main")).trim(); // soda-yeti's file: no tasks
+    await pushOrders(f, [{ id: "x", to: "soda-yeti", run: "true" }]);
+    await sync({ dir: other }); // x completed, signed
+    await sync({ dir: me }); // accepted
+    // The hub is forced back to before x ran: soda-yeti's file is an older version it signed itself.
+    await git(f.person, "fetch", "--quiet", "origin");
+    await git(f.person, "push", "--quiet", "--force", "origin", `${before}:main`);
+    await sync({ dir: me, run: false });
+    expect(await hubFile(f, "STATUS.md")).toMatch(
+      /izzit7 refused coordination\/COMPUTER_soda-yeti\.md commit [0-9a-f]{12} by .*: signed, but the version verified last \(commit [0-9a-f]{12}\) is not in its history: a rollback/,
+    );
+  }, 60_000);
 });
