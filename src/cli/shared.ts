@@ -35,3 +35,10 @@ export const stamped =
   (io: Io) =>
   (line: string): void =>
     io.out(`${new Date().toISOString()} ${line}`);
+
+/** All of stdin, as text (a message, a prompt or a secret given as -); invalid UTF-8 becomes U+FFFD. */
+export async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}

@@ -2,7 +2,7 @@ import { type Command, Option } from "commander";
 import { ack, inbox, inboxPrompt, outbox, send } from "../../commands/messages.js";
 import { CoordError, EXIT } from "../../errors.js";
 import { resolveDir } from "../dir.js";
-import { dirOption, examples, type Io } from "../shared.js";
+import { dirOption, examples, type Io, readStdin } from "../shared.js";
 
 /** send, inbox and outbox: the messages between machines. */
 export function registerMessages(program: Command, io: Io): void {
@@ -94,10 +94,4 @@ export function registerMessages(program: Command, io: Io): void {
             .join(" ")}
     ${x.text.split("\n")[0]}`);
     });
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8"); // invalid UTF-8 becomes U+FFFD
 }

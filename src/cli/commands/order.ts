@@ -3,7 +3,7 @@ import { type OrderAddOptions, orderAdd, orderCancel, orderList } from "../../co
 import { formatProblem } from "../../core/orders.js";
 import { CoordError, EXIT } from "../../errors.js";
 import { resolveDir } from "../dir.js";
-import { dirOption, EXIT_CODES, examples, type Io } from "../shared.js";
+import { dirOption, EXIT_CODES, examples, type Io, readStdin } from "../shared.js";
 
 /** "a, b,,c" → ["a", "b", "c"]. */
 const list = (v: string) =>
@@ -11,13 +11,6 @@ const list = (v: string) =>
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
-
-/** All of stdin, as text (a prompt given as --prompt -). */
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
-}
 
 /** order add, cancel and list. */
 export function registerOrder(program: Command, io: Io): void {

@@ -1,15 +1,11 @@
 import type { Command } from "commander";
 import { secretList, secretRemove, secretSet } from "../../commands/secret.js";
 import { resolveDir } from "../dir.js";
-import { dirOption, examples, type Io } from "../shared.js";
+import { dirOption, examples, type Io, readStdin } from "../shared.js";
 
 /** stdin whole, without the one line break `echo` or a terminal adds at the end. */
 async function readValue(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks)
-    .toString("utf8")
-    .replace(/\r?\n$/, "");
+  return (await readStdin()).replace(/\r?\n$/, "");
 }
 
 export function registerSecret(program: Command, io: Io): void {
