@@ -3,7 +3,7 @@
 // what it accepted before.
 import { describe, expect, it } from "vitest";
 import { parseComputer, renderComputer } from "../src/core/computer.js";
-import { type Accepted, type Change, describeRefusal, type SignatureStatus, trustedOrders } from "../src/core/trust.js";
+import { type Accepted, type Change, describeRefusal, type SignatureStatus, trustedFiles } from "../src/core/trust.js";
 import { computerFile } from "./fixtures.js";
 
 const C1 = "1".repeat(40);
@@ -11,7 +11,7 @@ const C2 = "2".repeat(40);
 const change = (commit: string, status: SignatureStatus): Change => ({ commit, status, signer: status === "G" ? "alice@example.com" : "", author: "A <a@x>" });
 const NONE = '{ "version": 1, "orders": [] }\n';
 
-describe("trustedOrders", () => {
+describe("trustedFiles", () => {
   const tip = new Map([
     ["ORDERS.json", "new"],
     ["coordination/orders/m.json", "delegated"],
@@ -54,7 +54,7 @@ describe("trustedOrders", () => {
     { name: "a file no commit ever changed, nothing accepted: absent", path: "coordination/orders/x.json", acts: undefined },
   ];
   it.each(cases)("$name", ({ path, change: ch, before, acts, accepted, refused }) => {
-    const r = trustedOrders(tip, [path], new Map([[path, ch]]), new Map(before ? [[path, before]] : []));
+    const r = trustedFiles(tip, [path], new Map([[path, ch]]), new Map(before ? [[path, before]] : []));
     expect(r.files.get(path)).toBe(acts);
     expect(r.files.get("STATUS.md")).toBe("s"); // only orders files are touched
     if (accepted) expect(r.accepted.get(path)).toEqual(accepted);
@@ -73,11 +73,11 @@ describe("trustedOrders", () => {
     const files = new Map([[path, "forged"]]);
     const owner = () => "b";
     const byA: Change = { commit: C2, status: "G", signer: "a", author: "A <a@x>" };
-    const r = trustedOrders(files, [path], new Map([[path, byA]]), new Map([[path, { commit: C1, text: "real" }]]), owner);
+    const r = trustedFiles(files, [path], new Map([[path, byA]]), new Map([[path, { commit: C1, text: "real" }]]), owner);
     expect(r.files.get(path)).toBe("real");
     expect(r.refusals).toEqual([expect.objectContaining({ reason: "signed by a, not by b, whose file it is", kept: C1 })]);
     const byB: Change = { ...byA, signer: "b" };
-    expect(trustedOrders(files, [path], new Map([[path, byB]]), new Map(), owner).files.get(path)).toBe("forged");
+    expect(trustedFiles(files, [path], new Map([[path, byB]]), new Map(), owner).files.get(path)).toBe("forged");
   });
 });
 

@@ -8,10 +8,10 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { machineNameProblem } from "../core/names.js";
 import { ORDERS_DIR, ORDERS_FILE } from "../core/repo.js";
-import { refusalReason } from "../core/trust.js";
+import { refusalReason, SSH_KEY_DATA, SSH_KEY_TYPE } from "../core/trust.js";
 import { CoordError, EXIT } from "../errors.js";
 import { saveConfig } from "../state/config.js";
-import { readIfExists, writeDurably } from "../state/files.js";
+import { exists, readIfExists, writeDurably } from "../state/files.js";
 import { pinsPath, readAccepted, readPins, savePins, signersFiles } from "../state/trust.js";
 import { openMachine } from "../sync/machine.js";
 
@@ -25,7 +25,8 @@ interface SignerLine {
 const run = promisify(execFile);
 const firstLine = (s: string) => s.split("\n")[0] ?? "";
 
-const KEY = /\b((?:ssh|ecdsa|sk)-[a-z0-9@.-]+)\s+([A-Za-z0-9+/=]{16,})/;
+/** A public key in text someone gives (a .pub file, a pasted line): its type and data, any blank between. */
+const KEY = new RegExp(`\\b(${SSH_KEY_TYPE})\\s+(${SSH_KEY_DATA})`);
 
 function parseSigners(text: string | undefined): SignerLine[] {
   return (text ?? "")
@@ -122,9 +123,10 @@ export async function trustVerify(dir: string, max = 200): Promise<{ path: strin
   const { allowed, revoked } = signersFiles(m.stateDir, m.config);
   const files = await m.repo.readFiles(tip, [ORDERS_FILE, ORDERS_DIR]);
   const out: { path: string; commit: string; author: string; good: boolean; why: string }[] = [];
+  const signers = { allowed, ...((await exists(revoked)) ? { revoked } : {}) };
   for (const path of [...new Set([ORDERS_FILE, ...files.keys()])].sort()) {
     for (const c of await m.repo.pathHistory(tip, path, max)) {
-      const change = await m.repo.lastChange(c.commit, path, { allowed, ...((await readIfExists(revoked)) !== undefined ? { revoked } : {}) });
+      const change = await m.repo.lastChange(c.commit, path, signers);
       if (!change) continue;
       out.push({
         path,

@@ -2,6 +2,7 @@
 // the data other machines read; the body is re-rendered from it at every write.
 import { z } from "zod";
 import { describeAgentRun } from "./agents.js";
+import { SSH_PUBLIC_KEY } from "./trust.js";
 import { dataProblem, parseFrontMatter, renderFrontMatter } from "./frontmatter.js";
 import { MAX_COUNT } from "./limits.js";
 import { fence, inline, table } from "./markdown.js";
@@ -83,7 +84,7 @@ const computerSchema = z.object({
   /** The SSH public key this machine signs its commits with (trust.signingKey): readers that verify machines pin it on first sight. */
   key: z
     .string()
-    .regex(/^(?:ssh|ecdsa|sk)-[a-z0-9@.-]+ [A-Za-z0-9+/=]{16,}$/)
+    .regex(new RegExp(`^${SSH_PUBLIC_KEY}$`))
     .optional(),
   /** Signed orders: the changes of orders files this machine refused (it acts on the last version it verified). */
   trust: z

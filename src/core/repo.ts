@@ -34,6 +34,12 @@ export interface RepoModel {
  * builds new objects). Bounded; a pure function's memo, so still no I/O here.
  */
 const parsed = new Map<string, ComputerFile | Error>();
+/** Machine `name`'s file at `path` as readers take it (bounded, then parsed, memoised), or why it is not read. */
+export function readComputer(path: string, name: string, text: string): ComputerFile | Error {
+  const tooBig = unreadable(path, text);
+  return tooBig ? new Error(tooBig) : memo(`${name}\0${text}`, () => parseComputer(text, name));
+}
+
 function memo(key: string, parse: () => ComputerFile): ComputerFile | Error {
   let hit = parsed.get(key);
   if (hit === undefined) {
@@ -116,8 +122,7 @@ export function readModel(files: Map<string, string>): RepoModel {
       case "computer": {
         const name = what.name;
         machineNames.push(name);
-        const tooBig = unreadable(path, text);
-        const parsed = tooBig ? new Error(tooBig) : memo(`${name}\0${text}`, () => parseComputer(text, name));
+        const parsed = readComputer(path, name, text);
         if (parsed instanceof Error) fileProblems.push({ file, message: `ignored: ${parsed.message}; machine ${name} rewrites it at its next sync` });
         else computers.set(name, parsed);
       }

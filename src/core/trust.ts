@@ -13,6 +13,12 @@
 
 import { ORDERS_FILE } from "./ownership.js";
 
+/** An SSH public key as signers, pins and machine files write it: its type, then its base64 data. */
+export const SSH_KEY_TYPE = "(?:ssh|ecdsa|sk)-[a-z0-9@.-]+";
+export const SSH_KEY_DATA = "[A-Za-z0-9+/=]{16,}";
+/** "<type> <data>" exactly, as a machine file publishes it and pins hold it. */
+export const SSH_PUBLIC_KEY = `${SSH_KEY_TYPE} ${SSH_KEY_DATA}`;
+
 /** What a machine acts on before any version of ORDERS.json was verified. */
 const NO_ORDERS = '{ "version": 1, "orders": [] }\n';
 
@@ -63,13 +69,13 @@ export function refusalReason(status: SignatureStatus): string {
 }
 
 /**
- * The orders files to act on, from the files at the tip (`files`), the newest
- * change of each orders path (`changes`; undefined: no commit ever changed it)
- * and what was accepted before. Returns the files with every orders path
+ * The files to act on (orders files; with machine keys, other machines' files), from the files at
+ * the tip (`files`), the newest change of each checked path (`changes`; undefined: no commit ever changed it)
+ * and what was accepted before. Returns the files with every checked path
  * replaced by its accepted version (or removed), what is accepted now, and the
  * refusals.
  */
-export function trustedOrders(
+export function trustedFiles(
   files: ReadonlyMap<string, string>,
   paths: string[],
   changes: ReadonlyMap<string, Change | undefined>,

@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { machineNameProblem } from "../core/names.js";
-import type { Accepted } from "../core/trust.js";
+import { type Accepted, SSH_PUBLIC_KEY } from "../core/trust.js";
 import type { MachineConfig } from "./config.js";
 import { setAside } from "./corrupt.js";
 import { readIfExists, writeDurably } from "./files.js";
@@ -56,7 +56,8 @@ export function pinsPath(stateDir: string): string {
   return join(stateDir, "machine_signers");
 }
 
-const PIN = /^(\S+)\s+((?:ssh|ecdsa|sk)-[a-z0-9@.-]+ [A-Za-z0-9+/=]{16,})\s*$/;
+const PUBLIC_KEY = new RegExp(`(${SSH_PUBLIC_KEY})`);
+const PIN = new RegExp(`^(\\S+)\\s+(${SSH_PUBLIC_KEY})\\s*$`);
 
 export async function readPins(stateDir: string): Promise<Map<string, string>> {
   const pins = new Map<string, string>();
@@ -76,5 +77,5 @@ export async function savePins(stateDir: string, pins: ReadonlyMap<string, strin
 export async function publicKeyOf(config: MachineConfig): Promise<string | undefined> {
   if (!config.trust.signingKey) return undefined;
   const text = await readIfExists(`${expandHome(config.trust.signingKey)}.pub`).catch(() => undefined); // unreadable: nothing to publish
-  return text ? /((?:ssh|ecdsa|sk)-[a-z0-9@.-]+ [A-Za-z0-9+/=]{16,})/.exec(text)?.[1] : undefined;
+  return text ? PUBLIC_KEY.exec(text)?.[1] : undefined;
 }

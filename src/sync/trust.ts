@@ -4,31 +4,21 @@
 // file, its message files) count only as that machine's signed commits wrote
 // them, its key pinned on first sight. What was refused is published. A
 // machine that requires neither acts on the tip as it is.
-import { access } from "node:fs/promises";
 import { join } from "node:path";
 import { ownerOf } from "../core/ownership.js";
-import { ORDERS_DIR, ORDERS_FILE } from "../core/repo.js";
-import { type Accepted, type Change, type Refusal, trustedOrders } from "../core/trust.js";
+import { ORDERS_DIR, ORDERS_FILE, readComputer } from "../core/repo.js";
+import { type Accepted, type Change, type Refusal, trustedFiles } from "../core/trust.js";
 import { CoordError, EXIT } from "../errors.js";
-import { readIfExists, writeDurably } from "../state/files.js";
+import { exists, readIfExists, writeDurably } from "../state/files.js";
 import { pinsPath, publicKeyOf, readAccepted, readPins, saveAccepted, savePins, signersFiles } from "../state/trust.js";
 import { withOwnOrders } from "./cycle.js";
 import type { Machine } from "./machine.js";
-
-const exists = (path: string) =>
-  access(path).then(
-    () => true,
-    () => false, // missing or unreadable: not there for git either
-  );
 
 /** The machine whose own file `path` is (its COMPUTER file or one of its message files), if any. */
 function machineFileOwner(path: string): string | undefined {
   const o = ownerOf(path);
   return o.kind === "computer" || o.kind === "messages" ? o.machine : undefined;
 }
-
-/** The key a COMPUTER file publishes (its front matter's `key:` line). */
-const KEY_LINE = /^key: ["']?((?:ssh|ecdsa|sk)-[a-z0-9@.-]+ [A-Za-z0-9+/=]{16,})["']?$/m;
 
 /** The files to act on at `tip` (verified as this machine requires, its own delegated orders as it has them), and what was refused. */
 export async function trustedView(m: Machine, tip: string, files: Map<string, string>): Promise<{ files: Map<string, string>; refusals: Refusal[]; checked: boolean }> {
@@ -60,7 +50,7 @@ export async function trustedView(m: Machine, tip: string, files: Map<string, st
       // Without an allowed-signers file nothing can be good: every change is refused, and says why.
       changes.set(path, change && !haveSigners ? { ...change, status: "E" } : change);
     }
-    const r = trustedOrders(view, asked, changes, next);
+    const r = trustedFiles(view, asked, changes, next);
     view = r.files;
     next = r.accepted;
     refusals.push(
@@ -75,7 +65,9 @@ export async function trustedView(m: Machine, tip: string, files: Map<string, st
     for (const [path, text] of files) {
       const owner = ownerOf(path);
       if (owner.kind !== "computer" || owner.machine === m.config.name || pins.has(owner.machine)) continue;
-      const key = KEY_LINE.exec(text)?.[1];
+      // Read as every reader reads machine files (the same memo): a file readers ignore pins nothing.
+      const parsed = readComputer(path, owner.machine, text);
+      const key = parsed instanceof Error ? undefined : parsed.key;
       if (!key) continue;
       pins.set(owner.machine, key);
       for (const [p, t] of files) if (machineFileOwner(p) === owner.machine) next.set(p, { commit: tip, text: t } satisfies Accepted);
@@ -90,7 +82,7 @@ export async function trustedView(m: Machine, tip: string, files: Map<string, st
       .sort();
     const changes = new Map<string, Change | undefined>();
     for (const path of paths) changes.set(path, await afterVerified(m, path, await lastChange(tip, path, { allowed: pinsPath(m.stateDir) }), next.get(path)));
-    const r = trustedOrders(view, paths, changes, next, machineFileOwner);
+    const r = trustedFiles(view, paths, changes, next, machineFileOwner);
     view = r.files;
     next = r.accepted;
     refusals.push(...r.refusals);
