@@ -3,6 +3,8 @@
 // to, and how to read what the agent itself says happened from its
 // machine-readable output. Pure: the runner feeds it the output lines.
 
+import { clip } from "./limits.js";
+
 export const PERMISSIONS = ["read-only", "edit", "full"] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -155,10 +157,7 @@ function resultReader(): AgentReader {
   };
 }
 
-function firstLine(text: string, max = 200): string {
-  const line = text.trim().split("\n")[0] ?? "";
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
-}
+const firstLine = (text: string) => clip(text.trim().split("\n")[0] ?? "", 200);
 
 const model = (o: AgentOrder, flag = "--model") => (o.model ? [`${flag}=${o.model}`] : []);
 

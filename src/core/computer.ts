@@ -4,7 +4,7 @@ import { z } from "zod";
 import { describeAgentRun } from "./agents.js";
 import { SSH_PUBLIC_KEY } from "./trust.js";
 import { dataProblem, parseFrontMatter, renderFrontMatter } from "./frontmatter.js";
-import { MAX_COUNT } from "./limits.js";
+import { clip, MAX_COUNT } from "./limits.js";
 import { fence, inline, table } from "./markdown.js";
 import { formatDuration } from "./duration.js";
 import { ChannelReceiptSchema, parseChannelKey } from "./messages.js";
@@ -13,7 +13,6 @@ import { MACHINE_STATES, ownTable, TASK_STATES } from "./types.js";
 
 /** Refusals a machine file lists at most (signed orders, verified machines). */
 const MAX_REFUSED = 50;
-const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
 /** A counter of messages: safe to add one to. */
 const count = z.number().int().nonnegative().max(MAX_COUNT);
@@ -146,11 +145,11 @@ function sortedRecord<T>(record: Record<string, T>): Record<string, T> {
 function canonicalAgent(a: AgentReport): AgentReport {
   const whole = (n: number) => Math.min(MAX_COUNT, Math.max(0, Math.floor(n)));
   return {
-    ...(a.session ? { session: cut(a.session, 200) } : {}),
+    ...(a.session ? { session: clip(a.session, 200) } : {}),
     ...(a.turns !== undefined ? { turns: whole(a.turns) } : {}),
     ...(a.costUsd !== undefined && Number.isFinite(a.costUsd) && a.costUsd >= 0 ? { costUsd: a.costUsd } : {}),
     ...(a.tokens ? { tokens: { input: whole(a.tokens.input), output: whole(a.tokens.output) } } : {}),
-    ...(a.denied?.length ? { denied: a.denied.slice(0, 100).map((d) => cut(d, 200)) } : {}),
+    ...(a.denied?.length ? { denied: a.denied.slice(0, 100).map((d) => clip(d, 200)) } : {}),
   };
 }
 
@@ -192,11 +191,11 @@ export function canonicalComputer(c: ComputerFile): ComputerFile {
           trust: {
             // Bounded as readers check them: an author name a pusher chose never makes this file unreadable.
             refused: c.trust.refused.slice(0, MAX_REFUSED).map((r) => ({
-              path: cut(r.path, 300),
-              commit: cut(r.commit, 64),
-              author: cut(r.author, 300),
-              reason: cut(r.reason, 500),
-              ...(r.kept ? { kept: cut(r.kept, 64) } : {}),
+              path: clip(r.path, 300),
+              commit: clip(r.commit, 64),
+              author: clip(r.author, 300),
+              reason: clip(r.reason, 500),
+              ...(r.kept ? { kept: clip(r.kept, 64) } : {}),
             })),
           },
         }

@@ -169,3 +169,8 @@ function countNewlines(s: string): number {
   for (let i = s.indexOf("\n"); i !== -1; i = s.indexOf("\n", i + 1)) n++;
   return n;
 }
+
+/** `text` at most `max` characters (UTF-16 units, as the readers' schemas count): cut with "…" as its last. */
+export function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}

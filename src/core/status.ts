@@ -1,6 +1,7 @@
 // STATUS.json and STATUS.md: derived files, a pure function of ORDERS.json and
 // the machines' files at one commit. No clock, stable key order, LF endings:
 // two machines that see the same inputs write the same bytes.
+import { clip } from "./limits.js";
 import { describeRefusal } from "./trust.js";
 import { formatDuration } from "./duration.js";
 import { inline, table } from "./markdown.js";
@@ -280,10 +281,7 @@ function reportedOrders(model: RepoModel): Record<string, OrderStatus> {
   return out;
 }
 
-const firstLine = (text: string) => {
-  const line = text.split("\n")[0] ?? "";
-  return line.length > 120 ? line.slice(0, 119) + "…" : line;
-};
+const firstLine = (text: string) => clip(text.split("\n")[0] ?? "", 120);
 
 export function deriveStatus(model: RepoModel): StatusJson {
   const machines: Record<string, MachineStatus> = {};
