@@ -89,7 +89,8 @@ function ownRecord(order: Order, done: TaskReport | undefined, input: PlanInput)
 /** Why this machine may not start `order` now (cancelled, lacks capabilities, dependencies, notBefore). */
 function gate(order: Order, input: PlanInput): string | undefined {
   if (order.cancelled) return "cancelled";
-  if (missingCapabilities(order, input.capabilities).length) return lackingReason("this machine", order, input.capabilities);
+  const missing = missingCapabilities(order, input.capabilities);
+  if (missing.length) return lackingReason("this machine", order, input.capabilities, missing);
   // Every attempt, retries too, waits for the dependencies as they are now.
   const block = dependencyBlock(order, (id) => own(input.status.orders, id));
   if (block) return block.reason;

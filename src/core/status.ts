@@ -131,9 +131,8 @@ export function missingCapabilities(order: Order, capabilities: Record<string, s
   return [...needed].filter((c) => !Object.hasOwn(capabilities, c) || (c === order.agent && capabilities[c]!.endsWith(LOGGED_OUT)));
 }
 
-/** Why a machine cannot run `order`: "<name> lacks x, y" or, for its agent, "<name> has claude installed but not logged in". */
-export function lackingReason(name: string, order: Order, capabilities: Record<string, string>): string {
-  const missing = missingCapabilities(order, capabilities);
+/** Why a machine cannot run `order`, given what it lacks (missingCapabilities): "<name> lacks x, y" or, for its agent, "<name> has claude installed but not logged in". */
+export function lackingReason(name: string, order: Order, capabilities: Record<string, string>, missing: string[]): string {
   const agent = order.agent;
   if (agent && missing.includes(agent) && Object.hasOwn(capabilities, agent)) {
     const rest = missing.filter((c) => c !== agent);
@@ -179,7 +178,7 @@ function targetedStatus(order: Order, model: RepoModel, block: ReturnType<typeof
     } else if (report && report.rev > order.rev)
       m = { ...fromReport(report), reason: `ran rev ${report.rev} already; ORDERS.json says rev ${order.rev}: set rev above ${report.rev} to run it again` };
     else if (order.cancelled) m = pending("cancelled", "cancelled in ORDERS.json");
-    else if (missing.length) m = pending("rejected", lackingReason(name, order, computer!.capabilities));
+    else if (missing.length) m = pending("rejected", lackingReason(name, order, computer!.capabilities, missing));
     else if (block) m = pending("blocked", block.reason);
     else if (order.failoverAfter !== undefined && gone(model, name, order.failoverAfter))
       m = pending(
