@@ -59,8 +59,6 @@ async function agentDir(m: Machine, order: Order): Promise<string> {
   return dir;
 }
 
-export { expandHome };
-
 /**
  * Where a task runs: an agent order without cwd in its scratch directory
  * (always allowed); else its cwd (home by default). With `allowedRoots` in
