@@ -122,7 +122,12 @@ export function detectCapabilities(dir: string, cacheFile?: string, now = Date.n
   const path = process.env.PATH ?? "";
   const hit = seen.get(path);
   if (hit && now - hit.at <= TTL_MS) return hit.caps.then((caps) => ({ ...caps }));
-  const caps = fromDisk(cacheFile, path, now).then((cached) => cached ?? detect(dir, path, cacheFile, now));
+  const caps = fromDisk(cacheFile, path, now).then((cached) => {
+    if (!cached) return detect(dir, path, cacheFile, now);
+    // Kept from when it was detected, not from now: at most 10 minutes old in a long-lived daemon too.
+    seen.set(path, { at: cached.at, caps: Promise.resolve(cached.caps) });
+    return cached.caps;
+  });
   seen.set(path, { at: now, caps });
   caps.catch(() => seen.delete(path));
   return caps.then((c) => ({ ...c }));
@@ -135,7 +140,7 @@ interface Cached {
   agents: AgentFound[];
 }
 
-async function fromDisk(file: string | undefined, path: string, now: number): Promise<Record<string, string> | undefined> {
+async function fromDisk(file: string | undefined, path: string, now: number): Promise<{ at: number; caps: Record<string, string> } | undefined> {
   if (!file) return undefined;
   const text = await readIfExists(file).catch(() => undefined); // unreadable: detect again
   if (!text) return undefined;
@@ -143,7 +148,7 @@ async function fromDisk(file: string | undefined, path: string, now: number): Pr
     const c = JSON.parse(text) as Cached;
     if (c.path !== path || typeof c.at !== "number" || now - c.at > TTL_MS || now < c.at || typeof c.caps !== "object" || !Array.isArray(c.agents)) return undefined;
     for (const a of c.agents) if (AGENTS.has(a.name)) foundAgents.set(a.name, a);
-    return Object.assign(Object.create(null) as Record<string, string>, c.caps);
+    return { at: c.at, caps: Object.assign(Object.create(null) as Record<string, string>, c.caps) };
   } catch {
     return undefined; // a torn or hand-edited cache: detect again
   }
