@@ -15,8 +15,7 @@ export async function writeWhole(path: string, content: string): Promise<void> {
   await writeFileAtomic(path, content, { fsync: false, mode: 0o600 });
 }
 
-/** The file's text, or undefined when it does not exist. */
-/** Whether something exists at `path`. */
+/** Whether something exists at `path` (false too when it cannot be looked at). */
 export async function exists(path: string): Promise<boolean> {
   return access(path).then(
     () => true,
@@ -24,6 +23,7 @@ export async function exists(path: string): Promise<boolean> {
   );
 }
 
+/** The file's text, or undefined when it does not exist. */
 export async function readIfExists(path: string): Promise<string | undefined> {
   try {
     return await readFile(path, "utf8");
