@@ -242,7 +242,9 @@ export async function runTask(spec: RunSpec): Promise<RunResult> {
   // The task ends when its command exits. Output still in the pipes is read, but a process it left
   // in a session of its own (setsid: a service) may hold them for ever: it is not waited for.
   const { code, signal } = await exited;
-  await Promise.race([closed, new Promise((r) => setTimeout(r, timings.pipeGraceMs))]);
+  let graceTimer: NodeJS.Timeout | undefined;
+  await Promise.race([closed, new Promise((r) => (graceTimer = setTimeout(r, timings.pipeGraceMs)))]);
+  clearTimeout(graceTimer); // a timer left armed keeps a `coord sync` process alive for the grace after its last task
   child.stdout!.destroy();
   child.stderr!.destroy();
   cancelTimer();
