@@ -74,16 +74,10 @@ export async function main(argv: string[], io: Io = { out: (s) => console.log(s)
   }
 }
 
-const isEntry = process.argv[1] && import.meta.url === (await import("node:url")).pathToFileURL((await import("node:fs")).realpathSync(process.argv[1])).href;
-if (isEntry) {
-  // A reader that went away (coord daemon run | head, a closed terminal) makes every write fail with
-  // EPIPE. Unheard, each failure is an uncaught error, which a daemon logs, which fails again: a loop
-  // that spins a core and starves the syncs. Output nobody reads is dropped; the work goes on.
-  for (const stream of [process.stdout, process.stderr])
-    stream.on("error", (e: NodeJS.ErrnoException) => {
-      if (e.code !== "EPIPE") throw e;
-    });
-  const code = await main(process.argv.slice(2));
+/** The `coord` executable after src/cli/entry.ts: the command, its exit code, and nothing left to keep the process alive. */
+export async function run(argv: string[]): Promise<void> {
+  // (entry.ts has made output nobody reads harmless: EPIPE.)
+  const code = await main(argv);
   process.exitCode = code;
   // The command is done. A process a task or git left behind may still hold one of our pipes
   // (a fetch killed while its remote side hangs): it must not keep coord alive.

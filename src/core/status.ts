@@ -76,7 +76,7 @@ export interface StatusJson {
 export const MISSED_HEARTBEATS = 3;
 
 /** The longest heartbeat a reader believes (a machine with a longer one is offline after 3 weeks). */
-const MAX_HEARTBEAT = 7 * 86_400;
+export const MAX_HEARTBEAT = 7 * 86_400;
 
 /** Offline: not heard of for 3 heartbeats; a lastSeen far in the reader's future is not believed (see heardAt). */
 export function isOffline(m: { lastSeen: string; heartbeat: number }, now: Date): boolean {

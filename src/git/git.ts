@@ -4,18 +4,21 @@
 // on top of the remote tip in a private index (the checkout is not touched),
 // and pushes without force; a rejected push is a lost compare-and-swap.
 import type { Change, SignatureStatus } from "../core/trust.js";
-import { execFileSync } from "node:child_process";
-import { constants, statSync } from "node:fs";
-import { homedir } from "node:os";
+import { constants } from "node:fs";
 import { type FileHandle, lstat, mkdir, mkdtemp, open, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { GitPluginError, simpleGit, type SimpleGit, type SimpleGitOptions } from "simple-git";
 import { backoffDelay, REF_LOCK_BACKOFF } from "../core/backoff.js";
 import { redact } from "../core/redact.js";
-import { gitFailureText, nonInteractiveSsh, shellWord } from "../core/ssh.js";
+import { gitFailureText } from "../core/ssh.js";
+import { ALLOWED_ENV, CREDENTIAL_PROXY, gitCommandEnv } from "./env.js";
+
+export { CREDENTIAL_PROXY, sshCommandFor } from "./env.js";
 import { notRead, tooBigBlob } from "../core/limits.js";
 import type { Author, Hub, PathCommit } from "./hub.js";
 import { editTree } from "./tree.js";
+import { remoteTip } from "./remote-tip.js";
+import { commitBody, ObjectWriter, treeBody } from "./objects.js";
 import { CoordError, EXIT, RemoteUnreachable } from "../errors.js";
 
 /** Seconds one git command may take when the machine config says nothing (gitTimeout). */
@@ -23,93 +26,6 @@ export const DEFAULT_GIT_TIMEOUT = 30;
 
 /** Seconds a probe of the remote (Hub.reachable) waits for an answer at most. */
 const PROBE_TIMEOUT = 15;
-
-/** Inherited GIT_* variables worth keeping (TLS trust for https remotes). */
-const PASSTHROUGH_ENV = ["GIT_SSL_CAINFO", "GIT_SSL_CAPATH", "GIT_CONFIG_NOSYSTEM"];
-
-/**
- * The variables git sees besides coord's own: simple-git v4 refuses an explicit
- * GIT_*, editor, pager or askpass variable unless allowed, so those are dropped
- * here, except the passthrough list.
- */
-function inheritedEnv(): Record<string, string> {
-  const guarded = /^(git_.*|editor|visual|pager|prefix|ssh_askpass)$/i;
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && (!guarded.test(k) || PASSTHROUGH_ENV.includes(k))) env[k] = v;
-  return env;
-}
-
-/** Environment variables coord sets itself or passes through. */
-const ALLOWED_ENV = [
-  ...PASSTHROUGH_ENV,
-  "GIT_INDEX_FILE",
-  "GIT_AUTHOR_NAME",
-  "GIT_AUTHOR_EMAIL",
-  "GIT_COMMITTER_NAME",
-  "GIT_COMMITTER_EMAIL",
-  "GIT_TERMINAL_PROMPT",
-  "GIT_SSH_COMMAND",
-];
-
-/** The config files a change of core.sshCommand most likely lands in, by their change times. */
-function configStamp(dir: string): string {
-  const home = homedir();
-  const files = [join(dir, ".git", "config"), join(home, ".gitconfig"), join(process.env.XDG_CONFIG_HOME || join(home, ".config"), "git", "config")];
-  return files.map(changedAt).join(":");
-}
-
-/** When `file` last changed, or "-" when there is none: ENOENT, or ENOTDIR where .git is a file (a worktree, a submodule). */
-function changedAt(file: string): number | "-" {
-  try {
-    return statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? "-";
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOTDIR") return "-";
-    throw e;
-  }
-}
-
-/** core.sshCommand as git reads it in `dir` (every config scope), looked up again when a config file changed. */
-const sshConfigs = new Map<string, { stamp: string; value: string }>();
-function configuredSshCommand(dir: string): string {
-  const stamp = configStamp(dir);
-  const hit = sshConfigs.get(dir);
-  if (hit && hit.stamp === stamp) return hit.value;
-  let value = "";
-  try {
-    value = execFileSync("git", ["config", "--get", "core.sshCommand"], {
-      cwd: dir,
-      env: inheritedEnv(),
-      encoding: "utf8",
-      timeout: 10_000,
-      stdio: ["ignore", "pipe", "ignore"],
-    }).trim();
-  } catch {
-    // Exit 1: not set. ENOENT: a directory that does not exist yet (a clone's target). A timeout: as good as
-    // not set. Each time git then uses its default ssh, and the sync's own git calls say what is wrong.
-  }
-  if (sshConfigs.size > 100) sshConfigs.clear();
-  sshConfigs.set(dir, { stamp, value });
-  return value;
-}
-
-/**
- * The ssh command git would use in `dir`, as git chooses it (GIT_SSH_COMMAND,
- * then core.sshCommand, then GIT_SSH, then ssh), with only BatchMode added:
- * the user's keys, ports and options keep working, and nothing ever prompts.
- */
-export function sshCommandFor(dir: string, env: NodeJS.ProcessEnv = process.env): string {
-  return nonInteractiveSsh(env.GIT_SSH_COMMAND || configuredSshCommand(dir) || (env.GIT_SSH ? shellWord(env.GIT_SSH) : "ssh"));
-}
-
-/**
- * The credential helper coord's git commands use instead of the user's chain:
- * `get` and `store` go to the user's helpers unchanged (`git credential fill`
- * / `approve` without coord's settings, never prompting), and `erase` is
- * ignored. git erases a credential after one failed authentication (a 401 of
- * a server having a bad minute); coord never deletes what the user stored.
- */
-export const CREDENTIAL_PROXY =
-  '!f() { unset GIT_CONFIG_PARAMETERS GIT_CONFIG_COUNT; case "$1" in get) GIT_TERMINAL_PROMPT=0 git credential fill 2>/dev/null;; store) git credential approve 2>/dev/null;; *) cat >/dev/null;; esac; }; f';
 
 export interface GitOptions {
   /** Seconds one git command may take in all (not an inactivity timeout). */
@@ -135,13 +51,7 @@ export function gitClient(dir: string, opts: GitOptions = {}): SimpleGit {
     ...(opts.signal ? { abort: opts.signal } : {}),
   };
   const git = simpleGit(options);
-  return git.env({
-    ...inheritedEnv(),
-    GIT_TERMINAL_PROMPT: "0",
-    GIT_SSH_COMMAND: sshCommandFor(dir),
-    LC_ALL: "C",
-    ...opts.env,
-  });
+  return git.env({ ...gitCommandEnv(dir).env, ...opts.env });
 }
 
 export type { Author } from "./hub.js";
@@ -230,6 +140,14 @@ export class Repo implements Hub {
       return true;
     } catch {
       return false; // any failure to answer: the outage goes on
+    }
+  }
+
+  async remoteTip(): Promise<string | undefined> {
+    try {
+      return await remoteTip(this.dir, this.remote, this.branch, this.timeout);
+    } catch (e) {
+      throw await this.remoteError(e, "reach");
     }
   }
 
@@ -391,6 +309,48 @@ export class Repo implements Hub {
    * checkout and its index are never touched.
    */
   async commitFiles(parent: string | undefined, changes: Map<string, string | null>, author: Author, message: string): Promise<string> {
+    const writer = this.signingKey || !parent || parent.length !== 40 ? undefined : await this.objectWriter();
+    if (!writer) return this.commitWithPlumbing(parent, changes, author, message);
+    const edits = new Map<string, string | null>();
+    for (const [path, content] of changes) edits.set(path, content === null ? null : await writer.write("blob", content));
+    // The same directory-by-directory edit as with plumbing (src/git/tree.ts); only the trees are written here.
+    const run = async (args: string[], input?: string): Promise<string> => {
+      if (args[0] === "mktree") {
+        const id = await writer.write("tree", treeBody((input ?? "").split("\0").filter(Boolean)));
+        this.remember(id, input ?? "");
+        return `${id}\n`;
+      }
+      const base = args.at(-1)!;
+      const known = this.trees.get(base);
+      if (known !== undefined) return known;
+      const listing = await this.git().raw(args);
+      this.remember(base, listing);
+      return listing;
+    };
+    const tree = (await editTree(run, `${parent}^{tree}`, edits)) ?? (await writer.write("tree", Buffer.alloc(0)));
+    return writer.write("commit", commitBody(tree, parent, author, message, new Date()));
+  }
+
+  /** Tree listings by tree id (or `<commit>^{tree}`): a git object never changes, so each is listed once. */
+  private readonly trees = new Map<string, string>();
+  private remember(key: string, listing: string): void {
+    if (this.trees.size >= 256) this.trees.delete(this.trees.keys().next().value!);
+    this.trees.set(key, listing);
+  }
+
+  /** The writer of loose objects when this checkout keeps them in .git/objects (not a worktree or submodule, whose .git is a file). */
+  private writer?: Promise<ObjectWriter | undefined>;
+  private objectWriter(): Promise<ObjectWriter | undefined> {
+    const objects = join(this.dir, ".git", "objects");
+    this.writer ??= lstat(objects).then(
+      (st) => (st.isDirectory() ? new ObjectWriter(objects) : undefined),
+      () => undefined,
+    );
+    return this.writer;
+  }
+
+  /** commitFiles through git's plumbing: a signed commit, a root commit, or a checkout whose objects coord does not write itself. */
+  private async commitWithPlumbing(parent: string | undefined, changes: Map<string, string | null>, author: Author, message: string): Promise<string> {
     // A directory of its own per call: one process (coord watch) may build two commits at once.
     await mkdir(join(this.stateDir, "tmp"), { recursive: true });
     const scratch = await mkdtemp(join(this.stateDir, "tmp", `commit-${process.pid}-`));
@@ -458,6 +418,15 @@ export class Repo implements Hub {
   }
 
   private async fastForwardNow(commit: string): Promise<string | undefined> {
+    // The usual case in one git call: a clean checkout that is behind (or already there). Anything in the
+    // way (local edits, an unborn branch, a rewritten history) takes the careful path below, which says why.
+    const clean = await this.git()
+      .raw(["merge", "--ff-only", "--quiet", commit])
+      .then(
+        () => true,
+        () => false,
+      );
+    if (clean) return undefined;
     const head = await this.resolve("HEAD");
     try {
       if (!head) await this.git().raw(["checkout", "--quiet", "-B", this.branch, commit]);

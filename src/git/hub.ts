@@ -41,6 +41,14 @@ export interface Hub {
   reachable(): Promise<boolean>;
 
   /**
+   * The remote's branch tip, asked without fetching: no objects move and the
+   * tracking tip stays as it was. Undefined when the remote has no such
+   * branch. A remote that cannot be reached throws. The quiet sync compares
+   * it with the tip its last sync ended on.
+   */
+  remoteTip(): Promise<string | undefined>;
+
+  /**
    * A commit id for `ref`: `trackingRef` (the tip the last fetch or push
    * left, undefined before any), or a full commit id this client has (as
    * itself). Undefined when there is no such ref or commit.

@@ -125,6 +125,11 @@ export class MemoryHub implements Hub {
     return !this.remote.down;
   }
 
+  async remoteTip(): Promise<string | undefined> {
+    this.answer();
+    return this.remote.tip(this.branch);
+  }
+
   async resolve(ref: string): Promise<string | undefined> {
     if (ref === this.trackingRef) return this.tracking;
     return this.known.has(ref) ? ref : undefined;

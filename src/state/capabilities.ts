@@ -133,6 +133,12 @@ export function detectCapabilities(dir: string, cacheFile?: string, now = Date.n
   return caps.then((c) => ({ ...c }));
 }
 
+/** When the capabilities this process knows (for its PATH) are detected again (ms), if it knows any. */
+export function capabilitiesUntil(): number | undefined {
+  const hit = seen.get(process.env.PATH ?? "");
+  return hit ? hit.at + TTL_MS : undefined;
+}
+
 interface Cached {
   at: number;
   path: string;

@@ -9,7 +9,6 @@
 // Following the log while it rotates is src/state/log-follow.ts.
 import { appendFile, type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import lockfile from "proper-lockfile";
 import { timings } from "../timings.js";
 
 export const LOG_FILE = "coord.log";
@@ -35,6 +34,8 @@ export interface SyncLogRecord {
   error?: string;
   /** Another sync held the lock. */
   skipped?: boolean;
+  /** Nothing had changed since the last sync: it only looked at the remote's tip (src/sync/quiet.ts). */
+  quiet?: boolean;
 }
 
 /** One attempt of a task. */
@@ -152,6 +153,8 @@ async function shift(stateDir: string, keep: number): Promise<void> {
 
 /** The rotation lock of coord.log (writers rotate under it; a follower lists under it), or undefined when it cannot be had. */
 export async function rotationLock(path: string): Promise<(() => Promise<void>) | undefined> {
+  // Loaded when a rotation needs it: appending a line (a quiet sync) loads no lock library.
+  const { default: lockfile } = await import("proper-lockfile");
   return lockfile
     .lock(path, {
       realpath: false,

@@ -19,6 +19,8 @@ export interface CasSteps<T> {
   push(commit: string): Promise<boolean>;
   /** Said after a rejected push, before waiting. */
   rejected?(n: number): void;
+  /** Whether try `n` was built on a tip known to be old (no fetch before it): its rejection is no contention, and the next try comes at once. */
+  stale?(n: number): boolean;
   /** The failure after the last rejected push: `attempts` pushes rejected in `elapsedMs`. */
   gaveUp(attempts: number, elapsedMs: number): Error;
 }
@@ -56,7 +58,7 @@ export async function publishWithRetry<T>(
     if ("done" in built) return built.done;
     if (await steps.push(built.commit)) return built.landed();
     steps.rejected?.(n);
-    const wait = backoffDelay(n, backoff, random);
+    const wait = steps.stale?.(n) ? 0 : backoffDelay(n, backoff, random);
     if (n >= maxAttempts || now() - start + wait > budgetMs) throw steps.gaveUp(n, now() - start);
     await sleep(wait);
   }

@@ -36,6 +36,8 @@ export interface SyncResult {
   pushed?: string;
   pushAttempts: number;
   warnings: string[];
+  /** Set when nothing had changed since a sync that had nothing to do (src/core/quiet.ts): it looked at the remote's tip only. */
+  quiet?: boolean;
   /** Set when a scheduled run skipped because it is backing off after failures. */
   backoff?: { until: string; failures: number; lastError: string };
 }
@@ -86,6 +88,9 @@ export interface Cycle {
   latest?: RepoModel;
   /** The files of that tip. */
   latestFiles?: Map<string, string>;
+  /** The tip this cycle last read or pushed, and its files (with what it pushed), to build on without a fetch. */
+  latestTip?: string;
+  latestTipFiles?: Map<string, string>;
   /** The lastSeen other machines see for this one now (a claim holds for a lease after it). */
   publishedLastSeen?: string;
   /** When this machine saw each other machine's lastSeen change, by its own clock (leases are measured by it). */

@@ -19,8 +19,25 @@ import { ownMessageFiles } from "./mail.js";
 import { STALL_AFTER } from "../state/health.js";
 import { type Cycle, checkIdentity, dropLostClaims, fastForward, lastSeenOf, READ_PATHS, stopUnwanted, type SyncResult, withOwnOrders } from "./cycle.js";
 
+/**
+ * What a publish builds its first try on instead of fetching: the tip just
+ * read, or (`stale`) the one last read, which is pushed at once on the chance
+ * that nobody pushed since; the compare-and-swap refuses it otherwise, and the
+ * next try fetches without waiting.
+ */
+export interface First {
+  tip?: string;
+  files?: Map<string, string>;
+  stale?: boolean;
+}
+
+/** The tip this cycle read last (its own publish, or the first read), to build on without a fetch. */
+export function lastRead(c: Cycle): First {
+  return c.latestTip && c.latestTipFiles ? { tip: c.latestTip, files: c.latestTipFiles, stale: true } : {};
+}
+
 /** Publishes after the publish still under way, if any (the checks while tasks run and a claim may meet). */
-export function publishSerial(c: Cycle, first: { tip?: string; files?: Map<string, string> }, message: string): Promise<Published> {
+export function publishSerial(c: Cycle, first: First, message: string): Promise<Published> {
   const next = c.chain.then(() => publish(c, first, message));
   c.chain = next.catch(() => {});
   return next;
@@ -54,10 +71,12 @@ export function commitMessage(name: string, result: SyncResult): string {
 export interface Published {
   model: RepoModel;
   files: Map<string, string>;
+  /** The tip: the commit pushed, or the one found with nothing to change. */
+  tip: string;
 }
 
 /** Publishes this machine's files on the latest tip: compare-and-swap, redone on the new tip after a rejected push. */
-export async function publish(c: Cycle, first: { tip?: string; files?: Map<string, string> }, message: string): Promise<Published> {
+export async function publish(c: Cycle, first: First, message: string): Promise<Published> {
   const { config, hub } = c.m;
   return publishWithRetry<Published>(
     {
@@ -69,6 +88,7 @@ export async function publish(c: Cycle, first: { tip?: string; files?: Map<strin
       },
       push: (commit) => hub.push(commit),
       rejected: () => c.log("push rejected (someone pushed first); retrying on the new tip"),
+      stale: (n) => n === 1 && first.stale === true,
       gaveUp: (n, ms) =>
         new CoordError(
           `gave up publishing after ${n} rejected pushes in ${Math.round(ms / 1000)} s (the remote is very busy); results are kept and the next sync publishes them`,
@@ -109,6 +129,8 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
   }
   c.latest = model;
   c.latestFiles = files;
+  c.latestTip = tip;
+  c.latestTipFiles = files;
   // STATUS is derived from the tip as it is (with this machine's own files), never from what this machine verified:
   // machines that trust differently still write the same STATUS, instead of rewriting each other's at every sync.
   const tipModel = view.checked ? readModel(await withOwnOrders(c.m, files)) : model;
@@ -126,7 +148,7 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
   if (changes.size === 0) {
     c.publishedLastSeen = previous?.lastSeen ?? c.publishedLastSeen;
     await fastForward(c.m, tip, result);
-    return { done: { model, files } };
+    return { done: { model, files, tip } };
   }
   result.pushAttempts = Math.max(result.pushAttempts, attempt);
   const commit = await commitOwned(hub, config.name, tip, changes, message.startsWith("coord:") ? message : `coord: ${config.name} ${message}`);
@@ -147,7 +169,9 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
           else view.set(path, content);
         }
       }
-      return { model: readModel(actedOn), files: after };
+      c.latestTip = commit;
+      c.latestTipFiles = after;
+      return { model: readModel(actedOn), files: after, tip: commit };
     },
   };
 }

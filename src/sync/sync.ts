@@ -15,18 +15,20 @@ import { CoordError, EXIT, RemoteUnreachable } from "../errors.js";
 import { killOrphan } from "../runner/run.js";
 import { PUSH_BUDGET_MS } from "./cas.js";
 import { describeCommand, taskMarker } from "./tasks.js";
-import { detectCapabilities } from "../state/capabilities.js";
+import { capabilitiesUntil, detectCapabilities } from "../state/capabilities.js";
 import { backoffUntil, readHealth, recordFailure, recordSuccess } from "../state/health.js";
 import { Journal } from "../state/journal.js";
 import { takeSetAside } from "../state/corrupt.js";
 import { readObserved, saveObserved } from "../state/observed.js";
-import { appendLog, CRON_LOG, rotateOutputFile } from "../state/logs.js";
+import { appendLog } from "../state/logs.js";
 import { tryLock, type HeldLock } from "../state/lock.js";
 import { type Machine, openMachine } from "./machine.js";
 import { checkIdentity, crashPoint, type Cycle, lastSeenOf, READ_PATHS, type SyncResult } from "./cycle.js";
 import { receive } from "./mail.js";
-import { commitMessage, publish } from "./push.js";
+import { commitMessage, type First, lastRead, publish } from "./push.js";
 import { claim, drain, planNow, runAll } from "./work.js";
+import { keepCronLogBounded, logQuiet, quietAnswer } from "./quiet.js";
+import { leaveStamp, type QuietEnd } from "./stamp.js";
 
 export type { TaskOutcome } from "./tasks.js";
 export { READ_PATHS, type SyncResult } from "./cycle.js";
@@ -91,10 +93,25 @@ export async function syncMachine(machine: Machine, opts: CycleOptions = {}): Pr
       log("the hub answers again: syncing now instead of waiting out the backoff");
     }
   }
+  if (!opts.dryRun && opts.run !== false) {
+    // Nothing changed since a sync that had nothing to do: one look at the remote's tip says so.
+    const asked = Date.now();
+    const stamp = await quietAnswer(
+      stateDir,
+      () => machine.hub.remoteTip(),
+      () => now().getTime(),
+    );
+    if (stamp) {
+      log("nothing changed since the last sync (the remote's tip and this machine's state are as they were)");
+      if (opts.scheduled) await keepCronLogBounded(stateDir);
+      await logQuiet(stateDir, config.name, Date.now() - asked);
+      return { ...result, waiting: stamp.waiting, quiet: true };
+    }
+  }
   const lock = await tryLock(stateDir);
   if (!lock) return { ...result, skipped: true };
   // The crontab line appends this run's output to cron.log: keep it bounded.
-  if (opts.scheduled) await rotateOutputFile(join(stateDir, CRON_LOG)).catch(() => {});
+  if (opts.scheduled) await keepCronLogBounded(stateDir);
   const started = Date.now();
   // The one coord.log record of this sync, ok or failed (a log that cannot be written fails no sync).
   const record = (error?: string) =>
@@ -109,10 +126,12 @@ export async function syncMachine(machine: Machine, opts: CycleOptions = {}): Pr
       ...(error === undefined ? {} : { error }),
     }).catch(() => {});
   try {
-    await cycle(machine, opts, result, lock, now, log);
+    const end = await cycle(machine, opts, result, lock, now, log);
     result.warnings.push(...takeSetAside()); // local state that was broken, kept aside, and what replaced it
     if (!opts.dryRun) await recordSuccess(stateDir);
     await record();
+    // Last: the stamp's fingerprint holds everything this sync wrote. Never for a dry run, which acts on nothing.
+    if (!opts.dryRun) await leaveStamp(stateDir, config, now(), result.warnings.length ? undefined : end).catch(() => {});
     return result;
   } catch (e) {
     if (!opts.dryRun && !(e instanceof CoordError && e.exitCode === EXIT.USAGE)) await recordFailure(stateDir, (e as Error).message, now(), e instanceof RemoteUnreachable);
@@ -124,7 +143,7 @@ export async function syncMachine(machine: Machine, opts: CycleOptions = {}): Pr
 }
 
 /** One cycle under the lock: recover, fetch, read, deliver, plan, claim, run, publish. */
-async function cycle(machine: Machine, opts: CycleOptions, result: SyncResult, lock: HeldLock, now: () => Date, log: (line: string) => void): Promise<void> {
+async function cycle(machine: Machine, opts: CycleOptions, result: SyncResult, lock: HeldLock, now: () => Date, log: (line: string) => void): Promise<QuietEnd | undefined> {
   const { config, hub, stateDir } = machine;
   const health = await readHealth(stateDir);
   // Leftover locks and half-done merges every time; the history check only after a failed sync.
@@ -182,27 +201,29 @@ async function cycle(machine: Machine, opts: CycleOptions, result: SyncResult, l
     ];
     return;
   }
-  let first: { tip?: string; files?: Map<string, string> } = { tip, files };
+  let first: First = { tip, files };
   if (runTasks) {
     const tasks = todo.run.map((order) => ({ order }));
-    if (todo.claim.length) {
-      tasks.push(...(await claim(c, todo.claim, first, (at) => planNow(c, at.model, at.files).claim)));
-      first = {};
-    }
+    if (todo.claim.length) tasks.push(...(await claim(c, todo.claim, first, (at) => planNow(c, at.model, at.files).claim)));
     if (tasks.length) {
       await runAll(c, tasks, lock, opts.signal);
       crashPoint("finished");
-      first = {};
       await drain(c, lock, opts.signal);
     }
+    // After work: the results go out on the tip read last, at once; a rejected push fetches and builds again.
+    if (tasks.length || todo.claim.length) first = c.latestTip ? lastRead(c) : { tip, files, stale: true };
   }
   const summary = runSummary(result, now());
   if (summary) {
     journal.data.lastRun = summary;
     await journal.save();
   }
-  await publish(c, first, commitMessage(config.name, result));
+  const end = await publish(c, first, commitMessage(config.name, result));
   await saveObserved(stateDir, c.observed, observedBefore).catch(() => {}); // lost observations only make claims of others hold longer
+  const nothingDone = !result.ran.length && !result.interrupted.length && !result.warnings.length && !result.hookAcked.length;
+  const clean = !result.ordersProblems.length && !result.fileProblems.length && !opts.signal?.aborted && runTasks;
+  if (!nothingDone || !clean) return undefined;
+  return { tip: end.tip, model: end.model, journal: journal.tasks, observed: c.observed, waiting: result.waiting, capabilitiesUntil: capabilitiesUntil() };
 }
 
 /** What a sync did, in one line, when it did anything. */

@@ -12,7 +12,7 @@ import { runOne } from "./tasks.js";
 import { appendLog } from "../state/logs.js";
 import type { HeldLock } from "../state/lock.js";
 import { type Cycle, crashPoint } from "./cycle.js";
-import { buildComputer, type Published, publishSerial } from "./push.js";
+import { buildComputer, type First, lastRead, type Published, publishSerial } from "./push.js";
 import { receive } from "./mail.js";
 
 /** Rounds of more work one sync takes on after its first (each: claim, with the results so far in the same push, then run). */
@@ -34,7 +34,8 @@ export async function drain(c: Cycle, lock: HeldLock, signal?: AbortSignal): Pro
     // Its own share only: the orders another online machine is preferred for are left to it.
     const next = planNow(c, c.latest, c.latestFiles, 0, true);
     if (next.claim.length === 0) return; // named work that came meanwhile waits for the next sync, which reads a fresh tip
-    const landed = await claim(c, next.claim, {}, (at) => planNow(c, at.model, at.files, 0, true).claim);
+    // Claimed on the tip read last, at once (the results so far ride along); a rejected push fetches and plans again.
+    const landed = await claim(c, next.claim, lastRead(c), (at) => planNow(c, at.model, at.files, 0, true).claim);
     if (landed.length === 0) return;
     await runAll(c, landed, lock, signal);
   }
@@ -52,12 +53,7 @@ const CLAIM_ROUNDS = 8;
  * this sync) and claims the next order, until its slots are full or nothing
  * is left. Returns the claims that landed, to run.
  */
-export async function claim(
-  c: Cycle,
-  claims: Claim[],
-  first: { tip?: string; files?: Map<string, string> },
-  replan: (at: Published) => Claim[],
-): Promise<{ order: Order; attempt: number }[]> {
+export async function claim(c: Cycle, claims: Claim[], first: First, replan: (at: Published) => Claim[]): Promise<{ order: Order; attempt: number }[]> {
   const landed: { order: Order; attempt: number }[] = [];
   const tried = new Set<string>();
   let todo = claims;

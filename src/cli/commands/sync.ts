@@ -5,6 +5,7 @@ import { type SyncResult, sync } from "../../sync/sync.js";
 import { resolveDir } from "../dir.js";
 import { dirOption, EXIT_CODES, examples, type Io } from "../shared.js";
 import { stopOnSignals } from "../signals.js";
+import { waitingLines } from "../waiting.js";
 
 const SYNC_STOPPED = `
   130, 143  stopped by SIGINT (Ctrl-C) or SIGTERM: its running tasks were stopped (their process groups killed) and
@@ -48,15 +49,6 @@ export function registerSync(program: Command, io: Io): void {
       if (!r.skipped && r.ordersProblems.length) process.exitCode = EXIT.INVALID_ORDERS;
       if (stop.received()) process.exitCode = stop.exitCode();
     });
-}
-
-/** One line per order that did not start; more than 3 with the same reason (a queue of ANY orders waiting for a slot) share one. */
-function waitingLines(waiting: SyncResult["waiting"]): string[] {
-  const byReason = new Map<string, string[]>();
-  for (const w of waiting) byReason.set(w.reason, [...(byReason.get(w.reason) ?? []), w.id]);
-  return [...byReason].flatMap(([reason, ids]) =>
-    ids.length <= 3 ? ids.map((id) => `${id}: not started: ${reason}`) : [`${ids.slice(0, 3).join(", ")} and ${ids.length - 3} more: not started: ${reason}`],
-  );
 }
 
 function printSync(r: SyncResult, io: Io): void {

@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// The `coord` executable. A plain `coord sync` (what cron runs every minute)
+// first asks whether anything changed since a sync that had nothing to do
+// (src/sync/quiet.ts): one look at the remote's tip, with little of coord
+// loaded. Anything else, or any doubt, runs the CLI (main.ts), loaded only
+// then: the bundle keeps the two apart (scripts/bundle.mjs).
+import { resolve } from "node:path";
+
+/** The checkout of a `coord sync` that may be quiet: only `--dir D` (or $COORD_DIR) and `--scheduled` given. */
+export function quietCandidate(argv: string[], env: NodeJS.ProcessEnv = process.env): { dir: string; scheduled: boolean } | undefined {
+  if (argv[0] !== "sync") return undefined;
+  let dir: string | undefined;
+  let scheduled = false;
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--scheduled") scheduled = true;
+    if (a === "--dir" && argv[i + 1] !== undefined) dir = argv[++i];
+    else if (a.startsWith("--dir=")) dir = a.slice("--dir=".length);
+    else return undefined; // anything else (--json, --dry-run, --help, a typo): the CLI handles it
+  }
+  dir ??= env.COORD_DIR;
+  return dir ? { dir: resolve(dir), scheduled } : undefined;
+}
+
+async function quiet(argv: string[]): Promise<boolean> {
+  const candidate = quietCandidate(argv);
+  if (!candidate) return false;
+  try {
+    const { quietCheckout } = await import("../sync/quiet.js");
+    const stamp = await quietCheckout(candidate.dir, { scheduled: candidate.scheduled });
+    if (!stamp) return false;
+    const { waitingLines } = await import("./waiting.js");
+    for (const line of waitingLines(stamp.waiting)) console.log(line);
+    console.log(`${stamp.machine}: up to date, nothing to publish`);
+    return true;
+  } catch (e) {
+    if (process.env.COORD_DEBUG === "1") console.error(e);
+    return false; // any doubt: the ordinary sync runs, and says what is wrong
+  }
+}
+
+// A reader that went away (coord daemon run | head, a closed terminal) makes every write fail with
+// EPIPE. Unheard, each failure is an uncaught error, which a daemon logs, which fails again: a loop
+// that spins a core and starves the syncs. Output nobody reads is dropped; the work goes on.
+for (const stream of [process.stdout, process.stderr])
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+  });
+
+if (!(await quiet(process.argv.slice(2)))) await (await import("./main.js")).run(process.argv.slice(2));

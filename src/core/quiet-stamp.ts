@@ -1,0 +1,24 @@
+// The quiet stamp's one rule, kept apart from the rules it is made from
+// (core/quiet.ts) so that the quiet `coord sync` loads nothing else.
+
+/** What a quiet stamp holds: the tip, the local state and the code it was made with, and until when it holds. */
+export interface QuietStamp {
+  coord: 1;
+  version: string;
+  machine: string;
+  remote: string;
+  branch: string;
+  tip: string;
+  until: number;
+  /** The local state's files (name, size, mtime), and anything else the sync's outcome depends on (PATH). */
+  fingerprint: string;
+  /** Seconds the look at the remote may take (the machine's gitTimeout). */
+  timeout: number;
+  /** The orders for this machine that did not start, and why, as the sync that made it said. */
+  waiting: { id: string; reason: string }[];
+}
+
+/** Whether `stamp` still answers for a sync now: same code, same local state, the same tip, and not yet `until`. */
+export function stampHolds(stamp: QuietStamp, current: { version: string; fingerprint: string; now: number; tip: string | undefined }): boolean {
+  return stamp.version === current.version && stamp.fingerprint === current.fingerprint && current.now < stamp.until && current.tip === stamp.tip;
+}

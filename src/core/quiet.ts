@@ -1,0 +1,101 @@
+// A quiet machine: after a sync that found nothing to do, the next syncs have
+// nothing to do either until the hub's tip moves, the machine's local state
+// changes, or the clock reaches a time some rule looks at. Those times are
+// enumerated here from the same rules (claims, clock, plan, publish, status),
+// so that a sync can answer "nothing changed" from one look at the remote tip
+// (src/sync/quiet.ts) instead of a full read. Waking early costs one ordinary
+// sync; waking late would hold back a retry, a takeover or a heartbeat, so
+// every instant is taken at the earliest any rule could act on it.
+import { CLOCK_SKEW, heardAt } from "./clock.js";
+import { MAX_LEASE } from "./claims.js";
+import { retryAt } from "./plan.js";
+import { REMOVED_ANY_KEEP_DAYS } from "./publish.js";
+import type { RepoModel } from "./repo.js";
+import { MAX_HEARTBEAT, MISSED_HEARTBEATS } from "./status.js";
+import type { Order, TaskReport } from "./types.js";
+import type { Observation } from "./clock.js";
+
+export type { QuietStamp } from "./quiet-stamp.js";
+
+/** The longest a quiet sync trusts its stamp, whatever the rules say: an hour. */
+export const MAX_QUIET_MS = 3_600_000;
+
+export interface QuietInput {
+  now: Date;
+  me: string;
+  /** The fleet at the tip the sync ended on (with this machine's file as published). */
+  model: RepoModel;
+  /** This machine's journal: its own task records. */
+  journal: Record<string, TaskReport>;
+  /** When this machine first saw each other machine's lastSeen (its own clock, ms). */
+  observed: ReadonlyMap<string, Observation>;
+  heartbeat: number;
+  claimLease: number;
+  retryBackoff: number;
+  messageRetention: number;
+  /** When this machine's detected capabilities are detected again (ms), if it knows. */
+  capabilitiesUntil?: number;
+}
+
+/**
+ * Until when (ms since the epoch) a sync at the same tip, with the same local
+ * state, does what a sync did at `now`; undefined when it is not quiet at all
+ * (a task running or claimed, a heartbeat due).
+ */
+export function quietUntil(input: QuietInput): number | undefined {
+  const now = input.now.getTime();
+  const { model, me } = input;
+  const times: number[] = [now + MAX_QUIET_MS];
+  if (input.capabilitiesUntil !== undefined) times.push(input.capabilitiesUntil);
+  // Work under way, or a claim not yet run: every sync has something to do.
+  if (Object.values(input.journal).some((t) => t.state === "in_progress" || t.state === "assigned")) return undefined;
+
+  // Its own heartbeat (while holding no claims: none are, see above).
+  const mine = model.computers.get(me);
+  const published = Date.parse(mine?.lastSeen ?? "");
+  if (!Number.isFinite(published) || published > now) return undefined;
+  times.push(published + input.heartbeat * 1000);
+
+  // Every other machine: when it turns offline, its claims expire, a preferred machine counts as gone, a
+  // failoverAfter passes — by its word and by this machine's observation; a lastSeen too far ahead to be
+  // believed becomes believable.
+  const orders = model.orders?.orders ?? [];
+  const failovers = orders.flatMap((o) => (o.failoverAfter !== undefined ? [o.failoverAfter] : []));
+  for (const [name, file] of model.computers) {
+    if (name === me) continue;
+    const leases = new Set<number>([input.claimLease, ...Object.values(file.tasks).flatMap((t) => (t.lease !== undefined ? [t.lease] : []))]);
+    const spans = [
+      ...[...leases].map((l) => Math.min(l, MAX_LEASE)),
+      MISSED_HEARTBEATS * Math.min(file.heartbeat, MAX_HEARTBEAT),
+      MISSED_HEARTBEATS * Math.min(file.heartbeat, MAX_LEASE),
+      ...failovers,
+    ];
+    const seen = Date.parse(file.lastSeen);
+    if (Number.isFinite(seen) && heardAt(file.lastSeen, input.now) === undefined) times.push(seen - CLOCK_SKEW * 1000);
+    const from = [heardAt(file.lastSeen, input.now), input.observed.get(name)?.at].filter((t): t is number => t !== undefined);
+    for (const at of from) for (const s of spans) times.push(at + s * 1000);
+  }
+
+  // Orders: a notBefore reached, a retry due (its own, or another machine's failed try of an ANY order).
+  const byId = new Map<string, Order>(orders.map((o) => [o.id, o]));
+  for (const order of orders) if (order.notBefore) times.push(Date.parse(order.notBefore));
+  const reports: [string, TaskReport][] = [...Object.entries(input.journal)];
+  for (const file of model.computers.values()) reports.push(...Object.entries(file.tasks));
+  for (const [id, report] of reports) {
+    const order = byId.get(id);
+    if (order && report.state === "failed") {
+      const at = retryAt(order, report, input.retryBackoff);
+      if (at) times.push(at.getTime());
+    }
+  }
+  // Its own reports of removed ANY orders are dropped some days after they ended.
+  for (const report of Object.values(input.journal)) {
+    const ended = Date.parse(report.finishedAt ?? report.startedAt ?? "");
+    if (report.lease !== undefined && Number.isFinite(ended)) times.push(ended + REMOVED_ANY_KEEP_DAYS * 86_400_000);
+  }
+  // Its own messages are archived once acknowledged and older than the retention.
+  for (const file of model.messageFiles) if (file.from === me) for (const m of file.messages) times.push(Date.parse(m.at) + input.messageRetention * 1000);
+
+  const future = times.filter((t) => Number.isFinite(t) && t > now);
+  return future.length ? Math.min(...future) : undefined;
+}

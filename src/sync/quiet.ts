@@ -1,0 +1,61 @@
+// The quiet sync: when the last sync had nothing to do (src/core/quiet.ts
+// says until when that holds), a sync first compares the remote's tip with
+// the one that sync ended on, and the local state with what it was. All the
+// same: nothing to do, at the cost of one `git ls-remote`. Anything
+// different, or any doubt: the ordinary sync runs. `coord sync` asks this
+// before it loads the rest of coord (src/cli/entry.ts); a daemon asks it at
+// each tick (syncMachine).
+import { type QuietStamp, stampHolds } from "../core/quiet-stamp.js";
+import { VERSION } from "../package.js";
+import { lstat } from "node:fs/promises";
+import { join } from "node:path";
+import { remoteTip } from "../git/remote-tip.js";
+import { appendLog, CRON_LOG, rotateOutputFile } from "../state/logs.js";
+import { localFingerprint, readQuiet } from "../state/quiet.js";
+
+/** The stamp, when it answers for a sync now: the tip (asked with `tipOf`) and the local state are as it says. */
+export async function quietAnswer(stateDir: string, tipOf: (stamp: QuietStamp) => Promise<string | undefined>, now: () => number): Promise<QuietStamp | undefined> {
+  const stamp = await readQuiet(stateDir);
+  if (!stamp || stamp.version !== VERSION || now() >= stamp.until) return undefined;
+  const fingerprint = await localFingerprint(stateDir);
+  if (fingerprint !== stamp.fingerprint) return undefined;
+  // A remote that does not answer: the ordinary sync tries, says why, and counts the failure.
+  const tip = await tipOf(stamp).catch(() => undefined);
+  return stampHolds(stamp, { version: VERSION, fingerprint, now: now(), tip }) ? stamp : undefined;
+}
+
+/**
+ * The quiet answer for the checkout in `dir`, read without opening the
+ * machine (its config is in the stamp), and logged as the sync it stands
+ * for. Undefined: the ordinary sync must run. A checkout whose `.git` is a
+ * file (a worktree, a submodule) always syncs the ordinary way.
+ */
+export async function quietCheckout(dir: string, opts: { scheduled?: boolean; now?: () => number } = {}): Promise<QuietStamp | undefined> {
+  const now = opts.now ?? Date.now;
+  const started = now();
+  const gitDir = join(dir, ".git");
+  const plain = await lstat(gitDir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!plain) return undefined;
+  const stateDir = join(gitDir, "coord");
+  const stamp = await quietAnswer(stateDir, (s) => remoteTip(dir, s.remote, s.branch, s.timeout), now);
+  if (!stamp) return undefined;
+  if (opts.scheduled) await keepCronLogBounded(stateDir);
+  await logQuiet(stateDir, stamp.machine, now() - started);
+  return stamp;
+}
+
+/** The crontab line appends each run's output to cron.log: a scheduled sync, quiet or not, keeps it bounded. */
+export function keepCronLogBounded(stateDir: string): Promise<void> {
+  return rotateOutputFile(join(stateDir, CRON_LOG)).then(
+    () => {},
+    () => {}, // a file that cannot be moved aside fails no sync
+  );
+}
+
+/** The coord.log line of a quiet sync. */
+export function logQuiet(stateDir: string, machine: string, durationMs: number): Promise<void> {
+  return appendLog(stateDir, { kind: "sync", machine, ok: true, durationMs, ran: [], delivered: 0, quiet: true }).catch(() => {}); // a log that cannot be written fails no sync
+}

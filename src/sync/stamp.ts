@@ -1,0 +1,51 @@
+// After a sync: the quiet stamp when it had nothing to do (src/core/quiet.ts
+// says until when), which the next sync answers from (src/sync/quiet.ts).
+import { quietUntil } from "../core/quiet.js";
+import type { RepoModel } from "../core/repo.js";
+import type { TaskReport } from "../core/types.js";
+import type { Observation } from "../core/clock.js";
+import { VERSION } from "../package.js";
+import { clearQuiet, localFingerprint, writeQuiet } from "../state/quiet.js";
+import type { MachineConfig } from "../state/config.js";
+
+/** What a sync that had nothing to do leaves for the next one. */
+export interface QuietEnd {
+  tip: string;
+  model: RepoModel;
+  journal: Record<string, TaskReport>;
+  observed: ReadonlyMap<string, Observation>;
+  waiting: { id: string; reason: string }[];
+  capabilitiesUntil?: number;
+}
+
+/** After a sync: the stamp when it had nothing to do (`end`), else none, so that no older stamp answers. */
+export async function leaveStamp(stateDir: string, config: MachineConfig, now: Date, end: QuietEnd | undefined): Promise<void> {
+  const until =
+    end &&
+    quietUntil({
+      now,
+      me: config.name,
+      model: end.model,
+      journal: end.journal,
+      observed: end.observed,
+      heartbeat: config.heartbeat,
+      claimLease: config.claimLease,
+      retryBackoff: config.retryBackoff,
+      messageRetention: config.messageRetention,
+      ...(end.capabilitiesUntil !== undefined ? { capabilitiesUntil: end.capabilitiesUntil } : {}),
+    });
+  if (!end || until === undefined) return clearQuiet(stateDir);
+  // Last of all, so that the fingerprint holds what this sync wrote.
+  await writeQuiet(stateDir, {
+    coord: 1,
+    version: VERSION,
+    machine: config.name,
+    remote: config.remote,
+    branch: config.branch,
+    tip: end.tip,
+    until,
+    fingerprint: await localFingerprint(stateDir),
+    timeout: config.gitTimeout,
+    waiting: end.waiting,
+  });
+}

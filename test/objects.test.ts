@@ -1,0 +1,60 @@
+// Objects coord writes itself (src/git/objects.ts) must be exactly the ones git
+// makes: the same ids for the same trees and commits, and a repository git
+// checks (fsck) without a word.
+import { execFileSync } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { commitBody, ObjectWriter, objectId, treeBody } from "../src/git/objects.js";
+
+let dir: string | undefined;
+afterEach(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+const git = (cwd: string, args: string[], input?: string, env: NodeJS.ProcessEnv = {}) =>
+  execFileSync("git", args, { cwd, input, encoding: "utf8", env: { ...process.env, ...env } }).trim();
+
+describe("objects written by coord are git's own", () => {
+  it("blobs, trees (any order of entries, odd names, links, subtrees) and commits get git's ids; fsck finds nothing wrong", async () => {
+    dir = await mkdtemp(join(tmpdir(), "coord-objects-"));
+    git(dir, ["init", "-q"]);
+    const w = new ObjectWriter(join(dir, ".git", "objects"));
+    const a = await w.write("blob", "hello\n");
+    expect(a).toBe(git(dir, ["hash-object", "--stdin"], "hello\n"));
+    const unicode = await w.write("blob", "é ✓ \u0000 binary-ish\n");
+    expect(git(dir, ["cat-file", "-p", unicode])).toBe("é ✓ \u0000 binary-ish");
+    const sub = await w.write("tree", treeBody([`100644 blob ${a}\tz.md`, `100755 blob ${a}\trun.sh`]));
+    // Entries in no particular order; a tree named like a file prefix ("a" vs "a.b" vs "a/"), a link, a name with a tab.
+    const entries = [`100644 blob ${a}\ta.b`, `040000 tree ${sub}\ta`, `120000 blob ${a}\tlink`, `100644 blob ${unicode}\twith\ttab`, `100644 blob ${a}\tA`];
+    const ours = await w.write("tree", treeBody(entries));
+    const theirs = git(dir, ["mktree", "-z"], entries.map((e) => `${e}\0`).join(""));
+    expect(ours).toBe(theirs);
+    expect(objectId("tree", treeBody(entries))).toBe(theirs);
+    const when = new Date("2026-06-01T12:00:00Z");
+    const author = { name: "coord m1", email: "m1@coord.invalid" };
+    const commit = await w.write("commit", commitBody(ours, undefined, author, "coord: m1 status", when));
+    const env = {
+      GIT_AUTHOR_NAME: author.name,
+      GIT_AUTHOR_EMAIL: author.email,
+      GIT_COMMITTER_NAME: author.name,
+      GIT_COMMITTER_EMAIL: author.email,
+      GIT_AUTHOR_DATE: "1780315200 +0000",
+      GIT_COMMITTER_DATE: "1780315200 +0000",
+    };
+    expect(commit).toBe(git(dir, ["commit-tree", ours, "-m", "coord: m1 status"], undefined, env));
+    const child = await w.write("commit", commitBody(sub, commit, author, "second\n", when));
+    expect(child).toBe(git(dir, ["commit-tree", sub, "-p", commit, "-m", "second"], undefined, env));
+    // Written again: the same id, nothing rewritten.
+    expect(await w.write("tree", treeBody(entries))).toBe(ours);
+    git(dir, ["update-ref", "refs/heads/main", child]);
+    expect(git(dir, ["fsck", "--strict", "--no-dangling"])).toBe("");
+  });
+
+  it("refuses what is no tree entry", () => {
+    expect(() => treeBody(["100644 blob nothex\tx"])).toThrow(/not a tree entry/);
+    expect(() => treeBody([`100644 blob ${"a".repeat(40)}\t`])).toThrow(/not a tree entry/);
+  });
+});
