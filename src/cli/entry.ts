@@ -4,23 +4,7 @@
 // (src/sync/quiet.ts): one look at the remote's tip, with little of coord
 // loaded. Anything else, or any doubt, runs the CLI (main.ts), loaded only
 // then: the bundle keeps the two apart (scripts/bundle.mjs).
-import { resolve } from "node:path";
-
-/** The checkout of a `coord sync` that may be quiet: only `--dir D` (or $COORD_DIR) and `--scheduled` given. */
-export function quietCandidate(argv: string[], env: NodeJS.ProcessEnv = process.env): { dir: string; scheduled: boolean } | undefined {
-  if (argv[0] !== "sync") return undefined;
-  let dir: string | undefined;
-  let scheduled = false;
-  for (let i = 1; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === "--scheduled") scheduled = true;
-    if (a === "--dir" && argv[i + 1] !== undefined) dir = argv[++i];
-    else if (a.startsWith("--dir=")) dir = a.slice("--dir=".length);
-    else return undefined; // anything else (--json, --dry-run, --help, a typo): the CLI handles it
-  }
-  dir ??= env.COORD_DIR;
-  return dir ? { dir: resolve(dir), scheduled } : undefined;
-}
+import { quietCandidate } from "./quiet-args.js";
 
 async function quiet(argv: string[]): Promise<boolean> {
   const candidate = quietCandidate(argv);
