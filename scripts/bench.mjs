@@ -5,19 +5,22 @@
 // bench/results.md.
 //
 //   npm run bench                     everything; writes bench/results.md
-//   npm run bench:smoke               sizes ÷ 10, fewer repetitions; writes nothing (CI runs it)
+//   npm run bench:smoke               sizes ÷ 10, fewer repetitions; writes nothing (CI runs it after npm test, which builds)
 //   node scripts/bench.mjs --only=noop,scale   some rows (names below); writes nothing
 //
 // Goals never fail the run (the table says met or missed); it exits non-zero
 // only when a row could not run at all, so the bench cannot rot unnoticed.
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { cpus, platform, release } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { CLI, cleanupAll, dur, REPO, run, say, SMOKE } from "./bench/lib.mjs";
 
-if (!existsSync(CLI)) {
-  console.error(`bench: ${CLI} is missing; run npm run build first (npm run bench does)`);
+// The built CLI is what is measured: it must be there and not older than the sources.
+const newest = (dir) =>
+  readdirSync(dir, { withFileTypes: true }).reduce((t, e) => Math.max(t, e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs), 0);
+if (!existsSync(CLI) || statSync(CLI).mtimeMs < newest(join(REPO, "src"))) {
+  console.error(`bench: ${CLI} is ${existsSync(CLI) ? "older than src/" : "missing"}; run npm run build first (npm run bench and npm test do)`);
   process.exit(2);
 }
 

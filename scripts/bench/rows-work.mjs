@@ -21,7 +21,8 @@ export async function watchLatency() {
       // The first order (i = -1) is not counted: it shows the watcher is up.
       if (i >= 0) say(`push → task start ${i + 1}/${reps}`);
       const stamp = join(f.root, `started-${i + 1}`);
-      orders.push({ id: `latency-${i + 1}`, to: "w1", run: `date +%s%3N > '${stamp}'` });
+      // The time first, then the file whole (a rename): the bench never reads it half written.
+      orders.push({ id: `latency-${i + 1}`, to: "w1", run: `date +%s%3N > '${stamp}.part' && mv '${stamp}.part' '${stamp}'` });
       const pushedAt = await personCommit(f, person, { "ORDERS.json": ordersText(orders) }, `order latency-${i + 1}`);
       for (let t = 0; t < (i < 0 ? 600 : 300) && !existsSync(stamp); t++) await sleep(50);
       if (!watcher.running()) throw new Error(`coord watch exited: ${watcher.output().trim().slice(-300)}`);
@@ -159,7 +160,13 @@ export async function outageRecovery() {
     for (let k = 0; k < 60; k++) {
       const due = origin + k * 1000;
       if (performance.now() < due) await sleep(due - performance.now());
-      if (k === outageTicks) back = sleep(Math.random() * 1000).then(() => daemon.start().then(() => (backAt = performance.now())));
+      if (k === outageTicks) {
+        back = sleep(Math.random() * 1000).then(() => {
+          backAt = performance.now(); // the hub's git daemon starts: it answers within milliseconds
+          return daemon.start();
+        });
+        back.catch(() => {}); // awaited below: a failed restart fails the row there, not the process now
+      }
       const begun = performance.now();
       const r = await f.coord(["sync", "--scheduled", "--json", "--dir", dir]);
       const json = syncJson(r);
@@ -180,7 +187,11 @@ export async function outageRecovery() {
       ratio: "",
       goal: "the first tick after the hub is back syncs",
       met: first !== undefined && (first === firstTickAfter || first.begun < backAt),
-      notes: `${ticks.length} ticks, ${outageTicks}+ during the outage, ${after.length} after the hub was back`,
+      notes:
+        `${ticks.length} ticks, ${ticks.length - after.length} begun before the hub was back` +
+        (first
+          ? `; the sync through began ${dur(Math.abs(first.begun - backAt))} ${first.begun < backAt ? "before" : "after"} it was back (its probe found it)`
+          : "; none got through"),
     };
   } finally {
     await f.cleanup();
