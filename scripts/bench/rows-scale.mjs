@@ -63,7 +63,7 @@ export async function atScale() {
     }
     const mib = (xs) => Math.max(...xs.map((x) => x ?? Number.NaN));
     const [n, t, rn, rt] = [median(noop), median(task), mib(rss), mib(taskRss)];
-    const label = `${machines} machines, ${orderCount} orders, ${messages} messages`;
+    const label = `${machines} machines, ${orderCount.toLocaleString("en")} orders, ${messages.toLocaleString("en")} messages`;
     return [
       {
         n: "4a",
@@ -147,7 +147,7 @@ export async function historyGrowth() {
     const b = [];
     const reps = size(9, 2);
     for (let i = 0; i < reps; i++) {
-      say(`no-op sync, ${few} vs ${many} commits: ${i + 1}/${reps}`);
+      say(`no-op sync, ${few} vs ${many.toLocaleString("en")} commits: ${i + 1}/${reps}`);
       const first = i % 2 ? short : long;
       const second = i % 2 ? long : short;
       const x = (await syncOk(f, first)).ms;

@@ -138,7 +138,7 @@ export async function concurrentSyncs() {
     return {
       n: "3",
       what: `${count} machines syncing at once (each publishes a task result)`,
-      coord: dur(median(coordTimes)),
+      coord: `${dur(median(coordTimes))}, ${median(attempts)} push attempts`,
       base: `${count} serial fetch+commit+push ${dur(median(baseTimes))}`,
       ratio: `${times(m)} (median of rounds)`,
       goal: "≤ 3×, no give-ups",
