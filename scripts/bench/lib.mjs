@@ -1,0 +1,318 @@
+// The bench's tools: whole processes timed from spawn to exit, each with a
+// deadline; fixtures in their own temp dirs with a fresh HOME, removed at the
+// end; a `git daemon` on loopback; a person who uses plain git.
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, connect } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+export const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const CLI = join(REPO, "dist", "coord.mjs");
+const RSS_PRELOAD = pathToFileURL(join(REPO, "scripts", "bench", "rss.mjs")).href;
+
+/** `--smoke` or BENCH_SMOKE=1: sizes ÷ 10, fewer repetitions; nothing written. */
+export const SMOKE = process.argv.includes("--smoke") || process.env.BENCH_SMOKE === "1";
+
+/** `full` in a full run, `smoke` (default: a tenth, at least 1) in a smoke run. */
+export function size(full, smoke = Math.max(1, Math.round(full / 10))) {
+  return SMOKE ? smoke : full;
+}
+
+/** A person's and the raw-git baselines' identity: CI has none configured. */
+export const PERSON = ["-c", "user.name=A Person", "-c", "user.email=person@bench.invalid"];
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Everything that must not outlive the bench: children (killed by process group) and fixtures.
+const children = new Set();
+const cleanups = new Set();
+
+/** Kills every child still running and removes every fixture: at the end, and on SIGINT/SIGTERM. */
+export function cleanupAll() {
+  for (const child of children) killGroup(child, "SIGKILL");
+  for (const fn of [...cleanups].reverse()) {
+    try {
+      fn();
+    } catch {
+      /* best effort */
+    }
+  }
+  cleanups.clear();
+}
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.once(signal, () => {
+    cleanupAll();
+    process.exit(130);
+  });
+}
+
+function killGroup(child, signal) {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    /* gone */
+  }
+}
+
+/**
+ * Runs `cmd args` to its end (killed with its process group after `timeoutMs`): exit code, output
+ * and wall time in ms, from spawn to exit.
+ */
+export function run(cmd, args, { cwd, env, timeoutMs = 180_000, input } = {}) {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    const child = spawn(cmd, args, { cwd, env, detached: true, stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+    children.add(child);
+    let out = "";
+    let err = "";
+    let timedOut = false;
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    if (input !== undefined) child.stdin.end(input);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child, "SIGKILL");
+    }, timeoutMs);
+    child.on("error", (e) => (err += String(e)));
+    child.on("close", (code, signal) => {
+      const ms = performance.now() - started;
+      clearTimeout(timer);
+      children.delete(child);
+      resolve({ code: code ?? (signal ? 128 : -1), out, err: timedOut ? `${err}\n(killed after ${timeoutMs} ms)` : err, ms, timedOut });
+    });
+  });
+}
+
+/** A process left running (watch, daemon run): `stop()` sends SIGTERM, waits (bounded), then SIGKILLs its group. */
+export function start(cmd, args, { cwd, env } = {}) {
+  const child = spawn(cmd, args, { cwd, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  children.add(child);
+  let output = "";
+  child.stdout.on("data", (d) => (output = (output + d).slice(-20_000)));
+  child.stderr.on("data", (d) => (output = (output + d).slice(-20_000)));
+  const closed = new Promise((r) => child.once("close", r));
+  return {
+    output: () => output,
+    running: () => child.exitCode === null && child.signalCode === null,
+    stop: async (graceMs = 15_000) => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        const done = await Promise.race([closed.then(() => true), sleep(graceMs).then(() => false)]);
+        if (!done) killGroup(child, "SIGKILL");
+      }
+      killGroup(child, "SIGKILL"); // what it left behind in its group (a task's process)
+      await Promise.race([closed, sleep(5_000)]);
+      children.delete(child);
+    },
+  };
+}
+
+/** The first line of a failed command's stderr (or stdout), for an error message. */
+function why(r) {
+  return ((r.err || r.out).trim().split("\n").find(Boolean) ?? `exit code ${r.code}`).slice(0, 300);
+}
+
+/** Runs and throws, saying what failed, unless it exits 0. */
+export async function must(cmd, args, opts) {
+  const r = await run(cmd, args, opts);
+  if (r.code !== 0) throw new Error(`${[cmd, ...args].join(" ").slice(0, 200)} failed: ${why(r)}`);
+  return r;
+}
+
+/**
+ * A fixture: its own temp dir with a fresh HOME, an environment for every process it starts
+ * (no GIT_* or COORD_* of the caller, the user's git config out of reach), and `cleanup()`, which
+ * removes it (also run on a signal).
+ */
+export function fixture(label) {
+  const root = mkdtempSync(join(tmpdir(), `coord-bench-${label}-`));
+  const home = join(root, "home");
+  mkdirSync(home);
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^(GIT_|COORD_)/.test(k)) env[k] = v;
+  Object.assign(env, { HOME: home, XDG_CONFIG_HOME: join(home, ".config"), GIT_CONFIG_NOSYSTEM: "1", GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" });
+  const stops = [];
+  const f = {
+    root,
+    home,
+    env,
+    /** Something to stop before the dir is removed (a daemon, a watcher). */
+    onCleanup: (fn) => stops.push(fn),
+    coord: (args, opts = {}) => run(process.execPath, [CLI, ...args], { env, ...opts }),
+    mustCoord: (args, opts = {}) => must(process.execPath, [CLI, ...args], { env, ...opts }),
+    git: (args, opts = {}) => must("git", args, { env, ...opts }),
+    cleanup: async () => {
+      for (const fn of stops.reverse()) await Promise.resolve(fn()).catch(() => {});
+      stops.length = 0;
+      remove();
+    },
+  };
+  const remove = () => {
+    rmSync(root, { recursive: true, force: true });
+    cleanups.delete(remove);
+  };
+  cleanups.add(remove);
+  return f;
+}
+
+/**
+ * A coord process with a preload of the bench's own (scripts/bench/rss.mjs) that writes its peak
+ * resident set size at exit: `{ ...run result, rssMiB }`. Product code has no hook for it.
+ */
+export async function coordWithRss(f, args, opts = {}) {
+  const file = join(f.root, `rss-${Math.random().toString(36).slice(2)}`);
+  const r = await run(process.execPath, [`--import=${RSS_PRELOAD}`, CLI, ...args], { env: { ...f.env, BENCH_RSS_FILE: file }, ...opts });
+  let rssMiB;
+  try {
+    rssMiB = Number(readFileSync(file, "utf8")) / 1024; // kilobytes
+    rmSync(file, { force: true });
+  } catch {
+    rssMiB = undefined;
+  }
+  return { ...r, rssMiB };
+}
+
+/** The JSON that `coord sync --json` printed, or undefined. */
+export function syncJson(r) {
+  try {
+    return JSON.parse(r.out);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A `coord sync --json` that must succeed: its parsed result and wall time. */
+export async function syncOk(f, dir, extra = []) {
+  const r = await f.coord(["sync", "--json", "--dir", dir, ...extra]);
+  const json = syncJson(r);
+  if (r.code !== 0 || !json) throw new Error(`coord sync --dir ${dir} failed (exit ${r.code}): ${why(r)}`);
+  return { ...r, json };
+}
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+function listening(port) {
+  return new Promise((resolve) => {
+    const s = connect(port, "127.0.0.1", () => {
+      s.end();
+      resolve(true);
+    });
+    s.on("error", () => resolve(false));
+  });
+}
+
+/**
+ * `git daemon` serving the fixture's root on 127.0.0.1 (a free port), push enabled. `url(name)`;
+ * `stop()` and `start()` again on the same port (an outage); stopped by the fixture's cleanup.
+ */
+export async function gitDaemon(f) {
+  const port = await freePort();
+  let daemon;
+  const api = {
+    port,
+    url: (name) => `git://127.0.0.1:${port}/${name}`,
+    start: async () => {
+      daemon = start("git", ["daemon", "--reuseaddr", "--export-all", "--enable=receive-pack", `--base-path=${f.root}`, "--listen=127.0.0.1", `--port=${port}`, f.root], {
+        env: f.env,
+      });
+      for (let i = 0; i < 200; i++) {
+        if (await listening(port)) return;
+        if (!daemon.running()) break;
+        await sleep(50);
+      }
+      throw new Error(`git daemon did not listen on 127.0.0.1:${port}: ${daemon.output().trim().slice(0, 300)}`);
+    },
+    stop: async () => {
+      await daemon?.stop(5_000);
+      daemon = undefined;
+    },
+  };
+  await api.start();
+  f.onCleanup(() => api.stop());
+  return api;
+}
+
+/**
+ * A person's commit of `files` (path → text) to the hub's main, pushed (again on the fresh tip
+ * while machines push). Returns when the push that landed started (Date.now()).
+ */
+export async function personCommit(f, person, files, message) {
+  for (let attempt = 1; ; attempt++) {
+    await f.git(["-C", person, "fetch", "--quiet", "origin"]);
+    await f.git(["-C", person, "reset", "--quiet", "--hard", "origin/main"]);
+    for (const [path, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(person, path)), { recursive: true });
+      writeFileSync(join(person, path), text);
+    }
+    await f.git(["-C", person, "add", "--", ...Object.keys(files)]);
+    await f.git(["-C", person, ...PERSON, "commit", "--quiet", "-m", message]);
+    const pushedAt = Date.now();
+    const r = await run("git", ["-C", person, "push", "--quiet", "origin", "HEAD:main"], { env: f.env });
+    if (r.code === 0) return pushedAt;
+    if (attempt >= 30) throw new Error(`the person's push was rejected ${attempt} times: ${why(r)}`);
+    await sleep(50 + Math.random() * 100 * attempt);
+  }
+}
+
+/** An ORDERS.json text. */
+export function ordersText(orders) {
+  return `${JSON.stringify({ $schema: "coordination/orders.schema.json", version: 1, orders }, null, 2)}\n`;
+}
+
+/** A hub (`coord hub create`) served by a git daemon, and `n` machines initialised against it as `names`. */
+export async function fleet(f, names, { person = true } = {}) {
+  const daemon = await gitDaemon(f);
+  await f.mustCoord(["hub", "create", join(f.root, "hub.git")]);
+  const remote = daemon.url("hub.git");
+  const dirs = Object.fromEntries(names.map((name) => [name, join(f.root, name)]));
+  // Four at a time: their registrations race to the hub as machines joining together do.
+  for (let i = 0; i < names.length; i += 4) {
+    await Promise.all(names.slice(i, i + 4).map((name) => f.mustCoord(["init", dirs[name], "--name", name, "--remote", remote])));
+  }
+  const personDir = join(f.root, "person");
+  if (person) await f.git(["clone", "--quiet", remote, personDir]);
+  return { daemon, remote, hub: join(f.root, "hub.git"), dirs, person: personDir };
+}
+
+// Statistics and formatting.
+
+export function median(xs) {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** A duration for the table: "54 ms", "0.64 s", "12.3 s". */
+export function dur(ms) {
+  if (!Number.isFinite(ms)) return "—";
+  if (ms < 100) return `${ms.toFixed(0)} ms`;
+  if (ms < 10_000) return `${(ms / 1000).toFixed(2)} s`;
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** min–max of a list of ms, for a note. */
+export function spread(xs) {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  return s.length ? `${dur(s[0])}–${dur(s.at(-1))}, n = ${s.length}` : "n = 0";
+}
+
+export const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : Number.NaN);
+export const times = (r) => (Number.isFinite(r) ? `${r.toFixed(2)}×` : "—");
+
+/** Progress on stderr, so the table on stdout stays clean. */
+export function say(line) {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+}
