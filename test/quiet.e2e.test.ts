@@ -24,8 +24,13 @@ describe("coord sync, quiet", () => {
     expect(quiet).toMatchObject({ code: 0, out: "alpha: up to date, nothing to publish\n", err: "" });
     expect(await lastLog(dir)).toMatchObject({ kind: "sync", ok: true, quiet: true });
     expect(await fetches(dir)).toBe(before); // it did not fetch: it asked for the tip only
-    // --json goes through the whole CLI, which answers from the stamp too.
-    expect(JSON.parse((await cliExec(["sync", "--json", "--dir", dir])).out)).toMatchObject({ quiet: true, ran: [] });
+    // --json: the same result the CLI prints for a quiet sync (the in-process one, as a daemon has it).
+    const quick = JSON.parse((await cliExec(["sync", "--json", "--dir", dir])).out);
+    const { syncMachine } = await import("../src/sync/sync.js");
+    const { openMachine } = await import("../src/sync/machine.js");
+    const inProcess = await syncMachine(await openMachine(dir));
+    expect(quick).toEqual({ ...inProcess });
+    expect(quick).toMatchObject({ quiet: true, ran: [], machine: "alpha" });
 
     await pushOrders(fleet, [{ id: "hello", to: "alpha", run: "true" }]);
     const ran = await cliExec(["sync", "--dir", dir]);
@@ -42,13 +47,12 @@ describe("coord sync, quiet", () => {
     expect(down.err).not.toMatch(/\n\s+at /); // a sentence, no stack
   });
 
-  it("only a plain sync (--dir, $COORD_DIR, --scheduled) is answered before the CLI loads", () => {
-    expect(quietCandidate(["sync", "--dir", "/x"], {})).toEqual({ dir: "/x", scheduled: false });
-    expect(quietCandidate(["sync", "--dir=/x", "--scheduled"], {})).toEqual({ dir: "/x", scheduled: true });
-    expect(quietCandidate(["sync"], { COORD_DIR: "/y" })).toEqual({ dir: "/y", scheduled: false });
+  it("only a plain sync (--dir, $COORD_DIR, --scheduled, --json) is answered before the CLI loads", () => {
+    expect(quietCandidate(["sync", "--dir", "/x"], {})).toEqual({ dir: "/x", scheduled: false, json: false });
+    expect(quietCandidate(["sync", "--dir=/x", "--scheduled", "--json"], {})).toEqual({ dir: "/x", scheduled: true, json: true });
+    expect(quietCandidate(["sync"], { COORD_DIR: "/y" })).toEqual({ dir: "/y", scheduled: false, json: false });
     expect(quietCandidate(["sync"], {})).toBeUndefined(); // the checkout around the current directory: the CLI finds it
     for (const other of [
-      ["sync", "--json", "--dir", "/x"],
       ["sync", "--dry-run", "--dir", "/x"],
       ["sync", "--no-run", "--dir", "/x"],
       ["sync", "--help"],

@@ -13,6 +13,13 @@ async function quiet(argv: string[]): Promise<boolean> {
     const { quietCheckout } = await import("../sync/quiet.js");
     const stamp = await quietCheckout(candidate.dir, { scheduled: candidate.scheduled });
     if (!stamp) return false;
+    if (candidate.json) {
+      // The result `coord sync --json` prints, as a quiet sync in the CLI gives it.
+      const none: never[] = [];
+      const r = { machine: stamp.machine, skipped: false, ran: none, wouldRun: none, waiting: stamp.waiting, interrupted: none, delivered: none, hookAcked: none };
+      console.log(JSON.stringify({ ...r, ordersProblems: none, fileProblems: none, pushAttempts: 0, warnings: none, quiet: true }, null, 2));
+      return true;
+    }
     const { waitingLines } = await import("./waiting.js");
     for (const line of waitingLines(stamp.waiting)) console.log(line);
     console.log(`${stamp.machine}: up to date, nothing to publish`);
