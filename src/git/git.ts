@@ -527,7 +527,7 @@ export class Repo implements Hub {
     }
   }
 
-  /** Whether `a` is an ancestor of (or is) `b` in the whole history (a shallow checkout fetches the rest first); false when either is unknown even then. */
+  /** Whether `a` is an ancestor of (or is) `b` in the whole history (a shallow checkout fetches older commits when its boundary is in the way); false when either is unknown even then. */
   async isAncestor(a: string, b: string): Promise<boolean> {
     return isAncestorInHistory(this.history, a, b);
   }

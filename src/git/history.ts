@@ -135,14 +135,19 @@ export async function throughHistory<T>(h: HistoryGit, q: HistoryQuestion<T>): P
 }
 
 /**
- * Whether `a` is `b` or one of its ancestors in the whole history. In a
- * shallow checkout a "no" may only be the boundary in the way (or `a` lying
- * below it, never fetched): the rest of the history is fetched once, and the
- * question asked again. False when either commit is unknown even then.
+ * Whether `a` is `b` or one of its ancestors in the whole history. A "no"
+ * asked of a shallow checkout is final only when the walk back from `b`
+ * reaches no boundary (all of `b`'s history is here: a rollback to an old
+ * commit brings all of its history); otherwise the checkout is deepened
+ * (DEEPEN_STEPS, then all of it) until `a` is found or nothing older is
+ * left. False when `a` is unknown even then.
  */
 export async function isAncestorInHistory(h: HistoryGit, a: string, b: string): Promise<boolean> {
-  if (await ancestorHere(h, a, b)) return true; // a path found here is a path in the whole history
-  if ((await shallowBoundary(h)).size === 0) return false;
-  await fetchOlder(h, "all", `whether commit ${a.slice(0, 12)} is in the history of ${b.slice(0, 12)}`);
-  return ancestorHere(h, a, b);
+  for (let step = 0; ; step++) {
+    const boundary = await shallowBoundary(h); // before asking, as in throughHistory
+    if (await ancestorHere(h, a, b)) return true; // a path found here is a path in the whole history
+    if (boundary.size === 0 || !(await reachesBoundary(h, b, boundary))) return false;
+    if (step > DEEPEN_STEPS.length) return false; // the remote sent nothing older: `a` is not in what it has
+    await fetchOlder(h, DEEPEN_STEPS[step] ?? "all", `whether commit ${a.slice(0, 12)} is in the history of ${b.slice(0, 12)}`);
+  }
 }
