@@ -86,6 +86,118 @@ await measure("5 machines publish at the same instant (heartbeat due)", 5, async
 console.log(`  rejected pushes retried in those 5 rounds: ${retries} (of 25 publishes)`);
 rmSync(root, { recursive: true, force: true });
 
+// History size (issue 14): a hub with 100k commits (COORD_BENCH_COMMITS) against one with 100, both
+// behind git daemon on loopback (a hub on a local path git clones whole by hard links, at any size).
+// Targets: coord init ≤ 2 × git clone --depth 1 of the same hub (the clone itself is one); a sync with
+// nothing new on the big history ≤ 1.2 × the same on the small one.
+{
+  const { spawn, spawnSync } = await import("node:child_process");
+  const { createServer } = await import("node:net");
+  const { renderComputer: render } = await import("../dist/core/computer.js");
+  const root = mkdtempSync(join(tmpdir(), "coord-history-"));
+  const bigCount = Number(process.env.COORD_BENCH_COMMITS ?? 100_000);
+  /** A hub of `n` commits: 10 machines' heartbeats, and a person's ORDERS.json every 1000, made with git fast-import. */
+  const historyHub = async (name, n) => {
+    const dir = join(root, name);
+    const { commit } = await hubCreate(dir);
+    const base = Math.floor(Date.now() / 1000) - n * 60;
+    const parts = [];
+    for (let i = 0; i < n; i++) {
+      const g = `ghost${i % 10}`;
+      const person = i % 1000 === 500;
+      const file = person ? "ORDERS.json" : `coordination/COMPUTER_${g}.md`;
+      const content = person
+        ? `${JSON.stringify({ version: 1, orders: [{ id: `o${i}`, to: "ghost1", run: "true" }] }, null, 2)}\n`
+        : render({
+            coord: 1,
+            name: g,
+            uuid: g,
+            state: "idle",
+            lastSeen: new Date((base + i * 60) * 1000).toISOString(),
+            heartbeat: 900,
+            capabilities: { os: "linux" },
+            orders: { seen: "x", valid: true },
+            tasks: {},
+          });
+      const who = person ? "person <p@example.invalid>" : `coord ${g} <${g}@coord.invalid>`;
+      parts.push(
+        `commit refs/heads/main\ncommitter ${who} ${base + i * 60} +0000\ndata 4\nbeat\n${i === 0 ? `from ${commit}\n` : ""}M 100644 inline ${file}\ndata ${Buffer.byteLength(content)}\n${content}\n`,
+      );
+    }
+    const r = spawnSync("git", ["fast-import", "--quiet"], { cwd: dir, input: parts.join(""), maxBuffer: 1 << 30 });
+    if (r.status !== 0) throw new Error(String(r.stderr));
+    execFileSync("git", ["repack", "-adq"], { cwd: dir });
+  };
+  const t0 = performance.now();
+  await historyHub("small.git", 100);
+  await historyHub("big.git", bigCount);
+  console.log(`${`hubs of 100 and ${bigCount} commits made (fast-import, repack)`.padEnd(58)} ${(performance.now() - t0).toFixed(0).padStart(8)} ms`);
+  const port = await new Promise((res) => {
+    const srv = createServer().listen(0, "127.0.0.1", () => {
+      const p = srv.address().port;
+      srv.close(() => res(p));
+    });
+  });
+  const daemon = spawn("git", ["daemon", "--reuseaddr", "--export-all", "--enable=receive-pack", `--base-path=${root}`, "--listen=127.0.0.1", `--port=${port}`, root], {
+    stdio: "ignore",
+  });
+  const url = (name) => `git://127.0.0.1:${port}/${name}`;
+  for (let i = 0; i < 100 && spawnSync("git", ["ls-remote", url("small.git")]).status !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+  try {
+    const clones = [];
+    const timed = async (label, runs, fn) => {
+      const times = [];
+      for (let i = 0; i < runs; i++) {
+        const t = performance.now();
+        await fn(i);
+        times.push(performance.now() - t);
+      }
+      times.sort((a, b) => a - b);
+      const median = times[Math.floor(times.length / 2)];
+      console.log(`${label.padEnd(58)} median ${median.toFixed(1).padStart(8)} ms   min ${times[0].toFixed(1)}   max ${times.at(-1).toFixed(1)}   (n=${runs})`);
+      return median;
+    };
+    const cloneDir = () => {
+      const d = join(root, `clone-${clones.length}`);
+      clones.push(d);
+      return d;
+    };
+    const shallow = await timed(`git clone --depth 1, ${bigCount} commits`, 3, () =>
+      execFileSync("git", ["clone", "--quiet", "--depth", "1", "--no-tags", "--branch", "main", url("big.git"), cloneDir()]),
+    );
+    await timed(`git clone (full), ${bigCount} commits`, 1, () => execFileSync("git", ["clone", "--quiet", url("big.git"), cloneDir()]));
+    const initBig = await timed(`coord init (in process), ${bigCount} commits`, 3, (i) => init({ dir: join(root, `big-${i}`), name: `big-${i}`, remote: url("big.git") }));
+    const initSmall = await timed("coord init (in process), 100 commits", 3, (i) => init({ dir: join(root, `small-${i}`), name: `small-${i}`, remote: url("small.git") }));
+    const cli = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "coord.mjs");
+    await timed(`coord init (the CLI), ${bigCount} commits`, 1, () =>
+      execFileSync(process.execPath, [cli, "init", join(root, "big-cli"), "--name", "big-cli", "--remote", url("big.git")], { stdio: "ignore" }),
+    );
+    console.log(`  coord init / git clone --depth 1: ${(initBig / shallow).toFixed(2)} (target ≤ 2); init at ${bigCount} / at 100 commits: ${(initBig / initSmall).toFixed(2)}`);
+    // A sync with nothing new, interleaved so that both see the same load.
+    for (const dir of [join(root, "small-0"), join(root, "big-0")]) for (let i = 0; i < 2; i++) await sync({ dir });
+    const small = [];
+    const bigTimes = [];
+    for (let i = 0; i < 10; i++) {
+      for (const [dir, into] of [
+        [join(root, "small-0"), small],
+        [join(root, "big-0"), bigTimes],
+      ]) {
+        const t = performance.now();
+        await sync({ dir });
+        into.push(performance.now() - t);
+      }
+    }
+    const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    console.log(`${"sync with nothing new, 100 commits (git daemon)".padEnd(58)} median ${median(small).toFixed(1).padStart(8)} ms`);
+    console.log(`${`sync with nothing new, ${bigCount} commits (git daemon)`.padEnd(58)} median ${median(bigTimes).toFixed(1).padStart(8)} ms`);
+    console.log(`  big / small: ${(median(bigTimes) / median(small)).toFixed(2)} (target ≤ 1.2)`);
+  } finally {
+    daemon.kill("SIGTERM");
+    await new Promise((res) => (daemon.exitCode !== null ? res() : daemon.once("close", res)));
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
 // Work distribution on real git: rounds for 5 machines syncing together to drain 20 ANY orders,
 // and, after an outage of the hub, the time from the hub answering again to the first sync that
 // gets through (scheduled syncs, one tick a second, as a daemon with "*/1 * * * * *" runs them).

@@ -82,7 +82,8 @@ export async function init(opts: InitOptions): Promise<InitResult> {
   if (existing && existing.name !== opts.name) throw new CoordError(`${dir} is already machine "${existing.name}"; use another directory for "${opts.name}"`, EXIT.USAGE);
 
   const repo = new Repo(dir, stateDir, "origin", branch);
-  let tip = await repo.fetch();
+  // A clone made just now fetched the branch already (none there: an empty hub, or no such branch yet: ask).
+  let tip = (cloned ? await repo.resolve(repo.trackingRef) : undefined) ?? (await repo.fetch());
   let scaffolded = false;
   if (!tip) {
     log("the remote is empty: scaffolding the coordination repository");
