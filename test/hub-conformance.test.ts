@@ -1,9 +1,9 @@
 // One contract, two hubs: every clause of Hub (src/git/hub.ts) checked on real
 // git (a bare repository in a temp dir, a clone per machine, driven through
-// Repo), again with shallow clones (`--depth 1` over a file:// URL, as coord
-// init clones a hub over a URL), and on the in-memory hub
-// (src/git/memory-hub.ts). What passes here on all is what a test on the
-// fake may rely on.
+// Repo) and on the in-memory hub (src/git/memory-hub.ts); the history
+// questions also on shallow clones (`--depth 1` over a file:// URL, as coord
+// init clones a hub over a URL). What passes here on all is what a test on
+// the fake may rely on.
 import { mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -71,7 +71,6 @@ async function seed(hub: Hub, entries: Record<string, string>): Promise<string> 
 
 describe.each([
   ["real git", () => realGit()],
-  ["real git, shallow clones", () => realGit({ shallow: true })],
   ["memory", inMemory],
 ])("Hub on %s", (_, makeWorld) => {
   let world: World;
@@ -213,6 +212,41 @@ describe.each([
     expect(await b.pathHistory(c4, "coordination/never.md", 10)).toEqual([]);
   });
 
+  it("a file over its path's size limit comes back as the limit marker, not its content", async () => {
+    const w = await start();
+    const a = await w.client();
+    const big = "x".repeat(1024 * 1024 + 1); // a file outside coordination/ may be 1 MiB
+    const tip = await seed(a, { "notes/big.txt": big, "notes/fits.txt": "x".repeat(1024 * 1024) });
+    const read = await a.readFiles(tip, ["notes"]);
+    expect(read.get("notes/big.txt")).toBe(tooBigBlob("notes/big.txt", big.length));
+    expect(notReadReason(read.get("notes/big.txt")!)).toMatch(/more than the 1 MiB/);
+    expect(read.get("notes/fits.txt")!.length).toBe(1024 * 1024);
+  });
+
+  it("reading a commit this machine does not have fails; resolving it finds nothing", async () => {
+    const w = await start();
+    const a = await w.client();
+    await seed(a, { "ORDERS.json": "o" });
+    const unknown = "0123456789abcdef0123456789abcdef01234567";
+    await expect(a.readFiles(unknown, [])).rejects.toThrow();
+    expect(await a.resolve(unknown)).toBeUndefined();
+  });
+});
+
+// History questions again on shallow clones (`--depth 1`, as coord init clones a hub over a URL): a clone of an empty
+// hub is complete, so only a machine that joins a hub with history is shallow, and that is what this asks.
+describe.each([
+  ["real git", () => realGit()],
+  ["real git, shallow clones", () => realGit({ shallow: true })],
+  ["memory", inMemory],
+])("Hub history on %s", (_, makeWorld) => {
+  let world: World;
+  afterEach(() => world?.cleanup());
+  const start = async () => {
+    world = await makeWorld();
+    return world;
+  };
+
   it("a machine that joins after the history was made (a shallow clone on git) answers for the whole history", async () => {
     const w = await start();
     const a = await w.client();
@@ -239,25 +273,5 @@ describe.each([
       expect(await late.isAncestor(v1, tip)).toBe(true);
       expect(await late.isAncestor(tip, v1)).toBe(false);
     }
-  });
-
-  it("a file over its path's size limit comes back as the limit marker, not its content", async () => {
-    const w = await start();
-    const a = await w.client();
-    const big = "x".repeat(1024 * 1024 + 1); // a file outside coordination/ may be 1 MiB
-    const tip = await seed(a, { "notes/big.txt": big, "notes/fits.txt": "x".repeat(1024 * 1024) });
-    const read = await a.readFiles(tip, ["notes"]);
-    expect(read.get("notes/big.txt")).toBe(tooBigBlob("notes/big.txt", big.length));
-    expect(notReadReason(read.get("notes/big.txt")!)).toMatch(/more than the 1 MiB/);
-    expect(read.get("notes/fits.txt")!.length).toBe(1024 * 1024);
-  });
-
-  it("reading a commit this machine does not have fails; resolving it finds nothing", async () => {
-    const w = await start();
-    const a = await w.client();
-    await seed(a, { "ORDERS.json": "o" });
-    const unknown = "0123456789abcdef0123456789abcdef01234567";
-    await expect(a.readFiles(unknown, [])).rejects.toThrow();
-    expect(await a.resolve(unknown)).toBeUndefined();
   });
 });
