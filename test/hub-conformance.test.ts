@@ -1,7 +1,9 @@
 // One contract, two hubs: every clause of Hub (src/git/hub.ts) checked on real
 // git (a bare repository in a temp dir, a clone per machine, driven through
-// Repo) and on the in-memory hub (src/git/memory-hub.ts). What passes here on
-// both is what a test on the fake may rely on.
+// Repo) and on the in-memory hub (src/git/memory-hub.ts); the history
+// questions also on shallow clones (`--depth 1` over a file:// URL, as coord
+// init clones a hub over a URL). What passes here on all is what a test on
+// the fake may rely on.
 import { mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -17,23 +19,30 @@ interface World {
   client(): Promise<Hub>;
   /** The remote goes away (true) or comes back (false). */
   outage(down: boolean): Promise<void>;
+  /** Whether clients are cloned shallow (git only). */
+  shallowClones?: boolean;
+  /** Whether the client's checkout is a shallow clone (git only). */
+  shallow?(hub: Hub): Promise<boolean>;
   cleanup(): Promise<void>;
 }
 
-async function realGit(): Promise<World> {
+async function realGit(opts: { shallow?: boolean } = {}): Promise<World> {
   const root = await tempDir("coord-hub-");
   const hub = join(root, "hub.git");
   await git(root, "init", "--quiet", "--bare", "--initial-branch=main", hub);
   let n = 0;
   return {
+    shallowClones: opts.shallow === true,
     async client() {
       const dir = join(root, `m${++n}`);
-      await git(root, "clone", "--quiet", hub, dir);
+      // Shallow: the newest commit only (an empty hub has none yet, and is cloned as it is).
+      await git(root, "clone", "--quiet", ...(opts.shallow ? ["--depth", "1", `file://${hub}`] : [hub]), dir);
       const stateDir = join(dir, ".git", "coord");
       await mkdir(stateDir);
       return new Repo(dir, stateDir);
     },
     outage: (down) => (down ? rename(hub, `${hub}.away`) : rename(`${hub}.away`, hub)),
+    shallow: async (h) => (await git((h as Repo).dir, "rev-parse", "--is-shallow-repository")).trim() === "true",
     cleanup: () => rm(root, { recursive: true, force: true }),
   };
 }
@@ -61,7 +70,7 @@ async function seed(hub: Hub, entries: Record<string, string>): Promise<string> 
 }
 
 describe.each([
-  ["real git", realGit],
+  ["real git", () => realGit()],
   ["memory", inMemory],
 ])("Hub on %s", (_, makeWorld) => {
   let world: World;
@@ -221,5 +230,48 @@ describe.each([
     const unknown = "0123456789abcdef0123456789abcdef01234567";
     await expect(a.readFiles(unknown, [])).rejects.toThrow();
     expect(await a.resolve(unknown)).toBeUndefined();
+  });
+});
+
+// History questions again on shallow clones (`--depth 1`, as coord init clones a hub over a URL): a clone of an empty
+// hub is complete, so only a machine that joins a hub with history is shallow, and that is what this asks.
+describe.each([
+  ["real git", () => realGit()],
+  ["real git, shallow clones", () => realGit({ shallow: true })],
+  ["memory", inMemory],
+])("Hub history on %s", (_, makeWorld) => {
+  let world: World;
+  afterEach(() => world?.cleanup());
+  const start = async () => {
+    world = await makeWorld();
+    return world;
+  };
+
+  it("a machine that joins after the history was made (a shallow clone on git) answers for the whole history", async () => {
+    const w = await start();
+    const a = await w.client();
+    const path = "ORDERS.json";
+    let tip = await seed(a, { [path]: "v1", "coordination/x.md": "0" });
+    const v1 = tip;
+    const changes = [v1];
+    for (let i = 1; i <= 12; i++) {
+      // Mostly other files: the path's changes lie deeper than the newest commit.
+      tip = await a.commitFiles(tip, files(i % 5 === 0 ? { [path]: `v${i}` } : { "coordination/x.md": String(i) }), i % 2 ? bob : ann, `c${i}`);
+      if (i % 5 === 0) changes.unshift(tip);
+    }
+    tip = await a.commitFiles(tip, files({ "coordination/x.md": "last" }), ann, "last");
+    expect(await a.push(tip)).toBe(true);
+    const late = await w.client();
+    if (w.shallow) expect(await w.shallow(late)).toBe(w.shallowClones);
+    expect(await late.fetch()).toBe(tip);
+    // Not the newest commit (which a shallow clone's boundary would seem to add every file in), but the real changes.
+    expect((await late.pathHistory(tip, path, 10)).map((h) => h.commit)).toEqual(changes);
+    expect((await late.pathHistory(tip, path, 1)).map((h) => h.commit)).toEqual([changes[0]]);
+    expect((await late.pathHistory(tip, "coordination/never.md", 10)).map((h) => h.commit)).toEqual([]);
+    expect(await late.readFiles(v1, [path])).toEqual(files({ [path]: "v1" })); // a commit it lists is one the client has
+    if (late.isAncestor) {
+      expect(await late.isAncestor(v1, tip)).toBe(true);
+      expect(await late.isAncestor(tip, v1)).toBe(false);
+    }
   });
 });

@@ -1,5 +1,7 @@
 // coord init: clone (or adopt) a checkout, give it a machine identity, and
 // register the machine by publishing its file. Running it again is harmless.
+// The clone is shallow over a URL (the configured branch's newest commit:
+// cloneCheckout in src/git/local.ts); history is fetched when asked for.
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import { readdir } from "node:fs/promises";
@@ -10,7 +12,7 @@ import { readModel } from "../core/repo.js";
 import type { ComputerFile } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { firstLine, Repo } from "../git/git.js";
-import { addRemote, cloneInto, remoteUrlOf } from "../git/local.js";
+import { addRemote, cloneCheckout, remoteUrlOf } from "../git/local.js";
 import { loadConfig, type MachineConfig, newConfig, saveConfig } from "../state/config.js";
 import { exists } from "../state/files.js";
 import { Journal } from "../state/journal.js";
@@ -68,7 +70,7 @@ export async function init(opts: InitOptions): Promise<InitResult> {
     if (entries.length > 0) throw new CoordError(`${dir} exists, is not empty and is not a git checkout; choose an empty directory`, EXIT.USAGE);
     log(`cloning ${redact(opts.remote)} into ${dir}`);
     try {
-      await cloneInto(opts.remote, dir);
+      await cloneCheckout(opts.remote, dir, branch);
     } catch (e) {
       throw new CoordError(`could not clone ${redact(opts.remote)}: ${firstLine(String((e as Error).message))}`, EXIT.FAILURE);
     }
@@ -80,7 +82,8 @@ export async function init(opts: InitOptions): Promise<InitResult> {
   if (existing && existing.name !== opts.name) throw new CoordError(`${dir} is already machine "${existing.name}"; use another directory for "${opts.name}"`, EXIT.USAGE);
 
   const repo = new Repo(dir, stateDir, "origin", branch);
-  let tip = await repo.fetch();
+  // A clone made just now fetched the branch already (none there: an empty hub, or no such branch yet: ask).
+  let tip = (cloned ? await repo.resolve(repo.trackingRef) : undefined) ?? (await repo.fetch());
   let scaffolded = false;
   if (!tip) {
     log("the remote is empty: scaffolding the coordination repository");

@@ -16,6 +16,7 @@ import { ALLOWED_ENV, CREDENTIAL_PROXY, gitCommandEnv } from "./env.js";
 export { CREDENTIAL_PROXY, sshCommandFor } from "./env.js";
 import { notRead, tooBigBlob } from "../core/limits.js";
 import type { Author, Hub, PathCommit } from "./hub.js";
+import { ancestorHere, type HistoryGit, isAncestorInHistory, throughHistory } from "./history.js";
 import { editTree } from "./tree.js";
 import { remoteTip } from "./remote-tip.js";
 import { commitBody, ObjectWriter, treeBody } from "./objects.js";
@@ -192,28 +193,31 @@ export class Repo implements Hub {
    * paths it changed (none for a merge).
    */
   async pathLog(tip: string, paths: string[], max: number): Promise<{ sha: string; at: string; who: string; paths: string[] }[]> {
-    const log = await this.git().raw(["log", "--reverse", `--max-count=${max}`, "--format=%x00%H%x09%aI%x09%an", "--name-only", tip, "--", ...paths]);
-    return log
-      .split("\0")
-      .filter(Boolean)
-      .map((block) => {
-        const [head, ...changed] = block.split("\n");
-        const [sha, at, ...who] = head!.split("\t");
-        return { sha: sha!, at: at!, who: who.join("\t"), paths: changed.filter(Boolean) };
-      });
+    const ask = async () =>
+      (await this.git().raw(["log", "--reverse", `--max-count=${max}`, "--format=%x00%H%x09%aI%x09%an", "--name-only", tip, "--", ...paths]))
+        .split("\0")
+        .filter(Boolean)
+        .map((block) => {
+          const [head, ...changed] = block.split("\n");
+          const [sha, at, ...who] = head!.split("\t");
+          return { sha: sha!, at: at!, who: who.join("\t"), paths: changed.filter(Boolean) };
+        });
+    // In a shallow checkout, older commits are fetched until the answer is a full clone's (src/git/history.ts).
+    return throughHistory(this.history, { what: `the history of ${paths.join(", ")}`, tip, ask, changes: (l) => l.map((c) => c.sha), full: (l) => l.length >= max });
   }
 
   /** Hub.pathHistory: the commits reachable from `tip` that changed the file `path`, newest first, at most `max`. */
   async pathHistory(tip: string, path: string, max: number): Promise<PathCommit[]> {
     // A literal pathspec: a name with `*` or `?` in it is that name, not a pattern.
-    const log = await this.git().raw(["log", `--max-count=${max}`, "--format=%H%x09%at%x09%an", tip, "--", `:(literal)${path}`]);
-    return log
-      .split("\n")
-      .filter(Boolean)
-      .map((line) => {
-        const [commit, at, ...author] = line.split("\t");
-        return { commit: commit!, at: new Date(Number(at) * 1000), author: author.join("\t") };
-      });
+    const ask = async () =>
+      (await this.git().raw(["log", `--max-count=${max}`, "--format=%H%x09%at%x09%an", tip, "--", `:(literal)${path}`]))
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => {
+          const [commit, at, ...author] = line.split("\t");
+          return { commit: commit!, at: new Date(Number(at) * 1000), author: author.join("\t") };
+        });
+    return throughHistory(this.history, { what: `the history of ${path}`, tip, ask, changes: (l) => l.map((c) => c.commit), full: (l) => l.length >= max });
   }
 
   /**
@@ -229,10 +233,26 @@ export class Repo implements Hub {
       "gpg.x509.program=false",
       "log.showSignature=false",
     ].flatMap((c) => ["-c", c]);
-    const out = await this.git().raw([...config, "log", "-1", "--format=%H%x1f%G?%x1f%GS%x1f%an <%ae>", tip, "--", `:(literal)${path}`]);
-    const [commit, status, signer, author] = out.trim().split("\x1f");
-    if (!commit) return undefined;
-    return { commit, status: (STATUSES.has(status ?? "") ? status : "E") as SignatureStatus, signer: signer ?? "", author: author ?? "" };
+    const ask = async (): Promise<Change | undefined> => {
+      const out = await this.git().raw([...config, "log", "-1", "--format=%H%x1f%G?%x1f%GS%x1f%an <%ae>", tip, "--", `:(literal)${path}`]);
+      const [commit, status, signer, author] = out.trim().split("\x1f");
+      if (!commit) return undefined;
+      return { commit, status: (STATUSES.has(status ?? "") ? status : "E") as SignatureStatus, signer: signer ?? "", author: author ?? "" };
+    };
+    // A shallow checkout's boundary commit looks as if it added every file: never taken for the change (src/git/history.ts).
+    return throughHistory(this.history, { what: `the newest change of ${path}`, tip, ask, changes: (c) => (c ? [c.commit] : []), full: (c) => c !== undefined });
+  }
+
+  /** This checkout as the history questions of src/git/history.ts see it. */
+  private get history(): HistoryGit {
+    return {
+      run: (args, timeout) => this.git(timeout === undefined ? {} : { timeout }).raw(args),
+      dir: this.dir,
+      remote: this.remote,
+      branch: this.branch,
+      timeout: this.timeout,
+      describe: (e) => firstLine(String((e as Error)?.message ?? e)),
+    };
   }
 
   /** The file at `path` in `commit`, or undefined when the commit has no such file. */
@@ -457,7 +477,9 @@ export class Repo implements Hub {
         .map((l) => l.trim());
       // Not a fast-forward: when HEAD only holds commits the remote had (its history was rewritten by
       // a force-push), the checkout follows the remote; commits of its own are kept.
-      if (head && !(await this.isAncestor(head, commit))) {
+      // Asked of what this checkout has, even when shallow: HEAD and every tip it fetched arrived with all the
+      // commits between them, so a "no" here is the whole history's (src/git/history.ts).
+      if (head && !(await ancestorHere(this.history, head, commit))) {
         if (await this.wasPublished(head)) {
           const inTheWay = await this.git()
             .raw(["reset", "--keep", "--quiet", commit])
@@ -474,17 +496,9 @@ export class Repo implements Hub {
     }
   }
 
-  /** Whether `a` is an ancestor of (or is) `b`; false when either is unknown here. */
+  /** Whether `a` is an ancestor of (or is) `b` in the whole history (a shallow checkout fetches older commits when its boundary is in the way); false when either is unknown even then. */
   async isAncestor(a: string, b: string): Promise<boolean> {
-    // simple-git does not fail on `merge-base --is-ancestor`'s exit code 1 alone: compare the merge base.
-    return (
-      (
-        await this.git()
-          .raw(["merge-base", a, b])
-          .catch(() => "")
-      ) // exit 1: no common history, so not an ancestor
-        .trim() === a
-    );
+    return isAncestorInHistory(this.history, a, b);
   }
 
   /** Whether `commit` was on the remote branch at some time this checkout saw it (the tracking ref's reflog). */
@@ -496,7 +510,7 @@ export class Repo implements Hub {
     ) // no reflog (reflogs off): nothing seen
       .split("\n")
       .filter(Boolean);
-    for (const tip of [...new Set(seen)]) if (await this.isAncestor(commit, tip)) return true;
+    for (const tip of [...new Set(seen)]) if (await ancestorHere(this.history, commit, tip)) return true;
     return false;
   }
 

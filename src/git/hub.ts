@@ -86,18 +86,27 @@ export interface Hub {
 
   /**
    * The commits reachable from `tip` that changed the file `path` (added,
-   * modified or deleted it), newest first, at most `max` of them.
+   * modified or deleted it), newest first, at most `max` of them. The whole
+   * history's answer, however much of it the client holds: a shallow git
+   * checkout fetches older commits until its boundary is out of the way
+   * (src/git/history.ts), and a boundary commit is never listed as a change.
+   * Every commit listed is one this client has (readFiles reads it).
    */
   pathHistory(tip: string, path: string, max: number): Promise<PathCommit[]>;
 
   /**
    * The newest commit reachable from `tip` that changed `path`, with its
-   * signature checked against the given allowed-signers files only. Only a
+   * signature checked against the given allowed-signers files only; the
+   * whole history's answer, as pathHistory's. Only a
    * hub that carries signatures has it (git; the in-memory hub has none, so
    * a machine that requires signed orders needs git).
    */
   lastChange?(tip: string, path: string, signers: { allowed: string; revoked?: string }): Promise<Change | undefined>;
 
-  /** Whether `ancestor` is `descendant` or one of its ancestors (false too when either is unknown here). Only with lastChange. */
+  /**
+   * Whether `ancestor` is `descendant` or one of its ancestors in the whole
+   * history (a shallow checkout fetches older commits when its boundary is in
+   * the way); false too when either is unknown even then. Only with lastChange.
+   */
   isAncestor?(ancestor: string, descendant: string): Promise<boolean>;
 }

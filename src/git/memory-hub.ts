@@ -3,7 +3,9 @@
 // and the commits it has. It keeps Hub's contract (src/git/hub.ts; the same
 // conformance suite runs on it and on real git), so several machines can race
 // on it in milliseconds: two clients that build on the same tip, the second
-// push returns false. No git runs here. Ids are deterministic: a SHA-1 of the
+// push returns false. Each client holds the whole history, as a full clone
+// does (a shallow git checkout gives the same answers: src/git/history.ts).
+// No git runs here. Ids are deterministic: a SHA-1 of the
 // commit's content, its time taken from the remote's clock (by default one
 // second per commit from 2024-01-01).
 import { Buffer } from "node:buffer";

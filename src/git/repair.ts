@@ -10,7 +10,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from "node:pat
 import { GitPluginError } from "simple-git";
 import { redact } from "../core/redact.js";
 import { DEFAULT_GIT_TIMEOUT, firstLine, gitClient } from "./git.js";
-import { absoluteGitDir, configGet } from "./local.js";
+import { absoluteGitDir, cloneCheckout, configGet } from "./local.js";
 
 export interface RepairOptions {
   /** The remote: a configured remote name ("origin") or a URL / path. */
@@ -213,16 +213,9 @@ async function reclone(dir: string, gitDir: string, opts: RepairOptions, stamp: 
   const tmp = await freeSibling(`${dir}.reclone-${stamp}`);
   const broken = await freeSibling(`${dir}.broken-${stamp}`);
   log(`cloning ${redact(url)} into ${tmp}`);
-  const clone = (args: string[]) => gitClient(dirname(dir), { timeout: timeout * 5 }).raw(["clone", "--quiet", "--origin", name, ...args, url, tmp]);
   try {
-    try {
-      await clone(["--branch", opts.branch]);
-    } catch (e) {
-      // An empty remote has no branch yet: a plain clone is as good.
-      if (!/remote branch .* not found|could not find remote branch/i.test(String((e as Error).message))) throw e;
-      await rm(tmp, { recursive: true, force: true });
-      await clone([]);
-    }
+    // As coord init clones (shallow over a URL); an empty remote, without the branch yet, as it is.
+    await cloneCheckout(url, tmp, opts.branch, { cwd: dirname(dir), timeout: timeout * 5, origin: name });
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     throw new Error(`could not clone ${redact(url)}: ${firstLine(String((e as Error).message))}`);

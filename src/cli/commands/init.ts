@@ -9,7 +9,7 @@ export function registerInit(program: Command, io: Io): void {
     .command("init <dir>")
     .description("clone (or adopt) a checkout of the hub and register this machine in it")
     .requiredOption("--name <machine>", "this machine's name: lowercase letters, digits and dashes")
-    .requiredOption("--remote <url>", "the hub: a path, ssh://, https:// or git:// URL")
+    .requiredOption("--remote <url>", "the hub: a path (cloned whole), or an ssh://, https://, git:// or file:// URL (newest commit only)")
     .option("--branch <branch>", "branch to use", "main")
     .option("--heartbeat <duration>", "commit lastSeen at most this often when nothing else changes (default 15m)")
     .option("--reclaim", "take over the existing machine file of this name (this machine, reinstalled)")
