@@ -1,7 +1,8 @@
 // The coordination repository as a model: the orders (ORDERS.json and the
 // machines' delegated files) and every machine's file, read from one commit.
 // Broken files are reported and left out, never fixed.
-import { parseComputer } from "./computer.js";
+import { parseComputer, withOwnTables } from "./computer.js";
+import { parsedFile } from "./parsed.js";
 import { parseMessageFile, type MessageFile } from "./messages.js";
 import { unreadable } from "./limits.js";
 import { parseOrderSources } from "./orders.js";
@@ -28,30 +29,15 @@ export interface RepoModel {
 }
 
 /**
- * Parsed machine files by exact text: YAML parsing dominates reading a large
- * fleet, and a sync (or a daemon) reads the same files again and again. The
- * results are shared, so nothing may change them (nothing does: every writer
- * builds new objects). Bounded; a pure function's memo, so still no I/O here.
+ * Machine `name`'s file at `path` as readers take it (bounded, then parsed),
+ * or why it is not read. Parse results are kept by blob id (core/parsed.ts):
+ * YAML parsing dominates reading a large fleet, and a sync (or a daemon)
+ * reads the same files again and again. The results are shared, so nothing
+ * may change them (nothing does: every writer builds new objects).
  */
-const parsed = new Map<string, ComputerFile | Error>();
-/** Machine `name`'s file at `path` as readers take it (bounded, then parsed, memoised), or why it is not read. */
 export function readComputer(path: string, name: string, text: string): ComputerFile | Error {
   const tooBig = unreadable(path, text);
-  return tooBig ? new Error(tooBig) : memo(`${name}\0${text}`, () => parseComputer(text, name));
-}
-
-function memo(key: string, parse: () => ComputerFile): ComputerFile | Error {
-  let hit = parsed.get(key);
-  if (hit === undefined) {
-    try {
-      hit = parse();
-    } catch (e) {
-      hit = e as Error;
-    }
-    if (parsed.size >= 2000) parsed.clear();
-    parsed.set(key, hit);
-  }
-  return hit;
+  return tooBig ? new Error(tooBig) : parsedFile(path, text, () => parseComputer(text, name), withOwnTables);
 }
 
 /** What a path of the tree is to coord. */
@@ -112,11 +98,9 @@ export function readModel(files: Map<string, string>): RepoModel {
           fileProblems.push({ file, message: `ignored: ${tooBig}; its sender rewrites it at its next sync` });
           continue;
         }
-        try {
-          messageFiles.push(parseMessageFile(text, path));
-        } catch (e) {
-          fileProblems.push({ file, message: `ignored: ${(e as Error).message}; its sender rewrites it at its next sync` });
-        }
+        const parsed = parsedFile(path, text, () => parseMessageFile(text, path));
+        if (parsed instanceof Error) fileProblems.push({ file, message: `ignored: ${parsed.message}; its sender rewrites it at its next sync` });
+        else messageFiles.push(parsed);
         continue;
       }
       case "computer": {

@@ -20,6 +20,7 @@ import { backoffUntil, readHealth, recordFailure, recordSuccess } from "../state
 import { Journal } from "../state/journal.js";
 import { takeSetAside } from "../state/corrupt.js";
 import { readObserved, saveObserved } from "../state/observed.js";
+import { loadParsed, saveParsed } from "../state/parsed.js";
 import { appendLog, CRON_LOG, rotateOutputFile } from "../state/logs.js";
 import { tryLock, type HeldLock } from "../state/lock.js";
 import { type Machine, openMachine } from "./machine.js";
@@ -108,6 +109,7 @@ export async function syncMachine(machine: Machine, opts: CycleOptions = {}): Pr
       delivered: result.delivered.length,
       ...(error === undefined ? {} : { error }),
     }).catch(() => {});
+  await loadParsed(stateDir);
   try {
     await cycle(machine, opts, result, lock, now, log);
     result.warnings.push(...takeSetAside()); // local state that was broken, kept aside, and what replaced it
@@ -119,6 +121,7 @@ export async function syncMachine(machine: Machine, opts: CycleOptions = {}): Pr
     await record((e as Error).message);
     throw e;
   } finally {
+    if (!opts.dryRun) await saveParsed(stateDir);
     await lock.release();
   }
 }

@@ -1,0 +1,7 @@
+// Preloaded with `node --import` by the fleet measurements: at exit, appends
+// this process's peak resident set size (KiB) to $COORD_BENCH_RSS_FILE.
+// Measurement only; never part of coord.
+import { appendFileSync } from "node:fs";
+
+const file = process.env.COORD_BENCH_RSS_FILE;
+if (file) process.on("exit", () => appendFileSync(file, `${process.resourceUsage().maxRSS}\n`));
