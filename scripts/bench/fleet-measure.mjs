@@ -15,7 +15,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const COORD = resolve(here, "../../dist/coord.mjs");
 const PRELOAD = join(here, "max-rss.mjs");
 
-/** One `coord sync` process: wall ms and peak RSS (MiB). */
+/** One `coord sync` process: wall ms, coord's own CPU ms and peak RSS (MiB). */
 export function timedSync(checkout, extraNodeArgs = []) {
   const scratch = mkdtempSync(join(tmpdir(), "coord-rss-"));
   const rssFile = join(scratch, "rss");
@@ -25,9 +25,9 @@ export function timedSync(checkout, extraNodeArgs = []) {
     env: { ...process.env, COORD_BENCH_RSS_FILE: rssFile },
   });
   const ms = performance.now() - t;
-  const rss = Number(readFileSync(rssFile, "utf8").trim().split("\n").at(-1)) / 1024;
+  const [rss, cpu] = readFileSync(rssFile, "utf8").trim().split("\n").at(-1).split(" ").map(Number);
   rmSync(scratch, { recursive: true, force: true });
-  return { ms, rss };
+  return { ms, cpu: cpu / 1000, rss: rss / 1024 };
 }
 
 const fmt = (xs) => {
@@ -42,12 +42,13 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (!existsSync(checkout)) await makeFleet({ dir, log: (l) => console.log(l) });
   timedSync(checkout); // settles whatever the first sync left (a heartbeat, receipts)
   const noop = Array.from({ length: runs }, () => timedSync(checkout));
-  console.log(`no-op sync:    ${fmt(noop.map((r) => r.ms))} ms   peak RSS ${fmt(noop.map((r) => r.rss))} MiB`);
+  const line = (what, rs) => console.log(`${what} wall ${fmt(rs.map((r) => r.ms))} ms   CPU ${fmt(rs.map((r) => r.cpu))} ms   peak RSS ${fmt(rs.map((r) => r.rss))} MiB`);
+  line("no-op sync:  ", noop);
   const one = [];
   for (let i = 0; i < runs; i++) {
     addOrder(join(dir, "person"), `bench-${Date.now()}-${i}`);
     one.push(timedSync(checkout));
   }
-  console.log(`one new task:  ${fmt(one.map((r) => r.ms))} ms   peak RSS ${fmt(one.map((r) => r.rss))} MiB`);
+  line("one new task:", one);
   console.log(`fleet: ${dir}`);
 }

@@ -76,7 +76,7 @@ export function utf8Length(text: string, stop = Infinity): number {
 export function unreadable(path: string, text: string, limit = sizeLimit(path)): string | undefined {
   const reason = notReadReason(text);
   if (reason !== undefined) return reason;
-  if (utf8Length(text, limit) <= limit) return undefined;
+  if (text.length * 3 <= limit || utf8Length(text, limit) <= limit) return undefined; // a UTF-16 unit is 3 bytes of UTF-8 at most
   return `the file is over ${formatBytes(limit)}, more than coord reads of it`;
 }
 

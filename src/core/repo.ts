@@ -5,7 +5,7 @@ import { parseComputer, withOwnTables } from "./computer.js";
 import { parsedFile } from "./parsed.js";
 import { parseMessageFile, type MessageFile } from "./messages.js";
 import { unreadable } from "./limits.js";
-import { parseOrderSources } from "./orders.js";
+import { parseOrderSources, reviveOrderSources } from "./orders.js";
 import { CONTROL, ORDERS_FILE, ownerOf } from "./ownership.js";
 import { own, type ComputerFile, type Orders, type Problem } from "./types.js";
 
@@ -73,7 +73,29 @@ export function classifyPath(path: string): PathKind {
   }
 }
 
+/** The last files read and their model: a sync reads one tip in its cycle and again in its publish, with the same files. */
+let last: { files: Map<string, string>; model: RepoModel } | undefined;
+
+/** Whether `files` holds exactly what `copy` does (the same paths, equal texts). */
+function sameFiles(copy: Map<string, string>, files: Map<string, string>): boolean {
+  if (copy.size !== files.size) return false;
+  for (const [path, text] of files) if (copy.get(path) !== text) return false;
+  return true;
+}
+
+/**
+ * The repository as coord reads it from `files` (path → text of one commit).
+ * Memoised: the same files again give the same model, which is shared, so
+ * nothing may change it (nothing does: every writer builds new objects).
+ */
 export function readModel(files: Map<string, string>): RepoModel {
+  if (last && sameFiles(last.files, files)) return last.model;
+  const model = modelOf(files);
+  last = { files: new Map(files), model };
+  return model;
+}
+
+function modelOf(files: Map<string, string>): RepoModel {
   const computers = new Map<string, ComputerFile>();
   const fileProblems: Problem[] = [];
   const machineNames: string[] = [];
@@ -113,8 +135,16 @@ export function readModel(files: Map<string, string>): RepoModel {
     }
   }
   const text = files.get(ORDERS_FILE);
-  const parsed = parseOrderSources([...(text === undefined ? [] : [{ file: ORDERS_FILE, text }]), ...delegated], { machines: machineNames });
+  const parsed = readOrders([...(text === undefined ? [] : [{ file: ORDERS_FILE, text }]), ...delegated], machineNames);
   const rest = { ordersOrigin: parsed.origin, ...(parsed.warnings.length ? { ordersWarnings: parsed.warnings } : {}), computers, machineNames, fileProblems, messageFiles };
   if (text === undefined) return { ordersProblems: [{ file: ORDERS_FILE, message: "ORDERS.json is missing; run `coord init` or restore it" }, ...parsed.problems], ...rest };
   return { orders: parsed.orders, ordersProblems: parsed.problems, ...rest };
+}
+
+/** The orders files parsed together, for these registered machines: kept by the hash of exactly that input, like the files (core/parsed.ts). */
+function readOrders(sources: { file: string; text: string }[], machines: string[]): ReturnType<typeof parseOrderSources> {
+  const input = JSON.stringify([sources.map((s) => [s.file, s.text]), machines]);
+  const parsed = parsedFile("(orders)", input, () => parseOrderSources(sources, { machines }), reviveOrderSources);
+  if (parsed instanceof Error) throw parsed;
+  return parsed;
 }

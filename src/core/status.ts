@@ -282,7 +282,20 @@ function reportedOrders(model: RepoModel): Record<string, OrderStatus> {
 
 const firstLine = (text: string) => clip(text.split("\n")[0] ?? "", 120);
 
+/** Statuses by the model they were derived from: a sync asks for the same model's several times. Shared, so nothing may change them. */
+const derived = new WeakMap<RepoModel, StatusJson>();
+
+/** STATUS as `model` says it (memoised by the model: a model is never changed once read). */
 export function deriveStatus(model: RepoModel): StatusJson {
+  let status = derived.get(model);
+  if (!status) {
+    status = computeStatus(model);
+    derived.set(model, status);
+  }
+  return status;
+}
+
+function computeStatus(model: RepoModel): StatusJson {
   const machines: Record<string, MachineStatus> = {};
   const alerts: Alert[] = [];
   for (const name of [...model.computers.keys()].sort()) {
