@@ -174,3 +174,12 @@ function countNewlines(s: string): number {
 export function clip(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
+
+/** Ids a progress line names at most before it says how many more there are. */
+export const LISTED = 5;
+
+/** `a, b, c` for a few items; `a, b, c, d, e and 9,995 more` for many (one line stays short, whatever arrived). */
+export function someOf(items: readonly string[], max = LISTED): string {
+  if (items.length <= max) return items.join(", ");
+  return `${items.slice(0, max).join(", ")} and ${(items.length - max).toLocaleString("en-US")} more`;
+}

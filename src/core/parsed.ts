@@ -101,8 +101,13 @@ export function markParsed(): { used: [string, ParseEntry][]; changed: boolean }
   return { used: out, changed };
 }
 
+/** Bumped by resetParsed: memos built on parse results (readModel's) hold only within one generation. */
+let generation = 0;
+export const parseGeneration = (): number => generation;
+
 /** Forgets everything (a new process, as far as the memo knows). For tests and measurements. */
 export function resetParsed(): void {
+  generation++;
   entries.clear();
   used.clear();
   seeded.clear();

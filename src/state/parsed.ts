@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { markParsed, type ParseEntry, seedParsed } from "../core/parsed.js";
+import { markParsed, type ParseEntry, parseGeneration, seedParsed } from "../core/parsed.js";
 import { CLI_PATH, VERSION } from "../package.js";
 import { writeWhole } from "./files.js";
 
@@ -51,7 +51,8 @@ interface Header {
 const known = new Map<string, string>();
 
 const sha1 = (text: string) => createHash("sha1").update(text).digest("hex");
-const stampOf = (s: { mtimeMs: number; size: number; ino: number }) => `${s.mtimeMs} ${s.size} ${s.ino}`;
+/** The file as it stands, for the memo as it is now (a reset memo has none of it). */
+const stampOf = (s: { mtimeMs: number; size: number; ino: number }) => `${parseGeneration()} ${s.mtimeMs} ${s.size} ${s.ino}`;
 
 /** The entries the file holds, or undefined when it is missing, broken or not this build's. */
 export function parseParsedFile(text: string, build = buildId()): [string, ParseEntry][] | undefined {

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { observe } from "../core/clock.js";
 import { formatProblem } from "../core/orders.js";
 import { nextAttempt } from "../core/plan.js";
+import { parseStats } from "../core/parsed.js";
 import { readModel } from "../core/repo.js";
 import { own } from "../core/types.js";
 import { CoordError, EXIT, RemoteUnreachable } from "../errors.js";
@@ -97,6 +98,7 @@ export async function syncMachine(machine: Machine, opts: CycleOptions = {}): Pr
   // The crontab line appends this run's output to cron.log: keep it bounded.
   if (opts.scheduled) await rotateOutputFile(join(stateDir, CRON_LOG)).catch(() => {});
   const started = Date.now();
+  const parsedBefore = parseStats.parsed;
   // The one coord.log record of this sync, ok or failed (a log that cannot be written fails no sync).
   const record = (error?: string) =>
     appendLog(stateDir, {
@@ -107,6 +109,7 @@ export async function syncMachine(machine: Machine, opts: CycleOptions = {}): Pr
       ran: result.ran.map((t) => ({ id: t.id, state: t.state })),
       ...(error === undefined && result.pushed ? { pushed: result.pushed } : {}),
       delivered: result.delivered.length,
+      parsed: parseStats.parsed - parsedBefore,
       ...(error === undefined ? {} : { error }),
     }).catch(() => {});
   await loadParsed(stateDir);
