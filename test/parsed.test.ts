@@ -21,7 +21,13 @@ afterEach(() => resetParsed());
 /** A parse function that counts its calls. */
 function counting<T>(value: (text: string) => T) {
   const calls: string[] = [];
-  return { calls, parse: (text: string) => () => (calls.push(text), value(text)) };
+  return {
+    calls,
+    parse: (text: string) => () => {
+      calls.push(text);
+      return value(text);
+    },
+  };
 }
 
 describe("the parse memo (core/parsed.ts)", () => {
@@ -51,7 +57,10 @@ describe("the parse memo (core/parsed.ts)", () => {
     const key = parseKey("a.md", "t");
     seedParsed([[key, { v: { n: 1 } }]]);
     let revived = 0;
-    const revive = (v: { n: number }) => (revived++, { n: v.n + 1 });
+    const revive = (v: { n: number }) => {
+      revived++;
+      return { n: v.n + 1 };
+    };
     const never = () => {
       throw new Error("parsed although seeded");
     };
