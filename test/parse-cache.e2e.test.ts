@@ -6,9 +6,10 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { blobsRead, Repo } from "../src/git/git.js";
 import { isSyncRecord, readLogs, type SyncLogRecord } from "../src/state/logs.js";
 import { parseParsedFile, PARSED_FILE } from "../src/state/parsed.js";
-import { cli, cliExec, type Fleet, makeFleet, pushOrders } from "./helpers.js";
+import { cli, cliExec, type Fleet, makeFleet, personCommit, pushOrders } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -74,5 +75,29 @@ describe("the parse cache, one process per sync", () => {
     expect(rebuilt.record.parsed).toBe(6);
     expect(parseParsedFile(await readFile(join(stateDir(me), PARSED_FILE), "utf8"))).toHaveLength(6);
     expect((await syncProcess(me)).record.parsed).toBe(0);
+  });
+});
+
+describe("reading a tree again", () => {
+  it("takes from git only the blobs the last read of the checkout did not have, and gives the same files as a fresh read", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const dir = fleet.machines.izzit7!;
+    const repo = new Repo(dir, stateDir(dir));
+    const tip = (await repo.fetch())!;
+    const first = await repo.readFiles(tip, []);
+    const before = blobsRead.count;
+    const again = await new Repo(dir, stateDir(dir)).readFiles(tip, []); // another Repo of the same checkout: a sync opens one each time
+    expect(again).toEqual(first);
+    expect(blobsRead.count).toBe(before);
+
+    await personCommit(fleet, "coordination/notes.md", "one\n", "a note");
+    await personCommit(fleet, "ORDERS.json", `${JSON.stringify({ version: 1, orders: [] })}\n`, "no orders");
+    const next = (await repo.fetch())!;
+    const changed = await repo.readFiles(next, []);
+    expect(blobsRead.count).toBe(before + 2); // the note and the orders: nothing else changed
+    expect(changed.get("coordination/notes.md")).toBe("one\n");
+    const other = new Repo(fleet.machines["soda-yeti"]!, stateDir(fleet.machines["soda-yeti"]!));
+    expect(await other.fetch()).toBe(next);
+    expect(changed).toEqual(await other.readFiles(next, []));
   });
 });

@@ -25,9 +25,33 @@ const seeded = new Set<string>();
 /** Whether anything was parsed since the last mark. */
 let parsedSinceMark = false;
 
+/**
+ * Blob ids of the texts read since the last mark: a sync reads its tip more
+ * than once (again after each publish), mostly the very same strings, which
+ * a Map finds without hashing their bytes again.
+ */
+const ids = new Map<string, string>();
+
+/**
+ * Tells the memo the blob id of a text read from git (which lists it), so
+ * that it need not hash the text again. Sound even for a blob that is not
+ * UTF-8 (its text then hashes to another id): the id still names exactly one
+ * content, and so one text.
+ */
+export function knownBlobId(text: string, id: string): void {
+  if (ids.size >= MAX_PARSE_ENTRIES) ids.clear();
+  ids.set(text, id);
+}
+
 /** The key of the text `text` read as the file `path`: its blob id first (40 hex digits), then the path. */
 export function parseKey(path: string, text: string): string {
-  return `${gitBlobId(text)} ${path}`;
+  let id = ids.get(text);
+  if (id === undefined) {
+    id = gitBlobId(text);
+    if (ids.size >= MAX_PARSE_ENTRIES) ids.clear();
+    ids.set(text, id);
+  }
+  return `${id} ${path}`;
 }
 
 /**
@@ -97,6 +121,7 @@ export function markParsed(): { used: [string, ParseEntry][]; changed: boolean }
     if (entry) out.push([key, entry]);
   }
   used.clear();
+  ids.clear();
   parsedSinceMark = false;
   return { used: out, changed };
 }
@@ -111,6 +136,7 @@ export function resetParsed(): void {
   entries.clear();
   used.clear();
   seeded.clear();
+  ids.clear();
   parsedSinceMark = false;
   parseStats.parsed = 0;
   parseStats.reused = 0;

@@ -127,6 +127,7 @@ export function agentCapability(version: string | undefined, loggedIn: boolean |
 
 /** Capabilities an order needs that a machine lacks: `requires`, and the agent CLI of an agent order (installed but logged out counts as lacking). */
 export function missingCapabilities(order: Order, capabilities: Record<string, string>): string[] {
+  if (order.requires.length === 0 && !order.agent) return []; // most orders: asked for every order and machine of a fleet
   const needed = new Set([...order.requires, ...(order.agent ? [order.agent] : [])]);
   return [...needed].filter((c) => !Object.hasOwn(capabilities, c) || (c === order.agent && capabilities[c]!.endsWith(LOGGED_OUT)));
 }
