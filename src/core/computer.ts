@@ -118,8 +118,11 @@ export function parseComputer(text: string, expectedName: string): ComputerFile 
     throw new Error(dataProblem(result.error.issues[0]!));
   }
   if (result.data.name !== expectedName) throw new Error(`front matter says name "${result.data.name}" but the file belongs to "${expectedName}"`);
-  const file = result.data as ComputerFile;
-  // Null-prototype tables: a lookup of "constructor" or "toString" finds nothing unless the machine wrote it.
+  return withOwnTables(result.data as ComputerFile);
+}
+
+/** Null-prototype tables: a lookup of "constructor" or "toString" finds nothing unless the machine wrote it. Also what a parse result kept as JSON is given back. */
+export function withOwnTables(file: ComputerFile): ComputerFile {
   return {
     ...file,
     capabilities: ownTable(file.capabilities),

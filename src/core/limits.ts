@@ -76,7 +76,7 @@ export function utf8Length(text: string, stop = Infinity): number {
 export function unreadable(path: string, text: string, limit = sizeLimit(path)): string | undefined {
   const reason = notReadReason(text);
   if (reason !== undefined) return reason;
-  if (utf8Length(text, limit) <= limit) return undefined;
+  if (text.length * 3 <= limit || utf8Length(text, limit) <= limit) return undefined; // a UTF-16 unit is 3 bytes of UTF-8 at most
   return `the file is over ${formatBytes(limit)}, more than coord reads of it`;
 }
 
@@ -173,4 +173,13 @@ function countNewlines(s: string): number {
 /** `text` at most `max` characters (UTF-16 units, as the readers' schemas count): cut with "…" as its last. */
 export function clip(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** Ids a progress line names at most before it says how many more there are. */
+export const LISTED = 5;
+
+/** `a, b, c` for a few items; `a, b, c, d, e and 9,995 more` for many (one line stays short, whatever arrived). */
+export function someOf(items: readonly string[], max = LISTED): string {
+  if (items.length <= max) return items.join(", ");
+  return `${items.slice(0, max).join(", ")} and ${(items.length - max).toLocaleString("en-US")} more`;
 }

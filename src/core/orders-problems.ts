@@ -246,22 +246,27 @@ export function syntaxProblem(doc: Doc, error: ParseError, text: string): Proble
 }
 
 /** Object fields written twice: JSON parsers silently keep the last one. */
-export function duplicateKeyProblems(doc: Doc, node: Node, path: Path = []): Problem[] {
-  const out: Problem[] = [];
+export function duplicateKeyProblems(doc: Doc, node: Node, path: Path = [], out: Problem[] = []): Problem[] {
   if (node.type === "object") {
-    const seen = new Map<string, number>();
+    const seen = new Map<string, number>(); // key → offset of its first property (its line is only needed for a duplicate)
     for (const prop of node.children ?? []) {
       const [keyNode, valueNode] = prop.children ?? [];
       if (!keyNode) continue;
       const key = String(keyNode.value);
-      const line = lineAt(doc.lineStarts, prop.offset);
       const first = seen.get(key);
-      if (first === undefined) seen.set(key, line);
-      else out.push(problem(doc, [...path, key], `${ownerName(doc, path)} has field "${key}" twice (first at line ${first}); keep only one`, line));
-      if (valueNode) out.push(...duplicateKeyProblems(doc, valueNode, [...path, key]));
+      if (first === undefined) seen.set(key, prop.offset);
+      else {
+        const line = lineAt(doc.lineStarts, prop.offset);
+        out.push(problem(doc, [...path, key], `${ownerName(doc, path)} has field "${key}" twice (first at line ${lineAt(doc.lineStarts, first)}); keep only one`, line));
+      }
+      if (valueNode && (valueNode.type === "object" || valueNode.type === "array")) duplicateKeyProblems(doc, valueNode, [...path, key], out);
     }
   } else if (node.type === "array") {
-    for (const [i, child] of (node.children ?? []).entries()) out.push(...duplicateKeyProblems(doc, child, [...path, i]));
+    const children = node.children ?? [];
+    for (let i = 0; i < children.length; i++) {
+      const child = children[i]!;
+      if (child.type === "object" || child.type === "array") duplicateKeyProblems(doc, child, [...path, i], out);
+    }
   }
   return out;
 }

@@ -112,6 +112,8 @@ interface Edge {
 function unionProblems(docs: Doc[], machines: string[] | undefined): { problems: Problem[]; first: Map<string, Place> } {
   const out: Problem[] = [];
   const first = new Map<string, Place>();
+  const known = new Set(machines);
+  const list = machines?.length ? `registered: ${[...machines].sort().join(", ")}` : "no machine is registered yet";
 
   for (const doc of docs) {
     rawOrders(doc).forEach((order, i) => {
@@ -131,8 +133,6 @@ function unionProblems(docs: Doc[], machines: string[] | undefined): { problems:
 
       // registered machines
       if (machines) {
-        const known = new Set(machines);
-        const list = machines.length ? `registered: ${[...machines].sort().join(", ")}` : "no machine is registered yet";
         const check = (target: unknown, path: Path) => {
           if (typeof target !== "string" || isGroup(target) || machineNameProblem(target)) return;
           if (!known.has(target))
@@ -300,6 +300,12 @@ export function parseOrderSources(
   const problems = [...checked.flatMap((c) => c.problems), ...union.problems].sort((a, b) => (rank.get(a.file) ?? 0) - (rank.get(b.file) ?? 0) || (a.line ?? 0) - (b.line ?? 0));
   if (problems.length > 0 || checked.some((c) => !c.orders)) return { problems, origin, warnings };
   return { orders: { version: 1, orders: checked.flatMap((c) => c.orders!) }, problems: [], origin, warnings };
+}
+
+/** What parseOrderSources returned, given back after a trip through JSON (a parse cache): its tables without a prototype again. */
+export function reviveOrderSources<T extends { orders?: Orders; origin: Record<string, string> }>(parsed: T): T {
+  const orders = parsed.orders?.orders.map((o) => (o.secretRefs ? { ...o, secretRefs: ownTable(o.secretRefs) } : o));
+  return { ...parsed, origin: ownTable(parsed.origin), ...(parsed.orders && orders ? { orders: { ...parsed.orders, orders } } : {}) };
 }
 
 /**

@@ -1,10 +1,11 @@
 // The coordination repository as a model: the orders (ORDERS.json and the
 // machines' delegated files) and every machine's file, read from one commit.
 // Broken files are reported and left out, never fixed.
-import { parseComputer } from "./computer.js";
+import { parseComputer, withOwnTables } from "./computer.js";
+import { parsedFile, parseGeneration } from "./parsed.js";
 import { parseMessageFile, type MessageFile } from "./messages.js";
 import { unreadable } from "./limits.js";
-import { parseOrderSources } from "./orders.js";
+import { parseOrderSources, reviveOrderSources } from "./orders.js";
 import { CONTROL, ORDERS_FILE, ownerOf } from "./ownership.js";
 import { own, type ComputerFile, type Orders, type Problem } from "./types.js";
 
@@ -28,30 +29,15 @@ export interface RepoModel {
 }
 
 /**
- * Parsed machine files by exact text: YAML parsing dominates reading a large
- * fleet, and a sync (or a daemon) reads the same files again and again. The
- * results are shared, so nothing may change them (nothing does: every writer
- * builds new objects). Bounded; a pure function's memo, so still no I/O here.
+ * Machine `name`'s file at `path` as readers take it (bounded, then parsed),
+ * or why it is not read. Parse results are kept by blob id (core/parsed.ts):
+ * YAML parsing dominates reading a large fleet, and a sync (or a daemon)
+ * reads the same files again and again. The results are shared, so nothing
+ * may change them (nothing does: every writer builds new objects).
  */
-const parsed = new Map<string, ComputerFile | Error>();
-/** Machine `name`'s file at `path` as readers take it (bounded, then parsed, memoised), or why it is not read. */
 export function readComputer(path: string, name: string, text: string): ComputerFile | Error {
   const tooBig = unreadable(path, text);
-  return tooBig ? new Error(tooBig) : memo(`${name}\0${text}`, () => parseComputer(text, name));
-}
-
-function memo(key: string, parse: () => ComputerFile): ComputerFile | Error {
-  let hit = parsed.get(key);
-  if (hit === undefined) {
-    try {
-      hit = parse();
-    } catch (e) {
-      hit = e as Error;
-    }
-    if (parsed.size >= 2000) parsed.clear();
-    parsed.set(key, hit);
-  }
-  return hit;
+  return tooBig ? new Error(tooBig) : parsedFile(path, text, () => parseComputer(text, name), withOwnTables);
 }
 
 /** What a path of the tree is to coord. */
@@ -87,7 +73,29 @@ export function classifyPath(path: string): PathKind {
   }
 }
 
+/** The last files read and their model: a sync reads one tip in its cycle and again in its publish, with the same files. */
+let last: { files: Map<string, string>; model: RepoModel; generation: number } | undefined;
+
+/** Whether `files` holds exactly what `copy` does (the same paths, equal texts). */
+function sameFiles(copy: Map<string, string>, files: Map<string, string>): boolean {
+  if (copy.size !== files.size) return false;
+  for (const [path, text] of files) if (copy.get(path) !== text) return false;
+  return true;
+}
+
+/**
+ * The repository as coord reads it from `files` (path → text of one commit).
+ * Memoised: the same files again give the same model, which is shared, so
+ * nothing may change it (nothing does: every writer builds new objects).
+ */
 export function readModel(files: Map<string, string>): RepoModel {
+  if (last && last.generation === parseGeneration() && sameFiles(last.files, files)) return last.model;
+  const model = modelOf(files);
+  last = { files: new Map(files), model, generation: parseGeneration() };
+  return model;
+}
+
+function modelOf(files: Map<string, string>): RepoModel {
   const computers = new Map<string, ComputerFile>();
   const fileProblems: Problem[] = [];
   const machineNames: string[] = [];
@@ -112,11 +120,9 @@ export function readModel(files: Map<string, string>): RepoModel {
           fileProblems.push({ file, message: `ignored: ${tooBig}; its sender rewrites it at its next sync` });
           continue;
         }
-        try {
-          messageFiles.push(parseMessageFile(text, path));
-        } catch (e) {
-          fileProblems.push({ file, message: `ignored: ${(e as Error).message}; its sender rewrites it at its next sync` });
-        }
+        const parsed = parsedFile(path, text, () => parseMessageFile(text, path));
+        if (parsed instanceof Error) fileProblems.push({ file, message: `ignored: ${parsed.message}; its sender rewrites it at its next sync` });
+        else messageFiles.push(parsed);
         continue;
       }
       case "computer": {
@@ -129,8 +135,16 @@ export function readModel(files: Map<string, string>): RepoModel {
     }
   }
   const text = files.get(ORDERS_FILE);
-  const parsed = parseOrderSources([...(text === undefined ? [] : [{ file: ORDERS_FILE, text }]), ...delegated], { machines: machineNames });
+  const parsed = readOrders([...(text === undefined ? [] : [{ file: ORDERS_FILE, text }]), ...delegated], machineNames);
   const rest = { ordersOrigin: parsed.origin, ...(parsed.warnings.length ? { ordersWarnings: parsed.warnings } : {}), computers, machineNames, fileProblems, messageFiles };
   if (text === undefined) return { ordersProblems: [{ file: ORDERS_FILE, message: "ORDERS.json is missing; run `coord init` or restore it" }, ...parsed.problems], ...rest };
   return { orders: parsed.orders, ordersProblems: parsed.problems, ...rest };
+}
+
+/** The orders files parsed together, for these registered machines: kept by the hash of exactly that input, like the files (core/parsed.ts). */
+function readOrders(sources: { file: string; text: string }[], machines: string[]): ReturnType<typeof parseOrderSources> {
+  const input = JSON.stringify([sources.map((s) => [s.file, s.text]), machines]);
+  const parsed = parsedFile("(orders)", input, () => parseOrderSources(sources, { machines }), reviveOrderSources);
+  if (parsed instanceof Error) throw parsed;
+  return parsed;
 }

@@ -127,6 +127,7 @@ export function agentCapability(version: string | undefined, loggedIn: boolean |
 
 /** Capabilities an order needs that a machine lacks: `requires`, and the agent CLI of an agent order (installed but logged out counts as lacking). */
 export function missingCapabilities(order: Order, capabilities: Record<string, string>): string[] {
+  if (order.requires.length === 0 && !order.agent) return []; // most orders: asked for every order and machine of a fleet
   const needed = new Set([...order.requires, ...(order.agent ? [order.agent] : [])]);
   return [...needed].filter((c) => !Object.hasOwn(capabilities, c) || (c === order.agent && capabilities[c]!.endsWith(LOGGED_OUT)));
 }
@@ -282,7 +283,20 @@ function reportedOrders(model: RepoModel): Record<string, OrderStatus> {
 
 const firstLine = (text: string) => clip(text.split("\n")[0] ?? "", 120);
 
+/** Statuses by the model they were derived from: a sync asks for the same model's several times. Shared, so nothing may change them. */
+const derived = new WeakMap<RepoModel, StatusJson>();
+
+/** STATUS as `model` says it (memoised by the model: a model is never changed once read). */
 export function deriveStatus(model: RepoModel): StatusJson {
+  let status = derived.get(model);
+  if (!status) {
+    status = computeStatus(model);
+    derived.set(model, status);
+  }
+  return status;
+}
+
+function computeStatus(model: RepoModel): StatusJson {
   const machines: Record<string, MachineStatus> = {};
   const alerts: Alert[] = [];
   for (const name of [...model.computers.keys()].sort()) {

@@ -15,6 +15,7 @@ import { ALLOWED_ENV, CREDENTIAL_PROXY, gitCommandEnv } from "./env.js";
 
 export { CREDENTIAL_PROXY, sshCommandFor } from "./env.js";
 import { notRead, tooBigBlob } from "../core/limits.js";
+import { knownBlobId } from "../core/parsed.js";
 import type { Author, Hub, PathCommit } from "./hub.js";
 import { ancestorHere, type HistoryGit, isAncestorInHistory, throughHistory } from "./history.js";
 import { editTree } from "./tree.js";
@@ -79,6 +80,16 @@ export interface RecentCommit {
   parents: string[];
   committer: string;
 }
+
+/**
+ * The texts of the blobs the last readFiles of each checkout (by path) read,
+ * by blob id: a sync reads its tip again after each publish, and a daemon at
+ * every sync, mostly the same blobs; these are not read (nor held) twice.
+ */
+const lastTexts = new Map<string, Map<string, string>>();
+
+/** Blobs readFiles took from git (not from the last read) in this process: for tests and measurements. */
+export const blobsRead = { count: 0 };
 
 /** The fast-forward running in each checkout (by path) in this process. */
 const fastForwards = new Map<string, Promise<unknown>>();
@@ -296,7 +307,7 @@ export class Repo implements Hub {
    */
   async readFiles(commit: string, prefixes: string[]): Promise<Map<string, string>> {
     const listing = await this.git().raw(["ls-tree", "-r", "-z", "-l", "--full-tree", commit, "--", ...prefixes]);
-    const files = new Map<string, string>();
+    const files = new Map<string, string | undefined>();
     const entries: { sha: string; path: string }[] = [];
     for (const entry of listing.split("\0")) {
       // <mode> SP <type> SP <object> SP+ <size> TAB <path>: the path is everything after the first tab.
@@ -308,19 +319,47 @@ export class Repo implements Hub {
       // A symlink's blob is its target, which coord never follows.
       const skip = mode === "120000" ? notRead("it is a symbolic link, which coord never follows") : tooBigBlob(path, Number(size));
       if (skip !== undefined) files.set(path, skip);
-      else entries.push({ sha, path });
+      else {
+        files.set(path, undefined); // in the listing's order
+        entries.push({ sha, path });
+      }
     }
-    if (entries.length === 0) return files;
-    const out = await this.git({ input: entries.map((e) => e.sha).join("\n") + "\n" }).binaryCatFile(["--batch"]);
-    let offset = 0;
-    for (const entry of entries) {
-      const headerEnd = out.indexOf(10, offset);
-      const size = Number(out.subarray(offset, headerEnd).toString("latin1").split(" ")[2]);
-      const start = headerEnd + 1;
-      files.set(entry.path, out.subarray(start, start + size).toString("utf8"));
-      offset = start + size + 1;
+    // A blob read last time (by any Repo of this checkout in this process) is not read again: a blob id is the hash of its content.
+    const key = resolve(this.dir);
+    const before = lastTexts.get(key);
+    const texts = new Map<string, string>();
+    const unread = entries.filter((e) => {
+      const text = before?.get(e.sha);
+      if (text !== undefined) texts.set(e.sha, text);
+      return text === undefined;
+    });
+    if (unread.length) {
+      const out = await this.git({ input: `${[...new Set(unread.map((e) => e.sha))].join("\n")}\n` }).binaryCatFile(["--batch"]);
+      let offset = 0;
+      while (offset < out.length) {
+        // <sha> SP <type> SP <size> LF <content> LF, or <sha> SP missing LF
+        const headerEnd = out.indexOf(10, offset);
+        if (headerEnd < 0) break;
+        const [sha, type, size] = out.subarray(offset, headerEnd).toString("latin1").split(" ");
+        const start = headerEnd + 1;
+        if (type === "missing" || size === undefined) {
+          offset = start;
+          continue;
+        }
+        texts.set(sha!, out.subarray(start, start + Number(size)).toString("utf8"));
+        blobsRead.count++;
+        offset = start + Number(size) + 1;
+      }
     }
-    return files;
+    for (const e of entries) {
+      const text = texts.get(e.sha);
+      if (text === undefined) throw new CoordError(`git did not give the blob ${e.sha} (${e.path}) of ${commit} in ${this.dir}; run coord doctor`, EXIT.FAILURE);
+      files.set(e.path, text);
+      knownBlobId(text, e.sha); // the parse cache need not hash it
+    }
+    if (lastTexts.size >= 8 && !lastTexts.has(key)) lastTexts.clear();
+    lastTexts.set(key, texts);
+    return files as Map<string, string>;
   }
 
   /**

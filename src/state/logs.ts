@@ -31,6 +31,8 @@ export interface SyncLogRecord {
   pushed?: string;
   /** Messages delivered to this machine. */
   delivered: number;
+  /** Files (and orders sets) this process parsed during the sync: only those not parsed before (state/parsed.ts keeps the rest). */
+  parsed?: number;
   error?: string;
   /** Another sync held the lock. */
   skipped?: boolean;

@@ -14,6 +14,7 @@ import {
   type MessageFile,
   type Receipts,
 } from "../core/messages.js";
+import { someOf } from "../core/limits.js";
 import { ownerOf } from "../core/ownership.js";
 import type { RepoModel } from "../core/repo.js";
 import { own } from "../core/types.js";
@@ -169,8 +170,8 @@ export async function ownMessageFiles(m: Machine, model: RepoModel, now: Date): 
 export async function receive(c: Cycle, model: RepoModel, runHooks: boolean): Promise<void> {
   const fresh = await deliver(c.m, model);
   if (fresh.length) {
-    c.result.delivered.push(...fresh.map((x) => x.id));
-    c.log(`${fresh.length} new message${fresh.length === 1 ? "" : "s"}: ${fresh.map((x) => x.id).join(", ")}`);
+    for (const x of fresh) c.result.delivered.push(x.id);
+    c.log(`${fresh.length} new message${fresh.length === 1 ? "" : "s"}: ${someOf(fresh.map((x) => x.id))}`);
   }
   if (!c.m.config.onMessage) return;
   // Each new message owes a hook run until its run ended: a sync that runs no hooks, or one that

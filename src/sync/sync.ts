@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { observe } from "../core/clock.js";
 import { formatProblem } from "../core/orders.js";
 import { nextAttempt } from "../core/plan.js";
+import { parseStats } from "../core/parsed.js";
 import { readModel } from "../core/repo.js";
 import { own } from "../core/types.js";
 import { CoordError, EXIT, RemoteUnreachable } from "../errors.js";
@@ -20,6 +21,7 @@ import { backoffUntil, readHealth, recordFailure, recordSuccess } from "../state
 import { Journal } from "../state/journal.js";
 import { takeSetAside } from "../state/corrupt.js";
 import { readObserved, saveObserved } from "../state/observed.js";
+import { loadParsed, saveParsed } from "../state/parsed.js";
 import { appendLog } from "../state/logs.js";
 import { tryLock, type HeldLock } from "../state/lock.js";
 import { type Machine, openMachine } from "./machine.js";
@@ -113,6 +115,7 @@ export async function syncMachine(machine: Machine, opts: CycleOptions = {}): Pr
   // The crontab line appends this run's output to cron.log: keep it bounded.
   if (opts.scheduled) await keepCronLogBounded(stateDir);
   const started = Date.now();
+  const parsedBefore = parseStats.parsed;
   // The one coord.log record of this sync, ok or failed (a log that cannot be written fails no sync).
   const record = (error?: string) =>
     appendLog(stateDir, {
@@ -123,8 +126,10 @@ export async function syncMachine(machine: Machine, opts: CycleOptions = {}): Pr
       ran: result.ran.map((t) => ({ id: t.id, state: t.state })),
       ...(error === undefined && result.pushed ? { pushed: result.pushed } : {}),
       delivered: result.delivered.length,
+      parsed: parseStats.parsed - parsedBefore,
       ...(error === undefined ? {} : { error }),
     }).catch(() => {});
+  await loadParsed(stateDir);
   try {
     const end = await cycle(machine, opts, result, lock, now, log);
     result.warnings.push(...takeSetAside()); // local state that was broken, kept aside, and what replaced it
@@ -138,6 +143,7 @@ export async function syncMachine(machine: Machine, opts: CycleOptions = {}): Pr
     await record((e as Error).message);
     throw e;
   } finally {
+    if (!opts.dryRun) await saveParsed(stateDir);
     await lock.release();
   }
 }

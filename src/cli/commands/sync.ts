@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { someOf } from "../../core/limits.js";
 import { formatProblem } from "../../core/orders.js";
 import { EXIT } from "../../errors.js";
 import { type SyncResult, sync } from "../../sync/sync.js";
@@ -63,8 +64,8 @@ function printSync(r: SyncResult, io: Io): void {
     return;
   }
   for (const id of r.interrupted) io.out(`${id}: interrupted by a crash; reported failed`);
-  if (r.delivered.length) io.out(`${r.delivered.length} new message${r.delivered.length === 1 ? "" : "s"} (coord inbox): ${r.delivered.join(", ")}`);
-  if (r.hookAcked.length) io.out(`acknowledged by the onMessage hook: ${r.hookAcked.join(", ")}`);
+  if (r.delivered.length) io.out(`${r.delivered.length} new message${r.delivered.length === 1 ? "" : "s"} (coord inbox): ${someOf(r.delivered)}`);
+  if (r.hookAcked.length) io.out(`acknowledged by the onMessage hook: ${someOf(r.hookAcked)}`);
   for (const t of r.ran) io.out(`${t.id}: ${t.state}${t.reason ? ` (${t.reason})` : ""}`);
   for (const line of waitingLines(r.waiting)) io.out(line);
   for (const p of [...r.ordersProblems, ...r.fileProblems]) io.err(formatProblem(p));
