@@ -306,15 +306,22 @@ export class Repo implements Hub {
    * marker that readModel reports (core/limits.ts).
    */
   async readFiles(commit: string, prefixes: string[]): Promise<Map<string, string>> {
-    const listing = await this.git().raw(["ls-tree", "-r", "-z", "-l", "--full-tree", commit, "--", ...prefixes]);
+    // -t: the directories too, so that a publish on this commit lists none of them again (commitFiles).
+    const listing = await this.git().raw(["ls-tree", "-r", "-t", "-z", "-l", "--full-tree", commit, "--", ...prefixes]);
     const files = new Map<string, string | undefined>();
     const entries: { sha: string; path: string }[] = [];
+    const trees = new Map<string, string>();
+    const children = new Map<string, string[]>();
     for (const entry of listing.split("\0")) {
       // <mode> SP <type> SP <object> SP+ <size> TAB <path>: the path is everything after the first tab.
       const tab = entry.indexOf("\t");
       if (tab < 0) continue;
       const [mode, type, sha, size] = entry.slice(0, tab).split(/ +/) as [string, string, string, string];
       const path = entry.slice(tab + 1);
+      const slash = path.lastIndexOf("/");
+      const parent = slash < 0 ? "" : path.slice(0, slash);
+      children.set(parent, [...(children.get(parent) ?? []), `${mode} ${type} ${sha}\t${path.slice(slash + 1)}\0`]);
+      if (type === "tree") trees.set(path, sha);
       if (type !== "blob") continue;
       // A symlink's blob is its target, which coord never follows.
       const skip = mode === "120000" ? notRead("it is a symbolic link, which coord never follows") : tooBigBlob(path, Number(size));
@@ -359,6 +366,10 @@ export class Repo implements Hub {
     }
     if (lastTexts.size >= 8 && !lastTexts.has(key)) lastTexts.clear();
     lastTexts.set(key, texts);
+    // A directory's listing is whole when the directory lies inside what was asked for (the root only when everything was).
+    const whole = (dir: string) => prefixes.length === 0 || prefixes.some((p) => dir === p || dir.startsWith(`${p}/`));
+    for (const [dir, id] of trees) if (whole(dir)) this.remember(id, (children.get(dir) ?? []).join(""));
+    if (prefixes.length === 0) this.remember(`${commit}^{tree}`, (children.get("") ?? []).join(""));
     return files as Map<string, string>;
   }
 

@@ -3,6 +3,8 @@
 // plain commits a person makes. Every call goes through gitClient, so it has
 // coord's environment rules (the user's ssh command with BatchMode added, the
 // credential proxy, nothing prompts) and a deadline.
+import { lstat } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { type Author, gitClient } from "./git.js";
 
 /** Seconds a local question to git may take (nothing goes over the network). */
@@ -20,6 +22,15 @@ export async function checkoutRoot(dir: string): Promise<string> {
 
 /** The absolute git directory of the checkout at `dir`; throws when `dir` is not in one. */
 export async function absoluteGitDir(dir: string): Promise<string> {
+  // A checkout's own .git directory needs no git process to find (most machines; every coord init).
+  const plain = join(resolve(dir), ".git");
+  if (
+    await lstat(plain).then(
+      (st) => st.isDirectory(),
+      () => false,
+    )
+  )
+    return plain;
   return (await gitClient(dir, { timeout: LOCAL_TIMEOUT }).raw(["rev-parse", "--absolute-git-dir"])).trim();
 }
 
