@@ -3,7 +3,7 @@
 // nothing; one after another machine published parses only that machine's
 // files; a broken cache file is ignored and rebuilt. And a sync that
 // delivers many messages says so in one short line.
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { blobsRead, Repo } from "../src/git/git.js";
@@ -69,11 +69,17 @@ describe("the parse cache, one process per sync", () => {
     expect(after.record.parsed).toBeGreaterThanOrEqual(2);
     expect(after.record.parsed).toBeLessThanOrEqual(3);
 
-    // A broken cache file: ignored, everything parsed again, the file rebuilt.
+    // Nothing new since a sync that had nothing to do: the quiet sync reads no file at all (src/sync/quiet.ts).
     await writeFile(join(stateDir(me), PARSED_FILE), "{ torn");
+    const quiet = await syncProcess(me);
+    expect(quiet.record).toMatchObject({ quiet: true });
+    expect(quiet.record.parsed).toBeUndefined();
+    // A broken cache file, in a sync that reads (the quiet stamp removed): ignored, everything parsed again, the file rebuilt.
+    await rm(join(stateDir(me), "quiet.json"));
     const rebuilt = await syncProcess(me);
     expect(rebuilt.record.parsed).toBe(6);
     expect(parseParsedFile(await readFile(join(stateDir(me), PARSED_FILE), "utf8"))).toHaveLength(6);
+    await rm(join(stateDir(me), "quiet.json"), { force: true });
     expect((await syncProcess(me)).record.parsed).toBe(0);
   });
 });
