@@ -34,6 +34,19 @@ await build({
       'const __dirname = __filename.slice(0, __filename.lastIndexOf("/"));',
     ].join(" "),
   },
+  // zod re-exports its 64 message locales (z.locales), a sixth of the CLI's code to compile at every start;
+  // coord uses English only (zod's default, imported by zod itself): the index of the others is left out.
+  plugins: [
+    {
+      name: "zod-english-only",
+      setup(b) {
+        b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, () => ({
+          contents: 'export { default as en } from "./en.js";',
+          resolveDir: "node_modules/zod/v4/locales",
+        }));
+      },
+    },
+  ],
   sourcemap: "linked",
   legalComments: "linked",
   logLevel: "warning",
