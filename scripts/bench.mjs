@@ -11,7 +11,7 @@
 // Goals never fail the run (the table says met or missed); it exits non-zero
 // only when a row could not run at all, so the bench cannot rot unnoticed.
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { cpus, platform, release } from "node:os";
+import { cpus, loadavg, platform, release } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { CLI, cleanupAll, dur, REPO, run, say, SMOKE } from "./bench/lib.mjs";
@@ -70,6 +70,9 @@ const deadline = setTimeout(
 deadline.unref();
 
 const began = performance.now();
+// How busy the machine was: other processes move every figure.
+const load = [loadavg()[0]];
+setInterval(() => load.push(loadavg()[0]), 5_000).unref();
 const rows = [];
 const micro = [];
 const failures = [];
@@ -105,7 +108,8 @@ const text = [
   `# coord bench${SMOKE ? " (smoke: sizes ÷ 10)" : ""}`,
   "",
   `${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC · coord ${head}${dirty} · ${cpus().length} cores (${cpus()[0]?.model?.trim() ?? "?"}) · ` +
-    `${platform()} ${release()} · Node ${process.version.slice(1)} · git ${gitVersion} · ${dur(performance.now() - began)} in all`,
+    `${platform()} ${release()} · Node ${process.version.slice(1)} · git ${gitVersion} · ${dur(performance.now() - began)} in all · ` +
+    `load average during the run ${(load.reduce((a, b) => a + b, 0) / load.length).toFixed(1)} (at most ${Math.max(...load).toFixed(1)})`,
   "",
   "Whole processes (`node dist/coord.mjs …`, spawned) against a `git daemon` on 127.0.0.1; the raw-git baseline in the same run, on the same hub. Medians; the ratio is coord ÷ baseline.",
   "",
