@@ -52,10 +52,19 @@ export const DEEPEN_STEPS = [256, 4096] as const;
 /** How many times the clone's deadline fetching the whole rest of the history may take (as much data as a clone). */
 const UNSHALLOW_TIMEOUT_FACTOR = 5;
 
+/** Where each checkout (by directory) keeps git's `shallow` file: asked of git once per process. */
+const shallowFiles = new Map<string, string>();
+
 /** The boundary commits of a shallow checkout (git's `shallow` file); empty for a complete one. */
 export async function shallowBoundary(h: HistoryGit): Promise<Set<string>> {
-  const path = (await h.run(["rev-parse", "--git-path", "shallow"])).trim();
-  const text = await readFile(resolve(h.dir, path), "utf8").catch((e: NodeJS.ErrnoException) => {
+  const key = resolve(h.dir);
+  let path = shallowFiles.get(key);
+  if (path === undefined) {
+    path = resolve(key, (await h.run(["rev-parse", "--git-path", "shallow"])).trim());
+    if (shallowFiles.size > 100) shallowFiles.clear();
+    shallowFiles.set(key, path);
+  }
+  const text = await readFile(path, "utf8").catch((e: NodeJS.ErrnoException) => {
     if (e.code === "ENOENT") return ""; // no such file: a complete checkout
     throw e;
   });
