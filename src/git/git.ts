@@ -135,8 +135,8 @@ export class Repo implements Hub {
       } catch (e) {
         const msg = String((e as Error).message);
         if (/couldn't find remote ref/i.test(msg)) return undefined;
-        // Another coord command in this checkout (a status during a sync) updated the ref at the same moment.
-        if (/cannot lock ref|unable to update local ref/i.test(msg) && attempt < 6) {
+        // Another coord command in this checkout (a status during a sync) updated the ref, or its shallow file, at the same moment.
+        if (/cannot lock ref|unable to update local ref|shallow\.lock/i.test(msg) && attempt < 6) {
           await new Promise((r) => setTimeout(r, backoffDelay(attempt, REF_LOCK_BACKOFF)));
           continue;
         }
