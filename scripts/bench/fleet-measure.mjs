@@ -12,15 +12,16 @@ import { performance } from "node:perf_hooks";
 import { addOrder, makeFleet, MEASURED } from "./fleet-fixture.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const COORD = resolve(here, "../../dist/coord.mjs");
+/** The CLI measured: this tree's bundle, or another build's ($COORD_BENCH_CLI, e.g. an older commit's, for a before/after). */
+const COORD = process.env.COORD_BENCH_CLI ? resolve(process.env.COORD_BENCH_CLI) : resolve(here, "../../dist/coord.mjs");
 const PRELOAD = join(here, "max-rss.mjs");
 
-/** One `coord sync` process: wall ms, coord's own CPU ms and peak RSS (MiB). */
-export function timedSync(checkout, extraNodeArgs = []) {
+/** One `coord sync` process (of `cli`, default: the one measured): wall ms, coord's own CPU ms and peak RSS (MiB). */
+export function timedSync(checkout, { cli = COORD, nodeArgs = [] } = {}) {
   const scratch = mkdtempSync(join(tmpdir(), "coord-rss-"));
   const rssFile = join(scratch, "rss");
   const t = performance.now();
-  execFileSync("node", ["--import", PRELOAD, ...extraNodeArgs, COORD, "sync", "--dir", checkout], {
+  execFileSync("node", ["--import", PRELOAD, ...nodeArgs, cli, "sync", "--dir", checkout], {
     stdio: ["ignore", "ignore", "pipe"],
     env: { ...process.env, COORD_BENCH_RSS_FILE: rssFile },
   });
