@@ -119,6 +119,24 @@ describe("readModel with the memo", () => {
     expect(second.messageFiles[0]!.messages).toEqual([]);
   });
 
+  it("the same files read again after a mark (a daemon's next sync of the same tip) still count as used: the cache keeps them", () => {
+    const first = readModel(files());
+    expect(markParsed().used).toHaveLength(3);
+    expect(readModel(files())).toBe(first); // the model memo answered
+    const { used, changed } = markParsed();
+    expect(used.map(([key]) => key.slice(41)).sort()).toEqual(["(orders)", "coordination/COMPUTER_izzit7.md", messagePath("izzit7", "ALL")]);
+    expect(changed).toBe(false);
+    expect(parseStats.parsed).toBe(3);
+  });
+
+  it("a model memo whose parse results were forgotten reads again", () => {
+    readModel(files());
+    markParsed();
+    markParsed(); // nothing used in between: everything forgotten
+    readModel(files());
+    expect(parseStats.parsed).toBe(6);
+  });
+
   it("a model from kept (JSON) results equals the one parsed, null-prototype tables included", async () => {
     const parsed = readModel(files());
     const { used } = markParsed();

@@ -11,6 +11,9 @@ import { gitBlobId } from "./blob.js";
 /** What parsing one file gave: its value, or why it is not read. */
 export type ParseEntry = { v: unknown } | { e: string };
 
+/** Keys used while a reader records them (recordParsed). */
+let recording: string[] | undefined;
+
 /** Entries the process keeps at most; past it, everything not used since the last mark goes, then the rest. */
 export const MAX_PARSE_ENTRIES = 20_000;
 
@@ -83,7 +86,33 @@ export function parsedFile<T>(path: string, text: string, parse: () => T, revive
     entries.set(key, hit);
   }
   used.add(key);
+  recording?.push(key);
   return "v" in hit ? (hit.v as T) : new Error(hit.e);
+}
+
+/** `read()`, and the keys of every parse result it used: a memo built on them (readModel's) uses them again with touchParsed. */
+export function recordParsed<T>(read: () => T): { value: T; keys: string[] } {
+  const outer = recording;
+  const keys: string[] = [];
+  recording = keys;
+  try {
+    return { value: read(), keys };
+  } finally {
+    recording = outer;
+    outer?.push(...keys);
+  }
+}
+
+/**
+ * Counts these results as used again (a memo built on them answered instead
+ * of parsedFile), so that a mark keeps them. false when one is gone from the
+ * memo: then the caller reads again instead.
+ */
+export function touchParsed(keys: string[]): boolean {
+  if (!keys.every((key) => entries.has(key))) return false;
+  for (const key of keys) used.add(key);
+  recording?.push(...keys);
+  return true;
 }
 
 function forgetUnused(): void {
