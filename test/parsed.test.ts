@@ -82,6 +82,7 @@ describe("the parse memo (core/parsed.ts)", () => {
     expect(second.used.map(([k]) => k)).toEqual([parseKey("a.md", "1")]);
     parsedFile("a.md", "1", () => 1);
     expect(markParsed().changed).toBe(false); // the same file, nothing parsed
+    expect(markParsed()).toEqual({ used: [[parseKey("a.md", "1"), { v: 1 }]], changed: false }); // nothing read: nothing forgotten
     parsedFile("b.md", "2", () => 2);
     expect(parseStats.parsed).toBe(3); // b.md was forgotten: parsed again
   });
@@ -132,9 +133,10 @@ describe("readModel with the memo", () => {
   it("a model memo whose parse results were forgotten reads again", () => {
     readModel(files());
     markParsed();
-    markParsed(); // nothing used in between: everything forgotten
+    parsedFile("other.md", "x", () => "x"); // a sync that read only another file: the model's results are forgotten
+    markParsed();
     readModel(files());
-    expect(parseStats.parsed).toBe(6);
+    expect(parseStats.parsed).toBe(7);
   });
 
   it("a model from kept (JSON) results equals the one parsed, null-prototype tables included", async () => {
@@ -188,6 +190,15 @@ describe("the parse cache file (state/parsed.ts)", () => {
     const kept = parseParsedFile(await readFile(file(), "utf8"));
     expect(kept?.map(([k]) => k)).toEqual([parseKey("a.md", "1")]);
     expect(await syncReads({ "a.md": "1", "b.md": "2" })).toBe(1);
+  });
+
+  it("a sync that read nothing (the hub did not answer) leaves the file as it is", async () => {
+    await syncReads({ "a.md": "1", "b.md": "2" });
+    const before = await readFile(file(), "utf8");
+    await syncReads({});
+    await syncReads({}, { fresh: false });
+    expect(await readFile(file(), "utf8")).toBe(before);
+    expect(await syncReads({ "a.md": "1", "b.md": "2" })).toBe(0);
   });
 
   it("is not written again when a sync used exactly what it holds", async () => {

@@ -27,6 +27,8 @@ const used = new Set<string>();
 const seeded = new Set<string>();
 /** Whether anything was parsed since the last mark. */
 let parsedSinceMark = false;
+/** Whether anything was read at all since the last mark (a sync that failed to fetch, or had nothing to read, read nothing). */
+let readSinceMark = false;
 
 /**
  * Blob ids of the texts read since the last mark: a sync reads its tip more
@@ -86,6 +88,7 @@ export function parsedFile<T>(path: string, text: string, parse: () => T, revive
     entries.set(key, hit);
   }
   used.add(key);
+  readSinceMark = true;
   recording?.push(key);
   return "v" in hit ? (hit.v as T) : new Error(hit.e);
 }
@@ -111,6 +114,7 @@ export function recordParsed<T>(read: () => T): { value: T; keys: string[] } {
 export function touchParsed(keys: string[]): boolean {
   if (!keys.every((key) => entries.has(key))) return false;
   for (const key of keys) used.add(key);
+  readSinceMark = true;
   recording?.push(...keys);
   return true;
 }
@@ -139,9 +143,11 @@ export function seedParsed(kept: Iterable<[string, ParseEntry]>): number {
 /**
  * Ends a stretch of reads (a sync): what was used in it, to keep, and whether
  * that differs from what the memo held before (something parsed, or
- * something not used). Entries not used are forgotten.
+ * something not used). Entries not used are forgotten; when nothing was read
+ * at all (a sync that could not fetch), nothing is, and nothing changed.
  */
 export function markParsed(): { used: [string, ParseEntry][]; changed: boolean } {
+  if (!readSinceMark) return { used: [...entries], changed: false };
   const changed = parsedSinceMark || entries.size !== used.size;
   forgetUnused();
   const out: [string, ParseEntry][] = [];
@@ -152,6 +158,7 @@ export function markParsed(): { used: [string, ParseEntry][]; changed: boolean }
   used.clear();
   ids.clear();
   parsedSinceMark = false;
+  readSinceMark = false;
   return { used: out, changed };
 }
 
@@ -167,6 +174,7 @@ export function resetParsed(): void {
   seeded.clear();
   ids.clear();
   parsedSinceMark = false;
+  readSinceMark = false;
   parseStats.parsed = 0;
   parseStats.reused = 0;
 }
