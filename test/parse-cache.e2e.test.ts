@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { blobsRead, Repo } from "../src/git/git.js";
 import { isSyncRecord, readLogs, type SyncLogRecord } from "../src/state/logs.js";
+import { sync } from "../src/sync/sync.js";
 import { parseParsedFile, PARSED_FILE } from "../src/state/parsed.js";
 import { cli, cliExec, type Fleet, makeFleet, personCommit, pushOrders } from "./helpers.js";
 
@@ -57,6 +58,11 @@ describe("the parse cache, one process per sync", () => {
       "coordination/messages/machine-2_TO_ALL.md",
       "coordination/messages/soda-yeti_TO_izzit7.md",
     ]);
+
+    // Syncs in one process (as a daemon runs them), the same tip each time: the cache still holds every file.
+    await sync({ dir: me });
+    await sync({ dir: me });
+    expect((await syncProcess(me)).record.parsed).toBe(0);
 
     // machine-2 publishes (its receipt of nothing new, a new lastSeen... or at least its file): only what changed is parsed.
     await pushOrders(fleet, [

@@ -82,6 +82,7 @@ describe("the parse memo (core/parsed.ts)", () => {
     expect(second.used.map(([k]) => k)).toEqual([parseKey("a.md", "1")]);
     parsedFile("a.md", "1", () => 1);
     expect(markParsed().changed).toBe(false); // the same file, nothing parsed
+    expect(markParsed()).toEqual({ used: [[parseKey("a.md", "1"), { v: 1 }]], changed: false }); // nothing read: nothing forgotten
     parsedFile("b.md", "2", () => 2);
     expect(parseStats.parsed).toBe(3); // b.md was forgotten: parsed again
   });
@@ -117,6 +118,25 @@ describe("readModel with the memo", () => {
     expect(parseStats.parsed).toBe(4);
     expect(second.computers.get("izzit7")).toBe(first.computers.get("izzit7"));
     expect(second.messageFiles[0]!.messages).toEqual([]);
+  });
+
+  it("the same files read again after a mark (a daemon's next sync of the same tip) still count as used: the cache keeps them", () => {
+    const first = readModel(files());
+    expect(markParsed().used).toHaveLength(3);
+    expect(readModel(files())).toBe(first); // the model memo answered
+    const { used, changed } = markParsed();
+    expect(used.map(([key]) => key.slice(41)).sort()).toEqual(["(orders)", "coordination/COMPUTER_izzit7.md", messagePath("izzit7", "ALL")]);
+    expect(changed).toBe(false);
+    expect(parseStats.parsed).toBe(3);
+  });
+
+  it("a model memo whose parse results were forgotten reads again", () => {
+    readModel(files());
+    markParsed();
+    parsedFile("other.md", "x", () => "x"); // a sync that read only another file: the model's results are forgotten
+    markParsed();
+    readModel(files());
+    expect(parseStats.parsed).toBe(7);
   });
 
   it("a model from kept (JSON) results equals the one parsed, null-prototype tables included", async () => {
@@ -170,6 +190,15 @@ describe("the parse cache file (state/parsed.ts)", () => {
     const kept = parseParsedFile(await readFile(file(), "utf8"));
     expect(kept?.map(([k]) => k)).toEqual([parseKey("a.md", "1")]);
     expect(await syncReads({ "a.md": "1", "b.md": "2" })).toBe(1);
+  });
+
+  it("a sync that read nothing (the hub did not answer) leaves the file as it is", async () => {
+    await syncReads({ "a.md": "1", "b.md": "2" });
+    const before = await readFile(file(), "utf8");
+    await syncReads({});
+    await syncReads({}, { fresh: false });
+    expect(await readFile(file(), "utf8")).toBe(before);
+    expect(await syncReads({ "a.md": "1", "b.md": "2" })).toBe(0);
   });
 
   it("is not written again when a sync used exactly what it holds", async () => {

@@ -4,6 +4,7 @@ import { readModel, type RepoModel } from "../core/repo.js";
 import { own, PRIORITIES, type Priority } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { readMailbox, updateMailbox } from "../state/mailbox.js";
+import { loadParsed } from "../state/parsed.js";
 import { ackInData, adoptPublished } from "../sync/mail.js";
 import { type Machine, openMachine, READ_PATHS, type SyncResult, syncMachine } from "../sync/sync.js";
 
@@ -11,6 +12,7 @@ import { type Machine, openMachine, READ_PATHS, type SyncResult, syncMachine } f
 async function lastKnown(m: Machine): Promise<RepoModel> {
   const tip = await m.hub.resolve(m.hub.trackingRef);
   if (!tip) throw new CoordError("this checkout has never synced; run coord sync first", EXIT.FAILURE);
+  await loadParsed(m.stateDir); // what the syncs parsed: a large fleet's files are not parsed again
   return readModel(await m.hub.readFiles(tip, READ_PATHS));
 }
 

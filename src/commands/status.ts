@@ -7,6 +7,7 @@ import { DEFAULT_GIT_TIMEOUT, Repo } from "../git/git.js";
 import { loadConfig } from "../state/config.js";
 import { stateDirOf } from "../state/paths.js";
 import { READ_PATHS } from "../sync/sync.js";
+import { loadParsed } from "../state/parsed.js";
 
 export interface StatusOptions {
   dir: string;
@@ -45,6 +46,7 @@ export async function status(opts: StatusOptions): Promise<StatusResult> {
       stale = `${e.message}; showing the fleet as of the last fetch${when ? ` (${when})` : ""}`;
     }
   if (!commit) throw new CoordError(`no commit of ${repo.remote}/${repo.branch} is known here; run coord status without --no-fetch`, EXIT.FAILURE);
+  await loadParsed(stateDir); // what the machine's syncs parsed: a large fleet's files are not parsed again
   const status = deriveStatus(readModel(await repo.readFiles(commit, READ_PATHS)));
   const now = opts.now ?? new Date();
   const offline = Object.entries(status.machines)

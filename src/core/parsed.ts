@@ -11,6 +11,9 @@ import { gitBlobId } from "./blob.js";
 /** What parsing one file gave: its value, or why it is not read. */
 export type ParseEntry = { v: unknown } | { e: string };
 
+/** Keys used while a reader records them (recordParsed). */
+let recording: string[] | undefined;
+
 /** Entries the process keeps at most; past it, everything not used since the last mark goes, then the rest. */
 export const MAX_PARSE_ENTRIES = 20_000;
 
@@ -24,6 +27,8 @@ const used = new Set<string>();
 const seeded = new Set<string>();
 /** Whether anything was parsed since the last mark. */
 let parsedSinceMark = false;
+/** Whether anything was read at all since the last mark (a sync that failed to fetch, or had nothing to read, read nothing). */
+let readSinceMark = false;
 
 /**
  * Blob ids of the texts read since the last mark: a sync reads its tip more
@@ -83,7 +88,35 @@ export function parsedFile<T>(path: string, text: string, parse: () => T, revive
     entries.set(key, hit);
   }
   used.add(key);
+  readSinceMark = true;
+  recording?.push(key);
   return "v" in hit ? (hit.v as T) : new Error(hit.e);
+}
+
+/** `read()`, and the keys of every parse result it used: a memo built on them (readModel's) uses them again with touchParsed. */
+export function recordParsed<T>(read: () => T): { value: T; keys: string[] } {
+  const outer = recording;
+  const keys: string[] = [];
+  recording = keys;
+  try {
+    return { value: read(), keys };
+  } finally {
+    recording = outer;
+    outer?.push(...keys);
+  }
+}
+
+/**
+ * Counts these results as used again (a memo built on them answered instead
+ * of parsedFile), so that a mark keeps them. false when one is gone from the
+ * memo: then the caller reads again instead.
+ */
+export function touchParsed(keys: string[]): boolean {
+  if (!keys.every((key) => entries.has(key))) return false;
+  for (const key of keys) used.add(key);
+  readSinceMark = true;
+  recording?.push(...keys);
+  return true;
 }
 
 function forgetUnused(): void {
@@ -110,9 +143,11 @@ export function seedParsed(kept: Iterable<[string, ParseEntry]>): number {
 /**
  * Ends a stretch of reads (a sync): what was used in it, to keep, and whether
  * that differs from what the memo held before (something parsed, or
- * something not used). Entries not used are forgotten.
+ * something not used). Entries not used are forgotten; when nothing was read
+ * at all (a sync that could not fetch), nothing is, and nothing changed.
  */
 export function markParsed(): { used: [string, ParseEntry][]; changed: boolean } {
+  if (!readSinceMark) return { used: [...entries], changed: false };
   const changed = parsedSinceMark || entries.size !== used.size;
   forgetUnused();
   const out: [string, ParseEntry][] = [];
@@ -123,6 +158,7 @@ export function markParsed(): { used: [string, ParseEntry][]; changed: boolean }
   used.clear();
   ids.clear();
   parsedSinceMark = false;
+  readSinceMark = false;
   return { used: out, changed };
 }
 
@@ -138,6 +174,7 @@ export function resetParsed(): void {
   seeded.clear();
   ids.clear();
   parsedSinceMark = false;
+  readSinceMark = false;
   parseStats.parsed = 0;
   parseStats.reused = 0;
 }

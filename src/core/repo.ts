@@ -2,7 +2,7 @@
 // machines' delegated files) and every machine's file, read from one commit.
 // Broken files are reported and left out, never fixed.
 import { parseComputer, withOwnTables } from "./computer.js";
-import { parsedFile, parseGeneration } from "./parsed.js";
+import { parsedFile, parseGeneration, recordParsed, touchParsed } from "./parsed.js";
 import { parseMessageFile, type MessageFile } from "./messages.js";
 import { unreadable } from "./limits.js";
 import { parseOrderSources, reviveOrderSources } from "./orders.js";
@@ -74,7 +74,7 @@ export function classifyPath(path: string): PathKind {
 }
 
 /** The last files read and their model: a sync reads one tip in its cycle and again in its publish, with the same files. */
-let last: { files: Map<string, string>; model: RepoModel; generation: number } | undefined;
+let last: { files: Map<string, string>; model: RepoModel; generation: number; keys: string[] } | undefined;
 
 /** Whether `files` holds exactly what `copy` does (the same paths, equal texts). */
 function sameFiles(copy: Map<string, string>, files: Map<string, string>): boolean {
@@ -89,9 +89,10 @@ function sameFiles(copy: Map<string, string>, files: Map<string, string>): boole
  * nothing may change it (nothing does: every writer builds new objects).
  */
 export function readModel(files: Map<string, string>): RepoModel {
-  if (last && last.generation === parseGeneration() && sameFiles(last.files, files)) return last.model;
-  const model = modelOf(files);
-  last = { files: new Map(files), model, generation: parseGeneration() };
+  // Its parse results count as used again (a daemon's next sync of the same tip): the cache of them keeps them.
+  if (last && last.generation === parseGeneration() && sameFiles(last.files, files) && touchParsed(last.keys)) return last.model;
+  const { value: model, keys } = recordParsed(() => modelOf(files));
+  last = { files: new Map(files), model, generation: parseGeneration(), keys };
   return model;
 }
 

@@ -28,8 +28,11 @@ const FORMAT = 1;
 /**
  * This build of coord: parse rules may change with it, so results of
  * another build are not used. The bundle's change time tells apart two
- * builds of one version (a developer's).
+ * builds of one version (a developer's). Taken when this module is loaded:
+ * a daemon started before an upgrade keeps its own build's id.
  */
+const BUILD = buildId();
+
 function buildId(): string {
   let built = "-";
   try {
@@ -55,7 +58,7 @@ const sha1 = (text: string) => createHash("sha1").update(text).digest("hex");
 const stampOf = (s: { mtimeMs: number; size: number; ino: number }) => `${parseGeneration()} ${s.mtimeMs} ${s.size} ${s.ino}`;
 
 /** The entries the file holds, or undefined when it is missing, broken or not this build's. */
-export function parseParsedFile(text: string, build = buildId()): [string, ParseEntry][] | undefined {
+export function parseParsedFile(text: string, build = BUILD): [string, ParseEntry][] | undefined {
   const nl = text.indexOf("\n");
   if (nl < 0) return undefined;
   let header: Header;
@@ -80,7 +83,7 @@ export function parseParsedFile(text: string, build = buildId()): [string, Parse
 }
 
 /** The file's text for `entries`, as many as fit in `maxBytes` (in their order). */
-export function renderParsedFile(entries: [string, ParseEntry][], maxBytes = MAX_PARSED_BYTES, build = buildId()): string {
+export function renderParsedFile(entries: [string, ParseEntry][], maxBytes = MAX_PARSED_BYTES, build = BUILD): string {
   const parts: string[] = [];
   let bytes = 2;
   for (const entry of entries) {

@@ -115,11 +115,11 @@ export async function withOwnOrders(m: Machine, files: Map<string, string>): Pro
 
 /** Claims of this cycle that lost (another machine holds the order, or it is gone) go back to what they replaced. */
 export async function dropLostClaims(c: Cycle, model: RepoModel): Promise<void> {
-  const status = deriveStatus(model);
   for (const [id, entry] of Object.entries(c.journal.tasks)) {
     if (entry.state !== "assigned") continue;
     const order = model.orders?.orders.find((o) => o.id === id);
-    if (!claimLost(c.m.config.name, entry, order, status, c.now(), c.m.config.claimLease, c.observed)) continue;
+    // STATUS only when there is a claim to check (deriving it for a large fleet is not free; it is memoised per model).
+    if (!claimLost(c.m.config.name, entry, order, deriveStatus(model), c.now(), c.m.config.claimLease, c.observed)) continue;
     await c.journal.apply(id, { kind: "drop", previous: c.claimed.get(id) });
     c.claimed.delete(id);
   }
@@ -127,7 +127,7 @@ export async function dropLostClaims(c: Cycle, model: RepoModel): Promise<void> 
 
 /** Running tasks whose order was cancelled or re-revved, or whose claim another machine holds now, are stopped. */
 export function stopUnwanted(c: Cycle, model: RepoModel): void {
-  if (!model.orders) return; // the last valid orders stay in force for what already runs
+  if (!model.orders || c.running.size === 0) return; // the last valid orders stay in force for what already runs
   const status = deriveStatus(model);
   for (const [id, task] of c.running) {
     const order = model.orders.orders.find((o) => o.id === id);
