@@ -53,7 +53,8 @@ await build({
       name: "no-js-yaml",
       setup(b) {
         b.onLoad({ filter: /[\\/]js-yaml[\\/]index\.js$/ }, () => ({
-          contents: 'const refuse = () => { throw new Error("coord parses YAML with the yaml package only"); }; module.exports = { safeLoad: refuse, safeDump: refuse, load: refuse, dump: refuse };',
+          contents:
+            'const refuse = () => { throw new Error("coord parses YAML with the yaml package only"); }; module.exports = { safeLoad: refuse, safeDump: refuse, load: refuse, dump: refuse };',
           loader: "js",
         }));
       },

@@ -2,11 +2,38 @@
 // wait built on it: rejected pushes, retries of failed tasks, scheduled syncs
 // after failures.
 import { describe, expect, it } from "vitest";
-import { backoffDelay, PUSH_BACKOFF } from "../src/core/backoff.js";
+import { backoffDelay, contentionDelay, PUSH_BACKOFF } from "../src/core/backoff.js";
 import { MAX_RETRY_DELAY, retryAt } from "../src/core/plan.js";
 import type { Order } from "../src/core/types.js";
 import { backoffUntil } from "../src/state/health.js";
 import { publishWithRetry } from "../src/sync/cas.js";
+
+describe("contentionDelay: the wait after a rejected push", () => {
+  const push = { baseMs: 50, maxMs: 2000 };
+  it.each([
+    // attempt, one try's ms, random, wait
+    [1, 0, 1, 50], // the base when a try is quick
+    [2, 0, 1, 100],
+    [1, 300, 1, 300], // at least one try's duration: losers spread over the time the winners' tries take
+    [3, 300, 1, 1200],
+    [6, 300, 1, 2000], // capped
+    [1, 300, 0, 0], // full jitter: anywhere from 0
+    [3, 300, 0.25, 300],
+    [2 ** 31 - 1, 300, 1, 2000], // a growth past what a number holds is the cap
+    [2, Number.NaN, 1, 100], // a duration that is no number counts as none
+  ])("attempt %i after a try of %i ms, random %f: %i ms", (attempt, tryMs, r, wait) => {
+    expect(contentionDelay(attempt, tryMs, push, () => r)).toBe(wait);
+  });
+  it("is spread evenly: the mean of many draws is half the bound", () => {
+    let seed = 1;
+    const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+    const waits = Array.from({ length: 2000 }, () => contentionDelay(2, 400, push, random));
+    const mean = waits.reduce((a, b) => a + b, 0) / waits.length;
+    expect(mean).toBeGreaterThan(350);
+    expect(mean).toBeLessThan(450);
+    expect(Math.max(...waits)).toBeLessThanOrEqual(800);
+  });
+});
 
 describe("backoffDelay", () => {
   const plain = { baseMs: 100, maxMs: 1000 };
@@ -101,7 +128,7 @@ describe("publishWithRetry: the one compare-and-swap loop (sync, order --human, 
           clock += ms;
           waits.push(ms);
         },
-        random: () => 0.5,
+        random: () => 1, // the top of each wait's range (contentionDelay draws uniformly below it)
         now: () => clock,
       },
     );

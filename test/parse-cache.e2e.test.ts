@@ -59,9 +59,14 @@ describe("the parse cache, one process per sync", () => {
       "coordination/messages/soda-yeti_TO_izzit7.md",
     ]);
 
-    // Syncs in one process (as a daemon runs them), the same tip each time: the cache still holds every file.
+    // Syncs in one process (as a daemon runs them) that read the same tip each time (no quiet stamp to answer them):
+    // the cache still holds every file.
+    const reading = async () => rm(join(stateDir(me), "quiet.json"), { force: true });
+    await reading();
     await sync({ dir: me });
+    await reading();
     await sync({ dir: me });
+    await reading();
     expect((await syncProcess(me)).record.parsed).toBe(0);
 
     // machine-2 publishes (its receipt of nothing new, a new lastSeen... or at least its file): only what changed is parsed.

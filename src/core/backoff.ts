@@ -24,7 +24,21 @@ export function backoffDelay(attempt: number, { baseMs, maxMs, factor = 2, jitte
   return jitter ? capped * (1 - jitter + 2 * jitter * random()) : capped;
 }
 
-/** A rejected push (someone pushed first) is redone on the new tip after this: 50 ms, 100 ms, … up to 2 s, times 0.5–1.5. */
+/**
+ * The wait after a rejected push (lost compare-and-swap) number `attempt`,
+ * when one try (fetch, build, push) took `tryMs`: "full jitter", a uniform
+ * draw from 0 to `base · factor^(attempt − 1)` (at most `maxMs`), where the
+ * base is at least one try's duration. Losers spread over the time the
+ * winners' tries take, instead of coming back together and losing again: with
+ * 20 machines pushing at once, far fewer tries in all.
+ */
+export function contentionDelay(attempt: number, tryMs: number, { baseMs, maxMs, factor = 2 }: Backoff, random: () => number = Math.random): number {
+  const base = Math.max(baseMs, Number.isFinite(tryMs) ? tryMs : 0);
+  const grown = base * factor ** Math.max(0, attempt - 1);
+  return (Number.isFinite(grown) ? Math.min(maxMs, grown) : maxMs) * random();
+}
+
+/** A rejected push (someone pushed first) is redone on the new tip after a wait (contentionDelay): up to 50 ms or one try's duration, doubling, at most 2 s. */
 export const PUSH_BACKOFF: Backoff = { baseMs: 50, maxMs: 2000, jitter: 0.5 };
 
 /** A fetch that raced another fetch of the same checkout for a ref's lock tries again after this. */

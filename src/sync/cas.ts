@@ -2,7 +2,7 @@
 // pushed without force; a rejected push (someone pushed first) is redone on
 // the new tip after a backoff. The one loop every writer of the hub uses: a
 // sync's publish, `coord order --human`, `coord watch`.
-import { type Backoff, backoffDelay, PUSH_BACKOFF } from "../core/backoff.js";
+import { type Backoff, contentionDelay, PUSH_BACKOFF } from "../core/backoff.js";
 import { notOwned } from "../core/ownership.js";
 import { printablePath } from "../core/repo.js";
 import { CoordError, EXIT } from "../errors.js";
@@ -54,11 +54,12 @@ export async function publishWithRetry<T>(
 ): Promise<T> {
   const start = now();
   for (let n = 1; ; n++) {
+    const tried = now();
     const built = await steps.attempt(n);
     if ("done" in built) return built.done;
     if (await steps.push(built.commit)) return built.landed();
     steps.rejected?.(n);
-    const wait = steps.stale?.(n) ? 0 : backoffDelay(n, backoff, random);
+    const wait = steps.stale?.(n) ? 0 : contentionDelay(n, now() - tried, backoff, random);
     if (n >= maxAttempts || now() - start + wait > budgetMs) throw steps.gaveUp(n, now() - start);
     await sleep(wait);
   }
