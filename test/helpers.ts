@@ -259,3 +259,22 @@ export async function personIdentity(fleet: Fleet, name = "Pat Person", email = 
   await git(fleet.person, "config", "user.name", name);
   await git(fleet.person, "config", "user.email", email);
 }
+
+/** An SSH key pair made with ssh-keygen in `dir` (no passphrase); the private key's path. */
+export async function sshKey(dir: string, name: string): Promise<string> {
+  const path = join(dir, name);
+  await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", path]);
+  return path;
+}
+
+/** A person's clone at `person` commits ORDERS.json (signed with `signingKey`, a private key path, or not at all) on the hub's tip and pushes; the new commit. */
+export async function commitOrdersAs(person: string, orders: object[], signingKey?: string, as = "alice@example.com"): Promise<string> {
+  await git(person, "fetch", "--quiet", "origin");
+  await git(person, "reset", "--quiet", "--hard", "origin/main");
+  await writeFile(join(person, "ORDERS.json"), `${JSON.stringify({ version: 1, orders }, null, 2)}\n`);
+  await git(person, "add", "ORDERS.json");
+  const sign = signingKey ? ["-c", "gpg.format=ssh", "-c", `user.signingkey=${signingKey}`, "commit", "-S"] : ["commit"];
+  await git(person, "-c", `user.name=${as}`, "-c", `user.email=${as}`, ...sign, "--quiet", "-m", "orders");
+  await git(person, "push", "--quiet", "origin", "HEAD:main");
+  return (await git(person, "rev-parse", "HEAD")).trim();
+}

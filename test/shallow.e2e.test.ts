@@ -6,7 +6,7 @@
 // does. A shallow clone's boundary commit, which git shows as adding every
 // file, is never taken for a change.
 import { execFile, spawn } from "node:child_process";
-import { rename, rm, writeFile } from "node:fs/promises";
+import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
@@ -15,7 +15,7 @@ import { init } from "../src/commands/init.js";
 import { orderLog } from "../src/commands/log.js";
 import { trustVerify } from "../src/commands/trust.js";
 import { sync } from "../src/sync/sync.js";
-import { cli, git, tempDir } from "./helpers.js";
+import { cli, commitOrdersAs, git, sshKey, tempDir } from "./helpers.js";
 
 const run = promisify(execFile);
 /** git checks SSH signatures with ssh-keygen: without it the trust parts have nothing to check (as in trust.e2e.test.ts). */
@@ -67,24 +67,8 @@ async function noise(w: World, n: number): Promise<void> {
   });
 }
 
-async function key(w: World, name: string): Promise<string> {
-  const path = join(w.root, name);
-  await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", path]);
-  return path;
-}
-
-/** The person commits ORDERS.json (signed with `signingKey`, or not) and pushes; the new commit. */
-async function commitOrders(w: World, orders: object[], signingKey?: string, as = "alice@example.com"): Promise<string> {
-  const p = w.person;
-  await git(p, "fetch", "--quiet", "origin");
-  await git(p, "reset", "--quiet", "--hard", "origin/main");
-  await writeFile(join(p, "ORDERS.json"), `${JSON.stringify({ version: 1, orders }, null, 2)}\n`);
-  await git(p, "add", "ORDERS.json");
-  const sign = signingKey ? ["-c", "gpg.format=ssh", "-c", `user.signingkey=${signingKey}`, "commit", "-S"] : ["commit"];
-  await git(p, "-c", `user.name=${as}`, "-c", `user.email=${as}`, ...sign, "--quiet", "-m", "orders");
-  await git(p, "push", "--quiet", "origin", "HEAD:main");
-  return (await git(p, "rev-parse", "HEAD")).trim();
-}
+const key = (w: World, name: string) => sshKey(w.root, name);
+const commitOrders = (w: World, orders: object[], signingKey?: string, as?: string) => commitOrdersAs(w.person, orders, signingKey, as);
 
 const isShallow = async (dir: string) => (await git(dir, "rev-parse", "--is-shallow-repository")).trim() === "true";
 const has = (dir: string, commit: string) =>

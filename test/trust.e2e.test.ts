@@ -5,12 +5,12 @@
 // keeps acting on the version it verified last; a later good commit is not
 // blocked by an earlier bad one.
 import { execFile } from "node:child_process";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { sync } from "../src/sync/sync.js";
-import { cli, type Fleet, git, hubFile, hubStatus, makeFleet, personCommit, pushOrders } from "./helpers.js";
+import { cli, commitOrdersAs, type Fleet, git, hubFile, hubStatus, makeFleet, personCommit, pushOrders, sshKey } from "./helpers.js";
 
 const run = promisify(execFile);
 /** git checks SSH signatures with ssh-keygen: without it there is nothing to test (and a machine could not verify either). */
@@ -24,23 +24,10 @@ afterEach(async () => {
   fleet = undefined;
 });
 
-async function key(dir: string, name: string): Promise<string> {
-  const path = join(dir, name);
-  await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", path]);
-  return path;
-}
-
-/** The person commits ORDERS.json, signed with `signingKey` (a private key path) or not at all. */
-async function commitOrders(f: Fleet, orders: object[], signingKey?: string, as = "alice@example.com"): Promise<void> {
-  const p = f.person;
-  await git(p, "fetch", "--quiet", "origin");
-  await git(p, "reset", "--quiet", "--hard", "origin/main");
-  await writeFile(join(p, "ORDERS.json"), `${JSON.stringify({ version: 1, orders }, null, 2)}\n`);
-  await git(p, "add", "ORDERS.json");
-  const sign = signingKey ? ["-c", "gpg.format=ssh", "-c", `user.signingkey=${signingKey}`, "commit", "-S"] : ["commit"];
-  await git(p, "-c", `user.name=${as}`, "-c", `user.email=${as}`, ...sign, "--quiet", "-m", "orders");
-  await git(p, "push", "--quiet", "origin", "HEAD:main");
-}
+const key = sshKey;
+const commitOrders = async (f: Fleet, orders: object[], signingKey?: string, as?: string): Promise<void> => {
+  await commitOrdersAs(f.person, orders, signingKey, as);
+};
 
 const lines = async (path: string) => (await readFile(path, "utf8").catch(() => "")).split("\n").filter(Boolean);
 
