@@ -12,15 +12,18 @@ describe("contentionDelay: the wait after a rejected push", () => {
   const push = { baseMs: 50, maxMs: 2000 };
   it.each([
     // attempt, one try's ms, random, wait
-    [1, 0, 1, 50], // the base when a try is quick
-    [2, 0, 1, 100],
-    [1, 300, 1, 300], // at least one try's duration: losers spread over the time the winners' tries take
-    [3, 300, 1, 1200],
-    [6, 300, 1, 2000], // capped
-    [1, 300, 0, 0], // full jitter: anywhere from 0
-    [3, 300, 0.25, 300],
-    [2 ** 31 - 1, 300, 1, 2000], // a growth past what a number holds is the cap
-    [2, Number.NaN, 1, 100], // a duration that is no number counts as none
+    [1, 300, 1, 0], // the first two losses are redone at once (steady traffic: waiting only falls behind)
+    [2, 300, 1, 0],
+    [3, 0, 1, 50], // then the base when a try is quick
+    [4, 0, 1, 100],
+    [3, 300, 1, 300], // at least one try's duration: losers spread over the time the winners' tries take
+    [5, 300, 1, 1200], // at most 4 tries' worth
+    [9, 300, 1, 1200],
+    [9, 800, 1, 2000], // and at most 2 s
+    [3, 300, 0, 0], // full jitter: anywhere from 0
+    [4, 300, 0.25, 150],
+    [2 ** 31 - 1, 300, 1, 1200], // a growth past what a number holds is the cap
+    [4, Number.NaN, 1, 100], // a duration that is no number counts as none
   ])("attempt %i after a try of %i ms, random %f: %i ms", (attempt, tryMs, r, wait) => {
     expect(contentionDelay(attempt, tryMs, push, () => r)).toBe(wait);
   });
@@ -30,7 +33,7 @@ describe("contentionDelay: the wait after a rejected push", () => {
       seed = (seed * 16807) % 2147483647; // a fixed sequence (Park–Miller), so the test is the same every run
       return (seed - 1) / 2147483646;
     };
-    const waits = Array.from({ length: 2000 }, () => contentionDelay(2, 400, push, random));
+    const waits = Array.from({ length: 2000 }, () => contentionDelay(4, 400, push, random));
     const mean = waits.reduce((a, b) => a + b, 0) / waits.length;
     expect(mean).toBeGreaterThan(350);
     expect(mean).toBeLessThan(450);
@@ -149,7 +152,7 @@ describe("publishWithRetry: the one compare-and-swap loop (sync, order --human, 
     const r = run(3);
     expect(await r.result).toBe("landed c4");
     expect(r.calls).toEqual(["build 1", "push c1", "rejected 1", "build 2", "push c2", "rejected 2", "build 3", "push c3", "rejected 3", "build 4", "push c4"]);
-    expect(r.waits).toEqual([50, 100, 200]);
+    expect(r.waits).toEqual([0, 0, 50]); // two at once, then the backoff
   });
 
   it("nothing to change on the new tip: no push, the outcome as it is", async () => {
@@ -160,16 +163,17 @@ describe("publishWithRetry: the one compare-and-swap loop (sync, order --human, 
 
   it("gives up when the next wait would end past the budget, without waiting after the last rejected push", async () => {
     const r = run(99, 200);
-    await expect(r.result).rejects.toThrow("gave up after 3 in 150 ms"); // waits 50 + 100; a third of 200 would end at 350
-    expect(r.calls.filter((c) => c.startsWith("push"))).toHaveLength(3);
-    expect(r.waits).toEqual([50, 100]);
+    // waits 0, 0, 50, 100 (150 in all); a fifth push's wait of 200 would end at 350
+    await expect(r.result).rejects.toThrow("gave up after 5 in 150 ms");
+    expect(r.calls.filter((c) => c.startsWith("push"))).toHaveLength(5);
+    expect(r.waits).toEqual([0, 0, 50, 100]);
   });
 
   it("keeps trying as long as the budget lasts, not a count: 30 lost races in a row still land", async () => {
     const r = run(30, 60_000);
     expect(await r.result).toBe("landed c31");
     expect(r.waits).toHaveLength(30);
-    expect(r.waits.slice(-1)).toEqual([2000]); // the wait stops growing at 2 s
+    expect(r.waits.slice(-1)).toEqual([200]); // the wait stops growing at 4 tries' worth (tries here take no time: 4 × the 50 ms base)
   });
 
   it("the budget counts the time pushes take too", async () => {

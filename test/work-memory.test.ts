@@ -41,6 +41,28 @@ describe("to: ANY on the in-memory hub", () => {
     expect(new Set(ran.map((l) => l.split(" ")[1]))).toEqual(new Set(names));
   });
 
+  it("a draining machine with one slot claims its next order while a short task runs: the claim is on the hub before that task ends", async () => {
+    fleet = await memoryFleet(["solo"]);
+    const f = fleet;
+    const log = join(f.root, "ran.log");
+    const orders = ["a", "b", "c"].map((id) => ({ id, to: "ANY", run: `sleep 0.6; echo ${id} >> ${log}` }));
+    await f.pushOrders(orders);
+    const syncing = f.sync("solo");
+    // Without claiming ahead, a claim goes out with the result of the task before it (completed); with it, while that
+    // task runs: the hub shows one order running and the next already claimed. (The rank decides which comes first.)
+    let seen = false;
+    for (let i = 0; i < 200 && !seen; i++) {
+      const st = await f.status();
+      const states = ["a", "b", "c"].map((id) => st.orders[id]?.machines?.solo?.state);
+      seen = states.includes("in_progress") && states.includes("assigned");
+      if (!seen) await new Promise((r) => setTimeout(r, 20));
+    }
+    const r = await syncing;
+    expect(seen).toBe(true);
+    expect(r.ran.map((t) => t.id).sort()).toEqual(["a", "b", "c"]);
+    expect((await lines(log)).sort()).toEqual(["a", "b", "c"]); // each once
+  });
+
   it("a claim that loses the push plans again on the fresh tip and claims the next free order in the same sync", async () => {
     fleet = await memoryFleet(["a", "b"]);
     const f = fleet;

@@ -27,16 +27,27 @@ export function backoffDelay(attempt: number, { baseMs, maxMs, factor = 2, jitte
 /**
  * The wait after a rejected push (lost compare-and-swap) number `attempt`,
  * when one try (fetch, build, push) took `tryMs`: "full jitter", a uniform
- * draw from 0 to `base · factor^(attempt − 1)` (at most `maxMs`), where the
- * base is at least one try's duration. Losers spread over the time the
+ * draw from 0 to `base · factor^(attempt − 1)` (at most `maxMs`, and at most
+ * CONTENTION_TRIES tries' worth), where the base is at least one try's
+ * duration. Losers spread over the time the
  * winners' tries take, instead of coming back together and losing again: with
  * 20 machines pushing at once, far fewer tries in all.
  */
 export function contentionDelay(attempt: number, tryMs: number, { baseMs, maxMs, factor = 2 }: Backoff, random: () => number = Math.random): number {
+  // The first losses come at once: under steady traffic (machines pushing one after another) the next try
+  // has the same chance as this one, and a wait only makes the loser fall behind. Repeated losses are a burst.
+  if (attempt <= IMMEDIATE_RETRIES) return 0;
   const base = Math.max(baseMs, Number.isFinite(tryMs) ? tryMs : 0);
-  const grown = base * factor ** Math.max(0, attempt - 1);
-  return (Number.isFinite(grown) ? Math.min(maxMs, grown) : maxMs) * random();
+  const grown = base * factor ** Math.max(0, attempt - 1 - IMMEDIATE_RETRIES);
+  // At most CONTENTION_TRIES tries' worth: under steady traffic a loser that waits longer only falls behind.
+  return Math.min(Number.isFinite(grown) ? grown : maxMs, maxMs, base * CONTENTION_TRIES) * random();
 }
+
+/** Rejected pushes redone at once before contentionDelay waits. */
+export const IMMEDIATE_RETRIES = 2;
+
+/** How many tries' durations a wait after a rejected push spans at most (contentionDelay). */
+export const CONTENTION_TRIES = 4;
 
 /** A rejected push (someone pushed first) is redone on the new tip after a wait (contentionDelay): up to 50 ms or one try's duration, doubling, at most 2 s. */
 export const PUSH_BACKOFF: Backoff = { baseMs: 50, maxMs: 2000, jitter: 0.5 };

@@ -21,24 +21,61 @@ const DRAIN_ROUNDS = 20;
 const DRAIN_MS = 10 * 60_000;
 
 /**
+ * A draining machine with one slot claims its next order while the current one
+ * runs, so that the claim's push (and the retries of a busy hub) overlaps the
+ * work instead of standing between two tasks; only while the tasks it ran in
+ * this sync took at most this long (seconds), so an order claimed ahead waits
+ * at most about that long behind a task of its machine.
+ */
+const CLAIM_AHEAD_MAX_S = 60;
+
+/**
  * Drain: after work ran, the machine plans again on the tip its last publish
  * read and claims what is free for its slots; that claim's push also carries
  * the results so far, so a queue costs one push per task instead of two. It
  * runs what it got, and again, until nothing is left for it (or the bounds).
  * A claim lost to another machine is planned again on the fresh tip as ever.
+ * With one slot and short tasks, the next claim is made while a task runs
+ * (CLAIM_AHEAD_MAX_S); a claim made ahead and not run (the sync stopped) is
+ * this machine's journaled claim, which its next sync takes up first.
  */
 export async function drain(c: Cycle, lock: HeldLock, signal?: AbortSignal): Promise<void> {
   const until = Date.now() + DRAIN_MS;
-  for (let round = 1; round <= DRAIN_ROUNDS && Date.now() < until; round++) {
-    if (signal?.aborted || lock.compromised || !c.latest || !c.latestFiles) return;
-    // Its own share only: the orders another online machine is preferred for are left to it.
-    const next = planNow(c, c.latest, c.latestFiles, 0, true);
-    if (next.claim.length === 0) return; // named work that came meanwhile waits for the next sync, which reads a fresh tip
-    // Claimed on the tip read last, at once (the results so far ride along); a rejected push fetches and plans again.
-    const landed = await claim(c, next.claim, lastRead(c), (at) => planNow(c, at.model, at.files, 0, true).claim);
-    if (landed.length === 0) return;
-    await runAll(c, landed, lock, signal);
+  let ahead: Promise<{ order: Order; attempt: number }[]> | undefined;
+  try {
+    for (let round = 1; round <= DRAIN_ROUNDS && Date.now() < until; round++) {
+      if (signal?.aborted || lock.compromised || !c.latest || !c.latestFiles) return;
+      const landed = ahead ? await ahead : await claimOwnShare(c, new Set());
+      ahead = undefined;
+      if (landed.length === 0) return; // named work that came meanwhile waits for the next sync, which reads a fresh tip
+      const running = runAll(c, landed, lock, signal);
+      if (round < DRAIN_ROUNDS && c.m.config.maxParallel === 1 && ranShort(c)) ahead = claimOwnShare(c, new Set(landed.map((t) => t.order.id)));
+      await running;
+    }
+  } finally {
+    await ahead?.catch(() => []);
   }
+}
+
+/**
+ * Claims what is free of its own share (the orders another online machine is preferred for are left to it), but
+ * `busy`, on the tip read last, at once (the results so far ride along); a rejected push fetches and plans again.
+ */
+function claimOwnShare(c: Cycle, busy: Set<string>): Promise<{ order: Order; attempt: number }[]> {
+  const mine = (model: RepoModel, files: Map<string, string>) => planNow(c, model, files, 0, true).claim.filter((cl) => !busy.has(cl.order.id));
+  const next = c.latest && c.latestFiles ? mine(c.latest, c.latestFiles) : [];
+  if (next.length === 0) return Promise.resolve([]);
+  return claim(c, next, lastRead(c), (at) => mine(at.model, at.files));
+}
+
+/** Whether every task this sync ran took at most CLAIM_AHEAD_MAX_S (none ran: false). */
+function ranShort(c: Cycle): boolean {
+  if (c.result.ran.length === 0) return false;
+  return c.result.ran.every((t) => {
+    const entry = c.journal.entry(t.id);
+    const took = Date.parse(entry?.finishedAt ?? "") - Date.parse(entry?.startedAt ?? "");
+    return Number.isFinite(took) && took <= CLAIM_AHEAD_MAX_S * 1000;
+  });
 }
 
 /** Claim rounds in one sync: a lost claim is planned again on the fresh tip this many times at most. */
