@@ -89,7 +89,7 @@ export async function drainRounds() {
     return {
       n: "11a",
       what: `rounds to drain ${count} ANY orders of 1 s, ${names.length} machines syncing together`,
-      coord: `${rounds} rounds`,
+      coord: `${rounds} round${rounds === 1 ? "" : "s"}`,
       base: `ideal ${ideal}`,
       ratio: "",
       goal: `≤ ${ideal + 1} rounds, each once`,
