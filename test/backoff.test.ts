@@ -176,6 +176,34 @@ describe("publishWithRetry: the one compare-and-swap loop (sync, order --human, 
     expect(r.waits.slice(-1)).toEqual([200]); // the wait stops growing at 4 tries' worth (tries here take no time: 4 × the 50 ms base)
   });
 
+  /** A first try built on a tip read earlier (stale), whose push throws `error`; every later push lands. */
+  function staleFirst(stale: boolean) {
+    const waits: number[] = [];
+    const result = publishWithRetry<string>(
+      {
+        attempt: async (n) => ({ commit: `c${n}`, landed: async () => `landed c${n}` }),
+        push: async (commit) => {
+          if (commit === "c1") throw new Error("could not reach the remote");
+          return true;
+        },
+        stale: (n) => stale && n === 1,
+        gaveUp: (n) => new Error(`gave up after ${n}`),
+      },
+      { budgetMs: 60_000, sleep: async (ms) => void waits.push(ms), random: () => 1, now: () => 0 },
+    );
+    return { result, waits };
+  }
+
+  it("a push of a try built on an old tip that fails counts as rejected: the next try (which fetches) comes at once", async () => {
+    const r = staleFirst(true);
+    expect(await r.result).toBe("landed c2");
+    expect(r.waits).toEqual([0]);
+  });
+
+  it("a push of a try built on a fresh tip that fails is the publish's failure", async () => {
+    await expect(staleFirst(false).result).rejects.toThrow("could not reach the remote");
+  });
+
   it("the budget counts the time pushes take too", async () => {
     const r = run(99, 10_000, undefined, 1_000);
     await expect(r.result).rejects.toThrow(/gave up after \d+ in \d+ ms/);

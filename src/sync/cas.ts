@@ -19,7 +19,11 @@ export interface CasSteps<T> {
   push(commit: string): Promise<boolean>;
   /** Said after a rejected push, before waiting. */
   rejected?(n: number): void;
-  /** Whether try `n` was built on a tip known to be old (no fetch before it): its rejection is no contention, and the next try comes at once. */
+  /**
+   * Whether try `n` was built on a tip known to be old (no fetch before it): its rejection is no contention,
+   * and the next try comes at once; a push of it that fails (the hub gone meanwhile) counts as rejected too,
+   * so the next try, which fetches, says what is wrong.
+   */
   stale?(n: number): boolean;
   /** The failure after the last rejected push: `attempts` pushes rejected in `elapsedMs`. */
   gaveUp(attempts: number, elapsedMs: number): Error;
@@ -57,9 +61,10 @@ export async function publishWithRetry<T>(
     const tried = now();
     const built = await steps.attempt(n);
     if ("done" in built) return built.done;
-    if (await steps.push(built.commit)) return built.landed();
+    const stale = steps.stale?.(n) === true;
+    if (await (stale ? steps.push(built.commit).catch(() => false) : steps.push(built.commit))) return built.landed();
     steps.rejected?.(n);
-    const wait = steps.stale?.(n) ? 0 : contentionDelay(n, now() - tried, backoff, random);
+    const wait = stale ? 0 : contentionDelay(n, now() - tried, backoff, random);
     if (n >= maxAttempts || now() - start + wait > budgetMs) throw steps.gaveUp(n, now() - start);
     await sleep(wait);
   }

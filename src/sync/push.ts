@@ -78,18 +78,15 @@ export interface Published {
 /** Publishes this machine's files on the latest tip: compare-and-swap, redone on the new tip after a rejected push. */
 export async function publish(c: Cycle, first: First, message: string): Promise<Published> {
   const { config, hub } = c.m;
-  let onStale = false;
   return publishWithRetry<Published>(
     {
       attempt: async (n) => {
-        onStale = n === 1 && first.stale === true && first.tip !== undefined && first.files !== undefined;
         if (n === 1 && first.tip && first.files) return build(c, first.tip, first.files, n, message);
         const tip = await hub.fetch();
         if (!tip) throw new CoordError(`the remote branch ${config.branch} disappeared`, EXIT.FAILURE);
         return build(c, tip, await hub.readFiles(tip, READ_PATHS), n, message);
       },
-      // A push on a tip read earlier that fails (the hub gone meanwhile) is redone the ordinary way: the fetch says what is wrong.
-      push: (commit) => (onStale ? hub.push(commit).catch(() => false) : hub.push(commit)),
+      push: (commit) => hub.push(commit),
       rejected: () => c.log("push rejected (someone pushed first); retrying on the new tip"),
       stale: (n) => n === 1 && first.stale === true,
       gaveUp: (n, ms) =>
