@@ -15,9 +15,8 @@ async function quiet(argv: string[]): Promise<boolean> {
     if (!stamp) return false;
     if (candidate.json) {
       // The result `coord sync --json` prints, as a quiet sync in the CLI gives it.
-      const none: never[] = [];
-      const r = { machine: stamp.machine, skipped: false, ran: none, wouldRun: none, waiting: stamp.waiting, interrupted: none, delivered: none, hookAcked: none };
-      console.log(JSON.stringify({ ...r, ordersProblems: none, fileProblems: none, pushAttempts: 0, warnings: none, quiet: true }, null, 2));
+      const { quietResult } = await import("../sync/result.js");
+      console.log(JSON.stringify(quietResult(stamp), null, 2));
       return true;
     }
     const { waitingLines } = await import("./waiting.js");

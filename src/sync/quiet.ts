@@ -14,7 +14,7 @@ import { appendLog, CRON_LOG, rotateOutputFile } from "../state/logs.js";
 import { localFingerprint, readQuiet } from "../state/quiet.js";
 
 /** The stamp, when it answers for a sync now: the tip (asked with `tipOf`) and the local state are as it says. */
-export async function quietAnswer(stateDir: string, tipOf: (stamp: QuietStamp) => Promise<string | undefined>, now: () => number): Promise<QuietStamp | undefined> {
+async function quietAnswer(stateDir: string, tipOf: (stamp: QuietStamp) => Promise<string | undefined>, now: () => number): Promise<QuietStamp | undefined> {
   const stamp = await readQuiet(stateDir);
   if (!stamp || stamp.version !== VERSION || now() >= stamp.until) return undefined;
   const fingerprint = await localFingerprint(stateDir);
@@ -25,26 +25,36 @@ export async function quietAnswer(stateDir: string, tipOf: (stamp: QuietStamp) =
 }
 
 /**
- * The quiet answer for the checkout in `dir`, read without opening the
- * machine (its config is in the stamp), and logged as the sync it stands
- * for. Undefined: the ordinary sync must run. A checkout whose `.git` is a
- * file (a worktree, a submodule) always syncs the ordinary way.
+ * A sync answered from the stamp, as the sync it stands for: a scheduled
+ * run keeps cron.log bounded, and coord.log gets its line. Undefined: the
+ * ordinary sync must run.
  */
-export async function quietCheckout(dir: string, opts: { scheduled?: boolean; now?: () => number } = {}): Promise<QuietStamp | undefined> {
-  const now = opts.now ?? Date.now;
-  const started = now();
+export async function answerQuietly(
+  stateDir: string,
+  tipOf: (stamp: QuietStamp) => Promise<string | undefined>,
+  opts: { scheduled: boolean; now: () => number },
+): Promise<QuietStamp | undefined> {
+  const started = Date.now();
+  const stamp = await quietAnswer(stateDir, tipOf, opts.now);
+  if (!stamp) return undefined;
+  if (opts.scheduled) await keepCronLogBounded(stateDir);
+  await logQuiet(stateDir, stamp.machine, Date.now() - started);
+  return stamp;
+}
+
+/**
+ * The quiet answer for the checkout in `dir`, read without opening the
+ * machine (its config is in the stamp). A checkout whose `.git` is a file
+ * (a worktree, a submodule) always syncs the ordinary way.
+ */
+export async function quietCheckout(dir: string, opts: { scheduled: boolean }): Promise<QuietStamp | undefined> {
   const gitDir = join(dir, ".git");
   const plain = await lstat(gitDir).then(
     (s) => s.isDirectory(),
     () => false,
   );
   if (!plain) return undefined;
-  const stateDir = join(gitDir, "coord");
-  const stamp = await quietAnswer(stateDir, (s) => remoteTip(dir, s.remote, s.branch, s.timeout), now);
-  if (!stamp) return undefined;
-  if (opts.scheduled) await keepCronLogBounded(stateDir);
-  await logQuiet(stateDir, stamp.machine, now() - started);
-  return stamp;
+  return answerQuietly(join(gitDir, "coord"), (s) => remoteTip(dir, s.remote, s.branch, s.timeout), { ...opts, now: Date.now });
 }
 
 /** The crontab line appends each run's output to cron.log: a scheduled sync, quiet or not, keeps it bounded. */
@@ -56,6 +66,6 @@ export function keepCronLogBounded(stateDir: string): Promise<void> {
 }
 
 /** The coord.log line of a quiet sync. */
-export function logQuiet(stateDir: string, machine: string, durationMs: number): Promise<void> {
+function logQuiet(stateDir: string, machine: string, durationMs: number): Promise<void> {
   return appendLog(stateDir, { kind: "sync", machine, ok: true, durationMs, ran: [], delivered: 0, quiet: true }).catch(() => {}); // a log that cannot be written fails no sync
 }

@@ -29,7 +29,8 @@ import { checkIdentity, crashPoint, type Cycle, lastSeenOf, READ_PATHS, type Syn
 import { receive } from "./mail.js";
 import { commitMessage, type First, lastRead, publish } from "./push.js";
 import { claim, drain, planNow, runAll } from "./work.js";
-import { keepCronLogBounded, logQuiet, quietAnswer } from "./quiet.js";
+import { answerQuietly, keepCronLogBounded } from "./quiet.js";
+import { emptyResult, quietResult } from "./result.js";
 import { leaveStamp, type QuietEnd } from "./stamp.js";
 
 export type { TaskOutcome } from "./tasks.js";
@@ -71,20 +72,7 @@ export async function syncMachine(machine: Machine, opts: CycleOptions = {}): Pr
   const now = opts.now ?? (() => new Date());
   const log = opts.log ?? (() => {});
   const { config, stateDir } = machine;
-  const result: SyncResult = {
-    machine: config.name,
-    skipped: false,
-    ran: [],
-    wouldRun: [],
-    waiting: [],
-    interrupted: [],
-    delivered: [],
-    hookAcked: [],
-    ordersProblems: [],
-    fileProblems: [],
-    pushAttempts: 0,
-    warnings: [],
-  };
+  const result = emptyResult(config.name);
   if (opts.scheduled && !opts.dryRun) {
     const health = await readHealth(stateDir);
     const until = backoffUntil(health, config.failureBackoff, now());
@@ -97,17 +85,10 @@ export async function syncMachine(machine: Machine, opts: CycleOptions = {}): Pr
   }
   if (!opts.dryRun && opts.run !== false) {
     // Nothing changed since a sync that had nothing to do: one look at the remote's tip says so.
-    const asked = Date.now();
-    const stamp = await quietAnswer(
-      stateDir,
-      () => machine.hub.remoteTip(),
-      () => now().getTime(),
-    );
+    const stamp = await answerQuietly(stateDir, () => machine.hub.remoteTip(), { scheduled: opts.scheduled === true, now: () => now().getTime() });
     if (stamp) {
       log("nothing changed since the last sync (the remote's tip and this machine's state are as they were)");
-      if (opts.scheduled) await keepCronLogBounded(stateDir);
-      await logQuiet(stateDir, config.name, Date.now() - asked);
-      return { ...result, waiting: stamp.waiting, quiet: true };
+      return quietResult(stamp);
     }
   }
   const lock = await tryLock(stateDir);
