@@ -3,7 +3,7 @@
 // remote tip that nothing changed (src/sync/quiet.ts; the rule is
 // src/core/quiet.ts). Light on purpose: the quiet `coord sync` loads this and
 // little else. Losing the file costs one ordinary sync.
-import { readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { QuietStamp } from "../core/quiet-stamp.js";
 
@@ -46,12 +46,11 @@ export async function readQuiet(stateDir: string): Promise<QuietStamp | undefine
   }
 }
 
-/** Writes the stamp whole (temp file, rename); no fsync: a lost stamp costs one ordinary sync. */
+/** Writes the stamp whole (writeWhole: temp file, rename); no fsync: a lost stamp costs one ordinary sync. */
 export async function writeQuiet(stateDir: string, stamp: QuietStamp): Promise<void> {
-  const path = join(stateDir, QUIET_FILE);
-  const tmp = `${path}.${process.pid}`;
-  await writeFile(tmp, `${JSON.stringify(stamp)}\n`, { mode: 0o600 });
-  await rename(tmp, path);
+  // Loaded here only: the quiet sync reads the stamp and never writes it, and files.ts brings its write and lock libraries.
+  const { writeWhole } = await import("./files.js");
+  await writeWhole(join(stateDir, QUIET_FILE), `${JSON.stringify(stamp)}\n`);
 }
 
 /** Removes the stamp: the next sync is an ordinary one. */
