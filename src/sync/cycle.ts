@@ -89,8 +89,8 @@ export interface Cycle {
   /** The files of that tip. */
   latestFiles?: Map<string, string>;
   /** The tip this cycle last read or pushed, and its files (with what it pushed), to build on without a fetch. */
-  latestTip?: string;
-  latestTipFiles?: Map<string, string>;
+  latestTip: string;
+  latestTipFiles: Map<string, string>;
   /** The lastSeen other machines see for this one now (a claim holds for a lease after it). */
   publishedLastSeen?: string;
   /** When this machine saw each other machine's lastSeen change, by its own clock (leases are measured by it). */

@@ -33,7 +33,7 @@ export interface First {
 
 /** The tip this cycle read last (its own publish, or the first read), to build on without a fetch. */
 export function lastRead(c: Cycle): First {
-  return c.latestTip && c.latestTipFiles ? { tip: c.latestTip, files: c.latestTipFiles, stale: true } : {};
+  return { tip: c.latestTip, files: c.latestTipFiles, stale: true };
 }
 
 /** Publishes after the publish still under way, if any (the checks while tasks run and a claim may meet). */

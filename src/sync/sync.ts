@@ -174,6 +174,8 @@ async function cycle(machine: Machine, opts: CycleOptions, result: SyncResult, l
     health,
     observed,
     refusals: view.refusals,
+    latestTip: tip,
+    latestTipFiles: files,
     ...(await publicKeyOf(config).then((key) => (key ? { publicKey: key } : {}))),
   };
   const runTasks = opts.run !== false && !opts.dryRun;
@@ -198,7 +200,7 @@ async function cycle(machine: Machine, opts: CycleOptions, result: SyncResult, l
       await drain(c, lock, opts.signal);
     }
     // After work: the results go out on the tip read last, at once; a rejected push fetches and builds again.
-    if (tasks.length || todo.claim.length) first = c.latestTip ? lastRead(c) : { tip, files, stale: true };
+    if (tasks.length || todo.claim.length) first = lastRead(c);
   }
   const summary = runSummary(result, now());
   if (summary) {
