@@ -9,7 +9,7 @@ import { backoffUntil } from "../src/state/health.js";
 import { publishWithRetry } from "../src/sync/cas.js";
 
 describe("contentionDelay: the wait after a rejected push", () => {
-  const push = { baseMs: 50, maxMs: 2000 };
+  const push = PUSH_BACKOFF;
   it.each([
     // attempt, one try's ms, random, wait
     [1, 300, 1, 0], // the first two losses are redone at once (steady traffic: waiting only falls behind)
@@ -73,18 +73,20 @@ describe("backoffDelay", () => {
     expect(backoffDelay(3, { ...plain, jitter: 0.5 }, () => r)).toBeCloseTo(400 * k, 6);
   });
 
-  it("a rejected push waits 50 ms · 2ⁿ, at most 2 s, times 0.5–1.5 (protocol.md, One sync step 8)", () => {
-    const table = [1, 2, 3, 4, 5, 6, 7, 10].map((n) => [backoffDelay(n, PUSH_BACKOFF, () => 0), backoffDelay(n, PUSH_BACKOFF, () => 1)]);
+  it("a rejected push is redone at once twice, then waits up to one try (at least 50 ms) · 2ⁿ, at most 4 tries and 2 s (protocol.md, One sync step 8)", () => {
+    // [attempt, the bound of the wait after a quick try (10 ms), after a try of 300 ms, after one of 800 ms]
+    const table = [1, 2, 3, 4, 5, 6, 7, 10].map((n) => [n, ...[10, 300, 800].map((tryMs) => contentionDelay(n, tryMs, PUSH_BACKOFF, () => 1))]);
     expect(table).toEqual([
-      [25, 75],
-      [50, 150],
-      [100, 300],
-      [200, 600],
-      [400, 1200],
-      [800, 2400],
-      [1000, 3000],
-      [1000, 3000],
+      [1, 0, 0, 0],
+      [2, 0, 0, 0],
+      [3, 50, 300, 800],
+      [4, 100, 600, 1600],
+      [5, 200, 1200, 2000],
+      [6, 200, 1200, 2000],
+      [7, 200, 1200, 2000],
+      [10, 200, 1200, 2000],
     ]);
+    expect([3, 4, 5].map((n) => contentionDelay(n, 300, PUSH_BACKOFF, () => 0))).toEqual([0, 0, 0]); // full jitter: from 0
   });
 });
 

@@ -25,21 +25,20 @@ export function backoffDelay(attempt: number, { baseMs, maxMs, factor = 2, jitte
 }
 
 /**
- * The wait after a rejected push (lost compare-and-swap) number `attempt`,
- * when one try (fetch, build, push) took `tryMs`: "full jitter", a uniform
- * draw from 0 to `base · factor^(attempt − 1)` (at most `maxMs`, and at most
- * CONTENTION_TRIES tries' worth), where the base is at least one try's
- * duration. Losers spread over the time the
- * winners' tries take, instead of coming back together and losing again: with
- * 20 machines pushing at once, far fewer tries in all.
+ * The wait after rejected push number `attempt` (a lost compare-and-swap),
+ * when that try (fetch, build, push) took `tryMs`. The first IMMEDIATE_RETRIES
+ * are redone at once: under steady traffic (machines pushing one after
+ * another) the next try has the same chance as this one, and a wait only
+ * makes the loser fall behind. After that, "full jitter": a uniform draw from
+ * 0 to `base · factor^(attempt − 1 − IMMEDIATE_RETRIES)`, where the base is
+ * at least one try's duration, and at most CONTENTION_TRIES tries' worth and
+ * `maxMs`: the losers of a burst spread over the time the winners' pushes
+ * take, instead of coming back together and losing again.
  */
 export function contentionDelay(attempt: number, tryMs: number, { baseMs, maxMs, factor = 2 }: Backoff, random: () => number = Math.random): number {
-  // The first losses come at once: under steady traffic (machines pushing one after another) the next try
-  // has the same chance as this one, and a wait only makes the loser fall behind. Repeated losses are a burst.
   if (attempt <= IMMEDIATE_RETRIES) return 0;
   const base = Math.max(baseMs, Number.isFinite(tryMs) ? tryMs : 0);
   const grown = base * factor ** Math.max(0, attempt - 1 - IMMEDIATE_RETRIES);
-  // At most CONTENTION_TRIES tries' worth: under steady traffic a loser that waits longer only falls behind.
   return Math.min(Number.isFinite(grown) ? grown : maxMs, maxMs, base * CONTENTION_TRIES) * random();
 }
 
@@ -49,8 +48,8 @@ export const IMMEDIATE_RETRIES = 2;
 /** How many tries' durations a wait after a rejected push spans at most (contentionDelay). */
 export const CONTENTION_TRIES = 4;
 
-/** A rejected push (someone pushed first) is redone on the new tip after a wait (contentionDelay): up to 50 ms or one try's duration, doubling, at most 2 s. */
-export const PUSH_BACKOFF: Backoff = { baseMs: 50, maxMs: 2000, jitter: 0.5 };
+/** The bounds of the wait after a rejected push (contentionDelay): from 50 ms or one try's duration, doubling, at most 2 s. */
+export const PUSH_BACKOFF: Backoff = { baseMs: 50, maxMs: 2000 };
 
 /** A fetch that raced another fetch of the same checkout for a ref's lock tries again after this. */
 export const REF_LOCK_BACKOFF: Backoff = { baseMs: 50, maxMs: 1000, jitter: 0.5 };
