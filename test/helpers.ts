@@ -260,6 +260,14 @@ export async function personIdentity(fleet: Fleet, name = "Pat Person", email = 
   await git(fleet.person, "config", "user.email", email);
 }
 
+/** Whether ssh-keygen is installed: git checks SSH signatures with it, so without it signed orders have nothing to check (those tests say they are skipped). */
+export async function hasSshKeygen(): Promise<boolean> {
+  return run("ssh-keygen", ["-?"]).then(
+    () => true,
+    (e: NodeJS.ErrnoException) => e.code !== "ENOENT",
+  );
+}
+
 /** An SSH key pair made with ssh-keygen in `dir` (no passphrase); the private key's path. */
 export async function sshKey(dir: string, name: string): Promise<string> {
   const path = join(dir, name);

@@ -5,24 +5,18 @@
 // with a full clone (a hub on a local path: git's local clone, complete)
 // does. A shallow clone's boundary commit, which git shows as adding every
 // file, is never taken for a change.
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { hubCreate } from "../src/commands/hub.js";
 import { init } from "../src/commands/init.js";
 import { orderLog } from "../src/commands/log.js";
 import { trustVerify } from "../src/commands/trust.js";
 import { sync } from "../src/sync/sync.js";
-import { cli, commitOrdersAs, git, sshKey, tempDir } from "./helpers.js";
+import { cli, commitOrdersAs, git, sshKey, tempDir, hasSshKeygen } from "./helpers.js";
 
-const run = promisify(execFile);
-/** git checks SSH signatures with ssh-keygen: without it the trust parts have nothing to check (as in trust.e2e.test.ts). */
-const haveSshKeygen = await run("ssh-keygen", ["-?"]).then(
-  () => true,
-  (e: NodeJS.ErrnoException) => e.code !== "ENOENT",
-);
+const haveSshKeygen = await hasSshKeygen();
 
 let root: string | undefined;
 afterEach(async () => {

@@ -4,20 +4,13 @@
 // refused, reported (log, its file, STATUS.md) and run nothing; the machine
 // keeps acting on the version it verified last; a later good commit is not
 // blocked by an earlier bad one.
-import { execFile } from "node:child_process";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { sync } from "../src/sync/sync.js";
-import { cli, commitOrdersAs, type Fleet, git, hubFile, hubStatus, makeFleet, personCommit, pushOrders, sshKey } from "./helpers.js";
+import { cli, commitOrdersAs, type Fleet, git, hubFile, hubStatus, makeFleet, personCommit, pushOrders, sshKey, hasSshKeygen } from "./helpers.js";
 
-const run = promisify(execFile);
-/** git checks SSH signatures with ssh-keygen: without it there is nothing to test (and a machine could not verify either). */
-const haveSshKeygen = await run("ssh-keygen", ["-?"]).then(
-  () => true,
-  (e: NodeJS.ErrnoException) => e.code !== "ENOENT",
-);
+const haveSshKeygen = await hasSshKeygen();
 let fleet: Fleet | undefined;
 afterEach(async () => {
   await fleet?.cleanup();
