@@ -288,6 +288,11 @@ export async function fleet(f, names, { person = true } = {}) {
 
 // Statistics and formatting.
 
+/** `list` in turn `i`'s order: as given on even turns, reversed on odd ones, so that neither side of a comparison always goes first. */
+export function inTurns(i, list) {
+  return i % 2 ? [...list].reverse() : list;
+}
+
 export function median(xs) {
   const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
   if (s.length === 0) return Number.NaN;

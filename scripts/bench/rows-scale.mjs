@@ -3,7 +3,7 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { fleetState, longHistory, plainClone, rawPublish } from "./fixtures.mjs";
-import { coordWithRss, dur, fixture, fleet, median, must, ordersText, personCommit, ratio, say, size, spread, syncJson, syncOk, times } from "./lib.mjs";
+import { coordWithRss, dur, fixture, fleet, inTurns, median, must, ordersText, personCommit, ratio, say, size, spread, syncJson, syncOk, times } from "./lib.mjs";
 
 /** A `coord sync --json` with its peak RSS; throws when it fails. */
 async function syncRss(f, dir) {
@@ -148,12 +148,11 @@ export async function historyGrowth() {
     const reps = size(9, 2);
     for (let i = 0; i < reps; i++) {
       say(`no-op sync, ${few} vs ${many.toLocaleString("en")} commits: ${i + 1}/${reps}`);
-      const first = i % 2 ? short : long;
-      const second = i % 2 ? long : short;
-      const x = (await syncOk(f, first)).ms;
-      const y = (await syncOk(f, second)).ms;
-      (first === short ? a : b).push(x);
-      (second === short ? a : b).push(y);
+      for (const [dir, into] of inTurns(i, [
+        [long, b],
+        [short, a],
+      ]))
+        into.push((await syncOk(f, dir)).ms);
     }
     const r = ratio(median(b), median(a));
     return {

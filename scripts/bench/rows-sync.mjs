@@ -3,7 +3,7 @@
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { plainClone, rawPublish } from "./fixtures.mjs";
-import { CLI, dur, fixture, fleet, median, ordersText, personCommit, ratio, run, say, size, spread, syncJson, syncOk, times } from "./lib.mjs";
+import { CLI, dur, fixture, fleet, inTurns, median, ordersText, personCommit, ratio, run, say, size, spread, syncJson, syncOk, times } from "./lib.mjs";
 
 /** Row 1: a sync right after one, nothing changed: `coord sync` vs `git fetch origin`. */
 export async function noopSync() {
@@ -25,8 +25,7 @@ export async function noopSync() {
         if (r.json.pushed) published++;
       };
       const git = async () => fetch.push((await f.git(["-C", dir, "fetch", "--quiet", "origin"])).ms);
-      if (i % 2) await sync().then(git);
-      else await git().then(sync);
+      for (const step of inTurns(i, [git, sync])) await step();
     }
     const c = median(coord);
     const g = median(fetch);
@@ -71,8 +70,7 @@ export async function oneTaskSync() {
         if (!r.json.pushed || !r.json.ran.some((t) => t.id === `task-${i}` && t.state === "completed")) wrong++;
       };
       const git = async () => base.push(await rawPublish(f, raw, "baseline/status.md", `task-${i}: completed`, { task: "true" }));
-      if (i % 2) await sync().then(git);
-      else await git().then(sync);
+      for (const step of inTurns(i, [git, sync])) await step();
     }
     const c = median(coord);
     const g = median(base);
