@@ -10,7 +10,7 @@ export interface QuietStamp {
   branch: string;
   tip: string;
   until: number;
-  /** The local state's files (name, size, mtime), and anything else the sync's outcome depends on (PATH). */
+  /** The local state's files (name, size, change time, inode), and anything else the sync's outcome depends on (PATH). */
   fingerprint: string;
   /** Seconds the look at the remote may take (the machine's gitTimeout). */
   timeout: number;

@@ -3,8 +3,7 @@
 // plain commits a person makes. Every call goes through gitClient, so it has
 // coord's environment rules (the user's ssh command with BatchMode added, the
 // credential proxy, nothing prompts) and a deadline.
-import { lstat } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { plainGitDir } from "./dotgit.js";
 import { type Author, gitClient } from "./git.js";
 
 /** Seconds a local question to git may take (nothing goes over the network). */
@@ -23,14 +22,8 @@ export async function checkoutRoot(dir: string): Promise<string> {
 /** The absolute git directory of the checkout at `dir`; throws when `dir` is not in one. */
 export async function absoluteGitDir(dir: string): Promise<string> {
   // A checkout's own .git directory needs no git process to find (most machines; every coord init).
-  const plain = join(resolve(dir), ".git");
-  if (
-    await lstat(plain).then(
-      (st) => st.isDirectory(),
-      () => false,
-    )
-  )
-    return plain;
+  const plain = await plainGitDir(dir);
+  if (plain) return plain;
   return (await gitClient(dir, { timeout: LOCAL_TIMEOUT }).raw(["rev-parse", "--absolute-git-dir"])).trim();
 }
 

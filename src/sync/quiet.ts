@@ -7,8 +7,8 @@
 // each tick (syncMachine).
 import { type QuietStamp, stampHolds } from "../core/quiet-stamp.js";
 import { VERSION } from "../package.js";
-import { lstat } from "node:fs/promises";
 import { join } from "node:path";
+import { plainGitDir } from "../git/dotgit.js";
 import { remoteTip } from "../git/remote-tip.js";
 import { appendLog, CRON_LOG, rotateOutputFile } from "../state/logs.js";
 import { localFingerprint, readQuiet } from "../state/quiet.js";
@@ -48,12 +48,8 @@ export async function answerQuietly(
  * (a worktree, a submodule) always syncs the ordinary way.
  */
 export async function quietCheckout(dir: string, opts: { scheduled: boolean }): Promise<QuietStamp | undefined> {
-  const gitDir = join(dir, ".git");
-  const plain = await lstat(gitDir).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-  if (!plain) return undefined;
+  const gitDir = await plainGitDir(dir);
+  if (!gitDir) return undefined;
   return answerQuietly(join(gitDir, "coord"), (s) => remoteTip(dir, s.remote, s.branch, s.timeout), { ...opts, now: Date.now });
 }
 
