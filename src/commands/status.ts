@@ -1,7 +1,8 @@
 // coord status: the fleet as the remote's latest commit shows it, or, when the
 // remote does not answer soon, as the last fetch saw it (and it says so).
 import { readModel } from "../core/repo.js";
-import { deriveStatus, isOffline, type StatusJson } from "../core/status.js";
+import { isOffline } from "../core/presence.js";
+import { deriveStatus, type StatusJson } from "../core/status.js";
 import { CoordError, EXIT } from "../errors.js";
 import { DEFAULT_GIT_TIMEOUT, Repo } from "../git/git.js";
 import { loadConfig } from "../state/config.js";

@@ -11,7 +11,7 @@ import { MAX_LEASE } from "./claims.js";
 import { retryAt } from "./plan.js";
 import { REMOVED_ANY_KEEP_DAYS } from "./publish.js";
 import type { RepoModel } from "./repo.js";
-import { MAX_HEARTBEAT, MISSED_HEARTBEATS } from "./status.js";
+import { MAX_HEARTBEAT, MISSED_HEARTBEATS } from "./presence.js";
 import type { Order, TaskReport } from "./types.js";
 import type { Observation } from "./clock.js";
 

@@ -4,10 +4,10 @@
 import { clip } from "./limits.js";
 import { describeRefusal } from "./trust.js";
 import { formatDuration } from "./duration.js";
+import { MISSED_HEARTBEATS } from "./presence.js";
 import { inline, table } from "./markdown.js";
 import { ordersTargets } from "./orders.js";
 import { recordedHolder } from "./claims.js";
-import { heardAt } from "./clock.js";
 import { failedForGood, isFinal } from "./task-life.js";
 import { addressedTo, channelKey, isAcked, messageId } from "./messages.js";
 import type { RepoModel } from "./repo.js";
@@ -70,18 +70,6 @@ export interface StatusJson {
   orders: Record<string, OrderStatus>;
   alerts: Alert[];
   errors: Problem[];
-}
-
-/** Readers call a machine offline after this many missed heartbeats. */
-export const MISSED_HEARTBEATS = 3;
-
-/** The longest heartbeat a reader believes (a machine with a longer one is offline after 3 weeks). */
-export const MAX_HEARTBEAT = 7 * 86_400;
-
-/** Offline: not heard of for 3 heartbeats; a lastSeen far in the reader's future is not believed (see heardAt). */
-export function isOffline(m: { lastSeen: string; heartbeat: number }, now: Date): boolean {
-  const seen = heardAt(m.lastSeen, now);
-  return seen === undefined || now.getTime() - seen > MISSED_HEARTBEATS * Math.min(m.heartbeat, MAX_HEARTBEAT) * 1000;
 }
 
 function fromReport(t: TaskReport): OrderMachineStatus {

@@ -1,5 +1,6 @@
 // Plain-text tables for the terminal (pure).
-import { isOffline, machineNote, type StatusJson } from "./status.js";
+import { isOffline } from "./presence.js";
+import { machineNote, type StatusJson } from "./status.js";
 
 export function textTable(head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
