@@ -1,6 +1,6 @@
 // coord status: the fleet as the remote's latest commit shows it, or, when the
 // remote does not answer soon, as the last fetch saw it (and it says so).
-import { readModel } from "../core/repo.js";
+import { readModel, type RepoModel } from "../core/repo.js";
 import { isOffline } from "../core/presence.js";
 import { deriveStatus, type StatusJson } from "../core/status.js";
 import { CoordError, EXIT } from "../errors.js";
@@ -18,6 +18,8 @@ export interface StatusOptions {
 
 export interface StatusResult {
   status: StatusJson;
+  /** What the status was derived from (coord ui reads messages and output tails from it). */
+  model: RepoModel;
   commit: string;
   /** Machines whose heartbeat is older than 3 intervals. */
   offline: string[];
@@ -48,10 +50,11 @@ export async function status(opts: StatusOptions): Promise<StatusResult> {
     }
   if (!commit) throw new CoordError(`no commit of ${repo.remote}/${repo.branch} is known here; run coord status without --no-fetch`, EXIT.FAILURE);
   await loadParsed(stateDir); // what the machine's syncs parsed: a large fleet's files are not parsed again
-  const status = deriveStatus(readModel(await repo.readFiles(commit, READ_PATHS)));
+  const model = readModel(await repo.readFiles(commit, READ_PATHS));
+  const status = deriveStatus(model);
   const now = opts.now ?? new Date();
   const offline = Object.entries(status.machines)
     .filter(([, m]) => isOffline(m, now))
     .map(([name]) => name);
-  return { status, commit, offline, ...(stale ? { stale } : {}) };
+  return { status, model, commit, offline, ...(stale ? { stale } : {}) };
 }
