@@ -1,6 +1,6 @@
 // docs/ui.png: coord ui's page on a real fleet of three machines (one offline,
 // one failed order), taken with Debian's Chromium through playwright-core.
-//   npm run build && node scripts/ui-screenshot.mjs [out.png]
+//   npm run screenshot:ui   (or, built: node scripts/ui-screenshot.mjs [out.png])
 // Chromium: $PLAYWRIGHT_CHROMIUM, else /usr/bin/chromium (apt-get install chromium).
 import { execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";

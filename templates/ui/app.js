@@ -210,7 +210,7 @@
         ...messages.map((m) =>
           el(
             "li",
-            { class: `msg ${m.from === a ? "left" : "right"} pr-${m.priority}`, "data-id": m.id },
+            { class: `msg ${m.from === a ? "right" : "left"} pr-${m.priority}`, "data-id": m.id },
             el("div", { class: "small muted" }, `${m.from} · ${m.when}${m.priority !== "normal" ? ` · ${m.priority}` : ""}`),
             el("div", { class: "text" }, m.text),
             el("div", { class: "small muted" }, receipt[m.receipt]),
