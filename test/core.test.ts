@@ -17,7 +17,8 @@ import { ownComputer, renderChanges } from "../src/core/publish.js";
 import { ORDERS_FILE, readModel, SCHEMA_FILE, STATUS_JSON, STATUS_MD, type RepoModel } from "../src/core/repo.js";
 import { EMPTY_ORDERS, scaffoldFiles } from "../src/core/scaffold.js";
 import { isOffline, MISSED_HEARTBEATS } from "../src/core/presence.js";
-import { deriveStatus, missingCapabilities, renderStatusJson, renderStatusMd, summarize, type StatusJson } from "../src/core/status.js";
+import { deriveStatus, missingCapabilities, renderStatusJson, summarize, type StatusJson } from "../src/core/status.js";
+import { renderStatusMd } from "../src/core/status-md.js";
 import { statusText, textTable } from "../src/core/terminal.js";
 import type { ComputerFile, Order, TaskReport } from "../src/core/types.js";
 import { computerFile } from "./fixtures.js";
@@ -345,6 +346,7 @@ describe("deriveStatus", () => {
     expect(Object.keys(status.machines)).toEqual(["izzit7", "machine-2", "soda-yeti"]);
     expect(status.machines["machine-2"]).toEqual({
       state: "working",
+      presence: "online",
       lastSeen: T0,
       heartbeat: 300,
       capabilities: { node: "20.20.2", os: "linux" },
@@ -356,7 +358,7 @@ describe("deriveStatus", () => {
   it("a report with the order's rev gives its state", () => {
     expect(status.orders["same"]!.machines).toEqual({
       izzit7: { state: "completed", exitCode: 0, startedAt: T0, finishedAt: T0, attempts: 1, durationMs: 0 },
-      "soda-yeti": { state: "failed", exitCode: 1, startedAt: T0, finishedAt: T0, attempts: 1, durationMs: 0 },
+      "soda-yeti": { state: "failed", exitCode: 1, startedAt: T0, finishedAt: T0, attempts: 1, durationMs: 0, retriesExhausted: true },
     });
     expect(status.orders["same"]!.state).toBe("failed");
     expect(status.orders["same"]!.rev).toBe(2);
@@ -515,8 +517,15 @@ describe("deriveStatus", () => {
     const md = renderStatusMd(status);
     expect(md).toContain("# Fleet status");
     expect(md).toContain("[izzit7](coordination/COMPUTER_izzit7.md)");
-    expect(md).toContain("soda-yeti: failed (exit 1)");
-    expect(md).toContain("| same | 2 | failed |");
+    // Failures first, each with why and a link to the task's section in its machine's file.
+    expect(md).toContain("## ✖ Failures\n\n**same** on [soda-yeti](coordination/COMPUTER_soda-yeti.md#task-same): exit 1 · attempt 1, no retries left");
+    expect(md.indexOf("## ✖ Failures")).toBeLessThan(md.indexOf("## Machines"));
+    expect(md).toContain("| same (rev 2) | ✖ failed | izzit7 ✔, soda-yeti ✖ |");
+    // Failed orders head the table.
+    const rows = md.split("\n").filter((l) => /^\| [a-z]/.test(l) && !l.startsWith("| machine") && !l.startsWith("| order"));
+    const orderRows = rows.filter((l) => !l.includes("COMPUTER_") && !/\d+ \/ \d+/.test(l));
+    expect(orderRows[0]).toMatch(/✖ failed/);
+    expect(orderRows.at(-1)).not.toMatch(/✖ failed/);
     expect(md).not.toContain("## ⚠ Errors");
   });
 });
@@ -912,13 +921,14 @@ describe("terminal", () => {
     machines: {
       fresh: {
         state: "working",
+        presence: "online",
         lastSeen: "2025-06-01T09:59:00Z",
         heartbeat: 60,
         capabilities: { node: "20", os: "linux" },
         ordersValid: true,
         messages: { waiting: 0, unacked: 0 },
       },
-      stale: { state: "idle", lastSeen: "2025-06-01T09:00:00Z", heartbeat: 60, capabilities: {}, ordersValid: true, messages: { waiting: 2, unacked: 1 } },
+      stale: { state: "idle", presence: "offline", lastSeen: "2025-06-01T09:00:00Z", heartbeat: 60, capabilities: {}, ordersValid: true, messages: { waiting: 2, unacked: 1 } },
     },
     orders: {
       build: {
@@ -947,7 +957,10 @@ describe("terminal", () => {
     expect(lines.find((l) => l.startsWith("fresh"))).toMatch(/^fresh\s+working\s+1m ago\s+0\/0\s+node,os$/);
     expect(text).toContain("fresh=failed(124) stale=rejected  fresh: timed out after 2s  stale: stale lacks gpu");
     // STATUS.md says why too.
-    expect(renderStatusMd(status)).toContain("| fresh: failed (timed out after 2s); stale: rejected (stale lacks gpu) |");
+    const md = renderStatusMd({ ...status, asOf: T0 });
+    expect(md).toContain("**build** on [fresh](coordination/COMPUTER_fresh.md#task-build): timed out after 2s");
+    expect(md).toContain("- `build` on stale, rejected: stale lacks gpu");
+    expect(md).toContain("| [stale](coordination/COMPUTER_stale.md) | 🔴 offline · idle | 1 h ago (2025-06-01 09:00 UTC) |");
     expect(text).toContain("no registered machine has gpu");
     expect(text).toContain("ERRORS");
     expect(text).toContain("  ORDERS.json:4 orders[0].timeout: bad");
@@ -1090,7 +1103,9 @@ describe("ownComputer / renderChanges", () => {
     expect(mine.tasks.build!.retryAt).toBe("2025-06-01T10:01:00.000Z"); // 60 s after the end
     expect(renderComputer(mine)).toContain("exit code 4; retry at 2025-06-01T10:01:00.000Z");
     const files = new Map([...repoFiles(withRetries, []), [computerPath("izzit7"), renderComputer(mine)]]);
-    expect(renderStatusMd(statusOf(files))).toContain("izzit7: failed (exit code 4; retry at 2025-06-01T10:01:00.000Z)");
+    const md = renderStatusMd(statusOf(files));
+    expect(md).toContain("**build** on [izzit7](coordination/COMPUTER_izzit7.md#task-build): exit code 4 · attempt 1, retry at 2025-06-01 10:01 UTC");
+    expect(md).toContain("- `build` on izzit7, failed: exit code 4; retry at 2025-06-01T10:01:00.000Z");
     // The last attempt failed: no retry to announce.
     const last = ownComputer(self({ build: { ...failedOnce, attempts: 3 } }), model, withRetries, new Date(T0));
     expect(last.tasks.build!.retryAt).toBeUndefined();
