@@ -3,6 +3,7 @@
 // person comes first (errors, alerts, failures), then machines and orders in
 // narrow tables that fit a phone; long text goes in lists and <details>.
 import type { Alert } from "./alerts.js";
+import { taskHeading } from "./computer.js";
 import { formatDuration } from "./duration.js";
 import { someOf } from "./limits.js";
 import { fence, inline, slug, table } from "./markdown.js";
@@ -17,7 +18,7 @@ export function machineLink(name: string, orderId?: string): string {
 
 /** The anchor GitHub gives a task's heading in a machine file ("### Task <id>"). */
 export function taskAnchor(orderId: string): string {
-  return slug(`Task ${orderId}`);
+  return slug(taskHeading(orderId));
 }
 
 /** Why a machine's task is where it is (and when it is retried), when the order's own reason does not say it. */
