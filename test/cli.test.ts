@@ -4,7 +4,8 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readModel } from "../src/core/repo.js";
-import { deriveStatus, renderStatusJson, renderStatusMd } from "../src/core/status.js";
+import { deriveStatus, renderStatusJson } from "../src/core/status.js";
+import { renderStatusMd } from "../src/core/status-md.js";
 import { cli, makeFleet, tempDir } from "./helpers.js";
 
 describe("coord --help", () => {

@@ -5,7 +5,7 @@
 
 import { describe, it, expect } from "vitest";
 import { gitBlobId } from "../src/core/blob.js";
-import { canonicalComputer, computerFingerprint, parseComputer, renderComputer } from "../src/core/computer.js";
+import { canonicalComputer, computerFingerprint, DATA_MARK, parseComputer, renderComputer } from "../src/core/computer.js";
 import { formatDuration, parseDuration } from "../src/core/duration.js";
 import { parseFrontMatter, renderFrontMatter } from "../src/core/frontmatter.js";
 import { cell, fence, table } from "../src/core/markdown.js";
@@ -17,7 +17,8 @@ import { ownComputer, renderChanges } from "../src/core/publish.js";
 import { ORDERS_FILE, readModel, SCHEMA_FILE, STATUS_JSON, STATUS_MD, type RepoModel } from "../src/core/repo.js";
 import { EMPTY_ORDERS, scaffoldFiles } from "../src/core/scaffold.js";
 import { isOffline, MISSED_HEARTBEATS } from "../src/core/presence.js";
-import { deriveStatus, missingCapabilities, renderStatusJson, renderStatusMd, summarize, type StatusJson } from "../src/core/status.js";
+import { deriveStatus, missingCapabilities, renderStatusJson, summarize, type StatusJson } from "../src/core/status.js";
+import { renderStatusMd } from "../src/core/status-md.js";
 import { statusText, textTable } from "../src/core/terminal.js";
 import type { ComputerFile, Order, TaskReport } from "../src/core/types.js";
 import { computerFile } from "./fixtures.js";
@@ -88,6 +89,40 @@ describe("renderComputer / parseComputer", () => {
     expect(renderComputer(parsed)).toBe(text);
   });
 
+  it("keeps the front matter small (GitHub shows it as a table): who, state, last seen, heartbeat; the rest in a data block at the end", () => {
+    const text = renderComputer(tricky);
+    const front = parseFrontMatter(text).data as Record<string, unknown>;
+    expect(Object.keys(front)).toEqual(["coord", "name", "state", "lastSeen", "heartbeat"]);
+    for (const v of Object.values(front)) expect(typeof v === "object").toBe(false);
+    const body = parseFrontMatter(text).body;
+    expect(body.indexOf(DATA_MARK)).toBeGreaterThan(body.indexOf("## Tasks"));
+    expect(body).toContain(`<details><summary>This machine's data as coord reads it (JSON)</summary>\n\n${DATA_MARK}\n\`\`\`json\n{`);
+  });
+
+  it("reads files of layout 1 (all data in the front matter), as earlier versions wrote them", () => {
+    const old = renderFrontMatter({ ...canonicalComputer(tricky), coord: 1 }, "# soda-yeti\n\nold body");
+    expect(parseComputer(old, "soda-yeti")).toEqual({ ...canonicalComputer(tricky), coord: 1 });
+  });
+
+  it("a task's output that imitates the data block does not stand in for it", () => {
+    const fake = `${DATA_MARK}\n\`\`\`json\n{ "uuid": "forged", "capabilities": {}, "orders": { "seen": "x", "valid": true }, "tasks": {} }\n\`\`\``;
+    const c = computer("m", { tasks: { t: report({ output: `${fake}\n`, reason: fake }) } });
+    const parsed = parseComputer(renderComputer(c), "m");
+    expect(parsed.uuid).toBe("uuid-of-m");
+    expect(parsed.tasks["t"]!.output).toBe(`${fake}\n`);
+  });
+
+  it("says what is wrong with a data block: missing, not closed, not JSON, holding front matter fields", () => {
+    const text = renderComputer(computer("m"));
+    const [head, tail] = text.split(DATA_MARK) as [string, string];
+    expect(() => parseComputer(head, "m")).toThrow(/data block is missing/);
+    expect(() => parseComputer(`${head}${DATA_MARK}\n\`\`\`json\n{}\n`, "m")).toThrow(/not closed/);
+    expect(() => parseComputer(`${head}${DATA_MARK}${tail.replace('"uuid"', "uuid")}`, "m")).toThrow(/not JSON/);
+    expect(() => parseComputer(`${head}${DATA_MARK}${tail.replace('"uuid"', '"name": "x", "uuid"')}`, "m")).toThrow(/holds name/);
+    expect(tail).toContain('"tasks": {}');
+    expect(() => parseComputer(`${head}${DATA_MARK}${tail.replace('"tasks": {}', '"tasks": {"__proto__": {}}')}`, "m")).toThrow(/not an order id/);
+  });
+
   it("writes LF only, ends with one newline, and starts with front matter", () => {
     const text = renderComputer(tricky);
     expect(text.startsWith("---\n")).toBe(true);
@@ -101,12 +136,18 @@ describe("renderComputer / parseComputer", () => {
     const body = parseFrontMatter(text).body;
     expect(body).toContain("# soda-yeti");
     expect(body).toContain("## Tasks");
-    expect(body).toContain("| order | rev | state | attempts | exit | started | finished | reason |");
+    expect(body).toContain("| order | state | exit | finished |");
+    // Each task that has more to say has a section the table links to (STATUS.md links there too).
+    expect(body).toContain("| [test-dao](#task-test-dao) | failed |  | 2025-06-01T10:00:00.000Z |");
+    expect(body).toContain(
+      "### Task test-dao\n\n**failed** · rev 1 · attempt 1 · started 2025-06-01T10:00:00.000Z · finished 2025-06-01T10:00:00.000Z\n\nkilled after 15m (timeout)",
+    );
+    expect(body).toContain("| in-flight | in_progress |  |  |");
+    expect(body).not.toContain("### Task in-flight");
     expect(body).toContain("ORDERS.json: **invalid**");
     // The output with ``` is fenced with four backticks.
     expect(body).toContain("````text\n---\nnot: front matter");
     // Table cells are escaped: the pipe in the output is inside the fence, not the table.
-    expect(body).toContain("| test-dao | 1 | failed | 1 |  |");
     expect(renderComputer(computer("a"))).toContain("No tasks yet.");
   });
 
@@ -116,7 +157,10 @@ describe("renderComputer / parseComputer", () => {
     const message = s.errors[0]!.message;
     expect(message).toContain("<details>");
     const body = parseFrontMatter(renderComputer(computer("m", { orders: { seen: "abc", valid: false, error: message } }))).body;
-    expect(body).not.toContain("<details><summary>x");
+    // The view escapes it; the data block holds it verbatim inside a JSON fence, where GitHub shows it as text.
+    const [view, data] = body.split(DATA_MARK);
+    expect(view).not.toContain("<details><summary>x");
+    expect(data).toMatch(/^\n```json\n[^`]*<details><summary>x[^`]*\n```\n/);
     expect(renderStatusMd(s)).not.toContain("<details><summary>x");
   });
 
@@ -168,7 +212,7 @@ describe("renderComputer / parseComputer", () => {
   });
 
   it("rejects wrong types: coord version, heartbeat, rev", () => {
-    expect(() => parseComputer(renderFrontMatter({ ...computer("m"), coord: 2 }, ""), "m")).toThrow(/field coord/);
+    expect(() => parseComputer(renderFrontMatter({ ...computer("m"), coord: 3 }, ""), "m")).toThrow(/field coord/);
     expect(() => parseComputer(renderFrontMatter({ ...computer("m"), heartbeat: 0 }, ""), "m")).toThrow(/field heartbeat/);
     expect(() => parseComputer(renderFrontMatter({ ...computer("m"), tasks: { t: { rev: 0, state: "queued", attempts: 0 } } }, ""), "m")).toThrow(/field tasks\.t\.rev/);
   });
@@ -345,6 +389,7 @@ describe("deriveStatus", () => {
     expect(Object.keys(status.machines)).toEqual(["izzit7", "machine-2", "soda-yeti"]);
     expect(status.machines["machine-2"]).toEqual({
       state: "working",
+      presence: "online",
       lastSeen: T0,
       heartbeat: 300,
       capabilities: { node: "20.20.2", os: "linux" },
@@ -356,7 +401,7 @@ describe("deriveStatus", () => {
   it("a report with the order's rev gives its state", () => {
     expect(status.orders["same"]!.machines).toEqual({
       izzit7: { state: "completed", exitCode: 0, startedAt: T0, finishedAt: T0, attempts: 1, durationMs: 0 },
-      "soda-yeti": { state: "failed", exitCode: 1, startedAt: T0, finishedAt: T0, attempts: 1, durationMs: 0 },
+      "soda-yeti": { state: "failed", exitCode: 1, startedAt: T0, finishedAt: T0, attempts: 1, durationMs: 0, retriesExhausted: true },
     });
     expect(status.orders["same"]!.state).toBe("failed");
     expect(status.orders["same"]!.rev).toBe(2);
@@ -485,7 +530,8 @@ describe("deriveStatus", () => {
       const c = parseComputer(text, name);
       const { capabilities, tasks, ...rest } = c;
       const caps = Object.fromEntries(Object.entries(capabilities).reverse());
-      const hand = renderFrontMatter({ tasks, capabilities: caps, ...rest }, "hand-written body");
+      // Layout 1 (all data in the front matter), as earlier versions wrote it.
+      const hand = renderFrontMatter({ tasks, capabilities: caps, ...rest, coord: 1 }, "hand-written body");
       expect(hand).not.toBe(text);
       shuffled.set(path, hand);
     }
@@ -515,8 +561,15 @@ describe("deriveStatus", () => {
     const md = renderStatusMd(status);
     expect(md).toContain("# Fleet status");
     expect(md).toContain("[izzit7](coordination/COMPUTER_izzit7.md)");
-    expect(md).toContain("soda-yeti: failed (exit 1)");
-    expect(md).toContain("| same | 2 | failed |");
+    // Failures first, each with why and a link to the task's section in its machine's file.
+    expect(md).toContain("## ✖ Failures\n\n**same** on [soda-yeti](coordination/COMPUTER_soda-yeti.md#task-same): exit 1 · attempt 1, no retries left");
+    expect(md.indexOf("## ✖ Failures")).toBeLessThan(md.indexOf("## Machines"));
+    expect(md).toContain("| same (rev 2) | ✖ failed | izzit7 ✔, soda-yeti ✖ |");
+    // Failed orders head the table.
+    const rows = md.split("\n").filter((l) => /^\| [a-z]/.test(l) && !l.startsWith("| machine") && !l.startsWith("| order"));
+    const orderRows = rows.filter((l) => !l.includes("COMPUTER_") && !/\d+ \/ \d+/.test(l));
+    expect(orderRows[0]).toMatch(/✖ failed/);
+    expect(orderRows.at(-1)).not.toMatch(/✖ failed/);
     expect(md).not.toContain("## ⚠ Errors");
   });
 });
@@ -912,13 +965,14 @@ describe("terminal", () => {
     machines: {
       fresh: {
         state: "working",
+        presence: "online",
         lastSeen: "2025-06-01T09:59:00Z",
         heartbeat: 60,
         capabilities: { node: "20", os: "linux" },
         ordersValid: true,
         messages: { waiting: 0, unacked: 0 },
       },
-      stale: { state: "idle", lastSeen: "2025-06-01T09:00:00Z", heartbeat: 60, capabilities: {}, ordersValid: true, messages: { waiting: 2, unacked: 1 } },
+      stale: { state: "idle", presence: "offline", lastSeen: "2025-06-01T09:00:00Z", heartbeat: 60, capabilities: {}, ordersValid: true, messages: { waiting: 2, unacked: 1 } },
     },
     orders: {
       build: {
@@ -947,7 +1001,10 @@ describe("terminal", () => {
     expect(lines.find((l) => l.startsWith("fresh"))).toMatch(/^fresh\s+working\s+1m ago\s+0\/0\s+node,os$/);
     expect(text).toContain("fresh=failed(124) stale=rejected  fresh: timed out after 2s  stale: stale lacks gpu");
     // STATUS.md says why too.
-    expect(renderStatusMd(status)).toContain("| fresh: failed (timed out after 2s); stale: rejected (stale lacks gpu) |");
+    const md = renderStatusMd({ ...status, asOf: T0 });
+    expect(md).toContain("**build** on [fresh](coordination/COMPUTER_fresh.md#task-build): timed out after 2s");
+    expect(md).toContain("- `build` on stale, rejected: stale lacks gpu");
+    expect(md).toContain("| [stale](coordination/COMPUTER_stale.md) | 🔴 offline · idle | 1 h ago (2025-06-01 09:00 UTC) |");
     expect(text).toContain("no registered machine has gpu");
     expect(text).toContain("ERRORS");
     expect(text).toContain("  ORDERS.json:4 orders[0].timeout: bad");
@@ -1090,7 +1147,9 @@ describe("ownComputer / renderChanges", () => {
     expect(mine.tasks.build!.retryAt).toBe("2025-06-01T10:01:00.000Z"); // 60 s after the end
     expect(renderComputer(mine)).toContain("exit code 4; retry at 2025-06-01T10:01:00.000Z");
     const files = new Map([...repoFiles(withRetries, []), [computerPath("izzit7"), renderComputer(mine)]]);
-    expect(renderStatusMd(statusOf(files))).toContain("izzit7: failed (exit code 4; retry at 2025-06-01T10:01:00.000Z)");
+    const md = renderStatusMd(statusOf(files));
+    expect(md).toContain("**build** on [izzit7](coordination/COMPUTER_izzit7.md#task-build): exit code 4 · attempt 1, retry at 2025-06-01 10:01 UTC");
+    expect(md).toContain("- `build` on izzit7, failed: exit code 4; retry at 2025-06-01T10:01:00.000Z");
     // The last attempt failed: no retry to announce.
     const last = ownComputer(self({ build: { ...failedOnce, attempts: 3 } }), model, withRetries, new Date(T0));
     expect(last.tasks.build!.retryAt).toBeUndefined();

@@ -11,7 +11,8 @@ import { claimHolder, nextAttempt, plan, retryAt, type Plan, type PlanInput } fr
 import { ownComputer } from "../src/core/publish.js";
 import { preferredMachine, rankForMachine } from "../src/core/rank.js";
 import { ORDERS_FILE, readModel, type RepoModel } from "../src/core/repo.js";
-import { deriveStatus, renderStatusMd, type StatusJson } from "../src/core/status.js";
+import { deriveStatus, type StatusJson } from "../src/core/status.js";
+import { renderStatusMd } from "../src/core/status-md.js";
 import { statusText } from "../src/core/terminal.js";
 import type { ComputerFile, Order, TaskReport } from "../src/core/types.js";
 import { computerFile } from "./fixtures.js";

@@ -13,7 +13,8 @@ import { claimHolder, plan, retryAt } from "../src/core/plan.js";
 import { ownComputer, renderChanges } from "../src/core/publish.js";
 import { classifyPath, ORDERS_FILE, readModel } from "../src/core/repo.js";
 import { isOffline } from "../src/core/presence.js";
-import { deriveStatus, renderStatusMd } from "../src/core/status.js";
+import { deriveStatus } from "../src/core/status.js";
+import { renderStatusMd } from "../src/core/status-md.js";
 import type { ComputerFile, Order, TaskReport } from "../src/core/types.js";
 import { computerFile, T0_ISO } from "./fixtures.js";
 

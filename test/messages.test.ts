@@ -33,6 +33,7 @@ import {
 import { computerPath } from "../src/core/names.js";
 import { ORDERS_FILE, readModel } from "../src/core/repo.js";
 import { deriveStatus, renderStatusJson } from "../src/core/status.js";
+import { renderStatusMd } from "../src/core/status-md.js";
 import type { ComputerFile } from "../src/core/types.js";
 import { computerFile } from "./fixtures.js";
 
@@ -828,14 +829,17 @@ describe("readModel and deriveStatus: messages", () => {
     expect(status.machines["b"]!.messages).toEqual({ waiting: 1, unacked: 2 });
   });
 
-  it("alerts only for urgent unacknowledged messages, one per recipient of a broadcast, in a deterministic order", () => {
+  it("alerts only for urgent unacknowledged messages, one per message listing its recipients, in a deterministic order", () => {
     const status = deriveStatus(readModel(repoFiles(computers(), files())));
-    expect(status.alerts).toEqual([
-      { id: "a/ALL/1", from: "a", to: "b", at: at(0), text: "everyone: stop" },
-      { id: "a/ALL/1", from: "a", to: "c", at: at(0), text: "everyone: stop" },
-      { id: "c/b/1", from: "c", to: "b", at: at(0), text: "message 1" },
-      { id: "a/b/3", from: "a", to: "b", at: at(3), text: "first line" },
+    expect(status.alerts.filter((a) => a.kind === "urgent")).toEqual([
+      { id: "a/ALL/1", kind: "urgent", from: "a", to: "ALL", recipients: ["b", "c"], at: at(0), text: "everyone: stop" },
+      { id: "c/b/1", kind: "urgent", from: "c", to: "b", recipients: ["b"], at: at(0), text: "message 1" },
+      { id: "a/b/3", kind: "urgent", from: "a", to: "b", recipients: ["b"], at: at(3), text: "first line" },
     ]);
+    // STATUS.md: one line per message.
+    const md = renderStatusMd(status);
+    expect(md.match(/`a\/ALL\/1`/g)).toHaveLength(1);
+    expect(md).toContain("📨 **urgent message** `a/ALL/1` from a to b, c, sent");
     // Same bytes whatever order the files come in.
     const shuffled = new Map([...repoFiles(computers(), files())].reverse());
     expect(renderStatusJson(deriveStatus(readModel(shuffled)))).toBe(renderStatusJson(status));

@@ -6,7 +6,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Repo } from "../src/git/git.js";
 import { sync } from "../src/sync/sync.js";
 import { readModel } from "../src/core/repo.js";
-import { deriveStatus, renderStatusJson, renderStatusMd } from "../src/core/status.js";
+import { deriveStatus, renderStatusJson } from "../src/core/status.js";
+import { renderStatusMd } from "../src/core/status-md.js";
 import { cli, git, setConfig, hubCommits, hubFile, hubHead, hubStatus, journal, makeFleet, pushOrders, personCommit, waitFor, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
@@ -263,7 +264,7 @@ describe("bad input gets a clear error and loses nothing", () => {
     expect((await hubStatus(fleet)).errors).toEqual([expect.objectContaining({ file: path, message: expect.stringContaining("ignored") })]);
     // Its owner rewrites its own file at its next sync.
     await sync({ dir: fleet.machines["soda-yeti"]! });
-    expect(await hubFile(fleet, path)).toContain("uuid:");
+    expect(await hubFile(fleet, path)).toContain('"uuid": ');
     expect((await hubStatus(fleet)).errors).toEqual([]);
   });
 

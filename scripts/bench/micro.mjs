@@ -7,7 +7,8 @@ import { performance } from "node:perf_hooks";
 import { renderComputer } from "../../dist/core/computer.js";
 import { parseOrders } from "../../dist/core/orders.js";
 import { readModel } from "../../dist/core/repo.js";
-import { deriveStatus, renderStatusJson, renderStatusMd } from "../../dist/core/status.js";
+import { deriveStatus, renderStatusJson } from "../../dist/core/status.js";
+import { renderStatusMd } from "../../dist/core/status-md.js";
 import { dur, fixture, fleet, median, must, size, spread, syncOk } from "./lib.mjs";
 
 async function timed(runs, fn) {

@@ -23,3 +23,11 @@ export function fence(text: string, lang = "text"): string {
   const ticks = "`".repeat(longest + 1);
   return `${ticks}${lang}\n${text.replace(/\n$/, "")}\n${ticks}`;
 }
+
+/** The anchor GitHub gives a heading (as github-slugger does for ASCII text): lower case, punctuation dropped, spaces as hyphens. */
+export function slug(heading: string): string {
+  return heading
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, "")
+    .replace(/\s/g, "-");
+}

@@ -10,7 +10,8 @@ import { formatProblem } from "./orders.js";
 import { retryAt } from "./plan.js";
 import { redact } from "./redact.js";
 import { STATUS_JSON, STATUS_MD, type RepoModel } from "./repo.js";
-import { deriveStatus, renderStatusJson, renderStatusMd } from "./status.js";
+import { deriveStatus, renderStatusJson } from "./status.js";
+import { renderStatusMd } from "./status-md.js";
 import type { ComputerFile, Identity, Order, TaskReport } from "./types.js";
 
 /** The machine as it knows itself: identity, what it has, what it ran. */

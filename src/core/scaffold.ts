@@ -1,7 +1,8 @@
 // The files a new coordination repository starts with.
 import { ORDERS_FILE, readModel, SCHEMA_FILE, STATUS_JSON, STATUS_MD } from "./repo.js";
 import { ordersJsonSchema } from "./schema.js";
-import { deriveStatus, renderStatusJson, renderStatusMd } from "./status.js";
+import { deriveStatus, renderStatusJson } from "./status.js";
+import { renderStatusMd } from "./status-md.js";
 
 export const EMPTY_ORDERS = JSON.stringify({ $schema: SCHEMA_FILE, version: 1, orders: [] }, null, 2) + "\n";
 

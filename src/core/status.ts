@@ -1,11 +1,12 @@
-// STATUS.json and STATUS.md: derived files, a pure function of ORDERS.json and
+// STATUS.json: a derived file, a pure function of ORDERS.json and
 // the machines' files at one commit. No clock, stable key order, LF endings:
-// two machines that see the same inputs write the same bytes.
+// two machines that see the same inputs write the same bytes (STATUS.md is
+// rendered from it by status-md.ts).
 import { clip } from "./limits.js";
 import { describeRefusal } from "./trust.js";
 import { formatDuration } from "./duration.js";
-import { MISSED_HEARTBEATS } from "./presence.js";
-import { inline, table } from "./markdown.js";
+import { type Alert, failureAlerts, offlineAlerts, sortAlerts } from "./alerts.js";
+import { fleetTime, type Presence, presenceOf } from "./presence.js";
 import { ordersTargets } from "./orders.js";
 import { recordedHolder } from "./claims.js";
 import { failedForGood, isFinal } from "./task-life.js";
@@ -15,6 +16,8 @@ import { type AgentReport, own, type MachineState, type Order, type Problem, typ
 
 export interface MachineStatus {
   state: MachineState;
+  /** Online, stale or offline at the fleet's time (asOf); a reader with a clock asks presenceOf(m, now). */
+  presence: Presence;
   lastSeen: string;
   heartbeat: number;
   capabilities: Record<string, string>;
@@ -23,15 +26,6 @@ export interface MachineStatus {
   messages: { waiting: number; unacked: number };
   /** When it reports itself stalled: why. */
   health?: { failures: number; lastError: string; since: string };
-}
-
-/** An urgent message its recipient has not acknowledged. */
-export interface Alert {
-  id: string;
-  from: string;
-  to: string;
-  at: string;
-  text: string;
 }
 
 export interface OrderMachineStatus {
@@ -50,6 +44,10 @@ export interface OrderMachineStatus {
   retryAt?: string;
   /** An agent task: its session (to resume it), turns, cost, tokens, denied tools. */
   agent?: AgentReport;
+  /** Failed with no retry left for this rev. */
+  retriesExhausted?: true;
+  /** Failed: the last lines of its output (as its machine published them, redacted). */
+  output?: string;
 }
 
 export interface OrderStatus {
@@ -66,6 +64,8 @@ export interface OrderStatus {
 
 export interface StatusJson {
   coord: 1;
+  /** The fleet's time: the newest lastSeen of its machines (absent with none). Presence and offline alerts are as of it. */
+  asOf?: string;
   machines: Record<string, MachineStatus>;
   orders: Record<string, OrderStatus>;
   alerts: Alert[];
@@ -85,7 +85,20 @@ function fromReport(t: TaskReport): OrderMachineStatus {
     ...(t.takeoverFrom ? { takeoverFrom: t.takeoverFrom } : {}),
     ...(t.retryAt && t.state === "failed" ? { retryAt: t.retryAt } : {}),
     ...(t.agent ? { agent: t.agent } : {}),
+    ...(t.state === "failed" && t.output ? { output: lastLines(t.output) } : {}),
   };
+}
+
+/** Lines of a failed task's output in STATUS (the whole tail is in its machine's file). */
+export const OUTPUT_TAIL_LINES = 5;
+
+function lastLines(output: string): string {
+  return output
+    .replace(/\s+$/, "")
+    .split("\n")
+    .slice(-OUTPUT_TAIL_LINES)
+    .map((l) => clip(l, 200))
+    .join("\n");
 }
 
 const pending = (state: TaskState, reason?: string): OrderMachineStatus => ({
@@ -175,6 +188,7 @@ function targetedStatus(order: Order, model: RepoModel, block: ReturnType<typeof
         `${name} has not been heard of for over ${formatDuration(order.failoverAfter)} (failoverAfter): this order waits for it; to let another machine run it, write "to": "ANY" with "prefer": ["${name}", …]`,
       );
     else m = pending("queued");
+    if (m.state === "failed" && failedForGood(m.attempts, order.retries)) m.retriesExhausted = true;
     machines[name] = m;
     if (!settled(order, m, !!block?.final)) done = false;
   }
@@ -224,7 +238,10 @@ function anyStatus(order: Order, model: RepoModel, block: ReturnType<typeof depe
   }
   if (order.cancelled) return { ...base, state: "cancelled", done: true, reason: "cancelled in ORDERS.json" };
   const failed = reports.some(([, m]) => m.state === "failed");
-  if (failed && failedForGood(attempts, order.retries)) return { ...base, state: "failed", done: true }; // whatever its dependencies do now
+  if (failed && failedForGood(attempts, order.retries)) {
+    if (last) machines[last]!.retriesExhausted = true;
+    return { ...base, state: "failed", done: true }; // whatever its dependencies do now
+  }
   if (block) return { ...base, state: "blocked", done: block.final, reason: block.reason };
   if (failed) return { ...base, state: "failed", done: false };
   if (!capable) return { ...base, state: "queued", done: false, reason: `no registered machine has ${missingCapabilities(order, {}).join(", ")}` };
@@ -286,7 +303,9 @@ export function deriveStatus(model: RepoModel): StatusJson {
 
 function computeStatus(model: RepoModel): StatusJson {
   const machines: Record<string, MachineStatus> = {};
-  const alerts: Alert[] = [];
+  const asOf = fleetTime([...model.computers.values()].map((c) => c.lastSeen));
+  /** Urgent messages not acknowledged: one alert per message, with the recipients that have not acknowledged it. */
+  const urgent = new Map<string, Alert & { recipients: string[] }>();
   for (const name of [...model.computers.keys()].sort()) {
     const c = model.computers.get(name)!;
     const capabilities = Object.fromEntries(Object.entries(c.capabilities).sort(([a], [b]) => (a < b ? -1 : 1)));
@@ -298,11 +317,17 @@ function computeStatus(model: RepoModel): StatusJson {
         if (isAcked(receipt, m.seq)) continue;
         if (m.seq > (receipt?.received ?? 0)) messages.waiting++;
         else messages.unacked++;
-        if (m.priority === "urgent") alerts.push({ id: messageId(f.from, f.to, m.seq), from: f.from, to: name, at: m.at, text: firstLine(m.text) });
+        if (m.priority !== "urgent") continue;
+        const id = messageId(f.from, f.to, m.seq);
+        const alert = urgent.get(id) ?? { id, kind: "urgent", from: f.from, to: f.to, recipients: [], at: m.at, text: firstLine(m.text) };
+        alert.recipients.push(name);
+        urgent.set(id, alert);
       }
     }
+    const heard = { lastSeen: c.lastSeen, heartbeat: c.heartbeat };
     machines[name] = {
       state: c.state,
+      presence: asOf ? presenceOf(heard, asOf) : "online",
       lastSeen: c.lastSeen,
       heartbeat: c.heartbeat,
       capabilities,
@@ -311,95 +336,28 @@ function computeStatus(model: RepoModel): StatusJson {
       ...(c.health ? { health: c.health } : {}),
     };
   }
-  alerts.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : a.to < b.to ? -1 : 1));
   let orders: Record<string, OrderStatus>;
   if (model.orders) orders = deriveOrders(model.orders.orders, model);
   else orders = reportedOrders(model);
   // Signed orders: what each machine refused, said where people look (it acts on the version it verified last).
-  const refused = [...model.computers]
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .flatMap(([name, c]) => (c.trust?.refused ?? []).map((r): Problem => ({ file: r.path, message: `${name} refused ${describeRefusal(r)}` })));
-  return { coord: 1, machines, orders, alerts, errors: [...model.ordersProblems, ...model.fileProblems, ...refused] };
+  const byName = [...model.computers].sort(([a], [b]) => (a < b ? -1 : 1));
+  const refused = byName.flatMap(([name, c]) => (c.trust?.refused ?? []).map((r) => ({ name, r })));
+  const alerts = sortAlerts([
+    ...(asOf ? offlineAlerts(machines, asOf) : []),
+    ...failureAlerts(orders),
+    ...refused.map(({ name, r }): Alert => ({ id: `refused/${name}/${r.commit}`, kind: "refused", machine: name, text: `${name} refused ${describeRefusal(r)}` })),
+    ...urgent.values(),
+  ]);
+  return {
+    coord: 1,
+    ...(asOf ? { asOf: asOf.toISOString() } : {}),
+    machines,
+    orders,
+    alerts,
+    errors: [...model.ordersProblems, ...model.fileProblems],
+  };
 }
 
 export function renderStatusJson(status: StatusJson): string {
   return JSON.stringify(status, null, 2) + "\n";
-}
-
-function where(p: Problem): string {
-  return [p.file + (p.line ? `:${p.line}` : ""), p.path].filter(Boolean).join(" ");
-}
-
-/** Why a machine's task is where it is (and when it is retried), when the order's own reason does not say it. */
-export function machineNote(m: OrderMachineStatus, orderReason: string | undefined): string | undefined {
-  const retry = m.retryAt ? `retry at ${m.retryAt}` : undefined;
-  const reason = m.reason === orderReason ? undefined : m.reason;
-  if (m.state === "completed" || !(reason || retry)) return undefined;
-  return [reason, retry].filter(Boolean).join("; ");
-}
-
-/** " (why)" after a machine's state in STATUS.md, else " (exit N)" when it has one. */
-function mdNote(m: OrderMachineStatus, orderReason: string | undefined): string {
-  const note = machineNote(m, orderReason);
-  if (note) return ` (${note})`;
-  return m.exitCode !== null ? ` (exit ${m.exitCode})` : "";
-}
-
-export function renderStatusMd(status: StatusJson): string {
-  const out: string[] = ["# Fleet status", ""];
-  out.push(
-    "*Derived by coord from `ORDERS.json` and `coordination/COMPUTER_*.md`; every machine writes the same bytes. " +
-      `A machine is offline when its last seen time is more than ${MISSED_HEARTBEATS} heartbeats ago.*`,
-    "",
-  );
-  if (status.errors.length) {
-    out.push("## ⚠ Errors", "");
-    for (const p of status.errors) out.push(`- \`${where(p).replace(/`/g, "'")}\`: ${inline(p.message)}`);
-    out.push("");
-  }
-  if (status.alerts.length) {
-    out.push("## 🔔 Urgent messages not acknowledged", "");
-    out.push(
-      table(
-        ["message", "to", "sent", "text"],
-        status.alerts.map((a) => [a.id, a.to, a.at, a.text]),
-      ),
-      "",
-    );
-  }
-  out.push("## Machines", "");
-  const machines = Object.entries(status.machines);
-  if (machines.length === 0) out.push("No machine has registered yet: run `coord init` on one.");
-  else
-    out.push(
-      table(
-        ["machine", "state", "last seen", "heartbeat", "messages waiting / unacked", "capabilities"],
-        machines.map(([name, m]) => [
-          `[${name}](coordination/COMPUTER_${name}.md)`,
-          m.state,
-          m.lastSeen,
-          formatDuration(m.heartbeat),
-          `${m.messages.waiting} / ${m.messages.unacked}`,
-          Object.keys(m.capabilities).join(", "),
-        ]),
-      ),
-    );
-  out.push("", "## Orders", "");
-  const orders = Object.entries(status.orders);
-  if (orders.length === 0) out.push("No orders. Add some to `ORDERS.json`.");
-  else
-    out.push(
-      table(
-        ["order", "rev", "state", "machines"],
-        orders.map(([id, o]) => [
-          id,
-          o.rev,
-          o.state + (o.reason ? ` (${o.reason})` : ""),
-          Object.entries(o.machines)
-            .map(([name, m]) => `${name}: ${m.state}${mdNote(m, o.reason)}`)
-            .join("; "),
-        ]),
-      ),
-    );
-  return out.join("\n") + "\n";
 }

@@ -1,6 +1,8 @@
 // Plain-text tables for the terminal (pure).
+import { alertsAt } from "./alerts.js";
 import { isOffline } from "./presence.js";
-import { machineNote, type StatusJson } from "./status.js";
+import type { StatusJson } from "./status.js";
+import { machineNote } from "./status-md.js";
 
 export function textTable(head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
@@ -67,10 +69,12 @@ export function statusText(status: StatusJson, now: Date, alertAfterMs = ALERT_A
   );
   for (const [name, m] of machines)
     if (m.health) out.push(`${name} is stalled: ${m.health.failures} failed syncs in a row since ${m.health.since}; last error: ${m.health.lastError}`);
-  const alerts = status.alerts.filter((a) => now.getTime() - Date.parse(a.at) >= alertAfterMs);
+  // Urgent messages count once unacknowledged for a while; the rest (offline at this reader's clock, failures, refusals) at once.
+  const alerts = alertsAt(status, now).filter((a) => a.kind !== "urgent" || now.getTime() - Date.parse(a.at ?? "") >= alertAfterMs);
   if (alerts.length) {
-    out.push("", "ALERTS: urgent messages not acknowledged");
-    for (const a of alerts) out.push(`  ${a.id} to ${a.to}, sent ${ago(a.at, now)}: ${a.text}`);
+    out.push("", "ALERTS");
+    for (const a of alerts)
+      out.push(a.kind === "urgent" ? `  urgent message ${a.id} to ${(a.recipients ?? []).join(", ")}, sent ${ago(a.at ?? "", now)}: ${a.text}` : `  ${a.kind}: ${a.text}`);
   }
   if (status.errors.length) {
     out.push("", "ERRORS");

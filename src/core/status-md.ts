@@ -1,0 +1,180 @@
+// STATUS.md: the fleet for people on GitHub, a pure function of STATUS.json
+// (no clock: times are relative to the fleet's time, asOf). What needs a
+// person comes first (errors, alerts, failures), then machines and orders in
+// narrow tables that fit a phone; long text goes in lists and <details>.
+import type { Alert } from "./alerts.js";
+import { taskHeading } from "./computer.js";
+import { formatDuration } from "./duration.js";
+import { someOf } from "./limits.js";
+import { fence, inline, slug, table } from "./markdown.js";
+import { agoText, MISSED_HEARTBEATS, type Presence, silentFor, STALE_HEARTBEATS, utcText } from "./presence.js";
+import type { MachineStatus, OrderMachineStatus, OrderStatus, StatusJson } from "./status.js";
+import type { Problem, TaskState } from "./types.js";
+
+/** The link to a machine's file, or to one task's section in it. */
+export function machineLink(name: string, orderId?: string): string {
+  return `coordination/COMPUTER_${name}.md${orderId ? `#${taskAnchor(orderId)}` : ""}`;
+}
+
+/** The anchor GitHub gives a task's heading in a machine file ("### Task <id>"). */
+export function taskAnchor(orderId: string): string {
+  return slug(taskHeading(orderId));
+}
+
+/** Why a machine's task is where it is (and when it is retried), when the order's own reason does not say it. */
+export function machineNote(m: OrderMachineStatus, orderReason: string | undefined): string | undefined {
+  const retry = m.retryAt ? `retry at ${m.retryAt}` : undefined;
+  const reason = m.reason === orderReason ? undefined : m.reason;
+  if (m.state === "completed" || !(reason || retry)) return undefined;
+  return [reason, retry].filter(Boolean).join("; ");
+}
+
+/** What needs a person first: failed, then waiting for good reasons, then moving, then done. */
+const ORDER_RANK: Record<TaskState, number> = { failed: 0, blocked: 1, rejected: 2, in_progress: 3, assigned: 4, queued: 5, cancelled: 6, completed: 7 };
+
+const MARK: Partial<Record<TaskState, string>> = { failed: "✖ ", completed: "✔ ", in_progress: "▶ ", blocked: "⏸ ", rejected: "⛔ " };
+
+const PRESENCE_MARK: Record<Presence, string> = { online: "", stale: "🟡 stale · ", offline: "🔴 offline · " };
+
+const ALERT_MARK: Record<Alert["kind"], string> = { offline: "🔴 **offline**", failed: "✖ **failed**", refused: "⛔ **refused**", urgent: "📨 **urgent message**" };
+
+function where(p: Problem): string {
+  return [p.file + (p.line ? `:${p.line}` : ""), p.path].filter(Boolean).join(" ");
+}
+
+function lastSeen(m: MachineStatus, asOf: Date | undefined): string {
+  const silent = asOf ? silentFor(m, asOf) : undefined;
+  return silent === undefined ? utcText(m.lastSeen) : `${agoText(silent)} (${utcText(m.lastSeen)})`;
+}
+
+function alertLine(a: Alert, status: StatusJson, asOf: Date | undefined): string {
+  const mark = ALERT_MARK[a.kind];
+  switch (a.kind) {
+    case "offline": {
+      const m = status.machines[a.machine!];
+      return `- ${mark}: [${a.machine}](${machineLink(a.machine!)}), last seen ${m ? lastSeen(m, asOf) : inline(a.at)}`;
+    }
+    case "urgent":
+      return `- ${mark} \`${a.id}\` from ${a.from} to ${someOf(a.recipients ?? [])}, sent ${a.at ? utcText(a.at) : "?"}: ${inline(a.text)}`;
+    default:
+      return `- ${mark}: ${inline(a.text)}`;
+  }
+}
+
+/** The failed tasks, each with why, its attempts and its last lines of output. */
+function failures(status: StatusJson): string[] {
+  const out: string[] = [];
+  for (const [id, o] of Object.entries(status.orders))
+    for (const [name, m] of Object.entries(o.machines)) {
+      if (m.state !== "failed") continue;
+      const why = m.reason ?? (m.exitCode !== null ? `exit ${m.exitCode}` : "failed");
+      const next = m.retriesExhausted ? "no retries left" : m.retryAt ? `retry at ${utcText(m.retryAt)}` : "a retry waits";
+      out.push(`**${id}** on [${name}](${machineLink(name, id)}): ${inline(why)} · attempt ${m.attempts}, ${next}`, "");
+      if (m.output) out.push("<details><summary>last lines of output</summary>", "", fence(m.output), "", "</details>", "");
+    }
+  return out;
+}
+
+/** One order's machines in a short cell: "a ✔, b ✖" or, for many, grouped by state. */
+function machinesCell(o: OrderStatus): string {
+  const entries = Object.entries(o.machines);
+  if (entries.length <= 4) return entries.map(([name, m]) => `${name} ${(MARK[m.state] ?? "").trim() || m.state}`).join(", ");
+  const byState = new Map<TaskState, string[]>();
+  for (const [name, m] of entries) byState.set(m.state, [...(byState.get(m.state) ?? []), name]);
+  return [...byState]
+    .sort(([a], [b]) => ORDER_RANK[a] - ORDER_RANK[b])
+    .map(([state, names]) => `${state}: ${someOf(names, 3)}`)
+    .join("; ");
+}
+
+/** Why orders are not moving, or failed: one line per reason (the table keeps narrow). */
+function notes(orders: [string, OrderStatus][]): string[] {
+  const out: string[] = [];
+  for (const [id, o] of orders) {
+    if (o.reason) out.push(`- \`${id}\` ${o.state}: ${inline(o.reason)}`);
+    for (const [name, m] of Object.entries(o.machines)) {
+      const note = machineNote(m, o.reason);
+      if (note) out.push(`- \`${id}\` on ${name}, ${m.state}: ${inline(note)}`);
+    }
+  }
+  return out;
+}
+
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+
+function summary(status: StatusJson, asOf: Date | undefined): string {
+  const machines = Object.values(status.machines);
+  const presence = (p: Presence) => machines.filter((m) => m.presence === p).length;
+  const counts = new Map<TaskState, number>();
+  for (const o of Object.values(status.orders)) counts.set(o.state, (counts.get(o.state) ?? 0) + 1);
+  const orders = [...counts]
+    .sort(([a], [b]) => ORDER_RANK[a] - ORDER_RANK[b])
+    .map(([s, n]) => `${n} ${s.replace("_", " ")}`)
+    .join(", ");
+  const parts = [
+    asOf ? `As of **${utcText(asOf.toISOString())}** (the newest heartbeat)` : "No machine yet",
+    `${plural(machines.length, "machine")}: ${presence("online")} online${presence("stale") ? `, ${presence("stale")} stale` : ""}${presence("offline") ? `, **${presence("offline")} offline**` : ""}`,
+    `${plural(Object.keys(status.orders).length, "order")}${orders ? `: ${orders}` : ""}`,
+  ];
+  return parts.join(" · ");
+}
+
+export function renderStatusMd(status: StatusJson): string {
+  const asOf = status.asOf ? new Date(status.asOf) : undefined;
+  const out: string[] = ["# Fleet status", "", summary(status, asOf), ""];
+  if (status.errors.length) {
+    out.push("## ⚠ Errors", "");
+    for (const p of status.errors) out.push(`- \`${where(p).replace(/`/g, "'")}\`: ${inline(p.message)}`);
+    out.push("");
+  }
+  // Failures have a section of their own, just below.
+  const alerts = status.alerts.filter((a) => a.kind !== "failed");
+  if (alerts.length) {
+    out.push("## 🔔 Alerts", "");
+    for (const a of alerts) out.push(alertLine(a, status, asOf));
+    out.push("");
+  }
+  const failed = failures(status);
+  if (failed.length) out.push("## ✖ Failures", "", ...failed);
+  out.push("## Machines", "");
+  const machines = Object.entries(status.machines);
+  if (machines.length === 0) out.push("No machine has registered yet: run `coord init` on one.", "");
+  else
+    out.push(
+      table(
+        ["machine", "state", "last seen"],
+        machines.map(([name, m]) => [`[${name}](${machineLink(name)})`, PRESENCE_MARK[m.presence] + m.state, lastSeen(m, asOf)]),
+      ),
+      "",
+      "<details><summary>Heartbeats, messages and capabilities</summary>",
+      "",
+      table(
+        ["machine", "heartbeat", "messages waiting / unacked", "capabilities"],
+        machines.map(([name, m]) => [name, formatDuration(m.heartbeat), `${m.messages.waiting} / ${m.messages.unacked}`, Object.keys(m.capabilities).join(", ")]),
+      ),
+      "",
+      "</details>",
+      "",
+    );
+  out.push("## Orders", "");
+  // Failed first, then blocked and rejected, then moving, then done; in ORDERS.json's order within each.
+  const orders = Object.entries(status.orders).sort(([, a], [, b]) => ORDER_RANK[a.state] - ORDER_RANK[b.state]);
+  if (orders.length === 0) out.push("No orders. Add some to `ORDERS.json`.", "");
+  else {
+    out.push(
+      table(
+        ["order", "state", "machines"],
+        orders.map(([id, o]) => [o.rev > 1 ? `${id} (rev ${o.rev})` : id, (MARK[o.state] ?? "") + o.state.replace("_", " "), machinesCell(o)]),
+      ),
+      "",
+    );
+    const why = notes(orders);
+    if (why.length) out.push(...why, "");
+  }
+  out.push(
+    "---",
+    `*Derived by coord from \`ORDERS.json\` and \`coordination/COMPUTER_*.md\`; every machine writes the same bytes. ` +
+      `Times are relative to the newest heartbeat. A machine is stale after ${STALE_HEARTBEATS} heartbeats without news and offline after ${MISSED_HEARTBEATS}.*`,
+  );
+  return out.join("\n") + "\n";
+}
