@@ -60,6 +60,15 @@ describe("the snapshot", () => {
     expect(s.machines.find((m) => m.name === "mule-3")!.seen).toBe("16 min ago (2025-06-01 09:43 UTC)");
     expect(s.stats.machines).toEqual({ online: 1, stale: 1, offline: 1 });
     expect(s.machines[0]!.heartbeat).toBe("1m");
+    // Alerts: offline at the reader's time (as the marks), failed for good as derived.
+    expect(s.alerts).toEqual([
+      { kind: "offline", text: "mule-3 is offline: last seen 16 min ago (2025-06-01 09:43 UTC)" },
+      { kind: "failed", text: "test failed on soda-yeti: exit code 2" },
+    ]);
+    expect(s.stats.alerts).toBe(2);
+    // soda-yeti, stale now, is offline 3 heartbeats after it was last seen: then it has an alert too.
+    const later = uiSnapshot({ status: deriveStatus(fleet()), commit: "c1", now: at(100) });
+    expect(later.alerts.map((a) => a.text.split(":")[0])).toEqual(["mule-3 is offline", "soda-yeti is offline", "test failed on soda-yeti"]);
   });
 
   it("lists failed orders first, then what waits, then the rest; counts them by state", () => {
@@ -131,6 +140,11 @@ describe("the conversation between two machines", () => {
       file("izzit7", "ALL", [{ seq: 1, text: "to everyone", at: at(4).toISOString() }]),
     ],
   );
+
+  it("an urgent message not read yet is one alert naming its sender and recipient", () => {
+    const s = uiSnapshot({ status: deriveStatus(m), commit: "c1", now: at(10) });
+    expect(s.alerts).toEqual([{ kind: "urgent", text: "izzit7 to soda-yeti (izzit7/soda-yeti/3): third" }]);
+  });
 
   it("has both directions in time order, the text as written, and the recipient's receipt", () => {
     const chat = conversation(m, "izzit7", "soda-yeti");

@@ -3,6 +3,7 @@
 // presenceOf: one rule for every view), the orders × machines matrix with
 // failures first, an order's reports and output, and the conversation
 // between two machines. The page only lays it out (with textContent).
+import { type Alert, type AlertKind, alertsAt } from "./alerts.js";
 import { clip } from "./limits.js";
 import { BROADCAST, channelKey, isAcked, messageId } from "./messages.js";
 import { formatProblem } from "./orders.js";
@@ -55,7 +56,7 @@ export interface UiOrder {
 }
 
 export interface UiAlert {
-  kind: string;
+  kind: AlertKind;
   text: string;
 }
 
@@ -115,6 +116,7 @@ function cellNote(m: OrderStatus["machines"][string]): string | undefined {
   if (m.reason) parts.push(m.reason);
   else if (m.exitCode !== null && m.state !== "completed") parts.push(`exit ${m.exitCode}`);
   if (m.retryAt) parts.push(`retry at ${utcText(m.retryAt)}`);
+  if (m.retriesExhausted && m.attempts > 1) parts.push(`no retry left after ${m.attempts} attempts`);
   return parts.length ? clip(parts.join("; "), 200) : undefined;
 }
 
@@ -139,11 +141,10 @@ function uiOrder(id: string, o: OrderStatus): UiOrder {
   };
 }
 
-/** An alert as one line, whichever shape STATUS.json gives it. */
-function uiAlert(a: StatusJson["alerts"][number]): UiAlert {
-  const loose = a as unknown as Record<string, unknown>;
-  if (typeof loose.kind === "string") return { kind: loose.kind, text: String(loose.text ?? "") };
-  return { kind: "urgent", text: `urgent message ${a.id} from ${a.from} to ${a.to}: ${a.text}` };
+/** An alert as one line: an urgent message says who sent it and who has not read it yet. */
+function alertText(a: Alert): string {
+  if (a.kind !== "urgent" || !a.from) return a.text;
+  return `${a.from} to ${a.recipients?.length ? a.recipients.join(", ") : (a.to ?? "?")} (${a.id}): ${a.text}`;
 }
 
 export interface SnapshotInput {
@@ -170,7 +171,8 @@ export function uiSnapshot(input: SnapshotInput): UiSnapshot {
     const n = orders.filter((o) => o.state === state).length;
     if (n) byState[state] = n;
   }
-  const alerts = status.alerts.map(uiAlert);
+  // Offline alerts at the reader's time, like the marks; the others as derived from the files.
+  const alerts = alertsAt(status, now).map((a): UiAlert => ({ kind: a.kind, text: clip(alertText(a), 300) }));
   return {
     commit: input.commit,
     now: now.toISOString(),
