@@ -93,6 +93,7 @@ function notes(orders: [string, OrderStatus][]): string[] {
   for (const [id, o] of orders) {
     if (o.reason) out.push(`- \`${id}\` ${o.state}: ${inline(o.reason)}`);
     for (const [name, m] of Object.entries(o.machines)) {
+      if (m.state === "failed") continue; // in Failures, with its last lines
       const note = machineNote(m, o.reason);
       if (note) out.push(`- \`${id}\` on ${name}, ${m.state}: ${inline(note)}`);
     }
