@@ -5,6 +5,7 @@
 // live, a message from the chat tab reaches the other machine, and an order
 // added on the page runs there.
 import { existsSync } from "node:fs";
+import { rename } from "node:fs/promises";
 import { request } from "node:http";
 import { connect, createServer, type Server } from "node:net";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -100,6 +101,19 @@ describe("coord ui over HTTP", () => {
     expect(JSON.parse(sent.text)).toEqual({ id: "izzit7/soda-yeti/1", published: true });
     const chat = JSON.parse((await http(ui.port, `/api/chat?a=soda-yeti&b=izzit7&${t}`)).text);
     expect(chat.messages).toEqual([expect.objectContaining({ id: "izzit7/soda-yeti/1", text: "hello", receipt: "waiting" })]);
+  });
+
+  it("when the remote is gone, the page keeps the last fetched fleet and says it is not current; back, it is current again", async () => {
+    fleet = await makeFleet(NAMES);
+    const ui = await serve();
+    expect(ui.snapshot().stale).toBeUndefined();
+    await rename(fleet.hubPath, `${fleet.hubPath}.gone`);
+    await ui.refresh();
+    expect(ui.snapshot().stale).toMatch(/showing the fleet as of the last fetch/);
+    expect(ui.snapshot().machines).toHaveLength(3);
+    await rename(`${fleet.hubPath}.gone`, fleet.hubPath);
+    await ui.refresh();
+    expect(ui.snapshot().stale).toBeUndefined();
   });
 
   it("a port in use is one sentence and exit code 1, no stack", async () => {
