@@ -1148,7 +1148,7 @@ describe("ownComputer / renderChanges", () => {
     expect(renderComputer(mine)).toContain("exit code 4; retry at 2025-06-01T10:01:00.000Z");
     const files = new Map([...repoFiles(withRetries, []), [computerPath("izzit7"), renderComputer(mine)]]);
     const md = renderStatusMd(statusOf(files));
-    expect(md).toContain("**build** on [izzit7](coordination/COMPUTER_izzit7.md#task-build): exit code 4 · attempt 1, retry at 2025-06-01 10:01 UTC");
+    expect(md).toContain("**build** on [izzit7](coordination/COMPUTER_izzit7.md#task-build): exit code 4 · attempt 1, retry at 2025-06-01T10:01:00.000Z");
     expect(md).not.toContain("- `build` on izzit7, failed"); // failures are in their own section, not again under the orders
     // The last attempt failed: no retry to announce.
     const last = ownComputer(self({ build: { ...failedOnce, attempts: 3 } }), model, withRetries, new Date(T0));

@@ -4,7 +4,7 @@
 // GitHub's markdown CSS at a desktop and a phone width. A fleet of three: one
 // offline, one whose task failed for good, an urgent broadcast nobody acked.
 import { existsSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import GithubSlugger from "github-slugger";
@@ -220,7 +220,6 @@ describe.skipIf(!haveChromium)(haveChromium ? "STATUS.md and a COMPUTER file lai
     if (shots) {
       await tableWidths(statusMd, 1012, join(shots, "status-md.png"));
       await tableWidths(failedFile, 1012, join(shots, "computer-md.png"));
-      await writeFile(join(shots, "STATUS.md"), statusMd);
     }
   });
 });
