@@ -4,11 +4,11 @@
 // (playwright-core): the machines appear, a stopped machine turns offline
 // live, a message from the chat tab reaches the other machine, and an order
 // added on the page runs there.
-import { existsSync } from "node:fs";
 import { rename } from "node:fs/promises";
 import { request } from "node:http";
 import { connect, createServer, type Server } from "node:net";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { chromiumSuite, launchChromium } from "./browser.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { inbox } from "../src/commands/messages.js";
 import { startUi, type UiServer } from "../src/commands/ui.js";
@@ -166,15 +166,10 @@ describe("coord ui over HTTP", () => {
   });
 });
 
-const CHROMIUM = process.env.PLAYWRIGHT_CHROMIUM || "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
-const SKIPPED = `skipped: no Chromium at ${CHROMIUM}; apt-get install chromium, or set PLAYWRIGHT_CHROMIUM`;
-if (!haveChromium) console.warn(`coord ui browser tests ${SKIPPED}`);
-
-describe.skipIf(!haveChromium)(haveChromium ? "coord ui in Chromium" : `coord ui in Chromium (${SKIPPED})`, () => {
+chromiumSuite("coord ui in Chromium", () => {
   let browser: Browser;
   beforeAll(async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"], timeout: 30_000 });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

@@ -3,13 +3,13 @@
 // github-slugger (GitHub's own heading ids), and laid out in Chromium with
 // GitHub's markdown CSS at a desktop and a phone width. A fleet of three: one
 // offline, one whose task failed for good, an urgent broadcast nobody acked.
-import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import GithubSlugger from "github-slugger";
 import { marked, type Tokens } from "marked";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
+import { chromiumSuite, launchChromium } from "./browser.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { canonicalComputer, renderComputer } from "../src/core/computer.js";
 import { parseFrontMatter, renderFrontMatter } from "../src/core/frontmatter.js";
@@ -148,9 +148,6 @@ describe("STATUS.md through a GitHub-flavoured Markdown renderer", () => {
 
 // ----------------------------------------------------------- in Chromium
 
-const CHROMIUM = process.env.PLAYWRIGHT_CHROMIUM || "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
-const SKIPPED = `skipped: no Chromium at ${CHROMIUM}; apt-get install chromium, or set PLAYWRIGHT_CHROMIUM`;
 const css = async () => readFile(createRequire(import.meta.url).resolve("github-markdown-css/github-markdown-light.css"), "utf8");
 
 /** Front matter as GitHub shows it: a table of its keys, a nested table for a nested value. */
@@ -173,10 +170,10 @@ async function githubPage(markdown: string): Promise<string> {
 <body><article class="markdown-body" id="file">${doc ? `<div id="front">${frontMatterHtml(doc.data)}</div>` : ""}${body}</article></body></html>`;
 }
 
-describe.skipIf(!haveChromium)(haveChromium ? "STATUS.md and a COMPUTER file laid out in Chromium" : `laid out in Chromium (${SKIPPED})`, () => {
+chromiumSuite("STATUS.md and a COMPUTER file laid out in Chromium", () => {
   let browser: Browser;
   beforeAll(async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"], timeout: 30_000 });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

@@ -1,0 +1,20 @@
+// Debian's Chromium through playwright-core, for the tests that look at a page
+// as a person would (coord ui, STATUS.md as GitHub lays it out). Without it
+// (PLAYWRIGHT_CHROMIUM, else /usr/bin/chromium) those suites say they are skipped.
+import { existsSync } from "node:fs";
+import { type Browser, chromium } from "playwright-core";
+import { describe } from "vitest";
+
+export const CHROMIUM = process.env.PLAYWRIGHT_CHROMIUM || "/usr/bin/chromium";
+const haveChromium = existsSync(CHROMIUM);
+const SKIPPED = `skipped: no Chromium at ${CHROMIUM}; apt-get install chromium, or set PLAYWRIGHT_CHROMIUM`;
+
+/** A describe that runs only with Chromium, its title saying why when skipped. */
+export function chromiumSuite(title: string, body: () => void): void {
+  if (!haveChromium) console.warn(`${title}: ${SKIPPED}`);
+  describe.skipIf(!haveChromium)(haveChromium ? title : `${title} (${SKIPPED})`, body);
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"], timeout: 30_000 });
+}
