@@ -1,8 +1,9 @@
 // coord status: the fleet as the remote's latest commit shows it, or, when the
 // remote does not answer soon, as the last fetch saw it (and it says so).
-import { readModel } from "../core/repo.js";
+import { type RepoModel, readModel } from "../core/repo.js";
 import { isOffline } from "../core/presence.js";
 import { deriveStatus, type StatusJson } from "../core/status.js";
+import { unknownName } from "../core/terminal.js";
 import { CoordError, EXIT } from "../errors.js";
 import { DEFAULT_GIT_TIMEOUT, Repo } from "../git/git.js";
 import { loadConfig } from "../state/config.js";
@@ -23,6 +24,8 @@ export interface StatusResult {
   offline: string[];
   /** Set when the fetch failed: why, and that what is shown is the state as of the last fetch. */
   stale?: string;
+  /** What the commit holds, as read (the machines' own task reports, the orders as written): for the detail views. */
+  model: RepoModel;
 }
 
 /** Seconds status waits for the remote before it shows the last fetched state. */
@@ -48,10 +51,77 @@ export async function status(opts: StatusOptions): Promise<StatusResult> {
     }
   if (!commit) throw new CoordError(`no commit of ${repo.remote}/${repo.branch} is known here; run coord status without --no-fetch`, EXIT.FAILURE);
   await loadParsed(stateDir); // what the machine's syncs parsed: a large fleet's files are not parsed again
-  const status = deriveStatus(readModel(await repo.readFiles(commit, READ_PATHS)));
+  const model = readModel(await repo.readFiles(commit, READ_PATHS));
+  const status = deriveStatus(model);
   const now = opts.now ?? new Date();
   const offline = Object.entries(status.machines)
     .filter(([, m]) => isOffline(m, now))
     .map(([name]) => name);
-  return { status, commit, offline, ...(stale ? { stale } : {}) };
+  return { status, commit, offline, model, ...(stale ? { stale } : {}) };
+}
+
+/** Refuses a machine the fleet does not know, in one sentence with the closest name (exit 2). */
+export function checkMachine(r: StatusResult, name: string): void {
+  if (!Object.hasOwn(r.status.machines, name)) throw new CoordError(unknownName("machine", name, Object.keys(r.status.machines)), EXIT.USAGE);
+}
+
+/** Refuses an order ORDERS.json (or, when it is invalid, no machine's report) has, in one sentence with the closest id (exit 2). */
+export function checkOrder(r: StatusResult, id: string): void {
+  if (!Object.hasOwn(r.status.orders, id)) throw new CoordError(unknownName("order", id, Object.keys(r.status.orders)), EXIT.USAGE);
+}
+
+export interface WatchStatusOptions extends StatusOptions {
+  /** Time between the end of one refresh and the start of the next. */
+  everyMs: number;
+  /** Ends the watch (Ctrl-C); a refresh under way is not waited for. */
+  signal: AbortSignal;
+  /** Told of each refresh: its result, or why it failed with the last result fetched (undefined before the first). */
+  show: (refresh: { result?: StatusResult; error?: unknown; at: Date }) => void;
+  /** Whether an error ends the watch instead of being shown (default: bad usage does, e.g. an unknown machine). */
+  fatal?: (error: unknown) => boolean;
+}
+
+const usage = (e: unknown) => e instanceof CoordError && e.exitCode === EXIT.USAGE;
+
+/**
+ * `coord status --watch`: fetch and show, again and again until aborted. A
+ * refresh that fails shows the last result with why (a fetch that fails is
+ * already shown by status() as the last fetched state, said stale), and the
+ * watch goes on.
+ */
+export async function watchStatus(opts: WatchStatusOptions): Promise<void> {
+  const { signal } = opts;
+  const fatal = opts.fatal ?? usage;
+  const aborted = new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
+  let last: StatusResult | undefined;
+  while (!signal.aborted) {
+    const refresh = status(opts).then(
+      (result) => ({ result }),
+      (error: unknown) => ({ error }),
+    );
+    const got = await Promise.race([refresh, aborted]);
+    if (!got) break; // aborted while fetching
+    if ("result" in got) {
+      last = got.result;
+      opts.show({ result: last, at: new Date() });
+    } else {
+      if (fatal(got.error)) throw got.error;
+      opts.show({ ...(last ? { result: last } : {}), error: got.error, at: new Date() });
+    }
+    await pause(opts.everyMs, signal);
+  }
+}
+
+/** Waits `ms` (at most 2^31-1: a timer overflows past it), or until `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.min(Math.max(0, ms), 2 ** 31 - 1));
+    signal.addEventListener("abort", done, { once: true });
+  });
 }
