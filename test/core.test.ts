@@ -5,7 +5,7 @@
 
 import { describe, it, expect } from "vitest";
 import { gitBlobId } from "../src/core/blob.js";
-import { canonicalComputer, computerFingerprint, parseComputer, renderComputer } from "../src/core/computer.js";
+import { canonicalComputer, computerFingerprint, DATA_MARK, parseComputer, renderComputer } from "../src/core/computer.js";
 import { formatDuration, parseDuration } from "../src/core/duration.js";
 import { parseFrontMatter, renderFrontMatter } from "../src/core/frontmatter.js";
 import { cell, fence, table } from "../src/core/markdown.js";
@@ -89,6 +89,40 @@ describe("renderComputer / parseComputer", () => {
     expect(renderComputer(parsed)).toBe(text);
   });
 
+  it("keeps the front matter small (GitHub shows it as a table): who, state, last seen, heartbeat; the rest in a data block at the end", () => {
+    const text = renderComputer(tricky);
+    const front = parseFrontMatter(text).data as Record<string, unknown>;
+    expect(Object.keys(front)).toEqual(["coord", "name", "state", "lastSeen", "heartbeat"]);
+    for (const v of Object.values(front)) expect(typeof v === "object").toBe(false);
+    const body = parseFrontMatter(text).body;
+    expect(body.indexOf(DATA_MARK)).toBeGreaterThan(body.indexOf("## Tasks"));
+    expect(body).toContain(`<details><summary>This machine's data as coord reads it (JSON)</summary>\n\n${DATA_MARK}\n\`\`\`json\n{`);
+  });
+
+  it("reads files of layout 1 (all data in the front matter), as earlier versions wrote them", () => {
+    const old = renderFrontMatter({ ...canonicalComputer(tricky), coord: 1 }, "# soda-yeti\n\nold body");
+    expect(parseComputer(old, "soda-yeti")).toEqual({ ...canonicalComputer(tricky), coord: 1 });
+  });
+
+  it("a task's output that imitates the data block does not stand in for it", () => {
+    const fake = `${DATA_MARK}\n\`\`\`json\n{ "uuid": "forged", "capabilities": {}, "orders": { "seen": "x", "valid": true }, "tasks": {} }\n\`\`\``;
+    const c = computer("m", { tasks: { t: report({ output: `${fake}\n`, reason: fake }) } });
+    const parsed = parseComputer(renderComputer(c), "m");
+    expect(parsed.uuid).toBe("uuid-of-m");
+    expect(parsed.tasks["t"]!.output).toBe(`${fake}\n`);
+  });
+
+  it("says what is wrong with a data block: missing, not closed, not JSON, holding front matter fields", () => {
+    const text = renderComputer(computer("m"));
+    const [head, tail] = text.split(DATA_MARK) as [string, string];
+    expect(() => parseComputer(head, "m")).toThrow(/data block is missing/);
+    expect(() => parseComputer(`${head}${DATA_MARK}\n\`\`\`json\n{}\n`, "m")).toThrow(/not closed/);
+    expect(() => parseComputer(`${head}${DATA_MARK}${tail.replace('"uuid"', "uuid")}`, "m")).toThrow(/not JSON/);
+    expect(() => parseComputer(`${head}${DATA_MARK}${tail.replace('"uuid"', '"name": "x", "uuid"')}`, "m")).toThrow(/holds name/);
+    expect(tail).toContain('"tasks": {}');
+    expect(() => parseComputer(`${head}${DATA_MARK}${tail.replace('"tasks": {}', '"tasks": {"__proto__": {}}')}`, "m")).toThrow(/not an order id/);
+  });
+
   it("writes LF only, ends with one newline, and starts with front matter", () => {
     const text = renderComputer(tricky);
     expect(text.startsWith("---\n")).toBe(true);
@@ -102,12 +136,18 @@ describe("renderComputer / parseComputer", () => {
     const body = parseFrontMatter(text).body;
     expect(body).toContain("# soda-yeti");
     expect(body).toContain("## Tasks");
-    expect(body).toContain("| order | rev | state | attempts | exit | started | finished | reason |");
+    expect(body).toContain("| order | state | exit | finished |");
+    // Each task that has more to say has a section the table links to (STATUS.md links there too).
+    expect(body).toContain("| [test-dao](#task-test-dao) | failed |  | 2025-06-01T10:00:00.000Z |");
+    expect(body).toContain(
+      "### Task test-dao\n\n**failed** · rev 1 · attempt 1 · started 2025-06-01T10:00:00.000Z · finished 2025-06-01T10:00:00.000Z\n\nkilled after 15m (timeout)",
+    );
+    expect(body).toContain("| in-flight | in_progress |  |  |");
+    expect(body).not.toContain("### Task in-flight");
     expect(body).toContain("ORDERS.json: **invalid**");
     // The output with ``` is fenced with four backticks.
     expect(body).toContain("````text\n---\nnot: front matter");
     // Table cells are escaped: the pipe in the output is inside the fence, not the table.
-    expect(body).toContain("| test-dao | 1 | failed | 1 |  |");
     expect(renderComputer(computer("a"))).toContain("No tasks yet.");
   });
 
@@ -117,7 +157,10 @@ describe("renderComputer / parseComputer", () => {
     const message = s.errors[0]!.message;
     expect(message).toContain("<details>");
     const body = parseFrontMatter(renderComputer(computer("m", { orders: { seen: "abc", valid: false, error: message } }))).body;
-    expect(body).not.toContain("<details><summary>x");
+    // The view escapes it; the data block holds it verbatim inside a JSON fence, where GitHub shows it as text.
+    const [view, data] = body.split(DATA_MARK);
+    expect(view).not.toContain("<details><summary>x");
+    expect(data).toMatch(/^\n```json\n[^`]*<details><summary>x[^`]*\n```\n/);
     expect(renderStatusMd(s)).not.toContain("<details><summary>x");
   });
 
@@ -169,7 +212,7 @@ describe("renderComputer / parseComputer", () => {
   });
 
   it("rejects wrong types: coord version, heartbeat, rev", () => {
-    expect(() => parseComputer(renderFrontMatter({ ...computer("m"), coord: 2 }, ""), "m")).toThrow(/field coord/);
+    expect(() => parseComputer(renderFrontMatter({ ...computer("m"), coord: 3 }, ""), "m")).toThrow(/field coord/);
     expect(() => parseComputer(renderFrontMatter({ ...computer("m"), heartbeat: 0 }, ""), "m")).toThrow(/field heartbeat/);
     expect(() => parseComputer(renderFrontMatter({ ...computer("m"), tasks: { t: { rev: 0, state: "queued", attempts: 0 } } }, ""), "m")).toThrow(/field tasks\.t\.rev/);
   });
@@ -487,7 +530,8 @@ describe("deriveStatus", () => {
       const c = parseComputer(text, name);
       const { capabilities, tasks, ...rest } = c;
       const caps = Object.fromEntries(Object.entries(capabilities).reverse());
-      const hand = renderFrontMatter({ tasks, capabilities: caps, ...rest }, "hand-written body");
+      // Layout 1 (all data in the front matter), as earlier versions wrote it.
+      const hand = renderFrontMatter({ tasks, capabilities: caps, ...rest, coord: 1 }, "hand-written body");
       expect(hand).not.toBe(text);
       shuffled.set(path, hand);
     }
@@ -1106,8 +1150,8 @@ describe("ownComputer / renderChanges", () => {
     expect(renderComputer(mine)).toContain("exit code 4; retry at 2025-06-01T10:01:00.000Z");
     const files = new Map([...repoFiles(withRetries, []), [computerPath("izzit7"), renderComputer(mine)]]);
     const md = renderStatusMd(statusOf(files));
-    expect(md).toContain("**build** on [izzit7](coordination/COMPUTER_izzit7.md#task-build): exit code 4 · attempt 1, retry at 2025-06-01 10:01 UTC");
-    expect(md).toContain("- `build` on izzit7, failed: exit code 4; retry at 2025-06-01T10:01:00.000Z");
+    expect(md).toContain("**build** on [izzit7](coordination/COMPUTER_izzit7.md#task-build): exit code 4 · attempt 1, retry at 2025-06-01T10:01:00.000Z");
+    expect(md).not.toContain("- `build` on izzit7, failed"); // failures are in their own section, not again under the orders
     // The last attempt failed: no retry to announce.
     const last = ownComputer(self({ build: { ...failedOnce, attempts: 3 } }), model, withRetries, new Date(T0));
     expect(last.tasks.build!.retryAt).toBeUndefined();

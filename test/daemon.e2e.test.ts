@@ -118,6 +118,29 @@ describe("coord daemon", () => {
     expect([0, 143]).toContain(code);
   }, 60_000);
 
+  it("heartbeats on time (its daemonHeartbeat) between ticks of a rare schedule: the quiet stamp says when, and the daemon wakes for it", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = dirOf("izzit7");
+    await setConfig(dir, { daemonHeartbeat: "2s" });
+    const YEARLY = "0 0 1 1 *"; // no tick during the test: only the first sync and the wake-ups
+    const start = await cli("daemon", "start", "--dir", dir, "--schedule", YEARLY, "--jitter", "0");
+    expect(start.code, start.err).toBe(0);
+    stops.push(() => cli("daemon", "stop", "--dir", dir));
+    const seen = new Set<string>();
+    await waitFor(
+      async () => {
+        seen.add((await hubStatus(fleet!)).machines.izzit7.lastSeen);
+        return seen.size >= 3;
+      },
+      40_000,
+      "two heartbeats after the first sync",
+    );
+    const status = await hubStatus(fleet);
+    expect(status.machines.izzit7.heartbeat).toBe(2); // what it declares, so readers count offline after 6 s
+    const syncs = (await readFile(join(stateDir(dir), "coord.log"), "utf8")).split("\n").filter((l) => l.includes('"kind":"sync"'));
+    expect(syncs.length).toBeLessThan(20); // woken for the heartbeats, not spinning
+  }, 60_000);
+
   it("a kill -9 of the daemon leaves nothing that blocks the next start", async () => {
     fleet = await makeFleet(["izzit7"]);
     const dir = dirOf("izzit7");

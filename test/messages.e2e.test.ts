@@ -119,7 +119,7 @@ describe("messages", () => {
     const status = await hubStatus(fleet);
     expect(status.machines["soda-yeti"].messages).toEqual({ waiting: 1, unacked: 0 });
     expect(status.alerts).toEqual([expect.objectContaining({ id: "izzit7/soda-yeti/1", kind: "urgent", to: "soda-yeti", recipients: ["soda-yeti"], text: "the disk is full" })]);
-    expect(await hubFile(fleet, "STATUS.md")).toContain("Urgent messages not acknowledged");
+    expect(await hubFile(fleet, "STATUS.md")).toContain("## 🔔 Alerts\n\n- 📨 **urgent message** `izzit7/soda-yeti/1` from izzit7 to soda-yeti, sent ");
     const text = await cli("status", "--dir", dirOf("izzit7"));
     expect(text.out).toMatch(/ALERTS\n {2}urgent message izzit7\/soda-yeti\/1 to soda-yeti, sent 1h ago: the disk is full/);
   });

@@ -183,7 +183,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders on a shallow chec
     expect((await sync({ dir: dirs.shallow })).ran).toEqual([]);
     expect((await sync({ dir: dirs.full })).ran).toEqual([]);
     for (const name of ["shallow", "full"])
-      expect(await git(w.hub, "show", `main:coordination/COMPUTER_${name}.md`)).toMatch(/reason: signed by a key that is not an allowed signer/);
+      expect(await git(w.hub, "show", `main:coordination/COMPUTER_${name}.md`)).toMatch(/"reason": "signed by a key that is not an allowed signer/);
     expect((await readLines(ran)).sort()).toEqual(["full v1", "shallow v1"]);
 
     // coord trust verify on a fresh shallow checkout (never deepened): every change of ORDERS.json, as on the full clone.
@@ -237,7 +237,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders on a shallow chec
     expect(await syncBoth()).toEqual([[], []]);
     for (const name of ["shallow", "full"])
       expect(await git(w.hub, "show", `main:coordination/COMPUTER_${name}.md`)).toMatch(
-        /reason: "?signed, but the version verified last \(commit [0-9a-f]{12}\) is not in its history: a rollback/,
+        /"reason": "signed, but the version verified last \(commit [0-9a-f]{12}\) is not in its history: a rollback/,
       );
     for (const dir of Object.values(dirs)) expect((await cli("trust", "status", "--dir", dir)).out).toContain(`acting on ORDERS.json of commit ${v3.slice(0, 12)}`);
     expect((await readLines(ran)).sort()).toEqual(["full o1", "full o2", "full o3", "shallow o1", "shallow o2", "shallow o3"]);

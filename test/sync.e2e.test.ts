@@ -264,7 +264,7 @@ describe("bad input gets a clear error and loses nothing", () => {
     expect((await hubStatus(fleet)).errors).toEqual([expect.objectContaining({ file: path, message: expect.stringContaining("ignored") })]);
     // Its owner rewrites its own file at its next sync.
     await sync({ dir: fleet.machines["soda-yeti"]! });
-    expect(await hubFile(fleet, path)).toContain("uuid:");
+    expect(await hubFile(fleet, path)).toContain('"uuid": ');
     expect((await hubStatus(fleet)).errors).toEqual([]);
   });
 

@@ -44,7 +44,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     const r1 = await sync({ dir });
     expect(r1.ran).toEqual([]);
     expect(await hubFile(f, "STATUS.md")).toMatch(/izzit7 refused ORDERS\.json commit [0-9a-f]{12} by mallory@example\.com \S+: not signed; no verified version/);
-    expect(await hubFile(f, "coordination/COMPUTER_izzit7.md")).toMatch(/reason: not signed/);
+    expect(await hubFile(f, "coordination/COMPUTER_izzit7.md")).toMatch(/"reason": "not signed/);
 
     // Signed by alice: runs.
     await commitOrders(f, [order("signed-1")], alice);
@@ -113,7 +113,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     const ran = join(f.root, "ran.log");
     expect((await cli("trust", "key", "--dir", other)).out).toMatch(/signs its commits with .*machine_key/);
     await sync({ dir: other }); // signed, and its file publishes the key
-    expect(await hubFile(f, "coordination/COMPUTER_soda-yeti.md")).toMatch(/^key: ssh-ed25519 /m);
+    expect(await hubFile(f, "coordination/COMPUTER_soda-yeti.md")).toMatch(/^ {2}"key": "ssh-ed25519 /m);
     expect((await cli("trust", "machines", "on", "--dir", me)).code).toBe(0);
     await sync({ dir: me });
     expect((await cli("trust", "status", "--dir", me)).out).toMatch(/pinned soda-yeti {2}ssh-ed25519/); // trust on first use
@@ -124,7 +124,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
       { id: "b", to: "izzit7", after: ["a"], run: `echo b >> ${ran}` },
     ]);
     const real = await hubFile(f, "coordination/COMPUTER_soda-yeti.md");
-    const forged = real.replace(/^tasks:.*$/m, "tasks:\n  a:\n    rev: 1\n    state: completed\n    attempts: 1\n    exitCode: 0");
+    const forged = real.replace(/^ {2}"tasks": \{\},?$/m, '  "tasks": { "a": { "rev": 1, "state": "completed", "attempts": 1, "exitCode": 0 } },');
     expect(forged).not.toBe(real);
     await personCommit(f, "coordination/COMPUTER_soda-yeti.md", forged, "soda-yeti completed a (forged)");
     const r = await sync({ dir: me });
@@ -144,7 +144,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
 
     // soda-yeti's next sync (it runs nothing here) writes its own file again, signed: the forgery is gone.
     await sync({ dir: other, run: false });
-    expect(await hubFile(f, "coordination/COMPUTER_soda-yeti.md")).not.toMatch(/state: completed/);
+    expect(await hubFile(f, "coordination/COMPUTER_soda-yeti.md")).not.toMatch(/"state": "completed"/);
     await sync({ dir: me });
     expect((await cli("inbox", "--dir", me, "--json")).out).toBe("[]"); // the owner did not adopt the forged message as its own either
     await expect(hubFile(f, "coordination/messages/soda-yeti_TO_izzit7.md")).rejects.toThrow(); // and removed it: it has no such channel

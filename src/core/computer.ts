@@ -1,15 +1,18 @@
-// coordination/COMPUTER_<name>.md: one machine's own file. The front matter is
-// the data other machines read; the body is re-rendered from it at every write.
+// coordination/COMPUTER_<name>.md: one machine's own file. Layout 2 (written
+// now): a small front matter (name, state, last seen, heartbeat), a body for
+// people, and the rest of the data as a JSON block inside <details> at the end
+// (GitHub shows front matter as a table: a nested one is many screens wide).
+// Layout 1 (written before): all data in the front matter; still read.
 import { z } from "zod";
 import { describeAgentRun } from "./agents.js";
 import { SSH_PUBLIC_KEY } from "./trust.js";
 import { dataProblem, parseFrontMatter, renderFrontMatter } from "./frontmatter.js";
-import { clip, MAX_COUNT } from "./limits.js";
-import { fence, inline, table } from "./markdown.js";
+import { clip, jsonDepth, MAX_COUNT, MAX_DEPTH } from "./limits.js";
+import { fence, inline, slug, table } from "./markdown.js";
 import { formatDuration } from "./duration.js";
 import { ChannelReceiptSchema, parseChannelKey } from "./messages.js";
 import { ORDER_ID } from "./orders-schema.js";
-import { MACHINE_STATES, ownTable, TASK_STATES } from "./types.js";
+import { isRecord, MACHINE_STATES, ownTable, TASK_STATES } from "./types.js";
 
 /** Refusals a machine file lists at most (signed orders, verified machines). */
 const MAX_REFUSED = 50;
@@ -60,7 +63,8 @@ export type Identity = z.output<typeof identity>;
 
 /** Front matter of coordination/COMPUTER_<name>.md: the machine's own data. */
 const computerSchema = z.object({
-  coord: z.literal(1),
+  /** The file's layout: 1, all data in the front matter; 2, the front matter holds FRONT_FIELDS and the data block the rest. */
+  coord: z.union([z.literal(1), z.literal(2)]),
   name: z.string(),
   uuid: z.string().min(1),
   state: z.enum(MACHINE_STATES),
@@ -97,9 +101,42 @@ const computerSchema = z.object({
 
 export type ComputerFile = z.output<typeof computerSchema>;
 
-/** Reads a COMPUTER file; throws an Error saying what is wrong with it. */
+/** The fields of a layout 2 file's front matter: who, how it is, when last heard of. */
+const FRONT_FIELDS = ["coord", "name", "state", "lastSeen", "heartbeat"] as const;
+
+/** The line before the data block of a layout 2 file (an HTML comment: GitHub does not show it). */
+export const DATA_MARK = "<!-- coord:data -->";
+
+/**
+ * The JSON data block of a layout 2 file's body: after the last line that is
+ * exactly DATA_MARK, between a line ```json and a line ```. Task output shown
+ * earlier in the body cannot stand in for it: the real block comes last, and
+ * inside it no line is unindented but its braces (JSON strings hold no newline).
+ */
+function dataBlock(body: string): Record<string, unknown> {
+  const lines = body.split("\n").map((l) => l.replace(/\r$/, ""));
+  const mark = lines.lastIndexOf(DATA_MARK);
+  if (mark < 0 || lines[mark + 1] !== "```json") throw new Error(`the machine data block is missing (a line ${DATA_MARK}, then a JSON block)`);
+  const end = lines.indexOf("```", mark + 2);
+  if (end < 0) throw new Error("the machine data block is not closed (a line ```)");
+  const json = lines.slice(mark + 2, end).join("\n");
+  const deep = jsonDepth(json);
+  if (deep.offset !== undefined) throw new Error(`the machine data block nests more than ${MAX_DEPTH} levels deep`);
+  let data: unknown;
+  try {
+    data = JSON.parse(json);
+  } catch (e) {
+    throw new Error(`the machine data block is not JSON: ${(e as Error).message}`);
+  }
+  if (!isRecord(data)) throw new Error("the machine data block is not a JSON object");
+  for (const f of FRONT_FIELDS) if (Object.hasOwn(data, f)) throw new Error(`the machine data block holds ${f}, which belongs in the front matter`);
+  return data;
+}
+
+/** Reads a COMPUTER file (either layout); throws an Error saying what is wrong with it. */
 export function parseComputer(text: string, expectedName: string): ComputerFile {
-  const { data } = parseFrontMatter(text);
+  const doc = parseFrontMatter(text);
+  const data: unknown = isRecord(doc.data) && doc.data.coord === 2 ? { ...dataBlock(doc.body), ...doc.data } : doc.data;
   // Keys become lookups everywhere (an order id, a capability, a channel): each must be one coord writes.
   // Checked before zod, which drops a "__proto__" key without a word.
   const keys = (field: string) => {
@@ -176,7 +213,7 @@ export function canonicalComputer(c: ComputerFile): ComputerFile {
     };
   }
   return {
-    coord: 1,
+    coord: 2,
     name: c.name,
     uuid: c.uuid,
     state: c.state,
@@ -213,6 +250,31 @@ export function canonicalComputer(c: ComputerFile): ComputerFile {
   };
 }
 
+/** A task worth a section of its own: it says something beyond its row (why, output, an agent's run), or it failed. */
+function hasSection(t: TaskReport): boolean {
+  return t.state === "failed" || !!(t.output || t.reason || t.retryAt || t.agent);
+}
+
+/** The heading of a task's section; STATUS.md links to its anchor (status-md.ts taskAnchor). */
+export const taskHeading = (orderId: string) => `Task ${orderId}`;
+
+function taskSection(id: string, t: TaskReport): string[] {
+  const facts = [
+    `**${t.state}**`,
+    `rev ${t.rev}`,
+    `attempt ${t.attempts}`,
+    ...(t.exitCode !== undefined && t.exitCode !== null ? [`exit ${t.exitCode}`] : []),
+    ...(t.startedAt ? [`started ${t.startedAt}`] : []),
+    ...(t.finishedAt ? [`finished ${t.finishedAt}`] : []),
+    ...(t.takeoverFrom ? [`taken over from ${inline(t.takeoverFrom)}`] : []),
+  ];
+  const lines = ["", `### ${taskHeading(id)}`, "", facts.join(" · ")];
+  if (t.reason || t.retryAt) lines.push("", `${inline(t.reason ?? "failed")}${t.retryAt ? `; retry at ${t.retryAt}` : ""}`);
+  if (t.agent) lines.push("", `Agent run: ${inline(describeAgentRun(t.agent))} (resume a session with the agent's CLI, e.g. claude --resume <session>)`);
+  if (t.output) lines.push("", "<details><summary>last lines of output</summary>", "", fence(t.output), "", "</details>");
+  return lines;
+}
+
 export function renderComputer(input: ComputerFile): string {
   const c = canonicalComputer(input);
   const lines: string[] = [
@@ -224,29 +286,23 @@ export function renderComputer(input: ComputerFile): string {
     "",
     ...(c.lastRun ? [`Last run: ${inline(c.lastRun)}`, ""] : []),
     ...(c.health ? [`**Stalled**: ${c.health.failures} failed syncs in a row since ${c.health.since}; last error: ${inline(c.health.lastError)}`, ""] : []),
-    "## Capabilities",
-    "",
-    table(["name", "value"], Object.entries(c.capabilities)),
-    "",
     "## Tasks",
     "",
   ];
   const tasks = Object.entries(c.tasks);
   if (tasks.length === 0) lines.push("No tasks yet.");
   else {
+    // Narrow columns (a phone); the rest is in each task's section.
     lines.push(
       table(
-        ["order", "rev", "state", "attempts", "exit", "started", "finished", "reason"],
-        tasks.map(([id, t]) => [id, t.rev, t.state, t.attempts, t.exitCode, t.startedAt, t.finishedAt, t.retryAt ? `${t.reason ?? "failed"}; retry at ${t.retryAt}` : t.reason]),
+        ["order", "state", "exit", "finished"],
+        tasks.map(([id, t]) => [hasSection(t) ? `[${id}](#${slug(taskHeading(id))})` : id, t.state, t.exitCode, t.finishedAt]),
       ),
     );
-    const agentRuns = tasks.filter(([, t]) => t.agent).map(([id, t]) => `- ${id} (rev ${t.rev}): ${inline(describeAgentRun(t.agent!))}`);
-    if (agentRuns.length) lines.push("", "Agent runs (resume a session with the agent's CLI, e.g. claude --resume <session>):", "", ...agentRuns);
-    for (const [id, t] of tasks) {
-      if (!t.output) continue;
-      lines.push("", `<details><summary>${id} (rev ${t.rev}): last lines of output</summary>`, "", fence(t.output), "", "</details>");
-    }
+    for (const [id, t] of tasks) if (hasSection(t)) lines.push(...taskSection(id, t));
   }
+  const capabilities = Object.entries(c.capabilities);
+  lines.push("", "## Capabilities", "", capabilities.length ? table(["name", "value"], capabilities) : "None detected.");
   const receipts = Object.entries(c.messages ?? {});
   if (receipts.length)
     lines.push(
@@ -258,6 +314,23 @@ export function renderComputer(input: ComputerFile): string {
         receipts.map(([k, r]) => [k, r.received, r.acked, (r.also ?? []).join(", ")]),
       ),
     );
-  lines.push("", "---", `*Written by coord on machine ${c.name}. The front matter is the data; this view is re-rendered at every sync, so edits here are overwritten.*`);
-  return renderFrontMatter(c, lines.join("\n"));
+  const front = { coord: c.coord, name: c.name, state: c.state, lastSeen: c.lastSeen, heartbeat: c.heartbeat };
+  const { coord: _c, name: _n, state: _s, lastSeen: _l, heartbeat: _h, ...rest } = c;
+  lines.push(
+    "",
+    "## Data",
+    "",
+    "<details><summary>This machine's data as coord reads it (JSON)</summary>",
+    "",
+    DATA_MARK,
+    "```json",
+    JSON.stringify(rest, null, 2),
+    "```",
+    "",
+    "</details>",
+    "",
+    "---",
+    `*Written by coord on machine ${c.name}. The front matter and the data block are what coord reads; the rest is re-rendered from them at every sync, so edits here are overwritten.*`,
+  );
+  return renderFrontMatter(front, lines.join("\n"));
 }

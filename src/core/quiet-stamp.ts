@@ -12,6 +12,8 @@ export interface QuietStamp {
   until: number;
   /** The local state's files (name, size, change time, inode), and anything else the sync's outcome depends on (PATH). */
   fingerprint: string;
+  /** Seconds between heartbeats the sync that made it used (the daemon's differs from cron's): `until` counts with it. */
+  heartbeat?: number;
   /** Seconds the look at the remote may take (the machine's gitTimeout). */
   timeout: number;
   /** The orders for this machine that did not start, and why, as the sync that made it said. */

@@ -3,6 +3,7 @@
 // person comes first (errors, alerts, failures), then machines and orders in
 // narrow tables that fit a phone; long text goes in lists and <details>.
 import type { Alert } from "./alerts.js";
+import { taskHeading } from "./computer.js";
 import { formatDuration } from "./duration.js";
 import { someOf } from "./limits.js";
 import { fence, inline, slug, table } from "./markdown.js";
@@ -17,7 +18,7 @@ export function machineLink(name: string, orderId?: string): string {
 
 /** The anchor GitHub gives a task's heading in a machine file ("### Task <id>"). */
 export function taskAnchor(orderId: string): string {
-  return slug(`Task ${orderId}`);
+  return slug(taskHeading(orderId));
 }
 
 /** Why a machine's task is where it is (and when it is retried), when the order's own reason does not say it. */
@@ -67,7 +68,7 @@ function failures(status: StatusJson): string[] {
     for (const [name, m] of Object.entries(o.machines)) {
       if (m.state !== "failed") continue;
       const why = m.reason ?? (m.exitCode !== null ? `exit ${m.exitCode}` : "failed");
-      const next = m.retriesExhausted ? "no retries left" : m.retryAt ? `retry at ${utcText(m.retryAt)}` : "a retry waits";
+      const next = m.retriesExhausted ? "no retries left" : m.retryAt ? `retry at ${m.retryAt}` : "a retry waits";
       out.push(`**${id}** on [${name}](${machineLink(name, id)}): ${inline(why)} · attempt ${m.attempts}, ${next}`, "");
       if (m.output) out.push("<details><summary>last lines of output</summary>", "", fence(m.output), "", "</details>", "");
     }
@@ -92,6 +93,7 @@ function notes(orders: [string, OrderStatus][]): string[] {
   for (const [id, o] of orders) {
     if (o.reason) out.push(`- \`${id}\` ${o.state}: ${inline(o.reason)}`);
     for (const [name, m] of Object.entries(o.machines)) {
+      if (m.state === "failed") continue; // in Failures, with its last lines
       const note = machineNote(m, o.reason);
       if (note) out.push(`- \`${id}\` on ${name}, ${m.state}: ${inline(note)}`);
     }

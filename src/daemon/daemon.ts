@@ -15,6 +15,8 @@ import { CoordError, EXIT } from "../errors.js";
 import { exists, readIfExists, writeDurably } from "../state/files.js";
 import { pidAlive } from "../state/lock.js";
 import { stateDirOf } from "../state/paths.js";
+import { MAX_TIMEOUT_MS } from "../runner/timer.js";
+import { readQuiet } from "../state/quiet.js";
 import { openMachine, sync, type SyncResult } from "../sync/sync.js";
 import { timings } from "../timings.js";
 
@@ -171,7 +173,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     info.syncingSince = new Date(started).toISOString();
     void saveOrSay();
     let drain = false;
-    current = sync({ dir: opts.dir, scheduled: true, signal: interrupt.signal, gitSignal: killGit.signal, log })
+    clearTimeout(wake);
+    current = sync({ dir: opts.dir, scheduled: true, signal: interrupt.signal, gitSignal: killGit.signal, log, heartbeat: machine.config.daemonHeartbeat })
       .then((r) => {
         // Work ended: there may be more for the free slot (the queue drains without waiting for a tick).
         drain = r.ran.length > 0;
@@ -193,9 +196,23 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
         if (drain && !stop.signal.aborted) {
           log("ran work: syncing again at once for more");
           void tick();
-        }
+        } else if (!stop.signal.aborted) await wakeAtQuietEnd();
       });
     await current;
+  };
+  /**
+   * A sync that had nothing to do says until when nothing will happen (the quiet stamp, core/quiet.ts): the
+   * heartbeat, a retry, another machine's lease. When that comes before the next tick, the daemon wakes for it,
+   * so its heartbeat is on time (people see it offline after 3 missed) whatever the schedule.
+   */
+  let wake: NodeJS.Timeout | undefined;
+  const wakeAtQuietEnd = async () => {
+    const stamp = await readQuiet(stateDir).catch(() => undefined);
+    const next = task.getNextRun()?.getTime() ?? Number.POSITIVE_INFINITY;
+    if (!stamp || stamp.until >= next) return;
+    clearTimeout(wake);
+    wake = setTimeout(() => void tick(), Math.min(Math.max(stamp.until - Date.now(), 1000), MAX_TIMEOUT_MS));
+    wake.unref();
   };
   const task: ScheduledTask = cron.schedule(schedule, tick, { maxRandomDelay: jitter * 1000, name: "coord-sync" });
   // A tick missed while the machine was busy or asleep is no error: the next one syncs (and
@@ -208,6 +225,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   void tick(); // a first sync at once
 
   await new Promise<void>((resolve) => (stop.signal.aborted ? resolve() : stop.signal.addEventListener("abort", () => resolve(), { once: true })));
+  clearTimeout(wake);
   await task.stop();
   await task.destroy();
   if (current) {

@@ -28,8 +28,10 @@ const configSchema = z.strictObject({
   uuid: z.string().min(1),
   remote: z.string().default("origin"),
   branch: z.string().default("main"),
-  /** Seconds between heartbeat commits when nothing else changed. */
+  /** Seconds between heartbeat commits when nothing else changed (cron's `coord sync`). */
   heartbeat: duration.default(900),
+  /** The same while `coord daemon` runs: people see a stopped daemon's machine stale after 1.5 of these and offline after 3 (6 minutes). */
+  daemonHeartbeat: duration.default(120),
   /** Seconds a task may run when its order sets no timeout. */
   defaultTimeout: duration.default(3600),
   /** Seconds an agent task may run when its order sets no timeout (an agent that retries a bad key or waits on a dead network stops here). */

@@ -14,9 +14,16 @@ import { appendLog, CRON_LOG, rotateOutputFile } from "../state/logs.js";
 import { localFingerprint, readQuiet } from "../state/quiet.js";
 
 /** The stamp, when it answers for a sync now: the tip (asked with `tipOf`) and the local state are as it says. */
-async function quietAnswer(stateDir: string, tipOf: (stamp: QuietStamp) => Promise<string | undefined>, now: () => number): Promise<QuietStamp | undefined> {
+async function quietAnswer(
+  stateDir: string,
+  tipOf: (stamp: QuietStamp) => Promise<string | undefined>,
+  now: () => number,
+  heartbeat: number | undefined,
+): Promise<QuietStamp | undefined> {
   const stamp = await readQuiet(stateDir);
   if (!stamp || stamp.version !== VERSION || now() >= stamp.until) return undefined;
+  // Made with a longer heartbeat (a cron sync's, read by the daemon): its `until` may be past this one's heartbeat.
+  if (heartbeat !== undefined && stamp.heartbeat !== heartbeat) return undefined;
   const fingerprint = await localFingerprint(stateDir);
   if (fingerprint !== stamp.fingerprint) return undefined;
   // A remote that does not answer: the ordinary sync tries, says why, and counts the failure.
@@ -32,10 +39,10 @@ async function quietAnswer(stateDir: string, tipOf: (stamp: QuietStamp) => Promi
 export async function answerQuietly(
   stateDir: string,
   tipOf: (stamp: QuietStamp) => Promise<string | undefined>,
-  opts: { scheduled: boolean; now: () => number },
+  opts: { scheduled: boolean; now: () => number; heartbeat?: number },
 ): Promise<QuietStamp | undefined> {
   const started = Date.now();
-  const stamp = await quietAnswer(stateDir, tipOf, opts.now);
+  const stamp = await quietAnswer(stateDir, tipOf, opts.now, opts.heartbeat);
   if (!stamp) return undefined;
   if (opts.scheduled) await keepCronLogBounded(stateDir);
   await logQuiet(stateDir, stamp.machine, Date.now() - started);

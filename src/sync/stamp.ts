@@ -44,6 +44,7 @@ export async function leaveStamp(stateDir: string, config: MachineConfig, now: D
     branch: config.branch,
     tip: end.tip,
     until,
+    heartbeat: config.heartbeat,
     fingerprint: await localFingerprint(stateDir),
     timeout: config.gitTimeout,
     waiting: end.waiting,

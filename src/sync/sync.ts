@@ -59,6 +59,8 @@ export interface CycleOptions {
   scheduled?: boolean;
   /** Aborting interrupts running tasks cleanly (reported failed, "interrupted"); the sync then publishes and ends. */
   signal?: AbortSignal;
+  /** Seconds between heartbeats, instead of the config's `heartbeat` (the daemon passes its `daemonHeartbeat`). */
+  heartbeat?: number;
 }
 
 /** One sync of the machine whose checkout is `opts.dir`. */
@@ -68,7 +70,8 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
 }
 
 /** One sync of `machine`: the same cycle whatever its hub. */
-export async function syncMachine(machine: Machine, opts: CycleOptions = {}): Promise<SyncResult> {
+export async function syncMachine(opened: Machine, opts: CycleOptions = {}): Promise<SyncResult> {
+  const machine = opts.heartbeat === undefined ? opened : { ...opened, config: { ...opened.config, heartbeat: opts.heartbeat } };
   const now = opts.now ?? (() => new Date());
   const log = opts.log ?? (() => {});
   const { config, stateDir } = machine;
@@ -85,7 +88,11 @@ export async function syncMachine(machine: Machine, opts: CycleOptions = {}): Pr
   }
   if (!opts.dryRun && opts.run !== false) {
     // Nothing changed since a sync that had nothing to do: one look at the remote's tip says so.
-    const stamp = await answerQuietly(stateDir, () => machine.hub.remoteTip(), { scheduled: opts.scheduled === true, now: () => now().getTime() });
+    const stamp = await answerQuietly(stateDir, () => machine.hub.remoteTip(), {
+      scheduled: opts.scheduled === true,
+      now: () => now().getTime(),
+      ...(opts.heartbeat !== undefined ? { heartbeat: opts.heartbeat } : {}),
+    });
     if (stamp) {
       log("nothing changed since the last sync (the remote's tip and this machine's state are as they were)");
       return quietResult(stamp);
