@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { clipVisible, coloured, colourWanted, plain, stripColour, visibleLength } from "../src/core/colour.js";
 import type { MachineStatus, OrderMachineStatus, StatusJson } from "../src/core/status.js";
-import { ago, lengthText, machineText, orderText, statusText, textTable, unknownName, until, watchFrame } from "../src/core/terminal.js";
+import { ago, lengthText, machineText, orderText, statusText, textTable, unknownName, until, watchFrame, wrap } from "../src/core/terminal.js";
 import type { Order, TaskReport } from "../src/core/types.js";
 
 const NOW = new Date("2026-11-23T14:00:00Z");
@@ -341,5 +341,13 @@ describe("--watch frames", () => {
     expect(lines).toHaveLength(9); // the last row stays free: printing never scrolls the frame
     for (const l of lines) expect(visibleLength(l.replace(`${ESC}[K`, ""))).toBeLessThanOrEqual(20);
     expect(lines.at(-1)).toMatch(/^… 24 more lines/);
+  });
+
+  it("on a terminal, a note (why the view is old) is wrapped, not cut", () => {
+    const note = "stale: could not reach the remote /srv/hub.git; showing the fleet as of the last fetch (3 min ago)";
+    const frame = watchFrame({ text: "view", at, every: 10, note }, { rows: 20, columns: 40 });
+    const lines = frame.replace(`${ESC}[H`, "").replace(`${ESC}[J`, "").split(`${ESC}[K\n`);
+    expect(lines.slice(1, 4)).toEqual(["stale: could not reach the remote", "/srv/hub.git; showing the fleet as of", "the last fetch (3 min ago)"]);
+    expect(wrap("abcdefghij", 4)).toEqual(["abcd", "efgh", "ij"]);
   });
 });

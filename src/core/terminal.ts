@@ -419,6 +419,20 @@ export interface Frame {
   paint?: Paint;
 }
 
+/** `text` in lines of at most `columns` characters, broken at spaces where it can be. */
+export function wrap(text: string, columns: number): string[] {
+  const out: string[] = [];
+  let rest = text;
+  while (rest.length > columns) {
+    const space = rest.lastIndexOf(" ", columns);
+    const cut = space > 0 ? space : columns;
+    out.push(rest.slice(0, cut));
+    rest = rest.slice(space > 0 ? cut + 1 : cut);
+  }
+  out.push(rest);
+  return out;
+}
+
 /** Clears the screen from the cursor down, and moves home. */
 const HOME = "\x1b[H";
 const CLEAR_LINE = "\x1b[K";
@@ -435,8 +449,9 @@ export const RESTORE_TERMINAL = "\x1b[?25h\x1b[0m";
  */
 export function watchFrame(frame: Frame, terminal?: { rows?: number; columns?: number }): string {
   const paint = frame.paint ?? plain;
-  const note = frame.note ? [paint("yellow", frame.note)] : [];
-  if (!terminal) return [`--- ${refreshTime(frame.at)} ---`, ...note, frame.text].join("\n");
+  if (!terminal) return [`--- ${refreshTime(frame.at)} ---`, ...(frame.note ? [paint("yellow", frame.note)] : []), frame.text].join("\n");
+  // The note is read whole (why the view is old): wrapped, where the view's lines are cut.
+  const note = frame.note ? wrap(frame.note, terminal.columns ?? Number.POSITIVE_INFINITY).map((l) => paint("yellow", l)) : [];
   const head = paint("dim", `coord status · every ${lengthText(frame.every)} · refreshed ${refreshTime(frame.at)} · Ctrl-C to stop`);
   let lines = [head, ...note, "", ...frame.text.split("\n")];
   const rows = terminal.rows && terminal.rows > 2 ? terminal.rows - 1 : undefined; // the last row stays free: no scroll
