@@ -39,6 +39,51 @@ describe("loadConfig", () => {
   });
 });
 
+describe("notify (where new alerts go)", () => {
+  it("reads a command and a webhook, with a timeout in words and the kinds to send", async () => {
+    const { result } = await load(
+      base + "notify:\n  command: ./page-me.sh\n  webhook: https://hooks.example.com/services/T1/B2/secret\n  timeout: 20s\n  kinds: [offline, failed]\n",
+    );
+    expect((await result)!.notify).toEqual({ command: "./page-me.sh", webhook: "https://hooks.example.com/services/T1/B2/secret", timeout: 20, kinds: ["offline", "failed"] });
+  });
+
+  it("is unset by default, and 10 s per call when set without a timeout", async () => {
+    expect((await (await load(base)).result)!.notify).toBeUndefined();
+    expect((await (await load(base + "notify:\n  command: logger\n")).result)!.notify).toEqual({ command: "logger", timeout: 10 });
+  });
+
+  const bad: { name: string; yaml: string; error: string }[] = [
+    {
+      name: "neither a command nor a webhook",
+      yaml: "notify:\n  timeout: 5s\n",
+      error: ":4 field notify: names neither a command nor a webhook; give one of them, or remove notify;",
+    },
+    {
+      name: "a webhook that is no http(s) URL",
+      yaml: "notify:\n  webhook: ftp://files.example.com/drop?token=hunter22\n",
+      error: ":4 field notify.webhook: is not an http(s) URL;",
+    },
+    { name: "a timeout past the bound", yaml: "notify:\n  command: x\n  timeout: 1h\n", error: ":4 field notify.timeout: must be between 1s and 5m;" },
+    {
+      name: "a kind that does not exist",
+      yaml: "notify:\n  command: x\n  kinds: [failed, burning]\n",
+      error: ":4 field notify.kinds.1: is not a kind of alert; write one of offline, failed, refused, urgent;",
+    },
+    { name: "a mistyped field inside it", yaml: "notify:\n  comand: x\n", error: ':4: unknown field "notify.comand"; rename it to "notify.command"' },
+  ];
+  for (const c of bad)
+    it(`refuses ${c.name} in one sentence, naming the line and never the URL`, async () => {
+      const { dir, result } = await load(base + c.yaml);
+      const error = await result.then(
+        () => "",
+        (e: Error) => e.message,
+      );
+      expect(error).toContain(`${join(dir, "machine.yaml")}${c.error}`);
+      expect(error).not.toContain("hunter22");
+      expect(error.split("\n")).toHaveLength(1);
+    });
+});
+
 describe("backoffUntil (scheduled syncs after failures)", () => {
   const now = new Date("2026-11-22T10:00:00.000Z");
   const at = (s: number) => new Date(now.getTime() + s * 1000).toISOString();

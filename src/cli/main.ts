@@ -21,6 +21,7 @@ import { registerSecret } from "./commands/secret.js";
 import { registerStatus } from "./commands/status.js";
 import { registerSync } from "./commands/sync.js";
 import { registerTrust } from "./commands/trust.js";
+import { registerUi } from "./commands/ui.js";
 import { registerValidate } from "./commands/validate.js";
 import { registerWatch } from "./commands/watch.js";
 import { EXIT_CODES, examples, type Io, processIo } from "./shared.js";
@@ -33,6 +34,7 @@ const COMMANDS: ((program: Command, io: Io) => void)[] = [
   registerInit,
   registerSync,
   registerStatus,
+  registerUi,
   registerValidate,
   registerMessages,
   registerOrder,

@@ -1,6 +1,6 @@
 // coord status: the fleet as the remote's latest commit shows it, or, when the
 // remote does not answer soon, as the last fetch saw it (and it says so).
-import { type RepoModel, readModel } from "../core/repo.js";
+import { readModel, type RepoModel } from "../core/repo.js";
 import { isOffline } from "../core/presence.js";
 import { deriveStatus, type StatusJson } from "../core/status.js";
 import { unknownName } from "../core/terminal.js";
@@ -19,13 +19,13 @@ export interface StatusOptions {
 
 export interface StatusResult {
   status: StatusJson;
+  /** What the status was derived from (coord ui reads messages and output tails from it; coord status <machine> and --order the task reports). */
+  model: RepoModel;
   commit: string;
   /** Machines whose heartbeat is older than 3 intervals. */
   offline: string[];
   /** Set when the fetch failed: why, and that what is shown is the state as of the last fetch. */
   stale?: string;
-  /** What the commit holds, as read (the machines' own task reports, the orders as written): for the detail views. */
-  model: RepoModel;
 }
 
 /** Seconds status waits for the remote before it shows the last fetched state. */
@@ -57,7 +57,7 @@ export async function status(opts: StatusOptions): Promise<StatusResult> {
   const offline = Object.entries(status.machines)
     .filter(([, m]) => isOffline(m, now))
     .map(([name]) => name);
-  return { status, commit, offline, model, ...(stale ? { stale } : {}) };
+  return { status, model, commit, offline, ...(stale ? { stale } : {}) };
 }
 
 /** Refuses a machine the fleet does not know, in one sentence with the closest name (exit 2). */

@@ -71,3 +71,96 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 export function alertsAt(status: StatusJson, now: Date): Alert[] {
   return sortAlerts([...status.alerts.filter((a) => a.kind !== "offline"), ...offlineAlerts(status.machines, now)]);
 }
+
+// Notifying: each alert goes out at most once (notify in the machine config,
+// src/sync/notify.ts). The ids already sent are kept in the local state; these
+// rules say which alerts are new, how many go out in one sync, and when an id
+// is forgotten.
+
+/** An id already notified: when it went out, and since when its alert is gone (absent from the alerts read). */
+export interface NotifiedEntry {
+  at: string;
+  gone?: string;
+}
+
+export type Notified = Record<string, NotifiedEntry>;
+
+/** Calls at most per sync: the first NOTIFY_CAP - 1 new alerts one by one, and one summary for the rest when there are more. */
+export const NOTIFY_CAP = 5;
+
+/** An id whose alert is gone is kept this long (a machine file unreadable for a while must not make its alerts new again). */
+export const NOTIFIED_GRACE_S = 86_400;
+
+/** The rest of the new alerts, in one call when there are more than a sync sends one by one. */
+export interface AlertSummary {
+  id: string;
+  kind: "summary";
+  text: string;
+  /** The ids it stands for. */
+  alerts: string[];
+}
+
+/** What a notify hook is called with: one alert, or the summary of the rest. */
+export type Notice = Alert | AlertSummary;
+
+/** The alerts whose ids were not notified yet, in their order. */
+export function newAlerts(alerts: readonly Alert[], notified: Notified): Alert[] {
+  const seen = new Set<string>();
+  return alerts.filter((a) => {
+    if (Object.hasOwn(notified, a.id) || seen.has(a.id)) return false;
+    seen.add(a.id);
+    return true;
+  });
+}
+
+/**
+ * The record after a sync that read `alerts` at `now`: ids present lose their
+ * `gone` mark, ids absent get one, and those gone for longer than the grace
+ * are dropped (the file stays as large as the alerts of the last day).
+ */
+export function pruneNotified(notified: Notified, alerts: readonly Alert[], now: Date, graceS = NOTIFIED_GRACE_S): Notified {
+  const present = new Set(alerts.map((a) => a.id));
+  const out: Notified = Object.create(null) as Notified; // ids come from the repository: no prototype to collide with
+  for (const [id, entry] of Object.entries(notified)) {
+    if (present.has(id)) {
+      out[id] = { at: entry.at };
+      continue;
+    }
+    const gone = Date.parse(entry.gone ?? "");
+    if (!Number.isFinite(gone)) out[id] = { at: entry.at, gone: now.toISOString() };
+    else if (now.getTime() - gone <= graceS * 1000) out[id] = entry;
+  }
+  return out;
+}
+
+/** What one sync sends, and the record to write before it sends anything (at most once: a crash after the write sends nothing twice). */
+export interface NotifyPlan {
+  send: Notice[];
+  notified: Notified;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/**
+ * The notices of one sync: the new alerts (first run included: the alerts
+ * already there are new), at most `cap` calls, the last of them a summary of
+ * the rest when there are more; every one of them recorded as notified.
+ */
+export function planNotify(alerts: readonly Alert[], notified: Notified, now: Date, cap = NOTIFY_CAP): NotifyPlan {
+  const fresh = newAlerts(alerts, notified);
+  const record = pruneNotified(notified, alerts, now);
+  const at = now.toISOString();
+  for (const a of fresh) record[a.id] = { at };
+  const limit = Math.max(1, cap);
+  if (fresh.length <= limit) return { send: fresh, notified: record };
+  const one = fresh.slice(0, limit - 1);
+  const rest = fresh.slice(limit - 1);
+  const counts = ALERT_KINDS.map((k) => [k, rest.filter((a) => a.kind === k).length] as const).filter(([, n]) => n > 0);
+  const summary: AlertSummary = {
+    id: `summary/${at}`,
+    kind: "summary",
+    text: `${plural(rest.length, "more alert")} (${counts.map(([k, n]) => `${n} ${k}`).join(", ")}): see STATUS.md`,
+    alerts: rest.map((a) => a.id),
+  };
+  return { send: [...one, summary], notified: record };
+}

@@ -74,6 +74,10 @@ export function quietUntil(input: QuietInput): number | undefined {
     if (Number.isFinite(seen) && heardAt(file.lastSeen, input.now) === undefined) times.push(seen - CLOCK_SKEW * 1000);
     const from = [heardAt(file.lastSeen, input.now), input.observed.get(name)?.at].filter((t): t is number => t !== undefined);
     for (const at of from) for (const s of spans) times.push(at + s * 1000);
+    // A reader calls it offline only after 3 heartbeats (presenceOf: strictly after): a sync at that very instant
+    // sees it online still, so the next one wakes at the first instant it is offline (its alert goes out then).
+    const offline = heardAt(file.lastSeen, input.now);
+    if (offline !== undefined) times.push(offline + MISSED_HEARTBEATS * Math.min(file.heartbeat, MAX_HEARTBEAT) * 1000 + 1);
   }
 
   // Orders: a notBefore reached, a retry due (its own, or another machine's failed try of an ANY order).

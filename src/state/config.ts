@@ -2,6 +2,7 @@
 import { join } from "node:path";
 import YAML from "yaml";
 import { z } from "zod";
+import { ALERT_KINDS } from "../core/alerts.js";
 import { parseDuration } from "../core/duration.js";
 import { machineNameProblem } from "../core/names.js";
 import { suggestField } from "../core/suggest.js";
@@ -22,6 +23,45 @@ const delay = z
   .union([z.literal(0), z.literal("0"), z.literal("0s")])
   .transform(() => 0)
   .or(duration);
+
+/** The longest a notify call may take (each call, the command and the webhook alike). */
+export const MAX_NOTIFY_TIMEOUT = 300;
+
+/** An http(s) URL a webhook can be posted to (never echoed in an error: it may hold a token). */
+const webhookUrl = z.string().refine(
+  (v) => {
+    try {
+      const u = new URL(v);
+      return (u.protocol === "https:" || u.protocol === "http:") && u.hostname !== "";
+    } catch {
+      return false;
+    }
+  },
+  { message: "is not an http(s) URL; write it like https://hooks.example.com/services/…" },
+);
+
+/**
+ * Alerts leave the repository (docs/security.md): each new alert of the fleet (an offline machine, an order failed for
+ * good, a refused change, an urgent message) goes out at most once, after a sync, to `command` (run by /bin/sh as
+ * written; the alert as JSON on stdin, COORD_ALERT_ID, COORD_ALERT_KIND and COORD_ALERT_TEXT in its environment)
+ * and/or `webhook` (a JSON POST). `kinds` picks the kinds sent (default: all); `timeout` bounds each call.
+ */
+const notifySchema = z
+  .strictObject({
+    command: z.string().min(1, { message: "is empty; write the command to run, or remove it" }).optional(),
+    webhook: webhookUrl.optional(),
+    timeout: duration.refine((s) => s > 0 && s <= MAX_NOTIFY_TIMEOUT, { message: `must be between 1s and ${MAX_NOTIFY_TIMEOUT / 60}m` }).default(10),
+    kinds: z
+      .array(z.enum(ALERT_KINDS, { message: `is not a kind of alert; write one of ${ALERT_KINDS.join(", ")}` }))
+      .min(1, { message: "is empty; list the kinds to send, or remove kinds to send all" })
+      .optional(),
+  })
+  .refine((n) => n.command !== undefined || n.webhook !== undefined, { message: "names neither a command nor a webhook; give one of them, or remove notify" });
+
+export type NotifyConfig = z.output<typeof notifySchema>;
+
+/** The fields of the nested objects, for suggestions when one is mistyped. */
+const NESTED: Record<string, string[]> = {};
 
 const configSchema = z.strictObject({
   name: z.string().refine((n) => !machineNameProblem(n), { message: "not a valid machine name" }),
@@ -84,6 +124,8 @@ const configSchema = z.strictObject({
    * An agent order without cwd runs in its scratch directory under .git/coord/agents/, always allowed.
    */
   allowedRoots: z.array(z.string().min(1)).optional(),
+  /** Where new alerts go (see notifySchema): a command, a webhook, or both. Unset: nowhere. */
+  notify: notifySchema.optional(),
   /** The identity's generation: 0 until a `coord init --reclaim`, which takes the published one plus 1 (a copy holding an older one stops). */
   epoch: z.number().int().min(0).default(0),
   /** Where and when this copy reclaimed the identity. */
@@ -92,6 +134,9 @@ const configSchema = z.strictObject({
 });
 
 export type MachineConfig = z.output<typeof configSchema>;
+
+NESTED.notify = Object.keys(notifySchema.shape);
+NESTED.trust = Object.keys(configSchema.shape.trust.unwrap().shape);
 
 export function configPath(stateDir: string): string {
   return join(stateDir, "machine.yaml");
@@ -124,14 +169,18 @@ export async function loadConfig(stateDir: string): Promise<MachineConfig | unde
   const result = configSchema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    const key = issue.code === "unrecognized_keys" ? issue.keys[0]! : String(issue.path[0] ?? "");
+    // The top-level field the problem is in (a nested one's line is its parent's).
+    const key = issue.path.length ? String(issue.path[0]) : issue.code === "unrecognized_keys" ? issue.keys[0]! : "";
     // The line of the field, as `coord validate` gives it for ORDERS.json.
     const pair = YAML.isMap(doc.contents) ? doc.contents.items.find((p) => YAML.isScalar(p.key) && p.key.value === key) : undefined;
     const offset = pair && YAML.isScalar(pair.key) ? pair.key.range?.[0] : undefined;
     const where = `${path}${offset === undefined ? "" : `:${lineCounter.linePos(offset).line}`}`;
     if (issue.code === "unrecognized_keys") {
-      const guess = suggestField(key, Object.keys(configSchema.shape));
-      throw new CoordError(`${where}: unknown field "${key}"; ${guess ? `rename it to "${guess}"` : "remove it or fix its name"}`, EXIT.USAGE);
+      const field = issue.keys[0]!;
+      const parent = issue.path.length === 1 ? String(issue.path[0]) : undefined;
+      const guess = suggestField(field, parent ? (NESTED[parent] ?? []) : Object.keys(configSchema.shape));
+      const name = parent ? `${parent}.${field}` : field;
+      throw new CoordError(`${where}: unknown field "${name}"; ${guess ? `rename it to "${parent ? `${parent}.` : ""}${guess}"` : "remove it or fix its name"}`, EXIT.USAGE);
     }
     throw new CoordError(`${where} field ${issue.path.join(".") || "(top)"}: ${issue.message}; ${REPAIR}`, EXIT.USAGE);
   }

@@ -38,6 +38,8 @@ export interface SyncResult {
   warnings: string[];
   /** Set when nothing had changed since a sync that had nothing to do (src/core/quiet.ts): it looked at the remote's tip only. */
   quiet?: boolean;
+  /** The alerts sent to the notify hook after this sync (none when none were new), and why any failed. */
+  notified?: { id: string; ok: boolean; error?: string }[];
   /** Set when a scheduled run skipped because it is backing off after failures. */
   backoff?: { until: string; failures: number; lastError: string };
 }

@@ -32,6 +32,8 @@ import { claim, drain, planNow, runAll } from "./work.js";
 import { answerQuietly, keepCronLogBounded } from "./quiet.js";
 import { emptyResult, quietResult } from "./result.js";
 import { leaveStamp, type QuietEnd } from "./stamp.js";
+import { notifyAlerts } from "./notify.js";
+import type { RepoModel } from "../core/repo.js";
 
 export type { TaskOutcome } from "./tasks.js";
 export { READ_PATHS, type SyncResult } from "./cycle.js";
@@ -119,10 +121,15 @@ export async function syncMachine(opened: Machine, opts: CycleOptions = {}): Pro
     }).catch(() => {});
   await loadParsed(stateDir);
   try {
-    const end = await cycle(machine, opts, result, lock, now, log);
+    const { end, ended } = await cycle(machine, opts, result, lock, now, log);
     result.warnings.push(...takeSetAside()); // local state that was broken, kept aside, and what replaced it
     if (!opts.dryRun) await recordSuccess(stateDir);
     await record();
+    // Alerts leave the repository: the new ones of the tip it ended on, at this machine's clock, at most once (still under the lock).
+    if (ended && config.notify) {
+      const sent = await notifyAlerts(machine, ended, now(), log, opts.signal);
+      if (sent.length) result.notified = sent;
+    }
     // Last: the stamp's fingerprint holds everything this sync wrote. Never for a dry run, which acts on nothing.
     if (!opts.dryRun) await leaveStamp(stateDir, config, now(), result.warnings.length ? undefined : end).catch(() => {});
     return result;
@@ -136,8 +143,18 @@ export async function syncMachine(opened: Machine, opts: CycleOptions = {}): Pro
   }
 }
 
-/** One cycle under the lock: recover, fetch, read, deliver, plan, claim, run, publish. */
-async function cycle(machine: Machine, opts: CycleOptions, result: SyncResult, lock: HeldLock, now: () => Date, log: (line: string) => void): Promise<QuietEnd | undefined> {
+/**
+ * One cycle under the lock: recover, fetch, read, deliver, plan, claim, run, publish. `end`: what a quiet
+ * stamp needs when it had nothing to do; `ended`: the fleet at the tip it ended on, after a sync that runs work.
+ */
+async function cycle(
+  machine: Machine,
+  opts: CycleOptions,
+  result: SyncResult,
+  lock: HeldLock,
+  now: () => Date,
+  log: (line: string) => void,
+): Promise<{ end?: QuietEnd; ended?: RepoModel }> {
   const { config, hub, stateDir } = machine;
   const health = await readHealth(stateDir);
   // Leftover locks and half-done merges every time; the history check only after a failed sync.
@@ -195,7 +212,7 @@ async function cycle(machine: Machine, opts: CycleOptions, result: SyncResult, l
       ...todo.run.map((o) => ({ id: o.id, rev: o.rev, attempt: nextAttempt(o, own(journal.tasks, o.id)), command: describe(o) })),
       ...todo.claim.map((cl) => ({ id: cl.order.id, rev: cl.order.rev, attempt: cl.attempt, command: describe(cl.order), claim: true })),
     ];
-    return;
+    return {};
   }
   let first: First = { tip, files };
   if (runTasks) {
@@ -218,8 +235,12 @@ async function cycle(machine: Machine, opts: CycleOptions, result: SyncResult, l
   await saveObserved(stateDir, c.observed, observedBefore).catch(() => {}); // lost observations only make claims of others hold longer
   const nothingDone = !result.ran.length && !result.interrupted.length && !result.warnings.length && !result.hookAcked.length;
   const clean = !result.ordersProblems.length && !result.fileProblems.length && !opts.signal?.aborted && runTasks;
-  if (!nothingDone || !clean) return undefined;
-  return { tip: end.tip, model: end.model, journal: journal.tasks, observed: c.observed, waiting: result.waiting, capabilitiesUntil: capabilitiesUntil() };
+  const ended = runTasks ? end.model : undefined; // coord send and coord init publish only: the next sync notifies
+  if (!nothingDone || !clean) return { ...(ended ? { ended } : {}) };
+  return {
+    end: { tip: end.tip, model: end.model, journal: journal.tasks, observed: c.observed, waiting: result.waiting, capabilitiesUntil: capabilitiesUntil() },
+    ...(ended ? { ended } : {}),
+  };
 }
 
 /** What a sync did, in one line, when it did anything. */

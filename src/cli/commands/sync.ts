@@ -70,6 +70,9 @@ function printSync(r: SyncResult, io: Io): void {
   for (const line of waitingLines(r.waiting)) io.out(line);
   for (const p of [...r.ordersProblems, ...r.fileProblems]) io.err(formatProblem(p));
   for (const w of r.warnings) io.err(`warning: ${w}`);
+  const sent = (r.notified ?? []).filter((n) => n.ok).map((n) => n.id);
+  if (sent.length) io.out(`notified ${sent.length} alert${sent.length === 1 ? "" : "s"}: ${someOf(sent)}`);
+  for (const n of r.notified ?? []) if (n.error) io.err(`warning: ${n.error}`);
   io.out(r.pushed ? `${r.machine}: published ${r.pushed.slice(0, 12)}` : `${r.machine}: up to date, nothing to publish`);
 }
 

@@ -1,0 +1,345 @@
+// coord ui: a local web page of the fleet, served from this checkout on
+// 127.0.0.1 only. Every --every it fetches (as coord status does: a silent
+// remote falls back to the last fetched commit, said on the page) and pushes a
+// new snapshot to the open pages (server-sent events) when the commit, the
+// minute or a machine's mark changed. A message or an order given on the page
+// goes through the same journal as coord send and coord order add, as this
+// checkout's machine, and is published at once. Who may use it: core/ui-access.ts.
+import { randomBytes } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { PRIORITIES, type Priority } from "../core/types.js";
+import { uiRefusal } from "../core/ui-access.js";
+import { conversation, orderDetail, snapshotKey, type UiSnapshot, uiSnapshot } from "../core/ui-view.js";
+import { CoordError, EXIT } from "../errors.js";
+import { describeFailure } from "../failure.js";
+import { loadConfig } from "../state/config.js";
+import { stateDirOf } from "../state/paths.js";
+import { openMachine, syncMachine } from "../sync/sync.js";
+import { template } from "../templates.js";
+import { orderLog } from "./log.js";
+import { sendFrom } from "./messages.js";
+import { orderAdd } from "./order.js";
+import { type StatusResult, status } from "./status.js";
+
+export interface UiOptions {
+  dir: string;
+  /** 0: any free port. */
+  port: number;
+  /** Milliseconds between fetches. */
+  everyMs: number;
+  /** Lines for the person who started it (a failed fetch, a send). */
+  log?: (line: string) => void;
+  now?: () => Date;
+}
+
+export interface UiServer {
+  /** http://127.0.0.1:<port>/?token=<token>: the page, for the person who started it. */
+  url: string;
+  port: number;
+  token: string;
+  /** The snapshot the pages show now. */
+  snapshot(): UiSnapshot;
+  /** Fetches (or not) and pushes a new snapshot when it differs. */
+  refresh(fetch?: boolean): Promise<void>;
+  /** Stops the timers, ends the open pages' streams, closes the server. */
+  close(): Promise<void>;
+}
+
+/** The longest request body read (a message or an order). */
+const MAX_BODY = 64 * 1024;
+
+/** Seconds between keep-alive comments on an open event stream. */
+const KEEPALIVE_MS = 25_000;
+
+/** The page: templates/ui/index.html with its style and script put in (one response, so every request carries the token). */
+async function loadPage(): Promise<string> {
+  const [html, css, js] = await Promise.all([template("ui/index.html"), template("ui/style.css"), template("ui/app.js")]);
+  return html.replace("/*STYLE*/", () => css).replace("/*SCRIPT*/", () => js);
+}
+
+/** A refusal or failure the page shows as it is. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  if (!/^application\/json\b/i.test(req.headers["content-type"] ?? "")) throw new HttpError(415, "send the request as application/json");
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new HttpError(413, `the request is over ${MAX_BODY / 1024} KiB`);
+    chunks.push(chunk as Buffer);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch {
+    throw new HttpError(400, "the request is not JSON");
+  }
+  if (typeof data !== "object" || data === null || Array.isArray(data)) throw new HttpError(400, "the request is not a JSON object");
+  return data as Record<string, unknown>;
+}
+
+/** A field of a request: a string, or undefined when absent or empty. */
+function field(body: Record<string, unknown>, name: string, required = false): string | undefined {
+  const v = body[name];
+  if (v === undefined || v === null || v === "") {
+    if (required) throw new HttpError(400, `${name} is missing`);
+    return undefined;
+  }
+  if (typeof v !== "string") throw new HttpError(400, `${name} must be text`);
+  return v;
+}
+
+function sendJson(res: ServerResponse, code: number, data: unknown): void {
+  const body = JSON.stringify(data);
+  res.writeHead(code, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", "content-length": Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/** Headers of every answer: nothing cached, nothing framed, no referrer (the URL holds the token), nothing loaded from elsewhere. */
+function securityHeaders(nonce?: string): Record<string, string> {
+  const scripts = nonce ? `script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; ` : "";
+  return {
+    "cache-control": "no-store",
+    "referrer-policy": "no-referrer",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "content-security-policy": `default-src 'none'; ${scripts}connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+  };
+}
+
+/** Listens on 127.0.0.1:port, or says in one sentence why it cannot. */
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: NodeJS.ErrnoException) => {
+      server.off("listening", onListening);
+      if (e.code === "EADDRINUSE") reject(new CoordError(`port ${port} on 127.0.0.1 is in use; stop what uses it, or give another port with --port`, EXIT.FAILURE));
+      else if (e.code === "EACCES") reject(new CoordError(`port ${port} on 127.0.0.1 needs privileges this user lacks; give a port above 1023 with --port`, EXIT.USAGE));
+      else reject(new CoordError(`cannot listen on 127.0.0.1:${port}: ${describeFailure(e).message}`, EXIT.FAILURE));
+    };
+    const onListening = () => {
+      server.off("error", onError);
+      resolve((server.address() as { port: number }).port);
+    };
+    server.once("error", onError);
+    server.once("listening", onListening);
+    server.listen(port, "127.0.0.1");
+  });
+}
+
+/** Starts the page's server; the first snapshot is read before it returns (a checkout that cannot be read fails here, in one sentence). */
+export async function startUi(opts: UiOptions): Promise<UiServer> {
+  const log = opts.log ?? (() => {});
+  const now = opts.now ?? (() => new Date());
+  const stateDir = await stateDirOf(opts.dir);
+  const page = await loadPage();
+  const token = randomBytes(24).toString("base64url");
+
+  let last: StatusResult | undefined;
+  let local = (await loadConfig(stateDir))?.name;
+  let current: UiSnapshot | undefined;
+  let sentKey = "";
+  const streams = new Set<ServerResponse>();
+  let closed = false;
+
+  /** Git work one at a time: a fetch, a send or an order published never race each other in this checkout. */
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = queue.then(work, work);
+    queue = next.catch(() => {});
+    return next;
+  };
+
+  const push = (force: boolean) => {
+    if (!last) return;
+    current = uiSnapshot({ status: last.status, commit: last.commit, stale: last.stale, local, now: now() });
+    const key = snapshotKey(current);
+    if (!force && key === sentKey) return;
+    sentKey = key;
+    const event = `event: snapshot\ndata: ${JSON.stringify(current)}\n\n`;
+    for (const res of streams) res.write(event);
+  };
+
+  const refresh = (fetch = true, force = false) =>
+    serial(async () => {
+      if (closed) return;
+      const before = last?.stale;
+      last = await status({ dir: opts.dir, fetch, now: now() });
+      if (last.stale && last.stale !== before) log(`warning: ${last.stale}`);
+      push(force);
+    });
+
+  const machine = async () => {
+    const config = await loadConfig(stateDir);
+    if (!config) throw new HttpError(409, "this checkout is not a machine's (no coord init here): the page can show the fleet but not send or add orders as one");
+    local = config.name;
+    return openMachine(opts.dir);
+  };
+
+  async function send(body: Record<string, unknown>): Promise<unknown> {
+    const to = field(body, "to", true)!;
+    const text = field(body, "text", true)!;
+    const priority = field(body, "priority") ?? "normal";
+    if (!PRIORITIES.includes(priority as Priority)) throw new HttpError(400, `priority must be one of ${PRIORITIES.join(", ")}`);
+    const m = await machine();
+    const r = await serial(() => sendFrom(m, { to, text, priority, now: true }));
+    log(`sent ${r.id}${r.published?.skipped ? " (queued: another sync holds the lock; it goes out with the next sync)" : ""}`);
+    await refresh(false, true);
+    return { id: r.id, published: r.published !== undefined && !r.published.skipped };
+  }
+
+  async function addOrder(body: Record<string, unknown>): Promise<unknown> {
+    const to = field(body, "to", true)!;
+    const run = field(body, "run", true)!;
+    const m = await machine();
+    const change = await serial(() => orderAdd({ dir: opts.dir, to, run, id: field(body, "id"), priority: field(body, "priority"), timeout: field(body, "timeout"), now }));
+    // Published now, as a sync that starts no task: the target sees it at its next sync.
+    let published = false;
+    try {
+      const r = await serial(() => syncMachine(m, { run: false }));
+      published = !r.skipped;
+    } catch (e) {
+      log(`order ${change.id} added; publishing it now failed (${describeFailure(e).message}); it goes out with the next sync`);
+    }
+    log(`added order ${change.id}${published ? "" : " (published at the next sync)"}`);
+    await refresh(false, true);
+    return { id: change.id, file: change.file, published, warnings: change.warnings };
+  }
+
+  function events(res: ServerResponse): void {
+    res.writeHead(200, { ...securityHeaders(), "content-type": "text/event-stream; charset=utf-8", connection: "keep-alive" });
+    res.write("retry: 3000\n\n");
+    if (current) res.write(`event: snapshot\ndata: ${JSON.stringify(current)}\n\n`);
+    streams.add(res);
+    res.on("close", () => streams.delete(res));
+  }
+
+  let port = opts.port;
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const method = req.method ?? "GET";
+    const refused = uiRefusal({ method, host: req.headers.host, origin: req.headers.origin, token: url.searchParams.get("token") }, { port, token });
+    if (refused) {
+      res.writeHead(403, { ...securityHeaders(), "content-type": "text/plain; charset=utf-8" });
+      res.end(`refused: ${refused}\n`);
+      return;
+    }
+    const route = `${method} ${url.pathname}`;
+    try {
+      switch (route) {
+        case "GET /": {
+          const nonce = randomBytes(16).toString("base64");
+          res.writeHead(200, { ...securityHeaders(nonce), "content-type": "text/html; charset=utf-8" });
+          res.end(page.replaceAll("{{NONCE}}", nonce));
+          return;
+        }
+        case "GET /events":
+          return events(res);
+        case "GET /api/snapshot":
+          return sendJson(res, 200, current);
+        case "GET /api/order": {
+          const id = url.searchParams.get("id") ?? "";
+          if (!last) throw new HttpError(503, "no snapshot yet");
+          const detail = orderDetail(last.model, id);
+          const history = await orderLog({ dir: opts.dir, id, maxCount: 200 }).catch((e: unknown) => describeFailure(e).message);
+          return sendJson(res, 200, { ...detail, ...(typeof history === "string" ? { historyError: history } : { history }) });
+        }
+        case "GET /api/chat": {
+          if (!last) throw new HttpError(503, "no snapshot yet");
+          return sendJson(res, 200, { messages: conversation(last.model, url.searchParams.get("a") ?? "", url.searchParams.get("b") ?? "") });
+        }
+        case "POST /api/send":
+          return sendJson(res, 200, await send(await readJson(req)));
+        case "POST /api/order":
+          return sendJson(res, 200, await addOrder(await readJson(req)));
+        default:
+          throw new HttpError(404, `nothing at ${method} ${url.pathname}`);
+      }
+    } catch (e) {
+      if (e instanceof HttpError) return sendJson(res, e.status, { error: e.message });
+      const f = describeFailure(e);
+      return sendJson(res, f.exitCode === EXIT.USAGE ? 400 : 500, { error: f.message });
+    }
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      // The answer could not be written (the page went away): nothing to tell anyone.
+      if (!res.headersSent) sendJson(res, 500, { error: describeFailure(e).message });
+      else res.destroy();
+    });
+  });
+  port = await listen(server, opts.port);
+
+  let timer: NodeJS.Timeout | undefined;
+  let minute: NodeJS.Timeout | undefined;
+  let keepalive: NodeJS.Timeout | undefined;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    clearTimeout(timer);
+    clearTimeout(minute);
+    clearInterval(keepalive);
+    for (const res of streams) res.end();
+    streams.clear();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+    await queue;
+  };
+
+  try {
+    await refresh(true, true);
+  } catch (e) {
+    await close();
+    throw e;
+  }
+
+  // Fetch every --every; a fetch that fails is said once in the log and the page keeps the last snapshot.
+  let failing = "";
+  const tick = () => {
+    timer = setTimeout(async () => {
+      try {
+        await refresh(true);
+        failing = "";
+      } catch (e) {
+        const why = describeFailure(e).message;
+        if (why !== failing) log(`could not read the fleet: ${why}`);
+        failing = why;
+      }
+      if (!closed) tick();
+    }, opts.everyMs);
+  };
+  tick();
+  // At each new minute the "last seen" texts and the marks move on, with no fetch.
+  const nextMinute = () => {
+    minute = setTimeout(
+      () => {
+        push(false);
+        if (!closed) nextMinute();
+      },
+      60_000 - (now().getTime() % 60_000) + 50,
+    );
+  };
+  nextMinute();
+  keepalive = setInterval(() => {
+    for (const res of streams) res.write(": keep-alive\n\n");
+  }, KEEPALIVE_MS);
+
+  return {
+    url: `http://127.0.0.1:${port}/?token=${token}`,
+    port,
+    token,
+    snapshot: () => current!,
+    refresh: (fetch = true) => refresh(fetch),
+    close,
+  };
+}

@@ -1,0 +1,277 @@
+// coord ui's page: lays out the snapshots the server pushes (/events) and
+// sends what the person gives (a message, an order). Everything from the
+// repository goes in as text (textContent), never as HTML.
+"use strict";
+(() => {
+  const token = new URLSearchParams(location.search).get("token") || "";
+  const url = (path, params = {}) => `${path}?${new URLSearchParams({ ...params, token })}`;
+  const $ = (id) => document.getElementById(id);
+
+  /** An element with attributes and children (strings become text nodes). */
+  function el(tag, attrs = {}, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === "class") e.className = v;
+      else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+      else e.setAttribute(k, v === true ? "" : String(v));
+    }
+    for (const c of children.flat()) if (c !== undefined && c !== null && c !== false) e.append(typeof c === "string" || typeof c === "number" ? document.createTextNode(String(c)) : c);
+    return e;
+  }
+  const stateBadge = (state) => el("span", { class: `state s-${state}` }, state.replace("_", " "));
+  const utc = (iso) => (iso ? `${iso.slice(0, 16).replace("T", " ")} UTC` : "");
+
+  async function call(method, path, params, body) {
+    const res = await fetch(url(path, params), {
+      method,
+      headers: body ? { "content-type": "application/json" } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const data = await res.json().catch(() => ({ error: `${res.status} ${res.statusText}` }));
+    if (!res.ok) throw new Error(data.error || `${res.status} ${res.statusText}`);
+    return data;
+  }
+
+  // ------------------------------------------------------------ tabs
+  const tabs = ["fleet", "chat", "new"];
+  function show(name) {
+    for (const t of tabs) {
+      $(t).hidden = t !== name;
+      $(`tab-${t}`).setAttribute("aria-selected", String(t === name));
+    }
+    if (name === "chat") loadChat();
+  }
+  for (const t of tabs) $(`tab-${t}`).addEventListener("click", () => show(t));
+
+  // ------------------------------------------------------- snapshots
+  let snap;
+  let openOrder;
+
+  function render(s) {
+    const first = !snap;
+    const changed = !snap || snap.commit !== s.commit;
+    snap = s;
+    $("meta").textContent = `${s.local ? `this machine: ${s.local} · ` : ""}commit ${s.commit.slice(0, 8)} · as of ${utc(s.now)}`;
+    $("stale").hidden = !s.stale;
+    $("stale").textContent = s.stale ? `Not current: ${s.stale}` : "";
+    renderStats(s);
+    renderList("alerts", s.alerts.map((a) => el("li", { class: `alert k-${a.kind}` }, el("b", {}, a.kind), " ", a.text)));
+    renderList("errors", s.errors.map((e) => el("li", {}, e)));
+    renderMachines(s);
+    renderMatrix(s);
+    renderPickers(s);
+    if (openOrder && changed && !first) loadOrder(openOrder);
+    if (!$("chat").hidden && changed) loadChat();
+  }
+
+  function renderStats(s) {
+    const m = s.stats.machines;
+    const orders = Object.entries(s.stats.orders);
+    $("stats").replaceChildren(
+      el("span", { class: "stat" }, el("b", {}, String(m.online + m.stale + m.offline)), " machines: ", el("span", { class: "p-online" }, `${m.online} online`), " · ", el("span", { class: "p-stale" }, `${m.stale} stale`), " · ", el("span", { class: "p-offline" }, `${m.offline} offline`)),
+      el("span", { class: "stat" }, el("b", {}, String(orders.reduce((n, [, c]) => n + c, 0))), " orders", orders.length ? ": " : "", ...orders.map(([state, n], i) => [i ? " · " : "", el("span", { class: `t-${state}` }, `${n} ${state.replace("_", " ")}`)])),
+      el("span", { class: `stat${s.stats.alerts ? " hot" : ""}` }, el("b", {}, String(s.stats.alerts)), s.stats.alerts === 1 ? " alert" : " alerts"),
+    );
+  }
+
+  function renderList(id, items) {
+    $(id).hidden = items.length === 0;
+    $(id).querySelector("ul").replaceChildren(...items);
+  }
+
+  function renderMachines(s) {
+    $("machines").replaceChildren(
+      ...s.machines.map((m) =>
+        el(
+          "article",
+          { class: `card machine p-${m.presence}`, "data-machine": m.name, "data-presence": m.presence },
+          el("div", { class: "card-head" }, el("span", { class: "dot", "aria-hidden": "true" }), el("b", {}, m.name), m.local ? el("span", { class: "tag" }, "this machine") : "", el("span", { class: "presence" }, m.presence)),
+          el("div", { class: "muted" }, `${m.state} · last seen ${m.seen}`),
+          el("div", { class: "muted small" }, `heartbeat ${m.heartbeat}${m.messages.waiting + m.messages.unacked ? ` · messages ${m.messages.waiting} waiting, ${m.messages.unacked} unread` : ""}`),
+          m.running.length ? el("div", { class: "small" }, "running ", m.running.join(", ")) : "",
+          m.health ? el("div", { class: "small err" }, m.health) : "",
+        ),
+      ),
+    );
+  }
+
+  function renderMatrix(s) {
+    const names = s.machines.map((m) => m.name);
+    // Machines only a report knows (ANY orders taken by a machine that has no file any more) get a column too.
+    for (const o of s.orders) for (const n of Object.keys(o.machines)) if (!names.includes(n)) names.push(n);
+    $("no-orders").hidden = s.orders.length > 0;
+    $("matrix").hidden = s.orders.length === 0;
+    $("matrix").querySelector("thead").replaceChildren(el("tr", {}, el("th", {}, "order"), el("th", {}, "state"), ...names.map((n) => el("th", { class: "m" }, n))));
+    $("matrix")
+      .querySelector("tbody")
+      .replaceChildren(
+        ...s.orders.map((o) =>
+          el(
+            "tr",
+            { "data-order": o.id, class: o.id === openOrder ? "open" : "" },
+            el(
+              "th",
+              { scope: "row" },
+              el("button", { type: "button", class: "link", onclick: () => loadOrder(o.id), title: `to ${o.to}` }, o.id),
+              o.why ? el("div", { class: "small why" }, o.why) : "",
+            ),
+            el("td", {}, stateBadge(o.state)),
+            ...names.map((n) => {
+              const c = o.machines[n];
+              return el("td", { class: "m", "data-machine": n, title: c?.note || "" }, c ? stateBadge(c.state) : el("span", { class: "muted" }, "·"));
+            }),
+          ),
+        ),
+      );
+  }
+
+  function renderPickers(s) {
+    const names = s.machines.map((m) => m.name);
+    const keep = (select, fallback) => {
+      const was = select.value;
+      select.replaceChildren(...names.map((n) => el("option", { value: n }, n)));
+      select.value = names.includes(was) ? was : fallback;
+    };
+    const a = s.local && names.includes(s.local) ? s.local : names[0];
+    keep($("chat-a"), a);
+    keep($("chat-b"), names.find((n) => n !== $("chat-a").value) || "");
+    $("order-targets").replaceChildren(...[...names, "ALL", "ANY"].map((n) => el("option", { value: n })));
+    const canAct = Boolean(s.local);
+    $("order-add").disabled = !canAct;
+    if (!canAct) $("order-note").textContent = "This checkout is not a machine's: run coord ui in a machine's checkout to add orders.";
+    chatSendable();
+  }
+
+  // ----------------------------------------------------------- order
+  async function loadOrder(id) {
+    openOrder = id;
+    for (const tr of document.querySelectorAll("#matrix tr[data-order]")) tr.classList.toggle("open", tr.dataset.order === id);
+    $("detail").hidden = false;
+    $("detail-title").textContent = id;
+    try {
+      const d = await call("GET", "/api/order", { id });
+      if (openOrder !== id) return;
+      const def = d.definition;
+      $("detail-def").textContent = def ? `${def.what} · to ${def.to} · rev ${def.rev} · ${def.priority} · in ${def.file}` : "Not defined in the orders files at this commit.";
+      $("detail-reports").replaceChildren(
+        ...d.reports.map((r) =>
+          el(
+            "div",
+            { class: "report", "data-machine": r.machine },
+            el("div", {}, el("b", {}, r.machine), " ", stateBadge(r.state), ` attempt ${r.attempts}`, r.exitCode !== null ? ` · exit ${r.exitCode}` : "", r.finishedAt ? ` · ${utc(r.finishedAt)}` : ""),
+            r.reason ? el("div", { class: "small err" }, r.reason) : "",
+            r.output ? el("pre", { class: "output" }, r.output) : "",
+          ),
+        ),
+      );
+      if (d.reports.length === 0) $("detail-reports").replaceChildren(el("p", { class: "muted" }, "No machine has reported on it yet."));
+      const history = d.history || [];
+      $("detail-history").replaceChildren(
+        ...history.map((e) => el("li", {}, el("span", { class: "muted" }, `${utc(e.at)} ${e.who}: `), e.what)),
+        ...(d.historyError ? [el("li", { class: "err" }, d.historyError)] : []),
+      );
+    } catch (e) {
+      $("detail-reports").replaceChildren(el("p", { class: "err" }, String(e.message || e)));
+    }
+  }
+  $("detail-close").addEventListener("click", () => {
+    openOrder = undefined;
+    $("detail").hidden = true;
+    for (const tr of document.querySelectorAll("#matrix tr.open")) tr.classList.remove("open");
+  });
+
+  // ------------------------------------------------------------ chat
+  function chatPeer() {
+    const [a, b] = [$("chat-a").value, $("chat-b").value];
+    if (!snap?.local || a === b) return undefined;
+    if (a === snap.local) return b;
+    if (b === snap.local) return a;
+    return undefined;
+  }
+  function chatSendable() {
+    const peer = chatPeer();
+    $("chat-send").disabled = !peer;
+    $("chat-note").textContent = peer
+      ? `Sent as ${snap.local} to ${peer}, published at once; ${peer} receives it at its next sync.`
+      : snap?.local
+        ? `Pick ${snap.local} as one side to send as this machine.`
+        : "This checkout is not a machine's: messages cannot be sent from here.";
+  }
+  async function loadChat() {
+    chatSendable();
+    const [a, b] = [$("chat-a").value, $("chat-b").value];
+    if (!a || !b) return;
+    try {
+      const { messages } = await call("GET", "/api/chat", { a, b });
+      if ($("chat-a").value !== a || $("chat-b").value !== b) return;
+      const receipt = { waiting: "not received yet", received: "received", acked: "read" };
+      $("chat-log").replaceChildren(
+        ...messages.map((m) =>
+          el(
+            "li",
+            { class: `msg ${m.from === a ? "right" : "left"} pr-${m.priority}`, "data-id": m.id },
+            el("div", { class: "small muted" }, `${m.from} · ${m.when}${m.priority !== "normal" ? ` · ${m.priority}` : ""}`),
+            el("div", { class: "text" }, m.text),
+            el("div", { class: "small muted" }, receipt[m.receipt]),
+          ),
+        ),
+      );
+      if (messages.length === 0) $("chat-log").replaceChildren(el("li", { class: "muted" }, `No live messages between ${a} and ${b}.`));
+    } catch (e) {
+      $("chat-log").replaceChildren(el("li", { class: "err" }, String(e.message || e)));
+    }
+  }
+  $("chat-a").addEventListener("change", loadChat);
+  $("chat-b").addEventListener("change", loadChat);
+  $("chat-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const to = chatPeer();
+    const text = $("chat-text").value;
+    if (!to || !text.trim()) return;
+    $("chat-send").disabled = true;
+    try {
+      const r = await call("POST", "/api/send", {}, { to, text, priority: $("chat-priority").value });
+      $("chat-text").value = "";
+      $("chat-note").textContent = `sent ${r.id}${r.published ? "" : "; it goes out with the next sync"}`;
+      await loadChat();
+    } catch (e) {
+      $("chat-note").textContent = String(e.message || e);
+    } finally {
+      $("chat-send").disabled = !chatPeer();
+    }
+  });
+
+  // ------------------------------------------------------- new order
+  $("order-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    $("order-add").disabled = true;
+    $("order-note").textContent = "adding…";
+    try {
+      const r = await call("POST", "/api/order", {}, {
+        to: $("order-to").value.trim(),
+        run: $("order-run").value,
+        id: $("order-id").value.trim(),
+        priority: $("order-priority").value,
+        timeout: $("order-timeout").value.trim(),
+      });
+      $("order-note").textContent = `added order ${r.id} to ${r.file}${r.published ? ", published" : "; it is published at the next sync"}${r.warnings?.length ? ` (${r.warnings.join("; ")})` : ""}`;
+      $("order-id").value = "";
+    } catch (e) {
+      $("order-note").textContent = String(e.message || e);
+    } finally {
+      $("order-add").disabled = !snap?.local;
+    }
+  });
+
+  // ---------------------------------------------------------- events
+  const source = new EventSource(url("/events"));
+  source.addEventListener("snapshot", (ev) => {
+    document.body.classList.remove("offline");
+    render(JSON.parse(ev.data));
+  });
+  source.addEventListener("error", () => {
+    document.body.classList.add("offline");
+    if (snap) $("meta").textContent = `reconnecting… (last: commit ${snap.commit.slice(0, 8)} as of ${utc(snap.now)})`;
+  });
+})();
