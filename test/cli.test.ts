@@ -77,7 +77,7 @@ describe("coord demo", () => {
     const dir = join(await tempDir(), "demo");
     const r = await cli("demo", "--dir", dir);
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toMatch(/izzit7\s+idle/);
+    expect(r.out).toMatch(/izzit7\s+online\s+idle/);
     expect(r.out).toMatch(/hello\s+1\s+completed\s+izzit7=completed\(0\) machine-2=completed\(0\) soda-yeti=completed\(0\)/);
     expect(r.out).toMatch(/flaky\s+1\s+completed\s+machine-2=completed\(0\)/); // failed once, retried at round 2
     expect(r.out).toMatch(/too-slow\s+1\s+failed/);

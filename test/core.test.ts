@@ -997,15 +997,17 @@ describe("terminal", () => {
   it("statusText shows offline for a stale machine given now, and how long ago", () => {
     const text = statusText(status, new Date(T0));
     const lines = text.split("\n");
-    expect(lines.find((l) => l.startsWith("stale"))).toMatch(/^stale\s+offline\s+1h ago\s+2\/1/);
-    expect(lines.find((l) => l.startsWith("fresh"))).toMatch(/^fresh\s+working\s+1m ago\s+0\/0\s+node,os$/);
-    expect(text).toContain("fresh=failed(124) stale=rejected  fresh: timed out after 2s  stale: stale lacks gpu");
+    expect(lines.find((l) => l.startsWith("stale"))).toMatch(/^stale\s+offline\s+idle\s+1 h ago\s+2\/1/);
+    expect(lines.find((l) => l.startsWith("fresh"))).toMatch(/^fresh\s+online\s+working\s+1 min ago\s+0\/0\s+node,os$/);
+    expect(lines.find((l) => l.startsWith("build"))).toMatch(/^build\s+2\s+failed\s+fresh=failed\(124\) stale=rejected$/);
+    expect(text).toContain("FAILED\n  build on fresh: timed out after 2s · attempt 1, a retry waits");
+    expect(text).toContain("REJECTED\n  build on stale: stale lacks gpu");
     // STATUS.md says why too.
     const md = renderStatusMd({ ...status, asOf: T0 });
     expect(md).toContain("**build** on [fresh](coordination/COMPUTER_fresh.md#task-build): timed out after 2s");
     expect(md).toContain("- `build` on stale, rejected: stale lacks gpu");
     expect(md).toContain("| [stale](coordination/COMPUTER_stale.md) | 🔴 offline · idle | 1 h ago (2025-06-01 09:00 UTC) |");
-    expect(text).toContain("no registered machine has gpu");
+    expect(text).toContain("review queued: no registered machine has gpu");
     expect(text).toContain("ERRORS");
     expect(text).toContain("  ORDERS.json:4 orders[0].timeout: bad");
     expect(text).toContain("  coordination/COMPUTER_x.md: ignored");
@@ -1013,7 +1015,7 @@ describe("terminal", () => {
 
   it("a machine seen just now is not offline even if the clock is slightly behind", () => {
     const text = statusText(status, new Date("2025-06-01T09:58:30Z"));
-    expect(text.split("\n").find((l) => l.startsWith("fresh"))).toMatch(/^fresh\s+working\s+0s ago/);
+    expect(text.split("\n").find((l) => l.startsWith("fresh"))).toMatch(/^fresh\s+online\s+working\s+just now/);
   });
 
   it("empty status", () => {

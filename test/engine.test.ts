@@ -13,6 +13,7 @@ import { preferredMachine, rankForMachine } from "../src/core/rank.js";
 import { ORDERS_FILE, readModel, type RepoModel } from "../src/core/repo.js";
 import { deriveStatus, type StatusJson } from "../src/core/status.js";
 import { renderStatusMd } from "../src/core/status-md.js";
+import { utcText } from "../src/core/presence.js";
 import { statusText } from "../src/core/terminal.js";
 import type { ComputerFile, Order, TaskReport } from "../src/core/types.js";
 import { computerFile } from "./fixtures.js";
@@ -656,7 +657,8 @@ describe("retryAt, across machines", () => {
     const f = fleet(list, [published(list, "izzit7", { build: failed() }, 20)]);
     expect(f.status.orders["build"]!.machines["izzit7"]!.retryAt).toBe(at(70));
     expect(renderStatusMd(f.status)).toContain(`retry at ${at(70)}`);
-    expect(statusText(f.status, new Date(T0 + 20_000))).toContain(`retry at ${at(70)}`);
+    // In the terminal: relative to the reader's clock, and when in UTC.
+    expect(statusText(f.status, new Date(T0 + 20_000))).toContain(`retry in 50 s (${utcText(at(70))})`);
   });
 });
 

@@ -332,7 +332,17 @@ describe("coord logs", () => {
 
     const json: string[] = [];
     const controller = new AbortController();
-    const following = logs(checkout, { json: true, follow: true, limit: 1, out: (l) => json.push(l), signal: controller.signal, intervalMs: 20 });
+    const ready: string[] = [];
+    const following = logs(checkout, {
+      json: true,
+      follow: true,
+      limit: 1,
+      out: (l) => json.push(l),
+      // Said once, after the records before it.
+      ready: (l) => ready.push(`${json.length} ${l}`),
+      signal: controller.signal,
+      intervalMs: 20,
+    });
     await waitFor(async () => json.length === 1, 5000, "the last record");
     await appendLog(stateDir, { kind: "n", i: 4 });
     await waitFor(async () => json.length === 2, 5000, "the followed record");
@@ -340,6 +350,7 @@ describe("coord logs", () => {
     await following;
     expect(JSON.parse(json[0]!).id).toBe("t3");
     expect(JSON.parse(json[1]!).i).toBe(4);
+    expect(ready).toEqual([`1 following ${join(stateDir, "coord.log")} — Ctrl-C to stop`]);
   });
 });
 

@@ -121,7 +121,7 @@ describe("messages", () => {
     expect(status.alerts).toEqual([expect.objectContaining({ id: "izzit7/soda-yeti/1", kind: "urgent", to: "soda-yeti", recipients: ["soda-yeti"], text: "the disk is full" })]);
     expect(await hubFile(fleet, "STATUS.md")).toContain("## 🔔 Alerts\n\n- 📨 **urgent message** `izzit7/soda-yeti/1` from izzit7 to soda-yeti, sent ");
     const text = await cli("status", "--dir", dirOf("izzit7"));
-    expect(text.out).toMatch(/ALERTS\n {2}urgent message izzit7\/soda-yeti\/1 to soda-yeti, sent 1h ago: the disk is full/);
+    expect(text.out).toMatch(/ALERTS\n {2}urgent message izzit7\/soda-yeti\/1 to soda-yeti, sent 1 h ago: the disk is full/);
   });
 });
 

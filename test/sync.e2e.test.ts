@@ -337,7 +337,7 @@ describe("status and derived files", () => {
     await sync({ dir: fleet.machines.izzit7! });
     const text = await cli("status", "--dir", fleet.machines["soda-yeti"]!);
     expect(text.code).toBe(0);
-    expect(text.out).toMatch(/izzit7\s+idle/);
+    expect(text.out).toMatch(/izzit7\s+online\s+idle/);
     expect(text.out).toMatch(/x\s+1\s+failed\s+izzit7=failed\(4\)/);
     const json = JSON.parse((await cli("status", "--dir", fleet.machines.izzit7!, "--json", "--no-fetch")).out);
     expect(json.orders.x.machines.izzit7.exitCode).toBe(4);

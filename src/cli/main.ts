@@ -24,7 +24,7 @@ import { registerTrust } from "./commands/trust.js";
 import { registerUi } from "./commands/ui.js";
 import { registerValidate } from "./commands/validate.js";
 import { registerWatch } from "./commands/watch.js";
-import { EXIT_CODES, examples, type Io } from "./shared.js";
+import { EXIT_CODES, examples, type Io, processIo } from "./shared.js";
 
 export type { Io } from "./shared.js";
 
@@ -63,7 +63,7 @@ export function buildProgram(io: Io): Command {
 }
 
 /** Runs the CLI in-process; returns the exit code instead of exiting. */
-export async function main(argv: string[], io: Io = { out: (s) => console.log(s), err: (s) => console.error(s) }): Promise<number> {
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
   const program = buildProgram(io);
   process.exitCode = 0;
   try {

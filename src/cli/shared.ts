@@ -6,7 +6,16 @@ import { CoordError, EXIT } from "../errors.js";
 export interface Io {
   out: (text: string) => void;
   err: (text: string) => void;
+  /** Set when `out` goes to a terminal: its size now (a window may be resized). Absent: a pipe, a file, a test. */
+  terminal?: () => { rows?: number; columns?: number } | undefined;
 }
+
+/** The process's own output: stdout, stderr, and stdout's terminal when it is one. */
+export const processIo: Io = {
+  out: (s) => console.log(s),
+  err: (s) => console.error(s),
+  terminal: () => (process.stdout.isTTY ? { rows: process.stdout.rows, columns: process.stdout.columns } : undefined),
+};
 
 export const EXIT_CODES = `
 Exit codes:

@@ -1,7 +1,7 @@
 // coord logs [-f] [--json] [-n N]: this machine's own log (syncs and tasks),
 // from <checkout>/.git/coord/coord.log and its rotated files.
 import { followLogs } from "../state/log-follow.js";
-import { formatLogRecord, type LogRecord, readLogsWithPosition } from "../state/logs.js";
+import { formatLogRecord, type LogRecord, logPath, readLogsWithPosition } from "../state/logs.js";
 import { stateDirOf } from "../state/paths.js";
 
 export interface LogsOptions {
@@ -16,6 +16,8 @@ export interface LogsOptions {
   signal?: AbortSignal;
   /** Poll interval of a follow, in ms (200). */
   intervalMs?: number;
+  /** Told once a follow is live (the records before it printed, every later one to come): "following <log> — Ctrl-C to stop". */
+  ready?: (line: string) => void;
 }
 
 export async function logs(dir: string, opts: LogsOptions): Promise<void> {
@@ -25,5 +27,7 @@ export async function logs(dir: string, opts: LogsOptions): Promise<void> {
   for (const r of records) show(r);
   if (!opts.follow) return;
   const signal = opts.signal ?? new AbortController().signal;
+  // From `position` on: a record appended since the read above is printed too.
+  opts.ready?.(`following ${logPath(stateDir)} — Ctrl-C to stop`);
   await followLogs(stateDir, show, signal, { since: position, ...(opts.intervalMs !== undefined ? { intervalMs: opts.intervalMs } : {}) });
 }

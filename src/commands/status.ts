@@ -3,6 +3,7 @@
 import { readModel, type RepoModel } from "../core/repo.js";
 import { isOffline } from "../core/presence.js";
 import { deriveStatus, type StatusJson } from "../core/status.js";
+import { unknownName } from "../core/terminal.js";
 import { CoordError, EXIT } from "../errors.js";
 import { DEFAULT_GIT_TIMEOUT, Repo } from "../git/git.js";
 import { loadConfig } from "../state/config.js";
@@ -18,7 +19,7 @@ export interface StatusOptions {
 
 export interface StatusResult {
   status: StatusJson;
-  /** What the status was derived from (coord ui reads messages and output tails from it). */
+  /** What the status was derived from (coord ui reads messages and output tails from it; coord status <machine> and --order the task reports). */
   model: RepoModel;
   commit: string;
   /** Machines whose heartbeat is older than 3 intervals. */
@@ -57,4 +58,70 @@ export async function status(opts: StatusOptions): Promise<StatusResult> {
     .filter(([, m]) => isOffline(m, now))
     .map(([name]) => name);
   return { status, model, commit, offline, ...(stale ? { stale } : {}) };
+}
+
+/** Refuses a machine the fleet does not know, in one sentence with the closest name (exit 2). */
+export function checkMachine(r: StatusResult, name: string): void {
+  if (!Object.hasOwn(r.status.machines, name)) throw new CoordError(unknownName("machine", name, Object.keys(r.status.machines)), EXIT.USAGE);
+}
+
+/** Refuses an order ORDERS.json (or, when it is invalid, no machine's report) has, in one sentence with the closest id (exit 2). */
+export function checkOrder(r: StatusResult, id: string): void {
+  if (!Object.hasOwn(r.status.orders, id)) throw new CoordError(unknownName("order", id, Object.keys(r.status.orders)), EXIT.USAGE);
+}
+
+export interface WatchStatusOptions extends StatusOptions {
+  /** Time between the end of one refresh and the start of the next. */
+  everyMs: number;
+  /** Ends the watch (Ctrl-C); a refresh under way is not waited for. */
+  signal: AbortSignal;
+  /** Told of each refresh: its result, or why it failed with the last result fetched (undefined before the first). */
+  show: (refresh: { result?: StatusResult; error?: unknown; at: Date }) => void;
+  /** Whether an error ends the watch instead of being shown (default: bad usage does, e.g. an unknown machine). */
+  fatal?: (error: unknown) => boolean;
+}
+
+const usage = (e: unknown) => e instanceof CoordError && e.exitCode === EXIT.USAGE;
+
+/**
+ * `coord status --watch`: fetch and show, again and again until aborted. A
+ * refresh that fails shows the last result with why (a fetch that fails is
+ * already shown by status() as the last fetched state, said stale), and the
+ * watch goes on.
+ */
+export async function watchStatus(opts: WatchStatusOptions): Promise<void> {
+  const { signal } = opts;
+  const fatal = opts.fatal ?? usage;
+  const aborted = new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
+  let last: StatusResult | undefined;
+  while (!signal.aborted) {
+    const refresh = status(opts).then(
+      (result) => ({ result }),
+      (error: unknown) => ({ error }),
+    );
+    const got = await Promise.race([refresh, aborted]);
+    if (!got) break; // aborted while fetching
+    if ("result" in got) {
+      last = got.result;
+      opts.show({ result: last, at: new Date() });
+    } else {
+      if (fatal(got.error)) throw got.error;
+      opts.show({ ...(last ? { result: last } : {}), error: got.error, at: new Date() });
+    }
+    await pause(opts.everyMs, signal);
+  }
+}
+
+/** Waits `ms` (at most 2^31-1: a timer overflows past it), or until `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.min(Math.max(0, ms), 2 ** 31 - 1));
+    signal.addEventListener("abort", done, { once: true });
+  });
 }

@@ -1,6 +1,7 @@
 import { rm } from "node:fs/promises";
 import type { Command } from "commander";
 import { demo } from "../../commands/demo.js";
+import { colourWanted, paintFor } from "../../core/colour.js";
 import { statusText } from "../../core/terminal.js";
 import { examples, type Io } from "../shared.js";
 
@@ -14,7 +15,7 @@ export function registerDemo(program: Command, io: Io): void {
     .action(async (o: { dir?: string; keep?: boolean }) => {
       const r = await demo({ dir: o.dir, log: (l) => io.out(l) });
       io.out("");
-      io.out(statusText(r.final.status, new Date()));
+      io.out(statusText(r.final.status, new Date(), { paint: paintFor(colourWanted(io.terminal?.() !== undefined, process.env)) }));
       if (o.keep || o.dir) {
         io.out(`\nThe repositories are in ${r.root}:`);
         io.out(`  hub (bare):  ${r.hub}`);

@@ -8,7 +8,7 @@ export function registerLogs(program: Command, io: Io): void {
     .command("logs")
     .description("this machine's own log: one line per sync and per task (rotated by size)")
     .addOption(dirOption())
-    .option("-f, --follow", "keep printing new lines")
+    .option("-f, --follow", "keep printing new lines (says on stderr when it is following; Ctrl-C stops)")
     .option("-n, --lines <n>", "only the last n records")
     .option("--json", "the raw JSON lines")
     .addHelpText("after", examples("coord logs -n 20", "coord logs -f", "coord logs --json | jq 'select(.kind == \"task\")'"))
@@ -21,6 +21,7 @@ export function registerLogs(program: Command, io: Io): void {
         json: !!o.json,
         ...(o.lines !== undefined ? { limit: count("-n", o.lines) } : {}),
         out: io.out,
+        ready: io.err, // on stderr: the records on stdout stay what they were (lines or JSON) for scripts
         signal: controller.signal,
       });
       process.off("SIGINT", stop);
