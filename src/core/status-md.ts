@@ -8,7 +8,7 @@ import { formatDuration } from "./duration.js";
 import { someOf } from "./limits.js";
 import { fence, inline, slug, table } from "./markdown.js";
 import { agoText, MISSED_HEARTBEATS, type Presence, silentFor, STALE_HEARTBEATS, utcText } from "./presence.js";
-import type { MachineStatus, OrderMachineStatus, OrderStatus, StatusJson } from "./status.js";
+import { ATTENTION, type MachineStatus, type OrderMachineStatus, type OrderStatus, type StatusJson } from "./status.js";
 import type { Problem, TaskState } from "./types.js";
 
 /** The link to a machine's file, or to one task's section in it. */
@@ -28,9 +28,6 @@ export function machineNote(m: OrderMachineStatus, orderReason: string | undefin
   if (m.state === "completed" || !(reason || retry)) return undefined;
   return [reason, retry].filter(Boolean).join("; ");
 }
-
-/** What needs a person first: failed, then waiting for good reasons, then moving, then done. */
-const ORDER_RANK: Record<TaskState, number> = { failed: 0, blocked: 1, rejected: 2, in_progress: 3, assigned: 4, queued: 5, cancelled: 6, completed: 7 };
 
 const MARK: Partial<Record<TaskState, string>> = { failed: "✖ ", completed: "✔ ", in_progress: "▶ ", blocked: "⏸ ", rejected: "⛔ " };
 
@@ -82,7 +79,7 @@ function machinesCell(o: OrderStatus): string {
   const byState = new Map<TaskState, string[]>();
   for (const [name, m] of entries) byState.set(m.state, [...(byState.get(m.state) ?? []), name]);
   return [...byState]
-    .sort(([a], [b]) => ORDER_RANK[a] - ORDER_RANK[b])
+    .sort(([a], [b]) => ATTENTION[a] - ATTENTION[b])
     .map(([state, names]) => `${state}: ${someOf(names, 3)}`)
     .join("; ");
 }
@@ -109,7 +106,7 @@ function summary(status: StatusJson, asOf: Date | undefined): string {
   const counts = new Map<TaskState, number>();
   for (const o of Object.values(status.orders)) counts.set(o.state, (counts.get(o.state) ?? 0) + 1);
   const orders = [...counts]
-    .sort(([a], [b]) => ORDER_RANK[a] - ORDER_RANK[b])
+    .sort(([a], [b]) => ATTENTION[a] - ATTENTION[b])
     .map(([s, n]) => `${n} ${s.replace("_", " ")}`)
     .join(", ");
   const parts = [
@@ -159,7 +156,7 @@ export function renderStatusMd(status: StatusJson): string {
     );
   out.push("## Orders", "");
   // Failed first, then blocked and rejected, then moving, then done; in ORDERS.json's order within each.
-  const orders = Object.entries(status.orders).sort(([, a], [, b]) => ORDER_RANK[a.state] - ORDER_RANK[b.state]);
+  const orders = Object.entries(status.orders).sort(([, a], [, b]) => ATTENTION[a.state] - ATTENTION[b.state]);
   if (orders.length === 0) out.push("No orders. Add some to `ORDERS.json`.", "");
   else {
     out.push(

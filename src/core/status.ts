@@ -110,6 +110,9 @@ const pending = (state: TaskState, reason?: string): OrderMachineStatus => ({
   ...(reason ? { reason } : {}),
 });
 
+/** Which states need a person first, in every view (STATUS.md, coord status, coord ui): failed, then waiting for good reasons, then moving, then done. */
+export const ATTENTION: Record<TaskState, number> = { failed: 0, blocked: 1, rejected: 2, in_progress: 3, assigned: 4, queued: 5, cancelled: 6, completed: 7 };
+
 /** One state for an order from its machines' states. */
 export function summarize(states: TaskState[]): TaskState {
   if (states.length === 0) return "queued";

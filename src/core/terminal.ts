@@ -7,7 +7,7 @@ import { alertsAt } from "./alerts.js";
 import { clipVisible, PRESENCE_TONE, type Paint, plain, STATE_TONE, visibleLength } from "./colour.js";
 import { clip, someOf } from "./limits.js";
 import { agoText, MISSED_HEARTBEATS, presenceOf, silentFor, spanText, STALE_HEARTBEATS, utcText } from "./presence.js";
-import type { MachineStatus, OrderMachineStatus, OrderStatus, StatusJson } from "./status.js";
+import { ATTENTION, type MachineStatus, type OrderMachineStatus, type OrderStatus, type StatusJson } from "./status.js";
 import { machineNote } from "./status-md.js";
 import { suggestField } from "./suggest.js";
 import type { Order, TaskReport, TaskState } from "./types.js";
@@ -35,9 +35,6 @@ export interface ViewOptions {
   /** Urgent messages count as alerts once unacknowledged this long (ALERT_AFTER_MS). */
   alertAfterMs?: number;
 }
-
-/** What needs a person first: failed, then waiting for a reason (blocked, rejected), then moving, then done. */
-const ATTENTION: Record<TaskState, number> = { failed: 0, blocked: 1, rejected: 2, in_progress: 3, assigned: 4, queued: 5, cancelled: 6, completed: 7 };
 
 const byAttention = <T extends { state: TaskState }>(entries: [string, T][]): [string, T][] => [...entries].sort(([, a], [, b]) => ATTENTION[a.state] - ATTENTION[b.state]);
 

@@ -10,7 +10,7 @@ import { formatProblem } from "./orders.js";
 import { formatDuration } from "./duration.js";
 import { agoText, type Heard, type Presence, presenceOf, silentFor, utcText } from "./presence.js";
 import type { RepoModel } from "./repo.js";
-import type { MachineStatus, OrderStatus, StatusJson } from "./status.js";
+import { ATTENTION, type MachineStatus, type OrderStatus, type StatusJson } from "./status.js";
 import { own, type Priority, TASK_STATES, type TaskState } from "./types.js";
 
 export interface UiMachine {
@@ -82,9 +82,6 @@ export interface UiSnapshot {
   /** Problems of the files (invalid orders, broken files), one line each. */
   errors: string[];
 }
-
-/** The order in which the orders are listed: what went wrong, what waits, what runs, what is over. */
-const ORDER_RANK: Record<TaskState, number> = { failed: 0, rejected: 1, blocked: 2, in_progress: 3, assigned: 4, queued: 5, cancelled: 6, completed: 7 };
 
 /** "47 min ago (2026-11-22 14:03 UTC)"; the UTC time alone when the machine's clock is not believed. */
 export function seenText(m: Heard, now: Date): string {
@@ -163,7 +160,7 @@ export function uiSnapshot(input: SnapshotInput): UiSnapshot {
     .map(([name, m]) => uiMachine(name, m, status, input.local, now));
   const orders = Object.entries(status.orders)
     .map(([id, o]) => uiOrder(id, o))
-    .sort((a, b) => ORDER_RANK[a.state] - ORDER_RANK[b.state] || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    .sort((a, b) => ATTENTION[a.state] - ATTENTION[b.state] || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const presence: Record<Presence, number> = { online: 0, stale: 0, offline: 0 };
   for (const m of machines) presence[m.presence]++;
   const byState: Partial<Record<TaskState, number>> = {};
@@ -235,7 +232,7 @@ export function orderDetail(model: RepoModel, id: string): UiOrderDetail {
       ...(t.output ? { output: t.output } : {}),
     });
   }
-  reports.sort((a, b) => ORDER_RANK[a.state] - ORDER_RANK[b.state] || (a.machine < b.machine ? -1 : 1));
+  reports.sort((a, b) => ATTENTION[a.state] - ATTENTION[b.state] || (a.machine < b.machine ? -1 : 1));
   if (!order) return { id, reports };
   const what = order.run !== undefined ? `run: ${order.run}` : `agent ${order.agent ?? "?"}: ${order.prompt ?? ""}`;
   return {
