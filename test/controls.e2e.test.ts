@@ -46,6 +46,7 @@ describe("fleet controls", () => {
     const md = await hubFile(fleet, "STATUS.md");
     expect(md).toContain("## 🛑 Emergency stop\n\n**bad deploy, stop everything**");
     expect(md.match(/^## .*/m)![0]).toBe("## 🛑 Emergency stop"); // the first thing said
+    expect((await cli("status", "--dir", dirOf("izzit7"))).out).toMatch(/^EMERGENCY STOP: bad deploy, stop everything\n/);
 
     // Lifted: the new order runs; the stopped ones stay failed (no retries).
     await pushOrders(fleet, [...long, later]);
@@ -74,6 +75,7 @@ describe("fleet controls", () => {
     const status = await hubStatus(fleet);
     expect(status.machines.izzit7).toMatchObject({ state: "suspended", stateReason: "paused (coord pause): swapping the disk" });
     expect(await hubFile(fleet, "STATUS.md")).toContain("- izzit7 suspended: paused (coord pause): swapping the disk");
+    expect((await cli("status", "--dir", dir)).out).toContain("izzit7 is suspended: paused (coord pause): swapping the disk");
     expect((await cli("resume", "--dir", dir)).out).toMatch(/^resumed/);
     expect((await sync({ dir })).ran).toEqual([expect.objectContaining({ id: "job", state: "completed" })]);
     expect((await hubStatus(fleet)).machines.izzit7.state).toBe("idle");
