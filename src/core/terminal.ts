@@ -170,7 +170,8 @@ export function statusText(status: StatusJson, now: Date, opts: ViewOptions = {}
   const machines = Object.entries(status.machines);
   const orders = byAttention(Object.entries(status.orders));
   const out: string[] = [];
-  if (status.emergency) out.push(paint("red", `EMERGENCY STOP: ${status.emergency.reason}`), "  every machine stops its tasks and starts nothing until it is removed from ORDERS.json", "");
+  if (status.emergency)
+    out.push(paint("red", `EMERGENCY STOP: ${status.emergency.reason}`), "  every machine stops its tasks and starts nothing until it is removed from ORDERS.json", "");
   if (machines.length || orders.length) out.push(summaryLine(status, now, paint), "");
   const attention = attentionLines(status, now, paint);
   if (attention.length) out.push(...attention, "");
