@@ -253,6 +253,22 @@ export function canonicalComputer(c: ComputerFile): ComputerFile {
   };
 }
 
+/**
+ * The data block's JSON: a line per field, and a line per entry of the
+ * tables (tasks, capabilities, receipts), each entry compact. Every line but
+ * the braces is indented (the reader relies on it), a change of one task is a
+ * change of one line in a diff, and a large machine's file stays small.
+ */
+function dataJson(data: Record<string, unknown>): string {
+  const fields = Object.entries(data).map(([key, value]) => {
+    if (!isRecord(value) || Object.keys(value).length === 0 || !(key === "tasks" || key === "capabilities" || key === "messages"))
+      return `  ${JSON.stringify(key)}: ${JSON.stringify(value)}`;
+    const entries = Object.entries(value).map(([k, v]) => `    ${JSON.stringify(k)}: ${JSON.stringify(v)}`);
+    return `  ${JSON.stringify(key)}: {\n${entries.join(",\n")}\n  }`;
+  });
+  return `{\n${fields.join(",\n")}\n}`;
+}
+
 /** A task worth a section of its own: it says something beyond its row (why, output, an agent's run), or it failed. */
 function hasSection(t: TaskReport): boolean {
   return t.state === "failed" || !!(t.output || t.reason || t.retryAt || t.agent);
@@ -328,7 +344,7 @@ export function renderComputer(input: ComputerFile): string {
     "",
     DATA_MARK,
     "```json",
-    JSON.stringify(rest, null, 2),
+    dataJson(rest),
     "```",
     "",
     "</details>",
