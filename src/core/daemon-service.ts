@@ -73,6 +73,6 @@ export function daemonCronLines(template: string, t: DaemonTarget, log: string):
 /** Why a value cannot go into a crontab line or unit file, or undefined. */
 export function daemonTargetProblem(t: DaemonTarget): string | undefined {
   if (/[\n\r%]/.test(t.path)) return "PATH has a newline or a %, which a crontab line cannot hold; run coord daemon install from a shell whose PATH has none";
-  if (t.schedule !== undefined && /[\n\r%]/.test(t.schedule)) return `--schedule "${t.schedule}" has a newline or a %`;
+  if (t.schedule !== undefined && /[\n\r%]/.test(t.schedule)) return `--schedule ${JSON.stringify(t.schedule)} has a newline or a %`;
   return undefined;
 }
