@@ -109,6 +109,19 @@ describe("the snapshot", () => {
     expect(key("c1", 91)).not.toBe(key("c1", 89));
   });
 
+  it("an emergency stop in ORDERS.json is on the page, and a new snapshot goes out for it", () => {
+    const files = new Map<string, string>([
+      [ORDERS_FILE, JSON.stringify({ version: 1, emergency: { stop: true, reason: "bad deploy" }, orders: [] })],
+      [computerPath("izzit7"), renderComputer(computerFile("izzit7", { state: "emergency", stateReason: "emergency stop: bad deploy" }))],
+    ]);
+    const stopped = uiSnapshot({ status: deriveStatus(readModel(files)), commit: "c1", now: at(1) });
+    expect(stopped.emergency).toBe("bad deploy");
+    expect(stopped.machines[0]).toMatchObject({ state: "emergency", stateReason: "emergency stop: bad deploy" });
+    const calm = uiSnapshot({ status: deriveStatus(fleet()), commit: "c1", now: at(1) });
+    expect(calm.emergency).toBeUndefined();
+    expect(snapshotKey({ ...calm, emergency: "x" })).not.toBe(snapshotKey(calm));
+  });
+
   it("says when a lastSeen is ahead of the reader's clock", () => {
     expect(seenText({ lastSeen: at(7200).toISOString(), heartbeat: 60 }, at(0))).toMatch(/not believed/);
     expect(seenText({ lastSeen: T0_ISO, heartbeat: 60 }, at(2))).toBe("just now (2025-06-01 10:00 UTC)");

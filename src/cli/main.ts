@@ -17,6 +17,7 @@ import { registerLog } from "./commands/log.js";
 import { registerLogs } from "./commands/logs.js";
 import { registerMessages } from "./commands/messages.js";
 import { registerOrder } from "./commands/order.js";
+import { registerPause } from "./commands/pause.js";
 import { registerSecret } from "./commands/secret.js";
 import { registerStatus } from "./commands/status.js";
 import { registerSync } from "./commands/sync.js";
@@ -42,6 +43,7 @@ const COMMANDS: ((program: Command, io: Io) => void)[] = [
   registerLog,
   registerAgent,
   registerTrust,
+  registerPause,
   registerDaemon,
   registerWatch,
   registerCron,

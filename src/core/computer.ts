@@ -76,6 +76,8 @@ const computerSchema = z.object({
   /** What this machine last read of ORDERS.json (git blob id) and whether it was valid. */
   orders: z.object({ seen: z.string(), valid: z.boolean(), error: z.string().optional() }),
   tasks: z.record(z.string(), taskReport),
+  /** Why its state is emergency or suspended (the fleet's emergency stop, a pause). */
+  stateReason: z.string().max(400).optional(),
   /** A one-line summary of the last sync that did something (ran tasks, received messages). */
   lastRun: z.string().optional(),
   /** Set while the machine reports itself stalled: its consecutive failed syncs and the last error. */
@@ -222,6 +224,7 @@ export function canonicalComputer(c: ComputerFile): ComputerFile {
     capabilities: sortedRecord(c.capabilities),
     orders: { seen: c.orders.seen, valid: c.orders.valid, ...(c.orders.error ? { error: c.orders.error } : {}) },
     tasks,
+    ...(c.stateReason ? { stateReason: clip(c.stateReason, 400) } : {}),
     ...(c.lastRun ? { lastRun: c.lastRun } : {}),
     ...(c.health ? { health: { failures: c.health.failures, lastError: c.health.lastError, since: c.health.since } } : {}),
     ...(c.identity ? { identity: { epoch: c.identity.epoch, host: c.identity.host, at: c.identity.at } } : {}),
@@ -284,6 +287,7 @@ export function renderComputer(input: ComputerFile): string {
     "",
     c.orders.valid ? `ORDERS.json: valid (blob \`${c.orders.seen.slice(0, 12)}\`)` : `ORDERS.json: **invalid** (blob \`${c.orders.seen.slice(0, 12)}\`): ${inline(c.orders.error)}`,
     "",
+    ...(c.stateReason ? [`**${c.state}**: ${inline(c.stateReason)}`, ""] : []),
     ...(c.lastRun ? [`Last run: ${inline(c.lastRun)}`, ""] : []),
     ...(c.health ? [`**Stalled**: ${c.health.failures} failed syncs in a row since ${c.health.since}; last error: ${inline(c.health.lastError)}`, ""] : []),
     "## Tasks",

@@ -154,6 +154,23 @@ export const OrdersFileSchema = z
     $schema: z.string().optional().describe("Path or URL of this JSON Schema, for editors."),
     version: z.literal(1).describe("Format version of this file: 1."),
     orders: z.array(OrderSchema).describe("The work to do."),
+    emergency: z
+      .strictObject({
+        stop: z.boolean().describe("true: every machine stops its running tasks and services and starts nothing, until this is removed or false."),
+        reason: z.string().max(300).optional().describe("Why, shown first in STATUS.md and on every machine."),
+      })
+      .optional()
+      .describe("Only in ORDERS.json: the fleet's emergency stop."),
+    pause: z
+      .record(
+        machineName,
+        z.strictObject({
+          reason: z.string().max(300).optional().describe("Why, shown with the machine's state."),
+          stop: z.boolean().optional().describe("true: also stop what it runs now (else it finishes)."),
+        }),
+      )
+      .optional()
+      .describe("Only in ORDERS.json: machines that claim and start nothing new (state suspended), by name."),
   })
   .describe("The work for the machines coordinated by coord: ORDERS.json (people edit it) or coordination/orders/<machine>.json (work that machine delegates).");
 

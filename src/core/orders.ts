@@ -201,6 +201,21 @@ function cycleProblems(edges: Map<string, Edge[]>): Problem[] {
   return out;
 }
 
+/** The fleet controls (core/controls.ts) are a person's: only in ORDERS.json, and `pause` names machines. */
+function controlProblems(doc: Doc): Problem[] {
+  const data = doc.data as Record<string, unknown>;
+  const out: Problem[] = [];
+  for (const key of ["emergency", "pause"] as const)
+    if (doc.file !== "ORDERS.json" && Object.hasOwn(data, key))
+      out.push(problem(doc, [key], `${key} belongs in ORDERS.json (a person's file), not in ${doc.file}; remove it here`));
+  if (isRecord(data.pause))
+    for (const name of Object.keys(data.pause)) {
+      const bad = machineNameProblem(name);
+      if (bad) out.push(problem(doc, ["pause", name], bad));
+    }
+  return out;
+}
+
 // ------------------------------------------------------------------- the API
 
 /**
@@ -270,7 +285,7 @@ function checkFile(file: string, text: string): { doc?: Doc; orders?: Order[]; p
       problems.push(...issueProblems(doc, issue));
     }
   }
-  problems.push(...duplicateKeyProblems(doc, root), ...orderFieldProblems(doc));
+  problems.push(...duplicateKeyProblems(doc, root), ...orderFieldProblems(doc), ...controlProblems(doc));
   const orders = result.success && problems.length === 0 ? result.data.orders.map(toOrder) : undefined;
   return { doc, orders, problems, warnings: envWarnings(doc) };
 }

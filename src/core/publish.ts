@@ -31,6 +31,8 @@ export interface Self {
   refused?: Refusal[];
   /** Its SSH public key, when it signs its commits. */
   key?: string;
+  /** Stopped by the fleet's emergency stop, or paused: the state it publishes, and why. */
+  halt?: { state: "emergency" | "suspended"; reason: string };
 }
 
 /**
@@ -57,7 +59,8 @@ export function ownComputer(self: Self, model: RepoModel, ordersText: string | u
     coord: 1,
     name: self.name,
     uuid: self.uuid,
-    state: Object.values(tasks).some((t) => t.state === "in_progress") ? "working" : "idle",
+    state: self.halt?.state ?? (Object.values(tasks).some((t) => t.state === "in_progress") ? "working" : "idle"),
+    ...(self.halt ? { stateReason: self.halt.reason } : {}),
     lastSeen: now.toISOString(),
     heartbeat: self.heartbeat,
     capabilities: self.capabilities,

@@ -1,6 +1,7 @@
 // The coordination repository as a model: the orders (ORDERS.json and the
 // machines' delegated files) and every machine's file, read from one commit.
 // Broken files are reported and left out, never fixed.
+import { type Controls, readControls } from "./controls.js";
 import { parseComputer, withOwnTables } from "./computer.js";
 import { parsedFile, parseGeneration, recordParsed, touchParsed } from "./parsed.js";
 import { parseMessageFile, type MessageFile } from "./messages.js";
@@ -26,6 +27,8 @@ export interface RepoModel {
   fileProblems: Problem[];
   /** Message files that parse (broken ones are in fileProblems). */
   messageFiles: MessageFile[];
+  /** The fleet controls of ORDERS.json (emergency stop, paused machines), read even when the rest of it is invalid. */
+  controls: Controls;
 }
 
 /**
@@ -137,7 +140,15 @@ function modelOf(files: Map<string, string>): RepoModel {
   }
   const text = files.get(ORDERS_FILE);
   const parsed = readOrders([...(text === undefined ? [] : [{ file: ORDERS_FILE, text }]), ...delegated], machineNames);
-  const rest = { ordersOrigin: parsed.origin, ...(parsed.warnings.length ? { ordersWarnings: parsed.warnings } : {}), computers, machineNames, fileProblems, messageFiles };
+  const rest = {
+    ordersOrigin: parsed.origin,
+    ...(parsed.warnings.length ? { ordersWarnings: parsed.warnings } : {}),
+    computers,
+    machineNames,
+    fileProblems,
+    messageFiles,
+    controls: readControls(text),
+  };
   if (text === undefined) return { ordersProblems: [{ file: ORDERS_FILE, message: "ORDERS.json is missing; run `coord init` or restore it" }, ...parsed.problems], ...rest };
   return { orders: parsed.orders, ordersProblems: parsed.problems, ...rest };
 }

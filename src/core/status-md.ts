@@ -120,6 +120,15 @@ function summary(status: StatusJson, asOf: Date | undefined): string {
 export function renderStatusMd(status: StatusJson): string {
   const asOf = status.asOf ? new Date(status.asOf) : undefined;
   const out: string[] = ["# Fleet status", "", summary(status, asOf), ""];
+  if (status.emergency)
+    out.push(
+      "## 🛑 Emergency stop",
+      "",
+      `**${inline(status.emergency.reason)}**`,
+      "",
+      "Every machine stops its running tasks and starts nothing until `emergency` is removed from `ORDERS.json`.",
+      "",
+    );
   if (status.errors.length) {
     out.push("## ⚠ Errors", "");
     for (const p of status.errors) out.push(`- \`${where(p).replace(/`/g, "'")}\`: ${inline(p.message)}`);
@@ -144,6 +153,8 @@ export function renderStatusMd(status: StatusJson): string {
         machines.map(([name, m]) => [`[${name}](${machineLink(name)})`, PRESENCE_MARK[m.presence] + m.state, lastSeen(m, asOf)]),
       ),
       "",
+      ...machines.filter(([, m]) => m.stateReason).map(([name, m]) => `- ${name} ${m.state}: ${inline(m.stateReason)}`),
+      ...(machines.some(([, m]) => m.stateReason) ? [""] : []),
       "<details><summary>Heartbeats, messages and capabilities</summary>",
       "",
       table(

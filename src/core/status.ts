@@ -26,6 +26,8 @@ export interface MachineStatus {
   messages: { waiting: number; unacked: number };
   /** When it reports itself stalled: why. */
   health?: { failures: number; lastError: string; since: string };
+  /** Why its state is emergency or suspended. */
+  stateReason?: string;
 }
 
 export interface OrderMachineStatus {
@@ -66,6 +68,8 @@ export interface StatusJson {
   coord: 1;
   /** The fleet's time: the newest lastSeen of its machines (absent with none). Presence and offline alerts are as of it. */
   asOf?: string;
+  /** ORDERS.json stops the fleet: why (every machine stops its tasks and starts nothing until it is removed). */
+  emergency?: { reason: string };
   machines: Record<string, MachineStatus>;
   orders: Record<string, OrderStatus>;
   alerts: Alert[];
@@ -337,6 +341,7 @@ function computeStatus(model: RepoModel): StatusJson {
       ordersValid: c.orders.valid,
       messages,
       ...(c.health ? { health: c.health } : {}),
+      ...(c.stateReason ? { stateReason: c.stateReason } : {}),
     };
   }
   let orders: Record<string, OrderStatus>;
@@ -354,6 +359,7 @@ function computeStatus(model: RepoModel): StatusJson {
   return {
     coord: 1,
     ...(asOf ? { asOf: asOf.toISOString() } : {}),
+    ...(model.controls?.emergency ? { emergency: model.controls.emergency } : {}),
     machines,
     orders,
     alerts,

@@ -170,6 +170,8 @@ export function statusText(status: StatusJson, now: Date, opts: ViewOptions = {}
   const machines = Object.entries(status.machines);
   const orders = byAttention(Object.entries(status.orders));
   const out: string[] = [];
+  if (status.emergency)
+    out.push(paint("red", `EMERGENCY STOP: ${status.emergency.reason}`), "  every machine stops its tasks and starts nothing until it is removed from ORDERS.json", "");
   if (machines.length || orders.length) out.push(summaryLine(status, now, paint), "");
   const attention = attentionLines(status, now, paint);
   if (attention.length) out.push(...attention, "");
@@ -210,6 +212,7 @@ export function statusText(status: StatusJson, now: Date, opts: ViewOptions = {}
     );
     for (const [name, m] of machines)
       if (m.health) out.push(paint("red", `${name} is stalled: ${m.health.failures} failed syncs in a row since ${ago(m.health.since, now)}; last error: ${m.health.lastError}`));
+      else if (m.stateReason) out.push(paint("yellow", `${name} is ${m.state}: ${m.stateReason}`));
   }
   out.push("");
   if (orders.length === 0) out.push("No orders.");

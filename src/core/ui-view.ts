@@ -25,6 +25,8 @@ export interface UiMachine {
   heartbeat: string;
   /** This checkout's machine (the one the page sends as). */
   local: boolean;
+  /** Why it is in state emergency or suspended. */
+  stateReason?: string;
   /** Orders it is running now. */
   running: string[];
   messages: { waiting: number; unacked: number };
@@ -67,6 +69,8 @@ export interface UiSnapshot {
   now: string;
   /** Set when the fetch failed: what is shown is the last fetched state. */
   stale?: string;
+  /** ORDERS.json stops the fleet: why. */
+  emergency?: string;
   /** This checkout's machine, when it is one (sending and adding orders need it). */
   local?: string;
   stats: {
@@ -105,6 +109,7 @@ function uiMachine(name: string, m: MachineStatus, status: StatusJson, local: st
     messages: m.messages,
     capabilities: Object.keys(m.capabilities),
     ...(m.health ? { health: clip(m.health.lastError, 300) } : {}),
+    ...(m.stateReason ? { stateReason: clip(m.stateReason, 300) } : {}),
   };
 }
 
@@ -174,6 +179,7 @@ export function uiSnapshot(input: SnapshotInput): UiSnapshot {
     commit: input.commit,
     now: now.toISOString(),
     ...(input.stale ? { stale: input.stale } : {}),
+    ...(status.emergency ? { emergency: status.emergency.reason } : {}),
     ...(input.local ? { local: input.local } : {}),
     stats: { machines: presence, orders: byState, alerts: alerts.length },
     machines,
@@ -189,7 +195,7 @@ export function uiSnapshot(input: SnapshotInput): UiSnapshot {
  * when it changes.
  */
 export function snapshotKey(s: UiSnapshot): string {
-  return JSON.stringify([s.commit, s.now.slice(0, 16), s.stale ?? "", s.machines.map((m) => [m.name, m.presence])]);
+  return JSON.stringify([s.commit, s.now.slice(0, 16), s.stale ?? "", s.emergency ?? "", s.machines.map((m) => [m.name, m.presence])]);
 }
 
 // ------------------------------------------------------------------ an order

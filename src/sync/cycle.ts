@@ -2,6 +2,7 @@
 // and what each tip it reads means for it: whose identity this is, when the
 // other machines were last seen, which of its claims were lost, which running
 // tasks must stop.
+import { type Halt, haltOf, type Pause } from "../core/controls.js";
 import type { Refusal } from "../core/trust.js";
 import type { Observation } from "../core/clock.js";
 import { claimLost, takenOver } from "../core/claims.js";
@@ -101,6 +102,13 @@ export interface Cycle {
   refusals: Refusal[];
   /** This machine's SSH public key (trust.signingKey's .pub), published so that readers can pin it. */
   publicKey?: string;
+  /** coord pause on this machine (.git/coord/pause.json), as the cycle began. */
+  localPause?: Pause;
+}
+
+/** What halts this machine now (the fleet's emergency stop, a pause), as `model` and its local pause say. */
+export function haltNow(c: Cycle, model: RepoModel): Halt | undefined {
+  return haltOf(c.m.config.name, model.controls, c.localPause);
 }
 
 /** Every other machine's lastSeen as the files say. */
@@ -129,7 +137,14 @@ export async function dropLostClaims(c: Cycle, model: RepoModel): Promise<void> 
 
 /** Running tasks whose order was cancelled or re-revved, or whose claim another machine holds now, are stopped. */
 export function stopUnwanted(c: Cycle, model: RepoModel): void {
-  if (!model.orders || c.running.size === 0) return; // the last valid orders stay in force for what already runs
+  if (c.running.size === 0) return;
+  // An emergency stop counts even when the rest of ORDERS.json is invalid.
+  const halt = haltNow(c, model);
+  if (halt?.stopRunning) {
+    for (const task of c.running.values()) task.stop(halt.reason, "failed");
+    return;
+  }
+  if (!model.orders) return; // the last valid orders stay in force for what already runs
   const status = deriveStatus(model);
   for (const [id, task] of c.running) {
     const order = model.orders.orders.find((o) => o.id === id);

@@ -1,6 +1,7 @@
 // Publishing in a sync: this machine's files built on the tip and pushed as a
 // compare-and-swap (built again on the new tip after a rejected push), one
 // publish at a time; the checkout follows what landed.
+import { readPause } from "../state/pause.js";
 import { messagePath } from "../core/messages.js";
 import { ownerOf } from "../core/ownership.js";
 import { ownOrdersFile } from "../state/delegated.js";
@@ -17,7 +18,7 @@ import { type Built, commitOwned, publishWithRetry } from "./cas.js";
 import type { Receipts } from "../core/messages.js";
 import { ownMessageFiles } from "./mail.js";
 import { STALL_AFTER } from "../state/health.js";
-import { type Cycle, checkIdentity, dropLostClaims, fastForward, lastSeenOf, READ_PATHS, stopUnwanted, type SyncResult, withOwnOrders } from "./cycle.js";
+import { type Cycle, checkIdentity, dropLostClaims, fastForward, haltNow, lastSeenOf, READ_PATHS, stopUnwanted, type SyncResult, withOwnOrders } from "./cycle.js";
 
 /**
  * What a publish builds its first try on instead of fetching: the tip just
@@ -46,6 +47,7 @@ export function publishSerial(c: Cycle, first: First, message: string): Promise<
 /** The machine's own file as its journal says, on top of what the remote has. */
 export function buildComputer(c: Cycle, model: RepoModel, ordersText: string | undefined, receipts: Receipts = {}): ComputerFile {
   const { config } = c.m;
+  const halt = haltNow(c, model);
   const self = {
     name: config.name,
     uuid: config.uuid,
@@ -56,6 +58,7 @@ export function buildComputer(c: Cycle, model: RepoModel, ordersText: string | u
     lastRun: c.journal.data.lastRun,
     refused: c.refusals,
     ...(c.publicKey ? { key: c.publicKey } : {}),
+    ...(halt ? { halt: { state: halt.state, reason: halt.reason } } : {}),
     ...(config.epoch > 0 ? { identity: { epoch: config.epoch, host: config.reclaimedOn ?? "", at: config.reclaimedAt ?? "" } } : {}),
   };
   return ownComputer(self, model, ordersText, c.now(), receipts);
@@ -111,6 +114,10 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
   checkIdentity(model, config);
   c.observed = observe(c.observed, lastSeenOf(model, config.name), now());
   await dropLostClaims(c, model);
+  // coord pause (or resume) while tasks run: this publish already says so, and a pause with --stop stops them.
+  const pause = await readPause(c.m.stateDir);
+  if (pause) c.localPause = pause;
+  else delete c.localPause;
   stopUnwanted(c, model);
   result.ordersProblems = model.ordersProblems;
   const own = await ownMessageFiles(c.m, model, now());

@@ -2,6 +2,7 @@
 // The parts: what a cycle works with and what each tip means for it
 // (cycle.ts), claiming and running (work.ts), publishing (push.ts), messages
 // (mail.ts), one task (tasks.ts).
+import { readPause } from "../state/pause.js";
 import { describeRefusal } from "../core/trust.js";
 import { trustedView } from "./trust.js";
 import { publicKeyOf } from "../state/trust.js";
@@ -25,7 +26,7 @@ import { loadParsed, saveParsed } from "../state/parsed.js";
 import { appendLog } from "../state/logs.js";
 import { tryLock, type HeldLock } from "../state/lock.js";
 import { type Machine, openMachine } from "./machine.js";
-import { checkIdentity, crashPoint, type Cycle, lastSeenOf, READ_PATHS, type SyncResult } from "./cycle.js";
+import { checkIdentity, crashPoint, type Cycle, lastSeenOf, READ_PATHS, type SyncResult, haltNow } from "./cycle.js";
 import { receive } from "./mail.js";
 import { commitMessage, type First, lastRead, publish } from "./push.js";
 import { claim, drain, planNow, runAll } from "./work.js";
@@ -201,10 +202,13 @@ async function cycle(
     latestTip: tip,
     latestTipFiles: files,
     ...(await publicKeyOf(config).then((key) => (key ? { publicKey: key } : {}))),
+    ...(await readPause(stateDir).then((pause) => (pause ? { localPause: pause } : {}))),
   };
   const runTasks = opts.run !== false && !opts.dryRun;
   if (!opts.dryRun) await receive(c, model, runTasks);
   const todo = planNow(c, model, view.files);
+  const halt = haltNow(c, model);
+  if (halt && runTasks) log(`${halt.reason}: nothing new starts`);
   result.waiting = todo.waiting.map((w) => ({ id: w.order.id, reason: w.reason }));
   if (opts.dryRun) {
     const describe = describeCommand;

@@ -11,7 +11,7 @@ import { IdentityReclaimed } from "../errors.js";
 import { runOne } from "./tasks.js";
 import { appendLog } from "../state/logs.js";
 import type { HeldLock } from "../state/lock.js";
-import { type Cycle, crashPoint } from "./cycle.js";
+import { type Cycle, crashPoint, haltNow } from "./cycle.js";
 import { buildComputer, type First, lastRead, type Published, publishSerial } from "./push.js";
 import { receive } from "./mail.js";
 
@@ -124,6 +124,8 @@ export async function claim(c: Cycle, claims: Claim[], first: First, replan: (at
 /** The plan, on the fleet as it will look with this machine's journal published. */
 export function planNow(c: Cycle, model: RepoModel, files: Map<string, string>, busy = 0, ownShareOnly = false): Plan {
   if (!model.orders) return { run: [], claim: [], waiting: [] };
+  // Stopped (emergency) or paused: nothing new is claimed or started.
+  if (haltNow(c, model)) return { run: [], claim: [], waiting: [] };
   const { config } = c.m;
   const mine = buildComputer(c, model, files.get(ORDERS_FILE));
   const view = viewWith(model, mine, []);

@@ -53,6 +53,8 @@
     const changed = !snap || snap.commit !== s.commit;
     snap = s;
     $("meta").textContent = `${s.local ? `this machine: ${s.local} · ` : ""}commit ${s.commit.slice(0, 8)} · as of ${utc(s.now)}`;
+    $("emergency").hidden = !s.emergency;
+    $("emergency").textContent = s.emergency ? `Emergency stop: ${s.emergency}. Every machine stops its tasks and starts nothing until it is removed from ORDERS.json.` : "";
     $("stale").hidden = !s.stale;
     $("stale").textContent = s.stale ? `Not current: ${s.stale}` : "";
     renderStats(s);
@@ -91,6 +93,7 @@
           el("div", { class: "muted small" }, `heartbeat ${m.heartbeat}${m.messages.waiting + m.messages.unacked ? ` · messages ${m.messages.waiting} waiting, ${m.messages.unacked} unread` : ""}`),
           m.running.length ? el("div", { class: "small" }, "running ", m.running.join(", ")) : "",
           m.health ? el("div", { class: "small err" }, m.health) : "",
+          m.stateReason ? el("div", { class: "small err" }, m.stateReason) : "",
         ),
       ),
     );
