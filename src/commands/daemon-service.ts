@@ -279,7 +279,13 @@ async function remove(kind: ServiceKind, dt: DaemonTarget, env: NodeJS.ProcessEn
   const crontab = await findOnPath("crontab", env.PATH);
   if (!crontab) return;
   const mark = daemonMarker(dt);
-  const current = tableLines(await readCrontab(crontab, env));
+  let current: string[];
+  try {
+    current = tableLines(await readCrontab(crontab, env));
+  } catch (e) {
+    r.notes.push(`could not look for coord's crontab lines: ${(e as Error).message}`); // the other ways go on
+    return;
+  }
   const ours = current.filter((l) => isOurLine(l, mark));
   if (!ours.length) return;
   r.removed.push(kind);
