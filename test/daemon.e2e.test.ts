@@ -158,8 +158,10 @@ describe("coord daemon", () => {
     expect(again.code, again.err).toBe(0);
     stops.push(() => cli("daemon", "stop", "--dir", dir));
     expect((await readDaemonInfo(stateDir(dir)))!.pid).not.toBe(info.pid);
-    // With no crontab line or timer, doctor counts the running daemon as the schedule.
-    expect((await cli("doctor", "--dir", dir)).out).toMatch(/OK\s+schedule\s+coord daemon, pid \d+/);
+    // With no crontab line, timer or service, doctor counts the running daemon, and warns that a reboot ends it.
+    const doctorOut = (await cli("doctor", "--dir", dir)).out;
+    expect(doctorOut).toMatch(/WARN\s+schedule\s+coord daemon, pid \d+, .*started by hand: it does not start again after a reboot or a crash/);
+    expect(doctorOut).toMatch(/fix: coord daemon install --dir /);
   }, 60_000);
 
   it("keeps syncing while a long task runs: messages are delivered and heartbeats go out meanwhile", async () => {

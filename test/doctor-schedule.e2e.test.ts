@@ -105,7 +105,7 @@ describe("coord doctor", () => {
     expect(sched.fix).toContain("coord cron install");
     expect(doctorExitCode(checks)).toBe(0);
     expect(text).toMatch(/^OK {3}git {7}\d+\.\d+/m);
-    expect(text).toMatch(/^ +fix: coord cron install/m);
+    expect(text).toMatch(/^ +fix: coord daemon install \(or coord cron install\)$/m);
     expect(one(checks, "clock").detail).toMatch(/agrees with beta/);
     expect(one(checks, "agents").detail).toMatch(/supported: claude, codex, opencode, cursor, gemini/);
 

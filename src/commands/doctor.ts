@@ -14,6 +14,7 @@ import { gitDirOf } from "../state/paths.js";
 import { openMachine, type GitMachine } from "../sync/sync.js";
 import { daemonStatus } from "../daemon/daemon.js";
 import { scheduleStatus } from "./schedule.js";
+import { daemonServiceStatus, type ServiceStatus } from "./daemon-service.js";
 import { timings } from "../timings.js";
 
 export type CheckLevel = "OK" | "WARN" | "FAIL";
@@ -228,8 +229,43 @@ async function identity(repo: Repo, tip: string, name: string, uuid: string, dir
   }
 }
 
+/** How the installed daemon (coord daemon install) survives a reboot and a crash; undefined when none is installed. */
+async function survives(dir: string, env: NodeJS.ProcessEnv, svc: ServiceStatus): Promise<Check | undefined> {
+  if (svc.systemd) {
+    const { unit, why, enabled, active, linger } = svc.systemd;
+    const name = `coord daemon: systemd user service ${unit}`;
+    if (why)
+      return warn("schedule", `${name} is installed, but ${why}`, `systemctl --user enable --now ${unit} once the user's systemd runs, or: coord daemon install --kind cron`);
+    if (enabled !== "enabled") return warn("schedule", `${name} is installed but ${enabled}, so it does not start at boot`, `coord daemon install --dir ${dir}`);
+    if (active === "failed")
+      return warn(
+        "schedule",
+        `${name} failed: it exited with an error 5 times in 10 minutes (or with exit code 2), and systemd stopped restarting it`,
+        `journalctl --user -u ${unit} says why; then systemctl --user reset-failed ${unit} && systemctl --user start ${unit}`,
+      );
+    if (active !== "active") return warn("schedule", `${name} is enabled but ${active}`, `systemctl --user start ${unit}`);
+    if (!linger)
+      return warn(
+        "schedule",
+        `${name} runs and is restarted on failure, but starts at login, not at boot (lingering is off)`,
+        `loginctl enable-linger ${env.USER || env.LOGNAME || "$USER"}`,
+      );
+    return ok("schedule", `${name}, enabled and active: started at boot, restarted on failure`);
+  }
+  if (svc.launchd) return ok("schedule", `coord daemon: launchd agent ${svc.launchd.path}: started at login, restarted when it exits with an error`);
+  if (svc.cron) {
+    const name = "coord daemon: crontab lines start it at reboot and every 5 minutes if it died";
+    const daemon = await daemonStatus(dir).catch(() => undefined);
+    if (daemon?.running && daemon.info) return ok("schedule", `${name}; running now (pid ${daemon.info.pid}, schedule ${daemon.info.schedule})`);
+    return warn("schedule", `${name}, but it is not running now`, `coord daemon start --dir ${dir} (and check that cron runs: the lines start it within 5 minutes)`);
+  }
+  return undefined;
+}
+
 async function scheduled(dir: string, env: NodeJS.ProcessEnv): Promise<Check> {
   try {
+    const installed = await survives(dir, env, await daemonServiceStatus(dir, env));
+    if (installed) return installed;
     const s = await scheduleStatus(dir, env);
     if (s.cron && s.systemd)
       return warn(
@@ -241,11 +277,15 @@ async function scheduled(dir: string, env: NodeJS.ProcessEnv): Promise<Check> {
     if (s.systemd) return ok("schedule", `systemd user timer ${s.systemd}`);
     const daemon = await daemonStatus(dir).catch(() => undefined);
     if (daemon?.running && daemon.info)
-      return ok("schedule", `coord daemon, pid ${daemon.info.pid}, schedule ${daemon.info.schedule} (it does not start again after a reboot: coord cron install does)`);
+      return warn(
+        "schedule",
+        `coord daemon, pid ${daemon.info.pid}, schedule ${daemon.info.schedule}, started by hand: it does not start again after a reboot or a crash`,
+        `coord daemon install --dir ${dir} (or coord cron install)`,
+      );
     const why = s.notes.length ? ` (${s.notes.join("; ")})` : "";
-    return warn("schedule", `nothing runs coord sync here on a schedule${why}`, "coord cron install (or coord cron install --systemd)");
+    return warn("schedule", `nothing runs coord sync here on a schedule${why}`, "coord daemon install (or coord cron install)");
   } catch (e) {
-    return warn("schedule", `cannot tell: ${(e as Error).message}`, "coord cron install");
+    return warn("schedule", `cannot tell: ${(e as Error).message}`, "coord daemon install (or coord cron install)");
   }
 }
 

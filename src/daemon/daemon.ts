@@ -270,12 +270,24 @@ const START_TIMEOUT_S = 30;
 
 /** Starts the daemon in the background (a detached process); returns its pid. */
 export async function startDaemon(opts: { dir: string; schedule?: string; jitter?: number }): Promise<number> {
+  return (await ensureDaemon(opts, false)).pid;
+}
+
+/**
+ * Starts the daemon unless one runs for this checkout (what the crontab lines of `coord daemon install` run every
+ * few minutes): `started` false and the running one's pid then, also when another start won the race.
+ * With `ifNotRunning` false, a running daemon is a usage error (exit 2).
+ */
+export async function ensureDaemon(opts: { dir: string; schedule?: string; jitter?: number }, ifNotRunning = true): Promise<{ pid: number; started: boolean }> {
   checkDaemonOptions(opts); // here, not only in the background process
   const stateDir = await stateDirOf(opts.dir);
   await openMachine(opts.dir); // a clear error now rather than in the background
-  if (await daemonRunning(stateDir)) {
-    throw alreadyRunning(opts.dir, await readDaemonInfo(stateDir));
-  }
+  const running = async () => {
+    const info = await readDaemonInfo(stateDir);
+    if (!ifNotRunning) throw alreadyRunning(opts.dir, info);
+    return { pid: info?.pid ?? 0, started: false };
+  };
+  if (await daemonRunning(stateDir)) return running();
   const out = openSync(paths(stateDir).out, "a");
   const args = [CLI_PATH, "daemon", "run", "--dir", opts.dir];
   if (opts.schedule) args.push("--schedule", opts.schedule);
@@ -287,8 +299,10 @@ export async function startDaemon(opts: { dir: string; schedule?: string; jitter
   const deadline = Date.now() + START_TIMEOUT_S * 1000;
   while (Date.now() < deadline) {
     const info = await readDaemonInfo(stateDir);
-    if (info && info.pid === child.pid && !info.stoppedAt) return child.pid!;
+    if (info && info.pid === child.pid && !info.stoppedAt) return { pid: child.pid!, started: true };
     const code = await Promise.race([exited, new Promise<"wait">((r) => setTimeout(() => r("wait"), 100))]);
+    // Another start took the lock first (two crontab lines at the same minute): that one runs.
+    if (code === EXIT.USAGE && (await daemonRunning(stateDir))) return running();
     if (code !== "wait") throw new CoordError(`the daemon exited at once (code ${code}); see ${paths(stateDir).out}`, EXIT.FAILURE);
   }
   throw new CoordError(`the daemon did not start within ${START_TIMEOUT_S} s; see ${paths(stateDir).out}`, EXIT.FAILURE);

@@ -1,5 +1,6 @@
 import { type Command, Option } from "commander";
-import { daemonStatus, runDaemon, startDaemon, stopDaemon } from "../../daemon/daemon.js";
+import { daemonStatus, ensureDaemon, runDaemon, startDaemon, stopDaemon } from "../../daemon/daemon.js";
+import { daemonService, formatService, SERVICE_KINDS, type ServiceKind } from "../../commands/daemon-service.js";
 import { resolveDir } from "../dir.js";
 import { dirOption, examples, type Io, stamped } from "../shared.js";
 
@@ -14,11 +15,12 @@ export function registerDaemon(program: Command, io: Io): void {
     .addOption(dirOption())
     .addOption(scheduleOption())
     .addOption(jitterOption())
+    .option("--if-not-running", "with a daemon already running for the checkout, exit 0 and say nothing (what the crontab lines of coord daemon install run)")
     .addHelpText("after", examples("coord daemon start", 'coord daemon start --schedule "*/2 * * * *"', "coord daemon start --dir ~/fleet --jitter 60"))
-    .action(async (o: { dir?: string; schedule?: string; jitter?: string }) => {
+    .action(async (o: { dir?: string; schedule?: string; jitter?: string; ifNotRunning?: boolean }) => {
       const dir = await resolveDir(o.dir);
-      const pid = await startDaemon({ dir, ...(o.schedule ? { schedule: o.schedule } : {}), ...(o.jitter !== undefined ? { jitter: Number(o.jitter) } : {}) });
-      io.out(`coord daemon started (pid ${pid}); coord daemon status shows what it does, coord logs -f follows it`);
+      const r = await ensureDaemon({ dir, ...(o.schedule ? { schedule: o.schedule } : {}), ...(o.jitter !== undefined ? { jitter: Number(o.jitter) } : {}) }, !!o.ifNotRunning);
+      if (r.started) io.out(`coord daemon started (pid ${r.pid}); coord daemon status shows what it does, coord logs -f follows it`);
     });
   daemon
     .command("stop")
@@ -68,6 +70,41 @@ export function registerDaemon(program: Command, io: Io): void {
         else if (i.nextSync) io.out(`next sync: ${i.nextSync}`);
       }
     });
+  for (const action of ["install", "uninstall"] as const) {
+    const cmd = daemon
+      .command(action)
+      .description(
+        action === "install"
+          ? "keep the daemon running across reboots and crashes: a systemd user service (Restart=on-failure), a launchd agent on macOS, or crontab lines where neither runs"
+          : "remove what coord daemon install wrote for this checkout, and stop the daemon it ran",
+      )
+      .addOption(dirOption())
+      .option("--dry-run", "show what would be written and run; change nothing");
+    if (action === "install")
+      cmd
+        .addOption(scheduleOption())
+        .addOption(jitterOption())
+        .addOption(new Option("--kind <kind>", "the way, instead of the one this system offers").choices([...SERVICE_KINDS]));
+    cmd
+      .addHelpText(
+        "after",
+        action === "install"
+          ? examples("coord daemon install", 'coord daemon install --schedule "*/2 * * * *" --dry-run', "coord daemon install --kind cron")
+          : examples("coord daemon uninstall", "coord daemon uninstall --dry-run"),
+      )
+      .action(async (o: { dir?: string; schedule?: string; jitter?: string; kind?: ServiceKind; dryRun?: boolean }) => {
+        const jitter = o.jitter !== undefined ? Number(o.jitter) : undefined;
+        const r = await daemonService({
+          dir: await resolveDir(o.dir),
+          action,
+          ...(o.kind ? { kind: o.kind } : {}),
+          ...(o.schedule ? { schedule: o.schedule } : {}),
+          ...(jitter !== undefined ? { jitter } : {}),
+          ...(o.dryRun ? { dryRun: true } : {}),
+        });
+        io.out(formatService(r));
+      });
+  }
   daemon
     .command("run", { hidden: true })
     .description("the daemon in the foreground (what start runs in the background)")

@@ -38,7 +38,7 @@ export function registerInit(program: Command, io: Io): void {
       io.out(
         `${r.reclaimed ? "reclaimed" : "registered"} machine ${r.name} (${r.uuid}) in ${r.dir}` +
           (r.scaffolded ? "\nthe remote was empty: scaffolded ORDERS.json, STATUS files and the schema" : "") +
-          (o.cron || o.systemd ? "" : `\nnext: coord cron install --dir ${r.dir}   (or coord daemon start --dir ${r.dir})`),
+          (o.cron || o.systemd ? "" : `\nnext: coord daemon install --dir ${r.dir}   (or coord cron install --dir ${r.dir})`),
       );
     });
 }

@@ -110,17 +110,7 @@ export function checkSchedule(schedule: string): string {
   return s;
 }
 
-/** Plain words need no quoting in a shell or a unit file. */
-export const PLAIN = /^[A-Za-z0-9_/.,:@+=-]+$/;
-
-/** A template with its {{placeholders}} filled. */
-export function fill(text: string, values: Record<string, string>): string {
-  return text.replace(/\{\{(\w+)\}\}/g, (all, key: string) => {
-    const v = values[key];
-    if (v === undefined) throw new Error(`template placeholder ${all} has no value`);
-    return v;
-  });
-}
+export { fill, PLAIN } from "../../core/service-text.js";
 
 // ---------------------------------------------------------------- running commands
 

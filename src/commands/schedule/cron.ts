@@ -4,12 +4,8 @@ import { join } from "node:path";
 import { CoordError, EXIT } from "../../errors.js";
 import { CRON_LOG } from "../../state/logs.js";
 import { template } from "../../templates.js";
-import { fill, findOnPath, firstLine, marker, PLAIN, runCommand, type ScheduleOptions, type ScheduleResult, type Target } from "./common.js";
-
-/** One word for /bin/sh. */
-function shQuote(s: string): string {
-  return PLAIN.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
+import { shQuote } from "../../core/service-text.js";
+import { fill, findOnPath, firstLine, marker, runCommand, type ScheduleOptions, type ScheduleResult, type Target } from "./common.js";
 
 async function cronLine(t: Target, schedule: string): Promise<string> {
   const text = await template("cron/coord.crontab");
@@ -34,11 +30,11 @@ async function cronLine(t: Target, schedule: string): Promise<string> {
 }
 
 /** Whether a crontab line is the active line of this marker. */
-function isOurLine(line: string, mark: string): boolean {
+export function isOurLine(line: string, mark: string): boolean {
   return !line.trimStart().startsWith("#") && line.trimEnd().endsWith(`# ${mark}`);
 }
 
-async function crontabCommand(env: NodeJS.ProcessEnv): Promise<string> {
+export async function crontabCommand(env: NodeJS.ProcessEnv): Promise<string> {
   const crontab = await findOnPath("crontab", env.PATH);
   if (!crontab)
     throw new CoordError("no crontab command on PATH; install cron (for example apt install cron), or use a systemd user timer: coord cron install --systemd", EXIT.FAILURE);
@@ -46,7 +42,7 @@ async function crontabCommand(env: NodeJS.ProcessEnv): Promise<string> {
 }
 
 /** The user's crontab ("" when there is none yet). */
-async function readCrontab(crontab: string, env: NodeJS.ProcessEnv): Promise<string> {
+export async function readCrontab(crontab: string, env: NodeJS.ProcessEnv): Promise<string> {
   const r = await runCommand(crontab, ["-l"], env).catch((e: Error) => {
     throw new CoordError(`could not run ${crontab} -l: ${e.message}`, EXIT.FAILURE);
   });
@@ -55,18 +51,18 @@ async function readCrontab(crontab: string, env: NodeJS.ProcessEnv): Promise<str
   throw new CoordError(`${crontab} -l failed: ${firstLine(r.stderr) || `exit code ${r.code}`}`, EXIT.FAILURE);
 }
 
-async function writeCrontab(crontab: string, env: NodeJS.ProcessEnv, table: string): Promise<void> {
+export async function writeCrontab(crontab: string, env: NodeJS.ProcessEnv, table: string): Promise<void> {
   const r = await runCommand(crontab, ["-"], env, table).catch((e: Error) => {
     throw new CoordError(`could not run ${crontab} -: ${e.message}`, EXIT.FAILURE);
   });
   if (r.code !== 0) throw new CoordError(`${crontab} - refused the new crontab: ${firstLine(r.stderr) || `exit code ${r.code}`}; nothing was changed`, EXIT.FAILURE);
 }
 
-function tableLines(table: string): string[] {
+export function tableLines(table: string): string[] {
   return table === "" ? [] : table.replace(/\n$/, "").split("\n");
 }
 
-const joinTable = (lines: string[]) => (lines.length ? lines.join("\n") + "\n" : "");
+export const joinTable = (lines: string[]) => (lines.length ? lines.join("\n") + "\n" : "");
 
 export async function cron(opts: ScheduleOptions, t: Target, schedule: string, env: NodeJS.ProcessEnv): Promise<ScheduleResult> {
   const line = await cronLine(t, schedule);

@@ -5,7 +5,8 @@ import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { CoordError, EXIT } from "../../errors.js";
 import { template } from "../../templates.js";
-import { checkSchedule, fill, findOnPath, firstLine, marker, PLAIN, runCommand, type ScheduleFile, type ScheduleOptions, type ScheduleResult, type Target } from "./common.js";
+import { unitWord } from "../../core/service-text.js";
+import { checkSchedule, fill, findOnPath, firstLine, marker, runCommand, type ScheduleFile, type ScheduleOptions, type ScheduleResult, type Target } from "./common.js";
 
 /** The [Timer] lines for a cron schedule, done the simple way: every N minutes or hours. */
 export function timerLines(schedule: string): string[] {
@@ -22,12 +23,6 @@ export function timerLines(schedule: string): string[] {
       `"${schedule}" is none of them: use cron (without --systemd) or write the timer yourself`,
     EXIT.USAGE,
   );
-}
-
-/** One word of a systemd ExecStart= line (specifiers and variables escaped). */
-function unitWord(s: string): string {
-  const word = PLAIN.test(s) ? s : `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
-  return word.replace(/%/g, "%%").replace(/\$/g, () => "$$");
 }
 
 export function unitDir(env: NodeJS.ProcessEnv): string {

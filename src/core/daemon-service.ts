@@ -1,0 +1,78 @@
+// The daemon kept running by the system (coord daemon install): the names and
+// the text of a systemd user unit, a launchd plist, or the crontab lines of
+// the fallback. Pure: the templates come in as text, the files go out as text.
+import { createHash } from "node:crypto";
+import { fill, shQuote, templateLines, unitWord, xmlText } from "./service-text.js";
+
+/** What the installed daemon runs: this checkout, as this machine, with this node and coord. */
+export interface DaemonTarget {
+  machine: string;
+  /** The checkout's absolute real path. */
+  checkout: string;
+  /** The checkout's state directory (.git/coord): daemon.out lives there. */
+  stateDir: string;
+  node: string;
+  cli: string;
+  /** PATH as the installing shell had it: git and agent CLIs are found as from there. */
+  path: string;
+  /** The daemon's schedule and jitter, when not the defaults. */
+  schedule?: string;
+  jitter?: number;
+}
+
+/** `<machine>-<8 hex of the checkout>`: two checkouts (of two fleets) never share a unit. */
+export function serviceId(t: Pick<DaemonTarget, "machine" | "checkout">): string {
+  return `${t.machine}-${createHash("sha256").update(t.checkout).digest("hex").slice(0, 8)}`;
+}
+
+export const daemonUnitName = (t: Pick<DaemonTarget, "machine" | "checkout">) => `coord-daemon-${serviceId(t)}.service`;
+export const launchdLabel = (t: Pick<DaemonTarget, "machine" | "checkout">) => `dev.coord.daemon.${serviceId(t)}`;
+/** How the unit file and the crontab lines say whose they are. */
+export const daemonMarker = (t: Pick<DaemonTarget, "machine" | "checkout">) => `coord-daemon:${t.machine}:${t.checkout}`;
+
+/** The daemon's options after `--dir <checkout>`. */
+function options(t: DaemonTarget): string[] {
+  return [...(t.schedule ? ["--schedule", t.schedule] : []), ...(t.jitter !== undefined ? ["--jitter", String(t.jitter)] : [])];
+}
+
+/** The command of the unit and the plist: the daemon in the foreground. */
+export function daemonRunArgs(t: DaemonTarget): string[] {
+  return [t.node, t.cli, "daemon", "run", "--dir", t.checkout, ...options(t)];
+}
+
+export function daemonUnitText(template: string, t: DaemonTarget): string {
+  return fill(template, {
+    machine: t.machine,
+    marker_checkout: t.checkout,
+    unit: daemonUnitName(t),
+    description: `${t.checkout} (machine ${t.machine})`.replace(/%/g, "%%"),
+    path: t.path.replace(/%/g, "%%"),
+    exec: daemonRunArgs(t).map(unitWord).join(" "),
+  });
+}
+
+export function launchdPlistText(template: string, t: DaemonTarget, log: string): string {
+  return fill(template, {
+    label: xmlText(launchdLabel(t)),
+    arguments: daemonRunArgs(t)
+      .map((a) => `\t\t<string>${xmlText(a)}</string>`)
+      .join("\n"),
+    path: xmlText(t.path),
+    checkout: xmlText(t.checkout),
+    log: xmlText(log),
+  });
+}
+
+/** The crontab lines (at reboot, and every 5 minutes if it died) that start the daemon unless one runs. */
+export function daemonCronLines(template: string, t: DaemonTarget, log: string): string[] {
+  const start = [t.node, t.cli, "daemon", "start", "--if-not-running", "--dir", t.checkout, ...options(t)].map(shQuote).join(" ");
+  const values = { start: `PATH=${shQuote(t.path)} ${start} >> ${shQuote(log)} 2>&1`, machine: t.machine, marker_checkout: t.checkout };
+  return templateLines(template).map((l) => fill(l, values));
+}
+
+/** Why a value cannot go into a crontab line or unit file, or undefined. */
+export function daemonTargetProblem(t: DaemonTarget): string | undefined {
+  if (/[\n\r%]/.test(t.path)) return "PATH has a newline or a %, which a crontab line cannot hold; run coord daemon install from a shell whose PATH has none";
+  if (t.schedule !== undefined && /[\n\r%]/.test(t.schedule)) return `--schedule ${JSON.stringify(t.schedule)} has a newline or a %`;
+  return undefined;
+}
