@@ -11,6 +11,7 @@ import { inject } from "vitest";
 import { hubCreate } from "../src/commands/hub.js";
 import { init } from "../src/commands/init.js";
 import { main } from "../src/cli/main.js";
+import { parseComputer } from "../src/core/computer.js";
 
 const run = promisify(execFile);
 export const CLI = join(import.meta.dirname, "..", "dist", "coord.mjs");
@@ -116,6 +117,11 @@ export async function personCommit(fleet: Fleet, path: string, text: string, mes
       await new Promise((r) => setTimeout(r, 50 * attempt)); // a machine is pushing right now
     }
   }
+}
+
+/** The reasons of the refusals a machine file publishes (trust.refused), read as coord reads the file. */
+export function refusedReasons(computerText: string, name: string): string[] {
+  return (parseComputer(computerText, name).trust?.refused ?? []).map((r) => r.reason);
 }
 
 /** A file at the hub's tip. */
