@@ -123,6 +123,7 @@ export async function drainDaemons() {
     const took = Date.now() - pushedAt;
     const dead = daemons.filter((d) => !d.running()).length;
     await Promise.all(daemons.map((d) => d.stop()));
+    if (process.env.KEEP_LOGS) { const { cpSync } = await import("node:fs"); const { writeFileSync } = await import("node:fs"); names.forEach((n, i) => { cpSync(`${dirs[n]}/.git/coord/coord.log`, `${process.env.KEEP_LOGS}/${n}.log`); writeFileSync(`${process.env.KEEP_LOGS}/${n}.out`, daemons[i].output()); }); console.error("pushedAt", new Date(pushedAt).toISOString()); }
     const ideal = (count * 1000) / names.length;
     const goal = 2 * ideal + interval * 1000;
     return {
