@@ -149,7 +149,7 @@ export function stopUnwanted(c: Cycle, model: RepoModel): void {
   for (const [id, task] of c.running) {
     const order = model.orders.orders.find((o) => o.id === id);
     if (!order || order.cancelled || order.rev !== task.order.rev) task.stop(order?.cancelled ? "cancelled in ORDERS.json" : "its order was removed or re-revved", "cancelled");
-    else if (takenOver(order, c.m.config.name, status, c.now(), c.m.config.claimLease, c.observed)) task.stop("another machine took over its claim", "failed");
+    else if (takenOver(order, c.m.config.name, status, c.now(), c.m.config.claimLease, c.observed, task.order.slot)) task.stop("another machine took over its claim", "failed");
   }
 }
 

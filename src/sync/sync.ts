@@ -163,7 +163,7 @@ async function cycle(
   for (const r of repaired) result.warnings.push(`the checkout: ${r}`);
   const journal = await Journal.open(stateDir);
   if (!opts.dryRun) {
-    for (const [id, t] of Object.entries(journal.tasks)) if (t.state === "in_progress" && t.pid) await killOrphan(t.pid, taskMarker(config.name, id, t.rev, t.attempts));
+    for (const [id, t] of Object.entries(journal.tasks)) if (t.state === "in_progress" && t.pid) await killOrphan(t.pid, taskMarker(config.name, id, t, t.attempts));
     result.interrupted = await journal.recoverInterrupted(now());
     for (const id of result.interrupted) log(`${id}: was interrupted (coord stopped while it ran); reported failed`);
   }
