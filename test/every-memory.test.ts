@@ -5,6 +5,7 @@
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { orderText } from "../src/core/terminal.js";
 import { readQuiet } from "../src/state/quiet.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
 
@@ -51,7 +52,15 @@ describe("recurring orders on the in-memory hub", () => {
     expect(status.orders.nightly.machines.a).toMatchObject({ state: "completed", slot: slot(5) });
     const file = (await f.model()).computers.get("a")!;
     expect(file.tasks.nightly).toMatchObject({ slot: slot(5), state: "completed", attempts: 1 });
-    expect((await f.files()).get("STATUS.md")).toContain("0 3 * * * (UTC)");
+    const d = (n: number) => `${slot(n).slice(0, 16).replace("T", " ")} UTC`;
+    expect((await f.files()).get("STATUS.md")).toContain(`- \`nightly\` every \`0 3 * * * (UTC)\`: last run ${d(5)} (completed) · next ${d(6)}`);
+    // coord status --order, at the reader's clock: the last run, and the next (or a slot due and not run yet).
+    const order = (await f.model()).orders!.orders[0]!;
+    const view = orderText("nightly", status, at(5, 11), { order });
+    expect(view).toMatch(new RegExp(`last run +the slot of ${d(5)}: completed`));
+    expect(view).toMatch(new RegExp(`next run +in 16 h \\(${d(6)}\\)`));
+    expect(view).toMatch(/SLOT/);
+    expect(orderText("nightly", status, at(6, 4), { order })).toMatch(new RegExp(`next run +due now: the slot of ${d(6)} runs at the next sync of each machine`));
   });
 
   it("an ALL order: each machine runs each slot once; one back from an outage runs the latest it missed, once", async () => {

@@ -84,6 +84,12 @@ function machinesCell(o: OrderStatus): string {
     .join("; ");
 }
 
+/** A recurring order: its schedule, its last run (the latest slot a machine ran, and how it went) and its next. */
+export function recurringLine(id: string, o: OrderStatus): string {
+  const last = o.slot ? `last run ${utcText(o.slot)} (${o.state.replace("_", " ")})` : "not run yet";
+  return `- \`${id}\` every \`${inline(o.every ?? "")}\`: ${last}${o.next ? ` · next ${utcText(o.next)}` : ""}`;
+}
+
 /** Why orders are not moving, or failed: one line per reason (the table keeps narrow). */
 function notes(orders: [string, OrderStatus][]): string[] {
   const out: string[] = [];
@@ -179,6 +185,8 @@ export function renderStatusMd(status: StatusJson): string {
     );
     const why = notes(orders);
     if (why.length) out.push(...why, "");
+    const recurring = orders.filter(([, o]) => o.every);
+    if (recurring.length) out.push("Recurring orders:", "", ...recurring.map(([id, o]) => recurringLine(id, o)), "");
   }
   out.push(
     "---",
