@@ -65,7 +65,7 @@ function failures(status: StatusJson): string[] {
     for (const [name, m] of Object.entries(o.machines)) {
       if (m.state !== "failed") continue;
       const why = m.reason ?? (m.exitCode !== null ? `exit ${m.exitCode}` : "failed");
-      const next = m.retriesExhausted ? "no retries left" : m.retryAt ? `retry at ${m.retryAt}` : "a retry waits";
+      const next = m.retriesExhausted ? "no retries left" : m.retryAt ? `retry at ${m.retryAt}` : o.every ? "the next run replaces the retry" : "a retry waits";
       out.push(`**${id}** on [${name}](${machineLink(name, id)}): ${inline(why)} · attempt ${m.attempts}, ${next}`, "");
       if (m.output) out.push("<details><summary>last lines of output</summary>", "", fence(m.output), "", "</details>", "");
     }

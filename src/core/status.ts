@@ -229,11 +229,13 @@ function gone(model: RepoModel, name: string, seconds: number): boolean {
 /** A "to: ANY" order: the machines that claimed it, and one summary; the live claim's holder. */
 function anyStatus(order: Order, model: RepoModel, block: ReturnType<typeof dependencyBlock>): OrderStatus {
   const machines: Record<string, OrderMachineStatus> = {};
-  // A recurring order: the reports of the latest slot reported (each slot is claimed and run once in the fleet).
+  // A recurring order: the reports of the latest slot reported (each slot is claimed and run once in the fleet). A slot
+  // after its machine's own lastSeen was never run by it (a slot runs once due, and lastSeen is published after): not counted.
   let latest: string | undefined;
   for (const c of model.computers.values()) {
     const report = own(c.tasks, order.id);
-    if (order.every && report?.rev === order.rev && report.slot && (latest === undefined || report.slot > latest)) latest = report.slot;
+    if (!order.every || report?.rev !== order.rev || !report.slot || !(Date.parse(report.slot) <= Date.parse(c.lastSeen))) continue;
+    if (latest === undefined || report.slot > latest) latest = report.slot;
   }
   for (const [name, c] of model.computers) {
     const report = own(c.tasks, order.id);
