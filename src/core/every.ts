@@ -203,14 +203,14 @@ function setsOf(r: Recurrence): CronSets | undefined {
   return sets;
 }
 
-/** The slots after `from` and at or before `to` (ms), ascending, at most `max`. */
+/** The slots after `from` and at or before `to` (ms), ascending, at most `max`, within 8 years of `from`. */
 export function slotsBetween(r: Recurrence, from: number, to: number, max = MAX_LISTED): number[] {
   const sets = setsOf(r);
   if (!sets || !(to > from)) return [];
   const tz = r.timezone ?? DEFAULT_TIMEZONE;
   const out: number[] = [];
   const last = localDay(tz, to) + DAY;
-  for (let day = localDay(tz, from) - DAY; day <= last && out.length < max; day += DAY)
+  for (let day = localDay(tz, from) - DAY, n = 0; day <= last && out.length < max && n < SEARCH_DAYS; day += DAY, n++)
     for (const t of daySlots(sets, tz, day)) if (t > from && t <= to && out.length < max && t !== out[out.length - 1]) out.push(t);
   return out;
 }
