@@ -45,6 +45,10 @@ describe("recurring orders on the in-memory hub", () => {
     expect((await f.sync("a", { now: clock(at(5, 10)) })).ran.map((t) => t.id)).toEqual(["nightly"]);
     expect((await f.sync("a", { now: clock(at(5, 11)) })).ran).toEqual([]);
     expect(await lines(log)).toEqual([slot(1), slot(2), slot(5)]);
+    // coord.log: each attempt with its slot; a dry run says which slot would run.
+    const records = (await lines(join(f.m("a").stateDir, "coord.log"))).map((l) => JSON.parse(l)).filter((r) => r.kind === "task");
+    expect(records.map((r) => r.slot)).toEqual([slot(1), slot(2), slot(5)]);
+    expect((await f.sync("a", { now: clock(at(6, 4)), dryRun: true })).wouldRun).toEqual([expect.objectContaining({ id: "nightly", slot: slot(6), attempt: 1 })]);
 
     // Published: the last slot run and its result; the next slot.
     const status = await f.status();

@@ -25,7 +25,7 @@ export interface SyncResult {
   skipped: boolean;
   /** Tasks run (or, with dryRun, that would run). */
   ran: TaskOutcome[];
-  wouldRun: { id: string; rev: number; attempt: number; command: string; claim?: boolean }[];
+  wouldRun: { id: string; rev: number; slot?: string; attempt: number; command: string; claim?: boolean }[];
   waiting: { id: string; reason: string }[];
   interrupted: string[];
   /** Messages delivered to this machine in this sync (ids), and those its onMessage hook acknowledged. */

@@ -213,8 +213,15 @@ async function cycle(
   if (opts.dryRun) {
     const describe = describeCommand;
     result.wouldRun = [
-      ...todo.run.map((o) => ({ id: o.id, rev: o.rev, attempt: nextAttempt(o, own(journal.tasks, o.id)), command: describe(o) })),
-      ...todo.claim.map((cl) => ({ id: cl.order.id, rev: cl.order.rev, attempt: cl.attempt, command: describe(cl.order), claim: true })),
+      ...todo.run.map((o) => ({ id: o.id, rev: o.rev, ...(o.slot ? { slot: o.slot } : {}), attempt: nextAttempt(o, own(journal.tasks, o.id)), command: describe(o) })),
+      ...todo.claim.map((cl) => ({
+        id: cl.order.id,
+        rev: cl.order.rev,
+        ...(cl.order.slot ? { slot: cl.order.slot } : {}),
+        attempt: cl.attempt,
+        command: describe(cl.order),
+        claim: true,
+      })),
     ];
     return {};
   }

@@ -252,6 +252,7 @@ export async function runAll(c: Cycle, tasks: { order: Order; attempt?: number }
             machine: config.name,
             id: order.id,
             rev: order.rev,
+            ...(order.slot ? { slot: order.slot } : {}),
             attempt: t?.attempts ?? 1,
             state: outcome.state,
             exitCode: outcome.exitCode,
