@@ -649,6 +649,84 @@ describe("plan", () => {
     expect(planFor([order({ id: "a", to: "izzit7", rev: 1 })], { a: report({ rev: 2 }) })).toEqual(nothing);
   });
 
+  describe("recurring orders (every): the run is the latest slot at or before now", () => {
+    // T0 is 10:00 UTC: the slot of "0 * * * *" due is 10:00.
+    const S9 = "2025-06-01T09:00:00.000Z";
+    const S10 = "2025-06-01T10:00:00.000Z";
+    const S11 = "2025-06-01T11:00:00.000Z";
+    const hourly = (over: Partial<Order> = {}) => order({ id: "h", to: "izzit7", every: "0 * * * *", ...over });
+    const cases: { name: string; order: Order; journal?: TaskReport; run?: { slot: string; attempt: number }; waiting?: string }[] = [
+      { name: "never ran: the slot due", order: hourly(), run: { slot: S10, attempt: 1 } },
+      { name: "ran without a slot (every added since): the slot due", order: hourly(), journal: report(), run: { slot: S10, attempt: 1 } },
+      { name: "ran the previous slot: the slot due", order: hourly(), journal: report({ slot: S9 }), run: { slot: S10, attempt: 1 } },
+      { name: "ran the slot due: nothing", order: hourly(), journal: report({ slot: S10 }) },
+      { name: "ran a later slot (its clock was ahead): nothing", order: hourly(), journal: report({ slot: S11 }) },
+      {
+        name: "the previous slot failed with a retry left: the slot due, attempt 1",
+        order: hourly({ retries: 1 }),
+        journal: report({ slot: S9, state: "failed", exitCode: 1 }),
+        run: { slot: S10, attempt: 1 },
+      },
+      {
+        name: "the slot due failed with a retry left: its retry",
+        order: hourly({ retries: 1 }),
+        journal: report({ slot: S10, state: "failed", exitCode: 1 }),
+        run: { slot: S10, attempt: 2 },
+      },
+      { name: "the slot due failed for good: nothing", order: hourly(), journal: report({ slot: S10, state: "failed", exitCode: 1 }) },
+      {
+        name: "the previous slot still runs: waits for it",
+        order: hourly(),
+        journal: report({ slot: S9, state: "in_progress", finishedAt: undefined }),
+        waiting: `the run of ${S9} still runs`,
+      },
+      { name: "a bumped rev: the slot due again", order: hourly({ rev: 2 }), journal: report({ slot: S10 }), run: { slot: S10, attempt: 1 } },
+      { name: "notBefore after the last slot: the first run waits", order: hourly({ notBefore: "2025-06-01T10:30:00Z" }), waiting: `first run at ${S11}` },
+      { name: "every removed after a slot ran: nothing", order: order({ id: "h", to: "izzit7" }), journal: report({ slot: S10 }) },
+    ];
+    it.each(cases)("$name", (c) => {
+      const p = planFor([c.order], c.journal ? { h: c.journal } : {});
+      expect(p.run.map((o) => ({ slot: o.slot, attempt: nextAttempt(o, c.journal) }))).toEqual(c.run ? [c.run] : []);
+      expect(p.waiting.map((w) => w.reason)).toEqual(c.waiting ? [c.waiting] : []);
+    });
+
+    /** An ANY order as the fleet's files say: soda-yeti's report, and this machine's journal. */
+    const anyCases: { name: string; theirs?: TaskReport; mine?: TaskReport; claim?: { slot: string; attempt: number }; waiting?: string }[] = [
+      { name: "nobody ran it: claim the slot due", claim: { slot: S10, attempt: 1 } },
+      { name: "another machine ran the previous slot: claim the slot due, attempt 1", theirs: report({ slot: S9, attempts: 2 }), claim: { slot: S10, attempt: 1 } },
+      { name: "another machine completed the slot due: nothing", theirs: report({ slot: S10 }) },
+      { name: "another machine failed the slot due for good: nothing", theirs: report({ slot: S10, state: "failed", exitCode: 1 }) },
+      { name: "another machine holds the slot due: wait", theirs: report({ slot: S10, state: "assigned", finishedAt: undefined, lease: 900 }), waiting: "claimed by soda-yeti" },
+      {
+        name: "another machine still runs the previous slot: wait for it",
+        theirs: report({ slot: S9, state: "in_progress", finishedAt: undefined, lease: 900 }),
+        waiting: `the run of ${S9} still runs on soda-yeti`,
+      },
+      {
+        name: "this machine ran the previous slot, another the one before: claim",
+        theirs: report({ slot: "2025-06-01T08:00:00.000Z" }),
+        mine: report({ slot: S9 }),
+        claim: { slot: S10, attempt: 1 },
+      },
+      { name: "a later slot was reported (a clock ahead): nothing", theirs: report({ slot: S11, startedAt: S11 }) },
+    ];
+    it.each(anyCases)("ANY: $name", (c) => {
+      const o = order({ id: "h", to: "ANY", every: "0 * * * *" });
+      const mine = c.mine ? { h: c.mine } : {};
+      const later = "2025-06-01T11:30:00.000Z";
+      const computers = machines.map((name) =>
+        computer(name, {
+          ...(name === "izzit7" ? { tasks: mine } : {}),
+          ...(name === "soda-yeti" && c.theirs ? { tasks: { h: c.theirs }, ...(c.theirs.slot === S11 ? { lastSeen: later } : {}) } : {}),
+        }),
+      );
+      const model = { ...modelOf([o], "izzit7", mine), computers: new Map(computers.map((x) => [x.name, x])) };
+      const p = plan(inputFor([o], mine, "izzit7", { status: deriveStatus(model) }));
+      expect(p.claim.map((cl) => ({ slot: cl.order.slot, attempt: cl.attempt }))).toEqual(c.claim ? [c.claim] : []);
+      expect(p.waiting.map((w) => w.reason)).toEqual(c.waiting ? [c.waiting] : []);
+    });
+  });
+
   it("retries a failed task while attempts < retries + 1, after retryBackoff seconds doubled per attempt", () => {
     const o = order({ id: "flaky", to: "izzit7", retries: 2 });
     const failed = (attempts: number) => ({ flaky: report({ state: "failed", exitCode: 1, attempts }) });

@@ -58,7 +58,7 @@ it("ANY: a holder that cannot publish stops its task before another machine may 
     );
     expect(taken.ran[0]).toMatchObject({ id: "train" });
     const overlap = await readFile(join(d, "overlap"), "utf8").catch(() => "");
-    await killOrphan(entry.pid!, taskMarker("izzit7", "train", entry.rev, entry.attempts)); // only while it is that task
+    await killOrphan(entry.pid!, taskMarker("izzit7", "train", entry, entry.attempts)); // only while it is that task
     expect(overlap).toBe(""); // izzit7's task was still running when soda-yeti started it
   } finally {
     holder.kill("SIGKILL");

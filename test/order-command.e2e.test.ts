@@ -63,12 +63,15 @@ describe("coord order (a machine delegates)", () => {
     await sync({ dir: dirOf("izzit7"), run: false });
     const a = await cli("order", "add", "--dir", dirOf("izzit7"), "--to", "soda-yeti,izzit7", "--run", "true");
     const b = await cli("order", "add", "--dir", dirOf("izzit7"), "--to", "ALL", "--run", "true", "--after", "first", "--priority", "high", "--retries", "2");
+    const c = await cli("order", "add", "--dir", dirOf("izzit7"), "--to", "ANY", "--every", "0 3 * * *", "--timezone", "Europe/Paris", "--id", "nightly", "--", "true");
+    expect(c).toMatchObject({ code: 0 });
     const ids = [a, b].map((r) => /^added order (\S+) /.exec(r.out)![1]!);
     for (const id of ids) expect(id).toMatch(/^izzit7-\d{14}-[a-z0-9]{4}$/);
     expect(ids[0]).not.toBe(ids[1]);
     expect((await readDelegated(stateOf("izzit7"))).orders).toEqual([
       { id: ids[0], to: ["soda-yeti", "izzit7"], run: "true" },
       { id: ids[1], to: "ALL", run: "true", after: ["first"], retries: 2, priority: "high" },
+      { id: "nightly", to: "ANY", run: "true", every: "0 3 * * *", timezone: "Europe/Paris" },
     ]);
 
     expect((await cli("order", "cancel", ids[0]!, "--dir", dirOf("izzit7"))).out).toBe(
@@ -100,6 +103,12 @@ describe("coord order (a machine delegates)", () => {
     const badTimeout = await cli("order", "add", "--dir", dirOf("izzit7"), "--to", "soda-yeti", "--run", "true", "--timeout", "soon");
     expect(badTimeout.code).toBe(2);
     expect(badTimeout.err).toMatch(/\n {2}--timeout: .*soon/);
+    const badEvery = await cli("order", "add", "--dir", dirOf("izzit7"), "--to", "soda-yeti", "--run", "true", "--every", "0 25 * * *");
+    expect(badEvery.code).toBe(2);
+    expect(badEvery.err).toMatch(/\n {2}--every: .*the hour field: 25 is not within 0-23/);
+    const badZone = await cli("order", "add", "--dir", dirOf("izzit7"), "--to", "soda-yeti", "--run", "true", "--every", "@daily", "--timezone", "Europe/Pariss");
+    expect(badZone.code).toBe(2);
+    expect(badZone.err).toMatch(/\n {2}--timezone: .*"Europe\/Pariss" is not a time zone/);
     expect(await ownOrdersFile(stateOf("izzit7"), "izzit7")).toBeUndefined();
 
     await personIdentity(fleet);

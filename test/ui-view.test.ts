@@ -98,6 +98,17 @@ describe("the snapshot", () => {
     expect(orderDetail(fleet(), "nothing")).toEqual({ id: "nothing", reports: [] });
   });
 
+  it("a recurring order's detail has its schedule, its next slot after the fleet's time, and each report's slot", () => {
+    const slot = "2025-06-01T09:00:00.000Z";
+    const m = model(
+      [computerFile("izzit7", { tasks: { nightly: report("completed", { slot }) } })],
+      [{ id: "nightly", to: "izzit7", run: "true", every: "0 9 * * *", timezone: "UTC" }],
+    );
+    const d = orderDetail(m, "nightly");
+    expect(d.definition).toMatchObject({ every: "0 9 * * * (UTC)", next: "2025-06-02T09:00:00.000Z" });
+    expect(d.reports).toEqual([expect.objectContaining({ machine: "izzit7", slot })]);
+  });
+
   it("a new snapshot is pushed when the commit, the minute, the stale note or a mark changes, not within the minute", () => {
     const status = deriveStatus(fleet());
     const key = (commit: string, seconds: number, stale?: string) => snapshotKey(uiSnapshot({ status, commit, now: at(seconds), ...(stale ? { stale } : {}) }));

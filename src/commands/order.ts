@@ -56,6 +56,8 @@ const FLAGS: Record<string, string> = {
   timeout: "--timeout",
   retries: "--retries",
   priority: "--priority",
+  every: "--every",
+  timezone: "--timezone",
 };
 
 /**
@@ -96,6 +98,10 @@ export interface OrderAddOptions {
   timeout?: string;
   retries?: number | string;
   cwd?: string;
+  /** A cron expression: the order runs at each of its times (a recurring order). */
+  every?: string;
+  /** The IANA time zone of `every` (default UTC). */
+  timezone?: string;
   /** A person's order: committed to ORDERS.json as the clone's git user, instead of this machine's delegated orders. */
   human?: boolean;
   now?: () => Date;
@@ -140,6 +146,8 @@ function writtenOrder(opts: OrderAddOptions, id: string): Record<string, unknown
   if (opts.timeout !== undefined) order.timeout = number(opts.timeout);
   if (opts.retries !== undefined) order.retries = number(opts.retries);
   if (opts.priority !== undefined) order.priority = opts.priority;
+  if (opts.every !== undefined) order.every = opts.every;
+  if (opts.timezone !== undefined) order.timezone = opts.timezone;
   return order;
 }
 

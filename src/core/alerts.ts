@@ -47,7 +47,8 @@ export function failureAlerts(orders: Record<string, OrderStatus>): Alert[] {
       if (m.state !== "failed" || !m.retriesExhausted) continue;
       const why = m.reason ?? (m.exitCode !== null ? `exit ${m.exitCode}` : "failed");
       out.push({
-        id: `failed/${id}/${o.rev}/${name}/${m.attempts}`,
+        // A recurring order's slot is a run of its own: its failure is a new alert.
+        id: `failed/${id}/${o.rev}${m.slot ? `@${m.slot}` : ""}/${name}/${m.attempts}`,
         kind: "failed",
         order: id,
         machine: name,

@@ -72,6 +72,7 @@ export function claimEvent(claim: { order: Order; attempt: number; takeoverFrom?
   return {
     kind: "claim",
     rev: claim.order.rev,
+    ...(claim.order.slot ? { slot: claim.order.slot } : {}),
     attempt: claim.attempt,
     at: now.toISOString(),
     lease,
@@ -115,13 +116,20 @@ export function mustFence(published: string | undefined, now: Date, lease: numbe
  */
 export function claimLost(me: string, entry: TaskEntry, order: Order | undefined, status: StatusJson, now: Date, lease: number, observed?: Observed): boolean {
   if (!order || order.cancelled || order.rev !== entry.rev) return true;
-  if (order.to === "ANY" && claimHolder(order, me, status, now, lease, observed).live !== undefined) return true;
   const o = own(status.orders, order.id);
+  if (order.every) {
+    // A recurring order: the status is of the latest slot reported. A later one than this claim's: lost; an older one: nobody else has this slot.
+    if (!entry.slot || (o?.slot !== undefined && o.slot > entry.slot)) return true;
+    if (o?.slot !== entry.slot) return order.to === "ANY" && claimHolder(order, me, status, now, lease, observed).live !== undefined;
+    if (Object.entries(o.machines).some(([name, m]) => name !== me && m.state === "completed")) return true;
+  }
+  if (order.to === "ANY" && claimHolder(order, me, status, now, lease, observed).live !== undefined) return true;
   if (o?.done === true) return true;
   return Object.entries(o?.machines ?? {}).some(([name, m]) => name !== me && m.state === "failed" && m.attempts >= entry.attempts);
 }
 
-/** Whether another machine took over this machine's running claim (it stops the task). */
-export function takenOver(order: Order, me: string, status: StatusJson, now: Date, lease: number, observed?: Observed): boolean {
+/** Whether another machine took over this machine's running claim (it stops the task); `slot`: the running run's, for a recurring order. */
+export function takenOver(order: Order, me: string, status: StatusJson, now: Date, lease: number, observed?: Observed, slot?: string): boolean {
+  if (order.every && own(status.orders, order.id)?.slot !== slot) return false; // the status is of another slot than the one running
   return order.to === "ANY" && claimHolder(order, me, status, now, lease, observed).live !== undefined;
 }

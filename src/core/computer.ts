@@ -10,6 +10,7 @@ import { dataProblem, parseFrontMatter, renderFrontMatter } from "./frontmatter.
 import { clip, jsonDepth, MAX_COUNT, MAX_DEPTH } from "./limits.js";
 import { fence, inline, slug, table } from "./markdown.js";
 import { formatDuration } from "./duration.js";
+import { SLOT } from "./every.js";
 import { ChannelReceiptSchema, parseChannelKey } from "./messages.js";
 import { ORDER_ID } from "./orders-schema.js";
 import { isRecord, MACHINE_STATES, ownTable, TASK_STATES } from "./types.js";
@@ -36,6 +37,8 @@ export type AgentReport = z.output<typeof agentReport>;
 /** What one machine reports about one order (its latest rev). */
 const taskReport = z.object({
   rev: z.number().int().positive().max(MAX_COUNT),
+  /** A recurring order (every): the slot this run was for, its UTC ISO time. */
+  slot: z.string().regex(SLOT).optional(),
   state: z.enum(TASK_STATES),
   attempts: z.number().int().nonnegative().max(MAX_COUNT),
   exitCode: z.number().int().nullable().optional(),
@@ -201,6 +204,7 @@ export function canonicalComputer(c: ComputerFile): ComputerFile {
   for (const [id, t] of Object.entries(sortedRecord(c.tasks))) {
     tasks[id] = {
       rev: t.rev,
+      ...(t.slot ? { slot: t.slot } : {}),
       state: t.state,
       attempts: t.attempts,
       ...(t.exitCode !== undefined ? { exitCode: t.exitCode } : {}),
@@ -271,7 +275,7 @@ function dataJson(data: Record<string, unknown>): string {
 
 /** A task worth a section of its own: it says something beyond its row (why, output, an agent's run), or it failed. */
 function hasSection(t: TaskReport): boolean {
-  return t.state === "failed" || !!(t.output || t.reason || t.retryAt || t.agent);
+  return t.state === "failed" || !!(t.output || t.reason || t.retryAt || t.agent || t.slot);
 }
 
 /** The heading of a task's section; STATUS.md links to its anchor (status-md.ts taskAnchor). */
@@ -281,6 +285,7 @@ function taskSection(id: string, t: TaskReport): string[] {
   const facts = [
     `**${t.state}**`,
     `rev ${t.rev}`,
+    ...(t.slot ? [`slot ${t.slot}`] : []),
     `attempt ${t.attempts}`,
     ...(t.exitCode !== undefined && t.exitCode !== null ? [`exit ${t.exitCode}`] : []),
     ...(t.startedAt ? [`started ${t.startedAt}`] : []),

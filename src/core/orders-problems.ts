@@ -42,6 +42,8 @@ const EXPECT: Record<string, string> = {
   notBefore: 'an ISO 8601 date-time with a time zone, like "2025-06-01T09:00:00Z"',
   prefer: 'a non-empty list of machine names, like ["gpu-1", "gpu-2"]',
   failoverAfter: 'a duration like "90s", "15m" or "2h", or a number of seconds',
+  every: 'a cron expression like "0 3 * * *" (minute hour day-of-month month day-of-week)',
+  timezone: 'an IANA time zone like "Europe/Paris"',
 };
 
 /** What each element of a list or object field must be. */

@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { PERMISSIONS } from "./agents.js";
 import { parseDuration } from "./duration.js";
+import { everyProblem, timezoneProblem } from "./every.js";
 import { MAX_COUNT } from "./limits.js";
 import { MACHINE_NAME, machineNameProblem } from "./names.js";
 import { SECRET_NAME } from "./secrets.js";
@@ -128,6 +129,26 @@ export const OrderSchema = z
     priority: z.enum(PRIORITIES).default("normal").describe("Higher priority tasks start first."),
     cancelled: z.boolean().default(false).describe("true stops the task from starting, or stops it if it is running."),
     notBefore: z.iso.datetime({ offset: true }).optional().describe('Do not start before this time: an ISO 8601 date-time with a time zone, e.g. "2025-06-01T09:00:00Z".'),
+    every: z
+      .string()
+      .max(200)
+      .superRefine((value, ctx) => {
+        const problem = everyProblem(value);
+        if (problem) ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} is not a schedule coord runs: ${problem}` });
+      })
+      .optional()
+      .describe(
+        'Run it again at each time of this cron expression (minute hour day-of-month month day-of-week, or @hourly, @daily, @weekly, @monthly, @yearly), e.g. "0 3 * * *" for 03:00 every day. Each time is a run of its own, once per machine (ANY: once in the fleet); a machine that was off runs the latest time it missed once when it is back.',
+      ),
+    timezone: z
+      .string()
+      .max(100)
+      .superRefine((value, ctx) => {
+        const problem = timezoneProblem(value);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      })
+      .optional()
+      .describe('The time zone of every, an IANA name like "Europe/Paris". Default: UTC. Only with every.'),
     prefer: z
       .array(machineName)
       .min(1)

@@ -35,7 +35,7 @@ function rawOrders(doc: Doc): unknown[] {
   return Array.isArray(raw) ? raw : [];
 }
 
-/** Rules across the fields of one order: run XOR agent + prompt; prefer only for "ANY". */
+/** Rules across the fields of one order: run XOR agent + prompt; prefer only for "ANY"; timezone only with every. */
 function orderFieldProblems(doc: Doc): Problem[] {
   const out: Problem[] = [];
   rawOrders(doc).forEach((order, i) => {
@@ -53,6 +53,9 @@ function orderFieldProblems(doc: Doc): Problem[] {
     }
     if (has("prefer") && order.to !== "ANY") {
       out.push(problem(doc, at("prefer"), `${name} has prefer, which only applies to to: "ANY"; write "to": "ANY" (one machine of the list runs it), or remove prefer`));
+    }
+    if (has("timezone") && !has("every")) {
+      out.push(problem(doc, at("timezone"), `${name} has timezone, which only applies with every; add every (a cron expression), or remove timezone`));
     }
     if (typeof order.agent === "string" && typeof order.prompt === "string") {
       const cannot = agentOrderProblem({

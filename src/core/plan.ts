@@ -8,6 +8,7 @@ import { preferredMachine, rankForMachine } from "./rank.js";
 import { isOffline, MISSED_HEARTBEATS } from "./presence.js";
 import { dependencyBlock, lackingReason, missingCapabilities, type StatusJson } from "./status.js";
 import { heardWithin } from "./clock.js";
+import { compareRuns, dueSlot, upcomingSlot } from "./every.js";
 import { failedForGood } from "./task-life.js";
 import { own, PRIORITIES, type Order, type TaskReport } from "./types.js";
 
@@ -76,10 +77,16 @@ export function retryAt(order: Order, done: TaskReport, backoff: number): Date |
   return new Date(Math.min(MAX_TIME, (Number.isFinite(finished) ? finished : 0) + delay));
 }
 
-/** Whether this machine's own record says the task is still to do; a reason when it must wait. */
+/**
+ * Whether this machine's own record says the task is still to do; a reason when it must wait. `order` is the run
+ * to make: for a recurring order, with the slot due (a slot is a new generation, as a bumped rev is).
+ */
 function ownRecord(order: Order, done: TaskReport | undefined, input: PlanInput): "todo" | "skip" | { wait: string } {
-  if (!done || done.rev < order.rev) return "todo";
-  if (done.rev > order.rev) return "skip"; // a newer rev ran already; never go back
+  if (!done) return "todo";
+  const newer = compareRuns(done, order);
+  // A slot's run does not stop the previous slot's, nor run beside it: it waits for it to end.
+  if (newer < 0) return done.rev === order.rev && done.state === "in_progress" ? { wait: `the run of ${done.slot ?? "the previous time"} still runs` } : "todo";
+  if (newer > 0) return "skip"; // a newer run ran already; never go back
   if (done.state === "assigned") return "todo"; // claimed, not started: claim again, then run
   if (done.state !== "failed") return "skip";
   const at = retryAt(order, done, input.retryBackoff);
@@ -105,9 +112,16 @@ export function plan(input: PlanInput): Plan {
   const anyCandidates: Claim[] = [];
   /** Claims of this machine journaled and not started (a crash, a lost push): taken up again before new ones. */
   const resumed = new Set<string>();
-  for (const order of input.orders) {
-    const isAny = order.to === "ANY";
-    if (!isAny && !ordersTargets(order, input.machines).includes(input.machine)) continue;
+  for (const written of input.orders) {
+    const isAny = written.to === "ANY";
+    if (!isAny && !ordersTargets(written, input.machines).includes(input.machine)) continue;
+    // A recurring order's run is the latest slot at or before now (a missed one runs once, the latest).
+    const slot = dueSlot(written, input.now);
+    if (written.every && !slot) {
+      if (!written.cancelled) waiting.push({ order: written, reason: nextRunReason(written, input.now) });
+      continue;
+    }
+    const order: Order = slot ? { ...written, slot } : written;
     const done = own(input.journal, order.id);
     const record = ownRecord(order, done, input);
     if (record === "skip") continue;
@@ -131,9 +145,22 @@ export function plan(input: PlanInput): Plan {
       waiting.push({ order, reason: `${first} takes it first (prefer); this machine takes over when it is gone` });
       continue;
     }
-    const status = own(input.status.orders, order.id);
+    let status = own(input.status.orders, order.id);
+    let holder = claimHolder(order, input.machine, input.status, input.now, input.lease, input.observed);
+    if (slot) {
+      // The fleet's status of a recurring order is of the latest slot reported: this slot's, or an older one's.
+      const reported = status?.slot;
+      if (reported !== undefined && reported > slot) continue; // a later slot ran already (a clock ahead of this one)
+      if (reported !== slot) {
+        if (holder.live) {
+          waiting.push({ order, reason: `the run of ${reported ?? "the previous time"} still runs on ${holder.live}` });
+          continue;
+        }
+        status = undefined; // nobody has claimed this slot yet
+        holder = {};
+      } else if (slotSettled(order, status)) continue;
+    }
     if (status?.done) continue; // completed elsewhere, or failed for good
-    const holder = claimHolder(order, input.machine, input.status, input.now, input.lease, input.observed);
     if (holder.live) {
       waiting.push({ order, reason: `claimed by ${holder.live}` });
       continue;
@@ -143,7 +170,7 @@ export function plan(input: PlanInput): Plan {
     const last = tries.sort((a, b) => b.attempts - a.attempts)[0];
     // My claim not started yet is claimed again as it was, unless that attempt ran elsewhere meanwhile
     // (the claim was journaled, never pushed): then it is a new attempt, after the backoff.
-    const mineAssigned = done?.rev === order.rev && done.state === "assigned" && !(last && last.attempts >= done.attempts);
+    const mineAssigned = done !== undefined && compareRuns(done, order) === 0 && done.state === "assigned" && !(last && last.attempts >= done.attempts);
     if (last && !mineAssigned) {
       const at = retryAt(order, { rev: order.rev, state: "failed", attempts: last.attempts, ...(last.finishedAt ? { finishedAt: last.finishedAt } : {}) }, input.retryBackoff);
       if (!at) continue;
@@ -153,8 +180,10 @@ export function plan(input: PlanInput): Plan {
       }
     }
     // A takeover goes on with the attempt the silent holder had (it never ended).
-    const taken = takeoverAttempt(input.status, order, holder.expired);
-    const attempt = mineAssigned ? done.attempts : Math.max(done?.state === "assigned" && done.rev === order.rev ? 1 : nextAttempt(order, done), (last?.attempts ?? 0) + 1, taken);
+    const taken = status ? takeoverAttempt(input.status, order, holder.expired) : 0;
+    const attempt = mineAssigned
+      ? done.attempts
+      : Math.max(done?.state === "assigned" && compareRuns(done, order) === 0 ? 1 : nextAttempt(order, done), (last?.attempts ?? 0) + 1, taken);
     if (mineAssigned) resumed.add(order.id);
     anyCandidates.push({ order, attempt, ...(holder.expired ? { takeoverFrom: holder.expired } : {}) });
   }
@@ -167,6 +196,20 @@ export function plan(input: PlanInput): Plan {
   const free = Math.max(0, input.maxParallel - run.length);
   for (const c of claims.slice(free)) waiting.push({ order: c.order, reason: "no free slot on this machine (maxParallel)" });
   return { run, claim: claims.slice(0, free), waiting };
+}
+
+/** A recurring ANY order's slot is over when a machine completed it, or it failed with no retry left. */
+function slotSettled(order: Order, status: StatusJson["orders"][string] | undefined): boolean {
+  const reports = Object.values(status?.machines ?? {});
+  if (reports.some((m) => m.state === "completed")) return true;
+  const attempts = Math.max(0, ...reports.filter((m) => m.state === "failed").map((m) => m.attempts));
+  return attempts > 0 && failedForGood(attempts, order.retries);
+}
+
+/** Why a recurring order waits for its first run: the first slot from notBefore. */
+function nextRunReason(order: Order, now: Date): string {
+  const next = upcomingSlot(order, now);
+  return next ? `first run at ${next}` : `its schedule ${order.every} has no time in the next 8 years`;
 }
 
 /**
@@ -198,8 +241,8 @@ function contenders(input: PlanInput): (order: Pick<Order, "id">) => string[] {
   };
 }
 
-/** The attempt number the next run of `order` will be. */
+/** The attempt number the next run of `order` (with its slot, for a recurring order) will be. */
 export function nextAttempt(order: Order, done: TaskReport | undefined): number {
-  if (!done || done.rev !== order.rev) return 1;
+  if (!done || compareRuns(done, order) !== 0) return 1;
   return done.state === "assigned" ? done.attempts : done.attempts + 1;
 }

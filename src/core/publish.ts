@@ -7,6 +7,7 @@ import { canonicalComputer, renderComputer } from "./computer.js";
 import { messagePath, renderMessageFile, type MessageFile, type Receipts } from "./messages.js";
 import { computerPath } from "./names.js";
 import { formatProblem } from "./orders.js";
+import { upcomingSlot } from "./every.js";
 import { retryAt } from "./plan.js";
 import { redact } from "./redact.js";
 import { STATUS_JSON, STATUS_MD, type RepoModel } from "./repo.js";
@@ -51,7 +52,7 @@ export function ownComputer(self: Self, model: RepoModel, ordersText: string | u
     // Orders removed from ORDERS.json leave the file (git keeps history), but for a while the ANY ones.
     if (known && !known.has(id) && !(report.lease !== undefined && endedWithin(report, now, REMOVED_ANY_KEEP_DAYS))) continue;
     const order = model.orders?.orders.find((o) => o.id === id);
-    const at = order && report.state === "failed" && report.rev === order.rev ? retryAt(order, report, self.retryBackoff) : undefined;
+    const at = order && report.state === "failed" && report.rev === order.rev ? retryBefore(order, report, retryAt(order, report, self.retryBackoff)) : undefined;
     tasks[id] = redactReport(at ? { ...report, retryAt: at.toISOString() } : report, order);
   }
   const error = model.ordersProblems[0];
@@ -76,6 +77,13 @@ export function ownComputer(self: Self, model: RepoModel, ordersText: string | u
     ...(self.key ? { key: self.key } : {}),
     ...(self.refused?.length ? { trust: { refused: self.refused } } : {}),
   });
+}
+
+/** A recurring order's retry is made only before its next slot (whose run replaces it). */
+function retryBefore(order: Order, report: TaskReport, at: Date | undefined): Date | undefined {
+  if (!at || !order.every || !report.slot) return at;
+  const next = upcomingSlot(order, new Date(Date.parse(report.slot)));
+  return next && Date.parse(next) <= at.getTime() ? undefined : at;
 }
 
 /** The values of an order's secret env entries. */

@@ -8,6 +8,7 @@
 // every instant is taken at the earliest any rule could act on it.
 import { CLOCK_SKEW, heardAt } from "./clock.js";
 import { MAX_LEASE } from "./claims.js";
+import { upcomingSlot } from "./every.js";
 import { retryAt } from "./plan.js";
 import { REMOVED_ANY_KEEP_DAYS } from "./publish.js";
 import type { RepoModel } from "./repo.js";
@@ -80,9 +81,14 @@ export function quietUntil(input: QuietInput): number | undefined {
     if (offline !== undefined) times.push(offline + MISSED_HEARTBEATS * Math.min(file.heartbeat, MAX_HEARTBEAT) * 1000 + 1);
   }
 
-  // Orders: a notBefore reached, a retry due (its own, or another machine's failed try of an ANY order).
+  // Orders: a notBefore reached, a slot of a recurring order, a retry due (its own, or another machine's failed try of an ANY order).
   const byId = new Map<string, Order>(orders.map((o) => [o.id, o]));
   for (const order of orders) if (order.notBefore) times.push(Date.parse(order.notBefore));
+  // A recurring order's next slot: a quiet machine must not sleep past it (the daemon wakes when the stamp ends).
+  for (const order of orders) {
+    const next = order.every && !order.cancelled ? upcomingSlot(order, input.now) : undefined;
+    if (next) times.push(Date.parse(next));
+  }
   const reports: [string, TaskReport][] = [...Object.entries(input.journal)];
   for (const file of model.computers.values()) reports.push(...Object.entries(file.tasks));
   for (const [id, report] of reports) {

@@ -65,7 +65,7 @@ function failures(status: StatusJson): string[] {
     for (const [name, m] of Object.entries(o.machines)) {
       if (m.state !== "failed") continue;
       const why = m.reason ?? (m.exitCode !== null ? `exit ${m.exitCode}` : "failed");
-      const next = m.retriesExhausted ? "no retries left" : m.retryAt ? `retry at ${m.retryAt}` : "a retry waits";
+      const next = m.retriesExhausted ? "no retries left" : m.retryAt ? `retry at ${m.retryAt}` : o.every ? "the next run replaces the retry" : "a retry waits";
       out.push(`**${id}** on [${name}](${machineLink(name, id)}): ${inline(why)} · attempt ${m.attempts}, ${next}`, "");
       if (m.output) out.push("<details><summary>last lines of output</summary>", "", fence(m.output), "", "</details>", "");
     }
@@ -82,6 +82,12 @@ function machinesCell(o: OrderStatus): string {
     .sort(([a], [b]) => ATTENTION[a] - ATTENTION[b])
     .map(([state, names]) => `${state}: ${someOf(names, 3)}`)
     .join("; ");
+}
+
+/** A recurring order: its schedule, its last run (the latest slot a machine ran, and how it went) and its next. */
+export function recurringLine(id: string, o: OrderStatus): string {
+  const last = o.slot ? `last run ${utcText(o.slot)} (${o.state.replace("_", " ")})` : "not run yet";
+  return `- \`${id}\` every \`${inline(o.every ?? "")}\`: ${last}${o.next ? ` · next ${utcText(o.next)}` : ""}`;
 }
 
 /** Why orders are not moving, or failed: one line per reason (the table keeps narrow). */
@@ -179,6 +185,8 @@ export function renderStatusMd(status: StatusJson): string {
     );
     const why = notes(orders);
     if (why.length) out.push(...why, "");
+    const recurring = orders.filter(([, o]) => o.every);
+    if (recurring.length) out.push("Recurring orders:", "", ...recurring.map(([id, o]) => recurringLine(id, o)), "");
   }
   out.push(
     "---",

@@ -2,6 +2,7 @@
 // the machines' files at one commit. No clock, stable key order, LF endings:
 // two machines that see the same inputs write the same bytes (STATUS.md is
 // rendered from it by status-md.ts).
+import { describeEvery, upcomingSlot } from "./every.js";
 import { clip } from "./limits.js";
 import { describeRefusal } from "./trust.js";
 import { formatDuration } from "./duration.js";
@@ -32,6 +33,8 @@ export interface MachineStatus {
 
 export interface OrderMachineStatus {
   state: TaskState;
+  /** A recurring order: the slot of the run this reports (its last). */
+  slot?: string;
   exitCode: number | null;
   startedAt: string | null;
   finishedAt: string | null;
@@ -55,6 +58,12 @@ export interface OrderMachineStatus {
 export interface OrderStatus {
   rev: number;
   state: TaskState;
+  /** A recurring order: its schedule (every, in its time zone). */
+  every?: string;
+  /** A recurring order: the latest slot a machine reported a run of (its `machines` are of this slot for ANY, each machine's last for the others). */
+  slot?: string;
+  /** A recurring order: the first slot after the fleet's time (asOf). */
+  next?: string;
   /** Nothing more will happen for this rev: completed, or failed / cancelled / rejected / blocked for good. */
   done: boolean;
   to: string | string[];
@@ -79,6 +88,7 @@ export interface StatusJson {
 function fromReport(t: TaskReport): OrderMachineStatus {
   return {
     state: t.state,
+    ...(t.slot ? { slot: t.slot } : {}),
     exitCode: t.exitCode ?? null,
     startedAt: t.startedAt ?? null,
     finishedAt: t.finishedAt ?? null,
@@ -219,9 +229,17 @@ function gone(model: RepoModel, name: string, seconds: number): boolean {
 /** A "to: ANY" order: the machines that claimed it, and one summary; the live claim's holder. */
 function anyStatus(order: Order, model: RepoModel, block: ReturnType<typeof dependencyBlock>): OrderStatus {
   const machines: Record<string, OrderMachineStatus> = {};
+  // A recurring order: the reports of the latest slot reported (each slot is claimed and run once in the fleet). A slot
+  // after its machine's own lastSeen was never run by it (a slot runs once due, and lastSeen is published after): not counted.
+  let latest: string | undefined;
+  for (const c of model.computers.values()) {
+    const report = own(c.tasks, order.id);
+    if (!order.every || report?.rev !== order.rev || !report.slot || !(Date.parse(report.slot) <= Date.parse(c.lastSeen))) continue;
+    if (latest === undefined || report.slot > latest) latest = report.slot;
+  }
   for (const [name, c] of model.computers) {
     const report = own(c.tasks, order.id);
-    if (report && report.rev === order.rev) machines[name] = fromReport(report);
+    if (report && report.rev === order.rev && (!order.every || report.slot === latest)) machines[name] = fromReport(report);
   }
   const reports = Object.entries(machines);
   const holder = recordedHolder(reports);
@@ -255,8 +273,20 @@ function anyStatus(order: Order, model: RepoModel, block: ReturnType<typeof depe
   return { ...base, state: "queued", done: false };
 }
 
+/**
+ * A recurring order's status: its schedule, the latest slot run, and the next slot after the fleet's time (no
+ * clock: every machine derives the same). Never done while it is not cancelled: another slot comes.
+ */
+function recurringStatus(order: Order, s: OrderStatus, asOf: Date | undefined): OrderStatus {
+  const slots = Object.values(s.machines).flatMap((m) => (m.slot ? [m.slot] : []));
+  const slot = slots.sort().at(-1);
+  const after = asOf ?? (slot ? new Date(Date.parse(slot)) : undefined);
+  const next = after ? upcomingSlot(order, after) : undefined;
+  return { ...s, every: describeEvery(order)!, ...(slot ? { slot } : {}), ...(next ? { next } : {}), done: order.cancelled ? s.done : false };
+}
+
 /** Every order's status, dependencies first (validation guarantees there is no cycle). */
-function deriveOrders(orders: Order[], model: RepoModel): Record<string, OrderStatus> {
+function deriveOrders(orders: Order[], model: RepoModel, asOf: Date | undefined): Record<string, OrderStatus> {
   const byId = new Map(orders.map((o) => [o.id, o]));
   const memo = new Map<string, OrderStatus>();
   const statusOf = (id: string): OrderStatus | undefined => {
@@ -266,6 +296,7 @@ function deriveOrders(orders: Order[], model: RepoModel): Record<string, OrderSt
     if (!s) {
       const block = dependencyBlock(order, statusOf);
       s = order.to === "ANY" ? anyStatus(order, model, block) : targetedStatus(order, model, block);
+      if (order.every) s = recurringStatus(order, s, asOf);
       memo.set(id, s);
     }
     return s;
@@ -345,7 +376,7 @@ function computeStatus(model: RepoModel): StatusJson {
     };
   }
   let orders: Record<string, OrderStatus>;
-  if (model.orders) orders = deriveOrders(model.orders.orders, model);
+  if (model.orders) orders = deriveOrders(model.orders.orders, model, asOf);
   else orders = reportedOrders(model);
   // Signed orders: what each machine refused, said where people look (it acts on the version it verified last).
   const byName = [...model.computers].sort(([a], [b]) => (a < b ? -1 : 1));

@@ -5,10 +5,14 @@
 //      │               │  ▲                 │
 //      └─────start─────┼──┘ claim           └─interrupt─▶ failed ("interrupted": coord stopped or crashed)
 //                      └─drop─▶ what the claim replaced (the claim was lost)
-//   failed (retries left) ─claim / start─▶ the next attempt;  any entry of an older rev ─claim / start─▶ the new rev
+//   failed (retries left) ─claim / start─▶ the next attempt;  any entry of an older run ─claim / start─▶ the new run
+//
+// A run is (rev, slot): a recurring order's slot (core/every.ts) is a new
+// generation as a bumped rev is, and an older one is never gone back to.
 //
 // queued, blocked and rejected are what the fleet's status says of a task no
 // machine ran; they are never journaled (a published one counts as not run).
+import { compareRuns, type Run } from "./every.js";
 import type { AgentReport, TaskReport, TaskState } from "./types.js";
 
 /** What the journal keeps of a task: its report, and local fields (the log path, the pid while it runs). */
@@ -19,9 +23,9 @@ export interface TaskEntry extends TaskReport {
 
 export type TaskEvent =
   /** A "to: ANY" order claimed (journaled before the claim is pushed). */
-  | { kind: "claim"; rev: number; attempt: number; at: string; lease: number; takeoverFrom?: string }
+  | { kind: "claim"; rev: number; slot?: string; attempt: number; at: string; lease: number; takeoverFrom?: string }
   /** Durable before the process exists: a crash from here on is an interruption, never a second run. */
-  | { kind: "start"; rev: number; attempt: number; at: string; log?: string }
+  | { kind: "start"; rev: number; slot?: string; attempt: number; at: string; log?: string }
   /** The process exists. */
   | { kind: "pid"; pid: number }
   | { kind: "finish"; state: "completed" | "failed" | "cancelled"; exitCode: number | null; at: string; reason?: string; output?: string; agent?: AgentReport }
@@ -43,7 +47,7 @@ type From = TaskState | typeof NONE;
 /** Not run (as far as this machine's journal says) or claimable again. */
 const OPEN: readonly From[] = [NONE, "queued", "blocked", "rejected", "assigned", "failed"];
 
-/** The one table: from which states (of the same rev) each event may happen. An entry of an older rev is as none for claim and start, unless it runs. */
+/** The one table: from which states (of the same run) each event may happen. An entry of an older run (rev, slot) is as none for claim and start, unless it runs. */
 export const TRANSITIONS: Readonly<Record<EventKind, readonly From[]>> = {
   claim: OPEN,
   start: OPEN,
@@ -73,17 +77,19 @@ export function isFinal(state: TaskState, attempts: number, retries: number): bo
 export function transition(entry: TaskEntry | undefined, event: TaskEvent): TaskEntry | undefined | Refusal {
   const from: From = entry?.state ?? NONE;
   const refuse = (why: string): Refusal => ({
-    refused: `${event.kind} ${from === NONE ? "a task with no entry" : `a task ${from} (rev ${entry!.rev}, attempt ${entry!.attempts})`}: ${why}`,
+    refused: `${event.kind} ${from === NONE ? "a task with no entry" : `a task ${from} (${describeRun(entry!)}, attempt ${entry!.attempts})`}: ${why}`,
   });
   if (event.kind === "claim" || event.kind === "start") {
-    if (entry && entry.rev > event.rev) return refuse(`rev ${entry.rev} ran already; never go back to rev ${event.rev}`);
+    const run: Run = { rev: event.rev, slot: event.slot };
+    if (entry && compareRuns(entry, run) > 0) return refuse(`${describeRun(entry)} ran already; never go back to ${describeRun(run)}`);
     if (from === "in_progress") return refuse("it is running");
-    const sameRev = entry !== undefined && entry.rev === event.rev;
+    const sameRev = entry !== undefined && compareRuns(entry, run) === 0;
     if (sameRev && !TRANSITIONS[event.kind].includes(from)) return refuse(`not allowed from ${from}`);
     if (sameRev && from === "failed" && event.attempt <= entry.attempts) return refuse(`attempt ${event.attempt} ran already`);
     if (event.kind === "claim")
       return {
         rev: event.rev,
+        ...(event.slot ? { slot: event.slot } : {}),
         state: "assigned",
         attempts: event.attempt,
         startedAt: event.at,
@@ -94,6 +100,7 @@ export function transition(entry: TaskEntry | undefined, event: TaskEvent): Task
     const claim = sameRev && from === "assigned" ? entry : undefined;
     return {
       rev: event.rev,
+      ...(event.slot ? { slot: event.slot } : {}),
       state: "in_progress",
       attempts: event.attempt,
       startedAt: event.at,
@@ -127,6 +134,11 @@ export function transition(entry: TaskEntry | undefined, event: TaskEvent): Task
       // What the claim replaced comes back; an older claim never started is as stale as this one.
       return event.previous && event.previous.state !== "assigned" ? event.previous : undefined;
   }
+}
+
+/** "rev 2", or "rev 2, slot 2025-01-10T03:00:00.000Z". */
+export function describeRun(r: Run): string {
+  return r.slot ? `rev ${r.rev}, slot ${r.slot}` : `rev ${r.rev}`;
 }
 
 export function isRefusal(r: TaskEntry | undefined | Refusal): r is Refusal {

@@ -5,6 +5,7 @@
 // through a Paint (core/colour.ts): `plain` writes no escape code.
 import { alertsAt } from "./alerts.js";
 import { clipVisible, PRESENCE_TONE, type Paint, plain, STATE_TONE, visibleLength } from "./colour.js";
+import { dueSlot, upcomingSlot } from "./every.js";
 import { clip, someOf } from "./limits.js";
 import { agoText, MISSED_HEARTBEATS, presenceOf, silentFor, spanText, STALE_HEARTBEATS, utcText } from "./presence.js";
 import { ATTENTION, type MachineStatus, type OrderMachineStatus, type OrderStatus, type StatusJson } from "./status.js";
@@ -344,6 +345,24 @@ function runsText(order: Order): string {
   return clip(order.run ?? "", 120);
 }
 
+/** A recurring order's schedule, last run and next run, at the reader's clock (a slot due and not run yet: due now). */
+function recurringFields(o: OrderStatus, def: Order | undefined, now: Date): [string, string | undefined][] {
+  if (!o.every) return [];
+  const due = def ? dueSlot(def, now) : undefined;
+  const upcoming = def ? upcomingSlot(def, now) : o.next;
+  const next =
+    due && (!o.slot || due > o.slot)
+      ? `due now: the slot of ${utcText(due)} runs at the next sync${def?.to === "ANY" ? " of a machine that takes it" : " of each machine"}`
+      : upcoming
+        ? `${until(upcoming, now)} (${utcText(upcoming)})`
+        : undefined;
+  return [
+    ["every", o.every],
+    ["last run", o.slot ? `the slot of ${utcText(o.slot)}: ${stateWord(o.state)}` : "not run yet"],
+    ["next run", next],
+  ];
+}
+
 /** `coord status --order <id>`: to, rev, state, why; what it runs; each machine's state, attempts, exit, times, why and last lines. */
 export function orderText(id: string, status: StatusJson, now: Date, opts: ViewOptions & { reports?: Reports; order?: Order } = {}): string {
   const paint = opts.paint ?? plain;
@@ -361,6 +380,7 @@ export function orderText(id: string, status: StatusJson, now: Date, opts: ViewO
       ["retries", def ? String(def.retries) : undefined],
       ["timeout", def?.timeout !== undefined ? lengthText(def.timeout) : undefined],
       ["cancelled", def?.cancelled ? "yes" : undefined],
+      ...recurringFields(o, def, now),
       ["why", o.reason ? paint(o.state === "failed" || o.state === "rejected" ? "red" : "yellow", o.reason) : undefined],
     ]),
   );
@@ -368,12 +388,14 @@ export function orderText(id: string, status: StatusJson, now: Date, opts: ViewO
   out.push("");
   if (machines.length === 0) out.push(o.to === "ANY" ? "No machine has claimed it yet." : "No machine is addressed yet.");
   else {
+    const slots = o.every !== undefined;
     out.push(
       textTable(
-        ["MACHINE", "STATE", "ATTEMPTS", "EXIT", "STARTED", "FINISHED", "TOOK", "WHY"],
+        ["MACHINE", "STATE", ...(slots ? ["SLOT"] : []), "ATTEMPTS", "EXIT", "STARTED", "FINISHED", "TOOK", "WHY"],
         machines.map(([name, m]) => [
           name,
           paintState(paint, m.state),
+          ...(slots ? [m.slot ? utcText(m.slot) : "-"] : []),
           String(m.attempts),
           m.exitCode === null ? "-" : String(m.exitCode),
           m.startedAt ? ago(m.startedAt, now) : "-",

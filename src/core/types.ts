@@ -39,6 +39,12 @@ export interface Order {
   prefer?: string[];
   /** Seconds a machine may go unheard before it counts as gone (prefer's failover; a named target's warning). */
   failoverAfter?: number;
+  /** A cron expression: each of its times is a run of its own (core/every.ts). */
+  every?: string;
+  /** The IANA time zone of `every`; undefined: UTC. */
+  timezone?: string;
+  /** Set by the planner, never written in ORDERS.json: the slot (UTC ISO time) of `every` this run is for. */
+  slot?: string;
 }
 
 // Not z.output of OrdersFileSchema: it holds Orders (see Order), without $schema.

@@ -10,7 +10,8 @@ import { formatProblem } from "./orders.js";
 import { formatDuration } from "./duration.js";
 import { agoText, type Heard, type Presence, presenceOf, silentFor, utcText } from "./presence.js";
 import type { RepoModel } from "./repo.js";
-import { ATTENTION, type MachineStatus, type OrderStatus, type StatusJson } from "./status.js";
+import { ATTENTION, deriveStatus, type MachineStatus, type OrderStatus, type StatusJson } from "./status.js";
+import { describeEvery } from "./every.js";
 import { own, type Priority, TASK_STATES, type TaskState } from "./types.js";
 
 export interface UiMachine {
@@ -208,6 +209,8 @@ export interface UiReport {
   reason?: string;
   startedAt?: string;
   finishedAt?: string;
+  /** A recurring order: the slot of this run. */
+  slot?: string;
   /** The last lines of its output, as the machine published them (redacted by it). */
   output?: string;
 }
@@ -215,7 +218,7 @@ export interface UiReport {
 export interface UiOrderDetail {
   id: string;
   /** The order as defined (the file it is in, its command or agent), when it is defined. */
-  definition?: { file: string; to: string; rev: number; what: string; priority: Priority };
+  definition?: { file: string; to: string; rev: number; what: string; priority: Priority; every?: string; next?: string };
   /** Each machine's report of it, failed first. */
   reports: UiReport[];
 }
@@ -235,12 +238,14 @@ export function orderDetail(model: RepoModel, id: string): UiOrderDetail {
       ...(t.reason ? { reason: t.reason } : {}),
       ...(t.startedAt ? { startedAt: t.startedAt } : {}),
       ...(t.finishedAt ? { finishedAt: t.finishedAt } : {}),
+      ...(t.slot ? { slot: t.slot } : {}),
       ...(t.output ? { output: t.output } : {}),
     });
   }
   reports.sort((a, b) => ATTENTION[a.state] - ATTENTION[b.state] || (a.machine < b.machine ? -1 : 1));
   if (!order) return { id, reports };
   const what = order.run !== undefined ? `run: ${order.run}` : `agent ${order.agent ?? "?"}: ${order.prompt ?? ""}`;
+  const next = order.every ? own(deriveStatus(model).orders, id)?.next : undefined;
   return {
     id,
     definition: {
@@ -249,6 +254,8 @@ export function orderDetail(model: RepoModel, id: string): UiOrderDetail {
       rev: order.rev,
       what: clip(what, 2000),
       priority: order.priority,
+      ...(order.every ? { every: describeEvery(order)! } : {}),
+      ...(next ? { next } : {}),
     },
     reports,
   };

@@ -3,6 +3,7 @@
 // a task is started at most once per (order, rev) even across crashes.
 import { join } from "node:path";
 import { z } from "zod";
+import { compareRuns, SLOT } from "../core/every.js";
 import { adopted, isRefusal, type TaskEntry, type TaskEvent, transition } from "../core/task-life.js";
 import { isRecord, ownTable, TASK_STATES, type TaskReport } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
@@ -25,6 +26,7 @@ export interface JournalData {
 /** The fields coord relies on in each entry; others are kept as they are. */
 const entrySchema = z.looseObject({
   rev: z.number().int().min(1),
+  slot: z.string().regex(SLOT).optional(),
   state: z.enum(TASK_STATES),
   attempts: z.number().int().min(0),
   exitCode: z.number().int().nullable().optional(),
@@ -120,8 +122,9 @@ export class Journal {
   async adopt(published: Record<string, TaskReport>, opts: { newer?: boolean } = {}): Promise<void> {
     for (const [id, t] of Object.entries(published)) {
       const mine = Object.hasOwn(this.data.tasks, id) ? this.data.tasks[id] : undefined;
-      // With `newer`, a published record further along (a later rev, more attempts) replaces this machine's own.
-      const further = mine !== undefined && opts.newer === true && (t.rev > mine.rev || (t.rev === mine.rev && t.attempts > mine.attempts));
+      // With `newer`, a published record further along (a later run — rev, slot —, more attempts) replaces this machine's own.
+      const order = mine === undefined ? 0 : compareRuns(t, mine);
+      const further = mine !== undefined && opts.newer === true && (order > 0 || (order === 0 && t.attempts > mine.attempts));
       if (mine === undefined || further) this.data.tasks[id] = adopted(t);
     }
     await this.save();

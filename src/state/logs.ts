@@ -47,6 +47,8 @@ export interface TaskLogRecord {
   machine: string;
   id: string;
   rev: number;
+  /** A recurring order: the slot of this run. */
+  slot?: string;
   attempt: number;
   state: string;
   exitCode: number | null;
@@ -349,7 +351,7 @@ export function formatLogRecord(r: LogRecord): string {
   if (isTaskRecord(r)) {
     const exit = r.exitCode === null || r.exitCode === undefined ? "no exit code" : `exit ${r.exitCode}`;
     const why = r.reason && r.state !== "completed" ? `: ${oneLine(r.reason)}` : "";
-    return `${at} task ${r.id} rev ${r.rev} attempt ${r.attempt} ${r.state} ${exit}${why} (${formatMs(r.durationMs)})`;
+    return `${at} task ${r.id} rev ${r.rev}${typeof r.slot === "string" ? ` slot ${r.slot}` : ""} attempt ${r.attempt} ${r.state} ${exit}${why} (${formatMs(r.durationMs)})`;
   }
   const { at: _at, kind, ...rest } = r as OtherLogRecord;
   return `${at} ${typeof kind === "string" ? kind : "log"} ${JSON.stringify(rest)}`;

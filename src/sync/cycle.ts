@@ -25,7 +25,7 @@ export interface SyncResult {
   skipped: boolean;
   /** Tasks run (or, with dryRun, that would run). */
   ran: TaskOutcome[];
-  wouldRun: { id: string; rev: number; attempt: number; command: string; claim?: boolean }[];
+  wouldRun: { id: string; rev: number; slot?: string; attempt: number; command: string; claim?: boolean }[];
   waiting: { id: string; reason: string }[];
   interrupted: string[];
   /** Messages delivered to this machine in this sync (ids), and those its onMessage hook acknowledged. */
@@ -149,7 +149,7 @@ export function stopUnwanted(c: Cycle, model: RepoModel): void {
   for (const [id, task] of c.running) {
     const order = model.orders.orders.find((o) => o.id === id);
     if (!order || order.cancelled || order.rev !== task.order.rev) task.stop(order?.cancelled ? "cancelled in ORDERS.json" : "its order was removed or re-revved", "cancelled");
-    else if (takenOver(order, c.m.config.name, status, c.now(), c.m.config.claimLease, c.observed)) task.stop("another machine took over its claim", "failed");
+    else if (takenOver(order, c.m.config.name, status, c.now(), c.m.config.claimLease, c.observed, task.order.slot)) task.stop("another machine took over its claim", "failed");
   }
 }
 

@@ -168,7 +168,7 @@ async function cycle(
   for (const r of repaired) result.warnings.push(`the checkout: ${r}`);
   const journal = await Journal.open(stateDir);
   if (!opts.dryRun) {
-    for (const [id, t] of Object.entries(journal.tasks)) if (t.state === "in_progress" && t.pid) await killOrphan(t.pid, taskMarker(config.name, id, t.rev, t.attempts));
+    for (const [id, t] of Object.entries(journal.tasks)) if (t.state === "in_progress" && t.pid) await killOrphan(t.pid, taskMarker(config.name, id, t, t.attempts));
     result.interrupted = await journal.recoverInterrupted(now());
     for (const id of result.interrupted) log(`${id}: was interrupted (coord stopped while it ran); reported failed`);
   }
@@ -218,8 +218,15 @@ async function cycle(
   if (opts.dryRun) {
     const describe = describeCommand;
     result.wouldRun = [
-      ...todo.run.map((o) => ({ id: o.id, rev: o.rev, attempt: nextAttempt(o, own(journal.tasks, o.id)), command: describe(o) })),
-      ...todo.claim.map((cl) => ({ id: cl.order.id, rev: cl.order.rev, attempt: cl.attempt, command: describe(cl.order), claim: true })),
+      ...todo.run.map((o) => ({ id: o.id, rev: o.rev, ...(o.slot ? { slot: o.slot } : {}), attempt: nextAttempt(o, own(journal.tasks, o.id)), command: describe(o) })),
+      ...todo.claim.map((cl) => ({
+        id: cl.order.id,
+        rev: cl.order.rev,
+        ...(cl.order.slot ? { slot: cl.order.slot } : {}),
+        attempt: cl.attempt,
+        command: describe(cl.order),
+        claim: true,
+      })),
     ];
     return {};
   }

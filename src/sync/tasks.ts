@@ -15,6 +15,7 @@ import { runTask, type RunResult } from "../runner/run.js";
 import { agentExecutable } from "../state/capabilities.js";
 import { expandHome } from "../state/paths.js";
 import type { Journal } from "../state/journal.js";
+import { type Run, runKey } from "../core/every.js";
 import { resolveOrderSecrets } from "../state/secrets.js";
 import type { Machine } from "./machine.js";
 
@@ -27,7 +28,7 @@ export interface TaskOutcome {
 }
 
 /** Set in a task's environment, so a task orphaned by a crash can be recognised and stopped. */
-export const taskMarker = (machine: string, id: string, rev: number, attempt: number) => `${machine}/${id}/r${rev}/a${attempt}`;
+export const taskMarker = (machine: string, id: string, run: Run, attempt: number) => `${machine}/${id}/${runKey(run)}/a${attempt}`;
 
 /** How an order's agent is started (its argv with the CLI found on this machine), or why it cannot be. */
 export function agentRun(order: Order): AgentInvocation | Refusal {
@@ -122,9 +123,9 @@ export async function runOne(
   opts: { attempt?: number; onStart?: (t: RunningTask) => void } = {},
 ): Promise<TaskOutcome> {
   const attempt = opts.attempt ?? nextAttempt(order, journal.entry(order.id));
-  const logFile = join(m.stateDir, "logs", `${order.id}.r${order.rev}.a${attempt}.log`);
+  const logFile = join(m.stateDir, "logs", `${order.id}.${runKey(order)}.a${attempt}.log`);
   // Durable before the process exists: a crash from here on is an interruption, never a second run.
-  await journal.apply(order.id, { kind: "start", rev: order.rev, attempt, at: now().toISOString(), log: logFile });
+  await journal.apply(order.id, { kind: "start", rev: order.rev, ...(order.slot ? { slot: order.slot } : {}), attempt, at: now().toISOString(), log: logFile });
   const agent = order.agent ? agentRun(order) : undefined;
   const timeout = order.timeout ?? (agent ? m.config.agentTimeout : m.config.defaultTimeout);
   const idleTimeout = order.idleTimeout ?? (agent ? m.config.agentIdleTimeout : undefined);
@@ -169,8 +170,9 @@ export async function runOne(
         COORD_MACHINE: m.config.name,
         COORD_ORDER: order.id,
         COORD_REV: String(order.rev),
+        ...(order.slot ? { COORD_SLOT: order.slot } : {}),
         COORD_ATTEMPT: String(attempt),
-        COORD_TASK: taskMarker(m.config.name, order.id, order.rev, attempt),
+        COORD_TASK: taskMarker(m.config.name, order.id, order, attempt),
       },
       // The pid is a help for killing an orphan later; a failed write of it (a full disk) is not the task's failure.
       onStart: (pid) => void journal.apply(order.id, { kind: "pid", pid }).catch(() => {}),

@@ -2,6 +2,8 @@
 // on the fresh tip after a lost claim), tasks run with publishes and checks
 // meanwhile, and the drain after work ran.
 import { claimEvent, lookEvery, mustFence } from "../core/claims.js";
+import { sameRun } from "../core/every.js";
+import { describeRun } from "../core/task-life.js";
 import { plan, type Claim, type Plan } from "../core/plan.js";
 import { ORDERS_FILE, type RepoModel } from "../core/repo.js";
 import { viewWith } from "../core/publish.js";
@@ -122,7 +124,7 @@ export async function claim(c: Cycle, claims: Claim[], first: First, replan: (at
     let lost = 0;
     for (const cl of todo) {
       const entry = c.journal.entry(cl.order.id);
-      if (entry?.state === "assigned" && entry.rev === cl.order.rev) landed.push({ order: cl.order, attempt: cl.attempt });
+      if (entry?.state === "assigned" && sameRun(entry, cl.order)) landed.push({ order: cl.order, attempt: cl.attempt });
       else {
         lost++;
         c.log(`${cl.order.id}: another machine claimed it first`);
@@ -239,7 +241,7 @@ export async function runAll(c: Cycle, tasks: { order: Order; attempt?: number }
         c.log(`${order.id}: not started: ${unwanted}`);
         continue;
       }
-      c.log(`${order.id}: running (rev ${order.rev})`);
+      c.log(`${order.id}: running (${describeRun(order)})`);
       const p: Promise<void> = runOne(c.m, c.journal, order, c.now, { ...(attempt ? { attempt } : {}), onStart: (t) => c.running.set(order.id, t) })
         .then(async (outcome) => {
           c.log(`${order.id}: ${outcome.state}${outcome.reason ? ` (${outcome.reason})` : ""}`);
@@ -250,6 +252,7 @@ export async function runAll(c: Cycle, tasks: { order: Order; attempt?: number }
             machine: config.name,
             id: order.id,
             rev: order.rev,
+            ...(order.slot ? { slot: order.slot } : {}),
             attempt: t?.attempts ?? 1,
             state: outcome.state,
             exitCode: outcome.exitCode,
@@ -278,6 +281,6 @@ function notWanted(c: Cycle, order: Order): string | undefined {
   if (c.latest?.orders && (!current || current.rev !== order.rev)) return "its order was removed or re-revved";
   if (current?.cancelled) return "cancelled in ORDERS.json";
   const entry = c.journal.entry(order.id);
-  if (order.to === "ANY" && !(entry?.state === "assigned" && entry.rev === order.rev)) return "another machine holds its claim";
+  if (order.to === "ANY" && !(entry?.state === "assigned" && sameRun(entry, order))) return "another machine holds its claim";
   return undefined;
 }

@@ -156,13 +156,14 @@
       const d = await call("GET", "/api/order", { id });
       if (openOrder !== id) return;
       const def = d.definition;
-      $("detail-def").textContent = def ? `${def.what} · to ${def.to} · rev ${def.rev} · ${def.priority} · in ${def.file}` : "Not defined in the orders files at this commit.";
+      const every = def && def.every ? ` · every ${def.every}${def.next ? `, next ${utc(def.next)}` : ""}` : "";
+      $("detail-def").textContent = def ? `${def.what} · to ${def.to} · rev ${def.rev}${every} · ${def.priority} · in ${def.file}` : "Not defined in the orders files at this commit.";
       $("detail-reports").replaceChildren(
         ...d.reports.map((r) =>
           el(
             "div",
             { class: "report", "data-machine": r.machine },
-            el("div", {}, el("b", {}, r.machine), " ", stateBadge(r.state), ` attempt ${r.attempts}`, r.exitCode !== null ? ` · exit ${r.exitCode}` : "", r.finishedAt ? ` · ${utc(r.finishedAt)}` : ""),
+            el("div", {}, el("b", {}, r.machine), " ", stateBadge(r.state), r.slot ? ` slot ${utc(r.slot)} ·` : "", ` attempt ${r.attempts}`, r.exitCode !== null ? ` · exit ${r.exitCode}` : "", r.finishedAt ? ` · ${utc(r.finishedAt)}` : ""),
             r.reason ? el("div", { class: "small err" }, r.reason) : "",
             r.output ? el("pre", { class: "output" }, r.output) : "",
           ),

@@ -33,6 +33,8 @@ export function registerOrder(program: Command, io: Io): void {
     .option("--timeout <duration>", 'longest run time, e.g. "90s", "15m", "2h"')
     .option("--retries <n>", "times to run it again after a failure (0 to 100)")
     .option("--cwd <dir>", "directory to run in (~ is the machine user's home)")
+    .option("--every <cron>", 'run it at each time of this cron expression, e.g. "0 3 * * *" (a recurring order; a missed time runs once when the machine is back)')
+    .option("--timezone <zone>", 'the time zone of --every, e.g. "Europe/Paris" (default UTC)')
     .option("--human", "as a person: commit to ORDERS.json with this clone's git user.name/user.email and push")
     .addHelpText(
       "after",
@@ -44,6 +46,7 @@ export function registerOrder(program: Command, io: Io): void {
           "coord order add --to ANY --requires node --after build-42 -- npm run lint",
           'coord order add --to izzit7,machine-2 --run "make build" --id build-42 --timeout 15m --retries 1',
           'coord order add --to ALL --run "node --version" --human --dir ~/fleet-clone',
+          'coord order add --to ANY --every "0 3 * * *" --timezone Europe/Paris --id nightly-backup -- ./backup.sh',
         ),
     )
     .action(
@@ -78,6 +81,8 @@ export function registerOrder(program: Command, io: Io): void {
           timeout: o.timeout,
           retries: o.retries,
           cwd: o.cwd,
+          every: o.every,
+          timezone: o.timezone,
           human: o.human,
         });
         io.out(r.commit ? `added order ${r.id} to ${r.file}; pushed ${r.commit.slice(0, 12)}` : `added order ${r.id} to ${r.file}; it is published at the next sync`);

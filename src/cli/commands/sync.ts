@@ -43,7 +43,7 @@ export function registerSync(program: Command, io: Io): void {
       if (o.json) io.out(JSON.stringify(r, null, 2));
       else if (o.dryRun) {
         if (r.wouldRun.length === 0) io.out(`${r.machine}: nothing would start`);
-        for (const t of r.wouldRun) io.out(`would run ${t.id} (rev ${t.rev}, attempt ${t.attempt}): ${t.command}`);
+        for (const t of r.wouldRun) io.out(`would run ${t.id} (rev ${t.rev}${t.slot ? `, slot ${t.slot}` : ""}, attempt ${t.attempt}): ${t.command}`);
         for (const line of waitingLines(r.waiting)) io.out(line);
         for (const p of r.ordersProblems) io.err(formatProblem(p));
       } else printSync(r, io);
