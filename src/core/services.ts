@@ -80,7 +80,9 @@ export interface ServicesRead {
   problems: Problem[];
 }
 
-const NOTHING: ServicesRead = { readable: true, services: [], invalid: [], problems: [] };
+/** No services: a file without `services`. */
+export const NO_SERVICES: ServicesRead = { readable: true, services: [], invalid: [], problems: [] };
+const NOTHING = NO_SERVICES;
 const UNREADABLE: ServicesRead = { readable: false, services: [], invalid: [], problems: [] };
 
 const hashOf = (value: unknown) => createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 16);

@@ -233,7 +233,36 @@ export function statusText(status: StatusJson, now: Date, opts: ViewOptions = {}
     const notes = orderNotes(orders);
     if (notes.length) out.push("", ...notes);
   }
+  const services = servicesLines(status, now, paint);
+  if (services.length) out.push("", ...services);
   return out.join("\n");
+}
+
+/** The services of the fleet (`coord status`, `coord services`): one row per service and machine, uptime at the reader's clock; why each one that is not running is so. */
+export function servicesLines(status: StatusJson, now: Date, paint: Paint = plain): string[] {
+  const services = Object.entries(status.services ?? {});
+  if (services.length === 0) return [];
+  const rows: string[][] = [];
+  const notes: string[] = [];
+  for (const [id, s] of services) {
+    const machines = Object.entries(s.machines);
+    if (machines.length === 0) rows.push([id, String(s.rev), "-", "not reported yet", "", "", ""]);
+    for (const [name, r] of machines) {
+      const bad = r.state === "failed" || r.health === "unhealthy";
+      const up = r.startedAt && Number.isFinite(Date.parse(r.startedAt)) ? lengthText(Math.max(0, (now.getTime() - Date.parse(r.startedAt)) / 1000)) : "";
+      rows.push([
+        id,
+        String(r.rev),
+        name,
+        paint(bad ? "red" : r.state === "running" ? "green" : undefined, `${r.state}${r.health ? ` (${r.health})` : ""}`),
+        r.pid !== undefined ? String(r.pid) : "",
+        String(r.restarts),
+        up,
+      ]);
+      if (r.reason && (r.state !== "running" || r.health === "unhealthy")) notes.push(`  ${id} on ${name}: ${r.reason}`);
+    }
+  }
+  return [textTable(["SERVICE", "REV", "MACHINE", "STATE", "PID", "RESTARTS", "UP"], rows), ...(notes.length ? ["", ...notes] : [])];
 }
 
 // ------------------------------------------------------------ one machine
