@@ -423,8 +423,8 @@ export function orderText(id: string, status: StatusJson, now: Date, opts: ViewO
 // ------------------------------------------------------------ unknown names
 
 /** One sentence for a name that is not there: what is, and the closest one. */
-export function unknownName(kind: "machine" | "order", name: string, known: string[]): string {
-  const where = kind === "machine" ? "in the fleet" : "in ORDERS.json";
+export function unknownName(kind: "machine" | "order" | "service", name: string, known: string[]): string {
+  const where = kind === "machine" ? "in the fleet" : kind === "service" ? "on this machine" : "in ORDERS.json";
   if (known.length === 0) return `there is no ${kind} "${name}" ${where}, and none yet${kind === "machine" ? ": run coord init on one" : ": add one to ORDERS.json"}`;
   const close = suggestField(name, known);
   return `there is no ${kind} "${name}" ${where}${close ? ` (did you mean ${close}?)` : ""}; the ${kind}s are ${someOf(known, 10)}`;
