@@ -2,7 +2,13 @@
 // backoff within a start-limit window, health transitions, what to do with a
 // service given desired vs observed, and what is published of it.
 import { describe, expect, it } from "vitest";
+import { parseComputer, renderComputer } from "../src/core/computer.js";
 import { haltOf, readControls } from "../src/core/controls.js";
+import { computerPath } from "../src/core/names.js";
+import { readModel } from "../src/core/repo.js";
+import { deriveStatus } from "../src/core/status.js";
+import { renderStatusMd } from "../src/core/status-md.js";
+import { computerFile } from "./fixtures.js";
 import { parseOrders } from "../src/core/orders.js";
 import { healthNext, healthStart, type Observed, planServices, type RecordView, readServices, restartDecision, type ServicesRead, serviceReports } from "../src/core/services.js";
 
@@ -232,5 +238,69 @@ describe("serviceReports", () => {
 
   it("a failed report has no pid", () => {
     expect(serviceReports("m1", read, new Map([["web", rec({ state: "failed" })]]), { supervised: true }).web!.pid).toBeUndefined();
+  });
+});
+
+describe("services in the machine file, STATUS and STATUS.md", () => {
+  const T = "2026-01-01T00:00:00.000Z";
+  const running = { rev: 2, state: "running" as const, pid: 42, restarts: 1, startedAt: T, since: T, health: "healthy" as const, output: "```\n<details>listening\n---" };
+  const failed = { rev: 1, state: "failed" as const, restarts: 3, since: T, reason: "killed by SIGKILL; restarted 3 times" };
+  const files = (
+    services: object | undefined,
+    orders = file([
+      { ...web, rev: 2 },
+      { id: "db", to: "m1", run: "x" },
+    ]),
+  ) => {
+    const c = computerFile("m1", { lastSeen: "2026-01-01T01:00:00.000Z", ...(services ? { services } : {}) } as never);
+    return new Map([
+      ["ORDERS.json", orders],
+      [computerPath("m1"), renderComputer(c)],
+    ]);
+  };
+
+  it("a machine file with services reads back as written; one written before services reads as before", () => {
+    const text = renderComputer(computerFile("m1", { services: { web: running, db: failed } } as never));
+    expect(text).toContain("### Service web");
+    expect(parseComputer(text, "m1").services).toEqual({ db: failed, web: running });
+    expect(Object.getPrototypeOf(parseComputer(text, "m1").services)).toBeNull();
+    expect(parseComputer(renderComputer(computerFile("m1")), "m1").services).toBeUndefined();
+  });
+
+  it("a services key that is no service id makes the file unreadable, as for tasks", () => {
+    const text = renderComputer(computerFile("m1", { services: { web: running } } as never)).replace('"web":', '"__proto__":');
+    expect(() => parseComputer(text, "m1")).toThrow(/field services: "__proto__" is not a service id/);
+  });
+
+  it("STATUS.json lists each service with each machine's report (output in the machine file only), and alerts a failed one", () => {
+    const status = deriveStatus(readModel(files({ web: running, db: failed })));
+    expect(status.services).toEqual({
+      db: { rev: 1, to: "m1", machines: { m1: { rev: 1, state: "failed", restarts: 3, since: T, reason: "killed by SIGKILL; restarted 3 times" } } },
+      web: { rev: 2, to: "m1", machines: { m1: { rev: 2, state: "running", pid: 42, restarts: 1, startedAt: T, since: T, health: "healthy" } } },
+    });
+    expect(status.alerts).toEqual([
+      { id: `service/db/1/m1/failed/${T}`, kind: "service", service: "db", machine: "m1", at: T, text: "service db is failed on m1: killed by SIGKILL; restarted 3 times" },
+    ]);
+    const md = renderStatusMd(status);
+    expect(md).toContain("## Services");
+    expect(md).toMatch(/\| web \(rev 2\) \| ▶ running \(healthy\) \| \[m1\]\(coordination\/COMPUTER_m1\.md#service-web\) · 1 restarts · up 1 h/);
+    expect(md).toContain("- db on m1: killed by SIGKILL; restarted 3 times");
+    expect(md).toMatch(/⚙ \*\*service\*\*: \[service db is failed on m1/);
+  });
+
+  it("no services: STATUS.json has no services field (files of before keep their bytes)", () => {
+    expect(deriveStatus(readModel(files(undefined, JSON.stringify({ version: 1, orders: [] })))).services).toBeUndefined();
+  });
+
+  it("a bad service entry is an error of STATUS, the orders stay valid", () => {
+    const model = readModel(files(undefined, file([{ id: "x", to: "m1" }], { orders: [{ id: "o", to: "m1", run: "true" }] })));
+    expect(model.orders?.orders.map((o) => o.id)).toEqual(["o"]);
+    expect(deriveStatus(model).errors.map((e) => e.message)).toEqual([expect.stringMatching(/service "x" is missing field "run"/)]);
+  });
+
+  it("an unhealthy service is an alert with its reason; a waiting one is none", () => {
+    const unhealthy = { ...running, health: "unhealthy" as const, reason: "unhealthy: exit code 1" };
+    const status = deriveStatus(readModel(files({ web: unhealthy, db: { rev: 1, state: "waiting", restarts: 0, reason: "needs a daemon" } })));
+    expect(status.alerts.map((a) => a.id)).toEqual([`service/web/2/m1/unhealthy/${T}`]);
   });
 });
