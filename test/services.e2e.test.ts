@@ -4,6 +4,8 @@
 // leaves its service to the next one, which adopts it (same pid and start
 // time) instead of starting a second copy; an emergency stop stops them.
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { sync } from "../src/sync/sync.js";
@@ -137,6 +139,40 @@ describe("services", () => {
     await waitFor(async () => (await hubStatus(fleet!)).services?.api?.machines?.m1?.health === "healthy", 30_000, "healthy again");
     expect((await hubStatus(fleet)).alerts).toEqual([]);
     expect(await withToken(token)).toHaveLength(1); // not restarted for it
+  }, 120_000);
+
+  it("an http health check on localhost: a 2xx answer is healthy, another is not", async () => {
+    fleet = await makeFleet(["m1"]);
+    const dir = dirOf("m1");
+    const token = newToken();
+    let answer = 200;
+    const server = createServer((_req, res) => res.writeHead(answer).end());
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    stops.push(() => new Promise((r) => server.close(r)));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/health`;
+    await pushServices([{ id: "api", to: "m1", run: "exec sleep 300", env: { TOKEN: token }, health: { http: url, interval: "1s", timeout: "2s", unhealthyAfter: 1 } }]);
+    daemon(dir);
+    await waitFor(async () => (await records(dir)).services.api?.health?.status === "healthy", 30_000, "healthy");
+    answer = 503;
+    await waitFor(async () => (await records(dir)).services.api?.health?.status === "unhealthy", 30_000, "unhealthy");
+    expect((await records(dir)).services.api.health.reason).toBe(`${url} answered 503`);
+  }, 120_000);
+
+  it("coord pause --stop stops the services; nothing starts until coord resume", async () => {
+    fleet = await makeFleet(["m1"]);
+    const dir = dirOf("m1");
+    const token = newToken();
+    await pushServices([{ id: "web", to: "m1", run: "exec sleep 300", env: { TOKEN: token } }]);
+    daemon(dir);
+    await runningPid(dir, "web");
+    expect((await cli("pause", "--stop", "--dir", dir)).code).toBe(0);
+    await waitFor(async () => (await withToken(token)).length === 0, 30_000, "the pause to stop the service");
+    await waitFor(async () => (await records(dir)).services.web.state === "stopped", 10_000, "the record to say stopped");
+    expect((await records(dir)).services.web.reason).toBe("paused (coord pause)");
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await withToken(token)).toEqual([]);
+    expect((await cli("resume", "--dir", dir)).code).toBe(0);
+    await runningPid(dir, "web");
   }, 120_000);
 
   it("a rev bump restarts it once; cancelling stops it and its whole group; removing it forgets it", async () => {
