@@ -8,6 +8,7 @@ import { computerPath } from "../src/core/names.js";
 import { readModel } from "../src/core/repo.js";
 import { deriveStatus } from "../src/core/status.js";
 import { renderStatusMd } from "../src/core/status-md.js";
+import { machineText, statusText } from "../src/core/terminal.js";
 import { computerFile } from "./fixtures.js";
 import { parseOrders } from "../src/core/orders.js";
 import { healthNext, healthStart, type Observed, planServices, type RecordView, readServices, restartDecision, type ServicesRead, serviceReports } from "../src/core/services.js";
@@ -302,5 +303,15 @@ describe("services in the machine file, STATUS and STATUS.md", () => {
     const unhealthy = { ...running, health: "unhealthy" as const, reason: "unhealthy: exit code 1" };
     const status = deriveStatus(readModel(files({ web: unhealthy, db: { rev: 1, state: "waiting", restarts: 0, reason: "needs a daemon" } })));
     expect(status.alerts.map((a) => a.id)).toEqual([`service/web/2/m1/unhealthy/${T}`]);
+  });
+
+  it("coord status shows the services, uptime at the reader's clock; coord status <machine> its own", () => {
+    const status = deriveStatus(readModel(files({ web: running, db: failed })));
+    const now = new Date("2026-01-01T02:00:00.000Z");
+    const text = statusText(status, now);
+    expect(text).toMatch(/SERVICE\s+REV\s+MACHINE\s+STATE\s+PID\s+RESTARTS\s+UP/);
+    expect(text).toMatch(/web\s+2\s+m1\s+running \(healthy\)\s+42\s+1\s+2 h/);
+    expect(text).toContain("db on m1: killed by SIGKILL; restarted 3 times");
+    expect(machineText("m1", status, now)).toMatch(/db\s+1\s+m1\s+failed/);
   });
 });

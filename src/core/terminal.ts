@@ -360,6 +360,14 @@ export function machineText(name: string, status: StatusJson, now: Date, opts: V
       if (lines.length) out.push("", `${id}: last lines of output`, ...lines);
     }
   }
+  // Its services, as it reports them.
+  const services = Object.fromEntries(
+    Object.entries(status.services ?? {})
+      .filter(([, s]) => Object.hasOwn(s.machines, name))
+      .map(([id, s]) => [id, { ...s, machines: { [name]: s.machines[name]! } }]),
+  );
+  const serviceLines = servicesLines({ ...status, services }, now, paint);
+  if (serviceLines.length) out.push("", ...serviceLines);
   const alerts = alertsAt(status, now).filter((a) => a.kind !== "failed" && (a.machine === name || a.recipients?.includes(name)));
   if (alerts.length) out.push("", paint("yellow", "ALERTS"), ...alerts.map((a) => `  ${a.kind}: ${a.text}`));
   return out.join("\n");

@@ -178,7 +178,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     pokeTimer.unref();
   };
   const services = new Supervisor(machine, log, poke);
-  await services.open();
+  await services.open().catch((e: unknown) => log(`services: ${describeFailure(e).message}`));
 
   const subMinute = schedule.trim().split(/\s+/).length === 6;
   const jitter = opts.jitter ?? (subMinute ? 0 : 30);

@@ -32,7 +32,10 @@ async function supervised(sup: { pid: number; start?: string } | undefined): Pro
  */
 export async function publishedServices(m: Machine, model: RepoModel, halt: Halt | undefined, stopOrphans: boolean): Promise<Record<string, ServiceReport>> {
   const me = m.config.name;
+  const read = model.services ?? NO_SERVICES;
   const file = await readServicesFile(m.stateDir);
+  // Most machines run no service: nothing more to read.
+  if (file.services.size === 0 && !read.services.some((s) => addressedToMe(s, me))) return {};
   const underDaemon = await supervised(file.supervisor);
   if (!underDaemon && stopOrphans && halt?.stopRunning) {
     let stopped = false;
@@ -50,7 +53,6 @@ export async function publishedServices(m: Machine, model: RepoModel, halt: Halt
     }
     if (stopped) await writeServicesFile(m.stateDir, file);
   }
-  const read = model.services ?? NO_SERVICES;
   const wanted = new Map(read.services.filter((s) => addressedToMe(s, me)).map((s) => [s.id, s] as const));
   const ids = new Set([...wanted.keys(), ...file.services.keys()]);
   const outputs = new Map<string, string>();
