@@ -31,6 +31,8 @@ interface Live {
   stopping: boolean;
   /** Started by another daemon (not a child of this one): watched by its pid and start time. */
   adopted: boolean;
+  /** Its health check is scheduled (an adopted one's once the daemon knows its definition). */
+  checked: boolean;
   cancelHealth: () => void;
 }
 
@@ -80,7 +82,7 @@ export class Supervisor {
         if (!isUp(r.state)) continue;
         const alive = r.pid !== undefined && r.start !== undefined && (await processStart(r.pid)) === r.start;
         if (alive && r.state === "running") {
-          this.live.set(r.id, { pid: r.pid!, stopping: false, adopted: true, cancelHealth: () => {} });
+          this.live.set(r.id, { pid: r.pid!, stopping: false, adopted: true, checked: false, cancelHealth: () => {} });
           this.log(`service ${r.id}: adopted pid ${r.pid} (started ${r.startedAt ?? "earlier"} under the daemon before)`);
         } else {
           // Gone while no daemon watched it (or never started): the plan starts it again.
@@ -131,6 +133,14 @@ export class Supervisor {
         await this.stop(id, action.reason);
         if (action.by === "removed") this.file.services.delete(id);
       }
+    }
+    // An adopted process gets its health check once its definition is known (the same one it was started with).
+    for (const [id, live] of this.live) {
+      const want = this.defs.get(id);
+      const r = this.file.services.get(id);
+      if (live.checked || !want?.health || !r || r.hash !== want.hash || r.state !== "running") continue;
+      r.health ??= healthStart(this.now());
+      this.scheduleHealth(id, want, live);
     }
     if (changed) await this.changed();
   }
@@ -194,7 +204,7 @@ export class Supervisor {
     else delete r.start;
     r.startedAt = now.toISOString();
     if (service.health) r.health = healthStart(now);
-    const live: Live = { pid: spawned.pid, stopping: false, adopted: false, cancelHealth: () => {} };
+    const live: Live = { pid: spawned.pid, stopping: false, adopted: false, checked: false, cancelHealth: () => {} };
     this.live.set(id, live);
     this.scheduleHealth(id, service, live);
     this.log(`service ${id}: started, pid ${spawned.pid}`);
@@ -273,6 +283,7 @@ export class Supervisor {
   private scheduleHealth(id: string, service: Service, live: Live): void {
     const check = service.health;
     if (!check) return;
+    live.checked = true;
     let cancelled = false;
     let cancelTimer = () => {};
     live.cancelHealth = () => {
