@@ -8,7 +8,8 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { sync } from "../src/sync/sync.js";
+import { Supervisor } from "../src/daemon/services.js";
+import { openMachine, sync } from "../src/sync/sync.js";
 import { cli, cliProcess, hubFile, hubStatus, makeFleet, pushOrders, setConfig, waitFor, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
@@ -283,6 +284,34 @@ describe("services", () => {
     expect((await records(dir)).services.web).toMatchObject({ state: "stopped", reason: "emergency stop: again" });
     expect((await hubStatus(fleet)).services.web.machines.m1.state).toBe("waiting");
     expect(pid).toBeGreaterThan(0);
+  }, 120_000);
+
+  it("the daemon's supervisor stops its services in the very sync that reads the emergency stop", async () => {
+    fleet = await makeFleet(["m1"]);
+    const dir = dirOf("m1");
+    const token = newToken();
+    const web = { id: "web", to: "m1", run: "sleep 301 & exec sleep 300", env: { TOKEN: token } };
+    const supervisor = new Supervisor(
+      await openMachine(dir),
+      () => {},
+      () => {},
+    );
+    await supervisor.open();
+    stops.push(() => supervisor.close());
+    const daemonSync = () => sync({ dir, onModel: (model) => supervisor.apply(model), full: true });
+    await pushServices([web]);
+    await daemonSync();
+    await waitFor(async () => (await withToken(token)).length === 2, 10_000, "the service and what it started");
+    await pushServices([web], { emergency: { stop: true, reason: "now" } });
+    const r = await daemonSync();
+    expect(await withToken(token)).toEqual([]); // stopped within that one sync
+    expect(r.pushed).toBeDefined();
+    expect((await hubStatus(fleet)).services.web.machines.m1).toMatchObject({ state: "stopped", reason: "emergency stop: now" });
+    await daemonSync();
+    expect(await withToken(token)).toEqual([]); // and nothing starts while it stands
+    await pushServices([web]);
+    await daemonSync();
+    expect((await records(dir)).services.web.state).toBe("running");
   }, 120_000);
 
   it("a service's secret never leaves the machine; a plain sync says a service needs a daemon", async () => {
