@@ -7,6 +7,7 @@
 //   npm run bench                     everything; writes bench/results.md
 //   npm run bench:smoke               sizes ÷ 10, fewer repetitions; writes nothing (CI runs it after npm test, which builds)
 //   node scripts/bench.mjs --only=noop,scale   some rows (names below); writes nothing
+//   COORD_BENCH_LOGS=<dir>            the daemons row keeps each daemon's output and coord.log there
 //
 // Goals never fail the run (the table says met or missed); it exits non-zero
 // only when a row could not run at all, so the bench cannot rot unnoticed.

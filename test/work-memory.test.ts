@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { CoordError, RemoteUnreachable } from "../src/errors.js";
 import type { Hub } from "../src/git/hub.js";
+import { preferredMachine } from "../src/core/rank.js";
 import { saveConfig } from "../src/state/config.js";
 import { syncMachine } from "../src/sync/sync.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
@@ -61,6 +62,23 @@ describe("to: ANY on the in-memory hub", () => {
     expect(seen).toBe(true);
     expect(r.ran.map((t) => t.id).sort()).toEqual(["a", "b", "c"]);
     expect((await lines(log)).sort()).toEqual(["a", "b", "c"]); // each once
+  });
+
+  it("a machine whose own share is done drains the others' free orders in the same sync, one at a time, instead of one per sync", async () => {
+    fleet = await memoryFleet(["a", "b"]);
+    const f = fleet;
+    const log = join(f.root, "ran.log");
+    // Every order is b's share (b is online, busy elsewhere or between ticks): a takes them all the same, in one sync.
+    const ids = Array.from({ length: 40 }, (_, i) => `job-${i}`)
+      .filter((id) => preferredMachine(id, ["a", "b"]) === "b")
+      .slice(0, 4);
+    expect(ids).toHaveLength(4);
+    await f.pushOrders(ids.map((id) => ({ id, to: "ANY", run: `echo "$COORD_ORDER $COORD_MACHINE" >> ${log}` })));
+    const r = await f.sync("a");
+    expect(r.ran.map((t) => t.id).sort()).toEqual([...ids].sort());
+    expect((await lines(log)).sort()).toEqual(ids.map((id) => `${id} a`).sort());
+    const status = await f.status();
+    for (const id of ids) expect(status.orders[id].state).toBe("completed");
   });
 
   it("a claim that loses the push plans again on the fresh tip and claims the next free order in the same sync", async () => {

@@ -1,7 +1,7 @@
 // Issue 14, row 7 (a person's push → the task starts under `coord watch`), and
 // issue 11's rows: draining ANY orders with syncs and with daemons, and the
 // time from a hub outage's end to the first scheduled sync through.
-import { existsSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { CLI, dur, fixture, fleet, median, ordersText, personCommit, run, say, size, sleep, spread, start, syncJson, syncOk } from "./lib.mjs";
@@ -111,7 +111,9 @@ export async function drainDaemons() {
     const { dirs, person, hub } = await fleet(f, names);
     const daemons = names.map((n) => start(process.execPath, [CLI, "daemon", "run", "--dir", dirs[n], "--schedule", `*/${interval} * * * * *`, "--jitter", "0"], { env: f.env }));
     for (const d of daemons) f.onCleanup(() => d.stop());
-    await sleep(2000); // started and waiting for their tick
+    // Started, their first sync (at once) done, and waiting for their tick: a loaded machine's first syncs must not run into the row.
+    for (let waited = 0; waited < 60_000 && !daemons.every((d) => /\bsync: /.test(d.output())); waited += 100) await sleep(100);
+    await sleep(500);
     const ids = Array.from({ length: count }, (_, i) => `timed-${i}`);
     say(`${count} ANY orders of 1 s, ${names.length} daemons`);
     const pushedAt = await personCommit(f, person, { "ORDERS.json": ordersText(ids.map((id) => ({ id, to: "ANY", run: "sleep 1" }))) }, "timed orders");
@@ -123,6 +125,13 @@ export async function drainDaemons() {
     const took = Date.now() - pushedAt;
     const dead = daemons.filter((d) => !d.running()).length;
     await Promise.all(daemons.map((d) => d.stop()));
+    // COORD_BENCH_LOGS=<dir>: each daemon's output and coord.log are kept there, to see where the time went.
+    const keep = process.env.COORD_BENCH_LOGS;
+    if (keep)
+      for (const [i, n] of names.entries()) {
+        copyFileSync(join(dirs[n], ".git/coord/coord.log"), join(keep, `${n}.log`));
+        writeFileSync(join(keep, `${n}.out`), daemons[i].output());
+      }
     const ideal = (count * 1000) / names.length;
     const goal = 2 * ideal + interval * 1000;
     return {

@@ -109,8 +109,10 @@ export async function init(opts: InitOptions): Promise<InitResult> {
     config = { ...config, heartbeat: newConfig({ name: config.name, uuid: config.uuid, heartbeat: opts.heartbeat }).heartbeat };
     await saveConfig(stateDir, config);
   }
+  let files: Map<string, string> | undefined;
   if (!config) {
-    const theirs = readModel(await repo.readFiles(tip, READ_PATHS)).computers.get(opts.name);
+    files = await repo.readFiles(tip, READ_PATHS);
+    const theirs = readModel(files).computers.get(opts.name);
     if (theirs && !opts.reclaim)
       throw new CoordError(
         `the machine name "${opts.name}" is already taken (uuid ${theirs.uuid}, last seen ${theirs.lastSeen}); choose another --name, or pass --reclaim if that machine is this one reinstalled`,
@@ -127,6 +129,7 @@ export async function init(opts: InitOptions): Promise<InitResult> {
     await saveConfig(stateDir, config);
   }
   log(`registering machine ${config.name}`);
-  const result = await sync({ dir, run: false, log });
+  // The tip it cloned or fetched a moment ago (and its files, when read): the sync does not fetch and read them again.
+  const result = await sync({ dir, run: false, log, fetched: { tip, ...(files ? { files } : {}) } });
   return { dir, name: config.name, uuid: config.uuid, cloned, scaffolded, reclaimed, sync: result };
 }

@@ -68,6 +68,11 @@ export interface CycleOptions {
   onModel?: (model: RepoModel) => Promise<void>;
   /** Never answered from the quiet stamp (the daemon's first sync: its supervisor needs a tip). */
   full?: boolean;
+  /**
+   * The remote's tip as the caller fetched it a moment ago (coord init, right after its clone), and its files
+   * when it read them: the cycle's own fetch and read are skipped. A push rejected meanwhile fetches as ever.
+   */
+  fetched?: { tip: string; files?: Map<string, string> };
 }
 
 /** One sync of the machine whose checkout is `opts.dir`. */
@@ -171,10 +176,10 @@ async function cycle(
     result.interrupted = await journal.recoverInterrupted(now());
     for (const id of result.interrupted) log(`${id}: was interrupted (coord stopped while it ran); reported failed`);
   }
-  log(`fetching ${config.remote}/${config.branch}`);
-  const tip = await hub.fetch();
+  if (!opts.fetched) log(`fetching ${config.remote}/${config.branch}`);
+  const tip = opts.fetched?.tip ?? (await hub.fetch());
   if (!tip) throw new CoordError(`the remote has no branch ${config.branch}; run coord init to scaffold it`, EXIT.USAGE);
-  const files = await hub.readFiles(tip, READ_PATHS);
+  const files = opts.fetched?.files ?? (await hub.readFiles(tip, READ_PATHS));
   const view = await trustedView(machine, tip, files);
   for (const r of view.refusals) log(`refused ${describeRefusal(r)}`);
   const model = readModel(view.files);

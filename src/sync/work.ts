@@ -31,7 +31,8 @@ const CLAIM_AHEAD_MAX_S = 60;
 
 /**
  * Drain: after work ran, the machine plans again on the tip its last publish
- * read and claims what is free for its slots; that claim's push also carries
+ * read and claims what is free for its slots (its own share first, then what
+ * is still free of the others'); that claim's push also carries
  * the results so far, so a queue costs one push per task instead of two. It
  * runs what it got, and again, until nothing is left for it (or the bounds).
  * A claim lost to another machine is planned again on the fresh tip as ever.
@@ -45,8 +46,9 @@ export async function drain(c: Cycle, lock: HeldLock, signal?: AbortSignal): Pro
   try {
     for (let round = 1; round <= DRAIN_ROUNDS && Date.now() < until; round++) {
       if (signal?.aborted || lock.compromised || !c.latest || !c.latestFiles) return;
-      const landed = ahead ? await ahead : await claimOwnShare(c, new Set());
+      let landed = ahead ? await ahead : [];
       ahead = undefined;
+      if (landed.length === 0) landed = await claimNext(c);
       if (landed.length === 0) return; // named work that came meanwhile waits for the next sync, which reads a fresh tip
       const running = runAll(c, landed, lock, signal);
       if (round < DRAIN_ROUNDS && c.m.config.maxParallel === 1 && ranShort(c)) ahead = claimOwnShare(c, new Set(landed.map((t) => t.order.id)));
@@ -66,6 +68,20 @@ function claimOwnShare(c: Cycle, busy: Set<string>): Promise<{ order: Order; att
   const next = c.latest && c.latestFiles ? mine(c.latest, c.latestFiles) : [];
   if (next.length === 0) return Promise.resolve([]);
   return claim(c, next, lastRead(c), (at) => mine(at.model, at.files));
+}
+
+/**
+ * The next claim of a drain that holds none ahead: its own share first; when that is done, what is still free
+ * of the others' shares (they are busy with theirs, or it would have been claimed), as its next sync would take
+ * it, but without a sync's fetch and its separate publish between two tasks.
+ */
+async function claimNext(c: Cycle): Promise<{ order: Order; attempt: number }[]> {
+  const own = await claimOwnShare(c, new Set());
+  if (own.length || !c.latest || !c.latestFiles) return own;
+  const any = (model: RepoModel, files: Map<string, string>) => planNow(c, model, files).claim;
+  const next = any(c.latest, c.latestFiles);
+  if (next.length === 0) return [];
+  return claim(c, next, lastRead(c), (at) => any(at.model, at.files));
 }
 
 /** Whether every task this sync ran took at most CLAIM_AHEAD_MAX_S (none ran: false). */
