@@ -230,6 +230,7 @@ describe("services", () => {
     expect((await records(dir)).services.web).toMatchObject({ state: "running", pid });
     expect(await withToken(token)).toEqual([pid]);
     expect((await readFile(starts, "utf8")).trim().split("\n")).toHaveLength(1);
+    expect((await cli("daemon", "status", "--dir", dir)).out).toContain(`services: web running, pid ${pid}`);
 
     // Adopted, it is still supervised: killed, it is restarted.
     process.kill(pid, "SIGKILL");

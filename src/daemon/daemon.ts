@@ -17,6 +17,7 @@ import { pidAlive } from "../state/lock.js";
 import { stateDirOf } from "../state/paths.js";
 import { MAX_TIMEOUT_MS } from "../runner/timer.js";
 import { readQuiet } from "../state/quiet.js";
+import { readServicesFile } from "../state/services.js";
 import { openMachine, sync, type SyncResult } from "../sync/sync.js";
 import { timings } from "../timings.js";
 import { Supervisor } from "./services.js";
@@ -367,11 +368,25 @@ export interface DaemonStatus {
   running: boolean;
   info?: DaemonInfo;
   uptimeSeconds?: number;
+  /** The services it supervises (or did), as .git/coord/services.json says. */
+  services?: { id: string; state: string; pid?: number; health?: string; reason?: string }[];
 }
 
 export async function daemonStatus(dir: string): Promise<DaemonStatus> {
   const stateDir = await stateDirOf(dir);
   const info = await readDaemonInfo(stateDir);
   const running = await daemonRunning(stateDir);
-  return { running, ...(info ? { info } : {}), ...(running && info ? { uptimeSeconds: Math.round((Date.now() - Date.parse(info.startedAt)) / 1000) } : {}) };
+  const services = [...(await readServicesFile(stateDir)).services.values()].map((r) => ({
+    id: r.id,
+    state: r.state,
+    ...(r.pid !== undefined ? { pid: r.pid } : {}),
+    ...(r.health ? { health: r.health.status } : {}),
+    ...(r.reason ? { reason: r.reason } : {}),
+  }));
+  return {
+    running,
+    ...(info ? { info } : {}),
+    ...(running && info ? { uptimeSeconds: Math.round((Date.now() - Date.parse(info.startedAt)) / 1000) } : {}),
+    ...(services.length ? { services } : {}),
+  };
 }

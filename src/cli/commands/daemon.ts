@@ -69,6 +69,10 @@ export function registerDaemon(program: Command, io: Io): void {
           );
         else if (i.nextSync) io.out(`next sync: ${i.nextSync}`);
       }
+      if (!o.json && r.services?.length)
+        io.out(
+          `services: ${r.services.map((s) => `${s.id} ${s.state}${s.health ? ` (${s.health})` : ""}${s.pid !== undefined ? `, pid ${s.pid}` : ""}`).join("; ")} (coord services: the fleet's)`,
+        );
     });
   for (const action of ["install", "uninstall"] as const) {
     const cmd = daemon
