@@ -29,6 +29,7 @@ describe("readServices", () => {
     ["an unknown field, with a suggestion", { ...web, helth: {} }, /service "web" has an unknown field "helth"; rename it to "health"/],
     ["ANY", { ...web, to: "ANY" }, /not "ANY"/],
     ["a bad duration in health", { ...web, health: { run: "true", interval: "soon" } }, /service "web" field health.interval: "soon" is not a duration/],
+    ["a health check more often than every second", { ...web, health: { run: "true", interval: 0.01 } }, /service "web" field health.interval: 0.01s is too often/],
     ["a health check that is neither run nor http", { ...web, health: { interval: "5s" } }, /needs exactly one of run \(a command\) or http/],
     ["a health URL elsewhere", { ...web, health: { http: "http://example.com/health" } }, /an http URL on this machine/],
     ["an unknown field of restart", { ...web, restart: { maxx: 2 } }, /service "web" field restart has an unknown field "maxx"; rename it to "max"/],

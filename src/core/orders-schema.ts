@@ -182,6 +182,10 @@ export const HealthSchema = z
     timeout: duration("health.timeout", 'Longest a check may take before it counts as failed: "5s" by default.'),
     unhealthyAfter: z.number().int().min(1).max(100).optional().describe("Failed checks in a row before the service is unhealthy (default 3)."),
   })
+  .superRefine((h, ctx) => {
+    if (h.interval !== undefined && h.interval < 1)
+      ctx.addIssue({ code: "custom", path: ["interval"], message: `${h.interval}s is too often: a check at most every second ("1s" or more)` });
+  })
   .describe("A health check: a command (run) or a local URL (http), with interval and timeout. Marks the service healthy or unhealthy; it is not restarted for it.");
 
 /** When a service is restarted, and when it has failed for good. */

@@ -50,7 +50,7 @@ export function registerDaemon(program: Command, io: Io): void {
     });
   daemon
     .command("status")
-    .description("pid, uptime, last and next sync, last error")
+    .description("pid, uptime, last and next sync, last error, and the services it runs")
     .addOption(dirOption())
     .option("--json", "print as JSON")
     .addHelpText("after", examples("coord daemon status", "coord daemon status --json"))
