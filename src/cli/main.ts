@@ -19,6 +19,7 @@ import { registerMessages } from "./commands/messages.js";
 import { registerOrder } from "./commands/order.js";
 import { registerPause } from "./commands/pause.js";
 import { registerSecret } from "./commands/secret.js";
+import { registerServices } from "./commands/services.js";
 import { registerStatus } from "./commands/status.js";
 import { registerSync } from "./commands/sync.js";
 import { registerTrust } from "./commands/trust.js";
@@ -44,6 +45,7 @@ const COMMANDS: ((program: Command, io: Io) => void)[] = [
   registerAgent,
   registerTrust,
   registerPause,
+  registerServices,
   registerDaemon,
   registerWatch,
   registerCron,

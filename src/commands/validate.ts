@@ -3,6 +3,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { machineOfPath } from "../core/names.js";
 import { parseOrders } from "../core/orders.js";
+import { readServices } from "../core/services.js";
 import type { Problem } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 
@@ -10,6 +11,8 @@ export interface ValidateResult {
   file: string;
   valid: boolean;
   orders: number;
+  /** Valid services (a bad one is in problems: on the machines it is that service's problem only). */
+  services: number;
   problems: Problem[];
   /** What is valid but should not be in the repository: env values that look like secrets, with how to move them to the machines' stores. */
   warnings: Problem[];
@@ -40,5 +43,15 @@ export async function validate(path: string): Promise<ValidateResult> {
   }
   const machines = await machinesBeside(dirname(file));
   const parsed = parseOrders(text, { file: path, ...(machines ? { machines } : {}) });
-  return { file, valid: parsed.problems.length === 0, orders: parsed.orders?.orders.length ?? 0, problems: parsed.problems, warnings: parsed.warnings, machines };
+  const services = /(^|\/)coordination\/orders\/[^/]+\.json$/.test(path) ? undefined : readServices(text, machines, path);
+  const problems = [...parsed.problems, ...(services?.problems ?? [])].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  return {
+    file,
+    valid: problems.length === 0,
+    orders: parsed.orders?.orders.length ?? 0,
+    services: services?.services.length ?? 0,
+    problems,
+    warnings: parsed.warnings,
+    machines,
+  };
 }

@@ -4,9 +4,9 @@
 // presence at a time the reader passes in: the fleet's time in STATUS.md, the
 // reader's clock in a terminal, the page or a notify hook.
 import { presenceOf, silentFor, agoText, utcText } from "./presence.js";
-import type { MachineStatus, OrderStatus, StatusJson } from "./status.js";
+import type { MachineStatus, OrderStatus, ServiceStatus, StatusJson } from "./status.js";
 
-export const ALERT_KINDS = ["offline", "failed", "refused", "urgent"] as const;
+export const ALERT_KINDS = ["offline", "failed", "service", "refused", "urgent"] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
 export interface Alert {
@@ -21,6 +21,8 @@ export interface Alert {
   machine?: string;
   /** The order it is about (failed). */
   order?: string;
+  /** The service it is about (service). */
+  service?: string;
   /** Urgent messages: the sender, the file's recipient (a name or ALL), and who has not acknowledged it yet. */
   from?: string;
   to?: string;
@@ -54,6 +56,30 @@ export function failureAlerts(orders: Record<string, OrderStatus>): Alert[] {
         machine: name,
         ...(m.finishedAt ? { at: m.finishedAt } : {}),
         text: `${id} failed on ${name}: ${why}`,
+      });
+    }
+  return out;
+}
+
+/**
+ * Services that need a person: failed (restarted restart.max times in its
+ * window) or unhealthy, one alert per machine, rev and episode (the time its
+ * state began): "service/<id>/<rev>/<machine>/failed/<since>".
+ */
+export function serviceAlerts(services: Record<string, ServiceStatus>): Alert[] {
+  const out: Alert[] = [];
+  for (const [id, s] of Object.entries(services))
+    for (const [name, r] of Object.entries(s.machines)) {
+      const what = r.state === "failed" ? "failed" : r.state === "running" && r.health === "unhealthy" ? "unhealthy" : undefined;
+      if (!what) continue;
+      const since = r.since ?? "";
+      out.push({
+        id: `service/${id}/${r.rev}/${name}/${what}/${since}`,
+        kind: "service",
+        service: id,
+        machine: name,
+        ...(r.since ? { at: r.since } : {}),
+        text: `service ${id} is ${what} on ${name}${r.reason ? `: ${r.reason}` : ""}`,
       });
     }
   return out;

@@ -13,6 +13,7 @@ import { formatDuration } from "./duration.js";
 import { SLOT } from "./every.js";
 import { ChannelReceiptSchema, parseChannelKey } from "./messages.js";
 import { ORDER_ID } from "./orders-schema.js";
+import { HEALTH_STATES, REPORT_STATES, type ServiceReport } from "./services.js";
 import { isRecord, MACHINE_STATES, ownTable, TASK_STATES } from "./types.js";
 
 /** Refusals a machine file lists at most (signed orders, verified machines). */
@@ -59,6 +60,19 @@ const taskReport = z.object({
 
 export type TaskReport = z.output<typeof taskReport>;
 
+/** What one machine reports about one service it runs (or should run). */
+const serviceReport = z.object({
+  rev: z.number().int().positive().max(MAX_COUNT),
+  state: z.enum(REPORT_STATES),
+  pid: z.number().int().positive().max(MAX_COUNT).optional(),
+  restarts: z.number().int().nonnegative().max(MAX_COUNT),
+  startedAt: z.string().max(64).optional(),
+  since: z.string().max(64).optional(),
+  health: z.enum(HEALTH_STATES).optional(),
+  reason: z.string().max(1000).optional(),
+  output: z.string().max(8000).optional(),
+});
+
 /** A machine identity's generation: each reclaim makes a newer one; a copy holding an older one stops. */
 const identity = z.object({ epoch: count.positive(), host: z.string().max(256), at: z.string().max(64) });
 
@@ -79,6 +93,8 @@ const computerSchema = z.object({
   /** What this machine last read of ORDERS.json (git blob id) and whether it was valid. */
   orders: z.object({ seen: z.string(), valid: z.boolean(), error: z.string().optional() }),
   tasks: z.record(z.string(), taskReport),
+  /** Services (ORDERS.json `services`) this machine runs or should run, by id (absent in files written before services). */
+  services: z.record(z.string(), serviceReport).optional(),
   /** Why its state is emergency or suspended (the fleet's emergency stop, a pause). */
   stateReason: z.string().max(400).optional(),
   /** A one-line summary of the last sync that did something (ran tasks, received messages). */
@@ -153,6 +169,7 @@ export function parseComputer(text: string, expectedName: string): ComputerFile 
     if (key !== undefined) throw new Error(`field ${field}: ${JSON.stringify(key)} is not ${what}`);
   };
   badKey("tasks", (k) => ORDER_ID.test(k), "an order id");
+  badKey("services", (k) => ORDER_ID.test(k), "a service id");
   badKey("capabilities", (k) => CAPABILITY.test(k), "a capability name");
   badKey("messages", (k) => parseChannelKey(k) !== undefined, 'a channel "<from>/<to>"');
   const result = computerSchema.safeParse(data);
@@ -169,6 +186,7 @@ export function withOwnTables(file: ComputerFile): ComputerFile {
     ...file,
     capabilities: ownTable(file.capabilities),
     tasks: ownTable(file.tasks),
+    ...(file.services ? { services: ownTable(file.services) } : {}),
     ...(file.messages ? { messages: ownTable(file.messages) } : {}),
   };
 }
@@ -218,6 +236,19 @@ export function canonicalComputer(c: ComputerFile): ComputerFile {
       ...(t.agent ? { agent: canonicalAgent(t.agent) } : {}),
     };
   }
+  const services: Record<string, ServiceReport> = {};
+  for (const [id, r] of Object.entries(sortedRecord(c.services ?? {})))
+    services[id] = {
+      rev: r.rev,
+      state: r.state,
+      ...(r.pid !== undefined ? { pid: r.pid } : {}),
+      restarts: r.restarts,
+      ...(r.startedAt ? { startedAt: r.startedAt } : {}),
+      ...(r.since ? { since: r.since } : {}),
+      ...(r.health ? { health: r.health } : {}),
+      ...(r.reason ? { reason: clip(r.reason, 1000) } : {}),
+      ...(r.output ? { output: clip(r.output, 8000) } : {}),
+    };
   return {
     coord: 2,
     name: c.name,
@@ -228,6 +259,7 @@ export function canonicalComputer(c: ComputerFile): ComputerFile {
     capabilities: sortedRecord(c.capabilities),
     orders: { seen: c.orders.seen, valid: c.orders.valid, ...(c.orders.error ? { error: c.orders.error } : {}) },
     tasks,
+    ...(Object.keys(services).length ? { services } : {}),
     ...(c.stateReason ? { stateReason: clip(c.stateReason, 400) } : {}),
     ...(c.lastRun ? { lastRun: c.lastRun } : {}),
     ...(c.health ? { health: { failures: c.health.failures, lastError: c.health.lastError, since: c.health.since } } : {}),
@@ -265,7 +297,7 @@ export function canonicalComputer(c: ComputerFile): ComputerFile {
  */
 function dataJson(data: Record<string, unknown>): string {
   const fields = Object.entries(data).map(([key, value]) => {
-    if (!isRecord(value) || Object.keys(value).length === 0 || !(key === "tasks" || key === "capabilities" || key === "messages"))
+    if (!isRecord(value) || Object.keys(value).length === 0 || !(key === "tasks" || key === "services" || key === "capabilities" || key === "messages"))
       return `  ${JSON.stringify(key)}: ${JSON.stringify(value)}`;
     const entries = Object.entries(value).map(([k, v]) => `    ${JSON.stringify(k)}: ${JSON.stringify(v)}`);
     return `  ${JSON.stringify(key)}: {\n${entries.join(",\n")}\n  }`;
@@ -299,6 +331,25 @@ function taskSection(id: string, t: TaskReport): string[] {
   return lines;
 }
 
+/** The heading of a service's section; STATUS.md links to its anchor. */
+export const serviceHeading = (id: string) => `Service ${id}`;
+
+function serviceSection(id: string, r: ServiceReport): string[] {
+  const facts = [
+    `**${r.state}**`,
+    ...(r.health ? [r.health] : []),
+    `rev ${r.rev}`,
+    ...(r.pid !== undefined ? [`pid ${r.pid}`] : []),
+    `${r.restarts} restart${r.restarts === 1 ? "" : "s"}`,
+    ...(r.startedAt ? [`started ${r.startedAt}`] : []),
+    ...(r.since ? [`since ${r.since}`] : []),
+  ];
+  const lines = ["", `### ${serviceHeading(id)}`, "", facts.join(" · ")];
+  if (r.reason) lines.push("", inline(r.reason));
+  if (r.output) lines.push("", "<details><summary>last lines of output</summary>", "", fence(r.output), "", "</details>");
+  return lines;
+}
+
 export function renderComputer(input: ComputerFile): string {
   const c = canonicalComputer(input);
   const lines: string[] = [
@@ -325,6 +376,19 @@ export function renderComputer(input: ComputerFile): string {
       ),
     );
     for (const [id, t] of tasks) if (hasSection(t)) lines.push(...taskSection(id, t));
+  }
+  const services = Object.entries(c.services ?? {});
+  if (services.length) {
+    lines.push(
+      "",
+      "## Services",
+      "",
+      table(
+        ["service", "state", "pid", "restarts"],
+        services.map(([id, r]) => [`[${id}](#${slug(serviceHeading(id))})`, r.health ? `${r.state} (${r.health})` : r.state, r.pid, r.restarts]),
+      ),
+    );
+    for (const [id, r] of services) lines.push(...serviceSection(id, r));
   }
   const capabilities = Object.entries(c.capabilities);
   lines.push("", "## Capabilities", "", capabilities.length ? table(["name", "value"], capabilities) : "None detected.");

@@ -5,7 +5,7 @@
 import type { z } from "zod";
 import { findNodeAtLocation, printParseErrorCode, type Node, type ParseError } from "jsonc-parser";
 import { MAX_COUNT } from "./limits.js";
-import { OrderSchema, OrdersFileSchema, SecretValue } from "./orders-schema.js";
+import { HealthSchema, OrderSchema, OrdersFileSchema, RestartSchema, SecretValue, ServiceSchema } from "./orders-schema.js";
 import { secretNameProblem } from "./secrets.js";
 import { suggestField } from "./suggest.js";
 import { isRecord, own, type Problem } from "./types.js";
@@ -44,6 +44,16 @@ const EXPECT: Record<string, string> = {
   failoverAfter: 'a duration like "90s", "15m" or "2h", or a number of seconds',
   every: 'a cron expression like "0 3 * * *" (minute hour day-of-month month day-of-week)',
   timezone: 'an IANA time zone like "Europe/Paris"',
+  services: "a list of services",
+  service: 'a service object like {"id": "web", "to": "my-machine", "run": "node server.js"}',
+  health: 'a health check like {"http": "http://localhost:8080/health", "interval": "30s"}',
+  restart: 'a restart policy like {"max": 3, "window": "10m", "delay": "1s"}',
+  http: 'an http URL on this machine, like "http://localhost:8080/health"',
+  interval: 'a duration like "30s" or "5m", or a number of seconds',
+  unhealthyAfter: "a whole number from 1 to 100",
+  max: "a whole number from 0 to 100",
+  window: 'a duration like "10m" or "1h", or a number of seconds',
+  delay: 'a duration like "1s" or "30s", or a number of seconds',
 };
 
 /** What each element of a list or object field must be. */
@@ -119,17 +129,33 @@ export function orderName(doc: Doc, index: number): string {
   return typeof id === "string" && id !== "" ? `order ${JSON.stringify(id)}` : `orders[${index}]`;
 }
 
-/** Who owns the object at `path`: the file, or an order. */
+/** `service "web"`, or `services[2]` when the service has no usable id. */
+export function serviceName(doc: Doc, index: number): string {
+  const id = valueAt(doc.data, ["services", index, "id"]);
+  return typeof id === "string" && id !== "" ? `service ${JSON.stringify(id)}` : `services[${index}]`;
+}
+
+/** The order or service an entry path is about, by its id. */
+function entryName(doc: Doc, path: Path): string | undefined {
+  if (typeof path[1] !== "number") return undefined;
+  if (path[0] === "orders") return orderName(doc, path[1]);
+  if (path[0] === "services") return serviceName(doc, path[1]);
+  return undefined;
+}
+
+/** Who owns the object at `path`: the file, an order or a service. */
 function ownerName(doc: Doc, path: Path): string {
-  if (path[0] === "orders" && typeof path[1] === "number") return orderName(doc, path[1]);
+  const entry = entryName(doc, path);
+  if (entry) return path[0] === "services" && path.length > 2 ? `${entry} field ${formatPath(path.slice(2))}` : entry;
   return path.length === 0 ? doc.file : `field ${formatPath(path)}`;
 }
 
 /** `order "build" field timeout`, `order "build" field after[1]`, `field version`, `orders[2]`. */
 export function placeName(doc: Doc, path: Path): string {
-  if (path[0] === "orders" && typeof path[1] === "number") {
+  const entry = entryName(doc, path);
+  if (entry) {
     const rest = path.slice(2);
-    return rest.length === 0 ? orderName(doc, path[1]) : `${orderName(doc, path[1])} field ${formatPath(rest)}`;
+    return rest.length === 0 ? entry : `${entry} field ${formatPath(rest)}`;
   }
   return path.length === 0 ? doc.file : `field ${formatPath(path)}`;
 }
@@ -148,6 +174,12 @@ function fieldOf(path: Path): { field: string; inside: boolean } {
   if (first === "orders" && typeof index === "number") {
     return field === undefined ? { field: "order", inside: false } : { field: String(field), inside: path.length > 3 };
   }
+  if (first === "services" && typeof index === "number") {
+    if (field === undefined) return { field: "service", inside: false };
+    // A field of health or restart is named as itself.
+    if ((field === "health" || field === "restart") && path.length > 3) return { field: String(path[3]), inside: path.length > 4 };
+    return { field: String(field), inside: path.length > 3 };
+  }
   return { field: String(first ?? ""), inside: path.length > 1 };
 }
 
@@ -161,7 +193,7 @@ export function problem(doc: Doc, path: Path, message: string, line = lineOf(doc
 export function issueProblems(doc: Doc, issue: z.core.$ZodIssue): Problem[] {
   const path = issue.path.filter((s): s is string | number => typeof s !== "symbol");
 
-  const inEnvValue = path[0] === "orders" && path[2] === "env" && path.length >= 4;
+  const inEnvValue = (path[0] === "orders" || path[0] === "services") && path[2] === "env" && path.length >= 4;
 
   // An env value that is an object: report what is wrong inside it, not that it is no string.
   // An env value that is an object: {"value": "…", "secret": boolean} (the union's errors[1]) or {"secret": "<name>"}
@@ -187,7 +219,19 @@ export function issueProblems(doc: Doc, issue: z.core.$ZodIssue): Problem[] {
   }
 
   if (issue.code === "unrecognized_keys") {
-    const known = Object.keys(path.length === 0 ? OrdersFileSchema.shape : inEnvValue ? SecretValue.shape : OrderSchema.shape);
+    const known = Object.keys(
+      path.length === 0
+        ? OrdersFileSchema.shape
+        : inEnvValue
+          ? SecretValue.shape
+          : path[0] === "services"
+            ? path[2] === "health"
+              ? HealthSchema.shape
+              : path[2] === "restart"
+                ? RestartSchema.shape
+                : ServiceSchema.shape
+            : OrderSchema.shape,
+    );
     const owner = inEnvValue ? placeName(doc, path) : ownerName(doc, path);
     return issue.keys.map((key) => {
       const guess = suggestField(key, known);

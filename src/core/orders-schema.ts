@@ -169,12 +169,85 @@ export const OrderSchema = z
   })
   .describe("One piece of work for one or more machines.");
 
+// ------------------------------------------------------------------ services
+
+/** Who runs a service: a machine name, a list of names, or "ALL" (not "ANY": a service has no claim to hand over). */
+const serviceTo = z
+  .union([z.literal("ALL"), machineName, z.array(machineName).min(1)])
+  .superRefine((value, ctx) => {
+    if (typeof value === "string") {
+      const problem = value === "ALL" ? undefined : value === "ANY" ? 'a service runs on named machines or "ALL", not "ANY"' : addressProblem(value, false);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+      return;
+    }
+    value.forEach((name, i) => {
+      const problem = addressProblem(name, true);
+      if (problem) ctx.addIssue({ code: "custom", message: problem, path: [i] });
+    });
+  })
+  .describe('Who runs this service: a machine name, a list of machine names, or "ALL" (every machine, also machines that join later).');
+
+/** A URL a health check may ask: http on this machine only (localhost, 127.0.0.1, [::1]). */
+export const LOCAL_URL = /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?(\/[^\s]*)?$/;
+
+/** A service's health check: a command or a URL on this machine, asked every `interval`. */
+export const HealthSchema = z
+  .strictObject({
+    run: z.string().min(1).optional().describe("A shell command: exit 0 is healthy. Either run or http."),
+    http: z
+      .string()
+      .regex(LOCAL_URL, 'an http URL on this machine, like "http://localhost:8080/health" (localhost, 127.0.0.1 or [::1])')
+      .optional()
+      .describe('A URL on this machine, like "http://localhost:8080/health": a 2xx answer is healthy. Either run or http.'),
+    interval: duration("health.interval", 'Time between checks: "30s" by default.'),
+    timeout: duration("health.timeout", 'Longest a check may take before it counts as failed: "5s" by default.'),
+    unhealthyAfter: z.number().int().min(1).max(100).optional().describe("Failed checks in a row before the service is unhealthy (default 3)."),
+  })
+  .superRefine((h, ctx) => {
+    if (h.interval !== undefined && h.interval < 1)
+      ctx.addIssue({ code: "custom", path: ["interval"], message: `${h.interval}s is too often: a check at most every second ("1s" or more)` });
+  })
+  .describe("A health check: a command (run) or a local URL (http), with interval and timeout. Marks the service healthy or unhealthy; it is not restarted for it.");
+
+/** When a service is restarted, and when it has failed for good. */
+export const RestartSchema = z
+  .strictObject({
+    max: z.number().int().min(0).max(100).optional().describe("Restarts allowed within window (default 3); the next exit marks it failed and raises an alert."),
+    window: duration("restart.window", 'The window restarts are counted in: "10m" by default.'),
+    delay: duration("restart.delay", 'Wait before the first restart, doubling for each further one in the window, at most 5m: "1s" by default.'),
+  })
+  .describe(
+    "Restart policy: a service that exits is restarted after delay (doubling), at most max times within window (like systemd's StartLimitBurst and StartLimitIntervalSec).",
+  );
+
+/** One service as written in ORDERS.json: a long-running process that a machine's daemon keeps up. */
+export const ServiceSchema = z
+  .strictObject({
+    id: z.string().regex(ORDER_ID).describe('Unique id of the service: letters, digits, ".", "_" and "-", up to 128, starting with a letter or digit.'),
+    to: serviceTo,
+    run: z.string().min(1).describe("The shell command that runs the service (in the foreground; it should not daemonize)."),
+    cwd: z.string().optional().describe("Directory to run in; ~ is the home directory."),
+    env: z
+      .record(z.string().regex(ENV_NAME), z.union([z.string(), SecretValue, SecretRef]))
+      .default({})
+      .describe('Extra environment variables, e.g. {"PORT": "8080", "API_KEY": {"secret": "api-key"}}: a secret is named here and held by each machine.'),
+    rev: z.number().int().min(1).max(MAX_COUNT).default(1).describe("Revision: bump it to restart the service once (a change of its definition restarts it too)."),
+    cancelled: z.boolean().default(false).describe("true stops the service (its whole process group) and starts it no more."),
+    health: HealthSchema.optional(),
+    restart: RestartSchema.optional(),
+  })
+  .describe("A service: a long-running process each machine it is addressed to keeps up under its daemon (coord daemon).");
+
 /** The whole ORDERS.json file. */
 export const OrdersFileSchema = z
   .strictObject({
     $schema: z.string().optional().describe("Path or URL of this JSON Schema, for editors."),
     version: z.literal(1).describe("Format version of this file: 1."),
     orders: z.array(OrderSchema).describe("The work to do."),
+    services: z
+      .array(ServiceSchema)
+      .optional()
+      .describe("Only in ORDERS.json: long-running processes the machines' daemons keep up (docs/services.md). A bad entry is that service's problem only."),
     emergency: z
       .strictObject({
         stop: z.boolean().describe("true: every machine stops its running tasks and services and starts nothing, until this is removed or false."),

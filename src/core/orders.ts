@@ -204,6 +204,9 @@ function cycleProblems(edges: Map<string, Edge[]>): Problem[] {
   return out;
 }
 
+/** A machine's delegated orders (coordination/orders/<machine>.json), where a person's fields (services, controls) do not belong. */
+const isDelegatedFile = (file: string) => /(^|\/)coordination\/orders\/[^/]+\.json$/.test(file);
+
 /** The fleet controls (core/controls.ts) are a person's: only in ORDERS.json, and `pause` names machines. */
 function controlProblems(doc: Doc): Problem[] {
   const data = doc.data as Record<string, unknown>;
@@ -211,6 +214,8 @@ function controlProblems(doc: Doc): Problem[] {
   for (const key of ["emergency", "pause"] as const)
     if (doc.file !== "ORDERS.json" && Object.hasOwn(data, key))
       out.push(problem(doc, [key], `${key} belongs in ORDERS.json (a person's file), not in ${doc.file}; remove it here`));
+  for (const key of ["services"] as const)
+    if (isDelegatedFile(doc.file) && Object.hasOwn(data, key)) out.push(problem(doc, [key], `${key} belongs in ORDERS.json (a person's file), not in ${doc.file}; remove it here`));
   if (isRecord(data.pause))
     for (const name of Object.keys(data.pause)) {
       const bad = machineNameProblem(name);
@@ -281,14 +286,17 @@ function checkFile(file: string, text: string): { doc?: Doc; orders?: Order[]; p
     problems.push({ file, line: 1, path: "version", message: `${file} has no version; add "version": 1 at the top level` });
   }
 
-  const result = OrdersFileSchema.safeParse(doc.data);
+  // Services are read on their own (core/services.ts): a bad service is that service's problem, never the orders'.
+  const { services: _services, ...withoutServices } = doc.data;
+  const result = OrdersFileSchema.safeParse(isDelegatedFile(file) ? doc.data : withoutServices);
   if (!result.success) {
     for (const issue of result.error.issues) {
       if (version === undefined && issue.path.length === 1 && issue.path[0] === "version") continue;
       problems.push(...issueProblems(doc, issue));
     }
   }
-  problems.push(...duplicateKeyProblems(doc, root), ...orderFieldProblems(doc), ...controlProblems(doc));
+  const duplicates = duplicateKeyProblems(doc, root).filter((p) => isDelegatedFile(file) || !/^services(\[|$)/.test(p.path ?? ""));
+  problems.push(...duplicates, ...orderFieldProblems(doc), ...controlProblems(doc));
   const orders = result.success && problems.length === 0 ? result.data.orders.map(toOrder) : undefined;
   return { doc, orders, problems, warnings: envWarnings(doc) };
 }

@@ -13,6 +13,7 @@ import { redact } from "./redact.js";
 import { STATUS_JSON, STATUS_MD, type RepoModel } from "./repo.js";
 import { deriveStatus, renderStatusJson } from "./status.js";
 import { renderStatusMd } from "./status-md.js";
+import type { ServiceReport } from "./services.js";
 import type { ComputerFile, Identity, Order, TaskReport } from "./types.js";
 
 /** The machine as it knows itself: identity, what it has, what it ran. */
@@ -34,6 +35,8 @@ export interface Self {
   key?: string;
   /** Stopped by the fleet's emergency stop, or paused: the state it publishes, and why. */
   halt?: { state: "emergency" | "suspended"; reason: string };
+  /** Its services as its daemon keeps them (their output redacted with their secrets already). */
+  services?: Record<string, ServiceReport>;
 }
 
 /**
@@ -71,6 +74,7 @@ export function ownComputer(self: Self, model: RepoModel, ordersText: string | u
       ...(error ? { error: formatProblem(error) } : {}),
     },
     tasks,
+    ...(self.services && Object.keys(self.services).length ? { services: redactServices(self.services) } : {}),
     messages: receipts,
     ...(self.lastRun ? { lastRun: self.lastRun } : {}),
     ...(self.identity ? { identity: self.identity } : {}),
@@ -99,6 +103,14 @@ function redactReport(report: TaskReport, order: Order | undefined): TaskReport 
     ...(report.reason !== undefined ? { reason: redact(report.reason, secrets) } : {}),
     ...(report.output !== undefined ? { output: redact(report.output, secrets) } : {}),
   };
+}
+
+/** Every text of the services published passes the redaction rules (their own secrets were taken out where they were known). */
+function redactServices(services: Record<string, ServiceReport>): Record<string, ServiceReport> {
+  const out: Record<string, ServiceReport> = {};
+  for (const [id, r] of Object.entries(services))
+    out[id] = { ...r, ...(r.reason !== undefined ? { reason: redact(r.reason) } : {}), ...(r.output !== undefined ? { output: redact(r.output) } : {}) };
+  return out;
 }
 
 function endedWithin(report: TaskReport, now: Date, days: number): boolean {

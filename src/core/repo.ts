@@ -8,6 +8,7 @@ import { parseMessageFile, type MessageFile } from "./messages.js";
 import { unreadable } from "./limits.js";
 import { parseOrderSources, reviveOrderSources } from "./orders.js";
 import { CONTROL, ORDERS_FILE, ownerOf } from "./ownership.js";
+import { readServices, type ServicesRead } from "./services.js";
 import { own, type ComputerFile, type Orders, type Problem } from "./types.js";
 
 export { delegatedOrdersPath, ORDERS_DIR, ORDERS_FILE, SCHEMA_FILE, STATUS_JSON, STATUS_MD } from "./ownership.js";
@@ -29,6 +30,8 @@ export interface RepoModel {
   messageFiles: MessageFile[];
   /** The fleet controls of ORDERS.json (emergency stop, paused machines), read even when the rest of it is invalid. */
   controls: Controls;
+  /** The services of ORDERS.json, each entry read on its own (a bad one is its own problem), whatever the orders' validity. */
+  services?: ServicesRead;
 }
 
 /**
@@ -148,6 +151,7 @@ function modelOf(files: Map<string, string>): RepoModel {
     fileProblems,
     messageFiles,
     controls: readControls(text),
+    services: readServices(text, machineNames),
   };
   if (text === undefined) return { ordersProblems: [{ file: ORDERS_FILE, message: "ORDERS.json is missing; run `coord init` or restore it" }, ...parsed.problems], ...rest };
   return { orders: parsed.orders, ordersProblems: parsed.problems, ...rest };

@@ -3,11 +3,11 @@
 // person comes first (errors, alerts, failures), then machines and orders in
 // narrow tables that fit a phone; long text goes in lists and <details>.
 import type { Alert } from "./alerts.js";
-import { taskHeading } from "./computer.js";
+import { serviceHeading, taskHeading } from "./computer.js";
 import { formatDuration } from "./duration.js";
 import { someOf } from "./limits.js";
 import { fence, inline, slug, table } from "./markdown.js";
-import { agoText, MISSED_HEARTBEATS, type Presence, silentFor, STALE_HEARTBEATS, utcText } from "./presence.js";
+import { agoText, MISSED_HEARTBEATS, type Presence, silentFor, spanText, STALE_HEARTBEATS, utcText } from "./presence.js";
 import { ATTENTION, type MachineStatus, type OrderMachineStatus, type OrderStatus, type StatusJson } from "./status.js";
 import type { Problem, TaskState } from "./types.js";
 
@@ -31,9 +31,17 @@ export function machineNote(m: OrderMachineStatus, orderReason: string | undefin
 
 const MARK: Partial<Record<TaskState, string>> = { failed: "✖ ", completed: "✔ ", in_progress: "▶ ", blocked: "⏸ ", rejected: "⛔ " };
 
+const SERVICE_MARK: Record<string, string> = { running: "▶ ", failed: "✖ ", unhealthy: "✖ ", backoff: "⟳ ", stopped: "⏹ ", waiting: "⏸ " };
+
 const PRESENCE_MARK: Record<Presence, string> = { online: "", stale: "🟡 stale · ", offline: "🔴 offline · " };
 
-const ALERT_MARK: Record<Alert["kind"], string> = { offline: "🔴 **offline**", failed: "✖ **failed**", refused: "⛔ **refused**", urgent: "📨 **urgent message**" };
+const ALERT_MARK: Record<Alert["kind"], string> = {
+  offline: "🔴 **offline**",
+  failed: "✖ **failed**",
+  service: "⚙ **service**",
+  refused: "⛔ **refused**",
+  urgent: "📨 **urgent message**",
+};
 
 function where(p: Problem): string {
   return [p.file + (p.line ? `:${p.line}` : ""), p.path].filter(Boolean).join(" ");
@@ -51,6 +59,8 @@ function alertLine(a: Alert, status: StatusJson, asOf: Date | undefined): string
       const m = status.machines[a.machine!];
       return `- ${mark}: [${a.machine}](${machineLink(a.machine!)}), last seen ${m ? lastSeen(m, asOf) : inline(a.at)}`;
     }
+    case "service":
+      return `- ${mark}: [${inline(a.text)}](${machineLink(a.machine!)}#${slug(serviceHeading(a.service!))})`;
     case "urgent":
       return `- ${mark} \`${a.id}\` from ${a.from} to ${someOf(a.recipients ?? [])}, sent ${a.at ? utcText(a.at) : "?"}: ${inline(a.text)}`;
     default:
@@ -187,6 +197,28 @@ export function renderStatusMd(status: StatusJson): string {
     if (why.length) out.push(...why, "");
     const recurring = orders.filter(([, o]) => o.every);
     if (recurring.length) out.push("Recurring orders:", "", ...recurring.map(([id, o]) => recurringLine(id, o)), "");
+  }
+  const services = Object.entries(status.services ?? {});
+  if (services.length) {
+    out.push("## Services", "");
+    const rows: string[][] = [];
+    const why: string[] = [];
+    for (const [id, s] of services) {
+      const machines = Object.entries(s.machines);
+      if (machines.length === 0) rows.push([s.rev > 1 ? `${id} (rev ${s.rev})` : id, "not reported yet", ""]);
+      for (const [name, r] of machines) {
+        const state = `${SERVICE_MARK[r.health === "unhealthy" ? "unhealthy" : r.state] ?? ""}${r.state}${r.health ? ` (${r.health})` : ""}`;
+        // Uptime at the fleet's time (a derived file has no clock of its own).
+        const up = r.startedAt && asOf && Number.isFinite(Date.parse(r.startedAt)) ? ` · up ${spanText(Math.max(0, (asOf.getTime() - Date.parse(r.startedAt)) / 1000))}` : "";
+        rows.push([
+          s.rev > 1 ? `${id} (rev ${s.rev})` : id,
+          state,
+          `[${name}](${machineLink(name)}#${slug(serviceHeading(id))})${r.restarts ? ` · ${r.restarts} restarts` : ""}${up}`,
+        ]);
+        if (r.reason && r.state !== "running") why.push(`- ${id} on ${name}: ${inline(r.reason)}`);
+      }
+    }
+    out.push(table(["service", "state", "machine"], rows), "", ...why, ...(why.length ? [""] : []));
   }
   out.push(
     "---",

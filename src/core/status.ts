@@ -6,7 +6,8 @@ import { describeEvery, upcomingSlot } from "./every.js";
 import { clip } from "./limits.js";
 import { describeRefusal } from "./trust.js";
 import { formatDuration } from "./duration.js";
-import { type Alert, failureAlerts, offlineAlerts, sortAlerts } from "./alerts.js";
+import { type Alert, failureAlerts, offlineAlerts, serviceAlerts, sortAlerts } from "./alerts.js";
+import type { ServiceReport } from "./services.js";
 import { fleetTime, type Presence, presenceOf } from "./presence.js";
 import { ordersTargets } from "./orders.js";
 import { recordedHolder } from "./claims.js";
@@ -73,6 +74,14 @@ export interface OrderStatus {
   machines: Record<string, OrderMachineStatus>;
 }
 
+/** A service across the fleet: what each machine that runs it (or should) reports. */
+export interface ServiceStatus {
+  /** The rev ORDERS.json says now (or the highest reported, when it is gone from ORDERS.json). */
+  rev: number;
+  to?: string | string[];
+  machines: Record<string, Omit<ServiceReport, "output">>;
+}
+
 export interface StatusJson {
   coord: 1;
   /** The fleet's time: the newest lastSeen of its machines (absent with none). Presence and offline alerts are as of it. */
@@ -81,6 +90,8 @@ export interface StatusJson {
   emergency?: { reason: string };
   machines: Record<string, MachineStatus>;
   orders: Record<string, OrderStatus>;
+  /** Services (ORDERS.json `services`), by id: absent when there are none. */
+  services?: Record<string, ServiceStatus>;
   alerts: Alert[];
   errors: Problem[];
 }
@@ -381,9 +392,11 @@ function computeStatus(model: RepoModel): StatusJson {
   // Signed orders: what each machine refused, said where people look (it acts on the version it verified last).
   const byName = [...model.computers].sort(([a], [b]) => (a < b ? -1 : 1));
   const refused = byName.flatMap(([name, c]) => (c.trust?.refused ?? []).map((r) => ({ name, r })));
+  const services = deriveServices(model);
   const alerts = sortAlerts([
     ...(asOf ? offlineAlerts(machines, asOf) : []),
     ...failureAlerts(orders),
+    ...serviceAlerts(services),
     ...refused.map(({ name, r }): Alert => ({ id: `refused/${name}/${r.commit}`, kind: "refused", machine: name, text: `${name} refused ${describeRefusal(r)}` })),
     ...urgent.values(),
   ]);
@@ -393,9 +406,29 @@ function computeStatus(model: RepoModel): StatusJson {
     ...(model.controls?.emergency ? { emergency: model.controls.emergency } : {}),
     machines,
     orders,
+    ...(Object.keys(services).length ? { services } : {}),
     alerts,
-    errors: [...model.ordersProblems, ...model.fileProblems],
+    errors: [...model.ordersProblems, ...(model.services?.problems ?? []), ...model.fileProblems],
   };
+}
+
+/** Each service ORDERS.json defines or a machine reports, with every machine's report (its output stays in the machine's file). */
+function deriveServices(model: RepoModel): Record<string, ServiceStatus> {
+  const defined = new Map((model.services?.services ?? []).map((s) => [s.id, s] as const));
+  const byId = new Map<string, Record<string, Omit<ServiceReport, "output">>>();
+  for (const name of [...model.computers.keys()].sort())
+    for (const [id, r] of Object.entries(model.computers.get(name)!.services ?? {})) {
+      const { output: _output, ...rest } = r;
+      if (!byId.has(id)) byId.set(id, {});
+      byId.get(id)![name] = rest;
+    }
+  const out: Record<string, ServiceStatus> = {};
+  for (const id of [...new Set([...defined.keys(), ...byId.keys()])].sort()) {
+    const machines = byId.get(id) ?? {};
+    const s = defined.get(id);
+    out[id] = { rev: s?.rev ?? Math.max(1, ...Object.values(machines).map((m) => m.rev)), ...(s ? { to: s.to } : {}), machines };
+  }
+  return out;
 }
 
 export function renderStatusJson(status: StatusJson): string {

@@ -234,7 +234,36 @@ export function statusText(status: StatusJson, now: Date, opts: ViewOptions = {}
     const notes = orderNotes(orders);
     if (notes.length) out.push("", ...notes);
   }
+  const services = servicesLines(status, now, paint);
+  if (services.length) out.push("", ...services);
   return out.join("\n");
+}
+
+/** The services of the fleet (`coord status`, `coord services`): one row per service and machine, uptime at the reader's clock; why each one that is not running is so. */
+export function servicesLines(status: StatusJson, now: Date, paint: Paint = plain): string[] {
+  const services = Object.entries(status.services ?? {});
+  if (services.length === 0) return [];
+  const rows: string[][] = [];
+  const notes: string[] = [];
+  for (const [id, s] of services) {
+    const machines = Object.entries(s.machines);
+    if (machines.length === 0) rows.push([id, String(s.rev), "-", "not reported yet", "", "", ""]);
+    for (const [name, r] of machines) {
+      const bad = r.state === "failed" || r.health === "unhealthy";
+      const up = r.startedAt && Number.isFinite(Date.parse(r.startedAt)) ? lengthText(Math.max(0, (now.getTime() - Date.parse(r.startedAt)) / 1000)) : "";
+      rows.push([
+        id,
+        String(r.rev),
+        name,
+        paint(bad ? "red" : r.state === "running" ? "green" : undefined, `${r.state}${r.health ? ` (${r.health})` : ""}`),
+        r.pid !== undefined ? String(r.pid) : "",
+        String(r.restarts),
+        up,
+      ]);
+      if (r.reason && (r.state !== "running" || r.health === "unhealthy")) notes.push(`  ${id} on ${name}: ${r.reason}`);
+    }
+  }
+  return [textTable(["SERVICE", "REV", "MACHINE", "STATE", "PID", "RESTARTS", "UP"], rows), ...(notes.length ? ["", ...notes] : [])];
 }
 
 // ------------------------------------------------------------ one machine
@@ -332,6 +361,14 @@ export function machineText(name: string, status: StatusJson, now: Date, opts: V
       if (lines.length) out.push("", `${id}: last lines of output`, ...lines);
     }
   }
+  // Its services, as it reports them.
+  const services = Object.fromEntries(
+    Object.entries(status.services ?? {})
+      .filter(([, s]) => Object.hasOwn(s.machines, name))
+      .map(([id, s]) => [id, { ...s, machines: { [name]: s.machines[name]! } }]),
+  );
+  const serviceLines = servicesLines({ ...status, services }, now, paint);
+  if (serviceLines.length) out.push("", ...serviceLines);
   const alerts = alertsAt(status, now).filter((a) => a.kind !== "failed" && (a.machine === name || a.recipients?.includes(name)));
   if (alerts.length) out.push("", paint("yellow", "ALERTS"), ...alerts.map((a) => `  ${a.kind}: ${a.text}`));
   return out.join("\n");
@@ -416,8 +453,8 @@ export function orderText(id: string, status: StatusJson, now: Date, opts: ViewO
 // ------------------------------------------------------------ unknown names
 
 /** One sentence for a name that is not there: what is, and the closest one. */
-export function unknownName(kind: "machine" | "order", name: string, known: string[]): string {
-  const where = kind === "machine" ? "in the fleet" : "in ORDERS.json";
+export function unknownName(kind: "machine" | "order" | "service", name: string, known: string[]): string {
+  const where = kind === "machine" ? "in the fleet" : kind === "service" ? "on this machine" : "in ORDERS.json";
   if (known.length === 0) return `there is no ${kind} "${name}" ${where}, and none yet${kind === "machine" ? ": run coord init on one" : ": add one to ORDERS.json"}`;
   const close = suggestField(name, known);
   return `there is no ${kind} "${name}" ${where}${close ? ` (did you mean ${close}?)` : ""}; the ${kind}s are ${someOf(known, 10)}`;

@@ -17,8 +17,10 @@ import { pidAlive } from "../state/lock.js";
 import { stateDirOf } from "../state/paths.js";
 import { MAX_TIMEOUT_MS } from "../runner/timer.js";
 import { readQuiet } from "../state/quiet.js";
+import { readServicesFile } from "../state/services.js";
 import { openMachine, sync, type SyncResult } from "../sync/sync.js";
 import { timings } from "../timings.js";
+import { Supervisor } from "./services.js";
 
 export const DEFAULT_SCHEDULE = "*/5 * * * *";
 
@@ -164,6 +166,21 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   process.on("unhandledRejection", onStray);
   opts.signal?.addEventListener("abort", onSignal, { once: true });
 
+  // The services of this machine run under this daemon: adopted from the daemon before when it left them running.
+  let poked = false;
+  let pokeTimer: NodeJS.Timeout | undefined;
+  /** A service changed (started, failed, unhealthy…): a sync soon publishes it. */
+  const poke = () => {
+    if (stop.signal.aborted) return;
+    poked = true;
+    if (current) return; // the running sync's next publish says it, and a sync follows it
+    clearTimeout(pokeTimer);
+    pokeTimer = setTimeout(() => void tick(), 500);
+    pokeTimer.unref();
+  };
+  const services = new Supervisor(machine, log, poke);
+  await services.open().catch((e: unknown) => log(`services: ${describeFailure(e).message}`));
+
   const subMinute = schedule.trim().split(/\s+/).length === 6;
   const jitter = opts.jitter ?? (subMinute ? 0 : 30);
   let current: Promise<void> | undefined;
@@ -174,7 +191,23 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     void saveOrSay();
     let drain = false;
     clearTimeout(wake);
-    current = sync({ dir: opts.dir, scheduled: true, signal: interrupt.signal, gitSignal: killGit.signal, log, heartbeat: machine.config.daemonHeartbeat })
+    clearTimeout(pokeTimer);
+    poked = false;
+    // A quiet sync reads no tip: a coord pause (or resume) since the last one still reaches the services.
+    const refreshed = services.refresh().catch((e: unknown) => log(`services: ${describeFailure(e).message}`));
+    current = refreshed
+      .then(() =>
+        sync({
+          dir: opts.dir,
+          scheduled: true,
+          signal: interrupt.signal,
+          gitSignal: killGit.signal,
+          log,
+          heartbeat: machine.config.daemonHeartbeat,
+          onModel: (model) => services.apply(model),
+          full: !services.ready,
+        }),
+      )
       .then((r) => {
         // Work ended: there may be more for the free slot (the queue drains without waiting for a tick).
         drain = r.ran.length > 0;
@@ -193,8 +226,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
         delete info.syncingSince;
         await saveOrSay();
         current = undefined;
-        if (drain && !stop.signal.aborted) {
-          log("ran work: syncing again at once for more");
+        if ((drain || poked) && !stop.signal.aborted) {
+          log(drain ? "ran work: syncing again at once for more" : "a service changed: syncing again to publish it");
           void tick();
         } else if (!stop.signal.aborted) await wakeAtQuietEnd();
       });
@@ -226,6 +259,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
 
   await new Promise<void>((resolve) => (stop.signal.aborted ? resolve() : stop.signal.addEventListener("abort", () => resolve(), { once: true })));
   clearTimeout(wake);
+  clearTimeout(pokeTimer);
   await task.stop();
   await task.destroy();
   if (current) {
@@ -239,6 +273,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     clearTimeout(grace);
     clearTimeout(last);
   }
+  // Services run under a daemon only: they stop with it (a daemon killed -9 leaves them to the next one, which adopts them).
+  await services.close().catch((e: unknown) => log(`services: ${describeFailure(e).message}`));
   info.stoppedAt = new Date().toISOString();
   await saveOrSay(); // not when it lost its lock: see save()
   process.off("SIGTERM", onSignal);
@@ -332,11 +368,25 @@ export interface DaemonStatus {
   running: boolean;
   info?: DaemonInfo;
   uptimeSeconds?: number;
+  /** The services it supervises (or did), as .git/coord/services.json says. */
+  services?: { id: string; state: string; pid?: number; health?: string; reason?: string }[];
 }
 
 export async function daemonStatus(dir: string): Promise<DaemonStatus> {
   const stateDir = await stateDirOf(dir);
   const info = await readDaemonInfo(stateDir);
   const running = await daemonRunning(stateDir);
-  return { running, ...(info ? { info } : {}), ...(running && info ? { uptimeSeconds: Math.round((Date.now() - Date.parse(info.startedAt)) / 1000) } : {}) };
+  const services = [...(await readServicesFile(stateDir)).services.values()].map((r) => ({
+    id: r.id,
+    state: r.state,
+    ...(r.pid !== undefined ? { pid: r.pid } : {}),
+    ...(r.health ? { health: r.health.status } : {}),
+    ...(r.reason ? { reason: r.reason } : {}),
+  }));
+  return {
+    running,
+    ...(info ? { info } : {}),
+    ...(running && info ? { uptimeSeconds: Math.round((Date.now() - Date.parse(info.startedAt)) / 1000) } : {}),
+    ...(services.length ? { services } : {}),
+  };
 }

@@ -56,7 +56,8 @@ export interface RunResult {
 
 const TAIL_BYTES = 64 * 1024;
 
-function killGroup(pid: number, signal: NodeJS.Signals): void {
+/** Sends `signal` to the process group `pid` leads (nothing when it is gone). */
+export function killGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
   } catch {
@@ -65,7 +66,7 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 }
 
 /** What no program can be given (spawn refuses it): a NUL byte in the command, cwd or environment. */
-function nulProblem(spec: RunSpec, file: string, args: string[], program: string): string | undefined {
+export function nulProblem(spec: Pick<RunSpec, "command" | "cwd" | "env">, file: string, args: string[], program: string): string | undefined {
   const what = "a NUL byte, which no program can be given";
   if ([file, ...args].some((a) => a.includes("\0"))) return spec.command !== undefined ? `the command contains ${what}` : `the command line of ${program} contains ${what}`;
   if (spec.cwd.includes("\0")) return `the cwd contains ${what}`;
@@ -75,7 +76,7 @@ function nulProblem(spec: RunSpec, file: string, args: string[], program: string
 }
 
 /** The sentence for a process that could not start: what is wrong, named. */
-async function startProblem(e: NodeJS.ErrnoException, spec: RunSpec, file: string, args: string[], program: string): Promise<string> {
+export async function startProblem(e: NodeJS.ErrnoException, spec: Pick<RunSpec, "cwd" | "env">, file: string, args: string[], program: string): Promise<string> {
   const cwd = await stat(spec.cwd).catch((err: NodeJS.ErrnoException) => err);
   if (cwd instanceof Error) {
     if (cwd.code === "ENOENT") return `cwd ${spec.cwd} does not exist`;

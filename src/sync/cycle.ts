@@ -104,6 +104,8 @@ export interface Cycle {
   publicKey?: string;
   /** coord pause on this machine (.git/coord/pause.json), as the cycle began. */
   localPause?: Pause;
+  /** The daemon's supervisor of services, told every tip the cycle reads (none in a sync of no daemon). */
+  onModel?: (model: RepoModel) => Promise<void>;
 }
 
 /** What halts this machine now (the fleet's emergency stop, a pause), as `model` and its local pause say. */

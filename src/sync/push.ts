@@ -13,6 +13,8 @@ import { owns } from "../core/ownership.js";
 import { ORDERS_FILE, readModel, type RepoModel } from "../core/repo.js";
 import { ownComputer, renderChanges } from "../core/publish.js";
 import type { ComputerFile } from "../core/types.js";
+import type { ServiceReport } from "../core/services.js";
+import { publishedServices } from "./services.js";
 import { CoordError, EXIT } from "../errors.js";
 import { type Built, commitOwned, publishWithRetry } from "./cas.js";
 import type { Receipts } from "../core/messages.js";
@@ -45,7 +47,7 @@ export function publishSerial(c: Cycle, first: First, message: string): Promise<
 }
 
 /** The machine's own file as its journal says, on top of what the remote has. */
-export function buildComputer(c: Cycle, model: RepoModel, ordersText: string | undefined, receipts: Receipts = {}): ComputerFile {
+export function buildComputer(c: Cycle, model: RepoModel, ordersText: string | undefined, receipts: Receipts = {}, services?: Record<string, ServiceReport>): ComputerFile {
   const { config } = c.m;
   const halt = haltNow(c, model);
   const self = {
@@ -59,6 +61,7 @@ export function buildComputer(c: Cycle, model: RepoModel, ordersText: string | u
     refused: c.refusals,
     ...(c.publicKey ? { key: c.publicKey } : {}),
     ...(halt ? { halt: { state: halt.state, reason: halt.reason } } : {}),
+    ...(services ? { services } : {}),
     ...(config.epoch > 0 ? { identity: { epoch: config.epoch, host: config.reclaimedOn ?? "", at: config.reclaimedAt ?? "" } } : {}),
   };
   return ownComputer(self, model, ordersText, c.now(), receipts);
@@ -119,11 +122,14 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
   if (pause) c.localPause = pause;
   else delete c.localPause;
   stopUnwanted(c, model);
+  // The services follow the same tip (the daemon's supervisor); then this publish says how they are.
+  await c.onModel?.(model);
+  const services = await publishedServices(c.m, model, haltNow(c, model), !c.onModel);
   result.ordersProblems = model.ordersProblems;
   const own = await ownMessageFiles(c.m, model, now());
   // The problems of its own files go away: it rewrites them now.
   result.fileProblems = model.fileProblems.filter((p) => !owns(config.name, p.file));
-  const mine = buildComputer(c, model, local.get(ORDERS_FILE), own.receipts);
+  const mine = buildComputer(c, model, local.get(ORDERS_FILE), own.receipts, services);
   if (c.health.failures >= STALL_AFTER && c.health.lastError) {
     // Back after failing: say so, with why, until the next sync that has nothing to report.
     mine.state = "stalled";

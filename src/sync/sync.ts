@@ -64,6 +64,10 @@ export interface CycleOptions {
   signal?: AbortSignal;
   /** Seconds between heartbeats, instead of the config's `heartbeat` (the daemon passes its `daemonHeartbeat`). */
   heartbeat?: number;
+  /** The daemon's supervisor of services: told each tip the sync reads (its start, every look while tasks run, its publish). */
+  onModel?: (model: RepoModel) => Promise<void>;
+  /** Never answered from the quiet stamp (the daemon's first sync: its supervisor needs a tip). */
+  full?: boolean;
   /**
    * The remote's tip as the caller fetched it a moment ago (coord init, right after its clone), and its files
    * when it read them: the cycle's own fetch and read are skipped. A push rejected meanwhile fetches as ever.
@@ -94,7 +98,7 @@ export async function syncMachine(opened: Machine, opts: CycleOptions = {}): Pro
       log("the hub answers again: syncing now instead of waiting out the backoff");
     }
   }
-  if (!opts.dryRun && opts.run !== false) {
+  if (!opts.dryRun && opts.run !== false && !opts.full) {
     // Nothing changed since a sync that had nothing to do: one look at the remote's tip says so.
     const stamp = await answerQuietly(stateDir, () => machine.hub.remoteTip(), {
       scheduled: opts.scheduled === true,
@@ -208,7 +212,10 @@ async function cycle(
     latestTipFiles: files,
     ...(await publicKeyOf(config).then((key) => (key ? { publicKey: key } : {}))),
     ...(await readPause(stateDir).then((pause) => (pause ? { localPause: pause } : {}))),
+    ...(opts.onModel && !opts.dryRun ? { onModel: opts.onModel } : {}),
   };
+  // The daemon's services follow this tip first (an emergency stop stops them within this sync).
+  await c.onModel?.(model);
   const runTasks = opts.run !== false && !opts.dryRun;
   if (!opts.dryRun) await receive(c, model, runTasks);
   const todo = planNow(c, model, view.files);

@@ -69,7 +69,12 @@ async function agentDir(m: Machine, order: Order): Promise<string> {
  */
 async function taskDir(m: Machine, order: Order, agent: boolean): Promise<{ cwd: string } | { refused: string }> {
   if (order.cwd === undefined && agent) return { cwd: await agentDir(m, order) };
-  const cwd = expandHome(order.cwd);
+  return allowedDir(m, order.cwd);
+}
+
+/** A cwd as ORDERS.json writes it (home by default), resolved and checked against the machine's `allowedRoots` (see taskDir). */
+export async function allowedDir(m: Machine, written: string | undefined): Promise<{ cwd: string } | { refused: string }> {
+  const cwd = expandHome(written);
   const roots = m.config.allowedRoots;
   if (roots === undefined) return { cwd };
   let real: string;
@@ -92,7 +97,7 @@ async function taskDir(m: Machine, order: Order, agent: boolean): Promise<{ cwd:
 }
 
 /** coord's environment for a task: its own, without the COORD_SECRET_ variables (a task gets only the secrets its order names). */
-function inheritedEnv(): Record<string, string> {
+export function inheritedEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith(SECRET_ENV_PREFIX)) env[k] = v;
   return env;

@@ -50,7 +50,7 @@ export function registerDaemon(program: Command, io: Io): void {
     });
   daemon
     .command("status")
-    .description("pid, uptime, last and next sync, last error")
+    .description("pid, uptime, last and next sync, last error, and the services it runs")
     .addOption(dirOption())
     .option("--json", "print as JSON")
     .addHelpText("after", examples("coord daemon status", "coord daemon status --json"))
@@ -69,6 +69,10 @@ export function registerDaemon(program: Command, io: Io): void {
           );
         else if (i.nextSync) io.out(`next sync: ${i.nextSync}`);
       }
+      if (!o.json && r.services?.length)
+        io.out(
+          `services: ${r.services.map((s) => `${s.id} ${s.state}${s.health ? ` (${s.health})` : ""}${s.pid !== undefined ? `, pid ${s.pid}` : ""}`).join("; ")} (coord services: the fleet's)`,
+        );
     });
   for (const action of ["install", "uninstall"] as const) {
     const cmd = daemon

@@ -16,7 +16,7 @@ export function registerValidate(program: Command, io: Io): void {
       const path = file ?? `${await resolveDir(o.dir)}/ORDERS.json`;
       const r = await validate(path);
       if (o.json) io.out(JSON.stringify(r, null, 2));
-      else if (r.valid) io.out(`${path}: valid, ${r.orders} order${r.orders === 1 ? "" : "s"}`);
+      else if (r.valid) io.out(`${path}: valid, ${r.orders} order${r.orders === 1 ? "" : "s"}${r.services ? `, ${r.services} service${r.services === 1 ? "" : "s"}` : ""}`);
       else for (const p of r.problems) io.err(formatProblem(p));
       if (!o.json) for (const w of r.warnings) io.err(`warning: ${formatProblem(w)}`);
       if (!r.valid) process.exitCode = EXIT.INVALID_ORDERS;

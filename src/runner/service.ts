@@ -1,0 +1,134 @@
+// A service's process: started in a process group of its own with its output
+// appended straight to a log file (not a pipe: the service outlives a daemon
+// that crashes, and a pipe with nobody reading it would stop it), recognised
+// again later by its pid and start time, stopped with its whole group.
+import { execFile, spawn } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
+import { copyFile, mkdir, open, readFile, stat, truncate } from "node:fs/promises";
+import { dirname } from "node:path";
+import { killGroup, nulProblem, startProblem } from "./run.js";
+
+export interface ServiceSpawn {
+  /** A shell command, run with /bin/sh -c. */
+  command: string;
+  cwd: string;
+  env: Record<string, string>;
+  /** Output (stdout and stderr) is appended here. */
+  logFile: string;
+}
+
+export interface Spawned {
+  pid: number;
+  /** The process's start time as the system says it (processStart), to know it again. */
+  start?: string;
+  /** Settles when it exits. */
+  exited: Promise<{ code: number | null; signal: string | null }>;
+}
+
+/** Starts a service; never throws: a process that cannot start comes back with why, as a sentence. */
+export async function spawnService(spec: ServiceSpawn): Promise<Spawned | { error: string }> {
+  const args = ["-c", spec.command];
+  const refused = nulProblem(spec, "/bin/sh", args, "/bin/sh");
+  if (refused) return { error: refused };
+  let fd: number;
+  try {
+    await mkdir(dirname(spec.logFile), { recursive: true });
+    fd = openSync(spec.logFile, "a", 0o600); // O_APPEND: the log can be cut short under it (boundLog)
+  } catch (e) {
+    return { error: `its output log ${spec.logFile} cannot be opened (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
+  }
+  try {
+    const child = spawn("/bin/sh", args, { cwd: spec.cwd, env: spec.env, detached: true, stdio: ["ignore", fd, fd] });
+    const started = await new Promise<Error | undefined>((resolve) => {
+      child.once("spawn", () => resolve(undefined));
+      child.once("error", (e) => resolve(e));
+    });
+    if (started) return { error: await startProblem(started as NodeJS.ErrnoException, spec, "/bin/sh", args, "/bin/sh") };
+    child.on("error", () => {}); // a later error (a kill that failed) changes nothing
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+    child.unref(); // the daemon's own life does not wait for its services
+    const pid = child.pid!;
+    const start = await processStart(pid);
+    return { pid, ...(start ? { start } : {}), exited };
+  } catch (e) {
+    return { error: await startProblem(e as NodeJS.ErrnoException, spec, "/bin/sh", args, "/bin/sh") };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * When process `pid` started, as a string to compare (undefined: no such
+ * process, or a zombie). Linux: the boot time and field 22 of
+ * /proc/<pid>/stat (clock ticks since boot), so a pid reused later, even
+ * after a reboot, is another process. Elsewhere (macOS, the BSDs): `ps -o
+ * lstart=` (to the second).
+ */
+export async function processStart(pid: number): Promise<string | undefined> {
+  if (!Number.isSafeInteger(pid) || pid <= 1) return undefined;
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch((e: NodeJS.ErrnoException) => e);
+  if (typeof stat === "string") {
+    // After the command name in parentheses (which may hold spaces and parentheses): the state, then field 22 is the 20th.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (fields[0] === "Z" || fields[0] === "X") return undefined;
+    const boot = /^btime (\d+)$/m.exec(await readFile("/proc/stat", "utf8").catch(() => ""))?.[1] ?? "?";
+    return `linux:${boot}:${fields[19]}`;
+  }
+  if (stat.code === "ENOENT" && (await readFile("/proc/self/stat", "utf8").catch(() => undefined)) !== undefined) return undefined; // /proc works: no such process
+  return new Promise((resolve) => {
+    execFile("ps", ["-o", "lstart=", "-p", String(pid)], { timeout: 5000 }, (error, stdout) => {
+      const text = String(stdout ?? "").trim();
+      resolve(error || !text ? undefined : `ps:${text}`);
+    });
+  });
+}
+
+/** Whether any process of the group `pid` leads is left. */
+export function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Stops the process group `pid` leads: SIGTERM, then SIGKILL after `graceS`
+ * seconds if any of it is left. Resolves when the group is gone (or, at
+ * worst, a second after the SIGKILL).
+ */
+export async function stopGroup(pid: number, graceS: number): Promise<void> {
+  killGroup(pid, "SIGTERM");
+  const deadline = Date.now() + graceS * 1000;
+  while (groupAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (!groupAlive(pid)) return;
+  killGroup(pid, "SIGKILL");
+  const last = Date.now() + 1000;
+  while (groupAlive(pid) && Date.now() < last) await new Promise((r) => setTimeout(r, 20));
+}
+
+/** Keeps a service's log under `cap` bytes: past it, the log becomes `<log>.1` (the one before is dropped) and starts empty. */
+export async function boundLog(path: string, cap: number): Promise<void> {
+  const st = await stat(path).catch(() => undefined);
+  if (!st || st.size <= cap) return;
+  await copyFile(path, `${path}.1`);
+  await truncate(path, 0); // the service appends (O_APPEND): its next line starts the file again
+}
+
+/** The last `bytes` of a file (or less), as text; "" when it cannot be read. */
+export async function readTail(path: string, bytes: number): Promise<string> {
+  const handle = await open(path, "r").catch(() => undefined);
+  if (!handle) return "";
+  try {
+    const { size } = await handle.stat();
+    const length = Math.min(size, bytes);
+    const buffer = Buffer.alloc(length);
+    await handle.read(buffer, 0, length, size - length);
+    return buffer.toString("utf8");
+  } catch {
+    return "";
+  } finally {
+    await handle.close().catch(() => {});
+  }
+}
