@@ -270,15 +270,24 @@ export const OrdersFileSchema = z
 
 /** The parsed form of one order as written: env objects become values plus the names of the secret ones, and the secrets named for the machine's store. */
 export function toOrder(written: z.output<typeof OrderSchema>): Order {
-  const env: Record<string, string> = {};
+  const { env, secrets, secretRefs } = splitEnv(written.env);
+  return { ...written, env, ...(secrets.length ? { secrets } : {}), ...(Object.keys(secretRefs).length ? { secretRefs } : {}) };
+}
+
+/**
+ * An `env` as written (an order's or a service's): the values to set, the names of the values written as secret
+ * (redacted from what is published), and the secrets named for the machine's store (name → secret name).
+ */
+export function splitEnv(written: z.output<typeof OrderSchema>["env"]): { env: Record<string, string>; secrets: string[]; secretRefs: Record<string, string> } {
+  const env = ownTable<string>();
   const secrets: string[] = [];
   const secretRefs = ownTable<string>();
-  for (const [name, value] of Object.entries(written.env)) {
+  for (const [name, value] of Object.entries(written)) {
     if (typeof value === "string") env[name] = value;
     else if ("value" in value) {
       env[name] = value.value;
       if (value.secret) secrets.push(name);
     } else secretRefs[name] = value.secret;
   }
-  return { ...written, env, ...(secrets.length ? { secrets } : {}), ...(Object.keys(secretRefs).length ? { secretRefs } : {}) };
+  return { env, secrets, secretRefs };
 }

@@ -16,8 +16,8 @@ import { formatDuration } from "./duration.js";
 import { clip, jsonDepth, MAX_DEPTH, ORDERS_LIMIT, unreadable } from "./limits.js";
 import { machineNameProblem } from "./names.js";
 import { type Doc, duplicateKeyProblems, issueProblems, lineOf, lineStarts, type Path, problem, serviceName } from "./orders-problems.js";
-import { ServiceSchema } from "./orders-schema.js";
-import { isRecord, ownTable, type Problem } from "./types.js";
+import { ServiceSchema, splitEnv } from "./orders-schema.js";
+import { isRecord, type Problem } from "./types.js";
 
 // ------------------------------------------------------------------ the entries
 
@@ -154,16 +154,7 @@ export function readServices(text: string | undefined, machines?: string[], file
 }
 
 function toService(written: z.output<typeof ServiceSchema>): Service {
-  const env: Record<string, string> = {};
-  const secrets: string[] = [];
-  const secretRefs = ownTable<string>();
-  for (const [name, value] of Object.entries(written.env)) {
-    if (typeof value === "string") env[name] = value;
-    else if ("value" in value) {
-      env[name] = value.value;
-      if (value.secret) secrets.push(name);
-    } else secretRefs[name] = value.secret;
-  }
+  const { env, secrets, secretRefs } = splitEnv(written.env);
   const restart: RestartPolicy = {
     max: written.restart?.max ?? DEFAULT_RESTART.max,
     window: written.restart?.window ?? DEFAULT_RESTART.window,
