@@ -64,21 +64,32 @@ describe("to: ANY on the in-memory hub", () => {
     expect((await lines(log)).sort()).toEqual(["a", "b", "c"]); // each once
   });
 
-  it("a machine whose own share is done drains the others' free orders in the same sync, one at a time, instead of one per sync", async () => {
+  it("a machine whose own share is done helps a busy machine with its share in the same sync, and leaves an idle machine's share to it", async () => {
     fleet = await memoryFleet(["a", "b"]);
     const f = fleet;
     const log = join(f.root, "ran.log");
-    // Every order is b's share (b is online, busy elsewhere or between ticks): a takes them all the same, in one sync.
-    const ids = Array.from({ length: 40 }, (_, i) => `job-${i}`)
+    // Every order here is b's share (b is online).
+    const ids = Array.from({ length: 60 }, (_, i) => `job-${i}`)
       .filter((id) => preferredMachine(id, ["a", "b"]) === "b")
-      .slice(0, 4);
-    expect(ids).toHaveLength(4);
-    await f.pushOrders(ids.map((id) => ({ id, to: "ANY", run: `echo "$COORD_ORDER $COORD_MACHINE" >> ${log}` })));
-    const r = await f.sync("a");
-    expect(r.ran.map((t) => t.id).sort()).toEqual([...ids].sort());
-    expect((await lines(log)).sort()).toEqual(ids.map((id) => `${id} a`).sort());
-    const status = await f.status();
-    for (const id of ids) expect(status.orders[id].state).toBe("completed");
+      .slice(0, 7);
+    expect(ids).toHaveLength(7);
+    const order = (id: string, run = "true") => ({ id, to: "ANY", run: `echo "$COORD_ORDER $COORD_MACHINE" >> ${log}; ${run}` });
+    const [long, ...rest] = ids as [string, ...string[]];
+    const busyShare = rest.slice(0, 3);
+    const idleShare = rest.slice(3);
+    // b at work: its claim of a long order of its share is on the hub; then three more of its share come.
+    await f.pushOrders([order(long, "sleep 3")]);
+    const bSync = f.sync("b");
+    for (let i = 0; i < 200 && !["assigned", "in_progress"].includes((await f.status()).orders[long]?.machines?.b?.state ?? ""); i++) await new Promise((r) => setTimeout(r, 20));
+    await f.pushOrders([order(long, "sleep 3"), ...busyShare.map((id) => order(id))]);
+    expect((await f.sync("a")).ran.map((t) => t.id).sort()).toEqual([...busyShare].sort()); // all three, in one sync
+    expect((await bSync).ran.map((t) => t.id)).toEqual([long]);
+    // b idle (between its ticks): a's sync takes one, as any sync does, and leaves the rest of b's share to b.
+    await f.pushOrders([order(long, "sleep 3"), ...busyShare.map((id) => order(id)), ...idleShare.map((id) => order(id))]);
+    expect((await f.sync("a")).ran).toHaveLength(1);
+    expect((await f.sync("b")).ran).toHaveLength(idleShare.length - 1);
+    const ran = (await lines(log)).map((l) => l.split(" ")[0]);
+    expect([...ran].sort()).toEqual([...ids].sort()); // each once
   });
 
   it("a claim that loses the push plans again on the fresh tip and claims the next free order in the same sync", async () => {

@@ -40,6 +40,13 @@ export interface PlanInput {
    * at its next sync).
    */
   ownShareOnly?: boolean;
+  /**
+   * With ownShareOnly: also the orders whose preferred machine is at work
+   * already (a task running or claimed: the rest of its share would wait for it),
+   * so a machine done with its own share helps; a machine not yet at work
+   * (between ticks, starting) keeps its share.
+   */
+  orBusyShares?: boolean;
 }
 
 export interface Claim {
@@ -189,9 +196,13 @@ export function plan(input: PlanInput): Plan {
   }
   run.sort(byPriority);
   const others = contenders(input);
-  const fresh = anyCandidates.filter(
-    (c) => !resumed.has(c.order.id) && (!input.ownShareOnly || preferredMachine(c.order.id, [input.machine, ...others(c.order)]) === input.machine),
-  );
+  const busy = input.orBusyShares ? busyMachines(input.status) : new Set<string>();
+  const mayTake = (id: string) => {
+    if (!input.ownShareOnly) return true;
+    const preferred = preferredMachine(id, [input.machine, ...others({ id })]);
+    return preferred === input.machine || (preferred !== undefined && busy.has(preferred));
+  };
+  const fresh = anyCandidates.filter((c) => !resumed.has(c.order.id) && mayTake(c.order.id));
   const claims = [...anyCandidates.filter((c) => resumed.has(c.order.id)), ...rankForMachine(fresh, input.machine, others)];
   const free = Math.max(0, input.maxParallel - run.length);
   for (const c of claims.slice(free)) waiting.push({ order: c.order, reason: "no free slot on this machine (maxParallel)" });
@@ -210,6 +221,13 @@ function slotSettled(order: Order, status: StatusJson["orders"][string] | undefi
 function nextRunReason(order: Order, now: Date): string {
   const next = upcomingSlot(order, now);
   return next ? `first run at ${next}` : `its schedule ${order.every} has no time in the next 8 years`;
+}
+
+/** The machines at work: running a task, or holding a claim they are about to run (as the fleet's files say). */
+function busyMachines(status: PlanInput["status"]): Set<string> {
+  const busy = new Set(Object.entries(status.machines).flatMap(([name, m]) => (m.state === "working" ? [name] : [])));
+  for (const o of Object.values(status.orders)) for (const [name, m] of Object.entries(o.machines ?? {})) if (m.state === "assigned" || m.state === "in_progress") busy.add(name);
+  return busy;
 }
 
 /**

@@ -34,7 +34,7 @@ const CLAIM_AHEAD_MAX_S = 60;
 /**
  * Drain: after work ran, the machine plans again on the tip its last publish
  * read and claims what is free for its slots (its own share first, then what
- * is still free of the others'); that claim's push also carries
+ * is still free of the shares of machines already working); that claim's push also carries
  * the results so far, so a queue costs one push per task instead of two. It
  * runs what it got, and again, until nothing is left for it (or the bounds).
  * A claim lost to another machine is planned again on the fresh tip as ever.
@@ -74,16 +74,17 @@ function claimOwnShare(c: Cycle, busy: Set<string>): Promise<{ order: Order; att
 
 /**
  * The next claim of a drain that holds none ahead: its own share first; when that is done, what is still free
- * of the others' shares (they are busy with theirs, or it would have been claimed), as its next sync would take
- * it, but without a sync's fetch and its separate publish between two tasks.
+ * of the shares of machines already working (busy with theirs: the rest would wait for them), without a sync's
+ * fetch and its separate publish between two tasks. The share of a machine not at work yet (between ticks,
+ * starting) is left to it, as before: its next sync takes it.
  */
 async function claimNext(c: Cycle): Promise<{ order: Order; attempt: number }[]> {
   const own = await claimOwnShare(c, new Set());
   if (own.length || !c.latest || !c.latestFiles) return own;
-  const any = (model: RepoModel, files: Map<string, string>) => planNow(c, model, files).claim;
-  const next = any(c.latest, c.latestFiles);
+  const helping = (model: RepoModel, files: Map<string, string>) => planNow(c, model, files, 0, true, true).claim;
+  const next = helping(c.latest, c.latestFiles);
   if (next.length === 0) return [];
-  return claim(c, next, lastRead(c), (at) => any(at.model, at.files));
+  return claim(c, next, lastRead(c), (at) => helping(at.model, at.files));
 }
 
 /** Whether every task this sync ran took at most CLAIM_AHEAD_MAX_S (none ran: false). */
@@ -140,7 +141,7 @@ export async function claim(c: Cycle, claims: Claim[], first: First, replan: (at
 }
 
 /** The plan, on the fleet as it will look with this machine's journal published. */
-export function planNow(c: Cycle, model: RepoModel, files: Map<string, string>, busy = 0, ownShareOnly = false): Plan {
+export function planNow(c: Cycle, model: RepoModel, files: Map<string, string>, busy = 0, ownShareOnly = false, orBusyShares = false): Plan {
   if (!model.orders) return { run: [], claim: [], waiting: [] };
   // Stopped (emergency) or paused: nothing new is claimed or started.
   if (haltNow(c, model)) return { run: [], claim: [], waiting: [] };
@@ -160,6 +161,7 @@ export function planNow(c: Cycle, model: RepoModel, files: Map<string, string>, 
     lease: config.claimLease,
     observed: c.observed,
     ownShareOnly,
+    orBusyShares,
   });
 }
 
