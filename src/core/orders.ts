@@ -330,7 +330,7 @@ export function parseOrderSources(
 
 /** What parseOrderSources returned, given back after a trip through JSON (a parse cache): its tables without a prototype again. */
 export function reviveOrderSources<T extends { orders?: Orders; origin: Record<string, string> }>(parsed: T): T {
-  const orders = parsed.orders?.orders.map((o) => (o.secretRefs ? { ...o, secretRefs: ownTable(o.secretRefs) } : o));
+  const orders = parsed.orders?.orders.map((o) => ({ ...o, env: ownTable(o.env), ...(o.secretRefs ? { secretRefs: ownTable(o.secretRefs) } : {}) }));
   return { ...parsed, origin: ownTable(parsed.origin), ...(parsed.orders && orders ? { orders: { ...parsed.orders, orders } } : {}) };
 }
 
