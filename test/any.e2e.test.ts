@@ -1,10 +1,9 @@
 // to: ANY on real git: many machines draining a queue at once, capability, a live holder and a
 // silent one (its own file: the two longest tests of the engine, run beside the rest).
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { sync } from "../src/sync/sync.js";
-import { cliExec, cliProcess, hubStatus, journal, makeFleet, pushOrders, setConfig, waitFor, type Fleet } from "./helpers.js";
+import { cliExec, cliProcess, hubStatus, journal, makeFleet, pushOrders, setConfig, waitFor, type Fleet, readLines as lines } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -13,7 +12,6 @@ afterEach(async () => {
 });
 
 const dirOf = (name: string) => fleet!.machines[name]!;
-const lines = async (path: string) => (await readFile(path, "utf8").catch(() => "")).split("\n").filter(Boolean);
 const syncAll = (names: string[]) => Promise.all(names.map((n) => cliExec(["sync", "--dir", dirOf(n)])));
 
 describe("to: ANY", () => {

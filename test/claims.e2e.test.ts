@@ -1,19 +1,16 @@
 // Review: a claim journaled before a crash (COORD_TEST_CRASH=claimed) is claimed again at the
 // next sync even though another machine ran that attempt meanwhile.
 import { spawn } from "node:child_process";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, expect, it } from "vitest";
 import { sync } from "../src/sync/sync.js";
-import { CLI, git, hubHead, hubStatus, journal, makeFleet, pushOrders, waitFor, type Fleet } from "./helpers.js";
+import { CLI, git, hubHead, hubStatus, journal, makeFleet, pushOrders, waitFor, type Fleet, readLines as lines } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
   await fleet?.cleanup();
   fleet = undefined;
 });
-
-const lines = async (path: string) => (await readFile(path, "utf8").catch(() => "")).split("\n").filter(Boolean);
 
 function crashSync(dir: string, point: string): Promise<string | null> {
   const child = spawn(process.execPath, [CLI, "sync", "--dir", dir], { env: { ...process.env, COORD_TEST_CRASH: point }, stdio: "ignore" });

@@ -5,7 +5,7 @@ import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { sync } from "../src/sync/sync.js";
-import { cli, cliExec, cliProcess, hubFile, hubStatus, journal, makeFleet, pushOrders, setConfig, waitFor, type Fleet } from "./helpers.js";
+import { cli, cliExec, cliProcess, hubFile, hubStatus, journal, makeFleet, pushOrders, setConfig, waitFor, type Fleet, readLines as lines } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -14,7 +14,6 @@ afterEach(async () => {
 });
 
 const dirOf = (name: string) => fleet!.machines[name]!;
-const lines = async (path: string) => (await readFile(path, "utf8").catch(() => "")).split("\n").filter(Boolean);
 const _syncAll = (names: string[]) => Promise.all(names.map((n) => cliExec(["sync", "--dir", dirOf(n)])));
 
 describe("pipelines across machines (after)", () => {

@@ -2,9 +2,10 @@
 // under a faked clock: each slot is a run of its own, once per machine (ANY:
 // once in the fleet), a machine back from an outage runs the latest slot it
 // missed once, and a quiet machine wakes for the next slot.
-import { readFile, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { readLines as lines } from "./helpers.js";
 import { orderText } from "../src/core/terminal.js";
 import { readQuiet } from "../src/state/quiet.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
@@ -21,8 +22,6 @@ const T0 = Date.parse("2027-01-10T10:00:00.000Z");
 /** `h` hours (and `m` minutes) after day `d`'s midnight UTC, day 1 being T0's. */
 const at = (d: number, h: number, m = 0) => new Date(T0 - 10 * 3_600_000 + (d - 1) * DAY + h * 3_600_000 + m * 60_000);
 const clock = (d: Date) => () => d;
-
-const lines = async (path: string) => (await readFile(path, "utf8").catch(() => "")).split("\n").filter(Boolean);
 
 /** The slot of 03:00 UTC on day `d`, as published. */
 const slot = (d: number) => at(d, 3).toISOString();

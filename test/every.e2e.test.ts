@@ -3,11 +3,10 @@
 // named machine back from an outage that missed three slots runs the last one
 // once. (The rules are table-tested in every.test.ts; the whole cycle at more
 // slots and machines on the in-memory hub in every-memory.test.ts.)
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { sync } from "../src/sync/sync.js";
-import { hubStatus, makeFleet, pushOrders, type Fleet } from "./helpers.js";
+import { hubStatus, makeFleet, pushOrders, type Fleet, readLines as lines } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -16,7 +15,6 @@ afterEach(async () => {
 });
 
 const dirOf = (name: string) => fleet!.machines[name]!;
-const lines = async (path: string) => (await readFile(path, "utf8").catch(() => "")).split("\n").filter(Boolean);
 /** Hour `h` (and minute `m`) of day `d` in 2027 January, UTC (after the machines registered at the real time). */
 const at = (d: number, h: number, m = 0) => new Date(Date.UTC(2027, 0, 9 + d, h, m));
 

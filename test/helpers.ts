@@ -119,6 +119,11 @@ export async function personCommit(fleet: Fleet, path: string, text: string, mes
   }
 }
 
+/** The non-empty lines of a file, or none when it is not there (a log tasks append to). */
+export async function readLines(path: string): Promise<string[]> {
+  return (await readFile(path, "utf8").catch(() => "")).split("\n").filter(Boolean);
+}
+
 /** The reasons of the refusals a machine file publishes (trust.refused), read as coord reads the file. */
 export function refusedReasons(computerText: string, name: string): string[] {
   return (parseComputer(computerText, name).trust?.refused ?? []).map((r) => r.reason);

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ack, send } from "../src/commands/messages.js";
 import type { NotifyPayload } from "../src/sync/notify.js";
 import { sync } from "../src/sync/sync.js";
-import { cli, cliExec, type Fleet, hubStatus, makeFleet, pushOrders, setConfig, tempDir, waitFor } from "./helpers.js";
+import { cli, cliExec, type Fleet, hubStatus, makeFleet, pushOrders, setConfig, tempDir, waitFor, readLines as lines } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 let server: Server | undefined;
@@ -24,7 +24,6 @@ afterEach(async () => {
 
 const dirOf = (name: string) => fleet!.machines[name]!;
 const stateOf = (name: string) => join(dirOf(name), ".git", "coord");
-const lines = async (path: string) => (await readFile(path, "utf8").catch(() => "")).split("\n").filter(Boolean);
 const coordLog = (name: string) => readFile(join(stateOf(name), "coord.log"), "utf8");
 const notifyRecords = async (name: string) =>
   (await coordLog(name))

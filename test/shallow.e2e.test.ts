@@ -14,7 +14,7 @@ import { init } from "../src/commands/init.js";
 import { orderLog } from "../src/commands/log.js";
 import { trustVerify } from "../src/commands/trust.js";
 import { sync } from "../src/sync/sync.js";
-import { cli, commitOrdersAs, git, sshKey, tempDir, hasSshKeygen, refusedReasons } from "./helpers.js";
+import { cli, commitOrdersAs, git, sshKey, tempDir, hasSshKeygen, refusedReasons, readLines } from "./helpers.js";
 
 const haveSshKeygen = await hasSshKeygen();
 
@@ -245,8 +245,3 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders on a shallow chec
     expect((await readLines(ran)).sort()).toEqual(["full o1", "full o2", "full o3", "shallow o1", "shallow o2", "shallow o3"]);
   }, 120_000);
 });
-
-async function readLines(path: string): Promise<string[]> {
-  const { readFile } = await import("node:fs/promises");
-  return (await readFile(path, "utf8").catch(() => "")).split("\n").filter(Boolean);
-}

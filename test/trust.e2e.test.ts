@@ -4,11 +4,25 @@
 // refused, reported (log, its file, STATUS.md) and run nothing; the machine
 // keeps acting on the version it verified last; a later good commit is not
 // blocked by an earlier bad one.
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { sync } from "../src/sync/sync.js";
-import { cli, commitOrdersAs, type Fleet, git, hubFile, hubStatus, makeFleet, refusedReasons, personCommit, pushOrders, sshKey, hasSshKeygen } from "./helpers.js";
+import {
+  cli,
+  commitOrdersAs,
+  type Fleet,
+  git,
+  hubFile,
+  hubStatus,
+  makeFleet,
+  refusedReasons,
+  personCommit,
+  pushOrders,
+  sshKey,
+  hasSshKeygen,
+  readLines as lines,
+} from "./helpers.js";
 
 const haveSshKeygen = await hasSshKeygen();
 let fleet: Fleet | undefined;
@@ -21,8 +35,6 @@ const key = sshKey;
 const commitOrders = async (f: Fleet, orders: object[], signingKey?: string, as?: string): Promise<void> => {
   await commitOrdersAs(f.person, orders, signingKey, as);
 };
-
-const lines = async (path: string) => (await readFile(path, "utf8").catch(() => "")).split("\n").filter(Boolean);
 
 describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders (skipped: ssh-keygen is not installed)", () => {
   it("unsigned, unknown-key and revoked-key changes are refused and run nothing; signed ones run; a good fix is not blocked by a bad commit before it", async () => {

@@ -6,6 +6,7 @@
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { readLines as lines } from "./helpers.js";
 import { CoordError, RemoteUnreachable } from "../src/errors.js";
 import type { Hub } from "../src/git/hub.js";
 import { preferredMachine } from "../src/core/rank.js";
@@ -18,8 +19,6 @@ afterEach(async () => {
   await fleet?.cleanup();
   fleet = undefined;
 });
-
-const lines = async (path: string) => (await readFile(path, "utf8").catch(() => "")).split("\n").filter(Boolean);
 
 describe("to: ANY on the in-memory hub", () => {
   it("20 ANY orders, 5 machines syncing together each round: each runs exactly once, all done in at most 5 rounds, every machine works", async () => {
