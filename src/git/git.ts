@@ -289,9 +289,14 @@ export class Repo implements Hub {
   async resolve(ref: string): Promise<string | undefined> {
     // No such ref or commit: exit 1 and no output, which simple-git resolves as "". A rejection is
     // git failing to answer (a loaded machine, a ref being rewritten): asked again, then said.
-    for (let attempt = 1; ; attempt++) {
+    // The tracking ref exists in every checkout that has synced once; seen missing, it is asked again
+    // (under load a concurrent lookup was seen to answer nothing once, and "never synced" is a hard error).
+    const missingAsks = ref === this.trackingRef ? 2 : 1;
+    for (let attempt = 1, asked = 0; ; attempt++) {
       try {
-        return (await this.git().raw(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`])).trim() || undefined;
+        const tip = (await this.git().raw(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`])).trim();
+        if (tip || ++asked >= missingAsks) return tip || undefined;
+        await new Promise((r) => setTimeout(r, backoffDelay(1, REF_LOCK_BACKOFF)));
       } catch (e) {
         if (this.signal?.aborted || attempt >= 3) throw new CoordError(`git could not read ${ref} in ${this.dir}: ${firstLine(String((e as Error).message))}`, EXIT.FAILURE);
         await new Promise((r) => setTimeout(r, backoffDelay(attempt, REF_LOCK_BACKOFF)));
