@@ -1,6 +1,6 @@
-// The environment and settings of every git command coord runs, without
-// simple-git (git.ts builds its clients on these; remote-tip.ts runs git
-// directly for the quiet sync, which must stay light to load).
+// The environment and settings of every git command coord runs (git.ts builds
+// its clients on these; remote-tip.ts runs git directly for the quiet sync,
+// which must stay light to load).
 import { execFileSync } from "node:child_process";
 import { statSync } from "node:fs";
 import { homedir } from "node:os";
@@ -11,9 +11,9 @@ import { nonInteractiveSsh, shellWord } from "../core/ssh.js";
 const PASSTHROUGH_ENV = ["GIT_SSL_CAINFO", "GIT_SSL_CAPATH", "GIT_CONFIG_NOSYSTEM"];
 
 /**
- * The variables git sees besides coord's own: simple-git v4 refuses an explicit
- * GIT_*, editor, pager or askpass variable unless allowed, so those are dropped
- * here, except the passthrough list.
+ * The variables git sees besides coord's own: an inherited GIT_* (GIT_DIR of a
+ * hook that runs coord), editor, pager or askpass variable would change what
+ * git does or make it prompt, so those are dropped, except the passthrough list.
  */
 export function inheritedEnv(): Record<string, string> {
   const guarded = /^(git_.*|editor|visual|pager|prefix|ssh_askpass)$/i;
@@ -21,18 +21,6 @@ export function inheritedEnv(): Record<string, string> {
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && (!guarded.test(k) || PASSTHROUGH_ENV.includes(k))) env[k] = v;
   return env;
 }
-
-/** Environment variables coord sets itself or passes through. */
-export const ALLOWED_ENV = [
-  ...PASSTHROUGH_ENV,
-  "GIT_INDEX_FILE",
-  "GIT_AUTHOR_NAME",
-  "GIT_AUTHOR_EMAIL",
-  "GIT_COMMITTER_NAME",
-  "GIT_COMMITTER_EMAIL",
-  "GIT_TERMINAL_PROMPT",
-  "GIT_SSH_COMMAND",
-];
 
 /** The config files a change of core.sshCommand most likely lands in, by their change times. */
 function configStamp(dir: string): string {

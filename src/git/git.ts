@@ -1,4 +1,4 @@
-// The transport: every git call coord makes, through simple-git.
+// The transport: every git call coord makes (each run by src/git/run.ts).
 //
 // coord never merges text. It reads files from one commit, builds its commit
 // on top of the remote tip in a private index (the checkout is not touched),
@@ -7,11 +7,11 @@ import type { Change, SignatureStatus } from "../core/trust.js";
 import { constants } from "node:fs";
 import { type FileHandle, lstat, mkdir, mkdtemp, open, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { GitPluginError, simpleGit, type SimpleGit, type SimpleGitOptions } from "simple-git";
 import { backoffDelay, REF_LOCK_BACKOFF } from "../core/backoff.js";
 import { redact } from "../core/redact.js";
 import { gitFailureText } from "../core/ssh.js";
-import { ALLOWED_ENV, CREDENTIAL_PROXY, gitCommandEnv } from "./env.js";
+import { gitCommandEnv } from "./env.js";
+import { GitStopped, runGit } from "./run.js";
 
 export { CREDENTIAL_PROXY, sshCommandFor } from "./env.js";
 import { notRead, tooBigBlob } from "../core/limits.js";
@@ -38,22 +38,33 @@ export interface GitOptions {
   signal?: AbortSignal;
 }
 
-/** A plain simple-git client for `dir` with coord's safety settings. */
-export function gitClient(dir: string, opts: GitOptions = {}): SimpleGit {
-  const options: Partial<SimpleGitOptions> = {
-    baseDir: dir,
-    allowEnvironment: ALLOWED_ENV,
-    // The user's ssh command with BatchMode added (set below), and the credential proxy: the empty
-    // value clears the user's helper list for this command, so only the proxy is asked.
-    config: ["credential.helper=", `credential.helper=${CREDENTIAL_PROXY}`],
-    unsafe: { allowUnsafeSshCommand: true, allowUnsafeCredentialHelper: true, allowUnsafeGpgProgram: true }, // gpg: lastChange turns OpenPGP and X.509 checks off (gpg.*.program=false)
-    // stdOut/stdErr false: progress output does not reset the clock, so this is a real deadline.
-    timeout: { block: (opts.timeout ?? DEFAULT_GIT_TIMEOUT) * 1000, stdOut: false, stdErr: false },
-    ...(opts.input !== undefined ? { input: () => opts.input } : {}),
-    ...(opts.signal ? { abort: opts.signal } : {}),
+/** Runs git commands in one directory. */
+export interface GitClient {
+  /** `git <args>`: its stdout as text. */
+  raw(args: string[]): Promise<string>;
+  /** `git <args>`: its stdout as bytes (cat-file --batch: blobs are not text until decoded). */
+  binaryCatFile(args: string[]): Promise<Buffer>;
+}
+
+/**
+ * A client for `dir` with coord's safety settings: the environment and `-c`
+ * settings of env.ts (the user's ssh with BatchMode, the credential proxy, no
+ * prompt) and a deadline on every command.
+ */
+export function gitClient(dir: string, opts: GitOptions = {}): GitClient {
+  const { env, config } = gitCommandEnv(dir);
+  const run = (args: string[]) =>
+    runGit([...config, ...args], {
+      cwd: dir,
+      env: { ...env, ...opts.env },
+      timeoutMs: (opts.timeout ?? DEFAULT_GIT_TIMEOUT) * 1000,
+      ...(opts.input !== undefined ? { input: opts.input } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+  return {
+    raw: async (args) => (await run(args)).toString("utf8"),
+    binaryCatFile: (args) => run(["cat-file", ...args]),
   };
-  const git = simpleGit(options);
-  return git.env({ ...gitCommandEnv(dir).env, ...opts.env });
 }
 
 export type { Author } from "./hub.js";
@@ -118,7 +129,7 @@ export class Repo implements Hub {
   /** An SSH private key (path) this machine signs its commits with (trust.signingKey), if any. */
   signingKey?: string;
 
-  git(opts: GitOptions = {}): SimpleGit {
+  git(opts: GitOptions = {}): GitClient {
     return gitClient(this.dir, { timeout: this.timeout, ...(this.signal ? { signal: this.signal } : {}), ...opts });
   }
 
@@ -287,7 +298,7 @@ export class Repo implements Hub {
 
   /** The commit a ref points at, or undefined. */
   async resolve(ref: string): Promise<string | undefined> {
-    // No such ref or commit: exit 1 and no output, which simple-git resolves as "". A rejection is
+    // No such ref or commit: exit 1 and no output, which run.ts resolves as "". A rejection is
     // git failing to answer (a loaded machine, a ref being rewritten): asked again, then said.
     // The tracking ref exists in every checkout that has synced once; seen missing, it is asked again
     // (under load a concurrent lookup was seen to answer nothing once, and "never synced" is a hard error).
@@ -582,9 +593,9 @@ export class Repo implements Hub {
   }
 }
 
-/** Whether a git command was stopped by coord's timeout (simple-git's "block timeout"). */
+/** Whether a git command was stopped by coord's deadline (gitTimeout). */
 export function isTimeout(e: unknown): boolean {
-  return (e instanceof GitPluginError && e.plugin === "timeout") || /block timeout reached/.test(String((e as Error)?.message ?? e));
+  return (e instanceof GitStopped && e.why === "timeout") || /block timeout reached/.test(String((e as Error)?.message ?? e));
 }
 
 /**

@@ -78,7 +78,7 @@ export async function shallowBoundary(h: HistoryGit): Promise<Set<string>> {
 
 /** Whether `a` is `b` or one of its ancestors in the history the checkout has (false when either is unknown here). */
 export async function ancestorHere(h: HistoryGit, a: string, b: string): Promise<boolean> {
-  // simple-git does not fail on `merge-base --is-ancestor`'s exit code 1 alone: compare the merge base.
+  // git's runner (run.ts) does not fail on `merge-base --is-ancestor`'s exit code 1 alone: compare the merge base.
   return (
     (await h.run(["merge-base", a, b]).catch(() => "")) // exit 1: no common history, so not an ancestor
       .trim() === a

@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { access, cp, mkdir, readdir, readFile, readlink, realpath, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { GitPluginError } from "simple-git";
+import { GitStopped } from "./run.js";
 import { redact } from "../core/redact.js";
 import { DEFAULT_GIT_TIMEOUT, firstLine, gitClient } from "./git.js";
 import { absoluteGitDir, cloneCheckout, configGet } from "./local.js";
@@ -168,7 +168,7 @@ type Fsck = { ok: true } | { ok: false; corrupt: boolean; message: string };
 async function fsck(dir: string, timeout: number): Promise<Fsck> {
   try {
     // A failing fsck may say why only on stdout ("missing blob …") and exit 2 with nothing on stderr,
-    // which simple-git counts as success: the report is read instead.
+    // which is no failure to git's runner (src/git/run.ts): the report is read instead.
     const out = await gitClient(dir, { timeout }).raw(["fsck", "--connectivity-only", "--no-progress", "--no-dangling"]);
     const problems = out
       .split("\n")
@@ -179,7 +179,7 @@ async function fsck(dir: string, timeout: number): Promise<Fsck> {
   } catch (e) {
     const message = firstLine(String((e as Error).message)) || "git fsck failed";
     // A timeout or a git that cannot start says nothing about the checkout.
-    const corrupt = !(e instanceof GitPluginError) && !/ENOENT|spawn/i.test(String((e as Error).message));
+    const corrupt = !(e instanceof GitStopped) && !/ENOENT|spawn/i.test(String((e as Error).message));
     return { ok: false, corrupt, message };
   }
 }

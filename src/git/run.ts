@@ -1,0 +1,103 @@
+// Running one git command: the process, its deadline, its abort, its output.
+// Every git call of src/git goes through here (remote-tip.ts excepted: the
+// quiet sync's one ls-remote, which must stay light to load).
+//
+// coord ran git through simple-git before. simple-git waits 50 ms after every
+// command that prints nothing (a quiet fetch, an update-ref, a merge
+// --ff-only), which was a third of a sync's time; what coord used of it is
+// this file. Its rule for failure is kept: a command fails when it exits
+// non-zero and says something on stderr; a non-zero exit with a silent stderr
+// is an answer (`rev-parse --verify --quiet` of a missing ref, `merge-base
+// --is-ancestor`, fsck's report on stdout), which the callers read as such.
+import { spawn } from "node:child_process";
+
+export interface RunOptions {
+  cwd: string;
+  /** The whole environment of the command. */
+  env: Record<string, string>;
+  /** Milliseconds the command may take in all (a deadline, not an inactivity timeout); then it is killed. */
+  timeoutMs: number;
+  /** Written to the command's stdin, which is closed after it; without it, stdin is closed at once. */
+  input?: string | Buffer;
+  /** Aborting kills the command. */
+  signal?: AbortSignal;
+}
+
+/** Said of a command coord stopped itself: its deadline passed, or its caller aborted. */
+export class GitStopped extends Error {
+  constructor(
+    readonly why: "timeout" | "abort",
+    command: string,
+  ) {
+    super(why === "timeout" ? `git ${command}: block timeout reached` : `git ${command}: Abort signal received`);
+  }
+}
+
+/** A git command that failed: its output (stdout, then stderr) is the message, as git said it. */
+export class GitFailed extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number | null,
+  ) {
+    super(message);
+  }
+}
+
+/** How long output is still read after git exited, from processes it left holding its pipes. */
+const EXIT_GRACE_MS = 200;
+
+/** Runs `git <args>`; resolves with its stdout (see the file's head for what counts as failing). */
+export function runGit(args: string[], opts: RunOptions): Promise<Buffer> {
+  const command = args.find((a) => !a.startsWith("-") && !a.includes("=")) ?? "";
+  return new Promise((resolve, reject) => {
+    if (opts.signal?.aborted) return reject(new GitStopped("abort", command));
+    const child = spawn("git", args, { cwd: opts.cwd, env: opts.env, stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let stopped: GitStopped | undefined;
+    const stop = (why: "timeout" | "abort") => {
+      stopped ??= new GitStopped(why, command);
+      child.kill("SIGTERM");
+      // A git that ignores SIGTERM (stuck in a helper that ignores it) is not waited for long.
+      setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"), 2000).unref();
+    };
+    const deadline = setTimeout(() => stop("timeout"), Math.min(opts.timeoutMs, 2 ** 31 - 1));
+    const onAbort = () => stop("abort");
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    const done = () => {
+      clearTimeout(deadline);
+      opts.signal?.removeEventListener("abort", onAbort);
+    };
+    child.stdout!.on("data", (b: Buffer) => out.push(b));
+    child.stderr!.on("data", (b: Buffer) => err.push(b));
+    child.on("error", (e) => {
+      done();
+      reject(e);
+    });
+    let ended = false;
+    const end = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (ended) return;
+      ended = true;
+      done();
+      if (stopped) return reject(stopped);
+      const stderr = Buffer.concat(err);
+      if (signal) return reject(new GitFailed(`git ${command} was killed (${signal})${stderr.length ? `: ${stderr}` : ""}`, null));
+      if (code !== 0 && stderr.length) return reject(new GitFailed(Buffer.concat([...out, stderr]).toString("utf8"), code));
+      resolve(Buffer.concat(out));
+    };
+    // Done when its output is read to the end ("close"); a process it left behind holding the pipes (an
+    // upload-pack that hangs, killed git's ssh) must not keep the call waiting: soon after git's exit, that is the end.
+    child.on("close", end);
+    child.on("exit", (code, signal) => {
+      setTimeout(() => {
+        end(code, signal);
+        child.stdout!.destroy();
+        child.stderr!.destroy();
+      }, EXIT_GRACE_MS);
+    });
+    if (opts.input !== undefined) {
+      child.stdin!.on("error", () => {}); // a command that exits before reading all of it: its exit says what happened
+      child.stdin!.end(opts.input);
+    }
+  });
+}

@@ -1,0 +1,75 @@
+// One git command as a process (src/git/run.ts): what it answers, when it
+// fails, its deadline and abort, its stdin, and that a process git leaves
+// behind holding its pipes does not keep the caller waiting.
+import { execFileSync } from "node:child_process";
+import { rm } from "node:fs/promises";
+import { afterEach, describe, expect, it } from "vitest";
+import { isTimeout } from "../src/git/git.js";
+import { GitFailed, GitStopped, runGit } from "../src/git/run.js";
+import { tempDir } from "./helpers.js";
+
+let dir: string | undefined;
+afterEach(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", LC_ALL: "C", GIT_CONFIG_NOSYSTEM: "1" };
+
+async function repo(): Promise<string> {
+  dir = await tempDir("coord-run-");
+  execFileSync("git", ["init", "-q", dir]);
+  return dir;
+}
+
+const text = async (args: string[], more: Partial<Parameters<typeof runGit>[1]> = {}) =>
+  (await runGit(args, { cwd: dir!, env, timeoutMs: 10_000, ...more })).toString("utf8");
+
+describe("runGit", () => {
+  it("answers a command's stdout; a silent non-zero exit is an answer, a non-zero exit that says why fails with it", async () => {
+    await repo();
+    expect((await text(["rev-parse", "--is-inside-work-tree"])).trim()).toBe("true");
+    // A missing ref: exit 1, nothing on stderr.
+    expect(await text(["rev-parse", "--verify", "--quiet", "refs/heads/none^{commit}"])).toBe("");
+    const failed = await text(["cat-file", "-p", "no-such-object"]).catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(GitFailed);
+    expect((failed as GitFailed).exitCode).not.toBe(0);
+    expect((failed as Error).message).toMatch(/not a valid object name|no-such-object/);
+  });
+
+  it("writes the input to stdin and closes it; without input, stdin is closed (a command that reads it does not wait)", async () => {
+    await repo();
+    const id = (await text(["hash-object", "--stdin"], { input: "hello\n" })).trim();
+    expect(id).toBe(execFileSync("git", ["hash-object", "--stdin"], { cwd: dir, input: "hello\n", encoding: "utf8" }).trim());
+    expect((await text(["hash-object", "--stdin"])).trim()).toBe(execFileSync("git", ["hash-object", "--stdin"], { cwd: dir, input: "", encoding: "utf8" }).trim());
+  });
+
+  it("kills a command at its deadline: GitStopped, which isTimeout recognises; a process left holding the pipes does not hold the caller", async () => {
+    await repo();
+    // The alias's shell keeps git's pipes after git is killed: only the exit, not the pipes' end, can end the call.
+    const started = Date.now();
+    const e = await text(["-c", "alias.hang=!sleep 30", "hang"], { timeoutMs: 300 }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(GitStopped);
+    expect((e as GitStopped).why).toBe("timeout");
+    expect(isTimeout(e)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(20_000); // not the sleep's 30 s
+  }, 30_000);
+
+  it("an abort kills the command; an abort before the start runs nothing", async () => {
+    await repo();
+    const ac = new AbortController();
+    const running = text(["-c", "alias.hang=!sleep 30", "hang"], { signal: ac.signal }).catch((x: unknown) => x);
+    setTimeout(() => ac.abort(), 200);
+    const e = await running;
+    expect(e).toBeInstanceOf(GitStopped);
+    expect((e as GitStopped).why).toBe("abort");
+    expect(isTimeout(e)).toBe(false);
+    const before = await text(["--version"], { signal: AbortSignal.abort() }).catch((x: unknown) => x);
+    expect((before as GitStopped).why).toBe("abort");
+  }, 30_000);
+
+  it("a directory that does not exist is a failure to start, not an answer", async () => {
+    const e = await runGit(["--version"], { cwd: "/nonexistent/coord-run", env, timeoutMs: 5000 }).catch((x: unknown) => x);
+    expect(String((e as Error).message)).toMatch(/ENOENT|spawn/);
+  });
+});
