@@ -22,8 +22,7 @@ async function repo(): Promise<string> {
   return dir;
 }
 
-const text = async (args: string[], more: Partial<Parameters<typeof runGit>[1]> = {}) =>
-  (await runGit(args, { cwd: dir!, env, timeoutMs: 10_000, ...more })).toString("utf8");
+const text = async (args: string[], more: Partial<Parameters<typeof runGit>[1]> = {}) => (await runGit(args, { cwd: dir!, env, timeoutMs: 10_000, ...more })).toString("utf8");
 
 describe("runGit", () => {
   it("answers a command's stdout; a silent non-zero exit is an answer, a non-zero exit that says why fails with it", async () => {
