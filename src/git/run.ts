@@ -75,7 +75,9 @@ export function runGit(args: string[], opts: RunOptions): Promise<Buffer> {
       reject(e);
     });
     let ended = false;
+    let grace: NodeJS.Timeout | undefined;
     const end = (code: number | null, signal: NodeJS.Signals | null) => {
+      clearTimeout(grace);
       if (ended) return;
       ended = true;
       done();
@@ -89,7 +91,7 @@ export function runGit(args: string[], opts: RunOptions): Promise<Buffer> {
     // upload-pack that hangs, killed git's ssh) must not keep the call waiting: soon after git's exit, that is the end.
     child.on("close", end);
     child.on("exit", (code, signal) => {
-      setTimeout(() => {
+      grace = setTimeout(() => {
         end(code, signal);
         child.stdout!.destroy();
         child.stderr!.destroy();
