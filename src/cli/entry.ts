@@ -3,7 +3,8 @@
 // first asks whether anything changed since a sync that had nothing to do
 // (src/sync/quiet.ts): one look at the remote's tip, with little of coord
 // loaded. Anything else, or any doubt, runs the CLI (main.ts), loaded only
-// then: the bundle keeps the two apart (scripts/bundle.mjs).
+// then: the bundle keeps the two apart (scripts/bundle.mjs). A sync that is not
+// quiet starts its fetch before the CLI loads (src/sync/prefetch.ts).
 import { quietCandidate } from "./quiet-args.js";
 
 async function quiet(argv: string[]): Promise<boolean> {
@@ -37,4 +38,12 @@ for (const stream of [process.stdout, process.stderr])
     if (e.code !== "EPIPE") throw e;
   });
 
-if (!(await quiet(process.argv.slice(2)))) await (await import("./main.js")).run(process.argv.slice(2));
+const argv = process.argv.slice(2);
+if (!(await quiet(argv))) {
+  // A sync that is not quiet starts its fetch now, while the CLI loads (src/sync/prefetch.ts).
+  const candidate = quietCandidate(argv);
+  const prefetch = candidate ? await import("../sync/prefetch.js") : undefined;
+  if (candidate) prefetch?.startPrefetch(candidate.dir);
+  await (await import("./main.js")).run(argv);
+  prefetch?.dropPrefetch();
+}

@@ -29,6 +29,7 @@ import { type Machine, openMachine } from "./machine.js";
 import { checkIdentity, crashPoint, type Cycle, lastSeenOf, READ_PATHS, type SyncResult, haltNow } from "./cycle.js";
 import { receive } from "./mail.js";
 import { commitMessage, type First, lastRead, publish } from "./push.js";
+import { takePrefetch } from "./prefetch.js";
 import { claim, drain, planNow, runAll } from "./work.js";
 import { answerQuietly, keepCronLogBounded } from "./quiet.js";
 import { emptyResult, quietResult } from "./result.js";
@@ -73,12 +74,19 @@ export interface CycleOptions {
    * when it read them: the cycle's own fetch and read are skipped. A push rejected meanwhile fetches as ever.
    */
   fetched?: { tip: string; files?: Map<string, string> };
+  /**
+   * A fetch started before the sync (`coord sync` from the command line, src/sync/prefetch.ts), asked
+   * where the cycle would fetch: its tip, or undefined, and the cycle fetches itself.
+   */
+  headStart?: () => Promise<string | undefined>;
 }
 
 /** One sync of the machine whose checkout is `opts.dir`. */
 export async function sync(opts: SyncOptions): Promise<SyncResult> {
   // A daemon that stops, and waited long enough, kills the git command a sync hangs in.
-  return syncMachine(await openMachine(opts.dir, opts.gitSignal), opts);
+  const machine = await openMachine(opts.dir, opts.gitSignal);
+  const headStart = async () => (await takePrefetch(opts.dir, machine.config.remote, machine.config.branch))?.tip;
+  return syncMachine(machine, opts.fetched || opts.dryRun ? opts : { headStart, ...opts });
 }
 
 /** One sync of `machine`: the same cycle whatever its hub. */
@@ -176,10 +184,11 @@ async function cycle(
     result.interrupted = await journal.recoverInterrupted(now());
     for (const id of result.interrupted) log(`${id}: was interrupted (coord stopped while it ran); reported failed`);
   }
-  if (!opts.fetched) log(`fetching ${config.remote}/${config.branch}`);
-  const tip = opts.fetched?.tip ?? (await hub.fetch());
+  const early: CycleOptions["fetched"] = opts.fetched ?? (await opts.headStart?.().then((t) => (t ? { tip: t } : undefined)));
+  if (!early) log(`fetching ${config.remote}/${config.branch}`);
+  const tip = early?.tip ?? (await hub.fetch());
   if (!tip) throw new CoordError(`the remote has no branch ${config.branch}; run coord init to scaffold it`, EXIT.USAGE);
-  const files = opts.fetched?.files ?? (await hub.readFiles(tip, READ_PATHS));
+  const files = early?.files ?? (await hub.readFiles(tip, READ_PATHS));
   const view = await trustedView(machine, tip, files);
   for (const r of view.refusals) log(`refused ${describeRefusal(r)}`);
   const model = readModel(view.files);

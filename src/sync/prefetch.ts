@@ -1,0 +1,70 @@
+// The fetch of a `coord sync` started at once, while the CLI loads.
+//
+// Loading the CLI (one large module) takes about as long as the fetch a sync
+// starts with, and one waits on the CPU while the other waits on the network:
+// src/cli/entry.ts starts the fetch first, then loads the CLI, and the sync
+// takes the fetched tip instead of fetching again. It is only a head start:
+// any doubt (a machine.yaml this reader does not follow, a fetch that fails, a
+// remote or branch the sync's config does not name) and the sync fetches as
+// ever, and says what is wrong. A tip fetched before the sync's lock was taken
+// may be old by then; the compare-and-swap of every push makes that safe.
+// Light to load: only git's runner and its environment.
+import { readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { plainGitDir } from "../git/dotgit.js";
+import { gitCommandEnv } from "../git/env.js";
+import { runGit } from "../git/run.js";
+
+export interface Prefetched {
+  dir: string;
+  remote: string;
+  branch: string;
+  /** The remote's tip, fetched into the tracking ref. */
+  tip: string;
+}
+
+/** A plain YAML scalar of machine.yaml that is a safe git name (what coord writes); anything else: no head start. */
+function field(yaml: string, key: string): string | undefined {
+  const m = new RegExp(`^${key}:[ \\t]*([A-Za-z0-9][A-Za-z0-9._/-]*)[ \\t]*$`, "m").exec(yaml);
+  return m && !m[1]!.includes("..") ? m[1] : undefined;
+}
+
+/** Fetches the branch of the machine in `dir` as its sync would; undefined on any doubt. */
+async function fetchNow(dir: string, signal: AbortSignal): Promise<Prefetched | undefined> {
+  const gitDir = await plainGitDir(dir);
+  if (!gitDir) return undefined;
+  const yaml = await readFile(join(gitDir, "coord", "machine.yaml"), "utf8");
+  const remote = field(yaml, "remote");
+  const branch = field(yaml, "branch");
+  const seconds = Number(field(yaml, "gitTimeout") ?? 30);
+  if (!remote || !branch || !(seconds > 0)) return undefined;
+  const tracking = `refs/remotes/${remote}/${branch}`;
+  const { env, config } = gitCommandEnv(dir);
+  const opts = { cwd: dir, env, timeoutMs: seconds * 1000, signal };
+  await runGit([...config, "fetch", "--quiet", "--no-tags", remote, `+refs/heads/${branch}:${tracking}`], opts);
+  const tip = (await runGit(["rev-parse", "--verify", "--quiet", `${tracking}^{commit}`], opts)).toString("utf8").trim();
+  return /^[0-9a-f]{40,64}$/.test(tip) ? { dir: resolve(dir), remote, branch, tip } : undefined;
+}
+
+let started: { dir: string; fetched: Promise<Prefetched | undefined>; stop: AbortController } | undefined;
+
+/** Starts the fetch of the machine in `dir` (entry.ts, for a `coord sync`). */
+export function startPrefetch(dir: string): void {
+  const stop = new AbortController();
+  started = { dir: resolve(dir), stop, fetched: fetchNow(dir, stop.signal).catch(() => undefined) };
+}
+
+/** The head start for the sync of `dir` with `remote`/`branch`, once: its fetched tip, or undefined (the sync fetches). */
+export async function takePrefetch(dir: string, remote: string, branch: string): Promise<Prefetched | undefined> {
+  const mine = started;
+  if (!mine || mine.dir !== resolve(dir)) return undefined;
+  started = undefined;
+  const got = await mine.fetched;
+  return got && got.remote === remote && got.branch === branch ? got : undefined;
+}
+
+/** A head start nobody took (a sync skipped in its backoff, a usage error) is stopped: it must not keep the process waiting on the remote. */
+export function dropPrefetch(): void {
+  started?.stop.abort();
+  started = undefined;
+}

@@ -1,0 +1,69 @@
+// `coord sync` from the command line starts its fetch while the CLI loads
+// (src/sync/prefetch.ts): the sync then runs on that tip and fetches no
+// second time; on any doubt it fetches itself, as ever.
+import { execFileSync } from "node:child_process";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { startPrefetch, takePrefetch } from "../src/sync/prefetch.js";
+import { cliExec, type Fleet, hubHead, hubStatus, makeFleet, pushOrders, readLines } from "./helpers.js";
+
+let fleet: Fleet | undefined;
+afterEach(async () => {
+  await fleet?.cleanup();
+  fleet = undefined;
+});
+
+/** A `git` first on PATH that logs each command's arguments to `log`, then runs the real one. */
+async function loggingGit(root: string, log: string): Promise<string> {
+  const bin = join(root, "bin");
+  await mkdir(bin, { recursive: true });
+  const real = execFileSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).trim();
+  await writeFile(join(bin, "git"), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${real}' "$@"\n`);
+  await chmod(join(bin, "git"), 0o755);
+  return bin;
+}
+
+describe("coord sync's head start", () => {
+  it("a sync that runs a task fetches once: on the tip fetched while the CLI loaded", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    await pushOrders(fleet, [{ id: "hello", to: "izzit7", run: "echo hi" }]);
+    const log = join(fleet.root, "git.log");
+    const bin = await loggingGit(fleet.root, log);
+    const r = await cliExec(["sync", "--dir", dir], undefined, { ...process.env, PATH: `${bin}:${process.env.PATH}` });
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/hello: completed/);
+    const fetches = (await readLines(log)).filter((l) => / fetch /.test(` ${l} `));
+    expect(fetches).toHaveLength(1);
+    // The cycle did not fetch: it says "fetching" when it does (progress lines on stderr).
+    expect(r.err).not.toMatch(/fetching origin\/main/);
+    expect((await hubStatus(fleet)).orders.hello).toMatchObject({ state: "completed" });
+  }, 60_000);
+
+  it("the head start answers the sync of its own checkout, remote and branch, once", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    await pushOrders(fleet, [{ id: "x", to: "izzit7", run: "true" }]);
+    startPrefetch(dir);
+    expect(await takePrefetch(join(fleet.root, "elsewhere"), "origin", "main")).toBeUndefined();
+    expect((await takePrefetch(dir, "origin", "main"))?.tip).toBe(await hubHead(fleet));
+    expect(await takePrefetch(dir, "origin", "main")).toBeUndefined(); // taken
+    startPrefetch(dir);
+    expect(await takePrefetch(dir, "origin", "other")).toBeUndefined();
+  }, 60_000);
+
+  it("a machine.yaml it does not follow gives no head start, and the sync fetches itself", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    const config = join(dir, ".git", "coord", "machine.yaml");
+    await writeFile(config, (await readFile(config, "utf8")).replace(/^remote: origin$/m, 'remote: "origin"'));
+    startPrefetch(dir);
+    expect(await takePrefetch(dir, "origin", "main")).toBeUndefined();
+    await pushOrders(fleet, [{ id: "quoted", to: "izzit7", run: "true" }]);
+    const r = await cliExec(["sync", "--dir", dir]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/quoted: completed/);
+    expect(r.err).toMatch(/fetching origin\/main/);
+  }, 60_000);
+});
