@@ -1,0 +1,297 @@
+// Path reservations (src/core/reservations.ts), table by table: which patterns
+// are refused, which paths a pattern matches, which patterns overlap, who holds
+// among conflicting reservations (hub order, shared, expiry at the reader's
+// clock), and a bad entry in a machine's file being that entry's problem.
+import fc from "fast-check";
+import picomatch from "picomatch";
+import { describe, expect, it } from "vitest";
+import {
+  conflicts,
+  type FleetReservation,
+  heldAt,
+  holdersOf,
+  isLive,
+  normalizePattern,
+  pathMatches,
+  patternProblem,
+  patternsOverlap,
+  readReservations,
+  standings,
+} from "../src/core/reservations.js";
+import type { ComputerFile } from "../src/core/types.js";
+
+const T0 = Date.parse("2026-11-22T12:00:00.000Z");
+const at = (min: number) => new Date(T0 + min * 60_000);
+const iso = (min: number) => at(min).toISOString();
+
+const RUNS = Number(process.env.COORD_FUZZ_RUNS) || 300;
+
+describe("patterns", () => {
+  it.each([
+    ["src/**", undefined],
+    ["src/a.ts", undefined],
+    ["src/{a,b}.ts", undefined],
+    ["app/[id]/page.tsx", undefined],
+    ["docs/*.md", undefined],
+    ["a\\*b", undefined],
+    ["", "it is empty"],
+    ["/etc/passwd", "absolute"],
+    ["~/x", "absolute"],
+    ["C:/x", "absolute"],
+    ["src/../etc", "a .. segment"],
+    ["src/./a", "a . segment"],
+    ["src//a", "an empty segment"],
+    ["src/\u0007", "control character"],
+    ["a\\", "ends with a \\"],
+    ["x".repeat(513), "longer than 512"],
+    ["{a,b}{c,d}{e,f}{g,h}{i,j}{k,l}{m,n}", "more than 64"],
+    ["[z-a]", "runs backwards"],
+  ])("%j: %s", (pattern, problem) => {
+    const got = patternProblem(pattern);
+    if (problem === undefined) expect(got).toBeUndefined();
+    else expect(got).toContain(problem);
+  });
+
+  it.each([
+    ["./src/", "src/**"],
+    ["src/", "src/**"],
+    ["  src/a.ts ", "src/a.ts"],
+    ["./././a", "a"],
+    ["src", "src"],
+  ])("normalizes %j to %j", (given, want) => expect(normalizePattern(given)).toBe(want));
+
+  it("reads many unclosed braces in linear-ish time", () => {
+    const started = performance.now();
+    expect(patternProblem("{".repeat(500))).toBeUndefined();
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+
+  it.each([
+    ["src/**", "src/a.ts", true],
+    ["src/**", "src/x/y/z.ts", true],
+    ["src/**", "src", true],
+    ["src/**", "srcs/a.ts", false],
+    ["src/**", "lib/src/a.ts", false],
+    ["src/*.ts", "src/a.ts", true],
+    ["src/*.ts", "src/x/a.ts", false],
+    ["src/*.ts", "src/.hidden.ts", true],
+    ["**/*.md", "README.md", true],
+    ["**/*.md", "docs/deep/x.md", true],
+    ["src/a.ts", "src/a.ts", true],
+    ["src/a.ts", "src/a.tsx", false],
+    ["src", "src/a.ts", false],
+    ["src/?.ts", "src/a.ts", true],
+    ["src/?.ts", "src/ab.ts", false],
+    ["src/{a,b}.ts", "src/b.ts", true],
+    ["src/{a,b}.ts", "src/c.ts", false],
+    ["src/[a-c].ts", "src/b.ts", true],
+    ["src/[!a-c].ts", "src/b.ts", false],
+    ["src/[!a-c].ts", "src/d.ts", true],
+    ["app/[id]/page.tsx", "app/[id]/page.tsx", true],
+    ["app/[id]/page.tsx", "app/i/page.tsx", true],
+    ["a\\*b", "a*b", true],
+    ["a\\*b", "axb", false],
+    ["src/a(1).ts", "src/a(1).ts", true],
+    ["a/**b", "a/xb", true],
+    ["a/**b", "a/q/xb", false],
+  ])("%j matches %j: %s", (pattern, path, want) => expect(pathMatches(path, pattern)).toBe(want));
+
+  it.each([
+    ["src/**", "src/a.ts", true],
+    ["src/a.ts", "src/**", true],
+    ["src/*.ts", "src/x/**", false],
+    ["src/*.ts", "src/*/a.ts", false],
+    ["src/**/*.ts", "src/x/**", true],
+    ["src/*.ts", "src/a.ts", true],
+    ["src/*.ts", "src/a.js", false],
+    ["src/*.ts", "src/*.js", false],
+    ["src/a*", "src/*b", true],
+    ["src/a*c", "src/*b", false],
+    ["src/a.ts", "src/b.ts", false],
+    ["src/**", "lib/**", false],
+    ["**", "anything/at/all", true],
+    ["**/*.md", "docs/x.md", true],
+    ["**/*.md", "src/a.ts", false],
+    ["**/test/**", "src/**", true],
+    ["src/{a,b}.ts", "src/b.*", true],
+    ["src/{a,b}.ts", "src/c.*", false],
+    ["src/[ab].ts", "src/[cd].ts", false],
+    ["src/[ab].ts", "src/[!a].ts", true],
+    ["src/[ab].ts", "src/?.ts", true],
+    ["src/[ab].ts", "src/c.ts", false],
+    ["src", "src/a.ts", false],
+    ["src", "src/**", true],
+    ["a?c", "ab?", true],
+    ["a?c", "ab", false],
+    ["src/../x", "src/**", false],
+  ])("%j and %j overlap: %s", (a, b, want) => {
+    expect(patternsOverlap(a, b)).toBe(want);
+    expect(patternsOverlap(b, a)).toBe(want);
+  });
+
+  // A small alphabet, so that random paths and patterns meet often.
+  const segment = fc.stringMatching(/^[ab.]{1,3}$/).filter((s) => s !== "." && s !== "..");
+  const path = fc.array(segment, { minLength: 1, maxLength: 4 }).map((s) => s.join("/"));
+  const globSegment = fc.oneof(
+    { weight: 4, arbitrary: fc.stringMatching(/^([ab.?*]|\[\^?[ab]\]){1,3}$/) },
+    { weight: 1, arbitrary: fc.constant("**") },
+    { weight: 1, arbitrary: fc.constant("{a,b*}") },
+  );
+  const pattern = fc
+    .array(globSegment, { minLength: 1, maxLength: 4 })
+    .map((s) => s.join("/"))
+    .filter((p) => patternProblem(p) === undefined);
+  const pico = (p: string) => picomatch(p, { dot: true, noextglob: true, nonegate: true });
+
+  it("a path both patterns match means the patterns overlap (soundness of the conservative rule)", () => {
+    fc.assert(
+      fc.property(pattern, pattern, path, (a, b, p) => {
+        if (pathMatches(p, a) && pathMatches(p, b)) expect(patternsOverlap(a, b)).toBe(true);
+      }),
+      { numRuns: RUNS * 10 },
+    );
+  });
+
+  // Never narrower than picomatch (a well-kept glob matcher), so the hook misses nothing a glob would match. It is
+  // broader where picomatch has rules of its own (a trailing /** matching no directory after a plain name only, *.*
+  // wanting a character after the dot, [!b] read as "! or b": the negated sets here are written [^b]); the tables
+  // above say where it is narrower.
+  it("matches every path picomatch matches (a [set] also matching its own text)", () => {
+    fc.assert(
+      fc.property(pattern, path, (a, p) => {
+        if (pico(a)(p)) expect(pathMatches(p, a)).toBe(true);
+      }),
+      { numRuns: RUNS * 10 },
+    );
+  });
+});
+
+const res = (machine: string, id: number, paths: string[], over: Partial<FleetReservation> = {}): FleetReservation => ({
+  machine,
+  id,
+  paths,
+  at: iso(0),
+  until: iso(120),
+  ...over,
+});
+
+describe("who holds", () => {
+  it.each([
+    ["other machines, overlapping, exclusive", res("a", 1, ["src/**"]), res("b", 1, ["src/a.ts"]), true],
+    ["the same machine", res("a", 1, ["src/**"]), res("a", 2, ["src/a.ts"]), false],
+    ["both shared", res("a", 1, ["src/**"], { shared: true }), res("b", 1, ["src/a.ts"], { shared: true }), false],
+    ["one shared, one exclusive", res("a", 1, ["src/**"], { shared: true }), res("b", 1, ["src/a.ts"]), true],
+    ["paths apart", res("a", 1, ["src/**"]), res("b", 1, ["lib/**"]), false],
+    ["one ended before the other began", res("a", 1, ["src/**"], { until: iso(10) }), res("b", 1, ["src/a.ts"], { at: iso(10) }), false],
+    ["lifetimes overlapping", res("a", 1, ["src/**"], { until: iso(11) }), res("b", 1, ["src/a.ts"], { at: iso(10) }), true],
+    ["any pattern of each", res("a", 1, ["lib/**", "docs/x.md"]), res("b", 1, ["src/**", "docs/*.md"]), true],
+  ])("%s: conflict %s", (_what, a, b, want) => {
+    expect(conflicts(a, b)).toBe(want);
+    expect(conflicts(b, a)).toBe(want);
+  });
+
+  it("the one published first holds; the later one loses to it", () => {
+    const a = res("alpha", 1, ["src/**"], { at: iso(0), reason: "refactor" });
+    const b = res("beta", 1, ["src/a.ts"], { at: iso(1) });
+    const s = standings([b, a], at(5));
+    expect(s.get("alpha/1")).toEqual({ held: true });
+    expect(s.get("beta/1")).toEqual({ held: false, lostTo: a });
+    expect(heldAt([b, a], at(5))).toEqual([a]);
+  });
+
+  it("a pending reservation comes after everything published, whatever its time", () => {
+    const a = res("alpha", 1, ["src/**"], { at: iso(5) });
+    const pending = res("beta", 7, ["src/a.ts"], { at: iso(0) }); // made before, not published yet
+    expect(standings([a], at(6), [pending]).get("beta/7")).toEqual({ held: false, lostTo: a });
+  });
+
+  it("a tie in time goes to the machine first by name, then the lower id", () => {
+    const a = res("zulu", 1, ["src/**"]);
+    const b = res("alpha", 2, ["src/**"]);
+    const c = res("alpha", 1, ["docs/**"]);
+    const s = standings([a, b, c], at(1));
+    expect(s.get("alpha/2")?.held).toBe(true);
+    expect(s.get("zulu/1")).toEqual({ held: false, lostTo: b });
+  });
+
+  it("a reservation that lost blocks nobody: the third one holds", () => {
+    const a = res("a", 1, ["src/x/**"], { at: iso(0) });
+    const b = res("b", 1, ["src/**"], { at: iso(1) }); // loses to a
+    const c = res("c", 1, ["src/y.ts"], { at: iso(2) }); // overlaps only b
+    const s = standings([a, b, c], at(3));
+    expect([s.get("a/1")?.held, s.get("b/1")?.held, s.get("c/1")?.held]).toEqual([true, false, true]);
+  });
+
+  it.each([
+    ["before until", 119, true],
+    ["at until", 120, false],
+    ["after until", 121, false],
+  ])("expiry at the reader's clock: %s", (_what, min, live) => {
+    const a = res("a", 1, ["src/**"]);
+    expect(isLive(a, at(min))).toBe(live);
+    expect(heldAt([a], at(min)).length).toBe(live ? 1 : 0);
+  });
+
+  it("an expired holder frees the path for the one that lost to it", () => {
+    const a = res("a", 1, ["src/**"], { until: iso(30) });
+    const b = res("b", 1, ["src/a.ts"], { at: iso(40) }); // made after a expired
+    expect(standings([a, b], at(20)).get("b/1")?.held).toBe(true); // lifetimes do not overlap: no conflict
+    expect(standings([a, b], at(45)).get("b/1")?.held).toBe(true);
+  });
+
+  it.each([
+    ["src/a.ts", ["alpha/1", "gamma/3"]],
+    ["src/x/y.ts", ["alpha/1"]],
+    ["lib/z.ts", []],
+    ["docs/a.md", []], // beta's own
+  ])("holders of %s, excluding this machine, exclusive first", (path, want) => {
+    const held = [res("gamma", 3, ["src/*.ts"], { shared: true }), res("alpha", 1, ["src/**"]), res("beta", 1, ["docs/**"])];
+    expect(holdersOf(path, held, "beta").map((r) => `${r.machine}/${r.id}`)).toEqual(want);
+  });
+});
+
+describe("reading machines' files", () => {
+  const file = (reservations: unknown): ComputerFile => ({ reservations }) as unknown as ComputerFile;
+  const good = { id: 1, paths: ["src/**"], at: iso(0), until: iso(60), reason: "x" };
+
+  it("keeps the good entries and reports each bad one with where it is", () => {
+    const computers = new Map([
+      [
+        "alpha",
+        file([
+          good,
+          { id: 2, paths: ["../etc"], at: iso(0), until: iso(60) },
+          { id: 3, paths: ["a"], at: "yesterday", until: iso(60) },
+          { id: 4, paths: ["a"], at: iso(60), until: iso(0) },
+          { id: 5, paths: ["a"], at: iso(0), until: iso(60 * 24 * 8) },
+          "nonsense",
+          { ...good },
+          { id: 6, paths: [], at: iso(0), until: iso(60) },
+          { id: 7, paths: ["a"], at: iso(0), until: iso(60), shared: "yes" },
+        ]),
+      ],
+      ["beta", file({ not: "a list" })],
+      ["gamma", file(undefined)],
+    ]);
+    const { reservations, problems } = readReservations(computers);
+    expect(reservations).toEqual([{ machine: "alpha", ...good }]);
+    expect(problems.map((p) => `${p.file} ${p.path}: ${p.message}`)).toEqual([
+      expect.stringMatching(/COMPUTER_alpha\.md reservations\[1\]: ignored: reservation 2: the pattern "\.\.\/etc" is refused: it has a \.\. segment/),
+      expect.stringMatching(/reservations\[2\]: ignored: reservation 3: at is not an ISO time/),
+      expect.stringMatching(/reservations\[3\]: ignored: reservation 4: until is not after at/),
+      expect.stringMatching(/reservations\[4\]: ignored: reservation 5: it is made for more than 7 days/),
+      expect.stringMatching(/reservations\[5\]: ignored: it is not an object/),
+      expect.stringMatching(/reservations\[6\]: ignored: reservation 1 is listed twice/),
+      expect.stringMatching(/reservations\[7\]: ignored: reservation 6: it reserves no path/),
+      expect.stringMatching(/reservations\[8\]: ignored: reservation 7: shared is not true/),
+      expect.stringMatching(/COMPUTER_beta\.md reservations: ignored: reservations is not a list/),
+    ]);
+  });
+
+  it("reads at most 100 of one machine's", () => {
+    const many = Array.from({ length: 105 }, (_, i) => ({ ...good, id: i + 1 }));
+    const { reservations, problems } = readReservations(new Map([["alpha", file(many)]]));
+    expect(reservations).toHaveLength(100);
+    expect(problems).toHaveLength(1);
+  });
+});
