@@ -476,3 +476,108 @@ export function holdersOf(path: string, held: FleetReservation[], me: string): F
 export function describeHolder(r: FleetReservation, utc: (iso: string) => string): string {
   return `${r.machine} holds ${r.paths.join(", ")}${r.shared ? " (shared)" : ""} until ${utc(r.until)}${r.reason ? ` (${r.reason})` : ""}`;
 }
+
+// ---------------------------------------------------------------- this machine's own
+
+/** A reservation as this machine keeps it (`.git/coord/reservations.json`): made at once, published by the next sync. */
+export interface LocalReservation {
+  id: number;
+  paths: string[];
+  reason?: string;
+  shared?: true;
+  /** When it was made (this machine's clock). */
+  made: string;
+  until: string;
+  /** When it was first published: its `at` in the machine's file. Absent while it waits for a sync. */
+  at?: string;
+  /** It lost: the reservation that holds instead, and when this machine learned it. */
+  lost?: { machine: string; id: number; paths: string[]; reason?: string; shared?: true; until: string; learned: string };
+}
+
+export type OwnState = "pending" | "held" | "lost" | "expired";
+
+/** Where one of this machine's reservations stands as its local state says (a sync decides held or lost). */
+export function ownState(r: LocalReservation, now: Date): OwnState {
+  if (r.lost) return "lost";
+  if (!isLive(r, now)) return "expired";
+  return r.at ? "held" : "pending";
+}
+
+/** How long an expired or lost reservation stays in the local state (to be shown) past its own `until`. */
+export const KEEP_ENDED_MS = 86_400_000;
+
+export interface Settled {
+  /** The local reservations after this look at the tip: lost ones marked, a published one's `at` taken from the tip, ended ones pruned. */
+  local: LocalReservation[];
+  /** What this machine's file says now: its live reservations that hold (pending ones with `at` = now), by id. */
+  publish: Reservation[];
+  /** The ones found lost in this look (each is told once). */
+  lost: LocalReservation[];
+  /** Ids of pending reservations that go out with `at` = now: once the push lands they are held. */
+  publishing: number[];
+}
+
+/**
+ * This machine's reservations judged on a tip (`fleet`: every machine's
+ * published reservations there, this one's included): those published hold
+ * or lose by the hub's order; pending ones come after everything on the tip,
+ * so one that conflicts with a live reservation there lost (the hub saw that
+ * one first). A reservation once lost stays lost (reserve again).
+ */
+export function settle(local: LocalReservation[], me: string, fleet: FleetReservation[], now: Date): Settled {
+  const onTip = new Map(fleet.filter((r) => r.machine === me).map((r) => [r.id, r]));
+  const kept = local.filter((r) => Date.parse(r.until) + KEEP_ENDED_MS > now.getTime());
+  const published: FleetReservation[] = [];
+  const pending: FleetReservation[] = [];
+  const next = kept.map((r) => {
+    if (r.lost || !isLive(r, now)) return r;
+    const at = r.at ?? onTip.get(r.id)?.at; // published by a sync that stopped before it wrote so
+    const candidate: FleetReservation = { machine: me, ...publishedForm(r), at: at ?? now.toISOString() };
+    (at ? published : pending).push(candidate);
+    return at && !r.at ? { ...r, at } : r;
+  });
+  const standing = standings([...fleet.filter((r) => r.machine !== me), ...published], now, pending);
+  const lost: LocalReservation[] = [];
+  const publish: Reservation[] = [];
+  const out = next.map((r) => {
+    const s = standing.get(reservationKey({ machine: me, id: r.id }));
+    if (!s || r.lost) return r;
+    if (!s.held) {
+      const w = s.lostTo;
+      const marked: LocalReservation = {
+        ...r,
+        lost: {
+          machine: w.machine,
+          id: w.id,
+          paths: w.paths,
+          ...(w.reason ? { reason: w.reason } : {}),
+          ...(w.shared ? { shared: true } : {}),
+          until: w.until,
+          learned: now.toISOString(),
+        },
+      };
+      lost.push(marked);
+      return marked;
+    }
+    const c = [...published, ...pending].find((x) => x.id === r.id)!;
+    const { machine: _m, ...form } = c;
+    publish.push(form);
+    return r;
+  });
+  publish.sort((a, b) => a.id - b.id);
+  return { local: out, publish, lost, publishing: pending.filter((p) => publish.some((x) => x.id === p.id)).map((p) => p.id) };
+}
+
+/** The published fields of a local reservation, in the order they are written (`at` is the caller's). */
+function publishedForm(r: LocalReservation): Omit<Reservation, "at"> & { at: string } {
+  return { id: r.id, paths: r.paths, ...(r.reason ? { reason: r.reason } : {}), ...(r.shared ? { shared: true } : {}), at: r.at ?? "", until: r.until };
+}
+
+/** One sentence for the agent whose reservation (of machine `me`) lost. */
+export function lostSentence(me: string, r: Pick<LocalReservation, "id" | "paths" | "lost">, utc: (iso: string) => string): string {
+  const w = r.lost!;
+  return (
+    `reservation ${me}/${r.id} (${r.paths.join(", ")}) lost: ${w.machine} holds ${w.paths.join(", ")}${w.shared ? " (shared)" : ""} until ${utc(w.until)}` +
+    `${w.reason ? ` (${w.reason})` : ""}, reserved before this one reached the hub; leave those paths alone, or reserve again once it is released or expired`
+  );
+}

@@ -1,0 +1,55 @@
+// A publish and this machine's reservations: judged on the tip the publish
+// builds on (a pending one that conflicts with a live reservation there has
+// lost: the hub saw that one first), what holds goes into the machine's file,
+// and once the push lands the pending ones published are held. A lost one is
+// told once: in the sync's result (its output) and in coord.log.
+import { lostSentence, type Reservation, readReservations, settle } from "../core/reservations.js";
+import { utcText } from "../core/presence.js";
+import type { RepoModel } from "../core/repo.js";
+import { appendLog } from "../state/logs.js";
+import { updateReservations } from "../state/reservations.js";
+import type { Cycle } from "./cycle.js";
+
+/** What a publish carries of the reservations, and what it does once its push landed. */
+export interface PublishedReservations {
+  publish: Reservation[];
+  landed: () => Promise<void>;
+}
+
+/** Judges this machine's reservations on `model` (the tip a publish builds on); records and tells what lost. */
+export async function reservationsOnTip(c: Cycle, model: RepoModel): Promise<PublishedReservations> {
+  const me = c.m.config.name;
+  const now = c.now();
+  const fleet = readReservations(model.computers).reservations;
+  const settled = await updateReservations(c.m.stateDir, (data) => {
+    // A new or lost state file: the reservations this machine's file publishes are its own still.
+    const mine = fleet.filter((r) => r.machine === me);
+    if (data.fresh)
+      for (const r of mine)
+        if (!data.reservations.some((x) => x.id === r.id)) {
+          const { machine: _m, ...rest } = r;
+          data.reservations.push({ ...rest, made: r.at });
+        }
+    data.next = Math.max(data.next, ...mine.map((r) => r.id + 1), ...data.reservations.map((r) => r.id + 1));
+    const s = settle(data.reservations, me, fleet, now);
+    data.reservations = s.local;
+    return s;
+  });
+  if (settled.lost.length) c.result.reservationsLost ??= [];
+  for (const r of settled.lost) {
+    const sentence = lostSentence(me, r, utcText);
+    c.log(sentence);
+    c.result.reservationsLost?.push({ id: r.id, paths: r.paths, holder: r.lost!, text: sentence });
+    await appendLog(c.m.stateDir, { kind: "reservation", machine: me, lost: r.id, paths: r.paths, holder: `${r.lost!.machine}/${r.lost!.id}`, text: sentence }).catch(() => {});
+  }
+  const at = now.toISOString();
+  return {
+    publish: settled.publish,
+    landed: async () => {
+      if (settled.publishing.length === 0) return;
+      await updateReservations(c.m.stateDir, (data) => {
+        for (const r of data.reservations) if (settled.publishing.includes(r.id) && !r.at && !r.lost) r.at = at;
+      });
+    },
+  };
+}
