@@ -224,6 +224,15 @@ describe("the pre-commit hook", () => {
     await writeFile(join(project, "src", "a.ts"), "export const a = 1;\n");
     await git(project, "add", "src/a.ts");
     expect((await commit(project, "overridden", { COORD_RESERVATIONS: "off" })).code).toBe(0);
+    // git commit <path> commits through an index of its own (GIT_INDEX_FILE), with nothing staged: the hook reads that one.
+    await writeFile(join(project, "src", "a.ts"), "export const a = 3;\n");
+    try {
+      await git(project, "-c", "user.name=Pat", "-c", "user.email=pat@example.com", "commit", "-m", "by path", "--", "src/a.ts");
+      expect.unreachable("the hook let a commit of src/a.ts by path through");
+    } catch (e) {
+      expect((e as { stderr: string }).stderr).toContain("src/a.ts: alpha holds src/**");
+    }
+    await git(project, "checkout", "--", "src/a.ts");
     await writeFile(join(project, "README.md"), "# project, again\n");
     await git(project, "add", "README.md");
     expect((await commit(project, "readme")).code).toBe(0);

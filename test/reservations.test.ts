@@ -11,11 +11,15 @@ import {
   heldAt,
   holdersOf,
   isLive,
+  type LocalReservation,
+  lostSentence,
   normalizePattern,
+  ownState,
   pathMatches,
   patternProblem,
   patternsOverlap,
   readReservations,
+  settle,
   standings,
 } from "../src/core/reservations.js";
 import type { ComputerFile } from "../src/core/types.js";
@@ -293,5 +297,54 @@ describe("reading machines' files", () => {
     const { reservations, problems } = readReservations(new Map([["alpha", file(many)]]));
     expect(reservations).toHaveLength(100);
     expect(problems).toHaveLength(1);
+  });
+});
+
+describe("this machine's own, judged on a tip (settle)", () => {
+  const local = (id: number, paths: string[], over: Partial<LocalReservation> = {}): LocalReservation => ({ id, paths, made: iso(0), until: iso(120), ...over });
+
+  it("a pending one that overlaps a live one on the tip lost to it; one that does not goes out with at = now", () => {
+    const theirs = res("alpha", 1, ["src/**"], { reason: "refactor" });
+    const s = settle([local(1, ["src/a.ts"]), local(2, ["docs/**"])], "beta", [theirs], at(5));
+    expect(s.lost.map((r) => r.id)).toEqual([1]);
+    expect(s.local[0]!.lost).toEqual({ machine: "alpha", id: 1, paths: ["src/**"], reason: "refactor", until: iso(120), learned: iso(5) });
+    expect(s.publish).toEqual([{ id: 2, paths: ["docs/**"], at: iso(5), until: iso(120) }]);
+    expect(s.publishing).toEqual([2]);
+    expect(lostSentence("beta", s.lost[0]!, (x) => x)).toBe(
+      `reservation beta/1 (src/a.ts) lost: alpha holds src/** until ${iso(120)} (refactor), reserved before this one reached the hub; leave those paths alone, or reserve again once it is released or expired`,
+    );
+  });
+
+  it("lost once: a later look neither tells it again nor publishes it, even once the holder is gone", () => {
+    const first = settle([local(1, ["src/a.ts"])], "beta", [res("alpha", 1, ["src/**"])], at(5));
+    const again = settle(first.local, "beta", [], at(6));
+    expect(again.lost).toEqual([]);
+    expect(again.publish).toEqual([]);
+    expect(ownState(again.local[0]!, at(6))).toBe("lost");
+  });
+
+  it("a held one keeps its at and renewed until; it is judged by the hub's order, not as pending", () => {
+    const mine = local(1, ["src/**"], { at: iso(1), until: iso(200) });
+    const later = res("alpha", 1, ["src/a.ts"], { at: iso(3) }); // published after it, by a machine that did not check
+    const s = settle([mine], "beta", [later, res("beta", 1, ["src/**"], { at: iso(1) })], at(10));
+    expect(s.publish).toEqual([{ id: 1, paths: ["src/**"], at: iso(1), until: iso(200) }]);
+    expect(s.publishing).toEqual([]);
+  });
+
+  it("a pending one the tip already carries (a sync stopped before it wrote so) takes its at from the tip: held, not judged again", () => {
+    const s = settle([local(4, ["src/**"])], "beta", [res("beta", 4, ["src/**"], { at: iso(2) }), res("alpha", 9, ["src/a.ts"], { at: iso(3) })], at(10));
+    expect(s.local[0]!.at).toBe(iso(2));
+    expect(s.publish).toEqual([{ id: 4, paths: ["src/**"], at: iso(2), until: iso(120) }]);
+    expect(s.lost).toEqual([]);
+  });
+
+  it.each([
+    ["an expired one is not published", [local(1, ["a"], { at: iso(0), until: iso(10) })], 20, 0, 1],
+    ["an ended one is kept a day past its until, then dropped", [local(1, ["a"], { at: iso(0), until: iso(10) })], 10 + 24 * 60 + 1, 0, 0],
+    ["a lost one too", [local(1, ["a"], { until: iso(10), lost: { machine: "x", id: 1, paths: ["a"], until: iso(10), learned: iso(1) } })], 10 + 24 * 60 + 1, 0, 0],
+  ])("%s", (_what, given, min, published, kept) => {
+    const s = settle(given, "beta", [], at(min));
+    expect(s.publish).toHaveLength(published);
+    expect(s.local).toHaveLength(kept);
   });
 });
