@@ -4,7 +4,7 @@
 // clock), and a bad entry in a machine's file being that entry's problem.
 import fc from "fast-check";
 import picomatch from "picomatch";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import {
   conflicts,
   type FleetReservation,
@@ -23,6 +23,9 @@ import {
   standings,
 } from "../src/core/reservations.js";
 import type { ComputerFile } from "../src/core/types.js";
+import { readQuiet } from "../src/state/quiet.js";
+import { readReservationsState, updateReservations } from "../src/state/reservations.js";
+import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
 
 const T0 = Date.parse("2026-11-22T12:00:00.000Z");
 const at = (min: number) => new Date(T0 + min * 60_000);
@@ -346,5 +349,56 @@ describe("this machine's own, judged on a tip (settle)", () => {
     const s = settle(given, "beta", [], at(min));
     expect(s.publish).toHaveLength(published);
     expect(s.local).toHaveLength(kept);
+  });
+});
+
+describe("a sync and its reservations (in-memory hub)", () => {
+  let fleet: MemoryFleet | undefined;
+  afterEach(async () => {
+    await fleet?.cleanup();
+    fleet = undefined;
+  });
+  const when = (min: number) => () => at(min);
+  const publishedBy = async (f: MemoryFleet, name: string) => readReservations((await f.model()).computers).reservations.filter((r) => r.machine === name);
+
+  it("a reservation made after a quiet sync is published by the next one; a quiet machine wakes when it expires and drops it", async () => {
+    fleet = await memoryFleet(["a"]);
+    const f = fleet;
+    for (let i = 0; i < 3; i++) await f.sync("a", { now: when(0) });
+    expect((await f.sync("a", { now: when(1) })).quiet).toBe(true);
+    await updateReservations(f.m("a").stateDir, (d) => {
+      d.reservations.push({ id: d.next++, paths: ["src/**"], made: iso(1), until: iso(8) });
+    });
+    const r = await f.sync("a", { now: when(2) });
+    expect(r.quiet).toBeUndefined();
+    expect(await publishedBy(f, "a")).toEqual([{ machine: "a", id: 1, paths: ["src/**"], at: iso(2), until: iso(8) }]);
+    expect((await readReservationsState(f.m("a").stateDir)).reservations[0]!.at).toBe(iso(2));
+    for (let i = 0; i < 3; i++) await f.sync("a", { now: when(3) });
+    const stamp = await readQuiet(f.m("a").stateDir);
+    expect(stamp?.until).toBe(Date.parse(iso(8))); // before its heartbeat is due
+    expect((await f.sync("a", { now: when(7) })).quiet).toBe(true);
+    expect((await f.sync("a", { now: when(9) })).pushed).toBeDefined();
+    expect(await publishedBy(f, "a")).toEqual([]);
+  });
+
+  it("b's pending reservation, judged on the tip after a's landed first: lost, told in the result once, never published", async () => {
+    fleet = await memoryFleet(["a", "b"]);
+    const f = fleet;
+    await updateReservations(f.m("b").stateDir, (d) => {
+      d.reservations.push({ id: d.next++, paths: ["src/a.ts"], made: iso(0), until: iso(60) });
+    });
+    await updateReservations(f.m("a").stateDir, (d) => {
+      d.reservations.push({ id: d.next++, paths: ["src/**"], reason: "token ghp_0123456789abcdefghijABCDEFGHIJ012345 inside", made: iso(1), until: iso(90) });
+    });
+    await f.sync("a", { now: when(2) });
+    const first = await f.sync("b", { now: when(3) });
+    expect(first.reservationsLost).toEqual([
+      { id: 1, paths: ["src/a.ts"], holder: expect.objectContaining({ machine: "a", id: 1, until: iso(90) }), text: expect.stringContaining("lost: a holds src/**") },
+    ]);
+    expect(await publishedBy(f, "b")).toEqual([]);
+    expect((await f.sync("b", { now: when(4) })).reservationsLost).toBeUndefined();
+    // What a publishes is redacted.
+    expect((await publishedBy(f, "a"))[0]!.reason).toBe("token [REDACTED] inside");
+    expect((await f.status()).reservations).toEqual([expect.objectContaining({ machine: "a", id: 1 })]);
   });
 });
