@@ -32,7 +32,7 @@ import { parseDuration } from "../core/duration.js";
 import type { Problem } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { loadParsed } from "../state/parsed.js";
-import { readReservationsState, updateReservations } from "../state/reservations.js";
+import { readReservationsState, takeBack, updateReservations } from "../state/reservations.js";
 import { type Machine, openMachine, type SyncResult, syncMachine } from "../sync/sync.js";
 
 const run = promisify(execFile);
@@ -153,6 +153,7 @@ export async function reserve(opts: ReserveOptions): Promise<ReserveResult> {
   const shared = opts.shared === true;
   const same = (r: LocalReservation) => r.paths.length === paths.length && r.paths.every((p) => paths.includes(p)) && (r.shared === true) === shared;
   const made = await updateReservations(m.stateDir, (data) => {
+    takeBack(data, me, known.fleet);
     const now = clock();
     const until = new Date(now.getTime() + seconds * 1000).toISOString();
     const live = data.reservations.find((r) => same(r) && (ownState(r, now) === "held" || ownState(r, now) === "pending"));
@@ -161,9 +162,7 @@ export async function reserve(opts: ReserveOptions): Promise<ReserveResult> {
       if (reason) live.reason = reason;
       return { id: live.id, renewed: true };
     }
-    const published = known.fleet.filter((r) => r.machine === me).map((r) => r.id + 1);
-    const id = Math.max(data.next, ...published);
-    data.next = id + 1;
+    const id = data.next++;
     data.reservations.push({ id, paths, ...(reason ? { reason } : {}), ...(shared ? { shared: true } : {}), made: now.toISOString(), until });
     return { id, renewed: false };
   });
@@ -213,7 +212,9 @@ export async function release(opts: ReleaseOptions): Promise<{ machine: string; 
   const me = m.config.name;
   const clock = opts.clock ?? (() => new Date());
   if (!opts.all && opts.targets.length === 0) throw new CoordError("name the reservations to release (ids or paths, see coord reservations), or pass --all", EXIT.USAGE);
+  const known = await lastFetched(m);
   const released = await updateReservations(m.stateDir, (data) => {
+    takeBack(data, me, known.fleet);
     const picked = new Set<number>();
     for (const t of opts.all ? [] : opts.targets) {
       const id = /^\d+$/.test(t) ? Number(t) : t.startsWith(`${me}/`) && /^\d+$/.test(t.slice(me.length + 1)) ? Number(t.slice(me.length + 1)) : undefined;
@@ -263,6 +264,7 @@ export async function reservations(opts: { dir: string; all?: boolean; clock?: (
   const now = (opts.clock ?? (() => new Date()))();
   const known = await lastFetched(m);
   const local = await readReservationsState(m.stateDir);
+  takeBack(local, me, known.fleet); // a lost state file: what the machine's file publishes (the next sync writes it back)
   const own = local.reservations.map((r) => ownView(me, r, now, known.fleet)).filter((r) => opts.all || r.state !== "expired");
   return {
     machine: me,

@@ -6,7 +6,7 @@
 // reservations this machine's file publishes.
 import { join } from "node:path";
 import { z } from "zod";
-import type { LocalReservation } from "../core/reservations.js";
+import type { FleetReservation, LocalReservation } from "../core/reservations.js";
 import { isRecord } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { setAside } from "./corrupt.js";
@@ -83,4 +83,20 @@ export async function updateReservations<T>(stateDir: string, change: (data: Res
     },
     change,
   );
+}
+
+/**
+ * What the machine's own file publishes (`fleet`, as last read) is its own
+ * still: a new or lost state file takes those reservations back, and an id
+ * published is never given again.
+ */
+export function takeBack(data: ReservationsData, me: string, fleet: FleetReservation[]): void {
+  const mine = fleet.filter((r) => r.machine === me);
+  if (data.fresh)
+    for (const r of mine)
+      if (!data.reservations.some((x) => x.id === r.id)) {
+        const { machine: _m, ...rest } = r;
+        data.reservations.push({ ...rest, made: r.at });
+      }
+  data.next = Math.max(data.next, ...mine.map((r) => r.id + 1), ...data.reservations.map((r) => r.id + 1));
 }

@@ -3,11 +3,12 @@
 // lost: the hub saw that one first), what holds goes into the machine's file,
 // and once the push lands the pending ones published are held. A lost one is
 // told once: in the sync's result (its output) and in coord.log.
-import { lostSentence, type Reservation, readReservations, settle } from "../core/reservations.js";
+import { isLive, lostSentence, type Reservation, readReservations, type Settled, settle } from "../core/reservations.js";
 import { utcText } from "../core/presence.js";
 import type { RepoModel } from "../core/repo.js";
 import { appendLog } from "../state/logs.js";
-import { updateReservations } from "../state/reservations.js";
+import { exists } from "../state/files.js";
+import { reservationsPath, takeBack, updateReservations } from "../state/reservations.js";
 import type { Cycle } from "./cycle.js";
 
 /** What a publish carries of the reservations, and what it does once its push landed. */
@@ -21,20 +22,22 @@ export async function reservationsOnTip(c: Cycle, model: RepoModel): Promise<Pub
   const me = c.m.config.name;
   const now = c.now();
   const fleet = readReservations(model.computers).reservations;
-  const settled = await updateReservations(c.m.stateDir, (data) => {
-    // A new or lost state file: the reservations this machine's file publishes are its own still.
-    const mine = fleet.filter((r) => r.machine === me);
-    if (data.fresh)
-      for (const r of mine)
-        if (!data.reservations.some((x) => x.id === r.id)) {
-          const { machine: _m, ...rest } = r;
-          data.reservations.push({ ...rest, made: r.at });
-        }
-    data.next = Math.max(data.next, ...mine.map((r) => r.id + 1), ...data.reservations.map((r) => r.id + 1));
-    const s = settle(data.reservations, me, fleet, now);
-    data.reservations = s.local;
-    return s;
-  });
+  const mine = fleet.filter((r) => r.machine === me);
+  // Most machines reserve nothing: no state file, nothing published, no lock to take.
+  if (mine.length === 0 && !(await exists(reservationsPath(c.m.stateDir)))) return { publish: [], landed: async () => {} };
+  let settled: Settled;
+  try {
+    settled = await updateReservations(c.m.stateDir, (data) => {
+      takeBack(data, me, fleet);
+      const s = settle(data.reservations, me, fleet, now);
+      data.reservations = s.local;
+      return s;
+    });
+  } catch (e) {
+    // The reservations are this machine's problem, never its sync's: what its file publishes stands until the next publish.
+    c.result.warnings.push(`reservations: ${(e as Error).message}; this publish keeps the ones already published`);
+    return { publish: mine.filter((r) => isLive(r, now)).map(({ machine: _m, ...r }) => r), landed: async () => {} };
+  }
   if (settled.lost.length) c.result.reservationsLost ??= [];
   for (const r of settled.lost) {
     const sentence = lostSentence(me, r, utcText);
@@ -47,9 +50,10 @@ export async function reservationsOnTip(c: Cycle, model: RepoModel): Promise<Pub
     publish: settled.publish,
     landed: async () => {
       if (settled.publishing.length === 0) return;
+      // Not recorded (a lock lost)? The next look takes `at` from the tip: they are there.
       await updateReservations(c.m.stateDir, (data) => {
         for (const r of data.reservations) if (settled.publishing.includes(r.id) && !r.at && !r.lost) r.at = at;
-      });
+      }).catch(() => {});
     },
   };
 }
