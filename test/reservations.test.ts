@@ -258,7 +258,7 @@ describe("who holds", () => {
 });
 
 describe("reading machines' files", () => {
-  const file = (reservations: unknown): ComputerFile => ({ reservations }) as unknown as ComputerFile;
+  const file = (reservations: unknown, lastSeen = iso(0)): ComputerFile => ({ reservations, lastSeen }) as unknown as ComputerFile;
   const good = { id: 1, paths: ["src/**"], at: iso(0), until: iso(60), reason: "x" };
 
   it("keeps the good entries and reports each bad one with where it is", () => {
@@ -293,6 +293,12 @@ describe("reading machines' files", () => {
       expect.stringMatching(/reservations\[8\]: ignored: reservation 7: shared is not true/),
       expect.stringMatching(/COMPUTER_beta\.md reservations: ignored: reservations is not a list/),
     ]);
+  });
+
+  it("a reservation renewed for 7 days, days after it was first published, still counts (the week runs from its file's lastSeen)", () => {
+    const renewed = { id: 1, paths: ["a"], at: iso(0), until: iso(60 * 24 * 10) };
+    expect(readReservations(new Map([["alpha", file([renewed], iso(60 * 24 * 3))]])).reservations).toHaveLength(1);
+    expect(readReservations(new Map([["alpha", file([renewed], iso(60 * 24 * 2))]])).problems).toHaveLength(1);
   });
 
   it("reads at most 100 of one machine's", () => {

@@ -369,8 +369,8 @@ export function cleanReason(reason: string): string {
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
-/** One published entry read, or why it is refused. */
-function readEntry(raw: unknown): Reservation | string {
+/** One published entry read, or why it is refused; `lastSeen`: its file's (a renewal is published with a new one). */
+function readEntry(raw: unknown, lastSeen: string): Reservation | string {
   if (!isRecord(raw)) return "it is not an object";
   const { id, paths, reason, shared, at, until } = raw;
   if (typeof id !== "number" || !Number.isInteger(id) || id < 1 || id > MAX_COUNT) return "its id is not a whole number from 1";
@@ -379,9 +379,10 @@ function readEntry(raw: unknown): Reservation | string {
   if (shared !== undefined && shared !== true) return `reservation ${id}: shared is not true`;
   if (typeof at !== "string" || !ISO.test(at) || !Number.isFinite(Date.parse(at))) return `reservation ${id}: at is not an ISO time`;
   if (typeof until !== "string" || !ISO.test(until) || !Number.isFinite(Date.parse(until))) return `reservation ${id}: until is not an ISO time`;
-  const span = Date.parse(until) - Date.parse(at);
-  if (!(span > 0)) return `reservation ${id}: until is not after at`;
-  if (span > MAX_FOR * 1000 + 60_000) return `reservation ${id}: it is made for more than ${MAX_FOR / 86_400} days`;
+  if (!(Date.parse(until) > Date.parse(at))) return `reservation ${id}: until is not after at`;
+  // Made (or renewed) for at most MAX_FOR: counted from when it was published, or renewed (its file's lastSeen then).
+  const from = Math.max(Date.parse(at), Date.parse(lastSeen) || 0);
+  if (Date.parse(until) - from > MAX_FOR * 1000 + 60_000) return `reservation ${id}: it is made for more than ${MAX_FOR / 86_400} days`;
   const r: Reservation = { id, paths: paths as string[], ...(reason !== undefined ? { reason: reason as string } : {}), ...(shared ? { shared: true } : {}), at, until };
   const bad = reservationProblem(r);
   return bad ? `reservation ${id}: ${bad}` : r;
@@ -395,7 +396,7 @@ export function readReservations(computers: ReadonlyMap<string, ComputerFile>): 
   const reservations: FleetReservation[] = [];
   const problems: Problem[] = [];
   for (const name of [...computers.keys()].sort()) {
-    const raw = computers.get(name)!.reservations;
+    const { reservations: raw, lastSeen } = computers.get(name)!;
     if (raw === undefined) continue;
     const file = computerPath(name);
     if (!MACHINE_NAME.test(name)) continue;
@@ -409,7 +410,7 @@ export function readReservations(computers: ReadonlyMap<string, ComputerFile>): 
         if (i === MAX_RESERVATIONS) problems.push({ file, path: "reservations", message: `ignored: reservations past the first ${MAX_RESERVATIONS}` });
         return;
       }
-      const r = readEntry(entry);
+      const r = readEntry(entry, lastSeen);
       if (typeof r === "string") problems.push({ file, path: `reservations[${i}]`, message: `ignored: ${r}` });
       else if (ids.has(r.id)) problems.push({ file, path: `reservations[${i}]`, message: `ignored: reservation ${r.id} is listed twice` });
       else {
