@@ -212,6 +212,12 @@ describe("who holds", () => {
     expect(standings([a], at(6), [pending]).get("beta/7")).toEqual({ held: false, lostTo: a });
   });
 
+  it("a published reservation whose at lies in the reader's future (a clock ahead) started already: a pending one still loses to it", () => {
+    const ahead = res("alpha", 1, ["src/**"], { at: iso(24 * 60), until: iso(24 * 60 + 120) });
+    const pending = res("beta", 1, ["src/a.ts"], { at: iso(0), until: iso(60) });
+    expect(standings([ahead], at(0), [pending]).get("beta/1")).toEqual({ held: false, lostTo: ahead });
+  });
+
   it("a tie in time goes to the machine first by name, then the lower id", () => {
     const a = res("zulu", 1, ["src/**"]);
     const b = res("alpha", 2, ["src/**"]);
@@ -239,11 +245,12 @@ describe("who holds", () => {
     expect(heldAt([a], at(min)).length).toBe(live ? 1 : 0);
   });
 
-  it("an expired holder frees the path for the one that lost to it", () => {
+  it("one published after another expired holds; a reader whose clock has not reached that expiry sees the first hold until then", () => {
     const a = res("a", 1, ["src/**"], { until: iso(30) });
-    const b = res("b", 1, ["src/a.ts"], { at: iso(40) }); // made after a expired
-    expect(standings([a, b], at(20)).get("b/1")?.held).toBe(true); // lifetimes do not overlap: no conflict
-    expect(standings([a, b], at(45)).get("b/1")?.held).toBe(true);
+    const b = res("b", 1, ["src/a.ts"], { at: iso(31) }); // published once a had expired (by b's clock)
+    expect(standings([a, b], at(45)).get("b/1")?.held).toBe(true); // lifetimes apart: no conflict
+    expect(standings([a, b], at(20)).get("b/1")).toEqual({ held: false, lostTo: a }); // b's machine's clock runs ahead of this reader's
+    expect(standings([a, b], at(31)).get("b/1")?.held).toBe(true);
   });
 
   it.each([

@@ -26,7 +26,8 @@
 //   so to its agent. Should two conflicting ones still both stand in the files
 //   (a hand edit, a machine whose clock judged the other one expired early),
 //   the one published first (`at`, then the machine name, then the id) holds:
-//   every reader decides the same.
+//   every reader decides the same. An `at` in the reader's future (a clock
+//   ahead) counts as the reader's now: it was published already.
 // - A reservation is live until its `until` by the reader's clock; a bad one in
 //   a machine's file is that reservation's problem (reported), never the file's.
 import { clip, MAX_COUNT } from "./limits.js";
@@ -445,18 +446,27 @@ export type Standing = { held: true } | { held: false; lostTo: FleetReservation 
  * Who holds what at `now`: the live `published` reservations in the hub's
  * order, then `pending` ones (not published yet: they come after everything
  * on the tip) in their order. Each holds unless it conflicts with one that
- * holds before it. Expired ones are left out. Keyed by reservationKey.
+ * holds before it. Expired ones are left out. A published `at` in the reader's
+ * future (its machine's clock runs ahead) counts as now: it was published
+ * already. Keyed by reservationKey.
  */
 export function standings(published: FleetReservation[], now: Date, pending: FleetReservation[] = []): Map<string, Standing> {
-  const order = [...published.filter((r) => isLive(r, now)).sort(hubOrder), ...pending.filter((r) => isLive(r, now))];
-  const held: FleetReservation[] = [];
+  const clamp = (r: FleetReservation) => (Date.parse(r.at) > now.getTime() ? { ...r, at: now.toISOString() } : r);
+  const order = [
+    ...published
+      .filter((r) => isLive(r, now))
+      .map((r) => ({ r, as: clamp(r) }))
+      .sort((a, b) => hubOrder(a.as, b.as)),
+    ...pending.filter((r) => isLive(r, now)).map((r) => ({ r, as: r })),
+  ];
+  const held: typeof order = [];
   const out = new Map<string, Standing>();
-  for (const r of order) {
-    const winner = held.find((h) => conflicts(h, r));
-    if (winner) out.set(reservationKey(r), { held: false, lostTo: winner });
+  for (const x of order) {
+    const winner = held.find((h) => conflicts(h.as, x.as));
+    if (winner) out.set(reservationKey(x.r), { held: false, lostTo: winner.r });
     else {
-      held.push(r);
-      out.set(reservationKey(r), { held: true });
+      held.push(x);
+      out.set(reservationKey(x.r), { held: true });
     }
   }
   return out;
