@@ -41,7 +41,6 @@ export async function reservationsOnTip(c: Cycle, model: RepoModel): Promise<Pub
   if (settled.lost.length) c.result.reservationsLost ??= [];
   for (const r of settled.lost) {
     const sentence = lostSentence(me, r, utcText);
-    c.log(sentence);
     c.result.reservationsLost?.push({ id: r.id, paths: r.paths, holder: r.lost!, text: sentence });
     await appendLog(c.m.stateDir, { kind: "reservation", machine: me, lost: r.id, paths: r.paths, holder: `${r.lost!.machine}/${r.lost!.id}`, text: sentence }).catch(() => {});
   }
