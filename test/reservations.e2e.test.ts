@@ -37,6 +37,15 @@ async function json(...args: string[]): Promise<any> {
   return JSON.parse(r.out);
 }
 
+describe("coord reserve, release, reservations --help", () => {
+  it.each([["reserve"], ["release"], ["reservations"]])("%s has a description and examples", async (command) => {
+    const r = await cli(command, "--help");
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/Usage: coord/);
+    expect(r.out).toMatch(/Examples:\n {2}\$ coord /);
+  });
+});
+
 describe("reservations", () => {
   it("A reserves src/**; B's src/a.ts, made before it saw A's, loses once both synced, and B is told who holds it until when, once", async () => {
     fleet = await makeFleet(["alpha", "beta"]);
