@@ -9,6 +9,8 @@ export const EXIT = {
   USAGE: 2,
   /** Synced, but ORDERS.json is invalid: no new task started. */
   INVALID_ORDERS: 3,
+  /** coord reservations check: a path is reserved by another machine (the pre-commit hook refuses the commit with --enforce). */
+  RESERVED: 4,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

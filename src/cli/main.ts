@@ -18,6 +18,7 @@ import { registerLogs } from "./commands/logs.js";
 import { registerMessages } from "./commands/messages.js";
 import { registerOrder } from "./commands/order.js";
 import { registerPause } from "./commands/pause.js";
+import { registerReservations } from "./commands/reservations.js";
 import { registerSecret } from "./commands/secret.js";
 import { registerServices } from "./commands/services.js";
 import { registerStatus } from "./commands/status.js";
@@ -39,6 +40,7 @@ const COMMANDS: ((program: Command, io: Io) => void)[] = [
   registerUi,
   registerValidate,
   registerMessages,
+  registerReservations,
   registerOrder,
   registerSecret,
   registerLog,

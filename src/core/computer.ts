@@ -118,6 +118,8 @@ const computerSchema = z.object({
         .max(MAX_REFUSED),
     })
     .optional(),
+  /** Paths this machine reserved (core/reservations.ts): read entry by entry there, so that a bad one is its own problem, never the file's. */
+  reservations: z.unknown().optional(),
 });
 
 export type ComputerFile = z.output<typeof computerSchema>;
@@ -286,6 +288,7 @@ export function canonicalComputer(c: ComputerFile): ComputerFile {
           ),
         }
       : {}),
+    ...(Array.isArray(c.reservations) && c.reservations.length ? { reservations: c.reservations } : {}),
   };
 }
 
@@ -297,6 +300,7 @@ export function canonicalComputer(c: ComputerFile): ComputerFile {
  */
 function dataJson(data: Record<string, unknown>): string {
   const fields = Object.entries(data).map(([key, value]) => {
+    if (key === "reservations" && Array.isArray(value) && value.length) return `  ${JSON.stringify(key)}: [\n${value.map((v) => `    ${JSON.stringify(v)}`).join(",\n")}\n  ]`;
     if (!isRecord(value) || Object.keys(value).length === 0 || !(key === "tasks" || key === "services" || key === "capabilities" || key === "messages"))
       return `  ${JSON.stringify(key)}: ${JSON.stringify(value)}`;
     const entries = Object.entries(value).map(([k, v]) => `    ${JSON.stringify(k)}: ${JSON.stringify(v)}`);
@@ -350,6 +354,20 @@ function serviceSection(id: string, r: ServiceReport): string[] {
   return lines;
 }
 
+/** The paths this machine reserved, for people (readers take them from the data block). */
+function reservationsSection(raw: unknown): string[] {
+  if (!Array.isArray(raw) || raw.length === 0) return [];
+  const rows = raw
+    .filter(isRecord)
+    .map((r) => [
+      String(r.id),
+      (Array.isArray(r.paths) ? r.paths : []).map((p) => `\`${String(p).replace(/`/g, "'")}\``).join(" "),
+      `${String(r.until)}${r.shared === true ? " (shared)" : ""}`,
+      typeof r.reason === "string" ? r.reason : "",
+    ]);
+  return ["", "## Reservations", "", table(["id", "paths", "until", "reason"], rows)];
+}
+
 export function renderComputer(input: ComputerFile): string {
   const c = canonicalComputer(input);
   const lines: string[] = [
@@ -390,6 +408,7 @@ export function renderComputer(input: ComputerFile): string {
     );
     for (const [id, r] of services) lines.push(...serviceSection(id, r));
   }
+  lines.push(...reservationsSection(c.reservations));
   const capabilities = Object.entries(c.capabilities);
   lines.push("", "## Capabilities", "", capabilities.length ? table(["name", "value"], capabilities) : "None detected.");
   const receipts = Object.entries(c.messages ?? {});

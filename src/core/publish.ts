@@ -14,6 +14,8 @@ import { STATUS_JSON, STATUS_MD, type RepoModel } from "./repo.js";
 import { deriveStatus, renderStatusJson } from "./status.js";
 import { renderStatusMd } from "./status-md.js";
 import type { ServiceReport } from "./services.js";
+import { MAX_REASON, type Reservation } from "./reservations.js";
+import { clip } from "./limits.js";
 import type { ComputerFile, Identity, Order, TaskReport } from "./types.js";
 
 /** The machine as it knows itself: identity, what it has, what it ran. */
@@ -37,6 +39,8 @@ export interface Self {
   halt?: { state: "emergency" | "suspended"; reason: string };
   /** Its services as its daemon keeps them (their output redacted with their secrets already). */
   services?: Record<string, ServiceReport>;
+  /** Its path reservations that hold on the tip (core/reservations.ts settle). */
+  reservations?: Reservation[];
 }
 
 /**
@@ -80,6 +84,7 @@ export function ownComputer(self: Self, model: RepoModel, ordersText: string | u
     ...(self.identity ? { identity: self.identity } : {}),
     ...(self.key ? { key: self.key } : {}),
     ...(self.refused?.length ? { trust: { refused: self.refused } } : {}),
+    ...(self.reservations?.length ? { reservations: self.reservations.map((r) => (r.reason ? { ...r, reason: clip(redact(r.reason), MAX_REASON) } : r)) } : {}),
   });
 }
 

@@ -10,6 +10,7 @@ import { CLOCK_SKEW, heardAt } from "./clock.js";
 import { MAX_LEASE } from "./claims.js";
 import { upcomingSlot } from "./every.js";
 import { retryAt } from "./plan.js";
+import { readReservations } from "./reservations.js";
 import { REMOVED_ANY_KEEP_DAYS } from "./publish.js";
 import type { RepoModel } from "./repo.js";
 import { MAX_HEARTBEAT, MISSED_HEARTBEATS } from "./presence.js";
@@ -56,6 +57,8 @@ export function quietUntil(input: QuietInput): number | undefined {
   const published = Date.parse(mine?.lastSeen ?? "");
   if (!Number.isFinite(published) || published > now) return undefined;
   times.push(published + input.heartbeat * 1000);
+  // Its own reservations leave its file when they expire.
+  if (mine) for (const r of readReservations(new Map([[me, mine]])).reservations) times.push(Date.parse(r.until));
 
   // Every other machine: when it turns offline, its claims expire, a preferred machine counts as gone, a
   // failoverAfter passes — by its word and by this machine's observation; a lastSeen too far ahead to be

@@ -220,6 +220,25 @@ export function renderStatusMd(status: StatusJson): string {
     }
     out.push(table(["service", "state", "machine"], rows), "", ...why, ...(why.length ? [""] : []));
   }
+  if (status.reservations?.length) {
+    out.push(
+      "## Reservations",
+      "",
+      table(
+        ["paths", "machine", "until"],
+        status.reservations.map((r) => [
+          r.paths.map((p) => `\`${p.replace(/`/g, "'")}\``).join(" "),
+          `[${r.machine}](${machineLink(r.machine)})${r.shared ? " · shared" : ""}`,
+          utcText(r.until),
+        ]),
+      ),
+      "",
+      ...status.reservations.filter((r) => r.reason).map((r) => `- ${r.machine}/${r.id} (${inline(r.paths.join(", "))}): ${inline(r.reason)}`),
+      ...(status.reservations.some((r) => r.reason) ? [""] : []),
+      "Each machine above is editing those paths: the others leave them alone until then (`coord reservations`).",
+      "",
+    );
+  }
   out.push(
     "---",
     `*Derived by coord from \`ORDERS.json\` and \`coordination/COMPUTER_*.md\`; every machine writes the same bytes. ` +

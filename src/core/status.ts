@@ -11,6 +11,7 @@ import type { ServiceReport } from "./services.js";
 import { fleetTime, type Presence, presenceOf } from "./presence.js";
 import { ordersTargets } from "./orders.js";
 import { recordedHolder } from "./claims.js";
+import { type FleetReservation, heldAt, readReservations } from "./reservations.js";
 import { failedForGood, isFinal } from "./task-life.js";
 import { addressedTo, channelKey, isAcked, messageId } from "./messages.js";
 import type { RepoModel } from "./repo.js";
@@ -92,6 +93,8 @@ export interface StatusJson {
   orders: Record<string, OrderStatus>;
   /** Services (ORDERS.json `services`), by id: absent when there are none. */
   services?: Record<string, ServiceStatus>;
+  /** Path reservations that hold at the fleet's time (asOf), in the hub's order: absent when there are none. */
+  reservations?: FleetReservation[];
   alerts: Alert[];
   errors: Problem[];
 }
@@ -393,6 +396,8 @@ function computeStatus(model: RepoModel): StatusJson {
   const byName = [...model.computers].sort(([a], [b]) => (a < b ? -1 : 1));
   const refused = byName.flatMap(([name, c]) => (c.trust?.refused ?? []).map((r) => ({ name, r })));
   const services = deriveServices(model);
+  const reserved = readReservations(model.computers);
+  const reservations = asOf ? heldAt(reserved.reservations, asOf) : [];
   const alerts = sortAlerts([
     ...(asOf ? offlineAlerts(machines, asOf) : []),
     ...failureAlerts(orders),
@@ -407,8 +412,9 @@ function computeStatus(model: RepoModel): StatusJson {
     machines,
     orders,
     ...(Object.keys(services).length ? { services } : {}),
+    ...(reservations.length ? { reservations } : {}),
     alerts,
-    errors: [...model.ordersProblems, ...(model.services?.problems ?? []), ...model.fileProblems],
+    errors: [...model.ordersProblems, ...(model.services?.problems ?? []), ...model.fileProblems, ...reserved.problems],
   };
 }
 

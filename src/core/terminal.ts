@@ -236,7 +236,21 @@ export function statusText(status: StatusJson, now: Date, opts: ViewOptions = {}
   }
   const services = servicesLines(status, now, paint);
   if (services.length) out.push("", ...services);
+  const reservations = reservationsLines(status, now);
+  if (reservations.length) out.push("", ...reservations);
   return out.join("\n");
+}
+
+/** The fleet's path reservations still live at the reader's clock: who edits which paths, until when, why. */
+export function reservationsLines(status: StatusJson, now: Date): string[] {
+  const live = (status.reservations ?? []).filter((r) => Date.parse(r.until) > now.getTime());
+  if (live.length === 0) return [];
+  return [
+    textTable(
+      ["RESERVED BY", "PATHS", "UNTIL", "REASON"],
+      live.map((r) => [`${r.machine}${r.shared ? " (shared)" : ""}`, r.paths.join(" "), `${utcText(r.until)} (${until(r.until, now)})`, r.reason ?? ""]),
+    ),
+  ];
 }
 
 /** The services of the fleet (`coord status`, `coord services`): one row per service and machine, uptime at the reader's clock; why each one that is not running is so. */

@@ -99,6 +99,7 @@ function summarize(r: SyncResult): string {
   const parts = [];
   if (r.ran.length) parts.push(`ran ${r.ran.map((t) => `${t.id} (${t.state})`).join(", ")}`);
   if (r.delivered.length) parts.push(`${r.delivered.length} new messages`);
+  for (const l of r.reservationsLost ?? []) parts.push(l.text);
   parts.push(r.pushed ? `published ${r.pushed.slice(0, 12)}` : "nothing to publish");
   return parts.join("; ");
 }

@@ -9,6 +9,7 @@ import { claimLost, takenOver } from "../core/claims.js";
 import { ORDERS_FILE, STATUS_JSON, STATUS_MD, type RepoModel } from "../core/repo.js";
 import { deriveStatus } from "../core/status.js";
 import type { Problem } from "../core/types.js";
+import type { LocalReservation } from "../core/reservations.js";
 import { CoordError, EXIT, IdentityReclaimed } from "../errors.js";
 import type { RunningTask, TaskOutcome } from "./tasks.js";
 import type { MachineConfig } from "../state/config.js";
@@ -43,6 +44,8 @@ export interface SyncResult {
   notified?: { id: string; ok: boolean; error?: string }[];
   /** Set when a scheduled run skipped because it is backing off after failures. */
   backoff?: { until: string; failures: number; lastError: string };
+  /** This machine's reservations found lost in this sync (another machine's reached the hub first), each told once. */
+  reservationsLost?: { id: number; paths: string[]; holder: NonNullable<LocalReservation["lost"]>; text: string }[];
 }
 
 /** Refuses to act as a machine whose name another identity owns, or as a copy of an identity reclaimed since. */

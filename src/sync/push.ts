@@ -14,6 +14,8 @@ import { ORDERS_FILE, readModel, type RepoModel } from "../core/repo.js";
 import { ownComputer, renderChanges } from "../core/publish.js";
 import type { ComputerFile } from "../core/types.js";
 import type { ServiceReport } from "../core/services.js";
+import type { Reservation } from "../core/reservations.js";
+import { reservationsOnTip } from "./reservations.js";
 import { publishedServices } from "./services.js";
 import { CoordError, EXIT } from "../errors.js";
 import { type Built, commitOwned, publishWithRetry } from "./cas.js";
@@ -47,7 +49,14 @@ export function publishSerial(c: Cycle, first: First, message: string): Promise<
 }
 
 /** The machine's own file as its journal says, on top of what the remote has. */
-export function buildComputer(c: Cycle, model: RepoModel, ordersText: string | undefined, receipts: Receipts = {}, services?: Record<string, ServiceReport>): ComputerFile {
+export function buildComputer(
+  c: Cycle,
+  model: RepoModel,
+  ordersText: string | undefined,
+  receipts: Receipts = {},
+  services?: Record<string, ServiceReport>,
+  reservations?: Reservation[],
+): ComputerFile {
   const { config } = c.m;
   const halt = haltNow(c, model);
   const self = {
@@ -62,6 +71,7 @@ export function buildComputer(c: Cycle, model: RepoModel, ordersText: string | u
     ...(c.publicKey ? { key: c.publicKey } : {}),
     ...(halt ? { halt: { state: halt.state, reason: halt.reason } } : {}),
     ...(services ? { services } : {}),
+    ...(reservations ? { reservations } : {}),
     ...(config.epoch > 0 ? { identity: { epoch: config.epoch, host: config.reclaimedOn ?? "", at: config.reclaimedAt ?? "" } } : {}),
   };
   return ownComputer(self, model, ordersText, c.now(), receipts);
@@ -129,7 +139,8 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
   const own = await ownMessageFiles(c.m, model, now());
   // The problems of its own files go away: it rewrites them now.
   result.fileProblems = model.fileProblems.filter((p) => !owns(config.name, p.file));
-  const mine = buildComputer(c, model, local.get(ORDERS_FILE), own.receipts, services);
+  const reserved = await reservationsOnTip(c, model);
+  const mine = buildComputer(c, model, local.get(ORDERS_FILE), own.receipts, services, reserved.publish);
   if (c.health.failures >= STALL_AFTER && c.health.lastError) {
     // Back after failing: say so, with why, until the next sync that has nothing to report.
     mine.state = "stalled";
@@ -159,6 +170,7 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
     }
   }
   if (changes.size === 0) {
+    await reserved.landed(); // the tip says what this machine would: its reservations are there
     c.publishedLastSeen = previous?.lastSeen ?? c.publishedLastSeen;
     await fastForward(c.m, tip, result);
     return { done: { model, files, tip } };
@@ -172,6 +184,7 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
       c.publishedLastSeen = mine.lastSeen;
       journal.data.lastPublished = mine.lastSeen;
       await journal.save();
+      await reserved.landed();
       await fastForward(c.m, commit, result);
       log(`published ${commit.slice(0, 12)} (${[...changes.keys()].join(", ")})`);
       const after = new Map(files);

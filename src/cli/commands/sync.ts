@@ -67,6 +67,7 @@ function printSync(r: SyncResult, io: Io): void {
   if (r.delivered.length) io.out(`${r.delivered.length} new message${r.delivered.length === 1 ? "" : "s"} (coord inbox): ${someOf(r.delivered)}`);
   if (r.hookAcked.length) io.out(`acknowledged by the onMessage hook: ${someOf(r.hookAcked)}`);
   for (const t of r.ran) io.out(`${t.id}: ${t.state}${t.reason ? ` (${t.reason})` : ""}`);
+  for (const l of r.reservationsLost ?? []) io.out(l.text);
   for (const line of waitingLines(r.waiting)) io.out(line);
   for (const p of [...r.ordersProblems, ...r.fileProblems]) io.err(formatProblem(p));
   for (const w of r.warnings) io.err(`warning: ${w}`);
