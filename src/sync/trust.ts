@@ -46,7 +46,7 @@ export async function trustedView(m: Machine, tip: string, files: Map<string, st
     const asked = paths.filter((p) => next.get(p) === undefined || files.get(p) !== next.get(p)!.text);
     const changes = new Map<string, Change | undefined>();
     for (const path of asked) {
-      const change = await afterVerified(m, path, await lastChange(tip, path, { allowed: signers.allowed, ...revoked }), next.get(path));
+      const change = await afterVerified(m, await lastChange(tip, path, { allowed: signers.allowed, ...revoked }), next.get(path));
       // Without an allowed-signers file nothing can be good: every change is refused, and says why.
       changes.set(path, change && !haveSigners ? { ...change, status: "E" } : change);
     }
@@ -81,7 +81,7 @@ export async function trustedView(m: Machine, tip: string, files: Map<string, st
       })
       .sort();
     const changes = new Map<string, Change | undefined>();
-    for (const path of paths) changes.set(path, await afterVerified(m, path, await lastChange(tip, path, { allowed: pinsPath(m.stateDir) }), next.get(path)));
+    for (const path of paths) changes.set(path, await afterVerified(m, await lastChange(tip, path, { allowed: pinsPath(m.stateDir) }), next.get(path)));
     const r = trustedFiles(view, paths, changes, next, machineFileOwner);
     view = r.files;
     next = r.accepted;
@@ -96,7 +96,7 @@ export async function trustedView(m: Machine, tip: string, files: Map<string, st
  * A change must come after the version verified last: an older signed version brought back (pushed
  * back, or merged in so that git log follows the old side) is marked as not after it, and refused.
  */
-async function afterVerified(m: Machine, path: string, change: Change | undefined, before: Accepted | undefined): Promise<Change | undefined> {
+async function afterVerified(m: Machine, change: Change | undefined, before: Accepted | undefined): Promise<Change | undefined> {
   if (!change || !before || before.commit === change.commit || change.status !== "G") return change;
   return (await m.hub.isAncestor?.(before.commit, change.commit)) ? change : { ...change, notAfter: before.commit };
 }
@@ -124,7 +124,7 @@ async function withoutForgedOwnFiles(
   for (const path of [...files.keys()].filter((p) => ownerOf(p).kind === "messages" && machineFileOwner(p) === me)) {
     const text = files.get(path)!;
     if (accepted.get(path)?.text === text) continue; // verified before, unchanged: no git call
-    const change = await afterVerified(m, path, await lastChange(tip, path, { allowed: self }), accepted.get(path));
+    const change = await afterVerified(m, await lastChange(tip, path, { allowed: self }), accepted.get(path));
     if (change && change.status === "G" && change.signer === me && !change.notAfter) accepted.set(path, { commit: change.commit, text });
     else out.delete(path);
   }
