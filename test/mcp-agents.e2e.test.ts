@@ -113,7 +113,6 @@ async function agent(name: Cli, args: string[], cwd: string, env: NodeJS.Process
     (x) => ({ code: 0, stdout: x.stdout, stderr: x.stderr }),
     (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof e.code === "number" ? e.code : -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" }),
   );
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: terminal colours
   const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
   return { code: r.code, out: plain(`${r.stdout}${r.stderr}`), stdout: plain(r.stdout) };
 }

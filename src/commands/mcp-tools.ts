@@ -58,7 +58,7 @@ export interface Tool<S extends z.ZodRawShape = z.ZodRawShape> {
   input: S;
   /** Answers from local state and changes nothing. */
   readOnly: boolean;
-  /** Seconds the call may take before it answers an error (the work itself goes on). */
+  /** Seconds the call may take before it answers an error (the work itself goes on); under the 60 s clients wait by default. */
   timeoutS: number;
   run(ctx: ToolContext, args: z.output<z.ZodObject<S>>): Promise<ToolAnswer>;
 }
@@ -89,15 +89,25 @@ const checkKnown = (k: Known, name: string) => {
   if (!Object.hasOwn(k.status.machines, name)) throw unknownMachine(k, name);
 };
 
+/** How long a write's `now` waits for its publish before answering that it is still under way (within the call's bound). */
+const PUBLISH_WAIT_MS = 40_000;
+
 /** "queued …; published abc" or why not now: a write stands whatever its publishing did. */
 async function publishing(ctx: ToolContext, m: GitMachine, wanted: boolean | undefined): Promise<{ data: Record<string, unknown>; text: string }> {
   if (!wanted) return { data: {}, text: "it goes out with the next sync" };
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<"late">((r) => {
+    timer = setTimeout(() => r("late"), PUBLISH_WAIT_MS);
+  });
   try {
-    const r = await ctx.syncNow(m);
+    const r = await Promise.race([ctx.syncNow(m), late]);
+    if (r === "late") return { data: { published: { pending: true } }, text: "publishing it is still under way (a slow hub); it goes out with that sync or the next" };
     return { data: { published: r }, text: r.summary };
   } catch (e) {
     const why = describeFailure(e).message.replace(/[.;]?\s*$/, "");
     return { data: { published: { error: why } }, text: `could not publish it now (${why}); it goes out with the next sync` };
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -178,7 +188,7 @@ const ack = tool({
     now,
   },
   readOnly: false,
-  timeoutS: 60,
+  timeoutS: 55,
   async run(ctx, args) {
     if (!args.all && !args.ids?.length) throw new CoordError("name the messages to acknowledge in ids (from the inbox tool), or pass all: true", EXIT.USAGE);
     const m = await ctx.machine();
@@ -202,7 +212,7 @@ const send = tool({
     now,
   },
   readOnly: false,
-  timeoutS: 60,
+  timeoutS: 55,
   async run(ctx, args) {
     const m = await ctx.machine();
     const r = await sendFrom(m, { to: args.to, text: args.body, ...(args.priority ? { priority: args.priority } : {}), ...(args.reply_to ? { replyTo: args.reply_to } : {}) });
@@ -352,7 +362,7 @@ const orderAddTool = tool({
     now,
   },
   readOnly: false,
-  timeoutS: 60,
+  timeoutS: 55,
   async run(ctx, args) {
     const m = await ctx.machine();
     const a = args as Record<string, unknown> & { to: string | string[]; now?: boolean };
@@ -390,7 +400,7 @@ const sync = tool({
     "Publishes what this machine journaled (messages, acknowledgements, orders) and receives what others published, now: the daemon of this checkout is asked for a sync when one runs; otherwise a sync runs here that starts no task. Says what it published and received.",
   input: {},
   readOnly: false,
-  timeoutS: 90,
+  timeoutS: 55,
   async run(ctx) {
     const m = await ctx.machine();
     const r = await ctx.syncNow(m);

@@ -130,25 +130,35 @@ export function mcpServer(ctx: ToolContext, opts: { log?: (line: string) => void
     "inbox",
     "coord://inbox",
     { title: "Unread messages", description: "Messages to this machine (or ALL) not acknowledged yet, oldest first.", mimeType: "application/json" },
-    async (uri) => {
-      const m = await ctx.machine();
-      const r = await inboxOf(m, { unread: true });
-      return json(uri, { machine: r.machine, messages: r.messages.map(({ seq: _seq, ...x }) => x) });
-    },
+    (uri) =>
+      bounded(
+        (async () => {
+          const m = await ctx.machine();
+          const r = await inboxOf(m, { unread: true });
+          return json(uri, { machine: r.machine, messages: r.messages.map(({ seq: _seq, ...x }) => x) });
+        })(),
+        15,
+        "reading coord://inbox",
+      ),
   );
   server.registerResource(
     "status",
     "coord://status",
     { title: "Fleet status", description: "The fleet as of the last sync: machines, orders, alerts, problems (STATUS.json and the offline list).", mimeType: "application/json" },
-    async (uri) => {
-      const m = await ctx.machine();
-      const k = await known(m);
-      const at = new Date();
-      const offline = Object.entries(k.status.machines)
-        .filter(([, s]) => isOffline(s, at))
-        .map(([name]) => name);
-      return json(uri, statusView({ kind: "fleet" }, { status: k.status, model: k.model, commit: k.commit, offline }, at));
-    },
+    (uri) =>
+      bounded(
+        (async () => {
+          const m = await ctx.machine();
+          const k = await known(m);
+          const at = new Date();
+          const offline = Object.entries(k.status.machines)
+            .filter(([, s]) => isOffline(s, at))
+            .map(([name]) => name);
+          return json(uri, statusView({ kind: "fleet" }, { status: k.status, model: k.model, commit: k.commit, offline }, at));
+        })(),
+        15,
+        "reading coord://status",
+      ),
   );
   return server;
 }
