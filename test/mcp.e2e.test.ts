@@ -3,7 +3,8 @@
 // arrive at the other's; bad requests, unknown tools, a locked, busy or vanished checkout are answered with an
 // error (or a bounded wait) and the server goes on serving.
 import type { ChildProcess } from "node:child_process";
-import { rename } from "node:fs/promises";
+import { mkdtemp, rename, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -11,7 +12,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import lockfile from "proper-lockfile";
 import { afterEach, describe, expect, it } from "vitest";
 import { outbox } from "../src/commands/messages.js";
-import { CLI, cliExec, cliProcess, type Fleet, hubFile, makeFleet, pushOrders, readLines, runningCli, setConfig, waitFor } from "./helpers.js";
+import { CLI, cliExec, cliProcess, type Fleet, git, gitDaemon, hubFile, makeFleet, pushOrders, readLines, runningCli, setConfig, waitFor } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 const stops: (() => Promise<unknown>)[] = [];
@@ -85,6 +86,11 @@ describe("coord mcp through the SDK's client, two machines on real git", () => {
     const me = await ok(client, "whoami");
     expect(me.data).toMatchObject({ machine: "alpha", checkout: dirOf("alpha"), hub: { branch: "main", url: fleet.remote }, peers: [{ name: "beta", online: true }] });
     expect(me.text).toMatch(/^This machine is alpha .*Peers as of commit [0-9a-f]{12}: beta online\.$/);
+    // A hub URL with a token in it is never shown.
+    await git(dirOf("alpha"), "remote", "set-url", "origin", "https://alpha:ghp_abcdefghijklmnopqrstuvwxyz0123456789@git.example.com/fleet.git");
+    const secret = await ok(client, "whoami");
+    expect((secret.data.hub as { url: string }).url).toBe("https://[REDACTED]@git.example.com/fleet.git");
+    expect(JSON.stringify(secret)).not.toContain("ghp_");
   });
 
   it("a message sent through alpha's server is in beta's inbox exactly once after both sync; beta's ack reaches alpha", async () => {
@@ -294,6 +300,28 @@ describe("coord mcp while the checkout is busy, locked or gone", () => {
     expect(r.text).toMatch(/^the daemon synced: published [0-9a-f]{12}\.$/);
     await sync("beta");
     expect((await cliExec(["inbox", "--dir", dirOf("beta"), "--json"])).out).toContain("through the daemon");
+  });
+
+  it("on a shallow checkout with the hub gone, an order's status and history still answer, from what the checkout has", async () => {
+    const base = await mkdtemp(join(tmpdir(), "coord-mcp-daemon-"));
+    stops.push(() => rm(base, { recursive: true, force: true }));
+    const daemon = await gitDaemon(base);
+    let served = true;
+    stops.push(async () => served && (await daemon.stop()));
+    fleet = await makeFleet(["alpha", "beta"], { hubPath: join(base, "hub.git"), remote: daemon.url("hub.git") });
+    expect(await stat(join(dirOf("alpha"), ".git", "shallow")).catch(() => undefined)).toBeDefined(); // cloned over a URL: shallow
+    await pushOrders(fleet, [{ id: "o1", to: "beta", run: "true" }]);
+    await sync("beta");
+    await sync("alpha");
+    await daemon.stop(); // any fetch would fail from here on
+    served = false;
+    const { client: a } = await connect("alpha");
+    const st = await ok(a, "status", { order: "o1" });
+    expect(st.data).toMatchObject({ state: "completed" });
+    const history = st.data.history as { what: string }[];
+    expect(history.at(-1)?.what).toMatch(/^completed/);
+    // The boundary commit (which looks as if it added every file) is not taken for the order's addition.
+    expect(history.filter((e) => e.what.startsWith("added")).length).toBeLessThanOrEqual(1);
   });
 
   it("reads answer from local state in well under 100 ms", async () => {

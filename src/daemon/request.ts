@@ -22,10 +22,11 @@ const POLL_MS = 2_000;
 
 /**
  * Calls `onRequest` whenever a sync is asked for, until closed. The state directory is watched (the file is
- * written by a rename, which a watch of the file itself would miss); when it cannot be, the file's time is
- * looked at every 2 s instead.
+ * written by a rename, which a watch of the file itself would miss); when it cannot be (or with `poll`), the
+ * file's time is looked at every 2 s instead.
  */
-export function watchSyncRequests(stateDir: string, onRequest: () => void, log: (line: string) => void): { close(): void } {
+export function watchSyncRequests(stateDir: string, onRequest: () => void, log: (line: string) => void, opts: { poll?: boolean; pollMs?: number } = {}): { close(): void } {
+  const every = opts.pollMs ?? POLL_MS;
   const path = join(stateDir, SYNC_REQUEST);
   let watcher: FSWatcher | undefined;
   let poll: NodeJS.Timeout | undefined;
@@ -45,23 +46,25 @@ export function watchSyncRequests(stateDir: string, onRequest: () => void, log: 
     });
   const startPolling = () => {
     if (poll || closed) return;
-    poll = setInterval(fire, POLL_MS);
+    poll = setInterval(fire, every);
     poll.unref();
   };
-  try {
-    watcher = watch(stateDir, { persistent: false }, (_event, name) => {
-      if (name === SYNC_REQUEST) fire();
-    });
-    watcher.on("error", (e) => {
-      log(`cannot watch ${stateDir} for sync requests (${(e as Error).message}); looking every ${POLL_MS / 1000} s instead`);
-      watcher?.close();
-      watcher = undefined;
+  if (opts.poll) startPolling();
+  else
+    try {
+      watcher = watch(stateDir, { persistent: false }, (_event, name) => {
+        if (name === SYNC_REQUEST) fire();
+      });
+      watcher.on("error", (e) => {
+        log(`cannot watch ${stateDir} for sync requests (${(e as Error).message}); looking every ${every / 1000} s instead`);
+        watcher?.close();
+        watcher = undefined;
+        startPolling();
+      });
+    } catch (e) {
+      log(`cannot watch ${stateDir} for sync requests (${(e as Error).message}); looking every ${every / 1000} s instead`);
       startPolling();
-    });
-  } catch (e) {
-    log(`cannot watch ${stateDir} for sync requests (${(e as Error).message}); looking every ${POLL_MS / 1000} s instead`);
-    startPolling();
-  }
+    }
   return {
     close: () => {
       closed = true;
