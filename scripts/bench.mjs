@@ -28,7 +28,7 @@ if (!existsSync(CLI) || statSync(CLI).mtimeMs < newest(join(REPO, "src"))) {
 const { noopSync, oneTaskSync, concurrentSyncs } = await import("./bench/rows-sync.mjs");
 const { atScale, initLongHistory, historyGrowth } = await import("./bench/rows-scale.mjs");
 const { watchLatency, drainRounds, drainDaemons, outageRecovery } = await import("./bench/rows-work.mjs");
-const { pureCore, agentHook } = await import("./bench/micro.mjs");
+const { pureCore, agentHook, mcpTools } = await import("./bench/micro.mjs");
 
 const ROWS = [
   ["noop", "1", noopSync],
@@ -45,6 +45,7 @@ const ROWS = [
 const MICRO = [
   ["core", pureCore],
   ["hook", agentHook],
+  ["mcp", mcpTools],
 ];
 
 const only = process.argv
@@ -119,7 +120,15 @@ const text = [
   ...rows.map((r) => `| ${r.n} | ${cell(r.what)} | ${cell(r.coord)} | ${cell(r.base)} | ${cell(r.ratio)} | ${cell(r.goal)} | ${verdict(r.met)} |`),
   "",
   ...rows.map((r) => `- ${r.n}: ${r.notes}`),
-  ...(micro.length ? ["", "Small figures (the pure core in the bench's own process; the agent hook as processes):", "", "| what | figure |", "|---|---|"] : []),
+  ...(micro.length
+    ? [
+        "",
+        "Small figures (the pure core in the bench's own process; the agent hook as processes; coord mcp's tool calls through the SDK's client):",
+        "",
+        "| what | figure |",
+        "|---|---|",
+      ]
+    : []),
   ...micro.map((m) => `| ${cell(m.what)} | ${cell(m.figure)} |`),
   "",
 ].join("\n");

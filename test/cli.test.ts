@@ -9,15 +9,25 @@ import { renderStatusMd } from "../src/core/status-md.js";
 import { cli, makeFleet, tempDir } from "./helpers.js";
 
 describe("coord --help", () => {
-  it.each([[[]], [["hub", "create"]], [["init"]], [["sync"]], [["status"]], [["validate"]], [["demo"]], [["services"]], [["logs"]]])(
-    "%j has a description and examples",
-    async (words) => {
-      const r = await cli(...words, "--help");
-      expect(r.code).toBe(0);
-      expect(r.out).toMatch(/Usage: coord/);
-      expect(r.out).toMatch(/Examples:\n {2}\$ coord /);
-    },
-  );
+  it.each([
+    [[]],
+    [["hub", "create"]],
+    [["init"]],
+    [["sync"]],
+    [["status"]],
+    [["validate"]],
+    [["demo"]],
+    [["services"]],
+    [["logs"]],
+    [["mcp"]],
+    [["agent", "install"]],
+    [["agent", "uninstall"]],
+  ])("%j has a description and examples", async (words) => {
+    const r = await cli(...words, "--help");
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/Usage: coord/);
+    expect(r.out).toMatch(/Examples:\n {2}\$ coord /);
+  });
 
   it("documents the exit codes", async () => {
     const r = await cli("sync", "--help");

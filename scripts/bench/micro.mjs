@@ -1,6 +1,7 @@
 // A second, small section: figures that are not whole syncs. The pure core at
-// fleet scale, in this process (dist/ modules), and what an agent session pays
-// per prompt for its machine's unread messages (the installed hook, a process).
+// fleet scale, in this process (dist/ modules), what an agent session pays
+// per prompt for its machine's unread messages (the installed hook, a process),
+// and what its tool calls cost through coord mcp (the SDK's own client).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -9,7 +10,9 @@ import { parseOrders } from "../../dist/core/orders.js";
 import { readModel } from "../../dist/core/repo.js";
 import { deriveStatus, renderStatusJson } from "../../dist/core/status.js";
 import { renderStatusMd } from "../../dist/core/status-md.js";
-import { dur, fixture, fleet, median, must, size, spread, syncOk } from "./lib.mjs";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { CLI, dur, fixture, fleet, median, must, size, spread, syncOk } from "./lib.mjs";
 
 async function timed(runs, fn) {
   const ms = [];
@@ -75,6 +78,40 @@ export async function agentHook() {
     for (let i = 0; i < size(5, 2); i++) inbox.push((await f.mustCoord(["inbox", "--format", "prompt", "--dir", dirs.a2])).ms);
     return [line("agent hook per prompt (installed: a cat of inbox-prompt.txt; a process)", hook), line("  coord inbox --format prompt (a coord process)", inbox)];
   } finally {
+    await f.cleanup();
+  }
+}
+
+/** Tool calls through `coord mcp` (one server process, the SDK's client over stdio): from the call to its answer. */
+export async function mcpTools() {
+  const f = fixture("mcp");
+  let client;
+  try {
+    const { dirs } = await fleet(f, ["a1", "a2"], { person: false });
+    await syncOk(f, dirs.a1);
+    const started = performance.now();
+    const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, "mcp", "--dir", dirs.a1], env: f.env, stderr: "ignore" });
+    client = new Client({ name: "coord-bench", version: "1" });
+    await client.connect(transport);
+    const connected = performance.now() - started;
+    const callOk = async (name, args) => {
+      const r = await client.callTool({ name, arguments: args });
+      if (r.isError) throw new Error(`the ${name} tool answered an error: ${r.content?.[0]?.text}`);
+    };
+    const calls = async (name, args) => timed(size(30, 5), (i) => callOk(name, typeof args === "function" ? args(i) : args));
+    const send = await calls("send", (i) => ({ to: "a2", body: `message ${i}` }));
+    const inbox = await calls("inbox", {});
+    const whoami = await calls("whoami", {});
+    const status = await calls("status", {});
+    return [
+      { what: "coord mcp: start and initialize (a process, the SDK's client)", figure: dur(connected) },
+      line("  inbox tool call (local state)", inbox),
+      line("  send tool call (journaled, published with the next sync)", send),
+      line("  whoami tool call", whoami),
+      line("  status tool call (the fleet)", status),
+    ];
+  } finally {
+    await client?.close().catch(() => {});
     await f.cleanup();
   }
 }

@@ -15,6 +15,7 @@ import { registerHub } from "./commands/hub.js";
 import { registerInit } from "./commands/init.js";
 import { registerLog } from "./commands/log.js";
 import { registerLogs } from "./commands/logs.js";
+import { registerMcp } from "./commands/mcp.js";
 import { registerMessages } from "./commands/messages.js";
 import { registerOrder } from "./commands/order.js";
 import { registerPause } from "./commands/pause.js";
@@ -45,6 +46,7 @@ const COMMANDS: ((program: Command, io: Io) => void)[] = [
   registerSecret,
   registerLog,
   registerAgent,
+  registerMcp,
   registerTrust,
   registerPause,
   registerServices,

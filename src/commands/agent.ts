@@ -6,6 +6,9 @@
 import { mkdir, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { HOOKS, type HookAgent, installJson, uninstallJson } from "../core/hooks.js";
+import { installMcp, MCP_PLANS, type McpAgent, SERVER_NAME, type ServerCommand, uninstallMcp } from "../core/mcp-config.js";
+import { exists } from "../state/files.js";
+import { CLI_PATH } from "../package.js";
 import { CoordError, EXIT } from "../errors.js";
 import { readIfExists, writeDurably } from "../state/files.js";
 import { inboxPromptPath, readMailbox, writeInboxPrompt } from "../state/mailbox.js";
@@ -99,4 +102,92 @@ export async function agentHooks(opts: HooksOptions): Promise<HooksResult> {
     }
   }
   return { changes, notes: [...NOTES[opts.agent], `Messages for ${m.config.name} show up once a sync delivers them; acknowledge one with coord inbox ack <id>.`] };
+}
+
+// ------------------------------------------------- coord agent install <cli>
+
+const MCP_NOTES: Record<McpAgent, { project: string; global: string }> = {
+  claude: {
+    project: "Claude Code asks once whether to use a project's .mcp.json servers: say yes to coord at the next session start (claude mcp list shows it; /mcp in a session).",
+    global: "Claude Code reads ~/.claude.json at session start: restart open sessions (claude mcp list shows coord).",
+  },
+  codex: {
+    project: "Codex reads a project's .codex/config.toml only once the project is trusted (codex asks the first time it starts there); codex mcp list in the project shows coord.",
+    global: "Codex starts its MCP servers with each session: restart open sessions (codex mcp list shows coord).",
+  },
+  opencode: {
+    project: "OpenCode starts its MCP servers at startup: restart it (opencode mcp list shows coord connected).",
+    global: "OpenCode starts its MCP servers at startup: restart it (opencode mcp list shows coord connected).",
+  },
+  cursor: {
+    project: "Cursor asks to enable a new MCP server of the project: enable coord (Settings → MCP; cursor-agent mcp list shows it).",
+    global: "Cursor loads ~/.cursor/mcp.json at startup: restart it and enable coord (Settings → MCP).",
+  },
+};
+
+export interface McpInstallOptions {
+  /** The machine's checkout (install only: the server is started for it). */
+  dir: string;
+  agent: McpAgent;
+  /** The project the agent works in, or… */
+  project?: string;
+  /** …the user's home, for the CLI's config of every project. */
+  home?: string;
+  uninstall?: boolean;
+  /** Where Codex keeps its config when CODEX_HOME is set (default: ~/.codex). */
+  codexHome?: string;
+}
+
+/** The file of `agent`'s config that holds its MCP servers, and how to show it. */
+async function mcpFile(opts: McpInstallOptions): Promise<{ path: string; shown: string }> {
+  const plan = MCP_PLANS[opts.agent];
+  if (opts.home !== undefined) {
+    if (opts.agent === "codex" && opts.codexHome) return { path: join(opts.codexHome, "config.toml"), shown: join(opts.codexHome, "config.toml") };
+    return { path: join(opts.home, plan.global), shown: `~/${plan.global}` };
+  }
+  const project = resolve(opts.project ?? ".");
+  // OpenCode reads opencode.jsonc as well: the one the project has is the one to change.
+  if (opts.agent === "opencode" && !(await exists(join(project, "opencode.json"))) && (await exists(join(project, "opencode.jsonc"))))
+    return { path: join(project, "opencode.jsonc"), shown: "opencode.jsonc" };
+  return { path: join(project, plan.project), shown: plan.project };
+}
+
+/**
+ * Registers `coord mcp --dir <checkout>` as the MCP server "coord" of an agent CLI, in the file that CLI documents
+ * (src/core/mcp-config.ts), or takes exactly that entry out again; prints one line per file.
+ */
+export async function agentMcp(opts: McpInstallOptions): Promise<HooksResult> {
+  const { path, shown } = await mcpFile(opts);
+  const text = await readIfExists(path);
+  const changes: string[] = [];
+  if (opts.uninstall) {
+    const r = uninstallMcp(opts.agent, shown, text);
+    if ("error" in r) throw new CoordError(r.error, EXIT.USAGE);
+    if (text === undefined) changes.push(`${shown}: not there, nothing to remove`);
+    else if (r.notOurs) changes.push(`${shown}: its "${SERVER_NAME}" server does not run coord mcp; left alone`);
+    else if (!r.removed) changes.push(`${shown}: no coord server in it, nothing changed`);
+    else if (r.text === undefined) {
+      await rm(path);
+      changes.push(`${shown}: removed (coord's server was all it held)`);
+    } else {
+      await writeDurably(path, r.text);
+      changes.push(`${shown}: the "${SERVER_NAME}" server taken out; the rest kept as it was`);
+    }
+    return { changes, notes: [] };
+  }
+  const m = await openMachine(opts.dir);
+  const command: ServerCommand = { command: process.execPath, args: [CLI_PATH, "mcp", "--dir", resolve(m.dir)] };
+  const r = installMcp(opts.agent, shown, text, command);
+  if ("error" in r) throw new CoordError(r.error, EXIT.USAGE);
+  const runs = [command.command, ...command.args].join(" ");
+  if (!r.changed) changes.push(`${shown}: already installed, nothing changed`);
+  else {
+    await mkdir(dirname(path), { recursive: true });
+    await writeDurably(path, r.text);
+    changes.push(`${shown}: ${text === undefined ? "written" : "updated"}: MCP server "${SERVER_NAME}" runs ${runs}`);
+  }
+  return {
+    changes,
+    notes: [MCP_NOTES[opts.agent][opts.home !== undefined ? "global" : "project"], `The tools act as ${m.config.name}; coord agent uninstall ${opts.agent} takes the server out.`],
+  };
 }

@@ -78,15 +78,18 @@ function describeReport(t: TaskReport): string {
   return `${t.state} (${details.join(", ")})`;
 }
 
-/** The order's events, oldest first, from at most `maxCount` of the latest commits that touched the order or machine files. */
-export async function orderLog(opts: { dir: string; id: string; maxCount?: number }): Promise<LogEvent[]> {
+/**
+ * The order's events, oldest first, from at most `maxCount` of the latest commits that touched the order or machine
+ * files. `here`: from the commits the checkout has, never fetching older ones (a shallow checkout's history is cut).
+ */
+export async function orderLog(opts: { dir: string; id: string; maxCount?: number; here?: boolean }): Promise<LogEvent[]> {
   const { repo } = await openClone(opts.dir);
   const tip = await repo.resolve(repo.trackingRef);
   if (!tip) throw new CoordError(`nothing fetched from ${repo.remote}/${repo.branch} yet; run coord sync (or git fetch) first`, EXIT.FAILURE);
   const max = opts.maxCount ?? 300;
   if (!Number.isInteger(max) || max < 1) throw new CoordError(`--max-count must be a whole number, 1 or more`, EXIT.USAGE);
 
-  const commits = await repo.pathLog(tip, PATHS, max);
+  const commits = await repo.pathLog(tip, PATHS, max, { here: opts.here === true });
   if (commits.length === 0) return [];
 
   // What was there before the first commit shown (the history may be cut by maxCount).

@@ -3,13 +3,13 @@ import { BROADCAST, channelKey, isAcked, messageId, parseMessageId, promptBlock,
 import { readModel, type RepoModel } from "../core/repo.js";
 import { own, PRIORITIES, type Priority } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
-import { readMailbox, updateMailbox } from "../state/mailbox.js";
+import { type MailboxData, readMailbox, updateMailbox } from "../state/mailbox.js";
 import { loadParsed } from "../state/parsed.js";
 import { ackInData, adoptPublished } from "../sync/mail.js";
 import { type Machine, openMachine, READ_PATHS, type SyncResult, syncMachine } from "../sync/sync.js";
 
 /** The repository as of the last fetch (works offline). */
-async function lastKnown(m: Machine): Promise<RepoModel> {
+export async function lastKnown(m: Machine): Promise<RepoModel> {
   const tip = await m.hub.resolve(m.hub.trackingRef);
   if (!tip) throw new CoordError("this checkout has never synced; run coord sync first", EXIT.FAILURE);
   await loadParsed(m.stateDir); // what the syncs parsed: a large fleet's files are not parsed again
@@ -137,6 +137,7 @@ export interface OutboxEntry {
   at: string;
   priority: Priority;
   text: string;
+  replyTo?: string;
   /** Recipient → "waiting" (not fetched yet) | "received" | "acked", as of the last fetch. */
   recipients: Record<string, "waiting" | "received" | "acked">;
 }
@@ -145,8 +146,11 @@ export interface OutboxEntry {
 export async function outbox(dir: string): Promise<{ machine: string; messages: OutboxEntry[] }> {
   const m = await openMachine(dir);
   const me = m.config.name;
-  const model = await lastKnown(m);
-  const data = await readMailbox(m.stateDir);
+  return { machine: me, messages: outboxEntries(me, await lastKnown(m), await readMailbox(m.stateDir)) };
+}
+
+/** The live sent messages of mailbox `data`, oldest first, each with its recipients' receipts as `model` (the last fetch) shows them. */
+export function outboxEntries(me: string, model: RepoModel, data: MailboxData): OutboxEntry[] {
   const out: OutboxEntry[] = [];
   for (const [to, channel] of Object.entries(data.outbox)) {
     const recipients = to === BROADCAST ? model.machineNames.filter((n) => n !== me) : [to];
@@ -157,10 +161,18 @@ export async function outbox(dir: string): Promise<{ machine: string; messages: 
         const receipt = model.computers.get(r)?.messages?.[key];
         state[r] = isAcked(receipt, msg.seq) ? "acked" : msg.seq <= (receipt?.received ?? 0) ? "received" : "waiting";
       }
-      out.push({ id: messageId(me, to, msg.seq), to, at: msg.at, priority: msg.priority, text: msg.text, recipients: state });
+      out.push({
+        id: messageId(me, to, msg.seq),
+        to,
+        at: msg.at,
+        priority: msg.priority,
+        text: msg.text,
+        ...(msg.replyTo ? { replyTo: msg.replyTo } : {}),
+        recipients: state,
+      });
     }
   }
   const seqOf = (id: string) => parseMessageId(id)!.seq;
   out.sort((a, b) => a.at.localeCompare(b.at) || a.to.localeCompare(b.to) || seqOf(a.id) - seqOf(b.id));
-  return { machine: me, messages: out };
+  return out;
 }

@@ -62,19 +62,23 @@ const FLAGS: Record<string, string> = {
 
 /**
  * Refuses a change with its problems; those in the order the command line
- * wrote (`added`: its file and index) are named by the flag that set them.
+ * wrote (`added`: its file and index) are named by the flag that set them
+ * (a tool call's: by the field), one problem a line (a tool call's: one line).
  */
-function refuse(what: string, problems: Problem[], added?: { file: string; index: number }): CoordError {
+function refuse(what: string, problems: Problem[], added?: { file: string; index: number }, by: "cli" | "tool" = "cli"): CoordError {
   const prefix = added && `orders[${added.index}]`;
   const line = (p: Problem) => {
     if (added && p.file === added.file && p.path && (p.path === prefix || p.path.startsWith(`${prefix}.`))) {
       const field = p.path.slice(prefix!.length + 1).split(/[.[]/)[0] ?? "";
+      // (A tool's caller wrote the fields themselves: the problem, which names its field, is enough.)
+      if (by === "tool") return p.message;
       const flag = FLAGS[field];
-      if (flag) return `  ${flag}: ${p.message}`;
+      if (flag) return `${flag}: ${p.message}`;
     }
-    return `  ${formatProblem(p)}`;
+    return formatProblem(p);
   };
-  const list = problems.map(line).join("\n");
+  if (by === "tool") return new CoordError(`${what}, nothing was changed: ${problems.map(line).join("; ")}`, EXIT.USAGE);
+  const list = problems.map((p) => `  ${line(p)}`).join("\n");
   return new CoordError(`${what}: the orders would be invalid, so nothing was changed:\n${list}`, EXIT.USAGE);
 }
 
@@ -105,6 +109,8 @@ export interface OrderAddOptions {
   /** A person's order: committed to ORDERS.json as the clone's git user, instead of this machine's delegated orders. */
   human?: boolean;
   now?: () => Date;
+  /** Who asks: the command line (problems named by flag, one a line) or a tool call of coord mcp (by field, in one line). */
+  by?: "cli" | "tool";
 }
 
 export interface OrderChange {
@@ -191,7 +197,7 @@ export async function orderAdd(opts: OrderAddOptions): Promise<OrderChange> {
   await updateDelegated(m.stateDir, (data) => {
     add(data);
     const found = problems(data);
-    if (found.length) throw refuse(`order ${id} was not added`, found, { file: own, index: data.orders.length - 1 });
+    if (found.length) throw refuse(`order ${id} was not added`, found, { file: own, index: data.orders.length - 1 }, opts.by);
   });
   return { id, file: own, changed: true, warnings: [] };
 }

@@ -1,7 +1,7 @@
 // coord status: the fleet as the remote's latest commit shows it, or, when the
 // remote does not answer soon, as the last fetch saw it (and it says so).
 import { readModel, type RepoModel } from "../core/repo.js";
-import { isOffline } from "../core/presence.js";
+import { isOffline, presenceOf } from "../core/presence.js";
 import { deriveStatus, type StatusJson } from "../core/status.js";
 import { unknownName } from "../core/terminal.js";
 import { CoordError, EXIT } from "../errors.js";
@@ -68,6 +68,35 @@ export function checkMachine(r: StatusResult, name: string): void {
 /** Refuses an order ORDERS.json (or, when it is invalid, no machine's report) has, in one sentence with the closest id (exit 2). */
 export function checkOrder(r: StatusResult, id: string): void {
   if (!Object.hasOwn(r.status.orders, id)) throw new CoordError(unknownName("order", id, Object.keys(r.status.orders)), EXIT.USAGE);
+}
+
+/** The view asked for: the fleet, one machine, or one order. */
+export type StatusViewKind = { kind: "fleet" } | { kind: "machine"; name: string } | { kind: "order"; id: string };
+
+/** The JSON of a view (coord status --json, coord mcp's status tool): STATUS.json plus the offline list for the fleet; the machine or the order with its reports. */
+export function statusView(view: StatusViewKind, r: StatusResult, now: Date): unknown {
+  const meta = { commit: r.commit, ...(r.stale ? { stale: r.stale } : {}) };
+  if (view.kind === "machine") {
+    const m = r.status.machines[view.name]!;
+    const tasks = Object.fromEntries(
+      Object.entries(r.status.orders)
+        .filter(([, o]) => Object.hasOwn(o.machines, view.name))
+        .map(([id, o]) => [id, { rev: o.rev, ...o.machines[view.name]! }]),
+    );
+    return { name: view.name, ...m, presence: presenceOf(m, now), tasks, ...meta };
+  }
+  if (view.kind === "order") {
+    const o = r.status.orders[view.id]!;
+    const machines = Object.fromEntries(
+      Object.entries(o.machines).map(([name, m]) => {
+        const tasks = r.model.computers.get(name)?.tasks;
+        const report = tasks && Object.hasOwn(tasks, view.id) ? tasks[view.id] : undefined;
+        return [name, { ...m, ...(report?.rev === o.rev && report.output ? { output: report.output } : {}) }];
+      }),
+    );
+    return { id: view.id, ...o, machines, ...meta };
+  }
+  return { ...r.status, offline: r.offline, ...meta };
 }
 
 export interface WatchStatusOptions extends StatusOptions {

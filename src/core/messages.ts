@@ -57,8 +57,11 @@ export const channelKey = (from: string, to: string) => `${from}/${to}`;
 export const messageId = (from: string, to: string, seq: number) => `${from}/${to}/${seq}`;
 export const messagePath = (from: string, to: string) => `${MESSAGES_DIR}/${from}_TO_${to}.md`;
 
+/** A message's id: `<from>/<to or ALL>/<seq>`, e.g. izzit7/soda-yeti/3. */
+export const MESSAGE_ID = /^([a-z0-9][a-z0-9-]*)\/([a-z0-9][a-z0-9-]*|ALL)\/([1-9][0-9]*)$/;
+
 export function parseMessageId(id: string): { from: string; to: string; seq: number } | undefined {
-  const m = /^([a-z0-9][a-z0-9-]*)\/([a-z0-9][a-z0-9-]*|ALL)\/([1-9][0-9]*)$/.exec(id);
+  const m = MESSAGE_ID.exec(id);
   return m ? { from: m[1]!, to: m[2]!, seq: Number(m[3]) } : undefined;
 }
 

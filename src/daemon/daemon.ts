@@ -20,6 +20,7 @@ import { readQuiet } from "../state/quiet.js";
 import { readServicesFile } from "../state/services.js";
 import { openMachine, sync, type SyncResult } from "../sync/sync.js";
 import { timings } from "../timings.js";
+import { watchSyncRequests } from "./request.js";
 import { Supervisor } from "./services.js";
 
 export const DEFAULT_SCHEDULE = "*/5 * * * *";
@@ -31,7 +32,19 @@ export interface DaemonInfo {
   schedule: string;
   /** Seconds of random delay before each sync. */
   jitter?: number;
-  lastSync?: { at: string; ok: boolean; durationMs: number; summary: string; error?: string };
+  lastSync?: {
+    at: string;
+    ok: boolean;
+    durationMs: number;
+    summary: string;
+    error?: string;
+    /** When it started: a sync asked for (daemon/request.ts) is answered by one that started after the request. */
+    startedAt?: string;
+    /** The commit it pushed, the messages it delivered (ids, at most 100) and the tasks it ran. */
+    pushed?: string;
+    delivered?: string[];
+    ran?: { id: string; state: string }[];
+  };
   nextSync?: string;
   /** Set while a sync runs: when it started. */
   syncingSince?: string;
@@ -180,6 +193,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     pokeTimer.unref();
   };
   const services = new Supervisor(machine, log, poke);
+  /** A sync asked for (coord mcp's sync tool, daemon/request.ts): now, or right after the running one. */
+  let asked = false;
   await services.open().catch((e: unknown) => log(`services: ${describeFailure(e).message}`));
 
   const subMinute = schedule.trim().split(/\s+/).length === 6;
@@ -194,6 +209,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     clearTimeout(wake);
     clearTimeout(pokeTimer);
     poked = false;
+    asked = false;
     // A quiet sync reads no tip: a coord pause (or resume) since the last one still reaches the services.
     const refreshed = services.refresh().catch((e: unknown) => log(`services: ${describeFailure(e).message}`));
     current = refreshed
@@ -212,12 +228,28 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       .then((r) => {
         // Work ended: there may be more for the free slot (the queue drains without waiting for a tick).
         drain = r.ran.length > 0;
-        info.lastSync = { at: new Date().toISOString(), ok: true, durationMs: Date.now() - started, summary: summarize(r) };
+        info.lastSync = {
+          at: new Date().toISOString(),
+          ok: true,
+          durationMs: Date.now() - started,
+          summary: summarize(r),
+          startedAt: new Date(started).toISOString(),
+          ...(r.pushed ? { pushed: r.pushed } : {}),
+          delivered: r.delivered.slice(0, 100),
+          ran: r.ran.map((t) => ({ id: t.id, state: t.state })),
+        };
         log(`sync: ${info.lastSync.summary}`);
         opts.onSync?.(r);
       })
       .catch((e: Error) => {
-        info.lastSync = { at: new Date().toISOString(), ok: false, durationMs: Date.now() - started, summary: "failed", error: e.message };
+        info.lastSync = {
+          at: new Date().toISOString(),
+          ok: false,
+          durationMs: Date.now() - started,
+          summary: "failed",
+          error: e.message,
+          startedAt: new Date(started).toISOString(),
+        };
         log(`sync failed: ${e.message}`);
         opts.onSync?.(e);
       })
@@ -227,8 +259,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
         delete info.syncingSince;
         await saveOrSay();
         current = undefined;
-        if ((drain || poked) && !stop.signal.aborted) {
-          log(drain ? "ran work: syncing again at once for more" : "a service changed: syncing again to publish it");
+        if ((drain || poked || asked) && !stop.signal.aborted) {
+          log(drain ? "ran work: syncing again at once for more" : asked ? "a sync was asked for meanwhile: syncing again" : "a service changed: syncing again to publish it");
           void tick();
         } else if (!stop.signal.aborted) await wakeAtQuietEnd();
       });
@@ -248,6 +280,19 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     wake = setTimeout(() => void tick(), Math.min(Math.max(stamp.until - Date.now(), 1000), MAX_TIMEOUT_MS));
     wake.unref();
   };
+  const requests = watchSyncRequests(
+    stateDir,
+    () => {
+      if (stop.signal.aborted) return;
+      log(current ? "a sync was asked for: syncing again when this one ends" : "a sync was asked for: syncing now");
+      asked = true;
+      if (current) return;
+      clearTimeout(pokeTimer);
+      pokeTimer = setTimeout(() => void tick(), 0);
+      pokeTimer.unref();
+    },
+    log,
+  );
   const task: ScheduledTask = cron.schedule(schedule, tick, { maxRandomDelay: jitter * 1000, name: "coord-sync" });
   // A tick missed while the machine was busy or asleep is no error: the next one syncs (and
   // node-cron stays quiet instead of printing a warning).
@@ -259,6 +304,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   void tick(); // a first sync at once
 
   await new Promise<void>((resolve) => (stop.signal.aborted ? resolve() : stop.signal.addEventListener("abort", () => resolve(), { once: true })));
+  requests.close();
   clearTimeout(wake);
   clearTimeout(pokeTimer);
   await task.stop();

@@ -17,7 +17,7 @@ export { CREDENTIAL_PROXY, sshCommandFor } from "./env.js";
 import { notRead, tooBigBlob } from "../core/limits.js";
 import { knownBlobId } from "../core/parsed.js";
 import type { Author, Hub, PathCommit } from "./hub.js";
-import { ancestorHere, type HistoryGit, isAncestorInHistory, throughHistory } from "./history.js";
+import { ancestorHere, type HistoryGit, isAncestorInHistory, shallowBoundary, throughHistory } from "./history.js";
 import { editTree } from "./tree.js";
 import { remoteTip } from "./remote-tip.js";
 import { commitBody, ObjectWriter, treeBody } from "./objects.js";
@@ -212,9 +212,11 @@ export class Repo implements Hub {
   /**
    * The commits reachable from `tip` that changed `paths`, oldest first, from
    * the latest `max` of them: each with its author's name and date and the
-   * paths it changed (none for a merge).
+   * paths it changed (none for a merge). With `here`, from what the checkout
+   * has, never fetching older history: a shallow checkout's boundary commit,
+   * which looks as if it added every file, is left out.
    */
-  async pathLog(tip: string, paths: string[], max: number): Promise<{ sha: string; at: string; who: string; paths: string[] }[]> {
+  async pathLog(tip: string, paths: string[], max: number, opts: { here?: boolean } = {}): Promise<{ sha: string; at: string; who: string; paths: string[] }[]> {
     const ask = async () =>
       (await this.git().raw(["log", "--reverse", `--max-count=${max}`, "--format=%x00%H%x09%aI%x09%an", "--name-only", tip, "--", ...paths]))
         .split("\0")
@@ -224,6 +226,10 @@ export class Repo implements Hub {
           const [sha, at, ...who] = head!.split("\t");
           return { sha: sha!, at: at!, who: who.join("\t"), paths: changed.filter(Boolean) };
         });
+    if (opts.here) {
+      const boundary = await shallowBoundary(this.history);
+      return (await ask()).filter((c) => !boundary.has(c.sha));
+    }
     // In a shallow checkout, older commits are fetched until the answer is a full clone's (src/git/history.ts).
     return throughHistory(this.history, { what: `the history of ${paths.join(", ")}`, tip, ask, changes: (l) => l.map((c) => c.sha), full: (l) => l.length >= max });
   }

@@ -47,15 +47,22 @@ export async function updateLocked<D, T>(
   change: (data: D) => T | Promise<T>,
 ): Promise<T> {
   let compromised: Error | undefined;
-  const release = await lockfile.lock(join(stateDir, name), {
-    realpath: false,
-    lockfilePath: join(stateDir, `${name}.lock`),
-    stale: timings.fileLockStaleMs,
-    retries: { retries: 50, minTimeout: 20, maxTimeout: 200 },
-    onCompromised: (e) => {
-      compromised = e;
-    },
-  });
+  const release = await lockfile
+    .lock(join(stateDir, name), {
+      realpath: false,
+      lockfilePath: join(stateDir, `${name}.lock`),
+      stale: timings.fileLockStaleMs,
+      retries: { retries: 50, minTimeout: 20, maxTimeout: 200 },
+      onCompromised: (e) => {
+        compromised = e;
+      },
+    })
+    .catch((e: NodeJS.ErrnoException) => {
+      // Held all along by a live process (proper-lockfile's "Lock file is already being held" says neither what nor what to do).
+      if (e.code === "ELOCKED")
+        throw new CoordError(`the ${io.what} stayed locked by another coord process (a sync or a command) for about 10 s; nothing was changed, try again`, EXIT.FAILURE);
+      throw e;
+    });
   try {
     const data = await io.read();
     const before = io.render(data);

@@ -1,8 +1,7 @@
 import type { Command } from "commander";
-import { checkMachine, checkOrder, type StatusResult, status, watchStatus } from "../../commands/status.js";
+import { checkMachine, checkOrder, type StatusResult, type StatusViewKind as View, status, statusView, watchStatus } from "../../commands/status.js";
 import { colourWanted, paintFor } from "../../core/colour.js";
 import { parseDuration } from "../../core/duration.js";
-import { presenceOf } from "../../core/presence.js";
 import { HIDE_CURSOR, machineText, orderText, RESTORE_TERMINAL, statusText, watchFrame } from "../../core/terminal.js";
 import { CoordError, EXIT } from "../../errors.js";
 import { describeFailure } from "../../failure.js";
@@ -17,35 +16,6 @@ interface StatusFlags {
   order?: string;
   watch?: boolean;
   every?: string;
-}
-
-/** The view asked for: the fleet, one machine, or one order. */
-type View = { kind: "fleet" } | { kind: "machine"; name: string } | { kind: "order"; id: string };
-
-/** The JSON of a view: STATUS.json plus the offline list for the fleet; the machine or the order with its reports. */
-function viewJson(view: View, r: StatusResult, now: Date): unknown {
-  const meta = { commit: r.commit, ...(r.stale ? { stale: r.stale } : {}) };
-  if (view.kind === "machine") {
-    const m = r.status.machines[view.name]!;
-    const tasks = Object.fromEntries(
-      Object.entries(r.status.orders)
-        .filter(([, o]) => Object.hasOwn(o.machines, view.name))
-        .map(([id, o]) => [id, { rev: o.rev, ...o.machines[view.name]! }]),
-    );
-    return { name: view.name, ...m, presence: presenceOf(m, now), tasks, ...meta };
-  }
-  if (view.kind === "order") {
-    const o = r.status.orders[view.id]!;
-    const machines = Object.fromEntries(
-      Object.entries(o.machines).map(([name, m]) => {
-        const tasks = r.model.computers.get(name)?.tasks;
-        const report = tasks && Object.hasOwn(tasks, view.id) ? tasks[view.id] : undefined;
-        return [name, { ...m, ...(report?.rev === o.rev && report.output ? { output: report.output } : {}) }];
-      }),
-    );
-    return { id: view.id, ...o, machines, ...meta };
-  }
-  return { ...r.status, offline: r.offline, ...meta };
 }
 
 function viewText(view: View, r: StatusResult, now: Date, colour: boolean): string {
@@ -100,7 +70,7 @@ export function registerStatus(program: Command, io: Io): void {
         check(view, r);
         if (r.stale) io.err(`warning: ${r.stale}`);
         const now = new Date();
-        io.out(o.json ? JSON.stringify(viewJson(view, r, now), null, 2) : viewText(view, r, now, colour));
+        io.out(o.json ? JSON.stringify(statusView(view, r, now), null, 2) : viewText(view, r, now, colour));
         return;
       }
       const every = parseDuration(o.every ?? "10s");
@@ -133,7 +103,7 @@ async function watch(view: View, w: { dir: string; fetch: boolean; every: number
           io.out(
             JSON.stringify(
               result
-                ? { at: at.toISOString(), ...(viewJson(view, result, now) as object), ...(error ? { error: describeFailure(error).message } : {}) }
+                ? { at: at.toISOString(), ...(statusView(view, result, now) as object), ...(error ? { error: describeFailure(error).message } : {}) }
                 : { at: at.toISOString(), error: describeFailure(error).message },
             ),
           );

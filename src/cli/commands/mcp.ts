@@ -1,0 +1,58 @@
+import { Writable } from "node:stream";
+import type { Command } from "commander";
+import { resolveDir } from "../dir.js";
+import { dirOption, EXIT_CODES, examples, type Io } from "../shared.js";
+
+/**
+ * stdout for the protocol alone: the transport writes through `protocol`, and anything else that writes to
+ * process.stdout (a console.log anywhere) goes to stderr instead. Undone by the returned function.
+ */
+function keepStdoutForProtocol(): { protocol: Writable; restore: () => void } {
+  const stdout = process.stdout;
+  const write = stdout.write;
+  const raw = write.bind(stdout) as (chunk: unknown, encoding: BufferEncoding, cb: (e?: Error | null) => void) => boolean;
+  const protocol = new Writable({
+    write: (chunk: Buffer, encoding, done) => {
+      raw(chunk, encoding, (e) => done(e ?? null));
+    },
+  });
+  stdout.write = ((chunk: unknown, ...rest: unknown[]) => (process.stderr.write as (...a: unknown[]) => boolean)(chunk, ...rest)) as typeof stdout.write;
+  return {
+    protocol,
+    restore: () => {
+      stdout.write = write;
+    },
+  };
+}
+
+/** coord mcp: the MCP server of this checkout, on stdio. */
+export function registerMcp(program: Command, _io: Io): void {
+  program
+    .command("mcp")
+    .description("serve this machine's inbox, messages, status, orders and sync as MCP tools to an agent session, on stdio (the agent CLI starts it: coord agent install)")
+    .addOption(dirOption())
+    .addHelpText(
+      "after",
+      `
+Tools: whoami, inbox, ack, send, thread, status, order_add, sync. Resources: coord://inbox, coord://status.
+Reads answer from the checkout's local state (no network); writes are kept at once and go out with the
+next sync, or at once with now: true. stdout carries the protocol only; logs go to stderr.
+${EXIT_CODES}${examples(
+  "coord agent install claude --project ~/dev/app --dir ~/fleet   # registers it in ~/dev/app/.mcp.json",
+  "coord mcp --dir ~/fleet   # what the agent CLI runs",
+  'npx @modelcontextprotocol/inspector node "$(command -v coord)" mcp --dir ~/fleet   # try it by hand',
+)}`,
+    )
+    .action(async (o: { dir?: string }) => {
+      const dir = await resolveDir(o.dir);
+      // Loaded here: the MCP SDK is for this command alone, not for every coord start.
+      const { serveMcp } = await import("../../commands/mcp.js");
+      const { protocol, restore } = keepStdoutForProtocol();
+      const log = (line: string) => process.stderr.write(`coord mcp: ${line}\n`);
+      try {
+        await serveMcp({ dir, output: protocol, log });
+      } finally {
+        restore();
+      }
+    });
+}

@@ -1,0 +1,348 @@
+// coord mcp, end to end: the built CLI (node dist/coord.mjs mcp --dir …) driven through the MCP SDK's own client
+// over stdio, on real git with two machines. Messages and orders go through the tools of one machine's server and
+// arrive at the other's; bad requests, unknown tools, a locked, busy or vanished checkout are answered with an
+// error (or a bounded wait) and the server goes on serving.
+import type { ChildProcess } from "node:child_process";
+import { mkdtemp, rename, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import lockfile from "proper-lockfile";
+import { afterEach, describe, expect, it } from "vitest";
+import { outbox } from "../src/commands/messages.js";
+import { CLI, cliExec, cliProcess, type Fleet, git, gitDaemon, hubFile, makeFleet, pushOrders, readLines, runningCli, setConfig, waitFor } from "./helpers.js";
+
+let fleet: Fleet | undefined;
+const stops: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop().catch(() => {});
+  await fleet?.cleanup();
+  fleet = undefined;
+});
+
+const dirOf = (name: string) => fleet!.machines[name]!;
+const env = () => Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
+
+/** A client of `coord mcp --dir <machine's checkout>`, as an agent CLI runs it; closed after the test. */
+async function connect(machine: string): Promise<{ client: Client; stderr: () => string }> {
+  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, "mcp", "--dir", dirOf(machine)], env: env(), stderr: "pipe" });
+  let stderr = "";
+  transport.stderr?.on("data", (d) => (stderr += d));
+  const client = new Client({ name: "coord-test", version: "1.0.0" });
+  await client.connect(transport);
+  stops.push(() => client.close());
+  return { client, stderr: () => stderr };
+}
+
+async function call(client: Client, name: string, args: Record<string, unknown> = {}): Promise<CallToolResult & { data: Record<string, unknown>; text: string }> {
+  const r = (await client.callTool({ name, arguments: args })) as CallToolResult;
+  const text = r.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
+  return { ...r, data: (r.structuredContent ?? {}) as Record<string, unknown>, text };
+}
+
+/** A call that must succeed: its structured content and text. */
+async function ok(client: Client, name: string, args: Record<string, unknown> = {}) {
+  const r = await call(client, name, args);
+  if (r.isError) throw new Error(`${name} answered an error: ${r.text}`);
+  return r;
+}
+
+async function sync(machine: string): Promise<void> {
+  const r = await cliExec(["sync", "--dir", dirOf(machine)]);
+  if (r.code !== 0) throw new Error(`coord sync --dir ${machine} failed: ${r.err || r.out}`);
+}
+
+describe("coord mcp through the SDK's client, two machines on real git", () => {
+  it("lists its tools with their schemas, and its resources", async () => {
+    fleet = await makeFleet(["alpha", "beta"]);
+    await sync("alpha"); // (alpha registered before beta: its last fetch is older than beta)
+    const { client } = await connect("alpha");
+    expect(client.getServerVersion()?.name).toBe("coord");
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).toEqual(["whoami", "inbox", "ack", "send", "thread", "status", "order_add", "sync"]);
+    const byName = new Map(tools.map((t) => [t.name, t]));
+    const send = byName.get("send")!.inputSchema as {
+      properties: Record<string, { enum?: string[]; pattern?: string; anyOf?: unknown[] }>;
+      required?: string[];
+      additionalProperties?: boolean;
+    };
+    expect(send.required).toEqual(["to", "body"]);
+    expect(send.additionalProperties).toBe(false);
+    expect(send.properties.priority!.enum).toEqual(["low", "normal", "high", "urgent"]);
+    expect(Object.keys(send.properties)).toEqual(["to", "body", "priority", "reply_to", "now"]);
+    // order_add's arguments are ORDERS.json's fields, from the same zod schema (descriptions included).
+    const order = byName.get("order_add")!.inputSchema as { properties: Record<string, { description?: string; enum?: string[] }>; required?: string[] };
+    expect(order.required).toEqual(["to"]);
+    expect(order.properties.to!.description).toMatch(/^Who runs this order: a machine name, a list of machine names, "ALL"/);
+    expect(order.properties.permissions!.enum).toEqual(["read-only", "edit", "full"]);
+    expect(byName.get("inbox")!.annotations).toMatchObject({ readOnlyHint: true });
+    expect(byName.get("send")!.annotations).toMatchObject({ readOnlyHint: false });
+    const { resources } = await client.listResources();
+    expect(resources.map((r) => r.uri).sort()).toEqual(["coord://inbox", "coord://status"]);
+    const status = JSON.parse(((await client.readResource({ uri: "coord://status" })).contents[0] as { text: string }).text);
+    expect(Object.keys(status.machines).sort()).toEqual(["alpha", "beta"]);
+    const me = await ok(client, "whoami");
+    expect(me.data).toMatchObject({ machine: "alpha", checkout: dirOf("alpha"), hub: { branch: "main", url: fleet.remote }, peers: [{ name: "beta", online: true }] });
+    expect(me.text).toMatch(/^This machine is alpha .*Peers as of commit [0-9a-f]{12}: beta online\.$/);
+    // A hub URL with a token in it is never shown.
+    await git(dirOf("alpha"), "remote", "set-url", "origin", "https://alpha:ghp_abcdefghijklmnopqrstuvwxyz0123456789@git.example.com/fleet.git");
+    const secret = await ok(client, "whoami");
+    expect((secret.data.hub as { url: string }).url).toBe("https://[REDACTED]@git.example.com/fleet.git");
+    expect(JSON.stringify(secret)).not.toContain("ghp_");
+  });
+
+  it("a message sent through alpha's server is in beta's inbox exactly once after both sync; beta's ack reaches alpha", async () => {
+    fleet = await makeFleet(["alpha", "beta"]);
+    const a = (await connect("alpha")).client;
+    const b = (await connect("beta")).client;
+    const sent = await ok(a, "send", { to: "beta", body: "please rebase onto main\nthen run the tests", priority: "high" });
+    expect(sent.data).toEqual({ id: "alpha/beta/1", to: "beta" });
+    expect(sent.text).toBe("Queued alpha/beta/1 for beta; it goes out with the next sync.");
+    expect((await ok(b, "inbox")).text).toBe("No unread messages.");
+
+    const published = await ok(a, "sync");
+    expect(published.data).toMatchObject({ by: "here", done: true, pushed: expect.stringMatching(/^[0-9a-f]{40}$/) });
+    const received = await ok(b, "sync");
+    expect(received.data).toMatchObject({ by: "here", delivered: ["alpha/beta/1"] });
+    expect(received.text).toContain("Received: alpha/beta/1");
+    await sync("beta"); // once more, by the CLI: nothing is delivered twice
+    const inbox = await ok(b, "inbox");
+    expect(inbox.data).toEqual({
+      machine: "beta",
+      unread: 1,
+      messages: [
+        {
+          id: "alpha/beta/1",
+          from: "alpha",
+          to: "beta",
+          at: expect.any(String),
+          priority: "high",
+          text: "please rebase onto main\nthen run the tests",
+          replyTo: null,
+          acked: false,
+        },
+      ],
+    });
+    expect(inbox.text).toMatch(/^1 unread message:\n\* alpha\/beta\/1 from alpha at .*, high:\n {4}please rebase onto main\n {4}then run the tests$/);
+    const inboxResource = JSON.parse(((await b.readResource({ uri: "coord://inbox" })).contents[0] as { text: string }).text);
+    expect(inboxResource.messages.map((m: { id: string }) => m.id)).toEqual(["alpha/beta/1"]);
+
+    // beta answers and acknowledges, at once.
+    expect((await ok(b, "send", { to: "alpha", body: "rebased", reply_to: "alpha/beta/1" })).data.id).toBe("beta/alpha/1");
+    const acked = await ok(b, "ack", { ids: ["alpha/beta/1"], now: true });
+    expect(acked.data).toMatchObject({ acknowledged: ["alpha/beta/1"], published: { by: "here", done: true } });
+    expect((await ok(b, "inbox")).data.unread).toBe(0);
+
+    // alpha, before its sync, has not heard of it; after, the thread says acked, and so does its outbox.
+    expect((await ok(a, "thread", { with: "beta" })).data.messages).toEqual([expect.objectContaining({ id: "alpha/beta/1", direction: "sent", state: "waiting" })]);
+    const got = await ok(a, "sync");
+    expect(got.data.delivered).toEqual(["beta/alpha/1"]);
+    const thread = await ok(a, "thread", { with: "beta" });
+    expect(thread.data.messages).toEqual([
+      expect.objectContaining({ id: "alpha/beta/1", from: "alpha", direction: "sent", state: "acked" }),
+      expect.objectContaining({ id: "beta/alpha/1", from: "beta", direction: "received", state: "unread", replyTo: "alpha/beta/1", text: "rebased" }),
+    ]);
+    expect((await outbox(dirOf("alpha"))).messages).toEqual([expect.objectContaining({ id: "alpha/beta/1", recipients: { beta: "acked" } })]);
+    // Acknowledged by every recipient and past the retention, the sender's next publish drops it: gone from its outbox.
+    await setConfig(dirOf("alpha"), { messageRetention: 1 });
+    await new Promise((r) => setTimeout(r, 1100));
+    await ok(a, "sync");
+    expect((await outbox(dirOf("alpha"))).messages).toEqual([]);
+    expect((await ok(a, "thread", { with: "beta" })).data.messages).toEqual([expect.objectContaining({ id: "beta/alpha/1" })]);
+  });
+
+  it("an order given through alpha's server runs on beta; its status and history come back through alpha's", async () => {
+    fleet = await makeFleet(["alpha", "beta"]);
+    const a = (await connect("alpha")).client;
+    const added = await ok(a, "order_add", { to: "beta", run: "echo done", id: "from-mcp", timeout: "2m", now: true });
+    expect(added.data).toMatchObject({ id: "from-mcp", file: "coordination/orders/alpha.json", published: { by: "here", done: true } });
+    await sync("beta");
+    await ok(a, "sync");
+    const st = await ok(a, "status", { order: "from-mcp" });
+    expect(st.data).toMatchObject({ id: "from-mcp", state: "completed", machines: { beta: { state: "completed", exitCode: 0 } } });
+    expect(st.text).toMatch(/^Order from-mcp \(rev 1\) is completed\.\n {2}beta: completed, exit 0, attempt 1/);
+    const history = st.data.history as { who: string; what: string }[];
+    expect(history[0]).toMatchObject({ what: expect.stringMatching(/^added in coordination\/orders\/alpha\.json \(rev 1, to "beta"/) });
+    expect(history.at(-1)).toMatchObject({ who: "beta", what: expect.stringMatching(/^completed/) });
+    // In the file coord order add writes, as coord order add writes it (the duration in seconds).
+    expect(JSON.parse(await hubFile(fleet, "coordination/orders/alpha.json")).orders).toEqual([{ id: "from-mcp", to: "beta", run: "echo done", timeout: 120 }]);
+    const fleetView = await ok(a, "status");
+    expect(fleetView.text).toContain("completed: from-mcp");
+    expect((await ok(a, "status", { machine: "beta" })).text).toMatch(/^beta is online, idle, .*Tasks: from-mcp completed\.$/);
+  });
+
+  it("bad arguments, unknown machines, refused orders and unknown tools are errors of that call, one sentence each; the server goes on", async () => {
+    fleet = await makeFleet(["alpha", "beta"]);
+    const { client: a, stderr } = await connect("alpha");
+    const cases: [string, Record<string, unknown>, RegExp][] = [
+      ["send", { to: "beta" }, /^MCP error -32602: Input validation error: Invalid arguments for tool send: .* at body$/],
+      ["send", { to: "beta", body: "x", priority: "extreme" }, /Invalid arguments for tool send: .*priority/],
+      ["send", { to: "beta", body: "x", colour: "red" }, /Invalid arguments for tool send: .*colour/],
+      ["send", { to: "gamma", body: "x" }, /^no machine "gamma" is registered \(known: beta\); check the name, or run coord sync to refresh$/],
+      ["send", { to: "alpha", body: "x" }, /^"alpha" is this machine; send to another machine or ALL$/],
+      ["ack", {}, /^name the messages to acknowledge in ids \(from the inbox tool\), or pass all: true$/],
+      ["ack", { ids: ["beta/alpha/9"] }, /^not in this machine's inbox: beta\/alpha\/9; .*nothing was acknowledged\)$/],
+      ["thread", { with: "betta" }, /^there is no machine "betta" in the fleet \(did you mean beta\?\)/],
+      ["status", { order: "nope" }, /^there is no order "nope" in ORDERS.json/],
+      ["order_add", { to: "gamma", run: "true" }, /^order .* was not added, nothing was changed: .*no machine named "gamma" is registered/],
+      ["order_add", { to: "beta" }, /^order .* was not added, nothing was changed: .*has neither run nor agent/],
+      ["order_add", { to: "beta", run: "true", timeout: "soon" }, /Invalid arguments for tool order_add: .*"soon" is not a duration/],
+      ["no_such_tool", {}, /^MCP error -32602: Tool no_such_tool not found$/],
+    ];
+    for (const [name, args, message] of cases) {
+      const r = await call(a, name, args);
+      expect(r.isError, `${name} ${JSON.stringify(args)}`).toBe(true);
+      expect(r.text, `${name} ${JSON.stringify(args)}`).toMatch(message);
+      expect(r.text).not.toContain("\n");
+    }
+    expect((await ok(a, "whoami")).data.machine).toBe("alpha"); // still serving
+    expect(stderr()).toContain("coord mcp: order_add: order");
+  });
+
+  it("stdout carries JSON-RPC only: a line that is not JSON-RPC is answered with a parse error, and the next request is served", async () => {
+    fleet = await makeFleet(["alpha"]);
+    const child = cliProcess(["mcp", "--dir", dirOf("alpha")], { stdin: true });
+    stops.push(() => stopChild(child));
+    const lines: string[] = [];
+    let buffered = "";
+    child.stdout!.on("data", (d) => {
+      buffered += d;
+      const parts = buffered.split("\n");
+      buffered = parts.pop()!;
+      lines.push(...parts);
+    });
+    const send = (line: string) => child.stdin!.write(`${line}\n`);
+    send("this is not json");
+    send(JSON.stringify({ jsonrpc: "2.0", method: "tools/list" })); // no id: a notification shape the server does not know
+    send(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } } }));
+    await waitFor(async () => lines.some((l) => l.includes('"id":1')), 20_000, "the initialize answer");
+    send(JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }));
+    send(JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "whoami", arguments: "not an object" } }));
+    send(JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "whoami", arguments: {} } }));
+    await waitFor(async () => lines.some((l) => l.includes('"id":3')), 20_000, "the whoami answer");
+    const messages = lines.map((l) => JSON.parse(l) as { jsonrpc: string; id?: number; error?: { code: number }; result?: { structuredContent?: { machine?: string } } });
+    for (const m of messages) expect(m.jsonrpc).toBe("2.0");
+    expect(messages[0]).toEqual({ jsonrpc: "2.0", error: { code: -32700, message: expect.stringMatching(/^Parse error/) } });
+    expect(messages.find((m) => m.id === 2)?.error?.code).toBeLessThan(0); // arguments that are no object: an error answer
+    expect(messages.find((m) => m.id === 3)?.result?.structuredContent?.machine).toBe("alpha");
+  });
+});
+
+describe("coord mcp while the checkout is busy, locked or gone", () => {
+  it("a sync holding the checkout: reads answer at once, a send is journaled, the sync tool waits for that sync to end and then syncs", async () => {
+    fleet = await makeFleet(["alpha", "beta"]);
+    await pushOrders(fleet, [{ id: "slow", to: "beta", run: "sleep 4" }]);
+    const { client: b } = await connect("beta");
+    const running = cliProcess(["sync", "--dir", dirOf("beta")]);
+    stops.push(() => stopChild(running));
+    let endedAt = 0;
+    const ended = new Promise<number>((r) =>
+      running.once("close", (code) => {
+        endedAt = Date.now();
+        r(code ?? -1);
+      }),
+    );
+    const journal = join(dirOf("beta"), ".git", "coord", "journal.json");
+    await waitFor(async () => (await readLines(journal)).join("").includes('"in_progress"'), 30_000, "the slow task to run");
+    const t = Date.now();
+    expect((await ok(b, "inbox")).text).toBe("No unread messages.");
+    expect((await ok(b, "status")).data.machines).toHaveProperty("beta");
+    expect((await ok(b, "send", { to: "alpha", body: "written while a sync runs" })).data.id).toBe("beta/alpha/1");
+    expect(Date.now() - t).toBeLessThan(3_000);
+    const synced = await ok(b, "sync");
+    // It waited for the other sync (its lock) to end, then synced.
+    expect(endedAt).toBeGreaterThan(0);
+    expect(await ended).toBe(0);
+    expect(synced.data).toMatchObject({ by: "here", done: true });
+    expect((await cliExec(["sync", "--dir", dirOf("alpha")])).code).toBe(0);
+    expect((await cliExec(["inbox", "--dir", dirOf("alpha"), "--json"])).out).toContain("written while a sync runs");
+  });
+
+  it("a mailbox locked by another process for longer than a call waits: an error saying so, and the next call works", async () => {
+    fleet = await makeFleet(["alpha", "beta"]);
+    const { client: a } = await connect("alpha");
+    const stateDir = join(dirOf("alpha"), ".git", "coord");
+    const release = await lockfile.lock(join(stateDir, "mailbox"), { realpath: false, lockfilePath: join(stateDir, "mailbox.lock"), update: 1000, stale: 3000 });
+    const blocked = await call(a, "send", { to: "beta", body: "while locked" });
+    expect(blocked.isError).toBe(true);
+    expect(blocked.text).toBe("the mailbox stayed locked by another coord process (a sync or a command) for about 10 s; nothing was changed, try again");
+    expect((await ok(a, "inbox")).data.unread).toBe(0); // reads never wait for it
+    await release();
+    expect((await ok(a, "send", { to: "beta", body: "after the lock" })).data.id).toBe("alpha/beta/1");
+  }, 60_000);
+
+  it("the checkout moved away (a re-clone under way) and back: errors meanwhile, then served as before", async () => {
+    fleet = await makeFleet(["alpha", "beta"]);
+    const { client: a } = await connect("alpha");
+    expect((await ok(a, "whoami")).data.machine).toBe("alpha");
+    await rename(dirOf("alpha"), `${dirOf("alpha")}.moved`);
+    for (const name of ["whoami", "inbox", "status"]) {
+      const r = await call(a, name);
+      expect(r.isError, name).toBe(true);
+      expect(r.text).not.toContain("\n");
+    }
+    await rename(`${dirOf("alpha")}.moved`, dirOf("alpha"));
+    expect((await ok(a, "send", { to: "beta", body: "back" })).data.id).toBe("alpha/beta/1");
+  });
+
+  it("with a daemon running, the sync tool asks it: the daemon's sync publishes what the tools journaled", async () => {
+    fleet = await makeFleet(["alpha", "beta"]);
+    runningCli(["daemon", "run", "--dir", dirOf("alpha"), "--schedule", "0 0 1 1 *", "--jitter", "0"], stops);
+    const daemonJson = join(dirOf("alpha"), ".git", "coord", "daemon.json");
+    await waitFor(async () => (await readLines(daemonJson)).join("").includes('"lastSync"'), 30_000, "the daemon's first sync");
+    const { client: a } = await connect("alpha");
+    expect((await ok(a, "whoami")).data.daemon).toBe(true);
+    await ok(a, "send", { to: "beta", body: "through the daemon" });
+    const r = await ok(a, "sync");
+    expect(r.data).toMatchObject({ by: "daemon", done: true, pushed: expect.stringMatching(/^[0-9a-f]{40}$/) });
+    expect(r.text).toMatch(/^the daemon synced: published [0-9a-f]{12}\.$/);
+    await sync("beta");
+    expect((await cliExec(["inbox", "--dir", dirOf("beta"), "--json"])).out).toContain("through the daemon");
+  });
+
+  it("on a shallow checkout with the hub gone, an order's status and history still answer, from what the checkout has", async () => {
+    const base = await mkdtemp(join(tmpdir(), "coord-mcp-daemon-"));
+    stops.push(() => rm(base, { recursive: true, force: true }));
+    const daemon = await gitDaemon(base);
+    let served = true;
+    stops.push(async () => served && (await daemon.stop()));
+    fleet = await makeFleet(["alpha", "beta"], { hubPath: join(base, "hub.git"), remote: daemon.url("hub.git") });
+    expect(await stat(join(dirOf("alpha"), ".git", "shallow")).catch(() => undefined)).toBeDefined(); // cloned over a URL: shallow
+    await pushOrders(fleet, [{ id: "o1", to: "beta", run: "true" }]);
+    await sync("beta");
+    await sync("alpha");
+    await daemon.stop(); // any fetch would fail from here on
+    served = false;
+    const { client: a } = await connect("alpha");
+    const st = await ok(a, "status", { order: "o1" });
+    expect(st.data).toMatchObject({ state: "completed" });
+    const history = st.data.history as { what: string }[];
+    expect(history.at(-1)?.what).toMatch(/^completed/);
+    // The boundary commit (which looks as if it added every file) is not taken for the order's addition.
+    expect(history.filter((e) => e.what.startsWith("added")).length).toBeLessThanOrEqual(1);
+  });
+
+  it("reads answer from local state in well under 100 ms", async () => {
+    fleet = await makeFleet(["alpha", "beta"]);
+    const { client: a } = await connect("alpha");
+    await ok(a, "send", { to: "beta", body: "x" });
+    const median = async (name: string, args: Record<string, unknown> = {}) => {
+      const ms: number[] = [];
+      for (let i = 0; i < 7; i++) {
+        const t = performance.now();
+        await ok(a, name, args);
+        ms.push(performance.now() - t);
+      }
+      return ms.sort((x, y) => x - y)[3]!;
+    };
+    for (const [name, args] of [["inbox"], ["whoami"], ["status"], ["thread", { with: "beta" }]] as const) expect(await median(name, args), name).toBeLessThan(100);
+  });
+});
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill("SIGTERM");
+  await new Promise((r) => child.once("close", r));
+}
