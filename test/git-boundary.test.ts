@@ -13,6 +13,7 @@ const FORBIDDEN: { what: string; pattern: RegExp }[] = [
   { what: "runs a raw git command (.raw()", pattern: /\.raw\s*\(/ },
   { what: "uses a Repo's simple-git client (.git()", pattern: /\.git\s*\(/ },
   { what: "starts git as a process", pattern: /\b(spawn|spawnSync|execFile|execFileSync|exec|execSync)\s*\(\s*["'`]git\b/ },
+  { what: 'starts git as a process (through a wrapper: "git" and its arguments)', pattern: /["'`]git["'`]\s*,\s*\[/ },
 ];
 
 /** `file:line: what` for each forbidden use in `text`. */
@@ -41,6 +42,7 @@ describe("all git goes through src/git", () => {
       "await repo.git().log();",
       "const out = execFileSync(\"git\", ['config', '--get', 'x']);",
       "spawn('git', ['fetch']);",
+      'await run("git", ["rev-parse", "--show-toplevel"], { cwd });',
     ];
     for (const s of samples) expect(violations("x.ts", s), s).not.toEqual([]);
     expect(violations("x.ts", 'const p = join(dir, ".git"); spawn(file, args);')).toEqual([]);

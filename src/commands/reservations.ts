@@ -6,10 +6,8 @@
 // reservation the hub saw first (core/reservations.ts). What the fleet holds is
 // read from the last fetched state: no network, so the pre-commit hook is fast
 // and works offline.
-import { execFile } from "node:child_process";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { readModel } from "../core/repo.js";
 import {
   cleanReason,
@@ -31,11 +29,11 @@ import {
 import { parseDuration } from "../core/duration.js";
 import type { Problem } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
+import { firstLine } from "../git/git.js";
+import { checkoutRoot, stagedPaths } from "../git/local.js";
 import { loadParsed } from "../state/parsed.js";
 import { readReservationsState, takeBack, updateReservations } from "../state/reservations.js";
 import { type Machine, openMachine, type SyncResult, syncMachine } from "../sync/sync.js";
-
-const run = promisify(execFile);
 
 /** One of this machine's reservations, as the commands show it. */
 export interface OwnReservation {
@@ -81,13 +79,11 @@ function ownView(me: string, r: LocalReservation, now: Date, fleet: FleetReserva
 }
 
 /** The project's root around `cwd` (git's top level), or undefined outside a git work tree. */
-async function projectRoot(cwd: string): Promise<string | undefined> {
-  try {
-    return (await run("git", ["rev-parse", "--show-toplevel"], { cwd, timeout: 20_000, env: { ...process.env, LC_ALL: "C" } })).stdout.trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
+const projectRoot = (cwd: string): Promise<string | undefined> =>
+  checkoutRoot(cwd).then(
+    (r) => r || undefined,
+    () => undefined,
+  );
 
 /** Patterns as given, tidied and checked; a plain name of a directory of the project (`project`) becomes `<name>/**`. */
 async function patternsOf(given: string[], project: string | undefined): Promise<{ paths: string[]; notes: string[] }> {
@@ -297,22 +293,15 @@ export interface CheckResult {
   shared: { path: string; holders: FleetReservation[] }[];
 }
 
-/** The paths staged in the project repository at `cwd` (renames as a deletion and an addition); git's hook environment (GIT_INDEX_FILE) is honoured. */
-export async function stagedPaths(cwd: string): Promise<string[]> {
-  const env = { ...process.env, LC_ALL: "C" };
-  const opts = { cwd, env, timeout: 20_000, maxBuffer: 64 * 1024 * 1024 };
+/** The paths staged in the project repository at `cwd` (src/git/local.ts: git's hook environment is honoured). */
+async function staged(cwd: string): Promise<string[]> {
   try {
-    // The first commit has no HEAD: its changes are against the empty tree.
-    const head = await run("git", ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], opts).then(
-      () => "HEAD",
-      () => undefined,
-    );
-    const base = head ?? (await run("git", ["hash-object", "-t", "tree", "/dev/null"], opts)).stdout.trim();
-    const { stdout } = await run("git", ["diff-index", "--cached", "--name-only", "--no-renames", "-z", base], opts);
-    return stdout.split("\0").filter(Boolean);
+    return await stagedPaths(cwd);
   } catch (e) {
-    const why = (e as { stderr?: string }).stderr?.trim().split("\n")[0] || (e as Error).message;
-    throw new CoordError(`could not list the changes staged in ${cwd} (${why}); run it in the project's git work tree, or pass --repo`, EXIT.USAGE);
+    throw new CoordError(
+      `could not list the changes staged in ${cwd} (${firstLine(String((e as Error).message))}); run it in the project's git work tree, or pass --repo`,
+      EXIT.USAGE,
+    );
   }
 }
 
@@ -321,7 +310,7 @@ export async function check(opts: CheckOptions): Promise<CheckResult> {
   const m = await openMachine(opts.dir);
   const me = m.config.name;
   const now = (opts.clock ?? (() => new Date()))();
-  const paths = [...(opts.paths ?? []).map((p) => normalizePattern(p)), ...(opts.staged ? await stagedPaths(opts.repo ?? process.cwd()) : [])];
+  const paths = [...(opts.paths ?? []).map((p) => normalizePattern(p)), ...(opts.staged ? await staged(opts.repo ?? process.cwd()) : [])];
   const known = await lastFetched(m);
   const held = heldAt(known.fleet, now);
   const result: CheckResult = { machine: me, ...(known.commit ? { commit: known.commit } : {}), checked: paths, held: [], shared: [] };

@@ -4,17 +4,15 @@
 // (templates/git/pre-commit) and removes only that; a pre-commit hook of
 // someone else's is never overwritten: install says how to call coord's check
 // from it instead.
-import { execFile } from "node:child_process";
 import { chmod, mkdir, rm } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { promisify } from "node:util";
 import { fill, shQuote } from "../core/service-text.js";
 import { CoordError, EXIT } from "../errors.js";
+import { firstLine } from "../git/git.js";
+import { gitPath } from "../git/local.js";
 import { template } from "../templates.js";
 import { readIfExists, writeDurably } from "../state/files.js";
 import { target } from "./schedule/common.js";
-
-const run = promisify(execFile);
 
 /** The line that marks a hook as coord's: uninstall removes only a file holding it. */
 export const HOOK_MARK = "# coord reservations pre-commit hook";
@@ -24,14 +22,11 @@ export const OVERRIDE = "COORD_RESERVATIONS";
 
 /** Where git looks for the project's pre-commit hook (core.hooksPath and worktrees included). */
 async function hookPath(repo: string): Promise<string> {
-  // Not git's hook environment (GIT_DIR, GIT_INDEX_FILE…): the repository is the one named.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("GIT_")));
+  // Through src/git: not git's hook environment (GIT_DIR, GIT_INDEX_FILE…), the repository is the one named.
   try {
-    const { stdout } = await run("git", ["rev-parse", "--git-path", "hooks/pre-commit"], { cwd: repo, env: { ...env, LC_ALL: "C" }, timeout: 20_000 });
-    return resolve(repo, stdout.trim());
+    return await gitPath(repo, "hooks/pre-commit");
   } catch (e) {
-    const why = (e as { stderr?: string }).stderr?.trim().split("\n")[0] || (e as Error).message;
-    throw new CoordError(`${repo} is not a git repository (${why}); pass --repo <the project's directory>`, EXIT.USAGE);
+    throw new CoordError(`${repo} is not a git repository (${firstLine(String((e as Error).message))}); pass --repo <the project's directory>`, EXIT.USAGE);
   }
 }
 

@@ -3,6 +3,7 @@
 // plain commits a person makes. Every call goes through gitClient, so it has
 // coord's environment rules (the user's ssh command with BatchMode added, the
 // credential proxy, nothing prompts) and a deadline.
+import { resolve } from "node:path";
 import { plainGitDir } from "./dotgit.js";
 import { type Author, gitClient } from "./git.js";
 
@@ -105,4 +106,27 @@ export async function pushBranch(dir: string, remote: string, branch: string): P
 /** A scratch repository at `dir` (made if missing; an existing one is left as it is): an agent's working directory when its order names none. */
 export async function initScratch(dir: string): Promise<void> {
   await gitClient(dir, { timeout: LOCAL_TIMEOUT }).raw(["init", "--quiet"]);
+}
+
+/** Where git looks for `name` in the git directory of the repository at `repo` (`hooks/pre-commit`: core.hooksPath and worktrees included), absolute. */
+export async function gitPath(repo: string, name: string): Promise<string> {
+  return resolve(repo, (await gitClient(repo, { timeout: LOCAL_TIMEOUT }).raw(["rev-parse", "--git-path", name])).trim());
+}
+
+/** The variables git gives a hook that say which repository and index it works on; a pre-commit hook's check must read the commit's own index. */
+const HOOK_ENV = ["GIT_INDEX_FILE", "GIT_DIR", "GIT_WORK_TREE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES"];
+
+/**
+ * The paths a commit in the repository at `cwd` would change (staged against
+ * HEAD, or against the empty tree for a first commit; renames as a deletion
+ * and an addition). In a git hook, the index git names (`git commit <path>`
+ * commits from an index of its own) is the one read.
+ */
+export async function stagedPaths(cwd: string): Promise<string[]> {
+  const env: Record<string, string> = {};
+  for (const k of HOOK_ENV) if (process.env[k]) env[k] = process.env[k]!;
+  const git = gitClient(cwd, { timeout: LOCAL_TIMEOUT, env });
+  const head = (await git.raw(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"])).trim();
+  const base = head || (await git.raw(["hash-object", "-t", "tree", "/dev/null"])).trim();
+  return (await git.raw(["diff-index", "--cached", "--name-only", "--no-renames", "-z", base])).split("\0").filter(Boolean);
 }
