@@ -61,7 +61,7 @@ describe("coord mcp through the SDK's client, two machines on real git", () => {
     const { client } = await connect("alpha");
     expect(client.getServerVersion()?.name).toBe("coord");
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name)).toEqual(["whoami", "inbox", "ack", "send", "thread", "status", "order_add", "sync"]);
+    expect(tools.map((t) => t.name)).toEqual(["whoami", "inbox", "ack", "send", "thread", "status", "order_add", "reserve", "release", "reservations", "sync"]);
     const byName = new Map(tools.map((t) => [t.name, t]));
     const send = byName.get("send")!.inputSchema as {
       properties: Record<string, { enum?: string[]; pattern?: string; anyOf?: unknown[] }>;
@@ -171,6 +171,27 @@ describe("coord mcp through the SDK's client, two machines on real git", () => {
     const fleetView = await ok(a, "status");
     expect(fleetView.text).toContain("completed: from-mcp");
     expect((await ok(a, "status", { machine: "beta" })).text).toMatch(/^beta is online, idle, .*Tasks: from-mcp completed\.$/);
+  });
+
+  it("reservations through the tools: alpha's src/** holds; beta's src/a.ts, made before it saw alpha's, is told it lost, to whom and until when; after alpha releases, beta holds it", async () => {
+    fleet = await makeFleet(["alpha", "beta"]);
+    const a = (await connect("alpha")).client;
+    const b = (await connect("beta")).client;
+    const mine = await ok(a, "reserve", { paths: ["src/**"], for: "2h", reason: "refactoring auth", now: true });
+    expect(mine.data.reservation).toMatchObject({ key: "alpha/1", paths: ["src/**"], state: "held" });
+    // beta has not synced since: its reservation is judged when it publishes, on the tip that has alpha's.
+    const lost = await ok(b, "reserve", { paths: ["src/a.ts"], now: true });
+    expect(lost.data.reservation).toMatchObject({ key: "beta/1", state: "lost", lost: { machine: "alpha", id: 1, reason: "refactoring auth" } });
+    expect(lost.text).toMatch(/LOST to alpha\/1 \(src\/\*\*, "refactoring auth"\) until \d{4}-/);
+    const seen = await ok(b, "reservations");
+    expect(seen.data.fleet).toEqual([expect.objectContaining({ machine: "alpha", id: 1, paths: ["src/**"], reason: "refactoring auth" })]);
+    expect(seen.text).toMatch(/Other machines:\n {2}alpha\/1 src\/\*\* until/);
+    const released = await ok(a, "release", { paths: ["src/**"], now: true });
+    expect(released.data.released).toEqual([expect.objectContaining({ key: "alpha/1" })]);
+    const again = await ok(b, "reserve", { paths: ["src/a.ts"], now: true });
+    expect(again.data.reservation).toMatchObject({ key: "beta/2", state: "held" });
+    expect((await call(b, "release", {})).isError).toBe(true); // nothing named: an error of that call
+    expect((await ok(b, "reservations")).data.own).toEqual([expect.objectContaining({ key: "beta/1", state: "lost" }), expect.objectContaining({ key: "beta/2", state: "held" })]);
   });
 
   it("bad arguments, unknown machines, refused orders and unknown tools are errors of that call, one sentence each; the server goes on", async () => {

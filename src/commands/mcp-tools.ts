@@ -10,6 +10,7 @@ import { MACHINE_NAME } from "../core/names.js";
 import { OrderSchema } from "../core/orders-schema.js";
 import { agoText, isOffline, presenceOf } from "../core/presence.js";
 import { redact } from "../core/redact.js";
+import { type FleetReservation, reservationKey } from "../core/reservations.js";
 import type { RepoModel } from "../core/repo.js";
 import type { StatusJson } from "../core/status.js";
 import { unknownName } from "../core/terminal.js";
@@ -23,6 +24,7 @@ import type { GitMachine } from "../sync/sync.js";
 import { orderLog } from "./log.js";
 import { ackOn, inboxOf, outboxEntries, sendFrom } from "./messages.js";
 import { orderAdd } from "./order.js";
+import { type OwnReservation, release, reservations, reserve } from "./reservations.js";
 import { type StatusResult, statusView } from "./status.js";
 import type { SyncNowResult } from "./sync-now.js";
 
@@ -409,5 +411,100 @@ const sync = tool({
   },
 });
 
-/** Every tool, in the order a client lists them. (reserve, release and reservations join here.) */
-export const TOOLS: readonly Tool[] = [whoami, inbox, ack, send, thread, status, orderAddTool, sync];
+// ------------------------------------------------------------ reservations
+
+/** One reservation in a line: its key, paths, state, and who holds instead when it lost. */
+function reservationLine(r: OwnReservation): string {
+  const base = `${r.key} ${r.paths.join(" ")}${r.shared ? " (shared)" : ""}`;
+  if (r.state === "lost" && r.lost)
+    return `${base}: LOST to ${r.lost.machine}/${r.lost.id} (${r.lost.paths.join(" ")}${r.lost.reason ? `, "${r.lost.reason}"` : ""}) until ${r.lost.until}; do not edit these paths, or reserve again after then`;
+  if (r.state === "pending") return `${base}: pending until the next sync says whether it holds (until ${r.until})`;
+  return `${base}: ${r.state} until ${r.until}`;
+}
+const fleetLine = (r: FleetReservation) => `${reservationKey(r)} ${r.paths.join(" ")}${r.shared ? " (shared)" : ""} until ${r.until}${r.reason ? `, "${r.reason}"` : ""}`;
+
+const reserveTool = tool({
+  name: "reserve",
+  title: "Reserve paths",
+  description:
+    "Tells the fleet that this machine's agent is editing these paths (globs like src/auth/** or files like src/a.ts, relative to the project's root), until an expiry. Exclusive unless shared: of overlapping exclusive reservations, the one the hub saw first holds, and the other learns at its sync that it lost, with who holds and until when. Stored at once; published with the next sync, or at once with now: true (then the answer says held or lost). Reserving the same paths again renews them.",
+  input: {
+    paths: z.array(z.string().min(1).max(512)).min(1).max(32).describe("Paths or globs (*, **, ?, [set], {a,b}), relative to the project's root."),
+    for: z.string().max(20).optional().describe('How long: "90m", "2h" (default), "1d"; at most 7 days.'),
+    reason: z.string().max(500).optional().describe("Why, in a few words: other agents see it."),
+    shared: z.boolean().optional().describe("Shared: other shared reservations of these paths are fine; exclusive ones are not. Default false."),
+    now,
+  },
+  readOnly: false,
+  timeoutS: 55,
+  async run(ctx, args) {
+    const m = await ctx.machine();
+    const r = await reserve({
+      dir: m.dir,
+      paths: args.paths,
+      ...(args.for ? { for: args.for } : {}),
+      ...(args.reason ? { reason: args.reason } : {}),
+      shared: args.shared === true,
+    });
+    const p = await publishing(ctx, m, args.now);
+    const mine = args.now ? ((await reservations({ dir: m.dir, all: true })).own.find((x) => x.id === r.reservation.id) ?? r.reservation) : r.reservation;
+    const warn =
+      mine.state === "pending" && r.conflicts.length
+        ? ` As of the last fetch these hold overlapping paths, and this one loses unless they end first: ${r.conflicts.map(fleetLine).join("; ")}.`
+        : "";
+    const data = { reservation: mine, renewed: r.renewed, conflicts: r.conflicts, ...p.data };
+    return { data, text: `${r.renewed ? "Renewed" : "Reserved"} ${reservationLine(mine)}; ${p.text}.${warn}` };
+  },
+});
+
+const releaseTool = tool({
+  name: "release",
+  title: "Release reservations",
+  description:
+    "Ends reservations of this machine (by id, like 3 or alpha/3, or by the paths as reserved), or all of them: gone from its file at the next sync, or at once with now: true.",
+  input: {
+    ids: z
+      .array(z.union([z.number().int().min(1), z.string().min(1).max(80)]))
+      .max(100)
+      .optional()
+      .describe("Ids from the reservations tool (3 or alpha/3)."),
+    paths: z.array(z.string().min(1).max(512)).max(32).optional().describe("The patterns as reserved (src/**)."),
+    all: z.boolean().optional().describe("Every reservation of this machine."),
+    now,
+  },
+  readOnly: false,
+  timeoutS: 55,
+  async run(ctx, args) {
+    const targets = [...(args.ids ?? []).map(String), ...(args.paths ?? [])];
+    if (!args.all && targets.length === 0) throw new CoordError("name the reservations to release in ids or paths (see the reservations tool), or pass all: true", EXIT.USAGE);
+    const m = await ctx.machine();
+    const r = await release({ dir: m.dir, targets, all: args.all === true });
+    if (r.released.length === 0) return { data: { released: [] }, text: "This machine held no reservations." };
+    const p = await publishing(ctx, m, args.now);
+    return { data: { released: r.released, ...p.data }, text: `Released ${r.released.map((x) => `${x.key} ${x.paths.join(" ")}`).join(", ")}; ${p.text}.` };
+  },
+});
+
+const reservationsTool = tool({
+  name: "reservations",
+  title: "Who holds which paths",
+  description:
+    "This machine's reservations (pending, held, or lost with who holds instead) and the other machines' live ones, as of the last sync (no network). Check it before editing files other agents may be working on.",
+  input: {
+    all: z.boolean().optional().describe("Also this machine's expired reservations and the refused entries of machines' files. Default false."),
+  },
+  readOnly: true,
+  timeoutS: 15,
+  async run(ctx, args) {
+    const m = await ctx.machine();
+    const r = await reservations({ dir: m.dir, all: args.all === true, clock: () => ctx.now() });
+    const lines = [
+      r.own.length ? `This machine (${r.machine}):\n${r.own.map((x) => `  ${reservationLine(x)}`).join("\n")}` : `This machine (${r.machine}) has no reservations.`,
+      r.fleet.length ? `Other machines:\n${r.fleet.map((x) => `  ${fleetLine(x)}`).join("\n")}` : "No other machine holds any paths.",
+    ];
+    return { data: { ...r }, text: lines.join("\n") };
+  },
+});
+
+/** Every tool, in the order a client lists them. */
+export const TOOLS: readonly Tool[] = [whoami, inbox, ack, send, thread, status, orderAddTool, reserveTool, releaseTool, reservationsTool, sync];

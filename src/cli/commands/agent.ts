@@ -14,7 +14,7 @@ export function registerAgent(program: Command, io: Io): void {
       .command(action)
       .description(
         action === "install"
-          ? "register coord's MCP server (coord mcp: whoami, inbox, ack, send, thread, status, order_add, sync) in the project's config of that CLI (prints what it changed)"
+          ? "register coord's MCP server (coord mcp: whoami, inbox, ack, send, thread, status, order_add, reserve, release, reservations, sync) in the project's config of that CLI (prints what it changed)"
           : "take coord's MCP server out of that CLI's config again, and nothing else (prints what it changed)",
       )
       .addArgument(new Argument("<cli>", "the agent CLI").choices(MCP_AGENTS))

@@ -34,7 +34,7 @@ export function registerMcp(program: Command, _io: Io): void {
     .addHelpText(
       "after",
       `
-Tools: whoami, inbox, ack, send, thread, status, order_add, sync. Resources: coord://inbox, coord://status.
+Tools: whoami, inbox, ack, send, thread, status, order_add, reserve, release, reservations, sync. Resources: coord://inbox, coord://status.
 Reads answer from the checkout's local state (no network); writes are kept at once and go out with the
 next sync, or at once with now: true. stdout carries the protocol only; logs go to stderr.
 ${EXIT_CODES}${examples(
