@@ -56,6 +56,9 @@ try {
   await call("izzit7", a, "order_add", { to: "soda-yeti", run: "npm run e2e", id: "e2e-login", timeout: "30m", now: true });
   await call("izzit7", a, "order_add", { to: "zeta", run: "true" });
   await call("izzit7", a, "sync");
+  await call("izzit7", a, "reserve", { paths: ["src/auth/**"], for: "2h", reason: "rewriting the login flow", now: true });
+  await call("soda-yeti", b, "reserve", { paths: ["src/auth/login.ts"], now: true });
+  await call("soda-yeti", b, "reservations");
   await call("izzit7", a, "thread", { with: "soda-yeti" });
   await call("izzit7", a, "status", { order: "e2e-login", history: 0 });
   console.log(out.join("\n"));

@@ -182,7 +182,7 @@ describe("coord mcp through the SDK's client, two machines on real git", () => {
     // beta has not synced since: its reservation is judged when it publishes, on the tip that has alpha's.
     const lost = await ok(b, "reserve", { paths: ["src/a.ts"], now: true });
     expect(lost.data.reservation).toMatchObject({ key: "beta/1", state: "lost", lost: { machine: "alpha", id: 1, reason: "refactoring auth" } });
-    expect(lost.text).toMatch(/LOST to alpha\/1 \(src\/\*\*, "refactoring auth"\) until \d{4}-/);
+    expect(lost.text).toMatch(/^Not reserved: beta\/1 src\/a\.ts: LOST to alpha\/1 \(src\/\*\*, "refactoring auth"\) until \d{4}-/);
     const seen = await ok(b, "reservations");
     expect(seen.data.fleet).toEqual([expect.objectContaining({ machine: "alpha", id: 1, paths: ["src/**"], reason: "refactoring auth" })]);
     expect(seen.text).toMatch(/Other machines:\n {2}alpha\/1 src\/\*\* until/);

@@ -453,7 +453,8 @@ const reserveTool = tool({
         ? ` As of the last fetch these hold overlapping paths, and this one loses unless they end first: ${r.conflicts.map(fleetLine).join("; ")}.`
         : "";
     const data = { reservation: mine, renewed: r.renewed, conflicts: r.conflicts, ...p.data };
-    return { data, text: `${r.renewed ? "Renewed" : "Reserved"} ${reservationLine(mine)}; ${p.text}.${warn}` };
+    const verb = mine.state === "lost" ? "Not reserved:" : r.renewed ? "Renewed" : "Reserved";
+    return { data, text: `${verb} ${reservationLine(mine)}; ${p.text}.${warn}` };
   },
 });
 
