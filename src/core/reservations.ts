@@ -274,11 +274,11 @@ function symbolsMeet(a: Token, b: Token): boolean {
 }
 
 /**
- * Whether some string matches both token lists: a walk of the product of the
- * two automata (a star loops on any character or is skipped), from the start
- * to both ends.
+ * Whether some sequence matches both lists: a walk of the product of the two
+ * automata, from the start to both ends, where a looping element (a star in a
+ * segment, `**` among segments) matches any number of symbols, none included.
  */
-function tokensMeet(a: Token[], b: Token[]): boolean {
+function bothMatch<T>(a: readonly T[], b: readonly T[], loops: (x: T) => boolean, meet: (x: T, y: T) => boolean): boolean {
   const width = b.length + 1;
   const seen = new Uint8Array((a.length + 1) * width);
   const stack: number[] = [0];
@@ -295,41 +295,26 @@ function tokensMeet(a: Token[], b: Token[]): boolean {
     const i = Math.floor(key / width);
     const j = key % width;
     if (i === a.length && j === b.length) return true;
-    const ta = a[i];
-    const tb = b[j];
-    if (ta?.k === "star") visit(i + 1, j);
-    if (tb?.k === "star") visit(i, j + 1);
-    if (ta && tb && symbolsMeet(ta, tb)) visit(ta.k === "star" ? i : i + 1, tb.k === "star" ? j : j + 1);
+    const x = a[i];
+    const y = b[j];
+    if (x !== undefined && loops(x)) visit(i + 1, j);
+    if (y !== undefined && loops(y)) visit(i, j + 1);
+    if (x !== undefined && y !== undefined && meet(x, y)) visit(loops(x) ? i : i + 1, loops(y) ? j : j + 1);
   }
   return false;
 }
 
-/** Whether some path matches both alternatives: the same walk, a segment at a time (`**` loops on any segment or is skipped). */
-function alternativesMeet(a: Alternative, b: Alternative): boolean {
-  const width = b.length + 1;
-  const seen = new Uint8Array((a.length + 1) * width);
-  const stack: number[] = [0];
-  seen[0] = 1;
-  const visit = (i: number, j: number) => {
-    const key = i * width + j;
-    if (!seen[key]) {
-      seen[key] = 1;
-      stack.push(key);
-    }
-  };
-  while (stack.length) {
-    const key = stack.pop()!;
-    const i = Math.floor(key / width);
-    const j = key % width;
-    if (i === a.length && j === b.length) return true;
-    const sa = a[i];
-    const sb = b[j];
-    if (sa === GLOBSTAR) visit(i + 1, j);
-    if (sb === GLOBSTAR) visit(i, j + 1);
-    if (sa !== undefined && sb !== undefined && (sa === GLOBSTAR || sb === GLOBSTAR || tokensMeet(sa, sb))) visit(sa === GLOBSTAR ? i : i + 1, sb === GLOBSTAR ? j : j + 1);
-  }
-  return false;
-}
+/** Whether some string matches both token lists (a star loops on any character). */
+const tokensMeet = (a: Token[], b: Token[]): boolean => bothMatch(a, b, (t) => t.k === "star", symbolsMeet);
+
+/** Whether some path matches both alternatives: the same walk, a segment at a time (`**` loops on any segment). */
+const alternativesMeet = (a: Alternative, b: Alternative): boolean =>
+  bothMatch<Segment>(
+    a,
+    b,
+    (s) => s === GLOBSTAR,
+    (x, y) => x === GLOBSTAR || y === GLOBSTAR || tokensMeet(x, y),
+  );
 
 /** Whether some path could match both patterns; an invalid pattern overlaps nothing. */
 export function patternsOverlap(a: string, b: string): boolean {
