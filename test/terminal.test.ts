@@ -272,6 +272,19 @@ describe("coord status <machine>", () => {
     expect(text).toContain("ALERTS\n  offline: gone is offline");
     expect(machineText("late", fleet, NOW)).toMatch(/build\s+2\s+failed\s+3\s+124\s+finished 1 min ago, took 10 min\s+timed out after 10 min · retries exhausted/);
   });
+
+  it("the paths it holds, live at the reader's clock; not the other machines' ones", () => {
+    const reservations = [
+      { machine: "box", id: 1, paths: ["src/**"], reason: "auth rewrite", at: "2026-11-23T13:00:00Z", until: "2026-11-23T16:00:00Z" },
+      { machine: "box", id: 2, paths: ["docs/a.md"], at: "2026-11-23T12:00:00Z", until: "2026-11-23T13:30:00Z" },
+      { machine: "gone", id: 1, paths: ["lib/**"], at: "2026-11-23T13:00:00Z", until: "2026-11-23T16:00:00Z" },
+    ];
+    const text = machineText("box", { ...fleet, reservations }, NOW);
+    expect(text).toMatch(/RESERVED BY +PATHS +UNTIL +REASON\n[- ]+\nbox +src\/\*\* +2026-11-23 16:00 UTC \(in 2 h\) +auth rewrite/);
+    expect(text).not.toContain("docs/a.md"); // expired
+    expect(text).not.toContain("lib/**");
+    expect(machineText("late", { ...fleet, reservations }, NOW)).not.toContain("RESERVED BY");
+  });
 });
 
 describe("coord status --order <id>", () => {

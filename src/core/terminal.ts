@@ -383,6 +383,9 @@ export function machineText(name: string, status: StatusJson, now: Date, opts: V
   );
   const serviceLines = servicesLines({ ...status, services }, now, paint);
   if (serviceLines.length) out.push("", ...serviceLines);
+  // The paths it holds.
+  const reserved = reservationsLines({ ...status, reservations: (status.reservations ?? []).filter((r) => r.machine === name) }, now);
+  if (reserved.length) out.push("", ...reserved);
   const alerts = alertsAt(status, now).filter((a) => a.kind !== "failed" && (a.machine === name || a.recipients?.includes(name)));
   if (alerts.length) out.push("", paint("yellow", "ALERTS"), ...alerts.map((a) => `  ${a.kind}: ${a.text}`));
   return out.join("\n");
