@@ -2,7 +2,8 @@
 // fails, its deadline and abort, its stdin, and that a process git leaves
 // behind holding its pipes does not keep the caller waiting.
 import { execFileSync } from "node:child_process";
-import { rm } from "node:fs/promises";
+import { chmod, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { isTimeout } from "../src/git/git.js";
 import { GitFailed, GitStopped, runGit } from "../src/git/run.js";
@@ -43,16 +44,40 @@ describe("runGit", () => {
     expect((await text(["hash-object", "--stdin"])).trim()).toBe(execFileSync("git", ["hash-object", "--stdin"], { cwd: dir, input: "", encoding: "utf8" }).trim());
   });
 
-  it("kills a command at its deadline: GitStopped, which isTimeout recognises; a process left holding the pipes does not hold the caller", async () => {
-    await repo();
-    // The alias's shell keeps git's pipes after git is killed: only the exit, not the pipes' end, can end the call.
+  it("kills a command at its deadline with what it started: GitStopped, which isTimeout recognises; the caller is not held", async () => {
+    const d = await repo();
+    const pidFile = join(d, "hang.pid");
+    // A fetch whose ssh never answers: git's ssh keeps git's pipes; it must go too, and must not hold the call.
+    const ssh = join(d, "silent-ssh");
+    await writeFile(ssh, `#!/bin/sh\necho $$ > '${pidFile}'\nexec sleep 30\n`);
+    await chmod(ssh, 0o755);
     const started = Date.now();
-    const e = await text(["-c", "alias.hang=!sleep 30", "hang"], { timeoutMs: 300 }).catch((x: unknown) => x);
+    const e = await text(["fetch", "ssh://nohost.invalid/x.git", "main"], { timeoutMs: 1000, env: { ...env, GIT_SSH_COMMAND: ssh } }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(GitStopped);
     expect((e as GitStopped).why).toBe("timeout");
     expect(isTimeout(e)).toBe(true);
     expect(Date.now() - started).toBeLessThan(20_000); // not the sleep's 30 s
+    const pid = Number((await readFile(pidFile, "utf8")).trim());
+    expect(pid).toBeGreaterThan(1);
+    const gone = async () => {
+      for (let i = 0; i < 100; i++) {
+        try {
+          process.kill(pid, 0);
+        } catch {
+          return true;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return false;
+    };
+    expect(await gone()).toBe(true);
   }, 30_000);
+
+  it("a command that exited before its deadline is its answer, even while something it left holds the pipes past the deadline", async () => {
+    await repo();
+    // git exits at once; the sleep it left keeps stdout open past the 100 ms deadline, until the exit grace ends the call.
+    expect((await text(["-c", "alias.quick=!echo done; (sleep 2 &)", "quick"], { timeoutMs: 100 })).trim()).toBe("done");
+  });
 
   it("an abort kills the command; an abort before the start runs nothing", async () => {
     await repo();

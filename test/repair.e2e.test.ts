@@ -1,6 +1,6 @@
 // Repairing a checkout git left broken, with real git: stale locks, a merge
 // left half done, a corrupt object store (re-cloned, keeping coord's state).
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { access, chmod, mkdir, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -212,6 +212,26 @@ describe("repairCheckout", () => {
     await git(fleet.hubPath, "fsck", "--connectivity-only");
     // Healthy now: a second repair has nothing to do.
     expect(await repairCheckout(dir, { remote: "origin", branch: "main" })).toEqual([]);
+  });
+
+  it("a git fsck killed by a signal (Ctrl-C, the OOM killer) says nothing about the checkout: no re-clone", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    const real = execFileSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).trim();
+    const bin = join(fleet.root, "bin");
+    await mkdir(bin);
+    await writeFile(join(bin, "git"), `#!/bin/sh\nfor a in "$@"; do [ "$a" = fsck ] && kill -INT $$; done\nexec '${real}' "$@"\n`);
+    await chmod(join(bin, "git"), 0o755);
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    let repaired: string[];
+    try {
+      repaired = await repairCheckout(dir, { remote: "origin", branch: "main" });
+    } finally {
+      process.env.PATH = path;
+    }
+    expect(repaired).toEqual([expect.stringMatching(/^could not check the checkout for corruption \(git fsck was killed \(SIGINT\)\)/)]);
+    expect(await brokenCheckouts(dir)).toEqual([]);
   });
 
   it("reports a corrupt checkout it cannot re-clone (remote unreachable) and changes nothing", async () => {

@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { access, cp, mkdir, readdir, readFile, readlink, realpath, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { GitStopped } from "./run.js";
+import { GitFailed, GitStopped } from "./run.js";
 import { redact } from "../core/redact.js";
 import { DEFAULT_GIT_TIMEOUT, firstLine, gitClient } from "./git.js";
 import { absoluteGitDir, cloneCheckout, configGet } from "./local.js";
@@ -178,8 +178,9 @@ async function fsck(dir: string, timeout: number): Promise<Fsck> {
     return { ok: true };
   } catch (e) {
     const message = firstLine(String((e as Error).message)) || "git fsck failed";
-    // A timeout or a git that cannot start says nothing about the checkout.
-    const corrupt = !(e instanceof GitStopped) && !/ENOENT|spawn/i.test(String((e as Error).message));
+    // A timeout, a git killed by a signal (Ctrl-C, the OOM killer, a service stopped) or a git that cannot start says nothing about the checkout.
+    const killed = e instanceof GitFailed && e.exitCode === null;
+    const corrupt = !(e instanceof GitStopped) && !killed && !/ENOENT|spawn/i.test(String((e as Error).message));
     return { ok: false, corrupt, message };
   }
 }

@@ -51,15 +51,23 @@ export function runGit(args: string[], opts: RunOptions): Promise<Buffer> {
   const command = args.find((a) => !a.startsWith("-") && !a.includes("=")) ?? "";
   return new Promise((resolve, reject) => {
     if (opts.signal?.aborted) return reject(new GitStopped("abort", command));
-    const child = spawn("git", args, { cwd: opts.cwd, env: opts.env, stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+    // A process group of its own: a git stopped at its deadline goes with what it started (ssh, a credential helper, an upload-pack).
+    const child = spawn("git", args, { cwd: opts.cwd, env: opts.env, detached: true, stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+    const signalGroup = (sig: NodeJS.Signals) => {
+      try {
+        process.kill(-child.pid!, sig);
+      } catch {
+        child.kill(sig); // the group is gone already, or never was (no pid: it did not start)
+      }
+    };
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let stopped: GitStopped | undefined;
     const stop = (why: "timeout" | "abort") => {
       stopped ??= new GitStopped(why, command);
-      child.kill("SIGTERM");
-      // A git that ignores SIGTERM (stuck in a helper that ignores it) is not waited for long.
-      setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"), 2000).unref();
+      signalGroup("SIGTERM");
+      // A git that ignores SIGTERM (stuck in a helper that ignores it) is not waited for long; the group goes in any case.
+      setTimeout(() => signalGroup("SIGKILL"), 2000).unref();
     };
     const deadline = setTimeout(() => stop("timeout"), Math.min(opts.timeoutMs, 2 ** 31 - 1));
     const onAbort = () => stop("abort");
@@ -91,6 +99,8 @@ export function runGit(args: string[], opts: RunOptions): Promise<Buffer> {
     // upload-pack that hangs, killed git's ssh) must not keep the call waiting: soon after git's exit, that is the end.
     child.on("close", end);
     child.on("exit", (code, signal) => {
+      // It finished: a deadline or an abort from now on would stop nothing (and must not turn a push that landed into a failure).
+      if (!stopped) done();
       grace = setTimeout(() => {
         end(code, signal);
         child.stdout!.destroy();
