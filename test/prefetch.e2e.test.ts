@@ -6,7 +6,8 @@ import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { startPrefetch, takePrefetch } from "../src/sync/prefetch.js";
-import { cliExec, type Fleet, hubHead, hubStatus, makeFleet, pushOrders, readLines } from "./helpers.js";
+import { sync } from "../src/sync/sync.js";
+import { cliExec, type Fleet, git, hubHead, hubStatus, makeFleet, pushOrders, readLines, setConfig, waitFor } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -51,6 +52,42 @@ describe("coord sync's head start", () => {
     expect(await takePrefetch(dir, "origin", "main")).toBeUndefined(); // taken
     startPrefetch(dir);
     expect(await takePrefetch(dir, "origin", "other")).toBeUndefined();
+  }, 60_000);
+
+  it("a head start older than the checkout's tracking ref (its daemon fetched since) is not taken: the sync fetches and sees the newer order", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    const before = await hubHead(fleet);
+    startPrefetch(dir);
+    await waitFor(async () => (await git(dir, "rev-parse", "refs/remotes/origin/main")).trim() === before, 10_000, "the head start's fetch");
+    await pushOrders(fleet, [{ id: "late", to: "izzit7", run: "true" }]);
+    await git(dir, "fetch", "--quiet", "origin"); // as the machine's daemon would, between the head start and this sync's lock
+    const lines: string[] = [];
+    const r = await sync({ dir, log: (l) => lines.push(l) });
+    expect(lines).toContain("fetching origin/main");
+    expect(r.ran.map((t) => t.id)).toEqual(["late"]);
+  }, 60_000);
+
+  it("a hub that does not answer is waited for once, not by the head start and again by the sync; a machine whose last sync failed gets no head start", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    await setConfig(dir, { gitTimeout: 2 });
+    // The remote over ssh, whose ssh never answers: each start of it is counted.
+    const starts = join(fleet.root, "ssh-starts");
+    const ssh = join(fleet.root, "silent-ssh");
+    await writeFile(ssh, `#!/bin/sh\necho start >> '${starts}'\nexec sleep 30\n`);
+    await chmod(ssh, 0o755);
+    await git(dir, "remote", "set-url", "origin", "ssh://hub.invalid/fleet.git");
+    const env = { ...process.env, GIT_SSH_COMMAND: ssh };
+    const first = await cliExec(["sync", "--dir", dir], undefined, env);
+    expect(first.code).toBe(1);
+    expect(first.err).toMatch(/did not answer in 2 s/);
+    expect(await readLines(starts)).toHaveLength(1);
+    // Now its last sync failed: the ordinary way (one fetch, by the cycle).
+    const second = await cliExec(["sync", "--dir", dir], undefined, env);
+    expect(second.code).toBe(1);
+    expect(second.err).toMatch(/fetching origin\/main/);
+    expect(await readLines(starts)).toHaveLength(2);
   }, 60_000);
 
   it("a machine.yaml it does not follow gives no head start, and the sync fetches itself", async () => {

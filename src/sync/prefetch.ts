@@ -29,10 +29,26 @@ function field(yaml: string, key: string): string | undefined {
   return m && !m[1]!.includes("..") ? m[1] : undefined;
 }
 
+/** A head start that did not get the tip: why (a fetch that timed out is not tried a second time). */
+export interface PrefetchFailed {
+  error: unknown;
+}
+
+/** Whether the machine's last sync failed (health.json counts failures): then no head start, the sync goes the ordinary way (its backoff, its probe). */
+async function lastSyncFailed(gitDir: string): Promise<boolean> {
+  const text = await readFile(join(gitDir, "coord", "health.json"), "utf8").catch(() => undefined);
+  if (text === undefined) return false;
+  try {
+    return (JSON.parse(text) as { failures?: unknown }).failures !== 0;
+  } catch {
+    return true; // a broken file: the sync says what it makes of it
+  }
+}
+
 /** Fetches the branch of the machine in `dir` as its sync would; undefined on any doubt. */
 async function fetchNow(dir: string, signal: AbortSignal): Promise<Prefetched | undefined> {
   const gitDir = await plainGitDir(dir);
-  if (!gitDir) return undefined;
+  if (!gitDir || (await lastSyncFailed(gitDir))) return undefined;
   const yaml = await readFile(join(gitDir, "coord", "machine.yaml"), "utf8");
   const remote = field(yaml, "remote");
   const branch = field(yaml, "branch");
@@ -46,21 +62,26 @@ async function fetchNow(dir: string, signal: AbortSignal): Promise<Prefetched | 
   return /^[0-9a-f]{40,64}$/.test(tip) ? { dir: resolve(dir), remote, branch, tip } : undefined;
 }
 
-let started: { dir: string; fetched: Promise<Prefetched | undefined>; stop: AbortController } | undefined;
+let started: { dir: string; fetched: Promise<Prefetched | PrefetchFailed | undefined>; stop: AbortController } | undefined;
 
 /** Starts the fetch of the machine in `dir` (entry.ts, for a `coord sync`). */
 export function startPrefetch(dir: string): void {
   const stop = new AbortController();
-  started = { dir: resolve(dir), stop, fetched: fetchNow(dir, stop.signal).catch(() => undefined) };
+  started = { dir: resolve(dir), stop, fetched: fetchNow(dir, stop.signal).catch((error: unknown) => ({ error })) };
 }
 
-/** The head start for the sync of `dir` with `remote`/`branch`, once: its fetched tip, or undefined (the sync fetches). */
-export async function takePrefetch(dir: string, remote: string, branch: string): Promise<Prefetched | undefined> {
+/**
+ * The head start for the sync of `dir` with `remote`/`branch`, once: its
+ * fetched tip, why its fetch failed, or undefined (no head start: the sync
+ * fetches).
+ */
+export async function takePrefetch(dir: string, remote: string, branch: string): Promise<Prefetched | PrefetchFailed | undefined> {
   const mine = started;
   if (!mine || mine.dir !== resolve(dir)) return undefined;
   started = undefined;
   const got = await mine.fetched;
-  return got && got.remote === remote && got.branch === branch ? got : undefined;
+  if (!got || "error" in got) return got;
+  return got.remote === remote && got.branch === branch ? got : undefined;
 }
 
 /** A head start nobody took (a sync skipped in its backoff, a usage error) is stopped: it must not keep the process waiting on the remote. */

@@ -30,6 +30,7 @@ import { checkIdentity, crashPoint, type Cycle, lastSeenOf, READ_PATHS, type Syn
 import { receive } from "./mail.js";
 import { commitMessage, type First, lastRead, publish } from "./push.js";
 import { takePrefetch } from "./prefetch.js";
+import { isTimeout } from "../git/git.js";
 import { claim, drain, planNow, runAll } from "./work.js";
 import { answerQuietly, keepCronLogBounded } from "./quiet.js";
 import { emptyResult, quietResult } from "./result.js";
@@ -85,7 +86,18 @@ export interface CycleOptions {
 export async function sync(opts: SyncOptions): Promise<SyncResult> {
   // A daemon that stops, and waited long enough, kills the git command a sync hangs in.
   const machine = await openMachine(opts.dir, opts.gitSignal);
-  const headStart = async () => (await takePrefetch(opts.dir, machine.config.remote, machine.config.branch))?.tip;
+  // Asked under the sync's lock, where the cycle would fetch.
+  const headStart = async () => {
+    const pre = await takePrefetch(opts.dir, machine.config.remote, machine.config.branch);
+    if (!pre) return undefined;
+    // A remote that did not answer in time is not waited for a second time; any other failure: the cycle fetches and says why.
+    if ("error" in pre) {
+      if (isTimeout(pre.error)) throw await machine.repo.fetchFailure(pre.error);
+      return undefined;
+    }
+    // Another sync of this checkout (its daemon) fetched or pushed since: the head start is old, the cycle fetches.
+    return (await machine.repo.resolve(machine.repo.trackingRef)) === pre.tip ? pre.tip : undefined;
+  };
   return syncMachine(machine, opts.fetched || opts.dryRun ? opts : { headStart, ...opts });
 }
 
