@@ -308,6 +308,13 @@ describe("reading machines' files", () => {
     expect(readReservations(new Map([["alpha", file([renewed], iso(60 * 24 * 2))]])).problems).toHaveLength(1);
   });
 
+  it("another machine's reason reaches no terminal with control characters in it", () => {
+    const hostile = { ...good, reason: "fix\u001b]0;pwned\u0007\u001b[2J\r\nnow" };
+    const { reservations, problems } = readReservations(new Map([["alpha", file([hostile])]]));
+    expect(problems).toEqual([]);
+    expect(reservations[0]!.reason).toBe("fix ]0;pwned [2J now");
+  });
+
   it("reads at most 100 of one machine's", () => {
     const many = Array.from({ length: 105 }, (_, i) => ({ ...good, id: i + 1 }));
     const { reservations, problems } = readReservations(new Map([["alpha", file(many)]]));
@@ -345,6 +352,21 @@ describe("this machine's own, judged on a tip (settle)", () => {
     const s = settle([mine], "beta", [later, res("beta", 1, ["src/**"], { at: iso(1) })], at(10));
     expect(s.publish).toEqual([{ id: 1, paths: ["src/**"], at: iso(1), until: iso(200) }]);
     expect(s.publishing).toEqual([]);
+  });
+
+  it("renewed after the copy on the hub ran out: judged again as new, so a reservation another machine made meanwhile holds", () => {
+    // alpha's src/** ran out at 120 on the hub; beta reserved src/a.ts at 122; alpha's renewal (until 240) reaches the hub at 125.
+    const mine = local(1, ["src/**"], { at: iso(0), until: iso(240) });
+    const tip = [res("alpha", 1, ["src/**"], { at: iso(0), until: iso(120) }), res("beta", 1, ["src/a.ts"], { at: iso(122), until: iso(300) })];
+    const s = settle([mine], "alpha", tip, at(125));
+    expect(s.lost.map((r) => r.id)).toEqual([1]);
+    expect(s.local[0]!.lost).toMatchObject({ machine: "beta", id: 1 });
+    expect(s.publish).toEqual([]);
+    // Without beta's: it goes out again as new, with at = now.
+    const alone = settle([mine], "alpha", [tip[0]!], at(125));
+    expect(alone.publish).toEqual([{ id: 1, paths: ["src/**"], at: iso(125), until: iso(240) }]);
+    expect(alone.publishing).toEqual([1]);
+    expect(alone.local[0]!.at).toBeUndefined();
   });
 
   it("a pending one the tip already carries (a sync stopped before it wrote so) takes its at from the tip: held, not judged again", () => {

@@ -371,7 +371,10 @@ function readEntry(raw: unknown, lastSeen: string): Reservation | string {
   if (Date.parse(until) - from > MAX_FOR * 1000 + 60_000) return `reservation ${id}: it is made for more than ${MAX_FOR / 86_400} days`;
   const r: Reservation = { id, paths: paths as string[], ...(reason !== undefined ? { reason: reason as string } : {}), ...(shared ? { shared: true } : {}), at, until };
   const bad = reservationProblem(r);
-  return bad ? `reservation ${id}: ${bad}` : r;
+  if (bad) return `reservation ${id}: ${bad}`;
+  // The reason is another machine's text, shown in terminals and the hook's output: no control characters reach them.
+  if (r.reason !== undefined) r.reason = cleanReason(r.reason);
+  return r;
 }
 
 /**
@@ -527,7 +530,15 @@ export function settle(local: LocalReservation[], me: string, fleet: FleetReserv
   const pending: FleetReservation[] = [];
   const next = kept.map((r) => {
     if (r.lost || !isLive(r, now)) return r;
-    const at = r.at ?? onTip.get(r.id)?.at; // published by a sync that stopped before it wrote so
+    const onHub = onTip.get(r.id);
+    // Renewed after the copy the hub has ran out (or the hub no longer has it): others may have reserved the paths
+    // meanwhile, so it is judged again as a new reservation, not by the time it was first published.
+    if (r.at && (!onHub || Date.parse(onHub.until) <= now.getTime())) {
+      const { at: _lapsed, ...fresh } = r;
+      pending.push({ machine: me, ...publishedForm(fresh), at: now.toISOString() });
+      return fresh;
+    }
+    const at = r.at ?? onHub?.at; // published by a sync that stopped before it wrote so
     const candidate: FleetReservation = { machine: me, ...publishedForm(r), at: at ?? now.toISOString() };
     (at ? published : pending).push(candidate);
     return at && !r.at ? { ...r, at } : r;
