@@ -2,7 +2,7 @@
 // (src/sync/prefetch.ts): the sync then runs on that tip and fetches no
 // second time; on any doubt it fetches itself, as ever.
 import { execFileSync } from "node:child_process";
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { startPrefetch, takePrefetch } from "../src/sync/prefetch.js";
@@ -40,6 +40,26 @@ describe("coord sync's head start", () => {
     // The cycle did not fetch: it says "fetching" when it does (progress lines on stderr).
     expect(r.err).not.toMatch(/fetching origin\/main/);
     expect((await hubStatus(fleet)).orders.hello).toMatchObject({ state: "completed" });
+  }, 60_000);
+
+  it("after a quiet sync, a sync that finds new work asks the remote once (its fetch answers the quiet check too); a quiet one no more than once", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    expect((await cliExec(["sync", "--dir", dir])).code).toBe(0);
+    expect((await cliExec(["sync", "--dir", dir])).code).toBe(0); // nothing to do: it leaves the quiet stamp
+    const log = join(fleet.root, "git.log");
+    const bin = await loggingGit(fleet.root, log);
+    const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+    const remoteCalls = async () => (await readLines(log)).filter((l) => /(^| )(fetch|ls-remote|push) /.test(l));
+    const quiet = await cliExec(["sync", "--dir", dir], undefined, env);
+    expect(quiet.out).toMatch(/up to date, nothing to publish/);
+    expect(await remoteCalls()).toEqual([expect.stringMatching(/ fetch /)]);
+    await rm(log);
+    await pushOrders(fleet, [{ id: "new-work", to: "izzit7", run: "true" }]);
+    const r = await cliExec(["sync", "--dir", dir], undefined, env);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/new-work: completed/);
+    expect((await remoteCalls()).map((l) => l.match(/(fetch|ls-remote|push) /)![1])).toEqual(["fetch", "push"]);
   }, 60_000);
 
   it("the head start answers the sync of its own checkout, remote and branch, once", async () => {

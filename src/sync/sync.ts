@@ -29,7 +29,7 @@ import { type Machine, openMachine } from "./machine.js";
 import { checkIdentity, crashPoint, type Cycle, lastSeenOf, READ_PATHS, type SyncResult, haltNow } from "./cycle.js";
 import { receive } from "./mail.js";
 import { commitMessage, type First, lastRead, publish } from "./push.js";
-import { takePrefetch } from "./prefetch.js";
+import { startedFor, takePrefetch } from "./prefetch.js";
 import { isTimeout } from "../git/git.js";
 import { claim, drain, planNow, runAll } from "./work.js";
 import { answerQuietly, keepCronLogBounded } from "./quiet.js";
@@ -98,7 +98,9 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
     // Another sync of this checkout (its daemon) fetched or pushed since: the head start is old, the cycle fetches.
     return (await machine.repo.resolve(machine.repo.trackingRef)) === pre.tip ? pre.tip : undefined;
   };
-  return syncMachine(machine, opts.fetched || opts.dryRun ? opts : { headStart, ...opts });
+  if (opts.fetched || opts.dryRun) return syncMachine(machine, opts);
+  // coord sync asked the quiet stamp already, with the head start's tip (src/cli/entry.ts): not a second time.
+  return syncMachine(machine, { headStart, ...(startedFor(opts.dir) ? { full: true } : {}), ...opts });
 }
 
 /** One sync of `machine`: the same cycle whatever its hub. */
