@@ -42,24 +42,25 @@ describe("coord sync's head start", () => {
     expect((await hubStatus(fleet)).orders.hello).toMatchObject({ state: "completed" });
   }, 60_000);
 
-  it("after a quiet sync, a sync that finds new work asks the remote once (its fetch answers the quiet check too); a quiet one no more than once", async () => {
+  it("after a quiet sync, a sync that finds new work asks the quiet stamp's question once (one ls-remote), then fetches once; a quiet one asks only that", async () => {
     fleet = await makeFleet(["izzit7"]);
     const dir = fleet.machines.izzit7!;
-    expect((await cliExec(["sync", "--dir", dir])).code).toBe(0);
-    expect((await cliExec(["sync", "--dir", dir])).code).toBe(0); // nothing to do: it leaves the quiet stamp
     const log = join(fleet.root, "git.log");
     const bin = await loggingGit(fleet.root, log);
-    const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+    const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` }; // the same PATH throughout: it is part of what a quiet stamp holds for
+    expect((await cliExec(["sync", "--dir", dir], undefined, env)).code).toBe(0);
+    expect((await cliExec(["sync", "--dir", dir], undefined, env)).code).toBe(0); // nothing to do: it leaves the quiet stamp
+    await rm(log);
     const remoteCalls = async () => (await readLines(log)).filter((l) => /(^| )(fetch|ls-remote|push) /.test(l));
     const quiet = await cliExec(["sync", "--dir", dir], undefined, env);
     expect(quiet.out).toMatch(/up to date, nothing to publish/);
-    expect(await remoteCalls()).toEqual([expect.stringMatching(/ fetch /)]);
+    expect(await remoteCalls()).toEqual([expect.stringMatching(/ ls-remote /)]);
     await rm(log);
     await pushOrders(fleet, [{ id: "new-work", to: "izzit7", run: "true" }]);
     const r = await cliExec(["sync", "--dir", dir], undefined, env);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/new-work: completed/);
-    expect((await remoteCalls()).map((l) => l.match(/(fetch|ls-remote|push) /)![1])).toEqual(["fetch", "push"]);
+    expect((await remoteCalls()).map((l) => l.match(/(fetch|ls-remote|push) /)![1])).toEqual(["ls-remote", "fetch", "push"]);
   }, 60_000);
 
   it("the head start answers the sync of its own checkout, remote and branch, once", async () => {

@@ -1,19 +1,19 @@
 #!/usr/bin/env node
 // The `coord` executable. A plain `coord sync` (what cron runs every minute)
-// fetches first thing (src/sync/prefetch.ts) and asks whether anything changed
-// since a sync that had nothing to do (src/sync/quiet.ts), with little of
-// coord loaded. Anything else, or any doubt, runs the CLI (main.ts), loaded
-// only then (the bundle keeps the two apart: scripts/bundle.mjs), while the
-// fetch goes on; the sync takes its tip.
+// first asks whether anything changed since a sync that had nothing to do
+// (src/sync/quiet.ts): one look at the remote's tip, with little of coord
+// loaded. Anything else, or any doubt, runs the CLI (main.ts), loaded only
+// then: the bundle keeps the two apart (scripts/bundle.mjs). A sync that is not
+// quiet starts its fetch before the CLI loads (src/sync/prefetch.ts), and
+// does not ask the quiet stamp a second time.
 import { quietCandidate } from "./quiet-args.js";
 
 type Candidate = NonNullable<ReturnType<typeof quietCandidate>>;
-type Prefetch = typeof import("../sync/prefetch.js");
 
-async function quiet(candidate: Candidate, prefetch: Prefetch): Promise<boolean> {
+async function quiet(candidate: Candidate): Promise<boolean> {
   try {
     const { quietCheckout } = await import("../sync/quiet.js");
-    const stamp = await quietCheckout(candidate.dir, { scheduled: candidate.scheduled, fetched: (remote, branch) => prefetch.peekPrefetch(candidate.dir, remote, branch) });
+    const stamp = await quietCheckout(candidate.dir, { scheduled: candidate.scheduled });
     if (!stamp) return false;
     if (candidate.json) {
       // The result `coord sync --json` prints, as a quiet sync in the CLI gives it.
@@ -41,11 +41,10 @@ for (const stream of [process.stdout, process.stderr])
 
 const argv = process.argv.slice(2);
 const candidate = quietCandidate(argv);
-if (!candidate) await (await import("./main.js")).run(argv);
-else {
-  // The fetch first (src/sync/prefetch.ts): the quiet check compares its tip with the stamp, and a sync that is not quiet takes it.
-  const prefetch = await import("../sync/prefetch.js");
-  prefetch.startPrefetch(candidate.dir);
-  if (!(await quiet(candidate, prefetch))) await (await import("./main.js")).run(argv);
-  prefetch.dropPrefetch();
+if (!candidate || !(await quiet(candidate))) {
+  // A sync that is not quiet starts its fetch now, while the CLI loads (src/sync/prefetch.ts).
+  const prefetch = candidate ? await import("../sync/prefetch.js") : undefined;
+  if (candidate) prefetch?.startPrefetch(candidate.dir);
+  await (await import("./main.js")).run(argv);
+  prefetch?.dropPrefetch();
 }

@@ -1,9 +1,5 @@
 // The fetch of a `coord sync` started at once, while the CLI loads.
 //
-// A plain `coord sync` fetches first thing: the quiet check (src/sync/quiet.ts)
-// compares that tip with its stamp instead of asking the remote with
-// `git ls-remote`, and a sync that is not quiet takes it.
-//
 // Loading the CLI (one large module) takes about as long as the fetch a sync
 // starts with, and one waits on the CPU while the other waits on the network:
 // src/cli/entry.ts starts the fetch first, then loads the CLI, and the sync
@@ -74,21 +70,9 @@ export function startPrefetch(dir: string): void {
   started = { dir: resolve(dir), stop, fetched: fetchNow(dir, stop.signal).catch((error: unknown) => ({ error })) };
 }
 
-/** Whether `coord sync` started a head start for `dir` (and asked the quiet stamp with it already). */
+/** Whether `coord sync` started a head start for `dir` (after its quiet check said no). */
 export function startedFor(dir: string): boolean {
   return started?.dir === resolve(dir);
-}
-
-/**
- * The quiet check's look at the remote's tip (src/cli/entry.ts): the head
- * start's tip when it fetched `remote`/`branch`; its failure thrown (the remote
- * is not asked a second time); undefined when there is no head start.
- */
-export async function peekPrefetch(dir: string, remote: string, branch: string): Promise<string | undefined> {
-  if (!startedFor(dir)) return undefined;
-  const got = await started!.fetched;
-  if (got && "error" in got) throw got.error;
-  return got && got.remote === remote && got.branch === branch ? got.tip : undefined;
 }
 
 /**

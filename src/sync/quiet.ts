@@ -54,15 +54,10 @@ export async function answerQuietly(
  * machine (its config is in the stamp). A checkout whose `.git` is a file
  * (a worktree, a submodule) always syncs the ordinary way.
  */
-export async function quietCheckout(
-  dir: string,
-  opts: { scheduled: boolean; fetched?: (remote: string, branch: string) => Promise<string | undefined> },
-): Promise<QuietStamp | undefined> {
+export async function quietCheckout(dir: string, opts: { scheduled: boolean }): Promise<QuietStamp | undefined> {
   const gitDir = await plainGitDir(dir);
   if (!gitDir) return undefined;
-  // The tip the sync's head start fetched (src/sync/prefetch.ts), when it has one; else one `git ls-remote`.
-  const tipOf = async (s: QuietStamp) => (await opts.fetched?.(s.remote, s.branch)) ?? (await remoteTip(dir, s.remote, s.branch, s.timeout));
-  return answerQuietly(join(gitDir, "coord"), tipOf, { scheduled: opts.scheduled, now: Date.now });
+  return answerQuietly(join(gitDir, "coord"), (s) => remoteTip(dir, s.remote, s.branch, s.timeout), { ...opts, now: Date.now });
 }
 
 /** The crontab line appends each run's output to cron.log: a scheduled sync, quiet or not, keeps it bounded. */

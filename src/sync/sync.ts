@@ -99,7 +99,7 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
     return (await machine.repo.resolve(machine.repo.trackingRef)) === pre.tip ? pre.tip : undefined;
   };
   if (opts.fetched || opts.dryRun) return syncMachine(machine, opts);
-  // coord sync asked the quiet stamp already, with the head start's tip (src/cli/entry.ts): not a second time.
+  // coord sync asked the quiet stamp a moment ago (src/cli/entry.ts), and it said no: not a second time.
   return syncMachine(machine, { headStart, ...(startedFor(opts.dir) ? { full: true } : {}), ...opts });
 }
 
