@@ -88,6 +88,39 @@ describe("the snapshot", () => {
     expect(s.local).toBeUndefined();
   });
 
+  it("lists the reservations live at the reader's time and every machine's services, with why one is not running", () => {
+    const status = deriveStatus(fleet());
+    const withMore = {
+      ...status,
+      reservations: [
+        { machine: "izzit7", id: 1, paths: ["src/**", "docs/a.md"], reason: "auth rewrite", at: T0_ISO, until: at(7200).toISOString() },
+        { machine: "soda-yeti", id: 1, paths: ["lib/**"], shared: true as const, at: T0_ISO, until: at(5).toISOString() },
+      ],
+      services: {
+        db: {
+          rev: 1,
+          machines: { izzit7: { rev: 1, state: "running" as const, restarts: 0 }, "soda-yeti": { rev: 1, state: "failed" as const, restarts: 3, reason: "exited 1 three times" } },
+        },
+      },
+    };
+    const s = uiSnapshot({ status: withMore, commit: "c1", now: at(10) });
+    expect(s.reservations).toEqual([
+      {
+        machine: "izzit7",
+        paths: "src/** docs/a.md",
+        shared: false,
+        until: at(7200).toISOString(),
+        untilText: expect.stringMatching(/UTC \(in 1 h 59 min\)$|UTC \(in 2 h\)$/),
+        reason: "auth rewrite",
+      },
+    ]);
+    expect(s.services).toEqual([
+      { id: "db", machine: "izzit7", state: "running", restarts: 0 },
+      { id: "db", machine: "soda-yeti", state: "failed", restarts: 3, reason: "exited 1 three times" },
+    ]);
+    expect(uiSnapshot({ status, commit: "c1", now: at(10) })).toMatchObject({ reservations: [], services: [] });
+  });
+
   it("an order's detail has its definition and every report with its output, failed first", () => {
     const d = orderDetail(fleet(), "test");
     expect(d.definition).toEqual({ file: ORDERS_FILE, to: "izzit7, soda-yeti", rev: 1, what: "run: npm test", priority: "normal" });

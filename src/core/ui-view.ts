@@ -8,7 +8,7 @@ import { clip } from "./limits.js";
 import { BROADCAST, channelKey, isAcked, messageId } from "./messages.js";
 import { formatProblem } from "./orders.js";
 import { formatDuration } from "./duration.js";
-import { agoText, type Heard, type Presence, presenceOf, silentFor, utcText } from "./presence.js";
+import { agoText, type Heard, type Presence, presenceOf, silentFor, spanText, utcText } from "./presence.js";
 import type { RepoModel } from "./repo.js";
 import { ATTENTION, deriveStatus, type MachineStatus, type OrderStatus, type StatusJson } from "./status.js";
 import { describeEvery } from "./every.js";
@@ -63,6 +63,28 @@ export interface UiAlert {
   text: string;
 }
 
+/** A path reservation live at the reader's time. */
+export interface UiReservation {
+  machine: string;
+  paths: string;
+  shared: boolean;
+  until: string;
+  /** "2026-11-24 16:00 UTC (in 2 h)". */
+  untilText: string;
+  reason?: string;
+}
+
+/** One service on one machine, as that machine reports it. */
+export interface UiService {
+  id: string;
+  machine: string;
+  state: string;
+  health?: string;
+  restarts: number;
+  /** Why it is not running, or unhealthy. */
+  reason?: string;
+}
+
 export interface UiSnapshot {
   /** The commit shown. */
   commit: string;
@@ -84,6 +106,9 @@ export interface UiSnapshot {
   /** Failed first, then the other states that need a look, then the rest; by id within a state. */
   orders: UiOrder[];
   alerts: UiAlert[];
+  /** Who edits which paths of a project, live at `now`. */
+  reservations: UiReservation[];
+  services: UiService[];
   /** Problems of the files (invalid orders, broken files), one line each. */
   errors: string[];
 }
@@ -176,6 +201,30 @@ export function uiSnapshot(input: SnapshotInput): UiSnapshot {
   }
   // Offline alerts at the reader's time, like the marks; the others as derived from the files.
   const alerts = alertsAt(status, now).map((a): UiAlert => ({ kind: a.kind, text: clip(alertText(a), 300) }));
+  const reservations = (status.reservations ?? [])
+    .filter((r) => Date.parse(r.until) > now.getTime())
+    .map(
+      (r): UiReservation => ({
+        machine: r.machine,
+        paths: clip(r.paths.join(" "), 500),
+        shared: r.shared === true,
+        until: r.until,
+        untilText: `${utcText(r.until)} (in ${spanText((Date.parse(r.until) - now.getTime()) / 1000)})`,
+        ...(r.reason ? { reason: clip(r.reason, 300) } : {}),
+      }),
+    );
+  const services = Object.entries(status.services ?? {}).flatMap(([id, svc]) =>
+    Object.entries(svc.machines).map(
+      ([machine, r]): UiService => ({
+        id,
+        machine,
+        state: r.state,
+        ...(r.health ? { health: r.health } : {}),
+        restarts: r.restarts,
+        ...(r.reason && (r.state !== "running" || r.health === "unhealthy") ? { reason: clip(r.reason, 300) } : {}),
+      }),
+    ),
+  );
   return {
     commit: input.commit,
     now: now.toISOString(),
@@ -186,6 +235,8 @@ export function uiSnapshot(input: SnapshotInput): UiSnapshot {
     machines,
     orders,
     alerts,
+    reservations,
+    services,
     errors: status.errors.map((p) => clip(formatProblem(p), 500)),
   };
 }

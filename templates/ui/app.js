@@ -61,6 +61,8 @@
     renderList("alerts", s.alerts.map((a) => el("li", { class: `alert k-${a.kind}` }, el("b", {}, a.kind), " ", a.text)));
     renderList("errors", s.errors.map((e) => el("li", {}, e)));
     renderMachines(s);
+    renderList("services", (s.services ?? []).map((v) => el("li", { class: `service s-${v.state}` }, el("b", {}, v.id), ` on ${v.machine}: ${v.state}${v.health ? ` (${v.health})` : ""}${v.restarts ? ` · ${v.restarts} restarts` : ""}${v.reason ? ` · ${v.reason}` : ""}`)));
+    renderList("reservations", (s.reservations ?? []).map((r) => el("li", {}, el("b", {}, r.machine), `${r.shared ? " (shared)" : ""}: ${r.paths} until ${r.untilText}${r.reason ? ` · ${r.reason}` : ""}`)));
     renderMatrix(s);
     renderPickers(s);
     if (openOrder && changed && !first) loadOrder(openOrder);
