@@ -19,6 +19,8 @@ interface LogFile {
 const SETTLE_MS = 2000;
 /** Listings taken at most until two agree. */
 const LISTINGS = 20;
+/** Ticks in a row the file being read must be found under no name before it counts as gone. */
+const UNFOUND_TICKS = 5;
 
 /** The log files by inode, oldest first: coord.log.N … coord.log.1, coord.log. */
 async function listOnce(stateDir: string): Promise<LogFile[]> {
@@ -156,6 +158,8 @@ class Follower {
   private readonly path: string;
   private readonly lines = new Lines();
   private readonly settling: Settling;
+  /** Ticks in a row our file was found under no name (UNFOUND_TICKS: it is gone). */
+  private unfound = 0;
 
   private constructor(
     private readonly stateDir: string,
@@ -207,6 +211,7 @@ class Follower {
     const at = this.ino === undefined ? -1 : list.findIndex((f) => f.ino === this.ino);
     if (at >= 0 && list[at]!.path === this.path) return; // it came back under its name: read at the next tick
     let next: number;
+    if (at >= 0) this.unfound = 0;
     if (at >= 0) {
       const rest = (await readFrom(this.stateDir, list[at]!.ino, this.offset)) ?? Buffer.alloc(0);
       this.offset += rest.length; // stays ours until a newer file is read
@@ -215,6 +220,11 @@ class Follower {
     } else {
       // Our file is still there, only not in this listing: look again at the next tick.
       if (this.ino !== undefined && (await readFrom(this.stateDir, this.ino, this.offset)) !== undefined) return;
+      // Not found either: a listing and a read torn by renames can both miss a file that is there (a rotation
+      // without the lock). Only when it stays unfound is it gone (rotated out of reach), and the rest skipped:
+      // jumping on at once would read newer files first and our file's rest after them.
+      if (this.ino !== undefined && ++this.unfound < UNFOUND_TICKS) return;
+      this.unfound = 0;
       this.lines.reset();
       // Never seen a file yet: every file that appeared since we started is new.
       // Lost track (our file rotated out of reach): the rotated files are older, start at coord.log.
