@@ -27,6 +27,7 @@ import { orderAdd } from "./order.js";
 import { type OwnReservation, release, reservations, reserve } from "./reservations.js";
 import { type StatusResult, statusView } from "./status.js";
 import type { SyncNowResult } from "./sync-now.js";
+import { plural } from "../core/limits.js";
 
 /** The fleet as of this checkout's last fetch: parsed once per commit. */
 export interface Known {
@@ -84,7 +85,6 @@ const O = OrderSchema.shape;
 
 // ------------------------------------------------------------------ texts
 
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 const indent = (text: string) => text.replace(/\n/g, "\n    ");
 const unknownMachine = (k: Known, name: string) => new CoordError(unknownName("machine", name, Object.keys(k.status.machines)), EXIT.USAGE);
 const checkKnown = (k: Known, name: string) => {

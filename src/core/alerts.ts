@@ -5,6 +5,7 @@
 // reader's clock in a terminal, the page or a notify hook.
 import { presenceOf, silentFor, agoText, utcText } from "./presence.js";
 import type { MachineStatus, OrderStatus, ServiceStatus, StatusJson } from "./status.js";
+import { plural } from "./limits.js";
 
 export const ALERT_KINDS = ["offline", "failed", "service", "refused", "urgent"] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
@@ -165,8 +166,6 @@ export interface NotifyPlan {
   send: Notice[];
   notified: Notified;
 }
-
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 /**
  * The notices of one sync: the new alerts (first run included: the alerts

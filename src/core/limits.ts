@@ -175,6 +175,11 @@ export function clip(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
+/** "1 message", "3 messages": a count and its noun (an "s" for any count but one). */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
 /** Ids a progress line names at most before it says how many more there are. */
 export const LISTED = 5;
 

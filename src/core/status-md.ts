@@ -5,7 +5,7 @@
 import type { Alert } from "./alerts.js";
 import { serviceHeading, taskHeading } from "./computer.js";
 import { formatDuration } from "./duration.js";
-import { someOf } from "./limits.js";
+import { plural, someOf } from "./limits.js";
 import { fence, inline, slug, table } from "./markdown.js";
 import { agoText, MISSED_HEARTBEATS, type Presence, silentFor, spanText, STALE_HEARTBEATS, utcText } from "./presence.js";
 import { ATTENTION, type MachineStatus, type OrderMachineStatus, type OrderStatus, type StatusJson } from "./status.js";
@@ -113,8 +113,6 @@ function notes(orders: [string, OrderStatus][]): string[] {
   }
   return out;
 }
-
-const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
 
 function summary(status: StatusJson, asOf: Date | undefined): string {
   const machines = Object.values(status.machines);

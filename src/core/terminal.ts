@@ -6,7 +6,7 @@
 import { alertsAt } from "./alerts.js";
 import { clipVisible, PRESENCE_TONE, type Paint, plain, STATE_TONE, visibleLength } from "./colour.js";
 import { dueSlot, upcomingSlot } from "./every.js";
-import { clip, someOf } from "./limits.js";
+import { clip, plural, someOf } from "./limits.js";
 import { agoText, MISSED_HEARTBEATS, presenceOf, silentFor, spanText, STALE_HEARTBEATS, utcText } from "./presence.js";
 import { ATTENTION, type MachineStatus, type OrderMachineStatus, type OrderStatus, type StatusJson } from "./status.js";
 import { machineNote } from "./status-md.js";
@@ -89,8 +89,6 @@ function retryText(m: OrderMachineStatus, now: Date): string {
   if (m.retryAt) return `retry ${until(m.retryAt, now)} (${utcText(m.retryAt)})`;
   return "a retry waits";
 }
-
-const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
 
 /** One line: machines by presence, orders by state (failures first). */
 function summaryLine(status: StatusJson, now: Date, paint: Paint): string {
