@@ -1,19 +1,18 @@
 // coord send / inbox / outbox: messages between machines, through the sync loop.
 import { BROADCAST, channelKey, isAcked, messageId, parseMessageId, promptBlock, sanitizeText, type InboxMessage } from "../core/messages.js";
-import { readModel, type RepoModel } from "../core/repo.js";
+import type { RepoModel } from "../core/repo.js";
 import { own, PRIORITIES, type Priority } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { type MailboxData, readMailbox, updateMailbox } from "../state/mailbox.js";
-import { loadParsed } from "../state/parsed.js";
 import { ackInData, adoptPublished } from "../sync/mail.js";
+import { lastFetchedModel } from "../sync/machine.js";
 import { type Machine, openMachine, READ_PATHS, type SyncResult, syncMachine } from "../sync/sync.js";
 
 /** The repository as of the last fetch (works offline). */
 export async function lastKnown(m: Machine): Promise<RepoModel> {
-  const tip = await m.hub.resolve(m.hub.trackingRef);
-  if (!tip) throw new CoordError("this checkout has never synced; run coord sync first", EXIT.FAILURE);
-  await loadParsed(m.stateDir); // what the syncs parsed: a large fleet's files are not parsed again
-  return readModel(await m.hub.readFiles(tip, READ_PATHS));
+  const known = await lastFetchedModel(m, READ_PATHS);
+  if (!known) throw new CoordError("this checkout has never synced; run coord sync first", EXIT.FAILURE);
+  return known.model;
 }
 
 export interface SendOptions {

@@ -8,7 +8,6 @@
 // and works offline.
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import { readModel } from "../core/repo.js";
 import {
   cleanReason,
   conflicts,
@@ -31,8 +30,8 @@ import type { Problem } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { firstLine } from "../git/git.js";
 import { checkoutRoot, stagedPaths } from "../git/local.js";
-import { loadParsed } from "../state/parsed.js";
 import { readReservationsState, takeBack, updateReservations } from "../state/reservations.js";
+import { lastFetchedModel } from "../sync/machine.js";
 import { type Machine, openMachine, type SyncResult, syncMachine } from "../sync/sync.js";
 
 /** One of this machine's reservations, as the commands show it. */
@@ -55,11 +54,10 @@ export interface OwnReservation {
 
 /** The fleet as the last fetch saw it (no network): the commit, and every machine's published reservations with the problems of bad ones. */
 async function lastFetched(m: Machine): Promise<{ commit?: string; fleet: FleetReservation[]; problems: Problem[] }> {
-  const commit = await m.hub.resolve(m.hub.trackingRef);
-  if (!commit) return { fleet: [], problems: [] };
-  await loadParsed(m.stateDir); // what the syncs parsed: a large fleet's files are not parsed again
-  const { reservations, problems } = readReservations(readModel(await m.hub.readFiles(commit, ["coordination"])).computers);
-  return { commit, fleet: reservations, problems };
+  const known = await lastFetchedModel(m, ["coordination"]);
+  if (!known) return { fleet: [], problems: [] };
+  const { reservations, problems } = readReservations(known.model.computers);
+  return { commit: known.commit, fleet: reservations, problems };
 }
 
 function ownView(me: string, r: LocalReservation, now: Date, fleet: FleetReservation[]): OwnReservation {

@@ -2,6 +2,8 @@
 // to through the transport seam (src/git/hub.ts), and the checkout a person
 // reads, kept up to date when there is one. openMachine builds the real one
 // (real git through the checkout in `dir`); tests build one on MemoryHub.
+import { readModel, type RepoModel } from "../core/repo.js";
+import { loadParsed } from "../state/parsed.js";
 import { expandHome } from "../state/paths.js";
 import { CoordError, EXIT } from "../errors.js";
 import { Repo } from "../git/git.js";
@@ -47,4 +49,16 @@ export async function openMachine(dir: string, signal?: AbortSignal): Promise<Gi
     repair: ({ log, fsck }) => repairCheckout(dir, { remote: config.remote, branch: config.branch, log, fsck, timeout: config.gitTimeout }),
   };
   return { dir, stateDir, config, hub: repo, repo, checkout };
+}
+
+/**
+ * The repository as this checkout last fetched it (works offline): the files
+ * under `paths` at the tracking ref, read as a model, with that commit;
+ * undefined when the checkout never fetched.
+ */
+export async function lastFetchedModel(m: Machine, paths: string[]): Promise<{ commit: string; model: RepoModel } | undefined> {
+  const commit = await m.hub.resolve(m.hub.trackingRef);
+  if (!commit) return undefined;
+  await loadParsed(m.stateDir); // what the syncs parsed: a large fleet's files are not parsed again
+  return { commit, model: readModel(await m.hub.readFiles(commit, paths)) };
 }
