@@ -43,8 +43,8 @@ const argv = process.argv.slice(2);
 const candidate = quietCandidate(argv);
 if (!candidate || !(await quiet(candidate))) {
   // A sync that is not quiet starts its fetch now, while the CLI loads (src/sync/prefetch.ts).
-  const prefetch = candidate ? await import("../sync/prefetch.js") : undefined;
-  if (candidate) prefetch?.startPrefetch(candidate.dir);
+  const prefetch = candidate && (await import("../sync/prefetch.js"));
+  prefetch?.startPrefetch(candidate!.dir);
   await (await import("./main.js")).run(argv);
   prefetch?.dropPrefetch();
 }

@@ -290,12 +290,12 @@ export class Repo implements Hub {
       .catch(() => undefined);
   }
 
-  /** A failed fetch or push in one sentence: the remote (without credentials), and why. */
   /** The failure a fetch that failed with `e` is reported as (a fetch started before the sync: src/sync/prefetch.ts). */
   fetchFailure(e: unknown): Promise<CoordError> {
     return this.remoteError(e, "reach");
   }
 
+  /** A failed fetch or push in one sentence: the remote (without credentials), and why. */
   private async remoteError(e: unknown, doing: "reach" | "push to"): Promise<CoordError> {
     const url = await this.displayUrl();
     const Failure = doing === "reach" ? RemoteUnreachable : CoordError;

@@ -86,6 +86,7 @@ export interface CycleOptions {
 export async function sync(opts: SyncOptions): Promise<SyncResult> {
   // A daemon that stops, and waited long enough, kills the git command a sync hangs in.
   const machine = await openMachine(opts.dir, opts.gitSignal);
+  if (opts.fetched || opts.dryRun) return syncMachine(machine, opts);
   // Asked under the sync's lock, where the cycle would fetch.
   const headStart = async () => {
     const pre = await takePrefetch(opts.dir, machine.config.remote, machine.config.branch);
@@ -98,7 +99,6 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
     // Another sync of this checkout (its daemon) fetched or pushed since: the head start is old, the cycle fetches.
     return (await machine.repo.resolve(machine.repo.trackingRef)) === pre.tip ? pre.tip : undefined;
   };
-  if (opts.fetched || opts.dryRun) return syncMachine(machine, opts);
   // coord sync asked the quiet stamp a moment ago (src/cli/entry.ts), and it said no: not a second time.
   return syncMachine(machine, { headStart, ...(startedFor(opts.dir) ? { full: true } : {}), ...opts });
 }
