@@ -6,59 +6,46 @@ import { VERSION } from "../package.js";
 import { Command, CommanderError } from "commander";
 import { EXIT } from "../errors.js";
 import { describeFailure, failureLines } from "../failure.js";
-import { registerAgent } from "./commands/agent.js";
-import { registerCron } from "./commands/cron.js";
-import { registerDaemon } from "./commands/daemon.js";
-import { registerDemo } from "./commands/demo.js";
-import { registerDoctor } from "./commands/doctor.js";
-import { registerHub } from "./commands/hub.js";
-import { registerInit } from "./commands/init.js";
-import { registerLog } from "./commands/log.js";
-import { registerLogs } from "./commands/logs.js";
-import { registerMcp } from "./commands/mcp.js";
-import { registerMessages } from "./commands/messages.js";
-import { registerOrder } from "./commands/order.js";
-import { registerPause } from "./commands/pause.js";
-import { registerReservations } from "./commands/reservations.js";
-import { registerSecret } from "./commands/secret.js";
-import { registerServices } from "./commands/services.js";
-import { registerStatus } from "./commands/status.js";
-import { registerSync } from "./commands/sync.js";
-import { registerTrust } from "./commands/trust.js";
-import { registerUi } from "./commands/ui.js";
-import { registerValidate } from "./commands/validate.js";
-import { registerWatch } from "./commands/watch.js";
 import { EXIT_CODES, examples, type Io, processIo } from "./shared.js";
 
 export type { Io } from "./shared.js";
 
-/** Each command's module, in the order `coord --help` lists them. */
-const COMMANDS: ((program: Command, io: Io) => void)[] = [
-  registerHub,
-  registerInit,
-  registerSync,
-  registerStatus,
-  registerUi,
-  registerValidate,
-  registerMessages,
-  registerReservations,
-  registerOrder,
-  registerSecret,
-  registerLog,
-  registerAgent,
-  registerMcp,
-  registerTrust,
-  registerPause,
-  registerServices,
-  registerDaemon,
-  registerWatch,
-  registerCron,
-  registerDoctor,
-  registerLogs,
-  registerDemo,
+type Register = (program: Command, io: Io) => void;
+
+/**
+ * Each command's module, in the order `coord --help` lists them, with the
+ * top-level commands it registers. A module is loaded when its command runs:
+ * `coord sync` (cron, every minute) does not load the daemon's, the UI's or
+ * the MCP server's code; `coord --version` loads none. Anything else (no
+ * command, --help, a typo) loads them all. test/cli-commands.test.ts holds each module to its names.
+ */
+export const COMMANDS: readonly { names: readonly string[]; load: () => Promise<Register> }[] = [
+  { names: ["hub"], load: async () => (await import("./commands/hub.js")).registerHub },
+  { names: ["init"], load: async () => (await import("./commands/init.js")).registerInit },
+  { names: ["sync"], load: async () => (await import("./commands/sync.js")).registerSync },
+  { names: ["status"], load: async () => (await import("./commands/status.js")).registerStatus },
+  { names: ["ui"], load: async () => (await import("./commands/ui.js")).registerUi },
+  { names: ["validate"], load: async () => (await import("./commands/validate.js")).registerValidate },
+  { names: ["send", "inbox", "outbox"], load: async () => (await import("./commands/messages.js")).registerMessages },
+  { names: ["reserve", "release", "reservations"], load: async () => (await import("./commands/reservations.js")).registerReservations },
+  { names: ["order"], load: async () => (await import("./commands/order.js")).registerOrder },
+  { names: ["secret"], load: async () => (await import("./commands/secret.js")).registerSecret },
+  { names: ["log"], load: async () => (await import("./commands/log.js")).registerLog },
+  { names: ["agent"], load: async () => (await import("./commands/agent.js")).registerAgent },
+  { names: ["mcp"], load: async () => (await import("./commands/mcp.js")).registerMcp },
+  { names: ["trust"], load: async () => (await import("./commands/trust.js")).registerTrust },
+  { names: ["pause", "resume"], load: async () => (await import("./commands/pause.js")).registerPause },
+  { names: ["services"], load: async () => (await import("./commands/services.js")).registerServices },
+  { names: ["daemon"], load: async () => (await import("./commands/daemon.js")).registerDaemon },
+  { names: ["watch"], load: async () => (await import("./commands/watch.js")).registerWatch },
+  { names: ["cron"], load: async () => (await import("./commands/cron.js")).registerCron },
+  { names: ["doctor"], load: async () => (await import("./commands/doctor.js")).registerDoctor },
+  { names: ["logs"], load: async () => (await import("./commands/logs.js")).registerLogs },
+  { names: ["demo"], load: async () => (await import("./commands/demo.js")).registerDemo },
 ];
 
-export function buildProgram(io: Io): Command {
+/** The program with the commands `argv` may run: the one it names first, or all of them. */
+export async function buildProgram(io: Io, argv?: readonly string[]): Promise<Command> {
   const program = new Command("coord")
     .description("Coordinate machines and AI coding agents through one git repository.")
     .version(VERSION)
@@ -66,13 +53,17 @@ export function buildProgram(io: Io): Command {
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, "")), writeErr: (s) => io.err(s.replace(/\n$/, "")) })
     .addHelpText("after", EXIT_CODES + examples("coord hub create ~/fleet.git", "coord init ~/fleet --name izzit7 --remote ~/fleet.git", "coord sync --dir ~/fleet", "coord demo"));
-  for (const register of COMMANDS) register(program, io);
+  const named = argv?.[0] ?? "";
+  const one = COMMANDS.find((c) => c.names.includes(named));
+  const version = argv?.length === 1 && (named === "--version" || named === "-V");
+  const registers = await Promise.all((version ? [] : one ? [one] : COMMANDS).map((c) => c.load()));
+  for (const register of registers) register(program, io);
   return program;
 }
 
 /** Runs the CLI in-process; returns the exit code instead of exiting. */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
-  const program = buildProgram(io);
+  const program = await buildProgram(io, argv);
   process.exitCode = 0;
   try {
     await program.parseAsync(argv, { from: "user" });
