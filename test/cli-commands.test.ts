@@ -24,8 +24,7 @@ describe("the CLI's table of command modules", () => {
     expect(names(await buildProgram(io, ["send", "m2", "hi"]))).toEqual(["send", "inbox", "outbox"]);
     expect(names(await buildProgram(io, ["sync", "--dir", "x"]))).toEqual(["sync"]);
     expect(names(await buildProgram(io, ["--version"]))).toEqual([]);
-    for (const argv of [[], ["--help"], ["help", "sync"], ["snyc"], ["--version", "sync"]])
-      expect(names(await buildProgram(io, argv))).toEqual(COMMANDS.flatMap((c) => c.names));
+    for (const argv of [[], ["--help"], ["help", "sync"], ["snyc"], ["--version", "sync"]]) expect(names(await buildProgram(io, argv))).toEqual(COMMANDS.flatMap((c) => c.names));
   });
 
   it("gives a command the same help loaded alone as among all", async () => {
