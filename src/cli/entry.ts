@@ -5,8 +5,9 @@
 // loaded. Anything else, or any doubt, runs the CLI (main.ts), loaded only
 // then: the bundle keeps the two apart (scripts/bundle.mjs). A sync that is not
 // quiet starts its fetch before the CLI loads (src/sync/prefetch.ts), and
-// does not ask the quiet stamp a second time.
-import { quietCandidate } from "./quiet-args.js";
+// does not ask the quiet stamp a second time; `coord init` starts its clone
+// so (src/commands/early-clone.ts).
+import { initCandidate, quietCandidate } from "./quiet-args.js";
 
 type Candidate = NonNullable<ReturnType<typeof quietCandidate>>;
 
@@ -45,6 +46,11 @@ if (!candidate || !(await quiet(candidate))) {
   // A sync that is not quiet starts its fetch now, while the CLI loads (src/sync/prefetch.ts).
   const prefetch = candidate && (await import("../sync/prefetch.js"));
   prefetch?.startPrefetch(candidate!.dir);
+  // So does coord init's clone (src/commands/early-clone.ts).
+  const clone = initCandidate(argv);
+  const early = clone && (await import("../commands/early-clone.js"));
+  await early?.startEarlyClone(clone!).catch(() => {}); // any doubt: init clones itself
   await (await import("./main.js")).run(argv);
   prefetch?.dropPrefetch();
+  await early?.dropEarlyClone();
 }

@@ -1,7 +1,8 @@
 // coord init: clone (or adopt) a checkout, give it a machine identity, and
 // register the machine by publishing its file. Running it again is harmless.
 // The clone is shallow over a URL (the configured branch's newest commit:
-// cloneCheckout in src/git/local.ts); history is fetched when asked for.
+// cloneCheckout in src/git/clone.ts); history is fetched when asked for. A
+// clone `coord init` started before the CLI loaded is taken (early-clone.ts).
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import { readdir } from "node:fs/promises";
@@ -18,6 +19,7 @@ import { exists } from "../state/files.js";
 import { Journal } from "../state/journal.js";
 import { stateDirOf } from "../state/paths.js";
 import { READ_PATHS, sync, type SyncResult } from "../sync/sync.js";
+import { takeEarlyClone } from "./early-clone.js";
 import { scaffoldCommit } from "./hub.js";
 
 export interface InitOptions {
@@ -42,6 +44,10 @@ export interface InitResult {
   sync: SyncResult;
 }
 
+function cloneFailed(remote: string, e: unknown): CoordError {
+  return new CoordError(`could not clone ${redact(remote)}: ${firstLine(String((e as Error).message))}`, EXIT.FAILURE);
+}
+
 async function isCheckout(dir: string): Promise<boolean> {
   return exists(resolve(dir, ".git"));
 }
@@ -60,7 +66,14 @@ export async function init(opts: InitOptions): Promise<InitResult> {
   newConfig({ name: opts.name, uuid: "-", heartbeat: opts.heartbeat }); // every option checked before anything is cloned
 
   let cloned = false;
-  if (await isCheckout(dir)) {
+  // Started before the CLI loaded (src/cli/entry.ts), into a directory that did not exist.
+  const early = takeEarlyClone(dir, opts.remote, branch);
+  if (early) {
+    log(`cloning ${redact(opts.remote)} into ${dir}`);
+    const failed = await early;
+    if (failed) throw cloneFailed(opts.remote, failed.error);
+    cloned = true;
+  } else if (await isCheckout(dir)) {
     const url = await remoteUrlOf(dir, "origin");
     if (url && url !== opts.remote && resolve(url) !== resolve(opts.remote))
       throw new CoordError(`${dir} is a checkout of ${redact(url)}, not of ${redact(opts.remote)}; pass that remote or choose another directory`, EXIT.USAGE);
@@ -69,11 +82,9 @@ export async function init(opts: InitOptions): Promise<InitResult> {
     const entries = await readdir(dir).catch(() => []);
     if (entries.length > 0) throw new CoordError(`${dir} exists, is not empty and is not a git checkout; choose an empty directory`, EXIT.USAGE);
     log(`cloning ${redact(opts.remote)} into ${dir}`);
-    try {
-      await cloneCheckout(opts.remote, dir, branch);
-    } catch (e) {
-      throw new CoordError(`could not clone ${redact(opts.remote)}: ${firstLine(String((e as Error).message))}`, EXIT.FAILURE);
-    }
+    await cloneCheckout(opts.remote, dir, branch).catch((e: unknown) => {
+      throw cloneFailed(opts.remote, e);
+    });
     cloned = true;
   }
 

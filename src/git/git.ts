@@ -21,10 +21,11 @@ import { ancestorHere, type HistoryGit, isAncestorInHistory, shallowBoundary, th
 import { editTree } from "./tree.js";
 import { remoteTip } from "./remote-tip.js";
 import { commitBody, ObjectWriter, treeBody } from "./objects.js";
+import { DEFAULT_GIT_TIMEOUT } from "./clone.js";
 import { CoordError, EXIT, RemoteUnreachable } from "../errors.js";
 
 /** Seconds one git command may take when the machine config says nothing (gitTimeout). */
-export const DEFAULT_GIT_TIMEOUT = 30;
+export { DEFAULT_GIT_TIMEOUT };
 
 /** Seconds a probe of the remote (Hub.reachable) waits for an answer at most. */
 const PROBE_TIMEOUT = 15;

@@ -60,26 +60,7 @@ export async function cloneInto(remote: string, dir: string, cwd: string = proce
   await gitClient(cwd).raw(["clone", "--quiet", remote, dir]);
 }
 
-/**
- * A machine's checkout of `remote` in `dir` (relative paths from `cwd`): its
- * `branch` alone, no tags, and over a URL only the newest commit
- * (`--depth 1`), so a clone costs the same whatever the history's length;
- * older commits are fetched when a question needs them (src/git/history.ts).
- * A hub on a local path git clones whole whatever is asked (it ignores
- * --depth and hard-links the objects: faster still, and complete). A remote
- * without `branch` yet (an empty hub) is cloned as it is.
- */
-export async function cloneCheckout(remote: string, dir: string, branch: string, opts: { cwd?: string; timeout?: number; origin?: string } = {}): Promise<void> {
-  const git = gitClient(opts.cwd ?? process.cwd(), opts.timeout === undefined ? {} : { timeout: opts.timeout });
-  const args = ["clone", "--quiet", "--depth", "1", "--no-tags", ...(opts.origin ? ["--origin", opts.origin] : [])];
-  try {
-    await git.raw([...args, "--branch", branch, remote, dir]);
-  } catch (e) {
-    // No such branch yet: the remote as it is (git cleared what the failed clone left in `dir`).
-    if (!/remote branch .* not found|could not find remote branch/i.test(String((e as Error).message))) throw e;
-    await git.raw([...args, remote, dir]);
-  }
-}
+export { cloneCheckout } from "./clone.js";
 
 /** A new bare repository at `dir` (an existing empty directory) whose HEAD names `branch`. */
 export async function initBare(dir: string, branch: string): Promise<void> {
