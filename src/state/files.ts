@@ -1,18 +1,50 @@
-// Durable local files: written to a temp file, fsynced, renamed into place.
-import { access, readFile } from "node:fs/promises";
-import { join } from "node:path";
+// Durable local files: written to a temp file, fsynced, renamed into place
+// (one write of a file at a time, in the order they were asked).
+import { access, open, readFile, rename, rm } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import lockfile from "proper-lockfile";
-import writeFileAtomic from "write-file-atomic";
 import { CoordError, EXIT } from "../errors.js";
 import { timings } from "../timings.js";
 
 export async function writeDurably(path: string, content: string): Promise<void> {
-  await writeFileAtomic(path, content, { fsync: true, mode: 0o600 });
+  await replaceFile(path, content, true);
 }
 
 /** Whole or not at all (temp file, rename), without waiting for the disk: for a file whose loss costs nothing but caution. */
 export async function writeWhole(path: string, content: string): Promise<void> {
-  await writeFileAtomic(path, content, { fsync: false, mode: 0o600 });
+  await replaceFile(path, content, false);
+}
+
+/** Each file's write in flight: a later write of a file lands after an earlier one (the journal's are not all awaited). */
+const writing = new Map<string, Promise<void>>();
+let written = 0;
+
+/** `content` in a temp file beside `path` (0600, fsynced when `durable`), renamed over it: the old text or the new, never half. */
+async function replaceFile(path: string, content: string, durable: boolean): Promise<void> {
+  const key = resolve(path);
+  const mine = (writing.get(key) ?? Promise.resolve()).then(async () => {
+    const tmp = `${key}.${process.pid}.${++written}.tmp`;
+    try {
+      const file = await open(tmp, "wx", 0o600);
+      try {
+        await file.writeFile(content);
+        if (durable) await file.sync();
+      } finally {
+        await file.close();
+      }
+      await rename(tmp, key);
+    } catch (e) {
+      await rm(tmp, { force: true }).catch(() => {});
+      throw e;
+    }
+  });
+  const settled = mine.catch(() => {});
+  writing.set(key, settled);
+  try {
+    await mine;
+  } finally {
+    if (writing.get(key) === settled) writing.delete(key);
+  }
 }
 
 /** Whether something exists at `path` (false too when it cannot be looked at). */

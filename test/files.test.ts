@@ -1,0 +1,44 @@
+// Local state files are replaced whole (src/state/files.ts): a temp file beside
+// the file, renamed over it; writes of one file land in the order asked, even
+// when not awaited (the journal's pid write is not).
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { writeDurably, writeWhole } from "../src/state/files.js";
+import { tempDir } from "./helpers.js";
+
+describe("writing a local state file", () => {
+  it.each([
+    ["durably", writeDurably],
+    ["whole", writeWhole],
+  ])("%s: replaces the file, 0600, and leaves no temp file", async (_, write) => {
+    const dir = await tempDir();
+    const path = join(dir, "journal.json");
+    await writeFile(path, "old\n", { mode: 0o644 });
+    await write(path, "new\n");
+    expect(await readFile(path, "utf8")).toBe("new\n");
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    expect(await readdir(dir)).toEqual(["journal.json"]);
+  });
+
+  it("lands writes of one file in the order they were asked, awaited or not", async () => {
+    const dir = await tempDir();
+    const path = join(dir, "journal.json");
+    const texts = Array.from({ length: 40 }, (_, i) => `${"x".repeat((40 - i) * 500)} ${i}\n`); // the first the longest: the slowest to write
+    await Promise.all(texts.map((t, i) => (i % 2 ? writeDurably(path, t) : writeWhole(path, t))));
+    expect(await readFile(path, "utf8")).toBe(texts.at(-1));
+    expect(await readdir(dir)).toEqual(["journal.json"]);
+  });
+
+  it("fails a write it cannot make, leaves the file as it was, and the next write of the file goes on", async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, "a-directory"));
+    const path = join(dir, "a-directory");
+    await expect(writeDurably(path, "text")).rejects.toThrow(/EISDIR|directory/);
+    expect(await readdir(dir)).toEqual(["a-directory"]);
+    await expect(writeDurably(join(dir, "missing", "file"), "text")).rejects.toThrow(/ENOENT/);
+    const ok = join(dir, "ok");
+    await Promise.all([writeDurably(join(dir, "missing", "file"), "x").catch(() => {}), writeDurably(ok, "fine\n")]);
+    expect(await readFile(ok, "utf8")).toBe("fine\n");
+  });
+});
