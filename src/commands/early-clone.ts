@@ -7,6 +7,7 @@
 import { lstat, rm } from "node:fs/promises";
 import { resolve } from "node:path";
 import { cloneCheckout } from "../git/clone.js";
+import { GitStopped } from "../git/run.js";
 
 export interface EarlyCloneArgs {
   dir: string;
@@ -49,5 +50,7 @@ export async function dropEarlyClone(): Promise<void> {
   started = undefined;
   if (!mine || mine.taken) return;
   mine.stop.abort();
-  if ((await mine.cloned) === undefined) await rm(mine.dir, { recursive: true, force: true });
+  const outcome = await mine.cloned;
+  // Finished, or stopped by us: what is there is this clone's (a clone stopped as it ended may leave it all).
+  if (outcome === undefined || (outcome.error instanceof GitStopped && outcome.error.why === "abort")) await rm(mine.dir, { recursive: true, force: true });
 }
