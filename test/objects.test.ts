@@ -6,7 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { commitBody, ObjectWriter, objectId, treeBody } from "../src/git/objects.js";
+import { commitBody, ObjectWriter, objectId, treeBody, treeListing } from "../src/git/objects.js";
 
 let dir: string | undefined;
 afterEach(async () => {
@@ -47,6 +47,10 @@ describe("objects written by coord are git's own", () => {
     expect(commit).toBe(git(dir, ["commit-tree", ours, "-m", "coord: m1 status"], undefined, env));
     const child = await w.write("commit", commitBody(sub, commit, author, "second\n", when));
     expect(child).toBe(git(dir, ["commit-tree", sub, "-p", commit, "-m", "second"], undefined, env));
+    // Read back, a tree lists as `git ls-tree -z` lists it (a publish edits the listing).
+    const raw = execFileSync("git", ["cat-file", "tree", ours], { cwd: dir });
+    expect(treeListing(raw)).toBe(execFileSync("git", ["ls-tree", "-z", ours], { cwd: dir, encoding: "utf8" }));
+    expect(() => treeListing(raw.subarray(0, raw.length - 3))).toThrow(/cut short/);
     // Written again: the same id, nothing rewritten.
     expect(await w.write("tree", treeBody(entries))).toBe(ours);
     git(dir, ["update-ref", "refs/heads/main", child]);

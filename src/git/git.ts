@@ -20,8 +20,9 @@ import type { Author, Hub, PathCommit } from "./hub.js";
 import { ancestorHere, type HistoryGit, isAncestorInHistory, shallowBoundary, throughHistory } from "./history.js";
 import { editTree } from "./tree.js";
 import { remoteTip } from "./remote-tip.js";
-import { commitBody, ObjectWriter, treeBody } from "./objects.js";
+import { commitBody, ObjectWriter, treeBody, treeListing } from "./objects.js";
 import { DEFAULT_GIT_TIMEOUT } from "./clone.js";
+import { looseRef, plainGitDir } from "./dotgit.js";
 import { CoordError, EXIT, RemoteUnreachable } from "../errors.js";
 
 /** Seconds one git command may take when the machine config says nothing (gitTimeout). */
@@ -129,6 +130,9 @@ export class Repo implements Hub {
 
   /** An SSH private key (path) this machine signs its commits with (trust.signingKey), if any. */
   signingKey?: string;
+
+  /** `<dir>/.git` when it is a directory (dotgit.ts). */
+  private gitDir?: Promise<string | undefined>;
 
   git(opts: GitOptions = {}): GitClient {
     return gitClient(this.dir, { timeout: this.timeout, ...(this.signal ? { signal: this.signal } : {}), ...opts });
@@ -310,6 +314,10 @@ export class Repo implements Hub {
 
   /** The commit a ref points at, or undefined. */
   async resolve(ref: string): Promise<string | undefined> {
+    // A branch or tracking ref in its own file (most are, in a checkout coord made) is read without git.
+    const gitDir = await (this.gitDir ??= plainGitDir(this.dir));
+    const loose = gitDir && (await looseRef(gitDir, ref));
+    if (loose) return loose;
     // No such ref or commit: exit 1 and no output, which run.ts resolves as "". A rejection is
     // git failing to answer (a loaded machine, a ref being rewritten): asked again, then said.
     // The tracking ref exists in every checkout that has synced once; seen missing, it is asked again
@@ -369,7 +377,9 @@ export class Repo implements Hub {
       return text === undefined;
     });
     if (unread.length) {
-      const out = await this.git({ input: `${[...new Set(unread.map((e) => e.sha))].join("\n")}\n` }).binaryCatFile(["--batch"]);
+      // The root directory's listing comes with them, for a publish on this commit (commitFiles), unless it is known.
+      const root = this.trees.has(`${commit}^{tree}`) ? [] : [`${commit}^{tree}`];
+      const out = await this.git({ input: `${[...new Set(unread.map((e) => e.sha)), ...root].join("\n")}\n` }).binaryCatFile(["--batch"]);
       let offset = 0;
       while (offset < out.length) {
         // <sha> SP <type> SP <size> LF <content> LF, or <sha> SP missing LF
@@ -381,8 +391,12 @@ export class Repo implements Hub {
           offset = start;
           continue;
         }
-        texts.set(sha!, out.subarray(start, start + Number(size)).toString("utf8"));
-        blobsRead.count++;
+        const body = out.subarray(start, start + Number(size));
+        if (type === "tree") this.remember(`${commit}^{tree}`, treeListing(body, sha!.length / 2));
+        else {
+          texts.set(sha!, body.toString("utf8"));
+          blobsRead.count++;
+        }
         offset = start + Number(size) + 1;
       }
     }

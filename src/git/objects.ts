@@ -36,6 +36,25 @@ export function treeBody(entries: string[]): Buffer {
   return Buffer.concat(parsed.flatMap((e) => [Buffer.from(`${e.mode} `), e.name, Buffer.from([0]), Buffer.from(e.id, "hex")]));
 }
 
+/**
+ * The listing `git ls-tree -z` prints of a tree object's body (its entries in
+ * the tree's order, each "<mode> <type> <id>\t<name>\0"); `idBytes`: 20, or
+ * 32 in a SHA-256 repository.
+ */
+export function treeListing(body: Buffer, idBytes = 20): string {
+  const lines: string[] = [];
+  for (let at = 0; at < body.length; ) {
+    const space = body.indexOf(32, at);
+    const nul = body.indexOf(0, space + 1);
+    if (space < 0 || nul < 0 || nul + 1 + idBytes > body.length) throw new Error("not a tree object: an entry is cut short");
+    const mode = body.toString("latin1", at, space).padStart(6, "0");
+    const type = mode === "040000" ? "tree" : mode === "160000" ? "commit" : "blob";
+    lines.push(`${mode} ${type} ${body.toString("hex", nul + 1, nul + 1 + idBytes)}\t${body.toString("utf8", space + 1, nul)}\0`);
+    at = nul + 1 + idBytes;
+  }
+  return lines.join("");
+}
+
 /** A commit object's body, as `git commit-tree -m` writes it (the message ends with a newline). */
 export function commitBody(tree: string, parent: string | undefined, author: Author, message: string, when: Date): string {
   const stamp = `${Math.floor(when.getTime() / 1000)} +0000`;
