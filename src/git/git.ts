@@ -315,7 +315,8 @@ export class Repo implements Hub {
   /** The commit a ref points at, or undefined. */
   async resolve(ref: string): Promise<string | undefined> {
     // A branch or tracking ref in its own file (most are, in a checkout coord made) is read without git.
-    const gitDir = await (this.gitDir ??= plainGitDir(this.dir));
+    this.gitDir ??= plainGitDir(this.dir);
+    const gitDir = await this.gitDir;
     const loose = gitDir && (await looseRef(gitDir, ref));
     if (loose) return loose;
     // No such ref or commit: exit 1 and no output, which run.ts resolves as "". A rejection is
