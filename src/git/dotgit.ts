@@ -16,10 +16,12 @@ export async function plainGitDir(dir: string): Promise<string | undefined> {
 }
 
 /**
- * The commit a branch or tracking ref names, read from its file in
- * `gitDir` (`refs/remotes/origin/main`): no git process. Undefined when git
- * must answer: a packed ref, a repository that keeps its refs in a reftable,
- * anything but a plain object id.
+ * The object a branch or tracking ref names, read from its file in `gitDir`
+ * (`refs/remotes/origin/main`): no git process. Undefined when git must
+ * answer: a packed ref, a repository that keeps its refs in a reftable,
+ * anything but a plain object id. Not checked to be a commit (what a
+ * hostile remote fetched there may be anything): a caller compares it with
+ * a commit git named.
  */
 export async function looseRef(gitDir: string, ref: string): Promise<string | undefined> {
   if (!/^refs\/(heads|remotes)\/[A-Za-z0-9._/-]+$/.test(ref) || ref.includes("..")) return undefined;

@@ -142,6 +142,18 @@ export class Repo implements Hub {
     return `refs/remotes/${this.remote}/${this.branch}`;
   }
 
+  /**
+   * Whether the tracking ref still names `tip` (a commit git named a moment
+   * ago): read from the ref's own file when it is one (no git process), else
+   * asked of git.
+   */
+  async trackingRefIs(tip: string): Promise<boolean> {
+    this.gitDir ??= plainGitDir(this.dir);
+    const gitDir = await this.gitDir;
+    if (gitDir && (await looseRef(gitDir, this.trackingRef)) === tip) return true;
+    return (await this.resolve(this.trackingRef)) === tip;
+  }
+
   /** Fetches the branch; returns the remote tip, or undefined when the remote has no such branch yet. */
   async fetch(): Promise<string | undefined> {
     for (let attempt = 1; ; attempt++) {
@@ -314,11 +326,6 @@ export class Repo implements Hub {
 
   /** The commit a ref points at, or undefined. */
   async resolve(ref: string): Promise<string | undefined> {
-    // A branch or tracking ref in its own file (most are, in a checkout coord made) is read without git.
-    this.gitDir ??= plainGitDir(this.dir);
-    const gitDir = await this.gitDir;
-    const loose = gitDir && (await looseRef(gitDir, ref));
-    if (loose) return loose;
     // No such ref or commit: exit 1 and no output, which run.ts resolves as "". A rejection is
     // git failing to answer (a loaded machine, a ref being rewritten): asked again, then said.
     // The tracking ref exists in every checkout that has synced once; seen missing, it is asked again

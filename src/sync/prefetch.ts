@@ -11,7 +11,7 @@
 // Light to load: only git's runner and its environment.
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { looseRef, plainGitDir } from "../git/dotgit.js";
+import { plainGitDir } from "../git/dotgit.js";
 import { gitCommandEnv } from "../git/env.js";
 import { runGit } from "../git/run.js";
 
@@ -58,7 +58,7 @@ async function fetchNow(dir: string, signal: AbortSignal): Promise<Prefetched | 
   const { env, config } = gitCommandEnv(dir);
   const opts = { cwd: dir, env, timeoutMs: seconds * 1000, signal };
   await runGit([...config, "fetch", "--quiet", "--no-tags", remote, `+refs/heads/${branch}:${tracking}`], opts);
-  const tip = (await looseRef(gitDir, tracking)) ?? (await runGit(["rev-parse", "--verify", "--quiet", `${tracking}^{commit}`], opts)).toString("utf8").trim();
+  const tip = (await runGit(["rev-parse", "--verify", "--quiet", `${tracking}^{commit}`], opts)).toString("utf8").trim();
   return /^[0-9a-f]{40,64}$/.test(tip) ? { dir: resolve(dir), remote, branch, tip } : undefined;
 }
 

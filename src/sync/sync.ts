@@ -97,7 +97,7 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
       return undefined;
     }
     // Another sync of this checkout (its daemon) fetched or pushed since: the head start is old, the cycle fetches.
-    return (await machine.repo.resolve(machine.repo.trackingRef)) === pre.tip ? pre.tip : undefined;
+    return (await machine.repo.trackingRefIs(pre.tip)) ? pre.tip : undefined;
   };
   // coord sync asked the quiet stamp a moment ago (src/cli/entry.ts), and it said no: not a second time.
   return syncMachine(machine, { headStart, ...(startedFor(opts.dir) ? { full: true } : {}), ...opts });

@@ -1,0 +1,32 @@
+// A ref read from its own file (src/git/dotgit.ts): the sync's head start asks
+// whether the tracking ref still names the commit it fetched without a git process.
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { looseRef } from "../src/git/dotgit.js";
+import { Repo } from "../src/git/git.js";
+import { git, tempDir } from "./helpers.js";
+
+describe("a ref read from its file", () => {
+  it("is read while loose; packed, odd or in a reftable it is git's to answer", async () => {
+    const dir = await tempDir();
+    await git(dir, "init", "--quiet", "--initial-branch=main");
+    await git(dir, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "--allow-empty", "-m", "one");
+    const head = (await git(dir, "rev-parse", "HEAD")).trim();
+    await git(dir, "update-ref", "refs/remotes/origin/main", head);
+    const gitDir = join(dir, ".git");
+    expect(await looseRef(gitDir, "refs/remotes/origin/main")).toBe(head);
+    expect(await looseRef(gitDir, "refs/heads/main")).toBe(head);
+    for (const odd of ["HEAD", "refs/remotes/../../config", "refs/tags/v1", "refs/remotes/origin/missing"]) expect(await looseRef(gitDir, odd), odd).toBeUndefined();
+    const repo = new Repo(dir, join(gitDir, "coord"));
+    expect(await repo.trackingRefIs(head)).toBe(true);
+    await git(dir, "pack-refs", "--all");
+    expect(await looseRef(gitDir, "refs/remotes/origin/main")).toBeUndefined();
+    expect(await repo.trackingRefIs(head)).toBe(true); // asked of git
+    expect(await repo.trackingRefIs("0".repeat(40))).toBe(false);
+    await mkdir(join(gitDir, "refs", "remotes", "origin"), { recursive: true });
+    await writeFile(join(gitDir, "refs", "remotes", "origin", "main"), `${head}\n`);
+    await mkdir(join(gitDir, "reftable"));
+    expect(await looseRef(gitDir, "refs/remotes/origin/main")).toBeUndefined();
+  });
+});
