@@ -510,8 +510,10 @@ export class Repo implements Hub {
       if (isRejectedPush(e)) return false;
       throw await this.remoteError(e, "push to");
     }
-    // Only a cache of the remote tip: a concurrent fetch (coord status) holding the ref's lock
-    // must not turn a push that landed into a failed sync. The next fetch sets it anyway.
+    // Only a cache of the remote tip, which git's push sets itself when the remote's fetch refspec maps
+    // the branch (a clone coord made): else set here. A concurrent fetch (coord status) holding the
+    // ref's lock must not turn a push that landed into a failed sync; the next fetch sets it anyway.
+    if (await this.trackingRefIs(commit).catch(() => false)) return true;
     await this.git()
       .raw(["update-ref", this.trackingRef, commit])
       .catch(() => {});

@@ -183,9 +183,9 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
       result.pushed = commit;
       c.publishedLastSeen = mine.lastSeen;
       journal.data.lastPublished = mine.lastSeen;
-      await journal.save();
-      await reserved.landed();
-      await fastForward(c.m, commit, result);
+      // Side by side: none needs another, and all are done before the cycle goes on (its lock is held until then).
+      const done = await Promise.allSettled([journal.save(), reserved.landed(), fastForward(c.m, commit, result)]);
+      for (const d of done) if (d.status === "rejected") throw d.reason;
       log(`published ${commit.slice(0, 12)} (${[...changes.keys()].join(", ")})`);
       const after = new Map(files);
       const actedOn = new Map(local);
