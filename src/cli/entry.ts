@@ -7,11 +7,16 @@
 // quiet starts its fetch before the CLI loads (src/sync/prefetch.ts), and
 // does not ask the quiet stamp a second time; `coord init` starts its clone
 // so (src/commands/early-clone.ts).
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { QUIET_FILE } from "../state/quiet.js";
 import { initCandidate, quietCandidate } from "./quiet-args.js";
 
 type Candidate = NonNullable<ReturnType<typeof quietCandidate>>;
 
 async function quiet(candidate: Candidate): Promise<boolean> {
+  // No stamp (the last sync had work to do, or this checkout's .git is a file): not quiet, known without loading the check.
+  if (!existsSync(join(candidate.dir, ".git", "coord", QUIET_FILE))) return false;
   try {
     const { quietCheckout } = await import("../sync/quiet.js");
     const stamp = await quietCheckout(candidate.dir, { scheduled: candidate.scheduled });

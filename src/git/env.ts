@@ -1,7 +1,7 @@
 // The environment and settings of every git command coord runs (git.ts builds
 // its clients on these; remote-tip.ts runs git directly for the quiet sync,
 // which must stay light to load).
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -41,26 +41,39 @@ function changedAt(file: string): number | "-" {
 
 /** core.sshCommand as git reads it in `dir` (every config scope), looked up again when a config file changed. */
 const sshConfigs = new Map<string, { stamp: string; value: string }>();
+const SSH_CONFIG_ARGS = ["config", "--get", "core.sshCommand"];
+const sshConfigOptions = (dir: string) => ({ cwd: dir, env: inheritedEnv(), encoding: "utf8" as const, timeout: 10_000 });
+
+function remember(dir: string, stamp: string, value: string): string {
+  if (sshConfigs.size > 100) sshConfigs.clear();
+  sshConfigs.set(dir, { stamp, value });
+  return value;
+}
+
 function configuredSshCommand(dir: string): string {
   const stamp = configStamp(dir);
   const hit = sshConfigs.get(dir);
   if (hit && hit.stamp === stamp) return hit.value;
   let value = "";
   try {
-    value = execFileSync("git", ["config", "--get", "core.sshCommand"], {
-      cwd: dir,
-      env: inheritedEnv(),
-      encoding: "utf8",
-      timeout: 10_000,
-      stdio: ["ignore", "pipe", "ignore"],
-    }).trim();
+    value = execFileSync("git", SSH_CONFIG_ARGS, { ...sshConfigOptions(dir), stdio: ["ignore", "pipe", "ignore"] }).trim();
   } catch {
     // Exit 1: not set. ENOENT: a directory that does not exist yet (a clone's target). A timeout: as good as
     // not set. Each time git then uses its default ssh, and the sync's own git calls say what is wrong.
   }
-  if (sshConfigs.size > 100) sshConfigs.clear();
-  sshConfigs.set(dir, { stamp, value });
-  return value;
+  return remember(dir, stamp, value);
+}
+
+/**
+ * Looks core.sshCommand up for `dir` without blocking, for the next
+ * gitCommandEnv(dir) to find (the sync's head start asks it while it reads
+ * its files). Never rejects.
+ */
+export async function lookUpSshCommand(dir: string): Promise<void> {
+  const stamp = configStamp(dir);
+  if (sshConfigs.get(dir)?.stamp === stamp) return;
+  const value = await new Promise<string>((resolve) => execFile("git", SSH_CONFIG_ARGS, sshConfigOptions(dir), (error, stdout) => resolve(error ? "" : stdout.trim())));
+  remember(dir, stamp, value);
 }
 
 /**

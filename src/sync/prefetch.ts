@@ -12,7 +12,7 @@
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { plainGitDir } from "../git/dotgit.js";
-import { gitCommandEnv } from "../git/env.js";
+import { gitCommandEnv, lookUpSshCommand } from "../git/env.js";
 import { runGit } from "../git/run.js";
 
 export interface Prefetched {
@@ -47,14 +47,18 @@ async function lastSyncFailed(gitDir: string): Promise<boolean> {
 
 /** Fetches the branch of the machine in `dir` as its sync would; undefined on any doubt. */
 async function fetchNow(dir: string, signal: AbortSignal): Promise<Prefetched | undefined> {
+  // The ssh command git will use is looked up (a git process) while the files are read.
+  const ssh = lookUpSshCommand(dir);
   const gitDir = await plainGitDir(dir);
-  if (!gitDir || (await lastSyncFailed(gitDir))) return undefined;
-  const yaml = await readFile(join(gitDir, "coord", "machine.yaml"), "utf8");
+  if (!gitDir) return undefined;
+  const [failed, yaml] = await Promise.all([lastSyncFailed(gitDir), readFile(join(gitDir, "coord", "machine.yaml"), "utf8")]);
+  if (failed) return undefined;
   const remote = field(yaml, "remote");
   const branch = field(yaml, "branch");
   const seconds = Number(field(yaml, "gitTimeout") ?? 30);
   if (!remote || !branch || !(seconds > 0)) return undefined;
   const tracking = `refs/remotes/${remote}/${branch}`;
+  await ssh;
   const { env, config } = gitCommandEnv(dir);
   const opts = { cwd: dir, env, timeoutMs: seconds * 1000, signal };
   await runGit([...config, "fetch", "--quiet", "--no-tags", remote, `+refs/heads/${branch}:${tracking}`], opts);
