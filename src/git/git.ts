@@ -431,8 +431,9 @@ export class Repo implements Hub {
   async commitFiles(parent: string | undefined, changes: Map<string, string | null>, author: Author, message: string): Promise<string> {
     const writer = this.signingKey || !parent || parent.length !== 40 ? undefined : await this.objectWriter();
     if (!writer) return this.commitWithPlumbing(parent, changes, author, message);
-    const edits = new Map<string, string | null>();
-    for (const [path, content] of changes) edits.set(path, content === null ? null : await writer.write("blob", content));
+    // The blobs side by side (each a file of its own); the trees after them, each after its children.
+    const ids = await Promise.all([...changes].map(([, content]) => (content === null ? null : writer.write("blob", content))));
+    const edits = new Map<string, string | null>([...changes.keys()].map((path, i) => [path, ids[i]!]));
     // The same directory-by-directory edit as with plumbing (src/git/tree.ts); only the trees are written here.
     const run = async (args: string[], input?: string): Promise<string> => {
       if (args[0] === "mktree") {
