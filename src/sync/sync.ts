@@ -188,6 +188,10 @@ async function cycle(
   log: (line: string) => void,
 ): Promise<{ end?: QuietEnd; ended?: RepoModel }> {
   const { config, hub, stateDir } = machine;
+  // What this machine can do, asked now and awaited where the cycle needs it: a cron sync reads it from its
+  // cache, a new machine (coord init) asks git and the agent CLIs while the tip is read.
+  const capabilities = machineCapabilities(machine);
+  capabilities.catch(() => {}); // awaited below, where a failure counts
   const health = await readHealth(stateDir);
   // Leftover locks and half-done merges every time; the history check only after a failed sync.
   const repaired = opts.dryRun || !machine.checkout ? [] : await machine.checkout.repair({ log, fsck: health.failures > 0 }).catch(() => []);
@@ -217,10 +221,11 @@ async function cycle(
   result.ordersProblems = model.ordersProblems;
   result.fileProblems = model.fileProblems;
   for (const p of model.ordersProblems) log(formatProblem(p));
+  const [caps, publicKey, localPause] = await Promise.all([capabilities, publicKeyOf(config), readPause(stateDir)]);
   const c: Cycle = {
     m: machine,
     journal,
-    caps: await machineCapabilities(machine),
+    caps,
     result,
     now,
     log,
@@ -233,8 +238,8 @@ async function cycle(
     refusals: view.refusals,
     latestTip: tip,
     latestTipFiles: files,
-    ...(await publicKeyOf(config).then((key) => (key ? { publicKey: key } : {}))),
-    ...(await readPause(stateDir).then((pause) => (pause ? { localPause: pause } : {}))),
+    ...(publicKey ? { publicKey } : {}),
+    ...(localPause ? { localPause } : {}),
     ...(opts.onModel && !opts.dryRun ? { onModel: opts.onModel } : {}),
   };
   // The daemon's services follow this tip first (an emergency stop stops them within this sync).
