@@ -1,14 +1,13 @@
 // `coord init` starts its clone while the CLI loads (src/commands/early-clone.ts):
 // init takes it where it would clone; a clone it does not take is removed, so
 // a refused init leaves nothing behind, as before.
-import { execFileSync } from "node:child_process";
-import { chmod, mkdir, readdir, writeFile } from "node:fs/promises";
+import { mkdir, readdir } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { initCandidate } from "../src/cli/quiet-args.js";
 import { dropEarlyClone, startEarlyClone, takeEarlyClone } from "../src/commands/early-clone.js";
-import { cliExec, type Fleet, git, hubHead, hubStatus, makeFleet, readLines } from "./helpers.js";
+import { cliExec, git, hubHead, hubStatus, loggingGit, makeFleet, readLines, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -16,16 +15,6 @@ afterEach(async () => {
   await fleet?.cleanup();
   fleet = undefined;
 });
-
-/** A `git` first on PATH that logs each command's arguments to `log`, then runs the real one. */
-async function loggingGit(root: string, log: string): Promise<string> {
-  const bin = join(root, "bin");
-  await mkdir(bin, { recursive: true });
-  const real = execFileSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).trim();
-  await writeFile(join(bin, "git"), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${real}' "$@"\n`);
-  await chmod(join(bin, "git"), 0o755);
-  return bin;
-}
 
 describe("coord init's early clone", () => {
   it("is taken by init: one clone, and the machine is registered", async () => {

@@ -1,8 +1,8 @@
 // Real git for end-to-end tests: bare hubs in temp dirs, several checkouts as
 // several machines, a person who uses plain git, and `git daemon` on loopback.
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -296,4 +296,14 @@ export async function commitOrdersAs(person: string, orders: object[], signingKe
   await git(person, "-c", `user.name=${as}`, "-c", `user.email=${as}`, ...sign, "--quiet", "-m", "orders");
   await git(person, "push", "--quiet", "origin", "HEAD:main");
   return (await git(person, "rev-parse", "HEAD")).trim();
+}
+
+/** A `git` first on PATH (the returned folder) that logs each command's arguments to `log`, then runs the real one. */
+export async function loggingGit(root: string, log: string): Promise<string> {
+  const bin = join(root, "bin");
+  await mkdir(bin, { recursive: true });
+  const real = execFileSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).trim();
+  await writeFile(join(bin, "git"), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${real}' "$@"\n`);
+  await chmod(join(bin, "git"), 0o755);
+  return bin;
 }

@@ -1,29 +1,18 @@
 // `coord sync` from the command line starts its fetch while the CLI loads
 // (src/sync/prefetch.ts): the sync then runs on that tip and fetches no
 // second time; on any doubt it fetches itself, as ever.
-import { execFileSync } from "node:child_process";
-import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { startPrefetch, takePrefetch } from "../src/sync/prefetch.js";
 import { sync } from "../src/sync/sync.js";
-import { cliExec, type Fleet, git, hubHead, hubStatus, makeFleet, pushOrders, readLines, setConfig, waitFor } from "./helpers.js";
+import { cliExec, git, hubHead, hubStatus, loggingGit, makeFleet, pushOrders, readLines, setConfig, type Fleet, waitFor } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
   await fleet?.cleanup();
   fleet = undefined;
 });
-
-/** A `git` first on PATH that logs each command's arguments to `log`, then runs the real one. */
-async function loggingGit(root: string, log: string): Promise<string> {
-  const bin = join(root, "bin");
-  await mkdir(bin, { recursive: true });
-  const real = execFileSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).trim();
-  await writeFile(join(bin, "git"), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${real}' "$@"\n`);
-  await chmod(join(bin, "git"), 0o755);
-  return bin;
-}
 
 describe("coord sync's head start", () => {
   it("a sync that runs a task fetches once: on the tip fetched while the CLI loaded", async () => {
