@@ -6,6 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { Repo } from "../src/git/git.js";
 import { commitBody, ObjectWriter, objectId, treeBody, treeListing } from "../src/git/objects.js";
 
 let dir: string | undefined;
@@ -55,6 +56,41 @@ describe("objects written by coord are git's own", () => {
     expect(await w.write("tree", treeBody(entries))).toBe(ours);
     git(dir, ["update-ref", "refs/heads/main", child]);
     expect(git(dir, ["fsck", "--strict", "--no-dangling"])).toBe("");
+  });
+
+  it("lists a tree with odd modes as git does (a directory 40755 is a directory, a file 100664 is 100644)", async () => {
+    dir = await mkdtemp(join(tmpdir(), "coord-objects-"));
+    git(dir, ["init", "-q"]);
+    const blob = git(dir, ["hash-object", "-w", "--stdin"], "x\n");
+    const sub = git(dir, ["mktree"], `100644 blob ${blob}\tfile\n`);
+    const raw = (mode: string, name: string, id: string) => Buffer.concat([Buffer.from(`${mode} ${name}\0`), Buffer.from(id, "hex")]);
+    const body = Buffer.concat([raw("100664", "a", blob), raw("40755", "coordination", sub), raw("120000", "link", blob), raw("100700", "run", blob)]);
+    const odd = execFileSync("git", ["hash-object", "-t", "tree", "--literally", "-w", "--stdin"], { cwd: dir, input: body, encoding: "utf8" }).trim();
+    expect(treeListing(body)).toBe(execFileSync("git", ["ls-tree", "-z", odd], { cwd: dir, encoding: "utf8" }));
+  });
+
+  it("a file entry that names a directory is read as before, and a publish on its commit keeps every other entry", async () => {
+    dir = await mkdtemp(join(tmpdir(), "coord-objects-"));
+    git(dir, ["init", "-q"]);
+    const blob = git(dir, ["hash-object", "-w", "--stdin"], "{}\n");
+    const sub = git(dir, ["mktree"], `100644 blob ${blob}\tCOMPUTER_a.md\n`);
+    // STATUS.md as a file entry that names a tree (a hub without receive.fsckObjects takes it).
+    const entry = (mode: string, name: string, id: string) => Buffer.concat([Buffer.from(`${mode} ${name}\0`), Buffer.from(id, "hex")]);
+    const body = Buffer.concat([entry("100644", "ORDERS.json", blob), entry("100644", "README.md", blob), entry("100644", "STATUS.md", sub), entry("40000", "coordination", sub)]);
+    const root = execFileSync("git", ["hash-object", "-t", "tree", "--literally", "-w", "--stdin"], { cwd: dir, input: body, encoding: "utf8" }).trim();
+    const env = { GIT_AUTHOR_NAME: "p", GIT_AUTHOR_EMAIL: "p@p", GIT_COMMITTER_NAME: "p", GIT_COMMITTER_EMAIL: "p@p" };
+    const commit = git(dir, ["commit-tree", root, "-m", "odd"], undefined, env);
+    const repo = new Repo(dir, join(dir, ".git", "coord"));
+    const files = await repo.readFiles(commit, ["ORDERS.json", "STATUS.md", "coordination"]);
+    expect([...files.keys()].sort()).toEqual(["ORDERS.json", "STATUS.md", "coordination/COMPUTER_a.md"]);
+    const next = await repo.commitFiles(commit, new Map([["coordination/COMPUTER_b.md", "b\n"]]), { name: "coord b", email: "b@coord.invalid" }, "coord: b status");
+    expect(git(dir, ["ls-tree", "-r", "--name-only", next]).split("\n").sort()).toEqual([
+      "ORDERS.json",
+      "README.md",
+      "STATUS.md",
+      "coordination/COMPUTER_a.md",
+      "coordination/COMPUTER_b.md",
+    ]);
   });
 
   it("refuses what is no tree entry", () => {

@@ -385,12 +385,13 @@ export class Repo implements Hub {
       return text === undefined;
     });
     if (unread.length) {
-      // The root directory's listing comes with them, for a publish on this commit (commitFiles), unless it is known.
+      // The root directory's listing comes last, for a publish on this commit (commitFiles), unless it is known.
+      const blobs = [...new Set(unread.map((e) => e.sha))];
       const root = this.trees.has(`${commit}^{tree}`) ? [] : [`${commit}^{tree}`];
-      const out = await this.git({ input: `${[...new Set(unread.map((e) => e.sha)), ...root].join("\n")}\n` }).binaryCatFile(["--batch"]);
+      const out = await this.git({ input: `${[...blobs, ...root].join("\n")}\n` }).binaryCatFile(["--batch"]);
       let offset = 0;
-      while (offset < out.length) {
-        // <sha> SP <type> SP <size> LF <content> LF, or <sha> SP missing LF
+      for (let record = 0; offset < out.length; record++) {
+        // <sha> SP <type> SP <size> LF <content> LF, or <sha> SP missing LF: one record for each line asked.
         const headerEnd = out.indexOf(10, offset);
         if (headerEnd < 0) break;
         const [sha, type, size] = out.subarray(offset, headerEnd).toString("latin1").split(" ");
@@ -400,8 +401,8 @@ export class Repo implements Hub {
           continue;
         }
         const body = out.subarray(start, start + Number(size));
-        if (type === "tree") this.remember(`${commit}^{tree}`, treeListing(body, sha!.length / 2));
-        else {
+        if (record === blobs.length && type === "tree") this.remember(`${commit}^{tree}`, treeListing(body, sha!.length / 2));
+        else if (record < blobs.length) {
           texts.set(sha!, body.toString("utf8"));
           blobsRead.count++;
         }

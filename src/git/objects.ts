@@ -37,6 +37,25 @@ export function treeBody(entries: string[]): Buffer {
 }
 
 /**
+ * An entry's mode and type as git reads them (canon_mode): any directory
+ * mode is 040000, any file mode 100644 or 100755 by its owner's execute bit,
+ * a link 120000, anything else a submodule's 160000. A hub may hold odd
+ * modes (40755 passes fsck with a warning); editing a tree must see what git sees.
+ */
+function canonicalMode(raw: number): [string, "tree" | "blob" | "commit"] {
+  switch (raw & 0o170000) {
+    case 0o040000:
+      return ["040000", "tree"];
+    case 0o100000:
+      return [raw & 0o100 ? "100755" : "100644", "blob"];
+    case 0o120000:
+      return ["120000", "blob"];
+    default:
+      return ["160000", "commit"];
+  }
+}
+
+/**
  * The listing `git ls-tree -z` prints of a tree object's body (its entries in
  * the tree's order, each "<mode> <type> <id>\t<name>\0"); `idBytes`: 20, or
  * 32 in a SHA-256 repository.
@@ -47,8 +66,7 @@ export function treeListing(body: Buffer, idBytes = 20): string {
     const space = body.indexOf(32, at);
     const nul = body.indexOf(0, space + 1);
     if (space < 0 || nul < 0 || nul + 1 + idBytes > body.length) throw new Error("not a tree object: an entry is cut short");
-    const mode = body.toString("latin1", at, space).padStart(6, "0");
-    const type = mode === "040000" ? "tree" : mode === "160000" ? "commit" : "blob";
+    const [mode, type] = canonicalMode(Number.parseInt(body.toString("latin1", at, space), 8));
     lines.push(`${mode} ${type} ${body.toString("hex", nul + 1, nul + 1 + idBytes)}\t${body.toString("utf8", space + 1, nul)}\0`);
     at = nul + 1 + idBytes;
   }
