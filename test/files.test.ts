@@ -1,7 +1,7 @@
 // Local state files are replaced whole (src/state/files.ts): a temp file beside
 // the file, renamed over it; writes of one file land in the order asked, even
 // when not awaited (the journal's pid write is not).
-import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { writeDurably, writeWhole } from "../src/state/files.js";
@@ -28,6 +28,18 @@ describe("writing a local state file", () => {
     await Promise.all(texts.map((t, i) => (i % 2 ? writeDurably(path, t) : writeWhole(path, t))));
     expect(await readFile(path, "utf8")).toBe(texts.at(-1));
     expect(await readdir(dir)).toEqual(["journal.json"]);
+  });
+
+  it("writes through a link (a settings file kept in a dotfiles repository stays a link)", async () => {
+    const dir = await tempDir();
+    const real = join(dir, "dotfiles-settings.json");
+    await writeFile(real, "{}\n");
+    const link = join(dir, "settings.json");
+    await symlink(real, link);
+    await writeDurably(link, '{"new":true}\n');
+    expect((await lstat(link)).isSymbolicLink()).toBe(true);
+    expect(await readFile(real, "utf8")).toBe('{"new":true}\n');
+    expect((await readdir(dir)).sort()).toEqual(["dotfiles-settings.json", "settings.json"]);
   });
 
   it("fails a write it cannot make, leaves the file as it was, and the next write of the file goes on", async () => {

@@ -1,6 +1,7 @@
 // Durable local files: written to a temp file, fsynced, renamed into place
 // (one write of a file at a time, in the order they were asked).
-import { access, open, readFile, rename, rm } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { access, open, readFile, realpath, rename, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import lockfile from "proper-lockfile";
 import { CoordError, EXIT } from "../errors.js";
@@ -17,22 +18,29 @@ export async function writeWhole(path: string, content: string): Promise<void> {
 
 /** Each file's write in flight: a later write of a file lands after an earlier one (the journal's are not all awaited). */
 const writing = new Map<string, Promise<void>>();
-let written = 0;
 
-/** `content` in a temp file beside `path` (0600, fsynced when `durable`), renamed over it: the old text or the new, never half. */
+/**
+ * `content` in a temp file beside `path` (0600, fsynced when `durable`),
+ * renamed over it: the old text or the new, never half. A link is followed
+ * (a settings file kept in a dotfiles repository stays a link), and a file
+ * written as root keeps its owner.
+ */
 async function replaceFile(path: string, content: string, durable: boolean): Promise<void> {
-  const key = resolve(path);
+  const key = resolve(path); // queued at once, by the name given: the order of the calls is the order of the writes
   const mine = (writing.get(key) ?? Promise.resolve()).then(async () => {
-    const tmp = `${key}.${process.pid}.${++written}.tmp`;
+    const target = await realpath(key).catch(() => key); // none yet: written where asked
+    const tmp = `${target}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
     try {
       const file = await open(tmp, "wx", 0o600);
       try {
+        const owner = process.getuid?.() === 0 ? await stat(target).catch(() => undefined) : undefined;
+        if (owner) await file.chown(owner.uid, owner.gid);
         await file.writeFile(content);
         if (durable) await file.sync();
       } finally {
         await file.close();
       }
-      await rename(tmp, key);
+      await rename(tmp, target);
     } catch (e) {
       await rm(tmp, { force: true }).catch(() => {});
       throw e;
