@@ -133,6 +133,11 @@ export function detectCapabilities(dir: string, cacheFile?: string, now = Date.n
   return caps.then((c) => ({ ...c }));
 }
 
+/** Settles when no question to git or an agent CLI about this machine is under way (each has its deadline). */
+export async function capabilitiesAsked(): Promise<void> {
+  await Promise.allSettled([...seen.values()].map((s) => s.caps));
+}
+
 /** When the capabilities this process knows (for its PATH) are detected again (ms), if it knows any. */
 export function capabilitiesUntil(): number | undefined {
   const hit = seen.get(process.env.PATH ?? "");

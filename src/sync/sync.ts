@@ -17,7 +17,7 @@ import { CoordError, EXIT, RemoteUnreachable } from "../errors.js";
 import { killOrphan } from "../runner/run.js";
 import { PUSH_BUDGET_MS } from "./cas.js";
 import { describeCommand, taskMarker } from "./tasks.js";
-import { capabilitiesUntil, detectCapabilities } from "../state/capabilities.js";
+import { capabilitiesAsked, capabilitiesUntil, detectCapabilities } from "../state/capabilities.js";
 import { backoffUntil, readHealth, recordFailure, recordSuccess } from "../state/health.js";
 import { Journal } from "../state/journal.js";
 import { takeSetAside } from "../state/corrupt.js";
@@ -171,6 +171,7 @@ export async function syncMachine(opened: Machine, opts: CycleOptions = {}): Pro
     throw e;
   } finally {
     if (!opts.dryRun) await saveParsed(stateDir);
+    await capabilitiesAsked();
     await lock.release();
   }
 }
@@ -188,10 +189,6 @@ async function cycle(
   log: (line: string) => void,
 ): Promise<{ end?: QuietEnd; ended?: RepoModel }> {
   const { config, hub, stateDir } = machine;
-  // What this machine can do, asked now and awaited where the cycle needs it: a cron sync reads it from its
-  // cache, a new machine (coord init) asks git and the agent CLIs while the tip is read.
-  const capabilities = machineCapabilities(machine);
-  capabilities.catch(() => {}); // awaited below, where a failure counts
   const health = await readHealth(stateDir);
   // Leftover locks and half-done merges every time; the history check only after a failed sync.
   const repaired = opts.dryRun || !machine.checkout ? [] : await machine.checkout.repair({ log, fsck: health.failures > 0 }).catch(() => []);
@@ -207,6 +204,11 @@ async function cycle(
   const tip = early?.tip ?? (await hub.fetch());
   if (!tip) throw new CoordError(`the remote has no branch ${config.branch}; run coord init to scaffold it`, EXIT.USAGE);
   const files = early?.files ?? (await hub.readFiles(tip, READ_PATHS));
+  // What this machine can do, asked once the tip is in, while it is parsed: a cron sync reads it from its cache,
+  // a new machine (coord init's) asks git and the agent CLIs. A cycle that fails first still waits for the
+  // questions (syncMachine), so that none outlives its deadline.
+  const capabilities = machineCapabilities(machine);
+  capabilities.catch(() => {}); // awaited below, where a failure counts
   const view = await trustedView(machine, tip, files);
   for (const r of view.refusals) log(`refused ${describeRefusal(r)}`);
   const model = readModel(view.files);
