@@ -101,6 +101,9 @@ export interface RecentCommit {
  */
 const lastTexts = new Map<string, Map<string, string>>();
 
+/** Tree listings by checkout and tree id (or `<commit>^{tree}`): a git object never changes, so each is listed once. */
+const treeListings = new Map<string, string>();
+
 /** Blobs readFiles took from git (not from the last read) in this process: for tests and measurements. */
 export const blobsRead = { count: 0 };
 
@@ -387,7 +390,7 @@ export class Repo implements Hub {
     if (unread.length) {
       // The root directory's listing comes last, for a publish on this commit (commitFiles), unless it is known.
       const blobs = [...new Set(unread.map((e) => e.sha))];
-      const root = this.trees.has(`${commit}^{tree}`) ? [] : [`${commit}^{tree}`];
+      const root = this.listed(`${commit}^{tree}`) !== undefined ? [] : [`${commit}^{tree}`];
       const out = await this.git({ input: `${[...blobs, ...root].join("\n")}\n` }).binaryCatFile(["--batch"]);
       let offset = 0;
       for (let record = 0; offset < out.length; record++) {
@@ -443,7 +446,7 @@ export class Repo implements Hub {
         return `${id}\n`;
       }
       const base = args.at(-1)!;
-      const known = this.trees.get(base);
+      const known = this.listed(base);
       if (known !== undefined) return known;
       const listing = await this.git().raw(args);
       this.remember(base, listing);
@@ -453,11 +456,13 @@ export class Repo implements Hub {
     return writer.write("commit", commitBody(tree, parent, author, message, new Date()));
   }
 
-  /** Tree listings by tree id (or `<commit>^{tree}`): a git object never changes, so each is listed once. */
-  private readonly trees = new Map<string, string>();
+  /** A tree's listing this process has seen in this checkout (any Repo of it: coord init reads, its first sync commits). */
+  private listed(key: string): string | undefined {
+    return treeListings.get(`${resolve(this.dir)}\0${key}`);
+  }
   private remember(key: string, listing: string): void {
-    if (this.trees.size >= 256) this.trees.delete(this.trees.keys().next().value!);
-    this.trees.set(key, listing);
+    if (treeListings.size >= 256) treeListings.delete(treeListings.keys().next().value!);
+    treeListings.set(`${resolve(this.dir)}\0${key}`, listing);
   }
 
   /** The writer of loose objects when this checkout keeps them in .git/objects (not a worktree or submodule, whose .git is a file). */
