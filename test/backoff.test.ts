@@ -150,6 +150,30 @@ describe("publishWithRetry: the one compare-and-swap loop (sync, order --human, 
     expect(r.waits).toEqual([]);
   });
 
+  it("prepares what comes after a landed push while git pushes, and uses it only when the push landed", async () => {
+    const calls: string[] = [];
+    const result = await publishWithRetry<string>(
+      {
+        attempt: async (n) => ({
+          commit: `c${n}`,
+          meanwhile: () => calls.push(`meanwhile c${n}`),
+          landed: async () => {
+            calls.push(`landed c${n}`);
+            return `landed c${n}`;
+          },
+        }),
+        push: (commit) => {
+          calls.push(`push ${commit} started`);
+          return Promise.resolve(commit === "c2");
+        },
+        gaveUp: (n) => new Error(`gave up after ${n}`),
+      },
+      { budgetMs: 60_000, sleep: async () => {}, now: () => 0 },
+    );
+    expect(result).toBe("landed c2");
+    expect(calls).toEqual(["push c1 started", "meanwhile c1", "push c2 started", "meanwhile c2", "landed c2"]);
+  });
+
   it("rejected pushes are rebuilt on the new tip after the push backoff", async () => {
     const r = run(3);
     expect(await r.result).toBe("landed c4");

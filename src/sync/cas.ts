@@ -9,8 +9,11 @@ import { CoordError, EXIT } from "../errors.js";
 import { machineAuthor } from "../git/git.js";
 import type { Hub } from "../git/hub.js";
 
-/** One try: a commit to push, built on what `read` found, or an outcome that needs no push (nothing changed, refused). */
-export type Built<T> = { commit: string; landed: () => Promise<T> } | { done: T };
+/**
+ * One try: a commit to push, built on what `read` found, or an outcome that needs no push (nothing changed,
+ * refused). `meanwhile`: work for after a landed push that is done while git pushes (undone by a rejection).
+ */
+export type Built<T> = { commit: string; landed: () => Promise<T>; meanwhile?: () => void } | { done: T };
 
 export interface CasSteps<T> {
   /** Reads the tip (fetching from the second try on, or when the caller has nothing read yet) and builds what to push on it. */
@@ -62,7 +65,13 @@ export async function publishWithRetry<T>(
     const built = await steps.attempt(n);
     if ("done" in built) return built.done;
     const stale = steps.stale?.(n) === true;
-    if (await (stale ? steps.push(built.commit).catch(() => false) : steps.push(built.commit))) return built.landed();
+    const pushing = stale ? steps.push(built.commit).catch(() => false) : steps.push(built.commit);
+    try {
+      built.meanwhile?.();
+    } catch {
+      // only a head start: landed() does it again, and says what is wrong
+    }
+    if (await pushing) return built.landed();
     steps.rejected?.(n);
     const wait = stale ? 0 : contentionDelay(n, now() - tried, backoff, random);
     if (n >= maxAttempts || now() - start + wait > budgetMs) throw steps.gaveUp(n, now() - start);

@@ -177,8 +177,24 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
   }
   result.pushAttempts = Math.max(result.pushAttempts, attempt);
   const commit = await commitOwned(hub, config.name, tip, changes, message.startsWith("coord:") ? message : `coord: ${config.name} ${message}`);
+  // The tip this commit makes, read as the cycle will need it once the push lands: prepared while git pushes.
+  let landedOn: Published | undefined;
+  const prepare = (): Published => {
+    const after = new Map(files);
+    const actedOn = new Map(local);
+    for (const [path, content] of changes) {
+      for (const view of [after, actedOn]) {
+        if (content === null) view.delete(path);
+        else view.set(path, content);
+      }
+    }
+    return { model: readModel(actedOn), files: after, tip: commit };
+  };
   return {
     commit,
+    meanwhile: () => {
+      landedOn ??= prepare();
+    },
     landed: async () => {
       result.pushed = commit;
       c.publishedLastSeen = mine.lastSeen;
@@ -187,17 +203,10 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
       const done = await Promise.allSettled([journal.save(), reserved.landed(), fastForward(c.m, commit, result)]);
       for (const d of done) if (d.status === "rejected") throw d.reason;
       log(`published ${commit.slice(0, 12)} (${[...changes.keys()].join(", ")})`);
-      const after = new Map(files);
-      const actedOn = new Map(local);
-      for (const [path, content] of changes) {
-        for (const view of [after, actedOn]) {
-          if (content === null) view.delete(path);
-          else view.set(path, content);
-        }
-      }
+      landedOn ??= prepare();
       c.latestTip = commit;
-      c.latestTipFiles = after;
-      return { model: readModel(actedOn), files: after, tip: commit };
+      c.latestTipFiles = landedOn.files;
+      return landedOn;
     },
   };
 }
