@@ -1,10 +1,10 @@
 // Local state files are replaced whole (src/state/files.ts): a temp file beside
 // the file, renamed over it; writes of one file land in the order asked, even
 // when not awaited (the journal's pid write is not).
-import { lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readdir, readFile, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { writeDurably, writeWhole } from "../src/state/files.js";
+import { sweepTempFiles, writeDurably, writeWhole } from "../src/state/files.js";
 import { tempDir } from "./helpers.js";
 
 describe("writing a local state file", () => {
@@ -40,6 +40,17 @@ describe("writing a local state file", () => {
     expect((await lstat(link)).isSymbolicLink()).toBe(true);
     expect(await readFile(real, "utf8")).toBe('{"new":true}\n');
     expect((await readdir(dir)).sort()).toEqual(["dotfiles-settings.json", "settings.json"]);
+  });
+
+  it("sweeps the temp files of writes that never ended, an hour old or more, and nothing else", async () => {
+    const dir = await tempDir();
+    const names = ["journal.json.4242.0123456789ab.tmp", "journal.json.4243.0123456789ab.tmp", "journal.json", "notes.tmp", "x.1.0123456789ab.tmp.bak"];
+    for (const n of names) await writeFile(join(dir, n), "x");
+    const hourAgo = new Date(Date.now() - 61 * 60_000);
+    for (const n of [names[0]!, names[3]!, names[4]!]) await utimes(join(dir, n), hourAgo, hourAgo);
+    await sweepTempFiles(dir);
+    expect((await readdir(dir)).sort()).toEqual(names.slice(1).sort()); // the fresh one may be a write in flight
+    await sweepTempFiles(join(dir, "missing")); // nothing to sweep: no error
   });
 
   it("fails a write it cannot make, leaves the file as it was, and the next write of the file goes on", async () => {

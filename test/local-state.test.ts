@@ -2,7 +2,7 @@
 // mailbox and the health file are kept aside (<file>.corrupt-<time>), said in
 // one sentence, and rebuilt from what the machine published; the machine
 // config, its identity, is never replaced: coord refuses with what to do.
-import { readdir, readFile, rename, writeFile } from "node:fs/promises";
+import { readdir, readFile, rename, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { inbox, send } from "../src/commands/messages.js";
@@ -72,6 +72,20 @@ describe("reading local state", () => {
 });
 
 describe("broken local state on a machine", () => {
+  it("the temp file of a write a killed process left is swept by a later sync once it is an hour old", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    const left = join(stateDir(dir), "journal.json.99999.0123456789ab.tmp");
+    await writeFile(left, '{ "version": 1, "tas');
+    await sync({ dir });
+    expect(await readdir(stateDir(dir))).toContain("journal.json.99999.0123456789ab.tmp"); // it may be a write in flight
+    const old = new Date(Date.now() - 2 * 60 * 60_000);
+    await utimes(left, old, old);
+    await pushOrders(fleet, [{ id: "later", to: "izzit7", run: "true" }]); // a sync with work to do (a quiet one takes no lock)
+    await sync({ dir });
+    expect(await readdir(stateDir(dir))).not.toContain("journal.json.99999.0123456789ab.tmp");
+  });
+
   it("a journal with tasks: null is kept aside and rebuilt from the published file: nothing runs twice, the sync says so", async () => {
     fleet = await makeFleet(["izzit7"]);
     const dir = fleet.machines.izzit7!;

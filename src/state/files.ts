@@ -1,7 +1,7 @@
 // Durable local files: written to a temp file, fsynced, renamed into place
 // (one write of a file at a time, in the order they were asked).
 import { randomBytes } from "node:crypto";
-import { access, open, readFile, realpath, rename, rm, stat } from "node:fs/promises";
+import { access, open, readdir, readFile, realpath, rename, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import lockfile from "proper-lockfile";
 import { CoordError, EXIT } from "../errors.js";
@@ -52,6 +52,23 @@ async function replaceFile(path: string, content: string, durable: boolean): Pro
     await mine;
   } finally {
     if (writing.get(key) === settled) writing.delete(key);
+  }
+}
+
+/** A temp file of replaceFile: `<file>.<pid>.<12 hex>.tmp`. */
+const TEMP_FILE = /\.\d+\.[0-9a-f]{12}\.tmp$/;
+
+/**
+ * Temp files of writes that never ended (a process killed in the middle of
+ * one) in `dir`, an hour old or more, are removed; a write in flight takes
+ * milliseconds. Never throws.
+ */
+export async function sweepTempFiles(dir: string, now = Date.now()): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names.filter((n) => TEMP_FILE.test(n))) {
+    const path = join(dir, name);
+    const st = await stat(path).catch(() => undefined);
+    if (st?.isFile() && now - st.mtimeMs >= 60 * 60_000) await rm(path, { force: true }).catch(() => {});
   }
 }
 

@@ -19,6 +19,7 @@ import { PUSH_BUDGET_MS } from "./cas.js";
 import { describeCommand, taskMarker } from "./tasks.js";
 import { capabilitiesAsked, capabilitiesUntil, detectCapabilities } from "../state/capabilities.js";
 import { backoffUntil, readHealth, recordFailure, recordSuccess } from "../state/health.js";
+import { sweepTempFiles } from "../state/files.js";
 import { Journal } from "../state/journal.js";
 import { takeSetAside } from "../state/corrupt.js";
 import { readObserved, saveObserved } from "../state/observed.js";
@@ -136,6 +137,7 @@ export async function syncMachine(opened: Machine, opts: CycleOptions = {}): Pro
   if (!lock) return { ...result, skipped: true };
   // The crontab line appends this run's output to cron.log: keep it bounded.
   if (opts.scheduled) await keepCronLogBounded(stateDir);
+  await sweepTempFiles(stateDir); // what a process killed in the middle of a write left
   const started = Date.now();
   const parsedBefore = parseStats.parsed;
   // The one coord.log record of this sync, ok or failed (a log that cannot be written fails no sync).
