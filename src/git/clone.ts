@@ -1,15 +1,11 @@
 // git clone as coord runs it, light to load: coord init's clone may start
 // before the CLI loads (src/commands/early-clone.ts).
-import { gitCommandEnv } from "./env.js";
-import { runGit } from "./run.js";
-
-/** Seconds one git command may take in all, unless machine.yaml's gitTimeout says otherwise. */
-export const DEFAULT_GIT_TIMEOUT = 30;
+import { gitClient } from "./client.js";
 
 export interface CloneOptions {
   /** Where git runs (its config and ssh command are this directory's); default the process's. */
   cwd?: string;
-  /** Seconds the clone may take; default DEFAULT_GIT_TIMEOUT. */
+  /** Seconds the clone may take; default DEFAULT_GIT_TIMEOUT (client.ts). */
   timeout?: number;
   /** The remote's name in the clone; default origin. */
   origin?: string;
@@ -27,16 +23,13 @@ export interface CloneOptions {
  * without `branch` yet (an empty hub) is cloned as it is.
  */
 export async function cloneCheckout(remote: string, dir: string, branch: string, opts: CloneOptions = {}): Promise<void> {
-  const cwd = opts.cwd ?? process.cwd();
-  const { env, config } = gitCommandEnv(cwd);
-  const run = (args: string[]) =>
-    runGit([...config, ...args], { cwd, env, timeoutMs: (opts.timeout ?? DEFAULT_GIT_TIMEOUT) * 1000, ...(opts.signal ? { signal: opts.signal } : {}) });
+  const git = gitClient(opts.cwd ?? process.cwd(), opts);
   const args = ["clone", "--quiet", "--depth", "1", "--no-tags", ...(opts.origin ? ["--origin", opts.origin] : [])];
   try {
-    await run([...args, "--branch", branch, remote, dir]);
+    await git.raw([...args, "--branch", branch, remote, dir]);
   } catch (e) {
     // No such branch yet: the remote as it is (git cleared what the failed clone left in `dir`).
     if (!/remote branch .* not found|could not find remote branch/i.test(String((e as Error).message))) throw e;
-    await run([...args, remote, dir]);
+    await git.raw([...args, remote, dir]);
   }
 }

@@ -10,8 +10,7 @@ import { join, resolve } from "node:path";
 import { backoffDelay, REF_LOCK_BACKOFF } from "../core/backoff.js";
 import { redact } from "../core/redact.js";
 import { gitFailureText } from "../core/ssh.js";
-import { gitCommandEnv } from "./env.js";
-import { GitStopped, runGit } from "./run.js";
+import { GitStopped } from "./run.js";
 
 export { CREDENTIAL_PROXY, sshCommandFor } from "./env.js";
 import { notRead, tooBigBlob } from "../core/limits.js";
@@ -21,53 +20,14 @@ import { ancestorHere, type HistoryGit, isAncestorInHistory, shallowBoundary, th
 import { editTree } from "./tree.js";
 import { remoteTip } from "./remote-tip.js";
 import { commitBody, ObjectWriter, treeBody, treeListing } from "./objects.js";
-import { DEFAULT_GIT_TIMEOUT } from "./clone.js";
+import { DEFAULT_GIT_TIMEOUT, fetchBranch, type GitClient, type GitOptions, gitClient, trackingRefOf } from "./client.js";
 import { looseRef, plainGitDir } from "./dotgit.js";
 import { CoordError, EXIT, RemoteUnreachable } from "../errors.js";
 
-/** Seconds one git command may take when the machine config says nothing (gitTimeout). */
-export { DEFAULT_GIT_TIMEOUT };
+export { DEFAULT_GIT_TIMEOUT, type GitClient, type GitOptions, gitClient };
 
 /** Seconds a probe of the remote (Hub.reachable) waits for an answer at most. */
 const PROBE_TIMEOUT = 15;
-
-export interface GitOptions {
-  /** Seconds one git command may take in all (not an inactivity timeout). */
-  timeout?: number;
-  env?: Record<string, string>;
-  input?: string | Buffer;
-  /** Aborting kills the running git command (a daemon that stops does not wait for a hung fetch). */
-  signal?: AbortSignal;
-}
-
-/** Runs git commands in one directory. */
-export interface GitClient {
-  /** `git <args>`: its stdout as text. */
-  raw(args: string[]): Promise<string>;
-  /** `git <args>`: its stdout as bytes (cat-file --batch: blobs are not text until decoded). */
-  binaryCatFile(args: string[]): Promise<Buffer>;
-}
-
-/**
- * A client for `dir` with coord's safety settings: the environment and `-c`
- * settings of env.ts (the user's ssh with BatchMode, the credential proxy, no
- * prompt) and a deadline on every command.
- */
-export function gitClient(dir: string, opts: GitOptions = {}): GitClient {
-  const { env, config } = gitCommandEnv(dir);
-  const run = (args: string[]) =>
-    runGit([...config, ...args], {
-      cwd: dir,
-      env: { ...env, ...opts.env },
-      timeoutMs: (opts.timeout ?? DEFAULT_GIT_TIMEOUT) * 1000,
-      ...(opts.input !== undefined ? { input: opts.input } : {}),
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    });
-  return {
-    raw: async (args) => (await run(args)).toString("utf8"),
-    binaryCatFile: (args) => run(["cat-file", ...args]),
-  };
-}
 
 export type { Author } from "./hub.js";
 
@@ -142,7 +102,7 @@ export class Repo implements Hub {
   }
 
   get trackingRef(): string {
-    return `refs/remotes/${this.remote}/${this.branch}`;
+    return trackingRefOf(this.remote, this.branch);
   }
 
   /**
@@ -161,7 +121,7 @@ export class Repo implements Hub {
   async fetch(): Promise<string | undefined> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.git().raw(["fetch", "--quiet", "--no-tags", this.remote, `+refs/heads/${this.branch}:${this.trackingRef}`]);
+        await fetchBranch(this.git(), this.remote, this.branch);
         return this.resolve(this.trackingRef);
       } catch (e) {
         const msg = String((e as Error).message);

@@ -8,12 +8,12 @@
 // remote or branch the sync's config does not name) and the sync fetches as
 // ever, and says what is wrong. A tip fetched before the sync's lock was taken
 // may be old by then; the compare-and-swap of every push makes that safe.
-// Light to load: only git's runner and its environment.
+// Light to load: only git's client (src/git/client.ts).
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { plainGitDir } from "../git/dotgit.js";
-import { gitCommandEnv, lookUpSshCommand } from "../git/env.js";
-import { runGit } from "../git/run.js";
+import { fetchTip } from "../git/client.js";
+import { lookUpSshCommand } from "../git/env.js";
 
 export interface Prefetched {
   dir: string;
@@ -57,13 +57,9 @@ async function fetchNow(dir: string, signal: AbortSignal): Promise<Prefetched | 
   const branch = field(yaml, "branch");
   const seconds = Number(field(yaml, "gitTimeout") ?? 30);
   if (!remote || !branch || !(seconds > 0)) return undefined;
-  const tracking = `refs/remotes/${remote}/${branch}`;
   await ssh;
-  const { env, config } = gitCommandEnv(dir);
-  const opts = { cwd: dir, env, timeoutMs: seconds * 1000, signal };
-  await runGit([...config, "fetch", "--quiet", "--no-tags", remote, `+refs/heads/${branch}:${tracking}`], opts);
-  const tip = (await runGit(["rev-parse", "--verify", "--quiet", `${tracking}^{commit}`], opts)).toString("utf8").trim();
-  return /^[0-9a-f]{40,64}$/.test(tip) ? { dir: resolve(dir), remote, branch, tip } : undefined;
+  const tip = await fetchTip(dir, remote, branch, { timeout: seconds, signal });
+  return tip ? { dir: resolve(dir), remote, branch, tip } : undefined;
 }
 
 let started: { dir: string; fetched: Promise<Prefetched | PrefetchFailed | undefined>; stop: AbortController } | undefined;
