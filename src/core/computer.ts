@@ -8,7 +8,7 @@ import { describeAgentRun } from "./agents.js";
 import { SSH_PUBLIC_KEY } from "./trust.js";
 import { dataProblem, parseFrontMatter, renderFrontMatter } from "./frontmatter.js";
 import { clip, jsonDepth, MAX_COUNT, MAX_DEPTH } from "./limits.js";
-import { fence, inline, slug, table } from "./markdown.js";
+import { code, fence, inline, slug, table } from "./markdown.js";
 import { formatDuration } from "./duration.js";
 import { SLOT } from "./every.js";
 import { ChannelReceiptSchema, parseChannelKey } from "./messages.js";
@@ -361,7 +361,7 @@ function reservationsSection(raw: unknown): string[] {
     .filter(isRecord)
     .map((r) => [
       String(r.id),
-      (Array.isArray(r.paths) ? r.paths : []).map((p) => `\`${String(p).replace(/`/g, "'")}\``).join(" "),
+      (Array.isArray(r.paths) ? r.paths : []).map(code).join(" "),
       `${String(r.until)}${r.shared === true ? " (shared)" : ""}`,
       typeof r.reason === "string" ? r.reason : "",
     ]);

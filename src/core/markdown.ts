@@ -6,6 +6,11 @@ export function inline(value: unknown): string {
   return String(value).replace(/\r?\n/g, " ").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
+/** A code span (a path, a name): a backtick in it becomes a quote, so that it cannot end the span. */
+export function code(value: unknown): string {
+  return `\`${String(value).replace(/`/g, "'")}\``;
+}
+
 /** A table cell: one line, pipes escaped, HTML neutralised. */
 export function cell(value: unknown): string {
   return inline(value).replace(/\|/g, "\\|");

@@ -6,7 +6,7 @@ import type { Alert } from "./alerts.js";
 import { serviceHeading, taskHeading } from "./computer.js";
 import { formatDuration } from "./duration.js";
 import { plural, someOf } from "./limits.js";
-import { fence, inline, slug, table } from "./markdown.js";
+import { code, fence, inline, slug, table } from "./markdown.js";
 import { agoText, MISSED_HEARTBEATS, type Presence, silentFor, spanText, STALE_HEARTBEATS, utcText } from "./presence.js";
 import { ATTENTION, type MachineStatus, type OrderMachineStatus, type OrderStatus, type StatusJson } from "./status.js";
 import type { Problem, TaskState } from "./types.js";
@@ -145,7 +145,7 @@ export function renderStatusMd(status: StatusJson): string {
     );
   if (status.errors.length) {
     out.push("## ⚠ Errors", "");
-    for (const p of status.errors) out.push(`- \`${where(p).replace(/`/g, "'")}\`: ${inline(p.message)}`);
+    for (const p of status.errors) out.push(`- ${code(where(p))}: ${inline(p.message)}`);
     out.push("");
   }
   // Failures have a section of their own, just below.
@@ -225,7 +225,7 @@ export function renderStatusMd(status: StatusJson): string {
       table(
         ["paths", "machine", "until"],
         status.reservations.map((r) => [
-          r.paths.map((p) => `\`${p.replace(/`/g, "'")}\``).join(" "),
+          r.paths.map(code).join(" "),
           `[${r.machine}](${machineLink(r.machine)})${r.shared ? " · shared" : ""}`,
           utcText(r.until),
         ]),
