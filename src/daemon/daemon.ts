@@ -183,14 +183,18 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   // The services of this machine run under this daemon: adopted from the daemon before when it left them running.
   let poked = false;
   let pokeTimer: NodeJS.Timeout | undefined;
-  /** A service changed (started, failed, unhealthy…): a sync soon publishes it. */
+  /** A sync in `ms`; while one runs, none: the flag its caller set makes a sync follow it. */
+  const syncSoon = (ms: number) => {
+    if (current) return;
+    clearTimeout(pokeTimer);
+    pokeTimer = setTimeout(() => void tick(), ms);
+    pokeTimer.unref();
+  };
+  /** A service changed (started, failed, unhealthy…): a sync soon publishes it (the running sync's next publish says it). */
   const poke = () => {
     if (stop.signal.aborted) return;
     poked = true;
-    if (current) return; // the running sync's next publish says it, and a sync follows it
-    clearTimeout(pokeTimer);
-    pokeTimer = setTimeout(() => void tick(), 500);
-    pokeTimer.unref();
+    syncSoon(500);
   };
   const services = new Supervisor(machine, log, poke);
   /** A sync asked for (coord mcp's sync tool, daemon/request.ts): now, or right after the running one. */
@@ -286,10 +290,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       if (stop.signal.aborted) return;
       log(current ? "a sync was asked for: syncing again when this one ends" : "a sync was asked for: syncing now");
       asked = true;
-      if (current) return;
-      clearTimeout(pokeTimer);
-      pokeTimer = setTimeout(() => void tick(), 0);
-      pokeTimer.unref();
+      syncSoon(0);
     },
     log,
   );
