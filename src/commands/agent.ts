@@ -7,10 +7,9 @@ import { mkdir, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { HOOKS, type HookAgent, installJson, uninstallJson } from "../core/hooks.js";
 import { installMcp, MCP_PLANS, type McpAgent, SERVER_NAME, type ServerCommand, uninstallMcp } from "../core/mcp-config.js";
-import { exists } from "../state/files.js";
 import { CLI_PATH } from "../package.js";
 import { CoordError, EXIT } from "../errors.js";
-import { readIfExists, writeDurably } from "../state/files.js";
+import { exists, readIfExists, writeDurably } from "../state/files.js";
 import { inboxPromptPath, readMailbox, writeInboxPrompt } from "../state/mailbox.js";
 import { openMachine } from "../sync/machine.js";
 

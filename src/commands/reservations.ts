@@ -15,6 +15,7 @@ import {
   type FleetReservation,
   heldAt,
   holdersOf,
+  isLive,
   type LocalReservation,
   MAX_FOR,
   MAX_PATTERNS,
@@ -61,7 +62,7 @@ async function lastFetched(m: Machine): Promise<{ commit?: string; fleet: FleetR
 }
 
 function ownView(me: string, r: LocalReservation, now: Date, fleet: FleetReservation[]): OwnReservation {
-  const live = (k: { machine: string; id: number }) => fleet.some((f) => f.machine === k.machine && f.id === k.id && Date.parse(f.until) > now.getTime());
+  const live = (k: { machine: string; id: number }) => fleet.some((f) => f.machine === k.machine && f.id === k.id && isLive(f, now));
   return {
     key: reservationKey({ machine: me, id: r.id }),
     id: r.id,
@@ -150,7 +151,7 @@ export async function reserve(opts: ReserveOptions): Promise<ReserveResult> {
     takeBack(data, me, known.fleet);
     const now = clock();
     const until = new Date(now.getTime() + seconds * 1000).toISOString();
-    const live = data.reservations.find((r) => same(r) && (ownState(r, now) === "held" || ownState(r, now) === "pending"));
+    const live = data.reservations.find((r) => same(r) && !r.lost && isLive(r, now)); // held or pending (ownState)
     if (live) {
       live.until = until;
       if (reason) live.reason = reason;

@@ -5,6 +5,7 @@
 // waiting a bounded time for a sync another process holds the checkout with.
 import { readDaemonInfo, daemonRunning } from "../daemon/daemon.js";
 import { requestSync } from "../daemon/request.js";
+import { plural } from "../core/limits.js";
 import { CoordError, EXIT } from "../errors.js";
 import { type Machine, syncMachine } from "../sync/sync.js";
 
@@ -71,7 +72,7 @@ export async function syncNow(m: Machine, opts: SyncNowOptions = {}): Promise<Sy
   for (;;) {
     const r = await syncMachine(m, { run: false, ...(opts.log ? { log: opts.log } : {}) });
     if (!r.skipped) {
-      const parts = [r.pushed ? `published ${r.pushed.slice(0, 12)}` : "nothing to publish", `${r.delivered.length} new message${r.delivered.length === 1 ? "" : "s"}`];
+      const parts = [r.pushed ? `published ${r.pushed.slice(0, 12)}` : "nothing to publish", plural(r.delivered.length, "new message")];
       return { by: "here", done: true, ...(r.pushed ? { pushed: r.pushed } : {}), delivered: r.delivered, ran: [], summary: `synced (no task started): ${parts.join(", ")}` };
     }
     if (Date.now() >= deadline)

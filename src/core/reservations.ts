@@ -85,6 +85,7 @@ type Alternative = Segment[];
 type Node = { k: "tok"; t: Token } | { k: "slash" } | { k: "alt"; options: Node[][] } | { k: "set"; t: Token; text: string };
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROLS = new RegExp(`${CONTROL.source}+`, "g");
 
 class PatternError extends Error {}
 
@@ -350,7 +351,7 @@ export function reservationProblem(r: { paths: string[]; reason?: string }): str
 
 /** A reason as published: one line, no control characters, bounded. */
 export function cleanReason(reason: string): string {
-  return clip(reason.replace(/[\u0000-\u001f\u007f-\u009f]+/g, " ").trim(), MAX_REASON);
+  return clip(reason.replace(CONTROLS, " ").trim(), MAX_REASON);
 }
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;

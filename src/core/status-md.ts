@@ -224,11 +224,7 @@ export function renderStatusMd(status: StatusJson): string {
       "",
       table(
         ["paths", "machine", "until"],
-        status.reservations.map((r) => [
-          r.paths.map(code).join(" "),
-          `[${r.machine}](${machineLink(r.machine)})${r.shared ? " · shared" : ""}`,
-          utcText(r.until),
-        ]),
+        status.reservations.map((r) => [r.paths.map(code).join(" "), `[${r.machine}](${machineLink(r.machine)})${r.shared ? " · shared" : ""}`, utcText(r.until)]),
       ),
       "",
       ...status.reservations.filter((r) => r.reason).map((r) => `- ${r.machine}/${r.id} (${inline(r.paths.join(", "))}): ${inline(r.reason)}`),

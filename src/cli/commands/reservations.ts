@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { check, type OwnReservation, release, reservations, reserve } from "../../commands/reservations.js";
 import { installHook, OVERRIDE, uninstallHook } from "../../commands/reserve-hook.js";
+import { plural } from "../../core/limits.js";
 import { utcText } from "../../core/presence.js";
 import { describeHolder, type FleetReservation, lostSentence } from "../../core/reservations.js";
 import { textTable, until } from "../../core/terminal.js";
@@ -162,8 +163,7 @@ Exit codes of check: 0 no path is reserved by another machine (shared ones are o
           say(`coord: this commit touches paths ${r.held.length ? "another machine reserved" : "another machine edits too"} (as of the last fetch):`);
         for (const h of r.held) say(`${o.hook ? "  " : ""}${h.path}: ${h.holders.map(holder).join("; ")}`);
         for (const h of r.shared) say(`${o.hook ? "  " : ""}${h.path}: ${h.holders.map(holder).join("; ")}: it edits them too`);
-        if (!o.hook && !r.held.length && !r.shared.length)
-          io.out(`not reserved by another machine (as of the last fetch): ${r.checked.length} path${r.checked.length === 1 ? "" : "s"} checked`);
+        if (!o.hook && !r.held.length && !r.shared.length) io.out(`not reserved by another machine (as of the last fetch): ${plural(r.checked.length, "path")} checked`);
         if (!r.commit) io.err(`warning: ${r.machine} has never fetched the fleet: nothing is known of other machines' reservations (coord sync)`);
         return;
       }
