@@ -6,7 +6,8 @@ import { CoordError, EXIT } from "../errors.js";
 import { type MailboxData, readMailbox, updateMailbox } from "../state/mailbox.js";
 import { ackInData, adoptPublished } from "../sync/mail.js";
 import { lastFetchedModel } from "../sync/machine.js";
-import { type Machine, openMachine, READ_PATHS, type SyncResult, syncMachine } from "../sync/sync.js";
+import { type Machine, openMachine, READ_PATHS, type SyncResult } from "../sync/sync.js";
+import { publishNow } from "./publish-now.js";
 
 /** The repository as of the last fetch (works offline). */
 export async function lastKnown(m: Machine): Promise<RepoModel> {
@@ -71,13 +72,7 @@ export async function sendFrom(m: Machine, opts: Omit<SendOptions, "dir">): Prom
     return messageId(me, opts.to, seq);
   });
   if (!opts.now) return { id };
-  try {
-    return { id, published: await syncMachine(m, { run: false }) };
-  } catch (e) {
-    // The message is stored either way: say so, so that nobody sends it twice.
-    const why = (e as Error).message.replace(/[.;]?\s*$/, "");
-    throw new CoordError(`sent ${id}, but could not publish it now (${why}); it goes out with the next sync`, e instanceof CoordError ? e.exitCode : EXIT.FAILURE);
-  }
+  return { id, published: await publishNow(m, `sent ${id}`, "it goes out with the next sync") };
 }
 
 export interface InboxEntry extends InboxMessage {

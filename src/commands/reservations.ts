@@ -33,7 +33,8 @@ import { firstLine } from "../git/git.js";
 import { checkoutRoot, stagedPaths } from "../git/local.js";
 import { readReservationsState, takeBack, updateReservations } from "../state/reservations.js";
 import { lastFetchedModel } from "../sync/machine.js";
-import { type Machine, openMachine, type SyncResult, syncMachine } from "../sync/sync.js";
+import { type Machine, openMachine, type SyncResult } from "../sync/sync.js";
+import { publishNow } from "./publish-now.js";
 
 /** One of this machine's reservations, as the commands show it. */
 export interface OwnReservation {
@@ -166,18 +167,7 @@ export async function reserve(opts: ReserveOptions): Promise<ReserveResult> {
   const candidate: FleetReservation = { machine: me, id: self.id, paths: self.paths, ...(self.shared ? { shared: true } : {}), at: now.toISOString(), until: self.until };
   const against = self.at ? [] : heldAt(known.fleet, now).filter((r) => conflicts(r, candidate));
   let published: SyncResult | undefined;
-  if (opts.now) {
-    try {
-      published = await syncMachine(m, { run: false });
-    } catch (e) {
-      // The reservation is stored either way: say so, so that nobody reserves twice.
-      const why = (e as Error).message.replace(/[.;]?\s*$/, "");
-      throw new CoordError(
-        `reserved ${me}/${made.id}, but could not publish it now (${why}); it goes out with the next sync, which says whether it holds`,
-        e instanceof CoordError ? e.exitCode : EXIT.FAILURE,
-      );
-    }
-  }
+  if (opts.now) published = await publishNow(m, `reserved ${me}/${made.id}`, "it goes out with the next sync, which says whether it holds");
   const after = await readReservationsState(m.stateDir);
   const fleet = opts.now ? (await lastFetched(m)).fleet : known.fleet;
   const r = after.reservations.find((x) => x.id === made.id) ?? self;
@@ -229,15 +219,7 @@ export async function release(opts: ReleaseOptions): Promise<{ machine: string; 
   const now = clock();
   const view = released.map((r) => ownView(me, r, now, []));
   if (!opts.now || released.length === 0) return { machine: me, released: view };
-  try {
-    return { machine: me, released: view, published: await syncMachine(m, { run: false }) };
-  } catch (e) {
-    const why = (e as Error).message.replace(/[.;]?\s*$/, "");
-    throw new CoordError(
-      `released ${view.map((r) => r.key).join(", ")}, but could not publish it now (${why}); the next sync does`,
-      e instanceof CoordError ? e.exitCode : EXIT.FAILURE,
-    );
-  }
+  return { machine: me, released: view, published: await publishNow(m, `released ${view.map((r) => r.key).join(", ")}`, "the next sync does") };
 }
 
 export interface ReservationsResult {
