@@ -1,9 +1,11 @@
-// The ssh command coord hands git, and what it keeps of a failed git command. Pure.
+// The ssh command and transport settings coord hands git, and what it keeps of a failed git command.
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { sshCommandFor } from "../src/git/git.js";
+import { gitCommandEnv, parseUserSettings } from "../src/git/env.js";
 import { gitFailureText, nonInteractiveSsh, programOf, shellWord } from "../src/core/ssh.js";
 
 describe("nonInteractiveSsh", () => {
@@ -36,6 +38,32 @@ describe("sshCommandFor", () => {
     expect(sshCommandFor(dir, { GIT_SSH: "/opt/my tools/ssh" })).toBe("'/opt/my tools/ssh' -o BatchMode=yes");
     expect(sshCommandFor(dir, { GIT_SSH: "/usr/bin/plink" })).toBe("/usr/bin/plink -batch");
     expect(sshCommandFor(dir, { GIT_SSH: "/usr/bin/plink", GIT_SSH_COMMAND: "ssh -p 2222" })).toBe("ssh -p 2222 -o BatchMode=yes");
+  });
+});
+
+describe("the transport coord asks of git", () => {
+  it("reads the user's settings from git config --get-regexp (keys in lower case, the last value wins)", () => {
+    expect(parseUserSettings("")).toEqual({ sshCommand: "", protocol: undefined, negotiation: undefined });
+    expect(parseUserSettings("core.sshcommand ssh -i ~/.ssh/deploy -p 2222\nprotocol.version 2\nprotocol.version 1\n")).toEqual({
+      sshCommand: "ssh -i ~/.ssh/deploy -p 2222",
+      protocol: "1",
+      negotiation: undefined,
+    });
+    expect(parseUserSettings("fetch.negotiationalgorithm consecutive\n").negotiation).toBe("consecutive");
+  });
+
+  it("speaks protocol 0 with the skipping negotiation unless the checkout's config names its own", () => {
+    const dir = mkdtempSync(join(tmpdir(), "coord-transport-"));
+    execFileSync("git", ["init", "-q", dir]);
+    const settings = () => gitCommandEnv(dir).config.filter((c) => /^(protocol|fetch)\./.test(c));
+    expect(settings()).toEqual(["protocol.version=0", "fetch.negotiationAlgorithm=skipping"]);
+    // A later change of the config is seen (looked up again when a config file changed).
+    execFileSync("git", ["-C", dir, "config", "protocol.version", "2"]);
+    execFileSync("touch", ["-d", "2001-01-01", join(dir, ".git", "config")]);
+    expect(settings()).toEqual(["fetch.negotiationAlgorithm=skipping"]);
+    execFileSync("git", ["-C", dir, "config", "fetch.negotiationAlgorithm", "consecutive"]);
+    execFileSync("touch", ["-d", "2002-01-01", join(dir, ".git", "config")]);
+    expect(settings()).toEqual([]);
   });
 });
 

@@ -13,7 +13,7 @@ import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { plainGitDir } from "../git/dotgit.js";
 import { fetchTip } from "../git/client.js";
-import { lookUpSshCommand } from "../git/env.js";
+import { lookUpUserSettings } from "../git/env.js";
 
 export interface Prefetched {
   dir: string;
@@ -47,8 +47,8 @@ async function lastSyncFailed(gitDir: string): Promise<boolean> {
 
 /** Fetches the branch of the machine in `dir` as its sync would; undefined on any doubt. */
 async function fetchNow(dir: string, signal: AbortSignal): Promise<Prefetched | undefined> {
-  // The ssh command git will use is looked up (a git process) while the files are read.
-  const ssh = lookUpSshCommand(dir);
+  // The user's ssh command and protocol version are looked up (a git process) while the files are read.
+  const ssh = lookUpUserSettings(dir);
   const gitDir = await plainGitDir(dir);
   if (!gitDir) return undefined;
   const [failed, yaml] = await Promise.all([lastSyncFailed(gitDir), readFile(join(gitDir, "coord", "machine.yaml"), "utf8")]);
