@@ -4,7 +4,7 @@
 // the last fetched commit), never the network; writes are journaled in the
 // local state at once, as the CLI's are, and go out with the next sync, or at
 // once with `now`. Each tool answers structured data and a short text.
-import { z } from "zod";
+import * as z from "zod";
 import { BROADCAST, channelKey, isAcked, MESSAGE_ID } from "../core/messages.js";
 import { MACHINE_NAME } from "../core/names.js";
 import { OrderSchema } from "../core/orders-schema.js";

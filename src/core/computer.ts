@@ -3,7 +3,7 @@
 // people, and the rest of the data as a JSON block inside <details> at the end
 // (GitHub shows front matter as a table: a nested one is many screens wide).
 // Layout 1 (written before): all data in the front matter; still read.
-import { z } from "zod";
+import * as z from "zod";
 import { describeAgentRun } from "./agents.js";
 import { SSH_PUBLIC_KEY } from "./trust.js";
 import { dataProblem, parseFrontMatter, renderFrontMatter } from "./frontmatter.js";

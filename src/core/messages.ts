@@ -1,6 +1,6 @@
 // Messages between machines: coordination/messages/<from>_TO_<to>.md, owned by
 // <from>. Pure: file format, delivery, receipts, archiving, views.
-import { z } from "zod";
+import * as z from "zod";
 import { dataProblem, parseFrontMatter, renderFrontMatter } from "./frontmatter.js";
 import { MAX_COUNT } from "./limits.js";
 import { fence, inline } from "./markdown.js";

@@ -2,7 +2,7 @@
 // fields written twice become Problems with the file, line and JSON path, and
 // a message that says what to write instead (a misspelt field: did you mean).
 // Pure.
-import type { z } from "zod";
+import type * as z from "zod";
 import { findNodeAtLocation, printParseErrorCode, type Node, type ParseError } from "jsonc-parser";
 import { MAX_COUNT } from "./limits.js";
 import { HealthSchema, OrderSchema, OrdersFileSchema, RestartSchema, SecretValue, ServiceSchema } from "./orders-schema.js";

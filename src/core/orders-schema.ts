@@ -1,7 +1,7 @@
 // The schema of ORDERS.json and its fields, in zod: what each field may hold,
 // its default and its description (the JSON Schema for editors is generated
 // from it), and the Order a valid order becomes. Pure.
-import { z } from "zod";
+import * as z from "zod";
 import { PERMISSIONS } from "./agents.js";
 import { parseDuration } from "./duration.js";
 import { everyProblem, timezoneProblem } from "./every.js";

@@ -1,7 +1,7 @@
 // The JSON Schema of ORDERS.json (coordination/orders.schema.json), generated
 // from the same zod schema that validates the file, so editors and coord agree.
 
-import { z } from "zod";
+import * as z from "zod";
 import { OrdersFileSchema } from "./orders-schema.js";
 
 /** Keywords that read best first; everything else follows in alphabetical order. */

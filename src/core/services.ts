@@ -9,7 +9,7 @@
 // Processes, files and the clock are at the edges (src/daemon/services.ts,
 // src/sync/services.ts, src/runner/service.ts).
 import { createHash } from "node:crypto";
-import type { z } from "zod";
+import type * as z from "zod";
 import { getNodeValue, parseTree, type ParseError } from "jsonc-parser";
 import type { Halt } from "./controls.js";
 import { formatDuration } from "./duration.js";

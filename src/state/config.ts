@@ -1,7 +1,7 @@
 // The machine's identity and settings: .git/coord/machine.yaml in its checkout.
 import { join } from "node:path";
 import YAML from "yaml";
-import { z } from "zod";
+import * as z from "zod";
 import { ALERT_KINDS } from "../core/alerts.js";
 import { parseDuration } from "../core/duration.js";
 import { machineNameProblem } from "../core/names.js";

@@ -4,7 +4,7 @@
 // that failed 3 times in a row reports itself `stalled` (with the last error)
 // as soon as it can publish again.
 import { join } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { backoffDelay } from "../core/backoff.js";
 import { redact } from "../core/redact.js";
 import { setAside } from "./corrupt.js";

@@ -2,7 +2,7 @@
 // its own file. Every transition is written durably before it takes effect, so
 // a task is started at most once per (order, rev) even across crashes.
 import { join } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { compareRuns, SLOT } from "../core/every.js";
 import { adopted, isRefusal, type TaskEntry, type TaskEvent, transition } from "../core/task-life.js";
 import { isRecord, ownTable, TASK_STATES, type TaskReport } from "../core/types.js";

@@ -3,7 +3,7 @@
 // ack` and `coord sync` each change it in a short read-modify-write under its
 // own lock, so a send is durable at once, even while a long sync runs.
 import { join } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { channelKey, type InboxMessage, isAcked, type Message, promptBlock, type Receipts } from "../core/messages.js";
 import { isRecord, ownTable } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";

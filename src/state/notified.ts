@@ -6,7 +6,7 @@
 // (state/quiet.ts). A broken file is kept aside and the alerts present then
 // count as new (at most NOTIFY_CAP calls, as on a first run).
 import { join } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import type { Notified } from "../core/alerts.js";
 import { setAside } from "./corrupt.js";
 import { readIfExists, writeDurably } from "./files.js";

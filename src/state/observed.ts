@@ -3,7 +3,7 @@
 // leases are then measured by this machine's clock only. Losing the file is
 // safe: every machine is seen as just heard, and claims hold a lease longer.
 import { join } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import type { Observation } from "../core/clock.js";
 import { machineNameProblem } from "../core/names.js";
 import { setAside } from "./corrupt.js";

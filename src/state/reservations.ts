@@ -5,7 +5,7 @@
 // writes back what it learned. Lost or broken: the next sync takes back the
 // reservations this machine's file publishes.
 import { join } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import type { FleetReservation, LocalReservation } from "../core/reservations.js";
 import { isRecord } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";

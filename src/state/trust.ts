@@ -5,7 +5,7 @@
 // Losing trust.json is safe: the newest change of each file is checked again,
 // and only a signed one is accepted.
 import { join } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { machineNameProblem } from "../core/names.js";
 import { type Accepted, SSH_PUBLIC_KEY } from "../core/trust.js";
 import type { MachineConfig } from "./config.js";
