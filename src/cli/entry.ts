@@ -3,10 +3,11 @@
 // first asks whether anything changed since a sync that had nothing to do
 // (src/sync/quiet.ts): one look at the remote's tip, with little of coord
 // loaded. Anything else, or any doubt, runs the CLI (main.ts), loaded only
-// then: the bundle keeps the two apart (scripts/bundle.mjs). A sync that is not
-// quiet starts its fetch before the CLI loads (src/sync/prefetch.ts), and
-// does not ask the quiet stamp a second time; `coord init` starts its clone
-// so (src/commands/early-clone.ts).
+// then: the bundle keeps the two apart (scripts/bundle.mjs), and loads the CLI
+// with V8's code cache (src/cli/compiled.ts). A sync that is not quiet starts
+// its fetch before the CLI loads (src/sync/prefetch.ts), and does not ask the
+// quiet stamp a second time; `coord init` starts its clone so
+// (src/commands/early-clone.ts).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { QUIET_FILE } from "../state/quiet.js";
@@ -50,7 +51,7 @@ const candidate = quietCandidate(argv);
 if (!candidate || !(await quiet(candidate))) {
   // A sync that is not quiet starts its fetch now, while the CLI loads (src/sync/prefetch.ts).
   const prefetch = candidate && (await import("../sync/prefetch.js"));
-  prefetch?.startPrefetch(candidate!.dir);
+  await prefetch?.startPrefetch(candidate!.dir);
   // So does coord init's clone (src/commands/early-clone.ts).
   const clone = initCandidate(argv);
   const early = clone && (await import("../commands/early-clone.js"));

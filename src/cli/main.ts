@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // The CLI: the root program, the commands registered by their own modules
 // (src/cli/commands/), and the one place an error becomes a sentence and an
 // exit code. Nothing deeper calls process.exit.

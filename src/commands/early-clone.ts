@@ -7,7 +7,8 @@
 import { lstat, rm } from "node:fs/promises";
 import { resolve } from "node:path";
 import { cloneCheckout } from "../git/clone.js";
-import { GitStopped } from "../git/run.js";
+import type { GitStopped } from "../git/run.js";
+import { processSlot } from "../process-slot.js";
 
 export interface EarlyCloneArgs {
   dir: string;
@@ -18,7 +19,8 @@ export interface EarlyCloneArgs {
 /** How the clone ended: undefined when it is there, or why not. */
 type Outcome = { error: unknown } | undefined;
 
-let started: (EarlyCloneArgs & { cloned: Promise<Outcome>; stop: AbortController; taken: boolean }) | undefined;
+/** The early clone of this process: one, whichever copy of this module started it (src/process-slot.ts). */
+const slot = processSlot<{ started: (EarlyCloneArgs & { cloned: Promise<Outcome>; stop: AbortController; taken: boolean }) | undefined }>("earlyClone");
 
 /** Starts cloning `remote` into `dir` when `dir` does not exist. */
 export async function startEarlyClone(args: EarlyCloneArgs): Promise<void> {
@@ -33,24 +35,29 @@ export async function startEarlyClone(args: EarlyCloneArgs): Promise<void> {
     () => undefined,
     (error: unknown) => ({ error }),
   );
-  started = { dir, remote: args.remote, branch: args.branch, cloned, stop, taken: false };
+  slot.started = { dir, remote: args.remote, branch: args.branch, cloned, stop, taken: false };
 }
 
 /** The clone started for `dir` from `remote`'s `branch`, once: how it ended; undefined when none was started for them (init clones itself). */
 export function takeEarlyClone(dir: string, remote: string, branch: string): Promise<Outcome> | undefined {
-  const mine = started;
+  const mine = slot.started;
   if (!mine || mine.taken || mine.dir !== resolve(dir) || mine.remote !== remote || mine.branch !== branch) return undefined;
   mine.taken = true;
   return mine.cloned;
 }
 
+/** A clone this module's stop ended (a GitStopped of either copy of git/run.ts, src/process-slot.ts). */
+function stoppedByUs(e: unknown): boolean {
+  return e instanceof Error && (e as Partial<GitStopped>).why === "abort";
+}
+
 /** A clone nobody took is stopped, and what it made removed (git removes a clone it did not finish itself). */
 export async function dropEarlyClone(): Promise<void> {
-  const mine = started;
-  started = undefined;
+  const mine = slot.started;
+  slot.started = undefined;
   if (!mine || mine.taken) return;
   mine.stop.abort();
   const outcome = await mine.cloned;
   // Finished, or stopped by us: what is there is this clone's (a clone stopped as it ended may leave it all).
-  if (outcome === undefined || (outcome.error instanceof GitStopped && outcome.error.why === "abort")) await rm(mine.dir, { recursive: true, force: true });
+  if (outcome === undefined || stoppedByUs(outcome.error)) await rm(mine.dir, { recursive: true, force: true });
 }

@@ -6,6 +6,7 @@ import { statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { nonInteractiveSsh, shellWord } from "../core/ssh.js";
+import { processSlot } from "../process-slot.js";
 
 /** Inherited GIT_* variables worth keeping (TLS trust for https remotes). */
 const PASSTHROUGH_ENV = ["GIT_SSL_CAINFO", "GIT_SSL_CAPATH", "GIT_CONFIG_NOSYSTEM"];
@@ -64,8 +65,13 @@ export function parseUserSettings(out: string): UserSettings {
   return found;
 }
 
-/** The settings as git reads them in `dir` (every config scope), looked up again when a config file changed. */
-const userSettings = new Map<string, { stamp: string; value: UserSettings }>();
+/**
+ * The settings as git reads them in `dir` (every config scope), looked up again when a config file changed;
+ * one lookup per process, whichever copy of this module made it (src/process-slot.ts).
+ */
+const slot = processSlot<{ settings: Map<string, { stamp: string; value: UserSettings }> }>("gitSettings");
+slot.settings ??= new Map();
+const userSettings = slot.settings;
 
 function remember(dir: string, stamp: string, value: UserSettings): UserSettings {
   if (userSettings.size > 100) userSettings.clear();

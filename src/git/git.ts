@@ -10,7 +10,7 @@ import { join, resolve } from "node:path";
 import { backoffDelay, REF_LOCK_BACKOFF } from "../core/backoff.js";
 import { redact } from "../core/redact.js";
 import { gitFailureText } from "../core/ssh.js";
-import { GitStopped } from "./run.js";
+import type { GitStopped } from "./run.js";
 
 export { CREDENTIAL_PROXY, sshCommandFor } from "./env.js";
 import { notRead, tooBigBlob } from "../core/limits.js";
@@ -598,7 +598,8 @@ export class Repo implements Hub {
 
 /** Whether a git command was stopped by coord's deadline (gitTimeout). */
 export function isTimeout(e: unknown): boolean {
-  return (e instanceof GitStopped && e.why === "timeout") || /block timeout reached/.test(String((e as Error)?.message ?? e));
+  // By its field, not its class: a head start's failure comes from the executable's copy of git/run.ts (src/process-slot.ts).
+  return (e instanceof Error && (e as Partial<GitStopped>).why === "timeout") || /block timeout reached/.test(String((e as Error)?.message ?? e));
 }
 
 /**

@@ -14,6 +14,7 @@ import { join, resolve } from "node:path";
 import { plainGitDir } from "../git/dotgit.js";
 import { fetchTip } from "../git/client.js";
 import { lookUpUserSettings } from "../git/env.js";
+import { processSlot } from "../process-slot.js";
 
 export interface Prefetched {
   dir: string;
@@ -45,8 +46,8 @@ async function lastSyncFailed(gitDir: string): Promise<boolean> {
   }
 }
 
-/** Fetches the branch of the machine in `dir` as its sync would; undefined on any doubt. */
-async function fetchNow(dir: string, signal: AbortSignal): Promise<Prefetched | undefined> {
+/** Fetches the branch of the machine in `dir` as its sync would; undefined on any doubt. `spawned`: called once git runs. */
+async function fetchNow(dir: string, signal: AbortSignal, spawned: () => void): Promise<Prefetched | undefined> {
   // The user's ssh command and protocol version are looked up (a git process) while the files are read.
   const ssh = lookUpUserSettings(dir);
   const gitDir = await plainGitDir(dir);
@@ -58,21 +59,34 @@ async function fetchNow(dir: string, signal: AbortSignal): Promise<Prefetched | 
   const seconds = Number(field(yaml, "gitTimeout") ?? 30);
   if (!remote || !branch || !(seconds > 0)) return undefined;
   await ssh;
-  const tip = await fetchTip(dir, remote, branch, { timeout: seconds, signal });
+  const fetching = fetchTip(dir, remote, branch, { timeout: seconds, signal }); // git starts here, before the first await
+  spawned();
+  const tip = await fetching;
   return tip ? { dir: resolve(dir), remote, branch, tip } : undefined;
 }
 
-let started: { dir: string; fetched: Promise<Prefetched | PrefetchFailed | undefined>; stop: AbortController } | undefined;
+/** The head start of this process: one, whichever copy of this module started it (src/process-slot.ts). */
+const slot = processSlot<{ started: { dir: string; fetched: Promise<Prefetched | PrefetchFailed | undefined>; stop: AbortController } | undefined }>("prefetch");
 
-/** Starts the fetch of the machine in `dir` (entry.ts, for a `coord sync`). */
-export function startPrefetch(dir: string): void {
+/**
+ * Starts the fetch of the machine in `dir` (entry.ts, for a `coord sync`).
+ * Resolves once git runs, or once the head start gave up: the CLI is loaded
+ * then, and compiling it (synchronous) does not hold the fetch back.
+ */
+export function startPrefetch(dir: string): Promise<void> {
   const stop = new AbortController();
-  started = { dir: resolve(dir), stop, fetched: fetchNow(dir, stop.signal).catch((error: unknown) => ({ error })) };
+  let spawned = () => {};
+  const running = new Promise<void>((r) => {
+    spawned = r;
+  });
+  const fetched = fetchNow(dir, stop.signal, spawned).catch((error: unknown) => ({ error }));
+  slot.started = { dir: resolve(dir), stop, fetched };
+  return Promise.race([running, fetched.then(() => {})]);
 }
 
 /** Whether `coord sync` started a head start for `dir` (after its quiet check said no). */
 export function startedFor(dir: string): boolean {
-  return started?.dir === resolve(dir);
+  return slot.started?.dir === resolve(dir);
 }
 
 /**
@@ -81,9 +95,9 @@ export function startedFor(dir: string): boolean {
  * fetches).
  */
 export async function takePrefetch(dir: string, remote: string, branch: string): Promise<Prefetched | PrefetchFailed | undefined> {
-  const mine = started;
+  const mine = slot.started;
   if (!mine || mine.dir !== resolve(dir)) return undefined;
-  started = undefined;
+  slot.started = undefined;
   const got = await mine.fetched;
   if (!got || "error" in got) return got;
   return got.remote === remote && got.branch === branch ? got : undefined;
@@ -91,6 +105,6 @@ export async function takePrefetch(dir: string, remote: string, branch: string):
 
 /** A head start nobody took (a sync skipped in its backoff, a usage error) is stopped: it must not keep the process waiting on the remote. */
 export function dropPrefetch(): void {
-  started?.stop.abort();
-  started = undefined;
+  slot.started?.stop.abort();
+  slot.started = undefined;
 }
