@@ -14,6 +14,7 @@
 // it was not made from. It is compiled code, so it is read only from a
 // directory that this user owns and nobody else may write to (no cache on
 // Windows). Any doubt and the CLI compiles as without a cache.
+import { isAscii } from "node:buffer";
 import { createHash } from "node:crypto";
 import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -43,8 +44,8 @@ export function cacheDirectory(env: NodeJS.ProcessEnv = process.env): string | u
   }
 }
 
-/** The cache's file for `command` and this bundle's `source` under this Node. */
-export function cacheName(source: string, command: string | undefined): string {
+/** The cache's file for `command` and this bundle's text (`source`) under this Node. */
+export function cacheName(source: Buffer | string, command: string | undefined): string {
   const hash = createHash("sha1").update(source).digest("hex").slice(0, 16);
   const name = command && /^[a-z]{1,16}$/.test(command) ? command : "cli";
   return `${name}-${process.version}-${process.arch}-${hash}.v8`;
@@ -82,9 +83,11 @@ interface Cli {
 
 /** The `coord` executable after src/cli/entry.ts, as main.ts's run: the CLI, compiled from its code cache when there is one. */
 export async function run(argv: string[]): Promise<void> {
-  const source = readFileSync(BUNDLE, "utf8");
+  const bytes = readFileSync(BUNDLE);
+  // esbuild writes ASCII (it escapes the rest): read as such, a one-byte string, without decoding UTF-8.
+  const source = isAscii(bytes) ? bytes.toString("latin1") : bytes.toString("utf8");
   const dir = cacheDirectory();
-  const name = dir && cacheName(source, argv[0]);
+  const name = dir && cacheName(bytes, argv[0]);
   const cached = dir && name ? readCache(join(dir, name)) : undefined;
   // The module wrapper on the source's first line: line numbers in stack traces stay the bundle's.
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
