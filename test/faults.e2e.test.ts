@@ -6,7 +6,7 @@ import { mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { runTask, type RunSpec } from "../src/runner/run.js";
-import { MAX_TIMEOUT_MS, setLongTimeout } from "../src/runner/timer.js";
+import { LATE, MAX_TIMEOUT_MS, setLongTimeout, within } from "../src/runner/timer.js";
 import { sync } from "../src/sync/sync.js";
 import { cliProcess, hubFile, hubStatus, makeFleet, pushOrders, setConfig, tempDir, waitFor, type Fleet } from "./helpers.js";
 
@@ -112,6 +112,17 @@ describe("a timeout of any length", () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it("within: the work's answer when it comes first, LATE when the wait ends first, and no timer left either way", async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+    const before = timers();
+    expect(await within(Promise.resolve("done"), 60_000)).toBe("done");
+    expect(timers()).toBe(before);
+    expect(await within(new Promise(() => {}), 5)).toBe(LATE);
+    expect(timers()).toBe(before);
+    await expect(within(Promise.reject(new Error("failed")), 60_000)).rejects.toThrow("failed");
+    expect(timers()).toBe(before);
   });
 });
 

@@ -17,6 +17,7 @@ import { unknownName } from "../core/terminal.js";
 import { PRIORITIES } from "../core/types.js";
 import { daemonRunning } from "../daemon/daemon.js";
 import { CoordError, EXIT } from "../errors.js";
+import { LATE, within } from "../runner/timer.js";
 import { describeFailure } from "../failure.js";
 import { remoteUrlOf } from "../git/local.js";
 import { readMailbox } from "../state/mailbox.js";
@@ -97,19 +98,13 @@ const PUBLISH_WAIT_MS = 40_000;
 /** "queued …; published abc" or why not now: a write stands whatever its publishing did. */
 async function publishing(ctx: ToolContext, m: GitMachine, wanted: boolean | undefined): Promise<{ data: Record<string, unknown>; text: string }> {
   if (!wanted) return { data: {}, text: "it goes out with the next sync" };
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<"late">((r) => {
-    timer = setTimeout(() => r("late"), PUBLISH_WAIT_MS);
-  });
   try {
-    const r = await Promise.race([ctx.syncNow(m), late]);
-    if (r === "late") return { data: { published: { pending: true } }, text: "publishing it is still under way (a slow hub); it goes out with that sync or the next" };
+    const r = await within(ctx.syncNow(m), PUBLISH_WAIT_MS);
+    if (r === LATE) return { data: { published: { pending: true } }, text: "publishing it is still under way (a slow hub); it goes out with that sync or the next" };
     return { data: { published: r }, text: r.summary };
   } catch (e) {
     const why = describeFailure(e).message.replace(/[.;]?\s*$/, "");
     return { data: { published: { error: why } }, text: `could not publish it now (${why}); it goes out with the next sync` };
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -18,6 +18,7 @@ import { isOffline } from "../core/presence.js";
 import { readModel } from "../core/repo.js";
 import { deriveStatus } from "../core/status.js";
 import { CoordError, EXIT } from "../errors.js";
+import { LATE, within } from "../runner/timer.js";
 import { describeFailure } from "../failure.js";
 import { VERSION } from "../package.js";
 import { loadParsed } from "../state/parsed.js";
@@ -68,21 +69,14 @@ function knownCache(): (m: GitMachine) => Promise<Known> {
 }
 
 /** Runs `work`, or answers an error after `seconds` (the work goes on: a write it makes is journaled whole or not at all). */
-function bounded<T>(work: Promise<T>, seconds: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new CoordError(
-            `${what} did not answer within ${seconds} s (the checkout may be busy with a sync or locked); it may still complete, so look (inbox, status) before trying again`,
-            EXIT.FAILURE,
-          ),
-        ),
-      seconds * 1000,
+async function bounded<T>(work: Promise<T>, seconds: number, what: string): Promise<T> {
+  const r = await within(work, seconds * 1000);
+  if (r === LATE)
+    throw new CoordError(
+      `${what} did not answer within ${seconds} s (the checkout may be busy with a sync or locked); it may still complete, so look (inbox, status) before trying again`,
+      EXIT.FAILURE,
     );
-  });
-  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+  return r;
 }
 
 /** A tool's answer as MCP wants it: structured content and its text; an error as one sentence with isError. */

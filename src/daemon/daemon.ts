@@ -15,7 +15,7 @@ import { CoordError, EXIT } from "../errors.js";
 import { exists, readIfExists, writeDurably } from "../state/files.js";
 import { pidAlive } from "../state/lock.js";
 import { stateDirOf } from "../state/paths.js";
-import { MAX_TIMEOUT_MS } from "../runner/timer.js";
+import { LATE, MAX_TIMEOUT_MS, within } from "../runner/timer.js";
 import { readQuiet } from "../state/quiet.js";
 import { readServicesFile } from "../state/services.js";
 import { openMachine, sync, type SyncResult } from "../sync/sync.js";
@@ -384,10 +384,10 @@ export async function ensureDaemon(opts: { dir: string; schedule?: string; jitte
   while (Date.now() < deadline) {
     const info = await readDaemonInfo(stateDir);
     if (info && info.pid === child.pid && !info.stoppedAt) return { pid: child.pid!, started: true };
-    const code = await Promise.race([exited, new Promise<"wait">((r) => setTimeout(() => r("wait"), 100))]);
+    const code = await within(exited, 100);
     // Another start took the lock first (two crontab lines at the same minute): that one runs.
     if (code === EXIT.USAGE && (await daemonRunning(stateDir))) return running();
-    if (code !== "wait") throw new CoordError(`the daemon exited at once (code ${code}); see ${paths(stateDir).out}`, EXIT.FAILURE);
+    if (code !== LATE) throw new CoordError(`the daemon exited at once (code ${code}); see ${paths(stateDir).out}`, EXIT.FAILURE);
   }
   throw new CoordError(`the daemon did not start within ${START_TIMEOUT_S} s; see ${paths(stateDir).out}`, EXIT.FAILURE);
 }

@@ -7,7 +7,7 @@ import { access, mkdir, readFile, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { finished } from "node:stream/promises";
 import { StringDecoder } from "node:string_decoder";
-import { setLongTimeout } from "./timer.js";
+import { setLongTimeout, within } from "./timer.js";
 import { timings } from "../timings.js";
 
 export interface RunSpec {
@@ -243,9 +243,7 @@ export async function runTask(spec: RunSpec): Promise<RunResult> {
   // The task ends when its command exits. Output still in the pipes is read, but a process it left
   // in a session of its own (setsid: a service) may hold them for ever: it is not waited for.
   const { code, signal } = await exited;
-  let graceTimer: NodeJS.Timeout | undefined;
-  await Promise.race([closed, new Promise((r) => (graceTimer = setTimeout(r, timings.pipeGraceMs)))]);
-  clearTimeout(graceTimer); // a timer left armed keeps a `coord sync` process alive for the grace after its last task
+  await within(closed, timings.pipeGraceMs); // its timer cleared: one left armed would keep a `coord sync` alive for the grace
   child.stdout!.destroy();
   child.stderr!.destroy();
   cancelTimer();

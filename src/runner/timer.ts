@@ -23,3 +23,19 @@ export function setLongTimeout(fn: () => void, ms: number): () => void {
   arm();
   return () => clearTimeout(timer);
 }
+
+/** What `within` gives when the work took longer than it waits. */
+export const LATE: unique symbol = Symbol("late");
+
+/** What `work` gives, or LATE once `ms` have passed first; the timer never outlives the race (it would keep a process alive). */
+export async function within<T>(work: Promise<T>, ms: number): Promise<T | typeof LATE> {
+  let cancel = () => {};
+  const late = new Promise<typeof LATE>((resolve) => {
+    cancel = setLongTimeout(() => resolve(LATE), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    cancel();
+  }
+}
