@@ -367,6 +367,7 @@ const orderAddTool = tool({
     const list = (k: string) => (Array.isArray(a[k]) ? (a[k] as string[]) : undefined);
     const r = await orderAdd({
       dir: m.dir,
+      machine: m,
       by: "tool",
       to: Array.isArray(a.to) ? a.to.join(",") : a.to,
       run: text("run"),
@@ -436,13 +437,14 @@ const reserveTool = tool({
     const m = await ctx.machine();
     const r = await reserve({
       dir: m.dir,
+      machine: m,
       paths: args.paths,
       ...(args.for ? { for: args.for } : {}),
       ...(args.reason ? { reason: args.reason } : {}),
       shared: args.shared === true,
     });
     const p = await publishing(ctx, m, args.now);
-    const mine = args.now ? ((await reservations({ dir: m.dir, all: true })).own.find((x) => x.id === r.reservation.id) ?? r.reservation) : r.reservation;
+    const mine = args.now ? ((await reservations({ dir: m.dir, machine: m, all: true })).own.find((x) => x.id === r.reservation.id) ?? r.reservation) : r.reservation;
     const warn =
       mine.state === "pending" && r.conflicts.length
         ? ` As of the last fetch these hold overlapping paths, and this one loses unless they end first: ${r.conflicts.map(fleetLine).join("; ")}.`
@@ -474,7 +476,7 @@ const releaseTool = tool({
     const targets = [...(args.ids ?? []).map(String), ...(args.paths ?? [])];
     if (!args.all && targets.length === 0) throw new CoordError("name the reservations to release in ids or paths (see the reservations tool), or pass all: true", EXIT.USAGE);
     const m = await ctx.machine();
-    const r = await release({ dir: m.dir, targets, all: args.all === true });
+    const r = await release({ dir: m.dir, machine: m, targets, all: args.all === true });
     if (r.released.length === 0) return { data: { released: [] }, text: "This machine held no reservations." };
     const p = await publishing(ctx, m, args.now);
     return { data: { released: r.released, ...p.data }, text: `Released ${r.released.map((x) => `${x.key} ${x.paths.join(" ")}`).join(", ")}; ${p.text}.` };
@@ -493,7 +495,7 @@ const reservationsTool = tool({
   timeoutS: 15,
   async run(ctx, args) {
     const m = await ctx.machine();
-    const r = await reservations({ dir: m.dir, all: args.all === true, clock: () => ctx.now() });
+    const r = await reservations({ dir: m.dir, machine: m, all: args.all === true, clock: () => ctx.now() });
     const lines = [
       r.own.length ? `This machine (${r.machine}):\n${r.own.map((x) => `  ${reservationLine(x)}`).join("\n")}` : `This machine (${r.machine}) has no reservations.`,
       r.fleet.length ? `Other machines:\n${r.fleet.map((x) => `  ${fleetLine(x)}`).join("\n")}` : "No other machine holds any paths.",

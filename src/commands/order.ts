@@ -22,6 +22,7 @@ import { readDelegated, renderDelegated, updateDelegated, type DelegatedOrders }
 import { gitDirOf } from "../state/paths.js";
 import { PUSH_BUDGET_MS, publishWithRetry } from "../sync/cas.js";
 import { openMachine, READ_PATHS } from "../sync/sync.js";
+import type { GitMachine } from "../sync/machine.js";
 
 // ------------------------------------------------------------------ clones
 
@@ -86,6 +87,8 @@ function refuse(what: string, problems: Problem[], added?: { file: string; index
 
 export interface OrderAddOptions {
   dir: string;
+  /** The machine of `dir` when the caller opened it already (coord mcp's tools): not opened again. */
+  machine?: GitMachine;
   /** A machine name, a comma-separated list, ALL or ANY. */
   to: string;
   /** The shell command; or, for an agent order, none and `agent` + `prompt`. */
@@ -179,7 +182,7 @@ export async function orderAdd(opts: OrderAddOptions): Promise<OrderChange> {
       return next;
     });
   }
-  const m = await openMachine(opts.dir);
+  const m = opts.machine ?? (await openMachine(opts.dir));
   const me = m.config.name;
   const own = delegatedOrdersPath(me);
   const id = opts.id ?? newOrderId(me, now);

@@ -32,7 +32,7 @@ import { CoordError, EXIT } from "../errors.js";
 import { firstLine } from "../git/git.js";
 import { checkoutRoot, stagedPaths } from "../git/local.js";
 import { readReservationsState, takeBack, updateReservations } from "../state/reservations.js";
-import { lastFetchedModel } from "../sync/machine.js";
+import { type GitMachine, lastFetchedModel } from "../sync/machine.js";
 import { type Machine, openMachine, type SyncResult } from "../sync/sync.js";
 import { publishNow } from "./publish-now.js";
 
@@ -104,7 +104,12 @@ async function patternsOf(given: string[], project: string | undefined): Promise
   return { paths, notes };
 }
 
-export interface ReserveOptions {
+/** The machine of `dir` when the caller opened it already (coord mcp's tools): not opened again. */
+interface Opened {
+  machine?: GitMachine;
+}
+
+export interface ReserveOptions extends Opened {
   /** The machine's checkout. */
   dir: string;
   /** Paths or globs, relative to the project's root (src/**, src/a.ts, docs/*.md). */
@@ -135,7 +140,7 @@ export interface ReserveResult {
 
 /** Reserves paths for this machine: stored at once; held or lost once published (at the next sync, or now). */
 export async function reserve(opts: ReserveOptions): Promise<ReserveResult> {
-  const m = await openMachine(opts.dir);
+  const m = opts.machine ?? (await openMachine(opts.dir));
   const clock = opts.clock ?? (() => new Date());
   const me = m.config.name;
   const project = opts.project ? ((await projectRoot(opts.project)) ?? opts.project) : undefined;
@@ -156,21 +161,21 @@ export async function reserve(opts: ReserveOptions): Promise<ReserveResult> {
     if (live) {
       live.until = until;
       if (reason) live.reason = reason;
-      return { id: live.id, renewed: true };
+      return { record: { ...live }, renewed: true };
     }
-    const id = data.next++;
-    data.reservations.push({ id, paths, ...(reason ? { reason } : {}), ...(shared ? { shared: true } : {}), made: now.toISOString(), until });
-    return { id, renewed: false };
+    const record: LocalReservation = { id: data.next++, paths, ...(reason ? { reason } : {}), ...(shared ? { shared: true } : {}), made: now.toISOString(), until };
+    data.reservations.push(record);
+    return { record: { ...record }, renewed: false };
   });
   const now = clock();
-  const self = (await readReservationsState(m.stateDir)).reservations.find((r) => r.id === made.id)!;
+  const self = made.record; // as written under the lock
   const candidate: FleetReservation = { machine: me, id: self.id, paths: self.paths, ...(self.shared ? { shared: true } : {}), at: now.toISOString(), until: self.until };
   const against = self.at ? [] : heldAt(known.fleet, now).filter((r) => conflicts(r, candidate));
   let published: SyncResult | undefined;
-  if (opts.now) published = await publishNow(m, `reserved ${me}/${made.id}`, "it goes out with the next sync, which says whether it holds");
-  const after = await readReservationsState(m.stateDir);
+  if (opts.now) published = await publishNow(m, `reserved ${me}/${self.id}`, "it goes out with the next sync, which says whether it holds");
   const fleet = opts.now ? (await lastFetched(m)).fleet : known.fleet;
-  const r = after.reservations.find((x) => x.id === made.id) ?? self;
+  // After a sync, as the sync left it (held or lost); else as written.
+  const r = opts.now ? ((await readReservationsState(m.stateDir)).reservations.find((x) => x.id === self.id) ?? self) : self;
   return {
     machine: me,
     reservation: ownView(me, r, clock(), fleet),
@@ -181,7 +186,7 @@ export async function reserve(opts: ReserveOptions): Promise<ReserveResult> {
   };
 }
 
-export interface ReleaseOptions {
+export interface ReleaseOptions extends Opened {
   dir: string;
   /** Ids (3, or <machine>/3) or the patterns as reserved (src/**). */
   targets: string[];
@@ -193,7 +198,7 @@ export interface ReleaseOptions {
 
 /** Ends reservations of this machine: gone from its file at the next sync (or now). */
 export async function release(opts: ReleaseOptions): Promise<{ machine: string; released: OwnReservation[]; published?: SyncResult }> {
-  const m = await openMachine(opts.dir);
+  const m = opts.machine ?? (await openMachine(opts.dir));
   const me = m.config.name;
   const clock = opts.clock ?? (() => new Date());
   if (!opts.all && opts.targets.length === 0) throw new CoordError("name the reservations to release (ids or paths, see coord reservations), or pass --all", EXIT.USAGE);
@@ -235,8 +240,8 @@ export interface ReservationsResult {
 }
 
 /** This machine's reservations and the fleet's live ones, from local state and the last fetch (no network). */
-export async function reservations(opts: { dir: string; all?: boolean; clock?: () => Date }): Promise<ReservationsResult> {
-  const m = await openMachine(opts.dir);
+export async function reservations(opts: Opened & { dir: string; all?: boolean; clock?: () => Date }): Promise<ReservationsResult> {
+  const m = opts.machine ?? (await openMachine(opts.dir));
   const me = m.config.name;
   const now = (opts.clock ?? (() => new Date()))();
   const known = await lastFetched(m);
