@@ -53,8 +53,8 @@ export function renderFrontMatter(data: object, body: string): string {
 }
 
 /** A schema problem of front matter data as one phrase: "field orders.valid is missing (a boolean)". */
-export function dataProblem(issue: { path: PropertyKey[]; message: string }): string {
-  const where = issue.path.length ? `field ${issue.path.map(String).join(".")}` : "the front matter";
+export function dataProblem(issue: { path: PropertyKey[]; message: string }, whole = "the front matter"): string {
+  const where = issue.path.length ? `field ${issue.path.map(String).join(".")}` : whole;
   const missing = /^Invalid input: expected (\w+), received undefined$/.exec(issue.message);
   return missing ? `${where} is missing (it must be a ${missing[1]})` : `${where}: ${issue.message}`;
 }

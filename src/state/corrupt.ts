@@ -3,8 +3,31 @@
 // the machine's log (coord logs) and in the warnings of the next sync.
 import { dirname } from "node:path";
 import { rename } from "node:fs/promises";
+import type * as z from "zod";
+import { dataProblem } from "../core/frontmatter.js";
+import { isRecord } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { appendLog } from "./logs.js";
+
+/** A state file's text as its schema checked it: the data (and the JSON as parsed), or what is wrong with it, for setAside. */
+export type StateCheck<T> = { ok: true; data: T; raw: unknown } | { ok: false; problem: string; newer?: number };
+
+/**
+ * Parses a JSON state file and checks it with `schema`. `versioned`: a file
+ * whose `version` is above 1 was written by a newer coord; it is not broken,
+ * and is never set aside (`newer` says which version, for the caller to refuse).
+ */
+export function checkState<S extends z.ZodType>(text: string, schema: S, { versioned = false } = {}): StateCheck<z.output<S>> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    return { ok: false, problem: `not JSON: ${(e as Error).message}` };
+  }
+  if (versioned && isRecord(raw) && typeof raw.version === "number" && raw.version > 1) return { ok: false, problem: `version ${raw.version}`, newer: raw.version };
+  const r = schema.safeParse(raw);
+  return r.success ? { ok: true, data: r.data, raw } : { ok: false, problem: dataProblem(r.error.issues[0]!, "the file") };
+}
 
 /** Sentences about state kept aside in this process, not yet reported by a sync. */
 const pending: string[] = [];

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import * as z from "zod";
 import { backoffDelay } from "../core/backoff.js";
 import { redact } from "../core/redact.js";
-import { setAside } from "./corrupt.js";
+import { checkState, setAside } from "./corrupt.js";
 import { readIfExists, writeDurably } from "./files.js";
 
 /** Failed syncs in a row after which the machine reports itself stalled. */
@@ -35,17 +35,10 @@ export type Health = z.output<typeof healthSchema>;
 export async function readHealth(stateDir: string): Promise<Health> {
   const text = await readIfExists(path(stateDir));
   if (text === undefined) return { failures: 0 };
-  let problem: string;
-  try {
-    const r = healthSchema.safeParse(JSON.parse(text));
-    if (r.success) return r.data;
-    const issue = r.error.issues[0]!;
-    problem = `${issue.path.length ? `field ${issue.path.join(".")}` : "the file"}: ${issue.message}`;
-  } catch (e) {
-    problem = `not JSON: ${(e as Error).message}`;
-  }
+  const r = checkState(text, healthSchema);
+  if (r.ok) return r.data;
   // A broken health file only loses the count of failed syncs.
-  await setAside(path(stateDir), problem, "the count of failed syncs starts again from 0");
+  await setAside(path(stateDir), r.problem, "the count of failed syncs starts again from 0");
   return { failures: 0 };
 }
 

@@ -5,9 +5,9 @@
 import { join } from "node:path";
 import * as z from "zod";
 import { channelKey, type InboxMessage, isAcked, type Message, promptBlock, type Receipts } from "../core/messages.js";
-import { isRecord, ownTable } from "../core/types.js";
+import { ownTable } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
-import { setAside } from "./corrupt.js";
+import { checkState, setAside } from "./corrupt.js";
 import { readIfExists, updateLocked, writeDurably } from "./files.js";
 
 // Not z.output of mailboxSchema: that checks only the fields coord relies on (a priority as any text), the type says what coord writes.
@@ -50,18 +50,11 @@ let checked: string | undefined;
 /** The mailbox in `text`, or what is wrong with it ("version 2" for one of a newer coord). */
 export function parseMailbox(text: string): MailboxData | string {
   let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    return `not JSON: ${(e as Error).message}`;
-  }
-  if (text !== checked) {
-    if (isRecord(raw) && typeof raw.version === "number" && raw.version > 1) return `version ${raw.version}`;
-    const r = mailboxSchema.safeParse(raw);
-    if (!r.success) {
-      const issue = r.error.issues[0]!;
-      return `${issue.path.length ? `field ${issue.path.join(".")}` : "the file"}: ${issue.message}`;
-    }
+  if (text === checked) raw = JSON.parse(text);
+  else {
+    const r = checkState(text, mailboxSchema, { versioned: true });
+    if (!r.ok) return r.problem;
+    raw = r.raw;
     checked = text;
   }
   // From the raw object's own keys (a schema's record would treat "__proto__" as the prototype).

@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import * as z from "zod";
 import type { Notified } from "../core/alerts.js";
-import { setAside } from "./corrupt.js";
+import { checkState, setAside } from "./corrupt.js";
 import { readIfExists, writeDurably } from "./files.js";
 
 export const NOTIFIED_FILE = "notified.json";
@@ -24,14 +24,9 @@ const fileSchema = z.object({
 export async function readNotified(stateDir: string): Promise<Notified | undefined> {
   const text = await readIfExists(path(stateDir));
   if (text === undefined) return undefined;
-  let problem: string;
-  try {
-    const r = fileSchema.safeParse(JSON.parse(text));
-    if (r.success) return Object.assign(Object.create(null) as Notified, r.data.alerts);
-    problem = r.error.issues[0]!.message;
-  } catch (e) {
-    problem = `not JSON: ${(e as Error).message}`;
-  }
+  const r = checkState(text, fileSchema);
+  if (r.ok) return Object.assign(Object.create(null) as Notified, r.data.alerts);
+  const problem = r.problem;
   await setAside(path(stateDir), problem, "the alerts present now count as new (at most a few calls, then a summary)");
   return undefined;
 }

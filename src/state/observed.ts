@@ -6,7 +6,7 @@ import { join } from "node:path";
 import * as z from "zod";
 import type { Observation } from "../core/clock.js";
 import { machineNameProblem } from "../core/names.js";
-import { setAside } from "./corrupt.js";
+import { checkState, setAside } from "./corrupt.js";
 import { readIfExists, writeWhole } from "./files.js";
 
 const path = (stateDir: string) => join(stateDir, "observed.json");
@@ -19,14 +19,9 @@ const fileSchema = z.object({
 export async function readObserved(stateDir: string): Promise<Map<string, Observation>> {
   const text = await readIfExists(path(stateDir));
   if (text === undefined) return new Map();
-  let problem: string;
-  try {
-    const r = fileSchema.safeParse(JSON.parse(text));
-    if (r.success) return new Map(Object.entries(r.data.machines).filter(([name]) => !machineNameProblem(name)));
-    problem = r.error.issues[0]!.message;
-  } catch (e) {
-    problem = `not JSON: ${(e as Error).message}`;
-  }
+  const r = checkState(text, fileSchema);
+  if (r.ok) return new Map(Object.entries(r.data.machines).filter(([name]) => !machineNameProblem(name)));
+  const problem = r.problem;
   await setAside(path(stateDir), problem, "every machine is seen as just heard: claims of others hold a lease longer");
   return new Map();
 }

@@ -7,9 +7,8 @@
 import { join } from "node:path";
 import * as z from "zod";
 import type { FleetReservation, LocalReservation } from "../core/reservations.js";
-import { isRecord } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
-import { setAside } from "./corrupt.js";
+import { checkState, setAside } from "./corrupt.js";
 import { readIfExists, updateLocked } from "./files.js";
 
 export interface ReservationsData {
@@ -51,21 +50,10 @@ export async function readReservationsState(stateDir: string): Promise<Reservati
   const path = reservationsPath(stateDir);
   const text = await readIfExists(path);
   if (text === undefined) return empty();
-  let raw: unknown;
-  let problem: string | undefined;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    problem = `not JSON: ${(e as Error).message}`;
-  }
-  if (problem === undefined) {
-    if (isRecord(raw) && typeof raw.version === "number" && raw.version > 1)
-      throw new CoordError(`the reservations ${path} are of version ${raw.version}, written by a newer coord; update coord on this machine`, EXIT.USAGE);
-    const r = schema.safeParse(raw);
-    if (r.success) return raw as ReservationsData;
-    const issue = r.error.issues[0]!;
-    problem = `${issue.path.length ? `field ${issue.path.join(".")}` : "the file"}: ${issue.message}`;
-  }
+  const r = checkState(text, schema, { versioned: true });
+  if (r.ok) return r.raw as ReservationsData; // the JSON itself: the schema's records would treat "__proto__" as the prototype
+  if (r.newer) throw new CoordError(`the reservations ${path} are of version ${r.newer}, written by a newer coord; update coord on this machine`, EXIT.USAGE);
+  const problem = r.problem;
   await setAside(path, problem, "a new one starts: the next sync takes back the reservations this machine's file publishes");
   return empty();
 }

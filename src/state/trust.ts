@@ -9,7 +9,7 @@ import * as z from "zod";
 import { machineNameProblem } from "../core/names.js";
 import { type Accepted, SSH_PUBLIC_KEY } from "../core/trust.js";
 import type { MachineConfig } from "./config.js";
-import { setAside } from "./corrupt.js";
+import { checkState, setAside } from "./corrupt.js";
 import { readIfExists, writeDurably } from "./files.js";
 import { expandHome } from "./paths.js";
 
@@ -31,14 +31,9 @@ const fileSchema = z.object({
 export async function readAccepted(stateDir: string): Promise<Map<string, Accepted>> {
   const text = await readIfExists(path(stateDir));
   if (text === undefined) return new Map();
-  let problem: string;
-  try {
-    const r = fileSchema.safeParse(JSON.parse(text));
-    if (r.success) return new Map(Object.entries(r.data.accepted));
-    problem = r.error.issues[0]!.message;
-  } catch (e) {
-    problem = `not JSON: ${(e as Error).message}`;
-  }
+  const r = checkState(text, fileSchema);
+  if (r.ok) return new Map(Object.entries(r.data.accepted));
+  const problem = r.problem;
   await setAside(path(stateDir), problem, "the newest change of each orders file is checked again; only a signed one is accepted");
   return new Map();
 }
