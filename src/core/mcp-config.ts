@@ -13,6 +13,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { applyEdits, modify, type ParseError, parse as parseJsonc, printParseErrorCode } from "jsonc-parser";
 import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
+import { isRecord } from "./types.js";
 
 export const MCP_AGENTS = ["claude", "codex", "opencode", "cursor"] as const;
 export type McpAgent = (typeof MCP_AGENTS)[number];
@@ -72,11 +73,26 @@ export const MCP_PLANS: Record<McpAgent, Plan> = {
 };
 
 type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** coord's entry at `path` in a parsed config, where install would write it: what is there now, or why it will not write. */
+function entryToWrite(root: Json, [group, name]: [string, string], file: string, table: "object" | "table"): { existing: unknown } | { error: string } {
+  const servers = root[group];
+  if (servers !== undefined && !isRecord(servers)) return { error: `${file}: "${group}" is not ${table === "object" ? "an object" : "a table"}; fix it, then run this again` };
+  const existing = servers?.[name];
+  if (existing !== undefined && !isCoordEntry(existing)) return { error: notOursError(file) };
+  return { existing };
+}
+
+/** Whether uninstall has an entry at `path` to take out: none, one that is not coord's (left alone), or coord's. */
+function entryToRemove(root: Json, [group, name]: [string, string]): "none" | "not ours" | "ours" {
+  const servers = root[group];
+  if (!isRecord(servers) || servers[name] === undefined) return "none";
+  return isCoordEntry(servers[name]) ? "ours" : "not ours";
+}
 
 /** The command line of an entry in any of the formats above. */
 function argvOf(entry: unknown): string[] {
-  if (!isObject(entry)) return [];
+  if (!isRecord(entry)) return [];
   const command = entry.command;
   const args = Array.isArray(entry.args) ? entry.args : [];
   const all = Array.isArray(command) ? command : [command, ...args];
@@ -119,21 +135,18 @@ function readJson(file: string, text: string): Json | string {
   const value: unknown = parseJsonc(text, errors, { allowTrailingComma: true, disallowComments: false });
   if (errors.length)
     return `${file} is not valid JSON (${printParseErrorCode(errors[0]!.error)} at offset ${errors[0]!.offset}); fix it, then run this again (coord never overwrites a file it cannot read)`;
-  return isObject(value) ? value : `${file} is not a JSON object; fix or move it, then run this again`;
+  return isRecord(value) ? value : `${file} is not a JSON object; fix or move it, then run this again`;
 }
 
 function installJson(plan: Plan, file: string, text: string | undefined, cmd: ServerCommand): Installed {
   const start = text === undefined || text.trim() === "" ? (plan.empty ?? "{}\n") : text;
   const root = readJson(file, start);
   if (typeof root === "string") return { error: root };
-  const [group, name] = plan.path;
-  const servers = root[group];
-  if (servers !== undefined && !isObject(servers)) return { error: `${file}: "${group}" is not an object; fix it, then run this again` };
-  const existing = servers?.[name];
-  if (existing !== undefined && !isCoordEntry(existing)) return { error: notOursError(file) };
+  const found = entryToWrite(root, plan.path, file, "object");
+  if ("error" in found) return found;
   const entry = plan.entry(cmd);
-  if (existing !== undefined && isDeepStrictEqual(existing, entry) && text !== undefined) return { text, changed: false };
-  let out = applyEdits(start, modify(start, [group, name], entry, FORMAT));
+  if (found.existing !== undefined && isDeepStrictEqual(found.existing, entry) && text !== undefined) return { text, changed: false };
+  let out = applyEdits(start, modify(start, plan.path, entry, FORMAT));
   if (!out.endsWith("\n")) out += "\n";
   return { text: out, changed: out !== text };
 }
@@ -141,14 +154,13 @@ function installJson(plan: Plan, file: string, text: string | undefined, cmd: Se
 function uninstallJson(plan: Plan, file: string, text: string): Uninstalled {
   const root = readJson(file, text);
   if (typeof root === "string") return { error: root };
-  const [group, name] = plan.path;
-  const servers = root[group];
-  if (!isObject(servers) || servers[name] === undefined) return { text, removed: false };
-  if (!isCoordEntry(servers[name])) return { text, removed: false, notOurs: true };
-  let out = applyEdits(text, modify(text, [group, name], undefined, FORMAT));
+  const there = entryToRemove(root, plan.path);
+  if (there !== "ours") return { text, removed: false, ...(there === "not ours" ? { notOurs: true } : {}) };
+  const [group] = plan.path;
+  let out = applyEdits(text, modify(text, plan.path, undefined, FORMAT));
   // An object of servers left empty was coord's alone; a file left with nothing (or only OpenCode's $schema) goes.
   const after = readJson(file, out);
-  if (typeof after !== "string" && isObject(after[group]) && Object.keys(after[group]).length === 0) out = applyEdits(out, modify(out, [group], undefined, FORMAT));
+  if (typeof after !== "string" && isRecord(after[group]) && Object.keys(after[group]).length === 0) out = applyEdits(out, modify(out, [group], undefined, FORMAT));
   const rest = readJson(file, out);
   const left = typeof rest === "string" ? ["?"] : Object.keys(rest).filter((k) => k !== "$schema");
   return { text: left.length ? out : undefined, removed: true };
@@ -169,7 +181,7 @@ function headerPath(line: string): string[] | undefined {
     return undefined;
   }
   const keys: string[] = [];
-  while (isObject(value) && Object.keys(value).length === 1) {
+  while (isRecord(value) && Object.keys(value).length === 1) {
     const key = Object.keys(value)[0]!;
     keys.push(key);
     value = value[key];
@@ -201,7 +213,7 @@ function withoutTable(lines: string[], path: string[]): { lines: string[]; at: n
 
 /** A value for comparing: keys in order, no prototypes (smol-toml gives objects without one). */
 const canon = (v: unknown): string =>
-  JSON.stringify(v, (_k, x: unknown) => (isObject(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x));
+  JSON.stringify(v, (_k, x: unknown) => (isRecord(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x));
 
 function readToml(file: string, text: string): Json | string {
   try {
@@ -216,7 +228,7 @@ function readToml(file: string, text: string): Json | string {
 function minus(root: Json, [group, name]: [string, string]): Json {
   const copy = JSON.parse(canon(root)) as Json;
   const g = copy[group];
-  if (isObject(g)) {
+  if (isRecord(g)) {
     delete g[name];
     if (Object.keys(g).length === 0) delete copy[group];
   }
@@ -228,10 +240,9 @@ function installToml(plan: Plan, file: string, text: string | undefined, cmd: Se
   const root = readToml(file, before);
   if (typeof root === "string") return { error: root };
   const [group, name] = plan.path;
-  const servers = root[group];
-  if (servers !== undefined && !isObject(servers)) return { error: `${file}: "${group}" is not a table; fix it, then run this again` };
-  const existing = servers?.[name];
-  if (existing !== undefined && !isCoordEntry(existing)) return { error: notOursError(file) };
+  const found = entryToWrite(root, plan.path, file, "table");
+  if ("error" in found) return found;
+  const { existing } = found;
   const entry = plan.entry(cmd);
   if (existing !== undefined && canon(existing) === canon(entry) && text !== undefined) return { text, changed: false };
   const table = [
@@ -257,9 +268,8 @@ function uninstallToml(plan: Plan, file: string, text: string): Uninstalled {
   const root = readToml(file, text);
   if (typeof root === "string") return { error: root };
   const [group, name] = plan.path;
-  const servers = root[group];
-  if (!isObject(servers) || servers[name] === undefined) return { text, removed: false };
-  if (!isCoordEntry(servers[name])) return { text, removed: false, notOurs: true };
+  const there = entryToRemove(root, plan.path);
+  if (there !== "ours") return { text, removed: false, ...(there === "not ours" ? { notOurs: true } : {}) };
   const { lines, at } = withoutTable(text.replace(/\n$/, "").split("\n"), plan.path);
   if (at === undefined) return { error: `${file} sets ${group}.${name} in a form coord does not edit (not as a [${group}.${name}] table); remove it by hand` };
   const out = lines.join("\n").trim() === "" ? undefined : `${lines.join("\n")}\n`;
