@@ -5,28 +5,25 @@
 // local state at once, as the CLI's are, and go out with the next sync, or at
 // once with `now`. Each tool answers structured data and a short text.
 import * as z from "zod";
-import { BROADCAST, channelKey, isAcked, MESSAGE_ID } from "../core/messages.js";
+import { BROADCAST, MESSAGE_ID } from "../core/messages.js";
 import { MACHINE_NAME } from "../core/names.js";
 import { OrderSchema } from "../core/orders-schema.js";
-import { agoText, isOffline, presenceOf } from "../core/presence.js";
-import { redact } from "../core/redact.js";
+import { agoText, presenceOf, silentFor } from "../core/presence.js";
 import { type FleetReservation, reservationKey } from "../core/reservations.js";
 import type { RepoModel } from "../core/repo.js";
 import type { StatusJson } from "../core/status.js";
-import { unknownName } from "../core/terminal.js";
 import { PRIORITIES } from "../core/types.js";
 import { daemonRunning } from "../daemon/daemon.js";
 import { CoordError, EXIT } from "../errors.js";
 import { LATE, within } from "../runner/timer.js";
 import { describeFailure } from "../failure.js";
-import { remoteUrlOf } from "../git/local.js";
-import { readMailbox } from "../state/mailbox.js";
+import { ackedHere, readMailbox } from "../state/mailbox.js";
 import type { GitMachine } from "../sync/sync.js";
 import { orderLog } from "./log.js";
 import { ackOn, inboxOf, outboxEntries, sendFrom } from "./messages.js";
 import { orderAdd } from "./order.js";
 import { type OwnReservation, release, reservations, reserve } from "./reservations.js";
-import { type StatusResult, statusView } from "./status.js";
+import { checkMachine, checkOrder, statusAt, statusView } from "./status.js";
 import type { SyncNowResult } from "./sync-now.js";
 import { plural } from "../core/limits.js";
 
@@ -87,10 +84,6 @@ const O = OrderSchema.shape;
 // ------------------------------------------------------------------ texts
 
 const indent = (text: string) => text.replace(/\n/g, "\n    ");
-const unknownMachine = (k: Known, name: string) => new CoordError(unknownName("machine", name, Object.keys(k.status.machines)), EXIT.USAGE);
-const checkKnown = (k: Known, name: string) => {
-  if (!Object.hasOwn(k.status.machines, name)) throw unknownMachine(k, name);
-};
 
 /** How long a write's `now` waits for its publish before answering that it is still under way (within the call's bound). */
 const PUBLISH_WAIT_MS = 40_000;
@@ -130,11 +123,11 @@ const whoami = tool({
       });
     const daemon = await daemonRunning(m.stateDir);
     // The remote's URL as git has it (a token in it never shown), not only the remote's name.
-    const hub = { remote: m.config.remote, url: redact((await remoteUrlOf(m.dir, m.config.remote).catch(() => "")) || m.config.remote), branch: m.config.branch };
+    const hub = { remote: m.config.remote, url: await m.repo.displayUrl(), branch: m.config.branch };
     const data = { machine: me, checkout: m.dir, hub, commit: k.commit, daemon, peers };
     const seen = (p: (typeof peers)[number]) => {
-      const s = Math.max(0, Math.round((at.getTime() - Date.parse(p.lastSeen)) / 1000));
-      return p.online ? `${p.name} online` : `${p.name} ${p.presence} (last seen ${Number.isFinite(s) ? agoText(s) : "never"})`;
+      const silent = silentFor(k.status.machines[p.name]!, at);
+      return p.online ? `${p.name} online` : `${p.name} ${p.presence} (last seen ${silent === undefined ? "never" : agoText(silent)})`;
     };
     const text =
       `This machine is ${me} (checkout ${m.dir}), hub ${hub.url} (branch ${hub.branch}), ${daemon ? "a daemon syncs it" : "no daemon runs for it"}. ` +
@@ -157,7 +150,7 @@ const inbox = tool({
   timeoutS: 15,
   async run(ctx, args) {
     const m = await ctx.machine();
-    if (args.from !== undefined) checkKnown(await ctx.known(m), args.from);
+    if (args.from !== undefined) checkMachine(await ctx.known(m), args.from);
     const r = await inboxOf(m, { all: true, ...(args.from ? { from: args.from } : {}) });
     const unread = r.messages.filter((x) => !x.acked).length;
     const messages = (args.all ? r.messages : r.messages.filter((x) => !x.acked)).slice(-(args.limit ?? 50));
@@ -234,7 +227,7 @@ const thread = tool({
     const me = m.config.name;
     const k = await ctx.known(m);
     if (args.with === me) throw new CoordError(`"${me}" is this machine; name another one`, EXIT.USAGE);
-    checkKnown(k, args.with);
+    checkMachine(k, args.with);
     const data0 = await readMailbox(m.stateDir);
     const received = data0.inbox
       .filter((x) => x.from === args.with)
@@ -247,7 +240,7 @@ const thread = tool({
         text: x.text,
         replyTo: x.replyTo ?? null,
         direction: "received" as const,
-        state: isAcked(data0.receipts[channelKey(x.from, x.to)], x.seq) ? "acked" : "unread",
+        state: ackedHere(data0, x) ? "acked" : "unread",
       }));
     const sent = outboxEntries(me, k.model, data0)
       .filter((x) => x.to === args.with || x.to === BROADCAST)
@@ -302,12 +295,9 @@ const status = tool({
     const m = await ctx.machine();
     const k = await ctx.known(m);
     const at = ctx.now();
-    const offline = Object.entries(k.status.machines)
-      .filter(([, s]) => isOffline(s, at))
-      .map(([name]) => name);
-    const result: StatusResult = { status: k.status, model: k.model, commit: k.commit, offline };
+    const result = statusAt(k, at);
     if (args.machine !== undefined) {
-      checkKnown(k, args.machine);
+      checkMachine(k, args.machine);
       const data = statusView({ kind: "machine", name: args.machine }, result, at) as Record<string, unknown> & { tasks: Record<string, { state: string; reason?: string }> };
       const s = k.status.machines[args.machine]!;
       const tasks = Object.entries(data.tasks).map(([id, t]) => `${id} ${t.state}${t.reason ? ` (${t.reason})` : ""}`);
@@ -317,7 +307,7 @@ const status = tool({
       };
     }
     if (args.order !== undefined) {
-      if (!Object.hasOwn(k.status.orders, args.order)) throw new CoordError(unknownName("order", args.order, Object.keys(k.status.orders)), EXIT.USAGE);
+      checkOrder(k, args.order);
       const view = statusView({ kind: "order", id: args.order }, result, at) as Record<string, unknown>;
       const max = args.history ?? 30;
       const history = max > 0 ? await orderLog({ dir: m.dir, id: args.order, maxCount: max, here: true }) : [];
@@ -330,7 +320,7 @@ const status = tool({
       if (history.length) lines.push(`History: ${history.map((e) => `${e.at} ${e.who}: ${e.what}`).join("; ")}`);
       return { data: { ...view, history }, text: lines.join("\n") };
     }
-    return { data: statusView({ kind: "fleet" }, result, at) as Record<string, unknown>, text: fleetText(k, at, offline) };
+    return { data: statusView({ kind: "fleet" }, result, at) as Record<string, unknown>, text: fleetText(k, at, result.offline) };
   },
 });
 

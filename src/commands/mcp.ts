@@ -14,7 +14,6 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import * as z from "zod";
-import { isOffline } from "../core/presence.js";
 import { readModel } from "../core/repo.js";
 import { deriveStatus } from "../core/status.js";
 import { CoordError, EXIT } from "../errors.js";
@@ -25,7 +24,7 @@ import { loadParsed } from "../state/parsed.js";
 import { type GitMachine, openMachine, READ_PATHS } from "../sync/sync.js";
 import { inboxOf } from "./messages.js";
 import { type Known, type Tool, type ToolContext, TOOLS } from "./mcp-tools.js";
-import { statusView } from "./status.js";
+import { statusAt, statusView } from "./status.js";
 import { syncNow } from "./sync-now.js";
 
 export interface McpOptions {
@@ -146,10 +145,7 @@ export function mcpServer(ctx: ToolContext, opts: { log?: (line: string) => void
           const m = await ctx.machine();
           const k = await known(m);
           const at = new Date();
-          const offline = Object.entries(k.status.machines)
-            .filter(([, s]) => isOffline(s, at))
-            .map(([name]) => name);
-          return json(uri, statusView({ kind: "fleet" }, { status: k.status, model: k.model, commit: k.commit, offline }, at));
+          return json(uri, statusView({ kind: "fleet" }, statusAt(k, at), at));
         })(),
         15,
         "reading coord://status",

@@ -3,7 +3,7 @@ import { BROADCAST, channelKey, isAcked, messageId, parseMessageId, promptBlock,
 import type { RepoModel } from "../core/repo.js";
 import { own, PRIORITIES, type Priority } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
-import { type MailboxData, readMailbox, updateMailbox } from "../state/mailbox.js";
+import { ackedHere, type MailboxData, readMailbox, updateMailbox } from "../state/mailbox.js";
 import { ackInData, adoptPublished } from "../sync/mail.js";
 import { lastFetchedModel } from "../sync/machine.js";
 import { type Machine, openMachine, READ_PATHS, type SyncResult } from "../sync/sync.js";
@@ -93,7 +93,7 @@ export async function inbox(opts: InboxOptions): Promise<{ machine: string; mess
 
 export async function inboxOf(m: Machine, opts: Omit<InboxOptions, "dir">): Promise<{ machine: string; messages: InboxEntry[] }> {
   const data = await readMailbox(m.stateDir);
-  let messages = data.inbox.map((x) => ({ ...x, acked: isAcked(data.receipts[channelKey(x.from, x.to)], x.seq) }));
+  let messages = data.inbox.map((x) => ({ ...x, acked: ackedHere(data, x) }));
   if (opts.from) messages = messages.filter((x) => x.from === opts.from);
   if (opts.unread) messages = messages.filter((x) => !x.acked);
   else if (!opts.all) messages = messages.slice(-50);
@@ -109,7 +109,7 @@ export async function ackOn(m: Pick<Machine, "stateDir" | "config">, ids: string
   return updateMailbox(
     m.stateDir,
     (data) => {
-      const targets = all ? data.inbox.filter((x) => !isAcked(data.receipts[channelKey(x.from, x.to)], x.seq)).map((x) => x.id) : ids;
+      const targets = all ? data.inbox.filter((x) => !ackedHere(data, x)).map((x) => x.id) : ids;
       const unknown = ackInData(data, targets);
       if (unknown.length) throw new CoordError(`not in this machine's inbox: ${unknown.join(", ")}; see coord inbox --all for the ids (nothing was acknowledged)`, EXIT.USAGE);
       return targets;

@@ -53,20 +53,24 @@ export async function status(opts: StatusOptions): Promise<StatusResult> {
   await loadParsed(stateDir); // what the machine's syncs parsed: a large fleet's files are not parsed again
   const model = readModel(await repo.readFiles(commit, READ_PATHS));
   const status = deriveStatus(model);
-  const now = opts.now ?? new Date();
-  const offline = Object.entries(status.machines)
+  return { ...statusAt({ status, model, commit }, opts.now ?? new Date()), ...(stale ? { stale } : {}) };
+}
+
+/** The fleet of a commit as `coord status` shows it at `now`: with the machines offline then. */
+export function statusAt(k: Pick<StatusResult, "status" | "model" | "commit">, now: Date): StatusResult {
+  const offline = Object.entries(k.status.machines)
     .filter(([, m]) => isOffline(m, now))
     .map(([name]) => name);
-  return { status, model, commit, offline, ...(stale ? { stale } : {}) };
+  return { status: k.status, model: k.model, commit: k.commit, offline };
 }
 
 /** Refuses a machine the fleet does not know, in one sentence with the closest name (exit 2). */
-export function checkMachine(r: StatusResult, name: string): void {
+export function checkMachine(r: Pick<StatusResult, "status">, name: string): void {
   if (!Object.hasOwn(r.status.machines, name)) throw new CoordError(unknownName("machine", name, Object.keys(r.status.machines)), EXIT.USAGE);
 }
 
 /** Refuses an order ORDERS.json (or, when it is invalid, no machine's report) has, in one sentence with the closest id (exit 2). */
-export function checkOrder(r: StatusResult, id: string): void {
+export function checkOrder(r: Pick<StatusResult, "status">, id: string): void {
   if (!Object.hasOwn(r.status.orders, id)) throw new CoordError(unknownName("order", id, Object.keys(r.status.orders)), EXIT.USAGE);
 }
 

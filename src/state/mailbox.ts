@@ -87,8 +87,13 @@ export function inboxPromptPath(stateDir: string): string {
   return join(stateDir, "inbox-prompt.txt");
 }
 
+/** Whether this machine acknowledged the message `x` of its inbox. */
+export function ackedHere(data: MailboxData, x: { from: string; to: string; seq: number }): boolean {
+  return isAcked(data.receipts[channelKey(x.from, x.to)], x.seq);
+}
+
 export async function writeInboxPrompt(stateDir: string, machine: string, data: MailboxData): Promise<void> {
-  const unread = data.inbox.filter((x) => !isAcked(data.receipts[channelKey(x.from, x.to)], x.seq));
+  const unread = data.inbox.filter((x) => !ackedHere(data, x));
   const block = promptBlock(machine, unread);
   await writeDurably(inboxPromptPath(stateDir), block ? `${block}\n` : "");
 }
