@@ -1,61 +1,97 @@
 // The built CLI loads through V8's code cache (src/cli/compiled.ts): one file
-// per command and build in the user's cache directory, trusted only there.
-import { chmod, readdir, stat, writeFile } from "node:fs/promises";
+// per command and build in the user's cache directory, trusted only there,
+// checked by its own hash before V8 sees it.
+import { spawn } from "node:child_process";
+import { chmod, chown, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { cacheName } from "../src/cli/compiled.js";
-import { cliExec, tempDir } from "./helpers.js";
+import { cacheName, worthCaching } from "../src/cli/compiled.js";
+import { CLI, cliExec, tempDir } from "./helpers.js";
 
 /** The built CLI with HOME in a new directory of its own, and no XDG_CACHE_HOME. */
-async function freshHome(): Promise<{ env: NodeJS.ProcessEnv; cache: string }> {
+async function freshHome(): Promise<{ env: NodeJS.ProcessEnv; home: string; cache: string }> {
   const home = await tempDir("coord-cache-home-");
   const env = { ...process.env, HOME: home };
   delete env.XDG_CACHE_HOME;
-  return { env, cache: join(home, ".cache", "coord") };
+  return { env, home, cache: join(home, ".cache", "coord") };
 }
 
 const caches = async (dir: string) => (await readdir(dir).catch(() => [])).filter((f) => f.endsWith(".v8"));
 
+/** A command that does its work without a checkout: a new hub. */
+const hubCreate = (home: string, name: string, env: NodeJS.ProcessEnv) => cliExec(["hub", "create", join(home, `${name}.git`)], undefined, env);
+
 describe("the CLI's code cache", () => {
-  it("is written once by a command that succeeds, only its user may read or write it, and the next run takes it as it is", async () => {
-    const { env, cache } = await freshHome();
-    const first = await cliExec(["--version"], undefined, env);
-    expect(first.code).toBe(0);
+  it("is written once by a command that did its work, only its user may read or write it, and the next run takes it as it is", async () => {
+    const { env, home, cache } = await freshHome();
+    expect((await hubCreate(home, "a", env)).code).toBe(0);
     const files = await caches(cache);
     expect(files).toHaveLength(1);
-    expect(files[0]).toMatch(new RegExp(`^cli-${process.version}-${process.arch}-[0-9a-f]{16}\\.v8$`));
+    expect(files[0]).toMatch(new RegExp(`^hub-${process.version}-${process.arch}-[0-9a-f]{16}\\.v8$`));
     expect((await stat(cache)).mode & 0o777).toBe(0o700);
     const made = await stat(join(cache, files[0]!));
     expect(made.mode & 0o777).toBe(0o600);
     expect(made.size).toBeGreaterThan(1000);
 
-    const second = await cliExec(["--version"], undefined, env);
-    expect(second).toEqual(first);
-    // V8 took it: a cache it refuses is written again.
+    expect((await hubCreate(home, "b", env)).code).toBe(0);
+    // Taken: a cache that is refused is written again.
     expect((await stat(join(cache, files[0]!))).mtimeMs).toBe(made.mtimeMs);
-    // Another command has its own (the functions it compiled).
+    // Help and the version compile little worth keeping: nothing written for them.
+    expect((await cliExec(["--version"], undefined, env)).code).toBe(0);
     expect((await cliExec(["sync", "--help"], undefined, env)).code).toBe(0);
-    expect((await caches(cache)).sort()).toEqual([expect.stringMatching(/^cli-/), expect.stringMatching(/^sync-/)]);
+    expect(await caches(cache)).toEqual(files);
   });
 
-  it("a cache V8 refuses (not one of its own) is replaced, and the command runs as without one", async () => {
-    const { env, cache } = await freshHome();
-    await cliExec(["--version"], undefined, env);
+  it("a damaged cache never reaches V8: the command runs as without one, and the file is replaced", async () => {
+    const { env, home, cache } = await freshHome();
+    await hubCreate(home, "a", env);
     const [file] = await caches(cache);
-    await writeFile(join(cache, file!), Buffer.alloc(4096, 7));
-    const r = await cliExec(["--version"], undefined, env);
-    expect(r.code).toBe(0);
-    expect(r.out.trim()).toMatch(/^\d+\.\d+\.\d+/);
-    expect((await stat(join(cache, file!))).size).not.toBe(4096);
+    const path = join(cache, file!);
+    const good = await readFile(path);
+    // Bytes flipped in the middle (V8 would crash on them), then a file of garbage.
+    for (const [i, bad] of [Buffer.from(good).fill(0xff, good.length >> 2, good.length >> 1), Buffer.alloc(4096, 7)].entries()) {
+      await writeFile(path, bad);
+      const r = await hubCreate(home, `damaged${i}`, env);
+      expect(r).toMatchObject({ code: 0, err: "" });
+      const now = await readFile(path);
+      expect(now.equals(bad)).toBe(false);
+      expect(now.length).toBeGreaterThan(1000);
+    }
   });
 
   it("is neither read nor written where others may write, nor by a command that failed", async () => {
-    const { env, cache } = await freshHome();
+    const { env, home, cache } = await freshHome();
     expect((await cliExec(["no-such-command"], undefined, env)).code).toBe(2);
     expect(await caches(cache)).toEqual([]);
     await chmod(cache, 0o777);
-    expect((await cliExec(["--version"], undefined, env)).code).toBe(0);
+    expect((await hubCreate(home, "a", env)).code).toBe(0);
     expect(await caches(cache)).toEqual([]);
+  });
+
+  it("has no place without a home of the user's own: a relative HOME or XDG_CACHE_HOME is not used, and nothing lands in the working directory", async () => {
+    const cwd = await tempDir("coord-cache-cwd-");
+    for (const env of [
+      { ...process.env, HOME: "relative-home", XDG_CACHE_HOME: "" },
+      { ...process.env, XDG_CACHE_HOME: "relative-cache" },
+    ]) {
+      const code = await new Promise<number | null>((resolve) =>
+        spawn(process.execPath, [CLI, "hub", "create", join(cwd, "h.git")], { cwd, env, stdio: "ignore" }).on("close", resolve),
+      );
+      expect(code).toBe(0);
+      expect(await readdir(cwd)).toEqual(["h.git"]);
+      await rm(join(cwd, "h.git"), { recursive: true });
+    }
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("root with another user's HOME keeps no cache there and makes nothing in it", async () => {
+    const { env, home } = await freshHome();
+    await chown(home, 4242, 4242);
+    expect((await hubCreate(home, "a", env)).code).toBe(0);
+    expect(await readdir(home)).toEqual(["a.git"]); // no .cache of root's in the user's home
+    await mkdir(join(home, ".cache"));
+    await chown(join(home, ".cache"), 4242, 4242);
+    expect((await hubCreate(home, "b", env)).code).toBe(0);
+    expect(await readdir(join(home, ".cache"))).toEqual([]);
   });
 
   it("names a cache by command, Node and the bundle's text: another build never gets it", () => {
@@ -64,4 +100,13 @@ describe("the CLI's code cache", () => {
     expect(cacheName("a", "sync")).not.toBe(cacheName("a", "status"));
     for (const odd of [undefined, "--version", "../x", "Sync", "a".repeat(17)]) expect(cacheName("a", odd)).toMatch(/^cli-/);
   });
+
+  it.each([
+    [["sync", "--dir", "x"], true],
+    [["send", "m2", "hi"], true],
+    [["sync", "--help"], false],
+    [["help", "sync"], false],
+    [["--version"], false],
+    [[], false],
+  ] as [string[], boolean][])("worthCaching(%j) is %s", (argv, worth) => expect(worthCaching(argv)).toBe(worth));
 });

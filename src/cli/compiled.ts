@@ -8,68 +8,127 @@
 //
 // The cache is one file per command and build in the user's cache directory
 // ($XDG_CACHE_HOME/coord, else ~/.cache/coord), written after a command that
-// succeeded when there was none, or when V8 refused the one there (another
-// Node). The file name holds a hash of the bundle's text: V8 checks only a
-// cache's length against the source, so a cache is never offered to a bundle
-// it was not made from. It is compiled code, so it is read only from a
-// directory that this user owns and nobody else may write to (no cache on
-// Windows). Any doubt and the CLI compiles as without a cache.
+// did its work, when there was none, or when the one there was refused. It is
+// compiled code, and V8 checks little of it (a damaged one can crash the
+// process), so (docs/security.md):
+// - it is read only from a directory that this user owns and nobody else may
+//   write to, inside a cache directory of this user's (none is made for
+//   another user: root with a user's HOME keeps no cache);
+// - it ends with a hash of its own bytes, checked before V8 sees it;
+// - its name holds a hash of the code it was made from, of Node's and V8's
+//   versions and of Node's path: V8 checks only a source's length, so a
+//   cache is never offered to another build.
+// Any doubt and the CLI compiles as without a cache. No cache on Windows.
 import { isAscii } from "node:buffer";
-import { createHash } from "node:crypto";
-import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { accessSync, closeSync, constants as fs, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { homedir } from "node:os";
-import { dirname, join } from "node:path";
+import { userInfo } from "node:os";
+import { dirname, isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { constants, Script } from "node:vm";
 
 /** The bundle, beside the chunk this module is built into (dist/chunks/). */
 const BUNDLE = fileURLToPath(new URL("./cli.cjs", import.meta.url));
 
-/** A cache not of this bundle and older than this is removed when a new one is written (an older version's). */
-const STALE_MS = 7 * 24 * 3600 * 1000;
+/** The CommonJS module wrapper, on the source's first line: line numbers in stack traces stay the bundle's. */
+const WRAPPER = "(function (exports, require, module, __filename, __dirname) {";
 
-/** The user's directory for coord's code caches, when it is theirs alone; made when missing. */
-export function cacheDirectory(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const uid = process.getuid?.();
-  if (uid === undefined) return undefined;
-  const base = env.XDG_CACHE_HOME || join(homedir(), ".cache");
-  const dir = join(base, "coord");
+/** What a cache file ends with: the sha256 of the bytes before it. */
+const CHECK_BYTES = 32;
+
+/** A cache's file name (cacheName), and a temp file of one being written. */
+const CACHE_FILE = /^[a-z]{1,16}-v\d+\.\d+\.\d+-[a-z0-9]+-[0-9a-f]{16}\.v8$/;
+const TEMP_FILE = /^[a-z]{1,16}-v\d+\.\d+\.\d+-[a-z0-9]+-[0-9a-f]{16}\.v8\.[0-9a-f]{16}\.tmp$/;
+
+/** Another build's cache older than this is removed when a cache is written; a temp file left by a killed writer after an hour. */
+const STALE_MS = 7 * 24 * 3600 * 1000;
+const STALE_TEMP_MS = 3600 * 1000;
+
+function exists(path: string): boolean {
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const st = lstatSync(dir);
-    return st.isDirectory() && st.uid === uid && (st.mode & 0o022) === 0 ? dir : undefined;
+    lstatSync(path);
+    return true;
   } catch {
-    return undefined;
+    return false;
   }
 }
 
-/** The cache's file for `command` and this bundle's text (`source`) under this Node. */
-export function cacheName(source: Buffer | string, command: string | undefined): string {
-  const hash = createHash("sha1").update(source).digest("hex").slice(0, 16);
+/**
+ * The user's directory for coord's code caches, when it is theirs alone
+ * (made when missing); undefined on any doubt: no home, a relative path, a
+ * cache directory of another user's, anyone else allowed to write there.
+ */
+export function cacheDirectory(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  try {
+    const uid = process.getuid?.();
+    if (uid === undefined) return undefined;
+    const home = env.HOME || userInfo().homedir;
+    const base = env.XDG_CACHE_HOME || join(home, ".cache");
+    if (!isAbsolute(base)) return undefined;
+    if (!exists(base)) {
+      // ~/.cache is made in a home of this user's only: root with a user's HOME makes nothing there.
+      if (env.XDG_CACHE_HOME || !isAbsolute(home) || statSync(home).uid !== uid) return undefined;
+      mkdirSync(base, { mode: 0o700 });
+    }
+    if (statSync(base).uid !== uid) return undefined; // followed: ~/.cache may be a link
+    const dir = join(base, "coord");
+    if (!exists(dir)) mkdirSync(dir, { mode: 0o700 });
+    const st = lstatSync(dir); // not followed: a link is refused
+    return st.isDirectory() && st.uid === uid && (st.mode & 0o022) === 0 ? dir : undefined;
+  } catch {
+    return undefined; // (a directory made by another process meanwhile: no cache this time)
+  }
+}
+
+/** Whether `argv` runs a command that does its work: help and the version compile little worth keeping. */
+export function worthCaching(argv: readonly string[]): boolean {
+  const command = argv[0] ?? "";
+  return /^[a-z]{1,16}$/.test(command) && command !== "help" && !argv.some((a) => a === "--help" || a === "-h");
+}
+
+/** The cache's file for `command` and the bundle's bytes under this Node. */
+export function cacheName(bytes: Buffer | string, command: string | undefined): string {
+  const hash = createHash("sha256").update(`${WRAPPER}\0${process.version}\0${process.versions.v8}\0${process.execPath}\0`).update(bytes).digest("hex").slice(0, 16);
   const name = command && /^[a-z]{1,16}$/.test(command) ? command : "cli";
   return `${name}-${process.version}-${process.arch}-${hash}.v8`;
 }
 
-function readCache(file: string): Buffer | undefined {
+/** The cached data in `file`, when it is a file of this user's that only they may write and its hash holds. */
+export function readCache(file: string): Buffer | undefined {
   try {
     const st = lstatSync(file);
-    return st.isFile() && st.uid === process.getuid?.() && (st.mode & 0o022) === 0 ? readFileSync(file) : undefined;
+    if (!st.isFile() || st.uid !== process.getuid?.() || (st.mode & 0o022) !== 0 || st.size <= CHECK_BYTES) return undefined;
+    const bytes = readFileSync(file);
+    const data = bytes.subarray(0, bytes.length - CHECK_BYTES);
+    return createHash("sha256")
+      .update(data)
+      .digest()
+      .equals(bytes.subarray(bytes.length - CHECK_BYTES))
+      ? data
+      : undefined;
   } catch {
     return undefined;
   }
 }
 
-function writeCache(dir: string, name: string, data: Buffer): void {
+/** Writes `data` and its hash as `name` in `dir` (a new temp file of this process's, synced, renamed), and removes what older builds left. */
+export function writeCache(dir: string, name: string, data: Buffer): void {
   try {
-    const tmp = join(dir, `${name}.${process.pid}.tmp`);
-    writeFileSync(tmp, data, { mode: 0o600 });
+    const tmp = join(dir, `${name}.${randomBytes(8).toString("hex")}.tmp`);
+    const fd = openSync(tmp, "wx", 0o600);
+    try {
+      writeFileSync(fd, Buffer.concat([data, createHash("sha256").update(data).digest()]));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, join(dir, name));
-    const hash = name.slice(name.lastIndexOf("-") + 1);
+    const hash = name.slice(name.lastIndexOf("-"));
+    const now = Date.now();
     for (const other of readdirSync(dir)) {
-      if (other.endsWith(hash) || !/\.(v8|tmp)$/.test(other)) continue;
-      const path = join(dir, other);
-      if (Date.now() - statSync(path).mtimeMs > STALE_MS) rmSync(path, { force: true });
+      const stale = TEMP_FILE.test(other) ? STALE_TEMP_MS : CACHE_FILE.test(other) && !other.endsWith(hash) ? STALE_MS : undefined;
+      if (stale !== undefined && now - lstatSync(join(dir, other)).mtimeMs > stale) rmSync(join(dir, other), { force: true });
     }
   } catch {
     // No cache this time: the next run compiles as this one did.
@@ -89,8 +148,7 @@ export async function run(argv: string[]): Promise<void> {
   const dir = cacheDirectory();
   const name = dir && cacheName(bytes, argv[0]);
   const cached = dir && name ? readCache(join(dir, name)) : undefined;
-  // The module wrapper on the source's first line: line numbers in stack traces stay the bundle's.
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+  const script = new Script(`${WRAPPER}${source}\n})`, {
     filename: BUNDLE,
     ...(cached ? { cachedData: cached } : {}),
     importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
@@ -99,5 +157,11 @@ export async function run(argv: string[]): Promise<void> {
   script.runInThisContext()(module.exports, createRequire(BUNDLE), module, BUNDLE, dirname(BUNDLE));
   await module.exports.run(argv);
   // After the command, so that the cache holds the functions it compiled on the way.
-  if (dir && name && (!cached || script.cachedDataRejected) && process.exitCode === 0) writeCache(dir, name, script.createCachedData());
+  if (!dir || !name || (cached && !script.cachedDataRejected) || process.exitCode !== 0 || !worthCaching(argv)) return;
+  try {
+    accessSync(dir, fs.W_OK); // a read-only one: not worth making the data
+  } catch {
+    return;
+  }
+  writeCache(dir, name, script.createCachedData());
 }
