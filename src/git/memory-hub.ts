@@ -42,6 +42,35 @@ export class MemoryRemote {
 
   constructor(private readonly now: () => Date = steppingClock()) {}
 
+  /** Pushes held back until `count` are asked (holdPushes). */
+  private held: { count: number; waiting: (() => void)[]; timer: NodeJS.Timeout } | undefined;
+
+  /**
+   * For tests of contention: the next `count` pushes wait until all of them
+   * are asked, then go in the order asked, so that those built on the same tip
+   * race for it (at most `maxMs` later, they go whatever came).
+   */
+  holdPushes(count: number, maxMs = 5000): void {
+    this.held = { count, waiting: [], timer: setTimeout(() => this.releaseHeld(), maxMs) };
+  }
+
+  private releaseHeld(): void {
+    const held = this.held;
+    this.held = undefined;
+    if (!held) return;
+    clearTimeout(held.timer);
+    for (const go of held.waiting) go();
+  }
+
+  /** @internal A push's turn: at once, or when the held pushes go. */
+  async turn(): Promise<void> {
+    const held = this.held;
+    if (!held) return;
+    const go = new Promise<void>((resolve) => held.waiting.push(resolve));
+    if (held.waiting.length >= held.count) this.releaseHeld();
+    await go;
+  }
+
   /** A machine's view of `branch`. */
   client(branch = "main"): MemoryHub {
     return new MemoryHub(this, branch);
@@ -161,6 +190,7 @@ export class MemoryHub implements Hub {
   }
 
   async push(commit: string): Promise<boolean> {
+    await this.remote.turn();
     this.answer();
     this.have(commit);
     const tip = this.remote.tip(this.branch);
