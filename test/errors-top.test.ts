@@ -1,12 +1,14 @@
 // Every error that reaches a user is one sentence and an exit code; a stack
 // trace only with COORD_DEBUG=1. Cron schedules are checked field by field.
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { describeFailure, failureLines } from "../src/failure.js";
 import { cronProblem } from "../src/core/cron.js";
 import { CoordError, EXIT } from "../src/errors.js";
-import { cli, cliExec, makeFleet, tempDir } from "./helpers.js";
+import { CLI, cli, cliExec, makeFleet, tempDir } from "./helpers.js";
 
 /** An error shaped like the ones node:fs throws. */
 function errno(code: string, syscall: string, path: string): NodeJS.ErrnoException {
@@ -78,7 +80,33 @@ describe("the CLI's filesystem errors", () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/^coord: mkdir \/proc\/coord-hub-test failed: no such file or directory \(ENOENT\); check the path\n?$/);
   });
+
+  // A uid with no passwd entry and no HOME (a container's --user), or another user's HOME it may not read:
+  // os.homedir() throws, stat of ~/.gitconfig fails with EACCES. A sentence, never a stack.
+  it.skipIf(process.getuid?.() !== 0 || !existsSync("/usr/bin/setpriv"))("a user without a home, or in another user's, gets sentences, not stacks", async () => {
+    const missing = join(await tempDir(), "no-checkout");
+    for (const home of [undefined, "/root"]) {
+      const env: NodeJS.ProcessEnv = { ...process.env };
+      if (home === undefined) delete env.HOME;
+      else env.HOME = home;
+      const as = (args: string[]) => runAs(["setpriv", "--reuid=4242", "--regid=4242", "--clear-groups", process.execPath, CLI, ...args], env);
+      expect(await as(["--version"])).toMatchObject({ code: 0, err: "" });
+      const r = await as(["sync", "--dir", missing]);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/^coord: .*not a git checkout[^\n]*\n?$/);
+    }
+  });
 });
+
+/** Runs `argv` to its end. */
+function runAs(argv: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    child.stderr!.on("data", (d) => (err += d));
+    child.on("close", (code) => resolve({ code, err }));
+  });
+}
 
 describe("cron schedules", () => {
   it.each([

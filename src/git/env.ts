@@ -25,18 +25,22 @@ export function inheritedEnv(): Record<string, string> {
 
 /** The config files a change of the user's settings (below) most likely lands in, by their change times. */
 function configStamp(dir: string): string {
-  const home = homedir();
-  const files = [join(dir, ".git", "config"), join(home, ".gitconfig"), join(process.env.XDG_CONFIG_HOME || join(home, ".config"), "git", "config")];
+  let home = "";
+  try {
+    home = homedir();
+  } catch {
+    // No HOME and no passwd entry for this uid (a container's --user): no global config to watch.
+  }
+  const files = [join(dir, ".git", "config"), ...(home ? [join(home, ".gitconfig"), join(process.env.XDG_CONFIG_HOME || join(home, ".config"), "git", "config")] : [])];
   return files.map(changedAt).join(":");
 }
 
-/** When `file` last changed, or "-" when there is none: ENOENT, or ENOTDIR where .git is a file (a worktree, a submodule). */
-function changedAt(file: string): number | "-" {
+/** When `file` last changed, "-" when there is none, or why it cannot be looked at (ENOTDIR where .git is a file, EACCES in another user's home). */
+function changedAt(file: string): number | string {
   try {
     return statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? "-";
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOTDIR") return "-";
-    throw e;
+    return (e as NodeJS.ErrnoException).code ?? "?";
   }
 }
 
@@ -101,7 +105,13 @@ function settingsIn(dir: string): UserSettings {
 export async function lookUpUserSettings(dir: string): Promise<void> {
   const stamp = configStamp(dir);
   if (userSettings.get(dir)?.stamp === stamp) return;
-  const out = await new Promise<string>((resolve) => execFile("git", SETTINGS_ARGS, settingsOptions(dir), (error, stdout) => resolve(error ? "" : stdout)));
+  const out = await new Promise<string>((resolve) => {
+    try {
+      execFile("git", SETTINGS_ARGS, settingsOptions(dir), (error, stdout) => resolve(error ? "" : stdout));
+    } catch {
+      resolve(""); // spawn refused at once (a bad cwd, EAGAIN): as if nothing were set
+    }
+  });
   remember(dir, stamp, parseUserSettings(out));
 }
 
