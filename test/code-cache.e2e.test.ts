@@ -2,7 +2,7 @@
 // per command and build in the user's cache directory, trusted only there,
 // checked by its own hash before V8 sees it.
 import { spawn } from "node:child_process";
-import { chmod, chown, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, chown, cp, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cacheName, worthCaching } from "../src/cli/compiled.js";
@@ -92,6 +92,28 @@ describe("the CLI's code cache", () => {
     await chown(join(home, ".cache"), 4242, 4242);
     expect((await hubCreate(home, "b", env)).code).toBe(0);
     expect(await readdir(join(home, ".cache"))).toEqual([]);
+  });
+
+  it("a broken install (the CLI's file cut short or missing) says so in one sentence, exit 1", async () => {
+    const copy = await tempDir("coord-broken-install-");
+    await cp(join(import.meta.dirname, "..", "dist"), join(copy, "dist"), { recursive: true });
+    await cp(join(import.meta.dirname, "..", "package.json"), join(copy, "package.json"));
+    await symlink(join(import.meta.dirname, "..", "node_modules"), join(copy, "node_modules"));
+    const bundle = join(copy, "dist", "chunks", "cli.cjs");
+    await writeFile(bundle, (await readFile(bundle)).subarray(0, 100_000));
+    const run = () =>
+      new Promise<{ code: number | null; err: string }>((resolve) => {
+        const child = spawn(process.execPath, [join(copy, "dist", "coord.mjs"), "status"], { stdio: ["ignore", "ignore", "pipe"] });
+        let err = "";
+        child.stderr.on("data", (d) => (err += d));
+        child.on("close", (code) => resolve({ code, err }));
+      });
+    for (const _ of ["cut short", "missing"]) {
+      const r = await run();
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/^coord: could not load its CLI from .*cli\.cjs \([^\n]+\); reinstall coord\n$/);
+      await rm(bundle, { force: true });
+    }
   });
 
   it("names a cache by command, Node and the bundle's text: another build never gets it", () => {

@@ -142,19 +142,30 @@ interface Cli {
 
 /** The `coord` executable after src/cli/entry.ts, as main.ts's run: the CLI, compiled from its code cache when there is one. */
 export async function run(argv: string[]): Promise<void> {
-  const bytes = readFileSync(BUNDLE);
-  // esbuild writes ASCII (it escapes the rest): read as such, a one-byte string, without decoding UTF-8.
-  const source = isAscii(bytes) ? bytes.toString("latin1") : bytes.toString("utf8");
   const dir = cacheDirectory();
-  const name = dir && cacheName(bytes, argv[0]);
-  const cached = dir && name ? readCache(join(dir, name)) : undefined;
-  const script = new Script(`${WRAPPER}${source}\n})`, {
-    filename: BUNDLE,
-    ...(cached ? { cachedData: cached } : {}),
-    importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-  });
+  let name: string | undefined;
+  let cached: Buffer | undefined;
+  let script: Script;
   const module = { exports: {} as Cli };
-  script.runInThisContext()(module.exports, createRequire(BUNDLE), module, BUNDLE, dirname(BUNDLE));
+  try {
+    const bytes = readFileSync(BUNDLE);
+    // esbuild writes ASCII (it escapes the rest): read as such, a one-byte string, without decoding UTF-8.
+    const source = isAscii(bytes) ? bytes.toString("latin1") : bytes.toString("utf8");
+    name = dir && cacheName(bytes, argv[0]);
+    cached = dir && name ? readCache(join(dir, name)) : undefined;
+    script = new Script(`${WRAPPER}${source}\n})`, {
+      filename: BUNDLE,
+      ...(cached ? { cachedData: cached } : {}),
+      importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+    });
+    script.runInThisContext()(module.exports, createRequire(BUNDLE), module, BUNDLE, dirname(BUNDLE));
+  } catch (e) {
+    // A broken install (the file missing, cut short): one sentence, as every error of coord's.
+    if (process.env.COORD_DEBUG === "1") console.error(e);
+    console.error(`coord: could not load its CLI from ${BUNDLE} (${(e as Error).message.split("\n")[0]}); reinstall coord`);
+    process.exitCode = 1;
+    return;
+  }
   await module.exports.run(argv);
   // After the command, so that the cache holds the functions it compiled on the way.
   if (!dir || !name || (cached && !script.cachedDataRejected) || process.exitCode !== 0 || !worthCaching(argv)) return;
