@@ -109,23 +109,38 @@ export function agentExecutable(agent: string): string {
 
 const foundAgents = new Map<string, AgentFound>();
 
-/** What was found, kept 10 minutes per process and PATH, and on disk for the next process (a cron sync asks no agent CLI each time). */
-const seen = new Map<string, { at: number; caps: Promise<Record<string, string>> }>();
+/**
+ * What was found, kept 10 minutes per process and PATH, and on disk for the
+ * next process (a cron sync asks no agent CLI each time). `refreshing`: the
+ * questions asked again once that time is up, while what was found before
+ * still serves.
+ */
+const seen = new Map<string, { at: number; caps: Promise<Record<string, string>>; refreshing?: Promise<unknown> }>();
 const TTL_MS = 10 * 60_000;
+/** Older than this, what was found is not served while asking again: the machine was off a long time, and a CLI may be gone. */
+const STALE_MS = 24 * 3600_000;
 
 /**
  * The capabilities of this machine. `cacheFile` (in the machine's state) keeps
  * them between processes for the same TTL: asking three agent CLIs for their
  * version and login costs seconds, which a sync every minute should not pay.
+ * Once they are older than that, they still answer this sync while the CLIs
+ * are asked again beside it (its tasks and its publish do not wait for them);
+ * the next sync publishes the new answers. A machine with nothing found yet
+ * (coord init's) waits for the answers.
  */
 export function detectCapabilities(dir: string, cacheFile?: string, now = Date.now()): Promise<Record<string, string>> {
   const path = process.env.PATH ?? "";
   const hit = seen.get(path);
-  if (hit && now - hit.at <= TTL_MS) return hit.caps.then((caps) => ({ ...caps }));
+  if (hit) {
+    if (now - hit.at > TTL_MS) refresh(path, dir, cacheFile, now);
+    return hit.caps.then((caps) => ({ ...caps }));
+  }
   const caps = fromDisk(cacheFile, path, now).then((cached) => {
     if (!cached) return detect(dir, path, cacheFile, now);
     // Kept from when it was detected, not from now: at most 10 minutes old in a long-lived daemon too.
     seen.set(path, { at: cached.at, caps: Promise.resolve(cached.caps) });
+    if (now - cached.at > TTL_MS) refresh(path, dir, cacheFile, now);
     return cached.caps;
   });
   seen.set(path, { at: now, caps });
@@ -133,9 +148,21 @@ export function detectCapabilities(dir: string, cacheFile?: string, now = Date.n
   return caps.then((c) => ({ ...c }));
 }
 
+/** Asks again, once at a time per PATH, beside the work: the answers replace what was known when they come. */
+function refresh(path: string, dir: string, cacheFile: string | undefined, now: number): void {
+  const hit = seen.get(path);
+  if (!hit || hit.refreshing) return;
+  hit.refreshing = detect(dir, path, cacheFile, now).then(
+    (caps) => seen.set(path, { at: now, caps: Promise.resolve(caps) }),
+    () => {
+      delete hit.refreshing; // asked again at the next look
+    },
+  );
+}
+
 /** Settles when no question to git or an agent CLI about this machine is under way (each has its deadline). */
 export async function capabilitiesAsked(): Promise<void> {
-  await Promise.allSettled([...seen.values()].map((s) => s.caps));
+  await Promise.allSettled([...seen.values()].flatMap((s) => [s.caps, ...(s.refreshing ? [s.refreshing] : [])]));
 }
 
 /** When the capabilities this process knows (for its PATH) are detected again (ms), if it knows any. */
@@ -157,7 +184,8 @@ async function fromDisk(file: string | undefined, path: string, now: number): Pr
   if (!text) return undefined;
   try {
     const c = JSON.parse(text) as Cached;
-    if (c.path !== path || typeof c.at !== "number" || now - c.at > TTL_MS || now < c.at || typeof c.caps !== "object" || !Array.isArray(c.agents)) return undefined;
+    // Older than the TTL (not than a day) it still serves, while the CLIs are asked again (detectCapabilities).
+    if (c.path !== path || typeof c.at !== "number" || now - c.at > STALE_MS || now < c.at || typeof c.caps !== "object" || !Array.isArray(c.agents)) return undefined;
     for (const a of c.agents) if (AGENTS.has(a.name)) foundAgents.set(a.name, a);
     return { at: c.at, caps: Object.assign(Object.create(null) as Record<string, string>, c.caps) };
   } catch {
