@@ -5,7 +5,8 @@
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { cliExec, type Fleet, hubStatus, makeFleet, pushOrders } from "./helpers.js";
+import { capabilitiesAsked, detectCapabilities } from "../src/state/capabilities.js";
+import { cliExec, type Fleet, hubStatus, makeFleet, pushOrders, tempDir } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -63,5 +64,30 @@ describe("a machine's capabilities", () => {
     expect((await cliExec(["sync", "--dir", dir], undefined, { ...process.env, PATH: path })).code).toBe(0);
     expect(await readMs(started)).toBeGreaterThanOrEqual(await readMs(probed));
     expect((await hubStatus(fleet)).machines.izzit7.capabilities.claude).toBe("9.9.9");
+  });
+
+  it("in a long-lived process (the daemon) the same: served while asked again, after 10 minutes; waited for, after a day", async () => {
+    const root = await tempDir("coord-caps-");
+    const versionFile = join(root, "version");
+    await mkdir(join(root, "bin"));
+    await writeFile(join(root, "bin", "claude"), `#!/bin/sh\n[ "$1" = "--version" ] && { cat ${versionFile}; exit 0; }\nexit 0\n`);
+    await chmod(join(root, "bin", "claude"), 0o755);
+    const path = process.env.PATH;
+    process.env.PATH = `${join(root, "bin")}:${path}`; // a PATH of its own: this process's answers for it are this test's
+    try {
+      const t0 = Date.now();
+      const at = (minutes: number) => t0 + minutes * 60_000;
+      await writeFile(versionFile, "1.0.0\n");
+      expect((await detectCapabilities(root, undefined, at(0))).claude).toBe("1.0.0");
+      await writeFile(versionFile, "2.0.0\n");
+      expect((await detectCapabilities(root, undefined, at(5))).claude).toBe("1.0.0"); // within 10 minutes: not asked
+      expect((await detectCapabilities(root, undefined, at(11))).claude).toBe("1.0.0"); // served, asked again beside
+      await capabilitiesAsked();
+      expect((await detectCapabilities(root, undefined, at(12))).claude).toBe("2.0.0");
+      await writeFile(versionFile, "3.0.0\n");
+      expect((await detectCapabilities(root, undefined, at(12 + 25 * 60))).claude).toBe("3.0.0"); // a day later: waited for
+    } finally {
+      process.env.PATH = path;
+    }
   });
 });

@@ -132,7 +132,7 @@ const STALE_MS = 24 * 3600_000;
 export function detectCapabilities(dir: string, cacheFile?: string, now = Date.now()): Promise<Record<string, string>> {
   const path = process.env.PATH ?? "";
   const hit = seen.get(path);
-  if (hit) {
+  if (hit && now - hit.at <= STALE_MS) {
     if (now - hit.at > TTL_MS) refresh(path, dir, cacheFile, now);
     return hit.caps.then((caps) => ({ ...caps }));
   }
