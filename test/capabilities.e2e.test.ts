@@ -54,6 +54,29 @@ describe("a machine's capabilities", () => {
     expect((await hubStatus(fleet)).machines.izzit7.capabilities.claude).toBe("9.9.9");
   });
 
+  it("an order that needs an agent CLI does not start on answers older than 10 minutes: uninstalled since, it is refused for lacking it, not failed", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    const path = process.env.PATH ?? "";
+    await foundBefore(dir, path, "1.0.0", 11); // claude was there 11 minutes ago; not on PATH now
+    await pushOrders(fleet, [{ id: "review", to: "izzit7", agent: "claude", prompt: "Review the open PRs" }]);
+    expect((await cliExec(["sync", "--dir", dir], undefined, { ...process.env, PATH: path })).code).toBe(0);
+    const status = await hubStatus(fleet);
+    expect(status.orders.review.machines.izzit7).toMatchObject({ state: "rejected", reason: "izzit7 lacks claude" });
+    expect(status.machines.izzit7.capabilities.claude).toBeUndefined();
+  });
+
+  it("a sync with nothing to do on answers older than 10 minutes leaves no quiet stamp: the next sync publishes the new answers", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    const { path } = await slowClaude(fleet.root, "9.9.9", 0);
+    await foundBefore(dir, path, "1.0.0", 11);
+    const env = { ...process.env, PATH: path };
+    expect((await cliExec(["sync", "--dir", dir], undefined, env)).code).toBe(0);
+    expect((await cliExec(["sync", "--dir", dir], undefined, env)).code).toBe(0);
+    expect((await hubStatus(fleet)).machines.izzit7.capabilities.claude).toBe("9.9.9");
+  });
+
   it("found more than a day ago, they are asked again before anything runs", async () => {
     fleet = await makeFleet(["izzit7"]);
     const dir = fleet.machines.izzit7!;
@@ -88,6 +111,23 @@ describe("a machine's capabilities", () => {
       expect((await detectCapabilities(root, undefined, at(12 + 25 * 60))).claude).toBe("3.0.0"); // a day later: waited for
     } finally {
       process.env.PATH = path;
+    }
+  });
+
+  it("capabilitiesAsked waits for questions started after it was called (a refresh begun once the cache is read)", async () => {
+    const root = await tempDir("coord-caps-asked-");
+    const { path, probed } = await slowClaude(root, "9.9.9", 1);
+    await mkdir(join(root, ".git", "coord"), { recursive: true });
+    await foundBefore(root, path, "1.0.0", 11);
+    const before = process.env.PATH;
+    process.env.PATH = path;
+    try {
+      const served = detectCapabilities(root, join(root, ".git", "coord", "agents.json"));
+      await capabilitiesAsked(); // called before the cache was read: the refresh it starts is waited for too
+      expect(await readMs(probed)).toBeGreaterThan(0);
+      expect((await served).claude).toBe("1.0.0");
+    } finally {
+      process.env.PATH = before;
     }
   });
 });

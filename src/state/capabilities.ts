@@ -153,16 +153,34 @@ function refresh(path: string, dir: string, cacheFile: string | undefined, now: 
   const hit = seen.get(path);
   if (!hit || hit.refreshing) return;
   hit.refreshing = detect(dir, path, cacheFile, now).then(
-    (caps) => seen.set(path, { at: now, caps: Promise.resolve(caps) }),
+    (caps) => {
+      if (seen.get(path) === hit) seen.set(path, { at: now, caps: Promise.resolve(caps) }); // unless newer answers came meanwhile
+    },
     () => {
       delete hit.refreshing; // asked again at the next look
     },
   );
 }
 
-/** Settles when no question to git or an agent CLI about this machine is under way (each has its deadline). */
+/** Whether the capabilities this process serves (for its PATH) are being asked again: older than 10 minutes, new answers to come. */
+export function capabilitiesStale(): boolean {
+  return seen.get(process.env.PATH ?? "")?.refreshing !== undefined;
+}
+
+/** Settles when the capabilities being asked again (capabilitiesStale) have their new answers. */
+export async function capabilitiesRefreshed(): Promise<void> {
+  await seen.get(process.env.PATH ?? "")?.refreshing;
+}
+
+/** Settles when no question to git or an agent CLI about this machine is under way (each has its deadline), including those asked meanwhile. */
 export async function capabilitiesAsked(): Promise<void> {
-  await Promise.allSettled([...seen.values()].flatMap((s) => [s.caps, ...(s.refreshing ? [s.refreshing] : [])]));
+  const waited = new Set<Promise<unknown>>();
+  for (;;) {
+    const pending = [...seen.values()].flatMap((s) => [s.caps, ...(s.refreshing ? [s.refreshing] : [])]).filter((p) => !waited.has(p));
+    if (pending.length === 0) return;
+    for (const p of pending) waited.add(p);
+    await Promise.allSettled(pending);
+  }
 }
 
 /** When the capabilities this process knows (for its PATH) are detected again (ms), if it knows any. */

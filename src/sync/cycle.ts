@@ -78,6 +78,8 @@ export interface Cycle {
   m: Machine;
   journal: Journal;
   caps: Record<string, string>;
+  /** The capabilities are older than 10 minutes, new answers to come (state/capabilities.ts): no order that needs them starts on them. */
+  capsStale?: boolean;
   result: SyncResult;
   now: () => Date;
   log: (line: string) => void;

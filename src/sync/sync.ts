@@ -17,7 +17,7 @@ import { CoordError, EXIT, RemoteUnreachable } from "../errors.js";
 import { killOrphan } from "../runner/run.js";
 import { PUSH_BUDGET_MS } from "./cas.js";
 import { describeCommand, taskMarker } from "./tasks.js";
-import { capabilitiesAsked, capabilitiesUntil, detectCapabilities } from "../state/capabilities.js";
+import { capabilitiesAsked, capabilitiesRefreshed, capabilitiesStale, capabilitiesUntil, detectCapabilities } from "../state/capabilities.js";
 import { backoffUntil, readHealth, recordFailure, recordSuccess } from "../state/health.js";
 import { sweepTempFiles } from "../state/files.js";
 import { Journal } from "../state/journal.js";
@@ -32,7 +32,7 @@ import { receive } from "./mail.js";
 import { commitMessage, type First, lastRead, publish } from "./push.js";
 import { startedFor, takePrefetch } from "./prefetch.js";
 import { isTimeout } from "../git/git.js";
-import { claim, drain, planNow, runAll } from "./work.js";
+import { claim, drain, planNow, runAll, STALE_CAPABILITIES } from "./work.js";
 import { answerQuietly, keepCronLogBounded } from "./quiet.js";
 import { emptyResult, quietResult } from "./result.js";
 import { leaveStamp, type QuietEnd } from "./stamp.js";
@@ -230,6 +230,7 @@ async function cycle(
     m: machine,
     journal,
     caps,
+    ...(capabilitiesStale() ? { capsStale: true } : {}),
     result,
     now,
     log,
@@ -250,7 +251,15 @@ async function cycle(
   await c.onModel?.(model);
   const runTasks = opts.run !== false && !opts.dryRun;
   if (!opts.dryRun) await receive(c, model, runTasks);
-  const todo = planNow(c, model, view.files);
+  let todo = planNow(c, model, view.files);
+  if (c.capsStale && todo.waiting.some((w) => w.reason === STALE_CAPABILITIES)) {
+    // An order that needs this machine's agent CLIs waits for their new answers, then the plan is made again.
+    log("asking this machine's agent CLIs again before an order that needs them");
+    await capabilitiesRefreshed();
+    c.caps = await machineCapabilities(machine);
+    c.capsStale = capabilitiesStale();
+    todo = planNow(c, model, view.files);
+  }
   const halt = haltNow(c, model);
   if (halt && runTasks) log(`${halt.reason}: nothing new starts`);
   result.waiting = todo.waiting.map((w) => ({ id: w.order.id, reason: w.reason }));
@@ -289,7 +298,8 @@ async function cycle(
   const end = await publish(c, first, commitMessage(config.name, result));
   await saveObserved(stateDir, c.observed, observedBefore).catch(() => {}); // lost observations only make claims of others hold longer
   const nothingDone = !result.ran.length && !result.interrupted.length && !result.warnings.length && !result.hookAcked.length;
-  const clean = !result.ordersProblems.length && !result.fileProblems.length && !opts.signal?.aborted && runTasks;
+  // Published with answers older than 10 minutes (new ones on the way): not quiet, the next sync publishes the new ones.
+  const clean = !result.ordersProblems.length && !result.fileProblems.length && !opts.signal?.aborted && runTasks && !c.capsStale && !capabilitiesStale();
   const ended = runTasks ? end.model : undefined; // coord send and coord init publish only: the next sync notifies
   if (!nothingDone || !clean) return { ...(ended ? { ended } : {}) };
   return {

@@ -148,7 +148,7 @@ export function planNow(c: Cycle, model: RepoModel, files: Map<string, string>, 
   const { config } = c.m;
   const mine = buildComputer(c, model, files.get(ORDERS_FILE));
   const view = viewWith(model, mine, []);
-  return plan({
+  const planned = plan({
     orders: model.orders.orders,
     machine: config.name,
     machines: view.machineNames,
@@ -163,6 +163,24 @@ export function planNow(c: Cycle, model: RepoModel, files: Map<string, string>, 
     ownShareOnly,
     orBusyShares,
   });
+  if (!c.capsStale) return planned;
+  // Answers older than 10 minutes serve the publish, never an order that needs them (a CLI uninstalled since, a
+  // login expired): such an order waits for the new answers (the cycle asks for them and plans again).
+  const held = [...planned.run, ...planned.claim.map((cl) => cl.order)].filter(needsCapabilities);
+  if (held.length === 0) return planned;
+  return {
+    run: planned.run.filter((o) => !needsCapabilities(o)),
+    claim: planned.claim.filter((cl) => !needsCapabilities(cl.order)),
+    waiting: [...planned.waiting, ...held.map((order) => ({ order, reason: STALE_CAPABILITIES }))],
+  };
+}
+
+/** Why an order that needs capabilities waits while they are asked again. */
+export const STALE_CAPABILITIES = "waiting for this machine's agent CLIs to answer again";
+
+/** Whether an order depends on what the machine found: an agent CLI, or capabilities it requires. */
+export function needsCapabilities(o: Order): boolean {
+  return o.agent !== undefined || o.requires.length > 0;
 }
 
 const wait = (ms: number, wake: { resolve?: () => void }) =>
