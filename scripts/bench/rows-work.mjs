@@ -114,15 +114,24 @@ export async function drainDaemons() {
     // Started, their first sync (at once) done, and waiting for their tick: a loaded machine's first syncs must not run into the row.
     for (let waited = 0; waited < 60_000 && !daemons.every((d) => /\bsync: /.test(d.output())); waited += 100) await sleep(100);
     await sleep(500);
-    const ids = Array.from({ length: count }, (_, i) => `timed-${i}`);
-    say(`${count} ANY orders of 1 s, ${names.length} daemons`);
-    const pushedAt = await personCommit(f, person, { "ORDERS.json": ordersText(ids.map((id) => ({ id, to: "ANY", run: "sleep 1" }))) }, "timed orders");
+    // Rounds pushed at random points of the 5 s tick (where a push lands in it moves the time by up to a tick).
+    const rounds = size(3, 1);
+    const times = [];
     let done = 0;
-    while (done < count && Date.now() - pushedAt < 180_000) {
-      await sleep(250);
-      done = await completedOnHub(f, hub, ids);
+    let ids = [];
+    for (let r = 0; r < rounds && done === ids.length; r++) {
+      if (r > 0) await sleep(Math.random() * interval * 1000);
+      ids = Array.from({ length: count }, (_, i) => `timed-${r}-${i}`);
+      say(`${count} ANY orders of 1 s, ${names.length} daemons: round ${r + 1}/${rounds}`);
+      const pushedAt = await personCommit(f, person, { "ORDERS.json": ordersText(ids.map((id) => ({ id, to: "ANY", run: "sleep 1" }))) }, `timed orders, round ${r + 1}`);
+      done = 0;
+      while (done < count && Date.now() - pushedAt < 180_000) {
+        await sleep(250);
+        done = await completedOnHub(f, hub, ids);
+      }
+      times.push(Date.now() - pushedAt);
     }
-    const took = Date.now() - pushedAt;
+    const took = median(times);
     const dead = daemons.filter((d) => !d.running()).length;
     await Promise.all(daemons.map((d) => d.stop()));
     // COORD_BENCH_LOGS=<dir>: each daemon's output and coord.log are kept there, to see where the time went.
@@ -142,7 +151,7 @@ export async function drainDaemons() {
       ratio: "",
       goal: `≤ 2 × ideal + one interval = ${dur(goal)}`,
       met: done === count && took <= goal,
-      notes: `${done}/${count} completed on the hub${dead ? `; ${dead} daemons exited early` : ""}`,
+      notes: `${times.length} round${times.length === 1 ? "" : "s"}: ${times.map((t) => dur(t)).join(", ")}; ${done}/${count} of the last completed on the hub${dead ? `; ${dead} daemons exited early` : ""}`,
     };
   } finally {
     await f.cleanup();
