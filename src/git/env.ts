@@ -121,7 +121,11 @@ export async function lookUpUserSettings(dir: string): Promise<void> {
  * the user's keys, ports and options keep working, and nothing ever prompts.
  */
 export function sshCommandFor(dir: string, env: NodeJS.ProcessEnv = process.env): string {
-  return nonInteractiveSsh(env.GIT_SSH_COMMAND || settingsIn(dir).sshCommand || (env.GIT_SSH ? shellWord(env.GIT_SSH) : "ssh"));
+  return sshCommandOf(settingsIn(dir), env);
+}
+
+function sshCommandOf(settings: UserSettings, env: NodeJS.ProcessEnv): string {
+  return nonInteractiveSsh(env.GIT_SSH_COMMAND || settings.sshCommand || (env.GIT_SSH ? shellWord(env.GIT_SSH) : "ssh"));
 }
 
 /**
@@ -147,15 +151,15 @@ export const CREDENTIAL_PROXY =
  *   distances instead of one by one, so that a shallow checkout runs out of
  *   them (and says "done") in the first exchange rather than the second.
  */
-function transportConfig(dir: string): string[] {
-  const settings = settingsIn(dir);
+function transportConfig(settings: UserSettings): string[] {
   return [...(settings.protocol === undefined ? ["-c", "protocol.version=0"] : []), ...(settings.negotiation === undefined ? ["-c", "fetch.negotiationAlgorithm=skipping"] : [])];
 }
 
 /** The variables and `-c` settings of a git command coord runs in `dir`: never a prompt, the user's ssh with BatchMode, the credential proxy, the transport. */
 export function gitCommandEnv(dir: string): { env: Record<string, string>; config: string[] } {
+  const settings = settingsIn(dir); // once: its config files are looked at each time
   return {
-    env: { ...inheritedEnv(), GIT_TERMINAL_PROMPT: "0", GIT_SSH_COMMAND: sshCommandFor(dir), LC_ALL: "C" },
-    config: ["-c", "credential.helper=", "-c", `credential.helper=${CREDENTIAL_PROXY}`, ...transportConfig(dir)],
+    env: { ...inheritedEnv(), GIT_TERMINAL_PROMPT: "0", GIT_SSH_COMMAND: sshCommandOf(settings, process.env), LC_ALL: "C" },
+    config: ["-c", "credential.helper=", "-c", `credential.helper=${CREDENTIAL_PROXY}`, ...transportConfig(settings)],
   };
 }
