@@ -299,7 +299,7 @@ async function cycle(
   await saveObserved(stateDir, c.observed, observedBefore).catch(() => {}); // lost observations only make claims of others hold longer
   const nothingDone = !result.ran.length && !result.interrupted.length && !result.warnings.length && !result.hookAcked.length;
   // Published with answers older than 10 minutes (new ones on the way): not quiet, the next sync publishes the new ones.
-  const clean = !result.ordersProblems.length && !result.fileProblems.length && !opts.signal?.aborted && runTasks && !c.capsStale && !capabilitiesStale();
+  const clean = !result.ordersProblems.length && !result.fileProblems.length && !opts.signal?.aborted && runTasks && !c.capsStale;
   const ended = runTasks ? end.model : undefined; // coord send and coord init publish only: the next sync notifies
   if (!nothingDone || !clean) return { ...(ended ? { ended } : {}) };
   return {
