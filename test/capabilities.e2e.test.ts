@@ -130,4 +130,27 @@ describe("a machine's capabilities", () => {
       process.env.PATH = before;
     }
   });
+  it("coord init asks no agent CLI (that takes seconds): it publishes the system and git's version, its first sync asks the CLIs; registered again, it publishes what that sync found", async () => {
+    fleet = await makeFleet([]);
+    const { path, probed } = await slowClaude(fleet.root, "9.9.9", 0);
+    const env = { ...process.env, PATH: path };
+    const dir = join(fleet.root, "newbie");
+    const asked = () => readFile(probed, "utf8").catch(() => undefined);
+
+    expect((await cliExec(["init", dir, "--name", "newbie", "--remote", fleet.remote], undefined, env)).code).toBe(0);
+    const atInit = (await hubStatus(fleet)).machines.newbie.capabilities;
+    expect(atInit).toMatchObject({ os: process.platform, arch: process.arch, node: process.versions.node });
+    expect(atInit.git).toMatch(/^\d+\.\d+/);
+    expect(atInit.claude).toBeUndefined();
+    expect(await asked()).toBeUndefined();
+
+    expect((await cliExec(["sync", "--dir", dir], undefined, env)).code).toBe(0);
+    expect((await hubStatus(fleet)).machines.newbie.capabilities.claude).toBe("9.9.9");
+    const first = await asked();
+    expect(first).toBeDefined();
+
+    expect((await cliExec(["init", dir, "--name", "newbie", "--remote", fleet.remote], undefined, env)).code).toBe(0);
+    expect((await hubStatus(fleet)).machines.newbie.capabilities.claude).toBe("9.9.9");
+    expect(await asked()).toBe(first); // not asked again
+  });
 });

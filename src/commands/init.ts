@@ -1,5 +1,6 @@
 // coord init: clone (or adopt) a checkout, give it a machine identity, and
-// register the machine by publishing its file. Running it again is harmless.
+// register the machine by publishing its file (its agent CLIs are asked by its
+// first sync, not here: that takes seconds). Running it again is harmless.
 // The clone is shallow over a URL (the configured branch's newest commit:
 // cloneCheckout in src/git/clone.ts); history is fetched when asked for. A
 // clone `coord init` started before the CLI loaded is taken (early-clone.ts).
@@ -141,6 +142,7 @@ export async function init(opts: InitOptions): Promise<InitResult> {
   }
   log(`registering machine ${config.name}`);
   // The tip it cloned or fetched a moment ago (and its files, when read): the sync does not fetch and read them again.
-  const result = await sync({ dir, run: false, log, fetched: { tip, ...(files ? { files } : {}) } });
+  // The agent CLIs are not asked (seconds): the machine's first sync asks them and publishes what they say.
+  const result = await sync({ dir, run: false, log, fetched: { tip, ...(files ? { files } : {}) }, askAgents: false });
   return { dir, name: config.name, uuid: config.uuid, cloned, scaffolded, reclaimed, sync: result };
 }

@@ -127,7 +127,7 @@ const STALE_MS = 24 * 3600_000;
  * Once they are older than that, they still answer this sync while the CLIs
  * are asked again beside it (its tasks and its publish do not wait for them);
  * the next sync publishes the new answers. A machine with nothing found yet
- * (coord init's) waits for the answers.
+ * waits for the answers (coord init asks none: knownCapabilities).
  */
 export function detectCapabilities(dir: string, cacheFile?: string, now = Date.now()): Promise<Record<string, string>> {
   const path = process.env.PATH ?? "";
@@ -211,22 +211,34 @@ async function fromDisk(file: string | undefined, path: string, now: number): Pr
   }
 }
 
-async function detect(dir: string, path: string, cacheFile: string | undefined, now: number): Promise<Record<string, string>> {
-  const caps: Record<string, string> = {
-    os: process.platform,
-    arch: process.arch,
-    node: process.versions.node,
-  };
-  const [git, ...found] = await Promise.all([
-    // git missing would have failed long before this: no version is published then.
-    gitVersion(dir).then(
-      (v) => v.replace(/^git version\s*/, "").trim(),
-      () => undefined,
-    ),
-    findAgents(path),
-  ]);
+/**
+ * What coord init publishes for a new machine, without asking an agent CLI:
+ * what the cache holds (a checkout registered again), else the system and
+ * git's version. Asking the CLIs takes seconds (each is a program that starts,
+ * and may look at the network for its login); the machine's first sync asks
+ * them, as a sync with nothing found does, and publishes the answers. Nothing
+ * is kept: the cache is left to that sync.
+ */
+export async function knownCapabilities(dir: string, cacheFile?: string, now = Date.now()): Promise<Record<string, string>> {
+  const cached = await fromDisk(cacheFile, process.env.PATH ?? "", now);
+  if (cached) return cached.caps;
+  return systemCapabilities(dir);
+}
+
+/** What a machine publishes without asking an agent CLI: its system, and Node's and git's versions. */
+async function systemCapabilities(dir: string): Promise<Record<string, string>> {
+  const caps: Record<string, string> = { os: process.platform, arch: process.arch, node: process.versions.node };
+  // git missing would have failed long before this: no version is published then.
+  const git = await gitVersion(dir).then(
+    (v) => v.replace(/^git version\s*/, "").trim(),
+    () => undefined,
+  );
   if (git) caps.git = git;
-  const agents = found[0] ?? [];
+  return caps;
+}
+
+async function detect(dir: string, path: string, cacheFile: string | undefined, now: number): Promise<Record<string, string>> {
+  const [caps, agents] = await Promise.all([systemCapabilities(dir), findAgents(path)]);
   for (const a of agents) {
     foundAgents.set(a.name, a);
     caps[a.name] = agentCapability(a.version, a.loggedIn);

@@ -17,7 +17,7 @@ import { CoordError, EXIT, RemoteUnreachable } from "../errors.js";
 import { killOrphan } from "../runner/run.js";
 import { PUSH_BUDGET_MS } from "./cas.js";
 import { describeCommand, taskMarker } from "./tasks.js";
-import { capabilitiesAsked, capabilitiesRefreshed, capabilitiesStale, capabilitiesUntil, detectCapabilities } from "../state/capabilities.js";
+import { capabilitiesAsked, capabilitiesRefreshed, capabilitiesStale, capabilitiesUntil, detectCapabilities, knownCapabilities } from "../state/capabilities.js";
 import { backoffUntil, readHealth, recordFailure, recordSuccess } from "../state/health.js";
 import { sweepTempFiles } from "../state/files.js";
 import { Journal } from "../state/journal.js";
@@ -76,6 +76,11 @@ export interface CycleOptions {
    * when it read them: the cycle's own fetch and read are skipped. A push rejected meanwhile fetches as ever.
    */
   fetched?: { tip: string; files?: Map<string, string> };
+  /**
+   * false: publish the capabilities known without asking the agent CLIs (coord init: a new machine's first
+   * sync asks them, src/state/capabilities.ts knownCapabilities).
+   */
+  askAgents?: boolean;
   /**
    * A fetch started before the sync (`coord sync` from the command line, src/sync/prefetch.ts), asked
    * where the cycle would fetch: its tip, or undefined, and the cycle fetches itself.
@@ -207,9 +212,9 @@ async function cycle(
   if (!tip) throw new CoordError(`the remote has no branch ${config.branch}; run coord init to scaffold it`, EXIT.USAGE);
   const files = early?.files ?? (await hub.readFiles(tip, READ_PATHS));
   // What this machine can do, asked once the tip is in, while it is parsed: a cron sync reads it from its cache,
-  // a new machine (coord init's) asks git and the agent CLIs. A cycle that fails first still waits for the
+  // a machine with nothing found asks git and the agent CLIs (coord init asks git only). A cycle that fails first still waits for the
   // questions (syncMachine), so that none outlives its deadline.
-  const capabilities = machineCapabilities(machine);
+  const capabilities = machineCapabilities(machine, opts.askAgents !== false);
   capabilities.catch(() => {}); // awaited below, where a failure counts
   const view = await trustedView(machine, tip, files);
   for (const r of view.refusals) log(`refused ${describeRefusal(r)}`);
@@ -317,8 +322,9 @@ function runSummary(r: SyncResult, now: Date): string | undefined {
   return parts.length ? `${now.toISOString()}: ${parts.join("; ")}` : undefined;
 }
 
-async function machineCapabilities(m: Machine): Promise<Record<string, string>> {
-  const caps = await detectCapabilities(m.dir, join(m.stateDir, "agents.json"));
+async function machineCapabilities(m: Machine, askAgents = true): Promise<Record<string, string>> {
+  const cache = join(m.stateDir, "agents.json");
+  const caps = await (askAgents ? detectCapabilities(m.dir, cache) : knownCapabilities(m.dir, cache));
   for (const label of m.config.labels) caps[label] ??= "label";
   return caps;
 }
