@@ -2,10 +2,12 @@
 // survives the remote going away and coming back, picks up orders pushed
 // meanwhile, stops cleanly, and a kill -9 leaves nothing that blocks a start.
 // And coord watch: a save of ORDERS.json in the checkout is pushed once.
+import { spawn, spawnSync } from "node:child_process";
+import { closeSync, existsSync, openSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { cli, cliProcess, git, hubCommits, hubFile, hubStatus, makeFleet, pushOrders, setConfig, waitFor, type Fleet } from "./helpers.js";
+import { CLI, cli, cliProcess, git, hubCommits, hubFile, hubStatus, makeFleet, pushOrders, setConfig, waitFor, type Fleet } from "./helpers.js";
 import { daemonStatus, readDaemonInfo } from "../src/daemon/daemon.js";
 
 let fleet: Fleet | undefined;
@@ -117,6 +119,43 @@ describe("coord daemon", () => {
     const { code } = await waitFor(async () => (child.exitCode === null ? undefined : { code: child.exitCode }), 15_000, "the daemon to stop on SIGTERM");
     expect([0, 143]).toContain(code);
   }, 60_000);
+
+  it.skipIf(!existsSync("/dev/full"))(
+    "a daemon whose output fails with ENOSPC (its log on a full disk) keeps syncing, does not spin, and stops on SIGTERM; a command that lost its output exits 1",
+    async () => {
+      fleet = await makeFleet(["izzit7"]);
+      const dir = dirOf("izzit7");
+      const full = openSync("/dev/full", "w");
+      const child = spawn(process.execPath, [CLI, "daemon", "run", "--dir", dir, "--schedule", EVERY_SECOND, "--jitter", "0"], { stdio: ["ignore", full, full] });
+      closeSync(full);
+      stops.push(async () => {
+        child.kill("SIGKILL");
+      });
+      const syncs = async () =>
+        (await readFile(join(stateDir(dir), "coord.log"), "utf8").catch(() => "")).split("\n").filter((l) => l.includes('"kind":"sync"')).length;
+      await waitFor(async () => (await syncs()) >= 3, 20_000, "three syncs while every write of the daemon's output fails");
+      const cpu = () =>
+        readFile(`/proc/${child.pid}/stat`, "utf8").then((t) =>
+          t
+            .split(") ")[1]!
+            .split(" ")
+            .slice(11, 13)
+            .reduce((n, v) => n + Number(v), 0),
+        );
+      const [ticks0, t0] = [await cpu(), Date.now()];
+      await new Promise((r) => setTimeout(r, 2000));
+      expect((await cpu()) - ticks0).toBeLessThan(0.5 * ((Date.now() - t0) / 10)); // less than half a core
+      child.kill("SIGTERM");
+      await waitFor(async () => (child.exitCode === null && child.signalCode === null ? undefined : true), 15_000, "the daemon to stop on SIGTERM");
+
+      const out = openSync("/dev/full", "w");
+      const status = spawnSync(process.execPath, [CLI, "status", "--dir", dir], { stdio: ["ignore", out, "pipe"] });
+      closeSync(out);
+      expect(status.status).toBe(1);
+      expect(status.stderr.toString()).not.toMatch(/\n\s+at /); // no stack trace
+    },
+    60_000,
+  );
 
   it("heartbeats on time (its daemonHeartbeat) between ticks of a rare schedule: the quiet stamp says when, and the daemon wakes for it", async () => {
     fleet = await makeFleet(["izzit7"]);

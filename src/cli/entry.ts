@@ -38,13 +38,20 @@ async function quiet(candidate: Candidate): Promise<boolean> {
   }
 }
 
-// A reader that went away (coord daemon run | head, a closed terminal) makes every write fail with
-// EPIPE. Unheard, each failure is an uncaught error, which a daemon logs, which fails again: a loop
-// that spins a core and starves the syncs. Output nobody reads is dropped; the work goes on.
+// Output that cannot be written (a reader that went away: EPIPE; a log file on a full disk: ENOSPC;
+// EIO) fails every write. Unheard, each failure is an uncaught error, which a daemon logs to the same
+// output, which fails again: a loop that spins a core, starves the syncs and outlives SIGTERM. Output
+// that cannot be written is dropped, whatever the reason; the work goes on. A command that did its
+// work but lost its output for any reason but EPIPE (a reader that stopped reading on purpose, as
+// head does) exits 1: `coord status --json > file` on a full disk must not look like a success.
+let lostOutput = false;
 for (const stream of [process.stdout, process.stderr])
   stream.on("error", (e: NodeJS.ErrnoException) => {
-    if (e.code !== "EPIPE") throw e;
+    if (e.code !== "EPIPE") lostOutput = true;
   });
+process.on("exit", (code) => {
+  if (lostOutput && code === 0) process.exitCode = 1;
+});
 
 const argv = process.argv.slice(2);
 const candidate = quietCandidate(argv);
