@@ -2,7 +2,7 @@
 // per command and build in the user's cache directory, trusted only there,
 // checked by its own hash before V8 sees it.
 import { spawn } from "node:child_process";
-import { chmod, chown, cp, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { chmod, chown, cp, lchown, mkdir, readdir, readFile, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cacheName, worthCaching } from "../src/cli/compiled.js";
@@ -40,6 +40,12 @@ describe("the CLI's code cache", () => {
     expect((await cliExec(["--version"], undefined, env)).code).toBe(0);
     expect((await cliExec(["sync", "--help"], undefined, env)).code).toBe(0);
     expect(await caches(cache)).toEqual(files);
+
+    // Taken a week after it was written: touched, so that another build's sweep (of caches unused for 7 days) leaves it.
+    const weekAgo = Date.now() / 1000 - 8 * 24 * 3600;
+    await utimes(join(cache, files[0]!), weekAgo, weekAgo);
+    expect((await hubCreate(home, "c", env)).code).toBe(0);
+    expect((await stat(join(cache, files[0]!))).mtimeMs).toBeGreaterThan(Date.now() - 60_000);
   });
 
   it("a damaged cache never reaches V8: the command runs as without one, and the file is replaced", async () => {
@@ -92,6 +98,15 @@ describe("the CLI's code cache", () => {
     await chown(join(home, ".cache"), 4242, 4242);
     expect((await hubCreate(home, "b", env)).code).toBe(0);
     expect(await readdir(join(home, ".cache"))).toEqual([]);
+    // The user points ~/.cache at a directory of root's (a checkout root synced, holding what the user pushed): root
+    // neither reads nor writes a cache there.
+    const roots = await tempDir("coord-cache-roots-");
+    await mkdir(join(roots, "coord"), { mode: 0o700 });
+    await rm(join(home, ".cache"), { recursive: true });
+    await symlink(roots, join(home, ".cache"));
+    await lchown(join(home, ".cache"), 4242, 4242);
+    expect((await hubCreate(home, "c", env)).code).toBe(0);
+    expect(await readdir(join(roots, "coord"))).toEqual([]);
   });
 
   it("a broken install (the CLI's file cut short or missing) says so in one sentence, exit 1", async () => {
@@ -121,6 +136,16 @@ describe("the CLI's code cache", () => {
     expect(cacheName("a", "sync")).not.toBe(cacheName("b", "sync"));
     expect(cacheName("a", "sync")).not.toBe(cacheName("a", "status"));
     for (const odd of [undefined, "--version", "../x", "Sync", "a".repeat(17)]) expect(cacheName("a", odd)).toMatch(/^cli-/);
+    // Node's flags: V8 refuses a cache made under others, so a shell's NODE_OPTIONS and cron's keep one each.
+    const before = process.env.NODE_OPTIONS;
+    const plain = cacheName("a", "sync");
+    try {
+      process.env.NODE_OPTIONS = "--max-old-space-size=200";
+      expect(cacheName("a", "sync")).not.toBe(plain);
+    } finally {
+      if (before === undefined) delete process.env.NODE_OPTIONS;
+      else process.env.NODE_OPTIONS = before;
+    }
   });
 
   it.each([

@@ -21,7 +21,7 @@
 // Any doubt and the CLI compiles as without a cache. No cache on Windows.
 import { isAscii } from "node:buffer";
 import { createHash, randomBytes } from "node:crypto";
-import { accessSync, closeSync, constants as fs, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { accessSync, closeSync, constants as fs, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { userInfo } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
@@ -44,6 +44,7 @@ const TEMP_FILE = /^[a-z]{1,16}-v\d+\.\d+\.\d+-[a-z0-9]+-[0-9a-f]{16}\.v8\.[0-9a
 /** Another build's cache older than this is removed when a cache is written; a temp file left by a killed writer after an hour. */
 const STALE_MS = 7 * 24 * 3600 * 1000;
 const STALE_TEMP_MS = 3600 * 1000;
+const DAY_MS = 24 * 3600 * 1000;
 
 function exists(path: string): boolean {
   try {
@@ -54,10 +55,19 @@ function exists(path: string): boolean {
   }
 }
 
+/** Whether `st` is this user's (or, for a directory above the cache's, root's) and nobody else may change it. */
+function ownedSafely(st: { uid: number; mode: number }, uid: number, rootToo: boolean): boolean {
+  if (st.uid !== uid && !(rootToo && st.uid === 0)) return false;
+  // Group or others may write: only a sticky directory of root's (/tmp), where they cannot replace what is not theirs.
+  return (st.mode & 0o022) === 0 || (rootToo && st.uid === 0 && (st.mode & 0o1000) !== 0);
+}
+
 /**
  * The user's directory for coord's code caches, when it is theirs alone
  * (made when missing); undefined on any doubt: no home, a relative path, a
- * cache directory of another user's, anyone else allowed to write there.
+ * cache directory of another user's, anyone else allowed to write there or
+ * to the directory holding it (root with a user's HOME: the user could point
+ * ~/.cache anywhere, so root keeps no cache there, and makes nothing).
  */
 export function cacheDirectory(env: NodeJS.ProcessEnv = process.env): string | undefined {
   try {
@@ -66,16 +76,21 @@ export function cacheDirectory(env: NodeJS.ProcessEnv = process.env): string | u
     const home = env.HOME || userInfo().homedir;
     const base = env.XDG_CACHE_HOME || join(home, ".cache");
     if (!isAbsolute(base)) return undefined;
+    // What holds the cache base (the home, or XDG_CACHE_HOME's directory): this user's or root's, and nobody else's to change.
+    if (!ownedSafely(statSync(dirname(base)), uid, true)) return undefined;
     if (!exists(base)) {
-      // ~/.cache is made in a home of this user's only: root with a user's HOME makes nothing there.
-      if (env.XDG_CACHE_HOME || !isAbsolute(home) || statSync(home).uid !== uid) return undefined;
+      if (env.XDG_CACHE_HOME) return undefined; // an XDG_CACHE_HOME of the user's choosing: not made here
       mkdirSync(base, { mode: 0o700 });
     }
-    if (statSync(base).uid !== uid) return undefined; // followed: ~/.cache may be a link
+    // ~/.cache may be a link (to another disk): one of this user's, to a directory of theirs.
+    const link = lstatSync(base);
+    if (link.isSymbolicLink() && link.uid !== uid) return undefined;
+    const st = statSync(base);
+    if (!st.isDirectory() || !ownedSafely(st, uid, false)) return undefined;
     const dir = join(base, "coord");
     if (!exists(dir)) mkdirSync(dir, { mode: 0o700 });
-    const st = lstatSync(dir); // not followed: a link is refused
-    return st.isDirectory() && st.uid === uid && (st.mode & 0o022) === 0 ? dir : undefined;
+    const own = lstatSync(dir); // not followed: a link is refused
+    return own.isDirectory() && ownedSafely(own, uid, false) ? dir : undefined;
   } catch {
     return undefined; // (a directory made by another process meanwhile: no cache this time)
   }
@@ -89,7 +104,10 @@ export function worthCaching(argv: readonly string[]): boolean {
 
 /** The cache's file for `command` and the bundle's bytes under this Node. */
 export function cacheName(bytes: Buffer | string, command: string | undefined): string {
-  const hash = createHash("sha256").update(`${WRAPPER}\0${process.version}\0${process.versions.v8}\0${process.execPath}\0`).update(bytes).digest("hex").slice(0, 16);
+  // Node's flags too: V8 refuses a cache made under other flags (NODE_OPTIONS in a shell, not in cron), and two
+  // caches that each replaced the other would be rewritten at every run. The bundle's path: two installs never share one.
+  const context = [WRAPPER, process.version, process.versions.v8, process.execPath, process.execArgv.join(" "), process.env.NODE_OPTIONS ?? "", BUNDLE];
+  const hash = createHash("sha256").update(`${context.join("\0")}\0`).update(bytes).digest("hex").slice(0, 16);
   const name = command && /^[a-z]{1,16}$/.test(command) ? command : "cli";
   return `${name}-${process.version}-${process.arch}-${hash}.v8`;
 }
@@ -101,12 +119,11 @@ export function readCache(file: string): Buffer | undefined {
     if (!st.isFile() || st.uid !== process.getuid?.() || (st.mode & 0o022) !== 0 || st.size <= CHECK_BYTES) return undefined;
     const bytes = readFileSync(file);
     const data = bytes.subarray(0, bytes.length - CHECK_BYTES);
-    return createHash("sha256")
-      .update(data)
-      .digest()
-      .equals(bytes.subarray(bytes.length - CHECK_BYTES))
-      ? data
-      : undefined;
+    if (!createHash("sha256").update(data).digest().equals(bytes.subarray(bytes.length - CHECK_BYTES))) return undefined;
+    // In use: a day's touch keeps it from the sweep of another build's caches (cron's Node and a shell's differ).
+    const now = Date.now();
+    if (now - st.mtimeMs > DAY_MS) utimesSync(file, now / 1000, now / 1000);
+    return data;
   } catch {
     return undefined;
   }
@@ -118,12 +135,17 @@ export function writeCache(dir: string, name: string, data: Buffer): void {
     const tmp = join(dir, `${name}.${randomBytes(8).toString("hex")}.tmp`);
     const fd = openSync(tmp, "wx", 0o600);
     try {
-      writeFileSync(fd, Buffer.concat([data, createHash("sha256").update(data).digest()]));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+      try {
+        writeFileSync(fd, Buffer.concat([data, createHash("sha256").update(data).digest()]));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, join(dir, name));
+    } catch (e) {
+      rmSync(tmp, { force: true }); // a disk full: what was written of it goes, not what is freed later
+      throw e;
     }
-    renameSync(tmp, join(dir, name));
     const hash = name.slice(name.lastIndexOf("-"));
     const now = Date.now();
     for (const other of readdirSync(dir)) {
