@@ -131,8 +131,7 @@ describe("coord daemon", () => {
       stops.push(async () => {
         child.kill("SIGKILL");
       });
-      const syncs = async () =>
-        (await readFile(join(stateDir(dir), "coord.log"), "utf8").catch(() => "")).split("\n").filter((l) => l.includes('"kind":"sync"')).length;
+      const syncs = async () => (await readFile(join(stateDir(dir), "coord.log"), "utf8").catch(() => "")).split("\n").filter((l) => l.includes('"kind":"sync"')).length;
       await waitFor(async () => (await syncs()) >= 3, 20_000, "three syncs while every write of the daemon's output fails");
       const cpu = () =>
         readFile(`/proc/${child.pid}/stat`, "utf8").then((t) =>

@@ -21,7 +21,22 @@
 // Any doubt and the CLI compiles as without a cache. No cache on Windows.
 import { isAscii } from "node:buffer";
 import { createHash, randomBytes } from "node:crypto";
-import { accessSync, closeSync, constants as fs, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  accessSync,
+  closeSync,
+  constants as fs,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { userInfo } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
@@ -107,7 +122,11 @@ export function cacheName(bytes: Buffer | string, command: string | undefined): 
   // Node's flags too: V8 refuses a cache made under other flags (NODE_OPTIONS in a shell, not in cron), and two
   // caches that each replaced the other would be rewritten at every run. The bundle's path: two installs never share one.
   const context = [WRAPPER, process.version, process.versions.v8, process.execPath, process.execArgv.join(" "), process.env.NODE_OPTIONS ?? "", BUNDLE];
-  const hash = createHash("sha256").update(`${context.join("\0")}\0`).update(bytes).digest("hex").slice(0, 16);
+  const hash = createHash("sha256")
+    .update(`${context.join("\0")}\0`)
+    .update(bytes)
+    .digest("hex")
+    .slice(0, 16);
   const name = command && /^[a-z]{1,16}$/.test(command) ? command : "cli";
   return `${name}-${process.version}-${process.arch}-${hash}.v8`;
 }
@@ -119,7 +138,13 @@ export function readCache(file: string): Buffer | undefined {
     if (!st.isFile() || st.uid !== process.getuid?.() || (st.mode & 0o022) !== 0 || st.size <= CHECK_BYTES) return undefined;
     const bytes = readFileSync(file);
     const data = bytes.subarray(0, bytes.length - CHECK_BYTES);
-    if (!createHash("sha256").update(data).digest().equals(bytes.subarray(bytes.length - CHECK_BYTES))) return undefined;
+    if (
+      !createHash("sha256")
+        .update(data)
+        .digest()
+        .equals(bytes.subarray(bytes.length - CHECK_BYTES))
+    )
+      return undefined;
     // In use: a day's touch keeps it from the sweep of another build's caches (cron's Node and a shell's differ).
     const now = Date.now();
     if (now - st.mtimeMs > DAY_MS) utimesSync(file, now / 1000, now / 1000);
