@@ -39,6 +39,10 @@ describe("coord init's early clone", () => {
       expect(r.code, r.err).toBe(2);
       expect(existsSync(dir), `${args.join(" ")}: ${dir} is left`).toBe(false);
     }
+    // Into directories that do not exist yet: none is made (git would make them, and nobody would remove them).
+    const deep = join(fleet.root, "new", "parent", "m5");
+    expect((await cliExec(["init", deep, "--remote", fleet.remote, "--name", "Not A Name"])).code).toBe(2);
+    expect(existsSync(join(fleet.root, "new")), "the parents of a refused init's directory are left").toBe(false);
   }, 60_000);
 
   it("answers init of its own directory, remote and branch, once; a directory that exists gets none", async () => {

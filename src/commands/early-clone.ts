@@ -1,11 +1,11 @@
 // coord init's clone, started before the CLI loads (src/cli/entry.ts), as a
 // sync's fetch is (src/sync/prefetch.ts): the clone waits on the network
 // while the CLI loads, and init takes it where it would clone. It starts only
-// into a directory that does not exist (what is there is init's to judge); a
-// clone init did not take (an invalid option, a usage error) is removed, as
-// init would not have cloned. Light to load: git's runner and its environment.
+// into a directory that does not exist, in one that does (what is there is
+// init's to judge); a clone init did not take (an invalid option, a usage
+// error) is removed, as init would not have cloned. Light to load: git's runner and its environment.
 import { lstat, rm } from "node:fs/promises";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { cloneCheckout } from "../git/clone.js";
 import type { GitStopped } from "../git/run.js";
 import { processSlot } from "../process-slot.js";
@@ -22,14 +22,16 @@ type Outcome = { error: unknown } | undefined;
 /** The early clone of this process: one, whichever copy of this module started it (src/process-slot.ts). */
 const slot = processSlot<{ started: (EarlyCloneArgs & { cloned: Promise<Outcome>; stop: AbortController; taken: boolean }) | undefined }>("earlyClone");
 
-/** Starts cloning `remote` into `dir` when `dir` does not exist. */
+/** Starts cloning `remote` into `dir` when `dir` does not exist and the directory that would hold it does. */
 export async function startEarlyClone(args: EarlyCloneArgs): Promise<void> {
   const dir = resolve(args.dir);
-  const there = await lstat(dir).then(
-    () => true,
-    () => false,
-  );
-  if (there) return;
+  const there = (path: string) =>
+    lstat(path).then(
+      () => true,
+      () => false,
+    );
+  // Not into a new parent: git would make it, and an init refused (a bad --name) would leave it behind.
+  if ((await there(dir)) || !(await there(dirname(dir)))) return;
   const stop = new AbortController();
   const cloned = cloneCheckout(args.remote, dir, args.branch, { signal: stop.signal }).then(
     () => undefined,
