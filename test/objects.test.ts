@@ -2,7 +2,8 @@
 // makes: the same ids for the same trees and commits, and a repository git
 // checks (fsck) without a word.
 import { execFileSync } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { chmod, mkdtemp, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -56,6 +57,35 @@ describe("objects written by coord are git's own", () => {
     expect(await w.write("tree", treeBody(entries))).toBe(ours);
     git(dir, ["update-ref", "refs/heads/main", child]);
     expect(git(dir, ["fsck", "--strict", "--no-dangling"])).toBe("");
+  });
+
+  it("an object there already is freshened, not rewritten (git's prune keeps what a new commit uses); a temp file a killed writer left is git's to prune", async () => {
+    dir = await mkdtemp(join(tmpdir(), "coord-objects-"));
+    git(dir, ["init", "-q"]);
+    const w = new ObjectWriter(join(dir, ".git", "objects"));
+    const id = await w.write("blob", "old\n");
+    const file = join(dir, ".git", "objects", id.slice(0, 2), id.slice(2));
+    const monthAgo = Date.now() / 1000 - 30 * 24 * 3600;
+    await utimes(file, monthAgo, monthAgo);
+    expect(await w.write("blob", "old\n")).toBe(id);
+    expect((await stat(file)).mtimeMs).toBeGreaterThan(Date.now() - 60_000);
+    // What a writer killed between its write and its rename leaves, as coord names it: `git prune` removes it.
+    const left = join(dir, ".git", "objects", id.slice(0, 2), "tmp_obj_coord_1234_deadbeef");
+    await writeFile(left, "half");
+    await utimes(left, monthAgo, monthAgo);
+    git(dir, ["prune", "--expire=now"]);
+    expect(existsSync(left)).toBe(false);
+  });
+
+  it.skipIf(process.getuid?.() === 0)("a read-only object directory is reported as such (EACCES), not as a missing path", async () => {
+    dir = await mkdtemp(join(tmpdir(), "coord-objects-"));
+    git(dir, ["init", "-q"]);
+    await chmod(join(dir, ".git", "objects"), 0o555);
+    try {
+      await expect(new ObjectWriter(join(dir, ".git", "objects")).write("blob", "new\n")).rejects.toMatchObject({ code: "EACCES" });
+    } finally {
+      await chmod(join(dir, ".git", "objects"), 0o755);
+    }
   });
 
   it("lists a tree with odd modes as git does (a directory 40755 is a directory, a file 100664 is 100644)", async () => {

@@ -6,7 +6,7 @@
 // by its SHA-1. Only for SHA-1 repositories with a plain .git directory; a
 // signed commit is made by git (src/git/git.ts falls back to plumbing).
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 import type { Author } from "./hub.js";
@@ -95,10 +95,24 @@ export class ObjectWriter {
     const id = objectId(type, data);
     const dir = join(this.objectsDir, id.slice(0, 2));
     const file = join(dir, id.slice(2));
-    if (existsSync(file)) return id;
-    mkdirSync(dir, { recursive: true });
-    // Written whole under a temporary name, then renamed: a reader never sees half an object.
-    const tmp = join(dir, `tmp_coord_${process.pid}_${randomBytes(4).toString("hex")}`);
+    if (existsSync(file)) {
+      // Freshened, as git does: an old unreachable object this commit now uses is not pruned before the ref moves.
+      const now = Date.now() / 1000;
+      try {
+        utimesSync(file, now, now);
+      } catch {
+        // read-only objects (another user's): git reads it as it is
+      }
+      return id;
+    }
+    try {
+      mkdirSync(dir); // .git/objects is there: not recursive, so a read-only one says EROFS, not ENOENT
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+    // Written whole under a temporary name, then renamed: a reader never sees half an object. git's prefix
+    // (tmp_obj_): one a killed process left is removed by git's prune, as git's own are.
+    const tmp = join(dir, `tmp_obj_coord_${process.pid}_${randomBytes(4).toString("hex")}`);
     try {
       writeFileSync(tmp, deflateSync(Buffer.concat([Buffer.from(`${type} ${data.length}\0`), data])), { mode: 0o444 });
       renameSync(tmp, file);
