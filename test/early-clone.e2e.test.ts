@@ -1,13 +1,14 @@
 // `coord init` starts its clone while the CLI loads (src/commands/early-clone.ts):
 // init takes it where it would clone; a clone it does not take is removed, so
 // a refused init leaves nothing behind, as before.
-import { mkdir, readdir } from "node:fs/promises";
+import { chmod, mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { initCandidate } from "../src/cli/quiet-args.js";
 import { dropEarlyClone, startEarlyClone, takeEarlyClone } from "../src/commands/early-clone.js";
-import { cliExec, git, hubHead, hubStatus, loggingGit, makeFleet, readLines, type Fleet } from "./helpers.js";
+import { SETTINGS_STUB } from "../src/git/clone.js";
+import { cliExec, cliProcess, git, hubHead, hubStatus, loggingGit, makeFleet, readLines, tempDir, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -98,4 +99,56 @@ describe("coord init's early clone", () => {
     ])
       expect(initCandidate(other), other.join(" ")).toBeUndefined();
   });
+  it("clones with git's settings as the new checkout has them (an includeIf gitdir: ssh key), not those of where coord runs (another repository's key)", async () => {
+    const root = await tempDir("coord-clone-settings-");
+    const home = join(root, "home");
+    await mkdir(home);
+    /** An ssh command that notes that it ran, and fails (the host does not exist either). */
+    const ssh = async (name: string) => {
+      const file = join(root, name);
+      await writeFile(file, `#!/bin/sh\necho "$@" >> ${file}.used\nexit 1\n`);
+      await chmod(file, 0o755);
+      return { command: file, used: () => existsSync(`${file}.used`) };
+    };
+    const included = await ssh("work-ssh");
+    const other = await ssh("other-ssh");
+    await writeFile(join(root, "work.inc"), `[core]\n\tsshCommand = ${included.command}\n`);
+    await writeFile(join(home, ".gitconfig"), `[includeIf "gitdir:${root}/work/"]\n\tpath = ${root}/work.inc\n`);
+    const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, ".config"), GIT_CONFIG_NOSYSTEM: "1" };
+    const init = (dir: string, cwd = root) =>
+      new Promise<number | null>((resolve) => cliProcess(["init", dir, "--name", "m1", "--remote", "ssh://nohost.invalid/fleet.git"], { cwd, env }).on("close", resolve));
+
+    // The early clone (a new directory), then init's own (an empty one): both with the key the checkout will have.
+    await mkdir(join(root, "work"));
+    expect(await init(join(root, "work", "fleet"))).toBe(1);
+    expect(included.used()).toBe(true);
+    expect(existsSync(join(root, "work", "fleet"))).toBe(false);
+    await rm(`${included.command}.used`);
+    await mkdir(join(root, "work", "empty"));
+    expect(await init(join(root, "work", "empty"))).toBe(1);
+    expect(included.used()).toBe(true);
+    expect(await readdir(join(root, "work", "empty"))).toEqual([]); // the stub of the lookup is gone
+
+    // Run from inside another repository with a key of its own: that key is not the new checkout's.
+    const project = join(root, "project");
+    await mkdir(project);
+    await git(project, "init", "-q");
+    await git(project, "config", "core.sshCommand", other.command);
+    await mkdir(join(root, "elsewhere"));
+    expect(await init(join(root, "elsewhere", "fleet"), project)).toBe(1);
+    expect(other.used()).toBe(false);
+  }, 60_000);
+
+  it("a stub a killed clone left where it looked git's settings up is removed by the next init, which clones there", async () => {
+    fleet = await makeFleet([]);
+    const dir = join(fleet.root, "m1");
+    await mkdir(join(dir, ".git", "objects"), { recursive: true });
+    await mkdir(join(dir, ".git", "refs"));
+    await writeFile(join(dir, ".git", "HEAD"), "ref: refs/heads/main\n");
+    await writeFile(join(dir, ".git", SETTINGS_STUB), "");
+    const r = await cliExec(["init", dir, "--name", "m1", "--remote", fleet.remote]);
+    expect(r.code, r.err).toBe(0);
+    expect((await git(dir, "rev-parse", "HEAD")).trim()).toBe(await hubHead(fleet));
+    expect(existsSync(join(dir, ".git", SETTINGS_STUB))).toBe(false);
+  }, 60_000);
 });

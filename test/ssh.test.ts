@@ -1,4 +1,5 @@
 // The ssh command and transport settings coord hands git, and what it keeps of a failed git command.
+import { overSsh } from "../src/git/clone.js";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -95,4 +96,21 @@ describe("gitFailureText", () => {
     expect(text).toContain("Offending ED25519 key in /home/u/.ssh/known_hosts:3");
     expect(text).toMatch(/ssh-keygen -R github\.com$/);
   });
+});
+
+describe("which remotes git reaches through ssh (a clone looks the new checkout's ssh command up for those)", () => {
+  it.each([
+    ["ssh://git@github.com/me/fleet.git", true],
+    ["git+ssh://host/fleet.git", true],
+    ["git@github.com:me/fleet.git", true],
+    ["host:fleet", true],
+    ["https://github.com/me/fleet.git", false],
+    ["git://127.0.0.1:9418/hub.git", false],
+    ["file:///tmp/hub.git", false],
+    ["/tmp/hub.git", false],
+    ["./dir:name", false],
+    ["hub.git", false],
+    ["C:\\hubs\\fleet.git", false],
+    ["C:/hubs/fleet.git", false],
+  ] as [string, boolean][])("%s: %s", (remote, ssh) => expect(overSsh(remote)).toBe(ssh));
 });

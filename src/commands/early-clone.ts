@@ -6,7 +6,7 @@
 // error) is removed, as init would not have cloned. Light to load: git's runner and its environment.
 import { lstat, rm } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { cloneCheckout } from "../git/clone.js";
+import { cloneCheckout, cloneSettings } from "../git/clone.js";
 import type { GitStopped } from "../git/run.js";
 import { processSlot } from "../process-slot.js";
 
@@ -33,7 +33,9 @@ export async function startEarlyClone(args: EarlyCloneArgs): Promise<void> {
   // Not into a new parent: git would make it, and an init refused (a bad --name) would leave it behind.
   if ((await there(dir)) || !(await there(dirname(dir)))) return;
   const stop = new AbortController();
-  const cloned = cloneCheckout(args.remote, dir, args.branch, { signal: stop.signal }).then(
+  // Whose git settings first (the new checkout's ssh key): the clone then starts before this returns, not after the CLI compiled.
+  const settingsOf = await cloneSettings(args.remote, dir);
+  const cloned = cloneCheckout(args.remote, dir, args.branch, { signal: stop.signal, settingsOf }).then(
     () => undefined,
     (error: unknown) => ({ error }),
   );

@@ -6,14 +6,15 @@
 // clone `coord init` started before the CLI loaded is taken (early-clone.ts).
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
-import { readdir } from "node:fs/promises";
-import { resolve } from "node:path";
+import { readdir, rm } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { machineNameProblem } from "../core/names.js";
 import { redact } from "../core/redact.js";
 import { readModel } from "../core/repo.js";
 import type { ComputerFile } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { firstLine, Repo } from "../git/git.js";
+import { SETTINGS_STUB } from "../git/clone.js";
 import { addRemote, cloneCheckout, remoteUrlOf } from "../git/local.js";
 import { loadConfig, type MachineConfig, newConfig, saveConfig } from "../state/config.js";
 import { exists } from "../state/files.js";
@@ -66,6 +67,8 @@ export async function init(opts: InitOptions): Promise<InitResult> {
   if (bad) throw new CoordError(`--name ${bad}`, EXIT.USAGE);
   newConfig({ name: opts.name, uuid: "-", heartbeat: opts.heartbeat }); // every option checked before anything is cloned
 
+  // The stub a clone killed -9 left in the directory while it looked up git's settings (src/git/clone.ts): ours.
+  if (await exists(join(dir, ".git", SETTINGS_STUB))) await rm(join(dir, ".git"), { recursive: true, force: true });
   let cloned = false;
   // Started before the CLI loaded (src/cli/entry.ts), into a directory that did not exist.
   const early = takeEarlyClone(dir, opts.remote, branch);

@@ -14,6 +14,8 @@ export interface GitOptions {
   input?: string | Buffer;
   /** Aborting kills the running git command (a daemon that stops does not wait for a hung fetch). */
   signal?: AbortSignal;
+  /** The checkout whose git settings (ssh command, transport) apply, when not the directory git runs in (a clone's). */
+  settingsOf?: string;
 }
 
 /** Runs git commands in one directory. */
@@ -30,7 +32,7 @@ export interface GitClient {
  * prompt) and a deadline on every command.
  */
 export function gitClient(dir: string, opts: GitOptions = {}): GitClient {
-  const { env, config } = gitCommandEnv(dir);
+  const { env, config } = gitCommandEnv(opts.settingsOf ?? dir);
   const run = (args: string[]) =>
     runGit([...config, ...args], {
       cwd: dir,

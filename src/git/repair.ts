@@ -215,8 +215,9 @@ async function reclone(dir: string, gitDir: string, opts: RepairOptions, stamp: 
   const broken = await freeSibling(`${dir}.broken-${stamp}`);
   log(`cloning ${redact(url)} into ${tmp}`);
   try {
-    // As coord init clones (shallow over a URL); an empty remote, without the branch yet, as it is.
-    await cloneCheckout(url, tmp, opts.branch, { cwd: dirname(dir), timeout: timeout * 5, origin: name });
+    // As coord init clones (shallow over a URL; with the broken checkout's git settings: its ssh key); an empty remote,
+    // without the branch yet, as it is.
+    await cloneCheckout(url, tmp, opts.branch, { cwd: dirname(dir), settingsOf: dir, timeout: timeout * 5, origin: name });
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     throw new Error(`could not clone ${redact(url)}: ${firstLine(String((e as Error).message))}`);
