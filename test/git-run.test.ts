@@ -6,6 +6,7 @@ import { chmod, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { isTimeout } from "../src/git/git.js";
+import { remoteTip } from "../src/git/remote-tip.js";
 import { GitFailed, GitStopped, runGit } from "../src/git/run.js";
 import { tempDir } from "./helpers.js";
 
@@ -71,6 +72,28 @@ describe("runGit", () => {
       return false;
     };
     expect(await gone()).toBe(true);
+  }, 30_000);
+
+  it("the quiet sync's ls-remote (remoteTip) goes at its deadline with the ssh it started, as every git command does", async () => {
+    const d = await repo();
+    const pidFile = join(d, "hang.pid");
+    const ssh = join(d, "silent-ssh");
+    await writeFile(ssh, `#!/bin/sh\necho $$ > '${pidFile}'\nexec sleep 30\n`);
+    await chmod(ssh, 0o755);
+    execFileSync("git", ["-C", d, "config", "core.sshCommand", ssh]);
+    const e = await remoteTip(d, "ssh://nohost.invalid/x.git", "main", 1).catch((x: unknown) => x);
+    expect(isTimeout(e)).toBe(true);
+    const pid = Number((await readFile(pidFile, "utf8")).trim());
+    let alive = true;
+    for (let i = 0; i < 100 && alive; i++) {
+      try {
+        process.kill(pid, 0);
+        await new Promise((r) => setTimeout(r, 50));
+      } catch {
+        alive = false;
+      }
+    }
+    expect(alive).toBe(false);
   }, 30_000);
 
   it("a command that exited before its deadline is its answer, even while something it left holds the pipes past the deadline", async () => {
