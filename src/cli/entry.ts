@@ -10,6 +10,8 @@
 // (src/commands/early-clone.ts).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { stopRunningGit } from "../git/run.js";
+import { signalsOwned } from "../signal-owners.js";
 import { QUIET_FILE } from "../state/quiet.js";
 import { initCandidate, quietCandidate } from "./quiet-args.js";
 
@@ -52,6 +54,20 @@ for (const stream of [process.stdout, process.stderr])
 process.on("exit", (code) => {
   if (lostOutput && code === 0) process.exitCode = 1;
 });
+
+// A signal that no handler of the command's takes (a command without one, or one that came before the command
+// set its own): coord dies of it, as it would without this, and takes along the git commands it started, which
+// run in process groups of their own (their deadlines take what they start) that the terminal's Ctrl-C does not
+// reach: an init stopped in the middle of its clone, a sync stopped during its head start.
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  const onSignal = () => {
+    if (signalsOwned()) return; // the command's own (a sync stops its tasks and publishes): src/signal-owners.ts
+    stopRunningGit();
+    process.removeListener(sig, onSignal);
+    process.kill(process.pid, sig);
+  };
+  process.on(sig, onSignal);
+}
 
 const argv = process.argv.slice(2);
 const candidate = quietCandidate(argv);

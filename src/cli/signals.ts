@@ -3,6 +3,9 @@
 // tasks are stopped and reported, the result published, the lock released —
 // and a second one exits at once.
 
+import { stopRunningGit } from "../git/run.js";
+import { ownSignals } from "../signal-owners.js";
+
 const NUMBERS = { SIGINT: 2, SIGTERM: 15 } as const;
 type StopSignal = keyof typeof NUMBERS;
 
@@ -24,13 +27,17 @@ export function stopOnSignals(onFirst?: (signal: StopSignal) => void): StopSigna
   const handler = (signal: NodeJS.Signals) => {
     const s = signal as StopSignal;
     // The second signal: whoever sent it wants the process gone now (a task left running is stopped by the next sync).
-    if (received) process.exit(128 + NUMBERS[s]);
+    if (received) {
+      stopRunningGit(); // each in a process group of its own, out of the signal's reach
+      process.exit(128 + NUMBERS[s]);
+    }
     received = s;
     onFirst?.(s);
     controller.abort();
   };
   process.on("SIGINT", handler);
   process.on("SIGTERM", handler);
+  const release = ownSignals();
   return {
     signal: controller.signal,
     received: () => received,
@@ -38,6 +45,7 @@ export function stopOnSignals(onFirst?: (signal: StopSignal) => void): StopSigna
     dispose: () => {
       process.off("SIGINT", handler);
       process.off("SIGTERM", handler);
+      release();
     },
   };
 }

@@ -2,6 +2,7 @@
 // does not push at the same second), in the background, for months. Its pid
 // file and lock live in the local state; a kill -9 leaves nothing that blocks
 // the next start (the lock goes stale, the pid file is only information).
+import { ownSignals } from "../signal-owners.js";
 import { spawn } from "node:child_process";
 import { openSync } from "node:fs";
 import { rm } from "node:fs/promises";
@@ -170,6 +171,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const onSignal = () => stop.abort();
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
+  const releaseSignals = ownSignals();
   // The last line of defence of a process that runs for months: an error no sync caught (a
   // stray stream or timer) is logged as one sentence and the daemon goes on; the next tick syncs.
   // (A write to an output nobody reads any more is no error to log: logging it would fail the same way.)
@@ -327,6 +329,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   await saveOrSay(); // not when it lost its lock: see save()
   process.off("SIGTERM", onSignal);
   process.off("SIGINT", onSignal);
+  releaseSignals();
   process.off("uncaughtException", onStray);
   process.off("unhandledRejection", onStray);
   if (!compromised)

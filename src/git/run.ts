@@ -1,6 +1,5 @@
 // Running one git command: the process, its deadline, its abort, its output.
-// Every git call of src/git goes through here (remote-tip.ts excepted: the
-// quiet sync's one ls-remote, which must stay light to load).
+// Every git call of src/git goes through here.
 //
 // coord ran git through simple-git before. simple-git waits 50 ms after every
 // command that prints nothing (a quiet fetch, an update-ref, a merge
@@ -10,6 +9,28 @@
 // is an answer (`rev-parse --verify --quiet` of a missing ref, `merge-base
 // --is-ancestor`, fsck's report on stdout), which the callers read as such.
 import { spawn } from "node:child_process";
+import { processSlot } from "../process-slot.js";
+
+/**
+ * The git commands running now, by process group (each is one: detached, so that a deadline takes what it
+ * started too), for whichever copy of this module started them (src/process-slot.ts): a signal coord dies of
+ * takes them along (stopRunningGit), where the terminal's Ctrl-C would have reached git itself.
+ */
+const runningSlot = processSlot<{ groups: Set<number> }>("runningGit");
+runningSlot.groups ??= new Set();
+const running = runningSlot.groups;
+
+/** Ends every git command running now with its group (SIGTERM: a clone removes what it made); the caller is going. */
+export function stopRunningGit(): void {
+  for (const group of running) {
+    try {
+      process.kill(-group, "SIGTERM");
+    } catch {
+      // gone already
+    }
+  }
+  running.clear();
+}
 
 export interface RunOptions {
   cwd: string;
@@ -53,6 +74,8 @@ export function runGit(args: string[], opts: RunOptions): Promise<Buffer> {
     if (opts.signal?.aborted) return reject(new GitStopped("abort", command));
     // A process group of its own: a git stopped at its deadline goes with what it started (ssh, a credential helper, an upload-pack).
     const child = spawn("git", args, { cwd: opts.cwd, env: opts.env, detached: true, stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+    const group = child.pid;
+    if (group !== undefined) running.add(group);
     const signalGroup = (sig: NodeJS.Signals) => {
       try {
         process.kill(-child.pid!, sig);
@@ -99,6 +122,7 @@ export function runGit(args: string[], opts: RunOptions): Promise<Buffer> {
     // upload-pack that hangs, killed git's ssh) must not keep the call waiting: soon after git's exit, that is the end.
     child.on("close", end);
     child.on("exit", (code, signal) => {
+      if (group !== undefined) running.delete(group);
       // It finished: a deadline or an abort from now on would stop nothing (and must not turn a push that landed into a failure).
       if (!stopped) done();
       grace = setTimeout(() => {

@@ -1,3 +1,4 @@
+import { ownSignals } from "../../signal-owners.js";
 import type { Command } from "commander";
 import { logs } from "../../commands/logs.js";
 import { serviceLogs } from "../../commands/services.js";
@@ -21,6 +22,7 @@ export function registerLogs(program: Command, io: Io): void {
       const controller = new AbortController();
       const stop = () => controller.abort();
       process.once("SIGINT", stop);
+      const releaseSignals = ownSignals(); // its Ctrl-C ends the follow: the command returns
       if (o.service !== undefined) {
         await serviceLogs(await resolveDir(o.dir), o.service, {
           follow: !!o.follow,
@@ -30,6 +32,7 @@ export function registerLogs(program: Command, io: Io): void {
           signal: controller.signal,
         });
         process.off("SIGINT", stop);
+        releaseSignals();
         return;
       }
       await logs(await resolveDir(o.dir), {
@@ -41,5 +44,6 @@ export function registerLogs(program: Command, io: Io): void {
         signal: controller.signal,
       });
       process.off("SIGINT", stop);
+      releaseSignals();
     });
 }
