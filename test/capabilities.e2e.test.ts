@@ -2,11 +2,12 @@
 // at most every 10 minutes (src/state/capabilities.ts). Once that is up, what
 // was found before serves the sync while the CLIs are asked again beside it:
 // a CLI that takes seconds to answer delays no task and no publish.
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { capabilitiesAsked, detectCapabilities } from "../src/state/capabilities.js";
-import { cliExec, type Fleet, hubStatus, makeFleet, pushOrders, tempDir } from "./helpers.js";
+import { cliExec, type Fleet, hubStatus, makeFleet, pushOrders, setConfig, tempDir } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -65,6 +66,32 @@ describe("a machine's capabilities", () => {
     expect(status.orders.review.machines.izzit7).toMatchObject({ state: "rejected", reason: "izzit7 lacks claude" });
     expect(status.machines.izzit7.capabilities.claude).toBeUndefined();
   });
+
+  it("answers that pass their 10 minutes while tasks run are asked again before an order that needs them starts: uninstalled since, it is refused, not failed", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    const { path } = await slowClaude(fleet.root, "1.0.0", 0);
+    await setConfig(dir, { checkEvery: "1s", maxParallel: 2 });
+    // Found 9 minutes 57 s ago: fresh when the sync begins, older than 10 minutes 3 s later, while its task runs.
+    const at = Date.now() - 10 * 60_000 + 3_000;
+    const agents = [{ name: "claude", executable: "claude", version: "1.0.0", loggedIn: true, how: "claude auth status" }];
+    const caps = { os: process.platform, arch: process.arch, node: process.versions.node, claude: "1.0.0" };
+    await writeFile(join(dir, ".git", "coord", "agents.json"), JSON.stringify({ at, path, caps, agents }));
+    const started = join(fleet.root, "started");
+    await pushOrders(fleet, [{ id: "long", to: "izzit7", run: `touch ${started}; sleep 8` }]);
+    const sync = cliExec(["sync", "--dir", dir], undefined, { ...process.env, PATH: path });
+    for (let i = 0; i < 200 && !existsSync(started); i++) await new Promise((r) => setTimeout(r, 50));
+    await rm(join(fleet.root, "bin", "claude")); // claude is gone, while the answers still say it is there
+    await new Promise((r) => setTimeout(r, Math.max(0, at + 10 * 60_000 + 500 - Date.now()))); // and now they are older than 10 minutes
+    await pushOrders(fleet, [
+      { id: "long", to: "izzit7", run: `touch ${started}; sleep 8` },
+      { id: "review", to: "izzit7", agent: "claude", prompt: "Review the open PRs" },
+    ]);
+    expect((await sync).code).toBe(0);
+    const status = await hubStatus(fleet);
+    expect(status.orders.long.state).toBe("completed");
+    expect(status.orders.review.machines.izzit7).toMatchObject({ state: "rejected", reason: "izzit7 lacks claude" });
+  }, 60_000);
 
   it("a sync with nothing to do on answers older than 10 minutes leaves no quiet stamp: the next sync publishes the new answers", async () => {
     fleet = await makeFleet(["izzit7"]);

@@ -80,6 +80,11 @@ export interface Cycle {
   caps: Record<string, string>;
   /** The capabilities are older than 10 minutes, new answers to come (state/capabilities.ts): no order that needs them starts on them. */
   capsStale?: boolean;
+  /**
+   * Looks at the capabilities again (caps, capsStale): a plan made while tasks run, maybe minutes after the cycle
+   * began, must not take answers that have since passed their 10 minutes for fresh ones (state/capabilities.ts).
+   */
+  lookAtCaps?: () => Promise<void>;
   result: SyncResult;
   now: () => Date;
   log: (line: string) => void;

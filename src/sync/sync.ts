@@ -236,6 +236,14 @@ async function cycle(
     journal,
     caps,
     ...(capabilitiesStale() ? { capsStale: true } : {}),
+    ...(opts.askAgents === false
+      ? {}
+      : {
+          lookAtCaps: async () => {
+            c.caps = await machineCapabilities(machine);
+            c.capsStale = capabilitiesStale();
+          },
+        }),
     result,
     now,
     log,
