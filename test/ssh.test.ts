@@ -66,6 +66,24 @@ describe("the transport coord asks of git", () => {
     execFileSync("touch", ["-d", "2002-01-01", join(dir, ".git", "config")]);
     expect(settings()).toEqual([]);
   });
+
+  it("follows the global config file GIT_CONFIG_GLOBAL names, as git does, and hands the variable on", () => {
+    const dir = mkdtempSync(join(tmpdir(), "coord-transport-"));
+    execFileSync("git", ["init", "-q", dir]);
+    const global = join(dir, "global.gitconfig");
+    writeFileSync(global, "[protocol]\n\tversion = 2\n[core]\n\tsshCommand = ssh -i /keys/fleet\n");
+    const before = process.env.GIT_CONFIG_GLOBAL;
+    process.env.GIT_CONFIG_GLOBAL = global;
+    try {
+      const { env, config } = gitCommandEnv(dir);
+      expect(config.filter((c) => /^(protocol|fetch)\./.test(c))).toEqual(["fetch.negotiationAlgorithm=skipping"]);
+      expect(env.GIT_CONFIG_GLOBAL).toBe(global);
+      expect(env.GIT_SSH_COMMAND).toBe("ssh -i /keys/fleet -o BatchMode=yes");
+    } finally {
+      if (before === undefined) delete process.env.GIT_CONFIG_GLOBAL;
+      else process.env.GIT_CONFIG_GLOBAL = before;
+    }
+  });
 });
 
 describe("gitFailureText", () => {

@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { nonInteractiveSsh, shellWord } from "../core/ssh.js";
 import { processSlot } from "../process-slot.js";
 
-/** Inherited GIT_* variables worth keeping (TLS trust for https remotes). */
-const PASSTHROUGH_ENV = ["GIT_SSL_CAINFO", "GIT_SSL_CAPATH", "GIT_CONFIG_NOSYSTEM"];
+/** Inherited GIT_* variables worth keeping: TLS trust for https remotes, and which config files git reads (the user's setup). */
+const PASSTHROUGH_ENV = ["GIT_SSL_CAINFO", "GIT_SSL_CAPATH", "GIT_CONFIG_NOSYSTEM", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM"];
 
 /**
  * The variables git sees besides coord's own: an inherited GIT_* (GIT_DIR of a
@@ -31,7 +31,13 @@ function configStamp(dir: string): string {
   } catch {
     // No HOME and no passwd entry for this uid (a container's --user): no global config to watch.
   }
-  const files = [join(dir, ".git", "config"), ...(home ? [join(home, ".gitconfig"), join(process.env.XDG_CONFIG_HOME || join(home, ".config"), "git", "config")] : [])];
+  // GIT_CONFIG_GLOBAL names the one global file git reads then; GIT_CONFIG_SYSTEM the system one.
+  const global = process.env.GIT_CONFIG_GLOBAL
+    ? [process.env.GIT_CONFIG_GLOBAL]
+    : home
+      ? [join(home, ".gitconfig"), join(process.env.XDG_CONFIG_HOME || join(home, ".config"), "git", "config")]
+      : [];
+  const files = [join(dir, ".git", "config"), ...global, ...(process.env.GIT_CONFIG_SYSTEM ? [process.env.GIT_CONFIG_SYSTEM] : [])];
   return files.map(changedAt).join(":");
 }
 
