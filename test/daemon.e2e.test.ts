@@ -7,7 +7,7 @@ import { closeSync, existsSync, openSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { CLI, cli, cliProcess, git, hubCommits, hubFile, hubStatus, makeFleet, pushOrders, setConfig, waitFor, type Fleet } from "./helpers.js";
+import { CLI, cli, cliProcess, cpuTicks, git, hubCommits, hubFile, hubStatus, makeFleet, pushOrders, setConfig, waitFor, type Fleet } from "./helpers.js";
 import { daemonStatus, readDaemonInfo } from "../src/daemon/daemon.js";
 
 let fleet: Fleet | undefined;
@@ -103,14 +103,7 @@ describe("coord daemon", () => {
     const before = await syncs();
     await waitFor(async () => (await syncs()) >= before + 3, 20_000, "three more syncs after the reader went away");
     // Before, each failed write was logged as an error, which failed again: a loop that spun a core and stopped the syncs.
-    const cpu = () =>
-      readFile(`/proc/${child.pid}/stat`, "utf8").then((t) =>
-        t
-          .split(") ")[1]!
-          .split(" ")
-          .slice(11, 13)
-          .reduce((n, v) => n + Number(v), 0),
-      );
+    const cpu = () => cpuTicks(child.pid!);
     const [ticks0, t0] = [await cpu(), Date.now()];
     await new Promise((r) => setTimeout(r, 2000));
     const used = (await cpu()) - ticks0; // clock ticks: 1/100 s
@@ -133,14 +126,7 @@ describe("coord daemon", () => {
       });
       const syncs = async () => (await readFile(join(stateDir(dir), "coord.log"), "utf8").catch(() => "")).split("\n").filter((l) => l.includes('"kind":"sync"')).length;
       await waitFor(async () => (await syncs()) >= 3, 20_000, "three syncs while every write of the daemon's output fails");
-      const cpu = () =>
-        readFile(`/proc/${child.pid}/stat`, "utf8").then((t) =>
-          t
-            .split(") ")[1]!
-            .split(" ")
-            .slice(11, 13)
-            .reduce((n, v) => n + Number(v), 0),
-        );
+      const cpu = () => cpuTicks(child.pid!);
       const [ticks0, t0] = [await cpu(), Date.now()];
       await new Promise((r) => setTimeout(r, 2000));
       expect((await cpu()) - ticks0).toBeLessThan(0.5 * ((Date.now() - t0) / 10)); // less than half a core

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { initCandidate } from "../src/cli/quiet-args.js";
 import { dropEarlyClone, startEarlyClone, takeEarlyClone } from "../src/commands/early-clone.js";
 import { SETTINGS_STUB } from "../src/git/clone.js";
-import { cliExec, cliProcess, git, hubHead, hubStatus, loggingGit, makeFleet, readLines, tempDir, type Fleet } from "./helpers.js";
+import { cliExec, cliProcess, git, hubHead, hubStatus, loggingGit, makeFleet, processGone, readLines, tempDir, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -164,16 +164,7 @@ describe("coord init's early clone", () => {
     child.kill("SIGINT");
     const signal = await new Promise((resolve) => child.on("close", (_code, sig) => resolve(sig)));
     expect(signal).toBe("SIGINT"); // it died of it, as before
-    let alive = true;
-    for (let i = 0; i < 100 && alive; i++) {
-      try {
-        process.kill(pid, 0);
-        await new Promise((r) => setTimeout(r, 50));
-      } catch {
-        alive = false;
-      }
-    }
-    expect(alive, "the clone's ssh outlived coord").toBe(false);
+    expect(await processGone(pid), "the clone's ssh outlived coord").toBe(true);
     for (let i = 0; i < 40 && existsSync(dir); i++) await new Promise((r) => setTimeout(r, 50));
     expect(existsSync(dir), "the clone's directory is left").toBe(false);
   }, 60_000);

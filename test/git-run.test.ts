@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { isTimeout } from "../src/git/git.js";
 import { remoteTip } from "../src/git/remote-tip.js";
 import { GitFailed, GitStopped, runGit } from "../src/git/run.js";
-import { tempDir } from "./helpers.js";
+import { processGone, tempDir } from "./helpers.js";
 
 let dir: string | undefined;
 afterEach(async () => {
@@ -60,18 +60,7 @@ describe("runGit", () => {
     expect(Date.now() - started).toBeLessThan(20_000); // not the sleep's 30 s
     const pid = Number((await readFile(pidFile, "utf8")).trim());
     expect(pid).toBeGreaterThan(1);
-    const gone = async () => {
-      for (let i = 0; i < 100; i++) {
-        try {
-          process.kill(pid, 0);
-        } catch {
-          return true;
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      return false;
-    };
-    expect(await gone()).toBe(true);
+    expect(await processGone(pid)).toBe(true);
   }, 30_000);
 
   it("the quiet sync's ls-remote (remoteTip) goes at its deadline with the ssh it started, as every git command does", async () => {
@@ -84,16 +73,7 @@ describe("runGit", () => {
     const e = await remoteTip(d, "ssh://nohost.invalid/x.git", "main", 1).catch((x: unknown) => x);
     expect(isTimeout(e)).toBe(true);
     const pid = Number((await readFile(pidFile, "utf8")).trim());
-    let alive = true;
-    for (let i = 0; i < 100 && alive; i++) {
-      try {
-        process.kill(pid, 0);
-        await new Promise((r) => setTimeout(r, 50));
-      } catch {
-        alive = false;
-      }
-    }
-    expect(alive).toBe(false);
+    expect(await processGone(pid)).toBe(true);
   }, 30_000);
 
   it("a command that exited before its deadline is its answer, even while something it left holds the pipes past the deadline", async () => {

@@ -307,3 +307,25 @@ export async function loggingGit(root: string, log: string): Promise<string> {
   await chmod(join(bin, "git"), 0o755);
   return bin;
 }
+
+/** Whether the process `pid` is gone within `ms` (polled every 50 ms). */
+export async function processGone(pid: number, ms = 5000): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** The CPU clock ticks (1/100 s) process `pid` has used, from /proc (Linux). */
+export async function cpuTicks(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  return stat
+    .split(") ")[1]!
+    .split(" ")
+    .slice(11, 13)
+    .reduce((n, v) => n + Number(v), 0);
+}
