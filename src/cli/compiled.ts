@@ -135,7 +135,8 @@ export function cacheName(bytes: Buffer | string, command: string | undefined): 
 export function readCache(file: string): Buffer | undefined {
   try {
     const st = lstatSync(file);
-    if (!st.isFile() || st.uid !== process.getuid?.() || (st.mode & 0o022) !== 0 || st.size <= CHECK_BYTES) return undefined;
+    const uid = process.getuid?.();
+    if (uid === undefined || !st.isFile() || !ownedSafely(st, uid, false) || st.size <= CHECK_BYTES) return undefined;
     const bytes = readFileSync(file);
     const data = bytes.subarray(0, bytes.length - CHECK_BYTES);
     if (

@@ -3,7 +3,8 @@
 // while the CLI loads, and init takes it where it would clone. It starts only
 // into a directory that does not exist, in one that does (what is there is
 // init's to judge); a clone init did not take (an invalid option, a usage
-// error) is removed, as init would not have cloned. Light to load: git's runner and its environment.
+// error) is removed, as init would not have cloned. Light to load: git's
+// runner and its environment.
 import { lstat, rm } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { cloneCheckout, cloneSettings } from "../git/clone.js";

@@ -1,6 +1,5 @@
-// The environment and settings of every git command coord runs (git.ts builds
-// its clients on these; remote-tip.ts runs git directly for the quiet sync,
-// which must stay light to load).
+// The environment and settings of every git command coord runs (client.ts
+// builds its clients on these, remote-tip.ts the quiet sync's ls-remote).
 import { execFile, execFileSync } from "node:child_process";
 import { statSync } from "node:fs";
 import { homedir } from "node:os";

@@ -78,7 +78,7 @@ export function runGit(args: string[], opts: RunOptions): Promise<Buffer> {
     if (group !== undefined) running.add(group);
     const signalGroup = (sig: NodeJS.Signals) => {
       try {
-        process.kill(-child.pid!, sig);
+        process.kill(-group!, sig);
       } catch {
         child.kill(sig); // the group is gone already, or never was (no pid: it did not start)
       }

@@ -84,7 +84,7 @@ export interface Cycle {
    * Looks at the capabilities again (caps, capsStale): a plan made while tasks run, maybe minutes after the cycle
    * began, must not take answers that have since passed their 10 minutes for fresh ones (state/capabilities.ts).
    */
-  lookAtCaps?: () => Promise<void>;
+  lookAtCaps: () => Promise<void>;
   result: SyncResult;
   now: () => Date;
   log: (line: string) => void;

@@ -214,7 +214,8 @@ async function cycle(
   // What this machine can do, asked once the tip is in, while it is parsed: a cron sync reads it from its cache,
   // a machine with nothing found asks git and the agent CLIs (coord init asks git only). A cycle that fails first still waits for the
   // questions (syncMachine), so that none outlives its deadline.
-  const capabilities = machineCapabilities(machine, opts.askAgents !== false);
+  const askAgents = opts.askAgents !== false;
+  const capabilities = machineCapabilities(machine, askAgents);
   capabilities.catch(() => {}); // awaited below, where a failure counts
   const view = await trustedView(machine, tip, files);
   for (const r of view.refusals) log(`refused ${describeRefusal(r)}`);
@@ -236,14 +237,10 @@ async function cycle(
     journal,
     caps,
     ...(capabilitiesStale() ? { capsStale: true } : {}),
-    ...(opts.askAgents === false
-      ? {}
-      : {
-          lookAtCaps: async () => {
-            c.caps = await machineCapabilities(machine);
-            c.capsStale = capabilitiesStale();
-          },
-        }),
+    lookAtCaps: async () => {
+      c.caps = await machineCapabilities(machine, askAgents);
+      c.capsStale = capabilitiesStale();
+    },
     result,
     now,
     log,
@@ -269,8 +266,7 @@ async function cycle(
     // An order that needs this machine's agent CLIs waits for their new answers, then the plan is made again.
     log("asking this machine's agent CLIs again before an order that needs them");
     await capabilitiesRefreshed();
-    c.caps = await machineCapabilities(machine);
-    c.capsStale = capabilitiesStale();
+    await c.lookAtCaps();
     todo = planNow(c, model, view.files);
   }
   const halt = haltNow(c, model);

@@ -232,7 +232,7 @@ export async function runAll(c: Cycle, tasks: { order: Order; attempt?: number }
         await receive(c, at.model, true);
         const busy = new Set([...c.running.keys(), ...queue.map((q) => q.order.id)]);
         // Answers that passed their 10 minutes since the cycle began are asked again: an order that needs them waits.
-        await c.lookAtCaps?.();
+        await c.lookAtCaps();
         const todo = planNow(c, at.model, at.files, busy.size);
         const fresh = todo.run.filter((o) => !busy.has(o.id)).map((order) => ({ order }));
         const claims = todo.claim.filter((cl) => !busy.has(cl.order.id));
