@@ -1,14 +1,14 @@
 // `coord init` starts its clone while the CLI loads (src/commands/early-clone.ts):
 // init takes it where it would clone; a clone it does not take is removed, so
 // a refused init leaves nothing behind, as before.
-import { chmod, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { initCandidate } from "../src/cli/quiet-args.js";
 import { dropEarlyClone, startEarlyClone, takeEarlyClone } from "../src/commands/early-clone.js";
 import { SETTINGS_STUB } from "../src/git/clone.js";
-import { cliExec, cliProcess, git, hubHead, hubStatus, loggingGit, makeFleet, processGone, readLines, tempDir, type Fleet } from "./helpers.js";
+import { cliExec, cliProcess, git, hubHead, hubStatus, loggingGit, makeFleet, processGone, readLines, silentSsh, tempDir, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -153,14 +153,10 @@ describe("coord init's early clone", () => {
   }, 60_000);
   it("stopped by a signal during its clone, init takes the clone and what it started along (each git runs in a group of its own)", async () => {
     const root = await tempDir("coord-clone-signal-");
-    const pidFile = join(root, "ssh.pid");
-    const ssh = join(root, "silent-ssh");
-    await writeFile(ssh, `#!/bin/sh\necho $$ > '${pidFile}'\nexec sleep 30\n`);
-    await chmod(ssh, 0o755);
+    const { command: ssh, pid: sshPid } = await silentSsh(root);
     const dir = join(root, "fleet");
     const child = cliProcess(["init", dir, "--name", "m1", "--remote", "ssh://nohost.invalid/fleet.git"], { env: { ...process.env, GIT_SSH_COMMAND: ssh } });
-    for (let i = 0; i < 200 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
-    const pid = Number((await readFile(pidFile, "utf8")).trim());
+    const pid = await sshPid();
     child.kill("SIGINT");
     const signal = await new Promise((resolve) => child.on("close", (_code, sig) => resolve(sig)));
     expect(signal).toBe("SIGINT"); // it died of it, as before

@@ -2,13 +2,12 @@
 // fails, its deadline and abort, its stdin, and that a process git leaves
 // behind holding its pipes does not keep the caller waiting.
 import { execFileSync } from "node:child_process";
-import { chmod, readFile, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { rm } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { isTimeout } from "../src/git/git.js";
 import { remoteTip } from "../src/git/remote-tip.js";
 import { GitFailed, GitStopped, runGit } from "../src/git/run.js";
-import { processGone, tempDir } from "./helpers.js";
+import { processGone, silentSsh, tempDir } from "./helpers.js";
 
 let dir: string | undefined;
 afterEach(async () => {
@@ -47,33 +46,26 @@ describe("runGit", () => {
 
   it("kills a command at its deadline with what it started: GitStopped, which isTimeout recognises; the caller is not held", async () => {
     const d = await repo();
-    const pidFile = join(d, "hang.pid");
     // A fetch whose ssh never answers: git's ssh keeps git's pipes; it must go too, and must not hold the call.
-    const ssh = join(d, "silent-ssh");
-    await writeFile(ssh, `#!/bin/sh\necho $$ > '${pidFile}'\nexec sleep 30\n`);
-    await chmod(ssh, 0o755);
+    const { command: ssh, pid: sshPid } = await silentSsh(d);
     const started = Date.now();
     const e = await text(["fetch", "ssh://nohost.invalid/x.git", "main"], { timeoutMs: 1000, env: { ...env, GIT_SSH_COMMAND: ssh } }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(GitStopped);
     expect((e as GitStopped).why).toBe("timeout");
     expect(isTimeout(e)).toBe(true);
     expect(Date.now() - started).toBeLessThan(20_000); // not the sleep's 30 s
-    const pid = Number((await readFile(pidFile, "utf8")).trim());
+    const pid = await sshPid();
     expect(pid).toBeGreaterThan(1);
     expect(await processGone(pid)).toBe(true);
   }, 30_000);
 
   it("the quiet sync's ls-remote (remoteTip) goes at its deadline with the ssh it started, as every git command does", async () => {
     const d = await repo();
-    const pidFile = join(d, "hang.pid");
-    const ssh = join(d, "silent-ssh");
-    await writeFile(ssh, `#!/bin/sh\necho $$ > '${pidFile}'\nexec sleep 30\n`);
-    await chmod(ssh, 0o755);
+    const { command: ssh, pid: sshPid } = await silentSsh(d);
     execFileSync("git", ["-C", d, "config", "core.sshCommand", ssh]);
     const e = await remoteTip(d, "ssh://nohost.invalid/x.git", "main", 1).catch((x: unknown) => x);
     expect(isTimeout(e)).toBe(true);
-    const pid = Number((await readFile(pidFile, "utf8")).trim());
-    expect(await processGone(pid)).toBe(true);
+    expect(await processGone(await sshPid())).toBe(true);
   }, 30_000);
 
   it("a command that exited before its deadline is its answer, even while something it left holds the pipes past the deadline", async () => {

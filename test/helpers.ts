@@ -329,3 +329,20 @@ export async function cpuTicks(pid: number): Promise<number> {
     .slice(11, 13)
     .reduce((n, v) => n + Number(v), 0);
 }
+
+/** An ssh command in `dir` that never answers (sleeps 30 s), and the pid it ran as, once it ran. */
+export async function silentSsh(dir: string): Promise<{ command: string; pid: () => Promise<number> }> {
+  const pidFile = join(dir, "silent-ssh.pid");
+  const command = join(dir, "silent-ssh");
+  await writeFile(command, `#!/bin/sh\necho $$ > '${pidFile}'\nexec sleep 30\n`);
+  await chmod(command, 0o755);
+  const pid = async () => {
+    for (let i = 0; i < 200; i++) {
+      const text = await readFile(pidFile, "utf8").catch(() => "");
+      if (text.trim()) return Number(text.trim());
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`${command} never ran`);
+  };
+  return { command, pid };
+}
