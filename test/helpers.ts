@@ -5,13 +5,14 @@ import { createHash } from "node:crypto";
 import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { inject } from "vitest";
 import { hubCreate } from "../src/commands/hub.js";
 import { init } from "../src/commands/init.js";
 import { main } from "../src/cli/main.js";
 import { parseComputer } from "../src/core/computer.js";
+import { roleOf } from "../src/core/ownership.js";
 
 const run = promisify(execFile);
 export const CLI = join(import.meta.dirname, "..", "dist", "coord.mjs");
@@ -101,21 +102,33 @@ export async function pushOrders(fleet: Fleet, orders: unknown[] | string, messa
   await personCommit(fleet, "ORDERS.json", text, message);
 }
 
+/**
+ * A person's commit of `path`, pushed with plain git on the branch that holds it: ORDERS.json (and any
+ * people's file) on main; a machine's file, message file or STATUS.* on the machines' branch, coord (a
+ * forgery, as anyone with push access could make). The person's clone is left on main.
+ */
 export async function personCommit(fleet: Fleet, path: string, text: string, message: string): Promise<void> {
   const p = fleet.person;
-  for (let attempt = 1; ; attempt++) {
-    await git(p, "fetch", "--quiet", "origin");
-    await git(p, "reset", "--quiet", "--hard", "origin/main");
-    await writeFile(join(p, path), text);
-    await git(p, "add", path);
-    await git(p, "-c", "user.name=A Person", "-c", "user.email=person@example.com", "commit", "--quiet", "-m", message);
-    try {
-      await git(p, "push", "--quiet", "origin", "HEAD:main");
-      return;
-    } catch (e) {
-      if (attempt >= 20) throw e;
-      await new Promise((r) => setTimeout(r, 50 * attempt)); // a machine is pushing right now
+  const branch = roleOf(path) === "machines" ? "coord" : "main";
+  try {
+    for (let attempt = 1; ; attempt++) {
+      await git(p, "fetch", "--quiet", "origin");
+      await git(p, "checkout", "--quiet", "-B", branch, `origin/${branch}`);
+      await git(p, "reset", "--quiet", "--hard", `origin/${branch}`);
+      await mkdir(dirname(join(p, path)), { recursive: true });
+      await writeFile(join(p, path), text);
+      await git(p, "add", path);
+      await git(p, "-c", "user.name=A Person", "-c", "user.email=person@example.com", "commit", "--quiet", "-m", message);
+      try {
+        await git(p, "push", "--quiet", "origin", `HEAD:${branch}`);
+        return;
+      } catch (e) {
+        if (attempt >= 20) throw e;
+        await new Promise((r) => setTimeout(r, 50 * attempt)); // a machine is pushing right now
+      }
     }
+  } finally {
+    if (branch !== "main") await git(p, "checkout", "--quiet", "-B", "main", "origin/main");
   }
 }
 
@@ -129,9 +142,9 @@ export function refusedReasons(computerText: string, name: string): string[] {
   return (parseComputer(computerText, name).trust?.refused ?? []).map((r) => r.reason);
 }
 
-/** A file at the hub's tip. */
+/** A file at the hub's tip: a machine's file (and STATUS.*) from the machines' branch, any other from main. */
 export async function hubFile(fleet: Fleet, path: string): Promise<string> {
-  return git(fleet.hubPath, "show", `main:${path}`);
+  return git(fleet.hubPath, "show", `${roleOf(path) === "machines" ? "coord" : "main"}:${path}`);
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read STATUS.json as a person does, by path
@@ -139,7 +152,13 @@ export async function hubStatus(fleet: Fleet): Promise<any> {
   return JSON.parse(await hubFile(fleet, "STATUS.json"));
 }
 
+/** The machines' branch's tip: what moves when any machine publishes. */
 export async function hubHead(fleet: Fleet): Promise<string> {
+  return (await git(fleet.hubPath, "rev-parse", "coord")).trim();
+}
+
+/** The people's branch's tip: what moves when a person pushes (never when a machine publishes). */
+export async function peopleHead(fleet: Fleet): Promise<string> {
   return (await git(fleet.hubPath, "rev-parse", "main")).trim();
 }
 
@@ -247,7 +266,7 @@ export async function gitDaemon(base: string): Promise<{ url: (name: string) => 
 
 /** Every commit of the hub: sha, author name, changed paths. */
 export async function hubCommits(fleet: Fleet): Promise<{ sha: string; author: string; paths: string[] }[]> {
-  const log = await git(fleet.hubPath, "log", "--format=@%H %an", "--name-only", "main");
+  const log = await git(fleet.hubPath, "log", "--format=@%H %an", "--name-only", "main", "coord");
   return log
     .split("@")
     .filter(Boolean)

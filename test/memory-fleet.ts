@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readModel, type RepoModel } from "../src/core/repo.js";
 import { scaffoldFiles } from "../src/core/scaffold.js";
+import { roleOf } from "../src/core/ownership.js";
 import { type MemoryHub, MemoryRemote } from "../src/git/memory-hub.js";
 import { type MachineConfig, newConfig, saveConfig } from "../src/state/config.js";
 import type { Machine } from "../src/sync/machine.js";
@@ -50,7 +51,11 @@ export async function memoryFleet(names: string[], opts: MemoryFleetOptions = {}
   const root = await mkdtemp(join(tmpdir(), "coord-memory-"));
   const remote = new MemoryRemote(() => new Date());
   const person = remote.client();
-  await person.push(await person.commitFiles(undefined, scaffoldFiles("# hub\n"), PERSON, "coord: create the coordination hub"));
+  // As coord hub create makes it: the people's files on main, STATUS.* on the machines' branch.
+  const scaffold = scaffoldFiles("# hub\n");
+  const of = (role: string) => new Map([...scaffold].filter(([path]) => roleOf(path) === role));
+  await person.push(await person.commitFiles(undefined, of("people"), PERSON, "coord: create the coordination hub"), ["people"]);
+  await person.push(await person.commitFiles(undefined, of("machines"), PERSON, "coord: the machines' branch"), ["machines"]);
   const machines = new Map<string, Machine>();
   for (const name of names) {
     const dir = join(root, name);
@@ -80,7 +85,7 @@ export async function memoryFleet(names: string[], opts: MemoryFleetOptions = {}
       const text = typeof orders === "string" ? orders : `${JSON.stringify({ $schema: "coordination/orders.schema.json", version: 1, orders }, null, 2)}\n`;
       for (let attempt = 1; attempt <= 50; attempt++) {
         const tip = await person.fetch();
-        if (await person.push(await person.commitFiles(tip, new Map([["ORDERS.json", text]]), PERSON, "orders"))) return;
+        if (await person.push(await person.commitFiles(tip, new Map([["ORDERS.json", text]]), PERSON, "orders"), ["people"])) return;
       }
       throw new Error("the person's push lost 50 races in a row");
     },

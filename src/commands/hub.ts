@@ -4,6 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { scaffoldFiles } from "../core/scaffold.js";
+import { MACHINES_BRANCH, roleOf } from "../core/ownership.js";
 import { CoordError, EXIT } from "../errors.js";
 import { Repo } from "../git/git.js";
 import { initBare, setBranch } from "../git/local.js";
@@ -11,10 +12,19 @@ import { template } from "../templates.js";
 
 export const HUB_AUTHOR = { name: "coord hub", email: "hub@coord.invalid" };
 
-/** The scaffold as a root commit in the repository `repo` (its objects only; no ref moved). */
-export async function scaffoldCommit(repo: Repo): Promise<string> {
+/**
+ * The scaffold as root commits in the repository `repo` (their objects only; no ref moved): the people's
+ * files (ORDERS.json, its schema, the README) for the hub's branch, and the first STATUS files for the
+ * machines' branch.
+ */
+export async function scaffoldCommits(repo: Repo): Promise<{ people: string; machines: string }> {
   const files = scaffoldFiles(await template("hub-README.md"));
-  return repo.commitFiles(undefined, new Map(files), HUB_AUTHOR, "coord: create the coordination hub");
+  const of = (role: string) => new Map([...files].filter(([path]) => roleOf(path) === role));
+  const [people, machines] = await Promise.all([
+    repo.commitFiles(undefined, of("people"), HUB_AUTHOR, "coord: create the coordination hub"),
+    repo.commitFiles(undefined, of("machines"), HUB_AUTHOR, "coord: the machines' branch (STATUS.md, then every machine's files)"),
+  ]);
+  return { people, machines };
 }
 
 export async function hubCreate(path: string, branch = "main"): Promise<{ path: string; commit: string }> {
@@ -34,9 +44,10 @@ export async function hubCreate(path: string, branch = "main"): Promise<{ path: 
   await initBare(dir, branch);
   const scratch = await mkdtemp(join(tmpdir(), "coord-hub-"));
   try {
-    const commit = await scaffoldCommit(new Repo(dir, scratch));
-    await setBranch(dir, branch, commit);
-    return { path: dir, commit };
+    const { people, machines } = await scaffoldCommits(new Repo(dir, scratch));
+    await setBranch(dir, MACHINES_BRANCH, machines);
+    await setBranch(dir, branch, people);
+    return { path: dir, commit: people };
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

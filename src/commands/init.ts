@@ -22,7 +22,7 @@ import { Journal } from "../state/journal.js";
 import { stateDirOf } from "../state/paths.js";
 import { READ_PATHS, sync, type SyncResult } from "../sync/sync.js";
 import { takeEarlyClone } from "./early-clone.js";
-import { scaffoldCommit } from "./hub.js";
+import { scaffoldCommits } from "./hub.js";
 
 export interface InitOptions {
   dir: string;
@@ -98,12 +98,14 @@ export async function init(opts: InitOptions): Promise<InitResult> {
 
   const repo = new Repo(dir, stateDir, "origin", branch);
   // A clone made just now fetched the branch already (none there: an empty hub, or no such branch yet: ask).
+  // A clone made just now fetched the people's branch: the machines' is fetched beside it (its tip alone).
+  if (cloned) await repo.fetchMachinesTip();
   let tip = (cloned ? await repo.resolve(repo.trackingRef) : undefined) ?? (await repo.fetch());
   let scaffolded = false;
   if (!tip) {
     log("the remote is empty: scaffolding the coordination repository");
-    const commit = await scaffoldCommit(repo);
-    scaffolded = await repo.push(commit);
+    const { people } = await scaffoldCommits(repo);
+    scaffolded = await repo.push(people, ["people"]);
     tip = await repo.fetch(); // ours, or the scaffold of a machine that was first
     if (!tip) throw new CoordError(`could not create branch ${branch} on ${redact(opts.remote)}`, EXIT.FAILURE);
   }

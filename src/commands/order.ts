@@ -5,6 +5,7 @@
 // ORDERS.json in any clone of the hub, as themselves, changing only the text of
 // that order. Either way the orders as they would be afterwards are checked
 // first, and nothing is written when they would be invalid.
+import { commitOf } from "../git/hub.js";
 import { randomInt } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -287,11 +288,11 @@ async function asPerson(dir: string, message: string, id: string, validate: bool
             landed: async () => {
               const warning = await repo.fastForward(commit);
               const keep = "what was pushed does not have your uncommitted edits; to bring both together: git stash && git pull --ff-only && git stash pop";
-              return { id, file: ORDERS_FILE, commit, changed: true, warnings: warning ? [`${warning}; ${keep}`] : [] };
+              return { id, file: ORDERS_FILE, commit: commitOf(commit, "people"), changed: true, warnings: warning ? [`${warning}; ${keep}`] : [] };
             },
           };
         },
-        push: (commit) => repo.push(commit),
+        push: (commit) => repo.push(commit, ["people"]),
         gaveUp: (n, ms) => new CoordError(`others pushed first ${n} times in ${Math.round(ms / 1000)} s; nothing was changed, try again`, EXIT.FAILURE),
       },
       { budgetMs: PUSH_BUDGET_MS },

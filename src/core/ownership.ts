@@ -10,6 +10,11 @@
 //   coordination/orders.schema.json, README.md written once by coord hub create / the first coord init
 //   anything else under coordination/          nobody: reported, never read
 //   anything outside coordination/             people; coord neither reads nor writes it
+//
+// Two roles, two branches (roleOf): what people write lives on the hub's
+// branch (main); what machines write (their files, messages, delegated
+// orders, STATUS.*) on the machines' branch, `coord`. Each file is read from
+// its role's branch only.
 import { channelOfPath, MESSAGES_DIR } from "./messages.js";
 import { machineNameProblem, machineOfPath } from "./names.js";
 
@@ -71,6 +76,18 @@ export function ownerOf(path: string): PathOwner {
     kind: "odd",
     why: "coord reads only COMPUTER_<machine>.md, messages/<from>_TO_<to>.md, orders/<machine>.json and orders.schema.json in coordination/; move it elsewhere or remove it",
   };
+}
+
+/** The hub's branch that machines publish on: everything they write lives there, and nothing else. */
+export const MACHINES_BRANCH = "coord";
+
+/** Who writes a path: people (on the hub's branch) or machines (on the machines' branch). */
+export type Role = "people" | "machines";
+
+/** The branch role `path` lives on: machines' files, messages, delegated orders and STATUS.* on the machines' branch; all else on the people's. */
+export function roleOf(path: string): Role {
+  const kind = ownerOf(path).kind;
+  return kind === "derived" || kind === "computer" || kind === "messages" || kind === "delegated" ? "machines" : "people";
 }
 
 /** Whether machine `machine` may write `path`: its own files, and the derived ones. */

@@ -3,6 +3,7 @@
 // if valid, committed as their change and pushed at once. A burst of saves is
 // one commit; an invalid file is reported and left alone, never committed,
 // never discarded.
+import { commitOf } from "../git/hub.js";
 import { join, resolve } from "node:path";
 import { watch as chokidar } from "chokidar";
 import { formatProblem } from "../core/orders.js";
@@ -83,11 +84,11 @@ export async function publishOrdersEdit(m: GitMachine, log: (line: string) => vo
           landed: async () => {
             const warning = await m.repo.fastForward(commit);
             if (warning) log(warning);
-            return { kind: "pushed", commit, text, warnings: (model.ordersWarnings ?? []).map(formatProblem) };
+            return { kind: "pushed", commit: commitOf(commit, "people"), text, warnings: (model.ordersWarnings ?? []).map(formatProblem) };
           },
         };
       },
-      push: (commit) => m.repo.push(commit),
+      push: (commit) => m.repo.push(commit, ["people"]),
       rejected: () => log("push rejected (someone pushed first); retrying on the new tip"),
       gaveUp: (n, ms) => new CoordError(`gave up pushing ORDERS.json after ${n} rejected pushes in ${Math.round(ms / 1000)} s; save it again to retry`, EXIT.FAILURE),
     },

@@ -4,6 +4,9 @@
 import { gitCommandEnv } from "./env.js";
 import { runGit } from "./run.js";
 
+/** The machines' branch (core/ownership.ts MACHINES_BRANCH; written here too, so that this module stays light to load). */
+const MACHINES = "coord";
+
 /** Seconds one git command may take when the machine config says nothing (gitTimeout). */
 export const DEFAULT_GIT_TIMEOUT = 30;
 
@@ -52,19 +55,59 @@ export function trackingRefOf(remote: string, branch: string): string {
   return `refs/remotes/${remote}/${branch}`;
 }
 
-/** Fetches `branch` of `remote` into its tracking ref, as every sync does. */
-export async function fetchBranch(git: GitClient, remote: string, branch: string): Promise<void> {
-  await git.raw(["fetch", "--quiet", "--no-tags", remote, `+refs/heads/${branch}:${trackingRefOf(remote, branch)}`]);
+/** Whether a failed fetch says that `branch` is not on the remote. */
+export function missingBranch(e: unknown, branch: string): boolean {
+  return new RegExp(`couldn't find remote ref refs/heads/${branch}\\b`, "i").test(String((e as Error)?.message ?? e));
 }
 
 /**
- * Fetches `branch` of `remote` in the checkout `dir` (fetchBranch) and returns
- * the commit its tracking ref names now, as git verifies it; undefined when
- * there is none.
+ * Fetches both branches of the hub, `branch` (the people's) and the
+ * machines', into their tracking refs in one command, as every sync does. A
+ * remote without the machines' branch (a new hub, or one not upgraded yet)
+ * is fetched again for `branch` alone, and the machines' tracking ref
+ * dropped. `machinesOnly`: the machines' branch alone (none there: nothing),
+ * `depth` commits deep (a shallow checkout's first look at it, which must
+ * not fetch its whole history).
+ */
+export async function fetchBranch(git: GitClient, remote: string, branch: string, opts: { machinesOnly?: boolean; depth?: number } = {}): Promise<void> {
+  const spec = (b: string) => `+refs/heads/${b}:${trackingRefOf(remote, b)}`;
+  if (opts.machinesOnly) {
+    const depth = opts.depth === undefined ? [] : [`--depth=${opts.depth}`];
+    await git.raw(["fetch", "--quiet", "--no-tags", ...depth, remote, spec(MACHINES)]).catch((e: unknown) => {
+      if (!missingBranch(e, MACHINES)) throw e;
+    });
+    return;
+  }
+  try {
+    await git.raw(["fetch", "--quiet", "--no-tags", remote, spec(branch), spec(MACHINES)]);
+  } catch (e) {
+    if (!missingBranch(e, MACHINES) || missingBranch(e, branch)) throw e;
+    await git.raw(["fetch", "--quiet", "--no-tags", remote, spec(branch)]);
+    await git.raw(["update-ref", "-d", trackingRefOf(remote, MACHINES)]).catch(() => {});
+  }
+}
+
+/** The tip (hub.ts joinTip) that the tracking refs of `branch` and the machines' branch name, or undefined when `branch`'s is missing. */
+export async function trackedTip(git: GitClient, remote: string, branch: string): Promise<string | undefined> {
+  const people = trackingRefOf(remote, branch);
+  const machines = trackingRefOf(remote, MACHINES);
+  const out = await git.raw(["for-each-ref", "--format=%(refname)%09%(objectname)%09%(objecttype)", people, machines]);
+  const tips = new Map<string, string>();
+  for (const line of out.split("\n")) {
+    const [ref, sha, type] = line.split("\t");
+    if (ref && sha && type === "commit" && /^[0-9a-f]{40,64}$/.test(sha)) tips.set(ref, sha);
+  }
+  const p = tips.get(people);
+  return p === undefined ? undefined : `${p}+${tips.get(machines) ?? ""}`;
+}
+
+/**
+ * Fetches both branches of `remote` in the checkout `dir` (fetchBranch) and
+ * returns the tip its tracking refs name now (hub.ts joinTip); undefined
+ * when there is none.
  */
 export async function fetchTip(dir: string, remote: string, branch: string, opts: { timeout: number; signal: AbortSignal }): Promise<string | undefined> {
   const git = gitClient(dir, opts);
   await fetchBranch(git, remote, branch);
-  const tip = (await git.raw(["rev-parse", "--verify", "--quiet", `${trackingRefOf(remote, branch)}^{commit}`])).trim();
-  return /^[0-9a-f]{40,64}$/.test(tip) ? tip : undefined;
+  return trackedTip(git, remote, branch);
 }

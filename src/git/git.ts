@@ -15,12 +15,13 @@ import type { GitStopped } from "./run.js";
 export { CREDENTIAL_PROXY, sshCommandFor } from "./env.js";
 import { notRead, tooBigBlob } from "../core/limits.js";
 import { knownBlobId } from "../core/parsed.js";
-import type { Author, Hub, PathCommit } from "./hub.js";
+import { type Author, commitOf, filesByRole, type Hub, joinTip, MACHINES_BRANCH, type PathCommit, type Role, roleOfChanges, splitTip } from "./hub.js";
+import { roleOf } from "../core/ownership.js";
 import { ancestorHere, type HistoryGit, isAncestorInHistory, shallowBoundary, throughHistory } from "./history.js";
 import { editTree } from "./tree.js";
 import { remoteTip } from "./remote-tip.js";
 import { commitBody, ObjectWriter, treeBody, treeListing } from "./objects.js";
-import { DEFAULT_GIT_TIMEOUT, fetchBranch, type GitClient, type GitOptions, gitClient, trackingRefOf } from "./client.js";
+import { DEFAULT_GIT_TIMEOUT, fetchBranch, type GitClient, type GitOptions, gitClient, trackedTip, trackingRefOf } from "./client.js";
 import { looseRef, plainGitDir } from "./dotgit.js";
 import { CoordError, EXIT, RemoteUnreachable } from "../errors.js";
 
@@ -101,26 +102,56 @@ export class Repo implements Hub {
     return gitClient(this.dir, { timeout: this.timeout, ...(this.signal ? { signal: this.signal } : {}), ...opts });
   }
 
+  /** The people's branch's tracking ref; `resolve` of it gives the tip of both branches (hub.ts joinTip). */
   get trackingRef(): string {
     return trackingRefOf(this.remote, this.branch);
   }
 
+  /** The machines' branch's tracking ref. */
+  get machinesTrackingRef(): string {
+    return trackingRefOf(this.remote, MACHINES_BRANCH);
+  }
+
   /**
-   * Whether the tracking ref still names `tip` (a commit git named a moment
-   * ago): read from the ref's own file when it is one (no git process), else
+   * Whether the tracking refs still name `tip` (a tip git named a moment
+   * ago): read from the refs' own files when they are (no git process), else
    * asked of git.
    */
   async trackingRefIs(tip: string): Promise<boolean> {
     this.gitDir ??= plainGitDir(this.dir);
     const gitDir = await this.gitDir;
-    if (gitDir && (await looseRef(gitDir, this.trackingRef)) === tip) return true;
+    const t = splitTip(tip);
+    if (gitDir && t && (await looseRef(gitDir, this.trackingRef)) === t.people) {
+      const machines = await looseRef(gitDir, this.machinesTrackingRef);
+      if (machines === t.machines) return true;
+    }
     return (await this.resolve(this.trackingRef)) === tip;
   }
 
-  /** Fetches the branch; returns the remote tip, or undefined when the remote has no such branch yet. */
+  /** Whether this checkout is shallow (a clone over a URL): its first look at the machines' branch fetches its tip alone. */
+  private async shallow(): Promise<boolean> {
+    this.gitDir ??= plainGitDir(this.dir);
+    const gitDir = await this.gitDir;
+    return gitDir !== undefined && (await lstat(join(gitDir, "shallow")).then(
+      () => true,
+      () => false,
+    ));
+  }
+
+  /**
+   * The machines' branch alone, when this checkout has not fetched it yet (a clone of the people's branch):
+   * in a shallow checkout its tip alone, not its whole history.
+   */
+  async fetchMachinesTip(): Promise<void> {
+    if (await this.resolveRef(this.machinesTrackingRef)) return;
+    await fetchBranch(this.git(), this.remote, this.branch, { machinesOnly: true, ...((await this.shallow()) ? { depth: 1 } : {}) });
+  }
+
+  /** Fetches both branches; returns the remote tip (joinTip), or undefined when the remote has no people's branch yet. */
   async fetch(): Promise<string | undefined> {
     for (let attempt = 1; ; attempt++) {
       try {
+        if (await this.shallow()) await this.fetchMachinesTip();
         await fetchBranch(this.git(), this.remote, this.branch);
         return this.resolve(this.trackingRef);
       } catch (e) {
@@ -177,9 +208,9 @@ export class Repo implements Hub {
     await this.git().raw(["push", "--dry-run", "--porcelain", "--no-verify", this.remote, `${source}:${ref}`]);
   }
 
-  /** The latest `max` commits reachable from `tip`, newest first: when each was committed (seconds), its parents, its committer's name. */
+  /** The latest `max` commits reachable from `tip` (of a tip: its machines' branch), newest first: when each was committed (seconds), its parents, its committer's name. */
   async recentCommits(tip: string, max: number): Promise<RecentCommit[]> {
-    const out = await this.git().raw(["log", "-n", String(max), "--format=%ct%x09%P%x09%cn", tip]);
+    const out = await this.git().raw(["log", "-n", String(max), "--format=%ct%x09%P%x09%cn", commitOf(tip, "machines")]);
     return out
       .split("\n")
       .filter(Boolean)
@@ -197,6 +228,22 @@ export class Repo implements Hub {
    * which looks as if it added every file, is left out.
    */
   async pathLog(tip: string, paths: string[], max: number, opts: { here?: boolean } = {}): Promise<{ sha: string; at: string; who: string; paths: string[] }[]> {
+    const t = splitTip(tip);
+    if (t) {
+      // Each path on its own branch: the people's changes and the machines', merged by time (ISO dates of one zone sort as text).
+      const people = paths.filter((p) => roleOf(p) === "people" || p === "coordination");
+      const machines = paths.filter((p) => roleOf(p) === "machines" || p === "coordination");
+      const logs = await Promise.all([
+        people.length ? this.pathLog(t.people, people, max, opts) : [],
+        machines.length && t.machines ? this.pathLog(t.machines, machines, max, opts) : [],
+      ]);
+      const seen = new Set<string>();
+      const merged = logs
+        .flat()
+        .filter((c) => !seen.has(c.sha) && seen.add(c.sha))
+        .sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+      return merged.slice(Math.max(0, merged.length - max));
+    }
     const ask = async () =>
       (await this.git().raw(["log", "--reverse", `--max-count=${max}`, "--format=%x00%H%x09%aI%x09%an", "--name-only", tip, "--", ...paths]))
         .split("\0")
@@ -215,7 +262,8 @@ export class Repo implements Hub {
   }
 
   /** Hub.pathHistory: the commits reachable from `tip` that changed the file `path`, newest first, at most `max`. */
-  async pathHistory(tip: string, path: string, max: number): Promise<PathCommit[]> {
+  async pathHistory(at: string, path: string, max: number): Promise<PathCommit[]> {
+    const tip = commitOf(at, roleOf(path));
     // A literal pathspec: a name with `*` or `?` in it is that name, not a pattern.
     const ask = async () =>
       (await this.git().raw(["log", `--max-count=${max}`, "--format=%H%x09%at%x09%an", tip, "--", `:(literal)${path}`]))
@@ -233,7 +281,8 @@ export class Repo implements Hub {
    * checked against `signers` only (the machine's own files, never the user's git config; OpenPGP and
    * X.509 signatures are not checked: they count as unverifiable). Undefined: no commit changed it.
    */
-  async lastChange(tip: string, path: string, signers: Signers): Promise<Change | undefined> {
+  async lastChange(at: string, path: string, signers: Signers): Promise<Change | undefined> {
+    const tip = commitOf(at, roleOf(path));
     const config = [
       `gpg.ssh.allowedSignersFile=${signers.allowed}`,
       ...(signers.revoked ? [`gpg.ssh.revocationFile=${signers.revoked}`] : []),
@@ -266,7 +315,7 @@ export class Repo implements Hub {
   /** The file at `path` in `commit`, or undefined when the commit has no such file. */
   async showFile(commit: string, path: string): Promise<string | undefined> {
     return this.git()
-      .raw(["show", `${commit}:${path}`])
+      .raw(["show", `${commitOf(commit, roleOf(path))}:${path}`])
       .catch(() => undefined);
   }
 
@@ -287,8 +336,16 @@ export class Repo implements Hub {
     return new Failure(`could not ${doing} the remote ${url}: ${why}`);
   }
 
-  /** The commit a ref points at, or undefined. */
+  /** The tip the tracking refs name (joinTip), or for any other ref the commit it points at; undefined when there is none. */
   async resolve(ref: string): Promise<string | undefined> {
+    if (ref !== this.trackingRef) return this.resolveRef(ref);
+    // Asked of git as resolveRef asks: the people's tracking ref first (its retries), then both at once.
+    if (!(await this.resolveRef(ref))) return undefined;
+    return trackedTip(this.git(), this.remote, this.branch);
+  }
+
+  /** The commit a ref points at, or undefined. */
+  private async resolveRef(ref: string): Promise<string | undefined> {
     // No such ref or commit: exit 1 and no output, which run.ts resolves as "". A rejection is
     // git failing to answer (a loaded machine, a ref being rewritten): asked again, then said.
     // The tracking ref exists in every checkout that has synced once; seen missing, it is asked again
@@ -312,7 +369,18 @@ export class Repo implements Hub {
    * name). A blob over its path's size limit is not read: it stands as a
    * marker that readModel reports (core/limits.ts).
    */
-  async readFiles(commit: string, prefixes: string[]): Promise<Map<string, string>> {
+  async readFiles(tip: string, prefixes: string[]): Promise<Map<string, string>> {
+    const t = splitTip(tip);
+    if (!t) return this.readCommitFiles(tip, prefixes, "");
+    const [people, machines] = await Promise.all([
+      this.readCommitFiles(t.people, prefixes, "people"),
+      t.machines ? this.readCommitFiles(t.machines, prefixes, "machines") : undefined,
+    ]);
+    return filesByRole(people, machines);
+  }
+
+  /** readFiles of one commit; `slot` keeps the blobs read last apart per branch (two branches are read side by side). */
+  private async readCommitFiles(commit: string, prefixes: string[], slot: string): Promise<Map<string, string>> {
     // -t: the directories too, so that a publish on this commit lists none of them again (commitFiles).
     const listing = await this.git().raw(["ls-tree", "-r", "-t", "-z", "-l", "--full-tree", commit, "--", ...prefixes]);
     const files = new Map<string, string | undefined>();
@@ -339,7 +407,7 @@ export class Repo implements Hub {
       }
     }
     // A blob read last time (by any Repo of this checkout in this process) is not read again: a blob id is the hash of its content.
-    const key = resolve(this.dir);
+    const key = `${resolve(this.dir)}\0${slot}`;
     const before = lastTexts.get(key);
     const texts = new Map<string, string>();
     const unread = entries.filter((e) => {
@@ -393,6 +461,17 @@ export class Repo implements Hub {
    * checkout and its index are never touched.
    */
   async commitFiles(parent: string | undefined, changes: Map<string, string | null>, author: Author, message: string): Promise<string> {
+    const t = parent === undefined ? undefined : splitTip(parent);
+    if (t) {
+      const role = roleOfChanges(changes);
+      const commit = await this.commitOn(role === "machines" ? t.machines : t.people, changes, author, message);
+      return role === "machines" ? joinTip(t.people, commit) : joinTip(commit, t.machines);
+    }
+    return this.commitOn(parent, changes, author, message);
+  }
+
+  /** commitFiles on one commit (or a root commit). */
+  private async commitOn(parent: string | undefined, changes: Map<string, string | null>, author: Author, message: string): Promise<string> {
     const writer = this.signingKey || !parent || parent.length !== 40 ? undefined : await this.objectWriter();
     if (!writer) return this.commitWithPlumbing(parent, changes, author, message);
     // The blobs side by side (each a file of its own); the trees after them, each after its children.
@@ -469,10 +548,20 @@ export class Repo implements Hub {
     }
   }
 
-  /** Pushes `commit` to the branch without force. false: someone pushed first. */
-  async push(commit: string): Promise<boolean> {
+  /** Hub.push: the parts of `tip` of `roles` to their branches without force, atomically. false: someone pushed first. */
+  async push(tip: string, roles: Role[] = ["machines"]): Promise<boolean> {
+    const updates: { ref: string; tracking: string; commit: string }[] = [];
+    for (const role of roles) {
+      const t = splitTip(tip);
+      const commit = t ? (role === "machines" ? t.machines : t.people) : tip;
+      if (commit === undefined) continue;
+      const branch = role === "machines" ? MACHINES_BRANCH : this.branch;
+      updates.push({ ref: `refs/heads/${branch}`, tracking: trackingRefOf(this.remote, branch), commit });
+    }
+    if (!updates.length) return true;
     try {
-      await this.git().raw(["push", "--quiet", "--porcelain", this.remote, `${commit}:refs/heads/${this.branch}`]);
+      const atomic = updates.length > 1 ? ["--atomic"] : [];
+      await this.git().raw(["push", "--quiet", "--porcelain", ...atomic, this.remote, ...updates.map((u) => `${u.commit}:${u.ref}`)]);
     } catch (e) {
       if (isRejectedPush(e)) return false;
       throw await this.remoteError(e, "push to");
@@ -480,10 +569,12 @@ export class Repo implements Hub {
     // Only a cache of the remote tip, which git's push sets itself when the remote's fetch refspec maps
     // the branch (a clone coord made): else set here. A concurrent fetch (coord status) holding the
     // ref's lock must not turn a push that landed into a failed sync; the next fetch sets it anyway.
-    if (await this.trackingRefIs(commit).catch(() => false)) return true;
-    await this.git()
-      .raw(["update-ref", this.trackingRef, commit])
-      .catch(() => {});
+    for (const u of updates) {
+      if ((await this.resolveRef(u.tracking).catch(() => undefined)) === u.commit) continue;
+      await this.git()
+        .raw(["update-ref", u.tracking, u.commit])
+        .catch(() => {});
+    }
     return true;
   }
 
@@ -491,7 +582,9 @@ export class Repo implements Hub {
    * Brings the checkout's branch up to `commit` when that is a fast-forward
    * and loses nothing; otherwise leaves it alone and says why.
    */
-  async fastForward(commit: string): Promise<string | undefined> {
+  async fastForward(tip: string): Promise<string | undefined> {
+    // The work tree is the people's branch: ORDERS.json as people edit it.
+    const commit = commitOf(tip, "people");
     // One at a time per checkout in this process: coord watch fast-forwards after its push while
     // its daemon's sync may fast-forward too, and two would fight over .git/index.lock.
     const key = resolve(this.dir);

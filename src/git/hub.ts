@@ -4,6 +4,57 @@
 // fast tests and tools). test/hub-conformance.test.ts runs one suite against
 // both; each clause below is checked there.
 import type { Change } from "../core/trust.js";
+import { type Role, roleOf } from "../core/ownership.js";
+
+export { MACHINES_BRANCH, type Role } from "../core/ownership.js";
+
+/**
+ * The hub's state as a machine reads it: the people's branch commit (main:
+ * ORDERS.json and what else people keep) and the machines' branch commit
+ * (coord: every file machines write), written `<people>+<machines>`; the
+ * machines' part is empty while that branch does not exist. Callers hold a
+ * tip as an opaque name (compare, store, pass back); only a Hub takes it
+ * apart. A plain commit id names that one commit, as ever.
+ */
+export function joinTip(people: string, machines: string | undefined): string {
+  return `${people}+${machines ?? ""}`;
+}
+
+/** A tip's two commits, or undefined when `tip` is a plain commit id. */
+export function splitTip(tip: string): { people: string; machines?: string } | undefined {
+  const plus = tip.indexOf("+");
+  if (plus < 0) return undefined;
+  const machines = tip.slice(plus + 1);
+  return { people: tip.slice(0, plus), ...(machines ? { machines } : {}) };
+}
+
+/** The commit of `tip` that holds the files of `role` (a plain commit: itself; no machines' branch yet: the people's, where an old hub kept them). */
+export function commitOf(tip: string, role: Role): string {
+  const t = splitTip(tip);
+  if (!t) return tip;
+  return role === "machines" ? (t.machines ?? t.people) : t.people;
+}
+
+/**
+ * The files of a tip from its two commits' files: each path from its role's
+ * branch only (a machine's file on main, or ORDERS.json on coord, is not
+ * read). Without a machines' branch, the machines' files are read where an
+ * old hub kept them, on the people's.
+ */
+export function filesByRole(people: Map<string, string>, machines: Map<string, string> | undefined): Map<string, string> {
+  if (!machines) return people;
+  const files = new Map<string, string>();
+  for (const [path, text] of people) if (roleOf(path) === "people") files.set(path, text);
+  for (const [path, text] of machines) if (roleOf(path) === "machines") files.set(path, text);
+  return files;
+}
+
+/** The one role every path of `changes` has (a commit is made on one branch); throws when they mix. */
+export function roleOfChanges(changes: Map<string, string | null>): Role {
+  const roles = new Set([...changes.keys()].map(roleOf));
+  if (roles.size > 1) throw new Error(`a commit on one branch was asked with both people's and machines' files: ${[...changes.keys()].join(", ")}`);
+  return roles.values().next().value ?? "machines";
+}
 
 /** Who a commit is by (author and committer alike). */
 export interface Author {
@@ -20,15 +71,16 @@ export interface PathCommit {
   at: Date;
 }
 
-/** One machine's view of the hub's branch. */
+/** One machine's view of the hub's two branches: the people's (main) and the machines' (coord). */
 export interface Hub {
-  /** The ref `resolve` reads for the remote tip this client last saw (fetched or pushed). */
+  /** The ref `resolve` reads for the remote tip (both branches, joinTip) this client last saw (fetched or pushed). */
   readonly trackingRef: string;
 
   /**
-   * Asks the remote for its branch tip and records it as this client's
-   * tracking tip. Returns the tip, or undefined when the remote has no such
-   * branch yet (an empty hub). A remote that cannot be reached throws.
+   * Asks the remote for both branches' tips and records them as this
+   * client's tracking tip. Returns the tip (joinTip), or undefined when the
+   * remote has no people's branch yet (an empty hub); a missing machines'
+   * branch is an empty part. A remote that cannot be reached throws.
    */
   fetch(): Promise<string | undefined>;
 
@@ -41,17 +93,17 @@ export interface Hub {
   reachable(): Promise<boolean>;
 
   /**
-   * The remote's branch tip, asked without fetching: no objects move and the
-   * tracking tip stays as it was. Undefined when the remote has no such
-   * branch. A remote that cannot be reached throws. The quiet sync compares
+   * The remote's tip (both branches, joinTip), asked without fetching: no
+   * objects move and the tracking tip stays as it was. Undefined when the
+   * remote has no people's branch. A remote that cannot be reached throws. The quiet sync compares
    * it with the tip its last sync ended on.
    */
   remoteTip(): Promise<string | undefined>;
 
   /**
-   * A commit id for `ref`: `trackingRef` (the tip the last fetch or push
-   * left, undefined before any), or a full commit id this client has (as
-   * itself). Undefined when there is no such ref or commit.
+   * `trackingRef`: the tip (joinTip) the last fetch or push left, undefined
+   * before any; or a full commit id this client has (as itself). Undefined
+   * when there is no such ref or commit.
    */
   resolve(ref: string): Promise<string | undefined>;
 
@@ -71,18 +123,24 @@ export interface Hub {
    * a root commit) and whose tree is the parent's with `changes` applied:
    * path → new content, or null to delete the file (a file not there is no
    * error). Every other file stays as it is. Returns the new commit's id.
+   * On a tip (joinTip) the commit is made on the branch of the changes' role
+   * (every path one role: roleOfChanges), on that branch's commit (a root
+   * commit when the machines' branch does not exist yet), and the new tip is
+   * returned: the other part as it was.
    */
   commitFiles(parent: string | undefined, changes: Map<string, string | null>, author: Author, message: string): Promise<string>;
 
   /**
-   * Publishes `commit` as the branch tip, never by force: it lands iff the
-   * remote has no branch yet or its tip is an ancestor of `commit` (a
-   * fast-forward), and then becomes this client's tracking tip. false when it
-   * did not land (someone pushed first, or an unrelated history): the
-   * compare-and-swap lost, fetch and build again. A failure to reach the
-   * remote throws.
+   * Publishes the part of `tip` of each of `roles` (default: the machines'
+   * alone; a plain commit id: itself) as that branch's tip, never by force:
+   * it lands iff the remote has no such branch yet or its tip is an ancestor
+   * of the commit (a fast-forward), every role or none (an atomic push), and
+   * then becomes this client's tracking tip. A machine's publish never pushes
+   * the people's branch. false when it did not land (someone pushed first, or
+   * an unrelated history): the compare-and-swap lost, fetch and build again.
+   * A failure to reach the remote throws.
    */
-  push(commit: string): Promise<boolean>;
+  push(tip: string, roles?: Role[]): Promise<boolean>;
 
   /**
    * The commits reachable from `tip` that changed the file `path` (added,
@@ -90,7 +148,8 @@ export interface Hub {
    * history's answer, however much of it the client holds: a shallow git
    * checkout fetches older commits until its boundary is out of the way
    * (src/git/history.ts), and a boundary commit is never listed as a change.
-   * Every commit listed is one this client has (readFiles reads it).
+   * Every commit listed is one this client has (readFiles reads it). On a
+   * tip (joinTip), the history of the branch that holds `path` (commitOf).
    */
   pathHistory(tip: string, path: string, max: number): Promise<PathCommit[]>;
 

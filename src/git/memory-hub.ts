@@ -12,7 +12,8 @@ import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { tooBigBlob } from "../core/limits.js";
 import { RemoteUnreachable } from "../errors.js";
-import type { Author, Hub, PathCommit } from "./hub.js";
+import { roleOf } from "../core/ownership.js";
+import { type Author, commitOf, filesByRole, type Hub, joinTip, MACHINES_BRANCH, type PathCommit, type Role, roleOfChanges, splitTip } from "./hub.js";
 
 interface StoredCommit {
   parent: string | undefined;
@@ -125,9 +126,10 @@ function under(path: string, prefix: string): boolean {
   return path === prefix || path.startsWith(dir);
 }
 
-/** One machine's client of a MemoryRemote. */
+/** One machine's client of a MemoryRemote: the people's branch `branch` and the machines' branch. */
 export class MemoryHub implements Hub {
-  private tracking: string | undefined;
+  /** The tracking tip of each branch. */
+  private readonly tracking = new Map<string, string>();
   /** The commits this client has: fetched, pushed or built here. */
   private readonly known = new Set<string>();
 
@@ -142,14 +144,26 @@ export class MemoryHub implements Hub {
 
   async fetch(): Promise<string | undefined> {
     this.answer();
-    const tip = this.remote.tip(this.branch);
-    if (tip === undefined) return undefined;
-    for (const [id] of this.remote.lineage(tip)) {
-      if (this.known.has(id)) break;
-      this.known.add(id);
+    if (this.remote.tip(this.branch) === undefined) return undefined;
+    for (const branch of [this.branch, MACHINES_BRANCH]) {
+      const tip = this.remote.tip(branch);
+      if (tip === undefined) {
+        this.tracking.delete(branch);
+        continue;
+      }
+      for (const [id] of this.remote.lineage(tip)) {
+        if (this.known.has(id)) break;
+        this.known.add(id);
+      }
+      this.tracking.set(branch, tip);
     }
-    this.tracking = tip;
-    return tip;
+    return this.tracked();
+  }
+
+  /** The tracking tip (joinTip), or undefined before the people's branch was seen. */
+  private tracked(): string | undefined {
+    const people = this.tracking.get(this.branch);
+    return people === undefined ? undefined : joinTip(people, this.tracking.get(MACHINES_BRANCH));
   }
 
   async reachable(): Promise<boolean> {
@@ -158,15 +172,22 @@ export class MemoryHub implements Hub {
 
   async remoteTip(): Promise<string | undefined> {
     this.answer();
-    return this.remote.tip(this.branch);
+    const people = this.remote.tip(this.branch);
+    return people === undefined ? undefined : joinTip(people, this.remote.tip(MACHINES_BRANCH));
   }
 
   async resolve(ref: string): Promise<string | undefined> {
-    if (ref === this.trackingRef) return this.tracking;
+    if (ref === this.trackingRef) return this.tracked();
     return this.known.has(ref) ? ref : undefined;
   }
 
-  async readFiles(commit: string, prefixes: string[]): Promise<Map<string, string>> {
+  async readFiles(tip: string, prefixes: string[]): Promise<Map<string, string>> {
+    const t = splitTip(tip);
+    if (!t) return this.readCommit(tip, prefixes);
+    return filesByRole(this.readCommit(t.people, prefixes), t.machines ? this.readCommit(t.machines, prefixes) : undefined);
+  }
+
+  private readCommit(commit: string, prefixes: string[]): Map<string, string> {
     const tree = this.have(commit).tree;
     const files = new Map<string, string>();
     for (const [path, text] of tree) {
@@ -177,6 +198,14 @@ export class MemoryHub implements Hub {
   }
 
   async commitFiles(parent: string | undefined, changes: Map<string, string | null>, author: Author, message: string): Promise<string> {
+    const t = parent === undefined ? undefined : splitTip(parent);
+    if (!t) return this.commitOn(parent, changes, author, message);
+    const role = roleOfChanges(changes);
+    const commit = this.commitOn(role === "machines" ? t.machines : t.people, changes, author, message);
+    return role === "machines" ? joinTip(t.people, commit) : joinTip(commit, t.machines);
+  }
+
+  private commitOn(parent: string | undefined, changes: Map<string, string | null>, author: Author, message: string): string {
     const tree = new Map(parent === undefined ? [] : this.have(parent).tree);
     for (const [path, content] of changes) {
       // As in a git tree: a name is a file or a directory, never both; deleting a directory deletes what it holds.
@@ -189,22 +218,34 @@ export class MemoryHub implements Hub {
     return id;
   }
 
-  async push(commit: string): Promise<boolean> {
+  async push(tip: string, roles: Role[] = ["machines"]): Promise<boolean> {
     await this.remote.turn();
     this.answer();
-    this.have(commit);
-    const tip = this.remote.tip(this.branch);
-    if (tip !== undefined && !this.remote.isAncestor(tip, commit)) {
-      this.remote.pushes.refused++;
-      return false;
+    const t = splitTip(tip);
+    const updates: [string, string][] = [];
+    for (const role of roles) {
+      const commit = t ? (role === "machines" ? t.machines : t.people) : tip;
+      if (commit !== undefined) updates.push([role === "machines" ? MACHINES_BRANCH : this.branch, commit]);
     }
-    this.remote.branches.set(this.branch, commit);
-    this.remote.pushes.landed++;
-    this.tracking = commit;
+    // Every branch or none (an atomic push).
+    for (const [branch, commit] of updates) {
+      this.have(commit);
+      const now = this.remote.tip(branch);
+      if (now !== undefined && !this.remote.isAncestor(now, commit)) {
+        this.remote.pushes.refused++;
+        return false;
+      }
+    }
+    for (const [branch, commit] of updates) {
+      this.remote.branches.set(branch, commit);
+      this.tracking.set(branch, commit);
+    }
+    if (updates.length) this.remote.pushes.landed++;
     return true;
   }
 
-  async pathHistory(tip: string, path: string, max: number): Promise<PathCommit[]> {
+  async pathHistory(at: string, path: string, max: number): Promise<PathCommit[]> {
+    const tip = commitOf(at, roleOf(path));
     this.have(tip);
     const found: PathCommit[] = [];
     for (const [id, c] of this.remote.lineage(tip)) {

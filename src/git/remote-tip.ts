@@ -5,15 +5,22 @@
 import { gitCommandEnv } from "./env.js";
 import { runGit } from "./run.js";
 
-/** The commit `refs/heads/<branch>` points at on `remote`, or undefined when there is no such branch. Throws when the remote does not answer in `timeoutS`. */
+/**
+ * The tip of `remote` (hub.ts joinTip: `refs/heads/<branch>` and the
+ * machines' branch, `refs/heads/coord`), or undefined when there is no
+ * `branch`. Throws when the remote does not answer in `timeoutS`.
+ */
 export async function remoteTip(dir: string, remote: string, branch: string, timeoutS: number): Promise<string | undefined> {
   const { env, config } = gitCommandEnv(dir);
-  const ref = `refs/heads/${branch}`;
+  const people = `refs/heads/${branch}`;
+  const machines = "refs/heads/coord";
   // As every coord git command (run.ts): at the deadline, git goes with its whole group (the ssh it started too).
-  const out = (await runGit([...config, "ls-remote", "--quiet", remote, ref], { cwd: dir, env, timeoutMs: timeoutS * 1000 })).toString("utf8");
+  const out = (await runGit([...config, "ls-remote", "--quiet", remote, people, machines], { cwd: dir, env, timeoutMs: timeoutS * 1000 })).toString("utf8");
+  const tips = new Map<string, string>();
   for (const line of out.split("\n")) {
     const [sha, name] = line.split("\t");
-    if (name === ref && sha && /^[0-9a-f]{40,64}$/.test(sha)) return sha;
+    if (name && sha && /^[0-9a-f]{40,64}$/.test(sha)) tips.set(name, sha);
   }
-  return undefined;
+  const p = tips.get(people);
+  return p === undefined ? undefined : `${p}+${tips.get(machines) ?? ""}`;
 }

@@ -38,6 +38,10 @@ import { emptyResult, quietResult } from "./result.js";
 import { leaveStamp, type QuietEnd } from "./stamp.js";
 import { notifyAlerts } from "./notify.js";
 import type { RepoModel } from "../core/repo.js";
+import { isOldLayout } from "../core/upgrade.js";
+import { machineAuthor } from "../git/git.js";
+import { splitTip } from "../git/hub.js";
+import { upgradeHub } from "./upgrade.js";
 
 export type { TaskOutcome } from "./tasks.js";
 export { READ_PATHS, type SyncResult } from "./cycle.js";
@@ -208,9 +212,14 @@ async function cycle(
   }
   const early: CycleOptions["fetched"] = opts.fetched ?? (await opts.headStart?.().then((t) => (t ? { tip: t } : undefined)));
   if (!early) log(`fetching ${config.remote}/${config.branch}`);
-  const tip = early?.tip ?? (await hub.fetch());
+  let tip = early?.tip ?? (await hub.fetch());
   if (!tip) throw new CoordError(`the remote has no branch ${config.branch}; run coord init to scaffold it`, EXIT.USAGE);
-  const files = early?.files ?? (await hub.readFiles(tip, READ_PATHS));
+  let files = early?.files ?? (await hub.readFiles(tip, READ_PATHS));
+  if (!opts.dryRun && !splitTip(tip)?.machines && isOldLayout(files)) {
+    // A hub of an older coord (the machines' files on the people's branch): moved to two branches first, losing nothing.
+    tip = (await upgradeOnce(machine, now, log)) ?? tip;
+    files = await hub.readFiles(tip, READ_PATHS);
+  }
   // What this machine can do, asked once the tip is in, while it is parsed: a cron sync reads it from its cache,
   // a machine with nothing found asks git and the agent CLIs (coord init asks git only). A cycle that fails first still waits for the
   // questions (syncMachine), so that none outlives its deadline.
@@ -315,6 +324,21 @@ async function cycle(
     end: { tip: end.tip, model: end.model, journal: journal.tasks, observed: c.observed, waiting: result.waiting, capabilitiesUntil: capabilitiesUntil() },
     ...(ended ? { ended } : {}),
   };
+}
+
+/** The hub upgraded to two branches by this machine (or by another meanwhile): the tip after; a refused push says what to do. */
+async function upgradeOnce(m: Machine, now: () => Date, log: (line: string) => void): Promise<string | undefined> {
+  try {
+    const { tip } = await upgradeHub(m.hub, { author: machineAuthor(m.config.name), now, log, budgetMs: PUSH_BUDGET_MS, branch: m.config.branch });
+    return tip;
+  } catch (e) {
+    if (!(e instanceof CoordError) || e instanceof RemoteUnreachable) throw e;
+    throw new CoordError(
+      `this hub keeps the machines' files on ${m.config.branch} (an older coord), and moving them to the branch coord was refused: ${e.message}; ` +
+        `run coord hub upgrade in a clone as a person who may push ${m.config.branch}`,
+      EXIT.FAILURE,
+    );
+  }
 }
 
 /** What a sync did, in one line, when it did anything. */
