@@ -2,7 +2,7 @@
 // for the same tip lose no update, in milliseconds instead of a fleet on git.
 import { describe, expect, it } from "vitest";
 import { ORDERS_FILE, STATUS_MD } from "../src/core/ownership.js";
-import type { Hub } from "../src/git/hub.js";
+import { commitOf, type Hub, MACHINES_BRANCH } from "../src/git/hub.js";
 import { MemoryRemote } from "../src/git/memory-hub.js";
 import { commitOwned, publishWithRetry } from "../src/sync/cas.js";
 
@@ -44,7 +44,7 @@ describe("the publish loop on the in-memory hub", () => {
   it("five machines publishing three times each at once: every push lands after its lost races, no update is lost", async () => {
     const remote = new MemoryRemote();
     const person = remote.client();
-    expect(await person.push(await person.commitFiles(undefined, new Map([[ORDERS_FILE, "{}"]]), { name: "A Person", email: "p@example.com" }, "orders"))).toBe(true);
+    expect(await person.push(await person.commitFiles(undefined, new Map([[ORDERS_FILE, "{}"]]), { name: "A Person", email: "p@example.com" }, "orders"), ["people"])).toBe(true);
     const machines = ["m1", "m2", "m3", "m4", "m5"];
     let rejected = 0;
     const started = performance.now();
@@ -67,6 +67,10 @@ describe("the publish loop on the in-memory hub", () => {
     // The derived file was rebuilt on each new tip: it holds every machine's latest, none lost.
     expect(files.get(STATUS_MD)).toBe(statusOf(files));
     expect(files.get(ORDERS_FILE)).toBe("{}");
+    // Every machine commit is on the machines' branch; the people's branch holds the person's one commit.
+    expect(remote.tip()).toBe(commitOf(tip, "people"));
+    expect([...remote.lineage(remote.tip()!)]).toHaveLength(1);
+    expect(remote.tip(MACHINES_BRANCH)).toBe(commitOf(tip, "machines"));
     expect(elapsed).toBeLessThan(5000); // milliseconds in fact; a fleet on git takes seconds
   });
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { readModel } from "../src/core/repo.js";
 import { deriveStatus, renderStatusJson } from "../src/core/status.js";
 import { renderStatusMd } from "../src/core/status-md.js";
-import { cli, makeFleet, tempDir } from "./helpers.js";
+import { cli, git, makeFleet, tempDir } from "./helpers.js";
 
 describe("coord --help", () => {
   it.each([
@@ -98,7 +98,8 @@ describe("coord demo", () => {
     expect(r.out).toMatch(/one-of-you\s+1\s+completed\s+\S+=completed\(0\)\s*$/m); // exactly one machine
     expect(r.out).toContain(`The repositories are in ${dir}`);
     // Real output of real commands, not canned text.
-    const izzit7 = await readFile(join(dir, "izzit7", "coordination", "COMPUTER_izzit7.md"), "utf8");
+    // On the machines' branch, as izzit7's checkout last fetched it (its work tree is the people's branch).
+    const izzit7 = await git(join(dir, "izzit7"), "show", "refs/remotes/origin/coord:coordination/COMPUTER_izzit7.md");
     expect(izzit7).toContain(`v${process.versions.node}`);
     expect(izzit7).toMatch(/hello from izzit7 on \S+ \S+/);
   });

@@ -308,7 +308,7 @@ describe("coord cron", () => {
     const r = await cli("init", dir, "--name", "delta", "--remote", fleet.remote, "--cron");
     expect(r.code).toBe(1);
     expect(r.err).toMatch(new RegExp(`^coord: registered machine delta in ${dir}, but the schedule was not installed: no crontab command on PATH`));
-    expect(await git(fleet.remote, "cat-file", "-e", "main:coordination/COMPUTER_delta.md").then(() => true)).toBe(true);
+    expect(await git(fleet.remote, "cat-file", "-e", "coord:coordination/COMPUTER_delta.md").then(() => true)).toBe(true);
   });
 
   it("refuses a checkout whose path ends in a space (its line could not be found again), with one sentence", async () => {

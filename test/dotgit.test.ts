@@ -1,10 +1,11 @@
 // A ref read from its own file (src/git/dotgit.ts): the sync's head start asks
-// whether the tracking ref still names the commit it fetched without a git process.
+// whether the tracking refs (main's and coord's) still name the tip it fetched without a git process.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { looseRef } from "../src/git/dotgit.js";
 import { Repo } from "../src/git/git.js";
+import { joinTip } from "../src/git/hub.js";
 import { git, tempDir } from "./helpers.js";
 
 describe("a ref read from its file", () => {
@@ -19,11 +20,22 @@ describe("a ref read from its file", () => {
     expect(await looseRef(gitDir, "refs/heads/main")).toBe(head);
     for (const odd of ["HEAD", "refs/remotes/../../config", "refs/tags/v1", "refs/remotes/origin/missing"]) expect(await looseRef(gitDir, odd), odd).toBeUndefined();
     const repo = new Repo(dir, join(gitDir, "coord"));
-    expect(await repo.trackingRefIs(head)).toBe(true);
+    // No machines' branch fetched yet: the tip is main's commit and an empty machines' part.
+    expect(await repo.trackingRefIs(joinTip(head, undefined))).toBe(true);
+    await git(dir, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "--allow-empty", "-m", "two");
+    const machines = (await git(dir, "rev-parse", "HEAD")).trim();
+    await git(dir, "update-ref", "refs/remotes/origin/coord", machines);
+    expect(await looseRef(gitDir, "refs/remotes/origin/coord")).toBe(machines);
+    const tip = joinTip(head, machines);
+    expect(await repo.trackingRefIs(tip)).toBe(true);
+    expect(await repo.trackingRefIs(joinTip(head, undefined))).toBe(false);
+    expect(await repo.trackingRefIs(joinTip(machines, head))).toBe(false);
     await git(dir, "pack-refs", "--all");
     expect(await looseRef(gitDir, "refs/remotes/origin/main")).toBeUndefined();
-    expect(await repo.trackingRefIs(head)).toBe(true); // asked of git
-    expect(await repo.trackingRefIs("0".repeat(40))).toBe(false);
+    expect(await looseRef(gitDir, "refs/remotes/origin/coord")).toBeUndefined();
+    expect(await repo.trackingRefIs(tip)).toBe(true); // asked of git
+    expect(await repo.trackingRefIs(joinTip("0".repeat(40), machines))).toBe(false);
+    expect(await repo.trackingRefIs(joinTip(head, "0".repeat(40)))).toBe(false);
     await mkdir(join(gitDir, "refs", "remotes", "origin"), { recursive: true });
     await writeFile(join(gitDir, "refs", "remotes", "origin", "main"), `${head}\n`);
     await mkdir(join(gitDir, "reftable"));

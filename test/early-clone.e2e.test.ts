@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { initCandidate } from "../src/cli/quiet-args.js";
 import { dropEarlyClone, startEarlyClone, takeEarlyClone } from "../src/commands/early-clone.js";
 import { SETTINGS_STUB } from "../src/git/clone.js";
-import { cliExec, cliProcess, git, hubHead, hubStatus, loggingGit, makeFleet, processGone, readLines, silentSsh, tempDir, type Fleet } from "./helpers.js";
+import { cliExec, cliProcess, git, hubHead, hubStatus, loggingGit, makeFleet, peopleHead, processGone, readLines, silentSsh, tempDir, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -54,7 +54,7 @@ describe("coord init's early clone", () => {
     expect(takeEarlyClone(dir, `${fleet.remote}/`, "main")).toBeUndefined();
     expect(takeEarlyClone(dir, fleet.remote, "other")).toBeUndefined();
     expect(await takeEarlyClone(dir, fleet.remote, "main")).toBeUndefined(); // cloned, no error
-    expect((await git(dir, "rev-parse", "HEAD")).trim()).toBe(await hubHead(fleet));
+    expect((await git(dir, "rev-parse", "HEAD")).trim()).toBe(await peopleHead(fleet)); // the checkout is on main
     expect(takeEarlyClone(dir, fleet.remote, "main")).toBeUndefined(); // taken
     await dropEarlyClone();
     expect(existsSync(join(dir, ".git"))).toBe(true); // taken: init's now
@@ -148,7 +148,8 @@ describe("coord init's early clone", () => {
     await writeFile(join(dir, ".git", SETTINGS_STUB), "");
     const r = await cliExec(["init", dir, "--name", "m1", "--remote", fleet.remote]);
     expect(r.code, r.err).toBe(0);
-    expect((await git(dir, "rev-parse", "HEAD")).trim()).toBe(await hubHead(fleet));
+    expect((await git(dir, "rev-parse", "HEAD")).trim()).toBe(await peopleHead(fleet)); // the checkout is on main
+    expect((await git(dir, "rev-parse", "refs/remotes/origin/coord")).trim()).toBe(await hubHead(fleet)); // and has coord's tip, its registration on it
     expect(existsSync(join(dir, ".git", SETTINGS_STUB))).toBe(false);
   }, 60_000);
   it("stopped by a signal during its clone, init takes the clone and what it started along (each git runs in a group of its own)", async () => {

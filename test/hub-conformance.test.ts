@@ -3,14 +3,16 @@
 // Repo) and on the in-memory hub (src/git/memory-hub.ts); the history
 // questions also on shallow clones (`--depth 1` over a file:// URL, as coord
 // init clones a hub over a URL). What passes here on all is what a test on
-// the fake may rely on.
+// the fake may rely on. A hub has two branches: the people's (main) and the
+// machines' (coord); a tip names both (joinTip).
 import { mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { notReadReason, tooBigBlob } from "../src/core/limits.js";
 import { machineAuthor, Repo } from "../src/git/git.js";
 import { RemoteUnreachable } from "../src/errors.js";
-import type { Hub } from "../src/git/hub.js";
+import { commitOf, type Hub, joinTip } from "../src/git/hub.js";
+import { roleOf } from "../src/core/ownership.js";
 import { MemoryRemote } from "../src/git/memory-hub.js";
 import { git, tempDir } from "./helpers.js";
 
@@ -62,11 +64,14 @@ const ann = machineAuthor("ann");
 const bob = machineAuthor("bob");
 const files = (entries: Record<string, string | null>) => new Map(Object.entries(entries));
 
-/** A root commit with `entries`, pushed; its id. */
+/** Root commits with `entries`, each on its role's branch (the machines' only when it has any), pushed together; the tip. */
 async function seed(hub: Hub, entries: Record<string, string>): Promise<string> {
-  const commit = await hub.commitFiles(undefined, files(entries), ann, "seed");
-  expect(await hub.push(commit)).toBe(true);
-  return commit;
+  const of = (role: string) => files(Object.fromEntries(Object.entries(entries).filter(([path]) => roleOf(path) === role)));
+  const people = await hub.commitFiles(undefined, of("people"), ann, "seed");
+  const machines = of("machines").size ? await hub.commitFiles(undefined, of("machines"), ann, "seed machines") : undefined;
+  const tip = joinTip(people, machines);
+  expect(await hub.push(tip, ["people", "machines"])).toBe(true);
+  return tip;
 }
 
 describe.each([
@@ -94,25 +99,82 @@ describe.each([
     await w.outage(true);
     expect(await hub.reachable()).toBe(false);
     await expect(hub.fetch()).rejects.toBeInstanceOf(RemoteUnreachable);
-    await expect(hub.push(commit)).rejects.toThrow(/could not (reach|push to) the remote/);
+    await expect(hub.push(commit, ["people"])).rejects.toThrow(/could not (reach|push to) the remote/);
     await w.outage(false);
     expect(await hub.reachable()).toBe(true);
-    expect(await hub.push(commit)).toBe(true);
-    expect(await hub.fetch()).toBe(commit);
+    expect(await hub.push(commit, ["people"])).toBe(true);
+    expect(await hub.fetch()).toBe(joinTip(commit, undefined));
   });
 
-  it("a root commit pushed on the empty branch is the tip every machine fetches", async () => {
+  it("a root commit pushed on the empty people's branch is the tip every machine fetches, with no machines' branch yet", async () => {
     const w = await start();
     const [a, b] = [await w.client(), await w.client()];
     const commit = await a.commitFiles(undefined, files({ "ORDERS.json": "{}\n" }), ann, "first");
     expect(commit).toMatch(/^[0-9a-f]{40}$/);
     expect(await a.resolve(commit)).toBe(commit);
     expect(await b.resolve(commit)).toBeUndefined(); // not pushed, not fetched: b does not have it
-    expect(await a.push(commit)).toBe(true);
-    expect(await a.resolve(a.trackingRef)).toBe(commit);
-    expect(await b.fetch()).toBe(commit);
-    expect(await b.resolve(b.trackingRef)).toBe(commit);
+    expect(await a.push(commit, ["people"])).toBe(true);
+    expect(await a.resolve(a.trackingRef)).toBe(joinTip(commit, undefined));
+    expect(await b.fetch()).toBe(joinTip(commit, undefined));
+    expect(await b.resolve(b.trackingRef)).toBe(joinTip(commit, undefined));
+    expect(await b.remoteTip()).toBe(joinTip(commit, undefined));
     expect(await b.readFiles(commit, [])).toEqual(files({ "ORDERS.json": "{}\n" }));
+    expect(await b.readFiles(joinTip(commit, undefined), [])).toEqual(files({ "ORDERS.json": "{}\n" }));
+  });
+
+  it("the first machine's commit on a tip with no machines' branch is a root commit there; the people's branch does not move", async () => {
+    const w = await start();
+    const [a, b] = [await w.client(), await w.client()];
+    const people = await a.commitFiles(undefined, files({ "ORDERS.json": "o" }), ann, "first");
+    expect(await a.push(people, ["people"])).toBe(true);
+    const tip = (await a.fetch())!;
+    const next = await a.commitFiles(tip, files({ "coordination/COMPUTER_ann.md": "ann" }), ann, "ann");
+    expect(commitOf(next, "people")).toBe(people);
+    expect(await a.push(next)).toBe(true);
+    expect(await b.fetch()).toBe(next);
+    expect(await b.remoteTip()).toBe(next);
+    expect(await b.readFiles(commitOf(next, "machines"), [])).toEqual(files({ "coordination/COMPUTER_ann.md": "ann" }));
+    expect(await b.readFiles(next, [])).toEqual(files({ "ORDERS.json": "o", "coordination/COMPUTER_ann.md": "ann" }));
+  });
+
+  it("a person's push to the people's branch and a machine's to the machines' never refuse each other", async () => {
+    const w = await start();
+    const [person, machine] = [await w.client(), await w.client()];
+    await seed(person, { "ORDERS.json": "o", "coordination/COMPUTER_ann.md": "a0" });
+    const [pTip, mTip] = [(await person.fetch())!, (await machine.fetch())!];
+    const order = await person.commitFiles(pTip, files({ "ORDERS.json": "o2" }), bob, "an order");
+    const status = await machine.commitFiles(mTip, files({ "coordination/COMPUTER_ann.md": "a1" }), ann, "status");
+    expect(await person.push(order, ["people"])).toBe(true);
+    expect(await machine.push(status)).toBe(true); // built before the person's push, and still a fast-forward of its own branch
+    const both = joinTip(commitOf(order, "people"), commitOf(status, "machines"));
+    expect(await person.fetch()).toBe(both);
+    expect(await person.readFiles(both, [])).toEqual(files({ "ORDERS.json": "o2", "coordination/COMPUTER_ann.md": "a1" }));
+  });
+
+  it("each file is read from its role's branch only: a machine's file on main, or ORDERS.json on coord, is not read", async () => {
+    const w = await start();
+    const a = await w.client();
+    const people = await a.commitFiles(undefined, files({ "ORDERS.json": "o", "coordination/COMPUTER_ann.md": "forged on main" }), ann, "p");
+    const machines = await a.commitFiles(undefined, files({ "ORDERS.json": "stale copy", "coordination/COMPUTER_ann.md": "ann", "STATUS.md": "s" }), ann, "m");
+    expect(await a.push(joinTip(people, machines), ["people", "machines"])).toBe(true);
+    const tip = (await a.fetch())!;
+    expect(await a.readFiles(tip, [])).toEqual(files({ "ORDERS.json": "o", "coordination/COMPUTER_ann.md": "ann", "STATUS.md": "s" }));
+    // No machines' branch (a hub of an older coord): the machines' files are read where it kept them.
+    expect(await a.readFiles(joinTip(people, undefined), [])).toEqual(files({ "ORDERS.json": "o", "coordination/COMPUTER_ann.md": "forged on main" }));
+  });
+
+  it("a push of both branches lands whole or not at all", async () => {
+    const w = await start();
+    const [a, b] = [await w.client(), await w.client()];
+    const first = await seed(a, { "ORDERS.json": "o", "coordination/COMPUTER_ann.md": "a" });
+    await b.fetch();
+    const moved = await a.commitFiles(first, files({ "coordination/COMPUTER_ann.md": "a2" }), ann, "a2");
+    expect(await a.push(moved)).toBe(true);
+    // b's people's commit is a fast-forward, its machines' commit is not (a pushed first): neither lands.
+    const p = await b.commitFiles(first, files({ "ORDERS.json": "o2" }), bob, "p");
+    const both = await b.commitFiles(p, files({ "coordination/COMPUTER_bob.md": "b" }), bob, "m");
+    expect(await b.push(both, ["people", "machines"])).toBe(false);
+    expect(await b.fetch()).toBe(moved);
   });
 
   it("reads back exact paths and contents: a tab, a newline, unicode, an empty file", async () => {
@@ -133,13 +195,14 @@ describe.each([
   it("a change set edits only its paths: null deletes a file (a missing one is no error), the rest stays", async () => {
     const w = await start();
     const [a, b] = [await w.client(), await w.client()];
-    const root = await seed(a, { "ORDERS.json": "o", "coordination/a.md": "a", "coordination/b.md": "b" });
-    const next = await a.commitFiles(root, files({ "coordination/a.md": null, "coordination/gone.md": null, "coordination/c.md": "c" }), ann, "edit");
+    const [A, B, C, GONE] = ["ann", "bob", "cat", "gone"].map((m) => `coordination/COMPUTER_${m}.md`) as [string, string, string, string];
+    const root = await seed(a, { "ORDERS.json": "o", [A]: "a", [B]: "b" });
+    const next = await a.commitFiles(root, files({ [A]: null, [GONE]: null, [C]: "c" }), ann, "edit");
     expect(await a.push(next)).toBe(true);
     const tip = (await b.fetch())!;
     expect(tip).toBe(next);
-    expect(await b.readFiles(tip, [])).toEqual(files({ "ORDERS.json": "o", "coordination/b.md": "b", "coordination/c.md": "c" }));
-    expect(await b.readFiles(root, [])).toEqual(files({ "ORDERS.json": "o", "coordination/a.md": "a", "coordination/b.md": "b" })); // the old commit is as it was
+    expect(await b.readFiles(tip, [])).toEqual(files({ "ORDERS.json": "o", [B]: "b", [C]: "c" }));
+    expect(await b.readFiles(root, [])).toEqual(files({ "ORDERS.json": "o", [A]: "a", [B]: "b" })); // the old commit is as it was
   });
 
   it("two machines build on the same tip: one push lands, the other gets false and lands after fetch and rebuild", async () => {
@@ -167,10 +230,12 @@ describe.each([
   it("a push of an unrelated history (a root commit on an existing branch) is refused, never forced", async () => {
     const w = await start();
     const [a, b] = [await w.client(), await w.client()];
-    const first = await seed(a, { "ORDERS.json": "o" });
+    const first = await seed(a, { "ORDERS.json": "o", "coordination/COMPUTER_ann.md": "a" });
     await b.fetch();
     const stranger = await b.commitFiles(undefined, files({ "ORDERS.json": "mine" }), bob, "rewrite");
-    expect(await b.push(stranger)).toBe(false);
+    expect(await b.push(stranger, ["people"])).toBe(false);
+    const machines = await b.commitFiles(undefined, files({ "coordination/COMPUTER_bob.md": "mine" }), bob, "rewrite");
+    expect(await b.push(machines, ["machines"])).toBe(false);
     expect(await b.fetch()).toBe(first);
   });
 
@@ -201,15 +266,30 @@ describe.each([
     const c2 = await a.commitFiles(c1, files({ "ORDERS.json": "o2" }), ann, "orders only");
     const c3 = await a.commitFiles(c2, files({ [path]: "3" }), bob, "change");
     const c4 = await a.commitFiles(c3, files({ [path]: null }), ann, "delete");
-    expect(await a.push(c4)).toBe(true);
+    expect(await a.push(c4, ["people"])).toBe(true);
     await b.fetch();
     const history = await b.pathHistory(c4, path, 10);
-    expect(history.map((h) => h.commit)).toEqual([c4, c3, c1]);
+    const people = (tip: string) => commitOf(tip, "people");
+    expect(history.map((h) => h.commit)).toEqual([c4, c3, c1].map(people));
     expect(history.map((h) => h.author)).toEqual([ann.name, bob.name, ann.name]);
     for (let i = 1; i < history.length; i++) expect(history[i - 1]!.at.getTime()).toBeGreaterThanOrEqual(history[i]!.at.getTime());
-    expect((await b.pathHistory(c4, path, 2)).map((h) => h.commit)).toEqual([c4, c3]);
-    expect((await b.pathHistory(c2, path, 10)).map((h) => h.commit)).toEqual([c1]);
+    expect((await b.pathHistory(c4, path, 2)).map((h) => h.commit)).toEqual([c4, c3].map(people));
+    expect((await b.pathHistory(c2, path, 10)).map((h) => h.commit)).toEqual([c1].map(people));
     expect(await b.pathHistory(c4, "coordination/never.md", 10)).toEqual([]);
+  });
+
+  it("a machine's file's history is its branch's: the people's commits are not in it", async () => {
+    const w = await start();
+    const [a, b] = [await w.client(), await w.client()];
+    const path = "coordination/COMPUTER_ann.md";
+    const c1 = await seed(a, { [path]: "1", "ORDERS.json": "o" });
+    const c2 = await a.commitFiles(c1, files({ "ORDERS.json": "o2" }), bob, "orders only");
+    const c3 = await a.commitFiles(c2, files({ [path]: "3" }), ann, "change");
+    expect(await a.push(c3, ["people", "machines"])).toBe(true);
+    await b.fetch();
+    const machines = (tip: string) => commitOf(tip, "machines");
+    expect((await b.pathHistory(c3, path, 10)).map((h) => h.commit)).toEqual([c3, c1].map(machines));
+    expect((await b.pathHistory(c3, "ORDERS.json", 10)).map((h) => h.commit)).toEqual([c2, c1].map((t) => commitOf(t, "people")));
   });
 
   it("a file over its path's size limit comes back as the limit marker, not its content", async () => {
@@ -253,14 +333,14 @@ describe.each([
     const path = "ORDERS.json";
     let tip = await seed(a, { [path]: "v1", "coordination/x.md": "0" });
     const v1 = tip;
-    const changes = [v1];
+    const changes = [commitOf(v1, "people")];
     for (let i = 1; i <= 12; i++) {
       // Mostly other files: the path's changes lie deeper than the newest commit.
       tip = await a.commitFiles(tip, files(i % 5 === 0 ? { [path]: `v${i}` } : { "coordination/x.md": String(i) }), i % 2 ? bob : ann, `c${i}`);
-      if (i % 5 === 0) changes.unshift(tip);
+      if (i % 5 === 0) changes.unshift(commitOf(tip, "people"));
     }
     tip = await a.commitFiles(tip, files({ "coordination/x.md": "last" }), ann, "last");
-    expect(await a.push(tip)).toBe(true);
+    expect(await a.push(tip, ["people"])).toBe(true);
     const late = await w.client();
     if (w.shallow) expect(await w.shallow(late)).toBe(w.shallowClones);
     expect(await late.fetch()).toBe(tip);
@@ -270,8 +350,9 @@ describe.each([
     expect((await late.pathHistory(tip, "coordination/never.md", 10)).map((h) => h.commit)).toEqual([]);
     expect(await late.readFiles(v1, [path])).toEqual(files({ [path]: "v1" })); // a commit it lists is one the client has
     if (late.isAncestor) {
-      expect(await late.isAncestor(v1, tip)).toBe(true);
-      expect(await late.isAncestor(tip, v1)).toBe(false);
+      const [old, tipCommit] = [commitOf(v1, "people"), commitOf(tip, "people")];
+      expect(await late.isAncestor(old, tipCommit)).toBe(true);
+      expect(await late.isAncestor(tipCommit, old)).toBe(false);
     }
   });
 });

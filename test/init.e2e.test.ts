@@ -15,16 +15,20 @@ describe("coord init", () => {
     const r = await cli("init", join(root, "izzit7"), "--name", "izzit7", "--remote", hub, "--heartbeat", "5m");
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/scaffolded/);
-    const files = (await git(hub, "ls-tree", "-r", "--name-only", "main")).split("\n").filter(Boolean).sort();
-    expect(files).toEqual(["ORDERS.json", "README.md", "STATUS.json", "STATUS.md", "coordination/COMPUTER_izzit7.md", "coordination/orders.schema.json"]);
-    const status = JSON.parse(await git(hub, "show", "main:STATUS.json"));
+    // The people's files on main, the machines' on coord.
+    const tree = async (branch: string) => (await git(hub, "ls-tree", "-r", "--name-only", branch)).split("\n").filter(Boolean).sort();
+    expect(await tree("main")).toEqual(["ORDERS.json", "README.md", "coordination/orders.schema.json"]);
+    expect(await tree("coord")).toEqual(["STATUS.json", "STATUS.md", "coordination/COMPUTER_izzit7.md"]);
+    const status = JSON.parse(await git(hub, "show", "coord:STATUS.json"));
     expect(status.machines.izzit7).toMatchObject({ state: "idle", heartbeat: 300 });
     expect(status.machines.izzit7.capabilities).toMatchObject({ os: process.platform, node: process.versions.node });
     expect(JSON.parse(await git(hub, "show", "main:ORDERS.json"))).toEqual({ $schema: "coordination/orders.schema.json", version: 1, orders: [] });
     // A second machine joins the now-scaffolded hub; the scaffold is not made twice.
     const second = await cli("init", join(root, "soda-yeti"), "--name", "soda-yeti", "--remote", hub);
     expect(second.out).not.toMatch(/scaffolded/);
-    expect((await git(hub, "log", "--format=%s", "main")).match(/create the coordination hub/g)).toHaveLength(1);
+    expect((await git(hub, "log", "--format=%s", "main", "coord")).match(/create the coordination hub/g)).toHaveLength(1);
+    // main holds only the scaffold: no machine committed there.
+    expect((await git(hub, "log", "--format=%an", "main")).split("\n").filter(Boolean)).toHaveLength(1);
   });
 
   it("refuses a bad --heartbeat with one sentence", async () => {

@@ -4,9 +4,10 @@
 import { chmod, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { joinTip } from "../src/git/hub.js";
 import { startPrefetch, takePrefetch } from "../src/sync/prefetch.js";
 import { sync } from "../src/sync/sync.js";
-import { cliExec, git, hubHead, hubStatus, loggingGit, makeFleet, pushOrders, readLines, setConfig, type Fleet, waitFor } from "./helpers.js";
+import { cliExec, git, hubHead, hubStatus, peopleHead, loggingGit, makeFleet, pushOrders, readLines, setConfig, type Fleet, waitFor } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -58,7 +59,7 @@ describe("coord sync's head start", () => {
     await pushOrders(fleet, [{ id: "x", to: "izzit7", run: "true" }]);
     startPrefetch(dir);
     expect(await takePrefetch(join(fleet.root, "elsewhere"), "origin", "main")).toBeUndefined();
-    expect((await takePrefetch(dir, "origin", "main"))?.tip).toBe(await hubHead(fleet));
+    expect((await takePrefetch(dir, "origin", "main"))?.tip).toBe(joinTip(await peopleHead(fleet), await hubHead(fleet)));
     expect(await takePrefetch(dir, "origin", "main")).toBeUndefined(); // taken
     startPrefetch(dir);
     expect(await takePrefetch(dir, "origin", "other")).toBeUndefined();
@@ -67,9 +68,10 @@ describe("coord sync's head start", () => {
   it("a head start older than the checkout's tracking ref (its daemon fetched since) is not taken: the sync fetches and sees the newer order", async () => {
     fleet = await makeFleet(["izzit7"]);
     const dir = fleet.machines.izzit7!;
-    const before = await hubHead(fleet);
+    const before = joinTip(await peopleHead(fleet), await hubHead(fleet));
     startPrefetch(dir);
-    await waitFor(async () => (await git(dir, "rev-parse", "refs/remotes/origin/main")).trim() === before, 10_000, "the head start's fetch");
+    const tracked = async () => joinTip((await git(dir, "rev-parse", "refs/remotes/origin/main")).trim(), (await git(dir, "rev-parse", "refs/remotes/origin/coord")).trim());
+    await waitFor(async () => (await tracked()) === before, 10_000, "the head start's fetch");
     await pushOrders(fleet, [{ id: "late", to: "izzit7", run: "true" }]);
     await git(dir, "fetch", "--quiet", "origin"); // as the machine's daemon would, between the head start and this sync's lock
     const lines: string[] = [];

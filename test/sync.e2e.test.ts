@@ -8,7 +8,8 @@ import { sync } from "../src/sync/sync.js";
 import { readModel } from "../src/core/repo.js";
 import { deriveStatus, renderStatusJson } from "../src/core/status.js";
 import { renderStatusMd } from "../src/core/status-md.js";
-import { cli, git, setConfig, hubCommits, hubFile, hubHead, hubStatus, journal, makeFleet, pushOrders, personCommit, waitFor, type Fleet } from "./helpers.js";
+import { roleOf } from "../src/core/ownership.js";
+import { cli, git, setConfig, hubCommits, hubFile, hubHead, hubStatus, journal, makeFleet, peopleHead, pushOrders, personCommit, waitFor, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -39,9 +40,15 @@ describe("a fleet on a local hub", () => {
 
     const authors = new Set((await hubCommits(fleet)).map((c) => c.author));
     expect(authors).toEqual(new Set(["coord hub", "coord izzit7", "coord soda-yeti", "coord machine-2", "A Person"]));
-    // The checkout a person looks at follows the hub at each sync of its machine.
+    // The checkout a person looks at follows the hub at each sync of its machine: its work tree main
+    // (people's files), its origin/coord the machines' files (STATUS.md is not in the work tree).
     await sync({ dir: fleet.machines.izzit7! });
-    expect(await readFile(join(fleet.machines.izzit7!, "STATUS.md"), "utf8")).toBe(await hubFile(fleet, "STATUS.md"));
+    expect((await git(fleet.machines.izzit7!, "rev-parse", "HEAD")).trim()).toBe(await peopleHead(fleet));
+    expect(await readFile(join(fleet.machines.izzit7!, "ORDERS.json"), "utf8")).toBe(await hubFile(fleet, "ORDERS.json"));
+    expect(await git(fleet.machines.izzit7!, "show", "refs/remotes/origin/coord:STATUS.md")).toBe(await hubFile(fleet, "STATUS.md"));
+    // Machines commit on coord only: every commit on main is the hub's or the person's.
+    const onMain = (await git(fleet.hubPath, "log", "--format=%an", "main")).split("\n").filter(Boolean);
+    expect(new Set(onMain)).toEqual(new Set(["coord hub", "A Person"]));
   });
 
   it("runs a task once per (order, rev, machine); a new rev runs it again; retries re-run failures", async () => {
@@ -116,7 +123,7 @@ describe("a fleet on a local hub", () => {
     const first = await sync({ dir });
     expect(first.warnings.join()).toMatch(/history was rewritten \(a force-push\); the checkout follows it/);
     expect((await sync({ dir })).warnings).toEqual([]);
-    expect((await git(dir, "rev-parse", "HEAD")).trim()).toBe(await hubHead(fleet));
+    expect((await git(dir, "rev-parse", "HEAD")).trim()).toBe(await peopleHead(fleet));
     expect(await readFile(join(dir, "ORDERS.json"), "utf8")).toBe(await hubFile(fleet, "ORDERS.json"));
     // A commit made only in this checkout is never thrown away.
     await writeFile(join(dir, "notes.txt"), "mine\n");
@@ -163,17 +170,21 @@ describe("a fleet on a local hub", () => {
   it("makes one fetch and no commit when there is nothing new; heartbeats at most every interval", async () => {
     fleet = await makeFleet(["izzit7", "soda-yeti"]);
     const head = await hubHead(fleet);
+    const people = await peopleHead(fleet);
     const r = await sync({ dir: fleet.machines.izzit7! });
     expect(r.pushed).toBeUndefined();
     expect(await hubHead(fleet)).toBe(head);
     // Another machine with nothing new computes the very same STATUS bytes: no commit either.
     await sync({ dir: fleet.machines["soda-yeti"]! });
     expect(await hubHead(fleet)).toBe(head);
+    expect(await peopleHead(fleet)).toBe(people);
 
     const later = new Date(Date.now() + 16 * 60 * 1000); // default heartbeat: 15 minutes
     const beat = await sync({ dir: fleet.machines.izzit7!, now: () => later });
     expect(beat.pushed).toBeDefined();
     const [last] = await hubCommits(fleet);
+    expect(last!.sha).toBe(await hubHead(fleet)); // on coord; main unchanged
+    expect(await peopleHead(fleet)).toBe(people);
     expect(last!.paths.sort()).toEqual(["STATUS.json", "STATUS.md", "coordination/COMPUTER_izzit7.md"]);
     expect((await hubStatus(fleet)).machines.izzit7.lastSeen).toBe(later.toISOString());
     const again = await sync({ dir: fleet.machines.izzit7!, now: () => new Date(later.getTime() + 60_000) });
@@ -207,11 +218,13 @@ describe("a fleet on a local hub", () => {
     const dir = fleet.machines.izzit7!;
     await pushOrders(fleet, [order("a", "izzit7", "echo a"), order("later", "izzit7", "echo b", { after: ["a"] })]);
     const head = await hubHead(fleet);
+    const people = await peopleHead(fleet);
     const r = await cli("sync", "--dir", dir, "--dry-run");
     expect(r.code).toBe(0);
     expect(r.out).toContain("would run a (rev 1, attempt 1): echo a");
     expect(r.out).toContain("later: not started: waiting for a");
     expect(await hubHead(fleet)).toBe(head);
+    expect(await peopleHead(fleet)).toBe(people);
     expect((await journal(dir).catch(() => ({ tasks: {} }))).tasks).toEqual({});
     const real = await sync({ dir });
     expect(real.ran.map((t) => t.id)).toEqual(["a"]);
@@ -273,11 +286,11 @@ describe("bad input gets a clear error and loses nothing", () => {
     const bad = await cli("init", join(fleet.root, "x"), "--name", "Bad_Name", "--remote", fleet.remote);
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/not a valid machine name/);
-    const before = await hubHead(fleet);
+    const before = [await hubHead(fleet), await peopleHead(fleet)];
     const taken = await cli("init", join(fleet.root, "impostor"), "--name", "izzit7", "--remote", fleet.remote);
     expect(taken.code).toBe(2);
     expect(taken.err).toMatch(/already taken .*--reclaim/);
-    expect(await hubHead(fleet)).toBe(before);
+    expect([await hubHead(fleet), await peopleHead(fleet)]).toEqual(before);
   });
 
   it("init again is harmless; --reclaim takes over a lost identity without re-running its tasks", async () => {
@@ -324,8 +337,14 @@ describe("status and derived files", () => {
     fleet = await makeFleet(["izzit7", "soda-yeti", "machine-2"]);
     await pushOrders(fleet, [order("x", "ALL", "echo x")]);
     for (const dir of Object.values(fleet.machines)) await sync({ dir });
+    // The tip's files: the people's from main, the machines' from coord.
     const files = new Map<string, string>();
-    for (const path of (await git(fleet.hubPath, "ls-tree", "-r", "--name-only", "main")).split("\n").filter(Boolean)) files.set(path, await hubFile(fleet, path));
+    for (const [branch, role] of [["main", "people"], ["coord", "machines"]] as const) {
+      for (const path of (await git(fleet.hubPath, "ls-tree", "-r", "--name-only", branch)).split("\n").filter(Boolean)) {
+        if (roleOf(path) === role) files.set(path, await hubFile(fleet, path));
+      }
+    }
+    expect(files.has("STATUS.json") && files.has("coordination/COMPUTER_izzit7.md") && files.has("ORDERS.json")).toBe(true);
     const status = deriveStatus(readModel(files));
     expect(files.get("STATUS.json")).toBe(renderStatusJson(status));
     expect(files.get("STATUS.md")).toBe(renderStatusMd(status));

@@ -14,6 +14,7 @@ import {
   type Fleet,
   git,
   hubFile,
+  hubHead,
   hubStatus,
   makeFleet,
   refusedReasons,
@@ -190,9 +191,9 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     await cli("trust", "require", "on", "--dir", f.machines.izzit7!);
     await commitOrders(f, [{ id: "u", to: "soda-yeti", run: "true" }], undefined, "mallory@example.com"); // izzit7 refuses it, soda-yeti does not
     for (const name of ["izzit7", "soda-yeti", "izzit7", "soda-yeti"]) await sync({ dir: f.machines[name]!, run: false });
-    const head = (await git(f.hubPath, "rev-parse", "main")).trim();
+    const head = await hubHead(f); // the machines' branch, where STATUS is committed
     for (const name of ["izzit7", "soda-yeti", "izzit7", "soda-yeti"]) await sync({ dir: f.machines[name]!, run: false });
-    expect((await git(f.hubPath, "rev-parse", "main")).trim()).toBe(head);
+    expect(await hubHead(f)).toBe(head);
   }, 60_000);
 
   it("a machine's file pushed back to an older signed version (a rollback) is refused: the reader keeps the newer one", async () => {
@@ -203,13 +204,14 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     await sync({ dir: other });
     await cli("trust", "machines", "on", "--dir", me);
     await sync({ dir: me }); // pins soda-yeti
-    const before = (await git(f.hubPath, "rev-parse", "main")).trim(); // soda-yeti's file: no tasks
+    const before = await hubHead(f); // soda-yeti's file: no tasks
     await pushOrders(f, [{ id: "x", to: "soda-yeti", run: "true" }]);
     await sync({ dir: other }); // x completed, signed
     await sync({ dir: me }); // accepted
-    // The hub is forced back to before x ran: soda-yeti's file is an older version it signed itself.
+    // The machines' branch is forced back to before x ran: soda-yeti's file is an older version it signed itself.
     await git(f.person, "fetch", "--quiet", "origin");
-    await git(f.person, "push", "--quiet", "--force", "origin", `${before}:main`);
+    await git(f.person, "push", "--quiet", "--force", "origin", `${before}:coord`);
+    expect(await hubHead(f)).toBe(before);
     await sync({ dir: me, run: false });
     expect(await hubFile(f, "STATUS.md")).toMatch(
       /izzit7 refused coordination\/COMPUTER_soda-yeti\.md commit [0-9a-f]{12} by .*: signed, but the version verified last \(commit [0-9a-f]{12}\) is not in its history: a rollback/,

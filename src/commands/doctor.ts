@@ -1,6 +1,7 @@
 // coord doctor: is this machine ready to sync unattended? Each check is one
 // line, with the fix when it is not OK. Nothing is written anywhere: the push
 // is a dry run to a throwaway ref, the fetch only moves the tracking ref.
+import { commitOf, MACHINES_BRANCH, splitTip } from "../git/hub.js";
 import { access, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -84,7 +85,7 @@ export async function doctor(opts: DoctorOptions): Promise<Check[]> {
     if (reachable) {
       checks.push(
         tip
-          ? ok("branch", `${config.branch} at ${tip.slice(0, 12)}`)
+          ? ok("branch", branchesDetail(config.branch, tip))
           : fail("branch", `the remote has no branch ${config.branch}`, `coord init ${m.dir} --name ${config.name} --remote ${url} scaffolds it`),
       );
       checks.push(await pushable(repo, url, tip, config.name));
@@ -137,13 +138,21 @@ async function gitVersion(): Promise<Check> {
   return ok("git", version);
 }
 
+/** Both branches' tips: the people's and the machines'. */
+function branchesDetail(branch: string, tip: string): string {
+  const t = splitTip(tip);
+  const people = `${branch} at ${commitOf(tip, "people").slice(0, 12)}`;
+  if (!t) return people;
+  return `${people}; the machines' branch ${MACHINES_BRANCH} ${t.machines ? `at ${t.machines.slice(0, 12)}` : "is not there yet (the first sync makes it)"}`;
+}
+
 /**
  * A dry-run push to a throwaway ref: the server checks this machine may push
  * (a dry run of the branch's own tip would only say "up to date"), and
  * nothing is sent.
  */
 async function pushable(repo: Repo, url: string, tip: string | undefined, machine: string): Promise<Check> {
-  const source = tip ?? (await repo.resolve("HEAD"));
+  const source = tip ? commitOf(tip, "machines") : await repo.resolve("HEAD");
   if (!source) return warn("push", "cannot be tested: no commit to push yet", "coord init scaffolds the branch; run coord doctor again after it");
   const ref = `refs/coord-doctor/${machine}`;
   try {

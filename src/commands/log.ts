@@ -6,6 +6,9 @@ import { describeAgentRun } from "../core/agents.js";
 import { parseComputer } from "../core/computer.js";
 import { machineOfPath } from "../core/names.js";
 import { ORDERS_DIR, ORDERS_FILE } from "../core/repo.js";
+import { type Role, roleOf } from "../core/ownership.js";
+import { commitOf } from "../git/hub.js";
+import type { Repo } from "../git/git.js";
 import { isRecord, type TaskReport } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { openClone } from "./order.js";
@@ -19,7 +22,8 @@ export interface LogEvent {
   what: string;
 }
 
-const PATHS = [ORDERS_FILE, ORDERS_DIR, "coordination/COMPUTER_*.md"];
+/** The paths of the log on each branch: ORDERS.json on the people's, delegated orders and machines' files on the machines'. */
+const PATHS: Record<Role, string[]> = { people: [ORDERS_FILE], machines: [ORDERS_DIR, "coordination/COMPUTER_*.md"] };
 
 /** Where the order is defined and how, or undefined. A file that does not parse keeps what it said before. */
 interface Definition {
@@ -89,12 +93,17 @@ export async function orderLog(opts: { dir: string; id: string; maxCount?: numbe
   const max = opts.maxCount ?? 300;
   if (!Number.isInteger(max) || max < 1) throw new CoordError(`--max-count must be a whole number, 1 or more`, EXIT.USAGE);
 
-  const commits = await repo.pathLog(tip, PATHS, max, { here: opts.here === true });
+  const commits = await branchesLog(repo, tip, max, opts.here === true);
   if (commits.length === 0) return [];
 
-  // What was there before the first commit shown (the history may be cut by maxCount).
-  const parent = await repo.resolve(`${commits[0]!.sha}^`);
-  const files = parent ? await repo.readFiles(parent, [ORDERS_FILE, "coordination"]) : new Map<string, string>();
+  // What was there before the first commit shown of each branch (the history may be cut by maxCount).
+  const files = new Map<string, string>();
+  for (const role of ["people", "machines"] as const) {
+    const first = commits.find((c) => c.roles.has(role));
+    const parent = first && (await repo.resolve(`${first.sha}^`));
+    if (!parent) continue;
+    for (const [path, text] of await repo.readFiles(parent, [ORDERS_FILE, "coordination"])) if (roleOf(path) === role) files.set(path, text);
+  }
   let definition = definitionIn(files, opts.id, undefined);
   const reports = new Map<string, TaskReport | undefined>();
   const reportOf = (path: string, name: string): TaskReport | undefined => {
@@ -135,4 +144,25 @@ export async function orderLog(opts: { dir: string; id: string; maxCount?: numbe
     }
   }
   return events;
+}
+
+/**
+ * The commits of both branches that changed the log's paths (PATHS), oldest first, the latest `max`: each
+ * branch's own paths from its own history. Their history before the hub was upgraded is one (the machines'
+ * branch began as a child of the people's), so a commit found on both is listed once, with both its paths.
+ */
+async function branchesLog(repo: Repo, tip: string, max: number, here: boolean): Promise<{ sha: string; at: string; who: string; paths: string[]; roles: Set<Role> }[]> {
+  const logs = await Promise.all(
+    (["people", "machines"] as const).map(async (role) =>
+      (await repo.pathLog(commitOf(tip, role), PATHS[role], max, { here })).map((c) => ({ ...c, roles: new Set<Role>([role]) })),
+    ),
+  );
+  const bySha = new Map<string, (typeof logs)[number][number]>();
+  for (const c of logs.flat()) {
+    const seen = bySha.get(c.sha);
+    if (!seen) bySha.set(c.sha, c);
+    else bySha.set(c.sha, { ...seen, paths: [...new Set([...seen.paths, ...c.paths])], roles: new Set([...seen.roles, ...c.roles]) });
+  }
+  const merged = [...bySha.values()].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+  return merged.slice(Math.max(0, merged.length - max));
 }

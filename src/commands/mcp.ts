@@ -9,6 +9,7 @@
 // underneath is simply seen), waits a bounded time, and reads only local
 // state unless it writes. stdout carries the protocol and nothing else: the
 // caller (src/cli/commands/mcp.ts) sends everything else to stderr.
+import { commitOf } from "../git/hub.js";
 import type { Readable, Writable } from "node:stream";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
@@ -61,7 +62,8 @@ function knownCache(): (m: GitMachine) => Promise<Known> {
       parsedLoaded = m.stateDir;
     }
     const model = readModel(await m.repo.readFiles(commit, READ_PATHS));
-    const known = { commit, model, status: deriveStatus(model) };
+    // The commit named to the agent: the machines' branch's, whose files the fleet's state is read from.
+    const known = { commit: commitOf(commit, "machines"), model, status: deriveStatus(model) };
     last = { key, known };
     return known;
   };

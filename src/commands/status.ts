@@ -1,5 +1,6 @@
 // coord status: the fleet as the remote's latest commit shows it, or, when the
 // remote does not answer soon, as the last fetch saw it (and it says so).
+import { commitOf } from "../git/hub.js";
 import { readModel, type RepoModel } from "../core/repo.js";
 import { isOffline, presenceOf } from "../core/presence.js";
 import { deriveStatus, type StatusJson } from "../core/status.js";
@@ -53,7 +54,8 @@ export async function status(opts: StatusOptions): Promise<StatusResult> {
   await loadParsed(stateDir); // what the machine's syncs parsed: a large fleet's files are not parsed again
   const model = readModel(await repo.readFiles(commit, READ_PATHS));
   const status = deriveStatus(model);
-  return { ...statusAt({ status, model, commit }, opts.now ?? new Date()), ...(stale ? { stale } : {}) };
+  // The commit named: the machines' branch's, whose files the fleet's state is read from.
+  return { ...statusAt({ status, model, commit: commitOf(commit, "machines") }, opts.now ?? new Date()), ...(stale ? { stale } : {}) };
 }
 
 /** The fleet of a commit as `coord status` shows it at `now`: with the machines offline then. */

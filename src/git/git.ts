@@ -228,22 +228,6 @@ export class Repo implements Hub {
    * which looks as if it added every file, is left out.
    */
   async pathLog(tip: string, paths: string[], max: number, opts: { here?: boolean } = {}): Promise<{ sha: string; at: string; who: string; paths: string[] }[]> {
-    const t = splitTip(tip);
-    if (t) {
-      // Each path on its own branch: the people's changes and the machines', merged by time (ISO dates of one zone sort as text).
-      const people = paths.filter((p) => roleOf(p) === "people" || p === "coordination");
-      const machines = paths.filter((p) => roleOf(p) === "machines" || p === "coordination");
-      const logs = await Promise.all([
-        people.length ? this.pathLog(t.people, people, max, opts) : [],
-        machines.length && t.machines ? this.pathLog(t.machines, machines, max, opts) : [],
-      ]);
-      const seen = new Set<string>();
-      const merged = logs
-        .flat()
-        .filter((c) => !seen.has(c.sha) && seen.add(c.sha))
-        .sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
-      return merged.slice(Math.max(0, merged.length - max));
-    }
     const ask = async () =>
       (await this.git().raw(["log", "--reverse", `--max-count=${max}`, "--format=%x00%H%x09%aI%x09%an", "--name-only", tip, "--", ...paths]))
         .split("\0")

@@ -1,6 +1,7 @@
 // Publishing in a sync: this machine's files built on the tip and pushed as a
 // compare-and-swap (built again on the new tip after a rejected push), one
 // publish at a time; the checkout follows what landed.
+import { commitOf, MACHINES_BRANCH } from "../git/hub.js";
 import { readPause } from "../state/pause.js";
 import { messagePath } from "../core/messages.js";
 import { ownerOf } from "../core/ownership.js";
@@ -196,13 +197,13 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
       landedOn ??= prepare();
     },
     landed: async () => {
-      result.pushed = commit;
+      result.pushed = commitOf(commit, "machines");
       c.publishedLastSeen = mine.lastSeen;
       journal.data.lastPublished = mine.lastSeen;
       // Side by side: none needs another, and all are done before the cycle goes on (its lock is held until then).
       const done = await Promise.allSettled([journal.save(), reserved.landed(), fastForward(c.m, commit, result)]);
       for (const d of done) if (d.status === "rejected") throw d.reason;
-      log(`published ${commit.slice(0, 12)} (${[...changes.keys()].join(", ")})`);
+      log(`published ${result.pushed.slice(0, 12)} on ${MACHINES_BRANCH} (${[...changes.keys()].join(", ")})`);
       landedOn ??= prepare();
       c.latestTip = commit;
       c.latestTipFiles = landedOn.files;

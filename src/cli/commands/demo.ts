@@ -21,7 +21,7 @@ export function registerDemo(program: Command, io: Io): void {
         io.out(`  hub (bare):  ${r.hub}`);
         for (const [name, dir] of Object.entries(r.machines)) io.out(`  ${name.padEnd(11)}  ${dir}`);
         io.out(`  person:      ${r.person}`);
-        io.out(`Try: coord status --dir ${r.machines.izzit7}   or   cat ${r.machines.izzit7}/STATUS.md`);
+        io.out(`Try: coord status --dir ${r.machines.izzit7}   or   git -C ${r.machines.izzit7} show origin/coord:STATUS.md`);
       } else {
         await rm(r.root, { recursive: true, force: true });
         io.out("\n(run with --keep to look at the repositories afterwards)");
