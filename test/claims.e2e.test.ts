@@ -66,7 +66,7 @@ it("a hub force-pushed back to before an ANY order ran: the machine that complet
   expect((await sync({ dir: fleet.machines.izzit7! })).ran.map((t) => t.id)).toEqual(["job"]);
   expect((await hubStatus(fleet)).orders.job).toMatchObject({ state: "completed", done: true });
   // Someone force-pushes the hub back: the completion is gone from it.
-  await git(fleet.hubPath, "update-ref", "refs/heads/main", before);
+  await git(fleet.hubPath, "update-ref", "refs/heads/coord", before);
   expect((await hubStatus(fleet)).orders.job?.state).not.toBe("completed");
   const again = await sync({ dir: fleet.machines.izzit7! });
   expect(again.ran).toEqual([]);

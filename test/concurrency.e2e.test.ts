@@ -31,16 +31,21 @@ async function lines(path: string): Promise<string[]> {
 
 /** No commit of the hub, ever, holds a conflict marker. */
 async function expectNoConflictMarkers(f: Fleet) {
-  const shas = (await git(f.hubPath, "rev-list", "main")).split("\n").filter(Boolean);
+  const shas = (await git(f.hubPath, "rev-list", "main", "coord")).split("\n").filter(Boolean);
   const hits = await git(f.hubPath, "grep", "-l", "-E", "^(<<<<<<<|>>>>>>>) ", ...shas).catch(() => "");
   expect(hits).toBe("");
 }
 
-/** Every update of the hub's branch was a fast-forward: nothing was ever forced. */
+/** Every update of the hub's branches (the person's main, the machines' coord) was a fast-forward: nothing was ever forced. */
 async function expectNoForcedPush(f: Fleet) {
-  const updates = (await git(f.hubPath, "reflog", "show", "--format=%H", "refs/heads/main")).split("\n").filter(Boolean).reverse();
-  expect(updates.length).toBeGreaterThan(3);
-  for (let i = 1; i < updates.length; i++) await git(f.hubPath, "merge-base", "--is-ancestor", updates[i - 1]!, updates[i]!);
+  for (const [branch, least] of [
+    ["main", 2],
+    ["coord", 4],
+  ] as const) {
+    const updates = (await git(f.hubPath, "reflog", "show", "--format=%H", `refs/heads/${branch}`)).split("\n").filter(Boolean).reverse();
+    expect(updates.length, branch).toBeGreaterThanOrEqual(least);
+    for (let i = 1; i < updates.length; i++) await git(f.hubPath, "merge-base", "--is-ancestor", updates[i - 1]!, updates[i]!);
+  }
 }
 
 /** Machines changed only their own file and the derived ones; the person only ORDERS.json. */

@@ -6,7 +6,7 @@ import { chmod, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { sync } from "../src/sync/sync.js";
-import { cli, git, hubCommits, hubFile, hubHead, makeFleet, pushOrders, setConfig, type Fleet } from "./helpers.js";
+import { cli, git, hubCommits, hubFile, hubHead, makeFleet, peopleHead, pushOrders, setConfig, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -73,7 +73,8 @@ describe("a quiet sync", () => {
     expect(await pushes()).toBe(0);
     expect(await hubHead(fleet)).toBe(head);
     expect((await hubCommits(fleet)).length).toBe(commits);
-    expect((await git(dir, "rev-parse", "HEAD")).trim()).toBe(head); // nor a local commit left unpushed
+    expect((await git(dir, "rev-parse", "HEAD")).trim()).toBe(await peopleHead(fleet)); // the checkout is the people's branch
+    expect((await git(dir, "rev-parse", "refs/remotes/origin/coord")).trim()).toBe(head); // nor a machine commit left unpushed
 
     // Once the heartbeat is due, lastSeen goes out: one commit, one push.
     await setConfig(dir, { heartbeat: 1 });

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { orderLog } from "../src/commands/log.js";
 import { readDelegated, ownOrdersFile } from "../src/state/delegated.js";
 import { sync } from "../src/sync/sync.js";
-import { cli, cliExec, git, hubCommits, hubFile, hubHead, hubStatus, makeFleet, personIdentity, pushOrders, type Fleet } from "./helpers.js";
+import { cli, cliExec, git, hubCommits, hubFile, hubHead, hubStatus, makeFleet, peopleHead, personIdentity, pushOrders, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -179,7 +179,7 @@ describe("coord order --human (a person, in any clone)", () => {
     expect(last).toMatchObject({ author: "Pat Person", paths: ["ORDERS.json"] });
     expect((await git(fleet.hubPath, "log", "-1", "--format=%ae %cn <%ce>", "main")).trim()).toBe("pat@example.com Pat Person <pat@example.com>");
     // The person's clone is fast-forwarded to it.
-    expect((await git(fleet.person, "rev-parse", "HEAD")).trim()).toBe(await hubHead(fleet));
+    expect((await git(fleet.person, "rev-parse", "HEAD")).trim()).toBe(await peopleHead(fleet));
     expect(await readFile(join(fleet.person, "ORDERS.json"), "utf8")).toBe(expected);
 
     const ran = await sync({ dir: dirOf("soda-yeti") });

@@ -61,6 +61,34 @@ describe("quiet syncs: the stamp holds exactly as long as nothing would happen",
     expect(r.ran.map((t) => t.id)).toEqual(["new"]);
   });
 
+  // The lost wake-up: a heartbeat's push loses a race, is rebuilt on the new tip, and that tip holds a person's
+  // new order this sync never planned on. A stamp left on it would answer every later sync "nothing changed".
+  it("a publish rebuilt on a newer tip leaves no stamp: the order that came with that tip runs on the next sync", async () => {
+    fleet = await memoryFleet(["a", "b"], { config: { heartbeat: 60 } });
+    const f = fleet;
+    await settle(f, "b");
+    expect(await settle(f)).toBe(60);
+    const due = 61; // the heartbeat is due: a's next sync publishes lastSeen (and b's too)
+    const hub = f.m("a").hub;
+    const push = hub.push.bind(hub);
+    let raced = 0;
+    hub.push = async (tip, roles) => {
+      if (raced++ === 0) {
+        // Between a's read and its push: b publishes (a's push is refused) and a person orders work for a.
+        expect((await f.sync("b", { now: at(due) })).pushed).toBeDefined();
+        await f.pushOrders([{ id: "new", to: "a", run: "true" }]);
+      }
+      return push(tip, roles);
+    };
+    const r = await f.sync("a", { now: at(due) });
+    expect(r.ran).toEqual([]);
+    expect(r.pushAttempts).toBe(2);
+    expect(await readQuiet(f.m("a").stateDir)).toBeUndefined();
+    const next = await f.sync("a", { now: at(due + 1) });
+    expect(next.quiet).toBeUndefined();
+    expect(next.ran.map((t) => t.id)).toEqual(["new"]);
+  });
+
   it("a message queued on this machine (its local state changed) is published at once", async () => {
     fleet = await memoryFleet(["a", "b"]);
     const f = fleet;

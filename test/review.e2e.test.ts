@@ -4,6 +4,8 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Repo, machineAuthor } from "../src/git/git.js";
+import { commitOf } from "../src/git/hub.js";
+import { roleOf } from "../src/core/ownership.js";
 import { chmod, readFile, stat, writeFile } from "node:fs/promises";
 import { cli, cliExec, git, pushOrders, hubCommits, hubFile, hubStatus, journal, makeFleet, setConfig, waitFor, type Fleet } from "./helpers.js";
 import { openMachine, sync } from "../src/sync/sync.js";
@@ -37,9 +39,11 @@ describe("review", () => {
           problems.push(c);
           continue;
         }
-        const got = await git(dir, "show", `${c}:${path}`);
+        // Each on its role's branch: the person's on main, the machine's on coord.
+        const role = roleOf(path);
+        const got = await git(dir, "show", `${commitOf(c, role)}:${path}`);
         if (got !== want) problems.push(`${path} in its commit holds ${JSON.stringify(got)}`);
-        const changed = (await git(dir, "diff", "--name-only", tip, c)).trim().split("\n");
+        const changed = (await git(dir, "diff", "--name-only", commitOf(tip, role), commitOf(c, role))).trim().split("\n");
         if (changed.includes(other)) problems.push(`commit for ${path} also changed ${other}`);
       }
     }

@@ -90,7 +90,7 @@ describe("secrets", () => {
     ]);
     const r = await cli("sync", "--dir", dir);
     expect(r.code).toBe(0);
-    const report = (await git(fleet.hubPath, "show", "main:coordination/COMPUTER_izzit7.md")).toString();
+    const report = (await git(fleet.hubPath, "show", "coord:coordination/COMPUTER_izzit7.md")).toString();
     expect(report).toContain("pin is [REDACTED].");
     expect(report).toContain("db postgres://[REDACTED]@db:5432/prod token=[REDACTED]");
     // The person's ORDERS.json holds the values themselves: what the machines committed must not.

@@ -121,7 +121,7 @@ describe("a checkout cloned shallow over a URL", () => {
     const dir = join(w.root, "m");
     await init({ dir, name: "m", remote: w.url });
     await rename(w.hub, `${w.hub}.away`);
-    await expect(orderLog({ dir, id: "job" })).rejects.toThrow(/^could not fetch the older history needed for the history of ORDERS\.json, .*: .+/);
+    await expect(orderLog({ dir, id: "job" })).rejects.toThrow(/^could not fetch the older history needed for the history of ORDERS\.json.*: .+/);
     const r = await cli("log", "job", "--dir", dir);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/^coord: could not fetch the older history needed for .*coord init cloned only the newest commit/);
@@ -144,7 +144,7 @@ describe("a checkout cloned shallow over a URL", () => {
     await git(empty, "push", "--quiet", other, "main:trunk");
     const o = await init({ dir: join(root, "b"), name: "b", remote: `file://${other}` });
     expect(o.scaffolded).toBe(true);
-    expect((await git(other, "branch", "--format=%(refname:short)")).split("\n").filter(Boolean).sort()).toEqual(["main", "trunk"]);
+    expect((await git(other, "branch", "--format=%(refname:short)")).split("\n").filter(Boolean).sort()).toEqual(["coord", "main", "trunk"]);
   }, 60_000);
 });
 
@@ -183,7 +183,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders on a shallow chec
     expect((await sync({ dir: dirs.shallow })).ran).toEqual([]);
     expect((await sync({ dir: dirs.full })).ran).toEqual([]);
     for (const name of ["shallow", "full"])
-      expect(refusedReasons(await git(w.hub, "show", `main:coordination/COMPUTER_${name}.md`), name)).toContainEqual(
+      expect(refusedReasons(await git(w.hub, "show", `coord:coordination/COMPUTER_${name}.md`), name)).toContainEqual(
         expect.stringMatching(/^signed by a key that is not an allowed signer/),
       );
     expect((await readLines(ran)).sort()).toEqual(["full v1", "shallow v1"]);
@@ -238,7 +238,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders on a shallow chec
     await git(w.person, "push", "--quiet", "--force", "origin", `${v1}:main`);
     expect(await syncBoth()).toEqual([[], []]);
     for (const name of ["shallow", "full"])
-      expect(refusedReasons(await git(w.hub, "show", `main:coordination/COMPUTER_${name}.md`), name)).toContainEqual(
+      expect(refusedReasons(await git(w.hub, "show", `coord:coordination/COMPUTER_${name}.md`), name)).toContainEqual(
         expect.stringMatching(/^signed, but the version verified last \(commit [0-9a-f]{12}\) is not in its history: a rollback/),
       );
     for (const dir of Object.values(dirs)) expect((await cli("trust", "status", "--dir", dir)).out).toContain(`acting on ORDERS.json of commit ${v3.slice(0, 12)}`);

@@ -339,7 +339,10 @@ describe("status and derived files", () => {
     for (const dir of Object.values(fleet.machines)) await sync({ dir });
     // The tip's files: the people's from main, the machines' from coord.
     const files = new Map<string, string>();
-    for (const [branch, role] of [["main", "people"], ["coord", "machines"]] as const) {
+    for (const [branch, role] of [
+      ["main", "people"],
+      ["coord", "machines"],
+    ] as const) {
       for (const path of (await git(fleet.hubPath, "ls-tree", "-r", "--name-only", branch)).split("\n").filter(Boolean)) {
         if (roleOf(path) === role) files.set(path, await hubFile(fleet, path));
       }

@@ -7,7 +7,7 @@ import { parseComputer } from "../core/computer.js";
 import { machineOfPath } from "../core/names.js";
 import { ORDERS_DIR, ORDERS_FILE } from "../core/repo.js";
 import { type Role, roleOf } from "../core/ownership.js";
-import { commitOf } from "../git/hub.js";
+import { commitOf, type PathLogEntry } from "../git/hub.js";
 import type { Repo } from "../git/git.js";
 import { isRecord, type TaskReport } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
@@ -151,18 +151,53 @@ export async function orderLog(opts: { dir: string; id: string; maxCount?: numbe
  * branch's own paths from its own history. Their history before the hub was upgraded is one (the machines'
  * branch began as a child of the people's), so a commit found on both is listed once, with both its paths.
  */
-async function branchesLog(repo: Repo, tip: string, max: number, here: boolean): Promise<{ sha: string; at: string; who: string; paths: string[]; roles: Set<Role> }[]> {
-  const logs = await Promise.all(
+async function branchesLog(repo: Repo, tip: string, max: number, here: boolean): Promise<(PathLogEntry & { roles: Set<Role> })[]> {
+  const [people, machines] = await Promise.all(
     (["people", "machines"] as const).map(async (role) =>
       (await repo.pathLog(commitOf(tip, role), PATHS[role], max, { here })).map((c) => ({ ...c, roles: new Set<Role>([role]) })),
     ),
   );
-  const bySha = new Map<string, (typeof logs)[number][number]>();
-  for (const c of logs.flat()) {
+  // Where each people's commit since the first listed one stands among the listed ones: a machine's commit
+  // names the tip it was built on, often a commit that did not change ORDERS.json.
+  const since = people![0] ? await repo.commitsSince(commitOf(tip, "people"), people![0].sha) : [];
+  const listed = new Map(people!.map((c, i) => [c.sha, i]));
+  const rank = new Map<string, number>();
+  let last = -1;
+  for (const sha of since) {
+    last = listed.get(sha) ?? last;
+    rank.set(sha, last);
+  }
+  const merged = mergeByCause(people!, machines!, rank);
+  const bySha = new Map<string, (typeof merged)[number]>();
+  for (const c of merged) {
     const seen = bySha.get(c.sha);
     if (!seen) bySha.set(c.sha, c);
     else bySha.set(c.sha, { ...seen, paths: [...new Set([...seen.paths, ...c.paths])], roles: new Set([...seen.roles, ...c.roles]) });
   }
-  const merged = [...bySha.values()].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
-  return merged.slice(Math.max(0, merged.length - max));
+  const all = [...bySha.values()];
+  return all.slice(Math.max(0, all.length - max));
+}
+
+/**
+ * Two branches' logs (each oldest first) as one: by time, except that a machine's commit comes after the
+ * people's commits it had read (its ORDERS_TRAILER names the tip it was built on; `rank` gives, for a people's
+ * commit, the index in `people` of the latest listed one at or before it), which times of whole seconds
+ * cannot tell; on a tie otherwise, the machine's first (it had not seen that people's commit).
+ */
+export function mergeByCause<T extends PathLogEntry>(people: T[], machines: T[], rank: ReadonlyMap<string, number>): T[] {
+  const out: T[] = [];
+  let p = 0;
+  let m = 0;
+  while (p < people.length || m < machines.length) {
+    const P = people[p];
+    const M = machines[m];
+    if (!M) out.push(people[p++]!);
+    else if (!P) out.push(machines[m++]!);
+    else {
+      const saw = M.orders === undefined ? -1 : (rank.get(M.orders) ?? -1);
+      const peopleFirst = saw >= p || Date.parse(P.at) < Date.parse(M.at);
+      out.push(peopleFirst ? people[p++]! : machines[m++]!);
+    }
+  }
+  return out;
 }

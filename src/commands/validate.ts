@@ -2,6 +2,8 @@
 import { readdir, readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { machineOfPath } from "../core/names.js";
+import { MACHINES_BRANCH } from "../core/ownership.js";
+import { fetchedNames } from "../git/local.js";
 import { parseOrders } from "../core/orders.js";
 import { readServices } from "../core/services.js";
 import type { Problem } from "../core/types.js";
@@ -20,9 +22,13 @@ export interface ValidateResult {
   machines?: string[];
 }
 
-/** Machine names with a file in `<root>/coordination`, or undefined when there is no such folder. */
+/**
+ * Machine names with a file in `coordination/` of the machines' branch as last fetched, when `root` is a
+ * clone of a hub (machines publish there, not in the checkout), else of the folder `<root>/coordination`;
+ * undefined when neither has one.
+ */
 async function machinesBeside(root: string): Promise<string[] | undefined> {
-  const entries = await readdir(join(root, "coordination")).catch(() => undefined);
+  const entries = (await fetchedNames(root, MACHINES_BRANCH, "coordination").catch(() => undefined)) ?? (await readdir(join(root, "coordination")).catch(() => undefined));
   if (!entries) return undefined;
   return entries
     .map((e) => machineOfPath(`coordination/${e}`))

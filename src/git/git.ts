@@ -15,7 +15,20 @@ import type { GitStopped } from "./run.js";
 export { CREDENTIAL_PROXY, sshCommandFor } from "./env.js";
 import { notRead, tooBigBlob } from "../core/limits.js";
 import { knownBlobId } from "../core/parsed.js";
-import { type Author, commitOf, filesByRole, type Hub, joinTip, MACHINES_BRANCH, type PathCommit, type Role, roleOfChanges, splitTip } from "./hub.js";
+import {
+  type Author,
+  commitOf,
+  filesByRole,
+  type Hub,
+  joinTip,
+  MACHINES_BRANCH,
+  ORDERS_TRAILER,
+  type PathCommit,
+  type PathLogEntry,
+  type Role,
+  roleOfChanges,
+  splitTip,
+} from "./hub.js";
 import { roleOf } from "../core/ownership.js";
 import { ancestorHere, type HistoryGit, isAncestorInHistory, shallowBoundary, throughHistory } from "./history.js";
 import { editTree } from "./tree.js";
@@ -132,10 +145,13 @@ export class Repo implements Hub {
   private async shallow(): Promise<boolean> {
     this.gitDir ??= plainGitDir(this.dir);
     const gitDir = await this.gitDir;
-    return gitDir !== undefined && (await lstat(join(gitDir, "shallow")).then(
-      () => true,
-      () => false,
-    ));
+    return (
+      gitDir !== undefined &&
+      (await lstat(join(gitDir, "shallow")).then(
+        () => true,
+        () => false,
+      ))
+    );
   }
 
   /**
@@ -227,15 +243,17 @@ export class Repo implements Hub {
    * has, never fetching older history: a shallow checkout's boundary commit,
    * which looks as if it added every file, is left out.
    */
-  async pathLog(tip: string, paths: string[], max: number, opts: { here?: boolean } = {}): Promise<{ sha: string; at: string; who: string; paths: string[] }[]> {
+  async pathLog(tip: string, paths: string[], max: number, opts: { here?: boolean } = {}): Promise<PathLogEntry[]> {
+    const trailer = `%(trailers:key=${ORDERS_TRAILER},valueonly,separator=%x20)`;
     const ask = async () =>
-      (await this.git().raw(["log", "--reverse", `--max-count=${max}`, "--format=%x00%H%x09%aI%x09%an", "--name-only", tip, "--", ...paths]))
+      (await this.git().raw(["log", "--reverse", `--max-count=${max}`, `--format=%x00%H%x09%aI%x09${trailer}%x09%an`, "--name-only", tip, "--", ...paths]))
         .split("\0")
         .filter(Boolean)
         .map((block) => {
           const [head, ...changed] = block.split("\n");
-          const [sha, at, ...who] = head!.split("\t");
-          return { sha: sha!, at: at!, who: who.join("\t"), paths: changed.filter(Boolean) };
+          const [sha, at, base, ...who] = head!.split("\t");
+          const orders = /^[0-9a-f]{40,64}$/.test(base?.trim() ?? "") ? { orders: base!.trim() } : {};
+          return { sha: sha!, at: at!, who: who.join("\t"), paths: changed.filter(Boolean), ...orders };
         });
     if (opts.here) {
       const boundary = await shallowBoundary(this.history);
@@ -243,6 +261,11 @@ export class Repo implements Hub {
     }
     // In a shallow checkout, older commits are fetched until the answer is a full clone's (src/git/history.ts).
     return throughHistory(this.history, { what: `the history of ${paths.join(", ")}`, tip, ask, changes: (l) => l.map((c) => c.sha), full: (l) => l.length >= max });
+  }
+
+  /** The commits reachable from `tip` since `first` (itself included), oldest first, from what the checkout has. */
+  async commitsSince(tip: string, first: string): Promise<string[]> {
+    return (await this.git().raw(["rev-list", "--topo-order", "--reverse", tip, "--not", `${first}^@`])).split("\n").filter(Boolean);
   }
 
   /** Hub.pathHistory: the commits reachable from `tip` that changed the file `path`, newest first, at most `max`. */

@@ -20,6 +20,21 @@ export function joinTip(people: string, machines: string | undefined): string {
   return `${people}+${machines ?? ""}`;
 }
 
+/**
+ * The trailer of a machine's commit that names the people's commit it was built on (the ORDERS.json it
+ * had read): `coord log` orders the two branches' commits by it where their times, whole seconds, tie.
+ */
+export const ORDERS_TRAILER = "Coord-Orders";
+
+/** One commit of Repo.pathLog: who, when, which of the paths, and (a machine's) the people's commit it was built on. */
+export interface PathLogEntry {
+  sha: string;
+  at: string;
+  who: string;
+  paths: string[];
+  orders?: string;
+}
+
 /** A tip's two commits, or undefined when `tip` is a plain commit id. */
 export function splitTip(tip: string): { people: string; machines?: string } | undefined {
   const plus = tip.indexOf("+");

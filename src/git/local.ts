@@ -111,3 +111,15 @@ export async function stagedPaths(cwd: string): Promise<string[]> {
   const base = head || (await git.raw(["hash-object", "-t", "tree", "/dev/null"])).trim();
   return (await git.raw(["diff-index", "--cached", "--name-only", "--no-renames", "-z", base])).split("\0").filter(Boolean);
 }
+
+/**
+ * The names in the folder `dir` of `branch` as last fetched (`refs/remotes/<remote>/<branch>`, the first
+ * remote that has it) in the checkout at `cwd`; undefined when none was fetched. Throws when `cwd` is in no
+ * checkout or the folder is not there.
+ */
+export async function fetchedNames(cwd: string, branch: string, dir: string): Promise<string[] | undefined> {
+  const git = gitClient(cwd, { timeout: LOCAL_TIMEOUT });
+  const ref = (await git.raw(["for-each-ref", "--count=1", "--format=%(refname)", `refs/remotes/*/${branch}`])).trim();
+  if (!ref) return undefined;
+  return (await git.raw(["ls-tree", "-z", "--name-only", `${ref}:${dir}`])).split("\0").filter(Boolean);
+}

@@ -7,7 +7,7 @@ import { notOwned } from "../core/ownership.js";
 import { printablePath } from "../core/repo.js";
 import { CoordError, EXIT } from "../errors.js";
 import { machineAuthor } from "../git/git.js";
-import type { Hub } from "../git/hub.js";
+import { type Hub, ORDERS_TRAILER, splitTip } from "../git/hub.js";
 
 /**
  * One try: a commit to push, built on what `read` found, or an outcome that needs no push (nothing changed,
@@ -98,5 +98,6 @@ export async function commitOwned(
         `(a machine writes only its own files and STATUS.*); nothing was pushed; this is a bug in coord, please report it`,
       EXIT.FAILURE,
     );
-  return hub.commitFiles(parent, changes, machineAuthor(machine), message);
+  const people = parent === undefined ? undefined : splitTip(parent)?.people;
+  return hub.commitFiles(parent, changes, machineAuthor(machine), people ? `${message}\n\n${ORDERS_TRAILER}: ${people}` : message);
 }

@@ -90,6 +90,8 @@ export interface Published {
   files: Map<string, string>;
   /** The tip: the commit pushed, or the one found with nothing to change. */
   tip: string;
+  /** The tip the last try was built on: the cycle's own when the first try landed (or had nothing to change). */
+  builtOn: string;
 }
 
 /** Publishes this machine's files on the latest tip: compare-and-swap, redone on the new tip after a rejected push. */
@@ -174,7 +176,7 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
     await reserved.landed(); // the tip says what this machine would: its reservations are there
     c.publishedLastSeen = previous?.lastSeen ?? c.publishedLastSeen;
     await fastForward(c.m, tip, result);
-    return { done: { model, files, tip } };
+    return { done: { model, files, tip, builtOn: tip } };
   }
   result.pushAttempts = Math.max(result.pushAttempts, attempt);
   const commit = await commitOwned(hub, config.name, tip, changes, message.startsWith("coord:") ? message : `coord: ${config.name} ${message}`);
@@ -189,7 +191,7 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
         else view.set(path, content);
       }
     }
-    return { model: readModel(actedOn), files: after, tip: commit };
+    return { model: readModel(actedOn), files: after, tip: commit, builtOn: tip };
   };
   return {
     commit,
