@@ -1,4 +1,5 @@
-// coord hub create: a bare repository, scaffolded, ready for machines to join.
+// coord hub create: a bare repository, scaffolded, ready for machines to join;
+// coord hub upgrade: a hub of an older coord moved to two branches by a person.
 import { mkdir, readdir, stat } from "node:fs/promises";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -7,8 +8,12 @@ import { scaffoldFiles } from "../core/scaffold.js";
 import { MACHINES_BRANCH, roleOf } from "../core/ownership.js";
 import { CoordError, EXIT } from "../errors.js";
 import { Repo } from "../git/git.js";
+import { splitTip } from "../git/hub.js";
 import { initBare, setBranch } from "../git/local.js";
 import { template } from "../templates.js";
+import { PUSH_BUDGET_MS } from "../sync/cas.js";
+import { type UpgradeOutcome, upgradeHub } from "../sync/upgrade.js";
+import { openClone, personAuthor } from "./order.js";
 
 export const HUB_AUTHOR = { name: "coord hub", email: "hub@coord.invalid" };
 
@@ -48,6 +53,31 @@ export async function hubCreate(path: string, branch = "main"): Promise<{ path: 
     await setBranch(dir, MACHINES_BRANCH, machines);
     await setBranch(dir, branch, people);
     return { path: dir, commit: people };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * coord hub upgrade: moves a hub of the old layout (machines' files on the people's branch) to two branches,
+ * as the clone's git user, in one atomic push (src/sync/upgrade.ts); a hub already upgraded is left alone.
+ * For a hub whose people's branch machines may not push (the first sync of a new coord does it otherwise).
+ */
+export async function hubUpgrade(opts: {
+  dir: string;
+  log?: (line: string) => void;
+}): Promise<{ outcome: UpgradeOutcome; people?: string; machines?: string; warnings: string[] }> {
+  const dir = resolve(opts.dir);
+  const author = await personAuthor(dir);
+  const scratch = await mkdtemp(join(tmpdir(), "coord-upgrade-"));
+  try {
+    const { repo } = await openClone(dir, scratch);
+    const { tip, outcome } = await upgradeHub(repo, { author, now: () => new Date(), log: opts.log ?? (() => {}), budgetMs: PUSH_BUDGET_MS, branch: repo.branch });
+    if (tip === undefined) throw new CoordError(`the remote has no branch ${repo.branch}; is ${dir} a clone of a coord hub?`, EXIT.USAGE);
+    const t = splitTip(tip);
+    // The clone's work tree is the people's branch: brought up to it when that loses nothing.
+    const warning = outcome === "upgraded" ? await repo.fastForward(tip) : undefined;
+    return { outcome, ...(t ? { people: t.people } : {}), ...(t?.machines ? { machines: t.machines } : {}), warnings: warning ? [warning] : [] };
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

@@ -246,7 +246,8 @@ export async function orderCancel(opts: { dir: string; id: string; human?: boole
 
 // ---------------------------------------------------------- as a person
 
-async function personAuthor(dir: string): Promise<Author> {
+/** The clone's git user, as whom a person's commits are made; a usage error when it has none. */
+export async function personAuthor(dir: string): Promise<Author> {
   const get = (key: string) => configGet(dir, key, { timeout: 20 });
   const [name, email] = [await get("user.name"), await get("user.email")];
   if (!name || !email)

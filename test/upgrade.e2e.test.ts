@@ -1,0 +1,133 @@
+// Upgrading a hub of the old layout (every file on main, as coord kept it before the machines' branch) in
+// place, on real git: by the first sync of this version, or by a person with coord hub upgrade. Nothing is
+// lost or run twice, and an older coord reading main is stopped and told to upgrade.
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { inbox, send } from "../src/commands/messages.js";
+import { parseComputer } from "../src/core/computer.js";
+import { readModel } from "../src/core/repo.js";
+import { TOMBSTONE_HOST } from "../src/core/upgrade.js";
+import { checkIdentity } from "../src/sync/cycle.js";
+import { openMachine } from "../src/sync/machine.js";
+import { READ_PATHS, sync } from "../src/sync/sync.js";
+import { Repo } from "../src/git/git.js";
+import { cli, cliExec, git, hubFile, hubStatus, makeFleet, personIdentity, pushOrders, readLines, tempDir, waitFor, type Fleet } from "./helpers.js";
+
+let fleet: Fleet | undefined;
+afterEach(async () => {
+  await fleet?.cleanup();
+  fleet = undefined;
+});
+
+/**
+ * The hub as an older coord left it: one branch, main, holding the machines' files too (main's tree with the
+ * files of coord laid over it), and no branch coord. The checkouts keep what they fetched.
+ */
+async function toOldLayout(f: Fleet): Promise<void> {
+  const scratch = await tempDir("coord-old-");
+  await git(scratch, "clone", "--quiet", f.hubPath, "old");
+  const dir = join(scratch, "old");
+  await git(dir, "checkout", "--quiet", "origin/coord", "--", "coordination", "STATUS.md", "STATUS.json");
+  await git(dir, "-c", "user.name=coord old", "-c", "user.email=old@coord.invalid", "commit", "--quiet", "-m", "as an older coord kept it");
+  await git(dir, "push", "--quiet", "origin", "HEAD:main", ":coord");
+  expect(await git(f.hubPath, "branch", "--list", "coord")).toBe("");
+}
+
+/** The state the upgrade must carry: a completed task, a held ANY claim (its run waiting on `go`), a message in flight. */
+async function busyOldHub(f: Fleet) {
+  const log = join(f.root, "ran.log");
+  const go = join(f.root, "go");
+  const dir = (m: string) => f.machines[m]!;
+  await pushOrders(f, [{ id: "done", to: "a", run: `echo "done $COORD_MACHINE" >> ${log}` }]);
+  expect((await sync({ dir: dir("a") })).ran.map((t) => t.id)).toEqual(["done"]);
+  await send({ dir: dir("b"), to: "c", text: "sent before the upgrade", now: true });
+  await pushOrders(f, [
+    { id: "done", to: "a", run: `echo "done $COORD_MACHINE" >> ${log}` },
+    { id: "held", to: "ANY", run: `while [ ! -f ${go} ]; do sleep 0.1; done; echo "held $COORD_MACHINE" >> ${log}` },
+  ]);
+  // a claims held and runs it until `go` exists: the claim is on the hub meanwhile.
+  const holding = cliExec(["sync", "--dir", dir("a")]);
+  await waitFor(async () => (await hubStatus(f).catch(() => undefined))?.orders.held?.holder === "a", 20_000, "a's claim of held on the hub");
+  await toOldLayout(f);
+  return { log, go, holding };
+}
+
+describe("a hub of the old layout", () => {
+  it("is upgraded by the first sync: a message in flight arrives once, a held claim stays its holder's, a completed task does not run again", async () => {
+    fleet = await makeFleet(["a", "b", "c"]);
+    const f = fleet;
+    const { log, go, holding } = await busyOldHub(f);
+    const before = (await git(f.hubPath, "rev-parse", "main")).trim();
+
+    // b, on this version, finds the old layout and moves it, in one push of both branches.
+    const b = await sync({ dir: f.machines.b! });
+    expect(b.ran).toEqual([]); // held is a's
+    const main = (await git(f.hubPath, "rev-parse", "main")).trim();
+    const coord = (await git(f.hubPath, "rev-parse", "coord")).trim();
+    expect((await git(f.hubPath, "rev-parse", "main^")).trim()).toBe(before);
+    await git(f.hubPath, "merge-base", "--is-ancestor", before, coord); // the machines' history carries on
+    // main: the people's files, tombstones in place of machines' files, and a pointer to STATUS.md on coord.
+    const mainFiles = (await git(f.hubPath, "ls-tree", "-r", "--name-only", main)).trim().split("\n").sort();
+    expect(mainFiles).toEqual(
+      ["ORDERS.json", "README.md", "STATUS.md", "coordination/COMPUTER_a.md", "coordination/COMPUTER_b.md", "coordination/COMPUTER_c.md", "coordination/orders.schema.json"].sort(),
+    );
+    expect(await git(f.hubPath, "show", "main:STATUS.md")).toMatch(/blob\/coord\/STATUS\.md/);
+    expect(await git(f.hubPath, "show", "coord:coordination/messages/b_TO_c.md")).toMatch(/sent before the upgrade/);
+
+    // An older coord reading main stops: its identity reads as taken, with what to do.
+    const oldView = readModel(await new Repo(f.hubPath, join(f.root, "read")).readFiles(main, READ_PATHS));
+    const config = (await openMachine(f.machines.c!)).config;
+    expect(() => checkIdentity(oldView, config)).toThrow(/upgrade coord on this machine/);
+    expect(parseComputer(await git(f.hubPath, "show", "main:coordination/COMPUTER_a.md"), "a").identity?.host).toBe(TOMBSTONE_HOST);
+
+    // a finishes held: its push, built on the old tip, is refused; it publishes again on coord.
+    await writeFile(go, "");
+    const a = await holding;
+    expect(a.code, a.err).toBe(0);
+    expect((await hubStatus(f)).orders.held.machines.a.state).toBe("completed");
+    // c receives the message once; nothing runs again anywhere.
+    for (let round = 0; round < 2; round++) for (const m of ["a", "b", "c"]) expect((await sync({ dir: f.machines[m]! })).ran).toEqual([]);
+    expect((await inbox({ dir: f.machines.c! })).messages.map((m) => m.text)).toEqual(["sent before the upgrade"]);
+    expect((await readLines(log)).sort()).toEqual(["done a", "held a"]);
+    const status = await hubStatus(f);
+    expect(status.orders.done.state).toBe("completed");
+    expect(status.orders.held.state).toBe("completed");
+    // The machines never wrote main again.
+    expect((await git(f.hubPath, "log", "--format=%ae", `${main}..main`)).trim()).toBe("");
+  }, 60_000);
+
+  it("is upgraded by a person with coord hub upgrade, as the clone's git user; a second run has nothing to do", async () => {
+    fleet = await makeFleet(["a", "b", "c"]);
+    const f = fleet;
+    const { log, go, holding } = await busyOldHub(f);
+    await personIdentity(f);
+    await git(f.person, "pull", "--quiet", "--ff-only", "origin", "main");
+
+    const r = await cli("hub", "upgrade", "--dir", f.person);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^upgraded: the machines publish on the branch coord/);
+    expect((await git(f.hubPath, "log", "-1", "--format=%an <%ae>", "main")).trim()).toBe("Pat Person <pat@example.com>");
+    expect((await git(f.hubPath, "log", "-1", "--format=%an", "coord")).trim()).toBe("Pat Person");
+    // The person's clone is on the new main.
+    expect((await git(f.person, "rev-parse", "HEAD")).trim()).toBe((await git(f.hubPath, "rev-parse", "main")).trim());
+    expect(await readFile(join(f.person, "STATUS.md"), "utf8")).toMatch(/blob\/coord\/STATUS\.md/);
+    expect((await cli("hub", "upgrade", "--dir", f.person)).out).toMatch(/^nothing to do/);
+
+    await writeFile(go, "");
+    expect((await holding).code).toBe(0);
+    for (let round = 0; round < 2; round++) for (const m of ["a", "b", "c"]) expect((await sync({ dir: f.machines[m]! })).ran).toEqual([]);
+    expect((await inbox({ dir: f.machines.c! })).messages.map((m) => m.text)).toEqual(["sent before the upgrade"]);
+    expect((await readLines(log)).sort()).toEqual(["done a", "held a"]);
+    expect(await hubFile(f, "coordination/COMPUTER_a.md")).not.toContain(TOMBSTONE_HOST);
+  }, 60_000);
+
+  it("coord hub upgrade without a git identity says how to set one, and changes nothing", async () => {
+    fleet = await makeFleet(["a"]);
+    await toOldLayout(fleet);
+    const r = await cli("hub", "upgrade", "--dir", fleet.person);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^coord: .*no git user\.(name|email); set it with git -C/);
+    expect(await git(fleet.hubPath, "branch", "--list", "coord")).toBe("");
+  });
+});
