@@ -11,7 +11,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { notReadReason, tooBigBlob } from "../src/core/limits.js";
 import { machineAuthor, Repo } from "../src/git/git.js";
 import { RemoteUnreachable } from "../src/errors.js";
-import { commitOf, type Hub, joinTip } from "../src/git/hub.js";
+import { commitOf, type Hub, joinTip, splitTip } from "../src/git/hub.js";
+import { historyTrailer } from "../src/core/status-history.js";
 import { roleOf } from "../src/core/ownership.js";
 import { MemoryRemote } from "../src/git/memory-hub.js";
 import { git, tempDir } from "./helpers.js";
@@ -237,6 +238,38 @@ describe.each([
     const machines = await b.commitFiles(undefined, files({ "coordination/COMPUTER_bob.md": "mine" }), bob, "rewrite");
     expect(await b.push(machines, ["machines"])).toBe(false);
     expect(await b.fetch()).toBe(first);
+  });
+
+  it("a new root replaces the machines' branch only where it was read: of two at once one lands; the files and the people's branch stay", async () => {
+    const w = await start();
+    const [a, b, c] = [await w.client(), await w.client(), await w.client()];
+    const first = await seed(a, { "ORDERS.json": "o", "coordination/COMPUTER_ann.md": "a1" });
+    // The hub's first machines' commit carries no mark: counted.
+    expect((await a.historyOf(first))?.depth).toBe(1);
+    expect(await a.historyOf(joinTip(splitTip(first)!.people, undefined))).toBeUndefined();
+    const since = new Date("2026-11-25T00:00:00.000Z");
+    const second = await a.commitFiles(first, files({ "coordination/COMPUTER_ann.md": "a2" }), ann, `ann\n\n${historyTrailer({ depth: 2, since })}`);
+    expect(await a.push(second)).toBe(true);
+    expect(await a.historyOf(second)).toEqual({ depth: 2, since });
+    const [tipA, tipB, tipC] = [(await a.fetch())!, (await b.fetch())!, (await c.fetch())!];
+    expect(new Set([tipA, tipB, tipC]).size).toBe(1);
+    const old = splitTip(tipA)!.machines!;
+    const mark = (by: string) => `${by}: new root\n\n${historyTrailer({ depth: 1, since: new Date("2026-11-26T00:00:00.000Z") })}`;
+    const rootA = await a.commitFiles(tipA, files({ "coordination/COMPUTER_ann.md": "a3" }), ann, mark("ann"), { newRoot: true });
+    const rootB = await b.commitFiles(tipB, files({ "coordination/COMPUTER_bob.md": "b1" }), bob, mark("bob"), { newRoot: true });
+    const onTop = await c.commitFiles(tipC, files({ "coordination/COMPUTER_bob.md": "b0" }), bob, "bob");
+    expect(await a.push(rootA, ["machines"], { replacing: old, keepAs: "refs/coord-history/20261126T000000Z" })).toBe(true);
+    expect(await b.push(rootB, ["machines"], { replacing: old })).toBe(false); // the branch moved: the swap lost
+    expect(await c.push(onTop)).toBe(false); // a fast-forward of the old history: refused, never merged in
+    const now = (await b.fetch())!;
+    expect(now).toBe(rootA);
+    expect(splitTip(now)!.people).toBe(splitTip(first)!.people);
+    expect(await b.readFiles(now, [])).toEqual(files({ "ORDERS.json": "o", "coordination/COMPUTER_ann.md": "a3" }));
+    expect(await b.historyOf(now)).toEqual({ depth: 1, since: new Date("2026-11-26T00:00:00.000Z") });
+    // Built again on the new root, b's push lands as an ordinary fast-forward.
+    const again = await b.commitFiles(now, files({ "coordination/COMPUTER_bob.md": "b1" }), bob, "bob");
+    expect(await b.push(again)).toBe(true);
+    expect((await b.pathHistory(again, "coordination/COMPUTER_ann.md", 10)).map((h) => h.commit)).toEqual([splitTip(rootA)!.machines]);
   });
 
   it("reads only the files at or under the prefixes asked for, whole path components, no globbing", async () => {

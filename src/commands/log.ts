@@ -8,6 +8,7 @@ import { machineOfPath } from "../core/names.js";
 import { ORDERS_DIR, ORDERS_FILE } from "../core/repo.js";
 import { type Role, roleOf } from "../core/ownership.js";
 import { commitOf, type PathLogEntry } from "../git/hub.js";
+import type { HistoryMark } from "../core/status-history.js";
 import type { Repo } from "../git/git.js";
 import { isRecord, type TaskReport } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
@@ -144,6 +145,16 @@ export async function orderLog(opts: { dir: string; id: string; maxCount?: numbe
     }
   }
   return events;
+}
+
+/**
+ * How far back the machines' branch sees: its depth and since when (its history is bounded: ORDERS.json's
+ * "hub": {"statusHistory": …}); undefined before it exists.
+ */
+export async function machinesHistory(dir: string): Promise<HistoryMark | undefined> {
+  const { repo } = await openClone(dir);
+  const tip = await repo.resolve(repo.trackingRef);
+  return tip ? repo.historyOf(tip) : undefined;
 }
 
 /**

@@ -3,10 +3,12 @@
 // (every machine stops its tasks and starts nothing) and `"pause": {"<machine>":
 // {"reason": "…", "stop": false}}` (that machine claims and starts nothing new;
 // with stop, it stops what runs too); `coord pause` pauses this machine from
-// its own local state. Read leniently: an emergency stop counts even when the
+// its own local state; and `"hub": {"statusHistory": …}`, how much history the
+// machines' branch keeps (core/status-history.ts). Read leniently: an emergency stop counts even when the
 // rest of ORDERS.json is invalid (a person in a hurry may break a comma).
 import { jsonDepth, MAX_DEPTH, clip, unreadable, ORDERS_LIMIT } from "./limits.js";
 import { machineNameProblem } from "./names.js";
+import { DEFAULT_HISTORY, type HistoryLimit, historyLimitOf } from "./status-history.js";
 import { isRecord } from "./types.js";
 
 export interface Pause {
@@ -20,6 +22,8 @@ export interface Controls {
   emergency?: { reason: string };
   /** Machines ORDERS.json pauses, by name. */
   paused: Map<string, Pause>;
+  /** How much history the machines' branch keeps (`"hub": {"statusHistory": …}`; core/status-history.ts). */
+  history: HistoryLimit;
 }
 
 /** What stops this machine now, if anything: the state it publishes, why, and whether running tasks stop. */
@@ -29,7 +33,7 @@ export interface Halt {
   stopRunning: boolean;
 }
 
-const NO_CONTROLS: Controls = { paused: new Map() };
+const NO_CONTROLS: Controls = { paused: new Map(), history: DEFAULT_HISTORY };
 
 const reasonOf = (v: unknown) => (typeof v === "string" && v.trim() ? clip(v.trim().replace(/\s+/g, " "), 300) : undefined);
 
@@ -43,7 +47,7 @@ export function readControls(text: string | undefined): Controls {
     return NO_CONTROLS;
   }
   if (!isRecord(data)) return NO_CONTROLS;
-  const controls: Controls = { paused: new Map() };
+  const controls: Controls = { paused: new Map(), history: historyLimitOf(data) };
   const e = data.emergency;
   if (isRecord(e) && e.stop === true) controls.emergency = { reason: reasonOf(e.reason) ?? "no reason given" };
   const p = data.pause;

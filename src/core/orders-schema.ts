@@ -6,6 +6,7 @@ import { PERMISSIONS } from "./agents.js";
 import { parseDuration } from "./duration.js";
 import { everyProblem, timezoneProblem } from "./every.js";
 import { MAX_COUNT } from "./limits.js";
+import { MIN_HISTORY_COMMITS, MIN_HISTORY_SECONDS } from "./status-history.js";
 import { MACHINE_NAME, machineNameProblem } from "./names.js";
 import { SECRET_NAME } from "./secrets.js";
 import { ownTable, PRIORITIES, type Order } from "./types.js";
@@ -265,6 +266,21 @@ export const OrdersFileSchema = z
       )
       .optional()
       .describe("Only in ORDERS.json: machines that claim and start nothing new (state suspended), by name."),
+    hub: z
+      .strictObject({
+        statusHistory: z
+          .union([
+            z.number().int().min(MIN_HISTORY_COMMITS).max(10_000_000),
+            z.string().refine((v) => (parseDuration(v) ?? 0) >= MIN_HISTORY_SECONDS, { message: "must be a duration of at least 1h, like 7d or 12h" }),
+          ])
+          .optional()
+          .describe(
+            'How much history the machines\' branch (coord) keeps: a number of commits (at least 10) or an age ("7d"); past it, a machine replaces the branch with one commit holding the same files. Default: 10000 commits or 7 days, whichever first.',
+          ),
+        keepStatusHistory: z.boolean().optional().describe("true: the history replaced is kept under refs/coord-history/<time> on the hub (default: dropped)."),
+      })
+      .optional()
+      .describe("Only in ORDERS.json: settings of the hub."),
   })
   .describe("The work for the machines coordinated by coord: ORDERS.json (people edit it) or coordination/orders/<machine>.json (work that machine delegates).");
 

@@ -17,6 +17,7 @@ import { notRead, tooBigBlob } from "../core/limits.js";
 import { knownBlobId } from "../core/parsed.js";
 import {
   type Author,
+  type CommitOptions,
   commitOf,
   filesByRole,
   type Hub,
@@ -25,11 +26,13 @@ import {
   ORDERS_TRAILER,
   type PathCommit,
   type PathLogEntry,
+  type PushOptions,
   type Role,
   roleOfChanges,
   splitTip,
 } from "./hub.js";
 import { roleOf } from "../core/ownership.js";
+import { type HistoryMark, parseHistoryTrailer } from "../core/status-history.js";
 import { ancestorHere, type HistoryGit, isAncestorInHistory, shallowBoundary, throughHistory } from "./history.js";
 import { editTree } from "./tree.js";
 import { remoteTip } from "./remote-tip.js";
@@ -80,6 +83,9 @@ const treeListings = new Map<string, string>();
 
 /** Blobs readFiles took from git (not from the last read) in this process: for tests and measurements. */
 export const blobsRead = { count: 0 };
+
+/** The history marks of machines' commits this process has read (a commit's message never changes). */
+const historyMarks = new Map<string, HistoryMark>();
 
 /** The fast-forward running in each checkout (by path) in this process. */
 const fastForwards = new Map<string, Promise<unknown>>();
@@ -261,6 +267,25 @@ export class Repo implements Hub {
     }
     // In a shallow checkout, older commits are fetched until the answer is a full clone's (src/git/history.ts).
     return throughHistory(this.history, { what: `the history of ${paths.join(", ")}`, tip, ask, changes: (l) => l.map((c) => c.sha), full: (l) => l.length >= max });
+  }
+
+  /** Hub.historyOf: the machines' commit's Coord-History trailer, else counted from what this checkout has. */
+  async historyOf(tip: string): Promise<HistoryMark | undefined> {
+    const commit = splitTip(tip)?.machines;
+    if (!commit) return undefined;
+    const known = historyMarks.get(commit);
+    if (known) return known;
+    const message = await this.git().raw(["log", "-1", "--format=%B", commit]);
+    let mark = parseHistoryTrailer(message);
+    if (!mark) {
+      // A commit coord did not mark (the hub's first, an upgrade, a person's): its depth and root, as far as this checkout sees.
+      const [count, roots] = await Promise.all([this.git().raw(["rev-list", "--count", commit]), this.git().raw(["log", "--max-parents=0", "--format=%cI", commit])]);
+      const oldest = roots.trim().split("\n").filter(Boolean).at(-1);
+      mark = { depth: Math.max(1, Number(count.trim()) || 1), since: oldest ? new Date(oldest) : new Date() };
+    }
+    if (historyMarks.size >= 64) historyMarks.delete(historyMarks.keys().next().value!);
+    historyMarks.set(commit, mark);
+    return mark;
   }
 
   /** The commits reachable from `tip` since `first` (itself included), oldest first, from what the checkout has. */
@@ -467,20 +492,20 @@ export class Repo implements Hub {
    * (path → new content, or null to delete), built in a private index so the
    * checkout and its index are never touched.
    */
-  async commitFiles(parent: string | undefined, changes: Map<string, string | null>, author: Author, message: string): Promise<string> {
+  async commitFiles(parent: string | undefined, changes: Map<string, string | null>, author: Author, message: string, opts: CommitOptions = {}): Promise<string> {
     const t = parent === undefined ? undefined : splitTip(parent);
     if (t) {
       const role = roleOfChanges(changes);
-      const commit = await this.commitOn(role === "machines" ? t.machines : t.people, changes, author, message);
+      const commit = await this.commitOn(role === "machines" ? t.machines : t.people, changes, author, message, opts.newRoot === true);
       return role === "machines" ? joinTip(t.people, commit) : joinTip(commit, t.machines);
     }
-    return this.commitOn(parent, changes, author, message);
+    return this.commitOn(parent, changes, author, message, opts.newRoot === true);
   }
 
-  /** commitFiles on one commit (or a root commit). */
-  private async commitOn(parent: string | undefined, changes: Map<string, string | null>, author: Author, message: string): Promise<string> {
+  /** commitFiles on one commit (or a root commit; `newRoot`: a root commit of the parent's tree with the changes). */
+  private async commitOn(parent: string | undefined, changes: Map<string, string | null>, author: Author, message: string, newRoot = false): Promise<string> {
     const writer = this.signingKey || !parent || parent.length !== 40 ? undefined : await this.objectWriter();
-    if (!writer) return this.commitWithPlumbing(parent, changes, author, message);
+    if (!writer) return this.commitWithPlumbing(parent, changes, author, message, newRoot);
     // The blobs side by side (each a file of its own); the trees after them, each after its children.
     const ids = await Promise.all([...changes].map(([, content]) => (content === null ? null : writer.write("blob", content))));
     const edits = new Map<string, string | null>([...changes.keys()].map((path, i) => [path, ids[i]!]));
@@ -499,7 +524,7 @@ export class Repo implements Hub {
       return listing;
     };
     const tree = (await editTree(run, `${parent}^{tree}`, edits)) ?? (await writer.write("tree", Buffer.alloc(0)));
-    return writer.write("commit", commitBody(tree, parent, author, message, new Date()));
+    return writer.write("commit", commitBody(tree, newRoot ? undefined : parent, author, message, new Date()));
   }
 
   /** A tree's listing this process has seen in this checkout (any Repo of it: coord init reads, its first sync commits). */
@@ -523,7 +548,7 @@ export class Repo implements Hub {
   }
 
   /** commitFiles through git's plumbing: a signed commit, a root commit, or a checkout whose objects coord does not write itself. */
-  private async commitWithPlumbing(parent: string | undefined, changes: Map<string, string | null>, author: Author, message: string): Promise<string> {
+  private async commitWithPlumbing(parent: string | undefined, changes: Map<string, string | null>, author: Author, message: string, newRoot = false): Promise<string> {
     // A directory of its own per call: one process (coord watch) may build two commits at once.
     await mkdir(join(this.stateDir, "tmp"), { recursive: true });
     const scratch = await mkdtemp(join(this.stateDir, "tmp", `commit-${process.pid}-`));
@@ -545,7 +570,7 @@ export class Repo implements Hub {
       const run = (args: string[], input?: string) => (input === undefined ? git : this.git({ env, input })).raw(args);
       const tree = (await editTree(run, parent ? `${parent}^{tree}` : undefined, edits)) ?? (await this.git({ env, input: "" }).raw(["mktree"])).trim();
       const args = ["commit-tree", tree, "-m", message];
-      if (parent) args.push("-p", parent);
+      if (parent && !newRoot) args.push("-p", parent);
       // Signed with this machine's SSH key when it has one (trust.signingKey), for readers that check machines' commits.
       const sign = this.signingKey ? ["-c", "gpg.format=ssh", "-c", `user.signingKey=${this.signingKey}`] : [];
       if (this.signingKey) args.push("-S");
@@ -556,19 +581,23 @@ export class Repo implements Hub {
   }
 
   /** Hub.push: the parts of `tip` of `roles` to their branches without force, atomically. false: someone pushed first. */
-  async push(tip: string, roles: Role[] = ["machines"]): Promise<boolean> {
-    const updates: { ref: string; tracking: string; commit: string }[] = [];
+  async push(tip: string, roles: Role[] = ["machines"], opts: PushOptions = {}): Promise<boolean> {
+    const updates: { ref: string; tracking?: string; commit: string }[] = [];
+    const lease: string[] = [];
     for (const role of roles) {
       const t = splitTip(tip);
       const commit = t ? (role === "machines" ? t.machines : t.people) : tip;
       if (commit === undefined) continue;
       const branch = role === "machines" ? MACHINES_BRANCH : this.branch;
       updates.push({ ref: `refs/heads/${branch}`, tracking: trackingRefOf(this.remote, branch), commit });
+      // A new root replaces the branch only if it is still where it was read: compare-and-swap by lease.
+      if (role === "machines" && opts.replacing) lease.push(`--force-with-lease=refs/heads/${branch}:${opts.replacing}`);
     }
+    if (lease.length && opts.keepAs) updates.push({ ref: opts.keepAs, commit: opts.replacing! });
     if (!updates.length) return true;
     try {
       const atomic = updates.length > 1 ? ["--atomic"] : [];
-      await this.git().raw(["push", "--quiet", "--porcelain", ...atomic, this.remote, ...updates.map((u) => `${u.commit}:${u.ref}`)]);
+      await this.git().raw(["push", "--quiet", "--porcelain", ...atomic, ...lease, this.remote, ...updates.map((u) => `${u.commit}:${u.ref}`)]);
     } catch (e) {
       if (isRejectedPush(e)) return false;
       throw await this.remoteError(e, "push to");
@@ -577,7 +606,7 @@ export class Repo implements Hub {
     // the branch (a clone coord made): else set here. A concurrent fetch (coord status) holding the
     // ref's lock must not turn a push that landed into a failed sync; the next fetch sets it anyway.
     for (const u of updates) {
-      if ((await this.resolveRef(u.tracking).catch(() => undefined)) === u.commit) continue;
+      if (!u.tracking || (await this.resolveRef(u.tracking).catch(() => undefined)) === u.commit) continue;
       await this.git()
         .raw(["update-ref", u.tracking, u.commit])
         .catch(() => {});

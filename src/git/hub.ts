@@ -3,6 +3,7 @@
 // through a checkout) and MemoryHub (src/git/memory-hub.ts, in memory, for
 // fast tests and tools). test/hub-conformance.test.ts runs one suite against
 // both; each clause below is checked there.
+import type { HistoryMark } from "../core/status-history.js";
 import type { Change } from "../core/trust.js";
 import { type Role, roleOf } from "../core/ownership.js";
 
@@ -86,6 +87,20 @@ export interface PathCommit {
   at: Date;
 }
 
+/** How Hub.commitFiles builds a commit. */
+export interface CommitOptions {
+  /** A root commit holding the parent's tree with the changes: the history before it is left behind. */
+  newRoot?: boolean;
+}
+
+/** How Hub.push replaces the machines' branch (a new root) instead of fast-forwarding it. */
+export interface PushOptions {
+  /** The remote machines' tip this push replaces: it lands only if the branch is still there. */
+  replacing?: string;
+  /** A ref (refs/coord-history/…) that keeps `replacing`, pushed with it. */
+  keepAs?: string;
+}
+
 /** One machine's view of the hub's two branches: the people's (main) and the machines' (coord). */
 export interface Hub {
   /** The ref `resolve` reads for the remote tip (both branches, joinTip) this client last saw (fetched or pushed). */
@@ -141,9 +156,11 @@ export interface Hub {
    * On a tip (joinTip) the commit is made on the branch of the changes' role
    * (every path one role: roleOfChanges), on that branch's commit (a root
    * commit when the machines' branch does not exist yet), and the new tip is
-   * returned: the other part as it was.
+   * returned: the other part as it was. With `newRoot`, the commit has no
+   * parent (the tree is still the parent's with `changes`): the machines'
+   * branch replaced by one commit, its history bounded (core/status-history.ts).
    */
-  commitFiles(parent: string | undefined, changes: Map<string, string | null>, author: Author, message: string): Promise<string>;
+  commitFiles(parent: string | undefined, changes: Map<string, string | null>, author: Author, message: string, opts?: CommitOptions): Promise<string>;
 
   /**
    * Publishes the part of `tip` of each of `roles` (default: the machines'
@@ -153,9 +170,20 @@ export interface Hub {
    * then becomes this client's tracking tip. A machine's publish never pushes
    * the people's branch. false when it did not land (someone pushed first, or
    * an unrelated history): the compare-and-swap lost, fetch and build again.
-   * A failure to reach the remote throws.
+   * A failure to reach the remote throws. With `replacing`, the machines'
+   * branch is replaced rather than fast-forwarded, iff its remote tip is still
+   * `replacing` (a compare-and-swap: of machines that replace it at once, one
+   * lands); with `keepAs` too, that old tip is kept under the ref `keepAs`, in
+   * the same atomic push.
    */
-  push(tip: string, roles?: Role[]): Promise<boolean>;
+  push(tip: string, roles?: Role[], opts?: PushOptions): Promise<boolean>;
+
+  /**
+   * How deep the machines' branch is at `tip` (its part of a joinTip), and since when: the Coord-History
+   * trailer of its commit, else counted from the history this client has. Undefined when there is no
+   * machines' branch.
+   */
+  historyOf(tip: string): Promise<HistoryMark | undefined>;
 
   /**
    * The commits reachable from `tip` that changed the file `path` (added,

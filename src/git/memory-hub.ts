@@ -13,7 +13,21 @@ import { createHash } from "node:crypto";
 import { tooBigBlob } from "../core/limits.js";
 import { RemoteUnreachable } from "../errors.js";
 import { roleOf } from "../core/ownership.js";
-import { type Author, commitOf, filesByRole, type Hub, joinTip, MACHINES_BRANCH, type PathCommit, type Role, roleOfChanges, splitTip } from "./hub.js";
+import { type HistoryMark, parseHistoryTrailer } from "../core/status-history.js";
+import {
+  type Author,
+  type CommitOptions,
+  commitOf,
+  filesByRole,
+  type Hub,
+  joinTip,
+  MACHINES_BRANCH,
+  type PathCommit,
+  type PushOptions,
+  type Role,
+  roleOfChanges,
+  splitTip,
+} from "./hub.js";
 
 interface StoredCommit {
   parent: string | undefined;
@@ -197,15 +211,16 @@ export class MemoryHub implements Hub {
     return files;
   }
 
-  async commitFiles(parent: string | undefined, changes: Map<string, string | null>, author: Author, message: string): Promise<string> {
+  async commitFiles(parent: string | undefined, changes: Map<string, string | null>, author: Author, message: string, opts: CommitOptions = {}): Promise<string> {
     const t = parent === undefined ? undefined : splitTip(parent);
-    if (!t) return this.commitOn(parent, changes, author, message);
+    const newRoot = opts.newRoot === true;
+    if (!t) return this.commitOn(parent, changes, author, message, newRoot);
     const role = roleOfChanges(changes);
-    const commit = this.commitOn(role === "machines" ? t.machines : t.people, changes, author, message);
+    const commit = this.commitOn(role === "machines" ? t.machines : t.people, changes, author, message, newRoot);
     return role === "machines" ? joinTip(t.people, commit) : joinTip(commit, t.machines);
   }
 
-  private commitOn(parent: string | undefined, changes: Map<string, string | null>, author: Author, message: string): string {
+  private commitOn(parent: string | undefined, changes: Map<string, string | null>, author: Author, message: string, newRoot = false): string {
     const tree = new Map(parent === undefined ? [] : this.have(parent).tree);
     for (const [path, content] of changes) {
       // As in a git tree: a name is a file or a directory, never both; deleting a directory deletes what it holds.
@@ -213,12 +228,21 @@ export class MemoryHub implements Hub {
       if (content === null) tree.delete(path);
       else tree.set(path, content);
     }
-    const id = this.remote.store(parent, tree, { ...author }, message);
+    const id = this.remote.store(newRoot ? undefined : parent, tree, { ...author }, message);
     this.known.add(id);
     return id;
   }
 
-  async push(tip: string, roles: Role[] = ["machines"]): Promise<boolean> {
+  async historyOf(tip: string): Promise<HistoryMark | undefined> {
+    const commit = splitTip(tip)?.machines;
+    if (!commit) return undefined;
+    const marked = parseHistoryTrailer(this.have(commit).message);
+    if (marked) return marked;
+    const lineage = [...this.remote.lineage(commit)];
+    return { depth: lineage.length, since: lineage.at(-1)![1].at };
+  }
+
+  async push(tip: string, roles: Role[] = ["machines"], opts: PushOptions = {}): Promise<boolean> {
     await this.remote.turn();
     this.answer();
     const t = splitTip(tip);
@@ -227,15 +251,17 @@ export class MemoryHub implements Hub {
       const commit = t ? (role === "machines" ? t.machines : t.people) : tip;
       if (commit !== undefined) updates.push([role === "machines" ? MACHINES_BRANCH : this.branch, commit]);
     }
-    // Every branch or none (an atomic push).
+    // Every branch or none (an atomic push); the machines' branch replaced only if it is still `replacing`.
     for (const [branch, commit] of updates) {
       this.have(commit);
       const now = this.remote.tip(branch);
-      if (now !== undefined && !this.remote.isAncestor(now, commit)) {
+      const replaced = branch === MACHINES_BRANCH && opts.replacing !== undefined;
+      if (replaced ? now !== opts.replacing : now !== undefined && !this.remote.isAncestor(now, commit)) {
         this.remote.pushes.refused++;
         return false;
       }
     }
+    if (opts.replacing !== undefined && opts.keepAs) this.remote.branches.set(opts.keepAs, opts.replacing);
     for (const [branch, commit] of updates) {
       this.remote.branches.set(branch, commit);
       this.tracking.set(branch, commit);

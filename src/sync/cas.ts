@@ -4,6 +4,7 @@
 // sync's publish, `coord order --human`, `coord watch`.
 import { type Backoff, contentionDelay, PUSH_BACKOFF } from "../core/backoff.js";
 import { notOwned } from "../core/ownership.js";
+import { type HistoryMark, historyTrailer } from "../core/status-history.js";
 import { printablePath } from "../core/repo.js";
 import { CoordError, EXIT } from "../errors.js";
 import { machineAuthor } from "../git/git.js";
@@ -90,6 +91,7 @@ export async function commitOwned(
   parent: string | undefined,
   changes: Map<string, string | null>,
   message: string,
+  history?: { mark: HistoryMark; newRoot: boolean },
 ): Promise<string> {
   const refused = notOwned(machine, changes.keys());
   if (refused.length)
@@ -98,6 +100,9 @@ export async function commitOwned(
         `(a machine writes only its own files and STATUS.*); nothing was pushed; this is a bug in coord, please report it`,
       EXIT.FAILURE,
     );
+  // Trailers: the people's commit it was built on (coord log's order), and the depth of the machines' branch.
   const people = parent === undefined ? undefined : splitTip(parent)?.people;
-  return hub.commitFiles(parent, changes, machineAuthor(machine), people ? `${message}\n\n${ORDERS_TRAILER}: ${people}` : message);
+  const trailers = [...(people ? [`${ORDERS_TRAILER}: ${people}`] : []), ...(history ? [historyTrailer(history.mark)] : [])];
+  const text = trailers.length ? `${message}\n\n${trailers.join("\n")}` : message;
+  return hub.commitFiles(parent, changes, machineAuthor(machine), text, history?.newRoot ? { newRoot: true } : {});
 }

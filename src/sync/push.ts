@@ -1,7 +1,8 @@
 // Publishing in a sync: this machine's files built on the tip and pushed as a
 // compare-and-swap (built again on the new tip after a rejected push), one
 // publish at a time; the checkout follows what landed.
-import { commitOf, MACHINES_BRANCH } from "../git/hub.js";
+import { commitOf, MACHINES_BRANCH, type PushOptions } from "../git/hub.js";
+import { describeHistoryLimit, type HistoryLimit, type HistoryMark, keptHistoryRef, nextHistory } from "../core/status-history.js";
 import { readPause } from "../state/pause.js";
 import { messagePath } from "../core/messages.js";
 import { ownerOf } from "../core/ownership.js";
@@ -97,15 +98,17 @@ export interface Published {
 /** Publishes this machine's files on the latest tip: compare-and-swap, redone on the new tip after a rejected push. */
 export async function publish(c: Cycle, first: First, message: string): Promise<Published> {
   const { config, hub } = c.m;
+  // A commit that replaces the machines' branch (a new root, its history bounded) is pushed as a compare-and-swap of the tip it replaces.
+  const replacing = new Map<string, PushOptions>();
   return publishWithRetry<Published>(
     {
       attempt: async (n) => {
-        if (n === 1 && first.tip && first.files) return build(c, first.tip, first.files, n, message);
+        if (n === 1 && first.tip && first.files) return build(c, first.tip, first.files, n, message, replacing);
         const tip = await hub.fetch();
         if (!tip) throw new CoordError(`the remote branch ${config.branch} disappeared`, EXIT.FAILURE);
-        return build(c, tip, await hub.readFiles(tip, READ_PATHS), n, message);
+        return build(c, tip, await hub.readFiles(tip, READ_PATHS), n, message, replacing);
       },
-      push: (commit) => hub.push(commit),
+      push: (commit) => hub.push(commit, ["machines"], replacing.get(commit)),
       rejected: () => c.log("push rejected (someone pushed first); retrying on the new tip"),
       stale: (n) => n === 1 && first.stale === true,
       gaveUp: (n, ms) =>
@@ -119,7 +122,7 @@ export async function publish(c: Cycle, first: First, message: string): Promise<
 }
 
 /** This machine's files rendered on `tip`: the commit to push, or nothing to change. */
-async function build(c: Cycle, tip: string, files: Map<string, string>, attempt: number, message: string): Promise<Built<Published>> {
+async function build(c: Cycle, tip: string, files: Map<string, string>, attempt: number, message: string, replacing: Map<string, PushOptions>): Promise<Built<Published>> {
   const { config, hub } = c.m;
   const { journal, result, now, log } = c;
   // Acted on: the orders as verified (signed orders) with this machine's own delegated ones; the changes are rendered against the tip as it is.
@@ -179,7 +182,9 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
     return { done: { model, files, tip, builtOn: tip } };
   }
   result.pushAttempts = Math.max(result.pushAttempts, attempt);
-  const commit = await commitOwned(hub, config.name, tip, changes, message.startsWith("coord:") ? message : `coord: ${config.name} ${message}`);
+  const history = await boundedHistory(c, tip, model.controls.history);
+  const commit = await commitOwned(hub, config.name, tip, changes, message.startsWith("coord:") ? message : `coord: ${config.name} ${message}`, history);
+  if (history.newRoot) replacing.set(commit, { replacing: commitOf(tip, "machines"), ...(history.keepAs ? { keepAs: history.keepAs } : {}) });
   // The tip this commit makes, read as the cycle will need it once the push lands: prepared while git pushes.
   let landedOn: Published | undefined;
   const prepare = (): Published => {
@@ -212,4 +217,21 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
       return landedOn;
     },
   };
+}
+
+/**
+ * The history step: where the commit about to be made stands in the machines' branch's bounded history
+ * (core/status-history.ts). Past the limit, it is a new root holding the same files, and the history before
+ * it is dropped (or kept under a ref, as ORDERS.json says).
+ */
+async function boundedHistory(c: Cycle, tip: string, limit: HistoryLimit): Promise<{ mark: HistoryMark; newRoot: boolean; keepAs?: string }> {
+  const now = c.now();
+  const parent = await c.m.hub.historyOf(tip);
+  const next = nextHistory(parent, limit, now);
+  if (!next.newRoot) return next;
+  c.log(
+    `the machines' branch holds ${parent!.depth} commits since ${parent!.since.toISOString()}, past its limit (${describeHistoryLimit(limit)}): ` +
+      `this publish replaces it with one commit holding the same files${limit.keep ? `; the history before is kept as ${keptHistoryRef(now)}` : ""}`,
+  );
+  return { ...next, ...(limit.keep ? { keepAs: keptHistoryRef(now) } : {}) };
 }

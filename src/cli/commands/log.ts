@@ -1,12 +1,15 @@
 import type { Command } from "commander";
-import { orderLog } from "../../commands/log.js";
+import { machinesHistory, orderLog } from "../../commands/log.js";
 import { resolveDir } from "../dir.js";
 import { count, dirOption, examples, type Io } from "../shared.js";
 
 export function registerLog(program: Command, io: Io): void {
   program
     .command("log <order-id>")
-    .description("an order's history across machines, from git: added, changed, cancelled, and each machine's runs")
+    .description(
+      "an order's history across machines, from git: added, changed, cancelled, and each machine's runs; the machines' part goes back as far as " +
+        'their branch keeps history (ORDERS.json "hub": {"statusHistory": …}, by default 10000 commits or 7 days)',
+    )
     .addOption(dirOption())
     .option("--max-count <n>", "look at most at this many of the latest commits", "300")
     .option("--json", "print an array of { at, commit, who, what }")
@@ -17,5 +20,9 @@ export function registerLog(program: Command, io: Io): void {
       if (o.json) io.out(JSON.stringify(events, null, 2));
       else if (events.length === 0) io.out(`no history for order ${id} in the last ${maxCount} commits`);
       else for (const e of events) io.out(`${e.at}  ${e.commit.slice(0, 10)}  ${e.who}: ${e.what}`);
+      if (o.json) return;
+      // The machines' history is bounded: say how far back it goes.
+      const reach = await machinesHistory(await resolveDir(o.dir)).catch(() => undefined);
+      if (reach) io.out(`(the machines' history goes back to ${reach.since.toISOString()}, ${reach.depth} commits; ORDERS.json "hub": {"statusHistory": …} sets how far)`);
     });
 }

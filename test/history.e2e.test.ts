@@ -1,0 +1,70 @@
+// The machines' branch keeps a bounded history (ORDERS.json "hub": {"statusHistory": …}): past the limit, a
+// machine's publish replaces it with one root commit holding the same files, as a compare-and-swap. On real
+// git: every machine carries on across the rewrite, losing no message, receipt, claim or result, re-running
+// nothing; a machine that joins afterwards joins.
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { init } from "../src/commands/init.js";
+import { inbox, send } from "../src/commands/messages.js";
+import { sync } from "../src/sync/sync.js";
+import { cli, git, hubStatus, makeFleet, pushOrders, readLines, type Fleet } from "./helpers.js";
+
+let fleet: Fleet | undefined;
+afterEach(async () => {
+  await fleet?.cleanup();
+  fleet = undefined;
+});
+
+const depth = async (f: Fleet) => Number((await git(f.hubPath, "rev-list", "--count", "coord")).trim());
+const coordUpdates = async (f: Fleet) => (await git(f.hubPath, "reflog", "show", "--format=%H", "refs/heads/coord")).split("\n").filter(Boolean).length;
+
+describe("a bounded history of the machines' branch", () => {
+  it("after 200 publishes with a limit of 50 commits the branch is at most 100 deep; nothing is lost or run again; a new machine joins", async () => {
+    fleet = await makeFleet(["a", "b"]);
+    const f = fleet;
+    const log = join(f.root, "ran.log");
+    const run = `echo "$COORD_ORDER $COORD_MACHINE" >> ${log}`;
+    const orders = [
+      { id: "for-a", to: "a", run },
+      { id: "for-b", to: "b", run },
+      { id: "anyone", to: "ANY", run },
+    ];
+    await pushOrders(f, `${JSON.stringify({ version: 1, orders, hub: { statusHistory: 50, keepStatusHistory: true } }, null, 2)}\n`);
+    const before = await coordUpdates(f);
+    let deepest = 0;
+    for (let i = 0; i < 100; i++) {
+      // a publishes a message, b publishes its receipt (and both run their orders on the way).
+      await send({ dir: f.machines.a!, to: "b", text: `message ${i}`, now: true });
+      await sync({ dir: f.machines.b! });
+      if (i % 5 === 0) deepest = Math.max(deepest, await depth(f));
+    }
+    await sync({ dir: f.machines.a! });
+    deepest = Math.max(deepest, await depth(f));
+    const publishes = (await coordUpdates(f)) - before;
+    expect(publishes).toBeGreaterThanOrEqual(200);
+    expect(deepest).toBeLessThanOrEqual(100);
+    expect(deepest).toBeGreaterThan(10); // the limit, not something else, bounds it
+    // Each replacement kept what came before under refs/coord-history/ (keepStatusHistory).
+    const kept = (await git(f.hubPath, "for-each-ref", "--format=%(refname)", "refs/coord-history/")).split("\n").filter(Boolean);
+    expect(kept.length).toBeGreaterThanOrEqual(3);
+    expect((await git(f.hubPath, "log", "-1", "--format=%B", "coord")).trim()).toMatch(/^Coord-History: \d+ \S+Z$/m);
+
+    // Nothing lost: every message arrived once, in order; each order ran once, and not again.
+    expect((await inbox({ dir: f.machines.b!, all: true })).messages.map((m) => m.text)).toEqual(Array.from({ length: 100 }, (_, i) => `message ${i}`));
+    for (const m of ["a", "b"]) expect((await sync({ dir: f.machines[m]! })).ran).toEqual([]);
+    const ran = await readLines(log);
+    expect(ran.filter((l) => l.startsWith("for-a"))).toEqual(["for-a a"]);
+    expect(ran.filter((l) => l.startsWith("for-b"))).toEqual(["for-b b"]);
+    expect(ran.filter((l) => l.startsWith("anyone"))).toHaveLength(1);
+    const status = await hubStatus(f);
+    for (const o of orders) expect(status.orders[o.id].state, o.id).toBe("completed");
+
+    // A machine joins after the rewrites: it registers, sees the fleet, and runs nothing done already.
+    const c = join(f.root, "c");
+    await init({ dir: c, name: "c", remote: f.hubPath });
+    expect((await sync({ dir: c })).ran).toEqual([]);
+    expect(Object.keys((await hubStatus(f)).machines).sort()).toEqual(["a", "b", "c"]);
+    // coord log says how far back the machines' history goes.
+    expect((await cli("log", "for-a", "--dir", c)).out).toMatch(/the machines' history goes back to \S+Z, \d+ commits/);
+  }, 120_000);
+});
