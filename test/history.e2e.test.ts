@@ -2,6 +2,7 @@
 // machine's publish replaces it with one root commit holding the same files, as a compare-and-swap. On real
 // git: every machine carries on across the rewrite, losing no message, receipt, claim or result, re-running
 // nothing; a machine that joins afterwards joins.
+import { chmod, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { init } from "../src/commands/init.js";
@@ -67,4 +68,34 @@ describe("a bounded history of the machines' branch", () => {
     // coord log says how far back the machines' history goes.
     expect((await cli("log", "for-a", "--dir", c)).out).toMatch(/the machines' history goes back to \S+Z, \d+ commits/);
   }, 120_000);
+
+  it("a hub that blocks force pushes on coord refuses the replacement: the machine says so once and publishes on top, no sync fails", async () => {
+    fleet = await makeFleet(["a", "b"]);
+    const f = fleet;
+    // As a protected branch does: any update of coord that is not a fast-forward is refused.
+    const hook = join(f.hubPath, "hooks", "pre-receive");
+    await writeFile(
+      hook,
+      `#!/bin/sh
+while read old new ref; do
+  if [ "$ref" = refs/heads/coord ] && [ "$old" != 0000000000000000000000000000000000000000 ] && ! git merge-base --is-ancestor "$old" "$new"; then
+    echo "coord is protected: no force pushes" >&2; exit 1
+  fi
+done
+`,
+    );
+    await chmod(hook, 0o755);
+    await pushOrders(f, `${JSON.stringify({ version: 1, orders: [], hub: { statusHistory: 10 } }, null, 2)}\n`);
+    const warnings: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const sent = await send({ dir: f.machines.a!, to: "b", text: `message ${i}`, now: true });
+      warnings.push(...(sent.published?.warnings ?? []));
+      warnings.push(...(await sync({ dir: f.machines.b! })).warnings);
+    }
+    expect(await depth(f)).toBeGreaterThan(20); // not replaced: it grew
+    // Each machine said it once (then waits a day before it tries again), with what to do.
+    expect(warnings).toHaveLength(2);
+    for (const w of warnings) expect(w).toMatch(/^the hub refused to replace the branch coord .*force pushes.*statusHistory/);
+    expect((await inbox({ dir: f.machines.b!, all: true })).messages).toHaveLength(12);
+  }, 60_000);
 });

@@ -32,7 +32,7 @@ describe("historyLimitOf: ORDERS.json's hub.statusHistory", () => {
     const text = JSON.stringify({ version: 1, orders: [], hub });
     const got = parseOrders(text, { file: "ORDERS.json" }).problems.map((p) => `${p.path}: ${p.message}`);
     expect(got).toHaveLength(problems.length);
-    problems.forEach((re, i) => expect(got[i]).toMatch(re));
+    for (const [i, re] of problems.entries()) expect(got[i]).toMatch(re);
   });
 });
 

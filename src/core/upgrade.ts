@@ -23,7 +23,7 @@ export function statusPointer(machinesBranch: string): string {
     "# Fleet status",
     "",
     `The machines publish on the branch \`${machinesBranch}\`: the fleet's status is [STATUS.md there](../../blob/${machinesBranch}/STATUS.md)`,
-    `(GitLab: \`../../-/blob/${machinesBranch}/STATUS.md\`; any clone: \`git fetch origin ${machinesBranch} && git show origin/${machinesBranch}:STATUS.md\`).`,
+    `(elsewhere: switch the branch selector to \`${machinesBranch}\`; on GitLab, \`<project URL>/-/blob/${machinesBranch}/STATUS.md\`; in any clone, \`git fetch origin ${machinesBranch} && git show origin/${machinesBranch}:STATUS.md\`, or \`coord status\`).`,
     "",
   ].join("\n");
 }

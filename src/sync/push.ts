@@ -19,11 +19,12 @@ import type { ServiceReport } from "../core/services.js";
 import type { Reservation } from "../core/reservations.js";
 import { reservationsOnTip } from "./reservations.js";
 import { publishedServices } from "./services.js";
-import { CoordError, EXIT } from "../errors.js";
+import { CoordError, EXIT, RemoteUnreachable } from "../errors.js";
 import { type Built, commitOwned, publishWithRetry } from "./cas.js";
 import type { Receipts } from "../core/messages.js";
 import { ownMessageFiles } from "./mail.js";
 import { STALL_AFTER } from "../state/health.js";
+import { recordReplacementRefused, replacementRefusedAt, RETRY_REPLACEMENT_MS } from "../state/history.js";
 import { type Cycle, checkIdentity, dropLostClaims, fastForward, haltNow, lastSeenOf, READ_PATHS, stopUnwanted, type SyncResult, withOwnOrders } from "./cycle.js";
 
 /**
@@ -100,15 +101,27 @@ export async function publish(c: Cycle, first: First, message: string): Promise<
   const { config, hub } = c.m;
   // A commit that replaces the machines' branch (a new root, its history bounded) is pushed as a compare-and-swap of the tip it replaces.
   const replacing = new Map<string, PushOptions>();
+  let refused: string | undefined; // the machines' tip a refused replacement was to replace
   return publishWithRetry<Published>(
     {
       attempt: async (n) => {
         if (n === 1 && first.tip && first.files) return build(c, first.tip, first.files, n, message, replacing);
         const tip = await hub.fetch();
         if (!tip) throw new CoordError(`the remote branch ${config.branch} disappeared`, EXIT.FAILURE);
+        if (refused !== undefined && commitOf(tip, "machines") === refused) await replacementRefused(c);
+        refused = undefined;
         return build(c, tip, await hub.readFiles(tip, READ_PATHS), n, message, replacing);
       },
-      push: (commit) => hub.push(commit, ["machines"], replacing.get(commit)),
+      push: async (commit) => {
+        const opts = replacing.get(commit);
+        // A replacement the host declines (a hook, a protected branch) is a refusal, not a failed sync.
+        const landed = await hub.push(commit, ["machines"], opts).catch((e: unknown) => {
+          if (!opts || e instanceof RemoteUnreachable) throw e;
+          return false;
+        });
+        if (!landed && opts) refused = opts.replacing;
+        return landed;
+      },
       rejected: () => c.log("push rejected (someone pushed first); retrying on the new tip"),
       stale: (n) => n === 1 && first.stale === true,
       gaveUp: (n, ms) =>
@@ -229,9 +242,26 @@ async function boundedHistory(c: Cycle, tip: string, limit: HistoryLimit): Promi
   const parent = await c.m.hub.historyOf(tip);
   const next = nextHistory(parent, limit, now);
   if (!next.newRoot) return next;
+  const refusedAt = await replacementRefusedAt(c.m.stateDir);
+  if (refusedAt && now.getTime() - refusedAt.getTime() < RETRY_REPLACEMENT_MS && now >= refusedAt) {
+    // The hub refused a replacement lately: on top, as before, until a day has passed.
+    return { mark: { depth: parent!.depth + 1, since: parent!.since }, newRoot: false };
+  }
   c.log(
     `the machines' branch holds ${parent!.depth} commits since ${parent!.since.toISOString()}, past its limit (${describeHistoryLimit(limit)}): ` +
       `this publish replaces it with one commit holding the same files${limit.keep ? `; the history before is kept as ${keptHistoryRef(now)}` : ""}`,
   );
   return { ...next, ...(limit.keep ? { keepAs: keptHistoryRef(now) } : {}) };
+}
+
+/**
+ * A replacement refused while the branch had not moved: the hub refuses it (a protected branch that blocks
+ * force pushes), not another machine. Said once, remembered for a day; meanwhile the history grows.
+ */
+async function replacementRefused(c: Cycle): Promise<void> {
+  await recordReplacementRefused(c.m.stateDir, c.now()).catch(() => {});
+  c.result.warnings.push(
+    `the hub refused to replace the branch ${MACHINES_BRANCH} with a new root (a forced push, with a lease): is it protected against force pushes? ` +
+      `Its history grows past the limit until it allows the machines' force pushes there (docs/security.md), or ORDERS.json's "hub": {"statusHistory": …} is raised; tried again in a day`,
+  );
 }
