@@ -365,3 +365,47 @@ export async function silentSsh(dir: string): Promise<{ command: string; pid: ()
   };
   return { command, pid };
 }
+
+/**
+ * A pre-receive hook in the bare hub that keeps `main` for people, as a host's branch rule would: an update of
+ * refs/heads/main that brings any commit authored by `…@coord.invalid` (a machine's, or any coord's) is refused,
+ * except `hub@coord.invalid` (what `coord hub create` authors); deleting main is refused too. Other branches pass.
+ */
+export async function refuseMachineCommitsOnMain(hubPath: string): Promise<void> {
+  const hook = join(hubPath, "hooks", "pre-receive");
+  await mkdir(dirname(hook), { recursive: true });
+  await writeFile(
+    hook,
+    `#!/usr/bin/env bash
+# main is written by people only: refuse any commit authored by a machine (…@coord.invalid) there.
+zero=0000000000000000000000000000000000000000
+status=0
+while read -r old new ref; do
+  [ "$ref" = refs/heads/main ] || continue
+  if [ "$new" = "$zero" ]; then echo "main is for people: it cannot be deleted" >&2; status=1; continue; fi
+  if [ "$old" = "$zero" ]; then range="$new"; else range="$old..$new"; fi
+  while read -r sha email; do
+    case "$email" in
+      hub@coord.invalid) ;;
+      *@coord.invalid) echo "main is for people: commit $sha is authored by $email" >&2; status=1 ;;
+    esac
+  done < <(git log --format='%H %ae' "$range")
+done
+exit $status
+`,
+  );
+  await chmod(hook, 0o755);
+}
+
+/** git as `git` runs it, without throwing: whether it exited 0, and its output (a push that may be refused). */
+export async function gitTry(cwd: string, ...args: string[]): Promise<{ ok: boolean; out: string; err: string }> {
+  return run("git", args, { cwd, maxBuffer: 64 * 1024 * 1024 }).then(
+    ({ stdout, stderr }) => ({ ok: true, out: stdout, err: stderr }),
+    (e: { stdout?: string; stderr?: string }) => ({ ok: false, out: e.stdout ?? "", err: e.stderr ?? "" }),
+  );
+}
+
+/** The author emails of the hub's `branch` (default main), newest first; since `from` (exclusive) when given. */
+export async function branchAuthors(fleet: Fleet, branch = "main", from?: string): Promise<string[]> {
+  return (await git(fleet.hubPath, "log", "--format=%ae", from ? `${from}..${branch}` : branch)).split("\n").filter(Boolean);
+}

@@ -47,6 +47,8 @@ describe("messages on the in-memory hub", () => {
   it("senders archive what every recipient acknowledged; the live file stays small, inbox --all still has everything, the hub's history keeps each message", async () => {
     fleet = await memoryFleet(["izzit7", "soda-yeti"]);
     const f = fleet;
+    // 20 days pass below: the machines' branch keeps its history by count only (by default it keeps 7 days).
+    await f.pushOrders(JSON.stringify({ version: 1, orders: [], hub: { statusHistory: 100_000 } }));
     const day = 24 * 3600 * 1000;
     let clock = Date.now();
     const now = () => new Date(clock);

@@ -76,7 +76,7 @@ describe("coord sync's head start", () => {
     await git(dir, "fetch", "--quiet", "origin"); // as the machine's daemon would, between the head start and this sync's lock
     const lines: string[] = [];
     const r = await sync({ dir, log: (l) => lines.push(l) });
-    expect(lines).toContain("fetching origin/main");
+    expect(lines).toContain("fetching origin/main and origin/coord");
     expect(r.ran.map((t) => t.id)).toEqual(["late"]);
   }, 60_000);
 

@@ -4,6 +4,7 @@
 // the last fetched commit), never the network; writes are journaled in the
 // local state at once, as the CLI's are, and go out with the next sync, or at
 // once with `now`. Each tool answers structured data and a short text.
+import { MACHINES_BRANCH } from "../core/ownership.js";
 import * as z from "zod";
 import { BROADCAST, MESSAGE_ID } from "../core/messages.js";
 import { MACHINE_NAME } from "../core/names.js";
@@ -123,7 +124,7 @@ const whoami = tool({
       });
     const daemon = await daemonRunning(m.stateDir);
     // The remote's URL as git has it (a token in it never shown), not only the remote's name.
-    const hub = { remote: m.config.remote, url: await m.repo.displayUrl(), branch: m.config.branch };
+    const hub = { remote: m.config.remote, url: await m.repo.displayUrl(), branch: m.config.branch, machinesBranch: MACHINES_BRANCH };
     const data = { machine: me, checkout: m.dir, hub, commit: k.commit, daemon, peers };
     const seen = (p: (typeof peers)[number]) => {
       const silent = silentFor(k.status.machines[p.name]!, at);

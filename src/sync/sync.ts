@@ -2,6 +2,7 @@
 // The parts: what a cycle works with and what each tip means for it
 // (cycle.ts), claiming and running (work.ts), publishing (push.ts), messages
 // (mail.ts), one task (tasks.ts).
+import { MACHINES_BRANCH } from "../core/ownership.js";
 import { readPause } from "../state/pause.js";
 import { describeRefusal } from "../core/trust.js";
 import { trustedView } from "./trust.js";
@@ -211,7 +212,7 @@ async function cycle(
     for (const id of result.interrupted) log(`${id}: was interrupted (coord stopped while it ran); reported failed`);
   }
   const early: CycleOptions["fetched"] = opts.fetched ?? (await opts.headStart?.().then((t) => (t ? { tip: t } : undefined)));
-  if (!early) log(`fetching ${config.remote}/${config.branch}`);
+  if (!early) log(`fetching ${config.remote}/${config.branch} and ${config.remote}/${MACHINES_BRANCH}`);
   let tip = early?.tip ?? (await hub.fetch());
   if (!tip) throw new CoordError(`the remote has no branch ${config.branch}; run coord init to scaffold it`, EXIT.USAGE);
   let files = early?.files ?? (await hub.readFiles(tip, READ_PATHS));

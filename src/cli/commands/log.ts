@@ -20,7 +20,7 @@ export function registerLog(program: Command, io: Io): void {
       if (o.json) io.out(JSON.stringify(events, null, 2));
       else if (events.length === 0) io.out(`no history for order ${id} in the last ${maxCount} commits`);
       else for (const e of events) io.out(`${e.at}  ${e.commit.slice(0, 10)}  ${e.who}: ${e.what}`);
-      if (o.json) return;
+      if (o.json || events.length === 0) return;
       // The machines' history is bounded: say how far back it goes.
       const reach = await machinesHistory(await resolveDir(o.dir)).catch(() => undefined);
       if (reach) io.out(`(the machines' history goes back to ${reach.since.toISOString()}, ${reach.depth} commits; ORDERS.json "hub": {"statusHistory": …} sets how far)`);
