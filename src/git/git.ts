@@ -87,6 +87,11 @@ export const blobsRead = { count: 0 };
 /** The history marks of machines' commits this process has read (a commit's message never changes). */
 const historyMarks = new Map<string, HistoryMark>();
 
+function rememberMark(commit: string, mark: HistoryMark): void {
+  if (historyMarks.size >= 64) historyMarks.delete(historyMarks.keys().next().value!);
+  historyMarks.set(commit, mark);
+}
+
 /** The fast-forward running in each checkout (by path) in this process. */
 const fastForwards = new Map<string, Promise<unknown>>();
 
@@ -283,8 +288,7 @@ export class Repo implements Hub {
       const oldest = roots.trim().split("\n").filter(Boolean).at(-1);
       mark = { depth: Math.max(1, Number(count.trim()) || 1), since: oldest ? new Date(oldest) : new Date() };
     }
-    if (historyMarks.size >= 64) historyMarks.delete(historyMarks.keys().next().value!);
-    historyMarks.set(commit, mark);
+    rememberMark(commit, mark);
     return mark;
   }
 
@@ -497,6 +501,9 @@ export class Repo implements Hub {
     if (t) {
       const role = roleOfChanges(changes);
       const commit = await this.commitOn(role === "machines" ? t.machines : t.people, changes, author, message, opts.newRoot === true);
+      // The next publish reads this commit's mark: known already, no git to ask.
+      const mark = role === "machines" ? parseHistoryTrailer(message) : undefined;
+      if (mark) rememberMark(commit, mark);
       return role === "machines" ? joinTip(t.people, commit) : joinTip(commit, t.machines);
     }
     return this.commitOn(parent, changes, author, message, opts.newRoot === true);
