@@ -8,7 +8,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { init } from "../src/commands/init.js";
 import { inbox, send } from "../src/commands/messages.js";
 import { sync } from "../src/sync/sync.js";
-import { cli, git, hubStatus, makeFleet, pushOrders, readLines, type Fleet } from "./helpers.js";
+import { cli, git, hasSshKeygen, hubStatus, makeFleet, pushOrders, readLines, type Fleet } from "./helpers.js";
+
+const haveSshKeygen = await hasSshKeygen();
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -98,4 +100,28 @@ done
     for (const w of warnings) expect(w).toMatch(/^the hub refused to replace the branch coord .*force pushes.*statusHistory/);
     expect((await inbox({ dir: f.machines.b!, all: true })).messages).toHaveLength(12);
   }, 60_000);
+
+  it.skipIf(!haveSshKeygen)(
+    "a machine that verifies other machines' signed files reads on across replacements: every message arrives",
+    async () => {
+      fleet = await makeFleet(["a", "b"]);
+      const f = fleet;
+      expect((await cli("trust", "key", "--dir", f.machines.a!)).code).toBe(0);
+      await sync({ dir: f.machines.a! }); // signed, and its file publishes the key
+      expect((await cli("trust", "machines", "on", "--dir", f.machines.b!)).code).toBe(0);
+      await sync({ dir: f.machines.b! }); // pins a's key
+      await pushOrders(f, `${JSON.stringify({ version: 1, orders: [], hub: { statusHistory: 10 } }, null, 2)}\n`);
+      const roots = new Set<string>();
+      for (let i = 0; i < 14; i++) {
+        await send({ dir: f.machines.a!, to: "b", text: `message ${i}`, now: true });
+        const r = await sync({ dir: f.machines.b! });
+        expect(r.warnings).toEqual([]);
+        roots.add((await git(f.hubPath, "rev-list", "--max-parents=0", "coord")).trim());
+      }
+      expect(roots.size).toBeGreaterThanOrEqual(2); // replaced at least once along the way
+      expect((await inbox({ dir: f.machines.b!, all: true })).messages.map((m) => m.text)).toEqual(Array.from({ length: 14 }, (_, i) => `message ${i}`));
+      expect(await git(f.hubPath, "show", "coord:STATUS.md")).not.toMatch(/refused/);
+    },
+    60_000,
+  );
 });

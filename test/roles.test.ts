@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { parseComputer, renderComputer } from "../src/core/computer.js";
 import { roleOf } from "../src/core/ownership.js";
-import { isOldLayout, statusPointer, TOMBSTONE_HOST, upgradeChanges } from "../src/core/upgrade.js";
+import { isOldLayout, isUpgradeLeftover, statusPointer, TOMBSTONE_HOST, upgradeChanges } from "../src/core/upgrade.js";
 import { computerFile } from "./fixtures.js";
 import { commitOf, filesByRole, joinTip, roleOfChanges, splitTip } from "../src/git/hub.js";
 
@@ -127,6 +127,19 @@ describe("upgrading a hub of the old layout", () => {
     expect(people.has("ORDERS.json")).toBe(false);
     expect(statusPointer("coord")).toMatch(/\(\.\.\/\.\.\/blob\/coord\/STATUS\.md\)/);
   });
+  it("what an upgrade left on main is not the old layout, and is not read when coord is gone", () => {
+    const { people } = upgradeChanges(old, "coord", new Date(0));
+    const main = new Map([...old].filter(([path]) => people.get(path) !== null));
+    for (const [path, text] of people) if (text !== null) main.set(path, text);
+    expect(isOldLayout(main)).toBe(false);
+    expect([...filesByRole(main, undefined).keys()].sort()).toEqual(["ORDERS.json", "README.md", "coordination/orders.schema.json"]);
+    expect(isUpgradeLeftover("coordination/COMPUTER_a.md", people.get("coordination/COMPUTER_a.md")!)).toBe(true);
+    expect(isUpgradeLeftover("coordination/COMPUTER_a.md", computer("a"))).toBe(false);
+    expect(isUpgradeLeftover("STATUS.md", "# status")).toBe(false);
+    // A machine file an older coord wrote there again makes it the old layout.
+    expect(isOldLayout(new Map([...main, ["coordination/COMPUTER_c.md", computer("c")]]))).toBe(true);
+  });
+
   it("an unreadable machine's file is removed from the people's branch, not copied", () => {
     const { people } = upgradeChanges(new Map([["coordination/COMPUTER_x.md", "not a machine file"]]), "coord", new Date(0));
     expect(people.get("coordination/COMPUTER_x.md")).toBeNull();

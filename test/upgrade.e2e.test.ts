@@ -130,4 +130,39 @@ describe("a hub of the old layout", () => {
     expect(r.err).toMatch(/^coord: .*no git user\.(name|email); set it with git -C/);
     expect(await git(fleet.hubPath, "branch", "--list", "coord")).toBe("");
   });
+
+  it("an old hub (its history older than the default limit) keeps its history through the upgrade; coord's count starts there", async () => {
+    fleet = await makeFleet(["a"]);
+    const f = fleet;
+    await toOldLayout(f);
+    const before = (await git(f.hubPath, "rev-parse", "main")).trim();
+    const later = () => new Date(Date.now() + 8 * 86_400_000); // past 7 days, the default age limit
+    expect((await sync({ dir: f.machines.a!, now: later })).warnings).toEqual([]);
+    await git(f.hubPath, "merge-base", "--is-ancestor", before, "coord"); // not replaced by a new root
+    expect((await git(f.hubPath, "log", "--format=%B", "-1", "coord^")).trim()).toMatch(/^Coord-History: 1 /m);
+  });
+
+  it("a hub whose coord is gone after the upgrade carries on: the tombstones on main are not read, coord starts again", async () => {
+    fleet = await makeFleet(["a", "b"]);
+    const f = fleet;
+    await toOldLayout(f);
+    expect((await sync({ dir: f.machines.a! })).warnings).toEqual([]); // upgrades
+    await git(f.hubPath, "update-ref", "-d", "refs/heads/coord"); // mirrored with main only, or deleted by hand
+    for (const m of ["a", "b"]) {
+      const r = await cliExec(["sync", "--dir", f.machines[m]!]);
+      expect(r.code, r.err).toBe(0);
+    }
+    expect(Object.keys((await hubStatus(f)).machines).sort()).toEqual(["a", "b"]);
+    expect(await hubFile(f, "coordination/COMPUTER_a.md")).not.toContain(TOMBSTONE_HOST);
+  });
+
+  it("the machines' branch cannot be the people's: hub create and init refuse --branch coord", async () => {
+    fleet = await makeFleet(["a"]);
+    const create = await cli("hub", "create", join(fleet.root, "other.git"), "--branch", "coord");
+    expect(create.code).toBe(2);
+    expect(create.err).toMatch(/^coord: --branch coord is the machines' own branch/);
+    const init = await cli("init", join(fleet.root, "x"), "--name", "x", "--remote", fleet.hubPath, "--branch", "coord");
+    expect(init.code).toBe(2);
+    expect(init.err).toMatch(/^coord: --branch coord is the machines' own branch/);
+  });
 });

@@ -33,6 +33,7 @@ export async function scaffoldCommits(repo: Repo): Promise<{ people: string; mac
 }
 
 export async function hubCreate(path: string, branch = "main"): Promise<{ path: string; commit: string }> {
+  if (branch === MACHINES_BRANCH) throw new CoordError(`--branch ${branch} is the machines' own branch; name the people's branch something else (main)`, EXIT.USAGE);
   const dir = resolve(path);
   const kind = await stat(dir).catch(() => undefined);
   if (kind && !kind.isDirectory()) throw new CoordError(`${dir} already exists and is a file; choose a new path`, EXIT.USAGE);

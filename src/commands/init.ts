@@ -4,6 +4,7 @@
 // The clone is shallow over a URL (the configured branch's newest commit:
 // cloneCheckout in src/git/clone.ts); history is fetched when asked for. A
 // clone `coord init` started before the CLI loaded is taken (early-clone.ts).
+import { MACHINES_BRANCH } from "../core/ownership.js";
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import { readdir, rm } from "node:fs/promises";
@@ -63,6 +64,7 @@ export async function init(opts: InitOptions): Promise<InitResult> {
   const log = opts.log ?? (() => {});
   const dir = resolve(opts.dir);
   const branch = opts.branch ?? "main";
+  if (branch === MACHINES_BRANCH) throw new CoordError(`--branch ${branch} is the machines' own branch; give the branch people push ORDERS.json to (main)`, EXIT.USAGE);
   const bad = machineNameProblem(opts.name);
   if (bad) throw new CoordError(`--name ${bad}`, EXIT.USAGE);
   newConfig({ name: opts.name, uuid: "-", heartbeat: opts.heartbeat }); // every option checked before anything is cloned

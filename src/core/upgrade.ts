@@ -8,11 +8,23 @@
 import { parseComputer, renderComputer } from "./computer.js";
 import { ownerOf, roleOf, STATUS_JSON, STATUS_MD } from "./ownership.js";
 
-/** Whether files read from a hub with no machines' branch are of the old layout (any machine's file or STATUS on the people's branch). */
+/**
+ * Whether files read from a hub with no machines' branch are of the old layout (any machine's file or STATUS
+ * on the people's branch, but for what an upgrade left there: then the machines' branch is gone, and the
+ * next publish starts it again).
+ */
 export function isOldLayout(files: Map<string, string>): boolean {
-  for (const path of files.keys()) if (roleOf(path) === "machines") return true;
+  for (const [path, text] of files) if (roleOf(path) === "machines" && !isUpgradeLeftover(path, text)) return true;
   return false;
 }
+
+/** Whether a file on the people's branch is what an upgrade left there: a machine's tombstone, or STATUS.md's pointer. */
+export function isUpgradeLeftover(path: string, text: string): boolean {
+  if (path === STATUS_MD) return text.startsWith(POINTER_START);
+  return ownerOf(path).kind === "computer" && text.includes(TOMBSTONE_HOST);
+}
+
+const POINTER_START = "# Fleet status\n\nThe machines publish on the branch";
 
 /** What an older coord is told when it reads its tombstone (as the host its identity was "reclaimed" on; at most 256 characters). */
 export const TOMBSTONE_HOST = "the machines' branch coord: this hub was upgraded; upgrade coord on this machine (npm install -g coord), then run coord sync";

@@ -274,20 +274,15 @@ export class Repo implements Hub {
     return throughHistory(this.history, { what: `the history of ${paths.join(", ")}`, tip, ask, changes: (l) => l.map((c) => c.sha), full: (l) => l.length >= max });
   }
 
-  /** Hub.historyOf: the machines' commit's Coord-History trailer, else counted from what this checkout has. */
+  /** Hub.historyOf: the machines' commit's Coord-History trailer; a commit without one starts the count (depth 1, its own time). */
   async historyOf(tip: string): Promise<HistoryMark | undefined> {
     const commit = splitTip(tip)?.machines;
     if (!commit) return undefined;
     const known = historyMarks.get(commit);
     if (known) return known;
     const message = await this.git().raw(["log", "-1", "--format=%B", commit]);
-    let mark = parseHistoryTrailer(message);
-    if (!mark) {
-      // A commit coord did not mark (the hub's first, an upgrade, a person's): its depth and root, as far as this checkout sees.
-      const [count, roots] = await Promise.all([this.git().raw(["rev-list", "--count", commit]), this.git().raw(["log", "--max-parents=0", "--format=%cI", commit])]);
-      const oldest = roots.trim().split("\n").filter(Boolean).at(-1);
-      mark = { depth: Math.max(1, Number(count.trim()) || 1), since: oldest ? new Date(oldest) : new Date() };
-    }
+    // A commit coord did not mark (the hub's first, an upgrade by an older version, a person's) starts the count.
+    const mark = parseHistoryTrailer(message) ?? { depth: 1, since: new Date(Number((await this.git().raw(["log", "-1", "--format=%ct", commit])).trim()) * 1000) };
     rememberMark(commit, mark);
     return mark;
   }
@@ -702,6 +697,23 @@ export class Repo implements Hub {
   }
 
   /** Whether `a` is an ancestor of (or is) `b` in the whole history (a shallow checkout fetches older commits when its boundary is in the way); false when either is unknown even then. */
+  /**
+   * Whether `commit`'s history begins at a root that replaced the machines' branch (a new root with its
+   * Coord-History mark: core/status-history.ts) made no earlier than `before`: `before`'s history was
+   * dropped by that replacement, not rolled back to. False when unsure (a shallow boundary, `before` gone).
+   */
+  async restartedAfter(commit: string, before: string): Promise<boolean> {
+    try {
+      const roots = (await this.git().raw(["rev-list", "--max-parents=0", commit])).split("\n").filter(Boolean);
+      if (roots.length !== 1 || (await shallowBoundary(this.history)).has(roots[0]!)) return false;
+      const [head, ...body] = (await this.git().raw(["log", "-1", "--format=%ct%n%B", roots[0]!])).split("\n");
+      const then = Number((await this.git().raw(["log", "-1", "--format=%ct", before])).trim());
+      return parseHistoryTrailer(body.join("\n"))?.depth === 1 && Number(head) >= then;
+    } catch {
+      return false;
+    }
+  }
+
   async isAncestor(a: string, b: string): Promise<boolean> {
     return isAncestorInHistory(this.history, a, b);
   }

@@ -6,6 +6,7 @@
 import type { HistoryMark } from "../core/status-history.js";
 import type { Change } from "../core/trust.js";
 import { type Role, roleOf } from "../core/ownership.js";
+import { isUpgradeLeftover } from "../core/upgrade.js";
 
 export { MACHINES_BRANCH, type Role } from "../core/ownership.js";
 
@@ -55,10 +56,14 @@ export function commitOf(tip: string, role: Role): string {
  * The files of a tip from its two commits' files: each path from its role's
  * branch only (a machine's file on main, or ORDERS.json on coord, is not
  * read). Without a machines' branch, the machines' files are read where an
- * old hub kept them, on the people's.
+ * old hub kept them, on the people's (but for what an upgrade left there).
  */
 export function filesByRole(people: Map<string, string>, machines: Map<string, string> | undefined): Map<string, string> {
-  if (!machines) return people;
+  if (!machines) {
+    // What an upgrade left on main (tombstones, the pointer) is not the machines' files: coord is gone, not the old layout.
+    if (![...people].some(([path, text]) => isUpgradeLeftover(path, text))) return people;
+    return new Map([...people].filter(([path, text]) => !isUpgradeLeftover(path, text)));
+  }
   const files = new Map<string, string>();
   for (const [path, text] of people) if (roleOf(path) === "people") files.set(path, text);
   for (const [path, text] of machines) if (roleOf(path) === "machines") files.set(path, text);
@@ -180,8 +185,8 @@ export interface Hub {
 
   /**
    * How deep the machines' branch is at `tip` (its part of a joinTip), and since when: the Coord-History
-   * trailer of its commit, else counted from the history this client has. Undefined when there is no
-   * machines' branch.
+   * trailer of its commit; a commit without one (the hub's first, a person's) starts the count: depth 1,
+   * since its own time. Undefined when there is no machines' branch.
    */
   historyOf(tip: string): Promise<HistoryMark | undefined>;
 
@@ -211,4 +216,10 @@ export interface Hub {
    * the way); false too when either is unknown even then. Only with lastChange.
    */
   isAncestor?(ancestor: string, descendant: string): Promise<boolean>;
+
+  /**
+   * Whether `commit`'s history begins at a new root that replaced the machines' branch no earlier than
+   * `before` was made (its history dropped, not rolled back to). Only with lastChange.
+   */
+  restartedAfter?(commit: string, before: string): Promise<boolean>;
 }

@@ -236,10 +236,8 @@ export class MemoryHub implements Hub {
   async historyOf(tip: string): Promise<HistoryMark | undefined> {
     const commit = splitTip(tip)?.machines;
     if (!commit) return undefined;
-    const marked = parseHistoryTrailer(this.have(commit).message);
-    if (marked) return marked;
-    const lineage = [...this.remote.lineage(commit)];
-    return { depth: lineage.length, since: lineage.at(-1)![1].at };
+    const c = this.have(commit);
+    return parseHistoryTrailer(c.message) ?? { depth: 1, since: c.at };
   }
 
   async push(tip: string, roles: Role[] = ["machines"], opts: PushOptions = {}): Promise<boolean> {

@@ -102,13 +102,14 @@ export async function publish(c: Cycle, first: First, message: string): Promise<
   // A commit that replaces the machines' branch (a new root, its history bounded) is pushed as a compare-and-swap of the tip it replaces.
   const replacing = new Map<string, PushOptions>();
   let refused: string | undefined; // the machines' tip a refused replacement was to replace
+  let why = "refused"; // what git said of it
   return publishWithRetry<Published>(
     {
       attempt: async (n) => {
         if (n === 1 && first.tip && first.files) return build(c, first.tip, first.files, n, message, replacing);
         const tip = await hub.fetch();
         if (!tip) throw new CoordError(`the remote branch ${config.branch} disappeared`, EXIT.FAILURE);
-        if (refused !== undefined && commitOf(tip, "machines") === refused) await replacementRefused(c);
+        if (refused !== undefined && commitOf(tip, "machines") === refused) await replacementRefused(c, why);
         refused = undefined;
         return build(c, tip, await hub.readFiles(tip, READ_PATHS), n, message, replacing);
       },
@@ -117,6 +118,7 @@ export async function publish(c: Cycle, first: First, message: string): Promise<
         // A replacement the host declines (a hook, a protected branch) is a refusal, not a failed sync.
         const landed = await hub.push(commit, ["machines"], opts).catch((e: unknown) => {
           if (!opts || e instanceof RemoteUnreachable) throw e;
+          why = String((e as Error)?.message ?? e).split("\n")[0]!;
           return false;
         });
         if (!landed && opts) refused = opts.replacing;
@@ -258,10 +260,10 @@ async function boundedHistory(c: Cycle, tip: string, limit: HistoryLimit): Promi
  * A replacement refused while the branch had not moved: the hub refuses it (a protected branch that blocks
  * force pushes), not another machine. Said once, remembered for a day; meanwhile the history grows.
  */
-async function replacementRefused(c: Cycle): Promise<void> {
+async function replacementRefused(c: Cycle, why: string): Promise<void> {
   await recordReplacementRefused(c.m.stateDir, c.now()).catch(() => {});
   c.result.warnings.push(
-    `the hub refused to replace the branch ${MACHINES_BRANCH} with a new root (a forced push, with a lease): is it protected against force pushes? ` +
+    `the hub refused to replace the branch ${MACHINES_BRANCH} with a new root (a forced push, with a lease: ${why}): is it protected against force pushes? ` +
       `Its history grows past the limit until it allows the machines' force pushes there (docs/security.md), or ORDERS.json's "hub": {"statusHistory": …} is raised; tried again in a day`,
   );
 }

@@ -94,11 +94,15 @@ export async function trustedView(m: Machine, tip: string, files: Map<string, st
 
 /**
  * A change must come after the version verified last: an older signed version brought back (pushed
- * back, or merged in so that git log follows the old side) is marked as not after it, and refused.
+ * back, or merged in so that git log follows the old side) is marked as not after it, and refused. A
+ * change on the machines' branch after it was replaced by a new root (its history bounded), made no
+ * earlier than the version verified last, comes after it too: that history was dropped, not rolled back to.
  */
 async function afterVerified(m: Machine, change: Change | undefined, before: Accepted | undefined): Promise<Change | undefined> {
   if (!change || !before || before.commit === change.commit || change.status !== "G") return change;
-  return (await m.hub.isAncestor?.(before.commit, change.commit)) ? change : { ...change, notAfter: before.commit };
+  if (await m.hub.isAncestor?.(before.commit, change.commit)) return change;
+  if (await m.hub.restartedAfter?.(change.commit, before.commit)) return change;
+  return { ...change, notAfter: before.commit };
 }
 
 /**

@@ -6,6 +6,7 @@
 // old layout, or by `coord hub upgrade` as a person. Nothing is lost: every
 // machine file, message, receipt and claim is on the machines' branch as it
 // was, and a sync carries on from there.
+import { historyTrailer } from "../core/status-history.js";
 import { isOldLayout, upgradeChanges } from "../core/upgrade.js";
 import { CoordError, EXIT } from "../errors.js";
 import { type Author, type Hub, joinTip, MACHINES_BRANCH, splitTip } from "../git/hub.js";
@@ -30,7 +31,13 @@ export async function upgradeHub(
         opts.log(`this hub keeps the machines' files on ${opts.branch} (an older coord): moving them to the branch ${MACHINES_BRANCH}`);
         const changes = upgradeChanges(all, MACHINES_BRANCH, opts.now());
         const [machines, people] = await Promise.all([
-          hub.commitFiles(t.people, changes.machines, opts.author, `coord: the machines' files move to the branch ${MACHINES_BRANCH}`),
+          // Its history, main's before, is kept: the bounded history counts from here (core/status-history.ts).
+          hub.commitFiles(
+            t.people,
+            changes.machines,
+            opts.author,
+            `coord: the machines' files move to the branch ${MACHINES_BRANCH}\n\n${historyTrailer({ depth: 1, since: opts.now() })}`,
+          ),
           hub.commitFiles(t.people, changes.people, opts.author, `coord: the machines publish on the branch ${MACHINES_BRANCH} from now on (coord hub upgrade)`),
         ]);
         const next = joinTip(people, machines);
