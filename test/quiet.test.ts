@@ -63,7 +63,7 @@ describe("quiet syncs: the stamp holds exactly as long as nothing would happen",
 
   // The lost wake-up: a heartbeat's push loses a race, is rebuilt on the new tip, and that tip holds a person's
   // new order this sync never planned on. A stamp left on it would answer every later sync "nothing changed".
-  it("a publish rebuilt on a newer tip leaves no stamp: the order that came with that tip runs on the next sync", async () => {
+  it("a publish rebuilt on a newer tip stamps only the tip it planned on: the order that came with the new one runs on the next sync", async () => {
     fleet = await memoryFleet(["a", "b"], { config: { heartbeat: 60 } });
     const f = fleet;
     await settle(f, "b");
@@ -83,7 +83,10 @@ describe("quiet syncs: the stamp holds exactly as long as nothing would happen",
     const r = await f.sync("a", { now: at(due) });
     expect(r.ran).toEqual([]);
     expect(r.pushAttempts).toBe(2);
-    expect(await readQuiet(f.m("a").stateDir)).toBeUndefined();
+    // Its stamp names the tip it planned on, not the one it ended on: the next sync reads the hub again.
+    const stamp = await readQuiet(f.m("a").stateDir);
+    expect(stamp?.tip).toBeDefined();
+    expect(stamp?.tip).not.toBe(await f.person.fetch());
     const next = await f.sync("a", { now: at(due + 1) });
     expect(next.quiet).toBeUndefined();
     expect(next.ran.map((t) => t.id)).toEqual(["new"]);

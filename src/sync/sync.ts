@@ -320,12 +320,14 @@ async function cycle(
   // Published with answers older than 10 minutes (new ones on the way): not quiet, the next sync publishes the new ones.
   const clean = !result.ordersProblems.length && !result.fileProblems.length && !opts.signal?.aborted && runTasks && !c.capsStale;
   const ended = runTasks ? end.model : undefined; // coord send and coord init publish only: the next sync notifies
-  // A stamp covers only what this sync planned on: a publish rebuilt on a newer tip (a person's push won the
-  // race) may carry an order or a message for this machine that it never looked at; the next sync does.
-  const plannedOn = end.builtOn === first.tip;
-  if (!nothingDone || !clean || !plannedOn) return { ...(ended ? { ended } : {}) };
+  // A stamp covers only what this sync planned on: a publish rebuilt on a newer tip (another machine, or a
+  // person, pushed first) may carry an order or a message for this machine that it never looked at. Its stamp
+  // then names the tip it planned on, which the hub is no longer at: the next sync reads the new one fully,
+  // and the daemon still wakes for the stamp's deadlines (its heartbeat).
+  if (!nothingDone || !clean || !first.tip) return { ...(ended ? { ended } : {}) };
+  const covered = end.builtOn === first.tip ? end.tip : first.tip;
   return {
-    end: { tip: end.tip, model: end.model, journal: journal.tasks, observed: c.observed, waiting: result.waiting, capabilitiesUntil: capabilitiesUntil() },
+    end: { tip: covered, model: end.model, journal: journal.tasks, observed: c.observed, waiting: result.waiting, capabilitiesUntil: capabilitiesUntil() },
     ...(ended ? { ended } : {}),
   };
 }
