@@ -1,8 +1,9 @@
 // Benchmarks (npm run bench): the timing targets of issues 14 and 11, measured
 // as whole processes (the built CLI, dist/coord.mjs, spawned) against a `git
 // daemon` on loopback, side by side with the raw git a person would run for the
-// same, in the same run. Prints a table of medians and ratios and writes it to
-// bench/results.md.
+// same, in the same run; and what the host pays (row 12: pushes, commits, reads
+// and bytes per machine and per fleet). Prints a table of medians and ratios and
+// writes it to bench/results.md.
 //
 //   npm run bench                     everything; writes bench/results.md
 //   npm run bench:smoke               sizes ÷ 10, fewer repetitions; writes nothing (CI runs it after npm test, which builds)
@@ -29,6 +30,7 @@ const { noopSync, oneTaskSync, concurrentSyncs } = await import("./bench/rows-sy
 const { atScale, initLongHistory, historyGrowth } = await import("./bench/rows-scale.mjs");
 const { watchLatency, drainRounds, drainDaemons, outageRecovery } = await import("./bench/rows-work.mjs");
 const { pureCore, agentHook, mcpTools } = await import("./bench/micro.mjs");
+const { hostLoad } = await import("./bench/host.mjs");
 
 const ROWS = [
   ["noop", "1", noopSync],
@@ -41,6 +43,7 @@ const ROWS = [
   ["drain", "11a", drainRounds],
   ["daemons", "11b", drainDaemons],
   ["outage", "11c", outageRecovery],
+  ["host", "12", hostLoad],
 ];
 const MICRO = [
   ["core", pureCore],

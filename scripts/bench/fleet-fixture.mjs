@@ -2,7 +2,11 @@
 // `machines` machine files (each with the task reports of the orders it ran),
 // ORDERS.json with `orders` orders, and message files holding `messages`
 // messages in all, rendered with coord's own renderers (dist/) and committed
-// with plain git; then one more machine's checkout (coord init) to measure.
+// with plain git where each side keeps them (docs/protocol.md, "Two
+// branches"): ORDERS.json by a person on main, the machines' files and
+// messages on coord, in one commit with the trailers every machine commit
+// carries (commitMachinesFiles); then one more machine's checkout (coord
+// init) to measure.
 //
 //   node scripts/bench/fleet-fixture.mjs <dir> [machines] [orders] [messages]
 //
@@ -11,11 +15,12 @@
 // between the other machines (with receipts in their files). Needs `npm run
 // build` first.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { renderComputer } from "../../dist/core/computer.js";
 import { messagePath, renderMessageFile } from "../../dist/core/messages.js";
+import { roleOf } from "../../dist/core/ownership.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const COORD = join(root, "dist", "coord.mjs");
@@ -32,6 +37,53 @@ function git(cwd, args, input) {
     encoding: "utf8",
     env: { ...process.env, GIT_AUTHOR_NAME: "person", GIT_AUTHOR_EMAIL: "p@x.invalid", GIT_COMMITTER_NAME: "person", GIT_COMMITTER_EMAIL: "p@x.invalid" },
   });
+}
+
+/**
+ * `files` (path → text, a Map or an object; machines' paths only) as one commit on the hub's branch coord,
+ * pushed from a clone of coord made in `scratch` (removed after), as the machines' publishes would have left
+ * them: by `author`, with the trailers every machine commit carries (Coord-Orders: the people's commit read;
+ * Coord-History: the depth of coord and its root's time, from the parent's trailer or counted). Returns the
+ * commit. Synchronous (git processes one after another): a fixture, not a measurement.
+ */
+export function commitMachinesFiles({ remote, scratch, files, message, author = "bench-fixture", env = process.env }) {
+  const entries = files instanceof Map ? [...files] : Object.entries(files);
+  const people = entries.filter(([path]) => roleOf(path) !== "machines").map(([path]) => path);
+  if (people.length) throw new Error(`not machines' files (they live on main): ${people.slice(0, 3).join(", ")}`);
+  const run = (args, input) =>
+    execFileSync("git", ["-C", scratch, ...args], {
+      input,
+      encoding: "utf8",
+      maxBuffer: 64 << 20,
+      env: {
+        ...env,
+        GIT_AUTHOR_NAME: `coord ${author}`,
+        GIT_AUTHOR_EMAIL: `${author}@coord.invalid`,
+        GIT_COMMITTER_NAME: `coord ${author}`,
+        GIT_COMMITTER_EMAIL: `${author}@coord.invalid`,
+      },
+    });
+  rmSync(scratch, { recursive: true, force: true });
+  mkdirSync(scratch, { recursive: true });
+  try {
+    execFileSync("git", ["clone", "--quiet", "--no-tags", "--branch", "coord", remote, scratch], { env, stdio: ["ignore", "ignore", "pipe"] });
+    run(["fetch", "--quiet", "origin", "+refs/heads/main:refs/remotes/origin/main"]);
+    const ordersCommit = run(["rev-parse", "origin/main"]).trim();
+    const parentMessage = run(["log", "-1", "--format=%B", "HEAD"]);
+    const marked = /^Coord-History: (\d+) (\S+)$/m.exec(parentMessage);
+    const depth = marked ? Number(marked[1]) : Number(run(["rev-list", "--count", "HEAD"]).trim());
+    const since = marked ? marked[2] : new Date(run(["log", "--max-parents=0", "--format=%cI", "HEAD"]).trim().split("\n").at(-1)).toISOString();
+    for (const [path, text] of entries) {
+      mkdirSync(dirname(join(scratch, path)), { recursive: true });
+      writeFileSync(join(scratch, path), text);
+    }
+    run(["add", "-A"]);
+    run(["commit", "--quiet", "-F", "-"], `${message}\n\nCoord-Orders: ${ordersCommit}\nCoord-History: ${depth + 1} ${since}\n`);
+    run(["push", "--quiet", "origin", "HEAD:refs/heads/coord"]);
+    return run(["rev-parse", "HEAD"]).trim();
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 }
 
 /** A deterministic pseudo-random generator (the same fleet every run). */
@@ -71,7 +123,7 @@ export async function makeFleet({ dir, machines = 100, orders = 1000, messages =
   const now = Date.now();
   const iso = (msAgo) => new Date(now - msAgo).toISOString();
 
-  // Orders: every tenth for ANY (run by one of the others), ten for ALL (every machine), the rest named.
+  // Orders (main): every tenth for ANY (run by one of the others), ten for ALL (every machine), the rest named.
   const list = [];
   for (let k = 0; k < orders; k++) {
     const id = `job-${pad(k, 4)}`;
@@ -81,8 +133,9 @@ export async function makeFleet({ dir, machines = 100, orders = 1000, messages =
     if (k % 13 === 0 && k > 0) order.after = [`job-${pad(k - 1, 4)}`];
     list.push(order);
   }
+  const ordersJson = `${JSON.stringify({ $schema: "coordination/orders.schema.json", version: 1, orders: list }, null, 2)}\n`;
+  // What machines write (coord): their files and messages.
   const files = new Map();
-  files.set("ORDERS.json", `${JSON.stringify({ $schema: "orders.schema.json", version: 1, orders: list }, null, 2)}\n`);
 
   // Messages: two channels per other machine, one to m000 and one to a peer, `messages` in all.
   const channels = others.flatMap((from, i) => [
@@ -140,14 +193,13 @@ export async function makeFleet({ dir, machines = 100, orders = 1000, messages =
       }),
     );
   }
-  for (const [path, text] of files) {
-    mkdirSync(dirname(join(person, path)), { recursive: true });
-    writeFileSync(join(person, path), text);
-  }
-  git(person, ["add", "-A"]);
-  git(person, ["commit", "--quiet", "-m", `a fleet of ${machines} machines, ${orders} orders, ${messages} messages`]);
+  // The person's orders on main, then the machines' state on coord (built on them: its Coord-Orders trailer).
+  writeFileSync(join(person, "ORDERS.json"), ordersJson);
+  git(person, ["add", "ORDERS.json"]);
+  git(person, ["commit", "--quiet", "-m", `${orders} orders for a fleet of ${machines} machines`]);
   git(person, ["push", "--quiet", "origin", "HEAD:main"]);
-  log(`hub ${hub}: ${files.size} files committed`);
+  commitMachinesFiles({ remote: hub, scratch: join(dir, "machines-writer"), files, message: `coord: ${others.length} machines' files, ${messages} messages` });
+  log(`hub ${hub}: ORDERS.json on main, ${files.size} files on coord`);
 
   const t = Date.now();
   const out = execFileSync("node", [COORD, "init", checkout, "--name", MEASURED, "--remote", hub], { encoding: "utf8", env: { ...process.env } });

@@ -86,13 +86,24 @@ export function run(cmd, args, { cwd, env, timeoutMs = 180_000, input } = {}) {
   });
 }
 
-/** A process left running (watch, daemon run): `stop()` sends SIGTERM, waits (bounded), then SIGKILLs its group. */
-export function start(cmd, args, { cwd, env } = {}) {
+/**
+ * A process left running (watch, daemon run): `stop()` sends SIGTERM, waits (bounded), then SIGKILLs its group.
+ * `onLine`: called with each whole line it prints (stdout and stderr).
+ */
+export function start(cmd, args, { cwd, env, onLine } = {}) {
   const child = spawn(cmd, args, { cwd, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   children.add(child);
   let output = "";
-  child.stdout.on("data", (d) => (output = (output + d).slice(-20_000)));
-  child.stderr.on("data", (d) => (output = (output + d).slice(-20_000)));
+  const partial = { out: "", err: "" };
+  const take = (stream) => (d) => {
+    output = (output + d).slice(-20_000);
+    if (!onLine) return;
+    const lines = (partial[stream] + d).split("\n");
+    partial[stream] = lines.pop();
+    for (const line of lines) onLine(line);
+  };
+  child.stdout.on("data", take("out"));
+  child.stderr.on("data", take("err"));
   const closed = new Promise((r) => child.once("close", r));
   return {
     output: () => output,
@@ -216,17 +227,28 @@ function listening(port) {
 /**
  * `git daemon` serving the fixture's root on 127.0.0.1 (a free port), push enabled. `url(name)`;
  * `stop()` and `start()` again on the same port (an outage); stopped by the fixture's cleanup.
+ * `requests()`: what the host was asked so far, from its own log (`--verbose`: one line per
+ * connection): `reads` (upload-pack: a fetch, an ls-remote, a clone) and `pushes` (receive-pack: a
+ * push that reached the host, landed or not).
  */
 export async function gitDaemon(f) {
   const port = await freePort();
   let daemon;
+  const counts = { reads: 0, pushes: 0 };
+  const count = (line) => {
+    const m = /\] Request (upload-pack|receive-pack) for /.exec(line);
+    if (m) counts[m[1] === "upload-pack" ? "reads" : "pushes"]++;
+  };
   const api = {
     port,
     url: (name) => `git://127.0.0.1:${port}/${name}`,
+    requests: () => ({ ...counts }),
     start: async () => {
-      daemon = start("git", ["daemon", "--reuseaddr", "--export-all", "--enable=receive-pack", `--base-path=${f.root}`, "--listen=127.0.0.1", `--port=${port}`, f.root], {
-        env: f.env,
-      });
+      daemon = start(
+        "git",
+        ["daemon", "--verbose", "--reuseaddr", "--export-all", "--enable=receive-pack", `--base-path=${f.root}`, "--listen=127.0.0.1", `--port=${port}`, f.root],
+        { env: f.env, onLine: count },
+      );
       for (let i = 0; i < 200; i++) {
         if (await listening(port)) return;
         if (!daemon.running()) break;
@@ -246,9 +268,21 @@ export async function gitDaemon(f) {
 
 /**
  * A person's commit of `files` (path → text) to the hub's main, pushed (again on the fresh tip
- * while machines push). Returns when the push that landed started (Date.now()).
+ * when refused: only another person's push to main can come first). Returns when the push that
+ * landed started (Date.now()).
  */
 export async function personCommit(f, person, files, message) {
+  return (await personPush(f, person, files, message)).pushedAt;
+}
+
+/**
+ * personCommit, saying also how many pushes it took (1: the first landed). People write main only:
+ * a machines' path (roleOf in src/core/ownership.ts) is refused here, as a mistake of the bench.
+ */
+export async function personPush(f, person, files, message) {
+  const { roleOf } = await import("../../dist/core/ownership.js");
+  const theirs = Object.keys(files).filter((path) => roleOf(path) !== "people");
+  if (theirs.length) throw new Error(`the bench's person was asked to commit machines' files to main: ${theirs.slice(0, 3).join(", ")}`);
   for (let attempt = 1; ; attempt++) {
     await f.git(["-C", person, "fetch", "--quiet", "origin"]);
     await f.git(["-C", person, "reset", "--quiet", "--hard", "origin/main"]);
@@ -260,7 +294,7 @@ export async function personCommit(f, person, files, message) {
     await f.git(["-C", person, ...PERSON, "commit", "--quiet", "-m", message]);
     const pushedAt = Date.now();
     const r = await run("git", ["-C", person, "push", "--quiet", "origin", "HEAD:main"], { env: f.env });
-    if (r.code === 0) return pushedAt;
+    if (r.code === 0) return { pushedAt, attempts: attempt };
     if (attempt >= 30) throw new Error(`the person's push was rejected ${attempt} times: ${why(r)}`);
     await sleep(50 + Math.random() * 100 * attempt);
   }
@@ -271,10 +305,15 @@ export function ordersText(orders) {
   return `${JSON.stringify({ $schema: "coordination/orders.schema.json", version: 1, orders }, null, 2)}\n`;
 }
 
-/** A hub (`coord hub create`) served by a git daemon, and `n` machines initialised against it as `names`. */
+/**
+ * A hub (`coord hub create`: main with the people's files, coord with the machines') served by a git
+ * daemon, and `n` machines initialised against it as `names`; `person`: a plain clone (on main).
+ */
 export async function fleet(f, names, { person = true } = {}) {
   const daemon = await gitDaemon(f);
   await f.mustCoord(["hub", "create", join(f.root, "hub.git")]);
+  // Every update of a branch in the hub's reflog, as a host logs its pushes (scripts/bench/host.mjs counts them).
+  await f.git(["--git-dir", join(f.root, "hub.git"), "config", "core.logAllRefUpdates", "always"]);
   const remote = daemon.url("hub.git");
   const dirs = Object.fromEntries(names.map((name) => [name, join(f.root, name)]));
   // Four at a time: their registrations race to the hub as machines joining together do.

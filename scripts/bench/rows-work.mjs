@@ -4,7 +4,8 @@
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { CLI, dur, fixture, fleet, median, ordersText, personCommit, run, say, size, sleep, spread, start, syncJson, syncOk } from "./lib.mjs";
+import { hubActivity, hubSnapshot } from "./host.mjs";
+import { CLI, dur, fixture, fleet, median, ordersText, personCommit, personPush, run, say, size, sleep, spread, start, syncJson, syncOk } from "./lib.mjs";
 
 /** Row 7: from a person's push of a new order to the task starting, with `coord watch --every 1s` on the machine. */
 export async function watchLatency() {
@@ -51,9 +52,9 @@ export async function watchLatency() {
   }
 }
 
-/** The completed orders among `ids` in the hub's STATUS.json. */
+/** The completed orders among `ids` in the hub's STATUS.json (on coord, the machines' branch). */
 async function completedOnHub(f, hub, ids) {
-  const r = await run("git", ["--git-dir", hub, "show", "main:STATUS.json"], { env: f.env });
+  const r = await run("git", ["--git-dir", hub, "show", "coord:STATUS.json"], { env: f.env });
   if (r.code !== 0) return 0;
   const status = JSON.parse(r.out);
   return ids.filter((id) => status.orders?.[id]?.state === "completed").length;
@@ -108,7 +109,7 @@ export async function drainDaemons() {
     const names = ["e1", "e2", "e3", "e4", "e5"];
     const count = size(20, 5);
     const interval = 5;
-    const { dirs, person, hub } = await fleet(f, names);
+    const { dirs, person, hub, daemon } = await fleet(f, names);
     const daemons = names.map((n) => start(process.execPath, [CLI, "daemon", "run", "--dir", dirs[n], "--schedule", `*/${interval} * * * * *`, "--jitter", "0"], { env: f.env }));
     for (const d of daemons) f.onCleanup(() => d.stop());
     // Started, their first sync (at once) done, and waiting for their tick: a loaded machine's first syncs must not run into the row.
@@ -117,13 +118,22 @@ export async function drainDaemons() {
     // Rounds pushed at random points of the 5 s tick (where a push lands in it moves the time by up to a tick).
     const rounds = size(3, 1);
     const times = [];
+    const tries = [];
     let done = 0;
     let ids = [];
+    // What the host took meanwhile (scripts/bench/host.mjs): the rounds' commits and pushes.
+    const before = await hubSnapshot(f, hub, daemon);
     for (let r = 0; r < rounds && done === ids.length; r++) {
       if (r > 0) await sleep(Math.random() * interval * 1000);
       ids = Array.from({ length: count }, (_, i) => `timed-${r}-${i}`);
       say(`${count} ANY orders of 1 s, ${names.length} daemons: round ${r + 1}/${rounds}`);
-      const pushedAt = await personCommit(f, person, { "ORDERS.json": ordersText(ids.map((id) => ({ id, to: "ANY", run: "sleep 1" }))) }, `timed orders, round ${r + 1}`);
+      const { pushedAt, attempts } = await personPush(
+        f,
+        person,
+        { "ORDERS.json": ordersText(ids.map((id) => ({ id, to: "ANY", run: "sleep 1" }))) },
+        `timed orders, round ${r + 1}`,
+      );
+      tries.push(attempts);
       done = 0;
       while (done < count && Date.now() - pushedAt < 180_000) {
         await sleep(250);
@@ -131,6 +141,11 @@ export async function drainDaemons() {
       }
       times.push(Date.now() - pushedAt);
     }
+    const after = await hubSnapshot(f, hub, daemon);
+    const personTries = tries.reduce((t, x) => t + x, 0);
+    const act = await hubActivity(f, hub, before, after, { pushes: personTries, reads: personTries });
+    const landed = [...act.pushes.values()].reduce((t, x) => t + x, 0);
+    const commits = [...act.commits.values()].reduce((t, x) => t + x, 0);
     const took = median(times);
     const dead = daemons.filter((d) => !d.running()).length;
     await Promise.all(daemons.map((d) => d.stop()));
@@ -151,7 +166,10 @@ export async function drainDaemons() {
       ratio: "",
       goal: `≤ 2 × ideal + one interval = ${dur(goal)}`,
       met: done === count && took <= goal,
-      notes: `${times.length} round${times.length === 1 ? "" : "s"}: ${times.map((t) => dur(t)).join(", ")}; ${done}/${count} of the last completed on the hub${dead ? `; ${dead} daemons exited early` : ""}`,
+      notes:
+        `${times.length} round${times.length === 1 ? "" : "s"}: ${times.map((t) => dur(t)).join(", ")}; ${done}/${count} of the last completed on the hub${dead ? `; ${dead} daemons exited early` : ""}; ` +
+        `on the hub meanwhile (${dur(act.seconds * 1000)}): ${commits} commits on coord in ${landed} pushes landed, ${act.tried} reached it, ${act.reads} reads; commits to main by machines ${act.mainByMachines}; ` +
+        `the person's pushes of ORDERS.json ${tries.filter((t) => t === 1).length} of ${tries.length} at the first try`,
     };
   } finally {
     await f.cleanup();
