@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { sshCommandFor } from "../src/git/git.js";
 import { gitCommandEnv, parseUserSettings } from "../src/git/env.js";
-import { gitFailureText, nonInteractiveSsh, programOf, shellWord } from "../src/core/ssh.js";
+import { gitFailureText, isLostRace, nonInteractiveSsh, programOf, shellWord } from "../src/core/ssh.js";
 
 describe("nonInteractiveSsh", () => {
   const cases: [given: string, used: string][] = [
@@ -96,7 +96,26 @@ describe("gitFailureText", () => {
     ["name not resolved", `ssh: Could not resolve hostname h: Name or service not known\n${tail}`, "Could not resolve hostname h: Name or service not known"],
     ["publickey", `git@h: Permission denied (publickey).\n${tail}`, "git@h: Permission denied (publickey)."],
     ["a host's own error", `ERROR: Repository not found.\n${tail}`, "Repository not found."],
-    ["https authentication", "remote: Invalid username or password.\nfatal: Authentication failed for 'https://h/x.git/'", "Authentication failed for 'https://h/x.git/'"],
+    [
+      "https authentication: the server's words first",
+      "remote: Invalid username or password.\nfatal: Authentication failed for 'https://h/x.git/'",
+      "Invalid username or password; Authentication failed for 'https://h/x.git/'",
+    ],
+    [
+      "a protected branch (GitHub's GH006), as a --porcelain push reports it",
+      "To ../hub.git\n!\tHEAD:refs/heads/main\t[remote rejected] (pre-receive hook declined)\nDone\nremote: error: GH006: Protected branch update failed for refs/heads/main.        \nremote: error: Changes must be made through a pull request.        \nerror: failed to push some refs to '../hub.git'",
+      "GH006: Protected branch update failed for refs/heads/main; Changes must be made through a pull request; refs/heads/main refused by the remote (pre-receive hook declined)",
+    ],
+    [
+      "gitolite's per-path rule, as a plain push reports it",
+      "remote: FATAL: W VREF/NAME/coordination/messages/c_TO_a.md fleet c DENIED by VREF/NAME/\nTo hub:fleet\n ! [remote rejected] coord -> coord (hook declined)\nerror: failed to push some refs to 'hub:fleet'",
+      "W VREF/NAME/coordination/messages/c_TO_a.md fleet c DENIED by VREF/NAME/; coord refused by the remote (hook declined)",
+    ],
+    [
+      "git's progress on remote: lines is not the server's reason",
+      "remote: Counting objects: 3, done.\nremote: Resolving deltas: 100% (1/1)\nfatal: the remote end hung up unexpectedly",
+      "the remote end hung up unexpectedly",
+    ],
     [
       "a cause and a specific fatal line",
       "ssh: connect to host h port 22: Connection timed out\nfatal: the remote end hung up unexpectedly",
@@ -104,6 +123,16 @@ describe("gitFailureText", () => {
     ],
   ];
   it.each(cases)("%s", (_what, stderr, text) => expect(gitFailureText(stderr)).toBe(text));
+
+  it.each([
+    ["someone pushed first", "!\tHEAD:refs/heads/coord\t[rejected] (fetch first)\nerror: failed to push some refs", true],
+    ["not a fast-forward", " ! [rejected]        coord -> coord (non-fast-forward)", true],
+    ["a lease that went stale", "!\tabc:refs/heads/coord\t[rejected] (stale info)", true],
+    ["the server's ref moved while it updated it", "!\tabc:refs/heads/coord\t[remote rejected] (failed to update ref)", true],
+    ["a hook declined", "!\tabc:refs/heads/coord\t[remote rejected] (pre-receive hook declined)", false],
+    ["a protected branch", " ! [remote rejected] main -> main (protected branch hook declined)", false],
+    ["the server is gone", "fatal: '/x' does not appear to be a git repository", false],
+  ])("isLostRace: %s", (_what, text, race) => expect(isLostRace(text)).toBe(race));
 
   it("a changed host key is an ALERT that says what not to do and how to fix it", () => {
     const text = gitFailureText(

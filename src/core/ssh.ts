@@ -58,8 +58,54 @@ export function gitFailureText(text: string): string {
   const fatalAt = lines.findIndex((l) => /^(fatal|error):/.test(l));
   const fatal = fatalAt >= 0 ? lines[fatalAt]!.replace(/^(fatal|error):\s*/, "") : undefined;
   const causes = lines.filter((l, i) => i !== fatalAt && (CAUSE.test(l) || HOST_ERROR.test(l))).map((l) => l.replace(/^ssh:\s*/, "").replace(/^(fatal|error|ERROR):\s*/i, ""));
-  const generic = fatal === undefined || /could not read from remote repository/i.test(fatal);
-  const parts = [...new Set([...causes, ...(causes.length && generic ? [] : [fatal ?? lines[0] ?? text.trim()])])];
+  // The server's own words: its `remote:` lines (a hook's, GitHub's GH006, gitolite's DENIED), and each ref it refused, with why.
+  const server = serverLines(lines).filter((l) => !causes.includes(l));
+  const refused = lines.map(refusedRef).filter((r): r is string => r !== undefined);
+  const said = [...causes, ...server, ...refused];
+  const generic = fatal === undefined || /could not read from remote repository|failed to push some refs/i.test(fatal);
+  const first = lines.find((l) => !/^(To |Done$)/.test(l));
+  const parts = [...new Set([...said, ...(said.length && generic ? [] : [fatal ?? first ?? text.trim()])])];
   // One line: each part but the last loses its closing period.
   return parts.map((p, i) => (i < parts.length - 1 ? p.replace(/[.:]$/, "") : p)).join("; ");
+}
+
+/** git's progress and summary lines that come through `remote:` (not the server's words about a refusal). */
+const PROGRESS =
+  /^(Counting|Compressing|Enumerating|Total|Resolving|Writing|Delta|Processing|Finding|Receiving|Unpacking|Create a pull request|To create a merge request|https?:\/\/\S+$)/i;
+
+/** What the server said on `remote:` lines, each without that prefix, a level word (error:, FATAL:) or terminal codes; at most 4. */
+function serverLines(lines: string[]): string[] {
+  return lines
+    .filter((l) => /^remote:/.test(l))
+    .map((l) =>
+      l
+        .replace(/^remote:\s*/, "")
+        .replace(/\x1b\[[0-9;]*[A-Za-z]/g, "")
+        .trim()
+        .replace(/^(error|fatal|ERROR|FATAL):\s*/, ""),
+    )
+    .filter((l) => l && !PROGRESS.test(l))
+    .slice(0, 4);
+}
+
+/**
+ * A ref the server refused, from git's push report: `! [remote rejected] main -> main (hook declined)`, or
+ * with --porcelain `!<TAB>src:dst<TAB>[remote rejected] (why)`: "refs/heads/main refused by the remote (why)".
+ */
+function refusedRef(line: string): string | undefined {
+  const m = /^!\s*(?:(\S+)\s+)?\[remote rejected\]\s*(?:(\S+) -> (\S+)\s*)?\((.+)\)\s*$/.exec(line);
+  if (!m) return undefined;
+  const ref = m[3] ?? m[1]?.split(":").pop() ?? "a ref";
+  return `${ref} refused by the remote (${m[4]})`;
+}
+
+/**
+ * Whether a failed push lost a race (someone pushed first: non-fast-forward, a stale lease, the server's
+ * ref moved while it updated it), as opposed to being refused by the server (a hook, a protected branch,
+ * a permission): a refusal is said, never retried as a race.
+ */
+export function isLostRace(text: string): boolean {
+  const remote = /\[remote rejected\][^\n]*\(([^)\n]*)\)/i.exec(text);
+  if (remote && !/failed to update ref|cannot lock ref|incorrect old value/i.test(remote[1]!)) return false;
+  return /non-fast-forward|fetch first|\[rejected\]|stale info|failed to update ref|cannot lock ref/i.test(text);
 }

@@ -89,7 +89,12 @@ export async function publishOrdersEdit(m: GitMachine, log: (line: string) => vo
         };
       },
       push: (commit) => m.repo.push(commit, ["people"]),
-      rejected: () => log("push rejected (someone pushed first); retrying on the new tip"),
+      rejected: (_n, failed) =>
+        log(
+          failed === undefined
+            ? "push rejected (someone pushed first); retrying on the new tip"
+            : `push failed (${String((failed as Error)?.message ?? failed).split("\n")[0]}); trying again after a fetch`,
+        ),
       gaveUp: (n, ms) => new CoordError(`gave up pushing ORDERS.json after ${n} rejected pushes in ${Math.round(ms / 1000)} s; save it again to retry`, EXIT.FAILURE),
     },
     { budgetMs: PUSH_BUDGET_MS },

@@ -9,7 +9,7 @@ import { type FileHandle, lstat, mkdir, mkdtemp, open, rm, writeFile } from "nod
 import { join, resolve } from "node:path";
 import { backoffDelay, REF_LOCK_BACKOFF } from "../core/backoff.js";
 import { redact } from "../core/redact.js";
-import { gitFailureText } from "../core/ssh.js";
+import { gitFailureText, isLostRace } from "../core/ssh.js";
 import type { GitStopped } from "./run.js";
 
 export { CREDENTIAL_PROXY, sshCommandFor } from "./env.js";
@@ -60,7 +60,7 @@ const authorEnv = (a: Author) => ({
 });
 
 export function isRejectedPush(e: unknown): boolean {
-  return /non-fast-forward|fetch first|\[rejected\]|stale info|failed to update ref|cannot lock ref/i.test(String((e as Error)?.message ?? e));
+  return isLostRace(String((e as Error)?.message ?? e));
 }
 
 /** A commit as Repo.recentCommits lists it. */

@@ -21,8 +21,8 @@ export interface CasSteps<T> {
   attempt(n: number): Promise<Built<T>>;
   /** Pushes without force; false: the remote moved (someone pushed first). */
   push(commit: string): Promise<boolean>;
-  /** Said after a rejected push, before waiting. */
-  rejected?(n: number): void;
+  /** Said after a rejected push, before waiting; `failed`: the push failed (a stale try's), it did not lose a race. */
+  rejected?(n: number, failed?: unknown): void;
   /**
    * Whether try `n` was built on a tip known to be old (no fetch before it): its rejection is no contention,
    * and the next try comes at once; a push of it that fails (the hub gone meanwhile) counts as rejected too,
@@ -66,14 +66,20 @@ export async function publishWithRetry<T>(
     const built = await steps.attempt(n);
     if ("done" in built) return built.done;
     const stale = steps.stale?.(n) === true;
-    const pushing = stale ? steps.push(built.commit).catch(() => false) : steps.push(built.commit);
+    let failed: unknown;
+    const pushing = stale
+      ? steps.push(built.commit).catch((e: unknown) => {
+          failed = e ?? "failed";
+          return false;
+        })
+      : steps.push(built.commit);
     try {
       built.meanwhile?.();
     } catch {
       // only a head start: landed() does it again, and says what is wrong
     }
     if (await pushing) return built.landed();
-    steps.rejected?.(n);
+    steps.rejected?.(n, failed);
     const wait = stale ? 0 : contentionDelay(n, now() - tried, backoff, random);
     if (n >= maxAttempts || now() - start + wait > budgetMs) throw steps.gaveUp(n, now() - start);
     await sleep(wait);

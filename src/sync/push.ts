@@ -124,7 +124,12 @@ export async function publish(c: Cycle, first: First, message: string): Promise<
         if (!landed && opts) refused = opts.replacing;
         return landed;
       },
-      rejected: () => c.log("push rejected (someone pushed first); retrying on the new tip"),
+      rejected: (_n, failed) =>
+        c.log(
+          failed === undefined
+            ? "push rejected (someone pushed first); retrying on the new tip"
+            : `push failed (${String((failed as Error)?.message ?? failed).split("\n")[0]}); trying again after a fetch`,
+        ),
       stale: (n) => n === 1 && first.stale === true,
       gaveUp: (n, ms) =>
         new CoordError(
