@@ -163,22 +163,22 @@ export async function machinesHistory(dir: string): Promise<HistoryMark | undefi
  * branch began as a child of the people's), so a commit found on both is listed once, with both its paths.
  */
 async function branchesLog(repo: Repo, tip: string, max: number, here: boolean): Promise<(PathLogEntry & { roles: Set<Role> })[]> {
-  const [people, machines] = await Promise.all(
-    (["people", "machines"] as const).map(async (role) =>
-      (await repo.pathLog(commitOf(tip, role), PATHS[role], max, { here })).map((c) => ({ ...c, roles: new Set<Role>([role]) })),
-    ),
-  );
+  // One after the other: in a shallow checkout each may fetch older history, and two fetches at once
+  // would fight over .git/shallow.
+  const logOf = async (role: Role) => (await repo.pathLog(commitOf(tip, role), PATHS[role], max, { here })).map((c) => ({ ...c, roles: new Set<Role>([role]) }));
+  const people = await logOf("people");
+  const machines = await logOf("machines");
   // Where each people's commit since the first listed one stands among the listed ones: a machine's commit
   // names the tip it was built on, often a commit that did not change ORDERS.json.
-  const since = people![0] ? await repo.commitsSince(commitOf(tip, "people"), people![0].sha) : [];
-  const listed = new Map(people!.map((c, i) => [c.sha, i]));
+  const since = people[0] ? await repo.commitsSince(commitOf(tip, "people"), people[0].sha) : [];
+  const listed = new Map(people.map((c, i) => [c.sha, i]));
   const rank = new Map<string, number>();
   let last = -1;
   for (const sha of since) {
     last = listed.get(sha) ?? last;
     rank.set(sha, last);
   }
-  const merged = mergeByCause(people!, machines!, rank);
+  const merged = mergeByCause(people, machines, rank);
   const bySha = new Map<string, (typeof merged)[number]>();
   for (const c of merged) {
     const seen = bySha.get(c.sha);
