@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { resolveDir } from "../src/cli/dir.js";
 import { sync } from "../src/sync/sync.js";
-import { cli, git, hubStatus, makeFleet, pushOrders, tempDir } from "./helpers.js";
+import { cli, cliExec, git, hubStatus, makeFleet, pushOrders, tempDir } from "./helpers.js";
 
 describe("coord init", () => {
   it("scaffolds an empty remote (as a new GitHub repo is) and registers the machine", async () => {
@@ -29,6 +29,20 @@ describe("coord init", () => {
     expect((await git(hub, "log", "--format=%s", "main", "coord")).match(/create the coordination hub/g)).toHaveLength(1);
     // main holds only the scaffold: no machine committed there.
     expect((await git(hub, "log", "--format=%an", "main")).split("\n").filter(Boolean)).toHaveLength(1);
+  });
+
+  it("on an empty remote whose default branch is another (master), leaves the checkout on the hub's branch, tracking it", async () => {
+    const root = await tempDir();
+    const hub = join(root, "empty.git");
+    await git(root, "-c", "init.defaultBranch=master", "init", "--quiet", "--bare", hub);
+    const dir = join(root, "m");
+    const r = await cliExec(["init", dir, "--name", "m", "--remote", hub], undefined, { ...process.env, GIT_CONFIG_PARAMETERS: "'init.defaultbranch'='master'" });
+    expect(r.code, r.err).toBe(0);
+    expect((await git(dir, "symbolic-ref", "--short", "HEAD")).trim()).toBe("main");
+    expect((await git(dir, "rev-parse", "--abbrev-ref", "@{upstream}")).trim()).toBe("origin/main");
+    expect((await git(dir, "status", "-sb")).split("\n")[0]).toBe("## main...origin/main");
+    expect(await git(hub, "branch", "--list", "master")).toBe("");
+    await git(dir, "pull", "--quiet", "--ff-only"); // works: it tracks a branch that exists
   });
 
   it("refuses a bad --heartbeat with one sentence", async () => {

@@ -110,6 +110,8 @@ export async function init(opts: InitOptions): Promise<InitResult> {
     scaffolded = await repo.push(people, ["people"]);
     tip = await repo.fetch(); // ours, or the scaffold of a machine that was first
     if (!tip) throw new CoordError(`could not create branch ${branch} on ${redact(opts.remote)}`, EXIT.FAILURE);
+    // The clone of the empty remote is on git's default branch name, tracking nothing: the hub's branch now.
+    if (cloned) await repo.trackHubBranch();
   }
 
   let reclaimed = false;

@@ -698,6 +698,38 @@ export class Repo implements Hub {
 
   /** Whether `a` is an ancestor of (or is) `b` in the whole history (a shallow checkout fetches older commits when its boundary is in the way); false when either is unknown even then. */
   /**
+   * The checkout's branch named as the hub's and tracking it: a clone of an empty remote is left on git's
+   * default branch name (init.defaultBranch: master, say) with no upstream, where `git pull` fails and a
+   * plain `git push` would create another branch. Only for a checkout whose branch has no commit of its
+   * own yet, or is another name for the hub's.
+   */
+  async trackHubBranch(): Promise<void> {
+    const current = (
+      await this.git()
+        .raw(["symbolic-ref", "--quiet", "--short", "HEAD"])
+        .catch(() => "")
+    ).trim();
+    if (current && current !== this.branch) {
+      const born = await this.resolveRef(`refs/heads/${current}`);
+      if (born) await this.git().raw(["branch", "-M", current, this.branch]);
+      else {
+        await this.git().raw(["symbolic-ref", "HEAD", `refs/heads/${this.branch}`]);
+        await this.git()
+          .raw(["config", "--remove-section", `branch.${current}`])
+          .catch(() => {}); // what the clone set for a branch that never was
+      }
+    }
+    // A clone of an empty remote may have no fetch refspec at all: git could not tell the upstream's tracking ref.
+    const refspecs = await this.git()
+      .raw(["config", "--get-all", `remote.${this.remote}.fetch`])
+      .catch(() => "");
+    if (!refspecs.split("\n").some((r) => r.includes(`refs/heads/${this.branch}:`) || r.includes("refs/heads/*:")))
+      await this.git().raw(["config", "--add", `remote.${this.remote}.fetch`, `+refs/heads/${this.branch}:${trackingRefOf(this.remote, this.branch)}`]);
+    await this.git().raw(["config", `branch.${this.branch}.remote`, this.remote]);
+    await this.git().raw(["config", `branch.${this.branch}.merge`, `refs/heads/${this.branch}`]);
+  }
+
+  /**
    * Whether `commit`'s history begins at a root that replaced the machines' branch (a new root with its
    * Coord-History mark: core/status-history.ts) made no earlier than `before`: `before`'s history was
    * dropped by that replacement, not rolled back to. False when unsure (a shallow boundary, `before` gone).
