@@ -78,8 +78,7 @@ export function ownerOf(path: string): PathOwner {
   };
 }
 
-/** The hub's branch that machines publish on: everything they write lives there, and nothing else. */
-export const MACHINES_BRANCH = "coord";
+export { MACHINES_BRANCH } from "./branches.js";
 
 /** Who writes a path: people (on the hub's branch) or machines (on the machines' branch). */
 export type Role = "people" | "machines";

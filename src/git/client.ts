@@ -1,11 +1,9 @@
 // A git client for one directory, with coord's settings and a deadline on
 // every command, and the fetch every sync makes. Light to load: coord sync's
 // head start and coord init's early clone run it before the CLI loads.
+import { joinTip, MACHINES_BRANCH } from "../core/branches.js";
 import { gitCommandEnv } from "./env.js";
 import { runGit } from "./run.js";
-
-/** The machines' branch (core/ownership.ts MACHINES_BRANCH; written here too, so that this module stays light to load). */
-const MACHINES = "coord";
 
 /** Seconds one git command may take when the machine config says nothing (gitTimeout). */
 export const DEFAULT_GIT_TIMEOUT = 30;
@@ -73,24 +71,24 @@ export async function fetchBranch(git: GitClient, remote: string, branch: string
   const spec = (b: string) => `+refs/heads/${b}:${trackingRefOf(remote, b)}`;
   if (opts.machinesOnly) {
     const depth = opts.depth === undefined ? [] : [`--depth=${opts.depth}`];
-    await git.raw(["fetch", "--quiet", "--no-tags", ...depth, remote, spec(MACHINES)]).catch((e: unknown) => {
-      if (!missingBranch(e, MACHINES)) throw e;
+    await git.raw(["fetch", "--quiet", "--no-tags", ...depth, remote, spec(MACHINES_BRANCH)]).catch((e: unknown) => {
+      if (!missingBranch(e, MACHINES_BRANCH)) throw e;
     });
     return;
   }
   try {
-    await git.raw(["fetch", "--quiet", "--no-tags", remote, spec(branch), spec(MACHINES)]);
+    await git.raw(["fetch", "--quiet", "--no-tags", remote, spec(branch), spec(MACHINES_BRANCH)]);
   } catch (e) {
-    if (!missingBranch(e, MACHINES) || missingBranch(e, branch)) throw e;
+    if (!missingBranch(e, MACHINES_BRANCH) || missingBranch(e, branch)) throw e;
     await git.raw(["fetch", "--quiet", "--no-tags", remote, spec(branch)]);
-    await git.raw(["update-ref", "-d", trackingRefOf(remote, MACHINES)]).catch(() => {});
+    await git.raw(["update-ref", "-d", trackingRefOf(remote, MACHINES_BRANCH)]).catch(() => {});
   }
 }
 
-/** The tip (hub.ts joinTip) that the tracking refs of `branch` and the machines' branch name, or undefined when `branch`'s is missing. */
+/** The tip (core/branches.ts joinTip) that the tracking refs of `branch` and the machines' branch name, or undefined when `branch`'s is missing. */
 export async function trackedTip(git: GitClient, remote: string, branch: string): Promise<string | undefined> {
   const people = trackingRefOf(remote, branch);
-  const machines = trackingRefOf(remote, MACHINES);
+  const machines = trackingRefOf(remote, MACHINES_BRANCH);
   const out = await git.raw(["for-each-ref", "--format=%(refname)%09%(objectname)%09%(objecttype)", people, machines]);
   const tips = new Map<string, string>();
   for (const line of out.split("\n")) {
@@ -98,12 +96,12 @@ export async function trackedTip(git: GitClient, remote: string, branch: string)
     if (ref && sha && type === "commit" && /^[0-9a-f]{40,64}$/.test(sha)) tips.set(ref, sha);
   }
   const p = tips.get(people);
-  return p === undefined ? undefined : `${p}+${tips.get(machines) ?? ""}`;
+  return p === undefined ? undefined : joinTip(p, tips.get(machines));
 }
 
 /**
  * Fetches both branches of `remote` in the checkout `dir` (fetchBranch) and
- * returns the tip its tracking refs name now (hub.ts joinTip); undefined
+ * returns the tip its tracking refs name now (core/branches.ts joinTip); undefined
  * when there is none.
  */
 export async function fetchTip(dir: string, remote: string, branch: string, opts: { timeout: number; signal: AbortSignal }): Promise<string | undefined> {

@@ -8,19 +8,10 @@ import type { Change } from "../core/trust.js";
 import { type Role, roleOf } from "../core/ownership.js";
 import { isUpgradeLeftover } from "../core/upgrade.js";
 
-export { MACHINES_BRANCH, type Role } from "../core/ownership.js";
+import { splitTip } from "../core/branches.js";
 
-/**
- * The hub's state as a machine reads it: the people's branch commit (main:
- * ORDERS.json and what else people keep) and the machines' branch commit
- * (coord: every file machines write), written `<people>+<machines>`; the
- * machines' part is empty while that branch does not exist. Callers hold a
- * tip as an opaque name (compare, store, pass back); only a Hub takes it
- * apart. A plain commit id names that one commit, as ever.
- */
-export function joinTip(people: string, machines: string | undefined): string {
-  return `${people}+${machines ?? ""}`;
-}
+export type { Role } from "../core/ownership.js";
+export { joinTip, MACHINES_BRANCH, splitTip } from "../core/branches.js";
 
 /**
  * The trailer of a machine's commit that names the people's commit it was built on (the ORDERS.json it
@@ -35,14 +26,6 @@ export interface PathLogEntry {
   who: string;
   paths: string[];
   orders?: string;
-}
-
-/** A tip's two commits, or undefined when `tip` is a plain commit id. */
-export function splitTip(tip: string): { people: string; machines?: string } | undefined {
-  const plus = tip.indexOf("+");
-  if (plus < 0) return undefined;
-  const machines = tip.slice(plus + 1);
-  return { people: tip.slice(0, plus), ...(machines ? { machines } : {}) };
 }
 
 /** The commit of `tip` that holds the files of `role` (a plain commit: itself; no machines' branch yet: the people's, where an old hub kept them). */
