@@ -280,11 +280,17 @@ export class Repo implements Hub {
     if (!commit) return undefined;
     const known = historyMarks.get(commit);
     if (known) return known;
-    const message = await this.git().raw(["log", "-1", "--format=%B", commit]);
+    const { at, message } = await this.timeAndMessage(commit);
     // A commit coord did not mark (the hub's first, an upgrade by an older version, a person's) starts the count.
-    const mark = parseHistoryTrailer(message) ?? { depth: 1, since: new Date(Number((await this.git().raw(["log", "-1", "--format=%ct", commit])).trim()) * 1000) };
+    const mark = parseHistoryTrailer(message) ?? { depth: 1, since: new Date(at * 1000) };
     rememberMark(commit, mark);
     return mark;
+  }
+
+  /** When `commit` was committed (seconds since the epoch) and its message, in one git call. */
+  private async timeAndMessage(commit: string): Promise<{ at: number; message: string }> {
+    const [at, ...message] = (await this.git().raw(["log", "-1", "--format=%ct%n%B", commit])).split("\n");
+    return { at: Number(at), message: message.join("\n") };
   }
 
   /** The commits reachable from `tip` since `first` (itself included), oldest first, from what the checkout has. */
@@ -738,9 +744,8 @@ export class Repo implements Hub {
     try {
       const roots = (await this.git().raw(["rev-list", "--max-parents=0", commit])).split("\n").filter(Boolean);
       if (roots.length !== 1 || (await shallowBoundary(this.history)).has(roots[0]!)) return false;
-      const [head, ...body] = (await this.git().raw(["log", "-1", "--format=%ct%n%B", roots[0]!])).split("\n");
-      const then = Number((await this.git().raw(["log", "-1", "--format=%ct", before])).trim());
-      return parseHistoryTrailer(body.join("\n"))?.depth === 1 && Number(head) >= then;
+      const [root, then] = await Promise.all([this.timeAndMessage(roots[0]!), this.timeAndMessage(before)]);
+      return parseHistoryTrailer(root.message)?.depth === 1 && root.at >= then.at;
     } catch {
       return false;
     }
