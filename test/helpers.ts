@@ -2,7 +2,7 @@
 // several machines, a person who uses plain git, and `git daemon` on loopback.
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -408,4 +408,15 @@ export async function gitTry(cwd: string, ...args: string[]): Promise<{ ok: bool
 /** The author emails of the hub's `branch` (default main), newest first; since `from` (exclusive) when given. */
 export async function branchAuthors(fleet: Fleet, branch = "main", from?: string): Promise<string[]> {
   return (await git(fleet.hubPath, "log", "--format=%ae", from ? `${from}..${branch}` : branch)).split("\n").filter(Boolean);
+}
+
+/** The pids of the processes whose environment holds TOKEN=<token> (Linux /proc): a service's copies and what they started. */
+export async function withToken(token: string): Promise<number[]> {
+  const out: number[] = [];
+  for (const name of await readdir("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    const env = await readFile(`/proc/${name}/environ`, "utf8").catch(() => "");
+    if (env.split("\0").includes(`TOKEN=${token}`)) out.push(Number(name));
+  }
+  return out;
 }

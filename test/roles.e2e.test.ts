@@ -5,7 +5,7 @@
 // MCP tools, with no sync failing. And a busy fleet of six daemons never makes
 // a person's plain `git push` to main lose a race.
 import type { ChildProcess } from "node:child_process";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -28,6 +28,7 @@ import {
   readLines,
   refuseMachineCommitsOnMain,
   waitFor,
+  withToken,
 } from "./helpers.js";
 
 let fleet: Fleet | undefined;
@@ -46,17 +47,6 @@ const PERSON = ["-c", "user.name=Pat Person", "-c", "user.email=pat@example.com"
 const dirOf = (name: string) => fleet!.machines[name]!;
 const env = () => Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The pids of the processes whose environment holds TOKEN=<token> (Linux /proc). */
-async function withToken(token: string): Promise<number[]> {
-  const out: number[] = [];
-  for (const name of await readdir("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    const text = await readFile(`/proc/${name}/environ`, "utf8").catch(() => "");
-    if (text.split("\0").includes(`TOKEN=${token}`)) out.push(Number(name));
-  }
-  return out;
-}
 
 /** `coord daemon run` as its own process, syncing every second; SIGTERM at the end of the test (SIGKILL after 15 s). */
 function daemon(dir: string): { child: ChildProcess; output: () => string } {

@@ -3,14 +3,14 @@
 // restarts once; cancel and removal stop the whole group; a daemon killed -9
 // leaves its service to the next one, which adopts it (same pid and start
 // time) instead of starting a second copy; an emergency stop stops them.
-import { readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Supervisor } from "../src/daemon/services.js";
 import { openMachine, sync } from "../src/sync/sync.js";
-import { cli, cliProcess, hubFile, hubStatus, makeFleet, pushOrders, setConfig, waitFor, type Fleet } from "./helpers.js";
+import { cli, cliProcess, hubFile, hubStatus, makeFleet, pushOrders, setConfig, waitFor, withToken, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 const stops: (() => Promise<unknown>)[] = [];
@@ -25,17 +25,6 @@ afterEach(async () => {
 
 const EVERY_SECOND = "*/1 * * * * *";
 const dirOf = (name: string) => fleet!.machines[name]!;
-
-/** The pids of the processes whose environment holds TOKEN=<token> (Linux /proc): a service's copies and what they started. */
-async function withToken(token: string): Promise<number[]> {
-  const out: number[] = [];
-  for (const name of await readdir("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    const env = await readFile(`/proc/${name}/environ`, "utf8").catch(() => "");
-    if (env.split("\0").includes(`TOKEN=${token}`)) out.push(Number(name));
-  }
-  return out;
-}
 
 function newToken(): string {
   const t = `svc-${process.pid}-${Math.random().toString(36).slice(2)}`;

@@ -136,8 +136,8 @@ async function firstSyncs(daemons) {
     );
 }
 
-/** The orders among `ids` completed in the hub's STATUS.json (on coord). */
-async function completed(f, hub, ids) {
+/** The orders among `ids` completed in the hub's STATUS.json (on coord, the machines' branch). */
+export async function completedOnHub(f, hub, ids) {
   const r = await run("git", ["--git-dir", hub, "show", "coord:STATUS.json"], { env: f.env });
   if (r.code !== 0) return 0;
   const status = JSON.parse(r.out);
@@ -223,7 +223,7 @@ export async function hostLoad() {
       await sleep(Math.min(1000 + Math.random() * 2000, Math.max(0, end - performance.now())));
     }
     const d = await hubSnapshot(f, hub, daemon);
-    const done = await completed(
+    const done = await completedOnHub(
       f,
       hub,
       orders.map((o) => o.id),

@@ -4,7 +4,7 @@
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { hubActivity, hubSnapshot } from "./host.mjs";
+import { completedOnHub, hubActivity, hubSnapshot } from "./host.mjs";
 import { CLI, dur, fixture, fleet, median, ordersText, personCommit, personPush, run, say, size, sleep, spread, start, syncJson, syncOk } from "./lib.mjs";
 
 /** Row 7: from a person's push of a new order to the task starting, with `coord watch --every 1s` on the machine. */
@@ -50,14 +50,6 @@ export async function watchLatency() {
   } finally {
     await f.cleanup();
   }
-}
-
-/** The completed orders among `ids` in the hub's STATUS.json (on coord, the machines' branch). */
-async function completedOnHub(f, hub, ids) {
-  const r = await run("git", ["--git-dir", hub, "show", "coord:STATUS.json"], { env: f.env });
-  if (r.code !== 0) return 0;
-  const status = JSON.parse(r.out);
-  return ids.filter((id) => status.orders?.[id]?.state === "completed").length;
 }
 
 /** Issue 11: rounds for `machines` machines, their syncs started together each round, to drain ANY orders of 1 s. */
