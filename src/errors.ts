@@ -40,3 +40,15 @@ export class RemoteUnreachable extends CoordError {
     this.name = "RemoteUnreachable";
   }
 }
+
+/**
+ * The hub answered and refused the push (a hook, a protected branch, a path the machine may not write, a
+ * key or account without write access): no outage and no lost race. A machine whose pushes are refused
+ * reports itself `refused`, with the server's reason, as soon as it can publish again.
+ */
+export class PushRefused extends CoordError {
+  constructor(message: string) {
+    super(message, EXIT.FAILURE);
+    this.name = "PushRefused";
+  }
+}

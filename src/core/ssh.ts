@@ -109,3 +109,17 @@ export function isLostRace(text: string): boolean {
   if (remote && !/failed to update ref|cannot lock ref|incorrect old value/i.test(remote[1]!)) return false;
   return /non-fast-forward|fetch first|\[rejected\]|stale info|failed to update ref|cannot lock ref/i.test(text);
 }
+
+/** ssh's or git's words for a connection that never reached the server's answer (an outage, not a refusal). */
+const NO_ANSWER =
+  /Connection (refused|timed out|closed|reset)|kex_exchange_identification|No route to host|Network is unreachable|Could not resolve host|Operation timed out|Failed to connect|the remote end hung up unexpectedly|early EOF|did not answer/i;
+
+/**
+ * Whether a failed push (not a lost race: isLostRace) was the server's answer, no: a hook, a protected
+ * branch, a path or branch the key or account may not write. A connection that failed is not a refusal.
+ */
+export function isPushRefusal(text: string): boolean {
+  if (isLostRace(text)) return false;
+  if (/\[remote rejected\]|hook declined|protected branch|GH006|DENIED|not allowed to push|denied to|returned error: 403|Permission to \S+ denied/i.test(text)) return true;
+  return !NO_ANSWER.test(text);
+}

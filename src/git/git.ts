@@ -9,7 +9,7 @@ import { type FileHandle, lstat, mkdir, mkdtemp, open, rm, writeFile } from "nod
 import { join, resolve } from "node:path";
 import { backoffDelay, REF_LOCK_BACKOFF } from "../core/backoff.js";
 import { redact } from "../core/redact.js";
-import { gitFailureText, isLostRace } from "../core/ssh.js";
+import { gitFailureText, isLostRace, isPushRefusal } from "../core/ssh.js";
 import type { GitStopped } from "./run.js";
 
 export { CREDENTIAL_PROXY, sshCommandFor } from "./env.js";
@@ -39,7 +39,7 @@ import { remoteTip } from "./remote-tip.js";
 import { commitBody, ObjectWriter, treeBody, treeListing } from "./objects.js";
 import { DEFAULT_GIT_TIMEOUT, fetchBranch, type GitClient, type GitOptions, gitClient, trackedTip, trackingRefOf } from "./client.js";
 import { looseRef, plainGitDir } from "./dotgit.js";
-import { CoordError, EXIT, RemoteUnreachable } from "../errors.js";
+import { CoordError, EXIT, PushRefused, RemoteUnreachable } from "../errors.js";
 
 export { DEFAULT_GIT_TIMEOUT, type GitClient, type GitOptions, gitClient };
 
@@ -367,9 +367,12 @@ export class Repo implements Hub {
     const Failure = doing === "reach" ? RemoteUnreachable : CoordError;
     if (isTimeout(e))
       return new Failure(`could not ${doing} the remote ${url}: the remote did not answer in ${this.timeout} s (gitTimeout in .git/coord/machine.yaml sets how long coord waits)`);
-    const why = firstLine(String((e as Error)?.message ?? e));
+    const text = String((e as Error)?.message ?? e);
+    const why = firstLine(text);
     // A hook's refusal (ALERT:) is the remote answering: no outage.
     if (why.startsWith("ALERT:")) return new CoordError(`${why} (remote ${url})`, EXIT.FAILURE);
+    // The server answered no to a push: a refusal, which the machine reports as its state (never an outage, never a race).
+    if (doing === "push to" && isPushRefusal(text)) return new PushRefused(`the remote ${url} refused the push: ${why}`);
     return new Failure(`could not ${doing} the remote ${url}: ${why}`);
   }
 

@@ -2,7 +2,9 @@
 // back off exponentially (at most 5 minutes; after an outage of the hub they
 // also probe it at every tick and sync as soon as it answers), and a machine
 // that failed 3 times in a row reports itself `stalled` (with the last error)
-// as soon as it can publish again.
+// as soon as it can publish again; one whose push the hub refused reports
+// itself `refused` (with the server's reason) at once. Once it is back, the run
+// of failures stays in its file for one heartbeat (`recovered`).
 import { join } from "node:path";
 import * as z from "zod";
 import { backoffDelay } from "../core/backoff.js";
@@ -28,6 +30,15 @@ const healthSchema = z.looseObject({
   since: z.string().optional(),
   /** The last failure was the hub not answering (an outage): a scheduled run probes it instead of waiting out the backoff. */
   unreachable: z.boolean().optional(),
+  /** The last failure was the hub refusing the push (its reason is lastError): the machine is `refused`. */
+  refused: z.boolean().optional(),
+  /**
+   * The run of failures that ended (it was reported: refused, or stalled): published after the machine is back,
+   * until one heartbeat after `clearedAt`, so people see why it was gone once it can say so.
+   */
+  recovered: z
+    .object({ failures: z.number().int().min(1), lastError: z.string(), since: z.string(), clearedAt: z.string(), refused: z.boolean().optional() })
+    .optional(),
 });
 
 export type Health = z.output<typeof healthSchema>;
@@ -42,23 +53,37 @@ export async function readHealth(stateDir: string): Promise<Health> {
   return { failures: 0 };
 }
 
-export async function recordFailure(stateDir: string, error: string, now: Date, unreachable = false): Promise<Health> {
+/** Why the last sync failed: the hub did not answer (an outage), refused the push, or anything else. */
+export type FailureKind = "unreachable" | "refused" | "other";
+
+export async function recordFailure(stateDir: string, error: string, now: Date, kind: FailureKind = "other"): Promise<Health> {
   const h = await readHealth(stateDir);
   const next: Health = {
     failures: h.failures + 1,
     lastError: redact(error),
     lastFailureAt: now.toISOString(),
     since: h.since ?? now.toISOString(),
-    ...(unreachable ? { unreachable } : {}),
+    ...(kind === "unreachable" ? { unreachable: true } : {}),
+    ...(kind === "refused" ? { refused: true } : {}),
+    ...(h.recovered ? { recovered: h.recovered } : {}),
   };
   await writeDurably(path(stateDir), JSON.stringify(next) + "\n");
   return next;
 }
 
-export async function recordSuccess(stateDir: string): Promise<void> {
+/** Whether the machine reports its failures (state refused or stalled) when it publishes. */
+export function reportsFailures(h: Health): boolean {
+  return h.lastError !== undefined && (h.refused === true || h.failures >= STALL_AFTER);
+}
+
+/** A sync succeeded: the count starts again; a run of failures the machine reported is kept as `recovered`, to be published for a while. */
+export async function recordSuccess(stateDir: string, now = new Date()): Promise<void> {
   const h = await readHealth(stateDir);
   if (h.failures === 0) return;
-  await writeDurably(path(stateDir), JSON.stringify({ failures: 0 }) + "\n");
+  const recovered = reportsFailures(h)
+    ? { failures: h.failures, lastError: h.lastError!, since: h.since ?? now.toISOString(), clearedAt: now.toISOString(), ...(h.refused ? { refused: true } : {}) }
+    : h.recovered;
+  await writeDurably(path(stateDir), JSON.stringify({ failures: 0, ...(recovered ? { recovered } : {}) }) + "\n");
 }
 
 /**

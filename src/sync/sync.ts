@@ -14,12 +14,12 @@ import { nextAttempt } from "../core/plan.js";
 import { parseStats } from "../core/parsed.js";
 import { readModel } from "../core/repo.js";
 import { own } from "../core/types.js";
-import { CoordError, EXIT, RemoteUnreachable } from "../errors.js";
+import { CoordError, EXIT, PushRefused, RemoteUnreachable } from "../errors.js";
 import { killOrphan } from "../runner/run.js";
 import { PUSH_BUDGET_MS } from "./cas.js";
 import { describeCommand, taskMarker } from "./tasks.js";
 import { capabilitiesAsked, capabilitiesRefreshed, capabilitiesStale, capabilitiesUntil, detectCapabilities, knownCapabilities } from "../state/capabilities.js";
-import { backoffUntil, readHealth, recordFailure, recordSuccess } from "../state/health.js";
+import { backoffUntil, type FailureKind, readHealth, recordFailure, recordSuccess } from "../state/health.js";
 import { sweepTempFiles } from "../state/files.js";
 import { Journal } from "../state/journal.js";
 import { takeSetAside } from "../state/corrupt.js";
@@ -167,7 +167,7 @@ export async function syncMachine(opened: Machine, opts: CycleOptions = {}): Pro
   try {
     const { end, ended } = await cycle(machine, opts, result, lock, now, log);
     result.warnings.push(...takeSetAside()); // local state that was broken, kept aside, and what replaced it
-    if (!opts.dryRun) await recordSuccess(stateDir);
+    if (!opts.dryRun) await recordSuccess(stateDir, now());
     await record();
     // Alerts leave the repository: the new ones of the tip it ended on, at this machine's clock, at most once (still under the lock).
     if (ended && config.notify) {
@@ -178,7 +178,7 @@ export async function syncMachine(opened: Machine, opts: CycleOptions = {}): Pro
     if (!opts.dryRun) await leaveStamp(stateDir, config, now(), result.warnings.length ? undefined : end).catch(() => {});
     return result;
   } catch (e) {
-    if (!opts.dryRun && !(e instanceof CoordError && e.exitCode === EXIT.USAGE)) await recordFailure(stateDir, (e as Error).message, now(), e instanceof RemoteUnreachable);
+    if (!opts.dryRun && !(e instanceof CoordError && e.exitCode === EXIT.USAGE)) await recordFailure(stateDir, (e as Error).message, now(), failureKind(e));
     await record((e as Error).message);
     throw e;
   } finally {
@@ -345,6 +345,11 @@ async function upgradeOnce(m: Machine, now: () => Date, log: (line: string) => v
       EXIT.FAILURE,
     );
   }
+}
+
+/** Why a sync failed, as health.json counts it. */
+function failureKind(e: unknown): FailureKind {
+  return e instanceof RemoteUnreachable ? "unreachable" : e instanceof PushRefused ? "refused" : "other";
 }
 
 /** What a sync did, in one line, when it did anything. */
