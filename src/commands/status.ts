@@ -11,6 +11,8 @@ import { loadConfig } from "../state/config.js";
 import { stateDirOf } from "../state/paths.js";
 import { READ_PATHS } from "../sync/sync.js";
 import { loadParsed } from "../state/parsed.js";
+import { readHealth } from "../state/health.js";
+import { currentRun, failuresText, type ReportedHealth } from "../core/failures.js";
 
 export interface StatusOptions {
   dir: string;
@@ -27,6 +29,11 @@ export interface StatusResult {
   offline: string[];
   /** Set when the fetch failed: why, and that what is shown is the state as of the last fetch. */
   stale?: string;
+  /**
+   * This machine's own failed syncs, from its local record, while they last (the hub refused its pushes, or 3
+   * failed in a row): the fleet above is what the hub has, which cannot say it while this machine cannot publish.
+   */
+  local?: { machine: string; text: string; health: ReportedHealth };
 }
 
 /** Seconds status waits for the remote before it shows the last fetched state. */
@@ -54,8 +61,17 @@ export async function status(opts: StatusOptions): Promise<StatusResult> {
   await loadParsed(stateDir); // what the machine's syncs parsed: a large fleet's files are not parsed again
   const model = readModel(await repo.readFiles(commit, READ_PATHS));
   const status = deriveStatus(model);
+  const local = config ? await localFailures(stateDir, config.name) : undefined;
   // The commit named: the machines' branch's, whose files the fleet's state is read from.
-  return { ...statusAt({ status, model, commit: commitOf(commit, "machines") }, opts.now ?? new Date()), ...(stale ? { stale } : {}) };
+  return { ...statusAt({ status, model, commit: commitOf(commit, "machines") }, opts.now ?? new Date()), ...(stale ? { stale } : {}), ...(local ? { local } : {}) };
+}
+
+/** This machine's run of failed syncs, when it reports one (core/failures.ts), in one line. */
+export async function localFailures(stateDir: string, machine: string): Promise<StatusResult["local"]> {
+  const health = currentRun(await readHealth(stateDir));
+  if (!health) return undefined;
+  const text = `${machine} (this machine) ${failuresText(health)}; the fleet shown is what the hub has, which this machine cannot update until it syncs again`;
+  return { machine, text, health };
 }
 
 /** The fleet of a commit as `coord status` shows it at `now`: with the machines offline then. */
@@ -81,7 +97,7 @@ export type StatusViewKind = { kind: "fleet" } | { kind: "machine"; name: string
 
 /** The JSON of a view (coord status --json, coord mcp's status tool): STATUS.json plus the offline list for the fleet; the machine or the order with its reports. */
 export function statusView(view: StatusViewKind, r: StatusResult, now: Date): unknown {
-  const meta = { commit: r.commit, ...(r.stale ? { stale: r.stale } : {}) };
+  const meta = { commit: r.commit, ...(r.stale ? { stale: r.stale } : {}), ...(r.local ? { local: r.local } : {}) };
   if (view.kind === "machine") {
     const m = r.status.machines[view.name]!;
     const tasks = Object.fromEntries(

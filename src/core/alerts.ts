@@ -6,12 +6,13 @@
 import { presenceOf, silentFor, agoText, utcText } from "./presence.js";
 import type { MachineStatus, OrderStatus, ServiceStatus, StatusJson } from "./status.js";
 import { plural } from "./limits.js";
+import { failuresText, type ReportedHealth } from "./failures.js";
 
-export const ALERT_KINDS = ["offline", "failed", "service", "refused", "urgent"] as const;
+export const ALERT_KINDS = ["offline", "stalled", "failed", "service", "refused", "urgent"] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
 export interface Alert {
-  /** Stable while the cause lasts: "offline/<machine>/<lastSeen>", "failed/<order>/<rev>/<machine>/<attempts>", "refused/<machine>/<commit>", or an urgent message's id. */
+  /** Stable while the cause lasts: "offline/<machine>/<lastSeen>", "stalled/<machine>/<since>", "failed/<order>/<rev>/<machine>/<attempts>", "refused/<machine>/<commit>", or an urgent message's id. */
   id: string;
   kind: AlertKind;
   /** One line for people. */
@@ -40,6 +41,22 @@ export function offlineAlerts(machines: Record<string, MachineStatus>, now: Date
     out.push({ id: `offline/${name}/${m.lastSeen}`, kind: "offline", machine: name, at: m.lastSeen, text: `${name} is offline: ${seen}` });
   }
   return out;
+}
+
+/**
+ * Machines whose syncs failed (the hub refused their pushes, or 3 failed in a row), as they report it: while it
+ * lasts and for one heartbeat after (core/failures.ts). One alert per machine and run of failures: the machine
+ * itself sends the same id from its own record while it cannot publish (stalledAlert).
+ */
+export function stalledAlerts(machines: Record<string, MachineStatus>): Alert[] {
+  const out: Alert[] = [];
+  for (const [name, m] of Object.entries(machines)) if (m.health) out.push(stalledAlert(name, m.health));
+  return out;
+}
+
+/** The alert of machine `name`'s run of failures `h`. */
+export function stalledAlert(name: string, h: ReportedHealth): Alert {
+  return { id: `stalled/${name}/${h.since}`, kind: "stalled", machine: name, at: h.since, text: `${name} ${failuresText(h)}` };
 }
 
 /** Tasks failed for good (no retry left): one alert per machine and attempt. */
@@ -88,7 +105,7 @@ export function serviceAlerts(services: Record<string, ServiceStatus>): Alert[] 
 
 const rank = (k: AlertKind) => ALERT_KINDS.indexOf(k);
 
-/** Deterministic order: by kind (offline, failed, refused, urgent), then time, then id. */
+/** Deterministic order: by kind (offline, stalled, failed, service, refused, urgent), then time, then id. */
 export function sortAlerts(alerts: Alert[]): Alert[] {
   return alerts.sort((a, b) => rank(a.kind) - rank(b.kind) || cmp(a.at ?? "", b.at ?? "") || cmp(a.id, b.id));
 }

@@ -14,6 +14,7 @@ import { SLOT } from "./every.js";
 import { ChannelReceiptSchema, parseChannelKey } from "./messages.js";
 import { ORDER_ID } from "./orders-schema.js";
 import { HEALTH_STATES, REPORT_STATES, type ServiceReport } from "./services.js";
+import { failuresText } from "./failures.js";
 import { isRecord, MACHINE_STATES, ownTable, TASK_STATES } from "./types.js";
 
 /** Refusals a machine file lists at most (signed orders, verified machines). */
@@ -100,7 +101,17 @@ const computerSchema = z.object({
   /** A one-line summary of the last sync that did something (ran tasks, received messages). */
   lastRun: z.string().optional(),
   /** Set while the machine reports itself stalled: its consecutive failed syncs and the last error. */
-  health: z.object({ failures: z.number().int().nonnegative(), lastError: z.string(), since: z.string() }).optional(),
+  health: z
+    .object({
+      failures: z.number().int().nonnegative(),
+      lastError: z.string(),
+      since: z.string(),
+      /** The hub refused its pushes (the server's reason is lastError). */
+      refused: z.literal(true).optional(),
+      /** When the run of failures ended: it stays in the file one heartbeat after, for people to read. */
+      cleared: z.string().max(64).optional(),
+    })
+    .optional(),
   /** Receipts, as recipient: channel "<from>/<to>" → received through / acknowledged through (+ also). */
   messages: z.record(z.string(), ChannelReceiptSchema).optional(),
   /** After `coord init --reclaim`: the identity's generation (the highest wins), and where and when it was taken. */
@@ -264,7 +275,17 @@ export function canonicalComputer(c: ComputerFile): ComputerFile {
     ...(Object.keys(services).length ? { services } : {}),
     ...(c.stateReason ? { stateReason: clip(c.stateReason, 400) } : {}),
     ...(c.lastRun ? { lastRun: c.lastRun } : {}),
-    ...(c.health ? { health: { failures: c.health.failures, lastError: c.health.lastError, since: c.health.since } } : {}),
+    ...(c.health
+      ? {
+          health: {
+            failures: c.health.failures,
+            lastError: clip(c.health.lastError, 1000),
+            since: c.health.since,
+            ...(c.health.refused ? { refused: true as const } : {}),
+            ...(c.health.cleared ? { cleared: c.health.cleared } : {}),
+          },
+        }
+      : {}),
     ...(c.identity ? { identity: { epoch: c.identity.epoch, host: c.identity.host, at: c.identity.at } } : {}),
     ...(c.key ? { key: c.key } : {}),
     ...(c.trust?.refused.length
@@ -379,7 +400,7 @@ export function renderComputer(input: ComputerFile): string {
     "",
     ...(c.stateReason ? [`**${c.state}**: ${inline(c.stateReason)}`, ""] : []),
     ...(c.lastRun ? [`Last run: ${inline(c.lastRun)}`, ""] : []),
-    ...(c.health ? [`**Stalled**: ${c.health.failures} failed syncs in a row since ${c.health.since}; last error: ${inline(c.health.lastError)}`, ""] : []),
+    ...(c.health ? [`⚠ **${c.name}** ${inline(failuresText(c.health))}`, ""] : []),
     "## Tasks",
     "",
   ];

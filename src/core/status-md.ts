@@ -37,6 +37,7 @@ const PRESENCE_MARK: Record<Presence, string> = { online: "", stale: "🟡 stale
 
 const ALERT_MARK: Record<Alert["kind"], string> = {
   offline: "🔴 **offline**",
+  stalled: "⚠ **stalled**",
   failed: "✖ **failed**",
   service: "⚙ **service**",
   refused: "⛔ **refused**",
@@ -59,6 +60,8 @@ function alertLine(a: Alert, status: StatusJson, asOf: Date | undefined): string
       const m = status.machines[a.machine!];
       return `- ${mark}: [${a.machine}](${machineLink(a.machine!)}), last seen ${m ? lastSeen(m, asOf) : inline(a.at)}`;
     }
+    case "stalled":
+      return `- ${mark}: [${a.machine}](${machineLink(a.machine!)}) ${inline(a.text.slice(a.machine!.length + 1))}`;
     case "service":
       return `- ${mark}: [${inline(a.text)}](${machineLink(a.machine!)}#${slug(serviceHeading(a.service!))})`;
     case "urgent":

@@ -6,7 +6,8 @@ import { describeEvery, upcomingSlot } from "./every.js";
 import { clip } from "./limits.js";
 import { describeRefusal } from "./trust.js";
 import { formatDuration } from "./duration.js";
-import { type Alert, failureAlerts, offlineAlerts, serviceAlerts, sortAlerts } from "./alerts.js";
+import { type Alert, failureAlerts, offlineAlerts, serviceAlerts, sortAlerts, stalledAlerts } from "./alerts.js";
+import type { ReportedHealth } from "./failures.js";
 import type { ServiceReport } from "./services.js";
 import { fleetTime, type Presence, presenceOf } from "./presence.js";
 import { ordersTargets } from "./orders.js";
@@ -27,8 +28,8 @@ export interface MachineStatus {
   ordersValid: boolean;
   /** Live messages to this machine: not yet received (waiting in git), and received but not acknowledged. */
   messages: { waiting: number; unacked: number };
-  /** When it reports itself stalled: why. */
-  health?: { failures: number; lastError: string; since: string };
+  /** Its failed syncs, as it reports them (core/failures.ts): stalled, or refused by the hub; `cleared` once over. */
+  health?: ReportedHealth;
   /** Why its state is emergency or suspended. */
   stateReason?: string;
 }
@@ -400,6 +401,7 @@ function computeStatus(model: RepoModel): StatusJson {
   const reservations = asOf ? heldAt(reserved.reservations, asOf) : [];
   const alerts = sortAlerts([
     ...(asOf ? offlineAlerts(machines, asOf) : []),
+    ...stalledAlerts(machines),
     ...failureAlerts(orders),
     ...serviceAlerts(services),
     ...refused.map(({ name, r }): Alert => ({ id: `refused/${name}/${r.commit}`, kind: "refused", machine: name, text: `${name} refused ${describeRefusal(r)}` })),

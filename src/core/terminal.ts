@@ -3,6 +3,7 @@
 // to the `now` passed in (the reader's clock), with UTC where a detail needs
 // the moment; presence is computed at `now` (core/presence.ts). Colour only
 // through a Paint (core/colour.ts): `plain` writes no escape code.
+import { failuresText } from "./failures.js";
 import { alertsAt } from "./alerts.js";
 import { clipVisible, PRESENCE_TONE, type Paint, plain, STATE_TONE, visibleLength } from "./colour.js";
 import { dueSlot, upcomingSlot } from "./every.js";
@@ -210,7 +211,7 @@ export function statusText(status: StatusJson, now: Date, opts: ViewOptions = {}
       ),
     );
     for (const [name, m] of machines)
-      if (m.health) out.push(paint("red", `${name} is stalled: ${m.health.failures} failed syncs in a row since ${ago(m.health.since, now)}; last error: ${m.health.lastError}`));
+      if (m.health) out.push(paint("red", `${name} ${failuresText(m.health, (t) => ago(t, now))}`));
       else if (m.stateReason) out.push(paint("yellow", `${name} is ${m.state}: ${m.stateReason}`));
   }
   out.push("");
@@ -342,7 +343,15 @@ export function machineText(name: string, status: StatusJson, now: Date, opts: V
       ],
       ["messages", `${m.messages.waiting} waiting (not received yet), ${m.messages.unacked} received but not acknowledged`],
       ["orders", m.ordersValid ? "ORDERS.json valid as it last read it" : paint("red", "ORDERS.json invalid as it last read it: it starts no new task")],
-      ["health", m.health ? paint("red", `stalled: ${m.health.failures} failed syncs in a row since ${agoAt(m.health.since, now)}; last error: ${m.health.lastError}`) : "syncing"],
+      [
+        "health",
+        m.health
+          ? paint(
+              "red",
+              failuresText(m.health, (t) => agoAt(t, now)),
+            )
+          : "syncing",
+      ],
     ]),
   );
   const tasks = byAttention(

@@ -3,6 +3,7 @@
 // presenceOf: one rule for every view), the orders × machines matrix with
 // failures first, an order's reports and output, and the conversation
 // between two machines. The page only lays it out (with textContent).
+import { failuresText } from "./failures.js";
 import { type Alert, type AlertKind, alertsAt } from "./alerts.js";
 import { clip } from "./limits.js";
 import { BROADCAST, channelKey, isAcked, messageId } from "./messages.js";
@@ -134,7 +135,7 @@ function uiMachine(name: string, m: MachineStatus, status: StatusJson, local: st
     running,
     messages: m.messages,
     capabilities: Object.keys(m.capabilities),
-    ...(m.health ? { health: clip(m.health.lastError, 300) } : {}),
+    ...(m.health ? { health: clip(failuresText(m.health), 400) } : {}),
     ...(m.stateReason ? { stateReason: clip(m.stateReason, 300) } : {}),
   };
 }

@@ -2,6 +2,8 @@
 // does not push at the same second), in the background, for months. Its pid
 // file and lock live in the local state; a kill -9 leaves nothing that blocks
 // the next start (the lock goes stale, the pid file is only information).
+import { currentRun, failuresText } from "../core/failures.js";
+import { readHealth } from "../state/health.js";
 import { ownSignals } from "../signal-owners.js";
 import { spawn } from "node:child_process";
 import { openSync } from "node:fs";
@@ -421,6 +423,8 @@ export interface DaemonStatus {
   uptimeSeconds?: number;
   /** The services it supervises (or did), as .git/coord/services.json says. */
   services?: { id: string; state: string; pid?: number; health?: string; reason?: string }[];
+  /** This machine's run of failed syncs while it lasts (the hub refused its pushes, or 3 failed in a row), in one line. */
+  failing?: string;
 }
 
 export async function daemonStatus(dir: string): Promise<DaemonStatus> {
@@ -434,8 +438,11 @@ export async function daemonStatus(dir: string): Promise<DaemonStatus> {
     ...(r.health ? { health: r.health.status } : {}),
     ...(r.reason ? { reason: r.reason } : {}),
   }));
+  const run = currentRun(await readHealth(stateDir));
+  const failing = run ? `this machine ${failuresText(run)}` : undefined;
   return {
     running,
+    ...(failing ? { failing } : {}),
     ...(info ? { info } : {}),
     ...(running && info ? { uptimeSeconds: Math.round((Date.now() - Date.parse(info.startedAt)) / 1000) } : {}),
     ...(services.length ? { services } : {}),

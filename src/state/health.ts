@@ -8,12 +8,12 @@
 import { join } from "node:path";
 import * as z from "zod";
 import { backoffDelay } from "../core/backoff.js";
+import { reportsFailures } from "../core/failures.js";
 import { redact } from "../core/redact.js";
 import { checkState, setAside } from "./corrupt.js";
 import { readIfExists, writeDurably } from "./files.js";
 
-/** Failed syncs in a row after which the machine reports itself stalled. */
-export const STALL_AFTER = 3;
+export { STALL_AFTER } from "../core/failures.js";
 
 /** The longest a scheduled run skips after failures (seconds). */
 export const MAX_FAILURE_BACKOFF = 300;
@@ -36,9 +36,7 @@ const healthSchema = z.looseObject({
    * The run of failures that ended (it was reported: refused, or stalled): published after the machine is back,
    * until one heartbeat after `clearedAt`, so people see why it was gone once it can say so.
    */
-  recovered: z
-    .object({ failures: z.number().int().min(1), lastError: z.string(), since: z.string(), clearedAt: z.string(), refused: z.boolean().optional() })
-    .optional(),
+  recovered: z.object({ failures: z.number().int().min(1), lastError: z.string(), since: z.string(), clearedAt: z.string(), refused: z.boolean().optional() }).optional(),
 });
 
 export type Health = z.output<typeof healthSchema>;
@@ -71,17 +69,12 @@ export async function recordFailure(stateDir: string, error: string, now: Date, 
   return next;
 }
 
-/** Whether the machine reports its failures (state refused or stalled) when it publishes. */
-export function reportsFailures(h: Health): boolean {
-  return h.lastError !== undefined && (h.refused === true || h.failures >= STALL_AFTER);
-}
-
 /** A sync succeeded: the count starts again; a run of failures the machine reported is kept as `recovered`, to be published for a while. */
-export async function recordSuccess(stateDir: string, now = new Date()): Promise<void> {
+export async function recordSuccess(stateDir: string, clearedAt = new Date()): Promise<void> {
   const h = await readHealth(stateDir);
   if (h.failures === 0) return;
   const recovered = reportsFailures(h)
-    ? { failures: h.failures, lastError: h.lastError!, since: h.since ?? now.toISOString(), clearedAt: now.toISOString(), ...(h.refused ? { refused: true } : {}) }
+    ? { failures: h.failures, lastError: h.lastError!, since: h.since ?? clearedAt.toISOString(), clearedAt: clearedAt.toISOString(), ...(h.refused ? { refused: true } : {}) }
     : h.recovered;
   await writeDurably(path(stateDir), JSON.stringify({ failures: 0, ...(recovered ? { recovered } : {}) }) + "\n");
 }

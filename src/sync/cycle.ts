@@ -97,6 +97,8 @@ export interface Cycle {
   chain: Promise<unknown>;
   /** Failed syncs before this one (the machine reports itself stalled after 3). */
   health: Health;
+  /** When this sync's first publish was built: a run of failures it reports ends then (core/failures.ts). */
+  clearedAt?: Date;
   /** The repository as the last publish found it. */
   latest?: RepoModel;
   /** The files of that tip. */

@@ -6,7 +6,7 @@
 // state/notified.ts, written before any call. A call that fails or hangs is
 // one sentence in coord.log and the sync's progress, never a failed sync.
 import { join } from "node:path";
-import { type Alert, alertsAt, type Notice, planNotify } from "../core/alerts.js";
+import { type Alert, alertsAt, type Notice, planNotify, sortAlerts } from "../core/alerts.js";
 import { clip } from "../core/limits.js";
 import { formatDuration } from "../core/duration.js";
 import { redact } from "../core/redact.js";
@@ -55,11 +55,19 @@ export function payloadOf(notice: Notice, machine: string, status: StatusJson, a
  * `now`. Never throws: what goes wrong is logged. Runs under the sync's lock,
  * so two syncs never send the same alert.
  */
-export async function notifyAlerts(m: Machine, model: RepoModel, now: Date, log: (line: string) => void, signal?: AbortSignal): Promise<NotifyOutcome[]> {
+export async function notifyAlerts(
+  m: Machine,
+  model: RepoModel,
+  now: Date,
+  log: (line: string) => void,
+  signal?: AbortSignal,
+  /** Alerts this machine knows of that the tip cannot say yet (its own pushes refused: core/alerts.ts stalledAlert). */
+  local: Alert[] = [],
+): Promise<NotifyOutcome[]> {
   const notify = m.config.notify;
   if (!notify) return [];
   try {
-    return await notifyAll(m, notify, model, now, log, signal);
+    return await notifyAll(m, notify, model, now, log, signal, local);
   } catch (e) {
     const sentence = `notify: the alerts could not be checked (${redact((e as Error).message, secretsOf(notify))}); the next sync tries again`;
     log(sentence);
@@ -68,9 +76,18 @@ export async function notifyAlerts(m: Machine, model: RepoModel, now: Date, log:
   }
 }
 
-async function notifyAll(m: Machine, notify: NotifyConfig, model: RepoModel, now: Date, log: (line: string) => void, signal?: AbortSignal): Promise<NotifyOutcome[]> {
+async function notifyAll(
+  m: Machine,
+  notify: NotifyConfig,
+  model: RepoModel,
+  now: Date,
+  log: (line: string) => void,
+  signal: AbortSignal | undefined,
+  local: Alert[],
+): Promise<NotifyOutcome[]> {
   const status = deriveStatus(model);
-  const alerts = alertsAt(status, now);
+  const fleet = alertsAt(status, now);
+  const alerts = sortAlerts([...fleet, ...local.filter((a) => !fleet.some((f) => f.id === a.id))]);
   const wanted = notify.kinds ? alerts.filter((a) => (notify.kinds as readonly string[]).includes(a.kind)) : alerts;
   const before = await readNotified(m.stateDir);
   const plan = planNotify(wanted, before ?? {}, now);

@@ -23,7 +23,7 @@ import { CoordError, EXIT, RemoteUnreachable } from "../errors.js";
 import { type Built, commitOwned, publishWithRetry } from "./cas.js";
 import type { Receipts } from "../core/messages.js";
 import { ownMessageFiles } from "./mail.js";
-import { STALL_AFTER } from "../state/health.js";
+import { reportedHealth } from "../core/failures.js";
 import { recordReplacementRefused, replacementRefusedAt, RETRY_REPLACEMENT_MS } from "../state/history.js";
 import { type Cycle, checkIdentity, dropLostClaims, fastForward, haltNow, lastSeenOf, READ_PATHS, stopUnwanted, type SyncResult, withOwnOrders } from "./cycle.js";
 
@@ -167,10 +167,12 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
   result.fileProblems = model.fileProblems.filter((p) => !owns(config.name, p.file));
   const reserved = await reservationsOnTip(c, model);
   const mine = buildComputer(c, model, local.get(ORDERS_FILE), own.receipts, services, reserved.publish);
-  if (c.health.failures >= STALL_AFTER && c.health.lastError) {
-    // Back after failing: say so, with why, until the next sync that has nothing to report.
-    mine.state = "stalled";
-    mine.health = { failures: c.health.failures, lastError: c.health.lastError, since: c.health.since ?? now().toISOString() };
+  // Its failed syncs, as people should read them (core/failures.ts): a refusal ends with the push that carries it.
+  c.clearedAt ??= now();
+  const health = reportedHealth(c.health, c.clearedAt, config.heartbeat);
+  if (health) {
+    mine.health = health;
+    if (!health.cleared) mine.state = "stalled";
   }
   const previous = model.computers.get(config.name);
   if (previous && computerFingerprint(previous) === computerFingerprint(mine)) {

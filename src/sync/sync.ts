@@ -38,6 +38,8 @@ import { answerQuietly, keepCronLogBounded } from "./quiet.js";
 import { emptyResult, quietResult } from "./result.js";
 import { leaveStamp, type QuietEnd } from "./stamp.js";
 import { notifyAlerts } from "./notify.js";
+import { stalledAlert } from "../core/alerts.js";
+import { currentRun } from "../core/failures.js";
 import type { RepoModel } from "../core/repo.js";
 import { isOldLayout } from "../core/upgrade.js";
 import { machineAuthor } from "../git/git.js";
@@ -164,10 +166,11 @@ export async function syncMachine(opened: Machine, opts: CycleOptions = {}): Pro
       ...(error === undefined ? {} : { error }),
     }).catch(() => {});
   await loadParsed(stateDir);
+  const seen: { model?: RepoModel } = {}; // the fleet as this sync last read it (a failed sync's notify)
   try {
-    const { end, ended } = await cycle(machine, opts, result, lock, now, log);
+    const { end, ended, clearedAt } = await cycle(machine, opts, result, lock, now, log, seen);
     result.warnings.push(...takeSetAside()); // local state that was broken, kept aside, and what replaced it
-    if (!opts.dryRun) await recordSuccess(stateDir, now());
+    if (!opts.dryRun) await recordSuccess(stateDir, clearedAt ?? now());
     await record();
     // Alerts leave the repository: the new ones of the tip it ended on, at this machine's clock, at most once (still under the lock).
     if (ended && config.notify) {
@@ -178,7 +181,11 @@ export async function syncMachine(opened: Machine, opts: CycleOptions = {}): Pro
     if (!opts.dryRun) await leaveStamp(stateDir, config, now(), result.warnings.length ? undefined : end).catch(() => {});
     return result;
   } catch (e) {
-    if (!opts.dryRun && !(e instanceof CoordError && e.exitCode === EXIT.USAGE)) await recordFailure(stateDir, (e as Error).message, now(), failureKind(e));
+    if (!opts.dryRun && !(e instanceof CoordError && e.exitCode === EXIT.USAGE)) {
+      const run = currentRun(await recordFailure(stateDir, (e as Error).message, now(), failureKind(e)));
+      // Said at once where it can be: this machine's notify (the hub hears of it with the push that lands again).
+      if (run && config.notify) await notifyAlerts(machine, seen.model ?? readModel(new Map()), now(), log, opts.signal, [stalledAlert(config.name, run)]);
+    }
     await record((e as Error).message);
     throw e;
   } finally {
@@ -199,7 +206,8 @@ async function cycle(
   lock: HeldLock,
   now: () => Date,
   log: (line: string) => void,
-): Promise<{ end?: QuietEnd; ended?: RepoModel }> {
+  seen: { model?: RepoModel },
+): Promise<{ end?: QuietEnd; ended?: RepoModel; clearedAt?: Date }> {
   const { config, hub, stateDir } = machine;
   const health = await readHealth(stateDir);
   // Leftover locks and half-done merges every time; the history check only after a failed sync.
@@ -230,6 +238,7 @@ async function cycle(
   const view = await trustedView(machine, tip, files);
   for (const r of view.refusals) log(`refused ${describeRefusal(r)}`);
   const model = readModel(view.files);
+  seen.model = model;
   checkIdentity(model, config);
   const observedBefore = await readObserved(stateDir);
   const observed = observe(observedBefore, lastSeenOf(model, config.name), now());
@@ -324,11 +333,13 @@ async function cycle(
   // person, pushed first) may carry an order or a message for this machine that it never looked at. Its stamp
   // then names the tip it planned on, which the hub is no longer at: the next sync reads the new one fully,
   // and the daemon still wakes for the stamp's deadlines (its heartbeat).
-  if (!nothingDone || !clean || !first.tip) return { ...(ended ? { ended } : {}) };
+  const clearedAt = c.clearedAt ? { clearedAt: c.clearedAt } : {};
+  if (!nothingDone || !clean || !first.tip) return { ...(ended ? { ended } : {}), ...clearedAt };
   const covered = end.builtOn === first.tip ? end.tip : first.tip;
   return {
     end: { tip: covered, model: end.model, journal: journal.tasks, observed: c.observed, waiting: result.waiting, capabilitiesUntil: capabilitiesUntil() },
     ...(ended ? { ended } : {}),
+    ...clearedAt,
   };
 }
 

@@ -69,6 +69,7 @@ export function registerDaemon(program: Command, io: Io): void {
           );
         else if (i.nextSync) io.out(`next sync: ${i.nextSync}`);
       }
+      if (!o.json && r.failing) io.out(r.failing);
       if (!o.json && r.services?.length)
         io.out(
           `services: ${r.services.map((s) => `${s.id} ${s.state}${s.health ? ` (${s.health})` : ""}${s.pid !== undefined ? `, pid ${s.pid}` : ""}`).join("; ")} (coord services: the fleet's)`,

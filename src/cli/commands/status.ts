@@ -69,6 +69,7 @@ export function registerStatus(program: Command, io: Io): void {
         const r = await status({ dir, fetch: o.fetch });
         check(view, r);
         if (r.stale) io.err(`warning: ${r.stale}`);
+        if (r.local) io.err(`warning: ${r.local.text}`);
         const now = new Date();
         io.out(o.json ? JSON.stringify(statusView(view, r, now), null, 2) : viewText(view, r, now, colour));
         return;
@@ -113,7 +114,7 @@ async function watch(view: View, w: { dir: string; fetch: boolean; every: number
           ? `this refresh failed: ${describeFailure(error).message}${result ? "; showing the last fetched state" : ""}`
           : result?.stale
             ? `stale: ${result.stale}`
-            : undefined;
+            : result?.local?.text;
         const text = result ? viewText(view, result, now, w.colour) : "Nothing fetched yet.";
         const frame = watchFrame({ text, at, every: w.every, paint: paintFor(w.colour), ...(note ? { note } : {}) }, w.terminal ? (io.terminal?.() ?? {}) : undefined);
         io.out((first && w.terminal ? HIDE_CURSOR : "") + frame);
