@@ -1,6 +1,10 @@
 // coord doctor: is this machine ready to sync unattended? Each check is one
-// line, with the fix when it is not OK. Nothing is written anywhere: the push
-// is a dry run to a throwaway ref, the fetch only moves the tracking ref.
+// line, with the fix when it is not OK. Each says what it proved: the fetch
+// reads both branches (it only moves the tracking refs); the push is a real
+// one, of a ref of this machine's own (refs/coord-doctor/<machine>, at the
+// commit coord is at: nothing is sent), deleted at once; whether the hub
+// takes this machine's pushes to coord itself is what its last syncs say
+// (.git/coord/health.json).
 import { commitOf, MACHINES_BRANCH, splitTip } from "../git/hub.js";
 import { access, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -8,9 +12,12 @@ import { join } from "node:path";
 import lockfile from "proper-lockfile";
 import { parseComputer } from "../core/computer.js";
 import { computerPath } from "../core/names.js";
-import { firstLine, type RecentCommit, Repo } from "../git/git.js";
+import { redact } from "../core/redact.js";
+import { gitFailureText } from "../core/ssh.js";
+import { firstLine, isTimeout, type RecentCommit, Repo } from "../git/git.js";
 import { gitVersion as gitVersionText } from "../git/local.js";
 import { AGENT_CLIS, type AgentFound, findAgents } from "../state/capabilities.js";
+import { type Health, readHealth, STALL_AFTER } from "../state/health.js";
 import { gitDirOf } from "../state/paths.js";
 import { openMachine, type GitMachine } from "../sync/sync.js";
 import { daemonStatus } from "../daemon/daemon.js";
@@ -69,7 +76,8 @@ export async function doctor(opts: DoctorOptions): Promise<Check[]> {
     try {
       tip = await repo.fetch();
       reachable = true;
-      checks.push(ok("remote", `${url} answers (fetch in ${Date.now() - started} ms)`));
+      const read = tip && splitTip(tip)?.machines ? `${config.branch} and ${MACHINES_BRANCH}` : config.branch;
+      checks.push(ok("remote", `${url} answers (fetched ${read} in ${Date.now() - started} ms)`));
     } catch (e) {
       const message = (e as Error).message;
       checks.push(
@@ -88,11 +96,15 @@ export async function doctor(opts: DoctorOptions): Promise<Check[]> {
           ? ok("branch", branchesDetail(config.branch, tip))
           : fail("branch", `the remote has no branch ${config.branch}`, `coord init ${m.dir} --name ${config.name} --remote ${url} scaffolds it`),
       );
-      checks.push(await pushable(repo, url, tip, config.name));
-      if (tip) {
-        checks.push(await clock(repo, tip, config.name, now));
-        checks.push(await identity(repo, tip, config.name, config.uuid, m.dir));
-      }
+    }
+    // Read before the push is tested: the push's line says whether the syncs proved the branch coord.
+    const health = await readHealth(stateDir).catch((e: unknown) => e as Error);
+    if (reachable) checks.push(await pushable(repo, url, tip, config.name, m.dir, health));
+    const syncs = lastSyncs(health, m.dir, reachable, now);
+    if (syncs) checks.push(syncs);
+    if (reachable && tip) {
+      checks.push(await clock(repo, tip, config.name, now));
+      checks.push(await identity(repo, tip, config.name, config.uuid, m.dir));
     }
     checks.push(await lockState(stateDir));
     checks.push(await scheduled(m.dir, env));
@@ -146,25 +158,83 @@ function branchesDetail(branch: string, tip: string): string {
   return `${people}; the machines' branch ${MACHINES_BRANCH} ${t.machines ? `at ${t.machines.slice(0, 12)}` : "is not there yet (the first sync makes it)"}`;
 }
 
+/** What a failed git command of doctor's said, in one line: the server's own words (its `remote:` lines, each ref it refused, with why), redacted. */
+function gitSaid(e: unknown, timeout: number): string {
+  if (isTimeout(e)) return `the remote did not answer in ${timeout} s (gitTimeout in .git/coord/machine.yaml sets how long coord waits)`;
+  return redact(gitFailureText(String((e as Error)?.message ?? e)));
+}
+
 /**
- * A dry-run push to a throwaway ref: the server checks this machine may push
- * (a dry run of the branch's own tip would only say "up to date"), and
- * nothing is sent.
+ * A real push, of a ref this machine owns (refs/coord-doctor/<machine>), then
+ * its delete: the server's hooks and rules see both, as they see a sync's
+ * push (a dry run never reaches them). The commit pushed is the one coord is
+ * at, already on the hub, so nothing is sent. It proves the hub takes a push
+ * of this machine's, not a push of the branch coord itself: a rule for coord
+ * alone shows in the last syncs (lastSyncs).
  */
-async function pushable(repo: Repo, url: string, tip: string | undefined, machine: string): Promise<Check> {
-  const source = tip ? commitOf(tip, "machines") : await repo.resolve("HEAD");
-  if (!source) return warn("push", "cannot be tested: no commit to push yet", "coord init scaffolds the branch; run coord doctor again after it");
+async function pushable(repo: Repo, url: string, tip: string | undefined, machine: string, dir: string, health: Health | Error): Promise<Check> {
+  if (!tip)
+    return warn("push", "cannot be tested: the hub has no commit to push yet", `coord init ${dir} --name ${machine} --remote ${url} scaffolds it; run coord doctor again after it`);
   const ref = `refs/coord-doctor/${machine}`;
+  const push = (refspec: string) => repo.git().raw(["push", "--porcelain", "--no-verify", repo.remote, refspec]);
   try {
-    await repo.pushDryRun(source, ref);
-    return ok("push", `${url} accepts pushes (dry run to ${ref}; nothing written)`);
+    // Forced: a ref a killed doctor left at an older commit is replaced, not a "non-fast-forward".
+    await push(`+${commitOf(tip, "machines")}:${ref}`);
   } catch (e) {
     return fail(
       "push",
-      `cannot push to ${url}: ${firstLine(String((e as Error).message))}`,
-      `give this machine write access (its ssh key or token must be allowed to push to ${url})`,
+      `${url} refused a push of ${ref}, a ref of this machine's own: ${gitSaid(e, repo.timeout)}`,
+      `give this machine's ssh key or token write access to ${url}, for refs/coord-doctor/* as well as refs/heads/${MACHINES_BRANCH} (docs/security.md lists the rules coord needs)`,
     );
   }
+  try {
+    await push(`:${ref}`);
+  } catch (e) {
+    const said = gitSaid(e, repo.timeout);
+    // Another doctor of this machine deleted it first: it is gone all the same.
+    if (!/remote ref does not exist/i.test(said))
+      return warn(
+        "push",
+        `${url} accepted a push of ${ref}, a ref of this machine's own, but refused its delete, so the ref stays on the hub: ${said}`,
+        `git -C ${dir} push ${repo.remote} :${ref} removes it (with a credential the hub lets delete it)`,
+      );
+  }
+  const coord =
+    health instanceof Error || health.failures > 0
+      ? `pushes of the branch ${MACHINES_BRANCH} itself are proven by this machine's syncs (see the sync line)`
+      : `pushes of the branch ${MACHINES_BRANCH} itself are proven by this machine's syncs, and none has failed since the last that succeeded`;
+  return ok("push", `${url} accepted a push of ${ref}, a ref of this machine's own (at coord's commit, which the hub has: nothing sent), and its delete; ${coord}`);
+}
+
+const syncCount = (n: number) => `${n} failed sync${n === 1 ? "" : "s"}`;
+
+/**
+ * This machine's own last syncs (.git/coord/health.json): a push of coord the
+ * hub refused, or a run of failures, with the last error as the sync said it.
+ * Undefined when none failed since the last that succeeded (the push line says so).
+ */
+function lastSyncs(health: Health | Error, dir: string, reachable: boolean, now: Date): Check | undefined {
+  if (health instanceof Error) return warn("sync", `cannot read this machine's record of failed syncs: ${health.message}`, `check the permissions of ${dir}/.git/coord`);
+  const n = health.failures;
+  if (n === 0) return undefined;
+  const at = health.since ?? health.lastFailureAt;
+  const started = at ? ` since ${at}, ${seconds((now.getTime() - Date.parse(at)) / 1000)} ago` : "";
+  const error = redact(health.lastError ?? "no error was recorded").replace(/\s*\n\s*/g, " ");
+  const again = `coord sync --dir ${dir} tries again and says why; coord logs --dir ${dir} shows each sync`;
+  if (health.refused)
+    return fail(
+      "sync",
+      `the hub refused this machine's last push (${syncCount(n)}${started}): ${error}`,
+      `let this machine's ssh key or token push refs/heads/${MACHINES_BRANCH} (a protected branch, a ruleset or a hook on the hub refuses it; docs/security.md lists the rules coord needs), then ${again}`,
+    );
+  if (health.unreachable)
+    return warn(
+      "sync",
+      `the last syncs could not reach the hub (${syncCount(n)}${started}): ${error}${reachable ? "; it answers now" : ""}`,
+      reachable ? again : "see the remote line; the daemon syncs as soon as the hub answers",
+    );
+  const stalled = n >= STALL_AFTER;
+  return (stalled ? fail : warn)("sync", `the last syncs of this machine failed (${syncCount(n)}${started}${stalled ? ": it reports itself stalled" : ""}): ${error}`, again);
 }
 
 async function lockState(stateDir: string): Promise<Check> {

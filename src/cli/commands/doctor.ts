@@ -6,7 +6,9 @@ import { dirOption, examples, type Io } from "../shared.js";
 export function registerDoctor(program: Command, io: Io): void {
   program
     .command("doctor")
-    .description("check and explain: git, remote reachable and writable, branch, lock, clock skew, identity, schedule, agent CLIs")
+    .description(
+      "check and explain: git, remote reachable, branches, a real push (of a ref of its own, deleted after), the last syncs, lock, clock skew, identity, schedule, agent CLIs",
+    )
     .addOption(dirOption())
     .option("--json", "print the checks as JSON")
     .addHelpText("after", examples("coord doctor", "coord doctor --dir ~/fleet --json"))
