@@ -115,7 +115,7 @@ describe("coord doctor", () => {
     await schedule({ dir: fleet.machines.alpha!, action: "uninstall" });
   });
 
-  it("tests the push with a dry run that writes no ref on the hub", async () => {
+  it("tests the push with a real push of a ref of its own that leaves no ref on the hub", async () => {
     const refs = () => git(fleet.hubPath, "for-each-ref", "--format=%(refname) %(objectname)");
     const before = await refs();
     const checks = await doctor({ dir: fleet.machines.alpha! });
