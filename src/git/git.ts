@@ -35,7 +35,7 @@ import { roleOf } from "../core/ownership.js";
 import { type HistoryMark, parseHistoryTrailer } from "../core/status-history.js";
 import { ancestorHere, type HistoryGit, isAncestorInHistory, shallowBoundary, throughHistory } from "./history.js";
 import { editTree } from "./tree.js";
-import { remoteTip } from "./remote-tip.js";
+import { remoteTip, takeSilence } from "./remote-tip.js";
 import { commitBody, ObjectWriter, treeBody, treeListing } from "./objects.js";
 import { DEFAULT_GIT_TIMEOUT, fetchBranch, type GitClient, type GitOptions, gitClient, trackedTip, trackingRefOf } from "./client.js";
 import { looseRef, plainGitDir } from "./dotgit.js";
@@ -176,6 +176,9 @@ export class Repo implements Hub {
 
   /** Fetches both branches; returns the remote tip (joinTip), or undefined when the remote has no people's branch yet. */
   async fetch(): Promise<string | undefined> {
+    // The quiet look at the remote's tip ran into its deadline a moment ago: the remote is not waited for a second time.
+    const silent = takeSilence(this.dir, this.remote);
+    if (silent) throw await this.remoteError(silent, "reach");
     for (let attempt = 1; ; attempt++) {
       try {
         if (await this.shallow()) await this.fetchMachinesTip();
@@ -206,7 +209,7 @@ export class Repo implements Hub {
 
   async remoteTip(): Promise<string | undefined> {
     try {
-      return await remoteTip(this.dir, this.remote, this.branch, this.timeout);
+      return await remoteTip(this.dir, this.remote, this.branch, this.timeout, this.signal);
     } catch (e) {
       throw await this.remoteError(e, "reach");
     }

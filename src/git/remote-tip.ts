@@ -2,21 +2,60 @@
 // loaded: the quiet sync (src/sync/quiet.ts) compares it with the tip its
 // last sync ended on. The command runs as every coord git command does
 // (env.ts): it never prompts, and it is killed at the deadline.
+//
+// A remote that let that look run into its deadline (it accepted the
+// connection and never answered) is not asked again at once: the fetch the
+// sync makes next takes the same failure (takeSilence), so that a silent hub
+// costs a sync one gitTimeout, not two.
+import { resolve } from "node:path";
 import { joinTip, MACHINES_BRANCH } from "../core/branches.js";
+import { processSlot } from "../process-slot.js";
 import { gitCommandEnv } from "./env.js";
 import { runGit } from "./run.js";
+
+/**
+ * The look at a remote's tip that ran into its deadline a moment ago, for whichever copy of this module
+ * asked (src/process-slot.ts): the executable's quiet look, then the CLI's head start or the cycle's fetch.
+ */
+const silentSlot = processSlot<{ last: { dir: string; remote: string; until: number; error: unknown } | undefined }>("silentRemote");
+
+/** Whether `e` is git stopped at its deadline (by its field: the other copy's run.ts made it). */
+function timedOut(e: unknown): boolean {
+  return e instanceof Error && (e as { why?: unknown }).why === "timeout";
+}
+
+/**
+ * The deadline the look at `remote`'s tip from `dir` ran into a moment ago (within one more deadline),
+ * taken once: the fetch that follows fails with it at once instead of waiting a second time. Undefined
+ * when that look answered, failed otherwise, or was not made.
+ */
+export function takeSilence(dir: string, remote: string): unknown {
+  const last = silentSlot.last;
+  if (!last || last.dir !== resolve(dir) || last.remote !== remote) return undefined;
+  silentSlot.last = undefined;
+  return Date.now() < last.until ? last.error : undefined;
+}
 
 /**
  * The tip of `remote` (core/branches.ts joinTip: `refs/heads/<branch>` and the
  * machines' branch, `refs/heads/coord`), or undefined when there is no
  * `branch`. Throws when the remote does not answer in `timeoutS`.
  */
-export async function remoteTip(dir: string, remote: string, branch: string, timeoutS: number): Promise<string | undefined> {
+export async function remoteTip(dir: string, remote: string, branch: string, timeoutS: number, signal?: AbortSignal): Promise<string | undefined> {
   const { env, config } = gitCommandEnv(dir);
   const people = `refs/heads/${branch}`;
   const machines = `refs/heads/${MACHINES_BRANCH}`;
-  // As every coord git command (run.ts): at the deadline, git goes with its whole group (the ssh it started too).
-  const out = (await runGit([...config, "ls-remote", "--quiet", remote, people, machines], { cwd: dir, env, timeoutMs: timeoutS * 1000 })).toString("utf8");
+  if (silentSlot.last?.dir === resolve(dir)) silentSlot.last = undefined; // asked again: this answer counts
+  let out: string;
+  try {
+    // As every coord git command (run.ts): at the deadline, git goes with its whole group (the ssh it started too).
+    out = (await runGit([...config, "ls-remote", "--quiet", remote, people, machines], { cwd: dir, env, timeoutMs: timeoutS * 1000, ...(signal ? { signal } : {}) })).toString(
+      "utf8",
+    );
+  } catch (e) {
+    if (timedOut(e)) silentSlot.last = { dir: resolve(dir), remote, until: Date.now() + timeoutS * 1000, error: e };
+    throw e;
+  }
   const tips = new Map<string, string>();
   for (const line of out.split("\n")) {
     const [sha, name] = line.split("\t");

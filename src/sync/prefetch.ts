@@ -14,6 +14,7 @@ import { join, resolve } from "node:path";
 import { plainGitDir } from "../git/dotgit.js";
 import { fetchTip } from "../git/client.js";
 import { lookUpUserSettings } from "../git/env.js";
+import { takeSilence } from "../git/remote-tip.js";
 import { processSlot } from "../process-slot.js";
 
 export interface Prefetched {
@@ -59,6 +60,9 @@ async function fetchNow(dir: string, signal: AbortSignal, spawned: () => void): 
   const seconds = Number(field(yaml, "gitTimeout") ?? 30);
   if (!remote || !branch || !(seconds > 0)) return undefined;
   await ssh;
+  // The quiet look (src/cli/entry.ts) found the remote silent until its deadline: the sync fails with that, at once.
+  const silent = takeSilence(dir, remote);
+  if (silent) throw silent;
   const fetching = fetchTip(dir, remote, branch, { timeout: seconds, signal }); // git starts here, before the first await
   spawned();
   const tip = await fetching;

@@ -26,7 +26,8 @@ async function quietAnswer(
   if (heartbeat !== undefined && stamp.heartbeat !== heartbeat) return undefined;
   const fingerprint = await localFingerprint(stateDir);
   if (fingerprint !== stamp.fingerprint) return undefined;
-  // A remote that does not answer: the ordinary sync tries, says why, and counts the failure.
+  // A remote that does not answer: the ordinary sync says why and counts the failure. One that ran into
+  // the deadline is not waited for again: the sync's fetch fails with the same timeout (git/remote-tip.ts takeSilence).
   const tip = await tipOf(stamp).catch(() => undefined);
   return stampHolds(stamp, { version: VERSION, fingerprint, now: now(), tip }) ? stamp : undefined;
 }

@@ -1,0 +1,93 @@
+// A hub that accepts the connection and never answers costs one gitTimeout,
+// not two: a sync that first asks the remote's tip quietly (the quiet stamp
+// holds) and finds it silent fails at once as unreachable instead of fetching
+// again. Real git against a TCP server on loopback that never says a word.
+import { readFile, stat } from "node:fs/promises";
+import { createServer, type Socket } from "node:net";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { cli, cliExec, type Fleet, git, makeFleet, setConfig } from "./helpers.js";
+
+const GIT_TIMEOUT = 7;
+/** What one deadline may cost, with the time the CLI takes to start and git to give up (waiting twice costs 14 s and more). */
+const ONE_DEADLINE_MS = (GIT_TIMEOUT + 5) * 1000;
+
+let fleet: Fleet | undefined;
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c().catch(() => {});
+  await fleet?.cleanup();
+  fleet = undefined;
+});
+
+/** A server on loopback that accepts every connection and never answers; its port. */
+async function silentServer(): Promise<number> {
+  const sockets = new Set<Socket>();
+  const server = createServer((s) => {
+    sockets.add(s);
+    s.on("error", () => {});
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  cleanups.push(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => server.close(r));
+  });
+  return (server.address() as { port: number }).port;
+}
+
+/** The machine synced once more with nothing to do against the real hub: its quiet stamp holds; then its remote turns silent. */
+async function quietThenSilent(dir: string, silent: string): Promise<void> {
+  await git(dir, "remote", "set-url", "origin", fleet!.hubPath);
+  const r = await cli("sync", "--dir", dir);
+  expect(r.code, r.err).toBe(0);
+  expect(await stat(join(dir, ".git", "coord", "quiet.json")).catch(() => undefined), "the quiet stamp").toBeDefined();
+  await git(dir, "remote", "set-url", "origin", silent);
+}
+
+async function health(dir: string): Promise<unknown> {
+  return JSON.parse(await readFile(join(dir, ".git", "coord", "health.json"), "utf8"));
+}
+
+async function timed<T>(f: () => Promise<T>): Promise<{ ms: number; r: T }> {
+  const started = Date.now();
+  const r = await f();
+  return { ms: Date.now() - started, r };
+}
+
+describe("a hub that accepts and never answers, after a quiet sync", () => {
+  it("fails the sync (scheduled or not, CLI or in-process) within one gitTimeout, as unreachable, saying the remote did not answer", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    await setConfig(dir, { gitTimeout: GIT_TIMEOUT });
+    const silent = `git://127.0.0.1:${await silentServer()}/x`;
+    const said = new RegExp(`could not reach the remote git://127\\.0\\.0\\.1:\\d+/x: the remote did not answer in ${GIT_TIMEOUT} s`);
+
+    for (const args of [
+      ["sync", "--scheduled", "--dir", dir],
+      ["sync", "--dir", dir],
+    ]) {
+      // The executable: its quiet look before the CLI loads, then its head start.
+      await quietThenSilent(dir, silent);
+      const spawned = await timed(() => cliExec(args));
+      expect(spawned.r.code, `${args.join(" ")}: ${spawned.r.err}`).toBe(1);
+      expect(spawned.r.err).toMatch(said);
+      expect(spawned.ms, args.join(" ")).toBeLessThan(ONE_DEADLINE_MS);
+      // Counted as an outage: a scheduled machine backs off and probes.
+      expect(await health(dir)).toMatchObject({ failures: 1, unreachable: true });
+      // In-process (a daemon's tick): the quiet look through the hub, then the cycle's fetch.
+      await quietThenSilent(dir, silent);
+      const inProcess = await timed(() => cli(...args));
+      expect(inProcess.r.code, `${args.join(" ")} in-process: ${inProcess.r.err}`).toBe(1);
+      expect(inProcess.r.err).toMatch(said);
+      expect(inProcess.ms, `${args.join(" ")} in-process`).toBeLessThan(ONE_DEADLINE_MS);
+      expect(await health(dir)).toMatchObject({ failures: 1, unreachable: true });
+    }
+
+    // coord status waits once too, and shows the last fetched state.
+    await quietThenSilent(dir, silent);
+    const status = await timed(() => cliExec(["status", "--dir", dir]));
+    expect(status.r.code, status.r.err).toBe(0);
+    expect(status.r.err).toMatch(new RegExp(`did not answer in ${GIT_TIMEOUT} s.*showing the fleet as of the last fetch`));
+    expect(status.ms).toBeLessThan(ONE_DEADLINE_MS);
+  }, 120_000);
+});
