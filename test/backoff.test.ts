@@ -2,7 +2,7 @@
 // wait built on it: rejected pushes, retries of failed tasks, scheduled syncs
 // after failures.
 import { describe, expect, it } from "vitest";
-import { backoffDelay, contentionDelay, PUSH_BACKOFF } from "../src/core/backoff.js";
+import { backingOff, backoffDelay, contentionDelay, PUSH_BACKOFF } from "../src/core/backoff.js";
 import { MAX_RETRY_DELAY, retryAt } from "../src/core/plan.js";
 import type { Order } from "../src/core/types.js";
 import { backoffUntil } from "../src/state/health.js";
@@ -236,5 +236,18 @@ describe("publishWithRetry: the one compare-and-swap loop (sync, order --human, 
     const pushes = r.calls.filter((c) => c.startsWith("push")).length;
     expect(pushes).toBeGreaterThan(2);
     expect(pushes).toBeLessThan(10); // 1 s a push: far fewer than without
+  });
+});
+
+describe("backingOff: what a scheduled sync in its backoff says", () => {
+  const now = new Date("2026-03-01T12:00:00.000Z");
+  it.each([
+    [1, "2026-03-01T12:01:00.000Z", "backing off after 1 failed sync until 2026-03-01T12:01:00.000Z"],
+    [3, "2026-03-01T12:04:00.000Z", "backing off after 3 failed syncs until 2026-03-01T12:04:00.000Z"],
+    // The probe of the hub took longer than what was left: a time already past is not named.
+    [1, "2026-03-01T11:59:59.000Z", "backing off after 1 failed sync; it tries again at the next tick"],
+    [2, "2026-03-01T12:00:00.000Z", "backing off after 2 failed syncs; it tries again at the next tick"],
+  ])("%i failures, until %s", (failures, until, said) => {
+    expect(backingOff({ failures, until }, now)).toBe(said);
   });
 });

@@ -389,7 +389,7 @@ describe("failures across runs", () => {
     expect((await cli("sync", "--dir", dir, "--scheduled")).code).toBe(1);
     const backing = await cli("sync", "--dir", dir, "--scheduled");
     expect(backing.code).toBe(0);
-    expect(backing.out).toMatch(/izzit7: backing off after 1 failed syncs until .* \(last error: could not reach the remote/);
+    expect(backing.out).toMatch(/izzit7: backing off after 1 failed sync until .* \(last error: could not reach the remote/);
     // A person's manual sync always tries.
     expect((await cli("sync", "--dir", dir)).code).toBe(1);
     expect((await cli("sync", "--dir", dir)).code).toBe(1);

@@ -53,3 +53,14 @@ export const PUSH_BACKOFF: Backoff = { baseMs: 50, maxMs: 2000 };
 
 /** A fetch that raced another fetch of the same checkout for a ref's lock tries again after this. */
 export const REF_LOCK_BACKOFF: Backoff = { baseMs: 50, maxMs: 1000, jitter: 0.5 };
+
+/**
+ * What a scheduled sync that skipped in its backoff says: how many syncs failed, and until when it waits. A
+ * time already past (the probe of the hub took longer than what was left) is not named: it tries again at
+ * the next tick.
+ */
+export function backingOff(backoff: { failures: number; until: string }, now: Date): string {
+  const failed = `${backoff.failures} failed sync${backoff.failures === 1 ? "" : "s"}`;
+  const until = Date.parse(backoff.until);
+  return until > now.getTime() ? `backing off after ${failed} until ${backoff.until}` : `backing off after ${failed}; it tries again at the next tick`;
+}

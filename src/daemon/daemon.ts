@@ -2,7 +2,9 @@
 // does not push at the same second), in the background, for months. Its pid
 // file and lock live in the local state; a kill -9 leaves nothing that blocks
 // the next start (the lock goes stale, the pid file is only information).
+import { backingOff } from "../core/backoff.js";
 import { currentRun, failuresText } from "../core/failures.js";
+import { plural } from "../core/limits.js";
 import { readHealth } from "../state/health.js";
 import { ownSignals } from "../signal-owners.js";
 import { spawn } from "node:child_process";
@@ -110,11 +112,11 @@ function alreadyRunning(dir: string, info: DaemonInfo | undefined): CoordError {
 }
 
 function summarize(r: SyncResult): string {
-  if (r.backoff) return `backing off after ${r.backoff.failures} failures until ${r.backoff.until}`;
+  if (r.backoff) return backingOff(r.backoff, new Date());
   if (r.skipped) return "skipped (another sync was running)";
   const parts = [];
   if (r.ran.length) parts.push(`ran ${r.ran.map((t) => `${t.id} (${t.state})`).join(", ")}`);
-  if (r.delivered.length) parts.push(`${r.delivered.length} new messages`);
+  if (r.delivered.length) parts.push(plural(r.delivered.length, "new message"));
   for (const l of r.reservationsLost ?? []) parts.push(l.text);
   parts.push(r.pushed ? `published ${r.pushed.slice(0, 12)}` : "nothing to publish");
   return parts.join("; ");

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { someOf } from "../../core/limits.js";
+import { backingOff } from "../../core/backoff.js";
+import { plural, someOf } from "../../core/limits.js";
 import { formatProblem } from "../../core/orders.js";
 import { EXIT } from "../../errors.js";
 import { type SyncResult, sync } from "../../sync/sync.js";
@@ -54,9 +55,7 @@ export function registerSync(program: Command, io: Io): void {
 
 function printSync(r: SyncResult, io: Io): void {
   if (r.backoff) {
-    io.out(
-      `${r.machine}: backing off after ${r.backoff.failures} failed syncs until ${r.backoff.until} (last error: ${r.backoff.lastError}); run coord sync without --scheduled to try now`,
-    );
+    io.out(`${r.machine}: ${backingOff(r.backoff, new Date())} (last error: ${r.backoff.lastError}); run coord sync without --scheduled to try now`);
     return;
   }
   if (r.skipped) {
@@ -64,7 +63,7 @@ function printSync(r: SyncResult, io: Io): void {
     return;
   }
   for (const id of r.interrupted) io.out(`${id}: interrupted by a crash; reported failed`);
-  if (r.delivered.length) io.out(`${r.delivered.length} new message${r.delivered.length === 1 ? "" : "s"} (coord inbox): ${someOf(r.delivered)}`);
+  if (r.delivered.length) io.out(`${plural(r.delivered.length, "new message")} (coord inbox): ${someOf(r.delivered)}`);
   if (r.hookAcked.length) io.out(`acknowledged by the onMessage hook: ${someOf(r.hookAcked)}`);
   for (const t of r.ran) io.out(`${t.id}: ${t.state}${t.reason ? ` (${t.reason})` : ""}`);
   for (const l of r.reservationsLost ?? []) io.out(l.text);
@@ -72,7 +71,7 @@ function printSync(r: SyncResult, io: Io): void {
   for (const p of [...r.ordersProblems, ...r.fileProblems]) io.err(formatProblem(p));
   for (const w of r.warnings) io.err(`warning: ${w}`);
   const sent = (r.notified ?? []).filter((n) => n.ok).map((n) => n.id);
-  if (sent.length) io.out(`notified ${sent.length} alert${sent.length === 1 ? "" : "s"}: ${someOf(sent)}`);
+  if (sent.length) io.out(`notified ${plural(sent.length, "alert")}: ${someOf(sent)}`);
   for (const n of r.notified ?? []) if (n.error) io.err(`warning: ${n.error}`);
   io.out(r.pushed ? `${r.machine}: published ${r.pushed.slice(0, 12)}` : `${r.machine}: up to date, nothing to publish`);
 }
