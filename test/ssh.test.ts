@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { sshCommandFor } from "../src/git/git.js";
 import { gitCommandEnv, parseUserSettings } from "../src/git/env.js";
-import { gitFailureText, isLostRace, nonInteractiveSsh, programOf, shellWord } from "../src/core/ssh.js";
+import { fixFor, gitFailureText, isLostRace, isPushRefusal, isReadRefusal, nonInteractiveSsh, programOf, shellWord } from "../src/core/ssh.js";
 
 describe("nonInteractiveSsh", () => {
   const cases: [given: string, used: string][] = [
@@ -160,4 +160,78 @@ describe("which remotes git reaches through ssh (a clone looks the new checkout'
     ["C:\\hubs\\fleet.git", false],
     ["C:/hubs/fleet.git", false],
   ] as [string, boolean][])("%s: %s", (remote, ssh) => expect(overSsh(remote)).toBe(ssh));
+});
+
+/** What git prints when the server asks for ssh or https credentials it does not get, and the rest of its failures (real texts). */
+const READ = "fatal: Could not read from remote repository.\n\nPlease make sure you have the correct access rights\nand the repository exists.";
+const KEY_FIX = "the server does not know this machine's key: add its public key to the hub as a deploy key with write access";
+const CREDENTIALS_FIX =
+  "git has no valid credentials for this host: store them with a credential helper (git config --global credential.helper store, or the OS keychain), never in the URL";
+const PROTECTED_FIX = "machines push only the branch coord: let this machine's key push it (docs/security.md, Making main writable by people only)";
+const GITOLITE_FIX = "the server's rules do not let this machine write that path: let it write the branch coord (docs/security.md, gitolite)";
+
+describe("isReadRefusal: a fetch the server answered no to (never an outage)", () => {
+  it.each([
+    ["https without credentials (a 401 git could not answer)", "fatal: could not read Username for 'https://github.com': terminal prompts disabled", true],
+    ["https with a wrong token", "remote: Invalid username or password.\nfatal: Authentication failed for 'https://github.com/org/fleet.git/'", true],
+    [
+      "GitLab's 401",
+      "remote: HTTP Basic: Access denied. If a password was provided for Git authentication, the password was incorrect\nfatal: Authentication failed for 'https://gitlab.com/org/fleet.git/'",
+      true,
+    ],
+    ["a bare 401", "fatal: unable to access 'https://git.example.com/fleet.git/': The requested URL returned error: 401", true],
+    ["a 403", "fatal: unable to access 'https://git.example.com/fleet.git/': The requested URL returned error: 403", true],
+    ["GitHub over https, a token that may not see it", "remote: Repository not found.\nfatal: repository 'https://github.com/org/fleet.git/' not found", true],
+    ["GitHub over ssh, a key that may not see it", `ERROR: Repository not found.\n${READ}`, true],
+    ["an ssh key the server does not know", `git@github.com: Permission denied (publickey).\n${READ}`, true],
+    ["ssh that tried a password too", `fleet@hub.example.com: Permission denied (publickey,password).\n${READ}`, true],
+    ["gitolite's read rule", `FATAL: R any fleet alpha DENIED by fallthru\n(or you mis-spelled the reponame)\n${READ}`, true],
+    ["connection refused", `ssh: connect to host hub port 22: Connection refused\n${READ}`, false],
+    ["a name that does not resolve", "fatal: unable to access 'https://hub.invalid/fleet.git/': Could not resolve host: hub.invalid", false],
+    ["a server error", "fatal: unable to access 'https://git.example.com/fleet.git/': The requested URL returned error: 500", false],
+    ["a hub that is not there", `fatal: '/srv/hub.git' does not appear to be a git repository\n${READ}`, false],
+    ["this machine's own files", "error: cannot open .git/FETCH_HEAD: Permission denied", false],
+    ["a server that hung up", "fatal: the remote end hung up unexpectedly", false],
+    ["a deadline", "git fetch: block timeout reached", false],
+  ])("%s", (_what, text, refused) => expect(isReadRefusal(text)).toBe(refused));
+});
+
+describe("fixFor: what to do, where coord knows", () => {
+  it.each([
+    [
+      "GitHub's protected branch",
+      "To github.com:org/fleet.git\n!\tHEAD:refs/heads/main\t[remote rejected] (protected branch hook declined)\nDone\nremote: error: GH006: Protected branch update failed for refs/heads/main.\nerror: failed to push some refs to 'github.com:org/fleet.git'",
+      PROTECTED_FIX,
+    ],
+    [
+      "GitLab's protected branch",
+      " ! [remote rejected] main -> main (pre-receive hook declined)\nremote: GitLab: You are not allowed to push code to protected branches on this project.",
+      PROTECTED_FIX,
+    ],
+    [
+      "gitolite's per-path rule",
+      "remote: FATAL: W VREF/NAME/coordination/messages/c_TO_a.md fleet c DENIED by VREF/NAME/\nTo hub:fleet\n ! [remote rejected] coord -> coord (hook declined)\nerror: failed to push some refs to 'hub:fleet'",
+      GITOLITE_FIX,
+    ],
+    ["an ssh key the server does not know", `git@github.com: Permission denied (publickey).\n${READ}`, KEY_FIX],
+    ["ssh that tried a password too", `fleet@hub: Permission denied (publickey,password).\n${READ}`, KEY_FIX],
+    ["https without credentials", "fatal: could not read Username for 'https://github.com': terminal prompts disabled", CREDENTIALS_FIX],
+    ["https with a wrong token", "remote: Invalid username or password.\nfatal: Authentication failed for 'https://github.com/org/fleet.git/'", CREDENTIALS_FIX],
+    ["a bare 401", "fatal: unable to access 'https://h/fleet.git/': The requested URL returned error: 401", CREDENTIALS_FIX],
+    [
+      "a token without write access (403): no fix coord knows",
+      "remote: Permission to org/fleet.git denied to bot.\nfatal: unable to access 'https://github.com/org/fleet.git/': The requested URL returned error: 403",
+      undefined,
+    ],
+    ["a repository the key may not see", `ERROR: Repository not found.\n${READ}`, undefined],
+    ["connection refused", `ssh: connect to host hub port 22: Connection refused\n${READ}`, undefined],
+    ["someone pushed first", " ! [rejected]        coord -> coord (fetch first)\nerror: failed to push some refs to 'hub:fleet'", undefined],
+    ["this machine's own files", "error: cannot open .git/FETCH_HEAD: Permission denied", undefined],
+  ])("%s", (_what, text, fix) => expect(fixFor(text)).toBe(fix));
+
+  it("isPushRefusal is as it was: refusals with a fix are refusals, an outage is not", () => {
+    expect(isPushRefusal(" ! [remote rejected] main -> main (protected branch hook declined)")).toBe(true);
+    expect(isPushRefusal(`git@github.com: Permission denied (publickey).\n${READ}`)).toBe(true);
+    expect(isPushRefusal(`ssh: connect to host hub port 22: Connection refused\n${READ}`)).toBe(false);
+  });
 });

@@ -126,7 +126,11 @@ describe("ssh: why it failed", () => {
       "ssh: connect to host fakehost port 22: Connection refused",
       /could not reach the remote ssh:\/\/fakehost\/.*: connect to host fakehost port 22: Connection refused$/,
     ],
-    ["no key accepted", "git@fakehost: Permission denied (publickey).", /could not reach the remote ssh:\/\/fakehost\/.*: git@fakehost: Permission denied \(publickey\)\.$/],
+    [
+      "no key accepted: the server refused, and the fix",
+      "git@fakehost: Permission denied (publickey).",
+      /the remote ssh:\/\/fakehost\/.* refused to let this machine read it: git@fakehost: Permission denied \(publickey\); the server does not know this machine's key: add its public key to the hub as a deploy key with write access$/,
+    ],
     [
       "unknown host key",
       "No ED25519 host key is known for fakehost and you have requested strict checking.\nHost key verification failed.",
@@ -231,7 +235,12 @@ describe("https credentials", () => {
 
     const r = await cli("sync", "--dir", dir);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/could not reach the remote http:\/\/127\.0\.0\.1:\d+\/hub\.git: .*Authentication failed/);
+    // The server answered: a refusal to read, with the fix, and no outage (no probe, no "unreachable").
+    expect(r.err).toMatch(
+      /the remote http:\/\/127\.0\.0\.1:\d+\/hub\.git refused to let this machine read it: .*Authentication failed.*; git has no valid credentials for this host: store them with a credential helper/,
+    );
+    expect(r.err).not.toMatch(/could not reach/);
+    expect(JSON.parse(await readFile(join(dir, ".git", "coord", "health.json"), "utf8"))).not.toHaveProperty("unreachable");
     expect(r.err).not.toContain("s3cret-pass");
     // The stored credential was offered to the server, and is still stored.
     expect(seen).toContain(`Basic ${Buffer.from("coord-bot:s3cret-pass").toString("base64")}`);

@@ -123,3 +123,31 @@ export function isPushRefusal(text: string): boolean {
   if (/\[remote rejected\]|hook declined|protected branch|GH006|DENIED|not allowed to push|denied to|returned error: 403|Permission to \S+ denied/i.test(text)) return true;
   return !NO_ANSWER.test(text);
 }
+
+/**
+ * Whether a failed fetch was the server's answer, no: it would not let this machine read the repository (an
+ * HTTP 401 or 403, ssh's "Permission denied (publickey)", GitHub's "Repository not found" for a repository
+ * the key may not see, gitolite's DENIED). The server answered: no outage. A connection that failed, or a
+ * permission on this machine's own files (`.git/FETCH_HEAD: Permission denied`), is not a refusal.
+ */
+export function isReadRefusal(text: string): boolean {
+  if (/did not answer|block timeout reached/i.test(text)) return false;
+  return /returned error: 40[13]\b|Authentication failed|could not read (Username|Password)|HTTP Basic: Access denied|Repository not found|repository '[^'\n]*' not found|Permission denied \([\w,-]+\)|Permission to \S+ denied|DENIED (by|to)\b/i.test(
+    text,
+  );
+}
+
+/**
+ * What to do about a failed fetch or push, where coord knows it from git's text: a protected branch, a
+ * gitolite path rule, an ssh key the server does not know, HTTP credentials git does not have. Undefined
+ * when it does not know.
+ */
+export function fixFor(text: string): string | undefined {
+  if (/GH006|protected branch/i.test(text)) return "machines push only the branch coord: let this machine's key push it (docs/security.md, Making main writable by people only)";
+  if (/DENIED by VREF\/NAME/i.test(text)) return "the server's rules do not let this machine write that path: let it write the branch coord (docs/security.md, gitolite)";
+  if (/Permission denied \([^)\n]*publickey[^)\n]*\)/i.test(text))
+    return "the server does not know this machine's key: add its public key to the hub as a deploy key with write access";
+  if (/returned error: 401\b|Authentication failed|could not read (Username|Password)/i.test(text))
+    return "git has no valid credentials for this host: store them with a credential helper (git config --global credential.helper store, or the OS keychain), never in the URL";
+  return undefined;
+}

@@ -9,7 +9,7 @@ import { type FileHandle, lstat, mkdir, mkdtemp, open, rm, writeFile } from "nod
 import { join, resolve } from "node:path";
 import { backoffDelay, REF_LOCK_BACKOFF } from "../core/backoff.js";
 import { redact } from "../core/redact.js";
-import { gitFailureText, isLostRace, isPushRefusal } from "../core/ssh.js";
+import { fixFor, gitFailureText, isLostRace, isPushRefusal, isReadRefusal } from "../core/ssh.js";
 import type { GitStopped } from "./run.js";
 
 export { CREDENTIAL_PROXY, sshCommandFor } from "./env.js";
@@ -371,9 +371,14 @@ export class Repo implements Hub {
     if (isTimeout(e))
       return new Failure(`could not ${doing} the remote ${url}: the remote did not answer in ${this.timeout} s (gitTimeout in .git/coord/machine.yaml sets how long coord waits)`);
     const text = String((e as Error)?.message ?? e);
-    const why = firstLine(text);
+    const said = firstLine(text);
     // A hook's refusal (ALERT:) is the remote answering: no outage.
-    if (why.startsWith("ALERT:")) return new CoordError(`${why} (remote ${url})`, EXIT.FAILURE);
+    if (said.startsWith("ALERT:")) return new CoordError(`${said} (remote ${url})`, EXIT.FAILURE);
+    // What to do about it, where coord knows (a protected branch, a key or credentials the server does not take).
+    const fix = fixFor(text);
+    const why = fix ? `${said.replace(/[.:]$/, "")}; ${fix}` : said;
+    // The server answered no to a fetch (401, 403, an unknown key, a repository it will not show): no outage.
+    if (doing === "reach" && isReadRefusal(text)) return new CoordError(`the remote ${url} refused to let this machine read it: ${why}`, EXIT.FAILURE);
     // The server answered no to a push: a refusal, which the machine reports as its state (never an outage, never a race).
     if (doing === "push to" && isPushRefusal(text)) return new PushRefused(`the remote ${url} refused the push: ${why}`);
     return new Failure(`could not ${doing} the remote ${url}: ${why}`);
