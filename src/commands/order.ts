@@ -15,7 +15,8 @@ import { formatProblem } from "../core/orders.js";
 import { delegatedOrdersPath, ORDERS_FILE, readModel, type RepoModel } from "../core/repo.js";
 import { deriveStatus } from "../core/status.js";
 import type { Problem, TaskState } from "../core/types.js";
-import { CoordError, EXIT } from "../errors.js";
+import { peopleBranchRefused, personClone } from "../daemon/watch.js";
+import { CoordError, EXIT, PushRefused } from "../errors.js";
 import { Repo, type Author } from "../git/git.js";
 import { configGet } from "../git/local.js";
 import { loadConfig } from "../state/config.js";
@@ -177,7 +178,7 @@ export async function orderAdd(opts: OrderAddOptions): Promise<OrderChange> {
   if (opts.human) {
     const id = opts.id ?? newOrderId("person", now);
     const order = writtenOrder(opts, id);
-    return asPerson(opts.dir, `coord order add ${id}`, id, true, (text) => {
+    return asPerson(opts.dir, `coord order add ${id}`, id, ADDING, (text) => {
       const next = insertOrder(text, order);
       if (next === undefined) throw new CoordError(`${ORDERS_FILE} has no list of orders to add to; fix it first (coord validate)`, EXIT.USAGE);
       return next;
@@ -209,7 +210,7 @@ export async function orderAdd(opts: OrderAddOptions): Promise<OrderChange> {
 export async function orderCancel(opts: { dir: string; id: string; human?: boolean }): Promise<OrderChange> {
   const { id } = opts;
   if (opts.human) {
-    return asPerson(opts.dir, `coord order cancel ${id}`, id, false, (text, model) => {
+    return asPerson(opts.dir, `coord order cancel ${id}`, id, CANCELLING, (text, model) => {
       const index = orderIndex(text, id);
       if (index === undefined) {
         const origin = model.ordersOrigin[id];
@@ -259,12 +260,24 @@ export async function personAuthor(dir: string): Promise<Author> {
   return { name, email };
 }
 
+/** A person's change of ORDERS.json: whether the result is validated, and how it is made from a person's clone when the hub refuses this one's push. */
+interface PersonChange {
+  validate: boolean;
+  what: string;
+  again: (id: string) => string;
+}
+
+const ADDING: PersonChange = { validate: true, what: "add the order", again: () => "coord order add --human --dir fleet with the same options" };
+const CANCELLING: PersonChange = { validate: false, what: "cancel the order", again: (id) => `coord order cancel ${id} --human --dir fleet` };
+
 /**
  * Changes ORDERS.json on the remote tip as the clone's git user: fetch, edit the
  * text, check, commit, push without force; a rejected push is redone on the new
  * tip (at most 10 times). `edit` returning the text unchanged commits nothing.
+ * A push the hub refuses (a machine's key where only people may push main) says
+ * so, and how to make the change from a person's clone.
  */
-async function asPerson(dir: string, message: string, id: string, validate: boolean, edit: (text: string, model: RepoModel) => string): Promise<OrderChange> {
+async function asPerson(dir: string, message: string, id: string, change: PersonChange, edit: (text: string, model: RepoModel) => string): Promise<OrderChange> {
   const author = await personAuthor(dir);
   const scratch = await mkdtemp(join(tmpdir(), "coord-order-"));
   try {
@@ -279,7 +292,7 @@ async function asPerson(dir: string, message: string, id: string, validate: bool
           if (text === undefined) throw new CoordError(`${ORDERS_FILE} is missing on ${repo.remote}/${repo.branch}; restore it first`, EXIT.USAGE);
           const next = edit(text, readModel(files));
           if (next === text) return { done: { id, file: ORDERS_FILE, changed: false, warnings: [] } };
-          if (validate) {
+          if (change.validate) {
             const model = readModel(new Map(files).set(ORDERS_FILE, next));
             if (model.ordersProblems.length) throw refuse(`order ${id} was not added`, model.ordersProblems, { file: ORDERS_FILE, index: orderIndex(next, id) ?? -1 });
           }
@@ -293,7 +306,16 @@ async function asPerson(dir: string, message: string, id: string, validate: bool
             },
           };
         },
-        push: (commit) => repo.push(commit, ["people"]),
+        push: (commit) =>
+          repo.push(commit, ["people"]).catch(async (e: unknown) => {
+            if (!(e instanceof PushRefused)) throw e;
+            const clone = personClone(repo.branch, await repo.displayUrl());
+            throw peopleBranchRefused(
+              e,
+              repo.branch,
+              `nothing was changed; ${change.what} from a person's clone: ${clone}, then ${change.again(id)} (or edit ${ORDERS_FILE} there, commit and push)`,
+            );
+          }),
         gaveUp: (n, ms) => new CoordError(`others pushed first ${n} times in ${Math.round(ms / 1000)} s; nothing was changed, try again`, EXIT.FAILURE),
       },
       { budgetMs: PUSH_BUDGET_MS },

@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { PRIORITIES, type Priority } from "../core/types.js";
 import { uiRefusal } from "../core/ui-access.js";
 import { conversation, orderDetail, snapshotKey, type UiSnapshot, uiSnapshot } from "../core/ui-view.js";
-import { CoordError, EXIT } from "../errors.js";
+import { CoordError, EXIT, PushRefused } from "../errors.js";
 import { describeFailure } from "../failure.js";
 import { loadConfig } from "../state/config.js";
 import { stateDirOf } from "../state/paths.js";
@@ -200,17 +200,25 @@ export async function startUi(opts: UiOptions): Promise<UiServer> {
     const run = field(body, "run", true)!;
     const m = await machine();
     const change = await serial(() => orderAdd({ dir: opts.dir, to, run, id: field(body, "id"), priority: field(body, "priority"), timeout: field(body, "timeout"), now }));
-    // Published now, as a sync that starts no task: the target sees it at its next sync.
+    // Published now, as a sync that starts no task: the target sees it at its next sync. The order is this
+    // machine's delegated one, on the branch coord: a hub that lets only people push main takes it all the same.
     let published = false;
+    let said = "published at the next sync";
+    let refused: string | undefined;
     try {
       const r = await serial(() => syncMachine(m, { run: false }));
       published = !r.skipped;
     } catch (e) {
-      log(`order ${change.id} added; publishing it now failed (${describeFailure(e).message}); it goes out with the next sync`);
+      const why = describeFailure(e).message;
+      if (e instanceof PushRefused) {
+        // The hub's answer, not an outage: the next sync is refused the same way until the hub's rules change.
+        refused = `the hub refused this machine's push of its delegated orders (${why}); the order is kept in ${change.file} and goes out once the hub takes this machine's pushes (coord doctor says what it refuses)`;
+        said = refused;
+      } else said = `publishing it now failed (${why}); it goes out with the next sync`;
     }
-    log(`added order ${change.id}${published ? "" : " (published at the next sync)"}`);
+    log(`added order ${change.id}${published ? "" : `; ${said}`}`);
     await refresh(false, true);
-    return { id: change.id, file: change.file, published, warnings: change.warnings };
+    return { id: change.id, file: change.file, published, ...(refused ? { refused } : {}), warnings: change.warnings };
   }
 
   function events(res: ServerResponse): void {

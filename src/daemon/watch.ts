@@ -9,7 +9,7 @@ import { watch as chokidar } from "chokidar";
 import { formatProblem } from "../core/orders.js";
 import { includesChanges } from "../core/orders-text.js";
 import { ORDERS_FILE, readModel } from "../core/repo.js";
-import { CoordError, EXIT } from "../errors.js";
+import { CoordError, EXIT, PushRefused } from "../errors.js";
 import { firstLine, machineAuthor, readInCheckout, type Author } from "../git/git.js";
 import { configGet } from "../git/local.js";
 import { PUSH_BUDGET_MS, publishWithRetry } from "../sync/cas.js";
@@ -21,6 +21,29 @@ export function everyToSchedule(seconds: number): string {
   if (seconds >= 1 && seconds < 60 && 60 % seconds === 0) return `*/${seconds} * * * * *`;
   if (seconds % 60 === 0 && seconds / 60 < 60 && 60 % (seconds / 60) === 0) return `0 */${seconds / 60} * * * *`;
   throw new CoordError(`--every ${seconds}s cannot be a schedule; use a number of seconds dividing 60 (5s, 10s, 30s) or of minutes dividing 60, or --schedule`, EXIT.USAGE);
+}
+
+/** How src/git/git.ts words a push the hub refused, before the server's own words. */
+const REFUSED_THE_PUSH = "refused the push: ";
+
+/**
+ * A push of the people's branch that the hub refused (a protected branch, a ruleset, gitolite's rules, a
+ * hook), said as what it is on a fleet where only people may push that branch: the key or account this
+ * checkout pushes with may not write ORDERS.json, which is how it should be on a machine. The server's
+ * words are kept; `instead` says what was kept and how to make the change from a person's clone.
+ */
+export function peopleBranchRefused(e: PushRefused, branch: string, instead: string): PushRefused {
+  const at = e.message.indexOf(REFUSED_THE_PUSH);
+  const said = at < 0 ? e.message : e.message.slice(at + REFUSED_THE_PUSH.length);
+  return new PushRefused(
+    `the hub refused this push of ${branch} (${said}): the key or account this checkout pushes with may not write ${ORDERS_FILE}, ` +
+      `which is how it should be on a machine, where only people may push ${branch}; ${instead}`,
+  );
+}
+
+/** `git clone -b <branch> <url> <dir>`: a person's clone of the hub, to make a change of the people's branch in. */
+export function personClone(branch: string, url: string, dir = "fleet"): string {
+  return `git clone -b ${branch} ${url} ${dir}`;
 }
 
 /** The person's git identity in this checkout, or coord's on their behalf. */
@@ -88,7 +111,17 @@ export async function publishOrdersEdit(m: GitMachine, log: (line: string) => vo
           },
         };
       },
-      push: (commit) => m.repo.push(commit, ["people"]),
+      push: (commit) =>
+        m.repo.push(commit, ["people"]).catch(async (e: unknown) => {
+          if (!(e instanceof PushRefused)) throw e;
+          const url = await m.repo.displayUrl();
+          throw peopleBranchRefused(
+            e,
+            m.config.branch,
+            `your ORDERS.json is kept as it is, not pushed; push the change from a person's clone: ${personClone(m.config.branch, url)}, ` +
+              "make the same edit to ORDERS.json there, commit and push (or run coord order add --human there)",
+          );
+        }),
       rejected: (_n, failed) =>
         log(
           failed === undefined
@@ -129,7 +162,9 @@ export async function watch(opts: WatchOptions): Promise<void> {
           else if (r.kind === "conflict") log(r.message);
           opts.onOrdersEdit?.(r);
         } catch (e) {
-          log(`ORDERS.json not pushed: ${firstLine((e as Error).message)}; save it again to retry`);
+          // A refusal is the hub's answer, which another save does not change: said as it is.
+          if (e instanceof PushRefused) log(`ORDERS.json not pushed: ${e.message}`);
+          else log(`ORDERS.json not pushed: ${firstLine((e as Error).message)}; save it again to retry`);
           opts.onOrdersEdit?.(e as Error);
         }
       });

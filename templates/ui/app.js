@@ -261,7 +261,8 @@
         priority: $("order-priority").value,
         timeout: $("order-timeout").value.trim(),
       });
-      $("order-note").textContent = `added order ${r.id} to ${r.file}${r.published ? ", published" : "; it is published at the next sync"}${r.warnings?.length ? ` (${r.warnings.join("; ")})` : ""}`;
+      const where = r.published ? ", published" : r.refused ? `, not published: ${r.refused}` : "; it is published at the next sync";
+      $("order-note").textContent = `added order ${r.id} to ${r.file}${where}${r.warnings?.length ? ` (${r.warnings.join("; ")})` : ""}`;
       $("order-id").value = "";
     } catch (e) {
       $("order-note").textContent = String(e.message || e);
