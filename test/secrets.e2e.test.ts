@@ -6,7 +6,7 @@ import { lstat, readFile, rm, stat, symlink, writeFile } from "node:fs/promises"
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { cli, runningCli, git, hubFile, hubStatus, makeFleet, pushOrders, waitFor, type Fleet } from "./helpers.js";
+import { cli, cliExec, runningCli, git, hubFile, hubStatus, makeFleet, pushOrders, waitFor, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 const stops: (() => Promise<unknown>)[] = [];
@@ -176,6 +176,29 @@ describe("secrets named by orders, held by the machines", () => {
     ]);
     expect(r.err).not.toContain(TOKEN);
     expect(JSON.parse((await cli("validate", file, "--json")).out).warnings).toHaveLength(2);
+  });
+
+  it("coord validate warns of a credential in a command or an agent's argument, naming the order and the field; the file stays valid", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const file = join(fleet.root, "ORDERS.json");
+    const orders = [
+      { id: "fetch", to: "izzit7", run: "curl https://alpha:PW@host/x" },
+      { id: "review", to: "izzit7", agent: "claude", prompt: "review", args: [`--api-key=sk-${"q".repeat(24)}`] },
+      { id: "clean", to: "izzit7", run: "curl https://alpha:$PW@host/x", env: { PW: { secret: "pw" } } },
+    ];
+    await writeFile(file, JSON.stringify({ version: 1, orders }, null, 2));
+    const r = await cliExec(["validate", file]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain("valid, 3 orders");
+    expect(r.err.trim().split("\n")).toEqual([
+      expect.stringMatching(
+        /^warning: .*ORDERS\.json:\d+ orders\[0\]\.run: order "fetch" field run: the command holds what looks like a credential \(URL userinfo\).*coord secret set <name>.*"TOKEN": \{"secret": "<name>"\}, and write "\$TOKEN" in the command/,
+      ),
+      expect.stringMatching(
+        /^warning: .*orders\[1\]\.args\[0\]: order "review" field args\[0\]: the argument holds what looks like a credential \(sk- API key\).*coord secret set/,
+      ),
+    ]);
+    expect(r.err).not.toMatch(/PW@|qqqq/);
   });
 });
 

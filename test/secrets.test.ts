@@ -5,7 +5,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { formatProblem, parseOrders } from "../src/core/orders.js";
-import { envValueWarning, missingSecretReason, resolveSecretRefs, secretEnvName, secretNameProblem, suggestedSecretName } from "../src/core/secrets.js";
+import {
+  envValueWarning,
+  missingSecretReason,
+  resolveSecretRefs,
+  secretEnvName,
+  secretNameProblem,
+  suggestedSecretName,
+  writtenCredential,
+  writtenFieldWarning,
+} from "../src/core/secrets.js";
 import { listSecrets, readSecretStore, removeSecret, resolveOrderSecrets, secretsPath, setSecret } from "../src/state/secrets.js";
 
 const TOKEN = "ghp_" + "Zx9".repeat(12);
@@ -102,6 +111,77 @@ describe("env values written in the repository that should be secrets", () => {
     ]);
     // The warning names the variable, never repeats the value.
     expect(r.warnings.map(formatProblem).join("\n")).not.toContain(TOKEN);
+  });
+});
+
+describe("credentials written into a command, a directory or an agent's argument", () => {
+  it.each([
+    // [as written, the kind of credential (undefined: none)]
+    ["curl https://alpha:PW@host/x", "URL userinfo"],
+    ["git clone https://oauth2:s3cr3t@gitlab.example.com/fleet.git", "URL userinfo"],
+    [`git clone https://${TOKEN}@github.com/acme/app.git`, "URL userinfo"],
+    ["psql postgres://app:pg-pass@db/prod -c 'select 1'", "URL userinfo"],
+    [`gh release create v1 --token ${TOKEN}`, "GitHub token"],
+    [`npm publish --//registry.npmjs.org/:_authToken=npm_${"a".repeat(36)}`, "npm token"],
+    ["AWS_ACCESS_KEY_ID=AKIAABCDEFGHIJKLMNOP aws s3 ls", "AWS access key id"],
+    [`--api-key=sk-${"x".repeat(24)}`, "sk- API key"],
+    ['curl -H "Authorization: Bearer abcdefgh12345678" https://api.example.com', "Bearer token"],
+    ["DB_PASSWORD=hunter2 ./migrate", "secret pair"],
+    ["mysql --password=hunter2 app", "secret pair"],
+    // What a variable stands for is not written here: the way to do it.
+    ["curl https://alpha:$PW@host/x", undefined],
+    [`git clone https://x-access-token:$${"{"}GH_TOKEN}@github.com/acme/app.git`, undefined],
+    ['curl -H "Authorization: Bearer $API_TOKEN" https://api.example.com', undefined],
+    ["TOKEN=$GH_TOKEN ./deploy", undefined],
+    ['mysql --password="$(cat /run/secrets/db)" app', undefined],
+    ["set PASSWORD=%DB_PASSWORD% && migrate.cmd", undefined],
+    // No credential at all.
+    ["git clone https://alice@git.example.com/fleet.git", undefined],
+    ["git clone ssh://git@github.com:2222/acme/app.git", undefined],
+    ["git clone git@github.com:acme/app.git", undefined],
+    ["npm test && echo done", undefined],
+    ["~/work/app", undefined],
+    ["--model=opus", undefined],
+  ])("%s", (text, shape) => expect(writtenCredential(text)).toBe(shape));
+
+  it.each([
+    ["run", 'write "$TOKEN" in the command in its place'],
+    ["cwd", "the task gets it as the variable TOKEN"],
+    ["args", "the task gets it as the variable TOKEN"],
+  ] as const)("the warning for %s says what to do, never the value", (field, use) => {
+    const said = writtenFieldWarning(field, "curl https://alpha:PW@host/x");
+    expect(said).toMatch(/^the (command|directory|argument) holds what looks like a credential \(URL userinfo\) in plain text in the repository/);
+    expect(said).toContain('coord secret set <name>, there), name it in env as "TOKEN": {"secret": "<name>"}');
+    expect(said).toContain(use);
+    expect(said).not.toContain("PW");
+    expect(writtenFieldWarning(field, "npm test")).toBeUndefined();
+  });
+
+  it("parseOrders warns of each, naming the order (or service) and the field, in the file's order; the file stays valid", () => {
+    const text = JSON.stringify(
+      {
+        version: 1,
+        orders: [
+          { id: "fetch", to: "m1", run: "curl https://alpha:PW@host/x", cwd: "/srv/app" },
+          { id: "review", to: "m1", agent: "claude", prompt: "review", args: ["--model=opus", `--api-key=sk-${"x".repeat(24)}`] },
+          { id: "clean", to: "m1", run: "curl https://alpha:$PW@host/x", env: { PW: { secret: "pw" } } },
+        ],
+        services: [{ id: "web", to: "m1", run: "serve --db postgres://app:pg-pass@db/prod", env: { GH: TOKEN } }],
+      },
+      null,
+      2,
+    );
+    const r = parseOrders(text);
+    expect(r.problems).toEqual([]);
+    expect(r.orders?.orders).toHaveLength(3);
+    const said = r.warnings.map(formatProblem);
+    expect(said).toEqual([
+      expect.stringMatching(/^ORDERS\.json:7 orders\[0\]\.run: order "fetch" field run: the command holds what looks like a credential \(URL userinfo\)/),
+      expect.stringMatching(/^ORDERS\.json:17 orders\[1\]\.args\[1\]: order "review" field args\[1\]: the argument holds what looks like a credential \(sk- API key\)/),
+      expect.stringMatching(/^ORDERS\.json:\d+ services\[0\]\.run: service "web" field run: the command holds what looks like a credential \(URL userinfo\)/),
+      expect.stringMatching(/^ORDERS\.json:\d+ services\[0\]\.env\.GH: service "web" field env\.GH: the value looks like a secret \(GitHub token\)/),
+    ]);
+    for (const secret of ["PW@", "pg-pass", TOKEN, "x".repeat(24)]) expect(said.join("\n")).not.toContain(secret);
   });
 });
 

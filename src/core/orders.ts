@@ -24,7 +24,7 @@ import {
   valueAt,
 } from "./orders-problems.js";
 import { isGroup, OrdersFileSchema, toOrder } from "./orders-schema.js";
-import { envValueWarning } from "./secrets.js";
+import { envValueWarning, writtenFieldWarning } from "./secrets.js";
 import { isRecord, ownTable, type Order, type Orders, type Problem } from "./types.js";
 
 // ------------------------------------------------- rules across fields and files
@@ -76,22 +76,36 @@ function orderFieldProblems(doc: Doc): Problem[] {
 }
 
 /**
- * Warnings, not problems (the file stays valid): env values that should not
- * be in the repository — a value marked secret, one that looks like a token
- * or sits under a secret's name — each with how to move it to the machines'
- * secret stores.
+ * Warnings, not problems (the file stays valid): credentials written where
+ * they should not be, in the repository — an env value marked secret, one
+ * that looks like a token or sits under a secret's name; a token, a URL's
+ * password, a `password=…` in a command, a directory or an agent's argument —
+ * each with how to move it to the machines' secret stores. Orders' and
+ * services' alike; a warning names where, never the value.
  */
-function envWarnings(doc: Doc): Problem[] {
+function credentialWarnings(doc: Doc): Problem[] {
   const out: Problem[] = [];
-  rawOrders(doc).forEach((order, i) => {
-    if (!isRecord(order) || !isRecord(order.env)) return;
-    for (const [variable, written] of Object.entries(order.env)) {
-      if (typeof written !== "string" && !isRecord(written)) continue;
-      const warning = envValueWarning(variable, written);
-      if (warning) out.push(problem(doc, ["orders", i, "env", variable], `${placeName(doc, ["orders", i, "env", variable])}: ${warning}`));
-    }
-  });
-  return out;
+  const warn = (path: Path, warning: string | undefined) => {
+    if (warning) out.push(problem(doc, path, `${placeName(doc, path)}: ${warning}`));
+  };
+  for (const list of ["orders", "services"] as const) {
+    const entries = valueAt(doc.data, [list]);
+    if (!Array.isArray(entries)) continue;
+    entries.forEach((entry: unknown, i) => {
+      if (!isRecord(entry)) return;
+      for (const field of ["run", "cwd"] as const) if (typeof entry[field] === "string") warn([list, i, field], writtenFieldWarning(field, entry[field]));
+      if (Array.isArray(entry.args))
+        entry.args.forEach((arg: unknown, j) => {
+          if (typeof arg === "string") warn([list, i, "args", j], writtenFieldWarning("args", arg));
+        });
+      if (!isRecord(entry.env)) return;
+      for (const [variable, written] of Object.entries(entry.env)) {
+        if (typeof written !== "string" && !isRecord(written)) continue;
+        warn([list, i, "env", variable], envValueWarning(variable, written));
+      }
+    });
+  }
+  return out.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
 }
 
 /** Where an order is: its file and index. */
@@ -298,7 +312,7 @@ function checkFile(file: string, text: string): { doc?: Doc; orders?: Order[]; p
   const duplicates = duplicateKeyProblems(doc, root).filter((p) => isDelegatedFile(file) || !/^services(\[|$)/.test(p.path ?? ""));
   problems.push(...duplicates, ...orderFieldProblems(doc), ...controlProblems(doc));
   const orders = result.success && problems.length === 0 ? result.data.orders.map(toOrder) : undefined;
-  return { doc, orders, problems, warnings: envWarnings(doc) };
+  return { doc, orders, problems, warnings: credentialWarnings(doc) };
 }
 
 /**

@@ -84,3 +84,42 @@ function plainValueWarning(variable: string, value: string, move: string): strin
   if (value !== "" && secretShape(`${variable}=${value}`)) return `${variable} is named like a secret and its value sits in plain text in the repository; ${move}`;
   return undefined;
 }
+
+/** A shell's (or cmd's) reference to a variable: `$TOKEN`, `${TOKEN}`, `$(cat ~/.token)`, `%TOKEN%`: the value is not written here. */
+const VARIABLE_REFERENCE = /\$\{[^}\n]*\}|\$\([^)\n]*\)|\$[A-Za-z_][A-Za-z0-9_]*|\$[0-9]|%[A-Za-z_][A-Za-z0-9_]*%/g;
+
+/** An http(s) URL's user name alone (`https://alice@host`): a credential only when it looks like a token (long, no punctuation). */
+const PLAIN_URL_USER = /\b(https?:\/\/)([^\s/?#@'"<>:]+)@/gi;
+
+/**
+ * The kind of credential (a rule of redact.ts: "URL userinfo", "GitHub token", "secret pair"…) written
+ * into a text people write in an order (a command, a directory, an argument), or undefined. What a
+ * variable stands for is not there (`https://bot:$TOKEN@host`, `TOKEN=$GH_TOKEN`), and neither is a plain
+ * user name in an http(s) URL (`https://alice@host`).
+ */
+export function writtenCredential(text: string): string | undefined {
+  const plain = text
+    // An empty quoted string stands for the variable: no rule takes it as (part of) a secret.
+    .replace(VARIABLE_REFERENCE, '""')
+    .replace(PLAIN_URL_USER, (all, scheme: string, user: string) => (/^[A-Za-z0-9_-]{20,}$/.test(user) ? all : scheme));
+  return secretShape(plain);
+}
+
+/** The fields of an order or a service that hold text people write, besides env (envValueWarning). */
+export type WrittenField = "run" | "cwd" | "args";
+
+/**
+ * Why a command, a directory or an agent's argument written in the repository holds what should be a secret
+ * (writtenCredential), with how to keep it in the machines' secret stores instead; undefined when it holds
+ * none. Never repeats the value.
+ */
+export function writtenFieldWarning(field: WrittenField, text: string): string | undefined {
+  const shape = writtenCredential(text);
+  if (!shape) return undefined;
+  const what = field === "run" ? "the command" : field === "cwd" ? "the directory" : "the argument";
+  const use = field === "run" ? ', and write "$TOKEN" in the command in its place' : " (the task gets it as the variable TOKEN)";
+  return (
+    `${what} holds what looks like a credential (${shape}) in plain text in the repository (output redacts it; whoever can read the hub reads it); ` +
+    `keep it in the secret store of each machine that runs it (coord secret set <name>, there), name it in env as "TOKEN": {"secret": "<name>"}${use}`
+  );
+}
