@@ -1,13 +1,56 @@
 // coord init and the checkout around it: empty remotes, leftovers in the
 // checkout, how a command finds its checkout.
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { resolveDir } from "../src/cli/dir.js";
 import { sync } from "../src/sync/sync.js";
 import { cli, cliExec, git, hubStatus, makeFleet, pushOrders, tempDir } from "./helpers.js";
 
+/**
+ * An executable named `ssh` that logs its arguments (one line per call) and runs the remote command on this
+ * machine from `home`, as sshd runs it from the account's home: `host:hub.git` is `<home>/hub.git`.
+ */
+async function localSsh(root: string, home: string): Promise<{ command: string; calls: () => Promise<string[]> }> {
+  const bin = join(root, "fake-ssh");
+  await mkdir(bin);
+  const log = join(bin, "calls.log");
+  await writeFile(join(bin, "ssh"), `#!/bin/sh\necho "$*" >> '${log}'\nfor last; do :; done\ncd '${home}' && exec sh -c "$last"\n`);
+  await chmod(join(bin, "ssh"), 0o755);
+  return { command: join(bin, "ssh"), calls: async () => (await readFile(log, "utf8").catch(() => "")).split("\n").filter(Boolean) };
+}
+
 describe("coord init", () => {
+  it("takes the remotes its --help shows: scp-like (user@host:path, an ssh alias), ssh:// with a port; then syncs over them", async () => {
+    const fleet = await makeFleet(["izzit7"]);
+    const ssh = await localSsh(fleet.root, fleet.root);
+    const env = { ...process.env, GIT_SSH_COMMAND: ssh.command };
+    const help = await cliExec(["init", "--help"]);
+    for (const shown of ["git@github.com:org/fleet.git", "fleet-hub:fleet.git", "ssh://git@host:2222/fleet.git", "https://github.com/org/fleet.git"])
+      expect(help.out).toContain(`--remote ${shown}`);
+    const remotes: [name: string, remote: string, host: RegExp][] = [
+      ["alias-m", "fleet-hub:hub.git", /(^| )fleet-hub git-upload-pack 'hub\.git'$/],
+      ["scp-m", "git@fakehost:hub.git", /(^| )git@fakehost git-upload-pack 'hub\.git'$/],
+      ["port-m", `ssh://git@fakehost:2222${fleet.hubPath}`, /-p 2222 git@fakehost git-upload-pack '.*hub\.git'$/],
+    ];
+    for (const [name, remote, host] of remotes) {
+      const dir = join(fleet.root, name);
+      const r = await cliExec(["init", dir, "--name", name, "--remote", remote], undefined, env);
+      expect(r.code, `${remote}: ${r.err}`).toBe(0);
+      expect(r.out).toContain(`registered machine ${name}`);
+      expect((await git(dir, "remote", "get-url", "origin")).trim()).toBe(remote);
+      expect(await stat(join(dir, ".git", "shallow")).catch(() => undefined), `${remote}: cloned as a URL (newest commit only)`).toBeDefined();
+      expect(await git(fleet.hubPath, "ls-tree", "--name-only", "coord", `coordination/COMPUTER_${name}.md`)).not.toBe("");
+      expect(await ssh.calls()).toContainEqual(expect.stringMatching(host));
+    }
+    await pushOrders(fleet, [{ id: "hello", to: "alias-m", run: "echo hi" }]);
+    const synced = await cliExec(["sync", "--dir", join(fleet.root, "alias-m")], undefined, env);
+    expect(synced.code, synced.err).toBe(0);
+    expect((await hubStatus(fleet)).orders.hello.state).toBe("completed");
+    expect(await ssh.calls()).toContainEqual(expect.stringMatching(/(^| )fleet-hub git-receive-pack 'hub\.git'$/));
+    await fleet.cleanup();
+  }, 60_000);
+
   it("scaffolds an empty remote (as a new GitHub repo is) and registers the machine", async () => {
     const root = await tempDir();
     const hub = join(root, "empty.git");

@@ -9,7 +9,10 @@ export function registerInit(program: Command, io: Io): void {
     .command("init <dir>")
     .description("clone (or adopt) a checkout of the hub and register this machine in it")
     .requiredOption("--name <machine>", "this machine's name: lowercase letters, digits and dashes")
-    .requiredOption("--remote <url>", "the hub: a path (cloned whole), or an ssh://, https://, git:// or file:// URL (newest commit only)")
+    .requiredOption(
+      "--remote <url>",
+      "the hub: a path (cloned whole), or a URL (newest commit only): scp-like [user@]host:path (an ssh alias of ~/.ssh/config too), ssh://, https://, git:// or file://",
+    )
     .option("--branch <branch>", "branch to use", "main")
     .option("--heartbeat <duration>", "commit lastSeen at most this often when nothing else changes (default 15m)")
     .option("--reclaim", "take over the existing machine file of this name (this machine, reinstalled)")
@@ -18,10 +21,13 @@ export function registerInit(program: Command, io: Io): void {
     .addHelpText(
       "after",
       examples(
-        "coord init ~/fleet --name izzit7 --remote git@github.com:me/fleet.git",
+        "coord init ~/fleet --name izzit7 --remote git@github.com:org/fleet.git",
+        "coord init ~/fleet --name izzit7 --remote fleet-hub:fleet.git            # an ssh alias (Host fleet-hub in ~/.ssh/config)",
+        "coord init ~/fleet --name izzit7 --remote ssh://git@host:2222/fleet.git  # another ssh port",
+        "coord init ~/fleet --name izzit7 --remote https://github.com/org/fleet.git",
         "coord init ~/fleet-2 --name soda-yeti --remote ~/fleet.git --heartbeat 5m",
         "coord init ~/fleet --name izzit7 --remote ~/fleet.git --reclaim",
-        "coord init ~/fleet --name izzit7 --remote git@github.com:me/fleet.git --cron",
+        "coord init ~/fleet --name izzit7 --remote git@github.com:org/fleet.git --cron",
       ),
     )
     .action(async (dir: string, o: { name: string; remote: string; branch: string; heartbeat?: string; reclaim?: boolean; cron?: boolean; systemd?: boolean }) => {
