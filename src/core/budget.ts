@@ -1,0 +1,221 @@
+// The fleet's push budget: how often machines may push to the hub, shared
+// with no coordinator. Pure: the share, the token bucket, the heartbeat that
+// stretches with the fleet, and which changes are worth a push at all.
+//
+// Not applied yet: the publish path (sync/push.ts) still pushes whatever
+// changed; wiring it in (and the ORDERS.json setting below) is the rest of
+// the issue "A fleet within what the git host allows".
+//
+// People set the budget on the hub (ORDERS.json `"hub": {"pushesPerMinute":
+// 6}`, GitHub's recommendation by default). Each machine counts the machines
+// it sees (those not offline) and takes an equal share: a token bucket that
+// refills at budget/N per minute and holds a few tokens, so a short burst of
+// work goes out at once and is paid back after. Each push, and each retry
+// after a lost compare-and-swap, spends a token:
+//
+//   - urgent (a claim, its renewal, a failure, a result another order waits
+//     on, an urgent message, a machine's first file) may borrow: it goes while
+//     the bucket is above -capacity, and the debt holds back the rest;
+//   - work (results, messages, a changed capability, service or state) and
+//     heartbeats wait for a whole token;
+//   - receipts alone wait for two, leaving room for results;
+//   - STATUS.* alone (a person changed ORDERS.json) is pushed by one machine,
+//     the first online by name, with a token.
+//
+// What waits rides along with the next push; nothing merely read (a new tip,
+// a new ORDERS.json: `orders.seen`) is a reason to push.
+//
+// Heartbeats alone take at most half the budget: each machine's heartbeat is
+// at least N / (budget / 2) minutes, and that effective heartbeat is what it
+// publishes, so others judge it stale and offline by it.
+import { isOffline, MAX_HEARTBEAT } from "./presence.js";
+import { type ComputerFile, isRecord } from "./types.js";
+
+/** GitHub's recommendation ("Repository limits"): at most 6 pushes per minute per repository. */
+export const DEFAULT_PUSHES_PER_MINUTE = 6;
+
+/** The smallest budget people may set: one push every 10 minutes for the whole fleet. */
+export const MIN_PUSHES_PER_MINUTE = 0.1;
+
+/** The largest: a server of one's own with no limit to speak of. */
+export const MAX_PUSHES_PER_MINUTE = 100_000;
+
+/** The budget ORDERS.json's `"hub": {"pushesPerMinute": …}` sets (read leniently: anything else is the default). */
+export function pushesPerMinuteOf(data: unknown): number {
+  const hub = isRecord(data) ? data.hub : undefined;
+  const v = isRecord(hub) ? hub.pushesPerMinute : undefined;
+  return typeof v === "number" && Number.isFinite(v) && v >= MIN_PUSHES_PER_MINUTE && v <= MAX_PUSHES_PER_MINUTE ? v : DEFAULT_PUSHES_PER_MINUTE;
+}
+
+/** Tokens a machine's bucket holds at most: the burst it may push at once. */
+export const BUCKET_CAPACITY = 3;
+
+/** Why a publish is worth a push, most pressing first. */
+export const PUSH_CLASSES = ["urgent", "work", "heartbeat", "receipts", "status"] as const;
+export type PushClass = (typeof PUSH_CLASSES)[number];
+
+/** A machine's share of the budget, as it sees the fleet now. */
+export interface Share {
+  /** The fleet's budget (pushes per minute). */
+  budget: number;
+  /** The machines counted (not offline, itself included). */
+  machines: number;
+  /** This machine's pushes per minute, sustained. */
+  perMinute: number;
+  /** Its heartbeat (seconds): the configured one, stretched so that heartbeats take at most half the budget. */
+  heartbeat: number;
+}
+
+/** The share of one of `machines` machines under `budget` pushes a minute, with `configured` its heartbeat setting (seconds). */
+export function shareOf(budget: number, machines: number, configured: number): Share {
+  const n = Math.max(1, Math.floor(machines));
+  const b = budget > 0 ? budget : DEFAULT_PUSHES_PER_MINUTE;
+  return { budget: b, machines: n, perMinute: b / n, heartbeat: Math.min(MAX_HEARTBEAT, Math.max(configured, fleetHeartbeat(b, n))) };
+}
+
+/** The shortest heartbeat (seconds) with which `machines` heartbeats take at most half of `budget` pushes a minute. */
+export function fleetHeartbeat(budget: number, machines: number): number {
+  return Math.ceil((machines * 60) / (budget / 2));
+}
+
+/** A machine's token bucket: tokens (may be negative: a debt), as of `at` (ms). */
+export interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+/** The bucket at `now`: refilled at the share's rate since it was last counted, at most full. A machine with none starts full. */
+export function refill(b: Bucket | undefined, now: number, share: Share): Bucket {
+  if (!b || !Number.isFinite(b.tokens) || !Number.isFinite(b.at)) return { tokens: BUCKET_CAPACITY, at: now };
+  // A clock set back refills nothing, and counts on from its own time (the bucket never waits for the old one).
+  const elapsed = Math.max(0, now - b.at);
+  return { tokens: Math.min(BUCKET_CAPACITY, b.tokens + (elapsed / 60_000) * share.perMinute), at: now };
+}
+
+/** The bucket after one push (or one retry). */
+export function spend(b: Bucket): Bucket {
+  return { tokens: b.tokens - 1, at: b.at };
+}
+
+/** The tokens a push of class `cls` needs in the bucket (urgent: more than this, a debt allowed). */
+function floorOf(cls: PushClass): number {
+  return cls === "urgent" ? -BUCKET_CAPACITY : cls === "receipts" ? 2 : 1;
+}
+
+/** Whether the bucket (refilled to now) lets a push of class `cls` go. */
+export function admits(b: Bucket, cls: PushClass): boolean {
+  return cls === "urgent" ? b.tokens > floorOf(cls) : b.tokens >= floorOf(cls);
+}
+
+/** When (ms) a push of class `cls` may go, the bucket refilling at the share's rate: now when it may. */
+export function admitsAt(b: Bucket, cls: PushClass, share: Share): number {
+  if (admits(b, cls)) return b.at;
+  const missing = floorOf(cls) - b.tokens + (cls === "urgent" ? 1e-6 : 0);
+  return b.at + Math.ceil((missing / share.perMinute) * 60_000);
+}
+
+/** The more pressing of two classes. */
+export function mostPressing(a: PushClass | undefined, b: PushClass | undefined): PushClass | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return PUSH_CLASSES.indexOf(a) <= PUSH_CLASSES.indexOf(b) ? a : b;
+}
+
+/** What else the machine knows of a publish: which of its changes others wait on. */
+export interface PushContext {
+  /** Order ids another order waits on (`after`): a result of one is urgent. */
+  waitedOn: ReadonlySet<string>;
+  /** Its own message files change: a new message (urgent when one is), or one archived. */
+  messages?: "urgent" | "work";
+  /** Its heartbeat is due (sooner while it holds claims: `renewsClaims`). */
+  heartbeatDue: boolean;
+  /** The heartbeat renews claims it holds (urgent: a lapsed claim is taken over). */
+  renewsClaims: boolean;
+}
+
+/**
+ * Why machine file `mine` is worth a push over `previous` (what the hub has), or undefined when the
+ * differences can wait: what it read of ORDERS.json (`orders`) and its lastSeen before a heartbeat is due.
+ */
+export function pushClassOf(previousFile: ComputerFile | undefined, mineFile: ComputerFile, ctx: PushContext): PushClass | undefined {
+  if (!previousFile) return "urgent"; // its first file: the fleet learns of it
+  const previous = previousFile;
+  const mine = mineFile;
+  let cls: PushClass | undefined = ctx.messages;
+  const ids = new Set([...Object.keys(previous.tasks), ...Object.keys(mine.tasks)]);
+  for (const id of ids) {
+    const before = Object.hasOwn(previous.tasks, id) ? previous.tasks[id] : undefined;
+    const now = Object.hasOwn(mine.tasks, id) ? mine.tasks[id] : undefined;
+    if (same(before, now)) continue;
+    const urgent = now !== undefined && (now.state === "assigned" || now.state === "failed" || (now.state === "completed" && ctx.waitedOn.has(id)));
+    cls = mostPressing(cls, urgent ? "urgent" : "work");
+  }
+  // A heartbeat of another length rides along (heartbeatOf: the one published is never left longer than the one kept).
+  const { tasks: _t, orders: _o, lastSeen: _l, heartbeat: _h, messages: receiptsNow, ...rest } = mine;
+  const { tasks: _pt, orders: _po, lastSeen: _pl, heartbeat: _ph, messages: receiptsBefore, ...restBefore } = previous;
+  if (!same(rest, restBefore)) cls = mostPressing(cls, "work");
+  if (!same(receiptsNow ?? {}, receiptsBefore ?? {})) cls = mostPressing(cls, "receipts");
+  if (ctx.heartbeatDue) cls = mostPressing(cls, ctx.renewsClaims ? "urgent" : "heartbeat");
+  return cls;
+}
+
+/**
+ * The heartbeat (seconds) a machine publishes, given the one it published (`published`) and the one its share
+ * asks for now (`wanted`): kept while it is no shorter and at most half as long again (a fleet whose size
+ * wavers does not make every machine rewrite its file), else the one wanted.
+ */
+export function heartbeatOf(published: number | undefined, wanted: number): number {
+  return published !== undefined && published >= wanted && published <= wanted * 1.5 ? published : wanted;
+}
+
+/**
+ * How long (seconds) after its last published lastSeen a machine's heartbeat is due: by the heartbeat others
+ * judge it by (the one published) while that is shorter than the one it keeps now, so it never goes quiet for
+ * longer than it said; the push that goes then publishes the new one.
+ */
+export function heartbeatDueAfter(published: number | undefined, kept: number): number {
+  return published !== undefined ? Math.min(published, kept) : kept;
+}
+
+/** The machines a machine counts for its share at `now`: those not offline, itself included. */
+export function machinesCounted(me: string, computers: ReadonlyMap<string, Pick<ComputerFile, "lastSeen" | "heartbeat">>, now: Date): number {
+  let n = computers.has(me) ? 0 : 1;
+  for (const [name, file] of computers) if (name === me || !isOffline(file, now)) n++;
+  return n;
+}
+
+/**
+ * Whether `me` pushes STATUS.* when only they changed (a person's ORDERS.json, a new order or an invalid one):
+ * the first machine by name that is not offline at `now`, so that one machine, not every one, says it.
+ */
+export function writesStatus(me: string, computers: ReadonlyMap<string, Pick<ComputerFile, "lastSeen" | "heartbeat">>, now: Date): boolean {
+  const names = [...new Set([...computers.keys(), me])].sort();
+  for (const name of names) {
+    if (name === me) return true;
+    const file = computers.get(name)!;
+    if (!isOffline(file, now)) return false;
+  }
+  return true;
+}
+
+/** Whether two values read from JSON are the same, whatever the order of their keys; absent keys and undefined are alike. */
+function same(a: unknown, b: unknown): boolean {
+  return stable(a) === stable(b);
+}
+
+function stable(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stable).join(",")}]`;
+  if (v !== null && typeof v === "object")
+    return `{${Object.keys(v)
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stable((v as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
+  return JSON.stringify(v) ?? "undefined";
+}
+
+/** The share in words: "6 pushes a minute shared by 24 machines, a heartbeat every 8m". */
+export function describeShare(share: Share): string {
+  const m = Math.round(share.heartbeat / 60);
+  return `${share.budget} pushes a minute shared by ${share.machines} machine${share.machines === 1 ? "" : "s"}, a heartbeat every ${m >= 1 ? `${m}m` : `${share.heartbeat}s`}`;
+}

@@ -1,0 +1,183 @@
+// The fleet's push budget (core/budget.ts), table-driven: the share, the bucket, the heartbeat, what is worth a push.
+import { describe, expect, it } from "vitest";
+import {
+  admits,
+  admitsAt,
+  BUCKET_CAPACITY,
+  type Bucket,
+  fleetHeartbeat,
+  heartbeatDueAfter,
+  heartbeatOf,
+  machinesCounted,
+  type PushClass,
+  pushClassOf,
+  pushesPerMinuteOf,
+  refill,
+  shareOf,
+  spend,
+  writesStatus,
+} from "../src/core/budget.js";
+import type { ComputerFile } from "../src/core/types.js";
+
+const NOW = Date.parse("2026-11-25T10:00:00.000Z");
+
+describe("the share and the heartbeat", () => {
+  it.each([
+    // budget, machines, configured heartbeat (s) → per minute, heartbeat (s)
+    [6, 1, 900, 6, 900],
+    [6, 12, 120, 0.5, 240],
+    [6, 24, 120, 0.25, 480],
+    [6, 40, 120, 0.15, 800], // 13 min 20 s: heartbeats alone take 3 a minute, half the budget
+    [6, 1000, 900, 0.006, 20_000],
+    [60, 40, 900, 1.5, 900], // a generous budget: the setting stands
+    [6, 0, 900, 6, 900], // no machine counted: itself
+  ])("%d a minute, %d machines, heartbeat %d s: %d a minute each, a heartbeat every %d s", (budget, machines, configured, perMinute, heartbeat) => {
+    const s = shareOf(budget, machines, configured);
+    expect(s.perMinute).toBeCloseTo(perMinute, 6);
+    expect(s.heartbeat).toBe(heartbeat);
+    // Heartbeats alone never take more than half the budget.
+    expect((s.machines * 60) / s.heartbeat).toBeLessThanOrEqual(budget / 2 + 1e-9);
+  });
+
+  it("fleetHeartbeat: 40 machines at 6 a minute beat every 13–14 minutes", () => {
+    expect(fleetHeartbeat(6, 40) / 60).toBeGreaterThanOrEqual(13);
+    expect(fleetHeartbeat(6, 40) / 60).toBeLessThanOrEqual(14);
+  });
+
+  it.each<[number | undefined, number, number]>([
+    [undefined, 480, 480], // nothing published yet
+    [480, 480, 480],
+    [600, 480, 600], // a little longer than wanted: kept (a fleet whose size wavers rewrites nothing)
+    [721, 480, 480], // more than half as long again: the one wanted
+    [300, 480, 480], // shorter than wanted: the one wanted
+  ])("heartbeatOf(published %s, wanted %d) = %d", (published, wanted, expected) => expect(heartbeatOf(published, wanted)).toBe(expected));
+
+  it("a heartbeat is due by the shorter of the one published and the one kept: a machine never goes quiet for longer than it said", () => {
+    expect(heartbeatDueAfter(120, 480)).toBe(120);
+    expect(heartbeatDueAfter(600, 480)).toBe(480);
+    expect(heartbeatDueAfter(undefined, 480)).toBe(480);
+  });
+
+  it.each<[unknown, number]>([
+    [{ hub: { pushesPerMinute: 12 } }, 12],
+    [{ hub: { pushesPerMinute: 0 } }, 6],
+    [{ hub: { pushesPerMinute: "6" } }, 6],
+    [{ hub: {} }, 6],
+    [{}, 6],
+    [null, 6],
+  ])("pushesPerMinuteOf(%j) = %d", (data, expected) => expect(pushesPerMinuteOf(data)).toBe(expected));
+});
+
+describe("the bucket", () => {
+  const share = shareOf(6, 12, 120); // half a push a minute
+  it("starts full, refills at its share, never past full, and a clock set back refills nothing and freezes nothing", () => {
+    const full = refill(undefined, NOW, share);
+    expect(full).toEqual({ tokens: BUCKET_CAPACITY, at: NOW });
+    const spent = spend(spend(spend(full)));
+    expect(spent.tokens).toBe(0);
+    expect(refill(spent, NOW + 60_000, share).tokens).toBeCloseTo(0.5);
+    expect(refill(spent, NOW + 3_600_000, share).tokens).toBe(BUCKET_CAPACITY);
+    const back = refill(spent, NOW - 3_600_000, share);
+    expect(back).toEqual({ tokens: 0, at: NOW - 3_600_000 });
+    expect(refill(back, NOW - 3_600_000 + 120_000, share).tokens).toBeCloseTo(1);
+  });
+
+  it.each<[number, PushClass, boolean]>([
+    [3, "heartbeat", true],
+    [1, "work", true],
+    [0.99, "work", false],
+    [1.5, "receipts", false], // receipts alone leave room for results
+    [2, "receipts", true],
+    [0, "urgent", true], // urgent may borrow
+    [-2.9, "urgent", true],
+    [-BUCKET_CAPACITY, "urgent", false], // down to the floor: it waits too
+    [0.5, "status", false],
+  ])("with %d tokens, a %s push goes: %s", (tokens, cls, expected) => expect(admits({ tokens, at: NOW }, cls)).toBe(expected));
+
+  it("says when a push may go: at once, or when the bucket has refilled enough (and then it does)", () => {
+    const b: Bucket = { tokens: 0.25, at: NOW };
+    expect(admitsAt({ tokens: 2, at: NOW }, "work", share)).toBe(NOW);
+    const at = admitsAt(b, "work", share);
+    expect(at).toBe(NOW + 90_000);
+    expect(admits(refill(b, at, share), "work")).toBe(true);
+    expect(admits(refill(b, at - 1000, share), "work")).toBe(false);
+  });
+
+  it("a fleet that takes its shares stays within the budget, a burst included (simulated hour, every machine pushing whenever it may)", () => {
+    const machines = 24;
+    const s = shareOf(6, machines, 120);
+    const buckets: (Bucket | undefined)[] = Array.from({ length: machines }, () => undefined);
+    let pushes = 0;
+    for (let t = NOW; t < NOW + 3_600_000; t += 1000)
+      for (let i = 0; i < machines; i++) {
+        const b = refill(buckets[i], t, s);
+        if (admits(b, "work")) {
+          buckets[i] = spend(b);
+          pushes++;
+        } else buckets[i] = b;
+      }
+    // 6 a minute for 60 minutes, plus each machine's first burst (its full bucket).
+    expect(pushes).toBeLessThanOrEqual(6 * 60 + machines * BUCKET_CAPACITY);
+    expect(pushes).toBeGreaterThan(6 * 60 * 0.9);
+  });
+});
+
+describe("what is worth a push", () => {
+  const file = (over: Partial<ComputerFile> = {}): ComputerFile =>
+    ({
+      coord: 2,
+      name: "a",
+      uuid: "u",
+      state: "idle",
+      lastSeen: "2026-11-25T09:00:00.000Z",
+      heartbeat: 900,
+      capabilities: { os: "linux" },
+      orders: { seen: "1111", valid: true },
+      tasks: {},
+      ...over,
+    }) as ComputerFile;
+  const task = (state: string) => ({ rev: 1, state, attempts: 1, exitCode: null, startedAt: null, finishedAt: null }) as never;
+  const ctx = { waitedOn: new Set(["build"]), heartbeatDue: false, renewsClaims: false };
+  it.each<[string, ComputerFile | undefined, ComputerFile, Partial<typeof ctx> & { messages?: "urgent" | "work" }, PushClass | undefined]>([
+    ["its first file", undefined, file(), {}, "urgent"],
+    ["nothing but a new ORDERS.json read", file(), file({ orders: { seen: "2222", valid: false, error: "bad" } }), {}, undefined],
+    ["nothing but a lastSeen before its heartbeat is due", file(), file({ lastSeen: "2026-11-25T09:05:00.000Z" }), {}, undefined],
+    ["nothing but a heartbeat of another length", file(), file({ heartbeat: 480 }), {}, undefined],
+    ["its heartbeat is due", file(), file(), { heartbeatDue: true }, "heartbeat"],
+    ["a heartbeat that renews claims", file(), file(), { heartbeatDue: true, renewsClaims: true }, "urgent"],
+    ["a claim", file(), file({ tasks: { x: task("assigned") } }), {}, "urgent"],
+    ["a failure", file({ tasks: { x: task("in_progress") } }), file({ tasks: { x: task("failed") } }), {}, "urgent"],
+    ["a result another order waits on", file(), file({ tasks: { build: task("completed") } }), {}, "urgent"],
+    ["a result nobody waits on", file(), file({ tasks: { x: task("completed") } }), {}, "work"],
+    ["a task started", file(), file({ tasks: { x: task("in_progress") } }), {}, "work"],
+    ["a new capability", file(), file({ capabilities: { os: "linux", claude: "1.0" } }), {}, "work"],
+    ["a receipt", file(), file({ messages: { "b/a": { received: 3, acked: 3 } } as never }), {}, "receipts"],
+    ["a receipt and its heartbeat due", file(), file({ messages: { "b/a": { received: 3, acked: 3 } } as never }), { heartbeatDue: true }, "heartbeat"],
+    ["an urgent message", file(), file(), { messages: "urgent" }, "urgent"],
+    ["a message", file(), file(), { messages: "work" }, "work"],
+  ])("%s: %s", (_what, previous, mine, over, expected) => expect(pushClassOf(previous, mine, { ...ctx, ...over })).toBe(expected));
+
+  const heard = (minutesAgo: number, heartbeat = 60) => ({ lastSeen: new Date(NOW - minutesAgo * 60_000).toISOString(), heartbeat });
+  it("counts the machines not offline, itself included", () => {
+    const computers = new Map([
+      ["a", heard(1)],
+      ["b", heard(2)],
+      ["c", heard(10)], // offline: 3 heartbeats missed
+    ]);
+    expect(machinesCounted("a", computers, new Date(NOW))).toBe(2);
+    expect(machinesCounted("new", computers, new Date(NOW))).toBe(3);
+    expect(machinesCounted("c", computers, new Date(NOW))).toBe(3);
+  });
+
+  it("STATUS.* alone is written by the first machine by name that is not offline", () => {
+    const computers = new Map([
+      ["a", heard(10)], // offline
+      ["b", heard(1)],
+      ["c", heard(1)],
+    ]);
+    expect(writesStatus("b", computers, new Date(NOW))).toBe(true);
+    expect(writesStatus("c", computers, new Date(NOW))).toBe(false);
+    expect(writesStatus("a", computers, new Date(NOW))).toBe(true); // back: it sees itself first
+    expect(writesStatus("aa", computers, new Date(NOW))).toBe(true); // new, before b
+  });
+});
