@@ -176,7 +176,7 @@ async function pushable(repo: Repo, url: string, tip: string | undefined, machin
   if (!tip)
     return warn("push", "cannot be tested: the hub has no commit to push yet", `coord init ${dir} --name ${machine} --remote ${url} scaffolds it; run coord doctor again after it`);
   const ref = `refs/coord-doctor/${machine}`;
-  const push = (refspec: string) => repo.git().raw(["push", "--porcelain", "--no-verify", repo.remote, refspec]);
+  const push = (refspec: string) => repo.pushRefspec(refspec);
   try {
     // Forced: a ref a killed doctor left at an older commit is replaced, not a "non-fast-forward".
     await push(`+${commitOf(tip, "machines")}:${ref}`);

@@ -112,7 +112,7 @@ export function isLostRace(text: string): boolean {
 
 /** ssh's or git's words for a connection that never reached the server's answer (an outage, not a refusal). */
 const NO_ANSWER =
-  /Connection (refused|timed out|closed|reset)|kex_exchange_identification|No route to host|Network is unreachable|Could not resolve host|Operation timed out|Failed to connect|the remote end hung up unexpectedly|early EOF|did not answer/i;
+  /Connection (refused|timed out|closed|reset)|kex_exchange_identification|No route to host|Network is unreachable|Could not resolve host|Operation timed out|Failed to connect|the remote end hung up unexpectedly|early EOF|did not answer|does not appear to be a git repository/i;
 
 /**
  * Whether a failed push (not a lost race: isLostRace) was the server's answer, no: a hook, a protected

@@ -233,9 +233,9 @@ export class Repo implements Hub {
     return Number.isFinite(seconds) && seconds > 0 ? new Date(seconds * 1000).toISOString() : undefined;
   }
 
-  /** Tries a push of `source` to `ref` without sending anything: the server checks this machine may push. Throws git's reason when it may not. */
-  async pushDryRun(source: string, ref: string): Promise<void> {
-    await this.git().raw(["push", "--dry-run", "--porcelain", "--no-verify", this.remote, `${source}:${ref}`]);
+  /** Pushes one refspec as it is (coord doctor's throw-away ref: `+<commit>:<ref>`, then `:<ref>`); throws git's failure when the hub refuses it. */
+  async pushRefspec(refspec: string): Promise<void> {
+    await this.git().raw(["push", "--porcelain", "--no-verify", this.remote, refspec]);
   }
 
   /** The latest `max` commits reachable from `tip` (of a tip: its machines' branch), newest first: when each was committed (seconds), its parents, its committer's name. */
