@@ -55,6 +55,7 @@ async function hook(f: Fleet, body: string): Promise<void> {
 }
 
 const ZERO = /^0+$/;
+const EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
 const hubRefs = (f: Fleet) => git(f.hubPath, "ls-remote", f.hubPath);
 
 describe("coord doctor's push", () => {
@@ -79,13 +80,19 @@ describe("coord doctor's push", () => {
     expect(d.code, d.out).toBe(0);
     expect(doctorExitCode(d.checks)).toBe(0);
 
-    // The server saw a creation at coord's tip and a delete, once per run (the function, then the CLI).
+    // The server saw a creation and a delete, once per run (the function, then the CLI): an empty root commit, which
+    // changes no file (rules per path let it through), never coord's commit.
     const updates = (await readFile(seen, "utf8")).split("\n").filter(Boolean);
     const mine = updates.map((l) => l.split(" ")).filter(([, , ref]) => ref === "refs/coord-doctor/a");
     expect(mine, updates.join("\n")).toHaveLength(4);
+    let created = "";
     for (const [i, [old, next]] of mine.entries()) {
-      if (i % 2 === 0) expect([ZERO.test(old!), next]).toEqual([true, coordTip]);
-      else expect([old, ZERO.test(next!)]).toEqual([coordTip, true]);
+      if (i % 2 === 0) {
+        expect(ZERO.test(old!)).toBe(true);
+        created = next!;
+        expect(created).not.toBe(coordTip);
+        expect((await git(f.hubPath, "cat-file", "-p", created)).split("\n").filter((l) => /^(tree|parent) /.test(l))).toEqual([`tree ${EMPTY_TREE}`]);
+      } else expect([old, ZERO.test(next!)]).toEqual([created, true]);
     }
     expect(await hubRefs(f)).not.toContain("coord-doctor");
     expect(await git(f.machines.a!, "for-each-ref")).not.toContain("coord-doctor");

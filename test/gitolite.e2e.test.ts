@@ -339,6 +339,11 @@ describe.skipIf(skip !== undefined)(`the gitolite recipe of docs/security.md, ov
     expect(push.ok).toBe(false);
     expect(push.err).toMatch(/FATAL: W VREF\/NAME\/coordination\/COMPUTER_soda-yeti\.md fleet izzit7 DENIED by VREF\/NAME\//);
     expect(await gitWith({}, served, "rev-parse", "coord")).not.toContain(forged);
+    // coord doctor's real push (an empty commit on a ref of izzit7's own) passes the same path rules, and is gone after.
+    const doctor = await cli("doctor", "--json", "--dir", a);
+    const line = (JSON.parse(doctor.out) as { name: string; level: string; detail: string }[]).find((c) => c.name === "push");
+    expect(line?.level, line?.detail).toBe("OK");
+    expect(await gitWith({}, served, "for-each-ref", "refs/coord-doctor")).toBe("");
   }, 60_000);
 
   it("izzit7 may not write main: coord order add --human says so and how; from the person's clone it lands, and runs", async () => {

@@ -14,7 +14,7 @@ import { parseComputer } from "../core/computer.js";
 import { computerPath } from "../core/names.js";
 import { redact } from "../core/redact.js";
 import { gitFailureText } from "../core/ssh.js";
-import { firstLine, isTimeout, type RecentCommit, Repo } from "../git/git.js";
+import { firstLine, isTimeout, machineAuthor, type RecentCommit, Repo } from "../git/git.js";
 import { gitVersion as gitVersionText } from "../git/local.js";
 import { AGENT_CLIS, type AgentFound, findAgents } from "../state/capabilities.js";
 import { type Health, readHealth, STALL_AFTER } from "../state/health.js";
@@ -167,10 +167,12 @@ function gitSaid(e: unknown, timeout: number): string {
 /**
  * A real push, of a ref this machine owns (refs/coord-doctor/<machine>), then
  * its delete: the server's hooks and rules see both, as they see a sync's
- * push (a dry run never reaches them). The commit pushed is the one coord is
- * at, already on the hub, so nothing is sent. It proves the hub takes a push
- * of this machine's, not a push of the branch coord itself: a rule for coord
- * alone shows in the last syncs (lastSyncs).
+ * push (a dry run never reaches them). The commit pushed is an empty root
+ * commit made here (one small object sent): it changes no file, so rules per
+ * path (gitolite's VREF/NAME) let it through as they let the machine's own
+ * files through. It proves the hub takes a push of this machine's, not a
+ * push of the branch coord itself: a rule for coord alone shows in the last
+ * syncs (lastSyncs).
  */
 async function pushable(repo: Repo, url: string, tip: string | undefined, machine: string, dir: string, health: Health | Error): Promise<Check> {
   if (!tip)
@@ -179,7 +181,8 @@ async function pushable(repo: Repo, url: string, tip: string | undefined, machin
   const push = (refspec: string) => repo.pushRefspec(refspec);
   try {
     // Forced: a ref a killed doctor left at an older commit is replaced, not a "non-fast-forward".
-    await push(`+${commitOf(tip, "machines")}:${ref}`);
+    const probe = await repo.commitFiles(undefined, new Map(), machineAuthor(machine), `coord doctor: ${machine}'s push test, deleted at once`);
+    await push(`+${probe}:${ref}`);
   } catch (e) {
     return fail(
       "push",
@@ -203,7 +206,7 @@ async function pushable(repo: Repo, url: string, tip: string | undefined, machin
     health instanceof Error || health.failures > 0
       ? `pushes of the branch ${MACHINES_BRANCH} itself are proven by this machine's syncs (see the sync line)`
       : `pushes of the branch ${MACHINES_BRANCH} itself are proven by this machine's syncs, and none has failed since the last that succeeded`;
-  return ok("push", `${url} accepted a push of ${ref}, a ref of this machine's own (at coord's commit, which the hub has: nothing sent), and its delete; ${coord}`);
+  return ok("push", `${url} accepted a push of ${ref}, a ref of this machine's own (an empty commit that changes no file), and its delete; ${coord}`);
 }
 
 const syncCount = (n: number) => `${n} failed sync${n === 1 ? "" : "s"}`;
