@@ -14,12 +14,11 @@
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cli, processGone, tempDir } from "./helpers.js";
+import { cli, freePort, processGone, tempDir } from "./helpers.js";
 
 const run = promisify(execFile);
 
@@ -71,17 +70,6 @@ async function documentedConf(): Promise<string> {
   const block = [...doc.matchAll(/^```[a-z]*\n([\s\S]*?)^```$/gm)].map((m) => m[1]!).find((b) => /^repo fleet$/m.test(b));
   if (!block) throw new Error("docs/security.md has no gitolite.conf block with `repo fleet`");
   return block;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
 }
 
 /** sshd in the foreground (-D, logging to stderr): started, and ready once it says it listens (at most 15 s). */

@@ -3,7 +3,7 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { createServer, connect } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
@@ -221,7 +221,8 @@ export async function waitFor<T>(check: () => Promise<T | undefined | false>, ms
   }
 }
 
-async function freePort(): Promise<number> {
+/** A free TCP port on loopback (a server listens, and closes at once). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.listen(0, "127.0.0.1", () => {
@@ -419,4 +420,41 @@ export async function withToken(token: string): Promise<number[]> {
     if (env.split("\0").includes(`TOKEN=${token}`)) out.push(Number(name));
   }
   return out;
+}
+
+/**
+ * A TCP server on loopback that accepts every connection and never says a word (a hub that hangs); its port.
+ * `cleanups` gets what closes it and its connections.
+ */
+export async function silentServer(cleanups: (() => Promise<unknown>)[]): Promise<number> {
+  const sockets = new Set<Socket>();
+  const server = createServer((s) => {
+    sockets.add(s);
+    s.on("error", () => {});
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  cleanups.push(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => server.close(r));
+  });
+  return (server.address() as { port: number }).port;
+}
+
+/** The hub's pre-receive hook refusing every update of `branches` as GitHub refuses a protected branch (GH006). */
+export async function protectBranches(hubPath: string, ...branches: string[]): Promise<void> {
+  const hook = join(hubPath, "hooks", "pre-receive");
+  const cases = branches.map((b) => `refs/heads/${b}`).join("|");
+  await writeFile(
+    hook,
+    `#!/bin/sh
+while read old new ref; do
+  case "$ref" in ${cases})
+    echo "error: GH006: Protected branch update failed for $ref." >&2
+    echo "error: Changes must be made through a pull request." >&2
+    exit 1 ;;
+  esac
+done
+`,
+  );
+  await chmod(hook, 0o755);
 }

@@ -3,13 +3,13 @@
 // and how to do it instead: coord order add --human (and cancel), coord watch's push of a saved ORDERS.json.
 // coord ui's order form delegates (the branch coord), so it keeps working; a hub that refuses coord too is said.
 // A pre-receive hook stands in for the host's rule, with GitHub's words.
-import { chmod, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { startUi } from "../src/commands/ui.js";
 import { watch } from "../src/daemon/watch.js";
-import { cli, type Fleet, git, makeFleet, peopleHead, pushOrders, waitFor } from "./helpers.js";
+import { cli, type Fleet, git, makeFleet, peopleHead, protectBranches, pushOrders, waitFor } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 const stops: (() => Promise<unknown>)[] = [];
@@ -19,30 +19,12 @@ afterEach(async () => {
   fleet = undefined;
 });
 
-/** A hook that refuses every update of the `branches` as GitHub refuses a protected branch. */
-async function protect(f: Fleet, ...branches: string[]): Promise<void> {
-  const hook = join(f.hubPath, "hooks", "pre-receive");
-  const cases = branches.map((b) => `refs/heads/${b}`).join("|");
-  await writeFile(
-    hook,
-    `#!/bin/sh
-while read old new ref; do
-  case "$ref" in ${cases})
-    echo "error: GH006: Protected branch update failed for $ref." >&2
-    exit 1 ;;
-  esac
-done
-`,
-  );
-  await chmod(hook, 0o755);
-}
-
 /** A fleet of one machine, a, with an order x in ORDERS.json, whose hub refuses every push of main; a's checkout has a person's git identity. */
 async function mainForPeople(): Promise<Fleet> {
   fleet = await makeFleet(["a"]);
   await pushOrders(fleet, [{ id: "x", to: "a", run: "true" }]);
   expect((await cli("sync", "--dir", fleet.machines.a!, "--no-run")).code).toBe(0);
-  await protect(fleet, "main");
+  await protectBranches(fleet.hubPath, "main");
   await git(fleet.machines.a!, "config", "user.name", "Pat Person");
   await git(fleet.machines.a!, "config", "user.email", "pat@example.com");
   return fleet;
@@ -122,7 +104,7 @@ describe("a machine whose key may not write main", () => {
     expect(await git(f.hubPath, "show", "coord:coordination/orders/a.json")).toContain('"from-page"');
     expect(await peopleHead(f)).toBe(before);
 
-    await protect(f, "main", "coord");
+    await protectBranches(f.hubPath, "main", "coord");
     const refused = await post(ui.port, `/api/order?token=${ui.token}`, { to: "a", run: "true", id: "from-page-2" });
     expect(refused.status).toBe(200);
     expect(refused.body).toMatchObject({ id: "from-page-2", published: false });

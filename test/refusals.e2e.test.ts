@@ -1,33 +1,15 @@
 // When the server says no (a hook, a protected branch), coord says the server's own words, and never calls
 // the refusal a lost race (issue: "On real git servers"). A pre-receive hook stands in for GitHub's rule.
-import { chmod, readFile, rm, writeFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { cli, hubFile, hubStatus, makeFleet, personIdentity, pushOrders, setConfig, tempDir, type Fleet } from "./helpers.js";
+import { cli, hubFile, hubStatus, makeFleet, personIdentity, protectBranches, pushOrders, setConfig, tempDir, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
   await fleet?.cleanup();
   fleet = undefined;
 });
-
-/** A hook that refuses every update of `branch` as GitHub refuses a protected branch. */
-async function protect(f: Fleet, branch: string): Promise<void> {
-  const hook = join(f.hubPath, "hooks", "pre-receive");
-  await writeFile(
-    hook,
-    `#!/bin/sh
-while read old new ref; do
-  if [ "$ref" = refs/heads/${branch} ]; then
-    echo "error: GH006: Protected branch update failed for refs/heads/${branch}." >&2
-    echo "error: Changes must be made through a pull request." >&2
-    exit 1
-  fi
-done
-`,
-  );
-  await chmod(hook, 0o755);
-}
 
 const GH006 = (branch: string) => new RegExp(`GH006: Protected branch update failed for refs/heads/${branch}`);
 
@@ -36,7 +18,7 @@ describe("a push the server refuses", () => {
     fleet = await makeFleet(["a"]);
     const f = fleet;
     await pushOrders(f, [{ id: "x", to: "a", run: "true" }]);
-    await protect(f, "coord");
+    await protectBranches(f.hubPath, "coord");
 
     const sync = await cli("sync", "--dir", f.machines.a!);
     expect(sync.code).toBe(1);
@@ -49,7 +31,7 @@ describe("a push the server refuses", () => {
     expect(init.code).toBe(1);
     expect(init.err).toMatch(GH006("coord"));
 
-    await protect(f, "main");
+    await protectBranches(f.hubPath, "main");
     await personIdentity(f);
     const human = await cli("order", "add", "--human", "--dir", f.person, "--to", "a", "--id", "y", "--run", "true");
     expect(human.code).toBe(1);
@@ -62,7 +44,7 @@ describe("a push the server refuses", () => {
     const f = fleet;
     const a = f.machines.a!;
     await setConfig(a, { heartbeat: 600 });
-    await protect(f, "coord");
+    await protectBranches(f.hubPath, "coord");
     await pushOrders(f, [{ id: "x", to: "a", run: "true" }]);
     for (let i = 0; i < 3; i++) {
       const sync = await cli("sync", "--dir", a);
@@ -109,7 +91,7 @@ describe("a push the server refuses", () => {
     const a = f.machines.a!;
     const out = await tempDir("coord-notify-");
     await setConfig(a, { notify: { command: `cat >> '${out}/stdin.jsonl'` } });
-    await protect(f, "coord");
+    await protectBranches(f.hubPath, "coord");
     await pushOrders(f, [{ id: "x", to: "a", run: "true" }]);
     const calls = async () =>
       (await readFile(join(out, "stdin.jsonl"), "utf8").catch(() => ""))

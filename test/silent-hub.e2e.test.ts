@@ -3,10 +3,9 @@
 // holds) and finds it silent fails at once as unreachable instead of fetching
 // again. Real git against a TCP server on loopback that never says a word.
 import { readFile, stat } from "node:fs/promises";
-import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { cli, cliExec, type Fleet, git, makeFleet, setConfig } from "./helpers.js";
+import { cli, cliExec, type Fleet, git, makeFleet, setConfig, silentServer } from "./helpers.js";
 
 const GIT_TIMEOUT = 7;
 /** What one deadline may cost, with the time the CLI takes to start and git to give up (waiting twice costs 14 s and more). */
@@ -19,21 +18,6 @@ afterEach(async () => {
   await fleet?.cleanup();
   fleet = undefined;
 });
-
-/** A server on loopback that accepts every connection and never answers; its port. */
-async function silentServer(): Promise<number> {
-  const sockets = new Set<Socket>();
-  const server = createServer((s) => {
-    sockets.add(s);
-    s.on("error", () => {});
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  cleanups.push(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => server.close(r));
-  });
-  return (server.address() as { port: number }).port;
-}
 
 /** The machine synced once more with nothing to do against the real hub: its quiet stamp holds; then its remote turns silent. */
 async function quietThenSilent(dir: string, silent: string): Promise<void> {
@@ -59,7 +43,7 @@ describe("a hub that accepts and never answers, after a quiet sync", () => {
     fleet = await makeFleet(["izzit7"]);
     const dir = fleet.machines.izzit7!;
     await setConfig(dir, { gitTimeout: GIT_TIMEOUT });
-    const silent = `git://127.0.0.1:${await silentServer()}/x`;
+    const silent = `git://127.0.0.1:${await silentServer(cleanups)}/x`;
     const said = new RegExp(`could not reach the remote git://127\\.0\\.0\\.1:\\d+/x: the remote did not answer in ${GIT_TIMEOUT} s`);
 
     for (const args of [

@@ -5,11 +5,10 @@
 // Real git; fake ssh programs that run git's pack commands locally.
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { createServer as createHttpServer, type IncomingMessage } from "node:http";
-import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { doctor, formatChecks } from "../src/commands/doctor.js";
-import { cli, git, hubStatus, makeFleet, pushOrders, setConfig, type Fleet } from "./helpers.js";
+import { cli, git, hubStatus, makeFleet, pushOrders, setConfig, silentServer, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -170,28 +169,13 @@ describe("ssh: why it failed", () => {
   });
 });
 
-/** A TCP server on loopback that accepts connections and never says a word. */
-async function silentServer(): Promise<number> {
-  const sockets = new Set<Socket>();
-  const server = createServer((s) => {
-    sockets.add(s);
-    s.on("error", () => {});
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  cleanups.push(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => server.close(r));
-  });
-  return (server.address() as { port: number }).port;
-}
-
 describe("a remote that accepts and never answers", () => {
   it("costs gitTimeout per git call, says so in a sentence, and status shows the last fetched state at once", async () => {
     fleet = await makeFleet(["izzit7"]);
     const dir = fleet.machines.izzit7!;
     await pushOrders(fleet, [{ id: "hello", to: "izzit7", run: "echo hi" }]);
     expect((await cli("sync", "--dir", dir)).code).toBe(0);
-    await git(dir, "remote", "set-url", "origin", `git://127.0.0.1:${await silentServer()}/hub.git`);
+    await git(dir, "remote", "set-url", "origin", `git://127.0.0.1:${await silentServer(cleanups)}/hub.git`);
     await setConfig(dir, { gitTimeout: 2 });
 
     let started = Date.now();
