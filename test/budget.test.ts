@@ -15,7 +15,7 @@ import {
   refill,
   shareOf,
   spend,
-  writesStatus,
+  claimLeaseOf,
 } from "../src/core/budget.js";
 import type { ComputerFile } from "../src/core/types.js";
 
@@ -85,7 +85,9 @@ describe("the bucket", () => {
   it.each<[number, PushClass, boolean]>([
     [3, "heartbeat", true],
     [1, "work", true],
-    [0.99, "work", false],
+    [0, "work", true], // work may take the last token and one more
+    [-0.01, "work", false],
+    [0.99, "heartbeat", false],
     [1.5, "receipts", false], // receipts alone leave room for results
     [2, "receipts", true],
     [0, "urgent", true], // urgent may borrow
@@ -96,12 +98,22 @@ describe("the bucket", () => {
 
   it("says when a push may go: at once, or when the bucket has refilled enough (and then it does)", () => {
     const b: Bucket = { tokens: 0.25, at: NOW };
-    expect(admitsAt({ tokens: 2, at: NOW }, "work", share)).toBe(NOW);
-    const at = admitsAt(b, "work", share);
+    expect(admitsAt({ tokens: 2, at: NOW }, "heartbeat", share)).toBe(NOW);
+    const at = admitsAt(b, "heartbeat", share);
     expect(at).toBe(NOW + 90_000);
-    expect(admits(refill(b, at, share), "work")).toBe(true);
-    expect(admits(refill(b, at - 1000, share), "work")).toBe(false);
+    expect(admits(refill(b, at, share), "heartbeat")).toBe(true);
+    expect(admits(refill(b, at - 1000, share), "heartbeat")).toBe(false);
+    expect(admitsAt({ tokens: -0.5, at: NOW }, "work", share)).toBe(NOW + 60_000);
   });
+
+  it.each<[string, number, number, number, number]>([
+    ["a small fleet keeps its setting", 6, 5, 600, 600],
+    ["10 machines at 6 a minute: renewals as often as heartbeats (200 s)", 6, 10, 600, 600],
+    ["24 machines: a heartbeat every 8 minutes, a lease of 24", 6, 24, 600, 1440],
+    ["40 machines: 40 minutes", 6, 40, 600, 2400],
+    ["a longer setting stays", 6, 40, 7200, 7200],
+    ["never past a day", 6, 100_000, 600, 86_400],
+  ])("a claim's lease stretches with the fleet: %s", (_what, budget, machines, configured, lease) => expect(claimLeaseOf(shareOf(budget, machines, 120), configured)).toBe(lease));
 
   it("a fleet that takes its shares stays within the budget, a burst included (simulated hour, every machine pushing whenever it may)", () => {
     const machines = 24;
@@ -167,17 +179,5 @@ describe("what is worth a push", () => {
     expect(machinesCounted("a", computers, new Date(NOW))).toBe(2);
     expect(machinesCounted("new", computers, new Date(NOW))).toBe(3);
     expect(machinesCounted("c", computers, new Date(NOW))).toBe(3);
-  });
-
-  it("STATUS.* alone is written by the first machine by name that is not offline", () => {
-    const computers = new Map([
-      ["a", heard(10)], // offline
-      ["b", heard(1)],
-      ["c", heard(1)],
-    ]);
-    expect(writesStatus("b", computers, new Date(NOW))).toBe(true);
-    expect(writesStatus("c", computers, new Date(NOW))).toBe(false);
-    expect(writesStatus("a", computers, new Date(NOW))).toBe(true); // back: it sees itself first
-    expect(writesStatus("aa", computers, new Date(NOW))).toBe(true); // new, before b
   });
 });

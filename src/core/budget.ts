@@ -2,9 +2,8 @@
 // with no coordinator. Pure: the share, the token bucket, the heartbeat that
 // stretches with the fleet, and which changes are worth a push at all.
 //
-// Not applied yet: the publish path (sync/push.ts) still pushes whatever
-// changed; wiring it in (and the ORDERS.json setting below) is the rest of
-// the issue "A fleet within what the git host allows".
+// Applied by the publish step (sync/push.ts judge) and before claiming
+// (sync/push.ts claimsWait); the bucket is kept in .git/coord/budget.json.
 //
 // People set the budget on the hub (ORDERS.json `"hub": {"pushesPerMinute":
 // 6}`, GitHub's recommendation by default). Each machine counts the machines
@@ -16,18 +15,25 @@
 //   - urgent (a claim, its renewal, a failure, a result another order waits
 //     on, an urgent message, a machine's first file) may borrow: it goes while
 //     the bucket is above -capacity, and the debt holds back the rest;
-//   - work (results, messages, a changed capability, service or state) and
-//     heartbeats wait for a whole token;
-//   - receipts alone wait for two, leaving room for results;
-//   - STATUS.* alone (a person changed ORDERS.json) is pushed by one machine,
-//     the first online by name, with a token.
+//   - work (results, messages, a changed capability, service or state) goes
+//     while the bucket is not in debt (it may take the last token and one
+//     more: a burst of work ends with its results out, not minutes later);
+//   - heartbeats wait for a whole token, receipts alone for two, leaving room
+//     for results;
+//   - STATUS.* alone (a person changed ORDERS.json, a file went bad) waits
+//     for a whole token: it is the same on every machine (derived from the
+//     tip), so the first machine to sync says it and the others find it said.
 //
 // What waits rides along with the next push; nothing merely read (a new tip,
 // a new ORDERS.json: `orders.seen`) is a reason to push.
 //
 // Heartbeats alone take at most half the budget: each machine's heartbeat is
 // at least N / (budget / 2) minutes, and that effective heartbeat is what it
-// publishes, so others judge it stale and offline by it.
+// publishes, so others judge it stale and offline by it. A claim's lease
+// stretches with it (a holder renews every third of its lease, as often as
+// the fleet's heartbeat at most): failover after a silent holder takes longer
+// in a large fleet, and no renewal pushes past the budget.
+import { MAX_LEASE, RENEW_PARTS } from "./claims.js";
 import { isOffline, MAX_HEARTBEAT } from "./presence.js";
 import { type ComputerFile, isRecord } from "./types.js";
 
@@ -78,6 +84,14 @@ export function fleetHeartbeat(budget: number, machines: number): number {
   return Math.ceil((machines * 60) / (budget / 2));
 }
 
+/**
+ * The lease (seconds) a machine's claims hold for under `share`: the configured one, or, when the fleet's heartbeat
+ * is longer, RENEW_PARTS of it, so that renewals (every third of a lease) come no oftener than heartbeats.
+ */
+export function claimLeaseOf(share: Share, configured: number): number {
+  return Math.min(MAX_LEASE, Math.max(configured, RENEW_PARTS * fleetHeartbeat(share.budget, share.machines)));
+}
+
 /** A machine's token bucket: tokens (may be negative: a debt), as of `at` (ms). */
 export interface Bucket {
   tokens: number;
@@ -99,7 +113,7 @@ export function spend(b: Bucket): Bucket {
 
 /** The tokens a push of class `cls` needs in the bucket (urgent: more than this, a debt allowed). */
 function floorOf(cls: PushClass): number {
-  return cls === "urgent" ? -BUCKET_CAPACITY : cls === "receipts" ? 2 : 1;
+  return cls === "urgent" ? -BUCKET_CAPACITY : cls === "work" ? 0 : cls === "receipts" ? 2 : 1;
 }
 
 /** Whether the bucket (refilled to now) lets a push of class `cls` go. */
@@ -182,20 +196,6 @@ export function machinesCounted(me: string, computers: ReadonlyMap<string, Pick<
   let n = computers.has(me) ? 0 : 1;
   for (const [name, file] of computers) if (name === me || !isOffline(file, now)) n++;
   return n;
-}
-
-/**
- * Whether `me` pushes STATUS.* when only they changed (a person's ORDERS.json, a new order or an invalid one):
- * the first machine by name that is not offline at `now`, so that one machine, not every one, says it.
- */
-export function writesStatus(me: string, computers: ReadonlyMap<string, Pick<ComputerFile, "lastSeen" | "heartbeat">>, now: Date): boolean {
-  const names = [...new Set([...computers.keys(), me])].sort();
-  for (const name of names) {
-    if (name === me) return true;
-    const file = computers.get(name)!;
-    if (!isOffline(file, now)) return false;
-  }
-  return true;
 }
 
 /** Whether two values read from JSON are the same, whatever the order of their keys; absent keys and undefined are alike. */

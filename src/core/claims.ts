@@ -85,6 +85,12 @@ export function holdsClaims(tasks: Record<string, TaskEntry>): boolean {
   return Object.values(tasks).some((t) => t.lease && isActive(t.state));
 }
 
+/** The shortest lease of the claims a machine holds (they are renewed every third of it), or undefined when it holds none. */
+export function heldLease(tasks: Record<string, TaskEntry>): number | undefined {
+  const leases = Object.values(tasks).flatMap((t) => (t.lease && isActive(t.state) ? [t.lease] : []));
+  return leases.length ? Math.min(...leases) : undefined;
+}
+
 /** Seconds between looks at the remote while tasks run: checkEvery, and a quarter of the lease while holding claims. */
 export function lookEvery(checkEvery: number, lease: number, holding: boolean): number {
   return holding ? Math.min(checkEvery, lease / LOOK_PARTS) : checkEvery;
