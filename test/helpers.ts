@@ -87,18 +87,32 @@ async function buildFleet(root: string, names: string[], opts: { hubPath?: strin
   await git(hubPath, "config", "core.logAllRefUpdates", "always");
   const remote = opts.remote ?? hubPath;
   const machines: Record<string, string> = {};
+  const person = join(root, "person");
+  await git(root, "clone", "--quiet", remote, person);
+  const fleet = { root, remote, hubPath, machines, person, cleanup: () => rm(root, { recursive: true, force: true }) };
+  // A test fleet's bursts are far above a real fleet's push budget: its ORDERS.json allows them (ordersText).
+  await personCommit(fleet, "ORDERS.json", ordersText([]), "a test fleet's push budget");
   for (const name of names) {
     machines[name] = join(root, name);
     await init({ dir: machines[name], name, remote });
   }
-  const person = join(root, "person");
-  await git(root, "clone", "--quiet", remote, person);
-  return { root, remote, hubPath, machines, person, cleanup: () => rm(root, { recursive: true, force: true }) };
+  return fleet;
+}
+
+/** ORDERS.json's hub settings of a server with no push limit to speak of (core/budget.ts MAX_PUSHES_PER_MINUTE). */
+export const UNLIMITED = { pushesPerMinute: 100_000 };
+
+/**
+ * ORDERS.json with `orders`: a test fleet works in bursts far above a real fleet's push budget (core/budget.ts), so it
+ * gets a budget of 100,000 pushes a minute (a server with no limit); the tests of the budget set their own.
+ */
+export function ordersText(orders: unknown[], hub: Record<string, unknown> = UNLIMITED): string {
+  return `${JSON.stringify({ $schema: "coordination/orders.schema.json", version: 1, hub, orders }, null, 2)}\n`;
 }
 
 /** A person's edit of ORDERS.json, committed and pushed with plain git (rebasing onto the machines' pushes). */
 export async function pushOrders(fleet: Fleet, orders: unknown[] | string, message = "orders"): Promise<void> {
-  const text = typeof orders === "string" ? orders : JSON.stringify({ $schema: "coordination/orders.schema.json", version: 1, orders }, null, 2) + "\n";
+  const text = typeof orders === "string" ? orders : ordersText(orders);
   await personCommit(fleet, "ORDERS.json", text, message);
 }
 
@@ -310,7 +324,7 @@ export async function sshKey(dir: string, name: string): Promise<string> {
 export async function commitOrdersAs(person: string, orders: object[], signingKey?: string, as = "alice@example.com"): Promise<string> {
   await git(person, "fetch", "--quiet", "origin");
   await git(person, "reset", "--quiet", "--hard", "origin/main");
-  await writeFile(join(person, "ORDERS.json"), `${JSON.stringify({ version: 1, orders }, null, 2)}\n`);
+  await writeFile(join(person, "ORDERS.json"), ordersText(orders));
   await git(person, "add", "ORDERS.json");
   const sign = signingKey ? ["-c", "gpg.format=ssh", "-c", `user.signingkey=${signingKey}`, "commit", "-S"] : ["commit"];
   await git(person, "-c", `user.name=${as}`, "-c", `user.email=${as}`, ...sign, "--quiet", "-m", "orders");

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { init } from "../src/commands/init.js";
 import { inbox, send } from "../src/commands/messages.js";
 import { sync } from "../src/sync/sync.js";
-import { cli, git, hasSshKeygen, hubStatus, makeFleet, pushOrders, readLines, type Fleet } from "./helpers.js";
+import { cli, git, hasSshKeygen, hubStatus, makeFleet, ordersText, pushOrders, readLines, type Fleet, UNLIMITED } from "./helpers.js";
 
 const haveSshKeygen = await hasSshKeygen();
 
@@ -32,7 +32,7 @@ describe("a bounded history of the machines' branch", () => {
       { id: "for-b", to: "b", run },
       { id: "anyone", to: "ANY", run },
     ];
-    await pushOrders(f, `${JSON.stringify({ version: 1, orders, hub: { statusHistory: 50, keepStatusHistory: true } }, null, 2)}\n`);
+    await pushOrders(f, ordersText(orders, { statusHistory: 50, keepStatusHistory: true, ...UNLIMITED }));
     const before = await coordUpdates(f);
     let deepest = 0;
     for (let i = 0; i < 100; i++) {
@@ -87,7 +87,7 @@ done
 `,
     );
     await chmod(hook, 0o755);
-    await pushOrders(f, `${JSON.stringify({ version: 1, orders: [], hub: { statusHistory: 10 } }, null, 2)}\n`);
+    await pushOrders(f, ordersText([], { statusHistory: 10, ...UNLIMITED }));
     const warnings: string[] = [];
     for (let i = 0; i < 12; i++) {
       const sent = await send({ dir: f.machines.a!, to: "b", text: `message ${i}`, now: true });
@@ -110,7 +110,7 @@ done
       await sync({ dir: f.machines.a! }); // signed, and its file publishes the key
       expect((await cli("trust", "machines", "on", "--dir", f.machines.b!)).code).toBe(0);
       await sync({ dir: f.machines.b! }); // pins a's key
-      await pushOrders(f, `${JSON.stringify({ version: 1, orders: [], hub: { statusHistory: 10 } }, null, 2)}\n`);
+      await pushOrders(f, ordersText([], { statusHistory: 10, ...UNLIMITED }));
       const roots = new Set<string>();
       for (let i = 0; i < 14; i++) {
         await send({ dir: f.machines.a!, to: "b", text: `message ${i}`, now: true });

@@ -4,6 +4,7 @@
 // rules (planning, claims, messages, archiving) that need no git: they run in
 // milliseconds. What only git shows (rejected pushes between processes, hooks,
 // transports, daemons) stays in the *.e2e tests on real git.
+import { ordersText } from "./helpers.js";
 import { randomUUID } from "node:crypto";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -44,6 +45,8 @@ export interface MemoryFleetOptions {
   config?: Partial<Record<keyof MachineConfig, unknown>>;
   /** Whether each machine registers (a first sync that runs nothing); default true. */
   register?: boolean;
+  /** ORDERS.json's text at the start (default: no orders, and a push budget generous enough for a test's bursts). */
+  orders?: string;
 }
 
 /** A scaffolded hub and one registered machine per name. */
@@ -53,6 +56,7 @@ export async function memoryFleet(names: string[], opts: MemoryFleetOptions = {}
   const person = remote.client();
   // As coord hub create makes it: the people's files on main, STATUS.* on the machines' branch.
   const scaffold = scaffoldFiles("# hub\n");
+  scaffold.set("ORDERS.json", opts.orders ?? ordersText([])); // a test fleet's bursts: a generous push budget (helpers.ts ordersText)
   const of = (role: string) => new Map([...scaffold].filter(([path]) => roleOf(path) === role));
   await person.push(await person.commitFiles(undefined, of("people"), PERSON, "coord: create the coordination hub"), ["people"]);
   await person.push(await person.commitFiles(undefined, of("machines"), PERSON, "coord: the machines' branch"), ["machines"]);
@@ -82,7 +86,7 @@ export async function memoryFleet(names: string[], opts: MemoryFleetOptions = {}
     m,
     sync: (name, o = {}) => syncMachine(m(name), o),
     async pushOrders(orders) {
-      const text = typeof orders === "string" ? orders : `${JSON.stringify({ $schema: "coordination/orders.schema.json", version: 1, orders }, null, 2)}\n`;
+      const text = typeof orders === "string" ? orders : ordersText(orders);
       for (let attempt = 1; attempt <= 50; attempt++) {
         const tip = await person.fetch();
         if (await person.push(await person.commitFiles(tip, new Map([["ORDERS.json", text]]), PERSON, "orders"), ["people"])) return;

@@ -230,7 +230,9 @@ describe("notify", () => {
     fleet = await makeFleet(["alpha", "charlie"]);
     const hook = await recorder();
     await setConfig(dirOf("charlie"), { heartbeat: "1m" });
-    await sync({ dir: dirOf("charlie") }); // its last word: offline 3 minutes later
+    // Its last word, when its heartbeat is due (a shorter heartbeat goes out with it): offline 3 minutes later.
+    await sync({ dir: dirOf("charlie"), now: () => new Date(Date.now() + 61_000) });
+    expect((await hubStatus(fleet)).machines.charlie.heartbeat).toBe(60);
     const seen = Date.parse((await hubStatus(fleet)).machines.charlie.lastSeen);
     await setConfig(dirOf("alpha"), { notify: { command: hook.command } });
     const offlineAt = seen + 3 * 60_000; // offline strictly after

@@ -27,6 +27,7 @@ import {
   pushOrders,
   readLines,
   refuseMachineCommitsOnMain,
+  UNLIMITED,
   waitFor,
   withToken,
 } from "./helpers.js";
@@ -139,6 +140,7 @@ describe("a hub whose hook refuses every machine push to main", () => {
         {
           $schema: "coordination/orders.schema.json",
           version: 1,
+          hub: UNLIMITED,
           orders: [
             { id: "hello", to: "ALL", run: `echo "$COORD_MACHINE" >> ${log("hello")}` },
             { id: "pair", to: ["alpha", "beta"], run: `echo "$COORD_MACHINE" >> ${log("pair")}` },

@@ -82,9 +82,9 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect(await lines(ran)).toEqual(["signed-1", "signed-2"]);
     const verify = (await cli("trust", "verify", "--dir", dir)).out.split("\n");
     // Newest first, judged by the signers as they are now: alice's commits fail since her key is revoked; only bob's passes.
-    expect(verify.map((l) => l.slice(0, 4))).toEqual(["FAIL", "OK  ", "FAIL", "FAIL", "FAIL", "FAIL"]);
+    expect(verify.map((l) => l.slice(0, 4))).toEqual(["FAIL", "OK  ", "FAIL", "FAIL", "FAIL", "FAIL", "FAIL"]);
     expect(verify[1]).toMatch(/ORDERS\.json {2}bob@example\.com \S+: signed by bob@example\.com$/);
-    expect(verify.at(-1)).toMatch(/: not signed$/); // the hub's scaffold
+    expect(verify.slice(-2).every((l) => l.endsWith(": not signed"))).toBe(true); // the test fleet's budget, the hub's scaffold
   }, 60_000);
 
   it("an older signed version pushed back (a rollback) is refused: the machine stays on the version it verified last", async () => {

@@ -205,6 +205,8 @@ chromiumSuite("coord ui in Chromium", () => {
   it("a machine stopped for longer than its window turns offline on the open page, without a reload", async () => {
     fleet = await makeFleet(NAMES);
     await setConfig(dirOf("mule-3"), { heartbeat: 3 }); // offline 9 s after its last sync
+    // A shorter heartbeat goes out with the next one that is due (3 s after the last): then the page counts by it.
+    await new Promise((r) => setTimeout(r, 3100));
     await sync({ dir: dirOf("mule-3") });
     const page = await open(await serve());
     await page.locator('#machines [data-machine="mule-3"]').waitFor();

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { readDaemonInfo } from "../src/daemon/daemon.js";
 import { pidAlive } from "../src/state/lock.js";
 import { timings } from "../src/timings.js";
-import { cli, runningCli, git, hubFile, makeFleet, pushOrders, waitFor, type Fleet } from "./helpers.js";
+import { cli, runningCli, git, hubFile, makeFleet, ordersText, pushOrders, waitFor, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 const pids: number[] = [];
@@ -37,7 +37,7 @@ afterEach(async () => {
 });
 
 const list = (ids: string[]) => ids.map((id) => ({ id, to: "izzit7", run: "true" }));
-const text = (ids: string[]) => JSON.stringify({ $schema: "coordination/orders.schema.json", version: 1, orders: list(ids) }, null, 2) + "\n";
+const text = (ids: string[]) => ordersText(list(ids));
 const numbered = (n: number) => text(Array.from({ length: n }, (_, i) => `o${i}`));
 
 async function startWatch(dir: string, every: string) {

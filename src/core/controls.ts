@@ -4,12 +4,14 @@
 // {"reason": "…", "stop": false}}` (that machine claims and starts nothing new;
 // with stop, it stops what runs too); `coord pause` pauses this machine from
 // its own local state; and `"hub": {"statusHistory": …}`, how much history the
-// machines' branch keeps (core/status-history.ts). Read leniently: an emergency stop counts even when the
+// machines' branch keeps (core/status-history.ts), and `"pushesPerMinute"`,
+// the fleet's push budget (core/budget.ts). Read leniently: an emergency stop counts even when the
 // rest of ORDERS.json is invalid (a person in a hurry may break a comma).
 import { jsonDepth, MAX_DEPTH, clip, unreadable, ORDERS_LIMIT } from "./limits.js";
 import { machineNameProblem } from "./names.js";
 import { DEFAULT_HISTORY, type HistoryLimit, historyLimitOf } from "./status-history.js";
 import { isRecord } from "./types.js";
+import { DEFAULT_PUSHES_PER_MINUTE, pushesPerMinuteOf } from "./budget.js";
 
 export interface Pause {
   reason?: string;
@@ -24,6 +26,8 @@ export interface Controls {
   paused: Map<string, Pause>;
   /** How much history the machines' branch keeps (`"hub": {"statusHistory": …}`; core/status-history.ts). */
   history: HistoryLimit;
+  /** The fleet's push budget (`"hub": {"pushesPerMinute": …}`; core/budget.ts). */
+  pushesPerMinute: number;
 }
 
 /** What stops this machine now, if anything: the state it publishes, why, and whether running tasks stop. */
@@ -33,7 +37,7 @@ export interface Halt {
   stopRunning: boolean;
 }
 
-const NO_CONTROLS: Controls = { paused: new Map(), history: DEFAULT_HISTORY };
+const NO_CONTROLS: Controls = { paused: new Map(), history: DEFAULT_HISTORY, pushesPerMinute: DEFAULT_PUSHES_PER_MINUTE };
 
 const reasonOf = (v: unknown) => (typeof v === "string" && v.trim() ? clip(v.trim().replace(/\s+/g, " "), 300) : undefined);
 
@@ -47,7 +51,7 @@ export function readControls(text: string | undefined): Controls {
     return NO_CONTROLS;
   }
   if (!isRecord(data)) return NO_CONTROLS;
-  const controls: Controls = { paused: new Map(), history: historyLimitOf(data) };
+  const controls: Controls = { paused: new Map(), history: historyLimitOf(data), pushesPerMinute: pushesPerMinuteOf(data) };
   const e = data.emergency;
   if (isRecord(e) && e.stop === true) controls.emergency = { reason: reasonOf(e.reason) ?? "no reason given" };
   const p = data.pause;

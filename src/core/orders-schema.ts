@@ -1,6 +1,7 @@
 // The schema of ORDERS.json and its fields, in zod: what each field may hold,
 // its default and its description (the JSON Schema for editors is generated
 // from it), and the Order a valid order becomes. Pure.
+import { MAX_PUSHES_PER_MINUTE, MIN_PUSHES_PER_MINUTE } from "./budget.js";
 import * as z from "zod";
 import { PERMISSIONS } from "./agents.js";
 import { parseDuration } from "./duration.js";
@@ -278,6 +279,14 @@ export const OrdersFileSchema = z
             'How much history the machines\' branch (coord) keeps: a number of commits (at least 10) or an age ("7d"); past it, a machine replaces the branch with one commit holding the same files. Default: 10000 commits or 7 days, whichever first.',
           ),
         keepStatusHistory: z.boolean().optional().describe("true: the history replaced is kept under refs/coord-history/<time> on the hub (default: dropped)."),
+        pushesPerMinute: z
+          .number()
+          .min(MIN_PUSHES_PER_MINUTE)
+          .max(MAX_PUSHES_PER_MINUTE)
+          .optional()
+          .describe(
+            "The fleet's push budget: how many pushes a minute the machines share on the hub, sustained (a short burst may go over it and is paid back after). Each machine takes an equal share; heartbeats stretch to take at most half. Default: 6, GitHub's recommendation.",
+          ),
       })
       .optional()
       .describe("Only in ORDERS.json: settings of the hub."),

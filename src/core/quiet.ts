@@ -37,6 +37,8 @@ export interface QuietInput {
   messageRetention: number;
   /** When this machine's detected capabilities are detected again (ms), if it knows. */
   capabilitiesUntil?: number;
+  /** A publish waits for the fleet's push budget until then (ms). */
+  deferredUntil?: number;
 }
 
 /**
@@ -49,6 +51,7 @@ export function quietUntil(input: QuietInput): number | undefined {
   const { model, me } = input;
   const times: number[] = [now + MAX_QUIET_MS];
   if (input.capabilitiesUntil !== undefined) times.push(input.capabilitiesUntil);
+  if (input.deferredUntil !== undefined) times.push(input.deferredUntil);
   // Work under way, or a claim not yet run: every sync has something to do.
   if (Object.values(input.journal).some((t) => t.state === "in_progress" || t.state === "assigned")) return undefined;
 

@@ -15,6 +15,7 @@ import type { RunningTask, TaskOutcome } from "./tasks.js";
 import type { MachineConfig } from "../state/config.js";
 import { ownOrdersFile } from "../state/delegated.js";
 import type { Health } from "../state/health.js";
+import type { Bucket, Share } from "../core/budget.js";
 import type { Journal, JournalEntry } from "../state/journal.js";
 import type { Machine } from "./machine.js";
 
@@ -37,6 +38,10 @@ export interface SyncResult {
   /** The commit pushed, if there was anything to say. */
   pushed?: string;
   pushAttempts: number;
+  /** Its bucket after its last push (tokens left; below 0: a debt), and its share of the fleet's push budget. */
+  budget?: { tokens: number; share: string };
+  /** A publish waits for the fleet's push budget until then (ISO): it rides along with the next push. */
+  deferred?: string;
   warnings: string[];
   /** Set when nothing had changed since a sync that had nothing to do (src/core/quiet.ts): it looked at the remote's tip only. */
   quiet?: boolean;
@@ -99,6 +104,16 @@ export interface Cycle {
   health: Health;
   /** When this sync's first publish was built: a run of failures it reports ends then (core/failures.ts). */
   clearedAt?: Date;
+  /** Its token bucket for the fleet's push budget (core/budget.ts), counted at every push. */
+  bucket?: Bucket;
+  /** Its share of the budget as the last publish saw the fleet. */
+  share?: Share;
+  /** The lease its claims hold for under that share (core/budget.ts claimLeaseOf); the configured one before it is known. */
+  lease?: number;
+  /** Seconds after its published lastSeen that its heartbeat is due (core/budget.ts heartbeatDueAfter). */
+  heartbeatDue?: number;
+  /** A publish waits for the budget until then (ms): the next sync must not come later. */
+  deferredUntil?: number;
   /** The repository as the last publish found it. */
   latest?: RepoModel;
   /** The files of that tip. */
@@ -118,6 +133,11 @@ export interface Cycle {
   localPause?: Pause;
   /** The daemon's supervisor of services, told every tip the cycle reads (none in a sync of no daemon). */
   onModel?: (model: RepoModel) => Promise<void>;
+}
+
+/** The lease this machine's claims hold for now (seconds). */
+export function ownLease(c: Cycle): number {
+  return c.lease ?? c.m.config.claimLease;
 }
 
 /** What halts this machine now (the fleet's emergency stop, a pause), as `model` and its local pause say. */

@@ -8,9 +8,25 @@ import { messagePath } from "../core/messages.js";
 import { ownerOf } from "../core/ownership.js";
 import { ownOrdersFile } from "../state/delegated.js";
 import { trustedView } from "./trust.js";
-import { computerFingerprint } from "../core/computer.js";
+import { canonicalComputer } from "../core/computer.js";
+import { saveBucket } from "../state/budget.js";
+import {
+  admits,
+  admitsAt,
+  claimLeaseOf,
+  describeShare,
+  heartbeatDueAfter,
+  heartbeatOf,
+  machinesCounted,
+  mostPressing,
+  pushClassOf,
+  refill,
+  type Share,
+  shareOf,
+  spend,
+} from "../core/budget.js";
 import { observe } from "../core/clock.js";
-import { heartbeatDue, holdsClaims } from "../core/claims.js";
+import { heartbeatDue, heldLease } from "../core/claims.js";
 import { owns } from "../core/ownership.js";
 import { ORDERS_FILE, readModel, type RepoModel } from "../core/repo.js";
 import { ownComputer, renderChanges } from "../core/publish.js";
@@ -21,7 +37,7 @@ import { reservationsOnTip } from "./reservations.js";
 import { publishedServices } from "./services.js";
 import { CoordError, EXIT, RemoteUnreachable } from "../errors.js";
 import { type Built, commitOwned, publishWithRetry } from "./cas.js";
-import type { Receipts } from "../core/messages.js";
+import type { MessageFile, Receipts } from "../core/messages.js";
 import { ownMessageFiles } from "./mail.js";
 import { reportedHealth } from "../core/failures.js";
 import { recordReplacementRefused, replacementRefusedAt, RETRY_REPLACEMENT_MS } from "../state/history.js";
@@ -59,13 +75,14 @@ export function buildComputer(
   receipts: Receipts = {},
   services?: Record<string, ServiceReport>,
   reservations?: Reservation[],
+  heartbeat = c.m.config.heartbeat,
 ): ComputerFile {
   const { config } = c.m;
   const halt = haltNow(c, model);
   const self = {
     name: config.name,
     uuid: config.uuid,
-    heartbeat: config.heartbeat,
+    heartbeat,
     retryBackoff: config.retryBackoff,
     capabilities: c.caps,
     tasks: c.journal.tasks,
@@ -115,6 +132,7 @@ export async function publish(c: Cycle, first: First, message: string): Promise<
       },
       push: async (commit) => {
         const opts = replacing.get(commit);
+        await spendToken(c);
         // A replacement the host declines (a hook, a protected branch) is a refusal, not a failed sync.
         const landed = await hub.push(commit, ["machines"], opts).catch((e: unknown) => {
           if (!opts || e instanceof RemoteUnreachable) throw e;
@@ -141,68 +159,29 @@ export async function publish(c: Cycle, first: First, message: string): Promise<
   );
 }
 
-/** This machine's files rendered on `tip`: the commit to push, or nothing to change. */
+/**
+ * One try of a publish, in four steps on `tip`: what it means for this machine (`see`), what this machine would
+ * write (`compose`), whether that is worth a push now (`judge`: the fleet's push budget), and the commit.
+ */
 async function build(c: Cycle, tip: string, files: Map<string, string>, attempt: number, message: string, replacing: Map<string, PushOptions>): Promise<Built<Published>> {
   const { config, hub } = c.m;
-  const { journal, result, now, log } = c;
-  // Acted on: the orders as verified (signed orders) with this machine's own delegated ones; the changes are rendered against the tip as it is.
-  const view = await trustedView(c.m, tip, files);
-  c.refusals = view.refusals;
-  const local = view.files;
-  const model = readModel(local);
-  checkIdentity(model, config);
-  c.observed = observe(c.observed, lastSeenOf(model, config.name), now());
-  await dropLostClaims(c, model);
-  // coord pause (or resume) while tasks run: this publish already says so, and a pause with --stop stops them.
-  const pause = await readPause(c.m.stateDir);
-  if (pause) c.localPause = pause;
-  else delete c.localPause;
-  stopUnwanted(c, model);
-  // The services follow the same tip (the daemon's supervisor); then this publish says how they are.
-  await c.onModel?.(model);
-  const services = await publishedServices(c.m, model, haltNow(c, model), !c.onModel);
-  result.ordersProblems = model.ordersProblems;
-  const own = await ownMessageFiles(c.m, model, now());
-  // The problems of its own files go away: it rewrites them now.
-  result.fileProblems = model.fileProblems.filter((p) => !owns(config.name, p.file));
-  const reserved = await reservationsOnTip(c, model);
-  const mine = buildComputer(c, model, local.get(ORDERS_FILE), own.receipts, services, reserved.publish);
-  // Its failed syncs, as people should read them (core/failures.ts): a refusal ends with the push that carries it.
-  c.clearedAt ??= now();
-  const health = reportedHealth(c.health, c.clearedAt, config.heartbeat);
-  if (health) {
-    mine.health = health;
-    if (!health.cleared) mine.state = "stalled";
-  }
-  const previous = model.computers.get(config.name);
-  if (previous && computerFingerprint(previous) === computerFingerprint(mine)) {
-    // Nothing new: lastSeen goes out only when a heartbeat is due (sooner while holding claims: it renews them).
-    if (!heartbeatDue(previous.lastSeen, now(), config.heartbeat, holdsClaims(journal.tasks) ? config.claimLease : undefined)) mine.lastSeen = previous.lastSeen;
-  }
-  c.latest = model;
-  c.latestFiles = files;
-  c.latestTip = tip;
-  c.latestTipFiles = files;
-  // STATUS is derived from the tip as it is (with this machine's own files), never from what this machine verified:
-  // machines that trust differently still write the same STATUS, instead of rewriting each other's at every sync.
-  const tipModel = view.checked ? readModel(await withOwnOrders(c.m, files)) : model;
-  const changes: Map<string, string | null> = renderChanges(files, tipModel, mine, own.files);
-  const delegated = await ownOrdersFile(c.m.stateDir, config.name);
-  if (delegated && delegated.content !== files.get(delegated.path)) changes.set(delegated.path, delegated.content);
-  if (config.trust.signingKey) {
-    // A message file of its own that it has no channel for was written by someone else (it signs its own): it removes it.
-    const channels = new Set(own.files.map((f) => messagePath(f.from, f.to)));
-    for (const path of files.keys()) {
-      const o = ownerOf(path);
-      if (o.kind === "messages" && o.machine === config.name && !channels.has(path)) changes.set(path, null);
-    }
-  }
-  if (changes.size === 0) {
-    await reserved.landed(); // the tip says what this machine would: its reservations are there
+  const { journal, result, log } = c;
+  const seen = await see(c, tip, files);
+  const composed = await compose(c, seen);
+  const verdict = judge(c, seen, composed, attempt);
+  const { model, local, reserved, previous } = seen;
+  const { mine, changes } = composed;
+  if (verdict.deferUntil !== undefined) {
+    // Over its share: it waits (what it has rides along with the next push), and says until when.
+    c.deferredUntil = verdict.deferUntil;
+    log(`this publish waits for the fleet's push budget (${describeShare(c.share!)}) until ${new Date(verdict.deferUntil).toISOString()}`);
+  } else if (changes.size === 0) await reserved.landed(); // the tip says what this machine would: its reservations are there
+  if (changes.size === 0 || verdict.deferUntil !== undefined) {
     c.publishedLastSeen = previous?.lastSeen ?? c.publishedLastSeen;
     await fastForward(c.m, tip, result);
     return { done: { model, files, tip, builtOn: tip } };
   }
+  delete c.deferredUntil;
   result.pushAttempts = Math.max(result.pushAttempts, attempt);
   const history = await boundedHistory(c, tip, model.controls.history);
   const commit = await commitOwned(hub, config.name, tip, changes, message.startsWith("coord:") ? message : `coord: ${config.name} ${message}`, history);
@@ -241,6 +220,144 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
   };
 }
 
+/** What a tip means for this machine, read once per try. */
+interface Seen {
+  tip: string;
+  files: Map<string, string>;
+  /** The files acted on: the orders as verified (signed orders), with this machine's own delegated ones. */
+  local: Map<string, string>;
+  model: RepoModel;
+  /** The tip as it is (with this machine's own orders): STATUS is derived from it. */
+  tipModel: RepoModel;
+  /** Its file as the hub has it. */
+  previous?: ComputerFile;
+  own: Awaited<ReturnType<typeof ownMessageFiles>>;
+  services: Awaited<ReturnType<typeof publishedServices>>;
+  reserved: Awaited<ReturnType<typeof reservationsOnTip>>;
+}
+
+/** The see step: the tip verified and read; lost claims dropped, unwanted tasks stopped, services told; its share of the budget. */
+async function see(c: Cycle, tip: string, files: Map<string, string>): Promise<Seen> {
+  const { config } = c.m;
+  const { result, now } = c;
+  const view = await trustedView(c.m, tip, files);
+  c.refusals = view.refusals;
+  const local = view.files;
+  const model = readModel(local);
+  checkIdentity(model, config);
+  c.observed = observe(c.observed, lastSeenOf(model, config.name), now());
+  fleetShare(c, model);
+  await dropLostClaims(c, model);
+  // coord pause (or resume) while tasks run: this publish already says so, and a pause with --stop stops them.
+  const pause = await readPause(c.m.stateDir);
+  if (pause) c.localPause = pause;
+  else delete c.localPause;
+  stopUnwanted(c, model);
+  // The services follow the same tip (the daemon's supervisor); then this publish says how they are.
+  await c.onModel?.(model);
+  const services = await publishedServices(c.m, model, haltNow(c, model), !c.onModel);
+  result.ordersProblems = model.ordersProblems;
+  const own = await ownMessageFiles(c.m, model, now());
+  // The problems of its own files go away: it rewrites them now.
+  result.fileProblems = model.fileProblems.filter((p) => !owns(config.name, p.file));
+  const reserved = await reservationsOnTip(c, model);
+  c.latest = model;
+  c.latestFiles = files;
+  c.latestTip = tip;
+  c.latestTipFiles = files;
+  // STATUS is derived from the tip as it is (with this machine's own files), never from what this machine verified:
+  // machines that trust differently still write the same STATUS, instead of rewriting each other's at every sync.
+  const tipModel = view.checked ? readModel(await withOwnOrders(c.m, files)) : model;
+  const previous = model.computers.get(config.name);
+  return { tip, files, local, model, tipModel, own, services, reserved, ...(previous ? { previous } : {}) };
+}
+
+/** What this machine would write on the tip: its file, and every change to push for it. */
+interface Composed {
+  mine: ComputerFile;
+  changes: Map<string, string | null>;
+  /** Its files other than its machine file and messages that change (its delegated orders, a forged message file removed). */
+  others: number;
+  /** Its heartbeat is due (sooner while it holds claims: it renews them). */
+  due: boolean;
+  renews: boolean;
+}
+
+/** The compose step: its machine file (with the heartbeat its share stretches to), its message files, its delegated orders. */
+async function compose(c: Cycle, seen: Seen): Promise<Composed> {
+  const { config } = c.m;
+  const { now } = c;
+  const { model, previous, own, files } = seen;
+  const share = c.share!;
+  const heartbeat = heartbeatOf(previous?.heartbeat, share.heartbeat);
+  c.heartbeatDue = heartbeatDueAfter(previous?.heartbeat, heartbeat);
+  const mine = buildComputer(c, model, seen.local.get(ORDERS_FILE), own.receipts, seen.services, seen.reserved.publish, heartbeat);
+  // Its failed syncs, as people should read them (core/failures.ts): a refusal ends with the push that carries it.
+  c.clearedAt ??= now();
+  const health = reportedHealth(c.health, c.clearedAt, heartbeat);
+  if (health) {
+    mine.health = health;
+    if (!health.cleared) mine.state = "stalled";
+  }
+  // lastSeen goes out only when a heartbeat is due (sooner while holding claims: it renews them).
+  const held = heldLease(c.journal.tasks);
+  const due = !previous || heartbeatDue(previous.lastSeen, now(), c.heartbeatDue, held);
+  if (previous && !due) mine.lastSeen = previous.lastSeen;
+  const changes: Map<string, string | null> = renderChanges(files, seen.tipModel, mine, own.files);
+  let others = 0;
+  const delegated = await ownOrdersFile(c.m.stateDir, config.name);
+  if (delegated && delegated.content !== files.get(delegated.path)) {
+    changes.set(delegated.path, delegated.content);
+    others++;
+  }
+  if (config.trust.signingKey) {
+    // A message file of its own that it has no channel for was written by someone else (it signs its own): it removes it.
+    const channels = new Set(own.files.map((f) => messagePath(f.from, f.to)));
+    for (const path of files.keys()) {
+      const o = ownerOf(path);
+      if (o.kind === "messages" && o.machine === config.name && !channels.has(path)) {
+        changes.set(path, null);
+        others++;
+      }
+    }
+  }
+  return { mine, changes, others, due, renews: held !== undefined };
+}
+
+/**
+ * The judge step (core/budget.ts): whether what changed is worth a push, and whether the budget admits it now.
+ * What it merely read (a new ORDERS.json) is left out; STATUS alone is said by whoever syncs first; a publish over its
+ * share waits (`deferUntil`). A claim never waits here (claimsWait gates claiming), and the retries of an admitted
+ * publish after lost races go on, counted against the next ones.
+ */
+function judge(c: Cycle, seen: Seen, composed: Composed, attempt: number): { deferUntil?: number } {
+  const { model, previous, files, tipModel, own } = seen;
+  const { mine } = composed;
+  const now = c.now();
+  let cls = mostPressing(
+    pushClassOf(previous && canonicalComputer(previous), canonicalComputer(mine), {
+      waitedOn: waitedOn(model),
+      ...messagesChanged(model, own.files, composed.changes),
+      heartbeatDue: composed.due,
+      renewsClaims: composed.renews,
+    }),
+    composed.others ? "work" : undefined,
+  );
+  if (!cls && previous) {
+    // Nothing worth a push: its file stays as the hub has it (what it read of ORDERS.json rides along with the next push).
+    const kept = renderChanges(files, tipModel, { ...mine, orders: previous.orders, heartbeat: previous.heartbeat, lastSeen: previous.lastSeen }, own.files);
+    composed.changes.clear();
+    // STATUS.* alone (a person's change): the same on every machine, so the first to sync says it, the others find it said.
+    if (kept.size) {
+      for (const [path, content] of kept) composed.changes.set(path, content);
+      cls = "status";
+    }
+  }
+  if (!composed.changes.size || !cls || cls === "urgent" || attempt > 1) return {};
+  const bucket = refill(c.bucket, now.getTime(), c.share!);
+  return admits(bucket, cls) ? {} : { deferUntil: admitsAt(bucket, cls, c.share!) };
+}
+
 /**
  * The history step: where the commit about to be made stands in the machines' branch's bounded history
  * (core/status-history.ts). Past the limit, it is a new root holding the same files, and the history before
@@ -273,4 +390,54 @@ async function replacementRefused(c: Cycle, why: string): Promise<void> {
     `the hub refused to replace the branch ${MACHINES_BRANCH} with a new root (a forced push, with a lease: ${why}): is it protected against force pushes? ` +
       `Its history grows past the limit until it allows the machines' force pushes there (docs/security.md), or ORDERS.json's "hub": {"statusHistory": …} is raised; tried again in a day`,
   );
+}
+
+/** Order ids another order waits on (`after`): a result of one is urgent. */
+function waitedOn(model: RepoModel): Set<string> {
+  return new Set((model.orders?.orders ?? []).flatMap((o) => o.after ?? []));
+}
+
+/** Whether its own message files change in `changes`: urgent when one holds an urgent message the hub does not have yet. */
+function messagesChanged(model: RepoModel, own: MessageFile[], changes: Map<string, string | null>): { messages?: "urgent" | "work" } {
+  let cls: "urgent" | "work" | undefined;
+  for (const f of own) {
+    if (!changes.has(messagePath(f.from, f.to))) continue;
+    const before = model.messageFiles.find((m) => m.from === f.from && m.to === f.to);
+    const known = Math.max(0, ...(before?.messages ?? []).map((m) => m.seq));
+    cls = f.messages.some((m) => m.priority === "urgent" && m.seq > known) ? "urgent" : (cls ?? "work");
+    if (cls === "urgent") break;
+  }
+  return cls ? { messages: cls } : {};
+}
+
+/** One push (or retry) spent from its bucket (core/budget.ts), kept in .git/coord/budget.json: a file that cannot be written costs nothing else. */
+async function spendToken(c: Cycle): Promise<void> {
+  if (!c.share) return;
+  c.bucket = spend(refill(c.bucket, c.now().getTime(), c.share));
+  c.result.budget = { tokens: Math.round(c.bucket.tokens * 100) / 100, share: describeShare(c.share) };
+  await saveBucket(c.m.stateDir, c.bucket).catch(() => {});
+}
+
+/**
+ * Its share of the fleet's push budget as `model` shows the fleet (core/budget.ts), and the lease its claims hold
+ * for under it: kept in the cycle for the publish, the claims and the quiet stamp.
+ */
+export function fleetShare(c: Cycle, model: RepoModel): Share {
+  const { config } = c.m;
+  c.share = shareOf(model.controls.pushesPerMinute, machinesCounted(config.name, model.computers, c.now()), config.heartbeat);
+  c.lease = claimLeaseOf(c.share, config.claimLease);
+  return c.share;
+}
+
+/**
+ * Whether claims wait for the fleet's push budget (core/budget.ts): a claim is urgent and may borrow, but a
+ * machine deep in debt claims nothing until its bucket refills (and says until when); others may take them.
+ */
+export function claimsWait(c: Cycle, model: RepoModel): boolean {
+  const share = fleetShare(c, model);
+  const bucket = refill(c.bucket, c.now().getTime(), share);
+  if (admits(bucket, "urgent")) return false;
+  c.deferredUntil = admitsAt(bucket, "urgent", share);
+  c.log(`claims wait for the fleet's push budget (${describeShare(share)}) until ${new Date(c.deferredUntil).toISOString()}`);
+  return true;
 }

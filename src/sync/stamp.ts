@@ -16,6 +16,10 @@ export interface QuietEnd {
   observed: ReadonlyMap<string, Observation>;
   waiting: { id: string; reason: string }[];
   capabilitiesUntil?: number;
+  /** Seconds after its published lastSeen that its heartbeat is due (the fleet's budget stretches it); default: the config's. */
+  heartbeat?: number;
+  /** A publish waits for the fleet's push budget until then (ms): the stamp ends then at the latest. */
+  deferredUntil?: number;
 }
 
 /** After a sync: the stamp when it had nothing to do (`end`), else none, so that no older stamp answers. */
@@ -28,11 +32,12 @@ export async function leaveStamp(stateDir: string, config: MachineConfig, now: D
       model: end.model,
       journal: end.journal,
       observed: end.observed,
-      heartbeat: config.heartbeat,
+      heartbeat: end.heartbeat ?? config.heartbeat,
       claimLease: config.claimLease,
       retryBackoff: config.retryBackoff,
       messageRetention: config.messageRetention,
       ...(end.capabilitiesUntil !== undefined ? { capabilitiesUntil: end.capabilitiesUntil } : {}),
+      ...(end.deferredUntil !== undefined ? { deferredUntil: end.deferredUntil } : {}),
     });
   if (!end || until === undefined) return clearQuiet(stateDir);
   // Last of all, so that the fingerprint holds what this sync wrote.
@@ -44,7 +49,7 @@ export async function leaveStamp(stateDir: string, config: MachineConfig, now: D
     branch: config.branch,
     tip: end.tip,
     until,
-    heartbeat: config.heartbeat,
+    heartbeat: config.heartbeat, // the setting it synced with (the daemon's differs from cron's); `until` counts with the stretched one
     fingerprint: await localFingerprint(stateDir),
     timeout: config.gitTimeout,
     waiting: end.waiting,

@@ -4,6 +4,7 @@
 // (mail.ts), one task (tasks.ts).
 import { MACHINES_BRANCH } from "../core/ownership.js";
 import { readPause } from "../state/pause.js";
+import { readBucket } from "../state/budget.js";
 import { describeRefusal } from "../core/trust.js";
 import { trustedView } from "./trust.js";
 import { publicKeyOf } from "../state/trust.js";
@@ -30,7 +31,7 @@ import { tryLock, type HeldLock } from "../state/lock.js";
 import { type Machine, openMachine } from "./machine.js";
 import { checkIdentity, crashPoint, type Cycle, lastSeenOf, READ_PATHS, type SyncResult, haltNow } from "./cycle.js";
 import { receive } from "./mail.js";
-import { commitMessage, type First, lastRead, publish } from "./push.js";
+import { claimsWait, commitMessage, type First, lastRead, publish } from "./push.js";
 import { startedFor, takePrefetch } from "./prefetch.js";
 import { isTimeout } from "../git/git.js";
 import { claim, drain, planNow, runAll, STALE_CAPABILITIES } from "./work.js";
@@ -250,7 +251,7 @@ async function cycle(
   result.ordersProblems = model.ordersProblems;
   result.fileProblems = model.fileProblems;
   for (const p of model.ordersProblems) log(formatProblem(p));
-  const [caps, publicKey, localPause] = await Promise.all([capabilities, publicKeyOf(config), readPause(stateDir)]);
+  const [caps, publicKey, localPause, bucket] = await Promise.all([capabilities, publicKeyOf(config), readPause(stateDir), readBucket(stateDir)]);
   const c: Cycle = {
     m: machine,
     journal,
@@ -270,6 +271,7 @@ async function cycle(
     health,
     observed,
     refusals: view.refusals,
+    ...(bucket ? { bucket } : {}),
     latestTip: tip,
     latestTipFiles: files,
     ...(publicKey ? { publicKey } : {}),
@@ -309,7 +311,7 @@ async function cycle(
   let first: First = { tip, files };
   if (runTasks) {
     const tasks = todo.run.map((order) => ({ order }));
-    if (todo.claim.length) tasks.push(...(await claim(c, todo.claim, first, (at) => planNow(c, at.model, at.files).claim)));
+    if (todo.claim.length && !claimsWait(c, model)) tasks.push(...(await claim(c, todo.claim, first, (at) => planNow(c, at.model, at.files).claim)));
     if (tasks.length) {
       await runAll(c, tasks, lock, opts.signal);
       crashPoint("finished");
@@ -324,6 +326,7 @@ async function cycle(
     await journal.save();
   }
   const end = await publish(c, first, commitMessage(config.name, result));
+  if (c.deferredUntil !== undefined) result.deferred = new Date(c.deferredUntil).toISOString();
   await saveObserved(stateDir, c.observed, observedBefore).catch(() => {}); // lost observations only make claims of others hold longer
   const nothingDone = !result.ran.length && !result.interrupted.length && !result.warnings.length && !result.hookAcked.length;
   // Published with answers older than 10 minutes (new ones on the way): not quiet, the next sync publishes the new ones.
@@ -337,7 +340,16 @@ async function cycle(
   if (!nothingDone || !clean || !first.tip) return { ...(ended ? { ended } : {}), ...clearedAt };
   const covered = end.builtOn === first.tip ? end.tip : first.tip;
   return {
-    end: { tip: covered, model: end.model, journal: journal.tasks, observed: c.observed, waiting: result.waiting, capabilitiesUntil: capabilitiesUntil() },
+    end: {
+      tip: covered,
+      model: end.model,
+      journal: journal.tasks,
+      observed: c.observed,
+      waiting: result.waiting,
+      capabilitiesUntil: capabilitiesUntil(),
+      ...(c.heartbeatDue !== undefined ? { heartbeat: c.heartbeatDue } : {}),
+      ...(c.deferredUntil !== undefined ? { deferredUntil: c.deferredUntil } : {}),
+    },
     ...(ended ? { ended } : {}),
     ...clearedAt,
   };

@@ -1,7 +1,7 @@
 // The work of a sync: the plan on a tip, claims of ANY orders (planned again
 // on the fresh tip after a lost claim), tasks run with publishes and checks
 // meanwhile, and the drain after work ran.
-import { claimEvent, lookEvery, mustFence } from "../core/claims.js";
+import { claimEvent, heldLease, lookEvery, mustFence } from "../core/claims.js";
 import { sameRun } from "../core/every.js";
 import { describeRun } from "../core/task-life.js";
 import { plan, type Claim, type Plan } from "../core/plan.js";
@@ -13,8 +13,8 @@ import { IdentityReclaimed } from "../errors.js";
 import { runOne } from "./tasks.js";
 import { appendLog } from "../state/logs.js";
 import type { HeldLock } from "../state/lock.js";
-import { type Cycle, crashPoint, haltNow } from "./cycle.js";
-import { buildComputer, type First, lastRead, type Published, publishSerial } from "./push.js";
+import { type Cycle, crashPoint, haltNow, ownLease } from "./cycle.js";
+import { buildComputer, claimsWait, type First, lastRead, type Published, publishSerial } from "./push.js";
 import { receive } from "./mail.js";
 
 /** Rounds of more work one sync takes on after its first (each: claim, with the results so far in the same push, then run). */
@@ -117,7 +117,7 @@ export async function claim(c: Cycle, claims: Claim[], first: First, replan: (at
     for (const cl of todo) {
       tried.add(cl.order.id);
       c.claimed.set(cl.order.id, c.journal.entry(cl.order.id));
-      await c.journal.apply(cl.order.id, claimEvent(cl, c.now(), c.m.config.claimLease));
+      await c.journal.apply(cl.order.id, claimEvent(cl, c.now(), ownLease(c)));
     }
     crashPoint("claimed");
     const at = await publishSerial(c, round === 1 ? first : {}, `claims ${todo.map((cl) => cl.order.id).join(", ")}`);
@@ -216,14 +216,14 @@ export async function runAll(c: Cycle, tasks: { order: Order; attempt?: number }
   const holdsClaim = () => [...c.running.values(), ...queue].some((t) => t.order.to === "ANY");
   /** A holder whose claim others may soon see as expired stops the task itself, so two live machines never both run it. */
   const fence = () => {
-    const age = mustFence(c.publishedLastSeen, c.now(), config.claimLease);
+    const age = mustFence(c.publishedLastSeen, c.now(), heldLease(c.journal.tasks) ?? ownLease(c));
     if (age === undefined) return;
     for (const t of c.running.values()) if (t.order.to === "ANY") t.stop(`could not renew its claim for ${Math.round(age)}s; stopped so that no two machines run it`, "failed");
   };
   const checks = (async () => {
     while (!done) {
       // While it holds claims it looks often enough to renew them well within the lease.
-      await wait(lookEvery(config.checkEvery, config.claimLease, holdsClaim()) * 1000, wake);
+      await wait(lookEvery(config.checkEvery, heldLease(c.journal.tasks) ?? ownLease(c), holdsClaim()) * 1000, wake);
       if (done) break;
       try {
         const at = await publishSerial(c, {}, `coord: ${config.name} working on ${[...c.running.keys()].join(", ")}`);
@@ -236,6 +236,7 @@ export async function runAll(c: Cycle, tasks: { order: Order; attempt?: number }
         const todo = planNow(c, at.model, at.files, busy.size);
         const fresh = todo.run.filter((o) => !busy.has(o.id)).map((order) => ({ order }));
         const claims = todo.claim.filter((cl) => !busy.has(cl.order.id));
+        if (claims.length && claimsWait(c, at.model)) claims.length = 0;
         if (claims.length) fresh.push(...(await claim(c, claims, {}, (again) => planNow(c, again.model, again.files, busy.size).claim.filter((cl) => !busy.has(cl.order.id)))));
         if (fresh.length) {
           queue.push(...fresh);
