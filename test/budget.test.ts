@@ -16,6 +16,8 @@ import {
   shareOf,
   spend,
   claimLeaseOf,
+  describeBudget,
+  fleetBudget,
 } from "../src/core/budget.js";
 import type { ComputerFile } from "../src/core/types.js";
 
@@ -180,4 +182,14 @@ describe("what is worth a push", () => {
     expect(machinesCounted("new", computers, new Date(NOW))).toBe(3);
     expect(machinesCounted("c", computers, new Date(NOW))).toBe(3);
   });
+});
+
+describe("the fleet's budget in STATUS", () => {
+  it.each<[number, number, string]>([
+    [6, 24, "6 pushes a minute shared by 24 machines: heartbeats every 8 min or longer"],
+    [6, 40, "6 pushes a minute shared by 40 machines: heartbeats every 13 min or longer"],
+    [6, 1000, "6 pushes a minute shared by 1000 machines: heartbeats every 5 h 33 min or longer"],
+    [1, 1, "1 push a minute shared by 1 machine: heartbeats every 2 min or longer"],
+    [100_000, 3, "100000 pushes a minute shared by 3 machines: heartbeats every 1 s or longer"],
+  ])("%d a minute, %d machines: %s", (budget, machines, text) => expect(describeBudget(fleetBudget(budget, machines))).toBe(text));
 });

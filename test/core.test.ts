@@ -1156,7 +1156,15 @@ describe("scaffoldFiles", () => {
     expect([...files.keys()].sort()).toEqual([ORDERS_FILE, "README.md", STATUS_JSON, STATUS_MD, SCHEMA_FILE].sort());
     expect(files.get("README.md")).toBe("# My hub\n");
     expect(JSON.parse(files.get(SCHEMA_FILE)!)).toMatchObject({ title: "coord ORDERS.json" });
-    expect(JSON.parse(files.get(STATUS_JSON)!)).toEqual({ coord: 1, machines: {}, orders: {}, alerts: [], errors: [] });
+    expect(JSON.parse(files.get(STATUS_JSON)!)).toEqual({
+      coord: 1,
+      machines: {},
+      orders: {},
+      budget: { pushesPerMinute: 6, machines: 0, heartbeat: 20 },
+      alerts: [],
+      errors: [],
+    });
+    expect(files.get(STATUS_MD)).toContain("Push budget: 6 pushes a minute shared by 0 machines: heartbeats every 20 s or longer");
     expect(files.get(STATUS_MD)).toContain("No machine has registered yet");
     expect(files.get(STATUS_MD)).toContain("No orders.");
   });

@@ -32,7 +32,10 @@ async function quiet(candidate: Candidate): Promise<boolean> {
     }
     const { waitingLines } = await import("./waiting.js");
     for (const line of waitingLines(stamp.waiting)) console.log(line);
-    console.log(`${stamp.machine}: up to date, nothing to publish`);
+    if (stamp.deferred) {
+      const { publishedText, quietResult } = await import("../sync/result.js");
+      console.log(`${stamp.machine}: ${publishedText(quietResult(stamp))}`);
+    } else console.log(`${stamp.machine}: up to date, nothing to publish`);
     return true;
   } catch (e) {
     if (process.env.COORD_DEBUG === "1") console.error(e);

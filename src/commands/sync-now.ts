@@ -8,6 +8,7 @@ import { requestSync } from "../daemon/request.js";
 import { plural } from "../core/limits.js";
 import { CoordError, EXIT } from "../errors.js";
 import { type Machine, syncMachine } from "../sync/sync.js";
+import { publishedText } from "../sync/result.js";
 
 export interface SyncNowResult {
   /** Who synced: the checkout's daemon, or this process. */
@@ -72,7 +73,7 @@ export async function syncNow(m: Machine, opts: SyncNowOptions = {}): Promise<Sy
   for (;;) {
     const r = await syncMachine(m, { run: false, ...(opts.log ? { log: opts.log } : {}) });
     if (!r.skipped) {
-      const parts = [r.pushed ? `published ${r.pushed.slice(0, 12)}` : "nothing to publish", plural(r.delivered.length, "new message")];
+      const parts = [publishedText(r), plural(r.delivered.length, "new message")];
       return { by: "here", done: true, ...(r.pushed ? { pushed: r.pushed } : {}), delivered: r.delivered, ran: [], summary: `synced (no task started): ${parts.join(", ")}` };
     }
     if (Date.now() >= deadline)

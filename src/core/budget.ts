@@ -34,7 +34,7 @@
 // the fleet's heartbeat at most): failover after a silent holder takes longer
 // in a large fleet, and no renewal pushes past the budget.
 import { MAX_LEASE, RENEW_PARTS } from "./claims.js";
-import { isOffline, MAX_HEARTBEAT } from "./presence.js";
+import { isOffline, MAX_HEARTBEAT, spanText } from "./presence.js";
 import { type ComputerFile, isRecord } from "./types.js";
 
 /** GitHub's recommendation ("Repository limits"): at most 6 pushes per minute per repository. */
@@ -214,8 +214,23 @@ function stable(v: unknown): string {
   return JSON.stringify(v) ?? "undefined";
 }
 
-/** The share in words: "6 pushes a minute shared by 24 machines, a heartbeat every 8m". */
+/** The share in words: "6 pushes a minute shared by 24 machines, a heartbeat every 8 min". */
 export function describeShare(share: Share): string {
-  const m = Math.round(share.heartbeat / 60);
-  return `${share.budget} pushes a minute shared by ${share.machines} machine${share.machines === 1 ? "" : "s"}, a heartbeat every ${m >= 1 ? `${m}m` : `${share.heartbeat}s`}`;
+  return `${share.budget} push${share.budget === 1 ? "" : "es"} a minute shared by ${share.machines} machine${share.machines === 1 ? "" : "s"}, a heartbeat every ${spanText(share.heartbeat)}`;
+}
+
+/** The fleet's budget as STATUS says it: the pushes a minute, the machines that share them (not offline), and the shortest heartbeat it allows (seconds). */
+export interface FleetBudget {
+  pushesPerMinute: number;
+  machines: number;
+  heartbeat: number;
+}
+
+export function fleetBudget(pushesPerMinute: number, machines: number): FleetBudget {
+  return { pushesPerMinute, machines, heartbeat: fleetHeartbeat(pushesPerMinute, Math.max(1, machines)) };
+}
+
+/** "6 pushes a minute shared by 24 machines: heartbeats every 8 min or longer". */
+export function describeBudget(b: FleetBudget): string {
+  return `${b.pushesPerMinute} push${b.pushesPerMinute === 1 ? "" : "es"} a minute shared by ${b.machines} machine${b.machines === 1 ? "" : "s"}: heartbeats every ${b.heartbeat < 5 ? `${b.heartbeat} s` : spanText(b.heartbeat)} or longer`;
 }

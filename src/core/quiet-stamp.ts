@@ -18,6 +18,8 @@ export interface QuietStamp {
   timeout: number;
   /** The orders for this machine that did not start, and why, as the sync that made it said. */
   waiting: { id: string; reason: string }[];
+  /** A publish waits for the fleet's push budget until then (ISO; `until` is no later): a quiet sync says so. */
+  deferred?: string;
 }
 
 /** Whether `stamp` still answers for a sync now: same code, same local state, the same tip, and not yet `until`. */

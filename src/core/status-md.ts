@@ -2,6 +2,7 @@
 // (no clock: times are relative to the fleet's time, asOf). What needs a
 // person comes first (errors, alerts, failures), then machines and orders in
 // narrow tables that fit a phone; long text goes in lists and <details>.
+import { describeBudget } from "./budget.js";
 import type { Alert } from "./alerts.js";
 import { serviceHeading, taskHeading } from "./computer.js";
 import { formatDuration } from "./duration.js";
@@ -131,7 +132,9 @@ function summary(status: StatusJson, asOf: Date | undefined): string {
     `${plural(machines.length, "machine")}: ${presence("online")} online${presence("stale") ? `, ${presence("stale")} stale` : ""}${presence("offline") ? `, **${presence("offline")} offline**` : ""}`,
     `${plural(Object.keys(status.orders).length, "order")}${orders ? `: ${orders}` : ""}`,
   ];
-  return parts.join(" · ");
+  const line = parts.join(" · ");
+  // The host's limit, and what it does to heartbeats (core/budget.ts): people see why a machine is quiet for long.
+  return status.budget ? `${line}\n\nPush budget: ${describeBudget(status.budget)} (ORDERS.json \`"hub": {"pushesPerMinute": …}\`).` : line;
 }
 
 export function renderStatusMd(status: StatusJson): string {

@@ -2,6 +2,7 @@
 // the machines' files at one commit. No clock, stable key order, LF endings:
 // two machines that see the same inputs write the same bytes (STATUS.md is
 // rendered from it by status-md.ts).
+import { DEFAULT_PUSHES_PER_MINUTE, type FleetBudget, fleetBudget } from "./budget.js";
 import { describeEvery, upcomingSlot } from "./every.js";
 import { clip } from "./limits.js";
 import { describeRefusal } from "./trust.js";
@@ -96,6 +97,8 @@ export interface StatusJson {
   services?: Record<string, ServiceStatus>;
   /** Path reservations that hold at the fleet's time (asOf), in the hub's order: absent when there are none. */
   reservations?: FleetReservation[];
+  /** The fleet's push budget (ORDERS.json `"hub": {"pushesPerMinute": …}`, core/budget.ts): shared by the machines not offline, and the heartbeat it stretches to (always derived; absent in a STATUS.json of an older coord). */
+  budget?: FleetBudget;
   alerts: Alert[];
   errors: Problem[];
 }
@@ -415,6 +418,7 @@ function computeStatus(model: RepoModel): StatusJson {
     orders,
     ...(Object.keys(services).length ? { services } : {}),
     ...(reservations.length ? { reservations } : {}),
+    budget: fleetBudget(model.controls?.pushesPerMinute ?? DEFAULT_PUSHES_PER_MINUTE, Object.values(machines).filter((m) => m.presence !== "offline").length),
     alerts,
     errors: [...model.ordersProblems, ...(model.services?.problems ?? []), ...model.fileProblems, ...reserved.problems],
   };

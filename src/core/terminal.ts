@@ -3,6 +3,7 @@
 // to the `now` passed in (the reader's clock), with UTC where a detail needs
 // the moment; presence is computed at `now` (core/presence.ts). Colour only
 // through a Paint (core/colour.ts): `plain` writes no escape code.
+import { describeBudget } from "./budget.js";
 import { failuresText } from "./failures.js";
 import { alertsAt } from "./alerts.js";
 import { clipVisible, PRESENCE_TONE, type Paint, plain, STATE_TONE, visibleLength } from "./colour.js";
@@ -172,7 +173,7 @@ export function statusText(status: StatusJson, now: Date, opts: ViewOptions = {}
   const out: string[] = [];
   if (status.emergency)
     out.push(paint("red", `EMERGENCY STOP: ${status.emergency.reason}`), "  every machine stops its tasks and starts nothing until it is removed from ORDERS.json", "");
-  if (machines.length || orders.length) out.push(summaryLine(status, now, paint), "");
+  if (machines.length || orders.length) out.push(summaryLine(status, now, paint), ...(status.budget ? [`push budget: ${describeBudget(status.budget)}`] : []), "");
   const attention = attentionLines(status, now, paint);
   if (attention.length) out.push(...attention, "");
   // Failed tasks are said above; urgent messages count once unacknowledged for a while; offline at this reader's clock.

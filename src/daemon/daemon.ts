@@ -24,6 +24,7 @@ import { LATE, MAX_TIMEOUT_MS, within } from "../runner/timer.js";
 import { readQuiet } from "../state/quiet.js";
 import { readServicesFile } from "../state/services.js";
 import { openMachine, sync, type SyncResult } from "../sync/sync.js";
+import { publishedText } from "../sync/result.js";
 import { timings } from "../timings.js";
 import { watchSyncRequests } from "./request.js";
 import { Supervisor } from "./services.js";
@@ -118,7 +119,7 @@ function summarize(r: SyncResult): string {
   if (r.ran.length) parts.push(`ran ${r.ran.map((t) => `${t.id} (${t.state})`).join(", ")}`);
   if (r.delivered.length) parts.push(plural(r.delivered.length, "new message"));
   for (const l of r.reservationsLost ?? []) parts.push(l.text);
-  parts.push(r.pushed ? `published ${r.pushed.slice(0, 12)}` : "nothing to publish");
+  parts.push(publishedText(r));
   return parts.join("; ");
 }
 

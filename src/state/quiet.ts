@@ -42,6 +42,7 @@ export async function readQuiet(stateDir: string): Promise<QuietStamp | undefine
     const strings = [s.version, s.machine, s.remote, s.branch, s.tip, s.fingerprint];
     const waiting = Array.isArray(s.waiting) && s.waiting.every((w) => typeof w?.id === "string" && typeof w.reason === "string");
     if (s.coord !== 1 || strings.some((v) => typeof v !== "string") || typeof s.until !== "number" || typeof s.timeout !== "number" || !waiting) return undefined;
+    if (s.deferred !== undefined && (typeof s.deferred !== "string" || !Number.isFinite(Date.parse(s.deferred)))) delete s.deferred;
     return s as QuietStamp;
   } catch {
     return undefined; // not JSON: an ordinary sync writes a new one

@@ -53,5 +53,6 @@ export async function leaveStamp(stateDir: string, config: MachineConfig, now: D
     fingerprint: await localFingerprint(stateDir),
     timeout: config.gitTimeout,
     waiting: end.waiting,
+    ...(end.deferredUntil !== undefined ? { deferred: new Date(end.deferredUntil).toISOString() } : {}),
   });
 }

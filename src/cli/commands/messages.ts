@@ -1,6 +1,7 @@
 import { type Command, Option } from "commander";
 import { ack, inbox, inboxPrompt, outbox, send } from "../../commands/messages.js";
 import { CoordError, EXIT } from "../../errors.js";
+import { publishedText } from "../../sync/result.js";
 import { resolveDir } from "../dir.js";
 import { dirOption, examples, type Io, readStdin } from "../shared.js";
 
@@ -26,7 +27,7 @@ export function registerMessages(program: Command, io: Io): void {
       const text = words.length === 1 && words[0] === "-" ? await readStdin() : words.join(" ");
       const r = await send({ dir: await resolveDir(o.dir), to, text, priority: o.priority, replyTo: o.replyTo, now: o.now });
       io.out(
-        `queued ${r.id}${r.published ? (r.published.skipped ? " (a sync is running; it goes out with the next one)" : r.published.pushed ? `; published ${r.published.pushed.slice(0, 12)}` : "") : "; it goes out at the next sync"}`,
+        `queued ${r.id}${r.published ? (r.published.skipped ? " (a sync is running; it goes out with the next one)" : r.published.pushed || r.published.deferred ? `; ${publishedText(r.published)}` : "") : "; it goes out at the next sync"}`,
       );
     });
 

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { publishedText } from "../../sync/result.js";
 import { pause, resume } from "../../commands/pause.js";
 import type { SyncResult } from "../../sync/sync.js";
 import { resolveDir } from "../dir.js";
@@ -9,8 +10,8 @@ const published = (r: SyncResult | undefined) =>
     ? "; published at the next sync"
     : r.skipped
       ? "; a sync is running: it says so at its next look at the remote"
-      : r.pushed
-        ? `; published ${r.pushed.slice(0, 12)}`
+      : r.pushed || r.deferred
+        ? `; ${publishedText(r)}`
         : "";
 
 /** pause and resume: this machine stops taking work (state suspended), and takes it again. */

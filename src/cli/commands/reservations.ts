@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { publishedText } from "../../sync/result.js";
 import { check, type OwnReservation, release, reservations, reserve } from "../../commands/reservations.js";
 import { installHook, OVERRIDE, uninstallHook } from "../../commands/reserve-hook.js";
 import { plural } from "../../core/limits.js";
@@ -18,8 +19,8 @@ const published = (r: SyncResult | undefined, machine: string) =>
     ? ""
     : r.skipped
       ? "; a sync is running in this checkout: it publishes it"
-      : r.pushed
-        ? `; published ${r.pushed.slice(0, 12)}`
+      : r.pushed || r.deferred
+        ? `; ${publishedText(r)}`
         : `; ${machine}'s file already says so`;
 
 const holder = (r: FleetReservation) => describeHolder(r, utcText);

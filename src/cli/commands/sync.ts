@@ -4,6 +4,7 @@ import { plural, someOf } from "../../core/limits.js";
 import { formatProblem } from "../../core/orders.js";
 import { EXIT } from "../../errors.js";
 import { type SyncResult, sync } from "../../sync/sync.js";
+import { publishedText } from "../../sync/result.js";
 import { resolveDir } from "../dir.js";
 import { dirOption, EXIT_CODES, examples, type Io } from "../shared.js";
 import { stopOnSignals } from "../signals.js";
@@ -73,7 +74,7 @@ function printSync(r: SyncResult, io: Io): void {
   const sent = (r.notified ?? []).filter((n) => n.ok).map((n) => n.id);
   if (sent.length) io.out(`notified ${plural(sent.length, "alert")}: ${someOf(sent)}`);
   for (const n of r.notified ?? []) if (n.error) io.err(`warning: ${n.error}`);
-  io.out(r.pushed ? `${r.machine}: published ${r.pushed.slice(0, 12)}` : `${r.machine}: up to date, nothing to publish`);
+  io.out(r.pushed || r.deferred ? `${r.machine}: ${publishedText(r)}` : `${r.machine}: up to date, nothing to publish`);
 }
 
 /**
