@@ -3,6 +3,8 @@
 // judge): a publish over its share waits, says until when, and goes out then;
 // what it merely read is no reason to push; its heartbeat stretches with the
 // fleet and is published.
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { presenceOf } from "../src/core/presence.js";
 import { sync } from "../src/sync/sync.js";
@@ -86,5 +88,21 @@ describe("a publish within the fleet's push budget", () => {
     expect(await commitsOnCoord(f)).toBe(before);
     const machines = Object.values((await hubStatus(f)).machines as Record<string, { lastSeen: string; heartbeat: number }>);
     expect(machines.map((m) => presenceOf(m, new Date(t1)))).toEqual(["online", "online", "online", "online"]);
+  });
+
+  it("a machine whose bucket is spent claims no ANY order until it refills; another machine takes it", async () => {
+    fleet = await makeFleet(["a", "b"]);
+    const f = fleet;
+    await pushOrders(f, ordersText([{ id: "job", to: "ANY", run: 'echo "$COORD_MACHINE"' }], { pushesPerMinute: 6 }));
+    // a's bucket is past its floor (a burst of claims, and the retries of lost races): 4 tokens in debt.
+    await writeFile(join(f.machines.a!, ".git", "coord", "budget.json"), `${JSON.stringify({ tokens: -4, at: Date.now() })}\n`);
+    const lines: string[] = [];
+    const a = await sync({ dir: f.machines.a!, log: (l) => lines.push(l) });
+    expect(a.ran).toEqual([]);
+    expect(lines.join("\n")).toMatch(/claims wait for the fleet's push budget \(6 pushes a minute shared by 2 machines, a heartbeat every 15 min\) until \d{4}-/);
+    expect(Date.parse(a.deferred!)).toBeGreaterThan(Date.now());
+    const b = await sync({ dir: f.machines.b! });
+    expect(b.ran.map((t) => t.id)).toEqual(["job"]);
+    expect((await hubStatus(f)).orders.job).toMatchObject({ state: "completed", machines: { b: { state: "completed" } } });
   });
 });

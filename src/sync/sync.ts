@@ -31,7 +31,7 @@ import { tryLock, type HeldLock } from "../state/lock.js";
 import { type Machine, openMachine } from "./machine.js";
 import { checkIdentity, crashPoint, type Cycle, lastSeenOf, READ_PATHS, type SyncResult, haltNow } from "./cycle.js";
 import { receive } from "./mail.js";
-import { claimsWait, commitMessage, type First, lastRead, publish } from "./push.js";
+import { commitMessage, type First, lastRead, publish } from "./push.js";
 import { startedFor, takePrefetch } from "./prefetch.js";
 import { isTimeout } from "../git/git.js";
 import { claim, drain, planNow, runAll, STALE_CAPABILITIES } from "./work.js";
@@ -311,7 +311,7 @@ async function cycle(
   let first: First = { tip, files };
   if (runTasks) {
     const tasks = todo.run.map((order) => ({ order }));
-    if (todo.claim.length && !claimsWait(c, model)) tasks.push(...(await claim(c, todo.claim, first, (at) => planNow(c, at.model, at.files).claim)));
+    if (todo.claim.length) tasks.push(...(await claim(c, model, todo.claim, first, (at) => planNow(c, at.model, at.files).claim)));
     if (tasks.length) {
       await runAll(c, tasks, lock, opts.signal);
       crashPoint("finished");

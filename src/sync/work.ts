@@ -69,7 +69,7 @@ function claimOwnShare(c: Cycle, busy: Set<string>): Promise<{ order: Order; att
   const mine = (model: RepoModel, files: Map<string, string>) => planNow(c, model, files, 0, true).claim.filter((cl) => !busy.has(cl.order.id));
   const next = c.latest && c.latestFiles ? mine(c.latest, c.latestFiles) : [];
   if (next.length === 0) return Promise.resolve([]);
-  return claim(c, next, lastRead(c), (at) => mine(at.model, at.files));
+  return claim(c, c.latest!, next, lastRead(c), (at) => mine(at.model, at.files));
 }
 
 /**
@@ -84,7 +84,7 @@ async function claimNext(c: Cycle): Promise<{ order: Order; attempt: number }[]>
   const helping = (model: RepoModel, files: Map<string, string>) => planNow(c, model, files, 0, true, true).claim;
   const next = helping(c.latest, c.latestFiles);
   if (next.length === 0) return [];
-  return claim(c, next, lastRead(c), (at) => helping(at.model, at.files));
+  return claim(c, c.latest, next, lastRead(c), (at) => helping(at.model, at.files));
 }
 
 /** Whether every task this sync ran took at most CLAIM_AHEAD_MAX_S (none ran: false). */
@@ -107,10 +107,12 @@ const CLAIM_ROUNDS = 8;
  * claim lost to another machine frees its slot: the machine plans again on
  * the tip it just read (`replan`, what is free there that it did not try in
  * this sync) and claims the next order, until its slots are full or nothing
- * is left. Returns the claims that landed, to run.
+ * is left. Returns the claims that landed, to run. A machine whose push budget is spent (`model`: the fleet as
+ * planned on) claims nothing now (claimsWait): others may take the orders.
  */
-export async function claim(c: Cycle, claims: Claim[], first: First, replan: (at: Published) => Claim[]): Promise<{ order: Order; attempt: number }[]> {
+export async function claim(c: Cycle, model: RepoModel, claims: Claim[], first: First, replan: (at: Published) => Claim[]): Promise<{ order: Order; attempt: number }[]> {
   const landed: { order: Order; attempt: number }[] = [];
+  if (claims.length && claimsWait(c, model)) return landed;
   const tried = new Set<string>();
   let todo = claims;
   for (let round = 1; todo.length && round <= CLAIM_ROUNDS; round++) {
@@ -236,8 +238,8 @@ export async function runAll(c: Cycle, tasks: { order: Order; attempt?: number }
         const todo = planNow(c, at.model, at.files, busy.size);
         const fresh = todo.run.filter((o) => !busy.has(o.id)).map((order) => ({ order }));
         const claims = todo.claim.filter((cl) => !busy.has(cl.order.id));
-        if (claims.length && claimsWait(c, at.model)) claims.length = 0;
-        if (claims.length) fresh.push(...(await claim(c, claims, {}, (again) => planNow(c, again.model, again.files, busy.size).claim.filter((cl) => !busy.has(cl.order.id)))));
+        if (claims.length)
+          fresh.push(...(await claim(c, at.model, claims, {}, (again) => planNow(c, again.model, again.files, busy.size).claim.filter((cl) => !busy.has(cl.order.id)))));
         if (fresh.length) {
           queue.push(...fresh);
           kick.resolve?.();
