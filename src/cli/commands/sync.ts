@@ -18,7 +18,9 @@ const SYNC_STOPPED = `
 export function registerSync(program: Command, io: Io): void {
   program
     .command("sync")
-    .description("pull, run the tasks addressed to this machine, publish its status")
+    .description(
+      'pull, run the tasks addressed to this machine, publish its status (only what someone needs, within its share of the fleet\'s push budget: ORDERS.json "hub": {"pushesPerMinute": 6}; what waits goes with its next push)',
+    )
     .addOption(dirOption())
     .option("--no-run", "publish status but start no task")
     .option("--dry-run", "print what would start now; change nothing (a real sync that ran work may then take on more ANY work)")
