@@ -104,16 +104,8 @@ export interface Cycle {
   health: Health;
   /** When this sync's first publish was built: a run of failures it reports ends then (core/failures.ts). */
   clearedAt?: Date;
-  /** Its token bucket for the fleet's push budget (core/budget.ts), counted at every push. */
-  bucket?: Bucket;
-  /** Its share of the budget as the last publish saw the fleet. */
-  share?: Share;
-  /** The lease its claims hold for under that share (core/budget.ts claimLeaseOf); the configured one before it is known. */
-  lease?: number;
-  /** Seconds after its published lastSeen that its heartbeat is due (core/budget.ts heartbeatDueAfter). */
-  heartbeatDue?: number;
-  /** A publish waits for the budget until then (ms): the next sync must not come later. */
-  deferredUntil?: number;
+  /** Where it stands with the fleet's push budget (core/budget.ts). */
+  budget: BudgetState;
   /** The repository as the last publish found it. */
   latest?: RepoModel;
   /** The files of that tip. */
@@ -135,9 +127,23 @@ export interface Cycle {
   onModel?: (model: RepoModel) => Promise<void>;
 }
 
+/** A cycle's standing with the fleet's push budget (core/budget.ts): set by each publish's read of the fleet and by every push. */
+export interface BudgetState {
+  /** Its token bucket, counted at every push (.git/coord/budget.json). */
+  bucket?: Bucket;
+  /** Its share of the budget as the last read of the fleet saw it. */
+  share?: Share;
+  /** The lease its claims hold for under that share (claimLeaseOf); the configured one before it is known. */
+  lease?: number;
+  /** Seconds after its published lastSeen that its heartbeat is due (heartbeatDueAfter). */
+  heartbeatDue?: number;
+  /** A publish or a claim waits for the budget until then (ms): the next sync must not come later. */
+  deferredUntil?: number;
+}
+
 /** The lease this machine's claims hold for now (seconds). */
 export function ownLease(c: Cycle): number {
-  return c.lease ?? c.m.config.claimLease;
+  return c.budget.lease ?? c.m.config.claimLease;
 }
 
 /** What halts this machine now (the fleet's emergency stop, a pause), as `model` and its local pause say. */

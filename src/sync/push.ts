@@ -173,15 +173,15 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
   const { mine, changes } = composed;
   if (verdict.deferUntil !== undefined) {
     // Over its share: it waits (what it has rides along with the next push), and says until when.
-    c.deferredUntil = verdict.deferUntil;
-    log(`this publish waits for the fleet's push budget (${describeShare(c.share!)}) until ${new Date(verdict.deferUntil).toISOString()}`);
+    c.budget.deferredUntil = verdict.deferUntil;
+    log(`this publish waits for the fleet's push budget (${describeShare(c.budget.share!)}) until ${new Date(verdict.deferUntil).toISOString()}`);
   } else if (changes.size === 0) await reserved.landed(); // the tip says what this machine would: its reservations are there
   if (changes.size === 0 || verdict.deferUntil !== undefined) {
     c.publishedLastSeen = previous?.lastSeen ?? c.publishedLastSeen;
     await fastForward(c.m, tip, result);
     return { done: { model, files, tip, builtOn: tip } };
   }
-  delete c.deferredUntil;
+  delete c.budget.deferredUntil;
   result.pushAttempts = Math.max(result.pushAttempts, attempt);
   const history = await boundedHistory(c, tip, model.controls.history);
   const commit = await commitOwned(hub, config.name, tip, changes, message.startsWith("coord:") ? message : `coord: ${config.name} ${message}`, history);
@@ -288,9 +288,9 @@ async function compose(c: Cycle, seen: Seen): Promise<Composed> {
   const { config } = c.m;
   const { now } = c;
   const { model, previous, own, files } = seen;
-  const share = c.share!;
+  const share = c.budget.share!;
   const heartbeat = heartbeatOf(previous?.heartbeat, share.heartbeat);
-  c.heartbeatDue = heartbeatDueAfter(previous?.heartbeat, heartbeat);
+  c.budget.heartbeatDue = heartbeatDueAfter(previous?.heartbeat, heartbeat);
   const mine = buildComputer(c, model, seen.local.get(ORDERS_FILE), own.receipts, seen.services, seen.reserved.publish, heartbeat);
   // Its failed syncs, as people should read them (core/failures.ts): a refusal ends with the push that carries it.
   c.clearedAt ??= now();
@@ -301,7 +301,7 @@ async function compose(c: Cycle, seen: Seen): Promise<Composed> {
   }
   // lastSeen goes out only when a heartbeat is due (sooner while holding claims: it renews them).
   const held = heldLease(c.journal.tasks);
-  const due = !previous || heartbeatDue(previous.lastSeen, now(), c.heartbeatDue, held);
+  const due = !previous || heartbeatDue(previous.lastSeen, now(), c.budget.heartbeatDue, held);
   if (previous && !due) mine.lastSeen = previous.lastSeen;
   const changes: Map<string, string | null> = renderChanges(files, seen.tipModel, mine, own.files);
   let others = 0;
@@ -354,8 +354,8 @@ function judge(c: Cycle, seen: Seen, composed: Composed, attempt: number): { def
     }
   }
   if (!composed.changes.size || !cls || cls === "urgent" || attempt > 1) return {};
-  const bucket = refill(c.bucket, now.getTime(), c.share!);
-  return admits(bucket, cls) ? {} : { deferUntil: admitsAt(bucket, cls, c.share!) };
+  const bucket = refill(c.budget.bucket, now.getTime(), c.budget.share!);
+  return admits(bucket, cls) ? {} : { deferUntil: admitsAt(bucket, cls, c.budget.share!) };
 }
 
 /**
@@ -412,10 +412,10 @@ function messagesChanged(model: RepoModel, own: MessageFile[], changes: Map<stri
 
 /** One push (or retry) spent from its bucket (core/budget.ts), kept in .git/coord/budget.json: a file that cannot be written costs nothing else. */
 async function spendToken(c: Cycle): Promise<void> {
-  if (!c.share) return;
-  c.bucket = spend(refill(c.bucket, c.now().getTime(), c.share));
-  c.result.budget = { tokens: Math.round(c.bucket.tokens * 100) / 100, share: describeShare(c.share) };
-  await saveBucket(c.m.stateDir, c.bucket).catch(() => {});
+  if (!c.budget.share) return;
+  c.budget.bucket = spend(refill(c.budget.bucket, c.now().getTime(), c.budget.share));
+  c.result.budget = { tokens: Math.round(c.budget.bucket.tokens * 100) / 100, share: describeShare(c.budget.share) };
+  await saveBucket(c.m.stateDir, c.budget.bucket).catch(() => {});
 }
 
 /**
@@ -424,9 +424,9 @@ async function spendToken(c: Cycle): Promise<void> {
  */
 export function fleetShare(c: Cycle, model: RepoModel): Share {
   const { config } = c.m;
-  c.share = shareOf(model.controls.pushesPerMinute, machinesCounted(config.name, model.computers, c.now()), config.heartbeat);
-  c.lease = claimLeaseOf(c.share, config.claimLease);
-  return c.share;
+  c.budget.share = shareOf(model.controls.pushesPerMinute, machinesCounted(config.name, model.computers, c.now()), config.heartbeat);
+  c.budget.lease = claimLeaseOf(c.budget.share, config.claimLease);
+  return c.budget.share;
 }
 
 /**
@@ -435,9 +435,9 @@ export function fleetShare(c: Cycle, model: RepoModel): Share {
  */
 export function claimsWait(c: Cycle, model: RepoModel): boolean {
   const share = fleetShare(c, model);
-  const bucket = refill(c.bucket, c.now().getTime(), share);
+  const bucket = refill(c.budget.bucket, c.now().getTime(), share);
   if (admits(bucket, "urgent")) return false;
-  c.deferredUntil = admitsAt(bucket, "urgent", share);
-  c.log(`claims wait for the fleet's push budget (${describeShare(share)}) until ${new Date(c.deferredUntil).toISOString()}`);
+  c.budget.deferredUntil = admitsAt(bucket, "urgent", share);
+  c.log(`claims wait for the fleet's push budget (${describeShare(share)}) until ${new Date(c.budget.deferredUntil).toISOString()}`);
   return true;
 }

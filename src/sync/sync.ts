@@ -271,7 +271,7 @@ async function cycle(
     health,
     observed,
     refusals: view.refusals,
-    ...(bucket ? { bucket } : {}),
+    budget: bucket ? { bucket } : {},
     latestTip: tip,
     latestTipFiles: files,
     ...(publicKey ? { publicKey } : {}),
@@ -326,7 +326,7 @@ async function cycle(
     await journal.save();
   }
   const end = await publish(c, first, commitMessage(config.name, result));
-  if (c.deferredUntil !== undefined) result.deferred = new Date(c.deferredUntil).toISOString();
+  if (c.budget.deferredUntil !== undefined) result.deferred = new Date(c.budget.deferredUntil).toISOString();
   await saveObserved(stateDir, c.observed, observedBefore).catch(() => {}); // lost observations only make claims of others hold longer
   const nothingDone = !result.ran.length && !result.interrupted.length && !result.warnings.length && !result.hookAcked.length;
   // Published with answers older than 10 minutes (new ones on the way): not quiet, the next sync publishes the new ones.
@@ -347,8 +347,8 @@ async function cycle(
       observed: c.observed,
       waiting: result.waiting,
       capabilitiesUntil: capabilitiesUntil(),
-      ...(c.heartbeatDue !== undefined ? { heartbeat: c.heartbeatDue } : {}),
-      ...(c.deferredUntil !== undefined ? { deferredUntil: c.deferredUntil } : {}),
+      ...(c.budget.heartbeatDue !== undefined ? { heartbeat: c.budget.heartbeatDue } : {}),
+      ...(c.budget.deferredUntil !== undefined ? { deferredUntil: c.budget.deferredUntil } : {}),
     },
     ...(ended ? { ended } : {}),
     ...clearedAt,
