@@ -170,7 +170,8 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
   const composed = await compose(c, seen);
   const verdict = judge(c, seen, composed, attempt);
   const { model, local, reserved, previous } = seen;
-  const { mine, changes } = composed;
+  const { mine } = composed;
+  const { changes } = verdict;
   if (verdict.deferUntil !== undefined) {
     // Over its share: it waits (what it has rides along with the next push), and says until when.
     c.budget.deferredUntil = verdict.deferUntil;
@@ -330,7 +331,7 @@ async function compose(c: Cycle, seen: Seen): Promise<Composed> {
  * share waits (`deferUntil`). A claim never waits here (claimsWait gates claiming), and the retries of an admitted
  * publish after lost races go on, counted against the next ones.
  */
-function judge(c: Cycle, seen: Seen, composed: Composed, attempt: number): { deferUntil?: number } {
+function judge(c: Cycle, seen: Seen, composed: Composed, attempt: number): { changes: Map<string, string | null>; deferUntil?: number } {
   const { model, previous, files, tipModel, own } = seen;
   const { mine } = composed;
   const now = c.now();
@@ -343,19 +344,16 @@ function judge(c: Cycle, seen: Seen, composed: Composed, attempt: number): { def
     }),
     composed.others ? "work" : undefined,
   );
+  let changes = composed.changes;
   if (!cls && previous) {
     // Nothing worth a push: its file stays as the hub has it (what it read of ORDERS.json rides along with the next push).
-    const kept = renderChanges(files, tipModel, { ...mine, orders: previous.orders, heartbeat: previous.heartbeat, lastSeen: previous.lastSeen }, own.files);
-    composed.changes.clear();
-    // STATUS.* alone (a person's change): the same on every machine, so the first to sync says it, the others find it said.
-    if (kept.size) {
-      for (const [path, content] of kept) composed.changes.set(path, content);
-      cls = "status";
-    }
+    // STATUS.* alone (a person's change) may remain: the same on every machine, so the first to sync says it.
+    changes = renderChanges(files, tipModel, { ...mine, orders: previous.orders, heartbeat: previous.heartbeat, lastSeen: previous.lastSeen }, own.files);
+    if (changes.size) cls = "status";
   }
-  if (!composed.changes.size || !cls || cls === "urgent" || attempt > 1) return {};
+  if (!changes.size || !cls || cls === "urgent" || attempt > 1) return { changes };
   const bucket = refill(c.budget.bucket, now.getTime(), c.budget.share!);
-  return admits(bucket, cls) ? {} : { deferUntil: admitsAt(bucket, cls, c.budget.share!) };
+  return admits(bucket, cls) ? { changes } : { changes, deferUntil: admitsAt(bucket, cls, c.budget.share!) };
 }
 
 /**
