@@ -2,13 +2,13 @@
 // as whole processes (the built CLI, dist/coord.mjs, spawned) against a `git
 // daemon` on loopback, side by side with the raw git a person would run for the
 // same, in the same run; and what the host pays (row 12: pushes, commits, reads
-// and bytes per machine and per fleet). Prints a table of medians and ratios and
-// writes it to bench/results.md.
+// and bytes per machine and per fleet; row 13: a fleet within the hub's push
+// budget). Prints a table of medians and ratios and writes it to bench/results.md.
 //
 //   npm run bench                     everything; writes bench/results.md
 //   npm run bench:smoke               sizes ÷ 10, fewer repetitions; writes nothing (CI runs it after npm test, which builds)
 //   node scripts/bench.mjs --only=noop,scale   some rows (names below); writes nothing
-//   COORD_BENCH_LOGS=<dir>            the daemons row keeps each daemon's output and coord.log there
+//   COORD_BENCH_LOGS=<dir>            the daemons and budget rows keep each daemon's output and coord.log there
 //
 // Goals never fail the run (the table says met or missed); it exits non-zero
 // only when a row could not run at all, so the bench cannot rot unnoticed.
@@ -31,6 +31,8 @@ const { atScale, initLongHistory, historyGrowth } = await import("./bench/rows-s
 const { watchLatency, drainRounds, drainDaemons, outageRecovery } = await import("./bench/rows-work.mjs");
 const { pureCore, agentHook, mcpTools } = await import("./bench/micro.mjs");
 const { hostLoad } = await import("./bench/host.mjs");
+const { budgetIdle, budgetOrder, budgetDrain } = await import("./bench/budget.mjs");
+const { budgetDay } = await import("./bench/budget-day.mjs");
 
 const ROWS = [
   ["noop", "1", noopSync],
@@ -44,6 +46,10 @@ const ROWS = [
   ["daemons", "11b", drainDaemons],
   ["outage", "11c", outageRecovery],
   ["host", "12", hostLoad],
+  ["budget-idle", "13a–b", budgetIdle],
+  ["budget-order", "13c", budgetOrder],
+  ["budget-drain", "13d", budgetDrain],
+  ["budget-day", "13e", budgetDay],
 ];
 const MICRO = [
   ["core", pureCore],
