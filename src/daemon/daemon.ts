@@ -123,6 +123,9 @@ function summarize(r: SyncResult): string {
   return parts.join("; ");
 }
 
+/** The part of its heartbeat a daemon waking for its quiet stamp's end may wake later, at random. */
+const WAKE_SPREAD = 0.05;
+
 /**
  * Runs the daemon in this process until stopped (SIGTERM, SIGINT, or the
  * signal): a sync at every tick of the schedule, and again at once after a
@@ -288,7 +291,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     const next = task.getNextRun()?.getTime() ?? Number.POSITIVE_INFINITY;
     if (!stamp || stamp.until >= next) return;
     clearTimeout(wake);
-    wake = setTimeout(() => void tick(), Math.min(Math.max(stamp.until - Date.now(), 1000), MAX_TIMEOUT_MS));
+    // A little later at random (WAKE_SPREAD of its heartbeat, at most 30 s): daemons whose heartbeats fall due together
+    // (a fleet set up by a script) would otherwise push at the same instant every time, and all but one lose the race.
+    const spread = Math.random() * Math.min(30_000, machine.config.daemonHeartbeat * 1000 * WAKE_SPREAD);
+    wake = setTimeout(() => void tick(), Math.min(Math.max(stamp.until - Date.now(), 1000) + spread, MAX_TIMEOUT_MS));
     wake.unref();
   };
   const requests = watchSyncRequests(
