@@ -151,6 +151,7 @@ describe("what is worth a push", () => {
       ...over,
     }) as ComputerFile;
   const task = (state: string) => ({ rev: 1, state, attempts: 1, exitCode: null, startedAt: null, finishedAt: null }) as never;
+  const leased = (state: string) => ({ ...(task(state) as object), lease: 600 }) as never;
   const ctx = { waitedOn: new Set(["build"]), heartbeatDue: false, renewsClaims: false };
   it.each<[string, ComputerFile | undefined, ComputerFile, Partial<typeof ctx> & { messages?: "urgent" | "work" }, PushClass | undefined]>([
     ["its first file", undefined, file(), {}, "urgent"],
@@ -164,6 +165,16 @@ describe("what is worth a push", () => {
     ["a result another order waits on", file(), file({ tasks: { build: task("completed") } }), {}, "urgent"],
     ["a result nobody waits on", file(), file({ tasks: { x: task("completed") } }), {}, "work"],
     ["a task started", file(), file({ tasks: { x: task("in_progress") } }), {}, "work"],
+    [
+      "the end of a claim it holds (a result past its lease would be run again)",
+      file({ tasks: { x: leased("in_progress") } }),
+      file({ tasks: { x: task("completed") } }),
+      {},
+      "urgent",
+    ],
+    ["the end of a claim not yet started", file({ tasks: { x: leased("assigned") } }), file({ tasks: { x: task("cancelled") } }), {}, "urgent"],
+    ["a claimed task started", file({ tasks: { x: leased("assigned") } }), file({ tasks: { x: leased("in_progress") } }), {}, "work"],
+    ["a result of a named order after it started", file({ tasks: { x: task("in_progress") } }), file({ tasks: { x: task("completed") } }), {}, "work"],
     ["a new capability", file(), file({ capabilities: { os: "linux", claude: "1.0" } }), {}, "work"],
     ["a receipt", file(), file({ messages: { "b/a": { received: 3, acked: 3 } } as never }), {}, "receipts"],
     ["a receipt and its heartbeat due", file(), file({ messages: { "b/a": { received: 3, acked: 3 } } as never }), { heartbeatDue: true }, "heartbeat"],

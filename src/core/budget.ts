@@ -12,8 +12,8 @@
 // work goes out at once and is paid back after. Each push, and each retry
 // after a lost compare-and-swap, spends a token:
 //
-//   - urgent (a claim, its renewal, a failure, a result another order waits
-//     on, an urgent message, a machine's first file) may borrow: it goes while
+//   - urgent (a claim, its renewal, its end, a failure, a result another
+//     order waits on, an urgent message, a machine's first file) may borrow: it goes while
 //     the bucket is above -capacity, and the debt holds back the rest;
 //   - work (results, messages, a changed capability, service or state) goes
 //     while the bucket is not in debt (it may take the last token and one
@@ -34,6 +34,7 @@
 // the fleet's heartbeat at most): failover after a silent holder takes longer
 // in a large fleet, and no renewal pushes past the budget.
 import { MAX_LEASE, RENEW_PARTS } from "./claims.js";
+import { isActive } from "./task-life.js";
 import { isOffline, MAX_HEARTBEAT, spanText } from "./presence.js";
 import { type ComputerFile, isRecord } from "./types.js";
 
@@ -161,7 +162,10 @@ export function pushClassOf(previousFile: ComputerFile | undefined, mineFile: Co
     const before = Object.hasOwn(previous.tasks, id) ? previous.tasks[id] : undefined;
     const now = Object.hasOwn(mine.tasks, id) ? mine.tasks[id] : undefined;
     if (same(before, now)) continue;
-    const urgent = now !== undefined && (now.state === "assigned" || now.state === "failed" || (now.state === "completed" && ctx.waitedOn.has(id)));
+    // A claim's end is urgent too: the hub shows it held (a lease) until then, and a result that waited past the lease
+    // would let another machine take the order over and run it again.
+    const endsClaim = before?.lease !== undefined && isActive(before.state) && now !== undefined && !isActive(now.state);
+    const urgent = now !== undefined && (now.state === "assigned" || now.state === "failed" || endsClaim || (now.state === "completed" && ctx.waitedOn.has(id)));
     cls = mostPressing(cls, urgent ? "urgent" : "work");
   }
   // A heartbeat of another length rides along (heartbeatOf: the one published is never left longer than the one kept).

@@ -137,8 +137,16 @@ export interface BudgetState {
   lease?: number;
   /** Seconds after its published lastSeen that its heartbeat is due (heartbeatDueAfter). */
   heartbeatDue?: number;
-  /** A publish or a claim waits for the budget until then (ms): the next sync must not come later. */
-  deferredUntil?: number;
+  /** A publish waits for the budget until then (ms); gone once a publish goes out (what waited went with it). */
+  publishWaits?: number;
+  /** Claims wait for the budget until then (ms). */
+  claimsWait?: number;
+}
+
+/** The earliest moment something of this cycle waits for the push budget (ms): the next sync must not come later. */
+export function waitsUntil(b: BudgetState): number | undefined {
+  const times = [b.publishWaits, b.claimsWait].filter((t): t is number => t !== undefined);
+  return times.length ? Math.min(...times) : undefined;
 }
 
 /** The lease this machine's claims hold for now (seconds). */

@@ -174,7 +174,7 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
   const { changes } = verdict;
   if (verdict.deferUntil !== undefined) {
     // Over its share: it waits (what it has rides along with the next push), and says until when.
-    c.budget.deferredUntil = verdict.deferUntil;
+    c.budget.publishWaits = verdict.deferUntil;
     log(`this publish waits for the fleet's push budget (${describeShare(c.budget.share!)}) until ${new Date(verdict.deferUntil).toISOString()}`);
   } else if (changes.size === 0) await reserved.landed(); // the tip says what this machine would: its reservations are there
   if (changes.size === 0 || verdict.deferUntil !== undefined) {
@@ -182,7 +182,7 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
     await fastForward(c.m, tip, result);
     return { done: { model, files, tip, builtOn: tip } };
   }
-  delete c.budget.deferredUntil;
+  delete c.budget.publishWaits;
   result.pushAttempts = Math.max(result.pushAttempts, attempt);
   const history = await boundedHistory(c, tip, model.controls.history);
   const commit = await commitOwned(hub, config.name, tip, changes, message.startsWith("coord:") ? message : `coord: ${config.name} ${message}`, history);
@@ -434,8 +434,11 @@ export function fleetShare(c: Cycle, model: RepoModel): Share {
 export function claimsWait(c: Cycle, model: RepoModel): boolean {
   const share = fleetShare(c, model);
   const bucket = refill(c.budget.bucket, c.now().getTime(), share);
-  if (admits(bucket, "urgent")) return false;
-  c.budget.deferredUntil = admitsAt(bucket, "urgent", share);
-  c.log(`claims wait for the fleet's push budget (${describeShare(share)}) until ${new Date(c.budget.deferredUntil).toISOString()}`);
+  if (admits(bucket, "urgent")) {
+    delete c.budget.claimsWait;
+    return false;
+  }
+  c.budget.claimsWait = admitsAt(bucket, "urgent", share);
+  c.log(`claims wait for the fleet's push budget (${describeShare(share)}) until ${new Date(c.budget.claimsWait).toISOString()}`);
   return true;
 }

@@ -29,7 +29,7 @@ import { loadParsed, saveParsed } from "../state/parsed.js";
 import { appendLog } from "../state/logs.js";
 import { tryLock, type HeldLock } from "../state/lock.js";
 import { type Machine, openMachine } from "./machine.js";
-import { checkIdentity, crashPoint, type Cycle, lastSeenOf, READ_PATHS, type SyncResult, haltNow } from "./cycle.js";
+import { checkIdentity, crashPoint, type Cycle, lastSeenOf, READ_PATHS, type SyncResult, haltNow, waitsUntil } from "./cycle.js";
 import { receive } from "./mail.js";
 import { commitMessage, type First, lastRead, publish } from "./push.js";
 import { startedFor, takePrefetch } from "./prefetch.js";
@@ -326,7 +326,8 @@ async function cycle(
     await journal.save();
   }
   const end = await publish(c, first, commitMessage(config.name, result));
-  if (c.budget.deferredUntil !== undefined) result.deferred = new Date(c.budget.deferredUntil).toISOString();
+  const waits = waitsUntil(c.budget);
+  if (waits !== undefined) result.deferred = new Date(waits).toISOString();
   await saveObserved(stateDir, c.observed, observedBefore).catch(() => {}); // lost observations only make claims of others hold longer
   const nothingDone = !result.ran.length && !result.interrupted.length && !result.warnings.length && !result.hookAcked.length;
   // Published with answers older than 10 minutes (new ones on the way): not quiet, the next sync publishes the new ones.
@@ -348,7 +349,7 @@ async function cycle(
       waiting: result.waiting,
       capabilitiesUntil: capabilitiesUntil(),
       ...(c.budget.heartbeatDue !== undefined ? { heartbeat: c.budget.heartbeatDue } : {}),
-      ...(c.budget.deferredUntil !== undefined ? { deferredUntil: c.budget.deferredUntil } : {}),
+      ...(waits !== undefined ? { deferredUntil: waits } : {}),
     },
     ...(ended ? { ended } : {}),
     ...clearedAt,
