@@ -189,7 +189,11 @@ describe("the fleet's push budget, on real git", () => {
       expect(offline).toEqual([]);
       expect(landed).toBeGreaterThan(0); // the heartbeats went out…
       expect(tried).toBeGreaterThanOrEqual(landed); // …and the count at the hub saw each
-      expect(tried, `pushes rejected or deferred:\n${rejected.join("\n")}`).toBeLessThanOrEqual(24);
+      // One heartbeat each, the stretched one published with it (before the budget: two each, at 120 and 240 s).
+      expect(landed).toBeLessThanOrEqual(24);
+      // What reached the hub: each machine's first push since its daemon started (this heartbeat), and at most 24 more
+      // (the issue's bound); a lost race between two heartbeats that fell due together is one of those.
+      expect(tried, `pushes rejected or deferred:\n${rejected.join("\n")}`).toBeLessThanOrEqual(24 + 24);
     },
     8 * MINUTE,
   );
