@@ -300,10 +300,16 @@ export async function personPush(f, person, files, message) {
   }
 }
 
-/** An ORDERS.json text. */
-export function ordersText(orders) {
-  return `${JSON.stringify({ $schema: "coordination/orders.schema.json", version: 1, orders }, null, 2)}\n`;
+/** An ORDERS.json text; `hub`: its hub settings (none: the default push budget, GitHub's 6 a minute). */
+export function ordersText(orders, hub) {
+  return `${JSON.stringify({ $schema: "coordination/orders.schema.json", version: 1, ...(hub ? { hub } : {}), orders }, null, 2)}\n`;
 }
+
+/**
+ * The hub settings of a git server of one's own, with no push limit to keep (the budget at its most): the rows that
+ * measure how fast coord drains work against git use it; rows 13 measure the same under GitHub's budget.
+ */
+export const OWN_SERVER = { pushesPerMinute: 100_000 };
 
 /**
  * A hub (`coord hub create`: main with the people's files, coord with the machines') served by a git

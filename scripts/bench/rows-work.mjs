@@ -5,7 +5,7 @@ import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { completedOnHub, hubActivity, hubSnapshot } from "./host.mjs";
-import { CLI, dur, fixture, fleet, median, ordersText, personCommit, personPush, run, say, size, sleep, spread, start, syncJson, syncOk } from "./lib.mjs";
+import { CLI, dur, fixture, fleet, median, OWN_SERVER, ordersText, personCommit, personPush, run, say, size, sleep, spread, start, syncJson, syncOk } from "./lib.mjs";
 
 /** Row 7: from a person's push of a new order to the task starting, with `coord watch --every 1s` on the machine. */
 export async function watchLatency() {
@@ -60,7 +60,17 @@ export async function drainRounds() {
     const count = size(20, 5);
     const { dirs, person, hub } = await fleet(f, names);
     const ids = Array.from({ length: count }, (_, i) => `any-${i}`);
-    await personCommit(f, person, { "ORDERS.json": ordersText(ids.map((id) => ({ id, to: "ANY", run: "sleep 1" }))) }, "ANY orders");
+    await personCommit(
+      f,
+      person,
+      {
+        "ORDERS.json": ordersText(
+          ids.map((id) => ({ id, to: "ANY", run: "sleep 1" })),
+          OWN_SERVER,
+        ),
+      },
+      "ANY orders",
+    );
     const runs = new Map();
     let rounds = 0;
     let failed = 0;
@@ -81,7 +91,7 @@ export async function drainRounds() {
     const ideal = Math.ceil(count / names.length);
     return {
       n: "11a",
-      what: `rounds to drain ${count} ANY orders of 1 s, ${names.length} machines syncing together`,
+      what: `rounds to drain ${count} ANY orders of 1 s, ${names.length} machines syncing together (a server of one's own: no push budget to keep; 13d: under GitHub's)`,
       coord: `${rounds} round${rounds === 1 ? "" : "s"}`,
       base: `ideal ${ideal}`,
       ratio: "",
@@ -122,7 +132,12 @@ export async function drainDaemons() {
       const { pushedAt, attempts } = await personPush(
         f,
         person,
-        { "ORDERS.json": ordersText(ids.map((id) => ({ id, to: "ANY", run: "sleep 1" }))) },
+        {
+          "ORDERS.json": ordersText(
+            ids.map((id) => ({ id, to: "ANY", run: "sleep 1" })),
+            OWN_SERVER,
+          ),
+        },
         `timed orders, round ${r + 1}`,
       );
       tries.push(attempts);
@@ -152,7 +167,7 @@ export async function drainDaemons() {
     const goal = 2 * ideal + interval * 1000;
     return {
       n: "11b",
-      what: `${count} ANY orders of 1 s, ${names.length} daemons (every ${interval} s, no jitter): all completed`,
+      what: `${count} ANY orders of 1 s, ${names.length} daemons (every ${interval} s, no jitter; a server of one's own, as 11a): all completed`,
       coord: dur(took),
       base: `ideal ${dur(ideal)}`,
       ratio: "",
