@@ -31,6 +31,8 @@ export interface CasSteps<T> {
   stale?(n: number): boolean;
   /** The failure after the last rejected push: `attempts` pushes rejected in `elapsedMs`. */
   gaveUp(attempts: number, elapsedMs: number): Error;
+  /** The least wait (ms) before the try after rejected try `n`, the caller's own (a machine short of push budget spreads a herd). */
+  leastWait?(n: number): number;
 }
 
 export interface CasOptions {
@@ -80,7 +82,7 @@ export async function publishWithRetry<T>(
     }
     if (await pushing) return built.landed();
     steps.rejected?.(n, failed);
-    const wait = stale ? 0 : contentionDelay(n, now() - tried, backoff, random);
+    const wait = stale ? 0 : Math.max(contentionDelay(n, now() - tried, backoff, random), steps.leastWait?.(n) ?? 0);
     if (n >= maxAttempts || now() - start + wait > budgetMs) throw steps.gaveUp(n, now() - start);
     await sleep(wait);
   }
