@@ -28,6 +28,8 @@ describe("a publish within the fleet's push budget", () => {
     const orders = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `o${i + 1}`, to: "a", run: "true" }));
     const t0 = Date.now();
     const at = (s: number) => () => new Date(t0 + s * 1000);
+    // Its bucket as its registration left it (3 tokens, one spent), counted from t0: a slow machine's setup refills nothing.
+    await writeFile(join(dir, ".git", "coord", "budget.json"), `${JSON.stringify({ tokens: 2, at: t0 })}\n`);
     const pushed: (string | undefined)[] = [];
     for (let n = 1; n <= 4; n++) {
       await pushOrders(f, ordersText(orders(n), { pushesPerMinute: 1 }));

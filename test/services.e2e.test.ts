@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Supervisor } from "../src/daemon/services.js";
 import { openMachine, sync } from "../src/sync/sync.js";
-import { cli, cliProcess, hubFile, hubStatus, makeFleet, pushOrders, setConfig, waitFor, withToken, type Fleet } from "./helpers.js";
+import { cli, cliProcess, hubFile, hubStatus, makeFleet, pushOrders, setConfig, UNLIMITED, waitFor, withToken, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 const stops: (() => Promise<unknown>)[] = [];
@@ -38,7 +38,7 @@ async function records(dir: string): Promise<any> {
 }
 
 async function pushServices(services: unknown[], extra: object = {}): Promise<void> {
-  await pushOrders(fleet!, `${JSON.stringify({ version: 1, orders: [], services, ...extra }, null, 2)}\n`);
+  await pushOrders(fleet!, `${JSON.stringify({ version: 1, hub: UNLIMITED, orders: [], services, ...extra }, null, 2)}\n`);
 }
 
 /** A daemon as its own process, syncing every second; stopped (SIGTERM) at the end of the test. */
