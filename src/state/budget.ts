@@ -1,9 +1,10 @@
 // This machine's token bucket for the fleet's push budget (core/budget.ts):
 // .git/coord/budget.json, counted at every push and every retry. A file coord
-// cannot read is a full bucket: at worst one burst more.
+// cannot read is a full bucket: at worst one burst more (so it is written
+// whole but not fsynced: a push does not wait for the disk).
 import { join } from "node:path";
 import type { Bucket } from "../core/budget.js";
-import { readIfExists, writeDurably } from "./files.js";
+import { readIfExists, writeWhole } from "./files.js";
 
 const path = (stateDir: string) => join(stateDir, "budget.json");
 
@@ -19,5 +20,5 @@ export async function readBucket(stateDir: string): Promise<Bucket | undefined> 
 }
 
 export async function saveBucket(stateDir: string, b: Bucket): Promise<void> {
-  await writeDurably(path(stateDir), `${JSON.stringify({ tokens: Math.round(b.tokens * 1000) / 1000, at: b.at })}\n`);
+  await writeWhole(path(stateDir), `${JSON.stringify({ tokens: Math.round(b.tokens * 1000) / 1000, at: b.at })}\n`);
 }
