@@ -79,7 +79,7 @@ describe("coord status <machine> and --order <id>", () => {
     expect(m1.out).not.toContain(ESC);
     const lines = m1.out.split("\n");
     expect(lines[0]).toBe("m1: online · idle");
-    expect(lines[1]).toMatch(/^ {2}last seen +(just now|\d+ s ago|1 min ago) \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\)$/);
+    expect(lines[1]).toMatch(/^ {2}last seen +(just now|\d+ s ago|\d+ min ago) \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\)$/);
     expect(m1.out).toMatch(/heartbeat +every 15 min: stale after 22 min without news, offline after 45 min/);
     expect(m1.out).toMatch(/capabilities +arch \S+, git \S+, node \S+, os linux/);
     const table = lines.slice(lines.findIndex((l) => l.startsWith("ORDER ")) + 2);
