@@ -4,7 +4,7 @@
 import { commitOf, MACHINES_BRANCH, type PushOptions } from "../git/hub.js";
 import { describeHistoryLimit, type HistoryLimit, type HistoryMark, keptHistoryRef, nextHistory } from "../core/status-history.js";
 import { readPause } from "../state/pause.js";
-import { messagePath } from "../core/messages.js";
+import { messagePath, renderMessageFile } from "../core/messages.js";
 import { ownerOf } from "../core/ownership.js";
 import { ownOrdersFile } from "../state/delegated.js";
 import { trustedView } from "./trust.js";
@@ -274,12 +274,11 @@ async function see(c: Cycle, tip: string, files: Map<string, string>): Promise<S
   return { tip, files, local, model, tipModel, own, services, reserved, ...(previous ? { previous } : {}) };
 }
 
-/** What this machine would write on the tip: its file, and every change to push for it. */
+/** What this machine would write on the tip: its file, and its other files' changes. */
 interface Composed {
   mine: ComputerFile;
-  changes: Map<string, string | null>;
-  /** Its files other than its machine file and messages that change (its delegated orders, a forged message file removed). */
-  others: number;
+  /** Its files other than its machine file, messages and STATUS that change (its delegated orders, a forged message file removed). */
+  others: Map<string, string | null>;
   /** Its heartbeat is due (sooner while it holds claims: it renews them). */
   due: boolean;
   renews: boolean;
@@ -305,56 +304,47 @@ async function compose(c: Cycle, seen: Seen): Promise<Composed> {
   const held = heldLease(c.journal.tasks);
   const due = !previous || heartbeatDue(previous.lastSeen, now(), c.budget.heartbeatDue, held);
   if (previous && !due) mine.lastSeen = previous.lastSeen;
-  const changes: Map<string, string | null> = renderChanges(files, seen.tipModel, mine, own.files);
-  let others = 0;
+  const others = new Map<string, string | null>();
   const delegated = await ownOrdersFile(c.m.stateDir, config.name);
-  if (delegated && delegated.content !== files.get(delegated.path)) {
-    changes.set(delegated.path, delegated.content);
-    others++;
-  }
+  if (delegated && delegated.content !== files.get(delegated.path)) others.set(delegated.path, delegated.content);
   if (config.trust.signingKey) {
     // A message file of its own that it has no channel for was written by someone else (it signs its own): it removes it.
     const channels = new Set(own.files.map((f) => messagePath(f.from, f.to)));
     for (const path of files.keys()) {
       const o = ownerOf(path);
-      if (o.kind === "messages" && o.machine === config.name && !channels.has(path)) {
-        changes.set(path, null);
-        others++;
-      }
+      if (o.kind === "messages" && o.machine === config.name && !channels.has(path)) others.set(path, null);
     }
   }
-  return { mine, changes, others, due, renews: held !== undefined };
+  return { mine, others, due, renews: held !== undefined };
 }
 
 /**
- * The judge step (core/budget.ts): whether what changed is worth a push, and whether the budget admits it now.
- * What it merely read (a new ORDERS.json) is left out; STATUS alone is said by whoever syncs first; a publish over its
- * share waits (`deferUntil`). A claim never waits here (claimsWait gates claiming), and the retries of an admitted
- * publish after lost races go on, counted against the next ones.
+ * The judge step (core/budget.ts): whether what changed is worth a push, what goes out, and whether the budget
+ * admits it now. What it merely read (a new ORDERS.json) is left out; STATUS alone is said by whoever syncs first;
+ * a publish over its share waits (`deferUntil`). A claim never waits here (claimsWait gates claiming), and the
+ * retries of an admitted publish after lost races go on, counted against the next ones.
  */
 function judge(c: Cycle, seen: Seen, composed: Composed, attempt: number): { changes: Map<string, string | null>; deferUntil?: number } {
   const { model, previous, files, tipModel, own } = seen;
-  const { mine } = composed;
-  const now = c.now();
-  let cls = mostPressing(
+  const { mine, others } = composed;
+  const cls = mostPressing(
     pushClassOf(previous && canonicalComputer(previous), canonicalComputer(mine), {
       waitedOn: waitedOn(model),
-      ...messagesChanged(model, own.files, composed.changes),
+      ...messagesChanged(model, own.files, files),
       heartbeatDue: composed.due,
       renewsClaims: composed.renews,
     }),
-    composed.others ? "work" : undefined,
+    others.size ? "work" : undefined,
   );
-  let changes = composed.changes;
-  if (!cls && previous) {
-    // Nothing worth a push: its file stays as the hub has it (what it read of ORDERS.json rides along with the next push).
-    // STATUS.* alone (a person's change) may remain: the same on every machine, so the first to sync says it.
-    changes = renderChanges(files, tipModel, { ...mine, orders: previous.orders, heartbeat: previous.heartbeat, lastSeen: previous.lastSeen }, own.files);
-    if (changes.size) cls = "status";
-  }
-  if (!changes.size || !cls || cls === "urgent" || attempt > 1) return { changes };
-  const bucket = refill(c.budget.bucket, now.getTime(), c.budget.share!);
-  return admits(bucket, cls) ? { changes } : { changes, deferUntil: admitsAt(bucket, cls, c.budget.share!) };
+  // Nothing worth a push: its file stays as the hub has it (what it read of ORDERS.json rides along with the next push).
+  // STATUS.* alone (a person's change) may remain: the same on every machine, so the first to sync says it.
+  const publishing = cls || !previous ? mine : { ...mine, orders: previous.orders, heartbeat: previous.heartbeat, lastSeen: previous.lastSeen };
+  const changes: Map<string, string | null> = renderChanges(files, tipModel, publishing, own.files);
+  for (const [path, content] of others) changes.set(path, content);
+  const why = cls ?? "status";
+  if (!changes.size || why === "urgent" || attempt > 1) return { changes };
+  const bucket = refill(c.budget.bucket, c.now().getTime(), c.budget.share!);
+  return admits(bucket, why) ? { changes } : { changes, deferUntil: admitsAt(bucket, why, c.budget.share!) };
 }
 
 /**
@@ -396,11 +386,11 @@ function waitedOn(model: RepoModel): Set<string> {
   return new Set((model.orders?.orders ?? []).flatMap((o) => o.after ?? []));
 }
 
-/** Whether its own message files change in `changes`: urgent when one holds an urgent message the hub does not have yet. */
-function messagesChanged(model: RepoModel, own: MessageFile[], changes: Map<string, string | null>): { messages?: "urgent" | "work" } {
+/** Whether its own message files differ from the tip's `files`: urgent when one holds an urgent message the hub does not have yet. */
+function messagesChanged(model: RepoModel, own: MessageFile[], files: Map<string, string>): { messages?: "urgent" | "work" } {
   let cls: "urgent" | "work" | undefined;
   for (const f of own) {
-    if (!changes.has(messagePath(f.from, f.to))) continue;
+    if (files.get(messagePath(f.from, f.to)) === renderMessageFile(f)) continue;
     const before = model.messageFiles.find((m) => m.from === f.from && m.to === f.to);
     const known = Math.max(0, ...(before?.messages ?? []).map((m) => m.seq));
     cls = f.messages.some((m) => m.priority === "urgent" && m.seq > known) ? "urgent" : (cls ?? "work");
