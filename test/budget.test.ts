@@ -18,6 +18,8 @@ import {
   claimLeaseOf,
   describeBudget,
   fleetBudget,
+  herdSpreadMs,
+  claimsAhead,
 } from "../src/core/budget.js";
 import type { ComputerFile } from "../src/core/types.js";
 
@@ -134,6 +136,37 @@ describe("the bucket", () => {
     expect(pushes).toBeLessThanOrEqual(6 * 60 + machines * BUCKET_CAPACITY);
     expect(pushes).toBeGreaterThan(6 * 60 * 0.9);
   });
+});
+
+describe("a herd and a queue under the budget", () => {
+  it.each<[string, number, number, number]>([
+    ["10 machines at 6 a minute: a token takes 100 s, the herd spreads over 3 s", 6, 10, 3000],
+    ["40 machines: at most 10 s", 6, 40, 10_000],
+    ["a fleet of one never waits", 6, 1, 0],
+    ["a server of one's own: a token refills in 6 ms, retried at once", 100_000, 10, 0],
+    ["3 machines at 60 a minute: a token takes 3 s, over 0.9 s", 60, 3, 900],
+    ["2 machines at 60 a minute: a token takes 2 s, over 0.6 s", 60, 2, 600],
+    ["100 machines at 1,000 a minute: a token takes 6 s, less than the 10 s spread: at once", 1000, 100, 0],
+  ])("the retries after a lost race: %s", (_what, budget, machines, spread) => expect(herdSpreadMs(shareOf(budget, machines, 120))).toBe(spread));
+
+  it.each<[string, number, number, number, number]>([
+    ["tries of 700 ms, 10 machines: over 7 s", 6, 10, 700, 7000],
+    ["tries of 100 ms count as 300 ms", 6, 10, 100, 3000],
+    ["tries of 2 s, 10 machines: at most 10 s", 6, 10, 2000, 10_000],
+    ["a try of no known length counts as 300 ms", 6, 10, Number.NaN, 3000],
+    ["3 machines at 60 a minute, tries of 2 s: 6 s is longer than a token's 3 s, at once", 60, 3, 2000, 0],
+  ])("spread by how long a try took: %s", (_what, budget, machines, tryMs, spread) => expect(herdSpreadMs(shareOf(budget, machines, 120), tryMs)).toBe(spread));
+
+  it.each<[string, number, number, number, number]>([
+    ["tasks of 1 s, 10 machines at 6 a minute: a minute's worth in one push", 6, 10, 1, 60],
+    ["tasks of 0 s count as 1 s", 6, 10, 0, 60],
+    ["tasks of 20 s: 3", 6, 10, 20, 3],
+    ["tasks of 45 s: 1", 6, 10, 45, 1],
+    ["tasks of 61 s: none ahead", 6, 10, 61, 0],
+    ["a server of one's own: one at a time, others may take the rest", 100_000, 10, 1, 1],
+    ["3 machines at 60 a minute: a token every 3 s, three tasks of 1 s", 60, 3, 1, 3],
+    ["no task measured: none ahead", 6, 10, Number.NaN, 0],
+  ])("the orders a draining machine claims ahead: %s", (_what, budget, machines, longest, ahead) => expect(claimsAhead(shareOf(budget, machines, 120), longest)).toBe(ahead));
 });
 
 describe("what is worth a push", () => {

@@ -195,6 +195,42 @@ export function heartbeatDueAfter(published: number | undefined, kept: number): 
   return published !== undefined ? Math.min(published, kept) : kept;
 }
 
+/** How far apart (ms) the retries of a herd are spread for each machine in it at least: about one push's round trip. */
+export const HERD_SPREAD_MS = 300;
+
+/** The longest spread (ms) of a herd's retries. */
+export const HERD_SPREAD_MAX_MS = 10_000;
+
+/**
+ * How long (ms) a machine spreads its next try over after a lost race (a random wait up to it), its last try having
+ * taken `tryMs`: one try's length for each machine. Machines that push in step (daemons ticking together on new
+ * orders) otherwise all try again at once and lose again, and under a budget each lost race costs every one of them
+ * a token. 0 (at once) while a token refills faster than that spread: a budget that is no constraint (a server of
+ * one's own) or a fleet of one.
+ */
+export function herdSpreadMs(share: Share, tryMs = 0): number {
+  const spread = Math.min(HERD_SPREAD_MAX_MS, share.machines * Math.max(HERD_SPREAD_MS, Number.isFinite(tryMs) ? tryMs : 0));
+  return share.machines > 1 && 60_000 / share.perMinute > spread ? spread : 0;
+}
+
+/**
+ * A draining machine claims its next orders while one runs when its tasks so far took at most this long (seconds):
+ * an order claimed ahead waits about that long at most behind the tasks of its machine.
+ */
+export const CLAIM_AHEAD_MAX_S = 60;
+
+/**
+ * How many orders of its own share a draining machine with one slot claims ahead in one push, its tasks so far
+ * having taken at most `longestTaskS` seconds each: one while pushes are cheap (others may still take the rest);
+ * under a budget, as many as it would run before its bucket earns the next push (at most CLAIM_AHEAD_MAX_S of
+ * work), so that one push carries them all. 0: its tasks run too long to claim any ahead.
+ */
+export function claimsAhead(share: Share, longestTaskS: number): number {
+  if (!(longestTaskS >= 0) || longestTaskS > CLAIM_AHEAD_MAX_S) return 0;
+  const window = Math.min(CLAIM_AHEAD_MAX_S, 60 / share.perMinute);
+  return Math.max(1, Math.floor(window / Math.max(1, longestTaskS)));
+}
+
 /** The machines a machine counts for its share at `now`: those not offline, itself included. */
 export function machinesCounted(me: string, computers: ReadonlyMap<string, Pick<ComputerFile, "lastSeen" | "heartbeat">>, now: Date): number {
   let n = computers.has(me) ? 0 : 1;

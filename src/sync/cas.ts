@@ -31,8 +31,8 @@ export interface CasSteps<T> {
   stale?(n: number): boolean;
   /** The failure after the last rejected push: `attempts` pushes rejected in `elapsedMs`. */
   gaveUp(attempts: number, elapsedMs: number): Error;
-  /** The least wait (ms) before the try after rejected try `n`, the caller's own (a machine short of push budget spreads a herd). */
-  leastWait?(n: number): number;
+  /** The least wait (ms) before the try after rejected try `n`, which took `tryMs`: the caller's own (a machine under a push budget spreads a herd). */
+  leastWait?(n: number, tryMs: number): number;
 }
 
 export interface CasOptions {
@@ -82,7 +82,8 @@ export async function publishWithRetry<T>(
     }
     if (await pushing) return built.landed();
     steps.rejected?.(n, failed);
-    const wait = stale ? 0 : Math.max(contentionDelay(n, now() - tried, backoff, random), steps.leastWait?.(n) ?? 0);
+    const took = now() - tried;
+    const wait = stale ? 0 : Math.max(contentionDelay(n, took, backoff, random), steps.leastWait?.(n, took) ?? 0);
     if (n >= maxAttempts || now() - start + wait > budgetMs) throw steps.gaveUp(n, now() - start);
     await sleep(wait);
   }

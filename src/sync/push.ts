@@ -17,6 +17,7 @@ import {
   describeShare,
   heartbeatDueAfter,
   heartbeatOf,
+  herdSpreadMs,
   machinesCounted,
   mostPressing,
   pushClassOf,
@@ -149,7 +150,7 @@ export async function publish(c: Cycle, first: First, message: string): Promise<
             : `push failed (${String((failed as Error)?.message ?? failed).split("\n")[0]}); trying again after a fetch`,
         ),
       stale: (n) => n === 1 && first.stale === true,
-      leastWait: () => herdWait(c),
+      leastWait: (_n, tryMs) => herdWait(c, tryMs),
       gaveUp: (n, ms) =>
         new CoordError(
           `gave up publishing after ${n} rejected pushes in ${Math.round(ms / 1000)} s (the remote is very busy); results are kept and the next sync publishes them`,
@@ -407,19 +408,11 @@ async function spendToken(c: Cycle): Promise<void> {
   await saveBucket(c.m.stateDir, c.budget.bucket).catch(() => {});
 }
 
-/**
- * After a lost race, a machine short of push budget (less than a token left) waits a random while before trying
- * again, up to HERD_SPREAD_MS for each machine of the fleet (at most 10 s): machines that push in step (daemons
- * ticking together on new orders) otherwise all try again at once, and each lost race costs every one a token.
- */
-function herdWait(c: Cycle): number {
-  const { bucket, share } = c.budget;
-  if (!bucket || !share || bucket.tokens >= 1) return 0;
-  return Math.random() * Math.min(10_000, share.machines * HERD_SPREAD_MS);
+/** After a lost race, a random wait before trying again when the budget makes each try count (core/budget.ts herdSpreadMs). */
+function herdWait(c: Cycle, tryMs: number): number {
+  const spread = c.budget.share ? herdSpreadMs(c.budget.share, tryMs) : 0;
+  return spread ? Math.random() * spread : 0;
 }
-
-/** How far apart (ms) the tries of a herd are spread for each machine in it: about one push's round trip. */
-const HERD_SPREAD_MS = 300;
 
 /**
  * Its share of the fleet's push budget as `model` shows the fleet (core/budget.ts), and the lease its claims hold
