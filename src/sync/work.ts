@@ -1,6 +1,7 @@
 // The work of a sync: the plan on a tip, claims of ANY orders (planned again
 // on the fresh tip after a lost claim), tasks run with publishes and checks
 // meanwhile, and the drain after work ran.
+import { claimsAhead, MAX_PUSHES_PER_MINUTE, shareOf } from "../core/budget.js";
 import { claimEvent, heldLease, lookEvery, mustFence } from "../core/claims.js";
 import { sameRun } from "../core/every.js";
 import { describeRun } from "../core/task-life.js";
@@ -23,24 +24,18 @@ const DRAIN_ROUNDS = 20;
 const DRAIN_MS = 10 * 60_000;
 
 /**
- * A draining machine with one slot claims its next order while the current one
- * runs, so that the claim's push (and the retries of a busy hub) overlaps the
- * work instead of standing between two tasks; only while the tasks it ran in
- * this sync took at most this long (seconds), so an order claimed ahead waits
- * at most about that long behind a task of its machine.
- */
-const CLAIM_AHEAD_MAX_S = 60;
-
-/**
  * Drain: after work ran, the machine plans again on the tip its last publish
  * read and claims what is free for its slots (its own share first, then what
  * is still free of the shares of machines already working); that claim's push also carries
  * the results so far, so a queue costs one push per task instead of two. It
  * runs what it got, and again, until nothing is left for it (or the bounds).
  * A claim lost to another machine is planned again on the fresh tip as ever.
- * With one slot and short tasks, the next claim is made while a task runs
- * (CLAIM_AHEAD_MAX_S); a claim made ahead and not run (the sync stopped) is
- * this machine's journaled claim, which its next sync takes up first.
+ * With one slot and short tasks, the next claims are made while a task runs,
+ * so that their push (and the retries of a busy hub) overlaps the work: one,
+ * or under a push budget as many of its own share as it would run before its
+ * bucket earns the next push (core/budget.ts claimsAhead). A claim made ahead
+ * and not run (the sync stopped) is this machine's journaled claim, which its
+ * next sync takes up first.
  */
 export async function drain(c: Cycle, lock: HeldLock, signal?: AbortSignal): Promise<void> {
   const until = Date.now() + DRAIN_MS;
@@ -48,12 +43,13 @@ export async function drain(c: Cycle, lock: HeldLock, signal?: AbortSignal): Pro
   try {
     for (let round = 1; round <= DRAIN_ROUNDS && Date.now() < until; round++) {
       if (signal?.aborted || lock.compromised || !c.latest || !c.latestFiles) return;
+      const count = c.m.config.maxParallel === 1 ? aheadCount(c) : 0;
       let landed = ahead ? await ahead : [];
       ahead = undefined;
-      if (landed.length === 0) landed = await claimNext(c);
+      if (landed.length === 0) landed = await claimNext(c, Math.max(count, c.m.config.maxParallel));
       if (landed.length === 0) return; // named work that came meanwhile waits for the next sync, which reads a fresh tip
       const running = runAll(c, landed, lock, signal);
-      if (round < DRAIN_ROUNDS && c.m.config.maxParallel === 1 && ranShort(c)) ahead = claimOwnShare(c, new Set(landed.map((t) => t.order.id)));
+      if (count && round < DRAIN_ROUNDS) ahead = claimOwnShare(c, new Set(landed.map((t) => t.order.id)), count);
       await running;
     }
   } finally {
@@ -65,36 +61,41 @@ export async function drain(c: Cycle, lock: HeldLock, signal?: AbortSignal): Pro
  * Claims what is free of its own share (the orders another online machine is preferred for are left to it), but
  * `busy`, on the tip read last, at once (the results so far ride along); a rejected push fetches and plans again.
  */
-function claimOwnShare(c: Cycle, busy: Set<string>): Promise<{ order: Order; attempt: number }[]> {
-  const mine = (model: RepoModel, files: Map<string, string>) => planNow(c, model, files, 0, true).claim.filter((cl) => !busy.has(cl.order.id));
+function claimOwnShare(c: Cycle, busy: Set<string>, slots = c.m.config.maxParallel): Promise<{ order: Order; attempt: number }[]> {
+  const mine = (model: RepoModel, files: Map<string, string>) =>
+    planNow(c, model, files, { slots: slots + busy.size, ownShareOnly: true })
+      .claim.filter((cl) => !busy.has(cl.order.id))
+      .slice(0, slots);
   const next = c.latest && c.latestFiles ? mine(c.latest, c.latestFiles) : [];
   if (next.length === 0) return Promise.resolve([]);
   return claim(c, c.latest!, next, lastRead(c), (at) => mine(at.model, at.files));
 }
 
 /**
- * The next claim of a drain that holds none ahead: its own share first; when that is done, what is still free
- * of the shares of machines already working (busy with theirs: the rest would wait for them), without a sync's
- * fetch and its separate publish between two tasks. The share of a machine not at work yet (between ticks,
+ * The next claims (at most `slots`) of a drain that holds none ahead: its own share first; when that is done, what
+ * is still free of the shares of machines already working (busy with theirs: the rest would wait for them), without
+ * a sync's fetch and its separate publish between two tasks. The share of a machine not at work yet (between ticks,
  * starting) is left to it, as before: its next sync takes it.
  */
-async function claimNext(c: Cycle): Promise<{ order: Order; attempt: number }[]> {
-  const own = await claimOwnShare(c, new Set());
+async function claimNext(c: Cycle, slots: number): Promise<{ order: Order; attempt: number }[]> {
+  const own = await claimOwnShare(c, new Set(), slots);
   if (own.length || !c.latest || !c.latestFiles) return own;
-  const helping = (model: RepoModel, files: Map<string, string>) => planNow(c, model, files, 0, true, true).claim;
+  const helping = (model: RepoModel, files: Map<string, string>) => planNow(c, model, files, { slots, ownShareOnly: true, orBusyShares: true }).claim;
   const next = helping(c.latest, c.latestFiles);
   if (next.length === 0) return [];
   return claim(c, c.latest, next, lastRead(c), (at) => helping(at.model, at.files));
 }
 
-/** Whether every task this sync ran took at most CLAIM_AHEAD_MAX_S (none ran: false). */
-function ranShort(c: Cycle): boolean {
-  if (c.result.ran.length === 0) return false;
-  return c.result.ran.every((t) => {
-    const entry = c.journal.entry(t.id);
-    const took = Date.parse(entry?.finishedAt ?? "") - Date.parse(entry?.startedAt ?? "");
-    return Number.isFinite(took) && took <= CLAIM_AHEAD_MAX_S * 1000;
-  });
+/** How many orders to claim ahead while one runs (core/budget.ts claimsAhead), by the longest task this sync ran (none ran: none). */
+function aheadCount(c: Cycle): number {
+  if (c.result.ran.length === 0) return 0;
+  const longest = Math.max(
+    ...c.result.ran.map((t) => {
+      const entry = c.journal.entry(t.id);
+      return (Date.parse(entry?.finishedAt ?? "") - Date.parse(entry?.startedAt ?? "")) / 1000;
+    }),
+  );
+  return claimsAhead(c.budget.share ?? shareOf(MAX_PUSHES_PER_MINUTE, 1, 0), longest);
 }
 
 /** Claim rounds in one sync: a lost claim is planned again on the fresh tip this many times at most. */
@@ -142,8 +143,15 @@ export async function claim(c: Cycle, model: RepoModel, claims: Claim[], first: 
   return landed;
 }
 
+/** What a plan considers: the slots to fill (its free ones by default) and which ANY orders (core/plan.ts). */
+export interface PlanScope {
+  slots?: number;
+  ownShareOnly?: boolean;
+  orBusyShares?: boolean;
+}
+
 /** The plan, on the fleet as it will look with this machine's journal published. */
-export function planNow(c: Cycle, model: RepoModel, files: Map<string, string>, busy = 0, ownShareOnly = false, orBusyShares = false): Plan {
+export function planNow(c: Cycle, model: RepoModel, files: Map<string, string>, { slots, ownShareOnly = false, orBusyShares = false }: PlanScope = {}): Plan {
   if (!model.orders) return { run: [], claim: [], waiting: [] };
   // Stopped (emergency) or paused: nothing new is claimed or started.
   if (haltNow(c, model)) return { run: [], claim: [], waiting: [] };
@@ -158,7 +166,7 @@ export function planNow(c: Cycle, model: RepoModel, files: Map<string, string>, 
     status: deriveStatus(view),
     capabilities: c.caps,
     now: c.now(),
-    maxParallel: Math.max(0, config.maxParallel - busy),
+    maxParallel: Math.max(0, slots ?? config.maxParallel),
     retryBackoff: config.retryBackoff,
     lease: config.claimLease,
     observed: c.observed,
@@ -235,11 +243,12 @@ export async function runAll(c: Cycle, tasks: { order: Order; attempt?: number }
         const busy = new Set([...c.running.keys(), ...queue.map((q) => q.order.id)]);
         // Answers that passed their 10 minutes since the cycle began are asked again: an order that needs them waits.
         await c.lookAtCaps();
-        const todo = planNow(c, at.model, at.files, busy.size);
+        const free = { slots: config.maxParallel - busy.size };
+        const todo = planNow(c, at.model, at.files, free);
         const fresh = todo.run.filter((o) => !busy.has(o.id)).map((order) => ({ order }));
         const claims = todo.claim.filter((cl) => !busy.has(cl.order.id));
         if (claims.length)
-          fresh.push(...(await claim(c, at.model, claims, {}, (again) => planNow(c, again.model, again.files, busy.size).claim.filter((cl) => !busy.has(cl.order.id)))));
+          fresh.push(...(await claim(c, at.model, claims, {}, (again) => planNow(c, again.model, again.files, free).claim.filter((cl) => !busy.has(cl.order.id)))));
         if (fresh.length) {
           queue.push(...fresh);
           kick.resolve?.();
