@@ -170,7 +170,7 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
   const { journal, result, log } = c;
   const seen = await see(c, tip, files);
   const composed = await compose(c, seen);
-  const verdict = judge(c, seen, composed, attempt);
+  const verdict = judge(c, seen, composed);
   const { model, local, reserved, previous } = seen;
   const { mine } = composed;
   const { changes } = verdict;
@@ -322,10 +322,10 @@ async function compose(c: Cycle, seen: Seen): Promise<Composed> {
 /**
  * The judge step (core/budget.ts): whether what changed is worth a push, what goes out, and whether the budget
  * admits it now. What it merely read (a new ORDERS.json) is left out; STATUS alone is said by whoever syncs first;
- * a publish over its share waits (`deferUntil`). A claim never waits here (claimsWait gates claiming), and the
- * retries of an admitted publish after lost races go on, counted against the next ones.
+ * a publish over its share waits (`deferUntil`), a retry after a lost race too. A claim never waits here (claimsWait
+ * gates claiming), nor does anything else urgent: its retries go on, counted against the next pushes.
  */
-function judge(c: Cycle, seen: Seen, composed: Composed, attempt: number): { changes: Map<string, string | null>; deferUntil?: number } {
+function judge(c: Cycle, seen: Seen, composed: Composed): { changes: Map<string, string | null>; deferUntil?: number } {
   const { model, previous, files, tipModel, own } = seen;
   const { mine, others } = composed;
   const cls = mostPressing(
@@ -343,7 +343,7 @@ function judge(c: Cycle, seen: Seen, composed: Composed, attempt: number): { cha
   const changes: Map<string, string | null> = renderChanges(files, tipModel, publishing, own.files);
   for (const [path, content] of others) changes.set(path, content);
   const why = cls ?? "status";
-  if (!changes.size || why === "urgent" || attempt > 1) return { changes };
+  if (!changes.size || why === "urgent") return { changes };
   const bucket = refill(c.budget.bucket, c.now().getTime(), c.budget.share!);
   return admits(bucket, why) ? { changes } : { changes, deferUntil: admitsAt(bucket, why, c.budget.share!) };
 }
