@@ -322,8 +322,10 @@ async function compose(c: Cycle, seen: Seen): Promise<Composed> {
 /**
  * The judge step (core/budget.ts): whether what changed is worth a push, what goes out, and whether the budget
  * admits it now. What it merely read (a new ORDERS.json) is left out; STATUS alone is said by whoever syncs first;
- * a publish over its share waits (`deferUntil`), a retry after a lost race too. A claim never waits here (claimsWait
- * gates claiming), nor does anything else urgent: its retries go on, counted against the next pushes.
+ * a publish over its share waits (`deferUntil`), a retry after a lost race too, urgent ones included: a bucket never
+ * goes below its floor by more than one push. Claims are gated before they are made (claimsWait); a claim whose
+ * retry waits is withdrawn (work.ts claim). An urgent publish waits at most one token's refill, a sixth of a
+ * claim's lease at most (core/budget.ts claimLeaseOf), so a renewal or a claim's end is never late for its lease.
  */
 function judge(c: Cycle, seen: Seen, composed: Composed): { changes: Map<string, string | null>; deferUntil?: number } {
   const { model, previous, files, tipModel, own } = seen;
@@ -342,8 +344,8 @@ function judge(c: Cycle, seen: Seen, composed: Composed): { changes: Map<string,
   const publishing = cls || !previous ? mine : { ...mine, orders: previous.orders, heartbeat: previous.heartbeat, lastSeen: previous.lastSeen };
   const changes: Map<string, string | null> = renderChanges(files, tipModel, publishing, own.files);
   for (const [path, content] of others) changes.set(path, content);
+  if (!changes.size) return { changes };
   const why = cls ?? "status";
-  if (!changes.size || why === "urgent") return { changes };
   const bucket = refill(c.budget.bucket, c.now().getTime(), c.budget.share!);
   return admits(bucket, why) ? { changes } : { changes, deferUntil: admitsAt(bucket, why, c.budget.share!) };
 }

@@ -126,13 +126,30 @@ export async function claim(c: Cycle, model: RepoModel, claims: Claim[], first: 
     const at = await publishSerial(c, round === 1 ? first : {}, `claims ${todo.map((cl) => cl.order.id).join(", ")}`);
     crashPoint("claim-pushed");
     let lost = 0;
+    let withdrawn = 0;
+    const shown = at.model.computers.get(c.m.config.name)?.tasks;
     for (const cl of todo) {
-      const entry = c.journal.entry(cl.order.id);
-      if (entry?.state === "assigned" && sameRun(entry, cl.order)) landed.push({ order: cl.order, attempt: cl.attempt });
-      else {
+      const id = cl.order.id;
+      const entry = c.journal.entry(id);
+      const onHub = own(shown, id);
+      if (entry?.state === "assigned" && sameRun(entry, cl.order)) {
+        if (onHub?.state === "assigned" && sameRun(onHub, cl.order)) {
+          landed.push({ order: cl.order, attempt: cl.attempt });
+          continue;
+        }
+        // Its push waits for the fleet's push budget (lost races left its bucket at the floor): not claimed after all.
+        withdrawn++;
+        await c.journal.apply(id, { kind: "drop", previous: c.claimed.get(id) });
+        c.claimed.delete(id);
+        c.log(`${id}: claim withdrawn after lost races: the fleet's push budget is spent`);
+      } else {
         lost++;
-        c.log(`${cl.order.id}: another machine claimed it first`);
+        c.log(`${id}: another machine claimed it first`);
       }
+    }
+    if (withdrawn) {
+      claimsWait(c, at.model); // says until when, and the daemon wakes then
+      break;
     }
     if (!lost) break;
     todo = replan(at)
