@@ -34,6 +34,7 @@
 // the fleet's heartbeat at most): failover after a silent holder takes longer
 // in a large fleet, and no renewal pushes past the budget.
 import { MAX_LEASE, RENEW_PARTS } from "./claims.js";
+import { plural } from "./limits.js";
 import { isActive } from "./task-life.js";
 import { isOffline, MAX_HEARTBEAT, spanText } from "./presence.js";
 import { type ComputerFile, isRecord } from "./types.js";
@@ -256,7 +257,12 @@ function stable(v: unknown): string {
 
 /** The share in words: "6 pushes a minute shared by 24 machines, a heartbeat every 8 min". */
 export function describeShare(share: Share): string {
-  return `${share.budget} push${share.budget === 1 ? "" : "es"} a minute shared by ${share.machines} machine${share.machines === 1 ? "" : "s"}, a heartbeat every ${spanText(share.heartbeat)}`;
+  return `${sharedBy(share.budget, share.machines)}, a heartbeat every ${spanText(share.heartbeat)}`;
+}
+
+/** "6 pushes a minute shared by 24 machines". */
+function sharedBy(pushesPerMinute: number, machines: number): string {
+  return `${pushesPerMinute} push${pushesPerMinute === 1 ? "" : "es"} a minute shared by ${plural(machines, "machine")}`;
 }
 
 /** The fleet's budget as STATUS says it: the pushes a minute, the machines that share them (not offline), and the shortest heartbeat it allows (seconds). */
@@ -272,5 +278,5 @@ export function fleetBudget(pushesPerMinute: number, machines: number): FleetBud
 
 /** "6 pushes a minute shared by 24 machines: heartbeats every 8 min or longer". */
 export function describeBudget(b: FleetBudget): string {
-  return `${b.pushesPerMinute} push${b.pushesPerMinute === 1 ? "" : "es"} a minute shared by ${b.machines} machine${b.machines === 1 ? "" : "s"}: heartbeats every ${b.heartbeat < 5 ? `${b.heartbeat} s` : spanText(b.heartbeat)} or longer`;
+  return `${sharedBy(b.pushesPerMinute, b.machines)}: heartbeats every ${b.heartbeat < 5 ? `${b.heartbeat} s` : spanText(b.heartbeat)} or longer`;
 }
