@@ -17,9 +17,9 @@ export const DEMO_MACHINES = ["izzit7", "soda-yeti", "machine-2"] as const;
 export const DEMO_ORDERS = {
   $schema: "coordination/orders.schema.json",
   version: 1,
-  // A hub on this machine keeps no host's limit, and the demo's three rounds take seconds: a budget of 60 pushes a
+  // A hub on this machine keeps no host's limit, and the demo's three rounds take seconds: a budget of 600 pushes a
   // minute (on GitHub, leave it out: 6, its recommendation; core/budget.ts).
-  hub: { pushesPerMinute: 60 },
+  hub: { pushesPerMinute: 600 },
   orders: [
     { id: "hello", to: "ALL", run: 'echo "hello from $COORD_MACHINE on $(uname -sm)"' },
     { id: "toolchain", to: ["izzit7", "soda-yeti"], run: "node --version && git --version" },
