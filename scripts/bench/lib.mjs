@@ -307,7 +307,8 @@ export function ordersText(orders, hub) {
 
 /**
  * The hub settings of a git server of one's own, with no push limit to keep (the budget at its most): the rows that
- * measure how fast coord drains work against git use it; rows 13 measure the same under GitHub's budget.
+ * measure how fast coord syncs and drains work against git use it (rows 2, 3, 4b, 11a, 11b); rows 13 measure
+ * coord under GitHub's budget.
  */
 export const OWN_SERVER = { pushesPerMinute: 100_000 };
 

@@ -3,7 +3,26 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { fleetState, longHistory, plainClone, rawPublish } from "./fixtures.mjs";
-import { coordWithRss, dur, fixture, fleet, inTurns, median, must, ordersText, PERSON, personCommit, ratio, say, size, spread, syncJson, syncOk, times } from "./lib.mjs";
+import {
+  coordWithRss,
+  dur,
+  fixture,
+  fleet,
+  inTurns,
+  median,
+  must,
+  ordersText,
+  OWN_SERVER,
+  PERSON,
+  personCommit,
+  ratio,
+  say,
+  size,
+  spread,
+  syncJson,
+  syncOk,
+  times,
+} from "./lib.mjs";
 
 /** A `coord sync --json` with its peak RSS; throws when it fails. */
 async function syncRss(f, dir) {
@@ -54,7 +73,7 @@ export async function atScale() {
     for (let i = 0; i < taskReps; i++) {
       say(`one-task sync at scale ${i + 1}/${taskReps}`);
       orders.push({ id: `mine-${i}`, to: me, run: "true" });
-      await personCommit(f, person, { "ORDERS.json": ordersText(orders) }, `order mine-${i}`);
+      await personCommit(f, person, { "ORDERS.json": ordersText(orders, OWN_SERVER) }, `order mine-${i}`);
       const r = await syncRss(f, dir);
       task.push(r.ms);
       taskRss.push(r.rssMiB);

@@ -3,7 +3,7 @@
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { plainClone, rawPublish } from "./fixtures.mjs";
-import { CLI, dur, fixture, fleet, inTurns, median, ordersText, personCommit, ratio, run, say, size, spread, syncJson, syncOk, times } from "./lib.mjs";
+import { CLI, dur, fixture, fleet, inTurns, median, OWN_SERVER, ordersText, personCommit, ratio, run, say, size, spread, syncJson, syncOk, times } from "./lib.mjs";
 
 /** Row 1: a sync right after one, nothing changed: `coord sync` vs `git fetch origin`. */
 export async function noopSync() {
@@ -63,7 +63,7 @@ export async function oneTaskSync() {
     for (let i = 0; i < reps; i++) {
       say(`one-task sync ${i + 1}/${reps}`);
       orders.push({ id: `task-${i}`, to: "m1", run: "true" });
-      await personCommit(f, person, { "ORDERS.json": ordersText(orders) }, `order task-${i}`);
+      await personCommit(f, person, { "ORDERS.json": ordersText(orders, OWN_SERVER) }, `order task-${i}`);
       const sync = async () => {
         const r = await syncOk(f, dir);
         coord.push(r.ms);
@@ -113,7 +113,7 @@ export async function concurrentSyncs() {
     for (let r = 0; r < rounds; r++) {
       say(`${count} machines syncing at once: round ${r + 1}/${rounds}`);
       for (const n of names) orders.push({ id: `r${r}-${n}`, to: n, run: "true" });
-      await personCommit(f, person, { "ORDERS.json": ordersText(orders) }, `round ${r}`);
+      await personCommit(f, person, { "ORDERS.json": ordersText(orders, OWN_SERVER) }, `round ${r}`);
       const t = performance.now();
       const results = await Promise.all(names.map((n) => run(process.execPath, [CLI, "sync", "--json", "--dir", dirs[n]], { env: f.env })));
       const took = performance.now() - t;
