@@ -3,6 +3,7 @@
 // renews and when it stops by itself. Time is passed in; nothing here waits.
 import { describe, expect, it } from "vitest";
 import {
+  claimOf,
   claimEvent,
   claimHolder,
   claimLost,
@@ -55,6 +56,19 @@ function fleet(machines: Record<string, [number | string, OrderMachineStatus?]>,
   status.orders.job = { rev: 1, state: "queued", done, to: "ANY", machines: reports };
   return status;
 }
+
+describe("claimOf: a task is a claim of this run of an order, not started yet", () => {
+  const order = { rev: 2 };
+  it.each<[string, { state: string; rev: number; slot?: string } | undefined, { rev: number; slot?: string }, boolean]>([
+    ["assigned, same rev", { state: "assigned", rev: 2 }, order, true],
+    ["none", undefined, order, false],
+    ["started already", { state: "in_progress", rev: 2 }, order, false],
+    ["ended", { state: "completed", rev: 2 }, order, false],
+    ["an older rev", { state: "assigned", rev: 1 }, order, false],
+    ["a recurring order's same slot", { state: "assigned", rev: 2, slot: "2026-11-25T10:00Z" }, { rev: 2, slot: "2026-11-25T10:00Z" }, true],
+    ["another slot", { state: "assigned", rev: 2, slot: "2026-11-25T10:00Z" }, { rev: 2, slot: "2026-11-25T11:00Z" }, false],
+  ])("%s", (_what, task, of, expected) => expect(claimOf(task, of)).toBe(expected));
+});
 
 describe("leaseLive: a claim holds while its holder was seen within the lease", () => {
   it.each([

@@ -11,6 +11,7 @@
 // lastSeen is FENCE_FRACTION of a lease old stops the task itself, before
 // anyone may take it over, so that two live machines never both run it.
 import { heardWithin, type Observation } from "./clock.js";
+import { type Run, sameRun } from "./every.js";
 import type { OrderMachineStatus, StatusJson } from "./status.js";
 import { isActive, type TaskEntry, type TaskEvent } from "./task-life.js";
 import { own, type Order } from "./types.js";
@@ -78,6 +79,11 @@ export function claimEvent(claim: { order: Order; attempt: number; takeoverFrom?
     lease,
     ...(claim.takeoverFrom ? { takeoverFrom: claim.takeoverFrom } : {}),
   };
+}
+
+/** Whether a task (a journal entry, or a report as the hub has it) is a claim of this run of `order`, not started yet. */
+export function claimOf(task: (Run & { state: string }) | undefined, order: Run): boolean {
+  return task?.state === "assigned" && sameRun(task, order);
 }
 
 /** Whether this machine holds any claim (journaled with a lease, not ended). */

@@ -2,8 +2,7 @@
 // on the fresh tip after a lost claim), tasks run with publishes and checks
 // meanwhile, and the drain after work ran.
 import { claimsAhead, MAX_PUSHES_PER_MINUTE, shareOf } from "../core/budget.js";
-import { claimEvent, heldLease, lookEvery, mustFence } from "../core/claims.js";
-import { sameRun } from "../core/every.js";
+import { claimEvent, claimOf, heldLease, lookEvery, mustFence } from "../core/claims.js";
 import { describeRun } from "../core/task-life.js";
 import { plan, type Claim, type Plan } from "../core/plan.js";
 import { ORDERS_FILE, type RepoModel } from "../core/repo.js";
@@ -132,8 +131,8 @@ export async function claim(c: Cycle, model: RepoModel, claims: Claim[], first: 
       const id = cl.order.id;
       const entry = c.journal.entry(id);
       const onHub = own(shown, id);
-      if (entry?.state === "assigned" && sameRun(entry, cl.order)) {
-        if (onHub?.state === "assigned" && sameRun(onHub, cl.order)) {
+      if (claimOf(entry, cl.order)) {
+        if (claimOf(onHub, cl.order)) {
           landed.push({ order: cl.order, attempt: cl.attempt });
           continue;
         }
@@ -332,6 +331,6 @@ function notWanted(c: Cycle, order: Order): string | undefined {
   if (c.latest?.orders && (!current || current.rev !== order.rev)) return "its order was removed or re-revved";
   if (current?.cancelled) return "cancelled in ORDERS.json";
   const entry = c.journal.entry(order.id);
-  if (order.to === "ANY" && !(entry?.state === "assigned" && sameRun(entry, order))) return "another machine holds its claim";
+  if (order.to === "ANY" && !claimOf(entry, order)) return "another machine holds its claim";
   return undefined;
 }
