@@ -1,4 +1,5 @@
 // The fleet's push budget (core/budget.ts), table-driven: the share, the bucket, the heartbeat, what is worth a push.
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   admits,
@@ -18,7 +19,8 @@ import {
   claimLeaseOf,
   describeBudget,
   fleetBudget,
-  herdSpreadMs,
+  turnWait,
+  countedMachines,
   claimsAhead,
 } from "../src/core/budget.js";
 import type { ComputerFile } from "../src/core/types.js";
@@ -139,23 +141,49 @@ describe("the bucket", () => {
 });
 
 describe("a herd and a queue under the budget", () => {
-  it.each<[string, number, number, number]>([
-    ["10 machines at 6 a minute: a token takes 100 s, the herd spreads over 3 s", 6, 10, 3000],
-    ["40 machines: at most 10 s", 6, 40, 10_000],
-    ["a fleet of one never waits", 6, 1, 0],
-    ["a server of one's own: a token refills in 6 ms, retried at once", 100_000, 10, 0],
-    ["3 machines at 60 a minute: a token takes 3 s, over 0.9 s", 60, 3, 900],
-    ["2 machines at 60 a minute: a token takes 2 s, over 0.6 s", 60, 2, 600],
-    ["100 machines at 1,000 a minute: a token takes 6 s, less than the 10 s spread: at once", 1000, 100, 0],
-  ])("the retries after a lost race: %s", (_what, budget, machines, spread) => expect(herdSpreadMs(shareOf(budget, machines, 120))).toBe(spread));
+  // A round's turns start at multiples of the round on the wall clock: 10 machines at 6 a minute, 10 turns of 2 s.
+  const ROUND = Date.UTC(2026, 10, 25, 10, 0, 0); // a multiple of 20 s and of 4 s
+  it.each<[string, number, number, number, number, number]>([
+    // what, budget, machines, rank, ms into the round, wait (ms)
+    ["10 machines at 6 a minute, the first at the start of its turn: now", 6, 10, 0, 0, 0],
+    ["the first, late in the first half of its turn: now", 6, 10, 0, 999, 0],
+    ["the first, in the second half of its turn: the next round (20 s of turns)", 6, 10, 0, 1000, 19_000],
+    ["the fourth, at the start of the round: 6 s", 6, 10, 3, 0, 6000],
+    ["the fourth, just past its turn's first half: a round later", 6, 10, 3, 7000, 19_000],
+    ["the last, at the start of the next: 18 s", 6, 10, 9, 20_000, 18_000],
+    ["40 machines share 15 turns of 2 s (30 s): the 17th has the second", 6, 40, 16, 0, 2000],
+    ["2 machines at 6 a minute: turns of 2 s, a round of 4 s", 6, 2, 1, 500, 1500],
+    ["10 machines at 60 a minute: a token in 10 s holds 5 turns, the 6th has the first", 60, 10, 5, 3000, 7000],
+    ["a fleet of one never waits", 6, 1, 0, 1500, 0],
+    ["a server of one's own (100,000 a minute): no turns", 100_000, 10, 7, 1500, 0],
+    ["3 machines at 60 a minute: a token in 3 s holds one turn, no turns", 60, 3, 2, 1500, 0],
+  ])("its turn to push: %s", (_what, budget, machines, rank, into, wait) => expect(turnWait(shareOf(budget, machines, 120), rank, ROUND + into)).toBe(wait));
 
-  it.each<[string, number, number, number, number]>([
-    ["tries of 700 ms, 10 machines: over 7 s", 6, 10, 700, 7000],
-    ["tries of 100 ms count as 300 ms", 6, 10, 100, 3000],
-    ["tries of 2 s, 10 machines: at most 10 s", 6, 10, 2000, 10_000],
-    ["a try of no known length counts as 300 ms", 6, 10, Number.NaN, 3000],
-    ["3 machines at 60 a minute, tries of 2 s: 6 s is longer than a token's 3 s, at once", 60, 3, 2000, 0],
-  ])("spread by how long a try took: %s", (_what, budget, machines, tryMs, spread) => expect(herdSpreadMs(shareOf(budget, machines, 120), tryMs)).toBe(spread));
+  it("a machine that waited for its turn is in it, and no two of a round's turns meet", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2000 }), fc.integer({ min: 0, max: 1999 }), fc.integer({ min: 0, max: 1999 }), fc.nat({ max: 1e12 }), (machines, a, b, now) => {
+        const share = shareOf(6, machines, 120);
+        const [ra, rb] = [a % machines, b % machines];
+        const wait = turnWait(share, ra, now);
+        expect(wait).toBeGreaterThanOrEqual(0);
+        expect(wait).toBeLessThan(30_000);
+        expect(turnWait(share, ra, now + wait)).toBe(0);
+        const turns = Math.min(machines, 15);
+        if (turns >= 2 && ra % turns !== rb % turns) expect(wait === 0 && turnWait(share, rb, now) === 0).toBe(false);
+      }),
+    );
+  });
+
+  it("a machine's rank is its name's place among those counted, itself included", () => {
+    const seen = (at: string) => ({ lastSeen: at, heartbeat: 120 });
+    const computers = new Map([
+      ["c", seen(new Date(NOW).toISOString())],
+      ["a", seen(new Date(NOW - 60_000).toISOString())],
+      ["gone", seen(new Date(NOW - 86_400_000).toISOString())],
+    ]);
+    expect(countedMachines("b", computers, new Date(NOW))).toEqual(["a", "b", "c"]);
+    expect(countedMachines("gone", computers, new Date(NOW))).toEqual(["a", "c", "gone"]);
+  });
 
   it.each<[string, number, number, number, number]>([
     ["tasks of 1 s, 10 machines at 6 a minute: a minute's worth in one push", 6, 10, 1, 60],

@@ -196,24 +196,6 @@ export function heartbeatDueAfter(published: number | undefined, kept: number): 
   return published !== undefined ? Math.min(published, kept) : kept;
 }
 
-/** How far apart (ms) the retries of a herd are spread for each machine in it at least: about one push's round trip. */
-export const HERD_SPREAD_MS = 300;
-
-/** The longest spread (ms) of a herd's retries. */
-export const HERD_SPREAD_MAX_MS = 10_000;
-
-/**
- * How long (ms) a machine spreads its next try over after a lost race (a random wait up to it), its last try having
- * taken `tryMs`: one try's length for each machine. Machines that push in step (daemons ticking together on new
- * orders) otherwise all try again at once and lose again, and under a budget each lost race costs every one of them
- * a token. 0 (at once) while a token refills faster than that spread: a budget that is no constraint (a server of
- * one's own) or a fleet of one.
- */
-export function herdSpreadMs(share: Share, tryMs = 0): number {
-  const spread = Math.min(HERD_SPREAD_MAX_MS, share.machines * Math.max(HERD_SPREAD_MS, Number.isFinite(tryMs) ? tryMs : 0));
-  return share.machines > 1 && 60_000 / share.perMinute > spread ? spread : 0;
-}
-
 /**
  * A draining machine claims its next orders while one runs when its tasks so far took at most this long (seconds):
  * an order claimed ahead waits about that long at most behind the tasks of its machine.
@@ -232,11 +214,41 @@ export function claimsAhead(share: Share, longestTaskS: number): number {
   return Math.max(1, Math.floor(window / Math.max(1, longestTaskS)));
 }
 
-/** The machines a machine counts for its share at `now`: those not offline, itself included. */
+/** The machines a machine counts for its share at `now`, by name: those not offline, itself included. */
+export function countedMachines(me: string, computers: ReadonlyMap<string, Pick<ComputerFile, "lastSeen" | "heartbeat">>, now: Date): string[] {
+  const names = computers.has(me) ? [] : [me];
+  for (const [name, file] of computers) if (name === me || !isOffline(file, now)) names.push(name);
+  return names.sort();
+}
+
+/** How many machines a machine counts for its share at `now` (countedMachines). */
 export function machinesCounted(me: string, computers: ReadonlyMap<string, Pick<ComputerFile, "lastSeen" | "heartbeat">>, now: Date): number {
-  let n = computers.has(me) ? 0 : 1;
-  for (const [name, file] of computers) if (name === me || !isOffline(file, now)) n++;
-  return n;
+  return countedMachines(me, computers, now).length;
+}
+
+/** How long a machine's turn to push lasts (ms): one try (fetch, build, push) on a busy host fits in it. */
+export const TURN_MS = 2_000;
+
+/** The longest round of turns (ms): in a larger fleet several machines share a turn (each pushes seldom then). */
+export const TURNS_ROUND_MAX_MS = 30_000;
+
+/**
+ * How long (ms) a machine waits for its turn to push, `rank` being its place among the machines counted (by name) and
+ * `nowMs` the wall clock. When a token refills slower than two turns, time is cut into turns of TURN_MS, one for each
+ * machine in its name's order (as many as fit in a token's refill and in TURNS_ROUND_MAX_MS; past that, machines
+ * share a turn), and a machine begins a push only in the first half of its own turn. Machines in step (daemons that
+ * all see new orders at once) would otherwise push together and all but one lose the race, each losing try a token
+ * of the budget. 0: now (its turn, or no turns: a budget that is no constraint, a fleet of one). Clocks that
+ * disagree cost lost races, never a wrong result.
+ */
+export function turnWait(share: Share, rank: number, nowMs: number): number {
+  const turns = Math.min(share.machines, Math.floor(Math.min(60_000 / share.perMinute, TURNS_ROUND_MAX_MS) / TURN_MS));
+  if (!(turns >= 2) || !Number.isFinite(nowMs)) return 0;
+  const round = turns * TURN_MS;
+  const start = (Math.max(0, Math.floor(rank) || 0) % turns) * TURN_MS;
+  const at = ((nowMs % round) + round) % round;
+  if (at >= start && at - start < TURN_MS / 2) return 0;
+  return (((start - at) % round) + round) % round;
 }
 
 /** Whether two values read from JSON are the same, whatever the order of their keys; absent keys and undefined are alike. */

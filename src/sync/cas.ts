@@ -31,8 +31,6 @@ export interface CasSteps<T> {
   stale?(n: number): boolean;
   /** The failure after the last rejected push: `attempts` pushes rejected in `elapsedMs`. */
   gaveUp(attempts: number, elapsedMs: number): Error;
-  /** The least wait (ms) before the try after rejected try `n`, which took `tryMs`: the caller's own (a machine under a push budget spreads a herd). */
-  leastWait?(n: number, tryMs: number): number;
 }
 
 export interface CasOptions {
@@ -83,7 +81,7 @@ export async function publishWithRetry<T>(
     if (await pushing) return built.landed();
     steps.rejected?.(n, failed);
     const took = now() - tried;
-    const wait = stale ? 0 : Math.max(contentionDelay(n, took, backoff, random), steps.leastWait?.(n, took) ?? 0);
+    const wait = stale ? 0 : contentionDelay(n, took, backoff, random);
     if (n >= maxAttempts || now() - start + wait > budgetMs) throw steps.gaveUp(n, now() - start);
     await sleep(wait);
   }

@@ -123,6 +123,8 @@ export interface Cycle {
   publicKey?: string;
   /** coord pause on this machine (.git/coord/pause.json), as the cycle began. */
   localPause?: Pause;
+  /** Aborted when the sync is told to stop (its tasks interrupted): what it has goes out without waiting for its turn. */
+  stopping?: AbortSignal;
   /** The daemon's supervisor of services, told every tip the cycle reads (none in a sync of no daemon). */
   onModel?: (model: RepoModel) => Promise<void>;
 }
@@ -133,6 +135,8 @@ export interface BudgetState {
   bucket?: Bucket;
   /** Its share of the budget as the last read of the fleet saw it. */
   share?: Share;
+  /** Its place among the machines counted for that share, by name: its turn to push (core/budget.ts turnWait). */
+  rank?: number;
   /** The lease its claims hold for under that share (claimLeaseOf); the configured one before it is known. */
   lease?: number;
   /** Seconds after its published lastSeen that its heartbeat is due (heartbeatDueAfter). */

@@ -1,6 +1,7 @@
 // Publishing in a sync: this machine's files built on the tip and pushed as a
 // compare-and-swap (built again on the new tip after a rejected push), one
 // publish at a time; the checkout follows what landed.
+import { setTimeout as delay } from "node:timers/promises";
 import { commitOf, MACHINES_BRANCH, type PushOptions } from "../git/hub.js";
 import { describeHistoryLimit, type HistoryLimit, type HistoryMark, keptHistoryRef, nextHistory } from "../core/status-history.js";
 import { readPause } from "../state/pause.js";
@@ -17,14 +18,14 @@ import {
   describeShare,
   heartbeatDueAfter,
   heartbeatOf,
-  herdSpreadMs,
-  machinesCounted,
+  countedMachines,
   mostPressing,
   pushClassOf,
   refill,
   type Share,
   shareOf,
   spend,
+  turnWait,
 } from "../core/budget.js";
 import { observe } from "../core/clock.js";
 import { heartbeatDue, heldLease } from "../core/claims.js";
@@ -116,20 +117,19 @@ export interface Published {
 
 /** Publishes this machine's files on the latest tip: compare-and-swap, redone on the new tip after a rejected push. */
 export async function publish(c: Cycle, first: First, message: string): Promise<Published> {
-  const { config, hub } = c.m;
-  // A commit that replaces the machines' branch (a new root, its history bounded) is pushed as a compare-and-swap of the tip it replaces.
-  const replacing = new Map<string, PushOptions>();
+  const { hub } = c.m;
+  const tries: Tries = { message, replacing: new Map(), turnsMs: 0 };
+  const { replacing } = tries;
   let refused: string | undefined; // the machines' tip a refused replacement was to replace
   let why = "refused"; // what git said of it
   return publishWithRetry<Published>(
     {
       attempt: async (n) => {
-        if (n === 1 && first.tip && first.files) return build(c, first.tip, first.files, n, message, replacing);
-        const tip = await hub.fetch();
-        if (!tip) throw new CoordError(`the remote branch ${config.branch} disappeared`, EXIT.FAILURE);
+        if (n === 1 && first.tip && first.files) return build(c, first.tip, first.files, n, tries);
+        const tip = await fetchTip(c);
         if (refused !== undefined && commitOf(tip, "machines") === refused) await replacementRefused(c, why);
         refused = undefined;
-        return build(c, tip, await hub.readFiles(tip, READ_PATHS), n, message, replacing);
+        return build(c, tip, await hub.readFiles(tip, READ_PATHS), n, tries);
       },
       push: async (commit) => {
         const opts = replacing.get(commit);
@@ -150,22 +150,54 @@ export async function publish(c: Cycle, first: First, message: string): Promise<
             : `push failed (${String((failed as Error)?.message ?? failed).split("\n")[0]}); trying again after a fetch`,
         ),
       stale: (n) => n === 1 && first.stale === true,
-      leastWait: (_n, tryMs) => herdWait(c, tryMs),
       gaveUp: (n, ms) =>
         new CoordError(
           `gave up publishing after ${n} rejected pushes in ${Math.round(ms / 1000)} s (the remote is very busy); results are kept and the next sync publishes them`,
           EXIT.FAILURE,
         ),
     },
-    { budgetMs: c.pushBudgetMs },
+    // The push budget counts lost races, not the waits for its turn.
+    { budgetMs: c.pushBudgetMs, now: () => performance.now() - tries.turnsMs },
   );
 }
 
+/** What the tries of one publish share. */
+interface Tries {
+  message: string;
+  /** A commit that replaces the machines' branch (a new root, its history bounded), pushed as a compare-and-swap of the tip it replaces. */
+  replacing: Map<string, PushOptions>;
+  /** How long its tries waited for their turn (ms). */
+  turnsMs: number;
+}
+
+/** The machines' branch as the remote has it now. */
+async function fetchTip(c: Cycle): Promise<string> {
+  const tip = await c.m.hub.fetch();
+  if (!tip) throw new CoordError(`the remote branch ${c.m.config.branch} disappeared`, EXIT.FAILURE);
+  return tip;
+}
+
 /**
- * One try of a publish, in four steps on `tip`: what it means for this machine (`see`), what this machine would
- * write (`compose`), whether that is worth a push now (`judge`: the fleet's push budget), and the commit.
+ * The turn step: under a budget that makes each try count, a push waits for this machine's turn (core/budget.ts
+ * turnWait), so that machines in step do not all push at once and lose the race; not once it is told to stop.
+ * True: it waited.
  */
-async function build(c: Cycle, tip: string, files: Map<string, string>, attempt: number, message: string, replacing: Map<string, PushOptions>): Promise<Built<Published>> {
+async function turnComes(c: Cycle, tries: Tries): Promise<boolean> {
+  const wait = c.stopping?.aborted ? 0 : turnWait(c.budget.share!, c.budget.rank ?? 0, c.now().getTime());
+  if (wait <= 0) return false;
+  const since = performance.now();
+  // A machine told to stop pushes what it has at once (its interrupted tasks): its last word waits for no turn.
+  await delay(wait, undefined, c.stopping ? { signal: c.stopping } : {}).catch(() => {});
+  tries.turnsMs += performance.now() - since;
+  return true;
+}
+
+/**
+ * One try of a publish, in five steps on `tip`: what it means for this machine (`see`), what this machine would
+ * write (`compose`), whether that is worth a push now (`judge`: the fleet's push budget), its turn to push (`turnComes`:
+ * then it builds again on the tip as it is), and the commit.
+ */
+async function build(c: Cycle, tip: string, files: Map<string, string>, attempt: number, tries: Tries, inTurn = false): Promise<Built<Published>> {
   const { config, hub } = c.m;
   const { journal, result, log } = c;
   const seen = await see(c, tip, files);
@@ -185,10 +217,16 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
     return { done: { model, files, tip, builtOn: tip } };
   }
   delete c.budget.publishWaits;
+  if (!inTurn && (await turnComes(c, tries))) {
+    // Then it builds again, on the tip as it is at its turn.
+    const fresh = await fetchTip(c);
+    return build(c, fresh, await hub.readFiles(fresh, READ_PATHS), attempt, tries, true);
+  }
   result.pushAttempts = Math.max(result.pushAttempts, attempt);
   const history = await boundedHistory(c, tip, model.controls.history);
+  const { message } = tries;
   const commit = await commitOwned(hub, config.name, tip, changes, message.startsWith("coord:") ? message : `coord: ${config.name} ${message}`, history);
-  if (history.newRoot) replacing.set(commit, { replacing: commitOf(tip, "machines"), ...(history.keepAs ? { keepAs: history.keepAs } : {}) });
+  if (history.newRoot) tries.replacing.set(commit, { replacing: commitOf(tip, "machines"), ...(history.keepAs ? { keepAs: history.keepAs } : {}) });
   // The tip this commit makes, read as the cycle will need it once the push lands: prepared while git pushes.
   let landedOn: Published | undefined;
   const prepare = (): Published => {
@@ -410,19 +448,15 @@ async function spendToken(c: Cycle): Promise<void> {
   await saveBucket(c.m.stateDir, c.budget.bucket).catch(() => {});
 }
 
-/** After a lost race, a random wait before trying again when the budget makes each try count (core/budget.ts herdSpreadMs). */
-function herdWait(c: Cycle, tryMs: number): number {
-  const spread = c.budget.share ? herdSpreadMs(c.budget.share, tryMs) : 0;
-  return spread ? Math.random() * spread : 0;
-}
-
 /**
  * Its share of the fleet's push budget as `model` shows the fleet (core/budget.ts), and the lease its claims hold
  * for under it: kept in the cycle for the publish, the claims and the quiet stamp.
  */
 export function fleetShare(c: Cycle, model: RepoModel): Share {
   const { config } = c.m;
-  c.budget.share = shareOf(model.controls.pushesPerMinute, machinesCounted(config.name, model.computers, c.now()), config.heartbeat);
+  const counted = countedMachines(config.name, model.computers, c.now());
+  c.budget.share = shareOf(model.controls.pushesPerMinute, counted.length, config.heartbeat);
+  c.budget.rank = counted.indexOf(config.name);
   c.budget.lease = claimLeaseOf(c.budget.share, config.claimLease);
   return c.budget.share;
 }

@@ -265,6 +265,7 @@ async function cycle(
     now,
     log,
     pushBudgetMs: opts.pushBudgetMs ?? PUSH_BUDGET_MS,
+    ...(opts.signal ? { stopping: opts.signal } : {}),
     claimed: new Map(),
     running: new Map(),
     chain: Promise.resolve(),
