@@ -414,11 +414,11 @@ export async function budgetDrain() {
     const minutes = took / 60_000;
     // What the buckets allow in a window: the budget's rate, and each machine's full bucket and, for urgent pushes, its debt.
     const allowed = BUDGET * minutes + 2 * 3 * machines;
-    // The least time the budget allows: each machine claims its share one by one (its results ride along with its next
-    // claim) and publishes its last result (work: not in debt); 3 pushes come from its full bucket, the rest at its share.
+    // The least time the budget allows: each machine claims its share in one push and publishes its results in one
+    // (both from its full bucket), each push in its turn (a round of 2 s turns, one a machine: core/budget.ts turnWait).
     const per = Math.ceil(count / machines);
-    const ideal = Math.max(per * 1000, ((per + 1 - 3) / (BUDGET / machines)) * 60_000);
-    const goal = 2 * ideal + interval * 1000;
+    const ideal = per * 1000 + 2 * Math.min(machines, 15) * 2000;
+    const goal = Math.min(4 * 60_000, 2 * ideal + interval * 1000);
     const notDone = ids.filter((id) => !onHubAt.has(id));
     const debts = names.map((name) => deepest.get(name)).filter(Number.isFinite);
     return {
@@ -427,7 +427,7 @@ export async function budgetDrain() {
       coord: `${done === count ? dur(took) : `${done}/${count} in ${dur(took)}`}; ${landed} pushes landed, ${act.tried} tried (${fmt(landed / minutes)} and ${fmt(act.tried / minutes)} a minute)`,
       base: `ideal under the budget ${dur(ideal)}`,
       ratio: "",
-      goal: `≤ 2 × ideal + one interval = ${dur(goal)}; each started once; pushes tried ≤ budget × time + 6 a machine (bucket 3, debt 3)`,
+      goal: `≤ 2 × ideal + one interval, at most 4 min = ${dur(goal)}; each started once; pushes tried ≤ budget × time + 6 a machine (bucket 3, debt 3)`,
       met: exited === 0 && done === count && took <= goal && once === count && act.tried <= allowed && act.mainByMachines === 0,
       notes:
         `${done}/${count} completed on the hub${notDone.length ? ` (not: ${notDone.join(", ")})` : ""}; started once ${once}, more than once ${again.length}${again.length ? ` (${again.map(([id, m]) => `${id} by ${m.join(" then ")}`).join(", ")})` : ""}, never ${count - once - again.length}; ` +
