@@ -8,6 +8,8 @@
 import { BaseSequencer, type TestSpecification } from "vitest/node";
 
 const LONGEST = [
+  "budget.e2e",
+  "budget-drain.e2e",
   "any.e2e",
   "review.e2e",
   "sync.e2e",
