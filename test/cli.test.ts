@@ -1,6 +1,6 @@
 // The CLI as a user meets it: help with examples, exit codes, the demo, the
 // example tree kept in coordination/.
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readModel } from "../src/core/repo.js";
@@ -70,6 +70,30 @@ describe("exit codes", () => {
     } finally {
       await fleet.cleanup();
     }
+  });
+
+  it("validate accepts a person's ORDERS.json by any path, and refuses a person's fields in a delegated file", async () => {
+    const dir = await tempDir();
+    const text = `${JSON.stringify({
+      version: 1,
+      emergency: { stop: false },
+      pause: { m1: { reason: "maintenance" } },
+      services: [{ id: "web", to: "m1", run: "sleep 100" }],
+      orders: [{ id: "one", to: "m1", run: "true" }],
+    })}\n`;
+    // (No coordination/ beside them: validate checks the machines named only against a checkout's registered ones.)
+    await mkdir(join(dir, "fleet"), { recursive: true });
+    await mkdir(join(dir, "machine", "coordination", "orders"), { recursive: true });
+    for (const path of [join(dir, "fleet", "ORDERS.json"), join(dir, "draft.json")]) {
+      await writeFile(path, text);
+      const r = await cli("validate", path);
+      expect([r.code, r.err], path).toEqual([0, ""]);
+    }
+    const delegated = join(dir, "machine", "coordination", "orders", "m1.json");
+    await writeFile(delegated, text);
+    const r = await cli("validate", delegated);
+    expect(r.code).toBe(3);
+    for (const key of ["emergency", "pause", "services"]) expect(r.out + r.err).toMatch(new RegExp(`${key} belongs in ORDERS.json \\(a person's file\\)`));
   });
 
   it("hub create refuses a non-empty path", async () => {

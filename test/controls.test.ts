@@ -63,6 +63,10 @@ describe("where the controls may be written", () => {
   it("in ORDERS.json, valid", () => {
     expect(problems("ORDERS.json", { emergency: { stop: true, reason: "r" }, pause: { "soda-yeti": { reason: "x", stop: false } } })).toEqual([]);
   });
+  it("in a person's ORDERS.json given by any path (coord validate before pushing), valid", () => {
+    for (const file of ["/home/ann/fleet/ORDERS.json", "drafts/orders.json"])
+      expect(problems(file, { emergency: { stop: true, reason: "r" }, pause: { "soda-yeti": { reason: "x", stop: false } } })).toEqual([]);
+  });
   it("not in a machine's delegated orders", () => {
     expect(problems("coordination/orders/izzit7.json", { emergency: { stop: true } })).toEqual([
       "emergency: emergency belongs in ORDERS.json (a person's file), not in coordination/orders/izzit7.json; remove it here",

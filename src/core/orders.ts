@@ -225,10 +225,8 @@ const isDelegatedFile = (file: string) => /(^|\/)coordination\/orders\/[^/]+\.js
 function controlProblems(doc: Doc): Problem[] {
   const data = doc.data as Record<string, unknown>;
   const out: Problem[] = [];
-  for (const key of ["emergency", "pause"] as const)
-    if (doc.file !== "ORDERS.json" && Object.hasOwn(data, key))
-      out.push(problem(doc, [key], `${key} belongs in ORDERS.json (a person's file), not in ${doc.file}; remove it here`));
-  for (const key of ["services"] as const)
+  // Any other path is a person's ORDERS.json checked before it is pushed (coord validate ~/fleet/ORDERS.json).
+  for (const key of ["emergency", "pause", "services"] as const)
     if (isDelegatedFile(doc.file) && Object.hasOwn(data, key)) out.push(problem(doc, [key], `${key} belongs in ORDERS.json (a person's file), not in ${doc.file}; remove it here`));
   if (isRecord(data.pause))
     for (const name of Object.keys(data.pause)) {
