@@ -80,7 +80,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect(await hubFile(f, "STATUS.md")).toMatch(/by alice@example\.com \S+: its signature is bad or its key is revoked/);
 
     expect(await lines(ran)).toEqual(["signed-1", "signed-2"]);
-    const verify = (await cli("trust", "verify", "--dir", dir)).out.split("\n");
+    const verify = (await cli("trust", "verify", "--dir", dir)).out.split("\n").filter((l) => !l.startsWith("not checked"));
     // Newest first, judged by the signers as they are now: alice's commits fail since her key is revoked; only bob's passes.
     expect(verify.map((l) => l.slice(0, 4))).toEqual(["FAIL", "OK  ", "FAIL", "FAIL", "FAIL", "FAIL", "FAIL"]);
     expect(verify[1]).toMatch(/ORDERS\.json {2}bob@example\.com \S+: signed by bob@example\.com$/);
@@ -163,6 +163,55 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     await expect(hubFile(f, "coordination/messages/soda-yeti_TO_izzit7.md")).rejects.toThrow(); // and removed it: it has no such channel
     expect((await hubStatus(f)).errors).toEqual([]);
     expect(await lines(ran)).toEqual([]);
+  }, 60_000);
+
+  it("a forged receipt is not believed, and trust verify names the forged machine-file commit and the unsigned orders commit", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const f = fleet;
+    const [me, other] = [f.machines.izzit7!, f.machines["soda-yeti"]!];
+    for (const dir of [me, other]) expect((await cli("trust", "key", "--dir", dir)).code).toBe(0);
+    await sync({ dir: other, run: false });
+    expect((await cli("trust", "machines", "on", "--dir", me)).code).toBe(0);
+    expect((await cli("send", "--dir", me, "soda-yeti", "deploy when ready")).code).toBe(0);
+    await sync({ dir: me, run: false }); // pins soda-yeti's key, publishes the message
+    const outbox = async () => JSON.parse((await cli("outbox", "--dir", me, "--json")).out)[0].recipients["soda-yeti"];
+    expect(await outbox()).toBe("waiting");
+
+    // A pusher bumps soda-yeti's receipt of izzit7's channel: acknowledged, though soda-yeti never read it.
+    const real = await hubFile(f, "coordination/COMPUTER_soda-yeti.md");
+    const forged = real.replace(/^ {2}"tasks": \{\}(,?)$/m, '  "tasks": {},\n  "messages": { "izzit7/soda-yeti": { "received": 1, "acked": 1 } }$1');
+    expect(forged).not.toBe(real);
+    await personCommit(f, "coordination/COMPUTER_soda-yeti.md", forged, "soda-yeti acknowledged (forged)");
+    const forgery = (await git(f.hubPath, "rev-parse", "coord")).trim();
+    await sync({ dir: me, run: false });
+    expect(await outbox()).toBe("waiting"); // not "acked": the receipt was not signed by soda-yeti
+    expect(await hubFile(f, "STATUS.md")).toMatch(/izzit7 refused coordination\/COMPUTER_soda-yeti\.md commit [0-9a-f]{12} by A Person \S+: not signed/);
+
+    // coord trust verify names it (and the test fleet's unsigned ORDERS.json commits), and exits 1.
+    const verify = await cli("trust", "verify", "--dir", me, "--json");
+    expect(verify.code).toBe(1);
+    const { commits, unchecked } = JSON.parse(verify.out) as { commits: { path: string; commit: string; good: boolean; why: string; beforeKey?: true }[]; unchecked: string[] };
+    expect(commits.filter((c) => !c.good && !c.beforeKey && c.path.startsWith("coordination/"))).toEqual([
+      { path: "coordination/COMPUTER_soda-yeti.md", commit: forgery, author: "A Person <person@example.com>", good: false, why: "not signed: not by soda-yeti, whose file it is" },
+    ]);
+    expect(commits.some((c) => c.path === "ORDERS.json" && !c.good && c.why === "not signed")).toBe(true);
+    // Every other commit of the machines' files was signed by its owner, but their registrations, made before they had keys.
+    const old = commits.filter((c) => c.beforeKey);
+    expect(old.map((c) => c.path).sort()).toEqual(["coordination/COMPUTER_izzit7.md", "coordination/COMPUTER_soda-yeti.md"]);
+    expect(old.map((c) => c.why)).toEqual(["not signed: made before izzit7 signed its commits", "not signed: made before soda-yeti signed its commits"]);
+    expect(commits.filter((c) => c.path.startsWith("coordination/") && c.commit !== forgery && !c.beforeKey).every((c) => c.good)).toBe(true);
+    expect(unchecked).toEqual([]);
+
+    // soda-yeti did not take the forged receipt as its own: its next sync receives the message (not lost), writes its
+    // file again, signed, and says what it left.
+    const r = await sync({ dir: other, run: false });
+    expect(r.delivered).toEqual(["izzit7/soda-yeti/1"]);
+    expect(r.warnings).toContainEqual(expect.stringMatching(/COMPUTER_soda-yeti\.md on the hub shows receipts this machine did not sign \(commit [0-9a-f]{12} by A Person/));
+    expect(JSON.parse((await cli("inbox", "--dir", other, "--json")).out).map((x: { text: string }) => x.text)).toEqual(["deploy when ready"]);
+    await sync({ dir: me, run: false });
+    const after = JSON.parse((await cli("trust", "verify", "--dir", me, "--json")).out) as { commits: { path: string; good: boolean }[] };
+    expect(after.commits.find((c) => c.path === "coordination/COMPUTER_soda-yeti.md")?.good).toBe(true); // its newest change: soda-yeti's own
+    expect(await outbox()).toBe("received");
   }, 60_000);
 
   it("found in review: a machine that signs its commits still stops when its identity is reclaimed, and its first signed sync runs its work", async () => {

@@ -46,6 +46,11 @@ export async function saveAccepted(stateDir: string, accepted: ReadonlyMap<strin
   await writeDurably(path(stateDir), `${JSON.stringify({ version: 1, accepted: sorted })}\n`);
 }
 
+/** This machine's own key as an allowed-signers file ("<machine> <key>"), written by a sync of a machine that signs: its own files are checked against it. */
+export function selfSignerPath(stateDir: string): string {
+  return join(stateDir, "self_signer");
+}
+
 /** Machines' keys as this machine pinned them (git's allowed_signers format: "<machine> <key>"): the signers file their files are checked against. */
 export function pinsPath(stateDir: string): string {
   return join(stateDir, "machine_signers");

@@ -11,6 +11,7 @@ import type { Hub } from "../git/hub.js";
 import { repairCheckout } from "../git/repair.js";
 import { loadConfig, type MachineConfig } from "../state/config.js";
 import { stateDirOf } from "../state/paths.js";
+import { lastVerified } from "./trust.js";
 
 /** The working tree beside the hub: what a sync keeps tidy and current, never what it reads the hub through. */
 export interface Checkout {
@@ -53,12 +54,13 @@ export async function openMachine(dir: string, signal?: AbortSignal): Promise<Gi
 
 /**
  * The repository as this checkout last fetched it (works offline): the files
- * under `paths` at the tracking ref, read as a model, with that commit;
+ * under `paths` at the tracking ref (other machines' files as this machine
+ * last verified them: sync/trust.ts lastVerified), read as a model, with that commit;
  * undefined when the checkout never fetched.
  */
 export async function lastFetchedModel(m: Machine, paths: string[]): Promise<{ commit: string; model: RepoModel } | undefined> {
   const commit = await m.hub.resolve(m.hub.trackingRef);
   if (!commit) return undefined;
   await loadParsed(m.stateDir); // what the syncs parsed: a large fleet's files are not parsed again
-  return { commit, model: readModel(await m.hub.readFiles(commit, paths)) };
+  return { commit, model: readModel(await lastVerified(m, await m.hub.readFiles(commit, paths))) };
 }

@@ -19,7 +19,9 @@ import { ownerOf } from "../core/ownership.js";
 import type { RepoModel } from "../core/repo.js";
 import { own } from "../core/types.js";
 import { runTask } from "../runner/run.js";
-import { updateMailbox, type MailboxData } from "../state/mailbox.js";
+import { readMailbox, updateMailbox, type MailboxData } from "../state/mailbox.js";
+import { computerPath } from "../core/names.js";
+import { selfSignerPath } from "../state/trust.js";
 import type { Machine } from "./machine.js";
 import type { Cycle } from "./cycle.js";
 
@@ -29,7 +31,7 @@ import type { Cycle } from "./cycle.js";
  * write). Also adopts, after a reinstall, the channels and receipts this
  * machine had published.
  */
-export async function deliver(m: Machine, model: RepoModel): Promise<InboxMessage[]> {
+export async function deliver(m: Machine, model: RepoModel, adoptReceipts = true): Promise<InboxMessage[]> {
   const me = m.config.name;
   return updateMailbox(
     m.stateDir,
@@ -38,12 +40,7 @@ export async function deliver(m: Machine, model: RepoModel): Promise<InboxMessag
       // Receipts this machine published but no longer has (its mailbox was lost): what it acknowledged
       // stays acknowledged; what it had received but not acknowledged is delivered again, not lost.
       // Only receipts for channels to this machine, up to what their senders sent (a forged one skips nothing).
-      const published = Object.fromEntries(
-        Object.entries(trustedReceipts(model.computers.get(me)?.messages, me, model.messageFiles)).map(([k, r]) => [
-          k,
-          { received: r.acked, acked: r.acked, ...(r.also?.length ? { also: r.also } : {}) },
-        ]),
-      );
+      const published = adoptReceipts ? publishedReceipts(model, me) : {};
       if (!data.joined) {
         // Only a machine not registered yet joins (the last few past broadcasts); one that lost its mailbox keeps its place.
         const joining = model.computers.has(me) ? {} : joiningReceipts(model.messageFiles, me, m.config.pastBroadcasts);
@@ -166,9 +163,41 @@ export async function ownMessageFiles(m: Machine, model: RepoModel, now: Date): 
   );
 }
 
+/** The receipts this machine's file on the hub shows for channels to it, as it would adopt them (acknowledged). */
+function publishedReceipts(model: RepoModel, me: string): Receipts {
+  return Object.fromEntries(
+    Object.entries(trustedReceipts(model.computers.get(me)?.messages, me, model.messageFiles)).map(([k, r]) => [
+      k,
+      { received: r.acked, acked: r.acked, ...(r.also?.length ? { also: r.also } : {}) },
+    ]),
+  );
+}
+
+/**
+ * Whether the receipts of this machine's own file on the hub may be adopted (deliver): always when it signs nothing;
+ * when it signs its commits, only as its own signed commit wrote them. A receipt someone else wrote there (for a
+ * channel its mailbox has no receipt of) would mark messages acknowledged that it never received: they would be lost.
+ * Asked of git only when there is something to adopt (after a reinstall, or a forgery).
+ */
+async function mayAdoptReceipts(c: Cycle, model: RepoModel): Promise<boolean> {
+  const { config, hub, stateDir } = c.m;
+  if (!config.trust.signingKey || !hub.lastChange) return true;
+  const data = await readMailbox(stateDir);
+  const published = Object.keys(publishedReceipts(model, config.name));
+  if (!published.some((k) => !data.joined || !Object.hasOwn(data.receipts, k))) return true;
+  const path = computerPath(config.name);
+  const change = await hub.lastChange(c.latestTip, path, { allowed: selfSignerPath(stateDir) });
+  if (change?.status === "G" && change.signer === config.name) return true;
+  c.result.warnings.push(
+    `${path} on the hub shows receipts this machine did not sign (commit ${change?.commit.slice(0, 12) ?? "unknown"} by ${change?.author ?? "someone"}): ` +
+      "they were not taken (messages they mark acknowledged are delivered instead), and this sync writes the file again",
+  );
+  return false;
+}
+
 /** New messages: into the mailbox, then the onMessage hook. */
 export async function receive(c: Cycle, model: RepoModel, runHooks: boolean): Promise<void> {
-  const fresh = await deliver(c.m, model);
+  const fresh = await deliver(c.m, model, await mayAdoptReceipts(c, model));
   if (fresh.length) {
     for (const x of fresh) c.result.delivered.push(x.id);
     c.log(`${fresh.length} new message${fresh.length === 1 ? "" : "s"}: ${someOf(fresh.map((x) => x.id))}`);

@@ -4,13 +4,12 @@
 // file, its message files) count only as that machine's signed commits wrote
 // them, its key pinned on first sight. What was refused is published. A
 // machine that requires neither acts on the tip as it is.
-import { join } from "node:path";
 import { ownerOf } from "../core/ownership.js";
 import { ORDERS_DIR, ORDERS_FILE, readComputer } from "../core/repo.js";
 import { type Accepted, type Change, type Refusal, trustedFiles } from "../core/trust.js";
 import { CoordError, EXIT } from "../errors.js";
 import { exists, readIfExists, writeDurably } from "../state/files.js";
-import { pinsPath, publicKeyOf, readAccepted, readPins, saveAccepted, savePins, signersFiles } from "../state/trust.js";
+import { pinsPath, publicKeyOf, readAccepted, readPins, saveAccepted, savePins, selfSignerPath, signersFiles } from "../state/trust.js";
 import { withOwnOrders } from "./cycle.js";
 import type { Machine } from "./machine.js";
 
@@ -93,6 +92,27 @@ export async function trustedView(m: Machine, tip: string, files: Map<string, st
 }
 
 /**
+ * The files a reader between syncs acts on (coord outbox, send, reservations), with no git call: when this machine
+ * verifies machines, each pinned machine's own file that differs from the version it verified last counts as that
+ * version (none: left out). A forged receipt or message is never believed there either; a good change since then
+ * counts once the next sync has verified it.
+ */
+export async function lastVerified(m: Pick<Machine, "stateDir" | "config">, files: Map<string, string>): Promise<Map<string, string>> {
+  if (!m.config.trust.verifyMachines) return files;
+  const [accepted, pins] = await Promise.all([readAccepted(m.stateDir), readPins(m.stateDir)]);
+  const out = new Map(files);
+  for (const path of new Set([...files.keys(), ...accepted.keys()])) {
+    const owner = machineFileOwner(path);
+    if (owner === undefined || owner === m.config.name || !pins.has(owner)) continue;
+    const kept = accepted.get(path)?.text;
+    if (files.get(path) === kept) continue;
+    if (kept === undefined) out.delete(path);
+    else out.set(path, kept);
+  }
+  return out;
+}
+
+/**
  * A change must come after the version verified last: an older signed version brought back (pushed
  * back, or merged in so that git log follows the old side) is marked as not after it, and refused. A
  * change on the machines' branch after it was replaced by a new root (its history bounded), made no
@@ -121,7 +141,7 @@ async function withoutForgedOwnFiles(
   const key = await publicKeyOf(m.config);
   if (!key) return files;
   const me = m.config.name;
-  const self = join(m.stateDir, "self_signer");
+  const self = selfSignerPath(m.stateDir);
   const line = `${me} ${key}\n`;
   if ((await readIfExists(self)) !== line) await writeDurably(self, line);
   const out = new Map(files);
