@@ -191,7 +191,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders on a shallow chec
     // coord trust verify on a fresh shallow checkout (never deepened): every change of ORDERS.json, as on the full clone.
     await Promise.all(Object.values(dirs).map(fetchTip));
     expect(await isShallow(dirs.audit)).toBe(true);
-    const [audit, fullAudit] = [await trustVerify(dirs.audit), await trustVerify(dirs.full)];
+    const [audit, fullAudit] = [(await trustVerify(dirs.audit)).commits, (await trustVerify(dirs.full)).commits];
     expect(audit).toEqual(fullAudit);
     expect(audit.map((c) => [c.commit === v1, c.good])).toEqual([
       [false, false],

@@ -7,12 +7,13 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { machineNameProblem } from "../core/names.js";
+import { ownerOf } from "../core/ownership.js";
 import { ORDERS_DIR, ORDERS_FILE } from "../core/repo.js";
 import { refusalReason, SSH_KEY_DATA, SSH_KEY_TYPE } from "../core/trust.js";
 import { CoordError, EXIT } from "../errors.js";
 import { saveConfig } from "../state/config.js";
 import { exists, readIfExists, writeDurably } from "../state/files.js";
-import { pinsPath, readAccepted, readPins, savePins, signersFiles } from "../state/trust.js";
+import { pinsPath, publicKeyOf, readAccepted, readPins, savePins, signersFiles } from "../state/trust.js";
 import { openMachine } from "../sync/machine.js";
 
 /** One line of git's allowed_signers format: principal(s), optional options, key type, key. */
@@ -115,29 +116,76 @@ export async function trustRequire(dir: string, on: boolean): Promise<string> {
     : "this machine acts on orders as the repository has them (signatures are not checked)";
 }
 
-/** Every commit that changed an orders file, newest first, with git's verdict on its signature as this machine would judge it. */
-export async function trustVerify(dir: string, max = 200): Promise<{ path: string; commit: string; author: string; good: boolean; why: string }[]> {
+/** A commit trust verify lists: the file it changed, and whether this machine accepts it as signed by whom it must be. */
+export interface VerifiedCommit {
+  path: string;
+  commit: string;
+  author: string;
+  good: boolean;
+  why: string;
+  /** Not signed, but older than its owner's first signed commit of the file: made before it had a key, not checkable. */
+  beforeKey?: true;
+}
+
+/**
+ * Every commit that changed an orders file, and every commit that changed a machine's own file (its COMPUTER file,
+ * its message files) of a machine whose key this machine knows (pinned, or its own), newest first per file, with
+ * git's verdict on its signature as this machine would judge it: an orders file by its allowed signers, a machine's
+ * file by that machine's key only. `unchecked`: the machines with files but no key known here.
+ */
+export async function trustVerify(dir: string, max = 200): Promise<{ commits: VerifiedCommit[]; unchecked: string[] }> {
   const m = await openMachine(dir);
   const tip = await m.repo.resolve(m.repo.trackingRef);
   if (!tip) throw new CoordError(`nothing fetched from ${m.config.remote}/${m.config.branch} yet; run coord sync first`, EXIT.FAILURE);
+  const me = m.config.name;
   const { allowed, revoked } = signersFiles(m.stateDir, m.config);
-  const files = await m.repo.readFiles(tip, [ORDERS_FILE, ORDERS_DIR]);
-  const out: { path: string; commit: string; author: string; good: boolean; why: string }[] = [];
+  const files = await m.repo.readFiles(tip, [ORDERS_FILE, "coordination"]);
+  const commits: VerifiedCommit[] = [];
   const signers = { allowed, ...((await exists(revoked)) ? { revoked } : {}) };
-  for (const path of [...new Set([ORDERS_FILE, ...files.keys()])].sort()) {
-    for (const c of await m.repo.pathHistory(tip, path, max)) {
-      const change = await m.repo.lastChange(c.commit, path, signers);
-      if (!change) continue;
-      out.push({
-        path,
-        commit: change.commit,
-        author: change.author,
-        good: change.status === "G",
-        why: change.status === "G" ? `signed by ${change.signer}` : refusalReason(change.status),
-      });
+  for (const path of [...new Set([ORDERS_FILE, ...[...files.keys()].filter((p) => p === ORDERS_FILE || p.startsWith(`${ORDERS_DIR}/`))])].sort()) {
+    for (const change of await m.repo.signedChanges(tip, path, signers, max)) {
+      const good = change.status === "G";
+      commits.push({ path, commit: change.commit, author: change.author, good, why: good ? `signed by ${change.signer}` : refusalReason(change.status) });
     }
   }
-  return out;
+  // A machine's files, by its key: the pinned ones, and this machine's own (self_signer, written by a signing sync).
+  const pins = await readPins(m.stateDir);
+  const ownKey = await publicKeyOf(m.config);
+  const machineSigners = join(m.stateDir, "verify_signers");
+  const keyed = new Map(pins);
+  if (ownKey) keyed.set(me, ownKey);
+  await writeDurably(machineSigners, [...keyed].map(([name, key]) => `${name} ${key}\n`).join(""));
+  const unchecked = new Set<string>();
+  for (const path of [...files.keys()].sort()) {
+    const o = ownerOf(path);
+    if (o.kind !== "computer" && o.kind !== "messages") continue;
+    if (!keyed.has(o.machine)) {
+      unchecked.add(o.machine);
+      continue;
+    }
+    const changes = (await m.repo.signedChanges(tip, path, { allowed: machineSigners }, max)).map((change) => ({
+      change,
+      // A new root of the machines' branch (its history bounded) holds every file as it was: made by any machine known here.
+      good: change.status === "G" && (change.signer === o.machine || (change.root && keyed.has(change.signer))),
+    }));
+    // Before its owner's first signed commit of it, the file was written without a key (a machine that had none yet):
+    // nothing there can be checked, which is said, but is no forgery.
+    let firstSigned = changes.length - 1;
+    while (firstSigned >= 0 && !changes[firstSigned]!.good) firstSigned--;
+    changes.forEach(({ change, good }, i) => {
+      const why = good
+        ? change.signer === o.machine
+          ? `signed by ${o.machine}`
+          : `a new root of the history, signed by ${change.signer}`
+        : i > firstSigned
+          ? `${refusalReason(change.status)}: made before ${o.machine} signed its commits`
+          : change.status === "G"
+            ? `signed by ${change.signer}, not by ${o.machine}, whose file it is`
+            : `${refusalReason(change.status)}: not by ${o.machine}, whose file it is`;
+      commits.push({ path, commit: change.commit, author: change.author, good, why, ...(!good && i > firstSigned ? { beforeKey: true as const } : {}) });
+    });
+  }
+  return { commits, unchecked: [...unchecked].sort() };
 }
 
 /** Gives this machine a signing key (made with ssh-keygen in its state, unless `key` names one): its commits are signed and its file publishes the public key. */

@@ -322,6 +322,15 @@ export class Repo implements Hub {
    * X.509 signatures are not checked: they count as unverifiable). Undefined: no commit changed it.
    */
   async lastChange(at: string, path: string, signers: Signers): Promise<Change | undefined> {
+    return (await this.signedChanges(at, path, signers, 1, `the newest change of ${path}`))[0];
+  }
+
+  /**
+   * The newest `max` commits reachable from `tip` that changed `path`, newest first, each with git's verdict on its
+   * signature (as lastChange) and whether it is a root (a new history that holds the file as it was: the machines'
+   * branch bounded). One git call.
+   */
+  async signedChanges(at: string, path: string, signers: Signers, max: number, what = `the history of ${path}`): Promise<(Change & { root: boolean })[]> {
     const tip = commitOf(at, roleOf(path));
     const config = [
       `gpg.ssh.allowedSignersFile=${signers.allowed}`,
@@ -330,14 +339,23 @@ export class Repo implements Hub {
       "gpg.x509.program=false",
       "log.showSignature=false",
     ].flatMap((c) => ["-c", c]);
-    const ask = async (): Promise<Change | undefined> => {
-      const out = await this.git().raw([...config, "log", "-1", "--format=%H%x1f%G?%x1f%GS%x1f%an <%ae>", tip, "--", `:(literal)${path}`]);
-      const [commit, status, signer, author] = out.trim().split("\x1f");
-      if (!commit) return undefined;
-      return { commit, status: (STATUSES.has(status ?? "") ? status : "E") as SignatureStatus, signer: signer ?? "", author: author ?? "" };
-    };
-    // A shallow checkout's boundary commit looks as if it added every file: never taken for the change (src/git/history.ts).
-    return throughHistory(this.history, { what: `the newest change of ${path}`, tip, ask, changes: (c) => (c ? [c.commit] : []), full: (c) => c !== undefined });
+    const ask = async () =>
+      (await this.git().raw([...config, "log", `--max-count=${max}`, "--format=%H%x1f%G?%x1f%GS%x1f%an <%ae>%x1f%P%x1e", tip, "--", `:(literal)${path}`]))
+        .split("\x1e")
+        .map((record) => record.trim())
+        .filter(Boolean)
+        .map((record) => {
+          const [commit, status, signer, author, parents] = record.split("\x1f");
+          return {
+            commit: commit!,
+            status: (STATUSES.has(status ?? "") ? status : "E") as SignatureStatus,
+            signer: signer ?? "",
+            author: author ?? "",
+            root: !parents?.trim(),
+          };
+        });
+    // A shallow checkout's boundary commit looks as if it added every file: never taken for a change (src/git/history.ts).
+    return throughHistory(this.history, { what, tip, ask, changes: (l) => l.map((c) => c.commit), full: (l) => l.length >= max });
   }
 
   /** This checkout as the history questions of src/git/history.ts see it. */

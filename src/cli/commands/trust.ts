@@ -1,5 +1,6 @@
 import { Argument, type Command } from "commander";
 import { trustAllow, trustKey, trustMachines, trustPin, trustRequire, trustRevoke, trustStatus, trustVerify } from "../../commands/trust.js";
+import { EXIT } from "../../errors.js";
 import { resolveDir } from "../dir.js";
 import { dirOption, EXIT_CODES, examples, type Io } from "../shared.js";
 
@@ -65,13 +66,21 @@ export function registerTrust(program: Command, io: Io): void {
     .action(async (value: string, o: { dir?: string }) => io.out(await trustRequire(await resolveDir(o.dir), value === "on")));
   trust
     .command("verify")
-    .description("every commit that changed an orders file, newest first, and whether this machine's signers accept it")
+    .description(
+      "every commit that changed an orders file, or a machine's own file (its status, its messages) of a machine whose key is known here, newest first, and whether it was signed by whom it must be; exit 1 when one was not",
+    )
     .addOption(dirOption())
-    .option("--json", "print it as JSON")
+    .option("--json", "print it as JSON: { commits, unchecked }")
+    .addHelpText(
+      "after",
+      `${EXIT_CODES}\n     trust verify: 1 also when a commit was not signed by whom it must be (an orders file's allowed signers, a machine file's owner)${examples("coord trust verify", "coord trust verify --json | jq '.commits[] | select(.good | not)'")}`,
+    )
     .action(async (o: { dir?: string; json?: boolean }) => {
-      const rows = await trustVerify(await resolveDir(o.dir));
-      if (o.json) return io.out(JSON.stringify(rows, null, 2));
-      for (const r of rows) io.out(`${r.good ? "OK  " : "FAIL"}  ${r.commit.slice(0, 12)}  ${r.path}  ${r.author}: ${r.why}`);
-      if (!rows.length) io.out("no commit changed an orders file yet");
+      const { commits, unchecked } = await trustVerify(await resolveDir(o.dir));
+      if (commits.some((c) => !c.good && !c.beforeKey)) process.exitCode = EXIT.FAILURE;
+      if (o.json) return io.out(JSON.stringify({ commits, unchecked }, null, 2));
+      for (const r of commits) io.out(`${r.good ? "OK  " : r.beforeKey ? "OLD " : "FAIL"}  ${r.commit.slice(0, 12)}  ${r.path}  ${r.author}: ${r.why}`);
+      if (!commits.length) io.out("no commit changed an orders file yet");
+      if (unchecked.length) io.out(`not checked (no key of theirs known here: coord trust machines on pins it at the next sync): ${unchecked.join(", ")}`);
     });
 }
