@@ -133,15 +133,20 @@ export async function publish(c: Cycle, first: First, message: string): Promise<
       },
       push: async (commit) => {
         const opts = replacing.get(commit);
-        await spendToken(c);
-        // A replacement the host declines (a hook, a protected branch) is a refusal, not a failed sync.
-        const landed = await hub.push(commit, ["machines"], opts).catch((e: unknown) => {
-          if (!opts || e instanceof RemoteUnreachable) throw e;
-          why = String((e as Error)?.message ?? e).split("\n")[0]!;
-          return false;
-        });
-        if (!landed && opts) refused = opts.replacing;
-        return landed;
+        // The token is spent before git starts; its file is written while git pushes, and while `meanwhile` runs.
+        const saved = spendToken(c);
+        try {
+          // A replacement the host declines (a hook, a protected branch) is a refusal, not a failed sync.
+          const landed = await hub.push(commit, ["machines"], opts).catch((e: unknown) => {
+            if (!opts || e instanceof RemoteUnreachable) throw e;
+            why = String((e as Error)?.message ?? e).split("\n")[0]!;
+            return false;
+          });
+          if (!landed && opts) refused = opts.replacing;
+          return landed;
+        } finally {
+          await saved;
+        }
       },
       rejected: (_n, failed) =>
         c.log(
@@ -440,12 +445,16 @@ function messagesChanged(model: RepoModel, own: MessageFile[], files: Map<string
   return cls ? { messages: cls } : {};
 }
 
-/** One push (or retry) spent from its bucket (core/budget.ts), kept in .git/coord/budget.json: a file that cannot be written costs nothing else. */
-async function spendToken(c: Cycle): Promise<void> {
-  if (!c.budget.share) return;
+/**
+ * One push (or retry) spent from its bucket (core/budget.ts), at once; returns the write of .git/coord/budget.json,
+ * which never fails (a file that cannot be written costs nothing else). Not awaited before the push: git starts
+ * first, and the build's `meanwhile` overlaps the push as it did before the budget (a few ms of a one-task sync).
+ */
+function spendToken(c: Cycle): Promise<void> {
+  if (!c.budget.share) return Promise.resolve();
   c.budget.bucket = spend(refill(c.budget.bucket, c.now().getTime(), c.budget.share));
   c.result.budget = { tokens: Math.round(c.budget.bucket.tokens * 100) / 100, share: describeShare(c.budget.share) };
-  await saveBucket(c.m.stateDir, c.budget.bucket).catch(() => {});
+  return saveBucket(c.m.stateDir, c.budget.bucket).catch(() => {});
 }
 
 /**
