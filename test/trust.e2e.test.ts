@@ -129,7 +129,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect(await hubFile(f, "coordination/COMPUTER_soda-yeti.md")).toMatch(/^ {2}"key": "ssh-ed25519 /m);
     expect((await cli("trust", "machines", "on", "--dir", me)).code).toBe(0);
     await sync({ dir: me });
-    expect((await cli("trust", "status", "--dir", me)).out).toMatch(/pinned soda-yeti {2}ssh-ed25519/); // trust on first use
+    expect((await cli("trust", "status", "--dir", me)).out).toMatch(/pinned soda-yeti {2}SHA256:/); // trust on first use
 
     // b waits for a, which soda-yeti has not run; a pusher forges soda-yeti's file to say a completed.
     await pushOrders(f, [
@@ -212,6 +212,52 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     const after = JSON.parse((await cli("trust", "verify", "--dir", me, "--json")).out) as { commits: { path: string; good: boolean }[] };
     expect(after.commits.find((c) => c.path === "coordination/COMPUTER_soda-yeti.md")?.good).toBe(true); // its newest change: soda-yeti's own
     expect(await outbox()).toBe("received");
+  }, 60_000);
+
+  it("a planned key change (trust rotate) is pinned by its readers from the old key's notice; an unplanned one is refused and said", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const f = fleet;
+    const [me, other] = [f.machines.izzit7!, f.machines["soda-yeti"]!];
+    const ran = join(f.root, "ran.log");
+    expect((await cli("trust", "key", "--dir", other)).code).toBe(0);
+    await sync({ dir: other, run: false });
+    expect((await cli("trust", "machines", "on", "--dir", me)).code).toBe(0);
+    await sync({ dir: me, run: false });
+    const pinned = async () => /pinned soda-yeti {2}(SHA256:\S+)/.exec((await cli("trust", "status", "--dir", me)).out)?.[1];
+    const first = await pinned();
+    expect(first).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
+
+    // Planned: soda-yeti rotates, and its next sync publishes the new key with the old key's notice.
+    const rotated = await cli("trust", "rotate", "--dir", other);
+    expect([rotated.code, rotated.out]).toEqual([0, expect.stringMatching(/signs its commits with .*machine_key\.\d{14} from now on/)]);
+    await pushOrders(f, [
+      { id: "a", to: "soda-yeti", run: `echo a >> ${ran}` },
+      { id: "b", to: "izzit7", after: ["a"], run: `echo b >> ${ran}` },
+    ]);
+    await sync({ dir: other });
+    expect(await hubFile(f, "coordination/COMPUTER_soda-yeti.md")).toMatch(/"keyNotice": \{"from":"ssh-ed25519 /);
+    const said: string[] = [];
+    const r = await sync({ dir: me, log: (l) => said.push(l) });
+    expect(said).toContainEqual(expect.stringMatching(/^soda-yeti changed its key, by a notice signed with the key pinned here: the new one is pinned/));
+    expect(await pinned()).not.toBe(first);
+    expect(r.ran.map((t) => t.id)).toEqual(["b"]); // soda-yeti's completion of a, signed with its new key, is believed
+    expect((await hubStatus(f)).errors).toEqual([]);
+
+    // Unplanned: soda-yeti takes another key with no notice (a reinstall, or a thief's): its commits are refused, and said.
+    const stolen = await key(f.root, "other_key");
+    expect((await cli("trust", "key", stolen, "--dir", other)).code).toBe(0);
+    await pushOrders(f, [
+      { id: "c", to: "soda-yeti", run: `echo c >> ${ran}` },
+      { id: "d", to: "izzit7", after: ["c"], run: `echo d >> ${ran}` },
+    ]);
+    await sync({ dir: other });
+    const pinnedBefore = await pinned();
+    expect((await sync({ dir: me })).ran).toEqual([]); // d does not run on a completion signed by a key not pinned
+    expect(await pinned()).toBe(pinnedBefore);
+    expect(await hubFile(f, "STATUS.md")).toMatch(
+      /izzit7 refused coordination\/COMPUTER_soda-yeti\.md commit [0-9a-f]{12} by coord soda-yeti \S+: signed by a key that is not an allowed signer/,
+    );
+    expect(await lines(ran)).toEqual(["a", "b", "c"]);
   }, 60_000);
 
   it("found in review: a machine that signs its commits still stops when its identity is reclaimed, and its first signed sync runs its work", async () => {

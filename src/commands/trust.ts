@@ -9,12 +9,14 @@ import { promisify } from "node:util";
 import { machineNameProblem } from "../core/names.js";
 import { ownerOf } from "../core/ownership.js";
 import { ORDERS_DIR, ORDERS_FILE } from "../core/repo.js";
-import { refusalReason, SSH_KEY_DATA, SSH_KEY_TYPE } from "../core/trust.js";
+import { keyFingerprint, refusalReason, SSH_KEY_DATA, SSH_KEY_TYPE } from "../core/trust.js";
 import { CoordError, EXIT } from "../errors.js";
 import { saveConfig } from "../state/config.js";
 import { exists, readIfExists, writeDurably } from "../state/files.js";
 import { pinsPath, publicKeyOf, readAccepted, readPins, savePins, signersFiles } from "../state/trust.js";
 import { openMachine } from "../sync/machine.js";
+import { saveKeyNotice, signKeyNotice } from "../state/key-notice.js";
+import { expandHome } from "../state/paths.js";
 
 /** One line of git's allowed_signers format: principal(s), optional options, key type, key. */
 interface SignerLine {
@@ -188,25 +190,54 @@ export async function trustVerify(dir: string, max = 200): Promise<{ commits: Ve
   return { commits, unchecked: [...unchecked].sort() };
 }
 
+/** Makes an ed25519 key at `path` (its .pub beside it) with ssh-keygen, unless one is there. */
+async function makeKey(path: string, machine: string): Promise<void> {
+  if (await readIfExists(`${path}.pub`)) return;
+  await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `coord ${machine}`, "-f", path]).catch((e: NodeJS.ErrnoException) => {
+    throw new CoordError(
+      `could not make a key with ssh-keygen (${e.code === "ENOENT" ? "it is not installed" : firstLine(e.message)}); install openssh-client, or name a key: coord trust key <path>`,
+      EXIT.FAILURE,
+    );
+  });
+}
+
+/** The public key beside private key `path`, as "<type> <data>". */
+async function publicKeyBeside(path: string): Promise<string> {
+  const m = KEY.exec((await readIfExists(`${path}.pub`)) ?? "");
+  if (!m) throw new CoordError(`${path}.pub is not an SSH public key; give the private key's path (its .pub beside it)`, EXIT.USAGE);
+  return `${m[1]} ${m[2]}`;
+}
+
 /** Gives this machine a signing key (made with ssh-keygen in its state, unless `key` names one): its commits are signed and its file publishes the public key. */
 export async function trustKey(dir: string, key?: string): Promise<string> {
   const m = await openMachine(dir);
-  let path = key;
-  if (!path) {
-    path = join(m.stateDir, "machine_key");
-    if (!(await readIfExists(`${path}.pub`))) {
-      await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `coord ${m.config.name}`, "-f", path]).catch((e: NodeJS.ErrnoException) => {
-        throw new CoordError(
-          `could not make a key with ssh-keygen (${e.code === "ENOENT" ? "it is not installed" : firstLine(e.message)}); install openssh-client, or name a key: coord trust key <path>`,
-          EXIT.FAILURE,
-        );
-      });
-    }
-  }
-  const pub = await readIfExists(`${path}.pub`);
-  if (!pub || !KEY.test(pub)) throw new CoordError(`${path}.pub is not an SSH public key; give the private key's path (its .pub beside it)`, EXIT.USAGE);
+  const path = key ?? join(m.stateDir, "machine_key");
+  if (!key) await makeKey(path, m.config.name);
+  const pub = await publicKeyBeside(path);
   await saveConfig(m.stateDir, { ...m.config, trust: { ...m.config.trust, signingKey: path } });
-  return `this machine signs its commits with ${path}; its next sync publishes the public key (${pub.trim().split(/\s+/).slice(0, 2).join(" ").slice(0, 40)}…)`;
+  return `this machine signs its commits with ${path}; its next sync publishes the public key (${keyFingerprint(pub)})`;
+}
+
+/**
+ * A planned key change: a new key (made in its state, unless `key` names one), and a notice naming it signed with the
+ * key it has now, which its file publishes beside the new key; machines that pinned the old key pin the new one when
+ * they read the notice (sync/trust.ts). Its commits are signed with the new key from now on.
+ */
+export async function trustRotate(dir: string, key?: string): Promise<string> {
+  const m = await openMachine(dir);
+  const old = m.config.trust.signingKey;
+  if (!old) throw new CoordError("this machine has no key to change; coord trust key gives it one", EXIT.USAGE);
+  const oldPath = expandHome(old);
+  const path = key ?? join(m.stateDir, `machine_key.${new Date().toISOString().replace(/\D/g, "").slice(0, 14)}`);
+  if (!key) await makeKey(path, m.config.name);
+  const [from, pub] = [await publicKeyBeside(oldPath), await publicKeyBeside(path)];
+  if (from === pub) throw new CoordError(`${path} is the key this machine has now; give another, or none to make one`, EXIT.USAGE);
+  const signature = await signKeyNotice(oldPath, m.config.name, pub).catch((e: Error) => {
+    throw new CoordError(`${e.message}; the key was not changed`, EXIT.FAILURE);
+  });
+  await saveKeyNotice(m.stateDir, { from, key: pub, signature });
+  await saveConfig(m.stateDir, { ...m.config, trust: { ...m.config.trust, signingKey: path } });
+  return `this machine signs its commits with ${path} from now on; its next sync publishes the new key with a notice signed by the old one, and machines that pinned the old key pin the new one when they read it`;
 }
 
 /** Reads other machines' files only as their own signed commits wrote them (on), or as they are (off). */

@@ -35,6 +35,8 @@ export interface Self {
   refused?: Refusal[];
   /** Its SSH public key, when it signs its commits. */
   key?: string;
+  /** Its old key's signed notice naming `key`, after a planned key change. */
+  keyNotice?: { from: string; signature: string };
   /** Stopped by the fleet's emergency stop, or paused: the state it publishes, and why. */
   halt?: { state: "emergency" | "suspended"; reason: string };
   /** Its services as its daemon keeps them (their output redacted with their secrets already). */
@@ -83,6 +85,7 @@ export function ownComputer(self: Self, model: RepoModel, ordersText: string | u
     ...(self.lastRun ? { lastRun: self.lastRun } : {}),
     ...(self.identity ? { identity: self.identity } : {}),
     ...(self.key ? { key: self.key } : {}),
+    ...(self.key && self.keyNotice ? { keyNotice: self.keyNotice } : {}),
     ...(self.refused?.length ? { trust: { refused: self.refused } } : {}),
     ...(self.reservations?.length ? { reservations: self.reservations.map((r) => (r.reason ? { ...r, reason: clip(redact(r.reason), MAX_REASON) } : r)) } : {}),
   });

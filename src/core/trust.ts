@@ -11,6 +11,7 @@
 // if absent). A later good commit that changes the file again is accepted:
 // one bad commit blocks nothing after a signer fixed the file.
 
+import { createHash } from "node:crypto";
 import { ORDERS_FILE } from "./ownership.js";
 
 /** An SSH public key as signers, pins and machine files write it: its type, then its base64 data. */
@@ -18,6 +19,20 @@ export const SSH_KEY_TYPE = "(?:ssh|ecdsa|sk)-[a-z0-9@.-]+";
 export const SSH_KEY_DATA = "[A-Za-z0-9+/=]{16,}";
 /** "<type> <data>" exactly, as a machine file publishes it and pins hold it. */
 export const SSH_PUBLIC_KEY = `${SSH_KEY_TYPE} ${SSH_KEY_DATA}`;
+
+/** A public key as ssh-keygen -l shows it ("SHA256:…"): the part of an ed25519 key a person can compare (its text begins alike for all). */
+export function keyFingerprint(key: string): string {
+  const data = key.trim().split(/\s+/)[1] ?? "";
+  return `SHA256:${createHash("sha256").update(Buffer.from(data, "base64")).digest("base64").replace(/=+$/, "")}`;
+}
+
+/** The namespace of a key-change notice's signature (ssh-keygen -Y -n): a commit's signature is never one. */
+export const KEY_NOTICE_NAMESPACE = "coord-key-notice";
+
+/** The text a machine signs with its old key when it changes keys (coord trust rotate): its name and the new key. */
+export function keyNoticeText(machine: string, key: string): string {
+  return `coord: machine ${machine} signs with the key ${key} from now on\n`;
+}
 
 /** What a machine acts on before any version of ORDERS.json was verified. */
 const NO_ORDERS = '{ "version": 1, "orders": [] }\n';

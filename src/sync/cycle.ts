@@ -16,6 +16,7 @@ import type { MachineConfig } from "../state/config.js";
 import { ownOrdersFile } from "../state/delegated.js";
 import type { Health } from "../state/health.js";
 import type { Bucket, Share } from "../core/budget.js";
+import type { KeyNotice } from "../state/key-notice.js";
 import type { Journal, JournalEntry } from "../state/journal.js";
 import type { Machine } from "./machine.js";
 
@@ -121,6 +122,8 @@ export interface Cycle {
   refusals: Refusal[];
   /** This machine's SSH public key (trust.signingKey's .pub), published so that readers can pin it. */
   publicKey?: string;
+  /** Its old key's signed notice naming publicKey, after coord trust rotate (state/key-notice.ts). */
+  keyNotice?: KeyNotice;
   /** coord pause on this machine (.git/coord/pause.json), as the cycle began. */
   localPause?: Pause;
   /** Aborted when the sync is told to stop (its tasks interrupted): what it has goes out without waiting for its turn. */

@@ -91,6 +91,7 @@ export function buildComputer(
     lastRun: c.journal.data.lastRun,
     refused: c.refusals,
     ...(c.publicKey ? { key: c.publicKey } : {}),
+    ...(c.publicKey && c.keyNotice?.key === c.publicKey ? { keyNotice: { from: c.keyNotice.from, signature: c.keyNotice.signature } } : {}),
     ...(halt ? { halt: { state: halt.state, reason: halt.reason } } : {}),
     ...(services ? { services } : {}),
     ...(reservations ? { reservations } : {}),
@@ -286,7 +287,7 @@ interface Seen {
 async function see(c: Cycle, tip: string, files: Map<string, string>): Promise<Seen> {
   const { config } = c.m;
   const { result, now } = c;
-  const view = await trustedView(c.m, tip, files);
+  const view = await trustedView(c.m, tip, files, c.log);
   c.refusals = view.refusals;
   const local = view.files;
   const model = readModel(local);

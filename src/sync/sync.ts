@@ -8,6 +8,7 @@ import { readBucket } from "../state/budget.js";
 import { describeRefusal } from "../core/trust.js";
 import { trustedView } from "./trust.js";
 import { publicKeyOf } from "../state/trust.js";
+import { readKeyNotice } from "../state/key-notice.js";
 import { join } from "node:path";
 import { observe } from "../core/clock.js";
 import { formatProblem } from "../core/orders.js";
@@ -236,7 +237,7 @@ async function cycle(
   const askAgents = opts.askAgents !== false;
   const capabilities = machineCapabilities(machine, askAgents);
   capabilities.catch(() => {}); // awaited below, where a failure counts
-  const view = await trustedView(machine, tip, files);
+  const view = await trustedView(machine, tip, files, log);
   for (const r of view.refusals) log(`refused ${describeRefusal(r)}`);
   const model = readModel(view.files);
   seen.model = model;
@@ -251,7 +252,13 @@ async function cycle(
   result.ordersProblems = model.ordersProblems;
   result.fileProblems = model.fileProblems;
   for (const p of model.ordersProblems) log(formatProblem(p));
-  const [caps, publicKey, localPause, bucket] = await Promise.all([capabilities, publicKeyOf(config), readPause(stateDir), readBucket(stateDir)]);
+  const [caps, publicKey, localPause, bucket, keyNotice] = await Promise.all([
+    capabilities,
+    publicKeyOf(config),
+    readPause(stateDir),
+    readBucket(stateDir),
+    config.trust.signingKey ? readKeyNotice(stateDir) : undefined,
+  ]);
   const c: Cycle = {
     m: machine,
     journal,
@@ -276,6 +283,7 @@ async function cycle(
     latestTip: tip,
     latestTipFiles: files,
     ...(publicKey ? { publicKey } : {}),
+    ...(keyNotice ? { keyNotice } : {}),
     ...(localPause ? { localPause } : {}),
     ...(opts.onModel && !opts.dryRun ? { onModel: opts.onModel } : {}),
   };

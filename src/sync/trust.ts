@@ -6,9 +6,10 @@
 // machine that requires neither acts on the tip as it is.
 import { ownerOf } from "../core/ownership.js";
 import { ORDERS_DIR, ORDERS_FILE, readComputer } from "../core/repo.js";
-import { type Accepted, type Change, type Refusal, trustedFiles } from "../core/trust.js";
+import { type Accepted, type Change, keyFingerprint, type Refusal, trustedFiles } from "../core/trust.js";
 import { CoordError, EXIT } from "../errors.js";
 import { exists, readIfExists, writeDurably } from "../state/files.js";
+import { keyNoticeHolds } from "../state/key-notice.js";
 import { pinsPath, publicKeyOf, readAccepted, readPins, saveAccepted, savePins, selfSignerPath, signersFiles } from "../state/trust.js";
 import { withOwnOrders } from "./cycle.js";
 import type { Machine } from "./machine.js";
@@ -20,7 +21,12 @@ function machineFileOwner(path: string): string | undefined {
 }
 
 /** The files to act on at `tip` (verified as this machine requires, its own delegated orders as it has them), and what was refused. */
-export async function trustedView(m: Machine, tip: string, files: Map<string, string>): Promise<{ files: Map<string, string>; refusals: Refusal[]; checked: boolean }> {
+export async function trustedView(
+  m: Machine,
+  tip: string,
+  files: Map<string, string>,
+  log: (line: string) => void = () => {},
+): Promise<{ files: Map<string, string>; refusals: Refusal[]; checked: boolean }> {
   const { requireSignedOrders, verifyMachines, signingKey } = m.config.trust;
   if (!requireSignedOrders && !verifyMachines && !signingKey) return { files: await withOwnOrders(m, files), refusals: [], checked: false };
   const lastChange = m.hub.lastChange?.bind(m.hub);
@@ -59,19 +65,29 @@ export async function trustedView(m: Machine, tip: string, files: Map<string, st
 
   if (verifyMachines) {
     const pins = await readPins(m.stateDir);
-    const before = pins.size;
-    // Trust on first use: a machine whose file shows a key, not pinned yet, is pinned now, and its files as they are become the baseline.
+    let pinned = false;
     for (const [path, text] of files) {
       const owner = ownerOf(path);
-      if (owner.kind !== "computer" || owner.machine === m.config.name || pins.has(owner.machine)) continue;
+      if (owner.kind !== "computer" || owner.machine === m.config.name) continue;
       // Read as every reader reads machine files (the same memo): a file readers ignore pins nothing.
       const parsed = readComputer(path, owner.machine, text);
       const key = parsed instanceof Error ? undefined : parsed.key;
-      if (!key) continue;
-      pins.set(owner.machine, key);
-      for (const [p, t] of files) if (machineFileOwner(p) === owner.machine) next.set(p, { commit: tip, text: t } satisfies Accepted);
+      const was = pins.get(owner.machine);
+      if (!key || key === was) continue;
+      if (was === undefined) {
+        // Trust on first use: a machine whose file shows a key, not pinned yet, is pinned now, and its files as they are become the baseline.
+        pins.set(owner.machine, key);
+        pinned = true;
+        for (const [p, t] of files) if (machineFileOwner(p) === owner.machine) next.set(p, { commit: tip, text: t } satisfies Accepted);
+      } else if (!(parsed instanceof Error) && parsed.keyNotice?.from === was && (await keyNoticeHolds(owner.machine, was, key, parsed.keyNotice.signature))) {
+        // A planned key change (coord trust rotate): the key pinned signed the notice naming the new one. Without
+        // such a notice the new key's commits are refused like any other signer's, and said (an unplanned change).
+        pins.set(owner.machine, key);
+        pinned = true;
+        log(`${owner.machine} changed its key, by a notice signed with the key pinned here: the new one is pinned (${keyFingerprint(key)})`);
+      }
     }
-    if (pins.size !== before) await savePins(m.stateDir, pins);
+    if (pinned) await savePins(m.stateDir, pins);
     // Only what changed since it was accepted is asked of git: a quiet fleet costs nothing here.
     const paths = [...new Set([...files.keys(), ...next.keys()])]
       .filter((p) => {

@@ -1,6 +1,7 @@
 import { Argument, type Command } from "commander";
-import { trustAllow, trustKey, trustMachines, trustPin, trustRequire, trustRevoke, trustStatus, trustVerify } from "../../commands/trust.js";
+import { trustAllow, trustKey, trustMachines, trustPin, trustRequire, trustRevoke, trustRotate, trustStatus, trustVerify } from "../../commands/trust.js";
 import { EXIT } from "../../errors.js";
+import { keyFingerprint } from "../../core/trust.js";
 import { resolveDir } from "../dir.js";
 import { dirOption, EXIT_CODES, examples, type Io } from "../shared.js";
 
@@ -17,12 +18,12 @@ export function registerTrust(program: Command, io: Io): void {
       if (o.json) return io.out(JSON.stringify(s, null, 2));
       io.out(`signed orders: ${s.requireSignedOrders ? "required" : "not required (coord trust require on)"}`);
       io.out(`allowed signers (${s.allowedSigners}): ${s.signers.length ? "" : "none"}`);
-      for (const x of s.signers) io.out(`  ${x.principal}  ${x.key.slice(0, 40)}…${x.revoked ? "  (revoked)" : ""}`);
+      for (const x of s.signers) io.out(`  ${x.principal}  ${keyFingerprint(x.key)}${x.revoked ? "  (revoked)" : ""}`);
       if (s.revoked) io.out(`revoked keys: ${s.revoked}`);
       for (const a of s.accepted) io.out(`acting on ${a.path} of commit ${a.commit.slice(0, 12)}`);
       if (s.signingKey) io.out(`this machine signs its commits with ${s.signingKey}`);
       io.out(`other machines' files: ${s.verifyMachines ? "read only as their signed commits wrote them" : "read as they are (coord trust machines on)"}`);
-      for (const p of s.pinned) io.out(`  pinned ${p.machine}  ${p.key.slice(0, 40)}…`);
+      for (const p of s.pinned) io.out(`  pinned ${p.machine}  ${keyFingerprint(p.key)}`);
     });
   trust
     .command("key [path]")
@@ -32,6 +33,14 @@ export function registerTrust(program: Command, io: Io): void {
     .addOption(dirOption())
     .addHelpText("after", EXIT_CODES + examples("coord trust key", "coord trust key ~/.ssh/coord_izzit7"))
     .action(async (path: string | undefined, o: { dir?: string }) => io.out(await trustKey(await resolveDir(o.dir), path)));
+  trust
+    .command("rotate [path]")
+    .description(
+      "change this machine's signing key as planned: a new key (made in .git/coord unless a private key's path is given), and a notice naming it signed with the old one, published with its next sync; machines that pinned the old key pin the new one when they read it",
+    )
+    .addOption(dirOption())
+    .addHelpText("after", EXIT_CODES + examples("coord trust rotate && coord sync", "coord trust rotate ~/.ssh/coord_izzit7_2026"))
+    .action(async (path: string | undefined, o: { dir?: string }) => io.out(await trustRotate(await resolveDir(o.dir), path)));
   trust
     .command("machines")
     .description("read other machines' files (status, receipts, messages) only as their own signed commits wrote them (on), or as they are (off)")
