@@ -182,8 +182,10 @@ describe("a fleet on a local hub", () => {
     const later = new Date(Date.now() + 16 * 60 * 1000); // default heartbeat: 15 minutes
     const beat = await sync({ dir: fleet.machines.izzit7!, now: () => later });
     expect(beat.pushed).toBeDefined();
-    const [last] = await hubCommits(fleet);
-    expect(last!.sha).toBe(await hubHead(fleet)); // on coord; main unchanged
+    // The heartbeat is coord's new tip (hubHead); main is unchanged. (Found by sha: git log orders commits of one second either way.)
+    const tip = await hubHead(fleet);
+    expect(tip).not.toBe(head);
+    const last = (await hubCommits(fleet)).find((c) => c.sha === tip);
     expect(await peopleHead(fleet)).toBe(people);
     expect(last!.paths.sort()).toEqual(["STATUS.json", "STATUS.md", "coordination/COMPUTER_izzit7.md"]);
     expect((await hubStatus(fleet)).machines.izzit7.lastSeen).toBe(later.toISOString());
