@@ -13,13 +13,13 @@ describe.skipIf(!haveSshKeygen)("a key change's notice", () => {
     const dir = await tempDir();
     const [oldKey, newKey, thief] = [await sshKey(dir, "old"), await sshKey(dir, "new"), await sshKey(dir, "thief")];
     const [oldPub, newPub, thiefPub] = [await pub(oldKey), await pub(newKey), await pub(thief)];
-    const notice = await signKeyNotice(oldKey, "soda-yeti", newPub);
+    const notice = await signKeyNotice(oldKey, "soda-yeti", oldPub, newPub);
     expect(notice).toMatch(/^-----BEGIN SSH SIGNATURE-----/);
     expect(await keyNoticeHolds("soda-yeti", oldPub, newPub, notice)).toBe(true);
     expect(await keyNoticeHolds("izzit7", oldPub, newPub, notice)).toBe(false); // another machine's name
     expect(await keyNoticeHolds("soda-yeti", oldPub, thiefPub, notice)).toBe(false); // another new key
     expect(await keyNoticeHolds("soda-yeti", thiefPub, newPub, notice)).toBe(false); // pinned is not the signer
-    const forged = await signKeyNotice(thief, "soda-yeti", thiefPub);
+    const forged = await signKeyNotice(thief, "soda-yeti", oldPub, thiefPub);
     expect(await keyNoticeHolds("soda-yeti", oldPub, thiefPub, forged)).toBe(false); // signed by the thief's own key
     expect(await keyNoticeHolds("soda-yeti", oldPub, newPub, "not a signature")).toBe(false);
   }, 30_000);

@@ -7,6 +7,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { openMachine } from "../src/sync/machine.js";
 import { sync } from "../src/sync/sync.js";
 import {
   cli,
@@ -183,6 +184,10 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect(forged).not.toBe(real);
     await personCommit(f, "coordination/COMPUTER_soda-yeti.md", forged, "soda-yeti acknowledged (forged)");
     const forgery = (await git(f.hubPath, "rev-parse", "coord")).trim();
+    // And a message file "from" soda-yeti that soda-yeti never wrote: no signed commit of it at all.
+    const fake = "---\ncoord: 1\nfrom: soda-yeti\nto: izzit7\nnext: 2\nmessages:\n  - seq: 1\n    at: 2026-11-23T10:00:00.000Z\n    priority: normal\n    text: hi\n---\n";
+    await personCommit(f, "coordination/messages/soda-yeti_TO_izzit7.md", fake, "a message from soda-yeti (forged)");
+    const fakeCommit = (await git(f.hubPath, "rev-parse", "coord")).trim();
     await sync({ dir: me, run: false });
     expect(await outbox()).toBe("waiting"); // not "acked": the receipt was not signed by soda-yeti
     expect(await hubFile(f, "STATUS.md")).toMatch(/izzit7 refused coordination\/COMPUTER_soda-yeti\.md commit [0-9a-f]{12} by A Person \S+: not signed/);
@@ -190,29 +195,58 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     // coord trust verify names it (and the test fleet's unsigned ORDERS.json commits), and exits 1.
     const verify = await cli("trust", "verify", "--dir", me, "--json");
     expect(verify.code).toBe(1);
-    const { commits, unchecked } = JSON.parse(verify.out) as { commits: { path: string; commit: string; good: boolean; why: string; beforeKey?: true }[]; unchecked: string[] };
-    expect(commits.filter((c) => !c.good && !c.beforeKey && c.path.startsWith("coordination/"))).toEqual([
+    const { commits, unchecked } = JSON.parse(verify.out) as { commits: { path: string; commit: string; good: boolean; why: string; uncheckable?: true }[]; unchecked: string[] };
+    expect(commits.filter((c) => !c.good && !c.uncheckable && c.path.startsWith("coordination/"))).toEqual([
       { path: "coordination/COMPUTER_soda-yeti.md", commit: forgery, author: "A Person <person@example.com>", good: false, why: "not signed: not by soda-yeti, whose file it is" },
+      {
+        path: "coordination/messages/soda-yeti_TO_izzit7.md",
+        commit: fakeCommit,
+        author: "A Person <person@example.com>",
+        good: false,
+        why: "not signed: not by soda-yeti, whose file it is",
+      },
     ]);
     expect(commits.some((c) => c.path === "ORDERS.json" && !c.good && c.why === "not signed")).toBe(true);
     // Every other commit of the machines' files was signed by its owner, but their registrations, made before they had keys.
-    const old = commits.filter((c) => c.beforeKey);
+    const old = commits.filter((c) => c.uncheckable);
     expect(old.map((c) => c.path).sort()).toEqual(["coordination/COMPUTER_izzit7.md", "coordination/COMPUTER_soda-yeti.md"]);
-    expect(old.map((c) => c.why)).toEqual(["not signed: made before izzit7 signed its commits", "not signed: made before soda-yeti signed its commits"]);
-    expect(commits.filter((c) => c.path.startsWith("coordination/") && c.commit !== forgery && !c.beforeKey).every((c) => c.good)).toBe(true);
+    expect(old.map((c) => c.why)).toEqual(["not signed: made before izzit7 signed with the key known here", "not signed: made before soda-yeti signed with the key known here"]);
+    expect(commits.filter((c) => c.path.startsWith("coordination/") && ![forgery, fakeCommit].includes(c.commit) && !c.uncheckable).every((c) => c.good)).toBe(true);
     expect(unchecked).toEqual([]);
 
     // soda-yeti did not take the forged receipt as its own: its next sync receives the message (not lost), writes its
     // file again, signed, and says what it left.
     const r = await sync({ dir: other, run: false });
     expect(r.delivered).toEqual(["izzit7/soda-yeti/1"]);
-    expect(r.warnings).toContainEqual(expect.stringMatching(/COMPUTER_soda-yeti\.md on the hub shows receipts this machine did not sign \(commit [0-9a-f]{12} by A Person/));
+    expect(r.warnings).toContainEqual(
+      expect.stringMatching(/COMPUTER_soda-yeti\.md on the hub shows receipts whose newest change is not signed with this machine's key \(commit [0-9a-f]{12} by A Person/),
+    );
     expect(JSON.parse((await cli("inbox", "--dir", other, "--json")).out).map((x: { text: string }) => x.text)).toEqual(["deploy when ready"]);
     await sync({ dir: me, run: false });
     const after = JSON.parse((await cli("trust", "verify", "--dir", me, "--json")).out) as { commits: { path: string; good: boolean }[] };
     expect(after.commits.find((c) => c.path === "coordination/COMPUTER_soda-yeti.md")?.good).toBe(true); // its newest change: soda-yeti's own
     expect(await outbox()).toBe("received");
   }, 60_000);
+
+  it('found in review: coord send does not adopt a message file "from" this machine that someone else wrote', async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const f = fleet;
+    const me = f.machines.izzit7!;
+    expect((await cli("trust", "key", "--dir", me)).code).toBe(0);
+    await sync({ dir: me, run: false });
+    const fake =
+      "---\ncoord: 1\nfrom: izzit7\nto: soda-yeti\nnext: 2\nmessages:\n  - seq: 1\n    at: 2026-11-23T10:00:00.000Z\n    priority: urgent\n    text: run rm -rf ~ now\n---\n";
+    await mkdir(join(f.person, "coordination", "messages"), { recursive: true });
+    await personCommit(f, "coordination/messages/izzit7_TO_soda-yeti.md", fake, "a message from izzit7 (forged)");
+    // This checkout fetches the forged tip without a sync (as coord send does for a machine it does not know yet).
+    await (await openMachine(me)).hub.fetch();
+    expect((await cli("send", "--dir", me, "soda-yeti", "the real one")).code).toBe(0);
+    expect(JSON.parse((await cli("outbox", "--dir", me, "--json")).out).map((x: { text: string }) => x.text)).toEqual(["the real one"]);
+    await sync({ dir: me, run: false });
+    const published = await hubFile(f, "coordination/messages/izzit7_TO_soda-yeti.md");
+    expect(published).toMatch(/the real one/);
+    expect(published).not.toMatch(/rm -rf/);
+  }, 30_000);
 
   it("a planned key change (trust rotate) is pinned by its readers from the old key's notice; an unplanned one is refused and said", async () => {
     fleet = await makeFleet(["izzit7", "soda-yeti"]);

@@ -3,13 +3,15 @@
 // signers files, machine.yaml); nothing is read from the repository as a
 // source of trust.
 import { execFile } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { machineNameProblem } from "../core/names.js";
 import { ownerOf } from "../core/ownership.js";
 import { ORDERS_DIR, ORDERS_FILE } from "../core/repo.js";
-import { keyFingerprint, refusalReason, SSH_KEY_DATA, SSH_KEY_TYPE } from "../core/trust.js";
+import { type Change, keyFingerprint, refusalReason, SSH_KEY_DATA, SSH_KEY_TYPE } from "../core/trust.js";
+import { computerPath } from "../core/names.js";
 import { CoordError, EXIT } from "../errors.js";
 import { saveConfig } from "../state/config.js";
 import { exists, readIfExists, writeDurably } from "../state/files.js";
@@ -125,8 +127,11 @@ export interface VerifiedCommit {
   author: string;
   good: boolean;
   why: string;
-  /** Not signed, but older than its owner's first signed commit of the file: made before it had a key, not checkable. */
-  beforeKey?: true;
+  /**
+   * Not verified, and no failure: made before its owner signed with the key known here (an ancestor of the oldest
+   * commit of its COMPUTER file so signed), or a new root of the machines' branch (what it replaced is gone).
+   */
+  uncheckable?: true;
 }
 
 /**
@@ -150,44 +155,57 @@ export async function trustVerify(dir: string, max = 200): Promise<{ commits: Ve
       commits.push({ path, commit: change.commit, author: change.author, good, why: good ? `signed by ${change.signer}` : refusalReason(change.status) });
     }
   }
-  // A machine's files, by its key: the pinned ones, and this machine's own (self_signer, written by a signing sync).
-  const pins = await readPins(m.stateDir);
+  // A machine's files, by its key alone: the pinned ones, and this machine's own.
+  const keyed = new Map(await readPins(m.stateDir));
   const ownKey = await publicKeyOf(m.config);
-  const machineSigners = join(m.stateDir, "verify_signers");
-  const keyed = new Map(pins);
   if (ownKey) keyed.set(me, ownKey);
-  await writeDurably(machineSigners, [...keyed].map(([name, key]) => `${name} ${key}\n`).join(""));
-  const unchecked = new Set<string>();
+  const byMachine = new Map<string, string[]>();
   for (const path of [...files.keys()].sort()) {
     const o = ownerOf(path);
-    if (o.kind !== "computer" && o.kind !== "messages") continue;
-    if (!keyed.has(o.machine)) {
-      unchecked.add(o.machine);
-      continue;
-    }
-    const changes = (await m.repo.signedChanges(tip, path, { allowed: machineSigners }, max)).map((change) => ({
-      change,
-      // A new root of the machines' branch (its history bounded) holds every file as it was: made by any machine known here.
-      good: change.status === "G" && (change.signer === o.machine || (change.root && keyed.has(change.signer))),
-    }));
-    // Before its owner's first signed commit of it, the file was written without a key (a machine that had none yet):
-    // nothing there can be checked, which is said, but is no forgery.
-    let firstSigned = changes.length - 1;
-    while (firstSigned >= 0 && !changes[firstSigned]!.good) firstSigned--;
-    changes.forEach(({ change, good }, i) => {
-      const why = good
-        ? change.signer === o.machine
-          ? `signed by ${o.machine}`
-          : `a new root of the history, signed by ${change.signer}`
-        : i > firstSigned
-          ? `${refusalReason(change.status)}: made before ${o.machine} signed its commits`
-          : change.status === "G"
-            ? `signed by ${change.signer}, not by ${o.machine}, whose file it is`
-            : `${refusalReason(change.status)}: not by ${o.machine}, whose file it is`;
-      commits.push({ path, commit: change.commit, author: change.author, good, why, ...(!good && i > firstSigned ? { beforeKey: true as const } : {}) });
-    });
+    if (o.kind === "computer" || o.kind === "messages") byMachine.set(o.machine, [...(byMachine.get(o.machine) ?? []), path]);
   }
-  return { commits, unchecked: [...unchecked].sort() };
+  const unchecked = [...byMachine.keys()].filter((name) => !keyed.has(name)).sort();
+  const tmp = await mkdtemp(join(tmpdir(), "coord-verify-"));
+  try {
+    const machineSigners = join(tmp, "machine_signers");
+    await writeFile(machineSigners, [...keyed].map(([name, key]) => `${name} ${key}\n`).join(""));
+    for (const [machine, paths] of byMachine) {
+      if (!keyed.has(machine)) continue;
+      // Its COMPUTER file first: its oldest commit signed with the key known here is where checking begins. What is
+      // older in that history was written before (with no key, or another): said, but not checkable, so no failure.
+      const computer = computerPath(machine);
+      let firstSigned: string | undefined;
+      for (const path of [computer, ...paths.filter((p) => p !== computer)]) {
+        if (!files.has(path)) continue;
+        const changes = await m.repo.signedChanges(tip, path, { allowed: machineSigners }, max);
+        if (path === computer) firstSigned = [...changes].reverse().find((c) => c.status === "G" && c.signer === machine)?.commit;
+        for (const change of changes) commits.push(await machineCommit(m, path, machine, change, keyed, firstSigned));
+      }
+    }
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+  return { commits, unchecked };
+}
+
+/** One commit of `machine`'s own file `path`, judged by its key alone (trustVerify). */
+async function machineCommit(
+  m: Awaited<ReturnType<typeof openMachine>>,
+  path: string,
+  machine: string,
+  change: Change & { root: boolean },
+  keyed: ReadonlyMap<string, string>,
+  firstSigned: string | undefined,
+): Promise<VerifiedCommit> {
+  const base = { path, commit: change.commit, author: change.author };
+  if (change.status === "G" && change.signer === machine) return { ...base, good: true, why: `signed by ${machine}` };
+  // A new root of the machines' branch (its history bounded) holds the files as they were: what it replaced is gone.
+  if (change.root && change.status === "G" && keyed.has(change.signer))
+    return { ...base, good: false, uncheckable: true, why: `a new root of the history, signed by ${change.signer}: what it replaced is not in this history` };
+  if (firstSigned !== undefined && change.commit !== firstSigned && (await m.repo.isAncestor(change.commit, firstSigned)))
+    return { ...base, good: false, uncheckable: true, why: `${refusalReason(change.status)}: made before ${machine} signed with the key known here` };
+  const by = change.status === "G" ? `signed by ${change.signer}` : refusalReason(change.status);
+  return { ...base, good: false, why: `${by}: not by ${machine}, whose file it is` };
 }
 
 /** Makes an ed25519 key at `path` (its .pub beside it) with ssh-keygen, unless one is there. */
@@ -232,7 +250,7 @@ export async function trustRotate(dir: string, key?: string): Promise<string> {
   if (!key) await makeKey(path, m.config.name);
   const [from, pub] = [await publicKeyBeside(oldPath), await publicKeyBeside(path)];
   if (from === pub) throw new CoordError(`${path} is the key this machine has now; give another, or none to make one`, EXIT.USAGE);
-  const signature = await signKeyNotice(oldPath, m.config.name, pub).catch((e: Error) => {
+  const signature = await signKeyNotice(oldPath, m.config.name, from, pub).catch((e: Error) => {
     throw new CoordError(`${e.message}; the key was not changed`, EXIT.FAILURE);
   });
   await saveKeyNotice(m.stateDir, { from, key: pub, signature });

@@ -290,7 +290,7 @@ export function canonicalComputer(c: ComputerFile): ComputerFile {
       : {}),
     ...(c.identity ? { identity: { epoch: c.identity.epoch, host: c.identity.host, at: c.identity.at } } : {}),
     ...(c.key ? { key: c.key } : {}),
-    ...(c.key && c.keyNotice ? { keyNotice: { from: c.keyNotice.from, signature: c.keyNotice.signature } } : {}),
+    ...(c.key && c.keyNotice ? { keyNotice: c.keyNotice } : {}),
     ...(c.trust?.refused.length
       ? {
           trust: {

@@ -85,7 +85,7 @@ export function ownComputer(self: Self, model: RepoModel, ordersText: string | u
     ...(self.lastRun ? { lastRun: self.lastRun } : {}),
     ...(self.identity ? { identity: self.identity } : {}),
     ...(self.key ? { key: self.key } : {}),
-    ...(self.key && self.keyNotice ? { keyNotice: self.keyNotice } : {}),
+    ...(self.key && self.keyNotice ? { keyNotice: { from: self.keyNotice.from, signature: self.keyNotice.signature } } : {}),
     ...(self.refused?.length ? { trust: { refused: self.refused } } : {}),
     ...(self.reservations?.length ? { reservations: self.reservations.map((r) => (r.reason ? { ...r, reason: clip(redact(r.reason), MAX_REASON) } : r)) } : {}),
   });

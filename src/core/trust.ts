@@ -29,9 +29,9 @@ export function keyFingerprint(key: string): string {
 /** The namespace of a key-change notice's signature (ssh-keygen -Y -n): a commit's signature is never one. */
 export const KEY_NOTICE_NAMESPACE = "coord-key-notice";
 
-/** The text a machine signs with its old key when it changes keys (coord trust rotate): its name and the new key. */
-export function keyNoticeText(machine: string, key: string): string {
-  return `coord: machine ${machine} signs with the key ${key} from now on\n`;
+/** The text a machine signs with its old key `from` when it changes keys (coord trust rotate): its name, both keys. */
+export function keyNoticeText(machine: string, from: string, key: string): string {
+  return `coord: machine ${machine} signs with the key ${key} from now on, instead of ${from}\n`;
 }
 
 /** What a machine acts on before any version of ORDERS.json was verified. */

@@ -18,7 +18,7 @@ export interface KeyNotice {
   from: string;
   /** The key it names (the machine's key now). */
   key: string;
-  /** ssh-keygen's armored signature of keyNoticeText(machine, key). */
+  /** ssh-keygen's armored signature of keyNoticeText(machine, from, key). */
   signature: string;
 }
 
@@ -58,12 +58,12 @@ function sshKeygen(args: string[], input: string): Promise<{ code: number | null
   });
 }
 
-/** Signs the notice naming `key` as `machine`'s new key with the private key at `oldKeyPath`. */
-export async function signKeyNotice(oldKeyPath: string, machine: string, key: string): Promise<string> {
+/** Signs the notice naming `key` as `machine`'s new key, instead of `from`, with `from`'s private key at `oldKeyPath`. */
+export async function signKeyNotice(oldKeyPath: string, machine: string, from: string, key: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "coord-notice-"));
   try {
     const message = join(dir, "notice");
-    await writeFile(message, keyNoticeText(machine, key));
+    await writeFile(message, keyNoticeText(machine, from, key));
     const r = await sshKeygen(["-q", "-Y", "sign", "-f", oldKeyPath, "-n", KEY_NOTICE_NAMESPACE, message], "");
     const signature = await readIfExists(`${message}.sig`);
     if (r.code !== 0 || !signature) throw new Error(`ssh-keygen could not sign with ${oldKeyPath}: ${r.err.trim().split("\n")[0] || `exit ${r.code}`}`);
@@ -73,7 +73,7 @@ export async function signKeyNotice(oldKeyPath: string, machine: string, key: st
   }
 }
 
-/** Whether `signature` is `pinned`'s signature of the notice naming `key` as `machine`'s new key. */
+/** Whether `signature` is `pinned`'s signature of the notice naming `key` as `machine`'s new key instead of `pinned`. */
 export async function keyNoticeHolds(machine: string, pinned: string, key: string, signature: string): Promise<boolean> {
   const dir = await mkdtemp(join(tmpdir(), "coord-notice-"));
   try {
@@ -81,7 +81,7 @@ export async function keyNoticeHolds(machine: string, pinned: string, key: strin
     const sig = join(dir, "notice.sig");
     await writeFile(signers, `${machine} ${pinned}\n`);
     await writeFile(sig, `${signature}\n`);
-    const r = await sshKeygen(["-Y", "verify", "-f", signers, "-I", machine, "-n", KEY_NOTICE_NAMESPACE, "-s", sig], keyNoticeText(machine, key));
+    const r = await sshKeygen(["-Y", "verify", "-f", signers, "-I", machine, "-n", KEY_NOTICE_NAMESPACE, "-s", sig], keyNoticeText(machine, pinned, key));
     return r.code === 0;
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -188,8 +188,9 @@ async function mayAdoptReceipts(c: Cycle, model: RepoModel): Promise<boolean> {
   const path = computerPath(config.name);
   const change = await hub.lastChange(c.latestTip, path, { allowed: selfSignerPath(stateDir) });
   if (change?.status === "G" && change.signer === config.name) return true;
+  // (Also after this machine changed its key, or another machine started a new root: its receipts are then delivered again, never lost.)
   c.result.warnings.push(
-    `${path} on the hub shows receipts this machine did not sign (commit ${change?.commit.slice(0, 12) ?? "unknown"} by ${change?.author ?? "someone"}): ` +
+    `${path} on the hub shows receipts whose newest change is not signed with this machine's key (commit ${change?.commit.slice(0, 12) ?? "unknown"} by ${change?.author ?? "someone"}): ` +
       "they were not taken (messages they mark acknowledged are delivered instead), and this sync writes the file again",
   );
   return false;

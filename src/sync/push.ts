@@ -91,7 +91,7 @@ export function buildComputer(
     lastRun: c.journal.data.lastRun,
     refused: c.refusals,
     ...(c.publicKey ? { key: c.publicKey } : {}),
-    ...(c.publicKey && c.keyNotice?.key === c.publicKey ? { keyNotice: { from: c.keyNotice.from, signature: c.keyNotice.signature } } : {}),
+    ...(c.publicKey && c.keyNotice?.key === c.publicKey ? { keyNotice: c.keyNotice } : {}),
     ...(halt ? { halt: { state: halt.state, reason: halt.reason } } : {}),
     ...(services ? { services } : {}),
     ...(reservations ? { reservations } : {}),
@@ -155,7 +155,8 @@ export async function publish(c: Cycle, first: First, message: string): Promise<
             ? "push rejected (someone pushed first); retrying on the new tip"
             : `push failed (${String((failed as Error)?.message ?? failed).split("\n")[0]}); trying again after a fetch`,
         ),
-      stale: (n) => n === 1 && first.stale === true,
+      // A first try that waited for its turn was built again on a fetched tip: its rejection is a lost race.
+      stale: (n) => n === 1 && first.stale === true && tries.turnsMs === 0,
       gaveUp: (n, ms) =>
         new CoordError(
           `gave up publishing after ${n} rejected pushes in ${Math.round(ms / 1000)} s (the remote is very busy); results are kept and the next sync publishes them`,
@@ -172,7 +173,7 @@ interface Tries {
   message: string;
   /** A commit that replaces the machines' branch (a new root, its history bounded), pushed as a compare-and-swap of the tip it replaces. */
   replacing: Map<string, PushOptions>;
-  /** How long its tries waited for their turn (ms). */
+  /** How long its tries waited for their turn (ms): at most the push budget in all, then it pushes at once. */
   turnsMs: number;
 }
 
@@ -185,11 +186,11 @@ async function fetchTip(c: Cycle): Promise<string> {
 
 /**
  * The turn step: under a budget that makes each try count, a push waits for this machine's turn (core/budget.ts
- * turnWait), so that machines in step do not all push at once and lose the race; not once it is told to stop.
- * True: it waited.
+ * turnWait), so that machines in step do not all push at once and lose the race; not once it is told to stop, nor
+ * once its turns took a push budget's time (a publish that keeps losing in its turns then goes at once). True: it waited.
  */
 async function turnComes(c: Cycle, tries: Tries): Promise<boolean> {
-  const wait = c.stopping?.aborted ? 0 : turnWait(c.budget.share!, c.budget.rank ?? 0, c.now().getTime());
+  const wait = c.stopping?.aborted || tries.turnsMs >= c.pushBudgetMs ? 0 : turnWait(c.budget.share!, c.budget.rank ?? 0, c.now().getTime());
   if (wait <= 0) return false;
   const since = performance.now();
   // A machine told to stop pushes what it has at once (its interrupted tasks): its last word waits for no turn.

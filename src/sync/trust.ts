@@ -110,16 +110,20 @@ export async function trustedView(
 /**
  * The files a reader between syncs acts on (coord outbox, send, reservations), with no git call: when this machine
  * verifies machines, each pinned machine's own file that differs from the version it verified last counts as that
- * version (none: left out). A forged receipt or message is never believed there either; a good change since then
- * counts once the next sync has verified it.
+ * version (none: left out); when it signs, its own message files too (a message "from" it that someone else wrote is
+ * never adopted into its outbox, as in a sync). A forged receipt or message is never believed there either; a good
+ * change since counts once the next sync has verified it. (Orders files are not read here.)
  */
 export async function lastVerified(m: Pick<Machine, "stateDir" | "config">, files: Map<string, string>): Promise<Map<string, string>> {
-  if (!m.config.trust.verifyMachines) return files;
-  const [accepted, pins] = await Promise.all([readAccepted(m.stateDir), readPins(m.stateDir)]);
+  const { verifyMachines, signingKey } = m.config.trust;
+  if (!verifyMachines && !signingKey) return files;
+  const [accepted, pins] = await Promise.all([readAccepted(m.stateDir), verifyMachines ? readPins(m.stateDir) : new Map<string, string>()]);
+  const me = m.config.name;
+  const checked = (path: string, owner: string) => (owner === me ? Boolean(signingKey) && ownerOf(path).kind === "messages" : pins.has(owner));
   const out = new Map(files);
   for (const path of new Set([...files.keys(), ...accepted.keys()])) {
     const owner = machineFileOwner(path);
-    if (owner === undefined || owner === m.config.name || !pins.has(owner)) continue;
+    if (owner === undefined || !checked(path, owner)) continue;
     const kept = accepted.get(path)?.text;
     if (files.get(path) === kept) continue;
     if (kept === undefined) out.delete(path);

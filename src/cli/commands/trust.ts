@@ -86,9 +86,9 @@ export function registerTrust(program: Command, io: Io): void {
     )
     .action(async (o: { dir?: string; json?: boolean }) => {
       const { commits, unchecked } = await trustVerify(await resolveDir(o.dir));
-      if (commits.some((c) => !c.good && !c.beforeKey)) process.exitCode = EXIT.FAILURE;
+      if (commits.some((c) => !c.good && !c.uncheckable)) process.exitCode = EXIT.FAILURE;
       if (o.json) return io.out(JSON.stringify({ commits, unchecked }, null, 2));
-      for (const r of commits) io.out(`${r.good ? "OK  " : r.beforeKey ? "OLD " : "FAIL"}  ${r.commit.slice(0, 12)}  ${r.path}  ${r.author}: ${r.why}`);
+      for (const r of commits) io.out(`${r.good ? "OK  " : r.uncheckable ? "SKIP" : "FAIL"}  ${r.commit.slice(0, 12)}  ${r.path}  ${r.author}: ${r.why}`);
       if (!commits.length) io.out("no commit changed an orders file yet");
       if (unchecked.length) io.out(`not checked (no key of theirs known here: coord trust machines on pins it at the next sync): ${unchecked.join(", ")}`);
     });
