@@ -33,6 +33,7 @@ const { pureCore, agentHook, mcpTools } = await import("./bench/micro.mjs");
 const { hostLoad } = await import("./bench/host.mjs");
 const { budgetIdle, budgetOrder, budgetDrain } = await import("./bench/budget.mjs");
 const { budgetDay } = await import("./bench/budget-day.mjs");
+const { keysCost } = await import("./bench/keys.mjs");
 
 const ROWS = [
   ["noop", "1", noopSync],
@@ -50,6 +51,7 @@ const ROWS = [
   ["budget-order", "13c", budgetOrder],
   ["budget-drain", "13d", budgetDrain],
   ["budget-day", "13e", budgetDay],
+  ["keys", "14", keysCost],
 ];
 const MICRO = [
   ["core", pureCore],
