@@ -3,7 +3,7 @@
 // an order each and publish (signed, with keys: the signer's sync), then the sixth syncs and reads their 5 new
 // files (verified against their pinned keys, with keys: the reader's sync). Medians of both, keys ÷ no keys.
 import { join } from "node:path";
-import { dur, fixture, fleet, inTurns, median, OWN_SERVER, ordersText, personCommit, ratio, say, size, spread, syncOk, times } from "./lib.mjs";
+import { dur, fixture, fleet, inTurns, median, OWN_SERVER, ordersText, personCommit, ratio, run, say, size, spread, syncOk, times } from "./lib.mjs";
 
 const NAMES = ["k1", "k2", "k3", "k4", "k5", "k6"];
 const [READER, ...SIGNERS] = NAMES;
@@ -37,7 +37,13 @@ async function round(k, i, signerTimes, readerTimes) {
   readerTimes.push(r.ms);
 }
 
+const WHAT = "machine keys: a sync that runs a task and signs its commit; a sync that reads 5 machines' new files and verifies them (fleet of 6)";
+
 export async function keysCost() {
+  const keygen = await run("ssh-keygen", ["-?"], { timeoutMs: 10_000 });
+  if (/ENOENT/.test(keygen.err)) {
+    return { n: "14", what: WHAT, coord: "—", base: "—", ratio: "", goal: "measured", met: false, notes: "not measured: ssh-keygen is not installed (openssh-client)" };
+  }
   say("two fleets of 6, one with machine keys");
   const plain = await keyedFleet("keys-off", false);
   const keyed = await keyedFleet("keys-on", true);
@@ -53,7 +59,7 @@ export async function keysCost() {
     const [s0, s1, r0, r1] = [median(times_.plain.signer), median(times_.keyed.signer), median(times_.plain.reader), median(times_.keyed.reader)];
     return {
       n: "14",
-      what: "machine keys: a sync that runs a task and signs its commit; a sync that reads 5 machines' new files and verifies them (fleet of 6)",
+      what: WHAT,
       coord: `signs ${dur(s1)}; verifies 5 ${dur(r1)}`,
       base: `no keys: ${dur(s0)}; ${dur(r0)}`,
       ratio: `${times(ratio(s1, s0))}; ${times(ratio(r1, r0))}`,
