@@ -2,7 +2,6 @@
 // (every machine `coord trust key` and `coord trust machines on`), one without. In each round, 5 machines run
 // an order each and publish (signed, with keys: the signer's sync), then the sixth syncs and reads their 5 new
 // files (verified against their pinned keys, with keys: the reader's sync). Medians of both, keys ÷ no keys.
-import { join } from "node:path";
 import { dur, fixture, fleet, inTurns, median, OWN_SERVER, ordersText, personCommit, ratio, run, say, size, spread, syncOk, times } from "./lib.mjs";
 
 const NAMES = ["k1", "k2", "k3", "k4", "k5", "k6"];
