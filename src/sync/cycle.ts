@@ -95,6 +95,8 @@ export interface Cycle {
   now: () => Date;
   log: (line: string) => void;
   pushBudgetMs: number;
+  /** Waits for a turn to push on the cycle's clock (SyncOptions.waitTurn); absent: real time. */
+  waitTurn?: (ms: number) => Promise<void>;
   /** Claims made in this cycle, with the journal entry each replaced (to restore when the claim is lost). */
   claimed: Map<string, JournalEntry | undefined>;
   /** Tasks running now, to stop on cancellation or a lost claim. */

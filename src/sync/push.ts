@@ -194,7 +194,7 @@ async function turnComes(c: Cycle, tries: Tries): Promise<boolean> {
   if (wait <= 0) return false;
   const since = performance.now();
   // A machine told to stop pushes what it has at once (its interrupted tasks): its last word waits for no turn.
-  await delay(wait, undefined, c.stopping ? { signal: c.stopping } : {}).catch(() => {});
+  await (c.waitTurn ? c.waitTurn(wait) : delay(wait, undefined, c.stopping ? { signal: c.stopping } : {}).catch(() => {}));
   tries.turnsMs += performance.now() - since;
   return true;
 }

@@ -70,6 +70,11 @@ export interface CycleOptions {
   log?: (line: string) => void;
   /** How long a publish keeps redoing rejected pushes (ms); default 60 s. */
   pushBudgetMs?: number;
+  /**
+   * The wait for a turn to push (core/budget.ts turnWait) on the clock of `now`: by default the real one. A simulated
+   * clock brings its own (bench row 13e: syncs take no simulated time, one after another, so they wait for nothing).
+   */
+  waitTurn?: (ms: number) => Promise<void>;
   /** A run from cron or the daemon: after failures it backs off (1, 2, 4, at most 5 minutes), probing the hub after an outage. */
   scheduled?: boolean;
   /** Aborting interrupts running tasks cleanly (reported failed, "interrupted"); the sync then publishes and ends. */
@@ -272,6 +277,7 @@ async function cycle(
     now,
     log,
     pushBudgetMs: opts.pushBudgetMs ?? PUSH_BUDGET_MS,
+    ...(opts.waitTurn ? { waitTurn: opts.waitTurn } : {}),
     ...(opts.signal ? { stopping: opts.signal } : {}),
     claimed: new Map(),
     running: new Map(),
