@@ -6,9 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { BUCKET_CAPACITY } from "../src/core/budget.js";
 import { daemonStatus } from "../src/daemon/daemon.js";
 import { type Fleet, cli, hubStatus, makeFleet, pushOrders, readLines } from "./helpers.js";
-import { countPushes, defaultBudget, failedSyncs, firstSyncs, landedPushes, MINUTE, machineCommits, sleep, startDaemons, stopDaemons } from "./budget-fleet.js";
-
-const TEN = Array.from({ length: 10 }, (_, i) => `ten${String(i + 1).padStart(2, "0")}`);
+import { countPushes, defaultBudget, failedSyncs, firstSyncs, landedPushes, MINUTE, machineCommits, sleep, startDaemons, stopDaemons, TEN } from "./budget-fleet.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {

@@ -6,6 +6,9 @@ import { join } from "node:path";
 import { runDaemon } from "../src/daemon/daemon.js";
 import { type Fleet, git, readLines } from "./helpers.js";
 
+/** The fleet of 10 both budget files use (one fleet template for both). */
+export const TEN = Array.from({ length: 10 }, (_, i) => `ten${String(i + 1).padStart(2, "0")}`);
+
 const stops: (() => Promise<unknown>)[] = [];
 const maxListeners = process.getMaxListeners();
 

@@ -10,11 +10,8 @@ import { hubCreate } from "../src/commands/hub.js";
 import { init } from "../src/commands/init.js";
 import { presenceOf } from "../src/core/presence.js";
 import { newConfig } from "../src/state/config.js";
-import { countPushes, defaultBudget, failedSyncs, landedPushes, MINUTE, machineCommits, sleep, secondsSince, startDaemons, stopDaemons } from "./budget-fleet.js";
+import { countPushes, defaultBudget, failedSyncs, landedPushes, MINUTE, machineCommits, sleep, secondsSince, startDaemons, stopDaemons, TEN } from "./budget-fleet.js";
 import { cli, type Fleet, git, hubStatus, makeFleet, ordersText, pushOrders, readLines, setConfig, tempDir } from "./helpers.js";
-
-/** The fleet of 10 (the template budget-drain.e2e uses too). */
-const TEN = Array.from({ length: 10 }, (_, i) => `ten${String(i + 1).padStart(2, "0")}`);
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
