@@ -123,3 +123,47 @@ export class ObjectWriter {
     return id;
   }
 }
+
+/**
+ * A commit body with `signature` (armored, ending in a newline) as its gpgsig header, placed as git's
+ * commit-tree -S places it: last in the header, each line after the first begun with a space.
+ */
+export function signedCommitBody(body: string, signature: string): string {
+  const end = body.indexOf("\n\n");
+  const header = `gpgsig ${signature.trimEnd().split("\n").join("\n ")}`;
+  return `${body.slice(0, end)}\n${header}${body.slice(end)}`;
+}
+
+/**
+ * A commit object's signature and the payload it signs (the object without the signature's header
+ * lines), as git reads them; undefined when the commit carries no gpgsig header.
+ */
+export function commitSignature(raw: Buffer): { payload: Buffer; signature: string } | undefined {
+  const end = raw.indexOf("\n\n");
+  const headerEnd = end < 0 ? raw.length : end + 1;
+  const lines = raw
+    .subarray(0, headerEnd)
+    .toString("latin1")
+    .split(/(?<=\n)/);
+  const payload: string[] = [];
+  const signature: string[] = [];
+  // git's parse_buffer_signed_by_header: the continuation lines of the signature are its lines; another
+  // hash's signature header (gpgsig-sha256) is left out of the payload too.
+  let inSignature = false;
+  let other = false;
+  for (const line of lines) {
+    if (inSignature && line.startsWith(" ")) signature.push(line.slice(1));
+    else if (line.startsWith("gpgsig ")) {
+      signature.push(line.slice("gpgsig ".length));
+      inSignature = true;
+      other = false;
+    } else {
+      if (line.startsWith("gpgsig")) other = true;
+      else if (other && !line.startsWith(" ")) other = false;
+      if (!other) payload.push(line);
+      inSignature = false;
+    }
+  }
+  if (!signature.length) return undefined;
+  return { payload: Buffer.concat([Buffer.from(payload.join(""), "latin1"), raw.subarray(headerEnd)]), signature: signature.join("") };
+}

@@ -1,0 +1,122 @@
+// SSH signatures made and checked in process (src/core/sshsig.ts) agree with ssh-keygen and git: a key coord
+// makes is one ssh-keygen reads, a signature each makes the other accepts, and a commit coord signs is one
+// git calls good ("G"), while anything changed in it is bad for both.
+import { execFile } from "node:child_process";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { newKeyPair, readSigningKey, sshSign, sshVerify } from "../src/core/sshsig.js";
+import { commitBody, commitSignature, ObjectWriter, signedCommitBody } from "../src/git/objects.js";
+import { git, hasSshKeygen, sshKey, tempDir } from "./helpers.js";
+
+const run = promisify(execFile);
+const haveSshKeygen = await hasSshKeygen();
+
+/** ssh-keygen's verdict on `signature` of `message` by `principal`'s key in `signers`: its exit code. */
+async function keygenVerifies(dir: string, signers: string, principal: string, namespace: string, message: string, signature: string): Promise<boolean> {
+  await writeFile(join(dir, "msg.sig"), signature);
+  const child = execFile("ssh-keygen", ["-Y", "verify", "-f", signers, "-I", principal, "-n", namespace, "-s", join(dir, "msg.sig")]);
+  child.stdin!.end(message);
+  return new Promise((resolve) => child.on("close", (code) => resolve(code === 0)));
+}
+
+describe.skipIf(!haveSshKeygen)("SSH signatures in process", () => {
+  it("makes keys ssh-keygen reads, and signatures each side accepts from the other", async () => {
+    const dir = await tempDir();
+    const made = newKeyPair("coord m1");
+    await writeFile(join(dir, "coord_key"), made.privateKey, { mode: 0o600 });
+    // ssh-keygen derives the same public key from the private file coord wrote.
+    const { stdout } = await run("ssh-keygen", ["-y", "-f", join(dir, "coord_key")]);
+    expect(stdout.trim().split(" ").slice(0, 2).join(" ")).toBe(made.publicKey.split(" ").slice(0, 2).join(" "));
+    const key = readSigningKey(made.privateKey)!;
+    expect(key.publicKey).toBe(made.publicKey.split(" ").slice(0, 2).join(" "));
+
+    // coord signs, ssh-keygen verifies; a changed message or namespace does not verify.
+    await writeFile(join(dir, "signers"), `m1 ${key.publicKey}\n`);
+    const sig = sshSign(key, "git", "hello\n");
+    expect(await keygenVerifies(dir, join(dir, "signers"), "m1", "git", "hello\n", sig)).toBe(true);
+    expect(await keygenVerifies(dir, join(dir, "signers"), "m1", "git", "hello!\n", sig)).toBe(false);
+    expect(await keygenVerifies(dir, join(dir, "signers"), "m1", "other", "hello\n", sig)).toBe(false);
+
+    // ssh-keygen signs with a key it made, coord reads that key and verifies the signature.
+    const theirs = await sshKey(dir, "theirs");
+    await writeFile(join(dir, "note"), "a note\n");
+    await run("ssh-keygen", ["-q", "-Y", "sign", "-f", theirs, "-n", "git", join(dir, "note")]);
+    const theirSig = await readFile(join(dir, "note.sig"), "utf8");
+    const theirPub = (await readFile(`${theirs}.pub`, "utf8")).trim().split(" ").slice(0, 2).join(" ");
+    expect(sshVerify(theirSig, "git", "a note\n")).toEqual({ key: theirPub, good: true });
+    expect(sshVerify(theirSig, "git", "a note!\n")).toEqual({ key: theirPub, good: false });
+    expect(sshVerify(theirSig, "coord-key-notice", "a note\n")).toEqual({ key: theirPub, good: false });
+    // A key ssh-keygen made reads as coord's own do, and signs alike.
+    const read = readSigningKey(await readFile(theirs, "utf8"))!;
+    expect(read.publicKey).toBe(theirPub);
+    expect(sshSign(read, "git", "x")).toBe(sshSign(read, "git", "x")); // ed25519 is deterministic
+    expect(sshVerify(sshSign(read, "git", "x"), "git", "x")).toEqual({ key: theirPub, good: true });
+  }, 30_000);
+
+  it("leaves to ssh-keygen what it cannot do here: a key under a passphrase, an RSA key and its signatures", async () => {
+    const dir = await tempDir();
+    await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "secret words", "-f", join(dir, "locked")]);
+    expect(readSigningKey(await readFile(join(dir, "locked"), "utf8"))).toBeUndefined();
+    await run("ssh-keygen", ["-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", join(dir, "rsa")]);
+    expect(readSigningKey(await readFile(join(dir, "rsa"), "utf8"))).toBeUndefined();
+    await writeFile(join(dir, "note"), "n\n");
+    await run("ssh-keygen", ["-q", "-Y", "sign", "-f", join(dir, "rsa"), "-n", "git", join(dir, "note")]);
+    expect(sshVerify(await readFile(join(dir, "note.sig"), "utf8"), "git", "n\n")).toBeUndefined();
+    expect(readSigningKey("not a key")).toBeUndefined();
+    expect(sshVerify("not a signature", "git", "n")).toBeUndefined();
+  }, 30_000);
+
+  it("signs a commit git calls good, and a commit changed after signing is bad for git and here", async () => {
+    const dir = await tempDir();
+    await git(dir, "init", "--quiet");
+    const made = newKeyPair("coord m1");
+    const key = readSigningKey(made.privateKey)!;
+    await writeFile(join(dir, "signers"), `m1 ${key.publicKey}\n`);
+    const writer = new ObjectWriter(join(dir, ".git", "objects"));
+    const tree = await writer.write("tree", Buffer.alloc(0));
+    const author = { name: "coord m1", email: "m1@coord.invalid" };
+    const body = commitBody(tree, undefined, author, "publish: m1\n\nCoord-Machine: m1\n", new Date(1_700_000_000_000));
+    const signed = await writer.write("commit", signedCommitBody(body, sshSign(key, "git", body)));
+    const forged = body.replace("publish: m1", "publish: m2");
+    const tampered = await writer.write("commit", signedCommitBody(forged, sshSign(key, "git", body)));
+    const verdict = async (commit: string) => (await git(dir, "-c", `gpg.ssh.allowedSignersFile=${join(dir, "signers")}`, "log", "-1", "--format=%G?%x1f%GS", commit)).trim();
+    expect(await verdict(signed)).toBe("G\x1fm1");
+    expect(await verdict(tampered)).toBe("B\x1f");
+    // What git reads as payload and signature is what was signed, and checks the same here.
+    for (const [commit, good] of [
+      [signed, true],
+      [tampered, false],
+    ] as const) {
+      const raw = Buffer.from((await run("git", ["-C", dir, "cat-file", "commit", commit], { encoding: "buffer" })).stdout);
+      const s = commitSignature(raw)!;
+      expect(sshVerify(s.signature, "git", s.payload)).toEqual({ key: key.publicKey, good });
+    }
+    // git's own signed commit (commit-tree -S through ssh-keygen) reads the same way.
+    const keyFile = join(dir, "key");
+    await writeFile(keyFile, made.privateKey, { mode: 0o600 });
+    const theirs = (
+      await run("git", [
+        "-C",
+        dir,
+        "-c",
+        "gpg.format=ssh",
+        "-c",
+        `user.signingKey=${keyFile}`,
+        "-c",
+        "user.name=p",
+        "-c",
+        "user.email=p@x",
+        "commit-tree",
+        "-S",
+        tree,
+        "-m",
+        "by git",
+      ])
+    ).stdout.trim();
+    const raw = Buffer.from((await run("git", ["-C", dir, "cat-file", "commit", theirs], { encoding: "buffer" })).stdout);
+    expect(sshVerify(commitSignature(raw)!.signature, "git", commitSignature(raw)!.payload)).toEqual({ key: key.publicKey, good: true });
+    expect(commitSignature(Buffer.from(body))).toBeUndefined();
+  }, 30_000);
+});
