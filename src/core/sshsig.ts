@@ -128,7 +128,8 @@ export function readSigningKey(text: string): SigningKey | undefined {
     if (r.uint32() !== 1) return undefined;
     r.string(); // the public key, again inside
     const s = new Reader(r.string());
-    if (s.uint32() !== s.uint32()) return undefined; // the check numbers differ: a wrong passphrase's output, never a key
+    const check = s.uint32();
+    if (s.uint32() !== check) return undefined; // the check numbers differ: a wrong passphrase's output, never a key
     if (s.string().toString() !== ED25519) return undefined;
     const raw = s.string();
     const secret = s.string();
