@@ -8,6 +8,7 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { newKeyPair, readSigningKey, sshSign, sshVerify } from "../src/core/sshsig.js";
 import { commitBody, commitSignature, ObjectWriter, signedCommitBody } from "../src/git/objects.js";
+import { commitVerdict, plainSigners } from "../src/git/signatures.js";
 import { git, hasSshKeygen, sshKey, tempDir } from "./helpers.js";
 
 const run = promisify(execFile);
@@ -118,5 +119,45 @@ describe.skipIf(!haveSshKeygen)("SSH signatures in process", () => {
     const raw = Buffer.from((await run("git", ["-C", dir, "cat-file", "commit", theirs], { encoding: "buffer" })).stdout);
     expect(sshVerify(commitSignature(raw)!.signature, "git", commitSignature(raw)!.payload)).toEqual({ key: key.publicKey, good: true });
     expect(commitSignature(Buffer.from(body))).toBeUndefined();
+  }, 30_000);
+
+  it("gives git's verdict on a commit: good by a listed key, good by another, bad, unsigned, and leaves the rest to git", async () => {
+    const dir = await tempDir();
+    await git(dir, "init", "--quiet");
+    const [m1, m2] = [readSigningKey(newKeyPair("m1").privateKey)!, readSigningKey(newKeyPair("m2").privateKey)!];
+    const stranger = readSigningKey(newKeyPair("x").privateKey)!;
+    const signersText = `# pins\nm1 ${m1.publicKey}\nm2 ${m2.publicKey} coord m2\n`;
+    await writeFile(join(dir, "signers"), signersText);
+    const signers = plainSigners(signersText)!;
+    const writer = new ObjectWriter(join(dir, ".git", "objects"));
+    const tree = await writer.write("tree", Buffer.alloc(0));
+    const body = (n: number) => commitBody(tree, undefined, { name: "coord m1", email: "m1@coord.invalid" }, `publish ${n}\n`, new Date(1_700_000_000_000 + n * 1000));
+    const rsa = join(dir, "rsa");
+    await run("ssh-keygen", ["-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", rsa]);
+    await writeFile(join(dir, "p6"), body(6));
+    await run("ssh-keygen", ["-q", "-Y", "sign", "-f", rsa, "-n", "git", join(dir, "p6")]);
+    const commits = [
+      await writer.write("commit", signedCommitBody(body(1), sshSign(m1, "git", body(1)))), // G m1
+      await writer.write("commit", signedCommitBody(body(2), sshSign(m2, "git", body(2)))), // G m2
+      await writer.write("commit", signedCommitBody(body(3), sshSign(stranger, "git", body(3)))), // U
+      await writer.write("commit", signedCommitBody(body(4), sshSign(m1, "git", body(3)))), // B: another payload
+      await writer.write("commit", body(5)), // N
+      await writer.write("commit", signedCommitBody(body(6), await readFile(join(dir, "p6.sig"), "utf8"))), // an RSA signature: git's
+      await writer.write("commit", signedCommitBody(body(7), sshSign(m1, "other", body(7)))), // another namespace: B
+    ];
+    for (const commit of commits) {
+      const raw = Buffer.from((await run("git", ["-C", dir, "cat-file", "commit", commit], { encoding: "buffer" })).stdout);
+      const byGit = (await git(dir, "-c", `gpg.ssh.allowedSignersFile=${join(dir, "signers")}`, "log", "-1", "--format=%G?%x1f%GS", commit)).trim();
+      const here = commitVerdict(raw, signers);
+      if (commit === commits[5]) expect(here).toBeUndefined();
+      else expect(`${here!.status}\x1f${here!.signer}`).toBe(byGit);
+    }
+    expect(commitVerdict(Buffer.from(body(1)), signers)).toEqual({ status: "N", signer: "" });
+    // Files ssh-keygen reads differently than a plain list are left to it.
+    expect(plainSigners(`m1 namespaces="git" ${m1.publicKey}\n`)).toBeUndefined();
+    expect(plainSigners(`m1,m2 ${m1.publicKey}\n`)).toBeUndefined();
+    expect(plainSigners(`*@example.com ${m1.publicKey}\n`)).toBeUndefined();
+    expect(plainSigners(`m1 ${m1.publicKey}\nm2 ${m1.publicKey}\n`)).toBeUndefined();
+    expect(plainSigners("")).toEqual(new Map());
   }, 30_000);
 });

@@ -5,7 +5,7 @@
 // and pushes without force; a rejected push is a lost compare-and-swap.
 import type { Change, SignatureStatus } from "../core/trust.js";
 import { constants } from "node:fs";
-import { type FileHandle, lstat, mkdir, mkdtemp, open, rm, writeFile } from "node:fs/promises";
+import { type FileHandle, lstat, mkdir, mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { backoffDelay, REF_LOCK_BACKOFF } from "../core/backoff.js";
 import { redact } from "../core/redact.js";
@@ -36,7 +36,9 @@ import { type HistoryMark, parseHistoryTrailer } from "../core/status-history.js
 import { ancestorHere, type HistoryGit, isAncestorInHistory, shallowBoundary, throughHistory } from "./history.js";
 import { editTree } from "./tree.js";
 import { remoteTip, takeSilence } from "./remote-tip.js";
-import { commitBody, ObjectWriter, treeBody, treeListing } from "./objects.js";
+import { batchRecords, commitBody, ObjectWriter, signedCommitBody, treeBody, treeListing } from "./objects.js";
+import { commitVerdict, plainSigners } from "./signatures.js";
+import { readSigningKey, type SigningKey, sshSign } from "../core/sshsig.js";
 import { DEFAULT_GIT_TIMEOUT, fetchBranch, type GitClient, type GitOptions, gitClient, trackedTip, trackingRefOf } from "./client.js";
 import { looseRef, plainGitDir } from "./dotgit.js";
 import { CoordError, EXIT, PushRefused, RemoteUnreachable } from "../errors.js";
@@ -332,6 +334,26 @@ export class Repo implements Hub {
    */
   async signedChanges(at: string, path: string, signers: Signers, max: number, what = `the history of ${path}`): Promise<(Change & { root: boolean })[]> {
     const tip = commitOf(at, roleOf(path));
+    const here = await this.signaturesHere(signers);
+    if (here) {
+      // The commits from git's log, their signatures checked here (src/git/signatures.ts): no ssh-keygen per commit.
+      const ask = async () =>
+        (await this.git().raw(["log", `--max-count=${max}`, "--format=%H%x1f%an <%ae>%x1f%P%x1e", tip, "--", `:(literal)${path}`]))
+          .split("\x1e")
+          .map((record) => record.trim())
+          .filter(Boolean)
+          .map((record) => {
+            const [commit, author, parents] = record.split("\x1f");
+            return { commit: commit!, author: author ?? "", root: !parents?.trim() };
+          });
+      const listed = await throughHistory(this.history, { what, tip, ask, changes: (l) => l.map((c) => c.commit), full: (l) => l.length >= max });
+      const raws = await this.commitObjects(listed.map((c) => c.commit));
+      const verdicts = listed.map((c) => {
+        const raw = raws.get(c.commit);
+        return raw ? commitVerdict(raw, here) : undefined;
+      });
+      if (verdicts.every((v) => v !== undefined)) return listed.map((c, i) => ({ ...c, ...verdicts[i]! }));
+    }
     const config = [
       `gpg.ssh.allowedSignersFile=${signers.allowed}`,
       ...(signers.revoked ? [`gpg.ssh.revocationFile=${signers.revoked}`] : []),
@@ -356,6 +378,22 @@ export class Repo implements Hub {
         });
     // A shallow checkout's boundary commit looks as if it added every file: never taken for a change (src/git/history.ts).
     return throughHistory(this.history, { what, tip, ask, changes: (l) => l.map((c) => c.commit), full: (l) => l.length >= max });
+  }
+
+  /** The keys of `signers` when this process checks signatures against them itself (plainSigners, no revoked keys), else undefined: git does. */
+  private async signaturesHere(signers: Signers): Promise<Map<string, string> | undefined> {
+    if (signers.revoked) return undefined;
+    const text = await readFile(signers.allowed, "utf8").catch(() => undefined);
+    return text === undefined ? undefined : plainSigners(text); // no file: git says what it says of a missing one
+  }
+
+  /** Raw commit objects by id, read in one `cat-file --batch`. */
+  private async commitObjects(ids: string[]): Promise<Map<string, Buffer>> {
+    const out = new Map<string, Buffer>();
+    if (!ids.length) return out;
+    const batch = await this.git({ input: `${[...new Set(ids)].join("\n")}\n` }).binaryCatFile(["--batch"]);
+    for (const r of batchRecords(batch)) if (r.body && r.type === "commit") out.set(r.sha, r.body);
+    return out;
   }
 
   /** This checkout as the history questions of src/git/history.ts see it. */
@@ -486,25 +524,14 @@ export class Repo implements Hub {
       const blobs = [...new Set(unread.map((e) => e.sha))];
       const root = this.listed(`${commit}^{tree}`) !== undefined ? [] : [`${commit}^{tree}`];
       const out = await this.git({ input: `${[...blobs, ...root].join("\n")}\n` }).binaryCatFile(["--batch"]);
-      let offset = 0;
-      for (let record = 0; offset < out.length; record++) {
-        // <sha> SP <type> SP <size> LF <content> LF, or <sha> SP missing LF: one record for each line asked.
-        const headerEnd = out.indexOf(10, offset);
-        if (headerEnd < 0) break;
-        const [sha, type, size] = out.subarray(offset, headerEnd).toString("latin1").split(" ");
-        const start = headerEnd + 1;
-        if (type === "missing" || size === undefined) {
-          offset = start;
-          continue;
-        }
-        const body = out.subarray(start, start + Number(size));
-        if (record === blobs.length && type === "tree") this.remember(`${commit}^{tree}`, treeListing(body, sha!.length / 2));
+      batchRecords(out).forEach(({ sha, type, body }, record) => {
+        if (!body) return;
+        if (record === blobs.length && type === "tree") this.remember(`${commit}^{tree}`, treeListing(body, sha.length / 2));
         else if (record < blobs.length) {
-          texts.set(sha!, body.toString("utf8"));
+          texts.set(sha, body.toString("utf8"));
           blobsRead.count++;
         }
-        offset = start + Number(size) + 1;
-      }
+      });
     }
     for (const e of entries) {
       const text = texts.get(e.sha);
@@ -541,7 +568,9 @@ export class Repo implements Hub {
 
   /** commitFiles on one commit (or a root commit; `newRoot`: a root commit of the parent's tree with the changes). */
   private async commitOn(parent: string | undefined, changes: Map<string, string | null>, author: Author, message: string, newRoot = false): Promise<string> {
-    const writer = this.signingKey || !parent || parent.length !== 40 ? undefined : await this.objectWriter();
+    // Signed here when the key is one coord signs with (src/core/sshsig.ts); any other key: by git, through ssh-keygen.
+    const signer = this.signingKey ? await this.signer() : undefined;
+    const writer = (this.signingKey && !signer) || !parent || parent.length !== 40 ? undefined : await this.objectWriter();
     if (!writer) return this.commitWithPlumbing(parent, changes, author, message, newRoot);
     // The blobs side by side (each a file of its own); the trees after them, each after its children.
     const ids = await Promise.all([...changes].map(([, content]) => (content === null ? null : writer.write("blob", content))));
@@ -561,7 +590,20 @@ export class Repo implements Hub {
       return listing;
     };
     const tree = (await editTree(run, `${parent}^{tree}`, edits)) ?? (await writer.write("tree", Buffer.alloc(0)));
-    return writer.write("commit", commitBody(tree, newRoot ? undefined : parent, author, message, new Date()));
+    const body = commitBody(tree, newRoot ? undefined : parent, author, message, new Date());
+    return writer.write("commit", signer ? signedCommitBody(body, sshSign(signer, "git", body)) : body);
+  }
+
+  /** The signing key read once for this repo: undefined when coord cannot sign with it in process (git signs then). */
+  private signing?: { path: string; key: Promise<SigningKey | undefined> };
+  private signer(): Promise<SigningKey | undefined> {
+    const path = this.signingKey!;
+    if (this.signing?.path !== path)
+      this.signing = {
+        path,
+        key: readFile(path, "utf8").then(readSigningKey, () => undefined), // unreadable: git says why when it tries
+      };
+    return this.signing.key;
   }
 
   /** A tree's listing this process has seen in this checkout (any Repo of it: coord init reads, its first sync commits). */

@@ -1,0 +1,45 @@
+// git's verdict on a commit's SSH signature (%G?, %GS), given here without
+// ssh-keygen when coord can: the signers file is a plain one (each line a
+// principal and its key, as coord writes pins and `coord trust allow`), no
+// key is revoked, and the signature is an ed25519 one (src/core/sshsig.ts).
+// Anything else is asked of git, which asks ssh-keygen; test/sshsig.e2e.test.ts
+// holds both to the same verdicts.
+import { SSH_KEY_DATA, SSH_KEY_TYPE, type SignatureStatus } from "../core/trust.js";
+import { sshVerify } from "../core/sshsig.js";
+import { commitSignature } from "./objects.js";
+
+const LINE = new RegExp(`^(\\S+)\\s+(${SSH_KEY_TYPE})\\s+(${SSH_KEY_DATA})(?:\\s.*)?$`);
+
+/**
+ * An allowed-signers file's keys ("<type> <data>" → principal), when every line is a single plain principal
+ * and its key; undefined when a line has options (namespaces=, valid-after=, cert-authority), a pattern or a
+ * list of principals, or one key names two principals: ssh-keygen reads those.
+ */
+export function plainSigners(text: string): Map<string, string> | undefined {
+  const keys = new Map<string, string>();
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const m = LINE.exec(line);
+    if (!m || /[*?!,"]/.test(m[1]!)) return undefined;
+    const key = `${m[2]} ${m[3]}`;
+    if (keys.has(key) && keys.get(key) !== m[1]) return undefined;
+    keys.set(key, m[1]!);
+  }
+  return keys;
+}
+
+/**
+ * A raw commit object's signature as git judges it against `signers` (plainSigners): "N" unsigned, "G" and
+ * the principal for a good signature by a listed key, "U" good by a key not listed, "B" bad; undefined when
+ * the signature is not one checked here.
+ */
+export function commitVerdict(raw: Buffer, signers: ReadonlyMap<string, string>): { status: SignatureStatus; signer: string } | undefined {
+  const signed = commitSignature(raw);
+  if (!signed) return { status: "N", signer: "" };
+  const v = sshVerify(signed.signature, "git", signed.payload);
+  if (!v) return undefined;
+  if (!v.good) return { status: "B", signer: "" };
+  const principal = signers.get(v.key);
+  return principal === undefined ? { status: "U", signer: "" } : { status: "G", signer: principal };
+}
