@@ -49,12 +49,11 @@ export async function trustedView(
     ].sort();
     // Only a file whose text differs from the version verified last is asked of git (the same text is safe to act on).
     const asked = paths.filter((p) => next.get(p) === undefined || files.get(p) !== next.get(p)!.text);
-    const changes = new Map<string, Change | undefined>();
-    for (const path of asked) {
+    const changes = await eachPath(asked, async (path) => {
       const change = await afterVerified(m, await lastChange(tip, path, { allowed: signers.allowed, ...revoked }), next.get(path));
       // Without an allowed-signers file nothing can be good: every change is refused, and says why.
-      changes.set(path, change && !haveSigners ? { ...change, status: "E" } : change);
-    }
+      return change && !haveSigners ? { ...change, status: "E" } : change;
+    });
     const r = trustedFiles(view, asked, changes, next);
     view = r.files;
     next = r.accepted;
@@ -95,8 +94,7 @@ export async function trustedView(
         return owner !== undefined && owner !== m.config.name && pins.has(owner) && files.get(p) !== next.get(p)?.text;
       })
       .sort();
-    const changes = new Map<string, Change | undefined>();
-    for (const path of paths) changes.set(path, await afterVerified(m, await lastChange(tip, path, { allowed: pinsPath(m.stateDir) }), next.get(path)));
+    const changes = await eachPath(paths, async (path) => afterVerified(m, await lastChange(tip, path, { allowed: pinsPath(m.stateDir) }), next.get(path)));
     const r = trustedFiles(view, paths, changes, next, machineFileOwner);
     view = r.files;
     next = r.accepted;
@@ -132,6 +130,12 @@ export async function lastVerified(m: Pick<Machine, "stateDir" | "config">, file
   return out;
 }
 
+/** `ask` of every path, side by side (each is a few git processes: one after another they were most of a verifying sync). */
+async function eachPath(paths: string[], ask: (path: string) => Promise<Change | undefined>): Promise<Map<string, Change | undefined>> {
+  const answers = await Promise.all(paths.map(ask));
+  return new Map(paths.map((p, i) => [p, answers[i]]));
+}
+
 /**
  * A change must come after the version verified last: an older signed version brought back (pushed
  * back, or merged in so that git log follows the old side) is marked as not after it, and refused. A
@@ -165,11 +169,12 @@ async function withoutForgedOwnFiles(
   const line = `${me} ${key}\n`;
   if ((await readIfExists(self)) !== line) await writeDurably(self, line);
   const out = new Map(files);
-  for (const path of [...files.keys()].filter((p) => ownerOf(p).kind === "messages" && machineFileOwner(p) === me)) {
-    const text = files.get(path)!;
-    if (accepted.get(path)?.text === text) continue; // verified before, unchanged: no git call
-    const change = await afterVerified(m, await lastChange(tip, path, { allowed: self }), accepted.get(path));
-    if (change && change.status === "G" && change.signer === me && !change.notAfter) accepted.set(path, { commit: change.commit, text });
+  // Verified before and unchanged: no git call.
+  const paths = [...files.keys()].filter((p) => ownerOf(p).kind === "messages" && machineFileOwner(p) === me && accepted.get(p)?.text !== files.get(p));
+  const changes = await eachPath(paths, async (path) => afterVerified(m, await lastChange(tip, path, { allowed: self }), accepted.get(path)));
+  for (const path of paths) {
+    const change = changes.get(path);
+    if (change && change.status === "G" && change.signer === me && !change.notAfter) accepted.set(path, { commit: change.commit, text: files.get(path)! });
     else out.delete(path);
   }
   return out;
