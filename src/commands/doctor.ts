@@ -5,6 +5,7 @@
 // commit coord is at: nothing is sent), deleted at once; whether the hub
 // takes this machine's pushes to coord itself is what its last syncs say
 // (.git/coord/health.json).
+import { keyFingerprint } from "../core/trust.js";
 import { commitOf, MACHINES_BRANCH, splitTip } from "../git/hub.js";
 import { access, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -106,6 +107,7 @@ export async function doctor(opts: DoctorOptions): Promise<Check[]> {
       checks.push(await clock(repo, tip, config.name, now));
       checks.push(await identity(repo, tip, config.name, config.uuid, m.dir));
     }
+    checks.push(signing(m));
     checks.push(await lockState(stateDir));
     checks.push(await scheduled(m.dir, env));
   }
@@ -113,6 +115,18 @@ export async function doctor(opts: DoctorOptions): Promise<Check[]> {
   checks.push(await agents(env));
   checks.push(...(await leftovers(m?.dir ?? opts.dir)));
   return checks;
+}
+
+/** Whether this machine signs its commits, and verifies other machines' (docs/security.md). */
+function signing(m: GitMachine): Check {
+  const verify = m.config.trust.verifyMachines ? "reads other machines' files as their signed commits wrote them" : "reads other machines' files as they are";
+  if (m.signing?.publicKey) return ok("signing", `signs its commits with ${m.signing.path} (${keyFingerprint(m.signing.publicKey)}); ${verify}`);
+  const why = m.signing?.problem ?? "it has no signing key";
+  return warn(
+    "signing",
+    `signs nothing (${why}): other machines cannot tell its changes from anyone's; ${verify}`,
+    m.signing ? "fix what is named, or coord trust key (an ed25519 key, which coord signs with by itself)" : "coord trust key",
+  );
 }
 
 /** 1 when any check failed, else 0. */

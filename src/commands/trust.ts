@@ -2,23 +2,22 @@
 // verified. Everything here is the machine's own (its allowed and revoked
 // signers files, machine.yaml); nothing is read from the repository as a
 // source of trust.
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { promisify } from "node:util";
+import { join, resolve } from "node:path";
 import { machineNameProblem } from "../core/names.js";
 import { ownerOf } from "../core/ownership.js";
 import { ORDERS_DIR, ORDERS_FILE } from "../core/repo.js";
 import { type Change, keyFingerprint, refusalReason, SSH_KEY_DATA, SSH_KEY_TYPE } from "../core/trust.js";
 import { computerPath } from "../core/names.js";
 import { CoordError, EXIT } from "../errors.js";
-import { saveConfig } from "../state/config.js";
+import { type MachineConfig, saveConfig } from "../state/config.js";
 import { exists, readIfExists, writeDurably } from "../state/files.js";
-import { pinsPath, publicKeyOf, readAccepted, readPins, savePins, signersFiles } from "../state/trust.js";
+import { makeMachineKey, signingKeyPath, pinsPath, readAccepted, readPins, savePins, signersFiles } from "../state/trust.js";
 import { openMachine } from "../sync/machine.js";
 import { saveKeyNotice, signKeyNotice } from "../state/key-notice.js";
 import { expandHome } from "../state/paths.js";
+import { readSigningKey } from "../core/sshsig.js";
 
 /** One line of git's allowed_signers format: principal(s), optional options, key type, key. */
 interface SignerLine {
@@ -26,9 +25,6 @@ interface SignerLine {
   key: string;
   line: string;
 }
-
-const run = promisify(execFile);
-const firstLine = (s: string) => s.split("\n")[0] ?? "";
 
 /** A public key in text someone gives (a .pub file, a pasted line): its type and data, any blank between. */
 const KEY = new RegExp(`\\b(${SSH_KEY_TYPE})\\s+(${SSH_KEY_DATA})`);
@@ -59,6 +55,8 @@ export interface TrustStatus {
   revoked: number;
   accepted: { path: string; commit: string }[];
   signingKey?: string;
+  /** Why this machine signs nothing though it has a key (state/trust.ts signingOf). */
+  cannotSign?: string;
   verifyMachines: boolean;
   pinned: { machine: string; key: string }[];
 }
@@ -75,6 +73,7 @@ export async function trustStatus(dir: string): Promise<TrustStatus> {
     revoked: revokedKeys.size,
     accepted: [...accepted].filter(([path]) => path === ORDERS_FILE || path.startsWith(`${ORDERS_DIR}/`)).map(([path, a]) => ({ path, commit: a.commit })),
     ...(m.config.trust.signingKey ? { signingKey: m.config.trust.signingKey } : {}),
+    ...(m.signing?.problem ? { cannotSign: m.signing.problem } : {}),
     verifyMachines: m.config.trust.verifyMachines,
     pinned: [...(await readPins(m.stateDir))].map(([machine, key]) => ({ machine, key })),
   };
@@ -157,7 +156,7 @@ export async function trustVerify(dir: string, max = 200): Promise<{ commits: Ve
   }
   // A machine's files, by its key alone: the pinned ones, and this machine's own.
   const keyed = new Map(await readPins(m.stateDir));
-  const ownKey = await publicKeyOf(m.config);
+  const ownKey = m.signing?.publicKey;
   if (ownKey) keyed.set(me, ownKey);
   const byMachine = new Map<string, string[]>();
   for (const path of [...files.keys()].sort()) {
@@ -208,31 +207,33 @@ async function machineCommit(
   return { ...base, good: false, why: `${by}: not by ${machine}, whose file it is` };
 }
 
-/** Makes an ed25519 key at `path` (its .pub beside it) with ssh-keygen, unless one is there. */
-async function makeKey(path: string, machine: string): Promise<void> {
-  if (await readIfExists(`${path}.pub`)) return;
-  await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `coord ${machine}`, "-f", path]).catch((e: NodeJS.ErrnoException) => {
-    throw new CoordError(
-      `could not make a key with ssh-keygen (${e.code === "ENOENT" ? "it is not installed" : firstLine(e.message)}); install openssh-client, or name a key: coord trust key <path>`,
-      EXIT.FAILURE,
-    );
-  });
-}
-
-/** The public key beside private key `path`, as "<type> <data>". */
+/** The public key beside private key `path`, as "<type> <data>" (an ed25519 key without a passphrase needs no .pub: it is read from the key). */
 async function publicKeyBeside(path: string): Promise<string> {
-  const m = KEY.exec((await readIfExists(`${path}.pub`)) ?? "");
-  if (!m) throw new CoordError(`${path}.pub is not an SSH public key; give the private key's path (its .pub beside it)`, EXIT.USAGE);
-  return `${m[1]} ${m[2]}`;
+  const m = KEY.exec((await readIfExists(`${path}.pub`).catch(() => undefined)) ?? "");
+  if (m) return `${m[1]} ${m[2]}`;
+  const own = readSigningKey((await readIfExists(path).catch(() => undefined)) ?? "");
+  if (own) return own.publicKey;
+  throw new CoordError(`${path}.pub is not an SSH public key; give the private key's path (its .pub beside it)`, EXIT.USAGE);
 }
 
-/** Gives this machine a signing key (made with ssh-keygen in its state, unless `key` names one): its commits are signed and its file publishes the public key. */
+/**
+ * `config` with a signing key: the private key at `key` (its public half beside it, or read from it), or one made
+ * in `stateDir` (kept if it is there). Checked before it is used: a key with no public half is a usage error.
+ */
+export async function withSigningKey(stateDir: string, config: MachineConfig, key?: string): Promise<{ config: MachineConfig; publicKey: string; path: string }> {
+  // One it makes is named relative to the state directory (signingKeyPath): it moves with the checkout.
+  const setting = key === undefined ? "machine_key" : resolve(expandHome(key));
+  const path = signingKeyPath(stateDir, setting);
+  if (key === undefined) await makeMachineKey(path, config.name);
+  const publicKey = await publicKeyBeside(path);
+  return { config: { ...config, trust: { ...config.trust, signingKey: setting } }, publicKey, path };
+}
+
+/** Gives this machine a signing key (made in its state, unless `key` names one): its commits are signed and its file publishes the public key. */
 export async function trustKey(dir: string, key?: string): Promise<string> {
   const m = await openMachine(dir);
-  const path = key ?? join(m.stateDir, "machine_key");
-  if (!key) await makeKey(path, m.config.name);
-  const pub = await publicKeyBeside(path);
-  await saveConfig(m.stateDir, { ...m.config, trust: { ...m.config.trust, signingKey: path } });
+  const { config, publicKey: pub, path } = await withSigningKey(m.stateDir, m.config, key);
+  await saveConfig(m.stateDir, config);
   return `this machine signs its commits with ${path}; its next sync publishes the public key (${keyFingerprint(pub)})`;
 }
 
@@ -245,16 +246,17 @@ export async function trustRotate(dir: string, key?: string): Promise<string> {
   const m = await openMachine(dir);
   const old = m.config.trust.signingKey;
   if (!old) throw new CoordError("this machine has no key to change; coord trust key gives it one", EXIT.USAGE);
-  const oldPath = expandHome(old);
-  const path = key ?? join(m.stateDir, `machine_key.${new Date().toISOString().replace(/\D/g, "").slice(0, 14)}`);
-  if (!key) await makeKey(path, m.config.name);
+  const oldPath = signingKeyPath(m.stateDir, old);
+  const setting = key === undefined ? `machine_key.${new Date().toISOString().replace(/\D/g, "").slice(0, 14)}` : resolve(expandHome(key));
+  const path = signingKeyPath(m.stateDir, setting);
+  if (!key) await makeMachineKey(path, m.config.name);
   const [from, pub] = [await publicKeyBeside(oldPath), await publicKeyBeside(path)];
   if (from === pub) throw new CoordError(`${path} is the key this machine has now; give another, or none to make one`, EXIT.USAGE);
   const signature = await signKeyNotice(oldPath, m.config.name, from, pub).catch((e: Error) => {
     throw new CoordError(`${e.message}; the key was not changed`, EXIT.FAILURE);
   });
   await saveKeyNotice(m.stateDir, { from, key: pub, signature });
-  await saveConfig(m.stateDir, { ...m.config, trust: { ...m.config.trust, signingKey: path } });
+  await saveConfig(m.stateDir, { ...m.config, trust: { ...m.config.trust, signingKey: setting } });
   return `this machine signs its commits with ${path} from now on; its next sync publishes the new key with a notice signed by the old one, and machines that pinned the old key pin the new one when they read it`;
 }
 

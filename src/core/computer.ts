@@ -121,6 +121,8 @@ const computerSchema = z.object({
     .string()
     .regex(new RegExp(`^${SSH_PUBLIC_KEY}$`))
     .optional(),
+  /** Why this machine's commits are not signed (no key; a key it cannot sign with here): readers cannot tell its changes from anyone's. */
+  unsigned: z.string().max(400).optional(),
   /** After a planned key change (coord trust rotate): the key before, and its signature of the notice naming `key` (state/key-notice.ts). */
   keyNotice: z.object({ from: z.string().regex(new RegExp(`^${SSH_PUBLIC_KEY}$`)), signature: z.string().min(1).max(4000) }).optional(),
   /** Signed orders: the changes of orders files this machine refused (it acts on the last version it verified). */
@@ -291,6 +293,7 @@ export function canonicalComputer(c: ComputerFile): ComputerFile {
     ...(c.identity ? { identity: { epoch: c.identity.epoch, host: c.identity.host, at: c.identity.at } } : {}),
     ...(c.key ? { key: c.key } : {}),
     ...(c.key && c.keyNotice ? { keyNotice: c.keyNotice } : {}),
+    ...(c.unsigned ? { unsigned: clip(c.unsigned, 400) } : {}),
     ...(c.trust?.refused.length
       ? {
           trust: {

@@ -12,6 +12,13 @@ import { agoText, MISSED_HEARTBEATS, type Presence, silentFor, spanText, STALE_H
 import { ATTENTION, type MachineStatus, type OrderMachineStatus, type OrderStatus, type StatusJson } from "./status.js";
 import type { Problem, TaskState } from "./types.js";
 
+/** Machines whose commits are not signed, one line per reason (a fleet of machines made before keys has one line). */
+function unsignedLines(machines: [string, MachineStatus][]): string[] {
+  const byReason = new Map<string, string[]>();
+  for (const [name, m] of machines) if (m.unsigned) byReason.set(m.unsigned, [...(byReason.get(m.unsigned) ?? []), name]);
+  return [...byReason].map(([why, names]) => `- ${names.join(", ")} ${names.length > 1 ? "sign" : "signs"} nothing: ${inline(why)}`);
+}
+
 /** The link to a machine's file, or to one task's section in it. */
 export function machineLink(name: string, orderId?: string): string {
   return `coordination/COMPUTER_${name}.md${orderId ? `#${taskAnchor(orderId)}` : ""}`;
@@ -174,7 +181,8 @@ export function renderStatusMd(status: StatusJson): string {
       ),
       "",
       ...machines.filter(([, m]) => m.stateReason).map(([name, m]) => `- ${name} ${m.state}: ${inline(m.stateReason)}`),
-      ...(machines.some(([, m]) => m.stateReason) ? [""] : []),
+      ...unsignedLines(machines),
+      ...(machines.some(([, m]) => m.stateReason || m.unsigned) ? [""] : []),
       "<details><summary>Heartbeats, messages and capabilities</summary>",
       "",
       table(

@@ -33,6 +33,8 @@ export interface MachineStatus {
   health?: ReportedHealth;
   /** Why its state is emergency or suspended. */
   stateReason?: string;
+  /** Why its commits are not signed (its file says so): readers cannot tell its changes from anyone's. */
+  unsigned?: string;
 }
 
 export interface OrderMachineStatus {
@@ -391,6 +393,7 @@ function computeStatus(model: RepoModel): StatusJson {
       messages,
       ...(c.health ? { health: c.health } : {}),
       ...(c.stateReason ? { stateReason: c.stateReason } : {}),
+      ...(c.unsigned ? { unsigned: c.unsigned } : {}),
     };
   }
   let orders: Record<string, OrderStatus>;

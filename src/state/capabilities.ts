@@ -14,7 +14,7 @@ import { readIfExists, writeDurably } from "./files.js";
 export const AGENT_CLIS: ReadonlyMap<string, readonly string[]> = new Map([...AGENTS.values()].map((a) => [a.name, a.executables]));
 
 /** The full path of `executable` on `path`, if it is there. */
-async function whichOf(executable: string, path: string): Promise<string | undefined> {
+export async function whichOf(executable: string, path: string): Promise<string | undefined> {
   for (const dir of path.split(delimiter).filter(Boolean)) {
     const file = join(dir, executable);
     const found = await access(file, constants.X_OK).then(

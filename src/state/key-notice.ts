@@ -1,8 +1,9 @@
 // A planned change of a machine's key (coord trust rotate): the machine signs,
 // with its old key, a notice naming its new one, and publishes it in its file
-// beside the new key. A reader that pinned the old key checks the notice with
-// ssh-keygen against that key alone, and pins the new one; a new key without
-// such a notice is an unplanned change, refused and said (sync/trust.ts).
+// beside the new key. A reader that pinned the old key checks the notice
+// against that key alone (in process for ed25519 keys, else with ssh-keygen),
+// and pins the new one; a new key without such a notice is an unplanned
+// change, refused and said (sync/trust.ts).
 // The notice is kept in .git/coord/key_notice.json until the next rotation.
 import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -10,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as z from "zod";
 import { keyNoticeText, KEY_NOTICE_NAMESPACE, SSH_PUBLIC_KEY } from "../core/trust.js";
+import { checkableHere, readSigningKey, sameKey, sshSign, sshVerify } from "../core/sshsig.js";
 import { readIfExists, writeDurably } from "./files.js";
 
 /** What a machine publishes after a rotation: the key it had, and its signature of the notice naming the new one. */
@@ -60,6 +62,9 @@ function sshKeygen(args: string[], input: string): Promise<{ code: number | null
 
 /** Signs the notice naming `key` as `machine`'s new key, instead of `from`, with `from`'s private key at `oldKeyPath`. */
 export async function signKeyNotice(oldKeyPath: string, machine: string, from: string, key: string): Promise<string> {
+  // An ed25519 key without a passphrase is signed with here (src/core/sshsig.ts); any other by ssh-keygen.
+  const own = readSigningKey((await readIfExists(oldKeyPath).catch(() => undefined)) ?? "");
+  if (own) return sshSign(own, KEY_NOTICE_NAMESPACE, keyNoticeText(machine, from, key)).trim();
   const dir = await mkdtemp(join(tmpdir(), "coord-notice-"));
   try {
     const message = join(dir, "notice");
@@ -75,6 +80,9 @@ export async function signKeyNotice(oldKeyPath: string, machine: string, from: s
 
 /** Whether `signature` is `pinned`'s signature of the notice naming `key` as `machine`'s new key instead of `pinned`. */
 export async function keyNoticeHolds(machine: string, pinned: string, key: string, signature: string): Promise<boolean> {
+  const here = sshVerify(signature, KEY_NOTICE_NAMESPACE, keyNoticeText(machine, pinned, key));
+  if (here) return here.good && sameKey(here.key, pinned);
+  if (checkableHere(pinned)) return false; // an ed25519 key's signature is one checked here: anything else is not its
   const dir = await mkdtemp(join(tmpdir(), "coord-notice-"));
   try {
     const signers = join(dir, "signers");

@@ -4,8 +4,12 @@
 // kept so that a refused change leaves it acting on the last verified one.
 // Losing trust.json is safe: the newest change of each file is checked again,
 // and only a signed one is accepted.
-import { join } from "node:path";
+import { readFile } from "node:fs/promises";
+import { isAbsolute, join } from "node:path";
 import * as z from "zod";
+import { newKeyPair, readSigningKey } from "../core/sshsig.js";
+import { gitVersion } from "../git/local.js";
+import { whichOf } from "./capabilities.js";
 import { machineNameProblem } from "../core/names.js";
 import { type Accepted, SSH_PUBLIC_KEY } from "../core/trust.js";
 import type { MachineConfig } from "./config.js";
@@ -73,9 +77,52 @@ export async function savePins(stateDir: string, pins: ReadonlyMap<string, strin
   await writeDurably(pinsPath(stateDir), `# coord: machines' keys pinned by this machine (coord trust pin replaces one)\n${lines.join("\n")}\n`);
 }
 
-/** The public half of this machine's signing key (trust.signingKey + ".pub"), as "<type> <base64>", if it has one. */
-export async function publicKeyOf(config: MachineConfig): Promise<string | undefined> {
+/**
+ * How this machine signs its commits: the private key's path and the public key its file publishes; or, when it
+ * has a key it cannot sign with here, why (its commits go unsigned and it says so: doctor, its file, STATUS.md).
+ * Undefined: it has no key (coord trust key gives it one).
+ */
+export interface Signing {
+  path: string;
+  publicKey?: string;
+  problem?: string;
+}
+
+/** The minimum git that signs commits with SSH keys (gpg.format=ssh), for keys coord does not sign with itself. */
+const GIT_SSH_SIGNING = [2, 34] as const;
+
+export async function signingOf(config: MachineConfig, stateDir: string, dir: string): Promise<Signing | undefined> {
   if (!config.trust.signingKey) return undefined;
-  const text = await readIfExists(`${expandHome(config.trust.signingKey)}.pub`).catch(() => undefined); // unreadable: nothing to publish
-  return text ? PUBLIC_KEY.exec(text)?.[1] : undefined;
+  const path = signingKeyPath(stateDir, config.trust.signingKey);
+  const text = await readFile(path, "utf8").catch((e: NodeJS.ErrnoException) => e);
+  if (text instanceof Error) return { path, problem: `its signing key ${path} cannot be read (${text.code ?? text.message}); coord trust key <path> names another` };
+  // An ed25519 key without a passphrase: signed in process (src/core/sshsig.ts), nothing else needed.
+  const own = readSigningKey(text);
+  if (own) return { path, publicKey: own.publicKey };
+  const publicKey = PUBLIC_KEY.exec((await readIfExists(`${path}.pub`).catch(() => undefined)) ?? "")?.[1];
+  if (!publicKey) return { path, problem: `${path}.pub, the public half of its signing key, is missing or not an SSH public key` };
+  // Any other key is signed by git through ssh-keygen.
+  if (!(await whichOf("ssh-keygen", process.env.PATH ?? "")))
+    return { path, problem: `ssh-keygen is not installed, and coord signs by itself only with an ed25519 key without a passphrase (${path} is not one)` };
+  const version = await gitVersion(dir).catch(() => "");
+  const [major = 0, minor = 0] = (/(\d+)\.(\d+)/.exec(version) ?? []).slice(1).map(Number);
+  if (major < GIT_SSH_SIGNING[0] || (major === GIT_SSH_SIGNING[0] && minor < GIT_SSH_SIGNING[1]))
+    return {
+      path,
+      problem: `git ${version.replace(/^git version\s*/, "").trim() || "(unknown)"} cannot sign with SSH keys (2.34 can), and coord signs by itself only with an ed25519 key without a passphrase (${path} is not one)`,
+    };
+  return { path, publicKey };
+}
+
+/** trust.signingKey as a path: `~` is home, and a relative one is in the state directory (the key coord made there moves with the checkout). */
+export function signingKeyPath(stateDir: string, key: string): string {
+  return key === "~" || key.startsWith("~/") || isAbsolute(key) ? expandHome(key) : join(stateDir, key);
+}
+
+/** Makes an ed25519 key at `path` (its .pub beside it, "coord <machine>"), unless one is there; in process, no ssh-keygen needed. */
+export async function makeMachineKey(path: string, machine: string): Promise<void> {
+  if ((await readIfExists(path).catch(() => undefined)) !== undefined) return;
+  const pair = newKeyPair(`coord ${machine}`);
+  await writeDurably(`${path}.pub`, `${pair.publicKey}\n`);
+  await writeDurably(path, pair.privateKey); // 0600, as ssh-keygen leaves it: ssh and git refuse a private key others can read
 }

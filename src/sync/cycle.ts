@@ -122,8 +122,6 @@ export interface Cycle {
   observed: Map<string, Observation>;
   /** Changes of orders files refused at the last read (signed orders), published in its file. */
   refusals: Refusal[];
-  /** This machine's SSH public key (trust.signingKey's .pub), published so that readers can pin it. */
-  publicKey?: string;
   /** Its old key's signed notice naming publicKey, after coord trust rotate (state/key-notice.ts). */
   keyNotice?: KeyNotice;
   /** coord pause on this machine (.git/coord/pause.json), as the cycle began. */

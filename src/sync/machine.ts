@@ -4,13 +4,13 @@
 // (real git through the checkout in `dir`); tests build one on MemoryHub.
 import { readModel, type RepoModel } from "../core/repo.js";
 import { loadParsed } from "../state/parsed.js";
-import { expandHome } from "../state/paths.js";
 import { CoordError, EXIT } from "../errors.js";
 import { Repo } from "../git/git.js";
 import type { Hub } from "../git/hub.js";
 import { repairCheckout } from "../git/repair.js";
 import { loadConfig, type MachineConfig } from "../state/config.js";
 import { stateDirOf } from "../state/paths.js";
+import { type Signing, signingOf } from "../state/trust.js";
 import { lastVerified } from "./trust.js";
 
 /** The working tree beside the hub: what a sync keeps tidy and current, never what it reads the hub through. */
@@ -30,6 +30,8 @@ export interface Machine {
   config: MachineConfig;
   hub: Hub;
   checkout?: Checkout;
+  /** How it signs its commits (state/trust.ts signingOf); undefined: it has no key, and signs nothing. */
+  signing?: Signing;
 }
 
 /** A machine on a real git checkout: the commands that read the checkout itself use `repo`. */
@@ -44,12 +46,13 @@ export async function openMachine(dir: string, signal?: AbortSignal): Promise<Gi
   const config = await loadConfig(stateDir);
   if (!config) throw new CoordError(`${dir} has no coord machine config; run coord init there first`, EXIT.USAGE);
   const repo = new Repo(dir, stateDir, config.remote, config.branch, config.gitTimeout, signal);
-  if (config.trust.signingKey) repo.signingKey = expandHome(config.trust.signingKey);
+  const signing = await signingOf(config, stateDir, dir);
+  if (signing?.publicKey) repo.signingKey = signing.path;
   const checkout: Checkout = {
     fastForward: (commit) => repo.fastForward(commit),
     repair: ({ log, fsck }) => repairCheckout(dir, { remote: config.remote, branch: config.branch, log, fsck, timeout: config.gitTimeout }),
   };
-  return { dir, stateDir, config, hub: repo, repo, checkout };
+  return { dir, stateDir, config, hub: repo, repo, checkout, ...(signing ? { signing } : {}) };
 }
 
 /**

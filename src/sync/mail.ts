@@ -181,7 +181,7 @@ function publishedReceipts(model: RepoModel, me: string): Receipts {
  */
 async function mayAdoptReceipts(c: Cycle, model: RepoModel): Promise<boolean> {
   const { config, hub, stateDir } = c.m;
-  if (!config.trust.signingKey || !hub.lastChange) return true;
+  if (!c.m.signing?.publicKey || !hub.lastChange) return true;
   const data = await readMailbox(stateDir);
   const published = Object.keys(publishedReceipts(model, config.name));
   if (!published.some((k) => !data.joined || !Object.hasOwn(data.receipts, k))) return true;

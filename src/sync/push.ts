@@ -8,7 +8,7 @@ import { readPause } from "../state/pause.js";
 import { messagePath, renderMessageFile } from "../core/messages.js";
 import { ownerOf } from "../core/ownership.js";
 import { ownOrdersFile } from "../state/delegated.js";
-import { trustedView } from "./trust.js";
+import { acceptOwnWrites, trustedView } from "./trust.js";
 import { canonicalComputer } from "../core/computer.js";
 import { saveBucket } from "../state/budget.js";
 import {
@@ -31,7 +31,9 @@ import { observe } from "../core/clock.js";
 import { heartbeatDue, heldLease } from "../core/claims.js";
 import { owns } from "../core/ownership.js";
 import { ORDERS_FILE, readModel, type RepoModel } from "../core/repo.js";
-import { ownComputer, renderChanges } from "../core/publish.js";
+import { ownComputer, renderChanges, type Self } from "../core/publish.js";
+import type { KeyNotice } from "../state/key-notice.js";
+import type { Signing } from "../state/trust.js";
 import type { ComputerFile } from "../core/types.js";
 import type { ServiceReport } from "../core/services.js";
 import type { Reservation } from "../core/reservations.js";
@@ -69,6 +71,12 @@ export function publishSerial(c: Cycle, first: First, message: string): Promise<
   return next;
 }
 
+/** What its file says of its signing: the key readers pin (and a rotation's notice naming it), or why it signs nothing. */
+function signingReport(signing: Signing | undefined, notice: KeyNotice | undefined): Pick<Self, "key" | "keyNotice" | "unsigned"> {
+  if (signing?.publicKey) return { key: signing.publicKey, ...(notice?.key === signing.publicKey ? { keyNotice: notice } : {}) };
+  return { unsigned: signing?.problem ?? "it has no signing key (coord trust key gives it one)" };
+}
+
 /** The machine's own file as its journal says, on top of what the remote has. */
 export function buildComputer(
   c: Cycle,
@@ -90,8 +98,7 @@ export function buildComputer(
     tasks: c.journal.tasks,
     lastRun: c.journal.data.lastRun,
     refused: c.refusals,
-    ...(c.publicKey ? { key: c.publicKey } : {}),
-    ...(c.publicKey && c.keyNotice?.key === c.publicKey ? { keyNotice: c.keyNotice } : {}),
+    ...signingReport(c.m.signing, c.keyNotice),
     ...(halt ? { halt: { state: halt.state, reason: halt.reason } } : {}),
     ...(services ? { services } : {}),
     ...(reservations ? { reservations } : {}),
@@ -257,7 +264,7 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
       c.publishedLastSeen = mine.lastSeen;
       journal.data.lastPublished = mine.lastSeen;
       // Side by side: none needs another, and all are done before the cycle goes on (its lock is held until then).
-      const done = await Promise.allSettled([journal.save(), reserved.landed(), fastForward(c.m, commit, result)]);
+      const done = await Promise.allSettled([journal.save(), reserved.landed(), fastForward(c.m, commit, result), acceptOwnWrites(c.m, result.pushed, changes)]);
       for (const d of done) if (d.status === "rejected") throw d.reason;
       log(`published ${result.pushed.slice(0, 12)} on ${MACHINES_BRANCH} (${[...changes.keys()].join(", ")})`);
       landedOn ??= prepare();
@@ -353,7 +360,7 @@ async function compose(c: Cycle, seen: Seen): Promise<Composed> {
   const others = new Map<string, string | null>();
   const delegated = await ownOrdersFile(c.m.stateDir, config.name);
   if (delegated && delegated.content !== files.get(delegated.path)) others.set(delegated.path, delegated.content);
-  if (config.trust.signingKey) {
+  if (c.m.signing?.publicKey) {
     // A message file of its own that it has no channel for was written by someone else (it signs its own): it removes it.
     const channels = new Set(own.files.map((f) => messagePath(f.from, f.to)));
     for (const path of files.keys()) {

@@ -7,7 +7,6 @@ import { readPause } from "../state/pause.js";
 import { readBucket } from "../state/budget.js";
 import { describeRefusal } from "../core/trust.js";
 import { trustedView } from "./trust.js";
-import { publicKeyOf } from "../state/trust.js";
 import { readKeyNotice } from "../state/key-notice.js";
 import { join } from "node:path";
 import { observe } from "../core/clock.js";
@@ -257,12 +256,11 @@ async function cycle(
   result.ordersProblems = model.ordersProblems;
   result.fileProblems = model.fileProblems;
   for (const p of model.ordersProblems) log(formatProblem(p));
-  const [caps, publicKey, localPause, bucket, keyNotice] = await Promise.all([
+  const [caps, localPause, bucket, keyNotice] = await Promise.all([
     capabilities,
-    publicKeyOf(config),
     readPause(stateDir),
     readBucket(stateDir),
-    config.trust.signingKey ? readKeyNotice(stateDir) : undefined,
+    machine.signing?.publicKey ? readKeyNotice(stateDir) : undefined,
   ]);
   const c: Cycle = {
     m: machine,
@@ -288,7 +286,6 @@ async function cycle(
     budget: bucket ? { bucket } : {},
     latestTip: tip,
     latestTipFiles: files,
-    ...(publicKey ? { publicKey } : {}),
     ...(keyNotice ? { keyNotice } : {}),
     ...(localPause ? { localPause } : {}),
     ...(opts.onModel && !opts.dryRun ? { onModel: opts.onModel } : {}),

@@ -10,7 +10,7 @@ import { type Accepted, type Change, keyFingerprint, type Refusal, trustedFiles 
 import { CoordError, EXIT } from "../errors.js";
 import { exists, readIfExists, writeDurably } from "../state/files.js";
 import { keyNoticeHolds } from "../state/key-notice.js";
-import { pinsPath, publicKeyOf, readAccepted, readPins, saveAccepted, savePins, selfSignerPath, signersFiles } from "../state/trust.js";
+import { pinsPath, readAccepted, readPins, saveAccepted, savePins, selfSignerPath, signersFiles } from "../state/trust.js";
 import { withOwnOrders } from "./cycle.js";
 import type { Machine } from "./machine.js";
 
@@ -27,10 +27,14 @@ export async function trustedView(
   files: Map<string, string>,
   log: (line: string) => void = () => {},
 ): Promise<{ files: Map<string, string>; refusals: Refusal[]; checked: boolean }> {
-  const { requireSignedOrders, verifyMachines, signingKey } = m.config.trust;
+  const { requireSignedOrders, verifyMachines } = m.config.trust;
+  const signingKey = m.signing?.publicKey;
   if (!requireSignedOrders && !verifyMachines && !signingKey) return { files: await withOwnOrders(m, files), refusals: [], checked: false };
-  const lastChange = m.hub.lastChange?.bind(m.hub);
-  if (!lastChange) throw new CoordError("this machine checks signatures (trust in machine.yaml), which only a git hub carries", EXIT.USAGE);
+  // Asked only when there is a signature to check: a hub without history (tests' MemoryHub) serves a fleet with no keys.
+  const lastChange: NonNullable<Machine["hub"]["lastChange"]> = (...args) => {
+    if (!m.hub.lastChange) throw new CoordError("this machine checks signatures (trust in machine.yaml), which only a git hub carries", EXIT.USAGE);
+    return m.hub.lastChange(...args);
+  };
   const accepted = await readAccepted(m.stateDir);
   let view = files;
   let next = new Map(accepted);
@@ -87,6 +91,7 @@ export async function trustedView(
       }
     }
     if (pinned) await savePins(m.stateDir, pins);
+    console.log("DBG trustedView", tip, "pins", [...pins.keys()], "files", [...files.keys()].filter(machineFileOwner), "accepted", [...next].map(([p,a])=>[p,a.commit, a.text===files.get(p)]));
     // Only what changed since it was accepted is asked of git: a quiet fleet costs nothing here.
     const paths = [...new Set([...files.keys(), ...next.keys()])]
       .filter((p) => {
@@ -112,8 +117,9 @@ export async function trustedView(
  * never adopted into its outbox, as in a sync). A forged receipt or message is never believed there either; a good
  * change since counts once the next sync has verified it. (Orders files are not read here.)
  */
-export async function lastVerified(m: Pick<Machine, "stateDir" | "config">, files: Map<string, string>): Promise<Map<string, string>> {
-  const { verifyMachines, signingKey } = m.config.trust;
+export async function lastVerified(m: Pick<Machine, "stateDir" | "config" | "signing">, files: Map<string, string>): Promise<Map<string, string>> {
+  const { verifyMachines } = m.config.trust;
+  const signingKey = m.signing?.publicKey;
   if (!verifyMachines && !signingKey) return files;
   const [accepted, pins] = await Promise.all([readAccepted(m.stateDir), verifyMachines ? readPins(m.stateDir) : new Map<string, string>()]);
   const me = m.config.name;
@@ -150,9 +156,24 @@ async function afterVerified(m: Machine, change: Change | undefined, before: Acc
 }
 
 /**
+ * What a machine that signs just pushed of its own message files (`commit` on the machines' branch) counts as
+ * verified: it signed it. Without this, its message files would count only from the next sync that reads them, and
+ * a reader before it (coord send after a lost mailbox) would take its sent messages for gone and number anew.
+ */
+export async function acceptOwnWrites(m: Pick<Machine, "stateDir" | "config" | "signing">, commit: string, changes: ReadonlyMap<string, string | null>): Promise<void> {
+  if (!m.signing?.publicKey) return;
+  const own = [...changes].filter(([path]) => ownerOf(path).kind === "messages" && machineFileOwner(path) === m.config.name);
+  if (!own.length) return;
+  const accepted = await readAccepted(m.stateDir);
+  const next = new Map(accepted);
+  for (const [path, text] of own) next.set(path, text === null ? { commit } : { commit, text });
+  await saveAccepted(m.stateDir, next, accepted);
+}
+
+/**
  * A machine that signs its commits reads its own message files only as it signed them: a version someone
- * else wrote (a message "from" it) is left out, so it is never adopted into its mailbox and re-signed; the
- * machine writes the file again from its local state. (Its COMPUTER file stays in view: the identity check
+ * else wrote (a message "from" it) counts as the version it signed last (none: left out), so it is never
+ * adopted into its mailbox and re-signed; the machine writes the file again from its local state. (Its COMPUTER file stays in view: the identity check
  * reads it, and what is adopted from it is only taken after local state was lost, as before.)
  */
 async function withoutForgedOwnFiles(
@@ -162,7 +183,7 @@ async function withoutForgedOwnFiles(
   lastChange: NonNullable<Machine["hub"]["lastChange"]>,
   accepted: Map<string, Accepted>,
 ): Promise<Map<string, string>> {
-  const key = await publicKeyOf(m.config);
+  const key = m.signing?.publicKey;
   if (!key) return files;
   const me = m.config.name;
   const self = selfSignerPath(m.stateDir);
@@ -174,7 +195,10 @@ async function withoutForgedOwnFiles(
   const changes = await eachPath(paths, async (path) => afterVerified(m, await lastChange(tip, path, { allowed: self }), accepted.get(path)));
   for (const path of paths) {
     const change = changes.get(path);
+    const kept = accepted.get(path)?.text;
     if (change && change.status === "G" && change.signer === me && !change.notAfter) accepted.set(path, { commit: change.commit, text: files.get(path)! });
+    else if (kept !== undefined)
+      out.set(path, kept); // as it last signed it: its numbers and receipts are never lost
     else out.delete(path);
   }
   return out;

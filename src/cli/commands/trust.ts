@@ -21,14 +21,16 @@ export function registerTrust(program: Command, io: Io): void {
       for (const x of s.signers) io.out(`  ${x.principal}  ${keyFingerprint(x.key)}${x.revoked ? "  (revoked)" : ""}`);
       if (s.revoked) io.out(`revoked keys: ${s.revoked}`);
       for (const a of s.accepted) io.out(`acting on ${a.path} of commit ${a.commit.slice(0, 12)}`);
-      if (s.signingKey) io.out(`this machine signs its commits with ${s.signingKey}`);
+      if (s.cannotSign) io.out(`this machine signs nothing: ${s.cannotSign}`);
+      else if (s.signingKey) io.out(`this machine signs its commits with ${s.signingKey}`);
+      else io.out("this machine signs nothing: it has no key (coord trust key gives it one)");
       io.out(`other machines' files: ${s.verifyMachines ? "read only as their signed commits wrote them" : "read as they are (coord trust machines on)"}`);
       for (const p of s.pinned) io.out(`  pinned ${p.machine}  ${keyFingerprint(p.key)}`);
     });
   trust
     .command("key [path]")
     .description(
-      "sign this machine's commits with an SSH key (made with ssh-keygen in .git/coord/machine_key unless a private key's path is given); its file publishes the public key",
+      "sign this machine's commits with an SSH key (an ed25519 key made in .git/coord/machine_key unless a private key's path is given; coord init makes one); its file publishes the public key",
     )
     .addOption(dirOption())
     .addHelpText("after", EXIT_CODES + examples("coord trust key", "coord trust key ~/.ssh/coord_izzit7"))
