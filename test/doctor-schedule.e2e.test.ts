@@ -98,7 +98,7 @@ describe("coord doctor", () => {
   it("is all OK on a healthy fleet but for the schedule, which is OK once installed", async () => {
     const checks = await doctor({ dir: fleet.machines.alpha! });
     const text = formatChecks(checks);
-    expect(checks.map((c) => c.name)).toEqual(["git", "config", "remote", "branch", "push", "clock", "identity", "lock", "schedule", "agents", "checkout"]);
+    expect(checks.map((c) => c.name)).toEqual(["git", "config", "remote", "branch", "push", "clock", "identity", "signing", "lock", "schedule", "agents", "checkout"]);
     for (const c of checks) if (c.name !== "schedule") expect(c.level, text).toBe("OK");
     const sched = one(checks, "schedule");
     expect(sched.level).toBe("WARN");

@@ -128,6 +128,9 @@ describe("messages", () => {
 describe("bad input in messages", () => {
   it("a hand-broken message file of another machine is reported and skipped; the rest of the inbox works", async () => {
     fleet = await makeFleet(["izzit7", "soda-yeti", "machine-2"]);
+    // A reader that verifies machines (the default) refuses the unsigned edit before parsing it (test/safe-default.e2e):
+    // one that does not must still read the rest of its inbox.
+    expect((await cli("trust", "machines", "off", "--dir", dirOf("soda-yeti"))).code).toBe(0);
     await send({ dir: dirOf("izzit7"), to: "soda-yeti", text: "from izzit7", now: true });
     await send({ dir: dirOf("machine-2"), to: "soda-yeti", text: "from machine-2", now: true });
     const path = "coordination/messages/izzit7_TO_soda-yeti.md";

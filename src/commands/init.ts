@@ -23,6 +23,7 @@ import { Journal } from "../state/journal.js";
 import { stateDirOf } from "../state/paths.js";
 import { READ_PATHS, sync, type SyncResult } from "../sync/sync.js";
 import { takeEarlyClone } from "./early-clone.js";
+import { withSigningKey } from "./trust.js";
 import { scaffoldCommits } from "./hub.js";
 
 export interface InitOptions {
@@ -34,6 +35,8 @@ export interface InitOptions {
   heartbeat?: string;
   /** Take over the identity of an existing machine file of this name (a reinstalled machine). */
   reclaim?: boolean;
+  /** The private SSH key this machine signs its commits with; false: none. Default: an ed25519 key made in .git/coord. */
+  key?: string | false;
   log?: (line: string) => void;
 }
 
@@ -126,6 +129,11 @@ export async function init(opts: InitOptions): Promise<InitResult> {
       reclaimed = true;
     }
   }
+  if (config && typeof opts.key === "string") {
+    // Given again to a machine that has a config: its key from now on (as coord trust key <path>).
+    config = (await withSigningKey(stateDir, config, opts.key)).config;
+    await saveConfig(stateDir, config);
+  }
   if (config && opts.heartbeat !== undefined) {
     config = { ...config, heartbeat: newConfig({ name: config.name, uuid: config.uuid, heartbeat: opts.heartbeat }).heartbeat };
     await saveConfig(stateDir, config);
@@ -140,6 +148,8 @@ export async function init(opts: InitOptions): Promise<InitResult> {
         EXIT.USAGE,
       );
     config = newConfig({ name: opts.name, uuid: theirs?.uuid ?? randomUUID(), branch, ...(opts.heartbeat !== undefined ? { heartbeat: opts.heartbeat } : {}) });
+    // Safe by default: the machine signs every commit (a key made here unless one is given), readers verify it.
+    if (opts.key !== false) config = (await withSigningKey(stateDir, config, opts.key)).config;
     if (theirs) {
       // Rebuild the journal from what the machine had published, so nothing it ran runs again.
       await (await Journal.open(stateDir)).adopt(theirs.tasks);

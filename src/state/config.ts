@@ -114,10 +114,13 @@ const configSchema = z.strictObject({
       allowedSigners: z.string().min(1).optional(),
       revokedSigners: z.string().min(1).optional(),
       signingKey: z.string().min(1).optional(),
-      /** Read other machines' files only as their own signed commits wrote them (keys pinned on first sight). */
-      verifyMachines: z.boolean().default(false),
+      /**
+       * Read other machines' files only as their own signed commits wrote them (keys pinned on first sight). On
+       * unless set: a machine made before it was the default has `false` written in its machine.yaml.
+       */
+      verifyMachines: z.boolean().default(true),
     })
-    .default({ requireSignedOrders: false, verifyMachines: false }),
+    .default({ requireSignedOrders: false, verifyMachines: true }),
   /**
    * Directories tasks may run in (`~` is home; relative paths are relative to home): a task's cwd, resolved
    * (symbolic links, ".."), must be one of them or inside one, else the task fails without running. Unset: anywhere.
