@@ -7,6 +7,7 @@
 import { ownerOf } from "../core/ownership.js";
 import { ORDERS_DIR, ORDERS_FILE, readComputer } from "../core/repo.js";
 import { type Accepted, type Change, keyFingerprint, type Refusal, trustedFiles } from "../core/trust.js";
+import { commitOf } from "../git/hub.js";
 import { CoordError, EXIT } from "../errors.js";
 import { exists, readIfExists, writeDurably } from "../state/files.js";
 import { keyNoticeHolds } from "../state/key-notice.js";
@@ -81,7 +82,7 @@ export async function trustedView(
         // Trust on first use: a machine whose file shows a key, not pinned yet, is pinned now, and its files as they are become the baseline.
         pins.set(owner.machine, key);
         pinned = true;
-        for (const [p, t] of files) if (machineFileOwner(p) === owner.machine) next.set(p, { commit: tip, text: t } satisfies Accepted);
+        for (const [p, t] of files) if (machineFileOwner(p) === owner.machine) next.set(p, { commit: commitOf(tip, "machines"), text: t } satisfies Accepted);
       } else if (!(parsed instanceof Error) && parsed.keyNotice?.from === was && (await keyNoticeHolds(owner.machine, was, key, parsed.keyNotice.signature))) {
         // A planned key change (coord trust rotate): the key pinned signed the notice naming the new one. Without
         // such a notice the new key's commits are refused like any other signer's, and said (an unplanned change).
@@ -91,7 +92,6 @@ export async function trustedView(
       }
     }
     if (pinned) await savePins(m.stateDir, pins);
-    console.log("DBG trustedView", tip, "pins", [...pins.keys()], "files", [...files.keys()].filter(machineFileOwner), "accepted", [...next].map(([p,a])=>[p,a.commit, a.text===files.get(p)]));
     // Only what changed since it was accepted is asked of git: a quiet fleet costs nothing here.
     const paths = [...new Set([...files.keys(), ...next.keys()])]
       .filter((p) => {
