@@ -21,15 +21,29 @@ afterEach(async () => {
 });
 
 /**
- * The hub as an older coord left it: one branch, main, holding the machines' files too (main's tree with the
- * files of coord laid over it), and no branch coord. The checkouts keep what they fetched.
+ * The hub as an older coord left it: one branch, main, holding the machines' files too (coord merged into
+ * main), and no branch coord. The checkouts keep what they fetched.
  */
 async function toOldLayout(f: Fleet): Promise<void> {
   const scratch = await tempDir("coord-old-");
   await git(scratch, "clone", "--quiet", f.hubPath, "old");
   const dir = join(scratch, "old");
-  await git(dir, "checkout", "--quiet", "origin/coord", "--", "coordination", "STATUS.md", "STATUS.json");
-  await git(dir, "-c", "user.name=coord old", "-c", "user.email=old@coord.invalid", "commit", "--quiet", "-m", "as an older coord kept it");
+  // Merged, not copied: on an old hub the machines committed their own (signed) files on main, so their history
+  // carries on into the upgrade's coord, and a machine that verifies machines believes what it believed before.
+  await git(
+    dir,
+    "-c",
+    "user.name=coord old",
+    "-c",
+    "user.email=old@coord.invalid",
+    "merge",
+    "--quiet",
+    "--no-ff",
+    "--allow-unrelated-histories",
+    "-m",
+    "as an older coord kept it",
+    "origin/coord",
+  );
   await git(dir, "push", "--quiet", "origin", "HEAD:main", ":coord");
   expect(await git(f.hubPath, "branch", "--list", "coord")).toBe("");
 }
