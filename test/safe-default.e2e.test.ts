@@ -73,6 +73,24 @@ describe("a default fleet (coord init and sync, nothing else)", () => {
     expect(verify.commits.find((c) => c.path === "coordination/COMPUTER_soda-yeti.md")?.good).toBe(true);
   }, 90_000);
 
+  it("a machine's delegated orders run only as it signed them: a forged orders file of its runs nothing", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const f = fleet;
+    const [a, b] = [f.machines.izzit7!, f.machines["soda-yeti"]!];
+    const ran = join(f.root, "ran.log");
+    for (let i = 0; i < 2; i++) for (const dir of [a, b]) await sync({ dir });
+    // A pusher writes soda-yeti's delegated orders: an order for izzit7.
+    const forged = `${JSON.stringify({ version: 1, orders: [{ id: "pwn", to: "izzit7", run: `echo pwn >> ${ran}` }] }, null, 2)}\n`;
+    await personCommit(f, "coordination/orders/soda-yeti.json", forged, "soda-yeti delegates (forged)");
+    expect((await sync({ dir: a })).ran).toEqual([]);
+    expect(await hubFile(f, "STATUS.md")).toMatch(/izzit7 refused coordination\/orders\/soda-yeti\.json commit [0-9a-f]{12} by A Person \S+: not signed/);
+    // soda-yeti's own delegated order, signed by its sync, runs.
+    expect((await cli("order", "add", "--dir", b, "--to", "izzit7", "--run", `echo real >> ${ran}`, "--id", "real")).code).toBe(0);
+    await sync({ dir: b });
+    expect((await sync({ dir: a })).ran.map((t) => t.id)).toEqual(["real"]);
+    expect(await readFile(ran, "utf8")).toBe("real\n");
+  }, 60_000);
+
   it("a machine made with --no-key signs nothing, and its file, STATUS.md and coord doctor say so", async () => {
     fleet = await makeFleet(["izzit7"]);
     const f = fleet;

@@ -135,7 +135,7 @@ export interface VerifiedCommit {
 
 /**
  * Every commit that changed an orders file, and every commit that changed a machine's own file (its COMPUTER file,
- * its message files) of a machine whose key this machine knows (pinned, or its own), newest first per file, with
+ * its message files; its delegated orders, without signed orders) of a machine whose key this machine knows (pinned, or its own), newest first per file, with
  * git's verdict on its signature as this machine would judge it: an orders file by its allowed signers, a machine's
  * file by that machine's key only. `unchecked`: the machines with files but no key known here.
  */
@@ -148,7 +148,10 @@ export async function trustVerify(dir: string, max = 200): Promise<{ commits: Ve
   const files = await m.repo.readFiles(tip, [ORDERS_FILE, "coordination"]);
   const commits: VerifiedCommit[] = [];
   const signers = { allowed, ...((await exists(revoked)) ? { revoked } : {}) };
-  for (const path of [...new Set([ORDERS_FILE, ...[...files.keys()].filter((p) => p === ORDERS_FILE || p.startsWith(`${ORDERS_DIR}/`))])].sort()) {
+  // A delegated orders file as a sync judges it: by the allowed signers with signed orders, else by its machine's key.
+  const { requireSignedOrders } = m.config.trust;
+  const byAllowed = (p: string) => p === ORDERS_FILE || (requireSignedOrders && p.startsWith(`${ORDERS_DIR}/`));
+  for (const path of [...new Set([ORDERS_FILE, ...[...files.keys()].filter(byAllowed)])].sort()) {
     for (const change of await m.repo.signedChanges(tip, path, signers, max)) {
       const good = change.status === "G";
       commits.push({ path, commit: change.commit, author: change.author, good, why: good ? `signed by ${change.signer}` : refusalReason(change.status) });
@@ -161,7 +164,7 @@ export async function trustVerify(dir: string, max = 200): Promise<{ commits: Ve
   const byMachine = new Map<string, string[]>();
   for (const path of [...files.keys()].sort()) {
     const o = ownerOf(path);
-    if (o.kind === "computer" || o.kind === "messages") byMachine.set(o.machine, [...(byMachine.get(o.machine) ?? []), path]);
+    if (o.kind === "computer" || o.kind === "messages" || (o.kind === "delegated" && !requireSignedOrders)) byMachine.set(o.machine, [...(byMachine.get(o.machine) ?? []), path]);
   }
   const unchecked = [...byMachine.keys()].filter((name) => !keyed.has(name)).sort();
   const tmp = await mkdtemp(join(tmpdir(), "coord-verify-"));

@@ -1,8 +1,8 @@
 // Trust in the sync: the files a machine acts on. With signed orders, each
 // orders file is replaced by the version it verified (core/trust.ts says
-// which); with verifyMachines, each other machine's own files (its COMPUTER
-// file, its message files) count only as that machine's signed commits wrote
-// them, its key pinned on first sight. What was refused is published. A
+// which); with verifyMachines (the default), each other machine's own files
+// (its COMPUTER file, its message files, its delegated orders) count only as
+// that machine's signed commits wrote them, its key pinned on first sight. What was refused is published. A
 // machine that requires neither acts on the tip as it is.
 import { ownerOf } from "../core/ownership.js";
 import { ORDERS_DIR, ORDERS_FILE, readComputer } from "../core/repo.js";
@@ -68,6 +68,12 @@ export async function trustedView(
   }
 
   if (verifyMachines) {
+    // A machine's delegated orders count only as it signed them too (with signed orders, the allowed signers decide instead:
+    // one accepted version per file, and an allowed signer may write ORDERS.json anyway).
+    const ownedBy = (path: string): string | undefined => {
+      const o = ownerOf(path);
+      return machineFileOwner(path) ?? (!requireSignedOrders && o.kind === "delegated" ? o.machine : undefined);
+    };
     const pins = await readPins(m.stateDir);
     let pinned = false;
     for (const [path, text] of files) {
@@ -82,7 +88,7 @@ export async function trustedView(
         // Trust on first use: a machine whose file shows a key, not pinned yet, is pinned now, and its files as they are become the baseline.
         pins.set(owner.machine, key);
         pinned = true;
-        for (const [p, t] of files) if (machineFileOwner(p) === owner.machine) next.set(p, { commit: commitOf(tip, "machines"), text: t } satisfies Accepted);
+        for (const [p, t] of files) if (ownedBy(p) === owner.machine) next.set(p, { commit: commitOf(tip, "machines"), text: t } satisfies Accepted);
       } else if (!(parsed instanceof Error) && parsed.keyNotice?.from === was && (await keyNoticeHolds(owner.machine, was, key, parsed.keyNotice.signature))) {
         // A planned key change (coord trust rotate): the key pinned signed the notice naming the new one. Without
         // such a notice the new key's commits are refused like any other signer's, and said (an unplanned change).
@@ -95,12 +101,12 @@ export async function trustedView(
     // Only what changed since it was accepted is asked of git: a quiet fleet costs nothing here.
     const paths = [...new Set([...files.keys(), ...next.keys()])]
       .filter((p) => {
-        const owner = machineFileOwner(p);
+        const owner = ownedBy(p);
         return owner !== undefined && owner !== m.config.name && pins.has(owner) && files.get(p) !== next.get(p)?.text;
       })
       .sort();
     const changes = await eachPath(paths, async (path) => afterVerified(m, await lastChange(tip, path, { allowed: pinsPath(m.stateDir) }), next.get(path)));
-    const r = trustedFiles(view, paths, changes, next, machineFileOwner);
+    const r = trustedFiles(view, paths, changes, next, ownedBy);
     view = r.files;
     next = r.accepted;
     refusals.push(...r.refusals);
