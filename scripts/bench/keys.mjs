@@ -1,21 +1,17 @@
-// Issue 31, row 14: what machine keys cost a sync. Two fleets of 6 on a server of one's own, one with keys
-// (every machine `coord trust key` and `coord trust machines on`), one without. In each round, 5 machines run
-// an order each and publish (signed, with keys: the signer's sync), then the sixth syncs and reads their 5 new
-// files (verified against their pinned keys, with keys: the reader's sync). Medians of both, keys ÷ no keys.
-import { dur, fixture, fleet, inTurns, median, OWN_SERVER, ordersText, personCommit, ratio, run, say, size, spread, syncOk, times } from "./lib.mjs";
+// Issue 31, row 14: what machine keys cost a sync. Two fleets of 6 on a server of one's own, one as `coord init`
+// makes them (keys, verification on: the default), one without (`--no-key`, `coord trust machines off`). In each
+// round, 5 machines run an order each and publish (signed, with keys: the signer's sync), then the sixth syncs and
+// reads their 5 new files (verified against their pinned keys, with keys: the reader's sync). Medians of both,
+// keys ÷ no keys. Keys are made and checked in process: ssh-keygen is not needed.
+import { dur, fixture, fleet, inTurns, median, OWN_SERVER, ordersText, personCommit, ratio, say, size, spread, syncOk, times } from "./lib.mjs";
 
 const NAMES = ["k1", "k2", "k3", "k4", "k5", "k6"];
 const [READER, ...SIGNERS] = NAMES;
 
 async function keyedFleet(label, keys) {
   const f = fixture(label);
-  const fl = await fleet(f, NAMES);
-  if (keys) {
-    for (const name of NAMES) {
-      await f.mustCoord(["trust", "key", "--dir", fl.dirs[name]]);
-      await f.mustCoord(["trust", "machines", "on", "--dir", fl.dirs[name]]);
-    }
-  }
+  const fl = await fleet(f, NAMES, keys ? {} : { init: ["--no-key"] });
+  if (!keys) for (const name of NAMES) await f.mustCoord(["trust", "machines", "off", "--dir", fl.dirs[name]]);
   // Each machine publishes once (its key, with keys), then each reads the others (and pins their keys).
   for (const name of NAMES) await syncOk(f, fl.dirs[name]);
   for (const name of NAMES) await syncOk(f, fl.dirs[name]);
@@ -39,10 +35,6 @@ async function round(k, i, signerTimes, readerTimes) {
 const WHAT = "machine keys: a sync that runs a task and signs its commit; a sync that reads 5 machines' new files and verifies them (fleet of 6)";
 
 export async function keysCost() {
-  const keygen = await run("ssh-keygen", ["-?"], { timeoutMs: 10_000 });
-  if (/ENOENT/.test(keygen.err)) {
-    return { n: "14", what: WHAT, coord: "—", base: "—", ratio: "", goal: "measured", met: false, notes: "not measured: ssh-keygen is not installed (openssh-client)" };
-  }
   say("two fleets of 6, one with machine keys");
   const plain = await keyedFleet("keys-off", false);
   const keyed = await keyedFleet("keys-on", true);

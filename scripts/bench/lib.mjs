@@ -316,7 +316,7 @@ export const OWN_SERVER = { pushesPerMinute: 100_000 };
  * A hub (`coord hub create`: main with the people's files, coord with the machines') served by a git
  * daemon, and `n` machines initialised against it as `names`; `person`: a plain clone (on main).
  */
-export async function fleet(f, names, { person = true } = {}) {
+export async function fleet(f, names, { person = true, init = [] } = {}) {
   const daemon = await gitDaemon(f);
   await f.mustCoord(["hub", "create", join(f.root, "hub.git")]);
   // Every update of a branch in the hub's reflog, as a host logs its pushes (scripts/bench/host.mjs counts them).
@@ -325,7 +325,7 @@ export async function fleet(f, names, { person = true } = {}) {
   const dirs = Object.fromEntries(names.map((name) => [name, join(f.root, name)]));
   // Four at a time: their registrations race to the hub as machines joining together do.
   for (let i = 0; i < names.length; i += 4) {
-    await Promise.all(names.slice(i, i + 4).map((name) => f.mustCoord(["init", dirs[name], "--name", name, "--remote", remote])));
+    await Promise.all(names.slice(i, i + 4).map((name) => f.mustCoord(["init", dirs[name], "--name", name, "--remote", remote, ...init])));
   }
   const personDir = join(f.root, "person");
   if (person) await f.git(["clone", "--quiet", remote, personDir]);
