@@ -57,6 +57,8 @@ export interface TrustStatus {
   signingKey?: string;
   /** Why this machine signs nothing though it has a key (state/trust.ts signingOf). */
   cannotSign?: string;
+  /** The public key its commits are signed with (its file publishes it; readers pin it). */
+  publicKey?: string;
   verifyMachines: boolean;
   pinned: { machine: string; key: string }[];
 }
@@ -74,6 +76,7 @@ export async function trustStatus(dir: string): Promise<TrustStatus> {
     accepted: [...accepted].filter(([path]) => path === ORDERS_FILE || path.startsWith(`${ORDERS_DIR}/`)).map(([path, a]) => ({ path, commit: a.commit })),
     ...(m.config.trust.signingKey ? { signingKey: m.config.trust.signingKey } : {}),
     ...(m.signing?.problem ? { cannotSign: m.signing.problem } : {}),
+    ...(m.signing?.publicKey ? { publicKey: m.signing.publicKey } : {}),
     verifyMachines: m.config.trust.verifyMachines,
     pinned: [...(await readPins(m.stateDir))].map(([machine, key]) => ({ machine, key })),
   };

@@ -176,6 +176,8 @@ export async function syncMachine(opened: Machine, opts: CycleOptions = {}): Pro
   try {
     const { end, ended, clearedAt } = await cycle(machine, opts, result, lock, now, log, seen);
     result.warnings.push(...takeSetAside()); // local state that was broken, kept aside, and what replaced it
+    // A key it cannot sign with: its commits go out unsigned, and its readers refuse them (its file says so too).
+    if (machine.signing?.problem) result.warnings.push(`this machine signs nothing: ${machine.signing.problem}`);
     if (!opts.dryRun) await recordSuccess(stateDir, clearedAt ?? now());
     await record();
     // Alerts leave the repository: the new ones of the tip it ended on, at this machine's clock, at most once (still under the lock).

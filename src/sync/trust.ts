@@ -5,7 +5,7 @@
 // that machine's signed commits wrote them, its key pinned on first sight. What was refused is published. A
 // machine that requires neither acts on the tip as it is.
 import { ownerOf } from "../core/ownership.js";
-import { ORDERS_DIR, ORDERS_FILE, readComputer } from "../core/repo.js";
+import { delegatedOrdersPath, ORDERS_DIR, ORDERS_FILE, readComputer } from "../core/repo.js";
 import { type Accepted, type Change, keyFingerprint, type Refusal, trustedFiles } from "../core/trust.js";
 import { commitOf } from "../git/hub.js";
 import { CoordError, EXIT } from "../errors.js";
@@ -45,13 +45,17 @@ export async function trustedView(
     const signers = signersFiles(m.stateDir, m.config);
     const haveSigners = await exists(signers.allowed);
     const revoked = (await exists(signers.revoked)) ? { revoked: signers.revoked } : {};
+    // Its own delegated orders are acted on as its local state has them (withOwnOrders): never asked of git.
+    const own = delegatedOrdersPath(m.config.name);
     const paths = [
       ...new Set([
         ORDERS_FILE,
         ...[...files.keys()].filter((p) => p.startsWith(`${ORDERS_DIR}/`) && p.endsWith(".json")),
         ...[...accepted.keys()].filter((p) => !machineFileOwner(p)),
       ]),
-    ].sort();
+    ]
+      .filter((p) => p !== own)
+      .sort();
     // Only a file whose text differs from the version verified last is asked of git (the same text is safe to act on).
     const asked = paths.filter((p) => next.get(p) === undefined || files.get(p) !== next.get(p)!.text);
     const changes = await eachPath(asked, async (path) => {

@@ -22,7 +22,7 @@ export function registerTrust(program: Command, io: Io): void {
       if (s.revoked) io.out(`revoked keys: ${s.revoked}`);
       for (const a of s.accepted) io.out(`acting on ${a.path} of commit ${a.commit.slice(0, 12)}`);
       if (s.cannotSign) io.out(`this machine signs nothing: ${s.cannotSign}`);
-      else if (s.signingKey) io.out(`this machine signs its commits with ${s.signingKey}`);
+      else if (s.signingKey) io.out(`this machine signs its commits with ${s.signingKey}${s.publicKey ? ` (${keyFingerprint(s.publicKey)})` : ""}`);
       else io.out("this machine signs nothing: it has no key (coord trust key gives it one)");
       io.out(`other machines' files: ${s.verifyMachines ? "read only as their signed commits wrote them" : "read as they are (coord trust machines on)"}`);
       for (const p of s.pinned) io.out(`  pinned ${p.machine}  ${keyFingerprint(p.key)}`);
