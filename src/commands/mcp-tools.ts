@@ -8,7 +8,7 @@ import { MACHINES_BRANCH } from "../core/ownership.js";
 import * as z from "zod";
 import { BROADCAST, MESSAGE_ID } from "../core/messages.js";
 import { MACHINE_NAME } from "../core/names.js";
-import { OrderSchema } from "../core/orders-schema.js";
+import { ADD_FIELDS, type AddField } from "../core/order-fields.js";
 import { agoText, presenceOf, silentFor } from "../core/presence.js";
 import { type FleetReservation, reservationKey } from "../core/reservations.js";
 import type { RepoModel } from "../core/repo.js";
@@ -80,7 +80,10 @@ function field<T extends z.ZodType>(schema: T): z.ZodOptional<z.ZodType> {
   const described = schema.description && !inner.description ? inner.describe(schema.description) : inner;
   return (described instanceof z.ZodOptional ? described : described.optional()) as z.ZodOptional<z.ZodType>;
 }
-const O = OrderSchema.shape;
+/** order_add's arguments: each field adding an order takes (core/order-fields.ts), `to` required, the rest optional. */
+export function orderAddInput(fields: readonly AddField[] = ADD_FIELDS): Record<string, z.ZodType> {
+  return Object.fromEntries(fields.map((f) => [f.name, f.name === "to" ? f.schema : field(f.schema)]));
+}
 
 // ------------------------------------------------------------------ texts
 
@@ -330,53 +333,16 @@ const orderAddTool = tool({
   title: "Give the fleet an order",
   description:
     'Adds an order this machine delegates (coordination/orders/<machine>.json), exactly as `coord order add` does: a shell command (run) or an agent prompt (agent + prompt), to a machine, a list, "ALL" or "ANY" (exactly one machine that has what it requires), optionally after other orders. The whole fleet\'s orders are checked first; an invalid one is refused and nothing changes. Journaled at once; published with the next sync (or now: true), signed when this machine signs its commits.',
-  input: {
-    to: O.to,
-    run: field(O.run),
-    agent: field(O.agent),
-    prompt: field(O.prompt),
-    model: field(O.model),
-    permissions: field(O.permissions),
-    id: field(O.id),
-    after: field(O.after),
-    requires: field(O.requires),
-    priority: field(O.priority),
-    timeout: field(O.timeout),
-    idleTimeout: field(O.idleTimeout),
-    retries: field(O.retries),
-    cwd: field(O.cwd),
-    every: field(O.every),
-    timezone: field(O.timezone),
-    now,
-  },
+  input: { ...orderAddInput(), now },
   readOnly: false,
   timeoutS: 55,
   async run(ctx, args) {
     const m = await ctx.machine();
     const a = args as Record<string, unknown> & { to: string | string[]; now?: boolean };
-    const text = (k: string) => (typeof a[k] === "string" ? (a[k] as string) : undefined);
-    const list = (k: string) => (Array.isArray(a[k]) ? (a[k] as string[]) : undefined);
-    const r = await orderAdd({
-      dir: m.dir,
-      machine: m,
-      by: "tool",
-      to: Array.isArray(a.to) ? a.to.join(",") : a.to,
-      run: text("run"),
-      agent: text("agent"),
-      prompt: text("prompt"),
-      model: text("model"),
-      permissions: text("permissions"),
-      id: text("id"),
-      after: list("after"),
-      requires: list("requires"),
-      priority: text("priority"),
-      cwd: text("cwd"),
-      every: text("every"),
-      timezone: text("timezone"),
-      ...(a.timeout !== undefined ? { timeout: String(a.timeout) } : {}),
-      ...(a.idleTimeout !== undefined ? { idleTimeout: String(a.idleTimeout) } : {}),
-      ...(a.retries !== undefined ? { retries: a.retries as number } : {}),
-    });
+    // Every field of the order as the caller wrote it (its schema checked the types); the whole file is checked after.
+    const fields: Record<string, unknown> = Object.create(null);
+    for (const f of ADD_FIELDS) if (f.name !== "to" && a[f.name] !== undefined) fields[f.name] = a[f.name];
+    const r = await orderAdd({ dir: m.dir, machine: m, by: "tool", to: Array.isArray(a.to) ? a.to.join(",") : a.to, fields });
     const p = await publishing(ctx, m, a.now);
     return { data: { id: r.id, file: r.file, ...p.data }, text: `Added order ${r.id} to ${r.file}; ${p.text}.` };
   },

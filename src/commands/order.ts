@@ -10,6 +10,7 @@ import { randomInt } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ADD_FIELDS } from "../core/order-fields.js";
 import { cancelOrder, insertOrder, orderIndex } from "../core/orders-text.js";
 import { formatProblem } from "../core/orders.js";
 import { delegatedOrdersPath, ORDERS_FILE, readModel, type RepoModel } from "../core/repo.js";
@@ -43,25 +44,8 @@ async function lastFetched(repo: Repo): Promise<{ tip: string; files: Map<string
   return { tip, files: await repo.readFiles(tip, READ_PATHS) };
 }
 
-/** The flag of `coord order add` that sets each field of an order. */
-const FLAGS: Record<string, string> = {
-  id: "--id",
-  to: "--to",
-  run: "the command after --",
-  agent: "--agent",
-  prompt: "--prompt",
-  model: "--model",
-  permissions: "--permissions",
-  idleTimeout: "--idle-timeout",
-  after: "--after",
-  requires: "--requires",
-  cwd: "--cwd",
-  timeout: "--timeout",
-  retries: "--retries",
-  priority: "--priority",
-  every: "--every",
-  timezone: "--timezone",
-};
+/** The flag of `coord order add` that sets each field of an order (core/order-fields.ts; the command goes after --). */
+const FLAGS = new Map<string, string>([...ADD_FIELDS.map((f): [string, string] => [f.name, f.flag]), ["run", "the command after --"]]);
 
 /**
  * Refuses a change with its problems; those in the order the command line
@@ -75,7 +59,7 @@ function refuse(what: string, problems: Problem[], added?: { file: string; index
       const field = p.path.slice(prefix!.length + 1).split(/[.[]/)[0] ?? "";
       // (A tool's caller wrote the fields themselves: the problem, which names its field, is enough.)
       if (by === "tool") return p.message;
-      const flag = FLAGS[field];
+      const flag = FLAGS.get(field);
       if (flag) return `${flag}: ${p.message}`;
     }
     return formatProblem(p);
@@ -93,24 +77,11 @@ export interface OrderAddOptions {
   machine?: GitMachine;
   /** A machine name, a comma-separated list, ALL or ANY. */
   to: string;
-  /** The shell command; or, for an agent order, none and `agent` + `prompt`. */
-  run?: string;
-  agent?: string;
-  prompt?: string;
-  model?: string;
-  permissions?: string;
-  idleTimeout?: string;
-  id?: string;
-  after?: string[];
-  requires?: string[];
-  priority?: string;
-  timeout?: string;
-  retries?: number | string;
-  cwd?: string;
-  /** A cron expression: the order runs at each of its times (a recurring order). */
-  every?: string;
-  /** The IANA time zone of `every` (default UTC). */
-  timezone?: string;
+  /**
+   * The order's other fields as written in ORDERS.json (core/order-fields.ts ADD_FIELDS: run, or agent and prompt;
+   * id, after, timeout, every, …); checked with the whole file before anything is written.
+   */
+  fields: Record<string, unknown>;
   /** A person's order: committed to ORDERS.json as the clone's git user, instead of this machine's delegated orders. */
   human?: boolean;
   now?: () => Date;
@@ -137,28 +108,18 @@ export function newOrderId(who: string, now: Date): string {
   return `${who}-${stamp}-${random}`;
 }
 
-/** The order as written in a file; the validation of the result says what is wrong with it. */
+/** The order as written in a file: its id, whom it is for, and the fields given; the validation of the result says what is wrong with it. */
 function writtenOrder(opts: OrderAddOptions, id: string): Record<string, unknown> {
   const names = opts.to
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
-  const number = (v: string | number | undefined) => (typeof v === "string" && /^\d+$/.test(v.trim()) ? Number(v) : v);
   const order: Record<string, unknown> = { id, to: names.length === 1 ? names[0] : names };
-  if (opts.run !== undefined) order.run = opts.run;
-  if (opts.agent !== undefined) order.agent = opts.agent;
-  if (opts.prompt !== undefined) order.prompt = opts.prompt;
-  if (opts.model !== undefined) order.model = opts.model;
-  if (opts.permissions !== undefined) order.permissions = opts.permissions;
-  if (opts.idleTimeout !== undefined) order.idleTimeout = number(opts.idleTimeout);
-  if (opts.after?.length) order.after = opts.after;
-  if (opts.requires?.length) order.requires = opts.requires;
-  if (opts.cwd !== undefined) order.cwd = opts.cwd;
-  if (opts.timeout !== undefined) order.timeout = number(opts.timeout);
-  if (opts.retries !== undefined) order.retries = number(opts.retries);
-  if (opts.priority !== undefined) order.priority = opts.priority;
-  if (opts.every !== undefined) order.every = opts.every;
-  if (opts.timezone !== undefined) order.timezone = opts.timezone;
+  for (const f of ADD_FIELDS) {
+    const value = Object.hasOwn(opts.fields, f.name) ? opts.fields[f.name] : undefined;
+    if (f.name === "id" || f.name === "to" || value === undefined || (Array.isArray(value) && value.length === 0)) continue;
+    order[f.name] = value;
+  }
   return order;
 }
 
@@ -173,10 +134,16 @@ function seed(data: DelegatedOrders, published: string | undefined): void {
   }
 }
 
+/** The id the caller gave, if any (a wrong one is the validation's to name). */
+function givenId(opts: OrderAddOptions): string | undefined {
+  const id = Object.hasOwn(opts.fields, "id") ? opts.fields.id : undefined;
+  return typeof id === "string" ? id : undefined;
+}
+
 export async function orderAdd(opts: OrderAddOptions): Promise<OrderChange> {
   const now = opts.now?.() ?? new Date();
   if (opts.human) {
-    const id = opts.id ?? newOrderId("person", now);
+    const id = givenId(opts) ?? newOrderId("person", now);
     const order = writtenOrder(opts, id);
     return asPerson(opts.dir, `coord order add ${id}`, id, ADDING, (text) => {
       const next = insertOrder(text, order);
@@ -187,7 +154,7 @@ export async function orderAdd(opts: OrderAddOptions): Promise<OrderChange> {
   const m = opts.machine ?? (await openMachine(opts.dir));
   const me = m.config.name;
   const own = delegatedOrdersPath(me);
-  const id = opts.id ?? newOrderId(me, now);
+  const id = givenId(opts) ?? newOrderId(me, now);
   const order = writtenOrder(opts, id);
   let { files } = await lastFetched(m.repo);
   const problems = (data: DelegatedOrders) => readModel(new Map(files).set(own, renderDelegated(data))).ordersProblems;

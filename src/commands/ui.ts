@@ -19,6 +19,7 @@ import { template } from "../templates.js";
 import { orderLog } from "./log.js";
 import { sendFrom } from "./messages.js";
 import { orderAdd } from "./order.js";
+import { ADD_FIELDS, fieldValue } from "../core/order-fields.js";
 import { type StatusResult, status } from "./status.js";
 
 export interface UiOptions {
@@ -199,7 +200,13 @@ export async function startUi(opts: UiOptions): Promise<UiServer> {
     const to = field(body, "to", true)!;
     const run = field(body, "run", true)!;
     const m = await machine();
-    const change = await serial(() => orderAdd({ dir: opts.dir, to, run, id: field(body, "id"), priority: field(body, "priority"), timeout: field(body, "timeout"), now }));
+    // The page's fields read as the command line reads them (a timeout of "90" is 90 seconds).
+    const fields: Record<string, unknown> = Object.create(null);
+    for (const f of ADD_FIELDS.filter((f) => ["run", "id", "priority", "timeout"].includes(f.name))) {
+      const value = f.name === "run" ? run : field(body, f.name);
+      if (value !== undefined) fields[f.name] = fieldValue(f, value);
+    }
+    const change = await serial(() => orderAdd({ dir: opts.dir, to, fields, now }));
     // Published now, as a sync that starts no task: the target sees it at its next sync. The order is this
     // machine's delegated one, on the branch coord: a hub that lets only people push main takes it all the same.
     let published = false;

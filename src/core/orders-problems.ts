@@ -5,6 +5,7 @@
 import type * as z from "zod";
 import { findNodeAtLocation, printParseErrorCode, type Node, type ParseError } from "jsonc-parser";
 import { MAX_COUNT } from "./limits.js";
+import { expectedOf } from "./order-fields.js";
 import { HealthSchema, OrderSchema, OrdersFileSchema, RestartSchema, SecretValue, ServiceSchema } from "./orders-schema.js";
 import { secretNameProblem } from "./secrets.js";
 import { suggestField } from "./suggest.js";
@@ -251,10 +252,17 @@ export function issueProblems(doc: Doc, issue: z.core.$ZodIssue): Problem[] {
   const { field, inside } = fieldOf(path);
   if (value === undefined && !inside) {
     const owner = ownerName(doc, path.slice(0, -1));
-    return [problem(doc, path, `${owner} is missing field "${field}"; set it to ${own(EXPECT, field) ?? "a value"}`)];
+    return [problem(doc, path, `${owner} is missing field "${field}"; set it to ${own(EXPECT, field) ?? expectedField(path, field) ?? "a value"}`)];
   }
-  const expected = inside ? (own(EXPECT_ITEM, field) ?? "a string") : (own(EXPECT, field) ?? "something else");
+  const expected = inside ? (own(EXPECT_ITEM, field) ?? "a string") : (own(EXPECT, field) ?? expectedField(path, field) ?? "something else");
   return [problem(doc, path, `${placeName(doc, path)} must be ${expected}, not ${show(value)}`)];
+}
+
+/** What an order's field must be, from its schema, when EXPECT has no words for it (a field added to OrderSchema). */
+function expectedField(path: Path, field: string): string | undefined {
+  if (path[0] !== "orders") return undefined;
+  const shape = OrderSchema.shape as Record<string, z.ZodType>;
+  return Object.hasOwn(shape, field) ? expectedOf(shape[field]!) : undefined;
 }
 
 /** The first JSON syntax error, in words. */

@@ -13,6 +13,12 @@ import { SECRET_NAME } from "./secrets.js";
 import { ownTable, PRIORITIES, type Order } from "./types.js";
 
 export const ORDER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/**
+ * How a field of an order reads as a flag of `coord order add` where the schema's description does not fit a
+ * command line (core/order-fields.ts): its help and its value's name. A field without it gets its description.
+ */
+export const ORDER_CLI = z.registry<{ help?: string; value?: string }>();
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const GROUPS = ["ALL", "ANY"] as const;
 export const isGroup = (value: string): boolean => (GROUPS as readonly string[]).includes(value);
@@ -44,7 +50,8 @@ const to = z
   })
   .describe(
     'Who runs this order: a machine name, a list of machine names, "ALL" (every machine that has `requires`, also machines that join later) or "ANY" (exactly one such machine).',
-  );
+  )
+  .register(ORDER_CLI, { help: "a machine name, a comma-separated list of names, ALL or ANY", value: "machines" });
 
 /** The longest timeout an order may set: 7 days. */
 export const MAX_TIMEOUT = 7 * 86_400;
@@ -74,7 +81,7 @@ function duration(field: string, description: string) {
 const timeout = duration(
   "timeout",
   'Longest time the task may run before it is killed: "90s", "15m", "2h", "1d" or a number of seconds, at most 7d. Default: the machine\'s default.',
-);
+).register(ORDER_CLI, { help: 'longest run time, e.g. "90s", "15m", "2h"', value: "duration" });
 
 /** An env value written as an object, to mark it secret (the value then sits in the repository: SecretRef keeps it out). */
 export const SecretValue = z
@@ -99,23 +106,59 @@ export const SecretRef = z
 /** One order as written in ORDERS.json; the parsed output is an `Order` with defaults applied. */
 export const OrderSchema = z
   .strictObject({
-    id: z.string().regex(ORDER_ID).describe('Unique id of the order: letters, digits, ".", "_" and "-", up to 128, starting with a letter or digit.'),
+    id: z
+      .string()
+      .regex(ORDER_ID)
+      .describe('Unique id of the order: letters, digits, ".", "_" and "-", up to 128, starting with a letter or digit.')
+      .register(ORDER_CLI, { help: "the order's id (default: <machine>-<yyyymmddhhmmss>-<4 random characters>, or person-… with --human)", value: "id" }),
     to,
-    run: z.string().min(1).optional().describe("Shell command to run. Use either run, or agent + prompt."),
-    agent: z.string().min(1).optional().describe('Headless agent CLI to run instead of a command, e.g. "claude", "opencode", "cursor", "codex". Needs prompt.'),
-    prompt: z.string().min(1).optional().describe("What the agent should do. Only with agent."),
-    model: z.string().optional().describe("Model for the agent. Only with agent."),
-    args: z.array(z.string()).optional().describe("Extra command-line arguments for the agent CLI. Only with agent."),
+    run: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Shell command to run. Use either run, or agent + prompt.")
+      .register(ORDER_CLI, { help: "the shell command to run (or give it after --)", value: "command" }),
+    agent: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Headless agent CLI to run instead of a command, e.g. "claude", "opencode", "cursor", "codex". Needs prompt.')
+      .register(ORDER_CLI, { help: "an agent order instead: claude, codex, opencode, cursor or gemini, run headless with --prompt", value: "cli" }),
+    prompt: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("What the agent should do. Only with agent.")
+      .register(ORDER_CLI, { help: "what the agent should do (with --agent); - reads it from stdin", value: "text" }),
+    model: z.string().optional().describe("Model for the agent. Only with agent.").register(ORDER_CLI, { help: "the agent's model (opencode: provider/model)", value: "model" }),
+    args: z
+      .array(z.string())
+      .optional()
+      .describe("Extra command-line arguments for the agent CLI. Only with agent.")
+      .register(ORDER_CLI, { help: "comma-separated extra arguments for the agent CLI (with --agent)", value: "args" }),
     permissions: z
       .enum(PERMISSIONS)
       .optional()
       .describe(
         'What the agent may do unattended: "read-only" (read and answer), "edit" (change files in its directory), "full" (run anything). Mapped per CLI (docs/agents.md); a level a CLI cannot honour is refused. Default: the CLI\'s own. Only with agent.',
-      ),
+      )
+      .register(ORDER_CLI, { help: "what the agent may do unattended: read-only, edit or full", value: "level" }),
     rev: z.number().int().min(1).max(MAX_COUNT).default(1).describe("Revision: a task is identified by (id, rev, machine); bump rev to run the order again."),
-    after: z.array(z.string()).default([]).describe("Ids of orders that must be completed first, on whichever machines ran them."),
-    requires: z.array(z.string().min(1)).default([]).describe('Capabilities a machine must have to run this order, e.g. ["node", "claude"]; others reject it.'),
-    cwd: z.string().optional().describe("Directory to run in; ~ is the home directory."),
+    after: z
+      .array(z.string())
+      .default([])
+      .describe("Ids of orders that must be completed first, on whichever machines ran them.")
+      .register(ORDER_CLI, { help: "comma-separated ids of orders that must complete first", value: "ids" }),
+    requires: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('Capabilities a machine must have to run this order, e.g. ["node", "claude"]; others reject it.')
+      .register(ORDER_CLI, { help: "comma-separated capabilities a machine needs, e.g. node,claude", value: "capabilities" }),
+    cwd: z
+      .string()
+      .optional()
+      .describe("Directory to run in; ~ is the home directory.")
+      .register(ORDER_CLI, { help: "directory to run in (~ is the machine user's home)", value: "dir" }),
     env: z
       .record(z.string().regex(ENV_NAME), z.union([z.string(), SecretValue, SecretRef]))
       .default({})
@@ -126,11 +169,22 @@ export const OrderSchema = z
     idleTimeout: duration(
       "idleTimeout",
       'Longest time the task may write no output before it is stopped as stuck: a duration like "10m", at most 7d. Default: the machine\'s agentIdleTimeout for an agent, none for a command.',
-    ),
-    retries: z.number().int().min(0).max(100).default(0).describe("How many times to run the task again after it fails (0 to 100)."),
-    priority: z.enum(PRIORITIES).default("normal").describe("Higher priority tasks start first."),
+    ).register(ORDER_CLI, { help: 'stop it as stuck after this long without output, e.g. "10m"', value: "duration" }),
+    retries: z
+      .number()
+      .int()
+      .min(0)
+      .max(100)
+      .default(0)
+      .describe("How many times to run the task again after it fails (0 to 100).")
+      .register(ORDER_CLI, { help: "times to run it again after a failure (0 to 100)", value: "n" }),
+    priority: z.enum(PRIORITIES).default("normal").describe("Higher priority tasks start first.").register(ORDER_CLI, { help: "low, normal, high or urgent", value: "p" }),
     cancelled: z.boolean().default(false).describe("true stops the task from starting, or stops it if it is running."),
-    notBefore: z.iso.datetime({ offset: true }).optional().describe('Do not start before this time: an ISO 8601 date-time with a time zone, e.g. "2025-06-01T09:00:00Z".'),
+    notBefore: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe('Do not start before this time: an ISO 8601 date-time with a time zone, e.g. "2025-06-01T09:00:00Z".')
+      .register(ORDER_CLI, { help: 'do not start before this time, e.g. "2025-06-01T09:00:00Z"', value: "time" }),
     every: z
       .string()
       .max(200)
@@ -141,7 +195,11 @@ export const OrderSchema = z
       .optional()
       .describe(
         'Run it again at each time of this cron expression (minute hour day-of-month month day-of-week, or @hourly, @daily, @weekly, @monthly, @yearly), e.g. "0 3 * * *" for 03:00 every day. Each time is a run of its own, once per machine (ANY: once in the fleet); a machine that was off runs the latest time it missed once when it is back.',
-      ),
+      )
+      .register(ORDER_CLI, {
+        help: 'run it at each time of this cron expression, e.g. "0 3 * * *" (a recurring order; a missed time runs once when the machine is back)',
+        value: "cron",
+      }),
     timezone: z
       .string()
       .max(100)
@@ -150,7 +208,8 @@ export const OrderSchema = z
         if (problem) ctx.addIssue({ code: "custom", message: problem });
       })
       .optional()
-      .describe('The time zone of every, an IANA name like "Europe/Paris". Default: UTC. Only with every.'),
+      .describe('The time zone of every, an IANA name like "Europe/Paris". Default: UTC. Only with every.')
+      .register(ORDER_CLI, { help: 'the time zone of --every, e.g. "Europe/Paris" (default UTC)', value: "zone" }),
     prefer: z
       .array(machineName)
       .min(1)
@@ -163,11 +222,12 @@ export const OrderSchema = z
       .optional()
       .describe(
         'Only with to: "ANY": the machines that take it first, in order, e.g. ["gpu-1", "gpu-2"]: a machine claims it only while every machine listed before it (for a machine not listed: every one listed) is offline or lacks what it requires. Failover for work that should run on one machine.',
-      ),
+      )
+      .register(ORDER_CLI, { help: "with --to ANY: comma-separated machines that take it first, in order (failover)", value: "machines" }),
     failoverAfter: duration(
       "failoverAfter",
       "How long a machine may go unheard before it counts as gone: with prefer, the next machine takes over; with one named machine, STATUS.md says the order waits on a machine that is gone. Default: 3 missed heartbeats.",
-    ),
+    ).register(ORDER_CLI, { help: 'with --prefer: how long a machine may go unheard before the next takes over, e.g. "10m"', value: "duration" }),
   })
   .describe("One piece of work for one or more machines.");
 

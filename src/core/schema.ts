@@ -20,9 +20,9 @@ function stable(value: unknown): unknown {
   return Object.fromEntries(entries.map(([k, v]) => [k, stable(v)]));
 }
 
-/** JSON Schema (draft 2020-12) for ORDERS.json, for editor help. Deterministic. */
-export function ordersJsonSchema(): object {
-  const schema = z.toJSONSchema(OrdersFileSchema, {
+/** JSON Schema (draft 2020-12) for ORDERS.json (`schema`: the file's, or one extended in a test), for editor help. Deterministic. */
+export function ordersJsonSchema(schema: z.ZodType = OrdersFileSchema): object {
+  const json = z.toJSONSchema(schema, {
     io: "input",
     target: "draft-2020-12",
     override: (ctx) => {
@@ -30,5 +30,5 @@ export function ordersJsonSchema(): object {
       if (ctx.jsonSchema.format === "date-time") delete ctx.jsonSchema.pattern;
     },
   });
-  return stable({ ...schema, title: "coord ORDERS.json" }) as object;
+  return stable({ ...json, title: "coord ORDERS.json" }) as object;
 }

@@ -1,51 +1,25 @@
 // The domain of coord as plain data. Everything in core/ takes and returns
 // these shapes; nothing here touches git, files, processes or the clock.
-import type { Permission } from "./agents.js";
+import type * as z from "zod";
+import type { OrderSchema } from "./orders-schema.js";
 
 export const PRIORITIES = ["low", "normal", "high", "urgent"] as const;
 export type Priority = (typeof PRIORITIES)[number];
 
-/** One entry of ORDERS.json, after validation (defaults applied). */
-// Not z.output of OrderSchema: toOrder flattens env values written as {value, secret} into strings plus `secrets`, and {secret: name} into `secretRefs`.
-export interface Order {
-  id: string;
-  /** A machine name, a list of names, "ALL" or "ANY". */
-  to: string | string[];
-  run?: string;
-  agent?: string;
-  prompt?: string;
-  model?: string;
-  args?: string[];
-  /** What an agent may do unattended; undefined: the CLI's own default. */
-  permissions?: Permission;
-  rev: number;
-  after: string[];
-  requires: string[];
-  cwd?: string;
+/**
+ * One order as a machine acts on it: OrderSchema's output (every field as the schema parses it, defaults applied),
+ * but for `env`, which toOrder flattens: values written as {value, secret} become strings plus `secrets`, and
+ * {secret: name} become `secretRefs`.
+ */
+export type Order = Omit<z.output<typeof OrderSchema>, "env"> & {
   env: Record<string, string>;
   /** Names of `env` entries written with a value marked secret: their values are redacted from what is published. */
   secrets?: string[];
   /** Env variable → the name of a secret in the store of the machine that runs the task (no prototype); the values never reach the repository. */
   secretRefs?: Record<string, string>;
-  /** Seconds; undefined means the machine's default. */
-  timeout?: number;
-  /** Seconds without output before the task is stopped as stuck; undefined: the machine's default for agents, none for commands. */
-  idleTimeout?: number;
-  retries: number;
-  priority: Priority;
-  cancelled: boolean;
-  notBefore?: string;
-  /** With to: "ANY": the machines that take it first, in order (failover). */
-  prefer?: string[];
-  /** Seconds a machine may go unheard before it counts as gone (prefer's failover; a named target's warning). */
-  failoverAfter?: number;
-  /** A cron expression: each of its times is a run of its own (core/every.ts). */
-  every?: string;
-  /** The IANA time zone of `every`; undefined: UTC. */
-  timezone?: string;
   /** Set by the planner, never written in ORDERS.json: the slot (UTC ISO time) of `every` this run is for. */
   slot?: string;
-}
+};
 
 // Not z.output of OrdersFileSchema: it holds Orders (see Order), without $schema.
 export interface Orders {
