@@ -6,6 +6,7 @@ import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rename, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { MCP_TOOLS } from "../src/core/mcp-config.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
@@ -61,7 +62,7 @@ describe("coord mcp through the SDK's client, two machines on real git", () => {
     const { client } = await connect("alpha");
     expect(client.getServerVersion()?.name).toBe("coord");
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name)).toEqual(["whoami", "inbox", "ack", "send", "thread", "status", "order_add", "reserve", "release", "reservations", "sync"]);
+    expect(tools.map((t) => t.name)).toEqual([...MCP_TOOLS]);
     const byName = new Map(tools.map((t) => [t.name, t]));
     const send = byName.get("send")!.inputSchema as {
       properties: Record<string, { enum?: string[]; pattern?: string; anyOf?: unknown[] }>;

@@ -9,6 +9,7 @@ import * as z from "zod";
 import { BROADCAST, MESSAGE_ID } from "../core/messages.js";
 import { MACHINE_NAME } from "../core/names.js";
 import { ADD_FIELDS, type AddField } from "../core/order-fields.js";
+import { MCP_TOOLS, type McpToolName } from "../core/mcp-config.js";
 import { agoText, presenceOf, silentFor } from "../core/presence.js";
 import { type FleetReservation, reservationKey } from "../core/reservations.js";
 import type { RepoModel } from "../core/repo.js";
@@ -53,7 +54,7 @@ export interface ToolAnswer {
 }
 
 export interface Tool<S extends z.ZodRawShape = z.ZodRawShape> {
-  name: string;
+  name: McpToolName;
   title: string;
   description: string;
   /** The arguments (unknown ones are refused). */
@@ -461,5 +462,20 @@ const reservationsTool = tool({
   },
 });
 
-/** Every tool, in the order a client lists them. */
-export const TOOLS: readonly Tool[] = [whoami, inbox, ack, send, thread, status, orderAddTool, reserveTool, releaseTool, reservationsTool, sync];
+/** Each tool by its name: the compiler holds this to MCP_TOOLS (a name without a tool, or a tool without a name, does not build). */
+const BY_NAME: { readonly [K in McpToolName]: Tool } = {
+  whoami,
+  inbox,
+  ack,
+  send,
+  thread,
+  status,
+  order_add: orderAddTool,
+  reserve: reserveTool,
+  release: releaseTool,
+  reservations: reservationsTool,
+  sync,
+};
+
+/** Every tool, in the order a client lists them (MCP_TOOLS). */
+export const TOOLS: readonly Tool[] = MCP_TOOLS.map((name) => BY_NAME[name]);

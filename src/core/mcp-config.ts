@@ -15,6 +15,10 @@ import { applyEdits, modify, type ParseError, parse as parseJsonc, printParseErr
 import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
 import { isRecord } from "./types.js";
 
+/** The tools `coord mcp` serves, in the order a client lists them: the one list their names come from (commands/mcp-tools.ts TOOLS, help texts). */
+export const MCP_TOOLS = ["whoami", "inbox", "ack", "send", "thread", "status", "order_add", "reserve", "release", "reservations", "sync"] as const;
+export type McpToolName = (typeof MCP_TOOLS)[number];
+
 export const MCP_AGENTS = ["claude", "codex", "opencode", "cursor"] as const;
 export type McpAgent = (typeof MCP_AGENTS)[number];
 

@@ -2,7 +2,7 @@ import { homedir } from "node:os";
 import { type Command, Argument } from "commander";
 import { agentHooks, agentMcp } from "../../commands/agent.js";
 import { HOOK_AGENTS, type HookAgent } from "../../core/hooks.js";
-import { MCP_AGENTS, type McpAgent } from "../../core/mcp-config.js";
+import { MCP_AGENTS, MCP_TOOLS, type McpAgent } from "../../core/mcp-config.js";
 import { resolveDir } from "../dir.js";
 import { dirOption, EXIT_CODES, examples, type Io } from "../shared.js";
 
@@ -14,7 +14,7 @@ export function registerAgent(program: Command, io: Io): void {
       .command(action)
       .description(
         action === "install"
-          ? "register coord's MCP server (coord mcp: whoami, inbox, ack, send, thread, status, order_add, reserve, release, reservations, sync) in the project's config of that CLI (prints what it changed)"
+          ? `register coord's MCP server (coord mcp: ${MCP_TOOLS.join(", ")}) in the project's config of that CLI (prints what it changed)`
           : "take coord's MCP server out of that CLI's config again, and nothing else (prints what it changed)",
       )
       .addArgument(new Argument("<cli>", "the agent CLI").choices(MCP_AGENTS))

@@ -1,5 +1,6 @@
 import { Writable } from "node:stream";
 import type { Command } from "commander";
+import { MCP_TOOLS } from "../../core/mcp-config.js";
 import { resolveDir } from "../dir.js";
 import { dirOption, EXIT_CODES, examples, type Io } from "../shared.js";
 
@@ -34,7 +35,7 @@ export function registerMcp(program: Command, _io: Io): void {
     .addHelpText(
       "after",
       `
-Tools: whoami, inbox, ack, send, thread, status, order_add, reserve, release, reservations, sync. Resources: coord://inbox, coord://status.
+Tools: ${MCP_TOOLS.join(", ")}. Resources: coord://inbox, coord://status.
 Reads answer from the checkout's local state (no network); writes are kept at once and go out with the
 next sync, or at once with now: true. stdout carries the protocol only; logs go to stderr.
 ${EXIT_CODES}${examples(
