@@ -108,7 +108,7 @@ describe("quiet syncs: the stamp holds exactly as long as nothing would happen",
     expect(r.pushed).toBeDefined();
   });
 
-  // Each case: a fleet, and the second at which A must act although neither the tip nor its state changed.
+  // Each case: a fleet, and the first instant (s) at which A must act although neither the tip nor its state changed.
   const cases: { name: string; setup: (f: MemoryFleet) => Promise<void>; event: (until: number) => number; acts: (r: Awaited<ReturnType<MemoryFleet["sync"]>>) => boolean }[] = [
     {
       name: "the heartbeat: lastSeen goes out again after `heartbeat` seconds",
@@ -139,7 +139,8 @@ describe("quiet syncs: the stamp holds exactly as long as nothing would happen",
         await f.sync("b", { now: at(0) });
         await f.pushOrders([{ id: "pref", to: "ANY", prefer: ["b", "a"], failoverAfter: "2m", run: "true" }]);
       },
-      event: () => 120,
+      // b counts as gone once silent for more than 2m (heardWithin: strictly more), at 120.001 s: the first instant.
+      event: () => 120.001,
       acts: (r) => r.ran.some((t) => t.id === "pref"),
     },
   ];

@@ -10,7 +10,7 @@
 // lease, looking at the remote at least every quarter; one whose published
 // lastSeen is FENCE_FRACTION of a lease old stops the task itself, before
 // anyone may take it over, so that two live machines never both run it.
-import { heardWithin, type Observation } from "./clock.js";
+import { heardWithin, heardWithinUntil, type Observation } from "./clock.js";
 import { type Run, sameRun } from "./every.js";
 import type { OrderMachineStatus, StatusJson } from "./status.js";
 import { isActive, type TaskEntry, type TaskEvent } from "./task-life.js";
@@ -36,6 +36,11 @@ export type Observed = ReadonlyMap<string, Observation>;
  */
 export function leaseLive(lastSeen: string | undefined, lease: number, now: Date, observed?: Observation): boolean {
   return heardWithin(lastSeen, Math.min(lease, MAX_LEASE), now, observed);
+}
+
+/** When leaseLive's answer next changes after `now` (ms), or undefined: its deadline (clock.ts heardWithinUntil). */
+export function leaseLiveUntil(lastSeen: string | undefined, lease: number, now: Date, observed?: Observation): number | undefined {
+  return heardWithinUntil(lastSeen, Math.min(lease, MAX_LEASE), now, observed);
 }
 
 /** The machine holding a live claim on an ANY order, or the expired holder to take over from. */

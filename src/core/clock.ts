@@ -31,6 +31,33 @@ export function heardWithin(lastSeen: string | undefined, seconds: number, now: 
   return observed !== undefined && observed.lastSeen === lastSeen && now.getTime() - observed.at <= limit;
 }
 
+/**
+ * When heardWithin's answer next changes after `now` (ms since the epoch): the first instant it is no longer
+ * true (its newest source, plus the limit, passed), or the instant a lastSeen too far ahead to be believed
+ * becomes believable; undefined when it never changes by the clock alone. Its deadline, beside its rule.
+ */
+export function heardWithinUntil(lastSeen: string | undefined, seconds: number, now: Date, observed?: Observation): number | undefined {
+  const limit = Math.floor(seconds * 1000);
+  const seen = Date.parse(lastSeen ?? "");
+  // The answer is true on [seen - skew, seen + limit] (believed, and not yet silent too long) and up to
+  // at + limit by the reader's own observation: it can change only where one of these begins or ends (in whole
+  // ms, as the rule compares), so the first of those instants where it differs is the deadline.
+  const edges = [
+    ...(Number.isFinite(seen) ? [seen - CLOCK_SKEW * 1000, seen + limit + 1] : []),
+    ...(observed !== undefined && observed.lastSeen === lastSeen ? [observed.at + limit + 1] : []),
+  ];
+  return firstChange(edges, now, (at) => heardWithin(lastSeen, seconds, at, observed));
+}
+
+/** The first of `edges` after `now` (ms) at which `answer` differs from its answer at `now`: a rule's deadline from the instants it can change at. */
+export function firstChange<A>(edges: number[], now: Date, answer: (at: Date) => A): number | undefined {
+  const before = answer(now);
+  return edges
+    .filter((t) => Number.isFinite(t) && t > now.getTime())
+    .sort((a, b) => a - b)
+    .find((t) => answer(new Date(t)) !== before);
+}
+
 /** What a reader saw of a machine: the `lastSeen` it last read, and when (by the reader's own clock, ms) it first read that value. */
 export interface Observation {
   lastSeen: string;

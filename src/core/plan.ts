@@ -244,9 +244,13 @@ function preferredFirst(order: Order, input: PlanInput): string | undefined {
   return before.find((name) => {
     const m = own(input.status.machines, name);
     if (!m || missingCapabilities(order, m.capabilities).length) return false;
-    const within = order.failoverAfter ?? MISSED_HEARTBEATS * Math.min(m.heartbeat, MAX_LEASE);
-    return heardWithin(m.lastSeen, within, input.now, input.observed?.get(name));
+    return heardWithin(m.lastSeen, preferWindow(order, m.heartbeat), input.now, input.observed?.get(name));
   });
+}
+
+/** How long (s) a machine an ANY order prefers may go unheard before the next one takes over: its failoverAfter, or 3 heartbeats. */
+export function preferWindow(order: Pick<Order, "failoverAfter">, heartbeat: number): number {
+  return order.failoverAfter ?? MISSED_HEARTBEATS * Math.min(heartbeat, MAX_LEASE);
 }
 
 /** The other machines that may take an ANY order now, as the fleet's files say: online, with what it requires. */

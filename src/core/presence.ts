@@ -2,7 +2,7 @@
 // missed), from its declared heartbeat and last seen time, at a time the
 // reader passes in: its own clock (coord status, coord ui, notify), or the
 // fleet's time (STATUS.md, a pure function of the files: see fleetTime).
-import { heardAt } from "./clock.js";
+import { CLOCK_SKEW, firstChange, heardAt } from "./clock.js";
 
 export type Presence = "online" | "stale" | "offline";
 
@@ -35,6 +35,20 @@ export function presenceOf(m: Heard, now: Date): Presence {
   const beatMs = Math.min(m.heartbeat, MAX_HEARTBEAT) * 1000;
   if (silentMs > MISSED_HEARTBEATS * beatMs) return "offline";
   return silentMs > STALE_HEARTBEATS * beatMs ? "stale" : "online";
+}
+
+/**
+ * When presenceOf's answer next changes after `now` (ms since the epoch): stale 1 ms after 1.5 heartbeats of
+ * silence, offline 1 ms after 3, or online once a lastSeen too far ahead becomes believable; undefined when it
+ * never changes by the clock alone (offline for good, or no time at all). Its deadline, beside its rule.
+ */
+export function presenceChangesAt(m: Heard, now: Date): number | undefined {
+  const seen = Date.parse(m.lastSeen);
+  if (!Number.isFinite(seen)) return undefined;
+  const beatMs = Math.min(m.heartbeat, MAX_HEARTBEAT) * 1000;
+  // Believed from seen - skew on; silence counts from the lastSeen itself (a future one within the skew is "now").
+  const edges = [seen - CLOCK_SKEW * 1000, ...[STALE_HEARTBEATS, MISSED_HEARTBEATS].map((n) => seen + Math.floor(n * beatMs) + 1)];
+  return firstChange(edges, now, (at) => presenceOf(m, at));
 }
 
 /** Offline: not heard of for 3 heartbeats; a lastSeen far in the reader's future is not believed (see heardAt). */

@@ -6,14 +6,14 @@
 // (src/sync/quiet.ts) instead of a full read. Waking early costs one ordinary
 // sync; waking late would hold back a retry, a takeover or a heartbeat, so
 // every instant is taken at the earliest any rule could act on it.
-import { CLOCK_SKEW, heardAt } from "./clock.js";
-import { MAX_LEASE } from "./claims.js";
+import { heardWithinUntil } from "./clock.js";
+import { leaseLiveUntil } from "./claims.js";
 import { upcomingSlot } from "./every.js";
-import { retryAt } from "./plan.js";
+import { preferWindow, retryAt } from "./plan.js";
 import { readReservations } from "./reservations.js";
 import { REMOVED_ANY_KEEP_DAYS } from "./publish.js";
 import type { RepoModel } from "./repo.js";
-import { MAX_HEARTBEAT, MISSED_HEARTBEATS } from "./presence.js";
+import { presenceChangesAt } from "./presence.js";
 import type { Order, TaskReport } from "./types.js";
 import type { Observation } from "./clock.js";
 
@@ -63,28 +63,18 @@ export function quietUntil(input: QuietInput): number | undefined {
   // Its own reservations leave its file when they expire.
   if (mine) for (const r of readReservations(new Map([[me, mine]])).reservations) times.push(Date.parse(r.until));
 
-  // Every other machine: when it turns offline, its claims expire, a preferred machine counts as gone, a
-  // failoverAfter passes — by its word and by this machine's observation; a lastSeen too far ahead to be
-  // believed becomes believable.
+  // Every other machine: each rule that reads its lastSeen says when its answer next changes (its deadline,
+  // beside the rule): when it turns stale or offline (and its alert goes out), when a claim of it expires at any
+  // lease in play, when a machine an ANY order prefers counts as gone; by its word and by this machine's observation.
   const orders = model.orders?.orders ?? [];
-  const failovers = orders.flatMap((o) => (o.failoverAfter !== undefined ? [o.failoverAfter] : []));
   for (const [name, file] of model.computers) {
     if (name === me) continue;
+    const observed = input.observed.get(name);
+    times.push(presenceChangesAt(file, input.now) ?? Number.NaN);
     const leases = new Set<number>([input.claimLease, ...Object.values(file.tasks).flatMap((t) => (t.lease !== undefined ? [t.lease] : []))]);
-    const spans = [
-      ...[...leases].map((l) => Math.min(l, MAX_LEASE)),
-      MISSED_HEARTBEATS * Math.min(file.heartbeat, MAX_HEARTBEAT),
-      MISSED_HEARTBEATS * Math.min(file.heartbeat, MAX_LEASE),
-      ...failovers,
-    ];
-    const seen = Date.parse(file.lastSeen);
-    if (Number.isFinite(seen) && heardAt(file.lastSeen, input.now) === undefined) times.push(seen - CLOCK_SKEW * 1000);
-    const from = [heardAt(file.lastSeen, input.now), input.observed.get(name)?.at].filter((t): t is number => t !== undefined);
-    for (const at of from) for (const s of spans) times.push(at + s * 1000);
-    // A reader calls it offline only after 3 heartbeats (presenceOf: strictly after): a sync at that very instant
-    // sees it online still, so the next one wakes at the first instant it is offline (its alert goes out then).
-    const offline = heardAt(file.lastSeen, input.now);
-    if (offline !== undefined) times.push(offline + MISSED_HEARTBEATS * Math.min(file.heartbeat, MAX_HEARTBEAT) * 1000 + 1);
+    for (const lease of leases) times.push(leaseLiveUntil(file.lastSeen, lease, input.now, observed) ?? Number.NaN);
+    for (const order of orders)
+      if (order.prefer?.includes(name)) times.push(heardWithinUntil(file.lastSeen, preferWindow(order, file.heartbeat), input.now, observed) ?? Number.NaN);
   }
 
   // Orders: a notBefore reached, a slot of a recurring order, a retry due (its own, or another machine's failed try of an ANY order).
