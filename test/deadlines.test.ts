@@ -4,7 +4,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { heardWithin, heardWithinUntil, type Observation } from "../src/core/clock.js";
-import { leaseLive, leaseLiveUntil } from "../src/core/claims.js";
+import { heartbeatDue, heartbeatDueAt, leaseLive, leaseLiveUntil } from "../src/core/claims.js";
 import { presenceChangesAt, presenceOf } from "../src/core/presence.js";
 
 const T0 = Date.parse("2026-11-25T12:00:00.000Z");
@@ -54,6 +54,25 @@ describe("each time rule says when its answer next changes", () => {
         const m = { lastSeen: seen, heartbeat };
         holdsUntil((at) => presenceOf(m, new Date(at)), now, presenceChangesAt(m, new Date(now)), fs);
       }),
+      { numRuns: 400 },
+    );
+  });
+
+  it("heartbeatDue: not before the deadline, and at it", () => {
+    fc.assert(
+      fc.property(
+        lastSeen,
+        fc.double({ min: 1, max: 7200, noNaN: true }),
+        fc.option(fc.integer({ min: 3, max: 3600 }), { nil: undefined }),
+        fc.integer({ min: T0 - HOUR, max: T0 + HOUR }),
+        samples,
+        (seen, heartbeat, lease, now, fs) => {
+          const due = (at: number) => heartbeatDue(seen, new Date(at), heartbeat, lease);
+          // Due already: it stays due until a publish (no deadline); else it turns due at its deadline.
+          if (due(now)) expect(heartbeatDueAt(seen, new Date(now), heartbeat, lease)).toBeUndefined();
+          else holdsUntil(due, now, heartbeatDueAt(seen, new Date(now), heartbeat, lease), fs);
+        },
+      ),
       { numRuns: 400 },
     );
   });

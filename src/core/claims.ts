@@ -10,7 +10,7 @@
 // lease, looking at the remote at least every quarter; one whose published
 // lastSeen is FENCE_FRACTION of a lease old stops the task itself, before
 // anyone may take it over, so that two live machines never both run it.
-import { heardWithin, heardWithinUntil, type Observation } from "./clock.js";
+import { firstChange, heardWithin, heardWithinUntil, type Observation } from "./clock.js";
 import { type Run, sameRun } from "./every.js";
 import type { OrderMachineStatus, StatusJson } from "./status.js";
 import { isActive, type TaskEntry, type TaskEvent } from "./task-life.js";
@@ -112,6 +112,13 @@ export function heartbeatDue(lastSeen: string, now: Date, heartbeat: number, hol
   const every = holdingLease === undefined ? heartbeat : Math.min(heartbeat, holdingLease / RENEW_PARTS);
   const age = now.getTime() - Date.parse(lastSeen);
   return !(age >= 0 && age < every * 1000);
+}
+
+/** When heartbeatDue turns true after `now` (ms): its deadline; undefined when it is due already, or lastSeen is no time. */
+export function heartbeatDueAt(lastSeen: string, now: Date, heartbeat: number, holdingLease?: number): number | undefined {
+  const every = holdingLease === undefined ? heartbeat : Math.min(heartbeat, holdingLease / RENEW_PARTS);
+  const seen = Date.parse(lastSeen);
+  return Number.isFinite(seen) ? firstChange([seen + Math.ceil(every * 1000)], now, (at) => heartbeatDue(lastSeen, at, heartbeat, holdingLease)) : undefined;
 }
 
 /**

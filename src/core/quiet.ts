@@ -7,7 +7,7 @@
 // sync; waking late would hold back a retry, a takeover or a heartbeat, so
 // every instant is taken at the earliest any rule could act on it.
 import { heardWithinUntil } from "./clock.js";
-import { leaseLiveUntil } from "./claims.js";
+import { heartbeatDueAt, leaseLiveUntil } from "./claims.js";
 import { upcomingSlot } from "./every.js";
 import { preferWindow, retryAt } from "./plan.js";
 import { readReservations } from "./reservations.js";
@@ -59,7 +59,7 @@ export function quietUntil(input: QuietInput): number | undefined {
   const mine = model.computers.get(me);
   const published = Date.parse(mine?.lastSeen ?? "");
   if (!Number.isFinite(published) || published > now) return undefined;
-  times.push(published + input.heartbeat * 1000);
+  times.push(heartbeatDueAt(mine!.lastSeen, input.now, input.heartbeat) ?? Number.NaN);
   // Its own reservations leave its file when they expire.
   if (mine) for (const r of readReservations(new Map([[me, mine]])).reservations) times.push(Date.parse(r.until));
 
