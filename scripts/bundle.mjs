@@ -29,19 +29,6 @@ const plugins = [
       }));
     },
   },
-  {
-    // gray-matter loads js-yaml (and through it esprima) for its default engines; coord always passes its own
-    // (src/core/frontmatter.ts: the yaml package, and js engines that refuse), so js-yaml is never called.
-    // A stub that refuses stands in for it: less to evaluate at every start, and no esprima at all.
-    name: "no-js-yaml",
-    setup(b) {
-      b.onLoad({ filter: /[\\/]js-yaml[\\/]index\.js$/ }, () => ({
-        contents:
-          'const refuse = () => { throw new Error("coord parses YAML with the yaml package only"); }; module.exports = { safeLoad: refuse, safeDump: refuse, load: refuse, dump: refuse };',
-        loader: "js",
-      }));
-    },
-  },
 ];
 
 const common = {
