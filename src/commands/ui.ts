@@ -5,6 +5,7 @@
 // minute or a machine's mark changed. A message or an order given on the page
 // goes through the same journal as coord send and coord order add, as this
 // checkout's machine, and is published at once. Who may use it: core/ui-access.ts.
+import { inTurn } from "../serial.js";
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { PRIORITIES, type Priority } from "../core/types.js";
@@ -151,12 +152,7 @@ export async function startUi(opts: UiOptions): Promise<UiServer> {
   let closed = false;
 
   /** Git work one at a time: a fetch, a send or an order published never race each other in this checkout. */
-  let queue: Promise<unknown> = Promise.resolve();
-  const serial = <T>(work: () => Promise<T>): Promise<T> => {
-    const next = queue.then(work, work);
-    queue = next.catch(() => {});
-    return next;
-  };
+  const serial = inTurn();
 
   const push = (force: boolean) => {
     if (!last) return;
@@ -308,7 +304,7 @@ export async function startUi(opts: UiOptions): Promise<UiServer> {
       server.close(() => resolve());
       server.closeAllConnections();
     });
-    await queue;
+    await serial(async () => {}); // what was under way ends first
   };
 
   try {

@@ -2,6 +2,7 @@
 // does not push at the same second), in the background, for months. Its pid
 // file and lock live in the local state; a kill -9 leaves nothing that blocks
 // the next start (the lock goes stale, the pid file is only information).
+import { inTurn } from "../serial.js";
 import { backingOff } from "../core/backoff.js";
 import { currentRun, failuresText } from "../core/failures.js";
 import { plural } from "../core/limits.js";
@@ -162,14 +163,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   }
 
   const info: DaemonInfo = { pid: process.pid, dir: opts.dir, startedAt: new Date().toISOString(), schedule, ...(opts.jitter !== undefined ? { jitter: opts.jitter } : {}) };
-  // One write at a time, in order: the last one says how things are.
-  let saving: Promise<unknown> = Promise.resolve();
+  // One write at a time, in order: the last one says how things are (the caller of a save gets its error).
+  const saving = inTurn();
   const save = () => {
     if (compromised) return Promise.resolve(); // daemon.json belongs to the daemon that took over
     const text = JSON.stringify(info, null, 2) + "\n";
-    const next = saving.then(() => writeDurably(p.info, text));
-    saving = next.catch(() => {}); // the caller of this save() gets its error; the next write goes on
-    return next;
+    return saving(() => writeDurably(p.info, text));
   };
   /** A daemon.json that cannot be written (a full disk) is said in the log; the daemon goes on syncing. */
   const saveOrSay = () => save().catch((e: unknown) => log(`could not write ${p.info}: ${describeFailure(e).message}`));

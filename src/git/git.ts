@@ -3,6 +3,7 @@
 // coord never merges text. It reads files from one commit, builds its commit
 // on top of the remote tip in a private index (the checkout is not touched),
 // and pushes without force; a rejected push is a lost compare-and-swap.
+import { inTurnBy } from "../serial.js";
 import type { Change, SignatureStatus } from "../core/trust.js";
 import { constants } from "node:fs";
 import { type FileHandle, lstat, mkdir, mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
@@ -95,7 +96,7 @@ function rememberMark(commit: string, mark: HistoryMark): void {
 }
 
 /** The fast-forward running in each checkout (by path) in this process. */
-const fastForwards = new Map<string, Promise<unknown>>();
+const fastForwards = inTurnBy();
 
 /** A git checkout that coord works in; as a Hub (src/git/hub.ts), the remote's branch seen through it. */
 /** The machine's own files git checks signatures against. */
@@ -702,16 +703,7 @@ export class Repo implements Hub {
     const commit = commitOf(tip, "people");
     // One at a time per checkout in this process: coord watch fast-forwards after its push while
     // its daemon's sync may fast-forward too, and two would fight over .git/index.lock.
-    const key = resolve(this.dir);
-    const before = fastForwards.get(key) ?? Promise.resolve();
-    const mine = before.then(() => this.fastForwardNow(commit));
-    const settled = mine.catch(() => {}); // the next in line waits for this one, not for its success; the caller gets the error
-    fastForwards.set(key, settled);
-    try {
-      return await mine;
-    } finally {
-      if (fastForwards.get(key) === settled) fastForwards.delete(key);
-    }
+    return fastForwards(resolve(this.dir), () => this.fastForwardNow(commit));
   }
 
   private async fastForwardNow(commit: string): Promise<string | undefined> {

@@ -1,5 +1,6 @@
 // Durable local files: written to a temp file, fsynced, renamed into place
 // (one write of a file at a time, in the order they were asked).
+import { inTurnBy } from "../serial.js";
 import { randomBytes } from "node:crypto";
 import { access, open, readdir, readFile, realpath, rename, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -16,8 +17,8 @@ export async function writeWhole(path: string, content: string): Promise<void> {
   await replaceFile(path, content, false);
 }
 
-/** Each file's write in flight: a later write of a file lands after an earlier one (the journal's are not all awaited). */
-const writing = new Map<string, Promise<void>>();
+/** Each file's writes one after another: a later write of a file lands after an earlier one (the journal's are not all awaited). */
+const writes = inTurnBy();
 
 /**
  * `content` in a temp file beside `path` (0600, fsynced when `durable`),
@@ -27,7 +28,7 @@ const writing = new Map<string, Promise<void>>();
  */
 async function replaceFile(path: string, content: string, durable: boolean): Promise<void> {
   const key = resolve(path); // queued at once, by the name given: the order of the calls is the order of the writes
-  const mine = (writing.get(key) ?? Promise.resolve()).then(async () => {
+  await writes(key, async () => {
     const target = await realpath(key).catch(() => key); // none yet: written where asked
     const tmp = `${target}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
     try {
@@ -46,13 +47,6 @@ async function replaceFile(path: string, content: string, durable: boolean): Pro
       throw e;
     }
   });
-  const settled = mine.catch(() => {});
-  writing.set(key, settled);
-  try {
-    await mine;
-  } finally {
-    if (writing.get(key) === settled) writing.delete(key);
-  }
 }
 
 /** A temp file of replaceFile: `<file>.<pid>.<12 hex>.tmp`. */

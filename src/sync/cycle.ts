@@ -2,6 +2,7 @@
 // and what each tip it reads means for it: whose identity this is, when the
 // other machines were last seen, which of its claims were lost, which running
 // tasks must stop.
+import type { Turn } from "../serial.js";
 import { type Halt, haltOf, type Pause } from "../core/controls.js";
 import type { Refusal } from "../core/trust.js";
 import type { Observation } from "../core/clock.js";
@@ -102,7 +103,7 @@ export interface Cycle {
   /** Tasks running now, to stop on cancellation or a lost claim. */
   running: Map<string, RunningTask>;
   /** Publishes one at a time. */
-  chain: Promise<unknown>;
+  inTurn: Turn;
   /** Failed syncs before this one (the machine reports itself stalled after 3). */
   health: Health;
   /** When this sync's first publish was built: a run of failures it reports ends then (core/failures.ts). */

@@ -66,9 +66,7 @@ export function lastRead(c: Cycle): First {
 
 /** Publishes after the publish still under way, if any (the checks while tasks run and a claim may meet). */
 export function publishSerial(c: Cycle, first: First, message: string): Promise<Published> {
-  const next = c.chain.then(() => publish(c, first, message));
-  c.chain = next.catch(() => {});
-  return next;
+  return c.inTurn(() => publish(c, first, message));
 }
 
 /** What its file says of its signing: the key readers pin (and a rotation's notice naming it), or why it signs nothing. */

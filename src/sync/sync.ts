@@ -2,6 +2,7 @@
 // The parts: what a cycle works with and what each tip means for it
 // (cycle.ts), claiming and running (work.ts), publishing (push.ts), messages
 // (mail.ts), one task (tasks.ts).
+import { inTurn } from "../serial.js";
 import { MACHINES_BRANCH } from "../core/ownership.js";
 import { readPause } from "../state/pause.js";
 import { readBucket } from "../state/budget.js";
@@ -281,7 +282,7 @@ async function cycle(
     ...(opts.signal ? { stopping: opts.signal } : {}),
     claimed: new Map(),
     running: new Map(),
-    chain: Promise.resolve(),
+    inTurn: inTurn(),
     health,
     observed,
     refusals: view.refusals,
