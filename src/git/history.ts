@@ -105,8 +105,9 @@ export async function fetchOlder(h: HistoryGit, step: number | "all", what: stri
     } catch (e) {
       const msg = String((e as Error)?.message ?? e);
       if (/on a complete repository/i.test(msg)) return; // another coord command completed it meanwhile
-      // Another git command in this checkout (a fetch by coord status, another question) holds the lock.
-      if (/shallow\.lock|cannot lock ref|unable to update local ref/i.test(msg) && attempt < 6) {
+      // Another git command in this checkout (a fetch by coord status, another question) holds the lock, or
+      // deepened it meanwhile (the questions of one sync are asked side by side).
+      if (/shallow\.lock|shallow file has changed|cannot lock ref|unable to update local ref/i.test(msg) && attempt < 6) {
         await new Promise((r) => setTimeout(r, backoffDelay(attempt, REF_LOCK_BACKOFF)));
         continue;
       }

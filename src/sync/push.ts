@@ -229,7 +229,8 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
     return { done: { model, files, tip, builtOn: tip } };
   }
   delete c.budget.publishWaits;
-  if (!inTurn && (await turnComes(c, tries))) {
+  // A machine's registration (no file of its own on the hub yet) goes at once: once in its life, and coord init waits on it.
+  if (!inTurn && previous && (await turnComes(c, tries))) {
     // Then it builds again, on the tip as it is at its turn.
     const fresh = await fetchTip(c);
     return build(c, fresh, await hub.readFiles(fresh, READ_PATHS), attempt, tries, true);
