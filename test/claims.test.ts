@@ -45,6 +45,7 @@ function fleet(machines: Record<string, [number | string, OrderMachineStatus?]>,
   for (const [name, [seen, r]] of Object.entries(machines)) {
     status.machines[name] = {
       state: "idle",
+      presence: "online", // claims.ts goes by lastSeen, never by presence
       lastSeen: typeof seen === "number" ? iso(seen) : seen,
       heartbeat: 300,
       capabilities: {},

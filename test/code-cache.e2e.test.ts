@@ -11,7 +11,7 @@ import { CLI, cliExec, tempDir } from "./helpers.js";
 /** The built CLI with HOME in a new directory of its own, and no XDG_CACHE_HOME. */
 async function freshHome(): Promise<{ env: NodeJS.ProcessEnv; home: string; cache: string }> {
   const home = await tempDir("coord-cache-home-");
-  const env = { ...process.env, HOME: home };
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home };
   delete env.XDG_CACHE_HOME;
   return { env, home, cache: join(home, ".cache", "coord") };
 }

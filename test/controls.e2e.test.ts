@@ -25,7 +25,7 @@ describe("fleet controls", () => {
       { id: "long-b", to: "soda-yeti", run: `touch ${started("soda-yeti")}; sleep 300` },
     ];
     await pushOrders(fleet, long);
-    const running = ["izzit7", "soda-yeti"].map((n) => sync({ dir: dirOf(n) }));
+    const running = [sync({ dir: dirOf("izzit7") }), sync({ dir: dirOf("soda-yeti") })] as const;
     await waitFor(async () => existsSync(started("izzit7")) && existsSync(started("soda-yeti")), 20_000, "both long tasks to start");
 
     const later = { id: "later", to: "izzit7", run: `touch ${join(fleet.root, "later-ran")}` };

@@ -9,6 +9,7 @@ import { canonicalComputer, computerFingerprint, DATA_MARK, parseComputer, rende
 import { formatDuration, parseDuration } from "../src/core/duration.js";
 import { parseFrontMatter, renderFrontMatter } from "../src/core/frontmatter.js";
 import { cell, fence, table } from "../src/core/markdown.js";
+import { readControls } from "../src/core/controls.js";
 import { computerPath, machineNameProblem, machineOfPath } from "../src/core/names.js";
 import { parseOrders } from "../src/core/orders.js";
 import { nextAttempt, plan, type PlanInput } from "../src/core/plan.js";
@@ -591,6 +592,7 @@ describe("plan", () => {
       machineNames: [...machines],
       fileProblems: [],
       messageFiles: [],
+      controls: readControls(undefined),
     };
   };
   const inputFor = (orders: Order[], journal: Record<string, TaskReport> = {}, machine = "izzit7", over: Partial<PlanInput> = {}): PlanInput => ({
@@ -712,7 +714,7 @@ describe("plan", () => {
     ];
     it.each(anyCases)("ANY: $name", (c) => {
       const o = order({ id: "h", to: "ANY", every: "0 * * * *" });
-      const mine = c.mine ? { h: c.mine } : {};
+      const mine: Record<string, TaskReport> = c.mine ? { h: c.mine } : {};
       const later = "2025-06-01T11:30:00.000Z";
       const computers = machines.map((name) =>
         computer(name, {

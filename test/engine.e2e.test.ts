@@ -14,7 +14,6 @@ afterEach(async () => {
 });
 
 const dirOf = (name: string) => fleet!.machines[name]!;
-const _syncAll = (names: string[]) => Promise.all(names.map((n) => cliExec(["sync", "--dir", dirOf(n)])));
 
 describe("pipelines across machines (after)", () => {
   it("a three-hop pipeline completes in order, each hop at the next sync of its machine", async () => {

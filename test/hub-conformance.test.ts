@@ -181,14 +181,15 @@ describe.each([
   it("reads back exact paths and contents: a tab, a newline, unicode, an empty file", async () => {
     const w = await start();
     const [a, b] = [await w.client(), await w.client()];
-    const written = files({
+    const entries = {
       "ORDERS.json": '{"orders": []}',
       "coordination/tab\there.md": "a\tb\n",
       "coordination/new\nline.md": "x",
       "coordination/ünï cödé 名前 😀.md": "héllo wörld ✓ 😀\r\n",
       "coordination/deep/er/empty.md": "",
-    });
-    await seed(a, Object.fromEntries(written));
+    };
+    const written = files(entries);
+    await seed(a, entries);
     const tip = (await b.fetch())!;
     expect(await b.readFiles(tip, ["ORDERS.json", "coordination"])).toEqual(written);
   });

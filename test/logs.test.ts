@@ -9,10 +9,16 @@ import ts from "typescript";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { logs } from "../src/commands/logs.js";
 import { followLogs } from "../src/state/log-follow.js";
-import { appendLog, formatLogRecord, readLogs, syncRecord, type LogRecord } from "../src/state/logs.js";
+import { appendLog, formatLogRecord, type LogRecord, type OtherLogRecord, readLogs, syncRecord } from "../src/state/logs.js";
 import { git, tempDir, waitFor } from "./helpers.js";
 
 const run = promisify(execFile);
+
+/** The records these tests append, of kinds of their own: numbered `i`, some by writer `w`. */
+type Numbered = OtherLogRecord & { i: number; w?: number };
+const numbered = (records: LogRecord[]) => records as Numbered[];
+/** The records of round(): numbered `n`. */
+type Counted = OtherLogRecord & { n: number };
 
 let dir: string;
 beforeEach(async () => {
@@ -61,7 +67,7 @@ describe("appendLog / readLogs", () => {
     const names = (await readdir(dir)).filter((n) => /^coord\.log(\.\d+)?$/.test(n)).sort();
     expect(names).toEqual(["coord.log", "coord.log.1", "coord.log.2", "coord.log.3"]);
     for (const n of names) expect((await stat(join(dir, n))).size).toBeLessThanOrEqual(400);
-    const got = (await readLogs(dir)).map((r) => r.i as number);
+    const got = numbered(await readLogs(dir)).map((r) => r.i);
     expect(got[got.length - 1]).toBe(59);
     // Consecutive: nothing inside the kept window is missing or out of order.
     expect(got).toEqual(Array.from({ length: got.length }, (_, k) => 59 - got.length + 1 + k));
@@ -73,11 +79,11 @@ describe("appendLog / readLogs", () => {
     await appendLog(dir, { kind: "n", i: 2 }, { maxBytes: 60 });
     await writeFile(join(dir, "coord.log.1"), (await readFile(join(dir, "coord.log.1"), "utf8")) + 'not json\n[1,2]\n{"no":"at"}\n');
     await writeFile(join(dir, "coord.log"), (await readFile(join(dir, "coord.log"), "utf8")) + '{"at":"2026-01-01T00:00:00Z","kind":"n","i":');
-    expect((await readLogs(dir)).map((r) => r.i)).toEqual([1, 2]);
+    expect(numbered(await readLogs(dir)).map((r) => r.i)).toEqual([1, 2]);
     // The next line does not stick to the unfinished one: it starts on a line of its own.
     await appendLog(dir, { kind: "n", i: 3 }, { maxBytes: 1_000_000 });
     await appendLog(dir, { kind: "n", i: 4 }, { maxBytes: 1_000_000 });
-    expect((await readLogs(dir)).map((r) => r.i)).toEqual([1, 2, 3, 4]);
+    expect(numbered(await readLogs(dir)).map((r) => r.i)).toEqual([1, 2, 3, 4]);
   });
 
   it("keeps a huge record on one short line", async () => {
@@ -85,7 +91,7 @@ describe("appendLog / readLogs", () => {
     const raw = await readFile(join(dir, "coord.log"), "utf8");
     expect(Buffer.byteLength(raw)).toBeLessThan(4096);
     const [r] = await readLogs(dir);
-    expect(r!.error).toMatch(/^x+…\[truncated\]$/);
+    expect(r).toMatchObject({ kind: "sync", error: expect.stringMatching(/^x+…\[truncated\]$/) });
   });
 
   it("loses and splits no line with many concurrent appenders across rotations", async () => {
@@ -102,7 +108,7 @@ describe("appendLog / readLogs", () => {
     expect(new Set(seen.map((r) => `${r.w}/${r.i}`)).size).toBe(writers * each);
     expect(Object.keys(sizes).length).toBeGreaterThan(5);
     // Each writer's own lines stay in order across the files.
-    const ordered = await readLogs(dir);
+    const ordered = numbered(await readLogs(dir));
     for (let w = 0; w < writers; w++) expect(ordered.filter((r) => r.w === w).map((r) => r.i)).toEqual(Array.from({ length: each }, (_, i) => i));
   });
 
@@ -136,7 +142,7 @@ describe("appendLog / readLogs", () => {
     expect(seen).toHaveLength(4 * each);
     expect(new Set(seen.map((r) => `${r.w}/${r.i}`)).size).toBe(4 * each);
     expect(Object.keys(sizes).length).toBeGreaterThan(10);
-    const ordered = await readLogs(stateDir);
+    const ordered = numbered(await readLogs(stateDir));
     for (let w = 0; w < 4; w++) expect(ordered.filter((r) => r.w === w).map((r) => r.i)).toEqual(Array.from({ length: each }, (_, i) => i));
   }, 60_000);
 });
@@ -160,7 +166,7 @@ describe("followLogs", () => {
     }
     await waitFor(async () => got.length >= 40, 5000, "the appends across rotations");
     await new Promise((r) => setTimeout(r, 100));
-    expect(got.map((r) => r.i)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(numbered(got).map((r) => r.i)).toEqual(Array.from({ length: 40 }, (_, i) => i));
     controller.abort();
     await following;
     await appendLog(dir, { kind: "n", i: 99 });
@@ -185,7 +191,7 @@ describe("followLogs", () => {
     await new Promise((r) => setTimeout(r, 30));
     controller.abort();
     await following;
-    return got.map((r) => r.i as number);
+    return numbered(got).map((r) => r.i);
   }
 
   it("reads every file when it looks in while coord.log is gone between a rotation and the next append", async () => {
@@ -249,7 +255,7 @@ describe("followLogs", () => {
     expect(got).toEqual([]);
     await writeFile(join(dir, "coord.log"), line.slice(10) + "\n", { flag: "a" });
     await waitFor(async () => got.length === 1, 5000, "the line");
-    expect(got[0]!.i).toBe(1);
+    expect(got).toMatchObject([{ kind: "n", i: 1 }]);
     controller.abort();
     await following;
   });
@@ -360,7 +366,7 @@ async function round(): Promise<{ missingStored: number[]; missingSeen: number[]
   try {
     const seen: number[] = [];
     const ac = new AbortController();
-    const following = followLogs(dir, (r) => seen.push((r as { n: number }).n), ac.signal, { intervalMs: 20 });
+    const following = followLogs(dir, (r) => seen.push((r as Counted).n), ac.signal, { intervalMs: 20 });
     await new Promise((r) => setTimeout(r, 100));
     const N = 1500;
     const writer = async (start: number) => {
@@ -376,7 +382,7 @@ async function round(): Promise<{ missingStored: number[]; missingSeen: number[]
     await new Promise((r) => setTimeout(r, 200));
     ac.abort();
     await following;
-    const stored = new Set((await readLogs(dir)).map((r) => (r as { n: number }).n));
+    const stored = new Set((await readLogs(dir)).map((r) => (r as Counted).n));
     const all = Array.from({ length: N }, (_, i) => i);
     return { missingStored: all.filter((i) => !stored.has(i)), missingSeen: all.filter((i) => !seen.includes(i)).slice(0, 20), dup: seen.length - new Set(seen).size };
   } finally {

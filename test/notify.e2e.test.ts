@@ -216,7 +216,7 @@ describe("notify", () => {
     await sync({ dir: dirOf("bravo") });
     const calls = await hook.calls();
     expect(calls).toHaveLength(1);
-    expect(calls[0].alert).toMatchObject({ id: "alpha/bravo/1", kind: "urgent", from: "alpha", to: "bravo", recipients: ["bravo"], text });
+    expect(calls[0]!.alert).toMatchObject({ id: "alpha/bravo/1", kind: "urgent", from: "alpha", to: "bravo", recipients: ["bravo"], text });
     expect(await hook.env()).toEqual([`alpha/bravo/1|urgent|bravo|${text}`]);
     for (const dir of [hook.out, dirOf("bravo")]) expect((await readdir(dir)).filter((f) => f.startsWith("PWNED"))).toEqual([]); // the command's cwd is the checkout
     // Acknowledged, the alert is gone: it is marked so (and forgotten a day later), never sent again.
@@ -277,7 +277,7 @@ describe("notify", () => {
     await sync({ dir: dirOf("alpha") });
     const calls = await hook.calls();
     expect(calls).toHaveLength(5);
-    expect(calls[4].alert).toMatchObject({
+    expect(calls[4]!.alert).toMatchObject({
       kind: "summary",
       text: "3 more alerts (3 failed): see STATUS.md",
       alerts: ["failed/boom5/1/alpha/1", "failed/boom6/1/alpha/1", "failed/boom7/1/alpha/1"],

@@ -59,7 +59,7 @@ describe("coord sync's head start", () => {
     await pushOrders(fleet, [{ id: "x", to: "izzit7", run: "true" }]);
     startPrefetch(dir);
     expect(await takePrefetch(join(fleet.root, "elsewhere"), "origin", "main")).toBeUndefined();
-    expect((await takePrefetch(dir, "origin", "main"))?.tip).toBe(joinTip(await peopleHead(fleet), await hubHead(fleet)));
+    expect(await takePrefetch(dir, "origin", "main")).toMatchObject({ tip: joinTip(await peopleHead(fleet), await hubHead(fleet)) });
     expect(await takePrefetch(dir, "origin", "main")).toBeUndefined(); // taken
     startPrefetch(dir);
     expect(await takePrefetch(dir, "origin", "other")).toBeUndefined();

@@ -192,7 +192,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders on a shallow chec
     await Promise.all(Object.values(dirs).map(fetchTip));
     expect(await isShallow(dirs.audit)).toBe(true);
     // (The machines' own files are checked too, each by its key, as far as each checkout fetched the machines' branch.)
-    const orders = (commits: { path: string }[]) => commits.filter((c) => c.path === "ORDERS.json");
+    const orders = <C extends { path: string }>(commits: C[]) => commits.filter((c) => c.path === "ORDERS.json");
     const [audit, fullAudit] = [orders((await trustVerify(dirs.audit)).commits), orders((await trustVerify(dirs.full)).commits)];
     expect(audit).toEqual(fullAudit);
     expect(audit.map((c) => [c.commit === v1, c.good])).toEqual([
