@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { heardWithin, heardWithinUntil, type Observation } from "../src/core/clock.js";
 import { heartbeatDue, heartbeatDueAt, leaseLive, leaseLiveUntil } from "../src/core/claims.js";
-import { presenceChangesAt, presenceOf } from "../src/core/presence.js";
+import { isOffline, offlineChangesAt } from "../src/core/presence.js";
 
 const T0 = Date.parse("2026-11-25T12:00:00.000Z");
 const HOUR = 3_600_000;
@@ -48,11 +48,11 @@ describe("each time rule says when its answer next changes", () => {
     );
   });
 
-  it("presenceOf: not before the deadline, and at it", () => {
+  it("isOffline: not before the deadline, and at it", () => {
     fc.assert(
       fc.property(lastSeen, fc.double({ min: 0.2, max: 86_400, noNaN: true }), fc.integer({ min: T0 - HOUR, max: T0 + HOUR }), samples, (seen, heartbeat, now, fs) => {
         const m = { lastSeen: seen, heartbeat };
-        holdsUntil((at) => presenceOf(m, new Date(at)), now, presenceChangesAt(m, new Date(now)), fs);
+        holdsUntil((at) => isOffline(m, new Date(at)), now, offlineChangesAt(m, new Date(now)), fs);
       }),
       { numRuns: 400 },
     );
@@ -78,7 +78,7 @@ describe("each time rule says when its answer next changes", () => {
   });
 
   it("a lastSeen that is no time never changes", () => {
-    expect(presenceChangesAt({ lastSeen: "yesterday", heartbeat: 60 }, new Date(T0))).toBeUndefined();
+    expect(offlineChangesAt({ lastSeen: "yesterday", heartbeat: 60 }, new Date(T0))).toBeUndefined();
     expect(heardWithinUntil("yesterday", 60, new Date(T0))).toBeUndefined();
   });
 });

@@ -37,23 +37,22 @@ export function presenceOf(m: Heard, now: Date): Presence {
   return silentMs > STALE_HEARTBEATS * beatMs ? "stale" : "online";
 }
 
+/** Offline: not heard of for 3 heartbeats; a lastSeen far in the reader's future is not believed (see heardAt). */
+export function isOffline(m: Heard, now: Date): boolean {
+  return presenceOf(m, now) === "offline";
+}
+
 /**
- * When presenceOf's answer next changes after `now` (ms since the epoch): stale 1 ms after 1.5 heartbeats of
- * silence, offline 1 ms after 3, or online once a lastSeen too far ahead becomes believable; undefined when it
- * never changes by the clock alone (offline for good, or no time at all). Its deadline, beside its rule.
+ * When isOffline's answer next changes after `now` (ms since the epoch): offline 1 ms after 3 heartbeats of silence,
+ * online again once a lastSeen too far ahead becomes believable; undefined when it never changes by the clock alone.
+ * Its deadline, beside its rule (a sync acts on offline, never on stale: stale is for people's views).
  */
-export function presenceChangesAt(m: Heard, now: Date): number | undefined {
+export function offlineChangesAt(m: Heard, now: Date): number | undefined {
   const seen = Date.parse(m.lastSeen);
   if (!Number.isFinite(seen)) return undefined;
   const beatMs = Math.min(m.heartbeat, MAX_HEARTBEAT) * 1000;
   // Believed from seen - skew on; silence counts from the lastSeen itself (a future one within the skew is "now").
-  const edges = [seen - CLOCK_SKEW * 1000, ...[STALE_HEARTBEATS, MISSED_HEARTBEATS].map((n) => seen + Math.floor(n * beatMs) + 1)];
-  return firstChange(edges, now, (at) => presenceOf(m, at));
-}
-
-/** Offline: not heard of for 3 heartbeats; a lastSeen far in the reader's future is not believed (see heardAt). */
-export function isOffline(m: Heard, now: Date): boolean {
-  return presenceOf(m, now) === "offline";
+  return firstChange([seen - CLOCK_SKEW * 1000, seen + Math.floor(MISSED_HEARTBEATS * beatMs) + 1], now, (at) => isOffline(m, at));
 }
 
 /**

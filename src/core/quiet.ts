@@ -13,7 +13,7 @@ import { preferWindow, retryAt } from "./plan.js";
 import { readReservations } from "./reservations.js";
 import { REMOVED_ANY_KEEP_DAYS } from "./publish.js";
 import type { RepoModel } from "./repo.js";
-import { presenceChangesAt } from "./presence.js";
+import { offlineChangesAt } from "./presence.js";
 import type { Order, TaskReport } from "./types.js";
 import type { Observation } from "./clock.js";
 
@@ -64,13 +64,13 @@ export function quietUntil(input: QuietInput): number | undefined {
   if (mine) for (const r of readReservations(new Map([[me, mine]])).reservations) times.push(Date.parse(r.until));
 
   // Every other machine: each rule that reads its lastSeen says when its answer next changes (its deadline,
-  // beside the rule): when it turns stale or offline (and its alert goes out), when a claim of it expires at any
+  // beside the rule): when it turns offline (and its alert goes out), when a claim of it expires at any
   // lease in play, when a machine an ANY order prefers counts as gone; by its word and by this machine's observation.
   const orders = model.orders?.orders ?? [];
   for (const [name, file] of model.computers) {
     if (name === me) continue;
     const observed = input.observed.get(name);
-    times.push(presenceChangesAt(file, input.now) ?? Number.NaN);
+    times.push(offlineChangesAt(file, input.now) ?? Number.NaN);
     const leases = new Set<number>([input.claimLease, ...Object.values(file.tasks).flatMap((t) => (t.lease !== undefined ? [t.lease] : []))]);
     for (const lease of leases) times.push(leaseLiveUntil(file.lastSeen, lease, input.now, observed) ?? Number.NaN);
     for (const order of orders)
