@@ -3,9 +3,10 @@
 // if valid, committed as their change and pushed at once. A burst of saves is
 // one commit; an invalid file is reported and left alone, never committed,
 // never discarded.
+import { inTurn } from "../serial.js";
 import { commitOf } from "../git/hub.js";
 import { join, resolve } from "node:path";
-import { watch as chokidar } from "chokidar";
+import { watch as watchDir } from "node:fs";
 import { formatProblem } from "../core/orders.js";
 import { includesChanges } from "../core/orders-text.js";
 import { ORDERS_FILE, readModel } from "../core/repo.js";
@@ -146,12 +147,12 @@ export async function watch(opts: WatchOptions): Promise<void> {
   const top = resolve(m.dir);
   const file = join(top, ORDERS_FILE);
   let timer: NodeJS.Timeout | undefined;
-  let publishing = Promise.resolve();
+  const publishing = inTurn();
   let lastPushed: string | undefined;
   const onSave = () => {
     clearTimeout(timer);
     timer = setTimeout(() => {
-      publishing = publishing.then(async () => {
+      void publishing(async () => {
         try {
           const r = await publishOrdersEdit(m, log, lastPushed);
           if (r.kind === "pushed") {
@@ -172,23 +173,19 @@ export async function watch(opts: WatchOptions): Promise<void> {
   };
   // The checkout's top directory, not the file: git replaces ORDERS.json (unlink, create) when it
   // fast-forwards, the new file often gets the old inode back, and a watch on the file alone goes deaf.
-  const watcher = chokidar(top, {
-    ignoreInitial: true,
-    depth: 0,
-    ignored: (path: string) => path !== top && path !== file,
-    awaitWriteFinish: { stabilityThreshold: 100, pollInterval: 50 },
+  // (Node's own fs.watch, as the daemon's request file is watched: a save in several writes is one publish, by the
+  // debounce above. No name: a platform that cannot say which file changed; the file is read, and an unchanged one
+  // pushes nothing.)
+  const watcher = watchDir(top, (_event, name) => {
+    if (name === null || String(name) === ORDERS_FILE) onSave();
   });
-  const onFile = (path: string) => {
-    if (path === file) onSave();
-  };
-  watcher.on("add", onFile).on("change", onFile);
-  await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
+  watcher.on("error", (e) => log(`watching ${file} stopped: ${firstLine(e.message)}; restart coord watch`));
   log(`watching ${file}`);
   try {
     await runDaemon({ ...opts, log });
   } finally {
     clearTimeout(timer);
-    await publishing;
-    await watcher.close();
+    await publishing(async () => {}); // a save being pushed lands first
+    watcher.close();
   }
 }
