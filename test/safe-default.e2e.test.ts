@@ -2,7 +2,7 @@
 // machine's commits and verifies them. A person with push access who forges what a machine owns (its task
 // marked completed, its receipts, a message "from" it) is not believed by the others, is shown in STATUS.md,
 // and the owner's next sync undoes it. Keys are made by coord itself: ssh-keygen is not needed.
-import { readFile } from "node:fs/promises";
+import { readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { sync } from "../src/sync/sync.js";
@@ -89,6 +89,21 @@ describe("a default fleet (coord init and sync, nothing else)", () => {
     await sync({ dir: b });
     expect((await sync({ dir: a })).ran.map((t) => t.id)).toEqual(["real"]);
     expect(await readFile(ran, "utf8")).toBe("real\n");
+  }, 60_000);
+
+  it("found in review: a machine that signed and lost its key runs nothing, and says why", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const f = fleet;
+    const dir = f.machines.izzit7!;
+    const ran = join(f.root, "ran.log");
+    await sync({ dir });
+    await rename(join(dir, ".git", "coord", "machine_key"), join(f.root, "kept_key"));
+    await pushOrders(f, [{ id: "job", to: "izzit7", run: `echo job >> ${ran}` }]);
+    await expect(sync({ dir })).rejects.toThrow(/signs its commits \(its file on the hub shows its key\) but cannot now: its signing key \S+machine_key cannot be read \(ENOENT\)/);
+    expect(await readFile(ran, "utf8").catch(() => "")).toBe("");
+    // The key back: it works again.
+    await rename(join(f.root, "kept_key"), join(dir, ".git", "coord", "machine_key"));
+    expect((await sync({ dir })).ran.map((t) => t.id)).toEqual(["job"]);
   }, 60_000);
 
   it("a machine made with --no-key signs nothing, and its file, STATUS.md and coord doctor say so", async () => {

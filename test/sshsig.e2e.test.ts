@@ -8,6 +8,7 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { newKeyPair, readSigningKey, sshSign, sshVerify } from "../src/core/sshsig.js";
 import { commitBody, commitSignature, ObjectWriter, signedCommitBody } from "../src/git/objects.js";
+import { Repo } from "../src/git/git.js";
 import { commitVerdict, plainSigners } from "../src/git/signatures.js";
 import { git, hasSshKeygen, sshKey, tempDir } from "./helpers.js";
 
@@ -67,6 +68,14 @@ describe.skipIf(!haveSshKeygen)("SSH signatures in process", () => {
     expect(sshVerify(await readFile(join(dir, "note.sig"), "utf8"), "git", "n\n")).toBeUndefined();
     expect(readSigningKey("not a key")).toBeUndefined();
     expect(sshVerify("not a signature", "git", "n")).toBeUndefined();
+    // Found in review: only the plain form ssh-keygen writes is judged here; anything around or after it is git's.
+    const good = sshSign(readSigningKey(newKeyPair("m").privateKey)!, "git", "n\n");
+    expect(sshVerify(good, "git", "n\n")?.good).toBe(true);
+    const blob = Buffer.from(good.split("\n").slice(1, -2).join(""), "base64");
+    const rearmor = (b: Buffer) => `-----BEGIN SSH SIGNATURE-----\n${b.toString("base64")}\n-----END SSH SIGNATURE-----\n`;
+    expect(sshVerify(rearmor(Buffer.concat([blob, Buffer.from([0])])), "git", "n\n")).toBeUndefined(); // a byte after it
+    expect(sshVerify(`text before\n${good}`, "git", "n\n")).toBeUndefined();
+    expect(sshVerify(good.replace("\n", "\n!"), "git", "n\n")).toBeUndefined(); // not base64
   }, 30_000);
 
   it("signs a commit git calls good, and a commit changed after signing is bad for git and here", async () => {
@@ -159,5 +168,17 @@ describe.skipIf(!haveSshKeygen)("SSH signatures in process", () => {
     expect(plainSigners(`*@example.com ${m1.publicKey}\n`)).toBeUndefined();
     expect(plainSigners(`m1 ${m1.publicKey}\nm2 ${m1.publicKey}\n`)).toBeUndefined();
     expect(plainSigners("")).toEqual(new Map());
+  }, 30_000);
+
+  it("found in review: a root commit (no fast writer) is signed in process too, and git calls it good", async () => {
+    const dir = await tempDir();
+    await git(dir, "init", "--quiet");
+    const made = newKeyPair("coord m1");
+    await writeFile(join(dir, "key"), made.privateKey, { mode: 0o600 });
+    await writeFile(join(dir, "signers"), `m1 ${readSigningKey(made.privateKey)!.publicKey}\n`);
+    const repo = new Repo(dir, join(dir, ".git"));
+    repo.signingKey = join(dir, "key");
+    const root = await repo.commitFiles(undefined, new Map([["a.txt", "a\n"]]), { name: "coord m1", email: "m1@coord.invalid" }, "root\n");
+    expect((await git(dir, "-c", `gpg.ssh.allowedSignersFile=${join(dir, "signers")}`, "log", "-1", "--format=%G?%x1f%GS", root)).trim()).toBe("G\x1fm1");
   }, 30_000);
 });

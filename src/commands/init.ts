@@ -24,6 +24,7 @@ import { stateDirOf } from "../state/paths.js";
 import { READ_PATHS, sync, type SyncResult } from "../sync/sync.js";
 import { takeEarlyClone } from "./early-clone.js";
 import { withSigningKey } from "./trust.js";
+import { signingKeyPath } from "../state/trust.js";
 import { scaffoldCommits } from "./hub.js";
 
 export interface InitOptions {
@@ -130,9 +131,18 @@ export async function init(opts: InitOptions): Promise<InitResult> {
     }
   }
   if (config && typeof opts.key === "string") {
-    // Given again to a machine that has a config: its key from now on (as coord trust key <path>).
-    config = (await withSigningKey(stateDir, config, opts.key)).config;
-    await saveConfig(stateDir, config);
+    // Given again to a machine that has a config: the key it has (nothing to do), or its first one; another key
+    // unannounced would make its readers refuse everything it publishes: that is coord trust rotate's to do.
+    const given = await withSigningKey(stateDir, config, opts.key);
+    if (config.trust.signingKey && signingKeyPath(stateDir, config.trust.signingKey) !== given.path)
+      throw new CoordError(
+        `${dir} is machine ${config.name}, which signs with ${config.trust.signingKey} already; to change its key so that other machines follow, run coord trust rotate ${opts.key} --dir ${dir}`,
+        EXIT.USAGE,
+      );
+    if (!config.trust.signingKey) {
+      config = given.config;
+      await saveConfig(stateDir, config);
+    }
   }
   if (config && opts.heartbeat !== undefined) {
     config = { ...config, heartbeat: newConfig({ name: config.name, uuid: config.uuid, heartbeat: opts.heartbeat }).heartbeat };

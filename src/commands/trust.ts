@@ -213,12 +213,15 @@ async function machineCommit(
   return { ...base, good: false, why: `${by}: not by ${machine}, whose file it is` };
 }
 
-/** The public key beside private key `path`, as "<type> <data>" (an ed25519 key without a passphrase needs no .pub: it is read from the key). */
+/**
+ * The public key of private key `path`, as "<type> <data>": read from the key itself when coord signs with it (as
+ * state/trust.ts signingOf does: the key its commits carry), else from the .pub beside it.
+ */
 async function publicKeyBeside(path: string): Promise<string> {
-  const m = KEY.exec((await readIfExists(`${path}.pub`).catch(() => undefined)) ?? "");
-  if (m) return `${m[1]} ${m[2]}`;
   const own = readSigningKey((await readIfExists(path).catch(() => undefined)) ?? "");
   if (own) return own.publicKey;
+  const m = KEY.exec((await readIfExists(`${path}.pub`).catch(() => undefined)) ?? "");
+  if (m) return `${m[1]} ${m[2]}`;
   throw new CoordError(`${path}.pub is not an SSH public key; give the private key's path (its .pub beside it)`, EXIT.USAGE);
 }
 

@@ -82,9 +82,11 @@ function armor(label: string, data: Buffer): string {
   return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
 }
 
+/** The data between BEGIN and END lines that are all of `text` (blanks around aside), in strict base64; else undefined. */
 function unarmor(label: string, text: string): Buffer | undefined {
-  const m = new RegExp(`-----BEGIN ${label}-----([\\s\\S]*?)-----END ${label}-----`).exec(text);
-  return m ? Buffer.from(m[1]!.replace(/\s+/g, ""), "base64") : undefined;
+  const m = new RegExp(`^-----BEGIN ${label}-----\\r?\\n([A-Za-z0-9+/=\\s]*?)-----END ${label}-----$`).exec(text.trim());
+  const b64 = m?.[1]!.replace(/\s+/g, "");
+  return b64 !== undefined && /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(b64) ? Buffer.from(b64, "base64") : undefined;
 }
 
 /**
@@ -188,7 +190,8 @@ export function sshVerify(armored: string, namespace: string, message: Buffer | 
     const sig = new Reader(r.string());
     if (sig.string().toString() !== ED25519) return undefined;
     const bytes = sig.string();
-    if (hash !== "sha512" && hash !== "sha256") return undefined;
+    // Anything but the plain form ssh-keygen writes (bytes after it, a reserved field, another hash) is ssh-keygen's to judge.
+    if (r.rest !== 0 || sig.rest !== 0 || reserved.length !== 0 || (hash !== "sha512" && hash !== "sha256")) return undefined;
     if (ns !== namespace || bytes.length !== 64) return { key, good: false };
     const digest = createHash(hash).update(message).digest();
     const signed = Buffer.concat([Buffer.from(MAGIC), sshString(ns), sshString(reserved), sshString(hash), sshString(digest)]);

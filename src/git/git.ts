@@ -339,7 +339,7 @@ export class Repo implements Hub {
     if (here) {
       // The commits from git's log, their signatures checked here (src/git/signatures.ts): no ssh-keygen per commit.
       const ask = async () =>
-        (await this.git().raw(["log", `--max-count=${max}`, "--format=%H%x1f%an <%ae>%x1f%P%x1e", tip, "--", `:(literal)${path}`]))
+        (await this.git().raw(["-c", "log.showSignature=false", "log", `--max-count=${max}`, "--format=%H%x1f%an <%ae>%x1f%P%x1e", tip, "--", `:(literal)${path}`]))
           .split("\x1e")
           .map((record) => record.trim())
           .filter(Boolean)
@@ -353,7 +353,8 @@ export class Repo implements Hub {
         const raw = raws.get(c.commit);
         return raw ? commitVerdict(raw, here) : undefined;
       });
-      if (verdicts.every((v) => v !== undefined)) return listed.map((c, i) => ({ ...c, ...verdicts[i]! }));
+      // (A SHA-256 repository's signatures are under another header: git's to read.)
+      if (listed.every((c) => c.commit.length === 40) && verdicts.every((v) => v !== undefined)) return listed.map((c, i) => ({ ...c, ...verdicts[i]! }));
     }
     const config = [
       `gpg.ssh.allowedSignersFile=${signers.allowed}`,
@@ -649,6 +650,13 @@ export class Repo implements Hub {
       const edits = new Map<string, string | null>([...changes].map(([path, c]) => [path, c === null ? null : shas[writes.findIndex(([p]) => p === path)]!]));
       const run = (args: string[], input?: string) => (input === undefined ? git : this.git({ env, input })).raw(args);
       const tree = (await editTree(run, parent ? `${parent}^{tree}` : undefined, edits)) ?? (await this.git({ env, input: "" }).raw(["mktree"])).trim();
+      // Signed here with a key coord signs with (a root commit, a worktree: no fast writer), in a SHA-1 repository,
+      // whose signature header is "gpgsig"; any other key, or repository, is git's to sign.
+      const signer = this.signingKey && tree.length === 40 ? await this.signer() : undefined;
+      if (signer) {
+        const body = commitBody(tree, parent && !newRoot ? parent : undefined, author, message, new Date());
+        return (await this.git({ env, input: signedCommitBody(body, sshSign(signer, "git", body)) }).raw(["hash-object", "-t", "commit", "-w", "--stdin"])).trim();
+      }
       const args = ["commit-tree", tree, "-m", message];
       if (parent && !newRoot) args.push("-p", parent);
       // Signed with this machine's SSH key when it has one (trust.signingKey), for readers that check machines' commits.

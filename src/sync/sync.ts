@@ -249,6 +249,13 @@ async function cycle(
   const model = readModel(view.files);
   seen.model = model;
   checkIdentity(model, config);
+  // It signed before (its file shows its key) and cannot now: the others would refuse everything it publishes, its
+  // claims too, and could run its work again. It stops here, before running anything, and says why.
+  if (machine.signing?.problem && model.computers.get(config.name)?.key)
+    throw new CoordError(
+      `this machine signs its commits (its file on the hub shows its key) but cannot now: ${machine.signing.problem}; the others would refuse what it publishes, so it runs nothing until the key is back, or coord trust key gives it a new one (then pin it on the others: coord trust pin ${config.name} <key>)`,
+      EXIT.FAILURE,
+    );
   const observedBefore = await readObserved(stateDir);
   const observed = observe(observedBefore, lastSeenOf(model, config.name), now());
   const published = model.computers.get(config.name)?.tasks;

@@ -146,10 +146,21 @@ export async function lastVerified(m: Pick<Machine, "stateDir" | "config" | "sig
   return out;
 }
 
-/** `ask` of every path, side by side (each is a few git processes: one after another they were most of a verifying sync). */
+/** How many paths are asked of git at once: side by side pays on a few, and a fleet's first verifying sync starts no storm. */
+const ASK_AT_ONCE = 4;
+
+/** `ask` of every path, a few side by side (each is a few git processes: one after another they were most of a verifying sync). */
 async function eachPath(paths: string[], ask: (path: string) => Promise<Change | undefined>): Promise<Map<string, Change | undefined>> {
-  const answers = await Promise.all(paths.map(ask));
-  return new Map(paths.map((p, i) => [p, answers[i]]));
+  const answers = new Map<string, Change | undefined>();
+  let next = 0;
+  const worker = async () => {
+    while (next < paths.length) {
+      const path = paths[next++]!;
+      answers.set(path, await ask(path));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(ASK_AT_ONCE, paths.length) }, worker));
+  return answers;
 }
 
 /**
