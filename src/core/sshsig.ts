@@ -85,7 +85,7 @@ function armor(label: string, data: Buffer): string {
 /** The data between BEGIN and END lines that are all of `text` (blanks around aside), in strict base64; else undefined. */
 function unarmor(label: string, text: string): Buffer | undefined {
   const m = new RegExp(`^-----BEGIN ${label}-----\\r?\\n([A-Za-z0-9+/=\\s]*?)-----END ${label}-----$`).exec(text.trim());
-  const b64 = m?.[1]!.replace(/\s+/g, "");
+  const b64 = m?.[1]?.replace(/\s+/g, "");
   return b64 !== undefined && /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(b64) ? Buffer.from(b64, "base64") : undefined;
 }
 
