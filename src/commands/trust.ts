@@ -6,7 +6,6 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { machineNameProblem } from "../core/names.js";
-import { ownerOf } from "../core/ownership.js";
 import { ORDERS_DIR, ORDERS_FILE } from "../core/repo.js";
 import { type Change, keyFingerprint, refusalReason, SSH_KEY_DATA, SSH_KEY_TYPE } from "../core/trust.js";
 import { computerPath } from "../core/names.js";
@@ -15,6 +14,7 @@ import { type MachineConfig, saveConfig } from "../state/config.js";
 import { exists, readIfExists, writeDurably } from "../state/files.js";
 import { makeMachineKey, signingKeyPath, pinsPath, readAccepted, readPins, savePins, signersFiles } from "../state/trust.js";
 import { openMachine } from "../sync/machine.js";
+import { verifiedByOwner } from "../sync/trust.js";
 import { saveKeyNotice, signKeyNotice } from "../state/key-notice.js";
 import { expandHome } from "../state/paths.js";
 import { readSigningKey } from "../core/sshsig.js";
@@ -166,8 +166,8 @@ export async function trustVerify(dir: string, max = 200): Promise<{ commits: Ve
   if (ownKey) keyed.set(me, ownKey);
   const byMachine = new Map<string, string[]>();
   for (const path of [...files.keys()].sort()) {
-    const o = ownerOf(path);
-    if (o.kind === "computer" || o.kind === "messages" || (o.kind === "delegated" && !requireSignedOrders)) byMachine.set(o.machine, [...(byMachine.get(o.machine) ?? []), path]);
+    const owner = verifiedByOwner(path, requireSignedOrders);
+    if (owner !== undefined) byMachine.set(owner, [...(byMachine.get(owner) ?? []), path]);
   }
   const unchecked = [...byMachine.keys()].filter((name) => !keyed.has(name)).sort();
   const tmp = await mkdtemp(join(tmpdir(), "coord-verify-"));

@@ -21,6 +21,15 @@ function machineFileOwner(path: string): string | undefined {
   return o.kind === "computer" || o.kind === "messages" ? o.machine : undefined;
 }
 
+/**
+ * The machine whose key alone decides what `path` says: its COMPUTER file and message files, and its delegated
+ * orders unless signed orders are on (the allowed signers decide those then). One rule for the sync and trust verify.
+ */
+export function verifiedByOwner(path: string, requireSignedOrders: boolean): string | undefined {
+  const o = ownerOf(path);
+  return machineFileOwner(path) ?? (!requireSignedOrders && o.kind === "delegated" ? o.machine : undefined);
+}
+
 /** The files to act on at `tip` (verified as this machine requires, its own delegated orders as it has them), and what was refused. */
 export async function trustedView(
   m: Machine,
@@ -74,10 +83,7 @@ export async function trustedView(
   if (verifyMachines) {
     // A machine's delegated orders count only as it signed them too (with signed orders, the allowed signers decide instead:
     // one accepted version per file, and an allowed signer may write ORDERS.json anyway).
-    const ownedBy = (path: string): string | undefined => {
-      const o = ownerOf(path);
-      return machineFileOwner(path) ?? (!requireSignedOrders && o.kind === "delegated" ? o.machine : undefined);
-    };
+    const ownedBy = (path: string) => verifiedByOwner(path, requireSignedOrders);
     const pins = await readPins(m.stateDir);
     let pinned = false;
     for (const [path, text] of files) {
