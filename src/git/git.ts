@@ -95,6 +95,12 @@ function rememberMark(commit: string, mark: HistoryMark): void {
   historyMarks.set(commit, mark);
 }
 
+/** A commit object's text, signed with `signer` when there is one (its SSHSIG over the unsigned text, as git signs). */
+function commitText(tree: string, parent: string | undefined, author: Author, message: string, signer: SigningKey | undefined): string {
+  const body = commitBody(tree, parent, author, message, new Date());
+  return signer ? signedCommitBody(body, sshSign(signer, "git", body)) : body;
+}
+
 /** The fast-forward running in each checkout (by path) in this process. */
 const fastForwards = inTurnBy();
 
@@ -592,8 +598,13 @@ export class Repo implements Hub {
       return listing;
     };
     const tree = (await editTree(run, `${parent}^{tree}`, edits)) ?? (await writer.write("tree", Buffer.alloc(0)));
-    const body = commitBody(tree, newRoot ? undefined : parent, author, message, new Date());
-    return writer.write("commit", signer ? signedCommitBody(body, sshSign(signer, "git", body)) : body);
+    return writer.write("commit", commitText(tree, newRoot ? undefined : parent, author, message, signer));
+  }
+
+  /** Signs this repo's commits with the key at `path`; `key`: it read already (state/trust.ts signingOf), not read again. */
+  useSigningKey(path: string, key?: SigningKey): void {
+    this.signingKey = path;
+    this.signing = { path, key: Promise.resolve(key) };
   }
 
   /** The signing key read once for this repo: undefined when coord cannot sign with it in process (git signs then). */
@@ -654,8 +665,8 @@ export class Repo implements Hub {
       // whose signature header is "gpgsig"; any other key, or repository, is git's to sign.
       const signer = this.signingKey && tree.length === 40 ? await this.signer() : undefined;
       if (signer) {
-        const body = commitBody(tree, parent && !newRoot ? parent : undefined, author, message, new Date());
-        return (await this.git({ env, input: signedCommitBody(body, sshSign(signer, "git", body)) }).raw(["hash-object", "-t", "commit", "-w", "--stdin"])).trim();
+        const text = commitText(tree, parent && !newRoot ? parent : undefined, author, message, signer);
+        return (await this.git({ env, input: text }).raw(["hash-object", "-t", "commit", "-w", "--stdin"])).trim();
       }
       const args = ["commit-tree", tree, "-m", message];
       if (parent && !newRoot) args.push("-p", parent);

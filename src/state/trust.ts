@@ -7,7 +7,7 @@
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import * as z from "zod";
-import { newKeyPair, readSigningKey } from "../core/sshsig.js";
+import { newKeyPair, readSigningKey, type SigningKey } from "../core/sshsig.js";
 import { gitVersion } from "../git/local.js";
 import { whichOf } from "./capabilities.js";
 import { machineNameProblem } from "../core/names.js";
@@ -85,6 +85,8 @@ export async function savePins(stateDir: string, pins: ReadonlyMap<string, strin
 export interface Signing {
   path: string;
   publicKey?: string;
+  /** The key as coord signs with it in process (an ed25519 key without a passphrase); none: git signs, through ssh-keygen. */
+  key?: SigningKey;
   problem?: string;
 }
 
@@ -98,7 +100,7 @@ export async function signingOf(config: MachineConfig, stateDir: string, dir: st
   if (text instanceof Error) return { path, problem: `its signing key ${path} cannot be read (${text.code ?? text.message}); coord trust key <path> names another` };
   // An ed25519 key without a passphrase: signed in process (src/core/sshsig.ts), nothing else needed.
   const own = readSigningKey(text);
-  if (own) return { path, publicKey: own.publicKey };
+  if (own) return { path, publicKey: own.publicKey, key: own };
   const publicKey = PUBLIC_KEY.exec((await readIfExists(`${path}.pub`).catch(() => undefined)) ?? "")?.[1];
   if (!publicKey) return { path, problem: `${path}.pub, the public half of its signing key, is missing or not an SSH public key` };
   // Any other key is signed by git through ssh-keygen.

@@ -47,7 +47,7 @@ export async function openMachine(dir: string, signal?: AbortSignal): Promise<Gi
   if (!config) throw new CoordError(`${dir} has no coord machine config; run coord init there first`, EXIT.USAGE);
   const repo = new Repo(dir, stateDir, config.remote, config.branch, config.gitTimeout, signal);
   const signing = await signingOf(config, stateDir, dir);
-  if (signing?.publicKey) repo.signingKey = signing.path;
+  if (signing?.publicKey) repo.useSigningKey(signing.path, signing.key);
   const checkout: Checkout = {
     fastForward: (commit) => repo.fastForward(commit),
     repair: ({ log, fsck }) => repairCheckout(dir, { remote: config.remote, branch: config.branch, log, fsck, timeout: config.gitTimeout }),
