@@ -5,7 +5,12 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { heardWithin, heardWithinUntil, type Observation } from "../src/core/clock.js";
 import { heartbeatDue, heartbeatDueAt, leaseLive, leaseLiveUntil } from "../src/core/claims.js";
+import { liveMessages, liveMessagesUntil, type MessageFile, type Receipts } from "../src/core/messages.js";
+import { notBeforeEndsAt, retryDue, retryDueAt, waitsForNotBefore } from "../src/core/plan.js";
 import { isOffline, offlineChangesAt } from "../src/core/presence.js";
+import { reportKept, reportKeptUntil } from "../src/core/publish.js";
+import { isLive, liveUntil } from "../src/core/reservations.js";
+import type { Order, TaskReport } from "../src/core/types.js";
 
 const T0 = Date.parse("2026-11-25T12:00:00.000Z");
 const HOUR = 3_600_000;
@@ -28,6 +33,10 @@ function holdsUntil<A>(answer: (at: number) => A, now: number, deadline: number 
 const lastSeen = fc.integer({ min: T0 - 3 * HOUR, max: T0 + 3 * HOUR }).map((t) => new Date(t).toISOString());
 const observation = fc.option(fc.record({ at: fc.integer({ min: T0 - 3 * HOUR, max: T0 }), same: fc.boolean() }), { nil: undefined });
 const samples = fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 5, maxLength: 12 });
+const time = (days: number) => fc.integer({ min: T0 - days * 86_400_000, max: T0 + days * 86_400_000 });
+const iso = (days: number) => time(days).map((t) => new Date(t).toISOString());
+const order = (over: Partial<Order>): Order =>
+  ({ id: "x", to: "ANY", run: "true", rev: 1, after: [], requires: [], env: {}, retries: 0, priority: "normal", cancelled: false, ...over }) as Order;
 
 describe("each time rule says when its answer next changes", () => {
   it("heardWithin and leaseLive: not before the deadline, and at it", () => {
@@ -71,6 +80,102 @@ describe("each time rule says when its answer next changes", () => {
           // Due already: it stays due until a publish (no deadline); else it turns due at its deadline.
           if (due(now)) expect(heartbeatDueAt(seen, new Date(now), heartbeat, lease)).toBeUndefined();
           else holdsUntil(due, now, heartbeatDueAt(seen, new Date(now), heartbeat, lease), fs);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it("retryDue: not before the deadline, and at it", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 6 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.option(iso(2), { nil: undefined }),
+        fc.option(iso(2), { nil: undefined }),
+        fc.constantFrom("exit code 1", "interrupted", undefined),
+        fc.double({ min: 0, max: 7200, noNaN: true }),
+        time(1),
+        samples,
+        (retries, attempts, finishedAt, startedAt, reason, backoff, now, fs) => {
+          const o = order({ retries });
+          const done: TaskReport = { rev: 1, state: "failed", attempts, ...(finishedAt ? { finishedAt } : {}), ...(startedAt ? { startedAt } : {}), ...(reason ? { reason } : {}) };
+          holdsUntil((at) => retryDue(o, done, backoff, new Date(at)), now, retryDueAt(o, done, backoff, new Date(now)), fs);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it("waitsForNotBefore: not before the deadline, and at it", () => {
+    fc.assert(
+      fc.property(fc.option(iso(3), { nil: undefined }), time(1), samples, (notBefore, now, fs) => {
+        const o = order(notBefore ? { notBefore } : {});
+        holdsUntil((at) => waitsForNotBefore(o, new Date(at)), now, notBeforeEndsAt(o, new Date(now)), fs);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it("a reservation's isLive: not before the deadline, and at it", () => {
+    fc.assert(
+      fc.property(iso(8), time(1), samples, (until, now, fs) => {
+        holdsUntil((at) => isLive({ until }, new Date(at)), now, liveUntil({ until }, new Date(now)), fs);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it("liveMessages (archiving): not before the deadline, and at it", () => {
+    const machines = ["a", "b", "c"];
+    const receipt = fc.record({ acked: fc.integer({ min: 0, max: 6 }), also: fc.array(fc.integer({ min: 1, max: 6 }), { maxLength: 3 }) });
+    fc.assert(
+      fc.property(
+        fc.constantFrom("b", "ALL"),
+        fc.array(iso(3), { maxLength: 6 }),
+        fc.option(receipt, { nil: undefined }),
+        fc.option(receipt, { nil: undefined }),
+        fc.double({ min: 0, max: 3 * 86_400_000, noNaN: true }),
+        time(1),
+        samples,
+        (to, ats, rb, rc, retentionMs, now, fs) => {
+          const file: MessageFile = { coord: 1, from: "a", to, next: ats.length + 1, messages: ats.map((at, i) => ({ seq: i + 1, at, priority: "normal", text: "m" })) };
+          const key = `a/${to}`;
+          const receipts = new Map<string, Receipts>();
+          for (const [name, r] of [["b", rb] as const, ["c", rc] as const])
+            if (r) receipts.set(name, { [key]: { received: 6, acked: r.acked, ...(r.also.length ? { also: r.also } : {}) } });
+          const receiptsOf = (name: string) => receipts.get(name);
+          holdsUntil(
+            (at) => liveMessages(file, receiptsOf, machines, new Date(at), retentionMs),
+            now,
+            liveMessagesUntil(file, receiptsOf, machines, new Date(now), retentionMs),
+            fs,
+          );
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it("reportKept (a removed ANY order's report): not before the deadline, and at it", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(undefined, new Set<string>(), new Set(["x"])),
+        fc.option(fc.integer({ min: 3, max: 3600 }), { nil: undefined }),
+        fc.option(iso(10), { nil: undefined }),
+        fc.option(iso(10), { nil: undefined }),
+        time(1),
+        samples,
+        (known, lease, finishedAt, startedAt, now, fs) => {
+          const report: TaskReport = {
+            rev: 1,
+            state: "completed",
+            attempts: 1,
+            ...(lease ? { lease } : {}),
+            ...(finishedAt ? { finishedAt } : {}),
+            ...(startedAt ? { startedAt } : {}),
+          };
+          holdsUntil((at) => reportKept("x", report, known, new Date(at)), now, reportKeptUntil("x", report, known, new Date(now)), fs);
         },
       ),
       { numRuns: 400 },

@@ -235,13 +235,36 @@ export function joiningReceipts(files: MessageFile[], machine: string, keep: num
  * broadcast, the recipients are all registered machines but the sender.
  */
 export function liveMessages(file: MessageFile, receiptsOf: (machine: string) => Receipts | undefined, machines: string[], now: Date, retentionMs: number): Message[] {
+  const allAcked = ackedByAll(file, receiptsOf, machines);
+  return file.messages.filter((m) => !(allAcked(m) && now.getTime() - Date.parse(m.at) >= retentionMs));
+}
+
+/**
+ * When liveMessages' answer next changes after `now` (ms): the first message acknowledged by every recipient
+ * grows older than the retention (in whole ms, as the rule compares); undefined when none will by the clock
+ * alone (the others wait for receipts, which come with a new tip). Its deadline.
+ */
+export function liveMessagesUntil(
+  file: MessageFile,
+  receiptsOf: (machine: string) => Receipts | undefined,
+  machines: string[],
+  now: Date,
+  retentionMs: number,
+): number | undefined {
+  const allAcked = ackedByAll(file, receiptsOf, machines);
+  let first: number | undefined;
+  for (const m of file.messages) {
+    const old = Date.parse(m.at) + Math.ceil(retentionMs);
+    if (old > now.getTime() && (first === undefined || old < first) && allAcked(m)) first = old;
+  }
+  return first;
+}
+
+/** Whether every recipient of `file` acknowledged a message; for a broadcast, every registered machine but the sender. */
+function ackedByAll(file: MessageFile, receiptsOf: (machine: string) => Receipts | undefined, machines: string[]): (m: Message) => boolean {
   const recipients = file.to === BROADCAST ? machines.filter((m) => m !== file.from) : [file.to];
   const key = channelKey(file.from, file.to);
-  return file.messages.filter((m) => {
-    const old = now.getTime() - Date.parse(m.at) >= retentionMs;
-    const allAcked = recipients.length > 0 && recipients.every((r) => isAcked(own(receiptsOf(r), key), m.seq));
-    return !(old && allAcked);
-  });
+  return (m) => recipients.length > 0 && recipients.every((r) => isAcked(own(receiptsOf(r), key), m.seq));
 }
 
 /** Unacknowledged live messages addressed to `machine`, from the files at one commit. */

@@ -7,7 +7,7 @@ import { ordersTargets } from "./orders.js";
 import { preferredMachine, rankForMachine } from "./rank.js";
 import { isOffline, MISSED_HEARTBEATS } from "./presence.js";
 import { dependencyBlock, lackingReason, missingCapabilities, type StatusJson } from "./status.js";
-import { heardWithin } from "./clock.js";
+import { firstChange, heardWithin } from "./clock.js";
 import { compareRuns, dueSlot, upcomingSlot } from "./every.js";
 import { failedForGood } from "./task-life.js";
 import { own, PRIORITIES, type Order, type TaskReport } from "./types.js";
@@ -84,6 +84,28 @@ export function retryAt(order: Order, done: TaskReport, backoff: number): Date |
   return new Date(Math.min(MAX_TIME, (Number.isFinite(finished) ? finished : 0) + delay));
 }
 
+/** Whether a failed task may run again at `now`: it has retries left and its retryAt has come. */
+export function retryDue(order: Order, done: TaskReport, backoff: number, now: Date): boolean {
+  const at = retryAt(order, done, backoff);
+  return at !== undefined && at.getTime() <= now.getTime();
+}
+
+/** When retryDue's answer next changes after `now` (ms): the retry falls due; undefined when it is due already or never is. Its deadline. */
+export function retryDueAt(order: Order, done: TaskReport, backoff: number, now: Date): number | undefined {
+  const at = retryAt(order, done, backoff);
+  return at ? firstChange([at.getTime()], now, (t) => retryDue(order, done, backoff, t)) : undefined;
+}
+
+/** Whether an order waits for its `notBefore` at `now`. */
+export function waitsForNotBefore(order: Pick<Order, "notBefore">, now: Date): boolean {
+  return !!order.notBefore && Date.parse(order.notBefore) > now.getTime();
+}
+
+/** When waitsForNotBefore's answer next changes after `now` (ms): its notBefore; undefined when it waits for none. Its deadline. */
+export function notBeforeEndsAt(order: Pick<Order, "notBefore">, now: Date): number | undefined {
+  return firstChange([Date.parse(order.notBefore ?? "")], now, (t) => waitsForNotBefore(order, t));
+}
+
 /**
  * Whether this machine's own record says the task is still to do; a reason when it must wait. `order` is the run
  * to make: for a recurring order, with the slot due (a slot is a new generation, as a bumped rev is).
@@ -98,7 +120,7 @@ function ownRecord(order: Order, done: TaskReport | undefined, input: PlanInput)
   if (done.state !== "failed") return "skip";
   const at = retryAt(order, done, input.retryBackoff);
   if (!at) return "skip";
-  return at.getTime() > input.now.getTime() ? { wait: `retry ${done.attempts} of ${order.retries} at ${at.toISOString()}` } : "todo";
+  return retryDue(order, done, input.retryBackoff, input.now) ? "todo" : { wait: `retry ${done.attempts} of ${order.retries} at ${at.toISOString()}` };
 }
 
 /** Why this machine may not start `order` now (cancelled, lacks capabilities, dependencies, notBefore). */
@@ -109,7 +131,7 @@ function gate(order: Order, input: PlanInput): string | undefined {
   // Every attempt, retries too, waits for the dependencies as they are now.
   const block = dependencyBlock(order, (id) => own(input.status.orders, id));
   if (block) return block.reason;
-  if (order.notBefore && Date.parse(order.notBefore) > input.now.getTime()) return `not before ${order.notBefore}`;
+  if (waitsForNotBefore(order, input.now)) return `not before ${order.notBefore}`;
   return undefined;
 }
 
@@ -179,9 +201,10 @@ export function plan(input: PlanInput): Plan {
     // (the claim was journaled, never pushed): then it is a new attempt, after the backoff.
     const mineAssigned = done !== undefined && compareRuns(done, order) === 0 && done.state === "assigned" && !(last && last.attempts >= done.attempts);
     if (last && !mineAssigned) {
-      const at = retryAt(order, { rev: order.rev, state: "failed", attempts: last.attempts, ...(last.finishedAt ? { finishedAt: last.finishedAt } : {}) }, input.retryBackoff);
+      const tried: TaskReport = { rev: order.rev, state: "failed", attempts: last.attempts, ...(last.finishedAt ? { finishedAt: last.finishedAt } : {}) };
+      const at = retryAt(order, tried, input.retryBackoff);
       if (!at) continue;
-      if (at.getTime() > input.now.getTime()) {
+      if (!retryDue(order, tried, input.retryBackoff, input.now)) {
         waiting.push({ order, reason: `retry ${last.attempts} of ${order.retries} at ${at.toISOString()}` });
         continue;
       }

@@ -3,6 +3,7 @@
 // replaced, and the bytes of every file a publish changes.
 import type { Refusal } from "./trust.js";
 import { gitBlobId } from "./blob.js";
+import { firstChange } from "./clock.js";
 import { canonicalComputer, renderComputer } from "./computer.js";
 import { messagePath, renderMessageFile, type MessageFile, type Receipts } from "./messages.js";
 import { computerPath } from "./names.js";
@@ -61,7 +62,7 @@ export function ownComputer(self: Self, model: RepoModel, ordersText: string | u
   const tasks: Record<string, TaskReport> = {};
   for (const [id, { retryAt: _stale, ...report }] of Object.entries(self.tasks)) {
     // Orders removed from ORDERS.json leave the file (git keeps history), but for a while the ANY ones.
-    if (known && !known.has(id) && !(report.lease !== undefined && endedWithin(report, now, REMOVED_ANY_KEEP_DAYS))) continue;
+    if (!reportKept(id, report, known, now)) continue;
     const order = model.orders?.orders.find((o) => o.id === id);
     const at = order && report.state === "failed" && report.rev === order.rev ? retryBefore(order, report, retryAt(order, report, self.retryBackoff)) : undefined;
     tasks[id] = redactReport(at ? { ...report, retryAt: at.toISOString() } : report, order);
@@ -124,10 +125,23 @@ function redactServices(services: Record<string, ServiceReport>): Record<string,
   return out;
 }
 
-function endedWithin(report: TaskReport, now: Date, days: number): boolean {
-  const ended = Date.parse(report.finishedAt ?? report.startedAt ?? "");
-  return Number.isFinite(ended) && now.getTime() - ended < days * 86_400_000;
+/**
+ * Whether a task report stays in its machine's file at `now`: its order is in ORDERS.json (`known`, the ids;
+ * undefined when ORDERS.json is unreadable: every report stays), or it is an ANY order's (it has a lease)
+ * that ended less than REMOVED_ANY_KEEP_DAYS ago.
+ */
+export function reportKept(id: string, report: TaskReport, known: ReadonlySet<string> | undefined, now: Date): boolean {
+  if (!known || known.has(id)) return true;
+  const ended = endedAt(report);
+  return report.lease !== undefined && Number.isFinite(ended) && now.getTime() - ended < REMOVED_ANY_KEEP_DAYS * 86_400_000;
 }
+
+/** When reportKept's answer next changes after `now` (ms): a removed ANY order's report leaves the file; undefined when it never does by the clock alone. Its deadline. */
+export function reportKeptUntil(id: string, report: TaskReport, known: ReadonlySet<string> | undefined, now: Date): number | undefined {
+  return firstChange([endedAt(report) + REMOVED_ANY_KEEP_DAYS * 86_400_000], now, (at) => reportKept(id, report, known, at));
+}
+
+const endedAt = (report: TaskReport) => Date.parse(report.finishedAt ?? report.startedAt ?? "");
 
 /** The repository as it will be once this machine's file and message files are replaced. */
 export function viewWith(model: RepoModel, mine: ComputerFile, messageFiles: MessageFile[]): RepoModel {

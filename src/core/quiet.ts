@@ -9,9 +9,10 @@
 import { heardWithinUntil } from "./clock.js";
 import { heartbeatDueAt, leaseLiveUntil } from "./claims.js";
 import { upcomingSlot } from "./every.js";
-import { preferWindow, retryAt } from "./plan.js";
-import { readReservations } from "./reservations.js";
-import { REMOVED_ANY_KEEP_DAYS } from "./publish.js";
+import { liveMessagesUntil } from "./messages.js";
+import { notBeforeEndsAt, preferWindow, retryDueAt } from "./plan.js";
+import { liveUntil, readReservations } from "./reservations.js";
+import { reportKeptUntil } from "./publish.js";
 import type { RepoModel } from "./repo.js";
 import { offlineChangesAt } from "./presence.js";
 import type { Order, TaskReport } from "./types.js";
@@ -61,7 +62,7 @@ export function quietUntil(input: QuietInput): number | undefined {
   if (!Number.isFinite(published) || published > now) return undefined;
   times.push(heartbeatDueAt(mine!.lastSeen, input.now, input.heartbeat) ?? Number.NaN);
   // Its own reservations leave its file when they expire.
-  if (mine) for (const r of readReservations(new Map([[me, mine]])).reservations) times.push(Date.parse(r.until));
+  if (mine) for (const r of readReservations(new Map([[me, mine]])).reservations) times.push(liveUntil(r, input.now) ?? Number.NaN);
 
   // Every other machine: each rule that reads its lastSeen says when its answer next changes (its deadline,
   // beside the rule): when it turns offline (and its alert goes out), when a claim of it expires at any
@@ -79,7 +80,7 @@ export function quietUntil(input: QuietInput): number | undefined {
 
   // Orders: a notBefore reached, a slot of a recurring order, a retry due (its own, or another machine's failed try of an ANY order).
   const byId = new Map<string, Order>(orders.map((o) => [o.id, o]));
-  for (const order of orders) if (order.notBefore) times.push(Date.parse(order.notBefore));
+  for (const order of orders) times.push(notBeforeEndsAt(order, input.now) ?? Number.NaN);
   // A recurring order's next slot: a quiet machine must not sleep past it (the daemon wakes when the stamp ends).
   for (const order of orders) {
     const next = order.every && !order.cancelled ? upcomingSlot(order, input.now) : undefined;
@@ -89,18 +90,15 @@ export function quietUntil(input: QuietInput): number | undefined {
   for (const file of model.computers.values()) reports.push(...Object.entries(file.tasks));
   for (const [id, report] of reports) {
     const order = byId.get(id);
-    if (order && report.state === "failed") {
-      const at = retryAt(order, report, input.retryBackoff);
-      if (at) times.push(at.getTime());
-    }
+    if (order && report.state === "failed") times.push(retryDueAt(order, report, input.retryBackoff, input.now) ?? Number.NaN);
   }
   // Its own reports of removed ANY orders are dropped some days after they ended.
-  for (const report of Object.values(input.journal)) {
-    const ended = Date.parse(report.finishedAt ?? report.startedAt ?? "");
-    if (report.lease !== undefined && Number.isFinite(ended)) times.push(ended + REMOVED_ANY_KEEP_DAYS * 86_400_000);
-  }
-  // Its own messages are archived once acknowledged and older than the retention.
-  for (const file of model.messageFiles) if (file.from === me) for (const m of file.messages) times.push(Date.parse(m.at) + input.messageRetention * 1000);
+  const known = model.orders ? new Set(orders.map((o) => o.id)) : undefined;
+  for (const [id, report] of Object.entries(input.journal)) times.push(reportKeptUntil(id, report, known, input.now) ?? Number.NaN);
+  // Its own messages are archived once acknowledged by every recipient and older than the retention.
+  const receiptsOf = (name: string) => model.computers.get(name)?.messages;
+  for (const file of model.messageFiles)
+    if (file.from === me) times.push(liveMessagesUntil(file, receiptsOf, model.machineNames, input.now, input.messageRetention * 1000) ?? Number.NaN);
 
   const future = times.filter((t) => Number.isFinite(t) && t > now);
   return future.length ? Math.min(...future) : undefined;

@@ -30,6 +30,7 @@
 //   ahead) counts as the reader's now: it was published already.
 // - A reservation is live until its `until` by the reader's clock; a bad one in
 //   a machine's file is that reservation's problem (reported), never the file's.
+import { firstChange } from "./clock.js";
 import { clip, MAX_COUNT } from "./limits.js";
 import { MACHINE_NAME } from "./names.js";
 import { computerPath } from "./names.js";
@@ -415,6 +416,11 @@ export function readReservations(computers: ReadonlyMap<string, ComputerFile>): 
 /** Whether a reservation is live at `now` (the reader's clock). */
 export function isLive(r: { until: string }, now: Date): boolean {
   return Date.parse(r.until) > now.getTime();
+}
+
+/** When isLive's answer next changes after `now` (ms): its `until`, when it is live; undefined when it is not (it never comes back). Its deadline. */
+export function liveUntil(r: { until: string }, now: Date): number | undefined {
+  return firstChange([Date.parse(r.until)], now, (at) => isLive(r, at));
 }
 
 /** Whether two reservations of one fleet cannot both hold: other machines, not both shared, patterns and lifetimes overlapping. */
