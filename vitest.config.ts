@@ -1,10 +1,11 @@
 import { defineConfig } from "vitest/config";
 import { LongestFirst } from "./test/sequencer.js";
 
-// Two projects: "quick" (pure and unit tests, no fleet on real git and no races of many processes: `npm run test:quick`, the
-// inner loop) and "e2e" (real git, processes, daemons). `npm test` runs both. End-to-end files
-// mostly wait on git and child processes, so more of them run at once than there are cores.
-const slow = ["test/**/*.e2e.test.ts", "test/cli.test.ts", "test/errors-top.test.ts", "test/local-state.test.ts", "test/logs.test.ts", "test/package.test.ts"];
+// Two projects: "quick" (pure and unit tests, and rule scenarios on the in-memory fleet: `npm run test:quick`, the
+// inner loop) and "e2e" (every file that runs git or a process, named `*.e2e.test.ts`: real git, processes, daemons).
+// `npm test` runs both. End-to-end files mostly wait on git and child processes, so more of them run at once than
+// there are cores.
+const slow = ["test/**/*.e2e.test.ts"];
 
 export default defineConfig({
   test: {

@@ -2,7 +2,7 @@
 // opencode) print the JSON their machine-readable modes document, and a real
 // sync cycle (on the in-memory hub) runs them. Each shape must become the
 // right task state, reason and published fields: exit 0 is not success when
-// the agent says otherwise. (COORD_LIVE_AGENTS=1 runs the real CLIs: agents-live.test.ts.)
+// the agent says otherwise. (COORD_LIVE_AGENTS=1 runs the real CLIs: agents-live.e2e.test.ts.)
 import { chmod, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -1,6 +1,6 @@
-// Opt-in: COORD_LIVE_AGENTS=1 npx vitest run test/agents-live.test.ts
+// Opt-in: COORD_LIVE_AGENTS=1 npx vitest run test/agents-live.e2e.test.ts
 // Runs each agent CLI installed on this machine, for real, with a trivial
-// prompt through a whole sync cycle: the contract of agents-contract.test.ts
+// prompt through a whole sync cycle: the contract of agents-contract.e2e.test.ts
 // checked against the real thing. A CLI that is missing or not logged in is
 // skipped, and the test's name says which and why. It costs a few cents per CLI.
 import { afterEach, describe, expect, it } from "vitest";

@@ -1,45 +1,9 @@
-// The CLI as a user meets it: help with examples, exit codes, the demo, the
-// example tree kept in coordination/.
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+// The CLI as a user meets it: exit codes, the demo. (Help with examples, the
+// example tree kept in coordination/: cli.test.ts.)
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { readModel } from "../src/core/repo.js";
-import { deriveStatus, renderStatusJson } from "../src/core/status.js";
-import { renderStatusMd } from "../src/core/status-md.js";
 import { cli, git, makeFleet, tempDir } from "./helpers.js";
-
-describe("coord --help", () => {
-  it.each([
-    [[]],
-    [["hub", "create"]],
-    [["init"]],
-    [["sync"]],
-    [["status"]],
-    [["validate"]],
-    [["demo"]],
-    [["services"]],
-    [["logs"]],
-    [["mcp"]],
-    [["agent", "install"]],
-    [["agent", "uninstall"]],
-  ])("%j has a description and examples", async (words) => {
-    const r = await cli(...words, "--help");
-    expect(r.code).toBe(0);
-    expect(r.out).toMatch(/Usage: coord/);
-    expect(r.out).toMatch(/Examples:\n {2}\$ coord /);
-  });
-
-  it("documents the exit codes", async () => {
-    const r = await cli("sync", "--help");
-    for (const code of [
-      "0  done",
-      "1  could not reach",
-      "2  bad usage",
-      "3  ORDERS.json is invalid (validate: the problems are printed; sync: it synced, but started no new task)",
-    ])
-      expect(r.out).toContain(code);
-  });
-});
 
 describe("exit codes", () => {
   it("2 for bad usage, with one clear sentence", async () => {
@@ -126,24 +90,5 @@ describe("coord demo", () => {
     const izzit7 = await git(join(dir, "izzit7"), "show", "refs/remotes/origin/coord:coordination/COMPUTER_izzit7.md");
     expect(izzit7).toContain(`v${process.versions.node}`);
     expect(izzit7).toMatch(/hello from izzit7 on \S+ \S+/);
-  });
-});
-
-describe("coordination/ (the example tree the demo produces)", () => {
-  it("is a valid coordination tree whose derived files match its inputs", async () => {
-    const root = join(import.meta.dirname, "..", "coordination");
-    const files = new Map<string, string>();
-    for (const entry of await readdir(root, { recursive: true, withFileTypes: true }))
-      if (entry.isFile()) {
-        const path = join(entry.parentPath, entry.name);
-        files.set(path.slice(root.length + 1), await readFile(path, "utf8"));
-      }
-    const model = readModel(files);
-    expect(model.ordersProblems).toEqual([]);
-    expect(model.fileProblems).toEqual([]);
-    expect([...model.computers.keys()].sort()).toEqual(["izzit7", "machine-2", "soda-yeti"]);
-    const status = deriveStatus(model);
-    expect(files.get("STATUS.json")).toBe(renderStatusJson(status));
-    expect(files.get("STATUS.md")).toBe(renderStatusMd(status));
   });
 });

@@ -20,9 +20,9 @@ const LONGEST = [
   "engine.e2e",
   "messages-recovery.e2e",
   "daemon.e2e",
-  "logs",
+  "logs.e2e",
   "messages-volume.e2e",
-  "package",
+  "package.e2e",
   "hooks.e2e",
   "hostile.e2e",
 ];

@@ -1,7 +1,7 @@
 // The transport seam: what a machine needs from the hub, and nothing more.
 // Two implementations keep one contract: Repo (src/git/git.ts, real git
 // through a checkout) and MemoryHub (src/git/memory-hub.ts, in memory, for
-// fast tests and tools). test/hub-conformance.test.ts runs one suite against
+// fast tests and tools). test/hub-conformance.e2e.test.ts runs one suite against
 // both; each clause below is checked there.
 import type { HistoryMark } from "../core/status-history.js";
 import type { Change } from "../core/trust.js";
