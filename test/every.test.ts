@@ -3,7 +3,7 @@
 // days), which slot is due, and how runs are ordered and keyed. The time is
 // passed in; nothing here waits.
 import { describe, expect, it } from "vitest";
-import { compareRuns, dueSlot, everyProblem, latestSlot, nextSlot, parseCron, type Recurrence, runKey, slotsBetween, timezoneProblem, upcomingSlot } from "../src/core/every.js";
+import { compareRuns, dueSlot, everyProblem, latestSlot, nextSlot, type Recurrence, runKey, slotsBetween, timezoneProblem, upcomingSlot } from "../src/core/every.js";
 import { formatProblem, parseOrders } from "../src/core/orders.js";
 import { isRefusal, transition } from "../src/core/task-life.js";
 
@@ -266,8 +266,11 @@ describe("what is refused, by field", () => {
     if (problem) expect(p).toMatch(problem);
     else expect(p).toBeUndefined();
   });
-  it("a parse is the same sets for a name and its number", () => {
-    expect(parseCron("0 0 * jan sun")).toEqual(parseCron("0 0 * 1 0"));
+  it("a name and its number are the same slots, in any case", () => {
+    const january = (every: string) => isos(slotsBetween({ every }, ms("2024-12-31T00:00:00Z"), ms("2025-12-31T00:00:00Z")));
+    expect(january("0 0 * jan sun")).toEqual(["2025-01-05T00:00:00.000Z", "2025-01-12T00:00:00.000Z", "2025-01-19T00:00:00.000Z", "2025-01-26T00:00:00.000Z"]);
+    expect(january("0 0 * 1 0")).toEqual(january("0 0 * jan sun"));
+    expect(january("0 0 * JAN Sun")).toEqual(january("0 0 * jan sun"));
   });
 });
 

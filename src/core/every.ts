@@ -14,110 +14,37 @@
 // much later as the gap is long (02:30 → 03:30); a wall time that occurs
 // twice (clocks go back) is run at its first occurrence only. Two wall times
 // that fall on the same instant are one slot.
-import { cronProblem } from "./cron.js";
+//
+// croner (through core/cron.ts) finds the wall times of the expression: it is
+// asked in UTC, so a wall time comes back as if it were a UTC instant, and
+// this file maps it to the instant in the zone. croner's own time zones keep
+// a different rule at the changes of the clocks (a skipped fixed time runs at
+// the end of the gap, 03:00 instead of 03:30; a repeated "*/30" runs twice);
+// the rule above is coord's, written in its contract (test/every.test.ts).
+import { cronProblem, nextRun, previousRun } from "./cron.js";
 
 export const DEFAULT_TIMEZONE = "UTC";
 
-const MINUTE = 60_000;
-const HOUR = 3_600_000;
 const DAY = 86_400_000;
-
-/** How far a search for a slot looks (days): 29 February may be 8 years away (2096 → 2104). */
-const SEARCH_DAYS = 8 * 366 + 2;
 
 /** Slots listed at most by slotsBetween. */
 export const MAX_LISTED = 10_000;
 
-const ALIASES: Record<string, string> = {
-  "@hourly": "0 * * * *",
-  "@daily": "0 0 * * *",
-  "@midnight": "0 0 * * *",
-  "@weekly": "0 0 * * 0",
-  "@monthly": "0 0 1 * *",
-  "@yearly": "0 0 1 1 *",
-  "@annually": "0 0 1 1 *",
-};
+/** Wall times looked at, at most, by one search (a minute's slots near a change of the clocks take about 120). */
+const MAX_STEPS = 20_000;
 
-const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
-const DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+/** An alias in any case as croner reads it ("@Daily" → "@daily"). */
+const text = (every: string) => (every.trim().startsWith("@") ? every.trim().toLowerCase() : every);
 
-/** A cron expression as sets: index → whether it matches. */
-export interface CronSets {
-  minutes: boolean[];
-  hours: boolean[];
-  /** Index 1-31. */
-  doms: boolean[];
-  /** Index 1-12. */
-  months: boolean[];
-  /** Index 0-6, Sunday 0. */
-  dows: boolean[];
-  /** Day of month and day of week: when both are restricted (neither starts with "*"), a day matches either (as in Vixie cron); otherwise both. */
-  either: boolean;
-}
+const problems = new Map<string, string | undefined>();
 
-function expand(text: string, min: number, max: number, names?: string[], offset = 0): boolean[] {
-  const set = new Array<boolean>(max + 1).fill(false);
-  const num = (s: string) => {
-    const i = names?.indexOf(s.toLowerCase()) ?? -1;
-    return i >= 0 ? i + offset : Number(s);
-  };
-  for (const item of text.split(",")) {
-    const [range = "*", stepText] = item.split("/");
-    const step = stepText === undefined ? 1 : Number(stepText);
-    let lo = min;
-    let hi = max;
-    if (range !== "*") {
-      const [a = "", b] = range.split("-");
-      lo = num(a);
-      hi = b !== undefined ? num(b) : stepText !== undefined ? max : lo;
-    }
-    for (let v = lo; v <= hi; v += step) set[v] = true;
-  }
-  return set;
-}
-
-/** Month lengths in a leap year: what a day of the month can be at most. */
-const LONGEST = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/** The sets of a cron expression (five fields, or an @alias), or why it is not one coord runs: a field named, or a day no month has. */
-export function parseCron(expression: string): CronSets | string {
-  const text = ALIASES[expression.trim().toLowerCase()] ?? expression;
-  const problem = cronProblem(text);
-  if (problem) return problem;
-  const [mi = "", h = "", dom = "", mon = "", dow = ""] = text.trim().split(/\s+/);
-  const dows = expand(dow, 0, 7, DAYS);
-  if (dows[7]) dows[0] = true; // 7 is Sunday too
-  const sets: CronSets = {
-    minutes: expand(mi, 0, 59),
-    hours: expand(h, 0, 23),
-    doms: expand(dom, 1, 31),
-    months: expand(mon, 1, 12, MONTHS, 1),
-    dows: dows.slice(0, 7),
-    either: !dom.startsWith("*") && !dow.startsWith("*"),
-  };
-  if (!sets.either) {
-    const possible = sets.months.some((on, m) => on && sets.doms.some((d, day) => d && day <= LONGEST[m]!));
-    if (!possible) return `the day-of-month field: no month it names has day ${sets.doms.indexOf(true)}, so it never runs`;
-  }
-  return sets;
-}
-
-const parsed = new Map<string, CronSets | string>();
-
-function cronOf(expression: string): CronSets | string {
-  let sets = parsed.get(expression);
-  if (sets === undefined) {
-    if (parsed.size >= 1000) parsed.clear();
-    sets = parseCron(expression);
-    parsed.set(expression, sets);
-  }
-  return sets;
-}
-
-/** Why `every` is not a recurrence coord runs (the cron field named), or undefined. */
+/** Why `every` is not a recurrence coord runs (the cron field named, or a day no month has), or undefined. */
 export function everyProblem(every: string): string | undefined {
-  const sets = cronOf(every);
-  return typeof sets === "string" ? sets : undefined;
+  if (problems.has(every)) return problems.get(every);
+  const problem = cronProblem(text(every), { aliases: true });
+  if (problems.size >= 1000) problems.clear();
+  problems.set(every, problem);
+  return problem;
 }
 
 const formats = new Map<string, Intl.DateTimeFormat>();
@@ -160,35 +87,34 @@ export function offsetAt(timezone: string, t: number): number {
   return wall - (t - (((t % 1000) + 1000) % 1000));
 }
 
-/** Midnight (as a UTC number) of the local day that holds instant `t`. */
-function localDay(timezone: string, t: number): number {
-  const wall = t + offsetAt(timezone, t);
-  return wall - (((wall % DAY) + DAY) % DAY);
-}
+const near = new Map<string, [number, number]>();
 
-/** The instant of a wall time (ms as if UTC) of a day whose offsets are `before` and `after` (compatible: a gap runs later, a repeat first). */
-function instantOf(timezone: string, wall: number, before: number, after: number): number {
-  if (before === after) return wall - before;
-  const fits = [wall - before, wall - after].filter((t) => offsetAt(timezone, t) === wall - t);
-  if (fits.length) return Math.min(...fits);
-  return wall - Math.min(before, after); // in the gap: as much later as the gap is long
-}
-
-/** The slots of one local day (its midnight as a UTC number), ascending, each once. */
-function daySlots(sets: CronSets, timezone: string, day: number): number[] {
-  const date = new Date(day);
-  if (!sets.months[date.getUTCMonth() + 1]) return [];
-  const dom = sets.doms[date.getUTCDate()]!;
-  const dow = sets.dows[date.getUTCDay()]!;
-  if (sets.either ? !(dom || dow) : !(dom && dow)) return [];
-  const before = offsetAt(timezone, day - DAY);
-  const after = offsetAt(timezone, day + 2 * DAY);
-  const out = new Set<number>();
-  for (let h = 0; h < 24; h++) {
-    if (!sets.hours[h]) continue;
-    for (let m = 0; m < 60; m++) if (sets.minutes[m]) out.add(instantOf(timezone, day + h * HOUR + m * MINUTE, before, after));
+/**
+ * The zone's offsets around the UTC day that holds `t` (lowest first): one offset, or the two of a change of the
+ * clocks. A wall time `t` (ms as if UTC) falls on an instant between the two (no zone is a day off). Kept per day:
+ * the walks below ask for each wall time they look at, and Intl is slow.
+ */
+function offsetsNear(timezone: string, t: number): [number, number] {
+  if (timezone === DEFAULT_TIMEZONE) return [0, 0];
+  const day = t - (((t % DAY) + DAY) % DAY);
+  const key = `${timezone} ${day}`;
+  let pair = near.get(key);
+  if (!pair) {
+    const a = offsetAt(timezone, day - DAY);
+    const b = offsetAt(timezone, day + 2 * DAY);
+    pair = a <= b ? [a, b] : [b, a];
+    if (near.size >= 10_000) near.clear();
+    near.set(key, pair);
   }
-  return [...out].sort((a, b) => a - b);
+  return pair;
+}
+
+/** The instant of a wall time (ms as if UTC), compatible: a wall time in a gap runs as much later as the gap is long, a repeated one at its first. */
+function instantOf(timezone: string, wall: number): number {
+  const [low, high] = offsetsNear(timezone, wall);
+  if (low === high) return wall - low;
+  const fits = [wall - high, wall - low].filter((t) => offsetAt(timezone, t) === wall - t);
+  return fits[0] ?? wall - low; // the first that exists; in the gap: as much later as the gap is long
 }
 
 /** A recurrence: the cron expression and its time zone. */
@@ -197,55 +123,74 @@ export interface Recurrence {
   timezone?: string;
 }
 
-function setsOf(r: Recurrence): CronSets | undefined {
-  const sets = cronOf(r.every);
-  if (typeof sets === "string" || timezoneProblem(r.timezone ?? DEFAULT_TIMEZONE)) return undefined;
-  return sets;
+/** The recurrence's expression and zone when coord runs it. */
+function usable(r: Recurrence): { every: string; tz: string } | undefined {
+  const tz = r.timezone ?? DEFAULT_TIMEZONE;
+  if (everyProblem(r.every) || timezoneProblem(tz)) return undefined;
+  return { every: text(r.every), tz };
 }
 
-/** The slots after `from` and at or before `to` (ms), ascending, at most `max`, within 8 years of `from`. */
+/** The wall time after `wall` (strictly), before it (`back`), as croner finds it in UTC. */
+function step(every: string, wall: number, back: boolean): number | undefined {
+  return (back ? previousRun(every, new Date(wall)) : nextRun(every, new Date(wall)))?.getTime();
+}
+
+// The searches walk wall times, and map each to its instant. In a zone an instant is its wall time less an
+// offset, so a wall time more than the highest offset after an instant falls after it, and one less than the
+// lowest offset after it falls before it: that bounds where each search starts and stops. Near a change of
+// the clocks the instants are not in the order of the wall times (02:30 in the gap is 03:30, after 03:00),
+// hence the walk past the first one found.
+
+/** The first slot after `from` (ms), or undefined when there is none. */
+function firstAfter(every: string, tz: string, from: number): number | undefined {
+  let best: number | undefined;
+  for (let wall = step(every, from + offsetsNear(tz, from)[0], false), n = 0; wall !== undefined && n < MAX_STEPS; wall = step(every, wall, false), n++) {
+    const [, high] = offsetsNear(tz, wall);
+    if (best !== undefined && wall - high >= best) break;
+    const t = instantOf(tz, wall);
+    if (t > from && (best === undefined || t < best)) best = t;
+  }
+  return best;
+}
+
+/** The slots after `from` and at or before `to` (ms), ascending, each once, at most `max`. */
 export function slotsBetween(r: Recurrence, from: number, to: number, max = MAX_LISTED): number[] {
-  const sets = setsOf(r);
-  if (!sets || !(to > from)) return [];
-  const tz = r.timezone ?? DEFAULT_TIMEZONE;
-  const out: number[] = [];
-  const last = localDay(tz, to) + DAY;
-  for (let day = localDay(tz, from) - DAY, n = 0; day <= last && out.length < max && n < SEARCH_DAYS; day += DAY, n++)
-    for (const t of daySlots(sets, tz, day)) if (t > from && t <= to && out.length < max && t !== out[out.length - 1]) out.push(t);
-  return out;
+  const u = usable(r);
+  if (!u || !(to > from) || max < 1) return [];
+  const found = new Set<number>();
+  let last = -Infinity;
+  for (let wall = step(u.every, from + offsetsNear(u.tz, from)[0], false), n = 0; wall !== undefined && n < MAX_STEPS + max; wall = step(u.every, wall, false), n++) {
+    const [, high] = offsetsNear(u.tz, wall);
+    if (wall - high > to || (found.size >= max && wall - high > last)) break; // no later wall time falls before
+    const t = instantOf(u.tz, wall);
+    if (t > from && t <= to) {
+      found.add(t);
+      last = Math.max(last, t);
+    }
+  }
+  return [...found].sort((a, b) => a - b).slice(0, max);
 }
 
-/** The latest slot at or before `now` (ms), not before `since` when given; undefined when there is none within 8 years. */
+/** The latest slot at or before `now` (ms), not before `since` when given; undefined when there is none. */
 export function latestSlot(r: Recurrence, now: number, since?: number): number | undefined {
-  const sets = setsOf(r);
-  if (!sets) return undefined;
-  const tz = r.timezone ?? DEFAULT_TIMEZONE;
-  const stop = since === undefined ? -Infinity : localDay(tz, since) - DAY;
+  const u = usable(r);
+  if (!u) return undefined;
   let best: number | undefined;
-  let found: number | undefined;
-  for (let day = localDay(tz, now) + DAY, n = 0; n < SEARCH_DAYS && day >= stop; day -= DAY, n++) {
-    // The day before the one a slot was found on is looked at too (a wall time moves by a gap, never by a day), then no further.
-    if (found !== undefined && day < found - DAY) break;
-    for (const t of daySlots(sets, tz, day)) if (t <= now && (since === undefined || t >= since) && (best === undefined || t > best)) best = t;
-    if (best !== undefined) found ??= day;
+  // From the latest wall time that can fall at or before now (previousRun is strict: + 1 ms), back.
+  for (let wall = step(u.every, now + offsetsNear(u.tz, now)[1] + 1, true), n = 0; wall !== undefined && n < MAX_STEPS; wall = step(u.every, wall, true), n++) {
+    const [low] = offsetsNear(u.tz, wall);
+    if ((best !== undefined && wall - low <= best) || (since !== undefined && wall - low < since)) break; // no earlier wall time falls later
+    const t = instantOf(u.tz, wall);
+    if (t <= now && (since === undefined || t >= since) && (best === undefined || t > best)) best = t;
   }
   return best;
 }
 
-/** The first slot after `now` (ms), not before `since` when given; undefined when there is none within 8 years. */
+/** The first slot after `now` (ms), not before `since` when given; undefined when there is none. */
 export function nextSlot(r: Recurrence, now: number, since?: number): number | undefined {
-  const sets = setsOf(r);
-  if (!sets) return undefined;
-  const tz = r.timezone ?? DEFAULT_TIMEZONE;
-  const from = since !== undefined && since > now ? since - 1 : now;
-  let best: number | undefined;
-  let found: number | undefined;
-  for (let day = localDay(tz, from) - DAY, n = 0; n < SEARCH_DAYS; day += DAY, n++) {
-    if (found !== undefined && day > found + DAY) break;
-    for (const t of daySlots(sets, tz, day)) if (t > from && (best === undefined || t < best)) best = t;
-    if (best !== undefined) found ??= day;
-  }
-  return best;
+  const u = usable(r);
+  if (!u) return undefined;
+  return firstAfter(u.every, u.tz, since !== undefined && since > now ? since - 1 : now);
 }
 
 /** What of an order the slots depend on. */
