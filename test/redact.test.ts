@@ -92,3 +92,95 @@ describe("redaction of hostile output takes linear time", () => {
     expect(out).not.toContain("ghp_");
   });
 });
+
+describe("redact", () => {
+  const ghp = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8";
+  const pat = "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV";
+
+  it("replaces GitHub tokens", () => {
+    expect(redact(`token=${ghp} done`)).toBe("token=[REDACTED] done");
+    expect(redact(`export GH_TOKEN=${pat}`)).toBe("export GH_TOKEN=[REDACTED]");
+    for (const p of ["gho_", "ghu_", "ghs_", "ghr_"]) expect(redact(`${p}${"x".repeat(36)}`)).toBe("[REDACTED]");
+  });
+
+  it("replaces AWS key ids and secret keys", () => {
+    expect(redact("key AKIAIOSFODNN7EXAMPLE here")).toBe("key [REDACTED] here");
+    expect(redact("ASIAABCDEFGHIJKLMNOP")).toBe("[REDACTED]");
+    expect(redact("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")).toBe("aws_secret_access_key = [REDACTED]");
+  });
+
+  it("replaces Bearer tokens, keeping the word", () => {
+    expect(redact("Authorization: Bearer abc.def-ghi_jkl")).toBe("Authorization: Bearer [REDACTED]");
+    expect(redact("authorization: bearer abcdefghij")).toBe("authorization: bearer [REDACTED]");
+  });
+
+  it("replaces private key blocks, also an unterminated one", () => {
+    const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\nAAAA\n-----END OPENSSH PRIVATE KEY-----";
+    expect(redact(`before\n${key}\nafter`)).toBe("before\n[REDACTED]\nafter");
+    expect(redact("-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n(cut)")).toBe("[REDACTED]");
+    expect(redact("-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----")).toBe("[REDACTED]");
+  });
+
+  it("replaces sk- keys and Slack tokens", () => {
+    expect(redact("OPENAI_API_KEY=sk-proj-abcdefghijklmnopqrstuvwxyz")).toBe("OPENAI_API_KEY=[REDACTED]");
+    expect(redact("xoxb-1234567890-abcdef")).toBe("[REDACTED]");
+  });
+
+  it("replaces the given secret values, longest first", () => {
+    expect(redact("pw=hunter2hunter2 and hunter2", ["hunter2", "hunter2hunter2"])).toBe("pw=[REDACTED] and [REDACTED]");
+    expect(redact("a.b*c(d) a.b*c(d)", ["a.b*c(d)"])).toBe("[REDACTED] [REDACTED]");
+  });
+
+  it("leaves ordinary text alone", () => {
+    const text = "npm test\n✓ 12 passed (ghp is a word), AKIA short, sk-short, Bearer x\n";
+    expect(redact(text)).toBe(text);
+  });
+
+  it("replaces tiny secret values only where they stand alone (inside words they would shred the output)", () => {
+    expect(redact("a b c abc", ["a", "b"])).toBe("[REDACTED] [REDACTED] c abc");
+  });
+});
+
+describe("outputTail", () => {
+  it("keeps the last N lines", () => {
+    const text = Array.from({ length: 50 }, (_, i) => `line ${i + 1}`).join("\n") + "\n\n";
+    expect(outputTail(text, 3)).toBe("line 48\nline 49\nline 50");
+    expect(outputTail("one\ntwo\n", 10)).toBe("one\ntwo");
+    expect(outputTail("", 5)).toBe("");
+  });
+
+  it("strips ANSI escapes and control characters, keeps tabs and unicode", () => {
+    const text = "\x1b[32m✓\x1b[0m passed\r\n\x1b[1;31mfail\x1b[0m\té\x07\x00\x7f\n\x1b[?25hdone";
+    expect(outputTail(text, 10)).toBe("✓ passed\nfail\té\ndone");
+  });
+
+  it("caps the length, keeping the end", () => {
+    const text = "a".repeat(10_000) + "END";
+    const tail = outputTail(text, 10, 100);
+    expect(tail.endsWith("END")).toBe(true);
+    expect(tail.startsWith("…")).toBe(true);
+    expect(tail.length).toBeLessThanOrEqual(101);
+    expect(outputTail("x".repeat(5000), 1).length).toBeLessThanOrEqual(4001);
+  });
+
+  it("redacts token shapes and given secrets", () => {
+    const out = outputTail(`pushing with ghp_${"Z".repeat(36)}\npassword is s3cr3t-value\n`, 10, 4000, ["s3cr3t-value"]);
+    expect(out).toBe("pushing with [REDACTED]\npassword is [REDACTED]");
+  });
+
+  it("redacts a token printed in colour", () => {
+    const token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8";
+    const out = outputTail(`\x1b[32m${token}\x1b[0m\n\x1b[1mAKIAIOSFODNN7EXAMPLE\x1b[0m\n`, 10);
+    expect(out).not.toContain(token);
+    expect(out).not.toContain("AKIAIOSFODNN7EXAMPLE");
+  });
+
+  it("never splits a surrogate pair when capping", () => {
+    const tail = outputTail("😀".repeat(3000), 10, 101);
+    expect(Buffer.from(tail, "utf8").toString("utf8")).toBe(tail);
+  });
+
+  it("publishes nothing when asked for 0 lines", () => {
+    expect(outputTail("secret-ish build log\nmore\n", 0)).toBe("");
+  });
+});

@@ -5,6 +5,7 @@ import { clipVisible, coloured, colourWanted, plain, stripColour, visibleLength 
 import type { MachineStatus, OrderMachineStatus, StatusJson } from "../src/core/status.js";
 import { ago, lengthText, machineText, orderText, statusText, textTable, unknownName, until, watchFrame, wrap } from "../src/core/terminal.js";
 import type { Order, TaskReport } from "../src/core/types.js";
+import { renderStatusMd } from "../src/core/status-md.js";
 
 const NOW = new Date("2026-11-23T14:00:00Z");
 const secondsAgo = (s: number) => new Date(NOW.getTime() - s * 1000).toISOString();
@@ -362,5 +363,83 @@ describe("--watch frames", () => {
     const lines = frame.replace(`${ESC}[H`, "").replace(`${ESC}[J`, "").split(`${ESC}[K\n`);
     expect(lines.slice(1, 4)).toEqual(["stale: could not reach the remote", "/srv/hub.git; showing the fleet as of", "the last fetch (3 min ago)"]);
     expect(wrap("abcdefghij", 4)).toEqual(["abcd", "efgh", "ij"]);
+  });
+});
+
+const T0 = "2025-06-01T10:00:00.000Z";
+
+describe("terminal", () => {
+  it("textTable pads columns and trims line ends", () => {
+    expect(
+      textTable(
+        ["A", "BB"],
+        [
+          ["xyz", "1"],
+          ["q", ""],
+        ],
+      ),
+    ).toBe("A    BB\n---  --\nxyz  1\nq");
+  });
+
+  const status: StatusJson = {
+    coord: 1,
+    machines: {
+      fresh: {
+        state: "working",
+        presence: "online",
+        lastSeen: "2025-06-01T09:59:00Z",
+        heartbeat: 60,
+        capabilities: { node: "20", os: "linux" },
+        ordersValid: true,
+        messages: { waiting: 0, unacked: 0 },
+      },
+      stale: { state: "idle", presence: "offline", lastSeen: "2025-06-01T09:00:00Z", heartbeat: 60, capabilities: {}, ordersValid: true, messages: { waiting: 2, unacked: 1 } },
+    },
+    orders: {
+      build: {
+        rev: 2,
+        state: "failed",
+        done: false,
+        to: ["fresh", "stale"],
+        machines: {
+          fresh: { state: "failed", exitCode: 124, startedAt: null, finishedAt: null, attempts: 1, reason: "timed out after 2s" },
+          stale: { state: "rejected", exitCode: null, startedAt: null, finishedAt: null, attempts: 0, reason: "stale lacks gpu" },
+        },
+      },
+      review: { rev: 1, state: "queued", done: false, to: "ANY", reason: "no registered machine has gpu", machines: {} },
+    },
+    alerts: [],
+    errors: [
+      { file: "ORDERS.json", line: 4, path: "orders[0].timeout", message: "bad" },
+      { file: "coordination/COMPUTER_x.md", message: "ignored" },
+    ],
+  };
+
+  it("statusText shows offline for a stale machine given now, and how long ago", () => {
+    const text = statusText(status, new Date(T0));
+    const lines = text.split("\n");
+    expect(lines.find((l) => l.startsWith("stale"))).toMatch(/^stale\s+offline\s+idle\s+1 h ago\s+2\/1/);
+    expect(lines.find((l) => l.startsWith("fresh"))).toMatch(/^fresh\s+online\s+working\s+1 min ago\s+0\/0\s+node,os$/);
+    expect(lines.find((l) => l.startsWith("build"))).toMatch(/^build\s+2\s+failed\s+fresh=failed\(124\) stale=rejected$/);
+    expect(text).toContain("FAILED\n  build on fresh: timed out after 2s · attempt 1, a retry waits");
+    expect(text).toContain("REJECTED\n  build on stale: stale lacks gpu");
+    // STATUS.md says why too.
+    const md = renderStatusMd({ ...status, asOf: T0 });
+    expect(md).toContain("**build** on [fresh](coordination/COMPUTER_fresh.md#task-build): timed out after 2s");
+    expect(md).toContain("- `build` on stale, rejected: stale lacks gpu");
+    expect(md).toContain("| [stale](coordination/COMPUTER_stale.md) | 🔴 offline · idle | 1 h ago (2025-06-01 09:00 UTC) |");
+    expect(text).toContain("review queued: no registered machine has gpu");
+    expect(text).toContain("ERRORS");
+    expect(text).toContain("  ORDERS.json:4 orders[0].timeout: bad");
+    expect(text).toContain("  coordination/COMPUTER_x.md: ignored");
+  });
+
+  it("a machine seen just now is not offline even if the clock is slightly behind", () => {
+    const text = statusText(status, new Date("2025-06-01T09:58:30Z"));
+    expect(text.split("\n").find((l) => l.startsWith("fresh"))).toMatch(/^fresh\s+online\s+working\s+just now/);
+  });
+
+  it("empty status", () => {
+    expect(statusText({ coord: 1, machines: {}, orders: {}, alerts: [], errors: [] }, new Date(T0))).toBe("No machines yet: run coord init on one.\n\nNo orders.");
   });
 });
