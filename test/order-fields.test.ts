@@ -1,10 +1,14 @@
 // The fields of an order as `coord order add` and the MCP tool order_add take them come from OrderSchema alone
 // (core/order-fields.ts): a field added to the schema is a flag, a tool argument and a JSON Schema property with
-// no other edit (issue 32). Checked here on the real schema and on one extended by a probe field.
+// no other edit (issue 32), and has a problem text and a row in the docs' field table (core/field-words.ts).
+// Checked here on the real schema and on one extended by a probe field.
 import { describe, expect, it } from "vitest";
 import * as z from "zod";
 import { orderAddInput } from "../src/commands/mcp-tools.js";
-import { ADD_FIELDS, addFields, expectedOf, fieldValue } from "../src/core/order-fields.js";
+import { getNodeValue, parseTree } from "jsonc-parser";
+import { expectedOf, fieldsTable } from "../src/core/field-words.js";
+import { ADD_FIELDS, addFields, fieldValue } from "../src/core/order-fields.js";
+import { type Doc, issueProblems, lineStarts } from "../src/core/orders-problems.js";
 import { OrderSchema, OrdersFileSchema } from "../src/core/orders-schema.js";
 import { ordersJsonSchema } from "../src/core/schema.js";
 
@@ -42,15 +46,21 @@ describe("the fields of an order, from its schema", () => {
   });
 
   it.each([
-    ["priority", '"low", "normal", "high" or "urgent"'],
-    ["retries", "a number"],
-    ["requires", "a list"],
-    ["model", "a string"],
-  ] as const)("says what %s must be from its schema: %s", (name, words) => {
-    expect(expectedOf(OrderSchema.shape[name])).toBe(words);
+    [z.enum(["low", "high"]).default("low"), '"low" or "high"'],
+    [z.number().int().min(0).max(100).default(0), "a whole number from 0 to 100"],
+    [z.number().int().min(1).optional(), "a whole number of 1 or more"],
+    [z.number(), "a number"],
+    [z.array(z.string()).default([]), "a list of strings"],
+    [z.array(z.number().int()).min(1), "a non-empty list, each a whole number"],
+    [z.string().min(1).optional(), "a non-empty string"],
+    [z.boolean().default(false), "true or false"],
+    [z.union([z.number(), z.string()]), "a number or a string"],
+    [z.string().optional().describe("Only a description."), "a string"],
+  ] as const)("says what a field must be from its schema alone: %#, %s", (schema, words) => {
+    expect(expectedOf(schema)).toBe(words);
   });
 
-  it("a field added to the schema alone is a flag, a tool argument and a JSON Schema property", () => {
+  it("a field added to the schema alone is a flag, a tool argument, a JSON Schema property, a problem text and a docs row", () => {
     const Probe = OrderSchema.extend({ zzProbe: z.string().optional().describe("A probe field, for this test.") });
     const probe = addFields(Probe).find((f) => f.name === "zzProbe")!;
     expect(probe).toMatchObject({ flag: "--zz-probe", kind: "text", help: "A probe field, for this test.", value: "value" });
@@ -65,5 +75,16 @@ describe("the fields of an order, from its schema", () => {
     const json = JSON.stringify(ordersJsonSchema(File));
     expect(json).toContain('"zzProbe":{"description":"A probe field, for this test.","type":"string"}');
     expect(JSON.stringify(ordersJsonSchema())).not.toContain("zzProbe");
+    // What it must be, in a problem with it: from its schema.
+    const text = JSON.stringify({ version: 1, orders: [{ id: "p", to: "izzit7", run: "true", zzProbe: 3 }] }, null, 2);
+    const root = parseTree(text)!;
+    const doc: Doc = { file: "ORDERS.json", root, data: getNodeValue(root), lineStarts: lineStarts(text), schema: File };
+    const issues = File.safeParse(doc.data).error?.issues ?? [];
+    expect(issues.flatMap((issue) => issueProblems(doc, issue))).toEqual([
+      { file: "ORDERS.json", line: 8, path: "orders[0].zzProbe", message: 'order "p" field zzProbe must be a string, not 3' },
+    ]);
+    // Its row in the docs' table: the table of docs/protocol.md then asks to be refreshed (test/field-words.test.ts).
+    expect(fieldsTable(Probe)).toContain("| `zzProbe` | a string | — | A probe field, for this test. |");
+    expect(fieldsTable()).not.toContain("zzProbe");
   });
 });

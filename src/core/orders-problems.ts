@@ -4,8 +4,7 @@
 // Pure.
 import type * as z from "zod";
 import { findNodeAtLocation, printParseErrorCode, type Node, type ParseError } from "jsonc-parser";
-import { MAX_COUNT } from "./limits.js";
-import { expectedOf } from "./order-fields.js";
+import { expectedAt } from "./field-words.js";
 import { HealthSchema, OrderSchema, OrdersFileSchema, RestartSchema, SecretValue, ServiceSchema } from "./orders-schema.js";
 import { secretNameProblem } from "./secrets.js";
 import { suggestField } from "./suggest.js";
@@ -13,59 +12,6 @@ import { isRecord, own, type Problem } from "./types.js";
 
 /** A JSON path into the file: keys and list indexes. */
 export type Path = (string | number)[];
-
-// ------------------------------------------------------------- what to write
-
-/** What each field must be, as a noun phrase for messages. */
-const EXPECT: Record<string, string> = {
-  $schema: "a string (the path of the JSON Schema, for editors)",
-  version: "1",
-  orders: "a list of orders",
-  order: 'an order object like {"id": "build", "to": "my-machine", "run": "make"}',
-  id: 'an id of letters, digits, ".", "_" and "-" (up to 128, starting with a letter or digit)',
-  to: 'a machine name, a non-empty list of machine names, "ALL" or "ANY"',
-  run: "a non-empty shell command",
-  agent: 'the name of an agent CLI, like "claude"',
-  prompt: "a non-empty text telling the agent what to do",
-  model: "a model name (a string)",
-  args: "a list of strings",
-  permissions: '"read-only", "edit" or "full"',
-  idleTimeout: 'a duration like "90s", "15m" or "2h", or a number of seconds',
-  rev: `a whole number from 1 to ${MAX_COUNT}`,
-  after: "a list of order ids",
-  requires: "a list of capability names",
-  cwd: "a directory (a string)",
-  env: 'an object of variable names to string values, like {"NODE_ENV": "test"}',
-  timeout: 'a duration like "90s", "15m" or "2h", or a number of seconds',
-  retries: "a whole number from 0 to 100",
-  priority: '"low", "normal", "high" or "urgent"',
-  cancelled: "true or false",
-  notBefore: 'an ISO 8601 date-time with a time zone, like "2025-06-01T09:00:00Z"',
-  prefer: 'a non-empty list of machine names, like ["gpu-1", "gpu-2"]',
-  failoverAfter: 'a duration like "90s", "15m" or "2h", or a number of seconds',
-  every: 'a cron expression like "0 3 * * *" (minute hour day-of-month month day-of-week)',
-  timezone: 'an IANA time zone like "Europe/Paris"',
-  services: "a list of services",
-  service: 'a service object like {"id": "web", "to": "my-machine", "run": "node server.js"}',
-  health: 'a health check like {"http": "http://localhost:8080/health", "interval": "30s"}',
-  restart: 'a restart policy like {"max": 3, "window": "10m", "delay": "1s"}',
-  http: 'an http URL on this machine, like "http://localhost:8080/health"',
-  interval: 'a duration like "30s" or "5m", or a number of seconds',
-  unhealthyAfter: "a whole number from 1 to 100",
-  max: "a whole number from 0 to 100",
-  window: 'a duration like "10m" or "1h", or a number of seconds',
-  delay: 'a duration like "1s" or "30s", or a number of seconds',
-};
-
-/** What each element of a list or object field must be. */
-const EXPECT_ITEM: Record<string, string> = {
-  to: "a machine name",
-  args: "a string",
-  after: "an order id (a string)",
-  requires: "a non-empty capability name",
-  prefer: "a machine name",
-  env: "a string",
-};
 
 // ------------------------------------------------------------ where things are
 
@@ -75,6 +21,8 @@ export interface Doc {
   root: Node;
   data: unknown;
   lineStarts: number[];
+  /** The file's schema, for what a field must be: OrdersFileSchema unless a test extends it. */
+  schema?: z.ZodType;
 }
 
 export function lineStarts(text: string): number[] {
@@ -252,17 +200,10 @@ export function issueProblems(doc: Doc, issue: z.core.$ZodIssue): Problem[] {
   const { field, inside } = fieldOf(path);
   if (value === undefined && !inside) {
     const owner = ownerName(doc, path.slice(0, -1));
-    return [problem(doc, path, `${owner} is missing field "${field}"; set it to ${own(EXPECT, field) ?? expectedField(path, field) ?? "a value"}`)];
+    return [problem(doc, path, `${owner} is missing field "${field}"; set it to ${expectedAt(path, doc.schema) ?? "a value"}`)];
   }
-  const expected = inside ? (own(EXPECT_ITEM, field) ?? "a string") : (own(EXPECT, field) ?? expectedField(path, field) ?? "something else");
-  return [problem(doc, path, `${placeName(doc, path)} must be ${expected}, not ${show(value)}`)];
-}
-
-/** What an order's field must be, from its schema, when EXPECT has no words for it (a field added to OrderSchema). */
-function expectedField(path: Path, field: string): string | undefined {
-  if (path[0] !== "orders") return undefined;
-  const shape = OrderSchema.shape as Record<string, z.ZodType>;
-  return Object.hasOwn(shape, field) ? expectedOf(shape[field]!) : undefined;
+  // What the value must be: the words of its place in the schema (core/field-words.ts).
+  return [problem(doc, path, `${placeName(doc, path)} must be ${expectedAt(path, doc.schema) ?? "something else"}, not ${show(value)}`)];
 }
 
 /** The first JSON syntax error, in words. */

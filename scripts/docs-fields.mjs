@@ -1,0 +1,22 @@
+// Rewrites the field tables of the docs (orders in docs/protocol.md, services
+// in docs/services.md) from the schema (src/core/field-words.ts), between
+// their <!-- …:start --> and <!-- …:end --> markers. test/field-words.test.ts
+// fails until they match. Run: npm run build && node scripts/docs-fields.mjs
+import { readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { FIELD_TABLES, withTable } from "../dist/core/field-words.js";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+for (const { file, marker, table } of FIELD_TABLES) {
+  const path = join(root, file);
+  const text = readFileSync(path, "utf8");
+  const fresh = withTable(text, marker, table());
+  if (fresh === undefined) {
+    console.error(`${file} has no <!-- ${marker}:start --> and <!-- ${marker}:end --> markers; put them where the table goes`);
+    process.exitCode = 1;
+  } else if (fresh !== text) {
+    writeFileSync(path, fresh);
+    console.log(`${file}: the table of ${marker} refreshed`);
+  } else console.log(`${file}: the table of ${marker} is up to date`);
+}
