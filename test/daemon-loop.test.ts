@@ -244,7 +244,7 @@ describe("the daemon's loop, on a fake clock", () => {
         fc.option(fc.integer({ min: 0, max: 40 * MIN }), { nil: undefined }),
         (events, syncMs, ranWork, stopAt) => {
           const all = [...events, ...(stopAt === undefined ? [] : [{ at: stopAt, event: "stop" as const }])];
-          const r = play({ events: all, syncMs, ranWork, until: 60 * MIN }, s);
+          const r = play({ events: all, syncMs, ranWork, until: 6 * 60 * MIN }, s); // long enough for every sync to end
           expect(r.mostAtOnce).toBe(1);
           // An ask or a poke is answered by a sync that starts after it, at the latest when the running one ends.
           for (const e of events.filter((x) => x.at < (stopAt ?? Number.POSITIVE_INFINITY))) {

@@ -1,5 +1,5 @@
-// coord daemon: syncs on a schedule (node-cron, with random jitter so a fleet
-// does not push at the same second), in the background, for months. Its pid
+// coord daemon: syncs on a schedule (a cron expression, with random jitter so a
+// fleet does not push at the same second; its loop: core/daemon-loop.ts), in the background, for months. Its pid
 // file and lock live in the local state; a kill -9 leaves nothing that blocks
 // the next start (the lock goes stale, the pid file is only information).
 import { inTurn } from "../serial.js";
@@ -13,8 +13,8 @@ import { openSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { CLI_PATH } from "../package.js";
-import cron, { type ScheduledTask } from "node-cron";
-import { cronProblem } from "../core/cron.js";
+import { cronProblem, nextRun } from "../core/cron.js";
+import { dueAt, type LoopEvent, type LoopSettings, type LoopState, nextSyncAt, type Step, start, step } from "../core/daemon-loop.js";
 import { describeFailure } from "../failure.js";
 import lockfile from "proper-lockfile";
 import { CoordError, EXIT } from "../errors.js";
@@ -31,6 +31,9 @@ import { watchSyncRequests } from "./request.js";
 import { Supervisor } from "./services.js";
 
 export const DEFAULT_SCHEDULE = "*/5 * * * *";
+
+/** This machine's time zone (TZ, or the system's): the daemon's schedule is read in it, as cron reads a crontab. */
+const LOCAL_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
 export interface DaemonInfo {
   pid: number;
@@ -124,9 +127,6 @@ function summarize(r: SyncResult): string {
   return parts.join("; ");
 }
 
-/** The part of its heartbeat a daemon waking for its quiet stamp's end may wake later, at random. */
-const WAKE_SPREAD = 0.05;
-
 /**
  * Runs the daemon in this process until stopped (SIGTERM, SIGINT, or the
  * signal): a sync at every tick of the schedule, and again at once after a
@@ -189,150 +189,112 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   process.on("unhandledRejection", onStray);
   opts.signal?.addEventListener("abort", onSignal, { once: true });
 
-  // The services of this machine run under this daemon: adopted from the daemon before when it left them running.
-  let poked = false;
-  let pokeTimer: NodeJS.Timeout | undefined;
-  /** A sync in `ms`; while one runs, none: the flag its caller set makes a sync follow it. */
-  const syncSoon = (ms: number) => {
-    if (current) return;
-    clearTimeout(pokeTimer);
-    pokeTimer = setTimeout(() => void tick(), ms);
-    pokeTimer.unref();
-  };
-  /** A service changed (started, failed, unhealthy…): a sync soon publishes it (the running sync's next publish says it). */
-  const poke = () => {
-    if (stop.signal.aborted) return;
-    poked = true;
-    syncSoon(500);
-  };
-  const services = new Supervisor(machine, log, poke);
-  /** A sync asked for (coord mcp's sync tool, daemon/request.ts): now, or right after the running one. */
-  let asked = false;
-  await services.open().catch((e: unknown) => log(`services: ${describeFailure(e).message}`));
-
+  // When to sync, and what an ask, a poke or a stop does meanwhile: core/daemon-loop.ts. Here: one timer to the
+  // loop's next deadline, the syncs it starts, and what it is told.
   const subMinute = schedule.trim().split(/\s+/).length === 6;
   const jitter = opts.jitter ?? (subMinute ? 0 : 30);
-  let current: Promise<void> | undefined;
-  const tick = async () => {
-    if (stop.signal.aborted || current) return; // never two at once (a long task keeps a sync running)
+  const graceS = opts.stopGrace ?? timings.daemonStopGraceS;
+  const settings: LoopSettings = {
+    // The schedule is in this machine's time zone, as cron has it.
+    nextTick: (after) => nextRun(schedule, new Date(after), { timezone: LOCAL_ZONE })?.getTime() ?? Number.POSITIVE_INFINITY,
+    jitterMs: jitter * 1000,
+    heartbeatMs: machine.config.daemonHeartbeat * 1000,
+    graceMs: graceS * 1000,
+    killGitMs: timings.daemonKillGitS * 1000,
+    random: Math.random,
+  };
+  let state: LoopState = { kind: "stopped" };
+  let timer: NodeJS.Timeout | undefined;
+  let ended: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => (ended = resolve));
+  function dispatch(event: LoopEvent) {
+    if (state.kind !== "stopped") act(step(state, event, Date.now(), settings));
+  }
+  function act({ state: next, actions }: Step) {
+    state = next;
+    for (const a of actions) {
+      if (a.type === "log") log(a.line);
+      else if (a.type === "sync") void runSync();
+      // First its tasks are interrupted (and that is published); a sync still not done later hangs in git (a silent remote).
+      else if (a.type === "interrupt") interrupt.abort();
+      else killGit.abort();
+    }
+    const nextSync = nextSyncAt(state);
+    if (nextSync !== undefined && Number.isFinite(nextSync)) info.nextSync = new Date(nextSync).toISOString();
+    clearTimeout(timer);
+    if (state.kind === "stopped") return ended();
+    // Always a timer (it keeps the process alive): a wait past setTimeout's limit, or with nothing due, is cut in
+    // pieces; a timer that fires before anything is due changes nothing.
+    const due = dueAt(state);
+    timer = setTimeout(() => dispatch({ type: "timer" }), due === undefined ? MAX_TIMEOUT_MS : Math.min(Math.max(due - Date.now(), 0), MAX_TIMEOUT_MS));
+  }
+  // The services of this machine run under this daemon: adopted from the daemon before when it left them running.
+  // (A change before the loop starts is published by its first sync.)
+  const services = new Supervisor(machine, log, () => dispatch({ type: "poked" }));
+  await services.open().catch((e: unknown) => log(`services: ${describeFailure(e).message}`));
+
+  const runSync = async () => {
     const started = Date.now();
     info.syncingSince = new Date(started).toISOString();
     void saveOrSay();
-    let drain = false;
-    clearTimeout(wake);
-    clearTimeout(pokeTimer);
-    poked = false;
-    asked = false;
-    // A quiet sync reads no tip: a coord pause (or resume) since the last one still reaches the services.
-    const refreshed = services.refresh().catch((e: unknown) => log(`services: ${describeFailure(e).message}`));
-    current = refreshed
-      .then(() =>
-        sync({
-          dir: opts.dir,
-          scheduled: true,
-          signal: interrupt.signal,
-          gitSignal: killGit.signal,
-          log,
-          heartbeat: machine.config.daemonHeartbeat,
-          onModel: (model) => services.apply(model),
-          full: !services.ready,
-        }),
-      )
-      .then((r) => {
-        // Work ended: there may be more for the free slot (the queue drains without waiting for a tick).
-        drain = r.ran.length > 0;
-        info.lastSync = {
-          at: new Date().toISOString(),
-          ok: true,
-          durationMs: Date.now() - started,
-          summary: summarize(r),
-          startedAt: new Date(started).toISOString(),
-          ...(r.pushed ? { pushed: r.pushed } : {}),
-          delivered: r.delivered.slice(0, 100),
-          ran: r.ran.map((t) => ({ id: t.id, state: t.state })),
-        };
-        log(`sync: ${info.lastSync.summary}`);
-        opts.onSync?.(r);
-      })
-      .catch((e: Error) => {
-        info.lastSync = {
-          at: new Date().toISOString(),
-          ok: false,
-          durationMs: Date.now() - started,
-          summary: "failed",
-          error: e.message,
-          startedAt: new Date(started).toISOString(),
-        };
-        log(`sync failed: ${e.message}`);
-        opts.onSync?.(e);
-      })
-      .finally(async () => {
-        const next = task.getNextRun();
-        if (next) info.nextSync = next.toISOString();
-        delete info.syncingSince;
-        await saveOrSay();
-        current = undefined;
-        if ((drain || poked || asked) && !stop.signal.aborted) {
-          log(drain ? "ran work: syncing again at once for more" : asked ? "a sync was asked for meanwhile: syncing again" : "a service changed: syncing again to publish it");
-          void tick();
-        } else if (!stop.signal.aborted) await wakeAtQuietEnd();
+    let ranWork = false;
+    try {
+      // A quiet sync reads no tip: a coord pause (or resume) since the last one still reaches the services.
+      await services.refresh().catch((e: unknown) => log(`services: ${describeFailure(e).message}`));
+      const r = await sync({
+        dir: opts.dir,
+        scheduled: true,
+        signal: interrupt.signal,
+        gitSignal: killGit.signal,
+        log,
+        heartbeat: machine.config.daemonHeartbeat,
+        onModel: (model) => services.apply(model),
+        full: !services.ready,
       });
-    await current;
+      // Work ended: there may be more for the free slot (the queue drains without waiting for a tick).
+      ranWork = r.ran.length > 0;
+      info.lastSync = {
+        at: new Date().toISOString(),
+        ok: true,
+        durationMs: Date.now() - started,
+        summary: summarize(r),
+        startedAt: new Date(started).toISOString(),
+        ...(r.pushed ? { pushed: r.pushed } : {}),
+        delivered: r.delivered.slice(0, 100),
+        ran: r.ran.map((t) => ({ id: t.id, state: t.state })),
+      };
+      log(`sync: ${info.lastSync.summary}`);
+      opts.onSync?.(r);
+    } catch (err) {
+      const e = err as Error;
+      info.lastSync = {
+        at: new Date().toISOString(),
+        ok: false,
+        durationMs: Date.now() - started,
+        summary: "failed",
+        error: e.message,
+        startedAt: new Date(started).toISOString(),
+      };
+      log(`sync failed: ${e.message}`);
+      opts.onSync?.(e);
+    }
+    delete info.syncingSince;
+    // A sync that had nothing to do says until when nothing will happen (the quiet stamp, core/quiet.ts): the
+    // heartbeat, a retry, another machine's lease; the loop wakes for it when it comes before the next tick.
+    const quiet = ranWork ? undefined : await readQuiet(stateDir).catch(() => undefined);
+    dispatch({ type: "ended", ranWork, ...(quiet ? { quietUntil: quiet.until } : {}) });
+    await saveOrSay();
   };
-  /**
-   * A sync that had nothing to do says until when nothing will happen (the quiet stamp, core/quiet.ts): the
-   * heartbeat, a retry, another machine's lease. When that comes before the next tick, the daemon wakes for it,
-   * so its heartbeat is on time (people see it offline after 3 missed) whatever the schedule.
-   */
-  let wake: NodeJS.Timeout | undefined;
-  const wakeAtQuietEnd = async () => {
-    const stamp = await readQuiet(stateDir).catch(() => undefined);
-    const next = task.getNextRun()?.getTime() ?? Number.POSITIVE_INFINITY;
-    if (!stamp || stamp.until >= next) return;
-    clearTimeout(wake);
-    // A little later at random (WAKE_SPREAD of its heartbeat, at most 30 s): daemons whose heartbeats fall due together
-    // (a fleet set up by a script) would otherwise push at the same instant every time, and all but one lose the race.
-    const spread = Math.random() * Math.min(30_000, machine.config.daemonHeartbeat * 1000 * WAKE_SPREAD);
-    wake = setTimeout(() => void tick(), Math.min(Math.max(stamp.until - Date.now(), 1000) + spread, MAX_TIMEOUT_MS));
-    wake.unref();
-  };
-  const requests = watchSyncRequests(
-    stateDir,
-    () => {
-      if (stop.signal.aborted) return;
-      log(current ? "a sync was asked for: syncing again when this one ends" : "a sync was asked for: syncing now");
-      asked = true;
-      syncSoon(0);
-    },
-    log,
-  );
-  const task: ScheduledTask = cron.schedule(schedule, tick, { maxRandomDelay: jitter * 1000, name: "coord-sync" });
-  // A tick missed while the machine was busy or asleep is no error: the next one syncs (and
-  // node-cron stays quiet instead of printing a warning).
-  task.on("execution:missed", () => {});
-  info.nextSync = task.getNextRun()?.toISOString();
+  const requests = watchSyncRequests(stateDir, () => dispatch({ type: "asked" }), log);
   // Said before daemon.json names this pid: whoever waits for the pid (daemon start) finds the line.
   log(`coord daemon ${process.pid} started for ${opts.dir}: schedule "${schedule}", jitter up to ${jitter}s`);
   await save();
-  void tick(); // a first sync at once
-
-  await new Promise<void>((resolve) => (stop.signal.aborted ? resolve() : stop.signal.addEventListener("abort", () => resolve(), { once: true })));
+  act(start(Date.now())); // a first sync at once
+  if (stop.signal.aborted) dispatch({ type: "stop" });
+  else stop.signal.addEventListener("abort", () => dispatch({ type: "stop" }), { once: true });
+  await stopped;
+  clearTimeout(timer);
   requests.close();
-  clearTimeout(wake);
-  clearTimeout(pokeTimer);
-  await task.stop();
-  await task.destroy();
-  if (current) {
-    const graceS = opts.stopGrace ?? timings.daemonStopGraceS;
-    log(`stopping: waiting up to ${graceS}s for the running sync`);
-    // First its tasks are interrupted (and that is published); a sync still not done daemonKillGitS later
-    // hangs in git (a silent remote): that git command is killed.
-    const grace = setTimeout(() => interrupt.abort(), graceS * 1000);
-    const last = setTimeout(() => killGit.abort(), (graceS + timings.daemonKillGitS) * 1000);
-    await current;
-    clearTimeout(grace);
-    clearTimeout(last);
-  }
   // Services run under a daemon only: they stop with it (a daemon killed -9 leaves them to the next one, which adopts them).
   await services.close().catch((e: unknown) => log(`services: ${describeFailure(e).message}`));
   info.stoppedAt = new Date().toISOString();
@@ -352,7 +314,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
 
 /** Refuses a schedule or jitter the daemon could not use, with one sentence. */
 export function checkDaemonOptions(opts: { schedule?: string; jitter?: number }): void {
-  const bad = opts.schedule === undefined ? undefined : (cronProblem(opts.schedule, { seconds: true }) ?? (cron.validate(opts.schedule) ? undefined : "node-cron cannot run it"));
+  const bad = opts.schedule === undefined ? undefined : cronProblem(opts.schedule, { seconds: true });
   if (bad)
     throw new CoordError(
       `--schedule "${opts.schedule}" is not a cron expression: ${bad}; write it like "*/5 * * * *" (every 5 minutes) or "*/10 * * * * *" (every 10 seconds)`,
