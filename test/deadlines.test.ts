@@ -4,9 +4,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { heardWithin, heardWithinUntil, type Observation } from "../src/core/clock.js";
-import { heartbeatDue, heartbeatDueAt, leaseLive, leaseLiveUntil } from "../src/core/claims.js";
+import { claimLeases, claimsLiveUntil, heartbeatDue, heartbeatDueAt, leaseLive, leaseLiveUntil } from "../src/core/claims.js";
 import { liveMessages, liveMessagesUntil, type MessageFile, type Receipts } from "../src/core/messages.js";
-import { notBeforeEndsAt, retryDue, retryDueAt, waitsForNotBefore } from "../src/core/plan.js";
+import { notBeforeEndsAt, preferredHeard, preferredHeardUntil, retryDue, retryDueAt, waitsForNotBefore } from "../src/core/plan.js";
 import { isOffline, offlineChangesAt } from "../src/core/presence.js";
 import { reportKept, reportKeptUntil } from "../src/core/publish.js";
 import { isLive, liveUntil } from "../src/core/reservations.js";
@@ -51,6 +51,30 @@ describe("each time rule says when its answer next changes", () => {
           const observed: Observation | undefined = obs && { lastSeen: obs.same ? seen : "2000-01-01T00:00:00.000Z", at: Math.min(obs.at, now) };
           holdsUntil((at) => heardWithin(seen, seconds, new Date(at), observed), now, heardWithinUntil(seen, seconds, new Date(now), observed), fs);
           holdsUntil((at) => leaseLive(seen, seconds, new Date(at), observed), now, leaseLiveUntil(seen, seconds, new Date(now), observed), fs);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it("every claim of a machine at each lease it is judged by, and failover to the next preferred machine: not before the deadline, and at it", () => {
+    fc.assert(
+      fc.property(
+        lastSeen,
+        fc.array(fc.option(fc.integer({ min: 3, max: 7200 }), { nil: undefined }), { maxLength: 4 }),
+        fc.integer({ min: 3, max: 7200 }),
+        fc.option(fc.integer({ min: 1, max: 7200 }), { nil: undefined }),
+        fc.double({ min: 0.2, max: 86_400, noNaN: true }),
+        fc.integer({ min: T0 - HOUR, max: T0 + HOUR }),
+        observation,
+        samples,
+        (seen, leases, lease, failoverAfter, heartbeat, now, obs, fs) => {
+          const observed: Observation | undefined = obs && { lastSeen: obs.same ? seen : "2000-01-01T00:00:00.000Z", at: Math.min(obs.at, now) };
+          const holder = { lastSeen: seen, heartbeat, tasks: Object.fromEntries(leases.map((l, i) => [`t${i}`, l === undefined ? {} : { lease: l }])) };
+          const live = (at: number) => claimLeases(holder.tasks, lease).map((l) => leaseLive(seen, l, new Date(at), observed));
+          holdsUntil(live, now, claimsLiveUntil(holder, lease, new Date(now), observed), fs);
+          const o = failoverAfter === undefined ? {} : { failoverAfter };
+          holdsUntil((at) => preferredHeard(o, holder, new Date(at), observed), now, preferredHeardUntil(o, holder, new Date(now), observed), fs);
         },
       ),
       { numRuns: 400 },

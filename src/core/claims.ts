@@ -43,6 +43,17 @@ export function leaseLiveUntil(lastSeen: string | undefined, lease: number, now:
   return heardWithinUntil(lastSeen, Math.min(lease, MAX_LEASE), now, observed);
 }
 
+/** The leases (s) a machine's claims are judged by (claimHolder): each of its reports' own, and the fleet's `lease` for one without. */
+export function claimLeases(tasks: Record<string, { lease?: number }>, lease: number): number[] {
+  return [...new Set([lease, ...Object.values(tasks).flatMap((t) => (t.lease !== undefined ? [t.lease] : []))])];
+}
+
+/** When a claim of the machine whose file is `holder` next turns expired (or live), at any lease it is judged by (claimLeases): its deadline, or undefined. */
+export function claimsLiveUntil(holder: { lastSeen: string; tasks: Record<string, { lease?: number }> }, lease: number, now: Date, observed?: Observation): number | undefined {
+  const times = claimLeases(holder.tasks, lease).flatMap((l) => leaseLiveUntil(holder.lastSeen, l, now, observed) ?? []);
+  return times.length ? Math.min(...times) : undefined;
+}
+
 /** The machine holding a live claim on an ANY order, or the expired holder to take over from. */
 export function claimHolder(order: Order, me: string, status: StatusJson, now: Date, lease: number, observed?: Observed): { live?: string; expired?: string } {
   let expired: string | undefined;

@@ -7,7 +7,7 @@ import { ordersTargets } from "./orders.js";
 import { preferredMachine, rankForMachine } from "./rank.js";
 import { isOffline, MISSED_HEARTBEATS } from "./presence.js";
 import { dependencyBlock, lackingReason, missingCapabilities, type StatusJson } from "./status.js";
-import { firstChange, heardWithin } from "./clock.js";
+import { firstChange, heardWithin, heardWithinUntil, type Observation } from "./clock.js";
 import { compareRuns, dueSlot, upcomingSlot } from "./every.js";
 import { failedForGood } from "./task-life.js";
 import { own, PRIORITIES, type Order, type TaskReport } from "./types.js";
@@ -267,8 +267,18 @@ function preferredFirst(order: Order, input: PlanInput): string | undefined {
   return before.find((name) => {
     const m = own(input.status.machines, name);
     if (!m || missingCapabilities(order, m.capabilities).length) return false;
-    return heardWithin(m.lastSeen, preferWindow(order, m.heartbeat), input.now, input.observed?.get(name));
+    return preferredHeard(order, m, input.now, input.observed?.get(name));
   });
+}
+
+/** Whether a machine an ANY order prefers (`m`, its file) counts as there at `now`: heard of within preferWindow, by its word or this machine's observation. */
+export function preferredHeard(order: Pick<Order, "failoverAfter">, m: { lastSeen: string; heartbeat: number }, now: Date, observed?: Observation): boolean {
+  return heardWithin(m.lastSeen, preferWindow(order, m.heartbeat), now, observed);
+}
+
+/** When preferredHeard's answer next changes after `now` (ms): the preferred machine counts as gone (or back); its deadline (clock.ts heardWithinUntil). */
+export function preferredHeardUntil(order: Pick<Order, "failoverAfter">, m: { lastSeen: string; heartbeat: number }, now: Date, observed?: Observation): number | undefined {
+  return heardWithinUntil(m.lastSeen, preferWindow(order, m.heartbeat), now, observed);
 }
 
 /** How long (s) a machine an ANY order prefers may go unheard before the next one takes over: its failoverAfter, or 3 heartbeats. */

@@ -6,11 +6,10 @@
 // (src/sync/quiet.ts) instead of a full read. Waking early costs one ordinary
 // sync; waking late would hold back a retry, a takeover or a heartbeat, so
 // every instant is taken at the earliest any rule could act on it.
-import { heardWithinUntil } from "./clock.js";
-import { heartbeatDueAt, leaseLiveUntil } from "./claims.js";
+import { claimsLiveUntil, heartbeatDueAt } from "./claims.js";
 import { upcomingSlot } from "./every.js";
 import { liveMessagesUntil } from "./messages.js";
-import { notBeforeEndsAt, preferWindow, retryDueAt } from "./plan.js";
+import { notBeforeEndsAt, preferredHeardUntil, retryDueAt } from "./plan.js";
 import { liveUntil, readReservations } from "./reservations.js";
 import { reportKeptUntil } from "./publish.js";
 import type { RepoModel } from "./repo.js";
@@ -56,13 +55,14 @@ export function quietUntil(input: QuietInput): number | undefined {
   // Work under way, or a claim not yet run: every sync has something to do.
   if (Object.values(input.journal).some((t) => t.state === "in_progress" || t.state === "assigned")) return undefined;
 
-  // Its own heartbeat (while holding no claims: none are, see above).
+  // Its own heartbeat (while holding no claims: none are, see above). A lastSeen that is no time, or ahead of
+  // this clock, is not quiet; one due already (a publish the push budget defers) is, until the deferral ends.
   const mine = model.computers.get(me);
   const published = Date.parse(mine?.lastSeen ?? "");
-  if (!Number.isFinite(published) || published > now) return undefined;
-  times.push(heartbeatDueAt(mine!.lastSeen, input.now, input.heartbeat) ?? Number.NaN);
+  if (!mine || !Number.isFinite(published) || published > now) return undefined;
+  times.push(heartbeatDueAt(mine.lastSeen, input.now, input.heartbeat) ?? Number.NaN);
   // Its own reservations leave its file when they expire.
-  if (mine) for (const r of readReservations(new Map([[me, mine]])).reservations) times.push(liveUntil(r, input.now) ?? Number.NaN);
+  for (const r of readReservations(new Map([[me, mine]])).reservations) times.push(liveUntil(r, input.now) ?? Number.NaN);
 
   // Every other machine: each rule that reads its lastSeen says when its answer next changes (its deadline,
   // beside the rule): when it turns offline (and its alert goes out), when a claim of it expires at any
@@ -72,10 +72,8 @@ export function quietUntil(input: QuietInput): number | undefined {
     if (name === me) continue;
     const observed = input.observed.get(name);
     times.push(offlineChangesAt(file, input.now) ?? Number.NaN);
-    const leases = new Set<number>([input.claimLease, ...Object.values(file.tasks).flatMap((t) => (t.lease !== undefined ? [t.lease] : []))]);
-    for (const lease of leases) times.push(leaseLiveUntil(file.lastSeen, lease, input.now, observed) ?? Number.NaN);
-    for (const order of orders)
-      if (order.prefer?.includes(name)) times.push(heardWithinUntil(file.lastSeen, preferWindow(order, file.heartbeat), input.now, observed) ?? Number.NaN);
+    times.push(claimsLiveUntil(file, input.claimLease, input.now, observed) ?? Number.NaN);
+    for (const order of orders) if (order.prefer?.includes(name)) times.push(preferredHeardUntil(order, file, input.now, observed) ?? Number.NaN);
   }
 
   // Orders: a notBefore reached, a slot of a recurring order, a retry due (its own, or another machine's failed try of an ANY order).
