@@ -2,6 +2,7 @@
 // expression in a time zone (daylight saving time both ways, month ends, leap
 // days), which slot is due, and how runs are ordered and keyed. The time is
 // passed in; nothing here waits.
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { compareRuns, dueSlot, everyProblem, latestSlot, nextSlot, type Recurrence, runKey, slotsBetween, timezoneProblem, upcomingSlot } from "../src/core/every.js";
 import { formatProblem, parseOrders } from "../src/core/orders.js";
@@ -65,6 +66,28 @@ describe("latest and next slot", () => {
       now: "2025-11-02T12:00:00Z",
       latest: "2025-11-02T05:30:00.000Z",
       next: "2025-11-03T06:30:00.000Z",
+    },
+    // 2025-10-05 02:00 LHST (+10:30) → 02:30 LHDT (+11), a change of half an hour: 02:20 runs at 02:50, after 02:40.
+    {
+      name: "Lord Howe, clocks go forward half an hour: before the gap",
+      r: { every: "20,40 2 * * *", timezone: "Australia/Lord_Howe" },
+      now: "2025-10-04T15:00:00Z",
+      latest: "2025-10-03T16:10:00.000Z",
+      next: "2025-10-04T15:40:00.000Z",
+    },
+    {
+      name: "Lord Howe: 02:40 has run, the skipped 02:20 runs next",
+      r: { every: "20,40 2 * * *", timezone: "Australia/Lord_Howe" },
+      now: "2025-10-04T15:45:00Z",
+      latest: "2025-10-04T15:40:00.000Z",
+      next: "2025-10-04T15:50:00.000Z",
+    },
+    {
+      name: "Lord Howe: the skipped 02:20 is the latest, though an earlier wall time than 02:40",
+      r: { every: "20,40 2 * * *", timezone: "Australia/Lord_Howe" },
+      now: "2025-10-04T15:55:00Z",
+      latest: "2025-10-04T15:50:00.000Z",
+      next: "2025-10-05T15:20:00.000Z",
     },
     {
       name: "the 31st skips the months without one",
@@ -133,10 +156,89 @@ describe("latest and next slot", () => {
       next: "2025-01-01T00:45:00.000Z",
     },
     { name: "every minute", r: { every: "* * * * *" }, now: "2025-01-01T00:30:30Z", latest: "2025-01-01T00:30:00.000Z", next: "2025-01-01T00:31:00.000Z" },
+    // Where croner reads an expression differently, coord's reading holds (core/cron.ts gives croner numbers, and short steps).
+    {
+      name: "a step longer than its field: its first value",
+      r: { every: "*/100 * * * *" },
+      now: "2025-01-01T00:30:00Z",
+      latest: "2025-01-01T00:00:00.000Z",
+      next: "2025-01-01T01:00:00.000Z",
+    },
+    { name: "0-sun is Sunday only", r: { every: "0 0 * * 0-sun" }, now: "2025-06-04T00:00:00Z", latest: "2025-06-01T00:00:00.000Z", next: "2025-06-08T00:00:00.000Z" },
+    { name: "7/7 is Sunday", r: { every: "0 0 * * 7/7" }, now: "2025-06-04T00:00:00Z", latest: "2025-06-01T00:00:00.000Z", next: "2025-06-08T00:00:00.000Z" },
+    { name: "an alias in any case", r: { every: "@Daily" }, now: "2025-06-04T10:00:00Z", latest: "2025-06-04T00:00:00.000Z", next: "2025-06-05T00:00:00.000Z" },
     { name: "@weekly: Sundays at midnight", r: { every: "@weekly" }, now: "2025-06-04T00:00:00Z", latest: "2025-06-01T00:00:00.000Z", next: "2025-06-08T00:00:00.000Z" },
   ];
   it.each(cases)("$name", ({ r, now, latest, next }) => {
     expect(isos([latestSlot(r, ms(now)), nextSlot(r, ms(now))])).toEqual([latest, next]);
+  });
+});
+
+describe("the due slot owns its deadline: upcomingSlot is when dueSlot next changes", () => {
+  // Random expressions and zones (with changes of the clocks both ways, half-hour and 45-minute ones), at
+  // random instants in 2024-2027 or within hours of a change: dueSlot does not change before upcomingSlot
+  // (sampled, and 1 ms before it), and does at it, to it; no deadline only for no slot at all.
+  const field = (values: string[]) => fc.constantFrom(...values);
+  const every = fc
+    .oneof(
+      {
+        weight: 9,
+        arbitrary: fc
+          .tuple(
+            field(["*", "0", "30", "*/15", "*/30", "5/20", "0,30", "10-20", "20,40"]),
+            field(["*", "0", "2", "3", "*/2", "1-3", "2,3"]),
+            field(["*", "*", "1", "13", "29", "31", "*/2", "30,31"]),
+            field(["*", "*", "2", "3,10", "jan-mar", "*/3"]),
+            field(["*", "*", "0", "1", "mon-fri", "7", "*/2"]),
+          )
+          .map((f) => f.join(" ")),
+      },
+      { weight: 1, arbitrary: field(["@hourly", "@daily", "@weekly", "@monthly", "@yearly"]) },
+    )
+    .filter((e) => everyProblem(e) === undefined); // not 30 February
+  const timezone = fc.constantFrom(
+    undefined,
+    "UTC",
+    "Europe/Paris",
+    "America/New_York",
+    "Pacific/Auckland",
+    "Australia/Lord_Howe",
+    "Pacific/Chatham",
+    "America/St_Johns",
+    "Asia/Kolkata",
+  );
+  const CHANGES = [
+    "2025-03-30T01:00:00Z",
+    "2025-10-26T01:00:00Z",
+    "2025-03-09T07:00:00Z",
+    "2025-11-02T06:00:00Z",
+    "2025-04-05T15:00:00Z",
+    "2025-10-04T15:30:00Z",
+    "2025-09-27T14:00:00Z",
+  ].map(ms);
+  const HOUR = 3_600_000;
+  const now = fc.oneof(
+    fc.integer({ min: ms("2024-01-01T00:00:00Z"), max: ms("2027-12-31T00:00:00Z") }),
+    fc.tuple(fc.constantFrom(...CHANGES), fc.integer({ min: -6 * HOUR, max: 6 * HOUR })).map(([c, d]) => c + d),
+  );
+  const notBefore = fc.option(fc.integer({ min: -3 * 86_400_000, max: 3 * 86_400_000 }), { nil: undefined });
+  it("not before the deadline, and at it", () => {
+    fc.assert(
+      fc.property(every, timezone, now, notBefore, fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 3, maxLength: 8 }), (e, tz, t, nb, fs) => {
+        const order = { every: e, ...(tz ? { timezone: tz } : {}), ...(nb !== undefined ? { notBefore: new Date(t + nb).toISOString() } : {}) };
+        const due = (at: number) => dueSlot(order, new Date(at));
+        const first = due(t);
+        const deadline = upcomingSlot(order, new Date(t));
+        expect(deadline).toBeDefined(); // every expression drawn runs
+        const end = ms(deadline!);
+        expect(end).toBeGreaterThan(t);
+        for (const f of fs) expect(due(t + Math.floor((end - 1 - t) * f))).toEqual(first);
+        expect(due(end - 1)).toEqual(first);
+        expect(due(end)).toBe(deadline);
+        expect(due(end)).not.toEqual(first);
+      }),
+      { numRuns: Number(process.env.COORD_FUZZ_RUNS) || 300 },
+    );
   });
 });
 
@@ -164,6 +266,13 @@ describe("slots between two times", () => {
       slots: ["2025-10-26T00:30:00.000Z", "2025-10-26T02:00:00.000Z"],
     },
     {
+      name: "Lord Howe as clocks go forward half an hour: in the order of the instants",
+      r: { every: "20,40 2 * * *", timezone: "Australia/Lord_Howe" },
+      from: "2025-10-04T15:00:00Z",
+      to: "2025-10-05T16:00:00Z",
+      slots: ["2025-10-04T15:40:00.000Z", "2025-10-04T15:50:00.000Z", "2025-10-05T15:20:00.000Z", "2025-10-05T15:40:00.000Z"],
+    },
+    {
       name: "every 30 minutes in UTC has no such gap",
       r: { every: "*/30 * * * *" },
       from: "2025-10-26T00:00:00Z",
@@ -184,6 +293,10 @@ describe("slots between two times", () => {
   });
   it("lists at most what it is asked for", () => {
     expect(slotsBetween({ every: "* * * * *" }, ms("2025-01-01T00:00:00Z"), ms("2025-02-01T00:00:00Z"), 5)).toHaveLength(5);
+  });
+  it("the first of them, where a later wall time falls earlier (Lord Howe's skipped 02:20)", () => {
+    const r = { every: "20,40 2 * * *", timezone: "Australia/Lord_Howe" };
+    expect(isos(slotsBetween(r, ms("2025-10-04T15:00:00Z"), ms("2025-10-05T16:00:00Z"), 1))).toEqual(["2025-10-04T15:40:00.000Z"]);
   });
 });
 

@@ -78,12 +78,31 @@ function fieldsProblem(parts: string[], seconds: boolean): string | undefined {
   return undefined;
 }
 
+/**
+ * The fields as croner is given them. Names become their numbers here, so that they mean what coord says (croner
+ * reads "0-sun" as 0-7, every day). A step longer than its field ("*\/100" minutes) means its first value only,
+ * as in Vixie cron; croner refuses it, so it is given the field's length instead, which means the same.
+ */
+function forCroner(parts: string[]): string {
+  const fields = parts.length === 6 ? [SECOND, ...FIELDS] : FIELDS;
+  return parts
+    .map((part, i) => {
+      const f = fields[i]!;
+      const most = f.max - f.min + (f.name === "day-of-week" ? 0 : 1); // 0-7: 7 is Sunday again
+      return part
+        .replace(/[a-z]+/gi, (name) => String(value(f, name)))
+        .replace(/(^|,)(\d+)\/(\d+)(?=,|$)/g, (all, before: string, from: string, step: string) => (Number(from) + Number(step) > f.max ? `${before}${from}` : all)) // "7/7": 7 only (croner: none)
+        .replace(/\/(\d+)/g, (all, step: string) => (Number(step) > most ? `/${most}` : all));
+    })
+    .join(" ");
+}
+
 /** croner's job for fields coord accepts (never started: only asked for runs), or croner's reason to refuse them. */
 function build(parts: string[], timezone: string | undefined): Cron | string {
   const dom = parts[parts.length - 3] ?? "";
   const dow = parts[parts.length - 1] ?? "";
   try {
-    return new Cron(parts.join(" "), {
+    return new Cron(forCroner(parts), {
       // In UTC a fixed offset of 0, which croner computes without Intl (about ten times faster).
       ...(timezone === undefined || timezone === "UTC" ? { utcOffset: 0 } : { timezone }),
       mode: "5-or-6-parts",

@@ -211,7 +211,7 @@ export function dueSlot(order: Recurring, now: Date): string | undefined {
   return iso(latestSlot({ every: order.every, ...(order.timezone ? { timezone: order.timezone } : {}) }, now.getTime(), since(order)));
 }
 
-/** The first slot after `now` (ISO), not before `notBefore`. Undefined for an order without `every`. */
+/** The first slot after `now` (ISO), not before `notBefore`: when dueSlot next changes (to it). Undefined for an order without `every`. */
 export function upcomingSlot(order: Recurring, now: Date): string | undefined {
   if (!order.every) return undefined;
   return iso(nextSlot({ every: order.every, ...(order.timezone ? { timezone: order.timezone } : {}) }, now.getTime(), since(order)));
