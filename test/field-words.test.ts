@@ -3,8 +3,10 @@
 // docs as committed: a field added, removed or reworded in the schema asks for the docs to be refreshed.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { expectedAt, FIELD_TABLES, fieldsTable, withTable } from "../src/core/field-words.js";
+import { expectedAt, FIELD_TABLES, fieldsAt, fieldsTable, withTable } from "../src/core/field-words.js";
 import { MAX_COUNT } from "../src/core/limits.js";
+import { parseOrders } from "../src/core/orders.js";
+import { readServices } from "../src/core/services.js";
 import { OrderSchema, ServiceSchema } from "../src/core/orders-schema.js";
 
 const DURATION = 'a duration like "90s", "15m" or "2h", or a number of seconds';
@@ -60,10 +62,49 @@ describe("what each field must be, from the schema", () => {
     [["services", 0, "restart", "delay"], 'a duration like "1s" or "30s", or a number of seconds'],
     [["emergency", "stop"], "true or false"],
     [["pause", "gpu-1", "stop"], "true or false"],
-    [["hub", "statusHistory"], "a whole number from 10 to 10000000 or a string"],
+    [["hub", "statusHistory"], 'a number of commits (at least 10) or an age like "7d" (at least "1h")'],
     [["hub", "pushesPerMinute"], expect.stringMatching(/^a number from [\d.]+ to \d+$/)],
   ] as const)("%j must be %s", (path, words) => {
     expect(expectedAt(path)).toEqual(words);
+  });
+
+  it.each([
+    [[], ["$schema", "version", "orders", "services", "emergency", "pause", "hub"]],
+    [["orders", 3], expect.arrayContaining(["id", "to", "run", "every", "failoverAfter"])],
+    [
+      ["orders", 0, "env", "TOKEN"],
+      ["value", "secret"],
+    ],
+    [
+      ["services", 1, "health"],
+      ["run", "http", "interval", "timeout", "unhealthyAfter"],
+    ],
+    [
+      ["pause", "gpu-1"],
+      ["reason", "stop"],
+    ],
+    [["orders", 0, "to"], []],
+  ] as const)("the fields an object at %j may have: %j", (path, fields) => {
+    expect(fieldsAt(path)).toEqual(fields);
+  });
+
+  it("a problem says the words of its place, also where no order is", () => {
+    const text = JSON.stringify({
+      version: 1,
+      orders: [],
+      services: [{ id: "web", to: 5, run: "x", health: { timeout: true } }],
+      pause: { "gpu-1": { stop: "yes", reasn: "r" } },
+      hub: { statusHistory: true },
+    });
+    expect(readServices(text, ["gpu-1"]).problems.map((p) => p.message)).toEqual([
+      'service "web" field to must be a machine name, a non-empty list of machine names, or "ALL", not 5',
+      'service "web" field health.timeout must be a duration like "90s", "15m" or "2h", or a number of seconds, not true',
+    ]);
+    expect(parseOrders(text).problems.map((p) => p.message)).toEqual([
+      'field pause["gpu-1"].stop must be true or false, not "yes"',
+      'field pause["gpu-1"] has an unknown field "reasn"; rename it to "reason" or remove it',
+      'field hub.statusHistory must be a number of commits (at least 10) or an age like "7d" (at least "1h"), not true',
+    ]);
   });
 
   it("has no words for a place the schema does not have", () => {

@@ -117,6 +117,15 @@ export function expectedAt(path: readonly (string | number)[], root: z.ZodType =
   return schema ? expectedOf(schema) : undefined;
 }
 
+/** The fields an object at `path` may have (of each object it may be, for a union), for a misspelt field's "did you mean". */
+export function fieldsAt(path: readonly (string | number)[], root: z.ZodType = OrdersFileSchema): string[] {
+  const at = schemaAt(root, path);
+  const def = at && defOf(unwrap(at));
+  if (def?.type === "object") return Object.keys(def.shape ?? {});
+  if (def?.type === "union") return [...new Set((def.options ?? []).flatMap((option) => fieldsAt([], option)))];
+  return [];
+}
+
 // ------------------------------------------------------------ the docs' tables
 
 /** A table cell: one line, no column break. */

@@ -4,8 +4,7 @@
 // Pure.
 import type * as z from "zod";
 import { findNodeAtLocation, printParseErrorCode, type Node, type ParseError } from "jsonc-parser";
-import { expectedAt } from "./field-words.js";
-import { HealthSchema, OrderSchema, OrdersFileSchema, RestartSchema, SecretValue, ServiceSchema } from "./orders-schema.js";
+import { expectedAt, fieldsAt } from "./field-words.js";
 import { secretNameProblem } from "./secrets.js";
 import { suggestField } from "./suggest.js";
 import { isRecord, own, type Problem } from "./types.js";
@@ -117,21 +116,6 @@ export function show(value: unknown): string {
   return text.length > 40 ? `${text.slice(0, 37)}..."` : text;
 }
 
-/** The field a path is about ("order" for a whole order) and whether it points inside it. */
-function fieldOf(path: Path): { field: string; inside: boolean } {
-  const [first, index, field] = path;
-  if (first === "orders" && typeof index === "number") {
-    return field === undefined ? { field: "order", inside: false } : { field: String(field), inside: path.length > 3 };
-  }
-  if (first === "services" && typeof index === "number") {
-    if (field === undefined) return { field: "service", inside: false };
-    // A field of health or restart is named as itself.
-    if ((field === "health" || field === "restart") && path.length > 3) return { field: String(path[3]), inside: path.length > 4 };
-    return { field: String(field), inside: path.length > 3 };
-  }
-  return { field: String(first ?? ""), inside: path.length > 1 };
-}
-
 // ------------------------------------------------------------------ problems
 
 export function problem(doc: Doc, path: Path, message: string, line = lineOf(doc, path)): Problem {
@@ -168,19 +152,7 @@ export function issueProblems(doc: Doc, issue: z.core.$ZodIssue): Problem[] {
   }
 
   if (issue.code === "unrecognized_keys") {
-    const known = Object.keys(
-      path.length === 0
-        ? OrdersFileSchema.shape
-        : inEnvValue
-          ? SecretValue.shape
-          : path[0] === "services"
-            ? path[2] === "health"
-              ? HealthSchema.shape
-              : path[2] === "restart"
-                ? RestartSchema.shape
-                : ServiceSchema.shape
-            : OrderSchema.shape,
-    );
+    const known = fieldsAt(path, doc.schema);
     const owner = inEnvValue ? placeName(doc, path) : ownerName(doc, path);
     return issue.keys.map((key) => {
       const guess = suggestField(key, known);
@@ -197,8 +169,8 @@ export function issueProblems(doc: Doc, issue: z.core.$ZodIssue): Problem[] {
   if (issue.code === "custom") return [problem(doc, path, `${placeName(doc, path)}: ${issue.message}`)];
 
   const value = valueAt(doc.data, path);
-  const { field, inside } = fieldOf(path);
-  if (value === undefined && !inside) {
+  const field = path.at(-1);
+  if (value === undefined && typeof field === "string") {
     const owner = ownerName(doc, path.slice(0, -1));
     return [problem(doc, path, `${owner} is missing field "${field}"; set it to ${expectedAt(path, doc.schema) ?? "a value"}`)];
   }

@@ -404,7 +404,8 @@ export const OrdersFileSchema = z
           .optional()
           .describe(
             'How much history the machines\' branch (coord) keeps: a number of commits (at least 10) or an age ("7d"); past it, a machine replaces the branch with one commit holding the same files. Default: 10000 commits or 7 days, whichever first.',
-          ),
+          )
+          .register(FIELD_WORDS, { expect: 'a number of commits (at least 10) or an age like "7d" (at least "1h")' }),
         keepStatusHistory: z.boolean().optional().describe("true: the history replaced is kept under refs/coord-history/<time> on the hub (default: dropped)."),
         pushesPerMinute: z
           .number()
