@@ -1,8 +1,11 @@
 // The fleet controls as ORDERS.json says them (read leniently), what halts a
-// machine, and where the fields may be written.
-import { describe, expect, it } from "vitest";
+// machine, and where the fields may be written; a fleet's syncs under them on
+// the in-memory hub. (Running tasks stopped, coord pause: controls.e2e.test.ts.)
+import { afterEach, describe, expect, it } from "vitest";
 import { haltOf, readControls } from "../src/core/controls.js";
 import { parseOrderSources } from "../src/core/orders.js";
+import { UNLIMITED } from "./helpers.js";
+import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
 
 const orders = (extra: object) => JSON.stringify({ version: 1, orders: [], ...extra });
 
@@ -75,5 +78,38 @@ describe("where the controls may be written", () => {
   it("pause names machines; a field it does not know is refused", () => {
     expect(problems("ORDERS.json", { pause: { "Bad Name": {} } })).toEqual([expect.stringMatching(/^pause\["Bad Name"\]: "Bad Name" is not a valid machine name/)]);
     expect(problems("ORDERS.json", { emergency: { stop: true, why: "x" } })).toEqual(['emergency.why: field emergency has an unknown field "why"; remove it or fix its name']);
+  });
+});
+
+describe("fleet controls, on the in-memory hub", () => {
+  let fleet: MemoryFleet | undefined;
+  afterEach(async () => {
+    await fleet?.cleanup();
+    fleet = undefined;
+  });
+
+  it("an emergency stop counts even when the rest of ORDERS.json is invalid", async () => {
+    fleet = await memoryFleet(["izzit7"]);
+    await fleet.pushOrders('{ "version": 1, "emergency": { "stop": true, "reason": "halt" }, "orders": [ { "id": "x", "to": "izzit7", "run": "true", "timeout": "soon" } ] }');
+    await fleet.sync("izzit7").catch(() => {});
+    expect((await fleet.status()).machines.izzit7.state).toBe("emergency");
+  });
+
+  it("a pause in ORDERS.json suspends that machine only", async () => {
+    fleet = await memoryFleet(["izzit7", "soda-yeti"]);
+    await fleet.pushOrders(
+      JSON.stringify({
+        version: 1,
+        hub: UNLIMITED,
+        pause: { "soda-yeti": { reason: "maintenance" } },
+        orders: [
+          { id: "a", to: "izzit7", run: "true" },
+          { id: "b", to: "soda-yeti", run: "true" },
+        ],
+      }),
+    );
+    expect((await fleet.sync("izzit7")).ran).toEqual([expect.objectContaining({ id: "a" })]);
+    expect((await fleet.sync("soda-yeti")).ran).toEqual([]);
+    expect((await fleet.status()).machines["soda-yeti"]).toMatchObject({ state: "suspended", stateReason: "paused (ORDERS.json): maintenance" });
   });
 });
