@@ -1,11 +1,13 @@
 // A quiet machine: after a sync that found nothing to do, the next syncs have
 // nothing to do either until the hub's tip moves, the machine's local state
-// changes, or the clock reaches a time some rule looks at. Those times are
-// enumerated here from the same rules (claims, clock, plan, publish, status),
-// so that a sync can answer "nothing changed" from one look at the remote tip
-// (src/sync/quiet.ts) instead of a full read. Waking early costs one ordinary
-// sync; waking late would hold back a retry, a takeover or a heartbeat, so
-// every instant is taken at the earliest any rule could act on it.
+// changes, or the clock reaches a time some rule looks at. Each such rule
+// says itself, beside its predicate, when its answer next changes (presence,
+// claims, plan, reservations, messages, publish, every); this file only asks
+// each of them and takes the earliest, so that a sync can answer "nothing
+// changed" from one look at the remote tip (src/sync/quiet.ts) instead of a
+// full read. Waking early costs one ordinary sync; waking late would hold back
+// a retry, a takeover or a heartbeat (test/deadlines.test.ts holds each
+// deadline to its rule).
 import { claimsLiveUntil, heartbeatDueAt } from "./claims.js";
 import { upcomingSlot } from "./every.js";
 import { liveMessagesUntil } from "./messages.js";
