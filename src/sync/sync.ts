@@ -10,7 +10,7 @@ import { describeRefusal } from "../core/trust.js";
 import { trustedView } from "./trust.js";
 import { readKeyNotice } from "../state/key-notice.js";
 import { join } from "node:path";
-import { observe } from "../core/clock.js";
+import { type Observation, observe } from "../core/clock.js";
 import { formatProblem } from "../core/orders.js";
 import { nextAttempt } from "../core/plan.js";
 import { parseStats } from "../core/parsed.js";
@@ -21,7 +21,7 @@ import { killOrphan } from "../runner/run.js";
 import { PUSH_BUDGET_MS } from "./cas.js";
 import { describeCommand, taskMarker } from "./tasks.js";
 import { capabilitiesAsked, capabilitiesRefreshed, capabilitiesStale, capabilitiesUntil, detectCapabilities, knownCapabilities } from "../state/capabilities.js";
-import { backoffUntil, type FailureKind, readHealth, recordFailure, recordSuccess } from "../state/health.js";
+import { backoffUntil, type FailureKind, type Health, readHealth, recordFailure, recordSuccess } from "../state/health.js";
 import { sweepTempFiles } from "../state/files.js";
 import { Journal } from "../state/journal.js";
 import { takeSetAside } from "../state/corrupt.js";
@@ -204,9 +204,16 @@ export async function syncMachine(opened: Machine, opts: CycleOptions = {}): Pro
   }
 }
 
+/** What a cycle's end says: `end` what a quiet stamp needs when it had nothing to do; `ended` the fleet at the tip it ended on. */
+interface CycleEnd {
+  end?: QuietEnd;
+  ended?: RepoModel;
+  clearedAt?: Date;
+}
+
 /**
- * One cycle under the lock: recover, fetch, read, deliver, plan, claim, run, publish. `end`: what a quiet
- * stamp needs when it had nothing to do; `ended`: the fleet at the tip it ended on, after a sync that runs work.
+ * One cycle under the lock, as its steps: recover, read the tip, read the fleet on it, plan (messages first), work
+ * (claim and run), publish. Each step takes what the ones before it made and returns what it makes.
  */
 async function cycle(
   machine: Machine,
@@ -216,8 +223,31 @@ async function cycle(
   now: () => Date,
   log: (line: string) => void,
   seen: { model?: RepoModel },
-): Promise<{ end?: QuietEnd; ended?: RepoModel; clearedAt?: Date }> {
-  const { config, hub, stateDir } = machine;
+): Promise<CycleEnd> {
+  const { health, journal } = await recover(machine, opts, result, now, log);
+  const { tip, files } = await readTip(machine, opts, now, log);
+  // What this machine can do, asked once the tip is in, while it is parsed: a cron sync reads it from its cache,
+  // a machine with nothing found asks git and the agent CLIs (coord init asks git only). A cycle that fails first still waits for the
+  // questions (syncMachine), so that none outlives its deadline.
+  const askAgents = opts.askAgents !== false;
+  const capabilities = machineCapabilities(machine, askAgents);
+  capabilities.catch(() => {}); // awaited below, where a failure counts
+  const fleet = await readFleet(machine, tip, files, journal, opts, result, now, log, seen);
+  const c = await openCycle(machine, { journal, health, result, now, log, opts, fleet, tip, files, capabilities, askAgents });
+  // The daemon's services follow this tip first (an emergency stop stops them within this sync).
+  await c.onModel?.(fleet.model);
+  const todo = await planWork(c, fleet, opts);
+  if (opts.dryRun) {
+    result.wouldRun = wouldRun(todo, journal);
+    return {};
+  }
+  const first = await work(c, fleet.model, todo, { tip, files }, lock, opts);
+  return finish(c, first, fleet.observedBefore, opts);
+}
+
+/** The recover step: the checkout repaired, orphans of a crash killed and their tasks reported interrupted. */
+async function recover(machine: Machine, opts: CycleOptions, result: SyncResult, now: () => Date, log: (line: string) => void): Promise<{ health: Health; journal: Journal }> {
+  const { config, stateDir } = machine;
   const health = await readHealth(stateDir);
   // Leftover locks and half-done merges every time; the history check only after a failed sync.
   const repaired = opts.dryRun || !machine.checkout ? [] : await machine.checkout.repair({ log, fsck: health.failures > 0 }).catch(() => []);
@@ -228,6 +258,12 @@ async function cycle(
     result.interrupted = await journal.recoverInterrupted(now());
     for (const id of result.interrupted) log(`${id}: was interrupted (coord stopped while it ran); reported failed`);
   }
+  return { health, journal };
+}
+
+/** The read step: the hub's tip (fetched, or as the caller fetched it a moment ago) and its files; an old hub upgraded first. */
+async function readTip(machine: Machine, opts: CycleOptions, now: () => Date, log: (line: string) => void): Promise<{ tip: string; files: Map<string, string> }> {
+  const { config, hub } = machine;
   const early: CycleOptions["fetched"] = opts.fetched ?? (await opts.headStart?.().then((t) => (t ? { tip: t } : undefined)));
   if (!early) log(`fetching ${config.remote}/${config.branch} and ${config.remote}/${MACHINES_BRANCH}`);
   let tip = early?.tip ?? (await hub.fetch());
@@ -238,12 +274,30 @@ async function cycle(
     tip = (await upgradeOnce(machine, now, log)) ?? tip;
     files = await hub.readFiles(tip, READ_PATHS);
   }
-  // What this machine can do, asked once the tip is in, while it is parsed: a cron sync reads it from its cache,
-  // a machine with nothing found asks git and the agent CLIs (coord init asks git only). A cycle that fails first still waits for the
-  // questions (syncMachine), so that none outlives its deadline.
-  const askAgents = opts.askAgents !== false;
-  const capabilities = machineCapabilities(machine, askAgents);
-  capabilities.catch(() => {}); // awaited below, where a failure counts
+  return { tip, files };
+}
+
+/** The fleet as the tip says it, after verification; what this machine observed of the others' clocks. */
+interface Fleet {
+  view: Awaited<ReturnType<typeof trustedView>>;
+  model: RepoModel;
+  observedBefore: Map<string, Observation>;
+  observed: Map<string, Observation>;
+}
+
+/** The fleet step: the tip verified and read; this machine checked to be itself and able to sign; its journal rebuilt if lost. */
+async function readFleet(
+  machine: Machine,
+  tip: string,
+  files: Map<string, string>,
+  journal: Journal,
+  opts: CycleOptions,
+  result: SyncResult,
+  now: () => Date,
+  log: (line: string) => void,
+  seen: { model?: RepoModel },
+): Promise<Fleet> {
+  const { config, stateDir } = machine;
   const view = await trustedView(machine, tip, files, log);
   for (const r of view.refusals) log(`refused ${describeRefusal(r)}`);
   const model = readModel(view.files);
@@ -266,82 +320,118 @@ async function cycle(
   result.ordersProblems = model.ordersProblems;
   result.fileProblems = model.fileProblems;
   for (const p of model.ordersProblems) log(formatProblem(p));
+  return { view, model, observedBefore, observed };
+}
+
+/** The cycle's working state, from what the steps before made and this machine's local state. */
+async function openCycle(
+  machine: Machine,
+  a: {
+    journal: Journal;
+    health: Health;
+    result: SyncResult;
+    now: () => Date;
+    log: (line: string) => void;
+    opts: CycleOptions;
+    fleet: Fleet;
+    tip: string;
+    files: Map<string, string>;
+    capabilities: Promise<Record<string, string>>;
+    askAgents: boolean;
+  },
+): Promise<Cycle> {
+  const { opts } = a;
   const [caps, localPause, bucket, keyNotice] = await Promise.all([
-    capabilities,
-    readPause(stateDir),
-    readBucket(stateDir),
-    machine.signing?.publicKey ? readKeyNotice(stateDir) : undefined,
+    a.capabilities,
+    readPause(machine.stateDir),
+    readBucket(machine.stateDir),
+    machine.signing?.publicKey ? readKeyNotice(machine.stateDir) : undefined,
   ]);
   const c: Cycle = {
     m: machine,
-    journal,
+    journal: a.journal,
     caps,
     ...(capabilitiesStale() ? { capsStale: true } : {}),
     lookAtCaps: async () => {
-      c.caps = await machineCapabilities(machine, askAgents);
+      c.caps = await machineCapabilities(machine, a.askAgents);
       c.capsStale = capabilitiesStale();
     },
-    result,
-    now,
-    log,
+    result: a.result,
+    now: a.now,
+    log: a.log,
     pushBudgetMs: opts.pushBudgetMs ?? PUSH_BUDGET_MS,
     ...(opts.waitTurn ? { waitTurn: opts.waitTurn } : {}),
     ...(opts.signal ? { stopping: opts.signal } : {}),
     claimed: new Map(),
     running: new Map(),
     inTurn: inTurn(),
-    health,
-    observed,
-    refusals: view.refusals,
+    health: a.health,
+    observed: a.fleet.observed,
+    refusals: a.fleet.view.refusals,
     budget: bucket ? { bucket } : {},
-    latestTip: tip,
-    latestTipFiles: files,
+    latestTip: a.tip,
+    latestTipFiles: a.files,
     ...(keyNotice ? { keyNotice } : {}),
     ...(localPause ? { localPause } : {}),
     ...(opts.onModel && !opts.dryRun ? { onModel: opts.onModel } : {}),
   };
-  // The daemon's services follow this tip first (an emergency stop stops them within this sync).
-  await c.onModel?.(model);
+  return c;
+}
+
+type Todo = ReturnType<typeof planNow>;
+
+/** The plan step: messages received (they may carry work), then what to run, claim and wait for. */
+async function planWork(c: Cycle, fleet: Fleet, opts: CycleOptions): Promise<Todo> {
+  const { model, view } = fleet;
   const runTasks = opts.run !== false && !opts.dryRun;
   if (!opts.dryRun) await receive(c, model, runTasks);
   let todo = planNow(c, model, view.files);
   if (c.capsStale && todo.waiting.some((w) => w.reason === STALE_CAPABILITIES)) {
     // An order that needs this machine's agent CLIs waits for their new answers, then the plan is made again.
-    log("asking this machine's agent CLIs again before an order that needs them");
+    c.log("asking this machine's agent CLIs again before an order that needs them");
     await capabilitiesRefreshed();
     await c.lookAtCaps();
     todo = planNow(c, model, view.files);
   }
   const halt = haltNow(c, model);
-  if (halt && runTasks) log(`${halt.reason}: nothing new starts`);
-  result.waiting = todo.waiting.map((w) => ({ id: w.order.id, reason: w.reason }));
-  if (opts.dryRun) {
-    const describe = describeCommand;
-    result.wouldRun = [
-      ...todo.run.map((o) => ({ id: o.id, rev: o.rev, ...(o.slot ? { slot: o.slot } : {}), attempt: nextAttempt(o, own(journal.tasks, o.id)), command: describe(o) })),
-      ...todo.claim.map((cl) => ({
-        id: cl.order.id,
-        rev: cl.order.rev,
-        ...(cl.order.slot ? { slot: cl.order.slot } : {}),
-        attempt: cl.attempt,
-        command: describe(cl.order),
-        claim: true,
-      })),
-    ];
-    return {};
+  if (halt && runTasks) c.log(`${halt.reason}: nothing new starts`);
+  c.result.waiting = todo.waiting.map((w) => ({ id: w.order.id, reason: w.reason }));
+  return todo;
+}
+
+/** What a dry run says it would run. */
+function wouldRun(todo: Todo, journal: Journal): NonNullable<SyncResult["wouldRun"]> {
+  return [
+    ...todo.run.map((o) => ({ id: o.id, rev: o.rev, ...(o.slot ? { slot: o.slot } : {}), attempt: nextAttempt(o, own(journal.tasks, o.id)), command: describeCommand(o) })),
+    ...todo.claim.map((cl) => ({
+      id: cl.order.id,
+      rev: cl.order.rev,
+      ...(cl.order.slot ? { slot: cl.order.slot } : {}),
+      attempt: cl.attempt,
+      command: describeCommand(cl.order),
+      claim: true,
+    })),
+  ];
+}
+
+/** The work step: claims pushed, tasks run, the queue drained; returns the tip the results are published on. */
+async function work(c: Cycle, model: RepoModel, todo: Todo, read: First, lock: HeldLock, opts: CycleOptions): Promise<First> {
+  if (opts.run === false) return read;
+  const tasks = todo.run.map((order) => ({ order }));
+  if (todo.claim.length) tasks.push(...(await claim(c, model, todo.claim, read, (at) => planNow(c, at.model, at.files).claim)));
+  if (tasks.length) {
+    await runAll(c, tasks, lock, opts.signal);
+    crashPoint("finished");
+    await drain(c, lock, opts.signal);
   }
-  let first: First = { tip, files };
-  if (runTasks) {
-    const tasks = todo.run.map((order) => ({ order }));
-    if (todo.claim.length) tasks.push(...(await claim(c, model, todo.claim, first, (at) => planNow(c, at.model, at.files).claim)));
-    if (tasks.length) {
-      await runAll(c, tasks, lock, opts.signal);
-      crashPoint("finished");
-      await drain(c, lock, opts.signal);
-    }
-    // After work: the results go out on the tip read last, at once; a rejected push fetches and builds again.
-    if (tasks.length || todo.claim.length) first = lastRead(c);
-  }
+  // After work: the results go out on the tip read last, at once; a rejected push fetches and builds again.
+  return tasks.length || todo.claim.length ? lastRead(c) : read;
+}
+
+/** The publish step, and what a quiet stamp needs when the cycle had nothing to do. */
+async function finish(c: Cycle, first: First, observedBefore: Map<string, Observation>, opts: CycleOptions): Promise<CycleEnd> {
+  const { journal, result, now } = c;
+  const { config, stateDir } = c.m;
   const summary = runSummary(result, now());
   if (summary) {
     journal.data.lastRun = summary;
@@ -351,6 +441,7 @@ async function cycle(
   const waits = waitsUntil(c.budget);
   if (waits !== undefined) result.deferred = new Date(waits).toISOString();
   await saveObserved(stateDir, c.observed, observedBefore).catch(() => {}); // lost observations only make claims of others hold longer
+  const runTasks = opts.run !== false;
   const nothingDone = !result.ran.length && !result.interrupted.length && !result.warnings.length && !result.hookAcked.length;
   // Published with answers older than 10 minutes (new ones on the way): not quiet, the next sync publishes the new ones.
   const clean = !result.ordersProblems.length && !result.fileProblems.length && !opts.signal?.aborted && runTasks && !c.capsStale;
