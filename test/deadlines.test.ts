@@ -9,8 +9,11 @@ import { liveMessages, liveMessagesUntil, type MessageFile, type Receipts } from
 import { notBeforeEndsAt, preferredHeard, preferredHeardUntil, retryDue, retryDueAt, waitsForNotBefore } from "../src/core/plan.js";
 import { isOffline, offlineChangesAt } from "../src/core/presence.js";
 import { reportKept, reportKeptUntil } from "../src/core/publish.js";
+import { MAX_QUIET_MS, type QuietInput, quietUntil } from "../src/core/quiet.js";
+import type { RepoModel } from "../src/core/repo.js";
 import { isLive, liveUntil } from "../src/core/reservations.js";
-import type { Order, TaskReport } from "../src/core/types.js";
+import type { ComputerFile, Order, TaskReport } from "../src/core/types.js";
+import { computerFile } from "./fixtures.js";
 
 const T0 = Date.parse("2026-11-25T12:00:00.000Z");
 const HOUR = 3_600_000;
@@ -210,4 +213,117 @@ describe("each time rule says when its answer next changes", () => {
     expect(offlineChangesAt({ lastSeen: "yesterday", heartbeat: 60 }, new Date(T0))).toBeUndefined();
     expect(heardWithinUntil("yesterday", 60, new Date(T0))).toBeUndefined();
   });
+});
+
+// The wiring: quietUntil asks each rule. Each case is a fleet where one rule's deadline comes first (within the
+// hour a stamp holds at most); the stamp must end exactly there, so a rule left out of quiet.ts fails its case.
+describe("the quiet stamp ends at the earliest rule's deadline", () => {
+  const now = new Date(T0 + 1000);
+  const at = (ms: number) => new Date(T0 + ms).toISOString();
+  const MIN = 60_000;
+  // Every other time of the base fleet is hours away: heartbeats of a day, claims of two hours.
+  const machine = (name: string, over: Partial<ComputerFile> = {}) => computerFile(name, { lastSeen: at(0), heartbeat: 86_400, ...over });
+  const quiet = (over: {
+    a?: Partial<ComputerFile>;
+    b?: Partial<ComputerFile>;
+    orders?: Order[];
+    journal?: Record<string, TaskReport>;
+    messages?: MessageFile[];
+    heartbeat?: number;
+  }) => {
+    const computers = new Map([
+      ["a", machine("a", over.a)],
+      ["b", machine("b", over.b)],
+    ]);
+    const model = { orders: { version: 1, orders: over.orders ?? [] }, computers, machineNames: ["a", "b"], messageFiles: over.messages ?? [] } as unknown as RepoModel;
+    const input: QuietInput = {
+      now,
+      me: "a",
+      model,
+      journal: over.journal ?? {},
+      observed: new Map(),
+      heartbeat: over.heartbeat ?? 86_400,
+      claimLease: 7200,
+      retryBackoff: 60,
+      messageRetention: 86_400,
+    };
+    return { until: quietUntil(input), model, computers };
+  };
+  const failed: TaskReport = { rev: 1, state: "failed", attempts: 1, startedAt: at(0), finishedAt: at(0) };
+  const message = (seq: number, sent: number) => ({ seq, at: at(sent), priority: "normal" as const, text: "hello" });
+
+  const cases: [string, () => { until: number | undefined; rule: number | undefined }][] = [
+    ["its own heartbeat", () => ({ until: quiet({ heartbeat: 600 }).until, rule: heartbeatDueAt(at(0), now, 600) })],
+    [
+      "its own reservation expires",
+      () => {
+        const r = { id: 1, paths: ["src/**"], at: at(0), until: at(20 * MIN) };
+        return { until: quiet({ a: { reservations: [r] } as Partial<ComputerFile> }).until, rule: liveUntil(r, now) };
+      },
+    ],
+    ["another machine turns offline", () => ({ until: quiet({ b: { heartbeat: 300 } }).until, rule: offlineChangesAt({ lastSeen: at(0), heartbeat: 300 }, now) })],
+    [
+      "another machine's claim expires at its own lease",
+      () => {
+        const b = { tasks: { job: { rev: 1, state: "in_progress" as const, attempts: 1, lease: 1200 } } };
+        return { until: quiet({ b }).until, rule: claimsLiveUntil({ lastSeen: at(0), ...b }, 7200, now) };
+      },
+    ],
+    [
+      "the preferred machine counts as gone",
+      () => {
+        const o = order({ prefer: ["b", "a"], failoverAfter: 1500 });
+        return { until: quiet({ orders: [o] }).until, rule: preferredHeardUntil(o, { lastSeen: at(0), heartbeat: 86_400 }, now) };
+      },
+    ],
+    [
+      "an order's notBefore",
+      () => {
+        const o = order({ to: "a", notBefore: at(25 * MIN) });
+        return { until: quiet({ orders: [o] }).until, rule: notBeforeEndsAt(o, now) };
+      },
+    ],
+    [
+      "its own retry",
+      () => {
+        const o = order({ to: "a", retries: 2 });
+        return { until: quiet({ orders: [o], journal: { x: failed } }).until, rule: retryDueAt(o, failed, 60, now) };
+      },
+    ],
+    [
+      "another machine's failed try of an ANY order",
+      () => {
+        const o = order({ retries: 2 });
+        return { until: quiet({ orders: [o], b: { tasks: { x: failed } } }).until, rule: retryDueAt(o, failed, 60, now) };
+      },
+    ],
+    [
+      "its report of a removed ANY order leaves its file",
+      () => {
+        const gone: TaskReport = { rev: 1, state: "completed", attempts: 1, lease: 600, finishedAt: at(-7 * 86_400_000 + 30 * MIN) };
+        return { until: quiet({ journal: { gone } }).until, rule: reportKeptUntil("gone", gone, new Set(), now) };
+      },
+    ],
+    [
+      "its acknowledged message is archived",
+      () => {
+        const file: MessageFile = { coord: 1, from: "a", to: "b", next: 3, messages: [message(1, -86_400_000 + 40 * MIN), message(2, -86_400_000 + 10 * MIN)] };
+        const b = { messages: { "a/b": { received: 2, acked: 1 } } };
+        const { until, computers } = quiet({ b, messages: [file] });
+        return { until, rule: liveMessagesUntil(file, (name) => computers.get(name)?.messages, ["a", "b"], now, 86_400_000) };
+      },
+    ],
+  ];
+
+  it("with nothing due, an hour", () => {
+    expect(quiet({}).until).toBe(now.getTime() + MAX_QUIET_MS);
+  });
+
+  for (const [name, run] of cases)
+    it(name, () => {
+      const { until, rule } = run();
+      expect(rule).toBeGreaterThan(now.getTime());
+      expect(rule).toBeLessThan(now.getTime() + MAX_QUIET_MS);
+      expect(until).toBe(rule);
+    });
 });
