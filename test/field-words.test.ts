@@ -128,6 +128,6 @@ describe("the docs' field tables, from the schema", () => {
     const text = readFileSync(file, "utf8");
     const fresh = withTable(text, marker, table());
     expect(fresh, `${file} has no <!-- ${marker}:start --> … <!-- ${marker}:end --> markers`).toBeDefined();
-    expect(text, `${file}'s field table is not the schema's; refresh it: node scripts/docs-fields.mjs (after npm run build)`).toBe(fresh);
+    expect(text, `${file}'s field table is not the schema's; refresh it: npm run docs:fields`).toBe(fresh);
   });
 });
