@@ -130,12 +130,21 @@ export async function publish(c: Cycle, first: First, message: string): Promise<
   let why = "refused"; // what git said of it
   return publishWithRetry<Published>(
     {
+      // A try: the tip (the cycle's own first, then fetched), what it means for this machine, and what it writes on it.
       attempt: async (n) => {
-        if (n === 1 && first.tip && first.files) return build(c, first.tip, first.files, n, tries);
-        const tip = await fetchTip(c);
-        if (refused !== undefined && commitOf(tip, "machines") === refused) await replacementRefused(c, why);
-        refused = undefined;
-        return build(c, tip, await hub.readFiles(tip, READ_PATHS), n, tries);
+        let seen: Seen;
+        if (n === 1 && first.tip && first.files) seen = await see(c, first.tip, first.files);
+        else {
+          const tip = await fetchTip(c);
+          if (refused !== undefined && commitOf(tip, "machines") === refused) await replacementRefused(c, why);
+          refused = undefined;
+          seen = await see(c, tip, await hub.readFiles(tip, READ_PATHS));
+        }
+        const built = await build(c, seen, n, tries);
+        if (built !== TURN) return built;
+        // It waited for its turn: it builds again, on the tip as it is at its turn.
+        const fresh = await fetchTip(c);
+        return build(c, await see(c, fresh, await hub.readFiles(fresh, READ_PATHS)), n, tries, true);
       },
       push: async (commit) => {
         const opts = replacing.get(commit);
@@ -204,15 +213,20 @@ async function turnComes(c: Cycle, tries: Tries): Promise<boolean> {
   return true;
 }
 
+/** What build says when the push waited for its turn: the try builds again on the tip as it is then. */
+const TURN = Symbol("turn");
+
 /**
- * One try of a publish, in five steps on `tip`: what it means for this machine (`see`), what this machine would
- * write (`compose`), whether that is worth a push now (`judge`: the fleet's push budget), its turn to push (`turnComes`:
- * then it builds again on the tip as it is), and the commit.
+ * What one try writes on the tip it saw, in four steps: what this machine would write (`compose`), whether that is
+ * worth a push now (`judge`: the fleet's push budget), its turn to push (`turnComes`: then it says TURN, and the try
+ * builds again on the tip as it is), and the commit.
  */
-async function build(c: Cycle, tip: string, files: Map<string, string>, attempt: number, tries: Tries, inTurn = false): Promise<Built<Published>> {
+async function build(c: Cycle, seen: Seen, attempt: number, tries: Tries, inTurn: true): Promise<Built<Published>>;
+async function build(c: Cycle, seen: Seen, attempt: number, tries: Tries): Promise<Built<Published> | typeof TURN>;
+async function build(c: Cycle, seen: Seen, attempt: number, tries: Tries, inTurn = false): Promise<Built<Published> | typeof TURN> {
   const { config, hub } = c.m;
   const { journal, result, log } = c;
-  const seen = await see(c, tip, files);
+  const { tip, files } = seen;
   const composed = await compose(c, seen);
   const verdict = judge(c, seen, composed);
   const { model, local, reserved, previous } = seen;
@@ -230,11 +244,7 @@ async function build(c: Cycle, tip: string, files: Map<string, string>, attempt:
   }
   delete c.budget.publishWaits;
   // A machine's registration (no file of its own on the hub yet) goes at once: once in its life, and coord init waits on it.
-  if (!inTurn && previous && (await turnComes(c, tries))) {
-    // Then it builds again, on the tip as it is at its turn.
-    const fresh = await fetchTip(c);
-    return build(c, fresh, await hub.readFiles(fresh, READ_PATHS), attempt, tries, true);
-  }
+  if (!inTurn && previous && (await turnComes(c, tries))) return TURN;
   result.pushAttempts = Math.max(result.pushAttempts, attempt);
   const history = await boundedHistory(c, tip, model.controls.history);
   const { message } = tries;
