@@ -1,6 +1,7 @@
-// The orders engine end to end on real git: pipelines across machines,
-// crashes at every step, cancellation of a running task, agents (stand-in
-// executables), secrets. ANY claims and takeover: any.e2e.test.ts.
+// The orders engine end to end on real git: crashes at every step,
+// cancellation of a running task, agents (stand-in executables), secrets.
+// ANY claims and takeover: any.e2e.test.ts. Pipelines across machines
+// (after), on the in-memory hub: plan.test.ts.
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -14,47 +15,6 @@ afterEach(async () => {
 });
 
 const dirOf = (name: string) => fleet!.machines[name]!;
-
-describe("pipelines across machines (after)", () => {
-  it("a three-hop pipeline completes in order, each hop at the next sync of its machine", async () => {
-    fleet = await makeFleet(["izzit7", "soda-yeti", "machine-2"]);
-    const log = join(fleet.root, "pipeline.log");
-    await pushOrders(fleet, [
-      { id: "deploy", to: "izzit7", after: ["test"], run: `echo deploy >> ${log}` },
-      { id: "test", to: "soda-yeti", after: ["build"], run: `echo test >> ${log}` },
-      { id: "build", to: "machine-2", run: `echo build >> ${log}` },
-    ]);
-    // The wrong order of syncs first: nothing may jump ahead.
-    await sync({ dir: dirOf("izzit7") });
-    await sync({ dir: dirOf("soda-yeti") });
-    let status = await hubStatus(fleet);
-    expect(status.orders.test.machines["soda-yeti"]).toMatchObject({ state: "blocked", reason: "waiting for build" });
-    expect(status.orders.deploy.machines.izzit7).toMatchObject({ state: "blocked", reason: "waiting for test" });
-    await sync({ dir: dirOf("machine-2") });
-    await sync({ dir: dirOf("soda-yeti") });
-    await sync({ dir: dirOf("izzit7") });
-    expect(await lines(log)).toEqual(["build", "test", "deploy"]);
-    status = await hubStatus(fleet);
-    for (const id of ["build", "test", "deploy"]) expect(status.orders[id]).toMatchObject({ state: "completed", done: true });
-  });
-
-  it("a failure in hop 1 blocks hops 2 and 3 for good with a clear reason, and runs neither", async () => {
-    fleet = await makeFleet(["izzit7", "soda-yeti", "machine-2"]);
-    const log = join(fleet.root, "pipeline.log");
-    await pushOrders(fleet, [
-      { id: "build", to: "machine-2", run: `echo build >> ${log}; exit 2` },
-      { id: "test", to: "soda-yeti", after: ["build"], run: `echo test >> ${log}` },
-      { id: "deploy", to: "izzit7", after: ["test"], run: `echo deploy >> ${log}` },
-    ]);
-    for (let round = 0; round < 2; round++) for (const n of ["machine-2", "soda-yeti", "izzit7"]) await sync({ dir: dirOf(n) });
-    expect(await lines(log)).toEqual(["build"]);
-    const status = await hubStatus(fleet);
-    expect(status.orders.build).toMatchObject({ state: "failed", done: true });
-    expect(status.orders.test).toMatchObject({ state: "blocked", done: true });
-    expect(status.orders.test.machines["soda-yeti"].reason).toBe("dependency build failed");
-    expect(status.orders.deploy.machines.izzit7.reason).toMatch(/^dependency test blocked \(dependency build failed\)/);
-  });
-});
 
 describe("crash (kill -9) at every step of a task's life", () => {
   it.each(["claimed", "claim-pushed", "finished"])(

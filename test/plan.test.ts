@@ -1,12 +1,16 @@
 // The planner (src/core/plan.ts): what a machine does next, given the
-// orders, the fleet's files, its own journal and the time.
-import { describe, it, expect } from "vitest";
+// orders, the fleet's files, its own journal and the time; pipelines (after)
+// across a fleet's syncs on the in-memory hub.
+import { join } from "node:path";
+import { afterEach, describe, it, expect } from "vitest";
 import { readControls } from "../src/core/controls.js";
 import { nextAttempt, plan, type PlanInput } from "../src/core/plan.js";
 import type { RepoModel } from "../src/core/repo.js";
 import { deriveStatus, missingCapabilities } from "../src/core/status.js";
 import type { Order, TaskReport } from "../src/core/types.js";
 import { computerFile } from "./fixtures.js";
+import { readLines as lines } from "./helpers.js";
+import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
 
 const T0 = "2025-06-01T10:00:00.000Z";
 
@@ -274,5 +278,54 @@ describe("plan", () => {
     const o = order({ id: "a", to: "ANY", requires: ["node", "gpu"], run: undefined, agent: "claude", prompt: "p" });
     expect(missingCapabilities(o, CAPS)).toEqual(["gpu", "claude"]);
     expect(missingCapabilities(o, { ...CAPS, gpu: "label", claude: "installed" })).toEqual([]);
+  });
+});
+
+describe("pipelines across machines (after), on the in-memory hub", () => {
+  let fleet: MemoryFleet | undefined;
+  afterEach(async () => {
+    await fleet?.cleanup();
+    fleet = undefined;
+  });
+
+  it("a three-hop pipeline completes in order, each hop at the next sync of its machine", async () => {
+    fleet = await memoryFleet(["izzit7", "soda-yeti", "machine-2"]);
+    const f = fleet;
+    const log = join(f.root, "pipeline.log");
+    await f.pushOrders([
+      { id: "deploy", to: "izzit7", after: ["test"], run: `echo deploy >> ${log}` },
+      { id: "test", to: "soda-yeti", after: ["build"], run: `echo test >> ${log}` },
+      { id: "build", to: "machine-2", run: `echo build >> ${log}` },
+    ]);
+    // The wrong order of syncs first: nothing may jump ahead.
+    await f.sync("izzit7");
+    await f.sync("soda-yeti");
+    let status = await f.status();
+    expect(status.orders.test.machines["soda-yeti"]).toMatchObject({ state: "blocked", reason: "waiting for build" });
+    expect(status.orders.deploy.machines.izzit7).toMatchObject({ state: "blocked", reason: "waiting for test" });
+    await f.sync("machine-2");
+    await f.sync("soda-yeti");
+    await f.sync("izzit7");
+    expect(await lines(log)).toEqual(["build", "test", "deploy"]);
+    status = await f.status();
+    for (const id of ["build", "test", "deploy"]) expect(status.orders[id]).toMatchObject({ state: "completed", done: true });
+  });
+
+  it("a failure in hop 1 blocks hops 2 and 3 for good with a clear reason, and runs neither", async () => {
+    fleet = await memoryFleet(["izzit7", "soda-yeti", "machine-2"]);
+    const f = fleet;
+    const log = join(f.root, "pipeline.log");
+    await f.pushOrders([
+      { id: "build", to: "machine-2", run: `echo build >> ${log}; exit 2` },
+      { id: "test", to: "soda-yeti", after: ["build"], run: `echo test >> ${log}` },
+      { id: "deploy", to: "izzit7", after: ["test"], run: `echo deploy >> ${log}` },
+    ]);
+    for (let round = 0; round < 2; round++) for (const n of ["machine-2", "soda-yeti", "izzit7"]) await f.sync(n);
+    expect(await lines(log)).toEqual(["build"]);
+    const status = await f.status();
+    expect(status.orders.build).toMatchObject({ state: "failed", done: true });
+    expect(status.orders.test).toMatchObject({ state: "blocked", done: true });
+    expect(status.orders.test.machines["soda-yeti"].reason).toBe("dependency build failed");
+    expect(status.orders.deploy.machines.izzit7.reason).toMatch(/^dependency test blocked \(dependency build failed\)/);
   });
 });
