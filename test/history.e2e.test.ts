@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { init } from "../src/commands/init.js";
 import { inbox, send } from "../src/commands/messages.js";
+import { MIN_HISTORY_COMMITS } from "../src/core/status-history.js";
 import { sync } from "../src/sync/sync.js";
 import { cli, git, hasSshKeygen, hubStatus, makeFleet, ordersText, pushOrders, readLines, type Fleet, UNLIMITED } from "./helpers.js";
 
@@ -22,7 +23,9 @@ const depth = async (f: Fleet) => Number((await git(f.hubPath, "rev-list", "--co
 const coordUpdates = async (f: Fleet) => (await git(f.hubPath, "reflog", "show", "--format=%H", "refs/heads/coord")).split("\n").filter(Boolean).length;
 
 describe("a bounded history of the machines' branch", () => {
-  it("after 200 publishes with a limit of 50 commits the branch is at most 100 deep; nothing is lost or run again; a new machine joins", async () => {
+  // At the smallest limit allowed (MIN_HISTORY_COMMITS), so that 50 publishes replace the branch 4 times or more (each
+  // replacement costs as much at 10 commits as at 10,000: the branch holds the same files).
+  it("after 50 publishes with a limit of 10 commits the branch is at most 20 deep; nothing is lost or run again; a new machine joins", async () => {
     fleet = await makeFleet(["a", "b"]);
     const f = fleet;
     const log = join(f.root, "ran.log");
@@ -32,28 +35,30 @@ describe("a bounded history of the machines' branch", () => {
       { id: "for-b", to: "b", run },
       { id: "anyone", to: "ANY", run },
     ];
-    await pushOrders(f, ordersText(orders, { statusHistory: 50, keepStatusHistory: true, ...UNLIMITED }));
+    const limit = MIN_HISTORY_COMMITS;
+    const rounds = 25;
+    await pushOrders(f, ordersText(orders, { statusHistory: limit, keepStatusHistory: true, ...UNLIMITED }));
     const before = await coordUpdates(f);
     let deepest = 0;
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < rounds; i++) {
       // a publishes a message, b publishes its receipt (and both run their orders on the way).
       await send({ dir: f.machines.a!, to: "b", text: `message ${i}`, now: true });
       await sync({ dir: f.machines.b! });
-      if (i % 5 === 0) deepest = Math.max(deepest, await depth(f));
+      deepest = Math.max(deepest, await depth(f));
     }
     await sync({ dir: f.machines.a! });
     deepest = Math.max(deepest, await depth(f));
     const publishes = (await coordUpdates(f)) - before;
-    expect(publishes).toBeGreaterThanOrEqual(200);
-    expect(deepest).toBeLessThanOrEqual(100);
-    expect(deepest).toBeGreaterThan(10); // the limit, not something else, bounds it
+    expect(publishes).toBeGreaterThanOrEqual(2 * rounds);
+    expect(deepest).toBeLessThanOrEqual(2 * limit);
+    expect(deepest).toBeGreaterThan(limit / 2); // the limit, not something else, bounds it
     // Each replacement kept what came before under refs/coord-history/ (keepStatusHistory).
     const kept = (await git(f.hubPath, "for-each-ref", "--format=%(refname)", "refs/coord-history/")).split("\n").filter(Boolean);
     expect(kept.length).toBeGreaterThanOrEqual(3);
     expect((await git(f.hubPath, "log", "-1", "--format=%B", "coord")).trim()).toMatch(/^Coord-History: \d+ \S+Z$/m);
 
     // Nothing lost: every message arrived once, in order; each order ran once, and not again.
-    expect((await inbox({ dir: f.machines.b!, all: true })).messages.map((m) => m.text)).toEqual(Array.from({ length: 100 }, (_, i) => `message ${i}`));
+    expect((await inbox({ dir: f.machines.b!, all: true })).messages.map((m) => m.text)).toEqual(Array.from({ length: rounds }, (_, i) => `message ${i}`));
     for (const m of ["a", "b"]) expect((await sync({ dir: f.machines[m]! })).ran).toEqual([]);
     const ran = await readLines(log);
     expect(ran.filter((l) => l.startsWith("for-a"))).toEqual(["for-a a"]);
