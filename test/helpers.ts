@@ -13,6 +13,7 @@ import { init } from "../src/commands/init.js";
 import { main } from "../src/cli/main.js";
 import { parseComputer } from "../src/core/computer.js";
 import { roleOf } from "../src/core/ownership.js";
+import type { StatusJson } from "../src/core/status.js";
 
 const run = promisify(execFile);
 export const CLI = join(import.meta.dirname, "..", "dist", "coord.mjs");
@@ -161,8 +162,8 @@ export async function hubFile(fleet: Fleet, path: string): Promise<string> {
   return git(fleet.hubPath, "show", `${roleOf(path) === "machines" ? "coord" : "main"}:${path}`);
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: tests read STATUS.json as a person does, by path
-export async function hubStatus(fleet: Fleet): Promise<any> {
+/** STATUS.json at the hub's tip, as coord writes it (core/status.ts StatusJson). */
+export async function hubStatus(fleet: Fleet): Promise<StatusJson> {
   return JSON.parse(await hubFile(fleet, "STATUS.json"));
 }
 

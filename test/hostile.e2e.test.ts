@@ -149,8 +149,10 @@ describe("one entry stops or fools no one", () => {
     await expect(import("node:fs/promises").then((fs) => fs.access(ran))).rejects.toThrow();
     const status = await hubStatus(fleet);
     expect(status.orders.proto.machines).toEqual({});
-    expect(status.orders.toString.machines.constructor.state).toBe("completed");
-    expect(status.machines.constructor.messages).toEqual({ waiting: 0, unacked: 1 });
+    // Looked up by key as a reader must (a Map), never as properties: "toString" and "constructor" are the Object's own.
+    const byKey = <V>(record: Record<string, V> | undefined, key: string) => new Map(Object.entries(record ?? {})).get(key);
+    expect(byKey(byKey(status.orders, "toString")?.machines, "constructor")?.state).toBe("completed");
+    expect(byKey(status.machines, "constructor")?.messages).toEqual({ waiting: 0, unacked: 1 });
     expect(Object.keys((await journal(dirOf("constructor"))).tasks)).toEqual(["toString"]);
   });
 });

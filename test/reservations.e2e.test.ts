@@ -155,7 +155,7 @@ describe("reservations", () => {
     const checked = await cli("reservations", "check", "docs/a.md", "--dir", B);
     expect(checked.code).toBe(0); // shared: said, never refused
     expect(checked.out).toMatch(/^docs\/a\.md: alpha holds docs\/\*\* \(shared\) until .*: it edits them too$/);
-    expect((await hubStatus(fleet)).reservations.map((r: { machine: string }) => r.machine)).toEqual(["alpha", "beta"]);
+    expect((await hubStatus(fleet)).reservations?.map((r) => r.machine)).toEqual(["alpha", "beta"]);
   });
 
   it("a reservation survives a lost state file (taken back from the machine's own file), and a bad one in a file is only that one's problem", async () => {

@@ -52,7 +52,7 @@ describe("secrets", () => {
 
     const machine = (await hubStatus(fleet)).machines.izzit7;
     expect(machine.state).toBe("stalled");
-    expect(machine.health.lastError).toContain("https://[REDACTED]@127.0.0.1");
+    expect(machine.health?.lastError).toContain("https://[REDACTED]@127.0.0.1");
     const history = await hubHistory(fleet);
     expect(history).toContain("[REDACTED]@127.0.0.1");
     for (const text of [history, ...printed]) {
