@@ -34,6 +34,7 @@ const { hostLoad } = await import("./bench/host.mjs");
 const { budgetIdle, budgetOrder, budgetDrain } = await import("./bench/budget.mjs");
 const { budgetDay } = await import("./bench/budget-day.mjs");
 const { keysCost } = await import("./bench/keys.mjs");
+const { startupTricks, parseMemo } = await import("./bench/startup.mjs");
 
 const ROWS = [
   ["noop", "1", noopSync],
@@ -52,6 +53,8 @@ const ROWS = [
   ["budget-drain", "13d", budgetDrain],
   ["budget-day", "13e", budgetDay],
   ["keys", "14", keysCost],
+  ["startup", "15a–e", startupTricks],
+  ["parsememo", "15f–g", parseMemo],
 ];
 const MICRO = [
   ["core", pureCore],

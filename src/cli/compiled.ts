@@ -42,6 +42,7 @@ import { userInfo } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { constants, Script } from "node:vm";
+import { trickOff } from "../startup.js";
 
 /** The bundle, beside the chunk this module is built into (dist/chunks/). */
 const BUNDLE = fileURLToPath(new URL("./cli.cjs", import.meta.url));
@@ -190,7 +191,7 @@ interface Cli {
 
 /** The `coord` executable after src/cli/entry.ts, as main.ts's run: the CLI, compiled from its code cache when there is one. */
 export async function run(argv: string[]): Promise<void> {
-  const dir = cacheDirectory();
+  const dir = trickOff("codecache") ? undefined : cacheDirectory(); // the measuring aid (src/startup.ts): no cache read or written
   let name: string | undefined;
   let cached: Buffer | undefined;
   let script: Script;

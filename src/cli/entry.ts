@@ -7,17 +7,20 @@
 // with V8's code cache (src/cli/compiled.ts). A sync that is not quiet starts
 // its fetch before the CLI loads (src/sync/prefetch.ts), and does not ask the
 // quiet stamp a second time; `coord init` starts its clone so
-// (src/commands/early-clone.ts).
+// (src/commands/early-clone.ts). What each of these tricks buys, and the
+// bench row that shows it: src/startup.ts.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { stopRunningGit } from "../git/run.js";
 import { signalsOwned } from "../signal-owners.js";
 import { QUIET_FILE } from "../state/quiet.js";
+import { trickOff } from "../startup.js";
 import { initCandidate, quietCandidate } from "./quiet-args.js";
 
 type Candidate = NonNullable<ReturnType<typeof quietCandidate>>;
 
 async function quiet(candidate: Candidate): Promise<boolean> {
+  if (trickOff("quiet")) return false; // the measuring aid (src/startup.ts): the CLI's sync, which starts full
   // No stamp (the last sync had work to do, or this checkout's .git is a file): not quiet, known without loading the check.
   if (!existsSync(join(candidate.dir, ".git", "coord", QUIET_FILE))) return false;
   try {
@@ -76,10 +79,10 @@ const argv = process.argv.slice(2);
 const candidate = quietCandidate(argv);
 if (!candidate || !(await quiet(candidate))) {
   // A sync that is not quiet starts its fetch now, while the CLI loads (src/sync/prefetch.ts).
-  const prefetch = candidate && (await import("../sync/prefetch.js"));
+  const prefetch = candidate && !trickOff("prefetch") ? await import("../sync/prefetch.js") : undefined;
   await prefetch?.startPrefetch(candidate!.dir);
   // So does coord init's clone (src/commands/early-clone.ts).
-  const clone = initCandidate(argv);
+  const clone = trickOff("earlyclone") ? undefined : initCandidate(argv);
   const early = clone && (await import("../commands/early-clone.js"));
   await early?.startEarlyClone(clone!).catch(() => {}); // any doubt: init clones itself
   await (await import("./main.js")).run(argv);

@@ -15,6 +15,7 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import { markParsed, type ParseEntry, parseGeneration, seedParsed } from "../core/parsed.js";
 import { CLI_PATH, VERSION } from "../package.js";
+import { trickOff } from "../startup.js";
 import { writeWhole } from "./files.js";
 
 export const PARSED_FILE = "parsed.json";
@@ -99,6 +100,7 @@ export function renderParsedFile(entries: [string, ParseEntry][], maxBytes = MAX
 
 /** Gives the process's memo what the state dir kept (once per version of the file). Never throws: a cache. */
 export async function loadParsed(stateDir: string): Promise<void> {
+  if (trickOff("parsememo")) return; // the measuring aid (src/startup.ts): every file parsed, as by a first sync
   const path = join(stateDir, PARSED_FILE);
   try {
     const s = await stat(path);
@@ -114,6 +116,7 @@ export async function loadParsed(stateDir: string): Promise<void> {
 
 /** Keeps what the reads since the last save used (only those), when that changed. Never throws: a cache. */
 export async function saveParsed(stateDir: string): Promise<void> {
+  if (trickOff("parsememo")) return;
   const { used, changed } = markParsed();
   const path = join(stateDir, PARSED_FILE);
   try {
