@@ -141,27 +141,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const schedule = opts.schedule ?? DEFAULT_SCHEDULE;
   checkDaemonOptions(opts);
   let compromised: Error | undefined;
-  let release: () => Promise<void>;
-  if (await daemonRunning(stateDir)) {
-    // (daemonRunning also cleared the lock of a daemon that was killed -9.)
-    throw alreadyRunning(opts.dir, await readDaemonInfo(stateDir));
-  }
-  try {
-    release = await lockfile.lock(join(stateDir, "daemon"), {
-      realpath: false,
-      lockfilePath: p.lock,
-      stale: timings.daemonLockStaleMs,
-      update: timings.daemonLockUpdateMs,
-      onCompromised: (e) => {
-        compromised = e;
-        stop.abort();
-      },
-    });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ELOCKED") throw e;
-    throw alreadyRunning(opts.dir, await readDaemonInfo(stateDir));
-  }
-
+  const stop = new AbortController();
+  const release = await takeDaemonLock(stateDir, opts.dir, (e) => {
+    compromised = e;
+    stop.abort();
+  });
   const info: DaemonInfo = { pid: process.pid, dir: opts.dir, startedAt: new Date().toISOString(), schedule, ...(opts.jitter !== undefined ? { jitter: opts.jitter } : {}) };
   // One write at a time, in order: the last one says how things are (the caller of a save gets its error).
   const saving = inTurn();
@@ -172,22 +156,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   };
   /** A daemon.json that cannot be written (a full disk) is said in the log; the daemon goes on syncing. */
   const saveOrSay = () => save().catch((e: unknown) => log(`could not write ${p.info}: ${describeFailure(e).message}`));
-  const stop = new AbortController();
   const interrupt = new AbortController();
   const killGit = new AbortController();
-  const onSignal = () => stop.abort();
-  process.on("SIGTERM", onSignal);
-  process.on("SIGINT", onSignal);
-  const releaseSignals = ownSignals();
-  // The last line of defence of a process that runs for months: an error no sync caught (a
-  // stray stream or timer) is logged as one sentence and the daemon goes on; the next tick syncs.
-  // (A write to an output nobody reads any more is no error to log: logging it would fail the same way.)
-  const onStray = (e: unknown) => {
-    if ((e as NodeJS.ErrnoException)?.code !== "EPIPE") log(`error outside a sync, ignored: ${describeFailure(e).message}`);
-  };
-  process.on("uncaughtException", onStray);
-  process.on("unhandledRejection", onStray);
-  opts.signal?.addEventListener("abort", onSignal, { once: true });
+  const unlisten = listen(() => stop.abort(), log, opts.signal);
 
   // When to sync, and what an ask, a poke or a stop does meanwhile: core/daemon-loop.ts. Here: one timer to the
   // loop's next deadline, the syncs it starts, and what it is told.
@@ -299,17 +270,61 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   await services.close().catch((e: unknown) => log(`services: ${describeFailure(e).message}`));
   info.stoppedAt = new Date().toISOString();
   await saveOrSay(); // not when it lost its lock: see save()
-  process.off("SIGTERM", onSignal);
-  process.off("SIGINT", onSignal);
-  releaseSignals();
-  process.off("uncaughtException", onStray);
-  process.off("unhandledRejection", onStray);
+  unlisten();
   if (!compromised)
     await release().catch((e: NodeJS.ErrnoException) => {
       // ENOTACQUIRED: the lock is no longer ours (removed by hand): nothing to release.
       if (e.code !== "ENOTACQUIRED") log(`could not release ${p.lock}: ${describeFailure(e).message}`);
     });
   log(`coord daemon ${process.pid} stopped`);
+}
+
+/**
+ * Takes this checkout's daemon lock (proper-lockfile, kept fresh while the daemon runs; stale after a kill -9), or
+ * says a daemon already runs. `onCompromised`: the lock was taken over (it went stale while this process was frozen).
+ */
+async function takeDaemonLock(stateDir: string, dir: string, onCompromised: (e: Error) => void): Promise<() => Promise<void>> {
+  // (daemonRunning also clears the lock of a daemon that was killed -9.)
+  if (await daemonRunning(stateDir)) throw alreadyRunning(dir, await readDaemonInfo(stateDir));
+  try {
+    return await lockfile.lock(join(stateDir, "daemon"), {
+      realpath: false,
+      lockfilePath: paths(stateDir).lock,
+      stale: timings.daemonLockStaleMs,
+      update: timings.daemonLockUpdateMs,
+      onCompromised,
+    });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ELOCKED") throw e;
+    throw alreadyRunning(dir, await readDaemonInfo(stateDir));
+  }
+}
+
+/**
+ * What the daemon listens for while it runs: SIGTERM, SIGINT and the caller's signal stop it; an error no sync caught
+ * is logged. Returns what stops listening.
+ */
+function listen(onStop: () => void, log: (line: string) => void, signal: AbortSignal | undefined): () => void {
+  process.on("SIGTERM", onStop);
+  process.on("SIGINT", onStop);
+  const releaseSignals = ownSignals();
+  // The last line of defence of a process that runs for months: an error no sync caught (a
+  // stray stream or timer) is logged as one sentence and the daemon goes on; the next tick syncs.
+  // (A write to an output nobody reads any more is no error to log: logging it would fail the same way.)
+  const onStray = (e: unknown) => {
+    if ((e as NodeJS.ErrnoException)?.code !== "EPIPE") log(`error outside a sync, ignored: ${describeFailure(e).message}`);
+  };
+  process.on("uncaughtException", onStray);
+  process.on("unhandledRejection", onStray);
+  signal?.addEventListener("abort", onStop, { once: true });
+  return () => {
+    process.off("SIGTERM", onStop);
+    process.off("SIGINT", onStop);
+    releaseSignals();
+    process.off("uncaughtException", onStray);
+    process.off("unhandledRejection", onStray);
+    signal?.removeEventListener("abort", onStop);
+  };
 }
 
 /** Refuses a schedule or jitter the daemon could not use, with one sentence. */
