@@ -1,7 +1,7 @@
 // The orders engine end to end on real git: crashes at every step,
 // cancellation of a running task, agents (stand-in executables), secrets.
 // ANY claims and takeover: any.e2e.test.ts. Pipelines across machines
-// (after), on the in-memory hub: plan.test.ts.
+// (after) and retries' backoff, on the in-memory hub: plan.test.ts.
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -75,23 +75,6 @@ describe("control while a task runs", () => {
     const status = await hubStatus(fleet);
     expect(status.orders.long.machines.izzit7).toMatchObject({ state: "cancelled", reason: "cancelled in ORDERS.json" });
   }, 60_000);
-
-  it("retries wait for the backoff, doubling each time", async () => {
-    fleet = await makeFleet(["izzit7"]);
-    await setConfig(dirOf("izzit7"), { retryBackoff: "10s" });
-    const log = join(fleet.root, "ran.log");
-    await pushOrders(fleet, [{ id: "flaky", to: "izzit7", retries: 2, run: `echo "$COORD_ATTEMPT" >> ${log}; exit 1` }]);
-    const t0 = Date.now();
-    await sync({ dir: dirOf("izzit7"), now: () => new Date(t0) });
-    const early = await sync({ dir: dirOf("izzit7"), now: () => new Date(t0 + 5_000) });
-    expect(early.waiting[0]?.reason).toMatch(/^retry 1 of 2 at /);
-    await sync({ dir: dirOf("izzit7"), now: () => new Date(t0 + 11_000) }); // attempt 2
-    const second = await sync({ dir: dirOf("izzit7"), now: () => new Date(t0 + 25_000) }); // 20 s after attempt 2: not yet
-    expect(second.ran).toEqual([]);
-    await sync({ dir: dirOf("izzit7"), now: () => new Date(t0 + 60_000) }); // attempt 3
-    expect(await lines(log)).toEqual(["1", "2", "3"]);
-    expect((await hubStatus(fleet)).orders.flaky).toMatchObject({ state: "failed", done: true });
-  });
 });
 
 describe("agents", () => {

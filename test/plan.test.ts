@@ -1,6 +1,6 @@
 // The planner (src/core/plan.ts): what a machine does next, given the
 // orders, the fleet's files, its own journal and the time; pipelines (after)
-// across a fleet's syncs on the in-memory hub.
+// and retries across a fleet's syncs on the in-memory hub.
 import { join } from "node:path";
 import { afterEach, describe, it, expect } from "vitest";
 import { readControls } from "../src/core/controls.js";
@@ -327,5 +327,30 @@ describe("pipelines across machines (after), on the in-memory hub", () => {
     expect(status.orders.test).toMatchObject({ state: "blocked", done: true });
     expect(status.orders.test.machines["soda-yeti"].reason).toBe("dependency build failed");
     expect(status.orders.deploy.machines.izzit7.reason).toMatch(/^dependency test blocked \(dependency build failed\)/);
+  });
+});
+
+describe("retries, on the in-memory hub", () => {
+  let fleet: MemoryFleet | undefined;
+  afterEach(async () => {
+    await fleet?.cleanup();
+    fleet = undefined;
+  });
+
+  it("retries wait for the backoff, doubling each time", async () => {
+    fleet = await memoryFleet(["izzit7"], { config: { retryBackoff: 10 } });
+    const f = fleet;
+    const log = join(f.root, "ran.log");
+    await f.pushOrders([{ id: "flaky", to: "izzit7", retries: 2, run: `echo "$COORD_ATTEMPT" >> ${log}; exit 1` }]);
+    const t0 = Date.now();
+    await f.sync("izzit7", { now: () => new Date(t0) });
+    const early = await f.sync("izzit7", { now: () => new Date(t0 + 5_000) });
+    expect(early.waiting[0]?.reason).toMatch(/^retry 1 of 2 at /);
+    await f.sync("izzit7", { now: () => new Date(t0 + 11_000) }); // attempt 2
+    const second = await f.sync("izzit7", { now: () => new Date(t0 + 25_000) }); // 20 s after attempt 2: not yet
+    expect(second.ran).toEqual([]);
+    await f.sync("izzit7", { now: () => new Date(t0 + 60_000) }); // attempt 3
+    expect(await lines(log)).toEqual(["1", "2", "3"]);
+    expect((await f.status()).orders.flaky).toMatchObject({ state: "failed", done: true });
   });
 });
