@@ -123,6 +123,13 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
   return syncMachine(machine, { headStart, ...(startedFor(opts.dir) ? { full: true } : {}), ...opts });
 }
 
+/**
+ * What a sync does, resolved once from its options: run work (the default), only publish (`run: false`: coord send,
+ * init, pause), or say what it would run and change nothing (`dryRun`).
+ */
+type Act = "run" | "publish" | "dry-run";
+const actOf = (opts: CycleOptions): Act => (opts.dryRun ? "dry-run" : opts.run === false ? "publish" : "run");
+
 /** One sync of `machine`: the same cycle whatever its hub. */
 export async function syncMachine(opened: Machine, opts: CycleOptions = {}): Promise<SyncResult> {
   const machine = opts.heartbeat === undefined ? opened : { ...opened, config: { ...opened.config, heartbeat: opts.heartbeat } };
@@ -130,7 +137,8 @@ export async function syncMachine(opened: Machine, opts: CycleOptions = {}): Pro
   const log = opts.log ?? (() => {});
   const { config, stateDir } = machine;
   const result = emptyResult(config.name);
-  if (opts.scheduled && !opts.dryRun) {
+  const act = actOf(opts);
+  if (opts.scheduled && act !== "dry-run") {
     const health = await readHealth(stateDir);
     const until = backoffUntil(health, config.failureBackoff, now());
     if (until && until.getTime() > now().getTime()) {
@@ -140,7 +148,7 @@ export async function syncMachine(opened: Machine, opts: CycleOptions = {}): Pro
       log("the hub answers again: syncing now instead of waiting out the backoff");
     }
   }
-  if (!opts.dryRun && opts.run !== false && !opts.full) {
+  if (act === "run" && !opts.full) {
     // Nothing changed since a sync that had nothing to do: one look at the remote's tip says so.
     const stamp = await answerQuietly(stateDir, () => machine.hub.remoteTip(), {
       scheduled: opts.scheduled === true,
@@ -175,11 +183,11 @@ export async function syncMachine(opened: Machine, opts: CycleOptions = {}): Pro
   await loadParsed(stateDir);
   const seen: { model?: RepoModel } = {}; // the fleet as this sync last read it (a failed sync's notify)
   try {
-    const { end, ended, clearedAt } = await cycle(machine, opts, result, lock, now, log, seen);
+    const { end, ended, clearedAt } = await cycle(machine, act, opts, result, lock, now, log, seen);
     result.warnings.push(...takeSetAside()); // local state that was broken, kept aside, and what replaced it
     // A key it cannot sign with: its commits go out unsigned, and its readers refuse them (its file says so too).
     if (machine.signing?.problem) result.warnings.push(`this machine signs nothing: ${machine.signing.problem}`);
-    if (!opts.dryRun) await recordSuccess(stateDir, clearedAt ?? now());
+    if (act !== "dry-run") await recordSuccess(stateDir, clearedAt ?? now());
     await record();
     // Alerts leave the repository: the new ones of the tip it ended on, at this machine's clock, at most once (still under the lock).
     if (ended && config.notify) {
@@ -187,10 +195,10 @@ export async function syncMachine(opened: Machine, opts: CycleOptions = {}): Pro
       if (sent.length) result.notified = sent;
     }
     // Last: the stamp's fingerprint holds everything this sync wrote. Never for a dry run, which acts on nothing.
-    if (!opts.dryRun) await leaveStamp(stateDir, config, now(), result.warnings.length ? undefined : end).catch(() => {});
+    if (act !== "dry-run") await leaveStamp(stateDir, config, now(), result.warnings.length ? undefined : end).catch(() => {});
     return result;
   } catch (e) {
-    if (!opts.dryRun && !(e instanceof CoordError && e.exitCode === EXIT.USAGE)) {
+    if (act !== "dry-run" && !(e instanceof CoordError && e.exitCode === EXIT.USAGE)) {
       const run = currentRun(await recordFailure(stateDir, (e as Error).message, now(), failureKind(e)));
       // Said at once where it can be: this machine's notify (the hub hears of it with the push that lands again).
       if (run && config.notify) await notifyAlerts(machine, seen.model ?? readModel(new Map()), now(), log, opts.signal, [stalledAlert(config.name, run)]);
@@ -198,7 +206,7 @@ export async function syncMachine(opened: Machine, opts: CycleOptions = {}): Pro
     await record((e as Error).message);
     throw e;
   } finally {
-    if (!opts.dryRun) await saveParsed(stateDir);
+    if (act !== "dry-run") await saveParsed(stateDir);
     await capabilitiesAsked();
     await lock.release();
   }
@@ -217,6 +225,7 @@ interface CycleEnd {
  */
 async function cycle(
   machine: Machine,
+  act: Act,
   opts: CycleOptions,
   result: SyncResult,
   lock: HeldLock,
@@ -224,36 +233,37 @@ async function cycle(
   log: (line: string) => void,
   seen: { model?: RepoModel },
 ): Promise<CycleEnd> {
-  const { health, journal } = await recover(machine, opts, result, now, log);
-  const { tip, files } = await readTip(machine, opts, now, log);
+  const { health, journal } = await recover(machine, act, result, now, log);
+  const early = opts.fetched ?? (await opts.headStart?.().then((t) => (t ? { tip: t } : undefined)));
+  const { tip, files } = await readTip(machine, early, act, now, log);
   // What this machine can do, asked once the tip is in, while it is parsed: a cron sync reads it from its cache,
   // a machine with nothing found asks git and the agent CLIs (coord init asks git only). A cycle that fails first still waits for the
   // questions (syncMachine), so that none outlives its deadline.
   const askAgents = opts.askAgents !== false;
   const capabilities = machineCapabilities(machine, askAgents);
   capabilities.catch(() => {}); // awaited below, where a failure counts
-  const fleet = await readFleet(machine, tip, files, journal, opts, result, now, log, seen);
-  const c = await openCycle(machine, { journal, health, result, now, log, opts, fleet, tip, files, capabilities, askAgents });
+  const fleet = await readFleet(machine, tip, files, journal, act, result, now, log, seen);
+  const c = await openCycle(machine, { journal, health, result, now, log, act, opts, fleet, tip, files, capabilities, askAgents });
   // The daemon's services follow this tip first (an emergency stop stops them within this sync).
   await c.onModel?.(fleet.model);
-  const todo = await planWork(c, fleet, opts);
-  if (opts.dryRun) {
+  const todo = await planWork(c, fleet, act);
+  if (act === "dry-run") {
     result.wouldRun = wouldRun(todo, journal);
     return {};
   }
-  const first = await work(c, fleet.model, todo, { tip, files }, lock, opts);
-  return finish(c, first, fleet.observedBefore, opts);
+  const first = await work(c, fleet.model, todo, { tip, files }, lock, act, opts.signal);
+  return finish(c, first, fleet.observedBefore, act, opts.signal);
 }
 
 /** The recover step: the checkout repaired, orphans of a crash killed and their tasks reported interrupted. */
-async function recover(machine: Machine, opts: CycleOptions, result: SyncResult, now: () => Date, log: (line: string) => void): Promise<{ health: Health; journal: Journal }> {
+async function recover(machine: Machine, act: Act, result: SyncResult, now: () => Date, log: (line: string) => void): Promise<{ health: Health; journal: Journal }> {
   const { config, stateDir } = machine;
   const health = await readHealth(stateDir);
   // Leftover locks and half-done merges every time; the history check only after a failed sync.
-  const repaired = opts.dryRun || !machine.checkout ? [] : await machine.checkout.repair({ log, fsck: health.failures > 0 }).catch(() => []);
+  const repaired = act === "dry-run" || !machine.checkout ? [] : await machine.checkout.repair({ log, fsck: health.failures > 0 }).catch(() => []);
   for (const r of repaired) result.warnings.push(`the checkout: ${r}`);
   const journal = await Journal.open(stateDir);
-  if (!opts.dryRun) {
+  if (act !== "dry-run") {
     for (const [id, t] of Object.entries(journal.tasks)) if (t.state === "in_progress" && t.pid) await killOrphan(t.pid, taskMarker(config.name, id, t, t.attempts));
     result.interrupted = await journal.recoverInterrupted(now());
     for (const id of result.interrupted) log(`${id}: was interrupted (coord stopped while it ran); reported failed`);
@@ -261,15 +271,20 @@ async function recover(machine: Machine, opts: CycleOptions, result: SyncResult,
   return { health, journal };
 }
 
-/** The read step: the hub's tip (fetched, or as the caller fetched it a moment ago) and its files; an old hub upgraded first. */
-async function readTip(machine: Machine, opts: CycleOptions, now: () => Date, log: (line: string) => void): Promise<{ tip: string; files: Map<string, string> }> {
+/** The read step: the hub's tip (fetched, or `early`: as the caller fetched it a moment ago) and its files; an old hub upgraded first. */
+async function readTip(
+  machine: Machine,
+  early: CycleOptions["fetched"],
+  act: Act,
+  now: () => Date,
+  log: (line: string) => void,
+): Promise<{ tip: string; files: Map<string, string> }> {
   const { config, hub } = machine;
-  const early: CycleOptions["fetched"] = opts.fetched ?? (await opts.headStart?.().then((t) => (t ? { tip: t } : undefined)));
   if (!early) log(`fetching ${config.remote}/${config.branch} and ${config.remote}/${MACHINES_BRANCH}`);
   let tip = early?.tip ?? (await hub.fetch());
   if (!tip) throw new CoordError(`the remote has no branch ${config.branch}; run coord init to scaffold it`, EXIT.USAGE);
   let files = early?.files ?? (await hub.readFiles(tip, READ_PATHS));
-  if (!opts.dryRun && !splitTip(tip)?.machines && isOldLayout(files)) {
+  if (act !== "dry-run" && !splitTip(tip)?.machines && isOldLayout(files)) {
     // A hub of an older coord (the machines' files on the people's branch): moved to two branches first, losing nothing.
     tip = (await upgradeOnce(machine, now, log)) ?? tip;
     files = await hub.readFiles(tip, READ_PATHS);
@@ -291,7 +306,7 @@ async function readFleet(
   tip: string,
   files: Map<string, string>,
   journal: Journal,
-  opts: CycleOptions,
+  act: Act,
   result: SyncResult,
   now: () => Date,
   log: (line: string) => void,
@@ -313,7 +328,7 @@ async function readFleet(
   const observedBefore = await readObserved(stateDir);
   const observed = observe(observedBefore, lastSeenOf(model, config.name), now());
   const published = model.computers.get(config.name)?.tasks;
-  if (journal.fresh && published && Object.keys(published).length && !opts.dryRun) {
+  if (journal.fresh && published && Object.keys(published).length && act !== "dry-run") {
     await journal.adopt(published);
     log("the local journal was missing: rebuilt it from this machine's published file");
   }
@@ -332,6 +347,7 @@ async function openCycle(
     result: SyncResult;
     now: () => Date;
     log: (line: string) => void;
+    act: Act;
     opts: CycleOptions;
     fleet: Fleet;
     tip: string;
@@ -373,7 +389,7 @@ async function openCycle(
     latestTipFiles: a.files,
     ...(keyNotice ? { keyNotice } : {}),
     ...(localPause ? { localPause } : {}),
-    ...(opts.onModel && !opts.dryRun ? { onModel: opts.onModel } : {}),
+    ...(opts.onModel && a.act !== "dry-run" ? { onModel: opts.onModel } : {}),
   };
   return c;
 }
@@ -381,10 +397,10 @@ async function openCycle(
 type Todo = ReturnType<typeof planNow>;
 
 /** The plan step: messages received (they may carry work), then what to run, claim and wait for. */
-async function planWork(c: Cycle, fleet: Fleet, opts: CycleOptions): Promise<Todo> {
+async function planWork(c: Cycle, fleet: Fleet, act: Act): Promise<Todo> {
   const { model, view } = fleet;
-  const runTasks = opts.run !== false && !opts.dryRun;
-  if (!opts.dryRun) await receive(c, model, runTasks);
+  const runTasks = act === "run";
+  if (act !== "dry-run") await receive(c, model, runTasks);
   let todo = planNow(c, model, view.files);
   if (c.capsStale && todo.waiting.some((w) => w.reason === STALE_CAPABILITIES)) {
     // An order that needs this machine's agent CLIs waits for their new answers, then the plan is made again.
@@ -415,21 +431,21 @@ function wouldRun(todo: Todo, journal: Journal): NonNullable<SyncResult["wouldRu
 }
 
 /** The work step: claims pushed, tasks run, the queue drained; returns the tip the results are published on. */
-async function work(c: Cycle, model: RepoModel, todo: Todo, read: First, lock: HeldLock, opts: CycleOptions): Promise<First> {
-  if (opts.run === false) return read;
+async function work(c: Cycle, model: RepoModel, todo: Todo, read: First, lock: HeldLock, act: Act, signal: AbortSignal | undefined): Promise<First> {
+  if (act !== "run") return read;
   const tasks = todo.run.map((order) => ({ order }));
   if (todo.claim.length) tasks.push(...(await claim(c, model, todo.claim, read, (at) => planNow(c, at.model, at.files).claim)));
   if (tasks.length) {
-    await runAll(c, tasks, lock, opts.signal);
+    await runAll(c, tasks, lock, signal);
     crashPoint("finished");
-    await drain(c, lock, opts.signal);
+    await drain(c, lock, signal);
   }
   // After work: the results go out on the tip read last, at once; a rejected push fetches and builds again.
   return tasks.length || todo.claim.length ? lastRead(c) : read;
 }
 
 /** The publish step, and what a quiet stamp needs when the cycle had nothing to do. */
-async function finish(c: Cycle, first: First, observedBefore: Map<string, Observation>, opts: CycleOptions): Promise<CycleEnd> {
+async function finish(c: Cycle, first: First, observedBefore: Map<string, Observation>, act: Act, signal: AbortSignal | undefined): Promise<CycleEnd> {
   const { journal, result, now } = c;
   const { config, stateDir } = c.m;
   const summary = runSummary(result, now());
@@ -441,10 +457,10 @@ async function finish(c: Cycle, first: First, observedBefore: Map<string, Observ
   const waits = waitsUntil(c.budget);
   if (waits !== undefined) result.deferred = new Date(waits).toISOString();
   await saveObserved(stateDir, c.observed, observedBefore).catch(() => {}); // lost observations only make claims of others hold longer
-  const runTasks = opts.run !== false;
+  const runTasks = act === "run";
   const nothingDone = !result.ran.length && !result.interrupted.length && !result.warnings.length && !result.hookAcked.length;
   // Published with answers older than 10 minutes (new ones on the way): not quiet, the next sync publishes the new ones.
-  const clean = !result.ordersProblems.length && !result.fileProblems.length && !opts.signal?.aborted && runTasks && !c.capsStale;
+  const clean = !result.ordersProblems.length && !result.fileProblems.length && !signal?.aborted && runTasks && !c.capsStale;
   const ended = runTasks ? end.model : undefined; // coord send and coord init publish only: the next sync notifies
   // A stamp covers only what this sync planned on: a publish rebuilt on a newer tip (another machine, or a
   // person, pushed first) may carry an order or a message for this machine that it never looked at. Its stamp
