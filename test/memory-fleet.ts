@@ -13,6 +13,7 @@ import { readModel, type RepoModel } from "../src/core/repo.js";
 import { scaffoldFiles } from "../src/core/scaffold.js";
 import { roleOf } from "../src/core/ownership.js";
 import { type MemoryHub, MemoryRemote } from "../src/git/memory-hub.js";
+import type { StatusJson } from "../src/core/status.js";
 import { type MachineConfig, newConfig, saveConfig } from "../src/state/config.js";
 import type { Machine } from "../src/sync/machine.js";
 import { type CycleOptions, READ_PATHS, type SyncResult, syncMachine } from "../src/sync/sync.js";
@@ -34,9 +35,8 @@ export interface MemoryFleet {
   /** The hub's files at its tip, and the model every machine reads from them. */
   files(): Promise<Map<string, string>>;
   model(): Promise<RepoModel>;
-  /** STATUS.json at the tip, parsed. */
-  // biome-ignore lint/suspicious/noExplicitAny: tests read STATUS.json as a person does, by path
-  status(): Promise<any>;
+  /** STATUS.json at the tip, parsed (core/status.ts StatusJson). */
+  status(): Promise<StatusJson>;
   cleanup(): Promise<void>;
 }
 
