@@ -1,0 +1,27 @@
+// The targets of coord daemon install the daemon-service tests render (a plain one, and one whose checkout holds
+// every character a unit file, a plist or a crontab line must quote), and the templates they render.
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { DaemonTarget } from "../src/core/daemon-service.js";
+
+const TEMPLATES = join(import.meta.dirname, "..", "templates");
+export const tpl = (name: string) => readFile(join(TEMPLATES, name), "utf8");
+
+export const plain: DaemonTarget = {
+  machine: "alpha",
+  checkout: "/home/pat/fleet",
+  stateDir: "/home/pat/fleet/.git/coord",
+  node: process.execPath,
+  cli: "/opt/coord/dist/coord.mjs",
+  path: "/usr/local/bin:/usr/bin:/bin",
+};
+export const odd: DaemonTarget = {
+  ...plain,
+  machine: "beta-2",
+  checkout: "/home/pat/it's a <fleet> & $HOME 100%",
+  stateDir: "/home/pat/it's a <fleet> & $HOME 100%/.git/coord",
+  schedule: "*/2 * * * *",
+  jitter: 10,
+};
+/** A crontab line cannot hold a % (the edge refuses such a path): the same without it. */
+export const oddCron: DaemonTarget = { ...odd, checkout: "/home/pat/it's a <fleet> & $HOME", stateDir: "/home/pat/it's a <fleet> & $HOME/.git/coord" };
