@@ -1,5 +1,10 @@
-// What the pure tests build on: one machine's published file, as coord writes it.
-import type { ComputerFile } from "../src/core/types.js";
+// What the pure tests build on: one machine's published file as coord writes it, a task's report, and the files of a
+// repository at one commit with the fleet they make.
+import { renderComputer } from "../src/core/computer.js";
+import { computerPath } from "../src/core/names.js";
+import { ORDERS_FILE, readModel } from "../src/core/repo.js";
+import { deriveStatus, type StatusJson } from "../src/core/status.js";
+import type { ComputerFile, TaskReport } from "../src/core/types.js";
 
 /** The instant the pure tests start from. */
 export const T0_ISO = "2025-06-01T10:00:00.000Z";
@@ -18,4 +23,27 @@ export function computerFile(name: string, over: Partial<ComputerFile> = {}): Co
     tasks: {},
     ...over,
   };
+}
+
+/** A task's report: completed at T0, first attempt, exit 0, with `over` on top. */
+export function taskReport(over: Partial<TaskReport> = {}): TaskReport {
+  return { rev: 1, state: "completed", attempts: 1, exitCode: 0, startedAt: T0_ISO, finishedAt: T0_ISO, ...over };
+}
+
+/** ORDERS.json's text with these orders. */
+export function ordersJson(orders: object[]): string {
+  return JSON.stringify({ version: 1, orders }, null, 2) + "\n";
+}
+
+/** The files of a repository at one commit: ORDERS.json plus rendered COMPUTER files. */
+export function repoFiles(orders: string | undefined, computers: ComputerFile[]): Map<string, string> {
+  const files = new Map<string, string>();
+  if (orders !== undefined) files.set(ORDERS_FILE, orders);
+  for (const c of computers) files.set(computerPath(c.name), renderComputer(c));
+  return files;
+}
+
+/** STATUS.json as any machine derives it from those files. */
+export function statusOf(files: Map<string, string>): StatusJson {
+  return deriveStatus(readModel(files));
 }

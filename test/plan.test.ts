@@ -8,7 +8,7 @@ import { nextAttempt, plan, type PlanInput } from "../src/core/plan.js";
 import type { RepoModel } from "../src/core/repo.js";
 import { deriveStatus, missingCapabilities } from "../src/core/status.js";
 import type { Order, TaskReport } from "../src/core/types.js";
-import { computerFile } from "./fixtures.js";
+import { computerFile, taskReport as report } from "./fixtures.js";
 import { readLines as lines } from "./helpers.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
 
@@ -19,10 +19,6 @@ const computer = computerFile;
 /** An Order with the defaults parseOrders applies. */
 function order(over: Partial<Order> & Pick<Order, "id" | "to">): Order {
   return { run: "true", rev: 1, after: [], requires: [], env: {}, retries: 0, priority: "normal", cancelled: false, ...over };
-}
-
-function report(over: Partial<TaskReport> = {}): TaskReport {
-  return { rev: 1, state: "completed", attempts: 1, exitCode: 0, startedAt: T0, finishedAt: T0, ...over };
 }
 
 describe("plan", () => {

@@ -2,24 +2,11 @@
 import { describe, it, expect } from "vitest";
 import { renderComputer } from "../src/core/computer.js";
 import { computerPath } from "../src/core/names.js";
-import { ORDERS_FILE, readModel } from "../src/core/repo.js";
+import { readModel } from "../src/core/repo.js";
 import { EMPTY_ORDERS } from "../src/core/scaffold.js";
-import type { ComputerFile } from "../src/core/types.js";
-import { computerFile } from "./fixtures.js";
+import { computerFile, ordersJson, repoFiles } from "./fixtures.js";
 
 const computer = computerFile;
-
-function ordersJson(orders: object[]): string {
-  return JSON.stringify({ version: 1, orders }, null, 2) + "\n";
-}
-
-/** The files of a repository at one commit: ORDERS.json plus rendered COMPUTER files. */
-function repoFiles(orders: string | undefined, computers: ComputerFile[]): Map<string, string> {
-  const files = new Map<string, string>();
-  if (orders !== undefined) files.set(ORDERS_FILE, orders);
-  for (const c of computers) files.set(computerPath(c.name), renderComputer(c));
-  return files;
-}
 
 describe("readModel", () => {
   it("reads valid orders and machines, and knows every machine name", () => {

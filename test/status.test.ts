@@ -4,35 +4,14 @@ import { describe, it, expect } from "vitest";
 import { parseComputer, renderComputer } from "../src/core/computer.js";
 import { renderFrontMatter } from "../src/core/frontmatter.js";
 import { computerPath, machineOfPath } from "../src/core/names.js";
-import { ORDERS_FILE, readModel } from "../src/core/repo.js";
-import { deriveStatus, renderStatusJson, summarize, type StatusJson } from "../src/core/status.js";
+import { readModel } from "../src/core/repo.js";
+import { deriveStatus, renderStatusJson, summarize } from "../src/core/status.js";
 import { renderStatusMd } from "../src/core/status-md.js";
-import type { ComputerFile, TaskReport } from "../src/core/types.js";
-import { computerFile } from "./fixtures.js";
+import { computerFile, taskReport as report, ordersJson, repoFiles, statusOf } from "./fixtures.js";
 
 const T0 = "2025-06-01T10:00:00.000Z";
 
 const computer = computerFile;
-
-function report(over: Partial<TaskReport> = {}): TaskReport {
-  return { rev: 1, state: "completed", attempts: 1, exitCode: 0, startedAt: T0, finishedAt: T0, ...over };
-}
-
-function ordersJson(orders: object[]): string {
-  return JSON.stringify({ version: 1, orders }, null, 2) + "\n";
-}
-
-/** The files of a repository at one commit: ORDERS.json plus rendered COMPUTER files. */
-function repoFiles(orders: string | undefined, computers: ComputerFile[]): Map<string, string> {
-  const files = new Map<string, string>();
-  if (orders !== undefined) files.set(ORDERS_FILE, orders);
-  for (const c of computers) files.set(computerPath(c.name), renderComputer(c));
-  return files;
-}
-
-function statusOf(files: Map<string, string>): StatusJson {
-  return deriveStatus(readModel(files));
-}
 
 // ------------------------------------------------------------ COMPUTER files
 
