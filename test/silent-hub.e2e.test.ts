@@ -70,6 +70,8 @@ describe("a hub that accepts and never answers, after a quiet sync", () => {
       expect(t.r.err).toMatch(new RegExp(`did not answer in ${GIT_TIMEOUT} s.*showing the fleet as of the last fetch`));
       expect(t.ms).toBeLessThan(ONE_DEADLINE_MS);
     });
-    await Promise.all([meet("cli-scheduled"), meet("cli-plain"), status, meet("inproc-scheduled").then(() => meet("inproc-plain"))]);
+    // All ended before the first failure is told (the cleanup removes their checkouts).
+    const ended = await Promise.allSettled([meet("cli-scheduled"), meet("cli-plain"), status, meet("inproc-scheduled").then(() => meet("inproc-plain"))]);
+    for (const e of ended) if (e.status === "rejected") throw e.reason;
   }, 120_000);
 });
