@@ -2,7 +2,7 @@
 // follower racing appenders across rotations, coord logs on a checkout.
 // (Appending, rotation and format in one process: logs.test.ts.)
 import { execFile } from "node:child_process";
-import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -13,6 +13,7 @@ import { logs } from "../src/commands/logs.js";
 import { followLogs } from "../src/state/log-follow.js";
 import { appendLog, type LogRecord, type OtherLogRecord, readLogs } from "../src/state/logs.js";
 import { git, tempDir, waitFor } from "./helpers.js";
+import { allLines } from "./log-files.js";
 
 const run = promisify(execFile);
 
@@ -29,20 +30,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-/** Every JSON line of coord.log and its rotated files, and the files' sizes. */
-async function allLines(stateDir: string): Promise<{ lines: string[]; sizes: Record<string, number> }> {
-  const names = (await readdir(stateDir)).filter((n) => /^coord\.log(\.\d+)?$/.test(n));
-  const lines: string[] = [];
-  const sizes: Record<string, number> = {};
-  for (const n of names) {
-    const text = await readFile(join(stateDir, n), "utf8");
-    sizes[n] = Buffer.byteLength(text);
-    expect(text === "" || text.endsWith("\n")).toBe(true);
-    lines.push(...text.split("\n").filter(Boolean));
-  }
-  return { lines, sizes };
-}
 
 describe("appendLog / readLogs", () => {
   it("loses and splits no line with 4 appending processes across rotations", async () => {

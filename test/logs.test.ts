@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { appendLog, formatLogRecord, type LogRecord, type OtherLogRecord, readLogs, syncRecord } from "../src/state/logs.js";
 import { tempDir } from "./helpers.js";
+import { allLines } from "./log-files.js";
 
 /** The records these tests append, of kinds of their own: numbered `i`, some by writer `w`. */
 type Numbered = OtherLogRecord & { i: number; w?: number };
@@ -17,20 +18,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-/** Every JSON line of coord.log and its rotated files, and the files' sizes. */
-async function allLines(stateDir: string): Promise<{ lines: string[]; sizes: Record<string, number> }> {
-  const names = (await readdir(stateDir)).filter((n) => /^coord\.log(\.\d+)?$/.test(n));
-  const lines: string[] = [];
-  const sizes: Record<string, number> = {};
-  for (const n of names) {
-    const text = await readFile(join(stateDir, n), "utf8");
-    sizes[n] = Buffer.byteLength(text);
-    expect(text === "" || text.endsWith("\n")).toBe(true);
-    lines.push(...text.split("\n").filter(Boolean));
-  }
-  return { lines, sizes };
-}
 
 describe("appendLog / readLogs", () => {
   it("appends JSON lines with `at` and reads them oldest first, the last N with a limit", async () => {
