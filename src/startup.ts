@@ -1,11 +1,45 @@
 // coord's start-up tricks, in one place: what each is, where it lives, what
 // it buys today, and the bench row that shows it (`node scripts/bench.mjs
 // --only=startup` measures each on and off in one run, against raw git;
-// docs/performance.md, "Start-up tricks", has the same table).
+// docs/performance.md, "Start-up tricks", has the same as a table).
 //
-// | trick | where | buys (2026-11-26, medians, this 2-core machine) | row |
-// |---|---|---|---|
-// FIGURES
+// What each buys, 2026-11-25: the median of paired on/off runs (9 pairs a
+// run, six runs at load 4–7 on this project's 2-core machine, Node 20.20,
+// one of them without NODE_EXTRA_CA_CERTS as cron runs coord):
+//
+// - quiet stamp (`quiet`): a cron `coord sync` with nothing new answered from
+//   .git/coord/quiet.json and one `git ls-remote`, before the CLI loads.
+//   src/cli/entry.ts, src/sync/quiet.ts, src/state/quiet.ts,
+//   src/core/quiet-stamp.ts. Buys 100–180 ms of a no-op sync (98 ms–0.20 s
+//   with, 0.20–0.43 s without; `git fetch` 52–69 ms). Row 15a (row 1).
+// - two bundles: the executable as small ES chunks, the CLI as one CommonJS
+//   file. scripts/bundle.mjs, src/process-slot.ts. Not switched: the quiet
+//   path does without loading the CLI, 50–61 ms in four runs and 0.12–0.14 s
+//   in two (`coord --version` less `node -e 0`); and the code cache needs
+//   the CommonJS file (Node 20 keeps none for ES modules). Row 15b.
+// - code cache (`codecache`): the CLI compiled from V8's cached data in
+//   ~/.cache/coord. src/cli/compiled.ts. Buys 37–52 ms of a sync that runs a
+//   task (0.26–0.51 s) in five runs, nothing in one at load 6. Row 15c (row 2).
+// - head start (`prefetch`): a sync's fetch started before the CLI loads.
+//   src/sync/prefetch.ts (taken in src/sync/sync.ts). Buys 39–71 ms of a sync
+//   that runs a task in five runs, nothing in one at load 6 (the fetch and
+//   compiling then share a busy CPU); more over a real network, where the
+//   fetch waits and the CPU is free. Row 15d (row 2).
+// - early clone (`earlyclone`): init's clone started before the CLI loads.
+//   src/commands/early-clone.ts (taken in src/commands/init.ts). Buys
+//   35–89 ms of a `coord init` of a small hub (0.38–1.2 s); 70 ms on row 5's
+//   hub of 100,000 commits (docs/performance.md). Row 15e (row 5).
+// - parse memo (`parsememo`): parse results kept by blob id across processes
+//   in .git/coord/parsed.json. src/state/parsed.ts (src/core/parsed.ts keeps
+//   them in the process). At row 4's scale (100 machines, 1,000 orders,
+//   10,000 messages; 3 pairs, one run) buys 1.3 s of a sync with nothing new
+//   that the stamp does not answer (0.90 s with, 2.2 s without) and 1.2 s of
+//   one that runs a task (1.08 s with, 2.3 s without; row 4b's goal is under
+//   2 s). Rows 15f–g (row 4).
+//
+// Each still pays for itself: none buys less than ~35 ms, about a tenth of the
+// command it speeds up, and rows 1, 2 and 4b lean on them for their goals. Not switched off here: the daemon's quiet answer at
+// each tick (in process: sync/sync.ts) and the in-process parse memo.
 //
 // COORD_STARTUP_OFF=<names> (comma-separated, among those of TRICKS) switches
 // tricks off, for the bench that measures them: a measuring aid, not a user

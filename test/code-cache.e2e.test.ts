@@ -74,6 +74,20 @@ describe("the CLI's code cache", () => {
     expect(await caches(cache)).toEqual([]);
   });
 
+  it("is neither read nor written with the bench's switch off (COORD_STARTUP_OFF=codecache, src/startup.ts)", async () => {
+    const { env, home, cache } = await freshHome();
+    const off = { ...env, COORD_STARTUP_OFF: "codecache" };
+    expect((await hubCreate(home, "a", off)).code).toBe(0);
+    expect(await caches(cache)).toEqual([]);
+    expect((await hubCreate(home, "b", env)).code).toBe(0);
+    const [file] = await caches(cache);
+    const path = join(cache, file!);
+    await writeFile(path, Buffer.alloc(4096, 7)); // damaged: a run that read it would write it anew
+    const damaged = await stat(path);
+    expect((await hubCreate(home, "c", off)).code).toBe(0);
+    expect((await stat(path)).mtimeMs).toBe(damaged.mtimeMs);
+  });
+
   it("has no place without a home of the user's own: a relative HOME or XDG_CACHE_HOME is not used, and nothing lands in the working directory", async () => {
     const cwd = await tempDir("coord-cache-cwd-");
     for (const env of [

@@ -4,7 +4,8 @@
 // into a directory that does not exist, in one that does (what is there is
 // init's to judge); a clone init did not take (an invalid option, a usage
 // error) is removed, as init would not have cloned. Light to load: git's
-// runner and its environment.
+// runner and its environment. What it buys, and the bench row that shows it:
+// src/startup.ts.
 import { lstat, rm } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { cloneCheckout, cloneSettings } from "../git/clone.js";

@@ -9,6 +9,7 @@
 // The file: one header line (JSON: format, build, sha1 and length of the
 // rest), then the entries as one JSON array of [key, entry]. The checksum
 // makes a torn or damaged file an ignored one, never a wrong parse result.
+// What it buys, and the bench row that shows it: src/startup.ts.
 import { createHash } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { statSync } from "node:fs";

@@ -8,7 +8,8 @@
 // remote or branch the sync's config does not name) and the sync fetches as
 // ever, and says what is wrong. A tip fetched before the sync's lock was taken
 // may be old by then; the compare-and-swap of every push makes that safe.
-// Light to load: only git's client (src/git/client.ts).
+// Light to load: only git's client (src/git/client.ts). What it buys, and the
+// bench row that shows it: src/startup.ts.
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { plainGitDir } from "../git/dotgit.js";
