@@ -27,15 +27,16 @@
 //   fetch waits and the CPU is free. Row 15d (row 2).
 // - early clone (`earlyclone`): init's clone started before the CLI loads.
 //   src/commands/early-clone.ts (taken in src/commands/init.ts). Buys
-//   35–89 ms of a `coord init` of a small hub (0.38–1.2 s); 70 ms on row 5's
-//   hub of 100,000 commits (docs/performance.md). Row 15e (row 5).
+//   35–89 ms of a `coord init` of a small hub (0.38–1.2 s); 58 ms on row 5's
+//   hub of 100,000 commits (0.42 s with, 0.47 s without; 7 pairs, once).
+//   Row 15e (row 5).
 // - parse memo (`parsememo`): parse results kept by blob id across processes
 //   in .git/coord/parsed.json. src/state/parsed.ts (src/core/parsed.ts keeps
 //   them in the process). At row 4's scale (100 machines, 1,000 orders,
-//   10,000 messages; 3 pairs, one run) buys 1.3 s of a sync with nothing new
-//   that the stamp does not answer (0.90 s with, 2.2 s without) and 1.2 s of
-//   one that runs a task (1.08 s with, 2.3 s without; row 4b's goal is under
-//   2 s). Rows 15f–g (row 4).
+//   10,000 messages; three runs of 3 pairs) buys 0.57–1.4 s of a sync with
+//   nothing new that the stamp does not answer (0.33–0.90 s with, 0.90–2.7 s
+//   without) and 0.53–1.2 s of one that runs a task (0.48–1.2 s with,
+//   1.0–2.3 s without; row 4b's goal is under 2 s). Rows 15f–g (row 4).
 //
 // Each still pays for itself: none buys less than ~35 ms, about a tenth of the
 // command it speeds up, and rows 1, 2 and 4b lean on them for their goals. Not switched off here: the daemon's quiet answer at
