@@ -1,10 +1,10 @@
 import { defineConfig } from "vitest/config";
-import { LongestFirst } from "./test/sequencer.js";
 
 // Two projects: "quick" (pure and unit tests, and rule scenarios on the in-memory fleet: `npm run test:quick`, the
 // inner loop) and "e2e" (every file that runs git or a process, named `*.e2e.test.ts`: real git, processes, daemons).
 // `npm test` runs both. End-to-end files mostly wait on git and child processes, so more of them run at once than
-// there are cores.
+// there are cores. Files run in vitest's own order: longest first as its cache measured them, and on a clean clone
+// (no cache) largest first.
 const slow = ["test/**/*.e2e.test.ts"];
 
 export default defineConfig({
@@ -14,7 +14,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: "forks",
     maxWorkers: 4,
-    sequence: { sequencer: LongestFirst },
     projects: [
       { extends: true, test: { name: "quick", include: ["test/**/*.test.ts"], exclude: slow, isolate: false } },
       { extends: true, test: { name: "e2e", include: slow, globalSetup: ["test/global-setup.ts"] } },
