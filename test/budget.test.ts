@@ -159,6 +159,20 @@ describe("a herd and a queue under the budget", () => {
     ["3 machines at 60 a minute: a token in 3 s holds one turn, no turns", 60, 3, 2, 1500, 0],
   ])("its turn to push: %s", (_what, budget, machines, rank, into, wait) => expect(turnWait(shareOf(budget, machines, 120), rank, ROUND + into)).toBe(wait));
 
+  it("a fleet run at a tenth of the time (the bench's fleet rows) waits a tenth as long: turns of 200 ms, rounds of at most 3 s", () => {
+    const tenth = { turnMs: 200, roundMaxMs: 3_000 };
+    const share = shareOf(6, 40, 120); // 40 machines share 15 turns
+    for (const [rank, at] of [
+      [0, 0],
+      [3, 1234],
+      [16, 29_999],
+    ] as const) {
+      const real = turnWait(share, rank, ROUND * 1000 + at * 10);
+      expect(turnWait(share, rank, ROUND * 100 + at, tenth)).toBeCloseTo(real / 10, 6);
+    }
+    expect(turnWait(share, 16, ROUND * 100 + 3_000, tenth)).toBeLessThan(3_000);
+  });
+
   it("a machine that waited for its turn is in it, and no two of a round's turns meet", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 2000 }), fc.integer({ min: 0, max: 1999 }), fc.integer({ min: 0, max: 1999 }), fc.nat({ max: 1e12 }), (machines, a, b, now) => {

@@ -22,11 +22,11 @@ const range = (m, names) => {
 };
 
 /** `coord daemon run` for each of `names` with `args`, each one's output kept whole (`lines`: name → its lines) and stopped at the fixture's cleanup. */
-function startDaemons(f, names, dirs, args) {
+function startDaemons(f, names, dirs, args, env = f.env) {
   const lines = new Map(names.map((name) => [name, []]));
   const daemons = names.map((name) =>
     start(process.execPath, [CLI, "daemon", "run", "--dir", dirs[name], ...args], {
-      env: f.env,
+      env,
       onLine: (line) => {
         const kept = lines.get(name);
         if (kept.length < 100_000) kept.push(line);
@@ -136,7 +136,8 @@ async function pushReasons(f, hub, from, to) {
 /**
  * Rows 13a–b: an idle fleet of `n` daemons with default settings on a hub whose budget is the default, run at
  * time ÷ 10 as row 12a is (ORDERS.json's budget 60 a minute for the default 6, daemonHeartbeat 12 s for 2 min,
- * heartbeat 90 s for 15 min, a tick every 30 s with up to 3 s of jitter for 5 min and 30 s). From before the
+ * heartbeat 90 s for 15 min, a tick every 30 s with up to 3 s of jitter for 5 min and 30 s, turns to push of 200 ms
+ * for 2 s). From before the
  * first registration: the machines register (4 at a time, as lib.fleet does), their daemons start, each
  * publishes a first heartbeat of the stretched length; from when every machine has, a steady window of
  * `beats` published heartbeats. Presence is sampled on the hub every 2 s throughout (src/core/presence.ts).
@@ -161,7 +162,12 @@ async function idleFleet(n, label, beats) {
       if (!/^daemonHeartbeat: .*$/m.test(text)) throw new Error(`${file} has no daemonHeartbeat line to set`);
       writeFileSync(file, text.replace(/^daemonHeartbeat: .*$/m, `daemonHeartbeat: ${120 / SPEED}`));
     }
-    const { daemons, lines } = startDaemons(f, names, dirs, ["--schedule", `*/${300 / SPEED} * * * * *`, "--jitter", String(30 / SPEED)]);
+    // Their turns to push at the same speed (src/timings.ts COORD_BENCH_TIME_SCALE): a 30 s round of turns against a
+    // heartbeat of 40 s is not what a fleet at full time sees (the same round against a heartbeat of 400 s).
+    const { daemons, lines } = startDaemons(f, names, dirs, ["--schedule", `*/${300 / SPEED} * * * * *`, "--jitter", String(30 / SPEED)], {
+      ...f.env,
+      COORD_BENCH_TIME_SCALE: String(SPEED),
+    });
     const started = Date.now();
     const startedAt = performance.now();
 

@@ -37,6 +37,7 @@ import { MAX_LEASE, RENEW_PARTS } from "./claims.js";
 import { plural } from "./limits.js";
 import { isActive } from "./task-life.js";
 import { isOffline, MAX_HEARTBEAT, spanText } from "./presence.js";
+import { TURNS, type TurnTimes } from "./turns.js";
 import { type ComputerFile, isRecord } from "./types.js";
 
 /** GitHub's recommendation ("Repository limits"): at most 6 pushes per minute per repository. */
@@ -226,28 +227,23 @@ export function machinesCounted(me: string, computers: ReadonlyMap<string, Pick<
   return countedMachines(me, computers, now).length;
 }
 
-/** How long a machine's turn to push lasts (ms): one try (fetch, build, push) on a busy host fits in it. */
-export const TURN_MS = 2_000;
-
-/** The longest round of turns (ms): in a larger fleet several machines share a turn (each pushes seldom then). */
-export const TURNS_ROUND_MAX_MS = 30_000;
-
 /**
  * How long (ms) a machine waits for its turn to push, `rank` being its place among the machines counted (by name) and
- * `nowMs` the wall clock. When a token refills slower than two turns, time is cut into turns of TURN_MS, one for each
- * machine in its name's order (as many as fit in a token's refill and in TURNS_ROUND_MAX_MS; past that, machines
+ * `nowMs` the wall clock. When a token refills slower than two turns, time is cut into turns of `turnMs`, one for each
+ * machine in its name's order (as many as fit in a token's refill and in `roundMaxMs`; past that, machines
  * share a turn), and a machine begins a push only in the first half of its own turn. Machines in step (daemons that
  * all see new orders at once) would otherwise push together and all but one lose the race, each losing try a token
  * of the budget. 0: now (its turn, or no turns: a budget that is no constraint, a fleet of one). Clocks that
  * disagree cost lost races, never a wrong result.
  */
-export function turnWait(share: Share, rank: number, nowMs: number): number {
-  const turns = Math.min(share.machines, Math.floor(Math.min(60_000 / share.perMinute, TURNS_ROUND_MAX_MS) / TURN_MS));
+export function turnWait(share: Share, rank: number, nowMs: number, times: TurnTimes = TURNS): number {
+  const { turnMs, roundMaxMs } = times;
+  const turns = Math.min(share.machines, Math.floor(Math.min(60_000 / share.perMinute, roundMaxMs) / turnMs));
   if (!(turns >= 2) || !Number.isFinite(nowMs)) return 0;
-  const round = turns * TURN_MS;
-  const start = (Math.max(0, Math.floor(rank) || 0) % turns) * TURN_MS;
+  const round = turns * turnMs;
+  const start = (Math.max(0, Math.floor(rank) || 0) % turns) * turnMs;
   const at = ((nowMs % round) + round) % round;
-  if (at >= start && at - start < TURN_MS / 2) return 0;
+  if (at >= start && at - start < turnMs / 2) return 0;
   return (((start - at) % round) + round) % round;
 }
 
