@@ -1,5 +1,6 @@
 // coord daemon: syncs on a schedule (a cron expression, with random jitter so a
-// fleet does not push at the same second; its loop: core/daemon-loop.ts), in the background, for months. Its pid
+// fleet does not push at the same second; its loop: core/daemon-loop.ts), in
+// the background, for months. Its pid
 // file and lock live in the local state; a kill -9 leaves nothing that blocks
 // the next start (the lock goes stale, the pid file is only information).
 import { inTurn } from "../serial.js";
@@ -174,6 +175,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     killGitMs: timings.daemonKillGitS * 1000,
     random: Math.random,
   };
+  // Until the first sync starts (below), nothing it is told does anything: a service's change is published by that sync.
   let state: LoopState = { kind: "stopped" };
   let timer: NodeJS.Timeout | undefined;
   let ended: () => void = () => {};
