@@ -2,7 +2,6 @@
 // machine.yaml): lock staleness, lock refresh, stop and kill graces. Read in
 // this one place; COORD_TEST_TIMINGS=fast (the test suite) shortens them so
 // tests need not sit through real staleness and grace periods.
-import { TURNS, type TurnTimes } from "./core/turns.js";
 
 export interface Timings {
   /** A sync lock not refreshed for this long is taken over (a sync killed -9 whose pid is unknown). */
@@ -25,8 +24,11 @@ export interface Timings {
   killGraceS: number;
   /** How long a task's output is still read after it exited, from processes it left holding its pipes. */
   pipeGraceMs: number;
-  /** The turns to push under the fleet's budget (core/budget.ts turnWait). */
-  pushTurns: TurnTimes;
+  /**
+   * How many times faster than real time a bench's fleet rows run (COORD_BENCH_TIME_SCALE, a measuring aid, not a
+   * user setting): the turns to push (core/turns.ts) shorten by it, as the budget, heartbeats and schedule they set do.
+   */
+  timeScale: number;
 }
 
 const REAL: Timings = {
@@ -40,7 +42,7 @@ const REAL: Timings = {
   daemonKillGitS: 5,
   killGraceS: 5,
   pipeGraceMs: 1_000,
-  pushTurns: TURNS,
+  timeScale: 1,
 };
 
 /** The same waits, short (proper-lockfile takes no stale time under 2 s nor an update under 1 s). */
@@ -55,17 +57,12 @@ const FAST: Timings = {
   daemonKillGitS: 4, // the interrupted tasks are published first: on a loaded 2-core machine that took over 1 s
   killGraceS: 1,
   pipeGraceMs: 300,
-  pushTurns: TURNS,
+  timeScale: 1,
 };
 
-/**
- * COORD_BENCH_TIME_SCALE=<n> (the bench's fleet rows, which run a fleet's hour in n times less): the turns to push
- * are n times shorter too, as the budget, the heartbeats and the schedule they set are. A measuring aid, not a
- * user setting.
- */
-function scaled(t: Timings, scale: number): Timings {
-  if (!(Number.isFinite(scale) && scale > 1)) return t;
-  return { ...t, pushTurns: { turnMs: t.pushTurns.turnMs / scale, roundMaxMs: t.pushTurns.roundMaxMs / scale } };
-}
+const scale = Number(process.env.COORD_BENCH_TIME_SCALE);
 
-export const timings: Readonly<Timings> = Object.freeze(scaled(process.env.COORD_TEST_TIMINGS === "fast" ? FAST : REAL, Number(process.env.COORD_BENCH_TIME_SCALE ?? 1)));
+export const timings: Readonly<Timings> = Object.freeze({
+  ...(process.env.COORD_TEST_TIMINGS === "fast" ? FAST : REAL),
+  ...(Number.isFinite(scale) && scale > 1 ? { timeScale: scale } : {}),
+});

@@ -1,4 +1,5 @@
 // The fleet's push budget (core/budget.ts), table-driven: the share, the bucket, the heartbeat, what is worth a push.
+import { TURNS, turnsAt } from "../src/core/turns.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -160,7 +161,9 @@ describe("a herd and a queue under the budget", () => {
   ])("its turn to push: %s", (_what, budget, machines, rank, into, wait) => expect(turnWait(shareOf(budget, machines, 120), rank, ROUND + into)).toBe(wait));
 
   it("a fleet run at a tenth of the time (the bench's fleet rows) waits a tenth as long: turns of 200 ms, rounds of at most 3 s", () => {
-    const tenth = { turnMs: 200, roundMaxMs: 3_000 };
+    const tenth = turnsAt(10);
+    expect(tenth).toEqual({ turnMs: 200, roundMaxMs: 3_000 });
+    expect(turnsAt(1)).toEqual(TURNS);
     const share = shareOf(6, 40, 120); // 40 machines share 15 turns
     for (const [rank, at] of [
       [0, 0],

@@ -1,5 +1,4 @@
-// The lengths of the turns to push under the fleet's budget (core/budget.ts turnWait), on their own so that
-// src/timings.ts can name them without loading the budget's rules.
+// The lengths of the turns to push under the fleet's budget (core/budget.ts turnWait).
 
 /** The lengths of turns to push (ms). */
 export interface TurnTimes {
@@ -9,5 +8,10 @@ export interface TurnTimes {
   roundMaxMs: number;
 }
 
-/** The turns coord keeps (src/timings.ts passes them; a bench that runs a fleet at a faster time shortens them too). */
+/** The turns coord keeps. */
 export const TURNS: TurnTimes = { turnMs: 2_000, roundMaxMs: 30_000 };
+
+/** The turns of a fleet run `scale` times faster than real time (a bench's fleet rows: src/timings.ts timeScale). */
+export function turnsAt(scale: number): TurnTimes {
+  return scale > 1 ? { turnMs: TURNS.turnMs / scale, roundMaxMs: TURNS.roundMaxMs / scale } : TURNS;
+}

@@ -1,6 +1,7 @@
 // Publishing in a sync: this machine's files built on the tip and pushed as a
 // compare-and-swap (built again on the new tip after a rejected push), one
 // publish at a time; the checkout follows what landed.
+import { turnsAt } from "../core/turns.js";
 import { timings } from "../timings.js";
 import { setTimeout as delay } from "node:timers/promises";
 import { commitOf, MACHINES_BRANCH, type PushOptions } from "../git/hub.js";
@@ -205,7 +206,7 @@ async function fetchTip(c: Cycle): Promise<string> {
  * once its turns took a push budget's time (a publish that keeps losing in its turns then goes at once). True: it waited.
  */
 async function turnComes(c: Cycle, tries: Tries): Promise<boolean> {
-  const wait = c.stopping?.aborted || tries.turnsMs >= c.pushBudgetMs ? 0 : turnWait(c.budget.share!, c.budget.rank ?? 0, c.now().getTime(), timings.pushTurns);
+  const wait = c.stopping?.aborted || tries.turnsMs >= c.pushBudgetMs ? 0 : turnWait(c.budget.share!, c.budget.rank ?? 0, c.now().getTime(), turnsAt(timings.timeScale));
   if (wait <= 0) return false;
   const since = performance.now();
   // A machine told to stop pushes what it has at once (its interrupted tasks): its last word waits for no turn.
