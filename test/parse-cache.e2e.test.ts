@@ -102,16 +102,16 @@ describe("reading a tree again", () => {
     const repo = new Repo(dir, stateDir(dir));
     const tip = (await repo.fetch())!;
     const first = await repo.readFiles(tip, []);
-    const before = blobsRead.count;
+    const before = blobsRead(dir);
     const again = await new Repo(dir, stateDir(dir)).readFiles(tip, []); // another Repo of the same checkout: a sync opens one each time
     expect(again).toEqual(first);
-    expect(blobsRead.count).toBe(before);
+    expect(blobsRead(dir)).toBe(before);
 
     await personCommit(fleet, "coordination/notes.md", "one\n", "a note");
     await personCommit(fleet, "ORDERS.json", `${JSON.stringify({ version: 1, orders: [] })}\n`, "no orders");
     const next = (await repo.fetch())!;
     const changed = await repo.readFiles(next, []);
-    expect(blobsRead.count).toBe(before + 2); // the note and the orders: nothing else changed
+    expect(blobsRead(dir)).toBe(before + 2); // the note and the orders: nothing else changed
     expect(changed.get("coordination/notes.md")).toBe("one\n");
     const other = new Repo(fleet.machines["soda-yeti"]!, stateDir(fleet.machines["soda-yeti"]!));
     expect(await other.fetch()).toBe(next);

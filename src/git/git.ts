@@ -84,8 +84,13 @@ const lastTexts = new Map<string, Map<string, string>>();
 /** Tree listings by checkout and tree id (or `<commit>^{tree}`): a git object never changes, so each is listed once. */
 const treeListings = new Map<string, string>();
 
-/** Blobs readFiles took from git (not from the last read) in this process: for tests and measurements. */
-export const blobsRead = { count: 0 };
+/** Blobs readFiles took from git (not from the last read) in this process, by checkout (its resolved path): for tests. */
+const blobsReadBy = new Map<string, number>();
+
+/** How many blobs readFiles took from git for the checkout `dir` in this process (not from the last read). */
+export function blobsRead(dir: string): number {
+  return blobsReadBy.get(resolve(dir)) ?? 0;
+}
 
 /** The history marks of machines' commits this process has read (a commit's message never changes). */
 const historyMarks = new Map<string, HistoryMark>();
@@ -537,7 +542,7 @@ export class Repo implements Hub {
         if (record === blobs.length && type === "tree") this.remember(`${commit}^{tree}`, treeListing(body, sha.length / 2));
         else if (record < blobs.length) {
           texts.set(sha, body.toString("utf8"));
-          blobsRead.count++;
+          blobsReadBy.set(resolve(this.dir), blobsRead(this.dir) + 1);
         }
       });
     }
