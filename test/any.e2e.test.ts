@@ -80,6 +80,7 @@ describe("to: ANY", () => {
       },
       60_000,
       "the lease to expire",
+      1000,
     );
     expect(taken.ran).toEqual([expect.objectContaining({ id: "train", state: "completed" })]);
     const status = await hubStatus(fleet);

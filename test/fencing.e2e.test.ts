@@ -45,6 +45,7 @@ it("ANY: a holder that cannot publish stops its task before another machine may 
       },
       30_000,
       "an old lastSeen",
+      500,
     );
     await git(A, "remote", "set-url", "origin", join(d, "gone.git"));
     // soda-yeti syncs as it would from cron, until it runs the order.
@@ -55,6 +56,7 @@ it("ANY: a holder that cannot publish stops its task before another machine may 
       },
       90_000,
       "soda-yeti to take over",
+      1000,
     );
     expect(taken.ran[0]).toMatchObject({ id: "train" });
     const overlap = await readFile(join(d, "overlap"), "utf8").catch(() => "");

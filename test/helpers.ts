@@ -221,8 +221,11 @@ export async function cliExec(args: string[], input?: Buffer, env?: NodeJS.Proce
   return { code, out, err };
 }
 
-/** Polls `check` every 50 ms until it returns a value, at most `ms`. */
-export async function waitFor<T>(check: () => Promise<T | undefined | false>, ms: number, what: string): Promise<T> {
+/**
+ * Polls `check` every `every` ms (50 by default) until it returns a value, at most `ms`. A check that runs a whole sync
+ * while a lease runs out polls as cron would, about once a second: each sync is a dozen git processes.
+ */
+export async function waitFor<T>(check: () => Promise<T | undefined | false>, ms: number, what: string, every = 50): Promise<T> {
   const deadline = Date.now() + ms;
   let last: unknown;
   for (;;) {
@@ -232,7 +235,7 @@ export async function waitFor<T>(check: () => Promise<T | undefined | false>, ms
     });
     if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ` (the last check threw: ${(last as Error).message ?? String(last)})` : ""}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, every));
   }
 }
 
