@@ -8,7 +8,7 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { readLines as lines } from "./helpers.js";
-import { CoordError, RemoteUnreachable } from "../src/errors.js";
+import { RemoteUnreachable } from "../src/errors.js";
 import type { Hub } from "../src/git/hub.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
 
@@ -73,75 +73,6 @@ describe("to: ANY on the in-memory hub", () => {
     const status = await f.status();
     expect(status.orders.first).toMatchObject({ state: "completed", done: true });
     expect(status.orders.second).toMatchObject({ state: "completed", done: true });
-  });
-});
-
-describe("after a failure, on the in-memory hub", () => {
-  it("an outage: scheduled syncs skip while the hub is down and sync at the first tick it answers again, whatever the backoff", async () => {
-    fleet = await memoryFleet(["a"], { config: { failureBackoff: 3600 } });
-    const f = fleet;
-    f.remote.down = true;
-    await expect(f.sync("a", { scheduled: true })).rejects.toBeInstanceOf(RemoteUnreachable);
-    const waiting = await f.sync("a", { scheduled: true });
-    expect(waiting).toMatchObject({ skipped: true, backoff: { failures: 1, lastError: expect.stringMatching(/could not reach the remote/) } });
-    f.remote.down = false;
-    await f.pushOrders([{ id: "job", to: "a", run: "true" }]);
-    const said: string[] = [];
-    const back = await f.sync("a", { scheduled: true, log: (l) => said.push(l) });
-    expect(back.skipped).toBe(false);
-    expect(back.ran.map((t) => [t.id, t.state])).toEqual([["job", "completed"]]);
-    expect(said).toContain("the hub answers again: syncing now instead of waiting out the backoff");
-  });
-
-  it("a failure that is not an outage waits out its backoff although the hub answers", async () => {
-    fleet = await memoryFleet(["a"], { config: { failureBackoff: 3600 } });
-    const f = fleet;
-    const a = f.m("a");
-    const inner = a.hub;
-    let broken = true;
-    const failing: Hub = Object.assign(Object.create(inner) as Hub, {
-      fetch: async () => {
-        if (broken) throw new CoordError("something else went wrong");
-        return inner.fetch();
-      },
-    });
-    f.machines.set("a", { ...a, hub: failing });
-    await expect(f.sync("a", { scheduled: true })).rejects.toThrow("something else went wrong");
-    broken = false;
-    expect(await failing.reachable()).toBe(true);
-    expect(await f.sync("a", { scheduled: true })).toMatchObject({ skipped: true, backoff: { failures: 1 } });
-    expect((await f.sync("a")).skipped).toBe(false); // a manual sync always tries
-  });
-});
-
-describe("a remote too busy to publish to", () => {
-  it("a sync whose pushes keep losing gives up when its push budget is spent, says so, and the next sync publishes the result without running it again", async () => {
-    fleet = await memoryFleet(["a"]);
-    const f = fleet;
-    const log = join(f.root, "ran.log");
-    await f.pushOrders([{ id: "job", to: "a", run: `echo ran >> ${log}` }]);
-    const a = f.m("a");
-    const inner = a.hub;
-    let pushes = 0;
-    const busy: Hub = Object.assign(Object.create(inner) as Hub, {
-      push: async () => {
-        pushes++;
-        return false; // someone else always pushed first
-      },
-    });
-    f.machines.set("a", { ...a, hub: busy });
-    await expect(f.sync("a", { pushBudgetMs: 1_000 })).rejects.toThrow(
-      /^gave up publishing after \d+ rejected pushes in \d+ s \(the remote is very busy\); results are kept and the next sync publishes them$/,
-    );
-    expect(pushes).toBeGreaterThan(3);
-    expect(await lines(log)).toEqual(["ran"]);
-    expect((await f.status()).orders.job?.state).not.toBe("completed"); // nothing reached the hub
-
-    f.machines.set("a", a); // the remote calms down
-    const next = await f.sync("a");
-    expect(next.ran).toEqual([]);
-    expect((await f.status()).orders.job).toMatchObject({ state: "completed", done: true });
-    expect(await lines(log)).toEqual(["ran"]); // ran once
   });
 });
 
