@@ -1,23 +1,32 @@
 // to: ANY on real git: many machines draining a queue at once, capability, a live holder and a
-// silent one (its own file: the two longest tests of the engine, run beside the rest).
+// silent one; fencing (a holder that can no longer publish stops its task before another may take
+// it over); claims journaled before a crash. The tests wait out leases and run at once, each with a
+// fleet of its own.
+import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, it } from "vitest";
+import { killOrphan } from "../src/runner/run.js";
 import { sync } from "../src/sync/sync.js";
-import { cliExec, cliProcess, hubStatus, journal, makeFleet, pushOrders, setConfig, waitFor, type Fleet, readLines as lines } from "./helpers.js";
+import { taskMarker } from "../src/sync/tasks.js";
+import { CLI, cliExec, cliProcess, type Fleet, git, hubFile, hubHead, hubStatus, journal, makeFleet, pushOrders, readLines as lines, setConfig, waitFor } from "./helpers.js";
 
-let fleet: Fleet | undefined;
-afterEach(async () => {
-  await fleet?.cleanup();
-  fleet = undefined;
-});
+const dirOf = (fleet: Fleet, name: string) => fleet.machines[name]!;
+const syncAll = (fleet: Fleet, names: string[]) => Promise.all(names.map((n) => cliExec(["sync", "--dir", dirOf(fleet, n)])));
 
-const dirOf = (name: string) => fleet!.machines[name]!;
-const syncAll = (names: string[]) => Promise.all(names.map((n) => cliExec(["sync", "--dir", dirOf(n)])));
+function crashSync(dir: string, point: string): Promise<string | null> {
+  const child = spawn(process.execPath, [CLI, "sync", "--dir", dir], { env: { ...process.env, COORD_TEST_CRASH: point }, stdio: "ignore" });
+  return new Promise((resolve) => child.on("close", (_code, signal) => resolve(signal)));
+}
 
-describe("to: ANY", () => {
-  it("20 ANY orders of 1 s and 5 machines, each running coord sync per round: each order runs exactly once, all done in at most 5 rounds, every machine works", async () => {
+describe.concurrent("to: ANY", () => {
+  it("20 ANY orders of 1 s and 5 machines, each running coord sync per round: each order runs exactly once, all done in at most 5 rounds, every machine works", async ({
+    expect,
+    onTestFinished,
+  }) => {
     const names = ["m1", "m2", "m3", "m4", "m5"];
-    fleet = await makeFleet(names);
+    const fleet = await makeFleet(names);
+    onTestFinished(() => fleet.cleanup());
     const log = join(fleet.root, "ran.log");
     const orders = Array.from({ length: 20 }, (_, i) => ({
       id: `job-${i}`,
@@ -29,7 +38,7 @@ describe("to: ANY", () => {
     let rounds = 0;
     while (rounds < 12) {
       rounds++;
-      const results = await syncAll(names);
+      const results = await syncAll(fleet, names);
       for (const r of results) expect(r.code, r.err).toBe(0);
       // The queue left waiting for a slot is one line, not one per order.
       if (rounds === 1) for (const r of results) expect(r.out).toMatch(/^job-\S+, job-\S+, job-\S+ and \d+ more: not started: no free slot on this machine \(maxParallel\)$/m);
@@ -48,17 +57,18 @@ describe("to: ANY", () => {
     expect(new Set(ran.map((l) => l.split(" ")[1]))).toEqual(new Set(names));
   }, 180_000);
 
-  it("only a capable machine claims it; a holder that stays alive keeps it; a silent holder is taken over after the lease", async () => {
-    fleet = await makeFleet(["izzit7", "soda-yeti", "machine-2"]);
-    for (const n of ["izzit7", "soda-yeti"]) await setConfig(dirOf(n), { claimLease: "10s", checkEvery: "1s", labels: ["gpu"] });
+  it("only a capable machine claims it; a holder that stays alive keeps it; a silent holder is taken over after the lease", async ({ expect, onTestFinished }) => {
+    const fleet = await makeFleet(["izzit7", "soda-yeti", "machine-2"]);
+    onTestFinished(() => fleet.cleanup());
+    for (const n of ["izzit7", "soda-yeti"]) await setConfig(dirOf(fleet, n), { claimLease: "10s", checkEvery: "1s", labels: ["gpu"] });
     const log = join(fleet.root, "ran.log");
     await pushOrders(fleet, [{ id: "train", to: "ANY", requires: ["gpu"], run: `echo "$COORD_MACHINE $COORD_ATTEMPT" >> ${log}; [ "$COORD_MACHINE" = soda-yeti ] || sleep 60` }]);
-    expect((await sync({ dir: dirOf("machine-2") })).ran).toEqual([]); // no gpu: never claims
+    expect((await sync({ dir: dirOf(fleet, "machine-2") })).ran).toEqual([]); // no gpu: never claims
 
-    const holder = cliProcess(["sync", "--dir", dirOf("izzit7")]);
+    const holder = cliProcess(["sync", "--dir", dirOf(fleet, "izzit7")]);
     const entry = await waitFor(
       async () => {
-        const t = (await journal(dirOf("izzit7"))).tasks.train;
+        const t = (await journal(dirOf(fleet, "izzit7"))).tasks.train;
         return t?.state === "in_progress" && t.pid ? t : undefined;
       },
       20_000,
@@ -66,7 +76,7 @@ describe("to: ANY", () => {
     );
     // Alive and renewing: for longer than a lease, nobody else may take it.
     await new Promise((r) => setTimeout(r, 11_000));
-    const meanwhile = await sync({ dir: dirOf("soda-yeti") });
+    const meanwhile = await sync({ dir: dirOf(fleet, "soda-yeti") });
     expect(meanwhile.ran).toEqual([]);
     expect(meanwhile.waiting).toEqual([{ id: "train", reason: "claimed by izzit7" }]);
 
@@ -75,7 +85,7 @@ describe("to: ANY", () => {
     process.kill(-entry.pid, "SIGKILL");
     const taken = await waitFor(
       async () => {
-        const r = await sync({ dir: dirOf("soda-yeti") });
+        const r = await sync({ dir: dirOf(fleet, "soda-yeti") });
         return r.ran.length ? r : undefined;
       },
       60_000,
@@ -88,4 +98,121 @@ describe("to: ANY", () => {
     expect(status.orders.train.machines["soda-yeti"]).toMatchObject({ state: "completed", takeoverFrom: "izzit7", attempts: 1 });
     expect(await lines(log)).toEqual(["izzit7 1", "soda-yeti 1"]);
   }, 180_000);
+
+  it("a holder that cannot publish stops its task before another machine may take its claim over", async ({ expect, onTestFinished }) => {
+    const fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    onTestFinished(() => fleet.cleanup());
+    const A = fleet.machines.izzit7!;
+    const B = fleet.machines["soda-yeti"]!;
+    await setConfig(A, { claimLease: "30s", checkEvery: "1s", heartbeat: "1h" });
+    await setConfig(B, { claimLease: "30s", checkEvery: "1s", heartbeat: "1h" });
+    const d = fleet.root;
+    const run =
+      `if [ "$COORD_MACHINE" = izzit7 ]; then touch ${d}/a-running; trap 'rm -f ${d}/a-running; exit 143' TERM; sleep 300 & wait; ` +
+      `else if [ -e ${d}/a-running ]; then echo both >> ${d}/overlap; fi; fi`;
+    await pushOrders(fleet, [{ id: "train", to: "ANY", run }]);
+    await sync({ dir: B, run: false });
+    const holder = cliProcess(["sync", "--dir", A]);
+    try {
+      const entry = await waitFor(
+        async () => {
+          const t = (await journal(A)).tasks.train;
+          return t?.state === "in_progress" && t.pid ? t : undefined;
+        },
+        20_000,
+        "izzit7 to run its claim",
+      );
+      // Cut izzit7 off right after a publish that kept an old lastSeen (it refreshes it only when 10 s old).
+      await waitFor(
+        async () => {
+          const seen = /lastSeen: (\S+)/.exec(await hubFile(fleet, "coordination/COMPUTER_izzit7.md"))![1]!;
+          return Date.now() - Date.parse(seen) > 8_000;
+        },
+        30_000,
+        "an old lastSeen",
+        500,
+      );
+      await git(A, "remote", "set-url", "origin", join(d, "gone.git"));
+      // soda-yeti syncs as it would from cron, until it runs the order.
+      const taken = await waitFor(
+        async () => {
+          const r = await sync({ dir: B });
+          return r.ran.length ? r : undefined;
+        },
+        90_000,
+        "soda-yeti to take over",
+        1000,
+      );
+      expect(taken.ran[0]).toMatchObject({ id: "train" });
+      const overlap = await readFile(join(d, "overlap"), "utf8").catch(() => "");
+      await killOrphan(entry.pid!, taskMarker("izzit7", "train", entry, entry.attempts)); // only while it is that task
+      expect(overlap).toBe(""); // izzit7's task was still running when soda-yeti started it
+    } finally {
+      holder.kill("SIGKILL");
+    }
+  }, 180_000);
+
+  it("an ANY order that failed for good on another machine is not run again by a machine that crashed after journaling its claim", async ({ expect, onTestFinished }) => {
+    const fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    onTestFinished(() => fleet.cleanup());
+    const log = join(fleet.root, "ran.log");
+    await pushOrders(fleet, [{ id: "job", to: "ANY", retries: 0, run: `echo "$COORD_MACHINE $COORD_ATTEMPT" >> ${log}; exit 1` }]);
+    // izzit7 journals its claim and dies before pushing it.
+    expect(await crashSync(fleet.machines.izzit7!, "claimed")).toBe("SIGKILL");
+    expect((await journal(fleet.machines.izzit7!)).tasks.job).toMatchObject({ state: "assigned", attempts: 1 });
+    // Meanwhile soda-yeti (which saw no claim) runs attempt 1: it fails, no retries left.
+    await sync({ dir: fleet.machines["soda-yeti"]! });
+    expect((await hubStatus(fleet)).orders.job).toMatchObject({ state: "failed", done: true });
+    // izzit7 comes back (bounded wait for its stale lock).
+    await waitFor(
+      async () => {
+        const r = await sync({ dir: fleet.machines.izzit7! });
+        return r.skipped ? undefined : r;
+      },
+      20_000,
+      "izzit7's next sync",
+    );
+    expect(await lines(log)).toEqual(["soda-yeti 1"]); // failed for good: attempt 1 ran once, nothing more
+    expect((await hubStatus(fleet)).orders.job).toMatchObject({ state: "failed", done: true });
+  }, 60_000);
+
+  it("a retry after another machine ran the same attempt waits for the backoff (not run at once with the same attempt number)", async ({ expect, onTestFinished }) => {
+    const fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    onTestFinished(() => fleet.cleanup());
+    const log = join(fleet.root, "ran.log");
+    // retryBackoff is the default 30 s: nothing may retry within this test.
+    await pushOrders(fleet, [{ id: "job", to: "ANY", retries: 1, run: `echo "$COORD_MACHINE $COORD_ATTEMPT" >> ${log}; exit 1` }]);
+    expect(await crashSync(fleet.machines.izzit7!, "claimed")).toBe("SIGKILL");
+    await sync({ dir: fleet.machines["soda-yeti"]! });
+    await waitFor(
+      async () => {
+        const r = await sync({ dir: fleet.machines.izzit7! });
+        return r.skipped ? undefined : r;
+      },
+      20_000,
+      "izzit7's next sync",
+    );
+    expect(await lines(log)).toEqual(["soda-yeti 1"]);
+  }, 60_000);
+
+  it("a hub force-pushed back to before an ANY order ran: the machine that completed it republishes the result and does not run it again; nor does any other", async ({
+    expect,
+    onTestFinished,
+  }) => {
+    const fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    onTestFinished(() => fleet.cleanup());
+    const log = join(fleet.root, "ran.log");
+    await pushOrders(fleet, [{ id: "job", to: "ANY", run: `echo "$COORD_MACHINE" >> ${log}` }]);
+    const before = await hubHead(fleet);
+    expect((await sync({ dir: fleet.machines.izzit7! })).ran.map((t) => t.id)).toEqual(["job"]);
+    expect((await hubStatus(fleet)).orders.job).toMatchObject({ state: "completed", done: true });
+    // Someone force-pushes the hub back: the completion is gone from it.
+    await git(fleet.hubPath, "update-ref", "refs/heads/coord", before);
+    expect((await hubStatus(fleet)).orders.job?.state).not.toBe("completed");
+    const again = await sync({ dir: fleet.machines.izzit7! });
+    expect(again.ran).toEqual([]);
+    expect((await hubStatus(fleet)).orders.job).toMatchObject({ state: "completed", done: true });
+    expect((await sync({ dir: fleet.machines["soda-yeti"]! })).ran).toEqual([]);
+    expect(await lines(log)).toEqual(["izzit7"]);
+  }, 60_000);
 });

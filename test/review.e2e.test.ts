@@ -1,5 +1,5 @@
 // Found in review: each test shows a guarantee that once broke (concurrent commits in one process,
-// owed onMessage hooks, queued tasks cancelled, busy machines claiming (self-fencing of ANY holders: fencing.e2e),
+// owed onMessage hooks, queued tasks cancelled, busy machines claiming (self-fencing of ANY holders: any.e2e),
 // lost mailbox or journal recovered as their errors say).
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
