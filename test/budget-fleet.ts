@@ -1,4 +1,4 @@
-// Fleets of daemons for the tests of the push budget on real git (budget*.e2e): daemons run in this process
+// Fleets of daemons for the tests of the push budget on real git (budget.e2e): daemons run in this process
 // (runDaemon, stopped by their signal), pushes are counted at the hub as they reach it (every receive-pack a
 // machine starts: a lost compare-and-swap retried counts).
 import { chmod, writeFile } from "node:fs/promises";
@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { runDaemon } from "../src/daemon/daemon.js";
 import { type Fleet, git, readLines } from "./helpers.js";
 
-/** The fleet of 10 both budget files use (one fleet template for both). */
+/** The fleet of 10 of the publish tests (one fleet template for all of them). */
 export const TEN = Array.from({ length: 10 }, (_, i) => `ten${String(i + 1).padStart(2, "0")}`);
 
 const stops: (() => Promise<unknown>)[] = [];
