@@ -1,6 +1,6 @@
 // Messages at volume, end to end on real git: many machines sending to many during concurrent
 // syncs, as separate processes. Archiving at volume, and more machines and rounds, run on the
-// in-memory hub (messages-memory.test.ts).
+// in-memory hub (messages-archive-memory.test.ts, messages-memory.test.ts).
 import { afterEach, describe, expect, it } from "vitest";
 import { inbox } from "../src/commands/messages.js";
 import { cliExec, hubFile, makeFleet, type Fleet } from "./helpers.js";
