@@ -2,7 +2,7 @@
 // their own branch, coord, and nothing else. A hub whose main refuses every
 // machine's commit (a pre-receive hook, as a host's branch rule would) runs
 // the whole fleet: named, ANY and chained orders, messages, a service and the
-// MCP tools, with no sync failing. And a busy fleet of six daemons never makes
+// MCP tools, with no sync failing. And a busy fleet of four daemons never makes
 // a person's plain `git push` to main lose a race.
 import type { ChildProcess } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
@@ -15,7 +15,6 @@ import {
   branchAuthors,
   CLI,
   cli,
-  cliExec,
   cliProcess,
   type Fleet,
   git,
@@ -77,9 +76,12 @@ async function syncRecords(dir: string): Promise<{ ok: boolean; error?: string; 
  */
 const TROUBLE = /refus|declin|pre-receive|hook|main is for people|fail|could not|warn|error/i;
 
-/** One `coord sync` as its own process; it must end 0 with no warning and nothing on stderr that says trouble. */
+/**
+ * One `coord sync` by hand, run in this process (the roles are the point, not the process boundary: gamma's daemon
+ * and the MCP server are processes of their own); it must end 0 with no warning and nothing on stderr that says trouble.
+ */
 async function sync(machine: string): Promise<{ ran: { id: string }[]; delivered: string[] }> {
-  const r = await cliExec(["sync", "--dir", dirOf(machine), "--json"]);
+  const r = await cli("sync", "--dir", dirOf(machine), "--json");
   expect(r.code, `coord sync of ${machine}: ${r.err}`).toBe(0);
   expect(r.err, `coord sync of ${machine}`).not.toMatch(TROUBLE);
   const result = JSON.parse(r.out);
@@ -212,6 +214,7 @@ describe("a hub whose hook refuses every machine push to main", () => {
       },
       30_000,
       "every order completed and gamma's service running, in STATUS.json",
+      500,
     );
     const gammaInbox = await waitFor(
       async () => {
@@ -220,6 +223,7 @@ describe("a hub whose hook refuses every machine push to main", () => {
       },
       20_000,
       "gamma's daemon to deliver beta's message",
+      500,
     );
     expect(gammaInbox.map((m) => [m.id, m.text])).toEqual([["beta/gamma/1", "hello gamma"]]);
     expect(await readLines(log("web"))).toEqual(["up on gamma"]);
@@ -256,8 +260,11 @@ describe("a hub whose hook refuses every machine push to main", () => {
 });
 
 describe("a busy fleet never races a person", () => {
-  it("six daemons work through 30 ANY orders while a person's 15 plain pushes to main all land first try", async () => {
-    const names = ["m1", "m2", "m3", "m4", "m5", "m6"];
+  // Four daemons race for each ANY order (each runs exactly once) and keep coord moving between the person's pushes;
+  // eight pushes, seven gaps, are enough to see that no push to main ever loses to a machine.
+  const CHANGES = 8;
+  it(`four daemons work through ${2 * CHANGES} ANY orders while a person's ${CHANGES} plain pushes to main all land first try`, async () => {
+    const names = ["m1", "m2", "m3", "m4"];
     fleet = await makeFleet(names);
     const f = fleet;
     const mainBefore = await peopleHead(f);
@@ -269,7 +276,7 @@ describe("a busy fleet never races a person", () => {
     const ids: string[] = [];
     const coordBefore = await hubHead(f);
     const coordAtPush: string[] = [];
-    for (let change = 1; change <= 15; change++) {
+    for (let change = 1; change <= CHANGES; change++) {
       const pull = await gitTry(f.person, ...PERSON, "pull", "--quiet", "--rebase");
       expect(pull.ok, pull.err).toBe(true);
       const file = join(f.person, "ORDERS.json");
@@ -284,12 +291,12 @@ describe("a busy fleet never races a person", () => {
       firstTry.push((await gitTry(f.person, "push", "--quiet")).ok);
       await sleep(400); // the fleet claims and publishes meanwhile
     }
-    expect(firstTry.filter(Boolean)).toHaveLength(15);
-    // The fleet was busy meanwhile: the machines published on coord between the person's pushes (measured: 40-66
-    // commits, coord moved in 13-14 of the 14 gaps; the bounds leave room for a loaded machine).
+    expect(firstTry.filter(Boolean)).toHaveLength(CHANGES);
+    // The fleet was busy meanwhile: the machines published on coord between the person's pushes (measured: 13-15
+    // commits, coord moved in 6-7 of the 7 gaps; the bounds leave room for a loaded machine).
     const published = Number((await git(f.hubPath, "rev-list", "--count", `${coordBefore}..coord`)).trim());
-    expect(published).toBeGreaterThanOrEqual(15);
-    expect(coordAtPush.filter((c, i) => i > 0 && c !== coordAtPush[i - 1]).length).toBeGreaterThanOrEqual(5);
+    expect(published).toBeGreaterThanOrEqual(6);
+    expect(coordAtPush.filter((c, i) => i > 0 && c !== coordAtPush[i - 1]).length).toBeGreaterThanOrEqual(3);
 
     await waitFor(
       async () => {
@@ -297,15 +304,16 @@ describe("a busy fleet never races a person", () => {
         return ids.every((id) => s.orders[id]?.state === "completed");
       },
       40_000,
-      "the fleet to complete all 30 orders",
+      `the fleet to complete all ${2 * CHANGES} orders`,
+      500,
     );
     // Each order ran exactly once in the fleet.
     const lines = await readLines(ran);
     expect(lines.map((l) => l.split(" ")[0]).sort()).toEqual([...ids].sort());
     expect(new Set(lines.map((l) => l.split(" ")[1])).size).toBeGreaterThan(1); // shared out, not one machine's queue
 
-    // main: the person's 15 commits and nothing else; every machine published on coord.
-    expect(await branchAuthors(f, "main", mainBefore)).toEqual(Array(15).fill("pat@example.com"));
+    // main: the person's commits and nothing else; every machine published on coord.
+    expect(await branchAuthors(f, "main", mainBefore)).toEqual(Array(CHANGES).fill("pat@example.com"));
     await expectMainPeopleOnly(f);
     for (const name of names)
       expect(
