@@ -20,12 +20,14 @@ afterEach(async () => {
 });
 
 const depth = async (f: Fleet) => Number((await git(f.hubPath, "rev-list", "--count", "coord")).trim());
+const root = async (f: Fleet) => (await git(f.hubPath, "rev-list", "--max-parents=0", "coord")).trim();
 const coordUpdates = async (f: Fleet) => (await git(f.hubPath, "reflog", "show", "--format=%H", "refs/heads/coord")).split("\n").filter(Boolean).length;
 
 describe("a bounded history of the machines' branch", () => {
-  // At the smallest limit allowed (MIN_HISTORY_COMMITS), so that 50 publishes replace the branch 4 times or more (each
-  // replacement costs as much at 10 commits as at 10,000: the branch holds the same files).
-  it("after 50 publishes with a limit of 10 commits the branch is at most 20 deep; nothing is lost or run again; a new machine joins", async () => {
+  // At the smallest limit allowed (MIN_HISTORY_COMMITS), so that 20 publishes on top of the fleet's first 3 commits
+  // replace the branch twice, the second time a branch that began as a replacement (each replacement costs as much
+  // at 10 commits as at 10,000: the branch holds the same files); never replaced, it would pass the bound of 20.
+  it("after 20 publishes with a limit of 10 commits the branch is at most 20 deep; nothing is lost or run again; a new machine joins", async () => {
     fleet = await makeFleet(["a", "b"]);
     const f = fleet;
     const log = join(f.root, "ran.log");
@@ -36,25 +38,34 @@ describe("a bounded history of the machines' branch", () => {
       { id: "anyone", to: "ANY", run },
     ];
     const limit = MIN_HISTORY_COMMITS;
-    const rounds = 25;
+    const rounds = 10;
     await pushOrders(f, ordersText(orders, { statusHistory: limit, keepStatusHistory: true, ...UNLIMITED }));
     const before = await coordUpdates(f);
     let deepest = 0;
+    // The branch's root after each publish: a new one is a replacement.
+    const roots = new Set<string>([await root(f)]);
+    const published = async () => {
+      deepest = Math.max(deepest, await depth(f));
+      roots.add(await root(f));
+    };
     for (let i = 0; i < rounds; i++) {
       // a publishes a message, b publishes its receipt (and both run their orders on the way).
       await send({ dir: f.machines.a!, to: "b", text: `message ${i}`, now: true });
+      await published();
       await sync({ dir: f.machines.b! });
-      deepest = Math.max(deepest, await depth(f));
+      await published();
     }
     await sync({ dir: f.machines.a! });
-    deepest = Math.max(deepest, await depth(f));
+    await published();
     const publishes = (await coordUpdates(f)) - before;
     expect(publishes).toBeGreaterThanOrEqual(2 * rounds);
     expect(deepest).toBeLessThanOrEqual(2 * limit);
     expect(deepest).toBeGreaterThan(limit / 2); // the limit, not something else, bounds it
+    const replacements = roots.size - 1;
+    expect(replacements).toBeGreaterThanOrEqual(2);
     // Each replacement kept what came before under refs/coord-history/ (keepStatusHistory).
     const kept = (await git(f.hubPath, "for-each-ref", "--format=%(refname)", "refs/coord-history/")).split("\n").filter(Boolean);
-    expect(kept.length).toBeGreaterThanOrEqual(3);
+    expect(kept).toHaveLength(replacements);
     expect((await git(f.hubPath, "log", "-1", "--format=%B", "coord")).trim()).toMatch(/^Coord-History: \d+ \S+Z$/m);
 
     // Nothing lost: every message arrived once, in order; each order ran once, and not again.
@@ -94,16 +105,21 @@ done
     await chmod(hook, 0o755);
     await pushOrders(f, ordersText([], { statusHistory: 10, ...UNLIMITED }));
     const warnings: string[] = [];
-    for (let i = 0; i < 12; i++) {
+    const first = await root(f);
+    // 6 rounds, 12 publishes on top of the fleet's first 3 commits: each machine publishes past the limit twice or
+    // more, and says so once.
+    for (let i = 0; i < 6; i++) {
       const sent = await send({ dir: f.machines.a!, to: "b", text: `message ${i}`, now: true });
       warnings.push(...(sent.published?.warnings ?? []));
       warnings.push(...(await sync({ dir: f.machines.b! })).warnings);
     }
-    expect(await depth(f)).toBeGreaterThan(20); // not replaced: it grew
+    // Not replaced: the same root, and it grew past the limit.
+    expect(await root(f)).toBe(first);
+    expect(await depth(f)).toBeGreaterThan(12);
     // Each machine said it once (then waits a day before it tries again), with what to do.
     expect(warnings).toHaveLength(2);
     for (const w of warnings) expect(w).toMatch(/^the hub refused to replace the branch coord .*force pushes.*statusHistory/);
-    expect((await inbox({ dir: f.machines.b!, all: true })).messages).toHaveLength(12);
+    expect((await inbox({ dir: f.machines.b!, all: true })).messages).toHaveLength(6);
   }, 60_000);
 
   it.skipIf(!haveSshKeygen)(
@@ -117,14 +133,16 @@ done
       await sync({ dir: f.machines.b! }); // pins a's key
       await pushOrders(f, ordersText([], { statusHistory: 10, ...UNLIMITED }));
       const roots = new Set<string>();
-      for (let i = 0; i < 14; i++) {
+      // 5 rounds on top of the fleet's first 3 commits: the fourth's receipt replaces the branch, the fifth's message
+      // comes across the new root.
+      for (let i = 0; i < 5; i++) {
         await send({ dir: f.machines.a!, to: "b", text: `message ${i}`, now: true });
         const r = await sync({ dir: f.machines.b! });
         expect(r.warnings).toEqual([]);
-        roots.add((await git(f.hubPath, "rev-list", "--max-parents=0", "coord")).trim());
+        roots.add(await root(f));
       }
       expect(roots.size).toBeGreaterThanOrEqual(2); // replaced at least once along the way
-      expect((await inbox({ dir: f.machines.b!, all: true })).messages.map((m) => m.text)).toEqual(Array.from({ length: 14 }, (_, i) => `message ${i}`));
+      expect((await inbox({ dir: f.machines.b!, all: true })).messages.map((m) => m.text)).toEqual(Array.from({ length: 5 }, (_, i) => `message ${i}`));
       expect(await git(f.hubPath, "show", "coord:STATUS.md")).not.toMatch(/refused/);
     },
     60_000,
