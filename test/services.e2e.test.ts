@@ -8,9 +8,10 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { requestSync } from "../src/daemon/request.js";
 import { Supervisor } from "../src/daemon/services.js";
 import { openMachine, sync } from "../src/sync/sync.js";
-import { cli, cliProcess, hubFile, hubStatus, makeFleet, pushOrders, setConfig, UNLIMITED, waitFor, withToken, type Fleet } from "./helpers.js";
+import { cli, cliProcess, hubFile, readLines, hubStatus, makeFleet, pushOrders, setConfig, UNLIMITED, waitFor, withToken, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 const stops: (() => Promise<unknown>)[] = [];
@@ -23,7 +24,16 @@ afterEach(async () => {
   fleet = undefined;
 });
 
-const EVERY_SECOND = "*/1 * * * * *";
+/**
+ * The daemons' schedule: a sync every second. A change of ORDERS.json or of a local pause is followed by a sync asked
+ * for at once (synced below, as coord mcp's sync tool asks), and "some syncs later" is counted in syncs, not seconds.
+ */
+const SCHEDULE = "*/1 * * * * *";
+/**
+ * How often a wait looks at what costs a process or a scan of /proc (STATUS on the hub, a service's processes): four
+ * times a tick of the daemon, whose syncs and restarts it waits for; a look at the local records (a file) stays at 50 ms.
+ */
+const SLOW_POLL = 250;
 const dirOf = (name: string) => fleet!.machines[name]!;
 
 function newToken(): string {
@@ -43,7 +53,7 @@ async function pushServices(services: unknown[], extra: object = {}): Promise<vo
 
 /** A daemon as its own process, syncing every second; stopped (SIGTERM) at the end of the test. */
 function daemon(dir: string) {
-  const child = cliProcess(["daemon", "run", "--dir", dir, "--schedule", EVERY_SECOND, "--jitter", "0"]);
+  const child = cliProcess(["daemon", "run", "--dir", dir, "--schedule", SCHEDULE, "--jitter", "0"]);
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
@@ -53,6 +63,20 @@ function daemon(dir: string) {
     await closed;
   });
   return { child, output: () => out, closed };
+}
+
+/** Asks the running daemon of `dir` for a sync now and waits until a sync that started since has ended (daemon.json). */
+async function synced(dir: string): Promise<void> {
+  const stateDir = join(dir, ".git", "coord");
+  const asked = (await requestSync(stateDir)).getTime();
+  await waitFor(
+    async () => {
+      const last = JSON.parse(await readFile(join(stateDir, "daemon.json"), "utf8")).lastSync;
+      return last !== undefined && Date.parse(last.startedAt) >= asked;
+    },
+    30_000,
+    "the sync asked of the daemon",
+  );
 }
 
 /** The service's record once it runs with a pid other than `not`. */
@@ -74,16 +98,20 @@ describe("services", () => {
     const token = newToken();
     const starts = join(fleet.root, "starts");
     await pushServices([
-      { id: "web", to: "m1", run: `echo start >> ${starts}; echo "serving as $COORD_SERVICE"; exec sleep 300`, env: { TOKEN: token }, restart: { max: 3, delay: "1s" } },
+      { id: "web", to: "m1", run: `echo start >> ${starts}; echo "serving as $COORD_SERVICE"; exec sleep 300`, env: { TOKEN: token }, restart: { max: 3, delay: "0.25s" } }, // waits of 0.25, 0.5 and 1 s (doubling)
     ]);
     const d = daemon(dir);
+    // Each copy is killed once its command ran (its line in starts): a kill in between would leave no line.
+    const started = (n: number) => waitFor(async () => (await readLines(starts)).length === n, 10_000, `start ${n} of the service`);
     let pid = await runningPid(dir, "web");
     for (let n = 1; n <= 3; n++) {
+      await started(n);
       process.kill(pid, "SIGKILL");
       pid = await runningPid(dir, "web", pid);
       expect((await records(dir)).services.web.restarts).toHaveLength(n);
       expect(await withToken(token)).toEqual([pid]); // one copy, never two
     }
+    await started(4);
     process.kill(pid, "SIGKILL");
     await waitFor(async () => (await records(dir)).services.web.state === "failed", 20_000, "the service to be failed");
     expect((await readFile(starts, "utf8")).trim().split("\n")).toHaveLength(4); // the first start and three restarts
@@ -95,6 +123,7 @@ describe("services", () => {
       },
       20_000,
       "STATUS to say the service failed",
+      SLOW_POLL,
     );
     expect(status.services?.web.machines.m1.reason).toMatch(/killed by SIGKILL; restarted 3 times within 10m already \(restart.max 3\)/);
     expect(status.alerts).toEqual([expect.objectContaining({ kind: "service", service: "web", machine: "m1", id: expect.stringMatching(/^service\/web\/1\/m1\/failed\//) })]);
@@ -120,13 +149,13 @@ describe("services", () => {
     daemon(dir);
     await waitFor(async () => (await records(dir)).services.api?.health?.status === "healthy", 30_000, "healthy");
     await rm(ok);
-    await waitFor(async () => (await hubStatus(fleet!)).services?.api?.machines?.m1?.health === "unhealthy", 30_000, "STATUS to say unhealthy");
+    await waitFor(async () => (await hubStatus(fleet!)).services?.api?.machines?.m1?.health === "unhealthy", 30_000, "STATUS to say unhealthy", SLOW_POLL);
     const status = await hubStatus(fleet);
     expect(status.services?.api.machines.m1).toMatchObject({ state: "running", health: "unhealthy", reason: "unhealthy: the check exited with code 1" });
     expect(status.alerts.map((a: { id: string }) => a.id)).toEqual([expect.stringMatching(/^service\/api\/1\/m1\/unhealthy\//)]);
     expect((await cli("status", "--dir", dir)).out).toMatch(/api\s+1\s+m1\s+running \(unhealthy\)/);
     await writeFile(ok, "");
-    await waitFor(async () => (await hubStatus(fleet!)).services?.api?.machines?.m1?.health === "healthy", 30_000, "healthy again");
+    await waitFor(async () => (await hubStatus(fleet!)).services?.api?.machines?.m1?.health === "healthy", 30_000, "healthy again", SLOW_POLL);
     expect((await hubStatus(fleet)).alerts).toEqual([]);
     expect(await withToken(token)).toHaveLength(1); // not restarted for it
   }, 120_000);
@@ -156,12 +185,15 @@ describe("services", () => {
     daemon(dir);
     await runningPid(dir, "web");
     expect((await cli("pause", "--stop", "--dir", dir)).code).toBe(0);
-    await waitFor(async () => (await withToken(token)).length === 0, 30_000, "the pause to stop the service");
+    await synced(dir);
+    await waitFor(async () => (await withToken(token)).length === 0, 30_000, "the pause to stop the service", SLOW_POLL);
     await waitFor(async () => (await records(dir)).services.web.state === "stopped", 10_000, "the record to say stopped");
     expect((await records(dir)).services.web.reason).toBe("paused (coord pause)");
-    await new Promise((r) => setTimeout(r, 2000));
+    await synced(dir);
+    await synced(dir);
     expect(await withToken(token)).toEqual([]);
     expect((await cli("resume", "--dir", dir)).code).toBe(0);
+    await synced(dir);
     await runningPid(dir, "web");
   }, 120_000);
 
@@ -174,25 +206,30 @@ describe("services", () => {
     await pushServices([web]);
     daemon(dir);
     const first = await runningPid(dir, "web");
-    await waitFor(async () => (await withToken(token)).length === 2, 10_000, "the service and the process it started");
+    await waitFor(async () => (await withToken(token)).length === 2, 10_000, "the service and the process it started", SLOW_POLL);
     await pushServices([{ ...web, rev: 2 }]);
+    await synced(dir);
     const second = await runningPid(dir, "web", first);
-    await waitFor(async () => (await hubStatus(fleet!)).services?.web?.machines?.m1?.rev === 2, 30_000, "STATUS to show rev 2");
+    await waitFor(async () => (await hubStatus(fleet!)).services?.web?.machines?.m1?.rev === 2, 30_000, "STATUS to show rev 2", SLOW_POLL);
     // Several syncs later it is still the second start: restarted once.
-    await new Promise((r) => setTimeout(r, 3000));
+    await synced(dir);
+    await synced(dir);
     expect((await records(dir)).services.web.pid).toBe(second);
     expect((await readFile(starts, "utf8")).trim().split("\n")).toEqual(["start", "start"]);
     expect(await withToken(token)).toHaveLength(2); // the old group went whole, the background sleep too
 
     await pushServices([{ ...web, rev: 2, cancelled: true }]);
-    await waitFor(async () => (await withToken(token)).length === 0, 30_000, "the cancelled service's whole group to stop");
-    await waitFor(async () => (await hubStatus(fleet!)).services?.web?.machines?.m1?.state === "cancelled", 30_000, "STATUS to say cancelled");
+    await synced(dir);
+    await waitFor(async () => (await withToken(token)).length === 0, 30_000, "the cancelled service's whole group to stop", SLOW_POLL);
+    await waitFor(async () => (await hubStatus(fleet!)).services?.web?.machines?.m1?.state === "cancelled", 30_000, "STATUS to say cancelled", SLOW_POLL);
 
     await pushServices([{ ...web, rev: 3 }]);
+    await synced(dir);
     await runningPid(dir, "web");
     await pushServices([]);
-    await waitFor(async () => (await withToken(token)).length === 0, 30_000, "the removed service to stop");
-    await waitFor(async () => (await hubStatus(fleet!)).services === undefined, 30_000, "STATUS to forget it");
+    await synced(dir);
+    await waitFor(async () => (await withToken(token)).length === 0, 30_000, "the removed service to stop", SLOW_POLL);
+    await waitFor(async () => (await hubStatus(fleet!)).services === undefined, 30_000, "STATUS to forget it", SLOW_POLL);
     expect((await records(dir)).services.web).toBeUndefined();
   }, 120_000);
 
@@ -215,7 +252,8 @@ describe("services", () => {
     const second = daemon(dir);
     await waitFor(async () => (await records(dir)).supervisor?.pid === second.child.pid, 30_000, "the second daemon to supervise");
     await waitFor(async () => /adopted pid/.test(second.output()), 30_000, "the second daemon to adopt the service");
-    await new Promise((r) => setTimeout(r, 2000)); // a few of its syncs
+    await synced(dir); // a few of its syncs
+    await synced(dir);
     expect((await records(dir)).services.web).toMatchObject({ state: "running", pid });
     expect(await withToken(token)).toEqual([pid]);
     expect((await readFile(starts, "utf8")).trim().split("\n")).toHaveLength(1);
@@ -230,7 +268,7 @@ describe("services", () => {
     second.child.kill("SIGKILL");
     await second.closed;
     process.kill(again, "SIGKILL");
-    await waitFor(async () => (await withToken(token)).length === 0, 10_000, "the service to die");
+    await waitFor(async () => (await withToken(token)).length === 0, 10_000, "the service to die", SLOW_POLL);
     const file = await records(dir);
     file.services.web.pid = process.pid; // alive, but not the service: its start time differs
     await writeFile(join(dir, ".git", "coord", "services.json"), JSON.stringify(file));
@@ -248,7 +286,8 @@ describe("services", () => {
     const d = daemon(dir);
     await runningPid(dir, "web");
     await pushServices([web], { emergency: { stop: true, reason: "bad deploy" } });
-    await waitFor(async () => (await withToken(token)).length === 0, 30_000, "the emergency stop to stop the service");
+    await synced(dir);
+    await waitFor(async () => (await withToken(token)).length === 0, 30_000, "the emergency stop to stop the service", SLOW_POLL);
     const status = await waitFor(
       async () => {
         const s = await hubStatus(fleet!);
@@ -256,12 +295,15 @@ describe("services", () => {
       },
       30_000,
       "STATUS to say stopped",
+      SLOW_POLL,
     );
     expect(status.machines.m1.state).toBe("emergency");
     expect(status.services?.web.machines.m1.reason).toBe("emergency stop: bad deploy");
-    await new Promise((r) => setTimeout(r, 2000));
+    await synced(dir);
+    await synced(dir);
     expect(await withToken(token)).toEqual([]); // nothing starts while it stands
     await pushServices([web]);
+    await synced(dir);
     const pid = await runningPid(dir, "web");
 
     // The daemon dies with the service running; the emergency comes; one plain sync stops it.
@@ -291,7 +333,7 @@ describe("services", () => {
     const daemonSync = () => sync({ dir, onModel: (model) => supervisor.apply(model), full: true });
     await pushServices([web]);
     await daemonSync();
-    await waitFor(async () => (await withToken(token)).length === 2, 10_000, "the service and what it started");
+    await waitFor(async () => (await withToken(token)).length === 2, 10_000, "the service and what it started", SLOW_POLL);
     await pushServices([web], { emergency: { stop: true, reason: "now" } });
     const r = await daemonSync();
     expect(await withToken(token)).toEqual([]); // stopped within that one sync
@@ -315,7 +357,7 @@ describe("services", () => {
     expect((await hubStatus(fleet)).services?.web.machines.m1).toMatchObject({ state: "waiting", reason: expect.stringMatching(/^needs a daemon/) });
     daemon(dir);
     await runningPid(dir, "web");
-    await waitFor(async () => (await hubFile(fleet!, "coordination/COMPUTER_m1.md")).includes("key is [REDACTED]"), 30_000, "the output published, redacted");
+    await waitFor(async () => (await hubFile(fleet!, "coordination/COMPUTER_m1.md")).includes("key is [REDACTED]"), 30_000, "the output published, redacted", SLOW_POLL);
     const published = await hubFile(fleet, "coordination/COMPUTER_m1.md");
     expect(published).not.toContain("s3cr3t-value-xyz");
     expect(await hubFile(fleet, "STATUS.md")).not.toContain("s3cr3t-value-xyz");
