@@ -157,9 +157,9 @@ describe("a fleet on a local hub", () => {
     const file = join(dir, "ORDERS.json");
     const saves = Array.from({ length: 20 }, (_, k) => JSON.stringify({ version: 1, orders: [order(`a${k}`, "izzit7", "echo a")] }, null, 2) + "\n");
     const commits = await ordersCommits(fleet, saves);
-    // Rounds at varied timings: the save lands before, during or after the fast-forward looks at the file.
+    // Rounds at varied timings: the save lands before, during or after the fast-forward looks at the file. Each starts
+    // where the last ended: at its commit, with a local edit that the save below overwrites.
     for (let k = 0; k < saves.length; k++) {
-      await git(dir, "reset", "--quiet", "--hard", k === 0 ? "HEAD" : commits[k - 1]!);
       const pushed = saves[k]!;
       await writeFile(file, pushed); // the person's save that was pushed
       const later = pushed.replace(`a${k}`, `b${k}`); // and the next save
