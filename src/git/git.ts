@@ -552,7 +552,9 @@ export class Repo implements Hub {
       files.set(e.path, text);
       knownBlobId(text, e.sha); // the parse cache need not hash it
     }
-    if (lastTexts.size >= 8 && !lastTexts.has(key)) lastTexts.clear();
+    // The 8 checkouts read last (a Map keeps the order of insertion): another checkout's read does not drop this one's.
+    lastTexts.delete(key);
+    if (lastTexts.size >= 8) lastTexts.delete(lastTexts.keys().next().value!);
     lastTexts.set(key, texts);
     // A directory's listing is whole when the directory lies inside what was asked for (the root only when everything was).
     const whole = (dir: string) => prefixes.length === 0 || prefixes.some((p) => dir === p || dir.startsWith(`${p}/`));
