@@ -19,6 +19,24 @@ function crashSync(dir: string, point: string): Promise<string | null> {
   return new Promise((resolve) => child.on("close", (_code, signal) => resolve(signal)));
 }
 
+/**
+ * An ANY order `job` that fails, retried `retries` times: izzit7 journals its claim and dies before pushing it; then
+ * soda-yeti, which saw no claim, runs attempt 1. The file each attempt writes a line to.
+ */
+async function claimLostInACrash(fleet: Fleet, retries: number): Promise<string> {
+  const log = join(fleet.root, "ran.log");
+  await pushOrders(fleet, [{ id: "job", to: "ANY", retries, run: `echo "$COORD_MACHINE $COORD_ATTEMPT" >> ${log}; exit 1` }]);
+  const signal = await crashSync(fleet.machines.izzit7!, "claimed");
+  if (signal !== "SIGKILL") throw new Error(`izzit7's sync was to be killed after journaling its claim, not end with ${signal}`);
+  await sync({ dir: fleet.machines["soda-yeti"]! });
+  return log;
+}
+
+/** The crashed machine's next sync, once its dead lock is seen stale (a sync that says it skipped is tried again). */
+async function comeBack(dir: string): Promise<void> {
+  await waitFor(async () => !(await sync({ dir })).skipped, 20_000, "the crashed machine's next sync");
+}
+
 describe.concurrent("to: ANY", () => {
   it("20 ANY orders of 1 s and 5 machines, each running coord sync per round: each order runs exactly once, all done in at most 5 rounds, every machine works", async ({
     expect,
@@ -155,23 +173,11 @@ describe.concurrent("to: ANY", () => {
   it("an ANY order that failed for good on another machine is not run again by a machine that crashed after journaling its claim", async ({ expect, onTestFinished }) => {
     const fleet = await makeFleet(["izzit7", "soda-yeti"]);
     onTestFinished(() => fleet.cleanup());
-    const log = join(fleet.root, "ran.log");
-    await pushOrders(fleet, [{ id: "job", to: "ANY", retries: 0, run: `echo "$COORD_MACHINE $COORD_ATTEMPT" >> ${log}; exit 1` }]);
-    // izzit7 journals its claim and dies before pushing it.
-    expect(await crashSync(fleet.machines.izzit7!, "claimed")).toBe("SIGKILL");
+    const log = await claimLostInACrash(fleet, 0);
     expect((await journal(fleet.machines.izzit7!)).tasks.job).toMatchObject({ state: "assigned", attempts: 1 });
-    // Meanwhile soda-yeti (which saw no claim) runs attempt 1: it fails, no retries left.
-    await sync({ dir: fleet.machines["soda-yeti"]! });
+    // soda-yeti's attempt 1 failed, no retries left.
     expect((await hubStatus(fleet)).orders.job).toMatchObject({ state: "failed", done: true });
-    // izzit7 comes back (bounded wait for its stale lock).
-    await waitFor(
-      async () => {
-        const r = await sync({ dir: fleet.machines.izzit7! });
-        return r.skipped ? undefined : r;
-      },
-      20_000,
-      "izzit7's next sync",
-    );
+    await comeBack(fleet.machines.izzit7!);
     expect(await lines(log)).toEqual(["soda-yeti 1"]); // failed for good: attempt 1 ran once, nothing more
     expect((await hubStatus(fleet)).orders.job).toMatchObject({ state: "failed", done: true });
   }, 60_000);
@@ -179,19 +185,9 @@ describe.concurrent("to: ANY", () => {
   it("a retry after another machine ran the same attempt waits for the backoff (not run at once with the same attempt number)", async ({ expect, onTestFinished }) => {
     const fleet = await makeFleet(["izzit7", "soda-yeti"]);
     onTestFinished(() => fleet.cleanup());
-    const log = join(fleet.root, "ran.log");
     // retryBackoff is the default 30 s: nothing may retry within this test.
-    await pushOrders(fleet, [{ id: "job", to: "ANY", retries: 1, run: `echo "$COORD_MACHINE $COORD_ATTEMPT" >> ${log}; exit 1` }]);
-    expect(await crashSync(fleet.machines.izzit7!, "claimed")).toBe("SIGKILL");
-    await sync({ dir: fleet.machines["soda-yeti"]! });
-    await waitFor(
-      async () => {
-        const r = await sync({ dir: fleet.machines.izzit7! });
-        return r.skipped ? undefined : r;
-      },
-      20_000,
-      "izzit7's next sync",
-    );
+    const log = await claimLostInACrash(fleet, 1);
+    await comeBack(fleet.machines.izzit7!);
     expect(await lines(log)).toEqual(["soda-yeti 1"]);
   }, 60_000);
 
