@@ -4,6 +4,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { dueAt, type LoopEvent, type LoopSettings, type LoopState, nextSyncAt, POKE_MS, start, step, WAKE_FLOOR_MS, type Why } from "../src/core/daemon-loop.js";
+import { fuzzRuns } from "./fixtures.js";
 
 const S = 1000;
 const MIN = 60 * S;
@@ -257,7 +258,7 @@ describe("the daemon's loop, on a fake clock", () => {
           else expect(r.state.kind).toBe("idle");
         },
       ),
-      { numRuns: Number(process.env.COORD_FUZZ_RUNS ?? 300) },
+      { numRuns: fuzzRuns(300) },
     );
   });
 });

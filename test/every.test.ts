@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { compareRuns, dueSlot, everyProblem, latestSlot, nextSlot, type Recurrence, runKey, slotsBetween, timezoneProblem, upcomingSlot } from "../src/core/every.js";
 import { formatProblem, parseOrders } from "../src/core/orders.js";
 import { isRefusal, transition } from "../src/core/task-life.js";
+import { fuzzRuns } from "./fixtures.js";
 
 const ms = (iso: string) => Date.parse(iso);
 const isos = (ts: (number | undefined)[]) => ts.map((t) => (t === undefined ? undefined : new Date(t).toISOString()));
@@ -237,7 +238,7 @@ describe("the due slot owns its deadline: upcomingSlot is when dueSlot next chan
         expect(due(end)).toBe(deadline);
         expect(due(end)).not.toEqual(first);
       }),
-      { numRuns: Number(process.env.COORD_FUZZ_RUNS) || 300 },
+      { numRuns: fuzzRuns(300) },
     );
   });
 });

@@ -47,3 +47,11 @@ export function repoFiles(orders: string | undefined, computers: ComputerFile[])
 export function statusOf(files: Map<string, string>): StatusJson {
   return deriveStatus(readModel(files));
 }
+
+/**
+ * How many random cases a generated test tries: COORD_FUZZ_RUNS when set (npm run test:quick sets 100; a long hunt
+ * sets 100000), else `otherwise`, each test's own (its cases cost more or less). An empty or non-number value is unset.
+ */
+export function fuzzRuns(otherwise: number): number {
+  return Number(process.env.COORD_FUZZ_RUNS) || otherwise;
+}

@@ -21,9 +21,9 @@ import { statusText } from "../src/core/terminal.js";
 import type { ComputerFile, Problem, TaskReport } from "../src/core/types.js";
 import { parseJournal } from "../src/state/journal.js";
 import { parseMailbox } from "../src/state/mailbox.js";
-import { computerFile, T0_ISO } from "./fixtures.js";
+import { computerFile, T0_ISO, fuzzRuns } from "./fixtures.js";
 
-const RUNS = Number(process.env.COORD_FUZZ_RUNS) || 500;
+const RUNS = fuzzRuns(500);
 const SEED = Number(process.env.COORD_FUZZ_SEED) || 20_250_601;
 /** One case longer than this is a hang (the deepest and largest inputs here take milliseconds). */
 const CASE_MS = 2_000;

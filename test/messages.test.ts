@@ -35,7 +35,7 @@ import { ORDERS_FILE, readModel } from "../src/core/repo.js";
 import { deriveStatus, renderStatusJson } from "../src/core/status.js";
 import { renderStatusMd } from "../src/core/status-md.js";
 import type { ComputerFile } from "../src/core/types.js";
-import { computerFile } from "./fixtures.js";
+import { computerFile, fuzzRuns } from "./fixtures.js";
 
 // ------------------------------------------------------------------ helpers
 
@@ -86,8 +86,8 @@ function rng(seed: number): () => number {
 }
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 
-/** How many random cases a generated test below tries: COORD_FUZZ_RUNS as fuzz.test.ts reads it (npm run test:quick: 100). */
-const RUNS = Number(process.env.COORD_FUZZ_RUNS) || 200;
+/** How many random cases a generated test below tries (fixtures.ts fuzzRuns). */
+const RUNS = fuzzRuns(200);
 
 /**
  * The fenced code blocks of a markdown body, as CommonMark reads backtick

@@ -26,12 +26,13 @@ import type { ComputerFile } from "../src/core/types.js";
 import { readQuiet } from "../src/state/quiet.js";
 import { readReservationsState, updateReservations } from "../src/state/reservations.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
+import { fuzzRuns } from "./fixtures.js";
 
 const T0 = Date.parse("2026-11-22T12:00:00.000Z");
 const at = (min: number) => new Date(T0 + min * 60_000);
 const iso = (min: number) => at(min).toISOString();
 
-const RUNS = Number(process.env.COORD_FUZZ_RUNS) || 300;
+const RUNS = fuzzRuns(300);
 
 describe("patterns", () => {
   it.each([
