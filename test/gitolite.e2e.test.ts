@@ -237,8 +237,13 @@ describe.skipIf(skip !== undefined)(`the gitolite recipe of docs/security.md, ov
       const pid = Number(/pid=(\d+)/.exec((await ask("check")).stderr)?.[1]);
       closeMasters.push(async () => {
         await ask("exit").catch(() => {});
-        // It exits at once; should it not have, it goes now (it is this test's own process).
-        if (pid > 0 && !(await processGone(pid, 2000))) process.kill(pid, "SIGKILL");
+        // It exits at once; should it not have, it goes now (it is this test's own process), unless it went meanwhile.
+        if (pid > 0 && !(await processGone(pid, 2000)))
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {
+            // gone between the last look and the kill
+          }
       });
     };
     await connect("admin");
