@@ -9,7 +9,23 @@ import { describe, it } from "vitest";
 import { killOrphan } from "../src/runner/run.js";
 import { sync } from "../src/sync/sync.js";
 import { taskMarker } from "../src/sync/tasks.js";
-import { CLI, cliExec, cliProcess, type Fleet, git, hubFile, hubHead, hubStatus, journal, makeFleet, pushOrders, readLines as lines, setConfig, waitFor } from "./helpers.js";
+import {
+  CLI,
+  cliExec,
+  cliProcess,
+  type Fleet,
+  git,
+  hubFile,
+  hubHead,
+  hubStatus,
+  journal,
+  makeFleet,
+  pushOrders,
+  readLines as lines,
+  runningTask,
+  setConfig,
+  waitFor,
+} from "./helpers.js";
 
 const dirOf = (fleet: Fleet, name: string) => fleet.machines[name]!;
 const syncAll = (fleet: Fleet, names: string[]) => Promise.all(names.map((n) => cliExec(["sync", "--dir", dirOf(fleet, n)])));
@@ -84,14 +100,7 @@ describe.concurrent("to: ANY", () => {
     expect((await sync({ dir: dirOf(fleet, "machine-2") })).ran).toEqual([]); // no gpu: never claims
 
     const holder = cliProcess(["sync", "--dir", dirOf(fleet, "izzit7")]);
-    const entry = await waitFor(
-      async () => {
-        const t = (await journal(dirOf(fleet, "izzit7"))).tasks.train;
-        return t?.state === "in_progress" && t.pid ? t : undefined;
-      },
-      20_000,
-      "izzit7 to run its claim",
-    );
+    const entry = await runningTask(dirOf(fleet, "izzit7"), "train", 20_000, "izzit7 to run its claim");
     // Alive and renewing: for longer than a lease, nobody else may take it.
     await new Promise((r) => setTimeout(r, 11_000));
     const meanwhile = await sync({ dir: dirOf(fleet, "soda-yeti") });
@@ -132,14 +141,7 @@ describe.concurrent("to: ANY", () => {
     await sync({ dir: B, run: false });
     const holder = cliProcess(["sync", "--dir", A]);
     try {
-      const entry = await waitFor(
-        async () => {
-          const t = (await journal(A)).tasks.train;
-          return t?.state === "in_progress" && t.pid ? t : undefined;
-        },
-        20_000,
-        "izzit7 to run its claim",
-      );
+      const entry = await runningTask(A, "train", 20_000, "izzit7 to run its claim");
       // Cut izzit7 off right after a publish that kept an old lastSeen (it refreshes it only when 10 s old).
       await waitFor(
         async () => {

@@ -5,7 +5,7 @@ import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { timings } from "../src/timings.js";
-import { cli, cliExec, cliProcess, git, gitDaemon, hubCommits, hubStatus, journal, makeFleet, pushOrders, tempDir, waitFor, type Fleet } from "./helpers.js";
+import { cli, cliExec, cliProcess, git, gitDaemon, hubCommits, hubStatus, journal, makeFleet, pushOrders, runningTask, tempDir, waitFor, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -106,14 +106,7 @@ describe("crashes and overlapping syncs", () => {
     const ranLog = join(fleet.root, "ran.log");
     await pushOrders(fleet, [{ id: "long", to: "izzit7", retries, run: `echo "attempt $COORD_ATTEMPT" >> ${ranLog}; test "$COORD_ATTEMPT" -ge 2 || sleep 30` }]);
     const child = cliProcess(["sync", "--dir", dir]);
-    const entry = await waitFor(
-      async () => {
-        const t = (await journal(dir)).tasks.long;
-        return t?.state === "in_progress" && t.pid ? t : undefined;
-      },
-      15_000,
-      "the task to start",
-    );
+    const entry = await runningTask(dir, "long", 15_000, "the task to start");
     await waitFor(async () => (await readFile(ranLog, "utf8")).includes("attempt 1"), 15_000, "the task to say it runs");
     return { dir, ranLog, child, pid: entry.pid as number };
   }

@@ -14,6 +14,7 @@ import { main } from "../src/cli/main.js";
 import { parseComputer } from "../src/core/computer.js";
 import { roleOf } from "../src/core/ownership.js";
 import type { StatusJson } from "../src/core/status.js";
+import type { TaskEntry } from "../src/core/task-life.js";
 
 const run = promisify(execFile);
 export const CLI = join(import.meta.dirname, "..", "dist", "coord.mjs");
@@ -180,6 +181,18 @@ export async function peopleHead(fleet: Fleet): Promise<string> {
 // biome-ignore lint/suspicious/noExplicitAny: tests read the journal file as written
 export async function journal(dir: string): Promise<any> {
   return JSON.parse(await readFile(join(dir, ".git", "coord", "journal.json"), "utf8"));
+}
+
+/** The journal's entry of the task `id` once it runs with a pid (polled, at most `ms`). */
+export async function runningTask(dir: string, id: string, ms: number, what: string): Promise<TaskEntry & { pid: number }> {
+  return waitFor(
+    async () => {
+      const t = (await journal(dir)).tasks[id];
+      return t?.state === "in_progress" && t.pid ? t : undefined;
+    },
+    ms,
+    what,
+  );
 }
 
 /** Runs the CLI in-process, capturing output. */
