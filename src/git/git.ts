@@ -524,7 +524,8 @@ export class Repo implements Hub {
       }
     }
     // A blob read last time (by any Repo of this checkout in this process) is not read again: a blob id is the hash of its content.
-    const key = `${resolve(this.dir)}\0${slot}`;
+    const checkout = resolve(this.dir);
+    const key = `${checkout}\0${slot}`;
     const before = lastTexts.get(key);
     const texts = new Map<string, string>();
     const unread = entries.filter((e) => {
@@ -536,15 +537,17 @@ export class Repo implements Hub {
       // The root directory's listing comes last, for a publish on this commit (commitFiles), unless it is known.
       const blobs = [...new Set(unread.map((e) => e.sha))];
       const root = this.listed(`${commit}^{tree}`) !== undefined ? [] : [`${commit}^{tree}`];
+      let read = 0;
       const out = await this.git({ input: `${[...blobs, ...root].join("\n")}\n` }).binaryCatFile(["--batch"]);
       batchRecords(out).forEach(({ sha, type, body }, record) => {
         if (!body) return;
         if (record === blobs.length && type === "tree") this.remember(`${commit}^{tree}`, treeListing(body, sha.length / 2));
         else if (record < blobs.length) {
           texts.set(sha, body.toString("utf8"));
-          blobsReadBy.set(resolve(this.dir), blobsRead(this.dir) + 1);
+          read++;
         }
       });
+      blobsReadBy.set(checkout, (blobsReadBy.get(checkout) ?? 0) + read);
     }
     for (const e of entries) {
       const text = texts.get(e.sha);
