@@ -1,7 +1,7 @@
 // What `npm test` checks before it runs the tests: the types of src and test (tsc -p tsconfig.test.json), and the
 // build the end-to-end tests run (npm run build: tsc's dist/ and the bundle) followed by the lint. The two are
-// independent and each keeps a core busy for seconds, so they run at once (about 17 s one after the other on 2
-// cores, 12 s at once). Each one's output is printed when it ends, whole; the exit code is the first failure's.
+// independent and each keeps a core busy for seconds, so they run at once (17 s one after the other on 2
+// cores, 14 s at once). Each one's output is printed when it ends, whole; the exit code is the first failure's.
 import { spawn } from "node:child_process";
 
 /** A command line, run with npm's PATH (node_modules/.bin first); resolves to its exit code and output. */

@@ -1,8 +1,8 @@
 // coord daemon: syncs on a schedule (a cron expression, with random jitter so a
 // fleet does not push at the same second; its loop: core/daemon-loop.ts), in
-// the background, for months. Its pid
-// file and lock live in the local state; a kill -9 leaves nothing that blocks
-// the next start (the lock goes stale, the pid file is only information).
+// the background, for months. Its pid file and lock live in the local state; a
+// kill -9 leaves nothing that blocks the next start (the lock goes stale, the
+// pid file is only information).
 import { inTurn } from "../serial.js";
 import { backingOff } from "../core/backoff.js";
 import { currentRun, failuresText } from "../core/failures.js";
