@@ -92,7 +92,7 @@ describe("fleet controls, on the in-memory hub", () => {
     fleet = await memoryFleet(["izzit7"]);
     await fleet.pushOrders('{ "version": 1, "emergency": { "stop": true, "reason": "halt" }, "orders": [ { "id": "x", "to": "izzit7", "run": "true", "timeout": "soon" } ] }');
     await fleet.sync("izzit7").catch(() => {});
-    expect((await fleet.status()).machines.izzit7.state).toBe("emergency");
+    expect((await fleet.status()).machines.izzit7?.state).toBe("emergency");
   });
 
   it("a pause in ORDERS.json suspends that machine only", async () => {

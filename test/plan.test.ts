@@ -297,8 +297,8 @@ describe("pipelines across machines (after), on the in-memory hub", () => {
     await f.sync("izzit7");
     await f.sync("soda-yeti");
     let status = await f.status();
-    expect(status.orders.test.machines["soda-yeti"]).toMatchObject({ state: "blocked", reason: "waiting for build" });
-    expect(status.orders.deploy.machines.izzit7).toMatchObject({ state: "blocked", reason: "waiting for test" });
+    expect(status.orders.test?.machines["soda-yeti"]).toMatchObject({ state: "blocked", reason: "waiting for build" });
+    expect(status.orders.deploy?.machines.izzit7).toMatchObject({ state: "blocked", reason: "waiting for test" });
     await f.sync("machine-2");
     await f.sync("soda-yeti");
     await f.sync("izzit7");
@@ -321,8 +321,8 @@ describe("pipelines across machines (after), on the in-memory hub", () => {
     const status = await f.status();
     expect(status.orders.build).toMatchObject({ state: "failed", done: true });
     expect(status.orders.test).toMatchObject({ state: "blocked", done: true });
-    expect(status.orders.test.machines["soda-yeti"].reason).toBe("dependency build failed");
-    expect(status.orders.deploy.machines.izzit7.reason).toMatch(/^dependency test blocked \(dependency build failed\)/);
+    expect(status.orders.test?.machines["soda-yeti"]?.reason).toBe("dependency build failed");
+    expect(status.orders.deploy?.machines.izzit7?.reason).toMatch(/^dependency test blocked \(dependency build failed\)/);
   });
 });
 

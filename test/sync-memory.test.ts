@@ -29,7 +29,7 @@ describe("a fleet on the in-memory hub", () => {
     for (let i = 0; i < 5; i++) await fleet.sync("izzit7");
     expect(await lines(counter)).toHaveLength(1);
     expect(await lines(`${counter}.r`)).toHaveLength(3); // 1 + 2 retries
-    expect((await fleet.status()).orders.retry.machines.izzit7).toMatchObject({ state: "failed", attempts: 3 });
+    expect((await fleet.status()).orders.retry?.machines.izzit7).toMatchObject({ state: "failed", attempts: 3 });
 
     await fleet.pushOrders([order("count", "izzit7", `echo x >> ${counter}`, { rev: 2 })]);
     await fleet.sync("izzit7");
@@ -45,7 +45,7 @@ describe("a fleet on the in-memory hub", () => {
     const files = await fleet.files();
     expect(files.has("STATUS.json") && files.has("coordination/COMPUTER_izzit7.md") && files.has("ORDERS.json")).toBe(true);
     const status = deriveStatus(readModel(files));
-    expect(status.orders.x.state).toBe("completed");
+    expect(status.orders.x?.state).toBe("completed");
     expect(files.get("STATUS.json")).toBe(renderStatusJson(status));
     expect(files.get("STATUS.md")).toBe(renderStatusMd(status));
   });
@@ -65,7 +65,7 @@ describe("bad input gets a clear error and loses nothing, on the in-memory hub",
     expect(r.skipped).toBe(false);
     expect(r.ordersProblems.length).toBeGreaterThan(0); // what makes coord sync exit 3
     expect(r.ordersProblems.map(formatProblem).join("\n")).toMatch(message); // what it prints
-    expect((await fleet.status()).errors[0].message).toMatch(message);
+    expect((await fleet.status()).errors[0]?.message).toMatch(message);
     expect((await fleet.files()).get("ORDERS.json")).toBe(text);
   });
 });

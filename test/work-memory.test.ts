@@ -31,7 +31,7 @@ describe("to: ANY on the in-memory hub", () => {
       rounds++;
       await Promise.all(names.map((n) => f.sync(n)));
       const status = await f.status();
-      if (orders.every((o) => status.orders[o.id].state === "completed")) break;
+      if (orders.every((o) => status.orders[o.id]?.state === "completed")) break;
     }
     const ran = await lines(log);
     expect(ran.map((l) => l.split(" ")[0]).sort()).toEqual(orders.map((o) => o.id).sort()); // each exactly once
