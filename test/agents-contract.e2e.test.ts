@@ -152,7 +152,7 @@ describe("Claude Code (stream-json)", () => {
     await standIn(bin, "claude", claudeSpec);
     const { tasks, status } = await runOn(bin, [{ id: "w", to: "m", agent: "claude", prompt: "DENIED" }]);
     expect(tasks.w).toMatchObject({ state: "failed", exitCode: 0, reason: expect.stringContaining("denied Write"), agent: { denied: ["Write"], session } });
-    expect(status.orders.w.machines.m.reason).toMatch(/denied Write/);
+    expect(status.orders.w?.machines.m?.reason).toMatch(/denied Write/);
   });
 
   it("max turns, exit 0: failed, the agent's reason", async () => {
@@ -167,7 +167,7 @@ describe("Claude Code (stream-json)", () => {
     await standIn(bin, "claude", claudeSpec);
     const { tasks, status } = await runOn(bin, [{ id: "k", to: "m", agent: "claude", prompt: "BADKEY" }]);
     expect(tasks.k).toMatchObject({ state: "failed", exitCode: 1, reason: "it said: Invalid API key · Please run /login" });
-    expect(status.orders.k.machines.m.reason).toBe("it said: Invalid API key · Please run /login");
+    expect(status.orders.k?.machines.m?.reason).toBe("it said: Invalid API key · Please run /login");
   });
 
   it("an agent that goes quiet is stopped after its idleTimeout, long before its timeout", async () => {
@@ -192,7 +192,7 @@ describe("Claude Code (stream-json)", () => {
     const { tasks, capabilities, status } = await runOn(bin, [{ id: "r", to: "m", agent: "claude", prompt: "SUCCEED" }]);
     expect(capabilities.claude).toBe("2.1.3 (not logged in)");
     expect(tasks.r).toBeUndefined();
-    expect(status.orders.r.machines.m).toMatchObject({ state: "rejected", reason: "m has claude installed but not logged in" });
+    expect(status.orders.r?.machines.m).toMatchObject({ state: "rejected", reason: "m has claude installed but not logged in" });
     expect(await callsOf(calls)).toEqual([]);
   });
 });

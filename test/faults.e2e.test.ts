@@ -151,9 +151,9 @@ describe("tasks that cannot run, in a fleet", () => {
       30_000,
       "the three failures published",
     );
-    expect(status.orders.nocwd.machines.izzit7.reason).toBe(`cwd ${missing} does not exist`);
-    expect(status.orders.noagent.machines.izzit7.reason).toBe("the agent CLI nosuchagent is not on PATH");
-    expect(status.orders.huge.machines.izzit7.reason).toMatch(/too large for the system to start it \(E2BIG/);
+    expect(status.orders.nocwd?.machines.izzit7?.reason).toBe(`cwd ${missing} does not exist`);
+    expect(status.orders.noagent?.machines.izzit7?.reason).toBe("the agent CLI nosuchagent is not on PATH");
+    expect(status.orders.huge?.machines.izzit7?.reason).toMatch(/too large for the system to start it \(E2BIG/);
     expect(await hubFile(fleet, "STATUS.md")).toContain(`cwd ${missing} does not exist`);
 
     // The same daemon runs what comes next.
@@ -207,7 +207,7 @@ describe("coord sync stopped by a signal", () => {
     expect(io.err).toContain("coord: SIGTERM: stopping the running tasks and publishing what they did; send it again to exit at once");
     expect(io.out).toContain("long: failed (interrupted: coord was stopped)");
     expect(io.err).not.toMatch(/\n\s+at /);
-    expect((await hubStatus(fleet!)).orders.long.machines.izzit7).toMatchObject({ state: "failed", reason: "interrupted: coord was stopped" });
+    expect((await hubStatus(fleet!)).orders.long?.machines.izzit7).toMatchObject({ state: "failed", reason: "interrupted: coord was stopped" });
     // The lock was released: the next sync runs at once (it is not skipped).
     expect((await sync({ dir })).skipped).toBe(false);
   });
@@ -219,7 +219,7 @@ describe("coord sync stopped by a signal", () => {
     await waitFor(async () => groupMembers(pgid).length === 0, 5_000, "the task's process group to be gone");
     expect(io.err).toContain("coord: SIGINT: stopping the running tasks and publishing what they did; send it again to exit at once");
     expect(io.err).not.toMatch(/\n\s+at /);
-    expect((await hubStatus(fleet!)).orders.long.machines.izzit7).toMatchObject({ state: "failed", reason: "interrupted: coord was stopped" });
+    expect((await hubStatus(fleet!)).orders.long?.machines.izzit7).toMatchObject({ state: "failed", reason: "interrupted: coord was stopped" });
     expect((await sync({ dir })).skipped).toBe(false);
   });
 
@@ -236,6 +236,6 @@ describe("coord sync stopped by a signal", () => {
     const r = await sync({ dir }); // …and the lock released on exit
     expect(r).toMatchObject({ skipped: false, interrupted: ["long"] });
     await waitFor(async () => groupMembers(pgid).length === 0, 5_000, "the task left behind to be stopped");
-    expect((await hubStatus(fleet!)).orders.long.machines.izzit7).toMatchObject({ state: "failed", reason: "interrupted" });
+    expect((await hubStatus(fleet!)).orders.long?.machines.izzit7).toMatchObject({ state: "failed", reason: "interrupted" });
   });
 });

@@ -194,7 +194,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "the safe setup, step by step" :
     await sync(f, "izzit7");
     expect(await readLines(f.ran)).toEqual(["delegated"]);
     await sync(f, "soda-yeti");
-    expect((await hubStatus(f)).orders.delegated.machines.izzit7.state).toBe("completed");
+    expect((await hubStatus(f)).orders.delegated?.machines.izzit7?.state).toBe("completed");
     expect(await hubFile(f, "STATUS.md")).not.toMatch(/izzit7 refused coordination\/orders\/soda-yeti\.json/);
     // soda-yeti, which requires signed orders too, acts on its own delegated orders as its local state has them: it
     // never refuses its own file (its key need not be allowed on itself).
@@ -252,7 +252,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "the safe setup, step by step" :
     await aliceOrders(f, orders);
     await sync(f, "izzit7");
     expect(await readFile(seen, "utf8")).toBe(VALUE);
-    expect((await hubStatus(f)).orders.deploy.machines.izzit7.state).toBe("completed");
+    expect((await hubStatus(f)).orders.deploy?.machines.izzit7?.state).toBe("completed");
     expect(await hubFile(f, "coordination/COMPUTER_izzit7.md")).toContain("deploying with [REDACTED]");
 
     // Not in any commit of the hub (both branches, every file, every version), nor in the checkout's files.
@@ -282,8 +282,8 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "the safe setup, step by step" :
     await sync(f, "izzit7");
     expect(await readLines(f.ran)).toEqual(["inside"]);
     const orders = (await hubStatus(f)).orders;
-    expect(orders.inside.machines.izzit7.state).toBe("completed");
-    expect(orders.outside.machines.izzit7).toMatchObject({ state: "failed", exitCode: null, reason: `cwd ${elsewhere} is outside this machine's allowedRoots: ${work}` });
+    expect(orders.inside?.machines.izzit7?.state).toBe("completed");
+    expect(orders.outside?.machines.izzit7).toMatchObject({ state: "failed", exitCode: null, reason: `cwd ${elsewhere} is outside this machine's allowedRoots: ${work}` });
   }, 90_000);
 });
 
@@ -358,7 +358,7 @@ describe("reinstalling a machine", () => {
     expect(await readLines(f.ran)).toEqual(["a", "b"]);
     expect(await pinned(other, "izzit7")).toBe(before);
     expect(await hubFile(f, "STATUS.md")).not.toMatch(/refused/);
-    expect((await hubStatus(f)).orders.b.machines["soda-yeti"].state).toBe("completed");
+    expect((await hubStatus(f)).orders.b?.machines["soda-yeti"]?.state).toBe("completed");
   }, 90_000);
 
   it("without the copy (plain --reclaim): the other machine refuses its commits, says so in STATUS.md, until a person pins the new key there", async () => {

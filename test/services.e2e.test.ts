@@ -125,7 +125,7 @@ describe("services", () => {
       "STATUS to say the service failed",
       SLOW_POLL,
     );
-    expect(status.services?.web.machines.m1.reason).toMatch(/killed by SIGKILL; restarted 3 times within 10m already \(restart.max 3\)/);
+    expect(status.services?.web?.machines.m1?.reason).toMatch(/killed by SIGKILL; restarted 3 times within 10m already \(restart.max 3\)/);
     expect(status.alerts).toEqual([expect.objectContaining({ kind: "service", service: "web", machine: "m1", id: expect.stringMatching(/^service\/web\/1\/m1\/failed\//) })]);
     expect(await hubFile(fleet, "STATUS.md")).toMatch(/⚙ \*\*service\*\*: \[service web is failed on m1/);
     const machineFile = await hubFile(fleet, "coordination/COMPUTER_m1.md");
@@ -151,7 +151,7 @@ describe("services", () => {
     await rm(ok);
     await waitFor(async () => (await hubStatus(fleet!)).services?.api?.machines?.m1?.health === "unhealthy", 30_000, "STATUS to say unhealthy", SLOW_POLL);
     const status = await hubStatus(fleet);
-    expect(status.services?.api.machines.m1).toMatchObject({ state: "running", health: "unhealthy", reason: "unhealthy: the check exited with code 1" });
+    expect(status.services?.api?.machines.m1).toMatchObject({ state: "running", health: "unhealthy", reason: "unhealthy: the check exited with code 1" });
     expect(status.alerts.map((a: { id: string }) => a.id)).toEqual([expect.stringMatching(/^service\/api\/1\/m1\/unhealthy\//)]);
     expect((await cli("status", "--dir", dir)).out).toMatch(/api\s+1\s+m1\s+running \(unhealthy\)/);
     await writeFile(ok, "");
@@ -247,7 +247,7 @@ describe("services", () => {
 
     // While no daemon runs, a sync says so.
     await sync({ dir });
-    expect((await hubStatus(fleet)).services?.web.machines.m1).toMatchObject({ state: "running", reason: expect.stringMatching(/daemon is not running/) });
+    expect((await hubStatus(fleet)).services?.web?.machines.m1).toMatchObject({ state: "running", reason: expect.stringMatching(/daemon is not running/) });
 
     const second = daemon(dir);
     await waitFor(async () => (await records(dir)).supervisor?.pid === second.child.pid, 30_000, "the second daemon to supervise");
@@ -297,8 +297,8 @@ describe("services", () => {
       "STATUS to say stopped",
       SLOW_POLL,
     );
-    expect(status.machines.m1.state).toBe("emergency");
-    expect(status.services?.web.machines.m1.reason).toBe("emergency stop: bad deploy");
+    expect(status.machines.m1?.state).toBe("emergency");
+    expect(status.services?.web?.machines.m1?.reason).toBe("emergency stop: bad deploy");
     await synced(dir);
     await synced(dir);
     expect(await withToken(token)).toEqual([]); // nothing starts while it stands
@@ -314,7 +314,7 @@ describe("services", () => {
     await sync({ dir });
     expect(await withToken(token)).toEqual([]);
     expect((await records(dir)).services.web).toMatchObject({ state: "stopped", reason: "emergency stop: again" });
-    expect((await hubStatus(fleet)).services?.web.machines.m1.state).toBe("waiting");
+    expect((await hubStatus(fleet)).services?.web?.machines.m1?.state).toBe("waiting");
     expect(pid).toBeGreaterThan(0);
   }, 120_000);
 
@@ -338,7 +338,7 @@ describe("services", () => {
     const r = await daemonSync();
     expect(await withToken(token)).toEqual([]); // stopped within that one sync
     expect(r.pushed).toBeDefined();
-    expect((await hubStatus(fleet)).services?.web.machines.m1).toMatchObject({ state: "stopped", reason: "emergency stop: now" });
+    expect((await hubStatus(fleet)).services?.web?.machines.m1).toMatchObject({ state: "stopped", reason: "emergency stop: now" });
     await daemonSync();
     expect(await withToken(token)).toEqual([]); // and nothing starts while it stands
     await pushServices([web]);
@@ -354,7 +354,7 @@ describe("services", () => {
     expect((await cli("secret", "set", "api-key", "s3cr3t-value-xyz", "--dir", dir)).code).toBe(0);
     await pushServices([{ id: "web", to: "m1", run: 'echo "key is $API_KEY"; exec sleep 300', env: { TOKEN: token, API_KEY: { secret: "api-key" } } }]);
     await sync({ dir });
-    expect((await hubStatus(fleet)).services?.web.machines.m1).toMatchObject({ state: "waiting", reason: expect.stringMatching(/^needs a daemon/) });
+    expect((await hubStatus(fleet)).services?.web?.machines.m1).toMatchObject({ state: "waiting", reason: expect.stringMatching(/^needs a daemon/) });
     daemon(dir);
     await runningPid(dir, "web");
     await waitFor(async () => (await hubFile(fleet!, "coordination/COMPUTER_m1.md")).includes("key is [REDACTED]"), 30_000, "the output published, redacted", SLOW_POLL);
