@@ -89,7 +89,7 @@ describe.each([
       status = await hubStatus(fleet);
       if (done) break;
     }
-    for (const o of orders as { id: string }[]) expect(status.orders[o.id].state, o.id).toBe("completed");
+    for (const o of orders as { id: string }[]) expect(status.orders[o.id]?.state, o.id).toBe("completed");
     const ran = await lines(ranLog);
     expect(ran).toHaveLength(rounds * 3 + rounds); // each (machine, order) exactly once
     expect(new Set(ran).size).toBe(ran.length);
@@ -143,7 +143,7 @@ describe("crashes and overlapping syncs", () => {
     expect(r.code).toBe(0);
     expect(r.out).toContain("long: interrupted");
     expect(alive(pid)).toBe(false);
-    expect((await hubStatus(fleet!)).orders.long.machines.izzit7).toMatchObject({ state: "failed", reason: "interrupted", attempts: 1 });
+    expect((await hubStatus(fleet!)).orders.long?.machines.izzit7).toMatchObject({ state: "failed", reason: "interrupted", attempts: 1 });
     expect((await cli("sync", "--dir", dir)).code).toBe(0);
     expect(await lines(ranLog)).toEqual(["attempt 1"]);
   }, 60_000);
@@ -154,7 +154,7 @@ describe("crashes and overlapping syncs", () => {
     await syncAfterCrash(dir);
     expect((await cli("sync", "--dir", dir)).code).toBe(0);
     expect(await lines(ranLog)).toEqual(["attempt 1", "attempt 2"]);
-    expect((await hubStatus(fleet!)).orders.long.machines.izzit7).toMatchObject({ state: "completed", attempts: 2 });
+    expect((await hubStatus(fleet!)).orders.long?.machines.izzit7).toMatchObject({ state: "completed", attempts: 2 });
   }, 60_000);
 
   it("a second sync while one runs exits 0 at once and says it skipped; the task runs once", async () => {
@@ -166,7 +166,7 @@ describe("crashes and overlapping syncs", () => {
     const code = await new Promise((res) => child.on("close", res));
     expect(code).toBe(0);
     expect(await lines(ranLog)).toEqual(["attempt 1"]);
-    expect((await hubStatus(fleet!)).orders.long.machines.izzit7).toMatchObject({ state: "failed", reason: "killed by SIGKILL" });
+    expect((await hubStatus(fleet!)).orders.long?.machines.izzit7).toMatchObject({ state: "failed", reason: "killed by SIGKILL" });
   }, 60_000);
   it("a sync paused past the lock's stale time (SIGSTOP) is still its holder: the next sync skips, nothing runs twice", async () => {
     const { dir, ranLog, child, pid } = await startLongTask(0);

@@ -51,7 +51,7 @@ describe("broken local state on a machine", () => {
     );
     expect(r.err).not.toMatch(/\n\s+at /);
     expect((await readFile(counter, "utf8")).trim().split("\n")).toHaveLength(1);
-    expect((await hubStatus(fleet)).orders.count.machines.izzit7).toMatchObject({ state: "completed", attempts: 1 });
+    expect((await hubStatus(fleet)).orders.count?.machines.izzit7).toMatchObject({ state: "completed", attempts: 1 });
     // The machine's own log says it too (coord logs).
     expect(await readFile(join(stateDir(dir), "coord.log"), "utf8")).toContain("kept aside as");
     // Once: the next sync has nothing to say about it.

@@ -30,14 +30,14 @@ describe("messages", () => {
     expect(list).toEqual([
       { id: "izzit7/soda-yeti/1", from: "izzit7", to: "soda-yeti", at: expect.any(String), priority: "high", text: "build is green", replyTo: null, acked: false },
     ]);
-    expect((await hubStatus(fleet)).machines["soda-yeti"].messages).toEqual({ waiting: 0, unacked: 1 });
+    expect((await hubStatus(fleet)).machines["soda-yeti"]?.messages).toEqual({ waiting: 0, unacked: 1 });
 
     expect((await cli("inbox", "--dir", dirOf("soda-yeti"), "ack", "izzit7/soda-yeti/1")).code).toBe(0);
     await sync({ dir: dirOf("soda-yeti") });
     await sync({ dir: dirOf("izzit7") });
     const out = await outbox(dirOf("izzit7"));
     expect(out.messages).toEqual([expect.objectContaining({ id: "izzit7/soda-yeti/1", recipients: { "soda-yeti": "acked" } })]);
-    expect((await hubStatus(fleet)).machines["soda-yeti"].messages).toEqual({ waiting: 0, unacked: 0 });
+    expect((await hubStatus(fleet)).machines["soda-yeti"]?.messages).toEqual({ waiting: 0, unacked: 0 });
     // A reply names what it answers.
     await cli("send", "--dir", dirOf("soda-yeti"), "izzit7", "tests", "pass", "--reply-to", "izzit7/soda-yeti/1", "--now");
     await sync({ dir: dirOf("izzit7") });
@@ -106,7 +106,7 @@ describe("messages", () => {
     const r = await sync({ dir: dirOf("soda-yeti") });
     expect(r.hookAcked).toEqual(["izzit7/soda-yeti/1"]);
     expect(JSON.parse((await readFile(seen, "utf8")).trim())).toMatchObject({ id: "izzit7/soda-yeti/1", from: "izzit7", text: "hello hook" });
-    expect((await hubStatus(fleet)).machines["soda-yeti"].messages).toEqual({ waiting: 0, unacked: 0 });
+    expect((await hubStatus(fleet)).machines["soda-yeti"]?.messages).toEqual({ waiting: 0, unacked: 0 });
 
     await send({ dir: dirOf("izzit7"), to: "soda-yeti", text: "refuse this", now: true });
     const r2 = await sync({ dir: dirOf("soda-yeti") });
@@ -118,7 +118,7 @@ describe("messages", () => {
     fleet = await makeFleet(["izzit7", "soda-yeti"]);
     await send({ dir: dirOf("izzit7"), to: "soda-yeti", text: "the disk is full", priority: "urgent", clock: () => new Date(Date.now() - 3600_000), now: true });
     const status = await hubStatus(fleet);
-    expect(status.machines["soda-yeti"].messages).toEqual({ waiting: 1, unacked: 0 });
+    expect(status.machines["soda-yeti"]?.messages).toEqual({ waiting: 1, unacked: 0 });
     expect(status.alerts).toEqual([expect.objectContaining({ id: "izzit7/soda-yeti/1", kind: "urgent", to: "soda-yeti", recipients: ["soda-yeti"], text: "the disk is full" })]);
     expect(await hubFile(fleet, "STATUS.md")).toContain("## 🔔 Alerts\n\n- 📨 **urgent message** `izzit7/soda-yeti/1` from izzit7 to soda-yeti, sent ");
     const text = await cli("status", "--dir", dirOf("izzit7"));

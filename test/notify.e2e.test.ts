@@ -232,8 +232,8 @@ describe("notify", () => {
     await setConfig(dirOf("charlie"), { heartbeat: "1m" });
     // Its last word, when its heartbeat is due (a shorter heartbeat goes out with it): offline 3 minutes later.
     await sync({ dir: dirOf("charlie"), now: () => new Date(Date.now() + 61_000) });
-    expect((await hubStatus(fleet)).machines.charlie.heartbeat).toBe(60);
-    const seen = Date.parse((await hubStatus(fleet)).machines.charlie.lastSeen);
+    expect((await hubStatus(fleet)).machines.charlie?.heartbeat).toBe(60);
+    const seen = Date.parse((await hubStatus(fleet)).machines.charlie!.lastSeen);
     await setConfig(dirOf("alpha"), { notify: { command: hook.command } });
     const offlineAt = seen + 3 * 60_000; // offline strictly after
     const at = (ms: number) => () => new Date(ms);

@@ -73,8 +73,8 @@ describe("a push the server refuses", () => {
       /stalled.*\[a\]\(coordination\/COMPUTER_a\.md\) was refused by the hub from .* until .* \(3 syncs\): .*GH006: Protected branch update failed for refs\/heads\/coord/,
     );
     const published = (await hubStatus(f)).machines.a;
-    expect(published.state).toBe("idle");
-    expect(published.health).toMatchObject({ failures: 3, refused: true });
+    expect(published?.state).toBe("idle");
+    expect(published?.health).toMatchObject({ failures: 3, refused: true });
     expect(await hubFile(f, "coordination/COMPUTER_a.md")).toMatch(/\*\*a\*\* was refused by the hub from/);
     // The local view is clear again; the next syncs (within the heartbeat) keep the reason on the hub, and push nothing for it.
     expect((await cli("status", "--dir", a)).err).not.toMatch(/this machine/);

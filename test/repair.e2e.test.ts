@@ -134,7 +134,7 @@ describe("repairCheckout", () => {
     await pushOrders(fleet, [{ id: "hello", to: "m1", run: "echo hi" }]);
     const r = await sync({ dir });
     expect(r.ran.map((t) => [t.id, t.state])).toEqual([["hello", "completed"]]);
-    expect((await hubStatus(fleet)).orders.hello.state).toBe("completed");
+    expect((await hubStatus(fleet)).orders.hello?.state).toBe("completed");
   });
 
   it("leaves an operation it cannot abort as it is, and says so", async () => {
@@ -206,7 +206,7 @@ describe("repairCheckout", () => {
     const r = await sync({ dir });
     expect(r.ran.map((t) => [t.id, t.rev, t.state])).toEqual([["build", 2, "completed"]]);
     const status = await hubStatus(fleet);
-    expect(status.orders.build.machines.m1.state).toBe("completed");
+    expect(status.orders.build?.machines.m1?.state).toBe("completed");
     expect(status.errors).toEqual([]);
     // The hub lost nothing from the corruption of one checkout.
     await git(fleet.hubPath, "fsck", "--connectivity-only");

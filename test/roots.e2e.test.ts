@@ -34,16 +34,16 @@ describe("allowedRoots", () => {
     await pushOrders(fleet, orders(1));
     expect((await cli("sync", "--dir", dir)).code).toBe(0);
     const before = (await hubStatus(fleet)).orders;
-    for (const id of ["inside", "outside", "dotdot", "link"]) expect(before[id].machines.izzit7.state).toBe("completed");
+    for (const id of ["inside", "outside", "dotdot", "link"]) expect(before[id]?.machines.izzit7?.state).toBe("completed");
 
     await setConfig(dir, { allowedRoots: [dev, join(root, "nowhere")] });
     await pushOrders(fleet, orders(2));
     expect((await cli("sync", "--dir", dir)).code).toBe(0);
     const after = (await hubStatus(fleet)).orders;
-    expect(after.inside.machines.izzit7).toMatchObject({ state: "completed" });
+    expect(after.inside?.machines.izzit7).toMatchObject({ state: "completed" });
     const reason = `cwd ${other} is outside this machine's allowedRoots: ${dev}, ${join(root, "nowhere")}`;
     for (const id of ["outside", "dotdot", "link"]) {
-      expect(after[id].machines.izzit7).toMatchObject({ state: "failed", exitCode: null, reason });
+      expect(after[id]?.machines.izzit7).toMatchObject({ state: "failed", exitCode: null, reason });
       expect(await stat(marker(`${id}-2`)).catch(() => undefined)).toBeUndefined();
     }
     expect(await stat(marker("inside-2"))).toBeTruthy();

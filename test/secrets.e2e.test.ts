@@ -51,8 +51,8 @@ describe("secrets", () => {
     printed.push(back.out, back.err, (await cli("status", "--dir", dir)).out, (await cli("logs", "--dir", dir)).out);
 
     const machine = (await hubStatus(fleet)).machines.izzit7;
-    expect(machine.state).toBe("stalled");
-    expect(machine.health?.lastError).toContain("https://[REDACTED]@127.0.0.1");
+    expect(machine?.state).toBe("stalled");
+    expect(machine?.health?.lastError).toContain("https://[REDACTED]@127.0.0.1");
     const history = await hubHistory(fleet);
     expect(history).toContain("[REDACTED]@127.0.0.1");
     for (const text of [history, ...printed]) {
@@ -132,7 +132,7 @@ describe("secrets named by orders, held by the machines", () => {
     }
     expect(r.code).toBe(0);
     expect(await readFile(seen, "utf8")).toBe(`${VALUE}|${FROM_ENV}|0`);
-    const task = (await hubStatus(fleet)).orders.deploy.machines.izzit7;
+    const task = (await hubStatus(fleet)).orders.deploy?.machines.izzit7;
     expect(task).toMatchObject({ state: "failed", reason: "exit code 4" });
     const report = await hubFile(fleet, "coordination/COMPUTER_izzit7.md");
     expect(report).toContain("deploying with [REDACTED] and [REDACTED]");
@@ -151,7 +151,7 @@ describe("secrets named by orders, held by the machines", () => {
     await pushOrders(fleet, [{ id: "deploy", to: "izzit7", env: { TOKEN: { secret: "deploy-token" } }, run: `touch ${ran}` }]);
     const r = await cli("sync", "--dir", dir);
     expect(r.code).toBe(0);
-    const task = (await hubStatus(fleet)).orders.deploy.machines.izzit7;
+    const task = (await hubStatus(fleet)).orders.deploy?.machines.izzit7;
     expect(task).toMatchObject({
       state: "failed",
       exitCode: null,

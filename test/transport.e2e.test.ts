@@ -58,7 +58,7 @@ describe("ssh: the user's setup", () => {
     await pushOrders(fleet, [{ id: "hello", to: "izzit7", run: "echo hi" }]);
     const r = await cli("sync", "--dir", dir);
     expect(r.code, r.err).toBe(0);
-    expect((await hubStatus(fleet)).orders.hello.state).toBe("completed");
+    expect((await hubStatus(fleet)).orders.hello?.state).toBe("completed");
     const checks = await doctor({ dir });
     expect(checks.find((c) => c.name === "remote")?.level, formatChecks(checks)).toBe("OK");
     expect(checks.find((c) => c.name === "push")?.level, formatChecks(checks)).toBe("OK");
@@ -106,7 +106,7 @@ describe("ssh: the user's setup", () => {
     await pushOrders(fleet, [{ id: "hello", to: "izzit7", run: "echo hi" }]);
     const r = await cli("sync", "--dir", dir);
     expect(r.code, r.err).toBe(0);
-    expect((await hubStatus(fleet)).orders.hello.state).toBe("completed");
+    expect((await hubStatus(fleet)).orders.hello?.state).toBe("completed");
     const calls = await ssh.argv();
     expect(calls.length).toBeGreaterThanOrEqual(2); // fetch and push
     for (const call of calls) {
