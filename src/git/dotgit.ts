@@ -16,20 +16,37 @@ export async function plainGitDir(dir: string): Promise<string | undefined> {
 }
 
 /**
- * The object a branch or tracking ref names, read from its file in `gitDir`
- * (`refs/remotes/origin/main`): no git process. Undefined when git must
- * answer: a packed ref, a repository that keeps its refs in a reftable,
- * anything but a plain object id. Not checked to be a commit (what a
- * hostile remote fetched there may be anything): a caller compares it with
- * a commit git named.
+ * The object a branch or tracking ref names, read from git's files in
+ * `gitDir` (`refs/remotes/origin/main`, else its line in `packed-refs`, as git
+ * reads them: a ref's own file wins): no git process. Undefined when git must
+ * answer: a repository that keeps its refs in a reftable, a ref in neither
+ * file, anything but a plain object id. Not checked to be a commit (what a
+ * hostile remote fetched there may be anything): a caller compares it with a
+ * commit git named.
  */
-export async function looseRef(gitDir: string, ref: string): Promise<string | undefined> {
+export async function refFromFiles(gitDir: string, ref: string): Promise<string | undefined> {
   if (!/^refs\/(heads|remotes)\/[A-Za-z0-9._/-]+$/.test(ref) || ref.includes("..")) return undefined;
   const reftable = await lstat(join(gitDir, "reftable")).then(
     () => true,
     () => false,
   );
   if (reftable) return undefined;
-  const text = await readFile(join(gitDir, ref), "latin1").catch(() => undefined);
-  return text && /^(?:[0-9a-f]{40}|[0-9a-f]{64})\n$/.test(text) ? text.trim() : undefined;
+  const id = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+  const text = await readFile(join(gitDir, ref), "latin1").catch((e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? null : undefined));
+  if (text !== null) return text && id.test(text.slice(0, -1)) && text.endsWith("\n") ? text.trim() : undefined;
+  // No file of its own: packed (`<id> <ref>` lines; `^<id>` lines peel the tag above them, never a branch).
+  const packed = await readFile(join(gitDir, "packed-refs"), "latin1").catch(() => "");
+  for (const line of packed.split("\n")) {
+    const space = line.indexOf(" ");
+    if (line.slice(space + 1) === ref && id.test(line.slice(0, space))) return line.slice(0, space);
+  }
+  return undefined;
+}
+
+/** The commit HEAD names, read from git's files (refFromFiles): undefined when git must answer. */
+export async function headFromFiles(gitDir: string): Promise<string | undefined> {
+  const text = await readFile(join(gitDir, "HEAD"), "latin1").catch(() => "");
+  const branch = /^ref: (refs\/heads\/\S+)\n$/.exec(text)?.[1];
+  if (branch) return refFromFiles(gitDir, branch);
+  return /^(?:[0-9a-f]{40}|[0-9a-f]{64})\n$/.test(text) ? text.trim() : undefined;
 }

@@ -41,7 +41,7 @@ import { batchRecords, commitBody, ObjectWriter, signedCommitBody, treeBody, tre
 import { commitVerdict, plainSigners } from "./signatures.js";
 import { readSigningKey, type SigningKey, sshSign } from "../core/sshsig.js";
 import { DEFAULT_GIT_TIMEOUT, fetchBranch, type GitClient, type GitOptions, gitClient, trackedTip, trackingRefOf } from "./client.js";
-import { looseRef, plainGitDir } from "./dotgit.js";
+import { headFromFiles, plainGitDir, refFromFiles } from "./dotgit.js";
 import { CoordError, EXIT, PushRefused, RemoteUnreachable } from "../errors.js";
 
 export { DEFAULT_GIT_TIMEOUT, type GitClient, type GitOptions, gitClient };
@@ -80,6 +80,12 @@ export interface RecentCommit {
  * every sync, mostly the same blobs; these are not read (nor held) twice.
  */
 const lastTexts = new Map<string, Map<string, string>>();
+
+/**
+ * The listings (ls-tree) readFiles took of the 16 commits it read last, by checkout, commit and the paths asked:
+ * a commit's listing never changes, and a sync reads its tip again after a fetch that found it unchanged.
+ */
+const commitListings = new Map<string, string>();
 
 /** Tree listings by checkout and tree id (or `<commit>^{tree}`): a git object never changes, so each is listed once. */
 const treeListings = new Map<string, string>();
@@ -152,24 +158,28 @@ export class Repo implements Hub {
 
   /**
    * Whether the tracking refs still name `tip` (a tip git named a moment
-   * ago): read from the refs' own files when they are (no git process), else
-   * asked of git.
+   * ago): read from git's files when they are (no git process), else asked
+   * of git.
    */
   async trackingRefIs(tip: string): Promise<boolean> {
-    this.gitDir ??= plainGitDir(this.dir);
-    const gitDir = await this.gitDir;
+    const gitDir = await this.plainGitDir();
     const t = splitTip(tip);
-    if (gitDir && t && (await looseRef(gitDir, this.trackingRef)) === t.people) {
-      const machines = await looseRef(gitDir, this.machinesTrackingRef);
+    if (gitDir && t && (await refFromFiles(gitDir, this.trackingRef)) === t.people) {
+      const machines = await refFromFiles(gitDir, this.machinesTrackingRef);
       if (machines === t.machines) return true;
     }
     return (await this.resolve(this.trackingRef)) === tip;
   }
 
+  /** `<dir>/.git` when it is a directory (dotgit.ts): where git's files may be read without a git process. */
+  private plainGitDir(): Promise<string | undefined> {
+    this.gitDir ??= plainGitDir(this.dir);
+    return this.gitDir;
+  }
+
   /** Whether this checkout is shallow (a clone over a URL): its first look at the machines' branch fetches its tip alone. */
   private async shallow(): Promise<boolean> {
-    this.gitDir ??= plainGitDir(this.dir);
-    const gitDir = await this.gitDir;
+    const gitDir = await this.plainGitDir();
     return (
       gitDir !== undefined &&
       (await lstat(join(gitDir, "shallow")).then(
@@ -455,23 +465,27 @@ export class Repo implements Hub {
 
   /** The tip the tracking refs name (joinTip), or for any other ref the commit it points at; undefined when there is none. */
   async resolve(ref: string): Promise<string | undefined> {
-    if (ref !== this.trackingRef) return this.resolveRef(ref);
-    // Asked of git as resolveRef asks: the people's tracking ref first (its retries), then both at once.
-    if (!(await this.resolveRef(ref))) return undefined;
-    return trackedTip(this.git(), this.remote, this.branch);
+    // Both tracking refs in one question (for-each-ref); undefined while the people's is missing.
+    if (ref === this.trackingRef) return this.asked(ref, () => trackedTip(this.git(), this.remote, this.branch));
+    return this.resolveRef(ref);
   }
 
   /** The commit a ref points at, or undefined. */
-  private async resolveRef(ref: string): Promise<string | undefined> {
-    // No such ref or commit: exit 1 and no output, which run.ts resolves as "". A rejection is
-    // git failing to answer (a loaded machine, a ref being rewritten): asked again, then said.
+  private resolveRef(ref: string): Promise<string | undefined> {
+    // No such ref or commit: exit 1 and no output, which run.ts resolves as "".
+    return this.asked(ref, async () => (await this.git().raw(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`])).trim() || undefined);
+  }
+
+  /** What `ask` says of `ref` (undefined: no such ref), asked again where one answer is not to be trusted. */
+  private async asked(ref: string, ask: () => Promise<string | undefined>): Promise<string | undefined> {
+    // A rejection is git failing to answer (a loaded machine, a ref being rewritten): asked again, then said.
     // The tracking ref exists in every checkout that has synced once; seen missing, it is asked again
     // (under load a concurrent lookup was seen to answer nothing once, and "never synced" is a hard error).
     const missingAsks = ref === this.trackingRef ? 2 : 1;
     for (let attempt = 1, asked = 0; ; attempt++) {
       try {
-        const tip = (await this.git().raw(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`])).trim();
-        if (tip || ++asked >= missingAsks) return tip || undefined;
+        const tip = await ask();
+        if (tip || ++asked >= missingAsks) return tip;
         await new Promise((r) => setTimeout(r, backoffDelay(1, REF_LOCK_BACKOFF)));
       } catch (e) {
         if (this.signal?.aborted || attempt >= 3) throw new CoordError(`git could not read ${ref} in ${this.dir}: ${firstLine(String((e as Error).message))}`, EXIT.FAILURE);
@@ -499,7 +513,15 @@ export class Repo implements Hub {
   /** readFiles of one commit; `slot` keeps the blobs read last apart per branch (two branches are read side by side). */
   private async readCommitFiles(commit: string, prefixes: string[], slot: string): Promise<Map<string, string>> {
     // -t: the directories too, so that a publish on this commit lists none of them again (commitFiles).
-    const listing = await this.git().raw(["ls-tree", "-r", "-t", "-z", "-l", "--full-tree", commit, "--", ...prefixes]);
+    // Kept only by object id: a name (HEAD, a branch) may name another commit next time.
+    const listingKey = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(commit) ? [resolve(this.dir), commit, ...prefixes].join("\0") : undefined;
+    const known = listingKey === undefined ? undefined : commitListings.get(listingKey);
+    const listing = known ?? (await this.git().raw(["ls-tree", "-r", "-t", "-z", "-l", "--full-tree", commit, "--", ...prefixes]));
+    if (listingKey !== undefined) {
+      commitListings.delete(listingKey);
+      if (commitListings.size >= 16) commitListings.delete(commitListings.keys().next().value!);
+      commitListings.set(listingKey, listing);
+    }
     const files = new Map<string, string | undefined>();
     const entries: { sha: string; path: string }[] = [];
     const trees = new Map<string, string>();
@@ -714,8 +736,9 @@ export class Repo implements Hub {
     // Only a cache of the remote tip, which git's push sets itself when the remote's fetch refspec maps
     // the branch (a clone coord made): else set here. A concurrent fetch (coord status) holding the
     // ref's lock must not turn a push that landed into a failed sync; the next fetch sets it anyway.
+    const gitDir = await this.plainGitDir();
     for (const u of updates) {
-      if (!u.tracking || (await this.resolveRef(u.tracking).catch(() => undefined)) === u.commit) continue;
+      if (!u.tracking || (gitDir && (await refFromFiles(gitDir, u.tracking)) === u.commit)) continue;
       await this.git()
         .raw(["update-ref", u.tracking, u.commit])
         .catch(() => {});
@@ -736,6 +759,9 @@ export class Repo implements Hub {
   }
 
   private async fastForwardNow(commit: string): Promise<string | undefined> {
+    // Already there (HEAD read from git's files, as after most syncs): nothing for git to do.
+    const gitDir = await this.plainGitDir();
+    if (gitDir && (await headFromFiles(gitDir)) === commit) return undefined;
     // The usual case in one git call: a clean checkout that is behind (or already there). Anything in the
     // way (local edits, an unborn branch, a rewritten history) takes the careful path below, which says why.
     const clean = await this.git()
