@@ -13,7 +13,7 @@
 //   src/core/quiet-stamp.ts. Buys 100–180 ms of a no-op sync (98 ms–0.20 s
 //   with, 0.20–0.43 s without; `git fetch` 52–69 ms). Row 15a (row 1).
 // - two bundles: the executable as small ES chunks, the CLI as one CommonJS
-//   file. scripts/bundle.mjs, src/process-slot.ts. Not switched: the quiet
+//   file. scripts/build.mjs, src/process-slot.ts. Not switched: the quiet
 //   path does without loading the CLI, 50–61 ms in four runs and 0.12–0.14 s
 //   in two (`coord --version` less `node -e 0`); and the code cache needs
 //   the CommonJS file (Node 20 keeps none for ES modules). Row 15b.

@@ -1,4 +1,4 @@
-// The CLI as the bundle ships it (scripts/bundle.mjs): src/cli/main.ts and
+// The CLI as the bundle ships it (scripts/build.mjs): src/cli/main.ts and
 // all it imports in one CommonJS file, dist/chunks/cli.cjs, which this module
 // compiles with V8's code cache. Node 20 has no code cache for ES modules
 // (module.enableCompileCache came in Node 22), and compiling the CLI's code

@@ -3,7 +3,7 @@
 // first asks whether anything changed since a sync that had nothing to do
 // (src/sync/quiet.ts): one look at the remote's tip, with little of coord
 // loaded. Anything else, or any doubt, runs the CLI (main.ts), loaded only
-// then: the bundle keeps the two apart (scripts/bundle.mjs), and loads the CLI
+// then: the bundle keeps the two apart (scripts/build.mjs), and loads the CLI
 // with V8's code cache (src/cli/compiled.ts). A sync that is not quiet starts
 // its fetch before the CLI loads (src/sync/prefetch.ts), and does not ask the
 // quiet stamp a second time; `coord init` starts its clone so

@@ -1,4 +1,7 @@
-// coord as the package ships it (npm run build, after tsc), in two parts:
+// `npm run build`: coord as the package ships it, from src/ with esbuild (types are tsc's job: `npm run typecheck`,
+// which `npm test` and `npm pack` run first). Three parts:
+// - dist/**/*.js, each src/ module as it is (with its source map), for the tests, the bench and the scripts that
+//   import coord's modules one by one;
 // - dist/coord.mjs, the executable (src/cli/entry.ts), an ES module split into
 //   small chunks (dist/chunks/): it answers a quiet `coord sync` with little
 //   loaded, and starts a sync's fetch or init's clone before the CLI loads;
@@ -7,15 +10,35 @@
 //   V8's code cache: Node 20 keeps no code cache for ES modules, and compiling
 //   the CLI's code was the largest cost of a sync after Node's own start.
 // One file each instead of several hundred modules: Node's ESM loader pays per
-// file (0.5 s of start-up became about 0.2 s on a small machine). tsc still
-// checks the types and writes dist/ for the tests and the library entry points.
+// file (0.5 s of start-up became about 0.2 s on a small machine).
 // What the split buys, and the bench row that shows it: src/startup.ts.
+// The modules were tsc's output until tsc checked src twice in `npm test` (once to emit, once with test/):
+// esbuild writes them in half a second, and one tsc run checks everything.
 import { build } from "esbuild";
 
-import { rmSync } from "node:fs";
-import { resolve } from "node:path";
+import { readdirSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
 
 rmSync("dist/chunks", { recursive: true, force: true }); // chunks of an older build
+
+/** Every module of src/, as a path. */
+function modules(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? modules(join(dir, e.name)) : e.name.endsWith(".ts") && !e.name.endsWith(".d.ts") ? [join(dir, e.name)] : [],
+  );
+}
+
+// Each module on its own (no bundling: imports stay as written, `./x.js`), as tsc wrote them: ES2022 for Node 20.
+await build({
+  entryPoints: modules("src"),
+  outdir: "dist",
+  outbase: "src",
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  sourcemap: "linked",
+  logLevel: "warning",
+});
 
 /** What both parts leave out or change in their dependencies. */
 const plugins = [
