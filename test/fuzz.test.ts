@@ -211,15 +211,32 @@ const pathArb = fc.oneof(
 
 // ------------------------------------------------------------ the property
 
-/** A problem is one sentence a person can act on: text, one line, the file printable. */
+/** Quoted text (what the file said), coord's own words that are not a sentence, and characters a file name cannot show. */
+const QUOTED = /"(?:[^"\\]|\\.)*"/g;
+const NOT_WORDS = /\[object Object\]|\bundefined\b|\bNaN\b|\n\s+at /;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * A problem is one sentence a person can act on: text, one line, the file printable. Checked plainly, and through
+ * expect (which says what failed) only when a check fails: an expect per check cost a sixth of these cases' time.
+ */
 function expectSentence(p: Problem): void {
+  if (
+    typeof p.message === "string" &&
+    p.message.length > 10 &&
+    !NOT_WORDS.test(p.message.replace(QUOTED, '""')) &&
+    typeof p.file === "string" &&
+    !CONTROL.test(p.file) &&
+    (p.line === undefined || (Number.isSafeInteger(p.line) && p.line >= 1))
+  )
+    return;
   expect(typeof p.message).toBe("string");
   expect(p.message.length).toBeGreaterThan(10);
   // What the file said is quoted; coord's own words have no "undefined", "NaN" or object dumps.
-  const words = p.message.replace(/"(?:[^"\\]|\\.)*"/g, '""');
-  expect(words).not.toMatch(/\[object Object\]|\bundefined\b|\bNaN\b|\n\s+at /);
-  expect(p.file).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+  expect(p.message.replace(QUOTED, '""')).not.toMatch(NOT_WORDS);
+  expect(p.file).not.toMatch(CONTROL);
   if (p.line !== undefined) expect(Number.isSafeInteger(p.line) && p.line >= 1).toBe(true);
+  expect.unreachable(`a check above fails for ${JSON.stringify(p)}`);
 }
 
 const NOW = new Date(Date.parse(T0_ISO) + 60_000);
@@ -231,7 +248,8 @@ function throughEverything(files: Map<string, string>): void {
   const model = readModel(files);
   for (const p of [...model.ordersProblems, ...model.fileProblems]) expectSentence(p);
   const status = deriveStatus(model);
-  expect(JSON.parse(renderStatusJson(status))).toBeTruthy();
+  const json = JSON.parse(renderStatusJson(status));
+  if (!json) expect(json).toBeTruthy();
   renderStatusMd(status);
   statusText(status, NOW);
   for (const me of ["alpha", "beta", "constructor"]) {
@@ -249,7 +267,7 @@ function throughEverything(files: Map<string, string>): void {
       retryBackoff: 30,
       lease: 600,
     });
-    for (const w of p.waiting) expect(typeof w.reason).toBe("string");
+    for (const w of p.waiting) if (typeof w.reason !== "string") expect(typeof w.reason).toBe("string");
     if (me !== publisher) continue; // publishing (rendering every file) for one machine per case keeps the cases fast
     const receipts = trustedReceipts(mine?.messages, me, model.messageFiles);
     const self = { name: me, uuid: `uuid-of-${me}`, heartbeat: 900, capabilities: caps, retryBackoff: 30, tasks: mine?.tasks ?? {} };
@@ -261,14 +279,18 @@ function throughEverything(files: Map<string, string>): void {
       model.messageFiles.filter((f) => f.from === me),
     );
   }
-  expect(Date.now() - started).toBeLessThan(CASE_MS);
+  const took = Date.now() - started;
+  if (took >= CASE_MS) expect(took).toBeLessThan(CASE_MS);
 }
 
+/** The two machines' files every case starts from, rendered once (each case gets a tree of its own). */
+const ALPHA = renderComputer(computerFile("alpha"));
+const BETA = renderComputer(computerFile("beta"));
 const base = (orders: string) =>
   new Map<string, string>([
     [ORDERS_FILE, orders],
-    [computerPath("alpha"), renderComputer(computerFile("alpha"))],
-    [computerPath("beta"), renderComputer(computerFile("beta"))],
+    [computerPath("alpha"), ALPHA],
+    [computerPath("beta"), BETA],
   ]);
 
 describe("fuzz: what the repository holds never stops or fools a machine", () => {
