@@ -228,7 +228,9 @@ describe("renderMessageFile / parseMessageFile", () => {
       "\\",
     ];
     const r = rng(42);
-    for (let i = 0; i < 5 * RUNS; i++) {
+    // Twice the runs (400 by default): changes to the front matter's rendering that break a round trip here fail
+    // within the first 110 texts (the closing comment left out: text 103; "---" closing mid-line: text 2).
+    for (let i = 0; i < 2 * RUNS; i++) {
       let text = "";
       const n = 1 + Math.floor(r() * 12);
       for (let k = 0; k < n; k++) text += pick(r, pieces);
