@@ -14,8 +14,10 @@ import { MAX_QUIET_MS, type QuietInput, quietUntil } from "../src/core/quiet.js"
 import type { RepoModel } from "../src/core/repo.js";
 import { isLive, liveUntil } from "../src/core/reservations.js";
 import type { ComputerFile, Order, TaskReport } from "../src/core/types.js";
-import { computerFile } from "./fixtures.js";
+import { computerFile, fuzzRuns } from "./fixtures.js";
 
+/** How many random cases each property tries (fixtures.ts fuzzRuns). */
+const RUNS = fuzzRuns(400);
 const T0 = Date.parse("2026-11-25T12:00:00.000Z");
 const HOUR = 3_600_000;
 
@@ -62,7 +64,7 @@ describe("each time rule says when its answer next changes", () => {
           holdsUntil((at) => leaseLive(seen, seconds, new Date(at), observed), now, leaseLiveUntil(seen, seconds, new Date(now), observed), fs);
         },
       ),
-      { numRuns: 400 },
+      { numRuns: RUNS },
     );
   });
 
@@ -86,7 +88,7 @@ describe("each time rule says when its answer next changes", () => {
           holdsUntil((at) => preferredHeard(o, holder, new Date(at), observed), now, preferredHeardUntil(o, holder, new Date(now), observed), fs);
         },
       ),
-      { numRuns: 400 },
+      { numRuns: RUNS },
     );
   });
 
@@ -96,7 +98,7 @@ describe("each time rule says when its answer next changes", () => {
         const m = { lastSeen: seen, heartbeat };
         holdsUntil((at) => isOffline(m, new Date(at)), now, offlineChangesAt(m, new Date(now)), fs);
       }),
-      { numRuns: 400 },
+      { numRuns: RUNS },
     );
   });
 
@@ -115,7 +117,7 @@ describe("each time rule says when its answer next changes", () => {
           else holdsUntil(due, now, heartbeatDueAt(seen, new Date(now), heartbeat, lease), fs);
         },
       ),
-      { numRuns: 400 },
+      { numRuns: RUNS },
     );
   });
 
@@ -136,7 +138,7 @@ describe("each time rule says when its answer next changes", () => {
           holdsUntil((at) => retryDue(o, done, backoff, new Date(at)), now, retryDueAt(o, done, backoff, new Date(now)), fs);
         },
       ),
-      { numRuns: 400 },
+      { numRuns: RUNS },
     );
   });
 
@@ -146,7 +148,7 @@ describe("each time rule says when its answer next changes", () => {
         const o = order(notBefore ? { notBefore } : {});
         holdsUntil((at) => waitsForNotBefore(o, new Date(at)), now, notBeforeEndsAt(o, new Date(now)), fs);
       }),
-      { numRuns: 400 },
+      { numRuns: RUNS },
     );
   });
 
@@ -155,7 +157,7 @@ describe("each time rule says when its answer next changes", () => {
       fc.property(iso(8), time(1), samples, (until, now, fs) => {
         holdsUntil((at) => isLive({ until }, new Date(at)), now, liveUntil({ until }, new Date(now)), fs);
       }),
-      { numRuns: 400 },
+      { numRuns: RUNS },
     );
   });
 
@@ -186,7 +188,7 @@ describe("each time rule says when its answer next changes", () => {
           );
         },
       ),
-      { numRuns: 400 },
+      { numRuns: RUNS },
     );
   });
 
@@ -211,7 +213,7 @@ describe("each time rule says when its answer next changes", () => {
           holdsUntil((at) => reportKept("x", report, known, new Date(at)), now, reportKeptUntil("x", report, known, new Date(now)), fs);
         },
       ),
-      { numRuns: 400 },
+      { numRuns: RUNS },
     );
   });
 
