@@ -16,6 +16,11 @@ describe("parseFrontMatter / renderFrontMatter", () => {
     expect(doc.body.trim()).toBe("# Title\n\nbody");
   });
 
+  it.each([" \n", "  \n\n", " \t\n", "\n \n", " \n\na", "a\n \n", "\t\n"])("keeps the spaces of a text of blank lines: %j", (text) => {
+    // yaml writes " \n" as a block scalar without its indentation indicator and reads back "\n": written quoted instead.
+    expect(parseFrontMatter(renderFrontMatter({ text }, "")).data).toEqual({ text });
+  });
+
   it("gives the right data for each text: no stale cache", () => {
     const one = "---\nname: one\n---\nbody\n";
     const two = "---\nname: two\n---\nbody\n";

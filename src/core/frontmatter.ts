@@ -40,7 +40,15 @@ export function parseFrontMatter(text: string): FrontMatterDoc {
 
 /** Renders data as YAML front matter followed by the body; deterministic for the same input. */
 export function renderFrontMatter(data: object, body: string): string {
-  const yaml = YAML.stringify(data, { lineWidth: 0, sortMapEntries: false });
+  const doc = new YAML.Document(data, { sortMapEntries: false });
+  // yaml writes a text of blank lines only, one starting with a space (" \n"), as a block scalar without the
+  // indentation indicator it needs, and reads it back without those spaces: such a text is written quoted.
+  YAML.visit(doc, {
+    Scalar(_, node) {
+      if (typeof node.value === "string" && /^\s*\n\s*$/.test(node.value) && /(^|\n)[ \t]/.test(node.value)) node.type = "QUOTE_DOUBLE";
+    },
+  });
+  const yaml = doc.toString({ lineWidth: 0 });
   // The closing comment ends any block scalar before the delimiter: the split takes the last
   // newline before `---` as its own, which would shorten a text that ends in blank lines.
   return `---\n${yaml}# end of data\n---\n\n${body.replace(/\s+$/, "")}\n`;
