@@ -15,12 +15,15 @@
 // Then "Machine keys (on by default)" (a plain coord init and a sync publish and pin every machine's key)
 // and "Reinstalling a machine" (with a copy of its key nothing changes for the others; without it, they
 // refuse its commits until a person pins the new key).
+// A fleet that several tests start from (the safe setup of steps 1-2, a plain one, one that loses a machine) is walked
+// through once per file and copied for each of them (cp -a, the clones' paths rewritten): the same files as the
+// walk makes, without walking it again for every test.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmod, copyFile, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { cli, cliExec, type Fleet, git, hasSshKeygen, hubFile, hubStatus, ordersText, readLines, sshKey, tempDir } from "./helpers.js";
 
 const haveSshKeygen = await hasSshKeygen();
@@ -119,8 +122,51 @@ async function sync(f: NewFleet, name: string): Promise<void> {
 /** An order whose task appends its id to the fleet's ran.log. */
 const order = (f: NewFleet, id: string, to: string, more: Record<string, unknown> = {}) => ({ id, to, run: `echo ${id} >> ${f.ran}`, ...more });
 
-/** Steps 1 and 2 on a new fleet: the person signs, and every machine allows her key and requires signed orders. */
+/**
+ * Made once per file by `build` (a walk through the steps, as a new user makes a fleet), then a copy of it for each
+ * test: its files copied as they are, and the paths git keeps of the fleet's folder (each clone's remote and FETCH_HEAD,
+ * the person's signing key) rewritten to the copy's.
+ */
+const templates = new Map<string, Promise<NewFleet>>();
+afterAll(async () => {
+  for (const t of templates.values()) await (await t.catch(() => undefined))?.cleanup();
+});
+async function copyOf<T extends NewFleet>(kind: string, build: () => Promise<T>): Promise<T> {
+  let made = templates.get(kind);
+  if (!made) {
+    made = build().then(
+      (t) => {
+        fleet = undefined; // the file's, removed after its last test
+        return t;
+      },
+      (e) => {
+        templates.delete(kind);
+        throw e;
+      },
+    );
+    templates.set(kind, made);
+  }
+  const from = (await made) as T;
+  const root = await tempDir("coord-safe-setup-");
+  await promisify(execFile)("cp", ["-a", `${from.root}/.`, root]);
+  for (const dir of await readdir(root)) {
+    for (const file of ["config", "FETCH_HEAD"]) {
+      const path = join(root, dir, ".git", file);
+      const text = await readFile(path, "utf8").catch(() => undefined);
+      if (text !== undefined) await writeFile(path, text.split(from.root).join(root));
+    }
+  }
+  const { cleanup: _, ...paths } = from;
+  const f = { ...JSON.parse(JSON.stringify(paths).split(from.root).join(root)), cleanup: () => rm(root, { recursive: true, force: true }) } as T;
+  fleet = f;
+  return f;
+}
+
+/** Steps 1 and 2 on a new fleet (a copy of the one the file made): the person signs, and every machine allows her key and requires signed orders. */
 async function safeFleet(names: string[]): Promise<NewFleet & { alice: string }> {
+  return copyOf(`safe ${names.join(" ")}`, () => walkSafeFleet(names));
+}
+async function walkSafeFleet(names: string[]): Promise<NewFleet & { alice: string }> {
   const f = await newFleet(names, { signing: true });
   for (const name of names) {
     const dir = f.machines[name]!;
@@ -162,7 +208,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "the safe setup, step by step" :
 
     // Her signed change runs on each machine.
     await aliceOrders(f, [order(f, "signed-a", "izzit7"), order(f, "signed-b", "soda-yeti")]);
-    for (const name of ["izzit7", "soda-yeti", "izzit7"]) await sync(f, name);
+    for (const name of ["izzit7", "soda-yeti"]) await sync(f, name);
     expect((await readLines(f.ran)).sort()).toEqual(["signed-a", "signed-b"]);
     expect(await hubFile(f, "STATUS.md")).not.toMatch(/refused ORDERS\.json/);
     expect((await hubStatus(f)).errors).toEqual([]);
@@ -207,7 +253,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "the safe setup, step by step" :
     const unsigned = await malloryOrders(f, [order(f, "unsigned", "izzit7")]);
     await sync(f, "izzit7");
     const signed = await aliceOrders(f, [order(f, "signed", "izzit7")]);
-    for (const name of ["izzit7", "soda-yeti", "izzit7"]) await sync(f, name);
+    await sync(f, "izzit7");
     expect(await readLines(f.ran)).toEqual(["signed"]);
 
     const verify = await cli("trust", "verify", "--dir", dir);
@@ -237,7 +283,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "the safe setup, step by step" :
   }, 90_000);
 
   it("step 5: a secret set on the machine from stdin reaches the task that names it; the repository never holds it", async () => {
-    const f = await safeFleet(["izzit7"]);
+    const f = await safeFleet(["izzit7", "soda-yeti"]); // the safe fleet of steps 1-2; soda-yeti has no part here
     const dir = f.machines.izzit7!;
     const VALUE = `dpl-${"Qw7".repeat(8)}`; // no known token shape: only the store makes it secret
     const set = await cliExec(["secret", "set", "deploy-token", "-", "--dir", dir], Buffer.from(`${VALUE}\n`));
@@ -270,7 +316,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "the safe setup, step by step" :
   }, 90_000);
 
   it("step 6: with allowedRoots in machine.yaml, a task whose cwd is outside fails without running; inside, it runs", async () => {
-    const f = await safeFleet(["izzit7"]);
+    const f = await safeFleet(["izzit7", "soda-yeti"]); // the safe fleet of steps 1-2; soda-yeti has no part here
     const dir = f.machines.izzit7!;
     const [work, elsewhere] = [join(f.root, "work"), join(f.root, "elsewhere")];
     await mkdir(work);
@@ -306,10 +352,17 @@ async function pinned(reader: string, of: string): Promise<string | undefined> {
   return new RegExp(`^ {2}pinned ${of} {2}(SHA256:\\S+)$`, "m").exec(await coord("trust", "status", "--dir", reader))?.[1];
 }
 
-describe("machine keys, on by default", () => {
-  it("after a plain coord init and a sync, every machine file shows its key and each machine pins the other's", async () => {
+/** A fleet of plain `coord init`s (no signed orders) where izzit7, then soda-yeti, synced once (a copy of the one the file made). */
+const defaultFleet = () =>
+  copyOf("default", async () => {
     const f = await newFleet(["izzit7", "soda-yeti"], { signing: false });
     for (const name of ["izzit7", "soda-yeti"]) await sync(f, name);
+    return f;
+  });
+
+describe("machine keys, on by default", () => {
+  it("after a plain coord init and a sync, every machine file shows its key and each machine pins the other's", async () => {
+    const f = await defaultFleet();
     for (const name of ["izzit7", "soda-yeti"]) {
       const pub = (await readFile(join(f.machines[name]!, ".git", "coord", "machine_key.pub"), "utf8")).trim().split(" ").slice(0, 2).join(" ");
       const file = await hubFile(f, `coordination/COMPUTER_${name}.md`);
@@ -331,10 +384,11 @@ describe("machine keys, on by default", () => {
 });
 
 describe("reinstalling a machine", () => {
-  /** A default fleet whose machines have synced and pinned each other's keys; then izzit7's checkout is lost. */
-  async function fleetThatLosesIzzit7(): Promise<NewFleet & { backup: string }> {
-    const f = await newFleet(["izzit7", "soda-yeti"], { signing: false });
-    for (const name of ["izzit7", "soda-yeti", "izzit7"]) await sync(f, name);
+  /** A default fleet whose machines have synced and pinned each other's keys; then izzit7's checkout is lost (a copy of the one the file made). */
+  const fleetThatLosesIzzit7 = () => copyOf("loses izzit7", walkFleetThatLosesIzzit7);
+  async function walkFleetThatLosesIzzit7(): Promise<NewFleet & { backup: string }> {
+    const f = await defaultFleet();
+    await sync(f, "izzit7");
     expect(await pinned(f.machines["soda-yeti"]!, "izzit7")).toBeDefined();
     // The copy kept of its key, stored as SSH keys are (used by the test that reinstalls with it).
     const backup = join(f.root, "backup", "izzit7_key");
@@ -354,7 +408,7 @@ describe("reinstalling a machine", () => {
     f.machines.izzit7 = fresh;
     // a runs on the reinstalled izzit7; b, on soda-yeti, waits for a: it runs only if soda-yeti believes izzit7's file.
     await aliceOrders(f, [order(f, "a", "izzit7"), order(f, "b", "soda-yeti", { after: ["a"] })]);
-    for (const name of ["izzit7", "soda-yeti", "izzit7"]) await sync(f, name);
+    for (const name of ["izzit7", "soda-yeti"]) await sync(f, name);
     expect(await readLines(f.ran)).toEqual(["a", "b"]);
     expect(await pinned(other, "izzit7")).toBe(before);
     expect(await hubFile(f, "STATUS.md")).not.toMatch(/refused/);
