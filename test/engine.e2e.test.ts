@@ -6,7 +6,7 @@ import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { sync } from "../src/sync/sync.js";
-import { cli, cliExec, cliProcess, hubFile, hubStatus, journal, makeFleet, pushOrders, setConfig, waitFor, type Fleet, readLines as lines } from "./helpers.js";
+import { cli, hubFile, hubStatus, journal, makeFleet, pushOrders, setConfig, waitFor, type Fleet, readLines as lines } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -30,15 +30,17 @@ describe("crash (kill -9) at every step of a task's life", () => {
       // The crash is injected in this process only.
       const crash = await cliExecEnv(["sync", "--dir", dirOf("izzit7")], { COORD_TEST_CRASH: point });
       expect(crash.signal).toBe("SIGKILL");
+      // The syncs after it run in this process: only the crash needs a process of its own.
       await waitFor(
         async () => {
-          const r = await cliExec(["sync", "--dir", dirOf("izzit7")]);
+          const r = await cli("sync", "--dir", dirOf("izzit7"));
           return r.out.includes("skipped") ? undefined : r;
         },
         20_000,
         "the next sync",
+        250,
       );
-      await cliExec(["sync", "--dir", dirOf("izzit7")]);
+      await cli("sync", "--dir", dirOf("izzit7"));
       const ran = await lines(log);
       expect(ran.filter((l) => l === "any")).toHaveLength(1);
       expect(ran.filter((l) => l === "named")).toHaveLength(1);
@@ -67,10 +69,11 @@ describe("control while a task runs", () => {
     const marker = join(fleet.root, "still-running");
     const orders = [{ id: "long", to: "izzit7", run: `sleep 60; touch ${marker}` }];
     await pushOrders(fleet, orders);
-    const child = cliProcess(["sync", "--dir", dirOf("izzit7")]);
+    // The sync runs in this process; the task is its own process group, which coord stops.
+    const syncing = cli("sync", "--dir", dirOf("izzit7"));
     await waitFor(async () => (await journal(dirOf("izzit7"))).tasks.long?.state === "in_progress", 20_000, "the task to start");
     await pushOrders(fleet, [{ ...orders[0], cancelled: true }]);
-    const code = await new Promise((r) => child.on("close", r));
+    const { code } = await syncing;
     expect(code).toBe(0);
     const status = await hubStatus(fleet);
     expect(status.orders.long?.machines.izzit7).toMatchObject({ state: "cancelled", reason: "cancelled in ORDERS.json" });
