@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseComputer } from "../src/core/computer.js";
 import { utcText } from "../src/core/presence.js";
-import { cli, cliExec, git, hubFile, hubStatus, makeFleet, personCommit, readLines, tempDir, type Fleet, waitFor } from "./helpers.js";
+import { cli, git, hubFile, hubStatus, makeFleet, personCommit, readLines, tempDir, type Fleet, waitFor } from "./helpers.js";
 
 const run = promisify(execFile);
 
@@ -135,15 +135,16 @@ describe("reservations", () => {
     const [A, B] = [dirOf("alpha"), dirOf("beta")];
     await cli("reserve", "src/**", "--dir", A);
     await cli("reserve", "src/a.ts", "--shared", "--dir", B); // shared still conflicts with an exclusive one
-    const both = await Promise.all([cliExec(["sync", "--dir", A]), cliExec(["sync", "--dir", B])]);
+    // Both syncs at once, side by side in this process: their fetches and pushes race at the hub as two processes' would.
+    const both = await Promise.all([cli("sync", "--dir", A), cli("sync", "--dir", B)]);
     expect(both.map((r) => r.code)).toEqual([0, 0]);
-    await Promise.all([cliExec(["sync", "--dir", A]), cliExec(["sync", "--dir", B])]);
+    const second = await Promise.all([cli("sync", "--dir", A), cli("sync", "--dir", B)]);
     const [a, b] = [(await json("reservations", "--dir", A)).own[0].state, (await json("reservations", "--dir", B)).own[0].state];
     expect([a, b].sort()).toEqual(["held", "lost"]);
     const loser = a === "lost" ? "alpha" : "beta";
     expect(await published(loser)).toEqual([]);
     expect(await published(loser === "alpha" ? "beta" : "alpha")).toHaveLength(1);
-    const said = [...both, ...(await Promise.all([cliExec(["sync", "--dir", A]), cliExec(["sync", "--dir", B])]))].map((r) => r.out).join("\n");
+    const said = [...both, ...second, ...(await Promise.all([cli("sync", "--dir", A), cli("sync", "--dir", B)]))].map((r) => r.out).join("\n");
     expect(said.match(new RegExp(`reservation ${loser}/1 .* lost`, "g"))).toHaveLength(1);
   });
 
