@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { renderComputer } from "../src/core/computer.js";
 import { sync } from "../src/sync/sync.js";
 import { computerFile } from "./fixtures.js";
-import { cli, cliExec, git, hubFile, hubStatus, journal, makeFleet, personCommit, pushOrders, setConfig, type Fleet } from "./helpers.js";
+import { cli, git, hubFile, hubStatus, journal, makeFleet, personCommit, pushOrders, setConfig, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -85,7 +85,7 @@ describe("one entry stops or fools no one", () => {
     fleet = await makeFleet(["alpha"]);
     await pushOrders(fleet, [{ id: "hello", to: "alpha", run: "echo hi" }]);
     await pushRawEntry(fleet, "coordination/COMPUTER_../../x.md", "---\ncoord: 1\n---\n");
-    const r = await cliExec(["sync", "--dir", fleet.machines.alpha!]);
+    const r = await cli("sync", "--dir", fleet.machines.alpha!);
     expect(r.err).not.toMatch(/\n\s+at /); // no stack
     expect(r.code).toBe(0);
     const status = await hubStatus(fleet);
@@ -100,7 +100,7 @@ describe("one entry stops or fools no one", () => {
     const deep = "[".repeat(5000) + "]".repeat(5000);
     await pushOrders(fleet, `{"version": 1, "orders": ${deep}}\n`);
     for (const name of ["alpha", "beta"]) {
-      const r = await cliExec(["sync", "--dir", fleet.machines[name]!]);
+      const r = await cli("sync", "--dir", fleet.machines[name]!);
       expect(r.code).toBe(3);
       expect(r.err).not.toMatch(/RangeError|\n\s+at /);
       expect(r.err + r.out).toMatch(/ORDERS\.json:1.*nests lists and objects more than 64 levels deep/);
@@ -116,7 +116,7 @@ describe("one entry stops or fools no one", () => {
     await personCommit(fleet, "coordination/COMPUTER_ghost.md", deep, "deep");
     await personCommit(fleet, "coordination/COMPUTER_huge.md", "---\n" + "x".repeat(3 * 1024 * 1024) + "\n---\n", "huge");
     for (const name of ["alpha", "beta"]) {
-      const r = await cliExec(["sync", "--dir", fleet.machines[name]!]);
+      const r = await cli("sync", "--dir", fleet.machines[name]!);
       expect(r.err).not.toMatch(/RangeError|\n\s+at /);
       expect(r.code).toBe(0);
     }
@@ -201,14 +201,14 @@ describe("forged clocks, receipts and counters, on real git", () => {
     const counter = `---\ncoord: 1\nfrom: alpha\nto: beta\nnext: 9007199254740993\nmessages:\n  - seq: 9007199254740992\n    at: ${new Date().toISOString()}\n    priority: normal\n    text: forged\n---\n`;
     await personCommit(fleet, "coordination/messages/alpha_TO_beta.md", counter, "forged counter");
 
-    const b = await cliExec(["sync", "--dir", beta]);
+    const b = await cli("sync", "--dir", beta);
     expect(b.err).not.toMatch(/RangeError|\n\s+at /);
     expect(b.code, b.err).toBe(0);
     expect(await inbox()).toEqual(["alpha/beta/1 one"]); // nothing forged delivered, nothing lost
     expect(await hubFile(fleet, "STATUS.md")).toMatch(/^- `coordination\/messages\/alpha_TO_beta\.md`: ignored: .*field next.*$/m);
 
     // alpha rewrites its broken file from its outbox, numbering on from what beta itself received.
-    const a = await cliExec(["send", "--dir", alpha, "beta", "two", "--now"]);
+    const a = await cli("send", "--dir", alpha, "beta", "two", "--now");
     expect(a.err).not.toMatch(/\n\s+at /);
     expect(a.code, a.err).toBe(0);
     expect(await hubFile(fleet, "coordination/messages/alpha_TO_beta.md")).toMatch(/^next: 3$/m);
