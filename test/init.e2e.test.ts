@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { resolveDir } from "../src/cli/dir.js";
 import { sync } from "../src/sync/sync.js";
-import { cli, cliExec, git, hubStatus, makeFleet, pushOrders, tempDir } from "./helpers.js";
+import { cli, git, hubStatus, makeFleet, pushOrders, tempDir } from "./helpers.js";
 
 /**
  * An executable named `ssh` that logs its arguments (one line per call) and runs the remote command on this
@@ -20,12 +20,27 @@ async function localSsh(root: string, home: string): Promise<{ command: string; 
   return { command: join(bin, "ssh"), calls: async () => (await readFile(log, "utf8").catch(() => "")).split("\n").filter(Boolean) };
 }
 
+/** `f` run with `vars` in this process's environment (as a CLI run with them would see them), then the environment as it was. */
+async function withEnv<T>(vars: Record<string, string>, f: () => Promise<T>): Promise<T> {
+  const before = new Map(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
+  try {
+    return await f();
+  } finally {
+    for (const [k, v] of before) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
 describe("coord init", () => {
   it("takes the remotes its --help shows: scp-like (user@host:path, an ssh alias), ssh:// with a port; then syncs over them", async () => {
     const fleet = await makeFleet(["izzit7"]);
     const ssh = await localSsh(fleet.root, fleet.root);
-    const env = { ...process.env, GIT_SSH_COMMAND: ssh.command };
-    const help = await cliExec(["init", "--help"]);
+    // In this process, with the ssh of the test in its environment, as a CLI started with it would have.
+    const env = { GIT_SSH_COMMAND: ssh.command };
+    const help = await cli("init", "--help");
     for (const shown of ["git@github.com:org/fleet.git", "fleet-hub:fleet.git", "ssh://git@host:2222/fleet.git", "https://github.com/org/fleet.git"])
       expect(help.out).toContain(`--remote ${shown}`);
     const remotes: [name: string, remote: string, host: RegExp][] = [
@@ -35,7 +50,7 @@ describe("coord init", () => {
     ];
     for (const [name, remote, host] of remotes) {
       const dir = join(fleet.root, name);
-      const r = await cliExec(["init", dir, "--name", name, "--remote", remote], undefined, env);
+      const r = await withEnv(env, () => cli("init", dir, "--name", name, "--remote", remote));
       expect(r.code, `${remote}: ${r.err}`).toBe(0);
       expect(r.out).toContain(`registered machine ${name}`);
       expect((await git(dir, "remote", "get-url", "origin")).trim()).toBe(remote);
@@ -44,7 +59,7 @@ describe("coord init", () => {
       expect(await ssh.calls()).toContainEqual(expect.stringMatching(host));
     }
     await pushOrders(fleet, [{ id: "hello", to: "alias-m", run: "echo hi" }]);
-    const synced = await cliExec(["sync", "--dir", join(fleet.root, "alias-m")], undefined, env);
+    const synced = await withEnv(env, () => cli("sync", "--dir", join(fleet.root, "alias-m")));
     expect(synced.code, synced.err).toBe(0);
     expect((await hubStatus(fleet)).orders.hello?.state).toBe("completed");
     expect(await ssh.calls()).toContainEqual(expect.stringMatching(/(^| )fleet-hub git-receive-pack 'hub\.git'$/));
@@ -79,7 +94,7 @@ describe("coord init", () => {
     const hub = join(root, "empty.git");
     await git(root, "-c", "init.defaultBranch=master", "init", "--quiet", "--bare", hub);
     const dir = join(root, "m");
-    const r = await cliExec(["init", dir, "--name", "m", "--remote", hub], undefined, { ...process.env, GIT_CONFIG_PARAMETERS: "'init.defaultbranch'='master'" });
+    const r = await withEnv({ GIT_CONFIG_PARAMETERS: "'init.defaultbranch'='master'" }, () => cli("init", dir, "--name", "m", "--remote", hub));
     expect(r.code, r.err).toBe(0);
     expect((await git(dir, "symbolic-ref", "--short", "HEAD")).trim()).toBe("main");
     expect((await git(dir, "rev-parse", "--abbrev-ref", "@{upstream}")).trim()).toBe("origin/main");
