@@ -20,10 +20,11 @@
 // walk makes, without walking it again for every test.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmod, copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { FleetTemplates } from "./fleet-copy.js";
 import { cli, cliExec, type Fleet, git, hasSshKeygen, hubFile, hubStatus, ordersText, readLines, sshKey, tempDir } from "./helpers.js";
 
 const haveSshKeygen = await hasSshKeygen();
@@ -122,44 +123,17 @@ async function sync(f: NewFleet, name: string): Promise<void> {
 /** An order whose task appends its id to the fleet's ran.log. */
 const order = (f: NewFleet, id: string, to: string, more: Record<string, unknown> = {}) => ({ id, to, run: `echo ${id} >> ${f.ran}`, ...more });
 
-/**
- * Made once per file by `build` (a walk through the steps, as a new user makes a fleet), then a copy of it for each
- * test: its files copied as they are, and the paths git keeps of the fleet's folder (each clone's remote and FETCH_HEAD,
- * the person's signing key) rewritten to the copy's.
- */
-const templates = new Map<string, Promise<NewFleet>>();
-afterAll(async () => {
-  for (const t of templates.values()) await (await t.catch(() => undefined))?.cleanup();
-});
-async function copyOf<T extends NewFleet>(kind: string, build: () => Promise<T>): Promise<T> {
-  let made = templates.get(kind);
-  if (!made) {
-    made = build().then(
-      (t) => {
-        fleet = undefined; // the file's, removed after its last test
-        return t;
-      },
-      (e) => {
-        templates.delete(kind);
-        throw e;
-      },
-    );
-    templates.set(kind, made);
-  }
-  const from = (await made) as T;
-  const root = await tempDir("coord-safe-setup-");
-  await promisify(execFile)("cp", ["-a", `${from.root}/.`, root]);
-  for (const dir of await readdir(root)) {
-    for (const file of ["config", "FETCH_HEAD"]) {
-      const path = join(root, dir, ".git", file);
-      const text = await readFile(path, "utf8").catch(() => undefined);
-      if (text !== undefined) await writeFile(path, text.split(from.root).join(root));
-    }
-  }
-  const { cleanup: _, ...paths } = from;
-  const f = { ...JSON.parse(JSON.stringify(paths).split(from.root).join(root)), cleanup: () => rm(root, { recursive: true, force: true }) } as T;
-  fleet = f;
-  return f;
+/** The fleets several tests start from: each walked through once per file (by the steps, as a new user makes one), copied for each test. */
+const templates = new FleetTemplates();
+afterAll(() => templates.cleanup());
+async function copyOf<T extends NewFleet>(kind: string, walk: () => Promise<T>): Promise<T> {
+  const build = async () => {
+    const t = await walk(); // a failed walk is removed as the test's fleet (newFleet set it)
+    fleet = undefined; // the file's, removed after its last test
+    return t;
+  };
+  fleet = await templates.copy(kind, build, "coord-safe-setup-");
+  return fleet as T;
 }
 
 /** Steps 1 and 2 on a new fleet (a copy of the one the file made): the person signs, and every machine allows her key and requires signed orders. */
