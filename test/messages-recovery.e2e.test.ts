@@ -100,6 +100,8 @@ describe("messages: order", () => {
 
   it("concurrent sends in one checkout get sequence numbers in the order of their times", async () => {
     fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    // It knows soda-yeti: no send looks at the remote for it (12 fetches at once), all go straight for the mailbox.
+    await sync({ dir: dirOf("izzit7") });
     const sent = await Promise.all(Array.from({ length: 12 }, (_, i) => send({ dir: dirOf("izzit7"), to: "soda-yeti", text: `m${i}` })));
     expect(new Set(sent.map((s) => s.id)).size).toBe(12);
     await sync({ dir: dirOf("izzit7") });
@@ -121,14 +123,18 @@ describe("messages: the onMessage hook", () => {
     for (const t of ["one", "two", "three"]) await send({ dir: dirOf("izzit7"), to: "soda-yeti", text: t });
     await sync({ dir: dirOf("izzit7") });
     expect((await cliExec(["sync", "--dir", dirOf("soda-yeti")])).code).not.toBe(0);
-    // Until the killed sync's lock is seen as stale, a sync says it skipped.
+    // The hook ran and killed that sync: it never kills again (a sync in this process must not kill the test).
+    expect(await readFile(flag, "utf8")).toBe("");
+    // Until the killed sync's lock is seen as stale, a sync says it skipped. The next sync runs in this process: the
+    // hook kills its parent only the first time.
     const again = await waitFor(
       async () => {
-        const r = await cliExec(["sync", "--dir", dirOf("soda-yeti")]);
+        const r = await cli("sync", "--dir", dirOf("soda-yeti"));
         return r.out.includes("skipped") ? undefined : r;
       },
       30_000,
       "a sync that is not skipped",
+      250,
     );
     expect(again.code, again.err).toBe(0);
     expect((await hooked(hookLog)).map((m) => m.text)).toEqual(["one", "two", "three"]);
