@@ -6,9 +6,10 @@
 // blocked by an earlier bad one.
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { openMachine } from "../src/sync/machine.js";
 import { sync } from "../src/sync/sync.js";
+import { FleetTemplates } from "./fleet-copy.js";
 import {
   cli,
   commitOrdersAs,
@@ -34,6 +35,33 @@ afterEach(async () => {
 });
 
 const key = sshKey;
+
+/**
+ * izzit7 and soda-yeti, each signing its commits with its key (coord trust key), soda-yeti's file publishing it; izzit7
+ * verifies machines' files and has pinned soda-yeti's key on first use. Made once per file, copied for each test.
+ */
+const templates = new FleetTemplates();
+afterAll(() => templates.cleanup());
+async function verifyingFleet(): Promise<Fleet> {
+  fleet = await templates.copy("verifying", async () => {
+    const f = await makeFleet(["izzit7", "soda-yeti"]);
+    try {
+      const [me, other] = [f.machines.izzit7!, f.machines["soda-yeti"]!];
+      expect((await cli("trust", "key", "--dir", other)).out).toMatch(/signs its commits with .*machine_key/);
+      expect((await cli("trust", "key", "--dir", me)).code).toBe(0);
+      await sync({ dir: other, run: false }); // signed, and its file publishes the key
+      expect(await hubFile(f, "coordination/COMPUTER_soda-yeti.md")).toMatch(/^ {2}"key": "ssh-ed25519 /m);
+      expect((await cli("trust", "machines", "on", "--dir", me)).code).toBe(0);
+      await sync({ dir: me, run: false });
+      expect((await cli("trust", "status", "--dir", me)).out).toMatch(/pinned soda-yeti {2}SHA256:/); // trust on first use
+      return f;
+    } catch (e) {
+      await f.cleanup();
+      throw e;
+    }
+  });
+  return fleet;
+}
 const commitOrders = async (f: Fleet, orders: object[], signingKey?: string, as?: string): Promise<void> => {
   await commitOrdersAs(f.person, orders, signingKey, as);
 };
@@ -122,16 +150,9 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
   }, 30_000);
 
   it("a machine file forged by a pusher is ignored by a machine that verifies machines, shown in STATUS.md, and undone by its owner's next sync", async () => {
-    fleet = await makeFleet(["izzit7", "soda-yeti"]);
-    const f = fleet;
+    const f = await verifyingFleet();
     const [me, other] = [f.machines.izzit7!, f.machines["soda-yeti"]!];
     const ran = join(f.root, "ran.log");
-    expect((await cli("trust", "key", "--dir", other)).out).toMatch(/signs its commits with .*machine_key/);
-    await sync({ dir: other }); // signed, and its file publishes the key
-    expect(await hubFile(f, "coordination/COMPUTER_soda-yeti.md")).toMatch(/^ {2}"key": "ssh-ed25519 /m);
-    expect((await cli("trust", "machines", "on", "--dir", me)).code).toBe(0);
-    await sync({ dir: me });
-    expect((await cli("trust", "status", "--dir", me)).out).toMatch(/pinned soda-yeti {2}SHA256:/); // trust on first use
 
     // b waits for a, which soda-yeti has not run; a pusher forges soda-yeti's file to say a completed.
     await pushOrders(f, [
@@ -168,14 +189,10 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
   }, 60_000);
 
   it("a forged receipt is not believed, and trust verify names the forged machine-file commit and the unsigned orders commit", async () => {
-    fleet = await makeFleet(["izzit7", "soda-yeti"]);
-    const f = fleet;
+    const f = await verifyingFleet();
     const [me, other] = [f.machines.izzit7!, f.machines["soda-yeti"]!];
-    for (const dir of [me, other]) expect((await cli("trust", "key", "--dir", dir)).code).toBe(0);
-    await sync({ dir: other, run: false });
-    expect((await cli("trust", "machines", "on", "--dir", me)).code).toBe(0);
     expect((await cli("send", "--dir", me, "soda-yeti", "deploy when ready")).code).toBe(0);
-    await sync({ dir: me, run: false }); // pins soda-yeti's key, publishes the message
+    await sync({ dir: me, run: false }); // publishes the message
     const outbox = async () => JSON.parse((await cli("outbox", "--dir", me, "--json")).out)[0].recipients["soda-yeti"];
     expect(await outbox()).toBe("waiting");
 
@@ -248,14 +265,9 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
   }, 30_000);
 
   it("a planned key change (trust rotate) is pinned by its readers from the old key's notice; an unplanned one is refused and said", async () => {
-    fleet = await makeFleet(["izzit7", "soda-yeti"]);
-    const f = fleet;
+    const f = await verifyingFleet();
     const [me, other] = [f.machines.izzit7!, f.machines["soda-yeti"]!];
     const ran = join(f.root, "ran.log");
-    expect((await cli("trust", "key", "--dir", other)).code).toBe(0);
-    await sync({ dir: other, run: false });
-    expect((await cli("trust", "machines", "on", "--dir", me)).code).toBe(0);
-    await sync({ dir: me, run: false });
     const pinned = async () => /pinned soda-yeti {2}(SHA256:\S+)/.exec((await cli("trust", "status", "--dir", me)).out)?.[1];
     const first = await pinned();
     expect(first).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
@@ -318,20 +330,15 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     await cli("trust", "allow", "alice@example.com", `${alice}.pub`, "--dir", f.machines.izzit7!);
     await cli("trust", "require", "on", "--dir", f.machines.izzit7!);
     await commitOrders(f, [{ id: "u", to: "soda-yeti", run: "true" }], undefined, "mallory@example.com"); // izzit7 refuses it, soda-yeti does not
-    for (const name of ["izzit7", "soda-yeti", "izzit7", "soda-yeti"]) await sync({ dir: f.machines[name]!, run: false });
+    for (const name of ["izzit7", "soda-yeti"]) await sync({ dir: f.machines[name]!, run: false });
     const head = await hubHead(f); // the machines' branch, where STATUS is committed
-    for (const name of ["izzit7", "soda-yeti", "izzit7", "soda-yeti"]) await sync({ dir: f.machines[name]!, run: false });
+    for (const name of ["izzit7", "soda-yeti"]) await sync({ dir: f.machines[name]!, run: false });
     expect(await hubHead(f)).toBe(head);
   }, 60_000);
 
   it("a machine's file pushed back to an older signed version (a rollback) is refused: the reader keeps the newer one", async () => {
-    fleet = await makeFleet(["izzit7", "soda-yeti"]);
-    const f = fleet;
+    const f = await verifyingFleet(); // izzit7 has pinned soda-yeti
     const [me, other] = [f.machines.izzit7!, f.machines["soda-yeti"]!];
-    await cli("trust", "key", "--dir", other);
-    await sync({ dir: other });
-    await cli("trust", "machines", "on", "--dir", me);
-    await sync({ dir: me }); // pins soda-yeti
     const before = await hubHead(f); // soda-yeti's file: no tasks
     await pushOrders(f, [{ id: "x", to: "soda-yeti", run: "true" }]);
     await sync({ dir: other }); // x completed, signed
