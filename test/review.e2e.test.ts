@@ -7,7 +7,7 @@ import { Repo, machineAuthor } from "../src/git/git.js";
 import { commitOf } from "../src/git/hub.js";
 import { roleOf } from "../src/core/ownership.js";
 import { chmod, readFile, stat, writeFile } from "node:fs/promises";
-import { cli, cliExec, git, pushOrders, hubCommits, hubFile, hubStatus, journal, makeFleet, setConfig, waitFor, type Fleet } from "./helpers.js";
+import { cli, git, pushOrders, hubCommits, hubFile, hubStatus, journal, makeFleet, setConfig, waitFor, type Fleet } from "./helpers.js";
 import { openMachine, sync } from "../src/sync/sync.js";
 import { publishOrdersEdit } from "../src/daemon/watch.js";
 import { inbox, send } from "../src/commands/messages.js";
@@ -88,7 +88,6 @@ describe("review", () => {
     // soda-yeti replies to something else, publishing at once: this sync delivers izzit7's message.
     const r = await send({ dir: fleet.machines["soda-yeti"]!, to: "izzit7", text: "unrelated", now: true });
     expect(r.published?.delivered).toEqual(["izzit7/soda-yeti/1"]);
-    await sync({ dir: fleet.machines["soda-yeti"]! });
     await sync({ dir: fleet.machines["soda-yeti"]! });
     expect(await readFile(seen, "utf8").catch(() => "")).toContain("please rebuild");
   });
@@ -179,7 +178,7 @@ describe("review", () => {
     await writeFile(hook, `#!/bin/sh\n[ -e ${release} ] && exit 0\ntouch ${waiting}\ni=0; while [ ! -e ${release} ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done\nexit 0\n`);
     await chmod(hook, 0o755);
     await pushOrders(fleet, [{ id: "job", to: "ANY", retries: 0, run: `echo "$COORD_MACHINE a$COORD_ATTEMPT" >> ${log}; exit 1` }]);
-    const bSync = cliExec(["sync", "--dir", B]); // b claims, and pushes the claim slowly
+    const bSync = cli("sync", "--dir", B); // b claims, and pushes the claim slowly (its git push waits; this process goes on)
     await waitFor(async () => (await stat(waiting).catch(() => undefined)) !== undefined, 20_000, "b to push its claim");
     await sync({ dir: A }); // meanwhile a claims, runs attempt 1, fails: retries 0, failed for good
     expect((await hubStatus(fleet)).orders.job).toMatchObject({ state: "failed", done: true });
@@ -195,9 +194,9 @@ describe("review", () => {
     const [A, B] = [fleet.machines.a!, fleet.machines.b!];
     const log = join(fleet.root, "log");
     const order = (id: string, rev = 1) => ({ id, to: "ANY", rev, run: `echo "$COORD_MACHINE $COORD_ORDER r$COORD_REV" >> ${log}` });
+    await setConfig(A, { maxParallel: 2 }); // both in one sync
     await pushOrders(fleet, [order("once"), order("bumped")]);
     await sync({ dir: A });
-    await sync({ dir: A }); // one slot (maxParallel 1): one order per sync
     await pushOrders(fleet, [order("bumped", 2)]); // "once" removed by mistake
     await sync({ dir: A });
     await pushOrders(fleet, [order("once"), order("bumped", 1)], "restore it; revert the bump");
@@ -233,8 +232,8 @@ function untilExists(path: string): string {
   return `i=0; while [ ! -e ${path} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done`;
 }
 
-/** Waits until the machine's published file says it has seen the hub's current ORDERS.json. */
+/** Waits until the machine's published file says it has seen the hub's current ORDERS.json (it looks every second: checkEvery 1s). */
 async function seenBy(fleet: Fleet, machine: string): Promise<void> {
   const blob = (await git(fleet.hubPath, "rev-parse", "main:ORDERS.json")).trim();
-  await waitFor(async () => (await hubFile(fleet, `coordination/COMPUTER_${machine}.md`)).includes(blob), 30_000, `${machine} to publish that it saw the new orders`);
+  await waitFor(async () => (await hubFile(fleet, `coordination/COMPUTER_${machine}.md`)).includes(blob), 30_000, `${machine} to publish that it saw the new orders`, 250);
 }
