@@ -51,9 +51,8 @@ export interface MemoryFleetOptions {
 
 /** A scaffolded hub and one registered machine per name. */
 export async function memoryFleet(names: string[], opts: MemoryFleetOptions = {}): Promise<MemoryFleet> {
-  // Where there is a RAM disk (Linux's /dev/shm), the machines' local state lives on it: these scenarios check rules,
-  // not disks, and each durable write's fsync on a real disk cost about a fifth of their CPU. Elsewhere the temp dir.
-  const root = await mkdtemp(join("/dev/shm", "coord-memory-")).catch(() => mkdtemp(join(tmpdir(), "coord-memory-")));
+  // The machines' local state: in the run's temp dir, on a RAM disk where there is one (vitest.config.ts).
+  const root = await mkdtemp(join(tmpdir(), "coord-memory-"));
   const remote = new MemoryRemote(() => new Date());
   const person = remote.client();
   // As coord hub create makes it: the people's files on main, STATUS.* on the machines' branch.
