@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { requestSync } from "../src/daemon/request.js";
 import { Supervisor } from "../src/daemon/services.js";
 import { openMachine, sync } from "../src/sync/sync.js";
+import { serviceLog } from "../src/state/services.js";
 import { cli, cliProcess, hubFile, readLines, hubStatus, makeFleet, pushOrders, setConfig, UNLIMITED, waitFor, withToken, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
@@ -352,11 +353,17 @@ describe("services", () => {
     await setConfig(dir, { outputLines: 20 });
     const token = newToken();
     expect((await cli("secret", "set", "api-key", "s3cr3t-value-xyz", "--dir", dir)).code).toBe(0);
-    await pushServices([{ id: "web", to: "m1", run: 'echo "key is $API_KEY"; exec sleep 300', env: { TOKEN: token, API_KEY: { secret: "api-key" } } }]);
+    const services = [{ id: "web", to: "m1", run: 'echo "key is $API_KEY"; exec sleep 300', env: { TOKEN: token, API_KEY: { secret: "api-key" } } }];
+    await pushServices(services);
     await sync({ dir });
     expect((await hubStatus(fleet)).services?.web?.machines.m1).toMatchObject({ state: "waiting", reason: expect.stringMatching(/^needs a daemon/) });
     daemon(dir);
     await runningPid(dir, "web");
+    // A service's output is published by the machine's next sync that reads the hub (a quiet sync reads neither the
+    // hub nor the logs): once the service has written it, a person's change to ORDERS.json makes one.
+    const log = serviceLog(join(dir, ".git", "coord"), "web");
+    await waitFor(async () => (await readFile(log, "utf8").catch(() => "")).includes("key is "), 10_000, "the service's output, logged");
+    await pushServices(services, { hub: { pushesPerMinute: UNLIMITED.pushesPerMinute - 1 } });
     await waitFor(async () => (await hubFile(fleet!, "coordination/COMPUTER_m1.md")).includes("key is [REDACTED]"), 30_000, "the output published, redacted", SLOW_POLL);
     const published = await hubFile(fleet, "coordination/COMPUTER_m1.md");
     expect(published).not.toContain("s3cr3t-value-xyz");
