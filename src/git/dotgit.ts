@@ -15,6 +15,11 @@ export async function plainGitDir(dir: string): Promise<string | undefined> {
   return isDir ? path : undefined;
 }
 
+/** Whether `text` is a whole object id (SHA-1 or SHA-256, lower case) as git writes one. */
+export function isObjectId(text: string): boolean {
+  return /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(text);
+}
+
 /**
  * The object a branch or tracking ref names, read from git's files in
  * `gitDir` (`refs/remotes/origin/main`, else its line in `packed-refs`, as git
@@ -31,14 +36,13 @@ export async function refFromFiles(gitDir: string, ref: string): Promise<string 
     () => false,
   );
   if (reftable) return undefined;
-  const id = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
   const text = await readFile(join(gitDir, ref), "latin1").catch((e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? null : undefined));
-  if (text !== null) return text && id.test(text.slice(0, -1)) && text.endsWith("\n") ? text.trim() : undefined;
+  if (text !== null) return text?.endsWith("\n") && isObjectId(text.slice(0, -1)) ? text.slice(0, -1) : undefined;
   // No file of its own: packed (`<id> <ref>` lines; `^<id>` lines peel the tag above them, never a branch).
   const packed = await readFile(join(gitDir, "packed-refs"), "latin1").catch(() => "");
   for (const line of packed.split("\n")) {
     const space = line.indexOf(" ");
-    if (line.slice(space + 1) === ref && id.test(line.slice(0, space))) return line.slice(0, space);
+    if (line.slice(space + 1) === ref && isObjectId(line.slice(0, space))) return line.slice(0, space);
   }
   return undefined;
 }
@@ -48,5 +52,5 @@ export async function headFromFiles(gitDir: string): Promise<string | undefined>
   const text = await readFile(join(gitDir, "HEAD"), "latin1").catch(() => "");
   const branch = /^ref: (refs\/heads\/\S+)\n$/.exec(text)?.[1];
   if (branch) return refFromFiles(gitDir, branch);
-  return /^(?:[0-9a-f]{40}|[0-9a-f]{64})\n$/.test(text) ? text.trim() : undefined;
+  return text.endsWith("\n") && isObjectId(text.slice(0, -1)) ? text.slice(0, -1) : undefined;
 }

@@ -41,7 +41,7 @@ import { batchRecords, commitBody, ObjectWriter, signedCommitBody, treeBody, tre
 import { commitVerdict, plainSigners } from "./signatures.js";
 import { readSigningKey, type SigningKey, sshSign } from "../core/sshsig.js";
 import { DEFAULT_GIT_TIMEOUT, fetchBranch, type GitClient, type GitOptions, gitClient, trackedTip, trackingRefOf } from "./client.js";
-import { headFromFiles, plainGitDir, refFromFiles } from "./dotgit.js";
+import { headFromFiles, isObjectId, plainGitDir, refFromFiles } from "./dotgit.js";
 import { CoordError, EXIT, PushRefused, RemoteUnreachable } from "../errors.js";
 
 export { DEFAULT_GIT_TIMEOUT, type GitClient, type GitOptions, gitClient };
@@ -514,7 +514,7 @@ export class Repo implements Hub {
   private async readCommitFiles(commit: string, prefixes: string[], slot: string): Promise<Map<string, string>> {
     // -t: the directories too, so that a publish on this commit lists none of them again (commitFiles).
     // Kept only by object id: a name (HEAD, a branch) may name another commit next time.
-    const listingKey = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(commit) ? [resolve(this.dir), commit, ...prefixes].join("\0") : undefined;
+    const listingKey = isObjectId(commit) ? [resolve(this.dir), commit, ...prefixes].join("\0") : undefined;
     const known = listingKey === undefined ? undefined : commitListings.get(listingKey);
     const listing = known ?? (await this.git().raw(["ls-tree", "-r", "-t", "-z", "-l", "--full-tree", commit, "--", ...prefixes]));
     if (listingKey !== undefined) {
