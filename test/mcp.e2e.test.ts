@@ -21,7 +21,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { serveMcp } from "../src/commands/mcp.js";
 import { inbox, outbox } from "../src/commands/messages.js";
 import { sync as syncIn } from "../src/sync/sync.js";
-import { cliProcess, type Fleet, git, gitDaemon, hubFile, makeFleet, pushOrders, readLines, runningCli, setConfig, waitFor } from "./helpers.js";
+import { cliProcess, type Fleet, git, gitDaemon, hubFile, makeFleet, pushOrders, readLines, runningCli, setConfig, silentServer, waitFor } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 const stops: (() => Promise<unknown>)[] = [];
@@ -32,6 +32,9 @@ afterEach(async () => {
 });
 
 const dirOf = (name: string) => fleet!.machines[name]!;
+
+/** gitTimeout (seconds) where a test makes the hub one that never answers: what a question to it would wait. */
+const GIT_TIMEOUT = 8;
 
 /**
  * A client of the server `coord mcp --dir <machine's checkout>` runs (serveMcp), served in this process on a pair of
@@ -379,20 +382,20 @@ describe("coord mcp while the checkout is busy, locked or gone", () => {
     expect(history.filter((e) => e.what.startsWith("added")).length).toBeLessThanOrEqual(1);
   });
 
-  it("reads answer from local state in well under 100 ms", async () => {
+  it("reads answer from local state: a hub that never answers does not hold them", async () => {
     fleet = await makeFleet(["alpha", "beta"]);
+    await syncIn({ dir: dirOf("alpha") }); // alpha knows beta
+    // From here anything that asked the hub would wait out gitTimeout on a server that accepts and never answers.
+    await setConfig(dirOf("alpha"), { gitTimeout: GIT_TIMEOUT });
+    await git(dirOf("alpha"), "remote", "set-url", "origin", `git://127.0.0.1:${await silentServer(stops)}/x`);
     const { client: a } = await connect("alpha");
-    await ok(a, "send", { to: "beta", body: "x" });
-    const median = async (name: string, args: Record<string, unknown> = {}) => {
-      const ms: number[] = [];
-      for (let i = 0; i < 5; i++) {
-        const t = performance.now();
-        await ok(a, name, args);
-        ms.push(performance.now() - t);
-      }
-      return ms.sort((x, y) => x - y)[2]!;
-    };
-    for (const [name, args] of [["inbox"], ["whoami"], ["status"], ["thread", { with: "beta" }]] as const) expect(await median(name, args), name).toBeLessThan(100);
+    await ok(a, "send", { to: "beta", body: "x" }); // journaled; published by the next sync
+    // How fast they answer is the bench's (rows of coord mcp's tool calls); here: none of them waits on the hub.
+    for (const [name, args] of [["inbox"], ["whoami"], ["status"], ["thread", { with: "beta" }]] as const) {
+      const t = performance.now();
+      await ok(a, name, args);
+      expect(performance.now() - t, name).toBeLessThan((GIT_TIMEOUT * 1000) / 2);
+    }
   });
 });
 
