@@ -102,8 +102,14 @@ export function blobsRead(dir: string): number {
 const historyMarks = new Map<string, HistoryMark>();
 
 function rememberMark(commit: string, mark: HistoryMark): void {
-  if (historyMarks.size >= 64) historyMarks.delete(historyMarks.keys().next().value!);
-  historyMarks.set(commit, mark);
+  keepLatest(historyMarks, commit, mark, 64);
+}
+
+/** Sets `key` in `map` as its newest entry, dropping the oldest (a Map keeps the order of insertion) beyond `max`. */
+function keepLatest<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  map.delete(key);
+  if (map.size >= max) map.delete(map.keys().next().value!);
+  map.set(key, value);
 }
 
 /** A commit object's text, signed with `signer` when there is one (its SSHSIG over the unsigned text, as git signs). */
@@ -517,11 +523,7 @@ export class Repo implements Hub {
     const listingKey = isObjectId(commit) ? [resolve(this.dir), commit, ...prefixes].join("\0") : undefined;
     const known = listingKey === undefined ? undefined : commitListings.get(listingKey);
     const listing = known ?? (await this.git().raw(["ls-tree", "-r", "-t", "-z", "-l", "--full-tree", commit, "--", ...prefixes]));
-    if (listingKey !== undefined) {
-      commitListings.delete(listingKey);
-      if (commitListings.size >= 16) commitListings.delete(commitListings.keys().next().value!);
-      commitListings.set(listingKey, listing);
-    }
+    if (listingKey !== undefined) keepLatest(commitListings, listingKey, listing, 16);
     const files = new Map<string, string | undefined>();
     const entries: { sha: string; path: string }[] = [];
     const trees = new Map<string, string>();
@@ -578,9 +580,7 @@ export class Repo implements Hub {
       knownBlobId(text, e.sha); // the parse cache need not hash it
     }
     // The 8 checkouts read last (a Map keeps the order of insertion): another checkout's read does not drop this one's.
-    lastTexts.delete(key);
-    if (lastTexts.size >= 8) lastTexts.delete(lastTexts.keys().next().value!);
-    lastTexts.set(key, texts);
+    keepLatest(lastTexts, key, texts, 8);
     // A directory's listing is whole when the directory lies inside what was asked for (the root only when everything was).
     const whole = (dir: string) => prefixes.length === 0 || prefixes.some((p) => dir === p || dir.startsWith(`${p}/`));
     for (const [dir, id] of trees) if (whole(dir)) this.remember(id, (children.get(dir) ?? []).join(""));
@@ -656,8 +656,7 @@ export class Repo implements Hub {
     return treeListings.get(`${resolve(this.dir)}\0${key}`);
   }
   private remember(key: string, listing: string): void {
-    if (treeListings.size >= 256) treeListings.delete(treeListings.keys().next().value!);
-    treeListings.set(`${resolve(this.dir)}\0${key}`, listing);
+    keepLatest(treeListings, `${resolve(this.dir)}\0${key}`, listing, 256);
   }
 
   /** The writer of loose objects when this checkout keeps them in .git/objects (not a worktree or submodule, whose .git is a file). */
