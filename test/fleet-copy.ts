@@ -1,25 +1,12 @@
 // A fleet that several tests of a file start from, made once per file by the same steps a test would take and
 // copied for each test: the hub, the clones and each machine's .git/coord as the steps left them.
-import { execFile } from "node:child_process";
-import { readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import { promisify } from "node:util";
-import { type Fleet, tempDir } from "./helpers.js";
+import { rm } from "node:fs/promises";
+import { copyFleetFolder, type Fleet, tempDir } from "./helpers.js";
 
-/**
- * A copy of `from` in a folder of its own (cp -a), with the paths git keeps of the fleet's folder (each clone's
- * remote and FETCH_HEAD, a signing key's path in its config) and every path of the returned fleet moved to it.
- */
+/** A copy of `from` in a folder of its own (copyFleetFolder), every path of the returned fleet moved to it. */
 export async function copyFleet<T extends Fleet>(from: T, prefix = "coord-test-"): Promise<T> {
   const root = await tempDir(prefix);
-  await promisify(execFile)("cp", ["-a", `${from.root}/.`, root]);
-  for (const dir of await readdir(root)) {
-    for (const file of ["config", "FETCH_HEAD"]) {
-      const path = join(root, dir, ".git", file);
-      const text = await readFile(path, "utf8").catch(() => undefined);
-      if (text !== undefined) await writeFile(path, text.split(from.root).join(root));
-    }
-  }
+  await copyFleetFolder(from.root, from.root, root);
   const { cleanup: _, ...paths } = from;
   return { ...JSON.parse(JSON.stringify(paths).split(from.root).join(root)), cleanup: () => rm(root, { recursive: true, force: true }) } as T;
 }

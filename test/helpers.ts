@@ -60,21 +60,29 @@ export async function makeFleet(names: string[], opts: { hubPath?: string; remot
     });
   }
   const root = await tempDir();
-  await run("cp", ["-a", `${template}/.`, root]);
-  // Paths of the template that git keeps: the checkouts' remote URL.
-  const built = (await readFile(join(root, "ready"), "utf8")).trim();
+  // The folder the template was built in, which its clones' files name.
+  const built = (await readFile(join(template, "ready"), "utf8")).trim();
+  await copyFleetFolder(template, built, root);
   await rm(join(root, "ready"));
-  for (const dir of [...names, "person"]) {
-    for (const file of ["config", "FETCH_HEAD"]) {
-      const path = join(root, dir, ".git", file);
-      const text = await readFile(path, "utf8").catch(() => undefined);
-      if (text !== undefined) await writeFile(path, text.split(built).join(root));
-    }
-  }
   const machines: Record<string, string> = {};
   for (const name of names) machines[name] = join(root, name);
   const hubPath = join(root, "hub.git");
   return { root, remote: hubPath, hubPath, machines, person: join(root, "person"), cleanup: () => rm(root, { recursive: true, force: true }) };
+}
+
+/**
+ * A copy of the fleet folder `from` in `root` (cp -a), with the folder's path that git keeps, `was` (each clone's
+ * remote and FETCH_HEAD, a signing key's path in its config), moved to `root`.
+ */
+export async function copyFleetFolder(from: string, was: string, root: string): Promise<void> {
+  await run("cp", ["-a", `${from}/.`, root]);
+  for (const dir of await readdir(root)) {
+    for (const file of ["config", "FETCH_HEAD"]) {
+      const path = join(root, dir, ".git", file);
+      const text = await readFile(path, "utf8").catch(() => undefined);
+      if (text !== undefined) await writeFile(path, text.split(was).join(root));
+    }
+  }
 }
 
 /** The run's template directory (undefined when run without test/global-setup.ts). */
