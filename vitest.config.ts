@@ -1,6 +1,7 @@
 import { mkdtempSync, readdirSync, rmSync, statfsSync } from "node:fs";
 import { join } from "node:path";
 import { defineConfig } from "vitest/config";
+import { pidAlive } from "./src/state/lock.js";
 
 /**
  * The run's temporary files (the tests' fleets, HOMEs and checkouts: os.tmpdir() in vitest, its workers and every
@@ -17,22 +18,13 @@ function runTmpdir(): string | undefined {
     if (fs.type !== 0x01021994 || fs.bavail * fs.bsize < 2 * 1024 ** 3) return undefined; // TMPFS_MAGIC
     for (const old of readdirSync(ram)) {
       const pid = Number(/^coord-tests-(\d+)-/.exec(old)?.[1]);
-      if (pid && !alive(pid)) rmSync(join(ram, old), { recursive: true, force: true });
+      if (pid && !pidAlive(pid)) rmSync(join(ram, old), { recursive: true, force: true });
     }
     const dir = mkdtempSync(join(ram, `coord-tests-${process.pid}-`));
     process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
     return dir;
   } catch {
     return undefined;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
