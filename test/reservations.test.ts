@@ -102,6 +102,9 @@ describe("patterns", () => {
     ["src/a(1).ts", "src/a(1).ts", true],
     ["a/**b", "a/xb", true],
     ["a/**b", "a/q/xb", false],
+    // More stars alone in a segment are `**`: picomatch matches `a` with `a/**/***` (where `a/**/*` matches no `a`).
+    ["a/**/***", "a", true],
+    ["***", "a/b", true],
   ])("%j matches %j: %s", (pattern, path, want) => expect(pathMatches(path, pattern)).toBe(want));
 
   it.each([

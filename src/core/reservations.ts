@@ -5,8 +5,9 @@
 // - A pattern is a path relative to the project's root, with globs: `*` (any
 //   characters but `/`), `?` (one), `[a-z]` / `[!a-z]` (one of a set; a set
 //   also matches its own text, so `app/[id]/page.tsx` covers that very file),
-//   `{a,b}` (either), `**` as a whole segment (any number of directories), `\`
-//   to take the next character as it is. Dot files are matched like any other.
+//   `{a,b}` (either), `**` as a whole segment (any number of directories; so
+//   is `***`, as picomatch reads it after a `**/`), `\` to take the next
+//   character as it is. Dot files are matched like any other.
 //   A directory is reserved as `src/**` (or `src/`, which is the same); `src`
 //   alone is the one path `src` (coord reserve turns the name of a directory
 //   of the project it runs in into `src/**`). Refused: an empty or absolute
@@ -202,7 +203,7 @@ function expand(nodes: Node[]): (Token | "/")[][] {
   return out;
 }
 
-/** The segments of one expanded alternative: `**` alone in a segment is any number of directories; `a**b` is `a*b`. */
+/** The segments of one expanded alternative: `**` (or more stars) alone in a segment is any number of directories; `a**b` is `a*b`. */
 function segmentsOf(flat: (Token | "/")[]): Alternative {
   const segments: Alternative = [];
   let current: Token[] = [];
@@ -210,7 +211,7 @@ function segmentsOf(flat: (Token | "/")[]): Alternative {
     if (current.length === 0) throw new PatternError("it has an empty segment (// or a / at an end)");
     const literal = current.every((t) => t.k === "lit") ? current.map((t) => (t as { c: string }).c).join("") : undefined;
     if (literal === "." || literal === "..") throw new PatternError(`it has a ${literal} segment; write the path from the project's root without . or ..`);
-    if (current.length === 2 && current[0]!.k === "star" && current[1]!.k === "star") segments.push(GLOBSTAR);
+    if (current.length >= 2 && current.every((t) => t.k === "star")) segments.push(GLOBSTAR);
     else segments.push(current.filter((t, i) => !(t.k === "star" && current[i - 1]?.k === "star")));
     current = [];
   };
