@@ -2,6 +2,7 @@
 // every command, and the fetch every sync makes. Light to load: coord sync's
 // head start and coord init's early clone run it before the CLI loads.
 import { joinTip, MACHINES_BRANCH } from "../core/branches.js";
+import { isObjectId } from "./dotgit.js";
 import { gitCommandEnv } from "./env.js";
 import { runGit } from "./run.js";
 
@@ -93,7 +94,7 @@ export async function trackedTip(git: GitClient, remote: string, branch: string)
   const tips = new Map<string, string>();
   for (const line of out.split("\n")) {
     const [ref, sha, type] = line.split("\t");
-    if (ref && sha && type === "commit" && /^[0-9a-f]{40,64}$/.test(sha)) tips.set(ref, sha);
+    if (ref && sha && type === "commit" && isObjectId(sha)) tips.set(ref, sha);
   }
   const p = tips.get(people);
   return p === undefined ? undefined : joinTip(p, tips.get(machines));
