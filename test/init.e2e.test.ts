@@ -91,16 +91,30 @@ describe("coord init", () => {
 
   it("on an empty remote whose default branch is another (master), leaves the checkout on the hub's branch, tracking it", async () => {
     const root = await tempDir();
-    const hub = join(root, "empty.git");
-    await git(root, "-c", "init.defaultBranch=master", "init", "--quiet", "--bare", hub);
-    const dir = join(root, "m");
-    const r = await withEnv({ GIT_CONFIG_PARAMETERS: "'init.defaultbranch'='master'" }, () => cli("init", dir, "--name", "m", "--remote", hub));
-    expect(r.code, r.err).toBe(0);
-    expect((await git(dir, "symbolic-ref", "--short", "HEAD")).trim()).toBe("main");
-    expect((await git(dir, "rev-parse", "--abbrev-ref", "@{upstream}")).trim()).toBe("origin/main");
-    expect((await git(dir, "status", "-sb")).split("\n")[0]).toBe("## main...origin/main");
-    expect(await git(hub, "branch", "--list", "master")).toBe("");
-    await git(dir, "pull", "--quiet", "--ff-only"); // works: it tracks a branch that exists
+    // The machine's git names a new branch master (a global config, which coord's git reads).
+    const globalConfig = join(root, "gitconfig");
+    await writeFile(globalConfig, "[init]\n\tdefaultBranch = master\n");
+    // The clone of an empty hub is on the branch the hub's HEAD names when the hub says so, else on the machine's
+    // default: a hub whose HEAD is master, and one that keeps its unborn HEAD to itself (as servers before git 2.31).
+    for (const advertised of [true, false]) {
+      const hub = join(root, `empty-${advertised}.git`);
+      await git(root, "-c", "init.defaultBranch=master", "init", "--quiet", "--bare", hub);
+      if (!advertised) await git(hub, "config", "lsrefs.unborn", "ignore");
+      await withEnv({ GIT_CONFIG_GLOBAL: globalConfig }, async () => {
+        // The case happens: a plain clone of this hub on this machine is on master.
+        const plain = join(root, `plain-${advertised}`);
+        await git(root, "clone", "--quiet", hub, plain);
+        expect((await git(plain, "symbolic-ref", "--short", "HEAD")).trim()).toBe("master");
+        const dir = join(root, `m-${advertised}`);
+        const r = await cli("init", dir, "--name", "m", "--remote", hub);
+        expect(r.code, r.err).toBe(0);
+        expect((await git(dir, "symbolic-ref", "--short", "HEAD")).trim()).toBe("main");
+        expect((await git(dir, "rev-parse", "--abbrev-ref", "@{upstream}")).trim()).toBe("origin/main");
+        expect((await git(dir, "status", "-sb")).split("\n")[0]).toBe("## main...origin/main");
+        expect(await git(hub, "branch", "--list", "master")).toBe("");
+        await git(dir, "pull", "--quiet", "--ff-only"); // works: it tracks a branch that exists
+      });
+    }
   });
 
   it("refuses a bad --heartbeat with one sentence", async () => {
