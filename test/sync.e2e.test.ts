@@ -174,8 +174,14 @@ describe("a fleet on a local hub", () => {
     const [a, b] = [new Repo(dir, join(fleet.root, "scratch")), new Repo(dir, join(fleet.root, "scratch"))];
     const commits = await ordersCommits(
       fleet,
-      Array.from({ length: 8 }, (_, k) => JSON.stringify({ version: 1, orders: [order(`o${k}`, "izzit7", "true")] }, null, 2) + "\n"),
+      Array.from({ length: 2 }, (_, k) => JSON.stringify({ version: 1, orders: [order(`o${k}`, "izzit7", "true")] }, null, 2) + "\n"),
     );
+    // The two gits overlap every round: git holds the branch's ref lock while the reference-transaction hook runs
+    // "prepared", and a hook that waits there half a second (longer than git's own 100 ms wait for a ref lock and
+    // the other fast-forward's retries) keeps one fast-forward half done while the other runs into it. Unserialized,
+    // the second sees a work tree ahead of HEAD and reports local changes (fails on every run without the lock).
+    const hook = join(dir, (await git(dir, "rev-parse", "--git-path", "hooks")).trim(), "reference-transaction");
+    await writeFile(hook, '#!/bin/sh\ncat >/dev/null\n[ "$1" = prepared ] && sleep 0.5\nexit 0\n', { mode: 0o755 });
     for (const [k, commit] of commits.entries()) {
       expect(await Promise.all([a.fastForward(commit), b.fastForward(commit)]), `round ${k}`).toEqual([undefined, undefined]);
       expect((await git(dir, "rev-parse", "HEAD")).trim()).toBe(commit);
