@@ -4,7 +4,7 @@
 // or expired; the pre-commit hook in a project repository refuses a commit of
 // a path another machine holds (--enforce), offline, with an override.
 import { execFile } from "node:child_process";
-import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
@@ -135,15 +135,34 @@ describe("reservations", () => {
     const [A, B] = [dirOf("alpha"), dirOf("beta")];
     await cli("reserve", "src/**", "--dir", A);
     await cli("reserve", "src/a.ts", "--shared", "--dir", B); // shared still conflicts with an exclusive one
-    // Both syncs at once, side by side in this process: their fetches and pushes race at the hub as two processes' would.
+    // Both syncs at once, and both publish from the same tip: the hub holds the first push until the second has
+    // arrived (which it built without the first's commit, since that had not landed), then lets both go. One lands;
+    // the other is rejected and builds again on the new tip, where it finds its reservation lost.
+    const arrived = join(fleet.root, "arrived");
+    await mkdir(arrived);
+    const hook = join(fleet.hubPath, "hooks", "pre-receive");
+    await writeFile(
+      hook,
+      `#!/bin/sh\ncat >/dev/null\ntouch '${arrived}'/$$\nn=0\nwhile [ "$(ls '${arrived}' | wc -l)" -lt 2 ] && [ $n -lt 200 ]; do sleep 0.05; n=$((n+1)); done\nexit 0\n`,
+      { mode: 0o755 },
+    );
     const both = await Promise.all([cli("sync", "--dir", A), cli("sync", "--dir", B)]);
+    await rm(hook);
     expect(both.map((r) => r.code)).toEqual([0, 0]);
+    expect((await readdir(arrived)).length, "both pushes reached the hub").toBeGreaterThanOrEqual(2);
+    // Exactly one push was rejected: the race happened. Its loser learns in that very sync, on the tip it builds on
+    // again, that its reservation lost, and never publishes it: the hub has only the winner's.
+    const rejected = both.map((r) => /push rejected \(someone pushed first\)/.test(r.err));
+    expect(rejected.filter(Boolean)).toHaveLength(1);
+    const [loser, winner] = rejected[0] ? ["alpha", "beta"] : ["beta", "alpha"];
+    expect(both[rejected.indexOf(true)]!.out).toMatch(new RegExp(`reservation ${loser}/1 .* lost: ${winner} holds`));
+    expect(await published(loser)).toEqual([]);
+    expect(await published(winner)).toHaveLength(1);
     const second = await Promise.all([cli("sync", "--dir", A), cli("sync", "--dir", B)]);
     const [a, b] = [(await json("reservations", "--dir", A)).own[0].state, (await json("reservations", "--dir", B)).own[0].state];
-    expect([a, b].sort()).toEqual(["held", "lost"]);
-    const loser = a === "lost" ? "alpha" : "beta";
+    expect(loser === "alpha" ? [a, b] : [b, a]).toEqual(["lost", "held"]);
     expect(await published(loser)).toEqual([]);
-    expect(await published(loser === "alpha" ? "beta" : "alpha")).toHaveLength(1);
+    expect(await published(winner)).toHaveLength(1);
     const said = [...both, ...second, ...(await Promise.all([cli("sync", "--dir", A), cli("sync", "--dir", B)]))].map((r) => r.out).join("\n");
     expect(said.match(new RegExp(`reservation ${loser}/1 .* lost`, "g"))).toHaveLength(1);
   });
