@@ -312,7 +312,8 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     const ran = join(f.root, "ran.log");
     await pushOrders(f, [{ id: "w1", to: "izzit7", run: `echo w1 >> ${ran}` }]);
     expect((await cli("trust", "key", "--dir", old)).code).toBe(0);
-    // Its own file was written before it had a key: it is still registered, and its work runs.
+    // coord init made its key and signed its own file with it (trust key keeps that key): its first sync reads that
+    // file as its own, finds itself registered, and runs its work.
     expect((await sync({ dir: old })).ran.map((t) => t.id)).toEqual(["w1"]);
     const copy = join(f.root, "reinstalled");
     expect((await cli("init", copy, "--name", "izzit7", "--remote", f.remote, "--reclaim")).code).toBe(0);
