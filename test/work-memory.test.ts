@@ -19,12 +19,12 @@ afterEach(async () => {
 });
 
 describe("to: ANY on the in-memory hub", () => {
-  it("20 ANY orders, 5 machines syncing together each round: each runs exactly once, all done in at most 5 rounds, every machine works", async () => {
+  it("10 ANY orders, 5 machines syncing together each round: each runs exactly once, all done in at most 5 rounds, every machine works", async () => {
     const names = ["m1", "m2", "m3", "m4", "m5"];
     fleet = await memoryFleet(names);
     const f = fleet;
     const log = join(f.root, "ran.log");
-    const orders = Array.from({ length: 20 }, (_, i) => ({ id: `job-${i}`, to: "ANY", run: `echo "$COORD_ORDER $COORD_MACHINE" >> ${log}`, priority: i < 5 ? "high" : "normal" }));
+    const orders = Array.from({ length: 10 }, (_, i) => ({ id: `job-${i}`, to: "ANY", run: `echo "$COORD_ORDER $COORD_MACHINE" >> ${log}`, priority: i < 5 ? "high" : "normal" }));
     await f.pushOrders(orders);
     let rounds = 0;
     for (; rounds < 12; ) {
