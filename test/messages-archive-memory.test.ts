@@ -1,4 +1,4 @@
-// Archiving messages on the in-memory hub: 100 messages over 20 days through the full sync cycle (syncMachine); the
+// Archiving messages on the in-memory hub: 60 messages over 8 days through the full sync cycle (syncMachine); the
 // sender's live file keeps only what its recipient has not acknowledged, the hub's history keeps every message. (A file
 // of its own beside messages-memory.test.ts: each file runs in one worker, and the two scenarios in parallel.)
 import { afterEach, describe, expect, it } from "vitest";
@@ -15,14 +15,14 @@ describe("archiving messages on the in-memory hub", () => {
   it("senders archive what every recipient acknowledged; the live file stays small, inbox --all still has everything, the hub's history keeps each message", async () => {
     fleet = await memoryFleet(["izzit7", "soda-yeti"]);
     const f = fleet;
-    // 20 days pass below: the machines' branch keeps its history by count only (by default it keeps 7 days).
+    // 8 days pass below: the machines' branch keeps its history by count only (by default it keeps 7 days).
     // The fleet's generous push budget kept (its own ORDERS.json would otherwise bring GitHub's 6 a minute, and each
     // publish would wait its turn in real time while the test's clock stands still).
     await f.pushOrders(JSON.stringify({ version: 1, orders: [], hub: { statusHistory: 100_000, pushesPerMinute: 100_000 } }));
     const day = 24 * 3600 * 1000;
-    // Ten batches of ten, two days apart: more than inbox shows by default (50), each batch archived before the next.
-    const batches = 10;
-    const perBatch = 10;
+    // Four batches of 15, two days apart: more than inbox shows by default (50), each batch archived before the next.
+    const batches = 4;
+    const perBatch = 15;
     const total = batches * perBatch;
     let clock = Date.now();
     const now = () => new Date(clock);
