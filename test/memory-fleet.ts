@@ -49,6 +49,9 @@ export interface MemoryFleetOptions {
   orders?: string;
 }
 
+/** A fresh hub's files, the same for every fleet: rendered once (the orders' JSON Schema and STATUS are a few ms). */
+let SCAFFOLD: Map<string, string> | undefined;
+
 /** A scaffolded hub and one registered machine per name. */
 export async function memoryFleet(names: string[], opts: MemoryFleetOptions = {}): Promise<MemoryFleet> {
   // The machines' local state: in the run's temp dir, on a RAM disk where there is one (vitest.config.ts).
@@ -56,7 +59,7 @@ export async function memoryFleet(names: string[], opts: MemoryFleetOptions = {}
   const remote = new MemoryRemote(() => new Date());
   const person = remote.client();
   // As coord hub create makes it: the people's files on main, STATUS.* on the machines' branch.
-  const scaffold = scaffoldFiles("# hub\n");
+  const scaffold = new Map((SCAFFOLD ??= scaffoldFiles("# hub\n")));
   scaffold.set("ORDERS.json", opts.orders ?? ordersText([])); // a test fleet's bursts: a generous push budget (helpers.ts ordersText)
   const of = (role: string) => new Map([...scaffold].filter(([path]) => roleOf(path) === role));
   await person.push(await person.commitFiles(undefined, of("people"), PERSON, "coord: create the coordination hub"), ["people"]);
