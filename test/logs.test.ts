@@ -73,7 +73,7 @@ describe("appendLog / readLogs", () => {
 
   it("loses and splits no line with many concurrent appenders across rotations", async () => {
     const writers = 8;
-    const each = 60;
+    const each = 30;
     await Promise.all(
       Array.from({ length: writers }, async (_, w) => {
         for (let i = 0; i < each; i++) await appendLog(dir, { kind: "n", w, i, pad: "p".repeat(40) }, { maxBytes: 2000, keep: 100 });
