@@ -59,7 +59,8 @@ export async function memoryFleet(names: string[], opts: MemoryFleetOptions = {}
   const remote = new MemoryRemote(() => new Date());
   const person = remote.client();
   // As coord hub create makes it: the people's files on main, STATUS.* on the machines' branch.
-  const scaffold = new Map((SCAFFOLD ??= scaffoldFiles("# hub\n")));
+  SCAFFOLD ??= scaffoldFiles("# hub\n");
+  const scaffold = new Map(SCAFFOLD);
   scaffold.set("ORDERS.json", opts.orders ?? ordersText([])); // a test fleet's bursts: a generous push budget (helpers.ts ordersText)
   const of = (role: string) => new Map([...scaffold].filter(([path]) => roleOf(path) === role));
   await person.push(await person.commitFiles(undefined, of("people"), PERSON, "coord: create the coordination hub"), ["people"]);
