@@ -1,6 +1,6 @@
 // Front matter (src/core/frontmatter.ts): a YAML block at the top of a
 // Markdown file, parsed and rendered.
-import { describe, it, expect } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { parseComputer, renderComputer } from "../src/core/computer.js";
 import { parseFrontMatter, renderFrontMatter } from "../src/core/frontmatter.js";
 import { computerFile } from "./fixtures.js";
@@ -42,5 +42,17 @@ describe("parseFrontMatter / renderFrontMatter", () => {
   it("uses the YAML core schema: yes/no and dates stay strings", () => {
     const doc = parseFrontMatter("---\na: yes\nb: 2025-06-01\nc: 0o17\nd: ~\n---\n");
     expect(doc.data).toEqual({ a: "yes", b: "2025-06-01", c: 15, d: null });
+  });
+
+  it("reads an unknown tag (another tool's !!js/function) as its plain value, with no warning printed", () => {
+    // yaml reports an unresolved tag through process.emitWarning, which Node prints to stderr: a machine's cron log or
+    // terminal would show a warning for another machine's file at every read.
+    const warn = vi.spyOn(process, "emitWarning").mockImplementation(() => {});
+    try {
+      expect(parseFrontMatter("---\na: !!js/function 'function () {}'\nb: !<tag:x> 1\n---\n").data).toEqual({ a: "function () {}", b: "1" });
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+    }
   });
 });

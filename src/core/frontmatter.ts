@@ -9,13 +9,15 @@
 import YAML from "yaml";
 import { MAX_DEPTH, yamlDepth } from "./limits.js";
 
-/** YAML front matter as data: depth bounded before parsing, the core schema, few aliases. */
+/** YAML front matter as data: depth bounded before parsing, the core schema, few aliases, no warnings printed. */
 function parseYaml(text: string): unknown {
   // yaml's parser recurses per level: bound the depth first (a RangeError would depend on the caller's stack).
   // `text` starts with the newline after the opening ---, so its lines are the file's.
   const deep = yamlDepth(text, MAX_DEPTH);
   if (deep.line !== undefined) throw new Error(`the front matter nests more than ${MAX_DEPTH} levels deep (line ${deep.line}); coord's files need a few levels`);
-  return YAML.parse(text, { schema: "core", maxAliasCount: 100 });
+  // logLevel "error": yaml would report an unknown tag (`!!js/function`, read as its plain value) through
+  // process.emitWarning, which Node prints to stderr, at every read of another machine's file.
+  return YAML.parse(text, { schema: "core", maxAliasCount: 100, logLevel: "error" });
 }
 
 export interface FrontMatterDoc {
