@@ -24,6 +24,7 @@ import {
   readLines as lines,
   runningTask,
   setConfig,
+  syncAfterCrash,
   waitFor,
 } from "./helpers.js";
 
@@ -46,11 +47,6 @@ async function claimLostInACrash(fleet: Fleet, retries: number): Promise<string>
   if (signal !== "SIGKILL") throw new Error(`izzit7's sync was to be killed after journaling its claim, not end with ${signal}`);
   await sync({ dir: fleet.machines["soda-yeti"]! });
   return log;
-}
-
-/** The crashed machine's next sync, once its dead lock is seen stale (a sync that says it skipped is tried again). */
-async function comeBack(dir: string): Promise<void> {
-  await waitFor(async () => !(await sync({ dir })).skipped, 20_000, "the crashed machine's next sync");
 }
 
 describe.concurrent("to: ANY", () => {
@@ -179,7 +175,7 @@ describe.concurrent("to: ANY", () => {
     expect((await journal(fleet.machines.izzit7!)).tasks.job).toMatchObject({ state: "assigned", attempts: 1 });
     // soda-yeti's attempt 1 failed, no retries left.
     expect((await hubStatus(fleet)).orders.job).toMatchObject({ state: "failed", done: true });
-    await comeBack(fleet.machines.izzit7!);
+    await syncAfterCrash(fleet.machines.izzit7!);
     expect(await lines(log)).toEqual(["soda-yeti 1"]); // failed for good: attempt 1 ran once, nothing more
     expect((await hubStatus(fleet)).orders.job).toMatchObject({ state: "failed", done: true });
   }, 60_000);
@@ -189,7 +185,7 @@ describe.concurrent("to: ANY", () => {
     onTestFinished(() => fleet.cleanup());
     // retryBackoff is the default 30 s: nothing may retry within this test.
     const log = await claimLostInACrash(fleet, 1);
-    await comeBack(fleet.machines.izzit7!);
+    await syncAfterCrash(fleet.machines.izzit7!);
     expect(await lines(log)).toEqual(["soda-yeti 1"]);
   }, 60_000);
 

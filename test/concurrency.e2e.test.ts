@@ -5,7 +5,23 @@ import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { timings } from "../src/timings.js";
-import { cli, cliExec, cliProcess, git, gitDaemon, hubCommits, hubStatus, journal, makeFleet, pushOrders, runningTask, tempDir, waitFor, type Fleet } from "./helpers.js";
+import {
+  cli,
+  cliExec,
+  cliProcess,
+  git,
+  gitDaemon,
+  hubCommits,
+  hubStatus,
+  journal,
+  makeFleet,
+  pushOrders,
+  runningTask,
+  syncAfterCrash,
+  tempDir,
+  waitFor,
+  type Fleet,
+} from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -111,21 +127,8 @@ describe("crashes and overlapping syncs", () => {
     return { dir, ranLog, child, pid: entry.pid as number };
   }
 
-  /**
-   * After a kill -9 the lock of the dead holder is broken at once (a sync that says it skipped is tried again). The
-   * next sync runs in this process: the crash is of the process started by startLongTask.
-   */
-  async function syncAfterCrash(dir: string) {
-    return waitFor(
-      async () => {
-        const r = await cli("sync", "--dir", dir);
-        return r.out.includes("skipped") ? undefined : r;
-      },
-      20_000,
-      "the stale lock to be taken over",
-      250,
-    );
-  }
+  // After a kill -9 the lock of the dead holder is broken at once (helpers.ts syncAfterCrash: a sync that says it
+  // skipped is tried again). The next sync runs in this process: the crash is of the process started by startLongTask.
 
   /** Running (a zombie is not: this sandbox's init may not reap orphans). */
   const alive = (pid: number) => {

@@ -6,7 +6,7 @@ import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { sync } from "../src/sync/sync.js";
-import { cli, hubFile, hubStatus, journal, makeFleet, pushOrders, setConfig, waitFor, type Fleet, readLines as lines } from "./helpers.js";
+import { cli, hubFile, hubStatus, journal, makeFleet, pushOrders, setConfig, syncAfterCrash, waitFor, type Fleet, readLines as lines } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -31,15 +31,7 @@ describe("crash (kill -9) at every step of a task's life", () => {
       const crash = await cliExecEnv(["sync", "--dir", dirOf("izzit7")], { COORD_TEST_CRASH: point });
       expect(crash.signal).toBe("SIGKILL");
       // The syncs after it run in this process: only the crash needs a process of its own.
-      await waitFor(
-        async () => {
-          const r = await cli("sync", "--dir", dirOf("izzit7"));
-          return r.out.includes("skipped") ? undefined : r;
-        },
-        20_000,
-        "the next sync",
-        250,
-      );
+      await syncAfterCrash(dirOf("izzit7"));
       await cli("sync", "--dir", dirOf("izzit7"));
       const ran = await lines(log);
       expect(ran.filter((l) => l === "any")).toHaveLength(1);

@@ -260,6 +260,22 @@ export async function waitFor<T>(check: () => Promise<T | undefined | false>, ms
   }
 }
 
+/**
+ * The machine's next `coord sync` (in this process) after a sync of its was killed: until the dead holder's lock is
+ * seen stale, a sync says it skipped and is tried again (every 250 ms, at most `ms`). Its result.
+ */
+export function syncAfterCrash(dir: string, ms = 20_000): Promise<{ code: number; out: string; err: string }> {
+  return waitFor(
+    async () => {
+      const r = await cli("sync", "--dir", dir);
+      return r.out.includes("skipped") ? undefined : r;
+    },
+    ms,
+    `a sync of ${dir} that is not skipped (the killed sync's lock seen stale)`,
+    250,
+  );
+}
+
 /** A free TCP port on loopback (a server listens, and closes at once). */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { inbox, send } from "../src/commands/messages.js";
 import { sync } from "../src/sync/sync.js";
-import { cli, cliExec, hubFile, makeFleet, personCommit, setConfig, waitFor, type Fleet } from "./helpers.js";
+import { cli, cliExec, hubFile, makeFleet, personCommit, setConfig, syncAfterCrash, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -127,15 +127,7 @@ describe("messages: the onMessage hook", () => {
     expect(await readFile(flag, "utf8")).toBe("");
     // Until the killed sync's lock is seen as stale, a sync says it skipped. The next sync runs in this process: the
     // hook kills its parent only the first time.
-    const again = await waitFor(
-      async () => {
-        const r = await cli("sync", "--dir", dirOf("soda-yeti"));
-        return r.out.includes("skipped") ? undefined : r;
-      },
-      30_000,
-      "a sync that is not skipped",
-      250,
-    );
+    const again = await syncAfterCrash(dirOf("soda-yeti"), 30_000);
     expect(again.code, again.err).toBe(0);
     expect((await hooked(hookLog)).map((m) => m.text)).toEqual(["one", "two", "three"]);
     expect((await inbox({ dir: dirOf("soda-yeti"), unread: true })).messages).toEqual([]);
