@@ -20,6 +20,12 @@ export function isObjectId(text: string): boolean {
   return /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(text);
 }
 
+/** The object id a ref file holds (the id and a newline, as git writes a loose ref or a detached HEAD), or undefined. */
+function idLine(text: string): string | undefined {
+  const id = text.slice(0, -1);
+  return text.endsWith("\n") && isObjectId(id) ? id : undefined;
+}
+
 /**
  * The object a branch or tracking ref names, read from git's files in
  * `gitDir` (`refs/remotes/origin/main`, else its line in `packed-refs`, as git
@@ -37,7 +43,7 @@ export async function refFromFiles(gitDir: string, ref: string): Promise<string 
   );
   if (reftable) return undefined;
   const text = await readFile(join(gitDir, ref), "latin1").catch((e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? null : undefined));
-  if (text !== null) return text?.endsWith("\n") && isObjectId(text.slice(0, -1)) ? text.slice(0, -1) : undefined;
+  if (text !== null) return text === undefined ? undefined : idLine(text);
   // No file of its own: packed (`<id> <ref>` lines; `^<id>` lines peel the tag above them, never a branch).
   const packed = await readFile(join(gitDir, "packed-refs"), "latin1").catch(() => "");
   for (const line of packed.split("\n")) {
@@ -52,5 +58,5 @@ export async function headFromFiles(gitDir: string): Promise<string | undefined>
   const text = await readFile(join(gitDir, "HEAD"), "latin1").catch(() => "");
   const branch = /^ref: (refs\/heads\/\S+)\n$/.exec(text)?.[1];
   if (branch) return refFromFiles(gitDir, branch);
-  return text.endsWith("\n") && isObjectId(text.slice(0, -1)) ? text.slice(0, -1) : undefined;
+  return idLine(text);
 }
