@@ -1,12 +1,15 @@
 // A sync that fails, on the in-memory hub: the full sync cycle (syncMachine) against a hub that is down, fails
 // otherwise, or takes no push. A scheduled sync waits out its backoff unless the hub merely came back; a publish that
 // keeps losing gives up within its budget and the next sync publishes what ran, without running it again. (Apart from
-// work-memory.test.ts, so that the two run in parallel workers.)
+// work-memory.test.ts, so that the two run in parallel workers.) A hub that refuses the machine's pushes: only a push it
+// accepts ends the refusal.
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { readLines as lines } from "./helpers.js";
-import { CoordError, RemoteUnreachable } from "../src/errors.js";
+import { ordersText, readLines as lines } from "./helpers.js";
+import { localFailures } from "../src/commands/status.js";
+import { CoordError, PushRefused, RemoteUnreachable } from "../src/errors.js";
 import type { Hub } from "../src/git/hub.js";
+import type { SyncResult } from "../src/sync/sync.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
 
 let fleet: MemoryFleet | undefined;
@@ -82,5 +85,56 @@ describe("a remote too busy to publish to", () => {
     expect(next.ran).toEqual([]);
     expect((await f.status()).orders.job).toMatchObject({ state: "completed", done: true });
     expect(await lines(log)).toEqual(["ran"]); // ran once
+  });
+});
+
+describe("a hub that refuses this machine's pushes", () => {
+  it("a sync whose publish waits for the push budget leaves the machine refused; the push the hub accepts ends it, and says so then", async () => {
+    fleet = await memoryFleet(["a", "b"], { orders: ordersText([], {}) }); // the default budget: 6 pushes a minute for 2 machines
+    const f = fleet;
+    const a = f.m("a");
+    const inner = a.hub;
+    let refusing = true;
+    const refuses: Hub = Object.assign(Object.create(inner) as Hub, {
+      push: async (...args: Parameters<Hub["push"]>) => {
+        if (refusing) throw new PushRefused("the remote refused the push: GH006: Protected branch update failed for refs/heads/coord");
+        return inner.push(...args);
+      },
+    });
+    f.machines.set("a", { ...a, hub: refuses });
+    await f.pushOrders(ordersText([{ id: "job", to: "a", run: "true" }], {})); // a has a result to publish
+    let t = Date.now();
+    // Its clock, and its turns to push waited for on it.
+    const at = {
+      now: () => new Date(t),
+      waitTurn: async (ms: number) => {
+        t += ms;
+      },
+    };
+    // Each refused push spends a token of a's bucket: after a few, a sync holds its publish back and exits 0.
+    let held: SyncResult | undefined;
+    for (let i = 0; i < 10 && !held; i++) {
+      held = await f.sync("a", { ...at, full: true }).catch((e: unknown) => {
+        expect(e).toBeInstanceOf(PushRefused);
+        return undefined;
+      });
+    }
+    expect(held).toMatchObject({ deferred: expect.any(String) });
+    expect(held?.pushed).toBeUndefined();
+    // coord status on a still says it is refused (its --json "local").
+    const local = await localFailures(a.stateDir, "a");
+    expect(local?.health).toMatchObject({ refused: true, lastError: expect.stringMatching(/GH006/) });
+    expect(local?.text).toMatch(/^a \(this machine\) is refused by the hub since /);
+
+    // Ten minutes later (its bucket refilled) the hub accepts: the push that lands ends the refusal, and says it ended then.
+    refusing = false;
+    t += 10 * 60_000;
+    const accepted = t;
+    const back = await f.sync("a", { ...at, full: true });
+    expect(back.pushed).toBeDefined();
+    expect(await localFailures(a.stateDir, "a")).toBeUndefined();
+    const health = (await f.model()).computers.get("a")?.health;
+    expect(health).toMatchObject({ refused: true, cleared: expect.any(String) });
+    expect(Date.parse(health!.cleared!)).toBeGreaterThanOrEqual(accepted);
   });
 });

@@ -69,10 +69,16 @@ export async function recordFailure(stateDir: string, error: string, now: Date, 
   return next;
 }
 
-/** A sync succeeded: the count starts again; a run of failures the machine reported is kept as `recovered`, to be published for a while. */
-export async function recordSuccess(stateDir: string, clearedAt = new Date()): Promise<void> {
+/**
+ * A sync succeeded: the count starts again; a run of failures the machine reported is kept as `recovered`, to be
+ * published for a while. A refusal ends only with a push the hub accepted (`landed`): a sync that pushed nothing
+ * (its publish held by the push budget) leaves it as it was. A refused machine always has a push to make (its file
+ * says it was refused until now), so none stays refused for want of one.
+ */
+export async function recordSuccess(stateDir: string, clearedAt = new Date(), landed = true): Promise<void> {
   const h = await readHealth(stateDir);
   if (h.failures === 0) return;
+  if (h.refused && !landed) return;
   const recovered = reportsFailures(h)
     ? { failures: h.failures, lastError: h.lastError!, since: h.since ?? clearedAt.toISOString(), clearedAt: clearedAt.toISOString(), ...(h.refused ? { refused: true } : {}) }
     : h.recovered;

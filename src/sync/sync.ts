@@ -187,7 +187,8 @@ export async function syncMachine(opened: Machine, opts: CycleOptions = {}): Pro
     result.warnings.push(...takeSetAside()); // local state that was broken, kept aside, and what replaced it
     // A key it cannot sign with: its commits go out unsigned, and its readers refuse them (its file says so too).
     if (machine.signing?.problem) result.warnings.push(`this machine signs nothing: ${machine.signing.problem}`);
-    if (act !== "dry-run") await recordSuccess(stateDir, clearedAt ?? now());
+    // A refusal ends with a push the hub accepts, not with a sync whose publish waits for the budget.
+    if (act !== "dry-run") await recordSuccess(stateDir, clearedAt ?? now(), result.pushed !== undefined);
     await record();
     // Alerts leave the repository: the new ones of the tip it ended on, at this machine's clock, at most once (still under the lock).
     if (ended && config.notify) {
