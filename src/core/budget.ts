@@ -39,15 +39,12 @@ import { isActive } from "./task-life.js";
 import { isOffline, MAX_HEARTBEAT, spanText } from "./presence.js";
 import { TURNS, type TurnTimes } from "./turns.js";
 import { type ComputerFile, isRecord } from "./types.js";
+import { type Bucket, GITHUB_PUSHES_PER_MINUTE, MAX_PUSHES_PER_MINUTE, MIN_PUSHES_PER_MINUTE } from "./reads.js";
 
-/** GitHub's recommendation ("Repository limits"): at most 6 pushes per minute per repository. */
-export const DEFAULT_PUSHES_PER_MINUTE = 6;
+/** GitHub's recommendation, the push budget of a fleet whose ORDERS.json and host say nothing else (core/reads.ts). */
+export const DEFAULT_PUSHES_PER_MINUTE = GITHUB_PUSHES_PER_MINUTE;
 
-/** The smallest budget people may set: one push every 10 minutes for the whole fleet. */
-export const MIN_PUSHES_PER_MINUTE = 0.1;
-
-/** The largest: a server of one's own with no limit to speak of. */
-export const MAX_PUSHES_PER_MINUTE = 100_000;
+export { MAX_PUSHES_PER_MINUTE, MIN_PUSHES_PER_MINUTE };
 
 /** The budget ORDERS.json's `"hub": {"pushesPerMinute": …}` sets (read leniently: anything else is the default). */
 export function pushesPerMinuteOf(data: unknown): number {
@@ -96,10 +93,7 @@ export function claimLeaseOf(share: Share, configured: number): number {
 }
 
 /** A machine's token bucket: tokens (may be negative: a debt), as of `at` (ms). */
-export interface Bucket {
-  tokens: number;
-  at: number;
-}
+export type { Bucket };
 
 /** The bucket at `now`: refilled at the share's rate since it was last counted, at most full. A machine with none starts full. */
 export function refill(b: Bucket | undefined, now: number, share: Share): Bucket {
@@ -273,18 +267,34 @@ function sharedBy(pushesPerMinute: number, machines: number): string {
   return `${pushesPerMinute} push${pushesPerMinute === 1 ? "" : "es"} a minute shared by ${plural(machines, "machine")}`;
 }
 
-/** The fleet's budget as STATUS says it: the pushes a minute, the machines that share them (not offline), and the shortest heartbeat it allows (seconds). */
+/**
+ * The fleet's budget as STATUS says it: the pushes a minute, the machines that share them (not offline), and the
+ * shortest heartbeat it allows (seconds); `byHost` when ORDERS.json sets no push budget (each machine then takes
+ * its host's: core/reads.ts; the figures are GitHub's); the read budget when ORDERS.json sets one.
+ */
 export interface FleetBudget {
   pushesPerMinute: number;
   machines: number;
   heartbeat: number;
+  byHost?: true;
+  readsPerSecond?: number;
 }
 
-export function fleetBudget(pushesPerMinute: number, machines: number): FleetBudget {
-  return { pushesPerMinute, machines, heartbeat: fleetHeartbeat(pushesPerMinute, Math.max(1, machines)) };
+export function fleetBudget(pushesPerMinute: number, machines: number, set: { pushesPerMinute?: number; readsPerSecond?: number } = { pushesPerMinute }): FleetBudget {
+  return {
+    pushesPerMinute,
+    machines,
+    heartbeat: fleetHeartbeat(pushesPerMinute, Math.max(1, machines)),
+    ...(set.pushesPerMinute === undefined ? { byHost: true as const } : {}),
+    ...(set.readsPerSecond !== undefined ? { readsPerSecond: set.readsPerSecond } : {}),
+  };
 }
 
 /** "6 pushes a minute shared by 24 machines: heartbeats every 8 min or longer". */
 export function describeBudget(b: FleetBudget): string {
-  return `${sharedBy(b.pushesPerMinute, b.machines)}: heartbeats every ${b.heartbeat < 5 ? `${b.heartbeat} s` : spanText(b.heartbeat)} or longer`;
+  const pushes = `${sharedBy(b.pushesPerMinute, b.machines)}: heartbeats every ${b.heartbeat < 5 ? `${b.heartbeat} s` : spanText(b.heartbeat)} or longer`;
+  const reads = b.readsPerSecond !== undefined ? `; ${b.readsPerSecond} read${b.readsPerSecond === 1 ? "" : "s"} a second for the machines' looks (80 % of it)` : "";
+  if (!b.byHost) return pushes + reads;
+  // Not set: each machine takes its host's figures (core/reads.ts); STATUS is the same on every machine, so it says GitHub's and the others.
+  return `not set, so each machine takes its host's (github.com: 6 pushes a minute and 15 reads a second; gitlab.com: 60 and 10; any other host: 6 and 2; a hub on a path: none); at GitHub's, ${pushes}${reads}`;
 }

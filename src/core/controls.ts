@@ -4,14 +4,16 @@
 // {"reason": "…", "stop": false}}` (that machine claims and starts nothing new;
 // with stop, it stops what runs too); `coord pause` pauses this machine from
 // its own local state; and `"hub": {"statusHistory": …}`, how much history the
-// machines' branch keeps (core/status-history.ts), and `"pushesPerMinute"`,
-// the fleet's push budget (core/budget.ts). Read leniently: an emergency stop counts even when the
+// machines' branch keeps (core/status-history.ts), `"pushesPerMinute"`,
+// the fleet's push budget (core/budget.ts), and `"readsPerSecond"`, its read
+// budget (core/reads.ts). Read leniently: an emergency stop counts even when the
 // rest of ORDERS.json is invalid (a person in a hurry may break a comma).
 import { jsonDepth, MAX_DEPTH, clip, unreadable, ORDERS_LIMIT } from "./limits.js";
 import { machineNameProblem } from "./names.js";
 import { DEFAULT_HISTORY, type HistoryLimit, historyLimitOf } from "./status-history.js";
 import { isRecord } from "./types.js";
 import { DEFAULT_PUSHES_PER_MINUTE, pushesPerMinuteOf } from "./budget.js";
+import { hubBudgetOf } from "./reads.js";
 
 export interface Pause {
   reason?: string;
@@ -26,8 +28,10 @@ export interface Controls {
   paused: Map<string, Pause>;
   /** How much history the machines' branch keeps (`"hub": {"statusHistory": …}`; core/status-history.ts). */
   history: HistoryLimit;
-  /** The fleet's push budget (`"hub": {"pushesPerMinute": …}`; core/budget.ts). */
+  /** The fleet's push budget (`"hub": {"pushesPerMinute": …}`; core/budget.ts), GitHub's when unset (what STATUS says). */
   pushesPerMinute: number;
+  /** The budgets ORDERS.json sets itself, each only when written: else each machine takes its host's (core/reads.ts). */
+  budgets: { pushesPerMinute?: number; readsPerSecond?: number };
 }
 
 /** What stops this machine now, if anything: the state it publishes, why, and whether running tasks stop. */
@@ -37,7 +41,7 @@ export interface Halt {
   stopRunning: boolean;
 }
 
-const NO_CONTROLS: Controls = { paused: new Map(), history: DEFAULT_HISTORY, pushesPerMinute: DEFAULT_PUSHES_PER_MINUTE };
+const NO_CONTROLS: Controls = { paused: new Map(), history: DEFAULT_HISTORY, pushesPerMinute: DEFAULT_PUSHES_PER_MINUTE, budgets: {} };
 
 const reasonOf = (v: unknown) => (typeof v === "string" && v.trim() ? clip(v.trim().replace(/\s+/g, " "), 300) : undefined);
 
@@ -51,7 +55,7 @@ export function readControls(text: string | undefined): Controls {
     return NO_CONTROLS;
   }
   if (!isRecord(data)) return NO_CONTROLS;
-  const controls: Controls = { paused: new Map(), history: historyLimitOf(data), pushesPerMinute: pushesPerMinuteOf(data) };
+  const controls: Controls = { paused: new Map(), history: historyLimitOf(data), pushesPerMinute: pushesPerMinuteOf(data), budgets: hubBudgetOf(data) };
   const e = data.emergency;
   if (isRecord(e) && e.stop === true) controls.emergency = { reason: reasonOf(e.reason) ?? "no reason given" };
   const p = data.pause;

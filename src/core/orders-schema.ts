@@ -1,7 +1,7 @@
 // The schema of ORDERS.json and its fields, in zod: what each field may hold,
 // its default and its description (the JSON Schema for editors is generated
 // from it), and the Order a valid order becomes. Pure.
-import { MAX_PUSHES_PER_MINUTE, MIN_PUSHES_PER_MINUTE } from "./budget.js";
+import { MAX_PUSHES_PER_MINUTE, MAX_READS_PER_SECOND, MIN_PUSHES_PER_MINUTE, MIN_READS_PER_SECOND } from "./reads.js";
 import * as z from "zod";
 import { PERMISSIONS } from "./agents.js";
 import { parseDuration } from "./duration.js";
@@ -413,7 +413,15 @@ export const OrdersFileSchema = z
           .max(MAX_PUSHES_PER_MINUTE)
           .optional()
           .describe(
-            "The fleet's push budget: how many pushes a minute the machines share on the hub, sustained (a short burst may go over it and is paid back after). Each machine takes an equal share; heartbeats stretch to take at most half. Default: 6, GitHub's recommendation.",
+            "The fleet's push budget: how many pushes a minute the machines share on the hub, sustained (a short burst may go over it and is paid back after). Each machine takes an equal share; heartbeats stretch to take at most half. Default: the host's (github.com: 6, GitHub's recommendation; gitlab.com: 60; a hub on a path: none; any other host: 6).",
+          ),
+        readsPerSecond: z
+          .number()
+          .min(MIN_READS_PER_SECOND)
+          .max(MAX_READS_PER_SECOND)
+          .optional()
+          .describe(
+            "The fleet's read budget: how many git reads a second the machines may make of the hub (a look at both branches, a fetch). The machines take 80 % of it, each an equal share, at most a look a second. Default: the host's (github.com: 15, GitHub's recommendation; gitlab.com: 10; a hub on a path: none, a look a second; any other host: 2).",
           ),
       })
       .optional()

@@ -141,7 +141,7 @@ function summary(status: StatusJson, asOf: Date | undefined): string {
   ];
   const line = parts.join(" · ");
   // The host's limit, and what it does to heartbeats (core/budget.ts): people see why a machine is quiet for long.
-  return status.budget ? `${line}\n\nPush budget: ${describeBudget(status.budget)} (ORDERS.json \`"hub": {"pushesPerMinute": …}\`).` : line;
+  return status.budget ? `${line}\n\nPush budget: ${describeBudget(status.budget)} (ORDERS.json \`"hub": {"pushesPerMinute": …, "readsPerSecond": …}\`).` : line;
 }
 
 export function renderStatusMd(status: StatusJson): string {

@@ -421,7 +421,11 @@ function computeStatus(model: RepoModel): StatusJson {
     orders,
     ...(Object.keys(services).length ? { services } : {}),
     ...(reservations.length ? { reservations } : {}),
-    budget: fleetBudget(model.controls?.pushesPerMinute ?? DEFAULT_PUSHES_PER_MINUTE, Object.values(machines).filter((m) => m.presence !== "offline").length),
+    budget: fleetBudget(
+      model.controls?.pushesPerMinute ?? DEFAULT_PUSHES_PER_MINUTE,
+      Object.values(machines).filter((m) => m.presence !== "offline").length,
+      model.controls?.budgets ?? {},
+    ),
     alerts,
     errors: [...model.ordersProblems, ...(model.services?.problems ?? []), ...model.fileProblems, ...reserved.problems],
   };

@@ -8,6 +8,9 @@ import { CoordError, EXIT } from "../errors.js";
 import { Repo } from "../git/git.js";
 import type { Hub } from "../git/hub.js";
 import { repairCheckout } from "../git/repair.js";
+import { remoteUrlOf } from "../git/local.js";
+import { budgetsOf, type Budgets, type HostBudget, hostBudgetOf, GITHUB_PUSHES_PER_MINUTE, GITHUB_READS_PER_SECOND } from "../core/reads.js";
+import type { Controls } from "../core/controls.js";
 import { loadConfig, type MachineConfig } from "../state/config.js";
 import { stateDirOf } from "../state/paths.js";
 import { type Signing, signingOf } from "../state/trust.js";
@@ -32,6 +35,8 @@ export interface Machine {
   checkout?: Checkout;
   /** How it signs its commits (state/trust.ts signingOf); undefined: it has no key, and signs nothing. */
   signing?: Signing;
+  /** The host of its hub and that host's budgets (core/reads.ts); undefined: GitHub's figures (a hub in memory). */
+  host?: HostBudget;
 }
 
 /** A machine on a real git checkout: the commands that read the checkout itself use `repo`. */
@@ -46,13 +51,15 @@ export async function openMachine(dir: string, signal?: AbortSignal): Promise<Gi
   const config = await loadConfig(stateDir);
   if (!config) throw new CoordError(`${dir} has no coord machine config; run coord init there first`, EXIT.USAGE);
   const repo = new Repo(dir, stateDir, config.remote, config.branch, config.gitTimeout, signal);
-  const signing = await signingOf(config, stateDir, dir);
+  const [signing, url] = await Promise.all([signingOf(config, stateDir, dir), remoteUrlOf(dir, config.remote)]);
   if (signing?.publicKey) repo.useSigningKey(signing.path, signing.key);
   const checkout: Checkout = {
     fastForward: (commit) => repo.fastForward(commit),
     repair: ({ log, fsck }) => repairCheckout(dir, { remote: config.remote, branch: config.branch, log, fsck, timeout: config.gitTimeout }),
   };
-  return { dir, stateDir, config, hub: repo, repo, checkout, ...(signing ? { signing } : {}) };
+  // A remote with no URL (removed by hand): the fetch says so; meanwhile the budgets of a host coord does not know.
+  const host = hostBudgetOf(url || "unknown-host:");
+  return { dir, stateDir, config, hub: repo, repo, checkout, host, ...(signing ? { signing } : {}) };
 }
 
 /**
@@ -66,4 +73,10 @@ export async function lastFetchedModel(m: Machine, paths: string[]): Promise<{ c
   if (!commit) return undefined;
   await loadParsed(m.stateDir); // what the syncs parsed: a large fleet's files are not parsed again
   return { commit, model: readModel(await lastVerified(m, await m.hub.readFiles(commit, paths))) };
+}
+
+/** The budgets `m` works under: what ORDERS.json sets, else its host's (a machine on a hub in memory: GitHub's). */
+export function budgetsFor(m: Pick<Machine, "host">, controls: Pick<Controls, "budgets">): Budgets {
+  const host = m.host ?? { kind: "github", host: "memory", pushesPerMinute: GITHUB_PUSHES_PER_MINUTE, readsPerSecond: GITHUB_READS_PER_SECOND, source: "GitHub's recommendation" };
+  return budgetsOf(controls.budgets, host);
 }
