@@ -31,6 +31,10 @@ interface Play {
   ranWork?: boolean[];
   /** The quiet stamp's end a sync ending at `end` leaves (none: undefined). */
   quietUntil?: (end: number) => number | undefined;
+  /** When the hub moves (a person's push, another machine's): a look after it, before the next sync, sees it. */
+  moves?: number[];
+  /** How long a look takes. */
+  lookMs?: number;
   until: number;
 }
 
@@ -47,6 +51,8 @@ function play(p: Play, s: LoopSettings = settings()): Played {
   const out: Played = { syncs: [], actions: [], logs: [], state: { kind: "stopped" }, mostAtOnce: 0 };
   const events = [...(p.events ?? [])].sort((a, b) => a.at - b.at);
   let running: { endsAt: number; ranWork: boolean } | undefined;
+  let looking: { endsAt: number; moved: boolean } | undefined;
+  let synced = Number.NEGATIVE_INFINITY; // the start of the last sync: it saw every move before
   let count = 0;
   let now = 0;
   const apply = (r: ReturnType<typeof start>) => {
@@ -58,20 +64,27 @@ function play(p: Play, s: LoopSettings = settings()): Played {
         const ms = p.syncMs?.[Math.min(count, p.syncMs.length - 1)] ?? S;
         running = { endsAt: now + ms, ranWork: p.ranWork?.[count] ?? false };
         count++;
+        synced = now;
         out.syncs.push({ at: now, why: a.why });
         out.mostAtOnce = Math.max(out.mostAtOnce, 1);
-      } else out.actions.push({ at: now, type: a.type });
+      } else {
+        if (a.type === "look") looking = { endsAt: now + (p.lookMs ?? 100), moved: (p.moves ?? []).some((m) => m > synced && m <= now) };
+        out.actions.push({ at: now, type: a.type });
+      }
     }
   };
   apply(start(now));
   for (let i = 0; i < 10_000 && out.state.kind !== "stopped"; i++) {
-    const next = Math.min(events[0]?.at ?? Infinity, running?.endsAt ?? Infinity, dueAt(out.state) ?? Infinity);
+    const next = Math.min(events[0]?.at ?? Infinity, running?.endsAt ?? Infinity, looking?.endsAt ?? Infinity, dueAt(out.state) ?? Infinity);
     if (next > p.until) break;
     now = next;
     let event: LoopEvent;
     if (running && running.endsAt === now) {
       event = { type: "ended", ranWork: running.ranWork, quietUntil: p.quietUntil?.(now) };
       running = undefined;
+    } else if (looking && looking.endsAt === now) {
+      event = { type: "looked", moved: looking.moved };
+      looking = undefined;
     } else if (events[0]?.at === now) event = { type: events.shift()!.event };
     else event = { type: "timer" };
     apply(step(out.state, event, now, s));
@@ -259,6 +272,71 @@ describe("the daemon's loop, on a fake clock", () => {
         },
       ),
       { numRuns: fuzzRuns(300) },
+    );
+  });
+});
+
+describe("the daemon's looks at the hub (core/reads.ts gives their pace)", () => {
+  const looksEvery = (ms: number) => settings({ nextLook: (now) => now + ms });
+  const looks = (r: Played) => r.actions.filter((a) => a.type === "look").map((a) => a.at);
+
+  it("looks at its pace between ticks; a look that sees nothing new syncs nothing", () => {
+    const r = play({ until: 20 * S }, looksEvery(2 * S));
+    expect(whys(r)).toEqual(["start"]);
+    // The first sync ends at 1 s; a look every 2 s after it (each 100 ms long, the next 2 s after its end).
+    expect(looks(r)).toEqual([3000, 5100, 7200, 9300, 11400, 13500, 15600, 17700, 19800]);
+  });
+
+  it("a move is synced at the next look, within the look's pace", () => {
+    const r = play({ moves: [10_000], until: 20 * S }, looksEvery(2 * S));
+    expect(r.syncs[1]).toEqual({ at: 11_500, why: "moved" }); // the look at 11.4 s, 100 ms long
+    expect(r.logs).toContain("the hub moved: syncing now");
+    // After that sync, looks go on from its end.
+    expect(looks(r).filter((t) => t > 11_500)[0]).toBe(14_500);
+  });
+
+  it("an ask or a service's change during a look is answered when the look ends; a tick that fell meanwhile too", () => {
+    const asked = play({ events: [{ at: 3050, event: "asked" }], until: 4 * S }, looksEvery(2 * S));
+    expect(asked.syncs[1]).toEqual({ at: 3100, why: "asked" });
+    const poked = play({ events: [{ at: 3050, event: "poked" }], until: 5 * S }, looksEvery(2 * S));
+    expect(poked.syncs[1]).toEqual({ at: 3100 + POKE_MS, why: "poked" });
+    const tick = play({ until: 5 * MIN + 500 }, settings({ nextLook: (now) => now + 2 * S, nextTick: every(5 * MIN) }));
+    expect(tick.syncs.map((x) => x.why)).toEqual(["start", "tick"]);
+  });
+
+  it("a stop during a look stops at once", () => {
+    const r = play({ events: [{ at: 3050, event: "stop" }], until: 10 * S }, looksEvery(2 * S));
+    expect(r.state.kind).toBe("stopped");
+    expect(whys(r)).toEqual(["start"]);
+  });
+
+  it("without a pace (no nextLook, or none given) it never looks", () => {
+    expect(looks(play({ until: 20 * MIN }))).toEqual([]);
+    expect(looks(play({ until: 20 * MIN }, settings({ nextLook: () => undefined })))).toEqual([]);
+  });
+
+  it("for any moves, asks and sync lengths: never two syncs at once, and every move is synced within a look's pace after the running sync", () => {
+    const pace = 3 * S;
+    const lookMs = 200;
+    const longest = 2 * MIN;
+    const s = settings({ nextLook: (now) => now + pace });
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 2 * S, max: 20 * MIN }), { maxLength: 12 }),
+        fc.array(fc.record({ at: fc.integer({ min: 0, max: 20 * MIN }), event: fc.constant("asked" as const) }), { maxLength: 5 }),
+        fc.array(fc.integer({ min: 1, max: longest }), { minLength: 1, maxLength: 10 }),
+        fc.array(fc.boolean(), { maxLength: 10 }),
+        (moves, events, syncMs, ranWork) => {
+          const r = play({ moves, events, syncMs, ranWork, lookMs, until: 40 * MIN }, s);
+          expect(r.mostAtOnce).toBe(1);
+          for (const m of moves) {
+            // A sync starts after the move within: the sync running then, a look's pace, and the look.
+            const by = m + longest + pace + lookMs + 1;
+            expect(r.syncs.some((x) => x.at >= m && x.at <= by)).toBe(true);
+          }
+        },
+      ),
+      { numRuns: fuzzRuns(200) },
     );
   });
 });

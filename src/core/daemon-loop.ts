@@ -2,14 +2,17 @@
 // the random numbers come in. runDaemon (src/daemon/daemon.ts) keeps one timer, to `dueAt`, does the actions, and
 // feeds back what happened.
 //
-//   idle     waits for the schedule's next tick, or the quiet stamp's end when that is sooner (its heartbeat)
+//   idle     waits for the schedule's next tick, or the quiet stamp's end when that is sooner (its heartbeat),
+//            and looks at the hub meanwhile as often as its share of the reads allows (core/reads.ts)
+//   looking  one look at the hub (is either branch where this machine last saw it?): a move syncs at once
 //   poked    a service changed while idle: a sync in POKE_MS (more changes meanwhile make one sync)
 //   syncing  a sync runs; ticks that fall meanwhile are dropped (never two at once)
 //   asked    a sync runs and another follows it at once (asked for, or a service changed, meanwhile)
 //   stopping a stop came while a sync runs: its tasks are interrupted after the grace, its git killed later
 //   stopped  nothing runs; the daemon ends
 //
-// A sync that ran work is followed by another at once (the queue drains without waiting for a tick).
+// A sync that ran work is followed by another at once (the queue drains without waiting for a tick). The
+// daemon never sleeps past a look it owes: the next look is one of the deadlines of `dueAt`.
 
 /** How long after a service changes the sync that publishes it starts (later changes join it). */
 export const POKE_MS = 500;
@@ -32,13 +35,19 @@ export interface LoopSettings {
   killGitMs: number;
   /** A number in [0, 1). */
   random(): number;
+  /**
+   * When the next look at the hub may be (ms), the last one having been at `now` (its share of the fleet's reads,
+   * core/reads.ts nextLookAt), or undefined: the daemon does not look (it syncs on its schedule only).
+   */
+  nextLook?(now: number): number | undefined;
 }
 
 /** Why a sync starts. */
-export type Why = "start" | "tick" | "wake" | "asked" | "poked" | "ran work";
+export type Why = "start" | "tick" | "wake" | "asked" | "poked" | "ran work" | "moved";
 
 export type LoopState =
-  | { kind: "idle"; tickAt: number; wakeAt?: number }
+  | { kind: "idle"; tickAt: number; wakeAt?: number; lookAt?: number }
+  | { kind: "looking"; tickAt: number; wakeAt?: number; since: number; afterLook?: "asked" | "poked" }
   | { kind: "poked"; tickAt: number; at: number }
   | { kind: "syncing"; since: number }
   | { kind: "asked"; since: number; by: "asked" | "poked" }
@@ -54,9 +63,11 @@ export type LoopEvent =
   | { type: "poked" }
   | { type: "stop" }
   /** The running sync ended; `quietUntil`: until when its quiet stamp says nothing happens (src/core/quiet.ts). */
-  | { type: "ended"; ranWork: boolean; quietUntil?: number };
+  | { type: "ended"; ranWork: boolean; quietUntil?: number }
+  /** The look ended: `moved`, either branch is not where this machine last saw it (or pushed it). */
+  | { type: "looked"; moved: boolean };
 
-export type LoopAction = { type: "sync"; why: Why } | { type: "interrupt" } | { type: "killGit" } | { type: "log"; line: string };
+export type LoopAction = { type: "sync"; why: Why } | { type: "look" } | { type: "interrupt" } | { type: "killGit" } | { type: "log"; line: string };
 
 export interface Step {
   state: LoopState;
@@ -79,9 +90,21 @@ export function start(now: number): Step {
 function idleAfter(now: number, quietUntil: number | undefined, s: LoopSettings): LoopState {
   const tick = s.nextTick(now);
   const tickAt = tick + s.random() * s.jitterMs;
-  if (quietUntil === undefined || quietUntil >= tick) return { kind: "idle", tickAt };
+  const look = lookAfter(now, s);
+  if (quietUntil === undefined || quietUntil >= tick) return { kind: "idle", tickAt, ...look };
   const spread = s.random() * Math.min(MAX_SPREAD_MS, s.heartbeatMs * WAKE_SPREAD);
-  return { kind: "idle", tickAt, wakeAt: Math.max(quietUntil, now + WAKE_FLOOR_MS) + spread };
+  return { kind: "idle", tickAt, wakeAt: Math.max(quietUntil, now + WAKE_FLOOR_MS) + spread, ...look };
+}
+
+/** The next look, when the daemon looks. */
+function lookAfter(now: number, s: LoopSettings): { lookAt?: number } {
+  const at = s.nextLook?.(now);
+  return at !== undefined && Number.isFinite(at) ? { lookAt: Math.max(at, now) } : {};
+}
+
+/** Back to idle after a look that saw no move, keeping the tick and the wake it had. */
+function idleAfterLook(state: Extract<LoopState, { kind: "looking" }>, now: number, s: LoopSettings): LoopState {
+  return { kind: "idle", tickAt: state.tickAt, ...(state.wakeAt !== undefined ? { wakeAt: state.wakeAt } : {}), ...lookAfter(now, s) };
 }
 
 /** When the loop next has something to do without being told (its one timer), or undefined: never. */
@@ -93,7 +116,7 @@ export function dueAt(state: LoopState): number | undefined {
 function timerOf(state: LoopState): number | undefined {
   switch (state.kind) {
     case "idle":
-      return Math.min(state.tickAt, state.wakeAt ?? Number.POSITIVE_INFINITY);
+      return Math.min(state.tickAt, state.wakeAt ?? Number.POSITIVE_INFINITY, state.lookAt ?? Number.POSITIVE_INFINITY);
     case "poked":
       return Math.min(state.at, state.tickAt);
     case "stopping":
@@ -106,7 +129,7 @@ function timerOf(state: LoopState): number | undefined {
 
 /** When the next scheduled sync is (daemon.json's nextSync), while none runs. */
 export function nextSyncAt(state: LoopState): number | undefined {
-  return state.kind === "idle" || state.kind === "poked" ? state.tickAt : undefined;
+  return state.kind === "idle" || state.kind === "poked" || state.kind === "looking" ? state.tickAt : undefined;
 }
 
 export function step(state: LoopState, event: LoopEvent, now: number, s: LoopSettings): Step {
@@ -119,7 +142,13 @@ export function step(state: LoopState, event: LoopEvent, now: number, s: LoopSet
           if (state.kind === "poked" && state.at <= now) return syncNow(now, "poked");
           if (state.kind === "idle" && state.wakeAt !== undefined && state.wakeAt <= now) return syncNow(now, "wake");
           // A tick whose time has come; a timer that fired early (a long wait is cut in pieces) changes nothing.
-          return state.tickAt <= now ? syncNow(now, "tick") : stay;
+          if (state.tickAt <= now) return syncNow(now, "tick");
+          if (state.kind === "idle" && state.lookAt !== undefined && state.lookAt <= now)
+            return {
+              state: { kind: "looking", tickAt: state.tickAt, ...(state.wakeAt !== undefined ? { wakeAt: state.wakeAt } : {}), since: now },
+              actions: [{ type: "look" }],
+            };
+          return stay;
         }
         case "asked":
           return syncNow(now, "asked", "a sync was asked for: syncing now");
@@ -128,13 +157,35 @@ export function step(state: LoopState, event: LoopEvent, now: number, s: LoopSet
         case "stop":
           return { state: { kind: "stopped" }, actions: [] };
         case "ended":
-          return stay; // no sync runs
+        case "looked":
+          return stay; // no sync or look runs
+      }
+      break;
+    case "looking":
+      switch (event.type) {
+        case "timer":
+        case "ended":
+          return stay; // the look ends first: it is short (one ls-remote), and bounded by the git timeout
+        case "asked":
+          return { state: { ...state, afterLook: "asked" }, actions: [] };
+        case "poked":
+          return state.afterLook ? stay : { state: { ...state, afterLook: "poked" }, actions: [] };
+        case "stop":
+          return { state: { kind: "stopped" }, actions: [] }; // a look changes nothing: it is left behind
+        case "looked":
+          if (event.moved) return syncNow(now, "moved", "the hub moved: syncing now");
+          if (state.afterLook === "asked") return syncNow(now, "asked", "a sync was asked for: syncing now");
+          if (state.afterLook === "poked") return { state: { kind: "poked", tickAt: state.tickAt, at: now + POKE_MS }, actions: [] };
+          if (state.wakeAt !== undefined && state.wakeAt <= now) return syncNow(now, "wake");
+          if (state.tickAt <= now) return syncNow(now, "tick");
+          return { state: idleAfterLook(state, now, s), actions: [] };
       }
       break;
     case "syncing":
     case "asked":
       switch (event.type) {
         case "timer":
+        case "looked":
           return stay;
         case "asked":
           return { state: { kind: "asked", since: state.since, by: "asked" }, actions: [log("a sync was asked for: syncing again when this one ends")] };

@@ -15,7 +15,11 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { CLI_PATH } from "../package.js";
 import { cronProblem, nextRun } from "../core/cron.js";
-import { dueAt, type LoopEvent, type LoopSettings, type LoopState, nextSyncAt, type Step, start, step } from "../core/daemon-loop.js";
+import { dueAt, type LoopEvent, type LoopSettings, type LoopState, nextSyncAt, type Step, start, step, type Why } from "../core/daemon-loop.js";
+import { type Bucket, describeReadShare, nextLookAt, type ReadShare, readShareOf, spendReads } from "../core/reads.js";
+import { countedMachines } from "../core/budget.js";
+import type { RepoModel } from "../core/repo.js";
+import { budgetsFor, type Machine } from "../sync/machine.js";
 import { describeFailure } from "../failure.js";
 import lockfile from "proper-lockfile";
 import { CoordError, EXIT } from "../errors.js";
@@ -57,6 +61,8 @@ export interface DaemonInfo {
     ran?: { id: string; state: string }[];
   };
   nextSync?: string;
+  /** Its looks at the hub (core/reads.ts): how often it looks now, and the reads it made since it started. */
+  looks?: { every: string; everyMs: number; looks: number; moved: number; reads: number };
   /** Set while a sync runs: when it started. */
   syncingSince?: string;
   stoppedAt?: string;
@@ -75,6 +81,11 @@ export interface DaemonOptions {
   signal?: AbortSignal;
   /** Called after each sync (for watch, tests). */
   onSync?: (r: SyncResult | Error) => void;
+  /**
+   * false: the daemon never looks at the hub between its schedule's ticks (as cron would). By default it looks as
+   * often as its share of the fleet's reads allows (core/reads.ts), and syncs at once when the hub moved.
+   */
+  look?: boolean;
 }
 
 const paths = (stateDir: string) => ({
@@ -166,6 +177,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const subMinute = schedule.trim().split(/\s+/).length === 6;
   const jitter = opts.jitter ?? (subMinute ? 0 : 30);
   const graceS = opts.stopGrace ?? timings.daemonStopGraceS;
+  // Its share of the fleet's reads, as the last tip it read shows the fleet and the budgets (core/reads.ts).
+  const reads = readsOf(machine, info);
   const settings: LoopSettings = {
     // The schedule is in this machine's time zone, as cron has it.
     nextTick: (after) => nextRun(schedule, new Date(after), { timezone: LOCAL_ZONE })?.getTime() ?? Number.POSITIVE_INFINITY,
@@ -174,6 +187,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     graceMs: graceS * 1000,
     killGitMs: timings.daemonKillGitS * 1000,
     random: Math.random,
+    ...(opts.look === false ? {} : { nextLook: (now: number) => nextLookAt(reads.bucket, now, reads.share, Math.random()) }),
   };
   // Until the first sync starts (below), nothing it is told does anything: a service's change is published by that sync.
   let state: LoopState = { kind: "stopped" };
@@ -187,7 +201,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     state = next;
     for (const a of actions) {
       if (a.type === "log") log(a.line);
-      else if (a.type === "sync") void runSync();
+      else if (a.type === "sync") void runSync(a.why);
+      else if (a.type === "look") void runLook();
       // First its tasks are interrupted (and that is published); a sync still not done later hangs in git (a silent remote).
       else if (a.type === "interrupt") interrupt.abort();
       else killGit.abort();
@@ -206,7 +221,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const services = new Supervisor(machine, log, () => dispatch({ type: "poked" }));
   await services.open().catch((e: unknown) => log(`services: ${describeFailure(e).message}`));
 
-  const runSync = async () => {
+  const runSync = async (why: Why) => {
     const started = Date.now();
     info.syncingSince = new Date(started).toISOString();
     void saveOrSay();
@@ -221,9 +236,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
         gitSignal: killGit.signal,
         log,
         heartbeat: machine.config.daemonHeartbeat,
-        onModel: (model) => services.apply(model),
-        full: !services.ready,
+        onModel: (model) => {
+          reads.follow(model);
+          return services.apply(model);
+        },
+        // The hub moved (a look saw it): no second look at the tip before the fetch.
+        full: !services.ready || why === "moved",
       });
+      // What it read of the hub: a quiet sync's look, or a fetch (and one more per push that lost its race).
+      reads.spend(r.quiet ? 1 : 1 + Math.max(0, r.pushAttempts - 1));
       // Work ended: there may be more for the free slot (the queue drains without waiting for a tick).
       ranWork = r.ran.length > 0;
       info.lastSync = {
@@ -258,9 +279,29 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     dispatch({ type: "ended", ranWork, ...(quiet ? { quietUntil: quiet.until } : {}) });
     await saveOrSay();
   };
+  // One look at the hub: is either branch where this machine last saw it (fetched or pushed)? A hub that does not
+  // answer is no move: the schedule's sync says why and backs off (a look never fails the daemon).
+  let lookFailed = false;
+  const runLook = async () => {
+    reads.spend(1);
+    let moved = false;
+    try {
+      const [remote, tracked] = await Promise.all([machine.hub.remoteTip(), machine.hub.resolve(machine.hub.trackingRef)]);
+      moved = remote !== tracked;
+      if (lookFailed) log("a look at the hub answers again");
+      lookFailed = false;
+    } catch (e) {
+      if (!lookFailed) log(`a look at the hub failed (${describeFailure(e).message}); the schedule's next sync tries again`);
+      lookFailed = true;
+    }
+    reads.looked(moved);
+    dispatch({ type: "looked", moved });
+  };
   const requests = watchSyncRequests(stateDir, () => dispatch({ type: "asked" }), log);
   // Said before daemon.json names this pid: whoever waits for the pid (daemon start) finds the line.
-  log(`coord daemon ${process.pid} started for ${opts.dir}: schedule "${schedule}", jitter up to ${jitter}s`);
+  log(
+    `coord daemon ${process.pid} started for ${opts.dir}: schedule "${schedule}", jitter up to ${jitter}s${opts.look === false ? "; no looks between syncs" : `; ${describeReadShare(reads.share)} until the first sync counts the fleet`}`,
+  );
   await save();
   act(start(Date.now())); // a first sync at once
   if (stop.signal.aborted) dispatch({ type: "stop" });
@@ -434,4 +475,32 @@ export async function daemonStatus(dir: string): Promise<DaemonStatus> {
     ...(running && info ? { uptimeSeconds: Math.round((Date.now() - Date.parse(info.startedAt)) / 1000) } : {}),
     ...(services.length ? { services } : {}),
   };
+}
+
+/** The daemon's reads of the hub: its share (followed from every tip a sync reads), its bucket, and the counts daemon.json shows. */
+function readsOf(machine: Machine, info: DaemonInfo) {
+  const t = {
+    share: readShareOf(budgetsFor(machine, { budgets: {} }).readsPerSecond, 1) as ReadShare,
+    bucket: undefined as Bucket | undefined,
+    follow(model: RepoModel) {
+      const counted = countedMachines(machine.config.name, model.computers, new Date()).length;
+      t.share = readShareOf(budgetsFor(machine, model.controls).readsPerSecond, counted);
+      show();
+    },
+    spend(n: number) {
+      t.bucket = spendReads(t.bucket, Date.now(), t.share, n);
+      counts.reads += n;
+      show();
+    },
+    looked(moved: boolean) {
+      counts.looks++;
+      if (moved) counts.moved++;
+      show();
+    },
+  };
+  const counts = { looks: 0, moved: 0, reads: 0 };
+  const show = () => {
+    info.looks = { every: describeReadShare(t.share), everyMs: t.share.lookEveryMs, ...counts };
+  };
+  return t;
 }
