@@ -98,8 +98,12 @@ describe("coord doctor", () => {
   it("is all OK on a healthy fleet but for the schedule, which is OK once installed", async () => {
     const checks = await doctor({ dir: fleet.machines.alpha! });
     const text = formatChecks(checks);
-    expect(checks.map((c) => c.name)).toEqual(["git", "config", "remote", "branch", "push", "clock", "identity", "signing", "lock", "schedule", "agents", "checkout"]);
+    expect(checks.map((c) => c.name)).toEqual(["git", "config", "remote", "branch", "push", "budget", "clock", "identity", "signing", "lock", "schedule", "agents", "checkout"]);
     for (const c of checks) if (c.name !== "schedule") expect(c.level, text).toBe("OK");
+    // A hub on a path: no host to spare, so no read budget (the test fleet sets its pushes); a daemon looks once a second (core/reads.ts).
+    expect(one(checks, "budget").detail).toMatch(
+      /hub\.git: 100000 pushes a minute \(ORDERS\.json\) and no read budget \(a hub on this machine's disk: no host to spare\); a daemon here takes a look every 1 s/,
+    );
     const sched = one(checks, "schedule");
     expect(sched.level).toBe("WARN");
     expect(sched.fix).toContain("coord cron install");

@@ -25,6 +25,10 @@ import { daemonStatus } from "../daemon/daemon.js";
 import { scheduleStatus } from "./schedule.js";
 import { daemonServiceStatus, type ServiceStatus } from "./daemon-service.js";
 import { timings } from "../timings.js";
+import { budgetsFor, lastFetchedModel } from "../sync/machine.js";
+import { READ_PATHS } from "../sync/sync.js";
+import { countedMachines } from "../core/budget.js";
+import { describeBudgets, describeReadShare, HOST_DEFAULTS_TEXT, readShareOf } from "../core/reads.js";
 
 export type CheckLevel = "OK" | "WARN" | "FAIL";
 
@@ -104,6 +108,7 @@ export async function doctor(opts: DoctorOptions): Promise<Check[]> {
     const syncs = lastSyncs(health, m.dir, reachable, now);
     if (syncs) checks.push(syncs);
     if (reachable && tip) {
+      checks.push(await budget(m, now));
       checks.push(await clock(repo, tip, config.name, now));
       checks.push(await identity(repo, tip, config.name, config.uuid, m.dir));
     }
@@ -115,6 +120,22 @@ export async function doctor(opts: DoctorOptions): Promise<Check[]> {
   checks.push(await agents(env));
   checks.push(...(await leftovers(m?.dir ?? opts.dir)));
   return checks;
+}
+
+/** The budgets this machine works under (ORDERS.json's, else its host's: core/reads.ts), and how often it looks at the hub. */
+async function budget(m: GitMachine, now: Date): Promise<Check> {
+  const known = await lastFetchedModel(m, READ_PATHS).catch(() => undefined);
+  const controls: { budgets: { pushesPerMinute?: number; readsPerSecond?: number } } = known?.model.controls ?? { budgets: {} };
+  const b = budgetsFor(m, controls);
+  const counted = known ? countedMachines(m.config.name, known.model.computers, now).length : 1;
+  const detail = `${m.host?.host ?? "the hub"}: ${describeBudgets(b)}; a daemon here takes ${describeReadShare(readShareOf(b.readsPerSecond, counted))}`;
+  if (m.host?.kind === "other" && !controls.budgets.pushesPerMinute && !controls.budgets.readsPerSecond)
+    return warn(
+      "budget",
+      `${detail}: the conservative default of a host coord does not know`,
+      `if the host allows more, ${HOST_DEFAULTS_TEXT.slice(HOST_DEFAULTS_TEXT.indexOf("set or raise"))}`,
+    );
+  return ok("budget", detail);
 }
 
 /** Whether this machine signs its commits, and verifies other machines' (docs/security.md). */

@@ -192,3 +192,16 @@ export function describeReadShare(s: ReadShare): string {
   if (s.budget === undefined) return `a look every ${every} (no read budget: a hub on this machine's disk)`;
   return `a look every ${every} (${s.budget} read${s.budget === 1 ? "" : "s"} a second shared by ${s.machines} machine${s.machines === 1 ? "" : "s"}, ${Math.round(READ_PART * 100)} % of them)`;
 }
+
+/** The host defaults in one sentence, as `coord hub create` and STATUS name them, with how to change them. */
+export const HOST_DEFAULTS_TEXT =
+  "without a \"hub\" budget in ORDERS.json each machine takes its host's: github.com 6 pushes a minute and 15 reads a second (GitHub's recommendation), " +
+  "gitlab.com 60 and 10, a hub on a path none, any other host a conservative 6 and 2; " +
+  'set or raise them in ORDERS.json: "hub": {"pushesPerMinute": 30, "readsPerSecond": 10}';
+
+/** What a machine works under, in words: "15 reads a second (GitHub's recommendation), 6 pushes a minute (…)". */
+export function describeBudgets(b: Budgets): string {
+  const pushes = b.pushesPerMinute === undefined ? "no push budget" : `${b.pushesPerMinute} push${b.pushesPerMinute === 1 ? "" : "es"} a minute`;
+  const reads = b.readsPerSecond === undefined ? "no read budget" : `${b.readsPerSecond} read${b.readsPerSecond === 1 ? "" : "s"} a second`;
+  return b.pushesFrom === b.readsFrom ? `${pushes} and ${reads} (${b.pushesFrom})` : `${pushes} (${b.pushesFrom}) and ${reads} (${b.readsFrom})`;
+}

@@ -17,6 +17,7 @@ import { parseStats } from "../core/parsed.js";
 import { readModel } from "../core/repo.js";
 import { own } from "../core/types.js";
 import { CoordError, EXIT, PushRefused, RemoteUnreachable } from "../errors.js";
+import { ownFailure } from "../failure.js";
 import { killOrphan } from "../runner/run.js";
 import { PUSH_BUDGET_MS } from "./cas.js";
 import { describeCommand, taskMarker } from "./tasks.js";
@@ -198,7 +199,10 @@ export async function syncMachine(opened: Machine, opts: CycleOptions = {}): Pro
     // Last: the stamp's fingerprint holds everything this sync wrote. Never for a dry run, which acts on nothing.
     if (act !== "dry-run") await leaveStamp(stateDir, config, now(), result.warnings.length ? undefined : end).catch(() => {});
     return result;
-  } catch (e) {
+  } catch (thrown) {
+    // A file in the sync's way (a race with another process, a state left half-written) fails this sync, said with
+    // its path and counted as a failed sync: never a usage mistake (exit 2). The next sync tries again.
+    const e = ownFailure(thrown, `syncing ${config.name}`);
     if (act !== "dry-run" && !(e instanceof CoordError && e.exitCode === EXIT.USAGE)) {
       const run = currentRun(await recordFailure(stateDir, (e as Error).message, now(), failureKind(e)));
       // Said at once where it can be: this machine's notify (the hub hears of it with the push that lands again).
