@@ -25,19 +25,60 @@ const ERRNO = new Map<string, { what: string; todo: string }>(
   }),
 );
 
+/** Codes that say a path is wrong: a usage mistake when a person gave the path, else a file in a state coord did not expect. */
+const PATH_CODES = new Set(["ENOENT", "ENOTDIR", "EISDIR", "EEXIST"]);
+
+/** What to do when one of PATH_CODES comes from a path of coord's own: what is there is in the way, or was for a moment (a race). */
+const OWN_PATH_TODO: Record<string, string> = {
+  ENOENT: "it was removed meanwhile, or never made; run again",
+  ENOTDIR: "a file stands where coord keeps a directory, or stood there a moment; run again, and if it persists move that file aside",
+  EISDIR: "a directory stands where coord keeps a file, or stood there a moment; run again, and if it persists move that directory aside",
+  EEXIST: "run again; if it persists, move aside what is at that path",
+};
+
+/** What coord was doing when an errno error came from a path of its own choosing (ownFileError). Shared by every copy of this module. */
+const DOING = Symbol.for("coord.failure.doing");
+
+type Annotated = NodeJS.ErrnoException & { [DOING]?: string };
+
+/**
+ * An errno error that came from a path coord chose itself (its local state, git's files in the checkout), with
+ * what coord was doing and the path: Node names no path for some (a read that meets a directory says only
+ * "read"). Such an error is never a usage mistake, whatever its code: it is the file's state, or a race with
+ * another process, and describeFailure says it with exit 1. Anything but an errno error is returned as it is;
+ * what an inner call said first is kept.
+ */
+export function ownFileError(e: unknown, doing: string, path?: string): unknown {
+  if (!(e instanceof Error) || e instanceof CoordError || typeof (e as NodeJS.ErrnoException).code !== "string") return e;
+  const err = e as Annotated;
+  if (path !== undefined) err.path ??= path;
+  err[DOING] ??= doing;
+  return err;
+}
+
+/**
+ * An errno error from under a step of coord's own (a sync: every path it touches is its own, none a person gave)
+ * as a CoordError of exit 1 with describeFailure's sentence, `doing` first unless an inner call said what it was
+ * doing; anything else as it is.
+ */
+export function ownFailure(e: unknown, doing: string): unknown {
+  const err = ownFileError(e, doing);
+  if (!(err instanceof Error) || err instanceof CoordError || typeof (err as NodeJS.ErrnoException).code !== "string") return err;
+  return new CoordError(describeFailure(err).message, EXIT.FAILURE);
+}
+
 /** The sentence and exit code for any error thrown by a command. */
 export function describeFailure(e: unknown): { message: string; exitCode: ExitCode } {
   if (e instanceof CoordError) return { message: redact(e.message), exitCode: e.exitCode };
-  const err = e instanceof Error ? (e as NodeJS.ErrnoException) : undefined;
+  const err = e instanceof Error ? (e as Annotated) : undefined;
   const code = typeof err?.code === "string" ? err.code : undefined;
   const known = code ? ERRNO.get(code) : undefined;
   if (err && code && known) {
     const where = err.path ? ` ${err.path}` : "";
-    const doing = err.syscall ? `${err.syscall}${where}` : where.trim() || "a file operation";
-    return {
-      message: redact(`${doing} failed: ${known.what} (${code}); ${known.todo}`),
-      exitCode: code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR" || code === "EEXIST" ? EXIT.USAGE : EXIT.FAILURE,
-    };
+    const op = err.syscall ? `${err.syscall}${where}` : where.trim() || "a file operation";
+    const doing = err[DOING];
+    if (doing !== undefined) return { message: redact(`${doing}: ${op} failed: ${known.what} (${code}); ${OWN_PATH_TODO[code] ?? known.todo}`), exitCode: EXIT.FAILURE };
+    return { message: redact(`${op} failed: ${known.what} (${code}); ${known.todo}`), exitCode: PATH_CODES.has(code) ? EXIT.USAGE : EXIT.FAILURE };
   }
   const text = err ? err.message : String(e);
   const first =

@@ -1,10 +1,15 @@
 // Every error that reaches a user is one sentence and an exit code; a stack
 // trace only with COORD_DEBUG=1. Cron schedules are checked field by field.
 // (The same through the CLI, as processes and on real git: errors-top.e2e.test.ts.)
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { describeFailure, failureLines } from "../src/failure.js";
+import { describeFailure, failureLines, ownFailure, ownFileError } from "../src/failure.js";
 import { cronProblem } from "../src/core/cron.js";
 import { CoordError, EXIT } from "../src/errors.js";
+import { type HistoryGit, shallowBoundary } from "../src/git/history.js";
+import { readIfExists } from "../src/state/files.js";
+import { tempDir } from "./helpers.js";
 
 /** An error shaped like the ones node:fs throws. */
 function errno(code: string, syscall: string, path: string): NodeJS.ErrnoException {
@@ -41,6 +46,80 @@ describe("describeFailure", () => {
     expect(failureLines(e, {})).toHaveLength(1);
     expect(failureLines(e, {}).join("\n")).not.toMatch(/\n\s+at /);
     expect(failureLines(e, { COORD_DEBUG: "1" }).join("\n")).toMatch(/\n\s+at /);
+  });
+});
+
+describe("a path of coord's own that is not as it should be (a race, a state left half-written)", () => {
+  /** What node:fs throws for a read that meets a directory: the syscall, and no path. */
+  const readOfADirectory = () => Object.assign(new Error("EISDIR: illegal operation on a directory, read"), { code: "EISDIR", syscall: "read", errno: -21 });
+
+  it("is said with the path and what coord was doing, exit 1: no usage mistake, since nobody gave coord the path", () => {
+    expect(describeFailure(readOfADirectory())).toEqual({ message: "read failed: it is a directory (EISDIR); give a file's path", exitCode: EXIT.USAGE });
+    expect(describeFailure(ownFileError(readOfADirectory(), "reading coord's local state", "/c/.git/coord/observed.json"))).toEqual({
+      message:
+        "reading coord's local state: read /c/.git/coord/observed.json failed: it is a directory (EISDIR); " +
+        "a directory stands where coord keeps a file, or stood there a moment; run again, and if it persists move that directory aside",
+      exitCode: EXIT.FAILURE,
+    });
+    // What an inner call said stands; an outer one adds only what is missing.
+    const inner = ownFileError(ownFileError(errno("ENOENT", "open", "/c/x"), "reading the journal"), "syncing a", "/elsewhere");
+    expect(describeFailure(inner).message).toBe("reading the journal: open /c/x failed: no such file or directory (ENOENT); it was removed meanwhile, or never made; run again");
+  });
+
+  it("ownFailure: an errno error becomes a CoordError of exit 1 with the sentence; anything else stays as it is", () => {
+    const e = ownFailure(readOfADirectory(), "syncing a");
+    expect(e).toBeInstanceOf(CoordError);
+    expect(e).toMatchObject({ exitCode: EXIT.FAILURE, message: expect.stringMatching(/^syncing a: read failed: it is a directory \(EISDIR\); /) });
+    const usage = new CoordError("the journal is of version 9, written by a newer coord", EXIT.USAGE);
+    expect(ownFailure(usage, "syncing a")).toBe(usage);
+    const bug = new TypeError("x is undefined");
+    expect(ownFailure(bug, "syncing a")).toBe(bug);
+  });
+
+  it("readIfExists names the file that is a directory", async () => {
+    const dir = await tempDir();
+    const path = join(dir, "health.json");
+    await mkdir(path);
+    const e = await readIfExists(path).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(describeFailure(e)).toMatchObject({
+      message: `reading coord's local state: read ${path} failed: it is a directory (EISDIR); a directory stands where coord keeps a file, or stood there a moment; run again, and if it persists move that directory aside`,
+      exitCode: EXIT.FAILURE,
+    });
+    expect(await readIfExists(join(dir, "missing.json"))).toBeUndefined();
+  });
+
+  it("shallowBoundary never reads the checkout itself when git names no shallow file: it asks again, then fails this sync with a sentence, and caches nothing", async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, ".git"));
+    await writeFile(join(dir, ".git", "shallow"), `${"a".repeat(40)}\n`);
+    const answers: string[] = [];
+    const h = (say: string[]): HistoryGit => ({
+      run: async () => {
+        const answer = say.shift() ?? ".git/shallow\n";
+        answers.push(answer);
+        return answer;
+      },
+      dir,
+      remote: "origin",
+      branch: "main",
+      timeout: 30,
+      describe: (e) => String(e),
+    });
+    const failed = await shallowBoundary(h(["", "\n"])).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(failed).toBeInstanceOf(CoordError);
+    expect(describeFailure(failed)).toEqual({
+      message: `git did not say where the checkout ${dir} keeps its shallow file (git rev-parse --git-path shallow answered nothing); run again`,
+      exitCode: EXIT.FAILURE,
+    });
+    // A moment's empty answer: asked again, and the file read.
+    expect(await shallowBoundary(h([""]))).toEqual(new Set(["a".repeat(40)]));
+    expect(answers).toEqual(["", "\n", "", ".git/shallow\n"]);
   });
 });
 

@@ -3,11 +3,14 @@
 // keeps losing gives up within its budget and the next sync publishes what ran, without running it again. (Apart from
 // work-memory.test.ts, so that the two run in parallel workers.) A hub that refuses the machine's pushes: only a push it
 // accepts ends the refusal.
+import { mkdir, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ordersText, readLines as lines } from "./helpers.js";
 import { localFailures } from "../src/commands/status.js";
-import { CoordError, PushRefused, RemoteUnreachable } from "../src/errors.js";
+import { CoordError, EXIT, PushRefused, RemoteUnreachable } from "../src/errors.js";
+import { describeFailure } from "../src/failure.js";
+import { readHealth } from "../src/state/health.js";
 import type { Hub } from "../src/git/hub.js";
 import type { SyncResult } from "../src/sync/sync.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
@@ -53,6 +56,31 @@ describe("after a failure, on the in-memory hub", () => {
     expect(await failing.reachable()).toBe(true);
     expect(await f.sync("a", { scheduled: true })).toMatchObject({ skipped: true, backoff: { failures: 1 } });
     expect((await f.sync("a")).skipped).toBe(false); // a manual sync always tries
+  });
+});
+
+describe("a file in the sync's way", () => {
+  it("a directory where a local state file should be fails the sync with exit 1, naming the path and what it read, and the next sync goes on", async () => {
+    fleet = await memoryFleet(["a"]);
+    const f = fleet;
+    const a = f.m("a");
+    const observed = join(a.stateDir, "observed.json");
+    await mkdir(observed); // as a race or a half-written state could leave it for a moment
+    const failed = await f.sync("a", { full: true }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    const said = describeFailure(failed);
+    expect(said.exitCode).toBe(EXIT.FAILURE); // not 2, bad usage: nobody gave coord a wrong path
+    expect(said.message).toBe(
+      `reading coord's local state: read ${observed} failed: it is a directory (EISDIR); ` +
+        "a directory stands where coord keeps a file, or stood there a moment; run again, and if it persists move that directory aside",
+    );
+    expect(await readHealth(a.stateDir)).toMatchObject({ failures: 1, lastError: said.message }); // a failed sync, as any other
+
+    await rmdir(observed);
+    expect((await f.sync("a", { full: true })).skipped).toBe(false);
+    expect((await readHealth(a.stateDir)).failures).toBe(0);
   });
 });
 

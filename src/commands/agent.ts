@@ -54,7 +54,7 @@ export async function agentHooks(opts: HooksOptions): Promise<HooksResult> {
   const plan = HOOKS[opts.agent];
   const path = opts.home !== undefined ? join(opts.home, GLOBAL[opts.agent]) : resolve(opts.project ?? ".", plan.file);
   const shown = opts.home !== undefined ? `~/${GLOBAL[opts.agent]}` : plan.file;
-  const text = await readIfExists(path);
+  const text = await readIfExists(path, `reading the ${opts.agent} settings file`);
   const changes: string[] = [];
   if (opts.uninstall) {
     if (plan.kind === "own") {
@@ -157,7 +157,7 @@ async function mcpFile(opts: McpInstallOptions): Promise<{ path: string; shown: 
  */
 export async function agentMcp(opts: McpInstallOptions): Promise<HooksResult> {
   const { path, shown } = await mcpFile(opts);
-  const text = await readIfExists(path);
+  const text = await readIfExists(path, "reading the agent CLI's MCP settings file");
   const changes: string[] = [];
   if (opts.uninstall) {
     const r = uninstallMcp(opts.agent, shown, text);

@@ -64,7 +64,7 @@ export async function installHook(opts: HookOptions): Promise<HookResult> {
   const path = await hookPath(repo);
   const enforce = opts.enforce === true;
   const { text, command, notes } = await hookText(opts.dir, enforce);
-  const before = await readIfExists(path);
+  const before = await readIfExists(path, "reading the checkout's pre-commit hook");
   if (before !== undefined && !before.includes(HOOK_MARK))
     throw new CoordError(
       `${path} is a pre-commit hook of someone else's, so coord left it alone; to check reservations from it, add this line to it (exit 4: a path is reserved by another machine): ` +
@@ -81,7 +81,7 @@ export async function installHook(opts: HookOptions): Promise<HookResult> {
 export async function uninstallHook(opts: { repo?: string }): Promise<HookResult> {
   const repo = resolve(opts.repo ?? process.cwd());
   const path = await hookPath(repo);
-  const before = await readIfExists(path);
+  const before = await readIfExists(path, "reading the checkout's pre-commit hook");
   if (before === undefined) return { path, action: "absent", notes: [] };
   if (!before.includes(HOOK_MARK)) throw new CoordError(`${path} was not written by coord, so it was left alone`, EXIT.USAGE);
   await rm(path);

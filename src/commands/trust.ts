@@ -29,6 +29,9 @@ interface SignerLine {
 /** A public key in text someone gives (a .pub file, a pasted line): its type and data, any blank between. */
 const KEY = new RegExp(`\\b(${SSH_KEY_TYPE})\\s+(${SSH_KEY_DATA})`);
 
+/** What coord was doing when a signers file cannot be read (state/files.ts readIfExists). */
+const SIGNERS = "reading this machine's signers file";
+
 function parseSigners(text: string | undefined): SignerLine[] {
   return (text ?? "")
     .split("\n")
@@ -67,11 +70,11 @@ export async function trustStatus(dir: string): Promise<TrustStatus> {
   const m = await openMachine(dir);
   const files = signersFiles(m.stateDir, m.config);
   const accepted = await readAccepted(m.stateDir);
-  const revokedKeys = new Set(parseSigners(await readIfExists(files.revoked)).map((s) => s.key));
+  const revokedKeys = new Set(parseSigners(await readIfExists(files.revoked, SIGNERS)).map((s) => s.key));
   return {
     requireSignedOrders: m.config.trust.requireSignedOrders,
     allowedSigners: files.allowed,
-    signers: parseSigners(await readIfExists(files.allowed)).map(({ principal, key }) => ({ principal, key, revoked: revokedKeys.has(key) })),
+    signers: parseSigners(await readIfExists(files.allowed, SIGNERS)).map(({ principal, key }) => ({ principal, key, revoked: revokedKeys.has(key) })),
     revoked: revokedKeys.size,
     accepted: [...accepted].filter(([path]) => path === ORDERS_FILE || path.startsWith(`${ORDERS_DIR}/`)).map(([path, a]) => ({ path, commit: a.commit })),
     ...(m.config.trust.signingKey ? { signingKey: m.config.trust.signingKey } : {}),
@@ -88,7 +91,7 @@ export async function trustAllow(dir: string, principal: string, key: string): P
   const m = await openMachine(dir);
   const { allowed } = signersFiles(m.stateDir, m.config);
   const pub = await publicKey(key);
-  const text = (await readIfExists(allowed)) ?? "# coord: signers whose commits to ORDERS.json this machine acts on (git's allowed_signers format)\n";
+  const text = (await readIfExists(allowed, SIGNERS)) ?? "# coord: signers whose commits to ORDERS.json this machine acts on (git's allowed_signers format)\n";
   if (parseSigners(text).some((s) => s.principal === principal && s.key === pub)) return `${principal} is already an allowed signer with this key (${allowed})`;
   await writeDurably(allowed, `${text.endsWith("\n") ? text : `${text}\n`}${principal} ${pub}\n`);
   return `${principal} may now sign orders for this machine (${allowed})`;
@@ -101,10 +104,10 @@ export async function trustAllow(dir: string, principal: string, key: string): P
 export async function trustRevoke(dir: string, principal: string): Promise<string> {
   const m = await openMachine(dir);
   const { allowed, revoked } = signersFiles(m.stateDir, m.config);
-  const lines = parseSigners(await readIfExists(allowed));
+  const lines = parseSigners(await readIfExists(allowed, SIGNERS));
   const gone = lines.filter((s) => s.principal === principal);
   if (!gone.length) throw new CoordError(`${principal} is not an allowed signer of this machine (${allowed}); coord trust status lists them`, EXIT.USAGE);
-  const before = (await readIfExists(revoked)) ?? "";
+  const before = (await readIfExists(revoked, SIGNERS)) ?? "";
   const already = new Set(parseSigners(before).map((s) => s.key));
   const fresh = gone.map((s) => s.key).filter((k) => !already.has(k));
   if (fresh.length) await writeDurably(revoked, `${before}${before && !before.endsWith("\n") ? "\n" : ""}${fresh.join("\n")}\n`);
@@ -116,7 +119,7 @@ export async function trustRequire(dir: string, on: boolean): Promise<string> {
   const m = await openMachine(dir);
   await saveConfig(m.stateDir, { ...m.config, trust: { ...m.config.trust, requireSignedOrders: on } });
   const { allowed } = signersFiles(m.stateDir, m.config);
-  const signers = parseSigners(await readIfExists(allowed)).length;
+  const signers = parseSigners(await readIfExists(allowed, SIGNERS)).length;
   return on
     ? `this machine now acts only on orders signed by an allowed signer (${signers} in ${allowed})${signers ? "" : "; add one: coord trust allow <principal> <public key>"}`
     : "this machine acts on orders as the repository has them (signatures are not checked)";

@@ -19,6 +19,7 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { backoffDelay, REF_LOCK_BACKOFF } from "../core/backoff.js";
 import { CoordError, EXIT } from "../errors.js";
+import { ownFileError } from "../failure.js";
 
 /** What the questions need of a checkout. */
 export interface HistoryGit {
@@ -55,18 +56,36 @@ const UNSHALLOW_TIMEOUT_FACTOR = 5;
 /** Where each checkout (by directory) keeps git's `shallow` file: asked of git once per process. */
 const shallowFiles = new Map<string, string>();
 
+/**
+ * Where git keeps the checkout's `shallow` file, as git says. An answer that names no file (nothing: git's runner
+ * takes a silent failure for an answer) would resolve to the checkout itself, a directory: asked once more, then a
+ * failure of this sync (the next one asks again), never cached.
+ */
+async function shallowFileOf(h: HistoryGit, key: string): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const answer = (await h.run(["rev-parse", "--git-path", "shallow"])).trim();
+    if (answer !== "" && !answer.includes("\n") && resolve(key, answer) !== key) return resolve(key, answer);
+    if (attempt >= 2)
+      throw new CoordError(
+        `git did not say where the checkout ${key} keeps its shallow file (git rev-parse --git-path shallow answered ${answer === "" ? "nothing" : JSON.stringify(answer)}); run again`,
+        EXIT.FAILURE,
+      );
+  }
+}
+
 /** The boundary commits of a shallow checkout (git's `shallow` file); empty for a complete one. */
 export async function shallowBoundary(h: HistoryGit): Promise<Set<string>> {
   const key = resolve(h.dir);
   let path = shallowFiles.get(key);
   if (path === undefined) {
-    path = resolve(key, (await h.run(["rev-parse", "--git-path", "shallow"])).trim());
+    path = await shallowFileOf(h, key);
     if (shallowFiles.size > 100) shallowFiles.clear();
     shallowFiles.set(key, path);
   }
-  const text = await readFile(path, "utf8").catch((e: NodeJS.ErrnoException) => {
+  const file = path;
+  const text = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
     if (e.code === "ENOENT") return ""; // no such file: a complete checkout
-    throw e;
+    throw ownFileError(e, "reading the boundary of this shallow checkout (git's shallow file)", file);
   });
   return new Set(
     text

@@ -6,6 +6,7 @@ import { access, open, readdir, readFile, realpath, rename, rm, stat } from "nod
 import { join, resolve } from "node:path";
 import lockfile from "proper-lockfile";
 import { CoordError, EXIT } from "../errors.js";
+import { ownFileError } from "../failure.js";
 import { timings } from "../timings.js";
 
 export async function writeDurably(path: string, content: string): Promise<void> {
@@ -74,13 +75,16 @@ export async function exists(path: string): Promise<boolean> {
   );
 }
 
-/** The file's text, or undefined when it does not exist. */
-export async function readIfExists(path: string): Promise<string | undefined> {
+/**
+ * The file's text, or undefined when it does not exist. Any other failure is said with the path and `doing`
+ * (failure.ts ownFileError: a directory where the file should be is no usage mistake, and Node names no path for it).
+ */
+export async function readIfExists(path: string, doing = "reading coord's local state"): Promise<string | undefined> {
   try {
     return await readFile(path, "utf8");
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw e;
+    throw ownFileError(e, doing, path);
   }
 }
 

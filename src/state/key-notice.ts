@@ -70,7 +70,7 @@ export async function signKeyNotice(oldKeyPath: string, machine: string, from: s
     const message = join(dir, "notice");
     await writeFile(message, keyNoticeText(machine, from, key));
     const r = await sshKeygen(["-q", "-Y", "sign", "-f", oldKeyPath, "-n", KEY_NOTICE_NAMESPACE, message], "");
-    const signature = await readIfExists(`${message}.sig`);
+    const signature = await readIfExists(`${message}.sig`, "reading the key notice's signature ssh-keygen made");
     if (r.code !== 0 || !signature) throw new Error(`ssh-keygen could not sign with ${oldKeyPath}: ${r.err.trim().split("\n")[0] || `exit ${r.code}`}`);
     return signature.trim();
   } finally {
