@@ -142,7 +142,8 @@ describe("a hub of the old layout", () => {
     await toOldLayout(fleet);
     const r = await cli("hub", "upgrade", "--dir", fleet.person);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/^coord: .*no git user\.(name|email); set it with git -C/);
+    expect(r.err).toMatch(/^coord: coord hub upgrade makes the upgrade commit as you, but .* has no git user\.(name|email); set it with git -C/);
+    expect(r.err).not.toMatch(/--human/); // the command has no such option
     expect(await git(fleet.hubPath, "branch", "--list", "coord")).toBe("");
   });
 

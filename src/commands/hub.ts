@@ -69,7 +69,7 @@ export async function hubUpgrade(opts: {
   log?: (line: string) => void;
 }): Promise<{ outcome: UpgradeOutcome; people?: string; machines?: string; warnings: string[] }> {
   const dir = resolve(opts.dir);
-  const author = await personAuthor(dir);
+  const author = await personAuthor(dir, "coord hub upgrade makes the upgrade commit as you");
   const scratch = await mkdtemp(join(tmpdir(), "coord-upgrade-"));
   try {
     const { repo } = await openClone(dir, scratch);

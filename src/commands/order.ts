@@ -214,13 +214,16 @@ export async function orderCancel(opts: { dir: string; id: string; human?: boole
 
 // ---------------------------------------------------------- as a person
 
-/** The clone's git user, as whom a person's commits are made; a usage error when it has none. */
-export async function personAuthor(dir: string): Promise<Author> {
+/**
+ * The clone's git user, as whom a person's commits are made; a usage error when it has none, saying which
+ * commit needs it (`commits`: the command's, as the sentence begins).
+ */
+export async function personAuthor(dir: string, commits = "--human commits as you"): Promise<Author> {
   const get = (key: string) => configGet(dir, key, { timeout: 20 });
   const [name, email] = [await get("user.name"), await get("user.email")];
   if (!name || !email)
     throw new CoordError(
-      `--human commits as you, but ${dir} has no git ${!name ? "user.name" : "user.email"}; set it with ` +
+      `${commits}, but ${dir} has no git ${!name ? "user.name" : "user.email"}; set it with ` +
         `git -C ${dir} config user.name "Your Name" and git -C ${dir} config user.email you@example.com (or with --global for every clone)`,
       EXIT.USAGE,
     );
