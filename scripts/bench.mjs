@@ -35,6 +35,7 @@ const { budgetIdle, budgetOrder, budgetDrain } = await import("./bench/budget.mj
 const { budgetDay } = await import("./bench/budget-day.mjs");
 const { keysCost } = await import("./bench/keys.mjs");
 const { startupTricks, parseMemo } = await import("./bench/startup.mjs");
+const { secondsMessage, secondsOrder, secondsReply, secondsIdle, secondsPath } = await import("./bench/seconds.mjs");
 
 const ROWS = [
   ["noop", "1", noopSync],
@@ -55,6 +56,11 @@ const ROWS = [
   ["keys", "14", keysCost],
   ["startup", "15a–e", startupTricks],
   ["parsememo", "15f–g", parseMemo],
+  ["seconds-message", "16a", secondsMessage],
+  ["seconds-order", "16b", secondsOrder],
+  ["seconds-reply", "16c", secondsReply],
+  ["seconds-idle", "16d", secondsIdle],
+  ["seconds-path", "16e", secondsPath],
 ];
 const MICRO = [
   ["core", pureCore],
