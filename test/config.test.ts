@@ -21,6 +21,12 @@ describe("loadConfig", () => {
     expect(await result).toMatchObject({ name: "izzit7", heartbeat: 300, maxParallel: 2, checkEvery: 30, labels: [] });
   });
 
+  it("verifies other machines unless trust.verifyMachines says false (docs/protocol.md's table says so)", async () => {
+    expect((await (await load(base)).result)?.trust).toMatchObject({ verifyMachines: true, requireSignedOrders: false });
+    expect((await (await load(`${base}trust:\n  requireSignedOrders: true\n`)).result)?.trust).toMatchObject({ verifyMachines: true });
+    expect((await (await load(`${base}trust:\n  verifyMachines: false\n`)).result)?.trust).toMatchObject({ verifyMachines: false });
+  });
+
   it("names the line of a mistyped field and the field it means", async () => {
     const { dir, result } = await load(base + "maxParalel: 2\n");
     await expect(result).rejects.toThrow(`${join(dir, "machine.yaml")}:4: unknown field "maxParalel"; rename it to "maxParallel"`);
