@@ -166,6 +166,36 @@ describe("coord daemon", () => {
     expect(syncs.length).toBeLessThan(20); // woken for the heartbeats, not spinning
   }, 60_000);
 
+  it("looks at the hub between ticks of a rare schedule: a person's new order runs within seconds; with --no-look it waits for the tick", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const YEARLY = "0 0 1 1 *"; // no tick during the test: only the first sync, the wakes, and what the looks see
+    const looking = dirOf("izzit7");
+    const blind = dirOf("soda-yeti");
+    for (const [dir, extra] of [
+      [looking, []],
+      [blind, ["--no-look"]],
+    ] as const) {
+      const start = await cli("daemon", "start", "--dir", dir, "--schedule", YEARLY, "--jitter", "0", ...extra);
+      expect(start.code, start.err).toBe(0);
+      stops.push(() => cli("daemon", "stop", "--dir", dir));
+    }
+    const firstSynced = async (dir: string) => (await readDaemonInfo(stateDir(dir)))?.lastSync !== undefined;
+    await waitFor(async () => (await firstSynced(looking)) && (await firstSynced(blind)), 30_000, "both daemons' first syncs");
+    const log = join(fleet.root, "ran.log");
+    await pushOrders(fleet, [
+      { id: "seen", to: "izzit7", run: `echo seen >> ${log}` },
+      { id: "unseen", to: "soda-yeti", run: `echo unseen >> ${log}` },
+    ]);
+    await waitFor(async () => (await hubStatus(fleet!)).orders.seen?.state === "completed", 30_000, "the looking daemon to run the order");
+    const out = await readFile(join(stateDir(looking), "daemon.out"), "utf8");
+    expect(out).toMatch(/the hub moved: syncing now/);
+    // The other one was told nothing and looked at nothing: its order waits for a tick (a year away) or a wake.
+    expect(await readFile(log, "utf8")).toBe("seen\n");
+    expect(await readFile(join(stateDir(blind), "daemon.out"), "utf8")).not.toMatch(/the hub moved/);
+    const status = await cli("daemon", "status", "--dir", blind);
+    expect(status.out).toMatch(/looks: none \(--no-look\)/);
+  }, 60_000);
+
   it("a kill -9 of the daemon leaves nothing that blocks the next start", async () => {
     fleet = await makeFleet(["izzit7"]);
     const dir = dirOf("izzit7");

@@ -47,6 +47,8 @@ export interface DaemonInfo {
   schedule: string;
   /** Seconds of random delay before each sync. */
   jitter?: number;
+  /** false: it does not look at the hub between ticks (--no-look). */
+  look?: false;
   lastSync?: {
     at: string;
     ok: boolean;
@@ -158,11 +160,20 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     compromised = e;
     stop.abort();
   });
-  const info: DaemonInfo = { pid: process.pid, dir: opts.dir, startedAt: new Date().toISOString(), schedule, ...(opts.jitter !== undefined ? { jitter: opts.jitter } : {}) };
+  const info: DaemonInfo = {
+    pid: process.pid,
+    dir: opts.dir,
+    startedAt: new Date().toISOString(),
+    schedule,
+    ...(opts.jitter !== undefined ? { jitter: opts.jitter } : {}),
+    ...(opts.look === false ? { look: false as const } : {}),
+  };
   // One write at a time, in order: the last one says how things are (the caller of a save gets its error).
   const saving = inTurn();
+  let lastSaved = 0;
   const save = () => {
     if (compromised) return Promise.resolve(); // daemon.json belongs to the daemon that took over
+    lastSaved = Date.now();
     const text = JSON.stringify(info, null, 2) + "\n";
     return saving(() => writeDurably(p.info, text));
   };
@@ -282,6 +293,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   // One look at the hub: is either branch where this machine last saw it (fetched or pushed)? A hub that does not
   // answer is no move: the schedule's sync says why and backs off (a look never fails the daemon).
   let lookFailed = false;
+  const LOOKS_SAVE_MS = 30_000;
   const runLook = async () => {
     reads.spend(1);
     let moved = false;
@@ -295,6 +307,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       lookFailed = true;
     }
     reads.looked(moved);
+    // daemon.json shows the looks (coord daemon status): written with each sync, and at most every 30 s between.
+    if (!moved && Date.now() - lastSaved >= LOOKS_SAVE_MS) void saveOrSay();
     dispatch({ type: "looked", moved });
   };
   const requests = watchSyncRequests(stateDir, () => dispatch({ type: "asked" }), log);
@@ -386,7 +400,7 @@ export function checkDaemonOptions(opts: { schedule?: string; jitter?: number })
 const START_TIMEOUT_S = 30;
 
 /** Starts the daemon in the background (a detached process); returns its pid. */
-export async function startDaemon(opts: { dir: string; schedule?: string; jitter?: number }): Promise<number> {
+export async function startDaemon(opts: { dir: string; schedule?: string; jitter?: number; look?: false }): Promise<number> {
   return (await ensureDaemon(opts, false)).pid;
 }
 
@@ -395,7 +409,7 @@ export async function startDaemon(opts: { dir: string; schedule?: string; jitter
  * few minutes): `started` false and the running one's pid then, also when another start won the race.
  * With `ifNotRunning` false, a running daemon is a usage error (exit 2).
  */
-export async function ensureDaemon(opts: { dir: string; schedule?: string; jitter?: number }, ifNotRunning = true): Promise<{ pid: number; started: boolean }> {
+export async function ensureDaemon(opts: { dir: string; schedule?: string; jitter?: number; look?: false }, ifNotRunning = true): Promise<{ pid: number; started: boolean }> {
   checkDaemonOptions(opts); // here, not only in the background process
   const stateDir = await stateDirOf(opts.dir);
   await openMachine(opts.dir); // a clear error now rather than in the background
@@ -409,6 +423,7 @@ export async function ensureDaemon(opts: { dir: string; schedule?: string; jitte
   const args = [CLI_PATH, "daemon", "run", "--dir", opts.dir];
   if (opts.schedule) args.push("--schedule", opts.schedule);
   if (opts.jitter !== undefined) args.push("--jitter", String(opts.jitter));
+  if (opts.look === false) args.push("--no-look");
   const child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", out, out], env: process.env });
   child.unref();
   // Started when it holds the lock and wrote its pid; failed if it exits first.

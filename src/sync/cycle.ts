@@ -3,23 +3,21 @@
 // other machines were last seen, which of its claims were lost, which running
 // tasks must stop.
 import type { Turn } from "../serial.js";
-import { type Halt, haltOf, type Pause } from "../core/controls.js";
-import type { Refusal } from "../core/trust.js";
-import type { Observation } from "../core/clock.js";
+import { type Halt, haltOf } from "../core/controls.js";
 import { claimLost, takenOver } from "../core/claims.js";
 import { ORDERS_FILE, STATUS_JSON, STATUS_MD, type RepoModel } from "../core/repo.js";
 import { deriveStatus } from "../core/status.js";
 import type { Problem } from "../core/types.js";
 import type { LocalReservation } from "../core/reservations.js";
-import { CoordError, EXIT, IdentityReclaimed } from "../errors.js";
 import type { RunningTask, TaskOutcome } from "./tasks.js";
-import type { MachineConfig } from "../state/config.js";
-import { ownOrdersFile } from "../state/delegated.js";
 import type { Health } from "../state/health.js";
 import type { Bucket, Share } from "../core/budget.js";
 import type { KeyNotice } from "../state/key-notice.js";
 import type { Journal, JournalEntry } from "../state/journal.js";
 import type { Machine } from "./machine.js";
+import type { TipView } from "./view.js";
+
+export { checkIdentity } from "./view.js";
 
 /** What a sync reads of a commit. */
 export const READ_PATHS = [ORDERS_FILE, STATUS_JSON, STATUS_MD, "coordination"];
@@ -53,23 +51,6 @@ export interface SyncResult {
   backoff?: { until: string; failures: number; lastError: string };
   /** This machine's reservations found lost in this sync (another machine's reached the hub first), each told once. */
   reservationsLost?: { id: number; paths: string[]; holder: NonNullable<LocalReservation["lost"]>; text: string }[];
-}
-
-/** Refuses to act as a machine whose name another identity owns, or as a copy of an identity reclaimed since. */
-export function checkIdentity(model: RepoModel, config: MachineConfig): void {
-  const theirs = model.computers.get(config.name);
-  const newer = theirs?.uuid === config.uuid ? theirs.identity : undefined;
-  if (newer && newer.epoch > config.epoch)
-    throw new IdentityReclaimed(
-      `this identity (${config.name}) was reclaimed on ${newer.host} at ${newer.at} (coord init --reclaim there); this copy no longer claims or runs anything: ` +
-        `remove its schedule (coord cron uninstall, coord daemon stop), or take the identity back with coord init --reclaim here`,
-    );
-  if (theirs && theirs.uuid !== config.uuid)
-    throw new CoordError(
-      `the machine name "${config.name}" is already owned by another machine (uuid ${theirs.uuid}, last seen ${theirs.lastSeen}); ` +
-        `choose another name with coord init --name, or, if that machine is this one reinstalled, run coord init --reclaim`,
-      EXIT.USAGE,
-    );
 }
 
 /**
@@ -110,23 +91,15 @@ export interface Cycle {
   clearedAt?: Date;
   /** Where it stands with the fleet's push budget (core/budget.ts). */
   budget: BudgetState;
-  /** The repository as the last publish found it. */
-  latest?: RepoModel;
-  /** The files of that tip. */
-  latestFiles?: Map<string, string>;
-  /** The tip this cycle last read or pushed, and its files (with what it pushed), to build on without a fetch. */
-  latestTip: string;
-  latestTipFiles: Map<string, string>;
+  /**
+   * The tip this cycle saw last (its first read, a publish's try, or the commit its publish landed), as a view: what
+   * it acts on, and what a publish builds on without a fetch.
+   */
+  view: TipView;
   /** The lastSeen other machines see for this one now (a claim holds for a lease after it). */
   publishedLastSeen?: string;
-  /** When this machine saw each other machine's lastSeen change, by its own clock (leases are measured by it). */
-  observed: Map<string, Observation>;
-  /** Changes of orders files refused at the last read (signed orders), published in its file. */
-  refusals: Refusal[];
   /** Its old key's signed notice naming publicKey, after coord trust rotate (state/key-notice.ts). */
   keyNotice?: KeyNotice;
-  /** coord pause on this machine (.git/coord/pause.json), as the cycle began. */
-  localPause?: Pause;
   /** Aborted when the sync is told to stop (its tasks interrupted): what it has goes out without waiting for its turn. */
   stopping?: AbortSignal;
   /** The daemon's supervisor of services, told every tip the cycle reads (none in a sync of no daemon). */
@@ -164,19 +137,7 @@ export function ownLease(c: Cycle): number {
 
 /** What halts this machine now (the fleet's emergency stop, a pause), as `model` and its local pause say. */
 export function haltNow(c: Cycle, model: RepoModel): Halt | undefined {
-  return haltOf(c.m.config.name, model.controls, c.localPause);
-}
-
-/** Every other machine's lastSeen as the files say. */
-export function lastSeenOf(model: RepoModel, me: string): Map<string, string> {
-  return new Map([...model.computers].filter(([name]) => name !== me).map(([name, file]) => [name, file.lastSeen]));
-}
-
-/** The files at the tip, with this machine's own delegated orders as it has them now (coord order add). */
-export async function withOwnOrders(m: Machine, files: Map<string, string>): Promise<Map<string, string>> {
-  const own = await ownOrdersFile(m.stateDir, m.config.name);
-  if (!own || files.get(own.path) === own.content) return files;
-  return new Map(files).set(own.path, own.content);
+  return haltOf(c.m.config.name, model.controls, c.view.localPause);
 }
 
 /** Claims of this cycle that lost (another machine holds the order, or it is gone) go back to what they replaced. */
@@ -185,7 +146,7 @@ export async function dropLostClaims(c: Cycle, model: RepoModel): Promise<void> 
     if (entry.state !== "assigned") continue;
     const order = model.orders?.orders.find((o) => o.id === id);
     // STATUS only when there is a claim to check (deriving it for a large fleet is not free; it is memoised per model).
-    if (!claimLost(c.m.config.name, entry, order, deriveStatus(model), c.now(), c.m.config.claimLease, c.observed)) continue;
+    if (!claimLost(c.m.config.name, entry, order, deriveStatus(model), c.now(), c.m.config.claimLease, c.view.observed)) continue;
     await c.journal.apply(id, { kind: "drop", previous: c.claimed.get(id) });
     c.claimed.delete(id);
   }
@@ -205,7 +166,8 @@ export function stopUnwanted(c: Cycle, model: RepoModel): void {
   for (const [id, task] of c.running) {
     const order = model.orders.orders.find((o) => o.id === id);
     if (!order || order.cancelled || order.rev !== task.order.rev) task.stop(order?.cancelled ? "cancelled in ORDERS.json" : "its order was removed or re-revved", "cancelled");
-    else if (takenOver(order, c.m.config.name, status, c.now(), c.m.config.claimLease, c.observed, task.order.slot)) task.stop("another machine took over its claim", "failed");
+    else if (takenOver(order, c.m.config.name, status, c.now(), c.m.config.claimLease, c.view.observed, task.order.slot))
+      task.stop("another machine took over its claim", "failed");
   }
 }
 

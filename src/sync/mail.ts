@@ -186,7 +186,7 @@ async function mayAdoptReceipts(c: Cycle, model: RepoModel): Promise<boolean> {
   const published = Object.keys(publishedReceipts(model, config.name));
   if (!published.some((k) => !data.joined || !Object.hasOwn(data.receipts, k))) return true;
   const path = computerPath(config.name);
-  const change = await hub.lastChange(c.latestTip, path, { allowed: selfSignerPath(stateDir) });
+  const change = await hub.lastChange(c.view.tip, path, { allowed: selfSignerPath(stateDir) });
   if (change?.status === "G" && change.signer === config.name) return true;
   // (Also after this machine changed its key, or another machine started a new root: its receipts are then delivered again, never lost.)
   c.result.warnings.push(

@@ -6,11 +6,11 @@ import { timings } from "../timings.js";
 import { setTimeout as delay } from "node:timers/promises";
 import { commitOf, MACHINES_BRANCH, type PushOptions } from "../git/hub.js";
 import { describeHistoryLimit, type HistoryLimit, type HistoryMark, keptHistoryRef, nextHistory } from "../core/status-history.js";
-import { readPause } from "../state/pause.js";
 import { messagePath, renderMessageFile } from "../core/messages.js";
 import { ownerOf } from "../core/ownership.js";
 import { ownOrdersFile } from "../state/delegated.js";
-import { acceptOwnWrites, trustedView } from "./trust.js";
+import { acceptOwnWrites, withOwnOrders } from "./trust.js";
+import { type TipView, viewTip } from "./view.js";
 import { canonicalComputer } from "../core/computer.js";
 import { saveBucket } from "../state/budget.js";
 import {
@@ -29,7 +29,6 @@ import {
   spend,
   turnWait,
 } from "../core/budget.js";
-import { observe } from "../core/clock.js";
 import { heartbeatDue, heldLease } from "../core/claims.js";
 import { owns } from "../core/ownership.js";
 import { ORDERS_FILE, readModel, type RepoModel } from "../core/repo.js";
@@ -47,7 +46,7 @@ import type { MessageFile, Receipts } from "../core/messages.js";
 import { ownMessageFiles } from "./mail.js";
 import { reportedHealth } from "../core/failures.js";
 import { recordReplacementRefused, replacementRefusedAt, RETRY_REPLACEMENT_MS } from "../state/history.js";
-import { type Cycle, checkIdentity, dropLostClaims, fastForward, haltNow, lastSeenOf, READ_PATHS, stopUnwanted, type SyncResult, withOwnOrders } from "./cycle.js";
+import { type Cycle, dropLostClaims, fastForward, haltNow, READ_PATHS, stopUnwanted, type SyncResult } from "./cycle.js";
 
 /**
  * What a publish builds its first try on instead of fetching: the tip just
@@ -63,7 +62,7 @@ export interface First {
 
 /** The tip this cycle read last (its own publish, or the first read), to build on without a fetch. */
 export function lastRead(c: Cycle): First {
-  return { tip: c.latestTip, files: c.latestTipFiles, stale: true };
+  return { tip: c.view.tip, files: c.view.files, stale: true };
 }
 
 /** Publishes after the publish still under way, if any (the checks while tasks run and a claim may meet). */
@@ -97,7 +96,7 @@ export function buildComputer(
     capabilities: c.caps,
     tasks: c.journal.tasks,
     lastRun: c.journal.data.lastRun,
-    refused: c.refusals,
+    refused: c.view.refusals,
     ...signingReport(c.m.signing, c.keyNotice),
     ...(halt ? { halt: { state: halt.state, reason: halt.reason } } : {}),
     ...(services ? { services } : {}),
@@ -253,8 +252,9 @@ async function build(c: Cycle, seen: Seen, attempt: number, tries: Tries, inTurn
   const commit = await commitOwned(hub, config.name, tip, changes, message.startsWith("coord:") ? message : `coord: ${config.name} ${message}`, history);
   if (history.newRoot) tries.replacing.set(commit, { replacing: commitOf(tip, "machines"), ...(history.keepAs ? { keepAs: history.keepAs } : {}) });
   // The tip this commit makes, read as the cycle will need it once the push lands: prepared while git pushes.
-  let landedOn: Published | undefined;
-  const prepare = (): Published => {
+  // The view of that tip: the one it was built on, with what it wrote.
+  let landedOn: TipView | undefined;
+  const prepare = (): TipView => {
     const after = new Map(files);
     const actedOn = new Map(local);
     for (const [path, content] of changes) {
@@ -263,7 +263,8 @@ async function build(c: Cycle, seen: Seen, attempt: number, tries: Tries, inTurn
         else view.set(path, content);
       }
     }
-    return { model: readModel(actedOn), files: after, tip: commit, builtOn: tip };
+    const { own: _o, services: _s, reserved: _r, tipModel: _t, previous: _p, ...view } = seen;
+    return { ...view, tip: commit, files: after, local: actedOn, model: readModel(actedOn) };
   };
   return {
     commit,
@@ -279,20 +280,14 @@ async function build(c: Cycle, seen: Seen, attempt: number, tries: Tries, inTurn
       for (const d of done) if (d.status === "rejected") throw d.reason;
       log(`published ${result.pushed.slice(0, 12)} on ${MACHINES_BRANCH} (${[...changes.keys()].join(", ")})`);
       landedOn ??= prepare();
-      c.latestTip = commit;
-      c.latestTipFiles = landedOn.files;
-      return landedOn;
+      c.view = landedOn;
+      return { model: landedOn.model, files: landedOn.files, tip: commit, builtOn: tip };
     },
   };
 }
 
-/** What a tip means for this machine, read once per try. */
-interface Seen {
-  tip: string;
-  files: Map<string, string>;
-  /** The files acted on: the orders as verified (signed orders), with this machine's own delegated ones. */
-  local: Map<string, string>;
-  model: RepoModel;
+/** What a tip means for this machine and for this publish, read once per try. */
+interface Seen extends TipView {
   /** The tip as it is (with this machine's own orders): STATUS is derived from it. */
   tipModel: RepoModel;
   /** Its file as the hub has it. */
@@ -302,22 +297,16 @@ interface Seen {
   reserved: Awaited<ReturnType<typeof reservationsOnTip>>;
 }
 
-/** The see step: the tip verified and read; lost claims dropped, unwanted tasks stopped, services told; its share of the budget. */
+/** The see step: the tip viewed (view.ts); lost claims dropped, unwanted tasks stopped, services told; what this publish writes with. */
 async function see(c: Cycle, tip: string, files: Map<string, string>): Promise<Seen> {
   const { config } = c.m;
   const { result, now } = c;
-  const view = await trustedView(c.m, tip, files, c.log);
-  c.refusals = view.refusals;
-  const local = view.files;
-  const model = readModel(local);
-  checkIdentity(model, config);
-  c.observed = observe(c.observed, lastSeenOf(model, config.name), now());
+  const view = await viewTip(c.m, { tip, files }, { by: "publish", now, log: c.log, observedBefore: async () => c.view.observed });
+  c.view = view;
+  const { model } = view;
   fleetShare(c, model);
   await dropLostClaims(c, model);
-  // coord pause (or resume) while tasks run: this publish already says so, and a pause with --stop stops them.
-  const pause = await readPause(c.m.stateDir);
-  if (pause) c.localPause = pause;
-  else delete c.localPause;
+  // coord pause (or resume) while tasks run: this publish already says so (the view's local pause), and a pause with --stop stops them.
   stopUnwanted(c, model);
   // The services follow the same tip (the daemon's supervisor); then this publish says how they are.
   await c.onModel?.(model);
@@ -327,15 +316,11 @@ async function see(c: Cycle, tip: string, files: Map<string, string>): Promise<S
   // The problems of its own files go away: it rewrites them now.
   result.fileProblems = model.fileProblems.filter((p) => !owns(config.name, p.file));
   const reserved = await reservationsOnTip(c, model);
-  c.latest = model;
-  c.latestFiles = files;
-  c.latestTip = tip;
-  c.latestTipFiles = files;
   // STATUS is derived from the tip as it is (with this machine's own files), never from what this machine verified:
   // machines that trust differently still write the same STATUS, instead of rewriting each other's at every sync.
   const tipModel = view.checked ? readModel(await withOwnOrders(c.m, files)) : model;
   const previous = model.computers.get(config.name);
-  return { tip, files, local, model, tipModel, own, services, reserved, ...(previous ? { previous } : {}) };
+  return { ...view, tipModel, own, services, reserved, ...(previous ? { previous } : {}) };
 }
 
 /** What this machine would write on the tip: its file, and its other files' changes. */

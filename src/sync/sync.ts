@@ -4,13 +4,11 @@
 // (mail.ts), one task (tasks.ts).
 import { inTurn } from "../serial.js";
 import { MACHINES_BRANCH } from "../core/ownership.js";
-import { readPause } from "../state/pause.js";
 import { readBucket } from "../state/budget.js";
 import { describeRefusal } from "../core/trust.js";
-import { trustedView } from "./trust.js";
 import { readKeyNotice } from "../state/key-notice.js";
 import { join } from "node:path";
-import { type Observation, observe } from "../core/clock.js";
+import type { Observation } from "../core/clock.js";
 import { formatProblem } from "../core/orders.js";
 import { nextAttempt } from "../core/plan.js";
 import { parseStats } from "../core/parsed.js";
@@ -31,7 +29,8 @@ import { loadParsed, saveParsed } from "../state/parsed.js";
 import { appendLog } from "../state/logs.js";
 import { tryLock, type HeldLock } from "../state/lock.js";
 import { type Machine, openMachine } from "./machine.js";
-import { checkIdentity, crashPoint, type Cycle, lastSeenOf, READ_PATHS, type SyncResult, haltNow, waitsUntil } from "./cycle.js";
+import { crashPoint, type Cycle, READ_PATHS, type SyncResult, haltNow, waitsUntil } from "./cycle.js";
+import { checkSigning, type TipView, viewTip } from "./view.js";
 import { receive } from "./mail.js";
 import { commitMessage, type First, lastRead, publish } from "./push.js";
 import { startedFor, takePrefetch } from "./prefetch.js";
@@ -248,15 +247,15 @@ async function cycle(
   const capabilities = machineCapabilities(machine, askAgents);
   capabilities.catch(() => {}); // awaited below, where a failure counts
   const fleet = await readFleet(machine, tip, files, journal, act, result, now, log, seen);
-  const c = await openCycle(machine, { journal, health, result, now, log, act, opts, fleet, tip, files, capabilities, askAgents });
+  const c = await openCycle(machine, { journal, health, result, now, log, act, opts, fleet, capabilities, askAgents });
   // The daemon's services follow this tip first (an emergency stop stops them within this sync).
-  await c.onModel?.(fleet.model);
+  await c.onModel?.(fleet.view.model);
   const todo = await planWork(c, fleet, act);
   if (act === "dry-run") {
     result.wouldRun = wouldRun(todo, journal);
     return {};
   }
-  const first = await work(c, fleet.model, todo, { tip, files }, lock, act, opts.signal);
+  const first = await work(c, fleet.view.model, todo, { tip, files }, lock, act, opts.signal);
   return finish(c, first, fleet.observedBefore, act, opts.signal);
 }
 
@@ -297,15 +296,13 @@ async function readTip(
   return { tip, files };
 }
 
-/** The fleet as the tip says it, after verification; what this machine observed of the others' clocks. */
+/** The fleet as the first read sees it, and the observations of the others' clocks it began with (saved at the end when they changed). */
 interface Fleet {
-  view: Awaited<ReturnType<typeof trustedView>>;
-  model: RepoModel;
+  view: TipView;
   observedBefore: Map<string, Observation>;
-  observed: Map<string, Observation>;
 }
 
-/** The fleet step: the tip verified and read; this machine checked to be itself and able to sign; its journal rebuilt if lost. */
+/** The fleet step: the tip viewed (verified, read, this machine checked to be itself and able to sign); its journal rebuilt if lost. */
 async function readFleet(
   machine: Machine,
   tip: string,
@@ -318,20 +315,23 @@ async function readFleet(
   seen: { model?: RepoModel },
 ): Promise<Fleet> {
   const { config, stateDir } = machine;
-  const view = await trustedView(machine, tip, files, log);
+  let observedBefore = new Map<string, Observation>();
+  const view = await viewTip(
+    machine,
+    { tip, files },
+    {
+      by: "read",
+      now,
+      log,
+      observedBefore: async () => (observedBefore = await readObserved(stateDir)),
+      check: (model) => {
+        seen.model = model;
+        checkSigning(machine, model);
+      },
+    },
+  );
   for (const r of view.refusals) log(`refused ${describeRefusal(r)}`);
-  const model = readModel(view.files);
-  seen.model = model;
-  checkIdentity(model, config);
-  // It signed before (its file shows its key) and cannot now: the others would refuse everything it publishes, its
-  // claims too, and could run its work again. It stops here, before running anything, and says why.
-  if (machine.signing?.problem && model.computers.get(config.name)?.key)
-    throw new CoordError(
-      `this machine signs its commits (its file on the hub shows its key) but cannot now: ${machine.signing.problem}; the others would refuse what it publishes, so it runs nothing until the key is back, or coord trust key gives it a new one (then pin it on the others: coord trust pin ${config.name} <key>)`,
-      EXIT.FAILURE,
-    );
-  const observedBefore = await readObserved(stateDir);
-  const observed = observe(observedBefore, lastSeenOf(model, config.name), now());
+  const { model } = view;
   const published = model.computers.get(config.name)?.tasks;
   if (journal.fresh && published && Object.keys(published).length && act !== "dry-run") {
     await journal.adopt(published);
@@ -340,7 +340,7 @@ async function readFleet(
   result.ordersProblems = model.ordersProblems;
   result.fileProblems = model.fileProblems;
   for (const p of model.ordersProblems) log(formatProblem(p));
-  return { view, model, observedBefore, observed };
+  return { view, observedBefore };
 }
 
 /** The cycle's working state, from what the steps before made and this machine's local state. */
@@ -355,19 +355,12 @@ async function openCycle(
     act: Act;
     opts: CycleOptions;
     fleet: Fleet;
-    tip: string;
-    files: Map<string, string>;
     capabilities: Promise<Record<string, string>>;
     askAgents: boolean;
   },
 ): Promise<Cycle> {
   const { opts } = a;
-  const [caps, localPause, bucket, keyNotice] = await Promise.all([
-    a.capabilities,
-    readPause(machine.stateDir),
-    readBucket(machine.stateDir),
-    machine.signing?.publicKey ? readKeyNotice(machine.stateDir) : undefined,
-  ]);
+  const [caps, bucket, keyNotice] = await Promise.all([a.capabilities, readBucket(machine.stateDir), machine.signing?.publicKey ? readKeyNotice(machine.stateDir) : undefined]);
   const c: Cycle = {
     m: machine,
     journal: a.journal,
@@ -387,13 +380,9 @@ async function openCycle(
     running: new Map(),
     inTurn: inTurn(),
     health: a.health,
-    observed: a.fleet.observed,
-    refusals: a.fleet.view.refusals,
     budget: bucket ? { bucket } : {},
-    latestTip: a.tip,
-    latestTipFiles: a.files,
+    view: a.fleet.view,
     ...(keyNotice ? { keyNotice } : {}),
-    ...(localPause ? { localPause } : {}),
     ...(opts.onModel && a.act !== "dry-run" ? { onModel: opts.onModel } : {}),
   };
   return c;
@@ -403,16 +392,16 @@ type Todo = ReturnType<typeof planNow>;
 
 /** The plan step: messages received (they may carry work), then what to run, claim and wait for. */
 async function planWork(c: Cycle, fleet: Fleet, act: Act): Promise<Todo> {
-  const { model, view } = fleet;
+  const { model, local } = fleet.view;
   const runTasks = act === "run";
   if (act !== "dry-run") await receive(c, model, runTasks);
-  let todo = planNow(c, model, view.files);
+  let todo = planNow(c, model, local);
   if (c.capsStale && todo.waiting.some((w) => w.reason === STALE_CAPABILITIES)) {
     // An order that needs this machine's agent CLIs waits for their new answers, then the plan is made again.
     c.log("asking this machine's agent CLIs again before an order that needs them");
     await capabilitiesRefreshed();
     await c.lookAtCaps();
-    todo = planNow(c, model, view.files);
+    todo = planNow(c, model, local);
   }
   const halt = haltNow(c, model);
   if (halt && runTasks) c.log(`${halt.reason}: nothing new starts`);
@@ -461,7 +450,7 @@ async function finish(c: Cycle, first: First, observedBefore: Map<string, Observ
   const end = await publish(c, first, commitMessage(config.name, result));
   const waits = waitsUntil(c.budget);
   if (waits !== undefined) result.deferred = new Date(waits).toISOString();
-  await saveObserved(stateDir, c.observed, observedBefore).catch(() => {}); // lost observations only make claims of others hold longer
+  await saveObserved(stateDir, c.view.observed, observedBefore).catch(() => {}); // lost observations only make claims of others hold longer
   const runTasks = act === "run";
   const nothingDone = !result.ran.length && !result.interrupted.length && !result.warnings.length && !result.hookAcked.length;
   // Published with answers older than 10 minutes (new ones on the way): not quiet, the next sync publishes the new ones.
@@ -479,7 +468,7 @@ async function finish(c: Cycle, first: First, observedBefore: Map<string, Observ
       tip: covered,
       model: end.model,
       journal: journal.tasks,
-      observed: c.observed,
+      observed: c.view.observed,
       waiting: result.waiting,
       capabilitiesUntil: capabilitiesUntil(),
       ...(c.budget.heartbeatDue !== undefined ? { heartbeat: c.budget.heartbeatDue } : {}),

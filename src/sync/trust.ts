@@ -12,7 +12,7 @@ import { CoordError, EXIT } from "../errors.js";
 import { exists, readIfExists, writeDurably } from "../state/files.js";
 import { keyNoticeHolds } from "../state/key-notice.js";
 import { pinsPath, readAccepted, readPins, saveAccepted, savePins, selfSignerPath, signersFiles } from "../state/trust.js";
-import { withOwnOrders } from "./cycle.js";
+import { ownOrdersFile } from "../state/delegated.js";
 import type { Machine } from "./machine.js";
 
 /** The machine whose own file `path` is (its COMPUTER file or one of its message files), if any. */
@@ -28,6 +28,13 @@ function machineFileOwner(path: string): string | undefined {
 export function verifiedByOwner(path: string, requireSignedOrders: boolean): string | undefined {
   const o = ownerOf(path);
   return machineFileOwner(path) ?? (!requireSignedOrders && o.kind === "delegated" ? o.machine : undefined);
+}
+
+/** The files at the tip, with this machine's own delegated orders as it has them now (coord order add). */
+export async function withOwnOrders(m: Machine, files: Map<string, string>): Promise<Map<string, string>> {
+  const own = await ownOrdersFile(m.stateDir, m.config.name);
+  if (!own || files.get(own.path) === own.content) return files;
+  return new Map(files).set(own.path, own.content);
 }
 
 /** The files to act on at `tip` (verified as this machine requires, its own delegated orders as it has them), and what was refused. */

@@ -41,7 +41,8 @@ export async function drain(c: Cycle, lock: HeldLock, signal?: AbortSignal): Pro
   let ahead: Promise<{ order: Order; attempt: number }[]> | undefined;
   try {
     for (let round = 1; round <= DRAIN_ROUNDS && Date.now() < until; round++) {
-      if (signal?.aborted || lock.compromised || !c.latest || !c.latestFiles) return;
+      // It plans on the tip its last publish saw (none yet: the next sync plans, on a fresh tip).
+      if (signal?.aborted || lock.compromised || c.view.by !== "publish") return;
       const count = c.m.config.maxParallel === 1 ? aheadCount(c) : 0;
       let landed = ahead ? await ahead : [];
       ahead = undefined;
@@ -65,9 +66,10 @@ function claimOwnShare(c: Cycle, busy: Set<string>, slots = c.m.config.maxParall
     planNow(c, model, files, { slots: slots + busy.size, ownShareOnly: true })
       .claim.filter((cl) => !busy.has(cl.order.id))
       .slice(0, slots);
-  const next = c.latest && c.latestFiles ? mine(c.latest, c.latestFiles) : [];
+  const { model, files } = c.view;
+  const next = mine(model, files);
   if (next.length === 0) return Promise.resolve([]);
-  return claim(c, c.latest!, next, lastRead(c), (at) => mine(at.model, at.files));
+  return claim(c, model, next, lastRead(c), (at) => mine(at.model, at.files));
 }
 
 /**
@@ -78,11 +80,12 @@ function claimOwnShare(c: Cycle, busy: Set<string>, slots = c.m.config.maxParall
  */
 async function claimNext(c: Cycle, slots: number): Promise<{ order: Order; attempt: number }[]> {
   const own = await claimOwnShare(c, new Set(), slots);
-  if (own.length || !c.latest || !c.latestFiles) return own;
+  if (own.length) return own;
+  const { model, files } = c.view;
   const helping = (model: RepoModel, files: Map<string, string>) => planNow(c, model, files, { slots, ownShareOnly: true, orBusyShares: true }).claim;
-  const next = helping(c.latest, c.latestFiles);
+  const next = helping(model, files);
   if (next.length === 0) return [];
-  return claim(c, c.latest, next, lastRead(c), (at) => helping(at.model, at.files));
+  return claim(c, model, next, lastRead(c), (at) => helping(at.model, at.files));
 }
 
 /** How many orders to claim ahead while one runs (core/budget.ts claimsAhead), by the longest task this sync ran (none ran: none). */
@@ -185,7 +188,7 @@ export function planNow(c: Cycle, model: RepoModel, files: Map<string, string>, 
     maxParallel: Math.max(0, slots ?? config.maxParallel),
     retryBackoff: config.retryBackoff,
     lease: config.claimLease,
-    observed: c.observed,
+    observed: c.view.observed,
     ownShareOnly,
     orBusyShares,
   });
@@ -327,8 +330,9 @@ export async function runAll(c: Cycle, tasks: { order: Order; attempt?: number }
 
 /** Why a task waiting for a slot must not start after all (cancelled, re-revved, its claim lost), or undefined. */
 function notWanted(c: Cycle, order: Order): string | undefined {
-  const current = c.latest?.orders?.orders.find((o) => o.id === order.id);
-  if (c.latest?.orders && (!current || current.rev !== order.rev)) return "its order was removed or re-revved";
+  const { model } = c.view;
+  const current = model.orders?.orders.find((o) => o.id === order.id);
+  if (model.orders && (!current || current.rev !== order.rev)) return "its order was removed or re-revved";
   if (current?.cancelled) return "cancelled in ORDERS.json";
   const entry = c.journal.entry(order.id);
   if (order.to === "ANY" && !claimOf(entry, order)) return "another machine holds its claim";

@@ -9,6 +9,11 @@ export function registerDaemon(program: Command, io: Io): void {
   const daemon = program.command("daemon").description("sync on a schedule in the background, for months");
   const scheduleOption = () => new Option("--schedule <cron>", 'cron expression: 5 fields, or 6 with seconds first (default "*/5 * * * *")');
   const jitterOption = () => new Option("--jitter <seconds>", "random delay before each sync, so a fleet does not push at the same second (default 30)");
+  const lookOption = () =>
+    new Option(
+      "--no-look",
+      "sync on the schedule alone, as cron does; by default the daemon looks at the hub between ticks (one git ls-remote, as often as its share of the fleet's read budget allows: once a second in a small fleet) and syncs at once when it moved",
+    );
   daemon
     .command("start")
     .description("start the daemon in the background (pid file and lock in .git/coord/)")
@@ -16,10 +21,17 @@ export function registerDaemon(program: Command, io: Io): void {
     .addOption(scheduleOption())
     .addOption(jitterOption())
     .option("--if-not-running", "with a daemon already running for the checkout, exit 0 and say nothing (what the crontab lines of coord daemon install run)")
-    .addHelpText("after", examples("coord daemon start", 'coord daemon start --schedule "*/2 * * * *"', "coord daemon start --dir ~/fleet --jitter 60"))
-    .action(async (o: { dir?: string; schedule?: string; jitter?: string; ifNotRunning?: boolean }) => {
+    .addOption(lookOption())
+    .addHelpText(
+      "after",
+      examples("coord daemon start", 'coord daemon start --schedule "*/2 * * * *"', "coord daemon start --dir ~/fleet --jitter 60", "coord daemon start --no-look"),
+    )
+    .action(async (o: { dir?: string; schedule?: string; jitter?: string; ifNotRunning?: boolean; look: boolean }) => {
       const dir = await resolveDir(o.dir);
-      const r = await ensureDaemon({ dir, ...(o.schedule ? { schedule: o.schedule } : {}), ...(o.jitter !== undefined ? { jitter: Number(o.jitter) } : {}) }, !!o.ifNotRunning);
+      const r = await ensureDaemon(
+        { dir, ...(o.schedule ? { schedule: o.schedule } : {}), ...(o.jitter !== undefined ? { jitter: Number(o.jitter) } : {}), ...(o.look === false ? { look: false } : {}) },
+        !!o.ifNotRunning,
+      );
       if (r.started) io.out(`coord daemon started (pid ${r.pid}); coord daemon status shows what it does, coord logs -f follows it`);
     });
   daemon
@@ -45,7 +57,12 @@ export function registerDaemon(program: Command, io: Io): void {
       // What it ran with, unless the flags say otherwise.
       const schedule = o.schedule ?? before.info?.schedule;
       const jitter = o.jitter !== undefined ? Number(o.jitter) : before.info?.jitter;
-      const pid = await startDaemon({ dir, ...(schedule ? { schedule } : {}), ...(jitter !== undefined ? { jitter } : {}) });
+      const pid = await startDaemon({
+        dir,
+        ...(schedule ? { schedule } : {}),
+        ...(jitter !== undefined ? { jitter } : {}),
+        ...(before.info?.look === false ? { look: false } : {}),
+      });
       io.out(`coord daemon restarted (pid ${pid})`);
     });
   daemon
@@ -68,6 +85,8 @@ export function registerDaemon(program: Command, io: Io): void {
             `syncing now: since ${i.syncingSince} (${Math.round((Date.now() - Date.parse(i.syncingSince)) / 1000)}s; a long task keeps its sync running, and the next one starts at the first tick after it)`,
           );
         else if (i.nextSync) io.out(`next sync: ${i.nextSync}`);
+        if (i.look === false) io.out("looks: none (--no-look): it syncs on its schedule alone");
+        else if (i.looks) io.out(`looks: ${i.looks.every}; since it started: ${i.looks.looks} looks, ${i.looks.moved} saw a move, ${i.looks.reads} reads of the hub in all`);
       }
       if (!o.json && r.failing) io.out(r.failing);
       if (!o.json && r.services?.length)
@@ -116,11 +135,13 @@ export function registerDaemon(program: Command, io: Io): void {
     .addOption(dirOption())
     .addOption(scheduleOption())
     .addOption(jitterOption())
-    .action(async (o: { dir?: string; schedule?: string; jitter?: string }) => {
+    .addOption(lookOption())
+    .action(async (o: { dir?: string; schedule?: string; jitter?: string; look: boolean }) => {
       await runDaemon({
         dir: await resolveDir(o.dir),
         ...(o.schedule ? { schedule: o.schedule } : {}),
         ...(o.jitter !== undefined ? { jitter: Number(o.jitter) } : {}),
+        ...(o.look === false ? { look: false } : {}),
         log: stamped(io),
       });
     });

@@ -1,0 +1,113 @@
+// One view of a tip: what a tip of the hub means for this machine, made in
+// one place for the cycle's first read and for every try of a publish. The
+// tip's files verified (trust.ts), read, checked to be this machine's
+// identity, the other machines' lastSeen observed by its own clock, and its
+// local pause as it is now.
+import type { Observation } from "../core/clock.js";
+import { observe } from "../core/clock.js";
+import type { Pause } from "../core/controls.js";
+import { readModel, type RepoModel } from "../core/repo.js";
+import type { Refusal } from "../core/trust.js";
+import { CoordError, EXIT, IdentityReclaimed } from "../errors.js";
+import type { MachineConfig } from "../state/config.js";
+import { readPause } from "../state/pause.js";
+import type { Machine } from "./machine.js";
+import { trustedView } from "./trust.js";
+
+/** What one tip means for this machine: a value, made by `viewTip` (or by a publish for the commit it landed). */
+export interface TipView {
+  /**
+   * Who looked: the cycle's first read, or a publish (a try's tip, or the commit it landed). The drain plans
+   * only on a tip a publish saw.
+   */
+  readonly by: "read" | "publish";
+  readonly tip: string;
+  /** The tip's files as the hub has them. */
+  readonly files: Map<string, string>;
+  /** The files acted on: the orders as verified (signed orders), with this machine's own delegated ones. */
+  readonly local: Map<string, string>;
+  /** Whether anything was verified (then STATUS is derived from the tip as it is, not from `local`). */
+  readonly checked: boolean;
+  /** The fleet as `local` says. */
+  readonly model: RepoModel;
+  /** Changes of orders files refused at this tip (signed orders), published in its file. */
+  readonly refusals: Refusal[];
+  /** When this machine saw each other machine's lastSeen change, by its own clock (leases are measured by it). */
+  readonly observed: Map<string, Observation>;
+  /** coord pause on this machine (.git/coord/pause.json), as it was when the tip was seen. */
+  readonly localPause?: Pause;
+}
+
+/** How a view is made: who looks, on which clock, after which observations. */
+export interface Looking {
+  by: TipView["by"];
+  now: () => Date;
+  log: (line: string) => void;
+  /** The observations the new ones follow, asked once the checks passed. */
+  observedBefore: () => Promise<ReadonlyMap<string, Observation>>;
+  /** A check of the fleet read, after its identity's (the first read: that it can sign, checkSigning). */
+  check?: (model: RepoModel) => void;
+}
+
+/**
+ * The view step: the tip verified and read, this machine checked to be itself, the others' lastSeen observed by
+ * its own clock, and its local pause. Changes nothing but what trust verification accepts (trust.ts):
+ * what a new tip triggers is reactToTip's (cycle.ts).
+ */
+export async function viewTip(m: Machine, at: { tip: string; files: Map<string, string> }, look: Looking): Promise<TipView> {
+  const { config } = m;
+  const { tip, files } = at;
+  const { by, now } = look;
+  const trusted = await trustedView(m, tip, files, look.log);
+  const model = readModel(trusted.files);
+  checkIdentity(model, config);
+  look.check?.(model);
+  const observed = observe(await look.observedBefore(), lastSeenOf(model, config.name), now());
+  const localPause = await readPause(m.stateDir);
+  return {
+    by,
+    tip,
+    files,
+    local: trusted.files,
+    checked: trusted.checked,
+    model,
+    refusals: trusted.refusals,
+    observed,
+    ...(localPause ? { localPause } : {}),
+  };
+}
+
+/** Refuses to act as a machine whose name another identity owns, or as a copy of an identity reclaimed since. */
+export function checkIdentity(model: RepoModel, config: MachineConfig): void {
+  const theirs = model.computers.get(config.name);
+  const newer = theirs?.uuid === config.uuid ? theirs.identity : undefined;
+  if (newer && newer.epoch > config.epoch)
+    throw new IdentityReclaimed(
+      `this identity (${config.name}) was reclaimed on ${newer.host} at ${newer.at} (coord init --reclaim there); this copy no longer claims or runs anything: ` +
+        `remove its schedule (coord cron uninstall, coord daemon stop), or take the identity back with coord init --reclaim here`,
+    );
+  if (theirs && theirs.uuid !== config.uuid)
+    throw new CoordError(
+      `the machine name "${config.name}" is already owned by another machine (uuid ${theirs.uuid}, last seen ${theirs.lastSeen}); ` +
+        `choose another name with coord init --name, or, if that machine is this one reinstalled, run coord init --reclaim`,
+      EXIT.USAGE,
+    );
+}
+
+/**
+ * It signed before (its file shows its key) and cannot now: the others would refuse everything it publishes, its
+ * claims too, and could run its work again. It stops at the first read, before running anything, and says why.
+ */
+export function checkSigning(m: Machine, model: RepoModel): void {
+  const { config } = m;
+  if (m.signing?.problem && model.computers.get(config.name)?.key)
+    throw new CoordError(
+      `this machine signs its commits (its file on the hub shows its key) but cannot now: ${m.signing.problem}; the others would refuse what it publishes, so it runs nothing until the key is back, or coord trust key gives it a new one (then pin it on the others: coord trust pin ${config.name} <key>)`,
+      EXIT.FAILURE,
+    );
+}
+
+/** Every other machine's lastSeen as the files say. */
+export function lastSeenOf(model: RepoModel, me: string): Map<string, string> {
+  return new Map([...model.computers].filter(([name]) => name !== me).map(([name, file]) => [name, file.lastSeen]));
+}
