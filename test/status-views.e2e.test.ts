@@ -116,6 +116,8 @@ describe("coord status <machine> and --order <id>", () => {
       all.out,
     ).toBe(true);
     expect([...at].sort((a, b) => a - b)).toEqual(at);
+    // Last, what this machine may read and push, and how often a daemon here looks (no daemon runs in this test).
+    expect(all.out.trimEnd().split("\n").at(-1)).toMatch(/^m\d \(this machine\), on a hub on a path: .*; no daemon runs here: it would take a look every 1 s/);
   });
 
   it("--json gives that machine or that order; an unknown name is one sentence with the closest, exit 2", async () => {

@@ -13,6 +13,11 @@ import { READ_PATHS } from "../sync/sync.js";
 import { loadParsed } from "../state/parsed.js";
 import { readHealth } from "../state/health.js";
 import { currentRun, failuresText, type ReportedHealth } from "../core/failures.js";
+import { remoteUrlOf } from "../git/local.js";
+import { readDaemonInfo } from "../daemon/daemon.js";
+import { budgetsFor } from "../sync/machine.js";
+import { countedMachines } from "../core/budget.js";
+import { describeBudgets, describeReadShare, hostBudgetOf, readShareOf } from "../core/reads.js";
 
 export interface StatusOptions {
   dir: string;
@@ -34,6 +39,8 @@ export interface StatusResult {
    * failed in a row): the fleet above is what the hub has, which cannot say it while this machine cannot publish.
    */
   local?: { machine: string; text: string; health: ReportedHealth };
+  /** This machine's budgets (ORDERS.json's, else its host's: core/reads.ts) and its daemon's looks, in one line. */
+  here?: string;
 }
 
 /** Seconds status waits for the remote before it shows the last fetched state. */
@@ -62,8 +69,29 @@ export async function status(opts: StatusOptions): Promise<StatusResult> {
   const model = readModel(await repo.readFiles(commit, READ_PATHS));
   const status = deriveStatus(model);
   const local = config ? await localFailures(stateDir, config.name) : undefined;
+  const here = config ? await budgetHere(opts.dir, stateDir, config.name, config.remote, model, opts.now ?? new Date()) : undefined;
   // The commit named: the machines' branch's, whose files the fleet's state is read from.
-  return { ...statusAt({ status, model, commit: commitOf(commit, "machines") }, opts.now ?? new Date()), ...(stale ? { stale } : {}), ...(local ? { local } : {}) };
+  return {
+    ...statusAt({ status, model, commit: commitOf(commit, "machines") }, opts.now ?? new Date()),
+    ...(stale ? { stale } : {}),
+    ...(local ? { local } : {}),
+    ...(here ? { here } : {}),
+  };
+}
+
+/** "izzit7 (this machine), on github.com: 6 pushes a minute and 15 reads a second (GitHub's recommendation); its daemon takes a look every 1 s: …". */
+async function budgetHere(dir: string, stateDir: string, me: string, remote: string, model: RepoModel, now: Date): Promise<string> {
+  const [url, daemon] = await Promise.all([remoteUrlOf(dir, remote), readDaemonInfo(stateDir).catch(() => undefined)]);
+  const host = hostBudgetOf(url || "unknown-host:");
+  const b = budgetsFor({ host }, model.controls);
+  const share = readShareOf(b.readsPerSecond, countedMachines(me, model.computers, now).length);
+  const running = daemon && !daemon.stoppedAt;
+  const looks = !running
+    ? `no daemon runs here: it would take ${describeReadShare(share)}`
+    : daemon.look === false
+      ? "its daemon does not look (--no-look)"
+      : `its daemon takes ${describeReadShare(share)}${daemon.looks ? `; since it started: ${daemon.looks.looks} looks, ${daemon.looks.moved} saw a move, ${daemon.looks.reads} reads` : ""}`;
+  return `${me} (this machine), on ${host.kind === "local" ? "a hub on a path" : host.host}: ${describeBudgets(b)}; ${looks}`;
 }
 
 /** This machine's run of failed syncs, when it reports one (core/failures.ts), in one line. */
@@ -97,7 +125,7 @@ export type StatusViewKind = { kind: "fleet" } | { kind: "machine"; name: string
 
 /** The JSON of a view (coord status --json, coord mcp's status tool): STATUS.json plus the offline list for the fleet; the machine or the order with its reports. */
 export function statusView(view: StatusViewKind, r: StatusResult, now: Date): unknown {
-  const meta = { commit: r.commit, ...(r.stale ? { stale: r.stale } : {}), ...(r.local ? { local: r.local } : {}) };
+  const meta = { commit: r.commit, ...(r.stale ? { stale: r.stale } : {}), ...(r.local ? { local: r.local } : {}), ...(r.here ? { here: r.here } : {}) };
   if (view.kind === "machine") {
     const m = r.status.machines[view.name]!;
     const tasks = Object.fromEntries(

@@ -72,6 +72,8 @@ export function registerStatus(program: Command, io: Io): void {
         if (r.local) io.err(`warning: ${r.local.text}`);
         const now = new Date();
         io.out(o.json ? JSON.stringify(statusView(view, r, now), null, 2) : viewText(view, r, now, colour));
+        // What this machine may read and push, and how often its daemon looks (core/reads.ts): under the fleet.
+        if (!o.json && view.kind === "fleet" && r.here) io.out(`\n${r.here}`);
         return;
       }
       const every = parseDuration(o.every ?? "10s");
