@@ -21,7 +21,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { serveMcp } from "../src/commands/mcp.js";
 import { inbox, outbox } from "../src/commands/messages.js";
 import { sync as syncIn } from "../src/sync/sync.js";
-import { cliProcess, type Fleet, git, gitDaemon, hubFile, makeFleet, pushOrders, readLines, runningCli, setConfig, silentServer, waitFor } from "./helpers.js";
+import { cliProcess, type Fleet, git, gitDaemon, gitTry, hubFile, makeFleet, pushOrders, readLines, runningCli, setConfig, silentServer, waitFor } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 const stops: (() => Promise<unknown>)[] = [];
@@ -108,7 +108,7 @@ describe("coord mcp through the SDK's client, two machines on real git", () => {
     expect(send.required).toEqual(["to", "body"]);
     expect(send.additionalProperties).toBe(false);
     expect(send.properties.priority!.enum).toEqual(["low", "normal", "high", "urgent"]);
-    expect(Object.keys(send.properties)).toEqual(["to", "body", "priority", "reply_to", "now"]);
+    expect(Object.keys(send.properties)).toEqual(["to", "body", "priority", "reply_to", "now", "later"]);
     // order_add's arguments are ORDERS.json's fields, from the same zod schema (descriptions included).
     const order = byName.get("order_add")!.inputSchema as { properties: Record<string, { description?: string; enum?: string[] }>; required?: string[] };
     expect(order.required).toEqual(["to"]);
@@ -134,7 +134,7 @@ describe("coord mcp through the SDK's client, two machines on real git", () => {
     fleet = await makeFleet(["alpha", "beta"]);
     const a = (await connect("alpha")).client;
     const b = (await connect("beta")).client;
-    const sent = await ok(a, "send", { to: "beta", body: "please rebase onto main\nthen run the tests", priority: "high" });
+    const sent = await ok(a, "send", { to: "beta", body: "please rebase onto main\nthen run the tests", priority: "high", later: true });
     expect(sent.data).toEqual({ id: "alpha/beta/1", to: "beta" });
     expect(sent.text).toBe("Queued alpha/beta/1 for beta; it goes out with the next sync.");
     expect((await ok(b, "inbox")).text).toBe("No unread messages.");
@@ -167,7 +167,10 @@ describe("coord mcp through the SDK's client, two machines on real git", () => {
     expect(inboxResource.messages.map((m: { id: string }) => m.id)).toEqual(["alpha/beta/1"]);
 
     // beta answers and acknowledges, at once.
-    expect((await ok(b, "send", { to: "alpha", body: "rebased", reply_to: "alpha/beta/1" })).data.id).toBe("beta/alpha/1");
+    // (A send is published at once by default: no sync needed.)
+    const reply = await ok(b, "send", { to: "alpha", body: "rebased", reply_to: "alpha/beta/1" });
+    expect(reply.data).toMatchObject({ id: "beta/alpha/1", published: { by: "here", pushed: expect.stringMatching(/^[0-9a-f]{40}$/) } });
+    expect(reply.text).toMatch(/^Queued beta\/alpha\/1 for alpha; published [0-9a-f]{12}\.$/);
     const acked = await ok(b, "ack", { ids: ["alpha/beta/1"], now: true });
     expect(acked.data).toMatchObject({ acknowledged: ["alpha/beta/1"], published: { by: "here", done: true } });
     expect((await ok(b, "inbox")).data.unread).toBe(0);
@@ -307,8 +310,11 @@ describe("coord mcp while the checkout is busy, locked or gone", () => {
     const t = Date.now();
     expect((await ok(b, "inbox")).text).toBe("No unread messages.");
     expect((await ok(b, "status")).data.machines).toHaveProperty("beta");
-    expect((await ok(b, "send", { to: "alpha", body: "written while a sync runs" })).data.id).toBe("beta/alpha/1");
+    expect((await ok(b, "inbox")).text).toBe("No unread messages.");
     expect(Date.now() - t).toBeLessThan(3_000);
+    // A send is journaled at once; its publish waits a few seconds at most for the sync holding the checkout.
+    expect((await ok(b, "send", { to: "alpha", body: "written while a sync runs" })).data.id).toBe("beta/alpha/1");
+    expect(Date.now() - t).toBeLessThan(15_000);
     const synced = await ok(b, "sync");
     // It waited for the other sync (its lock) to end, then synced.
     expect(endedAt).toBeGreaterThan(0);
@@ -352,12 +358,17 @@ describe("coord mcp while the checkout is busy, locked or gone", () => {
     await waitFor(async () => (await readLines(daemonJson)).join("").includes('"lastSync"'), 30_000, "the daemon's first sync");
     const { client: a } = await connect("alpha");
     expect((await ok(a, "whoami")).data.daemon).toBe(true);
-    await ok(a, "send", { to: "beta", body: "through the daemon" });
+    // A send asks the daemon and answers at once; the daemon's sync publishes it.
+    const sent = await ok(a, "send", { to: "beta", body: "through the daemon" });
+    expect(sent.data).toMatchObject({ published: { by: "daemon" } });
+    expect(sent.text).toBe("Queued alpha/beta/1 for beta; the daemon publishes it now.");
+    await waitFor(async () => (await gitTry(fleet!.hubPath, "show", "coord:coordination/messages/alpha_TO_beta.md")).ok, 30_000, "the daemon to publish the message");
+    await ok(a, "send", { to: "beta", body: "and the sync tool", later: true });
     const r = await ok(a, "sync");
     expect(r.data).toMatchObject({ by: "daemon", done: true, pushed: expect.stringMatching(/^[0-9a-f]{40}$/) });
     expect(r.text).toMatch(/^the daemon synced: published [0-9a-f]{12}\.$/);
     await sync("beta");
-    expect((await inbox({ dir: dirOf("beta") })).messages.map((m) => m.text)).toEqual(["through the daemon"]);
+    expect((await inbox({ dir: dirOf("beta") })).messages.map((m) => m.text)).toEqual(["through the daemon", "and the sync tool"]);
   });
 
   it("on a shallow checkout with the hub gone, an order's status and history still answer, from what the checkout has", async () => {
@@ -389,7 +400,7 @@ describe("coord mcp while the checkout is busy, locked or gone", () => {
     await setConfig(dirOf("alpha"), { gitTimeout: GIT_TIMEOUT });
     await git(dirOf("alpha"), "remote", "set-url", "origin", `git://127.0.0.1:${await silentServer(stops)}/x`);
     const { client: a } = await connect("alpha");
-    await ok(a, "send", { to: "beta", body: "x" }); // journaled; published by the next sync
+    await ok(a, "send", { to: "beta", body: "x", later: true }); // journaled; published by the next sync
     // How fast they answer is the bench's (rows of coord mcp's tool calls); here: none of them waits on the hub.
     for (const [name, args] of [["inbox"], ["whoami"], ["status"], ["thread", { with: "beta" }]] as const) {
       const t = performance.now();

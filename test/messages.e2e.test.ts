@@ -1,7 +1,7 @@
 // Messages between machines, end to end on real git: nothing lost while a
 // machine is off, nothing duplicated under concurrency, receipts back to the
 // sender, small live files however many messages go through.
-import { chmod, readFile, writeFile } from "node:fs/promises";
+import { chmod, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ack, inbox, outbox, send } from "../src/commands/messages.js";
@@ -21,7 +21,9 @@ describe("messages", () => {
   it("the whole path: send on A, sync A, sync B, inbox on B, ack on B, sync B, sync A: A sees it acknowledged", async () => {
     fleet = await makeFleet(["izzit7", "soda-yeti"]);
     const sent = await cli("send", "--dir", dirOf("izzit7"), "soda-yeti", "build", "is", "green", "--priority", "high");
-    expect(sent.out).toBe("queued izzit7/soda-yeti/1; it goes out at the next sync");
+    // Published at once, with no --now and no sync: the hub holds it.
+    expect(sent).toMatchObject({ code: 0, out: expect.stringMatching(/^sent izzit7\/soda-yeti\/1; published [0-9a-f]{12}$/) });
+    expect(await hubFile(fleet, "coordination/messages/izzit7_TO_soda-yeti.md")).toContain("build is green");
     await sync({ dir: dirOf("izzit7") });
     const b = await sync({ dir: dirOf("soda-yeti") });
     expect(b.delivered).toEqual(["izzit7/soda-yeti/1"]);
@@ -42,6 +44,34 @@ describe("messages", () => {
     await cli("send", "--dir", dirOf("soda-yeti"), "izzit7", "tests", "pass", "--reply-to", "izzit7/soda-yeti/1", "--now");
     await sync({ dir: dirOf("izzit7") });
     expect((await inbox({ dir: dirOf("izzit7") })).messages[0]).toMatchObject({ id: "soda-yeti/izzit7/1", replyTo: "izzit7/soda-yeti/1", text: "tests pass" });
+  });
+
+  it("a plain send whose publish fails is still sent (exit 0, one line); --now fails loudly; --later only stores", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const dir = dirOf("izzit7");
+    const later = await cli("send", "--dir", dir, "soda-yeti", "batched", "--later");
+    expect(later).toMatchObject({ code: 0, out: "queued izzit7/soda-yeti/1; it goes out at the next sync" });
+    await expect(hubFile(fleet, "coordination/messages/izzit7_TO_soda-yeti.md")).rejects.toThrow();
+    expect((await cli("send", "--dir", dir, "soda-yeti", "a", "--now", "--later")).code).toBe(2);
+    // The hub is gone: a plain send keeps the message and says when it goes out; --now fails.
+    await rename(fleet.hubPath, `${fleet.hubPath}.away`);
+    try {
+      const plain = await cli("send", "--dir", dir, "soda-yeti", "while", "offline");
+      expect(plain.code).toBe(0);
+      expect(plain.out).toMatch(/^sent izzit7\/soda-yeti\/2; could not publish it now \(.+\); it goes out with the next sync$/);
+      expect(plain.out.split("\n")).toHaveLength(1);
+      expect(plain.err).toBe("");
+      const now = await cli("send", "--dir", dir, "soda-yeti", "urgent", "--now");
+      expect(now.code).toBe(1);
+      expect(now.err).toMatch(/sent izzit7\/soda-yeti\/3, but could not publish it now/);
+    } finally {
+      await rename(`${fleet.hubPath}.away`, fleet.hubPath);
+    }
+    expect((await outbox(dir)).messages.map((x) => x.text)).toEqual(["batched", "while offline", "urgent"]);
+    // The next plain send publishes all of them at once.
+    expect((await cli("send", "--dir", dir, "soda-yeti", "back")).out).toMatch(/; published [0-9a-f]{12}$/);
+    const file = await hubFile(fleet, "coordination/messages/izzit7_TO_soda-yeti.md");
+    for (const text of ["batched", "while offline", "urgent", "back"]) expect(file).toContain(text);
   });
 
   it("a machine that is off while 20 messages are sent receives all 20, in order, exactly once; its receipts reach the sender", async () => {

@@ -169,16 +169,20 @@ describe("a hub whose hook refuses every machine push to main", () => {
     expect(await readLines(log("chain"))).toEqual(["build", "test"]);
 
     // Messages, by the CLI: alpha to beta, three in order; beta to gamma (whose daemon delivers it).
-    for (const n of [1, 2, 3]) expect((await cli("send", "--dir", dirOf("alpha"), "beta", `message ${n}`)).code).toBe(0);
     expect((await cli("send", "--dir", dirOf("beta"), "gamma", "hello gamma", "--now")).code).toBe(0);
-    await sync("alpha");
+    // Each published at once (coord send's default), on the machines' branch.
+    for (const n of [1, 2, 3]) expect((await cli("send", "--dir", dirOf("alpha"), "beta", `message ${n}`)).out).toMatch(/; published [0-9a-f]{12}$/);
     expect((await sync("beta")).delivered).toEqual(["alpha/beta/1", "alpha/beta/2", "alpha/beta/3"]);
     expect((await sync("beta")).delivered).toEqual([]); // never twice
 
     // The MCP tools, through alpha's server: who it is, a message and an order for beta, published at once.
     const a = await mcp("alpha");
     expect((await tool(a, "whoami")).data).toMatchObject({ machine: "alpha" });
-    expect((await tool(a, "send", { to: "beta", body: "from the agent" })).data).toEqual({ id: "alpha/beta/4", to: "beta" });
+    expect((await tool(a, "send", { to: "beta", body: "from the agent" })).data).toEqual({
+      id: "alpha/beta/4",
+      to: "beta",
+      published: { by: "here", pushed: expect.stringMatching(/^[0-9a-f]{40}$/) },
+    });
     const added = await tool(a, "order_add", { to: "beta", run: `echo "$COORD_MACHINE" >> ${log("mcp")}`, id: "from-mcp", now: true });
     expect(added.data).toMatchObject({ id: "from-mcp", file: "coordination/orders/alpha.json", published: { by: "here", done: true } });
     const got = await sync("beta");

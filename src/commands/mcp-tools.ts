@@ -26,7 +26,7 @@ import { ackOn, inboxOf, outboxEntries, sendFrom } from "./messages.js";
 import { orderAdd } from "./order.js";
 import { type OwnReservation, release, reservations, reserve } from "./reservations.js";
 import { checkMachine, checkOrder, statusAt, statusView } from "./status.js";
-import type { SyncNowResult } from "./sync-now.js";
+import { type Soon, type SyncNowResult, soonText } from "./sync-now.js";
 import { plural } from "../core/limits.js";
 
 /** The fleet as of this checkout's last fetch: parsed once per commit. */
@@ -44,6 +44,8 @@ export interface ToolContext {
   known(m: GitMachine): Promise<Known>;
   /** A sync now: the daemon's when one runs, else one here that starts no task. */
   syncNow(m: GitMachine): Promise<SyncNowResult>;
+  /** A publish soon, never failing: the daemon asked (answering at once), or a sync here that starts no task. */
+  publishSoon(m: GitMachine): Promise<Soon>;
   now(): Date;
 }
 
@@ -74,6 +76,12 @@ const tool = <S extends z.ZodRawShape>(t: Tool<S>): Tool => t as unknown as Tool
 const machineName = z.string().regex(MACHINE_NAME, "must be a machine name: 1 to 63 lowercase letters, digits and dashes");
 const messageId = z.string().regex(MESSAGE_ID, "must be a message id like izzit7/soda-yeti/3 (see the inbox tool)");
 const now = z.boolean().optional().describe("Publish at once (the daemon's sync, or one here that starts no task) instead of with the next sync. Default false.");
+/** `now` and `later` of what someone waits for (send, ack, order_add): published at once by default. */
+const waitNow = z
+  .boolean()
+  .optional()
+  .describe("Wait for the publish and answer what it pushed (or why it could not). Default false: it is published at once all the same, without waiting for the answer.");
+const later = z.boolean().optional().describe("Only store it: the next sync publishes it (many writes in a row, one push). Default false.");
 
 /** A field of ORDERS.json's schema as an optional argument: its default left to coord order add, its description kept. */
 function field<T extends z.ZodType>(schema: T): z.ZodOptional<z.ZodType> {
@@ -93,9 +101,24 @@ const indent = (text: string) => text.replace(/\n/g, "\n    ");
 /** How long a write's `now` waits for its publish before answering that it is still under way (within the call's bound). */
 const PUBLISH_WAIT_MS = 40_000;
 
-/** "queued …; published abc" or why not now: a write stands whatever its publishing did. */
-async function publishing(ctx: ToolContext, m: GitMachine, wanted: boolean | undefined): Promise<{ data: Record<string, unknown>; text: string }> {
-  if (!wanted) return { data: {}, text: "it goes out with the next sync" };
+/** What a default publish did, as structured data. */
+function soonData(s: Soon): Record<string, unknown> {
+  if (s.by === "failed") return { error: s.why };
+  if (s.by !== "here") return { by: s.by };
+  return { by: s.by, ...(s.result.pushed ? { pushed: s.result.pushed } : {}), ...(s.result.deferred ? { deferred: s.result.deferred } : {}) };
+}
+
+/**
+ * "queued …; published abc" or why not now: a write stands whatever its publishing did. "now": waits for the publish;
+ * "soon": published at once without waiting for the daemon's answer; "later": the next sync publishes it.
+ */
+async function publishing(ctx: ToolContext, m: GitMachine, mode: "now" | "soon" | "later"): Promise<{ data: Record<string, unknown>; text: string }> {
+  if (mode === "later") return { data: {}, text: "it goes out with the next sync" };
+  if (mode === "soon") {
+    const r = await within(ctx.publishSoon(m), PUBLISH_WAIT_MS);
+    if (r === LATE) return { data: { published: { pending: true } }, text: "publishing it is still under way (a slow hub); it goes out with that sync or the next" };
+    return { data: { published: soonData(r) }, text: soonText(r) };
+  }
   try {
     const r = await within(ctx.syncNow(m), PUBLISH_WAIT_MS);
     if (r === LATE) return { data: { published: { pending: true } }, text: "publishing it is still under way (a slow hub); it goes out with that sync or the next" };
@@ -104,6 +127,12 @@ async function publishing(ctx: ToolContext, m: GitMachine, wanted: boolean | und
     const why = describeFailure(e).message.replace(/[.;]?\s*$/, "");
     return { data: { published: { error: why } }, text: `could not publish it now (${why}); it goes out with the next sync` };
   }
+}
+
+/** When a write of something someone waits for goes out: `now` waits for it, `later` leaves it to the next sync, else at once. */
+function when(args: { now?: boolean | undefined; later?: boolean | undefined }): "now" | "soon" | "later" {
+  if (args.now && args.later) throw new CoordError("give now or later, not both", EXIT.USAGE);
+  return args.now ? "now" : args.later ? "later" : "soon";
 }
 
 // ------------------------------------------------------------------ tools
@@ -176,20 +205,23 @@ const inbox = tool({
 const ack = tool({
   name: "ack",
   title: "Acknowledge messages",
-  description: "Marks messages of this machine's inbox as acted on; their senders see it after the next sync. Give the ids, or all: true.",
+  description:
+    "Marks messages of this machine's inbox as acted on, and publishes that at once (later: true, with the next sync), so their senders see it after their next sync. Give the ids, or all: true.",
   input: {
     ids: z.array(messageId).max(1000).optional().describe("The ids of the messages (from the inbox tool)."),
     all: z.boolean().optional().describe("Acknowledge every unread message."),
-    now,
+    now: waitNow,
+    later,
   },
   readOnly: false,
   timeoutS: 55,
   async run(ctx, args) {
     if (!args.all && !args.ids?.length) throw new CoordError("name the messages to acknowledge in ids (from the inbox tool), or pass all: true", EXIT.USAGE);
+    const mode = when(args);
     const m = await ctx.machine();
     const done = await ackOn(m, args.ids ?? [], args.all === true);
     if (done.length === 0) return { data: { acknowledged: [] }, text: "Nothing to acknowledge." };
-    const p = await publishing(ctx, m, args.now);
+    const p = await publishing(ctx, m, mode);
     return { data: { acknowledged: done, ...p.data }, text: `Acknowledged ${done.join(", ")}; ${p.text}.` };
   },
 });
@@ -198,20 +230,22 @@ const send = tool({
   name: "send",
   title: "Send a message",
   description:
-    "Sends a message to another machine of the fleet, or to ALL of them. It is kept at once in this machine's outbox (nothing is lost if the session ends) and goes out with the next sync, or at once with now: true.",
+    "Sends a message to another machine of the fleet, or to ALL of them. It is kept at once in this machine's outbox (nothing is lost if the session ends) and published at once within the fleet's push budget (later: true: with the next sync). To wait for the answer, call inbox with wait and reply_to (the id this answers).",
   input: {
     to: z.union([z.literal(BROADCAST), machineName]).describe('A machine name, or "ALL".'),
     body: z.string().min(1).max(100_000).describe("The text of the message."),
     priority: z.enum(PRIORITIES).optional().describe("low, normal (default), high or urgent."),
     reply_to: messageId.optional().describe("The id of the message this answers."),
-    now,
+    now: waitNow,
+    later,
   },
   readOnly: false,
   timeoutS: 55,
   async run(ctx, args) {
+    const mode = when(args);
     const m = await ctx.machine();
     const r = await sendFrom(m, { to: args.to, text: args.body, ...(args.priority ? { priority: args.priority } : {}), ...(args.reply_to ? { replyTo: args.reply_to } : {}) });
-    const p = await publishing(ctx, m, args.now);
+    const p = await publishing(ctx, m, mode);
     return { data: { id: r.id, to: args.to, ...p.data }, text: `Queued ${r.id} for ${args.to}; ${p.text}.` };
   },
 });
@@ -333,18 +367,19 @@ const orderAddTool = tool({
   name: "order_add",
   title: "Give the fleet an order",
   description:
-    'Adds an order this machine delegates (coordination/orders/<machine>.json), exactly as `coord order add` does: a shell command (run) or an agent prompt (agent + prompt), to a machine, a list, "ALL" or "ANY" (exactly one machine that has what it requires), optionally after other orders. The whole fleet\'s orders are checked first; an invalid one is refused and nothing changes. Journaled at once; published with the next sync (or now: true), signed when this machine signs its commits.',
-  input: { ...orderAddInput(), now },
+    'Adds an order this machine delegates (coordination/orders/<machine>.json), exactly as `coord order add` does: a shell command (run) or an agent prompt (agent + prompt), to a machine, a list, "ALL" or "ANY" (exactly one machine that has what it requires), optionally after other orders. The whole fleet\'s orders are checked first; an invalid one is refused and nothing changes. Journaled at once and published at once (later: true: with the next sync), signed when this machine signs its commits.',
+  input: { ...orderAddInput(), now: waitNow, later },
   readOnly: false,
   timeoutS: 55,
   async run(ctx, args) {
     const m = await ctx.machine();
-    const a = args as Record<string, unknown> & { to: string | string[]; now?: boolean };
+    const a = args as Record<string, unknown> & { to: string | string[]; now?: boolean; later?: boolean };
+    const mode = when(a);
     // Every field of the order as the caller wrote it (its schema checked the types); the whole file is checked after.
     const fields: Record<string, unknown> = Object.create(null);
     for (const f of ADD_FIELDS) if (f.name !== "to" && a[f.name] !== undefined) fields[f.name] = a[f.name];
     const r = await orderAdd({ dir: m.dir, machine: m, by: "tool", to: Array.isArray(a.to) ? a.to.join(",") : a.to, fields });
-    const p = await publishing(ctx, m, a.now);
+    const p = await publishing(ctx, m, mode);
     return { data: { id: r.id, file: r.file, ...p.data }, text: `Added order ${r.id} to ${r.file}; ${p.text}.` };
   },
 });
@@ -401,7 +436,7 @@ const reserveTool = tool({
       ...(args.reason ? { reason: args.reason } : {}),
       shared: args.shared === true,
     });
-    const p = await publishing(ctx, m, args.now);
+    const p = await publishing(ctx, m, args.now ? "now" : "later");
     const mine = args.now ? ((await reservations({ dir: m.dir, machine: m, all: true })).own.find((x) => x.id === r.reservation.id) ?? r.reservation) : r.reservation;
     const warn =
       mine.state === "pending" && r.conflicts.length
@@ -436,7 +471,7 @@ const releaseTool = tool({
     const m = await ctx.machine();
     const r = await release({ dir: m.dir, machine: m, targets, all: args.all === true });
     if (r.released.length === 0) return { data: { released: [] }, text: "This machine held no reservations." };
-    const p = await publishing(ctx, m, args.now);
+    const p = await publishing(ctx, m, args.now ? "now" : "later");
     return { data: { released: r.released, ...p.data }, text: `Released ${r.released.map((x) => `${x.key} ${x.paths.join(" ")}`).join(", ")}; ${p.text}.` };
   },
 });

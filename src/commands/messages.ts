@@ -8,6 +8,7 @@ import { ackInData, adoptPublished } from "../sync/mail.js";
 import { lastFetchedModel } from "../sync/machine.js";
 import { type Machine, openMachine, READ_PATHS, type SyncResult } from "../sync/sync.js";
 import { publishNow } from "./publish-now.js";
+import { publishSoon, type Soon } from "./sync-now.js";
 
 /** The repository as of the last fetch (works offline). */
 export async function lastKnown(m: Machine): Promise<RepoModel> {
@@ -22,17 +23,31 @@ export interface SendOptions {
   text: string;
   priority?: string;
   replyTo?: string;
-  /** Publish at once (a sync that starts no task) instead of at the next sync. */
+  /** Publish at once (a sync that starts no task), waiting for it and failing loudly: `publish: "now"`. */
   now?: boolean;
+  /**
+   * When it goes out: "now" (as `now`), "soon" (the default of coord send and the MCP send tool: the daemon is asked,
+   * or a sync here; a failure to publish is no failed send, see publishSoon), or "later" (stored only, the next
+   * sync publishes it: the default here, for callers that batch).
+   */
+  publish?: "now" | "soon" | "later";
   clock?: () => Date;
 }
 
-export async function send(opts: SendOptions): Promise<{ id: string; published?: SyncResult }> {
+export interface Sent {
+  id: string;
+  /** With "now": the sync that published it. */
+  published?: SyncResult;
+  /** With "soon": what publishing it did. */
+  soon?: Soon;
+}
+
+export async function send(opts: SendOptions): Promise<Sent> {
   return sendFrom(await openMachine(opts.dir), opts);
 }
 
-/** Stores a message in `m`'s outbox (and, with `now`, publishes it at once). */
-export async function sendFrom(m: Machine, opts: Omit<SendOptions, "dir">): Promise<{ id: string; published?: SyncResult }> {
+/** Stores a message in `m`'s outbox, then publishes it as `publish` (or `now`) says. */
+export async function sendFrom(m: Machine, opts: Omit<SendOptions, "dir">): Promise<Sent> {
   const me = m.config.name;
   const priority = (opts.priority ?? "normal") as Priority;
   if (!PRIORITIES.includes(priority)) throw new CoordError(`--priority must be one of ${PRIORITIES.join(", ")}, not "${opts.priority}"`, EXIT.USAGE);
@@ -71,7 +86,9 @@ export async function sendFrom(m: Machine, opts: Omit<SendOptions, "dir">): Prom
     channel.messages.push({ seq, at, priority, text, ...(opts.replyTo ? { replyTo: opts.replyTo } : {}) });
     return messageId(me, opts.to, seq);
   });
-  if (!opts.now) return { id };
+  const when = opts.now ? "now" : (opts.publish ?? "later");
+  if (when === "soon") return { id, soon: await publishSoon(m) };
+  if (when === "later") return { id };
   return { id, published: await publishNow(m, `sent ${id}`, "it goes out with the next sync") };
 }
 

@@ -7,7 +7,8 @@ import { readDaemonInfo, daemonRunning } from "../daemon/daemon.js";
 import { requestSync } from "../daemon/request.js";
 import { plural } from "../core/limits.js";
 import { CoordError, EXIT } from "../errors.js";
-import { type Machine, syncMachine } from "../sync/sync.js";
+import { describeFailure } from "../failure.js";
+import { type Machine, type SyncResult, syncMachine } from "../sync/sync.js";
 import { publishedText } from "../sync/result.js";
 
 export interface SyncNowResult {
@@ -83,4 +84,57 @@ export async function syncNow(m: Machine, opts: SyncNowOptions = {}): Promise<Sy
       );
     await sleep(Math.max(pollMs, 250));
   }
+}
+
+/**
+ * What a default publish did (`publishSoon`): asked the daemon (it syncs at once, or once right after the sync it
+ * is in, so what is written meanwhile goes in one push); synced here; left it to a sync that holds the checkout
+ * (the one this process runs in, or another's beyond the wait); or failed (the hub did not answer): whatever it
+ * did, what was stored stands and a later sync publishes it.
+ */
+export type Soon = { by: "daemon" } | { by: "here"; result: SyncResult } | { by: "running" } | { by: "failed"; why: string };
+
+/** This process runs inside a sync of machine `name` (its onMessage hook, or a task it started): that sync holds the lock, and publishes after it. */
+function insideSyncOf(name: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.COORD_MACHINE === name && (env.COORD_MESSAGE_ID !== undefined || env.COORD_TASK !== undefined);
+}
+
+/**
+ * How long a default publish waits for another process's sync of the checkout: a sync that only publishes (another
+ * send) ends within it; a longer one runs work, and its own publish, at its end, takes what was stored meanwhile.
+ */
+export const SOON_WAIT_MS = 5_000;
+
+/**
+ * Publishes soon what was just stored, without failing: the checkout's daemon is asked when one runs (and this
+ * returns at once); otherwise a sync here that starts no task, retried while another process holds the checkout, up
+ * to `waitMs` (SOON_WAIT_MS). Within the push budget as ever: the sync's judge step decides.
+ */
+export async function publishSoon(m: Machine, opts: Omit<SyncNowOptions, "log"> = {}): Promise<Soon> {
+  const waitMs = opts.waitMs ?? SOON_WAIT_MS;
+  const pollMs = Math.max(opts.pollMs ?? 250, 50);
+  const deadline = Date.now() + waitMs;
+  try {
+    if (await daemonRunning(m.stateDir)) {
+      await requestSync(m.stateDir);
+      return { by: "daemon" };
+    }
+    for (let tries = 0; ; tries++) {
+      const r = await syncMachine(m, { run: false });
+      if (!r.skipped) return { by: "here", result: r };
+      // The sync holding the checkout is the one this process runs in (it waits for this one): it publishes after.
+      if (insideSyncOf(m.config.name) || Date.now() >= deadline || tries > waitMs / 50) return { by: "running" };
+      await sleep(pollMs);
+    }
+  } catch (e) {
+    return { by: "failed", why: describeFailure(e).message.replace(/[.;]?\s*$/, "") };
+  }
+}
+
+/** A default publish in words, after "sent …; ". */
+export function soonText(s: Soon): string {
+  if (s.by === "daemon") return "the daemon publishes it now";
+  if (s.by === "here") return s.result.pushed || s.result.deferred ? publishedText(s.result) : "already published (by another sync)";
+  if (s.by === "running") return "a sync of this checkout is running; it goes out with that one or the next";
+  return `could not publish it now (${s.why}); it goes out with the next sync`;
 }

@@ -36,8 +36,10 @@ export function registerMcp(program: Command, _io: Io): void {
       "after",
       `
 Tools: ${MCP_TOOLS.join(", ")}. Resources: coord://inbox, coord://status.
-Reads answer from the checkout's local state (no network); writes are kept at once and go out with the
-next sync, or at once with now: true. stdout carries the protocol only; logs go to stderr.
+Reads answer from the checkout's local state (no network); writes are kept at once. send, ack and
+order_add publish at once (later: true: with the next sync); reserve and release with the next sync, or
+at once with now: true. inbox with wait returns when a new message arrives. stdout carries the protocol
+only; logs go to stderr.
 ${EXIT_CODES}${examples(
   "coord agent install claude --project ~/dev/app --dir ~/fleet   # registers it in ~/dev/app/.mcp.json",
   "coord mcp --dir ~/fleet   # what the agent CLI runs",

@@ -1,5 +1,7 @@
 import { type Command, Option } from "commander";
 import { ack, inbox, inboxPrompt, outbox, send } from "../../commands/messages.js";
+import { publishSoon, soonText } from "../../commands/sync-now.js";
+import { openMachine } from "../../sync/sync.js";
 import { CoordError, EXIT } from "../../errors.js";
 import { publishedText } from "../../sync/result.js";
 import { resolveDir } from "../dir.js";
@@ -9,26 +11,37 @@ import { dirOption, examples, type Io, readStdin } from "../shared.js";
 export function registerMessages(program: Command, io: Io): void {
   program
     .command("send <to> <text...>")
-    .description("send a message to a machine or ALL; durable at once, published at the next sync (or --now)")
+    .description("send a message to a machine or ALL: durable at once, and published at once (--later: at the next sync)")
     .addOption(dirOption())
     .addOption(new Option("--priority <p>", "low, normal, high or urgent").default("normal"))
     .option("--reply-to <id>", "the id of the message this answers")
-    .option("--now", "publish at once (a sync that starts no task)")
+    .addOption(new Option("--now", "wait for the publish, and fail (exit 1) when the hub cannot be reached; the message stays stored").conflicts("later"))
+    .option("--later", "store only: the next sync publishes it (scripts that send many at once)")
     .addHelpText(
       "after",
-      examples(
-        'coord send soda-yeti "build is green, go ahead with the tests"',
-        'coord send ALL "deploy freeze until 18:00" --priority urgent',
-        "git log -1 | coord send izzit7 -   # text from stdin",
-        'coord send izzit7 --reply-to soda-yeti/izzit7/3 "done" --now',
-      ),
+      `
+By default the message is published at once, within the fleet's push budget: the checkout's daemon is asked
+for a sync (it syncs at once, or right after the sync it is in, so messages sent meanwhile go in one push),
+or, where no daemon runs, a sync here that starts no task. When the hub cannot be reached the message is
+still sent: it is kept, the line says so, and the next sync publishes it (exit 0).
+${examples(
+  'coord send soda-yeti "build is green, go ahead with the tests"',
+  'coord send ALL "deploy freeze until 18:00" --priority urgent',
+  "git log -1 | coord send izzit7 -   # text from stdin",
+  'coord send izzit7 --reply-to soda-yeti/izzit7/3 "done"',
+  'coord send izzit7 "release tagged" --now   # exit 1 when it could not be published',
+  'for f in *.log; do coord send izzit7 --later "$f failed"; done; coord sync --no-run   # one push',
+)}`,
     )
-    .action(async (to: string, words: string[], o: { dir?: string; priority: string; replyTo?: string; now?: boolean }) => {
+    .action(async (to: string, words: string[], o: { dir?: string; priority: string; replyTo?: string; now?: boolean; later?: boolean }) => {
       const text = words.length === 1 && words[0] === "-" ? await readStdin() : words.join(" ");
-      const r = await send({ dir: await resolveDir(o.dir), to, text, priority: o.priority, replyTo: o.replyTo, now: o.now });
-      io.out(
-        `queued ${r.id}${r.published ? (r.published.skipped ? " (a sync is running; it goes out with the next one)" : r.published.pushed || r.published.deferred ? `; ${publishedText(r.published)}` : "") : "; it goes out at the next sync"}`,
-      );
+      const publish = o.now ? "now" : o.later ? "later" : "soon";
+      const r = await send({ dir: await resolveDir(o.dir), to, text, priority: o.priority, replyTo: o.replyTo, publish });
+      if (r.soon) io.out(`sent ${r.id}; ${soonText(r.soon)}`);
+      else
+        io.out(
+          `queued ${r.id}${r.published ? (r.published.skipped ? " (a sync is running; it goes out with the next one)" : r.published.pushed || r.published.deferred ? `; ${publishedText(r.published)}` : "") : "; it goes out at the next sync"}`,
+        );
     });
 
   program
@@ -39,6 +52,7 @@ export function registerMessages(program: Command, io: Io): void {
     .option("--all", "every message ever received (default: the last 50); with ack: acknowledge all")
     .option("--from <machine>", "only messages from this machine")
     .option("--json", "print an array of { id, from, to, at, priority, text, replyTo, acked }")
+    .option("--later", "with ack: store the acknowledgement only; the next sync publishes it (default: published at once)")
     .addOption(new Option("--format <format>", "prompt: unread messages as a block for an AI agent's context (nothing when none)").choices(["text", "prompt"]).default("text"))
     .addHelpText(
       "after",
@@ -47,36 +61,41 @@ export function registerMessages(program: Command, io: Io): void {
         "coord inbox --json --from izzit7",
         "coord inbox ack izzit7/soda-yeti/3 izzit7/ALL/7",
         "coord inbox ack --all",
+        "coord inbox ack --all --later   # published by the next sync",
         "coord inbox --format prompt   # in an agent hook",
       ),
     )
-    .action(async (action: string | undefined, ids: string[], o: { dir?: string; unread?: boolean; all?: boolean; from?: string; json?: boolean; format: string }) => {
-      const dir = await resolveDir(o.dir);
-      if (action === "ack") {
-        if (!o.all && ids.length === 0) throw new CoordError("name the messages to acknowledge (ids from coord inbox), or pass --all", EXIT.USAGE);
-        const done = await ack(dir, ids, !!o.all);
-        io.out(done.length ? `acknowledged ${done.join(", ")}; the senders see it after the next sync` : "nothing to acknowledge");
-        return;
-      }
-      if (action !== undefined) throw new CoordError(`unknown inbox action "${action}"; the only one is ack`, EXIT.USAGE);
-      const r = await inbox({ dir, unread: o.unread || o.format === "prompt", all: o.all, from: o.from });
-      if (o.format === "prompt") {
-        const block = inboxPrompt(r.machine, r.messages);
-        if (block) io.out(block);
-      } else if (o.json)
-        io.out(
-          JSON.stringify(
-            r.messages.map((x) => ({ id: x.id, from: x.from, to: x.to, at: x.at, priority: x.priority, text: x.text, replyTo: x.replyTo ?? null, acked: x.acked })),
-            null,
-            2,
-          ),
-        );
-      else if (r.messages.length === 0) io.out(o.unread ? "no unread messages" : "no messages");
-      else
-        for (const x of r.messages)
-          io.out(`${x.acked ? " " : "*"} ${x.id}  ${x.at}  ${x.priority}${x.replyTo ? `  re ${x.replyTo}` : ""}
+    .action(
+      async (action: string | undefined, ids: string[], o: { dir?: string; unread?: boolean; all?: boolean; from?: string; json?: boolean; format: string; later?: boolean }) => {
+        const dir = await resolveDir(o.dir);
+        if (action === "ack") {
+          if (!o.all && ids.length === 0) throw new CoordError("name the messages to acknowledge (ids from coord inbox), or pass --all", EXIT.USAGE);
+          const done = await ack(dir, ids, !!o.all);
+          if (done.length === 0) io.out("nothing to acknowledge");
+          else if (o.later) io.out(`acknowledged ${done.join(", ")}; the senders see it after the next sync`);
+          else io.out(`acknowledged ${done.join(", ")}; ${soonText(await publishSoon(await openMachine(dir)))}`);
+          return;
+        }
+        if (action !== undefined) throw new CoordError(`unknown inbox action "${action}"; the only one is ack`, EXIT.USAGE);
+        const r = await inbox({ dir, unread: o.unread || o.format === "prompt", all: o.all, from: o.from });
+        if (o.format === "prompt") {
+          const block = inboxPrompt(r.machine, r.messages);
+          if (block) io.out(block);
+        } else if (o.json)
+          io.out(
+            JSON.stringify(
+              r.messages.map((x) => ({ id: x.id, from: x.from, to: x.to, at: x.at, priority: x.priority, text: x.text, replyTo: x.replyTo ?? null, acked: x.acked })),
+              null,
+              2,
+            ),
+          );
+        else if (r.messages.length === 0) io.out(o.unread ? "no unread messages" : "no messages");
+        else
+          for (const x of r.messages)
+            io.out(`${x.acked ? " " : "*"} ${x.id}  ${x.at}  ${x.priority}${x.replyTo ? `  re ${x.replyTo}` : ""}
     ${x.text.split("\n").join("\n    ")}`);
-    });
+      },
+    );
 
   program
     .command("outbox")

@@ -2,16 +2,23 @@ import type { Command } from "commander";
 import { orderAdd, orderCancel, orderList } from "../../commands/order.js";
 import { ADD_FIELDS, fieldValue } from "../../core/order-fields.js";
 import { formatProblem } from "../../core/orders.js";
+import { publishSoon, soonText } from "../../commands/sync-now.js";
 import { CoordError, EXIT } from "../../errors.js";
+import { openMachine } from "../../sync/sync.js";
 import { resolveDir } from "../dir.js";
 import { dirOption, EXIT_CODES, examples, type Io, readStdin } from "../shared.js";
+
+/** After a delegated order changed: published at once (the daemon asked, or a sync here), or with --later at the next sync. */
+async function delegatedText(dir: string, later: boolean | undefined): Promise<string> {
+  return later ? "it is published at the next sync" : soonText(await publishSoon(await openMachine(dir)));
+}
 
 /** order add, cancel and list. */
 export function registerOrder(program: Command, io: Io): void {
   const order = program.command("order").description("give, cancel and list orders from the command line");
   const add = order
     .command("add [command...]")
-    .description("add an order: this machine delegates it (published at its next sync), or --human commits it to ORDERS.json as you")
+    .description("add an order: this machine delegates it (published at once; --later: at its next sync), or --human commits it to ORDERS.json as you")
     .addOption(dirOption());
   // One flag for each field of an order (core/order-fields.ts, from ORDERS.json's schema): --to first, it is required.
   const to = ADD_FIELDS.find((f) => f.name === "to")!;
@@ -19,11 +26,13 @@ export function registerOrder(program: Command, io: Io): void {
   for (const f of ADD_FIELDS) if (f !== to) add.option(f.kind === "flag" ? f.flag : `${f.flag} <${f.value}>`, f.help);
   add
     .option("--human", "as a person: commit to ORDERS.json with this clone's git user.name/user.email and push")
+    .option("--later", "store the delegated order only: the next sync publishes it (default: at once, the daemon asked or a sync here)")
     .addHelpText(
       "after",
       EXIT_CODES +
         examples(
           "coord order add --to soda-yeti --cwd ~/dev/dao -- npm test",
+          "coord order add --to soda-yeti --id lint --later -- npm run lint   # published by the next sync",
           'coord order add --to izzit7 --agent claude --prompt "Fix the failing test in src/a.ts" --permissions edit --cwd ~/dev/app',
           "coord order add --to ANY --agent codex --permissions read-only --prompt - < review-prompt.md",
           "coord order add --to ANY --requires node --after build-42 -- npm run lint",
@@ -33,7 +42,7 @@ export function registerOrder(program: Command, io: Io): void {
           "coord order add --to ANY --prefer gpu-1,gpu-2 --failover-after 10m -- ./train.sh",
         ),
     )
-    .action(async (words: string[], o: Record<string, string | boolean | undefined> & { dir?: string; to: string; human?: boolean }) => {
+    .action(async (words: string[], o: Record<string, string | boolean | undefined> & { dir?: string; to: string; human?: boolean; later?: boolean }) => {
       const text = (name: string) => (typeof o[name] === "string" ? (o[name] as string) : undefined);
       const run = text("run") ?? (words.length ? words.join(" ") : undefined);
       if (text("agent") !== undefined) {
@@ -52,20 +61,28 @@ export function registerOrder(program: Command, io: Io): void {
       }
       if (run !== undefined) fields.run = run;
       if (text("prompt") === "-") fields.prompt = await readStdin();
-      const r = await orderAdd({ dir: await resolveDir(o.dir), to: o.to, fields, ...(o.human ? { human: true } : {}) });
-      io.out(r.commit ? `added order ${r.id} to ${r.file}; pushed ${r.commit.slice(0, 12)}` : `added order ${r.id} to ${r.file}; it is published at the next sync`);
+      const dir = await resolveDir(o.dir);
+      const r = await orderAdd({ dir, to: o.to, fields, ...(o.human ? { human: true } : {}) });
+      io.out(
+        `added order ${r.id} to ${r.file}; ${o.human ? (r.commit ? `pushed ${r.commit.slice(0, 12)}` : "it is published at the next sync") : await delegatedText(dir, o.later)}`,
+      );
       for (const w of r.warnings) io.err(`warning: ${w}`);
     });
   order
     .command("cancel <id>")
-    .description("cancel an order: one this machine delegated, or with --human one in ORDERS.json")
+    .description("cancel an order: one this machine delegated (published at once; --later: at its next sync), or with --human one in ORDERS.json")
     .addOption(dirOption())
     .option("--human", "as a person: commit to ORDERS.json with this clone's git user.name/user.email and push")
+    .option("--later", "store the cancellation only: the next sync publishes it")
     .addHelpText("after", EXIT_CODES + examples("coord order cancel izzit7-20250601093000-k3f9", "coord order cancel nightly-backup --human --dir ~/fleet-clone"))
-    .action(async (id: string, o: { dir?: string; human?: boolean }) => {
-      const r = await orderCancel({ dir: await resolveDir(o.dir), id, human: o.human });
+    .action(async (id: string, o: { dir?: string; human?: boolean; later?: boolean }) => {
+      const dir = await resolveDir(o.dir);
+      const r = await orderCancel({ dir, id, human: o.human });
       if (!r.changed) io.out(`order ${r.id} was already cancelled in ${r.file}`);
-      else io.out(r.commit ? `cancelled order ${r.id} in ${r.file}; pushed ${r.commit.slice(0, 12)}` : `cancelled order ${r.id} in ${r.file}; it is published at the next sync`);
+      else
+        io.out(
+          `cancelled order ${r.id} in ${r.file}; ${o.human ? (r.commit ? `pushed ${r.commit.slice(0, 12)}` : "it is published at the next sync") : await delegatedText(dir, o.later)}`,
+        );
       for (const w of r.warnings) io.err(`warning: ${w}`);
     });
   order

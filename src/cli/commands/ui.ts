@@ -20,7 +20,7 @@ export function registerUi(program: Command, io: Io): void {
       "after",
       "\nThe page is served on 127.0.0.1 only, to whoever has the URL printed at start: it holds a random token, and a\n" +
         "request without it is refused. Messages and orders given on the page are sent as this checkout's machine, as\n" +
-        "coord send --now and coord order add do. Ctrl-C stops it.\n" +
+        "coord send and coord order add do (published at once). Ctrl-C stops it.\n" +
         examples("coord ui", "coord ui --dir ~/fleet --port 8080", "coord ui --every 30s"),
     )
     .action(async (o: { dir?: string; port: string; every: string }) => {
