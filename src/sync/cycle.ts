@@ -140,23 +140,50 @@ export function haltNow(c: Cycle, model: RepoModel): Halt | undefined {
   return haltOf(c.m.config.name, model.controls, c.view.localPause);
 }
 
-/** Claims of this cycle that lost (another machine holds the order, or it is gone) go back to what they replaced. */
-export async function dropLostClaims(c: Cycle, model: RepoModel): Promise<void> {
+/**
+ * A step that may run again on what it already ran on, with no further effect: it brings this machine to what its
+ * input asks (a lost claim goes back once, a stopped task stays stopped, a supervisor told the same tip again
+ * changes nothing). Said in its type, so that a caller runs it on every view it makes without counting.
+ */
+export type Idempotent<A extends unknown[]> = ((...args: A) => Promise<void>) & { readonly idempotent: true };
+
+/** Marks `step` idempotent (Idempotent): its doc says why it is. */
+export function idempotent<A extends unknown[]>(step: (...args: A) => Promise<void>): Idempotent<A> {
+  return Object.assign(step, { idempotent: true as const });
+}
+
+/**
+ * The react step: what a new tip triggers for this machine, once per view (the cycle's first read, each try of a
+ * publish): its claims lost on it go back to what they replaced, its running tasks no longer wanted stop, and the
+ * daemon's services follow it (an emergency stop stops them within this sync). At the first read nothing runs yet,
+ * and a claim of an earlier sync is the planner's to take up again: only the services follow. Idempotent: the
+ * journal, the tasks and the supervisor reach the state the view asks for, whatever they were at.
+ */
+export const reactToTip: Idempotent<[Cycle, TipView]> = idempotent(async (c, view) => {
+  if (view.by === "publish") {
+    await dropLostClaims(c, view);
+    stopUnwanted(c, view);
+  }
+  await c.onModel?.(view.model);
+});
+
+/** Claims of this cycle that lost on `view` (another machine holds the order, or it is gone) go back to what they replaced. */
+async function dropLostClaims(c: Cycle, { model, observed }: TipView): Promise<void> {
   for (const [id, entry] of Object.entries(c.journal.tasks)) {
     if (entry.state !== "assigned") continue;
     const order = model.orders?.orders.find((o) => o.id === id);
     // STATUS only when there is a claim to check (deriving it for a large fleet is not free; it is memoised per model).
-    if (!claimLost(c.m.config.name, entry, order, deriveStatus(model), c.now(), c.m.config.claimLease, c.view.observed)) continue;
+    if (!claimLost(c.m.config.name, entry, order, deriveStatus(model), c.now(), c.m.config.claimLease, observed)) continue;
     await c.journal.apply(id, { kind: "drop", previous: c.claimed.get(id) });
     c.claimed.delete(id);
   }
 }
 
-/** Running tasks whose order was cancelled or re-revved, or whose claim another machine holds now, are stopped. */
-export function stopUnwanted(c: Cycle, model: RepoModel): void {
+/** Running tasks whose order was cancelled or re-revved on `view`, or whose claim another machine holds now, are stopped. */
+function stopUnwanted(c: Cycle, { model, observed, localPause }: TipView): void {
   if (c.running.size === 0) return;
   // An emergency stop counts even when the rest of ORDERS.json is invalid.
-  const halt = haltNow(c, model);
+  const halt = haltOf(c.m.config.name, model.controls, localPause);
   if (halt?.stopRunning) {
     for (const task of c.running.values()) task.stop(halt.reason, "failed");
     return;
@@ -166,8 +193,7 @@ export function stopUnwanted(c: Cycle, model: RepoModel): void {
   for (const [id, task] of c.running) {
     const order = model.orders.orders.find((o) => o.id === id);
     if (!order || order.cancelled || order.rev !== task.order.rev) task.stop(order?.cancelled ? "cancelled in ORDERS.json" : "its order was removed or re-revved", "cancelled");
-    else if (takenOver(order, c.m.config.name, status, c.now(), c.m.config.claimLease, c.view.observed, task.order.slot))
-      task.stop("another machine took over its claim", "failed");
+    else if (takenOver(order, c.m.config.name, status, c.now(), c.m.config.claimLease, observed, task.order.slot)) task.stop("another machine took over its claim", "failed");
   }
 }
 

@@ -46,7 +46,7 @@ import type { MessageFile, Receipts } from "../core/messages.js";
 import { ownMessageFiles } from "./mail.js";
 import { reportedHealth } from "../core/failures.js";
 import { recordReplacementRefused, replacementRefusedAt, RETRY_REPLACEMENT_MS } from "../state/history.js";
-import { type Cycle, dropLostClaims, fastForward, haltNow, READ_PATHS, stopUnwanted, type SyncResult } from "./cycle.js";
+import { type Cycle, fastForward, haltNow, READ_PATHS, reactToTip, type SyncResult } from "./cycle.js";
 
 /**
  * What a publish builds its first try on instead of fetching: the tip just
@@ -297,7 +297,7 @@ interface Seen extends TipView {
   reserved: Awaited<ReturnType<typeof reservationsOnTip>>;
 }
 
-/** The see step: the tip viewed (view.ts); lost claims dropped, unwanted tasks stopped, services told; what this publish writes with. */
+/** The see step of a try: the tip viewed (view.ts) and reacted to (reactToTip), its share of the budget; what this publish writes with. */
 async function see(c: Cycle, tip: string, files: Map<string, string>): Promise<Seen> {
   const { config } = c.m;
   const { result, now } = c;
@@ -305,11 +305,9 @@ async function see(c: Cycle, tip: string, files: Map<string, string>): Promise<S
   c.view = view;
   const { model } = view;
   fleetShare(c, model);
-  await dropLostClaims(c, model);
-  // coord pause (or resume) while tasks run: this publish already says so (the view's local pause), and a pause with --stop stops them.
-  stopUnwanted(c, model);
-  // The services follow the same tip (the daemon's supervisor); then this publish says how they are.
-  await c.onModel?.(model);
+  // Lost claims, unwanted tasks (a coord pause with --stop since the last view too), the daemon's services.
+  await reactToTip(c, view);
+  // Then this publish says how the services are.
   const services = await publishedServices(c.m, model, haltNow(c, model), !c.onModel);
   result.ordersProblems = model.ordersProblems;
   const own = await ownMessageFiles(c.m, model, now());

@@ -29,7 +29,7 @@ import { loadParsed, saveParsed } from "../state/parsed.js";
 import { appendLog } from "../state/logs.js";
 import { tryLock, type HeldLock } from "../state/lock.js";
 import { type Machine, openMachine } from "./machine.js";
-import { crashPoint, type Cycle, READ_PATHS, type SyncResult, haltNow, waitsUntil } from "./cycle.js";
+import { crashPoint, type Cycle, READ_PATHS, reactToTip, type SyncResult, haltNow, waitsUntil } from "./cycle.js";
 import { checkSigning, type TipView, viewTip } from "./view.js";
 import { receive } from "./mail.js";
 import { commitMessage, type First, lastRead, publish } from "./push.js";
@@ -248,8 +248,8 @@ async function cycle(
   capabilities.catch(() => {}); // awaited below, where a failure counts
   const fleet = await readFleet(machine, tip, files, journal, act, result, now, log, seen);
   const c = await openCycle(machine, { journal, health, result, now, log, act, opts, fleet, capabilities, askAgents });
-  // The daemon's services follow this tip first (an emergency stop stops them within this sync).
-  await c.onModel?.(fleet.view.model);
+  // What the first view triggers (the daemon's services follow it first).
+  await reactToTip(c, c.view);
   const todo = await planWork(c, fleet, act);
   if (act === "dry-run") {
     result.wouldRun = wouldRun(todo, journal);
