@@ -61,49 +61,84 @@ export function crashPoint(point: string): void {
   if (process.env.COORD_TEST_CRASH === point) process.kill(process.pid, "SIGKILL");
 }
 
-/** What one cycle works with. */
-export interface Cycle {
+/**
+ * What never changes during a sync: the machine, its clock and log, how long a publish may take, the signal that
+ * stops it, the daemon's callback, and what it read once at its start. Read-only: no step writes it.
+ */
+export interface CycleContext {
   m: Machine;
-  journal: Journal;
-  caps: Record<string, string>;
-  /** The capabilities are older than 10 minutes, new answers to come (state/capabilities.ts): no order that needs them starts on them. */
-  capsStale?: boolean;
-  /**
-   * Looks at the capabilities again (caps, capsStale): a plan made while tasks run, maybe minutes after the cycle
-   * began, must not take answers that have since passed their 10 minutes for fresh ones (state/capabilities.ts).
-   */
-  lookAtCaps: () => Promise<void>;
-  result: SyncResult;
   now: () => Date;
   log: (line: string) => void;
   pushBudgetMs: number;
   /** Waits for a turn to push on the cycle's clock (SyncOptions.waitTurn); absent: real time. */
   waitTurn?: (ms: number) => Promise<void>;
-  /** Claims made in this cycle, with the journal entry each replaced (to restore when the claim is lost). */
-  claimed: Map<string, JournalEntry | undefined>;
-  /** Tasks running now, to stop on cancellation or a lost claim. */
-  running: Map<string, RunningTask>;
+  /** Aborted when the sync is told to stop (its tasks interrupted): what it has goes out without waiting for its turn. */
+  stopping?: AbortSignal;
+  /** The daemon's supervisor of services, told every tip the cycle reads (none in a sync of no daemon). */
+  onModel?: (model: RepoModel) => Promise<void>;
   /** Publishes one at a time. */
   inTurn: Turn;
   /** Failed syncs before this one (the machine reports itself stalled after 3). */
   health: Health;
+  /** Its old key's signed notice naming publicKey, after coord trust rotate (state/key-notice.ts). */
+  keyNotice?: KeyNotice;
+  /** Asks this machine's capabilities (state/capabilities.ts): what lookAtCaps takes into the work record. */
+  askCaps: () => Promise<Capabilities>;
+}
+
+/** What this machine can do, and whether those answers are older than 10 minutes (new ones to come). */
+export interface Capabilities {
+  caps: Record<string, string>;
+  /** The capabilities are older than 10 minutes, new answers to come (state/capabilities.ts): no order that needs them starts on them. */
+  capsStale?: boolean;
+}
+
+/**
+ * The record of work: what the work steps change (claim, run, drain, and reactToTip, which drops lost claims and
+ * stops unwanted tasks). Its journal, claims and running tasks are each one object for the whole sync.
+ */
+export interface WorkRecord extends Capabilities {
+  readonly journal: Journal;
+  /** Claims made in this cycle, with the journal entry each replaced (to restore when the claim is lost). */
+  readonly claimed: Map<string, JournalEntry | undefined>;
+  /** Tasks running now, to stop on cancellation or a lost claim. */
+  readonly running: Map<string, RunningTask>;
+}
+
+/** What this sync's publishes said so far. */
+export interface Said {
+  /** The lastSeen other machines see for this one now (a claim holds for a lease after it). */
+  lastSeen?: string;
   /** When this sync's first publish was built: a run of failures it reports ends then (core/failures.ts). */
   clearedAt?: Date;
+}
+
+/**
+ * What one cycle works with: its frozen context, its record of work, its standing with the push budget, what its
+ * publishes said, the report it fills, and the latest view of a tip (the one field a step replaces).
+ */
+export interface Cycle extends Readonly<CycleContext> {
+  readonly work: WorkRecord;
   /** Where it stands with the fleet's push budget (core/budget.ts). */
-  budget: BudgetState;
+  readonly budget: BudgetState;
+  readonly said: Said;
+  /** What the sync reports, filled by its steps. */
+  readonly result: SyncResult;
   /**
    * The tip this cycle saw last (its first read, a publish's try, or the commit its publish landed), as a view: what
    * it acts on, and what a publish builds on without a fetch.
    */
   view: TipView;
-  /** The lastSeen other machines see for this one now (a claim holds for a lease after it). */
-  publishedLastSeen?: string;
-  /** Its old key's signed notice naming publicKey, after coord trust rotate (state/key-notice.ts). */
-  keyNotice?: KeyNotice;
-  /** Aborted when the sync is told to stop (its tasks interrupted): what it has goes out without waiting for its turn. */
-  stopping?: AbortSignal;
-  /** The daemon's supervisor of services, told every tip the cycle reads (none in a sync of no daemon). */
-  onModel?: (model: RepoModel) => Promise<void>;
+}
+
+/**
+ * Looks at the capabilities again: a plan made while tasks run, maybe minutes after the cycle began, must not take
+ * answers that have since passed their 10 minutes for fresh ones (state/capabilities.ts).
+ */
+export async function lookAtCaps(c: Cycle): Promise<void> {
+  const { caps, capsStale } = await c.askCaps();
+  c.work.caps = caps;
+  c.work.capsStale = capsStale;
 }
 
 /** A cycle's standing with the fleet's push budget (core/budget.ts): set by each publish's read of the fleet and by every push. */
@@ -169,28 +204,28 @@ export const reactToTip: Idempotent<[Cycle, TipView]> = idempotent(async (c, vie
 
 /** Claims of this cycle that lost on `view` (another machine holds the order, or it is gone) go back to what they replaced. */
 async function dropLostClaims(c: Cycle, { model, observed }: TipView): Promise<void> {
-  for (const [id, entry] of Object.entries(c.journal.tasks)) {
+  for (const [id, entry] of Object.entries(c.work.journal.tasks)) {
     if (entry.state !== "assigned") continue;
     const order = model.orders?.orders.find((o) => o.id === id);
     // STATUS only when there is a claim to check (deriving it for a large fleet is not free; it is memoised per model).
     if (!claimLost(c.m.config.name, entry, order, deriveStatus(model), c.now(), c.m.config.claimLease, observed)) continue;
-    await c.journal.apply(id, { kind: "drop", previous: c.claimed.get(id) });
-    c.claimed.delete(id);
+    await c.work.journal.apply(id, { kind: "drop", previous: c.work.claimed.get(id) });
+    c.work.claimed.delete(id);
   }
 }
 
 /** Running tasks whose order was cancelled or re-revved on `view`, or whose claim another machine holds now, are stopped. */
 function stopUnwanted(c: Cycle, { model, observed, localPause }: TipView): void {
-  if (c.running.size === 0) return;
+  if (c.work.running.size === 0) return;
   // An emergency stop counts even when the rest of ORDERS.json is invalid.
   const halt = haltOf(c.m.config.name, model.controls, localPause);
   if (halt?.stopRunning) {
-    for (const task of c.running.values()) task.stop(halt.reason, "failed");
+    for (const task of c.work.running.values()) task.stop(halt.reason, "failed");
     return;
   }
   if (!model.orders) return; // the last valid orders stay in force for what already runs
   const status = deriveStatus(model);
-  for (const [id, task] of c.running) {
+  for (const [id, task] of c.work.running) {
     const order = model.orders.orders.find((o) => o.id === id);
     if (!order || order.cancelled || order.rev !== task.order.rev) task.stop(order?.cancelled ? "cancelled in ORDERS.json" : "its order was removed or re-revved", "cancelled");
     else if (takenOver(order, c.m.config.name, status, c.now(), c.m.config.claimLease, observed, task.order.slot)) task.stop("another machine took over its claim", "failed");

@@ -93,9 +93,9 @@ export function buildComputer(
     uuid: config.uuid,
     heartbeat,
     retryBackoff: config.retryBackoff,
-    capabilities: c.caps,
-    tasks: c.journal.tasks,
-    lastRun: c.journal.data.lastRun,
+    capabilities: c.work.caps,
+    tasks: c.work.journal.tasks,
+    lastRun: c.work.journal.data.lastRun,
     refused: c.view.refusals,
     ...signingReport(c.m.signing, c.keyNotice),
     ...(halt ? { halt: { state: halt.state, reason: halt.reason } } : {}),
@@ -226,7 +226,8 @@ async function build(c: Cycle, seen: Seen, attempt: number, tries: Tries, inTurn
 async function build(c: Cycle, seen: Seen, attempt: number, tries: Tries): Promise<Built<Published> | typeof TURN>;
 async function build(c: Cycle, seen: Seen, attempt: number, tries: Tries, inTurn = false): Promise<Built<Published> | typeof TURN> {
   const { config, hub } = c.m;
-  const { journal, result, log } = c;
+  const { result, log } = c;
+  const { journal } = c.work;
   const { tip, files } = seen;
   const composed = await compose(c, seen);
   const verdict = judge(c, seen, composed);
@@ -239,7 +240,7 @@ async function build(c: Cycle, seen: Seen, attempt: number, tries: Tries, inTurn
     log(`this publish waits for the fleet's push budget (${describeShare(c.budget.share!)}) until ${new Date(verdict.deferUntil).toISOString()}`);
   } else if (changes.size === 0) await reserved.landed(); // the tip says what this machine would: its reservations are there
   if (changes.size === 0 || verdict.deferUntil !== undefined) {
-    c.publishedLastSeen = previous?.lastSeen ?? c.publishedLastSeen;
+    c.said.lastSeen = previous?.lastSeen ?? c.said.lastSeen;
     await fastForward(c.m, tip, result);
     return { done: { model, files, tip, builtOn: tip } };
   }
@@ -273,7 +274,7 @@ async function build(c: Cycle, seen: Seen, attempt: number, tries: Tries, inTurn
     },
     landed: async () => {
       result.pushed = commitOf(commit, "machines");
-      c.publishedLastSeen = mine.lastSeen;
+      c.said.lastSeen = mine.lastSeen;
       journal.data.lastPublished = mine.lastSeen;
       // Side by side: none needs another, and all are done before the cycle goes on (its lock is held until then).
       const done = await Promise.allSettled([journal.save(), reserved.landed(), fastForward(c.m, commit, result), acceptOwnWrites(c.m, result.pushed, changes)]);
@@ -341,14 +342,14 @@ async function compose(c: Cycle, seen: Seen): Promise<Composed> {
   c.budget.heartbeatDue = heartbeatDueAfter(previous?.heartbeat, heartbeat);
   const mine = buildComputer(c, model, seen.local.get(ORDERS_FILE), own.receipts, seen.services, seen.reserved.publish, heartbeat);
   // Its failed syncs, as people should read them (core/failures.ts): a refusal ends with the push that carries it.
-  c.clearedAt ??= now();
-  const health = reportedHealth(c.health, c.clearedAt, heartbeat);
+  c.said.clearedAt ??= now();
+  const health = reportedHealth(c.health, c.said.clearedAt, heartbeat);
   if (health) {
     mine.health = health;
     if (!health.cleared) mine.state = "stalled";
   }
   // lastSeen goes out only when a heartbeat is due (sooner while holding claims: it renews them).
-  const held = heldLease(c.journal.tasks);
+  const held = heldLease(c.work.journal.tasks);
   const due = !previous || heartbeatDue(previous.lastSeen, now(), c.budget.heartbeatDue, held);
   if (previous && !due) mine.lastSeen = previous.lastSeen;
   const others = new Map<string, string | null>();

@@ -29,7 +29,7 @@ import { loadParsed, saveParsed } from "../state/parsed.js";
 import { appendLog } from "../state/logs.js";
 import { tryLock, type HeldLock } from "../state/lock.js";
 import { type Machine, openMachine } from "./machine.js";
-import { crashPoint, type Cycle, READ_PATHS, reactToTip, type SyncResult, haltNow, waitsUntil } from "./cycle.js";
+import { crashPoint, type Cycle, type CycleContext, lookAtCaps, READ_PATHS, reactToTip, type SyncResult, haltNow, waitsUntil, type WorkRecord } from "./cycle.js";
 import { checkSigning, type TipView, viewTip } from "./view.js";
 import { receive } from "./mail.js";
 import { commitMessage, type First, lastRead, publish } from "./push.js";
@@ -361,31 +361,21 @@ async function openCycle(
 ): Promise<Cycle> {
   const { opts } = a;
   const [caps, bucket, keyNotice] = await Promise.all([a.capabilities, readBucket(machine.stateDir), machine.signing?.publicKey ? readKeyNotice(machine.stateDir) : undefined]);
-  const c: Cycle = {
+  const context: CycleContext = {
     m: machine,
-    journal: a.journal,
-    caps,
-    ...(capabilitiesStale() ? { capsStale: true } : {}),
-    lookAtCaps: async () => {
-      c.caps = await machineCapabilities(machine, a.askAgents);
-      c.capsStale = capabilitiesStale();
-    },
-    result: a.result,
     now: a.now,
     log: a.log,
     pushBudgetMs: opts.pushBudgetMs ?? PUSH_BUDGET_MS,
     ...(opts.waitTurn ? { waitTurn: opts.waitTurn } : {}),
     ...(opts.signal ? { stopping: opts.signal } : {}),
-    claimed: new Map(),
-    running: new Map(),
+    ...(opts.onModel && a.act !== "dry-run" ? { onModel: opts.onModel } : {}),
     inTurn: inTurn(),
     health: a.health,
-    budget: bucket ? { bucket } : {},
-    view: a.fleet.view,
     ...(keyNotice ? { keyNotice } : {}),
-    ...(opts.onModel && a.act !== "dry-run" ? { onModel: opts.onModel } : {}),
+    askCaps: async () => ({ caps: await machineCapabilities(machine, a.askAgents), capsStale: capabilitiesStale() }),
   };
-  return c;
+  const work: WorkRecord = { journal: a.journal, claimed: new Map(), running: new Map(), caps, ...(capabilitiesStale() ? { capsStale: true } : {}) };
+  return { ...context, work, budget: bucket ? { bucket } : {}, said: {}, result: a.result, view: a.fleet.view };
 }
 
 type Todo = ReturnType<typeof planNow>;
@@ -396,11 +386,11 @@ async function planWork(c: Cycle, fleet: Fleet, act: Act): Promise<Todo> {
   const runTasks = act === "run";
   if (act !== "dry-run") await receive(c, model, runTasks);
   let todo = planNow(c, model, local);
-  if (c.capsStale && todo.waiting.some((w) => w.reason === STALE_CAPABILITIES)) {
+  if (c.work.capsStale && todo.waiting.some((w) => w.reason === STALE_CAPABILITIES)) {
     // An order that needs this machine's agent CLIs waits for their new answers, then the plan is made again.
     c.log("asking this machine's agent CLIs again before an order that needs them");
     await capabilitiesRefreshed();
-    await c.lookAtCaps();
+    await lookAtCaps(c);
     todo = planNow(c, model, local);
   }
   const halt = haltNow(c, model);
@@ -440,7 +430,8 @@ async function work(c: Cycle, model: RepoModel, todo: Todo, read: First, lock: H
 
 /** The publish step, and what a quiet stamp needs when the cycle had nothing to do. */
 async function finish(c: Cycle, first: First, observedBefore: Map<string, Observation>, act: Act, signal: AbortSignal | undefined): Promise<CycleEnd> {
-  const { journal, result, now } = c;
+  const { result, now } = c;
+  const { journal } = c.work;
   const { config, stateDir } = c.m;
   const summary = runSummary(result, now());
   if (summary) {
@@ -454,13 +445,13 @@ async function finish(c: Cycle, first: First, observedBefore: Map<string, Observ
   const runTasks = act === "run";
   const nothingDone = !result.ran.length && !result.interrupted.length && !result.warnings.length && !result.hookAcked.length;
   // Published with answers older than 10 minutes (new ones on the way): not quiet, the next sync publishes the new ones.
-  const clean = !result.ordersProblems.length && !result.fileProblems.length && !signal?.aborted && runTasks && !c.capsStale;
+  const clean = !result.ordersProblems.length && !result.fileProblems.length && !signal?.aborted && runTasks && !c.work.capsStale;
   const ended = runTasks ? end.model : undefined; // coord send and coord init publish only: the next sync notifies
   // A stamp covers only what this sync planned on: a publish rebuilt on a newer tip (another machine, or a
   // person, pushed first) may carry an order or a message for this machine that it never looked at. Its stamp
   // then names the tip it planned on, which the hub is no longer at: the next sync reads the new one fully,
   // and the daemon still wakes for the stamp's deadlines (its heartbeat).
-  const clearedAt = c.clearedAt ? { clearedAt: c.clearedAt } : {};
+  const clearedAt = c.said.clearedAt ? { clearedAt: c.said.clearedAt } : {};
   if (!nothingDone || !clean || !first.tip) return { ...(ended ? { ended } : {}), ...clearedAt };
   const covered = end.builtOn === first.tip ? end.tip : first.tip;
   return {

@@ -13,7 +13,7 @@ import { IdentityReclaimed } from "../errors.js";
 import { runOne } from "./tasks.js";
 import { appendLog } from "../state/logs.js";
 import type { HeldLock } from "../state/lock.js";
-import { type Cycle, crashPoint, haltNow, ownLease } from "./cycle.js";
+import { type Cycle, crashPoint, haltNow, lookAtCaps, ownLease } from "./cycle.js";
 import { buildComputer, claimsWait, type First, lastRead, type Published, publishSerial } from "./push.js";
 import { receive } from "./mail.js";
 
@@ -93,7 +93,7 @@ function aheadCount(c: Cycle): number {
   if (c.result.ran.length === 0) return 0;
   const longest = Math.max(
     ...c.result.ran.map((t) => {
-      const entry = c.journal.entry(t.id);
+      const entry = c.work.journal.entry(t.id);
       return (Date.parse(entry?.finishedAt ?? "") - Date.parse(entry?.startedAt ?? "")) / 1000;
     }),
   );
@@ -121,8 +121,8 @@ export async function claim(c: Cycle, model: RepoModel, claims: Claim[], first: 
   for (let round = 1; todo.length && round <= CLAIM_ROUNDS; round++) {
     for (const cl of todo) {
       tried.add(cl.order.id);
-      c.claimed.set(cl.order.id, c.journal.entry(cl.order.id));
-      await c.journal.apply(cl.order.id, claimEvent(cl, c.now(), ownLease(c)));
+      c.work.claimed.set(cl.order.id, c.work.journal.entry(cl.order.id));
+      await c.work.journal.apply(cl.order.id, claimEvent(cl, c.now(), ownLease(c)));
     }
     crashPoint("claimed");
     const at = await publishSerial(c, round === 1 ? first : {}, `claims ${todo.map((cl) => cl.order.id).join(", ")}`);
@@ -132,7 +132,7 @@ export async function claim(c: Cycle, model: RepoModel, claims: Claim[], first: 
     const shown = at.model.computers.get(c.m.config.name)?.tasks;
     for (const cl of todo) {
       const id = cl.order.id;
-      const entry = c.journal.entry(id);
+      const entry = c.work.journal.entry(id);
       const onHub = own(shown, id);
       if (claimOf(entry, cl.order)) {
         if (claimOf(onHub, cl.order)) {
@@ -141,8 +141,8 @@ export async function claim(c: Cycle, model: RepoModel, claims: Claim[], first: 
         }
         // Its push waits for the fleet's push budget (lost races left its bucket at the floor): not claimed after all.
         withdrawn++;
-        await c.journal.apply(id, { kind: "drop", previous: c.claimed.get(id) });
-        c.claimed.delete(id);
+        await c.work.journal.apply(id, { kind: "drop", previous: c.work.claimed.get(id) });
+        c.work.claimed.delete(id);
         c.log(`${id}: claim withdrawn after lost races: the fleet's push budget is spent`);
       } else {
         lost++;
@@ -181,9 +181,9 @@ export function planNow(c: Cycle, model: RepoModel, files: Map<string, string>, 
     orders: model.orders.orders,
     machine: config.name,
     machines: view.machineNames,
-    journal: c.journal.tasks,
+    journal: c.work.journal.tasks,
     status: deriveStatus(view),
-    capabilities: c.caps,
+    capabilities: c.work.caps,
     now: c.now(),
     maxParallel: Math.max(0, slots ?? config.maxParallel),
     retryBackoff: config.retryBackoff,
@@ -192,7 +192,7 @@ export function planNow(c: Cycle, model: RepoModel, files: Map<string, string>, 
     ownShareOnly,
     orBusyShares,
   });
-  if (!c.capsStale) return planned;
+  if (!c.work.capsStale) return planned;
   // Answers older than 10 minutes serve the publish, never an order that needs them (a CLI uninstalled since, a
   // login expired): such an order waits for the new answers (the cycle asks for them and plans again).
   const held = [...planned.run, ...planned.claim.map((cl) => cl.order)].filter(needsCapabilities);
@@ -238,30 +238,31 @@ export async function runAll(c: Cycle, tasks: { order: Order; attempt?: number }
   const kick: { resolve?: () => void } = {};
   const onAbort = () => {
     queue.length = 0;
-    for (const t of c.running.values()) t.stop("interrupted: coord was stopped", "failed");
+    for (const t of c.work.running.values()) t.stop("interrupted: coord was stopped", "failed");
   };
   signal?.addEventListener("abort", onAbort, { once: true });
   if (signal?.aborted) onAbort(); // stopped before the first task started (a signal during the fetch): none starts
-  const holdsClaim = () => [...c.running.values(), ...queue].some((t) => t.order.to === "ANY");
+  const holdsClaim = () => [...c.work.running.values(), ...queue].some((t) => t.order.to === "ANY");
   /** A holder whose claim others may soon see as expired stops the task itself, so two live machines never both run it. */
   const fence = () => {
-    const age = mustFence(c.publishedLastSeen, c.now(), heldLease(c.journal.tasks) ?? ownLease(c));
+    const age = mustFence(c.said.lastSeen, c.now(), heldLease(c.work.journal.tasks) ?? ownLease(c));
     if (age === undefined) return;
-    for (const t of c.running.values()) if (t.order.to === "ANY") t.stop(`could not renew its claim for ${Math.round(age)}s; stopped so that no two machines run it`, "failed");
+    for (const t of c.work.running.values())
+      if (t.order.to === "ANY") t.stop(`could not renew its claim for ${Math.round(age)}s; stopped so that no two machines run it`, "failed");
   };
   const checks = (async () => {
     while (!done) {
       // While it holds claims it looks often enough to renew them well within the lease.
-      await wait(lookEvery(config.checkEvery, heldLease(c.journal.tasks) ?? ownLease(c), holdsClaim()) * 1000, wake);
+      await wait(lookEvery(config.checkEvery, heldLease(c.work.journal.tasks) ?? ownLease(c), holdsClaim()) * 1000, wake);
       if (done) break;
       try {
-        const at = await publishSerial(c, {}, `coord: ${config.name} working on ${[...c.running.keys()].join(", ")}`);
+        const at = await publishSerial(c, {}, `coord: ${config.name} working on ${[...c.work.running.keys()].join(", ")}`);
         if (signal?.aborted) continue;
         // Meanwhile the machine keeps working: messages, and new tasks for the free slots.
         await receive(c, at.model, true);
-        const busy = new Set([...c.running.keys(), ...queue.map((q) => q.order.id)]);
+        const busy = new Set([...c.work.running.keys(), ...queue.map((q) => q.order.id)]);
         // Answers that passed their 10 minutes since the cycle began are asked again: an order that needs them waits.
-        await c.lookAtCaps();
+        await lookAtCaps(c);
         const free = { slots: config.maxParallel - busy.size };
         const todo = planNow(c, at.model, at.files, free);
         const fresh = todo.run.filter((o) => !busy.has(o.id)).map((order) => ({ order }));
@@ -275,7 +276,7 @@ export async function runAll(c: Cycle, tasks: { order: Order; attempt?: number }
       } catch (e) {
         c.log(`could not publish while tasks run: ${(e as Error).message}`);
         // Reclaimed by another copy meanwhile: this one stops what it runs, at once.
-        if (e instanceof IdentityReclaimed) for (const t of c.running.values()) t.stop(e.message, "failed");
+        if (e instanceof IdentityReclaimed) for (const t of c.work.running.values()) t.stop(e.message, "failed");
       } finally {
         fence();
       }
@@ -295,11 +296,11 @@ export async function runAll(c: Cycle, tasks: { order: Order; attempt?: number }
         continue;
       }
       c.log(`${order.id}: running (${describeRun(order)})`);
-      const p: Promise<void> = runOne(c.m, c.journal, order, c.now, { ...(attempt ? { attempt } : {}), onStart: (t) => c.running.set(order.id, t) })
+      const p: Promise<void> = runOne(c.m, c.work.journal, order, c.now, { ...(attempt ? { attempt } : {}), onStart: (t) => c.work.running.set(order.id, t) })
         .then(async (outcome) => {
           c.log(`${order.id}: ${outcome.state}${outcome.reason ? ` (${outcome.reason})` : ""}`);
           c.result.ran.push(outcome);
-          const t = own(c.journal.tasks, order.id);
+          const t = own(c.work.journal.tasks, order.id);
           await appendLog(c.m.stateDir, {
             kind: "task",
             machine: config.name,
@@ -314,7 +315,7 @@ export async function runAll(c: Cycle, tasks: { order: Order; attempt?: number }
           }).catch(() => {});
         })
         .finally(() => {
-          c.running.delete(order.id);
+          c.work.running.delete(order.id);
           active.delete(p);
         });
       active.add(p);
@@ -334,7 +335,7 @@ function notWanted(c: Cycle, order: Order): string | undefined {
   const current = model.orders?.orders.find((o) => o.id === order.id);
   if (model.orders && (!current || current.rev !== order.rev)) return "its order was removed or re-revved";
   if (current?.cancelled) return "cancelled in ORDERS.json";
-  const entry = c.journal.entry(order.id);
+  const entry = c.work.journal.entry(order.id);
   if (order.to === "ANY" && !claimOf(entry, order)) return "another machine holds its claim";
   return undefined;
 }
