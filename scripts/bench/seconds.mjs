@@ -146,6 +146,28 @@ const hostRates = (a, b, ms) => ({
   pushesPerMinute: (b.pushes - a.pushes) / (ms / 60_000),
 });
 
+/**
+ * The host's counts every second from now (lib.gitDaemon's requests()) until `stop()`, which says the most reads in
+ * any 10 s (a sliding window of the samples).
+ */
+function sampleHost(daemon) {
+  const samples = [{ at: performance.now(), ...daemon.requests() }];
+  const timer = setInterval(() => samples.push({ at: performance.now(), ...daemon.requests() }), 1000);
+  timer.unref(); // a row that throws before stop() does not keep the bench alive
+  return {
+    stop() {
+      clearInterval(timer);
+      samples.push({ at: performance.now(), ...daemon.requests() });
+      let most = 0;
+      for (let i = 0, j = 0; i < samples.length; i++) {
+        while (samples[i].at - samples[j].at > 10_050) j++;
+        most = Math.max(most, samples[i].reads - samples[j].reads);
+      }
+      return { most };
+    },
+  };
+}
+
 /** 16a: 3 default daemons on GitHub's figures: a plain `coord send` → the recipient's inbox, 8 messages. */
 export async function secondsMessage() {
   const f = fixture("seconds-message");
@@ -168,6 +190,7 @@ export async function secondsMessage() {
       const BOUND = 30_000;
       const results = [];
       const c0 = daemon.requests();
+      const sampler = sampleHost(daemon);
       const s0 = await hubSnapshot(f, hub, daemon);
       const t0 = performance.now();
       for (let i = 0; i < count; i++) {
@@ -178,6 +201,7 @@ export async function secondsMessage() {
       }
       const ms = performance.now() - t0;
       const c1 = daemon.requests();
+      const busiest = sampler.stop();
       const s1 = await hubSnapshot(f, hub, daemon);
       const act = await hubActivity(f, hub, s0, s1);
       const host = hostRates(c0, c1, ms);
@@ -201,7 +225,7 @@ export async function secondsMessage() {
         notes:
           `${count} messages, pairs rotated, 1–3 s apart; from the send's start to the recipient daemon's "new message" line (its own time stamp): ${spread(lat)}` +
           `${missed ? `, ${missed} not within ${dur(BOUND)}` : ""}; the send itself took ${spread(results.map((r) => r.sendMs))} ("${results[0]?.out.slice(0, 100) ?? ""}"); ` +
-          `at the host during the ${dur(ms)}: ${host.reads} reads (${fmt(host.readsPerSecond)} a second; the machines' share ${fmt(GITHUB.readsPerSecond * READ_PART)}), ` +
+          `at the host during the ${dur(ms)}: ${host.reads} reads (${fmt(host.readsPerSecond)} a second, at most ${busiest.most} in any 10 s; the machines' share ${fmt(GITHUB.readsPerSecond * READ_PART)} a second), ` +
           `${host.pushes} pushes reached it (${fmt(host.pushesPerMinute)} a minute), ${sum(act.pushes)} landed on coord; ` +
           `a's looks as its daemon.json last said (written at each sync's end): ${looks ? `${looks.looks} looks, ${looks.moved} saw a move, ${looks.reads} reads, ${looks.every}` : "none"}; ` +
           `a's inbox holds ${(() => {
@@ -409,12 +433,19 @@ export async function secondsIdle() {
       // Then messages to one of them.
       const count = size(3, 1);
       const msgs = [];
+      const m0 = daemon.requests();
+      const mt0 = performance.now();
+      const sampler = sampleHost(daemon);
       for (let i = 0; i < count; i++) {
         const from = names[(i + 1) % n];
         say(`a message ${from} → ${names[0]} in a fleet of ${n}, ${i + 1}/${count}`);
         msgs.push(await timedMessage(f, fl, dirs, from, names[0], `idle message ${i + 1}`, 30_000));
         await sleep(1000 + Math.random() * 2000);
       }
+      const busiest = sampler.stop();
+      const during = hostRates(m0, daemon.requests(), performance.now() - mt0);
+      const s2 = await hubSnapshot(f, hub, daemon);
+      const whole = await hubActivity(f, hub, s0, s2);
       const dead = fl.dead();
       await fl.stopAll();
       keepLogs(names, dirs, fl.lines, "16d");
@@ -436,7 +467,8 @@ export async function secondsIdle() {
           `${windows.length} windows: ${windows.map((w) => `${w.reads} reads/${w.pushes} pushes in ${w.seconds} s`).join(", ")}; in all ${fmt(host.readsPerSecond)} reads a second, ` +
           `${sum(act.pushes)} pushes landed on coord (${fmt(perMinute)} a minute; row 13a's steady idle rate 2.85 a minute for 20 machines) and ${host.pushes} reached the host (${fmt(host.pushesPerMinute)} a minute); ` +
           `${names[0]}'s share as its daemon.json last said: ${looks?.every ?? "none"}; ` +
-          `messages to ${names[0]}: ${spread(lat)}${missed ? `, ${missed} not within 30 s` : ""}${dead ? `; ${dead} daemons exited early` : ""}`,
+          `messages to ${names[0]}: ${spread(lat)}${missed ? `, ${missed} not within 30 s` : ""}; while they went: ${during.reads} reads (at most ${busiest.most} in any 10 s), ${during.pushes} pushes reached the host; ` +
+          `from the idle window's start to the end ${fmt(whole.seconds)} s: ${sum(whole.pushes)} pushes landed (${fmt(sum(whole.pushes) / (whole.seconds / 60))} a minute)${dead ? `; ${dead} daemons exited early` : ""}`,
       };
     } finally {
       await fl.stopAll();
@@ -471,7 +503,7 @@ export async function secondsPath() {
         "ANY orders",
       );
       let done = 0;
-      const BOUND = 120_000;
+      const BOUND = size(120_000, 60_000);
       while (done < count && Date.now() - pushedAt < BOUND) {
         await sleep(250);
         done = await completedOnHub(f, hub, ids);
