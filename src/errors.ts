@@ -11,6 +11,8 @@ export const EXIT = {
   INVALID_ORDERS: 3,
   /** coord reservations check: a path is reserved by another machine (the pre-commit hook refuses the commit with --enforce). */
   RESERVED: 4,
+  /** coord inbox --wait: no new message (matching the filters) arrived before the deadline. */
+  NO_MESSAGE: 5,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -193,6 +193,35 @@ describe("coord mcp through the SDK's client, two machines on real git", () => {
     expect((await ok(a, "thread", { with: "beta" })).data.messages).toEqual([expect.objectContaining({ id: "beta/alpha/1" })]);
   });
 
+  it("an agent asks and waits in one turn: inbox with wait and reply_to returns beta's reply, and only it (no daemon)", async () => {
+    fleet = await makeFleet(["alpha", "beta"]);
+    const a = (await connect("alpha")).client;
+    const b = (await connect("beta")).client;
+    const asked = await ok(a, "send", { to: "beta", body: "which port does the staging server use?" });
+    expect(asked.data).toMatchObject({ id: "alpha/beta/1", published: { by: "here" } });
+    await ok(b, "sync"); // beta has the question
+    const waiting = ok(a, "inbox", { wait: "30s", reply_to: "alpha/beta/1" });
+    await ok(b, "send", { to: "alpha", body: "unrelated" });
+    await ok(b, "send", { to: "alpha", body: "8443", reply_to: "alpha/beta/1" });
+    const got = await waiting;
+    expect(got.data).toMatchObject({ machine: "alpha", arrived: true, messages: [{ id: "beta/alpha/2", from: "beta", text: "8443", replyTo: "alpha/beta/1", acked: false }] });
+    expect(got.text).toMatch(/^1 new message:\n\* beta\/alpha\/2 from beta at \S+, normal, reply to alpha\/beta\/1:\n {4}8443$/);
+    // Nothing new from beta within the wait: an answer, not an error.
+    const none = await ok(a, "inbox", { wait: 1, from: "beta" });
+    expect(none.data).toEqual({ machine: "alpha", arrived: false, messages: [] });
+    expect(none.text).toBe("No new message from beta arrived within 1 s.");
+    for (const [args, message] of [
+      [{ wait: "2m" }, /^wait is at most 45 s/],
+      [{ wait: "soon" }, /^wait must be a number of seconds or a duration/],
+      [{ reply_to: "alpha/beta/1" }, /^reply_to goes with wait/],
+      [{ wait: 60 }, /Invalid arguments for tool inbox/],
+    ] as const) {
+      const r = await call(a, "inbox", args);
+      expect(r.isError, JSON.stringify(args)).toBe(true);
+      expect(r.text).toMatch(message);
+    }
+  }, 90_000);
+
   it("an order given through alpha's server runs on beta; its status and history come back through alpha's", async () => {
     fleet = await makeFleet(["alpha", "beta"]);
     const a = (await connect("alpha")).client;

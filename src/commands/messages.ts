@@ -5,8 +5,12 @@ import { own, PRIORITIES, type Priority } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { ackedHere, type MailboxData, readMailbox, updateMailbox } from "../state/mailbox.js";
 import { ackInData, adoptPublished } from "../sync/mail.js";
-import { lastFetchedModel } from "../sync/machine.js";
-import { type Machine, openMachine, READ_PATHS, type SyncResult } from "../sync/sync.js";
+import { countedMachines } from "../core/budget.js";
+import { arrivedSince, maxWaitSteps, READ_EVERY_MS, waitStep } from "../core/inbox-wait.js";
+import { type Bucket, nextLookAt, readShareOf, spendReads } from "../core/reads.js";
+import { daemonRunning } from "../daemon/daemon.js";
+import { budgetsFor, lastFetchedModel } from "../sync/machine.js";
+import { type Machine, openMachine, READ_PATHS, type SyncResult, syncMachine } from "../sync/sync.js";
 import { publishNow } from "./publish-now.js";
 import { publishSoon, type Soon } from "./sync-now.js";
 
@@ -115,6 +119,58 @@ export async function inboxOf(m: Machine, opts: Omit<InboxOptions, "dir">): Prom
   if (opts.unread) messages = messages.filter((x) => !x.acked);
   else if (!opts.all) messages = messages.slice(-50);
   return { machine: m.config.name, messages };
+}
+
+export interface WaitInboxOptions {
+  /** How long to wait (ms). */
+  waitMs: number;
+  /** Only a message from this machine ends the wait. */
+  from?: string | undefined;
+  /** Only a reply to this message id ends the wait. */
+  replyTo?: string | undefined;
+  /** How often the local mailbox is read (ms; default READ_EVERY_MS). */
+  readEveryMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits for a new message in `m`'s inbox (not there when the wait began, matching the filters): the new ones, oldest
+ * first, or none at the deadline. Where the checkout's daemon runs, it looks at the hub and receives, and this only
+ * reads the mailbox; where none runs, this looks at the hub within this machine's share of the host's reads and, when
+ * the hub moved, receives with a sync that starts no task. A hub that does not answer is no move: the wait goes on.
+ */
+export async function waitInbox(m: Machine, opts: WaitInboxOptions): Promise<{ machine: string; messages: InboxEntry[] }> {
+  const me = m.config.name;
+  const filter = { from: opts.from, replyTo: opts.replyTo };
+  const seen = new Set((await readMailbox(m.stateDir)).inbox.map((x) => x.id));
+  const started = Date.now();
+  const deadline = started + Math.max(0, opts.waitMs);
+  let look: { share: ReturnType<typeof readShareOf>; at: number; bucket?: Bucket } | undefined;
+  if (!(await daemonRunning(m.stateDir))) {
+    const model = await lastKnown(m);
+    const share = readShareOf(budgetsFor(m, model.controls).readsPerSecond, countedMachines(me, model.computers, new Date()).length);
+    look = { share, at: started }; // a first look at once: the message may be on the hub already
+  }
+  for (let step = 0, steps = maxWaitSteps(opts.waitMs); step < steps; step++) {
+    const data = await readMailbox(m.stateDir);
+    const fresh = arrivedSince(data.inbox, seen, filter);
+    if (fresh.length) return { machine: me, messages: fresh.map((x) => ({ ...x, acked: ackedHere(data, x) })) };
+    const next = waitStep(Date.now(), deadline, look?.at, opts.readEveryMs ?? READ_EVERY_MS);
+    if (next.kind === "deadline") break;
+    if (next.kind === "sleep") {
+      await sleep(next.ms);
+      continue;
+    }
+    const l = look!;
+    const [remote, tracked] = await Promise.all([m.hub.remoteTip(), m.hub.resolve(m.hub.trackingRef)]).catch(() => [undefined, undefined]);
+    const moved = remote !== undefined && remote !== tracked;
+    // A look is one read; receiving after a move is one more (the sync's fetch).
+    l.bucket = spendReads(l.bucket, Date.now(), l.share, moved ? 2 : 1);
+    if (moved) await syncMachine(m, { run: false }).catch(() => undefined);
+    l.at = nextLookAt(l.bucket, Date.now(), l.share, Math.random());
+  }
+  return { machine: me, messages: [] };
 }
 
 export async function ack(dir: string, ids: string[], all: boolean): Promise<string[]> {

@@ -1,5 +1,7 @@
 import { type Command, Option } from "commander";
-import { ack, inbox, inboxPrompt, outbox, send } from "../../commands/messages.js";
+import { ack, type InboxEntry, inbox, inboxPrompt, outbox, send, waitInbox } from "../../commands/messages.js";
+import { formatDuration, parseDuration } from "../../core/duration.js";
+import { parseMessageId } from "../../core/messages.js";
 import { publishSoon, soonText } from "../../commands/sync-now.js";
 import { openMachine } from "../../sync/sync.js";
 import { CoordError, EXIT } from "../../errors.js";
@@ -52,22 +54,37 @@ ${examples(
     .option("--all", "every message ever received (default: the last 50); with ack: acknowledge all")
     .option("--from <machine>", "only messages from this machine")
     .option("--json", "print an array of { id, from, to, at, priority, text, replyTo, acked }")
+    .option("--wait <duration>", "wait until a new message arrives (30s, 2m; at most 1d) and print only the new ones; exit 5 when none came in time")
+    .option("--reply-to <id>", "with --wait: only a reply to this message id ends the wait")
     .option("--later", "with ack: store the acknowledgement only; the next sync publishes it (default: published at once)")
     .addOption(new Option("--format <format>", "prompt: unread messages as a block for an AI agent's context (nothing when none)").choices(["text", "prompt"]).default("text"))
     .addHelpText(
       "after",
-      examples(
-        "coord inbox --unread",
-        "coord inbox --json --from izzit7",
-        "coord inbox ack izzit7/soda-yeti/3 izzit7/ALL/7",
-        "coord inbox ack --all",
-        "coord inbox ack --all --later   # published by the next sync",
-        "coord inbox --format prompt   # in an agent hook",
-      ),
+      `
+With --wait, the command returns as soon as a message that was not in the inbox when it started (and that
+matches --from and --reply-to) is here, printing it as coord inbox does (--json: an array of them), and exits 0;
+at the deadline it says that no new message arrived and exits 5. Where the checkout's daemon runs, it receives
+and the wait only reads the local mailbox; where none runs, the wait looks at the hub itself, as often as this
+machine's share of the host's reads allows, and receives with a sync that starts no task when the hub moved.
+${examples(
+  "coord inbox --unread",
+  "coord inbox --json --from izzit7",
+  "coord inbox ack izzit7/soda-yeti/3 izzit7/ALL/7",
+  "coord inbox ack --all",
+  "coord inbox ack --all --later   # published by the next sync",
+  "coord inbox --format prompt   # in an agent hook",
+  "coord inbox --wait 2m --from izzit7   # returns when izzit7's next message is here",
+  'id=$(coord send izzit7 "which port?" | cut -d" " -f2 | tr -d ";"); coord inbox --wait 60s --reply-to "$id" --json',
+)}`,
     )
     .action(
-      async (action: string | undefined, ids: string[], o: { dir?: string; unread?: boolean; all?: boolean; from?: string; json?: boolean; format: string; later?: boolean }) => {
+      async (
+        action: string | undefined,
+        ids: string[],
+        o: { dir?: string; unread?: boolean; all?: boolean; from?: string; json?: boolean; format: string; later?: boolean; wait?: string; replyTo?: string },
+      ) => {
         const dir = await resolveDir(o.dir);
+        if (o.replyTo !== undefined && o.wait === undefined) throw new CoordError("--reply-to goes with --wait: coord inbox --wait 60s --reply-to <id>", EXIT.USAGE);
         if (action === "ack") {
           if (!o.all && ids.length === 0) throw new CoordError("name the messages to acknowledge (ids from coord inbox), or pass --all", EXIT.USAGE);
           const done = await ack(dir, ids, !!o.all);
@@ -77,7 +94,21 @@ ${examples(
           return;
         }
         if (action !== undefined) throw new CoordError(`unknown inbox action "${action}"; the only one is ack`, EXIT.USAGE);
-        const r = await inbox({ dir, unread: o.unread || o.format === "prompt", all: o.all, from: o.from });
+        let r: { machine: string; messages: InboxEntry[] };
+        if (o.wait !== undefined) {
+          const seconds = parseDuration(o.wait);
+          if (seconds === undefined || seconds > 86_400) throw new CoordError(`--wait must be a duration like 30s, 2m or 1h, at most 1d, not "${o.wait}"`, EXIT.USAGE);
+          if (o.replyTo !== undefined && !parseMessageId(o.replyTo))
+            throw new CoordError(`--reply-to "${o.replyTo}" is not a message id; ids look like izzit7/soda-yeti/3 (see coord send's output)`, EXIT.USAGE);
+          r = await waitInbox(await openMachine(dir), { waitMs: seconds * 1000, from: o.from, replyTo: o.replyTo });
+          if (r.messages.length === 0) {
+            if (o.json) io.out("[]");
+            const which = [o.from ? `from ${o.from}` : "", o.replyTo ? `replying to ${o.replyTo}` : ""].filter(Boolean).join(" ");
+            io.err(`no new message${which ? ` ${which}` : ""} arrived within ${formatDuration(seconds)}`);
+            process.exitCode = EXIT.NO_MESSAGE;
+            return;
+          }
+        } else r = await inbox({ dir, unread: o.unread || o.format === "prompt", all: o.all, from: o.from });
         if (o.format === "prompt") {
           const block = inboxPrompt(r.machine, r.messages);
           if (block) io.out(block);
