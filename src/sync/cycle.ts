@@ -166,12 +166,12 @@ export function waitsUntil(b: BudgetState): number | undefined {
 }
 
 /** The lease this machine's claims hold for now (seconds). */
-export function ownLease(c: Cycle): number {
+export function ownLease(c: Pick<Cycle, "m" | "budget">): number {
   return c.budget.lease ?? c.m.config.claimLease;
 }
 
 /** What halts this machine now (the fleet's emergency stop, a pause), as `model` and its local pause say. */
-export function haltNow(c: Cycle, model: RepoModel): Halt | undefined {
+export function haltNow(c: Pick<Cycle, "m" | "view">, model: RepoModel): Halt | undefined {
   return haltOf(c.m.config.name, model.controls, c.view.localPause);
 }
 

@@ -173,13 +173,16 @@ function publishedReceipts(model: RepoModel, me: string): Receipts {
   );
 }
 
+/** What receiving messages needs of a cycle: the machine, its log, its report, and the tip it saw last. */
+type Receiver = Pick<Cycle, "m" | "log" | "result" | "view">;
+
 /**
  * Whether the receipts of this machine's own file on the hub may be adopted (deliver): always when it signs nothing;
  * when it signs its commits, only as its own signed commit wrote them. A receipt someone else wrote there (for a
  * channel its mailbox has no receipt of) would mark messages acknowledged that it never received: they would be lost.
  * Asked of git only when there is something to adopt (after a reinstall, or a forgery).
  */
-async function mayAdoptReceipts(c: Cycle, model: RepoModel): Promise<boolean> {
+async function mayAdoptReceipts(c: Receiver, model: RepoModel): Promise<boolean> {
   const { config, hub, stateDir } = c.m;
   if (!c.m.signing?.publicKey || !hub.lastChange) return true;
   const data = await readMailbox(stateDir);
@@ -197,7 +200,7 @@ async function mayAdoptReceipts(c: Cycle, model: RepoModel): Promise<boolean> {
 }
 
 /** New messages: into the mailbox, then the onMessage hook. */
-export async function receive(c: Cycle, model: RepoModel, runHooks: boolean): Promise<void> {
+export async function receive(c: Receiver, model: RepoModel, runHooks: boolean): Promise<void> {
   const fresh = await deliver(c.m, model, await mayAdoptReceipts(c, model));
   if (fresh.length) {
     for (const x of fresh) c.result.delivered.push(x.id);

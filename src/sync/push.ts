@@ -61,7 +61,7 @@ export interface First {
 }
 
 /** The tip this cycle read last (its own publish, or the first read), to build on without a fetch. */
-export function lastRead(c: Cycle): First {
+export function lastRead(c: Pick<Cycle, "view">): First {
   return { tip: c.view.tip, files: c.view.files, stale: true };
 }
 
@@ -193,7 +193,7 @@ interface Tries {
 }
 
 /** The machines' branch as the remote has it now. */
-async function fetchTip(c: Cycle): Promise<string> {
+async function fetchTip(c: Pick<Cycle, "m">): Promise<string> {
   const tip = await c.m.hub.fetch();
   if (!tip) throw new CoordError(`the remote branch ${c.m.config.branch} disappeared`, EXIT.FAILURE);
   return tip;
@@ -402,7 +402,7 @@ function judge(c: Cycle, seen: Seen, composed: Composed): { changes: Map<string,
  * (core/status-history.ts). Past the limit, it is a new root holding the same files, and the history before
  * it is dropped (or kept under a ref, as ORDERS.json says).
  */
-async function boundedHistory(c: Cycle, tip: string, limit: HistoryLimit): Promise<{ mark: HistoryMark; newRoot: boolean; keepAs?: string }> {
+async function boundedHistory(c: Pick<Cycle, "m" | "now" | "log">, tip: string, limit: HistoryLimit): Promise<{ mark: HistoryMark; newRoot: boolean; keepAs?: string }> {
   const now = c.now();
   const parent = await c.m.hub.historyOf(tip);
   const next = nextHistory(parent, limit, now);
@@ -423,7 +423,7 @@ async function boundedHistory(c: Cycle, tip: string, limit: HistoryLimit): Promi
  * A replacement refused while the branch had not moved: the hub refuses it (a protected branch that blocks
  * force pushes), not another machine. Said once, remembered for a day; meanwhile the history grows.
  */
-async function replacementRefused(c: Cycle, why: string): Promise<void> {
+async function replacementRefused(c: Pick<Cycle, "m" | "now" | "result">, why: string): Promise<void> {
   await recordReplacementRefused(c.m.stateDir, c.now()).catch(() => {});
   c.result.warnings.push(
     `the hub refused to replace the branch ${MACHINES_BRANCH} with a new root (a forced push, with a lease: ${why}): is it protected against force pushes? ` +

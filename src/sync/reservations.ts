@@ -18,7 +18,7 @@ export interface PublishedReservations {
 }
 
 /** Judges this machine's reservations on `model` (the tip a publish builds on); records and tells what lost. */
-export async function reservationsOnTip(c: Cycle, model: RepoModel): Promise<PublishedReservations> {
+export async function reservationsOnTip(c: Pick<Cycle, "m" | "now" | "result">, model: RepoModel): Promise<PublishedReservations> {
   const me = c.m.config.name;
   const now = c.now();
   const fleet = readReservations(model.computers).reservations;
