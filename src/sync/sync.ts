@@ -59,12 +59,32 @@ export interface SyncOptions extends CycleOptions {
   gitSignal?: AbortSignal;
 }
 
-/** How one sync runs, whatever the machine (a checkout on real git, or one on the in-memory hub in tests). */
-export interface CycleOptions {
+/**
+ * How one sync runs, whatever the machine (a checkout on real git, or one on the in-memory hub in tests): what to do,
+ * its clock and I/O, and the daemon's extras. Callers pass the three groups as one flat object; the cycle resolves
+ * them once (resolveOptions) and passes on each group.
+ */
+export interface CycleOptions extends WhatToDo, ClockAndIO, DaemonExtras {}
+
+/** What a sync does. */
+export interface WhatToDo {
   /** false: publish status but start no task. */
   run?: boolean;
   /** Say what would run; change nothing. */
   dryRun?: boolean;
+  /** A run from cron or the daemon: after failures it backs off (1, 2, 4, at most 5 minutes), probing the hub after an outage. */
+  scheduled?: boolean;
+  /** Never answered from the quiet stamp (the daemon's first sync: its supervisor needs a tip). */
+  full?: boolean;
+  /**
+   * false: publish the capabilities known without asking the agent CLIs (coord init: a new machine's first
+   * sync asks them, src/state/capabilities.ts knownCapabilities).
+   */
+  askAgents?: boolean;
+}
+
+/** A sync's clock, its output, its limits and signal, and what its caller fetched for it. */
+export interface ClockAndIO {
   now?: () => Date;
   /** Progress lines for people. */
   log?: (line: string) => void;
@@ -75,31 +95,52 @@ export interface CycleOptions {
    * clock brings its own (bench row 13e: syncs take no simulated time, one after another, so they wait for nothing).
    */
   waitTurn?: (ms: number) => Promise<void>;
-  /** A run from cron or the daemon: after failures it backs off (1, 2, 4, at most 5 minutes), probing the hub after an outage. */
-  scheduled?: boolean;
   /** Aborting interrupts running tasks cleanly (reported failed, "interrupted"); the sync then publishes and ends. */
   signal?: AbortSignal;
-  /** Seconds between heartbeats, instead of the config's `heartbeat` (the daemon passes its `daemonHeartbeat`). */
-  heartbeat?: number;
-  /** The daemon's supervisor of services: told each tip the sync reads (its start, every look while tasks run, its publish). */
-  onModel?: (model: RepoModel) => Promise<void>;
-  /** Never answered from the quiet stamp (the daemon's first sync: its supervisor needs a tip). */
-  full?: boolean;
   /**
    * The remote's tip as the caller fetched it a moment ago (coord init, right after its clone), and its files
    * when it read them: the cycle's own fetch and read are skipped. A push rejected meanwhile fetches as ever.
    */
   fetched?: { tip: string; files?: Map<string, string> };
   /**
-   * false: publish the capabilities known without asking the agent CLIs (coord init: a new machine's first
-   * sync asks them, src/state/capabilities.ts knownCapabilities).
-   */
-  askAgents?: boolean;
-  /**
    * A fetch started before the sync (`coord sync` from the command line, src/sync/prefetch.ts), asked
    * where the cycle would fetch: its tip, or undefined, and the cycle fetches itself.
    */
   headStart?: () => Promise<string | undefined>;
+}
+
+/** What the daemon adds to its syncs. */
+export interface DaemonExtras {
+  /** Seconds between heartbeats, instead of the config's `heartbeat` (the daemon passes its `daemonHeartbeat`). */
+  heartbeat?: number;
+  /** The daemon's supervisor of services: told each tip the sync reads (its start, every look while tasks run, its publish). */
+  onModel?: (model: RepoModel) => Promise<void>;
+}
+
+/** A sync's options resolved once, in their groups: what it does (`act` and the rest), its clock and I/O, the daemon's extras. */
+interface Resolved {
+  act: Act;
+  todo: Required<Pick<WhatToDo, "scheduled" | "full" | "askAgents">>;
+  io: Required<Pick<ClockAndIO, "now" | "log" | "pushBudgetMs">> & Pick<ClockAndIO, "waitTurn" | "signal" | "fetched" | "headStart">;
+  daemon: DaemonExtras;
+}
+
+function resolveOptions(opts: CycleOptions): Resolved {
+  const { waitTurn, signal, fetched, headStart, heartbeat, onModel } = opts;
+  return {
+    act: actOf(opts),
+    todo: { scheduled: opts.scheduled === true, full: opts.full === true, askAgents: opts.askAgents !== false },
+    io: {
+      now: opts.now ?? (() => new Date()),
+      log: opts.log ?? (() => {}),
+      pushBudgetMs: opts.pushBudgetMs ?? PUSH_BUDGET_MS,
+      ...(waitTurn ? { waitTurn } : {}),
+      ...(signal ? { signal } : {}),
+      ...(fetched ? { fetched } : {}),
+      ...(headStart ? { headStart } : {}),
+    },
+    daemon: { ...(heartbeat !== undefined ? { heartbeat } : {}), ...(onModel ? { onModel } : {}) },
+  };
 }
 
 /** One sync of the machine whose checkout is `opts.dir`. */
@@ -132,13 +173,13 @@ const actOf = (opts: CycleOptions): Act => (opts.dryRun ? "dry-run" : opts.run =
 
 /** One sync of `machine`: the same cycle whatever its hub. */
 export async function syncMachine(opened: Machine, opts: CycleOptions = {}): Promise<SyncResult> {
-  const machine = opts.heartbeat === undefined ? opened : { ...opened, config: { ...opened.config, heartbeat: opts.heartbeat } };
-  const now = opts.now ?? (() => new Date());
-  const log = opts.log ?? (() => {});
+  const how = resolveOptions(opts);
+  const { act, todo, io, daemon } = how;
+  const machine = daemon.heartbeat === undefined ? opened : { ...opened, config: { ...opened.config, heartbeat: daemon.heartbeat } };
+  const { now, log } = io;
   const { config, stateDir } = machine;
   const result = emptyResult(config.name);
-  const act = actOf(opts);
-  if (opts.scheduled && act !== "dry-run") {
+  if (todo.scheduled && act !== "dry-run") {
     const health = await readHealth(stateDir);
     const until = backoffUntil(health, config.failureBackoff, now());
     if (until && until.getTime() > now().getTime()) {
@@ -148,12 +189,12 @@ export async function syncMachine(opened: Machine, opts: CycleOptions = {}): Pro
       log("the hub answers again: syncing now instead of waiting out the backoff");
     }
   }
-  if (act === "run" && !opts.full) {
+  if (act === "run" && !todo.full) {
     // Nothing changed since a sync that had nothing to do: one look at the remote's tip says so.
     const stamp = await answerQuietly(stateDir, () => machine.hub.remoteTip(), {
-      scheduled: opts.scheduled === true,
+      scheduled: todo.scheduled,
       now: () => now().getTime(),
-      ...(opts.heartbeat !== undefined ? { heartbeat: opts.heartbeat } : {}),
+      ...(daemon.heartbeat !== undefined ? { heartbeat: daemon.heartbeat } : {}),
     });
     if (stamp) {
       log("nothing changed since the last sync (the remote's tip and this machine's state are as they were)");
@@ -163,7 +204,7 @@ export async function syncMachine(opened: Machine, opts: CycleOptions = {}): Pro
   const lock = await tryLock(stateDir);
   if (!lock) return { ...result, skipped: true };
   // The crontab line appends this run's output to cron.log: keep it bounded.
-  if (opts.scheduled) await keepCronLogBounded(stateDir);
+  if (todo.scheduled) await keepCronLogBounded(stateDir);
   await sweepTempFiles(stateDir); // what a process killed in the middle of a write left
   const started = Date.now();
   const parsedBefore = parseStats.parsed;
@@ -183,7 +224,7 @@ export async function syncMachine(opened: Machine, opts: CycleOptions = {}): Pro
   await loadParsed(stateDir);
   const seen: { model?: RepoModel } = {}; // the fleet as this sync last read it (a failed sync's notify)
   try {
-    const { end, ended, clearedAt } = await cycle(machine, act, opts, result, lock, now, log, seen);
+    const { end, ended, clearedAt } = await cycle(machine, how, result, lock, seen);
     result.warnings.push(...takeSetAside()); // local state that was broken, kept aside, and what replaced it
     // A key it cannot sign with: its commits go out unsigned, and its readers refuse them (its file says so too).
     if (machine.signing?.problem) result.warnings.push(`this machine signs nothing: ${machine.signing.problem}`);
@@ -192,7 +233,7 @@ export async function syncMachine(opened: Machine, opts: CycleOptions = {}): Pro
     await record();
     // Alerts leave the repository: the new ones of the tip it ended on, at this machine's clock, at most once (still under the lock).
     if (ended && config.notify) {
-      const sent = await notifyAlerts(machine, ended, now(), log, opts.signal);
+      const sent = await notifyAlerts(machine, ended, now(), log, io.signal);
       if (sent.length) result.notified = sent;
     }
     // Last: the stamp's fingerprint holds everything this sync wrote. Never for a dry run, which acts on nothing.
@@ -205,7 +246,7 @@ export async function syncMachine(opened: Machine, opts: CycleOptions = {}): Pro
     if (act !== "dry-run" && !(e instanceof CoordError && e.exitCode === EXIT.USAGE)) {
       const run = currentRun(await recordFailure(stateDir, (e as Error).message, now(), failureKind(e)));
       // Said at once where it can be: this machine's notify (the hub hears of it with the push that lands again).
-      if (run && config.notify) await notifyAlerts(machine, seen.model ?? readModel(new Map()), now(), log, opts.signal, [stalledAlert(config.name, run)]);
+      if (run && config.notify) await notifyAlerts(machine, seen.model ?? readModel(new Map()), now(), log, io.signal, [stalledAlert(config.name, run)]);
     }
     await record((e as Error).message);
     throw e;
@@ -227,36 +268,29 @@ interface CycleEnd {
  * One cycle under the lock, as its steps: recover, read the tip, read the fleet on it, plan (messages first), work
  * (claim and run), publish. Each step takes what the ones before it made and returns what it makes.
  */
-async function cycle(
-  machine: Machine,
-  act: Act,
-  opts: CycleOptions,
-  result: SyncResult,
-  lock: HeldLock,
-  now: () => Date,
-  log: (line: string) => void,
-  seen: { model?: RepoModel },
-): Promise<CycleEnd> {
+async function cycle(machine: Machine, how: Resolved, result: SyncResult, lock: HeldLock, seen: { model?: RepoModel }): Promise<CycleEnd> {
+  const { act, todo, io } = how;
+  const { now, log } = io;
   const { health, journal } = await recover(machine, act, result, now, log);
-  const early = opts.fetched ?? (await opts.headStart?.().then((t) => (t ? { tip: t } : undefined)));
+  const early = io.fetched ?? (await io.headStart?.().then((t) => (t ? { tip: t } : undefined)));
   const { tip, files } = await readTip(machine, early, act, now, log);
   // What this machine can do, asked once the tip is in, while it is parsed: a cron sync reads it from its cache,
   // a machine with nothing found asks git and the agent CLIs (coord init asks git only). A cycle that fails first still waits for the
   // questions (syncMachine), so that none outlives its deadline.
-  const askAgents = opts.askAgents !== false;
+  const { askAgents } = todo;
   const capabilities = machineCapabilities(machine, askAgents);
   capabilities.catch(() => {}); // awaited below, where a failure counts
-  const fleet = await readFleet(machine, tip, files, journal, act, result, now, log, seen);
-  const c = await openCycle(machine, { journal, health, result, now, log, act, opts, fleet, capabilities, askAgents });
+  const fleet = await readFleet(machine, { tip, files }, journal, act, result, io, seen);
+  const c = await openCycle(machine, how, { journal, health, result, fleet, capabilities });
   // What the first view triggers (the daemon's services follow it first).
   await reactToTip(c, c.view);
-  const todo = await planWork(c, fleet, act);
+  const planned = await planWork(c, fleet, act);
   if (act === "dry-run") {
-    result.wouldRun = wouldRun(todo, journal);
+    result.wouldRun = wouldRun(planned, journal);
     return {};
   }
-  const first = await work(c, fleet.view.model, todo, { tip, files }, lock, act, opts.signal);
-  return finish(c, first, fleet.observedBefore, act, opts.signal);
+  const first = await work(c, fleet.view.model, planned, { tip, files }, lock, act, io.signal);
+  return finish(c, first, fleet.observedBefore, act, io.signal);
 }
 
 /** The recover step: the checkout repaired, orphans of a crash killed and their tasks reported interrupted. */
@@ -305,13 +339,11 @@ interface Fleet {
 /** The fleet step: the tip viewed (verified, read, this machine checked to be itself and able to sign); its journal rebuilt if lost. */
 async function readFleet(
   machine: Machine,
-  tip: string,
-  files: Map<string, string>,
+  { tip, files }: { tip: string; files: Map<string, string> },
   journal: Journal,
   act: Act,
   result: SyncResult,
-  now: () => Date,
-  log: (line: string) => void,
+  { now, log }: Pick<Resolved["io"], "now" | "log">,
   seen: { model?: RepoModel },
 ): Promise<Fleet> {
   const { config, stateDir } = machine;
@@ -346,33 +378,22 @@ async function readFleet(
 /** The cycle's working state, from what the steps before made and this machine's local state. */
 async function openCycle(
   machine: Machine,
-  a: {
-    journal: Journal;
-    health: Health;
-    result: SyncResult;
-    now: () => Date;
-    log: (line: string) => void;
-    act: Act;
-    opts: CycleOptions;
-    fleet: Fleet;
-    capabilities: Promise<Record<string, string>>;
-    askAgents: boolean;
-  },
+  { act, todo, io, daemon }: Resolved,
+  a: { journal: Journal; health: Health; result: SyncResult; fleet: Fleet; capabilities: Promise<Record<string, string>> },
 ): Promise<Cycle> {
-  const { opts } = a;
   const [caps, bucket, keyNotice] = await Promise.all([a.capabilities, readBucket(machine.stateDir), machine.signing?.publicKey ? readKeyNotice(machine.stateDir) : undefined]);
   const context: CycleContext = {
     m: machine,
-    now: a.now,
-    log: a.log,
-    pushBudgetMs: opts.pushBudgetMs ?? PUSH_BUDGET_MS,
-    ...(opts.waitTurn ? { waitTurn: opts.waitTurn } : {}),
-    ...(opts.signal ? { stopping: opts.signal } : {}),
-    ...(opts.onModel && a.act !== "dry-run" ? { onModel: opts.onModel } : {}),
+    now: io.now,
+    log: io.log,
+    pushBudgetMs: io.pushBudgetMs,
+    ...(io.waitTurn ? { waitTurn: io.waitTurn } : {}),
+    ...(io.signal ? { stopping: io.signal } : {}),
+    ...(daemon.onModel && act !== "dry-run" ? { onModel: daemon.onModel } : {}),
     inTurn: inTurn(),
     health: a.health,
     ...(keyNotice ? { keyNotice } : {}),
-    askCaps: async () => ({ caps: await machineCapabilities(machine, a.askAgents), capsStale: capabilitiesStale() }),
+    askCaps: async () => ({ caps: await machineCapabilities(machine, todo.askAgents), capsStale: capabilitiesStale() }),
   };
   const work: WorkRecord = { journal: a.journal, claimed: new Map(), running: new Map(), caps, ...(capabilitiesStale() ? { capsStale: true } : {}) };
   return { ...context, work, budget: bucket ? { bucket } : {}, said: {}, result: a.result, view: a.fleet.view };
