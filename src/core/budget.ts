@@ -164,9 +164,11 @@ export function pushClassOf(previousFile: ComputerFile | undefined, mineFile: Co
     const urgent = now !== undefined && (now.state === "assigned" || now.state === "failed" || endsClaim || (now.state === "completed" && ctx.waitedOn.has(id)));
     cls = mostPressing(cls, urgent ? "urgent" : "work");
   }
-  // A heartbeat of another length rides along (heartbeatOf: the one published is never left longer than the one kept).
-  const { tasks: _t, orders: _o, lastSeen: _l, heartbeat: _h, messages: receiptsNow, ...rest } = mine;
-  const { tasks: _pt, orders: _po, lastSeen: _pl, heartbeat: _ph, messages: receiptsBefore, ...restBefore } = previous;
+  // A heartbeat of another length rides along (heartbeatOf: the one published is never left longer than the one kept);
+  // so does the summary of its last sync (lastRun): a result in it comes with its task's change, and a delivery
+  // alone ("received 1 message") is a receipt, not work: a message must not cost its recipient a push of its own.
+  const { tasks: _t, orders: _o, lastSeen: _l, heartbeat: _h, lastRun: _r, messages: receiptsNow, ...rest } = mine;
+  const { tasks: _pt, orders: _po, lastSeen: _pl, heartbeat: _ph, lastRun: _pr, messages: receiptsBefore, ...restBefore } = previous;
   if (!same(rest, restBefore)) cls = mostPressing(cls, "work");
   if (!same(receiptsNow ?? {}, receiptsBefore ?? {})) cls = mostPressing(cls, "receipts");
   if (ctx.heartbeatDue) cls = mostPressing(cls, ctx.renewsClaims ? "urgent" : "heartbeat");
