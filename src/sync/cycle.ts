@@ -1,7 +1,8 @@
-// What one sync cycle works with (the `Cycle` context and the result it fills),
-// and what each tip it reads means for it: whose identity this is, when the
-// other machines were last seen, which of its claims were lost, which running
-// tasks must stop.
+// What one sync cycle works with (`Cycle`: a frozen context, the record of
+// work, its standing with the push budget, what its publishes said, the
+// result it fills, the latest view of a tip), and what a new tip triggers
+// (reactToTip: its lost claims dropped, its unwanted tasks stopped, the
+// daemon's services told).
 import type { Turn } from "../serial.js";
 import { type Halt, haltOf } from "../core/controls.js";
 import { claimLost, takenOver } from "../core/claims.js";

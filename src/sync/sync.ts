@@ -1,7 +1,8 @@
-// One sync cycle: lock → fetch → read one commit → plan → run → publish.
-// The parts: what a cycle works with and what each tip means for it
-// (cycle.ts), claiming and running (work.ts), publishing (push.ts), messages
-// (mail.ts), one task (tasks.ts).
+// One sync cycle: lock → fetch → its steps, view → react → plan → work →
+// compose → publish. The parts: one view of a tip (view.ts), what a cycle
+// works with and what a new tip triggers (cycle.ts), claiming and running
+// (work.ts), composing and publishing (push.ts), messages (mail.ts), one task
+// (tasks.ts).
 import { inTurn } from "../serial.js";
 import { MACHINES_BRANCH } from "../core/ownership.js";
 import { readBucket } from "../state/budget.js";
