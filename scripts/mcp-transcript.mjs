@@ -47,12 +47,14 @@ try {
     return r;
   };
   await call("izzit7", a, "whoami");
-  await call("izzit7", a, "send", { to: "soda-yeti", body: "The build on main is green: please rebase feature/login and run the e2e tests.", priority: "high", now: true });
+  // send, ack and order_add publish at once by default; the asker waits for the reply in the same turn (inbox wait).
+  await call("izzit7", a, "send", { to: "soda-yeti", body: "The build on main is green: please rebase feature/login and run the e2e tests.", priority: "high" });
   await call("soda-yeti", b, "sync");
   const inbox = await call("soda-yeti", b, "inbox");
   const id = inbox.structuredContent.messages[0].id;
   await call("soda-yeti", b, "send", { to: "izzit7", body: "Rebased; starting the e2e tests now.", reply_to: id });
-  await call("soda-yeti", b, "ack", { ids: [id], now: true });
+  await call("izzit7", a, "inbox", { wait: "30s", reply_to: id });
+  await call("soda-yeti", b, "ack", { ids: [id] });
   await call("izzit7", a, "order_add", { to: "soda-yeti", run: "npm run e2e", id: "e2e-login", timeout: "30m", now: true });
   await call("izzit7", a, "order_add", { to: "zeta", run: "true" });
   await call("izzit7", a, "sync");
