@@ -27,11 +27,14 @@ describe("scaffoldFiles", () => {
       coord: 1,
       machines: {},
       orders: {},
-      budget: { pushesPerMinute: 6, machines: 0, heartbeat: 20 },
+      // ORDERS.json sets no budget: each machine takes its host's (core/reads.ts); STATUS says GitHub's figures.
+      budget: { pushesPerMinute: 6, machines: 0, heartbeat: 20, byHost: true },
       alerts: [],
       errors: [],
     });
-    expect(files.get(STATUS_MD)).toContain("Push budget: 6 pushes a minute shared by 0 machines: heartbeats every 20 s or longer");
+    expect(files.get(STATUS_MD)).toContain(
+      "Push budget: not set, so each machine takes its host's (github.com: 6 pushes a minute and 15 reads a second; gitlab.com: 60 and 10; any other host: 6 and 2; a hub on a path: none); at GitHub's, 6 pushes a minute shared by 0 machines: heartbeats every 20 s or longer",
+    );
     expect(files.get(STATUS_MD)).toContain("No machine has registered yet");
     expect(files.get(STATUS_MD)).toContain("No orders.");
   });
