@@ -39,6 +39,8 @@ import type { ComputerFile } from "../core/types.js";
 import type { ServiceReport } from "../core/services.js";
 import type { Reservation } from "../core/reservations.js";
 import { reservationsOnTip } from "./reservations.js";
+import { budgetsFor } from "./machine.js";
+import { pushBudgetOf } from "../core/reads.js";
 import { publishedServices } from "./services.js";
 import { CoordError, EXIT, RemoteUnreachable } from "../errors.js";
 import { type Built, commitOwned, publishWithRetry } from "./cas.js";
@@ -468,7 +470,7 @@ function spendToken(c: Cycle): Promise<void> {
 export function fleetShare(c: Cycle, model: RepoModel): Share {
   const { config } = c.m;
   const counted = countedMachines(config.name, model.computers, c.now());
-  c.budget.share = shareOf(model.controls.pushesPerMinute, counted.length, config.heartbeat);
+  c.budget.share = shareOf(pushBudgetOf(budgetsFor(c.m, model.controls)), counted.length, config.heartbeat);
   c.budget.rank = counted.indexOf(config.name);
   c.budget.lease = claimLeaseOf(c.budget.share, config.claimLease);
   return c.budget.share;
