@@ -247,8 +247,9 @@ async function build(c: Cycle, seen: Seen, attempt: number, tries: Tries, inTurn
     return { done: { model, files, tip, builtOn: tip } };
   }
   delete c.budget.publishWaits;
-  // A machine's registration (no file of its own on the hub yet) goes at once: once in its life, and coord init waits on it.
-  if (!inTurn && previous && (await turnComes(c, tries))) return TURN;
+  // A machine's registration (no file of its own on the hub yet) goes at once: once in its life, and coord init waits on
+  // it; so does a new message (someone waits for it: a lost race costs a retry, a turn would cost seconds).
+  if (!inTurn && previous && !verdict.awaited && (await turnComes(c, tries))) return TURN;
   result.pushAttempts = Math.max(result.pushAttempts, attempt);
   const history = await boundedHistory(c, tip, model.controls.history);
   const { message } = tries;
@@ -376,13 +377,14 @@ async function compose(c: Cycle, seen: Seen): Promise<Composed> {
  * retry waits is withdrawn (work.ts claim). An urgent publish waits at most one token's refill, a sixth of a
  * claim's lease at most (core/budget.ts claimLeaseOf), so a renewal or a claim's end is never late for its lease.
  */
-function judge(c: Cycle, seen: Seen, composed: Composed): { changes: Map<string, string | null>; deferUntil?: number } {
+function judge(c: Cycle, seen: Seen, composed: Composed): { changes: Map<string, string | null>; deferUntil?: number; awaited?: true } {
   const { model, previous, files, tipModel, own } = seen;
   const { mine, others } = composed;
+  const { fresh, ...messages } = messagesChanged(model, own.files, files);
   const cls = mostPressing(
     pushClassOf(previous && canonicalComputer(previous), canonicalComputer(mine), {
       waitedOn: waitedOn(model),
-      ...messagesChanged(model, own.files, files),
+      ...messages,
       heartbeatDue: composed.due,
       renewsClaims: composed.renews,
     }),
@@ -396,7 +398,9 @@ function judge(c: Cycle, seen: Seen, composed: Composed): { changes: Map<string,
   if (!changes.size) return { changes };
   const why = cls ?? "status";
   const bucket = refill(c.budget.bucket, c.now().getTime(), c.budget.share!);
-  return admits(bucket, why) ? { changes } : { changes, deferUntil: admitsAt(bucket, why, c.budget.share!) };
+  if (!admits(bucket, why)) return { changes, deferUntil: admitsAt(bucket, why, c.budget.share!) };
+  // A new message is what someone waits for (issue 46): it goes within the budget, but waits for no turn.
+  return fresh ? { changes, awaited: true } : { changes };
 }
 
 /**
@@ -438,17 +442,23 @@ function waitedOn(model: RepoModel): Set<string> {
   return new Set((model.orders?.orders ?? []).flatMap((o) => o.after ?? []));
 }
 
-/** Whether its own message files differ from the tip's `files`: urgent when one holds an urgent message the hub does not have yet. */
-function messagesChanged(model: RepoModel, own: MessageFile[], files: Map<string, string>): { messages?: "urgent" | "work" } {
+/**
+ * Whether its own message files differ from the tip's `files`: urgent when one holds an urgent message the hub does
+ * not have yet; `fresh` when one holds any message the hub does not have yet (not only an archived one gone).
+ */
+function messagesChanged(model: RepoModel, own: MessageFile[], files: Map<string, string>): { messages?: "urgent" | "work"; fresh?: true } {
   let cls: "urgent" | "work" | undefined;
+  let fresh = false;
   for (const f of own) {
     if (files.get(messagePath(f.from, f.to)) === renderMessageFile(f)) continue;
     const before = model.messageFiles.find((m) => m.from === f.from && m.to === f.to);
     const known = Math.max(0, ...(before?.messages ?? []).map((m) => m.seq));
-    cls = f.messages.some((m) => m.priority === "urgent" && m.seq > known) ? "urgent" : (cls ?? "work");
+    const unknown = f.messages.filter((m) => m.seq > known);
+    if (unknown.length) fresh = true;
+    cls = unknown.some((m) => m.priority === "urgent") ? "urgent" : (cls ?? "work");
     if (cls === "urgent") break;
   }
-  return cls ? { messages: cls } : {};
+  return { ...(cls ? { messages: cls } : {}), ...(fresh ? { fresh: true as const } : {}) };
 }
 
 /**
