@@ -32,7 +32,8 @@ import { CoordError, EXIT } from "../errors.js";
 import { firstLine } from "../git/git.js";
 import { checkoutRoot, stagedPaths } from "../git/local.js";
 import { readReservationsState, takeBack, updateReservations } from "../state/reservations.js";
-import { type GitMachine, lastFetchedModel } from "../sync/machine.js";
+import type { GitMachine } from "../sync/machine.js";
+import { lastFetchedModel } from "../sync/trust.js";
 import { type Machine, openMachine, type SyncResult } from "../sync/sync.js";
 import { publishNow } from "./publish-now.js";
 

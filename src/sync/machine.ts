@@ -2,8 +2,6 @@
 // to through the transport seam (src/git/hub.ts), and the checkout a person
 // reads, kept up to date when there is one. openMachine builds the real one
 // (real git through the checkout in `dir`); tests build one on MemoryHub.
-import { readModel, type RepoModel } from "../core/repo.js";
-import { loadParsed } from "../state/parsed.js";
 import { CoordError, EXIT } from "../errors.js";
 import { Repo } from "../git/git.js";
 import type { Hub } from "../git/hub.js";
@@ -14,7 +12,6 @@ import type { Controls } from "../core/controls.js";
 import { loadConfig, type MachineConfig } from "../state/config.js";
 import { stateDirOf } from "../state/paths.js";
 import { type Signing, signingOf } from "../state/trust.js";
-import { lastVerified } from "./trust.js";
 
 /** The working tree beside the hub: what a sync keeps tidy and current, never what it reads the hub through. */
 export interface Checkout {
@@ -60,19 +57,6 @@ export async function openMachine(dir: string, signal?: AbortSignal): Promise<Gi
   // A remote with no URL (removed by hand): the fetch says so; meanwhile the budgets of a host coord does not know.
   const host = hostBudgetOf(url || "unknown-host:");
   return { dir, stateDir, config, hub: repo, repo, checkout, host, ...(signing ? { signing } : {}) };
-}
-
-/**
- * The repository as this checkout last fetched it (works offline): the files
- * under `paths` at the tracking ref (other machines' files as this machine
- * last verified them: sync/trust.ts lastVerified), read as a model, with that commit;
- * undefined when the checkout never fetched.
- */
-export async function lastFetchedModel(m: Machine, paths: string[]): Promise<{ commit: string; model: RepoModel } | undefined> {
-  const commit = await m.hub.resolve(m.hub.trackingRef);
-  if (!commit) return undefined;
-  await loadParsed(m.stateDir); // what the syncs parsed: a large fleet's files are not parsed again
-  return { commit, model: readModel(await lastVerified(m, await m.hub.readFiles(commit, paths))) };
 }
 
 /** The budgets `m` works under: what ORDERS.json sets, else its host's (a machine on a hub in memory: GitHub's). */

@@ -5,7 +5,7 @@
 // that machine's signed commits wrote them, its key pinned on first sight. What was refused is published. A
 // machine that requires neither acts on the tip as it is.
 import { ownerOf } from "../core/ownership.js";
-import { delegatedOrdersPath, ORDERS_DIR, ORDERS_FILE, readComputer } from "../core/repo.js";
+import { delegatedOrdersPath, ORDERS_DIR, ORDERS_FILE, readComputer, readModel, type RepoModel } from "../core/repo.js";
 import { type Accepted, type Change, keyFingerprint, type Refusal, trustedFiles } from "../core/trust.js";
 import { commitOf } from "../git/hub.js";
 import { CoordError, EXIT } from "../errors.js";
@@ -13,6 +13,7 @@ import { exists, readIfExists, writeDurably } from "../state/files.js";
 import { keyNoticeHolds } from "../state/key-notice.js";
 import { pinsPath, readAccepted, readPins, saveAccepted, savePins, selfSignerPath, signersFiles } from "../state/trust.js";
 import { ownOrdersFile } from "../state/delegated.js";
+import { loadParsed } from "../state/parsed.js";
 import type { Machine } from "./machine.js";
 
 /** The machine whose own file `path` is (its COMPUTER file or one of its message files), if any. */
@@ -157,6 +158,19 @@ export async function lastVerified(m: Pick<Machine, "stateDir" | "config" | "sig
     else out.set(path, kept);
   }
   return out;
+}
+
+/**
+ * The repository as this checkout last fetched it (works offline): the files
+ * under `paths` at the tracking ref (other machines' files as this machine
+ * last verified them: lastVerified), read as a model, with that commit;
+ * undefined when the checkout never fetched.
+ */
+export async function lastFetchedModel(m: Machine, paths: string[]): Promise<{ commit: string; model: RepoModel } | undefined> {
+  const commit = await m.hub.resolve(m.hub.trackingRef);
+  if (!commit) return undefined;
+  await loadParsed(m.stateDir); // what the syncs parsed: a large fleet's files are not parsed again
+  return { commit, model: readModel(await lastVerified(m, await m.hub.readFiles(commit, paths))) };
 }
 
 /** How many paths are asked of git at once: side by side pays on a few, and a fleet's first verifying sync starts no storm. */
