@@ -19,8 +19,10 @@ describe("coord inbox --wait (no daemon)", () => {
   it("B waits for a message from A; A's plain send is on the hub at once and B's wait returns it", async () => {
     fleet = await makeFleet(["a", "b"]);
     // A message already in B's inbox never ends a wait.
-    expect((await cli("send", "--dir", dirOf("a"), "b", "old news")).code).toBe(0);
-    await sync({ dir: dirOf("b") });
+    const old = await cli("send", "--dir", dirOf("a"), "b", "old news");
+    expect(old.code, old.err).toBe(0);
+    expect(old.out).toMatch(/^sent a\/b\/1; published [0-9a-f]{12}$/);
+    expect((await sync({ dir: dirOf("b") })).delivered).toEqual(["a/b/1"]); // in B's inbox before the wait begins
     const waiting = cliExec(["inbox", "--dir", dirOf("b"), "--wait", "20s", "--from", "a", "--json"]);
     const sent = await cli("send", "--dir", dirOf("a"), "b", "the build is green");
     expect(sent).toMatchObject({ code: 0, out: expect.stringMatching(/^sent a\/b\/2; published [0-9a-f]{12}$/) });
