@@ -295,6 +295,17 @@ describe("the daemon's looks at the hub (core/reads.ts gives their pace)", () =>
     expect(looks(r).filter((t) => t > 11_500)[0]).toBe(14_500);
   });
 
+  it("a move seen is synced within moveSpreadMs at random (machines that all saw it do not push together); an ask meanwhile syncs at once", () => {
+    const s = settings({ nextLook: (now) => now + 2 * S, moveSpreadMs: 1000, random: () => 0.5 });
+    const r = play({ moves: [10_000], until: 20 * S }, s);
+    // The look at 11.4 s ends at 11.5 s; the sync half the spread later. (random 0.5 also spreads the looks by 100 ms.)
+    const moved = r.syncs.find((x) => x.why === "moved");
+    expect(moved?.at).toBe(r.actions.filter((a) => a.type === "look" && a.at < 12_000).at(-1)!.at + 100 + 500);
+    expect(r.logs).toContain("the hub moved: syncing now");
+    const asked = play({ moves: [10_000], events: [{ at: 11_610, event: "asked" }], until: 20 * S }, s);
+    expect(asked.syncs.slice(1, 2).map((x) => x.why)).toEqual(["asked"]);
+  });
+
   it("an ask or a service's change during a look is answered when the look ends; a tick that fell meanwhile too", () => {
     const asked = play({ events: [{ at: 3050, event: "asked" }], until: 4 * S }, looksEvery(2 * S));
     expect(asked.syncs[1]).toEqual({ at: 3100, why: "asked" });
@@ -319,7 +330,8 @@ describe("the daemon's looks at the hub (core/reads.ts gives their pace)", () =>
     const pace = 3 * S;
     const lookMs = 200;
     const longest = 2 * MIN;
-    const s = settings({ nextLook: (now) => now + pace });
+    const spread = 2 * S;
+    const s = settings({ nextLook: (now) => now + pace, moveSpreadMs: spread, random: Math.random });
     fc.assert(
       fc.property(
         fc.array(fc.integer({ min: 2 * S, max: 20 * MIN }), { maxLength: 12 }),
@@ -331,7 +343,7 @@ describe("the daemon's looks at the hub (core/reads.ts gives their pace)", () =>
           expect(r.mostAtOnce).toBe(1);
           for (const m of moves) {
             // A sync starts after the move within: the sync running then, a look's pace, and the look.
-            const by = m + longest + pace + lookMs + 1;
+            const by = m + longest + pace * 1.1 + lookMs + spread + 1;
             expect(r.syncs.some((x) => x.at >= m && x.at <= by)).toBe(true);
           }
         },

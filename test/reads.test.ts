@@ -6,6 +6,7 @@ import {
   hostOfUrl,
   hubBudgetOf,
   MIN_LOOK_MS,
+  moveSpreadOf,
   nextLookAt,
   pushBudgetOf,
   READ_CAPACITY,
@@ -91,6 +92,16 @@ describe("each machine's share of the reads", () => {
         const s = readShareOf(budget, n);
         expect((n * 1000) / s.lookEveryMs).toBeLessThanOrEqual(budget * 0.8 + 1e-9);
       }
+  });
+
+  it.each([
+    [1, 0],
+    [2, 250],
+    [3, 500],
+    [5, 1000],
+    [30, 2000],
+  ])("a move's sync in a fleet of %i is spread over %i ms", (machines, ms) => {
+    expect(moveSpreadOf(machines)).toBe(ms);
   });
 
   it("says itself in words", () => {

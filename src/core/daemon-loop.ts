@@ -4,7 +4,8 @@
 //
 //   idle     waits for the schedule's next tick, or the quiet stamp's end when that is sooner (its heartbeat),
 //            and looks at the hub meanwhile as often as its share of the reads allows (core/reads.ts)
-//   looking  one look at the hub (is either branch where this machine last saw it?): a move syncs at once
+//   looking  one look at the hub (is either branch where this machine last saw it?): a move syncs at once, or
+//            within moveSpreadMs at random (as poked, by "moved": the fleet's machines do not all push together)
 //   poked    a service changed while idle: a sync in POKE_MS (more changes meanwhile make one sync)
 //   syncing  a sync runs; ticks that fall meanwhile are dropped (never two at once)
 //   asked    a sync runs and another follows it at once (asked for, or a service changed, meanwhile)
@@ -40,6 +41,11 @@ export interface LoopSettings {
    * core/reads.ts nextLookAt), or undefined: the daemon does not look (it syncs on its schedule only).
    */
   nextLook?(now: number): number | undefined;
+  /**
+   * At most how long (ms) after a look saw the hub move its sync starts, at random: every machine of a fleet sees a
+   * move within a look of each other, and machines that all sync at once lose their pushes' races to each other.
+   */
+  moveSpreadMs?: number;
 }
 
 /** Why a sync starts. */
@@ -48,7 +54,7 @@ export type Why = "start" | "tick" | "wake" | "asked" | "poked" | "ran work" | "
 export type LoopState =
   | { kind: "idle"; tickAt: number; wakeAt?: number; lookAt?: number }
   | { kind: "looking"; tickAt: number; wakeAt?: number; since: number; afterLook?: "asked" | "poked" }
-  | { kind: "poked"; tickAt: number; at: number }
+  | { kind: "poked"; tickAt: number; at: number; by?: "moved" }
   | { kind: "syncing"; since: number }
   | { kind: "asked"; since: number; by: "asked" | "poked" }
   | { kind: "stopping"; interruptAt: number; killGitAt: number; interrupted: boolean; gitKilled: boolean }
@@ -139,7 +145,7 @@ export function step(state: LoopState, event: LoopEvent, now: number, s: LoopSet
     case "poked":
       switch (event.type) {
         case "timer": {
-          if (state.kind === "poked" && state.at <= now) return syncNow(now, "poked");
+          if (state.kind === "poked" && state.at <= now) return state.by === "moved" ? syncNow(now, "moved", "the hub moved: syncing now") : syncNow(now, "poked");
           if (state.kind === "idle" && state.wakeAt !== undefined && state.wakeAt <= now) return syncNow(now, "wake");
           // A tick whose time has come; a timer that fired early (a long wait is cut in pieces) changes nothing.
           if (state.tickAt <= now) return syncNow(now, "tick");
@@ -153,6 +159,8 @@ export function step(state: LoopState, event: LoopEvent, now: number, s: LoopSet
         case "asked":
           return syncNow(now, "asked", "a sync was asked for: syncing now");
         case "poked":
+          // A move's sync, due sooner, publishes the service's change too.
+          if (state.kind === "poked" && state.by === "moved" && state.at <= now + POKE_MS) return stay;
           return { state: { kind: "poked", tickAt: state.tickAt, at: now + POKE_MS }, actions: [] };
         case "stop":
           return { state: { kind: "stopped" }, actions: [] };
@@ -173,7 +181,11 @@ export function step(state: LoopState, event: LoopEvent, now: number, s: LoopSet
         case "stop":
           return { state: { kind: "stopped" }, actions: [] }; // a look changes nothing: it is left behind
         case "looked":
-          if (event.moved) return syncNow(now, "moved", "the hub moved: syncing now");
+          if (event.moved) {
+            const spread = s.random() * (s.moveSpreadMs ?? 0);
+            if (state.afterLook !== "asked" && spread >= 1) return { state: { kind: "poked", tickAt: state.tickAt, at: now + spread, by: "moved" }, actions: [] };
+            return syncNow(now, "moved", "the hub moved: syncing now");
+          }
           if (state.afterLook === "asked") return syncNow(now, "asked", "a sync was asked for: syncing now");
           if (state.afterLook === "poked") return { state: { kind: "poked", tickAt: state.tickAt, at: now + POKE_MS }, actions: [] };
           if (state.wakeAt !== undefined && state.wakeAt <= now) return syncNow(now, "wake");

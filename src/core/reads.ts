@@ -205,3 +205,16 @@ export function describeBudgets(b: Budgets): string {
   const reads = b.readsPerSecond === undefined ? "no read budget" : `${b.readsPerSecond} read${b.readsPerSecond === 1 ? "" : "s"} a second`;
   return b.pushesFrom === b.readsFrom ? `${pushes} and ${reads} (${b.pushesFrom})` : `${pushes} (${b.pushesFrom}) and ${reads} (${b.readsFrom})`;
 }
+
+/** The most a move's sync is spread over (ms): a quarter second for each other machine, at most 2 s. */
+export const MOVE_SPREAD_PER_MACHINE_MS = 250;
+export const MAX_MOVE_SPREAD_MS = 2000;
+
+/**
+ * How long (ms) after a look saw the hub move a machine may start its sync, at random, in a fleet of `machines`:
+ * they all see a move within a look of each other, and machines that all sync (and push) at once lose their races
+ * to each other; one machine alone has nobody to race.
+ */
+export function moveSpreadOf(machines: number): number {
+  return Math.min(MAX_MOVE_SPREAD_MS, MOVE_SPREAD_PER_MACHINE_MS * Math.max(0, Math.floor(machines) - 1));
+}

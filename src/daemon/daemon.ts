@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { CLI_PATH } from "../package.js";
 import { cronProblem, nextRun } from "../core/cron.js";
 import { dueAt, type LoopEvent, type LoopSettings, type LoopState, nextSyncAt, type Step, start, step, type Why } from "../core/daemon-loop.js";
-import { type Bucket, describeReadShare, nextLookAt, type ReadShare, readShareOf, spendReads } from "../core/reads.js";
+import { type Bucket, describeReadShare, moveSpreadOf, nextLookAt, type ReadShare, readShareOf, spendReads } from "../core/reads.js";
 import { countedMachines } from "../core/budget.js";
 import type { RepoModel } from "../core/repo.js";
 import { budgetsFor, type Machine } from "../sync/machine.js";
@@ -199,6 +199,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     killGitMs: timings.daemonKillGitS * 1000,
     random: Math.random,
     ...(opts.look === false ? {} : { nextLook: (now: number) => nextLookAt(reads.bucket, now, reads.share, Math.random()) }),
+    // The fleet as the last tip showed it: its machines all see a move, and spread their syncs of it.
+    get moveSpreadMs() {
+      return moveSpreadOf(reads.share.machines);
+    },
   };
   // Until the first sync starts (below), nothing it is told does anything: a service's change is published by that sync.
   let state: LoopState = { kind: "stopped" };
