@@ -4,9 +4,9 @@
 import { describe, expect, it } from "vitest";
 import { backingOff, backoffDelay, contentionDelay, PUSH_BACKOFF } from "../src/core/backoff.js";
 import { MAX_RETRY_DELAY, retryAt } from "../src/core/plan.js";
-import type { Order } from "../src/core/types.js";
 import { backoffUntil } from "../src/state/health.js";
 import { publishWithRetry } from "../src/sync/cas.js";
+import type { Order } from "../src/core/orders-schema.js";
 
 describe("contentionDelay: the wait after a rejected push", () => {
   const push = PUSH_BACKOFF;

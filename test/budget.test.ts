@@ -24,7 +24,7 @@ import {
   countedMachines,
   claimsAhead,
 } from "../src/core/budget.js";
-import type { ComputerFile } from "../src/core/types.js";
+import type { ComputerFile } from "../src/core/computer.js";
 
 const NOW = Date.parse("2026-11-25T10:00:00.000Z");
 

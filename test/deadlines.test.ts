@@ -13,8 +13,9 @@ import { reportKept, reportKeptUntil } from "../src/core/publish.js";
 import { MAX_QUIET_MS, type QuietInput, quietUntil } from "../src/core/quiet.js";
 import type { RepoModel } from "../src/core/repo.js";
 import { isLive, liveUntil } from "../src/core/reservations.js";
-import type { ComputerFile, Order, TaskReport } from "../src/core/types.js";
 import { computerFile, fuzzRuns } from "./fixtures.js";
+import type { Order } from "../src/core/orders-schema.js";
+import type { ComputerFile, TaskReport } from "../src/core/computer.js";
 
 /** How many random cases each property tries (fixtures.ts fuzzRuns). */
 const RUNS = fuzzRuns(400);

@@ -4,7 +4,7 @@
 // test builds the repository's files at one commit and derives from them.
 
 import { describe, it, expect } from "vitest";
-import { renderComputer } from "../src/core/computer.js";
+import { type ComputerFile, renderComputer, type TaskReport } from "../src/core/computer.js";
 import { computerPath } from "../src/core/names.js";
 import { parseOrders } from "../src/core/orders.js";
 import { claimHolder, nextAttempt, plan, retryAt, type Plan, type PlanInput } from "../src/core/plan.js";
@@ -15,8 +15,8 @@ import { deriveStatus, type StatusJson } from "../src/core/status.js";
 import { renderStatusMd } from "../src/core/status-md.js";
 import { utcText } from "../src/core/presence.js";
 import { statusText } from "../src/core/terminal.js";
-import type { ComputerFile, Order, TaskReport } from "../src/core/types.js";
 import { computerFile } from "./fixtures.js";
+import type { Order } from "../src/core/orders-schema.js";
 
 // ------------------------------------------------------------------ helpers
 

@@ -1,10 +1,9 @@
 // What the pure tests build on: one machine's published file as coord writes it, a task's report, and the files of a
 // repository at one commit with the fleet they make.
-import { renderComputer } from "../src/core/computer.js";
+import { type ComputerFile, renderComputer, type TaskReport } from "../src/core/computer.js";
 import { computerPath } from "../src/core/names.js";
 import { ORDERS_FILE, readModel } from "../src/core/repo.js";
 import { deriveStatus, type StatusJson } from "../src/core/status.js";
-import type { ComputerFile, TaskReport } from "../src/core/types.js";
 
 /** The instant the pure tests start from. */
 export const T0_ISO = "2025-06-01T10:00:00.000Z";

@@ -8,7 +8,7 @@
 // and COORD_FUZZ_SEED=<n> to try other cases (a failure prints its seed and path).
 import fc from "fast-check";
 import { expect } from "vitest";
-import { renderComputer } from "../src/core/computer.js";
+import { type ComputerFile, renderComputer, type TaskReport } from "../src/core/computer.js";
 import { messagePath, trustedReceipts, type MessageFile } from "../src/core/messages.js";
 import { computerPath } from "../src/core/names.js";
 import { plan } from "../src/core/plan.js";
@@ -17,7 +17,7 @@ import { ORDERS_FILE, readModel } from "../src/core/repo.js";
 import { deriveStatus, renderStatusJson } from "../src/core/status.js";
 import { renderStatusMd } from "../src/core/status-md.js";
 import { statusText } from "../src/core/terminal.js";
-import type { ComputerFile, Problem, TaskReport } from "../src/core/types.js";
+import type { Problem } from "../src/core/types.js";
 import { computerFile, T0_ISO, fuzzRuns } from "./fixtures.js";
 
 const RUNS = fuzzRuns(500);

@@ -4,7 +4,7 @@
 // Each must stay that file's problem, a sentence, and fool nobody.
 import { describe, expect, it } from "vitest";
 import { CLOCK_SKEW, heardAt } from "../src/core/clock.js";
-import { parseComputer, renderComputer } from "../src/core/computer.js";
+import { type ComputerFile, parseComputer, renderComputer, type TaskReport } from "../src/core/computer.js";
 import { jsonDepth, MAX_COUNT, MAX_DEPTH, notRead, yamlDepth } from "../src/core/limits.js";
 import { messagePath, parseMessageFile, receivedMark, renderMessageFile, trustedReceipts, type MessageFile, type Receipts } from "../src/core/messages.js";
 import { computerPath } from "../src/core/names.js";
@@ -15,8 +15,8 @@ import { classifyPath, ORDERS_FILE, readModel } from "../src/core/repo.js";
 import { isOffline } from "../src/core/presence.js";
 import { deriveStatus } from "../src/core/status.js";
 import { renderStatusMd } from "../src/core/status-md.js";
-import type { ComputerFile, Order, TaskReport } from "../src/core/types.js";
 import { computerFile, T0_ISO } from "./fixtures.js";
+import type { Order } from "../src/core/orders-schema.js";
 
 const T0 = Date.parse(T0_ISO);
 const at = (s: number) => new Date(T0 + s * 1000);

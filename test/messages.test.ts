@@ -4,7 +4,7 @@
 // repository model and STATUS derivation.
 
 import { describe, it, expect } from "vitest";
-import { renderComputer } from "../src/core/computer.js";
+import { type ComputerFile, renderComputer } from "../src/core/computer.js";
 import { parseFrontMatter, renderFrontMatter } from "../src/core/frontmatter.js";
 import {
   ackSeqs,
@@ -34,7 +34,6 @@ import { computerPath } from "../src/core/names.js";
 import { ORDERS_FILE, readModel } from "../src/core/repo.js";
 import { deriveStatus, renderStatusJson } from "../src/core/status.js";
 import { renderStatusMd } from "../src/core/status-md.js";
-import type { ComputerFile } from "../src/core/types.js";
 import { computerFile, fuzzRuns } from "./fixtures.js";
 
 // ------------------------------------------------------------------ helpers

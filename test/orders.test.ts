@@ -4,7 +4,8 @@
 import { describe, it, expect } from "vitest";
 import { formatProblem, ordersTargets, parseOrders } from "../src/core/orders.js";
 import { ordersJsonSchema } from "../src/core/schema.js";
-import type { Order, Problem } from "../src/core/types.js";
+import type { Problem } from "../src/core/types.js";
+import type { Order } from "../src/core/orders-schema.js";
 
 const EXAMPLE = `{
   "$schema": "coordination/orders.schema.json",

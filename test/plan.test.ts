@@ -7,10 +7,11 @@ import { readControls } from "../src/core/controls.js";
 import { nextAttempt, plan, type PlanInput } from "../src/core/plan.js";
 import type { RepoModel } from "../src/core/repo.js";
 import { deriveStatus, missingCapabilities } from "../src/core/status.js";
-import type { Order, TaskReport } from "../src/core/types.js";
 import { computerFile, taskReport as report } from "./fixtures.js";
 import { readLines as lines } from "./helpers.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
+import type { Order } from "../src/core/orders-schema.js";
+import type { TaskReport } from "../src/core/computer.js";
 
 const T0 = "2025-06-01T10:00:00.000Z";
 

@@ -2,13 +2,12 @@
 // commits.
 import { describe, it, expect } from "vitest";
 import { gitBlobId } from "../src/core/blob.js";
-import { renderComputer } from "../src/core/computer.js";
+import { renderComputer, type TaskReport } from "../src/core/computer.js";
 import { computerPath } from "../src/core/names.js";
 import { ownComputer, renderChanges } from "../src/core/publish.js";
 import { readModel, STATUS_JSON, STATUS_MD } from "../src/core/repo.js";
 import type { StatusJson } from "../src/core/status.js";
 import { renderStatusMd } from "../src/core/status-md.js";
-import type { TaskReport } from "../src/core/types.js";
 import { computerFile, taskReport as report, ordersJson, repoFiles, statusOf } from "./fixtures.js";
 
 const T0 = "2025-06-01T10:00:00.000Z";

@@ -22,11 +22,11 @@ import {
   settle,
   standings,
 } from "../src/core/reservations.js";
-import type { ComputerFile } from "../src/core/types.js";
 import { readQuiet } from "../src/state/quiet.js";
 import { readReservationsState, updateReservations } from "../src/state/reservations.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
 import { fuzzRuns } from "./fixtures.js";
+import type { ComputerFile } from "../src/core/computer.js";
 
 const T0 = Date.parse("2026-11-22T12:00:00.000Z");
 const at = (min: number) => new Date(T0 + min * 60_000);

@@ -3,12 +3,11 @@
 // conversation between two machines with its receipts, and when a new
 // snapshot is worth pushing.
 import { describe, expect, it } from "vitest";
-import { renderComputer } from "../src/core/computer.js";
+import { type ComputerFile, renderComputer } from "../src/core/computer.js";
 import { renderMessageFile } from "../src/core/messages.js";
 import { computerPath } from "../src/core/names.js";
 import { ORDERS_FILE, readModel } from "../src/core/repo.js";
 import { deriveStatus } from "../src/core/status.js";
-import type { ComputerFile } from "../src/core/types.js";
 import { conversation, orderDetail, seenText, snapshotKey, uiSnapshot } from "../src/core/ui-view.js";
 import { computerFile, T0_ISO } from "./fixtures.js";
 

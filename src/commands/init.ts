@@ -12,7 +12,6 @@ import { join, resolve } from "node:path";
 import { machineNameProblem } from "../core/names.js";
 import { redact } from "../core/redact.js";
 import { readModel } from "../core/repo.js";
-import type { ComputerFile } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { firstLine, Repo } from "../git/git.js";
 import { SETTINGS_STUB } from "../git/clone.js";
@@ -26,6 +25,7 @@ import { takeEarlyClone } from "./early-clone.js";
 import { withSigningKey } from "./trust.js";
 import { signingKeyPath } from "../state/trust.js";
 import { scaffoldCommits } from "./hub.js";
+import type { ComputerFile } from "../core/computer.js";
 
 export interface InitOptions {
   dir: string;

@@ -3,14 +3,14 @@
 // says what changed for this order in each: its definition (who added, bumped,
 // cancelled or removed it) and each machine's report (state, attempts, exit).
 import { describeAgentRun } from "../core/agents.js";
-import { parseComputer } from "../core/computer.js";
+import { parseComputer, type TaskReport } from "../core/computer.js";
 import { machineOfPath } from "../core/names.js";
 import { ORDERS_DIR, ORDERS_FILE } from "../core/repo.js";
 import { type Role, roleOf } from "../core/ownership.js";
 import { commitOf, type PathLogEntry } from "../git/hub.js";
 import type { HistoryMark } from "../core/status-history.js";
 import type { Repo } from "../git/git.js";
-import { isRecord, type TaskReport } from "../core/types.js";
+import { isRecord } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { openClone } from "./order.js";
 

@@ -38,8 +38,9 @@ import { plural } from "./limits.js";
 import { isActive } from "./task-life.js";
 import { isOffline, MAX_HEARTBEAT, spanText } from "./presence.js";
 import { TURNS, type TurnTimes } from "./turns.js";
-import { type ComputerFile, isRecord } from "./types.js";
+import { isRecord } from "./types.js";
 import { type Bucket, GITHUB_PUSHES_PER_MINUTE, MAX_PUSHES_PER_MINUTE, MIN_PUSHES_PER_MINUTE } from "./reads.js";
+import type { ComputerFile } from "./computer.js";
 
 /** GitHub's recommendation, the push budget of a fleet whose ORDERS.json and host say nothing else (core/reads.ts). */
 export const DEFAULT_PUSHES_PER_MINUTE = GITHUB_PUSHES_PER_MINUTE;

@@ -14,7 +14,8 @@ import { firstChange, heardWithin, heardWithinUntil, type Observation } from "./
 import { type Run, sameRun } from "./every.js";
 import type { OrderMachineStatus, StatusJson } from "./status.js";
 import { isActive, type TaskEntry, type TaskEvent } from "./task-life.js";
-import { own, type Order } from "./types.js";
+import { own } from "./types.js";
+import type { Order } from "./orders-schema.js";
 
 /** The longest a claim holds without a heartbeat (seconds), whatever lease its holder published. */
 export const MAX_LEASE = 86_400;

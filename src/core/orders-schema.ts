@@ -10,7 +10,7 @@ import { MAX_COUNT } from "./limits.js";
 import { MIN_HISTORY_COMMITS, MIN_HISTORY_SECONDS } from "./status-history.js";
 import { MACHINE_NAME, machineNameProblem } from "./names.js";
 import { SECRET_NAME } from "./secrets.js";
-import { ownTable, PRIORITIES, type Order } from "./types.js";
+import { ownTable, PRIORITIES } from "./types.js";
 
 export const ORDER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
@@ -428,6 +428,27 @@ export const OrdersFileSchema = z
       .describe("Only in ORDERS.json: settings of the hub."),
   })
   .describe("The work for the machines coordinated by coord: ORDERS.json (people edit it) or coordination/orders/<machine>.json (work that machine delegates).");
+
+/**
+ * One order as a machine acts on it: OrderSchema's output (every field as the schema parses it, defaults applied),
+ * but for `env`, which toOrder flattens: values written as {value, secret} become strings plus `secrets`, and
+ * {secret: name} become `secretRefs`.
+ */
+export type Order = Omit<z.output<typeof OrderSchema>, "env"> & {
+  env: Record<string, string>;
+  /** Names of `env` entries written with a value marked secret: their values are redacted from what is published. */
+  secrets?: string[];
+  /** Env variable → the name of a secret in the store of the machine that runs the task (no prototype); the values never reach the repository. */
+  secretRefs?: Record<string, string>;
+  /** Set by the planner, never written in ORDERS.json: the slot (UTC ISO time) of `every` this run is for. */
+  slot?: string;
+};
+
+// Not z.output of OrdersFileSchema: it holds Orders (see Order), without $schema.
+export interface Orders {
+  version: 1;
+  orders: Order[];
+}
 
 /** The parsed form of one order as written: env objects become values plus the names of the secret ones, and the secrets named for the machine's store. */
 export function toOrder(written: z.output<typeof OrderSchema>): Order {

@@ -23,9 +23,9 @@ import {
   syntaxProblem,
   valueAt,
 } from "./orders-problems.js";
-import { isGroup, OrdersFileSchema, toOrder } from "./orders-schema.js";
+import { isGroup, type Order, type Orders, OrdersFileSchema, toOrder } from "./orders-schema.js";
 import { envValueWarning, writtenFieldWarning } from "./secrets.js";
-import { isRecord, ownTable, type Order, type Orders, type Problem } from "./types.js";
+import { isRecord, ownTable, type Problem } from "./types.js";
 
 // ------------------------------------------------- rules across fields and files
 

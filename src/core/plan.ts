@@ -10,7 +10,9 @@ import { dependencyBlock, lackingReason, missingCapabilities, type StatusJson } 
 import { firstChange, heardWithin, heardWithinUntil, type Observation } from "./clock.js";
 import { compareRuns, dueSlot, upcomingSlot } from "./every.js";
 import { failedForGood } from "./task-life.js";
-import { own, PRIORITIES, type Order, type TaskReport } from "./types.js";
+import { own, PRIORITIES } from "./types.js";
+import type { Order } from "./orders-schema.js";
+import type { TaskReport } from "./computer.js";
 
 export { claimHolder, MAX_LEASE } from "./claims.js";
 

@@ -4,7 +4,7 @@
 import type { Refusal } from "./trust.js";
 import { gitBlobId } from "./blob.js";
 import { firstChange } from "./clock.js";
-import { canonicalComputer, renderComputer } from "./computer.js";
+import { canonicalComputer, type ComputerFile, type Identity, renderComputer, type TaskReport } from "./computer.js";
 import { messagePath, renderMessageFile, type MessageFile, type Receipts } from "./messages.js";
 import { computerPath } from "./names.js";
 import { formatProblem } from "./orders.js";
@@ -17,7 +17,7 @@ import { renderStatusMd } from "./status-md.js";
 import type { ServiceReport } from "./services.js";
 import { MAX_REASON, type Reservation } from "./reservations.js";
 import { clip } from "./limits.js";
-import type { ComputerFile, Identity, Order, TaskReport } from "./types.js";
+import type { Order } from "./orders-schema.js";
 
 /** The machine as it knows itself: identity, what it has, what it ran. */
 export interface Self {

@@ -16,8 +16,9 @@ import { liveUntil, readReservations } from "./reservations.js";
 import { reportKeptUntil } from "./publish.js";
 import type { RepoModel } from "./repo.js";
 import { offlineChangesAt } from "./presence.js";
-import type { Order, TaskReport } from "./types.js";
 import type { Observation } from "./clock.js";
+import type { Order } from "./orders-schema.js";
+import type { TaskReport } from "./computer.js";
 
 export type { QuietStamp } from "./quiet-stamp.js";
 

@@ -9,7 +9,8 @@
 // first, then any other free order by its own score. Machines joining or
 // leaving move only the orders they win or lose. Pure: no clock, no I/O.
 import { createHash } from "node:crypto";
-import { PRIORITIES, type Order } from "./types.js";
+import { PRIORITIES } from "./types.js";
+import type { Order } from "./orders-schema.js";
 
 /** The fixed score of `machine` for `orderId`: a number in [0, 2^48). */
 export function rendezvousScore(orderId: string, machine: string): number {

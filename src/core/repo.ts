@@ -2,14 +2,15 @@
 // machines' delegated files) and every machine's file, read from one commit.
 // Broken files are reported and left out, never fixed.
 import { type Controls, readControls } from "./controls.js";
-import { parseComputer, withOwnTables } from "./computer.js";
+import { type ComputerFile, parseComputer, withOwnTables } from "./computer.js";
 import { parsedFile, parseGeneration, recordParsed, touchParsed } from "./parsed.js";
 import { parseMessageFile, type MessageFile } from "./messages.js";
 import { unreadable } from "./limits.js";
 import { parseOrderSources, reviveOrderSources } from "./orders.js";
 import { CONTROL, ORDERS_FILE, ownerOf } from "./ownership.js";
 import { readServices, type ServicesRead } from "./services.js";
-import { own, type ComputerFile, type Orders, type Problem } from "./types.js";
+import { own, type Problem } from "./types.js";
+import type { Orders } from "./orders-schema.js";
 
 export { delegatedOrdersPath, ORDERS_DIR, ORDERS_FILE, SCHEMA_FILE, STATUS_JSON, STATUS_MD } from "./ownership.js";
 

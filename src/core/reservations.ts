@@ -35,8 +35,9 @@ import { firstChange } from "./clock.js";
 import { clip, MAX_COUNT } from "./limits.js";
 import { MACHINE_NAME } from "./names.js";
 import { computerPath } from "./names.js";
-import type { ComputerFile, Problem } from "./types.js";
+import type { Problem } from "./types.js";
 import { isRecord } from "./types.js";
+import type { ComputerFile } from "./computer.js";
 
 /** The longest a reservation may be made for (seconds): a week. */
 export const MAX_FOR = 7 * 86_400;

@@ -17,7 +17,9 @@ import { type FleetReservation, heldAt, readReservations } from "./reservations.
 import { failedForGood, isFinal } from "./task-life.js";
 import { addressedTo, channelKey, isAcked, messageId } from "./messages.js";
 import type { RepoModel } from "./repo.js";
-import { type AgentReport, own, type MachineState, type Order, type Problem, type TaskReport, type TaskState } from "./types.js";
+import { own, type MachineState, type Problem, type TaskState } from "./types.js";
+import type { Order } from "./orders-schema.js";
+import type { AgentReport, TaskReport } from "./computer.js";
 
 export interface MachineStatus {
   state: MachineState;

@@ -13,7 +13,8 @@
 // queued, blocked and rejected are what the fleet's status says of a task no
 // machine ran; they are never journaled (a published one counts as not run).
 import { compareRuns, type Run } from "./every.js";
-import type { AgentReport, TaskReport, TaskState } from "./types.js";
+import type { TaskState } from "./types.js";
+import type { AgentReport, TaskReport } from "./computer.js";
 
 /** What the journal keeps of a task: its report, and local fields (the log path, the pid while it runs). */
 export interface TaskEntry extends TaskReport {

@@ -13,7 +13,9 @@ import { agoText, MISSED_HEARTBEATS, presenceOf, silentFor, spanText, STALE_HEAR
 import { ATTENTION, type MachineStatus, type OrderMachineStatus, type OrderStatus, type StatusJson } from "./status.js";
 import { machineNote } from "./status-md.js";
 import { suggestField } from "./suggest.js";
-import type { Order, TaskReport, TaskState } from "./types.js";
+import type { TaskState } from "./types.js";
+import type { Order } from "./orders-schema.js";
+import type { TaskReport } from "./computer.js";
 
 /** A table of columns padded to their widest cell (colours take no width); line ends trimmed. */
 export function textTable(head: string[], rows: string[][]): string {

@@ -5,10 +5,11 @@ import { join } from "node:path";
 import * as z from "zod";
 import { compareRuns, SLOT } from "../core/every.js";
 import { adopted, isRefusal, type TaskEntry, type TaskEvent, transition } from "../core/task-life.js";
-import { isRecord, ownTable, TASK_STATES, type TaskReport } from "../core/types.js";
+import { isRecord, ownTable, TASK_STATES } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { setAside } from "./corrupt.js";
 import { readIfExists, writeDurably } from "./files.js";
+import type { TaskReport } from "../core/computer.js";
 
 /** A task's entry: its report, the local path of the full log of the last attempt, the process id while in progress. */
 export type JournalEntry = TaskEntry;

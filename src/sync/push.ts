@@ -11,7 +11,7 @@ import { ownerOf } from "../core/ownership.js";
 import { ownOrdersFile } from "../state/delegated.js";
 import { acceptOwnWrites, withOwnOrders } from "./trust.js";
 import { type TipView, viewTip } from "./view.js";
-import { canonicalComputer } from "../core/computer.js";
+import { canonicalComputer, type ComputerFile } from "../core/computer.js";
 import { saveBucket } from "../state/budget.js";
 import {
   admits,
@@ -35,7 +35,6 @@ import { ORDERS_FILE, readModel, type RepoModel } from "../core/repo.js";
 import { ownComputer, renderChanges, type Self } from "../core/publish.js";
 import type { KeyNotice } from "../state/key-notice.js";
 import type { Signing } from "../state/trust.js";
-import type { ComputerFile } from "../core/types.js";
 import type { ServiceReport } from "../core/services.js";
 import type { Reservation } from "../core/reservations.js";
 import { reservationsOnTip } from "./reservations.js";

@@ -2,11 +2,11 @@
 // says until when), which the next sync answers from (src/sync/quiet.ts).
 import { quietUntil } from "../core/quiet.js";
 import type { RepoModel } from "../core/repo.js";
-import type { TaskReport } from "../core/types.js";
 import type { Observation } from "../core/clock.js";
 import { VERSION } from "../package.js";
 import { clearQuiet, localFingerprint, writeQuiet } from "../state/quiet.js";
 import type { MachineConfig } from "../state/config.js";
+import type { TaskReport } from "../core/computer.js";
 
 /** What a sync that had nothing to do leaves for the next one. */
 export interface QuietEnd {

@@ -9,7 +9,6 @@ import { secretValues } from "../core/publish.js";
 import { outputTail, redact } from "../core/redact.js";
 import { outsideRoots } from "../core/roots.js";
 import { SECRET_ENV_PREFIX } from "../core/secrets.js";
-import type { AgentReport, Order, TaskReport } from "../core/types.js";
 import { initScratch } from "../git/local.js";
 import { runTask, type RunResult } from "../runner/run.js";
 import { agentExecutable } from "../state/capabilities.js";
@@ -18,6 +17,8 @@ import type { Journal } from "../state/journal.js";
 import { type Run, runKey } from "../core/every.js";
 import { resolveOrderSecrets } from "../state/secrets.js";
 import type { Machine } from "./machine.js";
+import type { Order } from "../core/orders-schema.js";
+import type { AgentReport, TaskReport } from "../core/computer.js";
 
 export interface TaskOutcome {
   id: string;

@@ -8,7 +8,7 @@ import { plan, type Claim, type Plan } from "../core/plan.js";
 import { ORDERS_FILE, type RepoModel } from "../core/repo.js";
 import { viewWith } from "../core/publish.js";
 import { deriveStatus } from "../core/status.js";
-import { own, type Order } from "../core/types.js";
+import { own } from "../core/types.js";
 import { IdentityReclaimed } from "../errors.js";
 import { runOne } from "./tasks.js";
 import { appendLog } from "../state/logs.js";
@@ -16,6 +16,7 @@ import type { HeldLock } from "../state/lock.js";
 import { type Cycle, crashPoint, haltNow, lookAtCaps, ownLease } from "./cycle.js";
 import { buildComputer, claimsWait, type First, lastRead, type Published, publishSerial } from "./push.js";
 import { receive } from "./mail.js";
+import type { Order } from "../core/orders-schema.js";
 
 /** Rounds of more work one sync takes on after its first (each: claim, with the results so far in the same push, then run). */
 const DRAIN_ROUNDS = 20;
