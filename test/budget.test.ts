@@ -13,7 +13,6 @@ import {
   machinesCounted,
   type PushClass,
   pushClassOf,
-  pushesPerMinuteOf,
   refill,
   shareOf,
   spend,
@@ -25,6 +24,7 @@ import {
   claimsAhead,
 } from "../src/core/budget.js";
 import type { ComputerFile } from "../src/core/computer.js";
+import { pushesPerMinuteOf } from "../src/core/reads.js";
 
 const NOW = Date.parse("2026-11-25T10:00:00.000Z");
 

@@ -38,21 +38,10 @@ import { plural } from "./limits.js";
 import { isActive } from "./task-life.js";
 import { isOffline, MAX_HEARTBEAT, spanText } from "./presence.js";
 import { TURNS, type TurnTimes } from "./turns.js";
-import { isRecord } from "./types.js";
-import { type Bucket, GITHUB_PUSHES_PER_MINUTE, MAX_PUSHES_PER_MINUTE, MIN_PUSHES_PER_MINUTE } from "./reads.js";
+import { type Bucket, DEFAULT_PUSHES_PER_MINUTE, MAX_PUSHES_PER_MINUTE, MIN_PUSHES_PER_MINUTE } from "./reads.js";
 import type { ComputerFile } from "./computer.js";
 
-/** GitHub's recommendation, the push budget of a fleet whose ORDERS.json and host say nothing else (core/reads.ts). */
-export const DEFAULT_PUSHES_PER_MINUTE = GITHUB_PUSHES_PER_MINUTE;
-
 export { MAX_PUSHES_PER_MINUTE, MIN_PUSHES_PER_MINUTE };
-
-/** The budget ORDERS.json's `"hub": {"pushesPerMinute": …}` sets (read leniently: anything else is the default). */
-export function pushesPerMinuteOf(data: unknown): number {
-  const hub = isRecord(data) ? data.hub : undefined;
-  const v = isRecord(hub) ? hub.pushesPerMinute : undefined;
-  return typeof v === "number" && Number.isFinite(v) && v >= MIN_PUSHES_PER_MINUTE && v <= MAX_PUSHES_PER_MINUTE ? v : DEFAULT_PUSHES_PER_MINUTE;
-}
 
 /** Tokens a machine's bucket holds at most: the burst it may push at once. */
 export const BUCKET_CAPACITY = 3;

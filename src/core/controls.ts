@@ -12,8 +12,7 @@ import { jsonDepth, MAX_DEPTH, clip, unreadable, ORDERS_LIMIT } from "./limits.j
 import { machineNameProblem } from "./names.js";
 import { DEFAULT_HISTORY, type HistoryLimit, historyLimitOf } from "./status-history.js";
 import { isRecord } from "./types.js";
-import { DEFAULT_PUSHES_PER_MINUTE, pushesPerMinuteOf } from "./budget.js";
-import { hubBudgetOf } from "./reads.js";
+import { DEFAULT_PUSHES_PER_MINUTE, hubBudgetOf, pushesPerMinuteOf } from "./reads.js";
 
 export interface Pause {
   reason?: string;

@@ -28,6 +28,9 @@ export const GITHUB_PUSHES_PER_MINUTE = 6;
 export const MIN_PUSHES_PER_MINUTE = 0.1;
 export const MAX_PUSHES_PER_MINUTE = 100_000;
 
+/** GitHub's recommendation, the push budget of a fleet whose ORDERS.json and host say nothing else. */
+export const DEFAULT_PUSHES_PER_MINUTE = GITHUB_PUSHES_PER_MINUTE;
+
 /** A bucket of reads (or pushes): tokens (below 0: a debt), as of `at` (ms). */
 export interface Bucket {
   tokens: number;
@@ -111,6 +114,13 @@ export function hubBudgetOf(data: unknown): { pushesPerMinute?: number; readsPer
     ...(within(hub.pushesPerMinute, MIN_PUSHES_PER_MINUTE, MAX_PUSHES_PER_MINUTE) ? { pushesPerMinute: hub.pushesPerMinute as number } : {}),
     ...(within(hub.readsPerSecond, MIN_READS_PER_SECOND, MAX_READS_PER_SECOND) ? { readsPerSecond: hub.readsPerSecond as number } : {}),
   };
+}
+
+/** The budget ORDERS.json's `"hub": {"pushesPerMinute": …}` sets (read leniently: anything else is the default). */
+export function pushesPerMinuteOf(data: unknown): number {
+  const hub = isRecord(data) ? data.hub : undefined;
+  const v = isRecord(hub) ? hub.pushesPerMinute : undefined;
+  return typeof v === "number" && Number.isFinite(v) && v >= MIN_PUSHES_PER_MINUTE && v <= MAX_PUSHES_PER_MINUTE ? v : DEFAULT_PUSHES_PER_MINUTE;
 }
 
 /** The budgets a machine works under: ORDERS.json's where it sets them, else the host's. */

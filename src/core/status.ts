@@ -2,7 +2,7 @@
 // the machines' files at one commit. No clock, stable key order, LF endings:
 // two machines that see the same inputs write the same bytes (STATUS.md is
 // rendered from it by status-md.ts).
-import { DEFAULT_PUSHES_PER_MINUTE, type FleetBudget, fleetBudget } from "./budget.js";
+import { type FleetBudget, fleetBudget } from "./budget.js";
 import { describeEvery, upcomingSlot } from "./every.js";
 import { clip } from "./limits.js";
 import { describeRefusal } from "./trust.js";
@@ -20,6 +20,7 @@ import type { RepoModel } from "./repo.js";
 import { own, type MachineState, type Problem, type TaskState } from "./types.js";
 import type { Order } from "./orders-schema.js";
 import type { AgentReport, TaskReport } from "./computer.js";
+import { DEFAULT_PUSHES_PER_MINUTE } from "./reads.js";
 
 export interface MachineStatus {
   state: MachineState;
