@@ -19,10 +19,10 @@ import {
   takeoverAttempt,
 } from "../src/core/claims.js";
 import { observe } from "../src/core/clock.js";
-import type { OrderMachineStatus, StatusJson } from "../src/core/status.js";
 import type { TaskState } from "../src/core/types.js";
 import { T0_ISO } from "./fixtures.js";
 import type { Order } from "../src/core/orders-schema.js";
+import type { OrderMachineStatus, StatusJson } from "../src/core/status-types.js";
 
 const T0 = Date.parse(T0_ISO);
 const at = (s: number) => new Date(T0 + s * 1000);

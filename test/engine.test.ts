@@ -11,12 +11,13 @@ import { claimHolder, nextAttempt, plan, retryAt, type Plan, type PlanInput } fr
 import { ownComputer } from "../src/core/publish.js";
 import { preferredMachine, rankForMachine } from "../src/core/rank.js";
 import { ORDERS_FILE, readModel, type RepoModel } from "../src/core/repo.js";
-import { deriveStatus, type StatusJson } from "../src/core/status.js";
+import { deriveStatus } from "../src/core/status.js";
 import { renderStatusMd } from "../src/core/status-md.js";
 import { utcText } from "../src/core/presence.js";
 import { statusText } from "../src/core/terminal.js";
 import { computerFile } from "./fixtures.js";
 import type { Order } from "../src/core/orders-schema.js";
+import type { StatusJson } from "../src/core/status-types.js";
 
 // ------------------------------------------------------------------ helpers
 

@@ -3,7 +3,8 @@
 import { type ComputerFile, renderComputer, type TaskReport } from "../src/core/computer.js";
 import { computerPath } from "../src/core/names.js";
 import { ORDERS_FILE, readModel } from "../src/core/repo.js";
-import { deriveStatus, type StatusJson } from "../src/core/status.js";
+import { deriveStatus } from "../src/core/status.js";
+import type { StatusJson } from "../src/core/status-types.js";
 
 /** The instant the pure tests start from. */
 export const T0_ISO = "2025-06-01T10:00:00.000Z";

@@ -13,8 +13,8 @@ import { init } from "../src/commands/init.js";
 import { main } from "../src/cli/main.js";
 import { parseComputer } from "../src/core/computer.js";
 import { roleOf } from "../src/core/ownership.js";
-import type { StatusJson } from "../src/core/status.js";
 import type { TaskEntry } from "../src/core/task-life.js";
+import type { StatusJson } from "../src/core/status-types.js";
 
 const run = promisify(execFile);
 export const CLI = join(import.meta.dirname, "..", "dist", "coord.mjs");

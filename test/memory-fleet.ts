@@ -13,10 +13,10 @@ import { readModel, type RepoModel } from "../src/core/repo.js";
 import { scaffoldFiles } from "../src/core/scaffold.js";
 import { roleOf } from "../src/core/ownership.js";
 import { type MemoryHub, MemoryRemote } from "../src/git/memory-hub.js";
-import type { StatusJson } from "../src/core/status.js";
 import { type MachineConfig, newConfig, saveConfig } from "../src/state/config.js";
 import type { Machine } from "../src/sync/machine.js";
 import { type CycleOptions, READ_PATHS, type SyncResult, syncMachine } from "../src/sync/sync.js";
+import type { StatusJson } from "../src/core/status-types.js";
 
 const PERSON = { name: "A Person", email: "person@example.com" };
 

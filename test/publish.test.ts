@@ -6,9 +6,9 @@ import { renderComputer, type TaskReport } from "../src/core/computer.js";
 import { computerPath } from "../src/core/names.js";
 import { ownComputer, renderChanges } from "../src/core/publish.js";
 import { readModel, STATUS_JSON, STATUS_MD } from "../src/core/repo.js";
-import type { StatusJson } from "../src/core/status.js";
 import { renderStatusMd } from "../src/core/status-md.js";
 import { computerFile, taskReport as report, ordersJson, repoFiles, statusOf } from "./fixtures.js";
+import type { StatusJson } from "../src/core/status-types.js";
 
 const T0 = "2025-06-01T10:00:00.000Z";
 

@@ -2,11 +2,11 @@
 // relative times at a fixed now, failures first, presence at the reader's clock.
 import { describe, expect, it } from "vitest";
 import { clipVisible, coloured, colourWanted, plain, stripColour, visibleLength } from "../src/core/colour.js";
-import type { MachineStatus, OrderMachineStatus, StatusJson } from "../src/core/status.js";
 import { ago, lengthText, machineText, orderText, statusText, textTable, unknownName, until, watchFrame, wrap } from "../src/core/terminal.js";
 import { renderStatusMd } from "../src/core/status-md.js";
 import type { Order } from "../src/core/orders-schema.js";
 import type { TaskReport } from "../src/core/computer.js";
+import type { MachineStatus, OrderMachineStatus, StatusJson } from "../src/core/status-types.js";
 
 const NOW = new Date("2026-11-23T14:00:00Z");
 const secondsAgo = (s: number) => new Date(NOW.getTime() - s * 1000).toISOString();

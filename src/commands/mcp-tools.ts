@@ -14,7 +14,6 @@ import { MCP_TOOLS, type McpToolName } from "../core/mcp-config.js";
 import { agoText, presenceOf, silentFor } from "../core/presence.js";
 import { type FleetReservation, reservationKey } from "../core/reservations.js";
 import type { RepoModel } from "../core/repo.js";
-import type { StatusJson } from "../core/status.js";
 import { PRIORITIES } from "../core/types.js";
 import { daemonRunning } from "../daemon/daemon.js";
 import { CoordError, EXIT } from "../errors.js";
@@ -29,6 +28,7 @@ import { type OwnReservation, release, reservations, reserve } from "./reservati
 import { checkMachine, checkOrder, statusAt, statusView } from "./status.js";
 import { type Soon, type SyncNowResult, soonText } from "./sync-now.js";
 import { plural } from "../core/limits.js";
+import type { StatusJson } from "../core/status-types.js";
 
 /** The fleet as of this checkout's last fetch: parsed once per commit. */
 export interface Known {

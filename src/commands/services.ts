@@ -4,12 +4,12 @@
 // on this machine, from .git/coord/services/<id>.log (and <id>.log.1).
 import { readFile, stat } from "node:fs/promises";
 import { ORDER_ID } from "../core/orders-schema.js";
-import type { ServiceStatus } from "../core/status.js";
 import { unknownName } from "../core/terminal.js";
 import { CoordError, EXIT } from "../errors.js";
 import { stateDirOf } from "../state/paths.js";
 import { type ServiceRecord, readServicesFile, serviceLog } from "../state/services.js";
 import { type StatusResult, status } from "./status.js";
+import type { ServiceStatus } from "../core/status-types.js";
 
 export interface ServicesResult {
   result: StatusResult;

@@ -3,7 +3,7 @@
 import { commitOf } from "../git/hub.js";
 import { readModel, type RepoModel } from "../core/repo.js";
 import { isOffline, presenceOf } from "../core/presence.js";
-import { deriveStatus, type StatusJson } from "../core/status.js";
+import { deriveStatus } from "../core/status.js";
 import { unknownName } from "../core/terminal.js";
 import { CoordError, EXIT } from "../errors.js";
 import { DEFAULT_GIT_TIMEOUT, Repo } from "../git/git.js";
@@ -18,6 +18,7 @@ import { readDaemonInfo } from "../daemon/daemon.js";
 import { budgetsFor } from "../sync/machine.js";
 import { countedMachines } from "../core/budget.js";
 import { describeBudgets, describeReadShare, hostBudgetOf, readShareOf } from "../core/reads.js";
+import type { StatusJson } from "../core/status-types.js";
 
 export interface StatusOptions {
   dir: string;

@@ -4,32 +4,9 @@
 // presence at a time the reader passes in: the fleet's time in STATUS.md, the
 // reader's clock in a terminal, the page or a notify hook.
 import { presenceOf, silentFor, agoText, utcText } from "./presence.js";
-import type { MachineStatus, OrderStatus, ServiceStatus, StatusJson } from "./status.js";
 import { plural } from "./limits.js";
 import { failuresText, type ReportedHealth } from "./failures.js";
-
-export const ALERT_KINDS = ["offline", "stalled", "failed", "service", "refused", "urgent"] as const;
-export type AlertKind = (typeof ALERT_KINDS)[number];
-
-export interface Alert {
-  /** Stable while the cause lasts: "offline/<machine>/<lastSeen>", "stalled/<machine>/<since>", "failed/<order>/<rev>/<machine>/<attempts>", "refused/<machine>/<commit>", or an urgent message's id. */
-  id: string;
-  kind: AlertKind;
-  /** One line for people. */
-  text: string;
-  /** When it began, when known (ISO). */
-  at?: string;
-  /** The machine it is about (offline, failed, refused). */
-  machine?: string;
-  /** The order it is about (failed). */
-  order?: string;
-  /** The service it is about (service). */
-  service?: string;
-  /** Urgent messages: the sender, the file's recipient (a name or ALL), and who has not acknowledged it yet. */
-  from?: string;
-  to?: string;
-  recipients?: string[];
-}
+import { type Alert, ALERT_KINDS, type AlertKind, type MachineStatus, type OrderStatus, type ServiceStatus, type StatusJson } from "./status-types.js";
 
 /** Machines offline at `now`. */
 export function offlineAlerts(machines: Record<string, MachineStatus>, now: Date): Alert[] {

@@ -40,6 +40,7 @@ import { isOffline, MAX_HEARTBEAT, spanText } from "./presence.js";
 import { TURNS, type TurnTimes } from "./turns.js";
 import { type Bucket, DEFAULT_PUSHES_PER_MINUTE, MAX_PUSHES_PER_MINUTE, MIN_PUSHES_PER_MINUTE } from "./reads.js";
 import type { ComputerFile } from "./computer.js";
+import type { FleetBudget } from "./status-types.js";
 
 export { MAX_PUSHES_PER_MINUTE, MIN_PUSHES_PER_MINUTE };
 
@@ -257,19 +258,6 @@ export function describeShare(share: Share): string {
 /** "6 pushes a minute shared by 24 machines". */
 function sharedBy(pushesPerMinute: number, machines: number): string {
   return `${pushesPerMinute} push${pushesPerMinute === 1 ? "" : "es"} a minute shared by ${plural(machines, "machine")}`;
-}
-
-/**
- * The fleet's budget as STATUS says it: the pushes a minute, the machines that share them (not offline), and the
- * shortest heartbeat it allows (seconds); `byHost` when ORDERS.json sets no push budget (each machine then takes
- * its host's: core/reads.ts; the figures are GitHub's); the read budget when ORDERS.json sets one.
- */
-export interface FleetBudget {
-  pushesPerMinute: number;
-  machines: number;
-  heartbeat: number;
-  byHost?: true;
-  readsPerSecond?: number;
 }
 
 export function fleetBudget(pushesPerMinute: number, machines: number, set: { pushesPerMinute?: number; readsPerSecond?: number } = { pushesPerMinute }): FleetBudget {

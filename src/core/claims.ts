@@ -12,10 +12,10 @@
 // anyone may take it over, so that two live machines never both run it.
 import { firstChange, heardWithin, heardWithinUntil, type Observation } from "./clock.js";
 import { type Run, sameRun } from "./every.js";
-import type { OrderMachineStatus, StatusJson } from "./status.js";
 import { isActive, type TaskEntry, type TaskEvent } from "./task-life.js";
 import { own } from "./types.js";
 import type { Order } from "./orders-schema.js";
+import type { OrderMachineStatus, StatusJson } from "./status-types.js";
 
 /** The longest a claim holds without a heartbeat (seconds), whatever lease its holder published. */
 export const MAX_LEASE = 86_400;

@@ -6,13 +6,14 @@ import { claimHolder, MAX_LEASE, type Observed, takeoverAttempt } from "./claims
 import { ordersTargets } from "./orders.js";
 import { preferredMachine, rankForMachine } from "./rank.js";
 import { isOffline, MISSED_HEARTBEATS } from "./presence.js";
-import { dependencyBlock, lackingReason, missingCapabilities, type StatusJson } from "./status.js";
+import { dependencyBlock, lackingReason, missingCapabilities } from "./status.js";
 import { firstChange, heardWithin, heardWithinUntil, type Observation } from "./clock.js";
 import { compareRuns, dueSlot, upcomingSlot } from "./every.js";
 import { failedForGood } from "./task-life.js";
 import { own, PRIORITIES } from "./types.js";
 import type { Order } from "./orders-schema.js";
 import type { TaskReport } from "./computer.js";
+import type { StatusJson } from "./status-types.js";
 
 export { claimHolder, MAX_LEASE } from "./claims.js";
 

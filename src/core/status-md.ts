@@ -3,14 +3,14 @@
 // person comes first (errors, alerts, failures), then machines and orders in
 // narrow tables that fit a phone; long text goes in lists and <details>.
 import { describeBudget } from "./budget.js";
-import type { Alert } from "./alerts.js";
 import { serviceHeading, taskHeading } from "./computer.js";
 import { formatDuration } from "./duration.js";
 import { plural, someOf } from "./limits.js";
 import { code, fence, inline, slug, table } from "./markdown.js";
 import { agoText, MISSED_HEARTBEATS, type Presence, silentFor, spanText, STALE_HEARTBEATS, utcText } from "./presence.js";
-import { ATTENTION, type MachineStatus, type OrderMachineStatus, type OrderStatus, type StatusJson } from "./status.js";
+import { ATTENTION } from "./status.js";
 import type { Problem, TaskState } from "./types.js";
+import type { Alert, MachineStatus, OrderMachineStatus, OrderStatus, StatusJson } from "./status-types.js";
 
 /** Machines whose commits are not signed, one line per reason (a fleet of machines made before keys has one line). */
 function unsignedLines(machines: [string, MachineStatus][]): string[] {

@@ -2,111 +2,25 @@
 // the machines' files at one commit. No clock, stable key order, LF endings:
 // two machines that see the same inputs write the same bytes (STATUS.md is
 // rendered from it by status-md.ts).
-import { type FleetBudget, fleetBudget } from "./budget.js";
+import { fleetBudget } from "./budget.js";
 import { describeEvery, upcomingSlot } from "./every.js";
 import { clip } from "./limits.js";
 import { describeRefusal } from "./trust.js";
 import { formatDuration } from "./duration.js";
-import { type Alert, failureAlerts, offlineAlerts, serviceAlerts, sortAlerts, stalledAlerts } from "./alerts.js";
-import type { ReportedHealth } from "./failures.js";
+import { failureAlerts, offlineAlerts, serviceAlerts, sortAlerts, stalledAlerts } from "./alerts.js";
 import type { ServiceReport } from "./services.js";
-import { fleetTime, type Presence, presenceOf } from "./presence.js";
+import { fleetTime, presenceOf } from "./presence.js";
 import { ordersTargets } from "./orders.js";
 import { recordedHolder } from "./claims.js";
-import { type FleetReservation, heldAt, readReservations } from "./reservations.js";
+import { heldAt, readReservations } from "./reservations.js";
 import { failedForGood, isFinal } from "./task-life.js";
 import { addressedTo, channelKey, isAcked, messageId } from "./messages.js";
 import type { RepoModel } from "./repo.js";
-import { own, type MachineState, type Problem, type TaskState } from "./types.js";
+import { own, type TaskState } from "./types.js";
 import type { Order } from "./orders-schema.js";
-import type { AgentReport, TaskReport } from "./computer.js";
+import type { TaskReport } from "./computer.js";
 import { DEFAULT_PUSHES_PER_MINUTE } from "./reads.js";
-
-export interface MachineStatus {
-  state: MachineState;
-  /** Online, stale or offline at the fleet's time (asOf); a reader with a clock asks presenceOf(m, now). */
-  presence: Presence;
-  lastSeen: string;
-  heartbeat: number;
-  capabilities: Record<string, string>;
-  ordersValid: boolean;
-  /** Live messages to this machine: not yet received (waiting in git), and received but not acknowledged. */
-  messages: { waiting: number; unacked: number };
-  /** Its failed syncs, as it reports them (core/failures.ts): stalled, or refused by the hub; `cleared` once over. */
-  health?: ReportedHealth;
-  /** Why its state is emergency or suspended. */
-  stateReason?: string;
-  /** Why its commits are not signed (its file says so): readers cannot tell its changes from anyone's. */
-  unsigned?: string;
-}
-
-export interface OrderMachineStatus {
-  state: TaskState;
-  /** A recurring order: the slot of the run this reports (its last). */
-  slot?: string;
-  exitCode: number | null;
-  startedAt: string | null;
-  finishedAt: string | null;
-  attempts: number;
-  durationMs?: number;
-  reason?: string;
-  /** "to: ANY": seconds the claim holds without a heartbeat from its holder. */
-  lease?: number;
-  /** "to: ANY": the machine whose expired claim this one took over. */
-  takeoverFrom?: string;
-  /** Failed with retries left: when its machine runs it again. */
-  retryAt?: string;
-  /** An agent task: its session (to resume it), turns, cost, tokens, denied tools. */
-  agent?: AgentReport;
-  /** Failed with no retry left for this rev. */
-  retriesExhausted?: true;
-  /** Failed: the last lines of its output (as its machine published them, redacted). */
-  output?: string;
-}
-
-export interface OrderStatus {
-  rev: number;
-  state: TaskState;
-  /** A recurring order: its schedule (every, in its time zone). */
-  every?: string;
-  /** A recurring order: the latest slot a machine reported a run of (its `machines` are of this slot for ANY, each machine's last for the others). */
-  slot?: string;
-  /** A recurring order: the first slot after the fleet's time (asOf). */
-  next?: string;
-  /** Nothing more will happen for this rev: completed, or failed / cancelled / rejected / blocked for good. */
-  done: boolean;
-  to: string | string[];
-  reason?: string;
-  /** "to: ANY": the machine holding the claim. */
-  holder?: string;
-  machines: Record<string, OrderMachineStatus>;
-}
-
-/** A service across the fleet: what each machine that runs it (or should) reports. */
-export interface ServiceStatus {
-  /** The rev ORDERS.json says now (or the highest reported, when it is gone from ORDERS.json). */
-  rev: number;
-  to?: string | string[];
-  machines: Record<string, Omit<ServiceReport, "output">>;
-}
-
-export interface StatusJson {
-  coord: 1;
-  /** The fleet's time: the newest lastSeen of its machines (absent with none). Presence and offline alerts are as of it. */
-  asOf?: string;
-  /** ORDERS.json stops the fleet: why (every machine stops its tasks and starts nothing until it is removed). */
-  emergency?: { reason: string };
-  machines: Record<string, MachineStatus>;
-  orders: Record<string, OrderStatus>;
-  /** Services (ORDERS.json `services`), by id: absent when there are none. */
-  services?: Record<string, ServiceStatus>;
-  /** Path reservations that hold at the fleet's time (asOf), in the hub's order: absent when there are none. */
-  reservations?: FleetReservation[];
-  /** The fleet's push budget (ORDERS.json `"hub": {"pushesPerMinute": …}`, core/budget.ts): shared by the machines not offline, and the heartbeat it stretches to (always derived; absent in a STATUS.json of an older coord). */
-  budget?: FleetBudget;
-  alerts: Alert[];
-  errors: Problem[];
-}
+import type { Alert, MachineStatus, OrderMachineStatus, OrderStatus, ServiceStatus, StatusJson } from "./status-types.js";
 
 function fromReport(t: TaskReport): OrderMachineStatus {
   return {

@@ -10,12 +10,13 @@ import { clipVisible, PRESENCE_TONE, type Paint, plain, STATE_TONE, visibleLengt
 import { dueSlot, upcomingSlot } from "./every.js";
 import { clip, plural, someOf } from "./limits.js";
 import { agoText, MISSED_HEARTBEATS, presenceOf, silentFor, spanText, STALE_HEARTBEATS, utcText } from "./presence.js";
-import { ATTENTION, type MachineStatus, type OrderMachineStatus, type OrderStatus, type StatusJson } from "./status.js";
+import { ATTENTION } from "./status.js";
 import { machineNote } from "./status-md.js";
 import { suggestField } from "./suggest.js";
 import type { TaskState } from "./types.js";
 import type { Order } from "./orders-schema.js";
 import type { TaskReport } from "./computer.js";
+import type { MachineStatus, OrderMachineStatus, OrderStatus, StatusJson } from "./status-types.js";
 
 /** A table of columns padded to their widest cell (colours take no width); line ends trimmed. */
 export function textTable(head: string[], rows: string[][]): string {

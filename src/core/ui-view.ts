@@ -4,16 +4,17 @@
 // failures first, an order's reports and output, and the conversation
 // between two machines. The page only lays it out (with textContent).
 import { failuresText } from "./failures.js";
-import { type Alert, type AlertKind, alertsAt } from "./alerts.js";
+import { alertsAt } from "./alerts.js";
 import { clip } from "./limits.js";
 import { BROADCAST, channelKey, isAcked, messageId } from "./messages.js";
 import { formatProblem } from "./orders.js";
 import { formatDuration } from "./duration.js";
 import { agoText, type Heard, type Presence, presenceOf, silentFor, spanText, utcText } from "./presence.js";
 import type { RepoModel } from "./repo.js";
-import { ATTENTION, deriveStatus, type MachineStatus, type OrderStatus, type StatusJson } from "./status.js";
+import { ATTENTION, deriveStatus } from "./status.js";
 import { describeEvery } from "./every.js";
 import { own, type Priority, TASK_STATES, type TaskState } from "./types.js";
+import type { Alert, AlertKind, MachineStatus, OrderStatus, StatusJson } from "./status-types.js";
 
 export interface UiMachine {
   name: string;

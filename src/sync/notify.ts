@@ -6,18 +6,19 @@
 // state/notified.ts, written before any call. A call that fails or hangs is
 // one sentence in coord.log and the sync's progress, never a failed sync.
 import { join } from "node:path";
-import { type Alert, alertsAt, type Notice, planNotify, sortAlerts } from "../core/alerts.js";
+import { alertsAt, type Notice, planNotify, sortAlerts } from "../core/alerts.js";
 import { clip } from "../core/limits.js";
 import { formatDuration } from "../core/duration.js";
 import { redact } from "../core/redact.js";
 import type { RepoModel } from "../core/repo.js";
-import { deriveStatus, type StatusJson } from "../core/status.js";
+import { deriveStatus } from "../core/status.js";
 import { VERSION } from "../package.js";
 import { runTask } from "../runner/run.js";
 import type { NotifyConfig } from "../state/config.js";
 import { appendLog } from "../state/logs.js";
 import { readNotified, renderNotified, saveNotified } from "../state/notified.js";
 import type { Machine } from "./machine.js";
+import type { Alert, StatusJson } from "../core/status-types.js";
 
 /** What the command reads on stdin and the webhook receives: one alert (or the summary of the rest), who sends it, and the fleet in brief. */
 export interface NotifyPayload {
