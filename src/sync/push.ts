@@ -10,25 +10,10 @@ import { messagePath, renderMessageFile } from "../core/messages.js";
 import { ownerOf } from "../core/ownership.js";
 import { ownOrdersFile } from "../state/delegated.js";
 import { acceptOwnWrites, withOwnOrders } from "./trust.js";
-import { type TipView, viewTip } from "./view.js";
+import { type FleetShare, shareAt, type TipView, viewTip } from "./view.js";
 import { canonicalComputer, type ComputerFile } from "../core/computer.js";
 import { saveBucket } from "../state/budget.js";
-import {
-  admits,
-  admitsAt,
-  claimLeaseOf,
-  describeShare,
-  heartbeatDueAfter,
-  heartbeatOf,
-  countedMachines,
-  mostPressing,
-  pushClassOf,
-  refill,
-  type Share,
-  shareOf,
-  spend,
-  turnWait,
-} from "../core/budget.js";
+import { admits, admitsAt, describeShare, heartbeatDueAfter, heartbeatOf, mostPressing, pushClassOf, refill, type Share, spend, turnWait } from "../core/budget.js";
 import { heartbeatDue, heldLease } from "../core/claims.js";
 import { owns } from "../core/ownership.js";
 import { ORDERS_FILE, readModel, type RepoModel } from "../core/repo.js";
@@ -38,8 +23,6 @@ import type { Signing } from "../state/trust.js";
 import type { ServiceReport } from "../core/services.js";
 import type { Reservation } from "../core/reservations.js";
 import { reservationsOnTip } from "./reservations.js";
-import { budgetsFor } from "./machine.js";
-import { pushBudgetOf } from "../core/reads.js";
 import { publishedServices } from "./services.js";
 import { CoordError, EXIT, RemoteUnreachable } from "../errors.js";
 import { type Built, commitOwned, publishWithRetry } from "./cas.js";
@@ -307,7 +290,7 @@ async function see(c: Cycle, tip: string, files: Map<string, string>): Promise<S
   const view = await viewTip(c.m, { tip, files }, { by: "publish", now, log: c.log, observedBefore: async () => c.view.observed });
   c.view = view;
   const { model } = view;
-  fleetShare(c, model);
+  keepShare(c, view.share);
   // Lost claims, unwanted tasks (a coord pause with --stop since the last view too), the daemon's services.
   await reactToTip(c, view);
   // Then this publish says how the services are.
@@ -477,12 +460,15 @@ function spendToken(c: Cycle): Promise<void> {
  * for under it: kept in the cycle for the publish, the claims and the quiet stamp.
  */
 export function fleetShare(c: Cycle, model: RepoModel): Share {
-  const { config } = c.m;
-  const counted = countedMachines(config.name, model.computers, c.now());
-  c.budget.share = shareOf(pushBudgetOf(budgetsFor(c.m, model.controls)), counted.length, config.heartbeat);
-  c.budget.rank = counted.indexOf(config.name);
-  c.budget.lease = claimLeaseOf(c.budget.share, config.claimLease);
-  return c.budget.share;
+  return keepShare(c, shareAt(c.m, model, c.now()));
+}
+
+/** A share (view.ts shareAt) kept in the cycle's standing with the budget. */
+function keepShare(c: Cycle, at: FleetShare): Share {
+  c.budget.share = at.share;
+  c.budget.rank = at.rank;
+  c.budget.lease = at.lease;
+  return at.share;
 }
 
 /**

@@ -11,7 +11,9 @@ import type { Refusal } from "../core/trust.js";
 import { CoordError, EXIT, IdentityReclaimed } from "../errors.js";
 import type { MachineConfig } from "../state/config.js";
 import { readPause } from "../state/pause.js";
-import type { Machine } from "./machine.js";
+import { budgetsFor, type Machine } from "./machine.js";
+import { claimLeaseOf, countedMachines, type Share, shareOf } from "../core/budget.js";
+import { pushBudgetOf } from "../core/reads.js";
 import { trustedView } from "./trust.js";
 
 /** What one tip means for this machine: a value, made by `viewTip` (or by a publish for the commit it landed). */
@@ -36,6 +38,25 @@ export interface TipView {
   readonly observed: Map<string, Observation>;
   /** coord pause on this machine (.git/coord/pause.json), as it was when the tip was seen. */
   readonly localPause?: Pause;
+  /** Its share of the fleet's push budget as this tip shows the fleet, its turn and its claims' lease (shareAt). */
+  readonly share: FleetShare;
+}
+
+/** A machine's share of the push budget at one tip (core/budget.ts), with its place among the machines counted and its claims' lease. */
+export interface FleetShare {
+  readonly share: Share;
+  /** Its place among the machines counted for the share, by name: its turn to push (turnWait). */
+  readonly rank: number;
+  /** The lease its claims hold for under that share (claimLeaseOf). */
+  readonly lease: number;
+}
+
+/** `m`'s share of the fleet's push budget as `model` shows the fleet at `now`: ORDERS.json's budget, else its host's (core/reads.ts). */
+export function shareAt(m: Machine, model: RepoModel, now: Date): FleetShare {
+  const { config } = m;
+  const counted = countedMachines(config.name, model.computers, now);
+  const share = shareOf(pushBudgetOf(budgetsFor(m, model.controls)), counted.length, config.heartbeat);
+  return { share, rank: counted.indexOf(config.name), lease: claimLeaseOf(share, config.claimLease) };
 }
 
 /** How a view is made: who looks, on which clock, after which observations. */
@@ -74,6 +95,7 @@ export async function viewTip(m: Machine, at: { tip: string; files: Map<string, 
     refusals: trusted.refusals,
     observed,
     ...(localPause ? { localPause } : {}),
+    share: shareAt(m, model, now()),
   };
 }
 
