@@ -5,11 +5,11 @@
 // asked. 13a–b: idle fleets of 20 and 40 daemons, at time ÷ 10; 13c: the
 // machine commits one order for one machine causes in a fleet of 20; 13d: 40
 // ANY orders of 1 s drained by 10 daemons under the default budget, real time.
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { hubActivity, hubSnapshot } from "./host.mjs";
-import { CLI, dur, fixture, gitDaemon, ordersText, personPush, run, say, SMOKE, size, sleep, start, syncJson } from "./lib.mjs";
+import { CLI, dur, fixture, gitDaemon, keepLogs, ordersText, personPush, run, say, SMOKE, size, sleep, start, syncJson } from "./lib.mjs";
 
 /** GitHub's recommendation, the default budget (DEFAULT_PUSHES_PER_MINUTE in src/core/budget.ts). */
 const BUDGET = 6;
@@ -70,21 +70,6 @@ async function hubFor(f, names, hubSettings) {
 async function register(f, names, dirs, remote, together, args = []) {
   for (let i = 0; i < names.length; i += together) {
     await Promise.all(names.slice(i, i + together).map((name) => f.mustCoord(["init", dirs[name], "--name", name, "--remote", remote, ...args])));
-  }
-}
-
-/** COORD_BENCH_LOGS=<dir>: each daemon's coord.log and output kept there (as row 11b does), to see which pushes went out and why. */
-function keepLogs(names, dirs, lines, prefix) {
-  const keep = process.env.COORD_BENCH_LOGS;
-  if (!keep) return;
-  mkdirSync(keep, { recursive: true });
-  for (const name of names) {
-    try {
-      copyFileSync(join(dirs[name], ".git", "coord", "coord.log"), join(keep, `${prefix}-${name}.log`));
-    } catch {
-      /* none written */
-    }
-    writeFileSync(join(keep, `${prefix}-${name}.out`), `${lines.get(name).join("\n")}\n`);
   }
 }
 
@@ -217,7 +202,7 @@ async function idleFleet(n, label, beats) {
     const ended = await hubSnapshot(f, hub, daemon);
     const exited = dead();
     await Promise.all(daemons.map((d) => d.stop()));
-    keepLogs(names, dirs, lines, `idle-${n}`);
+    keepLogs(names, dirs, (name) => lines.get(name), `idle-${n}`);
     const waits = [...lines.values()].flat().filter((l) => /(this publish waits|claims wait) for the fleet's push budget/.test(l));
 
     const minutes = (act) => (act.seconds * SPEED) / 60;
@@ -385,7 +370,7 @@ export async function budgetDrain() {
     const after = await hubSnapshot(f, hub, daemon);
     const exited = daemons.filter((d) => !d.running()).length;
     await Promise.all(daemons.map((d) => d.stop()));
-    keepLogs(names, dirs, lines, "drain");
+    keepLogs(names, dirs, (name) => lines.get(name), "drain");
     const act = await hubActivity(f, hub, before, after, { pushes: attempts, reads: attempts });
     const landed = sum(act.pushes);
     // Who started each order, and when each machine's run of it ended (its coord.log).

@@ -2,7 +2,7 @@
 // deadline; fixtures in their own temp dirs with a fresh HOME, removed at the
 // end; a `git daemon` on loopback; a person who uses plain git.
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -366,4 +366,22 @@ export const times = (r) => (Number.isFinite(r) ? `${r.toFixed(2)}×` : "—");
 /** Progress on stderr, so the table on stdout stays clean. */
 export function say(line) {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+}
+
+/**
+ * COORD_BENCH_LOGS=<dir>: each daemon's coord.log and output kept there as `<prefix>-<name>.log` and `.out`
+ * (`outputOf(name)`: its output lines), to see which pushes went out and why.
+ */
+export function keepLogs(names, dirs, outputOf, prefix) {
+  const keep = process.env.COORD_BENCH_LOGS;
+  if (!keep) return;
+  mkdirSync(keep, { recursive: true });
+  for (const name of names) {
+    try {
+      copyFileSync(join(dirs[name], ".git", "coord", "coord.log"), join(keep, `${prefix}-${name}.log`));
+    } catch {
+      /* none written */
+    }
+    writeFileSync(join(keep, `${prefix}-${name}.out`), `${outputOf(name).join("\n")}\n`);
+  }
 }

@@ -11,11 +11,11 @@
 // Each machine's daemon prints `<ISO time> <line>`; a message is in the
 // recipient's inbox when its daemon logs "N new message(s): <ids>" (src/sync/mail.ts
 // logs it after the mailbox's durable write), and the row takes that line's own time.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { completedOnHub, hubActivity, hubSnapshot } from "./host.mjs";
-import { CLI, dur, fixture, gitDaemon, median, ordersText, personPush, say, size, sleep, spread, start } from "./lib.mjs";
+import { CLI, dur, fixture, gitDaemon, keepLogs, median, ordersText, personPush, say, size, sleep, spread, start } from "./lib.mjs";
 
 /** GitHub's published figures, written in ORDERS.json as a person would. */
 const GITHUB = { pushesPerMinute: 6, readsPerSecond: 15 };
@@ -95,27 +95,6 @@ async function defaultDaemons(f, names, dirs, { staggerMs = 0 } = {}) {
   };
   const stopAll = () => Promise.all([...daemons.values()].map((d) => d.stop()));
   return { daemons, lines, waitFor, dead, settled, stopAll };
-}
-
-/** COORD_BENCH_LOGS=<dir>: each daemon's coord.log and output kept there as `<prefix>-<name>.log/.out`. */
-function keepLogs(names, dirs, lines, prefix) {
-  const keep = process.env.COORD_BENCH_LOGS;
-  if (!keep) return;
-  mkdirSync(keep, { recursive: true });
-  for (const name of names) {
-    try {
-      copyFileSync(join(dirs[name], ".git", "coord", "coord.log"), join(keep, `${prefix}-${name}.log`));
-    } catch {
-      /* none written */
-    }
-    writeFileSync(
-      join(keep, `${prefix}-${name}.out`),
-      `${lines
-        .get(name)
-        .map((l) => l.line)
-        .join("\n")}\n`,
-    );
-  }
 }
 
 /** The id `coord send` printed ("sent a/b/3; …", "queued a/b/3 …"), or undefined. */
@@ -209,7 +188,7 @@ export async function secondsMessage() {
       const looks = JSON.parse(readFileSync(join(dirs.a, ".git", "coord", "daemon.json"), "utf8")).looks;
       const dead = fl.dead();
       await fl.stopAll();
-      keepLogs(names, dirs, fl.lines, "16a");
+      keepLogs(names, dirs, (name) => fl.lines.get(name).map((l) => l.line), "16a");
       const lat = results.map((r) => r.ms);
       const missed = lat.filter((x) => !Number.isFinite(x)).length;
       const m = median(lat.map((x) => (Number.isFinite(x) ? x : BOUND)));
@@ -273,7 +252,7 @@ export async function secondsOrder() {
       }
       const dead = fl.dead();
       await fl.stopAll();
-      keepLogs(names, dirs, fl.lines, "16b");
+      keepLogs(names, dirs, (name) => fl.lines.get(name).map((l) => l.line), "16b");
       const m = median([...lat, ...Array(missed).fill(BOUND)]);
       return {
         n: "16b",
@@ -364,7 +343,7 @@ export async function secondsReply() {
       }
       const dead = fl.dead();
       await fl.stopAll();
-      keepLogs(names, dirs, fl.lines, "16c");
+      keepLogs(names, dirs, (name) => fl.lines.get(name).map((l) => l.line), "16c");
       const m = median([...trips.map((t) => t.net), ...Array(missed).fill(Number.POSITIVE_INFINITY)]);
       const worst = Math.max(...trips.map((t) => t.net), missed ? Number.POSITIVE_INFINITY : 0);
       return {
@@ -448,7 +427,7 @@ export async function secondsIdle() {
       const whole = await hubActivity(f, hub, s0, s2);
       const dead = fl.dead();
       await fl.stopAll();
-      keepLogs(names, dirs, fl.lines, "16d");
+      keepLogs(names, dirs, (name) => fl.lines.get(name).map((l) => l.line), "16d");
       const within = windows.every((w) => w.reads <= GITHUB.readsPerSecond * w.seconds);
       const perMinute = sum(act.pushes) / (ms / 60_000);
       const lat = msgs.map((x) => x.ms);
@@ -515,7 +494,7 @@ export async function secondsPath() {
       const twice = [...times.values()].filter((x) => x > 1).length;
       const dead = fl.dead();
       await fl.stopAll();
-      keepLogs(names, dirs, fl.lines, "16e");
+      keepLogs(names, dirs, (name) => fl.lines.get(name).map((l) => l.line), "16e");
       const ideal = (count * 1000) / names.length;
       return {
         n: "16e",
