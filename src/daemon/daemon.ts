@@ -20,6 +20,7 @@ import { type Bucket, describeReadShare, moveSpreadOf, nextLookAt, type ReadShar
 import { countedMachines } from "../core/budget.js";
 import type { RepoModel } from "../core/repo.js";
 import { budgetsFor, type Machine } from "../sync/machine.js";
+import { localTip } from "../git/remote-tip.js";
 import { describeFailure } from "../failure.js";
 import lockfile from "proper-lockfile";
 import { CoordError, EXIT } from "../errors.js";
@@ -302,8 +303,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     reads.spend(1);
     let moved = false;
     try {
-      const [remote, tracked] = await Promise.all([machine.hub.remoteTip(), machine.hub.resolve(machine.hub.trackingRef)]);
-      moved = remote !== tracked;
+      // A hub on a path is looked at in its own ref files, and the tip this machine last saw in its tracking refs'
+      // files: no git process at all (git answers where the files cannot: git/remote-tip.ts localTip).
+      const host = machine.host;
+      const local = host?.kind === "local" ? await localTip(machine.dir, host.host, machine.config.branch).catch(() => undefined) : undefined;
+      const remote = local ?? (await machine.hub.remoteTip());
+      moved = remote !== undefined && !(await machine.repo.trackingRefIs(remote));
       if (lookFailed) log("a look at the hub answers again");
       lookFailed = false;
     } catch (e) {
