@@ -99,8 +99,16 @@ export function runGit(args: string[], opts: RunOptions): Promise<Buffer> {
       clearTimeout(deadline);
       opts.signal?.removeEventListener("abort", onAbort);
     };
-    child.stdout!.on("data", (b: Buffer) => out.push(b));
-    child.stderr!.on("data", (b: Buffer) => err.push(b));
+    // Output read since the grace after git's exit began (see below): the grace starts again.
+    let fresh = false;
+    child.stdout!.on("data", (b: Buffer) => {
+      out.push(b);
+      fresh = true;
+    });
+    child.stderr!.on("data", (b: Buffer) => {
+      err.push(b);
+      fresh = true;
+    });
     child.on("error", (e) => {
       done();
       reject(e);
@@ -125,11 +133,25 @@ export function runGit(args: string[], opts: RunOptions): Promise<Buffer> {
       if (group !== undefined) running.delete(group);
       // It finished: a deadline or an abort from now on would stop nothing (and must not turn a push that landed into a failure).
       if (!stopped) done();
-      grace = setTimeout(() => {
-        end(code, signal);
-        child.stdout!.destroy();
-        child.stderr!.destroy();
-      }, EXIT_GRACE_MS);
+      // What git wrote is in the pipes already, but a loop that was busy past the grace runs the timer before it reads
+      // them (timers come before I/O): the end waits for one more turn of the loop (setImmediate: after its reads),
+      // and for a grace with nothing new read, so that git's output is never cut short; only a process git left
+      // holding the pipes, silent, is left behind.
+      const settle = () => {
+        fresh = false;
+        grace = setTimeout(
+          () =>
+            setImmediate(() => {
+              if (ended) return;
+              if (fresh) return settle();
+              end(code, signal);
+              child.stdout!.destroy();
+              child.stderr!.destroy();
+            }),
+          EXIT_GRACE_MS,
+        );
+      };
+      settle();
     });
     if (opts.input !== undefined) {
       child.stdin!.on("error", () => {}); // a command that exits before reading all of it: its exit says what happened
