@@ -105,7 +105,16 @@ describe("coord daemon, found in review", () => {
     const r = await cli("daemon", "restart", "--dir", dir);
     expect(r.code, r.err).toBe(0);
     const starts = (await readFile(join(dir, ".git", "coord", "daemon.out"), "utf8")).split("\n").filter((l) => / started for /.test(l));
-    expect(starts.map((l) => l.replace(/^.*(schedule .*)$/, "$1"))).toEqual(['schedule "*/10 * * * *", jitter up to 0s', 'schedule "*/10 * * * *", jitter up to 0s']);
+    // The same schedule and jitter, and still looking at the hub between ticks (issue 46: the default).
+    const same = 'schedule "*/10 * * * *", jitter up to 0s; a look every 1 s (no read budget: a hub on this machine\'s disk) until the first sync counts the fleet';
+    expect(starts.map((l) => l.replace(/^.*(schedule .*)$/, "$1"))).toEqual([same, same]);
+    // Started with --no-look, restarted without flags: it still does not look.
+    await cli("daemon", "stop", "--dir", dir);
+    expect((await cli("daemon", "start", "--dir", dir, "--no-look")).code).toBe(0);
+    expect((await cli("daemon", "restart", "--dir", dir)).code).toBe(0);
+    const blind = (await readFile(join(dir, ".git", "coord", "daemon.out"), "utf8")).split("\n").filter((l) => / started for /.test(l));
+    expect(blind.slice(-2).map((l) => l.replace(/^.*(jitter .*)$/, "$1"))).toEqual(["jitter up to 30s; no looks between syncs", "jitter up to 30s; no looks between syncs"]);
+    await cli("daemon", "stop", "--dir", dir);
   }, 60_000);
 });
 
