@@ -5,6 +5,7 @@
 // commit coord is at: nothing is sent), deleted at once; whether the hub
 // takes this machine's pushes to coord itself is what its last syncs say
 // (.git/coord/health.json).
+import { readShareAt } from "../sync/view.js";
 import { keyFingerprint } from "../core/trust.js";
 import { commitOf, MACHINES_BRANCH, splitTip } from "../git/hub.js";
 import { access, stat } from "node:fs/promises";
@@ -28,7 +29,6 @@ import { timings } from "../timings.js";
 import { budgetsFor } from "../sync/machine.js";
 import { lastFetchedModel } from "../sync/trust.js";
 import { READ_PATHS } from "../sync/sync.js";
-import { countedMachines } from "../core/budget.js";
 import { describeBudgets, describeReadShare, HOST_DEFAULTS_TEXT, readShareOf } from "../core/reads.js";
 
 export type CheckLevel = "OK" | "WARN" | "FAIL";
@@ -128,8 +128,8 @@ async function budget(m: GitMachine, now: Date): Promise<Check> {
   const known = await lastFetchedModel(m, READ_PATHS).catch(() => undefined);
   const controls: { budgets: { pushesPerMinute?: number; readsPerSecond?: number } } = known?.model.controls ?? { budgets: {} };
   const b = budgetsFor(m, controls);
-  const counted = known ? countedMachines(m.config.name, known.model.computers, now).length : 1;
-  const detail = `${m.host?.host ?? "the hub"}: ${describeBudgets(b)}; a daemon here takes ${describeReadShare(readShareOf(b.readsPerSecond, counted))}`;
+  const share = known ? readShareAt(m, m.config.name, known.model, now) : readShareOf(b.readsPerSecond, 1);
+  const detail = `${m.host?.host ?? "the hub"}: ${describeBudgets(b)}; a daemon here takes ${describeReadShare(share)}`;
   if (m.host?.kind === "other" && !controls.budgets.pushesPerMinute && !controls.budgets.readsPerSecond)
     return warn(
       "budget",

@@ -1,15 +1,14 @@
 // coord send / inbox / outbox: messages between machines, through the sync loop.
+import { readShareAt } from "../sync/view.js";
 import { BROADCAST, channelKey, isAcked, messageId, parseMessageId, promptBlock, sanitizeText, type InboxMessage } from "../core/messages.js";
 import type { RepoModel } from "../core/repo.js";
 import { own, PRIORITIES, type Priority } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { ackedHere, type MailboxData, readMailbox, updateMailbox } from "../state/mailbox.js";
 import { ackInData, adoptPublished } from "../sync/mail.js";
-import { countedMachines } from "../core/budget.js";
 import { arrivedSince, maxWaitSteps, READ_EVERY_MS, waitStep } from "../core/inbox-wait.js";
-import { type Bucket, nextLookAt, readShareOf, spendReads } from "../core/reads.js";
+import { type Bucket, nextLookAt, type readShareOf, spendReads } from "../core/reads.js";
 import { daemonRunning } from "../daemon/daemon.js";
-import { budgetsFor } from "../sync/machine.js";
 import { lastFetchedModel } from "../sync/trust.js";
 import { type Machine, openMachine, READ_PATHS, type SyncResult, syncMachine } from "../sync/sync.js";
 import { publishNow } from "./publish-now.js";
@@ -150,7 +149,7 @@ export async function waitInbox(m: Machine, opts: WaitInboxOptions): Promise<{ m
   let look: { share: ReturnType<typeof readShareOf>; at: number; bucket?: Bucket } | undefined;
   if (!(await daemonRunning(m.stateDir))) {
     const model = await lastKnown(m);
-    const share = readShareOf(budgetsFor(m, model.controls).readsPerSecond, countedMachines(me, model.computers, new Date()).length);
+    const share = readShareAt(m, me, model, new Date());
     look = { share, at: started }; // a first look at once: the message may be on the hub already
   }
   for (let step = 0, steps = maxWaitSteps(opts.waitMs); step < steps; step++) {

@@ -1,5 +1,6 @@
 // coord status: the fleet as the remote's latest commit shows it, or, when the
 // remote does not answer soon, as the last fetch saw it (and it says so).
+import { readShareAt } from "../sync/view.js";
 import { commitOf } from "../git/hub.js";
 import { readModel, type RepoModel } from "../core/repo.js";
 import { isOffline, presenceOf } from "../core/presence.js";
@@ -16,8 +17,7 @@ import { currentRun, failuresText, type ReportedHealth } from "../core/failures.
 import { remoteUrlOf } from "../git/local.js";
 import { readDaemonInfo } from "../daemon/daemon.js";
 import { budgetsFor } from "../sync/machine.js";
-import { countedMachines } from "../core/budget.js";
-import { describeBudgets, describeReadShare, hostBudgetOf, readShareOf } from "../core/reads.js";
+import { describeBudgets, describeReadShare, hostBudgetOf } from "../core/reads.js";
 import type { StatusJson } from "../core/status-types.js";
 
 export interface StatusOptions {
@@ -85,7 +85,7 @@ async function budgetHere(dir: string, stateDir: string, me: string, remote: str
   const [url, daemon] = await Promise.all([remoteUrlOf(dir, remote), readDaemonInfo(stateDir).catch(() => undefined)]);
   const host = hostBudgetOf(url || "unknown-host:");
   const b = budgetsFor({ host }, model.controls);
-  const share = readShareOf(b.readsPerSecond, countedMachines(me, model.computers, now).length);
+  const share = readShareAt({ host }, me, model, now);
   const running = daemon && !daemon.stoppedAt;
   const looks = !running
     ? `no daemon runs here: it would take ${describeReadShare(share)}`

@@ -3,6 +3,7 @@
 // the background, for months. Its pid file and lock live in the local state; a
 // kill -9 leaves nothing that blocks the next start (the lock goes stale, the
 // pid file is only information).
+import { readShareAt } from "../sync/view.js";
 import { inTurn } from "../serial.js";
 import { backingOff } from "../core/backoff.js";
 import { currentRun, failuresText } from "../core/failures.js";
@@ -17,7 +18,6 @@ import { CLI_PATH } from "../package.js";
 import { cronProblem, nextRun } from "../core/cron.js";
 import { dueAt, type LoopEvent, type LoopSettings, type LoopState, nextSyncAt, type Step, start, step, type Why } from "../core/daemon-loop.js";
 import { type Bucket, describeReadShare, moveSpreadOf, nextLookAt, type ReadShare, readShareOf, spendReads } from "../core/reads.js";
-import { countedMachines } from "../core/budget.js";
 import type { RepoModel } from "../core/repo.js";
 import { budgetsFor, type Machine } from "../sync/machine.js";
 import { localTip } from "../git/remote-tip.js";
@@ -507,8 +507,7 @@ function readsOf(machine: Machine, info: DaemonInfo) {
     share: readShareOf(budgetsFor(machine, { budgets: {} }).readsPerSecond, 1) as ReadShare,
     bucket: undefined as Bucket | undefined,
     follow(model: RepoModel) {
-      const counted = countedMachines(machine.config.name, model.computers, new Date()).length;
-      t.share = readShareOf(budgetsFor(machine, model.controls).readsPerSecond, counted);
+      t.share = readShareAt(machine, machine.config.name, model, new Date());
       show();
     },
     spend(n: number) {

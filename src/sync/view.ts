@@ -13,7 +13,7 @@ import type { MachineConfig } from "../state/config.js";
 import { readPause } from "../state/pause.js";
 import { budgetsFor, type Machine } from "./machine.js";
 import { claimLeaseOf, countedMachines, type Share, shareOf } from "../core/budget.js";
-import { pushBudgetOf } from "../core/reads.js";
+import { pushBudgetOf, type ReadShare, readShareOf } from "../core/reads.js";
 import { trustedView } from "./trust.js";
 
 /** What one tip means for this machine: a value, made by `viewTip` (or by a publish for the commit it landed). */
@@ -132,4 +132,9 @@ export function checkSigning(m: Machine, model: RepoModel): void {
 /** Every other machine's lastSeen as the files say. */
 export function lastSeenOf(model: RepoModel, me: string): Map<string, string> {
   return new Map([...model.computers].filter(([name]) => name !== me).map(([name, file]) => [name, file.lastSeen]));
+}
+
+/** Machine `me`'s share of the fleet's reads as `model` shows the fleet at `now` (core/reads.ts): how often it looks. */
+export function readShareAt(m: Pick<Machine, "host">, me: string, model: RepoModel, now: Date): ReadShare {
+  return readShareOf(budgetsFor(m, model.controls).readsPerSecond, countedMachines(me, model.computers, now).length);
 }
