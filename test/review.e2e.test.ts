@@ -7,6 +7,7 @@ import { Repo, machineAuthor } from "../src/git/git.js";
 import { commitOf } from "../src/git/hub.js";
 import { roleOf } from "../src/core/ownership.js";
 import { chmod, readFile, stat, writeFile } from "node:fs/promises";
+import type { StatusJson } from "../src/core/status-types.js";
 import { cli, git, pushOrders, hubCommits, hubFile, hubStatus, journal, makeFleet, setConfig, waitFor, type Fleet } from "./helpers.js";
 import { openMachine, sync } from "../src/sync/sync.js";
 import { publishOrdersEdit } from "../src/daemon/watch.js";
@@ -107,7 +108,7 @@ describe("review", () => {
     const running = sync({ dir });
     await waitFor(async () => (await journal(dir)).tasks.long?.state === "in_progress", 20_000, "long to start");
     await pushOrders(fleet, orders(true));
-    await seenBy(fleet, "m1"); // it looked at the orders that cancel "later" while "long" still runs
+    await seenBy(fleet, (s) => s.orders.later?.state === "cancelled"); // it looked at the orders that cancel "later" while "long" still runs
     await writeFile(release, "");
     const r = await running;
     expect(r.ran.map((t) => `${t.id} ${t.state}`)).toEqual(["long completed"]);
@@ -126,7 +127,7 @@ describe("review", () => {
     await waitFor(async () => (await journal(d1)).tasks.long?.state === "in_progress", 20_000, "long to start");
     await pushOrders(fleet, [long, { id: "any", to: "ANY", run: "true" }]);
     // m1, busy with "long", looks at the new orders (and would claim "any" then) while "long" runs.
-    await seenBy(fleet, "m1");
+    await seenBy(fleet, (s) => s.orders.any !== undefined);
     const r2 = await sync({ dir: d2 });
     await writeFile(release, "");
     await running;
@@ -232,8 +233,12 @@ function untilExists(path: string): string {
   return `i=0; while [ ! -e ${path} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done`;
 }
 
-/** Waits until the machine's published file says it has seen the hub's current ORDERS.json (it looks every second: checkEvery 1s). */
-async function seenBy(fleet: Fleet, machine: string): Promise<void> {
-  const blob = (await git(fleet.hubPath, "rev-parse", "main:ORDERS.json")).trim();
-  await waitFor(async () => (await hubFile(fleet, `coordination/COMPUTER_${machine}.md`)).includes(blob), 30_000, `${machine} to publish that it saw the new orders`, 250);
+/**
+ * Waits until the machine (the only one syncing meanwhile: it looks every second, checkEvery 1s) has published a
+ * STATUS.json derived from the hub's new ORDERS.json, as `saw` tells: it viewed those orders while its task runs.
+ * Not its file's `orders.seen`: what a machine merely read goes out with its next push of work, and its one push
+ * may have been made just before the person's (it then stays as it was until its heartbeat).
+ */
+async function seenBy(fleet: Fleet, saw: (status: StatusJson) => boolean, machine = "m1"): Promise<void> {
+  await waitFor(async () => saw(await hubStatus(fleet)), 30_000, `${machine} to publish a STATUS.json that has seen the new orders`, 250);
 }
