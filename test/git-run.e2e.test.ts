@@ -70,8 +70,11 @@ describe("runGit", () => {
 
   it("a command that exited before its deadline is its answer, even while something it left holds the pipes past the deadline", async () => {
     await repo();
-    // git exits at once; the sleep it left keeps stdout open past the 100 ms deadline, until the exit grace ends the call.
-    expect((await text(["-c", "alias.quick=!echo done; (sleep 2 &)", "quick"], { timeoutMs: 100 })).trim()).toBe("done");
+    // git exits at once (well within the 3 s deadline, even on a loaded machine); the sleep it left keeps stdout open
+    // past the deadline, for 20 s: the exit grace ends the call long before (waiting for the pipes, it would take 20 s).
+    const start = Date.now();
+    expect((await text(["-c", "alias.quick=!echo done; (sleep 20 &)", "quick"], { timeoutMs: 3000 })).trim()).toBe("done");
+    expect(Date.now() - start).toBeLessThan(15_000);
   });
 
   it("an abort kills the command; an abort before the start runs nothing", async () => {

@@ -33,8 +33,9 @@ describe("the parse cache, one process per sync", () => {
     fleet = await makeFleet(["izzit7", "soda-yeti", "machine-2"]);
     const me = fleet.machines.izzit7!;
     await pushOrders(fleet, [{ id: "hello", to: "ALL", run: "true" }]);
-    for (let i = 1; i <= 12; i++) expect((await cli("send", "--dir", fleet.machines["soda-yeti"]!, "izzit7", `note ${i}`)).code).toBe(0);
-    expect((await cli("send", "--dir", fleet.machines["machine-2"]!, "ALL", "hi all")).code).toBe(0);
+    // --later: stored only (each plain send would publish at once); the two syncs below publish them.
+    for (let i = 1; i <= 12; i++) expect((await cli("send", "--later", "--dir", fleet.machines["soda-yeti"]!, "izzit7", `note ${i}`)).code).toBe(0);
+    expect((await cli("send", "--later", "--dir", fleet.machines["machine-2"]!, "ALL", "hi all")).code).toBe(0);
     await cli("sync", "--dir", fleet.machines["soda-yeti"]!);
     await cli("sync", "--dir", fleet.machines["machine-2"]!);
 

@@ -112,14 +112,15 @@ describe("reservations", () => {
     expect(await published("beta")).toEqual([expect.objectContaining({ id: 2, paths: ["src/a.ts"] })]);
     expect((await json("reservations", "--dir", B)).own.find((r: { id: number }) => r.id === 1).lost.live).toBe(false);
 
-    // Expiry, by the reader's clock: A's holds for 2 s; B's loses meanwhile, then holds.
+    // Expiry, by the reader's clock: A's holds for 8 s (B's reserve must come within it: two commands, each a publish,
+    // on a loaded machine); B's loses meanwhile, then holds.
     expect((await cli("release", "--all", "--now", "--dir", B)).code).toBe(0);
-    const short = await cli("reserve", "docs/**", "--for", "2s", "--now", "--dir", A);
+    const short = await cli("reserve", "docs/**", "--for", "8s", "--now", "--dir", A);
     expect(short.out).toContain("it holds");
     const lost = await cli("reserve", "docs/x.md", "--now", "--dir", B);
     expect(lost.code).toBe(4);
     const expires = Date.parse((await json("reservations", "--dir", A)).own.find((r: { paths: string[] }) => r.paths[0] === "docs/**").until);
-    await waitFor(async () => Date.now() > expires + 50, 10_000, "alpha's reservation to expire");
+    await waitFor(async () => Date.now() > expires + 50, 20_000, "alpha's reservation to expire");
     const after = await cli("reserve", "docs/x.md", "--now", "--dir", B);
     expect(after.code).toBe(0);
     expect(after.out).toContain("it holds");

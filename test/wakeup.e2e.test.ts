@@ -1,5 +1,5 @@
 // No lost wake-up, end to end: coord watch --every 1s, started while a person pushes an order for its machine,
-// starts that order within a few seconds, every time. (It once left its quiet stamp on a tip its first publish
+// starts that order within seconds, every time. (It once left its quiet stamp on a tip its first publish
 // was rebuilt on, and the order waited for the next heartbeat: minutes.) The rule itself is tested
 // deterministically in test/quiet.test.ts; this shows it with the real watch, git and a person's push.
 import { readFile } from "node:fs/promises";
@@ -16,7 +16,9 @@ afterEach(async () => {
 });
 
 describe("coord watch --every 1s", () => {
-  it("started while a person pushes an order for its machine, starts that order within 3 s, every time", async () => {
+  // A lost wake-up waits for the next heartbeat, minutes; a loaded machine (CI) takes a few seconds where an idle one
+  // takes one. The bound tells them apart; how soon it is, is measured in npm run bench (rows 16).
+  it("started while a person pushes an order for its machine, starts that order within 15 s, every time", async () => {
     fleet = await makeFleet(["izzit7"]);
     const f = fleet;
     const dir = f.machines.izzit7!;
@@ -36,6 +38,6 @@ describe("coord watch --every 1s", () => {
       lags.push(at - pushed);
       await stops.pop()!(); // stop this watch: the next run starts a new one, with its first publish
     }
-    for (const lag of lags) expect(lag, `lags ${lags.join(", ")} ms`).toBeLessThan(3_000);
+    for (const lag of lags) expect(lag, `lags ${lags.join(", ")} ms`).toBeLessThan(15_000);
   }, 120_000);
 });
