@@ -7,7 +7,7 @@ import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { capabilitiesAsked, detectCapabilities } from "../src/state/capabilities.js";
-import { cliExec, type Fleet, hubStatus, makeFleet, pushOrders, setConfig, tempDir } from "./helpers.js";
+import { cliExec, type Fleet, hubStatus, makeFleet, pushOrders, setConfig, tempDir, waitFor } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -73,26 +73,29 @@ describe("a machine's capabilities", () => {
     const dir = fleet.machines.izzit7!;
     const { path } = await slowClaude(fleet.root, "1.0.0", 0);
     await setConfig(dir, { checkEvery: "1s", maxParallel: 2 });
-    // Found 9 minutes 57 s ago: fresh when the sync begins, older than 10 minutes 3 s later, while its task runs.
-    const at = Date.now() - 10 * 60_000 + 3_000;
+    // Found 9 minutes 48 s ago: fresh when the sync begins (within 12 s, even on a loaded machine), older than 10
+    // minutes while its task runs. The task runs until the test has seen the outcome of "review" at the hub.
+    const at = Date.now() - 10 * 60_000 + 12_000;
     const agents = [{ name: "claude", executable: "claude", version: "1.0.0", loggedIn: true, how: "claude auth status" }];
     const caps = { os: process.platform, arch: process.arch, node: process.versions.node, claude: "1.0.0" };
     await writeFile(join(dir, ".git", "coord", "agents.json"), JSON.stringify({ at, path, caps, agents }));
     const started = join(fleet.root, "started");
-    await pushOrders(fleet, [{ id: "long", to: "izzit7", run: `touch ${started}; sleep 8` }]);
+    const release = join(fleet.root, "release");
+    const long = { id: "long", to: "izzit7", run: `touch ${started}; i=0; while [ ! -e ${release} ] && [ $i -lt 900 ]; do sleep 0.1; i=$((i+1)); done` };
+    await pushOrders(fleet, [long]);
     const sync = cliExec(["sync", "--dir", dir], undefined, { ...process.env, PATH: path });
-    for (let i = 0; i < 200 && !existsSync(started); i++) await new Promise((r) => setTimeout(r, 50));
+    await waitFor(async () => existsSync(started), 20_000, "long to start");
     await rm(join(fleet.root, "bin", "claude")); // claude is gone, while the answers still say it is there
     await new Promise((r) => setTimeout(r, Math.max(0, at + 10 * 60_000 + 500 - Date.now()))); // and now they are older than 10 minutes
-    await pushOrders(fleet, [
-      { id: "long", to: "izzit7", run: `touch ${started}; sleep 8` },
-      { id: "review", to: "izzit7", agent: "claude", prompt: "Review the open PRs" },
-    ]);
+    await pushOrders(fleet, [long, { id: "review", to: "izzit7", agent: "claude", prompt: "Review the open PRs" }]);
+    const outcome = async () => (await hubStatus(fleet)).orders.review?.machines.izzit7?.state;
+    await waitFor(async () => ["rejected", "in_progress", "failed", "completed"].includes((await outcome()) ?? "queued"), 30_000, "izzit7 to publish what became of review");
+    await writeFile(release, "");
     expect((await sync).code).toBe(0);
     const status = await hubStatus(fleet);
     expect(status.orders.long?.state).toBe("completed");
     expect(status.orders.review?.machines.izzit7).toMatchObject({ state: "rejected", reason: "izzit7 lacks claude" });
-  }, 60_000);
+  }, 90_000);
 
   it("a sync with nothing to do on answers older than 10 minutes leaves no quiet stamp: the next sync publishes the new answers", async () => {
     fleet = await makeFleet(["izzit7"]);
