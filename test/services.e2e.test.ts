@@ -122,7 +122,7 @@ describe("services", () => {
         const s = await hubStatus(fleet!);
         return s.services?.web?.machines?.m1?.state === "failed" && s;
       },
-      20_000,
+      40_000, // the daemon syncs every second; a loaded machine (CI) took more than 20 s
       "STATUS to say the service failed",
       SLOW_POLL,
     );
