@@ -88,7 +88,7 @@ describe("a machine's capabilities", () => {
     await rm(join(fleet.root, "bin", "claude")); // claude is gone, while the answers still say it is there
     await new Promise((r) => setTimeout(r, Math.max(0, at + 10 * 60_000 + 500 - Date.now()))); // and now they are older than 10 minutes
     await pushOrders(fleet, [long, { id: "review", to: "izzit7", agent: "claude", prompt: "Review the open PRs" }]);
-    const outcome = async () => (await hubStatus(fleet)).orders.review?.machines.izzit7?.state;
+    const outcome = async () => (await hubStatus(fleet!)).orders.review?.machines.izzit7?.state;
     await waitFor(async () => ["rejected", "in_progress", "failed", "completed"].includes((await outcome()) ?? "queued"), 30_000, "izzit7 to publish what became of review");
     await writeFile(release, "");
     expect((await sync).code).toBe(0);

@@ -132,12 +132,15 @@ describe("coord doctor", () => {
   });
 
   it("warns about a clock behind another machine, and says when skew cannot be measured", async () => {
-    const behind = await doctor({ dir: fleet.machines.alpha!, now: new Date(Date.now() - 10 * 60_000) });
+    // As of 10 minutes before beta's newest commit (made when the fleet was, minutes ago on a loaded machine).
+    const betaAt = Number((await git(fleet.hubPath, "log", "-1", "--format=%ct", "--committer=coord beta", "coord")).trim()) * 1000;
+    expect(betaAt).toBeGreaterThan(0);
+    const behind = await doctor({ dir: fleet.machines.alpha!, now: new Date(betaAt - 10 * 60_000) });
     expect(one(behind, "clock")).toMatchObject({ level: "WARN" });
     expect(one(behind, "clock").detail).toMatch(/beta is dated \d+ min in the future/);
     expect(one(behind, "clock").fix).toContain("timedatectl set-ntp true");
     expect(doctorExitCode(behind)).toBe(0);
-    const later = await doctor({ dir: fleet.machines.alpha!, now: new Date(Date.now() + 2 * 3600_000) });
+    const later = await doctor({ dir: fleet.machines.alpha!, now: new Date(betaAt + 2 * 3600_000) });
     expect(one(later, "clock")).toMatchObject({ level: "OK", detail: "cannot be measured: no other machine committed in the last hour" });
   });
 
