@@ -1,11 +1,11 @@
 // Rewrites the field tables of the docs (orders in docs/protocol.md, services
-// in docs/services.md) from the schema (src/core/field-words.ts), between
+// in docs/services.md) from the schema (src/core/orders/field-words.ts), between
 // their <!-- …:start --> and <!-- …:end --> markers. test/field-words.test.ts
 // fails until they match. Run: npm run docs:fields
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { FIELD_TABLES, withTable } from "../dist/core/field-words.js";
+import { FIELD_TABLES, withTable } from "../dist/core/orders/field-words.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 for (const { file, marker, table } of FIELD_TABLES) {

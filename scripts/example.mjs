@@ -6,7 +6,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { demo } from "../dist/commands/demo.js";
-import { MACHINES_BRANCH, roleOf } from "../dist/core/ownership.js";
+import { MACHINES_BRANCH, roleOf } from "../dist/core/trust/ownership.js";
 
 const out = join(dirname(fileURLToPath(import.meta.url)), "..", "coordination");
 const r = await demo({ log: (l) => console.log(l) });

@@ -1,7 +1,7 @@
 // Every error that reaches the top becomes one sentence and an exit code: what
 // failed, where, and what to do. A stack trace only with COORD_DEBUG=1.
 import { CoordError, EXIT, type ExitCode } from "./errors.js";
-import { redact } from "./core/redact.js";
+import { redact } from "./core/trust/redact.js";
 
 /** What a filesystem or process error code means to a person, and what to do about it. */
 const ERRNO = new Map<string, { what: string; todo: string }>(

@@ -10,7 +10,7 @@
 // - quiet stamp (`quiet`): a cron `coord sync` with nothing new answered from
 //   .git/coord/quiet.json and one `git ls-remote`, before the CLI loads.
 //   src/cli/entry.ts, src/sync/quiet.ts, src/state/quiet.ts,
-//   src/core/quiet-stamp.ts. Buys 100–180 ms of a no-op sync (98 ms–0.20 s
+//   src/core/machine/quiet-stamp.ts. Buys 100–180 ms of a no-op sync (98 ms–0.20 s
 //   with, 0.20–0.43 s without; `git fetch` 52–69 ms). Row 15a (row 1).
 // - two bundles: the executable as small ES chunks, the CLI as one CommonJS
 //   file. scripts/build.mjs, src/process-slot.ts. Not switched: the quiet
@@ -31,7 +31,7 @@
 //   hub of 100,000 commits (0.42 s with, 0.47 s without; 7 pairs, once).
 //   Row 15e (row 5).
 // - parse memo (`parsememo`): parse results kept by blob id across processes
-//   in .git/coord/parsed.json. src/state/parsed.ts (src/core/parsed.ts keeps
+//   in .git/coord/parsed.json. src/state/parsed.ts (src/core/repo/parsed.ts keeps
 //   them in the process). At row 4's scale (100 machines, 1,000 orders,
 //   10,000 messages; three runs of 3 pairs) buys 0.57–1.4 s of a sync with
 //   nothing new that the stamp does not answer (0.33–0.90 s with, 0.90–2.7 s

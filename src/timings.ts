@@ -26,7 +26,7 @@ export interface Timings {
   pipeGraceMs: number;
   /**
    * How many times faster than real time a bench's fleet rows run (COORD_BENCH_TIME_SCALE, a measuring aid, not a
-   * user setting): the turns to push (core/turns.ts) shorten by it, as the budget, heartbeats and schedule they set do.
+   * user setting): the turns to push (core/budget/turns.ts) shorten by it, as the budget, heartbeats and schedule they set do.
    */
   timeScale: number;
 }

@@ -4,7 +4,7 @@
 // checked against the real thing. A CLI that is missing or not logged in is
 // skipped, and the test's name says which and why. It costs a few cents per CLI.
 import { afterEach, describe, expect, it } from "vitest";
-import { AGENTS } from "../src/core/agents.js";
+import { AGENTS } from "../src/core/agents/agents.js";
 import { findAgents } from "../src/state/capabilities.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
 

@@ -1,10 +1,10 @@
-// The agent adapters (src/core/agents.ts): how each CLI is started so the
+// The agent adapters (src/core/agents/agents.ts): how each CLI is started so the
 // prompt cannot be eaten, which flags each permission level maps to, and what
 // the agent's own machine-readable output says happened.
 import { describe, expect, it } from "vitest";
-import { type AgentOrder, agentInvocation, agentOrderProblem, agentReader, agentVerdict, type AgentResult } from "../src/core/agents.js";
-import { parseComputer, renderComputer } from "../src/core/computer.js";
-import { parseOrders } from "../src/core/orders.js";
+import { type AgentOrder, agentInvocation, agentOrderProblem, agentReader, agentVerdict, type AgentResult } from "../src/core/agents/agents.js";
+import { parseComputer, renderComputer } from "../src/core/fleet/computer.js";
+import { parseOrders } from "../src/core/orders/orders.js";
 import { computerFile } from "./fixtures.js";
 
 const inv = (o: Partial<AgentOrder> & { agent: string }, root = false) => agentInvocation({ prompt: "fix it", ...o }, { root });

@@ -1,8 +1,8 @@
-// Alerts going out at most once (core/alerts.ts): which are new, the cap per
+// Alerts going out at most once (core/status/alerts.ts): which are new, the cap per
 // sync with a summary for the rest, and when a notified id is forgotten.
 import { describe, expect, it } from "vitest";
-import { NOTIFIED_GRACE_S, NOTIFY_CAP, type Notified, newAlerts, planNotify, pruneNotified } from "../src/core/alerts.js";
-import type { Alert } from "../src/core/status-types.js";
+import { NOTIFIED_GRACE_S, NOTIFY_CAP, type Notified, newAlerts, planNotify, pruneNotified } from "../src/core/status/alerts.js";
+import type { Alert } from "../src/core/fleet/status-types.js";
 
 const T0 = Date.parse("2026-11-23T10:00:00.000Z");
 const at = (s: number) => new Date(T0 + s * 1000);

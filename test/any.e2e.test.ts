@@ -80,7 +80,7 @@ describe.concurrent("to: ANY", () => {
     expect([...ids].sort()).toEqual(orders.map((o) => o.id).sort()); // each exactly once
     const status = await hubStatus(fleet);
     for (const o of orders) expect(status.orders[o.id]).toMatchObject({ state: "completed", done: true });
-    // Machines rank the queue each their own way (core/rank.ts), a lost claim plans again at once,
+    // Machines rank the queue each their own way (core/work/rank.ts), a lost claim plans again at once,
     // and a sync that ran work drains more: every machine works from the first round, and the
     // queue is empty within 5 rounds (one, measured, since syncs drain).
     expect(rounds).toBeLessThanOrEqual(5);

@@ -1,12 +1,12 @@
-// The one backoff (src/core/backoff.ts) and the documented numbers of each
+// The one backoff (src/core/time/backoff.ts) and the documented numbers of each
 // wait built on it: rejected pushes, retries of failed tasks, scheduled syncs
 // after failures.
 import { describe, expect, it } from "vitest";
-import { backingOff, backoffDelay, contentionDelay, PUSH_BACKOFF } from "../src/core/backoff.js";
-import { MAX_RETRY_DELAY, retryAt } from "../src/core/plan.js";
+import { backingOff, backoffDelay, contentionDelay, PUSH_BACKOFF } from "../src/core/time/backoff.js";
+import { MAX_RETRY_DELAY, retryAt } from "../src/core/machine/plan.js";
 import { backoffUntil } from "../src/state/health.js";
 import { publishWithRetry } from "../src/sync/cas.js";
-import type { Order } from "../src/core/orders-schema.js";
+import type { Order } from "../src/core/orders/orders-schema.js";
 
 describe("contentionDelay: the wait after a rejected push", () => {
   const push = PUSH_BACKOFF;

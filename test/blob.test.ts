@@ -1,6 +1,6 @@
-// Blob ids (src/core/blob.ts): git's own id of a file's content.
+// Blob ids (src/core/repo/blob.ts): git's own id of a file's content.
 import { describe, it, expect } from "vitest";
-import { gitBlobId } from "../src/core/blob.js";
+import { gitBlobId } from "../src/core/repo/blob.js";
 
 describe("gitBlobId", () => {
   it("equals git hash-object", () => {

@@ -13,8 +13,8 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { hubCreate } from "../src/commands/hub.js";
 import { init } from "../src/commands/init.js";
-import { BUCKET_CAPACITY } from "../src/core/budget.js";
-import { presenceOf } from "../src/core/presence.js";
+import { BUCKET_CAPACITY } from "../src/core/budget/budget.js";
+import { presenceOf } from "../src/core/fleet/presence.js";
 import { daemonStatus } from "../src/daemon/daemon.js";
 import { newConfig } from "../src/state/config.js";
 import { sync } from "../src/sync/sync.js";
@@ -33,7 +33,7 @@ afterEach(async () => {
  * rules scale with it): 4 machines on a hub of 4 pushes a minute, as 24 on GitHub's 6 (each one's share, and a
  * fleet's heartbeat 4 times the one the machines published before the budget: 2 min → 8 min there, 30 s → 2 min
  * here). Fewer machines than bench rows 13a-b (20 and 40 at time ÷ 10, every heartbeat published long): a push waits
- * for its machine's turn, in turns of 2 s whatever the budget (core/budget.ts turnWait), and each turn must fit in
+ * for its machine's turn, in turns of 2 s whatever the budget (core/budget/budget.ts turnWait), and each turn must fit in
  * the half heartbeat before a machine shows stale.
  */
 const SPEED = 4;
@@ -208,7 +208,7 @@ describe("the fleet's push budget, on real git: a burst of work", () => {
 });
 
 /**
- * The syncs here run one at a time, as a machine syncs when alone: its turn to push (core/budget.ts turnWait, turns of
+ * The syncs here run one at a time, as a machine syncs when alone: its turn to push (core/budget/budget.ts turnWait, turns of
  * 2 s that keep machines in step apart) is no one else's, so they wait for none (a simulated clock's turn would be
  * waited for in real time). What they push, and when the budget holds it back, is the same.
  */

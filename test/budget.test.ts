@@ -1,5 +1,5 @@
-// The fleet's push budget (core/budget.ts), table-driven: the share, the bucket, the heartbeat, what is worth a push.
-import { TURNS, turnsAt } from "../src/core/turns.js";
+// The fleet's push budget (core/budget/budget.ts), table-driven: the share, the bucket, the heartbeat, what is worth a push.
+import { TURNS, turnsAt } from "../src/core/budget/turns.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -22,9 +22,9 @@ import {
   turnWait,
   countedMachines,
   claimsAhead,
-} from "../src/core/budget.js";
-import type { ComputerFile } from "../src/core/computer.js";
-import { pushesPerMinuteOf } from "../src/core/reads.js";
+} from "../src/core/budget/budget.js";
+import type { ComputerFile } from "../src/core/fleet/computer.js";
+import { pushesPerMinuteOf } from "../src/core/hub/reads.js";
 
 const NOW = Date.parse("2026-11-25T10:00:00.000Z");
 

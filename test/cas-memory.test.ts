@@ -1,7 +1,7 @@
 // The publish loop (src/sync/cas.ts) on the in-memory hub: machines that race
 // for the same tip lose no update, in milliseconds instead of a fleet on git.
 import { describe, expect, it } from "vitest";
-import { ORDERS_FILE, STATUS_MD } from "../src/core/ownership.js";
+import { ORDERS_FILE, STATUS_MD } from "../src/core/trust/ownership.js";
 import { commitOf, type Hub, MACHINES_BRANCH } from "../src/git/hub.js";
 import { MemoryRemote } from "../src/git/memory-hub.js";
 import { commitOwned, publishWithRetry } from "../src/sync/cas.js";

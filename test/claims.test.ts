@@ -1,4 +1,4 @@
-// Claims and leases (src/core/claims.ts), table by table: who holds an ANY
+// Claims and leases (src/core/work/claims.ts), table by table: who holds an ANY
 // order, when a lease expired, what a takeover looks like, when a holder
 // renews and when it stops by itself. Time is passed in; nothing here waits.
 import { describe, expect, it } from "vitest";
@@ -17,12 +17,12 @@ import {
   superseded,
   takenOver,
   takeoverAttempt,
-} from "../src/core/claims.js";
-import { observe } from "../src/core/clock.js";
+} from "../src/core/work/claims.js";
+import { observe } from "../src/core/time/clock.js";
 import type { TaskState } from "../src/core/types.js";
 import { T0_ISO } from "./fixtures.js";
-import type { Order } from "../src/core/orders-schema.js";
-import type { OrderMachineStatus, StatusJson } from "../src/core/status-types.js";
+import type { Order } from "../src/core/orders/orders-schema.js";
+import type { OrderMachineStatus, StatusJson } from "../src/core/fleet/status-types.js";
 
 const T0 = Date.parse(T0_ISO);
 const at = (s: number) => new Date(T0 + s * 1000);

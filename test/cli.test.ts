@@ -4,9 +4,9 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { readModel } from "../src/core/repo.js";
-import { deriveStatus, renderStatusJson } from "../src/core/status.js";
-import { renderStatusMd } from "../src/core/status-md.js";
+import { readModel } from "../src/core/repo/repo.js";
+import { deriveStatus, renderStatusJson } from "../src/core/status/status.js";
+import { renderStatusMd } from "../src/core/status/status-md.js";
 import { cli } from "./helpers.js";
 
 describe("coord --help", () => {

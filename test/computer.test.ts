@@ -1,9 +1,9 @@
-// COMPUTER files (src/core/computer.ts): what a machine publishes, rendered and
+// COMPUTER files (src/core/fleet/computer.ts): what a machine publishes, rendered and
 // parsed back, hostile text kept in its place, and the fingerprint of its data.
 import { describe, it, expect } from "vitest";
-import { canonicalComputer, type ComputerFile, computerFingerprint, DATA_MARK, parseComputer, renderComputer } from "../src/core/computer.js";
-import { parseFrontMatter, renderFrontMatter } from "../src/core/frontmatter.js";
-import { renderStatusMd } from "../src/core/status-md.js";
+import { canonicalComputer, type ComputerFile, computerFingerprint, DATA_MARK, parseComputer, renderComputer } from "../src/core/fleet/computer.js";
+import { parseFrontMatter, renderFrontMatter } from "../src/core/files/frontmatter.js";
+import { renderStatusMd } from "../src/core/status/status-md.js";
 import { computerFile, taskReport as report, ordersJson, repoFiles, statusOf } from "./fixtures.js";
 
 const T0 = "2025-06-01T10:00:00.000Z";

@@ -2,8 +2,8 @@
 // machine, and where the fields may be written; a fleet's syncs under them on
 // the in-memory hub. (Running tasks stopped, coord pause: controls.e2e.test.ts.)
 import { afterEach, describe, expect, it } from "vitest";
-import { haltOf, readControls } from "../src/core/controls.js";
-import { parseOrderSources } from "../src/core/orders.js";
+import { haltOf, readControls } from "../src/core/hub/controls.js";
+import { parseOrderSources } from "../src/core/orders/orders.js";
 import { UNLIMITED } from "./helpers.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
 

@@ -1,8 +1,8 @@
-// Cron expressions (src/core/cron.ts), coord's one door to croner: the field named in a problem, and the
+// Cron expressions (src/core/time/cron.ts), coord's one door to croner: the field named in a problem, and the
 // runs nextRun finds (the daemon's schedule: five fields, or six with a leading second, in a time zone).
 // Recurring orders' slots, with coord's own rule at the changes of the clocks, are in every.test.ts.
 import { describe, expect, it } from "vitest";
-import { cronProblem, nextRun, previousRun } from "../src/core/cron.js";
+import { cronProblem, nextRun, previousRun } from "../src/core/time/cron.js";
 
 describe("cronProblem names the field", () => {
   const cases: { expression: string; opts?: { seconds?: boolean; aliases?: boolean }; problem: string | undefined }[] = [

@@ -11,7 +11,7 @@ import { parse as parsePlist } from "plist";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { daemonService, formatService, LINGER_DIR } from "../src/commands/daemon-service.js";
 import { type Check, doctor, formatChecks } from "../src/commands/doctor.js";
-import { daemonUnitName, launchdLabel } from "../src/core/daemon-service.js";
+import { daemonUnitName, launchdLabel } from "../src/core/setup/daemon-service.js";
 import { daemonRunning, readDaemonInfo, startDaemon, stopDaemon } from "../src/daemon/daemon.js";
 import { cli, type Fleet, makeFleet, tempDir, waitFor } from "./helpers.js";
 

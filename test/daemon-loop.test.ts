@@ -1,9 +1,9 @@
-// The daemon's loop (src/core/daemon-loop.ts) on a fake clock: a driver plays what the daemon's edge does (one
+// The daemon's loop (src/core/machine/daemon-loop.ts) on a fake clock: a driver plays what the daemon's edge does (one
 // timer to dueAt, syncs that take a given time, asks, pokes and stops at given instants) and records when each sync
 // started and why.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { dueAt, type LoopEvent, type LoopSettings, type LoopState, nextSyncAt, POKE_MS, start, step, WAKE_FLOOR_MS, type Why } from "../src/core/daemon-loop.js";
+import { dueAt, type LoopEvent, type LoopSettings, type LoopState, nextSyncAt, POKE_MS, start, step, WAKE_FLOOR_MS, type Why } from "../src/core/machine/daemon-loop.js";
 import { fuzzRuns } from "./fixtures.js";
 
 const S = 1000;
@@ -276,7 +276,7 @@ describe("the daemon's loop, on a fake clock", () => {
   });
 });
 
-describe("the daemon's looks at the hub (core/reads.ts gives their pace)", () => {
+describe("the daemon's looks at the hub (core/hub/reads.ts gives their pace)", () => {
   const looksEvery = (ms: number) => settings({ nextLook: (now) => now + ms });
   const looks = (r: Played) => r.actions.filter((a) => a.type === "look").map((a) => a.at);
 

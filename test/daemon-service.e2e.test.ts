@@ -1,11 +1,11 @@
-// What systemd-analyze and /bin/sh make of coord daemon install's text (core/daemon-service.ts from templates/):
+// What systemd-analyze and /bin/sh make of coord daemon install's text (core/setup/daemon-service.ts from templates/):
 // the systemd unit verified where systemd-analyze exists, the crontab lines run by /bin/sh.
 import { execFile } from "node:child_process";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { daemonCronLines, daemonUnitName, daemonUnitText } from "../src/core/daemon-service.js";
+import { daemonCronLines, daemonUnitName, daemonUnitText } from "../src/core/setup/daemon-service.js";
 import { odd, plain, tpl } from "./daemon-targets.js";
 import { tempDir } from "./helpers.js";
 

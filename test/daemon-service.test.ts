@@ -1,4 +1,4 @@
-// The text of coord daemon install (core/daemon-service.ts from templates/): the
+// The text of coord daemon install (core/setup/daemon-service.ts from templates/): the
 // systemd unit, the launchd plist (parsed as a plist), and the crontab lines.
 // What systemd-analyze and /bin/sh make of them: daemon-service.e2e.
 import { join } from "node:path";
@@ -14,8 +14,8 @@ import {
   launchdLabel,
   launchdPlistText,
   serviceId,
-} from "../src/core/daemon-service.js";
-import { fill, shQuote, templateLines, unitWord, xmlText } from "../src/core/service-text.js";
+} from "../src/core/setup/daemon-service.js";
+import { fill, shQuote, templateLines, unitWord, xmlText } from "../src/core/setup/service-text.js";
 import { odd, oddCron, plain, tpl } from "./daemon-targets.js";
 
 describe("service text: quoting", () => {

@@ -2,7 +2,7 @@
 // every character a unit file, a plist or a crontab line must quote), and the templates they render.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { DaemonTarget } from "../src/core/daemon-service.js";
+import type { DaemonTarget } from "../src/core/setup/daemon-service.js";
 
 const TEMPLATES = join(import.meta.dirname, "..", "templates");
 export const tpl = (name: string) => readFile(join(TEMPLATES, name), "utf8");

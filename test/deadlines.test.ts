@@ -1,21 +1,21 @@
 // Each time rule owns its next deadline (issue 32): beside its predicate, a rule says when its answer next
-// changes, and the quiet stamp and the daemon's wake-up take the earliest (core/quiet.ts). The property: the
+// changes, and the quiet stamp and the daemon's wake-up take the earliest (core/machine/quiet.ts). The property: the
 // answer does not change before the deadline, and does at it; no deadline: it never changes by the clock alone.
 import { isDeepStrictEqual } from "node:util";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { heardWithin, heardWithinUntil, type Observation } from "../src/core/clock.js";
-import { claimLeases, claimsLiveUntil, heartbeatDue, heartbeatDueAt, leaseLive, leaseLiveUntil } from "../src/core/claims.js";
-import { liveMessages, liveMessagesUntil, type MessageFile, type Receipts } from "../src/core/messages.js";
-import { notBeforeEndsAt, preferredHeard, preferredHeardUntil, retryDue, retryDueAt, waitsForNotBefore } from "../src/core/plan.js";
-import { isOffline, offlineChangesAt } from "../src/core/presence.js";
-import { reportKept, reportKeptUntil } from "../src/core/publish.js";
-import { MAX_QUIET_MS, type QuietInput, quietUntil } from "../src/core/quiet.js";
-import type { RepoModel } from "../src/core/repo.js";
-import { isLive, liveUntil } from "../src/core/reservations.js";
+import { heardWithin, heardWithinUntil, type Observation } from "../src/core/time/clock.js";
+import { claimLeases, claimsLiveUntil, heartbeatDue, heartbeatDueAt, leaseLive, leaseLiveUntil } from "../src/core/work/claims.js";
+import { liveMessages, liveMessagesUntil, type MessageFile, type Receipts } from "../src/core/messages/messages.js";
+import { notBeforeEndsAt, preferredHeard, preferredHeardUntil, retryDue, retryDueAt, waitsForNotBefore } from "../src/core/machine/plan.js";
+import { isOffline, offlineChangesAt } from "../src/core/fleet/presence.js";
+import { reportKept, reportKeptUntil } from "../src/core/machine/publish.js";
+import { MAX_QUIET_MS, type QuietInput, quietUntil } from "../src/core/machine/quiet.js";
+import type { RepoModel } from "../src/core/repo/repo.js";
+import { isLive, liveUntil } from "../src/core/fleet/reservations.js";
 import { computerFile, fuzzRuns } from "./fixtures.js";
-import type { Order } from "../src/core/orders-schema.js";
-import type { ComputerFile, TaskReport } from "../src/core/computer.js";
+import type { Order } from "../src/core/orders/orders-schema.js";
+import type { ComputerFile, TaskReport } from "../src/core/fleet/computer.js";
 
 /** How many random cases each property tries (fixtures.ts fuzzRuns). */
 const RUNS = fuzzRuns(400);

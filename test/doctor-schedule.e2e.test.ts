@@ -100,7 +100,7 @@ describe("coord doctor", () => {
     const text = formatChecks(checks);
     expect(checks.map((c) => c.name)).toEqual(["git", "config", "remote", "branch", "push", "budget", "clock", "identity", "signing", "lock", "schedule", "agents", "checkout"]);
     for (const c of checks) if (c.name !== "schedule") expect(c.level, text).toBe("OK");
-    // A hub on a path: no host to spare, so no read budget (the test fleet sets its pushes); a daemon looks once a second (core/reads.ts).
+    // A hub on a path: no host to spare, so no read budget (the test fleet sets its pushes); a daemon looks once a second (core/hub/reads.ts).
     expect(one(checks, "budget").detail).toMatch(
       /hub\.git: 100000 pushes a minute \(ORDERS\.json\) and no read budget \(a hub on this machine's disk: no host to spare\); a daemon here takes a look every 1 s/,
     );

@@ -1,7 +1,7 @@
-// Durations (src/core/duration.ts): parsed as ORDERS.json writes them, and
+// Durations (src/core/time/duration.ts): parsed as ORDERS.json writes them, and
 // formatted for people.
 import { describe, it, expect } from "vitest";
-import { formatDuration, parseDuration } from "../src/core/duration.js";
+import { formatDuration, parseDuration } from "../src/core/time/duration.js";
 
 describe("parseDuration / formatDuration", () => {
   it("reads the units and numbers of seconds", () => {

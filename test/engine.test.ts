@@ -4,20 +4,20 @@
 // test builds the repository's files at one commit and derives from them.
 
 import { describe, it, expect } from "vitest";
-import { type ComputerFile, renderComputer, type TaskReport } from "../src/core/computer.js";
-import { computerPath } from "../src/core/names.js";
-import { parseOrders } from "../src/core/orders.js";
-import { claimHolder, nextAttempt, plan, retryAt, type Plan, type PlanInput } from "../src/core/plan.js";
-import { ownComputer } from "../src/core/publish.js";
-import { preferredMachine, rankForMachine } from "../src/core/rank.js";
-import { ORDERS_FILE, readModel, type RepoModel } from "../src/core/repo.js";
-import { deriveStatus } from "../src/core/status.js";
-import { renderStatusMd } from "../src/core/status-md.js";
-import { utcText } from "../src/core/presence.js";
-import { statusText } from "../src/core/terminal.js";
+import { type ComputerFile, renderComputer, type TaskReport } from "../src/core/fleet/computer.js";
+import { computerPath } from "../src/core/files/names.js";
+import { parseOrders } from "../src/core/orders/orders.js";
+import { claimHolder, nextAttempt, plan, retryAt, type Plan, type PlanInput } from "../src/core/machine/plan.js";
+import { ownComputer } from "../src/core/machine/publish.js";
+import { preferredMachine, rankForMachine } from "../src/core/work/rank.js";
+import { ORDERS_FILE, readModel, type RepoModel } from "../src/core/repo/repo.js";
+import { deriveStatus } from "../src/core/status/status.js";
+import { renderStatusMd } from "../src/core/status/status-md.js";
+import { utcText } from "../src/core/fleet/presence.js";
+import { statusText } from "../src/core/status/terminal.js";
 import { computerFile } from "./fixtures.js";
-import type { Order } from "../src/core/orders-schema.js";
-import type { StatusJson } from "../src/core/status-types.js";
+import type { Order } from "../src/core/orders/orders-schema.js";
+import type { StatusJson } from "../src/core/fleet/status-types.js";
 
 // ------------------------------------------------------------------ helpers
 
@@ -325,7 +325,7 @@ describe('to: "ANY"', () => {
     expect(waits(planOn(f, "c", when(20)))).toEqual([["job", "claimed by a"]]);
   });
 
-  it("claims fill maxParallel minus the named tasks, highest priority first, then each machine's own rank (core/rank.ts)", () => {
+  it("claims fill maxParallel minus the named tasks, highest priority first, then each machine's own rank (core/work/rank.ts)", () => {
     const list = [
       { id: "named", to: "a", run: "n" },
       { id: "any-low", to: "ANY", run: "x", priority: "low" },

@@ -5,7 +5,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { describeFailure, failureLines, ownFailure, ownFileError } from "../src/failure.js";
-import { cronProblem } from "../src/core/cron.js";
+import { cronProblem } from "../src/core/time/cron.js";
 import { CoordError, EXIT } from "../src/errors.js";
 import { type HistoryGit, shallowBoundary } from "../src/git/history.js";
 import { readIfExists } from "../src/state/files.js";

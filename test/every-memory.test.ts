@@ -6,7 +6,7 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { readLines as lines } from "./helpers.js";
-import { orderText } from "../src/core/terminal.js";
+import { orderText } from "../src/core/status/terminal.js";
 import { readQuiet } from "../src/state/quiet.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
 

@@ -1,12 +1,12 @@
-// Recurring orders (src/core/every.ts), table by table: the slots of a cron
+// Recurring orders (src/core/time/every.ts), table by table: the slots of a cron
 // expression in a time zone (daylight saving time both ways, month ends, leap
 // days), which slot is due, and how runs are ordered and keyed. The time is
 // passed in; nothing here waits.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compareRuns, dueSlot, everyProblem, latestSlot, nextSlot, type Recurrence, runKey, slotsBetween, timezoneProblem, upcomingSlot } from "../src/core/every.js";
-import { formatProblem, parseOrders } from "../src/core/orders.js";
-import { isRefusal, transition } from "../src/core/task-life.js";
+import { compareRuns, dueSlot, everyProblem, latestSlot, nextSlot, type Recurrence, runKey, slotsBetween, timezoneProblem, upcomingSlot } from "../src/core/time/every.js";
+import { formatProblem, parseOrders } from "../src/core/orders/orders.js";
+import { isRefusal, transition } from "../src/core/work/task-life.js";
 import { fuzzRuns } from "./fixtures.js";
 
 const ms = (iso: string) => Date.parse(iso);
@@ -157,7 +157,7 @@ describe("latest and next slot", () => {
       next: "2025-01-01T00:45:00.000Z",
     },
     { name: "every minute", r: { every: "* * * * *" }, now: "2025-01-01T00:30:30Z", latest: "2025-01-01T00:30:00.000Z", next: "2025-01-01T00:31:00.000Z" },
-    // Where croner reads an expression differently, coord's reading holds (core/cron.ts gives croner numbers, and short steps).
+    // Where croner reads an expression differently, coord's reading holds (core/time/cron.ts gives croner numbers, and short steps).
     {
       name: "a step longer than its field: its first value",
       r: { every: "*/100 * * * *" },

@@ -1,6 +1,6 @@
-// What a machine reports of its failed syncs (core/failures.ts), table-driven.
+// What a machine reports of its failed syncs (core/fleet/failures.ts), table-driven.
 import { describe, expect, it } from "vitest";
-import { currentRun, type FailureRecord, failuresText, reportedHealth, reportedHealthUntil, reportsFailures } from "../src/core/failures.js";
+import { currentRun, type FailureRecord, failuresText, reportedHealth, reportedHealthUntil, reportsFailures } from "../src/core/fleet/failures.js";
 
 const NOW = new Date("2026-11-25T10:00:00.000Z");
 const at = (minutes: number) => new Date(NOW.getTime() + minutes * 60_000).toISOString();

@@ -1,13 +1,13 @@
-// What each field of ORDERS.json must be, in words, comes from the schema alone (core/field-words.ts): the
+// What each field of ORDERS.json must be, in words, comes from the schema alone (core/orders/field-words.ts): the
 // problem texts say it, and the docs' field tables are rendered from it. Checked here place by place, and on the
 // docs as committed: a field added, removed or reworded in the schema asks for the docs to be refreshed.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { expectedAt, FIELD_TABLES, fieldsAt, fieldsTable, withTable } from "../src/core/field-words.js";
+import { expectedAt, FIELD_TABLES, fieldsAt, fieldsTable, withTable } from "../src/core/orders/field-words.js";
 import { MAX_COUNT } from "../src/core/limits.js";
-import { parseOrders } from "../src/core/orders.js";
-import { readServices } from "../src/core/services.js";
-import { OrderSchema, ServiceSchema } from "../src/core/orders-schema.js";
+import { parseOrders } from "../src/core/orders/orders.js";
+import { readServices } from "../src/core/services/services.js";
+import { OrderSchema, ServiceSchema } from "../src/core/orders/orders-schema.js";
 
 const DURATION = 'a duration like "90s", "15m" or "2h", or a number of seconds';
 

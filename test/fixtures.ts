@@ -1,10 +1,10 @@
 // What the pure tests build on: one machine's published file as coord writes it, a task's report, and the files of a
 // repository at one commit with the fleet they make.
-import { type ComputerFile, renderComputer, type TaskReport } from "../src/core/computer.js";
-import { computerPath } from "../src/core/names.js";
-import { ORDERS_FILE, readModel } from "../src/core/repo.js";
-import { deriveStatus } from "../src/core/status.js";
-import type { StatusJson } from "../src/core/status-types.js";
+import { type ComputerFile, renderComputer, type TaskReport } from "../src/core/fleet/computer.js";
+import { computerPath } from "../src/core/files/names.js";
+import { ORDERS_FILE, readModel } from "../src/core/repo/repo.js";
+import { deriveStatus } from "../src/core/status/status.js";
+import type { StatusJson } from "../src/core/fleet/status-types.js";
 
 /** The instant the pure tests start from. */
 export const T0_ISO = "2025-06-01T10:00:00.000Z";

@@ -1,8 +1,8 @@
-// Front matter (src/core/frontmatter.ts): a YAML block at the top of a
+// Front matter (src/core/files/frontmatter.ts): a YAML block at the top of a
 // Markdown file, parsed and rendered.
 import { describe, expect, it, vi } from "vitest";
-import { parseComputer, renderComputer } from "../src/core/computer.js";
-import { parseFrontMatter, renderFrontMatter } from "../src/core/frontmatter.js";
+import { parseComputer, renderComputer } from "../src/core/fleet/computer.js";
+import { parseFrontMatter, renderFrontMatter } from "../src/core/files/frontmatter.js";
 import { computerFile } from "./fixtures.js";
 
 const computer = computerFile;

@@ -8,15 +8,15 @@
 // and COORD_FUZZ_SEED=<n> to try other cases (a failure prints its seed and path).
 import fc from "fast-check";
 import { expect } from "vitest";
-import { type ComputerFile, renderComputer, type TaskReport } from "../src/core/computer.js";
-import { messagePath, trustedReceipts, type MessageFile } from "../src/core/messages.js";
-import { computerPath } from "../src/core/names.js";
-import { plan } from "../src/core/plan.js";
-import { ownComputer, renderChanges } from "../src/core/publish.js";
-import { ORDERS_FILE, readModel } from "../src/core/repo.js";
-import { deriveStatus, renderStatusJson } from "../src/core/status.js";
-import { renderStatusMd } from "../src/core/status-md.js";
-import { statusText } from "../src/core/terminal.js";
+import { type ComputerFile, renderComputer, type TaskReport } from "../src/core/fleet/computer.js";
+import { messagePath, trustedReceipts, type MessageFile } from "../src/core/messages/messages.js";
+import { computerPath } from "../src/core/files/names.js";
+import { plan } from "../src/core/machine/plan.js";
+import { ownComputer, renderChanges } from "../src/core/machine/publish.js";
+import { ORDERS_FILE, readModel } from "../src/core/repo/repo.js";
+import { deriveStatus, renderStatusJson } from "../src/core/status/status.js";
+import { renderStatusMd } from "../src/core/status/status-md.js";
+import { statusText } from "../src/core/status/terminal.js";
 import type { Problem } from "../src/core/types.js";
 import { computerFile, T0_ISO, fuzzRuns } from "./fixtures.js";
 

@@ -3,12 +3,12 @@
 // ORDERS.json and machine files: fuzz.test.ts.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { renderComputer } from "../src/core/computer.js";
-import { messagePath, renderMessageFile } from "../src/core/messages.js";
-import { computerPath } from "../src/core/names.js";
-import { plan } from "../src/core/plan.js";
-import { readModel } from "../src/core/repo.js";
-import { deriveStatus } from "../src/core/status.js";
+import { renderComputer } from "../src/core/fleet/computer.js";
+import { messagePath, renderMessageFile } from "../src/core/messages/messages.js";
+import { computerPath } from "../src/core/files/names.js";
+import { plan } from "../src/core/machine/plan.js";
+import { readModel } from "../src/core/repo/repo.js";
+import { deriveStatus } from "../src/core/status/status.js";
 import { parseJournal } from "../src/state/journal.js";
 import { parseMailbox } from "../src/state/mailbox.js";
 import { T0_ISO } from "./fixtures.js";

@@ -3,8 +3,8 @@
 // fuzz-trees.test.ts (a file of its own so that two workers share the fuzzing).
 import fc from "fast-check";
 import { describe, it } from "vitest";
-import { renderComputer } from "../src/core/computer.js";
-import { computerPath } from "../src/core/names.js";
+import { renderComputer } from "../src/core/fleet/computer.js";
+import { computerPath } from "../src/core/files/names.js";
 import { base, computerArb, edits, mutate, ORDER_IDS, ordersDoc, params, throughEverything } from "./fuzz-pieces.js";
 
 describe("fuzz: what the repository holds never stops or fools a machine", () => {

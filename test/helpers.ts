@@ -11,10 +11,10 @@ import { inject } from "vitest";
 import { hubCreate } from "../src/commands/hub.js";
 import { init } from "../src/commands/init.js";
 import { main } from "../src/cli/main.js";
-import { parseComputer } from "../src/core/computer.js";
-import { roleOf } from "../src/core/ownership.js";
-import type { TaskEntry } from "../src/core/task-life.js";
-import type { StatusJson } from "../src/core/status-types.js";
+import { parseComputer } from "../src/core/fleet/computer.js";
+import { roleOf } from "../src/core/trust/ownership.js";
+import type { TaskEntry } from "../src/core/work/task-life.js";
+import type { StatusJson } from "../src/core/fleet/status-types.js";
 
 const run = promisify(execFile);
 export const CLI = join(import.meta.dirname, "..", "dist", "coord.mjs");
@@ -109,11 +109,11 @@ async function buildFleet(root: string, names: string[], opts: { hubPath?: strin
   return fleet;
 }
 
-/** ORDERS.json's hub settings of a server with no push limit to speak of (core/budget.ts MAX_PUSHES_PER_MINUTE). */
+/** ORDERS.json's hub settings of a server with no push limit to speak of (core/budget/budget.ts MAX_PUSHES_PER_MINUTE). */
 export const UNLIMITED = { pushesPerMinute: 100_000 };
 
 /**
- * ORDERS.json with `orders`: a test fleet works in bursts far above a real fleet's push budget (core/budget.ts), so it
+ * ORDERS.json with `orders`: a test fleet works in bursts far above a real fleet's push budget (core/budget/budget.ts), so it
  * gets a budget of 100,000 pushes a minute (a server with no limit); the tests of the budget set their own.
  */
 export function ordersText(orders: unknown[], hub: Record<string, unknown> = UNLIMITED): string {
@@ -171,7 +171,7 @@ export async function hubFile(fleet: Fleet, path: string): Promise<string> {
   return git(fleet.hubPath, "show", `${roleOf(path) === "machines" ? "coord" : "main"}:${path}`);
 }
 
-/** STATUS.json at the hub's tip, as coord writes it (core/status.ts StatusJson). */
+/** STATUS.json at the hub's tip, as coord writes it (core/status/status.ts StatusJson). */
 export async function hubStatus(fleet: Fleet): Promise<StatusJson> {
   return JSON.parse(await hubFile(fleet, "STATUS.json"));
 }

@@ -5,7 +5,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { renderComputer } from "../src/core/computer.js";
+import { renderComputer } from "../src/core/fleet/computer.js";
 import { sync } from "../src/sync/sync.js";
 import { computerFile } from "./fixtures.js";
 import { cli, git, hubFile, hubStatus, journal, makeFleet, personCommit, pushOrders, setConfig, type Fleet } from "./helpers.js";

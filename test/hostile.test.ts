@@ -3,20 +3,20 @@
 // or deeply nested files, forged counters and receipts, clocks far ahead.
 // Each must stay that file's problem, a sentence, and fool nobody.
 import { describe, expect, it } from "vitest";
-import { CLOCK_SKEW, heardAt } from "../src/core/clock.js";
-import { type ComputerFile, parseComputer, renderComputer, type TaskReport } from "../src/core/computer.js";
+import { CLOCK_SKEW, heardAt } from "../src/core/time/clock.js";
+import { type ComputerFile, parseComputer, renderComputer, type TaskReport } from "../src/core/fleet/computer.js";
 import { jsonDepth, MAX_COUNT, MAX_DEPTH, notRead, yamlDepth } from "../src/core/limits.js";
-import { messagePath, parseMessageFile, receivedMark, renderMessageFile, trustedReceipts, type MessageFile, type Receipts } from "../src/core/messages.js";
-import { computerPath } from "../src/core/names.js";
-import { parseOrders } from "../src/core/orders.js";
-import { claimHolder, plan, retryAt } from "../src/core/plan.js";
-import { ownComputer, renderChanges } from "../src/core/publish.js";
-import { classifyPath, ORDERS_FILE, readModel } from "../src/core/repo.js";
-import { isOffline } from "../src/core/presence.js";
-import { deriveStatus } from "../src/core/status.js";
-import { renderStatusMd } from "../src/core/status-md.js";
+import { messagePath, parseMessageFile, receivedMark, renderMessageFile, trustedReceipts, type MessageFile, type Receipts } from "../src/core/messages/messages.js";
+import { computerPath } from "../src/core/files/names.js";
+import { parseOrders } from "../src/core/orders/orders.js";
+import { claimHolder, plan, retryAt } from "../src/core/machine/plan.js";
+import { ownComputer, renderChanges } from "../src/core/machine/publish.js";
+import { classifyPath, ORDERS_FILE, readModel } from "../src/core/repo/repo.js";
+import { isOffline } from "../src/core/fleet/presence.js";
+import { deriveStatus } from "../src/core/status/status.js";
+import { renderStatusMd } from "../src/core/status/status-md.js";
 import { computerFile, T0_ISO } from "./fixtures.js";
-import type { Order } from "../src/core/orders-schema.js";
+import type { Order } from "../src/core/orders/orders-schema.js";
 
 const T0 = Date.parse(T0_ISO);
 const at = (s: number) => new Date(T0 + s * 1000);

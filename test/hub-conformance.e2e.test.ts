@@ -12,8 +12,8 @@ import { notReadReason, tooBigBlob } from "../src/core/limits.js";
 import { machineAuthor, Repo } from "../src/git/git.js";
 import { RemoteUnreachable } from "../src/errors.js";
 import { commitOf, type Hub, joinTip, splitTip } from "../src/git/hub.js";
-import { historyTrailer } from "../src/core/status-history.js";
-import { roleOf } from "../src/core/ownership.js";
+import { historyTrailer } from "../src/core/hub/status-history.js";
+import { roleOf } from "../src/core/trust/ownership.js";
 import { MemoryRemote } from "../src/git/memory-hub.js";
 import { git, tempDir } from "./helpers.js";
 

@@ -1,6 +1,6 @@
-// Which messages end a wait, and what the waiter does next (core/inbox-wait.ts).
+// Which messages end a wait, and what the waiter does next (core/messages/inbox-wait.ts).
 import { describe, expect, it } from "vitest";
-import { arrivedSince, maxWaitSteps, waitStep, type WaitFilter } from "../src/core/inbox-wait.js";
+import { arrivedSince, maxWaitSteps, waitStep, type WaitFilter } from "../src/core/messages/inbox-wait.js";
 
 const msg = (id: string, replyTo?: string) => ({ id, from: id.split("/")[0]!, ...(replyTo ? { replyTo } : {}) });
 const inbox = [msg("a/b/1"), msg("c/b/1"), msg("a/b/2", "b/a/7"), msg("c/ALL/3", "b/a/7"), msg("a/b/3")];

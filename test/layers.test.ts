@@ -44,7 +44,7 @@ describe("the layers", () => {
 
   it("the scan finds an upward import and a core that reaches out", () => {
     expect(upwardImports("sync/sync.ts", 'import { x } from "../cli/main.js";')).toEqual(["sync/sync.ts imports cli/main.js"]);
-    expect(upwardImports("core/plan.ts", 'import { CoordError } from "../errors.js";')).toEqual(["core/plan.ts imports errors.js"]);
+    expect(upwardImports("core/machine/plan.ts", 'import { CoordError } from "../../errors.js";')).toEqual(["core/machine/plan.ts imports errors.js"]);
     expect(upwardImports("daemon/daemon.ts", 'import { sync } from "../sync/sync.js";')).toEqual([]);
   });
 });

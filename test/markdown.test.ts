@@ -1,7 +1,7 @@
-// Markdown (src/core/markdown.ts): table cells, tables and fences that hold
+// Markdown (src/core/files/markdown.ts): table cells, tables and fences that hold
 // any text without breaking out.
 import { describe, it, expect } from "vitest";
-import { cell, fence, table } from "../src/core/markdown.js";
+import { cell, fence, table } from "../src/core/files/markdown.js";
 
 describe("markdown", () => {
   it("cell escapes pipes, newlines and HTML", () => {

@@ -1,10 +1,10 @@
-// coord agent install/uninstall's edits of each agent CLI's MCP config (src/core/mcp-config.ts): the entry each
+// coord agent install/uninstall's edits of each agent CLI's MCP config (src/core/agents/mcp-config.ts): the entry each
 // CLI documents, idempotent, the rest of the user's file kept (comments too), and uninstall taking out exactly
 // coord's server. What each real CLI reads from these files: test/mcp-agents.e2e.test.ts.
 import { parse as parseJsonc } from "jsonc-parser";
 import { parse as parseToml } from "smol-toml";
 import { describe, expect, it } from "vitest";
-import { installMcp, isCoordEntry, MCP_AGENTS, type McpAgent, TOML_MARK, uninstallMcp } from "../src/core/mcp-config.js";
+import { installMcp, isCoordEntry, MCP_AGENTS, type McpAgent, TOML_MARK, uninstallMcp } from "../src/core/agents/mcp-config.js";
 
 const cmd = { command: "/usr/bin/node", args: ["/opt/coord/dist/coord.mjs", "mcp", "--dir", "/home/u/fleet"] };
 const argv = [cmd.command, ...cmd.args];

@@ -9,14 +9,14 @@ import { randomUUID } from "node:crypto";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readModel, type RepoModel } from "../src/core/repo.js";
-import { scaffoldFiles } from "../src/core/scaffold.js";
-import { roleOf } from "../src/core/ownership.js";
+import { readModel, type RepoModel } from "../src/core/repo/repo.js";
+import { scaffoldFiles } from "../src/core/setup/scaffold.js";
+import { roleOf } from "../src/core/trust/ownership.js";
 import { type MemoryHub, MemoryRemote } from "../src/git/memory-hub.js";
 import { type MachineConfig, newConfig, saveConfig } from "../src/state/config.js";
 import type { Machine } from "../src/sync/machine.js";
 import { type CycleOptions, READ_PATHS, type SyncResult, syncMachine } from "../src/sync/sync.js";
-import type { StatusJson } from "../src/core/status-types.js";
+import type { StatusJson } from "../src/core/fleet/status-types.js";
 
 const PERSON = { name: "A Person", email: "person@example.com" };
 
@@ -35,7 +35,7 @@ export interface MemoryFleet {
   /** The hub's files at its tip, and the model every machine reads from them. */
   files(): Promise<Map<string, string>>;
   model(): Promise<RepoModel>;
-  /** STATUS.json at the tip, parsed (core/status.ts StatusJson). */
+  /** STATUS.json at the tip, parsed (core/status/status.ts StatusJson). */
   status(): Promise<StatusJson>;
   cleanup(): Promise<void>;
 }

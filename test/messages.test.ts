@@ -4,8 +4,8 @@
 // repository model and STATUS derivation.
 
 import { describe, it, expect } from "vitest";
-import { type ComputerFile, renderComputer } from "../src/core/computer.js";
-import { parseFrontMatter, renderFrontMatter } from "../src/core/frontmatter.js";
+import { type ComputerFile, renderComputer } from "../src/core/fleet/computer.js";
+import { parseFrontMatter, renderFrontMatter } from "../src/core/files/frontmatter.js";
 import {
   ackSeqs,
   addressedTo,
@@ -29,11 +29,11 @@ import {
   type Message,
   type MessageFile,
   type Receipts,
-} from "../src/core/messages.js";
-import { computerPath } from "../src/core/names.js";
-import { ORDERS_FILE, readModel } from "../src/core/repo.js";
-import { deriveStatus, renderStatusJson } from "../src/core/status.js";
-import { renderStatusMd } from "../src/core/status-md.js";
+} from "../src/core/messages/messages.js";
+import { computerPath } from "../src/core/files/names.js";
+import { ORDERS_FILE, readModel } from "../src/core/repo/repo.js";
+import { deriveStatus, renderStatusJson } from "../src/core/status/status.js";
+import { renderStatusMd } from "../src/core/status/status-md.js";
 import { computerFile, fuzzRuns } from "./fixtures.js";
 
 // ------------------------------------------------------------------ helpers

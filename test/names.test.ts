@@ -1,7 +1,7 @@
-// Machine names (src/core/names.ts): which are valid, and the path of each
+// Machine names (src/core/files/names.ts): which are valid, and the path of each
 // machine's file.
 import { describe, it, expect } from "vitest";
-import { computerPath, machineNameProblem, machineOfPath } from "../src/core/names.js";
+import { computerPath, machineNameProblem, machineOfPath } from "../src/core/files/names.js";
 
 describe("machine names", () => {
   it("accepts the seeds' names and the longest name", () => {

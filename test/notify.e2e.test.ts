@@ -244,7 +244,7 @@ describe("notify", () => {
     // Quiet until charlie's offline time: nothing to notify yet.
     expect((await sync({ dir: dirOf("alpha"), now: at(offlineAt - 1) })).quiet).toBe(true);
     // At that very instant a reader still calls it online (stale): the stamp holds to the first instant it is
-    // offline (core/presence.ts offlineChangesAt), so this sync is answered quietly, and nothing is alerted.
+    // offline (core/fleet/presence.ts offlineChangesAt), so this sync is answered quietly, and nothing is alerted.
     const edge = await sync({ dir: dirOf("alpha"), now: at(offlineAt) });
     expect(edge.quiet).toBe(true);
     expect(edge.notified).toBeUndefined();

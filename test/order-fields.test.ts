@@ -1,16 +1,16 @@
 // The fields of an order as `coord order add` and the MCP tool order_add take them come from OrderSchema alone
-// (core/order-fields.ts): a field added to the schema is a flag, a tool argument and a JSON Schema property with
-// no other edit (issue 32), and has a problem text and a row in the docs' field table (core/field-words.ts).
+// (core/orders/order-fields.ts): a field added to the schema is a flag, a tool argument and a JSON Schema property with
+// no other edit (issue 32), and has a problem text and a row in the docs' field table (core/orders/field-words.ts).
 // Checked here on the real schema and on one extended by a probe field.
 import { describe, expect, it } from "vitest";
 import * as z from "zod";
 import { orderAddInput } from "../src/commands/mcp-tools.js";
 import { getNodeValue, parseTree } from "jsonc-parser";
-import { expectedOf, fieldsTable } from "../src/core/field-words.js";
-import { ADD_FIELDS, addFields, fieldValue } from "../src/core/order-fields.js";
-import { type Doc, issueProblems, lineStarts } from "../src/core/orders-problems.js";
-import { OrderSchema, OrdersFileSchema } from "../src/core/orders-schema.js";
-import { ordersJsonSchema } from "../src/core/schema.js";
+import { expectedOf, fieldsTable } from "../src/core/orders/field-words.js";
+import { ADD_FIELDS, addFields, fieldValue } from "../src/core/orders/order-fields.js";
+import { type Doc, issueProblems, lineStarts } from "../src/core/orders/orders-problems.js";
+import { OrderSchema, OrdersFileSchema } from "../src/core/orders/orders-schema.js";
+import { ordersJsonSchema } from "../src/core/orders/schema.js";
 
 const byName = (name: string) => ADD_FIELDS.find((f) => f.name === name)!;
 

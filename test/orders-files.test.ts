@@ -6,10 +6,10 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { cancelOrder, includesChanges, insertOrder, orderIndex } from "../src/core/orders-text.js";
-import { formatProblem, parseOrders, parseOrderSources } from "../src/core/orders.js";
-import { delegatedOrdersPath, ORDERS_DIR, readModel } from "../src/core/repo.js";
-import { ordersJsonSchema } from "../src/core/schema.js";
+import { cancelOrder, includesChanges, insertOrder, orderIndex } from "../src/core/orders/orders-text.js";
+import { formatProblem, parseOrders, parseOrderSources } from "../src/core/orders/orders.js";
+import { delegatedOrdersPath, ORDERS_DIR, readModel } from "../src/core/repo/repo.js";
+import { ordersJsonSchema } from "../src/core/orders/schema.js";
 import { ownOrdersFile, readDelegated, updateDelegated } from "../src/state/delegated.js";
 
 /** A file with one order per line, starting at line 4. */

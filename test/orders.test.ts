@@ -2,10 +2,10 @@
 // (with its line, path and message), formatting, targets and the JSON Schema.
 
 import { describe, it, expect } from "vitest";
-import { formatProblem, ordersTargets, parseOrders } from "../src/core/orders.js";
-import { ordersJsonSchema } from "../src/core/schema.js";
+import { formatProblem, ordersTargets, parseOrders } from "../src/core/orders/orders.js";
+import { ordersJsonSchema } from "../src/core/orders/schema.js";
 import type { Problem } from "../src/core/types.js";
-import type { Order } from "../src/core/orders-schema.js";
+import type { Order } from "../src/core/orders/orders-schema.js";
 
 const EXAMPLE = `{
   "$schema": "coordination/orders.schema.json",

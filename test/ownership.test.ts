@@ -1,8 +1,8 @@
-// File ownership (src/core/ownership.ts): one rule, used by the reader and by
+// File ownership (src/core/trust/ownership.ts): one rule, used by the reader and by
 // the commit step, which refuses to commit a path the machine does not own.
 import { describe, expect, it } from "vitest";
-import { notOwned, ownerOf, owns } from "../src/core/ownership.js";
-import { classifyPath } from "../src/core/repo.js";
+import { notOwned, ownerOf, owns } from "../src/core/trust/ownership.js";
+import { classifyPath } from "../src/core/repo/repo.js";
 import { CoordError } from "../src/errors.js";
 import { commitOwned } from "../src/sync/cas.js";
 

@@ -1,17 +1,17 @@
-// The parse cache: results by blob id in the process (core/parsed.ts) and in
+// The parse cache: results by blob id in the process (core/repo/parsed.ts) and in
 // the machine's state dir (state/parsed.ts): hits, misses, errors, a broken
 // or foreign file ignored, pruning to what the last sync used, the bounds.
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { gitBlobId } from "../src/core/blob.js";
-import { renderComputer } from "../src/core/computer.js";
+import { gitBlobId } from "../src/core/repo/blob.js";
+import { renderComputer } from "../src/core/fleet/computer.js";
 import { someOf } from "../src/core/limits.js";
-import { messagePath, renderMessageFile } from "../src/core/messages.js";
-import { parseOrderSources, reviveOrderSources } from "../src/core/orders.js";
-import { MAX_PARSE_ENTRIES, markParsed, parsedFile, parseKey, parseStats, resetParsed, seedParsed } from "../src/core/parsed.js";
-import { ORDERS_FILE, readModel } from "../src/core/repo.js";
+import { messagePath, renderMessageFile } from "../src/core/messages/messages.js";
+import { parseOrderSources, reviveOrderSources } from "../src/core/orders/orders.js";
+import { MAX_PARSE_ENTRIES, markParsed, parsedFile, parseKey, parseStats, resetParsed, seedParsed } from "../src/core/repo/parsed.js";
+import { ORDERS_FILE, readModel } from "../src/core/repo/repo.js";
 import { loadParsed, PARSED_FILE, parseParsedFile, renderParsedFile, saveParsed } from "../src/state/parsed.js";
 import { computerFile } from "./fixtures.js";
 
@@ -30,7 +30,7 @@ function counting<T>(value: (text: string) => T) {
   };
 }
 
-describe("the parse memo (core/parsed.ts)", () => {
+describe("the parse memo (core/repo/parsed.ts)", () => {
   it("parses a (path, text) once; another text or another path is another entry", () => {
     const c = counting((t) => ({ t }));
     const a = parsedFile("a.md", "one", c.parse("one"));

@@ -1,17 +1,17 @@
-// The planner (src/core/plan.ts): what a machine does next, given the
+// The planner (src/core/machine/plan.ts): what a machine does next, given the
 // orders, the fleet's files, its own journal and the time; pipelines (after)
 // and retries across a fleet's syncs on the in-memory hub.
 import { join } from "node:path";
 import { afterEach, describe, it, expect } from "vitest";
-import { readControls } from "../src/core/controls.js";
-import { nextAttempt, plan, type PlanInput } from "../src/core/plan.js";
-import type { RepoModel } from "../src/core/repo.js";
-import { deriveStatus, missingCapabilities } from "../src/core/status.js";
+import { readControls } from "../src/core/hub/controls.js";
+import { nextAttempt, plan, type PlanInput } from "../src/core/machine/plan.js";
+import type { RepoModel } from "../src/core/repo/repo.js";
+import { deriveStatus, missingCapabilities } from "../src/core/status/status.js";
 import { computerFile, taskReport as report } from "./fixtures.js";
 import { readLines as lines } from "./helpers.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
-import type { Order } from "../src/core/orders-schema.js";
-import type { TaskReport } from "../src/core/computer.js";
+import type { Order } from "../src/core/orders/orders-schema.js";
+import type { TaskReport } from "../src/core/fleet/computer.js";
 
 const T0 = "2025-06-01T10:00:00.000Z";
 

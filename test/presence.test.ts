@@ -1,7 +1,7 @@
-// Presence (src/core/presence.ts): when a machine counts as offline. (When
+// Presence (src/core/fleet/presence.ts): when a machine counts as offline. (When
 // that answer next changes: test/deadlines.test.ts.)
 import { describe, it, expect } from "vitest";
-import { isOffline, MISSED_HEARTBEATS } from "../src/core/presence.js";
+import { isOffline, MISSED_HEARTBEATS } from "../src/core/fleet/presence.js";
 
 const T0 = "2025-06-01T10:00:00.000Z";
 

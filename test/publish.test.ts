@@ -1,14 +1,14 @@
-// Publishing (src/core/publish.ts): a machine's own file and the changes it
+// Publishing (src/core/machine/publish.ts): a machine's own file and the changes it
 // commits.
 import { describe, it, expect } from "vitest";
-import { gitBlobId } from "../src/core/blob.js";
-import { renderComputer, type TaskReport } from "../src/core/computer.js";
-import { computerPath } from "../src/core/names.js";
-import { ownComputer, renderChanges } from "../src/core/publish.js";
-import { readModel, STATUS_JSON, STATUS_MD } from "../src/core/repo.js";
-import { renderStatusMd } from "../src/core/status-md.js";
+import { gitBlobId } from "../src/core/repo/blob.js";
+import { renderComputer, type TaskReport } from "../src/core/fleet/computer.js";
+import { computerPath } from "../src/core/files/names.js";
+import { ownComputer, renderChanges } from "../src/core/machine/publish.js";
+import { readModel, STATUS_JSON, STATUS_MD } from "../src/core/repo/repo.js";
+import { renderStatusMd } from "../src/core/status/status-md.js";
 import { computerFile, taskReport as report, ordersJson, repoFiles, statusOf } from "./fixtures.js";
-import type { StatusJson } from "../src/core/status-types.js";
+import type { StatusJson } from "../src/core/fleet/status-types.js";
 
 const T0 = "2025-06-01T10:00:00.000Z";
 

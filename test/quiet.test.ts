@@ -1,4 +1,4 @@
-// The quiet sync (src/core/quiet.ts, src/sync/quiet.ts) on the in-memory hub:
+// The quiet sync (src/core/machine/quiet.ts, src/sync/quiet.ts) on the in-memory hub:
 // after a sync that had nothing to do, a sync answers from the stamp until the
 // tip moves, the local state changes, or the clock reaches a time some rule
 // acts on. Each case has such a time: an ordinary sync (no stamp) at moments
@@ -7,9 +7,9 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { quietUntil } from "../src/core/quiet.js";
-import { stampHolds } from "../src/core/quiet-stamp.js";
-import { readModel } from "../src/core/repo.js";
+import { quietUntil } from "../src/core/machine/quiet.js";
+import { stampHolds } from "../src/core/machine/quiet-stamp.js";
+import { readModel } from "../src/core/repo/repo.js";
 import { readQuiet } from "../src/state/quiet.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
 

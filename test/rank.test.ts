@@ -1,6 +1,6 @@
-// core/rank.ts: rendezvous ranking of "to: ANY" orders per machine.
+// core/work/rank.ts: rendezvous ranking of "to: ANY" orders per machine.
 import { describe, expect, it } from "vitest";
-import { preferredMachine, rankForMachine, rendezvousScore } from "../src/core/rank.js";
+import { preferredMachine, rankForMachine, rendezvousScore } from "../src/core/work/rank.js";
 import type { Priority } from "../src/core/types.js";
 
 const MACHINES = ["m1", "m2", "m3", "m4", "m5"];

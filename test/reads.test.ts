@@ -13,8 +13,8 @@ import {
   readShareOf,
   refillReads,
   spendReads,
-} from "../src/core/reads.js";
-import { MAX_PUSHES_PER_MINUTE } from "../src/core/budget.js";
+} from "../src/core/hub/reads.js";
+import { MAX_PUSHES_PER_MINUTE } from "../src/core/budget/budget.js";
 
 describe("the host a hub's URL names", () => {
   it.each([

@@ -1,7 +1,7 @@
-// Redaction: every rule of src/core/redact.ts, table-driven, and the secret
+// Redaction: every rule of src/core/trust/redact.ts, table-driven, and the secret
 // values of a task's env whatever their length or line endings.
 import { describe, expect, it } from "vitest";
-import { outputTail, redact, REDACTED, RULES, secretForms } from "../src/core/redact.js";
+import { outputTail, redact, REDACTED, RULES, secretForms } from "../src/core/trust/redact.js";
 
 const R = REDACTED;
 const ghp = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8";

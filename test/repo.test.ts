@@ -1,9 +1,9 @@
-// The repository model (src/core/repo.ts): what is read from a commit's files.
+// The repository model (src/core/repo/repo.ts): what is read from a commit's files.
 import { describe, it, expect } from "vitest";
-import { renderComputer } from "../src/core/computer.js";
-import { computerPath } from "../src/core/names.js";
-import { readModel } from "../src/core/repo.js";
-import { EMPTY_ORDERS } from "../src/core/scaffold.js";
+import { renderComputer } from "../src/core/fleet/computer.js";
+import { computerPath } from "../src/core/files/names.js";
+import { readModel } from "../src/core/repo/repo.js";
+import { EMPTY_ORDERS } from "../src/core/setup/scaffold.js";
 import { computerFile, ordersJson, repoFiles } from "./fixtures.js";
 
 const computer = computerFile;

@@ -8,8 +8,8 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises"
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
-import { parseComputer } from "../src/core/computer.js";
-import { utcText } from "../src/core/presence.js";
+import { parseComputer } from "../src/core/fleet/computer.js";
+import { utcText } from "../src/core/fleet/presence.js";
 import { cli, git, hubFile, hubStatus, makeFleet, personCommit, readLines, tempDir, type Fleet, waitFor } from "./helpers.js";
 
 const run = promisify(execFile);

@@ -1,4 +1,4 @@
-// Path reservations (src/core/reservations.ts), table by table: which patterns
+// Path reservations (src/core/fleet/reservations.ts), table by table: which patterns
 // are refused, which paths a pattern matches, which patterns overlap, who holds
 // among conflicting reservations (hub order, shared, expiry at the reader's
 // clock), and a bad entry in a machine's file being that entry's problem.
@@ -21,12 +21,12 @@ import {
   readReservations,
   settle,
   standings,
-} from "../src/core/reservations.js";
+} from "../src/core/fleet/reservations.js";
 import { readQuiet } from "../src/state/quiet.js";
 import { readReservationsState, updateReservations } from "../src/state/reservations.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
 import { fuzzRuns } from "./fixtures.js";
-import type { ComputerFile } from "../src/core/computer.js";
+import type { ComputerFile } from "../src/core/fleet/computer.js";
 
 const T0 = Date.parse("2026-11-22T12:00:00.000Z");
 const at = (min: number) => new Date(T0 + min * 60_000);

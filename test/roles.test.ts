@@ -1,9 +1,9 @@
-// Two roles, two branches: which branch each path lives on (src/core/ownership.ts roleOf), the pair of tips a
-// machine works on (src/git/hub.ts), and the upgrade of a hub of the old layout (src/core/upgrade.ts).
+// Two roles, two branches: which branch each path lives on (src/core/trust/ownership.ts roleOf), the pair of tips a
+// machine works on (src/git/hub.ts), and the upgrade of a hub of the old layout (src/core/setup/upgrade.ts).
 import { describe, expect, it } from "vitest";
-import { parseComputer, renderComputer } from "../src/core/computer.js";
-import { roleOf } from "../src/core/ownership.js";
-import { isOldLayout, isUpgradeLeftover, statusPointer, TOMBSTONE_HOST, upgradeChanges } from "../src/core/upgrade.js";
+import { parseComputer, renderComputer } from "../src/core/fleet/computer.js";
+import { roleOf } from "../src/core/trust/ownership.js";
+import { isOldLayout, isUpgradeLeftover, statusPointer, TOMBSTONE_HOST, upgradeChanges } from "../src/core/setup/upgrade.js";
 import { computerFile } from "./fixtures.js";
 import { commitOf, filesByRole, joinTip, roleOfChanges, splitTip } from "../src/git/hub.js";
 

@@ -1,7 +1,7 @@
 // allowedRoots: whether a task's resolved directory lies inside one of the
 // machine's roots, and what the refusal says.
 import { describe, expect, it } from "vitest";
-import { isWithin, outsideRoots } from "../src/core/roots.js";
+import { isWithin, outsideRoots } from "../src/core/trust/roots.js";
 
 describe("allowedRoots", () => {
   it.each([

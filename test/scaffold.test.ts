@@ -1,10 +1,10 @@
-// The scaffold (src/core/scaffold.ts): the files coord hub create writes.
+// The scaffold (src/core/setup/scaffold.ts): the files coord hub create writes.
 import { describe, it, expect } from "vitest";
-import { parseOrders } from "../src/core/orders.js";
-import { ORDERS_FILE, readModel, SCHEMA_FILE, STATUS_JSON, STATUS_MD } from "../src/core/repo.js";
-import { EMPTY_ORDERS, scaffoldFiles } from "../src/core/scaffold.js";
-import { deriveStatus, renderStatusJson } from "../src/core/status.js";
-import { renderStatusMd } from "../src/core/status-md.js";
+import { parseOrders } from "../src/core/orders/orders.js";
+import { ORDERS_FILE, readModel, SCHEMA_FILE, STATUS_JSON, STATUS_MD } from "../src/core/repo/repo.js";
+import { EMPTY_ORDERS, scaffoldFiles } from "../src/core/setup/scaffold.js";
+import { deriveStatus, renderStatusJson } from "../src/core/status/status.js";
+import { renderStatusMd } from "../src/core/status/status-md.js";
 
 describe("scaffoldFiles", () => {
   const files = scaffoldFiles("# My hub\n");
@@ -27,7 +27,7 @@ describe("scaffoldFiles", () => {
       coord: 1,
       machines: {},
       orders: {},
-      // ORDERS.json sets no budget: each machine takes its host's (core/reads.ts); STATUS says GitHub's figures.
+      // ORDERS.json sets no budget: each machine takes its host's (core/hub/reads.ts); STATUS says GitHub's figures.
       budget: { pushesPerMinute: 6, machines: 0, heartbeat: 20, byHost: true },
       alerts: [],
       errors: [],

@@ -4,7 +4,7 @@ import { chmod, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { formatProblem, parseOrders } from "../src/core/orders.js";
+import { formatProblem, parseOrders } from "../src/core/orders/orders.js";
 import {
   envValueWarning,
   missingSecretReason,
@@ -14,7 +14,7 @@ import {
   suggestedSecretName,
   writtenCredential,
   writtenFieldWarning,
-} from "../src/core/secrets.js";
+} from "../src/core/trust/secrets.js";
 import { listSecrets, readSecretStore, removeSecret, resolveOrderSecrets, secretsPath, setSecret } from "../src/state/secrets.js";
 
 const TOKEN = "ghp_" + "Zx9".repeat(12);

@@ -2,16 +2,26 @@
 // backoff within a start-limit window, health transitions, what to do with a
 // service given desired vs observed, and what is published of it.
 import { describe, expect, it } from "vitest";
-import { parseComputer, renderComputer } from "../src/core/computer.js";
-import { haltOf, readControls } from "../src/core/controls.js";
-import { computerPath } from "../src/core/names.js";
-import { readModel } from "../src/core/repo.js";
-import { deriveStatus } from "../src/core/status.js";
-import { renderStatusMd } from "../src/core/status-md.js";
-import { machineText, statusText } from "../src/core/terminal.js";
+import { parseComputer, renderComputer } from "../src/core/fleet/computer.js";
+import { haltOf, readControls } from "../src/core/hub/controls.js";
+import { computerPath } from "../src/core/files/names.js";
+import { readModel } from "../src/core/repo/repo.js";
+import { deriveStatus } from "../src/core/status/status.js";
+import { renderStatusMd } from "../src/core/status/status-md.js";
+import { machineText, statusText } from "../src/core/status/terminal.js";
 import { computerFile } from "./fixtures.js";
-import { parseOrders } from "../src/core/orders.js";
-import { healthNext, healthStart, type Observed, planServices, type RecordView, readServices, restartDecision, type ServicesRead, serviceReports } from "../src/core/services.js";
+import { parseOrders } from "../src/core/orders/orders.js";
+import {
+  healthNext,
+  healthStart,
+  type Observed,
+  planServices,
+  type RecordView,
+  readServices,
+  restartDecision,
+  type ServicesRead,
+  serviceReports,
+} from "../src/core/services/services.js";
 
 const file = (services: unknown, extra: object = {}) => JSON.stringify({ version: 1, orders: [], services, ...extra }, null, 2);
 const web = { id: "web", to: "m1", run: "node server.js" };

@@ -3,7 +3,7 @@
 import { overSsh } from "../src/git/clone.js";
 import { describe, expect, it } from "vitest";
 import { parseUserSettings } from "../src/git/env.js";
-import { fixFor, gitFailureText, isLostRace, isPushRefusal, isReadRefusal, nonInteractiveSsh, programOf, shellWord } from "../src/core/ssh.js";
+import { fixFor, gitFailureText, isLostRace, isPushRefusal, isReadRefusal, nonInteractiveSsh, programOf, shellWord } from "../src/core/hub/ssh.js";
 
 describe("nonInteractiveSsh", () => {
   const cases: [given: string, used: string][] = [

@@ -1,4 +1,4 @@
-// SSH signatures made and checked in process (src/core/sshsig.ts) agree with ssh-keygen and git: a key coord
+// SSH signatures made and checked in process (src/core/trust/sshsig.ts) agree with ssh-keygen and git: a key coord
 // makes is one ssh-keygen reads, a signature each makes the other accepts, and a commit coord signs is one
 // git calls good ("G"), while anything changed in it is bad for both.
 import { execFile } from "node:child_process";
@@ -6,7 +6,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { newKeyPair, readSigningKey, sshSign, sshVerify } from "../src/core/sshsig.js";
+import { newKeyPair, readSigningKey, sshSign, sshVerify } from "../src/core/trust/sshsig.js";
 import { commitBody, commitSignature, ObjectWriter, signedCommitBody } from "../src/git/objects.js";
 import { Repo } from "../src/git/git.js";
 import { commitVerdict, plainSigners } from "../src/git/signatures.js";

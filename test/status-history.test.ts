@@ -1,8 +1,8 @@
-// The bounded history of the machines' branch (src/core/status-history.ts): the limit ORDERS.json sets, the
+// The bounded history of the machines' branch (src/core/hub/status-history.ts): the limit ORDERS.json sets, the
 // mark each machine commit carries, and when a publish replaces the branch with a new root.
 import { describe, expect, it } from "vitest";
-import { DEFAULT_HISTORY, describeHistoryLimit, historyLimitOf, historyTrailer, keptHistoryRef, nextHistory, parseHistoryTrailer } from "../src/core/status-history.js";
-import { parseOrders } from "../src/core/orders.js";
+import { DEFAULT_HISTORY, describeHistoryLimit, historyLimitOf, historyTrailer, keptHistoryRef, nextHistory, parseHistoryTrailer } from "../src/core/hub/status-history.js";
+import { parseOrders } from "../src/core/orders/orders.js";
 
 const T = new Date("2026-11-25T12:00:00.000Z");
 const ago = (s: number) => new Date(T.getTime() - s * 1000);

@@ -1,12 +1,12 @@
-// STATUS derivation (src/core/status.ts): one state per order, and the whole
+// STATUS derivation (src/core/status/status.ts): one state per order, and the whole
 // STATUS from what the repository holds.
 import { describe, it, expect } from "vitest";
-import { parseComputer, renderComputer } from "../src/core/computer.js";
-import { renderFrontMatter } from "../src/core/frontmatter.js";
-import { computerPath, machineOfPath } from "../src/core/names.js";
-import { readModel } from "../src/core/repo.js";
-import { deriveStatus, renderStatusJson, summarize } from "../src/core/status.js";
-import { renderStatusMd } from "../src/core/status-md.js";
+import { parseComputer, renderComputer } from "../src/core/fleet/computer.js";
+import { renderFrontMatter } from "../src/core/files/frontmatter.js";
+import { computerPath, machineOfPath } from "../src/core/files/names.js";
+import { readModel } from "../src/core/repo/repo.js";
+import { deriveStatus, renderStatusJson, summarize } from "../src/core/status/status.js";
+import { renderStatusMd } from "../src/core/status/status-md.js";
 import { computerFile, taskReport as report, ordersJson, repoFiles, statusOf } from "./fixtures.js";
 
 const T0 = "2025-06-01T10:00:00.000Z";

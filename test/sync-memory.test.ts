@@ -5,10 +5,10 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { deriveStatus, renderStatusJson } from "../src/core/status.js";
-import { renderStatusMd } from "../src/core/status-md.js";
-import { readModel } from "../src/core/repo.js";
-import { formatProblem } from "../src/core/orders.js";
+import { deriveStatus, renderStatusJson } from "../src/core/status/status.js";
+import { renderStatusMd } from "../src/core/status/status-md.js";
+import { readModel } from "../src/core/repo/repo.js";
+import { formatProblem } from "../src/core/orders/orders.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
 
 let fleet: MemoryFleet | undefined;

@@ -5,10 +5,10 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Repo } from "../src/git/git.js";
 import { sync } from "../src/sync/sync.js";
-import { readModel } from "../src/core/repo.js";
-import { deriveStatus, renderStatusJson } from "../src/core/status.js";
-import { renderStatusMd } from "../src/core/status-md.js";
-import { roleOf } from "../src/core/ownership.js";
+import { readModel } from "../src/core/repo/repo.js";
+import { deriveStatus, renderStatusJson } from "../src/core/status/status.js";
+import { renderStatusMd } from "../src/core/status/status-md.js";
+import { roleOf } from "../src/core/trust/ownership.js";
 import { cli, git, setConfig, hubCommits, hubFile, hubHead, hubStatus, journal, makeFleet, peopleHead, pushOrders, personCommit, waitFor, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;

@@ -1,10 +1,10 @@
-// A task's life (src/core/task-life.ts): every (state, event) pair of the
+// A task's life (src/core/work/task-life.ts): every (state, event) pair of the
 // table, what the next entry is, and what is refused. The journal applies
 // these steps and refuses the same ones, changing nothing.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { adopted, failedForGood, isActive, isFinal, isRefusal, type TaskEntry, type TaskEvent, TRANSITIONS, transition } from "../src/core/task-life.js";
+import { adopted, failedForGood, isActive, isFinal, isRefusal, type TaskEntry, type TaskEvent, TRANSITIONS, transition } from "../src/core/work/task-life.js";
 import { TASK_STATES, type TaskState } from "../src/core/types.js";
 import { Journal } from "../src/state/journal.js";
 import { tempDir } from "./helpers.js";

@@ -1,12 +1,12 @@
-// The terminal views (core/terminal.ts, core/colour.ts): plain and coloured,
+// The terminal views (core/status/terminal.ts, core/status/colour.ts): plain and coloured,
 // relative times at a fixed now, failures first, presence at the reader's clock.
 import { describe, expect, it } from "vitest";
-import { clipVisible, coloured, colourWanted, plain, stripColour, visibleLength } from "../src/core/colour.js";
-import { ago, lengthText, machineText, orderText, statusText, textTable, unknownName, until, watchFrame, wrap } from "../src/core/terminal.js";
-import { renderStatusMd } from "../src/core/status-md.js";
-import type { Order } from "../src/core/orders-schema.js";
-import type { TaskReport } from "../src/core/computer.js";
-import type { MachineStatus, OrderMachineStatus, StatusJson } from "../src/core/status-types.js";
+import { clipVisible, coloured, colourWanted, plain, stripColour, visibleLength } from "../src/core/status/colour.js";
+import { ago, lengthText, machineText, orderText, statusText, textTable, unknownName, until, watchFrame, wrap } from "../src/core/status/terminal.js";
+import { renderStatusMd } from "../src/core/status/status-md.js";
+import type { Order } from "../src/core/orders/orders-schema.js";
+import type { TaskReport } from "../src/core/fleet/computer.js";
+import type { MachineStatus, OrderMachineStatus, StatusJson } from "../src/core/fleet/status-types.js";
 
 const NOW = new Date("2026-11-23T14:00:00Z");
 const secondsAgo = (s: number) => new Date(NOW.getTime() - s * 1000).toISOString();

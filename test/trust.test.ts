@@ -1,9 +1,9 @@
-// The signed-orders rule (src/core/trust.ts), table-driven: which version of
+// The signed-orders rule (src/core/trust/trust.ts), table-driven: which version of
 // each orders file a machine acts on, given the newest change's signature and
 // what it accepted before.
 import { describe, expect, it } from "vitest";
-import { parseComputer, renderComputer } from "../src/core/computer.js";
-import { type Accepted, type Change, describeRefusal, type SignatureStatus, trustedFiles } from "../src/core/trust.js";
+import { parseComputer, renderComputer } from "../src/core/fleet/computer.js";
+import { type Accepted, type Change, describeRefusal, type SignatureStatus, trustedFiles } from "../src/core/trust/trust.js";
 import { computerFile } from "./fixtures.js";
 
 const C1 = "1".repeat(40);

@@ -1,5 +1,5 @@
 // Issue 46: a new message is what someone waits for. Under a budget that makes machines push in turns
-// (core/budget.ts turnWait), a task's result waits for its machine's turn; a new message goes at once,
+// (core/budget/budget.ts turnWait), a task's result waits for its machine's turn; a new message goes at once,
 // within the budget. On the in-memory fleet, with the machine's clock and its turn waits recorded.
 import { afterEach, describe, expect, it } from "vitest";
 import { sendFrom } from "../src/commands/messages.js";

@@ -1,7 +1,7 @@
-// Who may use coord ui's page (core/ui-access.ts): the right Host, the token,
+// Who may use coord ui's page (core/status/ui-access.ts): the right Host, the token,
 // and for a change the page's own Origin; anything else is refused.
 import { describe, expect, it } from "vitest";
-import { ownHost, ownOrigin, sameToken, uiRefusal } from "../src/core/ui-access.js";
+import { ownHost, ownOrigin, sameToken, uiRefusal } from "../src/core/status/ui-access.js";
 
 const access = { port: 3000, token: "s3cret-token_xyz" };
 const ok = { host: "127.0.0.1:3000", token: access.token };

@@ -1,14 +1,14 @@
-// What coord ui's page shows (core/ui-view.ts), from the files of one commit:
+// What coord ui's page shows (core/status/ui-view.ts), from the files of one commit:
 // presence marks at the reader's time, failures first, an order's output, the
 // conversation between two machines with its receipts, and when a new
 // snapshot is worth pushing.
 import { describe, expect, it } from "vitest";
-import { type ComputerFile, renderComputer } from "../src/core/computer.js";
-import { renderMessageFile } from "../src/core/messages.js";
-import { computerPath } from "../src/core/names.js";
-import { ORDERS_FILE, readModel } from "../src/core/repo.js";
-import { deriveStatus } from "../src/core/status.js";
-import { conversation, orderDetail, seenText, snapshotKey, uiSnapshot } from "../src/core/ui-view.js";
+import { type ComputerFile, renderComputer } from "../src/core/fleet/computer.js";
+import { renderMessageFile } from "../src/core/messages/messages.js";
+import { computerPath } from "../src/core/files/names.js";
+import { ORDERS_FILE, readModel } from "../src/core/repo/repo.js";
+import { deriveStatus } from "../src/core/status/status.js";
+import { conversation, orderDetail, seenText, snapshotKey, uiSnapshot } from "../src/core/status/ui-view.js";
 import { computerFile, T0_ISO } from "./fixtures.js";
 
 const at = (seconds: number) => new Date(Date.parse(T0_ISO) + seconds * 1000);

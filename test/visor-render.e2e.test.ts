@@ -11,12 +11,12 @@ import { marked, type Tokens } from "marked";
 import type { Browser } from "playwright-core";
 import { chromiumSuite, launchChromium } from "./browser.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { canonicalComputer, type ComputerFile, renderComputer, type TaskReport } from "../src/core/computer.js";
-import { parseFrontMatter, renderFrontMatter } from "../src/core/frontmatter.js";
-import { renderMessageFile } from "../src/core/messages.js";
-import { readModel } from "../src/core/repo.js";
-import { deriveStatus } from "../src/core/status.js";
-import { renderStatusMd } from "../src/core/status-md.js";
+import { canonicalComputer, type ComputerFile, renderComputer, type TaskReport } from "../src/core/fleet/computer.js";
+import { parseFrontMatter, renderFrontMatter } from "../src/core/files/frontmatter.js";
+import { renderMessageFile } from "../src/core/messages/messages.js";
+import { readModel } from "../src/core/repo/repo.js";
+import { deriveStatus } from "../src/core/status/status.js";
+import { renderStatusMd } from "../src/core/status/status-md.js";
 import { computerFile } from "./fixtures.js";
 
 const NOW = "2026-11-22T14:50:00.000Z";

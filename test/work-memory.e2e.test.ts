@@ -8,7 +8,7 @@ import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { readLines as lines } from "./helpers.js";
-import { preferredMachine } from "../src/core/rank.js";
+import { preferredMachine } from "../src/core/work/rank.js";
 import { saveConfig } from "../src/state/config.js";
 import { syncMachine } from "../src/sync/sync.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";

@@ -1,5 +1,5 @@
 // Row 13e (budget-day): a fleet of 1,000 machines for a simulated day under the
-// default push budget (issue 30: 6 pushes a minute, src/core/budget.ts), on the
+// default push budget (issue 30: 6 pushes a minute, src/core/budget/budget.ts), on the
 // in-memory hub (src/git/memory-hub.ts) with a simulated clock, in one process
 // of its own: the built sync (dist/sync/sync.js syncMachine) of every machine,
 // each with its own state dir and its own client of one MemoryRemote, as
@@ -20,8 +20,8 @@
 // (each reads the whole fleet and derives STATUS: the hub's tip moves every
 // ~20 s, so the quiet stamp never answers), and a cron day is 96,000 ticks:
 // far too long for a bench. So a tick runs the real sync when the product's
-// own pure rules say it may do something: its heartbeat is due (core/budget.js
-// shareOf, heartbeatOf, heartbeatDueAfter and core/claims.js heartbeatDue, on
+// own pure rules say it may do something: its heartbeat is due (core/budget/budget.js
+// shareOf, heartbeatOf, heartbeatDueAfter and core/work/claims.js heartbeatDue, on
 // its file as the hub has it), ORDERS.json changed since its last sync and an
 // order not yet done is for it or for ANY (or STATUS has not said the change
 // yet), or its last sync ran tasks, warned or was held back by the budget. The
@@ -291,13 +291,13 @@ async function child(opts) {
   const D = join(REPO, "dist");
   const load = (p) => import(pathToFileURL(join(D, p)).href);
   const { MemoryRemote } = await load("git/memory-hub.js");
-  const { scaffoldFiles } = await load("core/scaffold.js");
-  const { roleOf } = await load("core/ownership.js");
+  const { scaffoldFiles } = await load("core/setup/scaffold.js");
+  const { roleOf } = await load("core/trust/ownership.js");
   const { newConfig, saveConfig } = await load("state/config.js");
   const { syncMachine } = await load("sync/sync.js");
-  const { shareOf, heartbeatOf, heartbeatDueAfter, pushesPerMinuteOf, BUCKET_CAPACITY, describeShare } = await load("core/budget.js");
-  const { heartbeatDue } = await load("core/claims.js");
-  const { isOffline } = await load("core/presence.js");
+  const { shareOf, heartbeatOf, heartbeatDueAfter, pushesPerMinuteOf, BUCKET_CAPACITY, describeShare } = await load("core/budget/budget.js");
+  const { heartbeatDue } = await load("core/work/claims.js");
+  const { isOffline } = await load("core/fleet/presence.js");
 
   const began = performance.now();
   const N = opts.machines;

@@ -1,5 +1,5 @@
 // Issue 30 (a fleet within the host's push budget), row 13: what a fleet pushes
-// under ORDERS.json's `"hub": {"pushesPerMinute": …}` (src/core/budget.ts),
+// under ORDERS.json's `"hub": {"pushesPerMinute": …}` (src/core/budget/budget.ts),
 // counted on the hub as row 12 counts (scripts/bench/host.mjs): pushes landed
 // are the hub's reflog entries on coord, pushes tried what its git daemon was
 // asked. 13a–b: idle fleets of 20 and 40 daemons, at time ÷ 10; 13c: the
@@ -11,7 +11,7 @@ import { performance } from "node:perf_hooks";
 import { hubActivity, hubSnapshot } from "./host.mjs";
 import { CLI, dur, fixture, gitDaemon, keepLogs, ordersText, personPush, run, say, SMOKE, size, sleep, start, syncJson } from "./lib.mjs";
 
-/** GitHub's recommendation, the default budget (DEFAULT_PUSHES_PER_MINUTE in src/core/budget.ts). */
+/** GitHub's recommendation, the default budget (DEFAULT_PUSHES_PER_MINUTE in src/core/budget/budget.ts). */
 const BUDGET = 6;
 
 const sum = (m) => [...m.values()].reduce((s, x) => s + x, 0);
@@ -125,12 +125,12 @@ async function pushReasons(f, hub, from, to) {
  * for 2 s). From before the
  * first registration: the machines register (4 at a time, as lib.fleet does), their daemons start, each
  * publishes a first heartbeat of the stretched length; from when every machine has, a steady window of
- * `beats` published heartbeats. Presence is sampled on the hub every 2 s throughout (src/core/presence.ts).
+ * `beats` published heartbeats. Presence is sampled on the hub every 2 s throughout (src/core/fleet/presence.ts).
  * Pushes tried over the whole run count the registrations' races (4 at once, each lost race a retry), which
  * the budget does not gate: said, not judged.
  */
 async function idleFleet(n, label, beats) {
-  const { presenceOf } = await import("../../dist/core/presence.js");
+  const { presenceOf } = await import("../../dist/core/fleet/presence.js");
   const SPEED = 10;
   const budget = BUDGET * SPEED;
   const f = fixture(`budget-idle-${n}`);
@@ -406,7 +406,7 @@ export async function budgetDrain() {
     // What the buckets allow in a window: the budget's rate, and each machine's full bucket and, for urgent pushes, its debt.
     const allowed = BUDGET * minutes + 2 * 3 * machines;
     // The least time the budget allows: each machine claims its share in one push and publishes its results in one
-    // (both from its full bucket), each push in its turn (a round of 2 s turns, one a machine: core/budget.ts turnWait).
+    // (both from its full bucket), each push in its turn (a round of 2 s turns, one a machine: core/budget/budget.ts turnWait).
     const per = Math.ceil(count / machines);
     const ideal = per * 1000 + 2 * Math.min(machines, 15) * 2000;
     const goal = Math.min(4 * 60_000, 2 * ideal + interval * 1000);

@@ -8,8 +8,8 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { renderComputer } from "../../dist/core/computer.js";
-import { renderMessageFile } from "../../dist/core/messages.js";
+import { renderComputer } from "../../dist/core/fleet/computer.js";
+import { renderMessageFile } from "../../dist/core/messages/messages.js";
 import { commitMachinesFiles } from "./fleet-fixture.mjs";
 import { must, ordersText, PERSON, personCommit } from "./lib.mjs";
 

@@ -18,9 +18,9 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { renderComputer } from "../../dist/core/computer.js";
-import { messagePath, renderMessageFile } from "../../dist/core/messages.js";
-import { roleOf } from "../../dist/core/ownership.js";
+import { renderComputer } from "../../dist/core/fleet/computer.js";
+import { messagePath, renderMessageFile } from "../../dist/core/messages/messages.js";
+import { roleOf } from "../../dist/core/trust/ownership.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const COORD = join(root, "dist", "coord.mjs");

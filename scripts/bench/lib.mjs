@@ -277,10 +277,10 @@ export async function personCommit(f, person, files, message) {
 
 /**
  * personCommit, saying also how many pushes it took (1: the first landed). People write main only:
- * a machines' path (roleOf in src/core/ownership.ts) is refused here, as a mistake of the bench.
+ * a machines' path (roleOf in src/core/trust/ownership.ts) is refused here, as a mistake of the bench.
  */
 export async function personPush(f, person, files, message) {
-  const { roleOf } = await import("../../dist/core/ownership.js");
+  const { roleOf } = await import("../../dist/core/trust/ownership.js");
   const theirs = Object.keys(files).filter((path) => roleOf(path) !== "people");
   if (theirs.length) throw new Error(`the bench's person was asked to commit machines' files to main: ${theirs.slice(0, 3).join(", ")}`);
   for (let attempt = 1; ; attempt++) {

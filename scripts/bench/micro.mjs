@@ -5,11 +5,11 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { renderComputer } from "../../dist/core/computer.js";
-import { parseOrders } from "../../dist/core/orders.js";
-import { readModel } from "../../dist/core/repo.js";
-import { deriveStatus, renderStatusJson } from "../../dist/core/status.js";
-import { renderStatusMd } from "../../dist/core/status-md.js";
+import { renderComputer } from "../../dist/core/fleet/computer.js";
+import { parseOrders } from "../../dist/core/orders/orders.js";
+import { readModel } from "../../dist/core/repo/repo.js";
+import { deriveStatus, renderStatusJson } from "../../dist/core/status/status.js";
+import { renderStatusMd } from "../../dist/core/status/status-md.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { CLI, dur, fixture, fleet, median, must, size, spread, syncOk } from "./lib.mjs";

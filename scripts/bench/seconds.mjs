@@ -1,6 +1,6 @@
 // Issue 46 ("Seconds, not minutes"), rows 16: default daemons (`coord daemon run
 // --dir X`, no schedule or jitter flags) look at the hub between their ticks as
-// often as their share of the fleet's read budget allows (src/core/reads.ts),
+// often as their share of the fleet's read budget allows (src/core/hub/reads.ts),
 // and a move syncs at once. 16a: a plain `coord send` → the recipient's inbox,
 // 3 machines on GitHub's figures, with the fleet's reads and pushes counted at
 // the host; 16b: a person's order → its task start, the same fleet; 16c: a
@@ -19,7 +19,7 @@ import { CLI, dur, fixture, gitDaemon, keepLogs, median, ordersText, personPush,
 
 /** GitHub's published figures, written in ORDERS.json as a person would. */
 const GITHUB = { pushesPerMinute: 6, readsPerSecond: 15 };
-/** The part of the reads the machines take (READ_PART in src/core/reads.ts). */
+/** The part of the reads the machines take (READ_PART in src/core/hub/reads.ts). */
 const READ_PART = 0.8;
 
 const fmt = (x) => (!Number.isFinite(x) ? "—" : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));

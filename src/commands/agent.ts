@@ -1,12 +1,12 @@
 // coord agent hooks install|uninstall <cli>: the hook configuration that shows
 // this machine's unread messages to an agent session in a project, written
-// into the project's own config files (src/core/hooks.ts says what), with
+// into the project's own config files (src/core/agents/hooks.ts says what), with
 // every change printed. No COORD_DIR to remember: the hook names the prompt
 // file of this checkout by its absolute path.
 import { mkdir, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { HOOKS, type HookAgent, installJson, uninstallJson } from "../core/hooks.js";
-import { installMcp, MCP_PLANS, type McpAgent, SERVER_NAME, type ServerCommand, uninstallMcp } from "../core/mcp-config.js";
+import { HOOKS, type HookAgent, installJson, uninstallJson } from "../core/agents/hooks.js";
+import { installMcp, MCP_PLANS, type McpAgent, SERVER_NAME, type ServerCommand, uninstallMcp } from "../core/agents/mcp-config.js";
 import { CLI_PATH } from "../package.js";
 import { CoordError, EXIT } from "../errors.js";
 import { exists, readIfExists, writeDurably } from "../state/files.js";
@@ -153,7 +153,7 @@ async function mcpFile(opts: McpInstallOptions): Promise<{ path: string; shown: 
 
 /**
  * Registers `coord mcp --dir <checkout>` as the MCP server "coord" of an agent CLI, in the file that CLI documents
- * (src/core/mcp-config.ts), or takes exactly that entry out again; prints one line per file.
+ * (src/core/agents/mcp-config.ts), or takes exactly that entry out again; prints one line per file.
  */
 export async function agentMcp(opts: McpInstallOptions): Promise<HooksResult> {
   const { path, shown } = await mcpFile(opts);

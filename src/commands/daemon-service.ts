@@ -2,12 +2,21 @@
 // survives a reboot and its own crash. A systemd user unit (Restart=on-failure)
 // where the user's systemd answers, a launchd agent on macOS, else two crontab
 // lines that start it at reboot and again every 5 minutes if it died. The text
-// is made in core/daemon-service.ts from templates/; here it is written, run
+// is made in core/setup/daemon-service.ts from templates/; here it is written, run
 // and removed. Only this checkout's unit, plist or lines are ever touched.
 import { access, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { homedir, userInfo } from "node:os";
 import { join } from "node:path";
-import { type DaemonTarget, daemonCronLines, daemonMarker, daemonTargetProblem, daemonUnitName, daemonUnitText, launchdLabel, launchdPlistText } from "../core/daemon-service.js";
+import {
+  type DaemonTarget,
+  daemonCronLines,
+  daemonMarker,
+  daemonTargetProblem,
+  daemonUnitName,
+  daemonUnitText,
+  launchdLabel,
+  launchdPlistText,
+} from "../core/setup/daemon-service.js";
 import { checkDaemonOptions, daemonRunning, ensureDaemon, readDaemonInfo, stopDaemon } from "../daemon/daemon.js";
 import { CoordError, EXIT } from "../errors.js";
 import { template } from "../templates.js";

@@ -18,7 +18,7 @@ export const DEMO_ORDERS = {
   $schema: "coordination/orders.schema.json",
   version: 1,
   // A hub on this machine keeps no host's limit, and the demo's three rounds take seconds: a budget of 600 pushes a
-  // minute (on GitHub, leave it out: 6, its recommendation; core/budget.ts).
+  // minute (on GitHub, leave it out: 6, its recommendation; core/budget/budget.ts).
   hub: { pushesPerMinute: 600 },
   orders: [
     { id: "hello", to: "ALL", run: 'echo "hello from $COORD_MACHINE on $(uname -sm)"' },

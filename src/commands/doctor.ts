@@ -6,16 +6,16 @@
 // takes this machine's pushes to coord itself is what its last syncs say
 // (.git/coord/health.json).
 import { readShareAt } from "../sync/view.js";
-import { keyFingerprint } from "../core/trust.js";
+import { keyFingerprint } from "../core/trust/trust.js";
 import { commitOf, MACHINES_BRANCH, splitTip } from "../git/hub.js";
 import { access, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import lockfile from "proper-lockfile";
-import { parseComputer } from "../core/computer.js";
-import { computerPath } from "../core/names.js";
-import { redact } from "../core/redact.js";
-import { gitFailureText } from "../core/ssh.js";
+import { parseComputer } from "../core/fleet/computer.js";
+import { computerPath } from "../core/files/names.js";
+import { redact } from "../core/trust/redact.js";
+import { gitFailureText } from "../core/hub/ssh.js";
 import { firstLine, isTimeout, machineAuthor, type RecentCommit, Repo } from "../git/git.js";
 import { gitVersion as gitVersionText } from "../git/local.js";
 import { AGENT_CLIS, type AgentFound, findAgents } from "../state/capabilities.js";
@@ -29,7 +29,7 @@ import { timings } from "../timings.js";
 import { budgetsFor } from "../sync/machine.js";
 import { lastFetchedModel } from "../sync/trust.js";
 import { READ_PATHS } from "../sync/sync.js";
-import { describeBudgets, describeReadShare, HOST_DEFAULTS_TEXT, readShareOf } from "../core/reads.js";
+import { describeBudgets, describeReadShare, HOST_DEFAULTS_TEXT, readShareOf } from "../core/hub/reads.js";
 
 export type CheckLevel = "OK" | "WARN" | "FAIL";
 
@@ -123,7 +123,7 @@ export async function doctor(opts: DoctorOptions): Promise<Check[]> {
   return checks;
 }
 
-/** The budgets this machine works under (ORDERS.json's, else its host's: core/reads.ts), and how often it looks at the hub. */
+/** The budgets this machine works under (ORDERS.json's, else its host's: core/hub/reads.ts), and how often it looks at the hub. */
 async function budget(m: GitMachine, now: Date): Promise<Check> {
   const known = await lastFetchedModel(m, READ_PATHS).catch(() => undefined);
   const controls: { budgets: { pushesPerMinute?: number; readsPerSecond?: number } } = known?.model.controls ?? { budgets: {} };

@@ -4,14 +4,14 @@
 // The clone is shallow over a URL (the configured branch's newest commit:
 // cloneCheckout in src/git/clone.ts); history is fetched when asked for. A
 // clone `coord init` started before the CLI loaded is taken (early-clone.ts).
-import { MACHINES_BRANCH } from "../core/ownership.js";
+import { MACHINES_BRANCH } from "../core/trust/ownership.js";
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import { readdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { machineNameProblem } from "../core/names.js";
-import { redact } from "../core/redact.js";
-import { readModel } from "../core/repo.js";
+import { machineNameProblem } from "../core/files/names.js";
+import { redact } from "../core/trust/redact.js";
+import { readModel } from "../core/repo/repo.js";
 import { CoordError, EXIT } from "../errors.js";
 import { firstLine, Repo } from "../git/git.js";
 import { SETTINGS_STUB } from "../git/clone.js";
@@ -25,7 +25,7 @@ import { takeEarlyClone } from "./early-clone.js";
 import { withSigningKey } from "./trust.js";
 import { signingKeyPath } from "../state/trust.js";
 import { scaffoldCommits } from "./hub.js";
-import type { ComputerFile } from "../core/computer.js";
+import type { ComputerFile } from "../core/fleet/computer.js";
 
 export interface InitOptions {
   dir: string;

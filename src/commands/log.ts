@@ -2,13 +2,13 @@
 // Walks the commits that touched the order files or the machines' files and
 // says what changed for this order in each: its definition (who added, bumped,
 // cancelled or removed it) and each machine's report (state, attempts, exit).
-import { describeAgentRun } from "../core/agents.js";
-import { parseComputer, type TaskReport } from "../core/computer.js";
-import { machineOfPath } from "../core/names.js";
-import { ORDERS_DIR, ORDERS_FILE } from "../core/repo.js";
-import { type Role, roleOf } from "../core/ownership.js";
+import { describeAgentRun } from "../core/agents/agents.js";
+import { parseComputer, type TaskReport } from "../core/fleet/computer.js";
+import { machineOfPath } from "../core/files/names.js";
+import { ORDERS_DIR, ORDERS_FILE } from "../core/repo/repo.js";
+import { type Role, roleOf } from "../core/trust/ownership.js";
 import { commitOf, type PathLogEntry } from "../git/hub.js";
-import type { HistoryMark } from "../core/status-history.js";
+import type { HistoryMark } from "../core/hub/status-history.js";
 import type { Repo } from "../git/git.js";
 import { isRecord } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";

@@ -4,16 +4,16 @@
 // the last fetched commit), never the network; writes are journaled in the
 // local state at once, as the CLI's are, and go out with the next sync, or at
 // once with `now`. Each tool answers structured data and a short text.
-import { MACHINES_BRANCH } from "../core/ownership.js";
+import { MACHINES_BRANCH } from "../core/trust/ownership.js";
 import * as z from "zod";
-import { BROADCAST, MESSAGE_ID } from "../core/messages.js";
-import { MACHINE_NAME } from "../core/names.js";
-import { parseDuration } from "../core/duration.js";
-import { ADD_FIELDS, type AddField } from "../core/order-fields.js";
-import { MCP_TOOLS, type McpToolName } from "../core/mcp-config.js";
-import { agoText, presenceOf, silentFor } from "../core/presence.js";
-import { type FleetReservation, reservationKey } from "../core/reservations.js";
-import type { RepoModel } from "../core/repo.js";
+import { BROADCAST, MESSAGE_ID } from "../core/messages/messages.js";
+import { MACHINE_NAME } from "../core/files/names.js";
+import { parseDuration } from "../core/time/duration.js";
+import { ADD_FIELDS, type AddField } from "../core/orders/order-fields.js";
+import { MCP_TOOLS, type McpToolName } from "../core/agents/mcp-config.js";
+import { agoText, presenceOf, silentFor } from "../core/fleet/presence.js";
+import { type FleetReservation, reservationKey } from "../core/fleet/reservations.js";
+import type { RepoModel } from "../core/repo/repo.js";
 import { PRIORITIES } from "../core/types.js";
 import { daemonRunning } from "../daemon/daemon.js";
 import { CoordError, EXIT } from "../errors.js";
@@ -28,7 +28,7 @@ import { type OwnReservation, release, reservations, reserve } from "./reservati
 import { checkMachine, checkOrder, statusAt, statusView } from "./status.js";
 import { type Soon, type SyncNowResult, soonText } from "./sync-now.js";
 import { plural } from "../core/limits.js";
-import type { StatusJson } from "../core/status-types.js";
+import type { StatusJson } from "../core/fleet/status-types.js";
 
 /** The fleet as of this checkout's last fetch: parsed once per commit. */
 export interface Known {
@@ -90,7 +90,7 @@ function field<T extends z.ZodType>(schema: T): z.ZodOptional<z.ZodType> {
   const described = schema.description && !inner.description ? inner.describe(schema.description) : inner;
   return (described instanceof z.ZodOptional ? described : described.optional()) as z.ZodOptional<z.ZodType>;
 }
-/** order_add's arguments: each field adding an order takes (core/order-fields.ts), `to` required, the rest optional. */
+/** order_add's arguments: each field adding an order takes (core/orders/order-fields.ts), `to` required, the rest optional. */
 export function orderAddInput(fields: readonly AddField[] = ADD_FIELDS): Record<string, z.ZodType> {
   return Object.fromEntries(fields.map((f) => [f.name, f.name === "to" ? f.schema : field(f.schema)]));
 }

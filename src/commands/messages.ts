@@ -1,13 +1,13 @@
 // coord send / inbox / outbox: messages between machines, through the sync loop.
 import { readShareAt } from "../sync/view.js";
-import { BROADCAST, channelKey, isAcked, messageId, parseMessageId, promptBlock, sanitizeText, type InboxMessage } from "../core/messages.js";
-import type { RepoModel } from "../core/repo.js";
+import { BROADCAST, channelKey, isAcked, messageId, parseMessageId, promptBlock, sanitizeText, type InboxMessage } from "../core/messages/messages.js";
+import type { RepoModel } from "../core/repo/repo.js";
 import { own, PRIORITIES, type Priority } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { ackedHere, type MailboxData, readMailbox, updateMailbox } from "../state/mailbox.js";
 import { ackInData, adoptPublished } from "../sync/mail.js";
-import { arrivedSince, maxWaitSteps, READ_EVERY_MS, waitStep } from "../core/inbox-wait.js";
-import { type Bucket, nextLookAt, type readShareOf, spendReads } from "../core/reads.js";
+import { arrivedSince, maxWaitSteps, READ_EVERY_MS, waitStep } from "../core/messages/inbox-wait.js";
+import { type Bucket, nextLookAt, type readShareOf, spendReads } from "../core/hub/reads.js";
 import { daemonRunning } from "../daemon/daemon.js";
 import { lastFetchedModel } from "../sync/trust.js";
 import { type Machine, openMachine, READ_PATHS, type SyncResult, syncMachine } from "../sync/sync.js";

@@ -10,11 +10,11 @@ import { randomInt } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ADD_FIELDS } from "../core/order-fields.js";
-import { cancelOrder, insertOrder, orderIndex } from "../core/orders-text.js";
-import { formatProblem } from "../core/orders.js";
-import { delegatedOrdersPath, ORDERS_FILE, readModel, type RepoModel } from "../core/repo.js";
-import { deriveStatus } from "../core/status.js";
+import { ADD_FIELDS } from "../core/orders/order-fields.js";
+import { cancelOrder, insertOrder, orderIndex } from "../core/orders/orders-text.js";
+import { formatProblem } from "../core/orders/orders.js";
+import { delegatedOrdersPath, ORDERS_FILE, readModel, type RepoModel } from "../core/repo/repo.js";
+import { deriveStatus } from "../core/status/status.js";
 import type { Problem, TaskState } from "../core/types.js";
 import { peopleBranchRefused, personClone } from "../daemon/watch.js";
 import { CoordError, EXIT, PushRefused } from "../errors.js";
@@ -44,7 +44,7 @@ async function lastFetched(repo: Repo): Promise<{ tip: string; files: Map<string
   return { tip, files: await repo.readFiles(tip, READ_PATHS) };
 }
 
-/** The flag of `coord order add` that sets each field of an order (core/order-fields.ts; the command goes after --). */
+/** The flag of `coord order add` that sets each field of an order (core/orders/order-fields.ts; the command goes after --). */
 const FLAGS = new Map<string, string>([...ADD_FIELDS.map((f): [string, string] => [f.name, f.flag]), ["run", "the command after --"]]);
 
 /**
@@ -78,7 +78,7 @@ export interface OrderAddOptions {
   /** A machine name, a comma-separated list, ALL or ANY. */
   to: string;
   /**
-   * The order's other fields as written in ORDERS.json (core/order-fields.ts ADD_FIELDS: run, or agent and prompt;
+   * The order's other fields as written in ORDERS.json (core/orders/order-fields.ts ADD_FIELDS: run, or agent and prompt;
    * id, after, timeout, every, …); checked with the whole file before anything is written.
    */
   fields: Record<string, unknown>;

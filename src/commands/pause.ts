@@ -2,7 +2,7 @@
 // paused (state `suspended`); with --stop, what runs is stopped too. Published
 // at once (a sync that starts no task); a sync running tasks sees it at its
 // next look at the remote. The fleet-wide controls are a person's, in
-// ORDERS.json (`emergency`, `pause`): see core/controls.ts.
+// ORDERS.json (`emergency`, `pause`): see core/hub/controls.ts.
 import { CoordError, EXIT } from "../errors.js";
 import { clearPause, writePause } from "../state/pause.js";
 import { stateDirOf } from "../state/paths.js";

@@ -3,7 +3,7 @@
 // and returning data (the CLI and, later, MCP tools call them). A reservation
 // is stored at once in the machine's state (durable, offline), published by the
 // next sync (or at once with `now`), and judged there: held, or lost to a
-// reservation the hub saw first (core/reservations.ts). What the fleet holds is
+// reservation the hub saw first (core/fleet/reservations.ts). What the fleet holds is
 // read from the last fetched state: no network, so the pre-commit hook is fast
 // and works offline.
 import { stat } from "node:fs/promises";
@@ -25,8 +25,8 @@ import {
   patternProblem,
   readReservations,
   reservationKey,
-} from "../core/reservations.js";
-import { parseDuration } from "../core/duration.js";
+} from "../core/fleet/reservations.js";
+import { parseDuration } from "../core/time/duration.js";
 import type { Problem } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { firstLine } from "../git/git.js";

@@ -6,7 +6,7 @@
 // from it instead.
 import { chmod, mkdir, rm } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { fill, shQuote } from "../core/service-text.js";
+import { fill, shQuote } from "../core/setup/service-text.js";
 import { CoordError, EXIT } from "../errors.js";
 import { firstLine } from "../git/git.js";
 import { gitPath } from "../git/local.js";

@@ -3,13 +3,13 @@
 // this machine's own records; coord logs --service <id>: a service's output
 // on this machine, from .git/coord/services/<id>.log (and <id>.log.1).
 import { readFile, stat } from "node:fs/promises";
-import { ORDER_ID } from "../core/orders-schema.js";
-import { unknownName } from "../core/terminal.js";
+import { ORDER_ID } from "../core/orders/orders-schema.js";
+import { unknownName } from "../core/status/terminal.js";
 import { CoordError, EXIT } from "../errors.js";
 import { stateDirOf } from "../state/paths.js";
 import { type ServiceRecord, readServicesFile, serviceLog } from "../state/services.js";
 import { type StatusResult, status } from "./status.js";
-import type { ServiceStatus } from "../core/status-types.js";
+import type { ServiceStatus } from "../core/fleet/status-types.js";
 
 export interface ServicesResult {
   result: StatusResult;

@@ -2,10 +2,10 @@
 // remote does not answer soon, as the last fetch saw it (and it says so).
 import { readShareAt } from "../sync/view.js";
 import { commitOf } from "../git/hub.js";
-import { readModel, type RepoModel } from "../core/repo.js";
-import { isOffline, presenceOf } from "../core/presence.js";
-import { deriveStatus } from "../core/status.js";
-import { unknownName } from "../core/terminal.js";
+import { readModel, type RepoModel } from "../core/repo/repo.js";
+import { isOffline, presenceOf } from "../core/fleet/presence.js";
+import { deriveStatus } from "../core/status/status.js";
+import { unknownName } from "../core/status/terminal.js";
 import { CoordError, EXIT } from "../errors.js";
 import { DEFAULT_GIT_TIMEOUT, Repo } from "../git/git.js";
 import { loadConfig } from "../state/config.js";
@@ -13,12 +13,12 @@ import { stateDirOf } from "../state/paths.js";
 import { READ_PATHS } from "../sync/sync.js";
 import { loadParsed } from "../state/parsed.js";
 import { readHealth } from "../state/health.js";
-import { currentRun, failuresText, type ReportedHealth } from "../core/failures.js";
+import { currentRun, failuresText, type ReportedHealth } from "../core/fleet/failures.js";
 import { remoteUrlOf } from "../git/local.js";
 import { readDaemonInfo } from "../daemon/daemon.js";
 import { budgetsFor } from "../sync/machine.js";
-import { describeBudgets, describeReadShare, hostBudgetOf } from "../core/reads.js";
-import type { StatusJson } from "../core/status-types.js";
+import { describeBudgets, describeReadShare, hostBudgetOf } from "../core/hub/reads.js";
+import type { StatusJson } from "../core/fleet/status-types.js";
 
 export interface StatusOptions {
   dir: string;
@@ -40,7 +40,7 @@ export interface StatusResult {
    * failed in a row): the fleet above is what the hub has, which cannot say it while this machine cannot publish.
    */
   local?: { machine: string; text: string; health: ReportedHealth };
-  /** This machine's budgets (ORDERS.json's, else its host's: core/reads.ts) and its daemon's looks, in one line. */
+  /** This machine's budgets (ORDERS.json's, else its host's: core/hub/reads.ts) and its daemon's looks, in one line. */
   here?: string;
 }
 
@@ -95,7 +95,7 @@ async function budgetHere(dir: string, stateDir: string, me: string, remote: str
   return `${me} (this machine), on ${host.kind === "local" ? "a hub on a path" : host.host}: ${describeBudgets(b)}; ${looks}`;
 }
 
-/** This machine's run of failed syncs, when it reports one (core/failures.ts), in one line. */
+/** This machine's run of failed syncs, when it reports one (core/fleet/failures.ts), in one line. */
 export async function localFailures(stateDir: string, machine: string): Promise<StatusResult["local"]> {
   const health = currentRun(await readHealth(stateDir));
   if (!health) return undefined;

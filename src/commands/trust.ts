@@ -5,10 +5,10 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { machineNameProblem } from "../core/names.js";
-import { ORDERS_DIR, ORDERS_FILE } from "../core/repo.js";
-import { type Change, keyFingerprint, refusalReason, SSH_KEY_DATA, SSH_KEY_TYPE } from "../core/trust.js";
-import { computerPath } from "../core/names.js";
+import { machineNameProblem } from "../core/files/names.js";
+import { ORDERS_DIR, ORDERS_FILE } from "../core/repo/repo.js";
+import { type Change, keyFingerprint, refusalReason, SSH_KEY_DATA, SSH_KEY_TYPE } from "../core/trust/trust.js";
+import { computerPath } from "../core/files/names.js";
 import { CoordError, EXIT } from "../errors.js";
 import { type MachineConfig, saveConfig } from "../state/config.js";
 import { exists, readIfExists, writeDurably } from "../state/files.js";
@@ -17,7 +17,7 @@ import { openMachine } from "../sync/machine.js";
 import { verifiedByOwner } from "../sync/trust.js";
 import { saveKeyNotice, signKeyNotice } from "../state/key-notice.js";
 import { expandHome } from "../state/paths.js";
-import { readSigningKey } from "../core/sshsig.js";
+import { readSigningKey } from "../core/trust/sshsig.js";
 
 /** One line of git's allowed_signers format: principal(s), optional options, key type, key. */
 interface SignerLine {

@@ -4,13 +4,13 @@
 // new snapshot to the open pages (server-sent events) when the commit, the
 // minute or a machine's mark changed. A message or an order given on the page
 // goes through the same journal as coord send and coord order add, as this
-// checkout's machine, and is published at once. Who may use it: core/ui-access.ts.
+// checkout's machine, and is published at once. Who may use it: core/status/ui-access.ts.
 import { inTurn } from "../serial.js";
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { PRIORITIES, type Priority } from "../core/types.js";
-import { uiRefusal } from "../core/ui-access.js";
-import { conversation, orderDetail, snapshotKey, type UiSnapshot, uiSnapshot } from "../core/ui-view.js";
+import { uiRefusal } from "../core/status/ui-access.js";
+import { conversation, orderDetail, snapshotKey, type UiSnapshot, uiSnapshot } from "../core/status/ui-view.js";
 import { CoordError, EXIT, PushRefused } from "../errors.js";
 import { describeFailure } from "../failure.js";
 import { loadConfig } from "../state/config.js";
@@ -20,7 +20,7 @@ import { template } from "../templates.js";
 import { orderLog } from "./log.js";
 import { sendFrom } from "./messages.js";
 import { orderAdd } from "./order.js";
-import { ADD_FIELDS, fieldValue } from "../core/order-fields.js";
+import { ADD_FIELDS, fieldValue } from "../core/orders/order-fields.js";
 import { type StatusResult, status } from "./status.js";
 
 export interface UiOptions {

@@ -1,11 +1,11 @@
 // coord validate: check an ORDERS.json file before pushing it.
 import { readdir, readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { machineOfPath } from "../core/names.js";
-import { MACHINES_BRANCH } from "../core/ownership.js";
+import { machineOfPath } from "../core/files/names.js";
+import { MACHINES_BRANCH } from "../core/trust/ownership.js";
 import { fetchedNames } from "../git/local.js";
-import { parseOrders } from "../core/orders.js";
-import { readServices } from "../core/services.js";
+import { parseOrders } from "../core/orders/orders.js";
+import { readServices } from "../core/services/services.js";
 import type { Problem } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 

@@ -1,12 +1,12 @@
 // coord daemon: syncs on a schedule (a cron expression, with random jitter so a
-// fleet does not push at the same second; its loop: core/daemon-loop.ts), in
+// fleet does not push at the same second; its loop: core/machine/daemon-loop.ts), in
 // the background, for months. Its pid file and lock live in the local state; a
 // kill -9 leaves nothing that blocks the next start (the lock goes stale, the
 // pid file is only information).
 import { readShareAt } from "../sync/view.js";
 import { inTurn } from "../serial.js";
-import { backingOff } from "../core/backoff.js";
-import { currentRun, failuresText } from "../core/failures.js";
+import { backingOff } from "../core/time/backoff.js";
+import { currentRun, failuresText } from "../core/fleet/failures.js";
 import { plural } from "../core/limits.js";
 import { readHealth } from "../state/health.js";
 import { ownSignals } from "../signal-owners.js";
@@ -15,10 +15,10 @@ import { openSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { CLI_PATH } from "../package.js";
-import { cronProblem, nextRun } from "../core/cron.js";
-import { dueAt, type LoopEvent, type LoopSettings, type LoopState, nextSyncAt, type Step, start, step, type Why } from "../core/daemon-loop.js";
-import { type Bucket, describeReadShare, moveSpreadOf, nextLookAt, type ReadShare, readShareOf, spendReads } from "../core/reads.js";
-import type { RepoModel } from "../core/repo.js";
+import { cronProblem, nextRun } from "../core/time/cron.js";
+import { dueAt, type LoopEvent, type LoopSettings, type LoopState, nextSyncAt, type Step, start, step, type Why } from "../core/machine/daemon-loop.js";
+import { type Bucket, describeReadShare, moveSpreadOf, nextLookAt, type ReadShare, readShareOf, spendReads } from "../core/hub/reads.js";
+import type { RepoModel } from "../core/repo/repo.js";
 import { budgetsFor, type Machine } from "../sync/machine.js";
 import { localTip } from "../git/remote-tip.js";
 import { describeFailure } from "../failure.js";
@@ -64,7 +64,7 @@ export interface DaemonInfo {
     ran?: { id: string; state: string }[];
   };
   nextSync?: string;
-  /** Its looks at the hub (core/reads.ts): how often it looks now, and the reads it made since it started. */
+  /** Its looks at the hub (core/hub/reads.ts): how often it looks now, and the reads it made since it started. */
   looks?: { every: string; everyMs: number; looks: number; moved: number; reads: number };
   /** Set while a sync runs: when it started. */
   syncingSince?: string;
@@ -86,7 +86,7 @@ export interface DaemonOptions {
   onSync?: (r: SyncResult | Error) => void;
   /**
    * false: the daemon never looks at the hub between its schedule's ticks (as cron would). By default it looks as
-   * often as its share of the fleet's reads allows (core/reads.ts), and syncs at once when the hub moved.
+   * often as its share of the fleet's reads allows (core/hub/reads.ts), and syncs at once when the hub moved.
    */
   look?: boolean;
 }
@@ -184,12 +184,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const killGit = new AbortController();
   const unlisten = listen(() => stop.abort(), log, opts.signal);
 
-  // When to sync, and what an ask, a poke or a stop does meanwhile: core/daemon-loop.ts. Here: one timer to the
+  // When to sync, and what an ask, a poke or a stop does meanwhile: core/machine/daemon-loop.ts. Here: one timer to the
   // loop's next deadline, the syncs it starts, and what it is told.
   const subMinute = schedule.trim().split(/\s+/).length === 6;
   const jitter = opts.jitter ?? (subMinute ? 0 : 30);
   const graceS = opts.stopGrace ?? timings.daemonStopGraceS;
-  // Its share of the fleet's reads, as the last tip it read shows the fleet and the budgets (core/reads.ts).
+  // Its share of the fleet's reads, as the last tip it read shows the fleet and the budgets (core/hub/reads.ts).
   const reads = readsOf(machine, info);
   const settings: LoopSettings = {
     // The schedule is in this machine's time zone, as cron has it.
@@ -289,7 +289,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       opts.onSync?.(e);
     }
     delete info.syncingSince;
-    // A sync that had nothing to do says until when nothing will happen (the quiet stamp, core/quiet.ts): the
+    // A sync that had nothing to do says until when nothing will happen (the quiet stamp, core/machine/quiet.ts): the
     // heartbeat, a retry, another machine's lease; the loop wakes for it when it comes before the next tick.
     const quiet = ranWork ? undefined : await readQuiet(stateDir).catch(() => undefined);
     dispatch({ type: "ended", ranWork, ...(quiet ? { quietUntil: quiet.until } : {}) });

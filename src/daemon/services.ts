@@ -1,6 +1,6 @@
 // The daemon's supervisor of services: it starts each service ORDERS.json
 // addresses to this machine as a process group of its own, restarts it when it
-// exits (core/services.ts says when, and when it has failed for good), runs
+// exits (core/services/services.ts says when, and when it has failed for good), runs
 // its health check, and stops it (its whole group) when it is removed,
 // cancelled, redefined or the fleet is stopped. What it does is kept in
 // .git/coord/services.json, which every publish reads. A daemon that starts
@@ -8,11 +8,22 @@
 // adopts it: same pid and same process start time; otherwise it is not that
 // process, and the service starts anew.
 import { join } from "node:path";
-import { haltOf, type Halt } from "../core/controls.js";
-import type { RepoModel } from "../core/repo.js";
-import { describeExit, healthNext, healthStart, isUp, NO_SERVICES, type Observed, planServices, restartDecision, type Service, type ServicesRead } from "../core/services.js";
+import { haltOf, type Halt } from "../core/hub/controls.js";
+import type { RepoModel } from "../core/repo/repo.js";
+import {
+  describeExit,
+  healthNext,
+  healthStart,
+  isUp,
+  NO_SERVICES,
+  type Observed,
+  planServices,
+  restartDecision,
+  type Service,
+  type ServicesRead,
+} from "../core/services/services.js";
 import { clip } from "../core/limits.js";
-import { formatDuration } from "../core/duration.js";
+import { formatDuration } from "../core/time/duration.js";
 import { describeFailure } from "../failure.js";
 import { killGroup, runTask } from "../runner/run.js";
 import { boundLog, processStart, spawnService, stopGroup } from "../runner/service.js";

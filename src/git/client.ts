@@ -1,7 +1,7 @@
 // A git client for one directory, with coord's settings and a deadline on
 // every command, and the fetch every sync makes. Light to load: coord sync's
 // head start and coord init's early clone run it before the CLI loads.
-import { joinTip, MACHINES_BRANCH } from "../core/branches.js";
+import { joinTip, MACHINES_BRANCH } from "../core/hub/branches.js";
 import { isObjectId } from "./dotgit.js";
 import { gitCommandEnv } from "./env.js";
 import { runGit } from "./run.js";
@@ -86,7 +86,7 @@ export async function fetchBranch(git: GitClient, remote: string, branch: string
   }
 }
 
-/** The tip (core/branches.ts joinTip) that the tracking refs of `branch` and the machines' branch name, or undefined when `branch`'s is missing. */
+/** The tip (core/hub/branches.ts joinTip) that the tracking refs of `branch` and the machines' branch name, or undefined when `branch`'s is missing. */
 export async function trackedTip(git: GitClient, remote: string, branch: string): Promise<string | undefined> {
   const people = trackingRefOf(remote, branch);
   const machines = trackingRefOf(remote, MACHINES_BRANCH);
@@ -102,7 +102,7 @@ export async function trackedTip(git: GitClient, remote: string, branch: string)
 
 /**
  * Fetches both branches of `remote` in the checkout `dir` (fetchBranch) and
- * returns the tip its tracking refs name now (core/branches.ts joinTip); undefined
+ * returns the tip its tracking refs name now (core/hub/branches.ts joinTip); undefined
  * when there is none.
  */
 export async function fetchTip(dir: string, remote: string, branch: string, opts: { timeout: number; signal: AbortSignal }): Promise<string | undefined> {

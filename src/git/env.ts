@@ -4,7 +4,7 @@ import { execFile, execFileSync } from "node:child_process";
 import { statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { nonInteractiveSsh, shellWord } from "../core/ssh.js";
+import { nonInteractiveSsh, shellWord } from "../core/hub/ssh.js";
 import { processSlot } from "../process-slot.js";
 
 /** Inherited GIT_* variables worth keeping: TLS trust for https remotes, and which config files git reads (the user's setup). */

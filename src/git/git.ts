@@ -4,18 +4,18 @@
 // on top of the remote tip in a private index (the checkout is not touched),
 // and pushes without force; a rejected push is a lost compare-and-swap.
 import { inTurnBy } from "../serial.js";
-import type { Change, SignatureStatus } from "../core/trust.js";
+import type { Change, SignatureStatus } from "../core/trust/trust.js";
 import { constants } from "node:fs";
 import { type FileHandle, lstat, mkdir, mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { backoffDelay, REF_LOCK_BACKOFF } from "../core/backoff.js";
-import { redact } from "../core/redact.js";
-import { fixFor, gitFailureText, isLostRace, isPushRefusal, isReadRefusal } from "../core/ssh.js";
+import { backoffDelay, REF_LOCK_BACKOFF } from "../core/time/backoff.js";
+import { redact } from "../core/trust/redact.js";
+import { fixFor, gitFailureText, isLostRace, isPushRefusal, isReadRefusal } from "../core/hub/ssh.js";
 import type { GitStopped } from "./run.js";
 
 export { CREDENTIAL_PROXY, sshCommandFor } from "./env.js";
 import { notRead, tooBigBlob } from "../core/limits.js";
-import { knownBlobId } from "../core/parsed.js";
+import { knownBlobId } from "../core/repo/parsed.js";
 import {
   type Author,
   type CommitOptions,
@@ -32,14 +32,14 @@ import {
   roleOfChanges,
   splitTip,
 } from "./hub.js";
-import { roleOf } from "../core/ownership.js";
-import { type HistoryMark, parseHistoryTrailer } from "../core/status-history.js";
+import { roleOf } from "../core/trust/ownership.js";
+import { type HistoryMark, parseHistoryTrailer } from "../core/hub/status-history.js";
 import { ancestorHere, type HistoryGit, isAncestorInHistory, shallowBoundary, throughHistory } from "./history.js";
 import { editTree } from "./tree.js";
 import { remoteTip, takeSilence } from "./remote-tip.js";
 import { batchRecords, commitBody, ObjectWriter, signedCommitBody, treeBody, treeListing } from "./objects.js";
 import { commitVerdict, plainSigners } from "./signatures.js";
-import { readSigningKey, type SigningKey, sshSign } from "../core/sshsig.js";
+import { readSigningKey, type SigningKey, sshSign } from "../core/trust/sshsig.js";
 import { DEFAULT_GIT_TIMEOUT, fetchBranch, type GitClient, type GitOptions, gitClient, trackedTip, trackingRefOf } from "./client.js";
 import { headFromFiles, isObjectId, plainGitDir, refFromFiles } from "./dotgit.js";
 import { CoordError, EXIT, PushRefused, RemoteUnreachable } from "../errors.js";
@@ -608,7 +608,7 @@ export class Repo implements Hub {
 
   /** commitFiles on one commit (or a root commit; `newRoot`: a root commit of the parent's tree with the changes). */
   private async commitOn(parent: string | undefined, changes: Map<string, string | null>, author: Author, message: string, newRoot = false): Promise<string> {
-    // Signed here when the key is one coord signs with (src/core/sshsig.ts); any other key: by git, through ssh-keygen.
+    // Signed here when the key is one coord signs with (src/core/trust/sshsig.ts); any other key: by git, through ssh-keygen.
     const signer = this.signingKey ? await this.signer() : undefined;
     const writer = (this.signingKey && !signer) || !parent || parent.length !== 40 ? undefined : await this.objectWriter();
     if (!writer) return this.commitWithPlumbing(parent, changes, author, message, newRoot);
@@ -854,7 +854,7 @@ export class Repo implements Hub {
 
   /**
    * Whether `commit`'s history begins at a root that replaced the machines' branch (a new root with its
-   * Coord-History mark: core/status-history.ts) made no earlier than `before`: `before`'s history was
+   * Coord-History mark: core/hub/status-history.ts) made no earlier than `before`: `before`'s history was
    * dropped by that replacement, not rolled back to. False when unsure (a shallow boundary, `before` gone).
    */
   async restartedAfter(commit: string, before: string): Promise<boolean> {

@@ -17,7 +17,7 @@
 // one deepened to its root) answers at once.
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { backoffDelay, REF_LOCK_BACKOFF } from "../core/backoff.js";
+import { backoffDelay, REF_LOCK_BACKOFF } from "../core/time/backoff.js";
 import { CoordError, EXIT } from "../errors.js";
 import { ownFileError } from "../failure.js";
 

@@ -3,15 +3,15 @@
 // through a checkout) and MemoryHub (src/git/memory-hub.ts, in memory, for
 // fast tests and tools). test/hub-conformance.e2e.test.ts runs one suite against
 // both; each clause below is checked there.
-import type { HistoryMark } from "../core/status-history.js";
-import type { Change } from "../core/trust.js";
-import { type Role, roleOf } from "../core/ownership.js";
-import { isUpgradeLeftover } from "../core/upgrade.js";
+import type { HistoryMark } from "../core/hub/status-history.js";
+import type { Change } from "../core/trust/trust.js";
+import { type Role, roleOf } from "../core/trust/ownership.js";
+import { isUpgradeLeftover } from "../core/setup/upgrade.js";
 
-import { splitTip } from "../core/branches.js";
+import { splitTip } from "../core/hub/branches.js";
 
-export type { Role } from "../core/ownership.js";
-export { joinTip, MACHINES_BRANCH, splitTip } from "../core/branches.js";
+export type { Role } from "../core/trust/ownership.js";
+export { joinTip, MACHINES_BRANCH, splitTip } from "../core/hub/branches.js";
 
 /**
  * The trailer of a machine's commit that names the people's commit it was built on (the ORDERS.json it
@@ -146,7 +146,7 @@ export interface Hub {
    * commit when the machines' branch does not exist yet), and the new tip is
    * returned: the other part as it was. With `newRoot`, the commit has no
    * parent (the tree is still the parent's with `changes`): the machines'
-   * branch replaced by one commit, its history bounded (core/status-history.ts).
+   * branch replaced by one commit, its history bounded (core/hub/status-history.ts).
    */
   commitFiles(parent: string | undefined, changes: Map<string, string | null>, author: Author, message: string, opts?: CommitOptions): Promise<string>;
 

@@ -12,8 +12,8 @@ import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { tooBigBlob } from "../core/limits.js";
 import { RemoteUnreachable } from "../errors.js";
-import { roleOf } from "../core/ownership.js";
-import { type HistoryMark, parseHistoryTrailer } from "../core/status-history.js";
+import { roleOf } from "../core/trust/ownership.js";
+import { type HistoryMark, parseHistoryTrailer } from "../core/hub/status-history.js";
 import {
   type Author,
   type CommitOptions,

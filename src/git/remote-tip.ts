@@ -9,7 +9,7 @@
 // costs a sync one gitTimeout, not two.
 import { join, resolve } from "node:path";
 import { refFromFiles } from "./dotgit.js";
-import { joinTip, MACHINES_BRANCH } from "../core/branches.js";
+import { joinTip, MACHINES_BRANCH } from "../core/hub/branches.js";
 import { processSlot } from "../process-slot.js";
 import { gitCommandEnv } from "./env.js";
 import { runGit } from "./run.js";
@@ -38,7 +38,7 @@ export function takeSilence(dir: string, remote: string): unknown {
 }
 
 /**
- * The tip of `remote` (core/branches.ts joinTip: `refs/heads/<branch>` and the
+ * The tip of `remote` (core/hub/branches.ts joinTip: `refs/heads/<branch>` and the
  * machines' branch, `refs/heads/coord`), or undefined when there is no
  * `branch`. Throws when the remote does not answer in `timeoutS`.
  */

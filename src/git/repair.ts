@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { access, cp, mkdir, readdir, readFile, readlink, realpath, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { GitFailed, GitStopped } from "./run.js";
-import { redact } from "../core/redact.js";
+import { redact } from "../core/trust/redact.js";
 import { DEFAULT_GIT_TIMEOUT, firstLine, gitClient } from "./git.js";
 import { absoluteGitDir, cloneCheckout, configGet } from "./local.js";
 

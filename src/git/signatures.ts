@@ -1,11 +1,11 @@
 // git's verdict on a commit's SSH signature (%G?, %GS), given here without
 // ssh-keygen when coord can: the signers file is a plain one (each line a
 // principal and its key, as coord writes pins and `coord trust allow`), no
-// key is revoked, and the signature is an ed25519 one (src/core/sshsig.ts).
+// key is revoked, and the signature is an ed25519 one (src/core/trust/sshsig.ts).
 // Anything else is asked of git, which asks ssh-keygen; test/sshsig.e2e.test.ts
 // holds both to the same verdicts.
-import { SSH_KEY_DATA, SSH_KEY_TYPE, type SignatureStatus } from "../core/trust.js";
-import { sshVerify } from "../core/sshsig.js";
+import { SSH_KEY_DATA, SSH_KEY_TYPE, type SignatureStatus } from "../core/trust/trust.js";
+import { sshVerify } from "../core/trust/sshsig.js";
 import { commitSignature } from "./objects.js";
 
 const LINE = new RegExp(`^(\\S+)\\s+(${SSH_KEY_TYPE})\\s+(${SSH_KEY_DATA})(?:\\s.*)?$`);

@@ -1,9 +1,9 @@
-// This machine's token bucket for the fleet's push budget (core/budget.ts):
+// This machine's token bucket for the fleet's push budget (core/budget/budget.ts):
 // .git/coord/budget.json, counted at every push and every retry. A file coord
 // cannot read is a full bucket: at worst one burst more (so it is written
 // whole but not fsynced: a push does not wait for the disk).
 import { join } from "node:path";
-import type { Bucket } from "../core/budget.js";
+import type { Bucket } from "../core/budget/budget.js";
 import { readIfExists, writeWhole } from "./files.js";
 
 const path = (stateDir: string) => join(stateDir, "budget.json");

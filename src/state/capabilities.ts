@@ -5,8 +5,8 @@
 import { spawn } from "node:child_process";
 import { access, constants } from "node:fs/promises";
 import { delimiter, join } from "node:path";
-import { AGENTS } from "../core/agents.js";
-import { agentCapability } from "../core/status.js";
+import { AGENTS } from "../core/agents/agents.js";
+import { agentCapability } from "../core/status/status.js";
 import { gitVersion } from "../git/local.js";
 import { readIfExists, writeDurably } from "./files.js";
 

@@ -2,12 +2,12 @@
 import { join } from "node:path";
 import YAML from "yaml";
 import * as z from "zod";
-import { parseDuration } from "../core/duration.js";
-import { machineNameProblem } from "../core/names.js";
-import { suggestField } from "../core/suggest.js";
+import { parseDuration } from "../core/time/duration.js";
+import { machineNameProblem } from "../core/files/names.js";
+import { suggestField } from "../core/files/suggest.js";
 import { CoordError, EXIT } from "../errors.js";
 import { readIfExists, writeDurably } from "./files.js";
-import { ALERT_KINDS } from "../core/status-types.js";
+import { ALERT_KINDS } from "../core/fleet/status-types.js";
 
 const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const s = parseDuration(v);

@@ -4,7 +4,7 @@
 import { dirname } from "node:path";
 import { rename } from "node:fs/promises";
 import type * as z from "zod";
-import { dataProblem } from "../core/frontmatter.js";
+import { dataProblem } from "../core/files/frontmatter.js";
 import { isRecord } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { appendLog } from "./logs.js";

@@ -3,7 +3,7 @@
 // format. `coord order add/cancel` change it in a short read-modify-write under
 // its own lock (as the mailbox); the sync publishes it as it is.
 import { join } from "node:path";
-import { delegatedOrdersPath } from "../core/repo.js";
+import { delegatedOrdersPath } from "../core/repo/repo.js";
 import { CoordError, EXIT } from "../errors.js";
 import { readIfExists, updateLocked } from "./files.js";
 

@@ -7,13 +7,13 @@
 // of failures stays in its file for one heartbeat (`recovered`).
 import { join } from "node:path";
 import * as z from "zod";
-import { backoffDelay } from "../core/backoff.js";
-import { reportsFailures } from "../core/failures.js";
-import { redact } from "../core/redact.js";
+import { backoffDelay } from "../core/time/backoff.js";
+import { reportsFailures } from "../core/fleet/failures.js";
+import { redact } from "../core/trust/redact.js";
 import { checkState, setAside } from "./corrupt.js";
 import { readIfExists, writeDurably } from "./files.js";
 
-export { STALL_AFTER } from "../core/failures.js";
+export { STALL_AFTER } from "../core/fleet/failures.js";
 
 /** The longest a scheduled run skips after failures (seconds). */
 export const MAX_FAILURE_BACKOFF = 300;

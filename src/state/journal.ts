@@ -3,13 +3,13 @@
 // a task is started at most once per (order, rev) even across crashes.
 import { join } from "node:path";
 import * as z from "zod";
-import { compareRuns, SLOT } from "../core/every.js";
-import { adopted, isRefusal, type TaskEntry, type TaskEvent, transition } from "../core/task-life.js";
+import { compareRuns, SLOT } from "../core/time/every.js";
+import { adopted, isRefusal, type TaskEntry, type TaskEvent, transition } from "../core/work/task-life.js";
 import { isRecord, ownTable, TASK_STATES } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { setAside } from "./corrupt.js";
 import { readIfExists, writeDurably } from "./files.js";
-import type { TaskReport } from "../core/computer.js";
+import type { TaskReport } from "../core/fleet/computer.js";
 
 /** A task's entry: its report, the local path of the full log of the last attempt, the process id while in progress. */
 export type JournalEntry = TaskEntry;
@@ -93,7 +93,7 @@ export class Journal {
   }
 
   /**
-   * A step of the task's life (core/task-life.ts), in memory at once and then
+   * A step of the task's life (core/work/task-life.ts), in memory at once and then
    * durably. A transition the table does not allow (running a completed task
    * again, going back a rev) is refused with a CoordError and changes nothing.
    */

@@ -10,8 +10,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as z from "zod";
-import { keyNoticeText, KEY_NOTICE_NAMESPACE, SSH_PUBLIC_KEY } from "../core/trust.js";
-import { checkableHere, readSigningKey, sameKey, sshSign, sshVerify } from "../core/sshsig.js";
+import { keyNoticeText, KEY_NOTICE_NAMESPACE, SSH_PUBLIC_KEY } from "../core/trust/trust.js";
+import { checkableHere, readSigningKey, sameKey, sshSign, sshVerify } from "../core/trust/sshsig.js";
 import { readIfExists, writeDurably } from "./files.js";
 
 /** What a machine publishes after a rotation: the key it had, and its signature of the notice naming the new one. */
@@ -62,7 +62,7 @@ function sshKeygen(args: string[], input: string): Promise<{ code: number | null
 
 /** Signs the notice naming `key` as `machine`'s new key, instead of `from`, with `from`'s private key at `oldKeyPath`. */
 export async function signKeyNotice(oldKeyPath: string, machine: string, from: string, key: string): Promise<string> {
-  // An ed25519 key without a passphrase is signed with here (src/core/sshsig.ts); any other by ssh-keygen.
+  // An ed25519 key without a passphrase is signed with here (src/core/trust/sshsig.ts); any other by ssh-keygen.
   const own = readSigningKey((await readIfExists(oldKeyPath).catch(() => undefined)) ?? "");
   if (own) return sshSign(own, KEY_NOTICE_NAMESPACE, keyNoticeText(machine, from, key)).trim();
   const dir = await mkdtemp(join(tmpdir(), "coord-notice-"));

@@ -4,7 +4,7 @@
 // own lock, so a send is durable at once, even while a long sync runs.
 import { join } from "node:path";
 import * as z from "zod";
-import { channelKey, type InboxMessage, isAcked, type Message, promptBlock, type Receipts } from "../core/messages.js";
+import { channelKey, type InboxMessage, isAcked, type Message, promptBlock, type Receipts } from "../core/messages/messages.js";
 import { ownTable } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { checkState, setAside } from "./corrupt.js";

@@ -1,13 +1,13 @@
 // The alerts this machine already sent through its notify hook
 // (.git/coord/notified.json): each id with when it went out, and since when
-// its alert is gone (core/alerts.ts planNotify and pruneNotified decide).
+// its alert is gone (core/status/alerts.ts planNotify and pruneNotified decide).
 // Written durably before any call, so that a crash never sends one twice.
 // Nothing a sync acts on: the quiet stamp's fingerprint ignores it
 // (state/quiet.ts). A broken file is kept aside and the alerts present then
 // count as new (at most NOTIFY_CAP calls, as on a first run).
 import { join } from "node:path";
 import * as z from "zod";
-import type { Notified } from "../core/alerts.js";
+import type { Notified } from "../core/status/alerts.js";
 import { checkState, setAside } from "./corrupt.js";
 import { readIfExists, writeDurably } from "./files.js";
 

@@ -1,11 +1,11 @@
 // What this machine saw of the other machines' lastSeen, and when by its own
-// clock (core/clock.ts observe), kept across syncs in .git/coord/observed.json:
+// clock (core/time/clock.ts observe), kept across syncs in .git/coord/observed.json:
 // leases are then measured by this machine's clock only. Losing the file is
 // safe: every machine is seen as just heard, and claims hold a lease longer.
 import { join } from "node:path";
 import * as z from "zod";
-import type { Observation } from "../core/clock.js";
-import { machineNameProblem } from "../core/names.js";
+import type { Observation } from "../core/time/clock.js";
+import { machineNameProblem } from "../core/files/names.js";
 import { checkState, setAside } from "./corrupt.js";
 import { readIfExists, writeWhole } from "./files.js";
 

@@ -1,4 +1,4 @@
-// The parse results of the repository's files (core/parsed.ts), kept across
+// The parse results of the repository's files (core/repo/parsed.ts), kept across
 // processes in <stateDir>/parsed.json: a cron sync with nothing new parses
 // nothing. Only a cache: a file that is missing, broken, from another build
 // of coord or over its bound is ignored (and written anew at the end of the
@@ -14,7 +14,7 @@ import { createHash } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { markParsed, type ParseEntry, parseGeneration, seedParsed } from "../core/parsed.js";
+import { markParsed, type ParseEntry, parseGeneration, seedParsed } from "../core/repo/parsed.js";
 import { CLI_PATH, VERSION } from "../package.js";
 import { trickOff } from "../startup.js";
 import { writeWhole } from "./files.js";

@@ -4,7 +4,7 @@
 // counts as a pause without a reason: stopping work is the safe side.
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { Pause } from "../core/controls.js";
+import type { Pause } from "../core/hub/controls.js";
 import { readIfExists, writeDurably } from "./files.js";
 
 const path = (stateDir: string) => join(stateDir, "pause.json");

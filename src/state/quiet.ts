@@ -1,11 +1,11 @@
 // The quiet stamp (.git/coord/quiet.json): what the last sync that had
 // nothing to do ended on, so the next one can tell from one look at the
 // remote tip that nothing changed (src/sync/quiet.ts; the rule is
-// src/core/quiet.ts). Light on purpose: the quiet `coord sync` loads this and
+// src/core/machine/quiet.ts). Light on purpose: the quiet `coord sync` loads this and
 // little else. Losing the file costs one ordinary sync.
 import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import type { QuietStamp } from "../core/quiet-stamp.js";
+import type { QuietStamp } from "../core/machine/quiet-stamp.js";
 
 export const QUIET_FILE = "quiet.json";
 

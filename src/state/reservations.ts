@@ -1,12 +1,12 @@
 // This machine's path reservations: `.git/coord/reservations.json`. `coord
 // reserve` and `coord release` change it in a short read-modify-write under its
 // own lock (durable at once, even while a long sync runs); each publish of a
-// sync judges it on the tip it builds on (core/reservations.ts settle) and
+// sync judges it on the tip it builds on (core/fleet/reservations.ts settle) and
 // writes back what it learned. Lost or broken: the next sync takes back the
 // reservations this machine's file publishes.
 import { join } from "node:path";
 import * as z from "zod";
-import type { FleetReservation, LocalReservation } from "../core/reservations.js";
+import type { FleetReservation, LocalReservation } from "../core/fleet/reservations.js";
 import { CoordError, EXIT } from "../errors.js";
 import { checkState, setAside } from "./corrupt.js";
 import { readIfExists, updateLocked } from "./files.js";

@@ -7,7 +7,7 @@ import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import YAML from "yaml";
-import { resolveSecretRefs, SECRET_ENV_PREFIX, secretEnvName, secretNameProblem } from "../core/secrets.js";
+import { resolveSecretRefs, SECRET_ENV_PREFIX, secretEnvName, secretNameProblem } from "../core/trust/secrets.js";
 import { CoordError, EXIT } from "../errors.js";
 import { updateLocked } from "./files.js";
 

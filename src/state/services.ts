@@ -6,8 +6,8 @@
 // finds it starts what ORDERS.json says (a process it can no longer name is
 // not adopted).
 import { join } from "node:path";
-import { ORDER_ID } from "../core/orders-schema.js";
-import { HEALTH_STATES, type HealthState, type RecordView, SERVICE_STATES } from "../core/services.js";
+import { ORDER_ID } from "../core/orders/orders-schema.js";
+import { HEALTH_STATES, type HealthState, type RecordView, SERVICE_STATES } from "../core/services/services.js";
 import { isRecord } from "../core/types.js";
 import { readIfExists, writeWhole } from "./files.js";
 

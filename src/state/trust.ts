@@ -7,11 +7,11 @@
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import * as z from "zod";
-import { newKeyPair, readSigningKey, type SigningKey } from "../core/sshsig.js";
+import { newKeyPair, readSigningKey, type SigningKey } from "../core/trust/sshsig.js";
 import { gitVersion } from "../git/local.js";
 import { whichOf } from "./capabilities.js";
-import { machineNameProblem } from "../core/names.js";
-import { type Accepted, SSH_PUBLIC_KEY } from "../core/trust.js";
+import { machineNameProblem } from "../core/files/names.js";
+import { type Accepted, SSH_PUBLIC_KEY } from "../core/trust/trust.js";
 import type { MachineConfig } from "./config.js";
 import { checkState, setAside } from "./corrupt.js";
 import { readIfExists, writeDurably } from "./files.js";
@@ -98,7 +98,7 @@ export async function signingOf(config: MachineConfig, stateDir: string, dir: st
   const path = signingKeyPath(stateDir, config.trust.signingKey);
   const text = await readFile(path, "utf8").catch((e: NodeJS.ErrnoException) => e);
   if (text instanceof Error) return { path, problem: `its signing key ${path} cannot be read (${text.code ?? text.message}); coord trust key <path> names another` };
-  // An ed25519 key without a passphrase: signed in process (src/core/sshsig.ts), nothing else needed.
+  // An ed25519 key without a passphrase: signed in process (src/core/trust/sshsig.ts), nothing else needed.
   const own = readSigningKey(text);
   if (own) return { path, publicKey: own.publicKey, key: own };
   const publicKey = PUBLIC_KEY.exec((await readIfExists(`${path}.pub`).catch(() => undefined)) ?? "")?.[1];

@@ -2,10 +2,10 @@
 // pushed without force; a rejected push (someone pushed first) is redone on
 // the new tip after a backoff. The one loop every writer of the hub uses: a
 // sync's publish, `coord order --human`, `coord watch`.
-import { type Backoff, contentionDelay, PUSH_BACKOFF } from "../core/backoff.js";
-import { notOwned } from "../core/ownership.js";
-import { type HistoryMark, historyTrailer } from "../core/status-history.js";
-import { printablePath } from "../core/repo.js";
+import { type Backoff, contentionDelay, PUSH_BACKOFF } from "../core/time/backoff.js";
+import { notOwned } from "../core/trust/ownership.js";
+import { type HistoryMark, historyTrailer } from "../core/hub/status-history.js";
+import { printablePath } from "../core/repo/repo.js";
 import { CoordError, EXIT } from "../errors.js";
 import { machineAuthor } from "../git/git.js";
 import { type Hub, ORDERS_TRAILER, splitTip } from "../git/hub.js";

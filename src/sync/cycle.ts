@@ -4,15 +4,15 @@
 // (reactToTip: its lost claims dropped, its unwanted tasks stopped, the
 // daemon's services told).
 import type { Turn } from "../serial.js";
-import { type Halt, haltOf } from "../core/controls.js";
-import { claimLost, takenOver } from "../core/claims.js";
-import { ORDERS_FILE, STATUS_JSON, STATUS_MD, type RepoModel } from "../core/repo.js";
-import { deriveStatus } from "../core/status.js";
+import { type Halt, haltOf } from "../core/hub/controls.js";
+import { claimLost, takenOver } from "../core/work/claims.js";
+import { ORDERS_FILE, STATUS_JSON, STATUS_MD, type RepoModel } from "../core/repo/repo.js";
+import { deriveStatus } from "../core/status/status.js";
 import type { Problem } from "../core/types.js";
-import type { LocalReservation } from "../core/reservations.js";
+import type { LocalReservation } from "../core/fleet/reservations.js";
 import type { RunningTask, TaskOutcome } from "./tasks.js";
 import type { Health } from "../state/health.js";
-import type { Bucket, Share } from "../core/budget.js";
+import type { Bucket, Share } from "../core/budget/budget.js";
 import type { KeyNotice } from "../state/key-notice.js";
 import type { Journal, JournalEntry } from "../state/journal.js";
 import type { Machine } from "./machine.js";
@@ -44,7 +44,7 @@ export interface SyncResult {
   /** A publish waits for the fleet's push budget until then (ISO): it rides along with the next push. */
   deferred?: string;
   warnings: string[];
-  /** Set when nothing had changed since a sync that had nothing to do (src/core/quiet.ts): it looked at the remote's tip only. */
+  /** Set when nothing had changed since a sync that had nothing to do (src/core/machine/quiet.ts): it looked at the remote's tip only. */
   quiet?: boolean;
   /** The alerts sent to the notify hook after this sync (none when none were new), and why any failed. */
   notified?: { id: string; ok: boolean; error?: string }[];
@@ -110,7 +110,7 @@ export interface WorkRecord extends Capabilities {
 export interface Said {
   /** The lastSeen other machines see for this one now (a claim holds for a lease after it). */
   lastSeen?: string;
-  /** When this sync's first publish was built: a run of failures it reports ends then (core/failures.ts). */
+  /** When this sync's first publish was built: a run of failures it reports ends then (core/fleet/failures.ts). */
   clearedAt?: Date;
 }
 
@@ -120,7 +120,7 @@ export interface Said {
  */
 export interface Cycle extends Readonly<CycleContext> {
   readonly work: WorkRecord;
-  /** Where it stands with the fleet's push budget (core/budget.ts). */
+  /** Where it stands with the fleet's push budget (core/budget/budget.ts). */
   readonly budget: BudgetState;
   readonly said: Said;
   /** What the sync reports, filled by its steps. */
@@ -142,13 +142,13 @@ export async function lookAtCaps(c: Cycle): Promise<void> {
   c.work.capsStale = capsStale;
 }
 
-/** A cycle's standing with the fleet's push budget (core/budget.ts): set by each publish's read of the fleet and by every push. */
+/** A cycle's standing with the fleet's push budget (core/budget/budget.ts): set by each publish's read of the fleet and by every push. */
 export interface BudgetState {
   /** Its token bucket, counted at every push (.git/coord/budget.json). */
   bucket?: Bucket;
   /** Its share of the budget as the last read of the fleet saw it. */
   share?: Share;
-  /** Its place among the machines counted for that share, by name: its turn to push (core/budget.ts turnWait). */
+  /** Its place among the machines counted for that share, by name: its turn to push (core/budget/budget.ts turnWait). */
   rank?: number;
   /** The lease its claims hold for under that share (claimLeaseOf); the configured one before it is known. */
   lease?: number;

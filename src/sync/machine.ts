@@ -7,8 +7,8 @@ import { Repo } from "../git/git.js";
 import type { Hub } from "../git/hub.js";
 import { repairCheckout } from "../git/repair.js";
 import { remoteUrlOf } from "../git/local.js";
-import { budgetsOf, type Budgets, type HostBudget, hostBudgetOf, GITHUB_PUSHES_PER_MINUTE, GITHUB_READS_PER_SECOND } from "../core/reads.js";
-import type { Controls } from "../core/controls.js";
+import { budgetsOf, type Budgets, type HostBudget, hostBudgetOf, GITHUB_PUSHES_PER_MINUTE, GITHUB_READS_PER_SECOND } from "../core/hub/reads.js";
+import type { Controls } from "../core/hub/controls.js";
 import { loadConfig, type MachineConfig } from "../state/config.js";
 import { stateDirOf } from "../state/paths.js";
 import { type Signing, signingOf } from "../state/trust.js";
@@ -32,7 +32,7 @@ export interface Machine {
   checkout?: Checkout;
   /** How it signs its commits (state/trust.ts signingOf); undefined: it has no key, and signs nothing. */
   signing?: Signing;
-  /** The host of its hub and that host's budgets (core/reads.ts); undefined: GitHub's figures (a hub in memory). */
+  /** The host of its hub and that host's budgets (core/hub/reads.ts); undefined: GitHub's figures (a hub in memory). */
   host?: HostBudget;
 }
 

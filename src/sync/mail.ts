@@ -13,14 +13,14 @@ import {
   type InboxMessage,
   type MessageFile,
   type Receipts,
-} from "../core/messages.js";
+} from "../core/messages/messages.js";
 import { someOf } from "../core/limits.js";
-import { ownerOf } from "../core/ownership.js";
-import type { RepoModel } from "../core/repo.js";
+import { ownerOf } from "../core/trust/ownership.js";
+import type { RepoModel } from "../core/repo/repo.js";
 import { own } from "../core/types.js";
 import { runTask } from "../runner/run.js";
 import { readMailbox, updateMailbox, type MailboxData } from "../state/mailbox.js";
-import { computerPath } from "../core/names.js";
+import { computerPath } from "../core/files/names.js";
 import { selfSignerPath } from "../state/trust.js";
 import type { Machine } from "./machine.js";
 import type { Cycle } from "./cycle.js";

@@ -1,24 +1,24 @@
 // Alerts leave the repository: after a sync, the fleet's new alerts (offline
 // machines at this machine's clock, orders failed for good, refused changes,
-// urgent messages: core/alerts.ts) go to the machine's notify command and/or
+// urgent messages: core/status/alerts.ts) go to the machine's notify command and/or
 // webhook, at most once each. The rules (which are new, how many per sync,
-// when an id is forgotten) are core/alerts.ts; the record is
+// when an id is forgotten) are core/status/alerts.ts; the record is
 // state/notified.ts, written before any call. A call that fails or hangs is
 // one sentence in coord.log and the sync's progress, never a failed sync.
 import { join } from "node:path";
-import { alertsAt, type Notice, planNotify, sortAlerts } from "../core/alerts.js";
+import { alertsAt, type Notice, planNotify, sortAlerts } from "../core/status/alerts.js";
 import { clip } from "../core/limits.js";
-import { formatDuration } from "../core/duration.js";
-import { redact } from "../core/redact.js";
-import type { RepoModel } from "../core/repo.js";
-import { deriveStatus } from "../core/status.js";
+import { formatDuration } from "../core/time/duration.js";
+import { redact } from "../core/trust/redact.js";
+import type { RepoModel } from "../core/repo/repo.js";
+import { deriveStatus } from "../core/status/status.js";
 import { VERSION } from "../package.js";
 import { runTask } from "../runner/run.js";
 import type { NotifyConfig } from "../state/config.js";
 import { appendLog } from "../state/logs.js";
 import { readNotified, renderNotified, saveNotified } from "../state/notified.js";
 import type { Machine } from "./machine.js";
-import type { Alert, StatusJson } from "../core/status-types.js";
+import type { Alert, StatusJson } from "../core/fleet/status-types.js";
 
 /** What the command reads on stdin and the webhook receives: one alert (or the summary of the rest), who sends it, and the fleet in brief. */
 export interface NotifyPayload {
@@ -62,7 +62,7 @@ export async function notifyAlerts(
   now: Date,
   log: (line: string) => void,
   signal?: AbortSignal,
-  /** Alerts this machine knows of that the tip cannot say yet (its own pushes refused: core/alerts.ts stalledAlert). */
+  /** Alerts this machine knows of that the tip cannot say yet (its own pushes refused: core/status/alerts.ts stalledAlert). */
   local: Alert[] = [],
 ): Promise<NotifyOutcome[]> {
   const notify = m.config.notify;

@@ -1,34 +1,34 @@
 // Publishing in a sync: this machine's files built on the tip and pushed as a
 // compare-and-swap (built again on the new tip after a rejected push), one
 // publish at a time; the checkout follows what landed.
-import { turnsAt } from "../core/turns.js";
+import { turnsAt } from "../core/budget/turns.js";
 import { timings } from "../timings.js";
 import { setTimeout as delay } from "node:timers/promises";
 import { commitOf, MACHINES_BRANCH, type PushOptions } from "../git/hub.js";
-import { describeHistoryLimit, type HistoryLimit, type HistoryMark, keptHistoryRef, nextHistory } from "../core/status-history.js";
-import { messagePath, renderMessageFile } from "../core/messages.js";
-import { ownerOf } from "../core/ownership.js";
+import { describeHistoryLimit, type HistoryLimit, type HistoryMark, keptHistoryRef, nextHistory } from "../core/hub/status-history.js";
+import { messagePath, renderMessageFile } from "../core/messages/messages.js";
+import { ownerOf } from "../core/trust/ownership.js";
 import { ownOrdersFile } from "../state/delegated.js";
 import { acceptOwnWrites, withOwnOrders } from "./trust.js";
 import { type FleetShare, shareAt, type TipView, viewTip } from "./view.js";
-import { canonicalComputer, type ComputerFile } from "../core/computer.js";
+import { canonicalComputer, type ComputerFile } from "../core/fleet/computer.js";
 import { saveBucket } from "../state/budget.js";
-import { admits, admitsAt, describeShare, heartbeatDueAfter, heartbeatOf, mostPressing, pushClassOf, refill, type Share, spend, turnWait } from "../core/budget.js";
-import { heartbeatDue, heldLease } from "../core/claims.js";
-import { owns } from "../core/ownership.js";
-import { ORDERS_FILE, readModel, type RepoModel } from "../core/repo.js";
-import { ownComputer, renderChanges, type Self } from "../core/publish.js";
+import { admits, admitsAt, describeShare, heartbeatDueAfter, heartbeatOf, mostPressing, pushClassOf, refill, type Share, spend, turnWait } from "../core/budget/budget.js";
+import { heartbeatDue, heldLease } from "../core/work/claims.js";
+import { owns } from "../core/trust/ownership.js";
+import { ORDERS_FILE, readModel, type RepoModel } from "../core/repo/repo.js";
+import { ownComputer, renderChanges, type Self } from "../core/machine/publish.js";
 import type { KeyNotice } from "../state/key-notice.js";
 import type { Signing } from "../state/trust.js";
-import type { ServiceReport } from "../core/services.js";
-import type { Reservation } from "../core/reservations.js";
+import type { ServiceReport } from "../core/services/services.js";
+import type { Reservation } from "../core/fleet/reservations.js";
 import { reservationsOnTip } from "./reservations.js";
 import { publishedServices } from "./services.js";
 import { CoordError, EXIT, RemoteUnreachable } from "../errors.js";
 import { type Built, commitOwned, publishWithRetry } from "./cas.js";
-import type { MessageFile, Receipts } from "../core/messages.js";
+import type { MessageFile, Receipts } from "../core/messages/messages.js";
 import { ownMessageFiles } from "./mail.js";
-import { reportedHealth } from "../core/failures.js";
+import { reportedHealth } from "../core/fleet/failures.js";
 import { recordReplacementRefused, replacementRefusedAt, RETRY_REPLACEMENT_MS } from "../state/history.js";
 import { type Cycle, fastForward, haltNow, READ_PATHS, reactToTip, type SyncResult } from "./cycle.js";
 
@@ -184,7 +184,7 @@ async function fetchTip(c: Pick<Cycle, "m">): Promise<string> {
 }
 
 /**
- * The turn step: under a budget that makes each try count, a push waits for this machine's turn (core/budget.ts
+ * The turn step: under a budget that makes each try count, a push waits for this machine's turn (core/budget/budget.ts
  * turnWait), so that machines in step do not all push at once and lose the race; not once it is told to stop, nor
  * once its turns took a push budget's time (a publish that keeps losing in its turns then goes at once). True: it waited.
  */
@@ -326,7 +326,7 @@ async function compose(c: Cycle, seen: Seen): Promise<Composed> {
   const heartbeat = heartbeatOf(previous?.heartbeat, share.heartbeat);
   c.budget.heartbeatDue = heartbeatDueAfter(previous?.heartbeat, heartbeat);
   const mine = buildComputer(c, model, seen.local.get(ORDERS_FILE), own.receipts, seen.services, seen.reserved.publish, heartbeat);
-  // Its failed syncs, as people should read them (core/failures.ts): a refusal ends with the push that carries it.
+  // Its failed syncs, as people should read them (core/fleet/failures.ts): a refusal ends with the push that carries it.
   c.said.clearedAt ??= now();
   const health = reportedHealth(c.health, c.said.clearedAt, heartbeat);
   if (health) {
@@ -352,12 +352,12 @@ async function compose(c: Cycle, seen: Seen): Promise<Composed> {
 }
 
 /**
- * The judge step (core/budget.ts): whether what changed is worth a push, what goes out, and whether the budget
+ * The judge step (core/budget/budget.ts): whether what changed is worth a push, what goes out, and whether the budget
  * admits it now. What it merely read (a new ORDERS.json) is left out; STATUS alone is said by whoever syncs first;
  * a publish over its share waits (`deferUntil`), a retry after a lost race too, urgent ones included: a bucket never
  * goes below its floor by more than one push. Claims are gated before they are made (claimsWait); a claim whose
  * retry waits is withdrawn (work.ts claim). An urgent publish waits at most one token's refill, a sixth of a
- * claim's lease at most (core/budget.ts claimLeaseOf), so a renewal or a claim's end is never late for its lease.
+ * claim's lease at most (core/budget/budget.ts claimLeaseOf), so a renewal or a claim's end is never late for its lease.
  */
 function judge(c: Cycle, seen: Seen, composed: Composed): { changes: Map<string, string | null>; deferUntil?: number; awaited?: true } {
   const { model, previous, files, tipModel, own } = seen;
@@ -387,7 +387,7 @@ function judge(c: Cycle, seen: Seen, composed: Composed): { changes: Map<string,
 
 /**
  * The history step: where the commit about to be made stands in the machines' branch's bounded history
- * (core/status-history.ts). Past the limit, it is a new root holding the same files, and the history before
+ * (core/hub/status-history.ts). Past the limit, it is a new root holding the same files, and the history before
  * it is dropped (or kept under a ref, as ORDERS.json says).
  */
 async function boundedHistory(c: Pick<Cycle, "m" | "now" | "log">, tip: string, limit: HistoryLimit): Promise<{ mark: HistoryMark; newRoot: boolean; keepAs?: string }> {
@@ -444,7 +444,7 @@ function messagesChanged(model: RepoModel, own: MessageFile[], files: Map<string
 }
 
 /**
- * One push (or retry) spent from its bucket (core/budget.ts), at once; returns the write of .git/coord/budget.json,
+ * One push (or retry) spent from its bucket (core/budget/budget.ts), at once; returns the write of .git/coord/budget.json,
  * which never fails (a file that cannot be written costs nothing else). Not awaited before the push: git starts
  * first, and the build's `meanwhile` overlaps the push as it did before the budget (a few ms of a one-task sync).
  */
@@ -456,7 +456,7 @@ function spendToken(c: Cycle): Promise<void> {
 }
 
 /**
- * Its share of the fleet's push budget as `model` shows the fleet (core/budget.ts), and the lease its claims hold
+ * Its share of the fleet's push budget as `model` shows the fleet (core/budget/budget.ts), and the lease its claims hold
  * for under it: kept in the cycle for the publish, the claims and the quiet stamp.
  */
 export function fleetShare(c: Cycle, model: RepoModel): Share {
@@ -472,7 +472,7 @@ function keepShare(c: Cycle, at: FleetShare): Share {
 }
 
 /**
- * Whether claims wait for the fleet's push budget (core/budget.ts): a claim is urgent and may borrow, but a
+ * Whether claims wait for the fleet's push budget (core/budget/budget.ts): a claim is urgent and may borrow, but a
  * machine deep in debt claims nothing until its bucket refills (and says until when); others may take them.
  */
 export function claimsWait(c: Cycle, model: RepoModel): boolean {

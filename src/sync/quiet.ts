@@ -1,11 +1,11 @@
-// The quiet sync: when the last sync had nothing to do (src/core/quiet.ts
+// The quiet sync: when the last sync had nothing to do (src/core/machine/quiet.ts
 // says until when that holds), a sync first compares the remote's tip with
 // the one that sync ended on, and the local state with what it was. All the
 // same: nothing to do, at the cost of one `git ls-remote`. Anything
 // different, or any doubt: the ordinary sync runs. `coord sync` asks this
 // before it loads the rest of coord (src/cli/entry.ts); a daemon asks it at
 // each tick (syncMachine).
-import { type QuietStamp, stampHolds } from "../core/quiet-stamp.js";
+import { type QuietStamp, stampHolds } from "../core/machine/quiet-stamp.js";
 import { VERSION } from "../package.js";
 import { join } from "node:path";
 import { plainGitDir } from "../git/dotgit.js";

@@ -3,9 +3,9 @@
 // lost: the hub saw that one first), what holds goes into the machine's file,
 // and once the push lands the pending ones published are held. A lost one is
 // told once: in the sync's result (its output) and in coord.log.
-import { isLive, lostSentence, type Reservation, readReservations, type Settled, settle } from "../core/reservations.js";
-import { utcText } from "../core/presence.js";
-import type { RepoModel } from "../core/repo.js";
+import { isLive, lostSentence, type Reservation, readReservations, type Settled, settle } from "../core/fleet/reservations.js";
+import { utcText } from "../core/fleet/presence.js";
+import type { RepoModel } from "../core/repo/repo.js";
 import { appendLog } from "../state/logs.js";
 import { exists } from "../state/files.js";
 import { reservationsPath, takeBack, updateReservations } from "../state/reservations.js";

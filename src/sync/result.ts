@@ -1,7 +1,7 @@
 // A sync's result before it has done anything, and the result of a sync the
 // quiet stamp answered: one shape for syncMachine, the daemon and the quiet
 // `coord sync` of src/cli/entry.ts (which loads nothing else of a sync).
-import { utcText } from "../core/presence.js";
+import { utcText } from "../core/fleet/presence.js";
 import type { SyncResult } from "./cycle.js";
 
 /** What a sync of machine `machine` reports before it has done anything. */

@@ -4,10 +4,10 @@
 // no daemon running, that each needs one. A sync without a daemon that sees
 // the fleet stopped (an emergency, a pause with stop) stops the services a
 // daemon left running (killed -9) itself, by pid and process start time.
-import type { Halt } from "../core/controls.js";
-import { outputTail } from "../core/redact.js";
-import type { RepoModel } from "../core/repo.js";
-import { addressedToMe, isUp, NO_SERVICES, type ServiceReport, serviceReports, writtenSecretValues } from "../core/services.js";
+import type { Halt } from "../core/hub/controls.js";
+import { outputTail } from "../core/trust/redact.js";
+import type { RepoModel } from "../core/repo/repo.js";
+import { addressedToMe, isUp, NO_SERVICES, type ServiceReport, serviceReports, writtenSecretValues } from "../core/services/services.js";
 import { processStart, readTail, stopGroup } from "../runner/service.js";
 import { readServicesFile, serviceLog, writeServicesFile } from "../state/services.js";
 import { resolveOrderSecrets } from "../state/secrets.js";

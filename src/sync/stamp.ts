@@ -1,12 +1,12 @@
-// After a sync: the quiet stamp when it had nothing to do (src/core/quiet.ts
+// After a sync: the quiet stamp when it had nothing to do (src/core/machine/quiet.ts
 // says until when), which the next sync answers from (src/sync/quiet.ts).
-import { quietUntil } from "../core/quiet.js";
-import type { RepoModel } from "../core/repo.js";
-import type { Observation } from "../core/clock.js";
+import { quietUntil } from "../core/machine/quiet.js";
+import type { RepoModel } from "../core/repo/repo.js";
+import type { Observation } from "../core/time/clock.js";
 import { VERSION } from "../package.js";
 import { clearQuiet, localFingerprint, writeQuiet } from "../state/quiet.js";
 import type { MachineConfig } from "../state/config.js";
-import type { TaskReport } from "../core/computer.js";
+import type { TaskReport } from "../core/fleet/computer.js";
 
 /** What a sync that had nothing to do leaves for the next one. */
 export interface QuietEnd {

@@ -4,16 +4,16 @@
 // (work.ts), composing and publishing (push.ts), messages (mail.ts), one task
 // (tasks.ts).
 import { inTurn } from "../serial.js";
-import { MACHINES_BRANCH } from "../core/ownership.js";
+import { MACHINES_BRANCH } from "../core/trust/ownership.js";
 import { readBucket } from "../state/budget.js";
-import { describeRefusal } from "../core/trust.js";
+import { describeRefusal } from "../core/trust/trust.js";
 import { readKeyNotice } from "../state/key-notice.js";
 import { join } from "node:path";
-import type { Observation } from "../core/clock.js";
-import { formatProblem } from "../core/orders.js";
-import { nextAttempt } from "../core/plan.js";
-import { parseStats } from "../core/parsed.js";
-import { readModel } from "../core/repo.js";
+import type { Observation } from "../core/time/clock.js";
+import { formatProblem } from "../core/orders/orders.js";
+import { nextAttempt } from "../core/machine/plan.js";
+import { parseStats } from "../core/repo/parsed.js";
+import { readModel } from "../core/repo/repo.js";
 import { own } from "../core/types.js";
 import { CoordError, EXIT, PushRefused, RemoteUnreachable } from "../errors.js";
 import { ownFailure } from "../failure.js";
@@ -41,10 +41,10 @@ import { answerQuietly, keepCronLogBounded } from "./quiet.js";
 import { emptyResult, quietResult } from "./result.js";
 import { leaveStamp, type QuietEnd } from "./stamp.js";
 import { notifyAlerts } from "./notify.js";
-import { stalledAlert } from "../core/alerts.js";
-import { currentRun } from "../core/failures.js";
-import type { RepoModel } from "../core/repo.js";
-import { isOldLayout } from "../core/upgrade.js";
+import { stalledAlert } from "../core/status/alerts.js";
+import { currentRun } from "../core/fleet/failures.js";
+import type { RepoModel } from "../core/repo/repo.js";
+import { isOldLayout } from "../core/setup/upgrade.js";
 import { machineAuthor } from "../git/git.js";
 import { splitTip } from "../git/hub.js";
 import { upgradeHub } from "./upgrade.js";
@@ -92,7 +92,7 @@ export interface ClockAndIO {
   /** How long a publish keeps redoing rejected pushes (ms); default 60 s. */
   pushBudgetMs?: number;
   /**
-   * The wait for a turn to push (core/budget.ts turnWait) on the clock of `now`: by default the real one. A simulated
+   * The wait for a turn to push (core/budget/budget.ts turnWait) on the clock of `now`: by default the real one. A simulated
    * clock brings its own (bench row 13e: syncs take no simulated time, one after another, so they wait for nothing).
    */
   waitTurn?: (ms: number) => Promise<void>;

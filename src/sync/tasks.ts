@@ -2,23 +2,23 @@
 // command (a shell line or a headless agent CLI), its output.
 import { mkdir, readdir, realpath, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { type AgentInvocation, type AgentResult, type Refusal, agentInvocation, agentReader, agentVerdict } from "../core/agents.js";
-import { formatDuration } from "../core/duration.js";
-import { nextAttempt } from "../core/plan.js";
-import { secretValues } from "../core/publish.js";
-import { outputTail, redact } from "../core/redact.js";
-import { outsideRoots } from "../core/roots.js";
-import { SECRET_ENV_PREFIX } from "../core/secrets.js";
+import { type AgentInvocation, type AgentResult, type Refusal, agentInvocation, agentReader, agentVerdict } from "../core/agents/agents.js";
+import { formatDuration } from "../core/time/duration.js";
+import { nextAttempt } from "../core/machine/plan.js";
+import { secretValues } from "../core/machine/publish.js";
+import { outputTail, redact } from "../core/trust/redact.js";
+import { outsideRoots } from "../core/trust/roots.js";
+import { SECRET_ENV_PREFIX } from "../core/trust/secrets.js";
 import { initScratch } from "../git/local.js";
 import { runTask, type RunResult } from "../runner/run.js";
 import { agentExecutable } from "../state/capabilities.js";
 import { expandHome } from "../state/paths.js";
 import type { Journal } from "../state/journal.js";
-import { type Run, runKey } from "../core/every.js";
+import { type Run, runKey } from "../core/time/every.js";
 import { resolveOrderSecrets } from "../state/secrets.js";
 import type { Machine } from "./machine.js";
-import type { Order } from "../core/orders-schema.js";
-import type { AgentReport, TaskReport } from "../core/computer.js";
+import type { Order } from "../core/orders/orders-schema.js";
+import type { AgentReport, TaskReport } from "../core/fleet/computer.js";
 
 export interface TaskOutcome {
   id: string;
@@ -120,7 +120,7 @@ export interface RunningTask {
   stop(reason: string, state: "cancelled" | "failed"): void;
 }
 
-/** Runs `order` once (attempt `attempt`), journaling every step of its life (core/task-life.ts) durably. */
+/** Runs `order` once (attempt `attempt`), journaling every step of its life (core/work/task-life.ts) durably. */
 export async function runOne(
   m: Machine,
   journal: Journal,

@@ -1,12 +1,12 @@
 // Trust in the sync: the files a machine acts on. With signed orders, each
-// orders file is replaced by the version it verified (core/trust.ts says
+// orders file is replaced by the version it verified (core/trust/trust.ts says
 // which); with verifyMachines (the default), each other machine's own files
 // (its COMPUTER file, its message files, its delegated orders) count only as
 // that machine's signed commits wrote them, its key pinned on first sight. What was refused is published. A
 // machine that requires neither acts on the tip as it is.
-import { ownerOf } from "../core/ownership.js";
-import { delegatedOrdersPath, ORDERS_DIR, ORDERS_FILE, readComputer, readModel, type RepoModel } from "../core/repo.js";
-import { type Accepted, type Change, keyFingerprint, type Refusal, trustedFiles } from "../core/trust.js";
+import { ownerOf } from "../core/trust/ownership.js";
+import { delegatedOrdersPath, ORDERS_DIR, ORDERS_FILE, readComputer, readModel, type RepoModel } from "../core/repo/repo.js";
+import { type Accepted, type Change, keyFingerprint, type Refusal, trustedFiles } from "../core/trust/trust.js";
 import { commitOf } from "../git/hub.js";
 import { CoordError, EXIT } from "../errors.js";
 import { exists, readIfExists, writeDurably } from "../state/files.js";

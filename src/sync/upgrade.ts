@@ -2,12 +2,12 @@
 // two branches, in one atomic push of both: the machines' branch is created
 // from the people's tip with the machines' files, and the people's branch
 // gets tombstones that stop an older coord from writing there
-// (core/upgrade.ts). Done by the first sync of this version that finds the
+// (core/setup/upgrade.ts). Done by the first sync of this version that finds the
 // old layout, or by `coord hub upgrade` as a person. Nothing is lost: every
 // machine file, message, receipt and claim is on the machines' branch as it
 // was, and a sync carries on from there.
-import { historyTrailer } from "../core/status-history.js";
-import { isOldLayout, upgradeChanges } from "../core/upgrade.js";
+import { historyTrailer } from "../core/hub/status-history.js";
+import { isOldLayout, upgradeChanges } from "../core/setup/upgrade.js";
 import { CoordError, EXIT } from "../errors.js";
 import { type Author, type Hub, joinTip, MACHINES_BRANCH, splitTip } from "../git/hub.js";
 import { publishWithRetry } from "./cas.js";
@@ -31,7 +31,7 @@ export async function upgradeHub(
         opts.log(`this hub keeps the machines' files on ${opts.branch} (an older coord): moving them to the branch ${MACHINES_BRANCH}`);
         const changes = upgradeChanges(all, MACHINES_BRANCH, opts.now());
         const [machines, people] = await Promise.all([
-          // Its history, main's before, is kept: the bounded history counts from here (core/status-history.ts).
+          // Its history, main's before, is kept: the bounded history counts from here (core/hub/status-history.ts).
           hub.commitFiles(
             t.people,
             changes.machines,

@@ -3,17 +3,17 @@
 // tip's files verified (trust.ts), read, checked to be this machine's
 // identity, the other machines' lastSeen observed by its own clock, and its
 // local pause as it is now.
-import type { Observation } from "../core/clock.js";
-import { observe } from "../core/clock.js";
-import type { Pause } from "../core/controls.js";
-import { readModel, type RepoModel } from "../core/repo.js";
-import type { Refusal } from "../core/trust.js";
+import type { Observation } from "../core/time/clock.js";
+import { observe } from "../core/time/clock.js";
+import type { Pause } from "../core/hub/controls.js";
+import { readModel, type RepoModel } from "../core/repo/repo.js";
+import type { Refusal } from "../core/trust/trust.js";
 import { CoordError, EXIT, IdentityReclaimed } from "../errors.js";
 import type { MachineConfig } from "../state/config.js";
 import { readPause } from "../state/pause.js";
 import { budgetsFor, type Machine } from "./machine.js";
-import { claimLeaseOf, countedMachines, type Share, shareOf } from "../core/budget.js";
-import { pushBudgetOf, type ReadShare, readShareOf } from "../core/reads.js";
+import { claimLeaseOf, countedMachines, type Share, shareOf } from "../core/budget/budget.js";
+import { pushBudgetOf, type ReadShare, readShareOf } from "../core/hub/reads.js";
 import { trustedView } from "./trust.js";
 
 /** What one tip means for this machine: a value, made by `viewTip` (or by a publish for the commit it landed). */
@@ -42,7 +42,7 @@ export interface TipView {
   readonly share: FleetShare;
 }
 
-/** A machine's share of the push budget at one tip (core/budget.ts), with its place among the machines counted and its claims' lease. */
+/** A machine's share of the push budget at one tip (core/budget/budget.ts), with its place among the machines counted and its claims' lease. */
 export interface FleetShare {
   readonly share: Share;
   /** Its place among the machines counted for the share, by name: its turn to push (turnWait). */
@@ -51,7 +51,7 @@ export interface FleetShare {
   readonly lease: number;
 }
 
-/** `m`'s share of the fleet's push budget as `model` shows the fleet at `now`: ORDERS.json's budget, else its host's (core/reads.ts). */
+/** `m`'s share of the fleet's push budget as `model` shows the fleet at `now`: ORDERS.json's budget, else its host's (core/hub/reads.ts). */
 export function shareAt(m: Machine, model: RepoModel, now: Date): FleetShare {
   const { config } = m;
   const counted = countedMachines(config.name, model.computers, now);
@@ -134,7 +134,7 @@ export function lastSeenOf(model: RepoModel, me: string): Map<string, string> {
   return new Map([...model.computers].filter(([name]) => name !== me).map(([name, file]) => [name, file.lastSeen]));
 }
 
-/** Machine `me`'s share of the fleet's reads as `model` shows the fleet at `now` (core/reads.ts): how often it looks. */
+/** Machine `me`'s share of the fleet's reads as `model` shows the fleet at `now` (core/hub/reads.ts): how often it looks. */
 export function readShareAt(m: Pick<Machine, "host">, me: string, model: RepoModel, now: Date): ReadShare {
   return readShareOf(budgetsFor(m, model.controls).readsPerSecond, countedMachines(me, model.computers, now).length);
 }

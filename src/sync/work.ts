@@ -1,13 +1,13 @@
 // The work of a sync: the plan on a tip, claims of ANY orders (planned again
 // on the fresh tip after a lost claim), tasks run with publishes and checks
 // meanwhile, and the drain after work ran.
-import { claimsAhead, MAX_PUSHES_PER_MINUTE, shareOf } from "../core/budget.js";
-import { claimEvent, claimOf, heldLease, lookEvery, mustFence } from "../core/claims.js";
-import { describeRun } from "../core/task-life.js";
-import { plan, type Claim, type Plan } from "../core/plan.js";
-import { ORDERS_FILE, type RepoModel } from "../core/repo.js";
-import { viewWith } from "../core/publish.js";
-import { deriveStatus } from "../core/status.js";
+import { claimsAhead, MAX_PUSHES_PER_MINUTE, shareOf } from "../core/budget/budget.js";
+import { claimEvent, claimOf, heldLease, lookEvery, mustFence } from "../core/work/claims.js";
+import { describeRun } from "../core/work/task-life.js";
+import { plan, type Claim, type Plan } from "../core/machine/plan.js";
+import { ORDERS_FILE, type RepoModel } from "../core/repo/repo.js";
+import { viewWith } from "../core/machine/publish.js";
+import { deriveStatus } from "../core/status/status.js";
 import { own } from "../core/types.js";
 import { IdentityReclaimed } from "../errors.js";
 import { runOne } from "./tasks.js";
@@ -16,7 +16,7 @@ import type { HeldLock } from "../state/lock.js";
 import { type Cycle, crashPoint, haltNow, lookAtCaps, ownLease } from "./cycle.js";
 import { buildComputer, claimsWait, type First, lastRead, type Published, publishSerial } from "./push.js";
 import { receive } from "./mail.js";
-import type { Order } from "../core/orders-schema.js";
+import type { Order } from "../core/orders/orders-schema.js";
 
 /** Rounds of more work one sync takes on after its first (each: claim, with the results so far in the same push, then run). */
 const DRAIN_ROUNDS = 20;
@@ -33,7 +33,7 @@ const DRAIN_MS = 10 * 60_000;
  * With one slot and short tasks, the next claims are made while a task runs,
  * so that their push (and the retries of a busy hub) overlaps the work: one,
  * or under a push budget as many of its own share as it would run before its
- * bucket earns the next push (core/budget.ts claimsAhead). A claim made ahead
+ * bucket earns the next push (core/budget/budget.ts claimsAhead). A claim made ahead
  * and not run (the sync stopped) is this machine's journaled claim, which its
  * next sync takes up first.
  */
@@ -89,7 +89,7 @@ async function claimNext(c: Cycle, slots: number): Promise<{ order: Order; attem
   return claim(c, model, next, lastRead(c), (at) => helping(at.model, at.files));
 }
 
-/** How many orders to claim ahead while one runs (core/budget.ts claimsAhead), by the longest task this sync ran (none ran: none). */
+/** How many orders to claim ahead while one runs (core/budget/budget.ts claimsAhead), by the longest task this sync ran (none ran: none). */
 function aheadCount(c: Cycle): number {
   if (c.result.ran.length === 0) return 0;
   const longest = Math.max(
@@ -163,7 +163,7 @@ export async function claim(c: Cycle, model: RepoModel, claims: Claim[], first: 
   return landed;
 }
 
-/** What a plan considers: the slots to fill (its free ones by default) and which ANY orders (core/plan.ts). */
+/** What a plan considers: the slots to fill (its free ones by default) and which ANY orders (core/machine/plan.ts). */
 export interface PlanScope {
   slots?: number;
   ownShareOnly?: boolean;

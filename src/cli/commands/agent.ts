@@ -1,8 +1,8 @@
 import { homedir } from "node:os";
 import { type Command, Argument } from "commander";
 import { agentHooks, agentMcp } from "../../commands/agent.js";
-import { HOOK_AGENTS, type HookAgent } from "../../core/hooks.js";
-import { MCP_AGENTS, MCP_TOOLS, type McpAgent } from "../../core/mcp-config.js";
+import { HOOK_AGENTS, type HookAgent } from "../../core/agents/hooks.js";
+import { MCP_AGENTS, MCP_TOOLS, type McpAgent } from "../../core/agents/mcp-config.js";
 import { resolveDir } from "../dir.js";
 import { dirOption, EXIT_CODES, examples, type Io } from "../shared.js";
 

@@ -1,8 +1,8 @@
 import { rm } from "node:fs/promises";
 import type { Command } from "commander";
 import { demo } from "../../commands/demo.js";
-import { colourWanted, paintFor } from "../../core/colour.js";
-import { statusText } from "../../core/terminal.js";
+import { colourWanted, paintFor } from "../../core/status/colour.js";
+import { statusText } from "../../core/status/terminal.js";
 import { examples, type Io } from "../shared.js";
 
 export function registerDemo(program: Command, io: Io): void {

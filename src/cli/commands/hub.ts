@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { hubCreate, hubUpgrade } from "../../commands/hub.js";
 import { examples, type Io } from "../shared.js";
-import { HOST_DEFAULTS_TEXT } from "../../core/reads.js";
+import { HOST_DEFAULTS_TEXT } from "../../core/hub/reads.js";
 
 export function registerHub(program: Command, io: Io): void {
   const hub = program.command("hub").description("create a coordination hub, or upgrade one made by an older coord");
@@ -13,7 +13,7 @@ export function registerHub(program: Command, io: Io): void {
     .action(async (path: string, o: { branch: string }) => {
       const r = await hubCreate(path, o.branch);
       io.out(`created hub ${r.path} (${r.commit.slice(0, 12)})\nnext: coord init <dir> --name <machine> --remote ${r.path}`);
-      // Where it will be served decides how often the machines may push and look (core/reads.ts): said once, here.
+      // Where it will be served decides how often the machines may push and look (core/hub/reads.ts): said once, here.
       io.out(`budget: served from this path, the fleet has no push or read budget to keep; ${HOST_DEFAULTS_TEXT}`);
     });
   hub

@@ -1,6 +1,6 @@
 import { Writable } from "node:stream";
 import type { Command } from "commander";
-import { MCP_TOOLS } from "../../core/mcp-config.js";
+import { MCP_TOOLS } from "../../core/agents/mcp-config.js";
 import { resolveDir } from "../dir.js";
 import { dirOption, EXIT_CODES, examples, type Io } from "../shared.js";
 

@@ -1,7 +1,7 @@
 import { type Command, Option } from "commander";
 import { ack, type InboxEntry, inbox, inboxPrompt, outbox, send, waitInbox } from "../../commands/messages.js";
-import { formatDuration, parseDuration } from "../../core/duration.js";
-import { parseMessageId } from "../../core/messages.js";
+import { formatDuration, parseDuration } from "../../core/time/duration.js";
+import { parseMessageId } from "../../core/messages/messages.js";
 import { publishSoon, soonText } from "../../commands/sync-now.js";
 import { openMachine } from "../../sync/sync.js";
 import { CoordError, EXIT } from "../../errors.js";

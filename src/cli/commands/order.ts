@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { orderAdd, orderCancel, orderList } from "../../commands/order.js";
-import { ADD_FIELDS, fieldValue } from "../../core/order-fields.js";
-import { formatProblem } from "../../core/orders.js";
+import { ADD_FIELDS, fieldValue } from "../../core/orders/order-fields.js";
+import { formatProblem } from "../../core/orders/orders.js";
 import { publishSoon, soonText } from "../../commands/sync-now.js";
 import { CoordError, EXIT } from "../../errors.js";
 import { openMachine } from "../../sync/sync.js";
@@ -20,7 +20,7 @@ export function registerOrder(program: Command, io: Io): void {
     .command("add [command...]")
     .description("add an order: this machine delegates it (published at once; --later: at its next sync), or --human commits it to ORDERS.json as you")
     .addOption(dirOption());
-  // One flag for each field of an order (core/order-fields.ts, from ORDERS.json's schema): --to first, it is required.
+  // One flag for each field of an order (core/orders/order-fields.ts, from ORDERS.json's schema): --to first, it is required.
   const to = ADD_FIELDS.find((f) => f.name === "to")!;
   add.requiredOption(`${to.flag} <${to.value}>`, to.help);
   for (const f of ADD_FIELDS) if (f !== to) add.option(f.kind === "flag" ? f.flag : `${f.flag} <${f.value}>`, f.help);

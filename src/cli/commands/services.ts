@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { services } from "../../commands/services.js";
-import { colourWanted, paintFor } from "../../core/colour.js";
-import { servicesLines } from "../../core/terminal.js";
+import { colourWanted, paintFor } from "../../core/status/colour.js";
+import { servicesLines } from "../../core/status/terminal.js";
 import { resolveDir } from "../dir.js";
 import { dirOption, examples, type Io } from "../shared.js";
 

@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import { checkMachine, checkOrder, type StatusResult, type StatusViewKind as View, status, statusView, watchStatus } from "../../commands/status.js";
-import { colourWanted, paintFor } from "../../core/colour.js";
-import { parseDuration } from "../../core/duration.js";
-import { HIDE_CURSOR, machineText, orderText, RESTORE_TERMINAL, statusText, watchFrame } from "../../core/terminal.js";
+import { colourWanted, paintFor } from "../../core/status/colour.js";
+import { parseDuration } from "../../core/time/duration.js";
+import { HIDE_CURSOR, machineText, orderText, RESTORE_TERMINAL, statusText, watchFrame } from "../../core/status/terminal.js";
 import { CoordError, EXIT } from "../../errors.js";
 import { describeFailure } from "../../failure.js";
 import { resolveDir } from "../dir.js";
@@ -72,7 +72,7 @@ export function registerStatus(program: Command, io: Io): void {
         if (r.local) io.err(`warning: ${r.local.text}`);
         const now = new Date();
         io.out(o.json ? JSON.stringify(statusView(view, r, now), null, 2) : viewText(view, r, now, colour));
-        // What this machine may read and push, and how often its daemon looks (core/reads.ts): under the fleet.
+        // What this machine may read and push, and how often its daemon looks (core/hub/reads.ts): under the fleet.
         if (!o.json && view.kind === "fleet" && r.here) io.out(`\n${r.here}`);
         return;
       }

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
-import { backingOff } from "../../core/backoff.js";
+import { backingOff } from "../../core/time/backoff.js";
 import { plural, someOf } from "../../core/limits.js";
-import { formatProblem } from "../../core/orders.js";
+import { formatProblem } from "../../core/orders/orders.js";
 import { EXIT } from "../../errors.js";
 import { type SyncResult, sync } from "../../sync/sync.js";
 import { publishedText } from "../../sync/result.js";

@@ -1,7 +1,7 @@
 import { Argument, type Command } from "commander";
 import { trustAllow, trustKey, trustMachines, trustPin, trustRequire, trustRevoke, trustRotate, trustStatus, trustVerify } from "../../commands/trust.js";
 import { EXIT } from "../../errors.js";
-import { keyFingerprint } from "../../core/trust.js";
+import { keyFingerprint } from "../../core/trust/trust.js";
 import { resolveDir } from "../dir.js";
 import { dirOption, EXIT_CODES, examples, type Io } from "../shared.js";
 

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { startUi } from "../../commands/ui.js";
-import { parseDuration } from "../../core/duration.js";
+import { parseDuration } from "../../core/time/duration.js";
 import { CoordError, EXIT } from "../../errors.js";
 import { resolveDir } from "../dir.js";
 import { count, dirOption, examples, type Io, stamped } from "../shared.js";

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { validate } from "../../commands/validate.js";
-import { formatProblem } from "../../core/orders.js";
+import { formatProblem } from "../../core/orders/orders.js";
 import { EXIT } from "../../errors.js";
 import { resolveDir } from "../dir.js";
 import { dirOption, EXIT_CODES, examples, type Io } from "../shared.js";

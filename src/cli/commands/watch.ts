@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { parseDuration } from "../../core/duration.js";
+import { parseDuration } from "../../core/time/duration.js";
 import { everyToSchedule, watch } from "../../daemon/watch.js";
 import { CoordError, EXIT } from "../../errors.js";
 import { resolveDir } from "../dir.js";

@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { access, constants, realpath } from "node:fs/promises";
 import { delimiter, join, resolve } from "node:path";
 import { CLI_PATH, PACKAGE_ROOT } from "../../package.js";
-import { cronProblem } from "../../core/cron.js";
+import { cronProblem } from "../../core/time/cron.js";
 import { CoordError, EXIT } from "../../errors.js";
 import { loadConfig } from "../../state/config.js";
 import { exists } from "../../state/files.js";
@@ -110,7 +110,7 @@ export function checkSchedule(schedule: string): string {
   return s;
 }
 
-export { fill, PLAIN } from "../../core/service-text.js";
+export { fill, PLAIN } from "../../core/setup/service-text.js";
 
 // ---------------------------------------------------------------- running commands
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { CoordError, EXIT } from "../../errors.js";
 import { CRON_LOG } from "../../state/logs.js";
 import { template } from "../../templates.js";
-import { shQuote } from "../../core/service-text.js";
+import { shQuote } from "../../core/setup/service-text.js";
 import { fill, findOnPath, firstLine, marker, runCommand, type ScheduleOptions, type ScheduleResult, type Target } from "./common.js";
 
 async function cronLine(t: Target, schedule: string): Promise<string> {

@@ -5,7 +5,7 @@ import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { CoordError, EXIT } from "../../errors.js";
 import { template } from "../../templates.js";
-import { unitWord } from "../../core/service-text.js";
+import { unitWord } from "../../core/setup/service-text.js";
 import { checkSchedule, fill, findOnPath, firstLine, marker, runCommand, type ScheduleFile, type ScheduleOptions, type ScheduleResult, type Target } from "./common.js";
 
 /** The [Timer] lines for a cron schedule, done the simple way: every N minutes or hours. */

@@ -1,0 +1,244 @@
+// The daemon's loop as states: when it syncs, and what an ask, a poke or a stop does meanwhile. Pure: the time and
+// the random numbers come in. runDaemon (src/daemon/daemon.ts) keeps one timer, to `dueAt`, does the actions, and
+// feeds back what happened.
+//
+//   idle     waits for the schedule's next tick, or the quiet stamp's end when that is sooner (its heartbeat),
+//            and looks at the hub meanwhile as often as its share of the reads allows (core/hub/reads.ts)
+//   looking  one look at the hub (is either branch where this machine last saw it?): a move syncs at once, or
+//            within moveSpreadMs at random (as poked, by "moved": the fleet's machines do not all push together)
+//   poked    a service changed while idle: a sync in POKE_MS (more changes meanwhile make one sync)
+//   syncing  a sync runs; ticks that fall meanwhile are dropped (never two at once)
+//   asked    a sync runs and another follows it at once (asked for, or a service changed, meanwhile)
+//   stopping a stop came while a sync runs: its tasks are interrupted after the grace, its git killed later
+//   stopped  nothing runs; the daemon ends
+//
+// A sync that ran work is followed by another at once (the queue drains without waiting for a tick). The
+// daemon never sleeps past a look it owes: the next look is one of the deadlines of `dueAt`.
+
+/** How long after a service changes the sync that publishes it starts (later changes join it). */
+export const POKE_MS = 500;
+/** A wake for the quiet stamp's end is never sooner than this (a stamp that ended already). */
+export const WAKE_FLOOR_MS = 1000;
+/** The part of its heartbeat a daemon waking for its quiet stamp's end may wake later, at random (at most 30 s). */
+export const WAKE_SPREAD = 0.05;
+const MAX_SPREAD_MS = 30_000;
+
+export interface LoopSettings {
+  /** The schedule's next tick strictly after `after` (ms), or Infinity when it has none. */
+  nextTick(after: number): number;
+  /** At most this much later than its tick a scheduled sync starts, at random (a fleet does not push at one second). */
+  jitterMs: number;
+  /** The machine's heartbeat (ms): what the spread of a wake is a part of. */
+  heartbeatMs: number;
+  /** How long a running sync may take after a stop before its tasks are interrupted. */
+  graceMs: number;
+  /** How long after that the git command it hangs in is killed. */
+  killGitMs: number;
+  /** A number in [0, 1). */
+  random(): number;
+  /**
+   * When the next look at the hub may be (ms), the last one having been at `now` (its share of the fleet's reads,
+   * core/hub/reads.ts nextLookAt), or undefined: the daemon does not look (it syncs on its schedule only).
+   */
+  nextLook?(now: number): number | undefined;
+  /**
+   * At most how long (ms) after a look saw the hub move its sync starts, at random: every machine of a fleet sees a
+   * move within a look of each other, and machines that all sync at once lose their pushes' races to each other.
+   */
+  moveSpreadMs?: number;
+}
+
+/** Why a sync starts. */
+export type Why = "start" | "tick" | "wake" | "asked" | "poked" | "ran work" | "moved";
+
+export type LoopState =
+  | { kind: "idle"; tickAt: number; wakeAt?: number; lookAt?: number }
+  | { kind: "looking"; tickAt: number; wakeAt?: number; since: number; afterLook?: "asked" | "poked" }
+  | { kind: "poked"; tickAt: number; at: number; by?: "moved" }
+  | { kind: "syncing"; since: number }
+  | { kind: "asked"; since: number; by: "asked" | "poked" }
+  | { kind: "stopping"; interruptAt: number; killGitAt: number; interrupted: boolean; gitKilled: boolean }
+  | { kind: "stopped" };
+
+export type LoopEvent =
+  /** The timer to dueAt fired (or any time: nothing happens before it is due). */
+  | { type: "timer" }
+  /** A sync was asked for (coord mcp's sync tool, daemon/request.ts). */
+  | { type: "asked" }
+  /** A service changed: a sync publishes it. */
+  | { type: "poked" }
+  | { type: "stop" }
+  /** The running sync ended; `quietUntil`: until when its quiet stamp says nothing happens (src/core/machine/quiet.ts). */
+  | { type: "ended"; ranWork: boolean; quietUntil?: number }
+  /** The look ended: `moved`, either branch is not where this machine last saw it (or pushed it). */
+  | { type: "looked"; moved: boolean };
+
+export type LoopAction = { type: "sync"; why: Why } | { type: "look" } | { type: "interrupt" } | { type: "killGit" } | { type: "log"; line: string };
+
+export interface Step {
+  state: LoopState;
+  actions: LoopAction[];
+}
+
+const log = (line: string): LoopAction => ({ type: "log", line });
+const syncNow = (now: number, why: Why, ...lines: string[]): Step => ({ state: { kind: "syncing", since: now }, actions: [...lines.map(log), { type: "sync", why }] });
+
+/** The first state: a sync at once. */
+export function start(now: number): Step {
+  return syncNow(now, "start");
+}
+
+/**
+ * Idle after a sync: the next tick, and a wake for the quiet stamp's end when that comes before the tick (so a
+ * heartbeat is on time whatever the schedule), a little later at random: daemons whose heartbeats fall due
+ * together would otherwise push at the same instant every time, and all but one lose the race.
+ */
+function idleAfter(now: number, quietUntil: number | undefined, s: LoopSettings): LoopState {
+  const tick = s.nextTick(now);
+  const tickAt = tick + s.random() * s.jitterMs;
+  const look = lookAfter(now, s);
+  if (quietUntil === undefined || quietUntil >= tick) return { kind: "idle", tickAt, ...look };
+  const spread = s.random() * Math.min(MAX_SPREAD_MS, s.heartbeatMs * WAKE_SPREAD);
+  return { kind: "idle", tickAt, wakeAt: Math.max(quietUntil, now + WAKE_FLOOR_MS) + spread, ...look };
+}
+
+/** The next look, when the daemon looks. */
+function lookAfter(now: number, s: LoopSettings): { lookAt?: number } {
+  const at = s.nextLook?.(now);
+  return at !== undefined && Number.isFinite(at) ? { lookAt: Math.max(at, now) } : {};
+}
+
+/** Back to idle after a look that saw no move, keeping the tick and the wake it had. */
+function idleAfterLook(state: Extract<LoopState, { kind: "looking" }>, now: number, s: LoopSettings): LoopState {
+  return { kind: "idle", tickAt: state.tickAt, ...(state.wakeAt !== undefined ? { wakeAt: state.wakeAt } : {}), ...lookAfter(now, s) };
+}
+
+/** When the loop next has something to do without being told (its one timer), or undefined: never. */
+export function dueAt(state: LoopState): number | undefined {
+  const at = timerOf(state);
+  return at !== undefined && Number.isFinite(at) ? at : undefined;
+}
+
+function timerOf(state: LoopState): number | undefined {
+  switch (state.kind) {
+    case "idle":
+      return Math.min(state.tickAt, state.wakeAt ?? Number.POSITIVE_INFINITY, state.lookAt ?? Number.POSITIVE_INFINITY);
+    case "poked":
+      return Math.min(state.at, state.tickAt);
+    case "stopping":
+      if (!state.interrupted) return state.interruptAt;
+      return state.gitKilled ? undefined : state.killGitAt;
+    default:
+      return undefined;
+  }
+}
+
+/** When the next scheduled sync is (daemon.json's nextSync), while none runs. */
+export function nextSyncAt(state: LoopState): number | undefined {
+  return state.kind === "idle" || state.kind === "poked" || state.kind === "looking" ? state.tickAt : undefined;
+}
+
+export function step(state: LoopState, event: LoopEvent, now: number, s: LoopSettings): Step {
+  const stay: Step = { state, actions: [] };
+  switch (state.kind) {
+    case "idle":
+    case "poked":
+      switch (event.type) {
+        case "timer": {
+          if (state.kind === "poked" && state.at <= now) return state.by === "moved" ? syncNow(now, "moved", "the hub moved: syncing now") : syncNow(now, "poked");
+          if (state.kind === "idle" && state.wakeAt !== undefined && state.wakeAt <= now) return syncNow(now, "wake");
+          // A tick whose time has come; a timer that fired early (a long wait is cut in pieces) changes nothing.
+          if (state.tickAt <= now) return syncNow(now, "tick");
+          if (state.kind === "idle" && state.lookAt !== undefined && state.lookAt <= now)
+            return {
+              state: { kind: "looking", tickAt: state.tickAt, ...(state.wakeAt !== undefined ? { wakeAt: state.wakeAt } : {}), since: now },
+              actions: [{ type: "look" }],
+            };
+          return stay;
+        }
+        case "asked":
+          return syncNow(now, "asked", "a sync was asked for: syncing now");
+        case "poked":
+          // A move's sync, due sooner, publishes the service's change too.
+          if (state.kind === "poked" && state.by === "moved" && state.at <= now + POKE_MS) return stay;
+          return { state: { kind: "poked", tickAt: state.tickAt, at: now + POKE_MS }, actions: [] };
+        case "stop":
+          return { state: { kind: "stopped" }, actions: [] };
+        case "ended":
+        case "looked":
+          return stay; // no sync or look runs
+      }
+      break;
+    case "looking":
+      switch (event.type) {
+        case "timer":
+        case "ended":
+          return stay; // the look ends first: it is short (one ls-remote), and bounded by the git timeout
+        case "asked":
+          return { state: { ...state, afterLook: "asked" }, actions: [] };
+        case "poked":
+          return state.afterLook ? stay : { state: { ...state, afterLook: "poked" }, actions: [] };
+        case "stop":
+          return { state: { kind: "stopped" }, actions: [] }; // a look changes nothing: it is left behind
+        case "looked":
+          if (event.moved) {
+            const spread = s.random() * (s.moveSpreadMs ?? 0);
+            if (state.afterLook !== "asked" && spread >= 1) return { state: { kind: "poked", tickAt: state.tickAt, at: now + spread, by: "moved" }, actions: [] };
+            return syncNow(now, "moved", "the hub moved: syncing now");
+          }
+          if (state.afterLook === "asked") return syncNow(now, "asked", "a sync was asked for: syncing now");
+          if (state.afterLook === "poked") return { state: { kind: "poked", tickAt: state.tickAt, at: now + POKE_MS }, actions: [] };
+          if (state.wakeAt !== undefined && state.wakeAt <= now) return syncNow(now, "wake");
+          if (state.tickAt <= now) return syncNow(now, "tick");
+          return { state: idleAfterLook(state, now, s), actions: [] };
+      }
+      break;
+    case "syncing":
+    case "asked":
+      switch (event.type) {
+        case "timer":
+        case "looked":
+          return stay;
+        case "asked":
+          return { state: { kind: "asked", since: state.since, by: "asked" }, actions: [log("a sync was asked for: syncing again when this one ends")] };
+        case "poked":
+          return state.kind === "asked" ? stay : { state: { kind: "asked", since: state.since, by: "poked" }, actions: [] };
+        case "stop":
+          return {
+            state: { kind: "stopping", interruptAt: now + s.graceMs, killGitAt: now + s.graceMs + s.killGitMs, interrupted: false, gitKilled: false },
+            actions: [log(`stopping: waiting up to ${Math.round(s.graceMs / 1000)}s for the running sync`)],
+          };
+        case "ended":
+          if (event.ranWork) return syncNow(now, "ran work", "ran work: syncing again at once for more");
+          if (state.kind === "asked")
+            return state.by === "asked"
+              ? syncNow(now, "asked", "a sync was asked for meanwhile: syncing again")
+              : syncNow(now, "poked", "a service changed: syncing again to publish it");
+          return { state: idleAfter(now, event.quietUntil, s), actions: [] };
+      }
+      break;
+    case "stopping":
+      switch (event.type) {
+        case "timer": {
+          const actions: LoopAction[] = [];
+          const next = { ...state };
+          if (!next.interrupted && next.interruptAt <= now) {
+            next.interrupted = true;
+            actions.push({ type: "interrupt" });
+          }
+          if (next.interrupted && !next.gitKilled && next.killGitAt <= now) {
+            next.gitKilled = true;
+            actions.push({ type: "killGit" });
+          }
+          return { state: next, actions };
+        }
+        case "ended":
+          return { state: { kind: "stopped" }, actions: [] };
+        default:
+          return stay; // asks and pokes while stopping start nothing
+      }
+    case "stopped":
+      return stay;
+  }
+  return stay;
+}

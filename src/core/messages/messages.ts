@@ -1,0 +1,298 @@
+// Messages between machines: coordination/messages/<from>_TO_<to>.md, owned by
+// <from>. Pure: file format, delivery, receipts, archiving, views.
+import * as z from "zod";
+import { dataProblem, parseFrontMatter, renderFrontMatter } from "../files/frontmatter.js";
+import { MAX_COUNT } from "../limits.js";
+import { fence, inline } from "../files/markdown.js";
+import { machineNameProblem } from "../files/names.js";
+import { own, ownTable, PRIORITIES } from "../types.js";
+
+export const BROADCAST = "ALL";
+export const MESSAGES_DIR = "coordination/messages";
+
+/** A counter of messages: safe to add one to. */
+const count = z.number().int().nonnegative().max(MAX_COUNT);
+
+const messageSchema = z.object({
+  /** Sequence number in its channel, from 1. */
+  seq: z.number().int().positive().max(MAX_COUNT),
+  at: z.string(),
+  priority: z.enum(PRIORITIES),
+  text: z.string(),
+  /** Id of the message this answers. */
+  replyTo: z.string().optional(),
+});
+
+export type Message = z.output<typeof messageSchema>;
+
+/** Front matter of a message file: one sender, one recipient (or ALL). */
+const fileSchema = z.object({
+  coord: z.literal(1),
+  from: z.string(),
+  to: z.string(),
+  /** The next sequence number: every seq below it was sent. */
+  next: z.number().int().positive().max(MAX_COUNT),
+  /** Live messages, oldest first; older ones were archived (git history keeps them). */
+  messages: z.array(messageSchema),
+});
+
+export type MessageFile = z.output<typeof fileSchema>;
+
+/** A message as a recipient sees it. */
+export interface InboxMessage extends Message {
+  id: string;
+  from: string;
+  to: string;
+}
+
+/** What a recipient publishes about one channel (in its machine file): received through `received`; acknowledged through `acked`, plus `also`. */
+export const ChannelReceiptSchema = z.object({ received: count, acked: count, also: z.array(count.positive()).optional() });
+
+export type ChannelReceipt = z.output<typeof ChannelReceiptSchema>;
+
+/** Channel key "<from>/<to>" → receipt. */
+export type Receipts = Record<string, ChannelReceipt>;
+
+export const channelKey = (from: string, to: string) => `${from}/${to}`;
+export const messageId = (from: string, to: string, seq: number) => `${from}/${to}/${seq}`;
+export const messagePath = (from: string, to: string) => `${MESSAGES_DIR}/${from}_TO_${to}.md`;
+
+/** A message's id: `<from>/<to or ALL>/<seq>`, e.g. izzit7/soda-yeti/3. */
+export const MESSAGE_ID = /^([a-z0-9][a-z0-9-]*)\/([a-z0-9][a-z0-9-]*|ALL)\/([1-9][0-9]*)$/;
+
+export function parseMessageId(id: string): { from: string; to: string; seq: number } | undefined {
+  const m = MESSAGE_ID.exec(id);
+  return m ? { from: m[1]!, to: m[2]!, seq: Number(m[3]) } : undefined;
+}
+
+/** The channel of a receipt key "<from>/<to>", or undefined when it is not one. */
+export function parseChannelKey(key: string): { from: string; to: string } | undefined {
+  const m = /^([^/]+)\/([^/]+)$/.exec(key);
+  if (!m) return undefined;
+  const [from, to] = [m[1]!, m[2]!];
+  if (machineNameProblem(from) || (to !== BROADCAST && machineNameProblem(to))) return undefined;
+  return { from, to };
+}
+
+/** The channel of a message file path, or undefined for any other path. */
+export function channelOfPath(path: string): { from: string; to: string } | undefined {
+  const m = /^coordination\/messages\/(.+)_TO_(.+)\.md$/.exec(path);
+  if (!m) return undefined;
+  const [from, to] = [m[1]!, m[2]!];
+  if (machineNameProblem(from) || (to !== BROADCAST && machineNameProblem(to))) return undefined;
+  return { from, to };
+}
+
+export function parseMessageFile(text: string, path: string): MessageFile {
+  const channel = channelOfPath(path);
+  if (!channel) throw new Error("not a message file name (<from>_TO_<to>.md)");
+  const result = fileSchema.safeParse(parseFrontMatter(text).data);
+  if (!result.success) {
+    throw new Error(dataProblem(result.error.issues[0]!));
+  }
+  const file = result.data as MessageFile;
+  if (file.from !== channel.from || file.to !== channel.to)
+    throw new Error(`front matter says ${file.from} to ${file.to}, but the file name says ${channel.from} to ${channel.to}`);
+  for (let i = 1; i < file.messages.length; i++) if (file.messages[i]!.seq <= file.messages[i - 1]!.seq) throw new Error("messages are not in sequence order");
+  if (file.messages.some((m) => m.seq >= file.next)) throw new Error("a message has a seq not below next");
+  return file;
+}
+
+function canonicalMessage(m: Message): Message {
+  return { seq: m.seq, at: m.at, priority: m.priority, text: m.text, ...(m.replyTo ? { replyTo: m.replyTo } : {}) };
+}
+
+export function renderMessageFile(file: MessageFile): string {
+  const data: MessageFile = { coord: 1, from: file.from, to: file.to, next: file.next, messages: file.messages.map(canonicalMessage) };
+  const who = file.to === BROADCAST ? "every machine" : file.to;
+  const lines = [`# Messages from ${file.from} to ${who}`, ""];
+  if (data.messages.length === 0) lines.push("No live messages (acknowledged ones are archived; git history keeps them).");
+  for (const m of [...data.messages].reverse()) {
+    const meta = [m.at, m.priority !== "normal" ? `**${m.priority}**` : "", m.replyTo ? `reply to \`${m.replyTo}\`` : ""].filter(Boolean).join(" · ");
+    lines.push(`### ${messageId(file.from, file.to, m.seq)}`, "", inline(meta), "", fence(m.text), "");
+  }
+  lines.push("---", `*Written by coord on machine ${file.from}. The front matter is the data; this view is re-rendered at every sync.*`);
+  return renderFrontMatter(data, lines.join("\n"));
+}
+
+/** Control characters (C0 but tab and newline, DEL, C1), shown as \u escapes; everything else kept. */
+export function sanitizeText(text: string): string {
+  return text.replace(/\r\n/g, "\n").replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+export function isAcked(receipt: ChannelReceipt | undefined, seq: number): boolean {
+  return !!receipt && (seq <= receipt.acked || (receipt.also ?? []).includes(seq));
+}
+
+/** Adds acknowledged seqs to a receipt, folding `also` into `acked` where it becomes contiguous. */
+export function ackSeqs(receipt: ChannelReceipt, seqs: number[]): ChannelReceipt {
+  const also = new Set([...(receipt.also ?? []), ...seqs.filter((s) => s > receipt.acked)]);
+  let acked = receipt.acked;
+  while (also.has(acked + 1)) also.delete(++acked);
+  const rest = [...also].filter((s) => s > acked).sort((a, b) => a - b);
+  return { received: Math.max(receipt.received, acked, ...rest), acked, ...(rest.length ? { also: rest } : {}) };
+}
+
+/** The channels a machine receives from: messages to it, and broadcasts from others. */
+export function addressedTo(file: MessageFile, machine: string): boolean {
+  return file.from !== machine && (file.to === machine || file.to === BROADCAST);
+}
+
+/**
+ * Messages newly delivered to `machine`: in every channel addressed to it,
+ * the live messages above its `received` mark, oldest first per channel.
+ */
+export function newMessages(files: MessageFile[], machine: string, receipts: Receipts): InboxMessage[] {
+  const out: InboxMessage[] = [];
+  for (const f of files) {
+    if (!addressedTo(f, machine)) continue;
+    const mark = own(receipts, channelKey(f.from, f.to))?.received ?? 0;
+    for (const m of f.messages) if (m.seq > mark) out.push({ ...m, id: messageId(f.from, f.to, m.seq), from: f.from, to: f.to });
+  }
+  return inOrder(out);
+}
+
+/**
+ * Oldest first across channels, but always in sequence order within one: a
+ * sender's clock may step back, and "deploy" must not arrive after "cancel
+ * the deploy" that was sent after it.
+ */
+export function inOrder(messages: InboxMessage[]): InboxMessage[] {
+  const channels = new Map<string, InboxMessage[]>();
+  for (const m of messages) {
+    const key = channelKey(m.from, m.to);
+    if (!channels.has(key)) channels.set(key, []);
+    channels.get(key)!.push(m);
+  }
+  const queues = [...channels.values()].map((q) => q.sort((a, b) => a.seq - b.seq));
+  const out: InboxMessage[] = [];
+  for (;;) {
+    let next: InboxMessage[] | undefined;
+    for (const q of queues) if (q.length && (!next || byTime(q[0]!, next[0]!) < 0)) next = q;
+    if (!next) return out;
+    out.push(next.shift()!);
+  }
+}
+
+/** Oldest first; same time: by channel, then seq as a number. */
+export function byTime(a: InboxMessage, b: InboxMessage): number {
+  if (a.at !== b.at) return a.at < b.at ? -1 : 1;
+  const ca = channelKey(a.from, a.to);
+  const cb = channelKey(b.from, b.to);
+  if (ca !== cb) return ca < cb ? -1 : 1;
+  return a.seq - b.seq;
+}
+
+/**
+ * The receipts in `machine`'s own published file that it may hold: only for
+ * channels addressed to it, and never past what the channel's sender sent
+ * (its file's next − 1), so a forged receipt cannot make it skip messages.
+ * A channel whose sender's file is not there (or broken) keeps its receipt.
+ */
+export function trustedReceipts(published: Receipts | undefined, machine: string, files: MessageFile[]): Receipts {
+  const out = ownTable<ChannelReceipt>();
+  for (const [key, r] of Object.entries(published ?? {})) {
+    const ch = parseChannelKey(key);
+    if (!ch || ch.from === machine || (ch.to !== machine && ch.to !== BROADCAST)) continue;
+    const sent = files.find((f) => f.from === ch.from && f.to === ch.to)?.next;
+    const received = sent === undefined ? r.received : Math.min(r.received, sent - 1);
+    const acked = Math.min(r.acked, received);
+    const also = (r.also ?? []).filter((s) => s > acked && s <= received);
+    out[key] = { received, acked, ...(also.length ? { also } : {}) };
+  }
+  return out;
+}
+
+/**
+ * The highest seq of channel `from`/`to` that a recipient says it received:
+ * read only from the recipients' own files (`to`'s, or for ALL every machine
+ * but the sender), so no other machine can push a sender's numbers up.
+ */
+export function receivedMark(receiptsOf: Map<string, Receipts | undefined>, from: string, to: string): number {
+  const key = channelKey(from, to);
+  let mark = 0;
+  for (const [name, receipts] of receiptsOf) if (name !== from && (to === BROADCAST || name === to)) mark = Math.max(mark, own(receipts, key)?.received ?? 0);
+  return mark;
+}
+
+/**
+ * Receipts for a machine that registers now: it receives the last `keep`
+ * broadcasts of each existing broadcast channel, not the whole past.
+ */
+export function joiningReceipts(files: MessageFile[], machine: string, keep: number): Receipts {
+  const receipts: Receipts = {};
+  for (const f of files)
+    if (f.to === BROADCAST && f.from !== machine) {
+      const mark = Math.max(0, f.next - 1 - keep);
+      if (mark > 0) receipts[channelKey(f.from, f.to)] = { received: mark, acked: mark };
+    }
+  return receipts;
+}
+
+/**
+ * The live messages a sender keeps: it archives a message once every
+ * recipient acknowledged it and it is older than `retentionMs`. For a
+ * broadcast, the recipients are all registered machines but the sender.
+ */
+export function liveMessages(file: MessageFile, receiptsOf: (machine: string) => Receipts | undefined, machines: string[], now: Date, retentionMs: number): Message[] {
+  const allAcked = ackedByAll(file, receiptsOf, machines);
+  return file.messages.filter((m) => !(allAcked(m) && now.getTime() - Date.parse(m.at) >= retentionMs));
+}
+
+/**
+ * When liveMessages' answer next changes after `now` (ms): the first message acknowledged by every recipient
+ * grows older than the retention (in whole ms, as the rule compares); undefined when none will by the clock
+ * alone (the others wait for receipts, which come with a new tip). Its deadline.
+ */
+export function liveMessagesUntil(
+  file: MessageFile,
+  receiptsOf: (machine: string) => Receipts | undefined,
+  machines: string[],
+  now: Date,
+  retentionMs: number,
+): number | undefined {
+  const allAcked = ackedByAll(file, receiptsOf, machines);
+  let first: number | undefined;
+  for (const m of file.messages) {
+    const old = Date.parse(m.at) + Math.ceil(retentionMs);
+    if (old > now.getTime() && (first === undefined || old < first) && allAcked(m)) first = old;
+  }
+  return first;
+}
+
+/** Whether every recipient of `file` acknowledged a message; for a broadcast, every registered machine but the sender. */
+function ackedByAll(file: MessageFile, receiptsOf: (machine: string) => Receipts | undefined, machines: string[]): (m: Message) => boolean {
+  const recipients = file.to === BROADCAST ? machines.filter((m) => m !== file.from) : [file.to];
+  const key = channelKey(file.from, file.to);
+  return (m) => recipients.length > 0 && recipients.every((r) => isAcked(own(receiptsOf(r), key), m.seq));
+}
+
+/** Unacknowledged live messages addressed to `machine`, from the files at one commit. */
+export function unackedFor(files: MessageFile[], machine: string, receipts: Receipts): InboxMessage[] {
+  const out: InboxMessage[] = [];
+  for (const f of files) {
+    if (!addressedTo(f, machine)) continue;
+    const r = own(receipts, channelKey(f.from, f.to));
+    for (const m of f.messages) if (!isAcked(r, m.seq)) out.push({ ...m, id: messageId(f.from, f.to, m.seq), from: f.from, to: f.to });
+  }
+  return out;
+}
+
+/** Unread messages as a block an AI agent can read in its context; "" when there are none. */
+export function promptBlock(machine: string, messages: InboxMessage[]): string {
+  if (messages.length === 0) return "";
+  const lines = [`<coord-messages machine="${machine}" unread="${messages.length}">`];
+  for (const m of messages) {
+    lines.push(`--- message ${m.id} from ${m.from}${m.to === BROADCAST ? " to ALL" : ""} at ${m.at}, priority ${m.priority}${m.replyTo ? `, reply to ${m.replyTo}` : ""}`);
+    // Indented, so no text can close the block or pose as another message.
+    lines.push(
+      m.text
+        .split("\n")
+        .map((l) => `  ${l}`)
+        .join("\n"),
+    );
+  }
+  lines.push("</coord-messages>");
+  lines.push(`When you have acted on a message, acknowledge it: coord inbox ack <id>. Reply with: coord send <machine> --reply-to <id> "<text>".`);
+  return lines.join("\n");
+}
