@@ -1,6 +1,8 @@
 // No circle of imports anywhere in src/, type imports included: a scan of the sources builds the graph of relative
 // imports (static, type-only, re-exports and dynamic `import("…")`) and lists every strongly connected component of
-// more than one file, and every file that imports itself.
+// more than one file, and every file that imports itself. The same holds one level up, between the folders of
+// src/core/ (its domains: orders/, fleet/, status/, …): an import from core/a/x.ts of core/b/y.ts is an edge a → b, and
+// no folder reaches back to one that imports it.
 import { readFile } from "node:fs/promises";
 import { dirname, join, normalize, relative } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -56,16 +58,47 @@ function circles(graph: ReadonlyMap<string, readonly string[]>): string[][] {
   return found.sort((a, b) => a[0]!.localeCompare(b[0]!));
 }
 
+/** The folder of src/core/ a file is in ("core" for a file at the top of core/), or undefined outside the core. */
+const coreFolderOf = (file: string): string | undefined => {
+  const parts = file.split("/");
+  if (parts[0] !== "core") return undefined;
+  return parts.length > 2 ? parts[1] : "core";
+};
+
+/** The graph of the core's folders: an edge a → b for each import from a file in core/a/ of a file in core/b/. */
+function folderGraph(graph: ReadonlyMap<string, readonly string[]>): Map<string, string[]> {
+  const folders = new Map<string, Set<string>>();
+  for (const [file, imports] of graph) {
+    const from = coreFolderOf(file);
+    if (from === undefined) continue;
+    const edges = folders.get(from) ?? new Set<string>();
+    folders.set(from, edges);
+    for (const to of imports.map(coreFolderOf)) if (to !== undefined && to !== from) edges.add(to);
+  }
+  return new Map([...folders].map(([folder, edges]) => [folder, [...edges].sort()]));
+}
+
+/** The graph of relative imports among the files of src/ (paths relative to src/). */
+async function importGraph(): Promise<Map<string, string[]>> {
+  const paths = await sources(SRC);
+  const files = new Set(paths.map((p) => relative(SRC, p)));
+  const graph = new Map<string, string[]>();
+  for (const path of paths) {
+    const file = relative(SRC, path);
+    graph.set(file, importsOf(file, await readFile(path, "utf8"), files));
+  }
+  return graph;
+}
+
 describe("the import graph", () => {
   it("has no circle anywhere in src/, type imports included", async () => {
-    const paths = await sources(SRC);
-    const files = new Set(paths.map((p) => relative(SRC, p)));
-    const graph = new Map<string, string[]>();
-    for (const path of paths) {
-      const file = relative(SRC, path);
-      graph.set(file, importsOf(file, await readFile(path, "utf8"), files));
-    }
-    expect(circles(graph).map((c) => c.join(" ↔ "))).toEqual([]);
+    expect(circles(await importGraph()).map((c) => c.join(" ↔ "))).toEqual([]);
+  });
+
+  it("has no circle between the folders of src/core/, type imports included", async () => {
+    const folders = folderGraph(await importGraph());
+    expect(folders.size).toBeGreaterThan(1);
+    expect(circles(folders).map((c) => c.join(" ↔ "))).toEqual([]);
   });
 
   it("the scan reads every kind of relative import", () => {
@@ -97,5 +130,25 @@ describe("the import graph", () => {
       ["c", []],
     ]);
     expect(circles(tree)).toEqual([]);
+  });
+
+  it("the folders' graph has an edge for each import between two folders of the core, and none for the rest", () => {
+    const graph = new Map([
+      ["core/a/x.ts", ["core/a/y.ts", "core/b/z.ts", "core/types.ts"]],
+      ["core/a/y.ts", []],
+      ["core/b/z.ts", ["core/types.ts"]],
+      ["core/types.ts", []],
+      ["sync/s.ts", ["core/a/x.ts"]],
+    ]);
+    expect(folderGraph(graph)).toEqual(
+      new Map([
+        ["a", ["b", "core"]],
+        ["b", ["core"]],
+        ["core", []],
+      ]),
+    );
+    graph.set("core/b/z.ts", ["core/a/y.ts"]); // b → a while a → b: files with no circle, folders in one
+    expect(circles(graph)).toEqual([]);
+    expect(circles(folderGraph(graph))).toEqual([["a", "b"]]);
   });
 });
