@@ -1,6 +1,6 @@
 // Rewrites the field tables of the docs (orders in docs/protocol.md, services
 // in docs/services.md) from the schema (src/core/orders/field-words.ts), between
-// their <!-- …:start --> and <!-- …:end --> markers. test/field-words.test.ts
+// their <!-- …:start --> and <!-- …:end --> markers. test/core/orders/field-words.test.ts
 // fails until they match. Run: npm run docs:fields
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";

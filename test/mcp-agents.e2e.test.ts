@@ -5,7 +5,7 @@
 // CLI cannot be installed or run (no registry, another platform), its tests are skipped with a line saying why.
 // coord agent install runs in this process (with the test's HOME): the file it writes is the point; the server the
 // agent CLIs start is the built one (node dist/coord.mjs mcp). The file format itself, table by table:
-// test/mcp-config.test.ts.
+// test/core/agents/mcp-config.test.ts.
 import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -237,5 +237,5 @@ describe("OpenCode reads mcp.coord from the project's opencode.json", () => {
 });
 
 describe("Cursor", () => {
-  it.skip("cursor: skipped, Cursor's CLI (cursor-agent) is not on npm; .cursor/mcp.json follows Cursor's documentation (test/mcp-config.test.ts)", () => {});
+  it.skip("cursor: skipped, Cursor's CLI (cursor-agent) is not on npm; .cursor/mcp.json follows Cursor's documentation (test/core/agents/mcp-config.test.ts)", () => {});
 });

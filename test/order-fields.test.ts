@@ -83,7 +83,7 @@ describe("the fields of an order, from its schema", () => {
     expect(issues.flatMap((issue) => issueProblems(doc, issue))).toEqual([
       { file: "ORDERS.json", line: 8, path: "orders[0].zzProbe", message: 'order "p" field zzProbe must be a string, not 3' },
     ]);
-    // Its row in the docs' table: the table of docs/protocol.md then asks to be refreshed (test/field-words.test.ts).
+    // Its row in the docs' table: the table of docs/protocol.md then asks to be refreshed (test/core/orders/field-words.test.ts).
     expect(fieldsTable(Probe)).toContain("| `zzProbe` | a string | — | A probe field, for this test. |");
     expect(fieldsTable()).not.toContain("zzProbe");
   });

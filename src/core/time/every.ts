@@ -20,7 +20,7 @@
 // this file maps it to the instant in the zone. croner's own time zones keep
 // a different rule at the changes of the clocks (a skipped fixed time runs at
 // the end of the gap, 03:00 instead of 03:30; a repeated "*/30" runs twice);
-// the rule above is coord's, written in its contract (test/every.test.ts).
+// the rule above is coord's, written in its contract (test/core/time/every.test.ts).
 import { cronProblem, nextRun, previousRun } from "./cron.js";
 
 export const DEFAULT_TIMEZONE = "UTC";

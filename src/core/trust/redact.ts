@@ -15,7 +15,7 @@ interface Rule {
 /** Text that names a secret in a pair: `password=…`, `"token": "…"`, `GH_TOKEN=…`, `api-key: …`. */
 const SECRET_KEY = "[A-Za-z0-9_.-]{0,64}(?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?)";
 
-/** The rules, most specific first. Every one is tested in test/redact.test.ts. */
+/** The rules, most specific first. Every one is tested in test/core/trust/redact.test.ts. */
 export const RULES: readonly Rule[] = [
   { name: "private key block", re: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)/g },
   // A URL's userinfo: any on http(s) (a token is often the user name), a user:password anywhere

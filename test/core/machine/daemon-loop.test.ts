@@ -1,0 +1,354 @@
+// The daemon's loop (src/core/machine/daemon-loop.ts) on a fake clock: a driver plays what the daemon's edge does (one
+// timer to dueAt, syncs that take a given time, asks, pokes and stops at given instants) and records when each sync
+// started and why.
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { dueAt, type LoopEvent, type LoopSettings, type LoopState, nextSyncAt, POKE_MS, start, step, WAKE_FLOOR_MS, type Why } from "../../../src/core/machine/daemon-loop.js";
+import { fuzzRuns } from "../../fixtures.js";
+
+const S = 1000;
+const MIN = 60 * S;
+
+/** Every `ms` (a cron schedule of a fixed period): the next tick strictly after `after`. */
+const every = (ms: number) => (after: number) => (Math.floor(after / ms) + 1) * ms;
+
+const settings = (over: Partial<LoopSettings> = {}): LoopSettings => ({
+  nextTick: every(5 * MIN),
+  jitterMs: 0,
+  heartbeatMs: 2 * MIN,
+  graceMs: 10 * S,
+  killGitMs: 5 * S,
+  random: () => 0,
+  ...over,
+});
+
+interface Play {
+  /** Events from outside at given instants. */
+  events?: { at: number; event: "asked" | "poked" | "stop" }[];
+  /** How long each sync takes (the last repeats). */
+  syncMs?: number[];
+  /** Whether each sync ran work (the rest: no). */
+  ranWork?: boolean[];
+  /** The quiet stamp's end a sync ending at `end` leaves (none: undefined). */
+  quietUntil?: (end: number) => number | undefined;
+  /** When the hub moves (a person's push, another machine's): a look after it, before the next sync, sees it. */
+  moves?: number[];
+  /** How long a look takes. */
+  lookMs?: number;
+  until: number;
+}
+
+interface Played {
+  syncs: { at: number; why: Why }[];
+  actions: { at: number; type: string }[];
+  logs: string[];
+  state: LoopState;
+  /** Most syncs running at one instant. */
+  mostAtOnce: number;
+}
+
+function play(p: Play, s: LoopSettings = settings()): Played {
+  const out: Played = { syncs: [], actions: [], logs: [], state: { kind: "stopped" }, mostAtOnce: 0 };
+  const events = [...(p.events ?? [])].sort((a, b) => a.at - b.at);
+  let running: { endsAt: number; ranWork: boolean } | undefined;
+  let looking: { endsAt: number; moved: boolean } | undefined;
+  let synced = Number.NEGATIVE_INFINITY; // the start of the last sync: it saw every move before
+  let count = 0;
+  let now = 0;
+  const apply = (r: ReturnType<typeof start>) => {
+    out.state = r.state;
+    for (const a of r.actions) {
+      if (a.type === "log") out.logs.push(a.line);
+      else if (a.type === "sync") {
+        if (running) out.mostAtOnce = 2;
+        const ms = p.syncMs?.[Math.min(count, p.syncMs.length - 1)] ?? S;
+        running = { endsAt: now + ms, ranWork: p.ranWork?.[count] ?? false };
+        count++;
+        synced = now;
+        out.syncs.push({ at: now, why: a.why });
+        out.mostAtOnce = Math.max(out.mostAtOnce, 1);
+      } else {
+        if (a.type === "look") looking = { endsAt: now + (p.lookMs ?? 100), moved: (p.moves ?? []).some((m) => m > synced && m <= now) };
+        out.actions.push({ at: now, type: a.type });
+      }
+    }
+  };
+  apply(start(now));
+  for (let i = 0; i < 10_000 && out.state.kind !== "stopped"; i++) {
+    const next = Math.min(events[0]?.at ?? Infinity, running?.endsAt ?? Infinity, looking?.endsAt ?? Infinity, dueAt(out.state) ?? Infinity);
+    if (next > p.until) break;
+    now = next;
+    let event: LoopEvent;
+    if (running && running.endsAt === now) {
+      event = { type: "ended", ranWork: running.ranWork, quietUntil: p.quietUntil?.(now) };
+      running = undefined;
+    } else if (looking && looking.endsAt === now) {
+      event = { type: "looked", moved: looking.moved };
+      looking = undefined;
+    } else if (events[0]?.at === now) event = { type: events.shift()!.event };
+    else event = { type: "timer" };
+    apply(step(out.state, event, now, s));
+  }
+  return out;
+}
+
+const at = (r: Played) => r.syncs.map((x) => x.at);
+const whys = (r: Played) => r.syncs.map((x) => x.why);
+
+describe("the daemon's loop, on a fake clock", () => {
+  it("syncs at once, then at each tick of its schedule", () => {
+    const r = play({ until: 11 * MIN });
+    expect(at(r)).toEqual([0, 5 * MIN, 10 * MIN]);
+    expect(whys(r)).toEqual(["start", "tick", "tick"]);
+  });
+
+  it("starts a scheduled sync up to its jitter after the tick, at random", () => {
+    const r = play({ until: 11 * MIN }, settings({ jitterMs: 30 * S, random: () => 0.5 }));
+    expect(at(r)).toEqual([0, 5 * MIN + 15 * S, 10 * MIN + 15 * S]);
+  });
+
+  it("drops the ticks that fall while a sync runs (never two at once); the next tick after it syncs", () => {
+    const r = play({ syncMs: [12 * MIN, S], until: 16 * MIN });
+    expect(at(r)).toEqual([0, 15 * MIN]);
+    expect(r.mostAtOnce).toBe(1);
+  });
+
+  it("a sync that ran work is followed at once by another, until one runs none", () => {
+    const r = play({ syncMs: [2 * S], ranWork: [true, true, false], until: 6 * MIN });
+    expect(at(r)).toEqual([0, 2 * S, 4 * S, 5 * MIN]);
+    expect(whys(r)).toEqual(["start", "ran work", "ran work", "tick"]);
+    expect(r.logs).toEqual(["ran work: syncing again at once for more", "ran work: syncing again at once for more"]);
+  });
+
+  describe("wakes for its quiet stamp's end (a heartbeat on time whatever the schedule)", () => {
+    const hourly = settings({ nextTick: every(60 * MIN) });
+    const cases: { name: string; quietUntil: (end: number) => number | undefined; syncs: number[]; s?: LoopSettings }[] = [
+      { name: "a stamp ending before the tick: wakes at its end", quietUntil: (end) => end + 2 * MIN, syncs: [0, 2 * MIN + S, 4 * MIN + 2 * S] },
+      { name: "no stamp: waits for the tick", quietUntil: () => undefined, syncs: [0, 60 * MIN] },
+      { name: "a stamp ending at or after the tick: the tick", quietUntil: () => 60 * MIN, syncs: [0, 60 * MIN] },
+      { name: "a stamp already over: no sooner than a second on", quietUntil: (end) => end - MIN, syncs: [0, S + WAKE_FLOOR_MS, 2 * S + 2 * WAKE_FLOOR_MS] },
+      {
+        name: "a little later at random: at most 5% of its heartbeat (a fleet's heartbeats that fall due together spread)",
+        quietUntil: (end) => end + 2 * MIN,
+        syncs: [0, 2 * MIN + S + 6 * S * 0.5],
+        s: settings({ nextTick: every(60 * MIN), random: () => 0.5 }),
+      },
+      {
+        name: "and at most 30 s later, however long the heartbeat",
+        quietUntil: (end) => end + 2 * MIN,
+        syncs: [0, 2 * MIN + S + 15 * S],
+        s: settings({ nextTick: every(60 * MIN), heartbeatMs: 60 * MIN, random: () => 0.5 }),
+      },
+    ];
+    it.each(cases)("$name", ({ quietUntil, syncs, s }) => {
+      const r = play({ quietUntil, until: 61 * MIN }, s ?? hourly);
+      expect(at(r).slice(0, syncs.length)).toEqual(syncs);
+      if (syncs.length > 1 && syncs[1]! < 60 * MIN) expect(whys(r)[1]).toBe("wake");
+    });
+  });
+
+  it("an ask while idle syncs now; asks during a sync make one sync right after it", () => {
+    const r = play({
+      syncMs: [10 * S],
+      events: [
+        { at: MIN, event: "asked" },
+        { at: MIN + 2 * S, event: "asked" },
+        { at: MIN + 3 * S, event: "asked" },
+      ],
+      until: 4 * MIN,
+    });
+    expect(at(r)).toEqual([0, MIN, MIN + 10 * S]);
+    expect(whys(r)).toEqual(["start", "asked", "asked"]);
+    expect(r.logs).toEqual([
+      "a sync was asked for: syncing now",
+      "a sync was asked for: syncing again when this one ends",
+      "a sync was asked for: syncing again when this one ends",
+      "a sync was asked for meanwhile: syncing again",
+    ]);
+  });
+
+  it("a service that changes while idle is published by one sync, POKE_MS after its last change", () => {
+    const r = play({
+      events: [
+        { at: MIN, event: "poked" },
+        { at: MIN + 300, event: "poked" },
+      ],
+      until: 4 * MIN,
+    });
+    expect(at(r)).toEqual([0, MIN + 300 + POKE_MS]);
+    expect(whys(r)[1]).toBe("poked");
+  });
+
+  it("a service that changes during a sync: one sync right after it; an ask too: the log says the ask", () => {
+    const poked = play({ syncMs: [10 * S], events: [{ at: 2 * S, event: "poked" }], until: MIN });
+    expect(whys(poked)).toEqual(["start", "poked"]);
+    expect(at(poked)).toEqual([0, 10 * S]);
+    expect(poked.logs).toEqual(["a service changed: syncing again to publish it"]);
+    const both = play({
+      syncMs: [10 * S],
+      events: [
+        { at: 2 * S, event: "asked" },
+        { at: 3 * S, event: "poked" },
+      ],
+      until: MIN,
+    });
+    expect(whys(both)).toEqual(["start", "asked"]);
+  });
+
+  it("a stop while idle stops at once; asks and timers after it start nothing", () => {
+    const r = play({
+      events: [
+        { at: MIN, event: "stop" },
+        { at: 2 * MIN, event: "asked" },
+      ],
+      until: 20 * MIN,
+    });
+    expect(at(r)).toEqual([0]);
+    expect(r.state.kind).toBe("stopped");
+  });
+
+  it("a stop during a sync waits for it: its tasks are interrupted after the grace, its git killed after that", () => {
+    const s = settings({ graceMs: 10 * S, killGitMs: 5 * S });
+    const hung = play(
+      {
+        syncMs: [60 * S],
+        events: [
+          { at: S, event: "stop" },
+          { at: 2 * S, event: "asked" },
+        ],
+        until: 10 * MIN,
+      },
+      s,
+    );
+    expect(hung.actions).toEqual([
+      { at: 11 * S, type: "interrupt" },
+      { at: 16 * S, type: "killGit" },
+    ]);
+    expect(at(hung)).toEqual([0]);
+    expect(hung.state.kind).toBe("stopped");
+    expect(hung.logs).toEqual(["stopping: waiting up to 10s for the running sync"]);
+    const quick = play({ syncMs: [5 * S], ranWork: [true], events: [{ at: S, event: "stop" }], until: 10 * MIN }, s);
+    expect(quick.actions).toEqual([]);
+    expect(at(quick)).toEqual([0]); // work ran, but a stopping daemon starts no second sync
+    expect(quick.state.kind).toBe("stopped");
+  });
+
+  it("a timer that fires before anything is due (a long wait is cut in pieces) changes nothing", () => {
+    const idle: LoopState = { kind: "idle", tickAt: 5 * MIN };
+    expect(step(idle, { type: "timer" }, 4 * MIN, settings())).toEqual({ state: idle, actions: [] });
+  });
+
+  it("a schedule with no next tick and no stamp: no timer at all (nothing due)", () => {
+    const r = play({ until: 10 * MIN }, settings({ nextTick: () => Number.POSITIVE_INFINITY }));
+    expect(r.state).toEqual({ kind: "idle", tickAt: Number.POSITIVE_INFINITY });
+    expect(dueAt(r.state)).toBeUndefined();
+    expect(nextSyncAt(r.state)).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it("for any asks, pokes and stops: never two syncs at once; each ask and poke is answered by one sync soon after; a stop ends it", () => {
+    const event = fc.record({ at: fc.integer({ min: 0, max: 30 * MIN }), event: fc.constantFrom("asked" as const, "poked" as const) });
+    const longest = 8 * MIN;
+    // No schedule: every sync after the first is one an ask, a poke or work made.
+    const s = settings({ nextTick: () => Number.POSITIVE_INFINITY });
+    fc.assert(
+      fc.property(
+        fc.array(event, { maxLength: 20 }),
+        fc.array(fc.integer({ min: 1, max: longest }), { minLength: 1, maxLength: 10 }),
+        fc.array(fc.boolean(), { maxLength: 10 }),
+        fc.option(fc.integer({ min: 0, max: 40 * MIN }), { nil: undefined }),
+        (events, syncMs, ranWork, stopAt) => {
+          const all = [...events, ...(stopAt === undefined ? [] : [{ at: stopAt, event: "stop" as const }])];
+          const r = play({ events: all, syncMs, ranWork, until: 6 * 60 * MIN }, s); // long enough for every sync to end
+          expect(r.mostAtOnce).toBe(1);
+          // An ask or a poke is answered by a sync that starts after it, at the latest when the running one ends.
+          for (const e of events.filter((x) => x.at < (stopAt ?? Number.POSITIVE_INFINITY))) {
+            const by = e.at + longest + (e.event === "poked" ? POKE_MS : 0);
+            const answered = r.syncs.some((x) => x.at >= e.at && x.at <= by);
+            // …unless a stop came before that sync could start.
+            expect(answered || (stopAt !== undefined && stopAt <= by)).toBe(true);
+          }
+          if (stopAt !== undefined) expect(r.state.kind).toBe("stopped");
+          else expect(r.state.kind).toBe("idle");
+        },
+      ),
+      { numRuns: fuzzRuns(300) },
+    );
+  });
+});
+
+describe("the daemon's looks at the hub (core/hub/reads.ts gives their pace)", () => {
+  const looksEvery = (ms: number) => settings({ nextLook: (now) => now + ms });
+  const looks = (r: Played) => r.actions.filter((a) => a.type === "look").map((a) => a.at);
+
+  it("looks at its pace between ticks; a look that sees nothing new syncs nothing", () => {
+    const r = play({ until: 20 * S }, looksEvery(2 * S));
+    expect(whys(r)).toEqual(["start"]);
+    // The first sync ends at 1 s; a look every 2 s after it (each 100 ms long, the next 2 s after its end).
+    expect(looks(r)).toEqual([3000, 5100, 7200, 9300, 11400, 13500, 15600, 17700, 19800]);
+  });
+
+  it("a move is synced at the next look, within the look's pace", () => {
+    const r = play({ moves: [10_000], until: 20 * S }, looksEvery(2 * S));
+    expect(r.syncs[1]).toEqual({ at: 11_500, why: "moved" }); // the look at 11.4 s, 100 ms long
+    expect(r.logs).toContain("the hub moved: syncing now");
+    // After that sync, looks go on from its end.
+    expect(looks(r).filter((t) => t > 11_500)[0]).toBe(14_500);
+  });
+
+  it("a move seen is synced within moveSpreadMs at random (machines that all saw it do not push together); an ask meanwhile syncs at once", () => {
+    const s = settings({ nextLook: (now) => now + 2 * S, moveSpreadMs: 1000, random: () => 0.5 });
+    const r = play({ moves: [10_000], until: 20 * S }, s);
+    // The look at 11.4 s ends at 11.5 s; the sync half the spread later. (random 0.5 also spreads the looks by 100 ms.)
+    const moved = r.syncs.find((x) => x.why === "moved");
+    expect(moved?.at).toBe(r.actions.filter((a) => a.type === "look" && a.at < 12_000).at(-1)!.at + 100 + 500);
+    expect(r.logs).toContain("the hub moved: syncing now");
+    const asked = play({ moves: [10_000], events: [{ at: 11_610, event: "asked" }], until: 20 * S }, s);
+    expect(asked.syncs.slice(1, 2).map((x) => x.why)).toEqual(["asked"]);
+  });
+
+  it("an ask or a service's change during a look is answered when the look ends; a tick that fell meanwhile too", () => {
+    const asked = play({ events: [{ at: 3050, event: "asked" }], until: 4 * S }, looksEvery(2 * S));
+    expect(asked.syncs[1]).toEqual({ at: 3100, why: "asked" });
+    const poked = play({ events: [{ at: 3050, event: "poked" }], until: 5 * S }, looksEvery(2 * S));
+    expect(poked.syncs[1]).toEqual({ at: 3100 + POKE_MS, why: "poked" });
+    const tick = play({ until: 5 * MIN + 500 }, settings({ nextLook: (now) => now + 2 * S, nextTick: every(5 * MIN) }));
+    expect(tick.syncs.map((x) => x.why)).toEqual(["start", "tick"]);
+  });
+
+  it("a stop during a look stops at once", () => {
+    const r = play({ events: [{ at: 3050, event: "stop" }], until: 10 * S }, looksEvery(2 * S));
+    expect(r.state.kind).toBe("stopped");
+    expect(whys(r)).toEqual(["start"]);
+  });
+
+  it("without a pace (no nextLook, or none given) it never looks", () => {
+    expect(looks(play({ until: 20 * MIN }))).toEqual([]);
+    expect(looks(play({ until: 20 * MIN }, settings({ nextLook: () => undefined })))).toEqual([]);
+  });
+
+  it("for any moves, asks and sync lengths: never two syncs at once, and every move is synced within a look's pace after the running sync", () => {
+    const pace = 3 * S;
+    const lookMs = 200;
+    const longest = 2 * MIN;
+    const spread = 2 * S;
+    const s = settings({ nextLook: (now) => now + pace, moveSpreadMs: spread, random: Math.random });
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 2 * S, max: 20 * MIN }), { maxLength: 12 }),
+        fc.array(fc.record({ at: fc.integer({ min: 0, max: 20 * MIN }), event: fc.constant("asked" as const) }), { maxLength: 5 }),
+        fc.array(fc.integer({ min: 1, max: longest }), { minLength: 1, maxLength: 10 }),
+        fc.array(fc.boolean(), { maxLength: 10 }),
+        (moves, events, syncMs, ranWork) => {
+          const r = play({ moves, events, syncMs, ranWork, lookMs, until: 40 * MIN }, s);
+          expect(r.mostAtOnce).toBe(1);
+          for (const m of moves) {
+            // A sync starts after the move within: the sync running then, a look's pace, and the look.
+            const by = m + longest + pace * 1.1 + lookMs + spread + 1;
+            expect(r.syncs.some((x) => x.at >= m && x.at <= by)).toBe(true);
+          }
+        },
+      ),
+      { numRuns: fuzzRuns(200) },
+    );
+  });
+});
