@@ -44,4 +44,33 @@ describe("messages on the in-memory hub", () => {
     const status = await f.status();
     for (const name of names) expect(status.machines[name]?.messages.unacked).toBe(expected.get(name)!.length);
   });
+
+  // A publish that loses its race to a message for this machine is rebuilt on the tip that holds it, which the sync
+  // never read: the message is delivered by the next sync, and the result says that one is owed (no look would see a
+  // move: the tip is where this machine last saw the hub). The daemon and inbox --wait sync again for it.
+  it("a publish rebuilt on a tip holding a message for this machine says a newer tip came; the next sync delivers it", async () => {
+    fleet = await memoryFleet(["a", "b"]);
+    const f = fleet;
+    await f.sync("b");
+    await f.sync("a");
+    await sendFrom(f.m("a"), { to: "b", text: "which port?" }); // a has something to publish
+    const hub = f.m("a").hub;
+    const push = hub.push.bind(hub);
+    let raced = 0;
+    hub.push = async (tip, roles) => {
+      // Between a's read and its push: b answers, and its push lands first (a's is refused).
+      if (raced++ === 0) expect((await sendFrom(f.m("b"), { to: "a", text: "8080", publish: "now" })).published?.pushed).toBeDefined();
+      return push(tip, roles);
+    };
+    const r = await f.sync("a");
+    expect(r.pushAttempts).toBe(2);
+    expect(r.pushed).toBeDefined();
+    expect(r.delivered).toEqual([]);
+    expect(r.newerTip).toBe(true);
+    hub.push = push;
+    const next = await f.sync("a");
+    expect(next.delivered).toEqual(["b/a/1"]);
+    expect(next.newerTip).toBeUndefined();
+    expect((await inboxOf(f.m("a"), {})).messages.map((x) => x.text)).toEqual(["8080"]);
+  });
 });

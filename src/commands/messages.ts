@@ -152,6 +152,7 @@ export async function waitInbox(m: Machine, opts: WaitInboxOptions): Promise<{ m
     const share = readShareAt(m, me, model, new Date());
     look = { share, at: started }; // a first look at once: the message may be on the hub already
   }
+  let owed = false;
   for (let step = 0, steps = maxWaitSteps(opts.waitMs); step < steps; step++) {
     const data = await readMailbox(m.stateDir);
     const fresh = arrivedSince(data.inbox, seen, filter);
@@ -164,10 +165,15 @@ export async function waitInbox(m: Machine, opts: WaitInboxOptions): Promise<{ m
     }
     const l = look!;
     const [remote, tracked] = await Promise.all([m.hub.remoteTip(), m.hub.resolve(m.hub.trackingRef)]).catch(() => [undefined, undefined]);
-    const moved = remote !== undefined && remote !== tracked;
+    // A sync is owed, too, when the last one's publish landed on a tip newer than it read (what that tip brought is
+    // where this machine last saw the hub: no look sees it move), or another process held the checkout.
+    const moved = (remote !== undefined && remote !== tracked) || owed;
     // A look is one read; receiving after a move is one more (the sync's fetch).
     l.bucket = spendReads(l.bucket, Date.now(), l.share, moved ? 2 : 1);
-    if (moved) await syncMachine(m, { run: false }).catch(() => undefined);
+    if (moved) {
+      const r = await syncMachine(m, { run: false }).catch(() => undefined);
+      owed = r !== undefined && (r.newerTip === true || r.skipped === true);
+    }
     l.at = nextLookAt(l.bucket, Date.now(), l.share, Math.random());
   }
   return { machine: me, messages: [] };

@@ -242,6 +242,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     info.syncingSince = new Date(started).toISOString();
     void saveOrSay();
     let ranWork = false;
+    let newerTip = false;
     try {
       // A quiet sync reads no tip: a coord pause (or resume) since the last one still reaches the services.
       await services.refresh().catch((e: unknown) => log(`services: ${describeFailure(e).message}`));
@@ -263,6 +264,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       reads.spend(r.quiet ? 1 : 1 + Math.max(0, r.pushAttempts - 1));
       // Work ended: there may be more for the free slot (the queue drains without waiting for a tick).
       ranWork = r.ran.length > 0;
+      newerTip = r.newerTip === true;
       info.lastSync = {
         at: new Date().toISOString(),
         ok: true,
@@ -292,7 +294,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     // A sync that had nothing to do says until when nothing will happen (the quiet stamp, core/machine/quiet.ts): the
     // heartbeat, a retry, another machine's lease; the loop wakes for it when it comes before the next tick.
     const quiet = ranWork ? undefined : await readQuiet(stateDir).catch(() => undefined);
-    dispatch({ type: "ended", ranWork, ...(quiet ? { quietUntil: quiet.until } : {}) });
+    dispatch({ type: "ended", ranWork, ...(newerTip ? { newerTip } : {}), ...(quiet ? { quietUntil: quiet.until } : {}) });
     await saveOrSay();
   };
   // One look at the hub: is either branch where this machine last saw it (fetched or pushed)? A hub that does not

@@ -46,6 +46,12 @@ export interface SyncResult {
   warnings: string[];
   /** Set when nothing had changed since a sync that had nothing to do (src/core/machine/quiet.ts): it looked at the remote's tip only. */
   quiet?: boolean;
+  /**
+   * Its publish landed on (or found nothing to change on) a tip newer than the one it read and planned on: another
+   * machine or a person pushed meanwhile, and what that brought for this machine (a message, an order) waits for a
+   * next sync. That sync is owed now: the tip is where this machine last saw the hub, so no look sees it move.
+   */
+  newerTip?: true;
   /** The alerts sent to the notify hook after this sync (none when none were new), and why any failed. */
   notified?: { id: string; ok: boolean; error?: string }[];
   /** Set when a scheduled run skipped because it is backing off after failures. */

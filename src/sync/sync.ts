@@ -461,6 +461,7 @@ async function finish(c: Cycle, first: First, observedBefore: Map<string, Observ
     await journal.save();
   }
   const end = await publish(c, first, commitMessage(config.name, result));
+  if (first.tip && end.builtOn !== first.tip) result.newerTip = true;
   const waits = waitsUntil(c.budget);
   if (waits !== undefined) result.deferred = new Date(waits).toISOString();
   await saveObserved(stateDir, c.view.observed, observedBefore).catch(() => {}); // lost observations only make claims of others hold longer

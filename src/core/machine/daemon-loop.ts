@@ -12,7 +12,8 @@
 //   stopping a stop came while a sync runs: its tasks are interrupted after the grace, its git killed later
 //   stopped  nothing runs; the daemon ends
 //
-// A sync that ran work is followed by another at once (the queue drains without waiting for a tick). The
+// A sync that ran work is followed by another at once (the queue drains without waiting for a tick), and so is one
+// whose publish landed on a newer tip than it read (what that tip brought is where no look sees a move). The
 // daemon never sleeps past a look it owes: the next look is one of the deadlines of `dueAt`.
 
 /** How long after a service changes the sync that publishes it starts (later changes join it). */
@@ -68,8 +69,12 @@ export type LoopEvent =
   /** A service changed: a sync publishes it. */
   | { type: "poked" }
   | { type: "stop" }
-  /** The running sync ended; `quietUntil`: until when its quiet stamp says nothing happens (src/core/machine/quiet.ts). */
-  | { type: "ended"; ranWork: boolean; quietUntil?: number }
+  /**
+   * The running sync ended; `quietUntil`: until when its quiet stamp says nothing happens (src/core/machine/quiet.ts);
+   * `newerTip`: its publish landed on a tip newer than the one it read (sync/cycle.ts SyncResult), which may hold
+   * something for this machine that no look will see move.
+   */
+  | { type: "ended"; ranWork: boolean; quietUntil?: number; newerTip?: boolean }
   /** The look ended: `moved`, either branch is not where this machine last saw it (or pushed it). */
   | { type: "looked"; moved: boolean };
 
@@ -210,6 +215,7 @@ export function step(state: LoopState, event: LoopEvent, now: number, s: LoopSet
           };
         case "ended":
           if (event.ranWork) return syncNow(now, "ran work", "ran work: syncing again at once for more");
+          if (event.newerTip) return syncNow(now, "moved", "the hub moved during the sync: syncing again for what it brought");
           if (state.kind === "asked")
             return state.by === "asked"
               ? syncNow(now, "asked", "a sync was asked for meanwhile: syncing again")

@@ -29,6 +29,8 @@ interface Play {
   syncMs?: number[];
   /** Whether each sync ran work (the rest: no). */
   ranWork?: boolean[];
+  /** Whether each sync's publish landed on a newer tip than it read (the rest: no). */
+  newerTip?: boolean[];
   /** The quiet stamp's end a sync ending at `end` leaves (none: undefined). */
   quietUntil?: (end: number) => number | undefined;
   /** When the hub moves (a person's push, another machine's): a look after it, before the next sync, sees it. */
@@ -50,7 +52,7 @@ interface Played {
 function play(p: Play, s: LoopSettings = settings()): Played {
   const out: Played = { syncs: [], actions: [], logs: [], state: { kind: "stopped" }, mostAtOnce: 0 };
   const events = [...(p.events ?? [])].sort((a, b) => a.at - b.at);
-  let running: { endsAt: number; ranWork: boolean } | undefined;
+  let running: { endsAt: number; ranWork: boolean; newerTip: boolean } | undefined;
   let looking: { endsAt: number; moved: boolean } | undefined;
   let synced = Number.NEGATIVE_INFINITY; // the start of the last sync: it saw every move before
   let count = 0;
@@ -62,7 +64,7 @@ function play(p: Play, s: LoopSettings = settings()): Played {
       else if (a.type === "sync") {
         if (running) out.mostAtOnce = 2;
         const ms = p.syncMs?.[Math.min(count, p.syncMs.length - 1)] ?? S;
-        running = { endsAt: now + ms, ranWork: p.ranWork?.[count] ?? false };
+        running = { endsAt: now + ms, ranWork: p.ranWork?.[count] ?? false, newerTip: p.newerTip?.[count] ?? false };
         count++;
         synced = now;
         out.syncs.push({ at: now, why: a.why });
@@ -80,7 +82,7 @@ function play(p: Play, s: LoopSettings = settings()): Played {
     now = next;
     let event: LoopEvent;
     if (running && running.endsAt === now) {
-      event = { type: "ended", ranWork: running.ranWork, quietUntil: p.quietUntil?.(now) };
+      event = { type: "ended", ranWork: running.ranWork, ...(running.newerTip ? { newerTip: true } : {}), quietUntil: p.quietUntil?.(now) };
       running = undefined;
     } else if (looking && looking.endsAt === now) {
       event = { type: "looked", moved: looking.moved };
@@ -118,6 +120,15 @@ describe("the daemon's loop, on a fake clock", () => {
     expect(at(r)).toEqual([0, 2 * S, 4 * S, 5 * MIN]);
     expect(whys(r)).toEqual(["start", "ran work", "ran work", "tick"]);
     expect(r.logs).toEqual(["ran work: syncing again at once for more", "ran work: syncing again at once for more"]);
+  });
+
+  // Its publish was rebuilt on a tip another machine pushed meanwhile: that tip is where the daemon last saw the hub,
+  // so no look would see the move, and a message on it would wait for the next tick.
+  it("a sync whose publish landed on a newer tip is followed at once by another, even without looks", () => {
+    const r = play({ syncMs: [2 * S], newerTip: [false, true, false], until: 11 * MIN });
+    expect(at(r)).toEqual([0, 5 * MIN, 5 * MIN + 2 * S, 10 * MIN]);
+    expect(whys(r)).toEqual(["start", "tick", "moved", "tick"]);
+    expect(r.logs).toEqual(["the hub moved during the sync: syncing again for what it brought"]);
   });
 
   describe("wakes for its quiet stamp's end (a heartbeat on time whatever the schedule)", () => {
