@@ -125,7 +125,9 @@ describe("services", () => {
       40_000, // the daemon syncs every second; a loaded machine (CI) took more than 20 s
       "STATUS to say the service failed",
       SLOW_POLL,
-    );
+    ).catch(async (e: Error) => {
+      throw new Error(`${e.message}; STATUS says ${JSON.stringify((await hubStatus(fleet!)).services?.web)}; the daemon said:\n${d.output()}`);
+    });
     expect(status.services?.web?.machines.m1?.reason).toMatch(/killed by SIGKILL; restarted 3 times within 10m already \(restart.max 3\)/);
     expect(status.alerts).toEqual([expect.objectContaining({ kind: "service", service: "web", machine: "m1", id: expect.stringMatching(/^service\/web\/1\/m1\/failed\//) })]);
     expect(await hubFile(fleet, "STATUS.md")).toMatch(/⚙ \*\*service\*\*: \[service web is failed on m1/);

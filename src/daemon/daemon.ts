@@ -257,8 +257,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
           reads.follow(model);
           return services.apply(model);
         },
-        // The hub moved (a look saw it): no second look at the tip before the fetch.
-        full: !services.ready || why === "moved",
+        // The hub moved (a look saw it): no second look at the tip before the fetch. Asked for (a message to publish)
+        // or poked (a service changed): something local changed, maybe while the last sync ran, after it read the
+        // local state and before its quiet stamp took the state's fingerprint: the stamp would answer "nothing changed".
+        full: !services.ready || why === "moved" || why === "asked" || why === "poked",
       });
       // What it read of the hub: a quiet sync's look, or a fetch (and one more per push that lost its race).
       reads.spend(r.quiet ? 1 : 1 + Math.max(0, r.pushAttempts - 1));
