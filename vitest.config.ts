@@ -38,11 +38,12 @@ if (!process.env.TMPDIR) {
 
 // Two projects: "quick" (pure and unit tests, and rule scenarios on the in-memory fleet: `npm run test:quick`, the
 // inner loop) and "e2e" (every file that runs git or a process, named `*.e2e.test.ts`: real git, processes, daemons).
-// `npm test` runs both. End-to-end files wait on git, child processes and clocks (leases, heartbeats, the push budget)
-// much of the time, so three files a core run at once: with four workers on 2 cores, all four were often waiting
-// together and the cores idle a quarter of the run (vitest 157–161 s); with six, 131–137 s for the same CPU; eight took
-// no less than six. test:quick's files never wait: two workers a core (on 2 cores: 8.6 s, against 10.0–10.3 s with six
-// and 11.4 s with two). vitest's --maxWorkers flag does not change a count the config sets. Neither project isolates
+// `npm test` runs both. Two files a core run at once. On an idle 2-core machine three a core were faster (end-to-end
+// files wait on git, processes and clocks much of the time: 131–137 s with six workers, 157–161 s with four), but on
+// one half as fast (CI on 2026-11-26: 898 s) the suite is CPU-bound: six workers took 876–1109 s and four 880 s, and
+// six left each test a sixth of a core, so that 4–6 tests a run crossed a bound on a wait (four: 3). test:quick's
+// files never wait: two a core suit them too (8.6 s on the idle machine). vitest's --maxWorkers flag does not change a
+// count the config sets. Neither project isolates
 // its files: a worker imports coord's modules once, not once a file (the whole suite took 382 s of CPU isolated, 344 s
 // not); setup.ts still gives each file its own HOME, and a test that counts what this process did counts it for its own
 // checkout (git.ts blobsRead). Files run in vitest's own order: longest first as its cache measured them, and on a
@@ -55,7 +56,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
-    maxWorkers: process.env.npm_lifecycle_event === "test:quick" ? 2 * cores : 3 * cores,
+    maxWorkers: 2 * cores,
     projects: [
       { extends: true, test: { name: "quick", include: ["test/**/*.test.ts"], exclude: slow, isolate: false } },
       { extends: true, test: { name: "e2e", include: slow, globalSetup: ["test/global-setup.ts"], isolate: false } },
