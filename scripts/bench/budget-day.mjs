@@ -295,7 +295,8 @@ async function child(opts) {
   const { roleOf } = await load("core/trust/ownership.js");
   const { newConfig, saveConfig } = await load("state/config.js");
   const { syncMachine } = await load("sync/sync.js");
-  const { shareOf, heartbeatOf, heartbeatDueAfter, pushesPerMinuteOf, BUCKET_CAPACITY, describeShare } = await load("core/budget/budget.js");
+  const { shareOf, heartbeatOf, heartbeatDueAfter, BUCKET_CAPACITY, describeShare } = await load("core/budget/budget.js");
+  const { pushesPerMinuteOf } = await load("core/hub/reads.js");
   const { heartbeatDue } = await load("core/work/claims.js");
   const { isOffline } = await load("core/fleet/presence.js");
 
