@@ -167,10 +167,10 @@ export async function waitInbox(m: Machine, opts: WaitInboxOptions): Promise<{ m
     const [remote, tracked] = await Promise.all([m.hub.remoteTip(), m.hub.resolve(m.hub.trackingRef)]).catch(() => [undefined, undefined]);
     // A sync is owed, too, when the last one's publish landed on a tip newer than it read (what that tip brought is
     // where this machine last saw the hub: no look sees it move), or another process held the checkout.
-    const moved = (remote !== undefined && remote !== tracked) || owed;
+    const due = (remote !== undefined && remote !== tracked) || owed;
     // A look is one read; receiving after a move is one more (the sync's fetch).
-    l.bucket = spendReads(l.bucket, Date.now(), l.share, moved ? 2 : 1);
-    if (moved) {
+    l.bucket = spendReads(l.bucket, Date.now(), l.share, due ? 2 : 1);
+    if (due) {
       const r = await syncMachine(m, { run: false }).catch(() => undefined);
       owed = r !== undefined && (r.newerTip === true || r.skipped === true);
     }

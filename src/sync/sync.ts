@@ -476,7 +476,7 @@ async function finish(c: Cycle, first: First, observedBefore: Map<string, Observ
   // and the daemon still wakes for the stamp's deadlines (its heartbeat).
   const clearedAt = c.said.clearedAt ? { clearedAt: c.said.clearedAt } : {};
   if (!nothingDone || !clean || !first.tip) return { ...(ended ? { ended } : {}), ...clearedAt };
-  const covered = end.builtOn === first.tip ? end.tip : first.tip;
+  const covered = result.newerTip ? first.tip : end.tip;
   return {
     end: {
       tip: covered,
