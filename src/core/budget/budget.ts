@@ -191,14 +191,23 @@ export function heartbeatDueAfter(published: number | undefined, kept: number): 
 export const CLAIM_AHEAD_MAX_S = 60;
 
 /**
+ * How long (seconds) one push to a branch takes from the fleet, in a round of pushes that all but one lose: each
+ * try fetches, builds and pushes, and a compare-and-swap lets one writer through at a time. Even a hub with no
+ * budget (a path, a server of one's own) takes about one push a second from a busy fleet.
+ */
+export const BRANCH_PUSH_S = 1;
+
+/**
  * How many orders of its own share a draining machine with one slot claims ahead in one push, its tasks so far
- * having taken at most `longestTaskS` seconds each: one while pushes are cheap (others may still take the rest);
- * under a budget, as many as it would run before its bucket earns the next push (at most CLAIM_AHEAD_MAX_S of
- * work), so that one push carries them all. 0: its tasks run too long to claim any ahead.
+ * having taken at most `longestTaskS` seconds each: as many as it would run before its bucket earns the next
+ * push, and at least as many as it would run while each machine counted pushes once (BRANCH_PUSH_S each: on a
+ * hub with no budget, a fleet that pushes after every short task spends its time losing races), at most
+ * CLAIM_AHEAD_MAX_S of work, so that one push carries them all. A fleet of one claims one at a time. 0: its
+ * tasks run too long to claim any ahead.
  */
 export function claimsAhead(share: Share, longestTaskS: number): number {
   if (!(longestTaskS >= 0) || longestTaskS > CLAIM_AHEAD_MAX_S) return 0;
-  const window = Math.min(CLAIM_AHEAD_MAX_S, 60 / share.perMinute);
+  const window = Math.min(CLAIM_AHEAD_MAX_S, Math.max(60 / share.perMinute, share.machines * BRANCH_PUSH_S));
   return Math.max(1, Math.floor(window / Math.max(1, longestTaskS)));
 }
 

@@ -208,7 +208,10 @@ describe("a herd and a queue under the budget", () => {
     ["tasks of 20 s: 3", 6, 10, 20, 3],
     ["tasks of 45 s: 1", 6, 10, 45, 1],
     ["tasks of 61 s: none ahead", 6, 10, 61, 0],
-    ["a server of one's own: one at a time, others may take the rest", 100_000, 10, 1, 1],
+    ["a server of one's own, 10 machines, tasks of 1 s: ten, one push for each machine's round", 100_000, 10, 1, 10],
+    ["a server of one's own, 10 machines, tasks of 4 s: two", 100_000, 10, 4, 2],
+    ["a server of one's own, 10 machines, tasks of 11 s: one", 100_000, 10, 11, 1],
+    ["a server of one's own, one machine: one at a time", 100_000, 1, 1, 1],
     ["3 machines at 60 a minute: a token every 3 s, three tasks of 1 s", 60, 3, 1, 3],
     ["no task measured: none ahead", 6, 10, Number.NaN, 0],
   ])("the orders a draining machine claims ahead: %s", (_what, budget, machines, longest, ahead) => expect(claimsAhead(shareOf(budget, machines, 120), longest)).toBe(ahead));
