@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Repo } from "../src/git/git.js";
-import { commitBody, ObjectWriter, objectId, treeBody, treeListing } from "../src/git/objects.js";
+import { commitBody, commitTimeAndMessage, ObjectWriter, objectId, treeBody, treeListing } from "../src/git/objects.js";
 
 let dir: string | undefined;
 afterEach(async () => {
@@ -57,6 +57,26 @@ describe("objects written by coord are git's own", () => {
     expect(await w.write("tree", treeBody(entries))).toBe(ours);
     git(dir, ["update-ref", "refs/heads/main", child]);
     expect(git(dir, ["fsck", "--strict", "--no-dangling"])).toBe("");
+  });
+
+  it("a commit's time and message read from its object are what `git log --format=%ct%n%B` says, a signature's header lines and trailers included", async () => {
+    dir = await mkdtemp(join(tmpdir(), "coord-objects-"));
+    git(dir, ["init", "-q"]);
+    const tree = git(dir, ["mktree"], "");
+    const env = { GIT_AUTHOR_NAME: "a", GIT_AUTHOR_EMAIL: "a@x", GIT_COMMITTER_NAME: "c", GIT_COMMITTER_EMAIL: "c@x", GIT_AUTHOR_DATE: "1700000000 +0200", GIT_COMMITTER_DATE: "1780315200 -0130" };
+    const plain = git(dir, ["commit-tree", tree, "-m", "coord: m1 status", "-m", "Coord-History: 7 2026-06-01T12:00:00.000Z"], undefined, env);
+    const body = execFileSync("git", ["cat-file", "commit", plain], { cwd: dir });
+    // The same commit with a signature header of several lines, as signed commits carry.
+    const text = body.toString("utf8");
+    const cut = text.indexOf("\n\n");
+    const signed = git(dir, ["hash-object", "-t", "commit", "-w", "--stdin"], `${text.slice(0, cut)}\ngpgsig -----BEGIN SSH SIGNATURE-----\n U1NIU0lH\n \n -----END SSH SIGNATURE-----${text.slice(cut)}`);
+    for (const commit of [plain, signed]) {
+      const [at, ...message] = execFileSync("git", ["log", "-1", "--format=%ct%n%B", commit], { cwd: dir, encoding: "utf8" }).split("\n");
+      const read = commitTimeAndMessage(execFileSync("git", ["cat-file", "commit", commit], { cwd: dir }));
+      expect(read?.at).toBe(Number(at));
+      expect(read?.message.trimEnd()).toBe(message.join("\n").trimEnd());
+    }
+    expect(commitTimeAndMessage(Buffer.from("not a commit"))).toBeUndefined();
   });
 
   it("an object there already is freshened, not rewritten (git's prune keeps what a new commit uses); a temp file a killed writer left is git's to prune", async () => {

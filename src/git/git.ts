@@ -37,7 +37,7 @@ import { type HistoryMark, parseHistoryTrailer } from "../core/hub/status-histor
 import { ancestorHere, type HistoryGit, isAncestorInHistory, shallowBoundary, throughHistory } from "./history.js";
 import { editTree } from "./tree.js";
 import { remoteTip, takeSilence } from "./remote-tip.js";
-import { batchRecords, commitBody, ObjectWriter, signedCommitBody, treeBody, treeListing } from "./objects.js";
+import { batchRecords, commitBody, commitTimeAndMessage, ObjectWriter, signedCommitBody, treeBody, treeListing } from "./objects.js";
 import { commitVerdict, plainSigners } from "./signatures.js";
 import { readSigningKey, type SigningKey, sshSign } from "../core/trust/sshsig.js";
 import { DEFAULT_GIT_TIMEOUT, fetchBranch, type GitClient, type GitOptions, gitClient, trackedTip, trackingRefOf } from "./client.js";
@@ -103,6 +103,13 @@ const historyMarks = new Map<string, HistoryMark>();
 
 function rememberMark(commit: string, mark: HistoryMark): void {
   keepLatest(historyMarks, commit, mark, 64);
+}
+
+/** A machines' commit's history mark from its time and message, remembered: one without a trailer (the hub's first, an upgrade by an older version, a person's) starts the count. */
+function markCommit(commit: string, { at, message }: { at: number; message: string }): HistoryMark {
+  const mark = parseHistoryTrailer(message) ?? { depth: 1, since: new Date(at * 1000) };
+  rememberMark(commit, mark);
+  return mark;
 }
 
 /** Sets `key` in `map` as its newest entry, dropping the oldest (a Map keeps the order of insertion) beyond `max`. */
@@ -313,11 +320,7 @@ export class Repo implements Hub {
     if (!commit) return undefined;
     const known = historyMarks.get(commit);
     if (known) return known;
-    const { at, message } = await this.timeAndMessage(commit);
-    // A commit coord did not mark (the hub's first, an upgrade by an older version, a person's) starts the count.
-    const mark = parseHistoryTrailer(message) ?? { depth: 1, since: new Date(at * 1000) };
-    rememberMark(commit, mark);
-    return mark;
+    return markCommit(commit, await this.timeAndMessage(commit));
   }
 
   /** When `commit` was committed (seconds since the epoch) and its message, in one git call. */
@@ -561,11 +564,16 @@ export class Repo implements Hub {
       // The root directory's listing comes last, for a publish on this commit (commitFiles), unless it is known.
       const blobs = [...new Set(unread.map((e) => e.sha))];
       const root = this.listed(`${commit}^{tree}`) !== undefined ? [] : [`${commit}^{tree}`];
+      // The machines' commit itself too: its history mark (historyOf), which a publish on it asks next, without a `git log`.
+      const mark = slot === "machines" && isObjectId(commit) && !historyMarks.has(commit) ? [commit] : [];
       let read = 0;
-      const out = await this.git({ input: `${[...blobs, ...root].join("\n")}\n` }).binaryCatFile(["--batch"]);
+      const out = await this.git({ input: `${[...blobs, ...root, ...mark].join("\n")}\n` }).binaryCatFile(["--batch"]);
       batchRecords(out).forEach(({ sha, type, body }, record) => {
         if (!body) return;
-        if (record === blobs.length && type === "tree") this.remember(`${commit}^{tree}`, treeListing(body, sha.length / 2));
+        if (record === blobs.length + root.length && mark.length && type === "commit") {
+          const parsed = commitTimeAndMessage(body);
+          if (parsed) markCommit(commit, parsed);
+        } else if (record === blobs.length && root.length && type === "tree") this.remember(`${commit}^{tree}`, treeListing(body, sha.length / 2));
         else if (record < blobs.length) {
           texts.set(sha, body.toString("utf8"));
           read++;

@@ -169,6 +169,21 @@ export function commitSignature(raw: Buffer): { payload: Buffer; signature: stri
   return { payload: Buffer.concat([Buffer.from(payload.join(""), "latin1"), raw.subarray(headerEnd)]), signature: signature.join("") };
 }
 
+/**
+ * A commit object's committer time (seconds since the epoch, as `%ct`) and its message (as `%B`: everything after
+ * the headers' blank line), or undefined when the body is not a commit's.
+ */
+export function commitTimeAndMessage(body: Buffer): { at: number; message: string } | undefined {
+  const text = body.toString("utf8");
+  const end = text.indexOf("\n\n");
+  const headers = (end < 0 ? text : text.slice(0, end)).split("\n");
+  // A header's continuation lines (a signature's) start with a space; "committer <name> <email> <time> <zone>".
+  const committer = headers.find((h) => h.startsWith("committer "));
+  const at = Number(/ (\d+) [+-]\d{4}$/.exec(committer ?? "")?.[1]);
+  if (!Number.isFinite(at)) return undefined;
+  return { at, message: end < 0 ? "" : text.slice(end + 2) };
+}
+
 /** The records of `git cat-file --batch` output, one for each line asked ("missing" ones without a body). */
 export function batchRecords(out: Buffer): { sha: string; type: string; body?: Buffer }[] {
   const records: { sha: string; type: string; body?: Buffer }[] = [];
