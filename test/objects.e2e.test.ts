@@ -63,13 +63,24 @@ describe("objects written by coord are git's own", () => {
     dir = await mkdtemp(join(tmpdir(), "coord-objects-"));
     git(dir, ["init", "-q"]);
     const tree = git(dir, ["mktree"], "");
-    const env = { GIT_AUTHOR_NAME: "a", GIT_AUTHOR_EMAIL: "a@x", GIT_COMMITTER_NAME: "c", GIT_COMMITTER_EMAIL: "c@x", GIT_AUTHOR_DATE: "1700000000 +0200", GIT_COMMITTER_DATE: "1780315200 -0130" };
+    const env = {
+      GIT_AUTHOR_NAME: "a",
+      GIT_AUTHOR_EMAIL: "a@x",
+      GIT_COMMITTER_NAME: "c",
+      GIT_COMMITTER_EMAIL: "c@x",
+      GIT_AUTHOR_DATE: "1700000000 +0200",
+      GIT_COMMITTER_DATE: "1780315200 -0130",
+    };
     const plain = git(dir, ["commit-tree", tree, "-m", "coord: m1 status", "-m", "Coord-History: 7 2026-06-01T12:00:00.000Z"], undefined, env);
     const body = execFileSync("git", ["cat-file", "commit", plain], { cwd: dir });
     // The same commit with a signature header of several lines, as signed commits carry.
     const text = body.toString("utf8");
     const cut = text.indexOf("\n\n");
-    const signed = git(dir, ["hash-object", "-t", "commit", "-w", "--stdin"], `${text.slice(0, cut)}\ngpgsig -----BEGIN SSH SIGNATURE-----\n U1NIU0lH\n \n -----END SSH SIGNATURE-----${text.slice(cut)}`);
+    const signed = git(
+      dir,
+      ["hash-object", "-t", "commit", "-w", "--stdin"],
+      `${text.slice(0, cut)}\ngpgsig -----BEGIN SSH SIGNATURE-----\n U1NIU0lH\n \n -----END SSH SIGNATURE-----${text.slice(cut)}`,
+    );
     for (const commit of [plain, signed]) {
       const [at, ...message] = execFileSync("git", ["log", "-1", "--format=%ct%n%B", commit], { cwd: dir, encoding: "utf8" }).split("\n");
       const read = commitTimeAndMessage(execFileSync("git", ["cat-file", "commit", commit], { cwd: dir }));
