@@ -44,6 +44,18 @@ export class RemoteUnreachable extends CoordError {
 }
 
 /**
+ * The hub answered and took others' pushes for a whole push budget (every push of this sync lost its race): no
+ * outage and no refusal. The machine's results are kept; a scheduled sync after it does not wait out a backoff, since
+ * the hub answers: it tries again at once (a daemon at the next move it sees).
+ */
+export class HubBusy extends CoordError {
+  constructor(message: string) {
+    super(message, EXIT.FAILURE);
+    this.name = "HubBusy";
+  }
+}
+
+/**
  * The hub answered and refused the push (a hook, a protected branch, a path the machine may not write, a
  * key or account without write access): no outage and no lost race. A machine whose pushes are refused
  * reports itself `refused`, with the server's reason, as soon as it can publish again.

@@ -108,8 +108,11 @@ describe("a remote too busy to publish to", () => {
     expect(await lines(log)).toEqual(["ran"]);
     expect((await f.status()).orders.job?.state).not.toBe("completed"); // nothing reached the hub
 
+    // The hub answered all along: a scheduled sync does not wait out a failure's backoff, it tries again at once.
+    expect(await readHealth(a.stateDir)).toMatchObject({ failures: 1, busy: true });
     f.machines.set("a", a); // the remote calms down
-    const next = await f.sync("a");
+    const next = await f.sync("a", { scheduled: true });
+    expect(next.skipped).toBeFalsy();
     expect(next.ran).toEqual([]);
     expect((await f.status()).orders.job).toMatchObject({ state: "completed", done: true });
     expect(await lines(log)).toEqual(["ran"]); // ran once

@@ -30,6 +30,8 @@ const healthSchema = z.looseObject({
   since: z.string().optional(),
   /** The last failure was the hub not answering (an outage): a scheduled run probes it instead of waiting out the backoff. */
   unreachable: z.boolean().optional(),
+  /** The last failure was a busy hub (every push of the sync lost its race): a scheduled run does not wait out the backoff. */
+  busy: z.boolean().optional(),
   /** The last failure was the hub refusing the push (its reason is lastError): the machine is `refused`. */
   refused: z.boolean().optional(),
   /**
@@ -51,8 +53,8 @@ export async function readHealth(stateDir: string): Promise<Health> {
   return { failures: 0 };
 }
 
-/** Why the last sync failed: the hub did not answer (an outage), refused the push, or anything else. */
-export type FailureKind = "unreachable" | "refused" | "other";
+/** Why the last sync failed: the hub did not answer (an outage), refused the push, took others' pushes only (busy), or anything else. */
+export type FailureKind = "unreachable" | "refused" | "busy" | "other";
 
 export async function recordFailure(stateDir: string, error: string, now: Date, kind: FailureKind = "other"): Promise<Health> {
   const h = await readHealth(stateDir);
@@ -63,6 +65,7 @@ export async function recordFailure(stateDir: string, error: string, now: Date, 
     since: h.since ?? now.toISOString(),
     ...(kind === "unreachable" ? { unreachable: true } : {}),
     ...(kind === "refused" ? { refused: true } : {}),
+    ...(kind === "busy" ? { busy: true } : {}),
     ...(h.recovered ? { recovered: h.recovered } : {}),
   };
   await writeDurably(path(stateDir), JSON.stringify(next) + "\n");

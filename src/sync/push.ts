@@ -24,7 +24,7 @@ import type { ServiceReport } from "../core/services/services.js";
 import type { Reservation } from "../core/fleet/reservations.js";
 import { reservationsOnTip } from "./reservations.js";
 import { publishedServices } from "./services.js";
-import { CoordError, EXIT, RemoteUnreachable } from "../errors.js";
+import { CoordError, EXIT, HubBusy, RemoteUnreachable } from "../errors.js";
 import { type Built, commitOwned, publishWithRetry } from "./cas.js";
 import type { MessageFile, Receipts } from "../core/messages/messages.js";
 import { ownMessageFiles } from "./mail.js";
@@ -157,9 +157,8 @@ export async function publish(c: Cycle, first: First, message: string): Promise<
       // A first try that waited for its turn was built again on a fetched tip: its rejection is a lost race.
       stale: (n) => n === 1 && first.stale === true && tries.turnsMs === 0,
       gaveUp: (n, ms) =>
-        new CoordError(
+        new HubBusy(
           `gave up publishing after ${n} rejected pushes in ${Math.round(ms / 1000)} s (the remote is very busy); results are kept and the next sync publishes them`,
-          EXIT.FAILURE,
         ),
     },
     // The push budget counts lost races, not the waits for its turn.

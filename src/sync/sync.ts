@@ -15,7 +15,7 @@ import { nextAttempt } from "../core/machine/plan.js";
 import { parseStats } from "../core/repo/parsed.js";
 import { readModel } from "../core/repo/repo.js";
 import { own } from "../core/types.js";
-import { CoordError, EXIT, PushRefused, RemoteUnreachable } from "../errors.js";
+import { CoordError, EXIT, HubBusy, PushRefused, RemoteUnreachable } from "../errors.js";
 import { ownFailure } from "../failure.js";
 import { killOrphan } from "../runner/run.js";
 import { PUSH_BUDGET_MS } from "./cas.js";
@@ -183,7 +183,8 @@ export async function syncMachine(opened: Machine, opts: CycleOptions = {}): Pro
   if (todo.scheduled && act !== "dry-run") {
     const health = await readHealth(stateDir);
     const until = backoffUntil(health, config.failureBackoff, now());
-    if (until && until.getTime() > now().getTime()) {
+    // A hub that was only busy (every push lost its race) answers: no backoff, the sync tries again.
+    if (until && until.getTime() > now().getTime() && health.busy !== true) {
       // After an outage, a cheap probe at every tick: the sync goes on as soon as the hub answers again.
       const back = health.unreachable === true && (await machine.hub.reachable());
       if (!back) return { ...result, skipped: true, backoff: { until: until.toISOString(), failures: health.failures, lastError: health.lastError ?? "" } };
@@ -510,7 +511,7 @@ async function upgradeOnce(m: Machine, now: () => Date, log: (line: string) => v
 
 /** Why a sync failed, as health.json counts it. */
 function failureKind(e: unknown): FailureKind {
-  return e instanceof RemoteUnreachable ? "unreachable" : e instanceof PushRefused ? "refused" : "other";
+  return e instanceof RemoteUnreachable ? "unreachable" : e instanceof PushRefused ? "refused" : e instanceof HubBusy ? "busy" : "other";
 }
 
 /** What a sync did, in one line, when it did anything. */
