@@ -296,7 +296,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     // A sync that had nothing to do says until when nothing will happen (the quiet stamp, core/machine/quiet.ts): the
     // heartbeat, a retry, another machine's lease; the loop wakes for it when it comes before the next tick.
     const quiet = ranWork ? undefined : await readQuiet(stateDir).catch(() => undefined);
-    dispatch({ type: "ended", ranWork, ...(newerTip ? { newerTip } : {}), ...(quiet ? { quietUntil: quiet.until } : {}) });
+    // A stamp that ends when a publish the push budget held may go (it may carry a message someone waits for).
+    const deferred = quiet?.deferred !== undefined && Date.parse(quiet.deferred) <= quiet.until;
+    dispatch({ type: "ended", ranWork, ...(newerTip ? { newerTip } : {}), ...(quiet ? { quietUntil: quiet.until } : {}), ...(deferred ? { deferred } : {}) });
     await saveOrSay();
   };
   // One look at the hub: is either branch where this machine last saw it (fetched or pushed)? A hub that does not

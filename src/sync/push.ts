@@ -157,9 +157,7 @@ export async function publish(c: Cycle, first: First, message: string): Promise<
       // A first try that waited for its turn was built again on a fetched tip: its rejection is a lost race.
       stale: (n) => n === 1 && first.stale === true && tries.turnsMs === 0,
       gaveUp: (n, ms) =>
-        new HubBusy(
-          `gave up publishing after ${n} rejected pushes in ${Math.round(ms / 1000)} s (the remote is very busy); results are kept and the next sync publishes them`,
-        ),
+        new HubBusy(`gave up publishing after ${n} rejected pushes in ${Math.round(ms / 1000)} s (the remote is very busy); results are kept and the next sync publishes them`),
     },
     // The push budget counts lost races, not the waits for its turn.
     { budgetMs: c.pushBudgetMs, now: () => performance.now() - tries.turnsMs },

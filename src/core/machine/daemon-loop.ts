@@ -23,6 +23,12 @@ export const WAKE_FLOOR_MS = 1000;
 /** The part of its heartbeat a daemon waking for its quiet stamp's end may wake later, at random (at most 30 s). */
 export const WAKE_SPREAD = 0.05;
 const MAX_SPREAD_MS = 30_000;
+/**
+ * How much later at most a daemon wakes, at random, when its quiet stamp ends because a publish that waits for the
+ * push budget may go then (a message someone waits for may be in it): each machine's bucket refills on its own
+ * clock, so these ends seldom fall together, and a second spreads those that do.
+ */
+export const DEFERRED_SPREAD_MS = 1000;
 
 export interface LoopSettings {
   /** The schedule's next tick strictly after `after` (ms), or Infinity when it has none. */
@@ -72,9 +78,10 @@ export type LoopEvent =
   /**
    * The running sync ended; `quietUntil`: until when its quiet stamp says nothing happens (src/core/machine/quiet.ts);
    * `newerTip`: its publish landed on a tip newer than the one it read (sync/cycle.ts SyncResult), which may hold
-   * something for this machine that no look will see move.
+   * something for this machine that no look will see move; `deferred`: the stamp ends when a publish that waits for
+   * the push budget may go.
    */
-  | { type: "ended"; ranWork: boolean; quietUntil?: number; newerTip?: boolean }
+  | { type: "ended"; ranWork: boolean; quietUntil?: number; newerTip?: boolean; deferred?: boolean }
   /** The look ended: `moved`, either branch is not where this machine last saw it (or pushed it). */
   | { type: "looked"; moved: boolean };
 
@@ -96,14 +103,15 @@ export function start(now: number): Step {
 /**
  * Idle after a sync: the next tick, and a wake for the quiet stamp's end when that comes before the tick (so a
  * heartbeat is on time whatever the schedule), a little later at random: daemons whose heartbeats fall due
- * together would otherwise push at the same instant every time, and all but one lose the race.
+ * together would otherwise push at the same instant every time, and all but one lose the race. A stamp that ends
+ * for a publish waiting for the push budget (`deferred`) is woken for within DEFERRED_SPREAD_MS.
  */
-function idleAfter(now: number, quietUntil: number | undefined, s: LoopSettings): LoopState {
+function idleAfter(now: number, quietUntil: number | undefined, s: LoopSettings, deferred = false): LoopState {
   const tick = s.nextTick(now);
   const tickAt = tick + s.random() * s.jitterMs;
   const look = lookAfter(now, s);
   if (quietUntil === undefined || quietUntil >= tick) return { kind: "idle", tickAt, ...look };
-  const spread = s.random() * Math.min(MAX_SPREAD_MS, s.heartbeatMs * WAKE_SPREAD);
+  const spread = s.random() * Math.min(MAX_SPREAD_MS, s.heartbeatMs * WAKE_SPREAD, deferred ? DEFERRED_SPREAD_MS : MAX_SPREAD_MS);
   return { kind: "idle", tickAt, wakeAt: Math.max(quietUntil, now + WAKE_FLOOR_MS) + spread, ...look };
 }
 
@@ -220,7 +228,7 @@ export function step(state: LoopState, event: LoopEvent, now: number, s: LoopSet
             return state.by === "asked"
               ? syncNow(now, "asked", "a sync was asked for meanwhile: syncing again")
               : syncNow(now, "poked", "a service changed: syncing again to publish it");
-          return { state: idleAfter(now, event.quietUntil, s), actions: [] };
+          return { state: idleAfter(now, event.quietUntil, s, event.deferred === true), actions: [] };
       }
       break;
     case "stopping":

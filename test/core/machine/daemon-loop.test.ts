@@ -3,7 +3,19 @@
 // started and why.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { dueAt, type LoopEvent, type LoopSettings, type LoopState, nextSyncAt, POKE_MS, start, step, WAKE_FLOOR_MS, type Why } from "../../../src/core/machine/daemon-loop.js";
+import {
+  DEFERRED_SPREAD_MS,
+  dueAt,
+  type LoopEvent,
+  type LoopSettings,
+  type LoopState,
+  nextSyncAt,
+  POKE_MS,
+  start,
+  step,
+  WAKE_FLOOR_MS,
+  type Why,
+} from "../../../src/core/machine/daemon-loop.js";
 import { fuzzRuns } from "../../fixtures.js";
 
 const S = 1000;
@@ -33,6 +45,8 @@ interface Play {
   newerTip?: boolean[];
   /** The quiet stamp's end a sync ending at `end` leaves (none: undefined). */
   quietUntil?: (end: number) => number | undefined;
+  /** Whether that end is when a publish the push budget held may go. */
+  deferred?: boolean;
   /** When the hub moves (a person's push, another machine's): a look after it, before the next sync, sees it. */
   moves?: number[];
   /** How long a look takes. */
@@ -82,7 +96,13 @@ function play(p: Play, s: LoopSettings = settings()): Played {
     now = next;
     let event: LoopEvent;
     if (running && running.endsAt === now) {
-      event = { type: "ended", ranWork: running.ranWork, ...(running.newerTip ? { newerTip: true } : {}), quietUntil: p.quietUntil?.(now) };
+      event = {
+        type: "ended",
+        ranWork: running.ranWork,
+        ...(running.newerTip ? { newerTip: true } : {}),
+        quietUntil: p.quietUntil?.(now),
+        ...(p.deferred ? { deferred: true } : {}),
+      };
       running = undefined;
     } else if (looking && looking.endsAt === now) {
       event = { type: "looked", moved: looking.moved };
@@ -133,7 +153,7 @@ describe("the daemon's loop, on a fake clock", () => {
 
   describe("wakes for its quiet stamp's end (a heartbeat on time whatever the schedule)", () => {
     const hourly = settings({ nextTick: every(60 * MIN) });
-    const cases: { name: string; quietUntil: (end: number) => number | undefined; syncs: number[]; s?: LoopSettings }[] = [
+    const cases: { name: string; quietUntil: (end: number) => number | undefined; syncs: number[]; s?: LoopSettings; deferred?: boolean }[] = [
       { name: "a stamp ending before the tick: wakes at its end", quietUntil: (end) => end + 2 * MIN, syncs: [0, 2 * MIN + S, 4 * MIN + 2 * S] },
       { name: "no stamp: waits for the tick", quietUntil: () => undefined, syncs: [0, 60 * MIN] },
       { name: "a stamp ending at or after the tick: the tick", quietUntil: () => 60 * MIN, syncs: [0, 60 * MIN] },
@@ -150,9 +170,16 @@ describe("the daemon's loop, on a fake clock", () => {
         syncs: [0, 2 * MIN + S + 15 * S],
         s: settings({ nextTick: every(60 * MIN), heartbeatMs: 60 * MIN, random: () => 0.5 }),
       },
+      {
+        name: "a stamp that ends when a publish the push budget held may go (a message in it): within a second",
+        quietUntil: (end) => end + 12 * S,
+        deferred: true,
+        syncs: [0, 13 * S + DEFERRED_SPREAD_MS * 0.5],
+        s: settings({ nextTick: every(60 * MIN), random: () => 0.5 }),
+      },
     ];
-    it.each(cases)("$name", ({ quietUntil, syncs, s }) => {
-      const r = play({ quietUntil, until: 61 * MIN }, s ?? hourly);
+    it.each(cases)("$name", ({ quietUntil, syncs, s, deferred }) => {
+      const r = play({ quietUntil, until: 61 * MIN, ...(deferred ? { deferred } : {}) }, s ?? hourly);
       expect(at(r).slice(0, syncs.length)).toEqual(syncs);
       if (syncs.length > 1 && syncs[1]! < 60 * MIN) expect(whys(r)[1]).toBe("wake");
     });
