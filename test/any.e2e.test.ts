@@ -29,6 +29,16 @@ import {
 } from "./helpers.js";
 
 const dirOf = (fleet: Fleet, name: string) => fleet.machines[name]!;
+
+// The tests run at once, each syncing many times: on an idle 2-core machine the file takes about 90 s, a takeover 10-15 s
+// after its lease began. On CI's loaded one (three other files at once) every step takes 2-3 times as long, and a bound
+// set near the idle time measured the machine: a 60 s wait for a 10 s lease's takeover ran out once. The bounds below
+// are the failures they guard against, each far above the idle time: a holder that never starts its claim, a takeover
+// that never comes or waits for the default claimLease (10 minutes) instead of the machine's own, a test that hangs.
+/** A CLI sync that claims an ANY order has its task running (idle: 2-5 s). */
+const CLAIM_RUNS_MS = 60_000;
+/** A takeover, counted from the holder's death or cut-off: the lease plus a few syncs (idle: 10-45 s); the default lease is 600 s. */
+const TAKEOVER_MS = 180_000;
 const syncAll = (fleet: Fleet, names: string[]) => Promise.all(names.map((n) => cliExec(["sync", "--dir", dirOf(fleet, n)])));
 
 function crashSync(dir: string, point: string): Promise<string | null> {
@@ -85,7 +95,7 @@ describe.concurrent("to: ANY", () => {
     // queue is empty within 5 rounds (one, measured, since syncs drain).
     expect(rounds).toBeLessThanOrEqual(5);
     expect(new Set(ran.map((l) => l.split(" ")[1]))).toEqual(new Set(names));
-  }, 180_000);
+  }, 400_000); // a hang: the rounds are bounded (12), and at most 5 is the property; idle, 90 s
 
   it("only a capable machine claims it; a holder that stays alive keeps it; a silent holder is taken over after the lease", async ({ expect, onTestFinished }) => {
     const fleet = await makeFleet(["izzit7", "soda-yeti", "machine-2"]);
@@ -96,7 +106,7 @@ describe.concurrent("to: ANY", () => {
     expect((await sync({ dir: dirOf(fleet, "machine-2") })).ran).toEqual([]); // no gpu: never claims
 
     const holder = cliProcess(["sync", "--dir", dirOf(fleet, "izzit7")]);
-    const entry = await runningTask(dirOf(fleet, "izzit7"), "train", 20_000, "izzit7 to run its claim");
+    const entry = await runningTask(dirOf(fleet, "izzit7"), "train", CLAIM_RUNS_MS, "izzit7 to run its claim");
     // Alive and renewing: for longer than a lease, nobody else may take it.
     await new Promise((r) => setTimeout(r, 11_000));
     const meanwhile = await sync({ dir: dirOf(fleet, "soda-yeti") });
@@ -111,7 +121,7 @@ describe.concurrent("to: ANY", () => {
         const r = await sync({ dir: dirOf(fleet, "soda-yeti") });
         return r.ran.length ? r : undefined;
       },
-      60_000,
+      TAKEOVER_MS,
       "the lease to expire",
       1000,
     );
@@ -120,7 +130,7 @@ describe.concurrent("to: ANY", () => {
     expect(status.orders.train).toMatchObject({ state: "completed", done: true });
     expect(status.orders.train?.machines["soda-yeti"]).toMatchObject({ state: "completed", takeoverFrom: "izzit7", attempts: 1 });
     expect(await lines(log)).toEqual(["izzit7 1", "soda-yeti 1"]);
-  }, 180_000);
+  }, 400_000); // above its bounded waits together
 
   it("a holder that cannot publish stops its task before another machine may take its claim over", async ({ expect, onTestFinished }) => {
     const fleet = await makeFleet(["izzit7", "soda-yeti"]);
@@ -137,14 +147,14 @@ describe.concurrent("to: ANY", () => {
     await sync({ dir: B, run: false });
     const holder = cliProcess(["sync", "--dir", A]);
     try {
-      const entry = await runningTask(A, "train", 20_000, "izzit7 to run its claim");
+      const entry = await runningTask(A, "train", CLAIM_RUNS_MS, "izzit7 to run its claim");
       // Cut izzit7 off right after a publish that kept an old lastSeen (it refreshes it only when 10 s old).
       await waitFor(
         async () => {
           const seen = /lastSeen: (\S+)/.exec(await hubFile(fleet, "coordination/COMPUTER_izzit7.md"))![1]!;
           return Date.now() - Date.parse(seen) > 8_000;
         },
-        30_000,
+        60_000, // izzit7 publishes every 10 s (a third of its lease): several chances
         "an old lastSeen",
         500,
       );
@@ -155,7 +165,7 @@ describe.concurrent("to: ANY", () => {
           const r = await sync({ dir: B });
           return r.ran.length ? r : undefined;
         },
-        90_000,
+        TAKEOVER_MS,
         "soda-yeti to take over",
         1000,
       );
@@ -166,7 +176,7 @@ describe.concurrent("to: ANY", () => {
     } finally {
       holder.kill("SIGKILL");
     }
-  }, 180_000);
+  }, 400_000); // above its bounded waits together
 
   it("an ANY order that failed for good on another machine is not run again by a machine that crashed after journaling its claim", async ({ expect, onTestFinished }) => {
     const fleet = await makeFleet(["izzit7", "soda-yeti"]);
@@ -178,7 +188,7 @@ describe.concurrent("to: ANY", () => {
     await syncAfterCrash(fleet.machines.izzit7!);
     expect(await lines(log)).toEqual(["soda-yeti 1"]); // failed for good: attempt 1 ran once, nothing more
     expect((await hubStatus(fleet)).orders.job).toMatchObject({ state: "failed", done: true });
-  }, 60_000);
+  }, 180_000); // a hang: a crashed sync, two syncs and the lock seen stale (idle, with the others at once: 25-50 s)
 
   it("a retry after another machine ran the same attempt waits for the backoff (not run at once with the same attempt number)", async ({ expect, onTestFinished }) => {
     const fleet = await makeFleet(["izzit7", "soda-yeti"]);
@@ -187,7 +197,7 @@ describe.concurrent("to: ANY", () => {
     const log = await claimLostInACrash(fleet, 1);
     await syncAfterCrash(fleet.machines.izzit7!);
     expect(await lines(log)).toEqual(["soda-yeti 1"]);
-  }, 60_000);
+  }, 180_000); // a hang: a crashed sync, two syncs and the lock seen stale (idle, with the others at once: 25-50 s)
 
   it("a hub force-pushed back to before an ANY order ran: the machine that completed it republishes the result and does not run it again; nor does any other", async ({
     expect,
@@ -208,5 +218,5 @@ describe.concurrent("to: ANY", () => {
     expect((await hubStatus(fleet)).orders.job).toMatchObject({ state: "completed", done: true });
     expect((await sync({ dir: fleet.machines["soda-yeti"]! })).ran).toEqual([]);
     expect(await lines(log)).toEqual(["izzit7"]);
-  }, 60_000);
+  }, 180_000); // a hang: a crashed sync, two syncs and the lock seen stale (idle, with the others at once: 25-50 s)
 });

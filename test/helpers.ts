@@ -479,11 +479,12 @@ export async function withToken(token: string): Promise<number[]> {
 
 /**
  * A TCP server on loopback that accepts every connection and never says a word (a hub that hangs); its port.
- * `cleanups` gets what closes it and its connections.
+ * `cleanups` gets what closes it and its connections; `accepted`, when given, is called at each connection.
  */
-export async function silentServer(cleanups: (() => Promise<unknown>)[]): Promise<number> {
+export async function silentServer(cleanups: (() => Promise<unknown>)[], accepted?: () => void): Promise<number> {
   const sockets = new Set<Socket>();
   const server = createServer((s) => {
+    accepted?.();
     sockets.add(s);
     s.on("error", () => {});
   });

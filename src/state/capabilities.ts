@@ -183,6 +183,15 @@ export async function capabilitiesAsked(): Promise<void> {
   }
 }
 
+/**
+ * Forgets what this process found (a new process, as far as the memo knows: the next sync reads the cache file or
+ * asks again). For tests: a test worker runs many files in one process, and its answers would otherwise age past
+ * the 10 minutes in the middle of some test that counts on a quiet sync (test/setup.ts).
+ */
+export function forgetCapabilities(): void {
+  seen.clear();
+}
+
 /** When the capabilities this process knows (for its PATH) are detected again (ms), if it knows any. */
 export function capabilitiesUntil(): number | undefined {
   const hit = seen.get(process.env.PATH ?? "");
