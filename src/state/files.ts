@@ -8,6 +8,7 @@ import lockfile from "proper-lockfile";
 import { CoordError, EXIT } from "../errors.js";
 import { ownFileError } from "../failure.js";
 import { timings } from "../timings.js";
+import { noteWritten } from "./quiet.js";
 
 export async function writeDurably(path: string, content: string): Promise<void> {
   await replaceFile(path, content, true);
@@ -127,6 +128,7 @@ export async function updateLocked<D, T>(
     if (text !== before) {
       await writeDurably(io.path, text);
       await io.saved?.(data); // still under the lock: what is derived from the file is written in the same order
+      await noteWritten(stateDir); // for a sync another process may be running (state/quiet.ts)
     }
     return result;
   } finally {

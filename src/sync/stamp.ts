@@ -4,7 +4,7 @@ import { quietUntil } from "../core/machine/quiet.js";
 import type { RepoModel } from "../core/repo/repo.js";
 import type { Observation } from "../core/time/clock.js";
 import { VERSION } from "../package.js";
-import { clearQuiet, localFingerprint, writeQuiet } from "../state/quiet.js";
+import { clearQuiet, localFingerprint, writeQuiet, writtenMeanwhile } from "../state/quiet.js";
 import type { MachineConfig } from "../state/config.js";
 import type { TaskReport } from "../core/fleet/computer.js";
 
@@ -40,7 +40,10 @@ export async function leaveStamp(stateDir: string, config: MachineConfig, now: D
       ...(end.deferredUntil !== undefined ? { deferredUntil: end.deferredUntil } : {}),
     });
   if (!end || until === undefined) return clearQuiet(stateDir);
-  // Last of all, so that the fingerprint holds what this sync wrote.
+  // Last of all, so that the fingerprint holds what this sync wrote; then, whether another process changed what a
+  // sync publishes after this one read it (a send in the meantime): its write is in the fingerprint, so no stamp.
+  const fingerprint = await localFingerprint(stateDir);
+  if (await writtenMeanwhile(stateDir)) return clearQuiet(stateDir);
   await writeQuiet(stateDir, {
     coord: 1,
     version: VERSION,
@@ -50,7 +53,7 @@ export async function leaveStamp(stateDir: string, config: MachineConfig, now: D
     tip: end.tip,
     until,
     heartbeat: config.heartbeat, // the setting it synced with (the daemon's differs from cron's); `until` counts with the stretched one
-    fingerprint: await localFingerprint(stateDir),
+    fingerprint,
     timeout: config.gitTimeout,
     waiting: end.waiting,
     ...(end.deferredUntil !== undefined ? { deferred: new Date(end.deferredUntil).toISOString() } : {}),

@@ -40,6 +40,7 @@ import { claim, drain, planNow, runAll, STALE_CAPABILITIES } from "./work.js";
 import { answerQuietly, keepCronLogBounded } from "./quiet.js";
 import { emptyResult, quietResult } from "./result.js";
 import { leaveStamp, type QuietEnd } from "./stamp.js";
+import { holdingSyncLock, takeWritten } from "../state/quiet.js";
 import { notifyAlerts } from "./notify.js";
 import { stalledAlert } from "../core/status/alerts.js";
 import { currentRun } from "../core/fleet/failures.js";
@@ -226,6 +227,9 @@ export async function syncMachine(opened: Machine, opts: CycleOptions = {}): Pro
   await loadParsed(stateDir);
   const seen: { model?: RepoModel } = {}; // the fleet as this sync last read it (a failed sync's notify)
   try {
+    // Its own writes are the sync's; another process's from now on leave no quiet stamp (state/quiet.ts WRITTEN_FILE).
+    holdingSyncLock(stateDir, true);
+    await takeWritten(stateDir);
     const { end, ended, clearedAt } = await cycle(machine, how, result, lock, seen);
     result.warnings.push(...takeSetAside()); // local state that was broken, kept aside, and what replaced it
     // A key it cannot sign with: its commits go out unsigned, and its readers refuse them (its file says so too).
@@ -255,6 +259,7 @@ export async function syncMachine(opened: Machine, opts: CycleOptions = {}): Pro
   } finally {
     if (act !== "dry-run") await saveParsed(stateDir);
     await capabilitiesAsked();
+    holdingSyncLock(stateDir, false);
     await lock.release();
   }
 }
