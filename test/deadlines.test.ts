@@ -239,7 +239,6 @@ describe("the quiet stamp ends at the earliest rule's deadline", () => {
     journal?: Record<string, TaskReport>;
     messages?: MessageFile[];
     heartbeat?: number;
-    capabilitiesUntil?: number;
   }) => {
     const computers = new Map([
       ["a", machine("a", over.a)],
@@ -256,18 +255,11 @@ describe("the quiet stamp ends at the earliest rule's deadline", () => {
       claimLease: 7200,
       retryBackoff: 60,
       messageRetention: 86_400,
-      ...(over.capabilitiesUntil !== undefined ? { capabilitiesUntil: over.capabilitiesUntil } : {}),
     };
     return { until: quietUntil(input), model, computers };
   };
   const failed: TaskReport = { rev: 1, state: "failed", attempts: 1, startedAt: at(0), finishedAt: at(0) };
   const message = (seq: number, sent: number) => ({ seq, at: at(sent), priority: "normal" as const, text: "hello" });
-
-  it("its capabilities asked again: the stamp ends then; due already (a memo that expired as the sync ended), no stamp", () => {
-    expect(quiet({ capabilitiesUntil: now.getTime() + 5 * MIN }).until).toBe(now.getTime() + 5 * MIN);
-    expect(quiet({ capabilitiesUntil: now.getTime() }).until).toBeUndefined();
-    expect(quiet({ capabilitiesUntil: now.getTime() - 1 }).until).toBeUndefined();
-  });
 
   const cases: [string, () => { until: number | undefined; rule: number | undefined }][] = [
     ["its own heartbeat", () => ({ until: quiet({ heartbeat: 600 }).until, rule: heartbeatDueAt(at(0), now, 600) })],

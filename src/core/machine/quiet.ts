@@ -53,8 +53,6 @@ export function quietUntil(input: QuietInput): number | undefined {
   const now = input.now.getTime();
   const { model, me } = input;
   const times: number[] = [now + MAX_QUIET_MS];
-  // Its capabilities are asked again by the next sync once due: one due already is no deadline to drop, it is work.
-  if (input.capabilitiesUntil !== undefined && !(input.capabilitiesUntil > now)) return undefined;
   if (input.capabilitiesUntil !== undefined) times.push(input.capabilitiesUntil);
   if (input.deferredUntil !== undefined) times.push(input.deferredUntil);
   // Work under way, or a claim not yet run: every sync has something to do.
