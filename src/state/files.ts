@@ -8,7 +8,7 @@ import lockfile from "proper-lockfile";
 import { CoordError, EXIT } from "../errors.js";
 import { ownFileError } from "../failure.js";
 import { timings } from "../timings.js";
-import { noteWritten } from "./quiet.js";
+import { noteWritten } from "./written.js";
 
 export async function writeDurably(path: string, content: string): Promise<void> {
   await replaceFile(path, content, true);

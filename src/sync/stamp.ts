@@ -4,7 +4,8 @@ import { quietUntil } from "../core/machine/quiet.js";
 import type { RepoModel } from "../core/repo/repo.js";
 import type { Observation } from "../core/time/clock.js";
 import { VERSION } from "../package.js";
-import { clearQuiet, localFingerprint, writeQuiet, writtenMeanwhile } from "../state/quiet.js";
+import { clearQuiet, localFingerprint, writeQuiet } from "../state/quiet.js";
+import { writtenMeanwhile } from "../state/written.js";
 import type { MachineConfig } from "../state/config.js";
 import type { TaskReport } from "../core/fleet/computer.js";
 

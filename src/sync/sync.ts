@@ -40,7 +40,7 @@ import { claim, drain, planNow, runAll, STALE_CAPABILITIES } from "./work.js";
 import { answerQuietly, keepCronLogBounded } from "./quiet.js";
 import { emptyResult, quietResult } from "./result.js";
 import { leaveStamp, type QuietEnd } from "./stamp.js";
-import { holdingSyncLock, takeWritten } from "../state/quiet.js";
+import { holdingSyncLock, takeWritten } from "../state/written.js";
 import { notifyAlerts } from "./notify.js";
 import { stalledAlert } from "../core/status/alerts.js";
 import { currentRun } from "../core/fleet/failures.js";
