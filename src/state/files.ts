@@ -128,7 +128,7 @@ export async function updateLocked<D, T>(
     if (text !== before) {
       await writeDurably(io.path, text);
       await io.saved?.(data); // still under the lock: what is derived from the file is written in the same order
-      await noteWritten(stateDir); // for a sync another process may be running (state/quiet.ts)
+      await noteWritten(stateDir); // for a sync another process may be running (state/written.ts)
     }
     return result;
   } finally {

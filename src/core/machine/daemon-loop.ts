@@ -111,7 +111,7 @@ function idleAfter(now: number, quietUntil: number | undefined, s: LoopSettings,
   const tickAt = tick + s.random() * s.jitterMs;
   const look = lookAfter(now, s);
   if (quietUntil === undefined || quietUntil >= tick) return { kind: "idle", tickAt, ...look };
-  const spread = s.random() * Math.min(MAX_SPREAD_MS, s.heartbeatMs * WAKE_SPREAD, deferred ? DEFERRED_SPREAD_MS : MAX_SPREAD_MS);
+  const spread = s.random() * Math.min(deferred ? DEFERRED_SPREAD_MS : MAX_SPREAD_MS, s.heartbeatMs * WAKE_SPREAD);
   return { kind: "idle", tickAt, wakeAt: Math.max(quietUntil, now + WAKE_FLOOR_MS) + spread, ...look };
 }
 
