@@ -6,12 +6,12 @@
 //   small chunks (dist/chunks/): it answers a quiet `coord sync` with little
 //   loaded, and starts a sync's fetch or init's clone before the CLI loads;
 // - dist/chunks/cli.cjs, the CLI (src/cli/main.ts) and its dependencies in one
-//   CommonJS file, which dist/coord.mjs loads through src/cli/compiled.ts with
+//   CommonJS file, which dist/coord.mjs loads through src/startup/code-cache.ts with
 //   V8's code cache: Node 20 keeps no code cache for ES modules, and compiling
 //   the CLI's code was the largest cost of a sync after Node's own start.
 // One file each instead of several hundred modules: Node's ESM loader pays per
 // file (0.5 s of start-up became about 0.2 s on a small machine).
-// What the split buys, and the bench row that shows it: src/startup.ts.
+// What the split buys, and the bench row that shows it: src/startup/tricks.ts.
 // The modules were tsc's output until tsc checked src twice in `npm test` (once to emit, once with test/):
 // esbuild writes them in half a second, and one tsc run checks everything.
 import { build } from "esbuild";
@@ -73,7 +73,7 @@ const common = {
 await build({
   ...common,
   // entry.js answers a quiet `coord sync` with little loaded, and imports the CLI (main.js) only when it must:
-  // here that import is src/cli/compiled.ts, which loads the CommonJS CLI below with its code cache.
+  // here that import is src/startup/code-cache.ts, which loads the CommonJS CLI below with its code cache.
   entryPoints: { coord: "dist/cli/entry.js" },
   outdir: "dist",
   outExtension: { ".js": ".mjs" },
@@ -95,7 +95,9 @@ await build({
     {
       name: "cli-from-its-code-cache",
       setup(b) {
-        b.onResolve({ filter: /^\.\/main\.js$/ }, (args) => (resolve(args.importer) === resolve("dist/cli/entry.js") ? { path: resolve("dist/cli/compiled.js") } : undefined));
+        b.onResolve({ filter: /^\.\/main\.js$/ }, (args) =>
+          resolve(args.importer) === resolve("dist/cli/entry.js") ? { path: resolve("dist/startup/code-cache.js") } : undefined,
+        );
       },
     },
   ],
@@ -103,7 +105,7 @@ await build({
 
 await build({
   ...common,
-  // The CLI in one CommonJS file: src/cli/compiled.ts finds it beside its own chunk.
+  // The CLI in one CommonJS file: src/startup/code-cache.ts finds it beside its own chunk.
   entryPoints: { cli: "dist/cli/main.js" },
   outdir: "dist/chunks",
   outExtension: { ".js": ".cjs" },

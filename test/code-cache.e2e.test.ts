@@ -1,11 +1,11 @@
-// The built CLI loads through V8's code cache (src/cli/compiled.ts): one file
+// The built CLI loads through V8's code cache (src/startup/code-cache.ts): one file
 // per command and build in the user's cache directory, trusted only there,
 // checked by its own hash before V8 sees it.
 import { spawn } from "node:child_process";
 import { chmod, chown, cp, lchown, mkdir, readdir, readFile, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { cacheName, worthCaching } from "../src/cli/compiled.js";
+import { cacheName, worthCaching } from "../src/startup/code-cache.js";
 import { CLI, cliExec, tempDir } from "./helpers.js";
 
 /** The built CLI with HOME in a new directory of its own, and no XDG_CACHE_HOME. */
@@ -74,7 +74,7 @@ describe("the CLI's code cache", () => {
     expect(await caches(cache)).toEqual([]);
   });
 
-  it("is neither read nor written with the bench's switch off (COORD_STARTUP_OFF=codecache, src/startup.ts)", async () => {
+  it("is neither read nor written with the bench's switch off (COORD_STARTUP_OFF=codecache, src/startup/tricks.ts)", async () => {
     const { env, home, cache } = await freshHome();
     const off = { ...env, COORD_STARTUP_OFF: "codecache" };
     expect((await hubCreate(home, "a", off)).code).toBe(0);

@@ -1,4 +1,4 @@
-// `coord init` starts its clone while the CLI loads (src/commands/early-clone.ts):
+// `coord init` starts its clone while the CLI loads (src/startup/early-clone.ts):
 // init takes it where it would clone; a clone it does not take is removed, so
 // a refused init leaves nothing behind, as before.
 import { chmod, mkdir, readdir, rm, writeFile } from "node:fs/promises";
@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { initCandidate } from "../src/cli/quiet-args.js";
-import { dropEarlyClone, startEarlyClone, takeEarlyClone } from "../src/commands/early-clone.js";
+import { dropEarlyClone, startEarlyClone, takeEarlyClone } from "../src/startup/early-clone.js";
 import { SETTINGS_STUB } from "../src/git/clone.js";
 import { cliExec, cliProcess, git, hubHead, hubStatus, loggingGit, makeFleet, peopleHead, processGone, readLines, silentSsh, tempDir, type Fleet } from "./helpers.js";
 

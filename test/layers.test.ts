@@ -1,4 +1,4 @@
-// The layers: cli → commands → daemon → sync → state · runner → git → core.
+// The layers: cli → commands → daemon → sync → state · runner · startup → git → core.
 // Each imports only the layers after it, and the core imports nothing of
 // coord's but itself. A scan of the sources keeps it so.
 import { readFile } from "node:fs/promises";
@@ -6,13 +6,14 @@ import { dirname, join, normalize, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SRC, sources } from "./sources.js";
 
-/** Layers from the top down; state and runner share a rank (neither uses the other). */
+/** Layers from the top down; state, runner and startup share a rank (none uses another but for the parse memo asking startup whether it is switched off). */
 const RANK = new Map([
   ["cli", 6],
   ["commands", 5],
   ["daemon", 4],
   ["sync", 3],
   ["state", 2],
+  ["startup", 2],
   ["runner", 2],
   ["git", 1],
   ["core", 0],

@@ -1,11 +1,12 @@
 // `coord sync` from the command line starts its fetch while the CLI loads
-// (src/sync/prefetch.ts): the sync then runs on that tip and fetches no
+// (src/startup/prefetch.ts): the sync then runs on that tip and fetches no
 // second time; on any doubt it fetches itself, as ever.
 import { chmod, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { joinTip } from "../src/git/hub.js";
-import { startPrefetch, takePrefetch } from "../src/sync/prefetch.js";
+import { headStartFor } from "../src/startup/head-start.js";
+import { startPrefetch, takePrefetch } from "../src/startup/prefetch.js";
 import { sync } from "../src/sync/sync.js";
 import { cliExec, git, hubHead, hubStatus, peopleHead, loggingGit, makeFleet, pushOrders, readLines, setConfig, type Fleet, waitFor } from "./helpers.js";
 
@@ -75,7 +76,7 @@ describe("coord sync's head start", () => {
     await pushOrders(fleet, [{ id: "late", to: "izzit7", run: "true" }]);
     await git(dir, "fetch", "--quiet", "origin"); // as the machine's daemon would, between the head start and this sync's lock
     const lines: string[] = [];
-    const r = await sync({ dir, log: (l) => lines.push(l) });
+    const r = await sync({ dir, ...headStartFor(dir), log: (l) => lines.push(l) });
     expect(lines).toContain("fetching origin/main and origin/coord");
     expect(r.ran.map((t) => t.id)).toEqual(["late"]);
   }, 60_000);

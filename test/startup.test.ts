@@ -1,6 +1,6 @@
-// COORD_STARTUP_OFF, the bench's switch for the start-up tricks (src/startup.ts): read in one place.
+// COORD_STARTUP_OFF, the bench's switch for the start-up tricks (src/startup/tricks.ts): read in one place.
 import { describe, expect, it } from "vitest";
-import { TRICKS, trickOff } from "../src/startup.js";
+import { TRICKS, trickOff } from "../src/startup/tricks.js";
 
 describe("the start-up tricks' measuring switch", () => {
   it.each([

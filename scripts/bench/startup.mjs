@@ -1,6 +1,6 @@
-// Row 15: what each start-up trick buys (src/startup.ts lists them), each
+// Row 15: what each start-up trick buys (src/startup/tricks.ts lists them), each
 // switched off through COORD_STARTUP_OFF (a measuring aid read in
-// src/startup.ts only) against the build as it ships, in turns, in one run, on
+// src/startup/tricks.ts only) against the build as it ships, in turns, in one run, on
 // the same hub, beside the raw git of rows 1, 2 and 5. Not a goal to meet: the
 // figures say whether a trick still pays for itself (a trick that no longer
 // does is removed, issue 32).
@@ -27,7 +27,7 @@ function buys(on, off) {
   return { buys: d, text: `${d >= 0 ? "" : "−"}${dur(Math.abs(d))} ${d >= 0 ? "less" : "more"} with it (${dur(median(on))} with, ${dur(median(off))} without)` };
 }
 
-const row = (n, what, m, base, notes) => ({ n, what, coord: m.text, base, ratio: "", goal: "measured (src/startup.ts)", met: true, notes });
+const row = (n, what, m, base, notes) => ({ n, what, coord: m.text, base, ratio: "", goal: "measured (src/startup/tricks.ts)", met: true, notes });
 
 export async function startupTricks() {
   const f = fixture("startup");

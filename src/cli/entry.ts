@@ -4,23 +4,23 @@
 // (src/sync/quiet.ts): one look at the remote's tip, with little of coord
 // loaded. Anything else, or any doubt, runs the CLI (main.ts), loaded only
 // then: the bundle keeps the two apart (scripts/build.mjs), and loads the CLI
-// with V8's code cache (src/cli/compiled.ts). A sync that is not quiet starts
-// its fetch before the CLI loads (src/sync/prefetch.ts), and does not ask the
+// with V8's code cache (src/startup/code-cache.ts). A sync that is not quiet starts
+// its fetch before the CLI loads (src/startup/prefetch.ts), and does not ask the
 // quiet stamp a second time; `coord init` starts its clone so
-// (src/commands/early-clone.ts). What each of these tricks buys, and the
-// bench row that shows it: src/startup.ts.
+// (src/startup/early-clone.ts). What each of these tricks buys, and the
+// bench row that shows it: src/startup/tricks.ts.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { stopRunningGit } from "../git/run.js";
 import { signalsOwned } from "../signal-owners.js";
 import { QUIET_FILE } from "../state/quiet.js";
-import { trickOff } from "../startup.js";
+import { trickOff } from "../startup/tricks.js";
 import { initCandidate, quietCandidate } from "./quiet-args.js";
 
 type Candidate = NonNullable<ReturnType<typeof quietCandidate>>;
 
 async function quiet(candidate: Candidate): Promise<boolean> {
-  if (trickOff("quiet")) return false; // the measuring aid (src/startup.ts): the CLI's sync, which starts full
+  if (trickOff("quiet")) return false; // the measuring aid (src/startup/tricks.ts): the CLI's sync, which starts full
   // No stamp (the last sync had work to do, or this checkout's .git is a file): not quiet, known without loading the check.
   if (!existsSync(join(candidate.dir, ".git", "coord", QUIET_FILE))) return false;
   try {
@@ -78,12 +78,12 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
 const argv = process.argv.slice(2);
 const candidate = quietCandidate(argv);
 if (!candidate || !(await quiet(candidate))) {
-  // A sync that is not quiet starts its fetch now, while the CLI loads (src/sync/prefetch.ts).
-  const prefetch = candidate && !trickOff("prefetch") ? await import("../sync/prefetch.js") : undefined;
+  // A sync that is not quiet starts its fetch now, while the CLI loads (src/startup/prefetch.ts).
+  const prefetch = candidate && !trickOff("prefetch") ? await import("../startup/prefetch.js") : undefined;
   await prefetch?.startPrefetch(candidate!.dir);
-  // So does coord init's clone (src/commands/early-clone.ts).
+  // So does coord init's clone (src/startup/early-clone.ts).
   const clone = trickOff("earlyclone") ? undefined : initCandidate(argv);
-  const early = clone && (await import("../commands/early-clone.js"));
+  const early = clone && (await import("../startup/early-clone.js"));
   await early?.startEarlyClone(clone!).catch(() => {}); // any doubt: init clones itself
   await (await import("./main.js")).run(argv);
   prefetch?.dropPrefetch();

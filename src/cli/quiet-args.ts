@@ -25,7 +25,7 @@ const INIT_FLAGS = new Set(["--reclaim", "--cron", "--systemd"]);
 
 /**
  * The clone a `coord init <dir> --name N --remote R [--branch B] …` will make,
- * to start before the CLI loads (src/commands/early-clone.ts); undefined for
+ * to start before the CLI loads (src/startup/early-clone.ts); undefined for
  * any other command line (the CLI says what is wrong with it).
  */
 export function initCandidate(argv: string[]): { dir: string; remote: string; branch: string } | undefined {

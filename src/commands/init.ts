@@ -21,7 +21,7 @@ import { exists } from "../state/files.js";
 import { Journal } from "../state/journal.js";
 import { stateDirOf } from "../state/paths.js";
 import { READ_PATHS, sync, type SyncResult } from "../sync/sync.js";
-import { takeEarlyClone } from "./early-clone.js";
+import { takeEarlyClone } from "../startup/early-clone.js";
 import { withSigningKey } from "./trust.js";
 import { signingKeyPath } from "../state/trust.js";
 import { scaffoldCommits } from "./hub.js";

@@ -1,5 +1,5 @@
 // git clone as coord runs it, light to load: coord init's clone may start
-// before the CLI loads (src/commands/early-clone.ts).
+// before the CLI loads (src/startup/early-clone.ts).
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { gitClient } from "./client.js";

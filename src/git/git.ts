@@ -447,7 +447,7 @@ export class Repo implements Hub {
       .catch(() => undefined);
   }
 
-  /** The failure a fetch that failed with `e` is reported as (a fetch started before the sync: src/sync/prefetch.ts). */
+  /** The failure a fetch that failed with `e` is reported as (a fetch started before the sync: src/startup/prefetch.ts). */
   fetchFailure(e: unknown): Promise<CoordError> {
     return this.remoteError(e, "reach");
   }

@@ -9,14 +9,14 @@
 // The file: one header line (JSON: format, build, sha1 and length of the
 // rest), then the entries as one JSON array of [key, entry]. The checksum
 // makes a torn or damaged file an ignored one, never a wrong parse result.
-// What it buys, and the bench row that shows it: src/startup.ts.
+// What it buys, and the bench row that shows it: src/startup/tricks.ts.
 import { createHash } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { markParsed, type ParseEntry, parseGeneration, seedParsed } from "../core/repo/parsed.js";
 import { CLI_PATH, VERSION } from "../package.js";
-import { trickOff } from "../startup.js";
+import { trickOff } from "../startup/tricks.js";
 import { writeWhole } from "./files.js";
 
 export const PARSED_FILE = "parsed.json";
@@ -101,7 +101,7 @@ export function renderParsedFile(entries: [string, ParseEntry][], maxBytes = MAX
 
 /** Gives the process's memo what the state dir kept (once per version of the file). Never throws: a cache. */
 export async function loadParsed(stateDir: string): Promise<void> {
-  if (trickOff("parsememo")) return; // the measuring aid (src/startup.ts): every file parsed, as by a first sync
+  if (trickOff("parsememo")) return; // the measuring aid (src/startup/tricks.ts): every file parsed, as by a first sync
   const path = join(stateDir, PARSED_FILE);
   try {
     const s = await stat(path);

@@ -29,13 +29,11 @@ import { readObserved, saveObserved } from "../state/observed.js";
 import { loadParsed, saveParsed } from "../state/parsed.js";
 import { appendLog } from "../state/logs.js";
 import { tryLock, type HeldLock } from "../state/lock.js";
-import { type Machine, openMachine } from "./machine.js";
+import { type GitMachine, type Machine, openMachine } from "./machine.js";
 import { crashPoint, type Cycle, type CycleContext, lookAtCaps, READ_PATHS, reactToTip, type SyncResult, haltNow, waitsUntil, type WorkRecord } from "./cycle.js";
 import { checkSigning, type TipView, viewTip } from "./view.js";
 import { receive } from "./mail.js";
 import { commitMessage, type First, lastRead, publish } from "./push.js";
-import { startedFor, takePrefetch } from "./prefetch.js";
-import { isTimeout } from "../git/git.js";
 import { claim, drain, planNow, runAll, STALE_CAPABILITIES } from "./work.js";
 import { answerQuietly, keepCronLogBounded } from "./quiet.js";
 import { emptyResult, quietResult } from "./result.js";
@@ -54,11 +52,16 @@ export type { TaskOutcome } from "./tasks.js";
 export { READ_PATHS, type SyncResult } from "./cycle.js";
 export { type Checkout, type GitMachine, type Machine, openMachine } from "./machine.js";
 
-export interface SyncOptions extends CycleOptions {
+export interface SyncOptions extends Omit<CycleOptions, "headStart"> {
   /** The machine's checkout. */
   dir: string;
   /** Aborting kills the git command running now (a fetch hung on a silent remote); the sync fails. */
   gitSignal?: AbortSignal;
+  /**
+   * A fetch its caller started before the sync (`coord sync` of the command line: src/startup/head-start.ts),
+   * asked with the machine opened, where the cycle would fetch: its tip, or undefined, and the cycle fetches.
+   */
+  headStart?: (m: GitMachine) => Promise<string | undefined>;
 }
 
 /**
@@ -105,8 +108,8 @@ export interface ClockAndIO {
    */
   fetched?: { tip: string; files?: Map<string, string> };
   /**
-   * A fetch started before the sync (`coord sync` from the command line, src/sync/prefetch.ts), asked
-   * where the cycle would fetch: its tip, or undefined, and the cycle fetches itself.
+   * A fetch started before the sync (sync's `headStart`), asked where the cycle would fetch: its tip, or
+   * undefined, and the cycle fetches itself.
    */
   headStart?: () => Promise<string | undefined>;
 }
@@ -146,24 +149,11 @@ function resolveOptions(opts: CycleOptions): Resolved {
 }
 
 /** One sync of the machine whose checkout is `opts.dir`. */
-export async function sync(opts: SyncOptions): Promise<SyncResult> {
+export async function sync({ dir, gitSignal, headStart, ...opts }: SyncOptions): Promise<SyncResult> {
   // A daemon that stops, and waited long enough, kills the git command a sync hangs in.
-  const machine = await openMachine(opts.dir, opts.gitSignal);
-  if (opts.fetched || opts.dryRun) return syncMachine(machine, opts);
-  // Asked under the sync's lock, where the cycle would fetch.
-  const headStart = async () => {
-    const pre = await takePrefetch(opts.dir, machine.config.remote, machine.config.branch);
-    if (!pre) return undefined;
-    // A remote that did not answer in time is not waited for a second time; any other failure: the cycle fetches and says why.
-    if ("error" in pre) {
-      if (isTimeout(pre.error)) throw await machine.repo.fetchFailure(pre.error);
-      return undefined;
-    }
-    // Another sync of this checkout (its daemon) fetched or pushed since: the head start is old, the cycle fetches.
-    return (await machine.repo.trackingRefIs(pre.tip)) ? pre.tip : undefined;
-  };
-  // coord sync asked the quiet stamp a moment ago (src/cli/entry.ts), and it said no: not a second time.
-  return syncMachine(machine, { headStart, ...(startedFor(opts.dir) ? { full: true } : {}), ...opts });
+  const machine = await openMachine(dir, gitSignal);
+  if (!headStart || opts.fetched || opts.dryRun) return syncMachine(machine, opts);
+  return syncMachine(machine, { ...opts, headStart: () => headStart(machine) });
 }
 
 /**

@@ -5,6 +5,7 @@ import { formatProblem } from "../../core/orders/orders.js";
 import { EXIT } from "../../errors.js";
 import { type SyncResult, sync } from "../../sync/sync.js";
 import { publishedText } from "../../sync/result.js";
+import { headStartFor } from "../../startup/head-start.js";
 import { resolveDir } from "../dir.js";
 import { dirOption, EXIT_CODES, examples, type Io } from "../shared.js";
 import { stopOnSignals } from "../signals.js";
@@ -40,10 +41,14 @@ export function registerSync(program: Command, io: Io): void {
       const progress = o.json ? undefined : startProgress(io);
       // Stopped by a signal, it stops its tasks, reports and publishes them, and releases its lock; no orphan is left.
       const stop = stopOnSignals((s) => io.err(`coord: ${s}: stopping the running tasks and publishing what they did; send it again to exit at once`));
-      const r = await sync({ dir, run: o.run, dryRun: o.dryRun, scheduled: o.scheduled, signal: stop.signal, ...(progress ? { log: progress.line } : {}) }).finally(() => {
-        progress?.end();
-        stop.dispose();
-      });
+      // The fetch src/cli/entry.ts started while the CLI loaded, when it did (src/startup/head-start.ts).
+      const early = headStartFor(dir);
+      const r = await sync({ dir, run: o.run, dryRun: o.dryRun, scheduled: o.scheduled, signal: stop.signal, ...early, ...(progress ? { log: progress.line } : {}) }).finally(
+        () => {
+          progress?.end();
+          stop.dispose();
+        },
+      );
       if (o.json) io.out(JSON.stringify(r, null, 2));
       else if (o.dryRun) {
         if (r.wouldRun.length === 0) io.out(`${r.machine}: nothing would start`);

@@ -19,7 +19,7 @@
 //   versions and of Node's path: V8 checks only a source's length, so a
 //   cache is never offered to another build.
 // Any doubt and the CLI compiles as without a cache. No cache on Windows.
-// What it buys, and the bench row that shows it: src/startup.ts.
+// What it buys, and the bench row that shows it: src/startup/tricks.ts.
 import { isAscii } from "node:buffer";
 import { createHash, randomBytes } from "node:crypto";
 import {
@@ -43,7 +43,7 @@ import { userInfo } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { constants, Script } from "node:vm";
-import { trickOff } from "../startup.js";
+import { trickOff } from "./tricks.js";
 
 /** The bundle, beside the chunk this module is built into (dist/chunks/). */
 const BUNDLE = fileURLToPath(new URL("./cli.cjs", import.meta.url));
@@ -192,7 +192,7 @@ interface Cli {
 
 /** The `coord` executable after src/cli/entry.ts, as main.ts's run: the CLI, compiled from its code cache when there is one. */
 export async function run(argv: string[]): Promise<void> {
-  const dir = trickOff("codecache") ? undefined : cacheDirectory(); // the measuring aid (src/startup.ts): no cache read or written
+  const dir = trickOff("codecache") ? undefined : cacheDirectory(); // the measuring aid (src/startup/tricks.ts): no cache read or written
   let name: string | undefined;
   let cached: Buffer | undefined;
   let script: Script;

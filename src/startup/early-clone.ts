@@ -1,11 +1,11 @@
 // coord init's clone, started before the CLI loads (src/cli/entry.ts), as a
-// sync's fetch is (src/sync/prefetch.ts): the clone waits on the network
+// sync's fetch is (src/startup/prefetch.ts): the clone waits on the network
 // while the CLI loads, and init takes it where it would clone. It starts only
 // into a directory that does not exist, in one that does (what is there is
 // init's to judge); a clone init did not take (an invalid option, a usage
 // error) is removed, as init would not have cloned. Light to load: git's
 // runner and its environment. What it buys, and the bench row that shows it:
-// src/startup.ts.
+// src/startup/tricks.ts.
 import { lstat, rm } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { cloneCheckout, cloneSettings } from "../git/clone.js";

@@ -9,7 +9,7 @@
 // ever, and says what is wrong. A tip fetched before the sync's lock was taken
 // may be old by then; the compare-and-swap of every push makes that safe.
 // Light to load: only git's client (src/git/client.ts). What it buys, and the
-// bench row that shows it: src/startup.ts.
+// bench row that shows it: src/startup/tricks.ts.
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { plainGitDir } from "../git/dotgit.js";

@@ -3,6 +3,13 @@
 // --only=startup` measures each on and off in one run, against raw git;
 // docs/performance.md, "Start-up tricks", has the same as a table).
 //
+// src/startup/ holds the tricks that work before the CLI loads: the code
+// cache, the head start and the early clone, and this index. The quiet stamp
+// and the parse memo are rules and local state of the sync's, and stay in its
+// layers (core, state, sync); they are named here with the others. The sync
+// knows none of them: `coord sync`'s command hands it the head start
+// (head-start.ts), `coord init` takes its early clone.
+//
 // What each buys, 2026-11-25: the median of paired on/off runs (9 pairs a
 // run, six runs at load 4–7 on this project's 2-core machine, Node 20.20,
 // one of them without NODE_EXTRA_CA_CERTS as cron runs coord):
@@ -18,15 +25,16 @@
 //   in two (`coord --version` less `node -e 0`); and the code cache needs
 //   the CommonJS file (Node 20 keeps none for ES modules). Row 15b.
 // - code cache (`codecache`): the CLI compiled from V8's cached data in
-//   ~/.cache/coord. src/cli/compiled.ts. Buys 37–52 ms of a sync that runs a
+//   ~/.cache/coord. src/startup/code-cache.ts. Buys 37–52 ms of a sync that runs a
 //   task (0.26–0.51 s) in five runs, nothing in one at load 6. Row 15c (row 2).
 // - head start (`prefetch`): a sync's fetch started before the CLI loads.
-//   src/sync/prefetch.ts (taken in src/sync/sync.ts). Buys 39–71 ms of a sync
+//   src/startup/prefetch.ts (handed to the sync by `coord sync`'s command:
+//   src/startup/head-start.ts). Buys 39–71 ms of a sync
 //   that runs a task in five runs, nothing in one at load 6 (the fetch and
 //   compiling then share a busy CPU); more over a real network, where the
 //   fetch waits and the CPU is free. Row 15d (row 2).
 // - early clone (`earlyclone`): init's clone started before the CLI loads.
-//   src/commands/early-clone.ts (taken in src/commands/init.ts). Buys
+//   src/startup/early-clone.ts (taken in src/commands/init.ts). Buys
 //   35–89 ms of a `coord init` of a small hub (0.38–1.2 s); 58 ms on row 5's
 //   hub of 100,000 commits (0.42 s with, 0.47 s without; 7 pairs, once).
 //   Row 15e (row 5).
