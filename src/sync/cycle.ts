@@ -16,6 +16,8 @@ import type { Bucket, Share } from "../core/budget/budget.js";
 import type { KeyNotice } from "../state/key-notice.js";
 import type { Journal, JournalEntry } from "../state/journal.js";
 import type { Machine } from "./machine.js";
+import type { HeldLock } from "../state/lock.js";
+import type { Observation } from "../core/time/clock.js";
 import type { TipView } from "./view.js";
 
 export { checkIdentity } from "./view.js";
@@ -69,11 +71,19 @@ export function crashPoint(point: string): void {
 }
 
 /**
- * What never changes during a sync: the machine, its clock and log, how long a publish may take, the signal that
- * stops it, the daemon's callback, and what it read once at its start. Read-only: no step writes it.
+ * What a sync does: run work (the default), only publish (`run: false`: coord send, init, pause), or say what it
+ * would run and change nothing (`dryRun`).
+ */
+export type Act = "run" | "publish" | "dry-run";
+
+/**
+ * What never changes during a sync: the machine, what it does, its clock and log, how long a publish may take, the
+ * signal that stops it, the daemon's callback, its lock, and what it read once at its start. Read-only: no step
+ * writes it.
  */
 export interface CycleContext {
   m: Machine;
+  act: Act;
   now: () => Date;
   log: (line: string) => void;
   pushBudgetMs: number;
@@ -85,8 +95,12 @@ export interface CycleContext {
   onModel?: (model: RepoModel) => Promise<void>;
   /** Publishes one at a time. */
   inTurn: Turn;
+  /** The sync lock it holds (a task starts only while it is not compromised). */
+  lock: HeldLock;
   /** Failed syncs before this one (the machine reports itself stalled after 3). */
   health: Health;
+  /** The observations of the others' clocks it began with (saved at its end when they changed). */
+  observedBefore: ReadonlyMap<string, Observation>;
   /** Its old key's signed notice naming publicKey, after coord trust rotate (state/key-notice.ts). */
   keyNotice?: KeyNotice;
   /** Asks this machine's capabilities (state/capabilities.ts): what lookAtCaps takes into the work record. */
@@ -122,7 +136,7 @@ export interface Said {
 
 /**
  * What one cycle works with: its frozen context, its record of work, its standing with the push budget, what its
- * publishes said, the report it fills, and the latest view of a tip (the one field a step replaces).
+ * publishes said, the report it fills, and the latest view of a tip (the one field that changes: a publish sets it).
  */
 export interface Cycle extends Readonly<CycleContext> {
   readonly work: WorkRecord;

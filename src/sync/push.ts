@@ -96,13 +96,14 @@ export function commitMessage(name: string, result: SyncResult): string {
   return `coord: ${name} status`;
 }
 
-/** The tip a publish ended on (its own commit, or the tip it found nothing to change on), read. */
+/** What a publish did: the view of the tip it ended on, and the tip its last try was built on. */
 export interface Published {
-  model: RepoModel;
-  files: Map<string, string>;
-  /** The tip: the commit pushed, or the one found with nothing to change. */
-  tip: string;
-  /** The tip the last try was built on: the cycle's own when the first try landed (or had nothing to change). */
+  /**
+   * The tip it ended on, viewed: its own commit (the tip it was built on, with what it wrote), or the tip it
+   * found nothing to change on (or waited on for the push budget). The cycle's latest view from then on.
+   */
+  view: TipView;
+  /** The tip the last try was built on: the cycle's own when the first try landed (or had nothing to change); it pushed when `view.tip` is another. */
   builtOn: string;
 }
 
@@ -113,7 +114,7 @@ export async function publish(c: Cycle, first: First, message: string): Promise<
   const { replacing } = tries;
   let refused: string | undefined; // the machines' tip a refused replacement was to replace
   let why = "refused"; // what git said of it
-  return publishWithRetry<Published>(
+  const published = await publishWithRetry<Published>(
     {
       // A try: the tip (the cycle's own first, then fetched), what it means for this machine, and what it writes on it.
       attempt: async (n) => {
@@ -162,6 +163,8 @@ export async function publish(c: Cycle, first: First, message: string): Promise<
     // The push budget counts lost races, not the waits for its turn.
     { budgetMs: c.pushBudgetMs, now: () => performance.now() - tries.turnsMs },
   );
+  c.view = published.view;
+  return published;
 }
 
 /** What the tries of one publish share. */
@@ -223,7 +226,7 @@ async function build(c: Cycle, seen: Seen, attempt: number, tries: Tries, inTurn
   if (changes.size === 0 || verdict.deferUntil !== undefined) {
     c.said.lastSeen = previous?.lastSeen ?? c.said.lastSeen;
     await fastForward(c.m, tip, result);
-    return { done: { model, files, tip, builtOn: tip } };
+    return { done: { view: tipViewOf(seen), builtOn: tip } };
   }
   delete c.budget.publishWaits;
   // A machine's registration (no file of its own on the hub yet) goes at once: once in its life, and coord init waits on
@@ -246,8 +249,7 @@ async function build(c: Cycle, seen: Seen, attempt: number, tries: Tries, inTurn
         else view.set(path, content);
       }
     }
-    const { own: _o, services: _s, reserved: _r, tipModel: _t, previous: _p, ...view } = seen;
-    return { ...view, tip: commit, files: after, local: actedOn, model: readModel(actedOn) };
+    return { ...tipViewOf(seen), tip: commit, files: after, local: actedOn, model: readModel(actedOn) };
   };
   return {
     commit,
@@ -263,8 +265,7 @@ async function build(c: Cycle, seen: Seen, attempt: number, tries: Tries, inTurn
       for (const d of done) if (d.status === "rejected") throw d.reason;
       log(`published ${result.pushed.slice(0, 12)} on ${MACHINES_BRANCH} (${[...changes.keys()].join(", ")})`);
       landedOn ??= prepare();
-      c.view = landedOn;
-      return { model: landedOn.model, files: landedOn.files, tip: commit, builtOn: tip };
+      return { view: landedOn, builtOn: tip };
     },
   };
 }
@@ -278,6 +279,12 @@ interface Seen extends TipView {
   own: Awaited<ReturnType<typeof ownMessageFiles>>;
   services: Awaited<ReturnType<typeof publishedServices>>;
   reserved: Awaited<ReturnType<typeof reservationsOnTip>>;
+}
+
+/** The view in what a try saw, without what only its publish writes with. */
+function tipViewOf(seen: Seen): TipView {
+  const { own: _o, services: _s, reserved: _r, tipModel: _t, previous: _p, ...view } = seen;
+  return view;
 }
 
 /** The see step of a try: the tip viewed (view.ts) and reacted to (reactToTip), its share of the budget; what this publish writes with. */

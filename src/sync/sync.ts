@@ -1,5 +1,6 @@
 // One sync cycle: lock → fetch → its steps, view → react → plan → work →
-// compose → publish. The parts: one view of a tip (view.ts), what a cycle
+// publish (whose tries compose and judge), each of one shape: the cycle and
+// what the steps before made, to what it adds (Step, STEPS). The parts: one view of a tip (view.ts), what a cycle
 // works with and what a new tip triggers (cycle.ts), claiming and running
 // (work.ts), composing and publishing (push.ts), messages (mail.ts), one task
 // (tasks.ts).
@@ -30,7 +31,7 @@ import { loadParsed, saveParsed } from "../state/parsed.js";
 import { appendLog } from "../state/logs.js";
 import { tryLock, type HeldLock } from "../state/lock.js";
 import { type GitMachine, type Machine, openMachine } from "./machine.js";
-import { crashPoint, type Cycle, type CycleContext, lookAtCaps, READ_PATHS, reactToTip, type SyncResult, haltNow, waitsUntil, type WorkRecord } from "./cycle.js";
+import { type Act, crashPoint, type Cycle, type CycleContext, lookAtCaps, READ_PATHS, reactToTip, type SyncResult, haltNow, waitsUntil, type WorkRecord } from "./cycle.js";
 import { checkSigning, type TipView, viewTip } from "./view.js";
 import { receive } from "./mail.js";
 import { commitMessage, type First, lastRead, publish } from "./push.js";
@@ -156,11 +157,7 @@ export async function sync({ dir, gitSignal, headStart, ...opts }: SyncOptions):
   return syncMachine(machine, { ...opts, headStart: () => headStart(machine) });
 }
 
-/**
- * What a sync does, resolved once from its options: run work (the default), only publish (`run: false`: coord send,
- * init, pause), or say what it would run and change nothing (`dryRun`).
- */
-type Act = "run" | "publish" | "dry-run";
+/** What a sync does (cycle.ts Act), resolved once from its options. */
 const actOf = (opts: CycleOptions): Act => (opts.dryRun ? "dry-run" : opts.run === false ? "publish" : "run");
 
 /** One sync of `machine`: the same cycle whatever its hub. */
@@ -262,32 +259,173 @@ interface CycleEnd {
 }
 
 /**
- * One cycle under the lock, as its steps: recover, read the tip, read the fleet on it, plan (messages first), work
- * (claim and run), publish. Each step takes what the ones before it made and returns what it makes.
+ * What the steps of a cycle made so far. The view step makes the first of it with the cycle; each step after it
+ * returns what it adds, which the cycle merges in for the steps after it.
  */
+interface Made {
+  /** The view the cycle plans on: its first read of the tip (the view step). */
+  readonly view: TipView;
+  /** What to run, claim and wait for (the plan step); nothing before it. */
+  readonly todo: Todo;
+  /** The tip its results are published on (the work step): the tip read, or the one its work's last publish saw. */
+  readonly first: First;
+  /** What its end says (the publish step). */
+  readonly end: CycleEnd;
+}
+
+/** A step of the cycle, all of one shape: the cycle (its frozen context, its record of work) and what the steps before it made, to what it adds. */
+type Step = (c: Cycle, made: Made) => Promise<Partial<Made>>;
+
+/** The react step (cycle.ts reactToTip): what the first view triggers (the daemon's services follow it first). Adds nothing. */
+const react: Step = async (c, { view }) => {
+  await reactToTip(c, view);
+  return {};
+};
+
+/** The plan step: messages received (they may carry work), then what to run, claim and wait for. */
+const plan: Step = async (c, { view }) => {
+  const { model, local } = view;
+  const runTasks = c.act === "run";
+  if (c.act !== "dry-run") await receive(c, model, runTasks);
+  let todo = planNow(c, model, local);
+  if (c.work.capsStale && todo.waiting.some((w) => w.reason === STALE_CAPABILITIES)) {
+    // An order that needs this machine's agent CLIs waits for their new answers, then the plan is made again.
+    c.log("asking this machine's agent CLIs again before an order that needs them");
+    await capabilitiesRefreshed();
+    await lookAtCaps(c);
+    todo = planNow(c, model, local);
+  }
+  const halt = haltNow(c, model);
+  if (halt && runTasks) c.log(`${halt.reason}: nothing new starts`);
+  c.result.waiting = todo.waiting.map((w) => ({ id: w.order.id, reason: w.reason }));
+  return { todo };
+};
+
+/** The work step: claims pushed, tasks run, the queue drained; adds the tip the results are published on. */
+const work: Step = async (c, { view, todo, first }) => {
+  if (c.act !== "run") return {};
+  const tasks = todo.run.map((order) => ({ order }));
+  if (todo.claim.length) tasks.push(...(await claim(c, view.model, todo.claim, first, (at) => planNow(c, at.model, at.files).claim)));
+  if (tasks.length) {
+    await runAll(c, tasks, c.lock, c.stopping);
+    crashPoint("finished");
+    await drain(c, c.lock, c.stopping);
+  }
+  // After work: the results go out on the tip read last, at once; a rejected push fetches and builds again.
+  return tasks.length || todo.claim.length ? { first: lastRead(c) } : {};
+};
+
+/** The publish step (push.ts: compose, judge, push, each try on its own view), and what a quiet stamp needs when the cycle had nothing to do. */
+const publishing: Step = async (c, { first }) => {
+  const { result, now } = c;
+  const { journal } = c.work;
+  const { config, stateDir } = c.m;
+  const summary = runSummary(result, now());
+  if (summary) {
+    journal.data.lastRun = summary;
+    await journal.save();
+  }
+  const { view: landed, builtOn } = await publish(c, first, commitMessage(config.name, result));
+  if (first.tip && builtOn !== first.tip) result.newerTip = true;
+  const waits = waitsUntil(c.budget);
+  if (waits !== undefined) result.deferred = new Date(waits).toISOString();
+  await saveObserved(stateDir, c.view.observed, c.observedBefore).catch(() => {}); // lost observations only make claims of others hold longer
+  const runTasks = c.act === "run";
+  const nothingDone = !result.ran.length && !result.interrupted.length && !result.warnings.length && !result.hookAcked.length;
+  // Published with answers older than 10 minutes (new ones on the way): not quiet, the next sync publishes the new ones.
+  const clean = !result.ordersProblems.length && !result.fileProblems.length && !c.stopping?.aborted && runTasks && !c.work.capsStale;
+  const ended = runTasks ? landed.model : undefined; // coord send and coord init publish only: the next sync notifies
+  // A stamp covers only what this sync planned on: a publish rebuilt on a newer tip (another machine, or a
+  // person, pushed first) may carry an order or a message for this machine that it never looked at. Its stamp
+  // then names the tip it planned on, which the hub is no longer at: the next sync reads the new one fully,
+  // and the daemon still wakes for the stamp's deadlines (its heartbeat).
+  const clearedAt = c.said.clearedAt ? { clearedAt: c.said.clearedAt } : {};
+  if (!nothingDone || !clean || !first.tip) return { end: { ...(ended ? { ended } : {}), ...clearedAt } };
+  const covered = result.newerTip ? first.tip : landed.tip;
+  const quiet: QuietEnd = {
+    tip: covered,
+    model: landed.model,
+    journal: journal.tasks,
+    observed: c.view.observed,
+    waiting: result.waiting,
+    capabilitiesUntil: capabilitiesUntil(),
+    ...(c.budget.heartbeatDue !== undefined ? { heartbeat: c.budget.heartbeatDue } : {}),
+    ...(waits !== undefined ? { deferredUntil: waits } : {}),
+  };
+  return { end: { end: quiet, ...(ended ? { ended } : {}), ...clearedAt } };
+};
+
+/** What a dry run says it would run, once it planned: its last step (it changes nothing). */
+const sayWouldRun: Step = async (c, { todo }) => {
+  const { journal } = c.work;
+  c.result.wouldRun = [
+    ...todo.run.map((o) => ({ id: o.id, rev: o.rev, ...(o.slot ? { slot: o.slot } : {}), attempt: nextAttempt(o, own(journal.tasks, o.id)), command: describeCommand(o) })),
+    ...todo.claim.map((cl) => ({
+      id: cl.order.id,
+      rev: cl.order.rev,
+      ...(cl.order.slot ? { slot: cl.order.slot } : {}),
+      attempt: cl.attempt,
+      command: describeCommand(cl.order),
+      claim: true,
+    })),
+  ];
+  return {};
+};
+
+/**
+ * The steps after the view step, in their order, for what the sync does: view → react → plan → work → publish (its
+ * tries compose and judge on a view of their own). A dry run plans and says what would run.
+ */
+const STEPS: Readonly<Record<Act, readonly Step[]>> = {
+  run: [react, plan, work, publishing],
+  publish: [react, plan, work, publishing],
+  "dry-run": [react, plan, sayWouldRun],
+};
+
+/** One cycle under the lock: the view step opens it, then its steps run in order, each on what the ones before made. */
 async function cycle(machine: Machine, how: Resolved, result: SyncResult, lock: HeldLock, seen: { model?: RepoModel }): Promise<CycleEnd> {
-  const { act, todo, io } = how;
+  const c = await viewStep(machine, how, result, lock, seen);
+  const { view } = c;
+  let made: Made = { view, todo: { run: [], claim: [], waiting: [] }, first: { tip: view.tip, files: view.files }, end: {} };
+  for (const step of STEPS[how.act]) made = { ...made, ...(await step(c, made)) };
+  return made.end;
+}
+
+/**
+ * The view step, which opens the cycle: the checkout recovered, the tip read and viewed, the cycle's frozen context
+ * and its record of work made from it and this machine's local state.
+ */
+async function viewStep(machine: Machine, how: Resolved, result: SyncResult, lock: HeldLock, seen: { model?: RepoModel }): Promise<Cycle> {
+  const { act, todo, io, daemon } = how;
   const { now, log } = io;
   const { health, journal } = await recover(machine, act, result, now, log);
   const early = io.fetched ?? (await io.headStart?.().then((t) => (t ? { tip: t } : undefined)));
-  const { tip, files } = await readTip(machine, early, act, now, log);
+  const read = await readTip(machine, early, act, now, log);
   // What this machine can do, asked once the tip is in, while it is parsed: a cron sync reads it from its cache,
   // a machine with nothing found asks git and the agent CLIs (coord init asks git only). A cycle that fails first still waits for the
   // questions (syncMachine), so that none outlives its deadline.
-  const { askAgents } = todo;
-  const capabilities = machineCapabilities(machine, askAgents);
+  const capabilities = machineCapabilities(machine, todo.askAgents);
   capabilities.catch(() => {}); // awaited below, where a failure counts
-  const fleet = await readFleet(machine, { tip, files }, journal, act, result, io, seen);
-  const c = await openCycle(machine, how, { journal, health, result, fleet, capabilities });
-  // What the first view triggers (the daemon's services follow it first).
-  await reactToTip(c, c.view);
-  const planned = await planWork(c, fleet, act);
-  if (act === "dry-run") {
-    result.wouldRun = wouldRun(planned, journal);
-    return {};
-  }
-  const first = await work(c, fleet.view.model, planned, { tip, files }, lock, act, io.signal);
-  return finish(c, first, fleet.observedBefore, act, io.signal);
+  const { view, observedBefore } = await readFleet(machine, read, journal, act, result, io, seen);
+  const [caps, bucket, keyNotice] = await Promise.all([capabilities, readBucket(machine.stateDir), machine.signing?.publicKey ? readKeyNotice(machine.stateDir) : undefined]);
+  const context: CycleContext = {
+    m: machine,
+    act,
+    now,
+    log,
+    pushBudgetMs: io.pushBudgetMs,
+    ...(io.waitTurn ? { waitTurn: io.waitTurn } : {}),
+    ...(io.signal ? { stopping: io.signal } : {}),
+    ...(daemon.onModel && act !== "dry-run" ? { onModel: daemon.onModel } : {}),
+    inTurn: inTurn(),
+    lock,
+    health,
+    observedBefore,
+    ...(keyNotice ? { keyNotice } : {}),
+    askCaps: async () => ({ caps: await machineCapabilities(machine, todo.askAgents), capsStale: capabilitiesStale() }),
+  };
+  const work: WorkRecord = { journal, claimed: new Map(), running: new Map(), caps, ...(capabilitiesStale() ? { capsStale: true } : {}) };
+  return { ...context, work, budget: bucket ? { bucket } : {}, said: {}, result, view };
 }
 
 /** The recover step: the checkout repaired, orphans of a crash killed and their tasks reported interrupted. */
@@ -372,122 +510,7 @@ async function readFleet(
   return { view, observedBefore };
 }
 
-/** The cycle's working state, from what the steps before made and this machine's local state. */
-async function openCycle(
-  machine: Machine,
-  { act, todo, io, daemon }: Resolved,
-  a: { journal: Journal; health: Health; result: SyncResult; fleet: Fleet; capabilities: Promise<Record<string, string>> },
-): Promise<Cycle> {
-  const [caps, bucket, keyNotice] = await Promise.all([a.capabilities, readBucket(machine.stateDir), machine.signing?.publicKey ? readKeyNotice(machine.stateDir) : undefined]);
-  const context: CycleContext = {
-    m: machine,
-    now: io.now,
-    log: io.log,
-    pushBudgetMs: io.pushBudgetMs,
-    ...(io.waitTurn ? { waitTurn: io.waitTurn } : {}),
-    ...(io.signal ? { stopping: io.signal } : {}),
-    ...(daemon.onModel && act !== "dry-run" ? { onModel: daemon.onModel } : {}),
-    inTurn: inTurn(),
-    health: a.health,
-    ...(keyNotice ? { keyNotice } : {}),
-    askCaps: async () => ({ caps: await machineCapabilities(machine, todo.askAgents), capsStale: capabilitiesStale() }),
-  };
-  const work: WorkRecord = { journal: a.journal, claimed: new Map(), running: new Map(), caps, ...(capabilitiesStale() ? { capsStale: true } : {}) };
-  return { ...context, work, budget: bucket ? { bucket } : {}, said: {}, result: a.result, view: a.fleet.view };
-}
-
 type Todo = ReturnType<typeof planNow>;
-
-/** The plan step: messages received (they may carry work), then what to run, claim and wait for. */
-async function planWork(c: Cycle, fleet: Fleet, act: Act): Promise<Todo> {
-  const { model, local } = fleet.view;
-  const runTasks = act === "run";
-  if (act !== "dry-run") await receive(c, model, runTasks);
-  let todo = planNow(c, model, local);
-  if (c.work.capsStale && todo.waiting.some((w) => w.reason === STALE_CAPABILITIES)) {
-    // An order that needs this machine's agent CLIs waits for their new answers, then the plan is made again.
-    c.log("asking this machine's agent CLIs again before an order that needs them");
-    await capabilitiesRefreshed();
-    await lookAtCaps(c);
-    todo = planNow(c, model, local);
-  }
-  const halt = haltNow(c, model);
-  if (halt && runTasks) c.log(`${halt.reason}: nothing new starts`);
-  c.result.waiting = todo.waiting.map((w) => ({ id: w.order.id, reason: w.reason }));
-  return todo;
-}
-
-/** What a dry run says it would run. */
-function wouldRun(todo: Todo, journal: Journal): NonNullable<SyncResult["wouldRun"]> {
-  return [
-    ...todo.run.map((o) => ({ id: o.id, rev: o.rev, ...(o.slot ? { slot: o.slot } : {}), attempt: nextAttempt(o, own(journal.tasks, o.id)), command: describeCommand(o) })),
-    ...todo.claim.map((cl) => ({
-      id: cl.order.id,
-      rev: cl.order.rev,
-      ...(cl.order.slot ? { slot: cl.order.slot } : {}),
-      attempt: cl.attempt,
-      command: describeCommand(cl.order),
-      claim: true,
-    })),
-  ];
-}
-
-/** The work step: claims pushed, tasks run, the queue drained; returns the tip the results are published on. */
-async function work(c: Cycle, model: RepoModel, todo: Todo, read: First, lock: HeldLock, act: Act, signal: AbortSignal | undefined): Promise<First> {
-  if (act !== "run") return read;
-  const tasks = todo.run.map((order) => ({ order }));
-  if (todo.claim.length) tasks.push(...(await claim(c, model, todo.claim, read, (at) => planNow(c, at.model, at.files).claim)));
-  if (tasks.length) {
-    await runAll(c, tasks, lock, signal);
-    crashPoint("finished");
-    await drain(c, lock, signal);
-  }
-  // After work: the results go out on the tip read last, at once; a rejected push fetches and builds again.
-  return tasks.length || todo.claim.length ? lastRead(c) : read;
-}
-
-/** The publish step, and what a quiet stamp needs when the cycle had nothing to do. */
-async function finish(c: Cycle, first: First, observedBefore: Map<string, Observation>, act: Act, signal: AbortSignal | undefined): Promise<CycleEnd> {
-  const { result, now } = c;
-  const { journal } = c.work;
-  const { config, stateDir } = c.m;
-  const summary = runSummary(result, now());
-  if (summary) {
-    journal.data.lastRun = summary;
-    await journal.save();
-  }
-  const end = await publish(c, first, commitMessage(config.name, result));
-  if (first.tip && end.builtOn !== first.tip) result.newerTip = true;
-  const waits = waitsUntil(c.budget);
-  if (waits !== undefined) result.deferred = new Date(waits).toISOString();
-  await saveObserved(stateDir, c.view.observed, observedBefore).catch(() => {}); // lost observations only make claims of others hold longer
-  const runTasks = act === "run";
-  const nothingDone = !result.ran.length && !result.interrupted.length && !result.warnings.length && !result.hookAcked.length;
-  // Published with answers older than 10 minutes (new ones on the way): not quiet, the next sync publishes the new ones.
-  const clean = !result.ordersProblems.length && !result.fileProblems.length && !signal?.aborted && runTasks && !c.work.capsStale;
-  const ended = runTasks ? end.model : undefined; // coord send and coord init publish only: the next sync notifies
-  // A stamp covers only what this sync planned on: a publish rebuilt on a newer tip (another machine, or a
-  // person, pushed first) may carry an order or a message for this machine that it never looked at. Its stamp
-  // then names the tip it planned on, which the hub is no longer at: the next sync reads the new one fully,
-  // and the daemon still wakes for the stamp's deadlines (its heartbeat).
-  const clearedAt = c.said.clearedAt ? { clearedAt: c.said.clearedAt } : {};
-  if (!nothingDone || !clean || !first.tip) return { ...(ended ? { ended } : {}), ...clearedAt };
-  const covered = result.newerTip ? first.tip : end.tip;
-  return {
-    end: {
-      tip: covered,
-      model: end.model,
-      journal: journal.tasks,
-      observed: c.view.observed,
-      waiting: result.waiting,
-      capabilitiesUntil: capabilitiesUntil(),
-      ...(c.budget.heartbeatDue !== undefined ? { heartbeat: c.budget.heartbeatDue } : {}),
-      ...(waits !== undefined ? { deferredUntil: waits } : {}),
-    },
-    ...(ended ? { ended } : {}),
-    ...clearedAt,
-  };
-}
 
 /** The hub upgraded to two branches by this machine (or by another meanwhile): the tip after; a refused push says what to do. */
 async function upgradeOnce(m: Machine, now: () => Date, log: (line: string) => void): Promise<string | undefined> {

@@ -14,7 +14,8 @@ import { runOne } from "./tasks.js";
 import { appendLog } from "../state/logs.js";
 import type { HeldLock } from "../state/lock.js";
 import { type Cycle, crashPoint, haltNow, lookAtCaps, ownLease } from "./cycle.js";
-import { buildComputer, claimsWait, type First, lastRead, type Published, publishSerial } from "./push.js";
+import { buildComputer, claimsWait, type First, lastRead, publishSerial } from "./push.js";
+import type { TipView } from "./view.js";
 import { receive } from "./mail.js";
 import type { Order } from "../core/orders/orders-schema.js";
 
@@ -114,7 +115,7 @@ const CLAIM_ROUNDS = 8;
  * is left. Returns the claims that landed, to run. A machine whose push budget is spent (`model`: the fleet as
  * planned on) claims nothing now (claimsWait): others may take the orders.
  */
-export async function claim(c: Cycle, model: RepoModel, claims: Claim[], first: First, replan: (at: Published) => Claim[]): Promise<{ order: Order; attempt: number }[]> {
+export async function claim(c: Cycle, model: RepoModel, claims: Claim[], first: First, replan: (at: TipView) => Claim[]): Promise<{ order: Order; attempt: number }[]> {
   const landed: { order: Order; attempt: number }[] = [];
   if (claims.length && claimsWait(c, model)) return landed;
   const tried = new Set<string>();
@@ -126,7 +127,7 @@ export async function claim(c: Cycle, model: RepoModel, claims: Claim[], first: 
       await c.work.journal.apply(cl.order.id, claimEvent(cl, c.now(), ownLease(c)));
     }
     crashPoint("claimed");
-    const at = await publishSerial(c, round === 1 ? first : {}, `claims ${todo.map((cl) => cl.order.id).join(", ")}`);
+    const { view: at } = await publishSerial(c, round === 1 ? first : {}, `claims ${todo.map((cl) => cl.order.id).join(", ")}`);
     crashPoint("claim-pushed");
     let lost = 0;
     let withdrawn = 0;
@@ -257,7 +258,7 @@ export async function runAll(c: Cycle, tasks: { order: Order; attempt?: number }
       await wait(lookEvery(config.checkEvery, heldLease(c.work.journal.tasks) ?? ownLease(c), holdsClaim()) * 1000, wake);
       if (done) break;
       try {
-        const at = await publishSerial(c, {}, `coord: ${config.name} working on ${[...c.work.running.keys()].join(", ")}`);
+        const { view: at } = await publishSerial(c, {}, `coord: ${config.name} working on ${[...c.work.running.keys()].join(", ")}`);
         if (signal?.aborted) continue;
         // Meanwhile the machine keeps working: messages, and new tasks for the free slots.
         await receive(c, at.model, true);
