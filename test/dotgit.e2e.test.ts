@@ -1,12 +1,15 @@
 // A ref read from its own file (src/git/dotgit.ts): the sync's head start asks
-// whether the tracking refs (main's and coord's) still name the tip it fetched without a git process.
+// whether the tracking refs (main's and coord's) still name the tip it fetched without a git process, and a
+// fetch reads the tip it brought from them. A daemon opens its machine at every sync: the remote's URL is asked
+// of git once until the checkout's config changes.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { headFromFiles, refFromFiles } from "../src/git/dotgit.js";
 import { Repo } from "../src/git/git.js";
 import { joinTip } from "../src/git/hub.js";
-import { git, tempDir } from "./helpers.js";
+import { remoteUrlOf } from "../src/git/local.js";
+import { git, hubHead, loggingGit, makeFleet, peopleHead, pushOrders, readLines, tempDir } from "./helpers.js";
 
 describe("a ref read from its file", () => {
   it("is read loose or packed; odd or in a reftable it is git's to answer", async () => {
@@ -49,5 +52,52 @@ describe("a ref read from its file", () => {
     await writeFile(join(gitDir, "refs", "remotes", "origin", "main"), `${head}\n`);
     await mkdir(join(gitDir, "reftable"));
     expect(await refFromFiles(gitDir, "refs/remotes/origin/main")).toBeUndefined();
+  });
+
+  it("a fetch reads the tip it brought from the tracking refs' files: the same tip git names, with no git process for it", async () => {
+    const fleet = await makeFleet(["a"]);
+    try {
+      const dir = fleet.machines.a!;
+      await pushOrders(fleet, [{ id: "x", to: "a", run: "true" }]);
+      const expected = joinTip(await peopleHead(fleet), await hubHead(fleet));
+      const log = join(fleet.root, "git.log");
+      const bin = await loggingGit(fleet.root, log);
+      const path = process.env.PATH;
+      process.env.PATH = `${bin}:${path}`;
+      try {
+        const tip = await new Repo(dir, join(dir, ".git", "coord"), "origin", "main").fetch();
+        expect(tip).toBe(expected);
+        const asked = (await readLines(log)).map((l) => l.replace(/^.*?(fetch|for-each-ref|rev-parse) .*$/, "$1"));
+        expect(asked).toContain("fetch");
+        expect(asked).not.toContain("for-each-ref");
+        expect(asked).not.toContain("rev-parse");
+      } finally {
+        process.env.PATH = path;
+      }
+    } finally {
+      await fleet.cleanup();
+    }
+  }, 60_000);
+
+  it("the remote's URL is asked of git once, and again once the checkout's config changed", async () => {
+    const dir = await tempDir();
+    await git(dir, "init", "--quiet", "--initial-branch=main");
+    await git(dir, "remote", "add", "origin", "https://example.invalid/one.git");
+    const log = join(dir, "..", `${dir.split("/").pop()}-git.log`);
+    const bin = await loggingGit(await tempDir(), log);
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    try {
+      const asked = async () => (await readLines(log)).filter((l) => / remote get-url /.test(` ${l} `)).length;
+      expect(await remoteUrlOf(dir, "origin")).toBe("https://example.invalid/one.git");
+      expect(await remoteUrlOf(dir, "origin")).toBe("https://example.invalid/one.git");
+      expect(await asked()).toBe(1);
+      await git(dir, "remote", "set-url", "origin", "https://example.invalid/two.git");
+      expect(await remoteUrlOf(dir, "origin")).toBe("https://example.invalid/two.git");
+      expect(await asked()).toBe(2);
+      expect(await remoteUrlOf(dir, "elsewhere")).toBe("");
+    } finally {
+      process.env.PATH = path;
+    }
   });
 });

@@ -184,6 +184,19 @@ export class Repo implements Hub {
     return (await this.resolve(this.trackingRef)) === tip;
   }
 
+  /**
+   * The tip the tracking refs name now (joinTip), right after a fetch wrote them: read from git's files when both
+   * are there (a fetch leaves loose refs; no git process), else asked of git (a packed or missing ref, reftable).
+   */
+  private async trackedNow(): Promise<string | undefined> {
+    const gitDir = await this.plainGitDir();
+    if (gitDir) {
+      const [people, machines] = await Promise.all([refFromFiles(gitDir, this.trackingRef), refFromFiles(gitDir, this.machinesTrackingRef)]);
+      if (people && machines) return joinTip(people, machines);
+    }
+    return this.resolve(this.trackingRef);
+  }
+
   /** `<dir>/.git` when it is a directory (dotgit.ts): where git's files may be read without a git process. */
   private plainGitDir(): Promise<string | undefined> {
     this.gitDir ??= plainGitDir(this.dir);
@@ -220,7 +233,7 @@ export class Repo implements Hub {
       try {
         if (await this.shallow()) await this.fetchMachinesTip();
         await fetchBranch(this.git(), this.remote, this.branch);
-        return this.resolve(this.trackingRef);
+        return this.trackedNow();
       } catch (e) {
         const msg = String((e as Error).message);
         if (/couldn't find remote ref/i.test(msg)) return undefined;

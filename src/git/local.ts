@@ -3,7 +3,8 @@
 // plain commits a person makes. Every call goes through gitClient, so it has
 // coord's environment rules (the user's ssh command with BatchMode added, the
 // credential proxy, nothing prompts) and a deadline.
-import { resolve } from "node:path";
+import { stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { plainGitDir } from "./dotgit.js";
 import { type Author, gitClient } from "./git.js";
 
@@ -41,14 +42,39 @@ export async function configGet(dir: string, key: string, opts: { timeout?: numb
   ).trim();
 }
 
+/**
+ * URLs asked of git, by checkout and remote, with the checkout's config file as it was then (its inode, size and
+ * time): a daemon opens its machine at every sync, and asks again only when that file changed (`git remote
+ * set-url`, an edit). A URL rewritten by the user's global config (`url.<base>.insteadOf`) changes with that file
+ * only: seen at the next change of the checkout's config, or the next start of the process.
+ */
+const remoteUrls = new Map<string, { file: string; url: string }>();
+
 /** The URL of `remote` in the checkout at `dir`, or "" when there is no such remote. */
 export async function remoteUrlOf(dir: string, remote: string): Promise<string> {
-  return (
+  const key = `${resolve(dir)}\0${remote}`;
+  const file = await configStamp(dir);
+  const known = remoteUrls.get(key);
+  if (file !== undefined && known?.file === file) return known.url;
+  const url = (
     await gitClient(dir)
       .raw(["remote", "get-url", remote])
       .catch(() => "")
   ) // exit 2: no such remote
     .trim();
+  if (file !== undefined) {
+    if (remoteUrls.size > 100) remoteUrls.clear();
+    remoteUrls.set(key, { file, url });
+  }
+  return url;
+}
+
+/** The checkout's config file as it is now (inode, size, time), or undefined when it is not a plain `.git` directory's. */
+async function configStamp(dir: string): Promise<string | undefined> {
+  const gitDir = await plainGitDir(dir);
+  if (!gitDir) return undefined;
+  const s = await stat(join(gitDir, "config")).catch(() => undefined);
+  return s && `${s.ino}:${s.size}:${s.mtimeMs}`;
 }
 
 export async function addRemote(dir: string, name: string, url: string): Promise<void> {
