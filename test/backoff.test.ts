@@ -12,18 +12,20 @@ describe("contentionDelay: the wait after a rejected push", () => {
   const push = PUSH_BACKOFF;
   it.each([
     // attempt, one try's ms, random, wait
-    [1, 300, 1, 0], // the first two losses are redone at once (steady traffic: waiting only falls behind)
+    [1, 300, 1, 0], // the first three losses are redone at once (steady traffic: waiting only falls behind)
     [2, 300, 1, 0],
-    [3, 0, 1, 50], // then the base when a try is quick
-    [4, 0, 1, 100],
-    [3, 300, 1, 300], // at least one try's duration: losers spread over the time the winners' tries take
-    [5, 300, 1, 1200], // at most 4 tries' worth
-    [9, 300, 1, 1200],
-    [9, 800, 1, 2000], // and at most 2 s
-    [3, 300, 0, 0], // full jitter: anywhere from 0
-    [4, 300, 0.25, 150],
-    [2 ** 31 - 1, 300, 1, 1200], // a growth past what a number holds is the cap
-    [4, Number.NaN, 1, 100], // a duration that is no number counts as none
+    [3, 300, 1, 0], // (a burst of 4: the last lands on its 4th try, test/cas-race.test.ts)
+    [4, 0, 1, 50], // then the base when a try is quick
+    [5, 0, 1, 100],
+    [4, 300, 1, 300], // at least one try's duration: losers spread over the time the winners' tries take
+    [5, 300, 1, 600], // at most 2 tries' worth
+    [9, 300, 1, 600],
+    [9, 800, 1, 1600],
+    [9, 1500, 1, 2000], // and at most 2 s
+    [4, 300, 0, 0], // full jitter: anywhere from 0
+    [5, 300, 0.25, 150],
+    [2 ** 31 - 1, 300, 1, 600], // a growth past what a number holds is the cap
+    [5, Number.NaN, 1, 100], // a duration that is no number counts as none
   ])("attempt %i after a try of %i ms, random %f: %i ms", (attempt, tryMs, r, wait) => {
     expect(contentionDelay(attempt, tryMs, push, () => r)).toBe(wait);
   });
@@ -33,7 +35,7 @@ describe("contentionDelay: the wait after a rejected push", () => {
       seed = (seed * 16807) % 2147483647; // a fixed sequence (Park–Miller), so the test is the same every run
       return (seed - 1) / 2147483646;
     };
-    const waits = Array.from({ length: 2000 }, () => contentionDelay(4, 400, push, random));
+    const waits = Array.from({ length: 2000 }, () => contentionDelay(5, 400, push, random));
     const mean = waits.reduce((a, b) => a + b, 0) / waits.length;
     expect(mean).toBeGreaterThan(350);
     expect(mean).toBeLessThan(450);
@@ -73,20 +75,20 @@ describe("backoffDelay", () => {
     expect(backoffDelay(3, { ...plain, jitter: 0.5 }, () => r)).toBeCloseTo(400 * k, 6);
   });
 
-  it("a rejected push is redone at once twice, then waits up to one try (at least 50 ms) · 2ⁿ, at most 4 tries and 2 s (protocol.md, One sync step 8)", () => {
-    // [attempt, the bound of the wait after a quick try (10 ms), after a try of 300 ms, after one of 800 ms]
-    const table = [1, 2, 3, 4, 5, 6, 7, 10].map((n) => [n, ...[10, 300, 800].map((tryMs) => contentionDelay(n, tryMs, PUSH_BACKOFF, () => 1))]);
+  it("a rejected push is redone at once three times, then waits up to one try (at least 50 ms) · 2ⁿ, at most 2 tries and 2 s (protocol.md, One sync step 8)", () => {
+    // [attempt, the bound of the wait after a quick try (10 ms), after a try of 300 ms, of 800 ms, of 1.5 s]
+    const table = [1, 2, 3, 4, 5, 6, 7, 10].map((n) => [n, ...[10, 300, 800, 1500].map((tryMs) => contentionDelay(n, tryMs, PUSH_BACKOFF, () => 1))]);
     expect(table).toEqual([
-      [1, 0, 0, 0],
-      [2, 0, 0, 0],
-      [3, 50, 300, 800],
-      [4, 100, 600, 1600],
-      [5, 200, 1200, 2000],
-      [6, 200, 1200, 2000],
-      [7, 200, 1200, 2000],
-      [10, 200, 1200, 2000],
+      [1, 0, 0, 0, 0],
+      [2, 0, 0, 0, 0],
+      [3, 0, 0, 0, 0],
+      [4, 50, 300, 800, 1500],
+      [5, 100, 600, 1600, 2000],
+      [6, 100, 600, 1600, 2000],
+      [7, 100, 600, 1600, 2000],
+      [10, 100, 600, 1600, 2000],
     ]);
-    expect([3, 4, 5].map((n) => contentionDelay(n, 300, PUSH_BACKOFF, () => 0))).toEqual([0, 0, 0]); // full jitter: from 0
+    expect([4, 5, 6].map((n) => contentionDelay(n, 300, PUSH_BACKOFF, () => 0))).toEqual([0, 0, 0]); // full jitter: from 0
   });
 });
 
@@ -175,10 +177,25 @@ describe("publishWithRetry: the one compare-and-swap loop (sync, order --human, 
   });
 
   it("rejected pushes are rebuilt on the new tip after the push backoff", async () => {
-    const r = run(3);
-    expect(await r.result).toBe("landed c4");
-    expect(r.calls).toEqual(["build 1", "push c1", "rejected 1", "build 2", "push c2", "rejected 2", "build 3", "push c3", "rejected 3", "build 4", "push c4"]);
-    expect(r.waits).toEqual([0, 0, 50]); // two at once, then the backoff
+    const r = run(4);
+    expect(await r.result).toBe("landed c5");
+    expect(r.calls).toEqual([
+      "build 1",
+      "push c1",
+      "rejected 1",
+      "build 2",
+      "push c2",
+      "rejected 2",
+      "build 3",
+      "push c3",
+      "rejected 3",
+      "build 4",
+      "push c4",
+      "rejected 4",
+      "build 5",
+      "push c5",
+    ]);
+    expect(r.waits).toEqual([0, 0, 0, 50]); // three at once, then the backoff
   });
 
   it("nothing to change on the new tip: no push, the outcome as it is", async () => {
@@ -189,17 +206,17 @@ describe("publishWithRetry: the one compare-and-swap loop (sync, order --human, 
 
   it("gives up when the next wait would end past the budget, without waiting after the last rejected push", async () => {
     const r = run(99, 200);
-    // waits 0, 0, 50, 100 (150 in all); a fifth push's wait of 200 would end at 350
-    await expect(r.result).rejects.toThrow("gave up after 5 in 150 ms");
-    expect(r.calls.filter((c) => c.startsWith("push"))).toHaveLength(5);
-    expect(r.waits).toEqual([0, 0, 50, 100]);
+    // waits 0, 0, 0, 50, 100 (150 in all); a sixth push's wait of 100 would end at 250
+    await expect(r.result).rejects.toThrow("gave up after 6 in 150 ms");
+    expect(r.calls.filter((c) => c.startsWith("push"))).toHaveLength(6);
+    expect(r.waits).toEqual([0, 0, 0, 50, 100]);
   });
 
   it("keeps trying as long as the budget lasts, not a count: 30 lost races in a row still land", async () => {
     const r = run(30, 60_000);
     expect(await r.result).toBe("landed c31");
     expect(r.waits).toHaveLength(30);
-    expect(r.waits.slice(-1)).toEqual([200]); // the wait stops growing at 4 tries' worth (tries here take no time: 4 × the 50 ms base)
+    expect(r.waits.slice(-1)).toEqual([100]); // the wait stops growing at 2 tries' worth (tries here take no time: 2 × the 50 ms base)
   });
 
   /** A first try built on a tip read earlier (stale), whose push throws `error`; every later push lands. */

@@ -1,7 +1,7 @@
-// Machines racing to push to one branch (test/cas-race.ts simulates them, without git), to compare waits after a
-// rejected push (contentionDelay) on a 2-core machine. A try is 300 ms alone
+// Machines racing to push to one branch (test/cas-race.ts simulates them, without git): what the wait after a
+// rejected push (contentionDelay) gives a fleet on a 2-core machine, and why its numbers. A try is 300 ms alone
 // (± 25 %), about what fetch, read, build and push took on the bench machine; tries share 2 cores.
-// COORD_SIM_TABLE=1 npx vitest run test/cas-race.test.ts prints a table of rules.
+// COORD_SIM_TABLE=1 npx vitest run test/cas-race.test.ts prints the table the numbers were chosen on.
 import { describe, expect, it } from "vitest";
 import { contentionDelay, PUSH_BACKOFF } from "../src/core/time/backoff.js";
 import { type Race, race, races, type Wait } from "./cas-race.js";
@@ -16,6 +16,7 @@ function rule(immediate: number, tries: number, spread = 0): Wait {
     return Math.min(base * 2 ** (n - 1 - immediate), PUSH_BACKOFF.maxMs, base * tries) * random();
   };
 }
+const before = rule(2, 4); // until 2026-11-26: twice at once, then up to 4 tries' worth
 const never: Wait = () => 0;
 
 const TRY = 300;
@@ -27,6 +28,7 @@ const burst = (machines: number): Omit<Race, "seed" | "wait"> => ({ ...onTwoCore
  * tasks, publishes; every publish's first try is built on the tip it read last, without a fetch (push.ts lastRead).
  */
 const drain = (machines: number): Omit<Race, "seed" | "wait"> => ({ ...onTwoCores, machines, plan: [0, 1000, 3000], stale: 0.6 });
+const RUNS = 300;
 
 describe("the simulation", () => {
   it("without contention for the cores, a burst of N lands one push a try: N tries' time, the last machine's Nth try", () => {
@@ -50,11 +52,54 @@ describe("the simulation", () => {
   });
 });
 
+describe("contentionDelay in a race (2 cores, tries of 300 ms)", () => {
+  it.each([
+    // machines, the median time for all to land (tries' durations), the worst of 300 runs
+    [2, 2.5, 3],
+    [3, 4, 5],
+    [5, 9, 11],
+    [8, 20, 27],
+  ])("a burst of %i: each lands once, within N tries each, in %f tries' time (median), %f at worst", (machines, median, worst) => {
+    const r = races({ ...burst(machines), wait: coord }, RUNS);
+    expect(r.worstTries).toBeLessThanOrEqual(machines); // no machine starves: each round lands one
+    expect(r.p50).toBeLessThanOrEqual(median * TRY);
+    expect(r.worst).toBeLessThanOrEqual(worst * TRY);
+  });
+
+  it("5 daemons draining (row 16e's shape): done in 9 s (median), no publish takes longer than 6 s", () => {
+    const r = races({ ...drain(5), wait: coord }, RUNS);
+    expect(r.p50).toBeLessThanOrEqual(9_000); // 4 s of tasks, 15 publishes
+    expect(r.worstPublishMs).toBeLessThanOrEqual(6_000);
+  });
+
+  it("waits only after 3 losses: a burst of 5 lands sooner than when it waited after 2, and a burst of 2 as soon", () => {
+    const median = (wait: Wait, machines: number) => races({ ...burst(machines), wait }, RUNS).p50;
+    expect(median(coord, 5)).toBeLessThan(0.93 * median(before, 5));
+    expect(median(coord, 2)).toBeLessThanOrEqual(median(before, 2));
+    const drained = (wait: Wait) => races({ ...drain(5), wait }, RUNS);
+    expect(drained(coord).p95).toBeLessThan(drained(before).p95);
+    expect(drained(coord).worstPublishMs).toBeLessThan(drained(before).worstPublishMs); // a loser that waits falls behind
+  });
+
+  it("a spread of a fraction of a try on the first retries, instead of none, only adds the wait", () => {
+    const median = (wait: Wait, machines: number) => races({ ...burst(machines), wait }, RUNS).p50;
+    for (const spread of [0.25, 0.5]) {
+      expect(median(rule(3, 2, spread), 2)).toBeGreaterThan(median(coord, 2));
+      expect(median(rule(3, 2, spread), 5)).toBeGreaterThan(median(coord, 5));
+    }
+  });
+
+  it("but it does wait: 20 machines at once never waiting take 1.3 times as long", () => {
+    const median = (wait: Wait) => races({ ...burst(20), wait }, 60).p50;
+    expect(median(never)).toBeGreaterThan(1.3 * median(coord));
+  });
+});
+
 if (process.env.COORD_SIM_TABLE) {
   it("prints the table", () => {
     const rules: [string, Wait][] = [
-      ["coord: 2 at once, ≤ 4 tries", coord],
-      ["3 at once, ≤ 2 tries", rule(3, 2)],
+      ["3 at once, ≤ 2 tries (coord)", coord],
+      ["2 at once, ≤ 4 tries (before)", before],
       ["1 at once, ≤ 4 tries", rule(1, 4)],
       ["none at once, ≤ 4 tries", rule(0, 4)],
       ["2 within ¼ try, ≤ 4 tries", rule(2, 4, 0.25)],

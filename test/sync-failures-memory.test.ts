@@ -100,7 +100,7 @@ describe("a remote too busy to publish to", () => {
       },
     });
     f.machines.set("a", { ...a, hub: busy });
-    // A budget of 400 ms: 6 or 7 pushes on a loaded 2-core machine (the first three go at once, then the backoff grows).
+    // A budget of 400 ms: a handful of pushes on a loaded 2-core machine (the first four go at once, then the backoff grows).
     await expect(f.sync("a", { pushBudgetMs: 400 })).rejects.toThrow(
       /^gave up publishing after \d+ rejected pushes in \d+ s \(the remote is very busy\); results are kept and the next sync publishes them$/,
     );
