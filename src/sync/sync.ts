@@ -1,9 +1,9 @@
 // One sync cycle: lock → fetch → its steps, view → react → plan → work →
 // publish (whose tries compose and judge), each of one shape: the cycle and
-// what the steps before made, to what it adds (Step, STEPS). The parts: one view of a tip (view.ts), what a cycle
-// works with and what a new tip triggers (cycle.ts), claiming and running
-// (work.ts), composing and publishing (push.ts), messages (mail.ts), one task
-// (tasks.ts).
+// what the steps before made, to what it adds (Step, STEPS). The parts: one
+// view of a tip (view.ts), what a cycle works with and what a new tip
+// triggers (cycle.ts), claiming and running (work.ts), composing and
+// publishing (push.ts), messages (mail.ts), one task (tasks.ts).
 import { inTurn } from "../serial.js";
 import { MACHINES_BRANCH } from "../core/trust/ownership.js";
 import { readBucket } from "../state/budget.js";
