@@ -9,6 +9,8 @@
 // sharing, with `load` other runnable processes): the tries of a 2-core machine running 5 daemons slow each other,
 // as git's processes do. Not modelled: the daemons' ticks, the push budget's turns, the orders a claim loses.
 
+import { seeded } from "./fixtures.js";
+
 /** The wait after rejected push number `attempt`, when that try took `tryMs` (contentionDelay's shape). */
 export type Wait = (attempt: number, tryMs: number, random: () => number) => number;
 
@@ -50,18 +52,6 @@ export interface RaceResult {
   worstPublishMs: number;
   /** Tries in all (each ~10 git processes). */
   tries: number;
-}
-
-/** mulberry32: a small seeded generator, uniform in [0, 1). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface Machine {

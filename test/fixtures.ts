@@ -55,3 +55,15 @@ export function statusOf(files: Map<string, string>): StatusJson {
 export function fuzzRuns(otherwise: number): number {
   return Number(process.env.COORD_FUZZ_RUNS) || otherwise;
 }
+
+/** mulberry32: a small seeded generator, uniform in [0, 1): the same cases, or the same race, on every run. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

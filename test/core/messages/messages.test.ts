@@ -34,7 +34,7 @@ import { computerPath } from "../../../src/core/files/names.js";
 import { ORDERS_FILE, readModel } from "../../../src/core/repo/repo.js";
 import { deriveStatus, renderStatusJson } from "../../../src/core/status/status.js";
 import { renderStatusMd } from "../../../src/core/status/status-md.js";
-import { computerFile, fuzzRuns } from "../../fixtures.js";
+import { computerFile, fuzzRuns, seeded } from "../../fixtures.js";
 
 // ------------------------------------------------------------------ helpers
 
@@ -72,17 +72,6 @@ function roundTrip(f: MessageFile): MessageFile {
   return parseMessageFile(renderMessageFile(f), messagePath(f.from, f.to));
 }
 
-/** Deterministic PRNG (mulberry32) so the generated cases are the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 
 /** How many random cases a generated test below tries (fixtures.ts fuzzRuns). */
@@ -226,7 +215,7 @@ describe("renderMessageFile / parseMessageFile", () => {
       "[",
       "\\",
     ];
-    const r = rng(42);
+    const r = seeded(42);
     // Twice the runs (400 by default): changes to the front matter's rendering that break a round trip here fail
     // within the first 110 texts (the closing comment left out: text 103; "---" closing mid-line: text 2).
     for (let i = 0; i < 2 * RUNS; i++) {
@@ -508,7 +497,7 @@ describe("receipts: isAcked and ackSeqs", () => {
   });
 
   it("agrees with a plain set of acknowledged seqs over random ack sequences", () => {
-    const r = rng(7);
+    const r = seeded(7);
     const SEQS = Array.from({ length: 22 }, (_, i) => i + 1);
     for (let round = 0; round < RUNS; round++) {
       const acked = new Set<number>();
@@ -590,7 +579,7 @@ describe("newMessages", () => {
   });
 
   it("delivers every message exactly once when the marks advance (random sends, syncs and archiving)", () => {
-    const r = rng(2025);
+    const r = seeded(2025);
     const machines = ["me", "a", "b"];
     const out = new Map<string, MessageFile>();
     const sent = new Set<string>();
