@@ -105,14 +105,16 @@ describe("services", () => {
     // Each copy is killed once its command ran (its line in starts): a kill in between would leave no line.
     const started = (n: number) => waitFor(async () => (await readLines(starts)).length === n, 10_000, `start ${n} of the service`);
     let pid = await runningPid(dir, "web");
+    await started(1);
     for (let n = 1; n <= 3; n++) {
-      await started(n);
       process.kill(pid, "SIGKILL");
       pid = await runningPid(dir, "web", pid);
       expect((await records(dir)).services.web.restarts).toHaveLength(n);
+      // Once the new copy ran its command: a moment after its spawn it may not have exec'd yet, and /proc shows
+      // the daemon's environment (no TOKEN) under its pid.
+      await started(n + 1);
       expect(await withToken(token)).toEqual([pid]); // one copy, never two
     }
-    await started(4);
     process.kill(pid, "SIGKILL");
     await waitFor(async () => (await records(dir)).services.web.state === "failed", 20_000, "the service to be failed");
     expect((await readFile(starts, "utf8")).trim().split("\n")).toHaveLength(4); // the first start and three restarts
