@@ -175,18 +175,12 @@ export class Repo implements Hub {
    * of git.
    */
   async trackingRefIs(tip: string): Promise<boolean> {
-    const gitDir = await this.plainGitDir();
-    const t = splitTip(tip);
-    if (gitDir && t && (await refFromFiles(gitDir, this.trackingRef)) === t.people) {
-      const machines = await refFromFiles(gitDir, this.machinesTrackingRef);
-      if (machines === t.machines) return true;
-    }
-    return (await this.resolve(this.trackingRef)) === tip;
+    return (await this.trackedNow()) === tip;
   }
 
   /**
-   * The tip the tracking refs name now (joinTip), right after a fetch wrote them: read from git's files when both
-   * are there (a fetch leaves loose refs; no git process), else asked of git (a packed or missing ref, reftable).
+   * The tip the tracking refs name now (joinTip): read from git's files when both are there (a fetch leaves loose
+   * refs; no git process), else asked of git (a missing ref, one git's files cannot say, reftable).
    */
   private async trackedNow(): Promise<string | undefined> {
     const gitDir = await this.plainGitDir();
