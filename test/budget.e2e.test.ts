@@ -9,10 +9,11 @@
 //   what a machine merely read is no reason to push; its heartbeat stretches with the fleet and is published; a
 //   person's order for one machine of 10 costs the hub at most 2 machine commits.
 // Pushes are counted at the hub as they reach it (budget-fleet.ts).
-import { rm, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { hubCreate } from "../src/commands/hub.js";
+import { inbox, send } from "../src/commands/messages.js";
 import { init } from "../src/commands/init.js";
 import { BUCKET_CAPACITY } from "../src/core/budget/budget.js";
 import { presenceOf } from "../src/core/fleet/presence.js";
@@ -20,7 +21,7 @@ import { daemonStatus } from "../src/daemon/daemon.js";
 import { newConfig } from "../src/state/config.js";
 import { sync } from "../src/sync/sync.js";
 import { countPushes, defaultBudget, failedSyncs, firstSyncs, landedPushes, MINUTE, machineCommits, secondsSince, sleep, startDaemons, stopDaemons, TEN } from "./budget-fleet.js";
-import { cli, type Fleet, git, hubStatus, makeFleet, ordersText, pushOrders, readLines, setConfig, tempDir } from "./helpers.js";
+import { cli, type Fleet, git, hubStatus, makeFleet, ordersText, personCommit, pushOrders, readLines, setConfig, tempDir } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -322,6 +323,40 @@ describe("a publish within the fleet's push budget", () => {
     expect(await commitsOnCoord(f)).toBe(before);
     const machines = Object.values((await hubStatus(f)).machines as Record<string, { lastSeen: string; heartbeat: number }>);
     expect(machines.map((m) => presenceOf(m, new Date(t1)))).toEqual(["online", "online", "online", "online"]);
+  });
+
+  it("a new message its bucket holds back goes on the fleet's spare pushes after a quiet minute, and waits after a busy one", async () => {
+    fleet = await makeFleet(["a", "b"]);
+    const f = fleet;
+    const a = f.machines.a!;
+    await pushOrders(f, ordersText([], { pushesPerMinute: 6 }));
+    for (const m of ["a", "b"]) await sync({ dir: f.machines[m]!, ...alone });
+    // a spent its share (its bucket at the floor an urgent push leaves it at); by its clock the hub's commits are 90 s old.
+    const bucketFile = join(a, ".git", "coord", "budget.json");
+    const floorAt = (at: number) => writeFile(bucketFile, `${JSON.stringify({ tokens: -BUCKET_CAPACITY, at })}\n`);
+    const later = Date.now() + 90_000;
+    await floorAt(later);
+    await send({ dir: a, to: "b", text: "are you there?" });
+    const lines: string[] = [];
+    const r = await sync({ dir: a, now: () => new Date(later), log: (l) => lines.push(l), ...alone });
+    expect(r.pushed).toBeDefined();
+    expect(lines.join("\n")).toMatch(/goes on the fleet's spare pushes: the hub took 0 commits in the last minute, of 6 pushes a minute/);
+    // It paid back what it could: its bucket stays at the floor, so its heartbeat waits no longer than after a claim.
+    expect(JSON.parse(await readFile(bucketFile, "utf8")).tokens).toBe(-BUCKET_CAPACITY);
+    await sync({ dir: f.machines.b!, ...alone });
+    expect((await inbox({ dir: f.machines.b! })).messages.map((m) => m.text)).toEqual(["are you there?"]);
+
+    // People pushed 4 commits in the last minute (by the wall clock now): one more would leave fewer than 2 of the 6.
+    for (let i = 1; i <= 4; i++) await personCommit(f, `notes/n${i}.md`, `note ${i}\n`, `note ${i}`);
+    await floorAt(Date.now());
+    await send({ dir: a, to: "b", text: "still there?" });
+    const busy: string[] = [];
+    const before = await commitsOnCoord(f);
+    const waits = await sync({ dir: a, log: (l) => busy.push(l), ...alone });
+    expect(waits.pushed).toBeUndefined();
+    expect(Date.parse(waits.deferred!)).toBeGreaterThan(Date.now());
+    expect(busy.join("\n")).not.toMatch(/spare pushes/);
+    expect(await commitsOnCoord(f)).toBe(before);
   });
 
   it("a machine whose bucket is spent claims no ANY order until it refills; another machine takes it", async () => {

@@ -90,6 +90,31 @@ describe("objects written by coord are git's own", () => {
     expect(commitTimeAndMessage(Buffer.from("not a commit"))).toBeUndefined();
   });
 
+  it("madeSince counts the commits of both branches of a tip made at a time or later, and none of the older ones", async () => {
+    dir = await mkdtemp(join(tmpdir(), "coord-objects-"));
+    git(dir, ["init", "-q"]);
+    const tree = git(dir, ["mktree"], "");
+    const T = 1_780_000_000; // seconds
+    const chain = (times: number[]) => {
+      let parent: string | undefined;
+      for (const [i, t] of times.entries()) {
+        const date = `${t} +0000`;
+        const env = { GIT_AUTHOR_NAME: "a", GIT_AUTHOR_EMAIL: "a@x", GIT_COMMITTER_NAME: "c", GIT_COMMITTER_EMAIL: "c@x", GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date };
+        parent = git(dir!, ["commit-tree", tree, ...(parent ? ["-p", parent] : []), "-m", `c${i}`], undefined, env);
+      }
+      return parent!;
+    };
+    const machines = chain([T - 600, T - 120, T - 59, T - 30, T - 1]);
+    const people = chain([T - 3600, T - 61, T - 10]);
+    const repo = new Repo(dir, join(dir, ".git", "coord"));
+    const ms = (s: number) => s * 1000;
+    expect(await repo.madeSince(`${people}+${machines}`, ms(T - 60))).toBe(4); // 3 of the machines', 1 of the people's
+    expect(await repo.madeSince(`${people}+${machines}`, ms(T - 59))).toBe(4); // at the time itself counts
+    expect(await repo.madeSince(`${people}+${machines}`, ms(T))).toBe(0);
+    expect(await repo.madeSince(`${people}+`, ms(T - 3600))).toBe(3); // a tip with no machines' branch yet
+    expect(await repo.madeSince(machines, ms(T - 10_000))).toBe(5); // a plain commit
+  });
+
   it("an object there already is freshened, not rewritten (git's prune keeps what a new commit uses); a temp file a killed writer left is git's to prune", async () => {
     dir = await mkdtemp(join(tmpdir(), "coord-objects-"));
     git(dir, ["init", "-q"]);

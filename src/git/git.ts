@@ -330,6 +330,15 @@ export class Repo implements Hub {
     return markCommit(commit, await this.timeAndMessage(commit));
   }
 
+  /** Hub.madeSince: one rev-list of both branches, cut at the first commit older than `since`. */
+  async madeSince(at: string, since: number): Promise<number> {
+    const t = splitTip(at);
+    const tips = t ? [t.machines, t.people].filter((x): x is string => x !== undefined) : [at];
+    if (!tips.length) return 0;
+    const n = Number((await this.git().raw(["rev-list", "--count", `--max-age=${Math.ceil(since / 1000)}`, ...tips])).trim());
+    return Number.isFinite(n) ? n : 0;
+  }
+
   /** When `commit` was committed (seconds since the epoch) and its message, in one git call. */
   private async timeAndMessage(commit: string): Promise<{ at: number; message: string }> {
     const [at, ...message] = (await this.git().raw(["log", "-1", "--format=%ct%n%B", commit])).split("\n");

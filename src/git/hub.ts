@@ -174,6 +174,13 @@ export interface Hub {
   historyOf(tip: string): Promise<HistoryMark | undefined>;
 
   /**
+   * How many commits of `tip`'s branches (both parts of a joinTip) were made at `since` (ms since the epoch) or
+   * later, by their commit times: the fleet's recent pushes (core/budget/budget.ts fleetSpares). The walk stops at
+   * the first older commit of each branch. Only a hub whose commits carry the wall clock's time has it (git).
+   */
+  madeSince?(tip: string, since: number): Promise<number>;
+
+  /**
    * The commits reachable from `tip` that changed the file `path` (added,
    * modified or deleted it), newest first, at most `max` of them. The whole
    * history's answer, however much of it the client holds: a shallow git

@@ -8,12 +8,28 @@ import { commitOf, MACHINES_BRANCH, type PushOptions } from "../git/hub.js";
 import { describeHistoryLimit, type HistoryLimit, type HistoryMark, keptHistoryRef, nextHistory } from "../core/hub/status-history.js";
 import { messagePath, renderMessageFile } from "../core/messages/messages.js";
 import { ownerOf } from "../core/trust/ownership.js";
+import { plural } from "../core/limits.js";
 import { ownOrdersFile } from "../state/delegated.js";
 import { acceptOwnWrites, withOwnOrders } from "./trust.js";
 import { type FleetShare, shareAt, type TipView, viewTip } from "./view.js";
 import { canonicalComputer, type ComputerFile } from "../core/fleet/computer.js";
 import { saveBucket } from "../state/budget.js";
-import { admits, admitsAt, describeShare, heartbeatDueAfter, heartbeatOf, mostPressing, pushClassOf, refill, type Share, spend, turnWait } from "../core/budget/budget.js";
+import {
+  admits,
+  admitsAt,
+  describeShare,
+  fleetSpares,
+  heartbeatDueAfter,
+  heartbeatOf,
+  mostPressing,
+  pushClassOf,
+  refill,
+  type Share,
+  SPARE_WINDOW_MS,
+  spend,
+  spendSpare,
+  turnWait,
+} from "../core/budget/budget.js";
 import { heartbeatDue, heldLease } from "../core/work/claims.js";
 import { owns } from "../core/trust/ownership.js";
 import { ORDERS_FILE, readModel, type RepoModel } from "../core/repo/repo.js";
@@ -110,7 +126,7 @@ export interface Published {
 /** Publishes this machine's files on the latest tip: compare-and-swap, redone on the new tip after a rejected push. */
 export async function publish(c: Cycle, first: First, message: string): Promise<Published> {
   const { hub } = c.m;
-  const tries: Tries = { message, replacing: new Map(), turnsMs: 0 };
+  const tries: Tries = { message, replacing: new Map(), turnsMs: 0, spare: new Set() };
   const { replacing } = tries;
   let refused: string | undefined; // the machines' tip a refused replacement was to replace
   let why = "refused"; // what git said of it
@@ -135,7 +151,7 @@ export async function publish(c: Cycle, first: First, message: string): Promise<
       push: async (commit) => {
         const opts = replacing.get(commit);
         // The token is spent before git starts; its file is written while git pushes, and while `meanwhile` runs.
-        const saved = spendToken(c);
+        const saved = spendToken(c, tries.spare.has(commit));
         try {
           // A replacement the host declines (a hook, a protected branch) is a refusal, not a failed sync.
           const landed = await hub.push(commit, ["machines"], opts).catch((e: unknown) => {
@@ -174,6 +190,8 @@ interface Tries {
   replacing: Map<string, PushOptions>;
   /** How long its tries waited for their turn (ms): at most the push budget in all, then it pushes at once. */
   turnsMs: number;
+  /** Commits that go on the fleet's spare pushes (onSpare): their machine pays back what it can (spendSpare). */
+  spare: Set<string>;
 }
 
 /** The machines' branch as the remote has it now. */
@@ -214,7 +232,7 @@ async function build(c: Cycle, seen: Seen, attempt: number, tries: Tries, inTurn
   const { journal } = c.work;
   const { tip, files } = seen;
   const composed = await compose(c, seen);
-  const verdict = judge(c, seen, composed);
+  const verdict = await onSpare(c, tip, judge(c, seen, composed));
   const { model, local, reserved, previous } = seen;
   const { mine } = composed;
   const { changes } = verdict;
@@ -237,6 +255,7 @@ async function build(c: Cycle, seen: Seen, attempt: number, tries: Tries, inTurn
   const { message } = tries;
   const commit = await commitOwned(hub, config.name, tip, changes, message.startsWith("coord:") ? message : `coord: ${config.name} ${message}`, history);
   if (history.newRoot) tries.replacing.set(commit, { replacing: commitOf(tip, "machines"), ...(history.keepAs ? { keepAs: history.keepAs } : {}) });
+  if (verdict.spare) tries.spare.add(commit);
   // The tip this commit makes, read as the cycle will need it once the push lands: prepared while git pushes.
   // The view of that tip: the one it was built on, with what it wrote.
   let landedOn: TipView | undefined;
@@ -363,7 +382,7 @@ async function compose(c: Cycle, seen: Seen): Promise<Composed> {
  * retry waits is withdrawn (work.ts claim). An urgent publish waits at most one token's refill, a sixth of a
  * claim's lease at most (core/budget/budget.ts claimLeaseOf), so a renewal or a claim's end is never late for its lease.
  */
-function judge(c: Cycle, seen: Seen, composed: Composed): { changes: Map<string, string | null>; deferUntil?: number; awaited?: true } {
+function judge(c: Cycle, seen: Seen, composed: Composed): Verdict {
   const { model, previous, files, tipModel, own } = seen;
   const { mine, others } = composed;
   const { fresh, ...messages } = messagesChanged(model, own.files, files);
@@ -383,10 +402,34 @@ function judge(c: Cycle, seen: Seen, composed: Composed): { changes: Map<string,
   for (const [path, content] of others) changes.set(path, content);
   if (!changes.size) return { changes };
   const why = cls ?? "status";
+  // What someone waits for (issue 46): a new message, its delegated orders. It goes within the budget, but waits for
+  // no turn; held back by its bucket, it may go on the fleet's spare pushes (onSpare).
+  const awaited = fresh || [...others.keys()].some((p) => ownerOf(p).kind === "delegated") ? { awaited: true as const } : {};
   const bucket = refill(c.budget.bucket, c.now().getTime(), c.budget.share!);
-  if (!admits(bucket, why)) return { changes, deferUntil: admitsAt(bucket, why, c.budget.share!) };
-  // A new message is what someone waits for (issue 46): it goes within the budget, but waits for no turn.
-  return fresh ? { changes, awaited: true } : { changes };
+  if (!admits(bucket, why)) return { changes, deferUntil: admitsAt(bucket, why, c.budget.share!), ...awaited };
+  return { changes, ...awaited };
+}
+
+/** What the judge says of a try: what goes out, and whether it waits (until when), goes at once, or on the fleet's spare pushes. */
+interface Verdict {
+  changes: Map<string, string | null>;
+  deferUntil?: number;
+  awaited?: true;
+  spare?: true;
+}
+
+/**
+ * The spare step (core/budget/budget.ts fleetSpares): what someone waits for, which its machine's bucket holds back,
+ * goes when the hub's branches took few enough commits in the last minute: the pushes the fleet left unused. One
+ * git call, only when the bucket says wait. Counted on the tip this try builds on, so a lost race counts again.
+ */
+async function onSpare(c: Cycle, tip: string, verdict: Verdict): Promise<Verdict> {
+  if (verdict.deferUntil === undefined || !verdict.awaited || !c.m.hub.madeSince) return verdict;
+  const share = c.budget.share!;
+  const recent = await c.m.hub.madeSince(tip, c.now().getTime() - SPARE_WINDOW_MS).catch(() => undefined);
+  if (recent === undefined || !fleetSpares(share, recent)) return verdict;
+  c.log(`what someone waits for goes on the fleet's spare pushes: the hub took ${plural(recent, "commit")} in the last minute, of ${share.budget} pushes a minute`);
+  return { changes: verdict.changes, awaited: true, spare: true };
 }
 
 /**
@@ -452,9 +495,10 @@ function messagesChanged(model: RepoModel, own: MessageFile[], files: Map<string
  * which never fails (a file that cannot be written costs nothing else). Not awaited before the push: git starts
  * first, and the build's `meanwhile` overlaps the push as it did before the budget (a few ms of a one-task sync).
  */
-function spendToken(c: Cycle): Promise<void> {
+function spendToken(c: Cycle, spare = false): Promise<void> {
   if (!c.budget.share) return Promise.resolve();
-  c.budget.bucket = spend(refill(c.budget.bucket, c.now().getTime(), c.budget.share));
+  const bucket = refill(c.budget.bucket, c.now().getTime(), c.budget.share);
+  c.budget.bucket = spare ? spendSpare(bucket) : spend(bucket);
   c.result.budget = { tokens: Math.round(c.budget.bucket.tokens * 100) / 100, share: describeShare(c.budget.share) };
   return saveBucket(c.m.stateDir, c.budget.bucket).catch(() => {});
 }

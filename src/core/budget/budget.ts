@@ -116,6 +116,35 @@ export function admitsAt(b: Bucket, cls: PushClass, share: Share): number {
   return b.at + Math.ceil((missing / share.perMinute) * 60_000);
 }
 
+/**
+ * Pushes a minute a publish on the fleet's spare pushes leaves to people and to lost races: it goes only while the
+ * hub's branches took at most the budget less this, less one, in the last minute.
+ */
+export const SPARE_LEFT = 2;
+
+/** How far back (ms) the fleet's pushes are counted for its spare ones: a minute, as the budget is counted. */
+export const SPARE_WINDOW_MS = 60_000;
+
+/**
+ * Whether what someone waits for (a new message, a delegated order) that its machine's bucket holds back may go on
+ * the pushes the fleet left unused: the hub's branches took `recent` commits in the last minute (SPARE_WINDOW_MS),
+ * and one more leaves SPARE_LEFT of the budget. Every machine counts the same commits, and each spare push lands on
+ * a tip that shows the ones before it (a compare-and-swap), so the fleet's spare pushes stop at that line however
+ * many machines take them at once. A machine's own share is too small to wait on in a large fleet (30 machines on
+ * GitHub's 6 a minute: one push every 5 minutes each), while the fleet pushes nothing for minutes.
+ */
+export function fleetSpares(share: Share, recent: number): boolean {
+  return Number.isFinite(recent) && recent >= 0 && recent + 1 + SPARE_LEFT <= share.budget;
+}
+
+/**
+ * The bucket after a push on the fleet's spare pushes: it pays back what it can, one token, but never below the
+ * floor an urgent push may take it to, so that its heartbeat waits no longer than after a claim.
+ */
+export function spendSpare(b: Bucket): Bucket {
+  return { tokens: Math.min(b.tokens, Math.max(-BUCKET_CAPACITY, b.tokens - 1)), at: b.at };
+}
+
 /** The more pressing of two classes. */
 export function mostPressing(a: PushClass | undefined, b: PushClass | undefined): PushClass | undefined {
   if (a === undefined) return b;

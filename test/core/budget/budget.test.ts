@@ -22,6 +22,9 @@ import {
   turnWait,
   countedMachines,
   claimsAhead,
+  fleetSpares,
+  spendSpare,
+  SPARE_LEFT,
 } from "../../../src/core/budget/budget.js";
 import type { ComputerFile } from "../../../src/core/fleet/computer.js";
 import { pushesPerMinuteOf } from "../../../src/core/hub/reads.js";
@@ -102,6 +105,32 @@ describe("the bucket", () => {
     [-BUCKET_CAPACITY, "urgent", false], // down to the floor: it waits too
     [0.5, "status", false],
   ])("with %d tokens, a %s push goes: %s", (tokens, cls, expected) => expect(admits({ tokens, at: NOW }, cls)).toBe(expected));
+
+  it.each<[string, number, number, number, boolean]>([
+    ["30 machines on GitHub's 6 a minute, the hub quiet for a minute", 6, 30, 0, true],
+    ["the fleet's heartbeats took half the budget", 6, 30, 3, true],
+    ["one more would leave fewer than SPARE_LEFT", 6, 30, 4, false],
+    ["the fleet took its budget", 6, 30, 6, false],
+    ["3 machines on GitHub's figures, one push in the minute", 6, 3, 1, true],
+    ["a budget of 2: nothing to spare even when quiet", 2, 2, 0, false],
+    ["a budget of 3: one spare push a minute", 3, 2, 0, true],
+    ["a budget of 3, one taken", 3, 2, 1, false],
+    ["a server of one's own at 600 a minute", 600, 100, 500, true],
+    ["a count that makes no sense spares nothing", 6, 3, Number.NaN, false],
+    ["nor does a negative one", 6, 3, -1, false],
+  ])("the fleet's spare pushes: %s", (_what, budget, machines, recent, spares) => {
+    expect(fleetSpares(shareOf(budget, machines, 120), recent)).toBe(spares);
+    // Whatever it says, one more push leaves SPARE_LEFT of the budget.
+    if (spares) expect(recent + 1 + SPARE_LEFT).toBeLessThanOrEqual(budget);
+  });
+
+  it.each<[number, number]>([
+    [2, 1],
+    [0, -1],
+    [-2.5, -BUCKET_CAPACITY], // pays back what it can, no further than an urgent push could take it
+    [-BUCKET_CAPACITY, -BUCKET_CAPACITY],
+    [-7, -7], // a deeper debt (an old bucket file, a clock set back) is not made shallower by a push
+  ])("a push on the fleet's spare pushes takes a bucket of %d tokens to %d", (tokens, after) => expect(spendSpare({ tokens, at: NOW })).toEqual({ tokens: after, at: NOW }));
 
   it("says when a push may go: at once, or when the bucket has refilled enough (and then it does)", () => {
     const b: Bucket = { tokens: 0.25, at: NOW };
