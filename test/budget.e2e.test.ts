@@ -325,7 +325,7 @@ describe("a publish within the fleet's push budget", () => {
     expect(machines.map((m) => presenceOf(m, new Date(t1)))).toEqual(["online", "online", "online", "online"]);
   });
 
-  it("a new message its bucket holds back goes on the fleet's spare pushes after a quiet minute, and waits after a busy one", async () => {
+  it("a new message may borrow as a claim does; its bucket at the floor, it goes on the fleet's spare pushes after a quiet minute, and waits after a busy one", async () => {
     fleet = await makeFleet(["a", "b"]);
     const f = fleet;
     const a = f.machines.a!;
@@ -348,7 +348,8 @@ describe("a publish within the fleet's push budget", () => {
 
     // People pushed 4 commits in the last minute (by the wall clock now): one more would leave fewer than 2 of the 6.
     for (let i = 1; i <= 4; i++) await personCommit(f, `notes/n${i}.md`, `note ${i}\n`, `note ${i}`);
-    await floorAt(Date.now());
+    // (Half a token past the floor: the milliseconds until the sync reads it refill nothing that lets it borrow.)
+    await writeFile(bucketFile, `${JSON.stringify({ tokens: -BUCKET_CAPACITY - 0.5, at: Date.now() })}\n`);
     await send({ dir: a, to: "b", text: "still there?" });
     const busy: string[] = [];
     const before = await commitsOnCoord(f);
@@ -357,6 +358,12 @@ describe("a publish within the fleet's push budget", () => {
     expect(Date.parse(waits.deferred!)).toBeGreaterThan(Date.now());
     expect(busy.join("\n")).not.toMatch(/spare pushes/);
     expect(await commitsOnCoord(f)).toBe(before);
+    // Above that floor, it may borrow as a claim does (what someone waits for is urgent), fleet or no fleet.
+    await writeFile(bucketFile, `${JSON.stringify({ tokens: -1, at: Date.now() })}\n`);
+    const borrowed: string[] = [];
+    expect((await sync({ dir: a, log: (l) => borrowed.push(l), ...alone })).pushed).toBeDefined();
+    expect(borrowed.join("\n")).not.toMatch(/spare pushes/);
+    expect(JSON.parse(await readFile(bucketFile, "utf8")).tokens).toBeCloseTo(-2, 1);
   });
 
   it("a machine whose bucket is spent claims no ANY order until it refills; another machine takes it", async () => {

@@ -401,10 +401,11 @@ function judge(c: Cycle, seen: Seen, composed: Composed): Verdict {
   const changes: Map<string, string | null> = renderChanges(files, tipModel, publishing, own.files);
   for (const [path, content] of others) changes.set(path, content);
   if (!changes.size) return { changes };
-  const why = cls ?? "status";
-  // What someone waits for (issue 46): a new message, its delegated orders. It goes within the budget, but waits for
-  // no turn; held back by its bucket, it may go on the fleet's spare pushes (onSpare).
+  // What someone waits for (issue 46): a new message, its delegated orders. It goes within the budget as urgent work
+  // does (it may borrow: the debt holds back the rest), and waits for no turn; held back by its bucket even so, it may
+  // go on the fleet's spare pushes (onSpare).
   const awaited = fresh || [...others.keys()].some((p) => ownerOf(p).kind === "delegated") ? { awaited: true as const } : {};
+  const why = awaited.awaited ? "urgent" : (cls ?? "status");
   const bucket = refill(c.budget.bucket, c.now().getTime(), c.budget.share!);
   if (!admits(bucket, why)) return { changes, deferUntil: admitsAt(bucket, why, c.budget.share!), ...awaited };
   return { changes, ...awaited };

@@ -13,9 +13,12 @@
 // after a lost compare-and-swap, spends a token:
 //
 //   - urgent (a claim, its renewal, its end, a failure, a result another
-//     order waits on, an urgent message, a machine's first file) may borrow: it goes while
-//     the bucket is above -capacity, and the debt holds back the rest;
-//   - work (results, messages, a changed capability, service or state) goes
+//     order waits on, a new message or delegated order: someone waits for
+//     it, a machine's first file) may borrow: it goes while the bucket is
+//     above -capacity, and the debt holds back the rest; a new message or
+//     delegated order held back even then may go on the fleet's spare
+//     pushes (fleetSpares);
+//   - work (results, a message archived, a changed capability, service or state) goes
 //     while the bucket is not in debt (it may take the last token and one
 //     more: a burst of work ends with its results out, not minutes later);
 //   - heartbeats wait for a whole token, receipts alone for two, leaving room
