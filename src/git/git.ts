@@ -137,6 +137,27 @@ export interface Signers {
 
 const STATUSES = new Set(["G", "U", "N", "B", "X", "Y", "R", "E"]);
 
+/** One path asked of Repo.lastChanges (Hub.lastChanges): the path, and the commit of its version accepted last, if any. */
+export interface LastChangeAsk {
+  path: string;
+  accepted?: string;
+}
+
+/** How many commits one Repo.lastChanges walks at most: a path whose change (or accepted commit) is older is asked alone. */
+export const LAST_CHANGES_WALK = 256;
+
+/** A commit's header in Repo.lastChanges' walk: its SHA-1 id, "name <email>" of its author, its parents. */
+const CHAIN_HEADER = /^\x1e([0-9a-f]{40})\x1f([^\x1e\x1f]*)\x1f((?:[0-9a-f]{40}(?: [0-9a-f]{40})*)?)$/;
+
+/** The part of a walk from the tip that is one line of single-parent commits, newest first. */
+interface LinearChain {
+  commits: { commit: string; author: string }[];
+  /** Each commit's place in `commits`. */
+  index: Map<string, number>;
+  /** Each path (and each folder) changed on the line: the place of its newest change. */
+  firstTouch: Map<string, number>;
+}
+
 export class Repo implements Hub {
   constructor(
     readonly dir: string,
@@ -426,6 +447,113 @@ export class Repo implements Hub {
         });
     // A shallow checkout's boundary commit looks as if it added every file: never taken for a change (src/git/history.ts).
     return throughHistory(this.history, { what, tip, ask, changes: (l) => l.map((c) => c.commit), full: (l) => l.length >= max });
+  }
+
+  /**
+   * Hub.lastChanges: the newest change of each asked path, as lastChange gives it, from one walk of the newest
+   * LAST_CHANGES_WALK commits (no pathspec: the walk shows the chain itself) and one `cat-file --batch` for the
+   * changes' signatures, checked here. Only a path whose answer is certain is answered: its change lies on the
+   * part of the walk that is one line of single-parent commits from the tip, no shallow boundary among them (so
+   * each commit's changed files are its difference from its one parent, as the per-path `git log` judges them),
+   * and its accepted commit, when the rollback check asks (a good change other than it), lies at or below the
+   * change on that line (an ancestor: afterVerified keeps the change as it is). Anything else (a merge, a root, a
+   * boundary, a change older than the walk, a rollback, a signature not checked here) is left to the per-path code.
+   */
+  async lastChanges(at: string, asks: readonly LastChangeAsk[], signers: Signers): Promise<Map<string, Change>> {
+    const answers = new Map<string, Change>();
+    // A path git could not have written as UTF-8 is compared by git itself (per path).
+    const askable = asks.filter((a) => !a.path.includes("\ufffd"));
+    if (!askable.length) return answers;
+    const here = await this.signaturesHere(signers);
+    if (!here) return answers;
+    const byTip = new Map<string, LastChangeAsk[]>();
+    for (const a of askable) {
+      const tip = commitOf(at, roleOf(a.path));
+      byTip.set(tip, [...(byTip.get(tip) ?? []), a]);
+    }
+    const boundary = await shallowBoundary(this.history); // read before walking, as throughHistory does
+    const found: { ask: LastChangeAsk; chain: LinearChain; at: number }[] = [];
+    await Promise.all(
+      [...byTip].map(async ([tip, group]) => {
+        const chain = await this.linearChain(tip, boundary);
+        if (!chain) return;
+        for (const ask of group) {
+          const at = chain.firstTouch.get(ask.path);
+          if (at !== undefined) found.push({ ask, chain, at });
+        }
+      }),
+    );
+    if (!found.length) return answers;
+    const raws = await this.commitObjects(found.map((f) => f.chain.commits[f.at]!.commit));
+    for (const { ask, chain, at } of found) {
+      const { commit, author } = chain.commits[at]!;
+      const raw = raws.get(commit);
+      const verdict = raw && commitVerdict(raw, here);
+      if (!verdict) continue;
+      if (ask.accepted !== undefined && ask.accepted !== commit && verdict.status === "G") {
+        // afterVerified asks whether the accepted commit is in the change's history: on one line, iff it is at or below it.
+        const below = chain.index.get(ask.accepted);
+        if (below === undefined || below < at) continue;
+      }
+      answers.set(ask.path, { commit, author, root: false, ...verdict } as Change);
+    }
+    return answers;
+  }
+
+  /**
+   * The newest LAST_CHANGES_WALK commits from `tip` with the files each changed (git log --name-only, no
+   * pathspec), cut where they stop being one line of single-parent commits: undefined when git's answer is not
+   * read with certainty (SHA-256 ids, a record that does not parse, a commit listed twice).
+   */
+  private async linearChain(tip: string, boundary: ReadonlySet<string>): Promise<LinearChain | undefined> {
+    const out = await this.git().raw([
+      ...["log.showSignature=false", "diff.relative=false"].flatMap((c) => ["-c", c]),
+      "log",
+      "--no-color",
+      "--no-renames", // a renamed file's old name is a change of that path too, as a pathspec sees it
+      "--name-only",
+      "-z",
+      `--max-count=${LAST_CHANGES_WALK}`,
+      "--format=%x1e%H%x1f%an <%ae>%x1f%P",
+      tip,
+      "--",
+    ]);
+    // Each commit: "\x1e<header>\0", then (when it changed files) "\n<name>\0<name>\0…".
+    const tokens = out.split("\0");
+    const listed: { commit: string; author: string; parents: string[]; names: string[] }[] = [];
+    for (let i = 0; i < tokens.length; i++) {
+      const token = tokens[i]!;
+      const last = listed[listed.length - 1];
+      if (token.startsWith("\x1e")) {
+        const m = CHAIN_HEADER.exec(token);
+        if (!m) return undefined;
+        listed.push({ commit: m[1]!, author: m[2]!, parents: m[3] ? m[3].split(" ") : [], names: [] });
+      } else if (i === tokens.length - 1) {
+        if (token !== "") return undefined;
+      } else if (!last) return undefined;
+      else if (last.names.length === 0) {
+        if (!token.startsWith("\n")) return undefined;
+        last.names.push(token.slice(1));
+      } else last.names.push(token);
+    }
+    if (new Set(listed.map((c) => c.commit)).size !== listed.length) return undefined;
+    const commits: LinearChain["commits"] = [];
+    const index = new Map<string, number>();
+    const firstTouch = new Map<string, number>();
+    for (const [i, c] of listed.entries()) {
+      if (c.parents.length !== 1 || boundary.has(c.commit) || (i > 0 && listed[i - 1]!.parents[0] !== c.commit)) break;
+      index.set(c.commit, i);
+      commits.push({ commit: c.commit, author: c.author });
+      // A path is changed by a change to it, or (as a pathspec matches) to a file under it.
+      for (const name of c.names) {
+        const parts = name.split("/");
+        for (let n = 1; n <= parts.length; n++) {
+          const path = parts.slice(0, n).join("/");
+          if (!firstTouch.has(path)) firstTouch.set(path, i);
+        }
+      }
+    }
+    return { commits, index, firstTouch };
   }
 
   /** The keys of `signers` when this process checks signatures against them itself (plainSigners, no revoked keys), else undefined: git does. */

@@ -201,6 +201,15 @@ export interface Hub {
   lastChange?(tip: string, path: string, signers: { allowed: string; revoked?: string }): Promise<Change | undefined>;
 
   /**
+   * lastChange of several paths at once, each asked with the commit of its version accepted last (if any):
+   * the answered paths' changes, each exactly as lastChange gives it and, when the change is good and not
+   * `accepted` itself, only when `accepted` is in its history (isAncestor: the change comes after it). A path
+   * left out is asked alone (lastChange, isAncestor, restartedAfter): the answer there was not certain here.
+   * Optional, with lastChange (git: one walk of the history and one read of the commits for all the paths).
+   */
+  lastChanges?(tip: string, asks: readonly { path: string; accepted?: string }[], signers: { allowed: string; revoked?: string }): Promise<Map<string, Change>>;
+
+  /**
    * Whether `ancestor` is `descendant` or one of its ancestors in the whole
    * history (a shallow checkout fetches older commits when its boundary is in
    * the way); false too when either is unknown even then. Only with lastChange.

@@ -75,11 +75,9 @@ export async function trustedView(
       .sort();
     // Only a file whose text differs from the version verified last is asked of git (the same text is safe to act on).
     const asked = paths.filter((p) => next.get(p) === undefined || files.get(p) !== next.get(p)!.text);
-    const changes = await eachPath(asked, async (path) => {
-      const change = await afterVerified(m, await lastChange(tip, path, { allowed: signers.allowed, ...revoked }), next.get(path));
-      // Without an allowed-signers file nothing can be good: every change is refused, and says why.
-      return change && !haveSigners ? { ...change, status: "E" } : change;
-    });
+    const verified = await verifiedChanges(m, tip, asked, { allowed: signers.allowed, ...revoked }, next, lastChange);
+    // Without an allowed-signers file nothing can be good: every change is refused, and says why.
+    const changes = new Map([...verified].map(([path, change]) => [path, change && !haveSigners ? { ...change, status: "E" as const } : change]));
     const r = trustedFiles(view, asked, changes, next);
     view = r.files;
     next = r.accepted;
@@ -123,7 +121,7 @@ export async function trustedView(
         return owner !== undefined && owner !== m.config.name && pins.has(owner) && files.get(p) !== next.get(p)?.text;
       })
       .sort();
-    const changes = await eachPath(paths, async (path) => afterVerified(m, await lastChange(tip, path, { allowed: pinsPath(m.stateDir) }), next.get(path)));
+    const changes = await verifiedChanges(m, tip, paths, { allowed: pinsPath(m.stateDir) }, next, lastChange);
     const r = trustedFiles(view, paths, changes, next, ownedBy);
     view = r.files;
     next = r.accepted;
@@ -173,6 +171,34 @@ export async function lastFetchedModel(m: Machine, paths: string[]): Promise<{ c
   return { commit, model: readModel(await lastVerified(m, await m.hub.readFiles(commit, paths))) };
 }
 
+/**
+ * The newest change of each of `paths` at `tip`, signed as `signers` say, as afterVerified judges it against the
+ * version accepted last: those the hub answers together (Hub.lastChanges: a constant number of git processes for
+ * all of them), the rest one by one (a few git processes each), with the same answers.
+ */
+async function verifiedChanges(
+  m: Pick<Machine, "hub">,
+  tip: string,
+  paths: string[],
+  signers: { allowed: string; revoked?: string },
+  accepted: ReadonlyMap<string, Accepted>,
+  lastChange: NonNullable<Machine["hub"]["lastChange"]>,
+): Promise<Map<string, Change | undefined>> {
+  const together =
+    paths.length && m.hub.lastChanges
+      ? await m.hub.lastChanges(
+          tip,
+          paths.map((path) => ({ path, accepted: accepted.get(path)?.commit })),
+          signers,
+        )
+      : new Map<string, Change>();
+  const alone = await eachPath(
+    paths.filter((p) => !together.has(p)),
+    async (path) => afterVerified(m, await lastChange(tip, path, signers), accepted.get(path)),
+  );
+  return new Map(paths.map((p) => [p, together.has(p) ? together.get(p) : alone.get(p)]));
+}
+
 /** How many paths are asked of git at once: side by side pays on a few, and a fleet's first verifying sync starts no storm. */
 const ASK_AT_ONCE = 4;
 
@@ -196,7 +222,7 @@ async function eachPath(paths: string[], ask: (path: string) => Promise<Change |
  * change on the machines' branch after it was replaced by a new root (its history bounded), made no
  * earlier than the version verified last, comes after it too: that history was dropped, not rolled back to.
  */
-async function afterVerified(m: Machine, change: Change | undefined, before: Accepted | undefined): Promise<Change | undefined> {
+export async function afterVerified(m: Pick<Machine, "hub">, change: Change | undefined, before: Accepted | undefined): Promise<Change | undefined> {
   if (!change || !before || before.commit === change.commit || change.status !== "G") return change;
   if (await m.hub.isAncestor?.(before.commit, change.commit)) return change;
   if (await m.hub.restartedAfter?.(change.commit, before.commit)) return change;
@@ -240,7 +266,7 @@ async function withoutForgedOwnFiles(
   const out = new Map(files);
   // Verified before and unchanged: no git call.
   const paths = [...files.keys()].filter((p) => ownerOf(p).kind === "messages" && machineFileOwner(p) === me && accepted.get(p)?.text !== files.get(p));
-  const changes = await eachPath(paths, async (path) => afterVerified(m, await lastChange(tip, path, { allowed: self }), accepted.get(path)));
+  const changes = await verifiedChanges(m, tip, paths, { allowed: self }, accepted, lastChange);
   for (const path of paths) {
     const change = changes.get(path);
     const kept = accepted.get(path)?.text;
