@@ -152,7 +152,7 @@ const CHAIN_HEADER = /^\x1e([0-9a-f]{40})\x1f([^\x1e\x1f]*)\x1f((?:[0-9a-f]{40}(
 /** The part of a walk from the tip that is one line of single-parent commits, newest first. */
 interface LinearChain {
   commits: { commit: string; author: string }[];
-  /** Each commit's place in `commits`. */
+  /** Each commit's place in `commits`, and the last one's parent (one past the last place). */
   index: Map<string, number>;
   /** Each path (and each folder) changed on the line: the place of its newest change. */
   firstTouch: Map<string, number>;
@@ -553,6 +553,9 @@ export class Repo implements Hub {
         }
       }
     }
+    // The last one's parent is below them all (a merge, a root, a boundary or past the walk: never a change here).
+    const below = listed[commits.length - 1]?.parents[0];
+    if (below !== undefined) index.set(below, commits.length);
     return { commits, index, firstTouch };
   }
 

@@ -1,0 +1,206 @@
+// The signed files' last changes asked together (Repo.lastChanges: one walk of the history, one read of the
+// commits) give exactly what each asked alone gives (lastChange, then afterVerified's rollback check: isAncestor,
+// restartedAfter), or leave the path to be asked alone. On real git, with commits signed in process: a line of
+// commits, a merge, a rollback, a new root, a shallow clone.
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { HISTORY_TRAILER } from "../src/core/hub/status-history.js";
+import type { Change } from "../src/core/trust/trust.js";
+import { newKeyPair, readSigningKey } from "../src/core/trust/sshsig.js";
+import { LAST_CHANGES_WALK, Repo } from "../src/git/git.js";
+import { afterVerified } from "../src/sync/trust.js";
+import { git, tempDir } from "./helpers.js";
+
+interface World {
+  dir: string;
+  repo: Repo;
+  signers: { allowed: string };
+  /** A commit on `parent` changing `changes` (null: deleted), by `by` (signed with its key; "nobody": unsigned). */
+  commit(
+    parent: string | undefined,
+    changes: Record<string, string | null>,
+    by: "m1" | "m2" | "stranger" | "nobody",
+    opts?: { newRoot?: boolean; message?: string },
+  ): Promise<string>;
+}
+
+async function world(): Promise<World> {
+  const dir = await tempDir("coord-last-changes-");
+  await git(dir, "init", "--quiet", "--initial-branch=main");
+  const repo = new Repo(dir, join(dir, ".git"));
+  const keys: Record<string, string> = {};
+  const lines: string[] = [];
+  for (const name of ["m1", "m2", "stranger"]) {
+    const made = newKeyPair(`coord ${name}`);
+    keys[name] = join(dir, ".git", `${name}_key`);
+    await writeFile(keys[name], made.privateKey, { mode: 0o600 });
+    if (name !== "stranger") lines.push(`${name} ${readSigningKey(made.privateKey)!.publicKey}`);
+  }
+  const allowed = join(dir, ".git", "signers");
+  await writeFile(allowed, `${lines.join("\n")}\n`);
+  let n = 0;
+  return {
+    dir,
+    repo,
+    signers: { allowed },
+    async commit(parent, changes, by, opts = {}) {
+      if (by === "nobody") delete repo.signingKey;
+      else repo.signingKey = keys[by];
+      const author = by === "nobody" ? { name: "A Person", email: "person@example.com" } : { name: `coord ${by}`, email: `${by}@coord.invalid` };
+      return repo.commitFiles(parent, new Map(Object.entries(changes)), author, opts.message ?? `change ${++n}\n`, opts.newRoot ? { newRoot: true } : {});
+    },
+  };
+}
+
+/** A commit with `parents`, the tree of the first (git commit-tree: a merge), by no one in particular. */
+async function merge(dir: string, parents: string[]): Promise<string> {
+  const tree = (await git(dir, "rev-parse", `${parents[0]}^{tree}`)).trim();
+  return (await git(dir, "-c", "user.name=A Person", "-c", "user.email=person@example.com", "commit-tree", tree, ...parents.flatMap((p) => ["-p", p]), "-m", "merge")).trim();
+}
+
+/**
+ * Asks `paths` at `tip` together and each alone (accepted: path → the commit of the version accepted last); every
+ * answer together must be the one alone. Returns the paths answered together, and each one's answer alone.
+ */
+async function compare(repo: Repo, tip: string, paths: string[], accepted: Record<string, string | undefined>, signers: { allowed: string }) {
+  const together = await repo.lastChanges(
+    tip,
+    paths.map((path) => ({ path, accepted: accepted[path] })),
+    signers,
+  );
+  const alone = new Map<string, Change | undefined>();
+  for (const path of paths) {
+    const before = accepted[path];
+    alone.set(path, await afterVerified({ hub: repo }, await repo.lastChange(tip, path, signers), before === undefined ? undefined : { commit: before }));
+  }
+  for (const [path, change] of together) expect(change, path).toStrictEqual(alone.get(path));
+  expect([...together.keys()].every((p) => paths.includes(p))).toBe(true);
+  return { answered: [...together.keys()].sort(), alone };
+}
+
+const UNKNOWN = "0123456789abcdef0123456789abcdef01234567";
+
+describe("the signed files' last changes asked together", () => {
+  it("on a line of commits: the same answers as asked alone, for every kind of accepted commit; a rollback check that fails is left alone", async () => {
+    const w = await world();
+    const c0 = await w.commit(undefined, { "a.txt": "a0\n", "b.txt": "b0\n", "dir/c.txt": "c0\n", "old.txt": "o\n", "x/y": "xy\n" }, "nobody");
+    const c1 = await w.commit(c0, { "a.txt": "a1\n" }, "m1");
+    const c2 = await w.commit(c1, { "b.txt": "b1\n", "dir/c.txt": "c1\n" }, "m2");
+    const c3 = await w.commit(c2, { "a.txt": "a3\n" }, "stranger");
+    const c4 = await w.commit(c3, { "dir/d.txt": "d\n" }, "m1");
+    const c5 = await w.commit(c4, { "b.txt": "b5\n" }, "nobody");
+    const c6 = await w.commit(c5, { "old.txt": null, "new.txt": "o\n" }, "m2"); // a rename, as git would see it
+    const c7 = await w.commit(c6, { "e.txt": "e\n" }, "m1");
+    const tip = await w.commit(c7, { "e.txt": "e2\n" }, "m1");
+    const paths = ["a.txt", "b.txt", "dir/c.txt", "dir/d.txt", "dir", "old.txt", "new.txt", "e.txt", "x/y", "x", "never.txt"];
+    // Each row: the commit each path's version was accepted at (a path not named: none).
+    const rows: { name: string; accepted: Record<string, string>; answered: string[] }[] = [
+      { name: "nothing accepted", accepted: {}, answered: ["a.txt", "b.txt", "dir", "dir/c.txt", "dir/d.txt", "e.txt", "new.txt", "old.txt"] },
+      {
+        name: "accepted below each change (an ancestor)",
+        accepted: { "a.txt": c1, "dir/c.txt": c0, "dir/d.txt": c3, dir: c1, "new.txt": c5, "old.txt": c0, "e.txt": c7 },
+        answered: ["a.txt", "b.txt", "dir", "dir/c.txt", "dir/d.txt", "e.txt", "new.txt", "old.txt"],
+      },
+      {
+        name: "accepted at each change itself",
+        accepted: { "a.txt": c3, "b.txt": c5, "dir/c.txt": c2, "dir/d.txt": c4, "new.txt": c6, "e.txt": tip },
+        answered: ["a.txt", "b.txt", "dir", "dir/c.txt", "dir/d.txt", "e.txt", "new.txt", "old.txt"],
+      },
+      {
+        // Newer than the change: not its ancestor (afterVerified asks restartedAfter too): asked alone.
+        name: "accepted above the change",
+        accepted: { "dir/c.txt": c5, "dir/d.txt": tip, "new.txt": c7 },
+        answered: ["a.txt", "b.txt", "dir", "e.txt", "old.txt"],
+      },
+      {
+        // Unknown here: asked alone. The root is the line's last parent: below every change on it.
+        name: "accepted at a commit not on the line",
+        accepted: { "dir/c.txt": UNKNOWN, "new.txt": UNKNOWN, "e.txt": c0 },
+        answered: ["a.txt", "b.txt", "dir", "dir/d.txt", "e.txt", "old.txt"],
+      },
+    ];
+    for (const row of rows) {
+      const { answered, alone } = await compare(w.repo, tip, paths, row.accepted, w.signers);
+      expect(answered, row.name).toEqual(row.answered);
+      if (row.name === "accepted above the change") expect(alone.get("dir/c.txt")?.notAfter).toBe(c5); // what the batch must not have said
+    }
+    // The changes themselves, as lastChange names them (not only equal to it: what it is).
+    const { alone } = await compare(w.repo, tip, paths, {}, w.signers);
+    expect(Object.fromEntries(paths.map((p) => [p, alone.get(p) && `${alone.get(p)!.commit.slice(0, 7)} ${alone.get(p)!.status}`]))).toEqual({
+      "a.txt": `${c3.slice(0, 7)} U`,
+      "b.txt": `${c5.slice(0, 7)} N`,
+      "dir/c.txt": `${c2.slice(0, 7)} G`,
+      "dir/d.txt": `${c4.slice(0, 7)} G`,
+      dir: `${c4.slice(0, 7)} G`,
+      "old.txt": `${c6.slice(0, 7)} G`,
+      "new.txt": `${c6.slice(0, 7)} G`,
+      "e.txt": `${tip.slice(0, 7)} G`,
+      "x/y": `${c0.slice(0, 7)} N`,
+      x: `${c0.slice(0, 7)} N`,
+      "never.txt": undefined,
+    });
+  }, 60_000);
+
+  it("with a merge, a rollback and a new root: answers only above them, each the one asked alone", async () => {
+    const w = await world();
+    const c0 = await w.commit(undefined, { "a.txt": "a0\n", "b.txt": "b0\n", "c.txt": "c0\n" }, "nobody");
+    const main1 = await w.commit(c0, { "a.txt": "a1\n" }, "m1");
+    const side1 = await w.commit(c0, { "b.txt": "b1\n" }, "m2");
+    const merged = await merge(w.dir, [main1, side1]);
+    const m1 = await w.commit(merged, { "c.txt": "c1\n" }, "m1");
+    const tip = await w.commit(m1, { "d.txt": "d\n" }, "m2");
+    const paths = ["a.txt", "b.txt", "c.txt", "d.txt"];
+    // Above the merge: answered; through it (its sides): asked alone.
+    expect((await compare(w.repo, tip, paths, {}, w.signers)).answered).toEqual(["c.txt", "d.txt"]);
+    expect((await compare(w.repo, tip, paths, { "c.txt": merged, "d.txt": main1 }, w.signers)).answered).toEqual(["c.txt"]); // main1 is below the merge
+    // The merge as the tip: nothing is answered together.
+    expect((await compare(w.repo, merged, paths, {}, w.signers)).answered).toEqual([]);
+
+    // A rollback: the tip pushed back to an older signed commit, the newer one accepted. Alone, a rollback; together, not answered.
+    const { answered, alone } = await compare(w.repo, m1, paths, { "c.txt": tip, "d.txt": tip }, w.signers);
+    expect(alone.get("c.txt")?.notAfter).toBe(tip);
+    expect(answered).toEqual([]);
+
+    // A new root (the machines' branch replaced: its history bounded), and commits on it.
+    const root = await w.commit(tip, { "e.txt": "e\n" }, "m1", { newRoot: true, message: `bounded\n\n${HISTORY_TRAILER}: 1 ${new Date().toISOString()}\n` });
+    const r1 = await w.commit(root, { "a.txt": "a2\n" }, "m1");
+    const r2 = await w.commit(r1, { "b.txt": "b2\n" }, "m2");
+    const accepted = { "a.txt": main1, "b.txt": r1, "c.txt": m1, "e.txt": tip };
+    const after = await compare(w.repo, r2, ["a.txt", "b.txt", "c.txt", "e.txt"], accepted, w.signers);
+    // a.txt: accepted in the old history (restartedAfter decides alone); c.txt, e.txt: last changed by the root.
+    expect(after.answered).toEqual(["b.txt"]);
+    expect(after.alone.get("a.txt")?.notAfter).toBeUndefined(); // the old history was dropped, not rolled back to
+  }, 60_000);
+
+  it("in a shallow clone: answers above the boundary at once; a change at or below it is asked alone (which deepens)", async () => {
+    const w = await world();
+    let tip = await w.commit(undefined, { "a.txt": "a0\n", "b.txt": "b0\n" }, "nobody");
+    const kept: string[] = [];
+    for (let i = 1; i <= 6; i++) {
+      tip = await w.commit(tip, i === 2 ? { "b.txt": "b2\n" } : { [`f${i}.txt`]: `${i}\n` }, i % 2 ? "m1" : "m2");
+      kept.push(tip);
+    }
+    await git(w.dir, "update-ref", "refs/heads/main", tip);
+    const clone = join(w.dir, "..", `${w.dir.split("/").pop()}-clone`);
+    await git(w.dir, "clone", "--quiet", "--depth", "3", `file://${w.dir}`, clone);
+    const repo = new Repo(clone, join(clone, ".git"));
+    const paths = ["a.txt", "b.txt", "f4.txt", "f5.txt", "f6.txt"];
+    // The boundary is kept[3] (f4.txt's change): it looks as if it added every file, so only f5 and f6 are answered.
+    const { answered, alone } = await compare(repo, tip, paths, { "f6.txt": kept[4]!, "f5.txt": kept[3]! }, w.signers);
+    expect(answered).toEqual(["f5.txt", "f6.txt"]);
+    expect(alone.get("b.txt")?.commit).toBe(kept[1]); // alone, the clone was deepened to the real change
+    expect(alone.get("f4.txt")?.commit).toBe(kept[3]);
+  }, 60_000);
+
+  it("a change older than the walk is asked alone", async () => {
+    const w = await world();
+    const first = await w.commit(undefined, { "a.txt": "a\n" }, "m1");
+    let tip = await w.commit(first, { "b.txt": "b\n" }, "m1");
+    const old = tip;
+    for (let i = 0; i < LAST_CHANGES_WALK; i++) tip = await w.commit(tip, { "n.txt": `${i}\n` }, "m2");
+    const { answered, alone } = await compare(w.repo, tip, ["b.txt", "n.txt"], { "n.txt": old }, w.signers);
+    expect(answered).toEqual(["n.txt"]);
+    expect(alone.get("b.txt")?.commit).toBe(old);
+  }, 120_000);
+});
