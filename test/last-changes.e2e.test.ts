@@ -2,15 +2,23 @@
 // commits) give exactly what each asked alone gives (lastChange, then afterVerified's rollback check: isAncestor,
 // restartedAfter), or leave the path to be asked alone. On real git, with commits signed in process: a line of
 // commits, a merge, a rollback, a new root, a shallow clone.
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { HISTORY_TRAILER } from "../src/core/hub/status-history.js";
 import type { Change } from "../src/core/trust/trust.js";
 import { newKeyPair, readSigningKey } from "../src/core/trust/sshsig.js";
 import { LAST_CHANGES_WALK, Repo } from "../src/git/git.js";
+import { sync } from "../src/sync/sync.js";
 import { afterVerified } from "../src/sync/trust.js";
-import { git, tempDir } from "./helpers.js";
+import { cli, type Fleet, git, hasSshKeygen, hubFile, loggingGit, makeFleet, pushOrders, readLines, tempDir } from "./helpers.js";
+
+const haveSshKeygen = await hasSshKeygen();
+let fleet: Fleet | undefined;
+afterEach(async () => {
+  await fleet?.cleanup();
+  fleet = undefined;
+});
 
 interface World {
   dir: string;
@@ -203,4 +211,64 @@ describe("the signed files' last changes asked together", () => {
     expect(answered).toEqual(["n.txt"]);
     expect(alone.get("b.txt")?.commit).toBe(old);
   }, 120_000);
+});
+
+describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "a verifying sync's git processes" : "a verifying sync's git processes (skipped: ssh-keygen is not installed)", () => {
+  it("4 machine files changed: one walk and no merge-base for all of them, where alone each cost a log, a cat-file and a merge-base", async () => {
+    const others = ["a1", "a2", "a3", "a4"];
+    fleet = await makeFleet(["izzit7", ...others]);
+    const f = fleet;
+    const me = f.machines.izzit7!;
+    for (const o of others) {
+      expect((await cli("trust", "key", "--dir", f.machines[o]!)).code).toBe(0);
+      await sync({ dir: f.machines[o]!, run: false }); // signed, and its file publishes the key
+    }
+    expect((await cli("trust", "key", "--dir", me)).code).toBe(0);
+    expect((await cli("trust", "machines", "on", "--dir", me)).code).toBe(0);
+    await sync({ dir: me, run: false }); // pins the 4 keys on first use
+    const bin = await loggingGit(f.root, join(f.root, "unused.log"));
+    /** The git processes of izzit7's sync after each other machine ran an order (its file changed, signed), by kind. */
+    const round = async (n: number) => {
+      await pushOrders(
+        f,
+        others.map((o) => ({ id: `${o}-${n}`, to: o, run: "true" })),
+      );
+      for (const o of others) expect((await sync({ dir: f.machines[o]! })).ran.map((t) => t.id)).toEqual([`${o}-${n}`]);
+      const log = join(f.root, `git-${n}.log`);
+      await writeFile(join(bin, "git"), (await readFile(join(bin, "git"), "utf8")).replace(/>> '[^']*'/, `>> '${log}'`));
+      const path = process.env.PATH;
+      process.env.PATH = `${bin}:${path}`;
+      try {
+        await sync({ dir: me, run: false });
+      } finally {
+        process.env.PATH = path;
+      }
+      expect(await hubFile(f, "STATUS.md")).not.toMatch(/refused/);
+      const lines = await readLines(log);
+      const count = (re: RegExp) => lines.filter((l) => re.test(l)).length;
+      return {
+        alone: count(/ log .*--max-count=1 .* -- :\(literal\)coordination\//),
+        walks: count(/ log .*--name-only .*--max-count=/),
+        log: count(/(^| )log /),
+        mergeBase: count(/(^| )merge-base /),
+        catFile: count(/(^| )cat-file /),
+        all: lines.length,
+      };
+    };
+    const together = await round(1);
+    const lastChanges = Repo.prototype.lastChanges;
+    // @ts-expect-error: asked alone, as before Hub.lastChanges (an optional method)
+    Repo.prototype.lastChanges = undefined;
+    let alone: Awaited<ReturnType<typeof round>>;
+    try {
+      alone = await round(2);
+    } finally {
+      Repo.prototype.lastChanges = lastChanges;
+    }
+    console.log(`a verifying sync of 4 changed machine files: together ${JSON.stringify(together)}, alone ${JSON.stringify(alone)}`);
+    expect(together).toMatchObject({ alone: 0, walks: 1, mergeBase: 0 });
+    expect(alone).toMatchObject({ alone: 4, walks: 0, mergeBase: 4 });
+    // Alone, 3 processes a file; together, a constant: the walk and one cat-file for all.
+    expect(alone.log + alone.mergeBase + alone.catFile - (together.log + together.mergeBase + together.catFile)).toBeGreaterThanOrEqual(4 * 3 - 2);
+  }, 240_000);
 });
