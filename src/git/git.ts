@@ -37,7 +37,7 @@ import { type HistoryMark, parseHistoryTrailer } from "../core/hub/status-histor
 import { ancestorHere, type HistoryGit, isAncestorInHistory, shallowBoundary, throughHistory } from "./history.js";
 import { editTree } from "./tree.js";
 import { remoteTip, takeSilence } from "./remote-tip.js";
-import { batchRecords, commitBody, commitTimeAndMessage, ObjectWriter, signedCommitBody, treeBody, treeListing } from "./objects.js";
+import { batchRecords, commitParentsAndAuthor, commitBody, commitTimeAndMessage, ObjectWriter, signedCommitBody, treeBody, treeListing } from "./objects.js";
 import { commitVerdict, plainSigners } from "./signatures.js";
 import { readSigningKey, type SigningKey, sshSign } from "../core/trust/sshsig.js";
 import { DEFAULT_GIT_TIMEOUT, fetchBranch, type GitClient, type GitOptions, gitClient, trackedTip, trackingRefOf } from "./client.js";
@@ -97,6 +97,15 @@ const blobsReadBy = new Map<string, number>();
 export function blobsRead(dir: string): number {
   return blobsReadBy.get(resolve(dir)) ?? 0;
 }
+
+/**
+ * The raw objects of the machines' commits readFiles read in this process, by id (an object never changes): a
+ * change made by the tip itself is checked from it (lastChange), and ancestry along them (isAncestor), with no git.
+ */
+const commitBodies = new Map<string, Buffer>();
+
+/** The blob ids of the files each of the 32 commits readFiles read last listed, by checkout and commit, with the paths asked. */
+const listedBlobs = new Map<string, { asked: string; blobs: Map<string, string> }>();
 
 /** The history marks of machines' commits this process has read (a commit's message never changes). */
 const historyMarks = new Map<string, HistoryMark>();
@@ -392,7 +401,30 @@ export class Repo implements Hub {
    * X.509 signatures are not checked: they count as unverifiable). Undefined: no commit changed it.
    */
   async lastChange(at: string, path: string, signers: Signers): Promise<Change | undefined> {
-    return (await this.signedChanges(at, path, signers, 1, `the newest change of ${path}`))[0];
+    return (await this.changedByTip(at, path, signers)) ?? (await this.signedChanges(at, path, signers, 1, `the newest change of ${path}`))[0];
+  }
+
+  /**
+   * lastChange's answer with no git call when the tip itself made the change, as a daemon that synced on its parent
+   * sees it: the tip has one parent, readFiles listed both in this process (the same paths asked), the file's blob
+   * (or mode) differs between them, and its signature is checked here. That is git log's own test for a commit of one
+   * parent (it is not TREESAME). Undefined: unsure, and git is asked.
+   */
+  private async changedByTip(at: string, path: string, signers: Signers): Promise<Change | undefined> {
+    const tip = commitOf(at, roleOf(path));
+    const raw = commitBodies.get(tip);
+    const headers = raw && commitParentsAndAuthor(raw);
+    if (!raw || !headers || headers.parents.length !== 1 || tip.length !== 40) return undefined;
+    const checkout = resolve(this.dir);
+    const now = listedBlobs.get(`${checkout}\0${tip}`);
+    const before = listedBlobs.get(`${checkout}\0${headers.parents[0]}`);
+    const blob = now?.blobs.get(path);
+    if (!now || !before || now.asked !== before.asked || blob === undefined || blob === before.blobs.get(path)) return undefined;
+    // A shallow checkout's boundary commit has no parent here: git's answer is another (src/git/history.ts).
+    if ((await shallowBoundary(this.history)).has(tip)) return undefined;
+    const here = await this.signaturesHere(signers);
+    const verdict = here && commitVerdict(raw, here);
+    return verdict ? ({ commit: tip, author: headers.author, root: false, ...verdict } as Change) : undefined;
   }
 
   /**
@@ -466,8 +498,17 @@ export class Repo implements Hub {
     if (!askable.length) return answers;
     const here = await this.signaturesHere(signers);
     if (!here) return answers;
-    const byTip = new Map<string, LastChangeAsk[]>();
+    // A change the tip itself made, after its parent was read here (a daemon's next tip), needs no git at all.
+    const rest: LastChangeAsk[] = [];
     for (const a of askable) {
+      const change = await this.changedByTip(at, a.path, signers);
+      if (change && (a.accepted === undefined || a.accepted === change.commit || change.status !== "G" || this.knownAncestor(a.accepted, change.commit)))
+        answers.set(a.path, change);
+      else rest.push(a);
+    }
+    if (!rest.length) return answers;
+    const byTip = new Map<string, LastChangeAsk[]>();
+    for (const a of rest) {
       const tip = commitOf(at, roleOf(a.path));
       byTip.set(tip, [...(byTip.get(tip) ?? []), a]);
     }
@@ -674,7 +715,9 @@ export class Repo implements Hub {
     const known = listingKey === undefined ? undefined : commitListings.get(listingKey);
     const listing = known ?? (await this.git().raw(["ls-tree", "-r", "-t", "-z", "-l", "--full-tree", commit, "--", ...prefixes]));
     if (listingKey !== undefined) keepLatest(commitListings, listingKey, listing, 16);
+    const checkout = resolve(this.dir);
     const files = new Map<string, string | undefined>();
+    const blobIds = new Map<string, string>();
     const entries: { sha: string; path: string }[] = [];
     const trees = new Map<string, string>();
     const children = new Map<string, string[]>();
@@ -689,6 +732,7 @@ export class Repo implements Hub {
       children.set(parent, [...(children.get(parent) ?? []), `${mode} ${type} ${sha}\t${path.slice(slash + 1)}\0`]);
       if (type === "tree") trees.set(path, sha);
       if (type !== "blob") continue;
+      blobIds.set(path, `${mode} ${sha}`);
       // A symlink's blob is its target, which coord never follows.
       const skip = mode === "120000" ? notRead("it is a symbolic link, which coord never follows") : tooBigBlob(path, Number(size));
       if (skip !== undefined) files.set(path, skip);
@@ -697,8 +741,8 @@ export class Repo implements Hub {
         entries.push({ sha, path });
       }
     }
+    if (listingKey !== undefined) keepLatest(listedBlobs, `${checkout}\0${commit}`, { asked: prefixes.join("\0"), blobs: blobIds }, 32);
     // A blob read last time (by any Repo of this checkout in this process) is not read again: a blob id is the hash of its content.
-    const checkout = resolve(this.dir);
     const key = `${checkout}\0${slot}`;
     const before = lastTexts.get(key);
     const texts = new Map<string, string>();
@@ -712,12 +756,14 @@ export class Repo implements Hub {
       const blobs = [...new Set(unread.map((e) => e.sha))];
       const root = this.listed(`${commit}^{tree}`) !== undefined ? [] : [`${commit}^{tree}`];
       // The machines' commit itself too: its history mark (historyOf), which a publish on it asks next, without a `git log`.
-      const mark = slot === "machines" && isObjectId(commit) && !historyMarks.has(commit) ? [commit] : [];
+      // Kept whole too, for the signature of a change the tip itself made (lastChange).
+      const mark = slot === "machines" && isObjectId(commit) && !(historyMarks.has(commit) && commitBodies.has(commit)) ? [commit] : [];
       let read = 0;
       const out = await this.git({ input: `${[...blobs, ...root, ...mark].join("\n")}\n` }).binaryCatFile(["--batch"]);
       batchRecords(out).forEach(({ sha, type, body }, record) => {
         if (!body) return;
         if (record === blobs.length + root.length && mark.length && type === "commit") {
+          keepLatest(commitBodies, commit, body, 64);
           const parsed = commitTimeAndMessage(body);
           if (parsed) markCommit(commit, parsed);
         } else if (record === blobs.length && root.length && type === "tree") this.remember(`${commit}^{tree}`, treeListing(body, sha.length / 2));
@@ -1024,7 +1070,19 @@ export class Repo implements Hub {
   }
 
   async isAncestor(a: string, b: string): Promise<boolean> {
-    return isAncestorInHistory(this.history, a, b);
+    return this.knownAncestor(a, b) || isAncestorInHistory(this.history, a, b);
+  }
+
+  /** Whether `a` is `b` or found along the single parents of the commits read in this process (a daemon's recent tips): a yes is git's; a no is unsure. */
+  private knownAncestor(a: string, b: string): boolean {
+    let at: string | undefined = b;
+    for (let step = 0; at !== undefined && step < 64; step++) {
+      if (at === a) return true;
+      const raw = commitBodies.get(at);
+      const parents = raw && commitParentsAndAuthor(raw)?.parents;
+      at = parents?.length === 1 ? parents[0] : undefined;
+    }
+    return false;
   }
 
   /** Whether `commit` was on the remote branch at some time this checkout saw it (the tracking ref's reflog). */
