@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { hubCreate } from "../src/commands/hub.js";
 import { inbox, send } from "../src/commands/messages.js";
+import { orderAdd } from "../src/commands/order.js";
 import { init } from "../src/commands/init.js";
 import { BUCKET_CAPACITY } from "../src/core/budget/budget.js";
 import { presenceOf } from "../src/core/fleet/presence.js";
@@ -364,6 +365,12 @@ describe("a publish within the fleet's push budget", () => {
     expect((await sync({ dir: a, log: (l) => borrowed.push(l), ...alone })).pushed).toBeDefined();
     expect(borrowed.join("\n")).not.toMatch(/spare pushes/);
     expect(JSON.parse(await readFile(bucketFile, "utf8")).tokens).toBeCloseTo(-2, 1);
+    // So does an order it delegates (someone waits for it too): the machine it names runs it.
+    await orderAdd({ dir: a, to: "b", fields: { id: "for-b", run: "true" } });
+    expect((await sync({ dir: a, ...alone })).pushed).toBeDefined();
+    expect(await git(f.hubPath, "show", "coord:coordination/orders/a.json")).toContain('"for-b"');
+    const ran = await sync({ dir: f.machines.b!, ...alone });
+    expect(ran.ran.map((t) => t.id)).toEqual(["for-b"]);
   });
 
   it("a machine whose bucket is spent claims no ANY order until it refills; another machine takes it", async () => {
