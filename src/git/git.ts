@@ -4,7 +4,7 @@
 // on top of the remote tip in a private index (the checkout is not touched),
 // and pushes without force; a rejected push is a lost compare-and-swap.
 import { inTurnBy } from "../serial.js";
-import type { Change, SignatureStatus } from "../core/trust/trust.js";
+import { type Change, type SignatureStatus, standsWithoutAncestry } from "../core/trust/trust.js";
 import { constants } from "node:fs";
 import { type FileHandle, lstat, mkdir, mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -364,7 +364,6 @@ export class Repo implements Hub {
   async madeSince(at: string, since: number): Promise<number> {
     const t = splitTip(at);
     const tips = t ? [t.machines, t.people].filter((x): x is string => x !== undefined) : [at];
-    if (!tips.length) return 0;
     const n = Number((await this.git().raw(["rev-list", "--count", `--max-age=${Math.ceil(since / 1000)}`, ...tips])).trim());
     return Number.isFinite(n) ? n : 0;
   }
@@ -401,16 +400,27 @@ export class Repo implements Hub {
    * X.509 signatures are not checked: they count as unverifiable). Undefined: no commit changed it.
    */
   async lastChange(at: string, path: string, signers: Signers): Promise<Change | undefined> {
-    return (await this.changedByTip(at, path, signers)) ?? (await this.signedChanges(at, path, signers, 1, `the newest change of ${path}`))[0];
+    const byTip = this.tipChangeCandidate(at, path) && this.changedByTip(at, path, await this.signaturesHere(signers), await shallowBoundary(this.history));
+    return byTip || (await this.signedChanges(at, path, signers, 1, `the newest change of ${path}`))[0];
   }
 
   /**
    * lastChange's answer with no git call when the tip itself made the change, as a daemon that synced on its parent
    * sees it: the tip has one parent, readFiles listed both in this process (the same paths asked), the file's blob
    * (or mode) differs between them, and its signature is checked here. That is git log's own test for a commit of one
-   * parent (it is not TREESAME). Undefined: unsure, and git is asked.
+   * parent (it is not TREESAME). Undefined: unsure, and git is asked. `here`: the signers checked in process
+   * (signaturesHere), `boundary`: the shallow boundary, both read once by the caller.
    */
-  private async changedByTip(at: string, path: string, signers: Signers): Promise<Change | undefined> {
+  private changedByTip(at: string, path: string, here: Map<string, string> | undefined, boundary: ReadonlySet<string>): Change | undefined {
+    const candidate = this.tipChangeCandidate(at, path);
+    // A shallow checkout's boundary commit has no parent here: git's answer is another (src/git/history.ts).
+    if (!candidate || !here || boundary.has(candidate.tip)) return undefined;
+    const verdict = commitVerdict(candidate.raw, here);
+    return verdict ? ({ commit: candidate.tip, author: candidate.author, root: false, ...verdict } as Change) : undefined;
+  }
+
+  /** The tip, its raw commit and author when the tip has one parent, both were listed here, and `path` differs between them. */
+  private tipChangeCandidate(at: string, path: string): { tip: string; raw: Buffer; author: string } | undefined {
     const tip = commitOf(at, roleOf(path));
     const raw = commitBodies.get(tip);
     const headers = raw && commitParentsAndAuthor(raw);
@@ -420,11 +430,7 @@ export class Repo implements Hub {
     const before = listedBlobs.get(`${checkout}\0${headers.parents[0]}`);
     const blob = now?.blobs.get(path);
     if (!now || !before || now.asked !== before.asked || blob === undefined || blob === before.blobs.get(path)) return undefined;
-    // A shallow checkout's boundary commit has no parent here: git's answer is another (src/git/history.ts).
-    if ((await shallowBoundary(this.history)).has(tip)) return undefined;
-    const here = await this.signaturesHere(signers);
-    const verdict = here && commitVerdict(raw, here);
-    return verdict ? ({ commit: tip, author: headers.author, root: false, ...verdict } as Change) : undefined;
+    return { tip, raw, author: headers.author };
   }
 
   /**
@@ -498,12 +504,12 @@ export class Repo implements Hub {
     if (!askable.length) return answers;
     const here = await this.signaturesHere(signers);
     if (!here) return answers;
+    const boundary = await shallowBoundary(this.history); // read before walking, as throughHistory does
     // A change the tip itself made, after its parent was read here (a daemon's next tip), needs no git at all.
     const rest: LastChangeAsk[] = [];
     for (const a of askable) {
-      const change = await this.changedByTip(at, a.path, signers);
-      if (change && (a.accepted === undefined || a.accepted === change.commit || change.status !== "G" || this.knownAncestor(a.accepted, change.commit)))
-        answers.set(a.path, change);
+      const change = this.changedByTip(at, a.path, here, boundary);
+      if (change && (standsWithoutAncestry(change, a.accepted) || this.knownAncestor(a.accepted!, change.commit))) answers.set(a.path, change);
       else rest.push(a);
     }
     if (!rest.length) return answers;
@@ -512,7 +518,6 @@ export class Repo implements Hub {
       const tip = commitOf(at, roleOf(a.path));
       byTip.set(tip, [...(byTip.get(tip) ?? []), a]);
     }
-    const boundary = await shallowBoundary(this.history); // read before walking, as throughHistory does
     const found: { ask: LastChangeAsk; chain: LinearChain; at: number }[] = [];
     await Promise.all(
       [...byTip].map(async ([tip, group]) => {
@@ -531,12 +536,14 @@ export class Repo implements Hub {
       const raw = raws.get(commit);
       const verdict = raw && commitVerdict(raw, here);
       if (!verdict) continue;
-      if (ask.accepted !== undefined && ask.accepted !== commit && verdict.status === "G") {
+      const change = { commit, author, root: false, ...verdict } as Change;
+      // (standsWithoutAncestry is true when nothing was accepted.)
+      if (!standsWithoutAncestry(change, ask.accepted)) {
         // afterVerified asks whether the accepted commit is in the change's history: on one line, iff it is at or below it.
-        const below = chain.index.get(ask.accepted);
+        const below = chain.index.get(ask.accepted!);
         if (below === undefined || below < at) continue;
       }
-      answers.set(ask.path, { commit, author, root: false, ...verdict } as Change);
+      answers.set(ask.path, change);
     }
     return answers;
   }

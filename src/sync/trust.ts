@@ -6,7 +6,7 @@
 // machine that requires neither acts on the tip as it is.
 import { ownerOf } from "../core/trust/ownership.js";
 import { delegatedOrdersPath, ORDERS_DIR, ORDERS_FILE, readComputer, readModel, type RepoModel } from "../core/repo/repo.js";
-import { type Accepted, type Change, keyFingerprint, type Refusal, trustedFiles } from "../core/trust/trust.js";
+import { type Accepted, type Change, keyFingerprint, type Refusal, standsWithoutAncestry, trustedFiles } from "../core/trust/trust.js";
 import { commitOf } from "../git/hub.js";
 import { CoordError, EXIT } from "../errors.js";
 import { exists, readIfExists, writeDurably } from "../state/files.js";
@@ -223,7 +223,7 @@ async function eachPath(paths: string[], ask: (path: string) => Promise<Change |
  * earlier than the version verified last, comes after it too: that history was dropped, not rolled back to.
  */
 export async function afterVerified(m: Pick<Machine, "hub">, change: Change | undefined, before: Accepted | undefined): Promise<Change | undefined> {
-  if (!change || !before || before.commit === change.commit || change.status !== "G") return change;
+  if (!change || !before || standsWithoutAncestry(change, before.commit)) return change;
   if (await m.hub.isAncestor?.(before.commit, change.commit)) return change;
   if (await m.hub.restartedAfter?.(change.commit, before.commit)) return change;
   return { ...change, notAfter: before.commit };

@@ -52,6 +52,15 @@ export interface Change {
   notAfter?: string;
 }
 
+/**
+ * Whether a change stands as it is against the version accepted last (`accepted`: its commit), with no need to ask
+ * whether that version is in the change's history: nothing was accepted, it is that very commit, or the change is not
+ * good (refused anyway). Otherwise a rollback check asks (sync/trust.ts afterVerified, git.ts lastChanges).
+ */
+export function standsWithoutAncestry(change: Change, accepted: string | undefined): boolean {
+  return accepted === undefined || accepted === change.commit || change.status !== "G";
+}
+
 /** What a machine accepted of one file: the commit and the text (undefined: the file was deleted by a good commit). */
 export interface Accepted {
   commit: string;
