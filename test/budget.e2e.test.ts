@@ -286,6 +286,34 @@ describe("a publish within the fleet's push budget", () => {
     expect(md).toContain("Push budget: 6 pushes a minute shared by 3 machines: heartbeats every 1 min or longer");
   });
 
+  it("with no budget too, the summary of a sync alone is no push: it rides along with the next change", async () => {
+    fleet = await makeFleet(["a"]); // a hub on a path: no budget, so no bucket holds anything back
+    const f = fleet;
+    const dir = f.machines.a!;
+    await pushOrders(f, ordersText([{ id: "x", to: "a", run: "true" }]));
+    expect((await sync({ dir, ...alone })).pushed).toBeDefined();
+    // A drain's last results went out with a claim's push: the summary its sync writes at the end is all that is new.
+    const journalPath = join(dir, ".git", "coord", "journal.json");
+    const journal = JSON.parse(await readFile(journalPath, "utf8"));
+    journal.lastRun = "2026-11-27T00:00:00.000Z: ran y (completed)";
+    await writeFile(journalPath, JSON.stringify(journal));
+    // A person's commit the machine reads in full (no quiet sync), with nothing in it for the machine.
+    await personCommit(f, "README.md", "the fleet\n", "a readme");
+    const before = await commitsOnCoord(f);
+    expect((await sync({ dir, ...alone })).pushed).toBeUndefined();
+    expect(await commitsOnCoord(f)).toBe(before);
+    // The next change worth a push carries the summary of its own sync.
+    await pushOrders(
+      f,
+      ordersText([
+        { id: "x", to: "a", run: "true" },
+        { id: "z", to: "a", run: "true" },
+      ]),
+    );
+    expect((await sync({ dir, ...alone })).pushed).toBeDefined();
+    expect(await git(f.hubPath, "show", "coord:coordination/COMPUTER_a.md")).toMatch(/^Last run: \S+: ran z \(completed\)$/m);
+  });
+
   it("a fleet of 10 that synced: a person's order for one machine, then one sync of each machine, adds at most 2 machine commits", async () => {
     fleet = await makeFleet(TEN);
     const f = fleet;

@@ -24,6 +24,7 @@ import {
   mostPressing,
   pushClassOf,
   refill,
+  ridingAlong,
   type Share,
   SPARE_WINDOW_MS,
   spend,
@@ -397,7 +398,7 @@ function judge(c: Cycle, seen: Seen, composed: Composed): Verdict {
   );
   // Nothing worth a push: its file stays as the hub has it (what it read of ORDERS.json rides along with the next push).
   // STATUS.* alone (a person's change) may remain: the same on every machine, so the first to sync says it.
-  const publishing = cls || !previous ? mine : { ...mine, orders: previous.orders, heartbeat: previous.heartbeat, lastSeen: previous.lastSeen };
+  const publishing = cls || !previous ? mine : ridingAlong(mine, previous);
   const changes: Map<string, string | null> = renderChanges(files, tipModel, publishing, own.files);
   for (const [path, content] of others) changes.set(path, content);
   if (!changes.size) return { changes };

@@ -187,15 +187,25 @@ export function pushClassOf(previousFile: ComputerFile | undefined, mineFile: Co
     const urgent = now !== undefined && (now.state === "assigned" || now.state === "failed" || endsClaim || (now.state === "completed" && ctx.waitedOn.has(id)));
     cls = mostPressing(cls, urgent ? "urgent" : "work");
   }
-  // A heartbeat of another length rides along (heartbeatOf: the one published is never left longer than the one kept);
-  // so does the summary of its last sync (lastRun): a result in it comes with its task's change, and a delivery
-  // alone ("received 1 message") is a receipt, not work: a message must not cost its recipient a push of its own.
-  const { tasks: _t, orders: _o, lastSeen: _l, heartbeat: _h, lastRun: _r, messages: receiptsNow, ...rest } = mine;
-  const { tasks: _pt, orders: _po, lastSeen: _pl, heartbeat: _ph, lastRun: _pr, messages: receiptsBefore, ...restBefore } = previous;
+  const { tasks: _t, messages: receiptsNow, ...rest } = ridingAlong(mine, previous);
+  const { tasks: _pt, messages: receiptsBefore, ...restBefore } = previous;
   if (!same(rest, restBefore)) cls = mostPressing(cls, "work");
   if (!same(receiptsNow ?? {}, receiptsBefore ?? {})) cls = mostPressing(cls, "receipts");
   if (ctx.heartbeatDue) cls = mostPressing(cls, ctx.renewsClaims ? "urgent" : "heartbeat");
   return cls;
+}
+
+/**
+ * Machine file `mine` with what rides along with the next push as `previous` (the hub's) has it, for a publish that
+ * is worth none (pushClassOf says no class): what it read of ORDERS.json (`orders`), its lastSeen (a heartbeat not
+ * due), a heartbeat of another length (heartbeatOf: the one published is never left longer than the one kept), and
+ * the summary of its last sync (`lastRun`): a result in it comes with its task's change, and a delivery alone
+ * ("received 1 message") is a receipt, not work: a message must not cost its recipient a push of its own, nor a
+ * drained queue a push for its summary after its results went out.
+ */
+export function ridingAlong(mine: ComputerFile, previous: ComputerFile): ComputerFile {
+  const { lastRun: _r, ...rest } = mine;
+  return { ...rest, orders: previous.orders, lastSeen: previous.lastSeen, heartbeat: previous.heartbeat, ...(previous.lastRun !== undefined ? { lastRun: previous.lastRun } : {}) };
 }
 
 /**

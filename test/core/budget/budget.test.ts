@@ -3,6 +3,7 @@ import { TURNS, turnsAt } from "../../../src/core/budget/turns.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  ridingAlong,
   admits,
   admitsAt,
   BUCKET_CAPACITY,
@@ -299,6 +300,26 @@ describe("what is worth a push", () => {
     ["an urgent message", file(), file(), { messages: "urgent" }, "urgent"],
     ["a message", file(), file(), { messages: "work" }, "work"],
   ])("%s: %s", (_what, previous, mine, over, expected) => expect(pushClassOf(previous, mine, { ...ctx, ...over })).toBe(expected));
+
+  it.each<[string, ComputerFile, ComputerFile, ComputerFile]>([
+    [
+      "what it read, its lastSeen, heartbeat and summary stay as the hub has them",
+      file({ lastRun: "2026-11-25T08:00:00.000Z: ran x (completed)" }),
+      file({ orders: { seen: "2222", valid: true }, lastSeen: "2026-11-25T09:05:00.000Z", heartbeat: 480, lastRun: "2026-11-25T09:05:00.000Z: ran y (completed)" }),
+      file({ lastRun: "2026-11-25T08:00:00.000Z: ran x (completed)" }),
+    ],
+    ["a summary the hub has none of waits too", file(), file({ lastRun: "2026-11-25T09:05:00.000Z: ran y (completed)" }), file()],
+    [
+      "everything else is its own",
+      file(),
+      file({ state: "working", capabilities: { os: "linux", claude: "1.0" }, tasks: { x: task("completed") } }),
+      file({ state: "working", capabilities: { os: "linux", claude: "1.0" }, tasks: { x: task("completed") } }),
+    ],
+  ])("riding along: %s", (_what, previous, mine, expected) => {
+    const published = ridingAlong(mine, previous);
+    expect(published).toEqual(expected);
+    expect(pushClassOf(previous, published, ctx)).toBe(pushClassOf(previous, mine, ctx));
+  });
 
   const heard = (minutesAgo: number, heartbeat = 60) => ({ lastSeen: new Date(NOW - minutesAgo * 60_000).toISOString(), heartbeat });
   it("counts the machines not offline, itself included", () => {
