@@ -16,7 +16,7 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { CLI_PATH } from "../package.js";
 import { cronProblem, nextRun } from "../core/time/cron.js";
-import { dueAt, type LoopEvent, type LoopSettings, type LoopState, nextSyncAt, type Step, start, step, type Why } from "../core/machine/daemon-loop.js";
+import { dueAt, endOf, type LoopEvent, type LoopSettings, type LoopState, nextSyncAt, type Step, start, step, type Why } from "../core/machine/daemon-loop.js";
 import { type Bucket, describeReadShare, moveSpreadOf, nextLookAt, type ReadShare, readShareOf, spendReads } from "../core/hub/reads.js";
 import type { RepoModel } from "../core/repo/repo.js";
 import { budgetsFor, type Machine } from "../sync/machine.js";
@@ -239,6 +239,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
 
   const runSync = async (why: Why) => {
     const started = Date.now();
+    let deferredAt: number | undefined;
     info.syncingSince = new Date(started).toISOString();
     void saveOrSay();
     let ranWork = false;
@@ -260,8 +261,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
         // The hub moved (a look saw it): no second look at the tip before the fetch. Asked for (a message to publish)
         // or poked (a service changed): something local changed, maybe while the last sync ran, after it read the
         // local state and before its quiet stamp took the state's fingerprint: the stamp would answer "nothing changed".
-        full: !services.ready || why === "moved" || why === "asked" || why === "poked",
+        full: !services.ready || why === "moved" || why === "asked" || why === "poked" || why === "turn",
+        // Its last publish ends the sync until a far turn to push, instead of holding it (its looks go on meanwhile);
+        // the wake for it pushes at once.
+        turns: why === "turn" ? "now" : "defer",
       });
+      if (r.deferred) deferredAt = Date.parse(r.deferred);
       // What it read of the hub: a quiet sync's look, or a fetch (and one more per push that lost its race).
       reads.spend(r.quiet ? 1 : 1 + Math.max(0, r.pushAttempts - 1));
       // Work ended: there may be more for the free slot (the queue drains without waiting for a tick).
@@ -297,8 +302,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     // heartbeat, a retry, another machine's lease; the loop wakes for it when it comes before the next tick.
     const quiet = ranWork ? undefined : await readQuiet(stateDir).catch(() => undefined);
     // A stamp that ends when a publish the push budget held may go (it may carry a message someone waits for).
-    const deferred = quiet?.deferred !== undefined && Date.parse(quiet.deferred) <= quiet.until;
-    dispatch({ type: "ended", ranWork, ...(newerTip ? { newerTip } : {}), ...(quiet ? { quietUntil: quiet.until } : {}), ...(deferred ? { deferred } : {}) });
+    const stamp = quiet ? { until: quiet.until, ...(quiet.deferred !== undefined ? { deferred: Date.parse(quiet.deferred) } : {}) } : undefined;
+    dispatch({ type: "ended", ranWork, ...(newerTip ? { newerTip } : {}), ...endOf(stamp, deferredAt, ranWork) });
     await saveOrSay();
   };
   // One look at the hub: is either branch where this machine last saw it (fetched or pushed)? A hub that does not

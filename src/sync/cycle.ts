@@ -93,6 +93,8 @@ export interface CycleContext {
   stopping?: AbortSignal;
   /** The daemon's supervisor of services, told every tip the cycle reads (none in a sync of no daemon). */
   onModel?: (model: RepoModel) => Promise<void>;
+  /** How its last publish meets its turn to push (SyncOptions.turns); absent: it waits for it. */
+  turns?: Turns;
   /** Publishes one at a time. */
   inTurn: Turn;
   /** The sync lock it holds (a task starts only while it is not compromised). */
@@ -161,6 +163,9 @@ export async function lookAtCaps(c: Cycle): Promise<void> {
   c.work.caps = caps;
   c.work.capsStale = capsStale;
 }
+
+/** How a sync's last publish meets its turn to push: "defer" ends the sync until the turn, "now" is the turn (SyncOptions.turns). */
+export type Turns = "defer" | "now";
 
 /** A cycle's standing with the fleet's push budget (core/budget/budget.ts): set by each publish's read of the fleet and by every push. */
 export interface BudgetState {

@@ -2,6 +2,7 @@
 // compare-and-swap (built again on the new tip after a rejected push), one
 // publish at a time; the checkout follows what landed.
 import { turnsAt } from "../core/budget/turns.js";
+import { DEFERRED_SPREAD_MS, WAKE_FLOOR_MS } from "../core/machine/daemon-loop.js";
 import { timings } from "../timings.js";
 import { setTimeout as delay } from "node:timers/promises";
 import { commitOf, MACHINES_BRANCH, type PushOptions } from "../git/hub.js";
@@ -125,9 +126,9 @@ export interface Published {
 }
 
 /** Publishes this machine's files on the latest tip: compare-and-swap, redone on the new tip after a rejected push. */
-export async function publish(c: Cycle, first: First, message: string): Promise<Published> {
+export async function publish(c: Cycle, first: First, message: string, { last = false }: { last?: boolean } = {}): Promise<Published> {
   const { hub } = c.m;
-  const tries: Tries = { message, replacing: new Map(), turnsMs: 0, spare: new Set() };
+  const tries: Tries = { message, replacing: new Map(), turnsMs: 0, spare: new Set(), last };
   const { replacing } = tries;
   let refused: string | undefined; // the machines' tip a refused replacement was to replace
   let why = "refused"; // what git said of it
@@ -193,6 +194,8 @@ interface Tries {
   turnsMs: number;
   /** Commits that go on the fleet's spare pushes (onSpare): their machine pays back what it can (spendSpare). */
   spare: Set<string>;
+  /** The sync's last publish (its results and status, no claim): in a daemon it may end the sync until its turn (turnDeferred). */
+  last: boolean;
 }
 
 /** The machines' branch as the remote has it now. */
@@ -208,13 +211,31 @@ async function fetchTip(c: Pick<Cycle, "m">): Promise<string> {
  * once its turns took a push budget's time (a publish that keeps losing in its turns then goes at once). True: it waited.
  */
 async function turnComes(c: Cycle, tries: Tries): Promise<boolean> {
-  const wait = c.stopping?.aborted || tries.turnsMs >= c.pushBudgetMs ? 0 : turnWait(c.budget.share!, c.budget.rank ?? 0, c.now().getTime(), turnsAt(timings.timeScale));
+  const wait = turnWaitNow(c, tries);
   if (wait <= 0) return false;
   const since = performance.now();
   // A machine told to stop pushes what it has at once (its interrupted tasks): its last word waits for no turn.
   await (c.waitTurn ? c.waitTurn(wait) : delay(wait, undefined, c.stopping ? { signal: c.stopping } : {}).catch(() => {}));
   tries.turnsMs += performance.now() - since;
   return true;
+}
+
+/** How long this try would wait for its turn (ms; turnComes), 0: none (a stopping sync, turns spent, the daemon's turn). */
+function turnWaitNow(c: Cycle, tries: Tries): number {
+  if (c.stopping?.aborted || tries.turnsMs >= c.pushBudgetMs || c.turns === "now") return 0;
+  return turnWait(c.budget.share!, c.budget.rank ?? 0, c.now().getTime(), turnsAt(timings.timeScale));
+}
+
+/**
+ * The turn step's other way, for a daemon's last publish (SyncOptions.turns "defer"): a far turn ends the sync until
+ * then instead of holding it (the daemon wakes for it, and looks and delivers meanwhile); a near one is waited for:
+ * one turn away at most, and at most as far as the daemon's wake may come late (core/machine/daemon-loop.ts: its
+ * floor and its spread), which would miss it. Returns when the publish waits until, or undefined.
+ */
+function turnDeferred(c: Cycle, tries: Tries): number | undefined {
+  if (c.turns !== "defer" || !tries.last) return undefined;
+  const wait = turnWaitNow(c, tries);
+  return wait > Math.max(turnsAt(timings.timeScale).turnMs, WAKE_FLOOR_MS + DEFERRED_SPREAD_MS) ? c.now().getTime() + wait : undefined;
 }
 
 /** What build says when the push waited for its turn: the try builds again on the tip as it is then. */
@@ -233,14 +254,18 @@ async function build(c: Cycle, seen: Seen, attempt: number, tries: Tries, inTurn
   const { journal } = c.work;
   const { tip, files } = seen;
   const composed = await compose(c, seen);
-  const verdict = await onSpare(c, tip, judge(c, seen, composed));
   const { model, local, reserved, previous } = seen;
+  let verdict = await onSpare(c, tip, judge(c, seen, composed));
+  // A daemon's last publish whose turn is far ends the sync until then (what someone waits for, a first file: no turn).
+  const turn = verdict.deferUntil === undefined && verdict.changes.size && previous && !verdict.awaited && !inTurn ? turnDeferred(c, tries) : undefined;
+  if (turn !== undefined) verdict = { ...verdict, deferUntil: turn };
   const { mine } = composed;
   const { changes } = verdict;
   if (verdict.deferUntil !== undefined) {
-    // Over its share: it waits (what it has rides along with the next push), and says until when.
+    // Over its share (or its turn far): it waits (what it has rides along with the next push), and says until when.
     c.budget.publishWaits = verdict.deferUntil;
-    log(`this publish waits for the fleet's push budget (${describeShare(c.budget.share!)}) until ${new Date(verdict.deferUntil).toISOString()}`);
+    const what = turn !== undefined ? "its turn to push" : "the fleet's push budget";
+    log(`this publish waits for ${what} (${describeShare(c.budget.share!)}) until ${new Date(verdict.deferUntil).toISOString()}`);
   } else if (changes.size === 0) await reserved.landed(); // the tip says what this machine would: its reservations are there
   if (changes.size === 0 || verdict.deferUntil !== undefined) {
     c.said.lastSeen = previous?.lastSeen ?? c.said.lastSeen;

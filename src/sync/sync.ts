@@ -31,7 +31,20 @@ import { loadParsed, saveParsed } from "../state/parsed.js";
 import { appendLog } from "../state/logs.js";
 import { tryLock, type HeldLock } from "../state/lock.js";
 import { type GitMachine, type Machine, openMachine } from "./machine.js";
-import { type Act, crashPoint, type Cycle, type CycleContext, lookAtCaps, READ_PATHS, reactToTip, type SyncResult, haltNow, waitsUntil, type WorkRecord } from "./cycle.js";
+import {
+  type Act,
+  crashPoint,
+  type Cycle,
+  type CycleContext,
+  lookAtCaps,
+  READ_PATHS,
+  reactToTip,
+  type SyncResult,
+  haltNow,
+  type Turns,
+  waitsUntil,
+  type WorkRecord,
+} from "./cycle.js";
 import { checkSigning, type TipView, viewTip } from "./view.js";
 import { receive } from "./mail.js";
 import { commitMessage, type First, lastRead, publish } from "./push.js";
@@ -121,6 +134,13 @@ export interface DaemonExtras {
   heartbeat?: number;
   /** The daemon's supervisor of services: told each tip the sync reads (its start, every look while tasks run, its publish). */
   onModel?: (model: RepoModel) => Promise<void>;
+  /**
+   * How the sync's last publish meets its turn to push (core/budget/budget.ts turnWait). By default it waits in the sync
+   * (cron's `coord sync`: no timer would wake it). "defer": a turn more than one turn away ends the sync instead, which
+   * says until when (the quiet stamp's deferral), and the daemon wakes then: meanwhile its looks deliver what comes,
+   * where a sync held for a turn of up to 30 s delivered nothing. "now": the daemon woke for that turn: no turn to wait.
+   */
+  turns?: Turns;
 }
 
 /** A sync's options resolved once, in their groups: what it does (`act` and the rest), its clock and I/O, the daemon's extras. */
@@ -132,7 +152,7 @@ interface Resolved {
 }
 
 function resolveOptions(opts: CycleOptions): Resolved {
-  const { waitTurn, signal, fetched, headStart, heartbeat, onModel } = opts;
+  const { waitTurn, signal, fetched, headStart, heartbeat, onModel, turns } = opts;
   return {
     act: actOf(opts),
     todo: { scheduled: opts.scheduled === true, full: opts.full === true, askAgents: opts.askAgents !== false },
@@ -145,7 +165,7 @@ function resolveOptions(opts: CycleOptions): Resolved {
       ...(fetched ? { fetched } : {}),
       ...(headStart ? { headStart } : {}),
     },
-    daemon: { ...(heartbeat !== undefined ? { heartbeat } : {}), ...(onModel ? { onModel } : {}) },
+    daemon: { ...(heartbeat !== undefined ? { heartbeat } : {}), ...(onModel ? { onModel } : {}), ...(turns ? { turns } : {}) },
   };
 }
 
@@ -325,7 +345,7 @@ const publishing: Step = async (c, { first }) => {
     journal.data.lastRun = summary;
     await journal.save();
   }
-  const { view: landed, builtOn } = await publish(c, first, commitMessage(config.name, result));
+  const { view: landed, builtOn } = await publish(c, first, commitMessage(config.name, result), { last: true });
   if (first.tip && builtOn !== first.tip) result.newerTip = true;
   const waits = waitsUntil(c.budget);
   if (waits !== undefined) result.deferred = new Date(waits).toISOString();
@@ -417,6 +437,7 @@ async function viewStep(machine: Machine, how: Resolved, result: SyncResult, loc
     ...(io.waitTurn ? { waitTurn: io.waitTurn } : {}),
     ...(io.signal ? { stopping: io.signal } : {}),
     ...(daemon.onModel && act !== "dry-run" ? { onModel: daemon.onModel } : {}),
+    ...(daemon.turns ? { turns: daemon.turns } : {}),
     inTurn: inTurn(),
     lock,
     health,

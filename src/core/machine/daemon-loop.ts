@@ -55,12 +55,15 @@ export interface LoopSettings {
   moveSpreadMs?: number;
 }
 
-/** Why a sync starts. */
-export type Why = "start" | "tick" | "wake" | "asked" | "poked" | "ran work" | "moved";
+/**
+ * Why a sync starts. "turn": the wake for a publish that waited (its turn to push, or the push budget): the sync
+ * pushes what waited at once (sync/sync.ts `turns`).
+ */
+export type Why = "start" | "tick" | "wake" | "turn" | "asked" | "poked" | "ran work" | "moved";
 
 export type LoopState =
-  | { kind: "idle"; tickAt: number; wakeAt?: number; lookAt?: number }
-  | { kind: "looking"; tickAt: number; wakeAt?: number; since: number; afterLook?: "asked" | "poked" }
+  | { kind: "idle"; tickAt: number; wakeAt?: number; lookAt?: number; forTurn?: true }
+  | { kind: "looking"; tickAt: number; wakeAt?: number; since: number; afterLook?: "asked" | "poked"; forTurn?: true }
   | { kind: "poked"; tickAt: number; at: number; by?: "moved" }
   | { kind: "syncing"; since: number }
   | { kind: "asked"; since: number; by: "asked" | "poked" }
@@ -112,7 +115,7 @@ function idleAfter(now: number, quietUntil: number | undefined, s: LoopSettings,
   const look = lookAfter(now, s);
   if (quietUntil === undefined || quietUntil >= tick) return { kind: "idle", tickAt, ...look };
   const spread = s.random() * Math.min(deferred ? DEFERRED_SPREAD_MS : MAX_SPREAD_MS, s.heartbeatMs * WAKE_SPREAD);
-  return { kind: "idle", tickAt, wakeAt: Math.max(quietUntil, now + WAKE_FLOOR_MS) + spread, ...look };
+  return { kind: "idle", tickAt, wakeAt: Math.max(quietUntil, now + WAKE_FLOOR_MS) + spread, ...look, ...(deferred ? { forTurn: true as const } : {}) };
 }
 
 /** The next look, when the daemon looks. */
@@ -123,7 +126,29 @@ function lookAfter(now: number, s: LoopSettings): { lookAt?: number } {
 
 /** Back to idle after a look that saw no move, keeping the tick and the wake it had. */
 function idleAfterLook(state: Extract<LoopState, { kind: "looking" }>, now: number, s: LoopSettings): LoopState {
-  return { kind: "idle", tickAt: state.tickAt, ...(state.wakeAt !== undefined ? { wakeAt: state.wakeAt } : {}), ...lookAfter(now, s) };
+  return { kind: "idle", tickAt: state.tickAt, ...wakeOf(state), ...lookAfter(now, s) };
+}
+
+/** The wake a state keeps across a look: when, and whether it is a publish's turn. */
+function wakeOf(state: { wakeAt?: number; forTurn?: true }): { wakeAt?: number; forTurn?: true } {
+  return state.wakeAt === undefined ? {} : { wakeAt: state.wakeAt, ...(state.forTurn ? { forTurn: true as const } : {}) };
+}
+
+/** The sync a due wake starts: a publish's turn, or the quiet stamp's end. */
+const wakeWhy = (state: { forTurn?: true }): Why => (state.forTurn ? "turn" : "wake");
+
+/**
+ * What a sync's end tells the loop of its quiet stamp (`quiet`: its end, and whether it ends for a publish that
+ * waits) and of the publish its result says waits until `deferredAt` (ms): a sync that left no stamp (it did
+ * something: a hook acknowledged messages, a warning) still wakes for what waits. A sync that ran work is followed
+ * by another at once, which says.
+ */
+export function endOf(quiet: { until: number; deferred?: number } | undefined, deferredAt: number | undefined, ranWork: boolean): { quietUntil?: number; deferred?: true } {
+  if (ranWork) return {};
+  const waits = deferredAt !== undefined && Number.isFinite(deferredAt) && (quiet === undefined || deferredAt < quiet.until);
+  if (waits) return { quietUntil: deferredAt, deferred: true };
+  if (!quiet) return {};
+  return { quietUntil: quiet.until, ...(quiet.deferred !== undefined && quiet.deferred <= quiet.until ? { deferred: true as const } : {}) };
 }
 
 /** When the loop next has something to do without being told (its one timer), or undefined: never. */
@@ -159,14 +184,11 @@ export function step(state: LoopState, event: LoopEvent, now: number, s: LoopSet
       switch (event.type) {
         case "timer": {
           if (state.kind === "poked" && state.at <= now) return state.by === "moved" ? syncNow(now, "moved", "the hub moved: syncing now") : syncNow(now, "poked");
-          if (state.kind === "idle" && state.wakeAt !== undefined && state.wakeAt <= now) return syncNow(now, "wake");
+          if (state.kind === "idle" && state.wakeAt !== undefined && state.wakeAt <= now) return syncNow(now, wakeWhy(state));
           // A tick whose time has come; a timer that fired early (a long wait is cut in pieces) changes nothing.
           if (state.tickAt <= now) return syncNow(now, "tick");
           if (state.kind === "idle" && state.lookAt !== undefined && state.lookAt <= now)
-            return {
-              state: { kind: "looking", tickAt: state.tickAt, ...(state.wakeAt !== undefined ? { wakeAt: state.wakeAt } : {}), since: now },
-              actions: [{ type: "look" }],
-            };
+            return { state: { kind: "looking", tickAt: state.tickAt, ...wakeOf(state), since: now }, actions: [{ type: "look" }] };
           return stay;
         }
         case "asked":
@@ -201,7 +223,7 @@ export function step(state: LoopState, event: LoopEvent, now: number, s: LoopSet
           }
           if (state.afterLook === "asked") return syncNow(now, "asked", "a sync was asked for: syncing now");
           if (state.afterLook === "poked") return { state: { kind: "poked", tickAt: state.tickAt, at: now + POKE_MS }, actions: [] };
-          if (state.wakeAt !== undefined && state.wakeAt <= now) return syncNow(now, "wake");
+          if (state.wakeAt !== undefined && state.wakeAt <= now) return syncNow(now, wakeWhy(state));
           if (state.tickAt <= now) return syncNow(now, "tick");
           return { state: idleAfterLook(state, now, s), actions: [] };
       }

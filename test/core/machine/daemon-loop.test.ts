@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import {
   DEFERRED_SPREAD_MS,
   dueAt,
+  endOf,
   type LoopEvent,
   type LoopSettings,
   type LoopState,
@@ -181,8 +182,28 @@ describe("the daemon's loop, on a fake clock", () => {
     it.each(cases)("$name", ({ quietUntil, syncs, s, deferred }) => {
       const r = play({ quietUntil, until: 61 * MIN, ...(deferred ? { deferred } : {}) }, s ?? hourly);
       expect(at(r).slice(0, syncs.length)).toEqual(syncs);
-      if (syncs.length > 1 && syncs[1]! < 60 * MIN) expect(whys(r)[1]).toBe("wake");
+      // The wake for a publish that waited is its turn: that sync pushes at once (sync/sync.ts `turns`).
+      if (syncs.length > 1 && syncs[1]! < 60 * MIN) expect(whys(r)[1]).toBe(deferred ? "turn" : "wake");
     });
+
+    it("the wake for a publish that waited stays its turn across the looks before it", () => {
+      const looking = settings({ nextTick: every(60 * MIN), nextLook: (now) => now + 2 * S });
+      const r = play({ quietUntil: (end) => end + 12 * S, deferred: true, lookMs: 100, until: 20 * S }, looking);
+      expect(r.actions.filter((a) => a.type === "look").length).toBeGreaterThan(3);
+      expect(whys(r)).toEqual(["start", "turn"]);
+      expect(at(r)[1]).toBeGreaterThanOrEqual(13 * S);
+    });
+
+    it.each<[string, { until: number; deferred?: number } | undefined, number | undefined, boolean, ReturnType<typeof endOf>]>([
+      ["no stamp, nothing waits", undefined, undefined, false, {}],
+      ["a stamp", { until: 5 * MIN }, undefined, false, { quietUntil: 5 * MIN }],
+      ["a stamp ending for a publish that waits", { until: 30 * S, deferred: 30 * S }, 30 * S, false, { quietUntil: 30 * S, deferred: true }],
+      ["no stamp (a hook acknowledged messages), a publish waits for its turn", undefined, 20 * S, false, { quietUntil: 20 * S, deferred: true }],
+      ["a stamp ending later than the publish that waits", { until: 5 * MIN }, 20 * S, false, { quietUntil: 20 * S, deferred: true }],
+      ["a stamp ending sooner (a heartbeat)", { until: 10 * S }, 20 * S, false, { quietUntil: 10 * S }],
+      ["a sync that ran work: the next one, at once, says", { until: 5 * MIN }, 20 * S, true, {}],
+      ["a time that is none", undefined, Number.NaN, false, {}],
+    ])("a sync's end: %s", (_what, stamp, deferredAt, ranWork, expected) => expect(endOf(stamp, deferredAt, ranWork)).toEqual(expected));
   });
 
   it("an ask while idle syncs now; asks during a sync make one sync right after it", () => {
