@@ -230,12 +230,14 @@ function turnWaitNow(c: Cycle, tries: Tries): number {
  * The turn step's other way, for a daemon's last publish (SyncOptions.turns "defer"): a far turn ends the sync until
  * then instead of holding it (the daemon wakes for it, and looks and delivers meanwhile); a near one is waited for:
  * one turn away at most, and at most as far as the daemon's wake may come late (core/machine/daemon-loop.ts: its
- * floor and its spread), which would miss it. Returns when the publish waits until, or undefined.
+ * floor and its spread), which would miss it. Turns shorter than that spread (a bench's fleet at time ÷ 10) are
+ * always waited for: a wake would land in another machine's. Returns when the publish waits until, or undefined.
  */
 function turnDeferred(c: Cycle, tries: Tries): number | undefined {
-  if (c.turns !== "defer" || !tries.last) return undefined;
+  const { turnMs } = turnsAt(timings.timeScale);
+  if (c.turns !== "defer" || !tries.last || turnMs < DEFERRED_SPREAD_MS) return undefined;
   const wait = turnWaitNow(c, tries);
-  return wait > Math.max(turnsAt(timings.timeScale).turnMs, WAKE_FLOOR_MS + DEFERRED_SPREAD_MS) ? c.now().getTime() + wait : undefined;
+  return wait > Math.max(turnMs, WAKE_FLOOR_MS + DEFERRED_SPREAD_MS) ? c.now().getTime() + wait : undefined;
 }
 
 /** What build says when the push waited for its turn: the try builds again on the tip as it is then. */
