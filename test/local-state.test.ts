@@ -44,6 +44,8 @@ describe("reading local state", () => {
       [{ ...good, inbox: {} }, "field inbox"],
       [{ ...good, receipts: { "a/b": { received: "x", acked: 0 } } }, "field receipts.a/b.received"],
       [{ ...good, outbox: { b: { next: 1, messages: [{ seq: 1 }] } } }, "field outbox.b.messages.0"],
+      [{ ...good, ackWaits: "a/b/1" }, "field ackWaits"],
+      [{ ...good, ackWaits: [1] }, "field ackWaits.0"],
       [{ ...good, version: 3 }, "version 3"],
       [7, "the file"],
     ];

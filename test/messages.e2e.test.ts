@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ack, inbox, outbox, send } from "../src/commands/messages.js";
 import { init } from "../src/commands/init.js";
+import { readMailbox } from "../src/state/mailbox.js";
 import { sync } from "../src/sync/sync.js";
 import { cli, cliExec, hubFile, hubStatus, makeFleet, personCommit, type Fleet } from "./helpers.js";
 
@@ -135,6 +136,8 @@ describe("messages", () => {
     await send({ dir: dirOf("izzit7"), to: "soda-yeti", text: "hello hook", now: true });
     const r = await sync({ dir: dirOf("soda-yeti") });
     expect(r.hookAcked).toEqual(["izzit7/soda-yeti/1"]);
+    // The hook's acknowledgements ride along as receipts: nobody waits for them as for a person's (ackWaits).
+    expect((await readMailbox(join(dirOf("soda-yeti"), ".git", "coord"))).ackWaits).toBeUndefined();
     expect(JSON.parse((await readFile(seen, "utf8")).trim())).toMatchObject({ id: "izzit7/soda-yeti/1", from: "izzit7", text: "hello hook" });
     expect((await hubStatus(fleet)).machines["soda-yeti"]?.messages).toEqual({ waiting: 0, unacked: 0 });
 

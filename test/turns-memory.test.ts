@@ -4,7 +4,10 @@
 // what comes meanwhile, and the sync it wakes for pushes at once. On the in-memory fleet, with the machine's clock
 // and its turn waits recorded.
 import { afterEach, describe, expect, it } from "vitest";
-import { sendFrom } from "../src/commands/messages.js";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { ackOn, sendFrom } from "../src/commands/messages.js";
+import { readMailbox } from "../src/state/mailbox.js";
 import { ordersText } from "./helpers.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
 
@@ -86,5 +89,36 @@ describe("turns under GitHub's budget", () => {
     const near = await f.sync("a", { ...at, full: true, turns: "defer" });
     expect(near.pushed).toBeDefined();
     expect(waited).toEqual([1500]);
+  });
+
+  it("an acknowledgement someone made goes at once, as a message does, where a received mark waits for the bucket", async () => {
+    fleet = await memoryFleet(["a", "b", "c"], { orders: ordersText([], {}) });
+    const f = fleet;
+    let t = NOT_A_TURN + 120_000;
+    const at = {
+      now: () => new Date(t),
+      waitTurn: async (ms: number) => {
+        t += ms;
+      },
+    };
+    await sendFrom(f.m("a"), { to: "b", text: "read this", clock: at.now });
+    expect((await f.sync("a", { ...at, full: true })).pushed).toBeDefined();
+    // b's bucket below what a receipt needs (2 tokens), above the urgent floor (−3).
+    await writeFile(join(f.m("b").stateDir, "budget.json"), `${JSON.stringify({ tokens: 0.5, at: t })}\n`);
+    const got = await f.sync("b", { ...at, full: true });
+    expect(got.delivered).toEqual(["a/b/1"]);
+    expect(got.pushed).toBeUndefined();
+    expect(got.deferred).toBeDefined();
+    // b's person acknowledges it (coord inbox ack): the next publish goes at once, the bucket still under 2.
+    t += 1000;
+    await ackOn(f.m("b"), ["a/b/1"], false);
+    const acked = await f.sync("b", { ...at, full: true, turns: "defer" });
+    expect(acked.pushed).toBeDefined();
+    expect(acked.deferred).toBeUndefined();
+    expect((await f.model()).computers.get("b")?.messages?.["a/b"]).toMatchObject({ acked: 1 });
+    // Shown on the hub, it is waited for no more: the next sync finds it there and pushes nothing.
+    t += 1000;
+    expect((await f.sync("b", { ...at, full: true })).pushed).toBeUndefined();
+    expect((await readMailbox(f.m("b").stateDir)).ackWaits).toBeUndefined();
   });
 });

@@ -5,7 +5,7 @@ import type { RepoModel } from "../core/repo/repo.js";
 import { own, PRIORITIES, type Priority } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { ackedHere, type MailboxData, readMailbox, updateMailbox } from "../state/mailbox.js";
-import { ackInData, adoptPublished } from "../sync/mail.js";
+import { ackInData, adoptPublished, waitForAcks } from "../sync/mail.js";
 import { arrivedSince, maxWaitSteps, READ_EVERY_MS, waitStep } from "../core/messages/inbox-wait.js";
 import { type Bucket, nextLookAt, type readShareOf, spendReads } from "../core/hub/reads.js";
 import { daemonRunning } from "../daemon/daemon.js";
@@ -191,6 +191,7 @@ export async function ackOn(m: Pick<Machine, "stateDir" | "config">, ids: string
       const targets = all ? data.inbox.filter((x) => !ackedHere(data, x)).map((x) => x.id) : ids;
       const unknown = ackInData(data, targets);
       if (unknown.length) throw new CoordError(`not in this machine's inbox: ${unknown.join(", ")}; see coord inbox --all for the ids (nothing was acknowledged)`, EXIT.USAGE);
+      waitForAcks(data, targets);
       return targets;
     },
     m.config.name,

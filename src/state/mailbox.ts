@@ -23,6 +23,12 @@ export interface MailboxData {
   joined?: boolean;
   /** Messages delivered by a sync that ran no hooks (--no-run): the onMessage hook still owes them a run. */
   hookPending?: string[];
+  /**
+   * Messages a person or an agent acknowledged (coord inbox ack, the MCP ack tool) that the hub does not show
+   * acknowledged yet: a sender may wait for it, so the publish that carries it goes at once, as a new message does.
+   * Not the onMessage hook's acknowledgements: those ride along (a message must not cost its recipient a push).
+   */
+  ackWaits?: string[];
 }
 
 /** Tables keyed by machine or channel have no prototype, so no name ("__proto__", "constructor") is special. */
@@ -38,6 +44,7 @@ const mailboxSchema = z.looseObject({
   receipts: z.record(z.string(), z.looseObject({ received: seq, acked: seq, also: z.array(seq).optional() })),
   joined: z.boolean().optional(),
   hookPending: z.array(z.string()).optional(),
+  ackWaits: z.array(z.string()).optional(),
 });
 
 /**

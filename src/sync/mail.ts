@@ -3,6 +3,7 @@
 import { join } from "node:path";
 import {
   ackSeqs,
+  ackedIn,
   channelKey,
   joiningReceipts,
   liveMessages,
@@ -106,6 +107,24 @@ export function ackInData(data: MailboxData, ids: string[]): string[] {
   return unknown;
 }
 
+/** How many acknowledgements a mailbox keeps waiting to be published (ackWaits), at most: the newest. */
+const ACK_WAITS_KEPT = 1000;
+
+/** Marks acknowledgements someone made (not the onMessage hook) as waited for until the hub shows them (MailboxData.ackWaits). */
+export function waitForAcks(data: MailboxData, ids: string[]): void {
+  if (ids.length === 0) return;
+  data.ackWaits = [...new Set([...(data.ackWaits ?? []), ...ids])].slice(-ACK_WAITS_KEPT);
+}
+
+/** The acknowledgements still waited for: those the hub's own file of this machine does not show (`published`), kept in `data`. */
+function ackWaitsOn(data: MailboxData, published: Receipts | undefined): string[] {
+  const shown = new Set(ackedIn(data.ackWaits ?? [], published));
+  const waits = (data.ackWaits ?? []).filter((id) => !shown.has(id));
+  if (waits.length) data.ackWaits = waits;
+  else delete data.ackWaits;
+  return waits;
+}
+
 /** Runs the onMessage hook for each message; those it exits 0 for are acknowledged. */
 export async function runMessageHooks(m: Machine, messages: InboxMessage[], log: (line: string) => void): Promise<string[]> {
   const hook = m.config.onMessage;
@@ -144,7 +163,7 @@ export async function runMessageHooks(m: Machine, messages: InboxMessage[], log:
  * messages (acknowledged by every recipient, older than the retention) leave
  * the live file and the local outbox.
  */
-export async function ownMessageFiles(m: Machine, model: RepoModel, now: Date): Promise<{ files: MessageFile[]; receipts: Receipts }> {
+export async function ownMessageFiles(m: Machine, model: RepoModel, now: Date): Promise<{ files: MessageFile[]; receipts: Receipts; ackWaits: string[] }> {
   const me = m.config.name;
   const receiptsOf = (name: string) => model.computers.get(name)?.messages;
   return updateMailbox(
@@ -157,7 +176,7 @@ export async function ownMessageFiles(m: Machine, model: RepoModel, now: Date): 
         channel.messages = liveMessages(file, receiptsOf, model.machineNames, now, m.config.messageRetention * 1000);
         files.push({ ...file, messages: channel.messages });
       }
-      return { files, receipts: data.receipts };
+      return { files, receipts: data.receipts, ackWaits: ackWaitsOn(data, model.computers.get(me)?.messages) };
     },
     me,
   );

@@ -7,7 +7,7 @@ import { timings } from "../timings.js";
 import { setTimeout as delay } from "node:timers/promises";
 import { commitOf, MACHINES_BRANCH, type PushOptions } from "../git/hub.js";
 import { describeHistoryLimit, type HistoryLimit, type HistoryMark, keptHistoryRef, nextHistory } from "../core/hub/status-history.js";
-import { messagePath, renderMessageFile } from "../core/messages/messages.js";
+import { ackedIn, messagePath, renderMessageFile } from "../core/messages/messages.js";
 import { ownerOf } from "../core/trust/ownership.js";
 import { plural } from "../core/limits.js";
 import { ownOrdersFile } from "../state/delegated.js";
@@ -429,10 +429,11 @@ function judge(c: Cycle, seen: Seen, composed: Composed): Verdict {
   const changes: Map<string, string | null> = renderChanges(files, tipModel, publishing, own.files);
   for (const [path, content] of others) changes.set(path, content);
   if (!changes.size) return { changes };
-  // What someone waits for (issue 46): a new message, its delegated orders. It goes within the budget as urgent work
-  // does (it may borrow: the debt holds back the rest), and waits for no turn; held back by its bucket even so, it may
-  // go on the fleet's spare pushes (onSpare).
-  const awaited = fresh || [...others.keys()].some((p) => ownerOf(p).kind === "delegated") ? { awaited: true as const } : {};
+  // What someone waits for (issue 46): a new message, its delegated orders, an acknowledgement a person or an agent
+  // made (not the onMessage hook's). It goes within the budget as urgent work does (it may borrow: the debt holds back
+  // the rest), and waits for no turn; held back by its bucket even so, it may go on the fleet's spare pushes (onSpare).
+  const acks = ackedIn(own.ackWaits, publishing.messages).length > 0;
+  const awaited = fresh || acks || [...others.keys()].some((p) => ownerOf(p).kind === "delegated") ? { awaited: true as const } : {};
   const why = awaited.awaited ? "urgent" : (cls ?? "status");
   const bucket = refill(c.budget.bucket, c.now().getTime(), c.budget.share!);
   if (!admits(bucket, why)) return { changes, deferUntil: admitsAt(bucket, why, c.budget.share!), ...awaited };

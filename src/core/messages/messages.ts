@@ -124,6 +124,14 @@ export function isAcked(receipt: ChannelReceipt | undefined, seq: number): boole
   return !!receipt && (seq <= receipt.acked || (receipt.also ?? []).includes(seq));
 }
 
+/** The message ids of `ids` (from/to/seq) that `receipts` show acknowledged. */
+export function ackedIn(ids: readonly string[], receipts: Receipts | undefined): string[] {
+  return ids.filter((id) => {
+    const p = parseMessageId(id);
+    return p !== undefined && receipts !== undefined && isAcked(own(receipts, channelKey(p.from, p.to)), p.seq);
+  });
+}
+
 /** Adds acknowledged seqs to a receipt, folding `also` into `acked` where it becomes contiguous. */
 export function ackSeqs(receipt: ChannelReceipt, seqs: number[]): ChannelReceipt {
   const also = new Set([...(receipt.also ?? []), ...seqs.filter((s) => s > receipt.acked)]);

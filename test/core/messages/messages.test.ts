@@ -7,6 +7,7 @@ import { describe, it, expect } from "vitest";
 import { type ComputerFile, renderComputer } from "../../../src/core/fleet/computer.js";
 import { parseFrontMatter, renderFrontMatter } from "../../../src/core/files/frontmatter.js";
 import {
+  ackedIn,
   ackSeqs,
   addressedTo,
   BROADCAST,
@@ -150,6 +151,17 @@ const TEN_KB = (() => {
   for (let i = 0; s.length < 10 * 1024; i++) s += `${i} ${parts[i % parts.length]}\n`;
   return s;
 })();
+
+describe("ackedIn", () => {
+  const receipts = { "a/b": { received: 5, acked: 2, also: [4] }, "c/b": { received: 1, acked: 0 } };
+  it.each<[string, string[], typeof receipts | undefined, string[]]>([
+    ["through acked, and in also", ["a/b/1", "a/b/2", "a/b/3", "a/b/4", "a/b/5"], receipts, ["a/b/1", "a/b/2", "a/b/4"]],
+    ["received is not acknowledged", ["c/b/1"], receipts, []],
+    ["a channel it has no receipt of", ["d/b/1"], receipts, []],
+    ["no receipts at all", ["a/b/1"], undefined, []],
+    ["an id that is none", ["a/b", "a/b/x", "__proto__/b/1", ""], receipts, []],
+  ])("%s", (_what, ids, r, expected) => expect(ackedIn(ids, r as never)).toEqual(expected));
+});
 
 describe("renderMessageFile / parseMessageFile", () => {
   it.each(Object.entries(TRICKY_TEXTS))("round-trips exactly: %s", (_name, text) => {
