@@ -208,10 +208,10 @@ async function fetchTip(c: Pick<Cycle, "m">): Promise<string> {
 /**
  * The turn step: under a budget that makes each try count, a push waits for this machine's turn (core/budget/budget.ts
  * turnWait), so that machines in step do not all push at once and lose the race; not once it is told to stop, nor
- * once its turns took a push budget's time (a publish that keeps losing in its turns then goes at once). True: it waited.
+ * once its turns took a push budget's time (a publish that keeps losing in its turns then goes at once): `wait`,
+ * turnWaitNow's, as build read it. True: it waited.
  */
-async function turnComes(c: Cycle, tries: Tries): Promise<boolean> {
-  const wait = turnWaitNow(c, tries);
+async function turnComes(c: Cycle, tries: Tries, wait: number): Promise<boolean> {
   if (wait <= 0) return false;
   const since = performance.now();
   // A machine told to stop pushes what it has at once (its interrupted tasks): its last word waits for no turn.
@@ -231,12 +231,12 @@ function turnWaitNow(c: Cycle, tries: Tries): number {
  * then instead of holding it (the daemon wakes for it, and looks and delivers meanwhile); a near one is waited for:
  * one turn away at most, and at most as far as the daemon's wake may come late (core/machine/daemon-loop.ts: its
  * floor and its spread), which would miss it. Turns shorter than that spread (a bench's fleet at time ÷ 10) are
- * always waited for: a wake would land in another machine's. Returns when the publish waits until, or undefined.
+ * always waited for: a wake would land in another machine's. `wait`: turnWaitNow's. Returns when the publish waits
+ * until, or undefined.
  */
-function turnDeferred(c: Cycle, tries: Tries): number | undefined {
+function turnDeferred(c: Cycle, tries: Tries, wait: number): number | undefined {
   const { turnMs } = turnsAt(timings.timeScale);
   if (c.turns !== "defer" || !tries.last || turnMs < DEFERRED_SPREAD_MS) return undefined;
-  const wait = turnWaitNow(c, tries);
   return wait > Math.max(turnMs, WAKE_FLOOR_MS + DEFERRED_SPREAD_MS) ? c.now().getTime() + wait : undefined;
 }
 
@@ -258,8 +258,11 @@ async function build(c: Cycle, seen: Seen, attempt: number, tries: Tries, inTurn
   const composed = await compose(c, seen);
   const { model, local, reserved, previous } = seen;
   let verdict = await onSpare(c, tip, judge(c, seen, composed));
-  // A daemon's last publish whose turn is far ends the sync until then (what someone waits for, a first file: no turn).
-  const turn = verdict.deferUntil === undefined && verdict.changes.size && previous && !verdict.awaited && !inTurn ? turnDeferred(c, tries) : undefined;
+  // Its wait for its turn, once: none for a machine's registration (no file of its own on the hub yet: once in its
+  // life, and coord init waits on it), for what someone waits for (a lost race costs a retry, a turn would cost
+  // seconds), nor for a try built again at its turn. A daemon's last publish whose turn is far ends the sync until then.
+  const turnMs = !inTurn && previous && !verdict.awaited && verdict.changes.size ? turnWaitNow(c, tries) : 0;
+  const turn = verdict.deferUntil === undefined ? turnDeferred(c, tries, turnMs) : undefined;
   if (turn !== undefined) verdict = { ...verdict, deferUntil: turn };
   const { mine } = composed;
   const { changes } = verdict;
@@ -275,9 +278,7 @@ async function build(c: Cycle, seen: Seen, attempt: number, tries: Tries, inTurn
     return { done: { view: tipViewOf(seen), builtOn: tip } };
   }
   delete c.budget.publishWaits;
-  // A machine's registration (no file of its own on the hub yet) goes at once: once in its life, and coord init waits on
-  // it; so does a new message (someone waits for it: a lost race costs a retry, a turn would cost seconds).
-  if (!inTurn && previous && !verdict.awaited && (await turnComes(c, tries))) return TURN;
+  if (await turnComes(c, tries, turnMs)) return TURN;
   result.pushAttempts = Math.max(result.pushAttempts, attempt);
   const history = await boundedHistory(c, tip, model.controls.history);
   const { message } = tries;
