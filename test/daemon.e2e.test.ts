@@ -196,6 +196,39 @@ describe("coord daemon", () => {
     expect(status.out).toMatch(/looks: none \(--no-look\)/);
   }, 60_000);
 
+  it("a message wakes its recipient: the send moves refs/coord-wake/<recipient>, whose daemon syncs at once; a hub that refuses wakes gets the message without", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const YEARLY = "0 0 1 1 *"; // no tick during the test: only the first sync and what the looks see
+    const dir = dirOf("soda-yeti");
+    const start = await cli("daemon", "start", "--dir", dir, "--schedule", YEARLY, "--jitter", "0");
+    expect(start.code, start.err).toBe(0);
+    stops.push(() => cli("daemon", "stop", "--dir", dir));
+    await waitFor(async () => (await readDaemonInfo(stateDir(dir)))?.lastSync !== undefined, 30_000, "the daemon's first sync");
+    const wakeOnHub = () => git(fleet!.hubPath!, "for-each-ref", "--format=%(objectname)", "refs/coord-wake/soda-yeti").then((o) => o.trim());
+    expect(await wakeOnHub()).toBe("");
+    const sent = await cli("send", "--dir", dirOf("izzit7"), "soda-yeti", "wake up");
+    expect(sent.code, sent.err).toBe(0);
+    const inbox = async () => (await cli("inbox", "--dir", dir, "--json")).out;
+    await waitFor(async () => (await inbox()).includes("wake up"), 30_000, "the message in soda-yeti's inbox");
+    const first = await wakeOnHub();
+    expect(first).toMatch(/^[0-9a-f]{40}$/);
+    // The wake is an empty root commit: it carries nothing, and no file of the fleet's.
+    expect((await git(fleet.hubPath!, "ls-tree", "-r", first)).trim()).toBe("");
+    expect(await readFile(join(stateDir(dir), "daemon.out"), "utf8")).toMatch(/the hub moved with a wake for this machine: syncing now/);
+    // A hub whose rules refuse the wake refs: the message goes without its wake, the sender says so once, and sends no wake for a day.
+    const hook = join(fleet.hubPath!, "hooks", "pre-receive");
+    await writeFile(hook, '#!/bin/sh\nwhile read old new ref; do case "$ref" in refs/coord-wake/*) echo "no wakes here" >&2; exit 1;; esac; done\n', { mode: 0o755 });
+    const refused = await cli("send", "--dir", dirOf("izzit7"), "soda-yeti", "still there");
+    expect(refused.code, refused.err).toBe(0);
+    await waitFor(async () => (await inbox()).includes("still there"), 30_000, "the second message, without its wake");
+    expect(await wakeOnHub()).toBe(first);
+    expect(JSON.parse(await readFile(join(stateDir(dirOf("izzit7")), "wakes.json"), "utf8"))).toMatchObject({
+      refusedAt: expect.any(String),
+      why: expect.stringMatching(/no wakes here|declined/),
+    });
+    expect(`${refused.out}${refused.err}`).toMatch(/refused the wake refs/);
+  }, 90_000);
+
   it("a kill -9 of the daemon leaves nothing that blocks the next start", async () => {
     fleet = await makeFleet(["izzit7"]);
     const dir = dirOf("izzit7");

@@ -5,7 +5,7 @@
 // init clones a hub over a URL). What passes here on all is what a test on
 // the fake may rely on. A hub has two branches: the people's (main) and the
 // machines' (coord); a tip names both (joinTip).
-import { mkdir, rename, rm } from "node:fs/promises";
+import { chmod, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { notReadReason, tooBigBlob } from "../src/core/limits.js";
@@ -22,6 +22,8 @@ interface World {
   client(): Promise<Hub>;
   /** The remote goes away (true) or comes back (false). */
   outage(down: boolean): Promise<void>;
+  /** From now on the remote refuses wake refs (refs/coord-wake/*), as a host's rule or hook would. */
+  refuseWakes(): Promise<void>;
   /** Whether clients are cloned shallow (git only). */
   shallowClones?: boolean;
   /** Whether the client's checkout is a shallow clone (git only). */
@@ -45,6 +47,11 @@ async function realGit(opts: { shallow?: boolean } = {}): Promise<World> {
       return new Repo(dir, stateDir);
     },
     outage: (down) => (down ? rename(hub, `${hub}.away`) : rename(`${hub}.away`, hub)),
+    refuseWakes: async () => {
+      const hook = join(hub, "hooks", "pre-receive");
+      await writeFile(hook, '#!/bin/sh\nwhile read old new ref; do case "$ref" in refs/coord-wake/*) echo "wakes are not allowed here" >&2; exit 1;; esac; done\n');
+      await chmod(hook, 0o755);
+    },
     shallow: async (h) => (await git((h as Repo).dir, "rev-parse", "--is-shallow-repository")).trim() === "true",
     cleanup: () => rm(root, { recursive: true, force: true }),
   };
@@ -56,6 +63,9 @@ async function inMemory(): Promise<World> {
     client: async () => remote.client(),
     outage: async (down) => {
       remote.down = down;
+    },
+    refuseWakes: async () => {
+      remote.refusesWakes = true;
     },
     cleanup: async () => {},
   };
@@ -227,6 +237,48 @@ describe.each([
     const final = (await c.fetch())!;
     expect(final).toBe(again);
     expect(await c.readFiles(final, [])).toEqual(files({ "ORDERS.json": "o", "coordination/COMPUTER_ann.md": "ann", "coordination/COMPUTER_bob.md": "bob" }));
+  });
+
+  it("a push with wakes moves each named machine's wake ref, which its look reports; a lost race moves none", async () => {
+    const w = await start();
+    const [a, b, c] = [await w.client(), await w.client(), await w.client()];
+    await seed(a, { "ORDERS.json": "o" });
+    const tip = (await a.fetch())!;
+    await b.fetch();
+    expect(await c.look("cy")).toEqual({ tip }); // never woken: no wake ref
+    const fromA = await a.commitFiles(tip, files({ "coordination/COMPUTER_ann.md": "ann" }), ann, "ann");
+    const fromB = await b.commitFiles(tip, files({ "coordination/COMPUTER_bob.md": "bob" }), bob, "bob");
+    const refused: string[] = [];
+    const wakes = (...machines: string[]) => ({ wakes: { machines, by: "ann" }, wakesRefused: (why: string) => refused.push(why) });
+    expect(await a.push(fromA, ["machines"], wakes("bx", "cy"))).toBe(true);
+    const first = await c.look("cy");
+    expect(first.tip).toBe(fromA);
+    expect(first.wake).toEqual(expect.any(String));
+    expect((await c.look("bx")).wake).toBe(first.wake); // one push, one wake for all it names
+    expect(await b.push(fromB, ["machines"], wakes("cy"))).toBe(false); // lost: nothing moved
+    expect(await c.look("cy")).toEqual(first);
+    const again = await b.commitFiles((await b.fetch())!, files({ "coordination/COMPUTER_bob.md": "bob" }), bob, "bob");
+    expect(await b.push(again, ["machines"], wakes("cy"))).toBe(true);
+    const second = await c.look("cy");
+    expect(second.tip).toBe(again);
+    expect(second.wake).not.toBe(first.wake); // each wake moves the ref, whoever sent it
+    expect((await c.look("bx")).wake).toBe(first.wake);
+    expect(refused).toEqual([]);
+    expect(await c.fetch()).toBe(again); // a wake is no branch: the tip is the branches'
+  });
+
+  it("a remote that refuses wake refs takes the push without them, and says why", async () => {
+    const w = await start();
+    const [a, c] = [await w.client(), await w.client()];
+    await seed(a, { "ORDERS.json": "o" });
+    const tip = (await a.fetch())!;
+    await w.refuseWakes();
+    const refused: string[] = [];
+    const fromA = await a.commitFiles(tip, files({ "coordination/COMPUTER_ann.md": "ann" }), ann, "ann");
+    expect(await a.push(fromA, ["machines"], { wakes: { machines: ["cy"], by: "ann" }, wakesRefused: (why) => refused.push(why) })).toBe(true);
+    expect(refused).toHaveLength(1);
+    expect(await c.look("cy")).toEqual({ tip: fromA });
+    expect(await c.fetch()).toBe(fromA);
   });
 
   it("a push of an unrelated history (a root commit on an existing branch) is refused, never forced", async () => {

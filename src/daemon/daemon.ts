@@ -20,7 +20,8 @@ import { dueAt, endOf, type LoopEvent, type LoopSettings, type LoopState, nextSy
 import { type Bucket, describeReadShare, moveSpreadOf, nextLookAt, type ReadShare, readShareOf, spendReads } from "../core/hub/reads.js";
 import type { RepoModel } from "../core/repo/repo.js";
 import { budgetsFor, type Machine } from "../sync/machine.js";
-import { localTip } from "../git/remote-tip.js";
+import { localLook } from "../git/remote-tip.js";
+import { lookOf, syncSpreadOf, wakeRefOf } from "../core/hub/wakes.js";
 import { describeFailure } from "../failure.js";
 import lockfile from "proper-lockfile";
 import { CoordError, EXIT } from "../errors.js";
@@ -204,6 +205,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     get moveSpreadMs() {
       return moveSpreadOf(reads.share.machines);
     },
+    get othersSpreadMs() {
+      return syncSpreadOf(reads.share.machines, { othersOnly: true });
+    },
   };
   // Until the first sync starts (below), nothing it is told does anything: a service's change is published by that sync.
   let state: LoopState = { kind: "stopped" };
@@ -283,6 +287,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
         ran: r.ran.map((t) => ({ id: t.id, state: t.state })),
       };
       log(`sync: ${info.lastSync.summary}`);
+      // What coord sync prints on stderr: a hub that refused something, local state set aside (else nobody reads it).
+      for (const w of r.warnings) log(`warning: ${w}`);
       opts.onSync?.(r);
     } catch (err) {
       const e = err as Error;
@@ -310,26 +316,31 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   // answer is no move: the schedule's sync says why and backs off (a look never fails the daemon).
   let lookFailed = false;
   const LOOKS_SAVE_MS = 30_000;
+  // The wake ref of this machine as its last look saw it (core/hub/wakes.ts): its move is a message or an order for it.
+  let lastWake: string | undefined;
   const runLook = async () => {
     reads.spend(1);
-    let moved = false;
+    let look: ReturnType<typeof lookOf> = { moved: false };
     try {
       // A hub on a path is looked at in its own ref files, and the tip this machine last saw in its tracking refs'
-      // files: no git process at all (git answers where the files cannot: git/remote-tip.ts localTip).
+      // files: no git process at all (git answers where the files cannot: git/remote-tip.ts localLook).
       const host = machine.host;
-      const local = host?.kind === "local" ? await localTip(machine.dir, host.host, machine.config.branch).catch(() => undefined) : undefined;
-      const remote = local ?? (await machine.hub.remoteTip());
-      moved = remote !== undefined && !(await machine.repo.trackingRefIs(remote));
+      const name = machine.config.name;
+      const local = host?.kind === "local" ? await localLook(machine.dir, host.host, machine.config.branch, wakeRefOf(name)).catch(() => undefined) : undefined;
+      const seen = local ?? (await machine.hub.look(name));
+      const tracked = await machine.repo.trackedNow();
+      look = lookOf(seen, tracked, lastWake);
+      lastWake = seen.wake;
       if (lookFailed) log("a look at the hub answers again");
       lookFailed = false;
     } catch (e) {
       if (!lookFailed) log(`a look at the hub failed (${describeFailure(e).message}); the schedule's next sync tries again`);
       lookFailed = true;
     }
-    reads.looked(moved);
+    reads.looked(look.moved);
     // daemon.json shows the looks (coord daemon status): written with each sync, and at most every 30 s between.
-    if (!moved && Date.now() - lastSaved >= LOOKS_SAVE_MS) void saveOrSay();
-    dispatch({ type: "looked", moved });
+    if (!look.moved && Date.now() - lastSaved >= LOOKS_SAVE_MS) void saveOrSay();
+    dispatch({ type: "looked", ...look });
   };
   const requests = watchSyncRequests(stateDir, () => dispatch({ type: "asked" }), log);
   // Said before daemon.json names this pid: whoever waits for the pid (daemon start) finds the line.

@@ -36,7 +36,8 @@ import { roleOf } from "../core/trust/ownership.js";
 import { type HistoryMark, parseHistoryTrailer } from "../core/hub/status-history.js";
 import { ancestorHere, type HistoryGit, isAncestorInHistory, shallowBoundary, throughHistory } from "./history.js";
 import { editTree } from "./tree.js";
-import { remoteTip, takeSilence } from "./remote-tip.js";
+import { remoteLook, remoteTip, takeSilence } from "./remote-tip.js";
+import { wakeRefOf } from "../core/hub/wakes.js";
 import { batchRecords, commitParentsAndAuthor, commitBody, commitTimeAndMessage, ObjectWriter, signedCommitBody, treeBody, treeListing } from "./objects.js";
 import { commitVerdict, plainSigners } from "./signatures.js";
 import { readSigningKey, type SigningKey, sshSign } from "../core/trust/sshsig.js";
@@ -212,7 +213,7 @@ export class Repo implements Hub {
    * The tip the tracking refs name now (joinTip): read from git's files when both are there (a fetch leaves loose
    * refs; no git process), else asked of git (a missing ref, one git's files cannot say, reftable).
    */
-  private async trackedNow(): Promise<string | undefined> {
+  async trackedNow(): Promise<string | undefined> {
     const gitDir = await this.plainGitDir();
     if (gitDir) {
       const [people, machines] = await Promise.all([refFromFiles(gitDir, this.trackingRef), refFromFiles(gitDir, this.machinesTrackingRef)]);
@@ -284,6 +285,14 @@ export class Repo implements Hub {
   async remoteTip(): Promise<string | undefined> {
     try {
       return await remoteTip(this.dir, this.remote, this.branch, this.timeout, this.signal);
+    } catch (e) {
+      throw await this.remoteError(e, "reach");
+    }
+  }
+
+  async look(machine: string): Promise<{ tip?: string; wake?: string }> {
+    try {
+      return await remoteLook(this.dir, this.remote, this.branch, this.timeout, wakeRefOf(machine), this.signal);
     } catch (e) {
       throw await this.remoteError(e, "reach");
     }
@@ -933,9 +942,23 @@ export class Repo implements Hub {
     }
     if (lease.length && opts.keepAs) updates.push({ ref: opts.keepAs, commit: opts.replacing! });
     if (!updates.length) return true;
+    // The machines it wakes (core/hub/wakes.ts): each one's ref moved to one empty commit, forced, in the same atomic push.
+    const machines = updates.find((u) => u.ref === `refs/heads/${MACHINES_BRANCH}`)?.commit;
+    const wake = machines && opts.wakes?.machines.length ? await this.wakeCommit(machines, opts.wakes.machines, opts.wakes.by) : undefined;
+    const wakeUpdates = wake ? opts.wakes!.machines.map((m) => `+${wake}:${wakeRefOf(m)}`) : [];
+    const pushing = async (extra: string[]) => {
+      const refspecs = [...updates.map((u) => `${u.commit}:${u.ref}`), ...extra];
+      const atomic = refspecs.length > 1 ? ["--atomic"] : [];
+      await this.git().raw(["push", "--quiet", "--porcelain", ...atomic, ...lease, this.remote, ...refspecs]);
+    };
     try {
-      const atomic = updates.length > 1 ? ["--atomic"] : [];
-      await this.git().raw(["push", "--quiet", "--porcelain", ...atomic, ...lease, this.remote, ...updates.map((u) => `${u.commit}:${u.ref}`)]);
+      await pushing(wakeUpdates).catch(async (e: unknown) => {
+        // A host that refuses the wake refs (a rule, a hook) refuses the whole atomic push: it goes again without them,
+        // and the caller is told (it stops waking for a while). A lost race or an outage is what it was.
+        if (!wakeUpdates.length || isTimeout(e) || isRejectedPush(e) || !isPushRefusal(gitFailureText(String((e as Error)?.message ?? e)))) throw e;
+        await pushing([]);
+        opts.wakesRefused?.(firstLine(redact(gitFailureText(String((e as Error)?.message ?? e)))));
+      });
     } catch (e) {
       if (isRejectedPush(e)) return false;
       throw await this.remoteError(e, "push to");
@@ -951,6 +974,20 @@ export class Repo implements Hub {
         .catch(() => {});
     }
     return true;
+  }
+
+  /**
+   * The commit the wake refs of `machines` move to with `by`'s publish of `published` (the machines' commit): a root commit
+   * of the empty tree that names them and it, unsigned (it carries nothing; a wake only makes its machine look
+   * sooner). Written here when coord writes this checkout's objects, else through git's plumbing.
+   */
+  private async wakeCommit(published: string, machines: readonly string[], by: string): Promise<string> {
+    const author = machineAuthor(by);
+    const message = `coord: wake ${machines.join(", ")} for ${published}`;
+    const writer = published.length === 40 ? await this.objectWriter() : undefined;
+    if (!writer) return this.commitWithPlumbing(undefined, new Map(), author, message);
+    const tree = await writer.write("tree", Buffer.alloc(0));
+    return writer.write("commit", commitText(tree, undefined, author, message, undefined));
   }
 
   /**

@@ -87,6 +87,13 @@ export interface PushOptions {
   replacing?: string;
   /** A ref (refs/coord-history/…) that keeps `replacing`, pushed with it. */
   keepAs?: string;
+  /**
+   * The machines this publish (by machine `by`) wakes (core/hub/wakes.ts wakesOf): each one's wake ref
+   * (refs/coord-wake/<machine>) moves to a new empty commit in the same atomic push. A host that refuses those refs
+   * gets the push without them, and `wakesRefused` is told why.
+   */
+  wakes?: { machines: readonly string[]; by: string };
+  wakesRefused?(why: string): void;
 }
 
 /** One machine's view of the hub's two branches: the people's (main) and the machines' (coord). */
@@ -117,6 +124,12 @@ export interface Hub {
    * it with the tip its last sync ended on.
    */
   remoteTip(): Promise<string | undefined>;
+
+  /**
+   * remoteTip, and in the same read the wake ref of `machine` (core/hub/wakes.ts): what it points at, or undefined
+   * when the hub has none. A daemon's look. A remote that cannot be reached throws.
+   */
+  look(machine: string): Promise<{ tip?: string; wake?: string }>;
 
   /**
    * `trackingRef`: the tip (joinTip) the last fetch or push left, undefined

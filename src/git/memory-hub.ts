@@ -14,6 +14,7 @@ import { tooBigBlob } from "../core/limits.js";
 import { RemoteUnreachable } from "../errors.js";
 import { roleOf } from "../core/trust/ownership.js";
 import { type HistoryMark, parseHistoryTrailer } from "../core/hub/status-history.js";
+import { wakeRefOf } from "../core/hub/wakes.js";
 import {
   type Author,
   type CommitOptions,
@@ -52,6 +53,10 @@ export class MemoryRemote {
   private readonly commits = new Map<string, StoredCommit>();
   /** While true, the remote is down: fetch and push throw as an unreachable git remote does, reachable() says false. */
   down = false;
+  /** While true, the remote refuses wake refs (a host rule): a push that moves them goes without them. */
+  refusesWakes = false;
+  /** Wake refs moved so far. */
+  wakesMoved = 0;
   /** Pushes that landed, and those refused (for tests that count the races). */
   readonly pushes = { landed: 0, refused: 0 };
 
@@ -190,6 +195,12 @@ export class MemoryHub implements Hub {
     return people === undefined ? undefined : joinTip(people, this.remote.tip(MACHINES_BRANCH));
   }
 
+  async look(machine: string): Promise<{ tip?: string; wake?: string }> {
+    const tip = await this.remoteTip();
+    const wake = this.remote.branches.get(wakeRefOf(machine));
+    return { ...(tip !== undefined ? { tip } : {}), ...(wake !== undefined ? { wake } : {}) };
+  }
+
   async resolve(ref: string): Promise<string | undefined> {
     if (ref === this.trackingRef) return this.tracked();
     return this.known.has(ref) ? ref : undefined;
@@ -260,6 +271,16 @@ export class MemoryHub implements Hub {
       }
     }
     if (opts.replacing !== undefined && opts.keepAs) this.remote.branches.set(opts.keepAs, opts.replacing);
+    // Each wake ref moves to a value of its own (as git's, a new commit each time); a remote that refuses them takes the rest.
+    const wakes = opts.wakes?.machines ?? [];
+    const published = updates.find(([b]) => b === MACHINES_BRANCH)?.[1];
+    if (wakes.length && published !== undefined) {
+      if (this.remote.refusesWakes) opts.wakesRefused?.("the remote refuses refs/coord-wake/*");
+      else {
+        const wake = `wake-${published}-${++this.remote.wakesMoved}`;
+        for (const m of wakes) this.remote.branches.set(wakeRefOf(m), wake);
+      }
+    }
     for (const [branch, commit] of updates) {
       this.remote.branches.set(branch, commit);
       this.tracking.set(branch, commit);

@@ -43,6 +43,14 @@ export function takeSilence(dir: string, remote: string): unknown {
  * `branch`. Throws when the remote does not answer in `timeoutS`.
  */
 export async function remoteTip(dir: string, remote: string, branch: string, timeoutS: number, signal?: AbortSignal): Promise<string | undefined> {
+  return (await remoteLook(dir, remote, branch, timeoutS, undefined, signal)).tip;
+}
+
+/**
+ * remoteTip, and in the same `git ls-remote` the ref `wakeRef` (a machine's wake, core/hub/wakes.ts) when asked:
+ * what it points at, or undefined when the hub has no such ref.
+ */
+export async function remoteLook(dir: string, remote: string, branch: string, timeoutS: number, wakeRef?: string, signal?: AbortSignal): Promise<{ tip?: string; wake?: string }> {
   const { env, config } = gitCommandEnv(dir);
   const people = `refs/heads/${branch}`;
   const machines = `refs/heads/${MACHINES_BRANCH}`;
@@ -50,9 +58,8 @@ export async function remoteTip(dir: string, remote: string, branch: string, tim
   let out: string;
   try {
     // As every coord git command (run.ts): at the deadline, git goes with its whole group (the ssh it started too).
-    out = (await runGit([...config, "ls-remote", "--quiet", remote, people, machines], { cwd: dir, env, timeoutMs: timeoutS * 1000, ...(signal ? { signal } : {}) })).toString(
-      "utf8",
-    );
+    const refs = wakeRef ? [people, machines, wakeRef] : [people, machines];
+    out = (await runGit([...config, "ls-remote", "--quiet", remote, ...refs], { cwd: dir, env, timeoutMs: timeoutS * 1000, ...(signal ? { signal } : {}) })).toString("utf8");
   } catch (e) {
     if (timedOut(e)) silentSlot.last = { dir: resolve(dir), remote, until: Date.now() + timeoutS * 1000, error: e };
     throw e;
@@ -63,7 +70,8 @@ export async function remoteTip(dir: string, remote: string, branch: string, tim
     if (name && sha && /^[0-9a-f]{40,64}$/.test(sha)) tips.set(name, sha);
   }
   const p = tips.get(people);
-  return p === undefined ? undefined : joinTip(p, tips.get(machines));
+  const wake = wakeRef ? tips.get(wakeRef) : undefined;
+  return { ...(p !== undefined ? { tip: joinTip(p, tips.get(machines)) } : {}), ...(wake !== undefined ? { wake } : {}) };
 }
 
 /**
@@ -73,13 +81,23 @@ export async function remoteTip(dir: string, remote: string, branch: string, tim
  * its refs otherwise (a reftable), a branch in neither file, anything odd; the caller then asks git.
  */
 export async function localTip(dir: string, hub: string, branch: string): Promise<string | undefined> {
+  return (await localLook(dir, hub, branch))?.tip;
+}
+
+/**
+ * localTip, and the ref `wakeRef` (a machine's wake) read from the same files when asked. Undefined where localTip
+ * is (git must answer); a wake ref the files do not hold is none (refFromFiles reads loose and packed refs).
+ */
+export async function localLook(dir: string, hub: string, branch: string, wakeRef?: string): Promise<{ tip: string; wake?: string } | undefined> {
   const path = resolve(dir, hub.replace(/^file:\/\//i, ""));
   // A bare hub is its own git directory; a hub with a work tree keeps it in .git.
   for (const gitDir of [path, join(path, ".git")]) {
     const people = await refFromFiles(gitDir, `refs/heads/${branch}`);
     if (people === undefined) continue;
     const machines = await refFromFiles(gitDir, `refs/heads/${MACHINES_BRANCH}`);
-    return machines === undefined ? undefined : joinTip(people, machines);
+    if (machines === undefined) return undefined;
+    const wake = wakeRef ? await refFromFiles(gitDir, wakeRef) : undefined;
+    return { tip: joinTip(people, machines), ...(wake !== undefined ? { wake } : {}) };
   }
   return undefined;
 }

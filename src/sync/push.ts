@@ -48,6 +48,8 @@ import type { MessageFile, Receipts } from "../core/messages/messages.js";
 import { ownMessageFiles } from "./mail.js";
 import { reportedHealth } from "../core/fleet/failures.js";
 import { recordReplacementRefused, replacementRefusedAt, RETRY_REPLACEMENT_MS } from "../state/history.js";
+import { recordWakesRefused, RETRY_WAKES_MS, wakesRefusedAt } from "../state/wakes.js";
+import { wakesOf } from "../core/hub/wakes.js";
 import { type Cycle, fastForward, haltNow, READ_PATHS, reactToTip, type SyncResult } from "./cycle.js";
 
 /**
@@ -128,7 +130,7 @@ export interface Published {
 /** Publishes this machine's files on the latest tip: compare-and-swap, redone on the new tip after a rejected push. */
 export async function publish(c: Cycle, first: First, message: string, { last = false }: { last?: boolean } = {}): Promise<Published> {
   const { hub } = c.m;
-  const tries: Tries = { message, replacing: new Map(), turnsMs: 0, spare: new Set(), last };
+  const tries: Tries = { message, replacing: new Map(), turnsMs: 0, spare: new Set(), last, wakes: new Map() };
   const { replacing } = tries;
   let refused: string | undefined; // the machines' tip a refused replacement was to replace
   let why = "refused"; // what git said of it
@@ -155,8 +157,9 @@ export async function publish(c: Cycle, first: First, message: string, { last = 
         // The token is spent before git starts; its file is written while git pushes, and while `meanwhile` runs.
         const saved = spendToken(c, tries.spare.has(commit));
         try {
+          const wakes = await wakesFor(c, tries.wakes.get(commit));
           // A replacement the host declines (a hook, a protected branch) is a refusal, not a failed sync.
-          const landed = await hub.push(commit, ["machines"], opts).catch((e: unknown) => {
+          const landed = await hub.push(commit, ["machines"], { ...opts, ...wakes }).catch((e: unknown) => {
             if (!opts || e instanceof RemoteUnreachable) throw e;
             why = String((e as Error)?.message ?? e).split("\n")[0]!;
             return false;
@@ -196,6 +199,29 @@ interface Tries {
   spare: Set<string>;
   /** The sync's last publish (its results and status, no claim): in a daemon it may end the sync until its turn (turnDeferred). */
   last: boolean;
+  /** The machines a commit wakes (core/hub/wakes.ts): a new message to them, a delegated order for them. */
+  wakes: Map<string, string[]>;
+}
+
+/**
+ * The wakes a push of this machine's carries (Hub.push): `machines`, unless the hub refused wakes in the last day
+ * (state/wakes.ts). A refusal now is recorded and said once; the push goes without them.
+ */
+async function wakesFor(c: Cycle, machines: string[] | undefined): Promise<Pick<PushOptions, "wakes" | "wakesRefused">> {
+  if (!machines?.length) return {};
+  const refusedAt = await wakesRefusedAt(c.m.stateDir);
+  if (refusedAt !== undefined && c.now().getTime() - refusedAt < RETRY_WAKES_MS) return {};
+  return {
+    wakes: { machines, by: c.m.config.name },
+    wakesRefused: (why) => {
+      void recordWakesRefused(c.m.stateDir, c.now(), why).catch(() => {});
+      c.result.warnings.push(
+        `the hub refused the wake refs (refs/coord-wake/*) this publish moved, so it went without them: ${why}. ` +
+          `Messages and delegated orders still arrive, a few seconds later in a large fleet; to let them wake their machine at once, ` +
+          `give the machines write access to refs/coord-wake/* (docs/security.md); tried again in a day`,
+      );
+    },
+  };
 }
 
 /** The machines' branch as the remote has it now. */
@@ -285,6 +311,8 @@ async function build(c: Cycle, seen: Seen, attempt: number, tries: Tries, inTurn
   const commit = await commitOwned(hub, config.name, tip, changes, message.startsWith("coord:") ? message : `coord: ${config.name} ${message}`, history);
   if (history.newRoot) tries.replacing.set(commit, { replacing: commitOf(tip, "machines"), ...(history.keepAs ? { keepAs: history.keepAs } : {}) });
   if (verdict.spare) tries.spare.add(commit);
+  const wakes = wakesOf(config.name, changes, files);
+  if (wakes.length) tries.wakes.set(commit, wakes);
   // The tip this commit makes, read as the cycle will need it once the push lands: prepared while git pushes.
   // The view of that tip: the one it was built on, with what it wrote.
   let landedOn: TipView | undefined;

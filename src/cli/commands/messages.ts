@@ -44,6 +44,8 @@ ${examples(
         io.out(
           `queued ${r.id}${r.published ? (r.published.skipped ? " (a sync is running; it goes out with the next one)" : r.published.pushed || r.published.deferred ? `; ${publishedText(r.published)}` : "") : "; it goes out at the next sync"}`,
         );
+      // The sync that published it here said something (the hub refused a wake): as coord sync would.
+      for (const w of (r.soon?.by === "here" ? r.soon.result : r.published)?.warnings ?? []) io.err(`warning: ${w}`);
     });
 
   program

@@ -5,7 +5,9 @@
 //   idle     waits for the schedule's next tick, or the quiet stamp's end when that is sooner (its heartbeat),
 //            and looks at the hub meanwhile as often as its share of the reads allows (core/hub/reads.ts)
 //   looking  one look at the hub (is either branch where this machine last saw it?): a move syncs at once, or
-//            within moveSpreadMs at random (as poked, by "moved": the fleet's machines do not all push together)
+//            within moveSpreadMs at random (as poked, by "moved": the fleet's machines do not all push together);
+//            a move that wakes this machine at once, one of the machines' branch that woke nobody here within
+//            othersSpreadMs (core/hub/wakes.ts)
 //   poked    a service changed while idle: a sync in POKE_MS (more changes meanwhile make one sync)
 //   syncing  a sync runs; ticks that fall meanwhile are dropped (never two at once)
 //   asked    a sync runs and another follows it at once (asked for, or a service changed, meanwhile)
@@ -53,6 +55,11 @@ export interface LoopSettings {
    * move within a look of each other, and machines that all sync at once lose their pushes' races to each other.
    */
   moveSpreadMs?: number;
+  /**
+   * The same for a move of the machines' branch alone that woke nobody here (core/hub/wakes.ts): longer, since what
+   * is for a machine wakes it, and is synced at once. Undefined: moveSpreadMs.
+   */
+  othersSpreadMs?: number;
 }
 
 /**
@@ -85,8 +92,11 @@ export type LoopEvent =
    * the push budget may go.
    */
   | { type: "ended"; ranWork: boolean; quietUntil?: number; newerTip?: boolean; deferred?: boolean }
-  /** The look ended: `moved`, either branch is not where this machine last saw it (or pushed it). */
-  | { type: "looked"; moved: boolean };
+  /**
+   * The look ended: `moved`, either branch is not where this machine last saw it (or pushed it); `addressed`, its wake
+   * moved too (a message or an order for it); `othersOnly`, only the machines' branch moved and woke nobody here.
+   */
+  | { type: "looked"; moved: boolean; addressed?: true; othersOnly?: true };
 
 export type LoopAction = { type: "sync"; why: Why } | { type: "look" } | { type: "interrupt" } | { type: "killGit" } | { type: "log"; line: string };
 
@@ -217,7 +227,8 @@ export function step(state: LoopState, event: LoopEvent, now: number, s: LoopSet
           return { state: { kind: "stopped" }, actions: [] }; // a look changes nothing: it is left behind
         case "looked":
           if (event.moved) {
-            const spread = s.random() * (s.moveSpreadMs ?? 0);
+            if (event.addressed) return syncNow(now, "moved", "the hub moved with a wake for this machine: syncing now");
+            const spread = s.random() * ((event.othersOnly ? s.othersSpreadMs : undefined) ?? s.moveSpreadMs ?? 0);
             if (state.afterLook !== "asked" && spread >= 1) return { state: { kind: "poked", tickAt: state.tickAt, at: now + spread, by: "moved" }, actions: [] };
             return syncNow(now, "moved", "the hub moved: syncing now");
           }

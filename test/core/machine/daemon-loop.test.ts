@@ -52,6 +52,8 @@ interface Play {
   moves?: number[];
   /** How long a look takes. */
   lookMs?: number;
+  /** What a look that sees a move says of it (its wake moved; only the machines' branch moved). */
+  moveKind?: { addressed?: true; othersOnly?: true };
   until: number;
 }
 
@@ -106,7 +108,7 @@ function play(p: Play, s: LoopSettings = settings()): Played {
       };
       running = undefined;
     } else if (looking && looking.endsAt === now) {
-      event = { type: "looked", moved: looking.moved };
+      event = { type: "looked", moved: looking.moved, ...(looking.moved ? p.moveKind : {}) };
       looking = undefined;
     } else if (events[0]?.at === now) event = { type: events.shift()!.event };
     else event = { type: "timer" };
@@ -363,6 +365,19 @@ describe("the daemon's looks at the hub (core/hub/reads.ts gives their pace)", (
     expect(r.logs).toContain("the hub moved: syncing now");
     const asked = play({ moves: [10_000], events: [{ at: 11_610, event: "asked" }], until: 20 * S }, s);
     expect(asked.syncs.slice(1, 2).map((x) => x.why)).toEqual(["asked"]);
+  });
+
+  it("a move that wakes this machine is synced at once; one of the machines' branch that woke nobody here within othersSpreadMs", () => {
+    const s = settings({ nextLook: (now) => now + 2 * S, moveSpreadMs: 1000, othersSpreadMs: 8000, random: () => 0.5 });
+    const lookEnd = (r: Played) => r.actions.filter((a) => a.type === "look" && a.at < 12_000).at(-1)!.at + 100;
+    const woken = play({ moves: [10_000], moveKind: { addressed: true }, until: 20 * S }, s);
+    expect(woken.syncs.find((x) => x.why === "moved")?.at).toBe(lookEnd(woken));
+    expect(woken.logs).toContain("the hub moved with a wake for this machine: syncing now");
+    const others = play({ moves: [10_000], moveKind: { othersOnly: true }, until: 30 * S }, s);
+    expect(others.syncs.find((x) => x.why === "moved")?.at).toBe(lookEnd(others) + 4000);
+    // Without othersSpreadMs, such a move is spread as any other.
+    const plain = play({ moves: [10_000], moveKind: { othersOnly: true }, until: 30 * S }, settings({ nextLook: (now) => now + 2 * S, moveSpreadMs: 1000, random: () => 0.5 }));
+    expect(plain.syncs.find((x) => x.why === "moved")?.at).toBe(lookEnd(plain) + 500);
   });
 
   it("an ask or a service's change during a look is answered when the look ends; a tick that fell meanwhile too", () => {
