@@ -21,7 +21,7 @@ import { type Bucket, describeReadShare, moveSpreadOf, nextLookAt, type ReadShar
 import type { RepoModel } from "../core/repo/repo.js";
 import { budgetsFor, type Machine } from "../sync/machine.js";
 import { localLook } from "../git/remote-tip.js";
-import { lookOf, syncSpreadOf, wakeRefOf } from "../core/hub/wakes.js";
+import { lookOf, syncSpreadOf, type WakesSeen } from "../core/hub/wakes.js";
 import { describeFailure } from "../failure.js";
 import lockfile from "proper-lockfile";
 import { CoordError, EXIT } from "../errors.js";
@@ -316,8 +316,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   // answer is no move: the schedule's sync says why and backs off (a look never fails the daemon).
   let lookFailed = false;
   const LOOKS_SAVE_MS = 30_000;
-  // The wake ref of this machine as its last look saw it (core/hub/wakes.ts): its move is a message or an order for it.
-  let lastWake: string | undefined;
+  // The wake refs of this machine and of the fleet as its last look saw them (core/hub/wakes.ts): a move of its own is
+  // a message or an order for it.
+  let lastWakes: WakesSeen = {};
   const runLook = async () => {
     reads.spend(1);
     let look: ReturnType<typeof lookOf> = { moved: false };
@@ -326,11 +327,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       // files: no git process at all (git answers where the files cannot: git/remote-tip.ts localLook).
       const host = machine.host;
       const name = machine.config.name;
-      const local = host?.kind === "local" ? await localLook(machine.dir, host.host, machine.config.branch, wakeRefOf(name)).catch(() => undefined) : undefined;
+      const local = host?.kind === "local" ? await localLook(machine.dir, host.host, machine.config.branch, name).catch(() => undefined) : undefined;
       const seen = local ?? (await machine.hub.look(name));
-      const tracked = await machine.repo.trackedNow();
-      look = lookOf(seen, tracked, lastWake);
-      lastWake = seen.wake;
+      look = lookOf(seen, await machine.repo.trackedNow(), lastWakes);
+      lastWakes = seen;
       if (lookFailed) log("a look at the hub answers again");
       lookFailed = false;
     } catch (e) {

@@ -37,7 +37,7 @@ import { type HistoryMark, parseHistoryTrailer } from "../core/hub/status-histor
 import { ancestorHere, type HistoryGit, isAncestorInHistory, shallowBoundary, throughHistory } from "./history.js";
 import { editTree } from "./tree.js";
 import { remoteLook, remoteTip, takeSilence } from "./remote-tip.js";
-import { wakeRefOf } from "../core/hub/wakes.js";
+import { type WakesSeen, wakeRefOf } from "../core/hub/wakes.js";
 import { batchRecords, commitParentsAndAuthor, commitBody, commitTimeAndMessage, ObjectWriter, signedCommitBody, treeBody, treeListing } from "./objects.js";
 import { commitVerdict, plainSigners } from "./signatures.js";
 import { readSigningKey, type SigningKey, sshSign } from "../core/trust/sshsig.js";
@@ -290,9 +290,9 @@ export class Repo implements Hub {
     }
   }
 
-  async look(machine: string): Promise<{ tip?: string; wake?: string }> {
+  async look(machine: string): Promise<{ tip?: string } & WakesSeen> {
     try {
-      return await remoteLook(this.dir, this.remote, this.branch, this.timeout, wakeRefOf(machine), this.signal);
+      return await remoteLook(this.dir, this.remote, this.branch, this.timeout, machine, this.signal);
     } catch (e) {
       throw await this.remoteError(e, "reach");
     }

@@ -9,6 +9,7 @@ import { type Role, roleOf } from "../core/trust/ownership.js";
 import { isUpgradeLeftover } from "../core/setup/upgrade.js";
 
 import { splitTip } from "../core/hub/branches.js";
+import type { WakesSeen } from "../core/hub/wakes.js";
 
 export type { Role } from "../core/trust/ownership.js";
 export { joinTip, MACHINES_BRANCH, splitTip } from "../core/hub/branches.js";
@@ -126,10 +127,10 @@ export interface Hub {
   remoteTip(): Promise<string | undefined>;
 
   /**
-   * remoteTip, and in the same read the wake ref of `machine` (core/hub/wakes.ts): what it points at, or undefined
-   * when the hub has none. A daemon's look. A remote that cannot be reached throws.
+   * remoteTip, and in the same read the wake refs of `machine` and of the fleet (core/hub/wakes.ts): what each points
+   * at, or undefined when the hub has none. A daemon's look. A remote that cannot be reached throws.
    */
-  look(machine: string): Promise<{ tip?: string; wake?: string }>;
+  look(machine: string): Promise<{ tip?: string } & WakesSeen>;
 
   /**
    * `trackingRef`: the tip (joinTip) the last fetch or push left, undefined

@@ -14,7 +14,7 @@ import { tooBigBlob } from "../core/limits.js";
 import { RemoteUnreachable } from "../errors.js";
 import { roleOf } from "../core/trust/ownership.js";
 import { type HistoryMark, parseHistoryTrailer } from "../core/hub/status-history.js";
-import { wakeRefOf } from "../core/hub/wakes.js";
+import { EVERYONE, type WakesSeen, wakeRefOf } from "../core/hub/wakes.js";
 import {
   type Author,
   type CommitOptions,
@@ -195,10 +195,11 @@ export class MemoryHub implements Hub {
     return people === undefined ? undefined : joinTip(people, this.remote.tip(MACHINES_BRANCH));
   }
 
-  async look(machine: string): Promise<{ tip?: string; wake?: string }> {
+  async look(machine: string): Promise<{ tip?: string } & WakesSeen> {
     const tip = await this.remoteTip();
     const wake = this.remote.branches.get(wakeRefOf(machine));
-    return { ...(tip !== undefined ? { tip } : {}), ...(wake !== undefined ? { wake } : {}) };
+    const everyone = this.remote.branches.get(wakeRefOf(EVERYONE));
+    return { ...(tip !== undefined ? { tip } : {}), ...(wake !== undefined ? { wake } : {}), ...(everyone !== undefined ? { everyone } : {}) };
   }
 
   async resolve(ref: string): Promise<string | undefined> {

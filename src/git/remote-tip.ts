@@ -10,6 +10,7 @@
 import { join, resolve } from "node:path";
 import { refFromFiles } from "./dotgit.js";
 import { joinTip, MACHINES_BRANCH } from "../core/hub/branches.js";
+import { EVERYONE, type WakesSeen, wakeRefOf } from "../core/hub/wakes.js";
 import { processSlot } from "../process-slot.js";
 import { gitCommandEnv } from "./env.js";
 import { runGit } from "./run.js";
@@ -47,10 +48,10 @@ export async function remoteTip(dir: string, remote: string, branch: string, tim
 }
 
 /**
- * remoteTip, and in the same `git ls-remote` the ref `wakeRef` (a machine's wake, core/hub/wakes.ts) when asked:
- * what it points at, or undefined when the hub has no such ref.
+ * remoteTip, and in the same `git ls-remote` the wake refs of machine `wakesOf` (core/hub/wakes.ts: its own and the
+ * fleet's) when asked: what each points at, or undefined when the hub has no such ref.
  */
-export async function remoteLook(dir: string, remote: string, branch: string, timeoutS: number, wakeRef?: string, signal?: AbortSignal): Promise<{ tip?: string; wake?: string }> {
+export async function remoteLook(dir: string, remote: string, branch: string, timeoutS: number, wakesOf?: string, signal?: AbortSignal): Promise<{ tip?: string } & WakesSeen> {
   const { env, config } = gitCommandEnv(dir);
   const people = `refs/heads/${branch}`;
   const machines = `refs/heads/${MACHINES_BRANCH}`;
@@ -58,7 +59,7 @@ export async function remoteLook(dir: string, remote: string, branch: string, ti
   let out: string;
   try {
     // As every coord git command (run.ts): at the deadline, git goes with its whole group (the ssh it started too).
-    const refs = wakeRef ? [people, machines, wakeRef] : [people, machines];
+    const refs = wakesOf ? [people, machines, wakeRefOf(wakesOf), wakeRefOf(EVERYONE)] : [people, machines];
     out = (await runGit([...config, "ls-remote", "--quiet", remote, ...refs], { cwd: dir, env, timeoutMs: timeoutS * 1000, ...(signal ? { signal } : {}) })).toString("utf8");
   } catch (e) {
     if (timedOut(e)) silentSlot.last = { dir: resolve(dir), remote, until: Date.now() + timeoutS * 1000, error: e };
@@ -70,8 +71,9 @@ export async function remoteLook(dir: string, remote: string, branch: string, ti
     if (name && sha && /^[0-9a-f]{40,64}$/.test(sha)) tips.set(name, sha);
   }
   const p = tips.get(people);
-  const wake = wakeRef ? tips.get(wakeRef) : undefined;
-  return { ...(p !== undefined ? { tip: joinTip(p, tips.get(machines)) } : {}), ...(wake !== undefined ? { wake } : {}) };
+  const wake = wakesOf ? tips.get(wakeRefOf(wakesOf)) : undefined;
+  const everyone = wakesOf ? tips.get(wakeRefOf(EVERYONE)) : undefined;
+  return { ...(p !== undefined ? { tip: joinTip(p, tips.get(machines)) } : {}), ...(wake !== undefined ? { wake } : {}), ...(everyone !== undefined ? { everyone } : {}) };
 }
 
 /**
@@ -85,10 +87,11 @@ export async function localTip(dir: string, hub: string, branch: string): Promis
 }
 
 /**
- * localTip, and the ref `wakeRef` (a machine's wake) read from the same files when asked. Undefined where localTip
- * is (git must answer); a wake ref the files do not hold is none (refFromFiles reads loose and packed refs).
+ * localTip, and the wake refs of machine `wakesOf` (its own and the fleet's) read from the same files when asked.
+ * Undefined where localTip is (git must answer); a wake ref the files do not hold is none (refFromFiles reads loose
+ * and packed refs).
  */
-export async function localLook(dir: string, hub: string, branch: string, wakeRef?: string): Promise<{ tip: string; wake?: string } | undefined> {
+export async function localLook(dir: string, hub: string, branch: string, wakesOf?: string): Promise<({ tip: string } & WakesSeen) | undefined> {
   const path = resolve(dir, hub.replace(/^file:\/\//i, ""));
   // A bare hub is its own git directory; a hub with a work tree keeps it in .git.
   for (const gitDir of [path, join(path, ".git")]) {
@@ -96,8 +99,8 @@ export async function localLook(dir: string, hub: string, branch: string, wakeRe
     if (people === undefined) continue;
     const machines = await refFromFiles(gitDir, `refs/heads/${MACHINES_BRANCH}`);
     if (machines === undefined) return undefined;
-    const wake = wakeRef ? await refFromFiles(gitDir, wakeRef) : undefined;
-    return { tip: joinTip(people, machines), ...(wake !== undefined ? { wake } : {}) };
+    const [wake, everyone] = wakesOf ? await Promise.all([refFromFiles(gitDir, wakeRefOf(wakesOf)), refFromFiles(gitDir, wakeRefOf(EVERYONE))]) : [];
+    return { tip: joinTip(people, machines), ...(wake !== undefined ? { wake } : {}), ...(everyone !== undefined ? { everyone } : {}) };
   }
   return undefined;
 }

@@ -49,7 +49,7 @@ import { ownMessageFiles } from "./mail.js";
 import { reportedHealth } from "../core/fleet/failures.js";
 import { recordReplacementRefused, replacementRefusedAt, RETRY_REPLACEMENT_MS } from "../state/history.js";
 import { recordWakesRefused, RETRY_WAKES_MS, wakesRefusedAt } from "../state/wakes.js";
-import { wakesOf } from "../core/hub/wakes.js";
+import { dependentWakes, wakesOf } from "../core/hub/wakes.js";
 import { type Cycle, fastForward, haltNow, READ_PATHS, reactToTip, type SyncResult } from "./cycle.js";
 
 /**
@@ -311,7 +311,9 @@ async function build(c: Cycle, seen: Seen, attempt: number, tries: Tries, inTurn
   const commit = await commitOwned(hub, config.name, tip, changes, message.startsWith("coord:") ? message : `coord: ${config.name} ${message}`, history);
   if (history.newRoot) tries.replacing.set(commit, { replacing: commitOf(tip, "machines"), ...(history.keepAs ? { keepAs: history.keepAs } : {}) });
   if (verdict.spare) tries.spare.add(commit);
-  const wakes = wakesOf(config.name, changes, files);
+  // Whom it wakes (core/hub/wakes.ts): a new message's recipient, a delegated order's machines, and the machines of the
+  // orders that wait on a result it publishes.
+  const wakes = wakesOf(config.name, changes, files, dependentWakes(previous?.tasks, mine.tasks, model.orders?.orders ?? []));
   if (wakes.length) tries.wakes.set(commit, wakes);
   // The tip this commit makes, read as the cycle will need it once the push lands: prepared while git pushes.
   // The view of that tip: the one it was built on, with what it wrote.

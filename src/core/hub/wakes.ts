@@ -1,51 +1,71 @@
 // Wakes: a publish that carries something for a named machine (a new message
-// to it, a delegated order for it) also moves that machine's wake ref,
-// refs/coord-wake/<machine>, in the same atomic push. The recipient's look asks
-// for that ref beside the two branches, and a move of its own wake is synced
-// at once; a move of the machines' branch that wakes nobody here (another
-// machine's claim, result, heartbeat) is synced within a longer spread, so that
-// a fleet of 30 does not fetch together at every message and slow the one
-// machine it was for. Pure: which machines a publish wakes, and how soon a look's
+// to it, a delegated order for it, a result its order waits on) also moves that
+// machine's wake ref, refs/coord-wake/<machine>, in the same atomic push;
+// something for every machine (a broadcast, an ANY order) moves the fleet's,
+// refs/coord-wake/ALL. A daemon's look asks for both refs beside the two
+// branches: a move of its own wake is synced at once, one of the fleet's within
+// the move's spread; a move of the machines' branch that wakes nobody here
+// (another machine's claim, result, heartbeat) is synced within a much longer
+// spread, so that a fleet of 30 does not fetch together at every message and
+// slow the one machine it was for. Pure: which machines a publish wakes, and how soon a look's
 // move is synced (docs/protocol.md, "Wakes").
 import { BROADCAST, channelOfPath, parseMessageFile } from "../messages/messages.js";
 import { machineNameProblem } from "../files/names.js";
 import { delegatedOrdersPath } from "../trust/ownership.js";
 import { isRecord } from "../types.js";
-import { MOVE_SPREAD_PER_MACHINE_MS, moveSpreadOf } from "./reads.js";
+import { moveSpreadOf } from "./reads.js";
 
 /** Where a machine's wake ref lives on the hub: refs/coord-wake/<machine>. */
 export const WAKE_REF_PREFIX = "refs/coord-wake/";
 
-/** The wake ref of `machine` (a valid machine name: the caller checked). */
+/** The wake of every machine (a broadcast, an ANY order): not a machine name (names are lower case). */
+export const EVERYONE = "ALL";
+
+/** The wake ref of `machine` (a valid machine name: the caller checked), or of EVERYONE. */
 export function wakeRefOf(machine: string): string {
   return `${WAKE_REF_PREFIX}${machine}`;
 }
 
-/** The most a machine waits to sync a move that woke nobody here (ms), once its fleet wakes: a move's spread stretched. */
-export const MAX_OTHERS_SPREAD_MS = 10_000;
+/**
+ * A move that woke nobody here is synced within this much (ms) for each other machine, at random, and at most
+ * MAX_OTHERS_SPREAD_MS: what is for a machine wakes it, so the rest of the fleet's syncs of another machine's claim,
+ * result or heartbeat can take their time, and leave the host (and the machine the move was for) alone.
+ */
+export const OTHERS_SPREAD_PER_MACHINE_MS = 1000;
+export const MAX_OTHERS_SPREAD_MS = 30_000;
 
 /**
  * How long (ms) after a look a machine may start its sync of a move, at random, in a fleet of `machines`:
  * - `addressed`: its own wake moved with it, the move is for it: at once (nobody else syncs it as promptly);
  * - `othersOnly`: only the machines' branch moved, and this machine is woken on this hub (its wake ref exists, so
- *   the fleet's publishes wake): a quarter second for each other machine, at most MAX_OTHERS_SPREAD_MS;
- * - anything else (a person's push, a fleet that does not wake): moveSpreadOf's, at most 2 s.
+ *   the fleet's publishes wake): OTHERS_SPREAD_PER_MACHINE_MS for each other machine, at most MAX_OTHERS_SPREAD_MS;
+ * - anything else (a person's push, the fleet's wake, a fleet that does not wake): moveSpreadOf's, at most 2 s.
  */
 export function syncSpreadOf(machines: number, look: { addressed?: boolean; othersOnly?: boolean }): number {
   if (look.addressed) return 0;
-  if (look.othersOnly) return Math.min(MAX_OTHERS_SPREAD_MS, MOVE_SPREAD_PER_MACHINE_MS * Math.max(0, Math.floor(machines) - 1));
+  if (look.othersOnly) return Math.min(MAX_OTHERS_SPREAD_MS, OTHERS_SPREAD_PER_MACHINE_MS * Math.max(0, Math.floor(machines) - 1));
   return moveSpreadOf(machines);
+}
+
+/** The wakes a look asks for beside the branches: its machine's, and the fleet's (EVERYONE). */
+export interface WakesSeen {
+  /** Its own wake ref's commit; undefined: the hub has none (it was never woken there). */
+  wake?: string;
+  /** The fleet's wake ref's commit (a broadcast, an ANY order); undefined: none yet. */
+  everyone?: string;
 }
 
 /**
  * What one look saw, for the loop: whether the hub moved since this machine last saw it (`tip` against `tracked`,
- * each a joinTip `<main>+<coord>`), whether its own wake moved too (`wake` against `lastWake`: unknown before the
- * daemon's first look counts as moved, so that a doubt syncs promptly), and whether only the machines' branch moved
- * while this machine is woken on this hub.
+ * each a joinTip `<main>+<coord>`), whether its own wake moved too (`wake` against `last`'s: unknown before the
+ * daemon's first look counts as moved, so that a doubt syncs promptly), and whether only the machines' branch moved,
+ * waking neither this machine nor the fleet, while this machine is woken on this hub. The fleet's wake moved: a move
+ * as any other (spread over moveSpreadOf: every machine syncs it).
  */
-export function lookOf(seen: { tip?: string; wake?: string }, tracked: string | undefined, lastWake: string | undefined): { moved: boolean; addressed?: true; othersOnly?: true } {
+export function lookOf(seen: { tip?: string } & WakesSeen, tracked: string | undefined, last: WakesSeen): { moved: boolean; addressed?: true; othersOnly?: true } {
   if (seen.tip === undefined || seen.tip === tracked) return { moved: false };
-  if (seen.wake !== undefined && seen.wake !== lastWake) return { moved: true, addressed: true };
+  if (seen.wake !== undefined && seen.wake !== last.wake) return { moved: true, addressed: true };
+  if (seen.everyone !== last.everyone) return { moved: true };
   const people = (t: string | undefined) => t?.split("+")[0];
   if (seen.wake !== undefined && tracked !== undefined && people(seen.tip) === people(tracked)) return { moved: true, othersOnly: true };
   return { moved: true };
@@ -61,12 +81,11 @@ function nextOf(text: string | null | undefined, path: string): number | undefin
   }
 }
 
-/** The named machines an order entry (as JSON) is for: a name, or a list of names; never ALL, ANY or a bad name. */
-function namedTargets(entry: unknown): string[] {
-  if (!isRecord(entry)) return [];
-  const to = entry.to;
+/** The wakes an order (its `to`) calls for: each machine it names, or EVERYONE for ALL and ANY; nothing for a bad name. */
+export function wakesForOrder(to: unknown): string[] {
+  if (to === "ALL" || to === "ANY") return [EVERYONE];
   const names = typeof to === "string" ? [to] : Array.isArray(to) ? to.filter((t): t is string => typeof t === "string") : [];
-  return names.filter((n) => n !== "ALL" && n !== "ANY" && machineNameProblem(n) === undefined);
+  return names.filter((n) => machineNameProblem(n) === undefined);
 }
 
 /** A delegated orders file's entries by id (leniently: anything odd is no entry). */
@@ -85,25 +104,40 @@ function ordersById(text: string | null | undefined): Map<string, string> {
 }
 
 /**
- * The machines a publish of `me` wakes: the recipient of each of its message files that sends a new message (its
- * `next` grew against the hub's `before`), and each machine named by an order of its delegated file that is new or
- * changed. A broadcast (ALL) and an ANY order wake nobody: every machine's move spread picks them up. Sorted, each
- * once, never `me`.
+ * The wakes of a publish of `me`: the recipient of each of its message files that sends a new message (its `next`
+ * grew against the hub's `before`; a broadcast: EVERYONE), the machines of each order of its delegated file that is
+ * new or changed (wakesForOrder), and `waiting`: the machines of orders that wait on a result it publishes (the
+ * caller's dependentWakes). Sorted, each once, never `me`.
  */
-export function wakesOf(me: string, changes: ReadonlyMap<string, string | null>, before: ReadonlyMap<string, string>): string[] {
-  const wakes = new Set<string>();
+export function wakesOf(me: string, changes: ReadonlyMap<string, string | null>, before: ReadonlyMap<string, string>, waiting: readonly string[] = []): string[] {
+  const wakes = new Set<string>(waiting);
   for (const [path, text] of changes) {
     const channel = channelOfPath(path);
     if (channel) {
-      if (channel.from !== me || channel.to === BROADCAST) continue;
+      if (channel.from !== me) continue;
       const next = nextOf(text, path);
-      if (next !== undefined && next > (nextOf(before.get(path), path) ?? 1)) wakes.add(channel.to);
+      if (next !== undefined && next > (nextOf(before.get(path), path) ?? 1)) wakes.add(channel.to === BROADCAST ? EVERYONE : channel.to);
       continue;
     }
     if (path !== delegatedOrdersPath(me)) continue;
     const old = ordersById(before.get(path));
-    for (const [id, entry] of ordersById(text)) if (old.get(id) !== entry) for (const name of namedTargets(JSON.parse(entry))) wakes.add(name);
+    for (const [id, entry] of ordersById(text)) if (old.get(id) !== entry) for (const name of wakesForOrder((JSON.parse(entry) as { to?: unknown }).to)) wakes.add(name);
   }
   wakes.delete(me);
   return [...wakes].sort();
+}
+
+/**
+ * The wakes for the orders that wait on a result of this publish: each order of `orders` whose `after` names an order
+ * that `before` (the hub's file of this machine) did not show completed and `now` does (wakesForOrder of its `to`).
+ */
+export function dependentWakes(
+  before: Readonly<Record<string, { state: string }>> | undefined,
+  now: Readonly<Record<string, { state: string }>>,
+  orders: readonly { to: unknown; after?: readonly string[] }[],
+): string[] {
+  const done = new Set<string>();
+  for (const [id, t] of Object.entries(now)) if (t.state === "completed" && !(before && Object.hasOwn(before, id) && before[id]!.state === "completed")) done.add(id);
+  if (!done.size) return [];
+  return [...new Set(orders.filter((o) => o.after?.some((a) => done.has(a))).flatMap((o) => wakesForOrder(o.to)))];
 }

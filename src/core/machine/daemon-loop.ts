@@ -5,9 +5,9 @@
 //   idle     waits for the schedule's next tick, or the quiet stamp's end when that is sooner (its heartbeat),
 //            and looks at the hub meanwhile as often as its share of the reads allows (core/hub/reads.ts)
 //   looking  one look at the hub (is either branch where this machine last saw it?): a move syncs at once, or
-//            within moveSpreadMs at random (as poked, by "moved": the fleet's machines do not all push together);
-//            a move that wakes this machine at once, one of the machines' branch that woke nobody here within
-//            othersSpreadMs (core/hub/wakes.ts)
+//            within moveSpreadMs at random (idle's movedAt: the fleet's machines do not all push together, and
+//            the daemon looks on meanwhile); a move that wakes this machine at once, one of the machines' branch
+//            that woke nobody here within othersSpreadMs (core/hub/wakes.ts)
 //   poked    a service changed while idle: a sync in POKE_MS (more changes meanwhile make one sync)
 //   syncing  a sync runs; ticks that fall meanwhile are dropped (never two at once)
 //   asked    a sync runs and another follows it at once (asked for, or a service changed, meanwhile)
@@ -68,10 +68,14 @@ export interface LoopSettings {
  */
 export type Why = "start" | "tick" | "wake" | "turn" | "asked" | "poked" | "ran work" | "moved";
 
+/**
+ * `movedAt`: a move a look saw is synced then (its spread, at random); the daemon looks on meanwhile, and a move that
+ * wakes it is synced at once.
+ */
 export type LoopState =
-  | { kind: "idle"; tickAt: number; wakeAt?: number; lookAt?: number; forTurn?: true }
-  | { kind: "looking"; tickAt: number; wakeAt?: number; since: number; afterLook?: "asked" | "poked"; forTurn?: true }
-  | { kind: "poked"; tickAt: number; at: number; by?: "moved" }
+  | { kind: "idle"; tickAt: number; wakeAt?: number; lookAt?: number; forTurn?: true; movedAt?: number }
+  | { kind: "looking"; tickAt: number; wakeAt?: number; since: number; afterLook?: "asked" | "poked"; forTurn?: true; movedAt?: number }
+  | { kind: "poked"; tickAt: number; at: number }
   | { kind: "syncing"; since: number }
   | { kind: "asked"; since: number; by: "asked" | "poked" }
   | { kind: "stopping"; interruptAt: number; killGitAt: number; interrupted: boolean; gitKilled: boolean }
@@ -134,9 +138,9 @@ function lookAfter(now: number, s: LoopSettings): { lookAt?: number } {
   return at !== undefined && Number.isFinite(at) ? { lookAt: Math.max(at, now) } : {};
 }
 
-/** Back to idle after a look that saw no move, keeping the tick and the wake it had. */
-function idleAfterLook(state: Extract<LoopState, { kind: "looking" }>, now: number, s: LoopSettings): LoopState {
-  return { kind: "idle", tickAt: state.tickAt, ...wakeOf(state), ...lookAfter(now, s) };
+/** Back to idle after a look, keeping the tick, the wake and the move's sync it had (or the one it saw: `movedAt`). */
+function idleAfterLook(state: Extract<LoopState, { kind: "looking" }>, now: number, s: LoopSettings, movedAt = state.movedAt): LoopState {
+  return { kind: "idle", tickAt: state.tickAt, ...wakeOf(state), ...lookAfter(now, s), ...(movedAt !== undefined ? { movedAt } : {}) };
 }
 
 /** The wake a state keeps across a look: when, and whether it is a publish's turn. */
@@ -170,7 +174,7 @@ export function dueAt(state: LoopState): number | undefined {
 function timerOf(state: LoopState): number | undefined {
   switch (state.kind) {
     case "idle":
-      return Math.min(state.tickAt, state.wakeAt ?? Number.POSITIVE_INFINITY, state.lookAt ?? Number.POSITIVE_INFINITY);
+      return Math.min(state.tickAt, state.wakeAt ?? Number.POSITIVE_INFINITY, state.lookAt ?? Number.POSITIVE_INFINITY, state.movedAt ?? Number.POSITIVE_INFINITY);
     case "poked":
       return Math.min(state.at, state.tickAt);
     case "stopping":
@@ -193,19 +197,23 @@ export function step(state: LoopState, event: LoopEvent, now: number, s: LoopSet
     case "poked":
       switch (event.type) {
         case "timer": {
-          if (state.kind === "poked" && state.at <= now) return state.by === "moved" ? syncNow(now, "moved", "the hub moved: syncing now") : syncNow(now, "poked");
+          if (state.kind === "poked" && state.at <= now) return syncNow(now, "poked");
           if (state.kind === "idle" && state.wakeAt !== undefined && state.wakeAt <= now) return syncNow(now, wakeWhy(state));
+          if (state.kind === "idle" && state.movedAt !== undefined && state.movedAt <= now) return syncNow(now, "moved", "the hub moved: syncing now");
           // A tick whose time has come; a timer that fired early (a long wait is cut in pieces) changes nothing.
           if (state.tickAt <= now) return syncNow(now, "tick");
           if (state.kind === "idle" && state.lookAt !== undefined && state.lookAt <= now)
-            return { state: { kind: "looking", tickAt: state.tickAt, ...wakeOf(state), since: now }, actions: [{ type: "look" }] };
+            return {
+              state: { kind: "looking", tickAt: state.tickAt, ...wakeOf(state), since: now, ...(state.movedAt !== undefined ? { movedAt: state.movedAt } : {}) },
+              actions: [{ type: "look" }],
+            };
           return stay;
         }
         case "asked":
           return syncNow(now, "asked", "a sync was asked for: syncing now");
         case "poked":
-          // A move's sync, due sooner, publishes the service's change too.
-          if (state.kind === "poked" && state.by === "moved" && state.at <= now + POKE_MS) return stay;
+          // A move's sync, due sooner, publishes the service's change too; a later one is this sync (it fetches).
+          if (state.kind === "idle" && state.movedAt !== undefined && state.movedAt <= now + POKE_MS) return stay;
           return { state: { kind: "poked", tickAt: state.tickAt, at: now + POKE_MS }, actions: [] };
         case "stop":
           return { state: { kind: "stopped" }, actions: [] };
@@ -228,13 +236,19 @@ export function step(state: LoopState, event: LoopEvent, now: number, s: LoopSet
         case "looked":
           if (event.moved) {
             if (event.addressed) return syncNow(now, "moved", "the hub moved with a wake for this machine: syncing now");
+            if (state.afterLook === "asked") return syncNow(now, "asked", "a sync was asked for: syncing now");
+            // A service's change is published by the move's sync if that comes soon, else by its own in POKE_MS.
             const spread = s.random() * ((event.othersOnly ? s.othersSpreadMs : undefined) ?? s.moveSpreadMs ?? 0);
-            if (state.afterLook !== "asked" && spread >= 1) return { state: { kind: "poked", tickAt: state.tickAt, at: now + spread, by: "moved" }, actions: [] };
-            return syncNow(now, "moved", "the hub moved: syncing now");
+            const movedAt = Math.min(state.movedAt ?? Number.POSITIVE_INFINITY, now + spread);
+            if (movedAt - now < 1) return syncNow(now, "moved", "the hub moved: syncing now");
+            if (state.afterLook === "poked" && movedAt > now + POKE_MS) return { state: { kind: "poked", tickAt: state.tickAt, at: now + POKE_MS }, actions: [] };
+            if (state.wakeAt !== undefined && state.wakeAt <= now) return syncNow(now, wakeWhy(state));
+            return { state: idleAfterLook(state, now, s, movedAt), actions: [] };
           }
           if (state.afterLook === "asked") return syncNow(now, "asked", "a sync was asked for: syncing now");
           if (state.afterLook === "poked") return { state: { kind: "poked", tickAt: state.tickAt, at: now + POKE_MS }, actions: [] };
           if (state.wakeAt !== undefined && state.wakeAt <= now) return syncNow(now, wakeWhy(state));
+          if (state.movedAt !== undefined && state.movedAt <= now) return syncNow(now, "moved", "the hub moved: syncing now");
           if (state.tickAt <= now) return syncNow(now, "tick");
           return { state: idleAfterLook(state, now, s), actions: [] };
       }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { lookOf, MAX_OTHERS_SPREAD_MS, syncSpreadOf, wakeRefOf, wakesOf } from "../../../src/core/hub/wakes.js";
+import { dependentWakes, lookOf, MAX_OTHERS_SPREAD_MS, syncSpreadOf, wakeRefOf, wakesOf, type WakesSeen } from "../../../src/core/hub/wakes.js";
 import { messagePath, renderMessageFile, type MessageFile } from "../../../src/core/messages/messages.js";
 import { moveSpreadOf } from "../../../src/core/hub/reads.js";
 
@@ -33,7 +33,7 @@ describe("which machines a publish wakes", () => {
       [],
       ["b", "c"],
     ],
-    ["a broadcast wakes nobody", [[all, file("a", "ALL", [1])]], [], []],
+    ["a broadcast wakes the fleet", [[all, file("a", "ALL", [1])]], [], ["ALL"]],
     ["a deleted message file wakes nobody", [[ab, null]], [[ab, file("a", "b", [1])]], []],
     ["another machine's message file is not this publish's", [[messagePath("c", "b"), file("c", "b", [1])]], [], []],
     ["a message file that does not parse wakes nobody", [[ab, "not a message file"]], [], []],
@@ -54,12 +54,16 @@ describe("which machines a publish wakes", () => {
       [[mine, orders({ id: "t1", to: "b", run: "x" }, { id: "t2", to: "c", run: "z" })]],
       ["c"],
     ],
-    ["ANY and ALL orders wake nobody", [[mine, orders({ id: "t1", to: "ANY", run: "x" }, { id: "t2", to: "ALL", run: "x" })]], [], []],
+    ["ANY and ALL orders wake the fleet, once", [[mine, orders({ id: "t1", to: "ANY", run: "x" }, { id: "t2", to: "ALL", run: "x" })]], [], ["ALL"]],
     ["a bad name wakes nobody", [[mine, orders({ id: "t1", to: "../x", run: "x" }, { id: "t2", to: ["B C"], run: "x" })]], [], []],
     ["another machine's delegated file is not this publish's", [["coordination/orders/c.json", orders({ id: "t1", to: "b", run: "x" })]], [], []],
     ["a delegated file that does not parse wakes nobody", [[mine, "{"]], [], []],
   ])("%s", (_what, changes, before, wakes) => {
     expect(wakesOf("a", new Map(changes), new Map(before))).toEqual(wakes);
+  });
+
+  it("adds the machines of orders that wait on its results, each once, never itself", () => {
+    expect(wakesOf("a", new Map([[ab, file("a", "b", [1])]]), new Map(), ["c", "b", "a"])).toEqual(["b", "c"]);
   });
 
   it("names each machine's own ref", () => {
@@ -69,17 +73,32 @@ describe("which machines a publish wakes", () => {
 
 describe("what a look saw", () => {
   const tracked = "p1+c1";
-  it.each<[string, { tip?: string; wake?: string }, string | undefined, string | undefined, ReturnType<typeof lookOf>]>([
-    ["the hub where it was", { tip: "p1+c1", wake: "w1" }, tracked, "w0", { moved: false }],
-    ["no answer", {}, tracked, undefined, { moved: false }],
-    ["the machines' branch moved, its wake too", { tip: "p1+c2", wake: "w2" }, tracked, "w1", { moved: true, addressed: true }],
-    ["the machines' branch moved, its wake not", { tip: "p1+c2", wake: "w1" }, tracked, "w1", { moved: true, othersOnly: true }],
-    ["a person's push, its wake not", { tip: "p2+c1", wake: "w1" }, tracked, "w1", { moved: true }],
-    ["never woken on this hub: as before wakes", { tip: "p1+c2" }, tracked, undefined, { moved: true }],
-    ["its first look: a wake it never saw counts", { tip: "p1+c2", wake: "w1" }, tracked, undefined, { moved: true, addressed: true }],
-    ["nothing fetched yet", { tip: "p1+c1", wake: "w1" }, undefined, "w1", { moved: true }],
-  ])("%s", (_what, seen, t, lastWake, look) => {
-    expect(lookOf(seen, t, lastWake)).toEqual(look);
+  it.each<[string, { tip?: string } & WakesSeen, string | undefined, WakesSeen, ReturnType<typeof lookOf>]>([
+    ["the hub where it was", { tip: "p1+c1", wake: "w1" }, tracked, { wake: "w0" }, { moved: false }],
+    ["no answer", {}, tracked, {}, { moved: false }],
+    ["the machines' branch moved, its wake too", { tip: "p1+c2", wake: "w2" }, tracked, { wake: "w1" }, { moved: true, addressed: true }],
+    ["the machines' branch moved, its wake not", { tip: "p1+c2", wake: "w1" }, tracked, { wake: "w1" }, { moved: true, othersOnly: true }],
+    ["the machines' branch moved with the fleet's wake", { tip: "p1+c2", wake: "w1", everyone: "e2" }, tracked, { wake: "w1", everyone: "e1" }, { moved: true }],
+    ["the fleet's wake as it was", { tip: "p1+c2", wake: "w1", everyone: "e1" }, tracked, { wake: "w1", everyone: "e1" }, { moved: true, othersOnly: true }],
+    ["a person's push, its wake not", { tip: "p2+c1", wake: "w1" }, tracked, { wake: "w1" }, { moved: true }],
+    ["never woken on this hub: as before wakes", { tip: "p1+c2" }, tracked, {}, { moved: true }],
+    ["its first look: a wake it never saw counts", { tip: "p1+c2", wake: "w1" }, tracked, {}, { moved: true, addressed: true }],
+    ["nothing fetched yet", { tip: "p1+c1", wake: "w1" }, undefined, { wake: "w1" }, { moved: true }],
+  ])("%s", (_what, seen, t, last, look) => {
+    expect(lookOf(seen, t, last)).toEqual(look);
+  });
+});
+
+describe("whom a result wakes: the machines of the orders that wait on it", () => {
+  const orders = [{ to: "b", after: ["t1"] }, { to: ["c", "d"], after: ["t1", "t2"] }, { to: "ANY", after: ["t3"] }, { to: "e" }];
+  it.each<[string, Record<string, { state: string }> | undefined, Record<string, { state: string }>, string[]]>([
+    ["t1 completed now", { t1: { state: "in_progress" } }, { t1: { state: "completed" } }, ["b", "c", "d"]],
+    ["t1 completed before: nothing new", { t1: { state: "completed" } }, { t1: { state: "completed" } }, []],
+    ["t1 failed: nobody runs after it", { t1: { state: "in_progress" } }, { t1: { state: "failed" } }, []],
+    ["t3 completed: an ANY order waits, the fleet", undefined, { t3: { state: "completed" } }, ["ALL"]],
+    ["t9 completed: nobody waits on it", {}, { t9: { state: "completed" } }, []],
+  ])("%s", (_what, before, now, wakes) => {
+    expect(dependentWakes(before, now, orders).sort()).toEqual(wakes);
   });
 });
 
@@ -88,8 +107,8 @@ describe("how soon a move is synced", () => {
     [30, { addressed: true }, 0],
     [3, { addressed: true }, 0],
     [30, {}, moveSpreadOf(30)],
-    [30, { othersOnly: true }, 7250],
-    [3, { othersOnly: true }, 500],
+    [30, { othersOnly: true }, 29_000],
+    [3, { othersOnly: true }, 2000],
     [1, { othersOnly: true }, 0],
     [1000, { othersOnly: true }, MAX_OTHERS_SPREAD_MS],
   ])("%d machines, %o: %d ms at most", (machines, look, ms) => {

@@ -35,6 +35,8 @@ const settings = (over: Partial<LoopSettings> = {}): LoopSettings => ({
   ...over,
 });
 
+type MoveKind = { addressed?: true; othersOnly?: true };
+
 interface Play {
   /** Events from outside at given instants. */
   events?: { at: number; event: "asked" | "poked" | "stop" }[];
@@ -52,8 +54,8 @@ interface Play {
   moves?: number[];
   /** How long a look takes. */
   lookMs?: number;
-  /** What a look that sees a move says of it (its wake moved; only the machines' branch moved). */
-  moveKind?: { addressed?: true; othersOnly?: true };
+  /** What a look that sees a move says of it (its wake moved; only the machines' branch moved), or says at `now`. */
+  moveKind?: MoveKind | ((now: number) => MoveKind);
   until: number;
 }
 
@@ -108,7 +110,8 @@ function play(p: Play, s: LoopSettings = settings()): Played {
       };
       running = undefined;
     } else if (looking && looking.endsAt === now) {
-      event = { type: "looked", moved: looking.moved, ...(looking.moved ? p.moveKind : {}) };
+      const kind = typeof p.moveKind === "function" ? p.moveKind(now) : p.moveKind;
+      event = { type: "looked", moved: looking.moved, ...(looking.moved ? kind : {}) };
       looking = undefined;
     } else if (events[0]?.at === now) event = { type: events.shift()!.event };
     else event = { type: "timer" };
@@ -375,6 +378,12 @@ describe("the daemon's looks at the hub (core/hub/reads.ts gives their pace)", (
     expect(woken.logs).toContain("the hub moved with a wake for this machine: syncing now");
     const others = play({ moves: [10_000], moveKind: { othersOnly: true }, until: 30 * S }, s);
     expect(others.syncs.find((x) => x.why === "moved")?.at).toBe(lookEnd(others) + 4000);
+    // Looks go on while such a sync waits: one that sees this machine's wake then syncs at once.
+    const later = play({ moves: [10_000], moveKind: (now) => (now < 13_000 ? { othersOnly: true } : { addressed: true }), until: 30 * S }, s);
+    const wokenAt = later.syncs.find((x) => x.why === "moved")?.at ?? 0;
+    expect(wokenAt).toBeGreaterThan(13_000);
+    expect(wokenAt).toBeLessThan(lookEnd(later) + 4000);
+    expect(later.logs).toContain("the hub moved with a wake for this machine: syncing now");
     // Without othersSpreadMs, such a move is spread as any other.
     const plain = play({ moves: [10_000], moveKind: { othersOnly: true }, until: 30 * S }, settings({ nextLook: (now) => now + 2 * S, moveSpreadMs: 1000, random: () => 0.5 }));
     expect(plain.syncs.find((x) => x.why === "moved")?.at).toBe(lookEnd(plain) + 500);
