@@ -205,13 +205,17 @@ describe("coord daemon", () => {
     stops.push(() => cli("daemon", "stop", "--dir", dir));
     await waitFor(async () => (await readDaemonInfo(stateDir(dir)))?.lastSync !== undefined, 30_000, "the daemon's first sync");
     const wakeOnHub = () => git(fleet!.hubPath!, "for-each-ref", "--format=%(objectname)", "refs/coord-wake/soda-yeti").then((o) => o.trim());
-    expect(await wakeOnHub()).toBe("");
+    // Each machine announced itself with its first publish: its own wake ref is there.
+    const announced = await wakeOnHub();
+    expect(announced).toMatch(/^[0-9a-f]{40}$/);
+    expect(JSON.parse(await readFile(join(stateDir(dir), "wakes.json"), "utf8"))).toEqual({ announced: true });
     const sent = await cli("send", "--dir", dirOf("izzit7"), "soda-yeti", "wake up");
     expect(sent.code, sent.err).toBe(0);
     const inbox = async () => (await cli("inbox", "--dir", dir, "--json")).out;
     await waitFor(async () => (await inbox()).includes("wake up"), 30_000, "the message in soda-yeti's inbox");
     const first = await wakeOnHub();
     expect(first).toMatch(/^[0-9a-f]{40}$/);
+    expect(first).not.toBe(announced);
     // The wake is an empty root commit: it carries nothing, and no file of the fleet's.
     expect((await git(fleet.hubPath!, "ls-tree", "-r", first)).trim()).toBe("");
     expect(await readFile(join(stateDir(dir), "daemon.out"), "utf8")).toMatch(/the hub moved with a wake for this machine: syncing now/);
@@ -220,7 +224,8 @@ describe("coord daemon", () => {
     await writeFile(hook, '#!/bin/sh\nwhile read old new ref; do case "$ref" in refs/coord-wake/*) echo "no wakes here" >&2; exit 1;; esac; done\n', { mode: 0o755 });
     const refused = await cli("send", "--dir", dirOf("izzit7"), "soda-yeti", "still there");
     expect(refused.code, refused.err).toBe(0);
-    await waitFor(async () => (await inbox()).includes("still there"), 30_000, "the second message, without its wake");
+    // Quiet, soda-yeti's daemon syncs a move that did not wake it within a minute (QUIET_OTHERS_MS); a sync here takes it now.
+    await waitFor(async () => (await cli("sync", "--dir", dir)).code === 0 && (await inbox()).includes("still there"), 30_000, "the second message, without its wake");
     expect(await wakeOnHub()).toBe(first);
     expect(JSON.parse(await readFile(join(stateDir(dirOf("izzit7")), "wakes.json"), "utf8"))).toMatchObject({
       refusedAt: expect.any(String),

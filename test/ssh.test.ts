@@ -85,6 +85,17 @@ describe("gitFailureText", () => {
     ["a hook declined", "!\tabc:refs/heads/coord\t[remote rejected] (pre-receive hook declined)", false],
     ["a protected branch", " ! [remote rejected] main -> main (protected branch hook declined)", false],
     ["the server is gone", "fatal: '/x' does not appear to be a git repository", false],
+    [
+      "an atomic push whose coord lost to another push on the server",
+      "remote: error: cannot lock ref 'refs/heads/coord': is at 8f00 but expected e442\n!\ta:refs/heads/coord\t[remote rejected] (atomic transaction failed)\n!\tb:refs/coord-wake/i6\t[remote rejected] (atomic transaction failed)",
+      true,
+    ],
+    [
+      "an atomic push whose wake ref a hook declined",
+      "!\tb:refs/coord-wake/i6\t[remote rejected] (pre-receive hook declined)\n!\ta:refs/heads/coord\t[remote rejected] (atomic transaction failed)",
+      false,
+    ],
+    ["an atomic push refused as a whole, with no reason of its own", "!\ta:refs/heads/coord\t[remote rejected] (atomic transaction failed)", false],
   ])("isLostRace: %s", (_what, text, race) => expect(isLostRace(text)).toBe(race));
 
   it("a changed host key is an ALERT that says what not to do and how to fix it", () => {

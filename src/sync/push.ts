@@ -48,8 +48,8 @@ import type { MessageFile, Receipts } from "../core/messages/messages.js";
 import { ownMessageFiles } from "./mail.js";
 import { reportedHealth } from "../core/fleet/failures.js";
 import { recordReplacementRefused, replacementRefusedAt, RETRY_REPLACEMENT_MS } from "../state/history.js";
-import { recordWakesRefused, RETRY_WAKES_MS, wakesRefusedAt } from "../state/wakes.js";
-import { dependentWakes, wakesOf } from "../core/hub/wakes.js";
+import { readWakes, recordAnnounced, recordWakesRefused, RETRY_WAKES_MS } from "../state/wakes.js";
+import { fileWakes, wakesOf } from "../core/hub/wakes.js";
 import { type Cycle, fastForward, haltNow, READ_PATHS, reactToTip, type SyncResult } from "./cycle.js";
 
 /**
@@ -159,12 +159,13 @@ export async function publish(c: Cycle, first: First, message: string, { last = 
         try {
           const wakes = await wakesFor(c, tries.wakes.get(commit));
           // A replacement the host declines (a hook, a protected branch) is a refusal, not a failed sync.
-          const landed = await hub.push(commit, ["machines"], { ...opts, ...wakes }).catch((e: unknown) => {
+          const landed = await hub.push(commit, ["machines"], { ...opts, ...wakes.opts }).catch((e: unknown) => {
             if (!opts || e instanceof RemoteUnreachable) throw e;
             why = String((e as Error)?.message ?? e).split("\n")[0]!;
             return false;
           });
           if (!landed && opts) refused = opts.replacing;
+          if (landed) await wakes.landed();
           return landed;
         } finally {
           await saved;
@@ -204,22 +205,34 @@ interface Tries {
 }
 
 /**
- * The wakes a push of this machine's carries (Hub.push): `machines`, unless the hub refused wakes in the last day
- * (state/wakes.ts). A refusal now is recorded and said once; the push goes without them.
+ * The wakes a push of this machine's carries (Hub.push): `machines`, and its own wake until the hub has it (its
+ * announcement: from then on its daemon knows that the fleet's publishes wake it, state/wakes.ts), unless the hub
+ * refused wakes in the last day. A refusal now is recorded and said once; the push goes without them. `landed`: to
+ * call when the push landed.
  */
-async function wakesFor(c: Cycle, machines: string[] | undefined): Promise<Pick<PushOptions, "wakes" | "wakesRefused">> {
-  if (!machines?.length) return {};
-  const refusedAt = await wakesRefusedAt(c.m.stateDir);
-  if (refusedAt !== undefined && c.now().getTime() - refusedAt < RETRY_WAKES_MS) return {};
+async function wakesFor(c: Cycle, machines: string[] | undefined): Promise<{ opts: Pick<PushOptions, "wakes" | "wakesRefused">; landed(): Promise<void> }> {
+  const none = { opts: {}, landed: async () => {} };
+  const state = await readWakes(c.m.stateDir);
+  if (state.refusedAt !== undefined && c.now().getTime() - state.refusedAt < RETRY_WAKES_MS) return none;
+  const me = c.m.config.name;
+  const all = [...(machines ?? []), ...(state.announced ? [] : [me])];
+  if (!all.length) return none;
+  let refused = false;
   return {
-    wakes: { machines, by: c.m.config.name },
-    wakesRefused: (why) => {
-      void recordWakesRefused(c.m.stateDir, c.now(), why).catch(() => {});
-      c.result.warnings.push(
-        `the hub refused the wake refs (refs/coord-wake/*) this publish moved, so it went without them: ${why}. ` +
-          `Messages and delegated orders still arrive, a few seconds later in a large fleet; to let them wake their machine at once, ` +
-          `give the machines write access to refs/coord-wake/* (docs/security.md); tried again in a day`,
-      );
+    opts: {
+      wakes: { machines: all, by: me },
+      wakesRefused: (why) => {
+        refused = true;
+        void recordWakesRefused(c.m.stateDir, c.now(), why).catch(() => {});
+        c.result.warnings.push(
+          `the hub refused the wake refs (refs/coord-wake/*) this publish moved, so it went without them: ${why}. ` +
+            `Messages and delegated orders still arrive, a few seconds later in a large fleet; to let them wake their machine at once, ` +
+            `give the machines write access to refs/coord-wake/* (docs/security.md); tried again in a day`,
+        );
+      },
+    },
+    landed: async () => {
+      if (!refused && !state.announced) await recordAnnounced(c.m.stateDir).catch(() => {});
     },
   };
 }
@@ -311,9 +324,9 @@ async function build(c: Cycle, seen: Seen, attempt: number, tries: Tries, inTurn
   const commit = await commitOwned(hub, config.name, tip, changes, message.startsWith("coord:") ? message : `coord: ${config.name} ${message}`, history);
   if (history.newRoot) tries.replacing.set(commit, { replacing: commitOf(tip, "machines"), ...(history.keepAs ? { keepAs: history.keepAs } : {}) });
   if (verdict.spare) tries.spare.add(commit);
-  // Whom it wakes (core/hub/wakes.ts): a new message's recipient, a delegated order's machines, and the machines of the
-  // orders that wait on a result it publishes.
-  const wakes = wakesOf(config.name, changes, files, dependentWakes(previous?.tasks, mine.tasks, model.orders?.orders ?? []));
+  // Whom it wakes (core/hub/wakes.ts): a new message's recipient, a delegated order's machines, the machines of the
+  // orders that wait on a result it publishes; the fleet for a broadcast, an ANY order, a claim given up, reservations.
+  const wakes = wakesOf(config.name, changes, files, fileWakes(previous, mine, model.orders?.orders ?? []));
   if (wakes.length) tries.wakes.set(commit, wakes);
   // The tip this commit makes, read as the cycle will need it once the push lands: prepared while git pushes.
   // The view of that tip: the one it was built on, with what it wrote.

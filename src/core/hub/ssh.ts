@@ -105,8 +105,10 @@ function refusedRef(line: string): string | undefined {
  * a permission): a refusal is said, never retried as a race.
  */
 export function isLostRace(text: string): boolean {
-  const remote = /\[remote rejected\][^\n]*\(([^)\n]*)\)/i.exec(text);
-  if (remote && !/failed to update ref|cannot lock ref|incorrect old value/i.test(remote[1]!)) return false;
+  // Each ref the server turned down, and why; an atomic push's other refs say only "atomic transaction failed": the
+  // reason is the one ref's (a wake ref a hook refused is a refusal; coord's lock taken by another push, a race).
+  const reasons = [...text.matchAll(/\[remote rejected\][^\n]*\(([^)\n]*)\)/gi)].map((m) => m[1]!).filter((r) => !/atomic/i.test(r));
+  if (reasons.some((r) => !/failed to update ref|cannot lock ref|incorrect old value/i.test(r))) return false;
   return /non-fast-forward|fetch first|\[rejected\]|stale info|failed to update ref|cannot lock ref/i.test(text);
 }
 

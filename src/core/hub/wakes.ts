@@ -127,17 +127,30 @@ export function wakesOf(me: string, changes: ReadonlyMap<string, string | null>,
   return [...wakes].sort();
 }
 
+/** What of a machine's file wakes others (core/fleet/computer.ts): its tasks' states, and its reservations. */
+export interface FileWaking {
+  tasks: Readonly<Record<string, { state: string }>>;
+  reservations?: unknown;
+}
+
 /**
- * The wakes for the orders that wait on a result of this publish: each order of `orders` whose `after` names an order
- * that `before` (the hub's file of this machine) did not show completed and `now` does (wakesForOrder of its `to`).
+ * The wakes a change of this machine's file calls for, from the hub's `before` to `now`:
+ * - a result another order waits on (`after`: completed now, not before): that order's machines (wakesForOrder);
+ * - an ANY order's claim given up (its task no longer assigned or in progress, and not completed): EVERYONE, since
+ *   another machine may take it;
+ * - its reservations changed: EVERYONE, whose checks of paths read the last fetched state.
  */
-export function dependentWakes(
-  before: Readonly<Record<string, { state: string }>> | undefined,
-  now: Readonly<Record<string, { state: string }>>,
-  orders: readonly { to: unknown; after?: readonly string[] }[],
-): string[] {
+export function fileWakes(before: FileWaking | undefined, now: FileWaking, orders: readonly { id: string; to: unknown; after?: readonly string[] }[]): string[] {
+  const wakes = new Set<string>();
+  const was = (id: string) => (before && Object.hasOwn(before.tasks, id) ? before.tasks[id]!.state : undefined);
   const done = new Set<string>();
-  for (const [id, t] of Object.entries(now)) if (t.state === "completed" && !(before && Object.hasOwn(before, id) && before[id]!.state === "completed")) done.add(id);
-  if (!done.size) return [];
-  return [...new Set(orders.filter((o) => o.after?.some((a) => done.has(a))).flatMap((o) => wakesForOrder(o.to)))];
+  const any = new Set(orders.filter((o) => o.to === "ANY").map((o) => o.id));
+  for (const [id, t] of Object.entries(now.tasks)) {
+    const then = was(id);
+    if (t.state === "completed" && then !== "completed") done.add(id);
+    if (any.has(id) && (then === "assigned" || then === "in_progress") && t.state !== "assigned" && t.state !== "in_progress" && t.state !== "completed") wakes.add(EVERYONE);
+  }
+  for (const o of orders) if (o.after?.some((a) => done.has(a))) for (const w of wakesForOrder(o.to)) wakes.add(w);
+  if (JSON.stringify(before?.reservations ?? []) !== JSON.stringify(now.reservations ?? [])) wakes.add(EVERYONE);
+  return [...wakes];
 }

@@ -31,6 +31,12 @@ const MAX_SPREAD_MS = 30_000;
  * clock, so these ends seldom fall together, and a second spreads those that do.
  */
 export const DEFERRED_SPREAD_MS = 1000;
+/**
+ * A quiet daemon (its last sync left a quiet stamp) syncs a move of the machines' branch that woke nobody here between
+ * half of this and this much later, at random, and once for all such moves meanwhile: what is for it wakes it at once
+ * (core/hub/wakes.ts), and a message whose sender could not wake it still arrives within a minute.
+ */
+export const QUIET_OTHERS_MS = 60_000;
 
 export interface LoopSettings {
   /** The schedule's next tick strictly after `after` (ms), or Infinity when it has none. */
@@ -70,11 +76,12 @@ export type Why = "start" | "tick" | "wake" | "turn" | "asked" | "poked" | "ran 
 
 /**
  * `movedAt`: a move a look saw is synced then (its spread, at random); the daemon looks on meanwhile, and a move that
- * wakes it is synced at once.
+ * wakes it is synced at once. `quiet`: the last sync left a quiet stamp (nothing to do until its end, whatever the
+ * hub's tip): a move of the machines' branch that woke nobody here waits QUIET_OTHERS_MS (core/hub/wakes.ts).
  */
 export type LoopState =
-  | { kind: "idle"; tickAt: number; wakeAt?: number; lookAt?: number; forTurn?: true; movedAt?: number }
-  | { kind: "looking"; tickAt: number; wakeAt?: number; since: number; afterLook?: "asked" | "poked"; forTurn?: true; movedAt?: number }
+  | { kind: "idle"; tickAt: number; wakeAt?: number; lookAt?: number; forTurn?: true; movedAt?: number; quiet?: true }
+  | { kind: "looking"; tickAt: number; wakeAt?: number; since: number; afterLook?: "asked" | "poked"; forTurn?: true; movedAt?: number; quiet?: true }
   | { kind: "poked"; tickAt: number; at: number }
   | { kind: "syncing"; since: number }
   | { kind: "asked"; since: number; by: "asked" | "poked" }
@@ -93,9 +100,9 @@ export type LoopEvent =
    * The running sync ended; `quietUntil`: until when its quiet stamp says nothing happens (src/core/machine/quiet.ts);
    * `newerTip`: its publish landed on a tip newer than the one it read (sync/cycle.ts SyncResult), which may hold
    * something for this machine that no look will see move; `deferred`: the stamp ends when a publish that waits for
-   * the push budget may go.
+   * the push budget may go; `quiet`: it left a quiet stamp.
    */
-  | { type: "ended"; ranWork: boolean; quietUntil?: number; newerTip?: boolean; deferred?: boolean }
+  | { type: "ended"; ranWork: boolean; quietUntil?: number; newerTip?: boolean; deferred?: boolean; quiet?: true }
   /**
    * The look ended: `moved`, either branch is not where this machine last saw it (or pushed it); `addressed`, its wake
    * moved too (a message or an order for it); `othersOnly`, only the machines' branch moved and woke nobody here.
@@ -123,10 +130,10 @@ export function start(now: number): Step {
  * together would otherwise push at the same instant every time, and all but one lose the race. A stamp that ends
  * for a publish waiting for the push budget (`deferred`) is woken for within DEFERRED_SPREAD_MS.
  */
-function idleAfter(now: number, quietUntil: number | undefined, s: LoopSettings, deferred = false): LoopState {
+function idleAfter(now: number, quietUntil: number | undefined, s: LoopSettings, deferred = false, quiet = false): LoopState {
   const tick = s.nextTick(now);
   const tickAt = tick + s.random() * s.jitterMs;
-  const look = lookAfter(now, s);
+  const look = { ...lookAfter(now, s), ...(quiet ? { quiet: true as const } : {}) };
   if (quietUntil === undefined || quietUntil >= tick) return { kind: "idle", tickAt, ...look };
   const spread = s.random() * Math.min(deferred ? DEFERRED_SPREAD_MS : MAX_SPREAD_MS, s.heartbeatMs * WAKE_SPREAD);
   return { kind: "idle", tickAt, wakeAt: Math.max(quietUntil, now + WAKE_FLOOR_MS) + spread, ...look, ...(deferred ? { forTurn: true as const } : {}) };
@@ -140,7 +147,14 @@ function lookAfter(now: number, s: LoopSettings): { lookAt?: number } {
 
 /** Back to idle after a look, keeping the tick, the wake and the move's sync it had (or the one it saw: `movedAt`). */
 function idleAfterLook(state: Extract<LoopState, { kind: "looking" }>, now: number, s: LoopSettings, movedAt = state.movedAt): LoopState {
-  return { kind: "idle", tickAt: state.tickAt, ...wakeOf(state), ...lookAfter(now, s), ...(movedAt !== undefined ? { movedAt } : {}) };
+  return {
+    kind: "idle",
+    tickAt: state.tickAt,
+    ...wakeOf(state),
+    ...lookAfter(now, s),
+    ...(movedAt !== undefined ? { movedAt } : {}),
+    ...(state.quiet ? { quiet: true as const } : {}),
+  };
 }
 
 /** The wake a state keeps across a look: when, and whether it is a publish's turn. */
@@ -157,12 +171,17 @@ const wakeWhy = (state: { forTurn?: true }): Why => (state.forTurn ? "turn" : "w
  * something: a hook acknowledged messages, a warning) still wakes for what waits. A sync that ran work is followed
  * by another at once, which says.
  */
-export function endOf(quiet: { until: number; deferred?: number } | undefined, deferredAt: number | undefined, ranWork: boolean): { quietUntil?: number; deferred?: true } {
+export function endOf(
+  quiet: { until: number; deferred?: number } | undefined,
+  deferredAt: number | undefined,
+  ranWork: boolean,
+): { quietUntil?: number; deferred?: true; quiet?: true } {
   if (ranWork) return {};
+  const stamped = quiet ? { quiet: true as const } : {};
   const waits = deferredAt !== undefined && Number.isFinite(deferredAt) && (quiet === undefined || deferredAt < quiet.until);
-  if (waits) return { quietUntil: deferredAt, deferred: true };
+  if (waits) return { quietUntil: deferredAt, deferred: true, ...stamped };
   if (!quiet) return {};
-  return { quietUntil: quiet.until, ...(quiet.deferred !== undefined && quiet.deferred <= quiet.until ? { deferred: true as const } : {}) };
+  return { quietUntil: quiet.until, ...(quiet.deferred !== undefined && quiet.deferred <= quiet.until ? { deferred: true as const } : {}), ...stamped };
 }
 
 /** When the loop next has something to do without being told (its one timer), or undefined: never. */
@@ -204,7 +223,14 @@ export function step(state: LoopState, event: LoopEvent, now: number, s: LoopSet
           if (state.tickAt <= now) return syncNow(now, "tick");
           if (state.kind === "idle" && state.lookAt !== undefined && state.lookAt <= now)
             return {
-              state: { kind: "looking", tickAt: state.tickAt, ...wakeOf(state), since: now, ...(state.movedAt !== undefined ? { movedAt: state.movedAt } : {}) },
+              state: {
+                kind: "looking",
+                tickAt: state.tickAt,
+                ...wakeOf(state),
+                since: now,
+                ...(state.movedAt !== undefined ? { movedAt: state.movedAt } : {}),
+                ...(state.quiet ? { quiet: true as const } : {}),
+              },
               actions: [{ type: "look" }],
             };
           return stay;
@@ -237,8 +263,12 @@ export function step(state: LoopState, event: LoopEvent, now: number, s: LoopSet
           if (event.moved) {
             if (event.addressed) return syncNow(now, "moved", "the hub moved with a wake for this machine: syncing now");
             if (state.afterLook === "asked") return syncNow(now, "asked", "a sync was asked for: syncing now");
+            // Quiet, another machine's claim, result or heartbeat changes nothing here (what is for it wakes it, or the
+            // fleet): synced only within QUIET_OTHERS_MS, for a sender that could not wake it (a host that refused its
+            // wake, an older coord), however many such moves come meanwhile.
+            const quietOthers = event.othersOnly && state.quiet;
             // A service's change is published by the move's sync if that comes soon, else by its own in POKE_MS.
-            const spread = s.random() * ((event.othersOnly ? s.othersSpreadMs : undefined) ?? s.moveSpreadMs ?? 0);
+            const spread = quietOthers ? QUIET_OTHERS_MS * (0.5 + 0.5 * s.random()) : s.random() * ((event.othersOnly ? s.othersSpreadMs : undefined) ?? s.moveSpreadMs ?? 0);
             const movedAt = Math.min(state.movedAt ?? Number.POSITIVE_INFINITY, now + spread);
             if (movedAt - now < 1) return syncNow(now, "moved", "the hub moved: syncing now");
             if (state.afterLook === "poked" && movedAt > now + POKE_MS) return { state: { kind: "poked", tickAt: state.tickAt, at: now + POKE_MS }, actions: [] };
@@ -275,7 +305,7 @@ export function step(state: LoopState, event: LoopEvent, now: number, s: LoopSet
             return state.by === "asked"
               ? syncNow(now, "asked", "a sync was asked for meanwhile: syncing again")
               : syncNow(now, "poked", "a service changed: syncing again to publish it");
-          return { state: idleAfter(now, event.quietUntil, s, event.deferred === true), actions: [] };
+          return { state: idleAfter(now, event.quietUntil, s, event.deferred === true, event.quiet === true), actions: [] };
       }
       break;
     case "stopping":

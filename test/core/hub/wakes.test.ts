@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dependentWakes, lookOf, MAX_OTHERS_SPREAD_MS, syncSpreadOf, wakeRefOf, wakesOf, type WakesSeen } from "../../../src/core/hub/wakes.js";
+import { type FileWaking, fileWakes, lookOf, MAX_OTHERS_SPREAD_MS, syncSpreadOf, wakeRefOf, wakesOf, type WakesSeen } from "../../../src/core/hub/wakes.js";
 import { messagePath, renderMessageFile, type MessageFile } from "../../../src/core/messages/messages.js";
 import { moveSpreadOf } from "../../../src/core/hub/reads.js";
 
@@ -89,16 +89,30 @@ describe("what a look saw", () => {
   });
 });
 
-describe("whom a result wakes: the machines of the orders that wait on it", () => {
-  const orders = [{ to: "b", after: ["t1"] }, { to: ["c", "d"], after: ["t1", "t2"] }, { to: "ANY", after: ["t3"] }, { to: "e" }];
-  it.each<[string, Record<string, { state: string }> | undefined, Record<string, { state: string }>, string[]]>([
-    ["t1 completed now", { t1: { state: "in_progress" } }, { t1: { state: "completed" } }, ["b", "c", "d"]],
-    ["t1 completed before: nothing new", { t1: { state: "completed" } }, { t1: { state: "completed" } }, []],
-    ["t1 failed: nobody runs after it", { t1: { state: "in_progress" } }, { t1: { state: "failed" } }, []],
-    ["t3 completed: an ANY order waits, the fleet", undefined, { t3: { state: "completed" } }, ["ALL"]],
-    ["t9 completed: nobody waits on it", {}, { t9: { state: "completed" } }, []],
+describe("whom a change of its file wakes", () => {
+  const orders = [
+    { id: "t0", to: "a" },
+    { id: "x", to: "b", after: ["t1"] },
+    { id: "y", to: ["c", "d"], after: ["t1", "t2"] },
+    { id: "z", to: "ANY", after: ["t3"] },
+    { id: "t4", to: "ANY" },
+    { id: "e", to: "e" },
+  ];
+  const tasks = (t: Record<string, string>) => ({ tasks: Object.fromEntries(Object.entries(t).map(([id, state]) => [id, { state }])) });
+  it.each<[string, FileWaking | undefined, FileWaking, string[]]>([
+    ["t1 completed now: the machines of the orders after it", tasks({ t1: "in_progress" }), tasks({ t1: "completed" }), ["b", "c", "d"]],
+    ["t1 completed before: nothing new", tasks({ t1: "completed" }), tasks({ t1: "completed" }), []],
+    ["t1 failed: nobody runs after it", tasks({ t1: "in_progress" }), tasks({ t1: "failed" }), []],
+    ["t3 completed: an ANY order waits, the fleet", undefined, tasks({ t3: "completed" }), ["ALL"]],
+    ["t9 completed: nobody waits on it", tasks({}), tasks({ t9: "completed" }), []],
+    ["an ANY order's claim given up (failed): the fleet may take it", tasks({ t4: "in_progress" }), tasks({ t4: "failed" }), ["ALL"]],
+    ["an ANY order claimed, or completed: nobody", tasks({ t4: "assigned" }), tasks({ t4: "in_progress" }), []],
+    ["an ANY order completed: nobody", tasks({ t4: "in_progress" }), tasks({ t4: "completed" }), []],
+    ["a named order failed: nobody", tasks({ t0: "in_progress" }), tasks({ t0: "failed" }), []],
+    ["its reservations changed: the fleet", { ...tasks({}), reservations: [{ id: 1 }] }, { ...tasks({}), reservations: [{ id: 1 }, { id: 2 }] }, ["ALL"]],
+    ["its reservations as they were: nobody", { ...tasks({}), reservations: [{ id: 1 }] }, { ...tasks({}), reservations: [{ id: 1 }] }, []],
   ])("%s", (_what, before, now, wakes) => {
-    expect(dependentWakes(before, now, orders).sort()).toEqual(wakes);
+    expect(fileWakes(before, now, orders).sort()).toEqual(wakes);
   });
 });
 

@@ -12,6 +12,7 @@ import {
   type LoopState,
   nextSyncAt,
   POKE_MS,
+  QUIET_OTHERS_MS,
   start,
   step,
   WAKE_FLOOR_MS,
@@ -50,6 +51,8 @@ interface Play {
   quietUntil?: (end: number) => number | undefined;
   /** Whether that end is when a publish the push budget held may go. */
   deferred?: boolean;
+  /** Whether each sync left a quiet stamp. */
+  quiet?: boolean;
   /** When the hub moves (a person's push, another machine's): a look after it, before the next sync, sees it. */
   moves?: number[];
   /** How long a look takes. */
@@ -107,6 +110,7 @@ function play(p: Play, s: LoopSettings = settings()): Played {
         ...(running.newerTip ? { newerTip: true } : {}),
         quietUntil: p.quietUntil?.(now),
         ...(p.deferred ? { deferred: true } : {}),
+        ...(p.quiet ? { quiet: true as const } : {}),
       };
       running = undefined;
     } else if (looking && looking.endsAt === now) {
@@ -201,11 +205,11 @@ describe("the daemon's loop, on a fake clock", () => {
 
     it.each<[string, { until: number; deferred?: number } | undefined, number | undefined, boolean, ReturnType<typeof endOf>]>([
       ["no stamp, nothing waits", undefined, undefined, false, {}],
-      ["a stamp", { until: 5 * MIN }, undefined, false, { quietUntil: 5 * MIN }],
-      ["a stamp ending for a publish that waits", { until: 30 * S, deferred: 30 * S }, 30 * S, false, { quietUntil: 30 * S, deferred: true }],
+      ["a stamp", { until: 5 * MIN }, undefined, false, { quietUntil: 5 * MIN, quiet: true }],
+      ["a stamp ending for a publish that waits", { until: 30 * S, deferred: 30 * S }, 30 * S, false, { quietUntil: 30 * S, deferred: true, quiet: true }],
       ["no stamp (a hook acknowledged messages), a publish waits for its turn", undefined, 20 * S, false, { quietUntil: 20 * S, deferred: true }],
-      ["a stamp ending later than the publish that waits", { until: 5 * MIN }, 20 * S, false, { quietUntil: 20 * S, deferred: true }],
-      ["a stamp ending sooner (a heartbeat)", { until: 10 * S }, 20 * S, false, { quietUntil: 10 * S }],
+      ["a stamp ending later than the publish that waits", { until: 5 * MIN }, 20 * S, false, { quietUntil: 20 * S, deferred: true, quiet: true }],
+      ["a stamp ending sooner (a heartbeat)", { until: 10 * S }, 20 * S, false, { quietUntil: 10 * S, quiet: true }],
       ["a sync that ran work: the next one, at once, says", { until: 5 * MIN }, 20 * S, true, {}],
       ["a time that is none", undefined, Number.NaN, false, {}],
     ])("a sync's end: %s", (_what, stamp, deferredAt, ranWork, expected) => expect(endOf(stamp, deferredAt, ranWork)).toEqual(expected));
@@ -384,6 +388,17 @@ describe("the daemon's looks at the hub (core/hub/reads.ts gives their pace)", (
     expect(wokenAt).toBeGreaterThan(13_000);
     expect(wokenAt).toBeLessThan(lookEnd(later) + 4000);
     expect(later.logs).toContain("the hub moved with a wake for this machine: syncing now");
+    // Quiet (its last sync left a stamp), it syncs such moves once, QUIET_OTHERS_MS later (here 0.75 of it, from the
+    // first); a wake of its own meanwhile it syncs at once.
+    const quiet = play({ moves: [10_000, 20_000, 30_000], moveKind: { othersOnly: true }, quiet: true, until: 90 * S }, s);
+    expect(whys(quiet)).toEqual(["start", "moved"]);
+    expect(quiet.syncs[1]!.at).toBe(lookEnd(quiet) + 0.75 * QUIET_OTHERS_MS);
+    const quietWoken = play({ moves: [10_000], moveKind: (now) => (now < 20_000 ? { othersOnly: true } : { addressed: true }), quiet: true, until: 60 * S }, s);
+    expect(whys(quietWoken)).toEqual(["start", "moved"]);
+    expect(quietWoken.syncs[1]!.at).toBeGreaterThan(20_000);
+    expect(quietWoken.syncs[1]!.at).toBeLessThan(25_000);
+    // A person's push is synced, quiet or not.
+    expect(whys(play({ moves: [10_000], quiet: true, until: 60 * S }, s))).toEqual(["start", "moved"]);
     // Without othersSpreadMs, such a move is spread as any other.
     const plain = play({ moves: [10_000], moveKind: { othersOnly: true }, until: 30 * S }, settings({ nextLook: (now) => now + 2 * S, moveSpreadMs: 1000, random: () => 0.5 }));
     expect(plain.syncs.find((x) => x.why === "moved")?.at).toBe(lookEnd(plain) + 500);
