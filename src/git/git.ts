@@ -955,9 +955,15 @@ export class Repo implements Hub {
       await pushing(wakeUpdates).catch(async (e: unknown) => {
         // A host that refuses the wake refs (a rule, a hook) refuses the whole atomic push: it goes again without them,
         // and the caller is told (it stops waking for a while). A lost race or an outage is what it was.
-        if (!wakeUpdates.length || isTimeout(e) || isRejectedPush(e) || !isPushRefusal(gitFailureText(String((e as Error)?.message ?? e)))) throw e;
-        await pushing([]);
-        opts.wakesRefused?.(firstLine(redact(gitFailureText(String((e as Error)?.message ?? e)))));
+        const said = gitFailureText(String((e as Error)?.message ?? e));
+        if (!wakeUpdates.length || isTimeout(e) || isRejectedPush(e) || !isPushRefusal(said)) throw e;
+        // Refused again without them, the wakes were not why: that refusal is the push's. Landed, or lost a race: they were.
+        const refused = () => opts.wakesRefused?.(firstLine(redact(said)));
+        await pushing([]).catch((again: unknown) => {
+          if (isRejectedPush(again)) refused();
+          throw again;
+        });
+        refused();
       });
     } catch (e) {
       if (isRejectedPush(e)) return false;

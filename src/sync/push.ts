@@ -8,7 +8,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { commitOf, MACHINES_BRANCH, type PushOptions } from "../git/hub.js";
 import { describeHistoryLimit, type HistoryLimit, type HistoryMark, keptHistoryRef, nextHistory } from "../core/hub/status-history.js";
 import { ackedIn, messagePath, renderMessageFile } from "../core/messages/messages.js";
-import { ownerOf } from "../core/trust/ownership.js";
+import { delegatedOrdersPath, ownerOf } from "../core/trust/ownership.js";
 import { plural } from "../core/limits.js";
 import { ownOrdersFile } from "../state/delegated.js";
 import { acceptOwnWrites, withOwnOrders } from "./trust.js";
@@ -326,7 +326,7 @@ async function build(c: Cycle, seen: Seen, attempt: number, tries: Tries, inTurn
   if (verdict.spare) tries.spare.add(commit);
   // Whom it wakes (core/hub/wakes.ts): a new message's recipient, a delegated order's machines, the machines of the
   // orders that wait on a result it publishes; the fleet for a broadcast, an ANY order, a claim given up, reservations.
-  const wakes = wakesOf(config.name, changes, files, fileWakes(previous, mine, model.orders?.orders ?? []));
+  const wakes = wakesOf({ name: config.name, delegated: delegatedOrdersPath(config.name) }, changes, files, fileWakes(previous, mine, model.orders?.orders ?? []));
   if (wakes.length) tries.wakes.set(commit, wakes);
   // The tip this commit makes, read as the cycle will need it once the push lands: prepared while git pushes.
   // The view of that tip: the one it was built on, with what it wrote.

@@ -11,7 +11,6 @@
 // move is synced (docs/protocol.md, "Wakes").
 import { BROADCAST, channelOfPath, parseMessageFile } from "../messages/messages.js";
 import { machineNameProblem } from "../files/names.js";
-import { delegatedOrdersPath } from "../trust/ownership.js";
 import { isRecord } from "../types.js";
 import { moveSpreadOf } from "./reads.js";
 
@@ -104,26 +103,31 @@ function ordersById(text: string | null | undefined): Map<string, string> {
 }
 
 /**
- * The wakes of a publish of `me`: the recipient of each of its message files that sends a new message (its `next`
+ * The wakes of a publish of machine `me` (its name, and the path of its delegated orders): the recipient of each of its message files that sends a new message (its `next`
  * grew against the hub's `before`; a broadcast: EVERYONE), the machines of each order of its delegated file that is
  * new or changed (wakesForOrder), and `waiting`: the machines of orders that wait on a result it publishes (the
  * caller's dependentWakes). Sorted, each once, never `me`.
  */
-export function wakesOf(me: string, changes: ReadonlyMap<string, string | null>, before: ReadonlyMap<string, string>, waiting: readonly string[] = []): string[] {
+export function wakesOf(
+  me: { name: string; delegated: string },
+  changes: ReadonlyMap<string, string | null>,
+  before: ReadonlyMap<string, string>,
+  waiting: readonly string[] = [],
+): string[] {
   const wakes = new Set<string>(waiting);
   for (const [path, text] of changes) {
     const channel = channelOfPath(path);
     if (channel) {
-      if (channel.from !== me) continue;
+      if (channel.from !== me.name) continue;
       const next = nextOf(text, path);
       if (next !== undefined && next > (nextOf(before.get(path), path) ?? 1)) wakes.add(channel.to === BROADCAST ? EVERYONE : channel.to);
       continue;
     }
-    if (path !== delegatedOrdersPath(me)) continue;
+    if (path !== me.delegated) continue;
     const old = ordersById(before.get(path));
     for (const [id, entry] of ordersById(text)) if (old.get(id) !== entry) for (const name of wakesForOrder((JSON.parse(entry) as { to?: unknown }).to)) wakes.add(name);
   }
-  wakes.delete(me);
+  wakes.delete(me.name);
   return [...wakes].sort();
 }
 

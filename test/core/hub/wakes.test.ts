@@ -15,6 +15,8 @@ const file = (from: string, to: string, seqs: number[]): string => {
 };
 const orders = (...entries: object[]) => JSON.stringify({ version: 1, orders: entries });
 
+const A = { name: "a", delegated: "coordination/orders/a.json" };
+
 describe("which machines a publish wakes", () => {
   const ab = messagePath("a", "b");
   const ac = messagePath("a", "c");
@@ -59,11 +61,11 @@ describe("which machines a publish wakes", () => {
     ["another machine's delegated file is not this publish's", [["coordination/orders/c.json", orders({ id: "t1", to: "b", run: "x" })]], [], []],
     ["a delegated file that does not parse wakes nobody", [[mine, "{"]], [], []],
   ])("%s", (_what, changes, before, wakes) => {
-    expect(wakesOf("a", new Map(changes), new Map(before))).toEqual(wakes);
+    expect(wakesOf(A, new Map(changes), new Map(before))).toEqual(wakes);
   });
 
   it("adds the machines of orders that wait on its results, each once, never itself", () => {
-    expect(wakesOf("a", new Map([[ab, file("a", "b", [1])]]), new Map(), ["c", "b", "a"])).toEqual(["b", "c"]);
+    expect(wakesOf(A, new Map([[ab, file("a", "b", [1])]]), new Map(), ["c", "b", "a"])).toEqual(["b", "c"]);
   });
 
   it("names each machine's own ref", () => {
