@@ -37,7 +37,7 @@ import { type HistoryMark, parseHistoryTrailer } from "../core/hub/status-histor
 import { ancestorHere, type HistoryGit, isAncestorInHistory, shallowBoundary, throughHistory } from "./history.js";
 import { editTree } from "./tree.js";
 import { remoteLook, remoteTip, takeSilence } from "./remote-tip.js";
-import { type WakesSeen, wakeRefOf } from "../core/hub/wakes.js";
+import { type WakesSeen, wakeRefOf } from "../core/hub/wake-refs.js";
 import { batchRecords, commitParentsAndAuthor, commitBody, commitTimeAndMessage, ObjectWriter, signedCommitBody, treeBody, treeListing } from "./objects.js";
 import { commitVerdict, plainSigners } from "./signatures.js";
 import { readSigningKey, type SigningKey, sshSign } from "../core/trust/sshsig.js";

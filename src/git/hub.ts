@@ -9,7 +9,7 @@ import { type Role, roleOf } from "../core/trust/ownership.js";
 import { isUpgradeLeftover } from "../core/setup/upgrade.js";
 
 import { splitTip } from "../core/hub/branches.js";
-import type { WakesSeen } from "../core/hub/wakes.js";
+import type { WakesSeen } from "../core/hub/wake-refs.js";
 
 export type { Role } from "../core/trust/ownership.js";
 export { joinTip, MACHINES_BRANCH, splitTip } from "../core/hub/branches.js";

@@ -14,7 +14,7 @@ import { tooBigBlob } from "../core/limits.js";
 import { RemoteUnreachable } from "../errors.js";
 import { roleOf } from "../core/trust/ownership.js";
 import { type HistoryMark, parseHistoryTrailer } from "../core/hub/status-history.js";
-import { EVERYONE, type WakesSeen, wakeRefOf } from "../core/hub/wakes.js";
+import { EVERYONE, type WakesSeen, wakeRefOf } from "../core/hub/wake-refs.js";
 import {
   type Author,
   type CommitOptions,

@@ -10,7 +10,7 @@
 import { join, resolve } from "node:path";
 import { refFromFiles } from "./dotgit.js";
 import { joinTip, MACHINES_BRANCH } from "../core/hub/branches.js";
-import { EVERYONE, type WakesSeen, wakeRefOf } from "../core/hub/wakes.js";
+import { EVERYONE, type WakesSeen, wakeRefOf } from "../core/hub/wake-refs.js";
 import { processSlot } from "../process-slot.js";
 import { gitCommandEnv } from "./env.js";
 import { runGit } from "./run.js";

@@ -13,17 +13,9 @@ import { BROADCAST, channelOfPath, parseMessageFile } from "../messages/messages
 import { machineNameProblem } from "../files/names.js";
 import { isRecord } from "../types.js";
 import { moveSpreadOf } from "./reads.js";
+import { EVERYONE, type WakesSeen } from "./wake-refs.js";
 
-/** Where a machine's wake ref lives on the hub: refs/coord-wake/<machine>. */
-export const WAKE_REF_PREFIX = "refs/coord-wake/";
-
-/** The wake of every machine (a broadcast, an ANY order): not a machine name (names are lower case). */
-export const EVERYONE = "ALL";
-
-/** The wake ref of `machine` (a valid machine name: the caller checked), or of EVERYONE. */
-export function wakeRefOf(machine: string): string {
-  return `${WAKE_REF_PREFIX}${machine}`;
-}
+export { EVERYONE, WAKE_REF_PREFIX, type WakesSeen, wakeRefOf } from "./wake-refs.js";
 
 /**
  * A move that woke nobody here is synced within this much (ms) for each other machine, at random, and at most
@@ -44,14 +36,6 @@ export function syncSpreadOf(machines: number, look: { addressed?: boolean; othe
   if (look.addressed) return 0;
   if (look.othersOnly) return Math.min(MAX_OTHERS_SPREAD_MS, OTHERS_SPREAD_PER_MACHINE_MS * Math.max(0, Math.floor(machines) - 1));
   return moveSpreadOf(machines);
-}
-
-/** The wakes a look asks for beside the branches: its machine's, and the fleet's (EVERYONE). */
-export interface WakesSeen {
-  /** Its own wake ref's commit; undefined: the hub has none (it was never woken there). */
-  wake?: string;
-  /** The fleet's wake ref's commit (a broadcast, an ANY order); undefined: none yet. */
-  everyone?: string;
 }
 
 /**
