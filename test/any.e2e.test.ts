@@ -116,15 +116,27 @@ describe.concurrent("to: ANY", () => {
     // The holder dies with its task (a machine lost power).
     holder.kill("SIGKILL");
     process.kill(-entry.pid, "SIGKILL");
+    const killedAt = Date.now();
+    const seen: string[] = [];
     const taken = await waitFor(
       async () => {
         const r = await sync({ dir: dirOf(fleet, "soda-yeti") });
+        seen.push(`${Date.now() - killedAt} ms: ${r.quiet ? "quiet" : `waiting ${JSON.stringify(r.waiting)}`}`);
         return r.ran.length ? r : undefined;
       },
       TAKEOVER_MS,
       "the lease to expire",
       1000,
-    );
+    ).catch(async (e: unknown) => {
+      // It ran out twice in loaded full runs (never alone): what soda-yeti's syncs said, and the state they read.
+      const state = join(dirOf(fleet, "soda-yeti"), ".git", "coord");
+      const read = (f: string) => readFile(join(state, f), "utf8").catch(() => "(none)");
+      console.log(
+        `takeover never came; soda-yeti's syncs: ${[...seen.slice(0, 5), "…", ...seen.slice(-3)].join("; ")}\nquiet.json: ${await read("quiet.json")}\nobserved.json: ${await read("observed.json")}\n` +
+          `izzit7's file: ${(await hubFile(fleet, "coordination/COMPUTER_izzit7.md")).slice(0, 1200)}`,
+      );
+      throw e;
+    });
     expect(taken.ran).toEqual([expect.objectContaining({ id: "train", state: "completed" })]);
     const status = await hubStatus(fleet);
     expect(status.orders.train).toMatchObject({ state: "completed", done: true });
