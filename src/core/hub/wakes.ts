@@ -124,8 +124,8 @@ export interface FileWaking {
 /**
  * The wakes a change of this machine's file calls for, from the hub's `before` to `now`:
  * - a result another order waits on (`after`: completed now, not before): that order's machines (wakesForOrder);
- * - an ANY order's claim given up (its task no longer assigned or in progress, and not completed): EVERYONE, since
- *   another machine may take it;
+ * - an ANY order's claim given up (its task no longer assigned or in progress and not completed, or gone from the
+ *   file): EVERYONE, since another machine may take it;
  * - its reservations changed: EVERYONE, whose checks of paths read the last fetched state.
  */
 export function fileWakes(before: FileWaking | undefined, now: FileWaking, orders: readonly { id: string; to: unknown; after?: readonly string[] }[]): string[] {
@@ -133,11 +133,14 @@ export function fileWakes(before: FileWaking | undefined, now: FileWaking, order
   const was = (id: string) => (before && Object.hasOwn(before.tasks, id) ? before.tasks[id]!.state : undefined);
   const done = new Set<string>();
   const any = new Set(orders.filter((o) => o.to === "ANY").map((o) => o.id));
+  const active = (state: string | undefined) => state === "assigned" || state === "in_progress";
   for (const [id, t] of Object.entries(now.tasks)) {
     const then = was(id);
     if (t.state === "completed" && then !== "completed") done.add(id);
-    if (any.has(id) && (then === "assigned" || then === "in_progress") && t.state !== "assigned" && t.state !== "in_progress" && t.state !== "completed") wakes.add(EVERYONE);
+    if (any.has(id) && active(then) && !active(t.state) && t.state !== "completed") wakes.add(EVERYONE);
   }
+  // A claim of an ANY order its file no longer shows at all is given up too.
+  for (const [id, t] of Object.entries(before?.tasks ?? {})) if (any.has(id) && active(t.state) && !Object.hasOwn(now.tasks, id)) wakes.add(EVERYONE);
   for (const o of orders) if (o.after?.some((a) => done.has(a))) for (const w of wakesForOrder(o.to)) wakes.add(w);
   if (JSON.stringify(before?.reservations ?? []) !== JSON.stringify(now.reservations ?? [])) wakes.add(EVERYONE);
   return [...wakes];

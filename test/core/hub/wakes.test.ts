@@ -108,6 +108,8 @@ describe("whom a change of its file wakes", () => {
     ["t3 completed: an ANY order waits, the fleet", undefined, tasks({ t3: "completed" }), ["ALL"]],
     ["t9 completed: nobody waits on it", tasks({}), tasks({ t9: "completed" }), []],
     ["an ANY order's claim given up (failed): the fleet may take it", tasks({ t4: "in_progress" }), tasks({ t4: "failed" }), ["ALL"]],
+    ["an ANY order's claim gone from its file: the fleet", tasks({ t4: "assigned" }), tasks({}), ["ALL"]],
+    ["an ended ANY order gone from its file: nobody", tasks({ t4: "completed" }), tasks({}), []],
     ["an ANY order claimed, or completed: nobody", tasks({ t4: "assigned" }), tasks({ t4: "in_progress" }), []],
     ["an ANY order completed: nobody", tasks({ t4: "in_progress" }), tasks({ t4: "completed" }), []],
     ["a named order failed: nobody", tasks({ t0: "in_progress" }), tasks({ t0: "failed" }), []],
