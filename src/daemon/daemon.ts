@@ -21,7 +21,7 @@ import { type Bucket, describeReadShare, moveSpreadOf, nextLookAt, type ReadShar
 import type { RepoModel } from "../core/repo/repo.js";
 import { budgetsFor, type Machine } from "../sync/machine.js";
 import { localLook } from "../git/remote-tip.js";
-import { lookOf, syncSpreadOf, type WakesSeen } from "../core/hub/wakes.js";
+import { calm, lookOf, type WakesSeen } from "../core/hub/wakes.js";
 import { describeFailure } from "../failure.js";
 import lockfile from "proper-lockfile";
 import { CoordError, EXIT } from "../errors.js";
@@ -205,9 +205,6 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     get moveSpreadMs() {
       return moveSpreadOf(reads.share.machines);
     },
-    get othersSpreadMs() {
-      return syncSpreadOf(reads.share.machines, { othersOnly: true });
-    },
   };
   // Until the first sync starts (below), nothing it is told does anything: a service's change is published by that sync.
   let state: LoopState = { kind: "stopped" };
@@ -241,6 +238,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const services = new Supervisor(machine, log, () => dispatch({ type: "poked" }));
   await services.open().catch((e: unknown) => log(`services: ${describeFailure(e).message}`));
 
+  // The fleet as the last sync read it: whether the machine is calm (core/hub/wakes.ts).
+  let lastModel: RepoModel | undefined;
   const runSync = async (why: Why) => {
     const started = Date.now();
     let deferredAt: number | undefined;
@@ -259,6 +258,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
         log,
         heartbeat: machine.config.daemonHeartbeat,
         onModel: (model) => {
+          lastModel = model;
           reads.follow(model);
           return services.apply(model);
         },
@@ -308,7 +308,16 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     // heartbeat, a retry, another machine's lease; the loop wakes for it when it comes before the next tick.
     const quiet = ranWork ? undefined : await readQuiet(stateDir).catch(() => undefined);
     // A stamp that ends when a publish the push budget held may go (it may carry a message someone waits for).
-    const stamp = quiet ? { until: quiet.until, ...(quiet.deferred !== undefined ? { deferred: Date.parse(quiet.deferred) } : {}) } : undefined;
+    // Calm (nothing waits, no ANY order open): it may leave other machines' moves alone for a while (core/hub/wakes.ts).
+    const still =
+      quiet !== undefined &&
+      lastModel !== undefined &&
+      calm(
+        quiet.waiting.length,
+        lastModel.orders?.orders ?? [],
+        [...lastModel.computers.values()].map((f) => f.tasks),
+      );
+    const stamp = quiet ? { until: quiet.until, ...(quiet.deferred !== undefined ? { deferred: Date.parse(quiet.deferred) } : {}), calm: still } : undefined;
     dispatch({ type: "ended", ranWork, ...(newerTip ? { newerTip } : {}), ...endOf(stamp, deferredAt, ranWork) });
     await saveOrSay();
   };

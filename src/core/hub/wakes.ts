@@ -12,30 +12,26 @@
 import { BROADCAST, channelOfPath, parseMessageFile } from "../messages/messages.js";
 import { machineNameProblem } from "../files/names.js";
 import { isRecord } from "../types.js";
-import { moveSpreadOf } from "./reads.js";
 import { EVERYONE, type WakesSeen } from "./wake-refs.js";
 
 export { EVERYONE, WAKE_REF_PREFIX, type WakesSeen, wakeRefOf } from "./wake-refs.js";
 
 /**
- * A move that woke nobody here is synced within this much (ms) for each other machine, at random, and at most
- * MAX_OTHERS_SPREAD_MS: what is for a machine wakes it, so the rest of the fleet's syncs of another machine's claim,
- * result or heartbeat can take their time, and leave the host (and the machine the move was for) alone.
+ * Whether a machine whose last sync left a quiet stamp may leave other machines' moves alone for a while (the
+ * daemon's QUIET_OTHERS_MS): nothing waits in its stamp (`waiting`: no order it holds back for a reason), and no ANY
+ * order is open in the fleet (`orders`, against every machine's task reports): a drain's idle machines take the work
+ * the busy ones leave, and see it in others' moves. What is for it wakes it meanwhile.
  */
-export const OTHERS_SPREAD_PER_MACHINE_MS = 1000;
-export const MAX_OTHERS_SPREAD_MS = 30_000;
-
-/**
- * How long (ms) after a look a machine may start its sync of a move, at random, in a fleet of `machines`:
- * - `addressed`: its own wake moved with it, the move is for it: at once (nobody else syncs it as promptly);
- * - `othersOnly`: only the machines' branch moved, and this machine is woken on this hub (its wake ref exists, so
- *   the fleet's publishes wake): OTHERS_SPREAD_PER_MACHINE_MS for each other machine, at most MAX_OTHERS_SPREAD_MS;
- * - anything else (a person's push, the fleet's wake, a fleet that does not wake): moveSpreadOf's, at most 2 s.
- */
-export function syncSpreadOf(machines: number, look: { addressed?: boolean; othersOnly?: boolean }): number {
-  if (look.addressed) return 0;
-  if (look.othersOnly) return Math.min(MAX_OTHERS_SPREAD_MS, OTHERS_SPREAD_PER_MACHINE_MS * Math.max(0, Math.floor(machines) - 1));
-  return moveSpreadOf(machines);
+export function calm(
+  waiting: number,
+  orders: readonly { id: string; to: unknown; cancelled?: boolean }[],
+  reports: Iterable<Readonly<Record<string, { state: string }>>>,
+): boolean {
+  if (waiting > 0) return false;
+  const open = new Set(orders.filter((o) => o.to === "ANY" && !o.cancelled).map((o) => o.id));
+  if (!open.size) return true;
+  for (const tasks of reports) for (const [id, t] of Object.entries(tasks)) if (t.state === "completed") open.delete(id);
+  return open.size === 0;
 }
 
 /**

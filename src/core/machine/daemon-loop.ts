@@ -6,8 +6,8 @@
 //            and looks at the hub meanwhile as often as its share of the reads allows (core/hub/reads.ts)
 //   looking  one look at the hub (is either branch where this machine last saw it?): a move syncs at once, or
 //            within moveSpreadMs at random (idle's movedAt: the fleet's machines do not all push together, and
-//            the daemon looks on meanwhile); a move that wakes this machine at once, one of the machines' branch
-//            that woke nobody here within othersSpreadMs (core/hub/wakes.ts)
+//            the daemon looks on meanwhile); a move that wakes this machine at once; one of the machines' branch
+//            that woke nobody here, while quiet (calm: core/hub/wakes.ts), within QUIET_OTHERS_MS
 //   poked    a service changed while idle: a sync in POKE_MS (more changes meanwhile make one sync)
 //   syncing  a sync runs; ticks that fall meanwhile are dropped (never two at once)
 //   asked    a sync runs and another follows it at once (asked for, or a service changed, meanwhile)
@@ -61,11 +61,6 @@ export interface LoopSettings {
    * move within a look of each other, and machines that all sync at once lose their pushes' races to each other.
    */
   moveSpreadMs?: number;
-  /**
-   * The same for a move of the machines' branch alone that woke nobody here (core/hub/wakes.ts): longer, since what
-   * is for a machine wakes it, and is synced at once. Undefined: moveSpreadMs.
-   */
-  othersSpreadMs?: number;
 }
 
 /**
@@ -76,8 +71,8 @@ export type Why = "start" | "tick" | "wake" | "turn" | "asked" | "poked" | "ran 
 
 /**
  * `movedAt`: a move a look saw is synced then (its spread, at random); the daemon looks on meanwhile, and a move that
- * wakes it is synced at once. `quiet`: the last sync left a quiet stamp (nothing to do until its end, whatever the
- * hub's tip): a move of the machines' branch that woke nobody here waits QUIET_OTHERS_MS (core/hub/wakes.ts).
+ * wakes it is synced at once. `quiet`: the last sync left a quiet stamp and is calm (core/hub/wakes.ts: nothing
+ * waits, no ANY order open): a move of the machines' branch that woke nobody here waits QUIET_OTHERS_MS.
  */
 export type LoopState =
   | { kind: "idle"; tickAt: number; wakeAt?: number; lookAt?: number; forTurn?: true; movedAt?: number; quiet?: true }
@@ -100,7 +95,7 @@ export type LoopEvent =
    * The running sync ended; `quietUntil`: until when its quiet stamp says nothing happens (src/core/machine/quiet.ts);
    * `newerTip`: its publish landed on a tip newer than the one it read (sync/cycle.ts SyncResult), which may hold
    * something for this machine that no look will see move; `deferred`: the stamp ends when a publish that waits for
-   * the push budget may go; `quiet`: it left a quiet stamp.
+   * the push budget may go; `quiet`: it left a quiet stamp, and is calm (core/hub/wakes.ts).
    */
   | { type: "ended"; ranWork: boolean; quietUntil?: number; newerTip?: boolean; deferred?: boolean; quiet?: true }
   /**
@@ -172,12 +167,12 @@ const wakeWhy = (state: { forTurn?: true }): Why => (state.forTurn ? "turn" : "w
  * by another at once, which says.
  */
 export function endOf(
-  quiet: { until: number; deferred?: number } | undefined,
+  quiet: { until: number; deferred?: number; calm?: boolean } | undefined,
   deferredAt: number | undefined,
   ranWork: boolean,
 ): { quietUntil?: number; deferred?: true; quiet?: true } {
   if (ranWork) return {};
-  const stamped = quiet ? { quiet: true as const } : {};
+  const stamped = quiet?.calm ? { quiet: true as const } : {};
   const waits = deferredAt !== undefined && Number.isFinite(deferredAt) && (quiet === undefined || deferredAt < quiet.until);
   if (waits) return { quietUntil: deferredAt, deferred: true, ...stamped };
   if (!quiet) return {};
@@ -268,7 +263,7 @@ export function step(state: LoopState, event: LoopEvent, now: number, s: LoopSet
             // wake, an older coord), however many such moves come meanwhile.
             const quietOthers = event.othersOnly && state.quiet;
             // A service's change is published by the move's sync if that comes soon, else by its own in POKE_MS.
-            const spread = quietOthers ? QUIET_OTHERS_MS * (0.5 + 0.5 * s.random()) : s.random() * ((event.othersOnly ? s.othersSpreadMs : undefined) ?? s.moveSpreadMs ?? 0);
+            const spread = quietOthers ? QUIET_OTHERS_MS * (0.5 + 0.5 * s.random()) : s.random() * (s.moveSpreadMs ?? 0);
             const movedAt = Math.min(state.movedAt ?? Number.POSITIVE_INFINITY, now + spread);
             if (movedAt - now < 1) return syncNow(now, "moved", "the hub moved: syncing now");
             if (state.afterLook === "poked" && movedAt > now + POKE_MS) return { state: { kind: "poked", tickAt: state.tickAt, at: now + POKE_MS }, actions: [] };

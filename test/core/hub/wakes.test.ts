@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type FileWaking, fileWakes, lookOf, MAX_OTHERS_SPREAD_MS, syncSpreadOf, wakeRefOf, wakesOf, type WakesSeen } from "../../../src/core/hub/wakes.js";
+import { calm, type FileWaking, fileWakes, lookOf, wakeRefOf, wakesOf, type WakesSeen } from "../../../src/core/hub/wakes.js";
 import { messagePath, renderMessageFile, type MessageFile } from "../../../src/core/messages/messages.js";
-import { moveSpreadOf } from "../../../src/core/hub/reads.js";
 
 const file = (from: string, to: string, seqs: number[]): string => {
   const f: MessageFile = {
@@ -120,16 +119,19 @@ describe("whom a change of its file wakes", () => {
   });
 });
 
-describe("how soon a move is synced", () => {
-  it.each<[number, { addressed?: boolean; othersOnly?: boolean }, number]>([
-    [30, { addressed: true }, 0],
-    [3, { addressed: true }, 0],
-    [30, {}, moveSpreadOf(30)],
-    [30, { othersOnly: true }, 29_000],
-    [3, { othersOnly: true }, 2000],
-    [1, { othersOnly: true }, 0],
-    [1000, { othersOnly: true }, MAX_OTHERS_SPREAD_MS],
-  ])("%d machines, %o: %d ms at most", (machines, look, ms) => {
-    expect(syncSpreadOf(machines, look)).toBe(ms);
+describe("a quiet machine is calm: it may leave others' moves alone", () => {
+  const orders = [
+    { id: "a1", to: "ANY" },
+    { id: "n1", to: "b" },
+    { id: "a2", to: "ANY", cancelled: true },
+  ];
+  it.each<[string, number, typeof orders, Record<string, { state: string }>[], boolean]>([
+    ["no orders, nothing waits", 0, [], [], true],
+    ["something waits in its stamp", 1, [], [], false],
+    ["an ANY order nobody completed: open", 0, orders, [{ a1: { state: "in_progress" } }], false],
+    ["every ANY order completed somewhere (a cancelled one counts for nothing)", 0, orders, [{}, { a1: { state: "completed" } }], true],
+    ["a named order alone: nothing for it to take", 0, [{ id: "n1", to: "b" }], [], true],
+  ])("%s", (_what, waiting, os, reports, expected) => {
+    expect(calm(waiting, os, reports)).toBe(expected);
   });
 });

@@ -203,13 +203,14 @@ describe("the daemon's loop, on a fake clock", () => {
       expect(at(r)[1]).toBeGreaterThanOrEqual(13 * S);
     });
 
-    it.each<[string, { until: number; deferred?: number } | undefined, number | undefined, boolean, ReturnType<typeof endOf>]>([
+    it.each<[string, { until: number; deferred?: number; calm?: boolean } | undefined, number | undefined, boolean, ReturnType<typeof endOf>]>([
       ["no stamp, nothing waits", undefined, undefined, false, {}],
-      ["a stamp", { until: 5 * MIN }, undefined, false, { quietUntil: 5 * MIN, quiet: true }],
-      ["a stamp ending for a publish that waits", { until: 30 * S, deferred: 30 * S }, 30 * S, false, { quietUntil: 30 * S, deferred: true, quiet: true }],
+      ["a calm stamp", { until: 5 * MIN, calm: true }, undefined, false, { quietUntil: 5 * MIN, quiet: true }],
+      ["a stamp, not calm (an ANY order open)", { until: 5 * MIN }, undefined, false, { quietUntil: 5 * MIN }],
+      ["a stamp ending for a publish that waits", { until: 30 * S, deferred: 30 * S, calm: true }, 30 * S, false, { quietUntil: 30 * S, deferred: true, quiet: true }],
       ["no stamp (a hook acknowledged messages), a publish waits for its turn", undefined, 20 * S, false, { quietUntil: 20 * S, deferred: true }],
-      ["a stamp ending later than the publish that waits", { until: 5 * MIN }, 20 * S, false, { quietUntil: 20 * S, deferred: true, quiet: true }],
-      ["a stamp ending sooner (a heartbeat)", { until: 10 * S }, 20 * S, false, { quietUntil: 10 * S, quiet: true }],
+      ["a stamp ending later than the publish that waits", { until: 5 * MIN, calm: true }, 20 * S, false, { quietUntil: 20 * S, deferred: true, quiet: true }],
+      ["a stamp ending sooner (a heartbeat)", { until: 10 * S, calm: true }, 20 * S, false, { quietUntil: 10 * S, quiet: true }],
       ["a sync that ran work: the next one, at once, says", { until: 5 * MIN }, 20 * S, true, {}],
       ["a time that is none", undefined, Number.NaN, false, {}],
     ])("a sync's end: %s", (_what, stamp, deferredAt, ranWork, expected) => expect(endOf(stamp, deferredAt, ranWork)).toEqual(expected));
@@ -374,12 +375,13 @@ describe("the daemon's looks at the hub (core/hub/reads.ts gives their pace)", (
     expect(asked.syncs.slice(1, 2).map((x) => x.why)).toEqual(["asked"]);
   });
 
-  it("a move that wakes this machine is synced at once; one of the machines' branch that woke nobody here within othersSpreadMs", () => {
-    const s = settings({ nextLook: (now) => now + 2 * S, moveSpreadMs: 1000, othersSpreadMs: 8000, random: () => 0.5 });
+  it("a move that wakes this machine is synced at once; one of the machines' branch that woke nobody here, while quiet, within QUIET_OTHERS_MS", () => {
+    const s = settings({ nextLook: (now) => now + 2 * S, moveSpreadMs: 8000, random: () => 0.5 });
     const lookEnd = (r: Played) => r.actions.filter((a) => a.type === "look" && a.at < 12_000).at(-1)!.at + 100;
     const woken = play({ moves: [10_000], moveKind: { addressed: true }, until: 20 * S }, s);
     expect(woken.syncs.find((x) => x.why === "moved")?.at).toBe(lookEnd(woken));
     expect(woken.logs).toContain("the hub moved with a wake for this machine: syncing now");
+    // Not quiet (or not calm), such a move is spread as any other.
     const others = play({ moves: [10_000], moveKind: { othersOnly: true }, until: 30 * S }, s);
     expect(others.syncs.find((x) => x.why === "moved")?.at).toBe(lookEnd(others) + 4000);
     // Looks go on while such a sync waits: one that sees this machine's wake then syncs at once.
@@ -388,7 +390,7 @@ describe("the daemon's looks at the hub (core/hub/reads.ts gives their pace)", (
     expect(wokenAt).toBeGreaterThan(13_000);
     expect(wokenAt).toBeLessThan(lookEnd(later) + 4000);
     expect(later.logs).toContain("the hub moved with a wake for this machine: syncing now");
-    // Quiet (its last sync left a stamp), it syncs such moves once, QUIET_OTHERS_MS later (here 0.75 of it, from the
+    // Quiet and calm (its last sync left a stamp, nothing waits, no ANY order open), it syncs such moves once, QUIET_OTHERS_MS later (here 0.75 of it, from the
     // first); a wake of its own meanwhile it syncs at once.
     const quiet = play({ moves: [10_000, 20_000, 30_000], moveKind: { othersOnly: true }, quiet: true, until: 90 * S }, s);
     expect(whys(quiet)).toEqual(["start", "moved"]);
@@ -399,9 +401,6 @@ describe("the daemon's looks at the hub (core/hub/reads.ts gives their pace)", (
     expect(quietWoken.syncs[1]!.at).toBeLessThan(25_000);
     // A person's push is synced, quiet or not.
     expect(whys(play({ moves: [10_000], quiet: true, until: 60 * S }, s))).toEqual(["start", "moved"]);
-    // Without othersSpreadMs, such a move is spread as any other.
-    const plain = play({ moves: [10_000], moveKind: { othersOnly: true }, until: 30 * S }, settings({ nextLook: (now) => now + 2 * S, moveSpreadMs: 1000, random: () => 0.5 }));
-    expect(plain.syncs.find((x) => x.why === "moved")?.at).toBe(lookEnd(plain) + 500);
   });
 
   it("an ask or a service's change during a look is answered when the look ends; a tick that fell meanwhile too", () => {
