@@ -4,11 +4,11 @@
 // something for every machine (a broadcast, an ANY order) moves the fleet's,
 // refs/coord-wake/ALL. A daemon's look asks for both refs beside the two
 // branches: a move of its own wake is synced at once, one of the fleet's within
-// the move's spread; a move of the machines' branch that wakes nobody here
-// (another machine's claim, result, heartbeat) is synced within a much longer
-// spread, so that a fleet of 30 does not fetch together at every message and
-// slow the one machine it was for. Pure: which machines a publish wakes, and how soon a look's
-// move is synced (docs/protocol.md, "Wakes").
+// the move's spread; a calm machine leaves a move of the machines' branch that
+// wakes nobody here (another machine's claim, result, heartbeat) for up to a
+// minute, so that a fleet of 30 does not fetch together at every message and
+// slow the one machine it was for. Pure: whom a publish wakes, what a look saw,
+// and whether a machine is calm (docs/protocol.md, "Wakes").
 import { BROADCAST, channelOfPath, parseMessageFile } from "../messages/messages.js";
 import { machineNameProblem } from "../files/names.js";
 import { isRecord } from "../types.js";
@@ -19,8 +19,9 @@ export { EVERYONE, WAKE_REF_PREFIX, type WakesSeen, wakeRefOf } from "./wake-ref
 /**
  * Whether a machine whose last sync left a quiet stamp may leave other machines' moves alone for a while (the
  * daemon's QUIET_OTHERS_MS): nothing waits in its stamp (`waiting`: no order it holds back for a reason), and no ANY
- * order is open in the fleet (`orders`, against every machine's task reports): a drain's idle machines take the work
- * the busy ones leave, and see it in others' moves. What is for it wakes it meanwhile.
+ * order is open in the fleet (`orders` not cancelled and completed by no machine, as every machine's task reports
+ * say; one failed for good stays open, which only costs the old spread): a drain's idle machines take the work the
+ * busy ones leave, and see it in others' moves. What is for it wakes it meanwhile.
  */
 export function calm(
   waiting: number,
