@@ -326,7 +326,8 @@ async function build(c: Cycle, seen: Seen, attempt: number, tries: Tries, inTurn
   if (verdict.spare) tries.spare.add(commit);
   // Whom it wakes (core/hub/wakes.ts): a new message's recipient, a delegated order's machines, the machines of the
   // orders that wait on a result it publishes; the fleet for a broadcast, an ANY order, a claim given up, reservations.
-  const wakes = wakesOf({ name: config.name, delegated: delegatedOrdersPath(config.name) }, changes, files, fileWakes(previous, mine, model.orders?.orders ?? []));
+  const me = { name: config.name, delegated: delegatedOrdersPath(config.name) };
+  const wakes = wakesOf(me, { own: seen.own.files, hub: model.messageFiles }, changes, files, fileWakes(previous, mine, model.orders?.orders ?? []));
   if (wakes.length) tries.wakes.set(commit, wakes);
   // The tip this commit makes, read as the cycle will need it once the push lands: prepared while git pushes.
   // The view of that tip: the one it was built on, with what it wrote.

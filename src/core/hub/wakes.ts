@@ -9,7 +9,7 @@
 // minute, so that a fleet of 30 does not fetch together at every message and
 // slow the one machine it was for. Pure: whom a publish wakes, what a look saw,
 // and whether a machine is calm (docs/protocol.md, "Wakes").
-import { BROADCAST, channelOfPath, parseMessageFile } from "../messages/messages.js";
+import { BROADCAST } from "../messages/messages.js";
 import { machineNameProblem } from "../files/names.js";
 import { isRecord } from "../types.js";
 import { EVERYONE, type WakesSeen } from "./wake-refs.js";
@@ -51,16 +51,6 @@ export function lookOf(seen: { tip?: string } & WakesSeen, tracked: string | und
   return { moved: true };
 }
 
-/** The `next` of a message file's text, or undefined when it is none (a file that does not parse wakes nobody). */
-function nextOf(text: string | null | undefined, path: string): number | undefined {
-  if (typeof text !== "string") return undefined;
-  try {
-    return parseMessageFile(text, path).next;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The wakes an order (its `to`) calls for: each machine it names, or EVERYONE for ALL and ANY; nothing for a bad name. */
 export function wakesForOrder(to: unknown): string[] {
   if (to === "ALL" || to === "ANY") return [EVERYONE];
@@ -68,9 +58,9 @@ export function wakesForOrder(to: unknown): string[] {
   return names.filter((n) => machineNameProblem(n) === undefined);
 }
 
-/** A delegated orders file's entries by id (leniently: anything odd is no entry). */
-function ordersById(text: string | null | undefined): Map<string, string> {
-  const out = new Map<string, string>();
+/** A delegated orders file's entries by id, each as its JSON and its `to` (leniently: anything odd is no entry). */
+function ordersById(text: string | null | undefined): Map<string, { json: string; to: unknown }> {
+  const out = new Map<string, { json: string; to: unknown }>();
   if (typeof text !== "string") return out;
   let data: unknown;
   try {
@@ -79,34 +69,34 @@ function ordersById(text: string | null | undefined): Map<string, string> {
     return out;
   }
   const orders = isRecord(data) && Array.isArray(data.orders) ? data.orders : [];
-  for (const o of orders) if (isRecord(o) && typeof o.id === "string") out.set(o.id, JSON.stringify(o));
+  for (const o of orders) if (isRecord(o) && typeof o.id === "string") out.set(o.id, { json: JSON.stringify(o), to: o.to });
   return out;
 }
 
 /**
- * The wakes of a publish of machine `me` (its name, and the path of its delegated orders): the recipient of each of its message files that sends a new message (its `next`
- * grew against the hub's `before`; a broadcast: EVERYONE), the machines of each order of its delegated file that is
- * new or changed (wakesForOrder), and `waiting`: the machines of orders that wait on a result it publishes (the
- * caller's dependentWakes). Sorted, each once, never `me`.
+ * The wakes of a publish of machine `me` (its name, and the path of its delegated orders):
+ * - the recipient of each of its message files (`sent.own`, as parsed) whose `next` grew against the hub's copy
+ *   (`sent.hub`, the hub's message files as read): a new message; a broadcast wakes EVERYONE;
+ * - the machines of each order of its delegated file that `changes` makes new or changed against `before` (the hub's
+ *   files): wakesForOrder;
+ * - `waiting`: the machines of orders that wait on a result it publishes (fileWakes).
+ * Sorted, each once, never `me`.
  */
 export function wakesOf(
   me: { name: string; delegated: string },
+  sent: { own: readonly { to: string; next: number }[]; hub: readonly { from: string; to: string; next: number }[] },
   changes: ReadonlyMap<string, string | null>,
   before: ReadonlyMap<string, string>,
   waiting: readonly string[] = [],
 ): string[] {
   const wakes = new Set<string>(waiting);
-  for (const [path, text] of changes) {
-    const channel = channelOfPath(path);
-    if (channel) {
-      if (channel.from !== me.name) continue;
-      const next = nextOf(text, path);
-      if (next !== undefined && next > (nextOf(before.get(path), path) ?? 1)) wakes.add(channel.to === BROADCAST ? EVERYONE : channel.to);
-      continue;
-    }
-    if (path !== me.delegated) continue;
-    const old = ordersById(before.get(path));
-    for (const [id, entry] of ordersById(text)) if (old.get(id) !== entry) for (const name of wakesForOrder((JSON.parse(entry) as { to?: unknown }).to)) wakes.add(name);
+  for (const f of sent.own) {
+    const onHub = sent.hub.find((h) => h.from === me.name && h.to === f.to)?.next ?? 1;
+    if (f.next > onHub) wakes.add(f.to === BROADCAST ? EVERYONE : f.to);
+  }
+  if (changes.has(me.delegated)) {
+    const old = ordersById(before.get(me.delegated));
+    for (const [id, entry] of ordersById(changes.get(me.delegated))) if (old.get(id)?.json !== entry.json) for (const name of wakesForOrder(entry.to)) wakes.add(name);
   }
   wakes.delete(me.name);
   return [...wakes].sort();

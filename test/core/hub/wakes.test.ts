@@ -1,52 +1,28 @@
 import { describe, expect, it } from "vitest";
 import { calm, type FileWaking, fileWakes, lookOf, wakeRefOf, wakesOf, type WakesSeen } from "../../../src/core/hub/wakes.js";
-import { messagePath, renderMessageFile, type MessageFile } from "../../../src/core/messages/messages.js";
 
-const file = (from: string, to: string, seqs: number[]): string => {
-  const f: MessageFile = {
-    coord: 1,
-    from,
-    to,
-    next: (seqs.at(-1) ?? 0) + 1,
-    messages: seqs.map((seq) => ({ seq, at: "2026-11-27T07:00:00.000Z", priority: "normal" as const, text: `m${seq}` })),
-  };
-  return renderMessageFile(f);
-};
+/** A message file as parsed: its channel and its next sequence number (the messages do not matter here). */
+const file = (from: string, to: string, next: number) => ({ from, to, next });
 const orders = (...entries: object[]) => JSON.stringify({ version: 1, orders: entries });
 
 const A = { name: "a", delegated: "coordination/orders/a.json" };
+const none = { own: [], hub: [] };
 
 describe("which machines a publish wakes", () => {
-  const ab = messagePath("a", "b");
-  const ac = messagePath("a", "c");
-  const all = messagePath("a", "ALL");
+  it.each<[string, ReturnType<typeof file>[], ReturnType<typeof file>[], string[]]>([
+    ["a first message to b", [file("a", "b", 2)], [], ["b"]],
+    ["a second message to b", [file("a", "b", 3)], [file("a", "b", 2)], ["b"]],
+    ["b's file pruned of an old message: nothing new", [file("a", "b", 3)], [file("a", "b", 3)], []],
+    ["messages to b and c, each woken once", [file("a", "b", 2), file("a", "c", 5)], [file("a", "c", 4)], ["b", "c"]],
+    ["a broadcast wakes the fleet", [file("a", "ALL", 2)], [], ["ALL"]],
+    ["another machine's channel to b on the hub is not its own", [file("a", "b", 2)], [file("c", "b", 9)], ["b"]],
+    ["nothing sent", [], [file("a", "b", 2)], []],
+  ])("messages: %s", (_what, own, hub, wakes) => {
+    expect(wakesOf(A, { own, hub }, new Map(), new Map())).toEqual(wakes);
+  });
+
   const mine = "coordination/orders/a.json";
   it.each<[string, [string, string | null][], [string, string][], string[]]>([
-    ["a first message to b", [[ab, file("a", "b", [1])]], [], ["b"]],
-    ["a second message to b", [[ab, file("a", "b", [1, 2])]], [[ab, file("a", "b", [1])]], ["b"]],
-    ["b's file pruned of an old message: nothing new", [[ab, file("a", "b", [2])]], [[ab, file("a", "b", [1, 2])]], []],
-    [
-      "messages to b and c, each woken once",
-      [
-        [ab, file("a", "b", [1])],
-        [ac, file("a", "c", [4])],
-      ],
-      [],
-      ["b", "c"],
-    ],
-    ["a broadcast wakes the fleet", [[all, file("a", "ALL", [1])]], [], ["ALL"]],
-    ["a deleted message file wakes nobody", [[ab, null]], [[ab, file("a", "b", [1])]], []],
-    ["another machine's message file is not this publish's", [[messagePath("c", "b"), file("c", "b", [1])]], [], []],
-    ["a message file that does not parse wakes nobody", [[ab, "not a message file"]], [], []],
-    [
-      "its machine file and STATUS wake nobody",
-      [
-        ["coordination/COMPUTER_a.md", "x"],
-        ["STATUS.md", "y"],
-      ],
-      [],
-      [],
-    ],
     ["a new delegated order for b", [[mine, orders({ id: "t1", to: "b", run: "x" })]], [], ["b"]],
     ["a delegated order for a list", [[mine, orders({ id: "t1", to: ["c", "b", "a"], run: "x" })]], [], ["b", "c"]],
     [
@@ -59,12 +35,22 @@ describe("which machines a publish wakes", () => {
     ["a bad name wakes nobody", [[mine, orders({ id: "t1", to: "../x", run: "x" }, { id: "t2", to: ["B C"], run: "x" })]], [], []],
     ["another machine's delegated file is not this publish's", [["coordination/orders/c.json", orders({ id: "t1", to: "b", run: "x" })]], [], []],
     ["a delegated file that does not parse wakes nobody", [[mine, "{"]], [], []],
-  ])("%s", (_what, changes, before, wakes) => {
-    expect(wakesOf(A, new Map(changes), new Map(before))).toEqual(wakes);
+    ["its delegated file deleted wakes nobody", [[mine, null]], [[mine, orders({ id: "t1", to: "b", run: "x" })]], []],
+    [
+      "its machine file and STATUS wake nobody",
+      [
+        ["coordination/COMPUTER_a.md", "x"],
+        ["STATUS.md", "y"],
+      ],
+      [],
+      [],
+    ],
+  ])("delegated orders: %s", (_what, changes, before, wakes) => {
+    expect(wakesOf(A, none, new Map(changes), new Map(before))).toEqual(wakes);
   });
 
   it("adds the machines of orders that wait on its results, each once, never itself", () => {
-    expect(wakesOf(A, new Map([[ab, file("a", "b", [1])]]), new Map(), ["c", "b", "a"])).toEqual(["b", "c"]);
+    expect(wakesOf(A, { own: [file("a", "b", 2)], hub: [] }, new Map(), new Map(), ["c", "b", "a"])).toEqual(["b", "c"]);
   });
 
   it("names each machine's own ref", () => {
