@@ -247,6 +247,34 @@ describe("publishWithRetry: the one compare-and-swap loop (sync, order --human, 
     await expect(staleFirst(false).result).rejects.toThrow("could not reach the remote");
   });
 
+  it("with a turn (a hub on this machine's disk): each try is built and pushed inside it, released even when a try fails; the try sees the turn's tip", async () => {
+    const calls: string[] = [];
+    let turns = 0;
+    const steps = (failAt?: number) => ({
+      exclusive: async () => {
+        const n = ++turns;
+        calls.push(`turn ${n}`);
+        return { tip: `tip${n}`, release: async () => void calls.push(`release ${n}`) };
+      },
+      attempt: async (n: number, turn?: { tip?: string }) => {
+        calls.push(`build ${n} on ${turn?.tip}`);
+        if (n === failAt) throw new Error("the fetch failed");
+        return { commit: `c${n}`, landed: async () => `landed c${n}` };
+      },
+      push: async (commit: string) => {
+        calls.push(`push ${commit}`);
+        return commit === "c2";
+      },
+      gaveUp: (n: number) => new Error(`gave up after ${n}`),
+    });
+    expect(await publishWithRetry<string>(steps(), { budgetMs: 60_000, sleep: async () => {}, now: () => 0 })).toBe("landed c2");
+    expect(calls).toEqual(["turn 1", "build 1 on tip1", "push c1", "release 1", "turn 2", "build 2 on tip2", "push c2", "release 2"]);
+    calls.length = 0;
+    turns = 0;
+    await expect(publishWithRetry<string>(steps(1), { budgetMs: 60_000, sleep: async () => {}, now: () => 0 })).rejects.toThrow("the fetch failed");
+    expect(calls).toEqual(["turn 1", "build 1 on tip1", "release 1"]);
+  });
+
   it("the budget counts the time pushes take too", async () => {
     const r = run(99, 10_000, undefined, 1_000);
     await expect(r.result).rejects.toThrow(/gave up after \d+ in \d+ ms/);

@@ -27,6 +27,7 @@ import {
   ORDERS_TRAILER,
   type PathCommit,
   type PathLogEntry,
+  type PublishTurn,
   type PushOptions,
   type Role,
   roleOfChanges,
@@ -36,7 +37,8 @@ import { roleOf } from "../core/trust/ownership.js";
 import { type HistoryMark, parseHistoryTrailer } from "../core/hub/status-history.js";
 import { ancestorHere, type HistoryGit, isAncestorInHistory, shallowBoundary, throughHistory } from "./history.js";
 import { editTree } from "./tree.js";
-import { remoteLook, remoteTip, takeSilence } from "./remote-tip.js";
+import { localTip, remoteLook, remoteTip, takeSilence } from "./remote-tip.js";
+import { publishLock } from "./publish-lock.js";
 import { type WakesSeen, wakeRefOf } from "../core/hub/wake-refs.js";
 import { batchRecords, commitParentsAndAuthor, commitBody, commitTimeAndMessage, ObjectWriter, signedCommitBody, treeBody, treeListing } from "./objects.js";
 import { commitVerdict, plainSigners } from "./signatures.js";
@@ -288,6 +290,17 @@ export class Repo implements Hub {
     } catch (e) {
       throw await this.remoteError(e, "reach");
     }
+  }
+
+  /** The URL of the hub when it is on this machine's disk (a path, file://): its publishes take turns (exclusive). */
+  hubOnDisk?: string;
+
+  async exclusive(): Promise<PublishTurn | undefined> {
+    if (this.hubOnDisk === undefined) return undefined;
+    const release = await publishLock(this.dir, this.hubOnDisk);
+    if (!release) return undefined;
+    const tip = await localTip(this.dir, this.hubOnDisk, this.branch).catch(() => undefined);
+    return { release, ...(tip !== undefined ? { tip } : {}) };
   }
 
   async look(machine: string): Promise<{ tip?: string } & WakesSeen> {

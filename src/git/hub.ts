@@ -97,6 +97,13 @@ export interface PushOptions {
   wakesRefused?(why: string): void;
 }
 
+/** A publish's turn on a hub on this machine's disk (Hub.exclusive). */
+export interface PublishTurn {
+  release(): Promise<void>;
+  /** The hub's tip (joinTip) when the turn began: a try built on another is known to lose. */
+  tip?: string;
+}
+
 /** One machine's view of the hub's two branches: the people's (main) and the machines' (coord). */
 export interface Hub {
   /** The ref `resolve` reads for the remote tip (both branches, joinTip) this client last saw (fetched or pushed). */
@@ -131,6 +138,14 @@ export interface Hub {
    * at, or undefined when the hub has none. A daemon's look. A remote that cannot be reached throws.
    */
   look(machine: string): Promise<{ tip?: string } & WakesSeen>;
+
+  /**
+   * On a hub on this machine's disk: waits for the machines' other publishes there to end (git/publish-lock.ts, a
+   * bounded wait) and returns its turn, for one try (fetch, build, push): its release, and the hub's tip (joinTip)
+   * as its ref files say once the turn is taken, when they say it. Undefined: none to take (a hub over the network,
+   * or no lock to be had): the push's compare-and-swap alone decides, as always.
+   */
+  exclusive?(): Promise<PublishTurn | undefined>;
 
   /**
    * `trackingRef`: the tip (joinTip) the last fetch or push left, undefined

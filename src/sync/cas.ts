@@ -8,7 +8,7 @@ import { type HistoryMark, historyTrailer } from "../core/hub/status-history.js"
 import { printablePath } from "../core/repo/repo.js";
 import { CoordError, EXIT } from "../errors.js";
 import { machineAuthor } from "../git/git.js";
-import { type Hub, ORDERS_TRAILER, splitTip } from "../git/hub.js";
+import { type Hub, ORDERS_TRAILER, type PublishTurn, splitTip } from "../git/hub.js";
 
 /**
  * One try: a commit to push, built on what `read` found, or an outcome that needs no push (nothing changed,
@@ -17,8 +17,11 @@ import { type Hub, ORDERS_TRAILER, splitTip } from "../git/hub.js";
 export type Built<T> = { commit: string; landed: () => Promise<T>; meanwhile?: () => void } | { done: T };
 
 export interface CasSteps<T> {
-  /** Reads the tip (fetching from the second try on, or when the caller has nothing read yet) and builds what to push on it. */
-  attempt(n: number): Promise<Built<T>>;
+  /**
+   * Reads the tip (fetching from the second try on, or when the caller has nothing read yet, or when `turn` says
+   * the hub moved) and builds what to push on it.
+   */
+  attempt(n: number, turn?: PublishTurn): Promise<Built<T>>;
   /** Pushes without force; false: the remote moved (someone pushed first). */
   push(commit: string): Promise<boolean>;
   /** Said after a rejected push, before waiting; `failed`: the push failed (a stale try's), it did not lose a race. */
@@ -31,6 +34,11 @@ export interface CasSteps<T> {
   stale?(n: number): boolean;
   /** The failure after the last rejected push: `attempts` pushes rejected in `elapsedMs`. */
   gaveUp(attempts: number, elapsedMs: number): Error;
+  /**
+   * Waits for this writer's turn among those of the same hub (Hub.exclusive: a hub on this machine's disk) and
+   * returns its release; held for one try, its build and its push. Undefined: no turn to wait for.
+   */
+  exclusive?(): Promise<PublishTurn | undefined>;
 }
 
 export interface CasOptions {
@@ -62,23 +70,32 @@ export async function publishWithRetry<T>(
 ): Promise<T> {
   const start = now();
   for (let n = 1; ; n++) {
+    const turn = await steps.exclusive?.();
     const tried = now();
-    const built = await steps.attempt(n);
-    if ("done" in built) return built.done;
-    const stale = steps.stale?.(n) === true;
+    let built: Built<T>;
+    let stale: boolean;
     let failed: unknown;
-    const pushing = stale
-      ? steps.push(built.commit).catch((e: unknown) => {
-          failed = e ?? "failed";
-          return false;
-        })
-      : steps.push(built.commit);
+    let landed: boolean;
     try {
-      built.meanwhile?.();
-    } catch {
-      // only a head start: landed() does it again, and says what is wrong
+      built = await steps.attempt(n, turn);
+      if ("done" in built) return built.done;
+      stale = steps.stale?.(n) === true;
+      const pushing = stale
+        ? steps.push(built.commit).catch((e: unknown) => {
+            failed = e ?? "failed";
+            return false;
+          })
+        : steps.push(built.commit);
+      try {
+        built.meanwhile?.();
+      } catch {
+        // only a head start: landed() does it again, and says what is wrong
+      }
+      landed = await pushing;
+    } finally {
+      await turn?.release();
     }
-    if (await pushing) return built.landed();
+    if (landed) return built.landed();
     steps.rejected?.(n, failed);
     const took = now() - tried;
     const wait = stale ? 0 : contentionDelay(n, took, backoff, random);

@@ -56,6 +56,7 @@ export async function openMachine(dir: string, signal?: AbortSignal): Promise<Gi
   };
   // A remote with no URL (removed by hand): the fetch says so; meanwhile the budgets of a host coord does not know.
   const host = hostBudgetOf(url || "unknown-host:");
+  if (host.kind === "local" && url) repo.hubOnDisk = url;
   return { dir, stateDir, config, hub: repo, repo, checkout, host, ...(signing ? { signing } : {}) };
 }
 

@@ -31,6 +31,7 @@ import {
   spend,
   spendSpare,
   turnWait,
+  turnsOf,
 } from "../core/budget/budget.js";
 import { heartbeatDue, heldLease } from "../core/work/claims.js";
 import { owns } from "../core/trust/ownership.js";
@@ -134,13 +135,16 @@ export async function publish(c: Cycle, first: First, message: string, { last = 
   const { replacing } = tries;
   let refused: string | undefined; // the machines' tip a refused replacement was to replace
   let why = "refused"; // what git said of it
+  let fetchedFirst = false; // the first try fetched (its turn said the hub moved): not built on an old tip
   const published = await publishWithRetry<Published>(
     {
       // A try: the tip (the cycle's own first, then fetched), what it means for this machine, and what it writes on it.
-      attempt: async (n) => {
+      attempt: async (n, turn) => {
         let seen: Seen;
-        if (n === 1 && first.tip && first.files) seen = await see(c, first.tip, first.files);
+        // The cycle's own tip, unless the hub's files say it moved since (a try on it would lose): then a fetch.
+        if (n === 1 && first.tip && first.files && (turn?.tip === undefined || turn.tip === first.tip)) seen = await see(c, first.tip, first.files);
         else {
+          if (n === 1) fetchedFirst = true;
           const tip = await fetchTip(c);
           if (refused !== undefined && commitOf(tip, "machines") === refused) await replacementRefused(c, why);
           refused = undefined;
@@ -178,7 +182,9 @@ export async function publish(c: Cycle, first: First, message: string, { last = 
             : `push failed (${String((failed as Error)?.message ?? failed).split("\n")[0]}); trying again after a fetch`,
         ),
       // A first try that waited for its turn was built again on a fetched tip: its rejection is a lost race.
-      stale: (n) => n === 1 && first.stale === true && tries.turnsMs === 0,
+      stale: (n) => n === 1 && first.stale === true && tries.turnsMs === 0 && !fetchedFirst,
+      // A hub on this machine's disk: one try at a time among its machines, unless pushes wait for turns (a budget).
+      exclusive: () => (takesTurns(c) ? Promise.resolve(undefined) : (hub.exclusive?.() ?? Promise.resolve(undefined))),
       gaveUp: (n, ms) =>
         new HubBusy(`gave up publishing after ${n} rejected pushes in ${Math.round(ms / 1000)} s (the remote is very busy); results are kept and the next sync publishes them`),
     },
@@ -257,6 +263,11 @@ async function turnComes(c: Cycle, tries: Tries, wait: number): Promise<boolean>
   await (c.waitTurn ? c.waitTurn(wait) : delay(wait, undefined, c.stopping ? { signal: c.stopping } : {}).catch(() => {}));
   tries.turnsMs += performance.now() - since;
   return true;
+}
+
+/** Whether this publish's pushes may wait for turns (turnWaitNow): a budget that makes each try count. */
+function takesTurns(c: Cycle): boolean {
+  return c.turns !== "now" && c.budget.share !== undefined && turnsOf(c.budget.share, turnsAt(timings.timeScale)) >= 2;
 }
 
 /** How long this try would wait for its turn (ms; turnComes), 0: none (a stopping sync, turns spent, the daemon's turn). */

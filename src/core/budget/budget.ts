@@ -275,14 +275,19 @@ export function machinesCounted(me: string, computers: ReadonlyMap<string, Pick<
  * disagree cost lost races, never a wrong result.
  */
 export function turnWait(share: Share, rank: number, nowMs: number, times: TurnTimes = TURNS): number {
-  const { turnMs, roundMaxMs } = times;
-  const turns = Math.min(share.machines, Math.floor(Math.min(60_000 / share.perMinute, roundMaxMs) / turnMs));
+  const { turnMs } = times;
+  const turns = turnsOf(share, times);
   if (!(turns >= 2) || !Number.isFinite(nowMs)) return 0;
   const round = turns * turnMs;
   const start = (Math.max(0, Math.floor(rank) || 0) % turns) * turnMs;
   const at = ((nowMs % round) + round) % round;
   if (at >= start && at - start < turnMs / 2) return 0;
   return (((start - at) % round) + round) % round;
+}
+
+/** How many turns a round of turnWait has under `share` (fewer than 2: no turns, a push goes at once). */
+export function turnsOf(share: Share, { turnMs, roundMaxMs }: TurnTimes = TURNS): number {
+  return Math.min(share.machines, Math.floor(Math.min(60_000 / share.perMinute, roundMaxMs) / turnMs));
 }
 
 /** Whether two values read from JSON are the same, whatever the order of their keys; absent keys and undefined are alike. */
