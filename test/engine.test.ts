@@ -385,6 +385,20 @@ describe('to: "ANY"', () => {
     );
   });
 
+  it("draining machines' shares are even and apart: 20 orders among 5 machines, 4 each (plain rendezvous: 6, 5, 4, 4, 1)", () => {
+    const names = ["p1", "p2", "p3", "p4", "p5"];
+    const list = Array.from({ length: 20 }, (_, i) => ({ id: `path-${i}`, to: "ANY", run: "x" }));
+    const f = fleet(
+      list,
+      names.map((n) => machine(n)),
+    );
+    const shares = names.map((n) => claims(planOn(f, n, { maxParallel: 20, ownShareOnly: true })).map((c) => c.id));
+    expect(shares.map((s) => s.length)).toEqual([4, 4, 4, 4, 4]);
+    expect(new Set(shares.flat()).size).toBe(20);
+    // Each machine's first claim outside a drain is its own share's first: five different orders.
+    expect(new Set(names.map((n) => claims(planOn(f, n, { maxParallel: 1 }))[0]!.id)).size).toBe(5);
+  });
+
   it("a draining sync (ownShareOnly) takes only its own share while the machine preferred for the rest is online", () => {
     const ids20 = Array.from({ length: 20 }, (_, i) => `job-${i}`);
     const forA = ids20.find((id) => preferredMachine(id, ["a", "b"]) === "a")!;

@@ -4,7 +4,7 @@
 import { backoffDelay } from "../time/backoff.js";
 import { claimHolder, MAX_LEASE, type Observed, takeoverAttempt } from "../work/claims.js";
 import { ordersTargets } from "../orders/orders.js";
-import { preferredMachine, rankForMachine } from "../work/rank.js";
+import { dealShares, preferredMachine, rankForMachine } from "../work/rank.js";
 import { isOffline, MISSED_HEARTBEATS } from "../fleet/presence.js";
 import { dependencyBlock, lackingReason, missingCapabilities } from "../status/status.js";
 import { firstChange, heardWithin, heardWithinUntil, type Observation } from "../time/clock.js";
@@ -223,13 +223,15 @@ export function plan(input: PlanInput): Plan {
   run.sort(byPriority);
   const others = contenders(input);
   const busy = input.orBusyShares ? busyMachines(input.status) : new Set<string>();
+  const shares = anyCandidates.length ? fleetShares(input, others) : new Map<string, string>();
+  const shareOf = (id: string) => shares.get(id) ?? preferredMachine(id, [input.machine, ...others({ id })]);
   const mayTake = (id: string) => {
     if (!input.ownShareOnly) return true;
-    const preferred = preferredMachine(id, [input.machine, ...others({ id })]);
+    const preferred = shareOf(id);
     return preferred === input.machine || (preferred !== undefined && busy.has(preferred));
   };
   const fresh = anyCandidates.filter((c) => !resumed.has(c.order.id) && mayTake(c.order.id));
-  const claims = [...anyCandidates.filter((c) => resumed.has(c.order.id)), ...rankForMachine(fresh, input.machine, others)];
+  const claims = [...anyCandidates.filter((c) => resumed.has(c.order.id)), ...rankForMachine(fresh, input.machine, others, shareOf)];
   const free = Math.max(0, input.maxParallel - run.length);
   for (const c of claims.slice(free)) waiting.push({ order: c.order, reason: "no free slot on this machine (maxParallel)" });
   return { run, claim: claims.slice(0, free), waiting };
@@ -247,6 +249,26 @@ function slotSettled(order: Order, status: StatusJson["orders"][string] | undefi
 function nextRunReason(order: Order, now: Date): string {
   const next = upcomingSlot(order, now);
   return next ? `first run at ${next}` : `its schedule ${order.every} has no time in the next 8 years`;
+}
+
+/**
+ * The fleet's ANY orders dealt among the machines that may take them (core/work/rank.ts dealShares): the open ones
+ * that nobody holds, by what each machine holds now (assigned or in progress, as the fleet's files say). Every
+ * machine deals alike from the same tip: an order claimed meanwhile, or a machine's own claim not pushed yet, moves
+ * a share or two until the next tip.
+ */
+function fleetShares(input: PlanInput, others: (order: Pick<Order, "id">) => string[]): Map<string, string> {
+  const held = new Map<string, number>();
+  const free: { id: string; contenders: string[] }[] = [];
+  for (const order of input.orders) {
+    if (order.to !== "ANY" || order.cancelled) continue;
+    const status = own(input.status.orders, order.id);
+    if (status?.done) continue;
+    const holders = Object.entries(status?.machines ?? {}).flatMap(([name, m]) => (m.state === "assigned" || m.state === "in_progress" ? [name] : []));
+    for (const name of holders) held.set(name, (held.get(name) ?? 0) + 1);
+    if (!holders.length) free.push({ id: order.id, contenders: [input.machine, ...others(order)] });
+  }
+  return dealShares(free, held);
 }
 
 /** The machines at work: running a task, or holding a claim they are about to run (as the fleet's files say). */

@@ -7,7 +7,9 @@
 // preferred machine is the contender with the highest score for it; a machine
 // takes, within each priority (urgent first), the orders it is preferred for
 // first, then any other free order by its own score. Machines joining or
-// leaving move only the orders they win or lose. Pure: no clock, no I/O.
+// leaving move only the orders they win or lose. A drain's shares are dealt
+// with bounded loads (dealShares), so that no machine's share is much larger
+// than another's. Pure: no clock, no I/O.
 import { createHash } from "node:crypto";
 import { PRIORITIES } from "../types.js";
 import type { Order } from "../orders/orders-schema.js";
@@ -28,20 +30,51 @@ export function preferredMachine(orderId: string, contenders: Iterable<string>):
 }
 
 /**
+ * Each free order's machine, rendezvous hashing with bounded loads: the orders in id order, each to its
+ * highest-scoring contender that holds fewer than its fair part of the fleet's open orders (`held`, what each
+ * machine holds now, and these: ceil(all / machines)); when all its contenders hold that many, to the
+ * highest-scoring one. Plain rendezvous hashing dealt 20 orders among 5 machines as 6, 5, 4, 4 and 1, and a drain
+ * took as long as the largest share. Every machine deals alike from the same tip; an order's machine moves only
+ * when the fleet's open orders or machines change.
+ */
+export function dealShares(free: readonly { id: string; contenders: readonly string[] }[], held: ReadonlyMap<string, number>): Map<string, string> {
+  const machines = new Set(free.flatMap((f) => f.contenders));
+  const load = new Map<string, number>();
+  let all = free.length;
+  for (const name of machines) {
+    const holds = held.get(name) ?? 0;
+    load.set(name, holds);
+    all += holds;
+  }
+  const fair = Math.ceil(all / Math.max(1, machines.size));
+  const out = new Map<string, string>();
+  const byId = [...free].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (const { id, contenders } of byId) {
+    const ranked = [...new Set(contenders)].map((name) => ({ name, score: rendezvousScore(id, name) })).sort((a, b) => b.score - a.score || (a.name < b.name ? -1 : 1));
+    const pick = ranked.find((r) => load.get(r.name)! < fair) ?? ranked[0];
+    if (!pick) continue;
+    out.set(id, pick.name);
+    load.set(pick.name, load.get(pick.name)! + 1);
+  }
+  return out;
+}
+
+/**
  * `candidates` in the order `me` should try to claim them: by priority (urgent
  * first); within one, those `me` is the preferred machine for (among
- * `contendersOf(order)`, which should include `me`), then the rest; each
- * group by `me`'s score, highest first.
+ * `contendersOf(order)`, which should include `me`; or as `shareOf` deals
+ * them, dealShares), then the rest; each group by `me`'s score, highest first.
  */
 export function rankForMachine<T extends { order: Pick<Order, "id" | "priority"> }>(
   candidates: T[],
   me: string,
   contendersOf: (order: Pick<Order, "id">) => Iterable<string>,
+  shareOf?: (id: string) => string | undefined,
 ): T[] {
   const keyed = candidates.map((c) => ({
     c,
     priority: PRIORITIES.indexOf(c.order.priority),
-    mine: preferredMachine(c.order.id, [me, ...contendersOf(c.order)]) === me,
+    mine: (shareOf?.(c.order.id) ?? preferredMachine(c.order.id, [me, ...contendersOf(c.order)])) === me,
     score: rendezvousScore(c.order.id, me),
   }));
   keyed.sort((a, b) => b.priority - a.priority || Number(b.mine) - Number(a.mine) || b.score - a.score || (a.c.order.id < b.c.order.id ? -1 : 1));

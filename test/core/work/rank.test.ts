@@ -1,6 +1,6 @@
 // core/work/rank.ts: rendezvous ranking of "to: ANY" orders per machine.
 import { describe, expect, it } from "vitest";
-import { preferredMachine, rankForMachine, rendezvousScore } from "../../../src/core/work/rank.js";
+import { dealShares, preferredMachine, rankForMachine, rendezvousScore } from "../../../src/core/work/rank.js";
 import type { Priority } from "../../../src/core/types.js";
 
 const MACHINES = ["m1", "m2", "m3", "m4", "m5"];
@@ -106,5 +106,40 @@ describe("rankForMachine", () => {
   it("keeps the candidates' own fields", () => {
     const ranked = rankForMachine([{ order: { id: "a", priority: "normal" as const }, attempt: 3 }], "m1", all);
     expect(ranked).toEqual([{ order: { id: "a", priority: "normal" }, attempt: 3 }]);
+  });
+});
+
+describe("dealShares: rendezvous hashing with bounded loads", () => {
+  const five = ["p1", "p2", "p3", "p4", "p5"];
+  const orders = (n: number, contenders = five) => Array.from({ length: n }, (_, i) => ({ id: `path-${i}`, contenders }));
+  const counts = (shares: Map<string, string>) => {
+    const out: Record<string, number> = {};
+    for (const m of shares.values()) out[m] = (out[m] ?? 0) + 1;
+    return out;
+  };
+
+  it("20 orders among 5 machines: 4 each, where plain rendezvous hashing gives 6, 5, 4, 4 and 1", () => {
+    const plain = counts(new Map(orders(20).map((o) => [o.id, preferredMachine(o.id, five)!])));
+    expect(Object.values(plain).sort()).toEqual([1, 4, 4, 5, 6]);
+    expect(counts(dealShares(orders(20), new Map()))).toEqual({ p1: 4, p2: 4, p3: 4, p4: 4, p5: 4 });
+  });
+
+  it.each<[string, ReturnType<typeof orders>, [string, number][], Record<string, number>]>([
+    ["what a machine holds counts: p1 holding 4 of 20 gets none of the 16 free", orders(16), [["p1", 4]], { p2: 4, p3: 4, p4: 4, p5: 4 }],
+    ["holdings of a machine that may take none of these do not count", orders(8, ["p1", "p2"]), [["p9", 30]], { p1: 4, p2: 4 }],
+    ["an order only one machine may take is its, over its part", orders(3, ["p1"]), [], { p1: 3 }],
+    ["no order, no share", [], [["p1", 2]], {}],
+  ])("%s", (_why, free, held, expected) => {
+    expect(counts(dealShares(free, new Map(held)))).toEqual(expected);
+  });
+
+  it("within its part, each order goes to its highest-scoring machine; the deal is the same whatever order the orders and contenders come in", () => {
+    const one = orders(5);
+    const shares = dealShares(one, new Map());
+    // 5 orders, 5 machines: a part of 1 each; the first order in id order gets its preferred machine.
+    expect(shares.get("path-0")).toBe(preferredMachine("path-0", five));
+    const shuffled = [...one].reverse().map((o) => ({ ...o, contenders: [...o.contenders].reverse() }));
+    expect(dealShares(shuffled, new Map())).toEqual(shares);
+    expect(new Set(shares.values()).size).toBe(5);
   });
 });
