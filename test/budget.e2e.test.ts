@@ -128,7 +128,9 @@ describe("the fleet's push budget, on real git", () => {
           `every machine online in ${samples} samples of STATUS.json: ${offline.length === 0} (the longest silence seen ${longestSilence.toFixed(2)} heartbeats, stale after 1.5); ` +
           `heartbeats published now: ${heartbeats.join(", ")} s; failed syncs: ${failedSyncs(daemons).length}`,
       );
-      expect(offline).toEqual([]);
+      // Which machine went stale, and what its daemon did meanwhile (it failed in loaded CI runs, not alone).
+      const stale = new Set(offline.map((o) => o.split(" ")[1]!.replace(/:$/, "")));
+      expect(offline, daemons.flatMap((d) => (stale.has(d.name) ? d.lines : [])).join("\n")).toEqual([]);
       expect(landed).toBeGreaterThan(0); // the heartbeats went out…
       expect(tried).toBeGreaterThanOrEqual(landed); // …and the count at the hub saw each
       // One heartbeat each, the stretched one published with it (before the budget: two each, at 1 and 2 heartbeats).

@@ -64,16 +64,28 @@ describe("turns under GitHub's budget", () => {
     expect(ran.ran.map((r) => r.id)).toEqual(["job"]);
     expect(ran.pushed).toBeUndefined();
     expect(waited).toEqual([]);
-    expect(Date.parse(ran.deferred!)).toBe(NOT_A_TURN + 3000);
+    // The daemon is woken 1.5 s before that turn (TURN_LEAD_MS), so that its fetch and build are done when it begins.
+    expect(Date.parse(ran.deferred!)).toBe(NOT_A_TURN + 3000 - 1500);
     expect((await f.status()).orders.job?.machines.a?.state).not.toBe("completed");
 
-    // The daemon wakes for that turn (a little later, as its wakes are spread): what waited goes out at once.
-    t = NOT_A_TURN + 3000 + 1500;
+    // Its wake comes a little later (spread), and the sync waits the rest of the turn, then pushes.
+    t = NOT_A_TURN + 3000 - 1000;
+    const early = await f.sync("a", { ...at, turns: "now" });
+    expect(waited).toEqual([1000]);
+    expect(early.pushed).toBeDefined();
+    expect((await f.status()).orders.job?.machines.a?.state).toBe("completed");
+
+    // A wake that comes past the turn's first half (a loaded machine) pushes at once: it does not wait a round.
+    waited.length = 0;
+    await f.pushOrders(ordersText([{ id: "job", to: "a", run: "true", rev: 2 }], {}));
+    t = NOT_A_TURN + 6000; // a round later (6 s): a's turn 3 s away again
+    expect((await f.sync("a", { ...at, full: true, turns: "defer" })).pushed).toBeUndefined();
+    t = NOT_A_TURN + 6000 + 3000 + 1500;
     const woke = await f.sync("a", { ...at, turns: "now" });
     expect(woke.pushed).toBeDefined();
     expect(woke.deferred).toBeUndefined();
     expect(waited).toEqual([]);
-    expect((await f.status()).orders.job?.machines.a?.state).toBe("completed");
+    expect((await f.status()).orders.job).toMatchObject({ rev: 2, state: "completed" });
 
     // A turn at most one turn away is waited for within the sync, as cron's sync waits for any.
     t = NOT_A_TURN + 60_000 + 1500; // a's turn begins 1.5 s later

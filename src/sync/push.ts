@@ -267,13 +267,16 @@ async function turnComes(c: Cycle, tries: Tries, wait: number): Promise<boolean>
 
 /** Whether this publish's pushes may wait for turns (turnWaitNow): a budget that makes each try count. */
 function takesTurns(c: Cycle): boolean {
-  return c.turns !== "now" && c.budget.share !== undefined && turnsOf(c.budget.share, turnsAt(timings.timeScale)) >= 2;
+  return c.budget.share !== undefined && turnsOf(c.budget.share, turnsAt(timings.timeScale)) >= 2;
 }
 
 /** How long this try would wait for its turn (ms; turnComes), 0: none (a stopping sync, turns spent, the daemon's turn). */
 function turnWaitNow(c: Cycle, tries: Tries): number {
-  if (c.stopping?.aborted || tries.turnsMs >= c.pushBudgetMs || c.turns === "now") return 0;
-  return turnWait(c.budget.share!, c.budget.rank ?? 0, c.now().getTime(), turnsAt(timings.timeScale));
+  if (c.stopping?.aborted || tries.turnsMs >= c.pushBudgetMs) return 0;
+  const wait = turnWait(c.budget.share!, c.budget.rank ?? 0, c.now().getTime(), turnsAt(timings.timeScale));
+  // The daemon woke for this turn, a little before it (TURN_LEAD_MS): the rest is waited for; later, it pushes at once.
+  if (c.turns === "now") return wait <= TURN_LEAD_MS ? wait : 0;
+  return wait;
 }
 
 /**
@@ -289,6 +292,13 @@ function turnDeferred(c: Cycle, tries: Tries, wait: number): number | undefined 
   if (c.turns !== "defer" || !tries.last || turnMs < DEFERRED_SPREAD_MS) return undefined;
   return wait > Math.max(turnMs, WAKE_FLOOR_MS + DEFERRED_SPREAD_MS) ? c.now().getTime() + wait : undefined;
 }
+
+/**
+ * How long before a far turn (turnDeferred) the daemon's sync for it is woken (ms): its wake comes up to
+ * DEFERRED_SPREAD_MS later, and the sync then waits the rest of a near turn (less than WAKE_FLOOR_MS +
+ * DEFERRED_SPREAD_MS). A push begins only in the first half of its turn (turnWait).
+ */
+const TURN_LEAD_MS = 1_500;
 
 /** What build says when the push waited for its turn: the try builds again on the tip as it is then. */
 const TURN = Symbol("turn");
@@ -318,7 +328,9 @@ async function build(c: Cycle, seen: Seen, attempt: number, tries: Tries, inTurn
   const { changes } = verdict;
   if (verdict.deferUntil !== undefined) {
     // Over its share (or its turn far): it waits (what it has rides along with the next push), and says until when.
-    c.budget.publishWaits = verdict.deferUntil;
+    // A far turn: the daemon wakes a little before it (TURN_LEAD_MS), so that its fetch and build are done when the
+    // turn begins and it waits the rest; woken at the turn, they ran past its first half, and it waited a round.
+    c.budget.publishWaits = turn !== undefined ? turn - TURN_LEAD_MS : verdict.deferUntil;
     const what = turn !== undefined ? "its turn to push" : "the fleet's push budget";
     log(`this publish waits for ${what} (${describeShare(c.budget.share!)}) until ${new Date(verdict.deferUntil).toISOString()}`);
   } else if (changes.size === 0) await reserved.landed(); // the tip says what this machine would: its reservations are there

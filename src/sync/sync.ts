@@ -138,7 +138,8 @@ export interface DaemonExtras {
    * How the sync's last publish meets its turn to push (core/budget/budget.ts turnWait). By default it waits in the sync
    * (cron's `coord sync`: no timer would wake it). "defer": a turn more than one turn away ends the sync instead, which
    * says until when (the quiet stamp's deferral), and the daemon wakes then: meanwhile its looks deliver what comes,
-   * where a sync held for a turn of up to 30 s delivered nothing. "now": the daemon woke for that turn: no turn to wait.
+   * where a sync held for a turn of up to 30 s delivered nothing. "now": the daemon woke for that turn, a little
+   * before it (sync/push.ts TURN_LEAD_MS): it waits the rest, and once the turn began (or its wake came late) none.
    */
   turns?: Turns;
 }
