@@ -184,7 +184,7 @@ export async function publish(c: Cycle, first: First, message: string, { last = 
       // A first try that waited for its turn was built again on a fetched tip: its rejection is a lost race.
       stale: (n) => n === 1 && first.stale === true && tries.turnsMs === 0 && !fetchedFirst,
       // A hub on this machine's disk: one try at a time among its machines, unless pushes wait for turns (a budget).
-      exclusive: () => (takesTurns(c) ? Promise.resolve(undefined) : (hub.exclusive?.() ?? Promise.resolve(undefined))),
+      exclusive: async () => (takesTurns(c) ? undefined : hub.exclusive?.()),
       gaveUp: (n, ms) =>
         new HubBusy(`gave up publishing after ${n} rejected pushes in ${Math.round(ms / 1000)} s (the remote is very busy); results are kept and the next sync publishes them`),
     },

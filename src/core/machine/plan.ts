@@ -9,7 +9,7 @@ import { isOffline, MISSED_HEARTBEATS } from "../fleet/presence.js";
 import { dependencyBlock, lackingReason, missingCapabilities } from "../status/status.js";
 import { firstChange, heardWithin, heardWithinUntil, type Observation } from "../time/clock.js";
 import { compareRuns, dueSlot, upcomingSlot } from "../time/every.js";
-import { failedForGood } from "../work/task-life.js";
+import { failedForGood, isActive } from "../work/task-life.js";
 import { own, PRIORITIES } from "../types.js";
 import type { Order } from "../orders/orders-schema.js";
 import type { TaskReport } from "../fleet/computer.js";
@@ -264,7 +264,7 @@ function fleetShares(input: PlanInput, others: (order: Pick<Order, "id">) => str
     if (order.to !== "ANY" || order.cancelled) continue;
     const status = own(input.status.orders, order.id);
     if (status?.done) continue;
-    const holders = Object.entries(status?.machines ?? {}).flatMap(([name, m]) => (m.state === "assigned" || m.state === "in_progress" ? [name] : []));
+    const holders = Object.entries(status?.machines ?? {}).flatMap(([name, m]) => (isActive(m.state) ? [name] : []));
     for (const name of holders) held.set(name, (held.get(name) ?? 0) + 1);
     if (!holders.length) free.push({ id: order.id, contenders: [input.machine, ...others(order)] });
   }
@@ -274,7 +274,7 @@ function fleetShares(input: PlanInput, others: (order: Pick<Order, "id">) => str
 /** The machines at work: running a task, or holding a claim they are about to run (as the fleet's files say). */
 function busyMachines(status: PlanInput["status"]): Set<string> {
   const busy = new Set(Object.entries(status.machines).flatMap(([name, m]) => (m.state === "working" ? [name] : [])));
-  for (const o of Object.values(status.orders)) for (const [name, m] of Object.entries(o.machines ?? {})) if (m.state === "assigned" || m.state === "in_progress") busy.add(name);
+  for (const o of Object.values(status.orders)) for (const [name, m] of Object.entries(o.machines ?? {})) if (isActive(m.state)) busy.add(name);
   return busy;
 }
 
