@@ -175,6 +175,7 @@ describe("coord daemon", () => {
       [looking, []],
       [blind, ["--no-look"]],
     ] as const) {
+      await setConfig(dir, { daemonHeartbeat: "1h" }); // no heartbeat due (the fleet's template may be 2 min old): its sync would fetch the orders
       const start = await cli("daemon", "start", "--dir", dir, "--schedule", YEARLY, "--jitter", "0", ...extra);
       expect(start.code, start.err).toBe(0);
       stops.push(() => cli("daemon", "stop", "--dir", dir));
@@ -206,6 +207,8 @@ describe("coord daemon", () => {
     fleet = await makeFleet(["izzit7", "soda-yeti"]);
     const YEARLY = "0 0 1 1 *"; // no tick during the test: only the first sync and what the looks see
     const dir = dirOf("soda-yeti");
+    // No heartbeat due during the test (the fleet's template may be 2 min old): its sync would fetch the message first.
+    await setConfig(dir, { daemonHeartbeat: "1h" });
     const start = await cli("daemon", "start", "--dir", dir, "--schedule", YEARLY, "--jitter", "0");
     expect(start.code, start.err).toBe(0);
     stops.push(() => cli("daemon", "stop", "--dir", dir));
