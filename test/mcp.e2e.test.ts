@@ -384,6 +384,8 @@ describe("coord mcp while the checkout is busy, locked or gone", () => {
 
   it("with a daemon running, the sync tool asks it: the daemon's sync publishes what the tools journaled", async () => {
     fleet = await makeFleet(["alpha", "beta"]);
+    // No heartbeat due during the test (the fleet's template may be 2 min old): its sync would publish what the tool asks for.
+    await setConfig(dirOf("alpha"), { daemonHeartbeat: "1h" });
     runningCli(["daemon", "run", "--dir", dirOf("alpha"), "--schedule", "0 0 1 1 *", "--jitter", "0"], stops);
     const daemonJson = join(dirOf("alpha"), ".git", "coord", "daemon.json");
     await waitFor(async () => (await readLines(daemonJson)).join("").includes('"lastSync"'), 30_000, "the daemon's first sync");
