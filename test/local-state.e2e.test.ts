@@ -2,11 +2,13 @@
 // mailbox and the health file are kept aside (<file>.corrupt-<time>), said in
 // one sentence, and rebuilt from what the machine published; the machine
 // config, its identity, is never replaced: coord refuses with what to do.
+import { spawn } from "node:child_process";
 import { readdir, readFile, rename, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { inbox, send } from "../src/commands/messages.js";
 import { sync } from "../src/sync/sync.js";
+import { timings } from "../src/timings.js";
 import { cli, hubStatus, makeFleet, pushOrders, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
@@ -74,6 +76,32 @@ describe("broken local state on a machine", () => {
     await sync({ dir: b });
     expect((await inbox({ dir: b, all: true })).messages.map((m) => m.text)).toEqual(["first", "second"]);
   });
+
+  it("the mailbox lock of a process killed -9 while holding it is waited out: a send goes through once the lock is stale", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const a = fleet.machines.izzit7!;
+    // A process that takes the mailbox's lock as coord does, and is killed holding it (a daemon killed mid-write).
+    const holder = spawn(
+      process.execPath,
+      [
+        "-e",
+        `require("proper-lockfile").lock(process.argv[1], { realpath: false, lockfilePath: process.argv[1] + ".lock", stale: ${timings.fileLockStaleMs} }).then(() => { console.log("held"); setInterval(() => {}, 60_000); })`,
+        join(stateDir(a), "mailbox"),
+      ],
+      { cwd: process.cwd(), stdio: ["ignore", "pipe", "inherit"] },
+    );
+    await new Promise<void>((resolve, reject) => {
+      holder.stdout!.on("data", (d) => String(d).includes("held") && resolve());
+      holder.once("exit", () => reject(new Error("the lock holder exited before it held the lock")));
+    });
+    const lockedAt = Date.now();
+    holder.kill("SIGKILL");
+    await new Promise((resolve) => holder.once("close", resolve));
+    expect(holder.signalCode).toBe("SIGKILL"); // it held the lock to its death: no exit handler released it
+    const sent = await send({ dir: a, to: "soda-yeti", text: "after the kill" });
+    expect(sent.id).toBe("izzit7/soda-yeti/1");
+    expect(Date.now() - lockedAt).toBeGreaterThanOrEqual(timings.fileLockStaleMs - 1_000); // it waited for the lock to be stale
+  }, 60_000);
 
   it("a health file holding garbage only loses the count of failed syncs; a scheduled sync runs", async () => {
     fleet = await makeFleet(["izzit7"]);

@@ -90,6 +90,14 @@ export async function readIfExists(path: string, doing = "reading coord's local 
 }
 
 /**
+ * How long a local-state file's lock is waited for: past its staleness, so the lock of a process killed -9 while
+ * holding it (a daemon, a sync) is taken over, not reported (proper-lockfile checks staleness at each retry). A wait
+ * of 9.5 s against a staleness of 10 s failed the sync that followed such a kill (CI, 2026-11-27).
+ */
+const LOCK_WAIT_MS = timings.fileLockStaleMs + 3_000;
+const LOCK_RETRY_MS = 200;
+
+/**
  * A short read-modify-write of one local-state file under its own lock
  * (`<stateDir>/<name>.lock`), for files that commands and a running sync both
  * change: read → change → durable write. Nothing is written when `change`
@@ -108,7 +116,7 @@ export async function updateLocked<D, T>(
       realpath: false,
       lockfilePath: join(stateDir, `${name}.lock`),
       stale: timings.fileLockStaleMs,
-      retries: { retries: 50, minTimeout: 20, maxTimeout: 200 },
+      retries: { retries: Math.ceil(LOCK_WAIT_MS / LOCK_RETRY_MS), minTimeout: 20, maxTimeout: LOCK_RETRY_MS },
       onCompromised: (e) => {
         compromised = e;
       },
@@ -116,7 +124,10 @@ export async function updateLocked<D, T>(
     .catch((e: NodeJS.ErrnoException) => {
       // Held all along by a live process (proper-lockfile's "Lock file is already being held" says neither what nor what to do).
       if (e.code === "ELOCKED")
-        throw new CoordError(`the ${io.what} stayed locked by another coord process (a sync or a command) for about 10 s; nothing was changed, try again`, EXIT.FAILURE);
+        throw new CoordError(
+          `the ${io.what} stayed locked by another coord process (a sync or a command) for about ${Math.round(LOCK_WAIT_MS / 1000)} s; nothing was changed, try again`,
+          EXIT.FAILURE,
+        );
       throw e;
     });
   try {
