@@ -16,8 +16,20 @@ import type { Order } from "../orders/orders-schema.js";
 
 /** The fixed score of `machine` for `orderId`: a number in [0, 2^48). */
 export function rendezvousScore(orderId: string, machine: string): number {
-  return createHash("sha256").update(orderId).update("\0").update(machine).digest().readUIntBE(0, 6);
+  // The hash's input is the key: names hold no NUL. Remembered, since a daemon deals the same open orders among the
+  // same machines at each sync (1,000 orders among 30 machines: 30,000 SHA-256s, about 70 ms a plan); bounded.
+  const key = `${orderId}\0${machine}`;
+  const known = scores.get(key);
+  if (known !== undefined) return known;
+  const score = createHash("sha256").update(key).digest().readUIntBE(0, 6);
+  if (scores.size >= SCORES_KEPT) scores.clear();
+  scores.set(key, score);
+  return score;
 }
+
+/** The scores last computed (a memo of a pure function: the same answers, sooner). */
+const scores = new Map<string, number>();
+const SCORES_KEPT = 100_000;
 
 /** The contender with the highest score for `orderId` (ties, which need a hash collision, go to the first name in code-point order). */
 export function preferredMachine(orderId: string, contenders: Iterable<string>): string | undefined {
@@ -50,8 +62,16 @@ export function dealShares(free: readonly { id: string; contenders: readonly str
   const out = new Map<string, string>();
   const byId = [...free].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   for (const { id, contenders } of byId) {
-    const ranked = [...new Set(contenders)].map((name) => ({ name, score: rendezvousScore(id, name) })).sort((a, b) => b.score - a.score || (a.name < b.name ? -1 : 1));
-    const pick = ranked.find((r) => load.get(r.name)! < fair) ?? ranked[0];
+    // The highest-scoring contender under its fair part, else the highest-scoring one (ties: the first name).
+    let top: { name: string; score: number } | undefined;
+    let under: { name: string; score: number } | undefined;
+    for (const name of contenders) {
+      const score = rendezvousScore(id, name);
+      const beats = (b: { name: string; score: number } | undefined) => !b || score > b.score || (score === b.score && name < b.name);
+      if (beats(top)) top = { name, score };
+      if (load.get(name)! < fair && beats(under)) under = { name, score };
+    }
+    const pick = under ?? top;
     if (!pick) continue;
     out.set(id, pick.name);
     load.set(pick.name, load.get(pick.name)! + 1);
