@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 // core/work/rank.ts: rendezvous ranking of "to: ANY" orders per machine.
 import { describe, expect, it } from "vitest";
 import { dealShares, preferredMachine, rankForMachine, rendezvousScore } from "../../../src/core/work/rank.js";
@@ -20,6 +21,17 @@ describe("rendezvousScore", () => {
     expect(s).toBeGreaterThanOrEqual(0);
     expect(s).toBeLessThan(2 ** 48);
     expect(rendezvousScore(id, machine)).toBe(s);
+  });
+
+  it("is the first 6 bytes of SHA-256 of id, NUL, machine: what every machine and every coord version computes, asked once or again", () => {
+    for (const [id, machine] of [
+      ["job-1", "m1"],
+      ["nightly-42", "machine-2"],
+    ]) {
+      const expected = createHash("sha256").update(`${id}\0${machine}`).digest().readUIntBE(0, 6);
+      expect(rendezvousScore(id!, machine!)).toBe(expected);
+      expect(rendezvousScore(id!, machine!)).toBe(expected); // remembered
+    }
   });
 
   it("keeps the order id and the machine apart (job-1 on m12 is not job-11 on m2)", () => {
