@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
 // core/work/rank.ts: rendezvous ranking of "to: ANY" orders per machine.
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { dealShares, preferredMachine, rankForMachine, rendezvousScore } from "../../../src/core/work/rank.js";
 import type { Priority } from "../../../src/core/types.js";
