@@ -17,7 +17,7 @@ import type { Order } from "../orders/orders-schema.js";
 /** The fixed score of `machine` for `orderId`: a number in [0, 2^48). */
 export function rendezvousScore(orderId: string, machine: string): number {
   // The hash's input is the key: names hold no NUL. Remembered, since a daemon deals the same open orders among the
-  // same machines at each sync (1,000 orders among 30 machines: 30,000 SHA-256s, about 70 ms a plan); bounded.
+  // same machines at each sync (1,000 orders among 30 machines: 30,000 SHA-256s, up to 200 ms a deal); bounded.
   const key = `${orderId}\0${machine}`;
   const known = scores.get(key);
   if (known !== undefined) return known;
