@@ -68,7 +68,7 @@ const span = (s) => {
 /** One simulation, in a process of its own (its memory and the product's process-wide caches its own). */
 async function simulate(f, opts) {
   const args = ["--max-old-space-size=4096", "--max-semi-space-size=32", fileURLToPath(import.meta.url), "--child", JSON.stringify({ ...opts, root: join(f.root, opts.mode) })];
-  const r = await run(process.execPath, args, { env: f.env, timeoutMs: SMOKE ? 120_000 : 900_000 });
+  const r = await run(process.execPath, args, { env: f.env, timeoutMs: SMOKE ? 120_000 : 1_800_000 });
   const last = r.out.trim().split("\n").at(-1) ?? "";
   let out;
   try {
