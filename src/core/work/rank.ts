@@ -62,19 +62,12 @@ export function dealShares(free: readonly { id: string; contenders: readonly str
   const out = new Map<string, string>();
   const byId = [...free].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   for (const { id, contenders } of byId) {
-    // The highest-scoring contender under its fair part, else the highest-scoring one (ties: the first name).
-    let top: { name: string; score: number } | undefined;
-    let under: { name: string; score: number } | undefined;
-    for (const name of contenders) {
-      const score = rendezvousScore(id, name);
-      const beats = (b: { name: string; score: number } | undefined) => !b || score > b.score || (score === b.score && name < b.name);
-      if (beats(top)) top = { name, score };
-      if (load.get(name)! < fair && beats(under)) under = { name, score };
-    }
-    const pick = under ?? top;
+    // The highest-scoring contender under its fair part, else the highest-scoring one (the scores are remembered).
+    const under = contenders.filter((name) => load.get(name)! < fair);
+    const pick = preferredMachine(id, under) ?? preferredMachine(id, contenders);
     if (!pick) continue;
-    out.set(id, pick.name);
-    load.set(pick.name, load.get(pick.name)! + 1);
+    out.set(id, pick);
+    load.set(pick, load.get(pick)! + 1);
   }
   return out;
 }
