@@ -21,6 +21,22 @@ const messageSchema = z.object({
   text: z.string(),
   /** Id of the message this answers. */
   replyTo: z.string().optional(),
+  /**
+   * Written by an agent (agents on call, core/oncall/on-call.ts): `answer` on the answer to a turn, which never
+   * starts one; `chain` the agent turns in a row behind it. Dropped when malformed: the message stays a message.
+   */
+  agent: z
+    .object({
+      answer: z.boolean().optional(),
+      cli: z.string().max(40).optional(),
+      chain: z.number().int().min(0).max(MAX_COUNT).optional(),
+      durationMs: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+      turns: z.number().int().min(0).max(MAX_COUNT).optional(),
+      costUsd: z.number().min(0).max(1e9).optional(),
+      outcome: z.enum(["failed", "stopped", "interrupted", "refused"]).optional(),
+    })
+    .optional()
+    .catch(undefined),
 });
 
 export type Message = z.output<typeof messageSchema>;
@@ -99,7 +115,13 @@ export function parseMessageFile(text: string, path: string): MessageFile {
 }
 
 function canonicalMessage(m: Message): Message {
-  return { seq: m.seq, at: m.at, priority: m.priority, text: m.text, ...(m.replyTo ? { replyTo: m.replyTo } : {}) };
+  return { seq: m.seq, at: m.at, priority: m.priority, text: m.text, ...(m.replyTo ? { replyTo: m.replyTo } : {}), ...(m.agent ? { agent: canonicalMark(m.agent) } : {}) };
+}
+
+/** An agent's mark with its fields in one order. */
+function canonicalMark(a: NonNullable<Message["agent"]>): NonNullable<Message["agent"]> {
+  const keys = ["answer", "cli", "chain", "durationMs", "turns", "costUsd", "outcome"] as const;
+  return Object.fromEntries(keys.filter((k) => a[k] !== undefined).map((k) => [k, a[k]]));
 }
 
 export function renderMessageFile(file: MessageFile): string {
@@ -108,11 +130,22 @@ export function renderMessageFile(file: MessageFile): string {
   const lines = [`# Messages from ${file.from} to ${who}`, ""];
   if (data.messages.length === 0) lines.push("No live messages (acknowledged ones are archived; git history keeps them).");
   for (const m of [...data.messages].reverse()) {
-    const meta = [m.at, m.priority !== "normal" ? `**${m.priority}**` : "", m.replyTo ? `reply to \`${m.replyTo}\`` : ""].filter(Boolean).join(" · ");
+    const meta = [m.at, m.priority !== "normal" ? `**${m.priority}**` : "", m.replyTo ? `reply to \`${m.replyTo}\`` : "", agentLine(m.agent)].filter(Boolean).join(" · ");
     lines.push(`### ${messageId(file.from, file.to, m.seq)}`, "", inline(meta), "", fence(m.text), "");
   }
   lines.push("---", `*Written by coord on machine ${file.from}. The front matter is the data; this view is re-rendered at every sync.*`);
   return renderFrontMatter(data, lines.join("\n"));
+}
+
+/** How a message's agent mark reads for people: "answer by claude, 12 s, 3 turns, $0.0210". */
+export function agentLine(a: Message["agent"]): string {
+  if (!a) return "";
+  const parts = [a.answer ? `answer by ${a.cli ?? "an agent"}` : `by ${a.cli ?? "an agent"}`];
+  if (a.outcome) parts.push(a.outcome);
+  if (a.durationMs !== undefined) parts.push(`${Math.round(a.durationMs / 1000)} s`);
+  if (a.turns !== undefined) parts.push(`${a.turns} turn${a.turns === 1 ? "" : "s"}`);
+  if (a.costUsd !== undefined) parts.push(`$${a.costUsd.toFixed(4)}`);
+  return parts.join(", ");
 }
 
 /** Control characters (C0 but tab and newline, DEL, C1), shown as \u escapes; everything else kept. */

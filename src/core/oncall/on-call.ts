@@ -1,0 +1,295 @@
+// Agents on call: a machine whose agent CLI answers the messages sent to it,
+// one session per conversation. Pure: which message starts a turn, the thread
+// a message belongs to, the prompt, the command line of a first turn and of a
+// resumed one for each CLI, the latest step from the CLI's JSON events, and
+// the answer that goes back. The engine (sync/on-call.ts) runs the turns.
+import { agentInvocation, type AgentResult, type Permission } from "../agents/agents.js";
+import { clip } from "../limits.js";
+import type { InboxMessage, Message } from "../messages/messages.js";
+
+/** The agent CLIs a machine can be on call with (gemini has no resumable headless session coord can name). */
+export const ON_CALL_AGENTS = ["claude", "codex", "opencode", "cursor"] as const;
+export type OnCallAgent = (typeof ON_CALL_AGENTS)[number];
+
+/** Agent turns in a row without a person's message, at most: the 9th is refused, and the thread says why. */
+export const MAX_AGENT_CHAIN = 8;
+
+/** Text a reply may be to stop the running turn of its thread. */
+export const STOP_WORD = "/stop";
+
+/** Replies followed from a message to its thread's first message, at most (a longer chain is cut there). */
+const MAX_THREAD_DEPTH = 1000;
+
+/** The on-call setting of a machine (machine.yaml `onCall:`), read. */
+export interface OnCallSettings {
+  agent: OnCallAgent;
+  /** Where the agent works, as written (`~` for home). */
+  cwd: string;
+  /** Machines whose messages start turns; "ALL": every machine of the fleet. */
+  from: string[] | "ALL";
+  permissions: Permission;
+  maxTurns?: number;
+  maxBudgetUsd?: number;
+  /** Seconds a turn may run. */
+  timeout: number;
+  /** Turns of different threads run at once, at most. */
+  maxParallel: number;
+  /** Dollars of turns a day (UTC) after which new turns wait for the next day. */
+  dailyBudgetUsd?: number;
+  model?: string;
+}
+
+/** What an agent wrote in a message (core/messages/messages.ts): `answer` on a turn's answer, `chain` the agent turns behind it. */
+export type AgentMark = NonNullable<Message["agent"]>;
+
+/** A message as on-call reads it (an inbox message, with the agent's mark where there is one). */
+export type AskMessage = Pick<InboxMessage, "id" | "from" | "to" | "text" | "at"> & { replyTo?: string; agent?: AgentMark };
+
+/** Why a message starts no turn: said nowhere (`silent`), or answered in its thread with this text. */
+export type NoTurn = { silent: string } | { answer: string };
+
+/**
+ * Whether message `msg` delivered to machine `me` starts a turn: it is for this machine (direct or ALL), from a
+ * sender the setting names, its sender's signature verified, not an agent's answer (an answer answers, it asks
+ * nothing), and not past MAX_AGENT_CHAIN agent turns in a row. Undefined: it starts one.
+ */
+export function whyNoTurn(msg: AskMessage, s: Pick<OnCallSettings, "from">, ctx: { me: string; verified: boolean }): NoTurn | undefined {
+  if (msg.from === ctx.me) return { silent: "it is this machine's own" };
+  if (msg.agent?.answer) return { silent: "it is an agent's answer" };
+  if (s.from !== "ALL" && !s.from.includes(msg.from)) return { silent: `${msg.from} is not in onCall.from` };
+  if (!ctx.verified) return { silent: `${msg.from}'s signature is not verified here` };
+  if ((msg.agent?.chain ?? 0) >= MAX_AGENT_CHAIN)
+    return {
+      answer: `Not answered: ${MAX_AGENT_CHAIN} agent turns in a row without a person's message. A person's message starts the conversation again.`,
+    };
+  return undefined;
+}
+
+/** Whether a message asks to stop its thread's running turn. */
+export function isStop(text: string): boolean {
+  return text.trim().toLowerCase() === STOP_WORD;
+}
+
+/**
+ * The thread of message `id`: its first message, following replyTo (`parentOf`) as far as the messages known go; or,
+ * as soon as a message on the way belongs to a thread already (`threadAt`: answers leave the outbox after a day),
+ * that thread.
+ */
+export function threadOf(id: string, parentOf: (id: string) => string | undefined, threadAt: (id: string) => string | undefined = () => undefined): string {
+  let at = id;
+  const seen = new Set([id]);
+  for (let i = 0; i < MAX_THREAD_DEPTH; i++) {
+    const known = threadAt(at);
+    if (known !== undefined) return known;
+    const up = parentOf(at);
+    if (up === undefined || seen.has(up)) return at;
+    seen.add(up);
+    at = up;
+  }
+  return at;
+}
+
+/** The chain of a turn started by these messages: past the highest of theirs (a person's message counts 0). */
+export function chainOf(asks: readonly { chain: number }[]): number {
+  return Math.max(0, ...asks.map((a) => a.chain));
+}
+
+/** One message a turn answers. */
+export interface Ask {
+  id: string;
+  from: string;
+  text: string;
+  at: string;
+  /** Agent turns behind it (0: a person's). */
+  chain: number;
+  replyTo?: string;
+  /** The message it replies to, for the prompt of a thread's first turn. */
+  repliedTo?: { id: string; from: string; text: string };
+}
+
+/** The prompt of a turn: who asked, what, and the message it replies to (the first turn of a thread only: a resumed session has it). */
+export function turnPrompt(me: string, asks: readonly Ask[], repliedTo?: { id: string; from: string; text: string }): string {
+  const lines = [`You are the coding agent on call on machine ${me} of a coord fleet. Messages to this machine arrive as prompts; your final message is sent back as the answer.`];
+  if (repliedTo) lines.push("", `It replies to ${repliedTo.id} from ${repliedTo.from}:`, quote(repliedTo.text));
+  for (const a of asks) lines.push("", `Message ${a.id} from ${a.from} at ${a.at}${a.chain > 0 ? " (written by an agent)" : ""}:`, quote(a.text));
+  lines.push("", "Do what is asked, then answer in a few lines: what you did and what came of it.");
+  return lines.join("\n");
+}
+
+const quote = (text: string) =>
+  text
+    .split("\n")
+    .map((l) => `> ${l}`)
+    .join("\n");
+
+/** The arguments of one turn after the executable, its stdin and environment: a new session, or `session` resumed. */
+export function turnInvocation(
+  s: Pick<OnCallSettings, "agent" | "permissions" | "maxTurns" | "maxBudgetUsd" | "model">,
+  prompt: string,
+  session: string | undefined,
+  ctx: { root: boolean; executable: string },
+): { argv: string[]; input?: string; env: Record<string, string> } | { refused: string } {
+  // Every safety flag goes on every call, the first and each resume: a resumed session keeps only the conversation.
+  const caps: string[] = [];
+  if (s.agent === "claude") {
+    if (s.maxTurns !== undefined) caps.push(`--max-turns=${s.maxTurns}`);
+    if (s.maxBudgetUsd !== undefined) caps.push(`--max-budget-usd=${s.maxBudgetUsd}`);
+    if (session) caps.push(`--resume=${session}`);
+  } else if (s.agent === "cursor") {
+    if (session) caps.push(`--resume=${session}`);
+  } else if (s.agent === "opencode") {
+    if (session) caps.push(`--session=${session}`);
+  }
+  if (s.agent === "codex") {
+    // `codex exec resume` refuses -s and -C: the sandbox goes as a config override, on the first call as on a resume.
+    const sandbox = { "read-only": "read-only", edit: "workspace-write", full: "danger-full-access" }[s.permissions];
+    const model = s.model ? [`--model=${s.model}`] : [];
+    const args = ["exec", "--json", ...model, "-c", `sandbox_mode="${sandbox}"`, ...(session ? ["resume", session] : []), "-"];
+    return { argv: [ctx.executable, ...args], input: prompt, env: {} };
+  }
+  const how = agentInvocation(
+    { agent: s.agent, prompt, permissions: s.permissions, args: caps, ...(s.model ? { model: s.model } : {}) },
+    { root: ctx.root, executable: ctx.executable },
+  );
+  if ("refused" in how) return { refused: how.refused };
+  return how;
+}
+
+type Json = Record<string, unknown>;
+const obj = (v: unknown): Json | undefined => (typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Json) : undefined);
+const str = (v: unknown): string | undefined => (typeof v === "string" && v.trim() !== "" ? v : undefined);
+
+/** The longest step published. */
+export const MAX_STEP = 200;
+
+/** What a tool call does, in one line: its command, file, pattern or URL. */
+function toolLine(name: string, input: Json | undefined): string {
+  const what = str(input?.command) ?? str(input?.file_path) ?? str(input?.filePath) ?? str(input?.path) ?? str(input?.pattern) ?? str(input?.url) ?? str(input?.description);
+  return oneLine(what ? `${name}: ${what}` : name);
+}
+
+const oneLine = (text: string) => clip(text.replace(/\s+/g, " ").trim(), MAX_STEP);
+
+/**
+ * The step an agent's JSON event line shows (a tool call or a command it runs), or undefined for any other line:
+ * Claude Code's and Cursor's `assistant` messages with a `tool_use`, Codex's `item.started` of a command or a file
+ * change, OpenCode's `tool_use` parts.
+ */
+export function stepOf(line: string): string | undefined {
+  const t = line.trim();
+  if (!t.startsWith("{")) return undefined;
+  let e: Json | undefined;
+  try {
+    e = obj(JSON.parse(t));
+  } catch {
+    return undefined;
+  }
+  if (!e) return undefined;
+  if (e.type === "assistant") {
+    const content = obj(e.message)?.content;
+    if (!Array.isArray(content)) return undefined;
+    const tools = content.map(obj).filter((c) => c?.type === "tool_use");
+    const last = tools[tools.length - 1];
+    return last ? toolLine(str(last.name) ?? "a tool", obj(last.input)) : undefined;
+  }
+  if (e.type === "item.started" || e.type === "item.completed") {
+    const item = obj(e.item);
+    if (item?.type === "command_execution") return oneLine(`$ ${str(item.command) ?? "a command"}`);
+    if (item?.type === "file_change")
+      return oneLine(
+        `edit: ${
+          Array.isArray(item.changes)
+            ? item.changes
+                .map((c) => str(obj(c)?.path))
+                .filter(Boolean)
+                .join(", ")
+            : "files"
+        }`,
+      );
+    if (item?.type === "mcp_tool_call") return oneLine(`${str(item.server) ?? "mcp"}: ${str(item.tool) ?? "a tool"}`);
+    return undefined;
+  }
+  if (e.type === "tool_use") {
+    const part = obj(e.part);
+    return part ? toolLine(str(part.tool) ?? "a tool", obj(obj(part.state)?.input)) : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * The session an agent's JSON event line names, as soon as it names one (so a turn cut short keeps its session):
+ * Claude Code's and Cursor's `session_id`, Codex's `thread.started` thread id, OpenCode's `sessionID`.
+ */
+export function sessionOf(line: string): string | undefined {
+  const t = line.trim();
+  if (!t.startsWith("{") || !/session_id|thread_id|sessionID/.test(t)) return undefined;
+  let e: Json | undefined;
+  try {
+    e = obj(JSON.parse(t));
+  } catch {
+    return undefined;
+  }
+  const id = str(e?.session_id) ?? (e?.type === "thread.started" ? str(e.thread_id) : undefined) ?? str(e?.sessionID);
+  return id && id.length <= 200 && !/\s/.test(id) ? id : undefined;
+}
+
+/** How a turn's process ended, as the engine saw it. */
+export interface TurnEnd {
+  /** What the agent said (its reader's verdict), when it said anything readable. */
+  said?: AgentResult;
+  exitCode: number | null;
+  /** Stopped by a /stop, coord agent stop, or the daemon stopping. */
+  stopped?: string;
+  timedOut?: boolean;
+  /** Why the CLI could not start. */
+  error?: string;
+  /** The turn's timeout (seconds), for the sentence. */
+  timeout: number;
+  durationMs: number;
+  /** The last lines of its output, when it said nothing readable. */
+  tail?: string;
+}
+
+/** The answer a turn sends back into its thread: the agent's final message, or why there is none, and the mark. */
+export function answerOf(end: TurnEnd, cli: string, chain: number): { text: string; mark: AgentMark } {
+  const said = end.said;
+  const mark: AgentMark = {
+    answer: true,
+    cli,
+    chain: chain + 1,
+    durationMs: Math.max(0, Math.round(end.durationMs)),
+    ...(said?.turns !== undefined ? { turns: said.turns } : {}),
+    ...(said?.costUsd !== undefined ? { costUsd: said.costUsd } : {}),
+  };
+  const last = said?.message?.trim();
+  const lastWords = last ? `\n\nWhat it said last:\n${last}` : "";
+  if (end.stopped) return { text: `Stopped (${end.stopped}).${lastWords}`, mark: { ...mark, outcome: "stopped" } };
+  if (end.error) return { text: `The turn could not start: ${end.error}.`, mark: { ...mark, outcome: "failed" } };
+  if (end.timedOut) return { text: `The turn timed out after ${Math.round(end.timeout)} s and was stopped.${lastWords}`, mark: { ...mark, outcome: "failed" } };
+  if (said && !said.ok) return { text: `The turn failed: ${said.reason ?? "the agent said it failed"}.${lastWords}`, mark: { ...mark, outcome: "failed" } };
+  if (said && end.exitCode !== 0) return { text: `The turn failed: ${cli} exited with ${end.exitCode ?? "a signal"}.${lastWords}`, mark: { ...mark, outcome: "failed" } };
+  if (!said) {
+    const tail = end.tail?.trim().split("\n").slice(-5).join("\n");
+    const why = end.exitCode === 0 ? "it printed no result coord could read" : `${cli} exited with ${end.exitCode ?? "a signal"} before giving a result`;
+    return { text: `The turn failed: ${why}.${tail ? `\n\nIts last lines:\n${tail}` : ""}`, mark: { ...mark, outcome: "failed" } };
+  }
+  return { text: last || "(The agent gave no final message.)", mark };
+}
+
+/** The answer to a turn that a crash interrupted (its daemon killed): the session stays, "go on" continues it. */
+export function interruptedAnswer(cli: string, chain: number, step: string | undefined): { text: string; mark: AgentMark } {
+  return {
+    text: `Interrupted: the coord daemon running this turn stopped${step ? ` while the agent was at: ${step}` : ""}. The session is kept; reply "go on" to continue it.`,
+    mark: { answer: true, cli, chain: chain + 1, outcome: "interrupted" },
+  };
+}
+
+/** Today's day (UTC) for the daily budget. */
+export const dayOf = (now: Date) => now.toISOString().slice(0, 10);
+
+/** Whether today's spend leaves room for a turn under the daily budget. */
+export function withinDailyBudget(s: Pick<OnCallSettings, "dailyBudgetUsd">, spent: { day: string; usd: number } | undefined, now: Date): boolean {
+  if (s.dailyBudgetUsd === undefined) return true;
+  const today = spent && spent.day === dayOf(now) ? spent.usd : 0;
+  return today < s.dailyBudgetUsd;
+}
