@@ -5,7 +5,8 @@ import type { RepoModel } from "../core/repo/repo.js";
 import { own, PRIORITIES, type Priority } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { ackedHere, type MailboxData, readMailbox, updateMailbox } from "../state/mailbox.js";
-import { ackInData, adoptPublished, waitForAcks } from "../sync/mail.js";
+import { ackInData, queueMessage, waitForAcks } from "../sync/mail.js";
+import { ON_CALL_AGENT_ENV, ON_CALL_CHAIN_ENV } from "../sync/on-call.js";
 import { arrivedSince, maxWaitSteps, READ_EVERY_MS, waitStep } from "../core/messages/inbox-wait.js";
 import { type Bucket, nextLookAt, type readShareOf, spendReads } from "../core/hub/reads.js";
 import { daemonRunning } from "../daemon/daemon.js";
@@ -72,28 +73,36 @@ export async function sendFrom(m: Machine, opts: Omit<SendOptions, "dir">): Prom
         EXIT.USAGE,
       );
   }
-  const id = await updateMailbox(m.stateDir, (data) => {
-    // The channel as published too (the mailbox may have been lost): nothing live dropped, no seq reused.
-    adoptPublished(data, model, me);
-    if (opts.replyTo !== undefined) {
+  const id = await queueMessage(
+    m,
+    model,
+    { to: opts.to, text, priority, ...(opts.replyTo ? { replyTo: opts.replyTo } : {}), ...agentMarkOf(process.env) },
+    (data) => {
+      if (opts.replyTo === undefined) return;
       const r = parseMessageId(opts.replyTo)!;
       const received = data.inbox.some((x) => x.id === opts.replyTo);
       const sent = r.from === me && r.seq < (own(data.outbox, r.to)?.next ?? 1);
       // Thrown inside the change: the mailbox is left as it was.
       if (!received && !sent)
         throw new CoordError(`--reply-to ${opts.replyTo}: this machine neither received nor sent that message; see coord inbox --all for the ids`, EXIT.USAGE);
-    }
-    if (!own(data.outbox, opts.to)) data.outbox[opts.to] = { next: 1, messages: [] };
-    const channel = data.outbox[opts.to]!;
-    const seq = channel.next++;
-    const at = (opts.clock?.() ?? new Date()).toISOString(); // under the lock: seq order is time order
-    channel.messages.push({ seq, at, priority, text, ...(opts.replyTo ? { replyTo: opts.replyTo } : {}) });
-    return messageId(me, opts.to, seq);
-  });
+    },
+    opts.clock,
+  );
   const when = opts.now ? "now" : (opts.publish ?? "later");
   if (when === "soon") return { id, soon: await publishSoon(m) };
   if (when === "later") return { id };
   return { id, published: await publishNow(m, `sent ${id}`, "it goes out with the next sync") };
+}
+
+/**
+ * A message sent from inside an on-call turn (its agent's `coord send` or MCP `send`: sync/on-call.ts sets the
+ * variables) carries the agent turns behind it, so a loop of agents asking agents ends (core/oncall/on-call.ts).
+ */
+function agentMarkOf(env: NodeJS.ProcessEnv): { agent?: { cli?: string; chain: number } } {
+  const chain = Number(env[ON_CALL_CHAIN_ENV]);
+  if (!Number.isInteger(chain) || chain < 1 || chain > 1000) return {};
+  const cli = env[ON_CALL_AGENT_ENV];
+  return { agent: { ...(cli && cli.length <= 40 ? { cli } : {}), chain } };
 }
 
 export interface InboxEntry extends InboxMessage {

@@ -36,6 +36,7 @@ import { publishedText } from "../sync/result.js";
 import { timings } from "../timings.js";
 import { watchSyncRequests } from "./request.js";
 import { Supervisor } from "./services.js";
+import { onCallEngine } from "../sync/on-call.js";
 
 export const DEFAULT_SCHEDULE = "*/5 * * * *";
 
@@ -238,6 +239,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const services = new Supervisor(machine, log, () => dispatch({ type: "poked" }));
   await services.open().catch((e: unknown) => log(`services: ${describeFailure(e).message}`));
 
+  // Agents on call (sync/on-call.ts): turns run beside the syncs; an answer or a new step asks for a sync that publishes it.
+  const onCall = onCallEngine(machine, { log, publish: () => dispatch({ type: "asked" }) });
+  await onCall.recover().catch((e: unknown) => log(`on call: ${describeFailure(e).message}`));
+
   // The fleet as the last sync read it: whether the machine is calm (core/hub/wakes.ts).
   let lastModel: RepoModel | undefined;
   const runSync = async (why: Why) => {
@@ -304,6 +309,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       opts.onSync?.(e);
     }
     delete info.syncingSince;
+    // The messages it delivered start their turns (and a /stop stops one), now rather than at the next sync.
+    void onCall.pump();
     // A sync that had nothing to do says until when nothing will happen (the quiet stamp, core/machine/quiet.ts): the
     // heartbeat, a retry, another machine's lease; the loop wakes for it when it comes before the next tick.
     const quiet = ranWork ? undefined : await readQuiet(stateDir).catch(() => undefined);
@@ -363,6 +370,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   await stopped;
   clearTimeout(timer);
   requests.close();
+  // Turns run under their daemon: stopped with it, each thread told so (published by the next sync).
+  await onCall.close("the coord daemon stopped").catch((e: unknown) => log(`on call: ${describeFailure(e).message}`));
   // Services run under a daemon only: they stop with it (a daemon killed -9 leaves them to the next one, which adopts them).
   await services.close().catch((e: unknown) => log(`services: ${describeFailure(e).message}`));
   info.stoppedAt = new Date().toISOString();

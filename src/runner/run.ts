@@ -259,13 +259,13 @@ export async function runTask(spec: RunSpec): Promise<RunResult> {
 
 /**
  * Stops the process group of a task that outlived a crashed coord, but only
- * when the process still carries the task's COORD_TASK marker (Linux /proc),
+ * when the process still carries the task's COORD_TASK marker (or `variable`'s: an on-call turn's) (Linux /proc),
  * so a reused pid is never killed. Elsewhere it does nothing.
  */
-export async function killOrphan(pid: number, marker: string): Promise<boolean> {
+export async function killOrphan(pid: number, marker: string, variable = "COORD_TASK"): Promise<boolean> {
   try {
     const environ = await readFile(`/proc/${pid}/environ`, "utf8");
-    if (!environ.split("\0").includes(`COORD_TASK=${marker}`)) return false;
+    if (!environ.split("\0").includes(`${variable}=${marker}`)) return false;
   } catch {
     return false;
   }

@@ -127,6 +127,11 @@ const configSchema = z.strictObject({
    * An agent order without cwd runs in its scratch directory under .git/coord/agents/, always allowed.
    */
   allowedRoots: z.array(z.string().min(1)).optional(),
+  /**
+   * Agents on call (state/on-call.ts reads it, with its own schema): a broken block is its own problem, never the
+   * config's, so the machine still delivers messages and runs orders.
+   */
+  onCall: z.unknown().optional(),
   /** Where new alerts go (see notifySchema): a command, a webhook, or both. Unset: nowhere. */
   notify: notifySchema.optional(),
   /** The identity's generation: 0 until a `coord init --reclaim`, which takes the published one plus 1 (a copy holding an older one stops). */

@@ -23,6 +23,8 @@ export interface MailboxData {
   joined?: boolean;
   /** Messages delivered by a sync that ran no hooks (--no-run): the onMessage hook still owes them a run. */
   hookPending?: string[];
+  /** Messages delivered while the machine is on call that its on-call engine has not taken yet (sync/on-call.ts). */
+  turnPending?: string[];
   /**
    * Messages a person or an agent acknowledged (coord inbox ack, the MCP ack tool) that the hub does not show
    * acknowledged yet: a sender may wait for it, so the publish that carries it goes at once, as a new message does.
@@ -44,6 +46,7 @@ const mailboxSchema = z.looseObject({
   receipts: z.record(z.string(), z.looseObject({ received: seq, acked: seq, also: z.array(seq).optional() })),
   joined: z.boolean().optional(),
   hookPending: z.array(z.string()).optional(),
+  turnPending: z.array(z.string()).optional(),
   ackWaits: z.array(z.string()).optional(),
 });
 

@@ -95,6 +95,8 @@ export interface CycleContext {
   onModel?: (model: RepoModel) => Promise<void>;
   /** How its last publish meets its turn to push (SyncOptions.turns); absent: it waits for it. */
   turns?: Turns;
+  /** Agents on call: the turns of the messages it delivers run in this sync (SyncOptions.onCallHere, and the machine is on call). */
+  onCallHere?: true;
   /** Publishes one at a time. */
   inTurn: Turn;
   /** The sync lock it holds (a task starts only while it is not compromised). */

@@ -7,11 +7,13 @@ import {
   channelKey,
   joiningReceipts,
   liveMessages,
+  messageId,
   newMessages,
   parseMessageId,
   receivedMark,
   trustedReceipts,
   type InboxMessage,
+  type Message,
   type MessageFile,
   type Receipts,
 } from "../core/messages/messages.js";
@@ -56,6 +58,8 @@ export async function deliver(m: Machine, model: RepoModel, adoptReceipts = true
         const r = own(data.receipts, key) ?? { received: 0, acked: 0 };
         data.receipts[key] = { ...r, received: Math.max(r.received, msg.seq) };
       }
+      // On call: each new message owes the on-call engine a look, in the same durable write that delivers it.
+      if (m.config.onCall !== undefined && fresh.length) data.turnPending = [...(data.turnPending ?? []), ...fresh.map((x) => x.id)].slice(-TURN_PENDING_KEPT);
       return fresh;
     },
     me,
@@ -90,6 +94,37 @@ export function adoptPublished(data: MailboxData, model: RepoModel, me: string):
     channel.next = Math.max(channel.next, afterReceipts(ch.to));
   }
 }
+
+/** A message to store in this machine's outbox. */
+export interface Outgoing {
+  to: string;
+  text: string;
+  priority: Message["priority"];
+  replyTo?: string;
+  agent?: Message["agent"];
+}
+
+/**
+ * Stores a message in `m`'s outbox durably and gives its id; the next publish sends it. `model` (the hub as last
+ * fetched) keeps the channel as published (a lost mailbox drops nothing live and reuses no seq); `check` may refuse
+ * it by throwing, and then the mailbox is left as it was.
+ */
+export async function queueMessage(m: Machine, model: RepoModel | undefined, msg: Outgoing, check?: (data: MailboxData) => void, clock?: () => Date): Promise<string> {
+  const me = m.config.name;
+  return updateMailbox(m.stateDir, (data) => {
+    if (model) adoptPublished(data, model, me);
+    check?.(data);
+    if (!own(data.outbox, msg.to)) data.outbox[msg.to] = { next: 1, messages: [] };
+    const channel = data.outbox[msg.to]!;
+    const seq = channel.next++;
+    const at = (clock?.() ?? new Date()).toISOString(); // under the lock: seq order is time order
+    channel.messages.push({ seq, at, priority: msg.priority, text: msg.text, ...(msg.replyTo ? { replyTo: msg.replyTo } : {}), ...(msg.agent ? { agent: msg.agent } : {}) });
+    return messageId(me, msg.to, seq);
+  });
+}
+
+/** Messages waiting for the on-call engine's look, at most (the newest). */
+const TURN_PENDING_KEPT = 1000;
 
 /** Acknowledges messages by id in the mailbox data; returns the ids that were not delivered here. */
 export function ackInData(data: MailboxData, ids: string[]): string[] {

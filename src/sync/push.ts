@@ -42,6 +42,8 @@ import type { Signing } from "../state/trust.js";
 import type { ServiceReport } from "../core/services/services.js";
 import type { Reservation } from "../core/fleet/reservations.js";
 import { reservationsOnTip } from "./reservations.js";
+import { publishedOnCall } from "./on-call.js";
+import type { OnCallReport } from "../core/fleet/computer.js";
 import { publishedServices } from "./services.js";
 import { CoordError, EXIT, HubBusy, RemoteUnreachable } from "../errors.js";
 import { type Built, commitOwned, publishWithRetry } from "./cas.js";
@@ -90,6 +92,7 @@ export function buildComputer(
   services?: Record<string, ServiceReport>,
   reservations?: Reservation[],
   heartbeat = c.m.config.heartbeat,
+  onCall?: OnCallReport,
 ): ComputerFile {
   const { config } = c.m;
   const halt = haltNow(c, model);
@@ -106,6 +109,7 @@ export function buildComputer(
     ...(halt ? { halt: { state: halt.state, reason: halt.reason } } : {}),
     ...(services ? { services } : {}),
     ...(reservations ? { reservations } : {}),
+    ...(onCall ? { onCall } : {}),
     ...(config.epoch > 0 ? { identity: { epoch: config.epoch, host: config.reclaimedOn ?? "", at: config.reclaimedAt ?? "" } } : {}),
   };
   return ownComputer(self, model, ordersText, c.now(), receipts);
@@ -394,11 +398,13 @@ interface Seen extends TipView {
   own: Awaited<ReturnType<typeof ownMessageFiles>>;
   services: Awaited<ReturnType<typeof publishedServices>>;
   reserved: Awaited<ReturnType<typeof reservationsOnTip>>;
+  /** Agents on call: what this publish says of them. */
+  onCall?: OnCallReport;
 }
 
 /** The view in what a try saw, without what only its publish writes with. */
 function tipViewOf(seen: Seen): TipView {
-  const { own: _o, services: _s, reserved: _r, tipModel: _t, previous: _p, ...view } = seen;
+  const { own: _o, services: _s, reserved: _r, tipModel: _t, previous: _p, onCall: _c, ...view } = seen;
   return view;
 }
 
@@ -423,7 +429,8 @@ async function see(c: Cycle, tip: string, files: Map<string, string>): Promise<S
   // machines that trust differently still write the same STATUS, instead of rewriting each other's at every sync.
   const tipModel = view.checked ? readModel(await withOwnOrders(c.m, files)) : model;
   const previous = model.computers.get(config.name);
-  return { ...view, tipModel, own, services, reserved, ...(previous ? { previous } : {}) };
+  const onCall = await publishedOnCall(c.m, now());
+  return { ...view, tipModel, own, services, reserved, ...(previous ? { previous } : {}), ...(onCall ? { onCall } : {}) };
 }
 
 /** What this machine would write on the tip: its file, and its other files' changes. */
@@ -444,7 +451,7 @@ async function compose(c: Cycle, seen: Seen): Promise<Composed> {
   const share = c.budget.share!;
   const heartbeat = heartbeatOf(previous?.heartbeat, share.heartbeat);
   c.budget.heartbeatDue = heartbeatDueAfter(previous?.heartbeat, heartbeat);
-  const mine = buildComputer(c, model, seen.local.get(ORDERS_FILE), own.receipts, seen.services, seen.reserved.publish, heartbeat);
+  const mine = buildComputer(c, model, seen.local.get(ORDERS_FILE), own.receipts, seen.services, seen.reserved.publish, heartbeat, seen.onCall);
   // Its failed syncs, as people should read them (core/fleet/failures.ts): a refusal ends with the push that carries it.
   c.said.clearedAt ??= now();
   const health = reportedHealth(c.health, c.said.clearedAt, heartbeat);

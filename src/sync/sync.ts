@@ -21,6 +21,7 @@ import { ownFailure } from "../failure.js";
 import { killOrphan } from "../runner/run.js";
 import { PUSH_BUDGET_MS } from "./cas.js";
 import { describeCommand, taskMarker } from "./tasks.js";
+import { onCallEngine } from "./on-call.js";
 import { capabilitiesAsked, capabilitiesRefreshed, capabilitiesStale, capabilitiesUntil, detectCapabilities, knownCapabilities } from "../state/capabilities.js";
 import { backoffUntil, type FailureKind, type Health, readHealth, recordFailure, recordSuccess } from "../state/health.js";
 import { sweepTempFiles } from "../state/files.js";
@@ -100,6 +101,11 @@ export interface WhatToDo {
    * sync asks them, src/state/capabilities.ts knownCapabilities).
    */
   askAgents?: boolean;
+  /**
+   * Agents on call: the turns of the messages this sync delivers run in it, before it publishes their answers (a
+   * sync of no daemon: cron's, or coord sync by hand). The daemon runs them beside its syncs instead.
+   */
+  onCallHere?: boolean;
 }
 
 /** A sync's clock, its output, its limits and signal, and what its caller fetched for it. */
@@ -147,7 +153,7 @@ export interface DaemonExtras {
 /** A sync's options resolved once, in their groups: what it does (`act` and the rest), its clock and I/O, the daemon's extras. */
 interface Resolved {
   act: Act;
-  todo: Required<Pick<WhatToDo, "scheduled" | "full" | "askAgents">>;
+  todo: Required<Pick<WhatToDo, "scheduled" | "full" | "askAgents" | "onCallHere">>;
   io: Required<Pick<ClockAndIO, "now" | "log" | "pushBudgetMs">> & Pick<ClockAndIO, "waitTurn" | "signal" | "fetched" | "headStart">;
   daemon: DaemonExtras;
 }
@@ -156,7 +162,7 @@ function resolveOptions(opts: CycleOptions): Resolved {
   const { waitTurn, signal, fetched, headStart, heartbeat, onModel, turns } = opts;
   return {
     act: actOf(opts),
-    todo: { scheduled: opts.scheduled === true, full: opts.full === true, askAgents: opts.askAgents !== false },
+    todo: { scheduled: opts.scheduled === true, full: opts.full === true, askAgents: opts.askAgents !== false, onCallHere: opts.onCallHere === true },
     io: {
       now: opts.now ?? (() => new Date()),
       log: opts.log ?? (() => {}),
@@ -308,6 +314,7 @@ const plan: Step = async (c, { view }) => {
   const { model, local } = view;
   const runTasks = c.act === "run";
   if (c.act !== "dry-run") await receive(c, model, runTasks);
+  if (c.onCallHere) await turnsHere(c);
   let todo = planNow(c, model, local);
   if (c.work.capsStale && todo.waiting.some((w) => w.reason === STALE_CAPABILITIES)) {
     // An order that needs this machine's agent CLIs waits for their new answers, then the plan is made again.
@@ -321,6 +328,14 @@ const plan: Step = async (c, { view }) => {
   c.result.waiting = todo.waiting.map((w) => ({ id: w.order.id, reason: w.reason }));
   return { todo };
 };
+
+/** Agents on call without a daemon: the turns of the messages delivered run now, and their answers go out with this sync's publish. */
+async function turnsHere(c: Cycle): Promise<void> {
+  const engine = onCallEngine(c.m, { log: c.log, publish: () => {} });
+  await engine.recover();
+  await engine.pump();
+  await engine.idle();
+}
 
 /** The work step: claims pushed, tasks run, the queue drained; adds the tip the results are published on. */
 const work: Step = async (c, { view, todo, first }) => {
@@ -439,6 +454,7 @@ async function viewStep(machine: Machine, how: Resolved, result: SyncResult, loc
     ...(io.signal ? { stopping: io.signal } : {}),
     ...(daemon.onModel && act !== "dry-run" ? { onModel: daemon.onModel } : {}),
     ...(daemon.turns ? { turns: daemon.turns } : {}),
+    ...(todo.onCallHere && act === "run" && machine.config.onCall !== undefined ? { onCallHere: true as const } : {}),
     inTurn: inTurn(),
     lock,
     health,
