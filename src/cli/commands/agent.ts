@@ -5,6 +5,9 @@ import { HOOK_AGENTS, type HookAgent } from "../../core/agents/hooks.js";
 import { MCP_AGENTS, MCP_TOOLS, type McpAgent } from "../../core/agents/mcp-config.js";
 import { resolveDir } from "../dir.js";
 import { dirOption, EXIT_CODES, examples, type Io } from "../shared.js";
+import { onCall, type OnCallShown, stopTurn } from "../../commands/on-call.js";
+import { ON_CALL_AGENTS } from "../../core/oncall/on-call.js";
+import { CoordError, EXIT } from "../../errors.js";
 
 /** coord agent install|uninstall <cli> (the MCP server), coord agent hooks install|uninstall <cli>. */
 export function registerAgent(program: Command, io: Io): void {
@@ -75,4 +78,122 @@ ${EXIT_CODES}${examples(`coord agent ${action} claude --project ~/dev/app --dir 
         for (const note of r.notes) io.out(`note: ${note}`);
       });
   }
+  registerOnCall(agent, io);
+}
+
+/** A number given for `flag`, or one sentence saying what to give. */
+const numberOf = (flag: string, whole: boolean) => (value: string) => {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n <= 0 || (whole && !Number.isInteger(n)))
+    throw new CoordError(`${flag} must be a ${whole ? "whole number" : "number"} above 0, not "${value}"`, EXIT.USAGE);
+  return n;
+};
+
+/** coord agent on-call [cli] (set, show, --off), coord agent stop <thread>. */
+function registerOnCall(agent: Command, io: Io): void {
+  agent
+    .command("on-call")
+    .description(
+      "put this machine's agent CLI on call: each message from the machines named starts a turn in a session per conversation, and its answer goes back as a reply (no argument: show the setting and the running turns)",
+    )
+    .argument("[cli]", `the agent CLI: ${ON_CALL_AGENTS.join(", ")}`)
+    .addOption(dirOption())
+    .option("--cwd <dir>", "the directory the agent works in (required; inside allowedRoots when the machine has them)")
+    .option("--from <machines...>", "the machines whose messages start turns (names, comma-separated or several), or ALL (required: on call for no one by default)")
+    .option("--permissions <level>", "read-only (default), edit or full: what the agent may do with nobody there to approve")
+    .option("--max-turns <n>", "turns of the agent per message at most (claude)", numberOf("--max-turns", true))
+    .option("--max-budget-usd <x>", "dollars per message at most (claude)", numberOf("--max-budget-usd", false))
+    .option("--timeout <duration>", "how long one turn may run (default 30m)")
+    .option("--max-parallel <n>", "turns of different conversations at once (default 2)", numberOf("--max-parallel", true))
+    .option("--daily-budget-usd <x>", "dollars of turns a day (UTC); then new turns wait for the next day", numberOf("--daily-budget-usd", false))
+    .option("--model <model>", "the model the CLI uses")
+    .option("--off", "take the machine off call (a running turn finishes)")
+    .option("--json", "print the setting and the turns as JSON")
+    .addHelpText(
+      "after",
+      `
+The setting is the onCall: block of .git/coord/machine.yaml (a person may edit it by hand). A message starts a turn
+when it comes from a machine in --from, its signature verifies, and it is not an agent's answer; a reply continues the
+conversation's session; a reply /stop stops the running turn. The machine's daemon runs the turns (without one, each
+coord sync runs them before it publishes). See docs/agents.md, "Agents on call".
+${EXIT_CODES}${examples(
+  "coord agent on-call claude --cwd ~/dev/dao --from izzit7",
+  "coord agent on-call codex --cwd ~/dev/app --from izzit7,soda-yeti --permissions edit --timeout 45m",
+  "coord agent on-call claude --cwd ~/dev/dao --from ALL --max-turns 30 --max-budget-usd 2 --daily-budget-usd 20",
+  "coord agent on-call",
+  "coord agent on-call --off",
+)}`,
+    )
+    .action(
+      async (
+        cli: string | undefined,
+        o: {
+          dir?: string;
+          cwd?: string;
+          from?: string[];
+          permissions?: string;
+          maxTurns?: number;
+          maxBudgetUsd?: number;
+          timeout?: string;
+          maxParallel?: number;
+          dailyBudgetUsd?: number;
+          model?: string;
+          off?: boolean;
+          json?: boolean;
+        },
+      ) => {
+        if (o.off && cli !== undefined) throw new CoordError("--off takes no CLI: coord agent on-call --off", EXIT.USAGE);
+        const r = await onCall({
+          dir: await resolveDir(o.dir),
+          ...(cli !== undefined ? { agent: cli } : {}),
+          ...(o.cwd !== undefined ? { cwd: o.cwd } : {}),
+          ...(o.from !== undefined ? { from: o.from } : {}),
+          ...(o.permissions !== undefined ? { permissions: o.permissions } : {}),
+          ...(o.maxTurns !== undefined ? { maxTurns: o.maxTurns } : {}),
+          ...(o.maxBudgetUsd !== undefined ? { maxBudgetUsd: o.maxBudgetUsd } : {}),
+          ...(o.timeout !== undefined ? { timeout: o.timeout } : {}),
+          ...(o.maxParallel !== undefined ? { maxParallel: o.maxParallel } : {}),
+          ...(o.dailyBudgetUsd !== undefined ? { dailyBudgetUsd: o.dailyBudgetUsd } : {}),
+          ...(o.model !== undefined ? { model: o.model } : {}),
+          ...(o.off ? { off: true } : {}),
+        });
+        if (o.json) io.out(JSON.stringify(r, null, 2));
+        else for (const line of onCallLines(r)) io.out(line);
+        if (r.problem && !o.json) process.exitCode = EXIT.USAGE;
+      },
+    );
+  agent
+    .command("stop")
+    .description("stop the running turn of an on-call conversation on this machine (its process group; the thread is told, with what the agent said last)")
+    .argument("<thread>", "the conversation: its first message's id, or any message of it (coord agent on-call lists them)")
+    .addOption(dirOption())
+    .addHelpText("after", EXIT_CODES + examples("coord agent stop izzit7/soda-yeti/3"))
+    .action(async (thread: string, o: { dir?: string }) => {
+      const r = await stopTurn({ dir: await resolveDir(o.dir), thread });
+      io.out(`stopped the turn of thread ${r.thread} (process group ${r.pid})`);
+    });
+}
+
+/** The setting and the turns, for people. */
+export function onCallLines(r: OnCallShown): string[] {
+  const lines: string[] = [];
+  if (r.changed) lines.push(r.changed);
+  if (r.problem) lines.push(`not on call: ${r.problem}`);
+  else if (!r.settings) lines.push(`${r.machine} is not on call (coord agent on-call <cli> --cwd <dir> --from <machines> puts it on call)`);
+  else {
+    const s = r.settings;
+    const caps = [
+      s.maxTurns !== undefined ? `max ${s.maxTurns} turns` : "",
+      s.maxBudgetUsd !== undefined ? `max $${s.maxBudgetUsd} a message` : "",
+      s.dailyBudgetUsd !== undefined ? `max $${s.dailyBudgetUsd} a day` : "",
+    ].filter(Boolean);
+    lines.push(
+      `${r.machine} is on call with ${s.agent} in ${s.cwd}, for ${s.from === "ALL" ? "every machine" : s.from.join(", ")}; permissions ${s.permissions}, timeout ${s.timeout} s, ${s.maxParallel} at once${caps.length ? `, ${caps.join(", ")}` : ""}`,
+    );
+  }
+  if (r.spentToday !== undefined) lines.push(`spent today: $${r.spentToday.toFixed(4)}`);
+  for (const t of r.running) lines.push(`running: thread ${t.thread} for ${t.asker} since ${t.since}${t.step ? `, at: ${t.step}` : ""}`);
+  for (const t of r.threads) lines.push(`thread ${t.thread}: ${t.agent}${t.session ? ` session ${t.session}` : ""}${t.queued ? `, ${t.queued} waiting` : ""}`);
+  for (const n of r.notes) lines.push(`note: ${n}`);
+  return lines;
 }

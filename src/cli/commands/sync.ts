@@ -7,6 +7,8 @@ import { type SyncResult, sync } from "../../sync/sync.js";
 import { publishedText } from "../../sync/result.js";
 import { headStartFor } from "../../startup/head-start.js";
 import { resolveDir } from "../dir.js";
+import { daemonRunning } from "../../daemon/daemon.js";
+import { stateDirOf } from "../../state/paths.js";
 import { dirOption, EXIT_CODES, examples, type Io } from "../shared.js";
 import { stopOnSignals } from "../signals.js";
 import { waitingLines } from "../waiting.js";
@@ -43,12 +45,21 @@ export function registerSync(program: Command, io: Io): void {
       const stop = stopOnSignals((s) => io.err(`coord: ${s}: stopping the running tasks and publishing what they did; send it again to exit at once`));
       // The fetch src/cli/entry.ts started while the CLI loaded, when it did (src/startup/head-start.ts).
       const early = headStartFor(dir);
-      const r = await sync({ dir, run: o.run, dryRun: o.dryRun, scheduled: o.scheduled, signal: stop.signal, ...early, ...(progress ? { log: progress.line } : {}) }).finally(
-        () => {
-          progress?.end();
-          stop.dispose();
-        },
-      );
+      // Agents on call: without a daemon, the turns of the messages delivered run in this sync (the daemon runs them itself).
+      const onCallHere = o.run && !o.dryRun && !(await daemonRunning(await stateDirOf(dir)));
+      const r = await sync({
+        dir,
+        run: o.run,
+        dryRun: o.dryRun,
+        scheduled: o.scheduled,
+        onCallHere,
+        signal: stop.signal,
+        ...early,
+        ...(progress ? { log: progress.line } : {}),
+      }).finally(() => {
+        progress?.end();
+        stop.dispose();
+      });
       if (o.json) io.out(JSON.stringify(r, null, 2));
       else if (o.dryRun) {
         if (r.wouldRun.length === 0) io.out(`${r.machine}: nothing would start`);

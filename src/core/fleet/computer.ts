@@ -4,7 +4,7 @@
 // (GitHub shows front matter as a table: a nested one is many screens wide).
 // Layout 1 (written before): all data in the front matter; still read.
 import * as z from "zod";
-import { describeAgentRun } from "../agents/agents.js";
+import { describeAgentRun, PERMISSIONS } from "../agents/agents.js";
 import { SSH_PUBLIC_KEY } from "../trust/trust.js";
 import { dataProblem, parseFrontMatter, renderFrontMatter } from "../files/frontmatter.js";
 import { clip, jsonDepth, MAX_COUNT, MAX_DEPTH } from "../limits.js";
@@ -35,6 +35,25 @@ const agentReport = z.object({
 });
 
 export type AgentReport = z.output<typeof agentReport>;
+
+/** Running turns a machine's file lists at most. */
+export const MAX_ON_CALL_TURNS = 16;
+
+/** Agents on call (sync/on-call.ts): the CLI answering this machine's messages, for whom, and the turns running now. */
+const onCallReport = z.object({
+  agent: z.string().max(40),
+  from: z.union([z.literal("ALL"), z.array(z.string().max(64)).max(500)]),
+  permissions: z.enum(PERMISSIONS).optional(),
+  /** The turns running now: the thread (its first message), who asked, since when, its latest step. */
+  turns: z
+    .array(z.object({ thread: z.string().max(200), asker: z.string().max(64), since: z.string().max(64), step: z.string().max(300).optional() }))
+    .max(MAX_ON_CALL_TURNS)
+    .optional(),
+  /** Dollars its turns cost on `day` (UTC), as the CLIs reported them. */
+  spent: z.object({ day: z.string().max(10), usd: z.number().min(0).max(1e9) }).optional(),
+});
+
+export type OnCallReport = z.output<typeof onCallReport>;
 
 /** What one machine reports about one order (its latest rev). */
 const taskReport = z.object({
@@ -135,6 +154,8 @@ const computerSchema = z.object({
     .optional(),
   /** Paths this machine reserved (core/fleet/reservations.ts): read entry by entry there, so that a bad one is its own problem, never the file's. */
   reservations: z.unknown().optional(),
+  /** On call: its agent answers messages (a malformed report is dropped, never the file). */
+  onCall: onCallReport.optional().catch(undefined),
 });
 
 export type ComputerFile = z.output<typeof computerSchema>;
@@ -316,6 +337,24 @@ export function canonicalComputer(c: ComputerFile): ComputerFile {
         }
       : {}),
     ...(Array.isArray(c.reservations) && c.reservations.length ? { reservations: c.reservations } : {}),
+    ...(c.onCall ? { onCall: canonicalOnCall(c.onCall) } : {}),
+  };
+}
+
+/** An on-call report bounded as readers check it, its fields in one order. */
+function canonicalOnCall(o: OnCallReport): OnCallReport {
+  return {
+    agent: clip(o.agent, 40),
+    from: o.from === "ALL" ? "ALL" : o.from.slice(0, 500),
+    ...(o.permissions ? { permissions: o.permissions } : {}),
+    ...(o.turns?.length
+      ? {
+          turns: o.turns
+            .slice(0, MAX_ON_CALL_TURNS)
+            .map((t) => ({ thread: clip(t.thread, 200), asker: clip(t.asker, 64), since: clip(t.since, 64), ...(t.step ? { step: clip(t.step, 300) } : {}) })),
+        }
+      : {}),
+    ...(o.spent ? { spent: o.spent } : {}),
   };
 }
 
@@ -395,6 +434,26 @@ function reservationsSection(raw: unknown): string[] {
   return ["", "## Reservations", "", table(["id", "paths", "until", "reason"], rows)];
 }
 
+/** Who this machine's agent answers, and its running turns, for people. */
+function onCallSection(o: OnCallReport | undefined): string[] {
+  if (!o) return [];
+  const lines = [
+    "",
+    "## On call",
+    "",
+    `${inline(o.agent)} answers messages from ${o.from === "ALL" ? "every machine" : o.from.map(code).join(", ")}${o.permissions ? ` (permissions ${o.permissions})` : ""}${o.spent ? `; spent $${o.spent.usd.toFixed(4)} on ${o.spent.day}` : ""}.`,
+  ];
+  if (o.turns?.length)
+    lines.push(
+      "",
+      table(
+        ["thread", "asked by", "since", "latest step"],
+        o.turns.map((t) => [code(t.thread), t.asker, t.since, t.step ? code(t.step) : ""]),
+      ),
+    );
+  return lines;
+}
+
 export function renderComputer(input: ComputerFile): string {
   const c = canonicalComputer(input);
   const lines: string[] = [
@@ -436,6 +495,7 @@ export function renderComputer(input: ComputerFile): string {
     for (const [id, r] of services) lines.push(...serviceSection(id, r));
   }
   lines.push(...reservationsSection(c.reservations));
+  lines.push(...onCallSection(c.onCall));
   const capabilities = Object.entries(c.capabilities);
   lines.push("", "## Capabilities", "", capabilities.length ? table(["name", "value"], capabilities) : "None detected.");
   const receipts = Object.entries(c.messages ?? {});

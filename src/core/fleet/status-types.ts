@@ -6,7 +6,7 @@ import type { ReportedHealth } from "./failures.js";
 import type { Presence } from "./presence.js";
 import type { FleetReservation } from "./reservations.js";
 import type { ServiceReport } from "../services/services.js";
-import type { AgentReport } from "./computer.js";
+import type { AgentReport, OnCallReport } from "./computer.js";
 import type { MachineState, Problem, TaskState } from "../types.js";
 
 export const ALERT_KINDS = ["offline", "stalled", "failed", "service", "refused", "urgent"] as const;
@@ -61,6 +61,8 @@ export interface MachineStatus {
   stateReason?: string;
   /** Why its commits are not signed (its file says so): readers cannot tell its changes from anyone's. */
   unsigned?: string;
+  /** On call: its agent answers messages (whose, the turns running). */
+  onCall?: OnCallReport;
 }
 
 export interface OrderMachineStatus {

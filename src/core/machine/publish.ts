@@ -4,7 +4,7 @@
 import type { Refusal } from "../trust/trust.js";
 import { gitBlobId } from "../repo/blob.js";
 import { firstChange } from "../time/clock.js";
-import { canonicalComputer, type ComputerFile, type Identity, renderComputer, type TaskReport } from "../fleet/computer.js";
+import { canonicalComputer, type ComputerFile, type Identity, type OnCallReport, renderComputer, type TaskReport } from "../fleet/computer.js";
 import { messagePath, renderMessageFile, type MessageFile, type Receipts } from "../messages/messages.js";
 import { computerPath } from "../files/names.js";
 import { formatProblem } from "../orders/orders.js";
@@ -46,6 +46,8 @@ export interface Self {
   services?: Record<string, ServiceReport>;
   /** Its path reservations that hold on the tip (core/fleet/reservations.ts settle). */
   reservations?: Reservation[];
+  /** On call: its agent CLI, for whom, the turns running (their steps redacted here). */
+  onCall?: OnCallReport;
 }
 
 /**
@@ -92,6 +94,7 @@ export function ownComputer(self: Self, model: RepoModel, ordersText: string | u
     ...(self.unsigned && !self.key ? { unsigned: redact(self.unsigned) } : {}),
     ...(self.refused?.length ? { trust: { refused: self.refused } } : {}),
     ...(self.reservations?.length ? { reservations: self.reservations.map((r) => (r.reason ? { ...r, reason: clip(redact(r.reason), MAX_REASON) } : r)) } : {}),
+    ...(self.onCall ? { onCall: { ...self.onCall, ...(self.onCall.turns ? { turns: self.onCall.turns.map((t) => (t.step ? { ...t, step: redact(t.step) } : t)) } : {}) } } : {}),
   });
 }
 

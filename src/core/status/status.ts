@@ -311,6 +311,7 @@ function computeStatus(model: RepoModel): StatusJson {
       ...(c.health ? { health: c.health } : {}),
       ...(c.stateReason ? { stateReason: c.stateReason } : {}),
       ...(c.unsigned ? { unsigned: c.unsigned } : {}),
+      ...(c.onCall ? { onCall: c.onCall } : {}),
     };
   }
   let orders: Record<string, OrderStatus>;

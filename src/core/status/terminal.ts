@@ -15,7 +15,7 @@ import { machineNote } from "./status-md.js";
 import { suggestField } from "../files/suggest.js";
 import type { TaskState } from "../types.js";
 import type { Order } from "../orders/orders-schema.js";
-import type { TaskReport } from "../fleet/computer.js";
+import type { OnCallReport, TaskReport } from "../fleet/computer.js";
 import type { MachineStatus, OrderMachineStatus, OrderStatus, StatusJson } from "../fleet/status-types.js";
 
 /** A table of columns padded to their widest cell (colours take no width); line ends trimmed. */
@@ -346,6 +346,7 @@ export function machineText(name: string, status: StatusJson, now: Date, opts: V
           : "none",
       ],
       ["messages", `${m.messages.waiting} waiting (not received yet), ${m.messages.unacked} received but not acknowledged`],
+      ...(m.onCall ? ([["on call", onCallText(m.onCall, now)]] as [string, string][]) : []),
       ["orders", m.ordersValid ? "ORDERS.json valid as it last read it" : paint("red", "ORDERS.json invalid as it last read it: it starts no new task")],
       [
         "health",
@@ -400,6 +401,13 @@ export function machineText(name: string, status: StatusJson, now: Date, opts: V
   const alerts = alertsAt(status, now).filter((a) => a.kind !== "failed" && (a.machine === name || a.recipients?.includes(name)));
   if (alerts.length) out.push("", paint("yellow", "ALERTS"), ...alerts.map((a) => `  ${a.kind}: ${a.text}`));
   return out.join("\n");
+}
+
+/** A machine on call, in one line: its CLI, for whom, and each running turn with its latest step. */
+function onCallText(o: OnCallReport, now: Date): string {
+  const turns = (o.turns ?? []).map((t) => `thread ${t.thread} for ${t.asker} since ${agoAt(t.since, now)}${t.step ? `, at: ${t.step}` : ""}`);
+  const who = o.from === "ALL" ? "every machine" : o.from.join(", ");
+  return `${o.agent} answers ${who}${o.permissions ? ` (${o.permissions})` : ""}${o.spent ? `; $${o.spent.usd.toFixed(2)} spent ${o.spent.day}` : ""}${turns.length ? `; running: ${turns.join("; ")}` : "; no turn running"}`;
 }
 
 // -------------------------------------------------------------- one order
