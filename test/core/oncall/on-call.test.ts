@@ -1,0 +1,266 @@
+// The rules of agents on call (src/core/oncall/on-call.ts): which message
+// starts a turn, a message's thread, each CLI's first and resumed command line
+// (every safety flag on every call), the step and session read from JSON
+// events, and the answer a turn sends back.
+import { describe, expect, it } from "vitest";
+import {
+  answerOf,
+  type AskMessage,
+  chainOf,
+  interruptedAnswer,
+  isStop,
+  MAX_AGENT_CHAIN,
+  sessionOf,
+  stepOf,
+  threadOf,
+  turnInvocation,
+  turnPrompt,
+  whyNoTurn,
+  withinDailyBudget,
+} from "../../../src/core/oncall/on-call.js";
+import { parseMessageFile, renderMessageFile } from "../../../src/core/messages/messages.js";
+
+const msg = (over: Partial<AskMessage> = {}): AskMessage => ({
+  id: "izzit7/soda-yeti/1",
+  from: "izzit7",
+  to: "soda-yeti",
+  text: "build it",
+  at: "2026-11-27T10:00:00.000Z",
+  ...over,
+});
+const ctx = { me: "soda-yeti", verified: true };
+
+describe("whyNoTurn: which message starts a turn", () => {
+  const cases: [string, AskMessage, { from: string[] | "ALL" }, { me: string; verified: boolean }, ReturnType<typeof whyNoTurn>][] = [
+    ["a person's message from a sender named", msg(), { from: ["izzit7"] }, ctx, undefined],
+    ["a broadcast from a sender named", msg({ to: "ALL", id: "izzit7/ALL/3" }), { from: ["izzit7"] }, ctx, undefined],
+    ["any sender under ALL", msg({ from: "zeta" }), { from: "ALL" }, ctx, undefined],
+    ["a sender not named", msg({ from: "zeta" }), { from: ["izzit7"] }, ctx, { silent: "zeta is not in onCall.from" }],
+    ["a signature not verified", msg(), { from: ["izzit7"] }, { ...ctx, verified: false }, { silent: "izzit7's signature is not verified here" }],
+    ["an agent's answer", msg({ agent: { answer: true, chain: 1 } }), { from: "ALL" }, ctx, { silent: "it is an agent's answer" }],
+    ["its own message", msg({ from: "soda-yeti" }), { from: "ALL" }, ctx, { silent: "it is this machine's own" }],
+    ["an agent's message within the chain", msg({ agent: { chain: MAX_AGENT_CHAIN - 1 } }), { from: "ALL" }, ctx, undefined],
+  ];
+  for (const [what, m, s, c, want] of cases) it(what, () => expect(whyNoTurn(m, s, c)).toEqual(want));
+
+  it(`an agent's message past ${MAX_AGENT_CHAIN} agent turns in a row is answered, never run`, () => {
+    const no = whyNoTurn(msg({ agent: { chain: MAX_AGENT_CHAIN } }), { from: "ALL" }, ctx);
+    expect(no).toEqual({ answer: expect.stringMatching(/^Not answered: 8 agent turns in a row without a person's message\./) });
+  });
+
+  it("a turn's chain is past the highest of its messages' (a person's counts 0)", () => {
+    expect(chainOf([{ chain: 0 }])).toBe(0);
+    expect(chainOf([{ chain: 0 }, { chain: 3 }, { chain: 1 }])).toBe(3);
+    expect(chainOf([])).toBe(0);
+  });
+
+  it("/stop, whatever its case and spaces, and nothing else", () => {
+    expect([" /stop\n", "/STOP", "/stop"].map(isStop)).toEqual([true, true, true]);
+    expect(["/stop now", "stop", "please /stop"].map(isStop)).toEqual([false, false, false]);
+  });
+});
+
+describe("threadOf: a message's conversation", () => {
+  const parents = new Map([
+    ["b/a/1", "a/b/1"],
+    ["a/b/2", "b/a/1"],
+    ["b/a/2", "a/b/2"],
+    ["x/y/2", "x/y/1"],
+    ["loop/a/1", "loop/a/2"],
+    ["loop/a/2", "loop/a/1"],
+  ]);
+  const up = (id: string) => parents.get(id);
+  it.each([
+    ["a first message is its own thread", "a/b/1", "a/b/1"],
+    ["a reply to a reply to a reply", "b/a/2", "a/b/1"],
+    ["a reply to a message nobody here knows: the oldest known", "zz/a/9", "zz/a/9"],
+    ["a cycle of replies ends", "loop/a/1", "loop/a/2"],
+  ])("%s", (_what, id, want) => expect(threadOf(id, up)).toBe(want));
+
+  it("a message of a known thread on the way wins (answers leave the outbox after a day)", () => {
+    const known = new Map([["b/a/1", "a/b/1"]]);
+    expect(
+      threadOf(
+        "a/b/9",
+        (id) => (id === "a/b/9" ? "b/a/1" : undefined),
+        (id) => known.get(id),
+      ),
+    ).toBe("a/b/1");
+  });
+});
+
+describe("turnInvocation: every safety flag on every call, resume as each CLI really works", () => {
+  const base = { permissions: "read-only" as const, maxTurns: 20, maxBudgetUsd: 2 };
+  const ctxOf = (executable: string) => ({ root: false, executable });
+  it("claude: a new session, then --resume of the id the last turn returned, with the caps and the mode each time", () => {
+    const first = turnInvocation({ agent: "claude", ...base }, "hello", undefined, ctxOf("claude"));
+    const later = turnInvocation({ agent: "claude", ...base }, "go on", "s-2", ctxOf("claude"));
+    expect(first).toEqual({
+      argv: ["claude", "-p", "--output-format=stream-json", "--verbose", "--permission-mode=plan", "--max-turns=20", "--max-budget-usd=2"],
+      input: "hello",
+      env: {},
+    });
+    expect(later).toEqual({
+      argv: ["claude", "-p", "--output-format=stream-json", "--verbose", "--permission-mode=plan", "--max-turns=20", "--max-budget-usd=2", "--resume=s-2"],
+      input: "go on",
+      env: {},
+    });
+  });
+  it("codex: exec resume <id> with the sandbox as -c sandbox_mode (resume refuses -s and -C), prompt on stdin", () => {
+    expect(turnInvocation({ agent: "codex", ...base, permissions: "edit" }, "hi", undefined, ctxOf("codex"))).toEqual({
+      argv: ["codex", "exec", "--json", "-c", 'sandbox_mode="workspace-write"', "-"],
+      input: "hi",
+      env: {},
+    });
+    const r = turnInvocation({ agent: "codex", ...base, permissions: "full", model: "gpt-5" }, "hi", "t-1", ctxOf("codex"));
+    expect(r).toEqual({ argv: ["codex", "exec", "--json", "--model=gpt-5", "-c", 'sandbox_mode="danger-full-access"', "resume", "t-1", "-"], input: "hi", env: {} });
+    expect("argv" in r && r.argv.some((a) => a === "-s" || a.startsWith("--sandbox") || a === "-C")).toBe(false);
+  });
+  it("opencode: --session=<id>, its permission config each time", () => {
+    const r = turnInvocation({ agent: "opencode", ...base }, "hi", "ses_1", ctxOf("opencode"));
+    expect(r).toEqual({
+      argv: ["opencode", "run", "--format=json", "--session=ses_1"],
+      input: "hi",
+      env: { OPENCODE_PERMISSION: '{"edit":"deny","bash":"deny","webfetch":"deny"}' },
+    });
+  });
+  it("cursor: --resume=<id> before the prompt after --; edit is refused", () => {
+    expect(turnInvocation({ agent: "cursor", ...base }, "hi", "c-1", ctxOf("cursor-agent"))).toEqual({
+      argv: ["cursor-agent", "-p", "--output-format=stream-json", "--trust", "--mode=plan", "--resume=c-1", "--", "hi"],
+      env: {},
+    });
+    expect(turnInvocation({ agent: "cursor", ...base, permissions: "edit" }, "hi", undefined, ctxOf("cursor-agent"))).toEqual({
+      refused: expect.stringMatching(/cursor cannot run with permissions "edit"/),
+    });
+  });
+  it("a prompt that looks like a flag stays the prompt", () => {
+    const r = turnInvocation({ agent: "claude", ...base }, "--dangerously-skip-permissions", "s", ctxOf("claude"));
+    expect("argv" in r && r.argv).not.toContain("--dangerously-skip-permissions");
+  });
+});
+
+describe("the prompt", () => {
+  it("says who asked, what, and the message it replies to; an agent's message says so", () => {
+    const p = turnPrompt(
+      "soda-yeti",
+      [
+        { id: "izzit7/soda-yeti/2", from: "izzit7", text: "clone the repo\nand build", at: "T1", chain: 0 },
+        { id: "m2/soda-yeti/1", from: "m2", text: "me too", at: "T2", chain: 2 },
+      ],
+      { id: "soda-yeti/izzit7/1", from: "soda-yeti", text: "ready" },
+    );
+    expect(p).toContain("on call on machine soda-yeti");
+    expect(p).toContain("It replies to soda-yeti/izzit7/1 from soda-yeti:\n> ready");
+    expect(p).toContain("Message izzit7/soda-yeti/2 from izzit7 at T1:\n> clone the repo\n> and build");
+    expect(p).toContain("Message m2/soda-yeti/1 from m2 at T2 (written by an agent):\n> me too");
+  });
+});
+
+describe("steps and sessions from the CLIs' JSON events", () => {
+  const line = (o: object) => JSON.stringify(o);
+  it.each([
+    [
+      "claude's tool call",
+      line({
+        type: "assistant",
+        message: {
+          content: [
+            { type: "text", text: "ok" },
+            { type: "tool_use", name: "Bash", input: { command: "npm test" } },
+          ],
+        },
+      }),
+      "Bash: npm test",
+    ],
+    ["claude's file edit", line({ type: "assistant", message: { content: [{ type: "tool_use", name: "Edit", input: { file_path: "src/a.ts" } }] } }), "Edit: src/a.ts"],
+    ["codex's command", line({ type: "item.started", item: { type: "command_execution", command: "cargo build" } }), "$ cargo build"],
+    ["codex's file change", line({ type: "item.completed", item: { type: "file_change", changes: [{ path: "a.rs" }, { path: "b.rs" }] } }), "edit: a.rs, b.rs"],
+    ["opencode's tool", line({ type: "tool_use", part: { tool: "bash", state: { input: { command: "ls" } } } }), "bash: ls"],
+    ["a text message", line({ type: "assistant", message: { content: [{ type: "text", text: "thinking" }] } }), undefined],
+    ["not JSON", "Reconnecting...", undefined],
+    ["a multi-line command, on one line", line({ type: "item.started", item: { type: "command_execution", command: "a &&\n  b" } }), "$ a && b"],
+  ])("%s", (_w, l, want) => expect(stepOf(l)).toBe(want));
+
+  it("a step is at most 200 characters", () => {
+    expect(stepOf(line({ type: "item.started", item: { type: "command_execution", command: "x".repeat(500) } }))!.length).toBe(200);
+  });
+
+  it.each([
+    ["claude's init", line({ type: "system", subtype: "init", session_id: "abc-1" }), "abc-1"],
+    ["codex's thread", line({ type: "thread.started", thread_id: "t-9" }), "t-9"],
+    ["opencode's event", line({ type: "text", sessionID: "ses_4", part: {} }), "ses_4"],
+    ["an id with spaces", line({ session_id: "a b" }), undefined],
+    ["none", line({ type: "turn.started" }), undefined],
+  ])("session: %s", (_w, l, want) => expect(sessionOf(l)).toBe(want));
+});
+
+describe("the answer", () => {
+  const end = { exitCode: 0, timeout: 1800, durationMs: 12_400 };
+  const said = { ok: true, message: "Built: 3 contracts, 0 errors.", session: "s", turns: 4, costUsd: 0.03 };
+  it.each([
+    ["the agent's final message", { ...end, said }, "Built: 3 contracts, 0 errors.", undefined],
+    [
+      "stopped, with what it said last",
+      { ...end, said, stopped: "/stop from izzit7" },
+      "Stopped (/stop from izzit7).\n\nWhat it said last:\nBuilt: 3 contracts, 0 errors.",
+      "stopped",
+    ],
+    ["a CLI that could not start", { ...end, error: "the agent CLI claude is not on PATH" }, "The turn could not start: the agent CLI claude is not on PATH.", "failed"],
+    ["a timeout", { ...end, timedOut: true, said: { ok: false } }, "The turn timed out after 1800 s and was stopped.", "failed"],
+    [
+      "the agent's own failure",
+      { ...end, said: { ok: false, reason: "it reached its maximum number of turns" } },
+      "The turn failed: it reached its maximum number of turns.",
+      "failed",
+    ],
+    ["nothing readable, exit 1", { ...end, exitCode: 1, tail: "boom\n" }, "The turn failed: claude exited with 1 before giving a result.\n\nIts last lines:\nboom", "failed"],
+  ])("%s", (_w, e, text, outcome) => {
+    const a = answerOf(e, "claude", 2);
+    expect(a.text).toBe(text);
+    expect(a.mark).toMatchObject({ answer: true, cli: "claude", chain: 3, durationMs: 12_400 });
+    expect(a.mark.outcome).toBe(outcome);
+  });
+  it("carries turns and cost where the CLI reports them", () => {
+    expect(answerOf({ ...end, said }, "claude", 0).mark).toEqual({ answer: true, cli: "claude", chain: 1, durationMs: 12_400, turns: 4, costUsd: 0.03 });
+  });
+  it("an interrupted turn keeps its session: go on continues it", () => {
+    const a = interruptedAnswer("codex", 0, "$ npm test");
+    expect(a.text).toBe('Interrupted: the coord daemon running this turn stopped while the agent was at: $ npm test. The session is kept; reply "go on" to continue it.');
+    expect(a.mark).toEqual({ answer: true, cli: "codex", chain: 1, outcome: "interrupted" });
+  });
+});
+
+describe("the daily budget", () => {
+  const now = new Date("2026-11-27T12:00:00Z");
+  it.each([
+    ["no budget", undefined, { day: "2026-11-27", usd: 99 }, true],
+    ["under it today", 5, { day: "2026-11-27", usd: 4.99 }, true],
+    ["reached today", 5, { day: "2026-11-27", usd: 5 }, false],
+    ["yesterday's spend does not count", 5, { day: "2026-11-26", usd: 50 }, true],
+    ["nothing spent yet", 5, undefined, true],
+  ])("%s", (_w, dailyBudgetUsd, spent, want) => expect(withinDailyBudget(dailyBudgetUsd === undefined ? {} : { dailyBudgetUsd }, spent, now)).toBe(want));
+});
+
+describe("an agent's mark on a message file", () => {
+  it("is kept through a render and a parse, its fields in one order; a malformed one is dropped, the message kept", () => {
+    const file = {
+      coord: 1 as const,
+      from: "soda-yeti",
+      to: "izzit7",
+      next: 3,
+      messages: [
+        { seq: 1, at: "T", priority: "normal" as const, text: "done", replyTo: "izzit7/soda-yeti/1", agent: { costUsd: 0.01, answer: true, cli: "claude", chain: 1, turns: 2 } },
+        { seq: 2, at: "T", priority: "normal" as const, text: "plain" },
+      ],
+    };
+    const text = renderMessageFile(file);
+    expect(text).toContain("answer by claude, 2 turns, $0.0100");
+    const back = parseMessageFile(text, "coordination/messages/soda-yeti_TO_izzit7.md");
+    expect(back.messages[0]!.agent).toEqual({ answer: true, cli: "claude", chain: 1, turns: 2, costUsd: 0.01 });
+    expect(JSON.stringify(back.messages[0]!.agent)).toBe('{"answer":true,"cli":"claude","chain":1,"turns":2,"costUsd":0.01}');
+    const broken = text.replace("answer: true", "answer: [1, 2]");
+    const parsed = parseMessageFile(broken, "coordination/messages/soda-yeti_TO_izzit7.md");
+    expect(parsed.messages[0]!.text).toBe("done");
+    expect(parsed.messages[0]!.agent).toBeUndefined();
+  });
+});

@@ -1,0 +1,40 @@
+// The onCall: block of machine.yaml (src/state/on-call.ts): read apart from
+// the rest of the config, so a broken block is its own problem, named by its
+// line, and never stops the machine.
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "../src/state/config.js";
+import { loadOnCall, parseOnCall } from "../src/state/on-call.js";
+import { tempDir } from "./helpers.js";
+
+describe("parseOnCall", () => {
+  it("takes the defaults: read-only, 30 minutes, 2 at once", () => {
+    expect(parseOnCall({ agent: "claude", cwd: "~/dev", from: ["izzit7"] })).toEqual({
+      settings: { agent: "claude", cwd: "~/dev", from: ["izzit7"], permissions: "read-only", timeout: 1800, maxParallel: 2 },
+    });
+  });
+  it.each([
+    [{ agent: "gemini", cwd: "/x", from: "ALL" }, "field onCall.agent is not an agent CLI coord can put on call; write one of claude, codex, opencode, cursor"],
+    [{ agent: "claude", cwd: "/x" }, "field onCall.from must be a list of machine names, or ALL"],
+    [{ agent: "claude", cwd: "/x", from: [] }, "field onCall.from is empty; name the machines whose messages start turns, or ALL"],
+    [{ agent: "claude", cwd: "/x", from: ["Bad Name"] }, "field onCall.from.0 is not a machine name"],
+    [{ agent: "cursor", cwd: "/x", from: "ALL", permissions: "edit" }, expect.stringMatching(/^field onCall\.permissions: cursor cannot run with permissions "edit"/)],
+    [{ agent: "claude", cwd: "/x", from: "ALL", timeout: "2d" }, 'field onCall.timeout "2d" is not a duration up to 1d; write it like "90s", "15m" or "2h"'],
+    [{ agent: "claude", cwd: "/x", from: "ALL", color: "red" }, 'unknown field "onCall.color"; remove it or fix its name'],
+  ])("%j is refused", (value, problem) => {
+    expect(parseOnCall(value)).toMatchObject({ problem });
+  });
+});
+
+describe("loadOnCall", () => {
+  it("names the line of a broken block, and the rest of the config still loads", async () => {
+    const dir = await tempDir();
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "machine.yaml"), "name: soda-yeti\nuuid: u-1\nonCall:\n  agent: claude\n  cwd: /tmp\n  from: [izzit7]\n  maxTurns: -1\n");
+    expect(await loadOnCall(dir)).toEqual({ problem: expect.stringMatching(/machine\.yaml:7: field onCall\.maxTurns .*; this machine is not on call until it is fixed/) });
+    expect((await loadConfig(dir))?.name).toBe("soda-yeti");
+    await writeFile(join(dir, "machine.yaml"), "name: soda-yeti\nuuid: u-1\n");
+    expect(await loadOnCall(dir)).toEqual({});
+  });
+});
