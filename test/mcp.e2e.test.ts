@@ -10,15 +10,10 @@ import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rename, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { MCP_TOOLS } from "../src/core/agents/mcp-config.js";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { ReadBuffer, serializeMessage } from "@modelcontextprotocol/sdk/shared/stdio.js";
-import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import type { CallToolResult, JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import lockfile from "proper-lockfile";
 import { afterEach, describe, expect, it } from "vitest";
-import { serveMcp } from "../src/commands/mcp.js";
+import { call, connectMcp, ok } from "./mcp-client.js";
 import { inbox, outbox } from "../src/commands/messages.js";
 import { sync as syncIn } from "../src/sync/sync.js";
 import { cliProcess, type Fleet, git, gitDaemon, gitTry, hubFile, makeFleet, pushOrders, readLines, runningCli, setConfig, silentServer, waitFor } from "./helpers.js";
@@ -36,54 +31,8 @@ const dirOf = (name: string) => fleet!.machines[name]!;
 /** gitTimeout (seconds) where a test makes the hub one that never answers: what a question to it would wait. */
 const GIT_TIMEOUT = 8;
 
-/**
- * A client of the server `coord mcp --dir <machine's checkout>` runs (serveMcp), served in this process on a pair of
- * streams in newline-delimited JSON-RPC, as on stdio; its log lines as coord mcp writes them to stderr. Closed (its
- * input ended, the server awaited) after the test.
- */
-async function connect(machine: string): Promise<{ client: Client; stderr: () => string }> {
-  const toServer = new PassThrough();
-  const fromServer = new PassThrough();
-  let stderr = "";
-  const serving = serveMcp({ dir: dirOf(machine), input: toServer, output: fromServer, log: (line) => (stderr += `coord mcp: ${line}\n`) });
-  serving.catch(() => {}); // awaited when stopped
-  const received = new ReadBuffer();
-  const transport: Transport = {
-    start: async () => {
-      fromServer.on("data", (d: Buffer) => {
-        received.append(d);
-        for (let m = received.readMessage(); m; m = received.readMessage()) transport.onmessage?.(m);
-      });
-    },
-    send: async (m: JSONRPCMessage) => {
-      toServer.write(serializeMessage(m));
-    },
-    close: async () => {
-      toServer.end();
-      transport.onclose?.();
-    },
-  };
-  const client = new Client({ name: "coord-test", version: "1.0.0" });
-  await client.connect(transport);
-  stops.push(async () => {
-    await client.close();
-    await serving;
-  });
-  return { client, stderr: () => stderr };
-}
-
-async function call(client: Client, name: string, args: Record<string, unknown> = {}): Promise<CallToolResult & { data: Record<string, unknown>; text: string }> {
-  const r = (await client.callTool({ name, arguments: args })) as CallToolResult;
-  const text = r.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
-  return { ...r, data: (r.structuredContent ?? {}) as Record<string, unknown>, text };
-}
-
-/** A call that must succeed: its structured content and text. */
-async function ok(client: Client, name: string, args: Record<string, unknown> = {}) {
-  const r = await call(client, name, args);
-  if (r.isError) throw new Error(`${name} answered an error: ${r.text}`);
-  return r;
-}
+/** A client of `coord mcp --dir <machine's checkout>` (test/mcp-client.ts), closed after the test. */
+const connect = (machine: string) => connectMcp(dirOf(machine), stops);
 
 /** coord sync of `machine`, in this process (it throws where coord sync fails). */
 async function sync(machine: string): Promise<void> {

@@ -10,12 +10,14 @@ import { inbox } from "../src/commands/messages.js";
 import { sync } from "../src/sync/sync.js";
 import { cli, cliProcess, type Fleet, makeFleet, processGone, tempDir, waitFor } from "./helpers.js";
 import { standInCalls, writeStandIns } from "./on-call-standins.js";
+import { call, connectMcp, ok } from "./mcp-client.js";
 
 let fleet: Fleet | undefined;
 let bin = "";
 let home = "";
 let work = "";
 const daemons: ChildProcess[] = [];
+const stops: (() => Promise<unknown>)[] = [];
 const savedPath = process.env.PATH;
 
 beforeEach(async () => {
@@ -30,6 +32,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop().catch(() => {});
   for (const d of daemons.splice(0)) {
     if (d.exitCode === null && d.signalCode === null) {
       d.kill("SIGTERM");
@@ -258,9 +261,49 @@ describe("agents on call", () => {
     const shown = await cli("agent", "on-call", "--dir", dir);
     expect(shown.code).toBe(2);
     expect(shown.out).toMatch(/^not on call: .*machine\.yaml:\d+: field onCall\.from must be a list of machine names, or ALL/);
+    const doctor = await cli("doctor", "--dir", dir);
+    expect(doctor.out).toMatch(/on call.*machine\.yaml:\d+: field onCall\.from must be a list of machine names, or ALL/);
     const q = await send("asker", "oncall", "are you there?");
     expect((await cli("sync", "--dir", dir)).code).toBe(0);
     expect((await inbox({ dir })).messages.map((x) => x.id)).toContain(q);
     expect(await standInCalls(home)).toEqual([]);
   }, 60_000);
+
+  it("an agent asks another machine's agent through coord mcp and has the answer in the same turn; stop_turn stops a turn there or here", async () => {
+    fleet = await makeFleet(["asker", "oncall"]);
+    expect((await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", work, "--from", "asker")).code).toBe(0);
+    startDaemon("oncall");
+    const { client } = await connectMcp(dirOf("asker"), stops);
+    const transcript: string[] = [];
+    const step = async (name: string, args: Record<string, unknown>) => {
+      const r = await ok(client, name, args);
+      transcript.push(`asker → ${name} ${JSON.stringify(args)}`, ...r.text.split("\n").map((l) => `  ${l}`), "");
+      return r;
+    };
+    const sent = await step("send", { to: "oncall", body: "Which Node version does the DAO build need?" });
+    const id = sent.data.id as string;
+    const answered = await step("inbox", { wait: "40s", reply_to: id });
+    expect(answered.data).toMatchObject({ arrived: true });
+    expect(answered.text).toContain("heard: Which Node version does the DAO build need?");
+    // A turn there, stopped from here: a /stop in its thread.
+    const long = await step("send", { to: "oncall", body: "sleep 60, then run the whole test suite" });
+    const longId = long.data.id as string;
+    await waitFor(async () => (await onCallJson("oncall")).running[0]?.pid, 20_000, "the turn running", 200);
+    const stopped = await step("stop_turn", { thread: longId });
+    expect(stopped.data).toMatchObject({ stopped: "asked", to: "oncall" });
+    const a = await step("inbox", { wait: "40s", reply_to: longId });
+    expect(a.text).toContain("Stopped (/stop from asker).");
+    if (process.env.COORD_TRANSCRIPT) console.log(transcript.join("\n"));
+    // A turn here, stopped here (the machine's own tool, as coord agent stop).
+    const q = await send("asker", "oncall", "sleep 60 again");
+    const running = await waitFor(async () => (await onCallJson("oncall")).running[0], 20_000, "the second turn running", 200);
+    const { client: local } = await connectMcp(dirOf("oncall"), stops);
+    const here = await call(local, "stop_turn", { thread: q });
+    expect(here.isError, here.text).toBeFalsy();
+    expect(here.text).toBe(`Stopped the turn of thread ${q} on this machine.`);
+    expect((await answerTo("asker", q)).text).toMatch(/^Stopped \(the stop_turn tool on this machine\)\./);
+    expect(await processGone(running.pid!, 10_000)).toBe(true);
+    const none = await call(local, "stop_turn", { thread: q });
+    expect(none).toMatchObject({ isError: true, text: `nothing runs in thread ${q} now` });
+  }, 120_000);
 });

@@ -18,7 +18,8 @@ import { redact } from "../core/trust/redact.js";
 import { gitFailureText } from "../core/hub/ssh.js";
 import { firstLine, isTimeout, machineAuthor, type RecentCommit, Repo } from "../git/git.js";
 import { gitVersion as gitVersionText } from "../git/local.js";
-import { AGENT_CLIS, type AgentFound, findAgents } from "../state/capabilities.js";
+import { AGENT_CLIS, type AgentFound, findAgents, whichOf } from "../state/capabilities.js";
+import { loadOnCall } from "../state/on-call.js";
 import { type Health, readHealth, STALL_AFTER } from "../state/health.js";
 import { gitDirOf } from "../state/paths.js";
 import { openMachine, type GitMachine } from "../sync/sync.js";
@@ -119,6 +120,10 @@ export async function doctor(opts: DoctorOptions): Promise<Check[]> {
   }
 
   checks.push(await agents(env));
+  if (m) {
+    const c = await onCallCheck(m, env);
+    if (c) checks.push(c);
+  }
   checks.push(...(await leftovers(m?.dir ?? opts.dir)));
   return checks;
 }
@@ -405,6 +410,26 @@ async function scheduled(dir: string, env: NodeJS.ProcessEnv): Promise<Check> {
   } catch (e) {
     return warn("schedule", `cannot tell: ${(e as Error).message}`, "coord daemon install (or coord cron install)");
   }
+}
+
+/** Agents on call: whether the onCall: block of machine.yaml is one coord can run (its line when broken), its CLI on PATH, and whether a daemon runs the turns. None when the machine is not on call. */
+async function onCallCheck(m: GitMachine, env: NodeJS.ProcessEnv): Promise<Check | undefined> {
+  const read = await loadOnCall(m.stateDir);
+  if (read.problem) return fail("on call", read.problem, "fix the block, or run coord agent on-call <cli> --cwd <dir> --from <machines> (or --off)");
+  const s = read.settings;
+  if (!s) return undefined;
+  const names = AGENT_CLIS.get(s.agent) ?? [s.agent];
+  const found = (await Promise.all(names.map((n) => whichOf(n, env.PATH ?? "")))).some(Boolean);
+  const who = s.from === "ALL" ? "every machine" : s.from.join(", ");
+  if (!found) return fail("on call", `${s.agent} answers ${who}, but it is not on PATH (${names.join(" or ")})`, `install ${s.agent}, or put it on the PATH the daemon runs with`);
+  const daemon = await daemonStatus(m.dir);
+  const what = `${s.agent} answers ${who} in ${s.cwd} (permissions ${s.permissions})`;
+  if (daemon.running) return ok("on call", `${what}; its daemon runs the turns`);
+  return warn(
+    "on call",
+    `${what}; no daemon runs: each coord sync runs the turns of the messages it delivers, so an answer waits for the next sync`,
+    "coord daemon install, for answers in seconds",
+  );
 }
 
 async function agents(env: NodeJS.ProcessEnv): Promise<Check> {

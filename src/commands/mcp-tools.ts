@@ -6,7 +6,9 @@
 // once with `now`. Each tool answers structured data and a short text.
 import { MACHINES_BRANCH } from "../core/trust/ownership.js";
 import * as z from "zod";
-import { BROADCAST, MESSAGE_ID } from "../core/messages/messages.js";
+import { agentLine, BROADCAST, MESSAGE_ID, parseMessageId } from "../core/messages/messages.js";
+import { readOnCallState } from "../state/on-call.js";
+import { stopTurn } from "./on-call.js";
 import { MACHINE_NAME } from "../core/files/names.js";
 import { parseDuration } from "../core/time/duration.js";
 import { ADD_FIELDS, type AddField } from "../core/orders/order-fields.js";
@@ -103,10 +105,20 @@ const indent = (text: string) => text.replace(/\n/g, "\n    ");
 const PUBLISH_WAIT_MS = 40_000;
 
 /** A message of the inbox as the inbox tool answers it. */
-const listed = (x: InboxEntry) => ({ id: x.id, from: x.from, to: x.to, at: x.at, priority: x.priority, text: x.text, replyTo: x.replyTo ?? null, acked: x.acked });
+const listed = (x: InboxEntry) => ({
+  id: x.id,
+  from: x.from,
+  to: x.to,
+  at: x.at,
+  priority: x.priority,
+  text: x.text,
+  replyTo: x.replyTo ?? null,
+  acked: x.acked,
+  ...(x.agent ? { agent: x.agent } : {}),
+});
 /** …and as a line of its text. */
 const line = (x: InboxEntry) =>
-  `${x.acked ? " " : "*"} ${x.id} from ${x.from}${x.to === BROADCAST ? " to ALL" : ""} at ${x.at}, ${x.priority}${x.replyTo ? `, reply to ${x.replyTo}` : ""}:\n    ${indent(x.text)}`;
+  `${x.acked ? " " : "*"} ${x.id} from ${x.from}${x.to === BROADCAST ? " to ALL" : ""} at ${x.at}, ${x.priority}${x.replyTo ? `, reply to ${x.replyTo}` : ""}${x.agent ? `, ${agentLine(x.agent)}` : ""}:\n    ${indent(x.text)}`;
 
 /** What a default publish did, as structured data. */
 function soonData(s: Soon): Record<string, unknown> {
@@ -424,6 +436,33 @@ const sync = tool({
   },
 });
 
+const stopTurnTool = tool({
+  name: "stop_turn",
+  title: "Stop an agent's turn",
+  description:
+    "Stops the running turn of an on-call conversation (agents on call: a machine whose agent answers messages). thread is the conversation's first message id, or any message of it. A conversation on this machine: its turn is stopped here (its process group), and the thread is told. A conversation this machine started with another machine on call: a /stop reply is sent into it, which stops the turn there within seconds of its arrival.",
+  input: { thread: messageId.describe("The conversation: its first message's id, or any message of it.") },
+  readOnly: false,
+  timeoutS: 55,
+  async run(ctx, args) {
+    const m = await ctx.machine();
+    const me = m.config.name;
+    const p = parseMessageId(args.thread)!;
+    const mine = (await readOnCallState(m.stateDir)).threads;
+    const here = Object.entries(mine).some(([root, t]) => root === args.thread || (t.ids ?? []).includes(args.thread));
+    if (here) {
+      const r = await stopTurn({ dir: m.dir, thread: args.thread, by: "the stop_turn tool on this machine" });
+      return { data: { thread: r.thread, stopped: "here" }, text: `Stopped the turn of thread ${r.thread} on this machine.` };
+    }
+    // Asked of another machine: a /stop in the thread, to the machine the thread's message went to (or came from).
+    const to = p.from === me ? p.to : p.from;
+    if (to === BROADCAST) throw new CoordError(`thread ${args.thread} went to ALL; reply /stop to the answer of the machine whose turn to stop`, EXIT.USAGE);
+    const r = await sendFrom(m, { to, text: "/stop", replyTo: args.thread });
+    const pub = await publishing(ctx, m, "soon");
+    return { data: { thread: args.thread, stopped: "asked", to, id: r.id, ...pub.data }, text: `Sent /stop (${r.id}) to ${to} in thread ${args.thread}; ${pub.text}.` };
+  },
+});
+
 // ------------------------------------------------------------ reservations
 
 /** One reservation in a line: its key, paths, state, and who holds instead when it lost. */
@@ -534,6 +573,7 @@ const BY_NAME: { readonly [K in McpToolName]: Tool } = {
   release: releaseTool,
   reservations: reservationsTool,
   sync,
+  stop_turn: stopTurnTool,
 };
 
 /** Every tool, in the order a client lists them (MCP_TOOLS). */

@@ -1,7 +1,7 @@
 import { type Command, Option } from "commander";
 import { ack, type InboxEntry, inbox, inboxPrompt, outbox, send, waitInbox } from "../../commands/messages.js";
 import { formatDuration, parseDuration } from "../../core/time/duration.js";
-import { parseMessageId } from "../../core/messages/messages.js";
+import { agentLine, parseMessageId } from "../../core/messages/messages.js";
 import { publishSoon, soonText } from "../../commands/sync-now.js";
 import { openMachine } from "../../sync/sync.js";
 import { CoordError, EXIT } from "../../errors.js";
@@ -117,7 +117,17 @@ ${examples(
         } else if (o.json)
           io.out(
             JSON.stringify(
-              r.messages.map((x) => ({ id: x.id, from: x.from, to: x.to, at: x.at, priority: x.priority, text: x.text, replyTo: x.replyTo ?? null, acked: x.acked })),
+              r.messages.map((x) => ({
+                id: x.id,
+                from: x.from,
+                to: x.to,
+                at: x.at,
+                priority: x.priority,
+                text: x.text,
+                replyTo: x.replyTo ?? null,
+                acked: x.acked,
+                ...(x.agent ? { agent: x.agent } : {}),
+              })),
               null,
               2,
             ),
@@ -125,7 +135,7 @@ ${examples(
         else if (r.messages.length === 0) io.out(o.unread ? "no unread messages" : "no messages");
         else
           for (const x of r.messages)
-            io.out(`${x.acked ? " " : "*"} ${x.id}  ${x.at}  ${x.priority}${x.replyTo ? `  re ${x.replyTo}` : ""}
+            io.out(`${x.acked ? " " : "*"} ${x.id}  ${x.at}  ${x.priority}${x.replyTo ? `  re ${x.replyTo}` : ""}${x.agent ? `  (${agentLine(x.agent)})` : ""}
     ${x.text.split("\n").join("\n    ")}`);
       },
     );
