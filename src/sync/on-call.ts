@@ -367,8 +367,12 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
       return pumping;
     },
     async idle() {
-      while (running.size) await Promise.all([...running.values()].map((r) => r.done));
-      await pumping;
+      // A turn's end pumps again, which may start the next queued turn: idle once a pump leaves nothing running.
+      for (;;) {
+        await pumping;
+        if (running.size === 0) return;
+        await Promise.all([...running.values()].map((r) => r.done));
+      }
     },
     async recover() {
       const state = await readOnCallState(m.stateDir);

@@ -94,6 +94,20 @@ function failures(status: StatusJson): string[] {
 }
 
 /** One order's machines in a short cell: "a ✔, b ✖" or, for many, grouped by state. */
+/** The machines on call: whose messages their agent answers, its running turns with their latest steps, the day's spend. */
+function onCallLines(machines: [string, MachineStatus][]): string[] {
+  const lines: string[] = [];
+  for (const [name, m] of machines) {
+    const o = m.onCall;
+    if (!o) continue;
+    const who = o.from === "ALL" ? "every machine" : o.from.join(", ");
+    const spent = o.spent ? `; $${o.spent.usd.toFixed(2)} spent on ${o.spent.day}` : "";
+    lines.push(`- ${name} is on call: ${inline(o.agent)} answers ${who}${spent}`);
+    for (const t of o.turns ?? []) lines.push(`  - running for ${t.asker} since ${t.since} (thread ${code(t.thread)})${t.step ? `: ${code(t.step)}` : ""}`);
+  }
+  return lines;
+}
+
 function machinesCell(o: OrderStatus): string {
   const entries = Object.entries(o.machines);
   if (entries.length <= 4) return entries.map(([name, m]) => `${name} ${(MARK[m.state] ?? "").trim() || m.state}`).join(", ");
@@ -182,7 +196,8 @@ export function renderStatusMd(status: StatusJson): string {
       "",
       ...machines.filter(([, m]) => m.stateReason).map(([name, m]) => `- ${name} ${m.state}: ${inline(m.stateReason)}`),
       ...unsignedLines(machines),
-      ...(machines.some(([, m]) => m.stateReason || m.unsigned) ? [""] : []),
+      ...onCallLines(machines),
+      ...(machines.some(([, m]) => m.stateReason || m.unsigned || m.onCall) ? [""] : []),
       "<details><summary>Heartbeats, messages and capabilities</summary>",
       "",
       table(

@@ -1,0 +1,44 @@
+// A machine on call, as people read it: its file (rendered, parsed back),
+// STATUS.json, STATUS.md and coord status <machine> say whose messages its
+// agent answers, the running turns with their latest steps, and the day's
+// spend; a malformed report is dropped, never the file.
+import { describe, expect, it } from "vitest";
+import { parseComputer, renderComputer } from "../../../src/core/fleet/computer.js";
+import { renderStatusMd } from "../../../src/core/status/status-md.js";
+import { machineText } from "../../../src/core/status/terminal.js";
+import { computerFile, repoFiles, statusOf, T0_ISO } from "../../fixtures.js";
+
+const onCall = {
+  agent: "claude",
+  from: ["izzit7"],
+  permissions: "read-only" as const,
+  turns: [{ thread: "izzit7/machine-2/4", asker: "izzit7", since: T0_ISO, step: "Bash: forge build | tee *log*" }],
+  spent: { day: "2025-06-01", usd: 0.221 },
+};
+
+describe("a machine on call, as people read it", () => {
+  it("its file keeps the report through a render and a parse, and shows a section for people", () => {
+    const text = renderComputer(computerFile("machine-2", { onCall }));
+    expect(text).toContain("## On call");
+    expect(text).toContain("claude answers messages from `izzit7` (permissions read-only); spent $0.2210 on 2025-06-01.");
+    expect(parseComputer(text, "machine-2").onCall).toEqual(onCall);
+  });
+
+  it("a malformed report is dropped, the file read", () => {
+    const text = renderComputer(computerFile("machine-2", { onCall })).replace('"agent":"claude"', '"agent":42');
+    const back = parseComputer(text, "machine-2");
+    expect(back.onCall).toBeUndefined();
+    expect(back.name).toBe("machine-2");
+  });
+
+  it("STATUS.json carries it, STATUS.md and coord status <machine> say it", () => {
+    const status = statusOf(repoFiles(undefined, [computerFile("machine-2", { onCall }), computerFile("izzit7")]));
+    expect(status.machines["machine-2"]!.onCall).toEqual(onCall);
+    expect(status.machines.izzit7!.onCall).toBeUndefined();
+    const md = renderStatusMd(status);
+    expect(md).toContain("- machine-2 is on call: claude answers izzit7; $0.22 spent on 2025-06-01");
+    expect(md).toContain(`  - running for izzit7 since ${T0_ISO} (thread \`izzit7/machine-2/4\`): \`Bash: forge build | tee *log*\``);
+    const view = machineText("machine-2", status, new Date(Date.parse(T0_ISO) + 90_000));
+    expect(view).toMatch(/on call +claude answers izzit7 \(read-only\); \$0\.22 spent 2025-06-01; running: thread izzit7\/machine-2\/4 for izzit7 since 1 min ago \(2025-06-01 10:00 UTC\), at: Bash: forge build \| tee \*log\*/);
+  });
+});
