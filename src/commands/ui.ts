@@ -4,13 +4,14 @@
 // new snapshot to the open pages (server-sent events) when the commit, the
 // minute or a machine's mark changed. A message or an order given on the page
 // goes through the same journal as coord send and coord order add, as this
-// checkout's machine, and is published at once. Who may use it: core/status/ui-access.ts.
+// checkout's machine, and is published at once; so do a reply in a thread and
+// a /stop to an agent on call's running turn. Who may use it: core/status/ui-access.ts.
 import { inTurn } from "../serial.js";
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { PRIORITIES, type Priority } from "../core/types.js";
 import { uiRefusal } from "../core/status/ui-access.js";
-import { conversation, orderDetail, snapshotKey, type UiSnapshot, uiSnapshot } from "../core/status/ui-view.js";
+import { chatView, orderDetail, snapshotKey, type UiSnapshot, uiSnapshot } from "../core/status/ui-view.js";
 import { CoordError, EXIT, PushRefused } from "../errors.js";
 import { describeFailure } from "../failure.js";
 import { loadConfig } from "../state/config.js";
@@ -184,9 +185,11 @@ export async function startUi(opts: UiOptions): Promise<UiServer> {
     const to = field(body, "to", true)!;
     const text = field(body, "text", true)!;
     const priority = field(body, "priority") ?? "normal";
+    // A reply (a conversation with an agent on call goes on in its session; a /stop in a thread): sendFrom checks the id.
+    const replyTo = field(body, "replyTo");
     if (!PRIORITIES.includes(priority as Priority)) throw new HttpError(400, `priority must be one of ${PRIORITIES.join(", ")}`);
     const m = await machine();
-    const r = await serial(() => sendFrom(m, { to, text, priority, now: true }));
+    const r = await serial(() => sendFrom(m, { to, text, priority, ...(replyTo ? { replyTo } : {}), now: true }));
     log(`sent ${r.id}${r.published?.skipped ? " (queued: another sync holds the lock; it goes out with the next sync)" : ""}`);
     await refresh(false, true);
     return { id: r.id, published: r.published !== undefined && !r.published.skipped };
@@ -264,7 +267,8 @@ export async function startUi(opts: UiOptions): Promise<UiServer> {
         }
         case "GET /api/chat": {
           if (!last) throw new HttpError(503, "no snapshot yet");
-          return sendJson(res, 200, { messages: conversation(last.model, url.searchParams.get("a") ?? "", url.searchParams.get("b") ?? "") });
+          const [a, b] = [url.searchParams.get("a") ?? "", url.searchParams.get("b") ?? ""];
+          return sendJson(res, 200, chatView({ model: last.model, status: last.status, a, b, ...(local ? { local } : {}), now: now() }));
         }
         case "POST /api/send":
           return sendJson(res, 200, await send(await readJson(req)));

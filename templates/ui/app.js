@@ -66,7 +66,8 @@
     renderMatrix(s);
     renderPickers(s);
     if (openOrder && changed && !first) loadOrder(openOrder);
-    if (!$("chat").hidden && changed) loadChat();
+    // Each snapshot: a running turn's step comes with a new commit, its "since" with a new minute.
+    if (!$("chat").hidden) loadChat();
   }
 
   function renderStats(s) {
@@ -94,6 +95,15 @@
           el("div", { class: "muted" }, `${m.state} · last seen ${m.seen}`),
           el("div", { class: "muted small" }, `heartbeat ${m.heartbeat}${m.messages.waiting + m.messages.unacked ? ` · messages ${m.messages.waiting} waiting, ${m.messages.unacked} unread` : ""}`),
           m.running.length ? el("div", { class: "small" }, "running ", m.running.join(", ")) : "",
+          m.onCall
+            ? el(
+                "div",
+                { class: "small oncall-line" },
+                `on call: ${m.onCall.agent} answers ${m.onCall.from}${m.onCall.answersLocal === false ? " (not this machine)" : ""}`,
+                m.onCall.turns ? ` · ${m.onCall.turns} turn${m.onCall.turns === 1 ? "" : "s"} running` : "",
+                m.onCall.spent ? ` · ${m.onCall.spent}` : "",
+              )
+            : "",
           m.health ? el("div", { class: "small err" }, m.health) : "",
           m.stateReason ? el("div", { class: "small err" }, m.stateReason) : "",
         ),
@@ -188,6 +198,19 @@
   });
 
   // ------------------------------------------------------------ chat
+  /** The last chat loaded: where a message goes by default (a thread to reply in), the text that stops a turn. */
+  let chat;
+  /** The person chose a new conversation over the thread the chat would reply in. */
+  let newConversation = false;
+  /** Threads this page sent a /stop to, while their turn still runs. */
+  const stopping = new Set();
+  /** What the last send or stop said (kept until the pair changes). */
+  let chatSaid = "";
+  const say = (text) => {
+    chatSaid = text;
+    $("chat-note").textContent = text;
+  };
+
   function chatPeer() {
     const [a, b] = [$("chat-a").value, $("chat-b").value];
     if (!snap?.local || a === b) return undefined;
@@ -198,51 +221,135 @@
   function chatSendable() {
     const peer = chatPeer();
     $("chat-send").disabled = !peer;
-    $("chat-note").textContent = peer
-      ? `Sent as ${snap.local} to ${peer}, published at once; ${peer} receives it at its next sync.`
-      : snap?.local
-        ? `Pick ${snap.local} as one side to send as this machine.`
-        : "This checkout is not a machine's: messages cannot be sent from here.";
+    $("chat-note").textContent = chatSaid
+      ? chatSaid
+      : peer
+        ? `Sent as ${snap.local} to ${peer}, published at once; ${peer} receives it at its next sync.`
+        : snap?.local
+          ? `Pick ${snap.local} as one side to send as this machine.`
+          : "This checkout is not a machine's: messages cannot be sent from here.";
   }
+  /** The thread a message from the send box replies in, or undefined: a new conversation. */
+  const replyThread = () => (chat?.reply && !newConversation && chatPeer() ? chat.reply.thread : undefined);
+  function renderReply() {
+    const thread = chat?.reply && chatPeer() ? chat.reply.thread : undefined;
+    $("chat-reply").hidden = !thread;
+    if (!thread) return;
+    $("chat-reply").dataset.thread = newConversation ? "" : thread;
+    $("chat-reply-text").textContent = newConversation
+      ? "New conversation: the agent starts a new session."
+      : `Replying to ${thread} (this conversation's first message): the agent goes on in the same session.`;
+    $("chat-reply-toggle").textContent = newConversation ? `Continue ${thread} instead` : "Start a new conversation instead";
+  }
+  $("chat-reply-toggle").addEventListener("click", () => {
+    newConversation = !newConversation;
+    renderReply();
+  });
+
+  function renderOnCall(view) {
+    $("chat-oncall").hidden = view.onCall.length === 0;
+    $("chat-oncall").replaceChildren(...view.onCall.map((o) => el("p", { class: o.answers ? "yes" : "no", "data-machine": o.machine }, o.text)));
+    const turns = view.onCall.flatMap((o) => o.turns.map((t) => ({ ...t, machine: o.machine, agent: o.agent })));
+    for (const thread of stopping) if (!turns.some((t) => t.thread === thread)) stopping.delete(thread);
+    $("chat-turns").hidden = turns.length === 0;
+    $("chat-turns").replaceChildren(
+      ...turns.map((t) =>
+        el(
+          "li",
+          { class: "turn", "data-thread": t.thread, "data-machine": t.machine },
+          el(
+            "div",
+            { class: "what" },
+            el("div", { class: "small" }, el("b", {}, `${t.machine}'s ${t.agent}`), ` is working on ${t.thread}${t.about ? ` (“${t.about}”)` : ""} since ${t.sinceText}`),
+            el("div", { class: "step" }, t.step ? `latest step: ${t.step}` : "no step yet"),
+          ),
+          t.stoppable
+            ? el(
+                "button",
+                { type: "button", class: "stop", disabled: stopping.has(t.thread), title: `sends ${view.stopText} as a reply in ${t.thread}`, onclick: (ev) => stopTurn(t, ev.currentTarget) },
+                stopping.has(t.thread) ? "Stopping…" : "Stop",
+              )
+            : "",
+        ),
+      ),
+    );
+  }
+
+  async function stopTurn(t, button) {
+    stopping.add(t.thread);
+    button.disabled = true;
+    button.textContent = "Stopping…";
+    try {
+      const r = await call("POST", "/api/send", {}, { to: t.machine, text: chat.stopText, replyTo: t.thread });
+      say(`sent ${chat.stopText} in ${t.thread} (${r.id})${r.published ? "" : "; it goes out with the next sync"}`);
+      await loadChat();
+    } catch (e) {
+      stopping.delete(t.thread);
+      button.disabled = false;
+      button.textContent = "Stop";
+      say(String(e.message || e));
+    }
+  }
+
   async function loadChat() {
     chatSendable();
     const [a, b] = [$("chat-a").value, $("chat-b").value];
     if (!a || !b) return;
     try {
-      const { messages } = await call("GET", "/api/chat", { a, b });
+      const view = await call("GET", "/api/chat", { a, b });
       if ($("chat-a").value !== a || $("chat-b").value !== b) return;
+      chat = view;
+      const { messages } = view;
       const receipt = { waiting: "not received yet", received: "received", acked: "read" };
       $("chat-log").replaceChildren(
         ...messages.map((m) =>
           el(
             "li",
-            { class: `msg ${m.from === a ? "right" : "left"} pr-${m.priority}`, "data-id": m.id },
-            el("div", { class: "small muted" }, `${m.from} · ${m.when}${m.priority !== "normal" ? ` · ${m.priority}` : ""}`),
+            {
+              class: `msg ${m.from === a ? "right" : "left"} pr-${m.priority}${m.agent?.answer ? " answer" : ""}${m.agent?.outcome ? ` o-${m.agent.outcome}` : ""}`,
+              "data-id": m.id,
+              "data-thread": m.thread,
+              "data-outcome": m.agent?.outcome,
+            },
+            el("div", { class: "small muted" }, `${m.from} · ${m.when}${m.priority !== "normal" ? ` · ${m.priority}` : ""}${m.replyTo ? ` · reply to ${m.replyTo}` : ""}`),
+            m.agent ? el("div", { class: "small agent" }, m.agent.outcome ? el("span", { class: "outcome" }, m.agent.outcome) : "", m.agent.line) : "",
             el("div", { class: "text" }, m.text),
             el("div", { class: "small muted" }, receipt[m.receipt]),
           ),
         ),
       );
       if (messages.length === 0) $("chat-log").replaceChildren(el("li", { class: "muted" }, `No live messages between ${a} and ${b}.`));
+      renderOnCall(view);
     } catch (e) {
+      chat = undefined;
       $("chat-log").replaceChildren(el("li", { class: "err" }, String(e.message || e)));
+      renderOnCall({ onCall: [] });
     }
+    renderReply();
   }
-  $("chat-a").addEventListener("change", loadChat);
-  $("chat-b").addEventListener("change", loadChat);
+  const pairChanged = () => {
+    newConversation = false;
+    chat = undefined;
+    chatSaid = "";
+    loadChat();
+  };
+  $("chat-a").addEventListener("change", pairChanged);
+  $("chat-b").addEventListener("change", pairChanged);
   $("chat-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const to = chatPeer();
     const text = $("chat-text").value;
     if (!to || !text.trim()) return;
+    const replyTo = replyThread();
     $("chat-send").disabled = true;
     try {
-      const r = await call("POST", "/api/send", {}, { to, text, priority: $("chat-priority").value });
+      const r = await call("POST", "/api/send", {}, { to, text, priority: $("chat-priority").value, ...(replyTo ? { replyTo } : {}) });
       $("chat-text").value = "";
-      $("chat-note").textContent = `sent ${r.id}${r.published ? "" : "; it goes out with the next sync"}`;
+      newConversation = false;
+      say(`sent ${r.id}${replyTo ? ` in ${replyTo}` : ""}${r.published ? "" : "; it goes out with the next sync"}`);
       await loadChat();
     } catch (e) {
-      $("chat-note").textContent = String(e.message || e);
+      say(String(e.message || e));
     } finally {
       $("chat-send").disabled = !chatPeer();
     }

@@ -2,11 +2,14 @@
 // bar, the machines (online, stale or offline at the reader's time, with
 // presenceOf: one rule for every view), the orders × machines matrix with
 // failures first, an order's reports and output, and the conversation
-// between two machines. The page only lays it out (with textContent).
+// between two machines: agents' answers marked, a side on call with the turns
+// it runs for the other, and the thread a message sent from the page goes in.
+// The page only lays it out (with textContent).
 import { failuresText } from "../fleet/failures.js";
 import { alertsAt } from "./alerts.js";
 import { clip } from "../limits.js";
-import { BROADCAST, channelKey, isAcked, messageId } from "../messages/messages.js";
+import { agentLine, BROADCAST, channelKey, isAcked, type Message, messageId, parseMessageId } from "../messages/messages.js";
+import { STOP_WORD, threadOf } from "../oncall/on-call.js";
 import { formatProblem } from "../orders/orders.js";
 import { formatDuration } from "../time/duration.js";
 import { agoText, type Heard, type Presence, presenceOf, silentFor, spanText, utcText } from "../fleet/presence.js";
@@ -37,6 +40,21 @@ export interface UiMachine {
   capabilities: string[];
   /** When it reports itself stalled: its last error. */
   health?: string;
+  /** On call: its agent answers messages. */
+  onCall?: UiMachineOnCall;
+}
+
+export interface UiMachineOnCall {
+  /** The agent CLI: "claude". */
+  agent: string;
+  /** Whose messages it answers: "ALL" or "izzit7, mule-3". */
+  from: string;
+  /** Whether it answers this checkout's machine (absent when the page is not a machine's). */
+  answersLocal?: boolean;
+  /** Turns running now, for anyone. */
+  turns: number;
+  /** "$0.0210 today". */
+  spent?: string;
 }
 
 export interface UiCell {
@@ -121,6 +139,20 @@ export function seenText(m: Heard, now: Date): string {
   return silent === undefined ? `${utcText(m.lastSeen)} (not believed: ahead of this clock)` : `${agoText(silent)} (${utcText(m.lastSeen)})`;
 }
 
+/** Whether an on-call machine answers machine `asker`. */
+const answers = (o: NonNullable<MachineStatus["onCall"]>, asker: string) => o.from === "ALL" || o.from.includes(asker);
+const fromText = (o: NonNullable<MachineStatus["onCall"]>) => (o.from === "ALL" ? "ALL" : o.from.join(", ") || "no one");
+
+function uiOnCall(o: NonNullable<MachineStatus["onCall"]>, local: string | undefined): UiMachineOnCall {
+  return {
+    agent: o.agent,
+    from: clip(fromText(o), 300),
+    ...(local ? { answersLocal: answers(o, local) } : {}),
+    turns: o.turns?.length ?? 0,
+    ...(o.spent ? { spent: `$${o.spent.usd.toFixed(4)} today` } : {}),
+  };
+}
+
 function uiMachine(name: string, m: MachineStatus, status: StatusJson, local: string | undefined, now: Date): UiMachine {
   const running = Object.entries(status.orders)
     .filter(([, o]) => own(o.machines, name)?.state === "in_progress")
@@ -138,6 +170,7 @@ function uiMachine(name: string, m: MachineStatus, status: StatusJson, local: st
     capabilities: Object.keys(m.capabilities),
     ...(m.health ? { health: clip(failuresText(m.health), 400) } : {}),
     ...(m.stateReason ? { stateReason: clip(m.stateReason, 300) } : {}),
+    ...(m.onCall ? { onCall: uiOnCall(m.onCall, local) } : {}),
   };
 }
 
@@ -316,6 +349,16 @@ export function orderDetail(model: RepoModel, id: string): UiOrderDetail {
 
 // ----------------------------------------------------------------- the chat
 
+/** An agent's mark on a message (agents on call), for people. */
+export interface UiAgentMark {
+  /** The answer to a turn; else a message an agent sent from inside one. */
+  answer: boolean;
+  /** "answer by claude, 12 s, 3 turns, $0.0210" (agentLine). */
+  line: string;
+  /** A turn that did not end well: the page marks it. */
+  outcome?: NonNullable<Message["agent"]>["outcome"];
+}
+
 export interface UiChatMessage {
   id: string;
   from: string;
@@ -326,6 +369,10 @@ export interface UiChatMessage {
   priority: Priority;
   text: string;
   replyTo?: string;
+  /** Its thread: the first message of the replies it is in, as far as the live messages go (threadOf). */
+  thread: string;
+  /** Written by an agent on call. */
+  agent?: UiAgentMark;
   /** As the recipient's file says: not fetched yet, received, or acknowledged. */
   receipt: "waiting" | "received" | "acked";
 }
@@ -333,7 +380,7 @@ export interface UiChatMessage {
 /** The live messages between machines `a` and `b`, both ways, oldest first (archived ones are in git's history only). */
 export function conversation(model: RepoModel, a: string, b: string): UiChatMessage[] {
   if (a === b || a === BROADCAST || b === BROADCAST) return [];
-  const out: UiChatMessage[] = [];
+  const out: Omit<UiChatMessage, "thread">[] = [];
   for (const f of model.messageFiles) {
     if (!((f.from === a && f.to === b) || (f.from === b && f.to === a))) continue;
     const receipts = model.computers.get(f.to)?.messages;
@@ -348,8 +395,108 @@ export function conversation(model: RepoModel, a: string, b: string): UiChatMess
         priority: m.priority,
         text: m.text,
         ...(m.replyTo ? { replyTo: m.replyTo } : {}),
+        ...(m.agent ? { agent: { answer: m.agent.answer === true, line: agentLine(m.agent), ...(m.agent.outcome ? { outcome: m.agent.outcome } : {}) } } : {}),
         receipt: isAcked(receipt, m.seq) ? "acked" : m.seq <= (receipt?.received ?? 0) ? "received" : "waiting",
       });
   }
-  return out.sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : x.id < y.id ? -1 : 1));
+  const parent = new Map(out.map((m) => [m.id, m.replyTo]));
+  return out
+    .sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : x.id < y.id ? -1 : 1))
+    .map(({ receipt, ...m }) => ({ ...m, thread: threadOf(m.id, (id) => parent.get(id)), receipt }));
+}
+
+/** A turn an agent on call runs now, in a conversation. */
+export interface UiTurn {
+  /** The thread it answers (its first message's id): a reply to it goes into the turn's session. */
+  thread: string;
+  asker: string;
+  since: string;
+  /** "2026-11-22 14:03 UTC (2 min)". */
+  sinceText: string;
+  /** Its latest step, as the machine published it: "Bash: npm test". */
+  step?: string;
+  /** The thread's first message, cut, when it is live. */
+  about?: string;
+  /** Asked by this checkout's machine: the page may send /stop in its thread. */
+  stoppable: boolean;
+}
+
+/** One side of a chat on call, as it concerns the other side. */
+export interface UiChatOnCall {
+  /** The machine on call. */
+  machine: string;
+  agent: string;
+  /** The other side of the chat. */
+  asker: string;
+  /** Whether its agent answers the other side. */
+  answers: boolean;
+  /** "soda-yeti's claude answers you"; "… does not answer you: it answers mule-3". */
+  text: string;
+  /** Its turns running now for the other side, oldest first. */
+  turns: UiTurn[];
+}
+
+export interface UiChat {
+  messages: UiChatMessage[];
+  /** Each side that is on call (its agent answers messages). */
+  onCall: UiChatOnCall[];
+  /**
+   * Where a message from this checkout's machine goes by default once the other side answers with an agent: a reply
+   * to the thread of the latest message (its first message, which this machine sent, so replying to it is
+   * allowed), which its agent answers in that thread's session. Absent: a new message, a new conversation.
+   */
+  reply?: { thread: string; latest: string };
+  /** The reply that stops a thread's running turn. */
+  stopText: string;
+}
+
+export interface ChatInput {
+  model: RepoModel;
+  status: StatusJson;
+  a: string;
+  b: string;
+  /** This checkout's machine, when it is one. */
+  local?: string;
+  now: Date;
+}
+
+/** The chat between `a` and `b`: its messages, each side on call with the turns it runs for the other, where a reply goes. */
+export function chatView(input: ChatInput): UiChat {
+  const { status, a, b, local, now } = input;
+  const messages = conversation(input.model, a, b);
+  const onCall: UiChatOnCall[] = [];
+  for (const [machine, asker] of [
+    [a, b],
+    [b, a],
+  ] as const) {
+    const m = own(status.machines, machine);
+    const o = m?.onCall;
+    if (!m || !o || asker === BROADCAST || machine === asker) continue;
+    const who = asker === local ? "you" : asker;
+    const yes = answers(o, asker);
+    const presence = presenceOf(m, now);
+    const away = presence === "online" ? "" : `; ${machine} is ${presence}, last seen ${seenText(m, now)}`;
+    const text = yes ? `${machine}'s ${o.agent} answers ${who}${away}` : `${machine}'s ${o.agent} is on call but does not answer ${who}: it answers ${clip(fromText(o), 300)}`;
+    const turns = (o.turns ?? [])
+      .filter((t) => t.asker === asker)
+      .map((t): UiTurn => {
+        const first = messages.find((x) => x.id === t.thread);
+        const seconds = (now.getTime() - Date.parse(t.since)) / 1000;
+        return {
+          thread: t.thread,
+          asker: t.asker,
+          since: t.since,
+          sinceText: Number.isFinite(seconds) ? `${utcText(t.since)} (${spanText(seconds)})` : t.since,
+          ...(t.step ? { step: t.step } : {}),
+          ...(first ? { about: clip(first.text, 160) } : {}),
+          stoppable: asker === local,
+        };
+      });
+    onCall.push({ machine, agent: o.agent, asker, answers: yes, text, turns });
+  }
+  const peer = local === a ? b : local === b ? a : undefined;
+  const latest = messages.at(-1);
+  const agentAnswers = peer !== undefined && (onCall.some((o) => o.machine === peer && o.answers) || messages.some((x) => x.from === peer && x.agent?.answer));
+  const reply = agentAnswers && latest && parseMessageId(latest.thread)?.from === local ? { thread: latest.thread, latest: latest.id } : undefined;
+  return { messages, onCall, ...(reply ? { reply } : {}), stopText: STOP_WORD };
 }

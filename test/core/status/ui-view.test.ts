@@ -1,14 +1,15 @@
 // What coord ui's page shows (core/status/ui-view.ts), from the files of one commit:
 // presence marks at the reader's time, failures first, an order's output, the
-// conversation between two machines with its receipts, and when a new
-// snapshot is worth pushing.
+// conversation between two machines with its receipts, agents on call in it
+// (answers marked, the running turns, the thread a reply goes in), and when a
+// new snapshot is worth pushing.
 import { describe, expect, it } from "vitest";
 import { type ComputerFile, renderComputer } from "../../../src/core/fleet/computer.js";
 import { renderMessageFile } from "../../../src/core/messages/messages.js";
 import { computerPath } from "../../../src/core/files/names.js";
 import { ORDERS_FILE, readModel } from "../../../src/core/repo/repo.js";
 import { deriveStatus } from "../../../src/core/status/status.js";
-import { conversation, orderDetail, seenText, snapshotKey, uiSnapshot } from "../../../src/core/status/ui-view.js";
+import { chatView, conversation, orderDetail, seenText, snapshotKey, uiSnapshot } from "../../../src/core/status/ui-view.js";
 import { computerFile, T0_ISO } from "../../fixtures.js";
 
 const at = (seconds: number) => new Date(Date.parse(T0_ISO) + seconds * 1000);
@@ -218,5 +219,165 @@ describe("the conversation between two machines", () => {
     expect(conversation(m, "izzit7", "izzit7")).toEqual([]);
     expect(conversation(m, "izzit7", "ALL")).toEqual([]);
     expect(conversation(m, "mule-3", "soda-yeti")).toEqual([]);
+  });
+});
+
+describe("a conversation with an agent on call", () => {
+  type Msg = { seq: number; text: string; at: string; replyTo?: string; agent?: object };
+  const file = (from: string, to: string, messages: Msg[]) =>
+    [
+      `coordination/messages/${from}_TO_${to}.md`,
+      renderMessageFile({ coord: 1, from, to, next: messages.length + 1, messages: messages.map((m) => ({ priority: "normal" as const, ...m })) }),
+    ] as [string, string];
+  const iso = (seconds: number) => at(seconds).toISOString();
+  const onCall = (over: object = {}) => ({
+    agent: "claude",
+    from: ["izzit7"],
+    turns: [
+      { thread: "izzit7/soda-yeti/2", asker: "izzit7", since: iso(30), step: "Bash: sleep 30" },
+      { thread: "mule-3/soda-yeti/1", asker: "mule-3", since: iso(40) },
+    ],
+    ...over,
+  });
+  const fleetWith = (oncall: object | undefined, messages: [string, string][], lastSeen = T0_ISO) =>
+    model(
+      [
+        computerFile("izzit7", { heartbeat: 60 }),
+        computerFile("soda-yeti", { heartbeat: 60, lastSeen, ...(oncall ? { onCall: oncall as never } : {}) }),
+        computerFile("mule-3", { heartbeat: 60 }),
+      ],
+      [],
+      messages,
+    );
+  // izzit7 asks, soda-yeti's claude answers (a1), izzit7 goes on in the thread (q2), is answered (stopped), starts another (q3).
+  const talk: [string, string][] = [
+    file("izzit7", "soda-yeti", [
+      { seq: 1, text: "clone the repo", at: iso(1) },
+      { seq: 2, text: "sleep 30 then build", at: iso(3), replyTo: "soda-yeti/izzit7/1" },
+      { seq: 3, text: "/stop", at: iso(5), replyTo: "izzit7/soda-yeti/1" },
+    ]),
+    file("soda-yeti", "izzit7", [
+      {
+        seq: 1,
+        text: "heard: clone the repo",
+        at: iso(2),
+        replyTo: "izzit7/soda-yeti/1",
+        agent: { answer: true, cli: "claude", chain: 1, durationMs: 12_000, turns: 3, costUsd: 0.021 },
+      },
+      { seq: 2, text: "Stopped (/stop from izzit7).", at: iso(6), replyTo: "izzit7/soda-yeti/2", agent: { answer: true, cli: "claude", chain: 1, outcome: "stopped" } },
+    ]),
+  ];
+  const view = (m: ReturnType<typeof fleetWith>, a: string, b: string, local: string | undefined, seconds = 90) =>
+    chatView({ model: m, status: deriveStatus(m), a, b, ...(local ? { local } : {}), now: at(seconds) });
+
+  it("marks each agent's answer with agentLine's text and its outcome, and puts every message in its thread", () => {
+    const chat = view(fleetWith(onCall(), talk), "izzit7", "soda-yeti", "izzit7");
+    expect(chat.messages.map((x) => [x.id, x.thread, x.agent])).toEqual([
+      ["izzit7/soda-yeti/1", "izzit7/soda-yeti/1", undefined],
+      ["soda-yeti/izzit7/1", "izzit7/soda-yeti/1", { answer: true, line: "answer by claude, 12 s, 3 turns, $0.0210" }],
+      ["izzit7/soda-yeti/2", "izzit7/soda-yeti/1", undefined],
+      ["izzit7/soda-yeti/3", "izzit7/soda-yeti/1", undefined],
+      ["soda-yeti/izzit7/2", "izzit7/soda-yeti/1", { answer: true, line: "answer by claude, stopped", outcome: "stopped" }],
+    ]);
+    expect(chat.stopText).toBe("/stop");
+  });
+
+  it("a message whose first message is archived is in the thread of the oldest id it reaches", () => {
+    const m = fleetWith(undefined, [file("soda-yeti", "izzit7", [{ seq: 1, text: "more", at: iso(2), replyTo: "izzit7/soda-yeti/9", agent: { answer: true, cli: "claude" } }])]);
+    expect(conversation(m, "izzit7", "soda-yeti").map((x) => x.thread)).toEqual(["izzit7/soda-yeti/9"]);
+  });
+
+  const cases: { name: string; oncall?: object; a: string; b: string; local?: string; lastSeen?: string; want: object[] }[] = [
+    {
+      name: "the other side answers this machine: its turns for it, with their steps, stoppable",
+      oncall: onCall(),
+      a: "izzit7",
+      b: "soda-yeti",
+      local: "izzit7",
+      want: [
+        {
+          machine: "soda-yeti",
+          agent: "claude",
+          asker: "izzit7",
+          answers: true,
+          text: "soda-yeti's claude answers you",
+          turns: [
+            {
+              thread: "izzit7/soda-yeti/2",
+              asker: "izzit7",
+              since: "2025-06-01T10:00:30.000Z",
+              sinceText: "2025-06-01 10:00 UTC (1 min)",
+              step: "Bash: sleep 30",
+              about: "sleep 30 then build",
+              stoppable: true,
+            },
+          ],
+        },
+      ],
+    },
+    {
+      name: "the same seen from a page that is not a machine's: named, not stoppable",
+      oncall: onCall(),
+      a: "soda-yeti",
+      b: "izzit7",
+      want: [{ machine: "soda-yeti", asker: "izzit7", text: "soda-yeti's claude answers izzit7", turns: [expect.objectContaining({ stoppable: false })] }],
+    },
+    {
+      name: "on call for others only: it says so, and whom it answers",
+      oncall: onCall({ from: ["mule-3"], turns: undefined }),
+      a: "izzit7",
+      b: "soda-yeti",
+      local: "izzit7",
+      want: [{ machine: "soda-yeti", answers: false, text: "soda-yeti's claude is on call but does not answer you: it answers mule-3", turns: [] }],
+    },
+    {
+      name: "on call for ALL, offline: it says since when it is silent",
+      oncall: onCall({ from: "ALL", turns: undefined }),
+      a: "izzit7",
+      b: "soda-yeti",
+      local: "izzit7",
+      lastSeen: at(-1000).toISOString(),
+      want: [{ answers: true, text: "soda-yeti's claude answers you; soda-yeti is offline, last seen 18 min ago (2025-06-01 09:43 UTC)" }],
+    },
+    {
+      name: "the turns of another asker are its own conversation's",
+      oncall: onCall(),
+      a: "mule-3",
+      b: "soda-yeti",
+      local: "izzit7",
+      want: [{ asker: "mule-3", answers: false, turns: [expect.objectContaining({ thread: "mule-3/soda-yeti/1", stoppable: false })] }],
+    },
+    { name: "no side on call: nothing", a: "izzit7", b: "soda-yeti", local: "izzit7", want: [] },
+  ];
+  for (const c of cases)
+    it(`on call: ${c.name}`, () => {
+      const chat = view(fleetWith(c.oncall, talk, c.lastSeen), c.a, c.b, c.local);
+      expect(chat.onCall).toEqual(c.want.map((w) => expect.objectContaining(w)));
+    });
+
+  it("the send box replies in the thread of the latest message once the other side's agent answers, when this machine began it", () => {
+    const reply = (oncall: object | undefined, messages: [string, string][], local = "izzit7", a = "izzit7", b = "soda-yeti") =>
+      view(fleetWith(oncall, messages), a, b, local).reply;
+    expect(reply(onCall(), talk)).toEqual({ thread: "izzit7/soda-yeti/1", latest: "soda-yeti/izzit7/2" });
+    expect(reply(undefined, talk)).toEqual({ thread: "izzit7/soda-yeti/1", latest: "soda-yeti/izzit7/2" }); // answers there, on call no more
+    // On call, before any answer: the next message goes on in the latest thread.
+    const asked = [file("izzit7", "soda-yeti", [{ seq: 1, text: "hello", at: iso(1) }])];
+    expect(reply(onCall(), asked)).toEqual({ thread: "izzit7/soda-yeti/1", latest: "izzit7/soda-yeti/1" });
+    // A plain chat, an agent that does not answer this machine, a thread the other side began, a page of no machine, or
+    // a pair without it: a new message is a new conversation.
+    expect(reply(undefined, asked)).toBeUndefined();
+    expect(reply(onCall({ from: ["mule-3"] }), asked)).toBeUndefined();
+    expect(reply(onCall(), [file("soda-yeti", "izzit7", [{ seq: 1, text: "hi from a person", at: iso(1) }])])).toBeUndefined();
+    expect(view(fleetWith(onCall(), talk), "izzit7", "soda-yeti", undefined).reply).toBeUndefined();
+    expect(reply(onCall(), talk, "mule-3")).toBeUndefined();
+  });
+
+  it("the machine's card says it is on call, for whom, whether for this machine, its turns and today's spend", () => {
+    const m = fleetWith(onCall({ spent: { day: "2025-06-01", usd: 0.0315 } }), []);
+    const s = uiSnapshot({ status: deriveStatus(m), commit: "c1", local: "mule-3", now: at(10) });
+    expect(s.machines.find((x) => x.name === "soda-yeti")!.onCall).toEqual({ agent: "claude", from: "izzit7", answersLocal: false, turns: 2, spent: "$0.0315 today" });
+    expect(s.machines.find((x) => x.name === "izzit7")!.onCall).toBeUndefined();
+    const anyone = uiSnapshot({ status: deriveStatus(fleetWith(onCall({ from: "ALL", turns: undefined }), [])), commit: "c1", now: at(10) });
+    expect(anyone.machines.find((x) => x.name === "soda-yeti")!.onCall).toEqual({ agent: "claude", from: "ALL", turns: 0 });
   });
 });

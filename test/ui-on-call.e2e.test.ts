@@ -1,0 +1,151 @@
+// coord ui's chat with an agent on call, end to end on real git and in Debian's
+// Chromium (playwright-core): soda-yeti's daemon answers izzit7's messages with
+// a stand-in claude (scripts/on-call-standins.mjs); the page served from
+// izzit7's checkout says soda-yeti's claude answers it, shows the answer with
+// its mark, goes on in the same thread (one session), shows the running turn's
+// latest step, and its Stop button ends the turn with a "Stopped" answer.
+import type { ChildProcess } from "node:child_process";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
+import { startUi, type UiServer } from "../src/commands/ui.js";
+import { chromiumSuite, launchChromium } from "./browser.js";
+import { cli, cliProcess, type Fleet, makeFleet, tempDir } from "./helpers.js";
+import { standInCalls, writeStandIns } from "./on-call-standins.js";
+
+let fleet: Fleet | undefined;
+let bin = "";
+let home = "";
+let work = "";
+const stops: (() => Promise<unknown>)[] = [];
+const savedPath = process.env.PATH;
+
+const dirOf = (name: string) => fleet!.machines[name]!;
+
+beforeEach(async () => {
+  const root = await tempDir("coord-ui-on-call-");
+  bin = join(root, "bin");
+  home = join(root, "standin");
+  work = join(root, "work");
+  await mkdir(work, { recursive: true });
+  await writeStandIns(bin, home);
+  process.env.PATH = `${bin}:${savedPath}`;
+  process.env.STANDIN_HOME = home;
+});
+
+afterEach(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop();
+  process.env.PATH = savedPath;
+  delete process.env.STANDIN_HOME;
+  await fleet?.cleanup();
+  fleet = undefined;
+});
+
+/** The on-call machine's daemon as its own process, with the stand-ins on its PATH; stopped (SIGTERM, awaited) after the test. */
+function startDaemon(name: string): ChildProcess {
+  const d = cliProcess(["daemon", "run", "--dir", dirOf(name), "--schedule", "0 0 1 1 *", "--jitter", "0"], { env: { ...process.env } });
+  d.stdout!.resume();
+  d.stderr!.resume();
+  stops.push(async () => {
+    if (d.exitCode !== null || d.signalCode !== null) return;
+    const closed = new Promise((r) => d.once("close", r));
+    d.kill("SIGTERM");
+    const timer = setTimeout(() => d.kill("SIGKILL"), 15_000);
+    await closed;
+    clearTimeout(timer);
+  });
+  return d;
+}
+
+chromiumSuite("coord ui: a conversation with an agent on call", () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  async function open(ui: UiServer): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    stops.push(() => context.close());
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    await page.goto(ui.url);
+    return page;
+  }
+
+  /** Sends `text` from the chat's box; resolves with what the note says once it is sent. */
+  async function send(page: Page, text: string): Promise<string> {
+    const before = await page.locator("#chat-note").textContent();
+    await page.locator("#chat-text").fill(text);
+    await page.locator("#chat-send").click();
+    await expect.poll(() => page.locator("#chat-note").textContent(), { timeout: 20_000 }).not.toBe(before);
+    const note = (await page.locator("#chat-note").textContent())!;
+    expect(note).toMatch(/^sent /);
+    return note;
+  }
+
+  it("shows that soda-yeti's claude answers, its answers with their marks, the running turn's step; Stop ends the turn", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const set = await cli("agent", "on-call", "claude", "--dir", dirOf("soda-yeti"), "--cwd", work, "--from", "izzit7");
+    expect(set.code, set.err).toBe(0);
+    startDaemon("soda-yeti");
+    const ui = await startUi({ dir: dirOf("izzit7"), port: 0, everyMs: 300 });
+    stops.push(() => ui.close());
+    const page = await open(ui);
+    await page.getByRole("tab", { name: "Chat" }).click();
+    await expect.poll(() => page.locator("#chat-a").inputValue(), { timeout: 10_000 }).toBe("izzit7");
+    await page.locator("#chat-b").selectOption("soda-yeti");
+
+    // On call, as soda-yeti's daemon published it: said in the chat and on its card.
+    await page.locator('#chat-oncall p[data-machine="soda-yeti"]', { hasText: "soda-yeti's claude answers you" }).waitFor({ timeout: 30_000 });
+    expect(await page.locator("#chat-reply").isHidden()).toBe(true);
+
+    // A first message: a new conversation, answered by the agent; the answer is marked as one.
+    await send(page, "clone the repo");
+    const answer = page.locator('#chat-log li[data-id="soda-yeti/izzit7/1"]');
+    await answer.waitFor({ timeout: 30_000 });
+    expect(await answer.locator(".text").textContent()).toBe("heard: clone the repo");
+    expect(await answer.locator(".agent").textContent()).toMatch(/^answer by claude, \d+ s, 2 turns, \$0\.0100$/);
+    expect(await answer.getAttribute("class")).toContain("answer");
+
+    // The send box now goes on in that thread: the agent resumes the same session.
+    await page.locator("#chat-reply", { hasText: "Replying to izzit7/soda-yeti/1" }).waitFor();
+    expect(await send(page, "sleep 30 then build")).toMatch(/^sent izzit7\/soda-yeti\/2 in izzit7\/soda-yeti\/1/);
+
+    // The running turn, with its latest step, refreshed with the snapshots.
+    const turn = page.locator('#chat-turns li[data-thread="izzit7/soda-yeti/1"]');
+    await turn.locator(".step", { hasText: "latest step: Bash: sleep 30" }).waitFor({ timeout: 40_000 });
+    expect(await turn.textContent()).toMatch(/soda-yeti's claude is working on izzit7\/soda-yeti\/1 \(“clone the repo”\) since \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+    const calls = (await standInCalls(home)).filter((c) => c.cli === "claude");
+    expect(calls).toHaveLength(2);
+    expect(calls[1]!.args.some((a) => a.startsWith("--resume="))).toBe(true);
+    expect(calls[1]!.prompt).toContain("sleep 30 then build");
+
+    // Stop: a /stop in the thread, sent as izzit7; the turn ends with a "Stopped" answer, marked.
+    await turn.getByRole("button", { name: "Stop" }).click();
+    await page.locator("#chat-note", { hasText: "sent /stop in izzit7/soda-yeti/1" }).waitFor();
+    const stopped = page.locator('#chat-log li[data-outcome="stopped"]');
+    await stopped.waitFor({ timeout: 30_000 });
+    expect(await stopped.locator(".text").textContent()).toMatch(/^Stopped \(\/stop from izzit7\)\./);
+    expect(await stopped.locator(".outcome").textContent()).toBe("stopped");
+    await page.locator("#chat-turns").waitFor({ state: "hidden", timeout: 30_000 });
+    const chat = (await page.evaluate(async (token) => (await fetch(`/api/chat?a=izzit7&b=soda-yeti&token=${token}`)).json(), ui.token)) as {
+      messages: { id: string; text: string; replyTo?: string }[];
+    };
+    expect(chat.messages.find((x) => x.text === "/stop")).toMatchObject({ id: "izzit7/soda-yeti/3", replyTo: "izzit7/soda-yeti/1" });
+
+    // A new conversation instead: no reply, a new session.
+    await page.locator("#chat-reply-toggle").click();
+    await page.locator("#chat-reply", { hasText: "New conversation" }).waitFor();
+    await send(page, "unrelated question");
+    const fresh = page.locator('#chat-log li[data-thread="izzit7/soda-yeti/4"].answer');
+    await fresh.waitFor({ timeout: 30_000 });
+    expect(await fresh.locator(".text").textContent()).toBe("heard: unrelated question");
+    expect(await page.locator('#chat-log li[data-id="izzit7/soda-yeti/4"]').textContent()).not.toContain("reply to");
+    // Readable at phone width.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  }, 180_000);
+});
