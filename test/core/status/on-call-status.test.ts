@@ -39,6 +39,8 @@ describe("a machine on call, as people read it", () => {
     expect(md).toContain("- machine-2 is on call: claude answers izzit7; $0.22 spent on 2025-06-01");
     expect(md).toContain(`  - running for izzit7 since ${T0_ISO} (thread \`izzit7/machine-2/4\`): \`Bash: forge build | tee *log*\``);
     const view = machineText("machine-2", status, new Date(Date.parse(T0_ISO) + 90_000));
-    expect(view).toMatch(/on call +claude answers izzit7 \(read-only\); \$0\.22 spent 2025-06-01; running: thread izzit7\/machine-2\/4 for izzit7 since 1 min ago \(2025-06-01 10:00 UTC\), at: Bash: forge build \| tee \*log\*/);
+    expect(view).toMatch(
+      /on call +claude answers izzit7 \(read-only\); \$0\.22 spent 2025-06-01; running: thread izzit7\/machine-2\/4 for izzit7 since 1 min ago \(2025-06-01 10:00 UTC\), at: Bash: forge build \| tee \*log\*/,
+    );
   });
 });
