@@ -28,6 +28,8 @@ const messageSchema = z.object({
   agent: z
     .object({
       answer: z.boolean().optional(),
+      /** A request for a permission (the tool's name): answered /approve or /deny, it never starts a turn. */
+      request: z.string().max(100).optional(),
       cli: z.string().max(40).optional(),
       chain: z.number().int().min(0).max(MAX_COUNT).optional(),
       durationMs: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
@@ -120,7 +122,7 @@ function canonicalMessage(m: Message): Message {
 
 /** An agent's mark with its fields in one order. */
 function canonicalMark(a: NonNullable<Message["agent"]>): NonNullable<Message["agent"]> {
-  const keys = ["answer", "cli", "chain", "durationMs", "turns", "costUsd", "outcome"] as const;
+  const keys = ["answer", "request", "cli", "chain", "durationMs", "turns", "costUsd", "outcome"] as const;
   return Object.fromEntries(keys.filter((k) => a[k] !== undefined).map((k) => [k, a[k]]));
 }
 
@@ -140,7 +142,7 @@ export function renderMessageFile(file: MessageFile): string {
 /** How a message's agent mark reads for people: "answer by claude, 12 s, 3 turns, $0.0210". */
 export function agentLine(a: Message["agent"]): string {
   if (!a) return "";
-  const parts = [a.answer ? `answer by ${a.cli ?? "an agent"}` : `by ${a.cli ?? "an agent"}`];
+  const parts = [a.request ? `${a.cli ?? "an agent"} asks to use ${a.request}` : a.answer ? `answer by ${a.cli ?? "an agent"}` : `by ${a.cli ?? "an agent"}`];
   if (a.outcome) parts.push(a.outcome);
   if (a.durationMs !== undefined) parts.push(`${Math.round(a.durationMs / 1000)} s`);
   if (a.turns !== undefined) parts.push(`${a.turns} turn${a.turns === 1 ? "" : "s"}`);

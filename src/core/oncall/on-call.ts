@@ -5,6 +5,7 @@
 // the answer that goes back. The engine (sync/on-call.ts) runs the turns.
 import { agentInvocation, type AgentResult, type Permission } from "../agents/agents.js";
 import { clip } from "../limits.js";
+import { PERMISSION_TOOL_FOR_CLAUDE } from "./approvals.js";
 import type { InboxMessage, Message } from "../messages/messages.js";
 
 /** The agent CLIs a machine can be on call with (gemini has no resumable headless session coord can name). */
@@ -37,6 +38,10 @@ export interface OnCallSettings {
   /** Dollars of turns a day (UTC) after which new turns wait for the next day. */
   dailyBudgetUsd?: number;
   model?: string;
+  /** Seconds a request for a permission waits for /approve or /deny (Claude Code only). */
+  approvalTimeout: number;
+  /** Tools allowed without asking, for every conversation (as `/approve always <tool>` does for one). */
+  allowTools: string[];
 }
 
 /** What an agent wrote in a message (core/messages/messages.ts): `answer` on a turn's answer, `chain` the agent turns behind it. */
@@ -56,6 +61,7 @@ export type NoTurn = { silent: string } | { answer: string };
 export function whyNoTurn(msg: AskMessage, s: Pick<OnCallSettings, "from">, ctx: { me: string; verified: boolean }): NoTurn | undefined {
   if (msg.from === ctx.me) return { silent: "it is this machine's own" };
   if (msg.agent?.answer) return { silent: "it is an agent's answer" };
+  if (msg.agent?.request) return { silent: "it is an agent's request for a permission" };
   if (s.from !== "ALL" && !s.from.includes(msg.from)) return { silent: `${msg.from} is not in onCall.from` };
   if (!ctx.verified) return { silent: `${msg.from}'s signature is not verified here` };
   if ((msg.agent?.chain ?? 0) >= MAX_AGENT_CHAIN)
@@ -127,13 +133,15 @@ export function turnInvocation(
   s: Pick<OnCallSettings, "agent" | "permissions" | "maxTurns" | "maxBudgetUsd" | "model">,
   prompt: string,
   session: string | undefined,
-  ctx: { root: boolean; executable: string },
+  ctx: { root: boolean; executable: string /** Claude Code: the --mcp-config file naming coord mcp for this turn (approvals from afar). */; mcpConfig?: string },
 ): { argv: string[]; input?: string; env: Record<string, string> } | { refused: string } {
   // Every safety flag goes on every call, the first and each resume: a resumed session keeps only the conversation.
   const caps: string[] = [];
   if (s.agent === "claude") {
     if (s.maxTurns !== undefined) caps.push(`--max-turns=${s.maxTurns}`);
     if (s.maxBudgetUsd !== undefined) caps.push(`--max-budget-usd=${s.maxBudgetUsd}`);
+    // What its permissions do not cover is asked of the thread's asker through coord's tool, whatever the level.
+    if (ctx.mcpConfig) caps.push(`--mcp-config=${ctx.mcpConfig}`, `--permission-prompt-tool=${PERMISSION_TOOL_FOR_CLAUDE}`);
     if (session) caps.push(`--resume=${session}`);
   } else if (s.agent === "cursor") {
     if (session) caps.push(`--resume=${session}`);

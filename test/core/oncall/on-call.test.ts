@@ -19,6 +19,7 @@ import {
   withinDailyBudget,
 } from "../../../src/core/oncall/on-call.js";
 import { parseMessageFile, renderMessageFile } from "../../../src/core/messages/messages.js";
+import { decisionOf, mayDecide, permissionAnswer, requestText, whatItWouldDo } from "../../../src/core/oncall/approvals.js";
 
 const msg = (over: Partial<AskMessage> = {}): AskMessage => ({
   id: "izzit7/soda-yeti/1",
@@ -262,5 +263,55 @@ describe("an agent's mark on a message file", () => {
     const parsed = parseMessageFile(broken, "coordination/messages/soda-yeti_TO_izzit7.md");
     expect(parsed.messages[0]!.text).toBe("done");
     expect(parsed.messages[0]!.agent).toBeUndefined();
+  });
+});
+
+describe("approvals: what a reply decides, who may, the request, the answer Claude Code reads", () => {
+  it.each([
+    ["/approve", { behavior: "allow" }],
+    [" /APPROVE \n", { behavior: "allow" }],
+    ["/allow", { behavior: "allow" }],
+    ["/approve always Bash", { behavior: "allow", always: "Bash" }],
+    ["/approve always mcp__github__create_pr", { behavior: "allow", always: "mcp__github__create_pr" }],
+    ["/deny", { behavior: "deny" }],
+    ["/deny   not on\nmain ", { behavior: "deny", message: "not on main" }],
+    ["/approve it please", undefined],
+    ["/approve always", undefined],
+    ["approve", undefined],
+    ["ok, go ahead", undefined],
+    ["/approvement", undefined],
+  ])("%j", (text, want) => expect(decisionOf(text)).toEqual(want));
+
+  it.each([
+    ["the asker", "izzit7", ["izzit7"], true, true],
+    ["another sender on call for", "m2", ["izzit7", "m2"], true, true],
+    ["anyone under ALL", "zz", "ALL", true, true],
+    ["a machine not named", "zz", ["izzit7"], true, false],
+    ["the asker, not verified", "izzit7", ["izzit7"], false, false],
+  ] as const)("%s", (_w, sender, from, verified, want) => expect(mayDecide(sender, "izzit7", from, verified)).toBe(want));
+
+  it("the request names the tool and what it would do, cut, with how to answer and by when", () => {
+    expect(whatItWouldDo("Bash", { command: "rm -rf\n  build", description: "clean" })).toBe("Bash: rm -rf build");
+    expect(whatItWouldDo("Write", { file_path: "src/a.ts", content: "x".repeat(9999) })).toBe("Write: src/a.ts");
+    expect(whatItWouldDo("WebFetch", { url: "https://example.com" })).toBe("WebFetch: https://example.com");
+    expect(whatItWouldDo("mcp__x__y", { a: 1 })).toBe('mcp__x__y: {"a":1}');
+    expect(whatItWouldDo("Bash", { command: "y".repeat(1000) })).toHaveLength(300);
+    expect(requestText("Bash: npm test", 600)).toBe(
+      "Permission asked: Bash: npm test\n\nReply /approve or /deny (with a reason if you like), or /approve always Bash for the rest of this conversation. No answer within 10 min: denied.",
+    );
+  });
+
+  it("the answer is the JSON Claude Code's permission prompt tool contract documents", () => {
+    expect(JSON.parse(permissionAnswer({ behavior: "allow" }, { command: "ls" }))).toEqual({ behavior: "allow", updatedInput: { command: "ls" } });
+    expect(JSON.parse(permissionAnswer({ behavior: "deny", message: "denied by izzit7: no" }, {}))).toEqual({ behavior: "deny", message: "denied by izzit7: no" });
+  });
+
+  it("a request never starts a turn where it lands", () => {
+    expect(whyNoTurn(msg({ agent: { request: "Bash", chain: 1 } }), { from: "ALL" }, ctx)).toEqual({ silent: "it is an agent's request for a permission" });
+  });
+
+  it("claude's turn names coord's permission prompt tool and the turn's MCP config on every call", () => {
+    const r = turnInvocation({ agent: "claude", permissions: "edit" }, "hi", "s-1", { root: false, executable: "claude", mcpConfig: "/x/t.mcp.json" });
+    expect("argv" in r && r.argv.slice(-3)).toEqual(["--mcp-config=/x/t.mcp.json", "--permission-prompt-tool=mcp__coord__permission_prompt", "--resume=s-1"]);
   });
 });
