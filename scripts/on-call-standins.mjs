@@ -10,7 +10,9 @@
 // Each remembers the messages of its session and answers with them, so a test
 // sees whether a turn resumed the right session. The prompt decides the rest:
 // "sleep N" runs a tool (a step), then sleeps N seconds; "fail" fails; "quiet"
-// prints nothing readable. Every call is recorded in <home>/calls.jsonl.
+// prints nothing readable; claude's "please run: <command>" asks coord's
+// permission prompt tool through the MCP server its --mcp-config names, as
+// Claude Code does, and answers "ran: …" or "not allowed: …". Every call is recorded in <home>/calls.jsonl.
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -67,7 +69,46 @@ const finish = () => {
   out({ type: "assistant", message: { content: [{ type: "text", text }] }, session_id: id });
   out({ type: "result", subtype: "success", is_error: false, result: text, session_id: id, num_turns: 2, total_cost_usd: 0.01 });
 };
-if (sleepFor) {
+const wantsToRun = /please run: (.+)$/.exec(said);
+if (wantsToRun) {
+  // Its permissions do not cover Bash: it asks the permission prompt tool, through the MCP server --mcp-config names,
+  // as Claude Code does (initialize, then tools/call of mcp__<server>__<tool>), and goes on by the answer.
+  const command = wantsToRun[1];
+  out({ type: "assistant", message: { content: [{ type: "tool_use", name: "Bash", input: { command } }] }, session_id: id });
+  const flag = (args.find((a) => a.startsWith("--permission-prompt-tool=")) || "").split("=")[1] || "";
+  const [, server, tool] = /^mcp__([^_]+(?:_[^_]+)*)__(.+)$/.exec(flag) || [];
+  const configPath = (args.find((a) => a.startsWith("--mcp-config=")) || "").slice("--mcp-config=".length);
+  const answerWith = (text) => {
+    out({ type: "assistant", message: { content: [{ type: "text", text }] }, session_id: id });
+    out({ type: "result", subtype: "success", is_error: false, result: text, session_id: id, num_turns: 3, total_cost_usd: 0.02 });
+    process.exit(0);
+  };
+  if (!server || !configPath) answerWith("not allowed: nobody to ask (no permission prompt tool)");
+  const conf = JSON.parse(fs.readFileSync(configPath, "utf8")).mcpServers[server];
+  const child = require("child_process").spawn(conf.command, conf.args, { env: { ...process.env, ...(conf.env || {}) }, stdio: ["pipe", "pipe", "inherit"] });
+  const send = (m) => child.stdin.write(JSON.stringify({ jsonrpc: "2.0", ...m }) + "\\n");
+  let buf = "";
+  child.stdout.on("data", (d) => {
+    buf += d;
+    for (let i = buf.indexOf("\\n"); i >= 0; i = buf.indexOf("\\n")) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (!line.trim()) continue;
+      const m = JSON.parse(line);
+      if (m.id === 1) {
+        send({ method: "notifications/initialized" });
+        send({ id: 2, method: "tools/call", params: { name: tool, arguments: { tool_name: "Bash", input: { command }, tool_use_id: "toolu_standin" } } });
+      } else if (m.id === 2) {
+        const text = m.result && m.result.content && m.result.content[0] ? m.result.content[0].text : "";
+        let d;
+        try { d = JSON.parse(text); } catch { d = { behavior: "deny", message: "unreadable answer: " + text }; }
+        child.kill();
+        answerWith(d.behavior === "allow" ? "ran: " + d.updatedInput.command : "not allowed: " + d.message);
+      }
+    }
+  });
+  send({ id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "claude-standin", version: "1" } } });
+} else if (sleepFor) {
   out({ type: "assistant", message: { content: [{ type: "text", text: "Working on it." }, { type: "tool_use", name: "Bash", input: { command: "sleep " + sleepFor[1] } }] }, session_id: id });
   setTimeout(finish, Number(sleepFor[1]) * 1000);
 } else finish();

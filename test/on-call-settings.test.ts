@@ -9,9 +9,9 @@ import { loadOnCall, parseOnCall } from "../src/state/on-call.js";
 import { tempDir } from "./helpers.js";
 
 describe("parseOnCall", () => {
-  it("takes the defaults: read-only, 30 minutes, 2 at once", () => {
+  it("takes the defaults: read-only, 30 minutes, 2 at once, 10 minutes for an approval, no tool allowed always", () => {
     expect(parseOnCall({ agent: "claude", cwd: "~/dev", from: ["izzit7"] })).toEqual({
-      settings: { agent: "claude", cwd: "~/dev", from: ["izzit7"], permissions: "read-only", timeout: 1800, maxParallel: 2 },
+      settings: { agent: "claude", cwd: "~/dev", from: ["izzit7"], permissions: "read-only", timeout: 1800, maxParallel: 2, approvalTimeout: 600, allowTools: [] },
     });
   });
   it.each([
@@ -22,6 +22,7 @@ describe("parseOnCall", () => {
     [{ agent: "cursor", cwd: "/x", from: "ALL", permissions: "edit" }, expect.stringMatching(/^field onCall\.permissions: cursor cannot run with permissions "edit"/)],
     [{ agent: "claude", cwd: "/x", from: "ALL", timeout: "2d" }, 'field onCall.timeout "2d" is not a duration up to 1d; write it like "90s", "15m" or "2h"'],
     [{ agent: "claude", cwd: "/x", from: "ALL", color: "red" }, 'unknown field "onCall.color"; remove it or fix its name'],
+    [{ agent: "claude", cwd: "/x", from: "ALL", allowTools: ["rm -rf"] }, "field onCall.allowTools.0 is not a tool name (like Bash, Write or mcp__server__tool)"],
   ])("%j is refused", (value, problem) => {
     expect(parseOnCall(value)).toMatchObject({ problem });
   });

@@ -8,7 +8,8 @@ import { MACHINES_BRANCH } from "../core/trust/ownership.js";
 import * as z from "zod";
 import { agentLine, BROADCAST, MESSAGE_ID, parseMessageId } from "../core/messages/messages.js";
 import { readOnCallState } from "../state/on-call.js";
-import { stopTurn } from "./on-call.js";
+import { askPermission, decide, stopTurn } from "./on-call.js";
+import { MAX_TURN_TIMEOUT } from "../state/on-call.js";
 import { MACHINE_NAME } from "../core/files/names.js";
 import { parseDuration } from "../core/time/duration.js";
 import { ADD_FIELDS, type AddField } from "../core/orders/order-fields.js";
@@ -68,6 +69,8 @@ export interface Tool<S extends z.ZodRawShape = z.ZodRawShape> {
   readOnly: boolean;
   /** Seconds the call may take before it answers an error (the work itself goes on); under the 60 s clients wait by default. */
   timeoutS: number;
+  /** Takes arguments it does not know (a tool another program calls with its own shape: permission_prompt). */
+  loose?: boolean;
   run(ctx: ToolContext, args: z.output<z.ZodObject<S>>): Promise<ToolAnswer>;
 }
 
@@ -463,6 +466,54 @@ const stopTurnTool = tool({
   },
 });
 
+const permissionPrompt = tool({
+  name: "permission_prompt",
+  title: "Ask for a permission (agents on call)",
+  description:
+    "Claude Code's --permission-prompt-tool for a turn of an agent on call (coord runs it so; not for other use): asks the turn's asker, in the conversation, whether the tool may run, and answers the JSON Claude Code reads ({behavior: allow, updatedInput} or {behavior: deny, message}) once /approve or /deny comes back, or denied after the on-call approvalTimeout.",
+  input: {
+    tool_name: z.string().min(1).max(200).describe("The tool the agent wants to use."),
+    input: z.unknown().optional().describe("Its input."),
+    tool_use_id: z.string().max(200).optional(),
+  },
+  readOnly: false,
+  loose: true,
+  // As long as the longest approvalTimeout, and a little more to say it timed out.
+  timeoutS: MAX_TURN_TIMEOUT + 60,
+  async run(ctx, args) {
+    const m = await ctx.machine();
+    const r = await askPermission(m, { tool: args.tool_name, input: args.input, env: process.env, publish: () => ctx.publishSoon(m) });
+    return { data: JSON.parse(r.answer) as Record<string, unknown>, text: r.answer };
+  },
+});
+
+const approveTool = tool({
+  name: "approve",
+  title: "Answer an agent's request for a permission",
+  description:
+    "Approves or denies a request for a permission an agent on call sent this machine (a message marked as a request; its id). always: true allows that tool for the rest of the conversation's session. The answer goes back as a reply /approve or /deny in the thread, published at once; the agent goes on within seconds of its arrival. On the machine whose agent asked, it decides there directly.",
+  input: {
+    request: messageId.describe("The request's message id."),
+    decision: z.enum(["approve", "deny"]),
+    always: z.boolean().optional().describe("approve: that tool without asking for the rest of the conversation."),
+    reason: z.string().max(300).optional().describe("deny: why, for the agent."),
+  },
+  readOnly: false,
+  timeoutS: 55,
+  async run(ctx, args) {
+    const m = await ctx.machine();
+    const r = await decide({
+      dir: m.dir,
+      request: args.request,
+      behavior: args.decision === "approve" ? "allow" : "deny",
+      ...(args.always ? { always: true } : {}),
+      ...(args.reason ? { reason: args.reason } : {}),
+    });
+    const what = args.decision === "approve" ? `Approved${args.always ? " always" : ""}` : "Denied";
+    return { data: { ...r }, text: r.here ? `${what} ${r.id} here.` : `${what} ${r.id}: sent ${r.sent} into its thread.` };
+  },
+});
+
 // ------------------------------------------------------------ reservations
 
 /** One reservation in a line: its key, paths, state, and who holds instead when it lost. */
@@ -574,6 +625,8 @@ const BY_NAME: { readonly [K in McpToolName]: Tool } = {
   reservations: reservationsTool,
   sync,
   stop_turn: stopTurnTool,
+  approve: approveTool,
+  permission_prompt: permissionPrompt,
 };
 
 /** Every tool, in the order a client lists them (MCP_TOOLS). */

@@ -117,7 +117,7 @@ export function mcpServer(ctx: ToolContext, opts: { log?: (line: string) => void
       {
         title: t.title,
         description: t.description,
-        inputSchema: z.strictObject(t.input),
+        inputSchema: t.loose ? z.looseObject(t.input) : z.strictObject(t.input),
         annotations: { title: t.title, readOnlyHint: t.readOnly, destructiveHint: false, idempotentHint: t.readOnly, openWorldHint: false },
       },
       (args: unknown) => call(t, ctx, args, log),

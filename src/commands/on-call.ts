@@ -13,7 +13,15 @@ import { expandHome } from "../state/paths.js";
 import { pidAlive } from "../state/lock.js";
 import { type Machine, openMachine } from "../sync/sync.js";
 import { allowedDir } from "../sync/tasks.js";
-import { lastKnown } from "./messages.js";
+import { lastKnown, sendFrom } from "./messages.js";
+import { chainOf } from "../core/oncall/on-call.js";
+import { type Decision, permissionAnswer, requestText, whatItWouldDo } from "../core/oncall/approvals.js";
+import { clip } from "../core/limits.js";
+import { own, ownTable } from "../core/types.js";
+import { redact } from "../core/trust/redact.js";
+import { readMailbox } from "../state/mailbox.js";
+import { queueMessage } from "../sync/mail.js";
+import { ON_CALL_THREAD_ENV, ON_CALL_TURN_ENV, turnMarker } from "../sync/on-call.js";
 
 export interface OnCallOptions {
   dir: string;
@@ -29,6 +37,8 @@ export interface OnCallOptions {
   maxParallel?: number;
   dailyBudgetUsd?: number;
   model?: string;
+  approvalTimeout?: string;
+  allowTools?: string[];
   off?: boolean;
   /** PATH to look for the CLI on (default: this process's). */
   path?: string;
@@ -52,10 +62,13 @@ export interface OnCallShown {
 
 /** What each CLI can do on call that a person should know when setting it. */
 export const ON_CALL_NOTES: Record<string, string> = {
-  claude: "claude: every turn gets --permission-mode, --max-turns and --max-budget-usd; each resume continues the session the last turn returned",
-  codex: "codex: the sandbox goes on every turn as -c sandbox_mode (codex exec resume refuses -s); codex takes no turn or budget cap (timeout and dailyBudgetUsd still hold)",
-  opencode: "opencode: read-only and edit deny what they do not allow (opencode run rejects every permission question unless full); it takes no turn or budget cap",
-  cursor: "cursor: read-only (--mode plan) or full (--force) only; it takes no turn or budget cap",
+  claude:
+    "claude: every turn gets --permission-mode, --max-turns and --max-budget-usd; each resume continues the session the last turn returned; a tool its permissions do not cover is asked of the asker in the thread (/approve, /deny)",
+  codex:
+    "codex: the sandbox goes on every turn as -c sandbox_mode (codex exec resume refuses -s); no turn or budget cap (timeout and dailyBudgetUsd still hold); no approval callback: permissions decide alone; cwd must be a git repository codex trusts",
+  opencode:
+    "opencode: read-only and edit deny what they do not allow (opencode run rejects every permission question unless full); no turn or budget cap; no approval callback: permissions decide alone",
+  cursor: "cursor: read-only (--mode plan) or full (--force) only; no turn or budget cap; no approval callback: permissions decide alone",
 };
 
 /** Sets, shows or takes off this machine's on-call setting. */
@@ -92,6 +105,8 @@ function written(s: OnCallSettings): Record<string, unknown> {
     maxParallel: s.maxParallel,
     ...(s.dailyBudgetUsd !== undefined ? { dailyBudgetUsd: s.dailyBudgetUsd } : {}),
     ...(s.model !== undefined ? { model: s.model } : {}),
+    approvalTimeout: `${s.approvalTimeout}s`,
+    ...(s.allowTools.length ? { allowTools: s.allowTools } : {}),
   };
 }
 
@@ -149,9 +164,11 @@ async function checkedSettings(m: Machine, opts: OnCallOptions): Promise<OnCallS
     ...(opts.maxParallel !== undefined ? { maxParallel: opts.maxParallel } : {}),
     ...(opts.dailyBudgetUsd !== undefined ? { dailyBudgetUsd: opts.dailyBudgetUsd } : {}),
     ...(opts.model !== undefined ? { model: opts.model } : {}),
+    ...(opts.approvalTimeout !== undefined ? { approvalTimeout: opts.approvalTimeout } : {}),
+    ...(opts.allowTools !== undefined ? { allowTools: opts.allowTools } : {}),
   };
   const r = parseOnCall(raw);
-  if ("problem" in r) throw usage(r.problem.replace(/^field onCall\.(\w+)/, (_, f: string) => `--${flagOf(f)}`));
+  if ("problem" in r) throw usage(r.problem.replace(/^field onCall\.(\w+)(\.\d+)?/, (_, f: string) => `--${f === "allowTools" ? "allow-tool" : flagOf(f)}`));
   return r.settings;
 }
 
@@ -214,4 +231,118 @@ export async function stopTurn(opts: { dir: string; thread: string; graceMs?: nu
   while (pidAlive(hit.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   if (pidAlive(hit.pid)) killGroup(hit.pid, "SIGKILL");
   return { thread: hit.root, pid: hit.pid };
+}
+
+// ---------------------------------------------------------------- approvals from afar
+
+/** How often a waiting request looks for its decision (the reply reaches the machine through the daemon's sync). */
+const DECISION_EVERY_MS = 250;
+
+/**
+ * The permission prompt tool of coord mcp, run for a Claude Code turn on call (the turn's thread and marker in the
+ * environment the --mcp-config gave the server): the tool allowed at once when the setting or the thread allows it
+ * always; otherwise a request in the thread to the turn's asker, published at once, and the answer that comes back
+ * (/approve, /deny), or a denial when none comes within approvalTimeout or the turn ends. The text of a JSON object,
+ * as Claude Code reads it.
+ */
+export async function askPermission(
+  m: Machine,
+  req: { tool: string; input: unknown; env: NodeJS.ProcessEnv; publish: () => Promise<unknown>; now?: () => Date; signal?: AbortSignal },
+): Promise<{ answer: string; request?: string; decision: Decision & { by: string } }> {
+  const now = req.now ?? (() => new Date());
+  const done = (d: Decision & { by: string }, request?: string) => ({ answer: permissionAnswer(d, req.input), decision: d, ...(request ? { request } : {}) });
+  const thread = req.env[ON_CALL_THREAD_ENV];
+  const marker = req.env[ON_CALL_TURN_ENV];
+  const s = (await loadOnCall(m.stateDir)).settings;
+  if (!thread || !marker || !s) return done({ behavior: "deny", message: "this coord mcp serves no on-call turn: nobody can be asked for a permission", by: "coord" });
+  const me = m.config.name;
+  const state = await readOnCallState(m.stateDir);
+  const t = state.threads[thread];
+  const run = t?.running;
+  if (!t || !run || turnMarker(me, thread, run.startedAt) !== marker) return done({ behavior: "deny", message: "the turn is over", by: "coord" });
+  if (s.allowTools.includes(req.tool) || (t.allowed ?? []).includes(req.tool)) return done({ behavior: "allow", by: "the on-call setting" });
+  const last = run.asks[run.asks.length - 1]!;
+  const what = redact(whatItWouldDo(req.tool, req.input));
+  const model = await lastKnown(m).catch(() => undefined);
+  const id = await queueMessage(m, model, {
+    to: last.from,
+    text: requestText(what, s.approvalTimeout),
+    priority: "high",
+    replyTo: last.id,
+    agent: { request: clip(req.tool, 100), cli: t.agent, chain: chainOf(run.asks) + 1 },
+  });
+  const until = new Date(now().getTime() + s.approvalTimeout * 1000);
+  await updateOnCallState(m.stateDir, (st) => {
+    st.requests ??= ownTable();
+    st.requests[id] = { thread, turn: run.startedAt, tool: req.tool, what, asker: last.from, at: now().toISOString(), until: until.toISOString() };
+  });
+  await req.publish().catch(() => {});
+  for (;;) {
+    const r = own((await readOnCallState(m.stateDir)).requests, id);
+    if (r?.decision) return done({ ...r.decision, ...(r.decision.behavior === "deny" ? { message: denialText(r.decision) } : {}) } as Decision & { by: string }, id);
+    if (now() >= until || req.signal?.aborted) break;
+    await new Promise((res) => setTimeout(res, DECISION_EVERY_MS));
+  }
+  // No answer in time: denied, and the thread says so (unless an answer came at the last moment).
+  const decided = await updateOnCallState(m.stateDir, (st) => {
+    const r = own(st.requests, id);
+    if (!r) return undefined;
+    r.decision ??= { behavior: "deny", by: "timeout", at: now().toISOString() };
+    return r.decision;
+  });
+  if (decided && decided.by !== "timeout") return done({ ...decided, ...(decided.behavior === "deny" ? { message: denialText(decided) } : {}) } as Decision & { by: string }, id);
+  const after = s.approvalTimeout % 60 === 0 ? `${s.approvalTimeout / 60} min` : `${s.approvalTimeout} s`;
+  await queueMessage(m, model, {
+    to: last.from,
+    text: `Request ${id} timed out after ${after} with no answer: ${req.tool} was denied.`,
+    priority: "normal",
+    replyTo: id,
+    agent: { answer: true, cli: t.agent, outcome: "refused" },
+  });
+  await req.publish().catch(() => {});
+  return done({ behavior: "deny", message: `nobody answered within ${after}`, by: "timeout" }, id);
+}
+
+const denialText = (d: { by: string; message?: string }) => `denied by ${d.by}${d.message ? `: ${d.message}` : ""}`;
+
+/**
+ * coord approve / coord deny <request id>: on the machine whose agent asked, decided here; on the machine it asked,
+ * a reply /approve or /deny to the request (published at once), which decides it when it reaches that machine.
+ */
+export async function decide(opts: {
+  dir: string;
+  request: string;
+  behavior: "allow" | "deny";
+  always?: boolean;
+  reason?: string;
+}): Promise<{ id: string; here: boolean; sent?: string }> {
+  const m = await openMachine(opts.dir);
+  const p = parseMessageId(opts.request);
+  if (!p) throw new CoordError(`"${opts.request}" is not a request id; requests are messages, like soda-yeti/izzit7/5 (coord inbox shows them)`, EXIT.USAGE);
+  const local = own((await readOnCallState(m.stateDir)).requests, opts.request);
+  const words = opts.behavior === "deny" ? `/deny${opts.reason ? ` ${opts.reason}` : ""}` : `/approve${opts.always ? ` always ${local?.tool ?? ""}` : ""}`;
+  if (local) {
+    const r = await updateOnCallState(m.stateDir, (st) => {
+      const r = own(st.requests, opts.request)!;
+      if (r.decision) return r.decision;
+      r.decision = {
+        behavior: opts.behavior,
+        by: `${m.config.name} (coord ${opts.behavior === "allow" ? "approve" : "deny"})`,
+        at: new Date().toISOString(),
+        ...(opts.reason ? { message: opts.reason } : {}),
+        ...(opts.always ? { always: r.tool } : {}),
+      };
+      const t = st.threads[r.thread];
+      if (opts.always && opts.behavior === "allow" && t) t.allowed = [...new Set([...(t.allowed ?? []), r.tool])];
+      return undefined;
+    });
+    if (r) throw new CoordError(`request ${opts.request} is over (${r.behavior === "allow" ? "approved" : "denied"} by ${r.by}); nothing was changed`, EXIT.FAILURE);
+    return { id: opts.request, here: true };
+  }
+  const data = await readMailbox(m.stateDir);
+  const got = data.inbox.find((x) => x.id === opts.request);
+  if (!got?.agent?.request) throw new CoordError(`${opts.request} is no request for a permission this machine received or made (coord inbox shows them)`, EXIT.USAGE);
+  const text = opts.behavior === "allow" && opts.always ? `/approve always ${got.agent.request}` : words;
+  const sent = await sendFrom(m, { to: got.from, text, replyTo: opts.request, publish: "soon" });
+  return { id: opts.request, here: false, sent: sent.id };
 }

@@ -8,6 +8,7 @@ import YAML from "yaml";
 import * as z from "zod";
 import { AGENTS, PERMISSIONS } from "../core/agents/agents.js";
 import { ON_CALL_AGENTS, type OnCallSettings, type Ask } from "../core/oncall/on-call.js";
+import { DEFAULT_APPROVAL_TIMEOUT } from "../core/oncall/approvals.js";
 import { parseDuration } from "../core/time/duration.js";
 import { machineNameProblem } from "../core/files/names.js";
 import { ownTable } from "../core/types.js";
@@ -42,6 +43,8 @@ export const onCallSchema = z.strictObject({
   maxParallel: z.number().int().min(1).max(16).default(2),
   dailyBudgetUsd: z.number().positive().max(1_000_000).optional(),
   model: z.string().min(1).max(200).optional(),
+  approvalTimeout: duration.default(DEFAULT_APPROVAL_TIMEOUT),
+  allowTools: z.array(z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, { message: "is not a tool name (like Bash, Write or mcp__server__tool)" })).default([]),
 });
 
 /** The on-call setting as machine.yaml has it: none, the setting, or what is wrong with it (with its file and line). */
@@ -66,6 +69,8 @@ export function parseOnCall(value: unknown): { settings: OnCallSettings } | { pr
     permissions: s.permissions,
     timeout: s.timeout,
     maxParallel: s.maxParallel,
+    approvalTimeout: s.approvalTimeout,
+    allowTools: s.allowTools,
     ...(s.maxTurns !== undefined ? { maxTurns: s.maxTurns } : {}),
     ...(s.maxBudgetUsd !== undefined ? { maxBudgetUsd: s.maxBudgetUsd } : {}),
     ...(s.dailyBudgetUsd !== undefined ? { dailyBudgetUsd: s.dailyBudgetUsd } : {}),
@@ -142,6 +147,25 @@ export interface ThreadState {
   ids?: string[];
   /** The day (UTC) its asker was told the daily budget is spent. */
   budgetSaid?: string;
+  /** Tools `/approve always <tool>` allowed for the rest of this thread's session. */
+  allowed?: string[];
+}
+
+/** A request for a permission an agent on call made (approvals from afar), by its message's id. */
+export interface ApprovalRequest {
+  thread: string;
+  /** The turn that asked (its startedAt): a request outlives no turn. */
+  turn: string;
+  tool: string;
+  /** What the tool would do, as the request said it. */
+  what: string;
+  /** The machine the request went to: the turn's asker. */
+  asker: string;
+  at: string;
+  /** When it is denied for want of an answer. */
+  until: string;
+  /** Once decided: how, by whom (a machine, or "timeout", "the turn ended"), when. */
+  decision?: { behavior: "allow" | "deny"; by: string; at: string; message?: string; always?: string };
 }
 
 export interface OnCallState {
@@ -152,6 +176,8 @@ export interface OnCallState {
   taken: string[];
   /** Today's spend (UTC day), for dailyBudgetUsd and STATUS. */
   spent?: { day: string; usd: number };
+  /** Requests for permissions, by their message's id (decided ones kept a day, for a late answer to be told). */
+  requests?: Record<string, ApprovalRequest>;
 }
 
 /** Message ids remembered as taken, at most. */
@@ -184,10 +210,26 @@ const stateSchema = z.looseObject({
       lastAt: z.string(),
       ids: ids.optional(),
       budgetSaid: z.string().optional(),
+      allowed: ids.optional(),
     }),
   ),
   taken: z.array(z.string()),
   spent: z.looseObject({ day: z.string(), usd: z.number().min(0) }).optional(),
+  requests: z
+    .record(
+      z.string(),
+      z.looseObject({
+        thread: z.string(),
+        turn: z.string(),
+        tool: z.string(),
+        what: z.string(),
+        asker: z.string(),
+        at: z.string(),
+        until: z.string(),
+        decision: z.looseObject({ behavior: z.enum(["allow", "deny"]), by: z.string(), at: z.string(), message: z.string().optional(), always: z.string().optional() }).optional(),
+      }),
+    )
+    .optional(),
 });
 
 const empty = (): OnCallState => ({ version: 1, threads: ownTable(), taken: [] });
@@ -207,7 +249,7 @@ export async function readOnCallState(stateDir: string): Promise<OnCallState> {
     return empty();
   }
   const data = r.raw as OnCallState;
-  return { ...data, threads: ownTable(data.threads) };
+  return { ...data, threads: ownTable(data.threads), ...(data.requests ? { requests: ownTable(data.requests) } : {}) };
 }
 
 /** Runs `change` on the on-call state under its lock and saves it durably; threads and taken ids bounded. */
@@ -224,6 +266,11 @@ export async function updateOnCallState<T>(stateDir: string, change: (data: OnCa
     async (data) => {
       const result = await change(data);
       if (data.taken.length > TAKEN_KEPT) data.taken = data.taken.slice(-TAKEN_KEPT);
+      // Decided requests are kept a day (a late /approve is told the request is over), then dropped.
+      if (data.requests) {
+        const dayAgo = new Date(Date.now() - 86_400_000).toISOString();
+        for (const [id, r] of Object.entries(data.requests)) if (r.decision && r.decision.at < dayAgo) delete data.requests[id];
+      }
       const ids = Object.keys(data.threads);
       if (ids.length > THREADS_KEPT) {
         const idle = ids

@@ -5,7 +5,9 @@
 // final message goes back into the thread as the agent's answer. The rules
 // are core/oncall/on-call.ts; the daemon runs turns beside its syncs, a sync
 // without a daemon runs them before it publishes.
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { CLI_PATH } from "../package.js";
 import { agentReader } from "../core/agents/agents.js";
 import {
   answerOf,
@@ -24,6 +26,8 @@ import {
   withinDailyBudget,
 } from "../core/oncall/on-call.js";
 import { outputTail, redact } from "../core/trust/redact.js";
+import { decisionOf, mayDecide } from "../core/oncall/approvals.js";
+import { own } from "../core/types.js";
 import { killGroup, killOrphan, runTask } from "../runner/run.js";
 import { agentExecutable } from "../state/capabilities.js";
 import { pidAlive } from "../state/lock.js";
@@ -68,7 +72,19 @@ export interface EngineOptions {
   now?: () => Date;
 }
 
-const turnMarker = (machine: string, thread: string, startedAt: string) => `${machine}/${thread}/${startedAt}`;
+export const turnMarker = (machine: string, thread: string, startedAt: string) => `${machine}/${thread}/${startedAt}`;
+
+/** Something the engine says in a thread: to whom, replying to which message. */
+interface Note {
+  to: string;
+  replyTo: string;
+  text: string;
+}
+
+/** Requests of turn `turn` of thread `thread` still waiting: denied, by `why` (a late /approve is told the request is over). */
+export function endRequests(state: OnCallState, thread: string, turn: string, why: string, at: Date): void {
+  for (const r of Object.values(state.requests ?? {})) if (r.thread === thread && r.turn === turn && !r.decision) r.decision = { behavior: "deny", by: why, at: at.toISOString() };
+}
 const safeName = (id: string) => id.replace(/[^A-Za-z0-9-]/g, "_");
 
 /** The on-call engine of machine `m`: one per process that runs turns (the daemon, or a sync without one). */
@@ -96,10 +112,10 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
     return read.settings;
   }
 
-  async function take(s: OnCallSettings | undefined): Promise<{ refusals: { to: string; replyTo: string; text: string }[]; stops: string[] }> {
+  async function take(s: OnCallSettings | undefined): Promise<{ refusals: Note[]; notes: Note[]; stops: string[] }> {
     const mail = await readMailbox(m.stateDir);
     const pending = new Set(mail.turnPending ?? []);
-    const out = { refusals: [] as { to: string; replyTo: string; text: string }[], stops: [] as string[] };
+    const out = { refusals: [] as Note[], notes: [] as Note[], stops: [] as string[] };
     if (pending.size === 0) return out;
     // What each message replies to: received ones, and this machine's own (its answers), for the threads.
     const parent = new Map<string, string>();
@@ -126,6 +142,35 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
         state.taken.push(msg.id);
         taken.add(msg.id);
         if (!s) continue; // not on call (or its setting is broken): delivered as ever
+        // A reply to a request for a permission that decides it (approvals from afar): never a turn.
+        const request = msg.replyTo ? own(state.requests, msg.replyTo) : undefined;
+        const decision = request ? decisionOf(msg.text) : undefined;
+        if (request && decision) {
+          // From anyone but the asker or a sender on call for: it counts for nothing.
+          if (!mayDecide(msg.from, request.asker, s.from, pins.has(msg.from))) continue;
+          const over = request.decision ?? (state.threads[request.thread]?.running?.startedAt === request.turn ? undefined : { behavior: "deny", by: "the turn ended" });
+          if (over) {
+            out.refusals.push({
+              to: msg.from,
+              replyTo: msg.id,
+              text: `Request ${msg.replyTo} is over (${over.behavior === "allow" ? "approved" : "denied"} by ${over.by}): this answer changes nothing.`,
+            });
+            continue;
+          }
+          request.decision = {
+            behavior: decision.behavior,
+            by: msg.from,
+            at: now().toISOString(),
+            ...(decision.behavior === "deny" && decision.message ? { message: decision.message } : {}),
+            ...(decision.behavior === "allow" && decision.always ? { always: decision.always } : {}),
+          };
+          const thread = state.threads[request.thread];
+          if (decision.behavior === "allow" && decision.always && thread) {
+            thread.allowed = [...new Set([...(thread.allowed ?? []), decision.always])].slice(-100);
+            out.notes.push({ to: msg.from, replyTo: msg.id, text: `${decision.always} is allowed without asking for the rest of this conversation's session.` });
+          }
+          continue;
+        }
         const no = whyNoTurn(msg, s, { me, verified: pins.has(msg.from) });
         if (no && "silent" in no) continue;
         const root = threadOf(
@@ -244,6 +289,7 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
     const first = asks[0]!;
     const finish = async (text: string, mark: AgentMark, session?: string, costUsd?: number) => {
       await updateOnCallState(m.stateDir, (state) => {
+        endRequests(state, root, startedAt, "the turn ended", now());
         const t = state.threads[root];
         if (!t) return;
         delete t.running;
@@ -260,7 +306,13 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
     if ("refused" in where) return finish(`The turn could not start: ${where.refused}.`, { answer: true, cli: thread.agent, chain: chain + 1, outcome: "failed" });
     const settingsNow = { ...s, agent: thread.agent as OnCallSettings["agent"] };
     const prompt = turnPrompt(me, asks, thread.session ? undefined : first.repliedTo);
-    const how = turnInvocation(settingsNow, prompt, thread.session, { root: process.getuid?.() === 0, executable: agentExecutable(thread.agent) });
+    // Claude Code asks what its permissions do not cover through coord's permission prompt tool (approvals from afar).
+    const mcpConfig = thread.agent === "claude" ? await writeMcpConfig(m, root, startedAt) : undefined;
+    const how = turnInvocation(settingsNow, prompt, thread.session, {
+      root: process.getuid?.() === 0,
+      executable: agentExecutable(thread.agent),
+      ...(mcpConfig ? { mcpConfig } : {}),
+    });
     if ("refused" in how) return finish(`The turn could not start: ${how.refused}.`, { answer: true, cli: thread.agent, chain: chain + 1, outcome: "failed" });
     const reader = agentReader(thread.agent);
     let step: string | undefined;
@@ -322,6 +374,7 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
       },
     });
     clearTimeout(stepTimer);
+    if (mcpConfig) await rm(mcpConfig, { force: true }).catch(() => {});
     const said = reader?.result();
     const stopState = (await readOnCallState(m.stateDir)).threads[root]?.running?.stop;
     // Asked to stop (a /stop, coord agent stop: recorded first), or stopped by this engine (the daemon stopping).
@@ -352,8 +405,9 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
       // One pump at a time: each sees what the one before took.
       const next = pumping.then(async () => {
         const s = await settings();
-        const { refusals, stops } = await take(s);
+        const { refusals, notes, stops } = await take(s);
         for (const r of refusals) await answer(r.to, r.replyTo, r.text, { answer: true, ...(s ? { cli: s.agent } : {}), outcome: "refused" });
+        for (const r of notes) await answer(r.to, r.replyTo, r.text, { answer: true, ...(s ? { cli: s.agent } : {}) });
         if (stops.length) {
           const state = await readOnCallState(m.stateDir);
           for (const root of stops) {
@@ -381,6 +435,7 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
         const run = t.running!;
         if (run.pid) await killOrphan(run.pid, turnMarker(me, root, run.startedAt), ON_CALL_TURN_ENV);
         await updateOnCallState(m.stateDir, (st: OnCallState) => {
+          endRequests(st, root, run.startedAt, "the turn ended", now());
           const th = st.threads[root];
           if (th?.running?.startedAt !== run.startedAt) return;
           // The session stays: "go on" continues it.
@@ -402,6 +457,20 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
     },
   };
   return engine;
+}
+
+/**
+ * The --mcp-config file of one Claude Code turn: coord mcp for this checkout, told the turn it serves, so that its
+ * permission prompt tool asks the turn's asker (commands/on-call.ts askPermission).
+ */
+async function writeMcpConfig(m: Machine, root: string, startedAt: string): Promise<string> {
+  const dir = join(m.stateDir, "on-call");
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, `${safeName(root)}.${startedAt.replace(/[:.]/g, "-")}.mcp.json`);
+  const env = { [ON_CALL_THREAD_ENV]: root, [ON_CALL_TURN_ENV]: turnMarker(m.config.name, root, startedAt) };
+  const config = { mcpServers: { coord: { type: "stdio", command: process.execPath, args: [CLI_PATH, "mcp", "--dir", m.dir], env } } };
+  await writeFile(path, `${JSON.stringify(config, null, 2)}\n`);
+  return path;
 }
 
 /** The longest answer a turn sends (a message is text for people: the full output stays in the turn's log). */

@@ -5,7 +5,7 @@ import { HOOK_AGENTS, type HookAgent } from "../../core/agents/hooks.js";
 import { MCP_AGENTS, MCP_TOOLS, type McpAgent } from "../../core/agents/mcp-config.js";
 import { resolveDir } from "../dir.js";
 import { dirOption, EXIT_CODES, examples, type Io } from "../shared.js";
-import { onCall, type OnCallShown, stopTurn } from "../../commands/on-call.js";
+import { decide, onCall, type OnCallShown, stopTurn } from "../../commands/on-call.js";
 import { ON_CALL_AGENTS } from "../../core/oncall/on-call.js";
 import { CoordError, EXIT } from "../../errors.js";
 
@@ -79,6 +79,36 @@ ${EXIT_CODES}${examples(`coord agent ${action} claude --project ~/dev/app --dir 
       });
   }
   registerOnCall(agent, io);
+  registerApprovals(program, io);
+}
+
+/** coord approve / coord deny <request>: answer an agent on call's request for a permission. */
+function registerApprovals(program: Command, io: Io): void {
+  program
+    .command("approve")
+    .description(
+      "approve an agent on call's request for a permission (a message marked as a request): a reply /approve in its thread, published at once; on the machine whose agent asked, decided there",
+    )
+    .argument("<request>", "the request's message id (coord inbox shows it)")
+    .option("--always", "allow that tool without asking for the rest of the conversation's session")
+    .addOption(dirOption())
+    .addHelpText("after", EXIT_CODES + examples("coord approve soda-yeti/izzit7/5", "coord approve soda-yeti/izzit7/5 --always"))
+    .action(async (request: string, o: { dir?: string; always?: boolean }) => {
+      const r = await decide({ dir: await resolveDir(o.dir), request, behavior: "allow", ...(o.always ? { always: true } : {}) });
+      io.out(r.here ? `approved ${r.id} here` : `approved ${r.id}: sent ${r.sent} into its thread`);
+    });
+  program
+    .command("deny")
+    .description("deny an agent on call's request for a permission: a reply /deny in its thread (with the reason, for the agent), published at once")
+    .argument("<request>", "the request's message id (coord inbox shows it)")
+    .argument("[reason...]", "why, for the agent")
+    .addOption(dirOption())
+    .addHelpText("after", EXIT_CODES + examples("coord deny soda-yeti/izzit7/5", 'coord deny soda-yeti/izzit7/5 "not on the production database"'))
+    .action(async (request: string, reason: string[], o: { dir?: string }) => {
+      const why = reason.join(" ").trim();
+      const r = await decide({ dir: await resolveDir(o.dir), request, behavior: "deny", ...(why ? { reason: why } : {}) });
+      io.out(r.here ? `denied ${r.id} here` : `denied ${r.id}: sent ${r.sent} into its thread`);
+    });
 }
 
 /** A number given for `flag`, or one sentence saying what to give. */
@@ -107,6 +137,8 @@ function registerOnCall(agent: Command, io: Io): void {
     .option("--max-parallel <n>", "turns of different conversations at once (default 2)", numberOf("--max-parallel", true))
     .option("--daily-budget-usd <x>", "dollars of turns a day (UTC); then new turns wait for the next day", numberOf("--daily-budget-usd", false))
     .option("--model <model>", "the model the CLI uses")
+    .option("--approval-timeout <duration>", "claude: how long a request for a permission waits for /approve or /deny before it is denied (default 10m)")
+    .option("--allow-tool <tools...>", "claude: tools allowed without asking, in every conversation (like /approve always <tool>)")
     .option("--off", "take the machine off call (a running turn finishes)")
     .option("--json", "print the setting and the turns as JSON")
     .addHelpText(
@@ -138,6 +170,8 @@ ${EXIT_CODES}${examples(
           maxParallel?: number;
           dailyBudgetUsd?: number;
           model?: string;
+          approvalTimeout?: string;
+          allowTool?: string[];
           off?: boolean;
           json?: boolean;
         },
@@ -155,6 +189,8 @@ ${EXIT_CODES}${examples(
           ...(o.maxParallel !== undefined ? { maxParallel: o.maxParallel } : {}),
           ...(o.dailyBudgetUsd !== undefined ? { dailyBudgetUsd: o.dailyBudgetUsd } : {}),
           ...(o.model !== undefined ? { model: o.model } : {}),
+          ...(o.approvalTimeout !== undefined ? { approvalTimeout: o.approvalTimeout } : {}),
+          ...(o.allowTool !== undefined ? { allowTools: o.allowTool.flatMap((t) => t.split(",")).filter(Boolean) } : {}),
           ...(o.off ? { off: true } : {}),
         });
         if (o.json) io.out(JSON.stringify(r, null, 2));

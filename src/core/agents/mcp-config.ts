@@ -16,7 +16,22 @@ import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
 import { isRecord } from "../types.js";
 
 /** The tools `coord mcp` serves, in the order a client lists them: the one list their names come from (commands/mcp-tools.ts TOOLS, help texts). */
-export const MCP_TOOLS = ["whoami", "inbox", "ack", "send", "thread", "status", "order_add", "reserve", "release", "reservations", "sync", "stop_turn"] as const;
+export const MCP_TOOLS = [
+  "whoami",
+  "inbox",
+  "ack",
+  "send",
+  "thread",
+  "status",
+  "order_add",
+  "reserve",
+  "release",
+  "reservations",
+  "sync",
+  "stop_turn",
+  "approve",
+  "permission_prompt",
+] as const;
 export type McpToolName = (typeof MCP_TOOLS)[number];
 
 export const MCP_AGENTS = ["claude", "codex", "opencode", "cursor"] as const;

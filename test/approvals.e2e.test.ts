@@ -1,0 +1,154 @@
+// Approvals from afar, end to end on real git: an agent on call (a stand-in
+// claude that calls the permission prompt tool through the MCP server its
+// --mcp-config names, as Claude Code does) asks in its thread; /approve,
+// /deny, /approve always, a timeout, a reply from a machine not allowed, and
+// a stop while waiting each end the wait as a user expects.
+import type { ChildProcess } from "node:child_process";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { inbox } from "../src/commands/messages.js";
+import { queueMessage } from "../src/sync/mail.js";
+import { openMachine, sync } from "../src/sync/sync.js";
+import { cli, cliProcess, type Fleet, makeFleet, tempDir, waitFor } from "./helpers.js";
+import { standInCalls, writeStandIns } from "./on-call-standins.js";
+
+let fleet: Fleet | undefined;
+let bin = "";
+let home = "";
+let work = "";
+const daemons: ChildProcess[] = [];
+const savedPath = process.env.PATH;
+
+beforeEach(async () => {
+  const root = await tempDir("coord-approvals-");
+  bin = join(root, "bin");
+  home = join(root, "standin");
+  work = join(root, "work");
+  await mkdir(work, { recursive: true });
+  await writeStandIns(bin, home);
+  process.env.PATH = `${bin}:${savedPath}`;
+  process.env.STANDIN_HOME = home;
+});
+
+afterEach(async () => {
+  for (const d of daemons.splice(0)) {
+    if (d.exitCode === null && d.signalCode === null) {
+      d.kill("SIGTERM");
+      await new Promise((r) => (d.exitCode !== null || d.signalCode !== null ? r(null) : d.once("close", r)));
+    }
+  }
+  process.env.PATH = savedPath;
+  delete process.env.STANDIN_HOME;
+  await fleet?.cleanup();
+  fleet = undefined;
+});
+
+const dirOf = (name: string) => fleet!.machines[name]!;
+
+function startDaemon(name: string): ChildProcess {
+  const d = cliProcess(["daemon", "run", "--dir", dirOf(name), "--schedule", "0 0 1 1 *", "--jitter", "0"], { env: { ...process.env } });
+  d.stdout!.resume();
+  d.stderr!.resume();
+  daemons.push(d);
+  return d;
+}
+
+type Msg = { id: string; from: string; text: string; replyTo?: string; agent?: { answer?: boolean; request?: string; outcome?: string } };
+
+/** The first message at `asker` (its syncs receive) that `match` accepts, within `ms`. */
+async function arrives(asker: string, match: (x: Msg) => boolean, what: string, ms = 30_000): Promise<Msg> {
+  return waitFor(
+    async () => {
+      await sync({ dir: dirOf(asker), run: false });
+      return ((await inbox({ dir: dirOf(asker), all: true })).messages as Msg[]).find(match);
+    },
+    ms,
+    what,
+    250,
+  );
+}
+
+async function send(from: string, to: string, text: string, replyTo?: string): Promise<string> {
+  const r = await cli("send", "--dir", dirOf(from), to, text, ...(replyTo ? ["--reply-to", replyTo] : []));
+  expect(r.code, r.err).toBe(0);
+  return /^sent ([^;\s]+)/.exec(r.out)![1]!;
+}
+
+/** A fleet whose machine "oncall" runs a stand-in claude on call for "asker", its daemon started. */
+async function onCallFleet(names: string[], ...extra: string[]): Promise<void> {
+  fleet = await makeFleet(names);
+  const set = await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", work, "--from", "asker", ...extra);
+  expect(set.code, set.err).toBe(0);
+  startDaemon("oncall");
+}
+
+const requestFor = (q: string) => (x: Msg) => x.agent?.request !== undefined && x.replyTo === q;
+const answerTo = (q: string) => (x: Msg) => x.replyTo === q && x.agent?.answer === true && x.agent.request === undefined;
+
+describe("approvals from afar", () => {
+  it("the agent asks in its thread; coord approve lets it go on, and the turn ran with coord's permission prompt tool", async () => {
+    await onCallFleet(["asker", "oncall"]);
+    const q = await send("asker", "oncall", "please run: rm -rf build");
+    const req = await arrives("asker", requestFor(q), "the request");
+    expect(req.text).toMatch(/^Permission asked: Bash: rm -rf build\n\nReply \/approve or \/deny .*\/approve always Bash .*No answer within 10 min: denied\.$/s);
+    const ok = await cli("approve", req.id, "--dir", dirOf("asker"));
+    expect(ok.code, ok.err).toBe(0);
+    expect(ok.out).toMatch(new RegExp(`^approved ${req.id}: sent asker/oncall/\\d+ into its thread$`));
+    const a = await arrives("asker", answerTo(q), "the answer");
+    expect(a.text).toBe("ran: rm -rf build");
+    const call = (await standInCalls(home)).find((c) => c.prompt.includes("please run"))!;
+    expect(call.args).toEqual(expect.arrayContaining(["--permission-mode=plan", "--permission-prompt-tool=mcp__coord__permission_prompt"]));
+    expect(call.args.some((x) => x.startsWith("--mcp-config="))).toBe(true);
+    // The request and the decision are signed messages in the thread: the hub's history is the record.
+    const late = await send("asker", "oncall", "/approve", req.id);
+    const over = await arrives("asker", (x) => x.replyTo === late, "the late answer's reply");
+    expect(over.text).toBe(`Request ${req.id} is over (approved by asker): this answer changes nothing.`);
+  }, 90_000);
+
+  it("/deny with a reason reaches the agent; /approve always lets the same tool run without asking for the rest of the thread", async () => {
+    await onCallFleet(["asker", "oncall"]);
+    const q = await send("asker", "oncall", "please run: git push --force");
+    const req = await arrives("asker", requestFor(q), "the request");
+    await send("asker", "oncall", "/deny not on main", req.id);
+    expect((await arrives("asker", answerTo(q), "the answer")).text).toBe("not allowed: denied by asker: not on main");
+    const q2 = await send("asker", "oncall", "please run: npm test", q);
+    const req2 = await arrives("asker", requestFor(q2), "the second request");
+    await send("asker", "oncall", "/approve always Bash", req2.id);
+    const said = await arrives("asker", (x) => x.replyTo !== q2 && x.agent?.answer === true && x.text.includes("allowed without asking"), "the always note");
+    expect(said.text).toBe("Bash is allowed without asking for the rest of this conversation's session.");
+    expect((await arrives("asker", answerTo(q2), "the second answer")).text).toBe("ran: npm test");
+    // The same thread: no request this time.
+    const a2 = (await inbox({ dir: dirOf("asker"), all: true })).messages.find((x) => x.replyTo === q2 && x.agent?.answer)!;
+    const q3 = await send("asker", "oncall", "please run: npm run lint", a2.id);
+    expect((await arrives("asker", answerTo(q3), "the third answer")).text).toBe("ran: npm run lint");
+    expect(((await inbox({ dir: dirOf("asker"), all: true })).messages as Msg[]).filter((x) => x.agent?.request)).toHaveLength(2);
+  }, 120_000);
+
+  it("no decision in time: denied, and the thread says it timed out; a reply from a machine not allowed counts for nothing", async () => {
+    await onCallFleet(["asker", "oncall", "other"], "--approval-timeout", "6s");
+    const q = await send("asker", "oncall", "please run: make deploy");
+    const req = await arrives("asker", requestFor(q), "the request");
+    // A machine that is neither the asker nor in onCall.from answers (written into its outbox as a send would).
+    const other = await openMachine(dirOf("other"));
+    await queueMessage(other, undefined, { to: "oncall", text: "/approve", priority: "normal", replyTo: req.id });
+    expect((await cli("sync", "--dir", dirOf("other"))).code).toBe(0);
+    const a = await arrives("asker", answerTo(q), "the answer");
+    expect(a.text).toBe("not allowed: nobody answered within 6 s");
+    const note = await arrives("asker", (x) => x.replyTo === req.id, "the timeout note");
+    expect(note.text).toBe(`Request ${req.id} timed out after 6 s with no answer: Bash was denied.`);
+  }, 90_000);
+
+  it("a turn stopped while its request waits: the request is over, and a late /approve says so", async () => {
+    await onCallFleet(["asker", "oncall"]);
+    const q = await send("asker", "oncall", "please run: terraform apply");
+    const req = await arrives("asker", requestFor(q), "the request");
+    await send("asker", "oncall", "/stop", q);
+    const a = await arrives("asker", answerTo(q), "the stopped answer");
+    expect(a.agent?.outcome).toBe("stopped");
+    const late = await send("asker", "oncall", "/approve", req.id);
+    expect((await arrives("asker", (x) => x.replyTo === late, "the late answer's reply")).text).toBe(
+      `Request ${req.id} is over (denied by the turn ended): this answer changes nothing.`,
+    );
+  }, 90_000);
+});
