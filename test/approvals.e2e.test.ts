@@ -151,4 +151,22 @@ describe("approvals from afar", () => {
       `Request ${req.id} is over (denied by the turn ended): this answer changes nothing.`,
     );
   }, 90_000);
+
+  it("a daemon killed -9 while a request waits: the next one stops the turn and its tool, says it was interrupted, and the request is over", async () => {
+    await onCallFleet(["asker", "oncall"]);
+    const q = await send("asker", "oncall", "please run: kubectl delete ns staging");
+    const req = await arrives("asker", requestFor(q), "the request");
+    const first = daemons[0]!;
+    first.kill("SIGKILL");
+    await new Promise((r) => first.once("close", r));
+    startDaemon("oncall");
+    const a = await arrives("asker", answerTo(q), "the interrupted answer");
+    expect(a.agent?.outcome).toBe("interrupted");
+    const late = await send("asker", "oncall", "/approve", req.id);
+    expect((await arrives("asker", (x) => x.replyTo === late, "the late answer's reply")).text).toBe(
+      `Request ${req.id} is over (denied by the turn ended): this answer changes nothing.`,
+    );
+    // The stand-in never ran the command: nothing said "ran:".
+    expect(((await inbox({ dir: dirOf("asker"), all: true })).messages as Msg[]).some((x) => x.text.startsWith("ran:"))).toBe(false);
+  }, 90_000);
 });
