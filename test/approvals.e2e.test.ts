@@ -3,84 +3,23 @@
 // --mcp-config names, as Claude Code does) asks in its thread; /approve,
 // /deny, /approve always, a timeout, a reply from a machine not allowed, and
 // a stop while waiting each end the wait as a user expects.
-import type { ChildProcess } from "node:child_process";
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { inbox } from "../src/commands/messages.js";
 import { queueMessage } from "../src/sync/mail.js";
-import { openMachine, sync } from "../src/sync/sync.js";
-import { cli, cliProcess, type Fleet, makeFleet, tempDir, waitFor } from "./helpers.js";
-import { standInCalls, writeStandIns } from "./on-call-standins.js";
+import { openMachine } from "../src/sync/sync.js";
+import { describe, expect, it } from "vitest";
+import { cli } from "./helpers.js";
+import { type Msg, onCallTests } from "./on-call-fleet.js";
+import { standInCalls } from "./on-call-standins.js";
 
-let fleet: Fleet | undefined;
-let bin = "";
-let home = "";
-let work = "";
-const daemons: ChildProcess[] = [];
-const savedPath = process.env.PATH;
-
-beforeEach(async () => {
-  const root = await tempDir("coord-approvals-");
-  bin = join(root, "bin");
-  home = join(root, "standin");
-  work = join(root, "work");
-  await mkdir(work, { recursive: true });
-  await writeStandIns(bin, home);
-  process.env.PATH = `${bin}:${savedPath}`;
-  process.env.STANDIN_HOME = home;
-});
-
-afterEach(async () => {
-  for (const d of daemons.splice(0)) {
-    if (d.exitCode === null && d.signalCode === null) {
-      d.kill("SIGTERM");
-      await new Promise((r) => (d.exitCode !== null || d.signalCode !== null ? r(null) : d.once("close", r)));
-    }
-  }
-  process.env.PATH = savedPath;
-  delete process.env.STANDIN_HOME;
-  await fleet?.cleanup();
-  fleet = undefined;
-});
-
-const dirOf = (name: string) => fleet!.machines[name]!;
-
-function startDaemon(name: string): ChildProcess {
-  const d = cliProcess(["daemon", "run", "--dir", dirOf(name), "--schedule", "0 0 1 1 *", "--jitter", "0"], { env: { ...process.env } });
-  d.stdout!.resume();
-  d.stderr!.resume();
-  daemons.push(d);
-  return d;
-}
-
-type Msg = { id: string; from: string; text: string; replyTo?: string; agent?: { answer?: boolean; request?: string; outcome?: string } };
-
-/** The first message at `asker` (its syncs receive) that `match` accepts, within `ms`. */
-async function arrives(asker: string, match: (x: Msg) => boolean, what: string, ms = 30_000): Promise<Msg> {
-  return waitFor(
-    async () => {
-      await sync({ dir: dirOf(asker), run: false });
-      return ((await inbox({ dir: dirOf(asker), all: true })).messages as Msg[]).find(match);
-    },
-    ms,
-    what,
-    250,
-  );
-}
-
-async function send(from: string, to: string, text: string, replyTo?: string): Promise<string> {
-  const r = await cli("send", "--dir", dirOf(from), to, text, ...(replyTo ? ["--reply-to", replyTo] : []));
-  expect(r.code, r.err).toBe(0);
-  return /^sent ([^;\s]+)/.exec(r.out)![1]!;
-}
+const t = onCallTests("coord-approvals-");
+const { dirOf, send, arrives } = t;
 
 /** A fleet whose machine "oncall" runs a stand-in claude on call for "asker", its daemon started. */
-async function onCallFleet(names: string[], ...extra: string[]): Promise<void> {
-  fleet = await makeFleet(names);
-  const set = await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", work, "--from", "asker", ...extra);
+async function onCallFleet(names: string[], ...extra: string[]) {
+  await t.fleet(names);
+  const set = await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker", ...extra);
   expect(set.code, set.err).toBe(0);
-  startDaemon("oncall");
+  return t.startDaemon("oncall");
 }
 
 const requestFor = (q: string) => (x: Msg) => x.agent?.request !== undefined && x.replyTo === q;
@@ -97,7 +36,7 @@ describe("approvals from afar", () => {
     expect(ok.out).toMatch(new RegExp(`^approved ${req.id}: sent asker/oncall/\\d+ into its thread$`));
     const a = await arrives("asker", answerTo(q), "the answer");
     expect(a.text).toBe("ran: rm -rf build");
-    const call = (await standInCalls(home)).find((c) => c.prompt.includes("please run"))!;
+    const call = (await standInCalls(t.home)).find((c) => c.prompt.includes("please run"))!;
     expect(call.args).toEqual(expect.arrayContaining(["--permission-mode=plan", "--permission-prompt-tool=mcp__coord__permission_prompt"]));
     expect(call.args.some((x) => x.startsWith("--mcp-config="))).toBe(true);
     // The request and the decision are signed messages in the thread: the hub's history is the record.
@@ -153,13 +92,12 @@ describe("approvals from afar", () => {
   }, 90_000);
 
   it("a daemon killed -9 while a request waits: the next one stops the turn and its tool, says it was interrupted, and the request is over", async () => {
-    await onCallFleet(["asker", "oncall"]);
+    const first = await onCallFleet(["asker", "oncall"]);
     const q = await send("asker", "oncall", "please run: kubectl delete ns staging");
     const req = await arrives("asker", requestFor(q), "the request");
-    const first = daemons[0]!;
     first.kill("SIGKILL");
     await new Promise((r) => first.once("close", r));
-    startDaemon("oncall");
+    t.startDaemon("oncall");
     const a = await arrives("asker", answerTo(q), "the interrupted answer");
     expect(a.agent?.outcome).toBe("interrupted");
     const late = await send("asker", "oncall", "/approve", req.id);

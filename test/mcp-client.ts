@@ -10,9 +10,9 @@ import { serveMcp } from "../src/commands/mcp.js";
 /**
  * A client of the server `coord mcp --dir <dir>` runs (serveMcp), served in this process on a pair of
  * streams in newline-delimited JSON-RPC, as on stdio; its log lines as coord mcp writes them to stderr. Closed (its
- * input ended, the server awaited) by `stops`.
+ * input ended, the server awaited) by the stop given to `onEnd`.
  */
-export async function connectMcp(dir: string, stops: (() => Promise<unknown>)[]): Promise<{ client: Client; stderr: () => string }> {
+export async function connectMcp(dir: string, onEnd: (stop: () => Promise<unknown>) => void): Promise<{ client: Client; stderr: () => string }> {
   const toServer = new PassThrough();
   const fromServer = new PassThrough();
   let stderr = "";
@@ -36,7 +36,7 @@ export async function connectMcp(dir: string, stops: (() => Promise<unknown>)[])
   };
   const client = new Client({ name: "coord-test", version: "1.0.0" });
   await client.connect(transport);
-  stops.push(async () => {
+  onEnd(async () => {
     await client.close();
     await serving;
   });

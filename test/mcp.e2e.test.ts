@@ -32,7 +32,7 @@ const dirOf = (name: string) => fleet!.machines[name]!;
 const GIT_TIMEOUT = 8;
 
 /** A client of `coord mcp --dir <machine's checkout>` (test/mcp-client.ts), closed after the test. */
-const connect = (machine: string) => connectMcp(dirOf(machine), stops);
+const connect = (machine: string) => connectMcp(dirOf(machine), (stop) => stops.push(stop));
 
 /** coord sync of `machine`, in this process (it throws where coord sync fails). */
 async function sync(machine: string): Promise<void> {

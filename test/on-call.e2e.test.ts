@@ -2,84 +2,21 @@
 // message with its agent CLI (stand-ins that keep sessions as the real CLIs
 // do: test/on-call-standins.ts), one session per conversation, a /stop, a
 // daemon killed mid-turn, a sync without a daemon, and the loop rule.
-import type { ChildProcess } from "node:child_process";
-import { mkdir, writeFile, chmod, readFile } from "node:fs/promises";
+import { chmod, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { inbox } from "../src/commands/messages.js";
 import { sync } from "../src/sync/sync.js";
-import { cli, cliProcess, type Fleet, makeFleet, processGone, tempDir, waitFor } from "./helpers.js";
-import { standInCalls, writeStandIns } from "./on-call-standins.js";
+import { cli, processGone, waitFor } from "./helpers.js";
 import { call, connectMcp, ok } from "./mcp-client.js";
+import { type Msg, onCallTests } from "./on-call-fleet.js";
+import { standInCalls } from "./on-call-standins.js";
 
-let fleet: Fleet | undefined;
-let bin = "";
-let home = "";
-let work = "";
-const daemons: ChildProcess[] = [];
-const stops: (() => Promise<unknown>)[] = [];
-const savedPath = process.env.PATH;
-
-beforeEach(async () => {
-  const root = await tempDir("coord-on-call-");
-  bin = join(root, "bin");
-  home = join(root, "standin");
-  work = join(root, "work");
-  await mkdir(work, { recursive: true });
-  await writeStandIns(bin, home);
-  process.env.PATH = `${bin}:${savedPath}`;
-  process.env.STANDIN_HOME = home;
-});
-
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop().catch(() => {});
-  for (const d of daemons.splice(0)) {
-    if (d.exitCode === null && d.signalCode === null) {
-      d.kill("SIGTERM");
-      await new Promise((r) => (d.exitCode !== null || d.signalCode !== null ? r(null) : d.once("close", r)));
-    }
-  }
-  process.env.PATH = savedPath;
-  delete process.env.STANDIN_HOME;
-  delete process.env.COORD_ON_CALL_CHAIN;
-  await fleet?.cleanup();
-  fleet = undefined;
-});
-
-const dirOf = (name: string) => fleet!.machines[name]!;
-
-/** The on-call machine's daemon, as its own process (schedule far away: what it does comes from its looks at the hub). */
-function startDaemon(name: string): ChildProcess {
-  const d = cliProcess(["daemon", "run", "--dir", dirOf(name), "--schedule", "0 0 1 1 *", "--jitter", "0"], { env: { ...process.env } });
-  let out = "";
-  d.stdout!.on("data", (x) => (out += x));
-  d.stderr!.on("data", (x) => (out += x));
-  (d as ChildProcess & { output: () => string }).output = () => out;
-  daemons.push(d);
-  return d;
-}
-
-type Answer = { id: string; text: string; replyTo?: string; agent?: { answer?: boolean; cli?: string; outcome?: string; chain?: number; turns?: number; costUsd?: number } };
+const t = onCallTests();
+const { dirOf, send, startDaemon } = t;
 
 /** The answer to message `id` at machine `asker` (its syncs receive it), within `ms`. */
-async function answerTo(asker: string, id: string, ms = 30_000): Promise<Answer> {
-  return waitFor(
-    async () => {
-      await sync({ dir: dirOf(asker), run: false });
-      const got = (await inbox({ dir: dirOf(asker), all: true })).messages as Answer[];
-      return got.find((x) => x.replyTo === id && x.agent?.answer);
-    },
-    ms,
-    `the answer to ${id}`,
-    250,
-  );
-}
-
-async function send(from: string, to: string, text: string, replyTo?: string): Promise<string> {
-  const r = await cli("send", "--dir", dirOf(from), to, text, ...(replyTo ? ["--reply-to", replyTo] : []));
-  expect(r.code, r.err).toBe(0);
-  return /^sent ([^;\s]+)/.exec(r.out)![1]!;
-}
+const answerTo = (asker: string, id: string, ms = 30_000): Promise<Msg> => t.arrives(asker, (x) => x.replyTo === id && x.agent?.answer === true, `the answer to ${id}`, ms);
 
 async function onCallJson(
   name: string,
@@ -90,10 +27,10 @@ async function onCallJson(
 
 describe("agents on call", () => {
   it("a conversation is one session: each reply resumes the session the last turn returned (claude's new id each time), in the same cwd, with every flag", async () => {
-    fleet = await makeFleet(["asker", "oncall", "other"]);
-    const set = await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", work, "--from", "asker", "--max-turns", "5");
+    await t.fleet(["asker", "oncall", "other"]);
+    const set = await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker", "--max-turns", "5");
     expect(set.code, set.err).toBe(0);
-    expect(set.out).toContain(`on call with claude in ${work} for asker`);
+    expect(set.out).toContain(`on call with claude in ${t.work} for asker`);
     startDaemon("oncall");
     const q1 = await send("asker", "oncall", "clone the DAO repo");
     const a1 = await answerTo("asker", q1);
@@ -106,10 +43,10 @@ describe("agents on call", () => {
     const a3 = await answerTo("asker", q3);
     // The third turn resumed the second's session, not the first's (which holds only the first message).
     expect(a3.text).toBe("heard: clone the DAO repo | now build it | and run the tests");
-    const calls = (await standInCalls(home)).filter((c) => c.cli === "claude");
+    const calls = (await standInCalls(t.home)).filter((c) => c.cli === "claude");
     expect(calls).toHaveLength(3);
     for (const c of calls) {
-      expect(c.cwd).toBe(work);
+      expect(c.cwd).toBe(t.work);
       expect(c.args).toEqual(expect.arrayContaining(["-p", "--output-format=stream-json", "--permission-mode=plan", "--max-turns=5"]));
     }
     expect(calls[0]!.args.some((a) => a.startsWith("--resume"))).toBe(false);
@@ -124,14 +61,14 @@ describe("agents on call", () => {
     const o1 = await send("other", "oncall", "please delete everything");
     await waitFor(async () => (await inbox({ dir: dirOf("oncall"), all: true })).messages.some((x) => x.id === o1), 20_000, "the other machine's message delivered", 200);
     await new Promise((r) => setTimeout(r, 1500));
-    expect((await standInCalls(home)).filter((c) => c.prompt.includes("delete everything"))).toEqual([]);
+    expect((await standInCalls(t.home)).filter((c) => c.prompt.includes("delete everything"))).toEqual([]);
     const shown = await onCallJson("oncall");
     expect(shown.threads.map((t) => t.thread).sort()).toEqual([q1, q4].sort());
   }, 120_000);
 
   it("a /stop in the thread stops the running turn within seconds: its process group gone, the thread told with what the agent said last; the step was visible", async () => {
-    fleet = await makeFleet(["asker", "oncall", "other"]);
-    const set = await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", work, "--from", "asker,other");
+    await t.fleet(["asker", "oncall", "other"]);
+    const set = await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker,other");
     expect(set.code, set.err).toBe(0);
     startDaemon("oncall");
     const q = await send("asker", "oncall", "sleep 60 then report");
@@ -165,8 +102,8 @@ describe("agents on call", () => {
   }, 120_000);
 
   it("a daemon killed -9 mid-turn: the next one stops the orphan, says the turn was interrupted, and 'go on' continues the session", async () => {
-    fleet = await makeFleet(["asker", "oncall"]);
-    expect((await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", work, "--from", "asker")).code).toBe(0);
+    await t.fleet(["asker", "oncall"]);
+    expect((await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker")).code).toBe(0);
     const first = startDaemon("oncall");
     const q = await send("asker", "oncall", "sleep 120 on the migration");
     const running = await waitFor(
@@ -189,12 +126,12 @@ describe("agents on call", () => {
     expect(await processGone(running.pid!, 10_000)).toBe(true);
     const more = await send("asker", "oncall", "go on", a.id);
     expect((await answerTo("asker", more)).text).toBe("heard: sleep 120 on the migration | go on");
-    expect((await standInCalls(home)).filter((c) => c.prompt.includes("sleep 120"))).toHaveLength(1); // not run again
+    expect((await standInCalls(t.home)).filter((c) => c.prompt.includes("sleep 120"))).toHaveLength(1); // not run again
   }, 120_000);
 
   it("codex without a daemon: coord sync runs the turns, resumes with exec resume and the sandbox as -c on every call", async () => {
-    fleet = await makeFleet(["asker", "oncall"]);
-    expect((await cli("agent", "on-call", "codex", "--dir", dirOf("oncall"), "--cwd", work, "--from", "asker", "--permissions", "edit")).code).toBe(0);
+    await t.fleet(["asker", "oncall"]);
+    expect((await cli("agent", "on-call", "codex", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker", "--permissions", "edit")).code).toBe(0);
     const q1 = await send("asker", "oncall", "what is in the repo?");
     expect((await cli("sync", "--dir", dirOf("oncall"))).code).toBe(0);
     const a1 = await answerTo("asker", q1, 10_000);
@@ -203,7 +140,7 @@ describe("agents on call", () => {
     const q2 = await send("asker", "oncall", "and the tests?", a1.id);
     expect((await cli("sync", "--dir", dirOf("oncall"))).code).toBe(0);
     expect((await answerTo("asker", q2, 10_000)).text).toBe("heard: what is in the repo? | and the tests?");
-    const calls = (await standInCalls(home)).filter((c) => c.cli === "codex");
+    const calls = (await standInCalls(t.home)).filter((c) => c.cli === "codex");
     expect(calls.map((c) => c.args)).toEqual([
       ["exec", "--json", "-c", 'sandbox_mode="workspace-write"', "-"],
       ["exec", "--json", "-c", 'sandbox_mode="workspace-write"', "resume", expect.any(String), "-"],
@@ -211,9 +148,9 @@ describe("agents on call", () => {
   }, 60_000);
 
   it("a message past 8 agent turns in a row starts nothing and is answered so; an answer never starts a turn", async () => {
-    fleet = await makeFleet(["asker", "oncall"]);
-    expect((await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", work, "--from", "asker")).code).toBe(0);
-    expect((await cli("agent", "on-call", "claude", "--dir", dirOf("asker"), "--cwd", work, "--from", "oncall")).code).toBe(0);
+    await t.fleet(["asker", "oncall"]);
+    expect((await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker")).code).toBe(0);
+    expect((await cli("agent", "on-call", "claude", "--dir", dirOf("asker"), "--cwd", t.work, "--from", "oncall")).code).toBe(0);
     // As an agent's coord send inside its 8th turn would send it.
     process.env.COORD_ON_CALL_CHAIN = "8";
     const q = await send("asker", "oncall", "ask the other agent again");
@@ -227,26 +164,26 @@ describe("agents on call", () => {
     expect((await cli("sync", "--dir", dirOf("oncall"))).code).toBe(0);
     await answerTo("asker", p, 10_000);
     expect((await cli("sync", "--dir", dirOf("asker"))).code).toBe(0);
-    expect((await standInCalls(home)).map((c) => c.prompt.includes("status please"))).toEqual([true]);
+    expect((await standInCalls(t.home)).map((c) => c.prompt.includes("status please"))).toEqual([true]);
   }, 60_000);
 
   it("bad settings are refused with one sentence and change nothing; a broken onCall block is named by its line", async () => {
-    fleet = await makeFleet(["asker", "oncall"]);
+    await t.fleet(["asker", "oncall"]);
     const dir = dirOf("oncall");
-    await writeFile(join(bin, "cursor-agent"), "#!/bin/sh\nexit 0\n");
-    await chmod(join(bin, "cursor-agent"), 0o755);
-    const file = join(work, "file.txt");
+    await writeFile(join(t.bin, "cursor-agent"), "#!/bin/sh\nexit 0\n");
+    await chmod(join(t.bin, "cursor-agent"), 0o755);
+    const file = join(t.work, "file.txt");
     await writeFile(file, "x");
     const cases: [string[], RegExp][] = [
-      [["gemini", "--cwd", work, "--from", "asker"], /^coord cannot put "gemini" on call; give one of claude, codex, opencode, cursor$/],
-      [["opencode", "--cwd", work, "--from", "asker"], /^opencode is not on PATH \(looked for opencode\)/],
-      [["claude", "--cwd", join(work, "nope"), "--from", "asker"], /does not exist/],
+      [["gemini", "--cwd", t.work, "--from", "asker"], /^coord cannot put "gemini" on call; give one of claude, codex, opencode, cursor$/],
+      [["opencode", "--cwd", t.work, "--from", "asker"], /^opencode is not on PATH \(looked for opencode\)/],
+      [["claude", "--cwd", join(t.work, "nope"), "--from", "asker"], /does not exist/],
       [["claude", "--cwd", file, "--from", "asker"], /is not a directory$/],
-      [["claude", "--cwd", work], /^--from is required/],
-      [["claude", "--cwd", work, "--from", "zeta"], /^--from: no machine "zeta" is registered/],
-      [["cursor", "--cwd", work, "--from", "asker", "--permissions", "edit"], /^--permissions: cursor cannot run with permissions "edit"/],
-      [["claude", "--cwd", work, "--from", "asker", "--permissions", "root"], /^--permissions must be one of read-only, edit, full/],
-      [["claude", "--cwd", work, "--from", "asker", "--timeout", "soon"], /^--timeout "soon" is not a duration/],
+      [["claude", "--cwd", t.work], /^--from is required/],
+      [["claude", "--cwd", t.work, "--from", "zeta"], /^--from: no machine "zeta" is registered/],
+      [["cursor", "--cwd", t.work, "--from", "asker", "--permissions", "edit"], /^--permissions: cursor cannot run with permissions "edit"/],
+      [["claude", "--cwd", t.work, "--from", "asker", "--permissions", "root"], /^--permissions must be one of read-only, edit, full/],
+      [["claude", "--cwd", t.work, "--from", "asker", "--timeout", "soon"], /^--timeout "soon" is not a duration/],
     ];
     const before = await readFile(join(dir, ".git", "coord", "machine.yaml"), "utf8");
     for (const [args, want] of cases) {
@@ -257,7 +194,7 @@ describe("agents on call", () => {
     }
     expect(await readFile(join(dir, ".git", "coord", "machine.yaml"), "utf8")).toBe(before);
     // By hand, broken: the daemon and the command name the line; messages are still delivered.
-    await writeFile(join(dir, ".git", "coord", "machine.yaml"), `${before}onCall:\n  agent: claude\n  cwd: ${work}\n  from: asker\n`);
+    await writeFile(join(dir, ".git", "coord", "machine.yaml"), `${before}onCall:\n  agent: claude\n  cwd: ${t.work}\n  from: asker\n`);
     const shown = await cli("agent", "on-call", "--dir", dir);
     expect(shown.code).toBe(2);
     expect(shown.out).toMatch(/^not on call: .*machine\.yaml:\d+: field onCall\.from must be a list of machine names, or ALL/);
@@ -266,14 +203,14 @@ describe("agents on call", () => {
     const q = await send("asker", "oncall", "are you there?");
     expect((await cli("sync", "--dir", dir)).code).toBe(0);
     expect((await inbox({ dir })).messages.map((x) => x.id)).toContain(q);
-    expect(await standInCalls(home)).toEqual([]);
+    expect(await standInCalls(t.home)).toEqual([]);
   }, 60_000);
 
   it("an agent asks another machine's agent through coord mcp and has the answer in the same turn; stop_turn stops a turn there or here", async () => {
-    fleet = await makeFleet(["asker", "oncall"]);
-    expect((await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", work, "--from", "asker")).code).toBe(0);
+    await t.fleet(["asker", "oncall"]);
+    expect((await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker")).code).toBe(0);
     startDaemon("oncall");
-    const { client } = await connectMcp(dirOf("asker"), stops);
+    const { client } = await connectMcp(dirOf("asker"), t.onEnd);
     const transcript: string[] = [];
     const step = async (name: string, args: Record<string, unknown>) => {
       const r = await ok(client, name, args);
@@ -297,7 +234,7 @@ describe("agents on call", () => {
     // A turn here, stopped here (the machine's own tool, as coord agent stop).
     const q = await send("asker", "oncall", "sleep 60 again");
     const running = await waitFor(async () => (await onCallJson("oncall")).running[0], 20_000, "the second turn running", 200);
-    const { client: local } = await connectMcp(dirOf("oncall"), stops);
+    const { client: local } = await connectMcp(dirOf("oncall"), t.onEnd);
     const here = await call(local, "stop_turn", { thread: q });
     expect(here.isError, here.text).toBeFalsy();
     expect(here.text).toBe(`Stopped the turn of thread ${q} on this machine.`);

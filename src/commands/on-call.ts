@@ -5,7 +5,7 @@ import { ON_CALL_AGENTS, type OnCallSettings } from "../core/oncall/on-call.js";
 import { BROADCAST } from "../core/messages/messages.js";
 import { parseMessageId } from "../core/messages/messages.js";
 import { CoordError, EXIT } from "../errors.js";
-import { killGroup } from "../runner/run.js";
+import { carriesMarker, killGroup } from "../runner/run.js";
 import { AGENT_CLIS, whichOf } from "../state/capabilities.js";
 import { loadConfig, saveConfig } from "../state/config.js";
 import { loadOnCall, parseOnCall, readOnCallState, type RunningTurn, updateOnCallState } from "../state/on-call.js";
@@ -215,22 +215,27 @@ export async function stopTurn(opts: { dir: string; thread: string; graceMs?: nu
   const m = await openMachine(opts.dir);
   if (!parseMessageId(opts.thread))
     throw new CoordError(`"${opts.thread}" is not a message id; threads are named by their first message, like izzit7/soda-yeti/3 (coord agent on-call lists them)`, EXIT.USAGE);
-  const hit = await updateOnCallState(m.stateDir, (state) => {
-    for (const [root, t] of Object.entries(state.threads)) {
-      if (root !== opts.thread && !(t.ids ?? []).includes(opts.thread)) continue;
-      if (!t.running) return { root };
-      t.running.stop ??= opts.by ?? "coord agent stop on this machine";
-      return { root, pid: t.running.pid };
-    }
-    return undefined;
-  });
+  const state = await readOnCallState(m.stateDir);
+  const hit = Object.entries(state.threads).find(([root, t]) => root === opts.thread || (t.ids ?? []).includes(opts.thread));
   if (!hit) throw new CoordError(`no thread ${opts.thread} on this machine (coord agent on-call lists its threads)`, EXIT.USAGE);
-  if (hit.pid === undefined) throw new CoordError(`nothing runs in thread ${hit.root} now`, EXIT.FAILURE);
-  killGroup(hit.pid, "SIGTERM");
+  const [root, t] = hit;
+  const run = t.running;
+  if (!run) throw new CoordError(`nothing runs in thread ${root} now`, EXIT.FAILURE);
+  if (!run.pid) throw new CoordError(`the turn of thread ${root} is starting; try again in a moment`, EXIT.FAILURE);
+  // Only the turn's own process group: a pid reused since (the turn's coord process crashed) is never signalled.
+  if ((await carriesMarker(run.pid, turnMarker(m.config.name, root, run.startedAt), ON_CALL_TURN_ENV)) === false)
+    throw new CoordError(`the turn of thread ${root} has no process any more (its coord process stopped); the next start of the daemon says so in the thread`, EXIT.FAILURE);
+  // Recorded before the signal: its engine answers "stopped", by whom.
+  await updateOnCallState(m.stateDir, (st) => {
+    const r = own(st.threads, root)?.running;
+    if (r && r.startedAt === run.startedAt) r.stop ??= opts.by ?? "coord agent stop on this machine";
+  });
+  const pid = run.pid;
+  killGroup(pid, "SIGTERM");
   const deadline = Date.now() + (opts.graceMs ?? 5000);
-  while (pidAlive(hit.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  if (pidAlive(hit.pid)) killGroup(hit.pid, "SIGKILL");
-  return { thread: hit.root, pid: hit.pid };
+  while (pidAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (pidAlive(pid)) killGroup(pid, "SIGKILL");
+  return { thread: root, pid };
 }
 
 // ---------------------------------------------------------------- approvals from afar

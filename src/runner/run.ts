@@ -263,12 +263,27 @@ export async function runTask(spec: RunSpec): Promise<RunResult> {
  * so a reused pid is never killed. Elsewhere it does nothing.
  */
 export async function killOrphan(pid: number, marker: string, variable = "COORD_TASK"): Promise<boolean> {
-  try {
-    const environ = await readFile(`/proc/${pid}/environ`, "utf8");
-    if (!environ.split("\0").includes(`${variable}=${marker}`)) return false;
-  } catch {
-    return false;
-  }
+  if ((await carriesMarker(pid, marker, variable)) !== true) return false;
   killGroup(pid, "SIGKILL");
   return true;
+}
+
+/**
+ * Whether process `pid` carries `variable=marker` in its environment (Linux /proc): false when it does not or is
+ * gone, undefined where that cannot be told (no /proc).
+ */
+export async function carriesMarker(pid: number, marker: string, variable = "COORD_TASK"): Promise<boolean | undefined> {
+  try {
+    const environ = await readFile(`/proc/${pid}/environ`, "utf8");
+    return environ.split("\0").includes(`${variable}=${marker}`);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === "ENOENT" &&
+      !(await readFile("/proc/self/environ").then(
+        () => true,
+        () => false,
+      ))
+      ? undefined
+      : false;
+  }
 }

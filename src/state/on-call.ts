@@ -12,6 +12,7 @@ import { DEFAULT_APPROVAL_TIMEOUT } from "../core/oncall/approvals.js";
 import { parseDuration } from "../core/time/duration.js";
 import { machineNameProblem } from "../core/files/names.js";
 import { ownTable } from "../core/types.js";
+import type { Message } from "../core/messages/messages.js";
 import { checkState, setAside } from "./corrupt.js";
 import { readIfExists, updateLocked } from "./files.js";
 import { configPath } from "./config.js";
@@ -130,6 +131,18 @@ export interface RunningTurn {
   stop?: string;
   /** The session the CLI named while it ran: kept when the turn is cut short, so "go on" continues it. */
   session?: string;
+  /** The engine that runs it (a random id per process's engine): a runner pid alive again in another engine is no owner. */
+  engine?: string;
+  /** Once it ended: its answers, recorded before they are stored in the outbox (a crash between is finished by the next engine). */
+  answers?: PendingAnswer[];
+}
+
+/** An answer of a turn that ended, to store in the outbox. */
+export interface PendingAnswer {
+  to: string;
+  replyTo: string;
+  text: string;
+  mark: NonNullable<Message["agent"]>;
 }
 
 export interface ThreadState {
@@ -149,6 +162,8 @@ export interface ThreadState {
   budgetSaid?: string;
   /** Tools `/approve always <tool>` allowed for the rest of this thread's session. */
   allowed?: string[];
+  /** The machines that asked in it: only they (or a reply to a message to or from a machine) join it. */
+  askers?: string[];
 }
 
 /** A request for a permission an agent on call made (approvals from afar), by its message's id. */
@@ -211,6 +226,7 @@ const stateSchema = z.looseObject({
       ids: ids.optional(),
       budgetSaid: z.string().optional(),
       allowed: ids.optional(),
+      askers: ids.optional(),
     }),
   ),
   taken: z.array(z.string()),

@@ -11,6 +11,7 @@ import { CLI_PATH } from "../package.js";
 import { agentReader } from "../core/agents/agents.js";
 import {
   answerOf,
+  type Ask,
   type AgentMark,
   chainOf,
   dayOf,
@@ -28,17 +29,21 @@ import {
 import { outputTail, redact } from "../core/trust/redact.js";
 import { decisionOf, mayDecide } from "../core/oncall/approvals.js";
 import { own } from "../core/types.js";
-import { killGroup, killOrphan, runTask } from "../runner/run.js";
+import { carriesMarker, killGroup, killOrphan, runTask } from "../runner/run.js";
 import { agentExecutable } from "../state/capabilities.js";
 import { pidAlive } from "../state/lock.js";
 import { readMailbox, updateMailbox } from "../state/mailbox.js";
-import { loadOnCall, type OnCallState, readOnCallState, type ThreadState, updateOnCallState } from "../state/on-call.js";
+import { loadOnCall, type OnCallState, type PendingAnswer, readOnCallState, type RunningTurn, type ThreadState, updateOnCallState } from "../state/on-call.js";
+import { loadConfig } from "../state/config.js";
+import { timings } from "../timings.js";
+import { randomUUID } from "node:crypto";
+import { BROADCAST, parseMessageId } from "../core/messages/messages.js";
 import { readPins } from "../state/trust.js";
 import { describeFailure } from "../failure.js";
 import { MAX_ON_CALL_TURNS, type OnCallReport } from "../core/fleet/computer.js";
 import type { Machine } from "./machine.js";
 import { queueMessage } from "./mail.js";
-import { allowedDir } from "./tasks.js";
+import { allowedDir, inheritedEnv } from "./tasks.js";
 import { lastFetchedModel } from "./trust.js";
 import { READ_PATHS } from "./cycle.js";
 
@@ -50,6 +55,9 @@ export const ON_CALL_AGENT_ENV = "COORD_ON_CALL_AGENT";
 export const ON_CALL_TURN_ENV = "COORD_ON_CALL_TURN";
 /** Set in a turn's environment: its thread. */
 export const ON_CALL_THREAD_ENV = "COORD_ON_CALL_THREAD";
+
+/** How long after a turn's end could not be recorded or stored (a locked or full disk) the engine tries again. */
+const SETTLE_RETRY_MS = 5_000;
 
 /** How often at most a new step of a running turn asks for a publish (a step is never urgent: the push budget decides when). */
 const STEP_PUBLISH_MS = 5_000;
@@ -92,47 +100,80 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
   const { log } = opts;
   const now = opts.now ?? (() => new Date());
   const me = m.config.name;
+  /** This engine, in the turns it records: a turn of another engine whose process is gone (or has this pid again) is an orphan. */
+  const engineId = randomUUID();
+  /** The machine with its config as machine.yaml says now (read at each pump: allowedRoots, trust, timeouts changed meanwhile). */
+  let cur: Machine = m;
   /** The turns this engine runs: thread → what stops it, and its end. */
   const running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   let lastProblem: string | undefined;
   let pumping: Promise<void> = Promise.resolve();
+  /** Set by close: nothing new starts. */
+  let closing = false;
+  /** Turns that ended but whose end could not be recorded or stored yet (a locked or full disk): tried again at each pump. */
+  const unsettled = new Map<string, { startedAt: string; end: Ended }>();
+  /** A pump later, to settle what could not be settled (no sync may come for minutes to pump). */
+  let retry: NodeJS.Timeout | undefined;
+  const retryLater = () => {
+    if (retry || closing) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      void engine.pump();
+    }, SETTLE_RETRY_MS);
+    retry.unref();
+  };
 
-  /** Stores an answer in the thread, to `to`, replying to `replyTo`. */
-  async function answer(to: string, replyTo: string, text: string, mark: AgentMark): Promise<void> {
-    const model = (await lastFetchedModel(m, READ_PATHS).catch(() => undefined))?.model;
-    if (model && !model.machineNames.includes(to)) return; // gone from the fleet: nobody to answer
-    await queueMessage(m, model, { to, text: clipAnswer(redact(text)), priority: "normal", replyTo, agent: mark });
+  /** Stores a message of the engine's in the thread (an answer, a refusal, a note), to `to`, replying to `replyTo`; its id, or none when `to` left the fleet. */
+  async function answer(to: string, replyTo: string, text: string, mark: AgentMark): Promise<string | undefined> {
+    const model = (await lastFetchedModel(cur, READ_PATHS).catch(() => undefined))?.model;
+    if (model && !model.machineNames.includes(to)) return undefined; // gone from the fleet: nobody to answer
+    const id = await queueMessage(cur, model, { to, text: clipAnswer(redact(text)), priority: "normal", replyTo, agent: mark });
     opts.publish("answer");
+    return id;
+  }
+
+  /** Stores a turn's answers that are not in the outbox yet (a crash may have come after some were stored): each once. */
+  async function deliver(root: string, answers: PendingAnswer[]): Promise<string[]> {
+    const outbox = (await readMailbox(cur.stateDir)).outbox;
+    const ids: string[] = [];
+    for (const a of answers) {
+      const stored = (own(outbox, a.to)?.messages ?? []).find((x) => x.replyTo === a.replyTo && x.agent?.answer && x.text === a.text);
+      if (stored) continue;
+      const id = await answer(a.to, a.replyTo, a.text, a.mark);
+      if (id) ids.push(id);
+    }
+    if (ids.length) log(`on call: answered in thread ${root}: ${ids.join(", ")}`);
+    return ids;
   }
 
   async function settings(): Promise<OnCallSettings | undefined> {
-    const read = await loadOnCall(m.stateDir);
+    const read = await loadOnCall(cur.stateDir);
     if (read.problem !== undefined && read.problem !== lastProblem) log(`on call: ${read.problem}`);
     lastProblem = read.problem;
     return read.settings;
   }
 
   async function take(s: OnCallSettings | undefined): Promise<{ refusals: Note[]; notes: Note[]; stops: string[] }> {
-    const mail = await readMailbox(m.stateDir);
+    const mail = await readMailbox(cur.stateDir);
     const pending = new Set(mail.turnPending ?? []);
     const out = { refusals: [] as Note[], notes: [] as Note[], stops: [] as string[] };
     if (pending.size === 0) return out;
-    // What each message replies to: received ones, and this machine's own (its answers), for the threads.
+    // What each message replies to (only ids that are message ids): received ones, and this machine's own (its answers).
     const parent = new Map<string, string>();
     const texts = new Map<string, { from: string; text: string }>();
     for (const x of mail.inbox) {
-      if (x.replyTo) parent.set(x.id, x.replyTo);
+      if (x.replyTo && parseMessageId(x.replyTo)) parent.set(x.id, x.replyTo);
       texts.set(x.id, { from: x.from, text: x.text });
     }
     for (const [to, ch] of Object.entries(mail.outbox))
       for (const x of ch.messages) {
         const id = `${me}/${to}/${x.seq}`;
-        if (x.replyTo) parent.set(id, x.replyTo);
+        if (x.replyTo && parseMessageId(x.replyTo)) parent.set(id, x.replyTo);
         texts.set(id, { from: me, text: x.text });
       }
-    const pins = m.config.trust.verifyMachines ? await readPins(m.stateDir) : new Map<string, string>();
+    const pins = cur.config.trust.verifyMachines ? await readPins(cur.stateDir) : new Map<string, string>();
     const fresh = mail.inbox.filter((x) => pending.has(x.id));
-    await updateOnCallState(m.stateDir, (state) => {
+    await updateOnCallState(cur.stateDir, (state) => {
       const taken = new Set(state.taken);
       // Each message id of a known thread → that thread (answers are archived from the outbox after a day).
       const known = new Map<string, string>();
@@ -173,25 +214,39 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
         }
         const no = whyNoTurn(msg, s, { me, verified: pins.has(msg.from) });
         if (no && "silent" in no) continue;
-        const root = threadOf(
+        let root = threadOf(
           msg.id,
           (id) => parent.get(id),
           (id) => known.get(id),
         );
+        // A machine joins a conversation only where it asked, or by replying to a message to or from it (or to ALL):
+        // a reply that names another machine's message (written by hand) starts a conversation of its own.
+        const existing = own(state.threads, root);
+        if (existing && root !== msg.id && !(existing.askers ?? []).includes(msg.from) && !concerns(msg.replyTo, msg.from)) root = msg.id;
         if (no) {
           out.refusals.push({ to: msg.from, replyTo: msg.id, text: no.answer });
           continue;
         }
-        const thread: ThreadState = state.threads[root] ?? { agent: s.agent, cwd: s.cwd, queue: [], lastAt: msg.at, ids: [] };
+        const thread: ThreadState = own(state.threads, root) ?? { agent: s.agent, cwd: s.cwd, queue: [], lastAt: msg.at, ids: [] };
         state.threads[root] = thread;
         thread.ids = [...(thread.ids ?? []), msg.id].slice(-200);
+        thread.askers = [...new Set([...(thread.askers ?? []), msg.from])].slice(-50);
         thread.lastAt = msg.at;
         known.set(msg.id, root);
         if (isStop(msg.text)) {
+          const dropped = thread.queue.length;
+          thread.queue = [];
           if (thread.running) {
-            thread.running.stop ??= `/stop from ${msg.from}`;
+            thread.running.stop ??= `/stop from ${msg.from}${dropped ? `; ${dropped} waiting message${dropped === 1 ? "" : "s"} dropped` : ""}`;
             out.stops.push(root);
-          } else out.refusals.push({ to: msg.from, replyTo: msg.id, text: "Nothing is running in this thread: nothing to stop." });
+          } else
+            out.refusals.push({
+              to: msg.from,
+              replyTo: msg.id,
+              text: dropped
+                ? `Nothing was running; ${dropped} waiting message${dropped === 1 ? " was" : "s were"} dropped.`
+                : "Nothing is running in this thread: nothing to stop.",
+            });
           continue;
         }
         const repliedTo = msg.replyTo && thread.queue.length === 0 && !thread.session && !thread.running ? texts.get(msg.replyTo) : undefined;
@@ -207,7 +262,7 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
       }
     });
     // Taken: off the mailbox's list (a crash before this takes none twice: `taken` remembers them).
-    await updateMailbox(m.stateDir, (data) => {
+    await updateMailbox(cur.stateDir, (data) => {
       const left = (data.turnPending ?? []).filter((id) => !pending.has(id));
       if (left.length) data.turnPending = left;
       else delete data.turnPending;
@@ -215,20 +270,24 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
     return out;
   }
 
-  /** Stops a running turn of this engine, or of a process that crashed or runs elsewhere (by its process group). */
-  function stopTurn(root: string, t: ThreadState): void {
+  /** Stops a running turn of this engine; of another process, its process group when it still carries the turn's marker. */
+  async function stopTurn(root: string, t: ThreadState): Promise<void> {
     const mine = running.get(root);
-    if (mine) mine.abort.abort();
-    else if (t.running?.pid) killGroup(t.running.pid, "SIGTERM");
+    if (mine) return mine.abort.abort();
+    const run = t.running;
+    if (run?.pid && (await carriesMarker(run.pid, turnMarker(me, root, run.startedAt), ON_CALL_TURN_ENV)) !== false) stopGroup(run.pid);
   }
 
   async function startDue(s: OnCallSettings): Promise<void> {
-    const state = await readOnCallState(m.stateDir);
-    const others = Object.values(state.threads).filter((t) => t.running).length;
-    let free = s.maxParallel - others;
-    for (const [root, t] of Object.entries(state.threads).sort(([, a], [, b]) => ((a.queue[0]?.at ?? "") < (b.queue[0]?.at ?? "") ? -1 : 1))) {
-      if (free <= 0) break;
-      if (t.running || t.queue.length === 0 || running.has(root)) continue;
+    const state = await readOnCallState(cur.stateDir);
+    // The turns running now: those of other processes as the state says, and this engine's (some not recorded yet).
+    const others = Object.entries(state.threads).filter(([root, t]) => t.running && !running.has(root)).length;
+    let free = s.maxParallel - others - running.size;
+    const queued = Object.entries(state.threads)
+      .filter(([root, t]) => !t.running && t.queue.length > 0 && !running.has(root))
+      .sort(([, a], [, b]) => (a.queue[0]!.at < b.queue[0]!.at ? -1 : 1));
+    for (const [root, t] of queued) {
+      if (free <= 0 || closing) break;
       if (!withinDailyBudget(s, state.spent, now())) {
         await budgetReached(root, t, s);
         continue;
@@ -241,8 +300,8 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
   async function budgetReached(root: string, t: ThreadState, s: OnCallSettings): Promise<void> {
     const day = dayOf(now());
     if (t.budgetSaid === day) return;
-    await updateOnCallState(m.stateDir, (state) => {
-      const th = state.threads[root];
+    await updateOnCallState(cur.stateDir, (state) => {
+      const th = own(state.threads, root);
       if (th) th.budgetSaid = day;
     });
     const last = t.queue[t.queue.length - 1]!;
@@ -250,11 +309,7 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
       last.from,
       last.id,
       `Waiting: this machine's on-call budget of $${s.dailyBudgetUsd} for today (UTC) is spent. The message is kept and answered tomorrow, or when the budget is raised.`,
-      {
-        answer: true,
-        cli: s.agent,
-        outcome: "refused",
-      },
+      { answer: true, cli: s.agent, outcome: "refused" },
     );
   }
 
@@ -263,47 +318,77 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
     let resolveDone: () => void = () => {};
     const done = new Promise<void>((r) => (resolveDone = r));
     running.set(root, { abort, done });
-    void runTurn(root, s, abort)
-      .catch((e: unknown) => log(`on call: the turn of thread ${root} failed: ${describeFailure(e).message}`))
+    const startedAt = now().toISOString();
+    const ended: { end?: Ended } = {};
+    void runTurn(root, s, abort, startedAt, ended)
+      .catch((e: unknown) => {
+        // Whatever failed, the thread is not left running: its end (the agent's answer when it had one, else the
+        // failure) is tried again at each pump until it is recorded and stored.
+        const why = describeFailure(e).message;
+        log(`on call: the turn of thread ${root} could not end cleanly (${why}); its end is tried again at the next pump`);
+        unsettled.set(root, { startedAt, end: ended.end ?? { text: `The turn failed: ${why}.`, mark: { answer: true, outcome: "failed" } } });
+        retryLater();
+      })
       .finally(() => {
         running.delete(root);
         resolveDone();
-        void engine.pump();
+        if (!closing) void engine.pump();
       });
   }
 
-  async function runTurn(root: string, s: OnCallSettings, abort: AbortController): Promise<void> {
-    const startedAt = now().toISOString();
+  /**
+   * Ends turn `startedAt` of thread `root` with `end` (its answer to each asker; the session and cost it returned):
+   * the answers are recorded in the turn first, then stored in the outbox, then the turn is cleared. A crash between
+   * the steps leaves the turn with its answers, which the next engine stores (each once).
+   */
+  async function endTurn(root: string, startedAt: string, end: Ended): Promise<void> {
+    const answers = await updateOnCallState(cur.stateDir, (state) => {
+      const t = own(state.threads, root);
+      const run = t?.running;
+      if (!t || !run || run.startedAt !== startedAt) return undefined;
+      run.answers ??= askersOf(run.asks).map((a) => ({ to: a.from, replyTo: a.id, text: clipAnswer(redact(end.text)), mark: end.mark }));
+      if (end.session) t.session = end.session;
+      if (end.costUsd) {
+        const day = dayOf(now());
+        state.spent = { day, usd: (state.spent?.day === day ? state.spent.usd : 0) + end.costUsd };
+      }
+      endRequests(state, root, startedAt, "the turn ended", now());
+      return run.answers;
+    });
+    if (!answers) return;
+    const ids = await deliver(root, answers);
+    await updateOnCallState(cur.stateDir, (state) => {
+      const t = own(state.threads, root);
+      if (!t || t.running?.startedAt !== startedAt) return;
+      delete t.running;
+      t.ids = [...(t.ids ?? []), ...ids].slice(-200);
+      t.lastAt = now().toISOString();
+    });
+  }
+
+  async function runTurn(root: string, s: OnCallSettings, abort: AbortController, startedAt: string, ended: { end?: Ended }): Promise<void> {
     // The queue becomes the running turn, durably, before anything starts: a crash from here on is an interruption.
-    const turn = await updateOnCallState(m.stateDir, (state) => {
-      const t = state.threads[root];
+    // Under the lock, maxParallel holds across processes and pumps.
+    const turn = await updateOnCallState(cur.stateDir, (state) => {
+      const t = own(state.threads, root);
       if (!t || t.running || t.queue.length === 0) return undefined;
-      t.running = { runner: process.pid, startedAt, asks: t.queue };
+      if (Object.values(state.threads).filter((x) => x.running).length >= s.maxParallel) return undefined;
+      t.running = { runner: process.pid, engine: engineId, startedAt, asks: t.queue };
       t.queue = [];
       return { thread: { ...t }, asks: t.running.asks };
     });
     if (!turn) return;
+    const m = cur; // this turn's config, as it was when it started
     const { thread, asks } = turn;
     const chain = chainOf(asks);
     const last = asks[asks.length - 1]!;
     const first = asks[0]!;
-    const finish = async (text: string, mark: AgentMark, session?: string, costUsd?: number) => {
-      await updateOnCallState(m.stateDir, (state) => {
-        endRequests(state, root, startedAt, "the turn ended", now());
-        const t = state.threads[root];
-        if (!t) return;
-        delete t.running;
-        if (session) t.session = session;
-        t.lastAt = now().toISOString();
-        if (costUsd) {
-          const day = dayOf(now());
-          state.spent = { day, usd: (state.spent?.day === day ? state.spent.usd : 0) + costUsd };
-        }
-      });
-      await answer(last.from, last.id, text, mark);
+    const fail = (why: string) => {
+      ended.end = { text: `The turn could not start: ${why}.`, mark: { answer: true, cli: thread.agent, chain: chain + 1, outcome: "failed" } };
+      return endTurn(root, startedAt, ended.end);
     };
     const where = await allowedDir(m, thread.cwd);
-    if ("refused" in where) return finish(`The turn could not start: ${where.refused}.`, { answer: true, cli: thread.agent, chain: chain + 1, outcome: "failed" });
+    if ("refused" in where) return fail(where.refused);
     const settingsNow = { ...s, agent: thread.agent as OnCallSettings["agent"] };
     const prompt = turnPrompt(me, asks, thread.session ? undefined : first.repliedTo);
     // Claude Code asks what its permissions do not cover through coord's permission prompt tool (approvals from afar).
@@ -313,16 +398,20 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
       executable: agentExecutable(thread.agent),
       ...(mcpConfig ? { mcpConfig } : {}),
     });
-    if ("refused" in how) return finish(`The turn could not start: ${how.refused}.`, { answer: true, cli: thread.agent, chain: chain + 1, outcome: "failed" });
+    if ("refused" in how) return fail(how.refused);
     const reader = agentReader(thread.agent);
     let step: string | undefined;
     let stepSaved = 0;
+    const recordRun = (change: (run: RunningTurn) => void) =>
+      updateOnCallState(m.stateDir, (state) => {
+        const run = own(state.threads, root)?.running;
+        if (run && run.startedAt === startedAt) change(run);
+      });
     const saveStep = () => {
       stepSaved = Date.now();
       const at = step;
-      void updateOnCallState(m.stateDir, (state) => {
-        const r = state.threads[root]?.running;
-        if (r && r.startedAt === startedAt) r.step = at;
+      void recordRun((run) => {
+        if (at) run.step = at;
       })
         .then(() => opts.publish("step"))
         .catch(() => {});
@@ -335,7 +424,8 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
       argv: how.argv,
       cwd: where.cwd,
       env: {
-        ...(process.env as Record<string, string>),
+        // coord's own environment without its COORD_SECRET_ variables, as a task's.
+        ...inheritedEnv(),
         ...how.env,
         [ON_CALL_CHAIN_ENV]: String(chain + 1),
         [ON_CALL_AGENT_ENV]: thread.agent,
@@ -349,9 +439,8 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
       signal: abort.signal,
       program: `the agent CLI ${thread.agent}`,
       onStart: (pid) => {
-        void updateOnCallState(m.stateDir, (state) => {
-          const run = state.threads[root]?.running;
-          if (run && run.startedAt === startedAt) run.pid = pid;
+        recordRun((run) => {
+          run.pid = pid;
         }).catch((e: unknown) => log(`on call: could not record the turn's pid: ${describeFailure(e).message}`));
       },
       onLine: (line) => {
@@ -359,9 +448,8 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
         const named = sessionOf(line);
         if (named !== undefined && named !== session) {
           session = named;
-          void updateOnCallState(m.stateDir, (state) => {
-            const run = state.threads[root]?.running;
-            if (run && run.startedAt === startedAt) run.session = named;
+          recordRun((run) => {
+            run.session = named;
           }).catch(() => {});
         }
         const next = stepOf(line);
@@ -376,7 +464,7 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
     clearTimeout(stepTimer);
     if (mcpConfig) await rm(mcpConfig, { force: true }).catch(() => {});
     const said = reader?.result();
-    const stopState = (await readOnCallState(m.stateDir)).threads[root]?.running?.stop;
+    const stopState = own((await readOnCallState(m.stateDir)).threads, root)?.running?.stop;
     // Asked to stop (a /stop, coord agent stop: recorded first), or stopped by this engine (the daemon stopping).
     const stopped = stopState ?? (r.aborted ? abortReason(abort) : undefined);
     const a = answerOf(
@@ -395,7 +483,42 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
       chain,
     );
     log(`on call: turn of thread ${root} ended (${a.mark.outcome ?? "answered"})`);
-    await finish(a.text, a.mark, said?.session ?? session, said?.costUsd);
+    const back = said?.session ?? session;
+    ended.end = { ...a, ...(back ? { session: back } : {}), ...(said?.costUsd ? { costUsd: said.costUsd } : {}) };
+    await endTurn(root, startedAt, ended.end);
+  }
+
+  /**
+   * Ends the turns no process runs any more: those of this engine whose end could not be recorded before (their
+   * answer when they had one), and orphans of an engine whose process is gone or has this pid again (a restart in a
+   * container): killed if still running, their answers stored when they had ended, else told interrupted.
+   */
+  async function settle(): Promise<void> {
+    for (const [root, u] of [...unsettled]) {
+      try {
+        await endTurn(root, u.startedAt, u.end);
+        unsettled.delete(root);
+      } catch (e) {
+        log(`on call: the end of thread ${root}'s turn is still not recorded (${describeFailure(e).message}); tried again at the next pump`);
+        retryLater();
+      }
+    }
+    const state = await readOnCallState(cur.stateDir);
+    const orphan = (root: string, run: RunningTurn) => (run.engine === engineId ? !running.has(root) && !unsettled.has(root) : run.runner === process.pid || !pidAlive(run.runner));
+    for (const [root, t] of Object.entries(state.threads)) {
+      const run = t.running;
+      if (!run || !orphan(root, run)) continue;
+      if (run.pid) await killOrphan(run.pid, turnMarker(me, root, run.startedAt), ON_CALL_TURN_ENV);
+      if (run.answers) {
+        // It had ended: its answers are stored (those not stored yet), and the turn cleared.
+        await endTurn(root, run.startedAt, { text: "", mark: {} });
+        continue;
+      }
+      log(`on call: the turn of thread ${root} was interrupted (its coord process ${run.runner} is gone)`);
+      const a = interruptedAnswer(t.agent, chainOf(run.asks), run.step);
+      // The session stays: "go on" continues it.
+      await endTurn(root, run.startedAt, { ...a, ...(run.session ? { session: run.session } : {}) });
+    }
   }
 
   const abortReason = (abort: AbortController) => (typeof abort.signal.reason === "string" ? abort.signal.reason : "stopped");
@@ -404,18 +527,22 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
     pump() {
       // One pump at a time: each sees what the one before took.
       const next = pumping.then(async () => {
+        if (closing) return;
+        const config = await loadConfig(m.stateDir).catch(() => undefined);
+        if (config) cur = { ...m, config };
+        await settle();
         const s = await settings();
         const { refusals, notes, stops } = await take(s);
         for (const r of refusals) await answer(r.to, r.replyTo, r.text, { answer: true, ...(s ? { cli: s.agent } : {}), outcome: "refused" });
         for (const r of notes) await answer(r.to, r.replyTo, r.text, { answer: true, ...(s ? { cli: s.agent } : {}) });
         if (stops.length) {
-          const state = await readOnCallState(m.stateDir);
+          const state = await readOnCallState(cur.stateDir);
           for (const root of stops) {
-            const t = state.threads[root];
-            if (t) stopTurn(root, t);
+            const t = own(state.threads, root);
+            if (t) await stopTurn(root, t);
           }
         }
-        if (s) await startDue(s);
+        if (s && !closing) await startDue(s);
       });
       pumping = next.catch((e: unknown) => log(`on call: ${describeFailure(e).message}`));
       return pumping;
@@ -428,35 +555,43 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
         await Promise.all([...running.values()].map((r) => r.done));
       }
     },
-    async recover() {
-      const state = await readOnCallState(m.stateDir);
-      const orphans = Object.entries(state.threads).filter(([, t]) => t.running && t.running.runner !== process.pid && !pidAlive(t.running.runner));
-      for (const [root, t] of orphans) {
-        const run = t.running!;
-        if (run.pid) await killOrphan(run.pid, turnMarker(me, root, run.startedAt), ON_CALL_TURN_ENV);
-        await updateOnCallState(m.stateDir, (st: OnCallState) => {
-          endRequests(st, root, run.startedAt, "the turn ended", now());
-          const th = st.threads[root];
-          if (th?.running?.startedAt !== run.startedAt) return;
-          // The session stays: "go on" continues it.
-          if (run.session) th.session = run.session;
-          delete th.running;
-        });
-        const last = run.asks[run.asks.length - 1];
-        log(`on call: the turn of thread ${root} was interrupted (its coord process ${run.runner} is gone)`);
-        if (last) {
-          const a = interruptedAnswer(t.agent, chainOf(run.asks), run.step);
-          await answer(last.from, last.id, a.text, a.mark);
-        }
-      }
-    },
+    recover: () => settle(),
     async close(why) {
+      closing = true;
+      clearTimeout(retry);
       for (const r of running.values()) r.abort.abort(why);
-      await Promise.all([...running.values()].map((r) => r.done));
+      while (running.size) await Promise.all([...running.values()].map((r) => r.done));
       await pumping;
     },
   };
   return engine;
+}
+
+/** How a turn ended: its answer to each asker, and the session and cost it returned. */
+interface Ended {
+  text: string;
+  mark: AgentMark;
+  session?: string;
+  costUsd?: number;
+}
+
+/** A message to or from machine `who` (or to ALL), by its id: one it may reply to. */
+function concerns(id: string | undefined, who: string): boolean {
+  const p = id ? parseMessageId(id) : undefined;
+  return p !== undefined && (p.from === who || p.to === who || p.to === BROADCAST);
+}
+
+/** The askers of a turn, each with its last message (an answer goes to each, in reply to that). */
+function askersOf(asks: readonly Ask[]): Ask[] {
+  const last = new Map<string, Ask>();
+  for (const a of asks) last.set(a.from, a);
+  return [...last.values()];
+}
+
+/** SIGTERM to a process group, SIGKILL after the kill grace. */
+function stopGroup(pid: number): void {
+  killGroup(pid, "SIGTERM");
+  setTimeout(() => killGroup(pid, "SIGKILL"), timings.killGraceS * 1000).unref();
 }
 
 /**

@@ -332,9 +332,16 @@ const plan: Step = async (c, { view }) => {
 /** Agents on call without a daemon: the turns of the messages delivered run now, and their answers go out with this sync's publish. */
 async function turnsHere(c: Cycle): Promise<void> {
   const engine = onCallEngine(c.m, { log: c.log, publish: () => {} });
-  await engine.recover();
-  await engine.pump();
-  await engine.idle();
+  // Stopped (Ctrl-C, SIGTERM), the sync stops its turns as it stops its tasks: each thread is told, and it publishes.
+  const stop = () => void engine.close("coord sync was stopped");
+  c.stopping?.addEventListener("abort", stop, { once: true });
+  try {
+    await engine.recover();
+    await engine.pump();
+    await engine.idle();
+  } finally {
+    c.stopping?.removeEventListener("abort", stop);
+  }
 }
 
 /** The work step: claims pushed, tasks run, the queue drained; adds the tip the results are published on. */
