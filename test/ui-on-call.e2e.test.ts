@@ -3,7 +3,9 @@
 // a stand-in claude (scripts/on-call-standins.mjs); the page served from
 // izzit7's checkout says soda-yeti's claude answers it, shows the answer with
 // its mark, goes on in the same thread (one session), shows the running turn's
-// latest step, and its Stop button ends the turn with a "Stopped" answer.
+// latest step, and its Stop button ends the turn with a "Stopped" answer; the
+// agent's request for a permission comes with Approve and Deny, and each answer
+// reaches the agent (approvals from afar).
 import type { ChildProcess } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -147,5 +149,79 @@ chromiumSuite("coord ui: a conversation with an agent on call", () => {
     expect(await page.locator('#chat-log li[data-id="izzit7/soda-yeti/4"]').textContent()).not.toContain("reply to");
     // Readable at phone width.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  }, 180_000);
+
+  it("shows the agent's request for a permission with Approve and Deny; each answer reaches the agent, and the request says what was decided", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const set = await cli("agent", "on-call", "claude", "--dir", dirOf("soda-yeti"), "--cwd", work, "--from", "izzit7");
+    expect(set.code, set.err).toBe(0);
+    startDaemon("soda-yeti");
+    const ui = await startUi({ dir: dirOf("izzit7"), port: 0, everyMs: 300 });
+    stops.push(() => ui.close());
+    const page = await open(ui);
+    await page.getByRole("tab", { name: "Chat" }).click();
+    await expect.poll(() => page.locator("#chat-a").inputValue(), { timeout: 10_000 }).toBe("izzit7");
+    await page.locator("#chat-b").selectOption("soda-yeti");
+    await page.locator('#chat-oncall p[data-machine="soda-yeti"]', { hasText: "soda-yeti's claude answers you" }).waitFor({ timeout: 30_000 });
+
+    // The agent wants Bash, which its permissions do not cover: it asks izzit7 in the thread, and the page shows
+    // the request with its buttons, though no sync of izzit7 delivered it yet (the page's fetch shows it).
+    await send(page, "please run: make deploy");
+    const first = page.locator("#chat-log li.request").first();
+    await first.waitFor({ timeout: 30_000 });
+    const firstId = (await first.getAttribute("data-id"))!;
+    expect(firstId).toMatch(/^soda-yeti\/izzit7\/\d+$/);
+    expect(await first.getAttribute("data-request-state")).toBe("waiting");
+    expect(await first.locator(".agent").textContent()).toBe("claude asks to use Bash");
+    expect(await first.locator(".text").textContent()).toMatch(/^Permission asked: Bash: make deploy\n/);
+    expect(await first.locator(".request-state").textContent()).toBe("waiting for your answer");
+    const answers = first.getByRole("group", { name: "Answer soda-yeti's request to use Bash" });
+    expect(await answers.getByRole("button").allTextContents()).toEqual(["Approve", "Approve always Bash", "Deny"]);
+    expect(await answers.getByLabel("reason (optional)").isVisible()).toBe(true);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+
+    // Approve: /approve goes back as a reply to the request, the agent runs the command, the buttons go.
+    await answers.getByRole("button", { name: "Approve", exact: true }).click();
+    await page.locator("#chat-note", { hasText: `sent /approve in reply to ${firstId}` }).waitFor({ timeout: 20_000 });
+    const ran = page.locator("#chat-log li.answer", { hasText: "ran: make deploy" });
+    await ran.waitFor({ timeout: 30_000 });
+    await page.locator(`#chat-log li[data-id="${firstId}"][data-request-state="approved"]`).waitFor({ timeout: 10_000 });
+    expect(await first.locator(".request-state").textContent()).toBe("approved by you");
+    expect(await first.getByRole("button").count()).toBe(0);
+
+    // A second request in the same thread (the send box goes on in it), denied with a reason.
+    await page.locator("#chat-reply", { hasText: "Replying to izzit7/soda-yeti/1" }).waitFor();
+    await send(page, "please run: rm -rf build");
+    const second = page.locator('#chat-log li.request[data-request-state="waiting"]');
+    await second.waitFor({ timeout: 30_000 });
+    const secondId = (await second.getAttribute("data-id"))!;
+    expect(secondId).not.toBe(firstId);
+    expect(await second.locator(".text").textContent()).toMatch(/^Permission asked: Bash: rm -rf build\n/);
+    expect(await second.getByRole("button", { name: "Deny" }).isVisible()).toBe(true);
+    // The reason typed, then Enter in its field: the same as the Deny button.
+    await second.getByLabel("reason (optional)").fill("not on the shared box");
+    await second.getByLabel("reason (optional)").press("Enter");
+    await page.locator("#chat-note", { hasText: `sent /deny not on the shared box in reply to ${secondId}` }).waitFor({ timeout: 20_000 });
+    const refused = page.locator("#chat-log li.answer", { hasText: "not allowed: denied by izzit7: not on the shared box" });
+    await refused.waitFor({ timeout: 30_000 });
+    const denied = page.locator(`#chat-log li[data-id="${secondId}"]`);
+    await page.locator(`#chat-log li[data-id="${secondId}"][data-request-state="denied"]`).waitFor({ timeout: 10_000 });
+    expect(await denied.locator(".request-state").textContent()).toBe("denied by you: not on the shared box");
+    expect(await denied.getByRole("button").count()).toBe(0);
+
+    // Each decision is a message of the thread, a reply to its request, sent as izzit7.
+    const chat = (await page.evaluate(async (token) => (await fetch(`/api/chat?a=izzit7&b=soda-yeti&token=${token}`)).json(), ui.token)) as {
+      messages: { id: string; from: string; text: string; replyTo?: string; thread: string; request?: { state: string } }[];
+    };
+    expect(chat.messages.filter((x) => x.replyTo === firstId || x.replyTo === secondId).map((x) => [x.from, x.text, x.replyTo])).toEqual([
+      ["izzit7", "/approve", firstId],
+      ["izzit7", "/deny not on the shared box", secondId],
+    ]);
+    expect(new Set(chat.messages.map((x) => x.thread))).toEqual(new Set(["izzit7/soda-yeti/1"]));
+    // The agent asked through coord's permission prompt tool, and its second turn resumed the session.
+    const calls = (await standInCalls(home)).filter((c) => c.cli === "claude");
+    expect(calls).toHaveLength(2);
+    expect(calls[0]!.args).toContain("--permission-prompt-tool=mcp__coord__permission_prompt");
+    expect(calls[1]!.args.some((a) => a.startsWith("--resume="))).toBe(true);
   }, 180_000);
 });

@@ -4,19 +4,24 @@
 // new snapshot to the open pages (server-sent events) when the commit, the
 // minute or a machine's mark changed. A message or an order given on the page
 // goes through the same journal as coord send and coord order add, as this
-// checkout's machine, and is published at once; so do a reply in a thread and
-// a /stop to an agent on call's running turn. Who may use it: core/status/ui-access.ts.
+// checkout's machine, and is published at once; so do a reply in a thread, a
+// /stop to an agent on call's running turn, and an /approve or /deny to its
+// request for a permission (a reply to a message the page shows but this
+// machine's mailbox has not taken yet is delivered first, by a sync that starts
+// no task). Who may use it: core/status/ui-access.ts.
 import { inTurn } from "../serial.js";
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { PRIORITIES, type Priority } from "../core/types.js";
+import { own, PRIORITIES, type Priority } from "../core/types.js";
+import { parseMessageId } from "../core/messages/messages.js";
+import { readMailbox } from "../state/mailbox.js";
 import { uiRefusal } from "../core/status/ui-access.js";
 import { chatView, orderDetail, snapshotKey, type UiSnapshot, uiSnapshot } from "../core/status/ui-view.js";
 import { CoordError, EXIT, PushRefused } from "../errors.js";
 import { describeFailure } from "../failure.js";
 import { loadConfig } from "../state/config.js";
 import { stateDirOf } from "../state/paths.js";
-import { openMachine, syncMachine } from "../sync/sync.js";
+import { type Machine, openMachine, syncMachine } from "../sync/sync.js";
 import { template } from "../templates.js";
 import { orderLog } from "./log.js";
 import { sendFrom } from "./messages.js";
@@ -137,6 +142,32 @@ function listen(server: Server, port: number): Promise<number> {
   });
 }
 
+/** Whether machine `m` received or sent message `id` (sendFrom's rule for a reply; a malformed id is sendFrom's to refuse). */
+async function takenHere(m: Machine, id: string): Promise<boolean> {
+  const p = parseMessageId(id);
+  if (!p) return true;
+  const data = await readMailbox(m.stateDir);
+  return data.inbox.some((x) => x.id === id) || (p.from === m.config.name && p.seq < (own(data.outbox, p.to)?.next ?? 1));
+}
+
+/**
+ * The page shows what the hub has, fetched, not what this machine's mailbox took: a message to it sent since its
+ * last sync (an agent's request for a permission) is on the page but not in the mailbox yet, and sendFrom takes a
+ * reply only to a message the machine received or sent. A sync that starts no task (as the publish after the send
+ * runs anyway) delivers it first; when it cannot, the page is told why, and nothing is sent.
+ */
+async function deliverFirst(m: Machine, id: string): Promise<void> {
+  let why = "";
+  try {
+    const r = await syncMachine(m, { run: false });
+    if (r.skipped) why = "another sync of this machine holds its lock";
+  } catch (e) {
+    why = describeFailure(e).message.replace(/[.;]?\s*$/, "");
+  }
+  if (await takenHere(m, id)) return;
+  throw new HttpError(409, `${id} has not reached ${m.config.name}'s mailbox yet${why ? ` (${why})` : ""}; nothing was sent: try again in a moment`);
+}
+
 /** Starts the page's server; the first snapshot is read before it returns (a checkout that cannot be read fails here, in one sentence). */
 export async function startUi(opts: UiOptions): Promise<UiServer> {
   const log = opts.log ?? (() => {});
@@ -181,6 +212,12 @@ export async function startUi(opts: UiOptions): Promise<UiServer> {
     return openMachine(opts.dir);
   };
 
+  /** Whether the page's last fetch has message `id`, to machine `me` (else a reply to it is sendFrom's to take or refuse). */
+  const shownTo = (id: string, me: string) => {
+    const p = parseMessageId(id);
+    return !!p && p.to === me && !!last?.model.messageFiles.some((f) => f.from === p.from && f.to === me && f.messages.some((x) => x.seq === p.seq));
+  };
+
   async function send(body: Record<string, unknown>): Promise<unknown> {
     const to = field(body, "to", true)!;
     const text = field(body, "text", true)!;
@@ -189,7 +226,10 @@ export async function startUi(opts: UiOptions): Promise<UiServer> {
     const replyTo = field(body, "replyTo");
     if (!PRIORITIES.includes(priority as Priority)) throw new HttpError(400, `priority must be one of ${PRIORITIES.join(", ")}`);
     const m = await machine();
-    const r = await serial(() => sendFrom(m, { to, text, priority, ...(replyTo ? { replyTo } : {}), now: true }));
+    const r = await serial(async () => {
+      if (replyTo && shownTo(replyTo, m.config.name) && !(await takenHere(m, replyTo))) await deliverFirst(m, replyTo);
+      return sendFrom(m, { to, text, priority, ...(replyTo ? { replyTo } : {}), now: true });
+    });
     log(`sent ${r.id}${r.published?.skipped ? " (queued: another sync holds the lock; it goes out with the next sync)" : ""}`);
     await refresh(false, true);
     return { id: r.id, published: r.published !== undefined && !r.published.skipped };

@@ -204,6 +204,10 @@
   let newConversation = false;
   /** Threads this page sent a /stop to, while their turn still runs. */
   const stopping = new Set();
+  /** Requests this page sent a decision to (id → the reply's text), while the chat still shows them waiting. */
+  const deciding = new Map();
+  /** The reasons typed for a denial (request id → text), kept across the chat's redraws. */
+  const reasons = new Map();
   /** What the last send or stop said (kept until the pair changes). */
   let chatSaid = "";
   const say = (text) => {
@@ -275,6 +279,68 @@
     );
   }
 
+  /**
+   * A request for a permission (approvals from afar): what became of it, and while it waits for this machine, the
+   * buttons that answer it: Approve, Deny (with an optional reason), Approve always <tool>.
+   */
+  function requestBlock(m) {
+    const r = m.request;
+    const sent = deciding.get(m.id);
+    if (r.state !== "waiting") deciding.delete(m.id);
+    const state = el("p", { class: "request-state" }, sent && r.state === "waiting" ? `answered ${sent}; waiting for ${m.from} to take it` : r.text);
+    if (!r.canAnswer || !r.replies || (sent && r.state === "waiting")) return el("div", { class: "request" }, state);
+    const reasonId = `reason-${m.id.replace(/[^A-Za-z0-9_-]/g, "-")}`;
+    const reason = el("input", {
+      id: reasonId,
+      class: "reason",
+      type: "text",
+      maxlength: "300",
+      "data-reason-for": m.id,
+      oninput: (ev) => reasons.set(m.id, ev.currentTarget.value),
+      onkeydown: (ev) => {
+        if (ev.key === "Enter") {
+          ev.preventDefault();
+          denyWith(ev);
+        }
+      },
+    });
+    reason.value = reasons.get(m.id) || "";
+    const answer = (text) => (ev) => decide(m, text, ev.currentTarget.closest(".decide"));
+    function denyWith(ev) {
+      const why = reason.value.replace(/\s+/g, " ").trim();
+      decide(m, why ? `${r.replies.deny} ${why}` : r.replies.deny, ev.currentTarget.closest(".decide"));
+    }
+    return el(
+      "div",
+      { class: "request" },
+      state,
+      el(
+        "div",
+        { class: "decide", role: "group", "aria-label": `Answer ${m.from}'s request to use ${r.tool}` },
+        el("button", { type: "button", class: "approve", title: `replies ${r.replies.approve} to ${m.id}`, onclick: answer(r.replies.approve) }, "Approve"),
+        r.replies.always
+          ? el("button", { type: "button", class: "always", title: `replies ${r.replies.always} to ${m.id}: no more asking for ${r.tool} in this conversation`, onclick: answer(r.replies.always) }, `Approve always ${r.tool}`)
+          : "",
+        el("span", { class: "deny-with" }, el("label", { for: reasonId }, "reason (optional)"), reason, el("button", { type: "button", class: "deny", title: `replies ${r.replies.deny} (and the reason) to ${m.id}`, onclick: denyWith }, "Deny")),
+      ),
+    );
+  }
+
+  /** Sends a decision (/approve, /deny <reason>, /approve always <tool>) as a reply to request `m`. */
+  async function decide(m, text, group) {
+    deciding.set(m.id, text);
+    for (const b of group?.querySelectorAll("button, input") ?? []) b.disabled = true;
+    try {
+      const r = await call("POST", "/api/send", {}, { to: m.from, text, replyTo: m.id });
+      reasons.delete(m.id);
+      say(`sent ${text} in reply to ${m.id} (${r.id})${r.published ? "" : "; it goes out with the next sync"}`);
+    } catch (e) {
+      deciding.delete(m.id);
+      say(String(e.message || e));
+    }
+    await loadChat();
+  }
+
   async function stopTurn(t, button) {
     stopping.add(t.thread);
     button.disabled = true;
@@ -301,23 +367,33 @@
       chat = view;
       const { messages } = view;
       const receipt = { waiting: "not received yet", received: "received", acked: "read" };
+      // A reason being typed keeps its focus and caret across the redraw.
+      const typing = document.activeElement?.dataset?.reasonFor;
+      const caret = typing ? [document.activeElement.selectionStart, document.activeElement.selectionEnd] : undefined;
       $("chat-log").replaceChildren(
         ...messages.map((m) =>
           el(
             "li",
             {
-              class: `msg ${m.from === a ? "right" : "left"} pr-${m.priority}${m.agent?.answer ? " answer" : ""}${m.agent?.outcome ? ` o-${m.agent.outcome}` : ""}`,
+              class: `msg ${m.from === a ? "right" : "left"} pr-${m.priority}${m.agent?.answer ? " answer" : ""}${m.agent?.outcome ? ` o-${m.agent.outcome}` : ""}${m.request ? ` request r-${m.request.state}` : ""}`,
               "data-id": m.id,
               "data-thread": m.thread,
               "data-outcome": m.agent?.outcome,
+              "data-request-state": m.request?.state,
             },
             el("div", { class: "small muted" }, `${m.from} · ${m.when}${m.priority !== "normal" ? ` · ${m.priority}` : ""}${m.replyTo ? ` · reply to ${m.replyTo}` : ""}`),
             m.agent ? el("div", { class: "small agent" }, m.agent.outcome ? el("span", { class: "outcome" }, m.agent.outcome) : "", m.agent.line) : "",
             el("div", { class: "text" }, m.text),
+            m.request ? requestBlock(m) : "",
             el("div", { class: "small muted" }, receipt[m.receipt]),
           ),
         ),
       );
+      const input = typing ? [...$("chat-log").querySelectorAll("input[data-reason-for]")].find((i) => i.dataset.reasonFor === typing) : undefined;
+      if (input && !input.disabled) {
+        input.focus();
+        input.setSelectionRange(...caret);
+      }
       if (messages.length === 0) $("chat-log").replaceChildren(el("li", { class: "muted" }, `No live messages between ${a} and ${b}.`));
       renderOnCall(view);
     } catch (e) {

@@ -2,13 +2,15 @@
 // bar, the machines (online, stale or offline at the reader's time, with
 // presenceOf: one rule for every view), the orders × machines matrix with
 // failures first, an order's reports and output, and the conversation
-// between two machines: agents' answers marked, a side on call with the turns
-// it runs for the other, and the thread a message sent from the page goes in.
+// between two machines: agents' answers marked, an agent's request for a
+// permission with what became of it (approvals from afar), a side on call with
+// the turns it runs for the other, and the thread a message sent from the page goes in.
 // The page only lays it out (with textContent).
 import { failuresText } from "../fleet/failures.js";
 import { alertsAt } from "./alerts.js";
 import { clip } from "../limits.js";
 import { agentLine, BROADCAST, channelKey, isAcked, type Message, messageId, parseMessageId } from "../messages/messages.js";
+import { decisionOf } from "../oncall/approvals.js";
 import { STOP_WORD, threadOf } from "../oncall/on-call.js";
 import { formatProblem } from "../orders/orders.js";
 import { formatDuration } from "../time/duration.js";
@@ -373,19 +375,128 @@ export interface UiChatMessage {
   thread: string;
   /** Written by an agent on call. */
   agent?: UiAgentMark;
+  /** A request for a permission (approvals from afar): what became of it, and whether the page may answer it. */
+  request?: UiRequest;
   /** As the recipient's file says: not fetched yet, received, or acknowledged. */
   receipt: "waiting" | "received" | "acked";
 }
 
-/** The live messages between machines `a` and `b`, both ways, oldest first (archived ones are in git's history only). */
-export function conversation(model: RepoModel, a: string, b: string): UiChatMessage[] {
+/**
+ * An agent's request for a permission (a message marked `agent.request`), as its conversation shows it: waiting,
+ * decided by its recipient's reply /approve or /deny, or over (a timeout note, the machine's "is over" answer to
+ * the decision, or the turn's answer with no decision in the conversation).
+ */
+export interface UiRequest {
+  /** The tool the agent asks to use: "Bash". */
+  tool: string;
+  state: "waiting" | "approved" | "denied" | "over";
+  /** Who decided: "you" (this checkout's machine), another machine, or "timeout". */
+  by?: string;
+  /** Denied with a reason: the reason. */
+  reason?: string;
+  /** Approved for the rest of the conversation: the tool. */
+  always?: string;
+  /** The reply that decided it or said it is over. */
+  decidedIn?: string;
+  /** "waiting for your answer", "approved by you", "denied by you: not on main", "timed out", "over: the turn has ended". */
+  text: string;
+  /** Sent to this checkout's machine and still waiting: the page shows Approve, Deny and Approve always. */
+  canAnswer: boolean;
+  /** With canAnswer: what each button sends as a reply to the request (a reason may follow deny's). */
+  replies?: { approve: string; deny: string; always?: string };
+}
+
+/** Who denies the requests of a turn that ends (sync/on-call.ts endRequests), and what the page says of them. */
+const ENDED = "the turn ended";
+const TURN_ENDED = "over: the turn has ended";
+
+/**
+ * What became of request `r` (a message marked `agent.request` asking for `tool`), from the other messages of its
+ * conversation `messages`, as the page of machine `local` shows it. The machine that asked decides; its messages
+ * say what it decided, and they come first: a timeout note (its reply to the request), its "Request … is over"
+ * answer to a decision that came too late, then the first decision its recipient sent (a reply /approve or /deny
+ * to the request), then the turn's answer (the reply to the message the request replied to, which ends the turn
+ * and every request of it).
+ */
+export function requestState(r: Pick<UiChatMessage, "id" | "from" | "to" | "replyTo">, tool: string, messages: readonly UiChatMessage[], local?: string): UiRequest {
+  const who = (machine: string) => (machine === local ? "you" : machine);
+  const theirs = messages.filter((x) => x.from === r.from && x.id !== r.id);
+  const over = (text: string, by: string | undefined, decidedIn: string): UiRequest => ({
+    tool,
+    state: "over",
+    ...(by ? { by } : {}),
+    decidedIn,
+    text,
+    canAnswer: false,
+  });
+  const note = theirs.find((x) => x.replyTo === r.id);
+  if (note) return /\btimed out\b/.test(note.text) ? over("timed out", "timeout", note.id) : over("over", undefined, note.id);
+  const decisions = messages.flatMap((x) => {
+    const d = x.from === r.to && x.replyTo === r.id ? decisionOf(x.text) : undefined;
+    return d ? [{ x, d }] : [];
+  });
+  const first = decisions[0];
+  if (first) {
+    const late = theirs.find((x) => x.replyTo === first.x.id && x.text.startsWith(`Request ${r.id} is over`));
+    if (late) {
+      // "Request … is over (denied by timeout): …", "(denied by the turn ended)", "(approved by soda-yeti (coord approve))".
+      const why = /^Request \S+ is over \((approved|denied) by (.*)\): /s.exec(late.text);
+      if (!why) return over("over", undefined, late.id);
+      if (why[2] === "timeout") return over("timed out", "timeout", late.id);
+      if (why[2] === ENDED) return over(TURN_ENDED, undefined, late.id);
+      return over(`over: ${why[1]} by ${who(why[2]!)}`, who(why[2]!), late.id);
+    }
+    const by = who(first.x.from);
+    const d = first.d;
+    if (d.behavior === "allow")
+      return {
+        tool,
+        state: "approved",
+        by,
+        ...(d.always ? { always: d.always } : {}),
+        decidedIn: first.x.id,
+        text: `approved by ${by}${d.always ? `, and ${d.always} without asking for the rest of this conversation` : ""}`,
+        canAnswer: false,
+      };
+    return {
+      tool,
+      state: "denied",
+      by,
+      ...(d.message ? { reason: d.message } : {}),
+      decidedIn: first.x.id,
+      text: `denied by ${by}${d.message ? `: ${d.message}` : ""}`,
+      canAnswer: false,
+    };
+  }
+  const at = messages.findIndex((x) => x.id === r.id);
+  const ended = r.replyTo ? messages.find((x, i) => i > at && x.from === r.from && x.agent?.answer && x.replyTo === r.replyTo) : undefined;
+  if (ended) return over(TURN_ENDED, undefined, ended.id);
+  const canAnswer = local !== undefined && r.to === local && r.from !== local;
+  const always = `/approve always ${tool}`;
+  return {
+    tool,
+    state: "waiting",
+    text: r.to === local ? "waiting for your answer" : `waiting for ${r.to}'s answer`,
+    canAnswer,
+    // Offered only for a tool name /approve always takes (else the reply would be a message that starts a turn).
+    ...(canAnswer ? { replies: { approve: "/approve", deny: "/deny", ...(decisionOf(always)?.behavior === "allow" ? { always } : {}) } } : {}),
+  };
+}
+
+/**
+ * The live messages between machines `a` and `b`, both ways, oldest first (archived ones are in git's history only);
+ * a request for a permission with what became of it, as the page of machine `local` shows it.
+ */
+export function conversation(model: RepoModel, a: string, b: string, local?: string): UiChatMessage[] {
   if (a === b || a === BROADCAST || b === BROADCAST) return [];
   const out: Omit<UiChatMessage, "thread">[] = [];
+  const tools = new Map<string, string>();
   for (const f of model.messageFiles) {
     if (!((f.from === a && f.to === b) || (f.from === b && f.to === a))) continue;
     const receipts = model.computers.get(f.to)?.messages;
     const receipt = own(receipts, channelKey(f.from, f.to));
-    for (const m of f.messages)
+    for (const m of f.messages) {
+      if (m.agent?.request) tools.set(messageId(f.from, f.to, m.seq), m.agent.request);
       out.push({
         id: messageId(f.from, f.to, m.seq),
         from: f.from,
@@ -398,11 +509,16 @@ export function conversation(model: RepoModel, a: string, b: string): UiChatMess
         ...(m.agent ? { agent: { answer: m.agent.answer === true, line: agentLine(m.agent), ...(m.agent.outcome ? { outcome: m.agent.outcome } : {}) } } : {}),
         receipt: isAcked(receipt, m.seq) ? "acked" : m.seq <= (receipt?.received ?? 0) ? "received" : "waiting",
       });
+    }
   }
   const parent = new Map(out.map((m) => [m.id, m.replyTo]));
-  return out
+  const messages = out
     .sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : x.id < y.id ? -1 : 1))
-    .map(({ receipt, ...m }) => ({ ...m, thread: threadOf(m.id, (id) => parent.get(id)), receipt }));
+    .map(({ receipt, ...m }): UiChatMessage => ({ ...m, thread: threadOf(m.id, (id) => parent.get(id)), receipt }));
+  return messages.map((m) => {
+    const tool = tools.get(m.id);
+    return tool === undefined ? m : { ...m, request: requestState(m, tool, messages, local) };
+  });
 }
 
 /** A turn an agent on call runs now, in a conversation. */
@@ -460,10 +576,13 @@ export interface ChatInput {
   now: Date;
 }
 
-/** The chat between `a` and `b`: its messages, each side on call with the turns it runs for the other, where a reply goes. */
+/**
+ * The chat between `a` and `b`: its messages (a request for a permission with what became of it, and whether this
+ * machine may answer it), each side on call with the turns it runs for the other, where a reply goes.
+ */
 export function chatView(input: ChatInput): UiChat {
   const { status, a, b, local, now } = input;
-  const messages = conversation(input.model, a, b);
+  const messages = conversation(input.model, a, b, local);
   const onCall: UiChatOnCall[] = [];
   for (const [machine, asker] of [
     [a, b],

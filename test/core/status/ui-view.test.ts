@@ -372,6 +372,148 @@ describe("a conversation with an agent on call", () => {
     expect(reply(onCall(), talk, "mule-3")).toBeUndefined();
   });
 
+  describe("a request for a permission (approvals from afar)", () => {
+    // izzit7 asks (q), soda-yeti's claude asks to use Bash (req, a reply to q): then what each case adds.
+    const q = "izzit7/soda-yeti/1";
+    const req = "soda-yeti/izzit7/1";
+    const asks: Msg = { seq: 1, text: "please run: make deploy", at: iso(1) };
+    const request: Msg = {
+      seq: 1,
+      text: "Permission asked: Bash: make deploy\n\nReply /approve or /deny (with a reason if you like), or /approve always Bash for the rest of this conversation. No answer within 10 min: denied.",
+      at: iso(2),
+      replyTo: q,
+      agent: { request: "Bash", cli: "claude", chain: 1 },
+    };
+    const answer = (seq: number, text: string, seconds: number, over: object = {}): Msg => ({
+      seq,
+      text,
+      at: iso(seconds),
+      replyTo: q,
+      agent: { answer: true, cli: "claude", chain: 1, ...over },
+    });
+    const fromIzzit7 = (seq: number, text: string, seconds: number, replyTo = req): Msg => ({ seq, text, at: iso(seconds), replyTo });
+    const refused = (seq: number, text: string, seconds: number, replyTo: string): Msg => ({
+      seq,
+      text,
+      at: iso(seconds),
+      replyTo,
+      agent: { answer: true, cli: "claude", outcome: "refused" },
+    });
+    const waitingHere = { approve: "/approve", deny: "/deny", always: "/approve always Bash" };
+    const cases: { name: string; izzit7?: Msg[]; soda?: Msg[]; tool?: string; local?: string; want: object }[] = [
+      {
+        name: "waiting for this machine: it may answer, with the three replies",
+        want: { tool: "Bash", state: "waiting", text: "waiting for your answer", canAnswer: true, replies: waitingHere },
+      },
+      { name: "waiting, seen from another machine's page: not its to answer", local: "mule-3", want: { state: "waiting", text: "waiting for izzit7's answer", canAnswer: false } },
+      { name: "waiting, seen from a page of no machine", local: "", want: { state: "waiting", text: "waiting for izzit7's answer", canAnswer: false } },
+      { name: "waiting, seen from the asking machine's own page", local: "soda-yeti", want: { state: "waiting", canAnswer: false } },
+      {
+        name: "a tool name /approve always cannot take: no Approve always",
+        tool: "odd tool",
+        want: { tool: "odd tool", state: "waiting", canAnswer: true, replies: { approve: "/approve", deny: "/deny" } },
+      },
+      {
+        name: "a reply that decides nothing (a question) leaves it waiting",
+        izzit7: [fromIzzit7(2, "what does make deploy do?", 3)],
+        want: { state: "waiting", canAnswer: true },
+      },
+      {
+        name: "a decision in reply to another message does not count",
+        izzit7: [fromIzzit7(2, "/approve", 3, "soda-yeti/izzit7/9")],
+        want: { state: "waiting", canAnswer: true },
+      },
+      {
+        name: "approved by this machine, then the turn's answer: approved by you",
+        izzit7: [fromIzzit7(2, "/approve", 3)],
+        soda: [answer(2, "ran: make deploy", 4)],
+        want: { state: "approved", by: "you", decidedIn: "izzit7/soda-yeti/2", text: "approved by you", canAnswer: false },
+      },
+      {
+        name: "approved, seen from the asking machine's page: by whom",
+        izzit7: [fromIzzit7(2, "/approve", 3)],
+        local: "soda-yeti",
+        want: { state: "approved", by: "izzit7", text: "approved by izzit7", canAnswer: false },
+      },
+      {
+        name: "denied with a reason",
+        izzit7: [fromIzzit7(2, "/deny  not on\nmain", 3)],
+        soda: [answer(2, "not allowed: denied by izzit7: not on main", 4)],
+        want: { state: "denied", by: "you", reason: "not on main", text: "denied by you: not on main", canAnswer: false },
+      },
+      { name: "denied without a reason", izzit7: [fromIzzit7(2, "/deny", 3)], want: { state: "denied", by: "you", text: "denied by you", canAnswer: false } },
+      {
+        name: "approved always for the conversation",
+        izzit7: [fromIzzit7(2, "/approve always Bash", 3)],
+        want: { state: "approved", always: "Bash", text: "approved by you, and Bash without asking for the rest of this conversation" },
+      },
+      {
+        name: "the first decision is the one that counts",
+        izzit7: [fromIzzit7(2, "/deny no", 3), fromIzzit7(3, "/approve", 4)],
+        want: { state: "denied", reason: "no", decidedIn: "izzit7/soda-yeti/2" },
+      },
+      {
+        name: "timed out: the note in reply to the request",
+        soda: [refused(2, `Request ${req} timed out after 10 min with no answer: Bash was denied.`, 9, req), answer(3, "not allowed: nobody answered within 10 min", 9)],
+        want: { state: "over", by: "timeout", text: "timed out", decidedIn: "soda-yeti/izzit7/2", canAnswer: false },
+      },
+      {
+        name: "timed out, and a late /approve: still timed out",
+        izzit7: [fromIzzit7(2, "/approve", 12)],
+        soda: [refused(2, `Request ${req} timed out after 10 min with no answer: Bash was denied.`, 9, req)],
+        want: { state: "over", by: "timeout", text: "timed out" },
+      },
+      {
+        name: "a late /approve the asking machine says is over (the turn ended)",
+        izzit7: [fromIzzit7(2, "/stop", 3, q), fromIzzit7(3, "/approve", 5)],
+        soda: [
+          answer(2, "Stopped (/stop from izzit7).", 4, { outcome: "stopped" }),
+          refused(3, `Request ${req} is over (denied by the turn ended): this answer changes nothing.`, 6, "izzit7/soda-yeti/3"),
+        ],
+        want: { state: "over", text: "over: the turn has ended", decidedIn: "soda-yeti/izzit7/3", canAnswer: false },
+      },
+      {
+        name: "a late /approve after a decision made elsewhere: who made it",
+        izzit7: [fromIzzit7(2, "/approve", 5)],
+        soda: [refused(2, `Request ${req} is over (approved by soda-yeti (coord approve)): this answer changes nothing.`, 6, "izzit7/soda-yeti/2")],
+        want: { state: "over", by: "soda-yeti (coord approve)", text: "over: approved by soda-yeti (coord approve)" },
+      },
+      {
+        name: "a late /approve after a timeout: timed out",
+        izzit7: [fromIzzit7(2, "/approve", 5)],
+        soda: [refused(2, `Request ${req} is over (denied by timeout): this answer changes nothing.`, 6, "izzit7/soda-yeti/2")],
+        want: { state: "over", by: "timeout", text: "timed out" },
+      },
+      {
+        name: "the turn answered with no decision here (stopped, or decided on the asking machine): over",
+        izzit7: [fromIzzit7(2, "/stop", 3, q)],
+        soda: [answer(2, "Stopped (/stop from izzit7).", 4, { outcome: "stopped" })],
+        want: { state: "over", text: "over: the turn has ended", decidedIn: "soda-yeti/izzit7/2", canAnswer: false },
+      },
+      {
+        name: "an answer to another message of the thread does not end it",
+        soda: [{ ...answer(2, "heard: earlier", 3), replyTo: "izzit7/soda-yeti/9" }],
+        want: { state: "waiting", canAnswer: true },
+      },
+    ];
+    for (const c of cases)
+      it(c.name, () => {
+        const tool = c.tool ?? "Bash";
+        const m = fleetWith(onCall({ turns: undefined }), [
+          file("izzit7", "soda-yeti", [asks, ...(c.izzit7 ?? [])]),
+          file("soda-yeti", "izzit7", [{ ...request, agent: { request: tool, cli: "claude", chain: 1 } }, ...(c.soda ?? [])]),
+        ]);
+        const chat = view(m, "izzit7", "soda-yeti", c.local ?? "izzit7");
+        const r = chat.messages.find((x) => x.id === req)!;
+        expect(r.agent).toEqual({ answer: false, line: `claude asks to use ${tool}` });
+        expect(r.request).toEqual(expect.objectContaining(c.want));
+        // Buttons only while it waits for this machine.
+        if (!r.request!.canAnswer) expect(r.request!.replies).toBeUndefined();
+        // Only the request carries one.
+        expect(chat.messages.filter((x) => x.request).map((x) => x.id)).toEqual([req]);
+      });
+  });
+
   it("the machine's card says it is on call, for whom, whether for this machine, its turns and today's spend", () => {
     const m = fleetWith(onCall({ spent: { day: "2025-06-01", usd: 0.0315 } }), []);
     const s = uiSnapshot({ status: deriveStatus(m), commit: "c1", local: "mule-3", now: at(10) });
