@@ -25,7 +25,7 @@ import { describeFailure } from "../failure.js";
 import { ackedHere, readMailbox } from "../state/mailbox.js";
 import type { GitMachine } from "../sync/sync.js";
 import { orderLog } from "./log.js";
-import { ackOn, type InboxEntry, inboxOf, outboxEntries, sendFrom, waitInbox } from "./messages.js";
+import { ackOn, type InboxEntry, inboxOf, listedMessage, outboxEntries, sendFrom, waitInbox } from "./messages.js";
 import { orderAdd } from "./order.js";
 import { type OwnReservation, release, reservations, reserve } from "./reservations.js";
 import { checkMachine, checkOrder, statusAt, statusView } from "./status.js";
@@ -108,17 +108,7 @@ const indent = (text: string) => text.replace(/\n/g, "\n    ");
 const PUBLISH_WAIT_MS = 40_000;
 
 /** A message of the inbox as the inbox tool answers it. */
-const listed = (x: InboxEntry) => ({
-  id: x.id,
-  from: x.from,
-  to: x.to,
-  at: x.at,
-  priority: x.priority,
-  text: x.text,
-  replyTo: x.replyTo ?? null,
-  acked: x.acked,
-  ...(x.agent ? { agent: x.agent } : {}),
-});
+const listed = listedMessage;
 /** …and as a line of its text. */
 const line = (x: InboxEntry) =>
   `${x.acked ? " " : "*"} ${x.id} from ${x.from}${x.to === BROADCAST ? " to ALL" : ""} at ${x.at}, ${x.priority}${x.replyTo ? `, reply to ${x.replyTo}` : ""}${x.agent ? `, ${agentLine(x.agent)}` : ""}:\n    ${indent(x.text)}`;

@@ -109,6 +109,21 @@ export interface InboxEntry extends InboxMessage {
   acked: boolean;
 }
 
+/** A message of the inbox as JSON for scripts and agents (coord inbox --json, the inbox tool): replyTo null when none, an agent's mark when there is one. */
+export function listedMessage(x: InboxEntry) {
+  return {
+    id: x.id,
+    from: x.from,
+    to: x.to,
+    at: x.at,
+    priority: x.priority,
+    text: x.text,
+    replyTo: x.replyTo ?? null,
+    acked: x.acked,
+    ...(x.agent ? { agent: x.agent } : {}),
+  };
+}
+
 export interface InboxOptions {
   dir: string;
   unread?: boolean;

@@ -1,5 +1,5 @@
 import { type Command, Option } from "commander";
-import { ack, type InboxEntry, inbox, inboxPrompt, outbox, send, waitInbox } from "../../commands/messages.js";
+import { ack, type InboxEntry, inbox, inboxPrompt, listedMessage, outbox, send, waitInbox } from "../../commands/messages.js";
 import { formatDuration, parseDuration } from "../../core/time/duration.js";
 import { agentLine, parseMessageId } from "../../core/messages/messages.js";
 import { publishSoon, soonText } from "../../commands/sync-now.js";
@@ -114,24 +114,7 @@ ${examples(
         if (o.format === "prompt") {
           const block = inboxPrompt(r.machine, r.messages);
           if (block) io.out(block);
-        } else if (o.json)
-          io.out(
-            JSON.stringify(
-              r.messages.map((x) => ({
-                id: x.id,
-                from: x.from,
-                to: x.to,
-                at: x.at,
-                priority: x.priority,
-                text: x.text,
-                replyTo: x.replyTo ?? null,
-                acked: x.acked,
-                ...(x.agent ? { agent: x.agent } : {}),
-              })),
-              null,
-              2,
-            ),
-          );
+        } else if (o.json) io.out(JSON.stringify(r.messages.map(listedMessage), null, 2));
         else if (r.messages.length === 0) io.out(o.unread ? "no unread messages" : "no messages");
         else
           for (const x of r.messages)
