@@ -9,6 +9,7 @@
 //   npm run bench:smoke               sizes ÷ 10, fewer repetitions; writes nothing (CI runs it after npm test, which builds)
 //   node scripts/bench.mjs --only=noop,scale   some rows (names below); writes nothing
 //   COORD_BENCH_LOGS=<dir>            the daemons and budget rows keep each daemon's output and coord.log there
+//   COORD_BENCH_ONE_WAY_MS=<ms>       rows 17 (agents on call): the far host's delay each way (default 100; 0: no proxy)
 //
 // Goals never fail the run (the table says met or missed); it exits non-zero
 // only when a row could not run at all, so the bench cannot rot unnoticed.
@@ -36,6 +37,7 @@ const { budgetDay } = await import("./bench/budget-day.mjs");
 const { keysCost } = await import("./bench/keys.mjs");
 const { startupTricks, parseMemo } = await import("./bench/startup.mjs");
 const { secondsMessage, secondsOrder, secondsReply, secondsIdle, secondsPath } = await import("./bench/seconds.mjs");
+const { onCallAnswer, onCallStep } = await import("./bench/on-call.mjs");
 
 const ROWS = [
   ["noop", "1", noopSync],
@@ -61,6 +63,8 @@ const ROWS = [
   ["seconds-reply", "16c", secondsReply],
   ["seconds-idle", "16d", secondsIdle],
   ["seconds-path", "16e", secondsPath],
+  ["on-call-answer", "17a–b", onCallAnswer],
+  ["on-call-step", "17c", onCallStep],
 ];
 const MICRO = [
   ["core", pureCore],

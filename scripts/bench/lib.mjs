@@ -267,6 +267,77 @@ export async function gitDaemon(f) {
 }
 
 /**
+ * A far host in front of a port on loopback (a `git daemon`'s): a TCP proxy on 127.0.0.1 (a free port) that holds
+ * every chunk `oneWayMs` before passing it on, in each direction and in order, and the first bytes of a connection
+ * `2 × oneWayMs` more (the TCP handshake's round trip a far client pays before it may send). So each round trip of
+ * git's protocol costs 2 × `oneWayMs`, as it does to a host across an ocean. `url(name)`; `connections()`: how many
+ * were opened; stopped (every connection cut) by the fixture's cleanup.
+ */
+export async function delayingProxy(f, port, { oneWayMs }) {
+  const sockets = new Set();
+  let opened = 0;
+  /** Passes `src`'s bytes (and its end) to `dst`, each at least `oneWayMs` after it came and none before `notBefore`. */
+  const relay = (src, dst, notBefore) => {
+    const queue = [];
+    let timer;
+    const flush = () => {
+      timer = undefined;
+      const now = Date.now();
+      while (queue.length && queue[0].due <= now) {
+        const { chunk } = queue.shift();
+        if (dst.destroyed) return;
+        if (chunk === null) dst.end();
+        else dst.write(chunk);
+      }
+      if (queue.length) timer = setTimeout(flush, queue[0].due - now);
+    };
+    const push = (chunk) => {
+      queue.push({ chunk, due: Math.max(Date.now(), notBefore) + oneWayMs });
+      if (timer === undefined) timer = setTimeout(flush, queue[0].due - Date.now());
+    };
+    src.on("data", push);
+    src.on("end", () => push(null));
+  };
+  const server = createServer({ allowHalfOpen: true }, (client) => {
+    opened++;
+    const upstream = connect({ port, host: "127.0.0.1", allowHalfOpen: true });
+    for (const s of [client, upstream]) {
+      s.setNoDelay(true);
+      sockets.add(s);
+      s.on("close", () => sockets.delete(s));
+    }
+    const cut = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on("error", cut);
+    upstream.on("error", cut);
+    client.on("close", (hadError) => hadError && cut());
+    upstream.on("close", (hadError) => hadError && cut());
+    relay(client, upstream, Date.now() + 2 * oneWayMs);
+    relay(upstream, client, 0);
+  });
+  await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  const proxyPort = server.address().port;
+  const api = {
+    port: proxyPort,
+    oneWayMs,
+    url: (name) => `git://127.0.0.1:${proxyPort}/${name}`,
+    connections: () => opened,
+    stop: () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+  f.onCleanup(() => api.stop());
+  return api;
+}
+
+/**
  * A person's commit of `files` (path → text) to the hub's main, pushed (again on the fresh tip
  * when refused: only another person's push to main can come first). Returns when the push that
  * landed started (Date.now()).

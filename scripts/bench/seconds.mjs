@@ -15,27 +15,29 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { completedOnHub, hubActivity, hubSnapshot } from "./host.mjs";
-import { CLI, dur, fixture, gitDaemon, keepLogs, median, ordersText, personPush, say, size, sleep, spread, start } from "./lib.mjs";
+import { CLI, delayingProxy, dur, fixture, gitDaemon, keepLogs, median, ordersText, personPush, say, size, sleep, spread, start } from "./lib.mjs";
 
 /** GitHub's published figures, written in ORDERS.json as a person would. */
-const GITHUB = { pushesPerMinute: 6, readsPerSecond: 15 };
+export const GITHUB = { pushesPerMinute: 6, readsPerSecond: 15 };
 /** The part of the reads the machines take (READ_PART in src/core/hub/reads.ts). */
 const READ_PART = 0.8;
 
-const fmt = (x) => (!Number.isFinite(x) ? "—" : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+export const fmt = (x) => (!Number.isFinite(x) ? "—" : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 const sum = (m) => [...m.values()].reduce((s, x) => s + x, 0);
 
 /**
  * A hub (`coord hub create`) with its reflogs kept (as lib.fleet sets them) and, before any machine registers, a
  * person's ORDERS.json with `hubSettings` (none: no "hub" at all). `served`: over a git daemon on loopback (its
- * reads and pushes counted); else on a path, as `--remote <path>`. Then `names` registered, 4 at a time.
+ * reads and pushes counted); else on a path, as `--remote <path>`. `oneWayMs` (served only): everyone reaches the daemon
+ * through lib.delayingProxy, a far host that far away each way (`proxy`). Then `names` registered, 4 at a time.
  */
-async function hubAndMachines(f, names, { hubSettings, served = true, together = 4 } = {}) {
+export async function hubAndMachines(f, names, { hubSettings, served = true, together = 4, oneWayMs = 0 } = {}) {
   const hub = join(f.root, "hub.git");
   const daemon = served ? await gitDaemon(f) : undefined;
+  const proxy = daemon && oneWayMs > 0 ? await delayingProxy(f, daemon.port, { oneWayMs }) : undefined;
   await f.mustCoord(["hub", "create", hub]);
   await f.git(["--git-dir", hub, "config", "core.logAllRefUpdates", "always"]);
-  const remote = daemon ? daemon.url("hub.git") : hub;
+  const remote = (proxy ?? daemon)?.url("hub.git") ?? hub;
   const person = join(f.root, "person");
   await f.git(["clone", "--quiet", remote, person]);
   if (hubSettings) await personPush(f, person, { "ORDERS.json": ordersText([], hubSettings) }, "the hub's settings");
@@ -43,7 +45,7 @@ async function hubAndMachines(f, names, { hubSettings, served = true, together =
   for (let i = 0; i < names.length; i += together) {
     await Promise.all(names.slice(i, i + together).map((name) => f.mustCoord(["init", dirs[name], "--name", name, "--remote", remote])));
   }
-  return { daemon, hub, remote, person, dirs };
+  return { daemon, proxy, hub, remote, person, dirs };
 }
 
 /**
@@ -51,7 +53,7 @@ async function hubAndMachines(f, names, { hubSettings, served = true, together =
  * their time (the ISO time the daemon printed first, else when the bench read it). `waitFor(name, re, since,
  * ms)`: the time of the first line of `name` matching `re` logged at or after `since`, or NaN after `ms`.
  */
-async function defaultDaemons(f, names, dirs, { staggerMs = 0 } = {}) {
+export async function defaultDaemons(f, names, dirs, { staggerMs = 0 } = {}) {
   const lines = new Map(names.map((name) => [name, []]));
   const daemons = new Map();
   for (const [i, name] of names.entries()) {
@@ -98,7 +100,7 @@ async function defaultDaemons(f, names, dirs, { staggerMs = 0 } = {}) {
 }
 
 /** The id `coord send` printed ("sent a/b/3; …", "queued a/b/3 …"), or undefined. */
-const sentId = (out) => /\b(?:sent|queued) ([a-z0-9-]+\/[A-Za-z0-9-]+\/\d+)/.exec(out)?.[1];
+export const sentId = (out) => /\b(?:sent|queued) ([a-z0-9-]+\/[A-Za-z0-9-]+\/\d+)/.exec(out)?.[1];
 
 /** A regular expression for a line of the recipient's daemon saying message `id` is in its inbox. */
 const deliveredLine = (id) => new RegExp(`\\bnew messages?: (?:.*[\\s,])?${id.replace(/[/]/g, "\\/")}(?:$|[\\s,;])`);
@@ -118,7 +120,7 @@ async function timedMessage(f, fl, dirs, from, to, text, boundMs) {
 }
 
 /** The host's reads and pushes between two counts (lib.gitDaemon's requests()), over `ms`. */
-const hostRates = (a, b, ms) => ({
+export const hostRates = (a, b, ms) => ({
   reads: b.reads - a.reads,
   pushes: b.pushes - a.pushes,
   readsPerSecond: (b.reads - a.reads) / (ms / 1000),
@@ -129,7 +131,7 @@ const hostRates = (a, b, ms) => ({
  * The host's counts every second from now (lib.gitDaemon's requests()) until `stop()`, which says the most reads in
  * any 10 s (a sliding window of the samples).
  */
-function sampleHost(daemon) {
+export function sampleHost(daemon) {
   const samples = [{ at: performance.now(), ...daemon.requests() }];
   const timer = setInterval(() => samples.push({ at: performance.now(), ...daemon.requests() }), 1000);
   timer.unref(); // a row that throws before stop() does not keep the bench alive
