@@ -274,6 +274,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
         // Its last publish ends the sync until a far turn to push, instead of holding it (its looks go on meanwhile);
         // the wake for it pushes at once.
         turns: why === "turn" ? "now" : "defer",
+        // The turns of what it delivers start at once, beside the rest of the sync (its publish).
+        onReceived: () => void onCall.pump(),
       });
       if (r.deferred) deferredAt = Date.parse(r.deferred);
       // What it read of the hub: a quiet sync's look, or a fetch (and one more per push that lost its race).

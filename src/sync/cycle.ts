@@ -95,6 +95,8 @@ export interface CycleContext {
   onModel?: (model: RepoModel) => Promise<void>;
   /** How its last publish meets its turn to push (SyncOptions.turns); absent: it waits for it. */
   turns?: Turns;
+  /** Agents on call under a daemon: told when the cycle delivered new messages (their turns start before its publish). */
+  onReceived?: () => void;
   /** Agents on call: the turns of the messages it delivers run in this sync (SyncOptions.onCallHere, and the machine is on call). */
   onCallHere?: true;
   /** Publishes one at a time. */

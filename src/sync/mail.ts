@@ -228,7 +228,7 @@ function publishedReceipts(model: RepoModel, me: string): Receipts {
 }
 
 /** What receiving messages needs of a cycle: the machine, its log, its report, and the tip it saw last. */
-type Receiver = Pick<Cycle, "m" | "log" | "result" | "view">;
+type Receiver = Pick<Cycle, "m" | "log" | "result" | "view" | "onReceived">;
 
 /**
  * Whether the receipts of this machine's own file on the hub may be adopted (deliver): always when it signs nothing;
@@ -259,6 +259,7 @@ export async function receive(c: Receiver, model: RepoModel, runHooks: boolean):
   if (fresh.length) {
     for (const x of fresh) c.result.delivered.push(x.id);
     c.log(`${fresh.length} new message${fresh.length === 1 ? "" : "s"}: ${someOf(fresh.map((x) => x.id))}`);
+    c.onReceived?.();
   }
   if (!c.m.config.onMessage) return;
   // Each new message owes a hook run until its run ended: a sync that runs no hooks, or one that

@@ -148,6 +148,8 @@ export interface DaemonExtras {
    * before it (sync/push.ts TURN_LEAD_MS): it waits the rest, and once the turn began (or its wake came late) none.
    */
   turns?: Turns;
+  /** Agents on call: told as soon as the sync delivered new messages, so that their turns start before its publish. */
+  onReceived?: () => void;
 }
 
 /** A sync's options resolved once, in their groups: what it does (`act` and the rest), its clock and I/O, the daemon's extras. */
@@ -159,7 +161,7 @@ interface Resolved {
 }
 
 function resolveOptions(opts: CycleOptions): Resolved {
-  const { waitTurn, signal, fetched, headStart, heartbeat, onModel, turns } = opts;
+  const { waitTurn, signal, fetched, headStart, heartbeat, onModel, turns, onReceived } = opts;
   return {
     act: actOf(opts),
     todo: { scheduled: opts.scheduled === true, full: opts.full === true, askAgents: opts.askAgents !== false, onCallHere: opts.onCallHere === true },
@@ -172,7 +174,7 @@ function resolveOptions(opts: CycleOptions): Resolved {
       ...(fetched ? { fetched } : {}),
       ...(headStart ? { headStart } : {}),
     },
-    daemon: { ...(heartbeat !== undefined ? { heartbeat } : {}), ...(onModel ? { onModel } : {}), ...(turns ? { turns } : {}) },
+    daemon: { ...(heartbeat !== undefined ? { heartbeat } : {}), ...(onModel ? { onModel } : {}), ...(turns ? { turns } : {}), ...(onReceived ? { onReceived } : {}) },
   };
 }
 
@@ -461,6 +463,7 @@ async function viewStep(machine: Machine, how: Resolved, result: SyncResult, loc
     ...(io.signal ? { stopping: io.signal } : {}),
     ...(daemon.onModel && act !== "dry-run" ? { onModel: daemon.onModel } : {}),
     ...(daemon.turns ? { turns: daemon.turns } : {}),
+    ...(daemon.onReceived && act !== "dry-run" ? { onReceived: daemon.onReceived } : {}),
     ...(todo.onCallHere && act === "run" && machine.config.onCall !== undefined ? { onCallHere: true as const } : {}),
     inTurn: inTurn(),
     lock,
