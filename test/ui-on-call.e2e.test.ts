@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
 import { startUi, type UiServer } from "../src/commands/ui.js";
-import { chromiumSuite, launchChromium } from "./browser.js";
+import { chromiumSuite, launchChromium, openPhonePage } from "./browser.js";
 import { cli, cliProcess, type Fleet, makeFleet, tempDir } from "./helpers.js";
 import { standInCalls, writeStandIns } from "./on-call-standins.js";
 
@@ -69,14 +69,8 @@ chromiumSuite("coord ui: a conversation with an agent on call", () => {
     await browser?.close();
   });
 
-  async function open(ui: UiServer): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
-    stops.push(() => context.close());
-    const page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    await page.goto(ui.url);
-    return page;
-  }
+  /** The page in a phone-width window; every wait on it is bounded (10 s by default). */
+  const open = (ui: UiServer): Promise<Page> => openPhonePage(browser, ui.url, (stop) => stops.push(stop));
 
   /** Sends `text` from the chat's box; resolves with what the note says once it is sent. */
   async function send(page: Page, text: string): Promise<string> {

@@ -8,7 +8,7 @@ import { rename } from "node:fs/promises";
 import { request } from "node:http";
 import { connect, createServer, type Server } from "node:net";
 import type { Browser, Page } from "playwright-core";
-import { chromiumSuite, launchChromium } from "./browser.js";
+import { chromiumSuite, launchChromium, openPhonePage } from "./browser.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { inbox } from "../src/commands/messages.js";
 import { startUi, type UiServer } from "../src/commands/ui.js";
@@ -176,14 +176,7 @@ chromiumSuite("coord ui in Chromium", () => {
   });
 
   /** The page in a phone-width window; every wait on it is bounded (10 s by default). */
-  async function open(ui: UiServer): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
-    stops.push(() => context.close());
-    const page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    await page.goto(ui.url);
-    return page;
-  }
+  const open = (ui: UiServer): Promise<Page> => openPhonePage(browser, ui.url, (stop) => stops.push(stop));
   const presenceOf = (page: Page, name: string) => page.locator(`#machines [data-machine="${name}"]`).getAttribute("data-presence");
 
   it("shows the three machines of the fleet, online, and the local one marked", async () => {

@@ -5,7 +5,7 @@ import { HOOK_AGENTS, type HookAgent } from "../../core/agents/hooks.js";
 import { MCP_AGENTS, MCP_TOOLS, type McpAgent } from "../../core/agents/mcp-config.js";
 import { resolveDir } from "../dir.js";
 import { dirOption, EXIT_CODES, examples, type Io } from "../shared.js";
-import { decide, onCall, type OnCallShown, stopTurn } from "../../commands/on-call.js";
+import { decide, onCall, type OnCallOptions, type OnCallShown, stopTurn } from "../../commands/on-call.js";
 import { ON_CALL_AGENTS } from "../../core/oncall/on-call.js";
 import { CoordError, EXIT } from "../../errors.js";
 
@@ -156,48 +156,20 @@ ${EXIT_CODES}${examples(
   "coord agent on-call --off",
 )}`,
     )
-    .action(
-      async (
-        cli: string | undefined,
-        o: {
-          dir?: string;
-          cwd?: string;
-          from?: string[];
-          permissions?: string;
-          maxTurns?: number;
-          maxBudgetUsd?: number;
-          timeout?: string;
-          maxParallel?: number;
-          dailyBudgetUsd?: number;
-          model?: string;
-          approvalTimeout?: string;
-          allowTool?: string[];
-          off?: boolean;
-          json?: boolean;
-        },
-      ) => {
-        if (o.off && cli !== undefined) throw new CoordError("--off takes no CLI: coord agent on-call --off", EXIT.USAGE);
-        const r = await onCall({
-          dir: await resolveDir(o.dir),
-          ...(cli !== undefined ? { agent: cli } : {}),
-          ...(o.cwd !== undefined ? { cwd: o.cwd } : {}),
-          ...(o.from !== undefined ? { from: o.from } : {}),
-          ...(o.permissions !== undefined ? { permissions: o.permissions } : {}),
-          ...(o.maxTurns !== undefined ? { maxTurns: o.maxTurns } : {}),
-          ...(o.maxBudgetUsd !== undefined ? { maxBudgetUsd: o.maxBudgetUsd } : {}),
-          ...(o.timeout !== undefined ? { timeout: o.timeout } : {}),
-          ...(o.maxParallel !== undefined ? { maxParallel: o.maxParallel } : {}),
-          ...(o.dailyBudgetUsd !== undefined ? { dailyBudgetUsd: o.dailyBudgetUsd } : {}),
-          ...(o.model !== undefined ? { model: o.model } : {}),
-          ...(o.approvalTimeout !== undefined ? { approvalTimeout: o.approvalTimeout } : {}),
-          ...(o.allowTool !== undefined ? { allowTools: o.allowTool.flatMap((t) => t.split(",")).filter(Boolean) } : {}),
-          ...(o.off ? { off: true } : {}),
-        });
-        if (o.json) io.out(JSON.stringify(r, null, 2));
-        else for (const line of onCallLines(r)) io.out(line);
-        if (r.problem && !o.json) process.exitCode = EXIT.USAGE;
-      },
-    );
+    .action(async (cli: string | undefined, o: Omit<OnCallOptions, "dir" | "agent" | "allowTools" | "path"> & { dir?: string; allowTool?: string[]; json?: boolean }) => {
+      if (o.off && cli !== undefined) throw new CoordError("--off takes no CLI: coord agent on-call --off", EXIT.USAGE);
+      // Commander sets only the options given: the rest stay absent, as onCall takes them.
+      const { dir, allowTool, json: _json, ...given } = o;
+      const r = await onCall({
+        ...given,
+        dir: await resolveDir(dir),
+        ...(cli !== undefined ? { agent: cli } : {}),
+        ...(allowTool !== undefined ? { allowTools: allowTool.flatMap((t) => t.split(",")).filter(Boolean) } : {}),
+      });
+      if (o.json) io.out(JSON.stringify(r, null, 2));
+      else for (const line of onCallLines(r)) io.out(line);
+      if (r.problem && !o.json) process.exitCode = EXIT.USAGE;
+    });
   agent
     .command("stop")
     .description("stop the running turn of an on-call conversation on this machine (its process group; the thread is told, with what the agent said last)")
