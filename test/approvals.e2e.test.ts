@@ -43,6 +43,7 @@ describe("approvals from afar", () => {
     const late = await send("asker", "oncall", "/approve", req.id);
     const over = await arrives("asker", (x) => x.replyTo === late, "the late answer's reply");
     expect(over.text).toBe(`Request ${req.id} is over (approved by asker): this answer changes nothing.`);
+    if (process.env.COORD_TRANSCRIPT) console.log((await cli("inbox", "--dir", dirOf("asker"), "--all")).out);
   }, 90_000);
 
   it("/deny with a reason reaches the agent; /approve always lets the same tool run without asking for the rest of the thread", async () => {

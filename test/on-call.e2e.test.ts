@@ -147,6 +147,29 @@ describe("agents on call", () => {
     ]);
   }, 60_000);
 
+  it("dailyBudgetUsd: once the day's turns cost that much, new turns wait and the thread is told once; the spend is published", async () => {
+    await t.fleet(["asker", "oncall"]);
+    // The stand-in claude reports $0.01 a turn.
+    expect((await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker", "--daily-budget-usd", "0.015")).code).toBe(0);
+    for (const text of ["first", "second"]) {
+      const q = await send("asker", "oncall", text);
+      expect((await cli("sync", "--dir", dirOf("oncall"))).code).toBe(0);
+      expect((await answerTo("asker", q, 10_000)).text).toBe(`heard: ${text}`);
+    }
+    const q3 = await send("asker", "oncall", "third");
+    expect((await cli("sync", "--dir", dirOf("oncall"))).code).toBe(0);
+    const waiting = await answerTo("asker", q3, 10_000);
+    expect(waiting.text).toMatch(/^Waiting: this machine's on-call budget of \$0\.015 for today \(UTC\) is spent\./);
+    expect(waiting.agent?.outcome).toBe("refused");
+    expect((await standInCalls(t.home)).filter((c) => c.prompt.includes("third"))).toEqual([]);
+    // Told once: another sync says nothing more.
+    expect((await cli("sync", "--dir", dirOf("oncall"))).code).toBe(0);
+    await sync({ dir: dirOf("asker"), run: false });
+    expect((await inbox({ dir: dirOf("asker"), all: true })).messages.filter((x) => x.replyTo === q3)).toHaveLength(1);
+    const shown = await cli("status", "oncall", "--dir", dirOf("asker"));
+    expect(shown.out).toMatch(/on call +claude answers asker \(read-only\); \$0\.02 spent \d{4}-\d{2}-\d{2}; no turn running/);
+  }, 90_000);
+
   it("a message past 8 agent turns in a row starts nothing and is answered so; an answer never starts a turn", async () => {
     await t.fleet(["asker", "oncall"]);
     expect((await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker")).code).toBe(0);
