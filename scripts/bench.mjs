@@ -37,7 +37,7 @@ const { budgetDay } = await import("./bench/budget-day.mjs");
 const { keysCost } = await import("./bench/keys.mjs");
 const { startupTricks, parseMemo } = await import("./bench/startup.mjs");
 const { secondsMessage, secondsOrder, secondsReply, secondsIdle, secondsPath } = await import("./bench/seconds.mjs");
-const { onCallAnswer, onCallStep } = await import("./bench/on-call.mjs");
+const { onCallAnswer, onCallStep, onCallApprove } = await import("./bench/on-call.mjs");
 
 const ROWS = [
   ["noop", "1", noopSync],
@@ -65,6 +65,7 @@ const ROWS = [
   ["seconds-path", "16e", secondsPath],
   ["on-call-answer", "17a–b", onCallAnswer],
   ["on-call-step", "17c", onCallStep],
+  ["on-call-approve", "17d–e", onCallApprove],
 ];
 const MICRO = [
   ["core", pureCore],

@@ -6,7 +6,9 @@
 // once ("heard: …"), or after a step ("Bash: sleep N") for a message saying "sleep N"; a asks, and its daemon
 // receives the answers. 17a: a's `coord send` → b's daemon logs the turn's start; 17b: the send → a's daemon logs
 // the answer delivered; 17c: a step of a running turn (in b's .git/coord/on-call.json) → a's `coord status b`
-// (which fetches) shows it.
+// (which fetches) shows it. 17d: b's agent asks for a permission ("please run: …": the stand-in calls coord's permission
+// prompt tool, which sends a request into the thread) → the request delivered at a; 17e: a's `coord approve` → the
+// decision in b's on-call.json (the agent goes on), and → the answer ("ran: …") delivered at a.
 //
 // COORD_BENCH_ONE_WAY_MS=<ms> sets the far host's delay (0: no proxy, the git daemon on loopback as rows 16), to see
 // what the distance costs; the table says which was measured.
@@ -18,7 +20,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { standInCalls, writeStandIns } from "../on-call-standins.mjs";
 import { dur, fixture, keepLogs, median, run, say, size, sleep, spread } from "./lib.mjs";
-import { defaultDaemons, fmt, GITHUB, hostRates, hubAndMachines, sampleHost, sentId } from "./seconds.mjs";
+import { defaultDaemons, deliveredLine, fmt, GITHUB, hostRates, hubAndMachines, sampleHost, sentId } from "./seconds.mjs";
 
 /** The far host: each way, a chunk is held this long (a round trip twice that; a connection's first bytes 2 × more). */
 const ONE_WAY_MS = Number(process.env.COORD_BENCH_ONE_WAY_MS ?? 100);
@@ -350,6 +352,173 @@ export async function onCallStep() {
           `at the host during the ${dur(ms)}: ${host.reads} reads (${fmt(host.readsPerSecond)} a second), ${host.pushes} pushes reached it (${fmt(host.pushesPerMinute)} a minute)` +
           `${ONE_WAY_MS ? `, ${connections} connections through the proxy` : ""}${dead ? `; ${dead} daemons exited early` : ""}`,
       };
+    } finally {
+      await fl.stopAll();
+    }
+  } finally {
+    await f.cleanup();
+  }
+}
+
+/** b's request for a permission in the turn of `thread` as its .git/coord/on-call.json has it now: { id, ...request }, or undefined. */
+function requestOf(dirs, thread) {
+  const file = join(dirs[ON_CALL], ".git", "coord", "on-call.json");
+  if (!existsSync(file)) return undefined;
+  try {
+    const requests = JSON.parse(readFileSync(file, "utf8")).requests ?? {};
+    const hit = Object.entries(requests).find(([, r]) => r?.thread === thread);
+    return hit ? { id: hit[0], ...hit[1] } : undefined;
+  } catch {
+    return undefined; // written meanwhile
+  }
+}
+
+/** Looks at `get()` every 50 ms until it gives something, at most until `bound` (Date.now() time) or a daemon exits. */
+async function poll(get, fl, bound) {
+  for (;;) {
+    const x = get();
+    if (x !== undefined) return x;
+    if (Date.now() >= bound || fl.dead()) return undefined;
+    await sleep(50);
+  }
+}
+
+/** The first line of `name` at or after `from` (and not after `to`) matching `re`: { at, line } or undefined. */
+const firstLine = (fl, name, re, from, to = Number.POSITIVE_INFINITY) => fl.lines.get(name).find((l) => l.at >= from && l.at <= to && re.test(l.line));
+/** A daemon's line for the publish that carried a message of `from`'s to `to` (its file among those it pushed). */
+const publishedTo = (from, to) => new RegExp(`\\bpublished [0-9a-f]+ on coord \\(.*coordination/messages/${from}_TO_${to}\\.md`);
+const wakeLine = /\bthe hub moved\b/;
+const heldLine = /\bthis publish waits for\b/;
+/** A span between two times, NaN when either is missing. */
+const span = (from, to) => (Number.isFinite(from) && Number.isFinite(to) ? to - from : Number.NaN);
+
+/**
+ * 17d and 17e: 5 questions (smoke: 2) "please run: echo …" from a to b, each a new conversation, one at a time at
+ * twice a's share of the push budget (each sample is two pushes of a's, the question and the /approve, and two of
+ * b's, the request and the answer). The stand-in claude asks coord's permission prompt tool, which sends the request
+ * into the thread. 17d: from the request in b's .git/coord/on-call.json (its `at`, written by the tool the moment it
+ * queued the request, before its publish) to a's daemon's "new message(s)" line with the request's id. 17e: from the
+ * start of a's `coord approve <request> --dir a` to the decision in b's on-call.json (its `decision.at`, written by b's
+ * daemon when the reply reached it; the tool looks every 250 ms and the agent goes on), and on to a's line that
+ * delivered the answer ("ran: …").
+ */
+export async function onCallApprove() {
+  const f = fixture("on-call-approve");
+  try {
+    const { dirs, daemon, proxy, fl, standIn, lsRemote } = await onCallFleet(f);
+    try {
+      await settle(fl);
+      const count = size(5, 2);
+      const BOUND = 30_000;
+      const samples = [];
+      const c0 = daemon.requests();
+      const p0 = proxy?.connections() ?? 0;
+      const t0 = performance.now();
+      for (let i = 0; i < count; i++) {
+        say(`on call: b's agent asks a for a permission, a approves, ${i + 1}/${count}`);
+        const q = await ask(f, dirs, `please run: echo approved ${i + 1}`);
+        // The request, as b's permission prompt tool wrote it (looked at every 50 ms).
+        const req = await poll(() => requestOf(dirs, q.id), fl, q.t0 + BOUND);
+        const s = { ...q, request: req?.id, tool: req?.tool };
+        const askedAt = req ? Date.parse(req.at) : Number.NaN;
+        s.toRequest = span(q.t0, askedAt);
+        s.seenLag = req ? Date.now() - askedAt : Number.NaN; // how late the bench's look saw it (bounds 17d's start's precision)
+        const delivered = req ? await fl.waitFor(ASKER, deliveredLine(req.id), q.t0, Math.max(0, askedAt + BOUND - Date.now())) : Number.NaN;
+        s.visible = span(askedAt, delivered);
+        // Where 17d's time went: b's first publish after the request (the daemon asked by the tool), whether the budget held it.
+        const bPub = Number.isFinite(askedAt) ? firstLine(fl, ON_CALL, publishedTo(ON_CALL, ASKER), askedAt) : undefined;
+        s.requestPushed = span(askedAt, bPub?.at);
+        s.requestWake = bPub ? span(bPub.at, firstLine(fl, ASKER, wakeLine, bPub.at)?.at) : Number.NaN;
+        s.requestHeld = Number.isFinite(askedAt) && fl.lines.get(ON_CALL).some((l) => l.at >= askedAt && l.at <= (bPub?.at ?? askedAt + BOUND) && heldLine.test(l.line));
+        s.requestPubLine = bPub?.line.slice(25, 200);
+        if (Number.isFinite(delivered)) {
+          // a approves, a person reading the request a moment later.
+          await sleep(500 + Math.random() * 1000);
+          const a0 = Date.now();
+          const r = await f.coord(["approve", req.id, "--dir", dirs[ASKER]], { timeoutMs: 60_000 });
+          s.approveMs = Date.now() - a0;
+          s.approveOut = (r.out || r.err).trim();
+          if (r.code !== 0) throw new Error(`coord approve ${req.id} --dir ${ASKER} failed (exit ${r.code}): ${s.approveOut.slice(0, 200)}`);
+          const reply = sentId(r.out); // "approved <request>: sent <reply> into its thread"
+          const decision = await poll(() => requestOf(dirs, q.id)?.decision, fl, a0 + BOUND);
+          const decidedAt = decision ? Date.parse(decision.at) : Number.NaN;
+          s.decision = decision ? `${decision.behavior} by ${decision.by}` : undefined;
+          s.goesOn = span(a0, decidedAt);
+          // Where 17e's time went: a's publish of the reply, b's line with it delivered, the decision in on-call.json.
+          const aAsked = firstLine(fl, ASKER, /\ba sync was asked for\b/, a0, a0 + BOUND);
+          s.approveToAsk = span(a0, aAsked?.at);
+          const aPub = firstLine(fl, ASKER, publishedTo(ASKER, ON_CALL), a0, a0 + BOUND);
+          s.replyPushed = span(a0, aPub?.at);
+          s.replyWake = aPub ? span(aPub.at, firstLine(fl, ON_CALL, wakeLine, aPub.at)?.at) : Number.NaN;
+          s.replyHeld = fl.lines.get(ASKER).some((l) => l.at >= a0 && l.at <= (aPub?.at ?? a0 + BOUND) && heldLine.test(l.line));
+          const atB = reply ? await fl.waitFor(ON_CALL, deliveredLine(reply), a0, 1000) : Number.NaN;
+          s.replyAtB = span(a0, atB);
+          s.bToDecision = span(atB, decidedAt);
+          const answer = await answerAt(f, fl, dirs, q.id, a0, BOUND);
+          s.answer = span(a0, answer.at);
+          s.text = answer.text;
+          const ended = await fl.waitFor(ON_CALL, turnEnded(q.id), a0, 1000);
+          s.decisionToEnd = span(decidedAt, ended);
+          s.endToAnswer = span(ended, answer.at);
+        } else s.goesOn = s.answer = Number.NaN;
+        samples.push(s);
+        // The turn over (it has its answer, or it was denied by the tool's timeout: bounded) before the next question.
+        await fl.waitFor(ON_CALL, turnEnded(q.id), q.t0, 5000);
+        if (i + 1 < count) await nextQuestion(q.t0, 2 * SHARE_MS);
+      }
+      const ms = performance.now() - t0;
+      const host = hostRates(c0, daemon.requests(), ms);
+      const connections = (proxy?.connections() ?? 0) - p0;
+      const calls = (await standInCalls(standIn)).filter((c) => c.cli === "claude").length;
+      const dead = fl.dead();
+      await fl.stopAll();
+      keepLogs(NAMES, dirs, (name) => fl.lines.get(name).map((l) => l.line), "17de");
+      const visible = samples.map((s) => s.visible);
+      const goesOn = samples.map((s) => s.goesOn);
+      const answers = samples.map((s) => s.answer);
+      const missed = (xs) => xs.filter((x) => !Number.isFinite(x)).length;
+      const mid = (xs) => median(xs.map((x) => (Number.isFinite(x) ? x : BOUND)));
+      const wrong = samples.filter((s) => s.text !== undefined && !s.text.startsWith("ran: ")).length;
+      const far = rawRead(lsRemote);
+      const common =
+        `${count} questions "please run: echo …" a → b, each a new conversation, one at a time, ${dur(2 * SHARE_MS)} after the question before at least (a's share for its question and its /approve, b's for its request and its answer); ` +
+        `the send → the request in b's on-call.json ${spread(samples.map((s) => s.toRequest))}; ` +
+        `at the host during the ${dur(ms)}: ${host.reads} reads (${fmt(host.readsPerSecond)} a second), ${host.pushes} pushes reached it (${fmt(host.pushesPerMinute)} a minute)` +
+        `${ONE_WAY_MS ? `, ${connections} connections through the proxy` : ""}; ${calls} turns of the stand-in claude${dead ? `; ${dead} daemons exited early` : ""}`;
+      return [
+        {
+          n: "17d",
+          what: `on call: b's agent asks for a permission (the request in b's .git/coord/on-call.json) → the request in a's inbox (a's daemon logs it delivered), ${FLEET_TEXT}`,
+          coord: medianWorst(visible, BOUND),
+          base: far,
+          ratio: "",
+          goal: "≤ 5 s median",
+          met: dead === 0 && missed(visible) === 0 && mid(visible) <= 5000,
+          notes:
+            `from the request's \`at\` in b's on-call.json (the tool writes it once the request is queued, before asking b's daemon to publish; the bench saw it ${spread(samples.map((s) => s.seenLag))} later) ` +
+            `to a's "new message" line with the request's id (its own time stamp): ${list(visible)}${missed(visible) ? `, ${missed(visible)} not within ${dur(BOUND)}` : ""}; ` +
+            `in parts: the request → b's daemon's publish ("published … on coord") ${spread(samples.map((s) => s.requestPushed))}, the push budget holding it in ${samples.filter((s) => s.requestHeld).length} ` +
+            `("${samples.find((s) => s.requestPubLine)?.requestPubLine ?? "none"}"), b's publish → a's daemon wakes ("the hub moved …") ${spread(samples.map((s) => s.requestWake))}, ` +
+            `b's publish → in a's inbox ${spread(samples.map((s) => span(s.requestPushed, s.visible)))}; ${common}`,
+        },
+        {
+          n: "17e",
+          what: `on call: a's coord approve <request> → b's agent goes on (the decision in b's on-call.json; the tool looks every 250 ms), and its answer in a's inbox, ${FLEET_TEXT}`,
+          coord: `${medianWorst(goesOn, BOUND)}; the answer at a: ${medianWorst(answers, BOUND)}`,
+          base: far,
+          ratio: "",
+          goal: "≤ 5 s median",
+          met: dead === 0 && missed(goesOn) === 0 && wrong === 0 && mid(goesOn) <= 5000,
+          notes:
+            `from the start of a's coord approve (it took ${spread(samples.map((s) => s.approveMs))}: "${samples.find((s) => s.approveOut)?.approveOut?.slice(0, 100) ?? "none"}") ` +
+            `to the decision's \`at\` in b's on-call.json ("${samples.find((s) => s.decision)?.decision ?? "none"}"): ${list(goesOn)}${missed(goesOn) ? `, ${missed(goesOn)} not within ${dur(BOUND)}` : ""}; ` +
+            `to a's "new message" line for the answer: ${list(answers)} (answers "${samples.find((s) => s.text)?.text?.slice(0, 40) ?? "none"}"${wrong ? `, ${wrong} not "ran: …"` : ""}); ` +
+            `in parts: the approve → a's daemon asked to sync ("a sync was asked for") ${spread(samples.map((s) => s.approveToAsk))}, → a's publish of the reply ${spread(samples.map((s) => s.replyPushed))} ` +
+            `(the push budget holding it in ${samples.filter((s) => s.replyHeld).length}), a's publish → b's daemon wakes ${spread(samples.map((s) => s.replyWake))}, ` +
+            `the approve → b's "new message" line with the reply ${spread(samples.map((s) => s.replyAtB))}, b's line → the decision ${spread(samples.map((s) => s.bToDecision))}, ` +
+            `the decision → the turn's "ended" line ${spread(samples.map((s) => s.decisionToEnd))}, the turn's end → the answer in a's inbox ${spread(samples.map((s) => s.endToAnswer))}; ${common}`,
+        },
+      ];
     } finally {
       await fl.stopAll();
     }

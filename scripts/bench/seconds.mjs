@@ -103,7 +103,7 @@ export async function defaultDaemons(f, names, dirs, { staggerMs = 0 } = {}) {
 export const sentId = (out) => /\b(?:sent|queued) ([a-z0-9-]+\/[A-Za-z0-9-]+\/\d+)/.exec(out)?.[1];
 
 /** A regular expression for a line of the recipient's daemon saying message `id` is in its inbox. */
-const deliveredLine = (id) => new RegExp(`\\bnew messages?: (?:.*[\\s,])?${id.replace(/[/]/g, "\\/")}(?:$|[\\s,;])`);
+export const deliveredLine = (id) => new RegExp(`\\bnew messages?: (?:.*[\\s,])?${id.replace(/[/]/g, "\\/")}(?:$|[\\s,;])`);
 
 /**
  * `coord send from → to` (plain: no --now, no --later), then the time until `to`'s daemon logs it delivered, at most
