@@ -88,14 +88,11 @@ const wanted = ([name]) => !only || only.includes(name);
 // The whole run stops by itself: every process has its own deadline, every loop a bound, and this. The smoke run
 // takes about 10 minutes before rows 17 and 5 more with them (their questions go at the asker's push budget).
 const WHOLE_RUN_MIN = SMOKE ? 20 : 60;
-const deadline = setTimeout(
-  () => {
-    console.error(`bench: still running after ${WHOLE_RUN_MIN} minutes; stopped`);
-    cleanupAll();
-    process.exit(1);
-  },
-  WHOLE_RUN_MIN * 60_000,
-);
+const deadline = setTimeout(() => {
+  console.error(`bench: still running after ${WHOLE_RUN_MIN} minutes; stopped`);
+  cleanupAll();
+  process.exit(1);
+}, WHOLE_RUN_MIN * 60_000);
 deadline.unref();
 
 const began = performance.now();
