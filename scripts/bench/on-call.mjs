@@ -237,10 +237,15 @@ export async function onCallAnswer() {
 
 /** b's running turn of `thread` as its .git/coord/on-call.json has it now (undefined: none, or not readable yet). */
 function runningTurn(dirs, thread) {
+  return onCallState(dirs)?.threads?.[thread]?.running;
+}
+
+/** b's .git/coord/on-call.json now (undefined: not there yet, or being written). */
+function onCallState(dirs) {
   const file = join(dirs[ON_CALL], ".git", "coord", "on-call.json");
   if (!existsSync(file)) return undefined;
   try {
-    return JSON.parse(readFileSync(file, "utf8")).threads?.[thread]?.running;
+    return JSON.parse(readFileSync(file, "utf8"));
   } catch {
     return undefined; // written meanwhile
   }
@@ -362,15 +367,9 @@ export async function onCallStep() {
 
 /** b's request for a permission in the turn of `thread` as its .git/coord/on-call.json has it now: { id, ...request }, or undefined. */
 function requestOf(dirs, thread) {
-  const file = join(dirs[ON_CALL], ".git", "coord", "on-call.json");
-  if (!existsSync(file)) return undefined;
-  try {
-    const requests = JSON.parse(readFileSync(file, "utf8")).requests ?? {};
-    const hit = Object.entries(requests).find(([, r]) => r?.thread === thread);
-    return hit ? { id: hit[0], ...hit[1] } : undefined;
-  } catch {
-    return undefined; // written meanwhile
-  }
+  const requests = onCallState(dirs)?.requests ?? {};
+  const hit = Object.entries(requests).find(([, r]) => r?.thread === thread);
+  return hit ? { id: hit[0], ...hit[1] } : undefined;
 }
 
 /** Looks at `get()` every 50 ms until it gives something, at most until `bound` (Date.now() time) or a daemon exits. */
