@@ -1,0 +1,37 @@
+// The real agent CLIs (Claude Code, Codex) that scripts/install-agent-clis.mjs put in the cache, pinned in
+// scripts/agent-clis.json. A test that needs one it cannot find says it is skipped, with the name and the way to
+// install it.
+import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+
+export interface RealCli {
+  name: "claude" | "codex";
+  version: string;
+  /** The executable. */
+  bin: string;
+}
+
+interface Pin {
+  name: "claude" | "codex";
+  package: string;
+  version: string;
+  bin: string;
+}
+
+const pins = (JSON.parse(readFileSync(new URL("../scripts/agent-clis.json", import.meta.url), "utf8")) as { clis: Pin[] }).clis;
+
+/** Where the CLIs are installed. */
+export const agentClisCache = (): string => process.env.COORD_AGENT_CLIS || join(homedir(), ".cache", "coord-agent-clis");
+
+/** The pinned versions of one CLI, newest first as pinned. */
+export const pinnedVersions = (name: RealCli["name"]): string[] => pins.filter((p) => p.name === name).map((p) => p.version);
+
+/** One pinned CLI as installed, or why it is not there (for a skip's name). */
+export function realCli(name: RealCli["name"], version = pinnedVersions(name)[0]!): RealCli | { missing: string } {
+  const pin = pins.find((p) => p.name === name && p.version === version);
+  if (!pin) return { missing: `${name} ${version} is not pinned in scripts/agent-clis.json` };
+  const bin = join(agentClisCache(), `${name}@${version}`, "node_modules", ".bin", pin.bin);
+  if (!existsSync(bin)) return { missing: `${name} ${version} not installed (node scripts/install-agent-clis.mjs)` };
+  return { name, version, bin };
+}
