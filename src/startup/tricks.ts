@@ -1,7 +1,8 @@
 // coord's start-up tricks, in one place: what each is, where it lives, what
 // it buys today, and the bench row that shows it (`node scripts/bench.mjs
 // --only=startup` measures each on and off in one run, against raw git;
-// docs/performance.md, "Start-up tricks", has the same as a table).
+// docs/performance.md, "Start-up tricks", lists them with the row of each;
+// the amounts are row 15 of bench/results.md).
 //
 // src/startup/ holds the tricks that work before the CLI loads: the code
 // cache, the head start and the early clone, and this index. The quiet stamp
