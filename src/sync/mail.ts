@@ -5,6 +5,7 @@ import {
   ackSeqs,
   ackedIn,
   channelKey,
+  isAcked,
   joiningReceipts,
   liveMessages,
   messageId,
@@ -102,6 +103,11 @@ export interface Outgoing {
   priority: Message["priority"];
   replyTo?: string;
   agent?: Message["agent"];
+  /**
+   * Messages of this machine's inbox the message answers, acknowledged in the same durable write that stores it
+   * (as coord inbox ack does: published at once); ids not delivered here are left alone.
+   */
+  acks?: string[];
 }
 
 /**
@@ -111,16 +117,30 @@ export interface Outgoing {
  */
 export async function queueMessage(m: Machine, model: RepoModel | undefined, msg: Outgoing, check?: (data: MailboxData) => void, clock?: () => Date): Promise<string> {
   const me = m.config.name;
-  return updateMailbox(m.stateDir, (data) => {
-    if (model) adoptPublished(data, model, me);
-    check?.(data);
-    if (!own(data.outbox, msg.to)) data.outbox[msg.to] = { next: 1, messages: [] };
-    const channel = data.outbox[msg.to]!;
-    const seq = channel.next++;
-    const at = (clock?.() ?? new Date()).toISOString(); // under the lock: seq order is time order
-    channel.messages.push({ seq, at, priority: msg.priority, text: msg.text, ...(msg.replyTo ? { replyTo: msg.replyTo } : {}), ...(msg.agent ? { agent: msg.agent } : {}) });
-    return messageId(me, msg.to, seq);
-  });
+  return updateMailbox(
+    m.stateDir,
+    (data) => {
+      if (model) adoptPublished(data, model, me);
+      check?.(data);
+      if (!own(data.outbox, msg.to)) data.outbox[msg.to] = { next: 1, messages: [] };
+      const channel = data.outbox[msg.to]!;
+      const seq = channel.next++;
+      const at = (clock?.() ?? new Date()).toISOString(); // under the lock: seq order is time order
+      channel.messages.push({ seq, at, priority: msg.priority, text: msg.text, ...(msg.replyTo ? { replyTo: msg.replyTo } : {}), ...(msg.agent ? { agent: msg.agent } : {}) });
+      if (msg.acks?.length) ackAnswered(data, msg.acks);
+      return messageId(me, msg.to, seq);
+    },
+    msg.acks?.length ? me : undefined,
+  );
+}
+
+/** Acknowledges the messages of `ids` delivered here and not acknowledged yet, as coord inbox ack does (published at once). */
+export function ackAnswered(data: MailboxData, ids: readonly string[]): string[] {
+  const open = new Set(data.inbox.filter((x) => !isAcked(own(data.receipts, channelKey(x.from, x.to)), x.seq)).map((x) => x.id));
+  const targets = [...new Set(ids)].filter((id) => open.has(id));
+  ackInData(data, targets);
+  waitForAcks(data, targets);
+  return targets;
 }
 
 /** Messages waiting for the on-call engine's look, at most (the newest). */
