@@ -19,6 +19,8 @@ import {
   type Receipts,
 } from "../core/messages/messages.js";
 import { someOf } from "../core/limits.js";
+import { deliveryOf, fitChannel, fitNotes, type Fitted, messageTooBig } from "../core/messages/fit.js";
+import { CoordError, EXIT } from "../errors.js";
 import { ownerOf } from "../core/trust/ownership.js";
 import type { RepoModel } from "../core/repo/repo.js";
 import { own } from "../core/types.js";
@@ -117,6 +119,9 @@ export interface Outgoing {
  */
 export async function queueMessage(m: Machine, model: RepoModel | undefined, msg: Outgoing, check?: (data: MailboxData) => void, clock?: () => Date): Promise<string> {
   const me = m.config.name;
+  // One its channel could not carry is refused (core/messages/fit.ts), whoever sends it: nothing is stored.
+  const big = messageTooBig(msg.text);
+  if (big) throw new CoordError(big, EXIT.USAGE);
   return updateMailbox(
     m.stateDir,
     (data) => {
@@ -218,23 +223,42 @@ export async function runMessageHooks(m: Machine, messages: InboxMessage[], log:
  * messages (acknowledged by every recipient, older than the retention) leave
  * the live file and the local outbox.
  */
-export async function ownMessageFiles(m: Machine, model: RepoModel, now: Date): Promise<{ files: MessageFile[]; receipts: Receipts; ackWaits: string[] }> {
+export async function ownMessageFiles(m: Machine, model: RepoModel, now: Date): Promise<{ files: MessageFile[]; receipts: Receipts; ackWaits: string[]; notes: string[] }> {
   const me = m.config.name;
-  const receiptsOf = (name: string) => model.computers.get(name)?.messages;
   return updateMailbox(
     m.stateDir,
     (data) => {
       adoptPublished(data, model, me);
       const files: MessageFile[] = [];
+      const notes: string[] = [];
       for (const [to, channel] of Object.entries(data.outbox).sort(([a], [b]) => (a < b ? -1 : 1))) {
-        const file: MessageFile = { coord: 1, from: me, to, next: channel.next, messages: channel.messages };
-        channel.messages = liveMessages(file, receiptsOf, model.machineNames, now, m.config.messageRetention * 1000);
-        files.push({ ...file, messages: channel.messages });
+        const { file, fit } = fittedChannel(me, to, channel, model, now, m.config.messageRetention * 1000);
+        channel.messages = fit.kept;
+        files.push(fit.file);
+        notes.push(...fitNotes(file, fit));
       }
-      return { files, receipts: data.receipts, ackWaits: ackWaitsOn(data, model.computers.get(me)?.messages) };
+      return { files, receipts: data.receipts, ackWaits: ackWaitsOn(data, model.computers.get(me)?.messages), notes };
     },
     me,
   );
+}
+
+/**
+ * A channel of this machine's outbox as its next publish writes it: the archived messages left (acknowledged by
+ * every recipient, older than the retention), then fitted under what its recipients read (core/messages/fit.ts).
+ */
+export function fittedChannel(
+  me: string,
+  to: string,
+  channel: MailboxData["outbox"][string],
+  model: RepoModel,
+  now: Date,
+  retentionMs: number,
+): { file: MessageFile; fit: Fitted } {
+  const receiptsOf = (name: string) => model.computers.get(name)?.messages;
+  const file: MessageFile = { coord: 1, from: me, to, next: channel.next, messages: channel.messages };
+  const live = { ...file, messages: liveMessages(file, receiptsOf, model.machineNames, now, retentionMs) };
+  return { file: live, fit: fitChannel(live, deliveryOf(live, receiptsOf, model.machineNames)) };
 }
 
 /** The receipts this machine's file on the hub shows for channels to it, as it would adopt them (acknowledged). */
