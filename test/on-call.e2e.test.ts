@@ -219,6 +219,9 @@ describe("agents on call", () => {
     const a = await answerTo("asker", q, 10_000);
     expect(a.text).toMatch(/^Not answered: 8 agent turns in a row without a person's message/);
     expect(a.agent).toMatchObject({ outcome: "refused" });
+    // A refusal is the message's whole answer: acknowledged with it.
+    const out = JSON.parse((await cli("outbox", "--dir", dirOf("asker"), "--json")).out) as { id: string; recipients: Record<string, string> }[];
+    expect(out.find((x) => x.id === q)?.recipients).toEqual({ oncall: "acked" });
     // A person's message is answered; the answer lands on asker, on call too, and starts nothing there.
     const p = await send("asker", "oncall", "status please");
     expect((await cli("sync", "--dir", dirOf("oncall"))).code).toBe(0);

@@ -169,6 +169,8 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
     const pending = new Set(mail.turnPending ?? []);
     const out = { refusals: [] as Note[], notes: [] as Note[], stops: [] as string[] };
     if (pending.size === 0) return out;
+    /** Replies that decided a request: acted on, so acknowledged (a decision is answered by the turn going on). */
+    const decided: string[] = [];
     // What each message replies to (only ids that are message ids): received ones, and this machine's own (its answers).
     const parent = new Map<string, string>();
     const texts = new Map<string, { from: string; text: string }>();
@@ -216,6 +218,7 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
             ...(decision.behavior === "deny" && decision.message ? { message: decision.message } : {}),
             ...(decision.behavior === "allow" && decision.always ? { always: decision.always } : {}),
           };
+          decided.push(msg.id);
           const thread = state.threads[request.thread];
           if (decision.behavior === "allow" && decision.always && thread) {
             thread.allowed = [...new Set([...(thread.allowed ?? []), decision.always])].slice(-100);
@@ -273,11 +276,16 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
       }
     });
     // Taken: off the mailbox's list (a crash before this takes none twice: `taken` remembers them).
-    await updateMailbox(cur.stateDir, (data) => {
-      const left = (data.turnPending ?? []).filter((id) => !pending.has(id));
-      if (left.length) data.turnPending = left;
-      else delete data.turnPending;
-    });
+    await updateMailbox(
+      cur.stateDir,
+      (data) => {
+        const left = (data.turnPending ?? []).filter((id) => !pending.has(id));
+        if (left.length) data.turnPending = left;
+        else delete data.turnPending;
+        ackAnswered(data, decided);
+      },
+      decided.length ? me : undefined,
+    );
     return out;
   }
 
