@@ -6,7 +6,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { inbox } from "../src/commands/messages.js";
-import { cli, cliExec, type Fleet, git, makeFleet } from "./helpers.js";
+import { cli, cliExec, type Fleet, git, makeFleet, personCommit } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -60,6 +60,22 @@ describe("channels that never jam", () => {
     ]);
     // Healed: doctor says nothing of it any more.
     expect((await cli("doctor", "--dir", dirOf("a"))).out).not.toContain("messages");
+  }, 90_000);
+
+  it("a channel file on the hub too big to read (as an older coord wrote it): the recipient's doctor names it; the sender's next sync rewrites it", async () => {
+    fleet = await makeFleet(["a", "b"]);
+    // b reads the files as they are on the hub (a verifying machine takes only what a's signed commits wrote).
+    expect((await cli("trust", "machines", "off", "--dir", dirOf("b"))).code).toBe(0);
+    await personCommit(fleet, "coordination/messages/a_TO_b.md", "x".repeat(2_500_000), "a 2.4 MB channel file, as an older coord on a wrote it");
+    expect((await cli("sync", "--dir", dirOf("b"))).code).toBe(0);
+    const doc = await cli("doctor", "--dir", dirOf("b"));
+    expect(doc.out).toContain("no message from a arrives: its channel file coordination/messages/a_TO_b.md is too big to read (ignored: the file is 2.4 MiB");
+    expect(doc.out).toContain("a's coord rewrites it under the limit at its next sync");
+    expect((await cli("send", "--dir", dirOf("a"), "b", "later")).code).toBe(0);
+    expect(await onHub()).toBeLessThan(2 * 1024 * KiB);
+    expect((await cli("sync", "--dir", dirOf("b"))).code).toBe(0);
+    expect(await texts("b")).toEqual(["later"]);
+    expect((await cli("doctor", "--dir", dirOf("b"))).out).not.toContain("no message from a arrives");
   }, 90_000);
 
   it("a channel full of messages its recipient has not received: the newest wait (doctor says why), and go as it receives", async () => {
