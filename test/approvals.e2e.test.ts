@@ -43,6 +43,14 @@ describe("approvals from afar", () => {
     const late = await send("asker", "oncall", "/approve", req.id);
     const over = await arrives("asker", (x) => x.replyTo === late, "the late answer's reply");
     expect(over.text).toBe(`Request ${req.id} is over (approved by asker): this answer changes nothing.`);
+    // Each was acted on, and is acknowledged: the question (answered), the /approve (it decided), the late one (refused).
+    const decision = /sent (asker\/oncall\/\d+)/.exec(ok.out)![1]!;
+    const out = JSON.parse((await cli("outbox", "--dir", dirOf("asker"), "--json")).out) as { id: string; recipients: Record<string, string> }[];
+    expect(Object.fromEntries(out.filter((x) => [q, decision, late].includes(x.id)).map((x) => [x.id, x.recipients.oncall]))).toEqual({
+      [q]: "acked",
+      [decision]: "acked",
+      [late]: "acked",
+    });
     if (process.env.COORD_TRANSCRIPT) console.log((await cli("inbox", "--dir", dirOf("asker"), "--all")).out);
   }, 90_000);
 

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { inbox } from "../src/commands/messages.js";
 import { sync } from "../src/sync/sync.js";
-import { cli, processGone, waitFor } from "./helpers.js";
+import { cli, hubFile, processGone, waitFor } from "./helpers.js";
 import { call, connectMcp, ok } from "./mcp-client.js";
 import { type Msg, onCallTests } from "./on-call-fleet.js";
 import { standInCalls } from "./on-call-standins.js";
@@ -170,6 +170,43 @@ describe("agents on call", () => {
     expect(shown.out).toMatch(/on call +claude answers asker \(read-only\); \$0\.02 spent \d{4}-\d{2}-\d{2}; no turn running/);
   }, 90_000);
 
+  it("raising the daily budget starts the waiting turn at once: the command asks the daemon, no unrelated sync needed", async () => {
+    await t.fleet(["asker", "oncall"]);
+    const set = (usd: string) => cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker", "--daily-budget-usd", usd);
+    // The stand-in claude reports $0.01 a turn: the first turn spends the day's $0.005.
+    expect((await set("0.005")).code).toBe(0);
+    startDaemon("oncall");
+    const q1 = await send("asker", "oncall", "first");
+    expect((await answerTo("asker", q1)).text).toBe("heard: first");
+    const q2 = await send("asker", "oncall", "second");
+    expect((await answerTo("asker", q2)).text).toMatch(/^Waiting: /);
+    // The asker's receipts are published and the daemon has nothing left to do: only the raise may start the turn.
+    expect((await cli("sync", "--dir", dirOf("asker"))).code).toBe(0);
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect((await standInCalls(t.home)).filter((c) => c.prompt.includes("second"))).toEqual([]);
+    const raised = await set("1");
+    expect(raised.code, raised.err).toBe(0);
+    // Far sooner than the daemon's next sync of its own (its heartbeat, a look that sees the hub move).
+    await waitFor(async () => (await standInCalls(t.home)).some((c) => c.prompt.includes("second")), 10_000, "the waiting turn to start after the raise", 100);
+    await t.arrives("asker", (x) => x.replyTo === q2 && x.text === "heard: second", "the answer to the turn that waited");
+  }, 90_000);
+
+  it("an answer acknowledges the messages it answers: the asker sees them acked, an urgent one leaves STATUS.md", async () => {
+    const fleet = await t.fleet(["asker", "oncall"]);
+    expect((await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker")).code).toBe(0);
+    startDaemon("oncall");
+    const sent = await cli("send", "--dir", dirOf("asker"), "oncall", "--priority", "urgent", "is the build green?");
+    expect(sent.code, sent.err).toBe(0);
+    const q = /^sent ([^;\s]+)/.exec(sent.out)![1]!;
+    expect((await answerTo("asker", q)).text).toBe("heard: is the build green?");
+    // The answer and the acknowledgement went out in one publish: the asker's last fetch shows it acked.
+    const out = JSON.parse((await cli("outbox", "--dir", dirOf("asker"), "--json")).out) as { id: string; recipients: Record<string, string> }[];
+    expect(out.find((x) => x.id === q)?.recipients).toEqual({ oncall: "acked" });
+    // No urgent alert for it any more in STATUS.md (the asker's sync renders it anew).
+    expect((await cli("sync", "--dir", dirOf("asker"))).code).toBe(0);
+    expect(await hubFile(fleet, "STATUS.md")).not.toContain(q);
+  }, 60_000);
+
   it("a message past 8 agent turns in a row starts nothing and is answered so; an answer never starts a turn", async () => {
     await t.fleet(["asker", "oncall"]);
     expect((await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker")).code).toBe(0);
@@ -182,6 +219,9 @@ describe("agents on call", () => {
     const a = await answerTo("asker", q, 10_000);
     expect(a.text).toMatch(/^Not answered: 8 agent turns in a row without a person's message/);
     expect(a.agent).toMatchObject({ outcome: "refused" });
+    // A refusal is the message's whole answer: acknowledged with it.
+    const out = JSON.parse((await cli("outbox", "--dir", dirOf("asker"), "--json")).out) as { id: string; recipients: Record<string, string> }[];
+    expect(out.find((x) => x.id === q)?.recipients).toEqual({ oncall: "acked" });
     // A person's message is answered; the answer lands on asker, on call too, and starts nothing there.
     const p = await send("asker", "oncall", "status please");
     expect((await cli("sync", "--dir", dirOf("oncall"))).code).toBe(0);

@@ -25,6 +25,7 @@ import { gitDirOf } from "../state/paths.js";
 import { openMachine, type GitMachine } from "../sync/sync.js";
 import { daemonStatus } from "../daemon/daemon.js";
 import { scheduleStatus } from "./schedule.js";
+import { channelChecks } from "./doctor-channels.js";
 import { daemonServiceStatus, type ServiceStatus } from "./daemon-service.js";
 import { timings } from "../timings.js";
 import { budgetsFor } from "../sync/machine.js";
@@ -123,6 +124,7 @@ export async function doctor(opts: DoctorOptions): Promise<Check[]> {
   if (m) {
     const c = await onCallCheck(m, env);
     if (c) checks.push(c);
+    checks.push(...(await channelChecks(m, now).catch(() => [])));
   }
   checks.push(...(await leftovers(m?.dir ?? opts.dir)));
   return checks;

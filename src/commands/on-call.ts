@@ -12,6 +12,8 @@ import { loadOnCall, parseOnCall, readOnCallState, type RunningTurn, updateOnCal
 import { expandHome } from "../state/paths.js";
 import { pidAlive } from "../state/lock.js";
 import { type Machine, openMachine } from "../sync/sync.js";
+import { daemonRunning } from "../daemon/daemon.js";
+import { requestSync } from "../daemon/request.js";
 import { allowedDir } from "../sync/tasks.js";
 import { lastKnown, sendFrom } from "./messages.js";
 import { chainOf } from "../core/oncall/on-call.js";
@@ -88,6 +90,9 @@ export async function onCall(opts: OnCallOptions): Promise<OnCallShown> {
     config.onCall = written(settings);
     await saveConfig(m.stateDir, config);
     changed = `on call with ${settings.agent} in ${settings.cwd} for ${settings.from === "ALL" ? "every machine" : settings.from.join(", ")}`;
+    // The running daemon is asked for a sync now: its engine reads the new setting right after it, so turns that waited
+    // (for a raised daily budget, a free slot of a higher maxParallel) start at once, not at an unrelated sync.
+    if (await daemonRunning(m.stateDir)) await requestSync(m.stateDir);
   }
   return { ...(await shown(m)), ...(changed !== undefined ? { changed } : {}) };
 }

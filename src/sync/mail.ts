@@ -5,6 +5,7 @@ import {
   ackSeqs,
   ackedIn,
   channelKey,
+  isAcked,
   joiningReceipts,
   liveMessages,
   messageId,
@@ -18,6 +19,8 @@ import {
   type Receipts,
 } from "../core/messages/messages.js";
 import { someOf } from "../core/limits.js";
+import { deliveryOf, fitChannel, fitNotes, type Fitted, messageTooBig } from "../core/messages/fit.js";
+import { CoordError, EXIT } from "../errors.js";
 import { ownerOf } from "../core/trust/ownership.js";
 import type { RepoModel } from "../core/repo/repo.js";
 import { own } from "../core/types.js";
@@ -102,6 +105,11 @@ export interface Outgoing {
   priority: Message["priority"];
   replyTo?: string;
   agent?: Message["agent"];
+  /**
+   * Messages of this machine's inbox the message answers, acknowledged in the same durable write that stores it
+   * (as coord inbox ack does: published at once); ids not delivered here are left alone.
+   */
+  acks?: string[];
 }
 
 /**
@@ -111,16 +119,33 @@ export interface Outgoing {
  */
 export async function queueMessage(m: Machine, model: RepoModel | undefined, msg: Outgoing, check?: (data: MailboxData) => void, clock?: () => Date): Promise<string> {
   const me = m.config.name;
-  return updateMailbox(m.stateDir, (data) => {
-    if (model) adoptPublished(data, model, me);
-    check?.(data);
-    if (!own(data.outbox, msg.to)) data.outbox[msg.to] = { next: 1, messages: [] };
-    const channel = data.outbox[msg.to]!;
-    const seq = channel.next++;
-    const at = (clock?.() ?? new Date()).toISOString(); // under the lock: seq order is time order
-    channel.messages.push({ seq, at, priority: msg.priority, text: msg.text, ...(msg.replyTo ? { replyTo: msg.replyTo } : {}), ...(msg.agent ? { agent: msg.agent } : {}) });
-    return messageId(me, msg.to, seq);
-  });
+  // One its channel could not carry is refused (core/messages/fit.ts), whoever sends it: nothing is stored.
+  const big = messageTooBig(msg.text);
+  if (big) throw new CoordError(big, EXIT.USAGE);
+  return updateMailbox(
+    m.stateDir,
+    (data) => {
+      if (model) adoptPublished(data, model, me);
+      check?.(data);
+      if (!own(data.outbox, msg.to)) data.outbox[msg.to] = { next: 1, messages: [] };
+      const channel = data.outbox[msg.to]!;
+      const seq = channel.next++;
+      const at = (clock?.() ?? new Date()).toISOString(); // under the lock: seq order is time order
+      channel.messages.push({ seq, at, priority: msg.priority, text: msg.text, ...(msg.replyTo ? { replyTo: msg.replyTo } : {}), ...(msg.agent ? { agent: msg.agent } : {}) });
+      if (msg.acks?.length) ackAnswered(data, msg.acks);
+      return messageId(me, msg.to, seq);
+    },
+    msg.acks?.length ? me : undefined,
+  );
+}
+
+/** Acknowledges the messages of `ids` delivered here and not acknowledged yet, as coord inbox ack does (published at once). */
+export function ackAnswered(data: MailboxData, ids: readonly string[]): string[] {
+  const open = new Set(data.inbox.filter((x) => !isAcked(own(data.receipts, channelKey(x.from, x.to)), x.seq)).map((x) => x.id));
+  const targets = [...new Set(ids)].filter((id) => open.has(id));
+  ackInData(data, targets);
+  waitForAcks(data, targets);
+  return targets;
 }
 
 /** Messages waiting for the on-call engine's look, at most (the newest). */
@@ -198,23 +223,42 @@ export async function runMessageHooks(m: Machine, messages: InboxMessage[], log:
  * messages (acknowledged by every recipient, older than the retention) leave
  * the live file and the local outbox.
  */
-export async function ownMessageFiles(m: Machine, model: RepoModel, now: Date): Promise<{ files: MessageFile[]; receipts: Receipts; ackWaits: string[] }> {
+export async function ownMessageFiles(m: Machine, model: RepoModel, now: Date): Promise<{ files: MessageFile[]; receipts: Receipts; ackWaits: string[]; notes: string[] }> {
   const me = m.config.name;
-  const receiptsOf = (name: string) => model.computers.get(name)?.messages;
   return updateMailbox(
     m.stateDir,
     (data) => {
       adoptPublished(data, model, me);
       const files: MessageFile[] = [];
+      const notes: string[] = [];
       for (const [to, channel] of Object.entries(data.outbox).sort(([a], [b]) => (a < b ? -1 : 1))) {
-        const file: MessageFile = { coord: 1, from: me, to, next: channel.next, messages: channel.messages };
-        channel.messages = liveMessages(file, receiptsOf, model.machineNames, now, m.config.messageRetention * 1000);
-        files.push({ ...file, messages: channel.messages });
+        const { file, fit } = fittedChannel(me, to, channel, model, now, m.config.messageRetention * 1000);
+        channel.messages = fit.kept;
+        files.push(fit.file);
+        notes.push(...fitNotes(file, fit));
       }
-      return { files, receipts: data.receipts, ackWaits: ackWaitsOn(data, model.computers.get(me)?.messages) };
+      return { files, receipts: data.receipts, ackWaits: ackWaitsOn(data, model.computers.get(me)?.messages), notes };
     },
     me,
   );
+}
+
+/**
+ * A channel of this machine's outbox as its next publish writes it: the archived messages left (acknowledged by
+ * every recipient, older than the retention), then fitted under what its recipients read (core/messages/fit.ts).
+ */
+export function fittedChannel(
+  me: string,
+  to: string,
+  channel: MailboxData["outbox"][string],
+  model: RepoModel,
+  now: Date,
+  retentionMs: number,
+): { file: MessageFile; fit: Fitted } {
+  const receiptsOf = (name: string) => model.computers.get(name)?.messages;
+  const file: MessageFile = { coord: 1, from: me, to, next: channel.next, messages: channel.messages };
+  const live = { ...file, messages: liveMessages(file, receiptsOf, model.machineNames, now, retentionMs) };
+  return { file: live, fit: fitChannel(live, deliveryOf(live, receiptsOf, model.machineNames)) };
 }
 
 /** The receipts this machine's file on the hub shows for channels to it, as it would adopt them (acknowledged). */

@@ -42,7 +42,7 @@ import { readPins } from "../state/trust.js";
 import { describeFailure } from "../failure.js";
 import { MAX_ON_CALL_TURNS, type OnCallReport } from "../core/fleet/computer.js";
 import type { Machine } from "./machine.js";
-import { queueMessage } from "./mail.js";
+import { ackAnswered, queueMessage } from "./mail.js";
 import { allowedDir, inheritedEnv } from "./tasks.js";
 import { lastFetchedModel } from "./trust.js";
 import { READ_PATHS } from "./cycle.js";
@@ -124,22 +124,33 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
   };
 
   /** Stores a message of the engine's in the thread (an answer, a refusal, a note), to `to`, replying to `replyTo`; its id, or none when `to` left the fleet. */
-  async function answer(to: string, replyTo: string, text: string, mark: AgentMark): Promise<string | undefined> {
+  async function answer(to: string, replyTo: string, text: string, mark: AgentMark, acks: string[] = []): Promise<string | undefined> {
     const model = (await lastFetchedModel(cur, READ_PATHS).catch(() => undefined))?.model;
-    if (model && !model.machineNames.includes(to)) return undefined; // gone from the fleet: nobody to answer
-    const id = await queueMessage(cur, model, { to, text: clipAnswer(redact(text)), priority: "normal", replyTo, agent: mark });
+    if (model && !model.machineNames.includes(to)) {
+      // Gone from the fleet: nobody to answer, but what it asked is dealt with.
+      if (acks.length) await updateMailbox(cur.stateDir, (data) => void ackAnswered(data, acks), me);
+      return undefined;
+    }
+    // The messages answered are acknowledged in the same write that stores the answer (as coord inbox ack does).
+    const id = await queueMessage(cur, model, { to, text: clipAnswer(redact(text)), priority: "normal", replyTo, agent: mark, acks });
     opts.publish("answer");
     return id;
   }
 
   /** Stores a turn's answers that are not in the outbox yet (a crash may have come after some were stored): each once. */
-  async function deliver(root: string, answers: PendingAnswer[]): Promise<string[]> {
+  async function deliver(root: string, answers: PendingAnswer[], asks: readonly Ask[]): Promise<string[]> {
     const outbox = (await readMailbox(cur.stateDir)).outbox;
     const ids: string[] = [];
     for (const a of answers) {
+      // Every message of this asker in the turn is answered by it: acknowledged with it.
+      const acks = [...new Set([...asks.filter((x) => x.from === a.to).map((x) => x.id), a.replyTo])];
       const stored = (own(outbox, a.to)?.messages ?? []).find((x) => x.replyTo === a.replyTo && x.agent?.answer && x.text === a.text);
-      if (stored) continue;
-      const id = await answer(a.to, a.replyTo, a.text, a.mark);
+      if (stored) {
+        // Stored before a crash: its acknowledgements may not be (an older coord stored answers without them).
+        await updateMailbox(cur.stateDir, (data) => void ackAnswered(data, acks), me);
+        continue;
+      }
+      const id = await answer(a.to, a.replyTo, a.text, a.mark, acks);
       if (id) ids.push(id);
     }
     if (ids.length) log(`on call: answered in thread ${root}: ${ids.join(", ")}`);
@@ -158,6 +169,8 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
     const pending = new Set(mail.turnPending ?? []);
     const out = { refusals: [] as Note[], notes: [] as Note[], stops: [] as string[] };
     if (pending.size === 0) return out;
+    /** Replies that decided a request: acted on, so acknowledged (a decision is answered by the turn going on). */
+    const decided: string[] = [];
     // What each message replies to (only ids that are message ids): received ones, and this machine's own (its answers).
     const parent = new Map<string, string>();
     const texts = new Map<string, { from: string; text: string }>();
@@ -205,6 +218,7 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
             ...(decision.behavior === "deny" && decision.message ? { message: decision.message } : {}),
             ...(decision.behavior === "allow" && decision.always ? { always: decision.always } : {}),
           };
+          decided.push(msg.id);
           const thread = state.threads[request.thread];
           if (decision.behavior === "allow" && decision.always && thread) {
             thread.allowed = [...new Set([...(thread.allowed ?? []), decision.always])].slice(-100);
@@ -262,11 +276,16 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
       }
     });
     // Taken: off the mailbox's list (a crash before this takes none twice: `taken` remembers them).
-    await updateMailbox(cur.stateDir, (data) => {
-      const left = (data.turnPending ?? []).filter((id) => !pending.has(id));
-      if (left.length) data.turnPending = left;
-      else delete data.turnPending;
-    });
+    await updateMailbox(
+      cur.stateDir,
+      (data) => {
+        const left = (data.turnPending ?? []).filter((id) => !pending.has(id));
+        if (left.length) data.turnPending = left;
+        else delete data.turnPending;
+        ackAnswered(data, decided);
+      },
+      decided.length ? me : undefined,
+    );
     return out;
   }
 
@@ -353,10 +372,10 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
         state.spent = { day, usd: (state.spent?.day === day ? state.spent.usd : 0) + end.costUsd };
       }
       endRequests(state, root, startedAt, "the turn ended", now());
-      return run.answers;
+      return { answers: run.answers, asks: run.asks };
     });
     if (!answers) return;
-    const ids = await deliver(root, answers);
+    const ids = await deliver(root, answers.answers, answers.asks);
     await updateOnCallState(cur.stateDir, (state) => {
       const t = own(state.threads, root);
       if (!t || t.running?.startedAt !== startedAt) return;
@@ -533,8 +552,9 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
         await settle();
         const s = await settings();
         const { refusals, notes, stops } = await take(s);
-        for (const r of refusals) await answer(r.to, r.replyTo, r.text, { answer: true, ...(s ? { cli: s.agent } : {}), outcome: "refused" });
-        for (const r of notes) await answer(r.to, r.replyTo, r.text, { answer: true, ...(s ? { cli: s.agent } : {}) });
+        // A refusal or a note is the message's whole answer: acknowledged with it.
+        for (const r of refusals) await answer(r.to, r.replyTo, r.text, { answer: true, ...(s ? { cli: s.agent } : {}), outcome: "refused" }, [r.replyTo]);
+        for (const r of notes) await answer(r.to, r.replyTo, r.text, { answer: true, ...(s ? { cli: s.agent } : {}) }, [r.replyTo]);
         if (stops.length) {
           const state = await readOnCallState(cur.stateDir);
           for (const root of stops) {

@@ -26,6 +26,9 @@ By default the message is published at once, within the fleet's push budget: the
 for a sync (it syncs at once, or right after the sync it is in, so messages sent meanwhile go in one push),
 or, where no daemon runs, a sync here that starts no task. When the hub cannot be reached the message is
 still sent: it is kept, the line says so, and the next sync publishes it (exit 0).
+A message is at most 512 KiB of text (UTF-8): a longer one is refused (exit 2), nothing stored; send the path of a
+file instead. A channel's file stays under the 2 MiB its recipient reads: when unreceived messages fill it, the
+newest wait in the outbox and go as the recipient receives the ones before them (coord doctor says so).
 ${examples(
   'coord send soda-yeti "build is green, go ahead with the tests"',
   'coord send ALL "deploy freeze until 18:00" --priority urgent',
