@@ -44,6 +44,18 @@ const personText = (m: Msg) =>
     .join("\n")
     .trim();
 
+/** What a wake of a listening session (coord agent listen) asks: the first message's lines, indented under its header. */
+export function wakeQuestion(text: string): string | undefined {
+  const m = /--- message \S+ from machine [^\n]*:\n((?: {2}[^\n]*(?:\n|$))+)/.exec(text);
+  return m
+    ? m[1]!
+        .split("\n")
+        .map((l) => l.slice(2))
+        .join(" ")
+        .trim()
+    : undefined;
+}
+
 /** What a prompt asks: coord's quoted lines ("> …") when there are any, else the whole text. */
 export function question(text: string): string {
   const quoted = text
@@ -72,7 +84,9 @@ function answer(all: Msg[]): Answer {
     return { delayS: 0, content: [{ type: "text", text: text.trim() }] };
   }
   const people = messages.filter((m) => m.role === "user" && personText(m) !== "");
-  const q = question(last ? personText(last) : "");
+  // A wake comes as a system reminder (2.1.332) or as text (2.1.197): its message is what is asked.
+  const woken = wakeQuestion(lastBlocks.map((b) => (b.type === "text" ? (b.text ?? "") : "")).join("\n"));
+  const q = woken ?? question(last ? personText(last) : "");
   const http = /\bhttp (\d{3})\b/.exec(q);
   if (http) return { http: Number(http[1]) };
   const run = /\brun: (.+)$/.exec(q);

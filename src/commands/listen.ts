@@ -266,6 +266,8 @@ export async function listenWait(opts: WaitOptions): Promise<0 | 2> {
         if (name === null || name === "mailbox.json" || String(name).startsWith("mailbox.json")) void look();
       });
       watcher.on("error", () => {}); // the poll below goes on
+      // The session's terminal closing (SIGHUP) or a stop: the waiter ends as its session does, leaving no entry.
+      for (const sig of ["SIGHUP", "SIGTERM", "SIGINT"] as const) process.once(sig, () => done(0));
       poll = setInterval(() => void look(), opts.pollMs ?? 1000);
       void look();
     });
