@@ -1,5 +1,6 @@
 // coord status: the fleet as the remote's latest commit shows it, or, when the
 // remote does not answer soon, as the last fetch saw it (and it says so).
+import { listeningLine } from "./listen.js";
 import { readShareAt } from "../sync/view.js";
 import { commitOf } from "../git/hub.js";
 import { readModel, type RepoModel } from "../core/repo/repo.js";
@@ -92,7 +93,8 @@ async function budgetHere(dir: string, stateDir: string, me: string, remote: str
     : daemon.look === false
       ? "its daemon does not look (--no-look)"
       : `its daemon takes ${describeReadShare(share)}${daemon.looks ? `; since it started: ${daemon.looks.looks} looks, ${daemon.looks.moved} saw a move, ${daemon.looks.reads} reads` : ""}`;
-  return `${me} (this machine), on ${host.kind === "local" ? "a hub on a path" : host.host}: ${describeBudgets(b)}; ${looks}`;
+  const listens = await listeningLine(stateDir);
+  return `${me} (this machine), on ${host.kind === "local" ? "a hub on a path" : host.host}: ${describeBudgets(b)}; ${looks}${listens ? `\n${listens}` : ""}`;
 }
 
 /** This machine's run of failed syncs, when it reports one (core/fleet/failures.ts), in one line. */

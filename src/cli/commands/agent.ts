@@ -8,6 +8,7 @@ import { dirOption, EXIT_CODES, examples, type Io } from "../shared.js";
 import { decide, onCall, type OnCallOptions, type OnCallShown, stopTurn } from "../../commands/on-call.js";
 import { ON_CALL_AGENTS } from "../../core/oncall/on-call.js";
 import { CoordError, EXIT } from "../../errors.js";
+import { listen, listening, listenWait } from "../../commands/listen.js";
 
 /** coord agent install|uninstall <cli> (the MCP server), coord agent hooks install|uninstall <cli>. */
 export function registerAgent(program: Command, io: Io): void {
@@ -79,7 +80,70 @@ ${EXIT_CODES}${examples(`coord agent ${action} claude --project ~/dev/app --dir 
       });
   }
   registerOnCall(agent, io);
+  registerListen(agent, io);
   registerApprovals(program, io);
+}
+
+/** coord agent listen claude: open sessions that wake on a message; coord agent listen-wait: the hooks' waiter. */
+function registerListen(agent: Command, io: Io): void {
+  agent
+    .command("listen")
+    .description("an open Claude Code session in the project wakes when a message for this machine arrives from a sender you allow, with nobody typing")
+    .addArgument(new Argument("[cli]", "the agent CLI (only Claude Code can be woken from outside today)").choices(["claude"]))
+    .addOption(dirOption())
+    .option("--project <dir>", "the project whose sessions listen (its .claude/settings.json; default: the current directory)")
+    .option("--from <machines>", "who may wake a session: machine names separated by commas, or ALL (nobody by default)")
+    .option("--off", "nobody may wake a session; take coord's waiter out of the project's settings")
+    .option("--json", "with no cli: print who may wake a session and which sessions listen, as JSON")
+    .addHelpText(
+      "after",
+      `
+With a cli, it arms coord's waiter in the project's .claude/settings.json (SessionStart and Stop hooks with
+asyncRewake) and allows coord's MCP tools whoami, inbox, thread, send and status there, so a woken turn can
+answer without a person approving each call. The session's permission mode is never changed. When a message
+from an allowed machine is delivered (by this machine's daemon), the idle session gets a turn with it, framed
+as a colleague's message (its id, its thread), and the message is marked read. Requests for a permission never
+wake a session: a person answers those. Without a cli: who may wake a session, and which sessions listen.
+${EXIT_CODES}${examples(
+  "coord agent listen claude --from soda-yeti,izzit7 --project ~/dev/app --dir ~/fleet",
+  "coord agent listen claude --from ALL --dir ~/fleet",
+  "coord agent listen --dir ~/fleet            # who may wake, which sessions listen",
+  "coord agent listen claude --off --project ~/dev/app --dir ~/fleet",
+)}`,
+    )
+    .action(async (cli: string | undefined, o: { dir?: string; project?: string; from?: string; off?: boolean; json?: boolean }) => {
+      const dir = await resolveDir(o.dir);
+      if (!cli) {
+        if (o.from || o.off) throw new CoordError("name the CLI: coord agent listen claude --from <machines> (or --off)", EXIT.USAGE);
+        const r = await listening(dir);
+        if (o.json) return io.out(JSON.stringify(r, null, 2));
+        io.out(`who may wake an open session: ${r.from === "ALL" ? "ALL" : r.from.length ? r.from.join(", ") : "nobody"}`);
+        if (r.sessions.length === 0) io.out("no open session listens now");
+        for (const x of r.sessions) io.out(`listening: session ${x.id} (Claude Code pid ${x.waiter.session}${x.waiter.cwd ? `, in ${x.waiter.cwd}` : ""}) since ${x.waiter.since}`);
+        return;
+      }
+      if (o.off && o.from) throw new CoordError("--off and --from: give one of them", EXIT.USAGE);
+      const from =
+        o.from === undefined
+          ? undefined
+          : o.from.trim() === "ALL"
+            ? ("ALL" as const)
+            : o.from
+                .split(",")
+                .map((x) => x.trim())
+                .filter(Boolean);
+      const r = await listen({ dir, project: o.project ?? process.cwd(), ...(from ? { from } : {}), ...(o.off ? { off: true } : {}) });
+      for (const line of r.changes) io.out(line);
+      for (const note of r.notes) io.out(`note: ${note}`);
+    });
+  agent
+    .command("listen-wait", { hidden: true })
+    .description("the waiter coord agent listen arms in Claude Code's hooks: exits 2 with a message's text when one wakes the session")
+    .addOption(dirOption())
+    .action(async (o: { dir?: string }) => {
+      const code = await listenWait({ dir: await resolveDir(o.dir), stdin: process.stdin, stderr: (t) => process.stderr.write(`${t}\n`) });
+      process.exitCode = code;
+    });
 }
 
 /** coord approve / coord deny <request>: answer an agent on call's request for a permission. */

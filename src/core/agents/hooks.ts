@@ -143,3 +143,72 @@ export function uninstallJson(agent: HookAgent, text: string | undefined): { tex
   const rest = Object.keys(config).filter((k) => !(agent === "cursor" && k === "version") && k !== "$schema");
   return { text: rest.length ? render(config) : undefined, removed };
 }
+
+// ------------------------------------------ an open session hears the fleet
+
+/** coord's waiter in a hook entry (coord agent listen). */
+const LISTEN_OURS = /\bagent'? '?listen-wait\b/;
+
+const isListenEntry = (entry: unknown): boolean =>
+  isObject(entry) && Array.isArray(entry.hooks) && entry.hooks.some((h) => isObject(h) && typeof h.command === "string" && LISTEN_OURS.test(h.command));
+
+/**
+ * Claude Code's settings.json with coord's waiter armed on `events` (each entry `entry`, replacing any it wrote
+ * before) and `allow` added to permissions.allow; or why it cannot be changed. Everything else is kept as it was.
+ */
+export function installListen(
+  text: string | undefined,
+  events: readonly string[],
+  entry: Record<string, unknown>,
+  allow: readonly string[],
+): { text: string; changed: boolean } | { error: string } {
+  const parsed = parse(HOOKS.claude.file, text);
+  if (typeof parsed === "string") return { error: parsed };
+  const { config } = withoutListen(parsed, []);
+  const hooks: Json = isObject(config.hooks) ? { ...config.hooks } : {};
+  for (const event of events) hooks[event] = [...(Array.isArray(hooks[event]) ? (hooks[event] as unknown[]) : []), entry];
+  const permissions: Json = isObject(config.permissions) ? { ...config.permissions } : {};
+  const had = Array.isArray(permissions.allow) ? (permissions.allow as unknown[]) : [];
+  permissions.allow = [...had, ...allow.filter((a) => !had.includes(a))];
+  const out = render({ ...config, permissions, hooks });
+  return { text: out, changed: out !== text };
+}
+
+/** The settings without coord's waiter entries and without the `allow` rules coord added (undefined: nothing else was in it). */
+export function uninstallListen(text: string | undefined, allow: readonly string[]): { text: string | undefined; removed: number } | { error: string } {
+  if (text === undefined) return { text: undefined, removed: 0 };
+  const parsed = parse(HOOKS.claude.file, text);
+  if (typeof parsed === "string") return { error: parsed };
+  const { config, removed } = withoutListen(parsed, allow);
+  if (!removed) return { text, removed: 0 };
+  return { text: Object.keys(config).filter((k) => k !== "$schema").length ? render(config) : undefined, removed };
+}
+
+function withoutListen(config: Json, allow: readonly string[]): { config: Json; removed: number } {
+  let removed = 0;
+  let next: Json = { ...config };
+  if (isObject(config.hooks)) {
+    const kept: Json = {};
+    for (const [event, list] of Object.entries(config.hooks)) {
+      if (!Array.isArray(list)) {
+        kept[event] = list;
+        continue;
+      }
+      const rest = list.filter((e) => !isListenEntry(e));
+      removed += list.length - rest.length;
+      if (rest.length) kept[event] = rest;
+    }
+    const { hooks: _old, ...others } = next;
+    next = Object.keys(kept).length ? { ...others, hooks: kept } : others;
+  }
+  if (allow.length && isObject(config.permissions) && Array.isArray(config.permissions.allow)) {
+    const list = config.permissions.allow as unknown[];
+    const rest = list.filter((a) => !(typeof a === "string" && allow.includes(a)));
+    removed += list.length - rest.length;
+    const { allow: _a, ...perms } = config.permissions;
+    const permissions: Json = rest.length ? { ...perms, allow: rest } : perms;
+    const { permissions: _p, ...others } = next;
+    next = Object.keys(permissions).length ? { ...others, permissions } : others;
+  }
+  return { config: next, removed };
+}

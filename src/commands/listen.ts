@@ -1,0 +1,281 @@
+// coord agent listen claude: an open Claude Code session in a project wakes
+// when a message for this machine arrives from a sender the person allowed,
+// with nobody typing. The setup writes the allow-list (.git/coord/listen/) and
+// arms coord's waiter in the project's .claude/settings.json (SessionStart and
+// Stop hooks with asyncRewake); the waiter (`coord agent listen-wait`, run by
+// those hooks) watches the mailbox the daemon writes, takes the messages that
+// wake (core/oncall/listen.ts), marks them read, and exits 2 with their text
+// on stderr: Claude Code gives it to the model and starts a turn.
+import { type FSWatcher, watch } from "node:fs";
+import { mkdir, readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { HOOKS, installListen, shellQuote, uninstallListen } from "../core/agents/hooks.js";
+import { machineNameProblem } from "../core/files/names.js";
+import { channelKey, type InboxMessage, isAcked, parseMessageId } from "../core/messages/messages.js";
+import { LISTEN_EVENTS, listenAllowRules, listenHookEntry, standDown, threadRoot, WAITER_TIMEOUT_S, type Waiter, wakeable, wakeText } from "../core/oncall/listen.js";
+import { own } from "../core/types.js";
+import { CoordError, EXIT } from "../errors.js";
+import { CLI_PATH } from "../package.js";
+import { readIfExists, writeDurably } from "../state/files.js";
+import { listenSettings, readListen, updateListen } from "../state/listen.js";
+import { pidAlive } from "../state/lock.js";
+import { readMailbox, updateMailbox } from "../state/mailbox.js";
+import { loadConfig } from "../state/config.js";
+import { stateDirOf } from "../state/paths.js";
+import { ackInData } from "../sync/mail.js";
+
+export interface ListenOptions {
+  /** The machine's checkout. */
+  dir: string;
+  /** The project whose sessions listen (its .claude/settings.json). */
+  project: string;
+  /** Who may wake them: machine names or ALL. */
+  from?: string[] | "ALL";
+  off?: boolean;
+}
+
+export interface ListenResult {
+  changes: string[];
+  notes: string[];
+  from: string[] | "ALL";
+}
+
+/** The command line of coord's waiter for this checkout, as the hook runs it (absolute paths: no PATH needed). */
+export const waiterCommand = (dir: string) => [process.execPath, CLI_PATH, "agent", "listen-wait", "--dir", resolve(dir)].map(shellQuote).join(" ");
+
+/** coord agent listen claude [--from …] [--off]: the allow-list and the project's hooks. */
+export async function listen(opts: ListenOptions): Promise<ListenResult> {
+  const stateDir = await stateDirOf(opts.dir);
+  const config = await loadConfig(stateDir);
+  if (!config) throw new CoordError(`${opts.dir} is not a coord checkout; run coord init there first or pass --dir`, EXIT.USAGE);
+  const file = resolve(opts.project, HOOKS.claude.file);
+  const text = await readIfExists(file, "reading the Claude Code settings file");
+  const changes: string[] = [];
+  if (opts.off) {
+    await updateListen(stateDir, (s) => {
+      s.from = [];
+    });
+    const r = uninstallListen(text, listenAllowRules());
+    if ("error" in r) throw new CoordError(r.error, EXIT.USAGE);
+    if (!r.removed) changes.push(`${HOOKS.claude.file}: no coord waiter in it, nothing changed`);
+    else if (r.text === undefined) {
+      await writeDurably(file, "{}\n");
+      changes.push(`${HOOKS.claude.file}: coord's waiter and tool rules taken out (it holds nothing else now)`);
+    } else {
+      await writeDurably(file, r.text);
+      changes.push(`${HOOKS.claude.file}: coord's waiter and tool rules taken out (${r.removed}); the rest kept as it was`);
+    }
+    changes.push("nobody may wake an open session of this machine now");
+    return { changes, notes: ["Sessions open now stop listening at their next turn's end (or restart them)."], from: [] };
+  }
+  const from = opts.from ?? [];
+  if (from !== "ALL") {
+    if (from.length === 0) throw new CoordError("name who may wake a session: --from <machine,…> or --from ALL (nobody may by default)", EXIT.USAGE);
+    for (const n of from) {
+      const problem = machineNameProblem(n);
+      if (problem) throw new CoordError(`--from ${n}: ${problem}`, EXIT.USAGE);
+      if (n === config.name) throw new CoordError(`--from ${n}: that is this machine; name the machines whose messages may wake a session here`, EXIT.USAGE);
+    }
+  }
+  const r = installListen(text, LISTEN_EVENTS, listenHookEntry(waiterCommand(opts.dir)), listenAllowRules());
+  if ("error" in r) throw new CoordError(r.error, EXIT.USAGE);
+  if (!r.changed) changes.push(`${HOOKS.claude.file}: already armed, nothing changed`);
+  else {
+    await mkdir(dirname(file), { recursive: true });
+    await writeDurably(file, r.text);
+    changes.push(
+      `${HOOKS.claude.file}: ${text === undefined ? "written" : "updated"}: ${LISTEN_EVENTS.join(" and ")} hooks run coord's waiter (asyncRewake); coord's tools ${listenAllowRules().join(", ")} allowed`,
+    );
+  }
+  await updateListen(stateDir, (s) => {
+    s.from = from === "ALL" ? "ALL" : [...new Set(from)];
+  });
+  changes.push(`who may wake a session: ${from === "ALL" ? "ALL (every machine of the fleet)" : from.join(", ")}`);
+  const notes = [
+    "Claude Code reads .claude/settings.json at session start: restart open sessions (check with /hooks).",
+    "A woken session answers with coord's MCP tools: coord agent install claude --project <project> if the project has no coord server yet.",
+    "Messages arrive with this machine's daemon (coord daemon install); the waiter reads only local state, never the hub.",
+  ];
+  return { changes, notes, from };
+}
+
+/** Which sessions listen now, and who may wake them. */
+export async function listening(dir: string): Promise<{ from: string[] | "ALL"; sessions: { id: string; waiter: Waiter }[] }> {
+  return listeningIn(await stateDirOf(dir));
+}
+
+/** `coord status`'s line on this machine's listening sessions, or none when nobody may wake one. */
+export async function listeningLine(stateDir: string): Promise<string | undefined> {
+  const r = await listeningIn(stateDir).catch(() => undefined);
+  if (!r || (r.from !== "ALL" && r.from.length === 0)) return undefined;
+  const n = r.sessions.length;
+  return `open sessions listening here: ${n === 0 ? "none" : n} (a message from ${r.from === "ALL" ? "any machine" : r.from.join(", ")} wakes ${n === 1 ? "it" : "one"}; coord agent listen)`;
+}
+
+async function listeningIn(stateDir: string): Promise<{ from: string[] | "ALL"; sessions: { id: string; waiter: Waiter }[] }> {
+  const s = await readListen(stateDir);
+  const sessions = Object.entries(s.waiters)
+    .filter(([, w]) => pidAlive(w.pid) && pidAlive(w.session))
+    .map(([id, waiter]) => ({ id, waiter }));
+  return { from: s.from, sessions };
+}
+
+// -------------------------------------------------------- the waiter
+
+/** The process whose session this waiter serves: the nearest ancestor that is Claude Code, else the parent (Linux: /proc). */
+async function sessionProcess(): Promise<number> {
+  let pid = process.ppid;
+  for (let i = 0; i < 6 && pid > 1; i++) {
+    const comm = (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).split("\0")[0] ?? "";
+    if (/claude/i.test(comm)) return pid;
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+    const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    if (!Number.isInteger(parent) || parent <= 1) break;
+    pid = parent;
+  }
+  return process.ppid;
+}
+
+/** The hook's input (Claude Code writes one JSON object on stdin), read within a bound. */
+async function hookInput(stdin: NodeJS.ReadableStream): Promise<{ session_id?: string; cwd?: string }> {
+  const chunks: Buffer[] = [];
+  const text = await new Promise<string>((done) => {
+    const timer = setTimeout(() => done(Buffer.concat(chunks).toString()), 2000);
+    stdin.on("data", (d: Buffer) => {
+      chunks.push(d);
+      if (Buffer.concat(chunks).length > 1_000_000) stdin.pause();
+    });
+    stdin.on("end", () => {
+      clearTimeout(timer);
+      done(Buffer.concat(chunks).toString());
+    });
+    stdin.on("error", () => done(""));
+  });
+  // Read once: an open stdin would keep the waiter alive after its end.
+  stdin.removeAllListeners("data");
+  (stdin as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+  try {
+    const v = JSON.parse(text) as unknown;
+    return typeof v === "object" && v !== null ? (v as { session_id?: string; cwd?: string }) : {};
+  } catch {
+    return {};
+  }
+}
+
+export interface WaitOptions {
+  dir: string;
+  stdin: NodeJS.ReadableStream;
+  /** The model's text on a wake. */
+  stderr: (text: string) => void;
+  /** How often the session's process is checked (ms). */
+  pollMs?: number;
+}
+
+/** What the waiter ended with: 2 woke the session (the text went to stderr), 0 ended without a wake. */
+export async function listenWait(opts: WaitOptions): Promise<0 | 2> {
+  const input = await hookInput(opts.stdin);
+  const stateDir = await stateDirOf(opts.dir);
+  const config = await loadConfig(stateDir);
+  if (!config) return 0;
+  const sessionId = typeof input.session_id === "string" && /^[A-Za-z0-9_.-]{1,200}$/.test(input.session_id) ? input.session_id : `pid-${process.ppid}`;
+  const session = await sessionProcess();
+  const me: Waiter = { pid: process.pid, session, since: new Date().toISOString(), ...(typeof input.cwd === "string" ? { cwd: input.cwd.slice(0, 500) } : {}) };
+  const armed = await updateListen(stateDir, (s) => {
+    if (s.from !== "ALL" && s.from.length === 0) return false; // nobody may wake a session
+    if (standDown(own(s.waiters, sessionId), process.pid, pidAlive)) return false;
+    for (const [id, w] of Object.entries(s.waiters)) if (!pidAlive(w.pid) || !pidAlive(w.session)) delete s.waiters[id];
+    s.waiters[sessionId] = me;
+    return true;
+  });
+  if (!armed) return 0;
+
+  /** Takes the messages that wake this session (under the lock: another session's waiter may take them first), marks them read. */
+  const take = async (): Promise<InboxMessage[]> => {
+    const mail = await readMailbox(stateDir);
+    const settings = listenSettings(await readListen(stateDir));
+    const acked = (m: InboxMessage) => {
+      const p = parseMessageId(m.id);
+      return p !== undefined && isAcked(own(mail.receipts, channelKey(p.from, p.to)), p.seq);
+    };
+    const found = wakeable(mail.inbox, acked, settings, new Set());
+    if (found.length === 0) return [];
+    const mine = await updateListen(stateDir, (s) => {
+      if (own(s.waiters, sessionId)?.pid !== process.pid) return []; // replaced meanwhile
+      const taken = new Set(s.taken);
+      const got = found.filter((m) => !taken.has(m.id));
+      s.taken.push(...got.map((m) => m.id));
+      if (got.length) delete s.waiters[sessionId];
+      return got;
+    });
+    // Read by the session: acknowledged (it rides along with the next publish), and no longer in the prompt hook's file.
+    if (mine.length)
+      await updateMailbox(
+        stateDir,
+        (d) =>
+          void ackInData(
+            d,
+            mine.map((m) => m.id),
+          ),
+        config.name,
+      );
+    return mine;
+  };
+
+  const parents = async (): Promise<Map<string, string>> => {
+    const mail = await readMailbox(stateDir);
+    const map = new Map<string, string>();
+    for (const x of mail.inbox) if (x.replyTo) map.set(x.id, x.replyTo);
+    for (const [to, ch] of Object.entries(mail.outbox)) for (const x of ch.messages) if (x.replyTo) map.set(`${config.name}/${to}/${x.seq}`, x.replyTo);
+    return map;
+  };
+
+  const ends = Date.now() + (WAITER_TIMEOUT_S - 60) * 1000;
+  let watcher: FSWatcher | undefined;
+  let poll: NodeJS.Timeout | undefined;
+  try {
+    return await new Promise<0 | 2>((done, fail) => {
+      let busy = false;
+      let again = false;
+      const look = async () => {
+        if (busy) {
+          again = true;
+          return;
+        }
+        busy = true;
+        try {
+          do {
+            again = false;
+            if (!pidAlive(session) || Date.now() > ends) return done(0);
+            const s = await readListen(stateDir);
+            if (own(s.waiters, sessionId)?.pid !== process.pid) return done(0); // replaced, or listening was turned off
+            const got = await take();
+            if (got.length) {
+              const up = await parents();
+              opts.stderr(wakeText(config.name, got, (id) => threadRoot(id, up)));
+              return done(2);
+            }
+          } while (again);
+        } catch (e) {
+          fail(e);
+        } finally {
+          busy = false;
+        }
+      };
+      // The daemon writes the mailbox by renaming a new file over it: watch the folder.
+      watcher = watch(stateDir, (_event, name) => {
+        if (name === null || name === "mailbox.json" || String(name).startsWith("mailbox.json")) void look();
+      });
+      watcher.on("error", () => {}); // the poll below goes on
+      // The session's terminal closing (SIGHUP) or a stop: the waiter ends as its session does, leaving no entry.
+      for (const sig of ["SIGHUP", "SIGTERM", "SIGINT"] as const) process.once(sig, () => done(0));
+      poll = setInterval(() => void look(), opts.pollMs ?? 1000);
+      void look();
+    });
+  } finally {
+    watcher?.close();
+    if (poll) clearInterval(poll);
+    await updateListen(stateDir, (s) => {
+      if (own(s.waiters, sessionId)?.pid === process.pid) delete s.waiters[sessionId];
+    }).catch(() => {});
+  }
+}

@@ -1,0 +1,70 @@
+// Open sessions that hear the fleet (coord agent listen): who may wake them,
+// the waiter of each listening session, and the messages a session already
+// took. `.git/coord/listen/state.json`, in a folder of its own: a waiter arms
+// at every turn's end, and its writes are no change a sync acts on (the quiet
+// stamp looks only at the files of .git/coord itself).
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import * as z from "zod";
+import { machineNameProblem } from "../core/files/names.js";
+import type { ListenSettings, Waiter } from "../core/oncall/listen.js";
+import { ownTable } from "../core/types.js";
+import { checkState, setAside } from "./corrupt.js";
+import { readIfExists, updateLocked } from "./files.js";
+
+/** The last message ids taken by a session that are remembered (a message is acknowledged when taken: this only closes a race). */
+const TAKEN_KEPT = 500;
+
+export interface ListenState {
+  version: 1;
+  /** Who may wake a listening session: none by default. */
+  from: string[] | "ALL";
+  /** Session id → its waiter. */
+  waiters: Record<string, Waiter>;
+  /** Message ids a session took, newest last. */
+  taken: string[];
+}
+
+const schema = z.object({
+  version: z.literal(1),
+  from: z.union([z.literal("ALL"), z.array(z.string().refine((n) => !machineNameProblem(n)))]),
+  waiters: z.record(z.string(), z.object({ pid: z.number().int().positive(), session: z.number().int().positive(), since: z.string(), cwd: z.string().optional() })),
+  taken: z.array(z.string()),
+});
+
+const empty = (): ListenState => ({ version: 1, from: [], waiters: ownTable(), taken: [] });
+
+export const listenDir = (stateDir: string) => join(stateDir, "listen");
+const path = (stateDir: string) => join(listenDir(stateDir), "state.json");
+
+/** The listen state; a broken file is kept aside and read as none (nobody may wake a session). */
+export async function readListen(stateDir: string): Promise<ListenState> {
+  const text = await readIfExists(path(stateDir));
+  if (text === undefined) return empty();
+  const r = checkState(text, schema, { versioned: true });
+  if (!r.ok) {
+    if (r.newer) return empty(); // a newer coord's: left alone, and nobody may wake a session here
+    await setAside(path(stateDir), r.problem, "nobody may wake an open session until coord agent listen is run again");
+    return empty();
+  }
+  return { ...r.data, waiters: ownTable(r.data.waiters) } as ListenState;
+}
+
+/** Who may wake a listening session. */
+export const listenSettings = (s: ListenState): ListenSettings => ({ from: s.from });
+
+/** A read-modify-write of the listen state under its own lock. */
+export async function updateListen<T>(stateDir: string, change: (s: ListenState) => T | Promise<T>): Promise<T> {
+  const dir = listenDir(stateDir);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  return updateLocked(
+    dir,
+    "state.json",
+    { read: () => readListen(stateDir), path: path(stateDir), render: (s) => `${JSON.stringify(s, null, 2)}\n`, what: "listen state" },
+    (s) => {
+      const r = change(s);
+      if (s.taken.length > TAKEN_KEPT) s.taken = s.taken.slice(-TAKEN_KEPT);
+      return r;
+    },
+  );
+}
