@@ -17,14 +17,15 @@ describe("which messages wake a listening session", () => {
     msg("a/ALL/4", "to everyone"),
     msg("a/b/5", "already read"),
     msg("a/b/6", "taken by another session"),
+    msg("a/b/7", "42 passed", { replyTo: "b/a/1", agent: { answer: true, cli: "claude" } }),
   ];
   const acked = (m: InboxMessage) => m.id === "a/b/5";
   const taken = new Set(["a/b/6"]);
   it.each([
     { from: [] as string[], wakes: [] as string[], why: "nobody by default" },
-    { from: ["a"], wakes: ["a/b/1", "a/ALL/4"], why: "an allowed sender; not a decision, a request, a read or a taken message" },
+    { from: ["a"], wakes: ["a/b/1", "a/ALL/4", "a/b/7"], why: "an allowed sender (its agent's answers too); not a decision, a request, a read or a taken message" },
     { from: ["c"], wakes: ["c/b/1"], why: "only the senders named" },
-    { from: "ALL" as const, wakes: ["a/b/1", "c/b/1", "a/ALL/4"], why: "ALL: every sender" },
+    { from: "ALL" as const, wakes: ["a/b/1", "c/b/1", "a/ALL/4", "a/b/7"], why: "ALL: every sender" },
   ])("from $from: $why", ({ from, wakes }) => {
     expect(wakeable(inbox, acked, { from }, taken).map((m) => m.id)).toEqual(wakes);
   });
