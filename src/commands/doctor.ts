@@ -33,15 +33,8 @@ import { lastFetchedModel } from "../sync/trust.js";
 import { READ_PATHS } from "../sync/sync.js";
 import { describeBudgets, describeReadShare, HOST_DEFAULTS_TEXT, readShareOf } from "../core/hub/reads.js";
 
-export type CheckLevel = "OK" | "WARN" | "FAIL";
-
-export interface Check {
-  name: string;
-  level: CheckLevel;
-  detail: string;
-  /** What to do, when not OK. */
-  fix?: string;
-}
+import type { Check } from "./doctor-check.js";
+export type { Check, CheckLevel } from "./doctor-check.js";
 
 export interface DoctorOptions {
   dir: string;
