@@ -418,7 +418,12 @@ const TURN_ENDED = "over: the turn has ended";
  * to the request), then the turn's answer (the reply to the message the request replied to, which ends the turn
  * and every request of it).
  */
-export function requestState(r: Pick<UiChatMessage, "id" | "from" | "to" | "replyTo">, tool: string, messages: readonly UiChatMessage[], local?: string): UiRequest {
+export function requestState(
+  r: Pick<UiChatMessage, "id" | "from" | "to" | "replyTo">,
+  tool: string,
+  messages: readonly (Pick<UiChatMessage, "id" | "from" | "replyTo" | "text"> & { agent?: { answer: boolean } })[],
+  local?: string,
+): UiRequest {
   const who = (machine: string) => (machine === local ? "you" : machine);
   const theirs = messages.filter((x) => x.from === r.from && x.id !== r.id);
   const over = (text: string, by: string | undefined, decidedIn: string): UiRequest => ({
