@@ -91,6 +91,12 @@ describe("found as a new user: approvals and the machine's key", () => {
     expect(a.text).toMatch(/^heard: say back:/);
     expect(a.text).toContain("[REDACTED]");
     for (const l of lines.slice(1)) for (let i = 0; i + 24 <= l.length; i += 6) expect(a.text).not.toContain(l.slice(i, i + 24));
+    // Nor in a message of its own (an agent's coord send, a person's).
+    const sent = await send("oncall", "asker", `mine:\n${lines.slice(1).join("\n")}`);
+    expect((await cli("sync", "--dir", dirOf("oncall"))).code).toBe(0);
+    const own = await arrives("asker", (x) => x.id === sent, "the message");
+    expect(own.text.startsWith("mine:\n")).toBe(true);
+    for (const l of lines.slice(1)) expect(own.text).not.toContain(l.slice(0, 24));
   }, 60_000);
 
   it("a daemon killed -9 mid-turn: the next one removes the turn's --mcp-config", async () => {

@@ -24,7 +24,8 @@ import { own } from "../core/types.js";
 import { runTask } from "../runner/run.js";
 import { readMailbox, updateMailbox, type MailboxData } from "../state/mailbox.js";
 import { computerPath } from "../core/files/names.js";
-import { selfSignerPath } from "../state/trust.js";
+import { machineKeySecrets, selfSignerPath } from "../state/trust.js";
+import { redactKeys } from "../core/trust/redact.js";
 import type { Machine } from "./machine.js";
 import type { Cycle } from "./cycle.js";
 
@@ -111,6 +112,8 @@ export interface Outgoing {
  */
 export async function queueMessage(m: Machine, model: RepoModel | undefined, msg: Outgoing, check?: (data: MailboxData) => void, clock?: () => Date): Promise<string> {
   const me = m.config.name;
+  // Published: the machine's private key never leaves in a message, in any shape (an agent's, a person's).
+  const text = redactKeys(msg.text, await machineKeySecrets(m.stateDir, m.config));
   return updateMailbox(m.stateDir, (data) => {
     if (model) adoptPublished(data, model, me);
     check?.(data);
@@ -118,7 +121,7 @@ export async function queueMessage(m: Machine, model: RepoModel | undefined, msg
     const channel = data.outbox[msg.to]!;
     const seq = channel.next++;
     const at = (clock?.() ?? new Date()).toISOString(); // under the lock: seq order is time order
-    channel.messages.push({ seq, at, priority: msg.priority, text: msg.text, ...(msg.replyTo ? { replyTo: msg.replyTo } : {}), ...(msg.agent ? { agent: msg.agent } : {}) });
+    channel.messages.push({ seq, at, priority: msg.priority, text, ...(msg.replyTo ? { replyTo: msg.replyTo } : {}), ...(msg.agent ? { agent: msg.agent } : {}) });
     return messageId(me, msg.to, seq);
   });
 }

@@ -90,14 +90,26 @@ function applyRule(text: string, rule: Rule): string {
 
 /** Replaces the given secret values and every known secret shape with [REDACTED]. */
 export function redact(text: string, secrets: string[] = []): string {
+  let out = redactValues(text, secrets);
+  for (const rule of RULES) out = applyRule(out, rule);
+  return out;
+}
+
+/**
+ * Replaces only the given secret values (each of their forms, and any piece of a long base64 body such as a private
+ * key's) and an OpenSSH private key's body: what a person's own message may not publish either.
+ */
+export function redactKeys(text: string, secrets: string[]): string {
+  return applyRule(redactValues(text, secrets), RULES.find((r) => r.name === "OpenSSH private key body")!);
+}
+
+function redactValues(text: string, secrets: string[]): string {
   let out = text;
   for (const s of secretForms(secrets)) {
     if (s.length >= SHORT_SECRET) out = out.split(s).join(REDACTED);
     else out = out.replace(new RegExp(`(?<![\\p{L}\\p{N}])${escapeRegExp(s)}(?![\\p{L}\\p{N}])`, "gu"), REDACTED);
   }
-  out = redactPieces(out, base64Bodies(secrets));
-  for (const rule of RULES) out = applyRule(out, rule);
-  return out;
+  return redactPieces(out, base64Bodies(secrets));
 }
 
 /** A run of base64 this long that is a piece of a secret's base64 body is that secret showing (a key's body, cut or wrapped anew). */

@@ -2,7 +2,7 @@
 // BEGIN/END lines, joined or wrapped anew, a piece of it (issue 58, finding 2).
 import { describe, expect, it } from "vitest";
 import { newKeyPair } from "../../../src/core/trust/sshsig.js";
-import { base64Bodies, PIECE, redact, REDACTED } from "../../../src/core/trust/redact.js";
+import { base64Bodies, PIECE, redact, REDACTED, redactKeys } from "../../../src/core/trust/redact.js";
 
 describe("redact: the machine's key", () => {
   const pem = newKeyPair("coord test").privateKey;
@@ -36,6 +36,15 @@ describe("redact: the machine's key", () => {
     const out = redact(`cat says:\n${lines.join("\n")}\n`);
     expect(out).toBe(`cat says:\n${REDACTED}`);
     expect(redact("b3BlbnNzaC1rZXktdjEA is not a word here")).toBe(`${REDACTED} is not a word here`);
+  });
+
+  it("a message keeps its words, its secret shapes too, but never the key", () => {
+    const text = `password=hunter2, and the key:\n${lines.slice(1).join("\n")}\nbye`;
+    const out = redactKeys(text, [pem]);
+    expect(out.startsWith("password=hunter2, and the key:\n")).toBe(true);
+    expect(out.endsWith("\nbye")).toBe(true);
+    for (const l of lines.slice(1)) expect(out).not.toContain(l.slice(0, PIECE));
+    expect(redactKeys(`x ${lines[0]} y`, [])).toBe(`x ${REDACTED} y`);
   });
 
   it("leaves other base64 alone", () => {
