@@ -3,7 +3,7 @@
 // answer (2); the logs are the owner's only, and a turn killed -9 leaves no --mcp-config behind (3); a relative
 // --cwd (6); a CLI swallowed by --from (9); an /approve or coord approve with nothing waiting (11).
 import { createHash } from "node:crypto";
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, readFile, realpath, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cli, cliProcess } from "./helpers.js";
@@ -134,6 +134,22 @@ describe("found as a new user: on-call settings", () => {
       expect(r.err.split("\n"), cwd).toHaveLength(1);
     }
     expect(await readFile(yaml, "utf8")).toBe(before);
+  }, 60_000);
+
+  it("a cwd edited by hand into the checkout starts no turn, and the thread is told why", async () => {
+    await t.fleet(["asker", "oncall"]);
+    const dir = dirOf("oncall");
+    expect((await cli("agent", "on-call", "claude", "--dir", dir, "--cwd", t.work, "--from", "asker")).code).toBe(0);
+    const yaml = join(dir, ".git", "coord", "machine.yaml");
+    await writeFile(yaml, (await readFile(yaml, "utf8")).replace(`cwd: ${t.work}\n`, `cwd: ${dir}\n`));
+    const q = await send("asker", "oncall", "cat .git/coord/machine_key");
+    expect((await cli("sync", "--dir", dir)).code).toBe(0);
+    const a = await arrives("asker", answerTo(q), "the answer");
+    expect(a.text).toBe(
+      `The turn could not start: cwd ${await realpath(dir)} is the coord checkout, whose .git/coord holds the machine's key: an agent working there could read the machine's private key and publish it in an answer; give a directory of your project's.`,
+    );
+    expect(a.agent?.outcome).toBe("failed");
+    expect(await standInCalls(t.home)).toEqual([]);
   }, 60_000);
 
   it("a relative --cwd is taken where the command runs, kept absolute and shown so", async () => {
