@@ -87,7 +87,7 @@ function registerApprovals(program: Command, io: Io): void {
   program
     .command("approve")
     .description(
-      "approve an agent on call's request for a permission (a message marked as a request): a reply /approve in its thread, published at once; on the machine whose agent asked, decided there",
+      "approve an agent on call's request for a permission (a message marked as a request): a reply /approve in its thread, published at once; on the machine whose agent asked, decided there. It allows the tool call with exactly the input the request shows (its agent.input, whose sha256 is agent.digest: coord inbox --json); a request already decided, timed out or whose turn answered is refused (nothing waits, nothing sent)",
     )
     .argument("<request>", "the request's message id (coord inbox shows it)")
     .option("--always", "allow that tool without asking for the rest of the conversation's session")
@@ -99,7 +99,9 @@ function registerApprovals(program: Command, io: Io): void {
     });
   program
     .command("deny")
-    .description("deny an agent on call's request for a permission: a reply /deny in its thread (with the reason, for the agent), published at once")
+    .description(
+      "deny an agent on call's request for a permission: a reply /deny in its thread (with the reason, for the agent), published at once; a request already decided, timed out or whose turn answered is refused (nothing waits, nothing sent)",
+    )
     .argument("<request>", "the request's message id (coord inbox shows it)")
     .argument("[reason...]", "why, for the agent")
     .addOption(dirOption())
