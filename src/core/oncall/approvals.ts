@@ -1,7 +1,9 @@
 // Approvals from afar: an agent on call that needs a permission it was not
 // given asks in its thread, and goes on by the answer. Pure: what a reply
 // decides (/approve, /deny, /approve always <tool>), who may decide, the
-// request's text (the tool and what it would do), and the permission prompt
+// request (the tool's whole input, or its head and tail with its size; the
+// whole input and its digest for its mark), whether an approval holds for an
+// input (only the one whose digest it showed), and the permission prompt
 // tool's answer as Claude Code reads it. The MCP tool that asks is
 // commands/mcp-tools.ts `permission_prompt`; the engine that takes the
 // decisions is sync/on-call.ts.
@@ -15,7 +17,7 @@ export const PERMISSION_TOOL_FOR_CLAUDE = `mcp__coord__${PERMISSION_TOOL}`;
 /** How long a request waits for a decision when the setting says nothing (seconds). */
 export const DEFAULT_APPROVAL_TIMEOUT = 600;
 
-/** The longest "what it would do" a request shows. */
+/** The longest one-line summary of a request kept in on-call.json (`what`); the request itself shows the whole input (approvalAsk). */
 export const MAX_REQUEST_WHAT = 300;
 
 /** What a reply to a request decides. */
@@ -47,7 +49,7 @@ export function mayDecide(sender: string, asker: string, from: readonly string[]
 type Json = Record<string, unknown>;
 const str = (v: unknown): string | undefined => (typeof v === "string" && v.trim() !== "" ? v : undefined);
 
-/** What a tool call would do, in one line: its command, file, URL or pattern; else its input as JSON. */
+/** What a tool call would do, in one line, cut: its command, file, URL or pattern; else its input as JSON (a summary: approvalAsk shows it all). */
 export function whatItWouldDo(toolName: string, input: unknown): string {
   const i = typeof input === "object" && input !== null && !Array.isArray(input) ? (input as Json) : {};
   const what =
@@ -56,9 +58,8 @@ export function whatItWouldDo(toolName: string, input: unknown): string {
 }
 
 /** The request's text in the thread: what the agent wants to do, and how to answer, by when. */
-export function requestText(what: string, timeoutS: number): string {
+export function requestText(what: string, timeoutS: number, tool = what.split(":")[0]!): string {
   const within = timeoutS % 60 === 0 ? `${timeoutS / 60} min` : `${timeoutS} s`;
-  const tool = what.split(":")[0]!;
   return [
     `Permission asked: ${what}`,
     "",
@@ -147,14 +148,8 @@ export function approvalAsk(toolName: string, input: unknown, timeoutS: number, 
   const whole = inputShown(toolName, input);
   const shown = scrub(whole);
   const redacted = carried !== json || shown !== whole;
-  const within = timeoutS % 60 === 0 ? `${timeoutS / 60} min` : `${timeoutS} s`;
-  const text = [
-    `Permission asked: ${headAndTail(shown)}`,
-    ...(redacted ? ["(Secrets in it are shown as [REDACTED] here; the agent's input has them.)"] : []),
-    "",
-    `Reply /approve or /deny (with a reason if you like), or /approve always ${toolName} for the rest of this conversation. No answer within ${within}: denied.`,
-  ].join("\n");
-  return { text, input: carried, digest: inputDigest(input), redacted };
+  const what = `${headAndTail(shown)}${redacted ? "\n(Secrets in it are shown as [REDACTED] here; the agent's input has them.)" : ""}`;
+  return { text: requestText(what, timeoutS, toolName), input: carried, digest: inputDigest(input), redacted };
 }
 
 /** Whether an approval of a request with `digest` holds for a tool call with `input`: only for the input it showed. */
