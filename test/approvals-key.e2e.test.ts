@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { readdir, readFile, realpath, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { cli, cliProcess } from "./helpers.js";
+import { cli, cliProcess, git, pushOrders } from "./helpers.js";
 import { type Msg, onCallTests } from "./on-call-fleet.js";
 import { standInCalls } from "./on-call-standins.js";
 
@@ -97,6 +97,18 @@ describe("found as a new user: approvals and the machine's key", () => {
     const own = await arrives("asker", (x) => x.id === sent, "the message");
     expect(own.text.startsWith("mine:\n")).toBe(true);
     for (const l of lines.slice(1)) expect(own.text).not.toContain(l.slice(0, 24));
+  }, 60_000);
+
+  it("a task printing the key's body without its first lines publishes it redacted", async () => {
+    const f = await t.fleet(["oncall"]);
+    const dir = dirOf("oncall");
+    const lines = (await readFile(join(dir, ".git", "coord", "machine_key"), "utf8")).split("\n").filter((l) => l && !l.startsWith("-----"));
+    await pushOrders(f, [{ id: "leak", to: "oncall", run: `sed -n '3,5p' '${join(dir, ".git", "coord", "machine_key")}'; echo done` }]);
+    expect((await cli("sync", "--dir", dir)).code).toBe(0);
+    const history = await git(f.hubPath, "log", "-p", "--all", "--author=^coord ");
+    expect(history).toContain("[REDACTED]");
+    expect(history).toContain("done");
+    for (const l of lines.slice(1)) expect(history).not.toContain(l.slice(0, 24));
   }, 60_000);
 
   it("a daemon killed -9 mid-turn: the next one removes the turn's --mcp-config", async () => {
