@@ -121,8 +121,9 @@ export async function signingOf(config: MachineConfig, stateDir: string, dir: st
  * body are redacted from what is published); none when it has no key or it cannot be read.
  */
 export async function machineKeySecrets(stateDir: string, config: MachineConfig): Promise<string[]> {
-  if (!config.trust.signingKey) return [];
-  const text = await readFile(signingKeyPath(stateDir, config.trust.signingKey), "utf8").catch(() => undefined);
+  const key = config.trust?.signingKey;
+  if (!key) return [];
+  const text = await readFile(signingKeyPath(stateDir, key), "utf8").catch(() => undefined);
   return text?.includes("PRIVATE KEY") ? [text] : [];
 }
 
