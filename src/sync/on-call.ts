@@ -633,7 +633,7 @@ function stopGroup(pid: number): void {
  */
 async function writeMcpConfig(m: Machine, root: string, startedAt: string): Promise<string> {
   const dir = join(m.stateDir, "on-call");
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, mcpConfigName(root, startedAt));
   const env = { [ON_CALL_THREAD_ENV]: root, [ON_CALL_TURN_ENV]: turnMarker(m.config.name, root, startedAt) };
   const config = { mcpServers: { coord: { type: "stdio", command: process.execPath, args: [CLI_PATH, "mcp", "--dir", m.dir], env } } };
