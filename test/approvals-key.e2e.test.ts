@@ -6,7 +6,11 @@ import { createHash } from "node:crypto";
 import { readdir, readFile, realpath, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { cli, cliProcess, git, pushOrders } from "./helpers.js";
+import { askPermission } from "../src/commands/on-call.js";
+import { readOnCallState, updateOnCallState } from "../src/state/on-call.js";
+import { ON_CALL_THREAD_ENV, ON_CALL_TURN_ENV, turnMarker } from "../src/sync/on-call.js";
+import { openMachine } from "../src/sync/sync.js";
+import { cli, cliProcess, git, pushOrders, waitFor } from "./helpers.js";
 import { type Msg, onCallTests } from "./on-call-fleet.js";
 import { standInCalls } from "./on-call-standins.js";
 
@@ -125,6 +129,52 @@ describe("found as a new user: approvals and the machine's key", () => {
     expect((await arrives("asker", answerTo(q), "the interrupted answer")).agent?.outcome).toBe("interrupted");
     expect(await mcp()).toEqual([]);
   }, 90_000);
+});
+
+describe("an approval holds for the input it showed", () => {
+  /** The permission prompt tool of a turn (running in on-call.json as its engine would record it) asking for `input`. */
+  async function asking(input: unknown, tamper?: (r: { digest?: string }) => void) {
+    await t.fleet(["asker", "oncall"]);
+    const dir = dirOf("oncall");
+    expect((await cli("agent", "on-call", "claude", "--dir", dir, "--cwd", t.work, "--from", "asker")).code).toBe(0);
+    const m = await openMachine(dir);
+    const root = "asker/oncall/1";
+    const startedAt = new Date().toISOString();
+    await updateOnCallState(m.stateDir, (st) => {
+      st.threads[root] = {
+        agent: "claude",
+        cwd: t.work,
+        queue: [],
+        lastAt: startedAt,
+        ids: [root],
+        running: { runner: process.pid, startedAt, asks: [{ id: root, from: "asker", text: "please", at: startedAt, chain: 0 }] },
+      };
+    });
+    const env = { [ON_CALL_THREAD_ENV]: root, [ON_CALL_TURN_ENV]: turnMarker("oncall", root, startedAt) };
+    const answer = askPermission(m, { tool: "Bash", input, env, publish: async () => undefined });
+    // The person approves the request that was shown (by the asker's reply, as the engine records it).
+    await waitFor(async () => Object.keys((await readOnCallState(m.stateDir)).requests ?? {}).length > 0, 10_000, "the request");
+    await updateOnCallState(m.stateDir, (st) => {
+      for (const r of Object.values(st.requests ?? {})) {
+        tamper?.(r);
+        r.decision = { behavior: "allow", by: "asker", at: new Date().toISOString() };
+      }
+    });
+    return JSON.parse((await answer).answer) as { behavior: string; message?: string; updatedInput?: unknown };
+  }
+
+  it("the input shown: allowed, as it was", async () => {
+    expect(await asking({ command: evil })).toEqual({ behavior: "allow", updatedInput: { command: evil } });
+  }, 60_000);
+
+  it("another input than the one shown: denied", async () => {
+    const other = await asking({ command: evil }, (r) => {
+      r.digest = createHash("sha256")
+        .update(JSON.stringify({ command: "echo harmless" }))
+        .digest("hex");
+    });
+    expect(other).toEqual({ behavior: "deny", message: "denied by coord: the approval was for another input than this one" });
+  }, 60_000);
 });
 
 describe("found as a new user: on-call settings", () => {
