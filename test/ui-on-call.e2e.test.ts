@@ -168,6 +168,9 @@ chromiumSuite("coord ui: a conversation with an agent on call", () => {
     expect(await first.getAttribute("data-request-state")).toBe("waiting");
     expect(await first.locator(".agent").textContent()).toBe("claude asks to use Bash");
     expect(await first.locator(".text").textContent()).toMatch(/^Permission asked: Bash: make deploy\n/);
+    // The whole input the approval holds for, with its digest (issue 58, finding 1).
+    expect(await first.locator(".request-input summary").textContent()).toMatch(/^the whole input \(25 characters; sha256 [0-9a-f]{12}…\)$/);
+    expect(await first.locator(".request-input pre").textContent()).toBe('{"command":"make deploy"}');
     expect(await first.locator(".request-state").textContent()).toBe("waiting for your answer");
     const answers = first.getByRole("group", { name: "Answer soda-yeti's request to use Bash" });
     expect(await answers.getByRole("button").allTextContents()).toEqual(["Approve", "Approve always Bash", "Deny"]);

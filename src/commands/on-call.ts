@@ -1,9 +1,10 @@
 // coord agent on-call (set, show, --off) and coord agent stop: a machine whose
 // agent CLI answers the messages sent to it (sync/on-call.ts runs the turns).
 import { stat } from "node:fs/promises";
+import { resolve } from "node:path";
 import { ON_CALL_AGENTS, type OnCallSettings } from "../core/oncall/on-call.js";
 import { BROADCAST } from "../core/messages/messages.js";
-import { parseMessageId } from "../core/messages/messages.js";
+import { messageId, parseMessageId } from "../core/messages/messages.js";
 import { CoordError, EXIT } from "../errors.js";
 import { carriesMarker, killGroup } from "../runner/run.js";
 import { AGENT_CLIS, whichOf } from "../state/capabilities.js";
@@ -17,13 +18,15 @@ import { requestSync } from "../daemon/request.js";
 import { allowedDir } from "../sync/tasks.js";
 import { lastKnown, sendFrom } from "./messages.js";
 import { chainOf } from "../core/oncall/on-call.js";
-import { type Decision, permissionAnswer, requestText, whatItWouldDo } from "../core/oncall/approvals.js";
+import { approvalAsk, approvalHolds, type Decision, permissionAnswer, whatItWouldDo } from "../core/oncall/approvals.js";
+import { machineKeySecrets } from "../state/trust.js";
 import { clip } from "../core/limits.js";
 import { own, ownTable } from "../core/types.js";
 import { redact } from "../core/trust/redact.js";
-import { readMailbox } from "../state/mailbox.js";
+import { type MailboxData, readMailbox } from "../state/mailbox.js";
+import { requestState } from "../core/status/ui-view.js";
 import { queueMessage } from "../sync/mail.js";
-import { ON_CALL_THREAD_ENV, ON_CALL_TURN_ENV, turnMarker } from "../sync/on-call.js";
+import { cwdRefused, ON_CALL_THREAD_ENV, ON_CALL_TURN_ENV, turnMarker } from "../sync/on-call.js";
 
 export interface OnCallOptions {
   dir: string;
@@ -44,6 +47,8 @@ export interface OnCallOptions {
   off?: boolean;
   /** PATH to look for the CLI on (default: this process's). */
   path?: string;
+  /** The directory a relative --cwd is in (default: where this process runs). */
+  base?: string;
 }
 
 export interface OnCallShown {
@@ -125,12 +130,15 @@ async function checkedSettings(m: Machine, opts: OnCallOptions): Promise<OnCallS
   const found = (await Promise.all(names.map((n) => whichOf(n, path)))).some(Boolean);
   if (!found) throw usage(`${agent} is not on PATH (looked for ${names.join(" or ")}); install it, or put it on the PATH coord runs with`);
   if (!opts.cwd) throw usage("--cwd is required: the directory the agent works in (its sessions live there)");
-  const dir = expandHome(opts.cwd);
+  // A relative directory is where the command runs, and is kept absolute (machine.yaml's are relative to home).
+  const dir = opts.cwd === "~" || opts.cwd.startsWith("~/") ? expandHome(opts.cwd) : resolve(opts.base ?? process.cwd(), opts.cwd);
   const st = await stat(dir).catch(() => undefined);
-  if (!st) throw usage(`--cwd ${opts.cwd} does not exist; create it, or give the directory the agent should work in`);
-  if (!st.isDirectory()) throw usage(`--cwd ${opts.cwd} is not a directory`);
-  const allowed = await allowedDir(m, opts.cwd);
+  if (!st) throw usage(`--cwd ${dir} does not exist; create it, or give the directory the agent should work in`);
+  if (!st.isDirectory()) throw usage(`--cwd ${dir} is not a directory`);
+  const allowed = await allowedDir(m, dir);
   if ("refused" in allowed) throw usage(`--cwd: ${allowed.refused}`);
+  const keyNear = await cwdRefused(m, dir);
+  if (keyNear) throw usage(`--cwd ${keyNear}`);
   if (!opts.from?.length) throw usage("--from is required: the machines whose messages start turns (a list, or ALL); a machine is on call for no one by default");
   const list = opts.from
     .flatMap((f) => f.split(","))
@@ -160,7 +168,7 @@ async function checkedSettings(m: Machine, opts: OnCallOptions): Promise<OnCallS
     );
   const raw = {
     agent,
-    cwd: opts.cwd,
+    cwd: dir,
     from,
     permissions: opts.permissions ?? "read-only",
     ...(opts.maxTurns !== undefined ? { maxTurns: opts.maxTurns } : {}),
@@ -272,24 +280,44 @@ export async function askPermission(
   if (!t || !run || turnMarker(me, thread, run.startedAt) !== marker) return done({ behavior: "deny", message: "the turn is over", by: "coord" });
   if (s.allowTools.includes(req.tool) || (t.allowed ?? []).includes(req.tool)) return done({ behavior: "allow", by: "the on-call setting" });
   const last = run.asks[run.asks.length - 1]!;
-  const what = redact(whatItWouldDo(req.tool, req.input));
+  // Published: redacted as everything published, the machine's own key included.
+  const secrets = await machineKeySecrets(m.stateDir, m.config);
+  const ask = approvalAsk(req.tool, req.input, s.approvalTimeout, (text) => redact(text, secrets));
+  if ("refused" in ask) return done({ behavior: "deny", message: `coord asked nobody: ${ask.refused}`, by: "coord" });
+  const what = redact(whatItWouldDo(req.tool, req.input), secrets);
   const model = await lastKnown(m).catch(() => undefined);
   const id = await queueMessage(m, model, {
     to: last.from,
-    text: requestText(what, s.approvalTimeout),
+    text: ask.text,
     priority: "high",
     replyTo: last.id,
-    agent: { request: clip(req.tool, 100), cli: t.agent, chain: chainOf(run.asks) + 1 },
+    agent: {
+      request: clip(req.tool, 100),
+      input: ask.input,
+      digest: ask.digest,
+      ...(ask.redacted ? { redacted: true } : {}),
+      cli: t.agent,
+      chain: chainOf(run.asks) + 1,
+    },
   });
   const until = new Date(now().getTime() + s.approvalTimeout * 1000);
   await updateOnCallState(m.stateDir, (st) => {
     st.requests ??= ownTable();
-    st.requests[id] = { thread, turn: run.startedAt, tool: req.tool, what, asker: last.from, at: now().toISOString(), until: until.toISOString() };
+    st.requests[id] = {
+      thread,
+      turn: run.startedAt,
+      tool: req.tool,
+      what,
+      digest: ask.digest,
+      asker: last.from,
+      at: now().toISOString(),
+      until: until.toISOString(),
+    };
   });
   await req.publish().catch(() => {});
   for (;;) {
     const r = own((await readOnCallState(m.stateDir)).requests, id);
-    if (r?.decision) return done({ ...r.decision, ...(r.decision.behavior === "deny" ? { message: denialText(r.decision) } : {}) } as Decision & { by: string }, id);
+    if (r?.decision) return done(heldFor(r, req.input), id);
     if (now() >= until || req.signal?.aborted) break;
     await new Promise((res) => setTimeout(res, DECISION_EVERY_MS));
   }
@@ -300,7 +328,7 @@ export async function askPermission(
     r.decision ??= { behavior: "deny", by: "timeout", at: now().toISOString() };
     return r.decision;
   });
-  if (decided && decided.by !== "timeout") return done({ ...decided, ...(decided.behavior === "deny" ? { message: denialText(decided) } : {}) } as Decision & { by: string }, id);
+  if (decided && decided.by !== "timeout") return done(heldFor({ digest: ask.digest, decision: decided }, req.input), id);
   const after = s.approvalTimeout % 60 === 0 ? `${s.approvalTimeout / 60} min` : `${s.approvalTimeout} s`;
   await queueMessage(m, model, {
     to: last.from,
@@ -314,6 +342,17 @@ export async function askPermission(
 }
 
 const denialText = (d: { by: string; message?: string }) => `denied by ${d.by}${d.message ? `: ${d.message}` : ""}`;
+
+/**
+ * What a decided request lets the tool call do: a denial as it was made; an approval only for the input it showed
+ * (its digest): any other input is denied.
+ */
+function heldFor(r: { digest?: string; decision?: { behavior: "allow" | "deny"; by: string; message?: string; always?: string } }, input: unknown): Decision & { by: string } {
+  const d = r.decision!;
+  if (d.behavior === "deny") return { behavior: "deny", message: denialText(d), by: d.by };
+  if (approvalHolds(r.digest, input)) return { behavior: "allow", by: d.by, ...(d.always ? { always: d.always } : {}) };
+  return { behavior: "deny", message: "denied by coord: the approval was for another input than this one", by: "coord" };
+}
 
 /**
  * coord approve / coord deny <request id>: on the machine whose agent asked, decided here; on the machine it asked,
@@ -346,13 +385,40 @@ export async function decide(opts: {
       if (opts.always && opts.behavior === "allow" && t) t.allowed = [...new Set([...(t.allowed ?? []), r.tool])];
       return undefined;
     });
-    if (r) throw new CoordError(`request ${opts.request} is over (${r.behavior === "allow" ? "approved" : "denied"} by ${r.by}); nothing was changed`, EXIT.FAILURE);
+    if (r)
+      throw new CoordError(
+        `nothing waits for approval: request ${opts.request} is over (${r.behavior === "allow" ? "approved" : "denied"} by ${r.by}); nothing was changed`,
+        EXIT.USAGE,
+      );
     return { id: opts.request, here: true };
   }
   const data = await readMailbox(m.stateDir);
   const got = data.inbox.find((x) => x.id === opts.request);
   if (!got?.agent?.request) throw new CoordError(`${opts.request} is no request for a permission this machine received or made (coord inbox shows them)`, EXIT.USAGE);
+  // Already decided, timed out, or its turn over, as this machine's messages show it: nothing to send.
+  const became = requestState(got, got.agent.request, conversationOf(data, m.config.name, got.from), m.config.name);
+  if (became.state !== "waiting") throw new CoordError(`nothing waits for approval: request ${opts.request} is ${becameText(became.text)}; nothing was sent`, EXIT.USAGE);
   const text = opts.behavior === "allow" && opts.always ? `/approve always ${got.agent.request}` : words;
   const sent = await sendFrom(m, { to: got.from, text, replyTo: opts.request, publish: "soon" });
   return { id: opts.request, here: false, sent: sent.id };
+}
+
+/** "timed out" → "timed out", "approved by you" → "approved by you", "over: the turn has ended" → "over (the turn has ended)". */
+const becameText = (text: string) => text.replace(/^over: (.*)$/, "over ($1)");
+
+/** The messages between this machine and `other` its mailbox holds, both ways, oldest first, as requestState reads them. */
+function conversationOf(data: MailboxData, me: string, other: string) {
+  const mark = (a: { answer?: boolean } | undefined) => (a ? { agent: { answer: a.answer === true } } : {});
+  const all = [
+    ...data.inbox.filter((x) => x.from === other).map((x) => ({ id: x.id, from: x.from, at: x.at, text: x.text, ...(x.replyTo ? { replyTo: x.replyTo } : {}), ...mark(x.agent) })),
+    ...(own(data.outbox, other)?.messages ?? []).map((x) => ({
+      id: messageId(me, other, x.seq),
+      from: me,
+      at: x.at,
+      text: x.text,
+      ...(x.replyTo ? { replyTo: x.replyTo } : {}),
+      ...mark(x.agent),
+    })),
+  ];
+  return all.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.id < b.id ? -1 : 1));
 }

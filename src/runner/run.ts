@@ -111,8 +111,9 @@ export async function startProblem(e: NodeJS.ErrnoException, spec: Pick<RunSpec,
 
 /** The output log: written while it can be; a write error (a full disk, a missing directory) is kept, never thrown. */
 async function openLog(path: string) {
-  await mkdir(dirname(path), { recursive: true }).catch(() => {});
-  const stream = createWriteStream(path, { flags: "w" });
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch(() => {});
+  // Only its owner reads it: a task's whole output (an agent's too) may hold what is redacted from what is published.
+  const stream = createWriteStream(path, { flags: "w", mode: 0o600 });
   let error: NodeJS.ErrnoException | undefined;
   stream.on("error", (e) => (error ??= e));
   return {

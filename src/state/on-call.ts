@@ -174,6 +174,8 @@ export interface ApprovalRequest {
   tool: string;
   /** What the tool would do, as the request said it. */
   what: string;
+  /** sha256 of the tool's input it showed (core/oncall/approvals.ts inputDigest): an approval allows that input only. */
+  digest?: string;
   /** The machine the request went to: the turn's asker. */
   asker: string;
   at: string;
@@ -239,6 +241,7 @@ const stateSchema = z.looseObject({
         turn: z.string(),
         tool: z.string(),
         what: z.string(),
+        digest: z.string().optional(),
         asker: z.string(),
         at: z.string(),
         until: z.string(),

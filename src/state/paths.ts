@@ -1,6 +1,6 @@
 // Where a checkout keeps coord's local state: inside its git directory, so it
 // is never committed and survives `git reset` and `git clean`.
-import { mkdir } from "node:fs/promises";
+import { chmod, mkdir } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { absoluteGitDir } from "../git/local.js";
@@ -17,7 +17,10 @@ export async function gitDirOf(dir: string): Promise<string> {
 
 export async function stateDirOf(dir: string): Promise<string> {
   const stateDir = join(await gitDirOf(dir), "coord");
-  await mkdir(join(stateDir, "logs"), { recursive: true });
+  // The logs hold whole outputs (an agent's on call too): only their owner reads them, as the state files.
+  const logs = join(stateDir, "logs");
+  await mkdir(logs, { recursive: true, mode: 0o700 });
+  await chmod(logs, 0o700).catch(() => {});
   return stateDir;
 }
 

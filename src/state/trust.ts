@@ -116,6 +116,17 @@ export async function signingOf(config: MachineConfig, stateDir: string, dir: st
   return { path, publicKey };
 }
 
+/**
+ * The machine's private key as a secret for redaction (core/trust/redact.ts: its lines, its body, any piece of its
+ * body are redacted from what is published); none when it has no key or it cannot be read.
+ */
+export async function machineKeySecrets(stateDir: string, config: MachineConfig): Promise<string[]> {
+  const key = config.trust?.signingKey;
+  if (!key) return [];
+  const text = await readFile(signingKeyPath(stateDir, key), "utf8").catch(() => undefined);
+  return text?.includes("PRIVATE KEY") ? [text] : [];
+}
+
 /** trust.signingKey as a path: `~` is home, and a relative one is in the state directory (the key coord made there moves with the checkout). */
 export function signingKeyPath(stateDir: string, key: string): string {
   return key === "~" || key.startsWith("~/") || isAbsolute(key) ? expandHome(key) : join(stateDir, key);

@@ -27,7 +27,8 @@ import { own } from "../core/types.js";
 import { runTask } from "../runner/run.js";
 import { readMailbox, updateMailbox, type MailboxData } from "../state/mailbox.js";
 import { computerPath } from "../core/files/names.js";
-import { selfSignerPath } from "../state/trust.js";
+import { machineKeySecrets, selfSignerPath } from "../state/trust.js";
+import { redactKeys } from "../core/trust/redact.js";
 import type { Machine } from "./machine.js";
 import type { Cycle } from "./cycle.js";
 
@@ -119,8 +120,10 @@ export interface Outgoing {
  */
 export async function queueMessage(m: Machine, model: RepoModel | undefined, msg: Outgoing, check?: (data: MailboxData) => void, clock?: () => Date): Promise<string> {
   const me = m.config.name;
+  // Published: the machine's private key never leaves in a message, in any shape (an agent's, a person's).
+  const text = redactKeys(msg.text, await machineKeySecrets(m.stateDir, m.config));
   // One its channel could not carry is refused (core/messages/fit.ts), whoever sends it: nothing is stored.
-  const big = messageTooBig(msg.text);
+  const big = messageTooBig(text);
   if (big) throw new CoordError(big, EXIT.USAGE);
   return updateMailbox(
     m.stateDir,
@@ -131,7 +134,7 @@ export async function queueMessage(m: Machine, model: RepoModel | undefined, msg
       const channel = data.outbox[msg.to]!;
       const seq = channel.next++;
       const at = (clock?.() ?? new Date()).toISOString(); // under the lock: seq order is time order
-      channel.messages.push({ seq, at, priority: msg.priority, text: msg.text, ...(msg.replyTo ? { replyTo: msg.replyTo } : {}), ...(msg.agent ? { agent: msg.agent } : {}) });
+      channel.messages.push({ seq, at, priority: msg.priority, text, ...(msg.replyTo ? { replyTo: msg.replyTo } : {}), ...(msg.agent ? { agent: msg.agent } : {}) });
       if (msg.acks?.length) ackAnswered(data, msg.acks);
       return messageId(me, msg.to, seq);
     },

@@ -5,8 +5,9 @@
 // final message goes back into the thread as the agent's answer. The rules
 // are core/oncall/on-call.ts; the daemon runs turns beside its syncs, a sync
 // without a daemon runs them before it publishes.
-import { mkdir, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, readdir, realpath, rm, writeFile } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import { cwdRefusal } from "../core/oncall/reach.js";
 import { CLI_PATH } from "../package.js";
 import { agentReader } from "../core/agents/agents.js";
 import {
@@ -38,7 +39,7 @@ import { loadConfig } from "../state/config.js";
 import { timings } from "../timings.js";
 import { randomUUID } from "node:crypto";
 import { BROADCAST, parseMessageId } from "../core/messages/messages.js";
-import { readPins } from "../state/trust.js";
+import { machineKeySecrets, readPins, signingKeyPath } from "../state/trust.js";
 import { describeFailure } from "../failure.js";
 import { MAX_ON_CALL_TURNS, type OnCallReport } from "../core/fleet/computer.js";
 import type { Machine } from "./machine.js";
@@ -104,6 +105,8 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
   const engineId = randomUUID();
   /** The machine with its config as machine.yaml says now (read at each pump: allowedRoots, trust, timeouts changed meanwhile). */
   let cur: Machine = m;
+  /** The machine's private key, redacted from every answer in any shape (read at each pump: a key may change). */
+  let keySecrets: string[] = [];
   /** The turns this engine runs: thread → what stops it, and its end. */
   const running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   let lastProblem: string | undefined;
@@ -132,7 +135,7 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
       return undefined;
     }
     // The messages answered are acknowledged in the same write that stores the answer (as coord inbox ack does).
-    const id = await queueMessage(cur, model, { to, text: clipAnswer(redact(text)), priority: "normal", replyTo, agent: mark, acks });
+    const id = await queueMessage(cur, model, { to, text: clipAnswer(redact(text, keySecrets)), priority: "normal", replyTo, agent: mark, acks });
     opts.publish("answer");
     return id;
   }
@@ -239,6 +242,18 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
         if (existing && root !== msg.id && !(existing.askers ?? []).includes(msg.from) && !concerns(msg.replyTo, msg.from)) root = msg.id;
         if (no) {
           out.refusals.push({ to: msg.from, replyTo: msg.id, text: no.answer });
+          continue;
+        }
+        // A decision with no request to decide: it starts nothing (no turn is paid for an /approve), and says so.
+        if (decisionOf(msg.text)) {
+          const waiting = Object.entries(state.requests ?? {}).find(([, r]) => r.thread === root && !r.decision)?.[0];
+          out.refusals.push({
+            to: msg.from,
+            replyTo: msg.id,
+            text: waiting
+              ? `This message answers no request: request ${waiting} waits for a decision; reply to it (coord approve ${waiting}, coord deny ${waiting}). Nothing was started.`
+              : "Nothing waits for approval here: /approve and /deny answer an agent's request for a permission, in reply to it. Nothing was started.",
+          });
           continue;
         }
         const thread: ThreadState = own(state.threads, root) ?? { agent: s.agent, cwd: s.cwd, queue: [], lastAt: msg.at, ids: [] };
@@ -365,7 +380,7 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
       const t = own(state.threads, root);
       const run = t?.running;
       if (!t || !run || run.startedAt !== startedAt) return undefined;
-      run.answers ??= askersOf(run.asks).map((a) => ({ to: a.from, replyTo: a.id, text: clipAnswer(redact(end.text)), mark: end.mark }));
+      run.answers ??= askersOf(run.asks).map((a) => ({ to: a.from, replyTo: a.id, text: clipAnswer(redact(end.text, keySecrets)), mark: end.mark }));
       if (end.session) t.session = end.session;
       if (end.costUsd) {
         const day = dayOf(now());
@@ -408,6 +423,9 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
     };
     const where = await allowedDir(m, thread.cwd);
     if ("refused" in where) return fail(where.refused);
+    // machine.yaml may have been edited by hand: the key stays out of the agent's reach.
+    const keyNear = await cwdRefused(m, where.cwd);
+    if (keyNear) return fail(`cwd ${keyNear}`);
     const settingsNow = { ...s, agent: thread.agent as OnCallSettings["agent"] };
     const prompt = turnPrompt(me, asks, thread.session ? undefined : first.repliedTo);
     // Claude Code asks what its permissions do not cover through coord's permission prompt tool (approvals from afar).
@@ -540,6 +558,16 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
     }
   }
 
+  /** The --mcp-config files no running turn uses any more (a turn killed -9 with its coord process leaves its own). */
+  async function removeStaleMcpConfigs(): Promise<void> {
+    const dir = join(cur.stateDir, "on-call");
+    const names = await readdir(dir).catch(() => [] as string[]);
+    if (!names.some((n) => n.endsWith(".mcp.json"))) return;
+    const state = await readOnCallState(cur.stateDir);
+    const live = new Set(Object.entries(state.threads).flatMap(([root, t]) => (t.running ? [mcpConfigName(root, t.running.startedAt)] : [])));
+    for (const n of names) if (n.endsWith(".mcp.json") && !live.has(n)) await rm(join(dir, n), { force: true }).catch(() => {});
+  }
+
   const abortReason = (abort: AbortController) => (typeof abort.signal.reason === "string" ? abort.signal.reason : "stopped");
 
   const engine: OnCallEngine = {
@@ -549,6 +577,7 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
         if (closing) return;
         const config = await loadConfig(m.stateDir).catch(() => undefined);
         if (config) cur = { ...m, config };
+        keySecrets = await machineKeySecrets(cur.stateDir, cur.config);
         await settle();
         const s = await settings();
         const { refusals, notes, stops } = await take(s);
@@ -575,7 +604,11 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
         await Promise.all([...running.values()].map((r) => r.done));
       }
     },
-    recover: () => settle(),
+    async recover() {
+      keySecrets = await machineKeySecrets(cur.stateDir, cur.config);
+      await settle();
+      await removeStaleMcpConfigs();
+    },
     async close(why) {
       closing = true;
       clearTimeout(retry);
@@ -620,13 +653,28 @@ function stopGroup(pid: number): void {
  */
 async function writeMcpConfig(m: Machine, root: string, startedAt: string): Promise<string> {
   const dir = join(m.stateDir, "on-call");
-  await mkdir(dir, { recursive: true });
-  const path = join(dir, `${safeName(root)}.${startedAt.replace(/[:.]/g, "-")}.mcp.json`);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const path = join(dir, mcpConfigName(root, startedAt));
   const env = { [ON_CALL_THREAD_ENV]: root, [ON_CALL_TURN_ENV]: turnMarker(m.config.name, root, startedAt) };
   const config = { mcpServers: { coord: { type: "stdio", command: process.execPath, args: [CLI_PATH, "mcp", "--dir", m.dir], env } } };
-  await writeFile(path, `${JSON.stringify(config, null, 2)}\n`);
+  await writeFile(path, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   return path;
 }
+
+/**
+ * Why an agent of machine `m` may not work in `cwd` (core/oncall/reach.ts), with the paths resolved as the agent
+ * would meet them (symbolic links followed); undefined when the checkout and the key are out of its reach.
+ */
+export async function cwdRefused(m: Machine, cwd: string): Promise<string | undefined> {
+  const real = (p: string) => realpath(p).catch(() => resolve(p));
+  const key = m.config.trust.signingKey ? signingKeyPath(m.stateDir, m.config.trust.signingKey) : undefined;
+  const gitDir = await real(dirname(m.stateDir));
+  const checkout = basename(gitDir) === ".git" ? dirname(gitDir) : await real(m.dir);
+  return cwdRefusal(await real(cwd), { checkout, gitDir, ...(key ? { key: await real(key) } : {}) });
+}
+
+/** The --mcp-config file's name of the turn of thread `root` started at `startedAt`. */
+const mcpConfigName = (root: string, startedAt: string) => `${safeName(root)}.${startedAt.replace(/[:.]/g, "-")}.mcp.json`;
 
 /** The longest answer a turn sends (a message is text for people: the full output stays in the turn's log). */
 const MAX_ANSWER = 8000;
@@ -647,6 +695,10 @@ export async function publishedOnCall(m: Machine, now: Date): Promise<OnCallRepo
     .sort((a, b) => (a.since < b.since ? -1 : 1))
     .slice(0, MAX_ON_CALL_TURNS);
   const s = read.settings;
+  if (turns.some((t) => t.step)) {
+    const secrets = await machineKeySecrets(m.stateDir, m.config);
+    for (const t of turns) if (t.step) t.step = redact(t.step, secrets);
+  }
   return {
     agent: s.agent,
     from: s.from,

@@ -16,6 +16,7 @@ import { expandHome } from "../state/paths.js";
 import type { Journal } from "../state/journal.js";
 import { type Run, runKey } from "../core/time/every.js";
 import { resolveOrderSecrets } from "../state/secrets.js";
+import { machineKeySecrets } from "../state/trust.js";
 import type { Machine } from "./machine.js";
 import type { Order } from "../core/orders/orders-schema.js";
 import type { AgentReport, TaskReport } from "../core/fleet/computer.js";
@@ -188,7 +189,8 @@ export async function runOne(
   // An agent is judged by its own account where it gave one: exit 0 with every write denied is no success.
   const said = reader && !r.error && !r.aborted && !r.timedOut && !r.idle ? reader.result() : undefined;
   const verdict = said ? agentVerdict(r.exitCode, said) : undefined;
-  const secrets = [...secretValues(order), ...Object.values(named)];
+  // And the machine's own key, in any shape: a task's output never publishes it either.
+  const secrets = [...secretValues(order), ...Object.values(named), ...(await machineKeySecrets(m.stateDir, m.config))];
   const failure = (verdict && !verdict.ok ? verdict.reason : undefined) ?? describeFailure(r, timeout, idleTimeout, stopped?.reason);
   const reason = failure === undefined ? undefined : redact(failure, secrets);
   const state = r.aborted && stopped ? stopped.state : reason ? "failed" : "completed";

@@ -288,7 +288,17 @@
     const sent = deciding.get(m.id);
     if (r.state !== "waiting") deciding.delete(m.id);
     const state = el("p", { class: "request-state" }, sent && r.state === "waiting" ? `answered ${sent}; waiting for ${m.from} to take it` : r.text);
-    if (!r.canAnswer || !r.replies || (sent && r.state === "waiting")) return el("div", { class: "request" }, state);
+    // What an approval allows: exactly this input (its sha256), shown whole.
+    const input =
+      r.input !== undefined
+        ? el(
+            "details",
+            { class: "request-input" },
+            el("summary", {}, `the whole input (${r.input.length} characters${r.redacted ? ", secrets shown [REDACTED]" : ""}; sha256 ${(r.digest || "").slice(0, 12)}…)`),
+            el("pre", {}, r.input),
+          )
+        : "";
+    if (!r.canAnswer || !r.replies || (sent && r.state === "waiting")) return el("div", { class: "request" }, state, input);
     const reasonId = `reason-${m.id.replace(/[^A-Za-z0-9_-]/g, "-")}`;
     const reason = el("input", {
       id: reasonId,
@@ -314,6 +324,7 @@
       "div",
       { class: "request" },
       state,
+      input,
       el(
         "div",
         { class: "decide", role: "group", "aria-label": `Answer ${m.from}'s request to use ${r.tool}` },

@@ -151,7 +151,7 @@ function registerApprovals(program: Command, io: Io): void {
   program
     .command("approve")
     .description(
-      "approve an agent on call's request for a permission (a message marked as a request): a reply /approve in its thread, published at once; on the machine whose agent asked, decided there",
+      "approve an agent on call's request for a permission (a message marked as a request): a reply /approve in its thread, published at once; on the machine whose agent asked, decided there. It allows the tool call with exactly the input the request shows (its agent.input, whose sha256 is agent.digest: coord inbox --json); a request already decided, timed out or whose turn answered is refused (nothing waits, nothing sent)",
     )
     .argument("<request>", "the request's message id (coord inbox shows it)")
     .option("--always", "allow that tool without asking for the rest of the conversation's session")
@@ -163,7 +163,9 @@ function registerApprovals(program: Command, io: Io): void {
     });
   program
     .command("deny")
-    .description("deny an agent on call's request for a permission: a reply /deny in its thread (with the reason, for the agent), published at once")
+    .description(
+      "deny an agent on call's request for a permission: a reply /deny in its thread (with the reason, for the agent), published at once; a request already decided, timed out or whose turn answered is refused (nothing waits, nothing sent)",
+    )
     .argument("<request>", "the request's message id (coord inbox shows it)")
     .argument("[reason...]", "why, for the agent")
     .addOption(dirOption())
@@ -192,7 +194,10 @@ function registerOnCall(agent: Command, io: Io): void {
     )
     .argument("[cli]", `the agent CLI: ${ON_CALL_AGENTS.join(", ")}`)
     .addOption(dirOption())
-    .option("--cwd <dir>", "the directory the agent works in (required; inside allowedRoots when the machine has them)")
+    .option(
+      "--cwd <dir>",
+      "the directory the agent works in (required; a relative one is taken where you run the command and kept absolute; inside allowedRoots when the machine has them; never the coord checkout nor a directory holding it, its .git or the machine's key)",
+    )
     .option("--from <machines...>", "the machines whose messages start turns (names, comma-separated or several), or ALL (required: on call for no one by default)")
     .option("--permissions <level>", "read-only (default), edit or full: what the agent may do with nobody there to approve")
     .option("--max-turns <n>", "turns of the agent per message at most (claude)", numberOf("--max-turns", true))
@@ -211,7 +216,8 @@ function registerOnCall(agent: Command, io: Io): void {
 The setting is the onCall: block of .git/coord/machine.yaml (a person may edit it by hand). A message starts a turn
 when it comes from a machine in --from, its signature verifies, and it is not an agent's answer; a reply continues the
 conversation's session; a reply /stop stops the running turn. The machine's daemon runs the turns (without one, each
-coord sync runs them before it publishes). See docs/agents.md, "Agents on call".
+coord sync runs them before it publishes). Name the CLI first: --from and --allow-tool take every word after them.
+See docs/agents.md, "Agents on call".
 ${EXIT_CODES}${examples(
   "coord agent on-call claude --cwd ~/dev/dao --from izzit7",
   "coord agent on-call codex --cwd ~/dev/app --from izzit7,soda-yeti --permissions edit --timeout 45m",
@@ -224,6 +230,10 @@ ${EXIT_CODES}${examples(
       if (o.off && cli !== undefined) throw new CoordError("--off takes no CLI: coord agent on-call --off", EXIT.USAGE);
       // Commander sets only the options given: the rest stay absent, as onCall takes them.
       const { dir, allowTool, json: _json, ...given } = o;
+      if (cli === undefined && !o.off) {
+        const missing = withoutCli(given, allowTool);
+        if (missing) throw new CoordError(missing, EXIT.USAGE);
+      }
       const r = await onCall({
         ...given,
         dir: await resolveDir(dir),
@@ -244,6 +254,20 @@ ${EXIT_CODES}${examples(
       const r = await stopTurn({ dir: await resolveDir(o.dir), thread });
       io.out(`stopped the turn of thread ${r.thread} (process group ${r.pid})`);
     });
+}
+
+/**
+ * Options that set the on-call setting with no CLI named: one sentence, never a silent show of the setting. A CLI
+ * written after --from or --allow-tool was taken as one of their names (commander's variadic options take every
+ * word after them).
+ */
+export function withoutCli(given: Record<string, unknown>, allowTool: string[] | undefined): string | undefined {
+  const setting = Object.keys(given).filter((k) => given[k] !== undefined);
+  if (setting.length === 0 && allowTool === undefined) return undefined;
+  const taken = [...((given.from as string[] | undefined) ?? []), ...(allowTool ?? [])].find((w) => (ON_CALL_AGENTS as readonly string[]).includes(w));
+  if (taken)
+    return `no CLI named: "${taken}" was taken as a name of --from or --allow-tool (they take every word after them); put the CLI first: coord agent on-call ${taken} --cwd <dir> --from <machines>`;
+  return `no CLI named: give the CLI first to set the on-call setting: coord agent on-call <${ON_CALL_AGENTS.join("|")}> --cwd <dir> --from <machines>`;
 }
 
 /** The setting and the turns, for people. */

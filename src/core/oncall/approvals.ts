@@ -1,10 +1,13 @@
 // Approvals from afar: an agent on call that needs a permission it was not
 // given asks in its thread, and goes on by the answer. Pure: what a reply
 // decides (/approve, /deny, /approve always <tool>), who may decide, the
-// request's text (the tool and what it would do), and the permission prompt
+// request (the tool's whole input, or its head and tail with its size; the
+// whole input and its digest for its mark), whether an approval holds for an
+// input (only the one whose digest it showed), and the permission prompt
 // tool's answer as Claude Code reads it. The MCP tool that asks is
 // commands/mcp-tools.ts `permission_prompt`; the engine that takes the
 // decisions is sync/on-call.ts.
+import { createHash } from "node:crypto";
 import { clip } from "../limits.js";
 
 /** The name of coord's permission prompt tool, and as Claude Code names it (--permission-prompt-tool). */
@@ -14,7 +17,7 @@ export const PERMISSION_TOOL_FOR_CLAUDE = `mcp__coord__${PERMISSION_TOOL}`;
 /** How long a request waits for a decision when the setting says nothing (seconds). */
 export const DEFAULT_APPROVAL_TIMEOUT = 600;
 
-/** The longest "what it would do" a request shows. */
+/** The longest one-line summary of a request kept in on-call.json (`what`); the request itself shows the whole input (approvalAsk). */
 export const MAX_REQUEST_WHAT = 300;
 
 /** What a reply to a request decides. */
@@ -46,7 +49,7 @@ export function mayDecide(sender: string, asker: string, from: readonly string[]
 type Json = Record<string, unknown>;
 const str = (v: unknown): string | undefined => (typeof v === "string" && v.trim() !== "" ? v : undefined);
 
-/** What a tool call would do, in one line: its command, file, URL or pattern; else its input as JSON. */
+/** What a tool call would do, in one line, cut: its command, file, URL or pattern; else its input as JSON (a summary: approvalAsk shows it all). */
 export function whatItWouldDo(toolName: string, input: unknown): string {
   const i = typeof input === "object" && input !== null && !Array.isArray(input) ? (input as Json) : {};
   const what =
@@ -55,14 +58,103 @@ export function whatItWouldDo(toolName: string, input: unknown): string {
 }
 
 /** The request's text in the thread: what the agent wants to do, and how to answer, by when. */
-export function requestText(what: string, timeoutS: number): string {
+export function requestText(what: string, timeoutS: number, tool = what.split(":")[0]!): string {
   const within = timeoutS % 60 === 0 ? `${timeoutS / 60} min` : `${timeoutS} s`;
-  const tool = what.split(":")[0]!;
   return [
     `Permission asked: ${what}`,
     "",
     `Reply /approve or /deny (with a reason if you like), or /approve always ${tool} for the rest of this conversation. No answer within ${within}: denied.`,
   ].join("\n");
+}
+
+/** The longest input a request shows whole in its text; a longer one shows its head and its tail, with its size. */
+export const MAX_SHOWN = 2000;
+const SHOWN_HEAD = 1200;
+const SHOWN_TAIL = 600;
+
+/** The longest input a request carries whole (its mark's agent.input): a longer one is denied, never approved unseen. */
+export const MAX_APPROVAL_INPUT = 64_000;
+
+/** A value as JSON with the keys of every object sorted: the same input always gives the same text (and digest). */
+export function canonicalJson(value: unknown): string {
+  const sorted = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sorted);
+    if (typeof v === "object" && v !== null)
+      return Object.fromEntries(
+        Object.keys(v)
+          .sort()
+          .map((k) => [k, sorted((v as Json)[k])]),
+      );
+    return v;
+  };
+  return JSON.stringify(sorted(value ?? {})) ?? "{}";
+}
+
+/** The digest an approval holds for: sha256 (hex) of the tool's input as canonical JSON. */
+export function inputDigest(input: unknown): string {
+  return createHash("sha256").update(canonicalJson(input)).digest("hex");
+}
+
+/**
+ * The whole of what a tool call would do, for people: the tool and its command, file, URL or pattern on the first
+ * line, then every other field of its input (`content: …`), nothing cut and no whitespace folded; an input of another
+ * shape as JSON.
+ */
+export function inputShown(toolName: string, input: unknown): string {
+  const i = typeof input === "object" && input !== null && !Array.isArray(input) ? (input as Json) : undefined;
+  if (!i) return input === undefined ? toolName : `${toolName}: ${canonicalJson(input)}`;
+  const main = ["command", "file_path", "filePath", "path", "url", "pattern", "query"].find((k) => str(i[k]) !== undefined);
+  const rest = Object.keys(i)
+    .filter((k) => k !== main)
+    .sort()
+    .map((k) => `${k}: ${typeof i[k] === "string" ? (i[k] as string) : canonicalJson(i[k])}`);
+  if (!main) return rest.length ? `${toolName}: ${canonicalJson(i)}` : toolName;
+  return [`${toolName}: ${i[main] as string}`, ...rest].join("\n");
+}
+
+/** `text` whole when it is at most `max` characters; else its head and its tail around a line giving its size. */
+export function headAndTail(text: string, max = MAX_SHOWN, head = SHOWN_HEAD, tail = SHOWN_TAIL): string {
+  const chars = Array.from(text);
+  if (chars.length <= max) return text;
+  const hidden = chars.length - head - tail;
+  return [
+    chars.slice(0, head).join(""),
+    `\n… [${hidden} of ${chars.length} characters not shown here; the whole input is this request's agent.input: coord inbox --json] …\n`,
+    chars.slice(chars.length - tail).join(""),
+  ].join("");
+}
+
+/** A request for a permission as it is published: its text, and the whole input with its digest for its mark. */
+export interface ApprovalAsk {
+  text: string;
+  /** The tool's input as canonical JSON, redacted: what the person approves. */
+  input: string;
+  /** sha256 of the input as the agent gave it (before redaction): the approval holds for this input only. */
+  digest: string;
+  /** Redaction changed the input: what is shown has [REDACTED] where the agent's input has a secret. */
+  redacted: boolean;
+}
+
+/**
+ * The request for tool `toolName` with `input`, answered within `timeoutS`: the whole input, or its head and tail
+ * with its size, in the text, and whole in the mark; `scrub` is the redaction everything published goes through.
+ * An input too long to carry whole is refused (one sentence): nothing is approved that nobody could see.
+ */
+export function approvalAsk(toolName: string, input: unknown, timeoutS: number, scrub: (text: string) => string): ApprovalAsk | { refused: string } {
+  const json = canonicalJson(input);
+  const carried = scrub(json);
+  if (carried.length > MAX_APPROVAL_INPUT)
+    return { refused: `its input is ${json.length} characters, more than the ${MAX_APPROVAL_INPUT} a request can show: nobody could see what they approve` };
+  const whole = inputShown(toolName, input);
+  const shown = scrub(whole);
+  const redacted = carried !== json || shown !== whole;
+  const what = `${headAndTail(shown)}${redacted ? "\n(Secrets in it are shown as [REDACTED] here; the agent's input has them.)" : ""}`;
+  return { text: requestText(what, timeoutS, toolName), input: carried, digest: inputDigest(input), redacted };
+}
+
+/** Whether an approval of a request with `digest` holds for a tool call with `input`: only for the input it showed. */
+export function approvalHolds(digest: string | undefined, input: unknown): boolean {
+  return digest !== undefined && digest === inputDigest(input);
 }
 
 /** The permission prompt tool's answer, as Claude Code reads it: the text of a JSON object. */

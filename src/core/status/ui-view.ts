@@ -400,6 +400,12 @@ export interface UiRequest {
   decidedIn?: string;
   /** "waiting for your answer", "approved by you", "denied by you: not on main", "timed out", "over: the turn has ended". */
   text: string;
+  /** The tool's whole input as the request carries it (its mark's agent.input: JSON, redacted); the text may show only its head and tail. */
+  input?: string;
+  /** sha256 of the input: an approval allows the tool call with this input only. */
+  digest?: string;
+  /** Redaction changed the input: [REDACTED] stands where the agent's input has a secret. */
+  redacted?: boolean;
   /** Sent to this checkout's machine and still waiting: the page shows Approve, Deny and Approve always. */
   canAnswer: boolean;
   /** With canAnswer: what each button sends as a reply to the request (a reason may follow deny's). */
@@ -418,7 +424,12 @@ const TURN_ENDED = "over: the turn has ended";
  * to the request), then the turn's answer (the reply to the message the request replied to, which ends the turn
  * and every request of it).
  */
-export function requestState(r: Pick<UiChatMessage, "id" | "from" | "to" | "replyTo">, tool: string, messages: readonly UiChatMessage[], local?: string): UiRequest {
+export function requestState(
+  r: Pick<UiChatMessage, "id" | "from" | "to" | "replyTo">,
+  tool: string,
+  messages: readonly (Pick<UiChatMessage, "id" | "from" | "replyTo" | "text"> & { agent?: { answer: boolean } })[],
+  local?: string,
+): UiRequest {
   const who = (machine: string) => (machine === local ? "you" : machine);
   const theirs = messages.filter((x) => x.from === r.from && x.id !== r.id);
   const over = (text: string, by: string | undefined, decidedIn: string): UiRequest => ({
@@ -491,12 +502,17 @@ export function conversation(model: RepoModel, a: string, b: string, local?: str
   if (a === b || a === BROADCAST || b === BROADCAST) return [];
   const out: Omit<UiChatMessage, "thread">[] = [];
   const tools = new Map<string, string>();
+  const inputs = new Map<string, Pick<UiRequest, "input" | "digest" | "redacted">>();
   for (const f of model.messageFiles) {
     if (!((f.from === a && f.to === b) || (f.from === b && f.to === a))) continue;
     const receipts = model.computers.get(f.to)?.messages;
     const receipt = own(receipts, channelKey(f.from, f.to));
     for (const m of f.messages) {
-      if (m.agent?.request) tools.set(messageId(f.from, f.to, m.seq), m.agent.request);
+      if (m.agent?.request) {
+        tools.set(messageId(f.from, f.to, m.seq), m.agent.request);
+        const { input, digest, redacted } = m.agent;
+        inputs.set(messageId(f.from, f.to, m.seq), { ...(input !== undefined ? { input } : {}), ...(digest ? { digest } : {}), ...(redacted ? { redacted } : {}) });
+      }
       out.push({
         id: messageId(f.from, f.to, m.seq),
         from: f.from,
@@ -517,7 +533,7 @@ export function conversation(model: RepoModel, a: string, b: string, local?: str
     .map(({ receipt, ...m }): UiChatMessage => ({ ...m, thread: threadOf(m.id, (id) => parent.get(id)), receipt }));
   return messages.map((m) => {
     const tool = tools.get(m.id);
-    return tool === undefined ? m : { ...m, request: requestState(m, tool, messages, local) };
+    return tool === undefined ? m : { ...m, request: { ...requestState(m, tool, messages, local), ...inputs.get(m.id) } };
   });
 }
 

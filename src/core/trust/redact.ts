@@ -18,6 +18,8 @@ const SECRET_KEY = "[A-Za-z0-9_.-]{0,64}(?:password|passwd|passphrase|secret|tok
 /** The rules, most specific first. Every one is tested in test/core/trust/redact.test.ts. */
 export const RULES: readonly Rule[] = [
   { name: "private key block", re: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)/g },
+  // An OpenSSH private key's body without its BEGIN/END lines ("openssh-key-v1\0" in base64), with the lines after it.
+  { name: "OpenSSH private key body", re: /\bb3BlbnNzaC1rZXktdjEA(?:[A-Za-z0-9+/=]|\r?\n)*/g },
   // A URL's userinfo: any on http(s) (a token is often the user name), a user:password anywhere
   // (ssh://git@host keeps its plain user name: it is no secret). Database URLs are covered too.
   {
@@ -88,13 +90,56 @@ function applyRule(text: string, rule: Rule): string {
 
 /** Replaces the given secret values and every known secret shape with [REDACTED]. */
 export function redact(text: string, secrets: string[] = []): string {
+  let out = redactValues(text, secrets);
+  for (const rule of RULES) out = applyRule(out, rule);
+  return out;
+}
+
+/**
+ * Replaces only the given secret values (each of their forms, and any piece of a long base64 body such as a private
+ * key's) and an OpenSSH private key's body: what a person's own message may not publish either.
+ */
+export function redactKeys(text: string, secrets: string[]): string {
+  return applyRule(redactValues(text, secrets), RULES.find((r) => r.name === "OpenSSH private key body")!);
+}
+
+function redactValues(text: string, secrets: string[]): string {
   let out = text;
   for (const s of secretForms(secrets)) {
     if (s.length >= SHORT_SECRET) out = out.split(s).join(REDACTED);
     else out = out.replace(new RegExp(`(?<![\\p{L}\\p{N}])${escapeRegExp(s)}(?![\\p{L}\\p{N}])`, "gu"), REDACTED);
   }
-  for (const rule of RULES) out = applyRule(out, rule);
-  return out;
+  return redactPieces(out, base64Bodies(secrets));
+}
+
+/** A run of base64 this long that is a piece of a secret's base64 body is that secret showing (a key's body, cut or wrapped anew). */
+export const PIECE = 24;
+/** A secret whose body (its lines but PEM armour, joined) is base64 at least this long: its pieces are redacted too. */
+const BASE64_BODY = 64;
+
+/** The base64 bodies of the secrets that have one (a private key file: its lines between BEGIN and END, joined). */
+export function base64Bodies(secrets: readonly string[]): string[] {
+  const bodies: string[] = [];
+  for (const s of secrets) {
+    const body = s
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith("-----"))
+      .join("");
+    if (body.length >= BASE64_BODY && /^[A-Za-z0-9+/]+={0,2}$/.test(body)) bodies.push(body.replace(/=+$/, ""));
+  }
+  return bodies;
+}
+
+/** `text` with every run of base64 that holds a piece (PIECE characters) of one of `bodies` replaced. */
+function redactPieces(text: string, bodies: readonly string[]): string {
+  if (bodies.length === 0) return text;
+  const pieces = new Set<string>();
+  for (const b of bodies) for (let i = 0; i + PIECE <= b.length; i++) pieces.add(b.slice(i, i + PIECE));
+  return text.replace(new RegExp(`[A-Za-z0-9+/]{${PIECE},}={0,2}`, "g"), (run) => {
+    for (let i = 0; i + PIECE <= run.length; i++) if (pieces.has(run.slice(i, i + PIECE))) return REDACTED;
+    return run;
+  });
 }
 
 /** The name of the first rule that would redact something in `text` ("GitHub token", "secret pair"…), or undefined: what looks like a secret. */
