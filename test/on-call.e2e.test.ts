@@ -227,7 +227,22 @@ describe("agents on call", () => {
     expect((await cli("sync", "--dir", dir)).code).toBe(0);
     expect((await inbox({ dir })).messages.map((x) => x.id)).toContain(q);
     expect(await standInCalls(t.home)).toEqual([]);
-  }, 60_000);
+    // Not even YAML inside the block (issue 58, finding 7): only the machine's on-call is off; status, sync, doctor work.
+    await writeFile(join(dir, ".git", "coord", "machine.yaml"), `${before}onCall:\n  agent: claude\n  cwd: ${t.work}\n  from: [asker\n  permissions: edit\n`);
+    const line = before.split("\n").length + 4;
+    expect((await cli("status", "--dir", dir)).code).toBe(0);
+    const q2 = await send("asker", "oncall", "still there?");
+    expect((await cli("sync", "--dir", dir)).code).toBe(0);
+    expect((await inbox({ dir })).messages.map((x) => x.id)).toContain(q2);
+    const doctor2 = await cli("doctor", "--dir", dir);
+    expect(doctor2.out).toMatch(new RegExp(`on call.*machine\\.yaml:${line}: the onCall block is not valid YAML`));
+    expect(doctor2.out).not.toContain("--reclaim");
+    expect((await cli("agent", "on-call", "--dir", dir)).out).toMatch(/^not on call: .*the onCall block is not valid YAML/);
+    expect(await standInCalls(t.home)).toEqual([]);
+    // The fix is the command: it rewrites the block.
+    expect((await cli("agent", "on-call", "claude", "--cwd", t.work, "--from", "asker", "--dir", dir)).code).toBe(0);
+    expect((await cli("doctor", "--dir", dir)).out).not.toContain("not valid YAML");
+  }, 90_000);
 
   it("an agent asks another machine's agent through coord mcp and has the answer in the same turn; stop_turn stops a turn there or here", async () => {
     await t.fleet(["asker", "oncall"]);

@@ -15,7 +15,7 @@ import { ownTable } from "../core/types.js";
 import type { Message } from "../core/messages/messages.js";
 import { checkState, setAside } from "./corrupt.js";
 import { readIfExists, updateLocked } from "./files.js";
-import { configPath } from "./config.js";
+import { configPath, splitOnCall, yamlErrorText } from "./config.js";
 
 /** The longest turn (a day): anything longer is a service, not a turn. */
 export const MAX_TURN_TIMEOUT = 86400;
@@ -89,7 +89,17 @@ export async function loadOnCall(stateDir: string): Promise<OnCallRead> {
   let doc: YAML.Document.Parsed;
   try {
     doc = YAML.parseDocument(text, { lineCounter });
-    if (doc.errors.length) return {}; // the whole file's problem: loadConfig says it
+    if (doc.errors.length) {
+      // Not YAML inside the onCall: block only: named by its line; elsewhere it is the whole file's problem (loadConfig says it).
+      const split = splitOnCall(text);
+      if (!split || YAML.parseDocument(split.rest).errors.length) return {};
+      const only = new YAML.LineCounter();
+      const e = YAML.parseDocument(split.only, { lineCounter: only }).errors[0] ?? doc.errors[0]!;
+      const line = e.linePos?.[0].line;
+      return {
+        problem: `${path}${line === undefined ? "" : `:${line}`}: the onCall block is not valid YAML (${yamlErrorText(e)}); this machine is not on call until it is fixed (coord agent on-call rewrites it, coord agent on-call --off removes it)`,
+      };
+    }
   } catch {
     return {};
   }
