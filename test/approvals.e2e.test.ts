@@ -77,6 +77,8 @@ describe("approvals from afar", () => {
     expect(a.text).toBe("not allowed: nobody answered within 6 s");
     const note = await arrives("asker", (x) => x.replyTo === req.id, "the timeout note");
     expect(note.text).toBe(`Request ${req.id} timed out after 6 s with no answer: Bash was denied.`);
+    expect(note.agent).toMatchObject({ answer: true, note: "approval-timeout" });
+    expect(note.agent?.outcome).toBeUndefined();
   }, 90_000);
 
   it("a turn stopped while its request waits: the request is over, and a late /approve says so", async () => {
@@ -88,7 +90,7 @@ describe("approvals from afar", () => {
     expect(a.agent?.outcome).toBe("stopped");
     const late = await send("asker", "oncall", "/approve", req.id);
     expect((await arrives("asker", (x) => x.replyTo === late, "the late answer's reply")).text).toBe(
-      `Request ${req.id} is over (denied by the turn ended): this answer changes nothing.`,
+      `Request ${req.id} is over (denied: the turn ended first): this answer changes nothing.`,
     );
   }, 90_000);
 
@@ -103,7 +105,7 @@ describe("approvals from afar", () => {
     expect(a.agent?.outcome).toBe("interrupted");
     const late = await send("asker", "oncall", "/approve", req.id);
     expect((await arrives("asker", (x) => x.replyTo === late, "the late answer's reply")).text).toBe(
-      `Request ${req.id} is over (denied by the turn ended): this answer changes nothing.`,
+      `Request ${req.id} is over (denied: the turn ended first): this answer changes nothing.`,
     );
     // The stand-in never ran the command: nothing said "ran:".
     expect(((await inbox({ dir: dirOf("asker"), all: true })).messages as Msg[]).some((x) => x.text.startsWith("ran:"))).toBe(false);

@@ -66,3 +66,18 @@ describe("a YAML error inside the onCall block (issue 58, finding 7)", () => {
     expect(await loadOnCall(dir)).toEqual({});
   });
 });
+
+describe("numbers out of bounds are said in a sentence (issue 58, finding 14)", () => {
+  it.each([
+    [{ maxTurns: 1e20 }, "field onCall.maxTurns must be 10000 at most"],
+    [{ maxParallel: 99999999999999999999 }, "field onCall.maxParallel must be 16 at most"],
+    [{ maxParallel: 1.5 }, "field onCall.maxParallel must be a whole number"],
+    [{ dailyBudgetUsd: 2e6 }, "field onCall.dailyBudgetUsd must be 1000000 at most"],
+    [{ maxBudgetUsd: 0 }, "field onCall.maxBudgetUsd must be more than 0"],
+    [{ maxTurns: "ten" }, "field onCall.maxTurns must be a number"],
+  ])("%j", (extra, problem) => {
+    const r = parseOnCall({ agent: "claude", cwd: "/x", from: "ALL", ...extra });
+    expect(r).toMatchObject({ problem });
+    expect((r as { problem: string }).problem).not.toMatch(/Too big|expected|9007199254740991/);
+  });
+});

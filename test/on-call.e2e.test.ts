@@ -99,6 +99,12 @@ describe("agents on call", () => {
     expect(a.text).toMatch(/^Stopped \(\/stop from asker\)\.\n\nWhat it said last:\nWorking on it\.$/);
     expect(await processGone(running.pid!, 10_000)).toBe(true);
     expect(stop).toMatch(/^asker\/oncall\//);
+    // A /stop with nothing running is said so, not "refused" (issue 58, finding 14).
+    const again = await send("asker", "oncall", "/stop", q);
+    const none = await answerTo("asker", again);
+    expect(none.text).toBe("Nothing is running in this thread: nothing to stop.");
+    expect(none.agent).toMatchObject({ answer: true, note: "nothing-running" });
+    expect(none.agent?.outcome).toBeUndefined();
   }, 120_000);
 
   it("a daemon killed -9 mid-turn: the next one stops the orphan, says the turn was interrupted, and 'go on' continues the session", async () => {
@@ -160,7 +166,9 @@ describe("agents on call", () => {
     expect((await cli("sync", "--dir", dirOf("oncall"))).code).toBe(0);
     const waiting = await answerTo("asker", q3, 10_000);
     expect(waiting.text).toMatch(/^Waiting: this machine's on-call budget of \$0\.015 for today \(UTC\) is spent\./);
-    expect(waiting.agent?.outcome).toBe("refused");
+    // A wait, not a refusal (issue 58, finding 14).
+    expect(waiting.agent).toMatchObject({ note: "budget" });
+    expect(waiting.agent?.outcome).toBeUndefined();
     expect((await standInCalls(t.home)).filter((c) => c.prompt.includes("third"))).toEqual([]);
     // Told once: another sync says nothing more.
     expect((await cli("sync", "--dir", dirOf("oncall"))).code).toBe(0);
@@ -240,7 +248,10 @@ describe("agents on call", () => {
     expect((await cli("agent", "on-call", "--dir", dir)).out).toMatch(/^not on call: .*the onCall block is not valid YAML/);
     expect(await standInCalls(t.home)).toEqual([]);
     // The fix is the command: it rewrites the block.
-    expect((await cli("agent", "on-call", "claude", "--cwd", t.work, "--from", "asker", "--dir", dir)).code).toBe(0);
+    const fixed = await cli("agent", "on-call", "claude", "--cwd", t.work, "--from", "asker", "--dir", dir);
+    expect(fixed.code).toBe(0);
+    // No daemon runs here: the command says when turns start (finding 14).
+    expect(fixed.out).toContain("note: no coord daemon runs here: a message starts a turn only when a coord sync delivers it");
     expect((await cli("doctor", "--dir", dir)).out).not.toContain("not valid YAML");
   }, 90_000);
 

@@ -11,10 +11,11 @@ import { loadConfig, saveConfig } from "../state/config.js";
 import { loadOnCall, parseOnCall, readOnCallState, type RunningTurn, updateOnCallState } from "../state/on-call.js";
 import { expandHome } from "../state/paths.js";
 import { pidAlive } from "../state/lock.js";
+import { daemonRunning } from "../daemon/daemon.js";
 import { type Machine, openMachine } from "../sync/sync.js";
 import { allowedDir } from "../sync/tasks.js";
 import { lastKnown, sendFrom } from "./messages.js";
-import { chainOf } from "../core/oncall/on-call.js";
+import { chainOf, decidedText } from "../core/oncall/on-call.js";
 import { type Decision, permissionAnswer, requestText, whatItWouldDo } from "../core/oncall/approvals.js";
 import { clip } from "../core/limits.js";
 import { own, ownTable } from "../core/types.js";
@@ -63,7 +64,7 @@ export interface OnCallShown {
 /** What each CLI can do on call that a person should know when setting it. */
 export const ON_CALL_NOTES: Record<string, string> = {
   claude:
-    "claude: every turn gets --permission-mode, --max-turns and --max-budget-usd; each resume continues the session the last turn returned; a tool its permissions do not cover is asked of the asker in the thread (/approve, /deny)",
+    "claude: every turn gets --permission-mode{caps}; each resume continues the session the last turn returned; a tool its permissions do not cover is asked of the asker in the thread (/approve, /deny)",
   codex:
     "codex: the sandbox goes on every turn as -c sandbox_mode (codex exec resume refuses -s); no turn or budget cap (timeout and dailyBudgetUsd still hold); no approval callback: permissions decide alone; cwd must be a git repository codex trusts",
   opencode:
@@ -191,8 +192,19 @@ async function shown(m: Machine): Promise<Omit<OnCallShown, "changed">> {
     running,
     threads,
     ...(state.spent?.day === today ? { spentToday: state.spent.usd } : {}),
-    notes: read.settings ? [ON_CALL_NOTES[read.settings.agent]!] : [],
+    notes: [...(read.settings ? [noteOf(read.settings)] : []), ...(read.settings && !(await daemonRunning(m.stateDir)) ? [NO_DAEMON] : [])],
   };
+}
+
+/** Said when the machine is on call and no daemon runs: no turn starts until a sync. */
+export const NO_DAEMON =
+  "no coord daemon runs here: a message starts a turn only when a coord sync delivers it (its answer waits for the next sync); coord daemon install answers in seconds";
+
+/** What the CLI does on call, with the caps this setting gives (claude's only when set). */
+export function noteOf(s: OnCallSettings): string {
+  const caps = [s.maxTurns !== undefined ? "--max-turns" : "", s.maxBudgetUsd !== undefined ? "--max-budget-usd" : ""].filter(Boolean);
+  const list = caps.length === 2 ? `, ${caps[0]} and ${caps[1]}` : caps.length === 1 ? ` and ${caps[0]}` : " (no turn or budget cap per message is set)";
+  return ON_CALL_NOTES[s.agent]!.replace("{caps}", list);
 }
 
 function runningOf(thread: string, r: RunningTurn): OnCallShown["running"][number] {
@@ -302,13 +314,13 @@ export async function askPermission(
     text: `Request ${id} timed out after ${after} with no answer: ${req.tool} was denied.`,
     priority: "normal",
     replyTo: id,
-    agent: { answer: true, cli: t.agent, outcome: "refused" },
+    agent: { answer: true, cli: t.agent, note: "approval-timeout" },
   });
   await req.publish().catch(() => {});
   return done({ behavior: "deny", message: `nobody answered within ${after}`, by: "timeout" }, id);
 }
 
-const denialText = (d: { by: string; message?: string }) => `denied by ${d.by}${d.message ? `: ${d.message}` : ""}`;
+const denialText = (d: { by: string; message?: string }) => decidedText({ behavior: "deny", ...d });
 
 /**
  * coord approve / coord deny <request id>: on the machine whose agent asked, decided here; on the machine it asked,
@@ -341,7 +353,7 @@ export async function decide(opts: {
       if (opts.always && opts.behavior === "allow" && t) t.allowed = [...new Set([...(t.allowed ?? []), r.tool])];
       return undefined;
     });
-    if (r) throw new CoordError(`request ${opts.request} is over (${r.behavior === "allow" ? "approved" : "denied"} by ${r.by}); nothing was changed`, EXIT.FAILURE);
+    if (r) throw new CoordError(`request ${opts.request} is over (${decidedText(r)}); nothing was changed`, EXIT.FAILURE);
     return { id: opts.request, here: true };
   }
   const data = await readMailbox(m.stateDir);

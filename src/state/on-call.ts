@@ -38,10 +38,11 @@ export const onCallSchema = z.strictObject({
     message: "must be a list of machine names, or ALL",
   }),
   permissions: z.enum(PERMISSIONS, { message: `must be one of ${PERMISSIONS.join(", ")}` }).default("read-only"),
-  maxTurns: z.number().int().min(1).max(10_000).optional(),
+  // The bounds before int(): a number past them is named by its bound, not by the largest safe integer.
+  maxTurns: z.number().min(1).max(10_000).int().optional(),
   maxBudgetUsd: z.number().positive().max(1_000_000).optional(),
   timeout: duration.default(1800),
-  maxParallel: z.number().int().min(1).max(16).default(2),
+  maxParallel: z.number().min(1).max(16).int().default(2),
   dailyBudgetUsd: z.number().positive().max(1_000_000).optional(),
   model: z.string().min(1).max(200).optional(),
   approvalTimeout: duration.default(DEFAULT_APPROVAL_TIMEOUT),
@@ -58,7 +59,7 @@ export function parseOnCall(value: unknown): { settings: OnCallSettings } | { pr
     const issue = r.error.issues[0]!;
     if (issue.code === "unrecognized_keys") return { problem: `unknown field "onCall.${issue.keys[0]}"; remove it or fix its name`, field: issue.keys[0]! };
     const field = issue.path.length ? `onCall.${issue.path.join(".")}` : "onCall";
-    return { problem: `field ${field} ${issue.message.replace(/^Invalid input: /, "")}`, field: String(issue.path[0] ?? "") };
+    return { problem: `field ${field} ${issueText(issue)}`, field: String(issue.path[0] ?? "") };
   }
   const s = r.data;
   const how = AGENTS.get(s.agent)?.invocation({ agent: s.agent, prompt: "", permissions: s.permissions, ...(s.model ? { model: s.model } : {}) }, { root: false });
@@ -78,6 +79,17 @@ export function parseOnCall(value: unknown): { settings: OnCallSettings } | { pr
     ...(s.model !== undefined ? { model: s.model } : {}),
   };
   return { settings };
+}
+
+/** A schema's complaint as the end of a sentence ("must be 16 at most"), never zod's own words. */
+function issueText(issue: z.core.$ZodIssue): string {
+  // The schema's own words where it has them.
+  if (!/^(Too big|Too small|Invalid)/.test(issue.message)) return issue.message;
+  if (issue.code === "too_big") return issue.inclusive === false ? `must be less than ${String(issue.maximum)}` : `must be ${String(issue.maximum)} at most`;
+  if (issue.code === "too_small") return issue.inclusive === false ? `must be more than ${String(issue.minimum)}` : `must be ${String(issue.minimum)} or more`;
+  if (issue.code === "invalid_type") return `must be ${issue.expected === "int" ? "a whole number" : issue.expected === "number" ? "a number" : `a ${issue.expected}`}`;
+  if (issue.code === "invalid_format" || issue.code === "not_multiple_of") return "is not a value coord takes here";
+  return issue.message.replace(/^Invalid input: /, "");
 }
 
 /** This machine's on-call setting, read from machine.yaml; a broken block is a problem naming its line, never an exception. */

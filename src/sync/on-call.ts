@@ -15,6 +15,8 @@ import {
   type AgentMark,
   chainOf,
   dayOf,
+  DECIDED_BY_TURN_END,
+  decidedText,
   interruptedAnswer,
   isStop,
   type OnCallSettings,
@@ -87,6 +89,8 @@ interface Note {
   to: string;
   replyTo: string;
   text: string;
+  /** A note that refuses nothing (a /stop with nothing running): said so in its mark, not "refused". */
+  note?: NonNullable<AgentMark["note"]>;
 }
 
 /** Requests of turn `turn` of thread `thread` still waiting: denied, by `why` (a late /approve is told the request is over). */
@@ -189,12 +193,13 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
         if (request && decision) {
           // From anyone but the asker or a sender on call for: it counts for nothing.
           if (!mayDecide(msg.from, request.asker, s.from, pins.has(msg.from))) continue;
-          const over = request.decision ?? (state.threads[request.thread]?.running?.startedAt === request.turn ? undefined : { behavior: "deny", by: "the turn ended" });
+          const over =
+            request.decision ?? (state.threads[request.thread]?.running?.startedAt === request.turn ? undefined : { behavior: "deny" as const, by: DECIDED_BY_TURN_END });
           if (over) {
             out.refusals.push({
               to: msg.from,
               replyTo: msg.id,
-              text: `Request ${msg.replyTo} is over (${over.behavior === "allow" ? "approved" : "denied"} by ${over.by}): this answer changes nothing.`,
+              text: `Request ${msg.replyTo} is over (${decidedText(over)}): this answer changes nothing.`,
             });
             continue;
           }
@@ -246,6 +251,7 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
               text: dropped
                 ? `Nothing was running; ${dropped} waiting message${dropped === 1 ? " was" : "s were"} dropped.`
                 : "Nothing is running in this thread: nothing to stop.",
+              note: "nothing-running",
             });
           continue;
         }
@@ -309,7 +315,7 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
       last.from,
       last.id,
       `Waiting: this machine's on-call budget of $${s.dailyBudgetUsd} for today (UTC) is spent. The message is kept and answered tomorrow, or when the budget is raised.`,
-      { answer: true, cli: s.agent, outcome: "refused" },
+      { answer: true, cli: s.agent, note: "budget" },
     );
   }
 
@@ -352,7 +358,7 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
         const day = dayOf(now());
         state.spent = { day, usd: (state.spent?.day === day ? state.spent.usd : 0) + end.costUsd };
       }
-      endRequests(state, root, startedAt, "the turn ended", now());
+      endRequests(state, root, startedAt, DECIDED_BY_TURN_END, now());
       return run.answers;
     });
     if (!answers) return;
@@ -533,7 +539,7 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
         await settle();
         const s = await settings();
         const { refusals, notes, stops } = await take(s);
-        for (const r of refusals) await answer(r.to, r.replyTo, r.text, { answer: true, ...(s ? { cli: s.agent } : {}), outcome: "refused" });
+        for (const r of refusals) await answer(r.to, r.replyTo, r.text, { answer: true, ...(s ? { cli: s.agent } : {}), ...(r.note ? { note: r.note } : { outcome: "refused" }) });
         for (const r of notes) await answer(r.to, r.replyTo, r.text, { answer: true, ...(s ? { cli: s.agent } : {}) });
         if (stops.length) {
           const state = await readOnCallState(cur.stateDir);

@@ -301,3 +301,15 @@ export function withinDailyBudget(s: Pick<OnCallSettings, "dailyBudgetUsd">, spe
   const today = spent && spent.day === dayOf(now) ? spent.usd : 0;
   return today < s.dailyBudgetUsd;
 }
+
+/** Who decides a request that no person decided (ApprovalRequest.decision.by). */
+export const DECIDED_BY_TIMEOUT = "timeout";
+export const DECIDED_BY_TURN_END = "the turn ended";
+
+/** A request's decision in words: "approved by izzit7", "denied by izzit7: not now", "denied: the turn ended first". */
+export function decidedText(d: { behavior: "allow" | "deny"; by: string; message?: string }): string {
+  const why = d.message ? `: ${d.message}` : "";
+  if (d.by === DECIDED_BY_TIMEOUT) return `denied: nobody answered in time${why}`;
+  if (d.by === DECIDED_BY_TURN_END) return `denied: the turn ended first${why}`;
+  return `${d.behavior === "allow" ? "approved" : "denied"} by ${d.by}${d.behavior === "deny" ? why : ""}`;
+}

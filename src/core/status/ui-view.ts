@@ -439,7 +439,10 @@ export function requestState(r: Pick<UiChatMessage, "id" | "from" | "to" | "repl
   if (first) {
     const late = theirs.find((x) => x.replyTo === first.x.id && x.text.startsWith(`Request ${r.id} is over`));
     if (late) {
-      // "Request … is over (denied by timeout): …", "(denied by the turn ended)", "(approved by soda-yeti (coord approve))".
+      // "Request … is over (denied: nobody answered in time): …", "(denied: the turn ended first)", "(approved by
+      // soda-yeti (coord approve))"; before issue 58 "(denied by timeout)", "(denied by the turn ended)".
+      const said = /^Request \S+ is over \(denied: (nobody answered in time|the turn ended first)[):]/s.exec(late.text);
+      if (said) return said[1] === "nobody answered in time" ? over("timed out", "timeout", late.id) : over(TURN_ENDED, undefined, late.id);
       const why = /^Request \S+ is over \((approved|denied) by (.*)\): /s.exec(late.text);
       if (!why) return over("over", undefined, late.id);
       if (why[2] === "timeout") return over("timed out", "timeout", late.id);
