@@ -70,7 +70,7 @@ describe("a YAML error inside the onCall block (issue 58, finding 7)", () => {
 describe("numbers out of bounds are said in a sentence (issue 58, finding 14)", () => {
   it.each([
     [{ maxTurns: 1e20 }, "field onCall.maxTurns must be 10000 at most"],
-    [{ maxParallel: 99999999999999999999 }, "field onCall.maxParallel must be 16 at most"],
+    [{ maxParallel: Number("99999999999999999999") }, "field onCall.maxParallel must be 16 at most"],
     [{ maxParallel: 1.5 }, "field onCall.maxParallel must be a whole number"],
     [{ dailyBudgetUsd: 2e6 }, "field onCall.dailyBudgetUsd must be 1000000 at most"],
     [{ maxBudgetUsd: 0 }, "field onCall.maxBudgetUsd must be more than 0"],
