@@ -135,6 +135,43 @@ describe("agents on call", () => {
     expect((await standInCalls(t.home)).filter((c) => c.prompt.includes("sleep 120"))).toHaveLength(1); // not run again
   }, 120_000);
 
+  it("a thread whose CLI or permissions are no longer the machine's starts a new session with the machine's CLI, and says so (issue 58, finding 8)", async () => {
+    await t.fleet(["asker", "oncall"]);
+    const dir = dirOf("oncall");
+    const turn = async (text: string, replyTo?: string) => {
+      const q = await send("asker", "oncall", text, replyTo);
+      expect((await cli("sync", "--dir", dir)).code).toBe(0);
+      return answerTo("asker", q, 10_000);
+    };
+    expect((await cli("agent", "on-call", "claude", "--dir", dir, "--cwd", t.work, "--from", "asker", "--permissions", "edit")).code).toBe(0);
+    const a1 = await turn("clone the repo");
+    expect(a1.agent).toMatchObject({ cli: "claude" });
+    // The machine switches to codex, read-only: the claude session is not resumed, by codex or by claude.
+    expect((await cli("agent", "on-call", "codex", "--dir", dir, "--cwd", t.work, "--from", "asker")).code).toBe(0);
+    const a2 = await turn("now build it", a1.id);
+    expect(a2.agent).toMatchObject({ cli: "codex" });
+    expect(a2.text).toBe(
+      "Note: this conversation's earlier turns ran with claude (edit); this machine is now on call with codex (read-only), so this turn started a new codex session, which does not remember the earlier turns (the old session was not resumed under the new setting).\n\nheard: now build it",
+    );
+    // The next message of the thread resumes the codex session, with nothing to say.
+    const a3 = await turn("and test it", a2.id);
+    expect(a3.text).toBe("heard: now build it | and test it");
+    // Permissions alone changed: a new session too.
+    expect((await cli("agent", "on-call", "codex", "--dir", dir, "--cwd", t.work, "--from", "asker", "--permissions", "edit")).code).toBe(0);
+    const a4 = await turn("and ship it", a3.id);
+    expect(a4.text).toMatch(
+      /^Note: this conversation's earlier turns ran with permissions read-only; this machine is now on call with permissions edit, so this turn started a new codex session.*\n\nheard: and ship it$/,
+    );
+    const calls = await standInCalls(t.home);
+    expect(calls.map((c) => [c.cli, c.args.includes("resume") || c.args.some((a) => a.startsWith("--resume"))])).toEqual([
+      ["claude", false],
+      ["codex", false],
+      ["codex", true],
+      ["codex", false],
+    ]);
+    expect(calls[3]!.args).toContain('sandbox_mode="workspace-write"');
+  }, 90_000);
+
   it("codex without a daemon: coord sync runs the turns, resumes with exec resume and the sandbox as -c on every call", async () => {
     await t.fleet(["asker", "oncall"]);
     expect((await cli("agent", "on-call", "codex", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker", "--permissions", "edit")).code).toBe(0);

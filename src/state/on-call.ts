@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import YAML from "yaml";
 import * as z from "zod";
-import { AGENTS, PERMISSIONS } from "../core/agents/agents.js";
+import { AGENTS, type Permission, PERMISSIONS } from "../core/agents/agents.js";
 import { ON_CALL_AGENTS, type OnCallSettings, type Ask } from "../core/oncall/on-call.js";
 import { DEFAULT_APPROVAL_TIMEOUT } from "../core/oncall/approvals.js";
 import { parseDuration } from "../core/time/duration.js";
@@ -171,6 +171,8 @@ export interface ThreadState {
   /** The CLI and the directory of its session (a session lives in its cwd: resumed only there). */
   agent: string;
   cwd: string;
+  /** The permissions its session ran with: another CLI or other permissions on call start a new session (core threadSwitch). */
+  permissions?: Permission;
   /** The CLI's session id to resume: the one the last turn returned (claude writes a new one at each resume). */
   session?: string;
   /** Messages that came while a turn ran (or before one could start), answered together by the next turn, in order. */
@@ -231,6 +233,7 @@ const stateSchema = z.looseObject({
     z.looseObject({
       agent: z.string(),
       cwd: z.string(),
+      permissions: z.enum(PERMISSIONS).optional().catch(undefined),
       session: z.string().optional(),
       queue: z.array(ask),
       running: z

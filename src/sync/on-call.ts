@@ -23,6 +23,7 @@ import {
   sessionOf,
   stepOf,
   threadOf,
+  threadSwitch,
   turnInvocation,
   turnPrompt,
   whyNoTurn,
@@ -232,7 +233,7 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
           out.refusals.push({ to: msg.from, replyTo: msg.id, text: no.answer });
           continue;
         }
-        const thread: ThreadState = own(state.threads, root) ?? { agent: s.agent, cwd: s.cwd, queue: [], lastAt: msg.at, ids: [] };
+        const thread: ThreadState = own(state.threads, root) ?? { agent: s.agent, cwd: s.cwd, permissions: s.permissions, queue: [], lastAt: msg.at, ids: [] };
         state.threads[root] = thread;
         thread.ids = [...(thread.ids ?? []), msg.id].slice(-200);
         thread.askers = [...new Set([...(thread.askers ?? []), msg.from])].slice(-50);
@@ -379,18 +380,31 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
       const t = own(state.threads, root);
       if (!t || t.running || t.queue.length === 0) return undefined;
       if (Object.values(state.threads).filter((x) => x.running).length >= s.maxParallel) return undefined;
+      // The machine's CLI or permissions changed since the thread's session ran: a new session, with today's setting.
+      const switched = threadSwitch(t, s);
+      if (switched) {
+        t.agent = switched.agent;
+        t.cwd = switched.cwd;
+        t.permissions = switched.permissions;
+        delete t.session;
+        delete t.allowed;
+      }
+      t.permissions ??= s.permissions;
       t.running = { runner: process.pid, engine: engineId, startedAt, asks: t.queue };
       t.queue = [];
-      return { thread: { ...t }, asks: t.running.asks };
+      return { thread: { ...t }, asks: t.running.asks, ...(switched?.note ? { note: switched.note } : {}) };
     });
     if (!turn) return;
     const m = cur; // this turn's config, as it was when it started
     const { thread, asks } = turn;
+    /** The answer's text, with the note of a new session at its head. */
+    const told = (text: string) => (turn.note ? `${turn.note}\n\n${text}` : text);
+    if (turn.note) log(`on call: thread ${root} starts a new ${thread.agent} session: the setting on call changed since its last turn`);
     const chain = chainOf(asks);
     const last = asks[asks.length - 1]!;
     const first = asks[0]!;
     const fail = (why: string) => {
-      ended.end = { text: `The turn could not start: ${why}.`, mark: { answer: true, cli: thread.agent, chain: chain + 1, outcome: "failed" } };
+      ended.end = { text: told(`The turn could not start: ${why}.`), mark: { answer: true, cli: thread.agent, chain: chain + 1, outcome: "failed" } };
       return endTurn(root, startedAt, ended.end);
     };
     const where = await allowedDir(m, thread.cwd);
@@ -490,7 +504,7 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
     );
     log(`on call: turn of thread ${root} ended (${a.mark.outcome ?? "answered"})`);
     const back = said?.session ?? session;
-    ended.end = { ...a, ...(back ? { session: back } : {}), ...(said?.costUsd ? { costUsd: said.costUsd } : {}) };
+    ended.end = { ...a, text: told(a.text), ...(back ? { session: back } : {}), ...(said?.costUsd ? { costUsd: said.costUsd } : {}) };
     await endTurn(root, startedAt, ended.end);
   }
 

@@ -14,6 +14,7 @@ import {
   sessionOf,
   stepOf,
   threadOf,
+  threadSwitch,
   turnInvocation,
   turnPrompt,
   whyNoTurn,
@@ -364,5 +365,33 @@ describe("the words of what is no turn's answer (issue 58, finding 14)", () => {
       ...caps,
     };
     expect(noteOf(s).startsWith(start)).toBe(true);
+  });
+});
+
+describe("threadSwitch: a session never runs under another CLI or other permissions (issue 58, finding 8)", () => {
+  const machine = { agent: "codex" as const, cwd: "/new", permissions: "read-only" as const };
+  it.each([
+    ["the same CLI and permissions: goes on", { agent: "codex", cwd: "/old", permissions: "read-only" as const, session: "s1" }, undefined],
+    ["a thread recorded before permissions were: goes on under the same CLI", { agent: "codex", cwd: "/old", session: "s1" }, undefined],
+    [
+      "another CLI: a new session with the machine's, told",
+      { agent: "claude", cwd: "/old", permissions: "edit" as const, session: "s1" },
+      {
+        agent: "codex",
+        cwd: "/new",
+        permissions: "read-only",
+        note: expect.stringMatching(
+          /^Note: this conversation's earlier turns ran with claude \(edit\); this machine is now on call with codex \(read-only\), so this turn started a new codex session/,
+        ),
+      },
+    ],
+    [
+      "other permissions: a new session, told",
+      { agent: "codex", cwd: "/old", permissions: "full" as const, session: "s1" },
+      { agent: "codex", cwd: "/new", permissions: "read-only", note: expect.stringMatching(/ran with permissions full; this machine is now on call with permissions read-only/) },
+    ],
+    ["another CLI but no session yet: switched, nothing to tell", { agent: "claude", cwd: "/old" }, { agent: "codex", cwd: "/new", permissions: "read-only" }],
+  ])("%s", (_, thread, want) => {
+    expect(threadSwitch(thread, machine)).toEqual(want);
   });
 });
