@@ -2,7 +2,8 @@
 // message with its agent CLI (stand-ins that keep sessions as the real CLIs
 // do: test/on-call-standins.ts), one session per conversation, a /stop, a
 // daemon killed mid-turn, a sync without a daemon, and the loop rule.
-import { chmod, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { inbox } from "../src/commands/messages.js";
@@ -170,6 +171,44 @@ describe("agents on call", () => {
       ["codex", false],
     ]);
     expect(calls[3]!.args).toContain('sandbox_mode="workspace-write"');
+  }, 90_000);
+
+  it("doctor checks what the daemon will see: trust, the cwd, codex's git repository, the CLI on the daemon's PATH (issue 58, finding 10)", async () => {
+    await t.fleet(["asker", "oncall"]);
+    const dir = dirOf("oncall");
+    const onCallLine = async () => (await cli("doctor", "--dir", dir)).out.split("\n").find((l) => /\bon call\b/.test(l)) ?? "";
+    expect((await cli("agent", "on-call", "claude", "--dir", dir, "--cwd", t.work, "--from", "asker")).code).toBe(0);
+    expect(await onCallLine()).toMatch(/no daemon runs/);
+    // Trust off: no message starts a turn; doctor says so, the machine's file no longer says it is on call.
+    expect((await cli("trust", "machines", "off", "--dir", dir)).code).toBe(0);
+    expect(await onCallLine()).toMatch(/no message starts a turn: this machine does not verify other machines' signatures/);
+    expect((await cli("agent", "on-call", "--dir", dir)).out).toContain("note: no message starts a turn");
+    expect((await cli("sync", "--dir", dir)).code).toBe(0);
+    await sync({ dir: dirOf("asker"), run: false });
+    expect((await cli("status", "oncall", "--dir", dirOf("asker"), "--no-fetch")).out).not.toMatch(/on call +claude/);
+    expect((await cli("trust", "machines", "on", "--dir", dir)).code).toBe(0);
+    // The cwd gone.
+    const gone = join(t.work, "gone");
+    await mkdir(gone);
+    expect((await cli("agent", "on-call", "claude", "--dir", dir, "--cwd", gone, "--from", "asker")).code).toBe(0);
+    await rm(gone, { recursive: true });
+    expect(await onCallLine()).toMatch(new RegExp(`every turn fails: cwd ${gone} does not exist`));
+    // Codex outside a git repository.
+    const plain = await mkdtemp(join(tmpdir(), "coord-not-git-"));
+    expect((await cli("agent", "on-call", "codex", "--dir", dir, "--cwd", plain, "--from", "asker")).code).toBe(0);
+    expect(await onCallLine()).toMatch(/codex refuses a cwd that is not inside a git repository/);
+    await rm(plain, { recursive: true });
+    // A daemon started without claude on its PATH: doctor looks at the daemon's PATH, not its own.
+    expect((await cli("agent", "on-call", "claude", "--dir", dir, "--cwd", t.work, "--from", "asker")).code).toBe(0);
+    const withBin = process.env.PATH!;
+    process.env.PATH = withBin
+      .split(":")
+      .filter((p) => p !== t.bin)
+      .join(":");
+    startDaemon("oncall");
+    process.env.PATH = withBin;
+    const line = await waitFor(async () => ((await onCallLine()).includes("daemon") ? onCallLine() : undefined), 20_000, "the daemon seen by doctor", 200);
+    expect(line).toMatch(/claude is not on the daemon's PATH \(pid \d+\) \(claude\): every turn fails/);
   }, 90_000);
 
   it("codex without a daemon: coord sync runs the turns, resumes with exec resume and the sandbox as -c on every call", async () => {

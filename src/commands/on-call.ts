@@ -192,9 +192,17 @@ async function shown(m: Machine): Promise<Omit<OnCallShown, "changed">> {
     running,
     threads,
     ...(state.spent?.day === today ? { spentToday: state.spent.usd } : {}),
-    notes: [...(read.settings ? [noteOf(read.settings)] : []), ...(read.settings && !(await daemonRunning(m.stateDir)) ? [NO_DAEMON] : [])],
+    notes: [
+      ...(read.settings ? [noteOf(read.settings)] : []),
+      ...(read.settings && !m.config.trust.verifyMachines ? [NO_VERIFY] : []),
+      ...(read.settings && !(await daemonRunning(m.stateDir)) ? [NO_DAEMON] : []),
+    ],
   };
 }
+
+/** Said when the machine is on call but does not verify signatures (coord trust machines off). */
+export const NO_VERIFY =
+  "no message starts a turn: this machine does not verify other machines' signatures (trust.verifyMachines is false), so it does not publish that it is on call; coord trust machines on";
 
 /** Said when the machine is on call and no daemon runs: no turn starts until a sync. */
 export const NO_DAEMON =

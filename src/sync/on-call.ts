@@ -634,7 +634,8 @@ const clipAnswer = (text: string) => (text.length > MAX_ANSWER ? `${text.slice(0
 
 /** What this machine's file says of it on call: its CLI, for whom, the turns running with their latest steps, today's spend. */
 export async function publishedOnCall(m: Machine, now: Date): Promise<OnCallReport | undefined> {
-  if (m.config.onCall === undefined) return undefined;
+  // Without verified signatures no message starts a turn: the machine is not on call, whatever the setting says.
+  if (m.config.onCall === undefined || !m.config.trust.verifyMachines) return undefined;
   const read = await loadOnCall(m.stateDir);
   if (!read.settings) return undefined;
   const state = await readOnCallState(m.stateDir);
