@@ -126,6 +126,10 @@ describe("agents on call", () => {
     first.kill("SIGKILL");
     await new Promise((r) => first.once("close", r));
     expect(await processGone(running.pid!, 500)).toBe(false); // the turn outlived its daemon
+    // Its coord process gone, it is not shown as running (issue 58, finding 12).
+    const shown = (await cli("agent", "on-call", "--dir", dirOf("oncall"))).out;
+    expect(shown).toMatch(/^interrupted: thread \S+ for asker \(its coord process is gone/m);
+    expect(shown).not.toMatch(/^running:/m);
     startDaemon("oncall");
     const a = await answerTo("asker", q);
     expect(a.agent).toMatchObject({ outcome: "interrupted" });

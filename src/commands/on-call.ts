@@ -53,7 +53,9 @@ export interface OnCallShown {
   /** What the command changed ("" when nothing). */
   changed?: string;
   /** Turns running now. */
-  running: { thread: string; asker: string; since: string; step?: string; pid?: number; session?: string }[];
+  running: { thread: string; asker: string; since: string; step?: string; pid?: number; session?: string; gone?: true }[];
+  /** Requests for a permission waiting for a person. */
+  waiting?: { request: string; tool: string; asker: string; since: string }[];
   /** Threads and their sessions. */
   threads: { thread: string; agent: string; session?: string; queued: number }[];
   spentToday?: number;
@@ -185,11 +187,15 @@ async function shown(m: Machine): Promise<Omit<OnCallShown, "changed">> {
     if (t.running) running.push(runningOf(thread, t.running));
   }
   const today = new Date().toISOString().slice(0, 10);
+  const waiting = Object.entries(state.requests ?? {})
+    .filter(([, r]) => !r.decision)
+    .map(([request, r]) => ({ request, tool: r.tool, asker: r.asker, since: r.at }));
   return {
     machine: m.config.name,
     ...(read.settings ? { settings: read.settings } : {}),
     ...(read.problem ? { problem: read.problem } : {}),
     running,
+    ...(waiting.length ? { waiting } : {}),
     threads,
     ...(state.spent?.day === today ? { spentToday: state.spent.usd } : {}),
     notes: [
@@ -224,6 +230,8 @@ function runningOf(thread: string, r: RunningTurn): OnCallShown["running"][numbe
     ...(r.step ? { step: r.step } : {}),
     ...(r.pid ? { pid: r.pid } : {}),
     ...(r.session ? { session: r.session } : {}),
+    // Its coord process is gone (a daemon killed -9): it runs no more; the next daemon or sync says it was interrupted.
+    ...(pidAlive(r.runner) ? {} : { gone: true as const }),
   };
 }
 

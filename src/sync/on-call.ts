@@ -640,7 +640,8 @@ export async function publishedOnCall(m: Machine, now: Date): Promise<OnCallRepo
   if (!read.settings) return undefined;
   const state = await readOnCallState(m.stateDir);
   const turns = Object.entries(state.threads)
-    .filter(([, t]) => t.running)
+    // A turn whose coord process is gone (a daemon killed -9) runs no more: the next engine says it was interrupted.
+    .filter(([, t]) => t.running && pidAlive(t.running.runner))
     .map(([thread, t]) => {
       const r = t.running!;
       return { thread, asker: r.asks[r.asks.length - 1]?.from ?? "?", since: r.startedAt, ...(r.step ? { step: r.step } : {}) };
@@ -648,11 +649,19 @@ export async function publishedOnCall(m: Machine, now: Date): Promise<OnCallRepo
     .sort((a, b) => (a.since < b.since ? -1 : 1))
     .slice(0, MAX_ON_CALL_TURNS);
   const s = read.settings;
+  // Requests waiting for a person (alerts where people look), of turns still running.
+  const live = new Set(turns.map((t) => `${t.thread}\n${t.since}`));
+  const waiting = Object.entries(state.requests ?? {})
+    .filter(([, r]) => !r.decision && live.has(`${r.thread}\n${r.turn}`))
+    .map(([request, r]) => ({ request, tool: r.tool, asker: r.asker, since: r.at }))
+    .sort((a, b) => (a.since < b.since ? -1 : 1))
+    .slice(0, MAX_ON_CALL_TURNS);
   return {
     agent: s.agent,
     from: s.from,
     permissions: s.permissions,
     ...(turns.length ? { turns } : {}),
+    ...(waiting.length ? { waiting } : {}),
     ...(state.spent && state.spent.day === dayOf(now) ? { spent: { day: state.spent.day, usd: Math.round(state.spent.usd * 10_000) / 10_000 } } : {}),
   };
 }

@@ -207,7 +207,13 @@ export function onCallLines(r: OnCallShown): string[] {
     );
   }
   if (r.spentToday !== undefined) lines.push(`spent today: $${r.spentToday.toFixed(4)}`);
-  for (const t of r.running) lines.push(`running: thread ${t.thread} for ${t.asker} since ${t.since}${t.step ? `, at: ${t.step}` : ""}`);
+  for (const t of r.running)
+    lines.push(
+      t.gone
+        ? `interrupted: thread ${t.thread} for ${t.asker} (its coord process is gone; the next daemon or sync tells the thread)`
+        : `running: thread ${t.thread} for ${t.asker} since ${t.since}${t.step ? `, at: ${t.step}` : ""}`,
+    );
+  for (const w of r.waiting ?? []) lines.push(`waiting for ${w.asker} to approve or deny ${w.tool} since ${w.since}: request ${w.request}`);
   for (const t of r.threads) lines.push(`thread ${t.thread}: ${t.agent}${t.session ? ` session ${t.session}` : ""}${t.queued ? `, ${t.queued} waiting` : ""}`);
   for (const n of r.notes) lines.push(`note: ${n}`);
   return lines;
