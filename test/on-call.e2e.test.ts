@@ -327,6 +327,12 @@ describe("agents on call", () => {
     expect(doctor2.out).not.toContain("--reclaim");
     expect((await cli("agent", "on-call", "--dir", dir)).out).toMatch(/^not on call: .*the onCall block is not valid YAML/);
     expect(await standInCalls(t.home)).toEqual([]);
+    // The daemon runs (no backoff) and its log names the line.
+    const daemon = startDaemon("oncall");
+    await waitFor(async () => (daemon.output().includes(`machine.yaml:${line}: the onCall block is not valid YAML`) ? true : undefined), 20_000, "the daemon's log", 200);
+    expect(daemon.output()).not.toContain("--reclaim");
+    daemon.kill("SIGTERM");
+    await new Promise((r) => daemon.once("close", r));
     // The fix is the command: it rewrites the block.
     const fixed = await cli("agent", "on-call", "claude", "--cwd", t.work, "--from", "asker", "--dir", dir);
     expect(fixed.code).toBe(0);
