@@ -400,7 +400,8 @@ export function machineText(name: string, status: StatusJson, now: Date, opts: V
   // The paths it holds.
   const reserved = reservationsLines({ ...status, reservations: (status.reservations ?? []).filter((r) => r.machine === name) }, now);
   if (reserved.length) out.push("", ...reserved);
-  const alerts = alertsAt(status, now).filter((a) => a.kind !== "failed" && (a.machine === name || a.recipients?.includes(name)));
+  // A request waiting for a person: on the machine that asks, and on the one it asks.
+  const alerts = alertsAt(status, now).filter((a) => a.kind !== "failed" && (a.machine === name || a.recipients?.includes(name) || (a.kind === "approval" && a.to === name)));
   if (alerts.length) out.push("", paint("yellow", "ALERTS"), ...alerts.map((a) => `  ${a.kind}: ${a.text}${a.kind === "approval" ? `, for ${waitedText(a, now) ?? "?"}` : ""}`));
   return out.join("\n");
 }

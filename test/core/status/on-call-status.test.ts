@@ -70,6 +70,7 @@ describe("what needs a person on call is shown (issue 58, finding 12)", () => {
     expect(renderStatusMd(status)).toContain(`- ✋ **approval waiting**: ${alert!.text} · waiting since 2025-06-01 10:00 UTC (3 min)`);
     expect(statusText(status, later)).toContain(`approval waiting: ${alert!.text}, for 3 min`);
     expect(machineText("machine-2", status, later)).toContain(`approval: ${alert!.text}, for 3 min`);
+    expect(machineText("izzit7", status, later)).toContain(`approval: ${alert!.text}, for 3 min`);
     expect(uiSnapshot({ status, commit: "c0ffee", now: later }).alerts).toContainEqual({ kind: "approval", text: `${alert!.text}, for 3 min` });
     // Notify: a new alert, once.
     expect(planNotify(status.alerts, {}, later).send.map((a) => a.id)).toContain(`approval/${request}`);
