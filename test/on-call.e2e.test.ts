@@ -152,7 +152,10 @@ describe("agents on call", () => {
     const a1 = await turn("clone the repo");
     expect(a1.agent).toMatchObject({ cli: "claude" });
     // The machine switches to codex, read-only: the claude session is not resumed, by codex or by claude.
-    expect((await cli("agent", "on-call", "codex", "--dir", dir, "--cwd", t.work, "--from", "asker")).code).toBe(0);
+    const set = await cli("agent", "on-call", "codex", "--dir", dir, "--cwd", t.work, "--from", "asker");
+    expect(set.out).toMatch(
+      /^on call with codex in .* for asker; 1 conversation that ran with another CLI or other permissions starts a new codex session at its next message, and is told so$/m,
+    );
     const a2 = await turn("now build it", a1.id);
     expect(a2.agent).toMatchObject({ cli: "codex" });
     expect(a2.text).toBe(

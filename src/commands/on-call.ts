@@ -15,7 +15,7 @@ import { daemonRunning } from "../daemon/daemon.js";
 import { type Machine, openMachine } from "../sync/sync.js";
 import { allowedDir } from "../sync/tasks.js";
 import { lastKnown, sendFrom } from "./messages.js";
-import { chainOf, decidedText } from "../core/oncall/on-call.js";
+import { chainOf, decidedText, threadSwitch } from "../core/oncall/on-call.js";
 import { type Decision, permissionAnswer, requestText, whatItWouldDo } from "../core/oncall/approvals.js";
 import { clip } from "../core/limits.js";
 import { own, ownTable } from "../core/types.js";
@@ -91,6 +91,10 @@ export async function onCall(opts: OnCallOptions): Promise<OnCallShown> {
     config.onCall = written(settings);
     await saveConfig(m.stateDir, config);
     changed = `on call with ${settings.agent} in ${settings.cwd} for ${settings.from === "ALL" ? "every machine" : settings.from.join(", ")}`;
+    // Sessions that ran with another CLI or other permissions are never resumed under these (core threadSwitch).
+    const switched = Object.values((await readOnCallState(m.stateDir)).threads).filter((t) => t.session && threadSwitch(t, settings)).length;
+    if (switched)
+      changed += `; ${switched} conversation${switched === 1 ? "" : "s"} that ran with another CLI or other permissions start${switched === 1 ? "s" : ""} a new ${settings.agent} session at ${switched === 1 ? "its" : "their"} next message, and ${switched === 1 ? "is" : "are"} told so`;
   }
   return { ...(await shown(m)), ...(changed !== undefined ? { changed } : {}) };
 }
