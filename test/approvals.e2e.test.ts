@@ -31,6 +31,12 @@ describe("approvals from afar", () => {
     const q = await send("asker", "oncall", "please run: rm -rf build");
     const req = await arrives("asker", requestFor(q), "the request");
     expect(req.text).toMatch(/^Permission asked: Bash: rm -rf build\n\nReply \/approve or \/deny .*\/approve always Bash .*No answer within 10 min: denied\.$/s);
+    // Waiting for a person: an alert where people look, with how long; the machine answering, not idle (issue 58, finding 12).
+    const shown = await cli("status", "--dir", dirOf("asker"), "--no-fetch");
+    expect(shown.out).toContain(
+      `approval waiting: oncall's claude waits for asker to approve or deny Bash (request ${req.id}): coord approve ${req.id}, or coord deny ${req.id}, for `,
+    );
+    expect(shown.out).toMatch(/oncall +\S+ +answering \(1 turn on call\)/);
     const ok = await cli("approve", req.id, "--dir", dirOf("asker"));
     expect(ok.code, ok.err).toBe(0);
     expect(ok.out).toMatch(new RegExp(`^approved ${req.id}: sent asker/oncall/\\d+ into its thread$`));
@@ -85,6 +91,8 @@ describe("approvals from afar", () => {
     expect(a.text).toBe("not allowed: nobody answered within 6 s");
     const note = await arrives("asker", (x) => x.replyTo === req.id, "the timeout note");
     expect(note.text).toBe(`Request ${req.id} timed out after 6 s with no answer: Bash was denied.`);
+    expect(note.agent).toMatchObject({ answer: true, note: "approval-timeout" });
+    expect(note.agent?.outcome).toBeUndefined();
   }, 90_000);
 
   it("a turn stopped while its request waits: the request is over, and a late /approve says so", async () => {
@@ -96,7 +104,7 @@ describe("approvals from afar", () => {
     expect(a.agent?.outcome).toBe("stopped");
     const late = await send("asker", "oncall", "/approve", req.id);
     expect((await arrives("asker", (x) => x.replyTo === late, "the late answer's reply")).text).toBe(
-      `Request ${req.id} is over (denied by the turn ended): this answer changes nothing.`,
+      `Request ${req.id} is over (denied: the turn ended first): this answer changes nothing.`,
     );
   }, 90_000);
 
@@ -111,7 +119,7 @@ describe("approvals from afar", () => {
     expect(a.agent?.outcome).toBe("interrupted");
     const late = await send("asker", "oncall", "/approve", req.id);
     expect((await arrives("asker", (x) => x.replyTo === late, "the late answer's reply")).text).toBe(
-      `Request ${req.id} is over (denied by the turn ended): this answer changes nothing.`,
+      `Request ${req.id} is over (denied: the turn ended first): this answer changes nothing.`,
     );
     // The stand-in never ran the command: nothing said "ran:".
     expect(((await inbox({ dir: dirOf("asker"), all: true })).messages as Msg[]).some((x) => x.text.startsWith("ran:"))).toBe(false);

@@ -42,6 +42,22 @@ describe("coord --help", () => {
   });
 });
 
+describe("on call, as a new user reads it (issue 58, finding 14)", () => {
+  it("agent on-call --help: its own exit codes (none about sync), and examples with --dir", async () => {
+    const r = await cli("agent", "on-call", "--help");
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("2  bad usage: a setting refused (nothing changed)");
+    expect(r.out).not.toMatch(/sync: |ORDERS\.json/);
+    for (const line of r.out.split("\n").filter((l) => l.includes("$ coord agent on-call"))) expect(line).toContain("--dir ~/fleet");
+  });
+  it('send worker "-p": one sentence that says to put the text after --, not the whole help', async () => {
+    const r = await cli("send", "worker", "-p");
+    expect(r.code).toBe(2);
+    expect(r.err).toBe('coord: unknown option -p; a text that begins with "-" goes after --: coord send <to> -- "-p" (coord send --help lists the options)');
+    expect(r.out).toBe("");
+  });
+});
+
 describe("coordination/ (the example tree the demo produces)", () => {
   it("is a valid coordination tree whose derived files match its inputs", async () => {
     const root = join(import.meta.dirname, "..", "coordination");

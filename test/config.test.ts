@@ -73,7 +73,7 @@ describe("notify (where new alerts go)", () => {
     {
       name: "a kind that does not exist",
       yaml: "notify:\n  command: x\n  kinds: [failed, burning]\n",
-      error: ":4 field notify.kinds.1: is not a kind of alert; write one of offline, stalled, failed, service, refused, urgent;",
+      error: ":4 field notify.kinds.1: is not a kind of alert; write one of offline, stalled, failed, service, refused, approval, urgent;",
     },
     { name: "a mistyped field inside it", yaml: "notify:\n  comand: x\n", error: ':4: unknown field "notify.comand"; rename it to "notify.command"' },
   ];

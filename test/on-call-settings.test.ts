@@ -1,10 +1,10 @@
 // The onCall: block of machine.yaml (src/state/on-call.ts): read apart from
 // the rest of the config, so a broken block is its own problem, named by its
 // line, and never stops the machine.
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../src/state/config.js";
+import { loadConfig, saveConfig } from "../src/state/config.js";
 import { loadOnCall, parseOnCall } from "../src/state/on-call.js";
 import { tempDir } from "./helpers.js";
 
@@ -37,5 +37,47 @@ describe("loadOnCall", () => {
     expect((await loadConfig(dir))?.name).toBe("soda-yeti");
     await writeFile(join(dir, "machine.yaml"), "name: soda-yeti\nuuid: u-1\n");
     expect(await loadOnCall(dir)).toEqual({});
+  });
+});
+
+describe("a YAML error inside the onCall block (issue 58, finding 7)", () => {
+  const good = "name: soda-yeti\nuuid: u-1\nheartbeat: 90s\n";
+  const block = "onCall:\n  agent: claude\n  cwd: /tmp\n  from: [izzit7\n  permissions: edit\n";
+  it("takes only the block off: the config loads, the block's problem names its line, a save keeps the block as written", async () => {
+    const dir = await tempDir();
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "machine.yaml"), `${good}${block}notify:\n  command: echo hi\n`);
+    const config = await loadConfig(dir);
+    expect(config).toMatchObject({ name: "soda-yeti", heartbeat: 90, notify: { command: "echo hi" } });
+    expect(await loadOnCall(dir)).toEqual({
+      problem: expect.stringMatching(/machine\.yaml:8: the onCall block is not valid YAML \(Flow sequence .*\); this machine is not on call until it is fixed/),
+    });
+    await saveConfig(dir, { ...config!, heartbeat: 120 });
+    const again = await readFile(join(dir, "machine.yaml"), "utf8");
+    expect(again).toContain(block);
+    expect((await loadConfig(dir))?.heartbeat).toBe(120);
+    expect((await loadOnCall(dir)).problem).toMatch(/the onCall block is not valid YAML/);
+  });
+  it("a YAML error outside the block is still the whole file's", async () => {
+    const dir = await tempDir();
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "machine.yaml"), `${good}notify: [x\n${block}`);
+    await expect(loadConfig(dir)).rejects.toThrow(/is not valid YAML/);
+    expect(await loadOnCall(dir)).toEqual({});
+  });
+});
+
+describe("numbers out of bounds are said in a sentence (issue 58, finding 14)", () => {
+  it.each([
+    [{ maxTurns: 1e20 }, "field onCall.maxTurns must be 10000 at most"],
+    [{ maxParallel: Number("99999999999999999999") }, "field onCall.maxParallel must be 16 at most"],
+    [{ maxParallel: 1.5 }, "field onCall.maxParallel must be a whole number"],
+    [{ dailyBudgetUsd: 2e6 }, "field onCall.dailyBudgetUsd must be 1000000 at most"],
+    [{ maxBudgetUsd: 0 }, "field onCall.maxBudgetUsd must be more than 0"],
+    [{ maxTurns: "ten" }, "field onCall.maxTurns must be a number"],
+  ])("%j", (extra, problem) => {
+    const r = parseOnCall({ agent: "claude", cwd: "/x", from: "ALL", ...extra });
+    expect(r).toMatchObject({ problem });
+    expect((r as { problem: string }).problem).not.toMatch(/Too big|expected|9007199254740991/);
   });
 });

@@ -2,7 +2,8 @@
 // message with its agent CLI (stand-ins that keep sessions as the real CLIs
 // do: test/on-call-standins.ts), one session per conversation, a /stop, a
 // daemon killed mid-turn, a sync without a daemon, and the loop rule.
-import { chmod, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { inbox } from "../src/commands/messages.js";
@@ -99,6 +100,12 @@ describe("agents on call", () => {
     expect(a.text).toMatch(/^Stopped \(\/stop from asker\)\.\n\nWhat it said last:\nWorking on it\.$/);
     expect(await processGone(running.pid!, 10_000)).toBe(true);
     expect(stop).toMatch(/^asker\/oncall\//);
+    // A /stop with nothing running is said so, not "refused" (issue 58, finding 14).
+    const again = await send("asker", "oncall", "/stop", q);
+    const none = await answerTo("asker", again);
+    expect(none.text).toBe("Nothing is running in this thread: nothing to stop.");
+    expect(none.agent).toMatchObject({ answer: true, note: "nothing-running" });
+    expect(none.agent?.outcome).toBeUndefined();
   }, 120_000);
 
   it("a daemon killed -9 mid-turn: the next one stops the orphan, says the turn was interrupted, and 'go on' continues the session", async () => {
@@ -119,6 +126,10 @@ describe("agents on call", () => {
     first.kill("SIGKILL");
     await new Promise((r) => first.once("close", r));
     expect(await processGone(running.pid!, 500)).toBe(false); // the turn outlived its daemon
+    // Its coord process gone, it is not shown as running (issue 58, finding 12).
+    const shown = (await cli("agent", "on-call", "--dir", dirOf("oncall"))).out;
+    expect(shown).toMatch(/^interrupted: thread \S+ for asker \(its coord process is gone/m);
+    expect(shown).not.toMatch(/^running:/m);
     startDaemon("oncall");
     const a = await answerTo("asker", q);
     expect(a.agent).toMatchObject({ outcome: "interrupted" });
@@ -128,6 +139,84 @@ describe("agents on call", () => {
     expect((await answerTo("asker", more)).text).toBe("heard: sleep 120 on the migration | go on");
     expect((await standInCalls(t.home)).filter((c) => c.prompt.includes("sleep 120"))).toHaveLength(1); // not run again
   }, 120_000);
+
+  it("a thread whose CLI or permissions are no longer the machine's starts a new session with the machine's CLI, and says so (issue 58, finding 8)", async () => {
+    await t.fleet(["asker", "oncall"]);
+    const dir = dirOf("oncall");
+    const turn = async (text: string, replyTo?: string) => {
+      const q = await send("asker", "oncall", text, replyTo);
+      expect((await cli("sync", "--dir", dir)).code).toBe(0);
+      return answerTo("asker", q, 10_000);
+    };
+    expect((await cli("agent", "on-call", "claude", "--dir", dir, "--cwd", t.work, "--from", "asker", "--permissions", "edit")).code).toBe(0);
+    const a1 = await turn("clone the repo");
+    expect(a1.agent).toMatchObject({ cli: "claude" });
+    // The machine switches to codex, read-only: the claude session is not resumed, by codex or by claude.
+    const set = await cli("agent", "on-call", "codex", "--dir", dir, "--cwd", t.work, "--from", "asker");
+    expect(set.out).toMatch(
+      /^on call with codex in .* for asker; 1 conversation that ran with another CLI or other permissions starts a new codex session at its next message, and is told so$/m,
+    );
+    const a2 = await turn("now build it", a1.id);
+    expect(a2.agent).toMatchObject({ cli: "codex" });
+    expect(a2.text).toBe(
+      "Note: this conversation's earlier turns ran with claude (edit); this machine is now on call with codex (read-only), so this turn started a new codex session, which does not remember the earlier turns (the old session was not resumed under the new setting).\n\nheard: now build it",
+    );
+    // The next message of the thread resumes the codex session, with nothing to say.
+    const a3 = await turn("and test it", a2.id);
+    expect(a3.text).toBe("heard: now build it | and test it");
+    // Permissions alone changed: a new session too.
+    expect((await cli("agent", "on-call", "codex", "--dir", dir, "--cwd", t.work, "--from", "asker", "--permissions", "edit")).code).toBe(0);
+    const a4 = await turn("and ship it", a3.id);
+    expect(a4.text).toMatch(
+      /^Note: this conversation's earlier turns ran with permissions read-only; this machine is now on call with permissions edit, so this turn started a new codex session.*\n\nheard: and ship it$/,
+    );
+    const calls = await standInCalls(t.home);
+    expect(calls.map((c) => [c.cli, c.args.includes("resume") || c.args.some((a) => a.startsWith("--resume"))])).toEqual([
+      ["claude", false],
+      ["codex", false],
+      ["codex", true],
+      ["codex", false],
+    ]);
+    expect(calls[3]!.args).toContain('sandbox_mode="workspace-write"');
+  }, 90_000);
+
+  it("doctor checks what the daemon will see: trust, the cwd, codex's git repository, the CLI on the daemon's PATH (issue 58, finding 10)", async () => {
+    await t.fleet(["asker", "oncall"]);
+    const dir = dirOf("oncall");
+    const onCallLine = async () => (await cli("doctor", "--dir", dir)).out.split("\n").find((l) => /\bon call\b/.test(l)) ?? "";
+    expect((await cli("agent", "on-call", "claude", "--dir", dir, "--cwd", t.work, "--from", "asker")).code).toBe(0);
+    expect(await onCallLine()).toMatch(/no daemon runs/);
+    // Trust off: no message starts a turn; doctor says so, the machine's file no longer says it is on call.
+    expect((await cli("trust", "machines", "off", "--dir", dir)).code).toBe(0);
+    expect(await onCallLine()).toMatch(/no message starts a turn: this machine does not verify other machines' signatures/);
+    expect((await cli("agent", "on-call", "--dir", dir)).out).toContain("note: no message starts a turn");
+    expect((await cli("sync", "--dir", dir)).code).toBe(0);
+    await sync({ dir: dirOf("asker"), run: false });
+    expect((await cli("status", "oncall", "--dir", dirOf("asker"), "--no-fetch")).out).not.toMatch(/on call +claude/);
+    expect((await cli("trust", "machines", "on", "--dir", dir)).code).toBe(0);
+    // The cwd gone.
+    const gone = join(t.work, "gone");
+    await mkdir(gone);
+    expect((await cli("agent", "on-call", "claude", "--dir", dir, "--cwd", gone, "--from", "asker")).code).toBe(0);
+    await rm(gone, { recursive: true });
+    expect(await onCallLine()).toMatch(new RegExp(`every turn fails: cwd ${gone} does not exist`));
+    // Codex outside a git repository.
+    const plain = await mkdtemp(join(tmpdir(), "coord-not-git-"));
+    expect((await cli("agent", "on-call", "codex", "--dir", dir, "--cwd", plain, "--from", "asker")).code).toBe(0);
+    expect(await onCallLine()).toMatch(/codex refuses a cwd that is not inside a git repository/);
+    await rm(plain, { recursive: true });
+    // A daemon started without claude on its PATH: doctor looks at the daemon's PATH, not its own.
+    expect((await cli("agent", "on-call", "claude", "--dir", dir, "--cwd", t.work, "--from", "asker")).code).toBe(0);
+    const withBin = process.env.PATH!;
+    process.env.PATH = withBin
+      .split(":")
+      .filter((p) => p !== t.bin)
+      .join(":");
+    startDaemon("oncall");
+    process.env.PATH = withBin;
+    const line = await waitFor(async () => ((await onCallLine()).includes("daemon") ? onCallLine() : undefined), 20_000, "the daemon seen by doctor", 200);
+    expect(line).toMatch(/claude is not on the daemon's PATH \(pid \d+\) \(claude\): every turn fails/);
+  }, 90_000);
 
   it("codex without a daemon: coord sync runs the turns, resumes with exec resume and the sandbox as -c on every call", async () => {
     await t.fleet(["asker", "oncall"]);
@@ -160,7 +249,9 @@ describe("agents on call", () => {
     expect((await cli("sync", "--dir", dirOf("oncall"))).code).toBe(0);
     const waiting = await answerTo("asker", q3, 10_000);
     expect(waiting.text).toMatch(/^Waiting: this machine's on-call budget of \$0\.015 for today \(UTC\) is spent\./);
-    expect(waiting.agent?.outcome).toBe("refused");
+    // A wait, not a refusal (issue 58, finding 14).
+    expect(waiting.agent).toMatchObject({ note: "budget" });
+    expect(waiting.agent?.outcome).toBeUndefined();
     expect((await standInCalls(t.home)).filter((c) => c.prompt.includes("third"))).toEqual([]);
     // Told once: another sync says nothing more.
     expect((await cli("sync", "--dir", dirOf("oncall"))).code).toBe(0);
@@ -267,7 +358,31 @@ describe("agents on call", () => {
     expect((await cli("sync", "--dir", dir)).code).toBe(0);
     expect((await inbox({ dir })).messages.map((x) => x.id)).toContain(q);
     expect(await standInCalls(t.home)).toEqual([]);
-  }, 60_000);
+    // Not even YAML inside the block (issue 58, finding 7): only the machine's on-call is off; status, sync, doctor work.
+    await writeFile(join(dir, ".git", "coord", "machine.yaml"), `${before}onCall:\n  agent: claude\n  cwd: ${t.work}\n  from: [asker\n  permissions: edit\n`);
+    const line = before.split("\n").length + 4;
+    expect((await cli("status", "--dir", dir)).code).toBe(0);
+    const q2 = await send("asker", "oncall", "still there?");
+    expect((await cli("sync", "--dir", dir)).code).toBe(0);
+    expect((await inbox({ dir })).messages.map((x) => x.id)).toContain(q2);
+    const doctor2 = await cli("doctor", "--dir", dir);
+    expect(doctor2.out).toMatch(new RegExp(`on call.*machine\\.yaml:${line}: the onCall block is not valid YAML`));
+    expect(doctor2.out).not.toContain("--reclaim");
+    expect((await cli("agent", "on-call", "--dir", dir)).out).toMatch(/^not on call: .*the onCall block is not valid YAML/);
+    expect(await standInCalls(t.home)).toEqual([]);
+    // The daemon runs (no backoff) and its log names the line.
+    const daemon = startDaemon("oncall");
+    await waitFor(async () => (daemon.output().includes(`machine.yaml:${line}: the onCall block is not valid YAML`) ? true : undefined), 20_000, "the daemon's log", 200);
+    expect(daemon.output()).not.toContain("--reclaim");
+    daemon.kill("SIGTERM");
+    await new Promise((r) => daemon.once("close", r));
+    // The fix is the command: it rewrites the block.
+    const fixed = await cli("agent", "on-call", "claude", "--cwd", t.work, "--from", "asker", "--dir", dir);
+    expect(fixed.code).toBe(0);
+    // No daemon runs here: the command says when turns start (finding 14).
+    expect(fixed.out).toContain("note: no coord daemon runs here: a message starts a turn only when a coord sync delivers it");
+    expect((await cli("doctor", "--dir", dir)).out).not.toContain("not valid YAML");
+  }, 90_000);
 
   it("an agent asks another machine's agent through coord mcp and has the answer in the same turn; stop_turn stops a turn there or here", async () => {
     await t.fleet(["asker", "oncall"]);

@@ -1,6 +1,6 @@
 // What the command modules share: where output goes, the help text every
 // command repeats, and the flag parsers that turn a bad value into one sentence.
-import { Option } from "commander";
+import { type Command, Option } from "commander";
 import { CoordError, EXIT } from "../errors.js";
 
 export interface Io {
@@ -50,4 +50,15 @@ export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8");
+}
+
+/**
+ * A command whose last argument is text: an unknown option is most likely text that begins with "-", so the error is
+ * one sentence saying to put it after -- (not the whole help).
+ */
+export function textAfterDashes(cmd: Command, usage: string): Command {
+  (cmd as unknown as { unknownOption: (flag: string) => void }).unknownOption = (flag: string) => {
+    throw new CoordError(`unknown option ${flag}; a text that begins with "-" goes after --: ${usage} -- "${flag}" (coord ${cmd.name()} --help lists the options)`, EXIT.USAGE);
+  };
+  return cmd;
 }

@@ -8,9 +8,9 @@
 import { readShareAt } from "../sync/view.js";
 import { keyFingerprint } from "../core/trust/trust.js";
 import { commitOf, MACHINES_BRANCH, splitTip } from "../git/hub.js";
-import { access, stat } from "node:fs/promises";
+import { access, readFile, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import lockfile from "proper-lockfile";
 import { parseComputer } from "../core/fleet/computer.js";
 import { computerPath } from "../core/files/names.js";
@@ -24,6 +24,7 @@ import { type Health, readHealth, STALL_AFTER } from "../state/health.js";
 import { gitDirOf } from "../state/paths.js";
 import { openMachine, type GitMachine } from "../sync/sync.js";
 import { daemonStatus } from "../daemon/daemon.js";
+import { allowedDir } from "../sync/tasks.js";
 import { scheduleStatus } from "./schedule.js";
 import { channelChecks } from "./doctor-channels.js";
 import { daemonServiceStatus, type ServiceStatus } from "./daemon-service.js";
@@ -407,24 +408,85 @@ async function scheduled(dir: string, env: NodeJS.ProcessEnv): Promise<Check> {
   }
 }
 
-/** Agents on call: whether the onCall: block of machine.yaml is one coord can run (its line when broken), its CLI on PATH, and whether a daemon runs the turns. None when the machine is not on call. */
+/**
+ * Agents on call, as the daemon will see them: the onCall: block one coord can run (its line when broken), the
+ * machine verifying signatures (else no message starts a turn), the cwd still there and allowed, codex's cwd a git
+ * repository, the CLI on the PATH of the process that runs the turns (the daemon's, as it recorded it in daemon.json
+ * or, from an older daemon, as /proc/<pid>/environ has it; without a daemon, this shell's), and whether a daemon
+ * runs the turns. None when the machine is not on call.
+ */
 async function onCallCheck(m: GitMachine, env: NodeJS.ProcessEnv): Promise<Check | undefined> {
   const read = await loadOnCall(m.stateDir);
   if (read.problem) return fail("on call", read.problem, "fix the block, or run coord agent on-call <cli> --cwd <dir> --from <machines> (or --off)");
   const s = read.settings;
   if (!s) return undefined;
-  const names = AGENT_CLIS.get(s.agent) ?? [s.agent];
-  const found = (await Promise.all(names.map((n) => whichOf(n, env.PATH ?? "")))).some(Boolean);
   const who = s.from === "ALL" ? "every machine" : s.from.join(", ");
-  if (!found) return fail("on call", `${s.agent} answers ${who}, but it is not on PATH (${names.join(" or ")})`, `install ${s.agent}, or put it on the PATH the daemon runs with`);
-  const daemon = await daemonStatus(m.dir);
   const what = `${s.agent} answers ${who} in ${s.cwd} (permissions ${s.permissions})`;
-  if (daemon.running) return ok("on call", `${what}; its daemon runs the turns`);
+  if (!m.config.trust.verifyMachines)
+    return fail(
+      "on call",
+      `${what}, but no message starts a turn: this machine does not verify other machines' signatures (trust.verifyMachines is false)`,
+      "coord trust machines on",
+    );
+  const where = await allowedDir(m, s.cwd);
+  const dir = "refused" in where ? undefined : where.cwd;
+  const st = dir ? await stat(dir).catch(() => undefined) : undefined;
+  if (!dir || !st?.isDirectory())
+    return fail(
+      "on call",
+      `${what}, but every turn fails: ${"refused" in where ? where.refused : `cwd ${where.cwd} ${st ? "is not a directory" : "does not exist"}`}`,
+      `create it, or run coord agent on-call ${s.agent} --cwd <dir> --from ${s.from === "ALL" ? "ALL" : s.from.join(",")}`,
+    );
+  if (s.agent === "codex" && !(await insideGitRepo(dir)))
+    return fail(
+      "on call",
+      `${what}, but codex refuses a cwd that is not inside a git repository, and ${dir} is not`,
+      `git init ${dir}, or put the machine on call with a cwd inside a repository`,
+    );
+  const daemon = await daemonStatus(m.dir);
+  const daemonPath = daemon.running && daemon.info ? (daemon.info.path ?? (await environPath(daemon.info.pid))) : undefined;
+  const path = daemonPath ?? env.PATH ?? "";
+  const whose = daemonPath !== undefined ? `the daemon's PATH (pid ${daemon.info!.pid})` : daemon.running ? "this shell's PATH (the daemon's is not known)" : "this shell's PATH";
+  const names = AGENT_CLIS.get(s.agent) ?? [s.agent];
+  const found = (await Promise.all(names.map((n) => whichOf(n, path)))).some(Boolean);
+  if (!found)
+    return fail(
+      "on call",
+      `${what}, but ${s.agent} is not on ${whose} (${names.join(" or ")}): every turn fails`,
+      daemonPath !== undefined
+        ? `install ${s.agent} on that PATH, or restart the daemon from a shell whose PATH has it (coord daemon install)`
+        : `install ${s.agent}, or put it on the PATH coord runs with`,
+    );
+  if (daemon.running) return ok("on call", `${what}; its daemon runs the turns (${s.agent} found on ${whose})`);
   return warn(
     "on call",
     `${what}; no daemon runs: each coord sync runs the turns of the messages it delivers, so an answer waits for the next sync`,
     "coord daemon install, for answers in seconds",
   );
+}
+
+/** Whether `dir` is inside a git repository (a .git file or directory in it or above it), as codex requires. */
+async function insideGitRepo(dir: string): Promise<boolean> {
+  for (let at = dir, i = 0; i < 100; i++) {
+    if (
+      await access(join(at, ".git")).then(
+        () => true,
+        () => false,
+      )
+    )
+      return true;
+    const up = dirname(at);
+    if (up === at) return false;
+    at = up;
+  }
+  return false;
+}
+
+/** The PATH of process `pid` from /proc (Linux; a daemon older than daemon.json's path), or undefined. */
+async function environPath(pid: number): Promise<string | undefined> {
+  const text = await readFile(`/proc/${pid}/environ`, "utf8").catch(() => undefined);
+  const entry = text?.split("\0").find((e) => e.startsWith("PATH="));
+  return entry?.slice(5);
 }
 
 async function agents(env: NodeJS.ProcessEnv): Promise<Check> {

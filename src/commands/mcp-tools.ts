@@ -4,6 +4,7 @@
 // the last fetched commit), never the network; writes are journaled in the
 // local state at once, as the CLI's are, and go out with the next sync, or at
 // once with `now`. Each tool answers structured data and a short text.
+import { machineStateText } from "../core/status/alerts.js";
 import { MACHINES_BRANCH } from "../core/trust/ownership.js";
 import * as z from "zod";
 import { agentLine, BROADCAST, MESSAGE_ID, parseMessageId } from "../core/messages/messages.js";
@@ -333,7 +334,7 @@ const thread = tool({
 
 /** The fleet in a few lines: machines by presence, orders by state, problems. */
 function fleetText(k: Known, at: Date, offline: string[]): string {
-  const machines = Object.entries(k.status.machines).map(([name, s]) => `${name} ${presenceOf(s, at)}${s.state === "idle" ? "" : ` (${s.state})`}`);
+  const machines = Object.entries(k.status.machines).map(([name, s]) => `${name} ${presenceOf(s, at)}${machineStateText(s) === "idle" ? "" : ` (${machineStateText(s)})`}`);
   const byState = new Map<string, string[]>();
   for (const [id, o] of Object.entries(k.status.orders)) byState.set(o.state, [...(byState.get(o.state) ?? []), id]);
   const orders = [...byState].map(([state, ids]) => `${state}: ${ids.slice(0, 10).join(", ")}${ids.length > 10 ? ` and ${ids.length - 10} more` : ""}`);
@@ -371,7 +372,7 @@ const status = tool({
       const tasks = Object.entries(data.tasks).map(([id, t]) => `${id} ${t.state}${t.reason ? ` (${t.reason})` : ""}`);
       return {
         data,
-        text: `${args.machine} is ${presenceOf(s, at)}, ${s.state}, last seen ${s.lastSeen}; ${plural(s.messages.unacked, "unacknowledged message")}. Tasks: ${tasks.join("; ") || "none"}.`,
+        text: `${args.machine} is ${presenceOf(s, at)}, ${machineStateText(s)}, last seen ${s.lastSeen}; ${plural(s.messages.unacked, "unacknowledged message")}. Tasks: ${tasks.join("; ") || "none"}.`,
       };
     }
     if (args.order !== undefined) {

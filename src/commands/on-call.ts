@@ -12,12 +12,12 @@ import { loadConfig, saveConfig } from "../state/config.js";
 import { loadOnCall, parseOnCall, readOnCallState, type RunningTurn, updateOnCallState } from "../state/on-call.js";
 import { expandHome } from "../state/paths.js";
 import { pidAlive } from "../state/lock.js";
-import { type Machine, openMachine } from "../sync/sync.js";
 import { daemonRunning } from "../daemon/daemon.js";
+import { type Machine, openMachine } from "../sync/sync.js";
 import { requestSync } from "../daemon/request.js";
 import { allowedDir } from "../sync/tasks.js";
 import { lastKnown, sendFrom } from "./messages.js";
-import { chainOf } from "../core/oncall/on-call.js";
+import { chainOf, decidedText, threadSwitch } from "../core/oncall/on-call.js";
 import { approvalAsk, approvalHolds, type Decision, permissionAnswer, whatItWouldDo } from "../core/oncall/approvals.js";
 import { machineKeySecrets } from "../state/trust.js";
 import { clip } from "../core/limits.js";
@@ -59,7 +59,9 @@ export interface OnCallShown {
   /** What the command changed ("" when nothing). */
   changed?: string;
   /** Turns running now. */
-  running: { thread: string; asker: string; since: string; step?: string; pid?: number; session?: string }[];
+  running: { thread: string; asker: string; since: string; step?: string; pid?: number; session?: string; gone?: true }[];
+  /** Requests for a permission waiting for a person. */
+  waiting?: { request: string; tool: string; asker: string; since: string }[];
   /** Threads and their sessions. */
   threads: { thread: string; agent: string; session?: string; queued: number }[];
   spentToday?: number;
@@ -70,7 +72,7 @@ export interface OnCallShown {
 /** What each CLI can do on call that a person should know when setting it. */
 export const ON_CALL_NOTES: Record<string, string> = {
   claude:
-    "claude: every turn gets --permission-mode, --max-turns and --max-budget-usd; each resume continues the session the last turn returned; a tool its permissions do not cover is asked of the asker in the thread (/approve, /deny)",
+    "claude: every turn gets --permission-mode{caps}; each resume continues the session the last turn returned; a tool its permissions do not cover is asked of the asker in the thread (/approve, /deny)",
   codex:
     "codex: the sandbox goes on every turn as -c sandbox_mode (codex exec resume refuses -s); no turn or budget cap (timeout and dailyBudgetUsd still hold); no approval callback: permissions decide alone; cwd must be a git repository codex trusts",
   opencode:
@@ -98,6 +100,10 @@ export async function onCall(opts: OnCallOptions): Promise<OnCallShown> {
     // The running daemon is asked for a sync now: its engine reads the new setting right after it, so turns that waited
     // (for a raised daily budget, a free slot of a higher maxParallel) start at once, not at an unrelated sync.
     if (await daemonRunning(m.stateDir)) await requestSync(m.stateDir);
+    // Sessions that ran with another CLI or other permissions are never resumed under these (core threadSwitch).
+    const switched = Object.values((await readOnCallState(m.stateDir)).threads).filter((t) => t.session && threadSwitch(t, settings)).length;
+    if (switched)
+      changed += `; ${switched} conversation${switched === 1 ? "" : "s"} that ran with another CLI or other permissions start${switched === 1 ? "s" : ""} a new ${settings.agent} session at ${switched === 1 ? "its" : "their"} next message, and ${switched === 1 ? "is" : "are"} told so`;
   }
   return { ...(await shown(m)), ...(changed !== undefined ? { changed } : {}) };
 }
@@ -197,15 +203,38 @@ async function shown(m: Machine): Promise<Omit<OnCallShown, "changed">> {
     if (t.running) running.push(runningOf(thread, t.running));
   }
   const today = new Date().toISOString().slice(0, 10);
+  const waiting = Object.entries(state.requests ?? {})
+    .filter(([, r]) => !r.decision)
+    .map(([request, r]) => ({ request, tool: r.tool, asker: r.asker, since: r.at }));
   return {
     machine: m.config.name,
     ...(read.settings ? { settings: read.settings } : {}),
     ...(read.problem ? { problem: read.problem } : {}),
     running,
+    ...(waiting.length ? { waiting } : {}),
     threads,
     ...(state.spent?.day === today ? { spentToday: state.spent.usd } : {}),
-    notes: read.settings ? [ON_CALL_NOTES[read.settings.agent]!] : [],
+    notes: [
+      ...(read.settings ? [noteOf(read.settings)] : []),
+      ...(read.settings && !m.config.trust.verifyMachines ? [NO_VERIFY] : []),
+      ...(read.settings && !(await daemonRunning(m.stateDir)) ? [NO_DAEMON] : []),
+    ],
   };
+}
+
+/** Said when the machine is on call but does not verify signatures (coord trust machines off). */
+export const NO_VERIFY =
+  "no message starts a turn: this machine does not verify other machines' signatures (trust.verifyMachines is false), so it does not publish that it is on call; coord trust machines on";
+
+/** Said when the machine is on call and no daemon runs: no turn starts until a sync. */
+export const NO_DAEMON =
+  "no coord daemon runs here: a message starts a turn only when a coord sync delivers it (its answer waits for the next sync); coord daemon install answers in seconds";
+
+/** What the CLI does on call, with the caps this setting gives (claude's only when set). */
+export function noteOf(s: OnCallSettings): string {
+  const caps = [s.maxTurns !== undefined ? "--max-turns" : "", s.maxBudgetUsd !== undefined ? "--max-budget-usd" : ""].filter(Boolean);
+  const list = caps.length === 2 ? `, ${caps[0]} and ${caps[1]}` : caps.length === 1 ? ` and ${caps[0]}` : " (no turn or budget cap per message is set)";
+  return ON_CALL_NOTES[s.agent]!.replace("{caps}", list);
 }
 
 function runningOf(thread: string, r: RunningTurn): OnCallShown["running"][number] {
@@ -217,6 +246,8 @@ function runningOf(thread: string, r: RunningTurn): OnCallShown["running"][numbe
     ...(r.step ? { step: r.step } : {}),
     ...(r.pid ? { pid: r.pid } : {}),
     ...(r.session ? { session: r.session } : {}),
+    // Its coord process is gone (a daemon killed -9): it runs no more; the next daemon or sync says it was interrupted.
+    ...(pidAlive(r.runner) ? {} : { gone: true as const }),
   };
 }
 
@@ -335,13 +366,13 @@ export async function askPermission(
     text: `Request ${id} timed out after ${after} with no answer: ${req.tool} was denied.`,
     priority: "normal",
     replyTo: id,
-    agent: { answer: true, cli: t.agent, outcome: "refused" },
+    agent: { answer: true, cli: t.agent, note: "approval-timeout" },
   });
   await req.publish().catch(() => {});
   return done({ behavior: "deny", message: `nobody answered within ${after}`, by: "timeout" }, id);
 }
 
-const denialText = (d: { by: string; message?: string }) => `denied by ${d.by}${d.message ? `: ${d.message}` : ""}`;
+const denialText = (d: { by: string; message?: string }) => decidedText({ behavior: "deny", ...d });
 
 /**
  * What a decided request lets the tool call do: a denial as it was made; an approval only for the input it showed
@@ -385,11 +416,7 @@ export async function decide(opts: {
       if (opts.always && opts.behavior === "allow" && t) t.allowed = [...new Set([...(t.allowed ?? []), r.tool])];
       return undefined;
     });
-    if (r)
-      throw new CoordError(
-        `nothing waits for approval: request ${opts.request} is over (${r.behavior === "allow" ? "approved" : "denied"} by ${r.by}); nothing was changed`,
-        EXIT.USAGE,
-      );
+    if (r) throw new CoordError(`nothing waits for approval: request ${opts.request} is over (${decidedText(r)}); nothing was changed`, EXIT.USAGE);
     return { id: opts.request, here: true };
   }
   const data = await readMailbox(m.stateDir);

@@ -71,6 +71,8 @@ export interface DaemonInfo {
   /** Set while a sync runs: when it started. */
   syncingSince?: string;
   stoppedAt?: string;
+  /** The PATH it runs with: the agent CLI of a turn on call is looked for there (coord doctor checks it). */
+  path?: string;
 }
 
 export interface DaemonOptions {
@@ -170,6 +172,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     schedule,
     ...(opts.jitter !== undefined ? { jitter: opts.jitter } : {}),
     ...(opts.look === false ? { look: false as const } : {}),
+    ...(process.env.PATH !== undefined ? { path: process.env.PATH } : {}),
   };
   // One write at a time, in order: the last one says how things are (the caller of a save gets its error).
   const saving = inTurn();

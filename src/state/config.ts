@@ -163,16 +163,28 @@ export async function loadConfig(stateDir: string): Promise<MachineConfig | unde
     throw new CoordError(`${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); ${REPAIR}`, EXIT.USAGE);
   }
   if (text === undefined) return undefined;
-  const lineCounter = new YAML.LineCounter();
+  let lineCounter = new YAML.LineCounter();
   let doc: YAML.Document.Parsed;
   let value: unknown;
+  let broken: BrokenOnCall | undefined;
   try {
     doc = YAML.parseDocument(text, { lineCounter });
-    if (doc.errors.length) throw new Error(doc.errors[0]!.message.split("\n")[0]!.replace(/:$/, ""));
+    if (doc.errors.length) {
+      // A YAML error inside the onCall: block is that block's problem (state/on-call.ts names its line): the rest
+      // of the file, read without it, is the config, and the machine is only off call.
+      const split = splitOnCall(text);
+      const restLines = new YAML.LineCounter();
+      const rest = split ? YAML.parseDocument(split.rest, { lineCounter: restLines }) : undefined;
+      if (!split || !rest || rest.errors.length) throw new Error(doc.errors[0]!.message.split("\n")[0]!.replace(/:$/, ""));
+      doc = rest;
+      lineCounter = restLines;
+      broken = new BrokenOnCall(split.raw);
+    }
     value = doc.toJS(); // throws on an alias bomb
   } catch (e) {
     throw new CoordError(`${path} is not valid YAML (${(e as Error).message}); ${REPAIR}`, EXIT.USAGE);
   }
+  if (broken && typeof value === "object" && value !== null && !Array.isArray(value)) (value as Record<string, unknown>).onCall = broken;
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw new CoordError(`${path} is not a machine config (it holds no fields); ${REPAIR}`, EXIT.USAGE);
   const result = configSchema.safeParse(value);
   if (!result.success) {
@@ -197,7 +209,44 @@ export async function loadConfig(stateDir: string): Promise<MachineConfig | unde
 
 export async function saveConfig(stateDir: string, config: MachineConfig): Promise<void> {
   const header = "# coord machine config: this machine's identity and settings. Durations: 90s, 15m, 2h.\n";
-  await writeDurably(configPath(stateDir), header + YAML.stringify(config));
+  // A broken onCall: block written by hand is written back as it was (a person fixes it; coord never drops it).
+  const broken = config.onCall instanceof BrokenOnCall ? config.onCall : undefined;
+  const body = YAML.stringify(broken ? { ...config, onCall: undefined } : config);
+  await writeDurably(configPath(stateDir), header + body + (broken ? broken.raw : ""));
+}
+
+/** An onCall: block that is not valid YAML, as its lines were: the machine is off call until it is fixed. */
+export class BrokenOnCall {
+  constructor(readonly raw: string) {}
+}
+
+/** A YAML error's first line, without its position (the caller names the line). */
+export function yamlErrorText(e: YAML.YAMLError): string {
+  return e.message
+    .split("\n")[0]!
+    .replace(/:$/, "")
+    .replace(/ at line \d+, column \d+$/, "");
+}
+
+/**
+ * The top-level `onCall:` block of machine.yaml's text apart from the rest: `rest` is the text with the block's
+ * lines blank, `only` the text with every other line blank (both keep the line numbers), `raw` the block's lines.
+ * Undefined when there is no such block.
+ */
+export function splitOnCall(text: string): { rest: string; only: string; raw: string } | undefined {
+  const lines = text.split("\n");
+  const start = lines.findIndex((l) => /^(onCall|"onCall"|'onCall')\s*:/.test(l));
+  if (start < 0) return undefined;
+  let end = start + 1;
+  // The block: the lines indented under it (blank lines and comments among them).
+  while (end < lines.length && (/^\s/.test(lines[end]!) || lines[end] === "" || lines[end]!.startsWith("#"))) end++;
+  while (end > start + 1 && (lines[end - 1]!.trim() === "" || lines[end - 1]!.startsWith("#"))) end--;
+  const inBlock = (i: number) => i >= start && i < end;
+  return {
+    rest: lines.map((l, i) => (inBlock(i) ? "" : l)).join("\n"),
+    only: lines.map((l, i) => (inBlock(i) ? l : "")).join("\n"),
+    raw: `${lines.slice(start, end).join("\n")}\n`,
+  };
 }
 
 /** A config from fields as a user gives them; a bad value is a usage error naming the option. */

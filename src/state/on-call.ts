@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import YAML from "yaml";
 import * as z from "zod";
-import { AGENTS, PERMISSIONS } from "../core/agents/agents.js";
+import { AGENTS, type Permission, PERMISSIONS } from "../core/agents/agents.js";
 import { ON_CALL_AGENTS, type OnCallSettings, type Ask } from "../core/oncall/on-call.js";
 import { DEFAULT_APPROVAL_TIMEOUT } from "../core/oncall/approvals.js";
 import { parseDuration } from "../core/time/duration.js";
@@ -15,7 +15,7 @@ import { ownTable } from "../core/types.js";
 import type { Message } from "../core/messages/messages.js";
 import { checkState, setAside } from "./corrupt.js";
 import { readIfExists, updateLocked } from "./files.js";
-import { configPath } from "./config.js";
+import { configPath, splitOnCall, yamlErrorText } from "./config.js";
 
 /** The longest turn (a day): anything longer is a service, not a turn. */
 export const MAX_TURN_TIMEOUT = 86400;
@@ -38,10 +38,11 @@ export const onCallSchema = z.strictObject({
     message: "must be a list of machine names, or ALL",
   }),
   permissions: z.enum(PERMISSIONS, { message: `must be one of ${PERMISSIONS.join(", ")}` }).default("read-only"),
-  maxTurns: z.number().int().min(1).max(10_000).optional(),
+  // The bounds before int(): a number past them is named by its bound, not by the largest safe integer.
+  maxTurns: z.number().min(1).max(10_000).int().optional(),
   maxBudgetUsd: z.number().positive().max(1_000_000).optional(),
   timeout: duration.default(1800),
-  maxParallel: z.number().int().min(1).max(16).default(2),
+  maxParallel: z.number().min(1).max(16).int().default(2),
   dailyBudgetUsd: z.number().positive().max(1_000_000).optional(),
   model: z.string().min(1).max(200).optional(),
   approvalTimeout: duration.default(DEFAULT_APPROVAL_TIMEOUT),
@@ -58,7 +59,7 @@ export function parseOnCall(value: unknown): { settings: OnCallSettings } | { pr
     const issue = r.error.issues[0]!;
     if (issue.code === "unrecognized_keys") return { problem: `unknown field "onCall.${issue.keys[0]}"; remove it or fix its name`, field: issue.keys[0]! };
     const field = issue.path.length ? `onCall.${issue.path.join(".")}` : "onCall";
-    return { problem: `field ${field} ${issue.message.replace(/^Invalid input: /, "")}`, field: String(issue.path[0] ?? "") };
+    return { problem: `field ${field} ${issueText(issue)}`, field: String(issue.path[0] ?? "") };
   }
   const s = r.data;
   const how = AGENTS.get(s.agent)?.invocation({ agent: s.agent, prompt: "", permissions: s.permissions, ...(s.model ? { model: s.model } : {}) }, { root: false });
@@ -80,6 +81,17 @@ export function parseOnCall(value: unknown): { settings: OnCallSettings } | { pr
   return { settings };
 }
 
+/** A schema's complaint as the end of a sentence ("must be 16 at most"), never zod's own words. */
+function issueText(issue: z.core.$ZodIssue): string {
+  // The schema's own words where it has them.
+  if (!/^(Too big|Too small|Invalid)/.test(issue.message)) return issue.message;
+  if (issue.code === "too_big") return issue.inclusive === false ? `must be less than ${String(issue.maximum)}` : `must be ${String(issue.maximum)} at most`;
+  if (issue.code === "too_small") return issue.inclusive === false ? `must be more than ${String(issue.minimum)}` : `must be ${String(issue.minimum)} or more`;
+  if (issue.code === "invalid_type") return `must be ${issue.expected === "int" ? "a whole number" : issue.expected === "number" ? "a number" : `a ${issue.expected}`}`;
+  if (issue.code === "invalid_format" || issue.code === "not_multiple_of") return "is not a value coord takes here";
+  return issue.message.replace(/^Invalid input: /, "");
+}
+
 /** This machine's on-call setting, read from machine.yaml; a broken block is a problem naming its line, never an exception. */
 export async function loadOnCall(stateDir: string): Promise<OnCallRead> {
   const path = configPath(stateDir);
@@ -89,7 +101,17 @@ export async function loadOnCall(stateDir: string): Promise<OnCallRead> {
   let doc: YAML.Document.Parsed;
   try {
     doc = YAML.parseDocument(text, { lineCounter });
-    if (doc.errors.length) return {}; // the whole file's problem: loadConfig says it
+    if (doc.errors.length) {
+      // Not YAML inside the onCall: block only: named by its line; elsewhere it is the whole file's problem (loadConfig says it).
+      const split = splitOnCall(text);
+      if (!split || YAML.parseDocument(split.rest).errors.length) return {};
+      const only = new YAML.LineCounter();
+      const e = YAML.parseDocument(split.only, { lineCounter: only }).errors[0] ?? doc.errors[0]!;
+      const line = e.linePos?.[0].line;
+      return {
+        problem: `${path}${line === undefined ? "" : `:${line}`}: the onCall block is not valid YAML (${yamlErrorText(e)}); this machine is not on call until it is fixed (coord agent on-call rewrites it, coord agent on-call --off removes it)`,
+      };
+    }
   } catch {
     return {};
   }
@@ -149,6 +171,8 @@ export interface ThreadState {
   /** The CLI and the directory of its session (a session lives in its cwd: resumed only there). */
   agent: string;
   cwd: string;
+  /** The permissions its session ran with: another CLI or other permissions on call start a new session (core threadSwitch). */
+  permissions?: Permission;
   /** The CLI's session id to resume: the one the last turn returned (claude writes a new one at each resume). */
   session?: string;
   /** Messages that came while a turn ran (or before one could start), answered together by the next turn, in order. */
@@ -211,6 +235,7 @@ const stateSchema = z.looseObject({
     z.looseObject({
       agent: z.string(),
       cwd: z.string(),
+      permissions: z.enum(PERMISSIONS).optional().catch(undefined),
       session: z.string().optional(),
       queue: z.array(ask),
       running: z

@@ -16,12 +16,15 @@ import {
   type AgentMark,
   chainOf,
   dayOf,
+  DECIDED_BY_TURN_END,
+  decidedText,
   interruptedAnswer,
   isStop,
   type OnCallSettings,
   sessionOf,
   stepOf,
   threadOf,
+  threadSwitch,
   turnInvocation,
   turnPrompt,
   whyNoTurn,
@@ -88,6 +91,8 @@ interface Note {
   to: string;
   replyTo: string;
   text: string;
+  /** A note that refuses nothing (a /stop with nothing running): said so in its mark, not "refused". */
+  note?: NonNullable<AgentMark["note"]>;
 }
 
 /** Requests of turn `turn` of thread `thread` still waiting: denied, by `why` (a late /approve is told the request is over). */
@@ -205,12 +210,13 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
         if (request && decision) {
           // From anyone but the asker or a sender on call for: it counts for nothing.
           if (!mayDecide(msg.from, request.asker, s.from, pins.has(msg.from))) continue;
-          const over = request.decision ?? (state.threads[request.thread]?.running?.startedAt === request.turn ? undefined : { behavior: "deny", by: "the turn ended" });
+          const over =
+            request.decision ?? (state.threads[request.thread]?.running?.startedAt === request.turn ? undefined : { behavior: "deny" as const, by: DECIDED_BY_TURN_END });
           if (over) {
             out.refusals.push({
               to: msg.from,
               replyTo: msg.id,
-              text: `Request ${msg.replyTo} is over (${over.behavior === "allow" ? "approved" : "denied"} by ${over.by}): this answer changes nothing.`,
+              text: `Request ${msg.replyTo} is over (${decidedText(over)}): this answer changes nothing.`,
             });
             continue;
           }
@@ -256,7 +262,7 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
           });
           continue;
         }
-        const thread: ThreadState = own(state.threads, root) ?? { agent: s.agent, cwd: s.cwd, queue: [], lastAt: msg.at, ids: [] };
+        const thread: ThreadState = own(state.threads, root) ?? { agent: s.agent, cwd: s.cwd, permissions: s.permissions, queue: [], lastAt: msg.at, ids: [] };
         state.threads[root] = thread;
         thread.ids = [...(thread.ids ?? []), msg.id].slice(-200);
         thread.askers = [...new Set([...(thread.askers ?? []), msg.from])].slice(-50);
@@ -275,6 +281,7 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
               text: dropped
                 ? `Nothing was running; ${dropped} waiting message${dropped === 1 ? " was" : "s were"} dropped.`
                 : "Nothing is running in this thread: nothing to stop.",
+              note: "nothing-running",
             });
           continue;
         }
@@ -343,7 +350,7 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
       last.from,
       last.id,
       `Waiting: this machine's on-call budget of $${s.dailyBudgetUsd} for today (UTC) is spent. The message is kept and answered tomorrow, or when the budget is raised.`,
-      { answer: true, cli: s.agent, outcome: "refused" },
+      { answer: true, cli: s.agent, note: "budget" },
     );
   }
 
@@ -386,7 +393,7 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
         const day = dayOf(now());
         state.spent = { day, usd: (state.spent?.day === day ? state.spent.usd : 0) + end.costUsd };
       }
-      endRequests(state, root, startedAt, "the turn ended", now());
+      endRequests(state, root, startedAt, DECIDED_BY_TURN_END, now());
       return { answers: run.answers, asks: run.asks };
     });
     if (!answers) return;
@@ -407,18 +414,31 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
       const t = own(state.threads, root);
       if (!t || t.running || t.queue.length === 0) return undefined;
       if (Object.values(state.threads).filter((x) => x.running).length >= s.maxParallel) return undefined;
+      // The machine's CLI or permissions changed since the thread's session ran: a new session, with today's setting.
+      const switched = threadSwitch(t, s);
+      if (switched) {
+        t.agent = switched.agent;
+        t.cwd = switched.cwd;
+        t.permissions = switched.permissions;
+        delete t.session;
+        delete t.allowed;
+      }
+      t.permissions ??= s.permissions;
       t.running = { runner: process.pid, engine: engineId, startedAt, asks: t.queue };
       t.queue = [];
-      return { thread: { ...t }, asks: t.running.asks };
+      return { thread: { ...t }, asks: t.running.asks, ...(switched?.note ? { note: switched.note } : {}) };
     });
     if (!turn) return;
     const m = cur; // this turn's config, as it was when it started
     const { thread, asks } = turn;
+    /** The answer's text, with the note of a new session at its head. */
+    const told = (text: string) => (turn.note ? `${turn.note}\n\n${text}` : text);
+    if (turn.note) log(`on call: thread ${root} starts a new ${thread.agent} session: the setting on call changed since its last turn`);
     const chain = chainOf(asks);
     const last = asks[asks.length - 1]!;
     const first = asks[0]!;
     const fail = (why: string) => {
-      ended.end = { text: `The turn could not start: ${why}.`, mark: { answer: true, cli: thread.agent, chain: chain + 1, outcome: "failed" } };
+      ended.end = { text: told(`The turn could not start: ${why}.`), mark: { answer: true, cli: thread.agent, chain: chain + 1, outcome: "failed" } };
       return endTurn(root, startedAt, ended.end);
     };
     const where = await allowedDir(m, thread.cwd);
@@ -521,7 +541,7 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
     );
     log(`on call: turn of thread ${root} ended (${a.mark.outcome ?? "answered"})`);
     const back = said?.session ?? session;
-    ended.end = { ...a, ...(back ? { session: back } : {}), ...(said?.costUsd ? { costUsd: said.costUsd } : {}) };
+    ended.end = { ...a, text: told(a.text), ...(back ? { session: back } : {}), ...(said?.costUsd ? { costUsd: said.costUsd } : {}) };
     await endTurn(root, startedAt, ended.end);
   }
 
@@ -582,7 +602,8 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
         const s = await settings();
         const { refusals, notes, stops } = await take(s);
         // A refusal or a note is the message's whole answer: acknowledged with it.
-        for (const r of refusals) await answer(r.to, r.replyTo, r.text, { answer: true, ...(s ? { cli: s.agent } : {}), outcome: "refused" }, [r.replyTo]);
+        for (const r of refusals)
+          await answer(r.to, r.replyTo, r.text, { answer: true, ...(s ? { cli: s.agent } : {}), ...(r.note ? { note: r.note } : { outcome: "refused" }) }, [r.replyTo]);
         for (const r of notes) await answer(r.to, r.replyTo, r.text, { answer: true, ...(s ? { cli: s.agent } : {}) }, [r.replyTo]);
         if (stops.length) {
           const state = await readOnCallState(cur.stateDir);
@@ -682,12 +703,14 @@ const clipAnswer = (text: string) => (text.length > MAX_ANSWER ? `${text.slice(0
 
 /** What this machine's file says of it on call: its CLI, for whom, the turns running with their latest steps, today's spend. */
 export async function publishedOnCall(m: Machine, now: Date): Promise<OnCallReport | undefined> {
-  if (m.config.onCall === undefined) return undefined;
+  // Without verified signatures no message starts a turn: the machine is not on call, whatever the setting says.
+  if (m.config.onCall === undefined || !m.config.trust.verifyMachines) return undefined;
   const read = await loadOnCall(m.stateDir);
   if (!read.settings) return undefined;
   const state = await readOnCallState(m.stateDir);
   const turns = Object.entries(state.threads)
-    .filter(([, t]) => t.running)
+    // A turn whose coord process is gone (a daemon killed -9) runs no more: the next engine says it was interrupted.
+    .filter(([, t]) => t.running && pidAlive(t.running.runner))
     .map(([thread, t]) => {
       const r = t.running!;
       return { thread, asker: r.asks[r.asks.length - 1]?.from ?? "?", since: r.startedAt, ...(r.step ? { step: r.step } : {}) };
@@ -699,11 +722,19 @@ export async function publishedOnCall(m: Machine, now: Date): Promise<OnCallRepo
     const secrets = await machineKeySecrets(m.stateDir, m.config);
     for (const t of turns) if (t.step) t.step = redact(t.step, secrets);
   }
+  // Requests waiting for a person (alerts where people look), of turns still running.
+  const live = new Set(turns.map((t) => `${t.thread}\n${t.since}`));
+  const waiting = Object.entries(state.requests ?? {})
+    .filter(([, r]) => !r.decision && live.has(`${r.thread}\n${r.turn}`))
+    .map(([request, r]) => ({ request, tool: r.tool, asker: r.asker, since: r.at }))
+    .sort((a, b) => (a.since < b.since ? -1 : 1))
+    .slice(0, MAX_ON_CALL_TURNS);
   return {
     agent: s.agent,
     from: s.from,
     permissions: s.permissions,
     ...(turns.length ? { turns } : {}),
+    ...(waiting.length ? { waiting } : {}),
     ...(state.spent && state.spent.day === dayOf(now) ? { spent: { day: state.spent.day, usd: Math.round(state.spent.usd * 10_000) / 10_000 } } : {}),
   };
 }

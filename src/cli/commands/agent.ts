@@ -185,6 +185,13 @@ const numberOf = (flag: string, whole: boolean) => (value: string) => {
   return n;
 };
 
+/** The exit codes of coord agent on-call (those of sync are not its own). */
+const ON_CALL_EXIT_CODES = `
+Exit codes:
+  0  done: the setting written, shown or taken off
+  1  a failure (the checkout could not be read or written)
+  2  bad usage: a setting refused (nothing changed), or the onCall: block in machine.yaml is broken (its line is named)`;
+
 /** coord agent on-call [cli] (set, show, --off), coord agent stop <thread>. */
 function registerOnCall(agent: Command, io: Io): void {
   agent
@@ -218,12 +225,12 @@ when it comes from a machine in --from, its signature verifies, and it is not an
 conversation's session; a reply /stop stops the running turn. The machine's daemon runs the turns (without one, each
 coord sync runs them before it publishes). Name the CLI first: --from and --allow-tool take every word after them.
 See docs/agents.md, "Agents on call".
-${EXIT_CODES}${examples(
-  "coord agent on-call claude --cwd ~/dev/dao --from izzit7",
-  "coord agent on-call codex --cwd ~/dev/app --from izzit7,soda-yeti --permissions edit --timeout 45m",
-  "coord agent on-call claude --cwd ~/dev/dao --from ALL --max-turns 30 --max-budget-usd 2 --daily-budget-usd 20",
-  "coord agent on-call",
-  "coord agent on-call --off",
+${ON_CALL_EXIT_CODES}${examples(
+  "coord agent on-call claude --cwd ~/dev/dao --from izzit7 --dir ~/fleet",
+  "coord agent on-call codex --cwd ~/dev/app --from izzit7,soda-yeti --permissions edit --timeout 45m --dir ~/fleet",
+  "coord agent on-call claude --cwd ~/dev/dao --from ALL --max-turns 30 --max-budget-usd 2 --daily-budget-usd 20 --dir ~/fleet",
+  "coord agent on-call --dir ~/fleet",
+  "coord agent on-call --off --dir ~/fleet",
 )}`,
     )
     .action(async (cli: string | undefined, o: Omit<OnCallOptions, "dir" | "agent" | "allowTools" | "path"> & { dir?: string; allowTool?: string[]; json?: boolean }) => {
@@ -288,7 +295,13 @@ export function onCallLines(r: OnCallShown): string[] {
     );
   }
   if (r.spentToday !== undefined) lines.push(`spent today: $${r.spentToday.toFixed(4)}`);
-  for (const t of r.running) lines.push(`running: thread ${t.thread} for ${t.asker} since ${t.since}${t.step ? `, at: ${t.step}` : ""}`);
+  for (const t of r.running)
+    lines.push(
+      t.gone
+        ? `interrupted: thread ${t.thread} for ${t.asker} (its coord process is gone; the next daemon or sync tells the thread)`
+        : `running: thread ${t.thread} for ${t.asker} since ${t.since}${t.step ? `, at: ${t.step}` : ""}`,
+    );
+  for (const w of r.waiting ?? []) lines.push(`waiting for ${w.asker} to approve or deny ${w.tool} since ${w.since}: request ${w.request}`);
   for (const t of r.threads) lines.push(`thread ${t.thread}: ${t.agent}${t.session ? ` session ${t.session}` : ""}${t.queued ? `, ${t.queued} waiting` : ""}`);
   for (const n of r.notes) lines.push(`note: ${n}`);
   return lines;

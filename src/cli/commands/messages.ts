@@ -7,7 +7,7 @@ import { openMachine } from "../../sync/sync.js";
 import { CoordError, EXIT } from "../../errors.js";
 import { publishedText } from "../../sync/result.js";
 import { resolveDir } from "../dir.js";
-import { dirOption, examples, type Io, readStdin } from "../shared.js";
+import { dirOption, examples, type Io, readStdin, textAfterDashes } from "../shared.js";
 
 /** send, inbox and outbox: the messages between machines. */
 export function registerMessages(program: Command, io: Io): void {
@@ -50,6 +50,7 @@ ${examples(
       // The sync that published it here said something (the hub refused a wake): as coord sync would.
       for (const w of (r.soon?.by === "here" ? r.soon.result : r.published)?.warnings ?? []) io.err(`warning: ${w}`);
     });
+  textAfterDashes(program.commands.find((c) => c.name() === "send")!, "coord send <to>");
 
   program
     .command("inbox [action] [ids...]")

@@ -51,6 +51,11 @@ const onCallReport = z.object({
     .optional(),
   /** Dollars its turns cost on `day` (UTC), as the CLIs reported them. */
   spent: z.object({ day: z.string().max(10), usd: z.number().min(0).max(1e9) }).optional(),
+  /** Requests for a permission waiting for a person's /approve or /deny: the request's id, the tool, whom it asks, since when. */
+  waiting: z
+    .array(z.object({ request: z.string().max(200), tool: z.string().max(100), asker: z.string().max(64), since: z.string().max(64) }))
+    .max(MAX_ON_CALL_TURNS)
+    .optional(),
 });
 
 export type OnCallReport = z.output<typeof onCallReport>;
@@ -355,6 +360,13 @@ function canonicalOnCall(o: OnCallReport): OnCallReport {
         }
       : {}),
     ...(o.spent ? { spent: o.spent } : {}),
+    ...(o.waiting?.length
+      ? {
+          waiting: o.waiting
+            .slice(0, MAX_ON_CALL_TURNS)
+            .map((w) => ({ request: clip(w.request, 200), tool: clip(w.tool, 100), asker: clip(w.asker, 64), since: clip(w.since, 64) })),
+        }
+      : {}),
   };
 }
 

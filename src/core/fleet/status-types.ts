@@ -9,11 +9,11 @@ import type { ServiceReport } from "../services/services.js";
 import type { AgentReport, OnCallReport } from "./computer.js";
 import type { MachineState, Problem, TaskState } from "../types.js";
 
-export const ALERT_KINDS = ["offline", "stalled", "failed", "service", "refused", "urgent"] as const;
+export const ALERT_KINDS = ["offline", "stalled", "failed", "service", "refused", "approval", "urgent"] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
 export interface Alert {
-  /** Stable while the cause lasts: "offline/<machine>/<lastSeen>", "stalled/<machine>/<since>", "failed/<order>/<rev>/<machine>/<attempts>", "refused/<machine>/<commit>", or an urgent message's id. */
+  /** Stable while the cause lasts: "offline/<machine>/<lastSeen>", "stalled/<machine>/<since>", "failed/<order>/<rev>/<machine>/<attempts>", "refused/<machine>/<commit>", "approval/<request id>", or an urgent message's id. */
   id: string;
   kind: AlertKind;
   /** One line for people. */

@@ -13,6 +13,9 @@ export const MESSAGES_DIR = "coordination/messages";
 /** A counter of messages: safe to add one to. */
 const count = z.number().int().nonnegative().max(MAX_COUNT);
 
+/** What a machine on call says that is no turn's answer: a message waiting for the daily budget, a /stop with nothing running, a request for a permission nobody answered. */
+export const AGENT_NOTES = ["budget", "nothing-running", "approval-timeout"] as const;
+
 const messageSchema = z.object({
   /** Sequence number in its channel, from 1. */
   seq: z.number().int().positive().max(MAX_COUNT),
@@ -45,6 +48,8 @@ const messageSchema = z.object({
       turns: z.number().int().min(0).max(MAX_COUNT).optional(),
       costUsd: z.number().min(0).max(1e9).optional(),
       outcome: z.enum(["failed", "stopped", "interrupted", "refused"]).optional(),
+      /** A note of the machine on call that is no turn's answer (an unknown one is dropped, the mark kept). */
+      note: z.enum(AGENT_NOTES).optional().catch(undefined),
     })
     .optional()
     .catch(undefined),
@@ -131,7 +136,7 @@ function canonicalMessage(m: Message): Message {
 
 /** An agent's mark with its fields in one order. */
 function canonicalMark(a: NonNullable<Message["agent"]>): NonNullable<Message["agent"]> {
-  const keys = ["answer", "request", "input", "digest", "redacted", "cli", "chain", "durationMs", "turns", "costUsd", "outcome"] as const;
+  const keys = ["answer", "request", "input", "digest", "redacted", "cli", "chain", "durationMs", "turns", "costUsd", "outcome", "note"] as const;
   return Object.fromEntries(keys.filter((k) => a[k] !== undefined).map((k) => [k, a[k]]));
 }
 
@@ -148,9 +153,16 @@ export function renderMessageFile(file: MessageFile): string {
   return renderFrontMatter(data, lines.join("\n"));
 }
 
+const NOTE_WORDS: Record<(typeof AGENT_NOTES)[number], string> = {
+  budget: "waiting for the daily budget",
+  "nothing-running": "nothing was running",
+  "approval-timeout": "request timed out, denied",
+};
+
 /** How a message's agent mark reads for people: "answer by claude, 12 s, 3 turns, $0.0210". */
 export function agentLine(a: Message["agent"]): string {
   if (!a) return "";
+  if (a.note) return `${a.cli ?? "the agent"} on call: ${NOTE_WORDS[a.note]}`;
   const parts = [a.request ? `${a.cli ?? "an agent"} asks to use ${a.request}` : a.answer ? `answer by ${a.cli ?? "an agent"}` : `by ${a.cli ?? "an agent"}`];
   if (a.outcome) parts.push(a.outcome);
   if (a.durationMs !== undefined) parts.push(`${Math.round(a.durationMs / 1000)} s`);

@@ -301,3 +301,46 @@ export function withinDailyBudget(s: Pick<OnCallSettings, "dailyBudgetUsd">, spe
   const today = spent && spent.day === dayOf(now) ? spent.usd : 0;
   return today < s.dailyBudgetUsd;
 }
+
+/** Who decides a request that no person decided (ApprovalRequest.decision.by). */
+export const DECIDED_BY_TIMEOUT = "timeout";
+export const DECIDED_BY_TURN_END = "the turn ended";
+
+/** A request's decision in words: "approved by izzit7", "denied by izzit7: not now", "denied: the turn ended first". */
+export function decidedText(d: { behavior: "allow" | "deny"; by: string; message?: string }): string {
+  const why = d.message ? `: ${d.message}` : "";
+  if (d.by === DECIDED_BY_TIMEOUT) return `denied: nobody answered in time${why}`;
+  if (d.by === DECIDED_BY_TURN_END) return `denied: the turn ended first${why}`;
+  return `${d.behavior === "allow" ? "approved" : "denied"} by ${d.by}${d.behavior === "deny" ? why : ""}`;
+}
+
+/** What a thread ran with: its CLI, its session's directory, its permissions (absent in a thread recorded before they were). */
+export interface ThreadSetting {
+  agent: string;
+  cwd: string;
+  permissions?: Permission;
+  session?: string;
+}
+
+/**
+ * Whether a thread's next turn goes on with its session, or starts a new one with the machine's setting `s`: a session
+ * never runs under another CLI or other permissions than it ran with (issue 58, finding 8). Undefined: it goes on.
+ * Else the thread's new setting, no session, and `note`, said at the head of the turn's answer (none when the thread
+ * had no session yet: nothing is lost).
+ */
+export function threadSwitch(
+  t: ThreadSetting,
+  s: Pick<OnCallSettings, "agent" | "cwd" | "permissions">,
+): { agent: OnCallAgent; cwd: string; permissions: Permission; note?: string } | undefined {
+  const cli = t.agent !== s.agent;
+  const perms = t.permissions !== undefined && t.permissions !== s.permissions;
+  if (!cli && !perms) return undefined;
+  const next = { agent: s.agent, cwd: s.cwd, permissions: s.permissions };
+  if (!t.session) return next;
+  const was = cli ? `${t.agent}${t.permissions ? ` (${t.permissions})` : ""}` : `permissions ${t.permissions}`;
+  const now = cli ? `${s.agent} (${s.permissions})` : `permissions ${s.permissions}`;
+  return {
+    ...next,
+    note: `Note: this conversation's earlier turns ran with ${was}; this machine is now on call with ${now}, so this turn started a new ${s.agent} session, which does not remember the earlier turns (the old session was not resumed under the new setting).`,
+  };
+}

@@ -3,7 +3,7 @@
 // (core/status/status.ts); failures from the orders' status; offline machines from
 // presence at a time the reader passes in: the fleet's time in STATUS.md, the
 // reader's clock in a terminal, the page or a notify hook.
-import { presenceOf, silentFor, agoText, utcText } from "../fleet/presence.js";
+import { presenceOf, silentFor, agoText, spanText, utcText } from "../fleet/presence.js";
 import { plural } from "../limits.js";
 import { failuresText, type ReportedHealth } from "../fleet/failures.js";
 import { type Alert, ALERT_KINDS, type AlertKind, type MachineStatus, type OrderStatus, type ServiceStatus, type StatusJson } from "../fleet/status-types.js";
@@ -80,9 +80,42 @@ export function serviceAlerts(services: Record<string, ServiceStatus>): Alert[] 
   return out;
 }
 
+/**
+ * Requests for a permission an agent on call made that wait for a person (approvals from afar), as their machines
+ * publish them: one alert per request, to its asker, with since when it waits.
+ */
+export function approvalAlerts(machines: Record<string, MachineStatus>): Alert[] {
+  const out: Alert[] = [];
+  for (const [name, m] of Object.entries(machines))
+    for (const w of m.onCall?.waiting ?? [])
+      out.push({
+        id: `approval/${w.request}`,
+        kind: "approval",
+        machine: name,
+        to: w.asker,
+        at: w.since,
+        text: `${name}'s ${m.onCall!.agent} waits for ${w.asker} to approve or deny ${w.tool} (request ${w.request}): coord approve ${w.request}, or coord deny ${w.request}`,
+      });
+  return out;
+}
+
+/** How long an alert has waited at `now`, in words ("3 min"), when its time is known. */
+export function waitedText(a: Pick<Alert, "at">, now: Date): string | undefined {
+  const t = Date.parse(a.at ?? "");
+  return Number.isFinite(t) ? spanText(Math.max(0, Math.round((now.getTime() - t) / 1000))) : undefined;
+}
+
+/** A machine's state as the fleet tables show it: its turns on call with it ("idle" while turns run would say nobody works). */
+export function machineStateText(m: Pick<MachineStatus, "state" | "onCall">): string {
+  const n = m.onCall?.turns?.length ?? 0;
+  if (n === 0) return m.state;
+  const turns = `${n} turn${n === 1 ? "" : "s"} on call`;
+  return m.state === "idle" ? `answering (${turns})` : `${m.state}, ${turns}`;
+}
+
 const rank = (k: AlertKind) => ALERT_KINDS.indexOf(k);
 
-/** Deterministic order: by kind (offline, stalled, failed, service, refused, urgent), then time, then id. */
+/** Deterministic order: by kind (offline, stalled, failed, service, refused, approval, urgent), then time, then id. */
 export function sortAlerts(alerts: Alert[]): Alert[] {
   return alerts.sort((a, b) => rank(a.kind) - rank(b.kind) || cmp(a.at ?? "", b.at ?? "") || cmp(a.id, b.id));
 }

@@ -9,6 +9,7 @@ import { plural, someOf } from "../limits.js";
 import { code, fence, inline, slug, table } from "../files/markdown.js";
 import { agoText, MISSED_HEARTBEATS, type Presence, silentFor, spanText, STALE_HEARTBEATS, utcText } from "../fleet/presence.js";
 import { ATTENTION } from "./status.js";
+import { machineStateText, waitedText } from "./alerts.js";
 import type { Problem, TaskState } from "../types.js";
 import type { Alert, MachineStatus, OrderMachineStatus, OrderStatus, StatusJson } from "../fleet/status-types.js";
 
@@ -49,6 +50,7 @@ const ALERT_MARK: Record<Alert["kind"], string> = {
   failed: "✖ **failed**",
   service: "⚙ **service**",
   refused: "⛔ **refused**",
+  approval: "✋ **approval waiting**",
   urgent: "📨 **urgent message**",
 };
 
@@ -72,6 +74,10 @@ function alertLine(a: Alert, status: StatusJson, asOf: Date | undefined): string
       return `- ${mark}: [${a.machine}](${machineLink(a.machine!)}) ${inline(a.text.slice(a.machine!.length + 1))}`;
     case "service":
       return `- ${mark}: [${inline(a.text)}](${machineLink(a.machine!)}#${slug(serviceHeading(a.service!))})`;
+    case "approval": {
+      const waited = asOf ? waitedText(a, asOf) : undefined;
+      return `- ${mark}: ${inline(a.text)}${a.at ? ` · waiting since ${utcText(a.at)}${waited ? ` (${waited})` : ""}` : ""}`;
+    }
     case "urgent":
       return `- ${mark} \`${a.id}\` from ${a.from} to ${someOf(a.recipients ?? [])}, sent ${a.at ? utcText(a.at) : "?"}: ${inline(a.text)}`;
     default:
@@ -191,7 +197,7 @@ export function renderStatusMd(status: StatusJson): string {
     out.push(
       table(
         ["machine", "state", "last seen"],
-        machines.map(([name, m]) => [`[${name}](${machineLink(name)})`, PRESENCE_MARK[m.presence] + m.state, lastSeen(m, asOf)]),
+        machines.map(([name, m]) => [`[${name}](${machineLink(name)})`, PRESENCE_MARK[m.presence] + machineStateText(m), lastSeen(m, asOf)]),
       ),
       "",
       ...machines.filter(([, m]) => m.stateReason).map(([name, m]) => `- ${name} ${m.state}: ${inline(m.stateReason)}`),

@@ -7,7 +7,7 @@ import { describeEvery, upcomingSlot } from "../time/every.js";
 import { clip } from "../limits.js";
 import { describeRefusal } from "../trust/trust.js";
 import { formatDuration } from "../time/duration.js";
-import { failureAlerts, offlineAlerts, serviceAlerts, sortAlerts, stalledAlerts } from "./alerts.js";
+import { approvalAlerts, failureAlerts, offlineAlerts, serviceAlerts, sortAlerts, stalledAlerts } from "./alerts.js";
 import type { ServiceReport } from "../services/services.js";
 import { fleetTime, presenceOf } from "../fleet/presence.js";
 import { ordersTargets } from "../orders/orders.js";
@@ -329,6 +329,7 @@ function computeStatus(model: RepoModel): StatusJson {
     ...failureAlerts(orders),
     ...serviceAlerts(services),
     ...refused.map(({ name, r }): Alert => ({ id: `refused/${name}/${r.commit}`, kind: "refused", machine: name, text: `${name} refused ${describeRefusal(r)}` })),
+    ...approvalAlerts(machines),
     ...urgent.values(),
   ]);
   return {

@@ -5,7 +5,7 @@
 // through a Paint (core/status/colour.ts): `plain` writes no escape code.
 import { describeBudget } from "../budget/budget.js";
 import { failuresText } from "../fleet/failures.js";
-import { alertsAt } from "./alerts.js";
+import { alertsAt, machineStateText, waitedText } from "./alerts.js";
 import { clipVisible, PRESENCE_TONE, type Paint, plain, STATE_TONE, visibleLength } from "./colour.js";
 import { dueSlot, upcomingSlot } from "../time/every.js";
 import { clip, plural, someOf } from "../limits.js";
@@ -187,7 +187,9 @@ export function statusText(status: StatusJson, now: Date, opts: ViewOptions = {}
       out.push(
         a.kind === "urgent"
           ? `  ${paint("magenta", "urgent message")} ${a.id} to ${someOf(a.recipients ?? [])}, sent ${ago(a.at, now)}: ${a.text}`
-          : `  ${paint(a.kind === "offline" || a.kind === "refused" ? "red" : undefined, a.kind)}: ${a.text}`,
+          : a.kind === "approval"
+            ? `  ${paint("magenta", "approval waiting")}: ${a.text}, for ${waitedText(a, now) ?? "?"}`
+            : `  ${paint(a.kind === "offline" || a.kind === "refused" ? "red" : undefined, a.kind)}: ${a.text}`,
       );
     out.push("");
   }
@@ -206,7 +208,7 @@ export function statusText(status: StatusJson, now: Date, opts: ViewOptions = {}
           return [
             name,
             paint(PRESENCE_TONE[presence], presence),
-            paint(m.state === "stalled" || m.state === "emergency" ? "red" : undefined, m.state),
+            paint(m.state === "stalled" || m.state === "emergency" ? "red" : undefined, machineStateText(m)),
             lastSeenText(m, now),
             `${m.messages.waiting}/${m.messages.unacked}`,
             Object.keys(m.capabilities).join(","),
@@ -398,8 +400,9 @@ export function machineText(name: string, status: StatusJson, now: Date, opts: V
   // The paths it holds.
   const reserved = reservationsLines({ ...status, reservations: (status.reservations ?? []).filter((r) => r.machine === name) }, now);
   if (reserved.length) out.push("", ...reserved);
-  const alerts = alertsAt(status, now).filter((a) => a.kind !== "failed" && (a.machine === name || a.recipients?.includes(name)));
-  if (alerts.length) out.push("", paint("yellow", "ALERTS"), ...alerts.map((a) => `  ${a.kind}: ${a.text}`));
+  // A request waiting for a person: on the machine that asks, and on the one it asks.
+  const alerts = alertsAt(status, now).filter((a) => a.kind !== "failed" && (a.machine === name || a.recipients?.includes(name) || (a.kind === "approval" && a.to === name)));
+  if (alerts.length) out.push("", paint("yellow", "ALERTS"), ...alerts.map((a) => `  ${a.kind}: ${a.text}${a.kind === "approval" ? `, for ${waitedText(a, now) ?? "?"}` : ""}`));
   return out.join("\n");
 }
 

@@ -7,7 +7,7 @@
 // the turns it runs for the other, and the thread a message sent from the page goes in.
 // The page only lays it out (with textContent).
 import { failuresText } from "../fleet/failures.js";
-import { alertsAt } from "./alerts.js";
+import { alertsAt, waitedText } from "./alerts.js";
 import { clip } from "../limits.js";
 import { agentLine, BROADCAST, channelKey, isAcked, type Message, messageId, parseMessageId } from "../messages/messages.js";
 import { decisionOf } from "../oncall/approvals.js";
@@ -207,7 +207,8 @@ function uiOrder(id: string, o: OrderStatus): UiOrder {
 }
 
 /** An alert as one line: an urgent message says who sent it and who has not read it yet. */
-function alertText(a: Alert): string {
+function alertText(a: Alert, now: Date): string {
+  if (a.kind === "approval") return `${a.text}, for ${waitedText(a, now) ?? "?"}`;
   if (a.kind !== "urgent" || !a.from) return a.text;
   return `${a.from} to ${a.recipients?.length ? a.recipients.join(", ") : (a.to ?? "?")} (${a.id}): ${a.text}`;
 }
@@ -237,7 +238,7 @@ export function uiSnapshot(input: SnapshotInput): UiSnapshot {
     if (n) byState[state] = n;
   }
   // Offline alerts at the reader's time, like the marks; the others as derived from the files.
-  const alerts = alertsAt(status, now).map((a): UiAlert => ({ kind: a.kind, text: clip(alertText(a), 300) }));
+  const alerts = alertsAt(status, now).map((a): UiAlert => ({ kind: a.kind, text: clip(alertText(a, now), 300) }));
   const reservations = (status.reservations ?? [])
     .filter((r) => Date.parse(r.until) > now.getTime())
     .map(
@@ -450,7 +451,10 @@ export function requestState(
   if (first) {
     const late = theirs.find((x) => x.replyTo === first.x.id && x.text.startsWith(`Request ${r.id} is over`));
     if (late) {
-      // "Request … is over (denied by timeout): …", "(denied by the turn ended)", "(approved by soda-yeti (coord approve))".
+      // "Request … is over (denied: nobody answered in time): …", "(denied: the turn ended first)", "(approved by
+      // soda-yeti (coord approve))"; before issue 58 "(denied by timeout)", "(denied by the turn ended)".
+      const said = /^Request \S+ is over \(denied: (nobody answered in time|the turn ended first)[):]/s.exec(late.text);
+      if (said) return said[1] === "nobody answered in time" ? over("timed out", "timeout", late.id) : over(TURN_ENDED, undefined, late.id);
       const why = /^Request \S+ is over \((approved|denied) by (.*)\): /s.exec(late.text);
       if (!why) return over("over", undefined, late.id);
       if (why[2] === "timeout") return over("timed out", "timeout", late.id);

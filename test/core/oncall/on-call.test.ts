@@ -7,18 +7,21 @@ import {
   answerOf,
   type AskMessage,
   chainOf,
+  decidedText,
   interruptedAnswer,
   isStop,
   MAX_AGENT_CHAIN,
   sessionOf,
   stepOf,
   threadOf,
+  threadSwitch,
   turnInvocation,
   turnPrompt,
   whyNoTurn,
   withinDailyBudget,
 } from "../../../src/core/oncall/on-call.js";
-import { parseMessageFile, renderMessageFile } from "../../../src/core/messages/messages.js";
+import { agentLine, parseMessageFile, renderMessageFile } from "../../../src/core/messages/messages.js";
+import { noteOf } from "../../../src/commands/on-call.js";
 import { decisionOf, mayDecide, permissionAnswer, requestText, whatItWouldDo } from "../../../src/core/oncall/approvals.js";
 
 const msg = (over: Partial<AskMessage> = {}): AskMessage => ({
@@ -313,5 +316,82 @@ describe("approvals: what a reply decides, who may, the request, the answer Clau
   it("claude's turn names coord's permission prompt tool and the turn's MCP config on every call", () => {
     const r = turnInvocation({ agent: "claude", permissions: "edit" }, "hi", "s-1", { root: false, executable: "claude", mcpConfig: "/x/t.mcp.json" });
     expect("argv" in r && r.argv.slice(-3)).toEqual(["--mcp-config=/x/t.mcp.json", "--permission-prompt-tool=mcp__coord__permission_prompt", "--resume=s-1"]);
+  });
+});
+
+describe("the words of what is no turn's answer (issue 58, finding 14)", () => {
+  it.each([
+    [{ answer: true, cli: "claude", note: "budget" as const, outcome: "refused" as const }, "claude on call: waiting for the daily budget"],
+    [{ answer: true, cli: "claude", note: "nothing-running" as const }, "claude on call: nothing was running"],
+    [{ answer: true, cli: "claude", note: "approval-timeout" as const }, "claude on call: request timed out, denied"],
+    [{ answer: true, cli: "claude", outcome: "refused" as const }, "answer by claude, refused"],
+  ])("%j reads %j", (mark, line) => {
+    expect(agentLine(mark)).toBe(line);
+  });
+  it("a note the reader does not know is dropped, the mark kept", () => {
+    const text = renderMessageFile({
+      coord: 1,
+      from: "a",
+      to: "b",
+      next: 2,
+      messages: [{ seq: 1, at: "2026-11-27T10:00:00.000Z", priority: "normal", text: "x", agent: { answer: true, cli: "claude", note: "budget" } }],
+    });
+    expect(text).toMatch(/note: budget/);
+    const parsed = parseMessageFile(text.replace("note: budget", "note: someday"), "coordination/messages/a_TO_b.md");
+    expect(parsed.messages[0]!.agent).toEqual({ answer: true, cli: "claude" });
+  });
+  it.each([
+    [{ behavior: "deny" as const, by: "the turn ended" }, "denied: the turn ended first"],
+    [{ behavior: "deny" as const, by: "timeout" }, "denied: nobody answered in time"],
+    [{ behavior: "deny" as const, by: "izzit7", message: "not on main" }, "denied by izzit7: not on main"],
+    [{ behavior: "allow" as const, by: "izzit7" }, "approved by izzit7"],
+  ])("a decision %j reads %j", (d, text) => {
+    expect(decidedText(d)).toBe(text);
+  });
+  it.each([
+    [{}, "claude: every turn gets --permission-mode (no turn or budget cap per message is set);"],
+    [{ maxTurns: 5 }, "claude: every turn gets --permission-mode and --max-turns;"],
+    [{ maxTurns: 5, maxBudgetUsd: 2 }, "claude: every turn gets --permission-mode, --max-turns and --max-budget-usd;"],
+  ])("claude's note with caps %j names only the caps set", (caps, start) => {
+    const s = {
+      agent: "claude" as const,
+      cwd: "/x",
+      from: "ALL" as const,
+      permissions: "read-only" as const,
+      timeout: 60,
+      maxParallel: 2,
+      approvalTimeout: 600,
+      allowTools: [],
+      ...caps,
+    };
+    expect(noteOf(s).startsWith(start)).toBe(true);
+  });
+});
+
+describe("threadSwitch: a session never runs under another CLI or other permissions (issue 58, finding 8)", () => {
+  const machine = { agent: "codex" as const, cwd: "/new", permissions: "read-only" as const };
+  it.each([
+    ["the same CLI and permissions: goes on", { agent: "codex", cwd: "/old", permissions: "read-only" as const, session: "s1" }, undefined],
+    ["a thread recorded before permissions were: goes on under the same CLI", { agent: "codex", cwd: "/old", session: "s1" }, undefined],
+    [
+      "another CLI: a new session with the machine's, told",
+      { agent: "claude", cwd: "/old", permissions: "edit" as const, session: "s1" },
+      {
+        agent: "codex",
+        cwd: "/new",
+        permissions: "read-only",
+        note: expect.stringMatching(
+          /^Note: this conversation's earlier turns ran with claude \(edit\); this machine is now on call with codex \(read-only\), so this turn started a new codex session/,
+        ),
+      },
+    ],
+    [
+      "other permissions: a new session, told",
+      { agent: "codex", cwd: "/old", permissions: "full" as const, session: "s1" },
+      { agent: "codex", cwd: "/new", permissions: "read-only", note: expect.stringMatching(/ran with permissions full; this machine is now on call with permissions read-only/) },
+    ],
+    ["another CLI but no session yet: switched, nothing to tell", { agent: "claude", cwd: "/old" }, { agent: "codex", cwd: "/new", permissions: "read-only" }],
+  ])("%s", (_, thread, want) => {
+    expect(threadSwitch(thread, machine)).toEqual(want);
   });
 });

@@ -5,7 +5,9 @@
 import { describe, expect, it } from "vitest";
 import { parseComputer, renderComputer } from "../../../src/core/fleet/computer.js";
 import { renderStatusMd } from "../../../src/core/status/status-md.js";
-import { machineText } from "../../../src/core/status/terminal.js";
+import { machineText, statusText } from "../../../src/core/status/terminal.js";
+import { machineStateText, planNotify } from "../../../src/core/status/alerts.js";
+import { uiSnapshot } from "../../../src/core/status/ui-view.js";
 import { computerFile, repoFiles, statusOf, T0_ISO } from "../../fixtures.js";
 
 const onCall = {
@@ -42,5 +44,43 @@ describe("a machine on call, as people read it", () => {
     expect(view).toMatch(
       /on call +claude answers izzit7 \(read-only\); \$0\.22 spent 2025-06-01; running: thread izzit7\/machine-2\/4 for izzit7 since 1 min ago \(2025-06-01 10:00 UTC\), at: Bash: forge build \| tee \*log\*/,
     );
+  });
+});
+
+describe("what needs a person on call is shown (issue 58, finding 12)", () => {
+  const request = "machine-2/izzit7/9";
+  const waiting = { ...onCall, waiting: [{ request, tool: "Bash", asker: "izzit7", since: T0_ISO }] };
+  const later = new Date(Date.parse(T0_ISO) + 180_000);
+
+  it("a request waiting for a person is an alert: STATUS.json, STATUS.md, coord status, the page; with how long it has waited", () => {
+    const text = renderComputer(computerFile("machine-2", { onCall: waiting }));
+    expect(parseComputer(text, "machine-2").onCall).toEqual(waiting);
+    const status = statusOf(
+      repoFiles(undefined, [computerFile("machine-2", { onCall: waiting, lastSeen: later.toISOString() }), computerFile("izzit7", { lastSeen: later.toISOString() })]),
+    );
+    const alert = status.alerts.find((a) => a.kind === "approval");
+    expect(alert).toEqual({
+      id: `approval/${request}`,
+      kind: "approval",
+      machine: "machine-2",
+      to: "izzit7",
+      at: T0_ISO,
+      text: `machine-2's claude waits for izzit7 to approve or deny Bash (request ${request}): coord approve ${request}, or coord deny ${request}`,
+    });
+    expect(renderStatusMd(status)).toContain(`- ✋ **approval waiting**: ${alert!.text} · waiting since 2025-06-01 10:00 UTC (3 min)`);
+    expect(statusText(status, later)).toContain(`approval waiting: ${alert!.text}, for 3 min`);
+    expect(machineText("machine-2", status, later)).toContain(`approval: ${alert!.text}, for 3 min`);
+    expect(machineText("izzit7", status, later)).toContain(`approval: ${alert!.text}, for 3 min`);
+    expect(uiSnapshot({ status, commit: "c0ffee", now: later }).alerts).toContainEqual({ kind: "approval", text: `${alert!.text}, for 3 min` });
+    // Notify: a new alert, once.
+    expect(planNotify(status.alerts, {}, later).send.map((a) => a.id)).toContain(`approval/${request}`);
+  });
+
+  it("the fleet table shows turns running, not idle", () => {
+    const status = statusOf(repoFiles(undefined, [computerFile("machine-2", { onCall }), computerFile("izzit7")]));
+    expect(machineStateText(status.machines["machine-2"]!)).toBe("answering (1 turn on call)");
+    expect(machineStateText(status.machines.izzit7!)).toBe("idle");
+    expect(renderStatusMd(status)).toContain("| [machine-2](coordination/COMPUTER_machine-2.md) | answering (1 turn on call) |");
+    expect(statusText(status, new Date(Date.parse(T0_ISO) + 60_000))).toMatch(/machine-2 +\S+ +answering \(1 turn on call\)/);
   });
 });

@@ -473,6 +473,21 @@ describe("a conversation with an agent on call", () => {
         want: { state: "over", text: "over: the turn has ended", decidedIn: "soda-yeti/izzit7/3", canAnswer: false },
       },
       {
+        name: "a late /approve the asking machine says is over, in today's words (the turn ended first)",
+        izzit7: [fromIzzit7(2, "/stop", 3, q), fromIzzit7(3, "/approve", 5)],
+        soda: [
+          answer(2, "Stopped (/stop from izzit7).", 4, { outcome: "stopped" }),
+          refused(3, `Request ${req} is over (denied: the turn ended first): this answer changes nothing.`, 6, "izzit7/soda-yeti/3"),
+        ],
+        want: { state: "over", text: "over: the turn has ended", decidedIn: "soda-yeti/izzit7/3", canAnswer: false },
+      },
+      {
+        name: "a late /approve after a timeout, in today's words",
+        izzit7: [fromIzzit7(2, "/approve", 5)],
+        soda: [refused(2, `Request ${req} is over (denied: nobody answered in time): this answer changes nothing.`, 6, "izzit7/soda-yeti/2")],
+        want: { state: "over", by: "timeout", text: "timed out" },
+      },
+      {
         name: "a late /approve after a decision made elsewhere: who made it",
         izzit7: [fromIzzit7(2, "/approve", 5)],
         soda: [refused(2, `Request ${req} is over (approved by soda-yeti (coord approve)): this answer changes nothing.`, 6, "izzit7/soda-yeti/2")],
