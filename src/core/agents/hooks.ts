@@ -87,8 +87,8 @@ function isOurs(entry: unknown): boolean {
   return Array.isArray(entry.hooks) && entry.hooks.some((h) => isObject(h) && typeof h.command === "string" && OURS.test(h.command));
 }
 
-/** The config without coord's entries (events left empty are dropped). */
-function withoutOurs(config: Json): { config: Json; removed: number } {
+/** The config without the hook entries `ours` picks (events left empty are dropped). */
+function withoutEntries(config: Json, ours: (entry: unknown) => boolean): { config: Json; removed: number } {
   const hooks = isObject(config.hooks) ? config.hooks : undefined;
   if (!hooks) return { config, removed: 0 };
   let removed = 0;
@@ -98,13 +98,16 @@ function withoutOurs(config: Json): { config: Json; removed: number } {
       kept[event] = list;
       continue;
     }
-    const rest = list.filter((e) => !isOurs(e));
+    const rest = list.filter((e) => !ours(e));
     removed += list.length - rest.length;
     if (rest.length) kept[event] = rest;
   }
   const { hooks: _old, ...others } = config;
   return { config: Object.keys(kept).length ? { ...others, hooks: kept } : others, removed };
 }
+
+/** The config without coord's prompt-hook entries. */
+const withoutOurs = (config: Json) => withoutEntries(config, isOurs);
 
 function parse(file: string, text: string | undefined): Json | string {
   if (text === undefined || text.trim() === "") return {};
@@ -185,22 +188,7 @@ export function uninstallListen(text: string | undefined, allow: readonly string
 }
 
 function withoutListen(config: Json, allow: readonly string[]): { config: Json; removed: number } {
-  let removed = 0;
-  let next: Json = { ...config };
-  if (isObject(config.hooks)) {
-    const kept: Json = {};
-    for (const [event, list] of Object.entries(config.hooks)) {
-      if (!Array.isArray(list)) {
-        kept[event] = list;
-        continue;
-      }
-      const rest = list.filter((e) => !isListenEntry(e));
-      removed += list.length - rest.length;
-      if (rest.length) kept[event] = rest;
-    }
-    const { hooks: _old, ...others } = next;
-    next = Object.keys(kept).length ? { ...others, hooks: kept } : others;
-  }
+  let { config: next, removed } = withoutEntries(config, isListenEntry);
   if (allow.length && isObject(config.permissions) && Array.isArray(config.permissions.allow)) {
     const list = config.permissions.allow as unknown[];
     const rest = list.filter((a) => !(typeof a === "string" && allow.includes(a)));
