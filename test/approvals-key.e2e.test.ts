@@ -11,7 +11,7 @@ import { readOnCallState, updateOnCallState } from "../src/state/on-call.js";
 import { ON_CALL_THREAD_ENV, ON_CALL_TURN_ENV, turnMarker } from "../src/sync/on-call.js";
 import { openMachine } from "../src/sync/sync.js";
 import { cli, cliProcess, git, pushOrders, waitFor } from "./helpers.js";
-import { type Msg, onCallTests } from "./on-call-fleet.js";
+import { answerTo, type Msg, onCallTests, requestFor } from "./on-call-fleet.js";
 import { standInCalls } from "./on-call-standins.js";
 
 const t = onCallTests("coord-approvals-key-");
@@ -19,15 +19,7 @@ const { dirOf, send, arrives } = t;
 
 type Marked = Msg & { agent?: Msg["agent"] & { input?: string; digest?: string; redacted?: boolean } };
 
-async function onCallFleet(names: string[], ...extra: string[]) {
-  await t.fleet(names);
-  const set = await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker", ...extra);
-  expect(set.code, set.err).toBe(0);
-  return t.startDaemon("oncall");
-}
-
-const requestFor = (q: string) => (x: Msg) => x.agent?.request !== undefined && x.replyTo === q;
-const answerTo = (q: string) => (x: Msg) => x.replyTo === q && x.agent?.answer === true && x.agent.request === undefined;
+const onCallFleet = (names: string[], ...extra: string[]) => t.claudeOnCall(names, ...extra);
 
 /** The built CLI run in `cwd`: its exit code and output. */
 function cliIn(cwd: string, args: string[]): Promise<{ code: number; out: string; err: string }> {

@@ -8,22 +8,13 @@ import { queueMessage } from "../src/sync/mail.js";
 import { openMachine } from "../src/sync/sync.js";
 import { describe, expect, it } from "vitest";
 import { cli } from "./helpers.js";
-import { type Msg, onCallTests } from "./on-call-fleet.js";
+import { answerTo, type Msg, onCallTests, requestFor } from "./on-call-fleet.js";
 import { standInCalls } from "./on-call-standins.js";
 
 const t = onCallTests("coord-approvals-");
 const { dirOf, send, arrives } = t;
 
-/** A fleet whose machine "oncall" runs a stand-in claude on call for "asker", its daemon started. */
-async function onCallFleet(names: string[], ...extra: string[]) {
-  await t.fleet(names);
-  const set = await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker", ...extra);
-  expect(set.code, set.err).toBe(0);
-  return t.startDaemon("oncall");
-}
-
-const requestFor = (q: string) => (x: Msg) => x.agent?.request !== undefined && x.replyTo === q;
-const answerTo = (q: string) => (x: Msg) => x.replyTo === q && x.agent?.answer === true && x.agent.request === undefined;
+const onCallFleet = (names: string[], ...extra: string[]) => t.claudeOnCall(names, ...extra);
 
 describe("approvals from afar", () => {
   it("the agent asks in its thread; coord approve lets it go on, and the turn ran with coord's permission prompt tool", async () => {

@@ -35,7 +35,14 @@ export interface OnCallTests {
   send(from: string, to: string, text: string, replyTo?: string): Promise<string>;
   /** The first message at `at` (its syncs receive) that `match` accepts, within `ms`. */
   arrives(at: string, match: (x: Msg) => boolean, what: string, ms?: number): Promise<Msg>;
+  /** A fleet of `names` whose machine "oncall" runs claude on call for "asker" (with `extra` options), its daemon started. */
+  claudeOnCall(names: string[], ...extra: string[]): Promise<ChildProcess & { output(): string }>;
 }
+
+/** A request for a permission in reply to `q`. */
+export const requestFor = (q: string) => (x: Msg) => x.agent?.request !== undefined && x.replyTo === q;
+/** An agent's answer to `q` (not a request). */
+export const answerTo = (q: string) => (x: Msg) => x.replyTo === q && x.agent?.answer === true && x.agent.request === undefined;
 
 export function onCallTests(prefix = "coord-on-call-"): OnCallTests {
   let current: Fleet | undefined;
@@ -98,6 +105,12 @@ export function onCallTests(prefix = "coord-on-call-"): OnCallTests {
       const r = await cli("send", "--dir", dirOf(from), to, text, ...(replyTo ? ["--reply-to", replyTo] : []));
       expect(r.code, r.err).toBe(0);
       return /^sent ([^;\s]+)/.exec(r.out)![1]!;
+    },
+    async claudeOnCall(names, ...extra) {
+      await this.fleet(names);
+      const set = await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker", ...extra);
+      expect(set.code, set.err).toBe(0);
+      return this.startDaemon("oncall");
     },
     arrives(at, match, what, ms = 30_000) {
       return waitFor(
