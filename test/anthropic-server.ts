@@ -1,0 +1,186 @@
+// A scripted Anthropic Messages API on loopback, for running the real Claude Code in tests (no account, no
+// internet): point claude at it with claudeEnv(). It answers `HEAD /`, `POST /v1/messages` streamed (SSE) or
+// plain JSON, and count_tokens; it records every request, so a test can see what the model was shown.
+//
+// What it answers is decided by the last user message's text (coord's prompt quotes the message; the quoted
+// lines are what is read when there are any):
+//   "run: <command>"        a Bash tool call; after its result: "ran: <the result>" or "not allowed: <the error>"
+//   "call <tool> <json>"    a call of that tool (mcp__coord__whoami {}); after its result: "tool said: <it>"
+//   "slow <n>"              the answer after n seconds
+//   "http <status>"         that HTTP error, with Anthropic's error body
+//   "expensive"             an answer whose usage costs dollars (a million input tokens)
+//   anything else           heard "<the question>" in <n> user turns (the conversation's messages from a person)
+// A request with a key other than the server's is 401, as the real API answers.
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+type Json = Record<string, unknown>;
+type Block = { type: string; text?: string; content?: unknown; is_error?: boolean; name?: string; input?: unknown; id?: string; tool_use_id?: string };
+type Msg = { role: string; content: string | Block[] };
+
+/** A request the server got. */
+export interface Recorded {
+  path: string;
+  key: string | undefined;
+  body: Json & { messages?: Msg[]; tools?: { name: string }[]; stream?: boolean };
+}
+
+export interface AnthropicServer {
+  url: string;
+  key: string;
+  requests: Recorded[];
+  /** The main conversation's requests (those offering tools): what the model of the session saw. */
+  turns(): Recorded[];
+  close(): Promise<void>;
+}
+
+const blocks = (m: Msg): Block[] => (typeof m.content === "string" ? [{ type: "text", text: m.content }] : m.content);
+const textOf = (c: unknown): string => (typeof c === "string" ? c : Array.isArray(c) ? c.map((b: Block) => (b.type === "text" ? (b.text ?? "") : "")).join("") : "");
+/** A person's text in a user message: its text blocks less claude's system reminders. */
+const personText = (m: Msg) =>
+  blocks(m)
+    .filter((b) => b.type === "text" && !/^\s*<system-reminder>/.test(b.text ?? ""))
+    .map((b) => b.text ?? "")
+    .join("\n")
+    .trim();
+
+/** What a prompt asks: coord's quoted lines ("> …") when there are any, else the whole text. */
+export function question(text: string): string {
+  const quoted = text
+    .split("\n")
+    .filter((l) => l.startsWith("> "))
+    .map((l) => l.slice(2));
+  return (quoted.length ? quoted.join(" ") : text).trim();
+}
+
+type Answer = { http: number } | { delayS: number; content: Block[]; usage?: Json };
+
+/** The script: what the conversation so far is answered. */
+function answer(all: Msg[]): Answer {
+  // Only the conversation's user and assistant messages: claude adds messages of its own (role "system") after them.
+  const messages = all.filter((m) => m.role === "user" || m.role === "assistant");
+  const last = [...messages].reverse().find((m) => m.role === "user");
+  const lastBlocks = last ? blocks(last) : [];
+  const result = lastBlocks.find((b) => b.type === "tool_result");
+  if (result) {
+    const said = textOf(result.content);
+    const call = messages
+      .slice(0, -1)
+      .flatMap(blocks)
+      .find((b) => b.type === "tool_use" && b.id === result.tool_use_id);
+    const text = call?.name === "Bash" ? (result.is_error ? `not allowed: ${said}` : `ran: ${said}`) : `tool said: ${result.is_error ? "ERROR " : ""}${said}`;
+    return { delayS: 0, content: [{ type: "text", text: text.trim() }] };
+  }
+  const people = messages.filter((m) => m.role === "user" && personText(m) !== "");
+  const q = question(last ? personText(last) : "");
+  const http = /\bhttp (\d{3})\b/.exec(q);
+  if (http) return { http: Number(http[1]) };
+  const run = /\brun: (.+)$/.exec(q);
+  if (run) return { delayS: 0, content: [{ type: "tool_use", id: `toolu_${Date.now()}`, name: "Bash", input: { command: run[1]!, description: "run it" } }] };
+  const call = /\bcall (mcp__\S+|[A-Z]\w+)\s*(\{.*\})?\s*$/.exec(q);
+  if (call) return { delayS: 0, content: [{ type: "tool_use", id: `toolu_${Date.now()}`, name: call[1]!, input: JSON.parse(call[2] ?? "{}") as Json }] };
+  const delayS = Number(/\bslow (\d+)\b/.exec(q)?.[1] ?? 0);
+  const usage = /\bexpensive\b/.test(q) ? { input_tokens: 1_000_000, output_tokens: 10 } : undefined;
+  return { delayS, content: [{ type: "text", text: `heard "${q}" in ${people.length} user turns` }], ...(usage ? { usage } : {}) };
+}
+
+const sse = (res: ServerResponse, type: string, data: Json) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+
+function reply(res: ServerResponse, body: Recorded["body"], a: Exclude<Answer, { http: number }>): void {
+  const usage = a.usage ?? { input_tokens: 20, output_tokens: 10 };
+  const stop = a.content.some((b) => b.type === "tool_use") ? "tool_use" : "end_turn";
+  const message = { id: `msg_${Date.now()}`, type: "message", role: "assistant", model: body.model ?? "claude-sonnet-4-5", stop_sequence: null };
+  if (!body.stream) {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ ...message, content: a.content, stop_reason: stop, usage }));
+    return;
+  }
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  sse(res, "message_start", { message: { ...message, content: [], stop_reason: null, usage: { ...usage, output_tokens: 1 } } });
+  a.content.forEach((b, index) => {
+    if (b.type === "tool_use") {
+      sse(res, "content_block_start", { index, content_block: { type: "tool_use", id: b.id, name: b.name, input: {} } });
+      sse(res, "content_block_delta", { index, delta: { type: "input_json_delta", partial_json: JSON.stringify(b.input) } });
+    } else {
+      sse(res, "content_block_start", { index, content_block: { type: "text", text: "" } });
+      sse(res, "content_block_delta", { index, delta: { type: "text_delta", text: b.text } });
+    }
+    sse(res, "content_block_stop", { index });
+  });
+  sse(res, "message_delta", { delta: { stop_reason: stop, stop_sequence: null }, usage: { output_tokens: usage.output_tokens } });
+  sse(res, "message_stop", {});
+  res.end();
+}
+
+function error(res: ServerResponse, status: number): void {
+  const type =
+    { 401: "authentication_error", 403: "permission_error", 429: "rate_limit_error", 529: "overloaded_error" }[status] ?? (status >= 500 ? "api_error" : "invalid_request_error");
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify({ type: "error", error: { type, message: status === 401 ? "invalid x-api-key" : `scripted error ${status}` } }));
+}
+
+/** Starts the server on 127.0.0.1 (a free port); `key` is the one API key it takes. */
+export async function startAnthropicServer(key = "sk-ant-test-key"): Promise<AnthropicServer> {
+  const requests: Recorded[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    if (req.method === "HEAD" || req.method === "GET") {
+      res.writeHead(200).end();
+      return;
+    }
+    let raw = "";
+    req.on("data", (d) => (raw += d));
+    req.on("end", () => {
+      let body: Recorded["body"] = {};
+      try {
+        body = JSON.parse(raw || "{}") as Recorded["body"];
+      } catch {
+        return error(res, 400);
+      }
+      const given = (req.headers["x-api-key"] as string | undefined) ?? req.headers.authorization?.replace(/^Bearer /, "");
+      const path = (req.url ?? "/").split("?")[0]!;
+      requests.push({ path, key: given, body });
+      if (given !== key) return error(res, 401);
+      if (path.endsWith("/count_tokens")) {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ input_tokens: 20 }));
+        return;
+      }
+      if (!path.endsWith("/v1/messages")) return error(res, 404);
+      const a = answer(body.messages ?? []);
+      if ("http" in a) return error(res, a.http);
+      const t = setTimeout(() => {
+        timers.delete(t);
+        if (!res.destroyed) reply(res, body, a);
+      }, a.delayS * 1000);
+      timers.add(t);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    key,
+    requests,
+    turns: () => requests.filter((r) => r.path.endsWith("/v1/messages") && (r.body.tools?.length ?? 0) > 0),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const t of timers) clearTimeout(t);
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The environment that points Claude Code at `s` (with its key, or another one), nothing sent elsewhere. */
+export function claudeEnv(s: Pick<AnthropicServer, "url" | "key">, home: string, key = s.key): Record<string, string> {
+  return {
+    ANTHROPIC_BASE_URL: s.url,
+    ANTHROPIC_API_KEY: key,
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+    DISABLE_TELEMETRY: "1",
+    DISABLE_AUTOUPDATER: "1",
+    DISABLE_ERROR_REPORTING: "1",
+    HOME: home,
+  };
+}
