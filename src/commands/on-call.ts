@@ -15,7 +15,7 @@ import { type Machine, openMachine } from "../sync/sync.js";
 import { allowedDir } from "../sync/tasks.js";
 import { lastKnown, sendFrom } from "./messages.js";
 import { chainOf } from "../core/oncall/on-call.js";
-import { type Decision, permissionAnswer, requestText, whatItWouldDo } from "../core/oncall/approvals.js";
+import { allowedWithoutAsking, type Decision, permissionAnswer, requestText, whatItWouldDo } from "../core/oncall/approvals.js";
 import { clip } from "../core/limits.js";
 import { own, ownTable } from "../core/types.js";
 import { redact } from "../core/trust/redact.js";
@@ -266,6 +266,7 @@ export async function askPermission(
   const run = t?.running;
   if (!t || !run || turnMarker(me, thread, run.startedAt) !== marker) return done({ behavior: "deny", message: "the turn is over", by: "coord" });
   if (s.allowTools.includes(req.tool) || (t.allowed ?? []).includes(req.tool)) return done({ behavior: "allow", by: "the on-call setting" });
+  if (allowedWithoutAsking(req.tool)) return done({ behavior: "allow", by: "coord (a tool that reads or messages the fleet)" });
   const last = run.asks[run.asks.length - 1]!;
   const what = redact(whatItWouldDo(req.tool, req.input));
   const model = await lastKnown(m).catch(() => undefined);
