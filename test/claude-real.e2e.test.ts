@@ -78,6 +78,7 @@ process.stdin.on("data", (d) => {
     if (m.method === "initialize") send({ id: m.id, result: { protocolVersion: m.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: "p", version: "1" } } });
     else if (m.method === "tools/list") send({ id: m.id, result: { tools: [{ name: "ask", description: "asks", inputSchema: { type: "object" } }] } });
     else if (m.method === "tools/call") {
+      require("fs").appendFileSync(${JSON.stringify(join(dir, "prompt-calls.log"))}, JSON.stringify(m.params) + "\\n");
       const a = { behavior: "allow", updatedInput: m.params.arguments.input };
       send({ id: m.id, result: { content: [{ type: "text", text: JSON.stringify(a) }]${structured ? ", structuredContent: a" : ""} } });
     } else if (m.id !== undefined) send({ id: m.id, result: {} });
@@ -188,18 +189,15 @@ for (const version of [newest, oldest]) {
 
     if (!isNewest) return;
 
-    it("plan mode (2.1.278 on) never calls the permission prompt tool: why read-only is not plan mode", async () => {
+    it("plan mode (2.1.278 on) never calls the permission prompt tool: the API's check passes a write and claude runs it, nobody asked", async () => {
       const server = await startAnthropicServer();
       t.onEnd(() => server.close());
       const work = await tempDir("coord-claude-plan-");
       const config = await promptServer(work, false);
-      const out = await runClaude(bin, server, work, "run: echo x > p.txt", "read-only", [
-        `--mcp-config=${config}`,
-        "--permission-prompt-tool=mcp__p__ask",
-        "--permission-mode=plan",
-      ]);
-      expect(out).toContain("Auto mode is unavailable: its safety check does not run for this session");
+      await runClaude(bin, server, work, "run: echo x > p.txt", "read-only", [`--mcp-config=${config}`, "--permission-prompt-tool=mcp__p__ask", "--permission-mode=plan"]);
       expect(server.turns().some((r) => "safeguards" in r.body)).toBe(true);
+      expect(await readFile(join(work, "p.txt"), "utf8")).toBe("x\n");
+      await expect(readFile(join(work, "prompt-calls.log"))).rejects.toThrow();
     }, 60_000);
 
     it("/stop ends a running turn", async () => {
