@@ -139,7 +139,9 @@ for (const version of [newest, oldest]) {
       const req2 = await arrives("asker", requestFor(q2), "the second request");
       await send("asker", "oncall", "/deny not today", req2.id);
       // The turn ends denied; the model was told who denied and why, and said so last.
-      expect((await arrives("asker", answerTo(q2), "the second answer")).text).toMatch(/^The turn failed: it was denied Bash .*\nnot allowed: denied by asker: not today$/s);
+      expect((await arrives("asker", answerTo(q2), "the second answer")).text).toBe(
+        "The turn ended with Bash denied: the asker denied it, or nobody answered in time.\n\nWhat it said last:\nnot allowed: denied by asker: not today",
+      );
       await expect(readFile(join(t.work, "denied.txt"))).rejects.toThrow();
     }, 120_000);
 
@@ -160,7 +162,9 @@ for (const version of [newest, oldest]) {
       await onCall(bin, ["--approval-timeout", "5s"]);
       const q = await send("asker", "oncall", "run: echo late > late.txt");
       await arrives("asker", requestFor(q), "the request");
-      expect((await arrives("asker", answerTo(q), "the answer")).text).toMatch(/^The turn failed: it was denied Bash .*\nnot allowed: nobody answered within 5 s$/s);
+      expect((await arrives("asker", answerTo(q), "the answer")).text).toBe(
+        "The turn ended with Bash denied: the asker denied it, or nobody answered in time.\n\nWhat it said last:\nnot allowed: nobody answered within 5 s",
+      );
       await expect(readFile(join(t.work, "late.txt"))).rejects.toThrow();
     }, 90_000);
 

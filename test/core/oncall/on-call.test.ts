@@ -214,6 +214,20 @@ describe("the answer", () => {
       "The turn failed: it reached its maximum number of turns.",
       "failed",
     ],
+    [
+      "a tool denied on call (a /deny or no answer): not an order's permissions to raise",
+      {
+        ...end,
+        said: {
+          ok: false,
+          reason: "it was denied Bash (permissions: raise the order's permissions or narrow its prompt)",
+          denied: ["Bash"],
+          message: "not allowed: denied by izzit7: no",
+        },
+      },
+      "The turn ended with Bash denied: the asker denied it, or nobody answered in time.\n\nWhat it said last:\nnot allowed: denied by izzit7: no",
+      "failed",
+    ],
     ["nothing readable, exit 1", { ...end, exitCode: 1, tail: "boom\n" }, "The turn failed: claude exited with 1 before giving a result.\n\nIts last lines:\nboom", "failed"],
   ])("%s", (_w, e, text, outcome) => {
     const a = answerOf(e, "claude", 2);
