@@ -12,7 +12,9 @@
 // "sleep N" runs a tool (a step), then sleeps N seconds; "fail" fails; "quiet"
 // prints nothing readable; claude's "please run: <command>" asks coord's
 // permission prompt tool through the MCP server its --mcp-config names, as
-// Claude Code does, and answers "ran: …" or "not allowed: …". Every call is recorded in <home>/calls.jsonl.
+// Claude Code does, and answers "ran: …" or "not allowed: …"; like Claude Code it refuses a prompt tool's answer
+// that is not exactly one text block (test/claude-real.e2e.test.ts holds this against the real one). Every call is
+// recorded in <home>/calls.jsonl.
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -99,7 +101,14 @@ if (wantsToRun) {
         send({ method: "notifications/initialized" });
         send({ id: 2, method: "tools/call", params: { name: tool, arguments: { tool_name: "Bash", input: { command }, tool_use_id: "toolu_standin" } } });
       } else if (m.id === 2) {
-        const text = m.result && m.result.content && m.result.content[0] ? m.result.content[0].text : "";
+        // As Claude Code: the answer must be exactly one text block, and nothing else (no structuredContent).
+        const c = (m.result && m.result.content) || [];
+        if (c.length !== 1 || c[0].type !== "text" || typeof c[0].text !== "string" || m.result.structuredContent !== undefined) {
+          child.kill();
+          answerWith('not allowed: <tool_use_error>Error calling tool (Bash): Permission prompt tool returned an invalid result. Expected a single text block param with type="text" and a string text value.</tool_use_error>');
+          return;
+        }
+        const text = c[0].text;
         let d;
         try { d = JSON.parse(text); } catch { d = { behavior: "deny", message: "unreadable answer: " + text }; }
         child.kill();

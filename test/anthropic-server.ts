@@ -9,6 +9,8 @@
 //   "slow <n>"              the answer after n seconds
 //   "http <status>"         that HTTP error, with Anthropic's error body
 //   "expensive"             an answer whose usage costs dollars (a million input tokens)
+// A request that carries `safeguards` (claude 2.1.278 on, in plan and auto modes) gets the safety check's results
+// with the answer, each tool call "not_flagged", as the real API's check lets a harmless command run.
 //   anything else           heard "<the question>" in <n> user turns (the conversation's messages from a person)
 // A request with a key other than the server's is 401, as the real API answers.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -121,7 +123,22 @@ function reply(res: ServerResponse, body: Recorded["body"], a: Exclude<Answer, {
     }
     sse(res, "content_block_stop", { index });
   });
-  sse(res, "message_delta", { delta: { stop_reason: stop, stop_sequence: null }, usage: { output_tokens: usage.output_tokens } });
+  // A request with `safeguards` (2.1.278 on, plan and auto modes) expects the API's safety check on each tool call:
+  // this one flags none, as the real check lets a harmless command run.
+  const safeguards = body.safeguards
+    ? {
+        safeguard_results: [
+          {
+            type: "dangerous_tool_use",
+            status: {
+              type: "available",
+              tool_uses: Object.fromEntries(a.content.filter((b) => b.type === "tool_use").map((b) => [b.id, { type: "evaluated", outcome: "not_flagged" }])),
+            },
+          },
+        ],
+      }
+    : {};
+  sse(res, "message_delta", { delta: { stop_reason: stop, stop_sequence: null, ...safeguards }, usage: { output_tokens: usage.output_tokens } });
   sse(res, "message_stop", {});
   res.end();
 }

@@ -34,7 +34,7 @@ describe("approvals from afar", () => {
     const a = await arrives("asker", answerTo(q), "the answer");
     expect(a.text).toBe("ran: rm -rf build");
     const call = (await standInCalls(t.home)).find((c) => c.prompt.includes("please run"))!;
-    expect(call.args).toEqual(expect.arrayContaining(["--permission-mode=plan", "--permission-prompt-tool=mcp__coord__permission_prompt"]));
+    expect(call.args).toEqual(expect.arrayContaining(["--permission-mode=default", "--permission-prompt-tool=mcp__coord__permission_prompt"]));
     expect(call.args.some((x) => x.startsWith("--mcp-config="))).toBe(true);
     // The request and the decision are signed messages in the thread: the hub's history is the record.
     const late = await send("asker", "oncall", "/approve", req.id);

@@ -84,8 +84,10 @@ describe("coord mcp through the SDK's client, two machines on real git", () => {
     const a = (await connect("alpha")).client;
     const b = (await connect("beta")).client;
     const sent = await ok(a, "send", { to: "beta", body: "please rebase onto main\nthen run the tests", priority: "high", later: true });
-    expect(sent.data).toEqual({ id: "alpha/beta/1", to: "beta" });
     expect(sent.text).toBe("Queued alpha/beta/1 for beta; it goes out with the next sync.");
+    // The structured content begins with the text: Claude Code shows the model that, not the text block.
+    expect(sent.data).toEqual({ text: sent.text, id: "alpha/beta/1", to: "beta" });
+    expect(Object.keys(sent.data)[0]).toBe("text");
     expect((await ok(b, "inbox")).text).toBe("No unread messages.");
 
     const published = await ok(a, "sync");
@@ -96,6 +98,7 @@ describe("coord mcp through the SDK's client, two machines on real git", () => {
     await sync("beta"); // once more, by coord sync: nothing is delivered twice
     const inbox = await ok(b, "inbox");
     expect(inbox.data).toEqual({
+      text: inbox.text,
       machine: "beta",
       unread: 1,
       messages: [
@@ -157,7 +160,7 @@ describe("coord mcp through the SDK's client, two machines on real git", () => {
     expect(got.text).toMatch(/^1 new message:\n\* beta\/alpha\/2 from beta at \S+, normal, reply to alpha\/beta\/1:\n {4}8443$/);
     // Nothing new from beta within the wait: an answer, not an error.
     const none = await ok(a, "inbox", { wait: 1, from: "beta" });
-    expect(none.data).toEqual({ machine: "alpha", arrived: false, messages: [] });
+    expect(none.data).toEqual({ text: none.text, machine: "alpha", arrived: false, messages: [] });
     expect(none.text).toBe("No new message from beta arrived within 1 s.");
     for (const [args, message] of [
       [{ wait: "2m" }, /^wait is at most 45 s/],

@@ -48,7 +48,7 @@ describe("agents on call", () => {
     expect(calls).toHaveLength(3);
     for (const c of calls) {
       expect(c.cwd).toBe(t.work);
-      expect(c.args).toEqual(expect.arrayContaining(["-p", "--output-format=stream-json", "--permission-mode=plan", "--max-turns=5"]));
+      expect(c.args).toEqual(expect.arrayContaining(["-p", "--output-format=stream-json", "--permission-mode=default", "--max-turns=5"]));
     }
     expect(calls[0]!.args.some((a) => a.startsWith("--resume"))).toBe(false);
     const resumed = calls.slice(1).map((c) => c.args.find((a) => a.startsWith("--resume="))!.slice(9));

@@ -179,6 +179,7 @@ describe("a hub whose hook refuses every machine push to main", () => {
     const a = await mcp("alpha");
     expect((await tool(a, "whoami")).data).toMatchObject({ machine: "alpha" });
     expect((await tool(a, "send", { to: "beta", body: "from the agent" })).data).toEqual({
+      text: expect.stringMatching(/^Queued alpha\/beta\/4 for beta; published [0-9a-f]{12}\.$/),
       id: "alpha/beta/4",
       to: "beta",
       published: { by: "here", pushed: expect.stringMatching(/^[0-9a-f]{40}$/) },

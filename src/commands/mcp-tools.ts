@@ -54,9 +54,9 @@ export interface ToolContext {
   now(): Date;
 }
 
-/** A tool's answer: the structured content, and a short text for clients that show only text. */
+/** A tool's answer: the structured content, and a short text for clients that show only text; no data: the text alone. */
 export interface ToolAnswer {
-  data: Record<string, unknown>;
+  data?: Record<string, unknown>;
   text: string;
 }
 
@@ -474,7 +474,8 @@ const permissionPrompt = tool({
   async run(ctx, args) {
     const m = await ctx.machine();
     const r = await askPermission(m, { tool: args.tool_name, input: args.input, env: process.env, publish: () => ctx.publishSoon(m) });
-    return { data: JSON.parse(r.answer) as Record<string, unknown>, text: r.answer };
+    // Exactly one text block: Claude Code refuses a permission prompt answer that also has structured content.
+    return { text: r.answer };
   },
 });
 

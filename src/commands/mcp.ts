@@ -81,13 +81,17 @@ async function bounded<T>(work: Promise<T>, seconds: number, what: string): Prom
   return r;
 }
 
-/** A tool's answer as MCP wants it: structured content and its text; an error as one sentence with isError. */
+/**
+ * A tool's answer as MCP wants it: its text, and structured content that holds the same text first and then the data
+ * (Claude Code shows the model the structured content, not the text, when there is any: the sentence for the agent must
+ * be in it); a tool without data answers its text alone (permission_prompt); an error is one sentence with isError.
+ */
 async function call(t: Tool, ctx: ToolContext, args: unknown, log: (line: string) => void): Promise<CallToolResult> {
   const started = Date.now();
   try {
     const r = await bounded(t.run(ctx, args as never), t.timeoutS, `the ${t.name} tool`);
     log(`${t.name}: ok in ${Date.now() - started} ms`);
-    return { content: [{ type: "text", text: r.text }], structuredContent: r.data };
+    return { content: [{ type: "text", text: r.text }], ...(r.data ? { structuredContent: { text: r.text, ...r.data } } : {}) };
   } catch (e) {
     const message = describeFailure(e).message;
     log(`${t.name}: ${message}`);

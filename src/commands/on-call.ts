@@ -18,7 +18,7 @@ import { requestSync } from "../daemon/request.js";
 import { allowedDir } from "../sync/tasks.js";
 import { lastKnown, sendFrom } from "./messages.js";
 import { chainOf, decidedText, threadSwitch } from "../core/oncall/on-call.js";
-import { approvalAsk, approvalHolds, type Decision, permissionAnswer, whatItWouldDo } from "../core/oncall/approvals.js";
+import { allowedWithoutAsking, approvalAsk, approvalHolds, type Decision, permissionAnswer, whatItWouldDo } from "../core/oncall/approvals.js";
 import { machineKeySecrets } from "../state/trust.js";
 import { clip } from "../core/limits.js";
 import { own, ownTable } from "../core/types.js";
@@ -310,6 +310,7 @@ export async function askPermission(
   const run = t?.running;
   if (!t || !run || turnMarker(me, thread, run.startedAt) !== marker) return done({ behavior: "deny", message: "the turn is over", by: "coord" });
   if (s.allowTools.includes(req.tool) || (t.allowed ?? []).includes(req.tool)) return done({ behavior: "allow", by: "the on-call setting" });
+  if (allowedWithoutAsking(req.tool)) return done({ behavior: "allow", by: "coord (a tool that reads or messages the fleet)" });
   const last = run.asks[run.asks.length - 1]!;
   // Published: redacted as everything published, the machine's own key included.
   const secrets = await machineKeySecrets(m.stateDir, m.config);

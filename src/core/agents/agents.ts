@@ -165,7 +165,10 @@ const claude: AgentCli = {
   name: "claude",
   executables: ["claude"],
   invocation(o, { root }) {
-    const mode = { "read-only": "plan", edit: "acceptEdits", full: "bypassPermissions" } as const;
+    // Read-only is claude's default mode, not plan: with -p, default runs reads and denies (or, with a permission prompt
+    // tool, asks it about) everything else, on every version. Plan mode stopped asking the prompt tool at 2.1.278 and
+    // lets a safety check on the API's side decide instead, which may run a command itself (docs/agents.md).
+    const mode = { "read-only": "default", edit: "acceptEdits", full: "bypassPermissions" } as const;
     const permission = o.permissions ? [`--permission-mode=${mode[o.permissions]}`] : [];
     // As root, Claude Code refuses bypassPermissions unless it is told it runs in a sandbox.
     const env: Record<string, string> = o.permissions === "full" && root ? { IS_SANDBOX: "1" } : {};

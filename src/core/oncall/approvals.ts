@@ -14,6 +14,22 @@ import { clip } from "../limits.js";
 export const PERMISSION_TOOL = "permission_prompt";
 export const PERMISSION_TOOL_FOR_CLAUDE = `mcp__coord__${PERMISSION_TOOL}`;
 
+/**
+ * coord's tools an agent on call uses without asking a person: they only read the fleet or message it (a message is
+ * signed, kept in the thread's record, and the receiver's own rules decide what it starts). Everything else asks.
+ */
+export const FLEET_TOOLS = ["whoami", "inbox", "thread", "send", "status"] as const;
+
+/**
+ * Whether the permission prompt tool allows `tool` (as Claude Code names it) without asking: one of FLEET_TOOLS of
+ * coord's own server. Claude Code 2.1.332 sends every MCP tool not marked read-only to the prompt tool, even one
+ * --allowedTools names; 2.1.197 asks before each MCP tool call in default mode.
+ */
+export function allowedWithoutAsking(tool: string): boolean {
+  const m = /^mcp__coord__([a-z_]+)$/.exec(tool);
+  return m !== null && (FLEET_TOOLS as readonly string[]).includes(m[1]!);
+}
+
 /** How long a request waits for a decision when the setting says nothing (seconds). */
 export const DEFAULT_APPROVAL_TIMEOUT = 600;
 

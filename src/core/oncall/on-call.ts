@@ -274,6 +274,12 @@ export function answerOf(end: TurnEnd, cli: string, chain: number): { text: stri
   if (end.stopped) return { text: `Stopped (${end.stopped}).${lastWords}`, mark: { ...mark, outcome: "stopped" } };
   if (end.error) return { text: `The turn could not start: ${end.error}.`, mark: { ...mark, outcome: "failed" } };
   if (end.timedOut) return { text: `The turn timed out after ${Math.round(end.timeout)} s and was stopped.${lastWords}`, mark: { ...mark, outcome: "failed" } };
+  if (said && !said.ok && said.denied?.length) {
+    // Not an order's permissions to raise: claude on call asked the thread (a /deny, or no answer in time); another
+    // CLI had only its on-call permissions.
+    const why = cli === "claude" ? "the asker denied it, or nobody answered in time" : "its on-call permissions do not allow it (coord agent on-call --permissions)";
+    return { text: `The turn ended with ${said.denied.join(", ")} denied: ${why}.${lastWords}`, mark: { ...mark, outcome: "failed" } };
+  }
   if (said && !said.ok) return { text: `The turn failed: ${said.reason ?? "the agent said it failed"}.${lastWords}`, mark: { ...mark, outcome: "failed" } };
   if (said && end.exitCode !== 0) return { text: `The turn failed: ${cli} exited with ${end.exitCode ?? "a signal"}.${lastWords}`, mark: { ...mark, outcome: "failed" } };
   if (!said) {

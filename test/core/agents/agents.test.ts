@@ -80,7 +80,7 @@ describe("headless, machine-readable invocations", () => {
 
 describe("permissions map to each CLI's own flags; a level it cannot honour is refused", () => {
   const table: [string, AgentOrder["permissions"], string[] | string][] = [
-    ["claude", "read-only", ["--permission-mode=plan"]],
+    ["claude", "read-only", ["--permission-mode=default"]],
     ["claude", "edit", ["--permission-mode=acceptEdits"]],
     ["claude", "full", ["--permission-mode=bypassPermissions"]],
     ["codex", "read-only", ["--sandbox=read-only"]],

@@ -22,7 +22,7 @@ import {
 } from "../../../src/core/oncall/on-call.js";
 import { agentLine, parseMessageFile, renderMessageFile } from "../../../src/core/messages/messages.js";
 import { noteOf } from "../../../src/commands/on-call.js";
-import { decisionOf, mayDecide, permissionAnswer, requestText, whatItWouldDo } from "../../../src/core/oncall/approvals.js";
+import { allowedWithoutAsking, decisionOf, mayDecide, permissionAnswer, requestText, whatItWouldDo } from "../../../src/core/oncall/approvals.js";
 
 const msg = (over: Partial<AskMessage> = {}): AskMessage => ({
   id: "izzit7/soda-yeti/1",
@@ -100,12 +100,12 @@ describe("turnInvocation: every safety flag on every call, resume as each CLI re
     const first = turnInvocation({ agent: "claude", ...base }, "hello", undefined, ctxOf("claude"));
     const later = turnInvocation({ agent: "claude", ...base }, "go on", "s-2", ctxOf("claude"));
     expect(first).toEqual({
-      argv: ["claude", "-p", "--output-format=stream-json", "--verbose", "--permission-mode=plan", "--max-turns=20", "--max-budget-usd=2"],
+      argv: ["claude", "-p", "--output-format=stream-json", "--verbose", "--permission-mode=default", "--max-turns=20", "--max-budget-usd=2"],
       input: "hello",
       env: {},
     });
     expect(later).toEqual({
-      argv: ["claude", "-p", "--output-format=stream-json", "--verbose", "--permission-mode=plan", "--max-turns=20", "--max-budget-usd=2", "--resume=s-2"],
+      argv: ["claude", "-p", "--output-format=stream-json", "--verbose", "--permission-mode=default", "--max-turns=20", "--max-budget-usd=2", "--resume=s-2"],
       input: "go on",
       env: {},
     });
@@ -217,6 +217,20 @@ describe("the answer", () => {
       "The turn failed: it reached its maximum number of turns.",
       "failed",
     ],
+    [
+      "a tool denied on call (a /deny or no answer): not an order's permissions to raise",
+      {
+        ...end,
+        said: {
+          ok: false,
+          reason: "it was denied Bash (permissions: raise the order's permissions or narrow its prompt)",
+          denied: ["Bash"],
+          message: "not allowed: denied by izzit7: no",
+        },
+      },
+      "The turn ended with Bash denied: the asker denied it, or nobody answered in time.\n\nWhat it said last:\nnot allowed: denied by izzit7: no",
+      "failed",
+    ],
     ["nothing readable, exit 1", { ...end, exitCode: 1, tail: "boom\n" }, "The turn failed: claude exited with 1 before giving a result.\n\nIts last lines:\nboom", "failed"],
   ])("%s", (_w, e, text, outcome) => {
     const a = answerOf(e, "claude", 2);
@@ -308,6 +322,26 @@ describe("approvals: what a reply decides, who may, the request, the answer Clau
     expect(JSON.parse(permissionAnswer({ behavior: "allow" }, { command: "ls" }))).toEqual({ behavior: "allow", updatedInput: { command: "ls" } });
     expect(JSON.parse(permissionAnswer({ behavior: "deny", message: "denied by izzit7: no" }, {}))).toEqual({ behavior: "deny", message: "denied by izzit7: no" });
   });
+
+  it.each([
+    ["mcp__coord__whoami", true],
+    ["mcp__coord__inbox", true],
+    ["mcp__coord__thread", true],
+    ["mcp__coord__send", true],
+    ["mcp__coord__status", true],
+    ["mcp__coord__ack", false],
+    ["mcp__coord__order_add", false],
+    ["mcp__coord__reserve", false],
+    ["mcp__coord__release", false],
+    ["mcp__coord__sync", false],
+    ["mcp__coord__stop_turn", false],
+    ["mcp__coord__approve", false],
+    ["mcp__coord__permission_prompt", false],
+    ["mcp__other__send", false],
+    ["mcp__coord__send_x", false],
+    ["Bash", false],
+    ["send", false],
+  ])("%s runs without asking a person: %s", (tool, want) => expect(allowedWithoutAsking(tool)).toBe(want));
 
   it("a request never starts a turn where it lands", () => {
     expect(whyNoTurn(msg({ agent: { request: "Bash", chain: 1 } }), { from: "ALL" }, ctx)).toEqual({ silent: "it is an agent's request for a permission" });
