@@ -51,6 +51,23 @@ describe("coord inbox --wait (no daemon)", () => {
     expect((await inbox({ dir: dirOf("a") })).messages.map((x) => x.text)).toEqual(["unrelated: lunch?", "port 8080"]);
   }, 60_000);
 
+  it("a wait for a reply returns at once a reply that arrived before it began and was not read (an agent on call answers in seconds); once read, it waits", async () => {
+    fleet = await makeFleet(["a", "b"]);
+    expect((await cli("send", "--dir", dirOf("a"), "b", "which port?")).out).toMatch(/^sent a\/b\/1; /);
+    await sync({ dir: dirOf("b") });
+    expect((await cli("send", "--dir", dirOf("b"), "a", "port 8080", "--reply-to", "a/b/1")).code).toBe(0);
+    expect((await sync({ dir: dirOf("a") })).delivered).toEqual(["b/a/1"]); // the answer is in a's inbox before the wait
+    const t = Date.now();
+    const r = await cliExec(["inbox", "--dir", dirOf("a"), "--wait", "20s", "--reply-to", "a/b/1"]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^\* b\/a\/1 {2}\S+ {2}normal {2}re a\/b\/1\n {4}port 8080\n$/);
+    expect(Date.now() - t).toBeLessThan(10_000); // at once, not at the end of the wait
+    // Read (acknowledged): a new wait waits for a new reply.
+    expect((await cli("inbox", "ack", "b/a/1", "--dir", dirOf("a"))).code).toBe(0);
+    const again = await cliExec(["inbox", "--dir", dirOf("a"), "--wait", "1s", "--reply-to", "a/b/1"]);
+    expect(again.code).toBe(5);
+  }, 60_000);
+
   it("at the deadline it says no new message arrived and exits 5", async () => {
     fleet = await makeFleet(["a", "b"]);
     const t = Date.now();
