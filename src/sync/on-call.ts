@@ -488,6 +488,7 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
         timeout: s.timeout,
         durationMs: Date.now() - began,
         tail: outputTail(r.tail, 5),
+        ...(step ? { step } : {}),
       },
       thread.agent,
       chain,

@@ -23,6 +23,8 @@ export interface AgentResult {
   tokens?: { input: number; output: number };
   /** Tools it was not allowed to use, by name (Claude Code's permission denials). */
   denied?: string[];
+  /** The last error it reported, in its words, when it did not succeed (a turn that timed out says it: codex's "Reconnecting..."). */
+  lastError?: string;
 }
 
 /** How to start one agent run: argv, the prompt on stdin or not, extra environment. */
@@ -314,6 +316,7 @@ function codexReader(): AgentReader {
         session,
         turns: turns || undefined,
         tokens: usage.input || usage.output ? usage : undefined,
+        lastError: !ok && error ? firstLine(error) : undefined,
       });
     },
   };
@@ -406,6 +409,7 @@ function opencodeReader(): AgentReader {
         costUsd: cost || undefined,
         tokens: tokens.input || tokens.output ? tokens : undefined,
         ...(denied.size ? { denied: [...denied] } : {}),
+        lastError: !ok && error ? firstLine(error) : undefined,
       });
     },
   };
@@ -470,6 +474,7 @@ function geminiReader(): AgentReader {
         message: message || undefined,
         session,
         tokens: tokensOf(stats, ["input_tokens"], ["output_tokens"]),
+        lastError: !ok && failure ? firstLine(failure) : undefined,
       });
     },
   };
