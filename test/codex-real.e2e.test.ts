@@ -125,6 +125,44 @@ describe.skipIf(missing !== undefined)(`the real codex on call${missing ? ` (ski
     for (const pid of sleeps) expect(await processGone(pid, Math.max(0, 10_000 - (Date.now() - stop))), `sleep 40 (pid ${pid}) gone within 10 s of the /stop`).toBe(true);
   }, 60_000);
 
+  it.each([
+    ["edit", "coord agent stop", /^Stopped \(coord agent stop on this machine\)\./],
+    ["read-only", "a daemon stop", /^Stopped \(.*\)\.|^Interrupted/],
+    ["full", "the timeout", /^The turn timed out after 6 s and was stopped\. It was at: \$ .*sleep 40/],
+  ] as const)(
+    "--permissions %s, %s: the turn's command is gone within 10 s",
+    async (permissions, how, answer) => {
+      await t.fleet(["asker", "oncall"]);
+      await onCall("--permissions", permissions, ...(how === "the timeout" ? ["--timeout", "6s"] : []));
+      const daemon = t.startDaemon("oncall");
+      const q = await send("asker", "oncall", "run: sleep 40; echo done");
+      const sleeps = await waitFor(
+        async () => {
+          const found = await turnProcesses(q, "sleep 40");
+          return found.length ? found : undefined;
+        },
+        30_000,
+        "codex's sleep 40 running",
+        200,
+      );
+      leftovers.push(...sleeps);
+      const stop = Date.now();
+      if (how === "coord agent stop") {
+        const r = await cli("agent", "stop", q, "--dir", dirOf("oncall"));
+        expect(r.code, r.err).toBe(0);
+      } else if (how === "a daemon stop") {
+        daemon.kill("SIGTERM");
+        await new Promise((r) => (daemon.exitCode !== null || daemon.signalCode !== null ? r(null) : daemon.once("close", r)));
+      }
+      for (const pid of sleeps)
+        expect(await processGone(pid, Math.max(0, (how === "the timeout" ? 16_000 : 10_000) - (Date.now() - stop))), `sleep 40 (pid ${pid}) gone`).toBe(true);
+      if (how === "a daemon stop") return; // its answer goes out with the daemon's last publish, or the next start's
+      const a = await answerTo("asker", q);
+      expect(a.text).toMatch(answer);
+    },
+    60_000,
+  );
+
   it("the timeout: codex retrying a server that does not answer is stopped, and the answer says codex's last error", async () => {
     await t.fleet(["asker", "oncall"]);
     // A provider at a port nobody listens on: codex says "Reconnecting... waiting for network" and retries.
