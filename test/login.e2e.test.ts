@@ -2,11 +2,13 @@
 // env_key set) or an API key in the environment is logged in for coord status, doctor and orders, though
 // `codex login status` says "Not logged in" (as 0.171.0 does: the stand-in here answers as it). Without the key it
 // is not, and doctor says what is missing. claude's Bedrock, Vertex and apiKeyHelper: its own auth status counts
-// them (test/codex-real.e2e.test.ts holds that against the real claude).
+// them, held here against the real claude (skipped, by name, when it is not installed).
 import { chmod, mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { cliExec, type Fleet, hubStatus, makeFleet, pushOrders, waitFor } from "./helpers.js";
+import { findAgents } from "../src/state/capabilities.js";
+import { cliExec, type Fleet, hubStatus, makeFleet, pushOrders, tempDir, waitFor } from "./helpers.js";
+import { realCli } from "./real-clis.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -88,4 +90,38 @@ describe("logged in is what the CLI can use", () => {
     const none = await cliExec(["doctor", "--dir", dir], undefined, clean({ PATH: path, CODEX_HOME: join(fleet.root, "no-codex-home") }));
     expect(none.out).toContain("codex 0.171.0, not logged in");
   }, 60_000);
+});
+
+const claude = realCli("claude");
+const noClaude = "missing" in claude ? claude.missing : undefined;
+
+describe.skipIf(noClaude !== undefined)(`the real claude's own auth status counts what it can use${noClaude ? ` (skipped: ${noClaude})` : ""}`, () => {
+  it.each([
+    ["nothing: not logged in", {}, false],
+    ["Bedrock (CLAUDE_CODE_USE_BEDROCK=1): logged in", { CLAUDE_CODE_USE_BEDROCK: "1" }, true],
+    ["Vertex (CLAUDE_CODE_USE_VERTEX=1): logged in", { CLAUDE_CODE_USE_VERTEX: "1" }, true],
+    ["an apiKeyHelper in its settings: logged in", { helper: "1" }, true],
+    ["ANTHROPIC_API_KEY: logged in", { ANTHROPIC_API_KEY: "sk-ant-test" }, true],
+  ] as const)(
+    "%s",
+    async (_, vars, want) => {
+      const home = await tempDir("coord-claude-home-");
+      if ("helper" in vars) {
+        await mkdir(join(home, ".claude"), { recursive: true });
+        await writeFile(join(home, ".claude", "settings.json"), JSON.stringify({ apiKeyHelper: "echo sk-ant-test" }));
+      }
+      const saved = { ...process.env };
+      try {
+        for (const k of ["ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX"]) delete process.env[k];
+        Object.assign(process.env, { HOME: home, CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1", DISABLE_AUTOUPDATER: "1" });
+        for (const [k, v] of Object.entries(vars)) if (k !== "helper") process.env[k] = v;
+        const found = (await findAgents(`${dirname((claude as { bin: string }).bin)}:${process.env.PATH}`)).find((a) => a.name === "claude");
+        expect(found?.loggedIn).toBe(want);
+      } finally {
+        for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+        Object.assign(process.env, saved);
+      }
+    },
+    30_000,
+  );
 });
