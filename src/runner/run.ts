@@ -361,8 +361,7 @@ export async function killOrphan(pid: number, marker: string, variable = "COORD_
  */
 export async function carriesMarker(pid: number, marker: string, variable = "COORD_TASK"): Promise<boolean | undefined> {
   try {
-    const environ = await readFile(`/proc/${pid}/environ`, "utf8");
-    return environ.split("\0").includes(`${variable}=${marker}`);
+    return environCarries(await readFile(`/proc/${pid}/environ`, "utf8"), { variable, value: marker });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     return code === "ENOENT" &&
