@@ -5,9 +5,12 @@ import { afterEach, describe, expect, it } from "vitest";
 import { inbox } from "../src/commands/messages.js";
 import { sync } from "../src/sync/sync.js";
 import { cli, cliExec, type Fleet, git, makeFleet } from "./helpers.js";
+import { connectMcp, ok } from "./mcp-client.js";
 
 let fleet: Fleet | undefined;
+const stops: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
+  for (const stop of stops.splice(0)) await stop().catch(() => {});
   await fleet?.cleanup();
   fleet = undefined;
 });
@@ -49,6 +52,34 @@ describe("coord inbox --wait (no daemon)", () => {
     expect(r.out).not.toContain("lunch");
     await sync({ dir: dirOf("a") });
     expect((await inbox({ dir: dirOf("a") })).messages.map((x) => x.text)).toEqual(["unrelated: lunch?", "port 8080"]);
+  }, 60_000);
+
+  it("a wait for a reply returns at once a reply that arrived before it began and was not read (an agent on call answers in seconds); once read, it waits", async () => {
+    fleet = await makeFleet(["a", "b"]);
+    expect((await cli("send", "--dir", dirOf("a"), "b", "which port?")).out).toMatch(/^sent a\/b\/1; /);
+    await sync({ dir: dirOf("b") });
+    expect((await cli("send", "--dir", dirOf("b"), "a", "port 8080", "--reply-to", "a/b/1")).code).toBe(0);
+    expect((await sync({ dir: dirOf("a") })).delivered).toEqual(["b/a/1"]); // the answer is in a's inbox before the wait
+    const t = Date.now();
+    const r = await cliExec(["inbox", "--dir", dirOf("a"), "--wait", "20s", "--reply-to", "a/b/1"]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^\* b\/a\/1 {2}\S+ {2}normal {2}re a\/b\/1\n {4}port 8080\n$/);
+    expect(Date.now() - t).toBeLessThan(10_000); // at once, not at the end of the wait
+    // Read (acknowledged): a new wait waits for a new reply.
+    expect((await cli("inbox", "ack", "b/a/1", "--dir", dirOf("a"))).code).toBe(0);
+    const again = await cliExec(["inbox", "--dir", dirOf("a"), "--wait", "1s", "--reply-to", "a/b/1"]);
+    expect(again.code).toBe(5);
+    // The MCP inbox tool with wait and reply_to: the same.
+    expect((await cli("send", "--dir", dirOf("a"), "b", "and the host?")).out).toMatch(/^sent a\/b\/2; /);
+    await sync({ dir: dirOf("b") });
+    expect((await cli("send", "--dir", dirOf("b"), "a", "localhost", "--reply-to", "a/b/2")).code).toBe(0);
+    await sync({ dir: dirOf("a") });
+    const { client } = await connectMcp(dirOf("a"), (stop) => stops.push(stop));
+    const t2 = Date.now();
+    const w = await ok(client, "inbox", { wait: 20, reply_to: "a/b/2" });
+    expect(w.data).toMatchObject({ arrived: true });
+    expect(w.text).toContain("localhost");
+    expect(Date.now() - t2).toBeLessThan(10_000);
   }, 60_000);
 
   it("at the deadline it says no new message arrived and exits 5", async () => {

@@ -21,7 +21,7 @@ interface Pin {
 
 const pins = (JSON.parse(readFileSync(new URL("../scripts/agent-clis.json", import.meta.url), "utf8")) as { clis: Pin[] }).clis;
 
-/** Where the CLIs are installed: the user's home from the system, since test/setup.ts gives each test file an empty HOME. */
+/** Where the CLIs are installed: the user's own home from the passwd file (test/setup.ts gives each test file an empty HOME). */
 export const agentClisCache = (): string => process.env.COORD_AGENT_CLIS || join(userInfo().homedir, ".cache", "coord-agent-clis");
 
 /** The pinned versions of one CLI, newest first as pinned. */

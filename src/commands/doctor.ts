@@ -494,14 +494,14 @@ async function agents(env: NodeJS.ProcessEnv): Promise<Check> {
   const found = await findAgents(env.PATH ?? "");
   if (!found.length) return ok("agents", `none on PATH; supported: ${supported}`);
   const line = (a: AgentFound) =>
-    `${a.name}${a.executable === a.name ? "" : ` (${a.executable})`} ${a.version ?? "(version unknown)"}${a.loggedIn === false ? ", not logged in" : a.loggedIn ? ", logged in" : ""}`;
+    `${a.name}${a.executable === a.name ? "" : ` (${a.executable})`} ${a.version ?? "(version unknown)"}${a.loggedIn === false ? ", not logged in" : a.loggedIn ? ", logged in" : ""}${a.via ? ` (${a.via})` : ""}`;
   const detail = found.map(line).join("; ");
   const out = found.filter((a) => a.loggedIn === false);
   if (out.length)
     return warn(
       "agents",
       `${detail}: orders for ${out.map((a) => a.name).join(", ")} are refused here`,
-      out.map((a) => `log in (${a.how} says how it stands; docs/agents.md)`).join("; "),
+      out.map((a) => (a.via ? `set what is missing (${a.via}) where coord runs` : `log in (${a.how} says how it stands; docs/agents.md)`)).join("; "),
     );
   return ok("agents", detail);
 }

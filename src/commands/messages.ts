@@ -7,7 +7,7 @@ import { CoordError, EXIT } from "../errors.js";
 import { ackedHere, type MailboxData, readMailbox, updateMailbox } from "../state/mailbox.js";
 import { ackInData, queueMessage, waitForAcks } from "../sync/mail.js";
 import { ON_CALL_AGENT_ENV, ON_CALL_CHAIN_ENV } from "../sync/on-call.js";
-import { arrivedSince, maxWaitSteps, READ_EVERY_MS, waitStep } from "../core/messages/inbox-wait.js";
+import { arrivedSince, maxWaitSteps, READ_EVERY_MS, seenAtStart, waitStep } from "../core/messages/inbox-wait.js";
 import { type Bucket, nextLookAt, type readShareOf, spendReads } from "../core/hub/reads.js";
 import { daemonRunning } from "../daemon/daemon.js";
 import { lastFetchedModel } from "../sync/trust.js";
@@ -159,7 +159,8 @@ export interface WaitInboxOptions {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Waits for a new message in `m`'s inbox (not there when the wait began, matching the filters): the new ones, oldest
+ * Waits for a new message in `m`'s inbox (not there when the wait began, or with `replyTo` a reply to it not read yet:
+ * seenAtStart; matching the filters): those, oldest
  * first, or none at the deadline. Where the checkout's daemon runs, it looks at the hub and receives, and this only
  * reads the mailbox; where none runs, this looks at the hub within this machine's share of the host's reads and, when
  * the hub moved, receives with a sync that starts no task. A hub that does not answer is no move: the wait goes on.
@@ -167,7 +168,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function waitInbox(m: Machine, opts: WaitInboxOptions): Promise<{ machine: string; messages: InboxEntry[] }> {
   const me = m.config.name;
   const filter = { from: opts.from, replyTo: opts.replyTo };
-  const seen = new Set((await readMailbox(m.stateDir)).inbox.map((x) => x.id));
+  const before = await readMailbox(m.stateDir);
+  const seen = seenAtStart(before.inbox, (x) => ackedHere(before, x), filter);
   const started = Date.now();
   const deadline = started + Math.max(0, opts.waitMs);
   let look: { share: ReturnType<typeof readShareOf>; at: number; bucket?: Bucket } | undefined;

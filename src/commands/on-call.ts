@@ -6,7 +6,8 @@ import { ON_CALL_AGENTS, type OnCallSettings } from "../core/oncall/on-call.js";
 import { BROADCAST } from "../core/messages/messages.js";
 import { messageId, parseMessageId } from "../core/messages/messages.js";
 import { CoordError, EXIT } from "../errors.js";
-import { carriesMarker, killGroup } from "../runner/run.js";
+import { carriesMarker, stopProcesses } from "../runner/run.js";
+import { timings } from "../timings.js";
 import { AGENT_CLIS, whichOf } from "../state/capabilities.js";
 import { loadConfig, saveConfig } from "../state/config.js";
 import { loadOnCall, parseOnCall, readOnCallState, type RunningTurn, updateOnCallState } from "../state/on-call.js";
@@ -253,9 +254,10 @@ function runningOf(thread: string, r: RunningTurn): OnCallShown["running"][numbe
 
 /**
  * Stops the running turn of a thread (its first message's id, or any message of it): recorded first, so its
- * engine answers "stopped", then its process group is sent SIGTERM, and SIGKILL after `graceMs`.
+ * engine answers "stopped", then its process group and every process carrying the turn's marker (those the CLI put
+ * in sessions of their own) are sent SIGTERM, and SIGKILL after the kill grace.
  */
-export async function stopTurn(opts: { dir: string; thread: string; graceMs?: number; by?: string }): Promise<{ thread: string; pid?: number }> {
+export async function stopTurn(opts: { dir: string; thread: string; by?: string }): Promise<{ thread: string; pid?: number }> {
   const m = await openMachine(opts.dir);
   if (!parseMessageId(opts.thread))
     throw new CoordError(`"${opts.thread}" is not a message id; threads are named by their first message, like izzit7/soda-yeti/3 (coord agent on-call lists them)`, EXIT.USAGE);
@@ -275,10 +277,7 @@ export async function stopTurn(opts: { dir: string; thread: string; graceMs?: nu
     if (r && r.startedAt === run.startedAt) r.stop ??= opts.by ?? "coord agent stop on this machine";
   });
   const pid = run.pid;
-  killGroup(pid, "SIGTERM");
-  const deadline = Date.now() + (opts.graceMs ?? 5000);
-  while (pidAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  if (pidAlive(pid)) killGroup(pid, "SIGKILL");
+  await stopProcesses({ pid, marker: { variable: ON_CALL_TURN_ENV, value: turnMarker(m.config.name, root, run.startedAt) } }, timings.killGraceS);
   return { thread: root, pid };
 }
 

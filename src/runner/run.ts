@@ -3,7 +3,7 @@
 // kept for publishing.
 import { spawn, type ChildProcess } from "node:child_process";
 import { constants, createWriteStream } from "node:fs";
-import { access, mkdir, readFile, stat } from "node:fs/promises";
+import { access, mkdir, readdir, readFile, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { finished } from "node:stream/promises";
 import { StringDecoder } from "node:string_decoder";
@@ -36,6 +36,11 @@ export interface RunSpec {
   idleTimeout?: number;
   /** Called with each line the program writes on stdout (an agent's JSON events). */
   onLine?: (line: string) => void;
+  /**
+   * Set in its environment; when the task is stopped (timeout, idle, abort), every process that carries it is
+   * stopped with its group: those it put in sessions of their own too (Linux).
+   */
+  marker?: Marker;
 }
 
 export interface RunResult {
@@ -63,6 +68,79 @@ export function killGroup(pid: number, signal: NodeJS.Signals): void {
   } catch {
     // The group is already gone.
   }
+}
+
+/** Whether any process of the group `pid` leads is left. */
+export function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** A variable set in a run's environment that every process it starts inherits: what it started is known by it. */
+export interface Marker {
+  variable: string;
+  value: string;
+}
+
+/** Whether an environment block as /proc/<pid>/environ gives it (NUL-separated) carries `marker`. */
+export const environCarries = (environ: string, marker: Marker): boolean => environ.split("\0").includes(`${marker.variable}=${marker.value}`);
+
+/**
+ * The processes that carry `marker` in their environment (Linux /proc), this one left out: what a run started,
+ * those it put in sessions of their own included (codex runs each command in one). None where there is no /proc.
+ */
+export async function markedProcesses(marker: Marker): Promise<number[]> {
+  const entries = await readdir("/proc").catch(() => [] as string[]);
+  const found: number[] = [];
+  await Promise.all(
+    entries.map(async (name) => {
+      const pid = Number(name);
+      if (!/^\d+$/.test(name) || pid === process.pid || pid <= 1) return;
+      const environ = await readFile(`/proc/${name}/environ`, "utf8").catch(() => "");
+      if (environ && environCarries(environ, marker)) found.push(pid);
+    }),
+  );
+  return found.sort((a, b) => a - b);
+}
+
+const killOne = (pid: number, signal: NodeJS.Signals) => {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // Gone already.
+  }
+};
+
+/** Sends `signal` to the group `pid` leads and to every process carrying `marker`; whether any of them is left. */
+async function signalAll(target: { pid?: number; marker?: Marker }, signal: NodeJS.Signals | 0): Promise<boolean> {
+  const marked = target.marker ? await markedProcesses(target.marker) : [];
+  if (signal !== 0) {
+    if (target.pid !== undefined) killGroup(target.pid, signal);
+    for (const pid of marked) killOne(pid, signal);
+  }
+  return (target.pid !== undefined && groupAlive(target.pid)) || marked.length > 0;
+}
+
+/**
+ * Stops everything a run started: SIGTERM to the process group `pid` leads and to every process that carries
+ * `marker` (Linux: those the program put in sessions of their own, out of its group), then SIGKILL to what is left
+ * after `graceS` seconds. Resolves when all of it is gone, or at worst a second after the SIGKILL. The one way coord
+ * stops a task, a turn on call or a service.
+ */
+export async function stopProcesses(target: { pid?: number; marker?: Marker }, graceS: number): Promise<void> {
+  if (!(await signalAll(target, "SIGTERM"))) return;
+  const deadline = Date.now() + graceS * 1000;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, target.marker ? 100 : 50));
+    if (!(await signalAll(target, 0))) return;
+  }
+  await signalAll(target, "SIGKILL");
+  const last = Date.now() + 1000;
+  while ((await signalAll(target, 0)) && Date.now() < last) await new Promise((r) => setTimeout(r, 20));
 }
 
 /** What no program can be given (spawn refuses it): a NUL byte in the command, cwd or environment. */
@@ -148,13 +226,15 @@ export async function runTask(spec: RunSpec): Promise<RunResult> {
     const logError = await log.close();
     return { exitCode: null, signal: null, timedOut: false, aborted: false, tail: "", error, ...(logError ? { logError } : {}) };
   };
+  const marker = spec.marker;
+  const env = marker ? { ...spec.env, [marker.variable]: marker.value } : spec.env;
   const refused = nulProblem(spec, file!, args, program);
   if (refused) return notStarted(refused);
   let child: ChildProcess;
   try {
     child = spawn(file!, args, {
       cwd: spec.cwd,
-      env: spec.env,
+      env,
       detached: true, // a process group of its own
       stdio: [spec.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
@@ -213,9 +293,10 @@ export async function runTask(spec: RunSpec): Promise<RunResult> {
 
   let killTimer: NodeJS.Timeout | undefined;
   let aborted = false;
+  const grace = spec.killGrace ?? timings.killGraceS;
   const stop = () => {
-    killGroup(child.pid!, "SIGTERM");
-    killTimer ??= setTimeout(() => killGroup(child.pid!, "SIGKILL"), (spec.killGrace ?? timings.killGraceS) * 1000);
+    void signalAll({ pid: child.pid!, ...(marker ? { marker } : {}) }, "SIGTERM");
+    killTimer ??= setTimeout(() => void signalAll({ pid: child.pid!, ...(marker ? { marker } : {}) }, "SIGKILL"), grace * 1000);
   };
   const cancelTimer = setLongTimeout(() => {
     timedOut = true;
@@ -251,9 +332,12 @@ export async function runTask(spec: RunSpec): Promise<RunResult> {
   cancelIdle();
   spec.signal?.removeEventListener("abort", onAbort);
   if (lines && partial && !overlong) lines(partial);
-  // Whatever the shell left behind in its group goes with it.
-  if (timedOut || aborted || idle) killGroup(child.pid!, "SIGKILL");
   if (killTimer) clearTimeout(killTimer);
+  // Whatever the shell left behind in its group goes with it, and what carries its marker out of the group.
+  if (timedOut || aborted || idle) {
+    killGroup(child.pid!, "SIGKILL");
+    if (marker) await stopProcesses({ marker }, grace);
+  }
   const logError = await log.close();
   return { exitCode: code, signal, timedOut, aborted, ...(idle ? { idle } : {}), tail: tail.toString("utf8"), ...(logError ? { logError } : {}) };
 }
@@ -261,12 +345,15 @@ export async function runTask(spec: RunSpec): Promise<RunResult> {
 /**
  * Stops the process group of a task that outlived a crashed coord, but only
  * when the process still carries the task's COORD_TASK marker (or `variable`'s: an on-call turn's) (Linux /proc),
- * so a reused pid is never killed. Elsewhere it does nothing.
+ * so a reused pid is never killed, and every other process that carries it. Elsewhere it does nothing.
  */
 export async function killOrphan(pid: number, marker: string, variable = "COORD_TASK"): Promise<boolean> {
-  if ((await carriesMarker(pid, marker, variable)) !== true) return false;
-  killGroup(pid, "SIGKILL");
-  return true;
+  const leader = (await carriesMarker(pid, marker, variable)) === true;
+  if (leader) killGroup(pid, "SIGKILL");
+  // What it put in sessions of its own carries the marker too, its leader gone or not.
+  const marked = await markedProcesses({ variable, value: marker });
+  for (const p of marked) killOne(p, "SIGKILL");
+  return leader || marked.length > 0;
 }
 
 /**
@@ -275,8 +362,7 @@ export async function killOrphan(pid: number, marker: string, variable = "COORD_
  */
 export async function carriesMarker(pid: number, marker: string, variable = "COORD_TASK"): Promise<boolean | undefined> {
   try {
-    const environ = await readFile(`/proc/${pid}/environ`, "utf8");
-    return environ.split("\0").includes(`${variable}=${marker}`);
+    return environCarries(await readFile(`/proc/${pid}/environ`, "utf8"), { variable, value: marker });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     return code === "ENOENT" &&

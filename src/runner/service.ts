@@ -6,7 +6,9 @@ import { execFile, spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { copyFile, mkdir, open, readFile, stat, truncate } from "node:fs/promises";
 import { dirname } from "node:path";
-import { killGroup, nulProblem, startProblem } from "./run.js";
+import { nulProblem, startProblem, stopProcesses } from "./run.js";
+
+export { groupAlive } from "./run.js";
 
 export interface ServiceSpawn {
   /** A shell command, run with /bin/sh -c. */
@@ -83,30 +85,11 @@ export async function processStart(pid: number): Promise<string | undefined> {
   });
 }
 
-/** Whether any process of the group `pid` leads is left. */
-export function groupAlive(pid: number): boolean {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /**
  * Stops the process group `pid` leads: SIGTERM, then SIGKILL after `graceS`
- * seconds if any of it is left. Resolves when the group is gone (or, at
- * worst, a second after the SIGKILL).
+ * seconds if any of it is left (runner/run.ts stopProcesses, the one stopper).
  */
-export async function stopGroup(pid: number, graceS: number): Promise<void> {
-  killGroup(pid, "SIGTERM");
-  const deadline = Date.now() + graceS * 1000;
-  while (groupAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  if (!groupAlive(pid)) return;
-  killGroup(pid, "SIGKILL");
-  const last = Date.now() + 1000;
-  while (groupAlive(pid) && Date.now() < last) await new Promise((r) => setTimeout(r, 20));
-}
+export const stopGroup = (pid: number, graceS: number): Promise<void> => stopProcesses({ pid }, graceS);
 
 /** Keeps a service's log under `cap` bytes: past it, the log becomes `<log>.1` (the one before is dropped) and starts empty. */
 export async function boundLog(path: string, cap: number): Promise<void> {

@@ -3,9 +3,11 @@
 // in (an agent that is installed but logged out is published as such, and
 // orders for it are refused with that reason instead of failing later).
 import { spawn } from "node:child_process";
-import { access, constants } from "node:fs/promises";
+import { access, constants, readFile } from "node:fs/promises";
+import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
-import { AGENTS } from "../core/agents/agents.js";
+import { parse as parseToml } from "smol-toml";
+import { AGENTS, type AgentCli, loginWithoutAsking } from "../core/agents/agents.js";
 import { agentCapability } from "../core/status/status.js";
 import { gitVersion } from "../git/local.js";
 import { readIfExists, writeDurably } from "./files.js";
@@ -36,6 +38,21 @@ export interface AgentFound {
   loggedIn?: boolean;
   /** The command that says so, for a reason a person can act on. */
   how?: string;
+  /** What logs it in (or what is missing) when coord told without asking it: a key in the environment, its config's provider. */
+  via?: string;
+}
+
+/** A CLI's config file, parsed (codex's config.toml), when its login may hang on it; undefined when absent or unreadable. */
+async function loginConfig(cli: AgentCli, env: Record<string, string | undefined>): Promise<unknown> {
+  const file = cli.login?.config?.file(env, homedir());
+  if (!file) return undefined;
+  const text = await readFile(file, "utf8").catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    return file.endsWith(".toml") ? parseToml(text) : JSON.parse(text);
+  } catch {
+    return undefined; // the CLI says what is wrong with its own file when it runs
+  }
 }
 
 /**
@@ -85,15 +102,22 @@ async function findAgent(name: string, path: string): Promise<AgentFound | undef
   }
   if (!executable) return undefined;
   const env = { ...(process.env as Record<string, string>), PATH: path };
-  // Logged in by a key in the environment, which a status command may not count: nothing to ask.
-  const keyed = cli.login?.keys?.some((k) => Boolean(process.env[k]));
+  // Logged in by what its config names or a key in the environment, which its status command may not count: nothing to ask.
+  const told = loginWithoutAsking(cli, process.env, await loginConfig(cli, process.env));
   const [version, login] = await Promise.all([
     probe([executable, ...cli.versionArgs], env, PROBE_TIMEOUT),
-    cli.login && !keyed ? probe([executable, ...cli.login.args], env, PROBE_TIMEOUT) : undefined,
+    cli.login && !told ? probe([executable, ...cli.login.args], env, PROBE_TIMEOUT) : undefined,
   ]);
   const v = version.exitCode === 0 ? /\d+\.\d+(\.\d+)?([-.+\w]*)?/.exec(version.output)?.[0] : undefined;
-  const loggedIn = cli.login && login && !login.timedOut && !keyed ? cli.login.loggedIn(login.exitCode, login.output) : undefined;
-  return { name, executable, ...(v ? { version: v } : {}), ...(loggedIn !== undefined ? { loggedIn } : {}), ...(cli.login ? { how: cli.login.how } : {}) };
+  const loggedIn = told ? told.loggedIn : cli.login && login && !login.timedOut ? cli.login.loggedIn(login.exitCode, login.output) : undefined;
+  return {
+    name,
+    executable,
+    ...(v ? { version: v } : {}),
+    ...(loggedIn !== undefined ? { loggedIn } : {}),
+    ...(cli.login ? { how: cli.login.how } : {}),
+    ...(told ? { via: told.via } : {}),
+  };
 }
 
 /** The agent CLIs on `path`, asked for their version and login now. */

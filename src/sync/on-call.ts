@@ -33,7 +33,7 @@ import {
 import { outputTail, redact } from "../core/trust/redact.js";
 import { decisionOf, mayDecide } from "../core/oncall/approvals.js";
 import { own } from "../core/types.js";
-import { carriesMarker, killGroup, killOrphan, runTask } from "../runner/run.js";
+import { carriesMarker, killOrphan, type Marker, runTask, stopProcesses } from "../runner/run.js";
 import { agentExecutable } from "../state/capabilities.js";
 import { pidAlive } from "../state/lock.js";
 import { readMailbox, updateMailbox } from "../state/mailbox.js";
@@ -85,6 +85,8 @@ export interface EngineOptions {
 }
 
 export const turnMarker = (machine: string, thread: string, startedAt: string) => `${machine}/${thread}/${startedAt}`;
+/** The marker every process of a turn carries in its environment. */
+const markerOf = (machine: string, thread: string, startedAt: string): Marker => ({ variable: ON_CALL_TURN_ENV, value: turnMarker(machine, thread, startedAt) });
 
 /** Something the engine says in a thread: to whom, replying to which message. */
 interface Note {
@@ -316,7 +318,11 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
     const mine = running.get(root);
     if (mine) return mine.abort.abort();
     const run = t.running;
-    if (run?.pid && (await carriesMarker(run.pid, turnMarker(me, root, run.startedAt), ON_CALL_TURN_ENV)) !== false) stopGroup(run.pid);
+    if (!run) return;
+    // Its group only while its leader is still the turn's (never a reused pid); what carries its marker in any case.
+    const marker = markerOf(me, root, run.startedAt);
+    const leader = run.pid !== undefined && (await carriesMarker(run.pid, marker.value, marker.variable)) !== false;
+    void stopProcesses({ ...(leader ? { pid: run.pid } : {}), marker }, timings.killGraceS);
   }
 
   async function startDue(s: OnCallSettings): Promise<void> {
@@ -477,6 +483,7 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
     let session: string | undefined;
     const began = Date.now();
     log(`on call: turn of thread ${root} for ${last.from} starts (${thread.agent}${thread.session ? `, resuming ${thread.session}` : ", a new session"})`);
+    const marker = markerOf(me, root, startedAt);
     const r = await runTask({
       argv: how.argv,
       cwd: where.cwd,
@@ -487,8 +494,9 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
         [ON_CALL_CHAIN_ENV]: String(chain + 1),
         [ON_CALL_AGENT_ENV]: thread.agent,
         [ON_CALL_THREAD_ENV]: root,
-        [ON_CALL_TURN_ENV]: turnMarker(me, root, startedAt),
       },
+      // Every process of the turn carries it: a stop ends those the CLI put in sessions of their own too.
+      marker,
       timeout: s.timeout,
       idleTimeout: m.config.agentIdleTimeout,
       logFile: join(m.stateDir, "logs", `on-call.${safeName(root)}.${startedAt.replace(/[:.]/g, "-")}.log`),
@@ -522,6 +530,8 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
     if (mcpConfig) await rm(mcpConfig, { force: true }).catch(() => {});
     const said = reader?.result();
     const stopState = own((await readOnCallState(m.stateDir)).threads, root)?.running?.stop;
+    // Stopped from another process (coord agent stop): what the turn left out of its group is ended here too.
+    if (stopState || r.timedOut || r.idle || r.aborted) await stopProcesses({ marker }, timings.killGraceS);
     // Asked to stop (a /stop, coord agent stop: recorded first), or stopped by this engine (the daemon stopping).
     const stopped = stopState ?? (r.aborted ? abortReason(abort) : undefined);
     const a = answerOf(
@@ -535,6 +545,7 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
         timeout: s.timeout,
         durationMs: Date.now() - began,
         tail: outputTail(r.tail, 5),
+        ...(step ? { step } : {}),
       },
       thread.agent,
       chain,
@@ -660,12 +671,6 @@ function askersOf(asks: readonly Ask[]): Ask[] {
   const last = new Map<string, Ask>();
   for (const a of asks) last.set(a.from, a);
   return [...last.values()];
-}
-
-/** SIGTERM to a process group, SIGKILL after the kill grace. */
-function stopGroup(pid: number): void {
-  killGroup(pid, "SIGTERM");
-  setTimeout(() => killGroup(pid, "SIGKILL"), timings.killGraceS * 1000).unref();
 }
 
 /**

@@ -61,7 +61,7 @@ ${examples(
     .option("--from <machine>", "only messages from this machine")
     .option("--json", "print an array of { id, from, to, at, priority, text, replyTo, acked }")
     .option("--wait <duration>", "wait until a new message arrives (30s, 2m; at most 1d) and print only the new ones; exit 5 when none came in time")
-    .option("--reply-to <id>", "with --wait: only a reply to this message id ends the wait")
+    .option("--reply-to <id>", "with --wait: only a reply to this message id ends the wait (one already here and not acknowledged ends it at once)")
     .option("--later", "with ack: store the acknowledgement only; the next sync publishes it (default: published at once)")
     .addOption(new Option("--format <format>", "prompt: unread messages as a block for an AI agent's context (nothing when none)").choices(["text", "prompt"]).default("text"))
     .addHelpText(
@@ -69,6 +69,8 @@ ${examples(
       `
 With --wait, the command returns as soon as a message that was not in the inbox when it started (and that
 matches --from and --reply-to) is here, printing it as coord inbox does (--json: an array of them), and exits 0;
+with --reply-to, a reply that came before the wait and is not acknowledged returns at once (an agent on call
+may answer before the wait begins);
 at the deadline it says that no new message arrived and exits 5. Where the checkout's daemon runs, it receives
 and the wait only reads the local mailbox; where none runs, the wait looks at the hub itself, as often as this
 machine's share of the host's reads allows, and receives with a sync that starts no task when the hub moved.

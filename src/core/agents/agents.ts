@@ -23,6 +23,8 @@ export interface AgentResult {
   tokens?: { input: number; output: number };
   /** Tools it was not allowed to use, by name (Claude Code's permission denials). */
   denied?: string[];
+  /** The last error it reported, in its words, when it did not succeed (a turn that timed out says it: codex's "Reconnecting..."). */
+  lastError?: string;
 }
 
 /** How to start one agent run: argv, the prompt on stdin or not, extra environment. */
@@ -72,7 +74,59 @@ export interface AgentCli {
     how: string;
     /** Variables that log it in without its status command knowing (an API key): when one is set, it counts as usable. */
     keys?: string[];
+    /**
+     * Its config file, when what the config names can log it in without its status command knowing (codex's
+     * `model_providers` with an `env_key`): where the file is (from the environment and the home directory), and
+     * what the parsed file says (undefined: nothing; ask the status command).
+     */
+    config?: {
+      file(env: Readonly<Record<string, string | undefined>>, home: string): string;
+      loggedIn(config: unknown, env: Readonly<Record<string, string | undefined>>): LoginAnswer | undefined;
+    };
   };
+}
+
+/** Whether a CLI can be used, and by what, when coord can tell without asking the CLI. */
+export interface LoginAnswer {
+  loggedIn: boolean;
+  /** What logs it in, or what is missing, for people: "CODEX_API_KEY", "model provider x, its key in X". */
+  via: string;
+}
+
+/**
+ * What can be told of a CLI's login without asking it (pure: its parsed config file and the environment): what its
+ * config names first (a provider whose key variable is set, or not), then an API key in the environment. Undefined:
+ * ask its status command.
+ */
+export function loginWithoutAsking(cli: AgentCli, env: Readonly<Record<string, string | undefined>>, config?: unknown): LoginAnswer | undefined {
+  const login = cli.login;
+  if (!login) return undefined;
+  const fromConfig = config === undefined ? undefined : login.config?.loggedIn(config, env);
+  if (fromConfig) return fromConfig;
+  const key = login.keys?.find((k) => Boolean(env[k]));
+  return key ? { loggedIn: true, via: key } : undefined;
+}
+
+/**
+ * Codex's config.toml: `model_provider` naming a `[model_providers.<id>]` entry of its own (a local server, a proxy,
+ * Azure) is what codex uses, whatever `codex login status` says (it knows only its own login): with an `env_key`,
+ * usable when that variable is set; without one and without `requires_openai_auth`, it needs no key. A built-in
+ * provider (openai, no entry): undefined, its login decides.
+ */
+export function codexConfigLogin(config: unknown, env: Readonly<Record<string, string | undefined>>): LoginAnswer | undefined {
+  const c = obj(config);
+  const provider = str(c?.model_provider);
+  const providers = obj(c?.model_providers);
+  if (!provider || !providers || !Object.hasOwn(providers, provider)) return undefined;
+  const entry = obj(providers[provider]);
+  if (!entry) return undefined;
+  const envKey = str(entry.env_key);
+  if (envKey)
+    return env[envKey]
+      ? { loggedIn: true, via: `model provider ${provider}, its key in ${envKey}` }
+      : { loggedIn: false, via: `model provider ${provider} needs ${envKey}, which is not set` };
+  if (entry.requires_openai_auth === true) return undefined;
+  return { loggedIn: true, via: `model provider ${provider}, which needs no key` };
 }
 
 // ---------- reading JSON lines ----------
@@ -265,6 +319,7 @@ function codexReader(): AgentReader {
         session,
         turns: turns || undefined,
         tokens: usage.input || usage.output ? usage : undefined,
+        lastError: !ok && error ? firstLine(error) : undefined,
       });
     },
   };
@@ -281,12 +336,17 @@ const codex: AgentCli = {
   },
   reader: codexReader,
   versionArgs: ["--version"],
-  // codex login status does not count an API key in the environment (CODEX_API_KEY is what codex exec takes).
+  // codex login status counts neither an API key in the environment (CODEX_API_KEY is what codex exec takes) nor a
+  // provider of the config's own (codex 0.171.0 says "Not logged in" for both).
   login: {
     args: ["login", "status"],
     how: "codex login status",
     keys: ["CODEX_API_KEY", "OPENAI_API_KEY"],
     loggedIn: (code) => (code === 0 ? true : code === null ? undefined : false),
+    config: {
+      file: (env, home) => `${(env.CODEX_HOME || `${home}/.codex`).replace(/\/+$/, "")}/config.toml`,
+      loggedIn: codexConfigLogin,
+    },
   },
 };
 
@@ -352,6 +412,7 @@ function opencodeReader(): AgentReader {
         costUsd: cost || undefined,
         tokens: tokens.input || tokens.output ? tokens : undefined,
         ...(denied.size ? { denied: [...denied] } : {}),
+        lastError: !ok && error ? firstLine(error) : undefined,
       });
     },
   };
@@ -416,6 +477,7 @@ function geminiReader(): AgentReader {
         message: message || undefined,
         session,
         tokens: tokensOf(stats, ["input_tokens"], ["output_tokens"]),
+        lastError: !ok && failure ? firstLine(failure) : undefined,
       });
     },
   };

@@ -21,6 +21,15 @@ export interface WaitFilter {
   replyTo?: string | undefined;
 }
 
+/**
+ * The ids a wait counts as already seen when it begins: every message in the inbox, except, with `replyTo`, a reply
+ * to it that is not acknowledged yet. An answer that came between the send and the wait (on call, answers come in
+ * seconds) and that nobody has read ends the wait at once; without `replyTo` a wait is for new messages only.
+ */
+export function seenAtStart<T extends Pick<InboxMessage, "id" | "replyTo">>(inbox: readonly T[], acked: (x: T) => boolean, filter: WaitFilter): Set<string> {
+  return new Set(inbox.filter((x) => filter.replyTo === undefined || x.replyTo !== filter.replyTo || acked(x)).map((x) => x.id));
+}
+
 /** The messages of `inbox` that end a wait: not among the ids `seen` when it began, and matching `filter`; oldest first, as the inbox is. */
 export function arrivedSince<T extends Pick<InboxMessage, "id" | "from" | "replyTo">>(inbox: readonly T[], seen: ReadonlySet<string>, filter: WaitFilter): T[] {
   return inbox.filter((x) => !seen.has(x.id) && (filter.from === undefined || x.from === filter.from) && (filter.replyTo === undefined || x.replyTo === filter.replyTo));

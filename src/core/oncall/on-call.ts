@@ -256,6 +256,26 @@ export interface TurnEnd {
   durationMs: number;
   /** The last lines of its output, when it said nothing readable. */
   tail?: string;
+  /** Its latest step (a tool call, a command), for a turn that timed out. */
+  step?: string;
+}
+
+/**
+ * Why a turn that timed out had not ended, as far as the CLI said: its last error (codex retrying a dead server:
+ * "Reconnecting... waiting for network"), else the step it was at, else its last line of output when it printed
+ * nothing coord could read.
+ */
+export function timeoutCause(end: Pick<TurnEnd, "said" | "step" | "tail">): string | undefined {
+  if (end.said?.lastError) return `Its last error: ${end.said.lastError}`;
+  if (end.step) return `It was at: ${end.step}`;
+  if (end.said) return undefined;
+  const last = end.tail
+    ?.trim()
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .pop();
+  return last ? `Its last line of output: ${clip(last, 300)}` : undefined;
 }
 
 /** The answer a turn sends back into its thread: the agent's final message, or why there is none, and the mark. */
@@ -273,7 +293,13 @@ export function answerOf(end: TurnEnd, cli: string, chain: number): { text: stri
   const lastWords = last ? `\n\nWhat it said last:\n${last}` : "";
   if (end.stopped) return { text: `Stopped (${end.stopped}).${lastWords}`, mark: { ...mark, outcome: "stopped" } };
   if (end.error) return { text: `The turn could not start: ${end.error}.`, mark: { ...mark, outcome: "failed" } };
-  if (end.timedOut) return { text: `The turn timed out after ${Math.round(end.timeout)} s and was stopped.${lastWords}`, mark: { ...mark, outcome: "failed" } };
+  if (end.timedOut) {
+    const cause = timeoutCause(end);
+    return {
+      text: `The turn timed out after ${Math.round(end.timeout)} s and was stopped.${cause ? ` ${/[.!?)]$/.test(cause) ? cause : `${cause}.`}` : ""}${lastWords}`,
+      mark: { ...mark, outcome: "failed" },
+    };
+  }
   if (said && !said.ok && said.denied?.length) {
     // Not an order's permissions to raise: claude on call asked the thread (a /deny, or no answer in time); another
     // CLI had only its on-call permissions.

@@ -229,6 +229,14 @@ describe("Codex's exec --json events", () => {
     ]);
     expect(said).toMatchObject({ ok: false, reason: "it said: stream disconnected before completion", session: ok[0] && "0199a213-81c0-7800-8aa1-bbab2a035a53" });
   });
+  it("a turn cut short while it retries (codex 0.171.0 against a dead server): the last error is kept", () => {
+    const reconnecting = { type: "error", message: "Reconnecting... waiting for network (Connection failed: error sending request)" };
+    expect(read("codex", [ok[0]!, ok[1]!, reconnecting, reconnecting])).toMatchObject({
+      ok: false,
+      lastError: "Reconnecting... waiting for network (Connection failed: error sending request)",
+    });
+    expect(read("codex", ok)).not.toHaveProperty("lastError");
+  });
   it("an error with no turn (not logged in)", () => {
     expect(read("codex", [{ type: "error", message: "401 Unauthorized: Missing bearer authentication in header" }])).toMatchObject({
       ok: false,

@@ -1,6 +1,6 @@
 // Which messages end a wait, and what the waiter does next (core/messages/inbox-wait.ts).
 import { describe, expect, it } from "vitest";
-import { arrivedSince, maxWaitSteps, waitStep, type WaitFilter } from "../../../src/core/messages/inbox-wait.js";
+import { arrivedSince, maxWaitSteps, seenAtStart, waitStep, type WaitFilter } from "../../../src/core/messages/inbox-wait.js";
 
 const msg = (id: string, replyTo?: string) => ({ id, from: id.split("/")[0]!, ...(replyTo ? { replyTo } : {}) });
 const inbox = [msg("a/b/1"), msg("c/b/1"), msg("a/b/2", "b/a/7"), msg("c/ALL/3", "b/a/7"), msg("a/b/3")];
@@ -19,6 +19,23 @@ describe("arrivedSince", () => {
   for (const [what, seen, filter, want] of cases)
     it(what, () => {
       expect(arrivedSince(inbox, new Set(seen), filter).map((x) => x.id)).toEqual(want);
+    });
+});
+
+describe("seenAtStart: a reply that came before the wait and was not read ends a wait for replies at once", () => {
+  const cases: [string, string[], WaitFilter, string[]][] = [
+    ["no filter: everything there is seen (a wait is for new messages)", [], {}, ["a/b/1", "c/b/1", "a/b/2", "c/ALL/3", "a/b/3"]],
+    ["from one machine: the same", [], { from: "a" }, ["a/b/1", "c/b/1", "a/b/2", "c/ALL/3", "a/b/3"]],
+    ["replies to one id: those not acknowledged are not seen", [], { replyTo: "b/a/7" }, ["a/b/1", "c/b/1", "a/b/3"]],
+    ["replies to one id: one acknowledged is seen", ["a/b/2"], { replyTo: "b/a/7" }, ["a/b/1", "c/b/1", "a/b/2", "a/b/3"]],
+    ["replies to another id: all seen", [], { replyTo: "b/a/9" }, ["a/b/1", "c/b/1", "a/b/2", "c/ALL/3", "a/b/3"]],
+  ];
+  for (const [what, acked, filter, want] of cases)
+    it(what, () => {
+      const seen = seenAtStart(inbox, (x) => acked.includes(x.id), filter);
+      expect([...seen]).toEqual(want);
+      // And so the wait returns, at its first read, the unread replies already there.
+      if (filter.replyTo === "b/a/7" && !acked.length) expect(arrivedSince(inbox, seen, filter).map((x) => x.id)).toEqual(["a/b/2", "c/ALL/3"]);
     });
 });
 

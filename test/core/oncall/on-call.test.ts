@@ -212,6 +212,24 @@ describe("the answer", () => {
     ["a CLI that could not start", { ...end, error: "the agent CLI claude is not on PATH" }, "The turn could not start: the agent CLI claude is not on PATH.", "failed"],
     ["a timeout", { ...end, timedOut: true, said: { ok: false } }, "The turn timed out after 1800 s and was stopped.", "failed"],
     [
+      "a timeout says the CLI's last error (codex retrying a dead server)",
+      { ...end, timedOut: true, step: "$ ls", said: { ok: false, lastError: "Reconnecting... waiting for network (Connection failed: error sending request)" } },
+      "The turn timed out after 1800 s and was stopped. Its last error: Reconnecting... waiting for network (Connection failed: error sending request)",
+      "failed",
+    ],
+    [
+      "a timeout with no error says the step it was at, and what it said last",
+      { ...end, timedOut: true, step: "$ sleep 40", said: { ok: false, message: "Running it." } },
+      "The turn timed out after 1800 s and was stopped. It was at: $ sleep 40.\n\nWhat it said last:\nRunning it.",
+      "failed",
+    ],
+    [
+      "a timeout with nothing readable says its last line of output",
+      { ...end, timedOut: true, tail: "starting\n  Connecting to api.example…\n\n" },
+      "The turn timed out after 1800 s and was stopped. Its last line of output: Connecting to api.example….",
+      "failed",
+    ],
+    [
       "the agent's own failure",
       { ...end, said: { ok: false, reason: "it reached its maximum number of turns" } },
       "The turn failed: it reached its maximum number of turns.",

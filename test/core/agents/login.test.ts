@@ -1,0 +1,60 @@
+// "Logged in is what the CLI can use" (issue 57): what coord tells of a CLI's login without asking it, from its
+// config and the environment. codex login status says "Not logged in" (0.171.0) for a key in the environment and for
+// a provider of the config's own, with which codex runs.
+import { describe, expect, it } from "vitest";
+import { AGENTS, codexConfigLogin, loginWithoutAsking } from "../../../src/core/agents/agents.js";
+
+const codex = AGENTS.get("codex")!;
+const claude = AGENTS.get("claude")!;
+const provider = (entry: Record<string, unknown>, name = "local") => ({ model_provider: name, model_providers: { [name]: entry } });
+
+describe("codex's config.toml: a provider of its own", () => {
+  const cases: [string, unknown, Record<string, string>, ReturnType<typeof codexConfigLogin>][] = [
+    [
+      "its env_key set",
+      provider({ base_url: "http://127.0.0.1:1/v1", env_key: "LOCAL_KEY" }),
+      { LOCAL_KEY: "k" },
+      { loggedIn: true, via: "model provider local, its key in LOCAL_KEY" },
+    ],
+    ["its env_key not set", provider({ env_key: "LOCAL_KEY" }), {}, { loggedIn: false, via: "model provider local needs LOCAL_KEY, which is not set" }],
+    ["its env_key set empty", provider({ env_key: "LOCAL_KEY" }), { LOCAL_KEY: "" }, { loggedIn: false, via: "model provider local needs LOCAL_KEY, which is not set" }],
+    ["no env_key: no key needed", provider({ base_url: "http://127.0.0.1:1/v1" }), {}, { loggedIn: true, via: "model provider local, which needs no key" }],
+    ["requires_openai_auth: its login decides", provider({ requires_openai_auth: true }), {}, undefined],
+    ["a built-in provider (no entry): its login decides", { model_provider: "openai" }, {}, undefined],
+    ["no model_provider", { model: "gpt-5" }, {}, undefined],
+    ["a provider named like a prototype key", { model_provider: "constructor", model_providers: {} }, {}, undefined],
+    ["not a table", "x", {}, undefined],
+  ];
+  it.each(cases)("%s", (_, config, env, want) => {
+    expect(codexConfigLogin(config, env)).toEqual(want);
+  });
+});
+
+describe("loginWithoutAsking: the config first, then a key in the environment; else the CLI is asked", () => {
+  it.each([
+    ["codex, a provider with its key", codex, { LOCAL_KEY: "k" }, provider({ env_key: "LOCAL_KEY" }), { loggedIn: true, via: "model provider local, its key in LOCAL_KEY" }],
+    [
+      "codex, a provider without its key, OPENAI_API_KEY set: codex uses the provider, which cannot run",
+      codex,
+      { OPENAI_API_KEY: "k" },
+      provider({ env_key: "LOCAL_KEY" }),
+      { loggedIn: false, via: "model provider local needs LOCAL_KEY, which is not set" },
+    ],
+    ["codex, CODEX_API_KEY", codex, { CODEX_API_KEY: "k" }, undefined, { loggedIn: true, via: "CODEX_API_KEY" }],
+    ["codex, OPENAI_API_KEY", codex, { OPENAI_API_KEY: "k" }, undefined, { loggedIn: true, via: "OPENAI_API_KEY" }],
+    ["codex, nothing: asked", codex, {}, undefined, undefined],
+    ["claude, ANTHROPIC_API_KEY", claude, { ANTHROPIC_API_KEY: "k" }, undefined, { loggedIn: true, via: "ANTHROPIC_API_KEY" }],
+    ["claude, Bedrock: its auth status counts it, asked", claude, { CLAUDE_CODE_USE_BEDROCK: "1" }, undefined, undefined],
+  ] as const)("%s", (_, cli, env, config, want) => {
+    expect(loginWithoutAsking(cli, env, config)).toEqual(want);
+  });
+
+  it("a provider without its key, and no API key: not logged in, saying what is missing", () => {
+    expect(loginWithoutAsking(codex, {}, provider({ env_key: "LOCAL_KEY" }))).toEqual({ loggedIn: false, via: "model provider local needs LOCAL_KEY, which is not set" });
+  });
+
+  it("codex's config file: $CODEX_HOME/config.toml, else ~/.codex/config.toml", () => {
+    expect(codex.login!.config!.file({ CODEX_HOME: "/srv/codex/" }, "/home/me")).toBe("/srv/codex/config.toml");
+    expect(codex.login!.config!.file({}, "/home/me")).toBe("/home/me/.codex/config.toml");
+  });
+});

@@ -1,0 +1,87 @@
+// A stopped run stops everything it started: its process group, and (Linux) every process that carries its marker,
+// those it put in sessions of their own included (codex runs each shell command in one: issue 57).
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { killOrphan, type Marker, runTask, stopProcesses } from "../src/runner/run.js";
+import { processGone, tempDir, waitFor } from "./helpers.js";
+
+const linux = process.platform === "linux";
+const left: number[] = [];
+afterEach(() => {
+  for (const pid of left.splice(0))
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // gone
+    }
+});
+
+/** A shell that starts `sleep 60` in a session of its own (out of its group), writes its pid, and waits. */
+const escaper = (pidFile: string) => `setsid sleep 60 & echo $! > ${pidFile}; sleep 60`;
+
+async function escapedPid(pidFile: string): Promise<number> {
+  const pid = await waitFor(async () => Number((await readFile(pidFile, "utf8").catch(() => "")).trim()) || undefined, 10_000, "the escaped sleep's pid", 50);
+  left.push(pid);
+  return pid;
+}
+
+describe.skipIf(!linux)("stopping a run ends what it put in sessions of its own", () => {
+  it("an aborted task: the process that left its group with setsid is gone too (without a marker it lives on)", async () => {
+    const dir = await tempDir("coord-stop-");
+    const marker: Marker = { variable: "COORD_TEST_MARK", value: `abort-${process.pid}-${Date.now()}` };
+    for (const marked of [true, false]) {
+      const pidFile = join(dir, `pid-${marked}`);
+      const abort = new AbortController();
+      const run = runTask({
+        command: escaper(pidFile),
+        cwd: dir,
+        env: { PATH: process.env.PATH ?? "" },
+        timeout: 60,
+        killGrace: 1,
+        logFile: join(dir, `log-${marked}`),
+        signal: abort.signal,
+        ...(marked ? { marker } : {}),
+      });
+      const escaped = await escapedPid(pidFile);
+      abort.abort();
+      const r = await run;
+      expect(r.aborted).toBe(true);
+      expect(await processGone(escaped, marked ? 3000 : 500), marked ? "the marked escapee is stopped" : "an unmarked escapee is out of reach").toBe(marked);
+    }
+  }, 30_000);
+
+  it("a task that times out: the escaped process is gone within the grace", async () => {
+    const dir = await tempDir("coord-stop-");
+    const pidFile = join(dir, "pid");
+    const marker: Marker = { variable: "COORD_TEST_MARK", value: `timeout-${process.pid}-${Date.now()}` };
+    const run = runTask({ command: escaper(pidFile), cwd: dir, env: { PATH: process.env.PATH ?? "" }, timeout: 2, killGrace: 1, logFile: join(dir, "log"), marker });
+    const escaped = await escapedPid(pidFile);
+    const r = await run;
+    expect(r.timedOut).toBe(true);
+    expect(await processGone(escaped, 3000)).toBe(true);
+  }, 30_000);
+
+  it("stopProcesses and killOrphan reach marked processes whose group leader is gone (another coord process stops the turn, or a crash left it)", async () => {
+    const dir = await tempDir("coord-stop-");
+    for (const how of ["stop", "orphan"] as const) {
+      const pidFile = join(dir, `pid-${how}`);
+      const marker: Marker = { variable: "COORD_TEST_MARK", value: `${how}-${process.pid}-${Date.now()}` };
+      // The shell exits at once: only the escaped sleep is left, with parent 1.
+      const r = await runTask({
+        command: `setsid sleep 60 & echo $! > ${pidFile}`,
+        cwd: dir,
+        env: { PATH: process.env.PATH ?? "" },
+        timeout: 10,
+        logFile: join(dir, `log-${how}`),
+        marker,
+      });
+      expect(r.exitCode).toBe(0);
+      const escaped = await escapedPid(pidFile);
+      expect(await processGone(escaped, 300)).toBe(false);
+      if (how === "stop") await stopProcesses({ marker }, 1);
+      else expect(await killOrphan(999_999_999, marker.value, marker.variable)).toBe(true);
+      expect(await processGone(escaped, 3000)).toBe(true);
+    }
+  }, 30_000);
+});
