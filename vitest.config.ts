@@ -1,5 +1,5 @@
 import { mkdtempSync, readdirSync, rmSync, statfsSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { availableParallelism, homedir } from "node:os";
 import { join } from "node:path";
 import { defineConfig } from "vitest/config";
 import { pidAlive } from "./src/state/lock.js";
@@ -35,6 +35,10 @@ if (!process.env.TMPDIR) {
   const dir = runTmpdir();
   if (dir) process.env.TMPDIR = dir;
 }
+
+// The real agent CLIs (scripts/install-agent-clis.mjs) are in the HOME the run started with: named before test/setup.ts
+// gives each test file an empty HOME (test/real-clis.ts reads it).
+process.env.COORD_AGENT_CLIS ??= join(homedir(), ".cache", "coord-agent-clis");
 
 // Two projects: "quick" (pure and unit tests, and rule scenarios on the in-memory fleet: `npm run test:quick`, the
 // inner loop) and "e2e" (every file that runs git or a process, named `*.e2e.test.ts`: real git, processes, daemons).

@@ -2,7 +2,7 @@
 // scripts/agent-clis.json. A test that needs one it cannot find says it is skipped, with the name and the way to
 // install it.
 import { existsSync, readFileSync } from "node:fs";
-import { userInfo } from "node:os";
+import { homedir } from "node:os";
 import { join } from "node:path";
 
 export interface RealCli {
@@ -21,8 +21,11 @@ interface Pin {
 
 const pins = (JSON.parse(readFileSync(new URL("../scripts/agent-clis.json", import.meta.url), "utf8")) as { clis: Pin[] }).clis;
 
-/** Where the CLIs are installed: the user's own home from the passwd file (test/setup.ts gives each test file an empty HOME). */
-export const agentClisCache = (): string => process.env.COORD_AGENT_CLIS || join(userInfo().homedir, ".cache", "coord-agent-clis");
+/**
+ * Where the CLIs are installed: as scripts/install-agent-clis.mjs puts them, under the HOME it ran with. The tests'
+ * HOME is an empty one per file (test/setup.ts), so vitest.config.ts names the cache before they start.
+ */
+export const agentClisCache = (): string => process.env.COORD_AGENT_CLIS || join(homedir(), ".cache", "coord-agent-clis");
 
 /** The pinned versions of one CLI, newest first as pinned. */
 export const pinnedVersions = (name: RealCli["name"]): string[] => pins.filter((p) => p.name === name).map((p) => p.version);
