@@ -19,6 +19,7 @@ import { requestSync } from "../daemon/request.js";
 import { allowedDir } from "../sync/tasks.js";
 import { lastKnown, sendFrom } from "./messages.js";
 import { chainOf, decidedText, threadSwitch } from "../core/oncall/on-call.js";
+import { flagOfField, givenSettings, writtenSettings } from "../core/oncall/settings.js";
 import { allowedWithoutAsking, approvalAsk, approvalHolds, type Decision, permissionAnswer, whatItWouldDo } from "../core/oncall/approvals.js";
 import { machineKeySecrets } from "../state/trust.js";
 import { clip } from "../core/limits.js";
@@ -95,7 +96,7 @@ export async function onCall(opts: OnCallOptions): Promise<OnCallShown> {
   } else if (opts.agent !== undefined) {
     const settings = await checkedSettings(m, opts);
     const config = (await loadConfig(m.stateDir))!;
-    config.onCall = written(settings);
+    config.onCall = writtenSettings(settings);
     await saveConfig(m.stateDir, config);
     changed = `on call with ${settings.agent} in ${settings.cwd} for ${settings.from === "ALL" ? "every machine" : settings.from.join(", ")}`;
     // The running daemon is asked for a sync now: its engine reads the new setting right after it, so turns that waited
@@ -107,24 +108,6 @@ export async function onCall(opts: OnCallOptions): Promise<OnCallShown> {
       changed += `; ${switched} conversation${switched === 1 ? "" : "s"} that ran with another CLI or other permissions start${switched === 1 ? "s" : ""} a new ${settings.agent} session at ${switched === 1 ? "its" : "their"} next message, and ${switched === 1 ? "is" : "are"} told so`;
   }
   return { ...(await shown(m)), ...(changed !== undefined ? { changed } : {}) };
-}
-
-/** The setting as machine.yaml keeps it: only what was given, defaults left out. */
-function written(s: OnCallSettings): Record<string, unknown> {
-  return {
-    agent: s.agent,
-    cwd: s.cwd,
-    from: s.from,
-    permissions: s.permissions,
-    ...(s.maxTurns !== undefined ? { maxTurns: s.maxTurns } : {}),
-    ...(s.maxBudgetUsd !== undefined ? { maxBudgetUsd: s.maxBudgetUsd } : {}),
-    timeout: `${s.timeout}s`,
-    maxParallel: s.maxParallel,
-    ...(s.dailyBudgetUsd !== undefined ? { dailyBudgetUsd: s.dailyBudgetUsd } : {}),
-    ...(s.model !== undefined ? { model: s.model } : {}),
-    approvalTimeout: `${s.approvalTimeout}s`,
-    ...(s.allowTools.length ? { allowTools: s.allowTools } : {}),
-  };
 }
 
 /** The setting the options ask for, checked: one sentence for the first thing wrong, nothing changed. */
@@ -173,26 +156,12 @@ async function checkedSettings(m: Machine, opts: OnCallOptions): Promise<OnCallS
     throw usage(
       "this machine does not verify other machines' signatures (trust.verifyMachines is false), and a turn starts only for a message whose signature verifies; run coord trust machines on first",
     );
-  const raw = {
-    agent,
-    cwd: dir,
-    from,
-    permissions: opts.permissions ?? "read-only",
-    ...(opts.maxTurns !== undefined ? { maxTurns: opts.maxTurns } : {}),
-    ...(opts.maxBudgetUsd !== undefined ? { maxBudgetUsd: opts.maxBudgetUsd } : {}),
-    ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}),
-    ...(opts.maxParallel !== undefined ? { maxParallel: opts.maxParallel } : {}),
-    ...(opts.dailyBudgetUsd !== undefined ? { dailyBudgetUsd: opts.dailyBudgetUsd } : {}),
-    ...(opts.model !== undefined ? { model: opts.model } : {}),
-    ...(opts.approvalTimeout !== undefined ? { approvalTimeout: opts.approvalTimeout } : {}),
-    ...(opts.allowTools !== undefined ? { allowTools: opts.allowTools } : {}),
-  };
+  // The rest as given (core/oncall/settings.ts names them), checked by the same schema machine.yaml is read with.
+  const raw = { ...givenSettings(opts), agent, cwd: dir, from, permissions: opts.permissions ?? "read-only" };
   const r = parseOnCall(raw);
-  if ("problem" in r) throw usage(r.problem.replace(/^field onCall\.(\w+)(\.\d+)?/, (_, f: string) => `--${f === "allowTools" ? "allow-tool" : flagOf(f)}`));
+  if ("problem" in r) throw usage(r.problem.replace(/^field onCall\.(\w+)(\.\d+)?/, (_, f: string) => flagOfField(f)));
   return r.settings;
 }
-
-const flagOf = (field: string) => field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 async function shown(m: Machine): Promise<Omit<OnCallShown, "changed">> {
   const read = await loadOnCall(m.stateDir);

@@ -7,6 +7,7 @@ import { resolveDir } from "../dir.js";
 import { dirOption, EXIT_CODES, examples, type Io } from "../shared.js";
 import { decide, onCall, type OnCallOptions, type OnCallShown, stopTurn } from "../../commands/on-call.js";
 import { ON_CALL_AGENTS } from "../../core/oncall/on-call.js";
+import { ON_CALL_FIELDS } from "../../core/oncall/settings.js";
 import { CoordError, EXIT } from "../../errors.js";
 import { listen, listening, listenWait } from "../../commands/listen.js";
 
@@ -194,27 +195,20 @@ Exit codes:
 
 /** coord agent on-call [cli] (set, show, --off), coord agent stop <thread>. */
 function registerOnCall(agent: Command, io: Io): void {
-  agent
+  const onCallCommand = agent
     .command("on-call")
     .description(
       "put this machine's agent CLI on call: each message from the machines named starts a turn in a session per conversation, and its answer goes back as a reply (no argument: show the setting and the running turns)",
     )
     .argument("[cli]", `the agent CLI: ${ON_CALL_AGENTS.join(", ")}`)
-    .addOption(dirOption())
-    .option(
-      "--cwd <dir>",
-      "the directory the agent works in (required; a relative one is taken where you run the command and kept absolute; inside allowedRoots when the machine has them; never the coord checkout nor a directory holding it, its .git or the machine's key)",
-    )
-    .option("--from <machines...>", "the machines whose messages start turns (names, comma-separated or several), or ALL (required: on call for no one by default)")
-    .option("--permissions <level>", "read-only (default), edit or full: what the agent may do with nobody there to approve")
-    .option("--max-turns <n>", "turns of the agent per message at most (claude)", numberOf("--max-turns", true))
-    .option("--max-budget-usd <x>", "dollars per message at most (claude)", numberOf("--max-budget-usd", false))
-    .option("--timeout <duration>", "how long one turn may run (default 30m)")
-    .option("--max-parallel <n>", "turns of different conversations at once (default 2)", numberOf("--max-parallel", true))
-    .option("--daily-budget-usd <x>", "dollars of turns a day (UTC); then new turns wait for the next day", numberOf("--daily-budget-usd", false))
-    .option("--model <model>", "the model the CLI uses")
-    .option("--approval-timeout <duration>", "claude: how long a request for a permission waits for /approve or /deny before it is denied (default 10m)")
-    .option("--allow-tool <tools...>", "claude: tools allowed without asking, in every conversation (like /approve always <tool>)")
+    .addOption(dirOption());
+  // The setting's flags, from its one field table (core/oncall/settings.ts).
+  for (const f of ON_CALL_FIELDS) {
+    const flags = `${f.flag} <${f.value}>`;
+    if (f.kind === "int" || f.kind === "number") onCallCommand.option(flags, f.help, numberOf(f.flag, f.kind === "int"));
+    else onCallCommand.option(flags, f.help);
+  }
+  onCallCommand
     .option("--off", "take the machine off call (a running turn finishes)")
     .option("--json", "print the setting and the turns as JSON")
     .addHelpText(

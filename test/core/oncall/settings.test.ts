@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { flagOfField, givenSettings, ON_CALL_FIELDS, writtenSettings } from "../../../src/core/oncall/settings.js";
+import { onCallSchema, parseOnCall } from "../../../src/state/on-call.js";
+
+describe("the on-call setting's one field table", () => {
+  it("names every field of the schema once, and nothing else (the agent is the command's argument)", () => {
+    const schema = Object.keys(onCallSchema.shape).filter((k) => k !== "agent");
+    expect(ON_CALL_FIELDS.map((f) => f.name).sort()).toEqual(schema.sort());
+    expect(new Set(ON_CALL_FIELDS.map((f) => f.flag)).size).toBe(ON_CALL_FIELDS.length);
+  });
+
+  it.each(ON_CALL_FIELDS.map((f) => [f.name, f.kind] as const))("%s is read as the schema takes it (%s)", (name, kind) => {
+    const base = { agent: "claude", cwd: "/w", from: ["a"] };
+    const sample = { text: "x", list: ["a"], int: 3, number: 2.5, duration: "90s" }[kind];
+    const value = name === "permissions" ? "edit" : name === "from" ? ["b"] : name === "allowTools" ? ["Bash"] : sample;
+    const r = parseOnCall({ ...base, [name]: value });
+    expect(r).toHaveProperty("settings");
+  });
+
+  it.each([
+    [{ agent: "claude", cwd: "/w", from: ["a"] }],
+    [{ agent: "codex", cwd: "/w", from: "ALL", permissions: "edit", timeout: "45m", maxParallel: 4 }],
+    [{ agent: "claude", cwd: "~/x", from: ["a", "b"], maxTurns: 30, maxBudgetUsd: 2, dailyBudgetUsd: 20, model: "opus", approvalTimeout: 120, allowTools: ["Bash"] }],
+  ])("machine.yaml's block reads back as the setting it was written from: %j", (given) => {
+    const r = parseOnCall(given);
+    if (!("settings" in r)) throw new Error(r.problem);
+    const again = parseOnCall(writtenSettings(r.settings));
+    expect(again).toEqual(r);
+  });
+
+  it("keeps defaults a person reads first, and leaves out what was not set", () => {
+    const r = parseOnCall({ agent: "claude", cwd: "/w", from: ["a"] });
+    if (!("settings" in r)) throw new Error(r.problem);
+    expect(writtenSettings(r.settings)).toEqual({ agent: "claude", cwd: "/w", from: ["a"], permissions: "read-only", timeout: "1800s", maxParallel: 2, approvalTimeout: "600s" });
+  });
+
+  it("a problem names the flag a person typed", () => {
+    expect(["maxTurns", "allowTools", "approvalTimeout", "cwd"].map(flagOfField)).toEqual(["--max-turns", "--allow-tool", "--approval-timeout", "--cwd"]);
+    expect(givenSettings({ maxTurns: 3, model: undefined, timeout: "5m" })).toEqual({ timeout: "5m", maxTurns: 3 });
+  });
+});
