@@ -247,6 +247,9 @@ const stateSchema = z.looseObject({
           step: z.string().optional(),
           stop: z.string().optional(),
           session: z.string().optional(),
+          engine: z.string().optional(),
+          // What crash recovery stores in the outbox: checked, so a broken entry is the file's problem, not the engine's.
+          answers: z.array(z.looseObject({ to: z.string(), replyTo: z.string(), text: z.string(), mark: z.looseObject({}) })).optional(),
         })
         .optional(),
       lastAt: z.string(),

@@ -1,6 +1,9 @@
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { flagOfField, givenSettings, ON_CALL_FIELDS, writtenSettings } from "../../../src/core/oncall/settings.js";
-import { onCallSchema, parseOnCall } from "../../../src/state/on-call.js";
+import { onCallSchema, parseOnCall, readOnCallState } from "../../../src/state/on-call.js";
 
 describe("the on-call setting's one field table", () => {
   it("names every field of the schema once, and nothing else (the agent is the command's argument)", () => {
@@ -37,5 +40,21 @@ describe("the on-call setting's one field table", () => {
   it("a problem names the flag a person typed", () => {
     expect(["maxTurns", "allowTools", "approvalTimeout", "cwd"].map(flagOfField)).toEqual(["--max-turns", "--allow-tool", "--approval-timeout", "--cwd"]);
     expect(givenSettings({ maxTurns: 3, model: undefined, timeout: "5m" })).toEqual({ timeout: "5m", maxTurns: 3 });
+  });
+});
+
+describe("on-call.json's schema holds what crash recovery reads", () => {
+  const state = (running: Record<string, unknown>) =>
+    JSON.stringify({ version: 1, taken: [], threads: { "a/b/1": { agent: "claude", cwd: "/w", queue: [], lastAt: "2026-11-27T00:00:00Z", running } } });
+  const base = { runner: 1, startedAt: "2026-11-27T00:00:00Z", asks: [] };
+  it.each([
+    [{ ...base, engine: "e1", answers: [{ to: "a", replyTo: "a/b/1", text: "done", mark: { answer: true } }] }, true],
+    [{ ...base, answers: [{ to: 5, text: "done" }] }, false],
+    [{ ...base, engine: 7 }, false],
+  ])("%j is %s", async (running, ok) => {
+    const dir = await mkdtemp(join(tmpdir(), "coord-on-call-state-"));
+    await writeFile(join(dir, "on-call.json"), state(running));
+    const read = await readOnCallState(dir);
+    expect(read.threads["a/b/1"] !== undefined).toBe(ok);
   });
 });
