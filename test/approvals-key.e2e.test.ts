@@ -17,7 +17,7 @@ import { standInCalls } from "./on-call-standins.js";
 const t = onCallTests("coord-approvals-key-");
 const { dirOf, send, arrives } = t;
 
-type Marked = Msg & { agent?: Msg["agent"] & { input?: string; digest?: string; redacted?: boolean } };
+type Marked = Msg & { agent?: Msg["agent"] & { input?: string; digest?: string } };
 
 const onCallFleet = (names: string[], ...extra: string[]) => t.claudeOnCall(names, ...extra);
 
@@ -49,7 +49,6 @@ describe("found as a new user: approvals and the machine's key", () => {
     const got = (Array.isArray(listed) ? listed : listed.messages).find((x) => x.id === req.id)!;
     expect(JSON.parse(got.agent!.input!)).toEqual({ command: evil });
     expect(got.agent!.digest).toBe(createHash("sha256").update(got.agent!.input!).digest("hex"));
-    expect(got.agent!.redacted).toBeUndefined();
     const ok = await cli("approve", req.id, "--dir", dirOf("asker"));
     expect(ok.code, ok.err).toBe(0);
     expect((await arrives("asker", answerTo(q), "the answer")).text).toBe(`ran: ${evil}`);

@@ -295,7 +295,6 @@ export async function askPermission(
       request: clip(req.tool, 100),
       input: ask.input,
       digest: ask.digest,
-      ...(ask.redacted ? { redacted: true } : {}),
       cli: t.agent,
       chain: chainOf(run.asks) + 1,
     },

@@ -294,7 +294,7 @@
         ? el(
             "details",
             { class: "request-input" },
-            el("summary", {}, `the whole input (${r.input.length} characters${r.redacted ? ", secrets shown [REDACTED]" : ""}; sha256 ${(r.digest || "").slice(0, 12)}…)`),
+            el("summary", {}, `the whole input (${r.input.length} characters; sha256 ${(r.digest || "").slice(0, 12)}…)`),
             el("pre", {}, r.input),
           )
         : "";

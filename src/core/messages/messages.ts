@@ -33,15 +33,13 @@ const messageSchema = z.object({
       answer: z.boolean().optional(),
       /** A request for a permission (the tool's name): answered /approve or /deny, it never starts a turn. */
       request: z.string().max(100).optional(),
-      /** With a request: the tool's whole input as canonical JSON, redacted (the text may show only its head and tail). */
+      /** With a request: the tool's whole input as canonical JSON (the text may show only its head and tail). */
       input: z.string().max(64_000).optional(),
       /** With a request: sha256 (hex) of the input as the agent gave it; an approval holds for that input only. */
       digest: z
         .string()
         .regex(/^[0-9a-f]{64}$/)
         .optional(),
-      /** With a request: redaction changed the input (what is shown has [REDACTED] where the agent's input has a secret). */
-      redacted: z.boolean().optional(),
       cli: z.string().max(40).optional(),
       chain: z.number().int().min(0).max(MAX_COUNT).optional(),
       durationMs: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
@@ -136,7 +134,7 @@ function canonicalMessage(m: Message): Message {
 
 /** An agent's mark with its fields in one order. */
 function canonicalMark(a: NonNullable<Message["agent"]>): NonNullable<Message["agent"]> {
-  const keys = ["answer", "request", "input", "digest", "redacted", "cli", "chain", "durationMs", "turns", "costUsd", "outcome", "note"] as const;
+  const keys = ["answer", "request", "input", "digest", "cli", "chain", "durationMs", "turns", "costUsd", "outcome", "note"] as const;
   return Object.fromEntries(keys.filter((k) => a[k] !== undefined).map((k) => [k, a[k]]));
 }
 

@@ -143,29 +143,30 @@ export function headAndTail(text: string, max = MAX_SHOWN, head = SHOWN_HEAD, ta
 /** A request for a permission as it is published: its text, and the whole input with its digest for its mark. */
 export interface ApprovalAsk {
   text: string;
-  /** The tool's input as canonical JSON, redacted: what the person approves. */
+  /** The tool's input as canonical JSON: what the person approves, whole. */
   input: string;
-  /** sha256 of the input as the agent gave it (before redaction): the approval holds for this input only. */
+  /** sha256 of the input as the agent gave it: the approval holds for this input only. */
   digest: string;
-  /** Redaction changed the input: what is shown has [REDACTED] where the agent's input has a secret. */
-  redacted: boolean;
 }
 
 /**
  * The request for tool `toolName` with `input`, answered within `timeoutS`: the whole input, or its head and tail
  * with its size, in the text, and whole in the mark; `scrub` is the redaction everything published goes through.
- * An input too long to carry whole is refused (one sentence): nothing is approved that nobody could see.
+ * Nothing is approved that nobody could see, so a request is refused (one sentence, nobody asked) when its input is
+ * too long to carry whole, or when redaction would change it: a secret's shape in a command cannot be published, and
+ * what redaction hides may run on past it (an unclosed key block hides everything after it).
  */
 export function approvalAsk(toolName: string, input: unknown, timeoutS: number, scrub: (text: string) => string): ApprovalAsk | { refused: string } {
   const json = canonicalJson(input);
-  const carried = scrub(json);
-  if (carried.length > MAX_APPROVAL_INPUT)
+  if (json.length > MAX_APPROVAL_INPUT)
     return { refused: `its input is ${json.length} characters, more than the ${MAX_APPROVAL_INPUT} a request can show: nobody could see what they approve` };
   const whole = inputShown(toolName, input);
-  const shown = scrub(whole);
-  const redacted = carried !== json || shown !== whole;
-  const what = `${headAndTail(shown)}${redacted ? "\n(Secrets in it are shown as [REDACTED] here; the agent's input has them.)" : ""}`;
-  return { text: requestText(what, timeoutS, toolName), input: carried, digest: inputDigest(input), redacted };
+  if (scrub(json) !== json || scrub(whole) !== whole)
+    return {
+      refused:
+        "its input holds what coord never publishes (a token's, a password's or a key's shape), so a person could not be shown all of it; run it without the secret in the command (an environment variable, a file)",
+    };
+  return { text: requestText(headAndTail(whole), timeoutS, toolName), input: json, digest: inputDigest(input) };
 }
 
 /** Whether an approval of a request with `digest` holds for a tool call with `input`: only for the input it showed. */

@@ -401,12 +401,10 @@ export interface UiRequest {
   decidedIn?: string;
   /** "waiting for your answer", "approved by you", "denied by you: not on main", "timed out", "over: the turn has ended". */
   text: string;
-  /** The tool's whole input as the request carries it (its mark's agent.input: JSON, redacted); the text may show only its head and tail. */
+  /** The tool's whole input as the request carries it (its mark's agent.input: JSON); the text may show only its head and tail. */
   input?: string;
   /** sha256 of the input: an approval allows the tool call with this input only. */
   digest?: string;
-  /** Redaction changed the input: [REDACTED] stands where the agent's input has a secret. */
-  redacted?: boolean;
   /** Sent to this checkout's machine and still waiting: the page shows Approve, Deny and Approve always. */
   canAnswer: boolean;
   /** With canAnswer: what each button sends as a reply to the request (a reason may follow deny's). */
@@ -506,7 +504,7 @@ export function conversation(model: RepoModel, a: string, b: string, local?: str
   if (a === b || a === BROADCAST || b === BROADCAST) return [];
   const out: Omit<UiChatMessage, "thread">[] = [];
   const tools = new Map<string, string>();
-  const inputs = new Map<string, Pick<UiRequest, "input" | "digest" | "redacted">>();
+  const inputs = new Map<string, Pick<UiRequest, "input" | "digest">>();
   for (const f of model.messageFiles) {
     if (!((f.from === a && f.to === b) || (f.from === b && f.to === a))) continue;
     const receipts = model.computers.get(f.to)?.messages;
@@ -514,8 +512,8 @@ export function conversation(model: RepoModel, a: string, b: string, local?: str
     for (const m of f.messages) {
       if (m.agent?.request) {
         tools.set(messageId(f.from, f.to, m.seq), m.agent.request);
-        const { input, digest, redacted } = m.agent;
-        inputs.set(messageId(f.from, f.to, m.seq), { ...(input !== undefined ? { input } : {}), ...(digest ? { digest } : {}), ...(redacted ? { redacted } : {}) });
+        const { input, digest } = m.agent;
+        inputs.set(messageId(f.from, f.to, m.seq), { ...(input !== undefined ? { input } : {}), ...(digest ? { digest } : {}) });
       }
       out.push({
         id: messageId(f.from, f.to, m.seq),
