@@ -12,14 +12,27 @@ import { dirname, resolve } from "node:path";
 import { HOOKS, installListen, shellQuote, uninstallListen } from "../core/agents/hooks.js";
 import { machineNameProblem } from "../core/files/names.js";
 import { channelKey, type InboxMessage, isAcked, parseMessageId } from "../core/messages/messages.js";
-import { LISTEN_EVENTS, listenAllowRules, listenHookEntry, standDown, threadRoot, WAITER_TIMEOUT_S, type Waiter, wakeable, wakeText } from "../core/oncall/listen.js";
+import {
+  LISTEN_EVENTS,
+  listenAllowRules,
+  listenHookEntry,
+  standDown,
+  threadRoot,
+  WAITER_TIMEOUT_S,
+  type WakeContext,
+  type Waiter,
+  wakeable,
+  wakeText,
+} from "../core/oncall/listen.js";
 import { own } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { CLI_PATH } from "../package.js";
 import { readIfExists, writeDurably } from "../state/files.js";
 import { listenSettings, readListen, updateListen } from "../state/listen.js";
 import { pidAlive } from "../state/lock.js";
-import { readMailbox, updateMailbox } from "../state/mailbox.js";
+import { type MailboxData, readMailbox, updateMailbox } from "../state/mailbox.js";
+import { loadOnCall } from "../state/on-call.js";
+import { readPins } from "../state/trust.js";
 import { loadConfig } from "../state/config.js";
 import { stateDirOf } from "../state/paths.js";
 import { ackInData } from "../sync/mail.js";
@@ -69,6 +82,11 @@ export async function listen(opts: ListenOptions): Promise<ListenResult> {
     return { changes, notes: ["Sessions open now stop listening at their next turn's end (or restart them)."], from: [] };
   }
   const from = opts.from ?? [];
+  if (!config.trust.verifyMachines)
+    throw new CoordError(
+      "this machine does not verify other machines' signatures (trust.verifyMachines is false), and a session wakes only for a message whose signature verifies; run coord trust machines on first",
+      EXIT.USAGE,
+    );
   if (from !== "ALL") {
     if (from.length === 0) throw new CoordError("name who may wake a session: --from <machine,…> or --from ALL (nobody may by default)", EXIT.USAGE);
     for (const n of from) {
@@ -122,12 +140,15 @@ async function listeningIn(stateDir: string): Promise<{ from: string[] | "ALL"; 
 
 // -------------------------------------------------------- the waiter
 
-/** The process whose session this waiter serves: the nearest ancestor that is Claude Code, else the parent (Linux: /proc). */
+/**
+ * The process whose session this waiter serves: the nearest ancestor, within the few a hook runs under (Claude Code →
+ * its shell → the waiter), that runs a program named claude; else the parent (Linux: /proc).
+ */
 async function sessionProcess(): Promise<number> {
   let pid = process.ppid;
-  for (let i = 0; i < 6 && pid > 1; i++) {
-    const comm = (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).split("\0")[0] ?? "";
-    if (/claude/i.test(comm)) return pid;
+  for (let i = 0; i < 3 && pid > 1; i++) {
+    const argv = (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).split("\0").slice(0, 2);
+    if (argv.some((a) => /(^|\/)claude(\.exe)?$/.test(a))) return pid;
     const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
     const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
     if (!Number.isInteger(parent) || parent <= 1) break;
@@ -189,44 +210,55 @@ export async function listenWait(opts: WaitOptions): Promise<0 | 2> {
   });
   if (!armed) return 0;
 
+  /** Each message's parent (received ones, and this machine's own): a message's thread is found through them. */
+  const parentsOf = (mail: MailboxData): Map<string, string> => {
+    const map = new Map<string, string>();
+    for (const x of mail.inbox) if (x.replyTo) map.set(x.id, x.replyTo);
+    for (const [to, ch] of Object.entries(mail.outbox)) for (const x of ch.messages) if (x.replyTo) map.set(`${config.name}/${to}/${x.seq}`, x.replyTo);
+    return map;
+  };
+
   /** Takes the messages that wake this session (under the lock: another session's waiter may take them first), marks them read. */
-  const take = async (): Promise<InboxMessage[]> => {
+  const take = async (): Promise<{ got: InboxMessage[]; parents: Map<string, string> }> => {
     const mail = await readMailbox(stateDir);
-    const settings = listenSettings(await readListen(stateDir));
-    const acked = (m: InboxMessage) => {
-      const p = parseMessageId(m.id);
-      return p !== undefined && isAcked(own(mail.receipts, channelKey(p.from, p.to)), p.seq);
-    };
-    const found = wakeable(mail.inbox, acked, settings, new Set());
-    if (found.length === 0) return [];
-    const mine = await updateListen(stateDir, (s) => {
+    const listenState = await readListen(stateDir);
+    const parents = parentsOf(mail);
+    const pins = config.trust.verifyMachines ? await readPins(stateDir) : new Map<string, string>();
+    const onCall = (await loadOnCall(stateDir)).settings;
+    const rootOf = (m: InboxMessage) => threadRoot(m.id, parents);
+    const context = (wakes: Readonly<Record<string, number>>, taken: ReadonlySet<string>): WakeContext => ({
+      isAcked: (m) => {
+        const p = parseMessageId(m.id);
+        return p !== undefined && isAcked(own(mail.receipts, channelKey(p.from, p.to)), p.seq);
+      },
+      verified: (m) => pins.has(m.from),
+      onCallTakes: (m) => onCall !== undefined && !m.agent?.answer && (onCall.from === "ALL" || onCall.from.includes(m.from)),
+      taken,
+      agentWakes: (m) => own(wakes, rootOf(m)) ?? 0,
+    });
+    const settings = listenSettings(listenState);
+    if (wakeable(mail.inbox, context(listenState.agentWakes, new Set(listenState.taken)), settings).length === 0) return { got: [], parents };
+    const got = await updateListen(stateDir, (s) => {
       if (own(s.waiters, sessionId)?.pid !== process.pid) return []; // replaced meanwhile
-      const taken = new Set(s.taken);
-      const got = found.filter((m) => !taken.has(m.id));
-      s.taken.push(...got.map((m) => m.id));
-      if (got.length) delete s.waiters[sessionId];
-      return got;
+      const found = wakeable(mail.inbox, context(s.agentWakes, new Set(s.taken)), listenSettings(s));
+      s.taken.push(...found.map((m) => m.id));
+      // Agents' answers count toward a thread's limit; a person's message in it starts the count again.
+      for (const m of found) s.agentWakes[rootOf(m)] = m.agent?.answer ? (own(s.agentWakes, rootOf(m)) ?? 0) + 1 : 0;
+      if (found.length) delete s.waiters[sessionId];
+      return found;
     });
     // Read by the session: acknowledged (it rides along with the next publish), and no longer in the prompt hook's file.
-    if (mine.length)
+    if (got.length)
       await updateMailbox(
         stateDir,
         (d) =>
           void ackInData(
             d,
-            mine.map((m) => m.id),
+            got.map((m) => m.id),
           ),
         config.name,
       );
-    return mine;
-  };
-
-  const parents = async (): Promise<Map<string, string>> => {
-    const mail = await readMailbox(stateDir);
-    const map = new Map<string, string>();
-    for (const x of mail.inbox) if (x.replyTo) map.set(x.id, x.replyTo);
-    for (const [to, ch] of Object.entries(mail.outbox)) for (const x of ch.messages) if (x.replyTo) map.set(`${config.name}/${to}/${x.seq}`, x.replyTo);
-    return map;
+    return { got, parents };
   };
 
   const ends = Date.now() + (WAITER_TIMEOUT_S - 60) * 1000;
@@ -248,10 +280,9 @@ export async function listenWait(opts: WaitOptions): Promise<0 | 2> {
             if (!pidAlive(session) || Date.now() > ends) return done(0);
             const s = await readListen(stateDir);
             if (own(s.waiters, sessionId)?.pid !== process.pid) return done(0); // replaced, or listening was turned off
-            const got = await take();
+            const { got, parents } = await take();
             if (got.length) {
-              const up = await parents();
-              opts.stderr(wakeText(config.name, got, (id) => threadRoot(id, up)));
+              opts.stderr(wakeText(config.name, got, (id) => threadRoot(id, parents)));
               return done(2);
             }
           } while (again);

@@ -14,6 +14,8 @@ import { readIfExists, updateLocked } from "./files.js";
 
 /** The last message ids taken by a session that are remembered (a message is acknowledged when taken: this only closes a race). */
 const TAKEN_KEPT = 500;
+/** Threads whose agents' wakes are counted, at most (the oldest counted go first). */
+const THREADS_KEPT = 200;
 
 export interface ListenState {
   version: 1;
@@ -23,6 +25,8 @@ export interface ListenState {
   waiters: Record<string, Waiter>;
   /** Message ids a session took, newest last. */
   taken: string[];
+  /** Thread (its first message's id) → wakes by agents' answers since a person's message in it (core/oncall/listen.ts). */
+  agentWakes: Record<string, number>;
 }
 
 const schema = z.object({
@@ -30,9 +34,10 @@ const schema = z.object({
   from: z.union([z.literal("ALL"), z.array(z.string().refine((n) => !machineNameProblem(n)))]),
   waiters: z.record(z.string(), z.object({ pid: z.number().int().positive(), session: z.number().int().positive(), since: z.string(), cwd: z.string().optional() })),
   taken: z.array(z.string()),
+  agentWakes: z.record(z.string(), z.number().int().min(0)).default({}),
 });
 
-const empty = (): ListenState => ({ version: 1, from: [], waiters: ownTable(), taken: [] });
+const empty = (): ListenState => ({ version: 1, from: [], waiters: ownTable(), taken: [], agentWakes: ownTable() });
 
 export const listenDir = (stateDir: string) => join(stateDir, "listen");
 const path = (stateDir: string) => join(listenDir(stateDir), "state.json");
@@ -47,7 +52,7 @@ export async function readListen(stateDir: string): Promise<ListenState> {
     await setAside(path(stateDir), r.problem, "nobody may wake an open session until coord agent listen is run again");
     return empty();
   }
-  return { ...r.data, waiters: ownTable(r.data.waiters) } as ListenState;
+  return { ...r.data, waiters: ownTable(r.data.waiters), agentWakes: ownTable(r.data.agentWakes) } as ListenState;
 }
 
 /** Who may wake a listening session. */
@@ -64,6 +69,8 @@ export async function updateListen<T>(stateDir: string, change: (s: ListenState)
     (s) => {
       const r = change(s);
       if (s.taken.length > TAKEN_KEPT) s.taken = s.taken.slice(-TAKEN_KEPT);
+      const threads = Object.keys(s.agentWakes);
+      for (const root of threads.slice(0, Math.max(0, threads.length - THREADS_KEPT))) delete s.agentWakes[root];
       return r;
     },
   );

@@ -1,7 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { installListen, uninstallListen } from "../../../src/core/agents/hooks.js";
 import type { InboxMessage } from "../../../src/core/messages/messages.js";
-import { LISTEN_EVENTS, listenAllowRules, listenHookEntry, standDown, threadRoot, wakeable, wakeText } from "../../../src/core/oncall/listen.js";
+import {
+  LISTEN_EVENTS,
+  listenAllowRules,
+  listenHookEntry,
+  MAX_AGENT_WAKES,
+  MAX_WAKE_TEXT,
+  standDown,
+  threadRoot,
+  type WakeContext,
+  wakeable,
+  wakeText,
+} from "../../../src/core/oncall/listen.js";
 
 const msg = (id: string, text = "hello", extra: Partial<InboxMessage> = {}): InboxMessage => {
   const [from, to, seq] = id.split("/");
@@ -18,16 +29,29 @@ describe("which messages wake a listening session", () => {
     msg("a/b/5", "already read"),
     msg("a/b/6", "taken by another session"),
     msg("a/b/7", "42 passed", { replyTo: "b/a/1", agent: { answer: true, cli: "claude" } }),
+    msg("x/b/1", "a sender whose signature did not verify"),
+    msg("d/b/1", "for the agent on call"),
+    msg("d/b/2", "an answer of d's agent", { agent: { answer: true } }),
+    msg("e/b/1", "the ninth answer of agents in a thread", { replyTo: "b/e/8", agent: { answer: true } }),
+    msg("e/b/2", "a person's message in that thread", { replyTo: "b/e/8" }),
   ];
-  const acked = (m: InboxMessage) => m.id === "a/b/5";
-  const taken = new Set(["a/b/6"]);
+  const context: WakeContext = {
+    isAcked: (m) => m.id === "a/b/5",
+    verified: (m) => m.from !== "x",
+    onCallTakes: (m) => m.from === "d" && !m.agent?.answer,
+    taken: new Set(["a/b/6"]),
+    agentWakes: (m) => (m.from === "e" ? MAX_AGENT_WAKES : 0),
+  };
   it.each([
     { from: [] as string[], wakes: [] as string[], why: "nobody by default" },
     { from: ["a"], wakes: ["a/b/1", "a/ALL/4", "a/b/7"], why: "an allowed sender (its agent's answers too); not a decision, a request, a read or a taken message" },
     { from: ["c"], wakes: ["c/b/1"], why: "only the senders named" },
-    { from: "ALL" as const, wakes: ["a/b/1", "c/b/1", "a/ALL/4", "a/b/7"], why: "ALL: every sender" },
+    { from: ["x"], wakes: [], why: "a sender whose signature does not verify never" },
+    { from: ["d"], wakes: ["d/b/2"], why: "what the agent on call answers is its own (its answers are not)" },
+    { from: ["e"], wakes: ["e/b/2"], why: `agents' answers stop waking a thread after ${MAX_AGENT_WAKES}; a person's message still does` },
+    { from: "ALL" as const, wakes: ["a/b/1", "c/b/1", "a/ALL/4", "a/b/7", "d/b/2", "e/b/2"], why: "ALL: every verified sender" },
   ])("from $from: $why", ({ from, wakes }) => {
-    expect(wakeable(inbox, acked, { from }, taken).map((m) => m.id)).toEqual(wakes);
+    expect(wakeable(inbox, context, { from }).map((m) => m.id)).toEqual(wakes);
   });
 });
 
@@ -61,6 +85,11 @@ describe("what the model reads on a wake", () => {
     // A text cannot pose as another message: every line of it is indented.
     expect(t).toContain("\n  --- message x/b/9 from machine x:");
     expect(t.split("\n").filter((l) => l.startsWith("--- message"))).toHaveLength(1);
+  });
+  it("a long message in part, the rest a tool call away", () => {
+    const t = wakeText("b", [msg("a/b/1", "x".repeat(MAX_WAKE_TEXT + 500))], (id) => id);
+    expect(t).toContain("[coord: 500 more characters: read it whole with coord's inbox tool]");
+    expect(t.length).toBeLessThan(MAX_WAKE_TEXT + 1000);
   });
   it("several at once", () => {
     expect(wakeText("b", [msg("a/b/1"), msg("c/b/1")], (id) => id)).toMatch(/^coord: 2 messages for this machine \(b\)/);
