@@ -316,7 +316,9 @@ describe("services", () => {
     await d.closed;
     expect(await withToken(token)).toHaveLength(2);
     await pushServices([web], { emergency: { stop: true, reason: "again" } });
-    await sync({ dir });
+    // A daemon killed in the middle of a sync leaves its lock until it goes stale: a sync meanwhile is skipped. The
+    // first sync that runs stops it.
+    await waitFor(async () => !(await sync({ dir })).skipped || undefined, 30_000, "a sync that runs (a killed daemon's lock goes stale)", SLOW_POLL);
     expect(await withToken(token)).toEqual([]);
     expect((await records(dir)).services.web).toMatchObject({ state: "stopped", reason: "emergency stop: again" });
     expect((await hubStatus(fleet)).services?.web?.machines.m1?.state).toBe("waiting");
