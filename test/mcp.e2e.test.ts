@@ -224,6 +224,8 @@ describe("coord mcp through the SDK's client, two machines on real git", () => {
       ["send", { to: "beta", body: "x", colour: "red" }, /Invalid arguments for tool send: .*colour/],
       ["send", { to: "gamma", body: "x" }, /^no machine "gamma" is registered \(known: beta\); check the name, or run coord sync to refresh$/],
       ["send", { to: "alpha", body: "x" }, /^"alpha" is this machine; send to another machine or ALL$/],
+      // An agent never decides a request for a permission: a person does (the approve tool asks one).
+      ["send", { to: "beta", body: "/approve", reply_to: "beta/alpha/1" }, /^a message that decides a request for a permission \(\/approve, \/deny\) is a person's to send/],
       ["ack", {}, /^name the messages to acknowledge in ids \(from the inbox tool\), or pass all: true$/],
       ["ack", { ids: ["beta/alpha/9"] }, /^not in this machine's inbox: beta\/alpha\/9; .*nothing was acknowledged\)$/],
       ["thread", { with: "betta" }, /^there is no machine "betta" in the fleet \(did you mean beta\?\)/],

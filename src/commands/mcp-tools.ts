@@ -8,6 +8,7 @@ import { machineStateText } from "../core/status/alerts.js";
 import { MACHINES_BRANCH } from "../core/trust/ownership.js";
 import * as z from "zod";
 import { agentLine, BROADCAST, MESSAGE_ID, parseMessageId } from "../core/messages/messages.js";
+import { isDecision } from "../core/oncall/approvals.js";
 import { readOnCallState } from "../state/on-call.js";
 import { askPermission, decide, stopTurn } from "./on-call.js";
 import { MAX_TURN_TIMEOUT } from "../state/on-call.js";
@@ -272,6 +273,12 @@ const send = tool({
   readOnly: false,
   timeoutS: 55,
   async run(ctx, args) {
+    // A decision on a request for a permission is a person's: an agent (a turn on call, a woken session) never sends one.
+    if (isDecision(args.body))
+      throw new CoordError(
+        "a message that decides a request for a permission (/approve, /deny) is a person's to send: use the approve tool (which asks the person), or coord approve / coord deny",
+        EXIT.USAGE,
+      );
     const mode = when(args);
     const m = await ctx.machine();
     const r = await sendFrom(m, { to: args.to, text: args.body, ...(args.priority ? { priority: args.priority } : {}), ...(args.reply_to ? { replyTo: args.reply_to } : {}) });

@@ -42,6 +42,9 @@ export type Decision = { behavior: "allow"; always?: string } | { behavior: "den
 /** A tool name as `/approve always <tool>` takes it (Bash, Write, mcp__x__y). */
 const TOOL_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
 
+/** Whether a text reads as a decision on a request (/approve, /allow, /deny …, well-formed or not): a person's word, never an agent's. */
+export const isDecision = (text: string): boolean => /^\/(approve|allow|deny)\b/i.test(text.trim());
+
 /** The decision a reply's text makes, or undefined when it makes none (it is then a message of the thread). */
 export function decisionOf(text: string): Decision | undefined {
   const t = text.trim();

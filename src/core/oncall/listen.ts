@@ -10,6 +10,7 @@
 // 2, Claude Code gives its stderr to the model and starts a turn, even when the
 // session is idle.
 import { BROADCAST, type InboxMessage, parseMessageId } from "../messages/messages.js";
+import { isDecision } from "./approvals.js";
 import { MAX_AGENT_CHAIN } from "./on-call.js";
 
 /** Who may wake an open session: machine names, or ALL (every verified sender of the fleet). Nobody by default. */
@@ -62,9 +63,6 @@ export function wakeable(inbox: readonly InboxMessage[], c: WakeContext, setting
       !(m.agent?.answer && c.agentWakes(m) >= MAX_AGENT_WAKES),
   );
 }
-
-/** A reply that decides a request for a permission (/approve, /deny): a person's word, never a model's. */
-export const isDecision = (text: string): boolean => /^\/(approve|allow|deny)\b/i.test(text.trim());
 
 /** Whether `from` may wake a listening session. */
 export function allowed(settings: ListenSettings, from: string): boolean {
