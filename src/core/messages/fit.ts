@@ -63,12 +63,12 @@ const bytesOf = (file: MessageFile) => utf8Length(renderMessageFile(file));
 
 /**
  * Whether the file is under `limit` by a bound that renders nothing (most channels: a few small messages): a UTF-16
- * unit of a text is at most 3 bytes in the view and 6 escaped in the front matter; the rest of a message (its id,
- * time, marks) under 2 KiB; the frame under 4 KiB.
+ * unit of a text (or of a mark's text: a request's whole input) is at most 3 bytes in the view and 6 escaped in the
+ * front matter; the rest of a message (its id, time, the marks' names and numbers) under 2 KiB; the frame under 4 KiB.
  */
 function surelyUnder(file: MessageFile, limit: number): boolean {
   let bound = 4096;
-  for (const m of file.messages) bound += 9 * (m.text.length + (m.replyTo?.length ?? 0)) + 2048;
+  for (const m of file.messages) bound += 9 * (m.text.length + (m.replyTo?.length ?? 0) + (m.agent ? JSON.stringify(m.agent).length : 0)) + 2048;
   return bound <= limit;
 }
 

@@ -165,3 +165,16 @@ describe("deliveryOf: from the recipients' receipts", () => {
     ).toBe(want);
   });
 });
+
+describe("a request's whole input counts toward its channel", () => {
+  it("20 live requests with 64,000 characters of input each are fitted under the limit, the newest held back", () => {
+    const requests = Array.from(
+      { length: 20 },
+      (_, i): Message => ({ ...msg(i + 1, "Permission asked: Write"), agent: { request: "Write", input: "é".repeat(64_000), digest: "0".repeat(64) } }),
+    );
+    const f = fitChannel(channel(requests), states({}));
+    expect(size(f.file)).toBeLessThanOrEqual(CHANNEL_LIMIT);
+    expect(f.held.length).toBeGreaterThan(0);
+    expect(f.kept).toHaveLength(20); // none lost: held back, kept in the outbox
+  });
+});
