@@ -7,6 +7,8 @@ type Msg = { role: string; content: string | Block[] };
 export interface Recorded {
   path: string;
   key: string | undefined;
+  /** When it came (Date.now()). */
+  at: number;
   body: Json & { messages?: Msg[]; tools?: { name: string }[]; stream?: boolean; model?: string; safeguards?: unknown };
 }
 

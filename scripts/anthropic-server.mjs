@@ -1,6 +1,7 @@
 // A scripted Anthropic Messages API on loopback, for running the real Claude Code in tests and in the bench (no
 // account, no internet): point claude at it with claudeEnv(). It answers `HEAD /`, `POST /v1/messages` streamed
-// (SSE) or plain JSON, and count_tokens; it records every request, so a test can see what the model was shown.
+// (SSE) or plain JSON, and count_tokens; it records every request and when it came, so a test can see what the model
+// was shown.
 // Types: scripts/anthropic-server.d.mts; tests import it through test/anthropic-server.ts.
 //
 // What it answers is decided by the last user message's text (coord's prompt quotes the message; the quoted
@@ -189,7 +190,7 @@ export async function startAnthropicServer(key = "sk-ant-test-key") {
       const header = req.headers["x-api-key"];
       const given = (typeof header === "string" ? header : undefined) ?? req.headers.authorization?.replace(/^Bearer /, "");
       const path = (req.url ?? "/").split("?")[0] ?? "/";
-      requests.push({ path, key: given, body });
+      requests.push({ path, key: given, body, at: Date.now() });
       if (given !== key) return error(res, 401);
       if (path.endsWith("/count_tokens")) {
         res.writeHead(200, { "content-type": "application/json" });

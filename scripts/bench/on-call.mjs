@@ -28,11 +28,11 @@ import { benchAgent, realClaudeOnPath } from "./real-claude.mjs";
 import { defaultDaemons, deliveredLine, fmt, GITHUB, hostRates, hubAndMachines, sampleHost, sentId } from "./seconds.mjs";
 
 /** The far host: each way, a chunk is held this long (a round trip twice that; a connection's first bytes 2 × more). */
-const ONE_WAY_MS = Number(process.env.COORD_BENCH_ONE_WAY_MS ?? 100);
-const ASKER = "a";
-const ON_CALL = "b";
-const NAMES = [ASKER, ON_CALL, "c"];
-const FLEET_TEXT = `3 default daemons, GitHub's figures in ORDERS.json (${GITHUB.readsPerSecond} reads a second, ${GITHUB.pushesPerMinute} pushes a minute), ${
+export const ONE_WAY_MS = Number(process.env.COORD_BENCH_ONE_WAY_MS ?? 100);
+export const ASKER = "a";
+export const ON_CALL = "b";
+export const NAMES = [ASKER, ON_CALL, "c"];
+export const FLEET_TEXT = `3 default daemons, GitHub's figures in ORDERS.json (${GITHUB.readsPerSecond} reads a second, ${GITHUB.pushesPerMinute} pushes a minute), ${
   ONE_WAY_MS ? `the hub behind a proxy that delays ${ONE_WAY_MS} ms each way` : "the hub on loopback (no proxy: COORD_BENCH_ONE_WAY_MS=0)"
 }`;
 
@@ -42,13 +42,13 @@ const FLEET_TEXT = `3 default daemons, GitHub's figures in ORDERS.json (${GITHUB
  * answer, so a question a minute). Faster, the rows would measure the budget holding pushes back, as designed (a
  * person asking 6 questions in a minute): the notes say when it did anyway.
  */
-const SHARE_MS = 60_000 / (GITHUB.pushesPerMinute / NAMES.length);
+export const SHARE_MS = 60_000 / (GITHUB.pushesPerMinute / NAMES.length);
 
 /** Waits for the next question: 1–3 s after the last answer (as rows 16), and `paceMs` after the last question's send. */
-const nextQuestion = (lastSend, paceMs) => sleep(Math.max(1000 + Math.random() * 2000, lastSend + paceMs + Math.random() * 2000 - Date.now()));
+export const nextQuestion = (lastSend, paceMs) => sleep(Math.max(1000 + Math.random() * 2000, lastSend + paceMs + Math.random() * 2000 - Date.now()));
 
 /** After the fleet's first syncs (its machines' first files, urgent: paid from their buckets) a share's worth of time, to pay them back. */
-const settle = async (fl) => {
+export const settle = async (fl) => {
   await fl.settled(120_000);
   await sleep(size(SHARE_MS, 2000));
 };
@@ -149,14 +149,14 @@ async function ask(f, dirs, text) {
 }
 
 /** The base column: what one read of the hub costs raw git, from the machines' side. */
-const rawRead = (ms) => `a raw git ls-remote${ONE_WAY_MS ? " through the proxy" : ""}: ${dur(ms)}`;
+export const rawRead = (ms) => `a raw git ls-remote${ONE_WAY_MS ? " through the proxy" : ""}: ${dur(ms)}`;
 
 /** Each sample in order, for a note: "4.07 s, 8.80 s, …". */
-const list = (xs) => xs.map((x) => (Number.isFinite(x) ? dur(x) : "none")).join(", ");
+export const list = (xs) => xs.map((x) => (Number.isFinite(x) ? dur(x) : "none")).join(", ");
 
-const worstOf = (xs) => Math.max(...xs.map((x) => (Number.isFinite(x) ? x : Number.POSITIVE_INFINITY)));
+export const worstOf = (xs) => Math.max(...xs.map((x) => (Number.isFinite(x) ? x : Number.POSITIVE_INFINITY)));
 /** The table's cell: the median (a sample that never came counted as `bound`) and the worst, or how many never came. */
-const medianWorst = (xs, bound, never = `not within ${dur(bound)}`) => {
+export const medianWorst = (xs, bound, never = `not within ${dur(bound)}`) => {
   const missed = xs.filter((x) => !Number.isFinite(x)).length;
   const m = median(xs.map((x) => (Number.isFinite(x) ? x : bound)));
   return `${dur(m)} median, ${missed ? `${missed} of ${xs.length} ${never}` : `${dur(worstOf(xs))} worst`}`;
@@ -487,7 +487,12 @@ export async function onCallApprove() {
           const ended = await fl.waitFor(ON_CALL, turnEnded(q.id), a0, 1000);
           s.decisionToEnd = span(decidedAt, ended);
           s.endToAnswer = span(ended, answer.at);
-        } else s.goesOn = s.answer = Number.NaN;
+        } else {
+          s.goesOn = s.answer = Number.NaN;
+          // No request: the turn's answer says what the agent did instead (plan mode on claude 2.1.278 and later runs a
+          // command the API's safety check lets through without asking coord's prompt tool).
+          s.unasked = (await answerAt(f, fl, dirs, q.id, q.t0, 5000)).text;
+        }
         samples.push(s);
         // The turn over (it has its answer, or it was denied by the tool's timeout: bounded) before the next question.
         await fl.waitFor(ON_CALL, turnEnded(q.id), q.t0, 5000);
@@ -506,12 +511,14 @@ export async function onCallApprove() {
       const missed = (xs) => xs.filter((x) => !Number.isFinite(x)).length;
       const mid = (xs) => median(xs.map((x) => (Number.isFinite(x) ? x : BOUND)));
       const wrong = samples.filter((s) => s.text !== undefined && !s.text.startsWith("ran: ")).length;
+      const unasked = samples.filter((s) => s.request === undefined).map((s) => s.unasked ?? "nothing within 5 s more");
       const far = rawRead(lsRemote);
       const common =
         `${count} questions "please run: echo …" a → b, each a new conversation, one at a time, ${dur(2 * SHARE_MS)} after the question before at least (a's share for its question and its /approve, b's for its request and its answer); ` +
         `the send → the request in b's on-call.json ${spread(samples.map((s) => s.toRequest))}; ` +
         `at the host during the ${dur(ms)}: ${host.reads} reads (${fmt(host.readsPerSecond)} a second), ${host.pushes} pushes reached it (${fmt(host.pushesPerMinute)} a minute)` +
-        `${ONE_WAY_MS ? `, ${connections} connections through the proxy` : ""}; ${calls}${dead ? `; ${dead} daemons exited early` : ""}`;
+        `${ONE_WAY_MS ? `, ${connections} connections through the proxy` : ""}; ${calls}${dead ? `; ${dead} daemons exited early` : ""}` +
+        `${unasked.length ? `; ${unasked.length} turns asked no permission, answering ${unasked.map((t) => `"${t.slice(0, 60)}"`).join(", ")}` : ""}`;
       return [
         {
           n: "17d",
