@@ -443,7 +443,8 @@ export async function onCallApprove() {
       const t0 = performance.now();
       for (let i = 0; i < count; i++) {
         say(`on call: b's agent asks a for a permission, a approves, ${i + 1}/${count}`);
-        const q = await ask(f, dirs, `please run: echo approved ${i + 1}`);
+        // A write: claude runs a command that only reads (echo) without asking in its default mode.
+        const q = await ask(f, dirs, `please run: echo approved ${i + 1} > approved-${i + 1}.txt`);
         // The request, as b's permission prompt tool wrote it (looked at every 50 ms).
         const req = await poll(() => requestOf(dirs, q.id), fl, q.t0 + BOUND);
         const s = { ...q, request: req?.id, tool: req?.tool };
@@ -510,7 +511,7 @@ export async function onCallApprove() {
       const answers = samples.map((s) => s.answer);
       const missed = (xs) => xs.filter((x) => !Number.isFinite(x)).length;
       const mid = (xs) => median(xs.map((x) => (Number.isFinite(x) ? x : BOUND)));
-      const wrong = samples.filter((s) => s.text !== undefined && !s.text.startsWith("ran: ")).length;
+      const wrong = samples.filter((s) => s.text !== undefined && !/^ran:/.test(s.text)).length;
       const unasked = samples.filter((s) => s.request === undefined).map((s) => s.unasked ?? "nothing within 5 s more");
       const far = rawRead(lsRemote);
       const common =
