@@ -2,11 +2,14 @@
 // (src/sync/on-call.ts). The fleet of rows 16 (3 default daemons, `coord daemon run --dir X` with no other flag,
 // GitHub's figures in ORDERS.json), here reached through a far host: lib.delayingProxy holds every chunk 100 ms
 // each way (a round trip 200 ms, as to a host across an ocean) in front of the bench's git daemon. b is on call
-// (`coord agent on-call claude --from a`) with the stand-in CLIs of scripts/on-call-standins.mjs, which answer at
-// once ("heard: …"), or after a step ("Bash: sleep N") for a message saying "sleep N"; a asks, and its daemon
+// (`coord agent on-call claude --from a`) with the real claude (the newest pinned in scripts/agent-clis.json,
+// scripts/bench/real-claude.mjs) against the scripted model server of scripts/anthropic-server.mjs, which answers at
+// once (`heard "…"`), or a Bash tool call for "please run: …"; or with the stand-in CLIs of scripts/on-call-standins.mjs
+// (which answer "heard: …", or after a step "Bash: sleep N" for "sleep N"): COORD_BENCH_AGENT=real|standin, by default
+// the real claude when it is installed (17c always runs the stand-ins: its step is theirs). a asks, and its daemon
 // receives the answers. 17a: a's `coord send` → b's daemon logs the turn's start; 17b: the send → a's daemon logs
 // the answer delivered; 17c: a step of a running turn (in b's .git/coord/on-call.json) → a's `coord status b`
-// (which fetches) shows it. 17d: b's agent asks for a permission ("please run: …": the stand-in calls coord's permission
+// (which fetches) shows it. 17d: b's agent asks for a permission ("please run: …": claude calls coord's permission
 // prompt tool, which sends a request into the thread) → the request delivered at a; 17e: a's `coord approve` → the
 // decision in b's on-call.json (the agent goes on), and → the answer ("ran: …") delivered at a.
 //
@@ -18,16 +21,18 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { startAnthropicServer } from "../anthropic-server.mjs";
 import { standInCalls, writeStandIns } from "../on-call-standins.mjs";
 import { dur, fixture, keepLogs, median, run, say, size, sleep, spread } from "./lib.mjs";
+import { benchAgent, realClaudeOnPath } from "./real-claude.mjs";
 import { defaultDaemons, deliveredLine, fmt, GITHUB, hostRates, hubAndMachines, sampleHost, sentId } from "./seconds.mjs";
 
 /** The far host: each way, a chunk is held this long (a round trip twice that; a connection's first bytes 2 × more). */
-const ONE_WAY_MS = Number(process.env.COORD_BENCH_ONE_WAY_MS ?? 100);
-const ASKER = "a";
-const ON_CALL = "b";
-const NAMES = [ASKER, ON_CALL, "c"];
-const FLEET_TEXT = `3 default daemons, GitHub's figures in ORDERS.json (${GITHUB.readsPerSecond} reads a second, ${GITHUB.pushesPerMinute} pushes a minute), ${
+export const ONE_WAY_MS = Number(process.env.COORD_BENCH_ONE_WAY_MS ?? 100);
+export const ASKER = "a";
+export const ON_CALL = "b";
+export const NAMES = [ASKER, ON_CALL, "c"];
+export const FLEET_TEXT = `3 default daemons, GitHub's figures in ORDERS.json (${GITHUB.readsPerSecond} reads a second, ${GITHUB.pushesPerMinute} pushes a minute), ${
   ONE_WAY_MS ? `the hub behind a proxy that delays ${ONE_WAY_MS} ms each way` : "the hub on loopback (no proxy: COORD_BENCH_ONE_WAY_MS=0)"
 }`;
 
@@ -37,13 +42,13 @@ const FLEET_TEXT = `3 default daemons, GitHub's figures in ORDERS.json (${GITHUB
  * answer, so a question a minute). Faster, the rows would measure the budget holding pushes back, as designed (a
  * person asking 6 questions in a minute): the notes say when it did anyway.
  */
-const SHARE_MS = 60_000 / (GITHUB.pushesPerMinute / NAMES.length);
+export const SHARE_MS = 60_000 / (GITHUB.pushesPerMinute / NAMES.length);
 
 /** Waits for the next question: 1–3 s after the last answer (as rows 16), and `paceMs` after the last question's send. */
-const nextQuestion = (lastSend, paceMs) => sleep(Math.max(1000 + Math.random() * 2000, lastSend + paceMs + Math.random() * 2000 - Date.now()));
+export const nextQuestion = (lastSend, paceMs) => sleep(Math.max(1000 + Math.random() * 2000, lastSend + paceMs + Math.random() * 2000 - Date.now()));
 
 /** After the fleet's first syncs (its machines' first files, urgent: paid from their buckets) a share's worth of time, to pay them back. */
-const settle = async (fl) => {
+export const settle = async (fl) => {
   await fl.settled(120_000);
   await sleep(size(SHARE_MS, 2000));
 };
@@ -58,27 +63,50 @@ const fromOnCall = (line) => {
 };
 
 /**
- * The fleet of rows 17: hub and machines behind the far host, the stand-ins on the daemons' PATH, b on call for a
- * (claude in its own working directory), the 3 default daemons started and settled.
+ * The fleet of rows 17: hub and machines behind the far host, the agent CLI on the daemons' PATH (the real claude
+ * pointed at the scripted model server, or the stand-ins: benchAgent), b on call for a (claude in its own working
+ * directory), the 3 default daemons started and settled. `agent.text` says which ran; `agent.turns()` how many turns
+ * (model requests for the real claude) it ran.
  */
-async function onCallFleet(f) {
+async function onCallFleet(f, { standIn: onlyStandIn = false } = {}) {
   if (!(Number.isInteger(ONE_WAY_MS) && ONE_WAY_MS >= 0 && ONE_WAY_MS <= 2000))
     throw new Error(`COORD_BENCH_ONE_WAY_MS must be a whole number of ms from 0 to 2000, not "${process.env.COORD_BENCH_ONE_WAY_MS}"`);
   const bin = join(f.root, "bin");
   const standIn = join(f.root, "standin");
   const work = join(f.root, "work");
   mkdirSync(work, { recursive: true });
-  await writeStandIns(bin, standIn);
-  // Every process of the fixture (the daemons, the bench's coord commands) finds the stand-ins first.
+  // 17c measures the stand-in's step ("sleep N": a Bash step, then a sleep), which the scripted model server has not.
+  const which = onlyStandIn ? { kind: "standin", why: "17c's step is the stand-in's" } : benchAgent();
+  let agent;
+  if (which.kind === "real") {
+    // The real claude: a `claude` on PATH that runs it with the server's address and key and a HOME of its own, so
+    // b's daemon, which starts the turns with its own environment, runs it so.
+    const server = await startAnthropicServer();
+    f.onCleanup(() => server.close());
+    realClaudeOnPath(bin, which.bin, server, join(f.root, "claude-home"));
+    agent = {
+      real: true,
+      text: `the real claude ${which.version} (against a scripted model server on loopback that answers at once)`,
+      turns: async () => `${server.requests.filter((r) => r.path.endsWith("/v1/messages")).length} requests of the real claude ${which.version} to the model server`,
+    };
+  } else {
+    await writeStandIns(bin, standIn);
+    f.env.STANDIN_HOME = standIn;
+    agent = {
+      real: false,
+      text: `the stand-in CLIs (${which.why})`,
+      turns: async () => `${(await standInCalls(standIn)).filter((c) => c.cli === "claude").length} turns of the stand-in claude`,
+    };
+  }
+  // Every process of the fixture (the daemons, the bench's coord commands) finds the agent CLI first.
   f.env.PATH = `${bin}:${f.env.PATH ?? ""}`;
-  f.env.STANDIN_HOME = standIn;
   const { dirs, daemon, proxy, remote } = await hubAndMachines(f, NAMES, { hubSettings: GITHUB, oneWayMs: ONE_WAY_MS });
   await f.mustCoord(["agent", "on-call", "claude", "--cwd", work, "--from", ASKER, "--dir", dirs[ON_CALL]]);
   // What a read costs through the far host, with no coord at all: the raw git floor of every look and fetch.
   const lsRemote = [];
   for (let i = 0; i < 3; i++) lsRemote.push((await run("git", ["ls-remote", remote], { env: f.env })).ms);
   const fl = await defaultDaemons(f, NAMES, dirs);
-  return { dirs, daemon, proxy, fl, standIn, lsRemote: median(lsRemote) };
+  return { dirs, daemon, proxy, fl, agent, lsRemote: median(lsRemote) };
 }
 
 /**
@@ -121,14 +149,14 @@ async function ask(f, dirs, text) {
 }
 
 /** The base column: what one read of the hub costs raw git, from the machines' side. */
-const rawRead = (ms) => `a raw git ls-remote${ONE_WAY_MS ? " through the proxy" : ""}: ${dur(ms)}`;
+export const rawRead = (ms) => `a raw git ls-remote${ONE_WAY_MS ? " through the proxy" : ""}: ${dur(ms)}`;
 
 /** Each sample in order, for a note: "4.07 s, 8.80 s, …". */
-const list = (xs) => xs.map((x) => (Number.isFinite(x) ? dur(x) : "none")).join(", ");
+export const list = (xs) => xs.map((x) => (Number.isFinite(x) ? dur(x) : "none")).join(", ");
 
-const worstOf = (xs) => Math.max(...xs.map((x) => (Number.isFinite(x) ? x : Number.POSITIVE_INFINITY)));
+export const worstOf = (xs) => Math.max(...xs.map((x) => (Number.isFinite(x) ? x : Number.POSITIVE_INFINITY)));
 /** The table's cell: the median (a sample that never came counted as `bound`) and the worst, or how many never came. */
-const medianWorst = (xs, bound, never = `not within ${dur(bound)}`) => {
+export const medianWorst = (xs, bound, never = `not within ${dur(bound)}`) => {
   const missed = xs.filter((x) => !Number.isFinite(x)).length;
   const m = median(xs.map((x) => (Number.isFinite(x) ? x : bound)));
   return `${dur(m)} median, ${missed ? `${missed} of ${xs.length} ${never}` : `${dur(worstOf(xs))} worst`}`;
@@ -142,7 +170,7 @@ const medianWorst = (xs, bound, never = `not within ${dur(bound)}`) => {
 export async function onCallAnswer() {
   const f = fixture("on-call-answer");
   try {
-    const { dirs, daemon, proxy, fl, standIn, lsRemote } = await onCallFleet(f);
+    const { dirs, daemon, proxy, fl, agent, lsRemote } = await onCallFleet(f);
     try {
       await settle(fl);
       const count = size(6, 2);
@@ -180,7 +208,7 @@ export async function onCallAnswer() {
       const busiest = sampler.stop();
       const host = hostRates(c0, daemon.requests(), ms);
       const connections = (proxy?.connections() ?? 0) - p0;
-      const calls = (await standInCalls(standIn)).filter((c) => c.cli === "claude").length;
+      const calls = await agent.turns();
       const dead = fl.dead();
       await fl.stopAll();
       keepLogs(NAMES, dirs, (name) => fl.lines.get(name).map((l) => l.line), "17ab");
@@ -190,7 +218,7 @@ export async function onCallAnswer() {
       const missedAnswer = answers.filter((x) => !Number.isFinite(x)).length;
       const mStart = median(starts.map((x) => (Number.isFinite(x) ? x : BOUND)));
       const mAnswer = median(answers.map((x) => (Number.isFinite(x) ? x : BOUND)));
-      const wrong = samples.filter((s) => s.text !== undefined && !s.text.startsWith("heard: ")).length;
+      const wrong = samples.filter((s) => s.text !== undefined && !/^heard\b/.test(s.text)).length;
       const far = rawRead(lsRemote);
       const common =
         `${count} questions a → b, each a new conversation, one at a time, 1–3 s after the answer before and ${dur(SHARE_MS)} after the question before at least (a's share of the budget); ` +
@@ -198,11 +226,11 @@ export async function onCallAnswer() {
         `the answer's (in b's log after the turn ended) in ${samples.filter((s) => s.answerHeld).length}; ` +
         `at the host during the ${dur(ms)}: ${host.reads} reads (${fmt(host.readsPerSecond)} a second, at most ${busiest.most} in any 10 s), ` +
         `${host.pushes} pushes reached it (${fmt(host.pushesPerMinute)} a minute), ${ONE_WAY_MS ? `${connections} connections through the proxy; ` : ""}` +
-        `${calls} turns of the stand-in claude${dead ? `; ${dead} daemons exited early` : ""}`;
+        `${calls}${dead ? `; ${dead} daemons exited early` : ""}`;
       return [
         {
           n: "17a",
-          what: `on call: a's plain coord send to b → b's daemon starts the turn ("on call: turn of thread … starts"), ${FLEET_TEXT}`,
+          what: `on call: a's plain coord send to b → b's daemon starts the turn ("on call: turn of thread … starts"), ${agent.text}, ${FLEET_TEXT}`,
           coord: medianWorst(starts, BOUND),
           base: far,
           ratio: "",
@@ -214,7 +242,7 @@ export async function onCallAnswer() {
         },
         {
           n: "17b",
-          what: `on call: a's plain coord send to b → b's agent's answer in a's inbox (a's daemon logs it delivered), stand-ins that answer at once, ${FLEET_TEXT}`,
+          what: `on call: a's plain coord send to b → b's agent's answer in a's inbox (a's daemon logs it delivered), ${agent.text}, ${FLEET_TEXT}`,
           coord: medianWorst(answers, BOUND),
           base: far,
           ratio: "",
@@ -224,7 +252,7 @@ export async function onCallAnswer() {
             `from the send's start to a's "new message" line for the answer (its own time stamp): ${list(answers)}${missedAnswer ? `, ${missedAnswer} not within ${dur(BOUND)}` : ""}; ` +
             `in parts: send → turn start ${spread(starts)}, the turn (start → "ended" line) ${spread(samples.map((s) => s.turn))} ` +
             `(the answer's durationMs ${spread(samples.map((s) => s.durationMs))}), turn ended → in a's inbox ${spread(samples.map((s) => s.back))}; ` +
-            `answers "${samples.find((s) => s.text)?.text?.slice(0, 60) ?? "none"}"${wrong ? `, ${wrong} not the stand-in's` : ""}; ${common}`,
+            `answers "${samples.find((s) => s.text)?.text?.slice(0, 60) ?? "none"}"${wrong ? `, ${wrong} not the agent's "heard …"` : ""}; ${common}`,
         },
       ];
     } finally {
@@ -270,7 +298,7 @@ function onCallOf(out) {
 export async function onCallStep() {
   const f = fixture("on-call-step");
   try {
-    const { dirs, daemon, proxy, fl, lsRemote } = await onCallFleet(f);
+    const { dirs, daemon, proxy, fl, lsRemote } = await onCallFleet(f, { standIn: true });
     try {
       await settle(fl);
       const count = size(3, 1);
@@ -404,7 +432,7 @@ const span = (from, to) => (Number.isFinite(from) && Number.isFinite(to) ? to - 
 export async function onCallApprove() {
   const f = fixture("on-call-approve");
   try {
-    const { dirs, daemon, proxy, fl, standIn, lsRemote } = await onCallFleet(f);
+    const { dirs, daemon, proxy, fl, agent, lsRemote } = await onCallFleet(f);
     try {
       await settle(fl);
       const count = size(5, 2);
@@ -415,7 +443,8 @@ export async function onCallApprove() {
       const t0 = performance.now();
       for (let i = 0; i < count; i++) {
         say(`on call: b's agent asks a for a permission, a approves, ${i + 1}/${count}`);
-        const q = await ask(f, dirs, `please run: echo approved ${i + 1}`);
+        // A write: claude runs a command that only reads (echo) without asking in its default mode.
+        const q = await ask(f, dirs, `please run: echo approved ${i + 1} > approved-${i + 1}.txt`);
         // The request, as b's permission prompt tool wrote it (looked at every 50 ms).
         const req = await poll(() => requestOf(dirs, q.id), fl, q.t0 + BOUND);
         const s = { ...q, request: req?.id, tool: req?.tool };
@@ -459,7 +488,12 @@ export async function onCallApprove() {
           const ended = await fl.waitFor(ON_CALL, turnEnded(q.id), a0, 1000);
           s.decisionToEnd = span(decidedAt, ended);
           s.endToAnswer = span(ended, answer.at);
-        } else s.goesOn = s.answer = Number.NaN;
+        } else {
+          s.goesOn = s.answer = Number.NaN;
+          // No request: the turn's answer says what the agent did instead (plan mode on claude 2.1.278 and later runs a
+          // command the API's safety check lets through without asking coord's prompt tool).
+          s.unasked = (await answerAt(f, fl, dirs, q.id, q.t0, 5000)).text;
+        }
         samples.push(s);
         // The turn over (it has its answer, or it was denied by the tool's timeout: bounded) before the next question.
         await fl.waitFor(ON_CALL, turnEnded(q.id), q.t0, 5000);
@@ -468,7 +502,7 @@ export async function onCallApprove() {
       const ms = performance.now() - t0;
       const host = hostRates(c0, daemon.requests(), ms);
       const connections = (proxy?.connections() ?? 0) - p0;
-      const calls = (await standInCalls(standIn)).filter((c) => c.cli === "claude").length;
+      const calls = await agent.turns();
       const dead = fl.dead();
       await fl.stopAll();
       keepLogs(NAMES, dirs, (name) => fl.lines.get(name).map((l) => l.line), "17de");
@@ -477,17 +511,19 @@ export async function onCallApprove() {
       const answers = samples.map((s) => s.answer);
       const missed = (xs) => xs.filter((x) => !Number.isFinite(x)).length;
       const mid = (xs) => median(xs.map((x) => (Number.isFinite(x) ? x : BOUND)));
-      const wrong = samples.filter((s) => s.text !== undefined && !s.text.startsWith("ran: ")).length;
+      const wrong = samples.filter((s) => s.text !== undefined && !/^ran:/.test(s.text)).length;
+      const unasked = samples.filter((s) => s.request === undefined).map((s) => s.unasked ?? "nothing within 5 s more");
       const far = rawRead(lsRemote);
       const common =
         `${count} questions "please run: echo …" a → b, each a new conversation, one at a time, ${dur(2 * SHARE_MS)} after the question before at least (a's share for its question and its /approve, b's for its request and its answer); ` +
         `the send → the request in b's on-call.json ${spread(samples.map((s) => s.toRequest))}; ` +
         `at the host during the ${dur(ms)}: ${host.reads} reads (${fmt(host.readsPerSecond)} a second), ${host.pushes} pushes reached it (${fmt(host.pushesPerMinute)} a minute)` +
-        `${ONE_WAY_MS ? `, ${connections} connections through the proxy` : ""}; ${calls} turns of the stand-in claude${dead ? `; ${dead} daemons exited early` : ""}`;
+        `${ONE_WAY_MS ? `, ${connections} connections through the proxy` : ""}; ${calls}${dead ? `; ${dead} daemons exited early` : ""}` +
+        `${unasked.length ? `; ${unasked.length} turns asked no permission, answering ${unasked.map((t) => `"${t.slice(0, 60)}"`).join(", ")}` : ""}`;
       return [
         {
           n: "17d",
-          what: `on call: b's agent asks for a permission (the request in b's .git/coord/on-call.json) → the request in a's inbox (a's daemon logs it delivered), ${FLEET_TEXT}`,
+          what: `on call: b's agent asks for a permission (the request in b's .git/coord/on-call.json) → the request in a's inbox (a's daemon logs it delivered), ${agent.text}, ${FLEET_TEXT}`,
           coord: medianWorst(visible, BOUND),
           base: far,
           ratio: "",
@@ -502,7 +538,7 @@ export async function onCallApprove() {
         },
         {
           n: "17e",
-          what: `on call: a's coord approve <request> → b's agent goes on (the decision in b's on-call.json; the tool looks every 250 ms), and its answer in a's inbox, ${FLEET_TEXT}`,
+          what: `on call: a's coord approve <request> → b's agent goes on (the decision in b's on-call.json; the tool looks every 250 ms), and its answer in a's inbox, ${agent.text}, ${FLEET_TEXT}`,
           coord: `${medianWorst(goesOn, BOUND)}; the answer at a: ${medianWorst(answers, BOUND)}`,
           base: far,
           ratio: "",
