@@ -32,3 +32,6 @@ export function startAnthropicServer(key?: string): Promise<AnthropicServer>;
 
 /** The environment that points Claude Code at `s` (with its key, or another one), nothing sent elsewhere. */
 export function claudeEnv(s: Pick<AnthropicServer, "url" | "key">, home: string, key?: string): Record<string, string>;
+
+/** A person's Claude Code in `home`, set up once: onboarding done, `server`'s key approved, `project` trusted, its MCP servers allowed. */
+export function claudeHome(home: string, project: string, version: string, server: Pick<AnthropicServer, "key">): void;

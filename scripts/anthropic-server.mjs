@@ -15,7 +15,9 @@
 // A request that carries `safeguards` (claude 2.1.278 on, in plan and auto modes) gets the safety check's results
 // with the answer, each tool call "not_flagged", as the real API's check lets a harmless command run.
 // A request with a key other than the server's is 401, as the real API answers.
+import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
+import { join } from "node:path";
 
 /**
  * @typedef {Record<string, unknown>} Json
@@ -241,4 +243,24 @@ export function claudeEnv(s, home, key = s.key) {
     DISABLE_ERROR_REPORTING: "1",
     HOME: home,
   };
+}
+
+/**
+ * A person's Claude Code in `home`, set up once (the tests of an open session and bench row 18): onboarding done, `server`'s key
+ * approved, `project` trusted, its MCP servers allowed.
+ */
+export function claudeHome(home, project, version, server) {
+  mkdirSync(home, { recursive: true });
+  mkdirSync(join(project, ".claude"), { recursive: true });
+  writeFileSync(
+    join(home, ".claude.json"),
+    JSON.stringify({
+      hasCompletedOnboarding: true,
+      lastOnboardingVersion: version,
+      theme: "dark",
+      customApiKeyResponses: { approved: [server.key.slice(-20)], rejected: [] },
+      projects: { [project]: { hasTrustDialogAccepted: true, allowedTools: [] } },
+    }),
+  );
+  writeFileSync(join(project, ".claude", "settings.local.json"), JSON.stringify({ enableAllProjectMcpServers: true }));
 }

@@ -5,12 +5,11 @@
 // nothing left running when the session ends. On the newest pinned claude and the oldest supported (their hook
 // schemas differ). Skipped, by name, where tmux or that claude is missing.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { readListen } from "../src/state/listen.js";
 import { pidAlive } from "../src/state/lock.js";
-import { type AnthropicServer, claudeEnv, type Recorded, startAnthropicServer } from "./anthropic-server.js";
+import { type AnthropicServer, claudeEnv, claudeHome, type Recorded, startAnthropicServer } from "./anthropic-server.js";
 import { cli, tempDir, waitFor } from "./helpers.js";
 import { type Msg, onCallTests } from "./on-call-fleet.js";
 import { pinnedVersions, realCli } from "./real-clis.js";
@@ -48,21 +47,9 @@ for (const version of pinnedVersions("claude")) {
         const root = await tempDir("coord-listen-home-");
         const home = join(root, "home");
         const project = join(root, "project");
-        await mkdir(join(project, ".claude"), { recursive: true });
         server = await startAnthropicServer();
         // A person's Claude Code, set up once: onboarding done, the key approved, the project trusted, its MCP servers allowed.
-        await mkdir(home, { recursive: true });
-        await writeFile(
-          join(home, ".claude.json"),
-          JSON.stringify({
-            hasCompletedOnboarding: true,
-            lastOnboardingVersion: version,
-            theme: "dark",
-            customApiKeyResponses: { approved: [server.key.slice(-20)], rejected: [] },
-            projects: { [project]: { hasTrustDialogAccepted: true, allowedTools: [] } },
-          }),
-        );
-        await writeFile(join(project, ".claude", "settings.local.json"), JSON.stringify({ enableAllProjectMcpServers: true }));
+        claudeHome(home, project, version, server);
         for (const args of [
           ["agent", "listen", "claude", "--from", "a", "--project", project],
           ["agent", "install", "claude", "--project", project],

@@ -17,7 +17,8 @@ import { performance } from "node:perf_hooks";
 import { claudeEnv, startAnthropicServer } from "../anthropic-server.mjs";
 import { dur, fixture, keepLogs, median, run, say, size, sleep, spread } from "./lib.mjs";
 import { ASKER, FLEET_TEXT, list, medianWorst, NAMES, nextQuestion, ON_CALL, ONE_WAY_MS, rawRead, SHARE_MS, settle, worstOf } from "./on-call.mjs";
-import { claudeHome, newestClaude } from "./real-claude.mjs";
+import { claudeHome } from "../anthropic-server.mjs";
+import { newestClaude } from "./real-claude.mjs";
 import { defaultDaemons, fmt, GITHUB, hostRates, hubAndMachines, sentId } from "./seconds.mjs";
 
 const escaped = (id) => id.replace(/[/]/g, "\\/");

@@ -3,14 +3,14 @@
 // the scripted Anthropic Messages API on loopback (scripts/anthropic-server.mjs): no account, no internet.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { chmodSync, mkdirSync } from "node:fs";
-import { userInfo } from "node:os";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import { claudeEnv } from "../anthropic-server.mjs";
 
 const pins = JSON.parse(readFileSync(new URL("../agent-clis.json", import.meta.url), "utf8")).clis;
 
-/** Where the CLIs are installed (COORD_AGENT_CLIS, else ~/.cache/coord-agent-clis of the user, whatever HOME says). */
-const cache = () => process.env.COORD_AGENT_CLIS || join(userInfo().homedir, ".cache", "coord-agent-clis");
+/** Where the CLIs are installed: as scripts/install-agent-clis.mjs puts them (COORD_AGENT_CLIS, else under HOME). */
+const cache = () => process.env.COORD_AGENT_CLIS || join(homedir(), ".cache", "coord-agent-clis");
 
 /** The newest pinned claude as installed: { version, bin }, or { missing: why } (the way to install it said). */
 export function newestClaude() {
@@ -33,26 +33,6 @@ export function realClaudeOnPath(binDir, bin, server, home) {
     .join("\n");
   writeFileSync(join(binDir, "claude"), `#!/bin/sh\n${env}\nexec '${bin}' "$@"\n`);
   chmodSync(join(binDir, "claude"), 0o755);
-}
-
-/**
- * A person's Claude Code in `home`, set up once as test/listen-claude.e2e.test.ts does: onboarding done, `server`'s key
- * approved, `project` trusted, its MCP servers allowed.
- */
-export function claudeHome(home, project, version, server) {
-  mkdirSync(home, { recursive: true });
-  mkdirSync(join(project, ".claude"), { recursive: true });
-  writeFileSync(
-    join(home, ".claude.json"),
-    JSON.stringify({
-      hasCompletedOnboarding: true,
-      lastOnboardingVersion: version,
-      theme: "dark",
-      customApiKeyResponses: { approved: [server.key.slice(-20)], rejected: [] },
-      projects: { [project]: { hasTrustDialogAccepted: true, allowedTools: [] } },
-    }),
-  );
-  writeFileSync(join(project, ".claude", "settings.local.json"), JSON.stringify({ enableAllProjectMcpServers: true }));
 }
 
 /** Which agent rows 17 run: COORD_BENCH_AGENT=real|standin; by default the real claude when it is installed. */
