@@ -131,11 +131,51 @@ export function base64Bodies(secrets: readonly string[]): string[] {
   return bodies;
 }
 
-/** `text` with every run of base64 that holds a piece (PIECE characters) of one of `bodies` replaced. */
+/**
+ * The base64 pieces of an OpenSSH private key body's public key blob, at each of the three alignments its bytes can
+ * have in other base64: public (the machine's .pub line, a key given to pin), never a piece of the secret.
+ */
+function publicPieces(body: string): Set<string> {
+  const out = new Set<string>();
+  const buf = Buffer.from(body, "base64");
+  const magic = "openssh-key-v1\0";
+  if (buf.subarray(0, magic.length).toString("latin1") !== magic) return out;
+  let at = magic.length;
+  const field = (): Buffer | undefined => {
+    if (at + 4 > buf.length) return undefined;
+    const n = buf.readUInt32BE(at);
+    if (at + 4 + n > buf.length) return undefined;
+    const v = buf.subarray(at + 4, at + 4 + n);
+    at += 4 + n;
+    return v;
+  };
+  field(); // cipher
+  field(); // kdf
+  field(); // kdf options
+  at += 4; // the number of keys
+  const blob = field();
+  if (!blob) return out;
+  for (let shift = 0; shift < 3; shift++) {
+    const bytes = blob.subarray(shift);
+    const b64 = bytes.toString("base64").replace(/=+$/, "");
+    // Whole groups of 3 bytes end on a whole character; else the last one depends on the byte after the blob.
+    const end = bytes.length % 3 === 0 ? b64.length : b64.length - 1;
+    for (let i = 0; i + PIECE <= end; i++) out.add(b64.slice(i, i + PIECE));
+  }
+  return out;
+}
+
+/** `text` with every run of base64 that holds a piece (PIECE characters) of one of `bodies` replaced; a piece of a key's public part is no secret. */
 function redactPieces(text: string, bodies: readonly string[]): string {
   if (bodies.length === 0) return text;
   const pieces = new Set<string>();
-  for (const b of bodies) for (let i = 0; i + PIECE <= b.length; i++) pieces.add(b.slice(i, i + PIECE));
+  for (const b of bodies) {
+    const open = publicPieces(b);
+    for (let i = 0; i + PIECE <= b.length; i++) {
+      const piece = b.slice(i, i + PIECE);
+      if (!open.has(piece)) pieces.add(piece);
+    }
+  }
   return text.replace(new RegExp(`[A-Za-z0-9+/]{${PIECE},}={0,2}`, "g"), (run) => {
     for (let i = 0; i + PIECE <= run.length; i++) if (pieces.has(run.slice(i, i + PIECE))) return REDACTED;
     return run;

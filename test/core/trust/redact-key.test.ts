@@ -5,7 +5,8 @@ import { newKeyPair } from "../../../src/core/trust/sshsig.js";
 import { base64Bodies, PIECE, redact, REDACTED, redactKeys } from "../../../src/core/trust/redact.js";
 
 describe("redact: the machine's key", () => {
-  const pem = newKeyPair("coord test").privateKey;
+  const pair = newKeyPair("coord test");
+  const pem = pair.privateKey;
   const body = pem
     .split("\n")
     .filter((l) => l && !l.startsWith("-----"))
@@ -30,6 +31,15 @@ describe("redact: the machine's key", () => {
     for (let i = 0; i + PIECE <= body.length; i += 8) expect(out).not.toContain(body.slice(i, i + PIECE));
     expect(out).toContain(REDACTED);
     expect(out.startsWith("answer:\n")).toBe(true);
+  });
+
+  it("its public key is no secret: the .pub line, and a key given to pin, stay as they are", () => {
+    for (let n = 0; n < 20; n++) {
+      const k = newKeyPair(`coord m${n}`);
+      const text = `pin my key: ${k.publicKey}`;
+      expect(redact(text, [k.privateKey])).toBe(text);
+      expect(redactKeys(text, [k.privateKey])).toBe(text);
+    }
   });
 
   it("without the key given, an OpenSSH body is still found by its shape", () => {
