@@ -101,10 +101,11 @@ describe.skipIf(missing !== undefined)(`the real codex on call${missing ? ` (ski
     expect(server!.requests.every((r) => r.key === server!.key)).toBe(true);
   }, 60_000);
 
-  it("/stop under --permissions full: the command codex ran in a session of its own is gone within 10 s", async () => {
+  /** A fleet whose machine on call (with `settings`) runs codex's `sleep 40` in a turn: the question, the sleeps, the daemon. */
+  async function sleepingTurn(...settings: string[]) {
     await t.fleet(["asker", "oncall"]);
-    await onCall("--permissions", "full");
-    t.startDaemon("oncall");
+    await onCall(...settings);
+    const daemon = t.startDaemon("oncall");
     const q = await send("asker", "oncall", "run: sleep 40; echo done");
     // The command runs: `sleep 40`, out of the turn's process group (codex puts each command in a session of its own).
     const sleeps = await waitFor(
@@ -117,6 +118,11 @@ describe.skipIf(missing !== undefined)(`the real codex on call${missing ? ` (ski
       200,
     );
     leftovers.push(...sleeps);
+    return { q, sleeps, daemon };
+  }
+
+  it("/stop under --permissions full: the command codex ran in a session of its own is gone within 10 s", async () => {
+    const { q, sleeps } = await sleepingTurn("--permissions", "full");
     const stop = Date.now();
     await send("asker", "oncall", "/stop", q);
     const a = await answerTo("asker", q);
@@ -132,20 +138,7 @@ describe.skipIf(missing !== undefined)(`the real codex on call${missing ? ` (ski
   ] as const)(
     "--permissions %s, %s: the turn's command is gone within 10 s",
     async (permissions, how, answer) => {
-      await t.fleet(["asker", "oncall"]);
-      await onCall("--permissions", permissions, ...(how === "the timeout" ? ["--timeout", "6s"] : []));
-      const daemon = t.startDaemon("oncall");
-      const q = await send("asker", "oncall", "run: sleep 40; echo done");
-      const sleeps = await waitFor(
-        async () => {
-          const found = await turnProcesses(q, "sleep 40");
-          return found.length ? found : undefined;
-        },
-        30_000,
-        "codex's sleep 40 running",
-        200,
-      );
-      leftovers.push(...sleeps);
+      const { q, sleeps, daemon } = await sleepingTurn("--permissions", permissions, ...(how === "the timeout" ? ["--timeout", "6s"] : []));
       const stop = Date.now();
       if (how === "coord agent stop") {
         const r = await cli("agent", "stop", q, "--dir", dirOf("oncall"));

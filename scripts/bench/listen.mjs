@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { claudeEnv, startAnthropicServer } from "../anthropic-server.mjs";
 import { dur, fixture, keepLogs, median, run, say, size, sleep, spread } from "./lib.mjs";
-import { ASKER, FLEET_TEXT, list, medianWorst, NAMES, nextQuestion, ON_CALL, ONE_WAY_MS, rawRead, SHARE_MS, settle, worstOf } from "./on-call.mjs";
+import { ASKER, FLEET_TEXT, list, medianWorst, NAMES, nextQuestion, ON_CALL, ONE_WAY_MS, rawRead, replyAt, SHARE_MS, settle, worstOf } from "./on-call.mjs";
 import { claudeHome } from "../anthropic-server.mjs";
 import { newestClaude } from "./real-claude.mjs";
 import { defaultDaemons, fmt, GITHUB, hostRates, hubAndMachines, sentId } from "./seconds.mjs";
@@ -52,35 +52,6 @@ async function poll(get, fl, bound) {
     if (x !== undefined) return x;
     if (Date.now() >= bound || fl.dead()) return undefined;
     await sleep(20);
-  }
-}
-
-/** The reply to `id` from b at a: the time of a's "new message(s)" line that delivered it (the inbox says which), NaN when none came by `bound`. */
-async function replyAt(f, fl, dir, id, since, bound) {
-  const checked = new Set();
-  for (;;) {
-    const fresh = fl.lines
-      .get(ASKER)
-      .filter((l) => l.at >= since)
-      .flatMap((l) => (/\bnew messages?: (.*)$/.exec(l.line)?.[1]?.match(new RegExp(`\\b${ON_CALL}\\/${ASKER}\\/\\d+\\b`, "g")) ?? []).map((x) => ({ id: x, at: l.at })))
-      .filter((x) => !checked.has(x.id));
-    if (fresh.length) {
-      const r = await f.coord(["inbox", "--json", "--all", "--dir", dir], { timeoutMs: 30_000 });
-      let inbox = [];
-      try {
-        inbox = JSON.parse(r.out);
-      } catch {
-        /* not JSON: looked at again */
-      }
-      for (const x of fresh) {
-        const msg = inbox.find((m) => m.id === x.id);
-        if (!msg) continue;
-        checked.add(x.id);
-        if (msg.replyTo === id) return { at: x.at, text: msg.text };
-      }
-    }
-    if (Date.now() >= bound || fl.dead()) return { at: Number.NaN };
-    await sleep(100);
   }
 }
 
@@ -154,7 +125,7 @@ export async function listenWake() {
         sent++;
         const woken = await poll(() => wakesBy(server, id)[0], fl, q0 + BOUND);
         const delivered = await fl.waitFor(ON_CALL, new RegExp(`\\bnew messages?: (?:.*[\\s,])?${escaped(id)}(?:$|[\\s,;])`), q0, Math.max(0, q0 + BOUND - Date.now()));
-        const answer = id === expected ? await replyAt(f, fl, dirs[ASKER], id, q0, q0 + BOUND) : { at: Number.NaN };
+        const answer = id === expected ? await replyAt(f, fl, dirs[ASKER], id, q0, BOUND) : { at: Number.NaN };
         samples.push({
           id,
           expected,

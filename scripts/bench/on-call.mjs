@@ -113,14 +113,20 @@ async function onCallFleet(f, { standIn: onlyStandIn = false } = {}) {
  * The answer to `question` at a: the time of a's "new message(s)" line that delivered it (a message from b whose
  * replyTo is `question`, an agent's answer, as a's inbox says), at most `boundMs` after `since`; NaN when none came.
  */
-async function answerAt(f, fl, dirs, question, since, boundMs) {
+const answerAt = (f, fl, dirs, question, since, boundMs) => replyAt(f, fl, dirs[ASKER], question, since, boundMs, (msg) => msg.agent?.answer);
+
+/**
+ * The first reply from b to `question` at a that `accept` takes: the time of a's "new message(s)" line that delivered
+ * it (a's inbox says which message is which), at most `boundMs` after `since`; NaN when none came.
+ */
+export async function replyAt(f, fl, dir, question, since, boundMs, accept = () => true) {
   const bound = since + boundMs;
   const checked = new Set();
   for (;;) {
     const lines = fl.lines.get(ASKER).filter((l) => l.at >= since);
     const fresh = lines.flatMap((l) => fromOnCall(l.line).map((id) => ({ id, at: l.at }))).filter((x) => !checked.has(x.id));
     if (fresh.length) {
-      const r = await f.coord(["inbox", "--json", "--all", "--dir", dirs[ASKER]], { timeoutMs: 30_000 });
+      const r = await f.coord(["inbox", "--json", "--all", "--dir", dir], { timeoutMs: 30_000 });
       let inbox = [];
       try {
         inbox = JSON.parse(r.out);
@@ -131,7 +137,7 @@ async function answerAt(f, fl, dirs, question, since, boundMs) {
         const msg = inbox.find((m) => m.id === x.id);
         if (!msg) continue; // not in the inbox as it was read: the next round
         checked.add(x.id);
-        if (msg.replyTo === question && msg.agent?.answer) return { at: x.at, id: x.id, text: msg.text, agent: msg.agent };
+        if (msg.replyTo === question && accept(msg)) return { at: x.at, id: x.id, text: msg.text, agent: msg.agent };
       }
     }
     if (Date.now() >= bound || fl.dead()) return { at: Number.NaN };
