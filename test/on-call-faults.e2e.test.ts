@@ -34,7 +34,14 @@ const onCallFile = async (name: string): Promise<OnCallFile> => JSON.parse(await
 
 /** Holds one of coord's local-state locks (as a slow or stuck coord process would) for `ms`. */
 async function holdLock(stateDir: string, name: string, ms: number): Promise<void> {
-  const release = await lockfile.lock(join(stateDir, name), { realpath: false, lockfilePath: join(stateDir, `${name}.lock`), stale: 3_000, update: 1_000 });
+  // The daemon takes the same lock for a moment at each step of the turn: wait for it (a refusal was a flaky test).
+  const release = await lockfile.lock(join(stateDir, name), {
+    realpath: false,
+    lockfilePath: join(stateDir, `${name}.lock`),
+    stale: 3_000,
+    update: 1_000,
+    retries: { retries: 100, minTimeout: 10, maxTimeout: 50 },
+  });
   await new Promise((r) => setTimeout(r, ms));
   await release();
 }
