@@ -6,7 +6,7 @@
 import { agentInvocation, type AgentResult, type Permission } from "../agents/agents.js";
 import { clip } from "../limits.js";
 import { PERMISSION_TOOL_FOR_CLAUDE } from "./approvals.js";
-import type { InboxMessage, Message } from "../messages/messages.js";
+import type { InboxMessage } from "../messages/messages.js";
 
 /** The agent CLIs a machine can be on call with (gemini has no resumable headless session coord can name). */
 export const ON_CALL_AGENTS = ["claude", "codex", "opencode", "cursor"] as const;
@@ -44,8 +44,8 @@ export interface OnCallSettings {
   allowTools: string[];
 }
 
-/** What an agent wrote in a message (core/messages/messages.ts): `answer` on a turn's answer, `chain` the agent turns behind it. */
-export type AgentMark = NonNullable<Message["agent"]>;
+export type { AgentMark, Ask } from "./turn-state.js";
+import type { AgentMark, Ask } from "./turn-state.js";
 
 /** A message as on-call reads it (an inbox message, with the agent's mark where there is one). */
 export type AskMessage = Pick<InboxMessage, "id" | "from" | "to" | "text" | "at"> & { replyTo?: string; agent?: AgentMark };
@@ -98,19 +98,6 @@ export function threadOf(id: string, parentOf: (id: string) => string | undefine
 /** The chain of a turn started by these messages: past the highest of theirs (a person's message counts 0). */
 export function chainOf(asks: readonly { chain: number }[]): number {
   return Math.max(0, ...asks.map((a) => a.chain));
-}
-
-/** One message a turn answers. */
-export interface Ask {
-  id: string;
-  from: string;
-  text: string;
-  at: string;
-  /** Agent turns behind it (0: a person's). */
-  chain: number;
-  replyTo?: string;
-  /** The message it replies to, for the prompt of a thread's first turn. */
-  repliedTo?: { id: string; from: string; text: string };
 }
 
 /** The prompt of a turn: who asked, what, and the message it replies to (the first turn of a thread only: a resumed session has it). */
