@@ -7,7 +7,7 @@ import { readdir, readFile, realpath, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { askPermission } from "../src/commands/on-call.js";
-import { readOnCallState, updateOnCallState } from "../src/state/on-call.js";
+import { onCallStatePath, readOnCallState, updateOnCallState } from "../src/state/on-call.js";
 import { ON_CALL_THREAD_ENV, ON_CALL_TURN_ENV, turnMarker } from "../src/sync/on-call.js";
 import { openMachine } from "../src/sync/sync.js";
 import { cli, cliProcess, git, pushOrders, waitFor } from "./helpers.js";
@@ -131,25 +131,24 @@ describe("an approval holds for the input it showed", () => {
     const m = await openMachine(dir);
     const root = "asker/oncall/1";
     const startedAt = new Date().toISOString();
-    await updateOnCallState(m.stateDir, (st) => {
-      st.threads[root] = {
-        agent: "claude",
-        cwd: t.work,
-        queue: [],
-        lastAt: startedAt,
-        ids: [root],
-        running: { runner: process.pid, startedAt, asks: [{ id: root, from: "asker", text: "please", at: startedAt, chain: 0 }] },
-      };
+    const setting = { agent: "claude" as const, cwd: t.work, permissions: "read-only" as const };
+    await updateOnCallState(m.stateDir, (life) => {
+      life.apply({ kind: "join", thread: root, id: root, from: "asker", at: startedAt, setting });
+      life.apply({ kind: "queue", thread: root, ask: { id: root, from: "asker", text: "please", at: startedAt, chain: 0 } });
+      life.apply({ kind: "start", thread: root, turn: startedAt, runner: process.pid, engine: "test", setting, maxParallel: 2 });
     });
     const env = { [ON_CALL_THREAD_ENV]: root, [ON_CALL_TURN_ENV]: turnMarker("oncall", root, startedAt) };
     const answer = askPermission(m, { tool: "Bash", input, env, publish: async () => undefined });
     // The person approves the request that was shown (by the asker's reply, as the engine records it).
     await waitFor(async () => Object.keys((await readOnCallState(m.stateDir)).requests ?? {}).length > 0, 10_000, "the request");
-    await updateOnCallState(m.stateDir, (st) => {
-      for (const r of Object.values(st.requests ?? {})) {
-        tamper?.(r);
-        r.decision = { behavior: "allow", by: "asker", at: new Date().toISOString() };
-      }
+    if (tamper) {
+      // What the file says is changed behind coord's back (no event of the turn's life does it).
+      const state = await readOnCallState(m.stateDir);
+      for (const r of Object.values(state.requests ?? {})) tamper(r);
+      await writeFile(onCallStatePath(m.stateDir), JSON.stringify(state));
+    }
+    await updateOnCallState(m.stateDir, (life) => {
+      for (const id of Object.keys(life.state.requests ?? {})) life.apply({ kind: "decide", id, decision: { behavior: "allow", by: "asker", at: new Date().toISOString() } });
     });
     return JSON.parse((await answer).answer) as { behavior: string; message?: string; updatedInput?: unknown };
   }

@@ -18,12 +18,14 @@ import { type Machine, openMachine } from "../sync/sync.js";
 import { requestSync } from "../daemon/request.js";
 import { allowedDir } from "../sync/tasks.js";
 import { lastKnown, sendFrom } from "./messages.js";
-import { chainOf, decidedText, threadSwitch } from "../core/oncall/on-call.js";
+import { chainOf, DECIDED_BY_TIMEOUT, decidedText, threadSwitch } from "../core/oncall/on-call.js";
+import { appendLog } from "../state/logs.js";
+import { describeFailure } from "../failure.js";
 import { flagOfField, givenSettings, writtenSettings } from "../core/oncall/settings.js";
 import { allowedWithoutAsking, approvalAsk, approvalHolds, type Decision, permissionAnswer, whatItWouldDo } from "../core/oncall/approvals.js";
 import { machineKeySecrets } from "../state/trust.js";
 import { clip } from "../core/limits.js";
-import { own, ownTable } from "../core/types.js";
+import { own } from "../core/types.js";
 import { redact } from "../core/trust/redact.js";
 import { type MailboxData, readMailbox } from "../state/mailbox.js";
 import { requestState } from "../core/status/ui-view.js";
@@ -241,10 +243,7 @@ export async function stopTurn(opts: { dir: string; thread: string; by?: string 
   if ((await carriesMarker(run.pid, turnMarker(m.config.name, root, run.startedAt), ON_CALL_TURN_ENV)) === false)
     throw new CoordError(`the turn of thread ${root} has no process any more (its coord process stopped); the next start of the daemon says so in the thread`, EXIT.FAILURE);
   // Recorded before the signal: its engine answers "stopped", by whom.
-  await updateOnCallState(m.stateDir, (st) => {
-    const r = own(st.threads, root)?.running;
-    if (r && r.startedAt === run.startedAt) r.stop ??= opts.by ?? "coord agent stop on this machine";
-  });
+  await updateOnCallState(m.stateDir, (life) => life.apply({ kind: "stop", thread: root, turn: run.startedAt, by: opts.by ?? "coord agent stop on this machine", drop: false }));
   const pid = run.pid;
   await stopProcesses({ pid, marker: { variable: ON_CALL_TURN_ENV, value: turnMarker(m.config.name, root, run.startedAt) } }, timings.killGraceS);
   return { thread: root, pid };
@@ -300,20 +299,20 @@ export async function askPermission(
     },
   });
   const until = new Date(now().getTime() + s.approvalTimeout * 1000);
-  await updateOnCallState(m.stateDir, (st) => {
-    st.requests ??= ownTable();
-    st.requests[id] = {
-      thread,
-      turn: run.startedAt,
-      tool: req.tool,
-      what,
-      digest: ask.digest,
-      asker: last.from,
-      at: now().toISOString(),
-      until: until.toISOString(),
-    };
+  const over = await updateOnCallState(m.stateDir, (life) =>
+    life.apply({
+      kind: "request",
+      id,
+      request: { thread, turn: run.startedAt, tool: req.tool, what, digest: ask.digest, asker: last.from, at: now().toISOString(), until: until.toISOString() },
+    }),
+  );
+  // Its turn ended while it was asked: nobody decides it (the request's message says so with the turn's answer).
+  if (over) return done({ behavior: "deny", message: "the turn is over", by: "coord" }, id);
+  await req.publish().catch((e: unknown) => {
+    // Not silent: the agent waits for an answer up to approvalTimeout; the request goes with the next sync.
+    const error = `on call: request ${id} for ${req.tool} could not be published now (${describeFailure(e).message}); the next sync publishes it`;
+    return appendLog(m.stateDir, { kind: "on-call", machine: me, ok: false, error }).catch(() => {});
   });
-  await req.publish().catch(() => {});
   for (;;) {
     const r = own((await readOnCallState(m.stateDir)).requests, id);
     if (r?.decision) return done(heldFor(r, req.input), id);
@@ -321,11 +320,9 @@ export async function askPermission(
     await new Promise((res) => setTimeout(res, DECISION_EVERY_MS));
   }
   // No answer in time: denied, and the thread says so (unless an answer came at the last moment).
-  const decided = await updateOnCallState(m.stateDir, (st) => {
-    const r = own(st.requests, id);
-    if (!r) return undefined;
-    r.decision ??= { behavior: "deny", by: "timeout", at: now().toISOString() };
-    return r.decision;
+  const decided = await updateOnCallState(m.stateDir, (life) => {
+    life.apply({ kind: "decide", id, decision: { behavior: "deny", by: DECIDED_BY_TIMEOUT, at: now().toISOString() } });
+    return own(life.state.requests, id)?.decision;
   });
   if (decided && decided.by !== "timeout") return done(heldFor({ digest: ask.digest, decision: decided }, req.input), id);
   const after = s.approvalTimeout % 60 === 0 ? `${s.approvalTimeout / 60} min` : `${s.approvalTimeout} s`;
@@ -370,21 +367,22 @@ export async function decide(opts: {
   const local = own((await readOnCallState(m.stateDir)).requests, opts.request);
   const words = opts.behavior === "deny" ? `/deny${opts.reason ? ` ${opts.reason}` : ""}` : `/approve${opts.always ? ` always ${local?.tool ?? ""}` : ""}`;
   if (local) {
-    const r = await updateOnCallState(m.stateDir, (st) => {
-      const r = own(st.requests, opts.request)!;
-      if (r.decision) return r.decision;
-      r.decision = {
-        behavior: opts.behavior,
-        by: `${m.config.name} (coord ${opts.behavior === "allow" ? "approve" : "deny"})`,
-        at: new Date().toISOString(),
-        ...(opts.reason ? { message: opts.reason } : {}),
-        ...(opts.always ? { always: r.tool } : {}),
-      };
-      const t = st.threads[r.thread];
-      if (opts.always && opts.behavior === "allow" && t) t.allowed = [...new Set([...(t.allowed ?? []), r.tool])];
-      return undefined;
+    const over = await updateOnCallState(m.stateDir, (life) => {
+      const refused = life.apply({
+        kind: "decide",
+        id: opts.request,
+        decision: {
+          behavior: opts.behavior,
+          by: `${m.config.name} (coord ${opts.behavior === "allow" ? "approve" : "deny"})`,
+          at: new Date().toISOString(),
+          ...(opts.reason ? { message: opts.reason } : {}),
+          ...(opts.always && opts.behavior === "allow" ? { always: local.tool } : {}),
+        },
+      });
+      const was = own(life.state.requests, opts.request)?.decision;
+      return refused ? (was ? decidedText(was) : "its turn has ended") : undefined;
     });
-    if (r) throw new CoordError(`nothing waits for approval: request ${opts.request} is over (${decidedText(r)}); nothing was changed`, EXIT.USAGE);
+    if (over) throw new CoordError(`nothing waits for approval: request ${opts.request} is over (${over}); nothing was changed`, EXIT.USAGE);
     return { id: opts.request, here: true };
   }
   const data = await readMailbox(m.stateDir);

@@ -6,13 +6,14 @@
 import { join } from "node:path";
 import YAML from "yaml";
 import * as z from "zod";
-import { AGENTS, type Permission, PERMISSIONS } from "../core/agents/agents.js";
-import { ON_CALL_AGENTS, type OnCallSettings, type Ask } from "../core/oncall/on-call.js";
+import { AGENTS, PERMISSIONS } from "../core/agents/agents.js";
+import { ON_CALL_AGENTS, type OnCallSettings } from "../core/oncall/on-call.js";
+import { onCallStateSchema, type OnCallState } from "../core/oncall/turn-state.js";
+import { emptyOnCallState, isRefusal, type Refusal, retain, transition, type TurnEvent } from "../core/oncall/turn-life.js";
 import { DEFAULT_APPROVAL_TIMEOUT } from "../core/oncall/approvals.js";
 import { parseDuration } from "../core/time/duration.js";
 import { machineNameProblem } from "../core/files/names.js";
 import { ownTable } from "../core/types.js";
-import type { Message } from "../core/messages/messages.js";
 import { checkState, setAside } from "./corrupt.js";
 import { readIfExists, updateLocked } from "./files.js";
 import { configPath, splitOnCall, yamlErrorText } from "./config.js";
@@ -139,147 +140,8 @@ export async function loadOnCall(stateDir: string): Promise<OnCallRead> {
 
 // ---------- .git/coord/on-call.json ----------
 
-/** A turn running, as its engine recorded it before it started the CLI. */
-export interface RunningTurn {
-  /** The process group leader's pid, once started. */
-  pid?: number;
-  /** The pid of the coord process that runs it (a daemon, or a sync): gone means the turn was orphaned. */
-  runner: number;
-  startedAt: string;
-  asks: Ask[];
-  /** Its latest step (a tool call, a command), from the CLI's events. */
-  step?: string;
-  /** Set when someone asked it to stop (a /stop, coord agent stop): who, in words. */
-  stop?: string;
-  /** The session the CLI named while it ran: kept when the turn is cut short, so "go on" continues it. */
-  session?: string;
-  /** The engine that runs it (a random id per process's engine): a runner pid alive again in another engine is no owner. */
-  engine?: string;
-  /** Once it ended: its answers, recorded before they are stored in the outbox (a crash between is finished by the next engine). */
-  answers?: PendingAnswer[];
-}
-
-/** An answer of a turn that ended, to store in the outbox. */
-export interface PendingAnswer {
-  to: string;
-  replyTo: string;
-  text: string;
-  mark: NonNullable<Message["agent"]>;
-}
-
-export interface ThreadState {
-  /** The CLI and the directory of its session (a session lives in its cwd: resumed only there). */
-  agent: string;
-  cwd: string;
-  /** The permissions its session ran with: another CLI or other permissions on call start a new session (core threadSwitch). */
-  permissions?: Permission;
-  /** The CLI's session id to resume: the one the last turn returned (claude writes a new one at each resume). */
-  session?: string;
-  /** Messages that came while a turn ran (or before one could start), answered together by the next turn, in order. */
-  queue: Ask[];
-  running?: RunningTurn;
-  /** When it last changed (a message, a turn's end): the threads idle longest are forgotten first. */
-  lastAt: string;
-  /** The thread's message ids (the newest 200): a reply to any of them is in this thread. */
-  ids?: string[];
-  /** The day (UTC) its asker was told the daily budget is spent. */
-  budgetSaid?: string;
-  /** Tools `/approve always <tool>` allowed for the rest of this thread's session. */
-  allowed?: string[];
-  /** The machines that asked in it: only they (or a reply to a message to or from a machine) join it. */
-  askers?: string[];
-}
-
-/** A request for a permission an agent on call made (approvals from afar), by its message's id. */
-export interface ApprovalRequest {
-  thread: string;
-  /** The turn that asked (its startedAt): a request outlives no turn. */
-  turn: string;
-  tool: string;
-  /** What the tool would do, as the request said it. */
-  what: string;
-  /** sha256 of the tool's input it showed (core/oncall/approvals.ts inputDigest): an approval allows that input only. */
-  digest?: string;
-  /** The machine the request went to: the turn's asker. */
-  asker: string;
-  at: string;
-  /** When it is denied for want of an answer. */
-  until: string;
-  /** Once decided: how, by whom (a machine, or "timeout", "the turn ended"), when. */
-  decision?: { behavior: "allow" | "deny"; by: string; at: string; message?: string; always?: string };
-}
-
-export interface OnCallState {
-  version: 1;
-  /** Thread (its first message's id) → its state. */
-  threads: Record<string, ThreadState>;
-  /** Message ids already taken (the newest TAKEN_KEPT): a crash between taking and clearing the mailbox's list takes none twice. */
-  taken: string[];
-  /** Today's spend (UTC day), for dailyBudgetUsd and STATUS. */
-  spent?: { day: string; usd: number };
-  /** Requests for permissions, by their message's id (decided ones kept a day, for a late answer to be told). */
-  requests?: Record<string, ApprovalRequest>;
-}
-
-/** Message ids remembered as taken, at most. */
-export const TAKEN_KEPT = 2000;
-/** Threads kept, at most: the ones idle longest go first (their sessions stay in the CLI; a new message starts a new one). */
-export const THREADS_KEPT = 500;
-
-const ask = z.looseObject({ id: z.string(), from: z.string(), text: z.string(), at: z.string(), chain: z.number().int().min(0), replyTo: z.string().optional() });
-const ids = z.array(z.string());
-const stateSchema = z.looseObject({
-  version: z.literal(1),
-  threads: z.record(
-    z.string(),
-    z.looseObject({
-      agent: z.string(),
-      cwd: z.string(),
-      permissions: z.enum(PERMISSIONS).optional().catch(undefined),
-      session: z.string().optional(),
-      queue: z.array(ask),
-      running: z
-        .looseObject({
-          pid: z.number().int().positive().optional(),
-          runner: z.number().int(),
-          startedAt: z.string(),
-          asks: z.array(ask),
-          step: z.string().optional(),
-          stop: z.string().optional(),
-          session: z.string().optional(),
-          engine: z.string().optional(),
-          // What crash recovery stores in the outbox: checked, so a broken entry is the file's problem, not the engine's.
-          answers: z.array(z.looseObject({ to: z.string(), replyTo: z.string(), text: z.string(), mark: z.looseObject({}) })).optional(),
-        })
-        .optional(),
-      lastAt: z.string(),
-      ids: ids.optional(),
-      budgetSaid: z.string().optional(),
-      allowed: ids.optional(),
-      askers: ids.optional(),
-    }),
-  ),
-  taken: z.array(z.string()),
-  spent: z.looseObject({ day: z.string(), usd: z.number().min(0) }).optional(),
-  requests: z
-    .record(
-      z.string(),
-      z.looseObject({
-        thread: z.string(),
-        turn: z.string(),
-        tool: z.string(),
-        what: z.string(),
-        digest: z.string().optional(),
-        asker: z.string(),
-        at: z.string(),
-        until: z.string(),
-        decision: z.looseObject({ behavior: z.enum(["allow", "deny"]), by: z.string(), at: z.string(), message: z.string().optional(), always: z.string().optional() }).optional(),
-      }),
-    )
-    .optional(),
-});
-
-const empty = (): OnCallState => ({ version: 1, threads: ownTable(), taken: [] });
+export type { ApprovalRequest, OnCallState, PendingAnswer, RunningTurn, ThreadState } from "../core/oncall/turn-state.js";
+export { TAKEN_KEPT, THREADS_KEPT } from "../core/oncall/turn-life.js";
 
 export function onCallStatePath(stateDir: string): string {
   return join(stateDir, "on-call.json");
@@ -288,43 +150,54 @@ export function onCallStatePath(stateDir: string): string {
 export async function readOnCallState(stateDir: string): Promise<OnCallState> {
   const path = onCallStatePath(stateDir);
   const text = await readIfExists(path);
-  if (text === undefined) return empty();
-  const r = checkState(text, stateSchema, { versioned: true });
+  if (text === undefined) return emptyOnCallState();
+  const r = checkState(text, onCallStateSchema, { versioned: true });
   if (!r.ok) {
     // Broken: kept aside; the threads start new sessions (the CLI keeps the old ones), running turns are not adopted.
     await setAside(path, r.problem, "a new on-call state starts: each thread's next message starts a new session of the agent");
-    return empty();
+    return emptyOnCallState();
   }
+  // As written (a newer coord's fields kept), checked against the schema.
   const data = r.raw as OnCallState;
   return { ...data, threads: ownTable(data.threads), ...(data.requests ? { requests: ownTable(data.requests) } : {}) };
 }
 
-/** Runs `change` on the on-call state under its lock and saves it durably; threads and taken ids bounded. */
-export async function updateOnCallState<T>(stateDir: string, change: (data: OnCallState) => T | Promise<T>): Promise<T> {
+/** The on-call state under its lock: read as it is, changed only by the events of the turn's life (core/oncall/turn-life.ts). */
+export interface OnCallLife {
+  /** The state as the events applied so far left it. */
+  readonly state: OnCallState;
+  /** Applies `event`: undefined when it happened, else why it may not happen now (and nothing changed). */
+  apply(event: TurnEvent): Refusal | undefined;
+}
+
+/**
+ * Runs `change` on the on-call state under its lock; what its events did is saved durably, with what the state
+ * keeps (turn-life.ts retain) applied.
+ */
+export async function updateOnCallState<T>(stateDir: string, change: (life: OnCallLife) => T | Promise<T>, now: () => Date = () => new Date()): Promise<T> {
   return updateLocked(
     stateDir,
     "on-call",
     {
-      read: () => readOnCallState(stateDir),
+      read: async () => ({ state: await readOnCallState(stateDir) }),
       path: onCallStatePath(stateDir),
-      render: (d) => JSON.stringify(d) + "\n",
+      render: (d) => JSON.stringify(d.state) + "\n",
       what: "on-call state",
     },
-    async (data) => {
-      const result = await change(data);
-      if (data.taken.length > TAKEN_KEPT) data.taken = data.taken.slice(-TAKEN_KEPT);
-      // Decided requests are kept a day (a late /approve is told the request is over), then dropped.
-      if (data.requests) {
-        const dayAgo = new Date(Date.now() - 86_400_000).toISOString();
-        for (const [id, r] of Object.entries(data.requests)) if (r.decision && r.decision.at < dayAgo) delete data.requests[id];
-      }
-      const ids = Object.keys(data.threads);
-      if (ids.length > THREADS_KEPT) {
-        const idle = ids
-          .filter((id) => !data.threads[id]!.running && data.threads[id]!.queue.length === 0)
-          .sort((a, b) => (data.threads[a]!.lastAt < data.threads[b]!.lastAt ? -1 : 1));
-        for (const id of idle.slice(0, ids.length - THREADS_KEPT)) delete data.threads[id];
-      }
+    async (box) => {
+      const life: OnCallLife = {
+        get state() {
+          return box.state;
+        },
+        apply(event) {
+          const next = transition(box.state, event);
+          if (isRefusal(next)) return next;
+          box.state = next;
+          return undefined;
+        },
+      };
+      const result = await change(life);
+      box.state = retain(box.state, now());
       return result;
     },
   );

@@ -1,0 +1,249 @@
+// One turn of an agent on call, as a process: where it may run, the command
+// line and the permission prompt's config, the CLI run with the turn's marker
+// in every process it starts, its pid, session and steps recorded as events of
+// the turn's life, and how it ended as the answer that goes back. The engine
+// (on-call.ts) claims the turn before and ends it after.
+import { mkdir, realpath, rm, writeFile } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import { agentReader } from "../core/agents/agents.js";
+import { type AgentMark, answerOf, type Ask, chainOf, type OnCallSettings, sessionOf, stepOf, turnInvocation, turnPrompt } from "../core/oncall/on-call.js";
+import { cwdRefusal } from "../core/oncall/reach.js";
+import type { ThreadState } from "../core/oncall/turn-state.js";
+import type { TurnEvent } from "../core/oncall/turn-life.js";
+import { outputTail } from "../core/trust/redact.js";
+import { describeFailure } from "../failure.js";
+import { CLI_PATH } from "../package.js";
+import { type Marker, type RunResult, type runTask, stopProcesses } from "../runner/run.js";
+import { agentExecutable } from "../state/capabilities.js";
+import { readOnCallState, updateOnCallState } from "../state/on-call.js";
+import { signingKeyPath } from "../state/trust.js";
+import { own } from "../core/types.js";
+import { timings } from "../timings.js";
+import type { Machine } from "./machine.js";
+import { allowedDir, inheritedEnv } from "./tasks.js";
+
+/** Set in a turn's environment: the agent turns in a row a message it sends carries (commands/messages.ts reads it). */
+export const ON_CALL_CHAIN_ENV = "COORD_ON_CALL_CHAIN";
+/** Set in a turn's environment: the CLI running it. */
+export const ON_CALL_AGENT_ENV = "COORD_ON_CALL_AGENT";
+/** Set in a turn's environment: the turn, so a process orphaned by a crash is recognised (never a reused pid). */
+export const ON_CALL_TURN_ENV = "COORD_ON_CALL_TURN";
+/** Set in a turn's environment: its thread. */
+export const ON_CALL_THREAD_ENV = "COORD_ON_CALL_THREAD";
+
+/** How often at most a new step of a running turn asks for a publish (a step is never urgent: the push budget decides when). */
+const STEP_PUBLISH_MS = 5_000;
+
+export const turnMarker = (machine: string, thread: string, startedAt: string) => `${machine}/${thread}/${startedAt}`;
+/** The marker every process of a turn carries in its environment. */
+export const markerOf = (machine: string, thread: string, startedAt: string): Marker => ({ variable: ON_CALL_TURN_ENV, value: turnMarker(machine, thread, startedAt) });
+
+/** How a turn ended: its answer to each asker, and the session and cost it returned. */
+export interface Ended {
+  text: string;
+  mark: AgentMark;
+  session?: string;
+  costUsd?: number;
+}
+
+/** Runs one process of a turn (runner/run.ts runTask; a test's engine may run a scripted one). */
+export type RunProcess = typeof runTask;
+
+/** A turn claimed: its thread, its start, what it answers, and the note of a new session when the setting changed. */
+export interface ClaimedTurn {
+  root: string;
+  startedAt: string;
+  thread: ThreadState;
+  asks: Ask[];
+  note?: string;
+}
+
+/** What a turn's process works with: the machine as its config was when the turn started, and the engine's edges. */
+export interface TurnIo {
+  m: Machine;
+  log: (line: string) => void;
+  publish: (why: "step") => void;
+  run: RunProcess;
+  abort: AbortController;
+}
+
+/** Runs the CLI for turn `t` under setting `s`: how it ended, as the answer that goes back (a refusal to start is one too). */
+export async function runTurnProcess(t: ClaimedTurn, s: OnCallSettings, io: TurnIo): Promise<Ended> {
+  const told = (text: string) => (t.note ? `${t.note}\n\n${text}` : text);
+  const chain = chainOf(t.asks);
+  const prepared = await prepare(t, s, io.m);
+  if ("refused" in prepared)
+    return { text: told(`The turn could not start: ${prepared.refused}.`), mark: { answer: true, cli: t.thread.agent, chain: chain + 1, outcome: "failed" } };
+  try {
+    const ended = await runCli(t, s, io, prepared);
+    return { ...ended, text: told(ended.text) };
+  } finally {
+    if (prepared.mcpConfig) await rm(prepared.mcpConfig, { force: true }).catch(() => {});
+  }
+}
+
+interface Prepared {
+  cwd: string;
+  argv: string[];
+  env: Record<string, string>;
+  input?: string;
+  mcpConfig?: string;
+}
+
+/** Where and how the turn runs, or why it may not: the cwd allowed and out of the key's reach, the CLI's command line. */
+async function prepare(t: ClaimedTurn, s: OnCallSettings, m: Machine): Promise<Prepared | { refused: string }> {
+  const where = await allowedDir(m, t.thread.cwd);
+  if ("refused" in where) return where;
+  // machine.yaml may have been edited by hand: the key stays out of the agent's reach.
+  const keyNear = await cwdRefused(m, where.cwd);
+  if (keyNear) return { refused: `cwd ${keyNear}` };
+  const prompt = turnPrompt(m.config.name, t.asks, t.thread.session ? undefined : t.asks[0]!.repliedTo);
+  // Claude Code asks what its permissions do not cover through coord's permission prompt tool (approvals from afar).
+  const mcpConfig = t.thread.agent === "claude" ? await writeMcpConfig(m, t.root, t.startedAt) : undefined;
+  const how = turnInvocation({ ...s, agent: t.thread.agent as OnCallSettings["agent"] }, prompt, t.thread.session, {
+    root: process.getuid?.() === 0,
+    executable: agentExecutable(t.thread.agent),
+    ...(mcpConfig ? { mcpConfig } : {}),
+  });
+  if ("refused" in how) {
+    if (mcpConfig) await rm(mcpConfig, { force: true }).catch(() => {});
+    return how;
+  }
+  return { cwd: where.cwd, argv: how.argv, env: how.env, ...(how.input !== undefined ? { input: how.input } : {}), ...(mcpConfig ? { mcpConfig } : {}) };
+}
+
+/** The CLI's run: its pid, session and steps recorded as they come, then its end read as the answer. */
+async function runCli(t: ClaimedTurn, s: OnCallSettings, io: TurnIo, p: Prepared): Promise<Ended> {
+  const { m, log } = io;
+  const { root, startedAt } = t;
+  const me = m.config.name;
+  const chain = chainOf(t.asks);
+  const reader = agentReader(t.thread.agent);
+  const record = (event: TurnEvent, what: string) =>
+    updateOnCallState(m.stateDir, (life) => void life.apply(event)).catch((e: unknown) => log(`on call: could not record the turn's ${what}: ${describeFailure(e).message}`));
+  const steps = stepRecorder((step) => record({ kind: "step", thread: root, turn: startedAt, step }, "step").then(() => io.publish("step")));
+  let session: string | undefined;
+  const began = Date.now();
+  log(
+    `on call: turn of thread ${root} for ${t.asks[t.asks.length - 1]!.from} starts (${t.thread.agent}${t.thread.session ? `, resuming ${t.thread.session}` : ", a new session"})`,
+  );
+  const marker = markerOf(me, root, startedAt);
+  const r = await io.run({
+    argv: p.argv,
+    cwd: p.cwd,
+    // coord's own environment without its COORD_SECRET_ variables, as a task's.
+    env: { ...inheritedEnv(), ...p.env, [ON_CALL_CHAIN_ENV]: String(chain + 1), [ON_CALL_AGENT_ENV]: t.thread.agent, [ON_CALL_THREAD_ENV]: root },
+    // Every process of the turn carries it: a stop ends those the CLI put in sessions of their own too.
+    marker,
+    timeout: s.timeout,
+    idleTimeout: m.config.agentIdleTimeout,
+    logFile: join(m.stateDir, "logs", `on-call.${safeName(root)}.${startedAt.replace(/[:.]/g, "-")}.log`),
+    ...(p.input !== undefined ? { input: p.input } : {}),
+    signal: io.abort.signal,
+    program: `the agent CLI ${t.thread.agent}`,
+    onStart: (pid) => void record({ kind: "pid", thread: root, turn: startedAt, pid }, "pid"),
+    onLine: (line) => {
+      reader?.line(line);
+      const named = sessionOf(line);
+      // Crash recovery resumes the session the turn named: a failure to record it is said.
+      if (named !== undefined && named !== session) {
+        session = named;
+        void record({ kind: "session", thread: root, turn: startedAt, session: named }, "session");
+      }
+      steps.saw(stepOf(line));
+    },
+  });
+  steps.done();
+  const stopState = own((await readOnCallState(m.stateDir)).threads, root)?.running?.stop;
+  // Stopped from another process (coord agent stop): what the turn left out of its group is ended here too.
+  if (stopState || r.timedOut || r.idle || r.aborted) await stopProcesses({ marker }, timings.killGraceS);
+  // Asked to stop (a /stop, coord agent stop: recorded first), or stopped by this engine (the daemon stopping).
+  const stopped = stopState ?? (r.aborted ? abortReason(io.abort) : undefined);
+  const said = reader?.result();
+  const a = answerOf(endOf(r, { stopped, step: steps.last(), idleTimeout: m.config.agentIdleTimeout, timeout: s.timeout, began, said }), t.thread.agent, chain);
+  log(`on call: turn of thread ${root} ended (${a.mark.outcome ?? "answered"})`);
+  const back = said?.session ?? session;
+  return { ...a, ...(back ? { session: back } : {}), ...(said?.costUsd ? { costUsd: said.costUsd } : {}) };
+}
+
+/** How the process ended, as core/oncall/on-call.ts answerOf reads it. */
+function endOf(
+  r: RunResult,
+  o: {
+    stopped: string | undefined;
+    step: string | undefined;
+    idleTimeout: number | undefined;
+    timeout: number;
+    began: number;
+    said: ReturnType<NonNullable<ReturnType<typeof agentReader>>["result"]> | undefined;
+  },
+): Parameters<typeof answerOf>[0] {
+  return {
+    ...(o.said ? { said: o.said } : {}),
+    exitCode: r.exitCode,
+    ...(o.stopped ? { stopped: o.stopped } : {}),
+    ...(r.timedOut ? { timedOut: true } : {}),
+    ...(r.idle ? { stopped: `it wrote nothing for ${o.idleTimeout} s` } : {}),
+    ...(r.error ? { error: r.error } : {}),
+    timeout: o.timeout,
+    durationMs: Date.now() - o.began,
+    tail: outputTail(r.tail, 5),
+    ...(o.step ? { step: o.step } : {}),
+  };
+}
+
+/** A turn's latest step, saved at most every STEP_PUBLISH_MS (the last one saved once the pause is over). */
+function stepRecorder(save: (step: string) => Promise<unknown>) {
+  let step: string | undefined;
+  let savedAt = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    savedAt = Date.now();
+    if (step) void save(step);
+  };
+  return {
+    saw(next: string | undefined) {
+      if (next === undefined || next === step) return;
+      step = next;
+      clearTimeout(timer);
+      const wait = STEP_PUBLISH_MS - (Date.now() - savedAt);
+      if (wait <= 0) flush();
+      else timer = setTimeout(flush, wait);
+    },
+    last: () => step,
+    done: () => clearTimeout(timer),
+  };
+}
+
+const abortReason = (abort: AbortController) => (typeof abort.signal.reason === "string" ? abort.signal.reason : "stopped");
+
+export const safeName = (id: string) => id.replace(/[^A-Za-z0-9-]/g, "_");
+
+/** The --mcp-config file's name of the turn of thread `root` started at `startedAt`. */
+export const mcpConfigName = (root: string, startedAt: string) => `${safeName(root)}.${startedAt.replace(/[:.]/g, "-")}.mcp.json`;
+
+/**
+ * The --mcp-config file of one Claude Code turn: coord mcp for this checkout, told the turn it serves, so that its
+ * permission prompt tool asks the turn's asker (commands/on-call.ts askPermission).
+ */
+async function writeMcpConfig(m: Machine, root: string, startedAt: string): Promise<string> {
+  const dir = join(m.stateDir, "on-call");
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const path = join(dir, mcpConfigName(root, startedAt));
+  const env = { [ON_CALL_THREAD_ENV]: root, [ON_CALL_TURN_ENV]: turnMarker(m.config.name, root, startedAt) };
+  const config = { mcpServers: { coord: { type: "stdio", command: process.execPath, args: [CLI_PATH, "mcp", "--dir", m.dir], env } } };
+  await writeFile(path, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  return path;
+}
+
+/**
+ * Why an agent of machine `m` may not work in `cwd` (core/oncall/reach.ts), with the paths resolved as the agent
+ * would meet them (symbolic links followed); undefined when the checkout and the key are out of its reach.
+ */
+export async function cwdRefused(m: Machine, cwd: string): Promise<string | undefined> {
+  const real = (p: string) => realpath(p).catch(() => resolve(p));
+  const key = m.config.trust.signingKey ? signingKeyPath(m.stateDir, m.config.trust.signingKey) : undefined;
+  const gitDir = await real(dirname(m.stateDir));
+  const checkout = basename(gitDir) === ".git" ? dirname(gitDir) : await real(m.dir);
+  return cwdRefusal(await real(cwd), { checkout, gitDir, ...(key ? { key: await real(key) } : {}) });
+}

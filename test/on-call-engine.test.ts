@@ -1,0 +1,313 @@
+// The on-call engine (src/sync/on-call.ts) in the quick project: a machine's
+// local state in a temp dir, messages put in its mailbox as a sync delivers
+// them, and a scripted Claude Code in place of the process (EngineOptions.run):
+// every rule of the turn's life without git or processes. What only real
+// processes show (process groups, crashes, the daemon, the real CLIs) stays in
+// on-call*.e2e, approvals*.e2e and claude-real.e2e.
+import { randomUUID } from "node:crypto";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { OnCallSettings } from "../src/core/oncall/on-call.js";
+import { writtenSettings } from "../src/core/oncall/settings.js";
+import { MemoryRemote } from "../src/git/memory-hub.js";
+import type { RunResult } from "../src/runner/run.js";
+import { type MachineConfig, newConfig, saveConfig } from "../src/state/config.js";
+import { readMailbox, updateMailbox } from "../src/state/mailbox.js";
+import { readOnCallState, updateOnCallState } from "../src/state/on-call.js";
+import { savePins } from "../src/state/trust.js";
+import type { Machine } from "../src/sync/machine.js";
+import { type EngineOptions, onCallEngine } from "../src/sync/on-call.js";
+import type { RunProcess } from "../src/sync/on-call-turn.js";
+
+const roots: string[] = [];
+afterEach(async () => {
+  for (const r of roots.splice(0)) await rm(r, { recursive: true, force: true });
+});
+
+/** One call of the scripted CLI: its argv and prompt. */
+interface Call {
+  argv: string[];
+  prompt: string;
+  resume?: string;
+}
+
+/**
+ * A scripted `claude -p --output-format stream-json`: it names a session (a new one, or the one resumed), answers
+ * "answer <n>" (its call's number), and costs $0.01. `hold` keeps it running until its abort signal (a /stop).
+ */
+function scriptedClaude(opts: { hold?: (call: Call) => boolean; cost?: number } = {}) {
+  const calls: Call[] = [];
+  let sessions = 0;
+  const run: RunProcess = async (spec) => {
+    const resume = (spec.argv ?? []).find((a) => a.startsWith("--resume="))?.slice("--resume=".length);
+    const call: Call = { argv: spec.argv ?? [], prompt: spec.input ?? "", ...(resume ? { resume } : {}) };
+    calls.push(call);
+    const session = resume ?? `session-${++sessions}`;
+    const say = (o: object) => spec.onLine?.(JSON.stringify(o));
+    spec.onStart?.(999_999);
+    say({ type: "system", subtype: "init", session_id: session });
+    const base: RunResult = { exitCode: 0, signal: null, timedOut: false, aborted: false, tail: "" };
+    if (opts.hold?.(call)) {
+      say({ type: "assistant", message: { content: [{ type: "tool_use", name: "Bash", input: { command: "sleep 600" } }] }, session_id: session });
+      await new Promise((r) => spec.signal?.addEventListener("abort", r, { once: true }));
+      return { ...base, exitCode: null, signal: "SIGTERM", aborted: true };
+    }
+    say({ type: "result", subtype: "success", is_error: false, result: `answer ${calls.length}`, session_id: session, num_turns: 1, total_cost_usd: opts.cost ?? 0.01 });
+    return base;
+  };
+  return { run, calls };
+}
+
+interface Setup {
+  m: Machine;
+  work: string;
+  /** Puts a message from `from` in the machine's mailbox as a sync delivers it; its id. */
+  deliver(from: string, text: string, replyTo?: string, agent?: { chain: number }): Promise<string>;
+  /** The machine's answers to `to`, oldest first. */
+  answers(to?: string): Promise<{ id: string; text: string; replyTo?: string; agent?: Record<string, unknown> }[]>;
+  engine(o?: Partial<EngineOptions>): ReturnType<typeof onCallEngine>;
+  log: string[];
+}
+
+async function onCallMachine(settings: Partial<OnCallSettings> = {}): Promise<Setup> {
+  const root = await mkdtemp(join(tmpdir(), "coord-engine-"));
+  roots.push(root);
+  const dir = join(root, "oncall");
+  const stateDir = join(dir, ".git", "coord");
+  const work = join(root, "work");
+  await mkdir(stateDir, { recursive: true });
+  await mkdir(work, { recursive: true });
+  const s: OnCallSettings = {
+    agent: "claude",
+    cwd: work,
+    from: ["asker", "other"],
+    permissions: "read-only",
+    timeout: 600,
+    maxParallel: 2,
+    approvalTimeout: 600,
+    allowTools: [],
+    ...settings,
+  };
+  const config = { ...newConfig({ name: "oncall", uuid: randomUUID() }), onCall: writtenSettings(s) } as MachineConfig;
+  await saveConfig(stateDir, config);
+  // Their signatures verify (state/trust.ts pins): only then does a message start a turn.
+  const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGs1v2bdV6k0yqUZGfVrQKc2b1i3ZVn2Uq7vZbYc5x9T";
+  await savePins(stateDir, new Map(["asker", "other", "stranger"].map((n) => [n, key])));
+  const m: Machine = { dir, stateDir, config, hub: new MemoryRemote(() => new Date()).client() };
+  const seqs = new Map<string, number>();
+  const log: string[] = [];
+  return {
+    m,
+    work,
+    log,
+    async deliver(from, text, replyTo, agent) {
+      const seq = (seqs.get(from) ?? 0) + 1;
+      seqs.set(from, seq);
+      const id = `${from}/oncall/${seq}`;
+      await updateMailbox(stateDir, (data) => {
+        data.inbox.push({ id, from, to: "oncall", seq, at: new Date().toISOString(), priority: "normal", text, ...(replyTo ? { replyTo } : {}), ...(agent ? { agent } : {}) });
+        data.turnPending = [...(data.turnPending ?? []), id];
+      });
+      return id;
+    },
+    async answers(to = "asker") {
+      const ch = (await readMailbox(stateDir)).outbox[to];
+      return (ch?.messages ?? []).map((x) => ({ id: `oncall/${to}/${x.seq}`, text: x.text, ...(x.replyTo ? { replyTo: x.replyTo } : {}), ...(x.agent ? { agent: x.agent } : {}) }));
+    },
+    engine: (o = {}) => onCallEngine(m, { log: (l) => log.push(l), publish: () => {}, ...o }),
+  };
+}
+
+describe("the on-call engine on a scripted CLI", () => {
+  it("a message starts a turn; its answer goes back in reply, acknowledging it; the thread is idle after", async () => {
+    const t = await onCallMachine();
+    const cli = scriptedClaude();
+    const engine = t.engine({ run: cli.run });
+    const q = await t.deliver("asker", "which port?");
+    await engine.pump();
+    await engine.idle();
+    const [a] = await t.answers();
+    expect(cli.calls[0]!.prompt).toContain("which port?");
+    expect(a).toMatchObject({ text: "answer 1", replyTo: q, agent: { answer: true, cli: "claude", chain: 1, costUsd: 0.01 } });
+    const state = await readOnCallState(t.m.stateDir);
+    expect(state.threads[q]).toMatchObject({ session: "session-1", queue: [], ids: [q, a!.id] });
+    expect(state.threads[q]!.running).toBeUndefined();
+    expect(state.spent?.usd).toBeCloseTo(0.01);
+    const mail = await readMailbox(t.m.stateDir);
+    expect(mail.turnPending).toBeUndefined();
+    expect(mail.receipts["asker/oncall"]?.acked).toBe(1);
+  });
+
+  it("a reply to the answer resumes the thread's session; a new message starts a new one", async () => {
+    const t = await onCallMachine();
+    const cli = scriptedClaude();
+    const engine = t.engine({ run: cli.run });
+    const q = await t.deliver("asker", "first");
+    await engine.pump();
+    await engine.idle();
+    const [a] = await t.answers();
+    await t.deliver("asker", "second", a!.id);
+    await t.deliver("asker", "unrelated");
+    await engine.pump();
+    await engine.idle();
+    expect(cli.calls.map((c) => c.resume)).toEqual([undefined, "session-1", undefined]);
+    const state = await readOnCallState(t.m.stateDir);
+    expect(Object.keys(state.threads).sort()).toEqual([q, "asker/oncall/3"].sort());
+  });
+
+  it("messages that come while a turn runs are answered together by the next turn", async () => {
+    const t = await onCallMachine();
+    let holding = true;
+    const cli = scriptedClaude({ hold: () => holding });
+    const engine = t.engine({ run: cli.run });
+    const q = await t.deliver("asker", "long one");
+    await engine.pump();
+    await until(async () => (await readOnCallState(t.m.stateDir)).threads[q]?.running?.pid !== undefined);
+    const [, a2] = [await t.deliver("asker", "more", q), await t.deliver("asker", "and more", q)];
+    await engine.pump();
+    expect((await readOnCallState(t.m.stateDir)).threads[q]!.queue.map((x) => x.text)).toEqual(["more", "and more"]);
+    holding = false;
+    await t.deliver("asker", "/stop", q);
+    await engine.pump();
+    await engine.idle();
+    // The /stop dropped the waiting messages and stopped the turn: one answer, "stopped".
+    const answers = await t.answers();
+    expect(answers.map((x) => x.agent?.outcome)).toEqual(["stopped"]);
+    expect(answers[0]!.text).toMatch(/\/stop from asker; 2 waiting messages dropped/);
+    expect(cli.calls).toHaveLength(1);
+    expect(a2).toBe("asker/oncall/3");
+  });
+
+  it("maxParallel holds: a third thread waits for a turn to end", async () => {
+    const t = await onCallMachine({ maxParallel: 2 });
+    const release: (() => void)[] = [];
+    const cli = scriptedClaude({ hold: () => true });
+    const run: RunProcess = (spec) => {
+      const ctl = new AbortController();
+      release.push(() => ctl.abort("released"));
+      spec.signal?.addEventListener("abort", () => ctl.abort(spec.signal?.reason), { once: true });
+      return cli.run({ ...spec, signal: ctl.signal });
+    };
+    const engine = t.engine({ run });
+    for (const text of ["one", "two", "three"]) await t.deliver(text === "three" ? "other" : "asker", text);
+    await engine.pump();
+    await until(async () => cli.calls.length === 2);
+    expect(Object.values((await readOnCallState(t.m.stateDir)).threads).filter((x) => x.running)).toHaveLength(2);
+    release[0]!();
+    await until(async () => cli.calls.length === 3);
+    for (const r of release) r();
+    await engine.close("the test ends");
+  });
+
+  it("who it is not on call for starts nothing and is not answered; a ninth agent turn in a row is refused; /approve with nothing waiting starts nothing", async () => {
+    const t = await onCallMachine({ from: ["asker", "other"] });
+    const cli = scriptedClaude();
+    const engine = t.engine({ run: cli.run });
+    await t.deliver("stranger", "do it");
+    await t.deliver("other", "and again", undefined, { chain: 8 });
+    await t.deliver("asker", "/approve");
+    await engine.pump();
+    await engine.idle();
+    expect(cli.calls).toHaveLength(0);
+    expect(await t.answers("stranger")).toEqual([]);
+    const [refused] = await t.answers("other");
+    expect(refused).toMatchObject({ agent: { outcome: "refused" } });
+    expect(refused!.text).toMatch(/^Not answered: 8 agent turns in a row/);
+    const [nothing] = await t.answers("asker");
+    expect(nothing!.text).toMatch(/^Nothing waits for approval here/);
+    expect((await readOnCallState(t.m.stateDir)).taken).toHaveLength(3);
+  });
+
+  it("the daily budget spent: the message waits, its asker is told once, and it runs when the budget is raised", async () => {
+    const t = await onCallMachine({ dailyBudgetUsd: 0.01 });
+    const cli = scriptedClaude({ cost: 0.01 });
+    const engine = t.engine({ run: cli.run });
+    await t.deliver("asker", "first");
+    await engine.pump();
+    await engine.idle();
+    await t.deliver("asker", "second");
+    await engine.pump();
+    await engine.pump();
+    await engine.idle();
+    expect(cli.calls).toHaveLength(1);
+    expect((await t.answers()).filter((x) => x.agent?.note === "budget")).toHaveLength(1);
+    await saveConfig(t.m.stateDir, { ...t.m.config, onCall: { ...(t.m.config.onCall as object), dailyBudgetUsd: 1 } } as MachineConfig);
+    await engine.pump();
+    await engine.idle();
+    expect(cli.calls).toHaveLength(2);
+  });
+
+  it("a turn whose coord process is gone is told interrupted, its session kept; an ended one's answers are stored once", async () => {
+    const t = await onCallMachine();
+    const setting = { agent: "claude" as const, cwd: t.work, permissions: "read-only" as const };
+    const at = new Date().toISOString();
+    const ask = (id: string) => ({ id, from: "asker", text: "q", at, chain: 0 });
+    // Two turns of a dead coord process (pid 2^22+1 is past Linux's pid_max): one running, one ended with its answers.
+    await updateOnCallState(t.m.stateDir, (life) => {
+      for (const id of ["asker/oncall/1", "asker/oncall/2"]) {
+        life.apply({ kind: "join", thread: id, id, from: "asker", at, setting });
+        life.apply({ kind: "queue", thread: id, ask: ask(id) });
+        life.apply({ kind: "start", thread: id, turn: at, runner: 4_194_305, engine: "gone", setting, maxParallel: 2 });
+      }
+      life.apply({ kind: "session", thread: "asker/oncall/1", turn: at, session: "kept" });
+      life.apply({
+        kind: "end",
+        thread: "asker/oncall/2",
+        turn: at,
+        answers: [{ to: "asker", replyTo: "asker/oncall/2", text: "done before the crash", mark: { answer: true } }],
+        at,
+      });
+    });
+    const engine = t.engine({ run: scriptedClaude().run });
+    await engine.recover();
+    await engine.recover();
+    const answers = await t.answers();
+    expect(answers.map((x) => [x.replyTo, x.agent?.outcome ?? "answered"])).toEqual([
+      ["asker/oncall/1", "interrupted"],
+      ["asker/oncall/2", "answered"],
+    ]);
+    const state = await readOnCallState(t.m.stateDir);
+    expect(state.threads["asker/oncall/1"]).toMatchObject({ session: "kept" });
+    expect(Object.values(state.threads).filter((x) => x.running)).toHaveLength(0);
+  });
+
+  it("an approval request of a turn is denied when the turn ends, and a late /approve is told it is over", async () => {
+    const t = await onCallMachine();
+    let turn: string | undefined;
+    const cli = scriptedClaude();
+    const run: RunProcess = async (spec) => {
+      const state = await readOnCallState(t.m.stateDir);
+      turn = Object.values(state.threads)[0]!.running!.startedAt;
+      await updateOnCallState(t.m.stateDir, (life) =>
+        life.apply({
+          kind: "request",
+          id: "oncall/asker/1",
+          request: { thread: "asker/oncall/1", turn: turn!, tool: "Bash", what: "Bash: ls", asker: "asker", at: turn!, until: turn! },
+        }),
+      );
+      return cli.run(spec);
+    };
+    const engine = t.engine({ run });
+    await t.deliver("asker", "list files");
+    await engine.pump();
+    await engine.idle();
+    expect((await readOnCallState(t.m.stateDir)).requests?.["oncall/asker/1"]?.decision).toMatchObject({ behavior: "deny", by: "the turn ended" });
+    await t.deliver("asker", "/approve", "oncall/asker/1");
+    await engine.pump();
+    await engine.idle();
+    const late = (await t.answers()).at(-1)!;
+    expect(late.text).toMatch(/^Request oncall\/asker\/1 is over \(denied: the turn ended first\)/);
+    expect(cli.calls).toHaveLength(1);
+  });
+});
+
+/** Waits until `ok` (bounded: 5 s). */
+async function until(ok: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (await ok()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error("not within 5 s");
+}
