@@ -10,6 +10,7 @@ import * as z from "zod";
 import { agentLine, BROADCAST, MESSAGE_ID, parseMessageId } from "../core/messages/messages.js";
 import { isDecision } from "../core/oncall/approvals.js";
 import { readOnCallState } from "../state/on-call.js";
+import { threadHolding } from "../core/oncall/turn-life.js";
 import { askPermission, decide, stopTurn } from "./on-call.js";
 import { MAX_TURN_TIMEOUT } from "../state/on-call.js";
 import { MACHINE_NAME } from "../core/files/names.js";
@@ -449,8 +450,7 @@ const stopTurnTool = tool({
     const m = await ctx.machine();
     const me = m.config.name;
     const p = parseMessageId(args.thread)!;
-    const mine = (await readOnCallState(m.stateDir)).threads;
-    const here = Object.entries(mine).some(([root, t]) => root === args.thread || (t.ids ?? []).includes(args.thread));
+    const here = threadHolding(await readOnCallState(m.stateDir), args.thread) !== undefined;
     if (here) {
       const r = await stopTurn({ dir: m.dir, thread: args.thread, by: "the stop_turn tool on this machine" });
       return { data: { thread: r.thread, stopped: "here" }, text: `Stopped the turn of thread ${r.thread} on this machine.` };

@@ -18,11 +18,12 @@ import { type Machine, openMachine } from "../sync/sync.js";
 import { requestSync } from "../daemon/request.js";
 import { allowedDir } from "../sync/tasks.js";
 import { lastKnown, sendFrom } from "./messages.js";
-import { chainOf, DECIDED_BY_TIMEOUT, decidedText, threadSwitch } from "../core/oncall/on-call.js";
+import { chainOf, dayOf, DECIDED_BY_TIMEOUT, decidedText, threadSwitch } from "../core/oncall/on-call.js";
 import { appendLog } from "../state/logs.js";
+import { threadHolding } from "../core/oncall/turn-life.js";
 import { describeFailure } from "../failure.js";
 import { flagOfField, givenSettings, writtenSettings } from "../core/oncall/settings.js";
-import { allowedWithoutAsking, approvalAsk, approvalHolds, type Decision, permissionAnswer, whatItWouldDo } from "../core/oncall/approvals.js";
+import { waitWords, allowedWithoutAsking, approvalAsk, approvalHolds, type Decision, permissionAnswer, whatItWouldDo } from "../core/oncall/approvals.js";
 import { machineKeySecrets } from "../state/trust.js";
 import { clip } from "../core/limits.js";
 import { own } from "../core/types.js";
@@ -174,7 +175,7 @@ async function shown(m: Machine): Promise<Omit<OnCallShown, "changed">> {
     threads.push({ thread, agent: t.agent, ...(t.session ? { session: t.session } : {}), queued: t.queue.length });
     if (t.running) running.push(runningOf(thread, t.running));
   }
-  const today = new Date().toISOString().slice(0, 10);
+  const today = dayOf(new Date());
   const waiting = Object.entries(state.requests ?? {})
     .filter(([, r]) => !r.decision)
     .map(([request, r]) => ({ request, tool: r.tool, asker: r.asker, since: r.at }));
@@ -233,7 +234,7 @@ export async function stopTurn(opts: { dir: string; thread: string; by?: string 
   if (!parseMessageId(opts.thread))
     throw new CoordError(`"${opts.thread}" is not a message id; threads are named by their first message, like izzit7/soda-yeti/3 (coord agent on-call lists them)`, EXIT.USAGE);
   const state = await readOnCallState(m.stateDir);
-  const hit = Object.entries(state.threads).find(([root, t]) => root === opts.thread || (t.ids ?? []).includes(opts.thread));
+  const hit = threadHolding(state, opts.thread);
   if (!hit) throw new CoordError(`no thread ${opts.thread} on this machine (coord agent on-call lists its threads)`, EXIT.USAGE);
   const [root, t] = hit;
   const run = t.running;
@@ -325,7 +326,7 @@ export async function askPermission(
     return own(life.state.requests, id)?.decision;
   });
   if (decided && decided.by !== "timeout") return done(heldFor({ digest: ask.digest, decision: decided }, req.input), id);
-  const after = s.approvalTimeout % 60 === 0 ? `${s.approvalTimeout / 60} min` : `${s.approvalTimeout} s`;
+  const after = waitWords(s.approvalTimeout);
   await queueMessage(m, model, {
     to: last.from,
     text: `Request ${id} timed out after ${after} with no answer: ${req.tool} was denied.`,

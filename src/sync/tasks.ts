@@ -105,7 +105,8 @@ export function inheritedEnv(): Record<string, string> {
   return env;
 }
 
-function describeFailure(r: RunResult, timeout: number, idleTimeout: number | undefined, stopReason?: string): string | undefined {
+/** Why a task's process failed, as its report says it (undefined: it did not). */
+function runFailure(r: RunResult, timeout: number, idleTimeout: number | undefined, stopReason?: string): string | undefined {
   if (r.error) return r.error; // a sentence naming what is wrong: "cwd /x does not exist"
   if (r.aborted) return stopReason ?? "stopped";
   if (r.timedOut) return `timed out after ${formatDuration(timeout)}; its process group was killed`;
@@ -191,7 +192,7 @@ export async function runOne(
   const verdict = said ? agentVerdict(r.exitCode, said) : undefined;
   // And the machine's own key, in any shape: a task's output never publishes it either.
   const secrets = [...secretValues(order), ...Object.values(named), ...(await machineKeySecrets(m.stateDir, m.config))];
-  const failure = (verdict && !verdict.ok ? verdict.reason : undefined) ?? describeFailure(r, timeout, idleTimeout, stopped?.reason);
+  const failure = (verdict && !verdict.ok ? verdict.reason : undefined) ?? runFailure(r, timeout, idleTimeout, stopped?.reason);
   const reason = failure === undefined ? undefined : redact(failure, secrets);
   const state = r.aborted && stopped ? stopped.state : reason ? "failed" : "completed";
   // An agent's final message is its output; the raw events stay in the local log.

@@ -68,17 +68,29 @@ export function mayDecide(sender: string, asker: string, from: readonly string[]
 type Json = Record<string, unknown>;
 const str = (v: unknown): string | undefined => (typeof v === "string" && v.trim() !== "" ? v : undefined);
 
-/** What a tool call would do, in one line, cut: its command, file, URL or pattern; else its input as JSON (a summary: approvalAsk shows it all). */
-export function whatItWouldDo(toolName: string, input: unknown): string {
+/** What a tool call acts on, from its input: its command, file, path, URL, pattern, query or description (the first there is). */
+export function toolTarget(input: unknown): string | undefined {
   const i = typeof input === "object" && input !== null && !Array.isArray(input) ? (input as Json) : {};
-  const what =
-    str(i.command) ?? str(i.file_path) ?? str(i.filePath) ?? str(i.path) ?? str(i.url) ?? str(i.pattern) ?? str(i.query) ?? (Object.keys(i).length ? JSON.stringify(i) : "");
-  return clip(`${toolName}${what ? `: ${what.replace(/\s+/g, " ").trim()}` : ""}`, MAX_REQUEST_WHAT);
+  return str(i.command) ?? str(i.file_path) ?? str(i.filePath) ?? str(i.path) ?? str(i.url) ?? str(i.pattern) ?? str(i.query) ?? str(i.description);
 }
+
+/** A tool call in one line of at most `max` characters: "Bash: npm test", or the tool's name alone. */
+export function toolLine(toolName: string, target: string | undefined, max: number): string {
+  return clip(`${toolName}${target ? `: ${target}` : ""}`.replace(/\s+/g, " ").trim(), max);
+}
+
+/** What a tool call would do, in one line, cut: what it acts on; else its input as JSON (a summary: approvalAsk shows it all). */
+export function whatItWouldDo(toolName: string, input: unknown): string {
+  const json = typeof input === "object" && input !== null && Object.keys(input).length ? JSON.stringify(input) : undefined;
+  return toolLine(toolName, toolTarget(input) ?? json, MAX_REQUEST_WHAT);
+}
+
+/** A wait in words: "10 min", "90 s". */
+export const waitWords = (seconds: number): string => (seconds % 60 === 0 ? `${seconds / 60} min` : `${seconds} s`);
 
 /** The request's text in the thread: what the agent wants to do, and how to answer, by when. */
 export function requestText(what: string, timeoutS: number, tool = what.split(":")[0]!): string {
-  const within = timeoutS % 60 === 0 ? `${timeoutS / 60} min` : `${timeoutS} s`;
+  const within = waitWords(timeoutS);
   return [
     `Permission asked: ${what}`,
     "",

@@ -5,7 +5,7 @@
 // the answer that goes back. The engine (sync/on-call.ts) runs the turns.
 import { agentInvocation, type AgentResult, type Permission } from "../agents/agents.js";
 import { clip } from "../limits.js";
-import { PERMISSION_TOOL_FOR_CLAUDE } from "./approvals.js";
+import { PERMISSION_TOOL_FOR_CLAUDE, toolLine, toolTarget } from "./approvals.js";
 import type { InboxMessage } from "../messages/messages.js";
 
 /** The agent CLIs a machine can be on call with (gemini has no resumable headless session coord can name). */
@@ -157,11 +157,8 @@ const str = (v: unknown): string | undefined => (typeof v === "string" && v.trim
 /** The longest step published. */
 export const MAX_STEP = 200;
 
-/** What a tool call does, in one line: its command, file, pattern or URL. */
-function toolLine(name: string, input: Json | undefined): string {
-  const what = str(input?.command) ?? str(input?.file_path) ?? str(input?.filePath) ?? str(input?.path) ?? str(input?.pattern) ?? str(input?.url) ?? str(input?.description);
-  return oneLine(what ? `${name}: ${what}` : name);
-}
+/** What a tool call does, in one line: what it acts on (approvals.ts toolTarget). */
+const stepLine = (name: string, input: Json | undefined): string => toolLine(name, toolTarget(input), MAX_STEP);
 
 const oneLine = (text: string) => clip(text.replace(/\s+/g, " ").trim(), MAX_STEP);
 
@@ -185,7 +182,7 @@ export function stepOf(line: string): string | undefined {
     if (!Array.isArray(content)) return undefined;
     const tools = content.map(obj).filter((c) => c?.type === "tool_use");
     const last = tools[tools.length - 1];
-    return last ? toolLine(str(last.name) ?? "a tool", obj(last.input)) : undefined;
+    return last ? stepLine(str(last.name) ?? "a tool", obj(last.input)) : undefined;
   }
   if (e.type === "item.started" || e.type === "item.completed") {
     const item = obj(e.item);
@@ -206,7 +203,7 @@ export function stepOf(line: string): string | undefined {
   }
   if (e.type === "tool_use") {
     const part = obj(e.part);
-    return part ? toolLine(str(part.tool) ?? "a tool", obj(obj(part.state)?.input)) : undefined;
+    return part ? stepLine(str(part.tool) ?? "a tool", obj(obj(part.state)?.input)) : undefined;
   }
   return undefined;
 }

@@ -115,6 +115,11 @@ export function requestPhase(r: ApprovalRequest | undefined): "none" | "waiting"
   return !r ? "none" : r.decision ? "decided" : "waiting";
 }
 
+/** The thread message `id` is part of (its first message's id, or any message of it): its root and state. */
+export function threadHolding(state: OnCallState, id: string): [string, ThreadState] | undefined {
+  return Object.entries(state.threads).find(([root, t]) => root === id || (t.ids ?? []).includes(id));
+}
+
 /** An empty state. */
 export const emptyOnCallState = (): OnCallState => ({ version: 1, threads: ownTable(), taken: [] });
 
