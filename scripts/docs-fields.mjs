@@ -1,14 +1,17 @@
 // Rewrites the field tables of the docs (orders in docs/protocol.md, services
-// in docs/services.md) from the schema (src/core/orders/field-words.ts), between
+// in docs/services.md, on-call settings in docs/agents.md) from the schemas (src/core/orders/field-words.ts,
+// src/core/oncall/settings.ts), between
 // their <!-- …:start --> and <!-- …:end --> markers. test/core/orders/field-words.test.ts
 // fails until they match. Run: npm run docs:fields
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FIELD_TABLES, withTable } from "../dist/core/orders/field-words.js";
+import { onCallFieldsTable } from "../dist/core/oncall/settings.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-for (const { file, marker, table } of FIELD_TABLES) {
+const tables = [...FIELD_TABLES, { file: "docs/agents.md", marker: "on-call-fields", table: onCallFieldsTable }];
+for (const { file, marker, table } of tables) {
   const path = join(root, file);
   const text = readFileSync(path, "utf8");
   const fresh = withTable(text, marker, table());

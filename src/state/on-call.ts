@@ -5,50 +5,17 @@
 // running turn. Survives restarts; changed under its own lock.
 import { join } from "node:path";
 import YAML from "yaml";
-import * as z from "zod";
-import { AGENTS, PERMISSIONS } from "../core/agents/agents.js";
-import { ON_CALL_AGENTS, type OnCallSettings } from "../core/oncall/on-call.js";
+import type * as z from "zod";
+import { AGENTS } from "../core/agents/agents.js";
+import { onCallSchema, type OnCallSettings } from "../core/oncall/settings.js";
 import { onCallStateSchema, type OnCallState } from "../core/oncall/turn-state.js";
 import { emptyOnCallState, isRefusal, type Refusal, retain, transition, type TurnEvent } from "../core/oncall/turn-life.js";
-import { DEFAULT_APPROVAL_TIMEOUT } from "../core/oncall/approvals.js";
-import { parseDuration } from "../core/time/duration.js";
-import { machineNameProblem } from "../core/files/names.js";
 import { ownTable } from "../core/types.js";
 import { checkState, setAside } from "./corrupt.js";
 import { readIfExists, updateLocked } from "./files.js";
 import { configPath, splitOnCall, yamlErrorText } from "./config.js";
 
-/** The longest turn (a day): anything longer is a service, not a turn. */
-export const MAX_TURN_TIMEOUT = 86400;
-
-const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  const s = parseDuration(v);
-  if (s === undefined || s > MAX_TURN_TIMEOUT) {
-    ctx.addIssue({ code: "custom", message: `"${v}" is not a duration up to 1d; write it like "90s", "15m" or "2h"` });
-    return z.NEVER;
-  }
-  return s;
-});
-
-const machineName = z.string().refine((n) => !machineNameProblem(n), { message: "is not a machine name" });
-
-export const onCallSchema = z.strictObject({
-  agent: z.enum(ON_CALL_AGENTS, { message: `is not an agent CLI coord can put on call; write one of ${ON_CALL_AGENTS.join(", ")}` }),
-  cwd: z.string().min(1, { message: "is empty; write the directory the agent works in" }),
-  from: z.union([z.literal("ALL"), z.array(machineName).min(1, { message: "is empty; name the machines whose messages start turns, or ALL" })], {
-    message: "must be a list of machine names, or ALL",
-  }),
-  permissions: z.enum(PERMISSIONS, { message: `must be one of ${PERMISSIONS.join(", ")}` }).default("read-only"),
-  // The bounds before int(): a number past them is named by its bound, not by the largest safe integer.
-  maxTurns: z.number().min(1).max(10_000).int().optional(),
-  maxBudgetUsd: z.number().positive().max(1_000_000).optional(),
-  timeout: duration.default(1800),
-  maxParallel: z.number().min(1).max(16).int().default(2),
-  dailyBudgetUsd: z.number().positive().max(1_000_000).optional(),
-  model: z.string().min(1).max(200).optional(),
-  approvalTimeout: duration.default(DEFAULT_APPROVAL_TIMEOUT),
-  allowTools: z.array(z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, { message: "is not a tool name (like Bash, Write or mcp__server__tool)" })).default([]),
-});
+export { MAX_TURN_TIMEOUT, onCallSchema } from "../core/oncall/settings.js";
 
 /** The on-call setting as machine.yaml has it: none, the setting, or what is wrong with it (with its file and line). */
 export type OnCallRead = { settings?: undefined; problem?: undefined } | { settings: OnCallSettings; problem?: undefined } | { settings?: undefined; problem: string };
@@ -65,21 +32,7 @@ export function parseOnCall(value: unknown): { settings: OnCallSettings } | { pr
   const s = r.data;
   const how = AGENTS.get(s.agent)?.invocation({ agent: s.agent, prompt: "", permissions: s.permissions, ...(s.model ? { model: s.model } : {}) }, { root: false });
   if (how && "refused" in how) return { problem: `field onCall.${how.field}: ${how.refused}`, field: how.field };
-  const settings: OnCallSettings = {
-    agent: s.agent,
-    cwd: s.cwd,
-    from: s.from,
-    permissions: s.permissions,
-    timeout: s.timeout,
-    maxParallel: s.maxParallel,
-    approvalTimeout: s.approvalTimeout,
-    allowTools: s.allowTools,
-    ...(s.maxTurns !== undefined ? { maxTurns: s.maxTurns } : {}),
-    ...(s.maxBudgetUsd !== undefined ? { maxBudgetUsd: s.maxBudgetUsd } : {}),
-    ...(s.dailyBudgetUsd !== undefined ? { dailyBudgetUsd: s.dailyBudgetUsd } : {}),
-    ...(s.model !== undefined ? { model: s.model } : {}),
-  };
-  return { settings };
+  return { settings: s };
 }
 
 /** A schema's complaint as the end of a sentence ("must be 16 at most"), never zod's own words. */

@@ -8,9 +8,8 @@ import { clip } from "../limits.js";
 import { PERMISSION_TOOL_FOR_CLAUDE, toolLine, toolTarget } from "./approvals.js";
 import type { InboxMessage } from "../messages/messages.js";
 
-/** The agent CLIs a machine can be on call with (gemini has no resumable headless session coord can name). */
-export const ON_CALL_AGENTS = ["claude", "codex", "opencode", "cursor"] as const;
-export type OnCallAgent = (typeof ON_CALL_AGENTS)[number];
+export { ON_CALL_AGENTS, type OnCallAgent, type OnCallSettings } from "./settings.js";
+import type { OnCallAgent, OnCallSettings } from "./settings.js";
 
 /** Agent turns in a row without a person's message, at most: the 9th is refused, and the thread says why. */
 export const MAX_AGENT_CHAIN = 8;
@@ -20,29 +19,6 @@ export const STOP_WORD = "/stop";
 
 /** Replies followed from a message to its thread's first message, at most (a longer chain is cut there). */
 const MAX_THREAD_DEPTH = 1000;
-
-/** The on-call setting of a machine (machine.yaml `onCall:`), read. */
-export interface OnCallSettings {
-  agent: OnCallAgent;
-  /** Where the agent works, as written (`~` for home). */
-  cwd: string;
-  /** Machines whose messages start turns; "ALL": every machine of the fleet. */
-  from: string[] | "ALL";
-  permissions: Permission;
-  maxTurns?: number;
-  maxBudgetUsd?: number;
-  /** Seconds a turn may run. */
-  timeout: number;
-  /** Turns of different threads run at once, at most. */
-  maxParallel: number;
-  /** Dollars of turns a day (UTC) after which new turns wait for the next day. */
-  dailyBudgetUsd?: number;
-  model?: string;
-  /** Seconds a request for a permission waits for /approve or /deny (Claude Code only). */
-  approvalTimeout: number;
-  /** Tools allowed without asking, for every conversation (as `/approve always <tool>` does for one). */
-  allowTools: string[];
-}
 
 export type { AgentMark, Ask } from "./turn-state.js";
 import type { AgentMark, Ask } from "./turn-state.js";

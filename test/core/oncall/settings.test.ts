@@ -2,10 +2,18 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { flagOfField, givenSettings, ON_CALL_FIELDS, writtenSettings } from "../../../src/core/oncall/settings.js";
+import { readFileSync } from "node:fs";
+import { withTable } from "../../../src/core/orders/field-words.js";
+import { flagOfField, givenSettings, ON_CALL_FIELDS, onCallFieldsTable, writtenSettings } from "../../../src/core/oncall/settings.js";
 import { onCallSchema, parseOnCall, readOnCallState } from "../../../src/state/on-call.js";
 
 describe("the on-call setting's one field table", () => {
+  it("docs/agents.md shows the table as the schema has it (npm run docs:fields writes it)", () => {
+    const text = readFileSync("docs/agents.md", "utf8");
+    expect(withTable(text, "on-call-fields", onCallFieldsTable())).toBe(text);
+    for (const f of ON_CALL_FIELDS) expect(onCallFieldsTable()).toContain(`| \`${f.name}\` | \`${f.flag} `);
+  });
+
   it("names every field of the schema once, and nothing else (the agent is the command's argument)", () => {
     const schema = Object.keys(onCallSchema.shape).filter((k) => k !== "agent");
     expect(ON_CALL_FIELDS.map((f) => f.name).sort()).toEqual(schema.sort());
