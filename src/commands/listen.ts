@@ -7,7 +7,7 @@
 // wake (core/oncall/listen.ts), marks them read, and exits 2 with their text
 // on stderr: Claude Code gives it to the model and starts a turn.
 import { type FSWatcher, watch } from "node:fs";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readFile, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { HOOKS, installListen, shellQuote, uninstallListen } from "../core/agents/hooks.js";
 import { machineNameProblem } from "../core/files/names.js";
@@ -28,12 +28,14 @@ import { own } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { CLI_PATH } from "../package.js";
 import { readIfExists, writeDurably } from "../state/files.js";
-import { listenSettings, readListen, updateListen } from "../state/listen.js";
+import { type ListenState, listenPath, listenSettings, readListen, updateListen } from "../state/listen.js";
 import { pidAlive } from "../state/lock.js";
-import { type MailboxData, readMailbox, updateMailbox } from "../state/mailbox.js";
+import { mailboxPath, readMailbox, updateMailbox } from "../state/mailbox.js";
 import { loadOnCall } from "../state/on-call.js";
-import { readPins } from "../state/trust.js";
-import { loadConfig } from "../state/config.js";
+import { pinsPath, readPins } from "../state/trust.js";
+import { configPath, loadConfig } from "../state/config.js";
+import { whyNoTurn } from "../core/oncall/on-call.js";
+import { replyMap } from "../sync/on-call-take.js";
 import { stateDirOf } from "../state/paths.js";
 import { ackInData } from "../sync/mail.js";
 
@@ -210,21 +212,18 @@ export async function listenWait(opts: WaitOptions): Promise<0 | 2> {
   });
   if (!armed) return 0;
 
-  /** Each message's parent (received ones, and this machine's own): a message's thread is found through them. */
-  const parentsOf = (mail: MailboxData): Map<string, string> => {
-    const map = new Map<string, string>();
-    for (const x of mail.inbox) if (x.replyTo) map.set(x.id, x.replyTo);
-    for (const [to, ch] of Object.entries(mail.outbox)) for (const x of ch.messages) if (x.replyTo) map.set(`${config.name}/${to}/${x.seq}`, x.replyTo);
-    return map;
-  };
-
   /** Takes the messages that wake this session (under the lock: another session's waiter may take them first), marks them read. */
-  const take = async (): Promise<{ got: InboxMessage[]; parents: Map<string, string> }> => {
+  const take = async (listenState: ListenState): Promise<{ got: InboxMessage[]; parents: Map<string, string> }> => {
     const mail = await readMailbox(stateDir);
-    const listenState = await readListen(stateDir);
-    const parents = parentsOf(mail);
+    // Each message's parent (received ones, and this machine's own): a message's thread is found through them.
+    const parents = replyMap(mail, config.name).parent;
     const pins = config.trust.verifyMachines ? await readPins(stateDir) : new Map<string, string>();
     const onCall = (await loadOnCall(stateDir)).settings;
+    // A message the machine's agent on call answers (a turn, or its refusal): the session would answer it twice.
+    const onCallAnswers = (m: InboxMessage) => {
+      const no = onCall ? whyNoTurn(m, onCall, { me: config.name, verified: pins.has(m.from) }) : { silent: "not on call" };
+      return !(no && "silent" in no);
+    };
     const rootOf = (m: InboxMessage) => threadRoot(m.id, parents);
     const context = (wakes: Readonly<Record<string, number>>, taken: ReadonlySet<string>): WakeContext => ({
       isAcked: (m) => {
@@ -232,7 +231,7 @@ export async function listenWait(opts: WaitOptions): Promise<0 | 2> {
         return p !== undefined && isAcked(own(mail.receipts, channelKey(p.from, p.to)), p.seq);
       },
       verified: (m) => pins.has(m.from),
-      onCallTakes: (m) => onCall !== undefined && !m.agent?.answer && (onCall.from === "ALL" || onCall.from.includes(m.from)),
+      onCallTakes: onCallAnswers,
       taken,
       agentWakes: (m) => own(wakes, rootOf(m)) ?? 0,
     });
@@ -262,6 +261,9 @@ export async function listenWait(opts: WaitOptions): Promise<0 | 2> {
   };
 
   const ends = Date.now() + (WAITER_TIMEOUT_S - 60) * 1000;
+  // What a look reads changes only when one of these files does: a look that finds them as they were reads nothing more.
+  const watched = [mailboxPath(stateDir), listenPath(stateDir), pinsPath(stateDir), configPath(stateDir)];
+  let seen = "";
   let watcher: FSWatcher | undefined;
   let poll: NodeJS.Timeout | undefined;
   try {
@@ -278,9 +280,12 @@ export async function listenWait(opts: WaitOptions): Promise<0 | 2> {
           do {
             again = false;
             if (!pidAlive(session) || Date.now() > ends) return done(0);
+            const now = await filesNow(watched);
+            if (now === seen) continue;
+            seen = now;
             const s = await readListen(stateDir);
             if (own(s.waiters, sessionId)?.pid !== process.pid) return done(0); // replaced, or listening was turned off
-            const { got, parents } = await take();
+            const { got, parents } = await take(s);
             if (got.length) {
               opts.stderr(wakeText(config.name, got, (id) => threadRoot(id, parents)));
               return done(2);
@@ -309,4 +314,10 @@ export async function listenWait(opts: WaitOptions): Promise<0 | 2> {
       if (own(s.waiters, sessionId)?.pid === process.pid) delete s.waiters[sessionId];
     }).catch(() => {});
   }
+}
+
+/** The files as they are now (each one's size and change time, or its absence), in one string to compare. */
+async function filesNow(paths: readonly string[]): Promise<string> {
+  const stats = await Promise.all(paths.map((p) => stat(p).catch(() => undefined)));
+  return stats.map((s) => (s ? `${s.size}:${s.mtimeMs}:${s.ino}` : "-")).join("|");
 }

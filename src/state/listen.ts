@@ -40,16 +40,17 @@ const schema = z.object({
 const empty = (): ListenState => ({ version: 1, from: [], waiters: ownTable(), taken: [], agentWakes: ownTable() });
 
 export const listenDir = (stateDir: string) => join(stateDir, "listen");
-const path = (stateDir: string) => join(listenDir(stateDir), "state.json");
+/** The listen state's file. */
+export const listenPath = (stateDir: string) => join(listenDir(stateDir), "state.json");
 
 /** The listen state; a broken file is kept aside and read as none (nobody may wake a session). */
 export async function readListen(stateDir: string): Promise<ListenState> {
-  const text = await readIfExists(path(stateDir));
+  const text = await readIfExists(listenPath(stateDir));
   if (text === undefined) return empty();
   const r = checkState(text, schema, { versioned: true });
   if (!r.ok) {
     if (r.newer) return empty(); // a newer coord's: left alone, and nobody may wake a session here
-    await setAside(path(stateDir), r.problem, "nobody may wake an open session until coord agent listen is run again");
+    await setAside(listenPath(stateDir), r.problem, "nobody may wake an open session until coord agent listen is run again");
     return empty();
   }
   return { ...r.data, waiters: ownTable(r.data.waiters), agentWakes: ownTable(r.data.agentWakes) } as ListenState;
@@ -65,7 +66,7 @@ export async function updateListen<T>(stateDir: string, change: (s: ListenState)
   return updateLocked(
     dir,
     "state.json",
-    { read: () => readListen(stateDir), path: path(stateDir), render: (s) => `${JSON.stringify(s, null, 2)}\n`, what: "listen state" },
+    { read: () => readListen(stateDir), path: listenPath(stateDir), render: (s) => `${JSON.stringify(s, null, 2)}\n`, what: "listen state" },
     (s) => {
       const r = change(s);
       if (s.taken.length > TAKEN_KEPT) s.taken = s.taken.slice(-TAKEN_KEPT);
