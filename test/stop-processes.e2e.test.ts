@@ -4,7 +4,8 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { killOrphan, type Marker, runTask, stopProcesses } from "../src/runner/run.js";
-import { processGone, tempDir, waitFor } from "./helpers.js";
+import { sync } from "../src/sync/sync.js";
+import { makeFleet, processGone, pushOrders, tempDir, waitFor } from "./helpers.js";
 
 const linux = process.platform === "linux";
 const left: number[] = [];
@@ -84,4 +85,16 @@ describe.skipIf(!linux)("stopping a run ends what it put in sessions of its own"
       expect(await processGone(escaped, 3000)).toBe(true);
     }
   }, 30_000);
+
+  it("an order that times out: what it put in a session of its own is gone when the sync ends (COORD_TASK is its marker)", async ({ onTestFinished }) => {
+    const fleet = await makeFleet(["a"]);
+    onTestFinished(() => fleet.cleanup());
+    const pidFile = join(fleet.root, "escaped.pid");
+    await pushOrders(fleet, [{ id: "escape", to: "a", run: escaper(pidFile), timeout: "2s" }]);
+    const r = await sync({ dir: fleet.machines.a! });
+    expect(r.ran.map((x) => [x.id, x.state])).toEqual([["escape", "failed"]]);
+    const escaped = Number((await readFile(pidFile, "utf8")).trim());
+    left.push(escaped);
+    expect(await processGone(escaped, 10_000), "the escaped sleep outlives its task").toBe(true);
+  }, 60_000);
 });

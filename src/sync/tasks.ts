@@ -180,8 +180,10 @@ export async function runOne(
         COORD_REV: String(order.rev),
         ...(order.slot ? { COORD_SLOT: order.slot } : {}),
         COORD_ATTEMPT: String(attempt),
-        COORD_TASK: taskMarker(m.config.name, order.id, order, attempt),
       },
+      // Every process of the task carries it (COORD_TASK): a timeout or a stop ends those it put in sessions of their
+      // own too (an agent CLI's commands), as a turn on call's marker does; an orphan is recognised by it.
+      marker: { variable: "COORD_TASK", value: taskMarker(m.config.name, order.id, order, attempt) },
       // The pid is a help for killing an orphan later; a failed write of it (a full disk) is not the task's failure.
       onStart: (pid) => void journal.apply(order.id, { kind: "pid", pid }).catch(() => {}),
     });
