@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { CLI, fixture, fleet, ordersText, personPush, run, say, size, sleep, start } from "./lib.mjs";
 
-/** A machine's commits are by `<name>@coord.invalid` (machineAuthor in src/git/git.ts); `coord hub create`'s by hub@coord.invalid. */
+/** A machine's commits are by `<name>@coord.invalid` (machineAuthor in src/git/commit.ts); `coord hub create`'s by hub@coord.invalid. */
 const machineOf = (email) => {
   const name = /^([a-z0-9][a-z0-9-]*)@coord\.invalid$/.exec(email)?.[1];
   return name === "hub" ? undefined : name;

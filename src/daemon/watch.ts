@@ -24,7 +24,7 @@ export function everyToSchedule(seconds: number): string {
   throw new CoordError(`--every ${seconds}s cannot be a schedule; use a number of seconds dividing 60 (5s, 10s, 30s) or of minutes dividing 60, or --schedule`, EXIT.USAGE);
 }
 
-/** How src/git/git.ts words a push the hub refused, before the server's own words. */
+/** How src/git/failures.ts words a push the hub refused, before the server's own words. */
 const REFUSED_THE_PUSH = "refused the push: ";
 
 /**

@@ -6,7 +6,8 @@
 import { stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { plainGitDir } from "./dotgit.js";
-import { type Author, gitClient } from "./git.js";
+import { gitClient } from "./client.js";
+import type { Author } from "./hub.js";
 
 /** Seconds a local question to git may take (nothing goes over the network). */
 const LOCAL_TIMEOUT = 20;

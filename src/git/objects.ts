@@ -4,7 +4,7 @@
 // commit-tree saves four git processes per publish (and per retried push).
 // The format is git's own and stable: "<type> <size>\0<body>", deflated, named
 // by its SHA-1. Only for SHA-1 repositories with a plain .git directory (else
-// src/git/git.ts falls back to plumbing); a commit is signed here with a key
+// src/git/commit.ts falls back to plumbing); a commit is signed here with a key
 // coord signs with itself (src/core/trust/sshsig.ts), with any other key by git.
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, renameSync, rmSync, utimesSync, writeFileSync } from "node:fs";

@@ -9,7 +9,8 @@ import { access, cp, mkdir, readdir, readFile, readlink, realpath, rename, rm, s
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { GitFailed, GitStopped } from "./run.js";
 import { redact } from "../core/trust/redact.js";
-import { DEFAULT_GIT_TIMEOUT, firstLine, gitClient } from "./git.js";
+import { DEFAULT_GIT_TIMEOUT, gitClient } from "./client.js";
+import { firstLine } from "./failures.js";
 import { absoluteGitDir, cloneCheckout, configGet } from "./local.js";
 
 export interface RepairOptions {

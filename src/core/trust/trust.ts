@@ -1,6 +1,6 @@
 // Signed orders: which version of each orders file (ORDERS.json, a machine's
 // coordination/orders/<m>.json) a machine that requires signatures acts on.
-// Pure: the signatures are checked by git (src/git/git.ts, against the
+// Pure: the signatures are checked by git (src/git/last-change.ts, against the
 // machine's own allowed-signers file), the versions it accepted are kept in
 // its local state (src/state/trust.ts).
 //
@@ -55,7 +55,7 @@ export interface Change {
 /**
  * Whether a change stands as it is against the version accepted last (`accepted`: its commit), with no need to ask
  * whether that version is in the change's history: nothing was accepted, it is that very commit, or the change is not
- * good (refused anyway). Otherwise a rollback check asks (sync/trust.ts afterVerified, git.ts lastChanges).
+ * good (refused anyway). Otherwise a rollback check asks (sync/trust.ts afterVerified, git/last-change.ts lastChanges).
  */
 export function standsWithoutAncestry(change: Change, accepted: string | undefined): boolean {
   return accepted === undefined || accepted === change.commit || change.status !== "G";

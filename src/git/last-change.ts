@@ -1,0 +1,289 @@
+// Who changed a path last, and whether git counts the change as signed: the
+// rollback and signed-orders checks (src/sync/trust.ts) ask it of every file
+// they guard. Answered in process where coord can (signatures.ts checks an
+// SSH signature against a plain signers file; a change the tip itself made is
+// seen from what reading kept, memo.ts), else by git (`git log %G?`, which asks
+// ssh-keygen). lastChanges answers many paths from one walk of the history.
+// Every answer is the whole history's (history.ts), never a shallow boundary's.
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { type Change, type SignatureStatus, standsWithoutAncestry } from "../core/trust/trust.js";
+import { roleOf } from "../core/trust/ownership.js";
+import type { Checkout } from "./checkout.js";
+import { shallowBoundary, throughHistory } from "./history.js";
+import { commitOf } from "./hub.js";
+import { knownAncestor } from "./log.js";
+import { commitBodies, listedBlobs } from "./memo.js";
+import { batchRecords, commitParentsAndAuthor } from "./objects.js";
+import { commitVerdict, plainSigners } from "./signatures.js";
+
+/** The machine's own files git checks signatures against. */
+export interface Signers {
+  allowed: string;
+  revoked?: string;
+}
+
+const STATUSES = new Set(["G", "U", "N", "B", "X", "Y", "R", "E"]);
+
+/** One path asked of Repo.lastChanges (Hub.lastChanges): the path, and the commit of its version accepted last, if any. */
+export interface LastChangeAsk {
+  path: string;
+  accepted?: string;
+}
+
+/** How many commits one Repo.lastChanges walks at most: a path whose change (or accepted commit) is older is asked alone. */
+export const LAST_CHANGES_WALK = 256;
+
+/** A commit's header in Repo.lastChanges' walk: its SHA-1 id, "name <email>" of its author, its parents. */
+const CHAIN_HEADER = /^\x1e([0-9a-f]{40})\x1f([^\x1e\x1f]*)\x1f((?:[0-9a-f]{40}(?: [0-9a-f]{40})*)?)$/;
+
+/** The part of a walk from the tip that is one line of single-parent commits, newest first. */
+interface LinearChain {
+  commits: { commit: string; author: string }[];
+  /** Each commit's place in `commits`, and the last one's parent (one past the last place). */
+  index: Map<string, number>;
+  /** Each path (and each folder) changed on the line: the place of its newest change. */
+  firstTouch: Map<string, number>;
+}
+
+/**
+ * The newest commit reachable from `tip` that changed `path`, with git's verdict on its signature
+ * checked against `signers` only (the machine's own files, never the user's git config; OpenPGP and
+ * X.509 signatures are not checked: they count as unverifiable). Undefined: no commit changed it.
+ */
+export async function lastChange(c: Checkout, at: string, path: string, signers: Signers): Promise<Change | undefined> {
+  const byTip = tipChangeCandidate(c, at, path) && changedByTip(c, at, path, await signaturesHere(signers), await shallowBoundary(c.history));
+  return byTip || (await signedChanges(c, at, path, signers, 1, `the newest change of ${path}`))[0];
+}
+
+/**
+ * lastChange's answer with no git call when the tip itself made the change, as a daemon that synced on its parent
+ * sees it: the tip has one parent, readFiles listed both in this process (the same paths asked), the file's blob
+ * (or mode) differs between them, and its signature is checked here. That is git log's own test for a commit of one
+ * parent (it is not TREESAME). Undefined: unsure, and git is asked. `here`: the signers checked in process
+ * (signaturesHere), `boundary`: the shallow boundary, both read once by the caller.
+ */
+function changedByTip(c: Checkout, at: string, path: string, here: Map<string, string> | undefined, boundary: ReadonlySet<string>): Change | undefined {
+  const candidate = tipChangeCandidate(c, at, path);
+  // A shallow checkout's boundary commit has no parent here: git's answer is another (src/git/history.ts).
+  if (!candidate || !here || boundary.has(candidate.tip)) return undefined;
+  const verdict = commitVerdict(candidate.raw, here);
+  return verdict ? ({ commit: candidate.tip, author: candidate.author, root: false, ...verdict } as Change) : undefined;
+}
+
+/** The tip, its raw commit and author when the tip has one parent, both were listed here, and `path` differs between them. */
+function tipChangeCandidate(c: Checkout, at: string, path: string): { tip: string; raw: Buffer; author: string } | undefined {
+  const tip = commitOf(at, roleOf(path));
+  const raw = commitBodies.get(tip);
+  const headers = raw && commitParentsAndAuthor(raw);
+  if (!raw || !headers || headers.parents.length !== 1 || tip.length !== 40) return undefined;
+  const checkout = resolve(c.dir);
+  const now = listedBlobs.get(`${checkout}\0${tip}`);
+  const before = listedBlobs.get(`${checkout}\0${headers.parents[0]}`);
+  const blob = now?.blobs.get(path);
+  if (!now || !before || now.asked !== before.asked || blob === undefined || blob === before.blobs.get(path)) return undefined;
+  return { tip, raw, author: headers.author };
+}
+
+/**
+ * The newest `max` commits reachable from `tip` that changed `path`, newest first, each with git's verdict on its
+ * signature (as lastChange) and whether it is a root (a new history that holds the file as it was: the machines'
+ * branch bounded). One git call.
+ */
+export async function signedChanges(
+  c: Checkout,
+  at: string,
+  path: string,
+  signers: Signers,
+  max: number,
+  what = `the history of ${path}`,
+): Promise<(Change & { root: boolean })[]> {
+  const tip = commitOf(at, roleOf(path));
+  const here = await signaturesHere(signers);
+  if (here) {
+    // The commits from git's log, their signatures checked here (src/git/signatures.ts): no ssh-keygen per commit.
+    const ask = async () =>
+      (await c.git().raw(["-c", "log.showSignature=false", "log", `--max-count=${max}`, "--format=%H%x1f%an <%ae>%x1f%P%x1e", tip, "--", `:(literal)${path}`]))
+        .split("\x1e")
+        .map((record) => record.trim())
+        .filter(Boolean)
+        .map((record) => {
+          const [commit, author, parents] = record.split("\x1f");
+          return { commit: commit!, author: author ?? "", root: !parents?.trim() };
+        });
+    const listed = await throughHistory(c.history, { what, tip, ask, changes: (l) => l.map((e) => e.commit), full: (l) => l.length >= max });
+    const raws = await commitObjects(
+      c,
+      listed.map((e) => e.commit),
+    );
+    const verdicts = listed.map((e) => {
+      const raw = raws.get(e.commit);
+      return raw ? commitVerdict(raw, here) : undefined;
+    });
+    // (A SHA-256 repository's signatures are under another header: git's to read.)
+    if (listed.every((e) => e.commit.length === 40) && verdicts.every((v) => v !== undefined)) return listed.map((e, i) => ({ ...e, ...verdicts[i]! }));
+  }
+  const config = [
+    `gpg.ssh.allowedSignersFile=${signers.allowed}`,
+    ...(signers.revoked ? [`gpg.ssh.revocationFile=${signers.revoked}`] : []),
+    "gpg.openpgp.program=false",
+    "gpg.x509.program=false",
+    "log.showSignature=false",
+  ].flatMap((setting) => ["-c", setting]);
+  const ask = async () =>
+    (await c.git().raw([...config, "log", `--max-count=${max}`, "--format=%H%x1f%G?%x1f%GS%x1f%an <%ae>%x1f%P%x1e", tip, "--", `:(literal)${path}`]))
+      .split("\x1e")
+      .map((record) => record.trim())
+      .filter(Boolean)
+      .map((record) => {
+        const [commit, status, signer, author, parents] = record.split("\x1f");
+        return {
+          commit: commit!,
+          status: (STATUSES.has(status ?? "") ? status : "E") as SignatureStatus,
+          signer: signer ?? "",
+          author: author ?? "",
+          root: !parents?.trim(),
+        };
+      });
+  // A shallow checkout's boundary commit looks as if it added every file: never taken for a change (src/git/history.ts).
+  return throughHistory(c.history, { what, tip, ask, changes: (l) => l.map((e) => e.commit), full: (l) => l.length >= max });
+}
+
+/**
+ * Hub.lastChanges: the newest change of each asked path, as lastChange gives it, from one walk of the newest
+ * LAST_CHANGES_WALK commits (no pathspec: the walk shows the chain itself) and one `cat-file --batch` for the
+ * changes' signatures, checked here. Only a path whose answer is certain is answered: its change lies on the
+ * part of the walk that is one line of single-parent commits from the tip, no shallow boundary among them (so
+ * each commit's changed files are its difference from its one parent, as the per-path `git log` judges them),
+ * and its accepted commit, when the rollback check asks (a good change other than it), lies at or below the
+ * change on that line (an ancestor: afterVerified keeps the change as it is). Anything else (a merge, a root, a
+ * boundary, a change older than the walk, a rollback, a signature not checked here) is left to the per-path code.
+ */
+export async function lastChanges(c: Checkout, at: string, asks: readonly LastChangeAsk[], signers: Signers): Promise<Map<string, Change>> {
+  const answers = new Map<string, Change>();
+  // A path git could not have written as UTF-8 is compared by git itself (per path).
+  const askable = asks.filter((a) => !a.path.includes("\ufffd"));
+  if (!askable.length) return answers;
+  const here = await signaturesHere(signers);
+  if (!here) return answers;
+  const boundary = await shallowBoundary(c.history); // read before walking, as throughHistory does
+  // A change the tip itself made, after its parent was read here (a daemon's next tip), needs no git at all.
+  const rest: LastChangeAsk[] = [];
+  for (const a of askable) {
+    const change = changedByTip(c, at, a.path, here, boundary);
+    if (change && (standsWithoutAncestry(change, a.accepted) || knownAncestor(a.accepted!, change.commit))) answers.set(a.path, change);
+    else rest.push(a);
+  }
+  if (!rest.length) return answers;
+  const byTip = new Map<string, LastChangeAsk[]>();
+  for (const a of rest) {
+    const tip = commitOf(at, roleOf(a.path));
+    byTip.set(tip, [...(byTip.get(tip) ?? []), a]);
+  }
+  const found: { ask: LastChangeAsk; chain: LinearChain; at: number }[] = [];
+  await Promise.all(
+    [...byTip].map(async ([tip, group]) => {
+      const chain = await linearChain(c, tip, boundary);
+      if (!chain) return;
+      for (const ask of group) {
+        const at = chain.firstTouch.get(ask.path);
+        if (at !== undefined) found.push({ ask, chain, at });
+      }
+    }),
+  );
+  if (!found.length) return answers;
+  const raws = await commitObjects(
+    c,
+    found.map((f) => f.chain.commits[f.at]!.commit),
+  );
+  for (const { ask, chain, at } of found) {
+    const { commit, author } = chain.commits[at]!;
+    const raw = raws.get(commit);
+    const verdict = raw && commitVerdict(raw, here);
+    if (!verdict) continue;
+    const change = { commit, author, root: false, ...verdict } as Change;
+    // (standsWithoutAncestry is true when nothing was accepted.)
+    if (!standsWithoutAncestry(change, ask.accepted)) {
+      // afterVerified asks whether the accepted commit is in the change's history: on one line, iff it is at or below it.
+      const below = chain.index.get(ask.accepted!);
+      if (below === undefined || below < at) continue;
+    }
+    answers.set(ask.path, change);
+  }
+  return answers;
+}
+
+/**
+ * The newest LAST_CHANGES_WALK commits from `tip` with the files each changed (git log --name-only, no
+ * pathspec), cut where they stop being one line of single-parent commits: undefined when git's answer is not
+ * read with certainty (SHA-256 ids, a record that does not parse, a commit listed twice).
+ */
+async function linearChain(c: Checkout, tip: string, boundary: ReadonlySet<string>): Promise<LinearChain | undefined> {
+  const out = await c.git().raw([
+    ...["log.showSignature=false", "diff.relative=false"].flatMap((setting) => ["-c", setting]),
+    "log",
+    "--no-color",
+    "--no-renames", // a renamed file's old name is a change of that path too, as a pathspec sees it
+    "--name-only",
+    "-z",
+    `--max-count=${LAST_CHANGES_WALK}`,
+    "--format=%x1e%H%x1f%an <%ae>%x1f%P",
+    tip,
+    "--",
+  ]);
+  // Each commit: "\x1e<header>\0", then (when it changed files) "\n<name>\0<name>\0…".
+  const tokens = out.split("\0");
+  const listed: { commit: string; author: string; parents: string[]; names: string[] }[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!;
+    const last = listed[listed.length - 1];
+    if (token.startsWith("\x1e")) {
+      const m = CHAIN_HEADER.exec(token);
+      if (!m) return undefined;
+      listed.push({ commit: m[1]!, author: m[2]!, parents: m[3] ? m[3].split(" ") : [], names: [] });
+    } else if (i === tokens.length - 1) {
+      if (token !== "") return undefined;
+    } else if (!last) return undefined;
+    else if (last.names.length === 0) {
+      if (!token.startsWith("\n")) return undefined;
+      last.names.push(token.slice(1));
+    } else last.names.push(token);
+  }
+  if (new Set(listed.map((e) => e.commit)).size !== listed.length) return undefined;
+  const commits: LinearChain["commits"] = [];
+  const index = new Map<string, number>();
+  const firstTouch = new Map<string, number>();
+  for (const [i, listing] of listed.entries()) {
+    if (listing.parents.length !== 1 || boundary.has(listing.commit) || (i > 0 && listed[i - 1]!.parents[0] !== listing.commit)) break;
+    index.set(listing.commit, i);
+    commits.push({ commit: listing.commit, author: listing.author });
+    // A path is changed by a change to it, or (as a pathspec matches) to a file under it.
+    for (const name of listing.names) {
+      const parts = name.split("/");
+      for (let n = 1; n <= parts.length; n++) {
+        const path = parts.slice(0, n).join("/");
+        if (!firstTouch.has(path)) firstTouch.set(path, i);
+      }
+    }
+  }
+  // The last one's parent is below them all (a merge, a root, a boundary or past the walk: never a change here).
+  const below = listed[commits.length - 1]?.parents[0];
+  if (below !== undefined) index.set(below, commits.length);
+  return { commits, index, firstTouch };
+}
+
+/** The keys of `signers` when this process checks signatures against them itself (plainSigners, no revoked keys), else undefined: git does. */
+async function signaturesHere(signers: Signers): Promise<Map<string, string> | undefined> {
+  if (signers.revoked) return undefined;
+  const text = await readFile(signers.allowed, "utf8").catch(() => undefined);
+  return text === undefined ? undefined : plainSigners(text); // no file: git says what it says of a missing one
+}
+
+/** Raw commit objects by id, read in one `cat-file --batch`. */
+async function commitObjects(c: Checkout, ids: string[]): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  if (!ids.length) return out;
+  const batch = await c.git({ input: `${[...new Set(ids)].join("\n")}\n` }).binaryCatFile(["--batch"]);
+  for (const r of batchRecords(batch)) if (r.body && r.type === "commit") out.set(r.sha, r.body);
+  return out;
+}
