@@ -170,231 +170,283 @@ async function deliverFirst(m: Machine, id: string): Promise<void> {
 
 /** Starts the page's server; the first snapshot is read before it returns (a checkout that cannot be read fails here, in one sentence). */
 export async function startUi(opts: UiOptions): Promise<UiServer> {
-  const log = opts.log ?? (() => {});
-  const now = opts.now ?? (() => new Date());
   const stateDir = await stateDirOf(opts.dir);
   const page = await loadPage();
-  const token = randomBytes(24).toString("base64url");
+  const ui = new Ui(opts, stateDir, page, (await loadConfig(stateDir))?.name);
+  await ui.serve();
+  try {
+    await ui.refresh(true, true);
+  } catch (e) {
+    await ui.close();
+    throw e;
+  }
+  ui.startTimers();
+  return {
+    url: `http://127.0.0.1:${ui.port}/?token=${ui.token}`,
+    port: ui.port,
+    token: ui.token,
+    snapshot: () => ui.current!,
+    refresh: (fetch = true) => ui.refresh(fetch),
+    close: () => ui.close(),
+  };
+}
 
-  let last: StatusResult | undefined;
-  let local = (await loadConfig(stateDir))?.name;
-  let current: UiSnapshot | undefined;
-  let sentKey = "";
-  const streams = new Set<ServerResponse>();
-  let closed = false;
-
+/**
+ * The page's server: what its fetches, its open pages, its requests and its timers share, in one object. Its steps:
+ * `serve` (listen), a first `refresh`, `startTimers`; `close` ends them.
+ */
+class Ui {
+  /** The secret in the page's URL: every request carries it (core/status/ui-access.ts). */
+  readonly token = randomBytes(24).toString("base64url");
+  /** The port it listens on: the one asked for, then the one it got (0: any free port). */
+  port: number;
+  /** The snapshot the pages show now. */
+  current: UiSnapshot | undefined;
+  private readonly log: (line: string) => void;
+  private readonly now: () => Date;
+  /** What the last fetch (or read) of the fleet found. */
+  private last: StatusResult | undefined;
+  /** The key of the snapshot last sent to the open pages: a new one is sent only when it differs. */
+  private sentKey = "";
+  /** The open pages' event streams. */
+  private readonly streams = new Set<ServerResponse>();
+  private closed = false;
   /** Git work one at a time: a fetch, a send or an order published never race each other in this checkout. */
-  const serial = inTurn();
+  private readonly serial = inTurn();
+  private readonly server: Server;
+  /** The next fetch, the next minute's snapshot, the keep-alive comments. */
+  private timer: NodeJS.Timeout | undefined;
+  private minute: NodeJS.Timeout | undefined;
+  private keepalive: NodeJS.Timeout | undefined;
+  /** Why the last fetch failed (said once in the log), or "". */
+  private failing = "";
 
-  const push = (force: boolean) => {
-    if (!last) return;
-    current = uiSnapshot({ status: last.status, commit: last.commit, stale: last.stale, local, now: now() });
-    const key = snapshotKey(current);
-    if (!force && key === sentKey) return;
-    sentKey = key;
-    const event = `event: snapshot\ndata: ${JSON.stringify(current)}\n\n`;
-    for (const res of streams) res.write(event);
-  };
-
-  const refresh = (fetch = true, force = false) =>
-    serial(async () => {
-      if (closed) return;
-      const before = last?.stale;
-      last = await status({ dir: opts.dir, fetch, now: now() });
-      if (last.stale && last.stale !== before) log(`warning: ${last.stale}`);
-      push(force);
+  constructor(
+    private readonly opts: UiOptions,
+    private readonly stateDir: string,
+    private readonly page: string,
+    /** This checkout's machine, when it is one (the page shows it as "you"). */
+    private local: string | undefined,
+  ) {
+    this.log = opts.log ?? (() => {});
+    this.now = opts.now ?? (() => new Date());
+    this.port = opts.port;
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((e: unknown) => {
+        // The answer could not be written (the page went away): nothing to tell anyone.
+        if (!res.headersSent) sendJson(res, 500, { error: describeFailure(e).message });
+        else res.destroy();
+      });
     });
+  }
 
-  const machine = async () => {
-    const config = await loadConfig(stateDir);
+  /** Listens on 127.0.0.1 (the port asked for, or any free one). */
+  async serve(): Promise<void> {
+    this.port = await listen(this.server, this.opts.port);
+  }
+
+  /** A new snapshot of the last fetch, sent to the open pages when it differs from the last sent (or `force`). */
+  private push(force: boolean): void {
+    const { last } = this;
+    if (!last) return;
+    this.current = uiSnapshot({ status: last.status, commit: last.commit, stale: last.stale, local: this.local, now: this.now() });
+    const key = snapshotKey(this.current);
+    if (!force && key === this.sentKey) return;
+    this.sentKey = key;
+    const event = `event: snapshot\ndata: ${JSON.stringify(this.current)}\n\n`;
+    for (const res of this.streams) res.write(event);
+  }
+
+  /** Reads the fleet (fetched, or not) and pushes a new snapshot when it differs. */
+  refresh(fetch = true, force = false): Promise<void> {
+    return this.serial(async () => {
+      if (this.closed) return;
+      const before = this.last?.stale;
+      this.last = await status({ dir: this.opts.dir, fetch, now: this.now() });
+      if (this.last.stale && this.last.stale !== before) this.log(`warning: ${this.last.stale}`);
+      this.push(force);
+    });
+  }
+
+  /** Fetches every --every; a fetch that fails is said once in the log and the page keeps the last snapshot. At each new minute the "last seen" texts and the marks move on, with no fetch. */
+  startTimers(): void {
+    this.nextFetch();
+    this.nextMinute();
+    this.keepalive = setInterval(() => {
+      for (const res of this.streams) res.write(": keep-alive\n\n");
+    }, KEEPALIVE_MS);
+  }
+
+  private nextFetch(): void {
+    this.timer = setTimeout(async () => {
+      try {
+        await this.refresh(true);
+        this.failing = "";
+      } catch (e) {
+        const why = describeFailure(e).message;
+        if (why !== this.failing) this.log(`could not read the fleet: ${why}`);
+        this.failing = why;
+      }
+      if (!this.closed) this.nextFetch();
+    }, this.opts.everyMs);
+  }
+
+  private nextMinute(): void {
+    this.minute = setTimeout(
+      () => {
+        this.push(false);
+        if (!this.closed) this.nextMinute();
+      },
+      60_000 - (this.now().getTime() % 60_000) + 50,
+    );
+  }
+
+  /** Stops the timers, ends the open pages' streams, closes the server; what was under way ends first. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.timer);
+    clearTimeout(this.minute);
+    clearInterval(this.keepalive);
+    for (const res of this.streams) res.end();
+    this.streams.clear();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    await this.serial(async () => {}); // what was under way ends first
+  }
+
+  /** One request: refused (core/status/ui-access.ts), or routed; a failure answers with its sentence. */
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const method = req.method ?? "GET";
+    const refused = uiRefusal({ method, host: req.headers.host, origin: req.headers.origin, token: url.searchParams.get("token") }, { port: this.port, token: this.token });
+    if (refused) {
+      res.writeHead(403, { ...securityHeaders(), "content-type": "text/plain; charset=utf-8" });
+      res.end(`refused: ${refused}\n`);
+      return;
+    }
+    try {
+      await this.route(`${method} ${url.pathname}`, url, req, res);
+    } catch (e) {
+      if (e instanceof HttpError) return sendJson(res, e.status, { error: e.message });
+      const f = describeFailure(e);
+      return sendJson(res, f.exitCode === EXIT.USAGE ? 400 : 500, { error: f.message });
+    }
+  }
+
+  /** What answers `route` (the method and the path): the page, its event stream, its reads and its two writes. */
+  private async route(route: string, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    switch (route) {
+      case "GET /": {
+        const nonce = randomBytes(16).toString("base64");
+        res.writeHead(200, { ...securityHeaders(nonce), "content-type": "text/html; charset=utf-8" });
+        res.end(this.page.replaceAll("{{NONCE}}", nonce));
+        return;
+      }
+      case "GET /events":
+        return this.events(res);
+      case "GET /api/snapshot":
+        return sendJson(res, 200, this.current);
+      case "GET /api/order":
+        return sendJson(res, 200, await this.order(url.searchParams.get("id") ?? ""));
+      case "GET /api/chat": {
+        if (!this.last) throw new HttpError(503, "no snapshot yet");
+        const [a, b] = [url.searchParams.get("a") ?? "", url.searchParams.get("b") ?? ""];
+        const { local } = this;
+        return sendJson(res, 200, chatView({ model: this.last.model, status: this.last.status, a, b, ...(local ? { local } : {}), now: this.now() }));
+      }
+      case "POST /api/send":
+        return sendJson(res, 200, await this.send(await readJson(req)));
+      case "POST /api/order":
+        return sendJson(res, 200, await this.addOrder(await readJson(req)));
+      default:
+        throw new HttpError(404, `nothing at ${route}`);
+    }
+  }
+
+  /** An open page's event stream: the snapshot now, then each new one. */
+  private events(res: ServerResponse): void {
+    res.writeHead(200, { ...securityHeaders(), "content-type": "text/event-stream; charset=utf-8", connection: "keep-alive" });
+    res.write("retry: 3000\n\n");
+    if (this.current) res.write(`event: snapshot\ndata: ${JSON.stringify(this.current)}\n\n`);
+    this.streams.add(res);
+    res.on("close", () => this.streams.delete(res));
+  }
+
+  /** An order as the last fetch shows it, with its history. */
+  private async order(id: string): Promise<unknown> {
+    if (!this.last) throw new HttpError(503, "no snapshot yet");
+    const detail = orderDetail(this.last.model, id);
+    const history = await orderLog({ dir: this.opts.dir, id, maxCount: 200 }).catch((e: unknown) => describeFailure(e).message);
+    return { ...detail, ...(typeof history === "string" ? { historyError: history } : { history }) };
+  }
+
+  /** This checkout's machine, to send and add orders as (its name read again: a coord init since shows). */
+  private async machine(): Promise<Machine> {
+    const config = await loadConfig(this.stateDir);
     if (!config) throw new HttpError(409, "this checkout is not a machine's (no coord init here): the page can show the fleet but not send or add orders as one");
-    local = config.name;
-    return openMachine(opts.dir);
-  };
+    this.local = config.name;
+    return openMachine(this.opts.dir);
+  }
 
   /** Whether the page's last fetch has message `id`, to machine `me` (else a reply to it is sendFrom's to take or refuse). */
-  const shownTo = (id: string, me: string) => {
+  private shownTo(id: string, me: string): boolean {
     const p = parseMessageId(id);
-    return !!p && p.to === me && !!last?.model.messageFiles.some((f) => f.from === p.from && f.to === me && f.messages.some((x) => x.seq === p.seq));
-  };
+    return !!p && p.to === me && !!this.last?.model.messageFiles.some((f) => f.from === p.from && f.to === me && f.messages.some((x) => x.seq === p.seq));
+  }
 
-  async function send(body: Record<string, unknown>): Promise<unknown> {
+  /** A message (or a reply) given on the page, sent as this machine and published at once. */
+  private async send(body: Record<string, unknown>): Promise<unknown> {
     const to = field(body, "to", true)!;
     const text = field(body, "text", true)!;
     const priority = field(body, "priority") ?? "normal";
     // A reply (a conversation with an agent on call goes on in its session; a /stop in a thread): sendFrom checks the id.
     const replyTo = field(body, "replyTo");
     if (!PRIORITIES.includes(priority as Priority)) throw new HttpError(400, `priority must be one of ${PRIORITIES.join(", ")}`);
-    const m = await machine();
-    const r = await serial(async () => {
-      if (replyTo && shownTo(replyTo, m.config.name) && !(await takenHere(m, replyTo))) await deliverFirst(m, replyTo);
+    const m = await this.machine();
+    const r = await this.serial(async () => {
+      if (replyTo && this.shownTo(replyTo, m.config.name) && !(await takenHere(m, replyTo))) await deliverFirst(m, replyTo);
       return sendFrom(m, { to, text, priority, ...(replyTo ? { replyTo } : {}), now: true });
     });
-    log(`sent ${r.id}${r.published?.skipped ? " (queued: another sync holds the lock; it goes out with the next sync)" : ""}`);
-    await refresh(false, true);
+    this.log(`sent ${r.id}${r.published?.skipped ? " (queued: another sync holds the lock; it goes out with the next sync)" : ""}`);
+    await this.refresh(false, true);
     return { id: r.id, published: r.published !== undefined && !r.published.skipped };
   }
 
-  async function addOrder(body: Record<string, unknown>): Promise<unknown> {
+  /** An order given on the page, added as this machine's delegated one and published at once. */
+  private async addOrder(body: Record<string, unknown>): Promise<unknown> {
     const to = field(body, "to", true)!;
     const run = field(body, "run", true)!;
-    const m = await machine();
+    const m = await this.machine();
     // The page's fields read as the command line reads them (a timeout of "90" is 90 seconds).
     const fields: Record<string, unknown> = Object.create(null);
     for (const f of ADD_FIELDS.filter((f) => ["run", "id", "priority", "timeout"].includes(f.name))) {
       const value = f.name === "run" ? run : field(body, f.name);
       if (value !== undefined) fields[f.name] = fieldValue(f, value);
     }
-    const change = await serial(() => orderAdd({ dir: opts.dir, to, fields, now }));
-    // Published now, as a sync that starts no task: the target sees it at its next sync. The order is this
-    // machine's delegated one, on the branch coord: a hub that lets only people push main takes it all the same.
-    let published = false;
-    let said = "published at the next sync";
-    let refused: string | undefined;
-    try {
-      const r = await serial(() => syncMachine(m, { run: false }));
-      published = !r.skipped;
-    } catch (e) {
-      const why = describeFailure(e).message;
-      if (e instanceof PushRefused) {
-        // The hub's answer, not an outage: the next sync is refused the same way until the hub's rules change.
-        refused = `the hub refused this machine's push of its delegated orders (${why}); the order is kept in ${change.file} and goes out once the hub takes this machine's pushes (coord doctor says what it refuses)`;
-        said = refused;
-      } else said = `publishing it now failed (${why}); it goes out with the next sync`;
-    }
-    log(`added order ${change.id}${published ? "" : `; ${said}`}`);
-    await refresh(false, true);
+    const change = await this.serial(() => orderAdd({ dir: this.opts.dir, to, fields, now: this.now }));
+    const { published, said, refused } = await this.publishOrder(m, change.file);
+    this.log(`added order ${change.id}${published ? "" : `; ${said}`}`);
+    await this.refresh(false, true);
     return { id: change.id, file: change.file, published, ...(refused ? { refused } : {}), warnings: change.warnings };
   }
 
-  function events(res: ServerResponse): void {
-    res.writeHead(200, { ...securityHeaders(), "content-type": "text/event-stream; charset=utf-8", connection: "keep-alive" });
-    res.write("retry: 3000\n\n");
-    if (current) res.write(`event: snapshot\ndata: ${JSON.stringify(current)}\n\n`);
-    streams.add(res);
-    res.on("close", () => streams.delete(res));
-  }
-
-  let port = opts.port;
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? "/", "http://127.0.0.1");
-    const method = req.method ?? "GET";
-    const refused = uiRefusal({ method, host: req.headers.host, origin: req.headers.origin, token: url.searchParams.get("token") }, { port, token });
-    if (refused) {
-      res.writeHead(403, { ...securityHeaders(), "content-type": "text/plain; charset=utf-8" });
-      res.end(`refused: ${refused}\n`);
-      return;
-    }
-    const route = `${method} ${url.pathname}`;
+  /**
+   * An order added, published now, as a sync that starts no task: the target sees it at its next sync. The order is
+   * this machine's delegated one, on the branch coord: a hub that lets only people push main takes it all the same.
+   */
+  private async publishOrder(m: Machine, file: string): Promise<{ published: boolean; said: string; refused?: string }> {
     try {
-      switch (route) {
-        case "GET /": {
-          const nonce = randomBytes(16).toString("base64");
-          res.writeHead(200, { ...securityHeaders(nonce), "content-type": "text/html; charset=utf-8" });
-          res.end(page.replaceAll("{{NONCE}}", nonce));
-          return;
-        }
-        case "GET /events":
-          return events(res);
-        case "GET /api/snapshot":
-          return sendJson(res, 200, current);
-        case "GET /api/order": {
-          const id = url.searchParams.get("id") ?? "";
-          if (!last) throw new HttpError(503, "no snapshot yet");
-          const detail = orderDetail(last.model, id);
-          const history = await orderLog({ dir: opts.dir, id, maxCount: 200 }).catch((e: unknown) => describeFailure(e).message);
-          return sendJson(res, 200, { ...detail, ...(typeof history === "string" ? { historyError: history } : { history }) });
-        }
-        case "GET /api/chat": {
-          if (!last) throw new HttpError(503, "no snapshot yet");
-          const [a, b] = [url.searchParams.get("a") ?? "", url.searchParams.get("b") ?? ""];
-          return sendJson(res, 200, chatView({ model: last.model, status: last.status, a, b, ...(local ? { local } : {}), now: now() }));
-        }
-        case "POST /api/send":
-          return sendJson(res, 200, await send(await readJson(req)));
-        case "POST /api/order":
-          return sendJson(res, 200, await addOrder(await readJson(req)));
-        default:
-          throw new HttpError(404, `nothing at ${method} ${url.pathname}`);
-      }
+      const r = await this.serial(() => syncMachine(m, { run: false }));
+      return { published: !r.skipped, said: "published at the next sync" };
     } catch (e) {
-      if (e instanceof HttpError) return sendJson(res, e.status, { error: e.message });
-      const f = describeFailure(e);
-      return sendJson(res, f.exitCode === EXIT.USAGE ? 400 : 500, { error: f.message });
+      const why = describeFailure(e).message;
+      if (!(e instanceof PushRefused)) return { published: false, said: `publishing it now failed (${why}); it goes out with the next sync` };
+      // The hub's answer, not an outage: the next sync is refused the same way until the hub's rules change.
+      const refused = `the hub refused this machine's push of its delegated orders (${why}); the order is kept in ${file} and goes out once the hub takes this machine's pushes (coord doctor says what it refuses)`;
+      return { published: false, said: refused, refused };
     }
-  };
-
-  const server = createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      // The answer could not be written (the page went away): nothing to tell anyone.
-      if (!res.headersSent) sendJson(res, 500, { error: describeFailure(e).message });
-      else res.destroy();
-    });
-  });
-  port = await listen(server, opts.port);
-
-  let timer: NodeJS.Timeout | undefined;
-  let minute: NodeJS.Timeout | undefined;
-  let keepalive: NodeJS.Timeout | undefined;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    clearTimeout(timer);
-    clearTimeout(minute);
-    clearInterval(keepalive);
-    for (const res of streams) res.end();
-    streams.clear();
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
-    await serial(async () => {}); // what was under way ends first
-  };
-
-  try {
-    await refresh(true, true);
-  } catch (e) {
-    await close();
-    throw e;
   }
-
-  // Fetch every --every; a fetch that fails is said once in the log and the page keeps the last snapshot.
-  let failing = "";
-  const tick = () => {
-    timer = setTimeout(async () => {
-      try {
-        await refresh(true);
-        failing = "";
-      } catch (e) {
-        const why = describeFailure(e).message;
-        if (why !== failing) log(`could not read the fleet: ${why}`);
-        failing = why;
-      }
-      if (!closed) tick();
-    }, opts.everyMs);
-  };
-  tick();
-  // At each new minute the "last seen" texts and the marks move on, with no fetch.
-  const nextMinute = () => {
-    minute = setTimeout(
-      () => {
-        push(false);
-        if (!closed) nextMinute();
-      },
-      60_000 - (now().getTime() % 60_000) + 50,
-    );
-  };
-  nextMinute();
-  keepalive = setInterval(() => {
-    for (const res of streams) res.write(": keep-alive\n\n");
-  }, KEEPALIVE_MS);
-
-  return {
-    url: `http://127.0.0.1:${port}/?token=${token}`,
-    port,
-    token,
-    snapshot: () => current!,
-    refresh: (fetch = true) => refresh(fetch),
-    close,
-  };
 }

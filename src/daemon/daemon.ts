@@ -19,7 +19,7 @@ import { cronProblem, nextRun } from "../core/time/cron.js";
 import { dueAt, endOf, type LoopEvent, type LoopSettings, type LoopState, nextSyncAt, type Step, start, step, type Why } from "../core/machine/daemon-loop.js";
 import { type Bucket, describeReadShare, moveSpreadOf, nextLookAt, type ReadShare, readShareOf, spendReads } from "../core/hub/reads.js";
 import type { RepoModel } from "../core/repo/repo.js";
-import { budgetsFor, type Machine } from "../sync/machine.js";
+import { budgetsFor, type GitMachine, type Machine } from "../sync/machine.js";
 import { localLook } from "../git/remote-tip.js";
 import { calm, lookOf, type WakesSeen } from "../core/hub/wakes.js";
 import { describeFailure } from "../failure.js";
@@ -31,12 +31,12 @@ import { stateDirOf } from "../state/paths.js";
 import { LATE, MAX_TIMEOUT_MS, within } from "../runner/timer.js";
 import { readQuiet } from "../state/quiet.js";
 import { readServicesFile } from "../state/services.js";
-import { openMachine, sync, type SyncResult } from "../sync/sync.js";
+import { openMachine, type SyncOptions, sync, type SyncResult } from "../sync/sync.js";
 import { publishedText } from "../sync/result.js";
 import { timings } from "../timings.js";
 import { watchSyncRequests } from "./request.js";
 import { Supervisor } from "./services.js";
-import { onCallEngine } from "../sync/on-call.js";
+import { type OnCallEngine, onCallEngine } from "../sync/on-call.js";
 
 export const DEFAULT_SCHEDULE = "*/5 * * * *";
 
@@ -150,53 +150,319 @@ function summarize(r: SyncResult): string {
  * Runs the daemon in this process until stopped (SIGTERM, SIGINT, or the
  * signal): a sync at every tick of the schedule, and again at once after a
  * sync that ran work (the queue drains without waiting for a tick); never two
- * at once.
+ * at once. Its steps: the lock taken, the signals listened to, the engines
+ * beside the syncs opened (`Daemon.open`), the loop run until a stop
+ * (`Daemon.run`), the engines closed (`Daemon.close`), the lock released.
  */
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const log = opts.log ?? (() => {});
   const machine = await openMachine(opts.dir);
-  const stateDir = machine.stateDir;
-  const p = paths(stateDir);
-  const schedule = opts.schedule ?? DEFAULT_SCHEDULE;
   checkDaemonOptions(opts);
-  let compromised: Error | undefined;
-  const stop = new AbortController();
-  const release = await takeDaemonLock(stateDir, opts.dir, (e) => {
-    compromised = e;
-    stop.abort();
-  });
-  const info: DaemonInfo = {
-    pid: process.pid,
-    dir: opts.dir,
-    startedAt: new Date().toISOString(),
-    schedule,
-    ...(opts.jitter !== undefined ? { jitter: opts.jitter } : {}),
-    ...(opts.look === false ? { look: false as const } : {}),
-    ...(process.env.PATH !== undefined ? { path: process.env.PATH } : {}),
-  };
-  // One write at a time, in order: the last one says how things are (the caller of a save gets its error).
-  const saving = inTurn();
-  let lastSaved = 0;
-  const save = () => {
-    if (compromised) return Promise.resolve(); // daemon.json belongs to the daemon that took over
-    lastSaved = Date.now();
-    const text = JSON.stringify(info, null, 2) + "\n";
-    return saving(() => writeDurably(p.info, text));
-  };
-  /** A daemon.json that cannot be written (a full disk) is said in the log; the daemon goes on syncing. */
-  const saveOrSay = () => save().catch((e: unknown) => log(`could not write ${p.info}: ${describeFailure(e).message}`));
-  const interrupt = new AbortController();
-  const killGit = new AbortController();
-  const unlisten = listen(() => stop.abort(), log, opts.signal);
+  // Aborted when the lock was taken over (it went stale while this process was frozen): the daemon stops.
+  const lockLost = new AbortController();
+  const release = await takeDaemonLock(machine.stateDir, opts.dir, () => lockLost.abort());
+  const daemon = new Daemon(machine, opts, log, lockLost.signal);
+  const unlisten = listen(() => daemon.stop.abort(), log, opts.signal);
+  await daemon.open();
+  await daemon.run();
+  await daemon.close();
+  unlisten();
+  if (!lockLost.signal.aborted)
+    await release().catch((e: NodeJS.ErrnoException) => {
+      // ENOTACQUIRED: the lock is no longer ours (removed by hand): nothing to release.
+      if (e.code !== "ENOTACQUIRED") log(`could not release ${paths(machine.stateDir).lock}: ${describeFailure(e).message}`);
+    });
+  log(`coord daemon ${process.pid} stopped`);
+}
 
-  // When to sync, and what an ask, a poke or a stop does meanwhile: core/machine/daemon-loop.ts. Here: one timer to the
-  // loop's next deadline, the syncs it starts, and what it is told.
-  const subMinute = schedule.trim().split(/\s+/).length === 6;
-  const jitter = opts.jitter ?? (subMinute ? 0 : 30);
+/** How often at most daemon.json is written between syncs to show the looks (coord daemon status). */
+const LOOKS_SAVE_MS = 30_000;
+
+/**
+ * A running daemon: the state its timer, syncs and looks share, in one object. When to sync and look, and what an
+ * ask, a poke or a stop does meanwhile, is the pure loop's (core/machine/daemon-loop.ts); here are its state, one timer
+ * to its next deadline, the syncs and looks it starts, and what it is told.
+ */
+class Daemon {
+  readonly info: DaemonInfo;
+  /** Aborted to stop: a signal, the caller's signal, the lock lost. */
+  readonly stop = new AbortController();
+  /** Aborted when a stop's grace is over: the running sync's tasks are interrupted (and that is published). */
+  private readonly interrupt = new AbortController();
+  /** Aborted when a stopped sync still is not done: it hangs in git (a silent remote), whose processes are killed. */
+  private readonly killGit = new AbortController();
+  private readonly schedule: string;
+  private readonly jitter: number;
+  /** Its share of the fleet's reads, as the last tip it read shows the fleet and the budgets (core/hub/reads.ts). */
+  private readonly reads: Reads;
+  private readonly settings: LoopSettings;
+  /** The services of this machine: they run under this daemon (adopted from the daemon before when it left them running). */
+  private readonly services: Supervisor;
+  /** Agents on call (sync/on-call.ts): turns run beside the syncs; an answer or a new step asks for a sync that publishes it. */
+  private readonly onCall: OnCallEngine;
+  /** One write of daemon.json at a time, in order: the last one says how things are. */
+  private readonly saving = inTurn();
+  private lastSaved = 0;
+  /** The loop's state: stopped until the first sync starts, so nothing it is told before does anything. */
+  private state: LoopState = { kind: "stopped" };
+  private timer: NodeJS.Timeout | undefined;
+  private ended: () => void = () => {};
+  /** Resolves when the loop stopped. */
+  private readonly stopped = new Promise<void>((resolve) => (this.ended = resolve));
+  /** The fleet as the last sync read it: whether the machine is calm (core/hub/wakes.ts). */
+  private lastModel: RepoModel | undefined;
+  /** Whether the last look failed (said once, and once when looks answer again). */
+  private lookFailed = false;
+  /** The wake refs of this machine and of the fleet as its last look saw them (core/hub/wakes.ts). */
+  private lastWakes: WakesSeen = {};
+
+  constructor(
+    private readonly machine: GitMachine,
+    private readonly opts: DaemonOptions,
+    private readonly log: (line: string) => void,
+    /** Aborted when the lock was taken over: daemon.json belongs to the daemon that took over. */
+    private readonly lockLost: AbortSignal,
+  ) {
+    this.schedule = opts.schedule ?? DEFAULT_SCHEDULE;
+    this.info = {
+      pid: process.pid,
+      dir: opts.dir,
+      startedAt: new Date().toISOString(),
+      schedule: this.schedule,
+      ...(opts.jitter !== undefined ? { jitter: opts.jitter } : {}),
+      ...(opts.look === false ? { look: false as const } : {}),
+      ...(process.env.PATH !== undefined ? { path: process.env.PATH } : {}),
+    };
+    const subMinute = this.schedule.trim().split(/\s+/).length === 6;
+    this.jitter = opts.jitter ?? (subMinute ? 0 : 30);
+    this.reads = readsOf(machine, this.info);
+    this.settings = loopSettings(machine, opts, this.schedule, this.jitter, this.reads);
+    lockLost.addEventListener("abort", () => this.stop.abort(), { once: true });
+    if (lockLost.aborted) this.stop.abort();
+    this.services = new Supervisor(machine, this.log, () => this.dispatch({ type: "poked" }));
+    this.onCall = onCallEngine(machine, { log: this.log, publish: () => this.dispatch({ type: "asked" }) });
+  }
+
+  /** Its daemon.json written (the caller gets its error); not when it lost its lock. */
+  private save(): Promise<void> {
+    if (this.lockLost.aborted) return Promise.resolve(); // daemon.json belongs to the daemon that took over
+    this.lastSaved = Date.now();
+    const text = JSON.stringify(this.info, null, 2) + "\n";
+    return this.saving(() => writeDurably(paths(this.machine.stateDir).info, text));
+  }
+
+  /** A daemon.json that cannot be written (a full disk) is said in the log; the daemon goes on syncing. */
+  private saveOrSay(): Promise<void> {
+    return this.save().catch((e: unknown) => this.log(`could not write ${paths(this.machine.stateDir).info}: ${describeFailure(e).message}`));
+  }
+
+  /** Tells the loop something happened; before the first sync starts (and after the stop), nothing does anything. */
+  private dispatch(event: LoopEvent): void {
+    if (this.state.kind !== "stopped") this.act(step(this.state, event, Date.now(), this.settings));
+  }
+
+  /** Does what the loop says: its new state, its actions, and the one timer to its next deadline. */
+  private act({ state: next, actions }: Step): void {
+    this.state = next;
+    for (const a of actions) {
+      if (a.type === "log") this.log(a.line);
+      else if (a.type === "sync") void this.runSync(a.why);
+      else if (a.type === "look") void this.runLook();
+      // First its tasks are interrupted (and that is published); a sync still not done later hangs in git (a silent remote).
+      else if (a.type === "interrupt") this.interrupt.abort();
+      else this.killGit.abort();
+    }
+    const nextSync = nextSyncAt(this.state);
+    if (nextSync !== undefined && Number.isFinite(nextSync)) this.info.nextSync = new Date(nextSync).toISOString();
+    clearTimeout(this.timer);
+    if (this.state.kind === "stopped") {
+      this.ended();
+      return;
+    }
+    // Always a timer (it keeps the process alive): a wait past setTimeout's limit, or with nothing due, is cut in
+    // pieces; a timer that fires before anything is due changes nothing.
+    const due = dueAt(this.state);
+    const wait = due === undefined ? MAX_TIMEOUT_MS : Math.min(Math.max(due - Date.now(), 0), MAX_TIMEOUT_MS);
+    this.timer = setTimeout(() => this.dispatch({ type: "timer" }), wait);
+  }
+
+  /**
+   * The engines beside the syncs opened: the services adopted from the daemon before (a change before the loop starts
+   * is published by its first sync), and the turns a crashed coord left running recovered.
+   */
+  async open(): Promise<void> {
+    await this.services.open().catch((e: unknown) => this.log(`services: ${describeFailure(e).message}`));
+    await this.onCall.recover().catch((e: unknown) => this.log(`on call: ${describeFailure(e).message}`));
+  }
+
+  /** The loop, from a first sync at once until a stop: a command's request for a sync is watched meanwhile. */
+  async run(): Promise<void> {
+    const { opts, stop } = this;
+    const requests = watchSyncRequests(this.machine.stateDir, () => this.dispatch({ type: "asked" }), this.log);
+    // Said before daemon.json names this pid: whoever waits for the pid (daemon start) finds the line.
+    const looks = opts.look === false ? "; no looks between syncs" : `; ${describeReadShare(this.reads.share)} until the first sync counts the fleet`;
+    this.log(`coord daemon ${process.pid} started for ${opts.dir}: schedule "${this.schedule}", jitter up to ${this.jitter}s${looks}`);
+    await this.save();
+    this.act(start(Date.now())); // a first sync at once
+    if (stop.signal.aborted) this.dispatch({ type: "stop" });
+    else stop.signal.addEventListener("abort", () => this.dispatch({ type: "stop" }), { once: true });
+    await this.stopped;
+    clearTimeout(this.timer);
+    requests.close();
+  }
+
+  /** What runs under the daemon stops with it, and daemon.json says it stopped. */
+  async close(): Promise<void> {
+    // Turns run under their daemon: stopped with it, each thread told so (published by the next sync).
+    await this.onCall.close("the coord daemon stopped").catch((e: unknown) => this.log(`on call: ${describeFailure(e).message}`));
+    // Services run under a daemon only: they stop with it (a daemon killed -9 leaves them to the next one, which adopts them).
+    await this.services.close().catch((e: unknown) => this.log(`services: ${describeFailure(e).message}`));
+    this.info.stoppedAt = new Date().toISOString();
+    await this.saveOrSay(); // not when it lost its lock: see save()
+  }
+
+  /** One sync the loop started, for `why`: its result in daemon.json and the log, and its end told to the loop. */
+  private async runSync(why: Why): Promise<void> {
+    const started = Date.now();
+    this.info.syncingSince = new Date(started).toISOString();
+    void this.saveOrSay();
+    let r: SyncResult | undefined;
+    try {
+      // A quiet sync reads no tip: a coord pause (or resume) since the last one still reaches the services.
+      await this.services.refresh().catch((e: unknown) => this.log(`services: ${describeFailure(e).message}`));
+      r = await sync(this.syncOptions(why));
+      this.synced(r, started);
+    } catch (err) {
+      this.failed(err as Error, started);
+    }
+    delete this.info.syncingSince;
+    // The messages it delivered start their turns (and a /stop stops one), now rather than at the next sync.
+    void this.onCall.pump();
+    // Work ended: there may be more for the free slot (the queue drains without waiting for a tick).
+    const ranWork = r !== undefined && r.ran.length > 0;
+    const newerTip = r?.newerTip === true;
+    const deferredAt = r?.deferred ? Date.parse(r.deferred) : undefined;
+    const stamp = await this.quietStamp(ranWork);
+    this.dispatch({ type: "ended", ranWork, ...(newerTip ? { newerTip } : {}), ...endOf(stamp, deferredAt, ranWork) });
+    await this.saveOrSay();
+  }
+
+  /** How the daemon's sync for `why` runs. */
+  private syncOptions(why: Why): SyncOptions {
+    const { machine, services } = this;
+    return {
+      dir: this.opts.dir,
+      scheduled: true,
+      signal: this.interrupt.signal,
+      gitSignal: this.killGit.signal,
+      log: this.log,
+      heartbeat: machine.config.daemonHeartbeat,
+      onModel: (model) => {
+        this.lastModel = model;
+        this.reads.follow(model);
+        return services.apply(model);
+      },
+      // The hub moved (a look saw it): no second look at the tip before the fetch. Asked for (a message to publish)
+      // or poked (a service changed): something local changed, maybe while the last sync ran, after it read the
+      // local state and before its quiet stamp took the state's fingerprint: the stamp would answer "nothing changed".
+      full: !services.ready || why === "moved" || why === "asked" || why === "poked" || why === "turn",
+      // Its last publish ends the sync until a far turn to push, instead of holding it (its looks go on meanwhile);
+      // the wake for it pushes at once.
+      turns: why === "turn" ? "now" : "defer",
+      // The turns of what it delivers start at once, beside the rest of the sync (its publish).
+      onReceived: () => void this.onCall.pump(),
+    };
+  }
+
+  /** A sync that ended: its reads counted, said in daemon.json and the log. */
+  private synced(r: SyncResult, started: number): void {
+    // What it read of the hub: a quiet sync's look, or a fetch (and one more per push that lost its race).
+    this.reads.spend(r.quiet ? 1 : 1 + Math.max(0, r.pushAttempts - 1));
+    this.info.lastSync = {
+      at: new Date().toISOString(),
+      ok: true,
+      durationMs: Date.now() - started,
+      summary: summarize(r),
+      startedAt: new Date(started).toISOString(),
+      ...(r.pushed ? { pushed: r.pushed } : {}),
+      delivered: r.delivered.slice(0, 100),
+      ran: r.ran.map((t) => ({ id: t.id, state: t.state })),
+    };
+    this.log(`sync: ${this.info.lastSync.summary}`);
+    // What coord sync prints on stderr: a hub that refused something, local state set aside (else nobody reads it).
+    for (const w of r.warnings) this.log(`warning: ${w}`);
+    this.opts.onSync?.(r);
+  }
+
+  /** A sync that failed: said in daemon.json and the log. */
+  private failed(e: Error, started: number): void {
+    this.info.lastSync = {
+      at: new Date().toISOString(),
+      ok: false,
+      durationMs: Date.now() - started,
+      summary: "failed",
+      error: e.message,
+      startedAt: new Date(started).toISOString(),
+    };
+    this.log(`sync failed: ${e.message}`);
+    this.opts.onSync?.(e);
+  }
+
+  /**
+   * A sync that had nothing to do says until when nothing will happen (the quiet stamp, core/machine/quiet.ts): the
+   * heartbeat, a retry, another machine's lease; the loop wakes for it when it comes before the next tick.
+   */
+  private async quietStamp(ranWork: boolean) {
+    const quiet = ranWork ? undefined : await readQuiet(this.machine.stateDir).catch(() => undefined);
+    if (!quiet) return undefined;
+    // A stamp that ends when a publish the push budget held may go (it may carry a message someone waits for).
+    // Calm (nothing waits, no ANY order open): it may leave other machines' moves alone for a while (core/hub/wakes.ts).
+    const model = this.lastModel;
+    const still =
+      model !== undefined &&
+      calm(
+        quiet.waiting.length,
+        model.orders?.orders ?? [],
+        [...model.computers.values()].map((f) => f.tasks),
+      );
+    return { until: quiet.until, ...(quiet.deferred !== undefined ? { deferred: Date.parse(quiet.deferred) } : {}), calm: still };
+  }
+
+  /**
+   * One look at the hub: is either branch where this machine last saw it (fetched or pushed)? A hub that does not
+   * answer is no move: the schedule's sync says why and backs off (a look never fails the daemon).
+   */
+  private async runLook(): Promise<void> {
+    const { machine, reads } = this;
+    reads.spend(1);
+    let look: ReturnType<typeof lookOf> = { moved: false };
+    try {
+      // A hub on a path is looked at in its own ref files, and the tip this machine last saw in its tracking refs'
+      // files: no git process at all (git answers where the files cannot: git/remote-tip.ts localLook).
+      const host = machine.host;
+      const name = machine.config.name;
+      const local = host?.kind === "local" ? await localLook(machine.dir, host.host, machine.config.branch, name).catch(() => undefined) : undefined;
+      const seen = local ?? (await machine.hub.look(name));
+      // A move of its own wake ref is a message or an order for it.
+      look = lookOf(seen, await machine.repo.trackedNow(), this.lastWakes);
+      this.lastWakes = seen;
+      if (this.lookFailed) this.log("a look at the hub answers again");
+      this.lookFailed = false;
+    } catch (e) {
+      if (!this.lookFailed) this.log(`a look at the hub failed (${describeFailure(e).message}); the schedule's next sync tries again`);
+      this.lookFailed = true;
+    }
+    reads.looked(look.moved);
+    // daemon.json shows the looks (coord daemon status): written with each sync, and at most every 30 s between.
+    if (!look.moved && Date.now() - this.lastSaved >= LOOKS_SAVE_MS) void this.saveOrSay();
+    this.dispatch({ type: "looked", ...look });
+  }
+}
+
+/** When the daemon's loop syncs and looks (core/machine/daemon-loop.ts): its schedule, jitter, heartbeat, grace and looks. */
+function loopSettings(machine: Machine, opts: DaemonOptions, schedule: string, jitter: number, reads: Reads): LoopSettings {
   const graceS = opts.stopGrace ?? timings.daemonStopGraceS;
-  // Its share of the fleet's reads, as the last tip it read shows the fleet and the budgets (core/hub/reads.ts).
-  const reads = readsOf(machine, info);
-  const settings: LoopSettings = {
+  return {
     // The schedule is in this machine's time zone, as cron has it.
     nextTick: (after) => nextRun(schedule, new Date(after), { timezone: LOCAL_ZONE })?.getTime() ?? Number.POSITIVE_INFINITY,
     jitterMs: jitter * 1000,
@@ -210,184 +476,6 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       return moveSpreadOf(reads.share.machines);
     },
   };
-  // Until the first sync starts (below), nothing it is told does anything: a service's change is published by that sync.
-  let state: LoopState = { kind: "stopped" };
-  let timer: NodeJS.Timeout | undefined;
-  let ended: () => void = () => {};
-  const stopped = new Promise<void>((resolve) => (ended = resolve));
-  function dispatch(event: LoopEvent) {
-    if (state.kind !== "stopped") act(step(state, event, Date.now(), settings));
-  }
-  function act({ state: next, actions }: Step) {
-    state = next;
-    for (const a of actions) {
-      if (a.type === "log") log(a.line);
-      else if (a.type === "sync") void runSync(a.why);
-      else if (a.type === "look") void runLook();
-      // First its tasks are interrupted (and that is published); a sync still not done later hangs in git (a silent remote).
-      else if (a.type === "interrupt") interrupt.abort();
-      else killGit.abort();
-    }
-    const nextSync = nextSyncAt(state);
-    if (nextSync !== undefined && Number.isFinite(nextSync)) info.nextSync = new Date(nextSync).toISOString();
-    clearTimeout(timer);
-    if (state.kind === "stopped") return ended();
-    // Always a timer (it keeps the process alive): a wait past setTimeout's limit, or with nothing due, is cut in
-    // pieces; a timer that fires before anything is due changes nothing.
-    const due = dueAt(state);
-    timer = setTimeout(() => dispatch({ type: "timer" }), due === undefined ? MAX_TIMEOUT_MS : Math.min(Math.max(due - Date.now(), 0), MAX_TIMEOUT_MS));
-  }
-  // The services of this machine run under this daemon: adopted from the daemon before when it left them running.
-  // (A change before the loop starts is published by its first sync.)
-  const services = new Supervisor(machine, log, () => dispatch({ type: "poked" }));
-  await services.open().catch((e: unknown) => log(`services: ${describeFailure(e).message}`));
-
-  // Agents on call (sync/on-call.ts): turns run beside the syncs; an answer or a new step asks for a sync that publishes it.
-  const onCall = onCallEngine(machine, { log, publish: () => dispatch({ type: "asked" }) });
-  await onCall.recover().catch((e: unknown) => log(`on call: ${describeFailure(e).message}`));
-
-  // The fleet as the last sync read it: whether the machine is calm (core/hub/wakes.ts).
-  let lastModel: RepoModel | undefined;
-  const runSync = async (why: Why) => {
-    const started = Date.now();
-    let deferredAt: number | undefined;
-    info.syncingSince = new Date(started).toISOString();
-    void saveOrSay();
-    let ranWork = false;
-    let newerTip = false;
-    try {
-      // A quiet sync reads no tip: a coord pause (or resume) since the last one still reaches the services.
-      await services.refresh().catch((e: unknown) => log(`services: ${describeFailure(e).message}`));
-      const r = await sync({
-        dir: opts.dir,
-        scheduled: true,
-        signal: interrupt.signal,
-        gitSignal: killGit.signal,
-        log,
-        heartbeat: machine.config.daemonHeartbeat,
-        onModel: (model) => {
-          lastModel = model;
-          reads.follow(model);
-          return services.apply(model);
-        },
-        // The hub moved (a look saw it): no second look at the tip before the fetch. Asked for (a message to publish)
-        // or poked (a service changed): something local changed, maybe while the last sync ran, after it read the
-        // local state and before its quiet stamp took the state's fingerprint: the stamp would answer "nothing changed".
-        full: !services.ready || why === "moved" || why === "asked" || why === "poked" || why === "turn",
-        // Its last publish ends the sync until a far turn to push, instead of holding it (its looks go on meanwhile);
-        // the wake for it pushes at once.
-        turns: why === "turn" ? "now" : "defer",
-        // The turns of what it delivers start at once, beside the rest of the sync (its publish).
-        onReceived: () => void onCall.pump(),
-      });
-      if (r.deferred) deferredAt = Date.parse(r.deferred);
-      // What it read of the hub: a quiet sync's look, or a fetch (and one more per push that lost its race).
-      reads.spend(r.quiet ? 1 : 1 + Math.max(0, r.pushAttempts - 1));
-      // Work ended: there may be more for the free slot (the queue drains without waiting for a tick).
-      ranWork = r.ran.length > 0;
-      newerTip = r.newerTip === true;
-      info.lastSync = {
-        at: new Date().toISOString(),
-        ok: true,
-        durationMs: Date.now() - started,
-        summary: summarize(r),
-        startedAt: new Date(started).toISOString(),
-        ...(r.pushed ? { pushed: r.pushed } : {}),
-        delivered: r.delivered.slice(0, 100),
-        ran: r.ran.map((t) => ({ id: t.id, state: t.state })),
-      };
-      log(`sync: ${info.lastSync.summary}`);
-      // What coord sync prints on stderr: a hub that refused something, local state set aside (else nobody reads it).
-      for (const w of r.warnings) log(`warning: ${w}`);
-      opts.onSync?.(r);
-    } catch (err) {
-      const e = err as Error;
-      info.lastSync = {
-        at: new Date().toISOString(),
-        ok: false,
-        durationMs: Date.now() - started,
-        summary: "failed",
-        error: e.message,
-        startedAt: new Date(started).toISOString(),
-      };
-      log(`sync failed: ${e.message}`);
-      opts.onSync?.(e);
-    }
-    delete info.syncingSince;
-    // The messages it delivered start their turns (and a /stop stops one), now rather than at the next sync.
-    void onCall.pump();
-    // A sync that had nothing to do says until when nothing will happen (the quiet stamp, core/machine/quiet.ts): the
-    // heartbeat, a retry, another machine's lease; the loop wakes for it when it comes before the next tick.
-    const quiet = ranWork ? undefined : await readQuiet(stateDir).catch(() => undefined);
-    // A stamp that ends when a publish the push budget held may go (it may carry a message someone waits for).
-    // Calm (nothing waits, no ANY order open): it may leave other machines' moves alone for a while (core/hub/wakes.ts).
-    const still =
-      quiet !== undefined &&
-      lastModel !== undefined &&
-      calm(
-        quiet.waiting.length,
-        lastModel.orders?.orders ?? [],
-        [...lastModel.computers.values()].map((f) => f.tasks),
-      );
-    const stamp = quiet ? { until: quiet.until, ...(quiet.deferred !== undefined ? { deferred: Date.parse(quiet.deferred) } : {}), calm: still } : undefined;
-    dispatch({ type: "ended", ranWork, ...(newerTip ? { newerTip } : {}), ...endOf(stamp, deferredAt, ranWork) });
-    await saveOrSay();
-  };
-  // One look at the hub: is either branch where this machine last saw it (fetched or pushed)? A hub that does not
-  // answer is no move: the schedule's sync says why and backs off (a look never fails the daemon).
-  let lookFailed = false;
-  const LOOKS_SAVE_MS = 30_000;
-  // The wake refs of this machine and of the fleet as its last look saw them (core/hub/wakes.ts): a move of its own is
-  // a message or an order for it.
-  let lastWakes: WakesSeen = {};
-  const runLook = async () => {
-    reads.spend(1);
-    let look: ReturnType<typeof lookOf> = { moved: false };
-    try {
-      // A hub on a path is looked at in its own ref files, and the tip this machine last saw in its tracking refs'
-      // files: no git process at all (git answers where the files cannot: git/remote-tip.ts localLook).
-      const host = machine.host;
-      const name = machine.config.name;
-      const local = host?.kind === "local" ? await localLook(machine.dir, host.host, machine.config.branch, name).catch(() => undefined) : undefined;
-      const seen = local ?? (await machine.hub.look(name));
-      look = lookOf(seen, await machine.repo.trackedNow(), lastWakes);
-      lastWakes = seen;
-      if (lookFailed) log("a look at the hub answers again");
-      lookFailed = false;
-    } catch (e) {
-      if (!lookFailed) log(`a look at the hub failed (${describeFailure(e).message}); the schedule's next sync tries again`);
-      lookFailed = true;
-    }
-    reads.looked(look.moved);
-    // daemon.json shows the looks (coord daemon status): written with each sync, and at most every 30 s between.
-    if (!look.moved && Date.now() - lastSaved >= LOOKS_SAVE_MS) void saveOrSay();
-    dispatch({ type: "looked", ...look });
-  };
-  const requests = watchSyncRequests(stateDir, () => dispatch({ type: "asked" }), log);
-  // Said before daemon.json names this pid: whoever waits for the pid (daemon start) finds the line.
-  log(
-    `coord daemon ${process.pid} started for ${opts.dir}: schedule "${schedule}", jitter up to ${jitter}s${opts.look === false ? "; no looks between syncs" : `; ${describeReadShare(reads.share)} until the first sync counts the fleet`}`,
-  );
-  await save();
-  act(start(Date.now())); // a first sync at once
-  if (stop.signal.aborted) dispatch({ type: "stop" });
-  else stop.signal.addEventListener("abort", () => dispatch({ type: "stop" }), { once: true });
-  await stopped;
-  clearTimeout(timer);
-  requests.close();
-  // Turns run under their daemon: stopped with it, each thread told so (published by the next sync).
-  await onCall.close("the coord daemon stopped").catch((e: unknown) => log(`on call: ${describeFailure(e).message}`));
-  // Services run under a daemon only: they stop with it (a daemon killed -9 leaves them to the next one, which adopts them).
-  await services.close().catch((e: unknown) => log(`services: ${describeFailure(e).message}`));
-  info.stoppedAt = new Date().toISOString();
-  await saveOrSay(); // not when it lost its lock: see save()
-  unlisten();
-  if (!compromised)
-    await release().catch((e: NodeJS.ErrnoException) => {
-      // ENOTACQUIRED: the lock is no longer ours (removed by hand): nothing to release.
-      if (e.code !== "ENOTACQUIRED") log(`could not release ${p.lock}: ${describeFailure(e).message}`);
-    });
-  log(`coord daemon ${process.pid} stopped`);
 }
 
 /**
@@ -545,6 +633,9 @@ export async function daemonStatus(dir: string): Promise<DaemonStatus> {
     ...(services.length ? { services } : {}),
   };
 }
+
+/** The daemon's reads of the hub (`readsOf`). */
+type Reads = ReturnType<typeof readsOf>;
 
 /** The daemon's reads of the hub: its share (followed from every tip a sync reads), its bucket, and the counts daemon.json shows. */
 function readsOf(machine: Machine, info: DaemonInfo) {
