@@ -14,13 +14,6 @@ const MAX_LINES = 150;
 const MAX_ON_CALL_LINES = 120;
 const ON_CALL = /on-?call|oncall/i;
 
-/**
- * The functions over their bound today. The on-call engine (`onCallEngine` and its inner `runTurn` and `take`) is being
- * cut into steps (issue 59, item 5): this list holds only src/sync/on-call.ts, and goes empty when that work lands.
- * Nothing is added to it: a new long function is cut up instead.
- */
-const ALLOWED: ReadonlySet<string> = new Set(["src/sync/on-call.ts:onCallEngine", "src/sync/on-call.ts:runTurn", "src/sync/on-call.ts:take"]);
-
 interface Sized {
   /** `src/<path>:<name>`. */
   key: string;
@@ -68,8 +61,8 @@ function functionSizes(file: string, text: string): Sized[] {
 const boundOf = (file: string) => (ON_CALL.test(file) ? MAX_ON_CALL_LINES : MAX_LINES);
 
 /** The functions over their bound and not on the allow-list, one line each. */
-function offenders(sized: Sized[], allowed: ReadonlySet<string> = ALLOWED): string[] {
-  return sized.filter((f) => f.lines > boundOf(f.key.split(":")[0]!) && !allowed.has(f.key)).map((f) => `${f.where} ${f.key.split(":")[1]} is ${f.lines} lines`);
+function offenders(sized: Sized[]): string[] {
+  return sized.filter((f) => f.lines > boundOf(f.key.split(":")[0]!)).map((f) => `${f.where} ${f.key.split(":")[1]} is ${f.lines} lines`);
 }
 
 describe("the size of functions", () => {
@@ -78,17 +71,6 @@ describe("the size of functions", () => {
     for (const path of await sources()) sized.push(...functionSizes(`src/${relative(SRC, path)}`, await readFile(path, "utf8")));
     expect(sized.length).toBeGreaterThan(500); // the scan found the sources
     expect(offenders(sized)).toEqual([]);
-  });
-
-  it("the allow-list names only on-call.ts functions that are still over their bound", async () => {
-    const path = "src/sync/on-call.ts";
-    const sized = functionSizes(path, await readFile(`${SRC}/sync/on-call.ts`, "utf8"));
-    for (const key of ALLOWED) {
-      expect(key.startsWith(`${path}:`), key).toBe(true);
-      // Cut below the bound: the line goes from the list (a name may be found twice: the longest counts).
-      const longest = Math.max(0, ...sized.filter((f) => f.key === key).map((f) => f.lines));
-      expect(longest, `${key} is ${longest} lines now: take it off ALLOWED`).toBeGreaterThan(MAX_ON_CALL_LINES);
-    }
   });
 
   it("a function over its bound is found, with where it starts and its length", () => {
