@@ -151,11 +151,10 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
     pump() {
       // One pump at a time: each sees what the one before took.
       const next = e.pumping.then(async () => {
+        // Closing: nothing new is taken. A pump under way goes to its end (what it took is answered); it starts nothing.
+        if (e.closing) return;
         let made: Pumped = {};
-        for (const step of PUMP) {
-          if (e.closing) return;
-          made = { ...made, ...(await step(e, made)) };
-        }
+        for (const step of PUMP) made = { ...made, ...(await step(e, made)) };
       });
       e.pumping = next.catch((err: unknown) => e.log(`on call: ${describeFailure(err).message}`));
       return e.pumping;
