@@ -11,6 +11,7 @@ import { cwdRefusal } from "../core/oncall/reach.js";
 import type { ThreadState } from "../core/oncall/turn-state.js";
 import type { TurnEvent } from "../core/oncall/turn-life.js";
 import { outputTail } from "../core/trust/redact.js";
+import { processEnd } from "../core/work/process-end.js";
 import { describeFailure } from "../failure.js";
 import { CLI_PATH } from "../package.js";
 import { type Marker, type RunResult, type runTask, stopProcesses } from "../runner/run.js";
@@ -178,13 +179,15 @@ function endOf(
     said: ReturnType<NonNullable<ReturnType<typeof agentReader>>["result"]> | undefined;
   },
 ): Parameters<typeof answerOf>[0] {
+  // Read as a task's process is (core/work/process-end.ts), said in the turn's words.
+  const end = processEnd(r, { timeout: o.timeout, idleTimeout: o.idleTimeout, stoppedBy: o.stopped });
   return {
     ...(o.said ? { said: o.said } : {}),
     exitCode: r.exitCode,
-    ...(o.stopped ? { stopped: o.stopped } : {}),
-    ...(r.timedOut ? { timedOut: true } : {}),
-    ...(r.idle ? { stopped: `it wrote nothing for ${o.idleTimeout} s` } : {}),
-    ...(r.error ? { error: r.error } : {}),
+    ...(end.how === "stopped" ? { stopped: end.by } : {}),
+    ...(end.how === "idle" ? { stopped: `it wrote nothing for ${end.after} s` } : {}),
+    ...(end.how === "timed-out" ? { timedOut: true } : {}),
+    ...(end.how === "not-started" ? { error: end.error } : {}),
     timeout: o.timeout,
     durationMs: Date.now() - o.began,
     tail: outputTail(r.tail, 5),

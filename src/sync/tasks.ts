@@ -3,7 +3,7 @@
 import { mkdir, readdir, realpath, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type AgentInvocation, type AgentResult, type Refusal, agentInvocation, agentReader, agentVerdict } from "../core/agents/agents.js";
-import { formatDuration } from "../core/time/duration.js";
+import { failureText, processEnd } from "../core/work/process-end.js";
 import { nextAttempt } from "../core/machine/plan.js";
 import { secretValues } from "../core/machine/publish.js";
 import { outputTail, redact } from "../core/trust/redact.js";
@@ -105,17 +105,6 @@ export function inheritedEnv(): Record<string, string> {
   return env;
 }
 
-/** Why a task's process failed, as its report says it (undefined: it did not). */
-function runFailure(r: RunResult, timeout: number, idleTimeout: number | undefined, stopReason?: string): string | undefined {
-  if (r.error) return r.error; // a sentence naming what is wrong: "cwd /x does not exist"
-  if (r.aborted) return stopReason ?? "stopped";
-  if (r.timedOut) return `timed out after ${formatDuration(timeout)}; its process group was killed`;
-  if (r.idle) return `wrote nothing for ${formatDuration(idleTimeout ?? 0)} (idleTimeout); stopped as stuck, its process group was killed`;
-  if (r.signal) return `killed by ${r.signal}`;
-  if (r.exitCode !== 0) return `exit code ${r.exitCode}`;
-  return undefined;
-}
-
 export interface RunningTask {
   order: Order;
   /** Stop it: the reason goes into its report; `state` is what it ends as (cancelled, failed). */
@@ -194,7 +183,7 @@ export async function runOne(
   const verdict = said ? agentVerdict(r.exitCode, said) : undefined;
   // And the machine's own key, in any shape: a task's output never publishes it either.
   const secrets = [...secretValues(order), ...Object.values(named), ...(await machineKeySecrets(m.stateDir, m.config))];
-  const failure = (verdict && !verdict.ok ? verdict.reason : undefined) ?? runFailure(r, timeout, idleTimeout, stopped?.reason);
+  const failure = (verdict && !verdict.ok ? verdict.reason : undefined) ?? failureText(processEnd(r, { timeout, idleTimeout, stoppedBy: r.aborted ? stopped?.reason : undefined }));
   const reason = failure === undefined ? undefined : redact(failure, secrets);
   const state = r.aborted && stopped ? stopped.state : reason ? "failed" : "completed";
   // An agent's final message is its output; the raw events stay in the local log.
