@@ -28,7 +28,7 @@ function prose(text: string): string {
 }
 
 /** GitHub's anchor of a heading's text (github-slugger): lowercase, every character but letters, digits, "_", "-" and spaces dropped, spaces to "-". */
-export function slug(heading: string): string {
+function slug(heading: string): string {
   // Outside code spans `<name>` is an HTML tag, which GitHub drops; inside one it is text.
   const text = heading
     .split(/(`+[^`]*`+)/)
