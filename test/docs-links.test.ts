@@ -22,9 +22,25 @@ function docs(): string[] {
   return out;
 }
 
+/** The lines of `text` outside fenced code blocks (CommonMark: a fence of 3 or more ` or ~, closed by one as long). */
+function outsideFences(text: string): string[] {
+  const out: string[] = [];
+  let fence: { char: string; length: number } | undefined;
+  for (const line of text.split("\n")) {
+    const f = /^ {0,3}(`{3,}|~{3,})(.*)$/.exec(line);
+    if (fence) {
+      if (f && f[1]![0] === fence.char && f[1]!.length >= fence.length && f[2]!.trim() === "") fence = undefined;
+    } else if (f && !(f[1]![0] === "`" && f[2]!.includes("`"))) fence = { char: f[1]![0]!, length: f[1]!.length };
+    else out.push(line);
+  }
+  return out;
+}
+
 /** The text without fenced code blocks and inline code spans (what GitHub shows as code links nothing). */
 function prose(text: string): string {
-  return text.replace(/^(\s*)(`{3,}|~{3,})[^\n]*\n[\s\S]*?^\1\2[^\n]*$/gm, "").replace(/(`+)[^`\n][\s\S]*?\1/g, "");
+  return outsideFences(text)
+    .join("\n")
+    .replace(/(`+)[^`\n][\s\S]*?\1/g, "");
 }
 
 /** GitHub's anchor of a heading's text (github-slugger): lowercase, every character but letters, digits, "_", "-" and spaces dropped, spaces to "-". */
@@ -43,8 +59,7 @@ function slug(heading: string): string {
 function anchorsOf(text: string): Set<string> {
   const out = new Set<string>();
   const seen = new Map<string, number>();
-  const noFences = text.replace(/^(\s*)(`{3,}|~{3,})[^\n]*\n[\s\S]*?^\1\2[^\n]*$/gm, "");
-  for (const line of noFences.split("\n")) {
+  for (const line of outsideFences(text)) {
     const h = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
     if (h) {
       const base = slug(h[1]!);
@@ -94,6 +109,9 @@ describe("the docs' links", () => {
     expect(slug("Messages: `coordination/messages/<from>_TO_<to>.md`")).toBe("messages-coordinationmessagesfrom_to_tomd");
     expect(slug("Rows 16: seconds, not minutes")).toBe("rows-16-seconds-not-minutes");
     expect([...anchorsOf('# A\n## A\n```\n# not\n```\n<a id="x"></a>\n')]).toEqual(["a", "a-1", "x"]);
+    // A fence closes only with one as long; a line ` ```json ` in prose opens none.
+    expect([...anchorsOf("````md\n```json\n# not\n```\n````\na line ` ```json `\n# B\n")]).toEqual(["b"]);
+    expect(prose("[a](x.md)\n```\n[b](y.md)\n```\n`[c](z.md)`")).toBe("[a](x.md)\n");
   });
 
   it("finds a link to a heading that is gone", () => {
