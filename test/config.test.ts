@@ -21,7 +21,7 @@ describe("loadConfig", () => {
     expect(await result).toMatchObject({ name: "izzit7", heartbeat: 300, maxParallel: 2, checkEvery: 30, labels: [] });
   });
 
-  it("verifies other machines unless trust.verifyMachines says false (docs/protocol.md's table says so)", async () => {
+  it("verifies other machines unless trust.verifyMachines says false (docs/protocol/local-state.md, machine.yaml, says so)", async () => {
     expect((await (await load(base)).result)?.trust).toMatchObject({ verifyMachines: true, requireSignedOrders: false });
     expect((await (await load(`${base}trust:\n  requireSignedOrders: true\n`)).result)?.trust).toMatchObject({ verifyMachines: true });
     expect((await (await load(`${base}trust:\n  verifyMachines: false\n`)).result)?.trust).toMatchObject({ verifyMachines: false });

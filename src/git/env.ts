@@ -146,7 +146,7 @@ export const CREDENTIAL_PROXY =
 /**
  * How coord's git commands talk to the hub, where the user's git config says
  * nothing else: one round trip fewer per fetch, ls-remote and clone than git's
- * defaults (docs/performance.md, 100 → 60 ms for a fetch over loopback).
+ * defaults (CHANGELOG.md, v1 "Start-up": 100 → 60 ms for a fetch over loopback).
  * - protocol version 0: the server speaks first with all its refs, where
  *   version 2 (git's default) first lists its capabilities and then the refs
  *   asked for. A hub has a few refs, so the round trip is worth more than the
