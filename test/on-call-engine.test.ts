@@ -5,7 +5,7 @@
 // processes show (process groups, crashes, the daemon, the real CLIs) stays in
 // on-call*.e2e, approvals*.e2e and claude-real.e2e.
 import { randomUUID } from "node:crypto";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -15,10 +15,10 @@ import { MemoryRemote } from "../src/git/memory-hub.js";
 import type { RunResult } from "../src/runner/run.js";
 import { type MachineConfig, newConfig, saveConfig } from "../src/state/config.js";
 import { readMailbox, updateMailbox } from "../src/state/mailbox.js";
-import { readOnCallState, updateOnCallState } from "../src/state/on-call.js";
+import { onCallStatePath, readOnCallState, updateOnCallState } from "../src/state/on-call.js";
 import { savePins } from "../src/state/trust.js";
 import type { Machine } from "../src/sync/machine.js";
-import { type EngineOptions, onCallEngine } from "../src/sync/on-call.js";
+import { type EngineOptions, onCallEngine, publishedOnCall } from "../src/sync/on-call.js";
 import type { RunProcess } from "../src/sync/on-call-turn.js";
 
 const roots: string[] = [];
@@ -300,6 +300,24 @@ describe("the on-call engine on a scripted CLI", () => {
     const late = (await t.answers()).at(-1)!;
     expect(late.text).toMatch(/^Request oncall\/asker\/1 is over \(denied: the turn ended first\)/);
     expect(cli.calls).toHaveLength(1);
+  });
+});
+
+describe("an on-call state of a newer coord", () => {
+  it("is left as it is: no turn starts, the log says why, the machine's file shows none running", async () => {
+    const t = await onCallMachine();
+    const newer = `${JSON.stringify({ version: 2, threads: {}, taken: [], futureField: true })}\n`;
+    await writeFile(onCallStatePath(t.m.stateDir), newer);
+    const cli = scriptedClaude();
+    const engine = t.engine({ run: cli.run });
+    await t.deliver("asker", "which port?");
+    await engine.pump();
+    await engine.idle();
+    expect(cli.calls).toHaveLength(0);
+    expect(t.log.join("\n")).toMatch(/on-call state .* is of version 2, written by a newer coord; update coord on this machine/);
+    expect(await readFile(onCallStatePath(t.m.stateDir), "utf8")).toBe(newer);
+    expect((await readdir(t.m.stateDir)).filter((n) => n.includes("corrupt"))).toEqual([]);
+    expect((await publishedOnCall({ ...t.m, config: { ...t.m.config, trust: { ...t.m.config.trust, verifyMachines: true } } }, new Date()))?.turns).toBeUndefined();
   });
 });
 

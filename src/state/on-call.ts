@@ -11,6 +11,7 @@ import { onCallSchema, type OnCallSettings } from "../core/oncall/settings.js";
 import { onCallStateSchema, type OnCallState } from "../core/oncall/turn-state.js";
 import { emptyOnCallState, isRefusal, type Refusal, retain, transition, type TurnEvent } from "../core/oncall/turn-life.js";
 import { ownTable } from "../core/types.js";
+import { CoordError, EXIT } from "../errors.js";
 import { checkState, setAside } from "./corrupt.js";
 import { readIfExists, updateLocked } from "./files.js";
 import { configPath, splitOnCall, yamlErrorText } from "./config.js";
@@ -105,6 +106,8 @@ export async function readOnCallState(stateDir: string): Promise<OnCallState> {
   const text = await readIfExists(path);
   if (text === undefined) return emptyOnCallState();
   const r = checkState(text, onCallStateSchema, { versioned: true });
+  // A newer coord's: never set aside nor overwritten; on call stops here until coord is updated (the engine logs why).
+  if (!r.ok && r.newer) throw new CoordError(`the on-call state ${path} is of version ${r.newer}, written by a newer coord; update coord on this machine`, EXIT.USAGE);
   if (!r.ok) {
     // Broken: kept aside; the threads start new sessions (the CLI keeps the old ones), running turns are not adopted.
     await setAside(path, r.problem, "a new on-call state starts: each thread's next message starts a new session of the agent");

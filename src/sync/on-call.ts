@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { type Ask, chainOf, dayOf, interruptedAnswer, type OnCallSettings, threadSwitch, withinDailyBudget } from "../core/oncall/on-call.js";
 import type { PendingAnswer, RunningTurn, ThreadState } from "../core/oncall/turn-state.js";
+import { emptyOnCallState } from "../core/oncall/turn-life.js";
 import { MAX_ON_CALL_TURNS, type OnCallReport } from "../core/fleet/computer.js";
 import { redact } from "../core/trust/redact.js";
 import { own } from "../core/types.js";
@@ -402,7 +403,8 @@ export async function publishedOnCall(m: Machine, now: Date): Promise<OnCallRepo
   if (m.config.onCall === undefined || !m.config.trust.verifyMachines) return undefined;
   const read = await loadOnCall(m.stateDir);
   if (!read.settings) return undefined;
-  const state = await readOnCallState(m.stateDir);
+  // One of a newer coord is not read (the engine says so in the log): no turn shows as running.
+  const state = await readOnCallState(m.stateDir).catch(() => emptyOnCallState());
   const turns = Object.entries(state.threads)
     // A turn whose coord process is gone (a daemon killed -9) runs no more: the next engine says it was interrupted.
     .filter(([, t]) => t.running && pidAlive(t.running.runner))
