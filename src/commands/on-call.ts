@@ -18,7 +18,7 @@ import { type Machine, openMachine } from "../sync/sync.js";
 import { requestSync } from "../daemon/request.js";
 import { allowedDir } from "../sync/tasks.js";
 import { lastKnown, sendFrom } from "./messages.js";
-import { chainOf, decidedText, threadSwitch } from "../core/oncall/on-call.js";
+import { type AgentMark, chainOf, decidedText, threadSwitch } from "../core/oncall/on-call.js";
 import { flagOfField, givenSettings, writtenSettings } from "../core/oncall/settings.js";
 import { allowedWithoutAsking, approvalAsk, approvalHolds, type Decision, permissionAnswer, whatItWouldDo } from "../core/oncall/approvals.js";
 import { machineKeySecrets } from "../state/trust.js";
@@ -334,7 +334,7 @@ export async function askPermission(
     text: `Request ${id} timed out after ${after} with no answer: ${req.tool} was denied.`,
     priority: "normal",
     replyTo: id,
-    agent: { answer: true, cli: t.agent, note: "approval-timeout" },
+    agent: { answer: true, cli: t.agent, note: "approval-timeout", decided: { request: id, behavior: "deny", cause: "timeout" } },
   });
   await req.publish().catch(() => {});
   return done({ behavior: "deny", message: `nobody answered within ${after}`, by: "timeout" }, id);
@@ -403,7 +403,7 @@ const becameText = (text: string) => text.replace(/^over: (.*)$/, "over ($1)");
 
 /** The messages between this machine and `other` its mailbox holds, both ways, oldest first, as requestState reads them. */
 function conversationOf(data: MailboxData, me: string, other: string) {
-  const mark = (a: { answer?: boolean } | undefined) => (a ? { agent: { answer: a.answer === true } } : {});
+  const mark = (a: AgentMark | undefined) => (a ? { agent: { answer: a.answer === true, ...(a.decided ? { decided: a.decided } : {}) } } : {});
   const all = [
     ...data.inbox.filter((x) => x.from === other).map((x) => ({ id: x.id, from: x.from, at: x.at, text: x.text, ...(x.replyTo ? { replyTo: x.replyTo } : {}), ...mark(x.agent) })),
     ...(own(data.outbox, other)?.messages ?? []).map((x) => ({

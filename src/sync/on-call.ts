@@ -17,6 +17,7 @@ import {
   chainOf,
   dayOf,
   DECIDED_BY_TURN_END,
+  decidedMark,
   decidedText,
   interruptedAnswer,
   isStop,
@@ -95,7 +96,17 @@ interface Note {
   text: string;
   /** A note that refuses nothing (a /stop with nothing running): said so in its mark, not "refused". */
   note?: NonNullable<AgentMark["note"]>;
+  /** The request a refusal says is over, and what became of it: in its mark, so no view reads the sentence. */
+  decided?: AgentMark["decided"];
 }
+
+/** A refusal's mark: a note (that refuses nothing) or refused; for a request that is over, what became of it. */
+const refusalMark = (r: Note, s: OnCallSettings | undefined): AgentMark => ({
+  answer: true,
+  ...(s ? { cli: s.agent } : {}),
+  ...(r.note ? { note: r.note } : { outcome: "refused" }),
+  ...(r.decided ? { decided: r.decided } : {}),
+});
 
 /** Requests of turn `turn` of thread `thread` still waiting: denied, by `why` (a late /approve is told the request is over). */
 export function endRequests(state: OnCallState, thread: string, turn: string, why: string, at: Date): void {
@@ -219,6 +230,7 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
               to: msg.from,
               replyTo: msg.id,
               text: `Request ${msg.replyTo} is over (${decidedText(over)}): this answer changes nothing.`,
+              decided: decidedMark(msg.replyTo!, over, me),
             });
             continue;
           }
@@ -538,9 +550,9 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
       {
         ...(said ? { said } : {}),
         exitCode: r.exitCode,
-        ...(stopped ? { stopped } : {}),
+        ...(stopped ? { stopped, cause: stopState || typeof abort.signal.reason !== "string" ? ("stop" as const) : ("shutdown" as const) } : {}),
         ...(r.timedOut ? { timedOut: true } : {}),
-        ...(r.idle ? { stopped: `it wrote nothing for ${m.config.agentIdleTimeout} s` } : {}),
+        ...(r.idle ? { stopped: `it wrote nothing for ${m.config.agentIdleTimeout} s`, cause: "idle" as const } : {}),
         ...(r.error ? { error: r.error } : {}),
         timeout: s.timeout,
         durationMs: Date.now() - began,
@@ -613,8 +625,7 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
         const s = await settings();
         const { refusals, notes, stops } = await take(s);
         // A refusal or a note is the message's whole answer: acknowledged with it.
-        for (const r of refusals)
-          await answer(r.to, r.replyTo, r.text, { answer: true, ...(s ? { cli: s.agent } : {}), ...(r.note ? { note: r.note } : { outcome: "refused" }) }, [r.replyTo]);
+        for (const r of refusals) await answer(r.to, r.replyTo, r.text, refusalMark(r, s), [r.replyTo]);
         for (const r of notes) await answer(r.to, r.replyTo, r.text, { answer: true, ...(s ? { cli: s.agent } : {}) }, [r.replyTo]);
         if (stops.length) {
           const state = await readOnCallState(cur.stateDir);
