@@ -359,7 +359,8 @@ export function decidedMark(request: string, d: { behavior: "allow" | "deny"; by
   if (d.by === DECIDED_BY_TIMEOUT) return { ...base, cause: "timeout" };
   if (d.by === DECIDED_BY_TURN_END) return { ...base, cause: "turn-end" };
   const by = machineNameProblem(d.by) === undefined ? d.by : d.by.startsWith(`${me} (`) ? me : undefined;
-  return { ...base, ...(by ? { by } : {}), ...(d.behavior === "allow" && d.always ? { always: d.always } : {}) };
+  const always = d.behavior === "allow" && d.always && /^[A-Za-z0-9_.:-]{1,100}$/.test(d.always) ? d.always : undefined;
+  return { ...base, ...(by ? { by } : {}), ...(always ? { always } : {}) };
 }
 
 /** What a thread ran with: its CLI, its session's directory, its permissions (absent in a thread recorded before they were). */

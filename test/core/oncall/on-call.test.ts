@@ -396,6 +396,7 @@ describe("outcomes as fields: what became of a turn or a request travels in the 
     ["nobody in time", { behavior: "deny" as const, by: "timeout" }, { behavior: "deny", cause: "timeout" }],
     ["the turn ended first", { behavior: "deny" as const, by: "the turn ended" }, { behavior: "deny", cause: "turn-end" }],
     ["someone coord cannot name", { behavior: "deny" as const, by: "who knows" }, { behavior: "deny" }],
+    ["/approve always of a tool no mark may name", { behavior: "allow" as const, by: "izzit7", always: "odd tool" }, { behavior: "allow", by: "izzit7" }],
   ])("a decision by %s is marked by fields", (_w, d, want) => {
     expect(decidedMark("soda-yeti/izzit7/4", d, "soda-yeti")).toEqual({ request: "soda-yeti/izzit7/4", ...want });
   });
