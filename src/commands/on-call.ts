@@ -392,14 +392,14 @@ export async function decide(opts: {
   if (!got?.agent?.request) throw new CoordError(`${opts.request} is no request for a permission this machine received or made (coord inbox shows them)`, EXIT.USAGE);
   // Already decided, timed out, or its turn over, as this machine's messages show it: nothing to send.
   const became = requestState(got, got.agent.request, conversationOf(data, m.config.name, got.from), m.config.name);
-  if (became.state !== "waiting") throw new CoordError(`nothing waits for approval: request ${opts.request} is ${becameText(became.text)}; nothing was sent`, EXIT.USAGE);
+  if (became.state !== "waiting") throw new CoordError(`nothing waits for approval: request ${opts.request} is ${becameText(became)}; nothing was sent`, EXIT.USAGE);
   const text = opts.behavior === "allow" && opts.always ? `/approve always ${got.agent.request}` : words;
   const sent = await sendFrom(m, { to: got.from, text, replyTo: opts.request, publish: "soon" });
   return { id: opts.request, here: false, sent: sent.id };
 }
 
-/** "timed out" → "timed out", "approved by you" → "approved by you", "over: the turn has ended" → "over (the turn has ended)". */
-const becameText = (text: string) => text.replace(/^over: (.*)$/, "over ($1)");
+/** "timed out", "approved by you", "over (the turn has ended)": what became of a request, in the sentence of an error. */
+const becameText = (r: { text: string; why?: string }) => (r.why ? `over (${r.why})` : r.text);
 
 /** The messages between this machine and `other` its mailbox holds, both ways, oldest first, as requestState reads them. */
 function conversationOf(data: MailboxData, me: string, other: string) {

@@ -407,6 +407,8 @@ export interface UiRequest {
   decidedIn?: string;
   /** "waiting for your answer", "approved by you", "denied by you: not on main", "timed out", "over: the turn has ended". */
   text: string;
+  /** With state over, when the asking machine said why: "the turn has ended", "approved by you" (its text says "over: " and this). */
+  why?: string;
   /** The tool's whole input as the request carries it (its mark's agent.input: JSON); the text may show only its head and tail. */
   input?: string;
   /** sha256 of the input: an approval allows the tool call with this input only. */
@@ -418,7 +420,7 @@ export interface UiRequest {
 }
 
 /** What the page says of a request whose turn ended first. */
-const TURN_ENDED = "over: the turn has ended";
+const TURN_ENDED = "the turn has ended";
 
 /**
  * LEGACY (coord before issue 59, whose messages carry no `decided` mark): how the asking machine's timeout note and
@@ -464,25 +466,27 @@ export function requestState(
 ): UiRequest {
   const who = (machine: string) => (machine === local ? "you" : machine);
   const theirs = messages.filter((x) => x.from === r.from && x.id !== r.id);
-  const over = (text: string, by: string | undefined, decidedIn: string): UiRequest => ({
+  /** Over: `why` in words when said ("over: <why>"), else "timed out" (by timeout) or just "over". */
+  const over = (why: string | undefined, by: string | undefined, decidedIn: string): UiRequest => ({
     tool,
     state: "over",
     ...(by ? { by } : {}),
     decidedIn,
-    text,
+    text: why ? `over: ${why}` : by === "timeout" ? "timed out" : "over",
+    ...(why ? { why } : {}),
     canAnswer: false,
   });
   /** What the asking machine said became of the request, as its mark says (by: a machine name, or older words). */
   const overBy = (d: Omit<Decided, "by"> & { by?: string }, decidedIn: string): UiRequest => {
-    if (d.cause === "timeout") return over("timed out", "timeout", decidedIn);
+    if (d.cause === "timeout") return over(undefined, "timeout", decidedIn);
     if (d.cause === "turn-end") return over(TURN_ENDED, undefined, decidedIn);
-    if (!d.by) return over("over", undefined, decidedIn);
-    return over(`over: ${d.behavior === "allow" ? "approved" : "denied"} by ${who(d.by)}`, who(d.by), decidedIn);
+    if (!d.by) return over(undefined, undefined, decidedIn);
+    return over(`${d.behavior === "allow" ? "approved" : "denied"} by ${who(d.by)}`, who(d.by), decidedIn);
   };
   const note = theirs.find((x) => x.replyTo === r.id);
   if (note) {
     if (note.agent?.decided) return overBy(note.agent.decided, note.id);
-    return legacy.timedOut(note.text) ? over("timed out", "timeout", note.id) : over("over", undefined, note.id);
+    return over(undefined, legacy.timedOut(note.text) ? "timeout" : undefined, note.id);
   }
   const decisions = messages.flatMap((x) => {
     const d = x.from === r.to && x.replyTo === r.id ? decisionOf(x.text) : undefined;

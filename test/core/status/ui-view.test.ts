@@ -473,7 +473,7 @@ describe("a conversation with an agent on call", () => {
           answer(2, "Stopped (/stop from izzit7).", 4, { outcome: "stopped", cause: "stop" }),
           told(3, "Zu spät.", 6, "izzit7/soda-yeti/3", { behavior: "deny", cause: "turn-end" }),
         ],
-        want: { state: "over", text: "over: the turn has ended", decidedIn: "soda-yeti/izzit7/3", canAnswer: false },
+        want: { state: "over", text: "over: the turn has ended", why: "the turn has ended", decidedIn: "soda-yeti/izzit7/3", canAnswer: false },
       },
       {
         name: "marked: a late /approve after a timeout",
@@ -486,7 +486,7 @@ describe("a conversation with an agent on call", () => {
         izzit7: [fromIzzit7(2, "/approve", 5)],
         soda: [told(2, "Zu spät.", 6, "izzit7/soda-yeti/2", { behavior: "allow", by: "soda-yeti" })],
         local: "soda-yeti",
-        want: { state: "over", by: "you", text: "over: approved by you" },
+        want: { state: "over", by: "you", text: "over: approved by you", why: "approved by you" },
       },
       {
         name: "marked: decided by another machine on call for, seen from this one",
