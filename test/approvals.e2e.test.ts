@@ -40,6 +40,8 @@ describe("approvals from afar", () => {
     const late = await send("asker", "oncall", "/approve", req.id);
     const over = await arrives("asker", (x) => x.replyTo === late, "the late answer's reply");
     expect(over.text).toBe(`Request ${req.id} is over (approved by asker): this answer changes nothing.`);
+    // What became of the request travels in the mark (issue 59): no view reads the sentence.
+    expect(over.agent).toMatchObject({ answer: true, outcome: "refused", decided: { request: req.id, behavior: "allow", by: "asker" } });
     // Each was acted on, and is acknowledged: the question (answered), the /approve (it decided), the late one (refused).
     const decision = /sent (asker\/oncall\/\d+)/.exec(ok.out)![1]!;
     const out = JSON.parse((await cli("outbox", "--dir", dirOf("asker"), "--json")).out) as { id: string; recipients: Record<string, string> }[];
@@ -84,6 +86,11 @@ describe("approvals from afar", () => {
     expect(note.text).toBe(`Request ${req.id} timed out after 6 s with no answer: Bash was denied.`);
     expect(note.agent).toMatchObject({ answer: true, note: "approval-timeout" });
     expect(note.agent?.outcome).toBeUndefined();
+    expect(note.agent?.decided).toEqual({ request: req.id, behavior: "deny", cause: "timeout" });
+    // The asked machine reads it so: nothing waits for its approval any more.
+    const late = await cli("approve", req.id, "--dir", dirOf("asker"));
+    expect(late.code).toBe(2);
+    expect(late.err).toContain(`nothing waits for approval: request ${req.id} is timed out; nothing was sent`);
   }, 90_000);
 
   it("a turn stopped while its request waits: the request is over, and a late /approve says so", async () => {
@@ -93,10 +100,11 @@ describe("approvals from afar", () => {
     await send("asker", "oncall", "/stop", q);
     const a = await arrives("asker", answerTo(q), "the stopped answer");
     expect(a.agent?.outcome).toBe("stopped");
+    expect(a.agent?.cause).toBe("stop");
     const late = await send("asker", "oncall", "/approve", req.id);
-    expect((await arrives("asker", (x) => x.replyTo === late, "the late answer's reply")).text).toBe(
-      `Request ${req.id} is over (denied: the turn ended first): this answer changes nothing.`,
-    );
+    const over = await arrives("asker", (x) => x.replyTo === late, "the late answer's reply");
+    expect(over.text).toBe(`Request ${req.id} is over (denied: the turn ended first): this answer changes nothing.`);
+    expect(over.agent?.decided).toEqual({ request: req.id, behavior: "deny", cause: "turn-end" });
   }, 90_000);
 
   it("a daemon killed -9 while a request waits: the next one stops the turn and its tool, says it was interrupted, and the request is over", async () => {

@@ -174,7 +174,7 @@ describe("the on-call engine on a scripted CLI", () => {
     await engine.idle();
     // The /stop dropped the waiting messages and stopped the turn: one answer, "stopped".
     const answers = await t.answers();
-    expect(answers.map((x) => x.agent?.outcome)).toEqual(["stopped"]);
+    expect(answers.map((x) => [x.agent?.outcome, x.agent?.cause])).toEqual([["stopped", "stop"]]);
     expect(answers[0]!.text).toMatch(/\/stop from asker; 2 waiting messages dropped/);
     expect(cli.calls).toHaveLength(1);
     expect(a2).toBe("asker/oncall/3");
@@ -299,6 +299,7 @@ describe("the on-call engine on a scripted CLI", () => {
     await engine.idle();
     const late = (await t.answers()).at(-1)!;
     expect(late.text).toMatch(/^Request oncall\/asker\/1 is over \(denied: the turn ended first\)/);
+    expect(late.agent).toMatchObject({ outcome: "refused", decided: { request: "oncall/asker/1", behavior: "deny", cause: "turn-end" } });
     expect(cli.calls).toHaveLength(1);
   });
 });

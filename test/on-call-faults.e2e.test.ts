@@ -83,6 +83,21 @@ describe("agents on call under faults", () => {
     const second = (await standInCalls(t.home)).filter((c) => c.prompt.includes("sleep 30 second"));
     for (const c of second) leftovers.push(c.pid);
     expect(second).toEqual([]);
+    // The turn it stopped is answered so, and its mark says why: the daemon stopping, not a /stop (issue 59).
+    const mailbox = JSON.parse(await readFile(join(stateDirOf("oncall"), "mailbox.json"), "utf8"));
+    const stopped = (mailbox.outbox.asker.messages as Omit<Msg, "id" | "from">[]).find((x) => x.replyTo === q);
+    expect(stopped?.text).toMatch(/^Stopped \(the coord daemon stopped\)/);
+    expect(stopped?.agent).toMatchObject({ answer: true, outcome: "stopped", cause: "shutdown" });
+  }, 90_000);
+
+  it("a turn past its timeout is answered failed, and its mark says it timed out (issue 59)", async () => {
+    await t.fleet(["asker", "oncall"]);
+    expect((await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker", "--timeout", "2s")).code).toBe(0);
+    startDaemon("oncall");
+    const q = await send("asker", "oncall", "sleep 30 then report");
+    const a = await answerTo("asker", q, 40_000);
+    expect(a.text).toMatch(/^The turn timed out after 2 s and was stopped\./);
+    expect(a.agent).toMatchObject({ answer: true, outcome: "failed", cause: "timeout" });
   }, 90_000);
 
   it("maxParallel holds when pumps come back to back (as the daemon pumps after every sync and after every turn)", async () => {

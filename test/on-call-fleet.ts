@@ -16,7 +16,18 @@ export type Msg = {
   from: string;
   text: string;
   replyTo?: string;
-  agent?: { answer?: boolean; request?: string; cli?: string; outcome?: string; chain?: number; turns?: number; costUsd?: number };
+  agent?: {
+    answer?: boolean;
+    request?: string;
+    cli?: string;
+    outcome?: string;
+    cause?: string;
+    note?: string;
+    decided?: { request: string; behavior: string; by?: string; cause?: string; always?: string };
+    chain?: number;
+    turns?: number;
+    costUsd?: number;
+  };
 };
 
 export interface OnCallTests {

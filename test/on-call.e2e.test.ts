@@ -96,7 +96,7 @@ describe("agents on call", () => {
     );
     const stop = await send("asker", "oncall", "/stop", q);
     const a = await answerTo("asker", q);
-    expect(a.agent).toMatchObject({ answer: true, outcome: "stopped" });
+    expect(a.agent).toMatchObject({ answer: true, outcome: "stopped", cause: "stop" });
     expect(a.text).toMatch(/^Stopped \(\/stop from asker\)\.\n\nWhat it said last:\nWorking on it\.$/);
     expect(await processGone(running.pid!, 10_000)).toBe(true);
     expect(stop).toMatch(/^asker\/oncall\//);

@@ -18,7 +18,7 @@ import { type Machine, openMachine } from "../sync/sync.js";
 import { requestSync } from "../daemon/request.js";
 import { allowedDir } from "../sync/tasks.js";
 import { lastKnown, sendFrom } from "./messages.js";
-import { chainOf, dayOf, DECIDED_BY_TIMEOUT, decidedText, threadSwitch } from "../core/oncall/on-call.js";
+import { type AgentMark, chainOf, dayOf, DECIDED_BY_TIMEOUT, decidedText, threadSwitch } from "../core/oncall/on-call.js";
 import { appendLog } from "../state/logs.js";
 import { threadHolding } from "../core/oncall/turn-life.js";
 import { describeFailure } from "../failure.js";
@@ -332,7 +332,7 @@ export async function askPermission(
     text: `Request ${id} timed out after ${after} with no answer: ${req.tool} was denied.`,
     priority: "normal",
     replyTo: id,
-    agent: { answer: true, cli: t.agent, note: "approval-timeout" },
+    agent: { answer: true, cli: t.agent, note: "approval-timeout", decided: { request: id, behavior: "deny", cause: "timeout" } },
   });
   await req.publish().catch(() => {});
   return done({ behavior: "deny", message: `nobody answered within ${after}`, by: "timeout" }, id);
@@ -391,18 +391,18 @@ export async function decide(opts: {
   if (!got?.agent?.request) throw new CoordError(`${opts.request} is no request for a permission this machine received or made (coord inbox shows them)`, EXIT.USAGE);
   // Already decided, timed out, or its turn over, as this machine's messages show it: nothing to send.
   const became = requestState(got, got.agent.request, conversationOf(data, m.config.name, got.from), m.config.name);
-  if (became.state !== "waiting") throw new CoordError(`nothing waits for approval: request ${opts.request} is ${becameText(became.text)}; nothing was sent`, EXIT.USAGE);
+  if (became.state !== "waiting") throw new CoordError(`nothing waits for approval: request ${opts.request} is ${becameText(became)}; nothing was sent`, EXIT.USAGE);
   const text = opts.behavior === "allow" && opts.always ? `/approve always ${got.agent.request}` : words;
   const sent = await sendFrom(m, { to: got.from, text, replyTo: opts.request, publish: "soon" });
   return { id: opts.request, here: false, sent: sent.id };
 }
 
-/** "timed out" → "timed out", "approved by you" → "approved by you", "over: the turn has ended" → "over (the turn has ended)". */
-const becameText = (text: string) => text.replace(/^over: (.*)$/, "over ($1)");
+/** "timed out", "approved by you", "over (the turn has ended)": what became of a request, in the sentence of an error. */
+const becameText = (r: { text: string; why?: string }) => (r.why ? `over (${r.why})` : r.text);
 
 /** The messages between this machine and `other` its mailbox holds, both ways, oldest first, as requestState reads them. */
 function conversationOf(data: MailboxData, me: string, other: string) {
-  const mark = (a: { answer?: boolean } | undefined) => (a ? { agent: { answer: a.answer === true } } : {});
+  const mark = (a: AgentMark | undefined) => (a ? { agent: { answer: a.answer === true, ...(a.decided ? { decided: a.decided } : {}) } } : {});
   const all = [
     ...data.inbox.filter((x) => x.from === other).map((x) => ({ id: x.id, from: x.from, at: x.at, text: x.text, ...(x.replyTo ? { replyTo: x.replyTo } : {}), ...mark(x.agent) })),
     ...(own(data.outbox, other)?.messages ?? []).map((x) => ({

@@ -4,7 +4,7 @@
 // turn, or what the machine answers at once (a refusal, a note). Then they are
 // off the mailbox's list. The engine (on-call.ts) says the answers and stops
 // the turns asked to.
-import { type AgentMark, DECIDED_BY_TURN_END, decidedText, isStop, type OnCallSettings, threadOf, whyNoTurn } from "../core/oncall/on-call.js";
+import { type AgentMark, DECIDED_BY_TURN_END, decidedMark, decidedText, isStop, type OnCallSettings, threadOf, whyNoTurn } from "../core/oncall/on-call.js";
 import { decisionOf, mayDecide } from "../core/oncall/approvals.js";
 import { BROADCAST, type InboxMessage, parseMessageId } from "../core/messages/messages.js";
 import type { OnCallState } from "../core/oncall/turn-state.js";
@@ -211,7 +211,8 @@ function decideRequest(
       to: msg.from,
       replyTo: msg.id,
       text: `Request ${msg.replyTo} is over (${decidedText(over)}): this answer changes nothing.`,
-      mark: { answer: true, cli: s.agent, outcome: "refused" },
+      // What became of the request travels in the mark: no view reads the sentence.
+      mark: { answer: true, cli: s.agent, outcome: "refused", decided: decidedMark(msg.replyTo!, over, c.me) },
     });
     return;
   }

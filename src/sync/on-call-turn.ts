@@ -160,8 +160,10 @@ async function runCli(t: ClaimedTurn, s: OnCallSettings, io: TurnIo, p: Prepared
   if (stopState || r.timedOut || r.idle || r.aborted) await stopProcesses({ marker }, timings.killGraceS);
   // Asked to stop (a /stop, coord agent stop: recorded first), or stopped by this engine (the daemon stopping).
   const stopped = stopState ?? (r.aborted ? abortReason(io.abort) : undefined);
+  // Asked to stop (recorded, or the engine's abort with no words: a /stop), or the engine closing (its words).
+  const stopCause = stopState || typeof io.abort.signal.reason !== "string" ? ("stop" as const) : ("shutdown" as const);
   const said = reader?.result();
-  const a = answerOf(endOf(r, { stopped, step: steps.last(), idleTimeout: m.config.agentIdleTimeout, timeout: s.timeout, began, said }), t.thread.agent, chain);
+  const a = answerOf(endOf(r, { stopped, stopCause, step: steps.last(), idleTimeout: m.config.agentIdleTimeout, timeout: s.timeout, began, said }), t.thread.agent, chain);
   log(`on call: turn of thread ${root} ended (${a.mark.outcome ?? "answered"})`);
   const back = said?.session ?? session;
   return { ...a, ...(back ? { session: back } : {}), ...(said?.costUsd ? { costUsd: said.costUsd } : {}) };
@@ -172,6 +174,7 @@ function endOf(
   r: RunResult,
   o: {
     stopped: string | undefined;
+    stopCause: "stop" | "shutdown";
     step: string | undefined;
     idleTimeout: number | undefined;
     timeout: number;
@@ -184,8 +187,8 @@ function endOf(
   return {
     ...(o.said ? { said: o.said } : {}),
     exitCode: r.exitCode,
-    ...(end.how === "stopped" ? { stopped: end.by } : {}),
-    ...(end.how === "idle" ? { stopped: `it wrote nothing for ${end.after} s` } : {}),
+    ...(end.how === "stopped" ? { stopped: end.by, cause: o.stopCause } : {}),
+    ...(end.how === "idle" ? { stopped: `it wrote nothing for ${end.after} s`, cause: "idle" as const } : {}),
     ...(end.how === "timed-out" ? { timedOut: true } : {}),
     ...(end.how === "not-started" ? { error: end.error } : {}),
     timeout: o.timeout,

@@ -16,6 +16,39 @@ const count = z.number().int().nonnegative().max(MAX_COUNT);
 /** What a machine on call says that is no turn's answer: a message waiting for the daily budget, a /stop with nothing running, a request for a permission nobody answered. */
 export const AGENT_NOTES = ["budget", "nothing-running", "approval-timeout"] as const;
 
+/**
+ * Why a turn ended as it did, beside its outcome: "timeout" (its time on call ran out: outcome failed), "idle" (it
+ * wrote nothing for agentIdleTimeout), "stop" (a /stop or coord agent stop), "shutdown" (the coord daemon or sync
+ * running it stopped); those three with outcome stopped.
+ */
+export const TURN_CAUSES = ["timeout", "idle", "stop", "shutdown"] as const;
+
+/** Why a request was denied with nobody deciding: no answer within approvalTimeout, or its turn ended first. */
+export const DECIDED_CAUSES = ["timeout", "turn-end"] as const;
+
+/** A tool's name as a mark carries it (Bash, Write, mcp__x__y). */
+const TOOL = /^[A-Za-z0-9_.:-]{1,100}$/;
+
+/**
+ * What became of a request for a permission, on the asking machine's message that says it is over (the timeout
+ * note, the answer to a decision that came too late): the request's id, allowed or denied, and who decided it (a
+ * machine) or why nobody did (`cause`). A part out of range is dropped; a mark without request or behavior has none.
+ */
+const decidedSchema = z.object({
+  request: z
+    .string()
+    .max(200)
+    .refine((id) => parseMessageId(id) !== undefined),
+  behavior: z.enum(["allow", "deny"]),
+  by: z
+    .string()
+    .refine((name) => machineNameProblem(name) === undefined)
+    .optional()
+    .catch(undefined),
+  cause: z.enum(DECIDED_CAUSES).optional().catch(undefined),
+  always: z.string().regex(TOOL).optional().catch(undefined),
+});
+
 const messageSchema = z.object({
   /** Sequence number in its channel, from 1. */
   seq: z.number().int().positive().max(MAX_COUNT),
@@ -48,6 +81,10 @@ const messageSchema = z.object({
       outcome: z.enum(["failed", "stopped", "interrupted", "refused"]).optional(),
       /** A note of the machine on call that is no turn's answer (an unknown one is dropped, the mark kept). */
       note: z.enum(AGENT_NOTES).optional().catch(undefined),
+      /** Why the turn ended as it did (TURN_CAUSES; an unknown one is dropped, the mark kept). */
+      cause: z.enum(TURN_CAUSES).optional().catch(undefined),
+      /** On the asking machine's word that a request is over: what became of it (a malformed one is dropped, the mark kept). */
+      decided: decidedSchema.optional().catch(undefined),
     })
     .optional()
     .catch(undefined),
@@ -134,8 +171,13 @@ function canonicalMessage(m: Message): Message {
 
 /** An agent's mark with its fields in one order. */
 function canonicalMark(a: NonNullable<Message["agent"]>): NonNullable<Message["agent"]> {
-  const keys = ["answer", "request", "input", "digest", "cli", "chain", "durationMs", "turns", "costUsd", "outcome", "note"] as const;
-  return Object.fromEntries(keys.filter((k) => a[k] !== undefined).map((k) => [k, a[k]]));
+  const keys = ["answer", "request", "input", "digest", "cli", "chain", "durationMs", "turns", "costUsd", "outcome", "cause", "note", "decided"] as const;
+  const out: Record<string, unknown> = Object.fromEntries(keys.filter((k) => a[k] !== undefined).map((k) => [k, a[k]]));
+  if (a.decided) {
+    const d = a.decided;
+    out.decided = Object.fromEntries((["request", "behavior", "by", "cause", "always"] as const).filter((k) => d[k] !== undefined).map((k) => [k, d[k]]));
+  }
+  return out as NonNullable<Message["agent"]>;
 }
 
 export function renderMessageFile(file: MessageFile): string {
@@ -157,12 +199,28 @@ const NOTE_WORDS: Record<(typeof AGENT_NOTES)[number], string> = {
   "approval-timeout": "request timed out, denied",
 };
 
+const CAUSE_WORDS: Record<(typeof TURN_CAUSES)[number], string> = {
+  timeout: "timed out",
+  idle: "silent too long",
+  stop: "asked to stop",
+  shutdown: "coord stopped",
+};
+
+/** "request izzit7/soda-yeti/4 approved by izzit7", "request … denied: nobody answered in time", "… denied: the turn ended first". */
+function decidedWords(d: NonNullable<NonNullable<Message["agent"]>["decided"]>): string {
+  const what = `request ${d.request} ${d.behavior === "allow" ? "approved" : "denied"}`;
+  if (d.cause === "timeout") return `${what}: nobody answered in time`;
+  if (d.cause === "turn-end") return `${what}: the turn ended first`;
+  return d.by ? `${what} by ${d.by}` : what;
+}
+
 /** How a message's agent mark reads for people: "answer by claude, 12 s, 3 turns, $0.0210". */
 export function agentLine(a: Message["agent"]): string {
   if (!a) return "";
   if (a.note) return `${a.cli ?? "the agent"} on call: ${NOTE_WORDS[a.note]}`;
   const parts = [a.request ? `${a.cli ?? "an agent"} asks to use ${a.request}` : a.answer ? `answer by ${a.cli ?? "an agent"}` : `by ${a.cli ?? "an agent"}`];
-  if (a.outcome) parts.push(a.outcome);
+  if (a.outcome) parts.push(a.cause ? `${a.outcome} (${CAUSE_WORDS[a.cause]})` : a.outcome);
+  if (a.decided) parts.push(decidedWords(a.decided));
   if (a.durationMs !== undefined) parts.push(`${Math.round(a.durationMs / 1000)} s`);
   if (a.turns !== undefined) parts.push(`${a.turns} turn${a.turns === 1 ? "" : "s"}`);
   if (a.costUsd !== undefined) parts.push(`$${a.costUsd.toFixed(4)}`);

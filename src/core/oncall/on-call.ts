@@ -6,6 +6,7 @@
 import { agentInvocation, type AgentResult, type Permission } from "../agents/agents.js";
 import { clip } from "../limits.js";
 import { PERMISSION_TOOL_FOR_CLAUDE, toolLine, toolTarget } from "./approvals.js";
+import { machineNameProblem } from "../files/names.js";
 import type { InboxMessage } from "../messages/messages.js";
 
 export { ON_CALL_AGENTS, type OnCallAgent, type OnCallSettings } from "./settings.js";
@@ -208,6 +209,8 @@ export interface TurnEnd {
   exitCode: number | null;
   /** Stopped by a /stop, coord agent stop, or the daemon stopping. */
   stopped?: string;
+  /** With `stopped`: which it was (the mark's `cause`): "stop" (a /stop, coord agent stop), "idle", "shutdown". */
+  cause?: "stop" | "idle" | "shutdown";
   timedOut?: boolean;
   /** Why the CLI could not start. */
   error?: string;
@@ -251,13 +254,13 @@ export function answerOf(end: TurnEnd, cli: string, chain: number): { text: stri
   };
   const last = said?.message?.trim();
   const lastWords = last ? `\n\nWhat it said last:\n${last}` : "";
-  if (end.stopped) return { text: `Stopped (${end.stopped}).${lastWords}`, mark: { ...mark, outcome: "stopped" } };
+  if (end.stopped) return { text: `Stopped (${end.stopped}).${lastWords}`, mark: { ...mark, outcome: "stopped", ...(end.cause ? { cause: end.cause } : {}) } };
   if (end.error) return { text: `The turn could not start: ${end.error}.`, mark: { ...mark, outcome: "failed" } };
   if (end.timedOut) {
     const cause = timeoutCause(end);
     return {
       text: `The turn timed out after ${Math.round(end.timeout)} s and was stopped.${cause ? ` ${/[.!?)]$/.test(cause) ? cause : `${cause}.`}` : ""}${lastWords}`,
-      mark: { ...mark, outcome: "failed" },
+      mark: { ...mark, outcome: "failed", cause: "timeout" },
     };
   }
   if (said && !said.ok && said.denied?.length) {
@@ -304,6 +307,20 @@ export function decidedText(d: { behavior: "allow" | "deny"; by: string; message
   if (d.by === DECIDED_BY_TIMEOUT) return `denied: nobody answered in time${why}`;
   if (d.by === DECIDED_BY_TURN_END) return `denied: the turn ended first${why}`;
   return `${d.behavior === "allow" ? "approved" : "denied"} by ${d.by}${d.behavior === "deny" ? why : ""}`;
+}
+
+/**
+ * What the asking machine's word that request `request` is over carries in its mark (the timeout note, the answer
+ * to a late decision): allowed or denied, and by which machine (a reply's sender, or `me` for coord approve/deny on
+ * this machine, recorded as "<me> (coord approve)"), or why nobody decided (a timeout, the turn's end).
+ */
+export function decidedMark(request: string, d: { behavior: "allow" | "deny"; by: string; always?: string }, me: string): NonNullable<AgentMark["decided"]> {
+  const base = { request, behavior: d.behavior };
+  if (d.by === DECIDED_BY_TIMEOUT) return { ...base, cause: "timeout" };
+  if (d.by === DECIDED_BY_TURN_END) return { ...base, cause: "turn-end" };
+  const by = machineNameProblem(d.by) === undefined ? d.by : d.by.startsWith(`${me} (`) ? me : undefined;
+  const always = d.behavior === "allow" && d.always && /^[A-Za-z0-9_.:-]{1,100}$/.test(d.always) ? d.always : undefined;
+  return { ...base, ...(by ? { by } : {}), ...(always ? { always } : {}) };
 }
 
 /** What a thread ran with: its CLI, its session's directory, its permissions (absent in a thread recorded before they were). */

@@ -360,7 +360,13 @@ export interface UiAgentMark {
   line: string;
   /** A turn that did not end well: the page marks it. */
   outcome?: NonNullable<Message["agent"]>["outcome"];
+  /** Why it ended so: "timeout", "idle", "stop", "shutdown" (messages.ts TURN_CAUSES). */
+  cause?: NonNullable<Message["agent"]>["cause"];
+  /** On the asking machine's word that a request is over: what became of it (requestState reads it). */
+  decided?: Decided;
 }
+
+type Decided = NonNullable<NonNullable<Message["agent"]>["decided"]>;
 
 export interface UiChatMessage {
   id: string;
@@ -401,6 +407,8 @@ export interface UiRequest {
   decidedIn?: string;
   /** "waiting for your answer", "approved by you", "denied by you: not on main", "timed out", "over: the turn has ended". */
   text: string;
+  /** With state over, when the asking machine said why: "the turn has ended", "approved by you" (its text says "over: " and this). */
+  why?: string;
   /** The tool's whole input as the request carries it (its mark's agent.input: JSON); the text may show only its head and tail. */
   input?: string;
   /** sha256 of the input: an approval allows the tool call with this input only. */
@@ -411,54 +419,84 @@ export interface UiRequest {
   replies?: { approve: string; deny: string; always?: string };
 }
 
-/** Who denies the requests of a turn that ends (sync/on-call.ts endRequests), and what the page says of them. */
-const ENDED = "the turn ended";
-const TURN_ENDED = "over: the turn has ended";
+/** What the page says of a request whose turn ended first. */
+const TURN_ENDED = "the turn has ended";
+
+/**
+ * LEGACY (coord before issue 59, whose messages carry no `decided` mark): how the asking machine's timeout note and
+ * "Request … is over (…)" answer said what became of a request, in words. Read ONLY for a message without the mark.
+ */
+const legacy = {
+  /** Who an older coord named as deciding the requests of a turn that ended (sync/on-call.ts endRequests). */
+  ENDED: "the turn ended",
+  /** The timeout note: "Request … timed out after 10 min with no answer: Bash was denied." */
+  timedOut: (text: string): boolean => /\btimed out\b/.test(text),
+  /** The answer to a late decision: "Request <id> is over (…): this answer changes nothing." */
+  isOver: (text: string, request: string): boolean => text.startsWith(`Request ${request} is over`),
+  /**
+   * What the "is over" answer says: "(denied: nobody answered in time)", "(denied: the turn ended first)",
+   * "(approved by soda-yeti (coord approve))"; before issue 58 "(denied by timeout)", "(denied by the turn ended)".
+   */
+  decided(text: string, request: string): Omit<Decided, "by"> & { by?: string } {
+    const said = /^Request \S+ is over \(denied: (nobody answered in time|the turn ended first)[):]/s.exec(text);
+    if (said) return { request, behavior: "deny", cause: said[1] === "nobody answered in time" ? "timeout" : "turn-end" };
+    const why = /^Request \S+ is over \((approved|denied) by (.*)\): /s.exec(text);
+    const behavior = why?.[1] === "approved" ? "allow" : "deny";
+    if (!why) return { request, behavior };
+    if (why[2] === "timeout") return { request, behavior, cause: "timeout" };
+    if (why[2] === legacy.ENDED) return { request, behavior, cause: "turn-end" };
+    return { request, behavior, by: why[2]! };
+  },
+};
 
 /**
  * What became of request `r` (a message marked `agent.request` asking for `tool`), from the other messages of its
  * conversation `messages`, as the page of machine `local` shows it. The machine that asked decides; its messages
  * say what it decided, and they come first: a timeout note (its reply to the request), its "Request … is over"
- * answer to a decision that came too late, then the first decision its recipient sent (a reply /approve or /deny
- * to the request), then the turn's answer (the reply to the message the request replied to, which ends the turn
- * and every request of it).
+ * answer to a decision that came too late (each with what became of the request in its mark, `agent.decided`; only
+ * a message of an older coord without it is read in words, `legacy`), then the first decision its recipient sent (a
+ * reply /approve or /deny to the request), then the turn's answer (the reply to the message the request replied
+ * to, which ends the turn and every request of it).
  */
 export function requestState(
   r: Pick<UiChatMessage, "id" | "from" | "to" | "replyTo">,
   tool: string,
-  messages: readonly (Pick<UiChatMessage, "id" | "from" | "replyTo" | "text"> & { agent?: { answer: boolean } })[],
+  messages: readonly (Pick<UiChatMessage, "id" | "from" | "replyTo" | "text"> & { agent?: { answer: boolean; decided?: Decided } })[],
   local?: string,
 ): UiRequest {
   const who = (machine: string) => (machine === local ? "you" : machine);
   const theirs = messages.filter((x) => x.from === r.from && x.id !== r.id);
-  const over = (text: string, by: string | undefined, decidedIn: string): UiRequest => ({
+  /** Over: `why` in words when said ("over: <why>"), else "timed out" (by timeout) or just "over". */
+  const over = (why: string | undefined, by: string | undefined, decidedIn: string): UiRequest => ({
     tool,
     state: "over",
     ...(by ? { by } : {}),
     decidedIn,
-    text,
+    text: why ? `over: ${why}` : by === "timeout" ? "timed out" : "over",
+    ...(why ? { why } : {}),
     canAnswer: false,
   });
+  /** What the asking machine said became of the request, as its mark says (by: a machine name, or older words). */
+  const overBy = (d: Omit<Decided, "by"> & { by?: string }, decidedIn: string): UiRequest => {
+    if (d.cause === "timeout") return over(undefined, "timeout", decidedIn);
+    if (d.cause === "turn-end") return over(TURN_ENDED, undefined, decidedIn);
+    if (!d.by) return over(undefined, undefined, decidedIn);
+    return over(`${d.behavior === "allow" ? "approved" : "denied"} by ${who(d.by)}`, who(d.by), decidedIn);
+  };
   const note = theirs.find((x) => x.replyTo === r.id);
-  if (note) return /\btimed out\b/.test(note.text) ? over("timed out", "timeout", note.id) : over("over", undefined, note.id);
+  if (note) {
+    if (note.agent?.decided) return overBy(note.agent.decided, note.id);
+    return over(undefined, legacy.timedOut(note.text) ? "timeout" : undefined, note.id);
+  }
   const decisions = messages.flatMap((x) => {
     const d = x.from === r.to && x.replyTo === r.id ? decisionOf(x.text) : undefined;
     return d ? [{ x, d }] : [];
   });
   const first = decisions[0];
   if (first) {
-    const late = theirs.find((x) => x.replyTo === first.x.id && x.text.startsWith(`Request ${r.id} is over`));
-    if (late) {
-      // "Request … is over (denied: nobody answered in time): …", "(denied: the turn ended first)", "(approved by
-      // soda-yeti (coord approve))"; before issue 58 "(denied by timeout)", "(denied by the turn ended)".
-      const said = /^Request \S+ is over \(denied: (nobody answered in time|the turn ended first)[):]/s.exec(late.text);
-      if (said) return said[1] === "nobody answered in time" ? over("timed out", "timeout", late.id) : over(TURN_ENDED, undefined, late.id);
-      const why = /^Request \S+ is over \((approved|denied) by (.*)\): /s.exec(late.text);
-      if (!why) return over("over", undefined, late.id);
-      if (why[2] === "timeout") return over("timed out", "timeout", late.id);
-      if (why[2] === ENDED) return over(TURN_ENDED, undefined, late.id);
-      return over(`over: ${why[1]} by ${who(why[2]!)}`, who(why[2]!), late.id);
-    }
+    // The asking machine's answer to the decision: the request was over when it came (its mark says how).
+    const late = theirs.find((x) => x.replyTo === first.x.id && (x.agent?.decided ? x.agent.decided.request === r.id : legacy.isOver(x.text, r.id)));
+    if (late) return overBy(late.agent?.decided ?? legacy.decided(late.text, r.id), late.id);
     const by = who(first.x.from);
     const d = first.d;
     if (d.behavior === "allow")
@@ -496,6 +534,17 @@ export function requestState(
   };
 }
 
+/** An agent's mark as the page shows it. */
+function uiMark(a: NonNullable<Message["agent"]>): UiAgentMark {
+  return {
+    answer: a.answer === true,
+    line: agentLine(a),
+    ...(a.outcome ? { outcome: a.outcome } : {}),
+    ...(a.cause ? { cause: a.cause } : {}),
+    ...(a.decided ? { decided: a.decided } : {}),
+  };
+}
+
 /**
  * The live messages between machines `a` and `b`, both ways, oldest first (archived ones are in git's history only);
  * a request for a permission with what became of it, as the page of machine `local` shows it.
@@ -524,7 +573,7 @@ export function conversation(model: RepoModel, a: string, b: string, local?: str
         priority: m.priority,
         text: m.text,
         ...(m.replyTo ? { replyTo: m.replyTo } : {}),
-        ...(m.agent ? { agent: { answer: m.agent.answer === true, line: agentLine(m.agent), ...(m.agent.outcome ? { outcome: m.agent.outcome } : {}) } } : {}),
+        ...(m.agent ? { agent: uiMark(m.agent) } : {}),
         receipt: isAcked(receipt, m.seq) ? "acked" : m.seq <= (receipt?.received ?? 0) ? "received" : "waiting",
       });
     }

@@ -7,6 +7,7 @@ import {
   answerOf,
   type AskMessage,
   chainOf,
+  decidedMark,
   decidedText,
   interruptedAnswer,
   isStop,
@@ -368,6 +369,94 @@ describe("approvals: what a reply decides, who may, the request, the answer Clau
   it("claude's turn names coord's permission prompt tool and the turn's MCP config on every call", () => {
     const r = turnInvocation({ agent: "claude", permissions: "edit" }, "hi", "s-1", { root: false, executable: "claude", mcpConfig: "/x/t.mcp.json" });
     expect("argv" in r && r.argv.slice(-3)).toEqual(["--mcp-config=/x/t.mcp.json", "--permission-prompt-tool=mcp__coord__permission_prompt", "--resume=s-1"]);
+  });
+});
+
+describe("outcomes as fields: what became of a turn or a request travels in the mark (issue 59, item 2)", () => {
+  const end = { exitCode: 0, timeout: 1800, durationMs: 12_400 };
+  it.each([
+    ["a timeout: failed, by its timeout", { ...end, exitCode: null, timedOut: true }, "failed", "timeout"],
+    ["a /stop or coord agent stop", { ...end, exitCode: null, stopped: "/stop from izzit7", cause: "stop" as const }, "stopped", "stop"],
+    ["silent too long", { ...end, exitCode: null, stopped: "it wrote nothing for 600 s", cause: "idle" as const }, "stopped", "idle"],
+    ["the daemon stopping", { ...end, exitCode: null, stopped: "the coord daemon stopped", cause: "shutdown" as const }, "stopped", "shutdown"],
+    ["stopped as the timeout came: the stop", { ...end, exitCode: null, stopped: "/stop from izzit7", cause: "stop" as const, timedOut: true }, "stopped", "stop"],
+    ["an answer has none", { ...end, said: { ok: true, message: "done" } }, undefined, undefined],
+    ["a failure of the agent's own has none", { ...end, said: { ok: false, reason: "max turns" } }, "failed", undefined],
+  ])("%s: outcome %s, cause %s", (_w, e, outcome, cause) => {
+    const a = answerOf(e, "claude", 0);
+    expect(a.mark.outcome).toBe(outcome);
+    expect(a.mark.cause).toBe(cause);
+  });
+
+  it.each([
+    ["a reply /approve from a machine", { behavior: "allow" as const, by: "izzit7" }, { behavior: "allow", by: "izzit7" }],
+    ["/approve always", { behavior: "allow" as const, by: "izzit7", always: "Bash" }, { behavior: "allow", by: "izzit7", always: "Bash" }],
+    ["a /deny with a reason (the reason stays in the text)", { behavior: "deny" as const, by: "izzit7", message: "no" }, { behavior: "deny", by: "izzit7" }],
+    ["coord approve on the asking machine", { behavior: "allow" as const, by: "soda-yeti (coord approve)" }, { behavior: "allow", by: "soda-yeti" }],
+    ["nobody in time", { behavior: "deny" as const, by: "timeout" }, { behavior: "deny", cause: "timeout" }],
+    ["the turn ended first", { behavior: "deny" as const, by: "the turn ended" }, { behavior: "deny", cause: "turn-end" }],
+    ["someone coord cannot name", { behavior: "deny" as const, by: "who knows" }, { behavior: "deny" }],
+    ["/approve always of a tool no mark may name", { behavior: "allow" as const, by: "izzit7", always: "odd tool" }, { behavior: "allow", by: "izzit7" }],
+  ])("a decision by %s is marked by fields", (_w, d, want) => {
+    expect(decidedMark("soda-yeti/izzit7/4", d, "soda-yeti")).toEqual({ request: "soda-yeti/izzit7/4", ...want });
+  });
+
+  it.each([
+    [{ answer: true, cli: "claude", chain: 1, outcome: "failed" as const, cause: "timeout" as const }, "answer by claude, failed (timed out)"],
+    [{ answer: true, cli: "claude", chain: 1, outcome: "stopped" as const, cause: "stop" as const }, "answer by claude, stopped (asked to stop)"],
+    [{ answer: true, cli: "claude", chain: 1, outcome: "stopped" as const, cause: "idle" as const }, "answer by claude, stopped (silent too long)"],
+    [{ answer: true, cli: "claude", chain: 1, outcome: "stopped" as const, cause: "shutdown" as const }, "answer by claude, stopped (coord stopped)"],
+    [
+      { answer: true, cli: "claude", outcome: "refused" as const, decided: { request: "a/b/4", behavior: "allow" as const, by: "b" } },
+      "answer by claude, refused, request a/b/4 approved by b",
+    ],
+    [
+      { answer: true, cli: "claude", outcome: "refused" as const, decided: { request: "a/b/4", behavior: "deny" as const, cause: "turn-end" as const } },
+      "answer by claude, refused, request a/b/4 denied: the turn ended first",
+    ],
+  ])("%j reads %j in coord inbox and the thread", (mark, line) => {
+    expect(agentLine(mark)).toBe(line);
+  });
+
+  const file = (agent: object) =>
+    renderMessageFile({
+      coord: 1,
+      from: "a",
+      to: "b",
+      next: 2,
+      messages: [{ seq: 1, at: "2026-11-27T10:00:00.000Z", priority: "normal", text: "x", replyTo: "b/a/3", agent: agent as never }],
+    });
+  const parsed = (text: string) => parseMessageFile(text, "coordination/messages/a_TO_b.md").messages[0]!.agent;
+
+  it("the fields go through the file and back, in one order", () => {
+    const mark = { answer: true, cli: "claude", outcome: "refused" as const, decided: { always: "Bash", by: "b", behavior: "allow" as const, request: "b/a/3" } };
+    const text = file(mark);
+    expect(parsed(text)).toEqual(mark);
+    expect(text.indexOf("request: b/a/3")).toBeLessThan(text.indexOf("behavior: allow"));
+    expect(parsed(file({ answer: true, outcome: "stopped", cause: "stop" }))).toEqual({ answer: true, outcome: "stopped", cause: "stop" });
+  });
+
+  it.each([
+    ["a cause the reader does not know", { answer: true, outcome: "stopped", cause: "meteor" }, { answer: true, outcome: "stopped" }],
+    [
+      "a decided cause it does not know",
+      { answer: true, decided: { request: "b/a/3", behavior: "deny", cause: "meteor" } },
+      { answer: true, decided: { request: "b/a/3", behavior: "deny" } },
+    ],
+    [
+      "a decider that is no machine name",
+      { answer: true, decided: { request: "b/a/3", behavior: "deny", by: "Not A Name" } },
+      { answer: true, decided: { request: "b/a/3", behavior: "deny" } },
+    ],
+    ["a decided of no request", { answer: true, decided: { request: "nonsense", behavior: "deny" } }, { answer: true }],
+    ["a decided of another behavior", { answer: true, decided: { request: "b/a/3", behavior: "maybe" } }, { answer: true }],
+    [
+      "a field a newer coord adds",
+      { answer: true, decided: { request: "b/a/3", behavior: "deny", at: "noon" } },
+      { answer: true, decided: { request: "b/a/3", behavior: "deny" } },
+    ],
+  ])("%s is dropped, the mark kept", (_w, agent, want) => {
+    expect(parsed(file(agent))).toEqual(want);
   });
 });
 

@@ -399,6 +399,14 @@ describe("a conversation with an agent on call", () => {
       replyTo,
       agent: { answer: true, cli: "claude", outcome: "refused" },
     });
+    /** The asking machine's word that the request is over, marked with what became of it (issue 59: fields, not words). */
+    const told = (seq: number, text: string, seconds: number, replyTo: string, decided: object, over: object = { outcome: "refused" }): Msg => ({
+      seq,
+      text,
+      at: iso(seconds),
+      replyTo,
+      agent: { answer: true, cli: "claude", ...over, decided: { request: req, ...decided } },
+    });
     const waitingHere = { approve: "/approve", deny: "/deny", always: "/approve always Bash" };
     const cases: { name: string; izzit7?: Msg[]; soda?: Msg[]; tool?: string; local?: string; want: object }[] = [
       {
@@ -452,6 +460,64 @@ describe("a conversation with an agent on call", () => {
         izzit7: [fromIzzit7(2, "/deny no", 3), fromIzzit7(3, "/approve", 4)],
         want: { state: "denied", reason: "no", decidedIn: "izzit7/soda-yeti/2" },
       },
+      // Marked (issue 59): the mark says what became of the request; its words are never read (any wording reads the same).
+      {
+        name: "marked: the timeout note, in any words",
+        soda: [told(2, "Zeit abgelaufen.", 9, req, { behavior: "deny", cause: "timeout" }, { note: "approval-timeout" })],
+        want: { state: "over", by: "timeout", text: "timed out", decidedIn: "soda-yeti/izzit7/2", canAnswer: false },
+      },
+      {
+        name: "marked: a late /approve after the turn ended",
+        izzit7: [fromIzzit7(2, "/stop", 3, q), fromIzzit7(3, "/approve", 5)],
+        soda: [
+          answer(2, "Stopped (/stop from izzit7).", 4, { outcome: "stopped", cause: "stop" }),
+          told(3, "Zu spät.", 6, "izzit7/soda-yeti/3", { behavior: "deny", cause: "turn-end" }),
+        ],
+        want: { state: "over", text: "over: the turn has ended", why: "the turn has ended", decidedIn: "soda-yeti/izzit7/3", canAnswer: false },
+      },
+      {
+        name: "marked: a late /approve after a timeout",
+        izzit7: [fromIzzit7(2, "/approve", 5)],
+        soda: [told(2, "Zu spät.", 6, "izzit7/soda-yeti/2", { behavior: "deny", cause: "timeout" })],
+        want: { state: "over", by: "timeout", text: "timed out" },
+      },
+      {
+        name: "marked: decided on the asking machine (coord approve there), seen from there",
+        izzit7: [fromIzzit7(2, "/approve", 5)],
+        soda: [told(2, "Zu spät.", 6, "izzit7/soda-yeti/2", { behavior: "allow", by: "soda-yeti" })],
+        local: "soda-yeti",
+        want: { state: "over", by: "you", text: "over: approved by you", why: "approved by you" },
+      },
+      {
+        name: "marked: decided by another machine on call for, seen from this one",
+        izzit7: [fromIzzit7(2, "/deny", 5)],
+        soda: [told(2, "Zu spät.", 6, "izzit7/soda-yeti/2", { behavior: "deny", by: "mule-3" })],
+        want: { state: "over", by: "mule-3", text: "over: denied by mule-3" },
+      },
+      {
+        name: "marked: the mark wins over words that say otherwise",
+        izzit7: [fromIzzit7(2, "/approve", 5)],
+        soda: [told(2, `Request ${req} is over (denied: nobody answered in time): this answer changes nothing.`, 6, "izzit7/soda-yeti/2", { behavior: "allow", by: "izzit7" })],
+        want: { state: "over", by: "you", text: "over: approved by you" },
+      },
+      {
+        name: "marked: a mark about another request is not this one's",
+        izzit7: [fromIzzit7(2, "/approve", 5)],
+        soda: [
+          told(2, `Request ${req} is over (denied: the turn ended first): this answer changes nothing.`, 6, "izzit7/soda-yeti/2", {
+            request: "soda-yeti/izzit7/7",
+            behavior: "deny",
+            cause: "turn-end",
+          }),
+        ],
+        want: { state: "approved", by: "you", text: "approved by you" },
+      },
+      {
+        name: "marked: a cause this coord does not know (a newer one's) reads over, its words unread",
+        soda: [told(2, "Request timed out, in words.", 9, req, { behavior: "deny", cause: "meteor" }, { note: "approval-timeout" })],
+        want: { state: "over", text: "over", decidedIn: "soda-yeti/izzit7/2" },
+      },
+      // LEGACY: messages of a coord before issue 59 carry no `decided` mark; their words are read (ui-view.ts `legacy`).
       {
         name: "timed out: the note in reply to the request",
         soda: [refused(2, `Request ${req} timed out after 10 min with no answer: Bash was denied.`, 9, req), answer(3, "not allowed: nobody answered within 10 min", 9)],
