@@ -309,11 +309,13 @@ export async function askPermission(
   );
   // Its turn ended while it was asked: nobody decides it (the request's message says so with the turn's answer).
   if (over) return done({ behavior: "deny", message: "the turn is over", by: "coord" }, id);
-  await req.publish().catch((e: unknown) => {
-    // Not silent: the agent waits for an answer up to approvalTimeout; the request goes with the next sync.
-    const error = `on call: request ${id} for ${req.tool} could not be published now (${describeFailure(e).message}); the next sync publishes it`;
-    return appendLog(m.stateDir, { kind: "on-call", machine: me, ok: false, error }).catch(() => {});
-  });
+  /** Published at once; a publish that fails is logged, not silent (the agent waits; the next sync publishes it). */
+  const publish = (what: string) =>
+    req.publish().catch((e: unknown) => {
+      const error = `on call: ${what} could not be published now (${describeFailure(e).message}); the next sync publishes it`;
+      return appendLog(m.stateDir, { kind: "on-call", machine: me, ok: false, error }).catch(() => {});
+    });
+  await publish(`request ${id} for ${req.tool}`);
   for (;;) {
     const r = own((await readOnCallState(m.stateDir)).requests, id);
     if (r?.decision) return done(heldFor(r, req.input), id);
@@ -334,7 +336,7 @@ export async function askPermission(
     replyTo: id,
     agent: { answer: true, cli: t.agent, note: "approval-timeout", decided: { request: id, behavior: "deny", cause: "timeout" } },
   });
-  await req.publish().catch(() => {});
+  await publish(`the timeout of request ${id}`);
   return done({ behavior: "deny", message: `nobody answered within ${after}`, by: "timeout" }, id);
 }
 
