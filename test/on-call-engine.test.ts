@@ -273,6 +273,21 @@ describe("the on-call engine on a scripted CLI", () => {
     expect(Object.values(state.threads).filter((x) => x.running)).toHaveLength(0);
   });
 
+  it("a turn stopped as silent is answered so, though the daemon's stop came during its grace (as before the split)", async () => {
+    const t = await onCallMachine();
+    const cli = scriptedClaude({ hold: () => true });
+    // The runner saw both: the idle timeout stopped it, then the engine's close aborted it while it was ending.
+    const run: RunProcess = async (spec) => ({ ...(await cli.run(spec)), idle: true });
+    const engine = t.engine({ run });
+    const q = await t.deliver("asker", "long one");
+    await engine.pump();
+    await until(async () => (await readOnCallState(t.m.stateDir)).threads[q]?.running?.pid !== undefined);
+    await engine.close("the daemon stops");
+    const [a] = await t.answers();
+    expect(a!.text).toMatch(/^Stopped \(it wrote nothing for/);
+    expect(a!.agent).toMatchObject({ outcome: "stopped", cause: "idle" });
+  });
+
   it("an approval request of a turn is denied when the turn ends, and a late /approve is told it is over", async () => {
     const t = await onCallMachine();
     let turn: string | undefined;

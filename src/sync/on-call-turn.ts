@@ -11,7 +11,7 @@ import { cwdRefusal } from "../core/oncall/reach.js";
 import type { ThreadState } from "../core/oncall/turn-state.js";
 import type { TurnEvent } from "../core/oncall/turn-life.js";
 import { outputTail } from "../core/trust/redact.js";
-import { processEnd } from "../core/work/process-end.js";
+import { type ProcessEnd, processEnd } from "../core/work/process-end.js";
 import { describeFailure } from "../failure.js";
 import { CLI_PATH } from "../package.js";
 import { type Marker, type RunResult, type runTask, stopProcesses } from "../runner/run.js";
@@ -183,7 +183,8 @@ function endOf(
   },
 ): Parameters<typeof answerOf>[0] {
   // Read as a task's process is (core/work/process-end.ts), said in the turn's words.
-  const end = processEnd(r, { timeout: o.timeout, idleTimeout: o.idleTimeout, stoppedBy: o.stopped });
+  // A turn that went silent was stopped for that, whatever came in its grace (a stop, the timeout): its answer says so.
+  const end: ProcessEnd = r.idle && !r.error ? { how: "idle", after: o.idleTimeout ?? 0 } : processEnd(r, { timeout: o.timeout, idleTimeout: o.idleTimeout, stoppedBy: o.stopped });
   return {
     ...(o.said ? { said: o.said } : {}),
     exitCode: r.exitCode,
