@@ -300,14 +300,15 @@ export async function askPermission(
     },
   });
   const until = new Date(now().getTime() + s.approvalTimeout * 1000);
-  const over = await updateOnCallState(m.stateDir, (life) =>
-    life.apply({
+  const over = await updateOnCallState(m.stateDir, (life) => {
+    const refused = life.apply({
       kind: "request",
       id,
       request: { thread, turn: run.startedAt, tool: req.tool, what, digest: ask.digest, asker: last.from, at: now().toISOString(), until: until.toISOString() },
-    }),
-  );
-  // Its turn ended while it was asked: nobody decides it (the request's message says so with the turn's answer).
+    });
+    return refused !== undefined || own(life.state.requests, id)?.decision !== undefined;
+  });
+  // Its turn ended while it was asked: recorded decided (a late answer is told so); nobody is waited for.
   if (over) return done({ behavior: "deny", message: "the turn is over", by: "coord" }, id);
   /** Published at once; a publish that fails is logged, not silent (the agent waits; the next sync publishes it). */
   const publish = (what: string) =>

@@ -79,8 +79,8 @@ export type TurnPhase = "none" | "idle" | "queued" | "running" | "stopping" | "e
 const LIVE: readonly TurnPhase[] = ["idle", "queued", "running", "stopping", "ended"];
 const RUNNING: readonly TurnPhase[] = ["running", "stopping"];
 
-/** The one table: from which phases of its thread each event may happen (take and decide: see `transition`). */
-export const TRANSITIONS: Readonly<Record<Exclude<TurnEventKind, "take" | "decide">, readonly TurnPhase[]>> = {
+/** The one table: from which phases of its thread each event may happen (take, request and decide: see `transition`). */
+export const TRANSITIONS: Readonly<Record<Exclude<TurnEventKind, "take" | "decide" | "request">, readonly TurnPhase[]>> = {
   join: ["none", ...LIVE],
   queue: LIVE,
   stop: LIVE,
@@ -91,7 +91,6 @@ export const TRANSITIONS: Readonly<Record<Exclude<TurnEventKind, "take" | "decid
   end: RUNNING,
   delivered: ["ended"],
   "budget-said": ["queued"],
-  request: RUNNING,
 };
 
 /** A transition the table does not allow, with why. */
@@ -130,12 +129,13 @@ export function transition(state: OnCallState, event: TurnEvent): OnCallState | 
     return { ...state, taken: [...state.taken, event.id] };
   }
   if (event.kind === "decide") return decide(state, event.id, event.decision);
-  const thread = event.kind === "request" ? event.request.thread : event.thread;
+  if (event.kind === "request") return request(state, event.id, event.request);
+  const thread = event.thread;
   const t = own(state.threads, thread);
   const phase = phaseOf(t);
   const refuse = (why: string): Refusal => ({ refused: `${event.kind} in thread ${thread} (${phase}): ${why}` });
   if (!TRANSITIONS[event.kind].includes(phase)) return refuse(`allowed only when ${TRANSITIONS[event.kind].join(" or ")}`);
-  const turn = event.kind === "request" ? event.request.turn : "turn" in event ? event.turn : undefined;
+  const turn = "turn" in event ? event.turn : undefined;
   if (turn !== undefined && RUNNING.concat("ended").includes(phase) && t!.running!.startedAt !== turn) return refuse(`turn ${turn} is over (${t!.running!.startedAt} runs)`);
   const put = (next: ThreadState): OnCallState => ({ ...state, threads: ownTable({ ...state.threads, [thread]: next }) });
   const run = (change: Partial<RunningTurn>): OnCallState => put({ ...t!, running: { ...t!.running!, ...change } });
@@ -184,10 +184,20 @@ export function transition(state: OnCallState, event: TurnEvent): OnCallState | 
     }
     case "budget-said":
       return put({ ...t!, budgetSaid: event.day });
-    case "request":
-      if (own(state.requests, event.id)) return refuse(`request ${event.id} exists already`);
-      return { ...state, requests: ownTable({ ...state.requests, [event.id]: { ...event.request } }) };
   }
+}
+
+/**
+ * A request of turn `r.turn`: waiting while that turn runs; recorded decided when the turn is over already (it ended
+ * between the question and its record): a late answer to it is told the turn ended first.
+ */
+function request(state: OnCallState, id: string, r: Omit<ApprovalRequest, "decision">): OnCallState | Refusal {
+  if (own(state.requests, id)) return { refused: `request ${id}: it exists already` };
+  const t = own(state.threads, r.thread);
+  if (!t) return { refused: `request ${id}: no thread ${r.thread}` };
+  const live = t.running !== undefined && !t.running.answers && t.running.startedAt === r.turn;
+  const recorded: ApprovalRequest = live ? { ...r } : { ...r, decision: { behavior: "deny", by: DECIDED_BY_TURN_END, at: r.at } };
+  return { ...state, requests: ownTable({ ...state.requests, [id]: recorded }) };
 }
 
 /** A waiting request decided, while its turn runs; `always` adds its tool to the thread's allowed ones. */

@@ -45,7 +45,12 @@ const apply = (state: OnCallState, ...events: TurnEvent[]) =>
     return next;
   }, state);
 
-const EVENTS: Readonly<Record<Exclude<TurnEvent["kind"], "take" | "decide">, TurnEvent>> = {
+const REQUEST: TurnEvent = {
+  kind: "request",
+  id: "oncall/asker/9",
+  request: { thread: T, turn: TURN, tool: "Bash", what: "Bash: ls", asker: "asker", at: AT, until: AT },
+};
+const EVENTS: Readonly<Record<Exclude<TurnEvent["kind"], "take" | "decide" | "request">, TurnEvent>> = {
   join: { kind: "join", thread: T, id: "asker/oncall/2", from: "asker", at: AT, setting },
   queue: { kind: "queue", thread: T, ask: ask(2) },
   stop: { kind: "stop", thread: T, by: "/stop from asker", drop: true },
@@ -56,7 +61,6 @@ const EVENTS: Readonly<Record<Exclude<TurnEvent["kind"], "take" | "decide">, Tur
   end: { kind: "end", thread: T, turn: TURN, answers: [{ to: "asker", replyTo: ask(1).id, text: "done", mark: { answer: true } }], at: AT },
   delivered: { kind: "delivered", thread: T, turn: TURN, ids: ["oncall/asker/1"], at: AT },
   "budget-said": { kind: "budget-said", thread: T, day: "2026-11-28" },
-  request: { kind: "request", id: "oncall/asker/9", request: { thread: T, turn: TURN, tool: "Bash", what: "Bash: ls", asker: "asker", at: AT, until: AT } },
 };
 const PHASES: readonly TurnPhase[] = ["none", "idle", "queued", "running", "stopping", "ended"];
 
@@ -178,18 +182,16 @@ describe("take: a message once", () => {
 
 describe("a request for a permission", () => {
   const R = "oncall/asker/9";
-  const waiting = () => apply(inPhase("running"), EVENTS.request);
+  const waiting = () => apply(inPhase("running"), REQUEST);
   const allow = { behavior: "allow" as const, by: "asker", at: AT };
 
   it.each<[string, () => OnCallState, TurnEvent, "waiting" | "decided" | RegExp]>([
-    ["is recorded while its turn runs", () => inPhase("running"), EVENTS.request, "waiting"],
-    ["is refused once its turn is over", () => inPhase("idle"), EVENTS.request, /allowed only when running or stopping/],
-    [
-      "of another turn is refused",
-      () => inPhase("running"),
-      { ...EVENTS.request, request: { ...(EVENTS.request as { request: object }).request, turn: "x" } } as TurnEvent,
-      /turn x is over/,
-    ],
+    ["is recorded while its turn runs", () => inPhase("running"), REQUEST, "waiting"],
+    ["once its turn is over, is recorded decided (the turn ended first)", () => inPhase("idle"), REQUEST, "decided"],
+    ["once its turn ended but is not cleared, is recorded decided", () => inPhase("ended"), REQUEST, "decided"],
+    ["of another turn is recorded decided", () => inPhase("running"), { ...REQUEST, request: { ...(REQUEST as { request: object }).request, turn: "x" } } as TurnEvent, "decided"],
+    ["of no thread is refused", () => inPhase("none"), REQUEST, /no thread/],
+    ["twice is refused", () => apply(inPhase("running"), REQUEST), REQUEST, /exists already/],
     ["is decided once", waiting, { kind: "decide", id: R, decision: allow }, "decided"],
     [
       "a second decision is refused",
@@ -215,7 +217,7 @@ describe("a request for a permission", () => {
     expect(s.threads[T]!.allowed).toEqual(["Bash"]);
     for (let i = 0; i < ALLOWED_KEPT + 3; i++) {
       const id = `oncall/asker/${100 + i}`;
-      s = apply(s, { ...EVENTS.request, id } as TurnEvent, { kind: "decide", id, decision: { ...allow, always: `Tool${i}` } });
+      s = apply(s, { ...REQUEST, id } as TurnEvent, { kind: "decide", id, decision: { ...allow, always: `Tool${i}` } });
     }
     expect(s.threads[T]!.allowed).toHaveLength(ALLOWED_KEPT);
   });
@@ -260,5 +262,12 @@ describe("retain: what the state keeps", () => {
   it("leaves a state within its bounds as it is", () => {
     const s = inPhase("running");
     expect(retain(s, now)).toBe(s);
+  });
+});
+
+describe("a request recorded after its turn ended", () => {
+  it("is denied by the turn's end, so a late /approve is told so", () => {
+    const s = apply(inPhase("idle"), REQUEST);
+    expect(s.requests!["oncall/asker/9"]!.decision).toEqual({ behavior: "deny", by: DECIDED_BY_TURN_END, at: AT });
   });
 });
