@@ -243,7 +243,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   await services.open().catch((e: unknown) => log(`services: ${describeFailure(e).message}`));
 
   // Agents on call (sync/on-call.ts): turns run beside the syncs; an answer or a new step asks for a sync that publishes it.
-  const onCall = onCallEngine(machine, { log, publish: () => dispatch({ type: "asked" }) });
+  const onCall = onCallEngine(machine, { log, publish: () => dispatch({ type: "publish" }) });
   await onCall.recover().catch((e: unknown) => log(`on call: ${describeFailure(e).message}`));
 
   // The fleet as the last sync read it: whether the machine is calm (core/hub/wakes.ts).
@@ -256,6 +256,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     let ranWork = false;
     let newerTip = false;
     try {
+      // Only something stored here to push: built on the tip this machine last saw (its last sync's), not fetched again.
+      const seen = why === "publish" ? await machine.repo.trackedNow().catch(() => undefined) : undefined;
       // A quiet sync reads no tip: a coord pause (or resume) since the last one still reaches the services.
       await services.refresh().catch((e: unknown) => log(`services: ${describeFailure(e).message}`));
       const r = await sync({
@@ -273,16 +275,17 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
         // The hub moved (a look saw it): no second look at the tip before the fetch. Asked for (a message to publish)
         // or poked (a service changed): something local changed, maybe while the last sync ran, after it read the
         // local state and before its quiet stamp took the state's fingerprint: the stamp would answer "nothing changed".
-        full: !services.ready || why === "moved" || why === "asked" || why === "poked" || why === "turn",
+        full: !services.ready || why === "moved" || why === "asked" || why === "poked" || why === "turn" || why === "publish",
         // Its last publish ends the sync until a far turn to push, instead of holding it (its looks go on meanwhile);
         // the wake for it pushes at once.
         turns: why === "turn" ? "now" : "defer",
         // The turns of what it delivers start at once, beside the rest of the sync (its publish).
         onReceived: () => void onCall.pump(),
+        ...(seen ? { fetched: { tip: seen, stale: true as const } } : {}),
       });
       if (r.deferred) deferredAt = Date.parse(r.deferred);
       // What it read of the hub: a quiet sync's look, or a fetch (and one more per push that lost its race).
-      reads.spend(r.quiet ? 1 : 1 + Math.max(0, r.pushAttempts - 1));
+      reads.spend(r.quiet ? 1 : (seen ? 0 : 1) + Math.max(0, r.pushAttempts - 1));
       // Work ended: there may be more for the free slot (the queue drains without waiting for a tick).
       ranWork = r.ran.length > 0;
       newerTip = r.newerTip === true;
@@ -363,7 +366,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     if (!look.moved && Date.now() - lastSaved >= LOOKS_SAVE_MS) void saveOrSay();
     dispatch({ type: "looked", ...look });
   };
-  const requests = watchSyncRequests(stateDir, () => dispatch({ type: "asked" }), log);
+  const requests = watchSyncRequests(stateDir, (kind) => dispatch({ type: kind === "publish" ? "publish" : "asked" }), log);
   // Said before daemon.json names this pid: whoever waits for the pid (daemon start) finds the line.
   log(
     `coord daemon ${process.pid} started for ${opts.dir}: schedule "${schedule}", jitter up to ${jitter}s${opts.look === false ? "; no looks between syncs" : `; ${describeReadShare(reads.share)} until the first sync counts the fleet`}`,

@@ -125,8 +125,10 @@ export interface ClockAndIO {
   /**
    * The remote's tip as the caller fetched it a moment ago (coord init, right after its clone), and its files
    * when it read them: the cycle's own fetch and read are skipped. A push rejected meanwhile fetches as ever.
+   * `stale`: the tip this machine last saw, not fetched now (the daemon's publish of an answer, core/machine/daemon-loop.ts
+   * "publish"): its publish's first push may lose to a move since, and the next try fetches at once (push.ts First).
    */
-  fetched?: { tip: string; files?: Map<string, string> };
+  fetched?: { tip: string; files?: Map<string, string>; stale?: true };
   /**
    * A fetch started before the sync (sync's `headStart`), asked where the cycle would fetch: its tip, or
    * undefined, and the cycle fetches itself.
@@ -431,7 +433,8 @@ const STEPS: Readonly<Record<Act, readonly Step[]>> = {
 async function cycle(machine: Machine, how: Resolved, result: SyncResult, lock: HeldLock, seen: { model?: RepoModel }): Promise<CycleEnd> {
   const c = await viewStep(machine, how, result, lock, seen);
   const { view } = c;
-  let made: Made = { view, todo: { run: [], claim: [], waiting: [] }, first: { tip: view.tip, files: view.files }, end: {} };
+  const stale = how.io.fetched?.stale ? { stale: true } : {};
+  let made: Made = { view, todo: { run: [], claim: [], waiting: [] }, first: { tip: view.tip, files: view.files, ...stale }, end: {} };
   for (const step of STEPS[how.act]) made = { ...made, ...(await step(c, made)) };
   return made.end;
 }

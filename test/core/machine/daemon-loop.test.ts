@@ -40,7 +40,7 @@ type MoveKind = { addressed?: true; othersOnly?: true };
 
 interface Play {
   /** Events from outside at given instants. */
-  events?: { at: number; event: "asked" | "poked" | "stop" }[];
+  events?: { at: number; event: "asked" | "poked" | "publish" | "stop" }[];
   /** How long each sync takes (the last repeats). */
   syncMs?: number[];
   /** Whether each sync ran work (the rest: no). */
@@ -236,6 +236,56 @@ describe("the daemon's loop, on a fake clock", () => {
     ]);
   });
 
+  it("a publish asked for during a sync (an answer stored): one sync right after it that builds on its tip, no second full sync", () => {
+    const r = play({ syncMs: [10 * S], events: [{ at: 2 * S, event: "publish" }], until: 4 * MIN });
+    expect(whys(r)).toEqual(["start", "publish"]);
+    expect(at(r)).toEqual([0, 10 * S]);
+    expect(r.logs).toEqual([
+      "something to publish: publishing it when this sync ends, on the tip it ends on",
+      "publishing what was stored meanwhile, on the tip the sync ended on",
+    ]);
+    // Several publishes meanwhile: one sync; an ask (or a service's change) meanwhile makes it a full sync, which publishes them too.
+    const many = play({ syncMs: [10 * S, S], events: [2, 3, 4].map((x) => ({ at: x * S, event: "publish" as const })), until: 4 * MIN });
+    expect(whys(many)).toEqual(["start", "publish"]);
+    for (const first of ["asked", "publish"] as const) {
+      const other = first === "asked" ? "publish" : "asked";
+      const both = play({
+        syncMs: [10 * S, S],
+        events: [
+          { at: 2 * S, event: first },
+          { at: 3 * S, event: other },
+        ],
+        until: 4 * MIN,
+      });
+      expect(whys(both)).toEqual(["start", "asked"]);
+    }
+    const poked = play({
+      syncMs: [10 * S, S],
+      events: [
+        { at: 2 * S, event: "poked" },
+        { at: 3 * S, event: "publish" },
+      ],
+      until: 4 * MIN,
+    });
+    expect(whys(poked)).toEqual(["start", "poked"]);
+    // A sync that ran work, or landed on a newer tip, is followed by one that fetches, and publishes it too.
+    expect(whys(play({ syncMs: [10 * S, S], ranWork: [true], events: [{ at: 2 * S, event: "publish" }], until: 4 * MIN }))).toEqual(["start", "ran work"]);
+    expect(whys(play({ syncMs: [10 * S, S], newerTip: [true], events: [{ at: 2 * S, event: "publish" }], until: 4 * MIN }))).toEqual(["start", "moved"]);
+  });
+
+  it("a publish asked for while idle syncs now on the tip last seen, unless a move seen is still to be synced: then that sync", () => {
+    const r = play({ events: [{ at: MIN, event: "publish" }], until: 4 * MIN });
+    expect(whys(r)).toEqual(["start", "publish"]);
+    expect(at(r)).toEqual([0, MIN]);
+    const idle: LoopState = { kind: "idle", tickAt: 5 * MIN, movedAt: MIN + 5 * S };
+    expect(step(idle, { type: "publish" }, MIN, settings()).actions).toEqual([
+      { type: "log", line: "something to publish, and the hub moved: syncing now" },
+      { type: "sync", why: "moved" },
+    ]);
+    const poked: LoopState = { kind: "poked", tickAt: 5 * MIN, at: MIN + POKE_MS };
+    expect(step(poked, { type: "publish" }, MIN, settings()).actions.at(-1)).toEqual({ type: "sync", why: "publish" });
+  });
+
   it("a service that changes while idle is published by one sync, POKE_MS after its last change", () => {
     const r = play({
       events: [
@@ -315,7 +365,7 @@ describe("the daemon's loop, on a fake clock", () => {
   });
 
   it("for any asks, pokes and stops: never two syncs at once; each ask and poke is answered by one sync soon after; a stop ends it", () => {
-    const event = fc.record({ at: fc.integer({ min: 0, max: 30 * MIN }), event: fc.constantFrom("asked" as const, "poked" as const) });
+    const event = fc.record({ at: fc.integer({ min: 0, max: 30 * MIN }), event: fc.constantFrom("asked" as const, "poked" as const, "publish" as const) });
     const longest = 8 * MIN;
     // No schedule: every sync after the first is one an ask, a poke or work made.
     const s = settings({ nextTick: () => Number.POSITIVE_INFINITY });
@@ -408,6 +458,11 @@ describe("the daemon's looks at the hub (core/hub/reads.ts gives their pace)", (
     expect(asked.syncs[1]).toEqual({ at: 3100, why: "asked" });
     const poked = play({ events: [{ at: 3050, event: "poked" }], until: 5 * S }, looksEvery(2 * S));
     expect(poked.syncs[1]).toEqual({ at: 3100 + POKE_MS, why: "poked" });
+    // A publish: when the look ends, on the tip last seen; a look that saw the hub move makes it a sync that fetches.
+    const publish = play({ events: [{ at: 3050, event: "publish" }], until: 4 * S }, looksEvery(2 * S));
+    expect(publish.syncs[1]).toEqual({ at: 3100, why: "publish" });
+    const moved = play({ moves: [2500], events: [{ at: 3050, event: "publish" }], until: 4 * S }, looksEvery(2 * S));
+    expect(moved.syncs[1]).toEqual({ at: 3100, why: "moved" });
     const tick = play({ until: 5 * MIN + 500 }, settings({ nextLook: (now) => now + 2 * S, nextTick: every(5 * MIN) }));
     expect(tick.syncs.map((x) => x.why)).toEqual(["start", "tick"]);
   });
