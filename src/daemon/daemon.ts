@@ -243,7 +243,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   await services.open().catch((e: unknown) => log(`services: ${describeFailure(e).message}`));
 
   // Agents on call (sync/on-call.ts): turns run beside the syncs; an answer or a new step asks for a sync that publishes it.
-  const onCall = onCallEngine(machine, { log, publish: () => dispatch({ type: "publish" }) });
+  // An answer (or a message sent) stored while a sync waits for its turn to push ends that wait: it goes with that push.
+  let urge: AbortController | undefined;
+  const publish = (urgent: boolean) => {
+    if (urgent) urge?.abort();
+    dispatch({ type: "publish" });
+  };
+  const onCall = onCallEngine(machine, { log, publish: (what) => publish(what === "answer") });
   await onCall.recover().catch((e: unknown) => log(`on call: ${describeFailure(e).message}`));
 
   // The fleet as the last sync read it: whether the machine is calm (core/hub/wakes.ts).
@@ -258,6 +264,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     try {
       // Only something stored here to push: built on the tip this machine last saw (its last sync's), not fetched again.
       const seen = why === "publish" ? await machine.repo.trackedNow().catch(() => undefined) : undefined;
+      urge = new AbortController();
       // A quiet sync reads no tip: a coord pause (or resume) since the last one still reaches the services.
       await services.refresh().catch((e: unknown) => log(`services: ${describeFailure(e).message}`));
       const r = await sync({
@@ -282,6 +289,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
         // The turns of what it delivers start at once, beside the rest of the sync (its publish).
         onReceived: () => void onCall.pump(),
         ...(seen ? { fetched: { tip: seen, stale: true as const } } : {}),
+        urged: urge.signal,
       });
       if (r.deferred) deferredAt = Date.parse(r.deferred);
       // What it read of the hub: a quiet sync's look, or a fetch (and one more per push that lost its race).
@@ -317,6 +325,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       opts.onSync?.(e);
     }
     delete info.syncingSince;
+    urge = undefined;
     // The messages it delivered start their turns (and a /stop stops one), now rather than at the next sync.
     void onCall.pump();
     // A sync that had nothing to do says until when nothing will happen (the quiet stamp, core/machine/quiet.ts): the
@@ -366,7 +375,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     if (!look.moved && Date.now() - lastSaved >= LOOKS_SAVE_MS) void saveOrSay();
     dispatch({ type: "looked", ...look });
   };
-  const requests = watchSyncRequests(stateDir, (kind) => dispatch({ type: kind === "publish" ? "publish" : "asked" }), log);
+  const requests = watchSyncRequests(stateDir, (kind) => (kind === "publish" ? publish(true) : dispatch({ type: "asked" })), log);
   // Said before daemon.json names this pid: whoever waits for the pid (daemon start) finds the line.
   log(
     `coord daemon ${process.pid} started for ${opts.dir}: schedule "${schedule}", jitter up to ${jitter}s${opts.look === false ? "; no looks between syncs" : `; ${describeReadShare(reads.share)} until the first sync counts the fleet`}`,

@@ -152,6 +152,12 @@ export interface DaemonExtras {
   turns?: Turns;
   /** Agents on call: told as soon as the sync delivered new messages, so that their turns start before its publish. */
   onReceived?: () => void;
+  /**
+   * Aborted when something someone waits for was stored while the sync runs (an agent's answer, a message sent): a
+   * publish waiting for its turn to push goes now, built again on the tip as it is, with what was stored (what
+   * someone waits for waits for no turn).
+   */
+  urged?: AbortSignal;
 }
 
 /** A sync's options resolved once, in their groups: what it does (`act` and the rest), its clock and I/O, the daemon's extras. */
@@ -163,7 +169,7 @@ interface Resolved {
 }
 
 function resolveOptions(opts: CycleOptions): Resolved {
-  const { waitTurn, signal, fetched, headStart, heartbeat, onModel, turns, onReceived } = opts;
+  const { waitTurn, signal, fetched, headStart, heartbeat, onModel, turns, onReceived, urged } = opts;
   return {
     act: actOf(opts),
     todo: { scheduled: opts.scheduled === true, full: opts.full === true, askAgents: opts.askAgents !== false, onCallHere: opts.onCallHere === true },
@@ -176,7 +182,13 @@ function resolveOptions(opts: CycleOptions): Resolved {
       ...(fetched ? { fetched } : {}),
       ...(headStart ? { headStart } : {}),
     },
-    daemon: { ...(heartbeat !== undefined ? { heartbeat } : {}), ...(onModel ? { onModel } : {}), ...(turns ? { turns } : {}), ...(onReceived ? { onReceived } : {}) },
+    daemon: {
+      ...(heartbeat !== undefined ? { heartbeat } : {}),
+      ...(onModel ? { onModel } : {}),
+      ...(turns ? { turns } : {}),
+      ...(onReceived ? { onReceived } : {}),
+      ...(urged ? { urged } : {}),
+    },
   };
 }
 
@@ -467,6 +479,7 @@ async function viewStep(machine: Machine, how: Resolved, result: SyncResult, loc
     ...(daemon.onModel && act !== "dry-run" ? { onModel: daemon.onModel } : {}),
     ...(daemon.turns ? { turns: daemon.turns } : {}),
     ...(daemon.onReceived && act !== "dry-run" ? { onReceived: daemon.onReceived } : {}),
+    ...(daemon.urged ? { urged: daemon.urged } : {}),
     ...(todo.onCallHere && act === "run" && machine.config.onCall !== undefined ? { onCallHere: true as const } : {}),
     inTurn: inTurn(),
     lock,
