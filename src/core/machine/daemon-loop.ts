@@ -144,9 +144,13 @@ function idleAfter(now: number, quietUntil: number | undefined, s: LoopSettings,
   return { kind: "idle", tickAt, wakeAt: Math.max(quietUntil, now + WAKE_FLOOR_MS) + spread, ...look, ...(deferred ? { forTurn: true as const } : {}) };
 }
 
-/** The next look, when the daemon looks. */
-function lookAfter(now: number, s: LoopSettings): { lookAt?: number } {
-  const at = s.nextLook?.(now);
+/**
+ * The next look, when the daemon looks: its pace counted from `from`, the start of the last look (its read was spent
+ * then), or now. A look that takes long (a far hub: one round trip of `git ls-remote`, 0.6 s across an ocean) does not
+ * stretch the pace: at most one look a pace still, and never two at once.
+ */
+function lookAfter(now: number, s: LoopSettings, from = now): { lookAt?: number } {
+  const at = s.nextLook?.(from);
   return at !== undefined && Number.isFinite(at) ? { lookAt: Math.max(at, now) } : {};
 }
 
@@ -156,7 +160,7 @@ function idleAfterLook(state: Extract<LoopState, { kind: "looking" }>, now: numb
     kind: "idle",
     tickAt: state.tickAt,
     ...wakeOf(state),
-    ...lookAfter(now, s),
+    ...lookAfter(now, s, state.since),
     ...(movedAt !== undefined ? { movedAt } : {}),
     ...(state.quiet ? { quiet: true as const } : {}),
   };

@@ -402,26 +402,32 @@ describe("the daemon's looks at the hub (core/hub/reads.ts gives their pace)", (
   it("looks at its pace between ticks; a look that sees nothing new syncs nothing", () => {
     const r = play({ until: 20 * S }, looksEvery(2 * S));
     expect(whys(r)).toEqual(["start"]);
-    // The first sync ends at 1 s; a look every 2 s after it (each 100 ms long, the next 2 s after its end).
-    expect(looks(r)).toEqual([3000, 5100, 7200, 9300, 11400, 13500, 15600, 17700, 19800]);
+    // The first sync ends at 1 s; a look every 2 s after it, counted from each look's start (each 100 ms long): a look
+    // that takes long (a far hub) does not stretch the pace.
+    expect(looks(r)).toEqual([3000, 5000, 7000, 9000, 11000, 13000, 15000, 17000, 19000]);
+    const slow = play({ until: 20 * S, lookMs: 700 }, looksEvery(2 * S));
+    expect(looks(slow)).toEqual([3000, 5000, 7000, 9000, 11000, 13000, 15000, 17000, 19000]);
+    // A look longer than the pace: the next starts when it ends, never two at once.
+    expect(looks(play({ until: 10 * S, lookMs: 2500 }, looksEvery(2 * S)))).toEqual([3000, 5500, 8000]);
   });
 
   it("a move is synced at the next look, within the look's pace", () => {
     const r = play({ moves: [10_000], until: 20 * S }, looksEvery(2 * S));
-    expect(r.syncs[1]).toEqual({ at: 11_500, why: "moved" }); // the look at 11.4 s, 100 ms long
+    expect(r.syncs[1]).toEqual({ at: 11_100, why: "moved" }); // the look at 11 s, 100 ms long
     expect(r.logs).toContain("the hub moved: syncing now");
     // After that sync, looks go on from its end.
-    expect(looks(r).filter((t) => t > 11_500)[0]).toBe(14_500);
+    expect(looks(r).filter((t) => t > 11_100)[0]).toBe(14_100);
   });
 
   it("a move seen is synced within moveSpreadMs at random (machines that all saw it do not push together); an ask meanwhile syncs at once", () => {
     const s = settings({ nextLook: (now) => now + 2 * S, moveSpreadMs: 1000, random: () => 0.5 });
     const r = play({ moves: [10_000], until: 20 * S }, s);
-    // The look at 11.4 s ends at 11.5 s; the sync half the spread later. (random 0.5 also spreads the looks by 100 ms.)
+    // The look that sees it ends 100 ms after its start; the sync half the spread later. (random 0.5 also spreads the looks by 100 ms.)
     const moved = r.syncs.find((x) => x.why === "moved");
-    expect(moved?.at).toBe(r.actions.filter((a) => a.type === "look" && a.at < 12_000).at(-1)!.at + 100 + 500);
+    const seenAt = r.actions.filter((a) => a.type === "look" && a.at < 12_000).at(-1)!.at + 100;
+    expect(moved?.at).toBe(seenAt + 500);
     expect(r.logs).toContain("the hub moved: syncing now");
-    const asked = play({ moves: [10_000], events: [{ at: 11_610, event: "asked" }], until: 20 * S }, s);
+    const asked = play({ moves: [10_000], events: [{ at: seenAt + 110, event: "asked" }], until: 20 * S }, s);
     expect(asked.syncs.slice(1, 2).map((x) => x.why)).toEqual(["asked"]);
   });
 
