@@ -8,13 +8,15 @@
 //   npm run bench                     everything; writes bench/results.md
 //   npm run bench:smoke               sizes ÷ 10, fewer repetitions; writes nothing (CI runs it after npm test, which builds)
 //   node scripts/bench.mjs --only=noop,scale   some rows (names below); writes nothing
+//   node scripts/bench.mjs --only=… --write    some rows, put into bench/results.md in place of the whole run's, each
+//                                     marked as from this partial run (scripts/bench/results-file.mjs)
 //   COORD_BENCH_LOGS=<dir>            the daemons and budget rows keep each daemon's output and coord.log there
 //   COORD_BENCH_ONE_WAY_MS=<ms>       rows 17–18 (agents on call, open sessions): the far host's delay each way (default 100; 0: no proxy)
 //   COORD_BENCH_AGENT=real|standin    rows 17: the real claude (default when the newest pinned is installed) or the stand-ins
 //
 // Goals never fail the run (the table says met or missed); it exits non-zero
 // only when a row could not run at all, so the bench cannot rot unnoticed.
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, platform, release } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -87,6 +89,15 @@ if (unknown?.length) {
   process.exit(2);
 }
 const wanted = ([name]) => !only || only.includes(name);
+// --write with --only: the rows measured go into bench/results.md (the whole run's, kept otherwise).
+const write = process.argv.includes("--write");
+const RESULTS = join(REPO, "bench", "results.md");
+if (write && (!only || SMOKE || only.some((n) => MICRO.some(([name]) => name === n)) || !existsSync(RESULTS))) {
+  console.error(
+    `bench: --write goes with --only=<rows> (not --smoke, not the small figures ${MICRO.map(([n]) => n).join(", ")}), into a bench/results.md a whole run wrote (npm run bench)`,
+  );
+  process.exit(2);
+}
 
 // The whole run stops by itself: every process has its own deadline, every loop a bound, and this. The smoke run
 // takes about 10 minutes before rows 17, 5 more with them (their questions go at the asker's push budget) and 2 more
@@ -134,18 +145,22 @@ const head = (await run("git", ["-C", REPO, "rev-parse", "--short", "HEAD"])).ou
 const dirty = (await run("git", ["-C", REPO, "status", "--porcelain", "--untracked-files=no"])).out.trim() ? " (with uncommitted changes)" : "";
 const cell = (s) => String(s ?? "").replace(/\|/g, "\\|");
 const verdict = (m) => (m === undefined ? "**not run**" : m ? "met" : "**missed**");
+const rowLine = (r) => `| ${r.n} | ${cell(r.what)} | ${cell(r.coord)} | ${cell(r.base)} | ${cell(r.ratio)} | ${cell(r.goal)} | ${verdict(r.met)} |`;
+const date = `${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`;
+const runText =
+  `coord ${head}${dirty} · ${cpus().length} cores (${cpus()[0]?.model?.trim() ?? "?"}) · ` +
+  `${platform()} ${release()} · Node ${process.version.slice(1)} · git ${gitVersion} · ${dur(performance.now() - began)} in all · ` +
+  `load average during the run ${(load.reduce((a, b) => a + b, 0) / load.length).toFixed(1)} (at most ${Math.max(...load).toFixed(1)})`;
 const text = [
   `# coord bench${SMOKE ? " (smoke: sizes ÷ 10)" : ""}`,
   "",
-  `${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC · coord ${head}${dirty} · ${cpus().length} cores (${cpus()[0]?.model?.trim() ?? "?"}) · ` +
-    `${platform()} ${release()} · Node ${process.version.slice(1)} · git ${gitVersion} · ${dur(performance.now() - began)} in all · ` +
-    `load average during the run ${(load.reduce((a, b) => a + b, 0) / load.length).toFixed(1)} (at most ${Math.max(...load).toFixed(1)})`,
+  `${date} · ${runText}`,
   "",
   "Whole processes (`node dist/coord.mjs …`, spawned) against a `git daemon` on 127.0.0.1; the raw-git baseline in the same run, on the same hub. Medians; the ratio is coord ÷ baseline.",
   "",
   "| # | measurement | coord | raw git | ratio | goal | |",
   "|---|---|---|---|---|---|---|",
-  ...rows.map((r) => `| ${r.n} | ${cell(r.what)} | ${cell(r.coord)} | ${cell(r.base)} | ${cell(r.ratio)} | ${cell(r.goal)} | ${verdict(r.met)} |`),
+  ...rows.map(rowLine),
   "",
   ...rows.map((r) => `- ${r.n}: ${r.notes}`),
   ...(micro.length
@@ -164,9 +179,14 @@ console.log(text);
 
 if (!SMOKE && !only && failures.length === 0) {
   mkdirSync(join(REPO, "bench"), { recursive: true });
-  writeFileSync(join(REPO, "bench", "results.md"), text);
+  writeFileSync(RESULTS, text);
   say("written to bench/results.md");
-} else if (!SMOKE) say(failures.length ? "bench/results.md not written: a row could not run" : "bench/results.md not written: only some rows ran");
+} else if (write && failures.length === 0) {
+  const { withPartialRun } = await import("./bench/results-file.mjs");
+  const measured = rows.map((r) => ({ n: r.n, line: rowLine(r), note: r.notes }));
+  writeFileSync(RESULTS, withPartialRun(readFileSync(RESULTS, "utf8"), measured, { date, text: runText, only: only.join(",") }));
+  say(`rows ${rows.map((r) => r.n).join(", ")} written into bench/results.md (marked as a partial run)`);
+} else if (!SMOKE) say(failures.length ? "bench/results.md not written: a row could not run" : "bench/results.md not written: only some rows ran (--write puts them in)");
 if (failures.length) {
   for (const f of failures) console.error(`bench: ${f}`);
   process.exitCode = 1;

@@ -50,4 +50,25 @@ describe.each([
     await until(() => seen === 2, 5_000);
     expect(seen).toBe(2);
   }, 20_000);
+
+  it("a request for a publish is told apart from one for a sync, and neither hides the other", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "coord-sync-request-"));
+    dirs.push(dir);
+    const kinds: string[] = [];
+    const w = watchSyncRequests(
+      dir,
+      (kind) => kinds.push(kind),
+      () => {},
+      { poll, pollMs: 200 },
+    );
+    closers.push(() => w.close());
+    await sleep(300);
+    await requestSync(dir, new Date(), "publish");
+    await until(() => kinds.length === 1, 5_000);
+    expect(kinds).toEqual(["publish"]);
+    await requestSync(dir);
+    await requestSync(dir, new Date(), "publish");
+    await until(() => kinds.length === 3, 5_000);
+    expect(kinds.slice(1).sort()).toEqual(["publish", "sync"]);
+  }, 20_000);
 });

@@ -103,6 +103,28 @@ describe("turns under GitHub's budget", () => {
     expect(waited).toEqual([1500]);
   });
 
+  it("a publish that would wait for its turn goes at once once something someone waits for was stored meanwhile (urged: issue 57 item 10)", async () => {
+    fleet = await memoryFleet(["a", "b", "c"], { orders: ordersText([], {}) });
+    const f = fleet;
+    const waited: number[] = [];
+    let t = NOT_A_TURN + 60_000 + 1500; // a's turn begins 1.5 s later: a near turn, waited for within the sync
+    const at = {
+      now: () => new Date(t),
+      waitTurn: async (ms: number) => {
+        waited.push(ms);
+        t += ms;
+      },
+    };
+    await f.pushOrders(ordersText([{ id: "job", to: "a", run: "true" }], {}));
+    // The daemon was told of an agent's answer stored while this sync ran (daemon.ts aborts `urged`).
+    const urge = new AbortController();
+    urge.abort();
+    const r = await f.sync("a", { ...at, full: true, turns: "defer", urged: urge.signal });
+    expect(r.ran.map((x) => x.id)).toEqual(["job"]);
+    expect(r.pushed).toBeDefined();
+    expect(waited).toEqual([]);
+  });
+
   it("an acknowledgement someone made goes at once, as a message does, where a received mark waits for the bucket", async () => {
     fleet = await memoryFleet(["a", "b", "c"], { orders: ordersText([], {}) });
     const f = fleet;

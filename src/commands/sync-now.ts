@@ -106,8 +106,8 @@ function insideSyncOf(name: string, env: NodeJS.ProcessEnv = process.env): boole
 export const SOON_WAIT_MS = 5_000;
 
 /**
- * Publishes soon what was just stored, without failing: the checkout's daemon is asked when one runs (and this
- * returns at once); otherwise a sync here that starts no task, retried while another process holds the checkout, up
+ * Publishes soon what was just stored, without failing: the checkout's daemon is asked for a publish when one runs
+ * (daemon/request.ts; this returns at once); otherwise a sync here that starts no task, retried while another process holds the checkout, up
  * to `waitMs` (SOON_WAIT_MS). Within the push budget as ever: the sync's judge step decides.
  */
 export async function publishSoon(m: Machine, opts: Omit<SyncNowOptions, "log"> = {}): Promise<Soon> {
@@ -116,7 +116,8 @@ export async function publishSoon(m: Machine, opts: Omit<SyncNowOptions, "log"> 
   const deadline = Date.now() + waitMs;
   try {
     if (await daemonRunning(m.stateDir)) {
-      await requestSync(m.stateDir);
+      // Only something stored to push: the daemon builds it on the tip it last saw, without fetching first.
+      await requestSync(m.stateDir, new Date(), "publish");
       return { by: "daemon" };
     }
     for (let tries = 0; ; tries++) {

@@ -215,6 +215,11 @@ class Daemon {
   private lookFailed = false;
   /** The wake refs of this machine and of the fleet as its last look saw them (core/hub/wakes.ts). */
   private lastWakes: WakesSeen = {};
+  /**
+   * Aborted when an answer (or a message sent) is stored while the running sync waits for its turn to push: that
+   * wait ends, and it goes with that push. None between syncs.
+   */
+  private urge: AbortController | undefined;
 
   constructor(
     private readonly machine: GitMachine,
@@ -240,7 +245,13 @@ class Daemon {
     lockLost.addEventListener("abort", () => this.stop.abort(), { once: true });
     if (lockLost.aborted) this.stop.abort();
     this.services = new Supervisor(machine, this.log, () => this.dispatch({ type: "poked" }));
-    this.onCall = onCallEngine(machine, { log: this.log, publish: () => this.dispatch({ type: "asked" }) });
+    this.onCall = onCallEngine(machine, { log: this.log, publish: (what) => this.publish(what === "answer") });
+  }
+
+  /** Something stored here to publish (an answer, a step, a message sent): a publish, urgent or not. */
+  private publish(urgent: boolean): void {
+    if (urgent) this.urge?.abort();
+    this.dispatch({ type: "publish" });
   }
 
   /** Its daemon.json written (the caller gets its error); not when it lost its lock. */
@@ -298,7 +309,7 @@ class Daemon {
   /** The loop, from a first sync at once until a stop: a command's request for a sync is watched meanwhile. */
   async run(): Promise<void> {
     const { opts, stop } = this;
-    const requests = watchSyncRequests(this.machine.stateDir, () => this.dispatch({ type: "asked" }), this.log);
+    const requests = watchSyncRequests(this.machine.stateDir, (kind) => (kind === "publish" ? this.publish(true) : this.dispatch({ type: "asked" })), this.log);
     // Said before daemon.json names this pid: whoever waits for the pid (daemon start) finds the line.
     const looks = opts.look === false ? "; no looks between syncs" : `; ${describeReadShare(this.reads.share)} until the first sync counts the fleet`;
     this.log(`coord daemon ${process.pid} started for ${opts.dir}: schedule "${this.schedule}", jitter up to ${this.jitter}s${looks}`);
@@ -330,12 +341,16 @@ class Daemon {
     try {
       // A quiet sync reads no tip: a coord pause (or resume) since the last one still reaches the services.
       await this.services.refresh().catch((e: unknown) => this.log(`services: ${describeFailure(e).message}`));
-      r = await sync(this.syncOptions(why));
-      this.synced(r, started);
+      // Only something stored here to push: built on the tip this machine last saw (its last sync's), not fetched again.
+      const seen = why === "publish" ? await this.machine.repo.trackedNow().catch(() => undefined) : undefined;
+      this.urge = new AbortController();
+      r = await sync({ ...this.syncOptions(why), ...(seen ? { fetched: { tip: seen, stale: true as const } } : {}), urged: this.urge.signal });
+      this.synced(r, started, seen !== undefined);
     } catch (err) {
       this.failed(err as Error, started);
     }
     delete this.info.syncingSince;
+    this.urge = undefined;
     // The messages it delivered start their turns (and a /stop stops one), now rather than at the next sync.
     void this.onCall.pump();
     // Work ended: there may be more for the free slot (the queue drains without waiting for a tick).
@@ -365,7 +380,7 @@ class Daemon {
       // The hub moved (a look saw it): no second look at the tip before the fetch. Asked for (a message to publish)
       // or poked (a service changed): something local changed, maybe while the last sync ran, after it read the
       // local state and before its quiet stamp took the state's fingerprint: the stamp would answer "nothing changed".
-      full: !services.ready || why === "moved" || why === "asked" || why === "poked" || why === "turn",
+      full: !services.ready || why === "moved" || why === "asked" || why === "poked" || why === "turn" || why === "publish",
       // Its last publish ends the sync until a far turn to push, instead of holding it (its looks go on meanwhile);
       // the wake for it pushes at once.
       turns: why === "turn" ? "now" : "defer",
@@ -375,9 +390,10 @@ class Daemon {
   }
 
   /** A sync that ended: its reads counted, said in daemon.json and the log. */
-  private synced(r: SyncResult, started: number): void {
-    // What it read of the hub: a quiet sync's look, or a fetch (and one more per push that lost its race).
-    this.reads.spend(r.quiet ? 1 : 1 + Math.max(0, r.pushAttempts - 1));
+  private synced(r: SyncResult, started: number, onSeenTip: boolean): void {
+    // What it read of the hub: a quiet sync's look, or a fetch (none for a publish on the tip it saw), and one more
+    // per push that lost its race.
+    this.reads.spend(r.quiet ? 1 : (onSeenTip ? 0 : 1) + Math.max(0, r.pushAttempts - 1));
     this.info.lastSync = {
       at: new Date().toISOString(),
       ok: true,

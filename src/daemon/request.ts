@@ -2,7 +2,10 @@
 // writes a small file into the checkout's local state; the daemon watches
 // the state directory and syncs at once (or right after the sync it is in).
 // The asker knows its answer by daemon.json: a sync that started after the
-// request has everything the asker had journaled before it.
+// request has everything the asker had journaled before it. A command that
+// only stored something to push (coord send's message) asks for a publish
+// instead, in a file of its own: the daemon builds it on the tip it last saw,
+// without fetching first (core/machine/daemon-loop.ts "publish").
 import { type FSWatcher, watch } from "node:fs";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
@@ -10,10 +13,18 @@ import { writeDurably } from "../state/files.js";
 
 /** The request file in the local state: when and by which process the last sync was asked for. */
 export const SYNC_REQUEST = "sync-request";
+/** The file of a request for a publish (something stored to push, nothing to fetch): when and by which process. */
+export const PUBLISH_REQUEST = "publish-request";
 
-/** Asks the daemon of this checkout for a sync now; the moment asked (a sync that started at or after it answers). */
-export async function requestSync(stateDir: string, now = new Date()): Promise<Date> {
-  await writeDurably(join(stateDir, SYNC_REQUEST), `${now.toISOString()} ${process.pid}\n`);
+/** What was asked: a sync, or a publish only (a sync that builds on the tip last seen instead of fetching). */
+export type RequestKind = "sync" | "publish";
+
+/**
+ * Asks the daemon of this checkout for a sync now (or, `kind` "publish", for a publish of what was stored); the
+ * moment asked (a sync that started at or after it answers).
+ */
+export async function requestSync(stateDir: string, now = new Date(), kind: RequestKind = "sync"): Promise<Date> {
+  await writeDurably(join(stateDir, kind === "publish" ? PUBLISH_REQUEST : SYNC_REQUEST), `${now.toISOString()} ${process.pid}\n`);
   return now;
 }
 
@@ -21,39 +32,48 @@ export async function requestSync(stateDir: string, now = new Date()): Promise<D
 const POLL_MS = 2_000;
 
 /**
- * Calls `onRequest` whenever a sync is asked for, until closed. The state directory is watched (the file is
- * written by a rename, which a watch of the file itself would miss); when it cannot be (or with `poll`), the
- * file's time is looked at every 2 s instead.
+ * Calls `onRequest` whenever a sync (or a publish) is asked for, until closed. The state directory is watched (the
+ * files are written by a rename, which a watch of the file itself would miss); when it cannot be (or with `poll`),
+ * the files' times are looked at every 2 s instead.
  */
-export function watchSyncRequests(stateDir: string, onRequest: () => void, log: (line: string) => void, opts: { poll?: boolean; pollMs?: number } = {}): { close(): void } {
+export function watchSyncRequests(
+  stateDir: string,
+  onRequest: (kind: RequestKind) => void,
+  log: (line: string) => void,
+  opts: { poll?: boolean; pollMs?: number } = {},
+): { close(): void } {
   const every = opts.pollMs ?? POLL_MS;
-  const path = join(stateDir, SYNC_REQUEST);
+  const files: [RequestKind, string][] = [
+    ["sync", SYNC_REQUEST],
+    ["publish", PUBLISH_REQUEST],
+  ];
   let watcher: FSWatcher | undefined;
   let poll: NodeJS.Timeout | undefined;
-  let seen: number | undefined;
+  const seen = new Map<RequestKind, number>();
   let closed = false;
-  const changed = async () => {
-    const mtime = (await stat(path).catch(() => undefined))?.mtimeMs;
-    if (mtime === undefined || mtime === seen) return false;
-    seen = mtime;
+  const changed = async (kind: RequestKind, name: string) => {
+    const mtime = (await stat(join(stateDir, name)).catch(() => undefined))?.mtimeMs;
+    if (mtime === undefined || mtime === seen.get(kind)) return false;
+    seen.set(kind, mtime);
     return true;
   };
   // What is there at the start was answered by the daemon before (or is older than this one): not a request.
-  const ready = changed().catch(() => false);
-  const fire = () =>
+  const ready = Promise.all(files.map(([kind, name]) => changed(kind, name).catch(() => false)));
+  const fire = (which: [RequestKind, string][]) =>
     void ready.then(async () => {
-      if (!closed && (await changed())) onRequest();
+      for (const [kind, name] of which) if (!closed && (await changed(kind, name))) onRequest(kind);
     });
   const startPolling = () => {
     if (poll || closed) return;
-    poll = setInterval(fire, every);
+    poll = setInterval(() => fire(files), every);
     poll.unref();
   };
   if (opts.poll) startPolling();
   else
     try {
       watcher = watch(stateDir, { persistent: false }, (_event, name) => {
-        if (name === SYNC_REQUEST) fire();
+        const file = files.filter(([, n]) => n === name);
+        if (file.length) fire(file);
       });
       watcher.on("error", (e) => {
         log(`cannot watch ${stateDir} for sync requests (${(e as Error).message}); looking every ${every / 1000} s instead`);

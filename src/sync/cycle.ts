@@ -97,6 +97,8 @@ export interface CycleContext {
   turns?: Turns;
   /** Agents on call under a daemon: told when the cycle delivered new messages (their turns start before its publish). */
   onReceived?: () => void;
+  /** Aborted when something someone waits for was stored meanwhile (SyncOptions.urged): a wait for a turn to push ends. */
+  urged?: AbortSignal;
   /** Agents on call: the turns of the messages it delivers run in this sync (SyncOptions.onCallHere, and the machine is on call). */
   onCallHere?: true;
   /** Publishes one at a time. */

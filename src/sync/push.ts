@@ -263,8 +263,11 @@ async function fetchTip(c: Pick<Cycle, "m">): Promise<string> {
 async function turnComes(c: Cycle, tries: Tries, wait: number): Promise<boolean> {
   if (wait <= 0) return false;
   const since = performance.now();
-  // A machine told to stop pushes what it has at once (its interrupted tasks): its last word waits for no turn.
-  await (c.waitTurn ? c.waitTurn(wait) : delay(wait, undefined, c.stopping ? { signal: c.stopping } : {}).catch(() => {}));
+  // A machine told to stop pushes what it has at once (its interrupted tasks): its last word waits for no turn. Nor
+  // does what someone waits for, stored meanwhile (urged): the try builds again at once, with it.
+  const signals = [c.stopping, c.urged].filter((s) => s !== undefined);
+  const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+  await (c.waitTurn ? c.waitTurn(wait) : delay(wait, undefined, signal ? { signal } : {}).catch(() => {}));
   tries.turnsMs += performance.now() - since;
   return true;
 }
@@ -276,7 +279,7 @@ function takesTurns(c: Cycle): boolean {
 
 /** How long this try would wait for its turn (ms; turnComes), 0: none (a stopping sync, turns spent, the daemon's turn). */
 function turnWaitNow(c: Cycle, tries: Tries): number {
-  if (c.stopping?.aborted || tries.turnsMs >= c.pushBudgetMs) return 0;
+  if (c.stopping?.aborted || c.urged?.aborted || tries.turnsMs >= c.pushBudgetMs) return 0;
   const wait = turnWait(c.budget.share!, c.budget.rank ?? 0, c.now().getTime(), turnsAt(timings.timeScale));
   // The daemon woke for this turn, a little before it (TURN_LEAD_MS): the rest is waited for; later, it pushes at once.
   if (c.turns === "now") return wait <= TURN_LEAD_MS ? wait : 0;

@@ -125,8 +125,10 @@ export interface ClockAndIO {
   /**
    * The remote's tip as the caller fetched it a moment ago (coord init, right after its clone), and its files
    * when it read them: the cycle's own fetch and read are skipped. A push rejected meanwhile fetches as ever.
+   * `stale`: the tip this machine last saw, not fetched now (the daemon's publish of an answer, core/machine/daemon-loop.ts
+   * "publish"): its publish's first push may lose to a move since, and the next try fetches at once (push.ts First).
    */
-  fetched?: { tip: string; files?: Map<string, string> };
+  fetched?: { tip: string; files?: Map<string, string>; stale?: true };
   /**
    * A fetch started before the sync (sync's `headStart`), asked where the cycle would fetch: its tip, or
    * undefined, and the cycle fetches itself.
@@ -150,6 +152,12 @@ export interface DaemonExtras {
   turns?: Turns;
   /** Agents on call: told as soon as the sync delivered new messages, so that their turns start before its publish. */
   onReceived?: () => void;
+  /**
+   * Aborted when something someone waits for was stored while the sync runs (an agent's answer, a message sent): a
+   * publish waiting for its turn to push goes now, built again on the tip as it is, with what was stored (what
+   * someone waits for waits for no turn).
+   */
+  urged?: AbortSignal;
 }
 
 /** A sync's options resolved once, in their groups: what it does (`act` and the rest), its clock and I/O, the daemon's extras. */
@@ -161,7 +169,7 @@ interface Resolved {
 }
 
 function resolveOptions(opts: CycleOptions): Resolved {
-  const { waitTurn, signal, fetched, headStart, heartbeat, onModel, turns, onReceived } = opts;
+  const { waitTurn, signal, fetched, headStart, heartbeat, onModel, turns, onReceived, urged } = opts;
   return {
     act: actOf(opts),
     todo: { scheduled: opts.scheduled === true, full: opts.full === true, askAgents: opts.askAgents !== false, onCallHere: opts.onCallHere === true },
@@ -174,7 +182,13 @@ function resolveOptions(opts: CycleOptions): Resolved {
       ...(fetched ? { fetched } : {}),
       ...(headStart ? { headStart } : {}),
     },
-    daemon: { ...(heartbeat !== undefined ? { heartbeat } : {}), ...(onModel ? { onModel } : {}), ...(turns ? { turns } : {}), ...(onReceived ? { onReceived } : {}) },
+    daemon: {
+      ...(heartbeat !== undefined ? { heartbeat } : {}),
+      ...(onModel ? { onModel } : {}),
+      ...(turns ? { turns } : {}),
+      ...(onReceived ? { onReceived } : {}),
+      ...(urged ? { urged } : {}),
+    },
   };
 }
 
@@ -431,7 +445,8 @@ const STEPS: Readonly<Record<Act, readonly Step[]>> = {
 async function cycle(machine: Machine, how: Resolved, result: SyncResult, lock: HeldLock, seen: { model?: RepoModel }): Promise<CycleEnd> {
   const c = await viewStep(machine, how, result, lock, seen);
   const { view } = c;
-  let made: Made = { view, todo: { run: [], claim: [], waiting: [] }, first: { tip: view.tip, files: view.files }, end: {} };
+  const stale = how.io.fetched?.stale ? { stale: true } : {};
+  let made: Made = { view, todo: { run: [], claim: [], waiting: [] }, first: { tip: view.tip, files: view.files, ...stale }, end: {} };
   for (const step of STEPS[how.act]) made = { ...made, ...(await step(c, made)) };
   return made.end;
 }
@@ -464,6 +479,7 @@ async function viewStep(machine: Machine, how: Resolved, result: SyncResult, loc
     ...(daemon.onModel && act !== "dry-run" ? { onModel: daemon.onModel } : {}),
     ...(daemon.turns ? { turns: daemon.turns } : {}),
     ...(daemon.onReceived && act !== "dry-run" ? { onReceived: daemon.onReceived } : {}),
+    ...(daemon.urged ? { urged: daemon.urged } : {}),
     ...(todo.onCallHere && act === "run" && machine.config.onCall !== undefined ? { onCallHere: true as const } : {}),
     inTurn: inTurn(),
     lock,

@@ -10,7 +10,10 @@
 //            that woke nobody here, while quiet (calm: core/hub/wakes.ts), within QUIET_OTHERS_MS
 //   poked    a service changed while idle: a sync in POKE_MS (more changes meanwhile make one sync)
 //   syncing  a sync runs; ticks that fall meanwhile are dropped (never two at once)
-//   asked    a sync runs and another follows it at once (asked for, or a service changed, meanwhile)
+//   asked    a sync runs and another follows it at once (asked for, or a service changed, meanwhile); when only
+//            something stored here waits to be pushed (an agent's answer, a message sent: a "publish"), the one
+//            after it builds on the tip this sync ended on, without fetching again (its push's compare-and-swap
+//            says whether the hub moved meanwhile)
 //   stopping a stop came while a sync runs: its tasks are interrupted after the grace, its git killed later
 //   stopped  nothing runs; the daemon ends
 //
@@ -65,9 +68,11 @@ export interface LoopSettings {
 
 /**
  * Why a sync starts. "turn": the wake for a publish that waited (its turn to push, or the push budget): the sync
- * pushes what waited at once (sync/sync.ts `turns`).
+ * pushes what waited at once (sync/sync.ts `turns`). "publish": only something stored here waits to be pushed (the
+ * `publish` event), and no move of the hub was seen since the last sync: the sync builds on the tip this machine
+ * last saw (fetched or pushed) instead of fetching; a push the hub refuses (it moved) fetches and builds again at once.
  */
-export type Why = "start" | "tick" | "wake" | "turn" | "asked" | "poked" | "ran work" | "moved";
+export type Why = "start" | "tick" | "wake" | "turn" | "asked" | "poked" | "ran work" | "moved" | "publish";
 
 /**
  * `movedAt`: a move a look saw is synced then (its spread, at random); the daemon looks on meanwhile, and a move that
@@ -76,10 +81,10 @@ export type Why = "start" | "tick" | "wake" | "turn" | "asked" | "poked" | "ran 
  */
 export type LoopState =
   | { kind: "idle"; tickAt: number; wakeAt?: number; lookAt?: number; forTurn?: true; movedAt?: number; quiet?: true }
-  | { kind: "looking"; tickAt: number; wakeAt?: number; since: number; afterLook?: "asked" | "poked"; forTurn?: true; movedAt?: number; quiet?: true }
+  | { kind: "looking"; tickAt: number; wakeAt?: number; since: number; afterLook?: "asked" | "poked" | "publish"; forTurn?: true; movedAt?: number; quiet?: true }
   | { kind: "poked"; tickAt: number; at: number }
   | { kind: "syncing"; since: number }
-  | { kind: "asked"; since: number; by: "asked" | "poked" }
+  | { kind: "asked"; since: number; by: "asked" | "poked" | "publish" }
   | { kind: "stopping"; interruptAt: number; killGitAt: number; interrupted: boolean; gitKilled: boolean }
   | { kind: "stopped" };
 
@@ -90,6 +95,11 @@ export type LoopEvent =
   | { type: "asked" }
   /** A service changed: a sync publishes it. */
   | { type: "poked" }
+  /**
+   * Something stored here waits to be pushed and nothing else (an agent's answer or step, sync/on-call.ts; a message
+   * sent, daemon/request.ts): a sync "publish" (no fetch) unless a move seen since the last sync is still to be synced.
+   */
+  | { type: "publish" }
   | { type: "stop" }
   /**
    * The running sync ended; `quietUntil`: until when its quiet stamp says nothing happens (src/core/machine/quiet.ts);
@@ -134,9 +144,13 @@ function idleAfter(now: number, quietUntil: number | undefined, s: LoopSettings,
   return { kind: "idle", tickAt, wakeAt: Math.max(quietUntil, now + WAKE_FLOOR_MS) + spread, ...look, ...(deferred ? { forTurn: true as const } : {}) };
 }
 
-/** The next look, when the daemon looks. */
-function lookAfter(now: number, s: LoopSettings): { lookAt?: number } {
-  const at = s.nextLook?.(now);
+/**
+ * The next look, when the daemon looks: its pace counted from `from`, the start of the last look (its read was spent
+ * then), or now. A look that takes long (a far hub: one round trip of `git ls-remote`, 0.6 s across an ocean) does not
+ * stretch the pace: at most one look a pace still, and never two at once.
+ */
+function lookAfter(now: number, s: LoopSettings, from = now): { lookAt?: number } {
+  const at = s.nextLook?.(from);
   return at !== undefined && Number.isFinite(at) ? { lookAt: Math.max(at, now) } : {};
 }
 
@@ -146,7 +160,7 @@ function idleAfterLook(state: Extract<LoopState, { kind: "looking" }>, now: numb
     kind: "idle",
     tickAt: state.tickAt,
     ...wakeOf(state),
-    ...lookAfter(now, s),
+    ...lookAfter(now, s, state.since),
     ...(movedAt !== undefined ? { movedAt } : {}),
     ...(state.quiet ? { quiet: true as const } : {}),
   };
@@ -232,6 +246,10 @@ export function step(state: LoopState, event: LoopEvent, now: number, s: LoopSet
         }
         case "asked":
           return syncNow(now, "asked", "a sync was asked for: syncing now");
+        case "publish":
+          // A move seen and not synced yet: that sync fetches what it brought, and publishes this with it.
+          if (state.kind === "idle" && state.movedAt !== undefined) return syncNow(now, "moved", "something to publish, and the hub moved: syncing now");
+          return syncNow(now, "publish", "something to publish: publishing it on the tip this machine last saw");
         case "poked":
           // A move's sync, due sooner, publishes the service's change too; a later one is this sync (it fetches).
           if (state.kind === "idle" && state.movedAt !== undefined && state.movedAt <= now + POKE_MS) return stay;
@@ -251,13 +269,18 @@ export function step(state: LoopState, event: LoopEvent, now: number, s: LoopSet
         case "asked":
           return { state: { ...state, afterLook: "asked" }, actions: [] };
         case "poked":
+          // A publish after the look publishes the service's change too (every sync refreshes the services first).
           return state.afterLook ? stay : { state: { ...state, afterLook: "poked" }, actions: [] };
+        case "publish":
+          return state.afterLook ? stay : { state: { ...state, afterLook: "publish" }, actions: [] };
         case "stop":
           return { state: { kind: "stopped" }, actions: [] }; // a look changes nothing: it is left behind
         case "looked":
           if (event.moved) {
             if (event.addressed) return syncNow(now, "moved", "the hub moved with a wake for this machine: syncing now");
             if (state.afterLook === "asked") return syncNow(now, "asked", "a sync was asked for: syncing now");
+            // Something to publish on a hub that moved: a sync that fetches (its publish would lose the race otherwise).
+            if (state.afterLook === "publish") return syncNow(now, "moved", "something to publish, and the hub moved: syncing now");
             // Quiet, another machine's claim, result or heartbeat changes nothing here (what is for it wakes it, or the
             // fleet): synced only within QUIET_OTHERS_MS, for a sender that could not wake it (a host that refused its
             // wake, an older coord), however many such moves come meanwhile.
@@ -271,6 +294,10 @@ export function step(state: LoopState, event: LoopEvent, now: number, s: LoopSet
             return { state: idleAfterLook(state, now, s, movedAt), actions: [] };
           }
           if (state.afterLook === "asked") return syncNow(now, "asked", "a sync was asked for: syncing now");
+          if (state.afterLook === "publish")
+            return state.movedAt !== undefined
+              ? syncNow(now, "moved", "something to publish, and the hub moved: syncing now")
+              : syncNow(now, "publish", "something to publish: publishing it on the tip this machine last saw");
           if (state.afterLook === "poked") return { state: { kind: "poked", tickAt: state.tickAt, at: now + POKE_MS }, actions: [] };
           if (state.wakeAt !== undefined && state.wakeAt <= now) return syncNow(now, wakeWhy(state));
           if (state.movedAt !== undefined && state.movedAt <= now) return syncNow(now, "moved", "the hub moved: syncing now");
@@ -288,6 +315,11 @@ export function step(state: LoopState, event: LoopEvent, now: number, s: LoopSet
           return { state: { kind: "asked", since: state.since, by: "asked" }, actions: [log("a sync was asked for: syncing again when this one ends")] };
         case "poked":
           return state.kind === "asked" ? stay : { state: { kind: "asked", since: state.since, by: "poked" }, actions: [] };
+        case "publish":
+          // A sync asked for (or a service's change) after this one fetches, and publishes it too.
+          return state.kind === "asked"
+            ? stay
+            : { state: { kind: "asked", since: state.since, by: "publish" }, actions: [log("something to publish: publishing it when this sync ends, on the tip it ends on")] };
         case "stop":
           return {
             state: { kind: "stopping", interruptAt: now + s.graceMs, killGitAt: now + s.graceMs + s.killGitMs, interrupted: false, gitKilled: false },
@@ -296,10 +328,11 @@ export function step(state: LoopState, event: LoopEvent, now: number, s: LoopSet
         case "ended":
           if (event.ranWork) return syncNow(now, "ran work", "ran work: syncing again at once for more");
           if (event.newerTip) return syncNow(now, "moved", "the hub moved during the sync: syncing again for what it brought");
-          if (state.kind === "asked")
-            return state.by === "asked"
-              ? syncNow(now, "asked", "a sync was asked for meanwhile: syncing again")
-              : syncNow(now, "poked", "a service changed: syncing again to publish it");
+          if (state.kind === "asked") {
+            if (state.by === "asked") return syncNow(now, "asked", "a sync was asked for meanwhile: syncing again");
+            if (state.by === "publish") return syncNow(now, "publish", "publishing what was stored meanwhile, on the tip the sync ended on");
+            return syncNow(now, "poked", "a service changed: syncing again to publish it");
+          }
           return { state: idleAfter(now, event.quietUntil, s, event.deferred === true, event.quiet === true), actions: [] };
       }
       break;

@@ -40,7 +40,7 @@ type MoveKind = { addressed?: true; othersOnly?: true };
 
 interface Play {
   /** Events from outside at given instants. */
-  events?: { at: number; event: "asked" | "poked" | "stop" }[];
+  events?: { at: number; event: "asked" | "poked" | "publish" | "stop" }[];
   /** How long each sync takes (the last repeats). */
   syncMs?: number[];
   /** Whether each sync ran work (the rest: no). */
@@ -236,6 +236,56 @@ describe("the daemon's loop, on a fake clock", () => {
     ]);
   });
 
+  it("a publish asked for during a sync (an answer stored): one sync right after it that builds on its tip, no second full sync", () => {
+    const r = play({ syncMs: [10 * S], events: [{ at: 2 * S, event: "publish" }], until: 4 * MIN });
+    expect(whys(r)).toEqual(["start", "publish"]);
+    expect(at(r)).toEqual([0, 10 * S]);
+    expect(r.logs).toEqual([
+      "something to publish: publishing it when this sync ends, on the tip it ends on",
+      "publishing what was stored meanwhile, on the tip the sync ended on",
+    ]);
+    // Several publishes meanwhile: one sync; an ask (or a service's change) meanwhile makes it a full sync, which publishes them too.
+    const many = play({ syncMs: [10 * S, S], events: [2, 3, 4].map((x) => ({ at: x * S, event: "publish" as const })), until: 4 * MIN });
+    expect(whys(many)).toEqual(["start", "publish"]);
+    for (const first of ["asked", "publish"] as const) {
+      const other = first === "asked" ? "publish" : "asked";
+      const both = play({
+        syncMs: [10 * S, S],
+        events: [
+          { at: 2 * S, event: first },
+          { at: 3 * S, event: other },
+        ],
+        until: 4 * MIN,
+      });
+      expect(whys(both)).toEqual(["start", "asked"]);
+    }
+    const poked = play({
+      syncMs: [10 * S, S],
+      events: [
+        { at: 2 * S, event: "poked" },
+        { at: 3 * S, event: "publish" },
+      ],
+      until: 4 * MIN,
+    });
+    expect(whys(poked)).toEqual(["start", "poked"]);
+    // A sync that ran work, or landed on a newer tip, is followed by one that fetches, and publishes it too.
+    expect(whys(play({ syncMs: [10 * S, S], ranWork: [true], events: [{ at: 2 * S, event: "publish" }], until: 4 * MIN }))).toEqual(["start", "ran work"]);
+    expect(whys(play({ syncMs: [10 * S, S], newerTip: [true], events: [{ at: 2 * S, event: "publish" }], until: 4 * MIN }))).toEqual(["start", "moved"]);
+  });
+
+  it("a publish asked for while idle syncs now on the tip last seen, unless a move seen is still to be synced: then that sync", () => {
+    const r = play({ events: [{ at: MIN, event: "publish" }], until: 4 * MIN });
+    expect(whys(r)).toEqual(["start", "publish"]);
+    expect(at(r)).toEqual([0, MIN]);
+    const idle: LoopState = { kind: "idle", tickAt: 5 * MIN, movedAt: MIN + 5 * S };
+    expect(step(idle, { type: "publish" }, MIN, settings()).actions).toEqual([
+      { type: "log", line: "something to publish, and the hub moved: syncing now" },
+      { type: "sync", why: "moved" },
+    ]);
+    const poked: LoopState = { kind: "poked", tickAt: 5 * MIN, at: MIN + POKE_MS };
+    expect(step(poked, { type: "publish" }, MIN, settings()).actions.at(-1)).toEqual({ type: "sync", why: "publish" });
+  });
+
   it("a service that changes while idle is published by one sync, POKE_MS after its last change", () => {
     const r = play({
       events: [
@@ -315,7 +365,7 @@ describe("the daemon's loop, on a fake clock", () => {
   });
 
   it("for any asks, pokes and stops: never two syncs at once; each ask and poke is answered by one sync soon after; a stop ends it", () => {
-    const event = fc.record({ at: fc.integer({ min: 0, max: 30 * MIN }), event: fc.constantFrom("asked" as const, "poked" as const) });
+    const event = fc.record({ at: fc.integer({ min: 0, max: 30 * MIN }), event: fc.constantFrom("asked" as const, "poked" as const, "publish" as const) });
     const longest = 8 * MIN;
     // No schedule: every sync after the first is one an ask, a poke or work made.
     const s = settings({ nextTick: () => Number.POSITIVE_INFINITY });
@@ -352,26 +402,32 @@ describe("the daemon's looks at the hub (core/hub/reads.ts gives their pace)", (
   it("looks at its pace between ticks; a look that sees nothing new syncs nothing", () => {
     const r = play({ until: 20 * S }, looksEvery(2 * S));
     expect(whys(r)).toEqual(["start"]);
-    // The first sync ends at 1 s; a look every 2 s after it (each 100 ms long, the next 2 s after its end).
-    expect(looks(r)).toEqual([3000, 5100, 7200, 9300, 11400, 13500, 15600, 17700, 19800]);
+    // The first sync ends at 1 s; a look every 2 s after it, counted from each look's start (each 100 ms long): a look
+    // that takes long (a far hub) does not stretch the pace.
+    expect(looks(r)).toEqual([3000, 5000, 7000, 9000, 11000, 13000, 15000, 17000, 19000]);
+    const slow = play({ until: 20 * S, lookMs: 700 }, looksEvery(2 * S));
+    expect(looks(slow)).toEqual([3000, 5000, 7000, 9000, 11000, 13000, 15000, 17000, 19000]);
+    // A look longer than the pace: the next starts when it ends, never two at once.
+    expect(looks(play({ until: 10 * S, lookMs: 2500 }, looksEvery(2 * S)))).toEqual([3000, 5500, 8000]);
   });
 
   it("a move is synced at the next look, within the look's pace", () => {
     const r = play({ moves: [10_000], until: 20 * S }, looksEvery(2 * S));
-    expect(r.syncs[1]).toEqual({ at: 11_500, why: "moved" }); // the look at 11.4 s, 100 ms long
+    expect(r.syncs[1]).toEqual({ at: 11_100, why: "moved" }); // the look at 11 s, 100 ms long
     expect(r.logs).toContain("the hub moved: syncing now");
     // After that sync, looks go on from its end.
-    expect(looks(r).filter((t) => t > 11_500)[0]).toBe(14_500);
+    expect(looks(r).filter((t) => t > 11_100)[0]).toBe(14_100);
   });
 
   it("a move seen is synced within moveSpreadMs at random (machines that all saw it do not push together); an ask meanwhile syncs at once", () => {
     const s = settings({ nextLook: (now) => now + 2 * S, moveSpreadMs: 1000, random: () => 0.5 });
     const r = play({ moves: [10_000], until: 20 * S }, s);
-    // The look at 11.4 s ends at 11.5 s; the sync half the spread later. (random 0.5 also spreads the looks by 100 ms.)
+    // The look that sees it ends 100 ms after its start; the sync half the spread later. (random 0.5 also spreads the looks by 100 ms.)
     const moved = r.syncs.find((x) => x.why === "moved");
-    expect(moved?.at).toBe(r.actions.filter((a) => a.type === "look" && a.at < 12_000).at(-1)!.at + 100 + 500);
+    const seenAt = r.actions.filter((a) => a.type === "look" && a.at < 12_000).at(-1)!.at + 100;
+    expect(moved?.at).toBe(seenAt + 500);
     expect(r.logs).toContain("the hub moved: syncing now");
-    const asked = play({ moves: [10_000], events: [{ at: 11_610, event: "asked" }], until: 20 * S }, s);
+    const asked = play({ moves: [10_000], events: [{ at: seenAt + 110, event: "asked" }], until: 20 * S }, s);
     expect(asked.syncs.slice(1, 2).map((x) => x.why)).toEqual(["asked"]);
   });
 
@@ -408,6 +464,11 @@ describe("the daemon's looks at the hub (core/hub/reads.ts gives their pace)", (
     expect(asked.syncs[1]).toEqual({ at: 3100, why: "asked" });
     const poked = play({ events: [{ at: 3050, event: "poked" }], until: 5 * S }, looksEvery(2 * S));
     expect(poked.syncs[1]).toEqual({ at: 3100 + POKE_MS, why: "poked" });
+    // A publish: when the look ends, on the tip last seen; a look that saw the hub move makes it a sync that fetches.
+    const publish = play({ events: [{ at: 3050, event: "publish" }], until: 4 * S }, looksEvery(2 * S));
+    expect(publish.syncs[1]).toEqual({ at: 3100, why: "publish" });
+    const moved = play({ moves: [2500], events: [{ at: 3050, event: "publish" }], until: 4 * S }, looksEvery(2 * S));
+    expect(moved.syncs[1]).toEqual({ at: 3100, why: "moved" });
     const tick = play({ until: 5 * MIN + 500 }, settings({ nextLook: (now) => now + 2 * S, nextTick: every(5 * MIN) }));
     expect(tick.syncs.map((x) => x.why)).toEqual(["start", "tick"]);
   });

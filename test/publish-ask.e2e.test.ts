@@ -1,0 +1,53 @@
+// A publish asked of a running daemon (core/machine/daemon-loop.ts "publish", issue 57 item 10): what was only stored
+// here (an agent's answer, a message coord send stored) goes out on the tip the daemon last saw, without a second
+// full sync: no fetch between the answer stored and its push. The daemons' own lines say what each sync did
+// ("fetching …" is a sync's fetch; "published … (…)" names the files its push carried).
+import { describe, expect, it } from "vitest";
+import { inbox } from "../src/commands/messages.js";
+import { waitFor } from "./helpers.js";
+import { type Msg, onCallTests } from "./on-call-fleet.js";
+
+const t = onCallTests("coord-publish-ask-");
+
+/** The daemon's lines from the first one `from` matches after `after` lines, to the first after it that `to` matches. */
+function stretch(out: string, from: RegExp, to: RegExp): string[] {
+  const lines = out.split("\n");
+  const start = lines.findIndex((l) => from.test(l));
+  if (start < 0) return [];
+  const end = lines.findIndex((l, i) => i > start && to.test(l));
+  return end < 0 ? [] : lines.slice(start, end + 1);
+}
+
+describe("a publish asked of the daemon", () => {
+  it("an agent's answer goes out on the tip the daemon last saw, with no fetch after it was stored; so does a message coord send stored", async () => {
+    const oncall = await t.claudeOnCall(["asker", "oncall"]);
+    const asker = t.startDaemon("asker");
+    const synced = (d: { output(): string }) => /\bsync: /.test(d.output());
+    await waitFor(async () => synced(oncall) && synced(asker), 30_000, "both daemons' first syncs", 100);
+    // The stand-in works 2 s (a step, then a sleep): the delivering sync has ended when the answer is stored.
+    const q = await t.send("asker", "oncall", "sleep 2");
+    const answer = await waitFor(
+      async () => ((await inbox({ dir: t.dirOf("asker"), all: true })).messages as Msg[]).find((x) => x.replyTo === q && x.agent?.answer === true),
+      45_000,
+      `the answer to ${q} at the asker`,
+      200,
+    );
+    expect(answer.text).toBe("heard: sleep 2");
+    // From the turn's end (its answer stored) to the push that carried it: no fetch (no second full sync), and one push.
+    const answered = stretch(oncall.output(), new RegExp(`on call: turn of thread ${q} ended\\b`), /\bpublished \S+ on coord \(.*messages\/oncall_TO_asker\.md/);
+    expect(answered.length, oncall.output()).toBeGreaterThan(0);
+    expect(
+      answered.filter((l) => /\bfetching\b/.test(l)),
+      answered.join("\n"),
+    ).toEqual([]);
+    expect(answered.join("\n"), oncall.output()).toMatch(/something to publish: publishing it (on the tip this machine last saw|when this sync ends)/);
+    // The asker's coord send asked its daemon for a publish, not a sync: on the tip it last saw (no fetch before its
+    // push), unless a move its looks saw was still to be synced (then that sync, which fetches it).
+    expect(asker.output()).toMatch(/something to publish(: publishing it on the tip this machine last saw|, and the hub moved: syncing now)/);
+    const sent = stretch(asker.output(), /something to publish: publishing it on the tip this machine last saw/, /\bpublished \S+ on coord \(.*messages\/asker_TO_oncall\.md/);
+    expect(
+      sent.filter((l) => /\bfetching\b/.test(l)),
+      sent.join("\n"),
+    ).toEqual([]);
+  }, 120_000);
+});
