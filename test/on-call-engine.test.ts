@@ -23,7 +23,7 @@ import type { RunProcess } from "../src/sync/on-call-turn.js";
 
 const roots: string[] = [];
 afterEach(async () => {
-  for (const r of roots.splice(0)) await rm(r, { recursive: true, force: true });
+  for (const r of roots.splice(0)) await rm(r, { recursive: true, force: true, maxRetries: 5 });
 });
 
 /** One call of the scripted CLI: its argv and prompt. */

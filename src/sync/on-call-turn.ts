@@ -120,8 +120,16 @@ async function runCli(t: ClaimedTurn, s: OnCallSettings, io: TurnIo, p: Prepared
   const me = m.config.name;
   const chain = chainOf(t.asks);
   const reader = agentReader(t.thread.agent);
-  const record = (event: TurnEvent, what: string) =>
-    updateOnCallState(m.stateDir, (life) => void life.apply(event)).catch((e: unknown) => log(`on call: could not record the turn's ${what}: ${describeFailure(e).message}`));
+  /** The records under way (pid, session, steps): the turn ends after them, so none outlives it. */
+  const recording = new Set<Promise<void>>();
+  const record = (event: TurnEvent, what: string) => {
+    const p = updateOnCallState(m.stateDir, (life) => void life.apply(event)).catch((e: unknown) =>
+      log(`on call: could not record the turn's ${what}: ${describeFailure(e).message}`),
+    );
+    recording.add(p);
+    void p.finally(() => recording.delete(p));
+    return p;
+  };
   const steps = stepRecorder((step) => record({ kind: "step", thread: root, turn: startedAt, step }, "step").then(() => io.publish("step")));
   let session: string | undefined;
   const began = Date.now();
@@ -155,6 +163,7 @@ async function runCli(t: ClaimedTurn, s: OnCallSettings, io: TurnIo, p: Prepared
     },
   });
   steps.done();
+  await Promise.all(recording);
   const stopState = own((await readOnCallState(m.stateDir)).threads, root)?.running?.stop;
   // Stopped from another process (coord agent stop): what the turn left out of its group is ended here too.
   if (stopState || r.timedOut || r.idle || r.aborted) await stopProcesses({ marker }, timings.killGraceS);
