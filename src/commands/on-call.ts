@@ -31,7 +31,7 @@ import { redact } from "../core/trust/redact.js";
 import { type MailboxData, readMailbox } from "../state/mailbox.js";
 import { requestState } from "../core/status/ui-view.js";
 import { queueMessage } from "../sync/mail.js";
-import { cwdRefused, ON_CALL_THREAD_ENV, ON_CALL_TURN_ENV, turnMarker } from "../sync/on-call.js";
+import { cwdRefused, markerOf, ON_CALL_THREAD_ENV, ON_CALL_TURN_ENV, turnMarker } from "../sync/on-call.js";
 
 export interface OnCallOptions {
   dir: string;
@@ -241,12 +241,13 @@ export async function stopTurn(opts: { dir: string; thread: string; by?: string 
   if (!run) throw new CoordError(`nothing runs in thread ${root} now`, EXIT.FAILURE);
   if (!run.pid) throw new CoordError(`the turn of thread ${root} is starting; try again in a moment`, EXIT.FAILURE);
   // Only the turn's own process group: a pid reused since (the turn's coord process crashed) is never signalled.
-  if ((await carriesMarker(run.pid, turnMarker(m.config.name, root, run.startedAt), ON_CALL_TURN_ENV)) === false)
+  const marker = markerOf(m.config.name, root, run.startedAt);
+  if ((await carriesMarker(run.pid, marker.value, marker.variable)) === false)
     throw new CoordError(`the turn of thread ${root} has no process any more (its coord process stopped); the next start of the daemon says so in the thread`, EXIT.FAILURE);
   // Recorded before the signal: its engine answers "stopped", by whom.
   await updateOnCallState(m.stateDir, (life) => life.apply({ kind: "stop", thread: root, turn: run.startedAt, by: opts.by ?? "coord agent stop on this machine", drop: false }));
   const pid = run.pid;
-  await stopProcesses({ pid, marker: { variable: ON_CALL_TURN_ENV, value: turnMarker(m.config.name, root, run.startedAt) } }, timings.killGraceS);
+  await stopProcesses({ pid, marker }, timings.killGraceS);
   return { thread: root, pid };
 }
 

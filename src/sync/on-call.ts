@@ -33,7 +33,7 @@ import { type Said, takeDelivered, type Taken } from "./on-call-take.js";
 import { type ClaimedTurn, type Ended, markerOf, mcpConfigName, ON_CALL_TURN_ENV, type RunProcess, runTurnProcess, turnMarker } from "./on-call-turn.js";
 import { lastFetchedModel } from "./trust.js";
 
-export { cwdRefused, ON_CALL_AGENT_ENV, ON_CALL_CHAIN_ENV, ON_CALL_THREAD_ENV, ON_CALL_TURN_ENV, turnMarker } from "./on-call-turn.js";
+export { cwdRefused, markerOf, ON_CALL_AGENT_ENV, ON_CALL_CHAIN_ENV, ON_CALL_THREAD_ENV, ON_CALL_TURN_ENV, turnMarker } from "./on-call-turn.js";
 
 /** How long after a turn's end could not be recorded or stored (a locked or full disk) the engine tries again. */
 const SETTLE_RETRY_MS = 5_000;
