@@ -124,6 +124,16 @@ export interface Step {
 const log = (line: string): LoopAction => ({ type: "log", line });
 const syncNow = (now: number, why: Why, ...lines: string[]): Step => ({ state: { kind: "syncing", since: now }, actions: [...lines.map(log), { type: "sync", why }] });
 
+/**
+ * Something stored here to publish: built on the tip this machine last saw, unless the hub moved since (a move seen
+ * and not synced yet): then a sync that fetches, and publishes it with what the move brought (a publish on the old
+ * tip would lose the race).
+ */
+const publishNow = (now: number, moved: boolean): Step =>
+  moved
+    ? syncNow(now, "moved", "something to publish, and the hub moved: syncing now")
+    : syncNow(now, "publish", "something to publish: publishing it on the tip this machine last saw");
+
 /** The first state: a sync at once. */
 export function start(now: number): Step {
   return syncNow(now, "start");
@@ -247,9 +257,7 @@ export function step(state: LoopState, event: LoopEvent, now: number, s: LoopSet
         case "asked":
           return syncNow(now, "asked", "a sync was asked for: syncing now");
         case "publish":
-          // A move seen and not synced yet: that sync fetches what it brought, and publishes this with it.
-          if (state.kind === "idle" && state.movedAt !== undefined) return syncNow(now, "moved", "something to publish, and the hub moved: syncing now");
-          return syncNow(now, "publish", "something to publish: publishing it on the tip this machine last saw");
+          return publishNow(now, state.kind === "idle" && state.movedAt !== undefined);
         case "poked":
           // A move's sync, due sooner, publishes the service's change too; a later one is this sync (it fetches).
           if (state.kind === "idle" && state.movedAt !== undefined && state.movedAt <= now + POKE_MS) return stay;
@@ -279,8 +287,7 @@ export function step(state: LoopState, event: LoopEvent, now: number, s: LoopSet
           if (event.moved) {
             if (event.addressed) return syncNow(now, "moved", "the hub moved with a wake for this machine: syncing now");
             if (state.afterLook === "asked") return syncNow(now, "asked", "a sync was asked for: syncing now");
-            // Something to publish on a hub that moved: a sync that fetches (its publish would lose the race otherwise).
-            if (state.afterLook === "publish") return syncNow(now, "moved", "something to publish, and the hub moved: syncing now");
+            if (state.afterLook === "publish") return publishNow(now, true);
             // Quiet, another machine's claim, result or heartbeat changes nothing here (what is for it wakes it, or the
             // fleet): synced only within QUIET_OTHERS_MS, for a sender that could not wake it (a host that refused its
             // wake, an older coord), however many such moves come meanwhile.
@@ -294,10 +301,7 @@ export function step(state: LoopState, event: LoopEvent, now: number, s: LoopSet
             return { state: idleAfterLook(state, now, s, movedAt), actions: [] };
           }
           if (state.afterLook === "asked") return syncNow(now, "asked", "a sync was asked for: syncing now");
-          if (state.afterLook === "publish")
-            return state.movedAt !== undefined
-              ? syncNow(now, "moved", "something to publish, and the hub moved: syncing now")
-              : syncNow(now, "publish", "something to publish: publishing it on the tip this machine last saw");
+          if (state.afterLook === "publish") return publishNow(now, state.movedAt !== undefined);
           if (state.afterLook === "poked") return { state: { kind: "poked", tickAt: state.tickAt, at: now + POKE_MS }, actions: [] };
           if (state.wakeAt !== undefined && state.wakeAt <= now) return syncNow(now, wakeWhy(state));
           if (state.movedAt !== undefined && state.movedAt <= now) return syncNow(now, "moved", "the hub moved: syncing now");
