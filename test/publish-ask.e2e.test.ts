@@ -2,6 +2,8 @@
 // here (an agent's answer, a message coord send stored) goes out on the tip the daemon last saw, without a second
 // full sync: no fetch between the answer stored and its push. The daemons' own lines say what each sync did
 // ("fetching …" is a sync's fetch; "published … (…)" names the files its push carried).
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { inbox } from "../src/commands/messages.js";
 import { waitFor } from "./helpers.js";
@@ -18,12 +20,22 @@ function stretch(out: string, from: RegExp, to: RegExp): string[] {
   return end < 0 ? [] : lines.slice(start, end + 1);
 }
 
+/** Whether the daemon of checkout `dir` is between syncs, as its daemon.json says. */
+async function idle(dir: string): Promise<boolean> {
+  const text = await readFile(join(dir, ".git", "coord", "daemon.json"), "utf8").catch(() => "{}");
+  const info = JSON.parse(text) as { lastSync?: unknown; syncingSince?: unknown };
+  return info.lastSync !== undefined && info.syncingSince === undefined;
+}
+
 describe("a publish asked of the daemon", () => {
   it("an agent's answer goes out on the tip the daemon last saw, with no fetch after it was stored; so does a message coord send stored", async () => {
     const oncall = await t.claudeOnCall(["asker", "oncall"]);
     const asker = t.startDaemon("asker");
     const synced = (d: { output(): string }) => /\bsync: /.test(d.output());
     await waitFor(async () => synced(oncall) && synced(asker), 30_000, "both daemons' first syncs", 100);
+    // And the asker's daemon between syncs (a first publish that landed on a newer tip syncs again): the send below
+    // then asks an idle daemon for a publish, not one whose running sync would carry the message itself.
+    await waitFor(async () => idle(t.dirOf("asker")), 30_000, "the asker's daemon idle", 100);
     // The stand-in works 2 s (a step, then a sleep): the delivering sync has ended when the answer is stored.
     const q = await t.send("asker", "oncall", "sleep 2");
     const answer = await waitFor(
