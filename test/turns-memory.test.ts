@@ -125,6 +125,63 @@ describe("turns under GitHub's budget", () => {
     expect(waited).toEqual([]);
   });
 
+  it("a wait for its turn cut short by what someone waits for builds again on the tip it saw, with no second fetch", async () => {
+    fleet = await memoryFleet(["a", "b", "c"], { orders: ordersText([], {}) });
+    const f = fleet;
+    const urge = new AbortController();
+    const waited: number[] = [];
+    let t = NOT_A_TURN + 60_000 + 1500; // a near turn, waited for within the sync
+    const at = {
+      now: () => new Date(t),
+      // While the sync waits for its turn, an agent's answer is stored and the daemon urges it (daemon.ts).
+      waitTurn: async (ms: number) => {
+        waited.push(ms);
+        t += 200;
+        await sendFrom(f.m("a"), { to: "b", text: "the answer", clock: at.now });
+        urge.abort();
+      },
+    };
+    await f.pushOrders(ordersText([{ id: "job", to: "a", run: "true" }], {}));
+    const hub = f.m("a").hub;
+    const fetch = hub.fetch.bind(hub);
+    let fetches = 0;
+    hub.fetch = () => {
+      fetches++;
+      return fetch();
+    };
+    const r = await f.sync("a", { ...at, full: true, turns: "defer", urged: urge.signal });
+    expect(waited).toHaveLength(1);
+    expect(r.pushed).toBeDefined();
+    expect(fetches).toBe(1); // the sync's own read; before, the try built again after a fetch of its own
+    expect((await f.files()).get("coordination/messages/a_TO_b.md")).toContain("the answer");
+  });
+
+  it("a try built again unfetched after its cut-short wait loses to a move meanwhile, and the next fetches and lands", async () => {
+    fleet = await memoryFleet(["a", "b", "c"], { orders: ordersText([], {}) });
+    const f = fleet;
+    const urge = new AbortController();
+    let t = NOT_A_TURN + 60_000 + 1500;
+    const at = {
+      now: () => new Date(t),
+      waitTurn: async () => {
+        t += 200;
+        // Meanwhile b publishes (the hub moves), and a's answer is stored.
+        await sendFrom(f.m("b"), { to: "c", text: "elsewhere" });
+        await f.sync("b", { full: true });
+        await sendFrom(f.m("a"), { to: "b", text: "the answer", clock: at.now });
+        urge.abort();
+      },
+    };
+    await f.pushOrders(ordersText([{ id: "job", to: "a", run: "true" }], {}));
+    const refused = f.remote.pushes.refused;
+    const r = await f.sync("a", { ...at, full: true, turns: "defer", urged: urge.signal });
+    expect(r.pushed).toBeDefined();
+    expect(f.remote.pushes.refused - refused).toBe(1); // the try on the tip it saw lost; the next, fetched, landed
+    const files = await f.files();
+    expect(files.get("coordination/messages/a_TO_b.md")).toContain("the answer");
+    expect(files.get("coordination/messages/b_TO_c.md")).toContain("elsewhere");
+  });
+
   it("an acknowledgement someone made goes at once, as a message does, where a received mark waits for the bucket", async () => {
     fleet = await memoryFleet(["a", "b", "c"], { orders: ordersText([], {}) });
     const f = fleet;

@@ -156,6 +156,12 @@ export async function publish(c: Cycle, first: First, message: string, { last = 
         }
         const built = await build(c, seen, n, tries);
         if (built !== TURN) return built;
+        // Its wait cut short by what someone waits for (urged): built again at once on the tip it saw, with what was
+        // stored; the push's compare-and-swap says whether the hub moved (a fetch first would cost a round trip).
+        if (c.urged?.aborted && !c.stopping?.aborted) {
+          tries.urgedOnSeen = n;
+          return build(c, await see(c, seen.tip, seen.files), n, tries, true);
+        }
         // It waited for its turn: it builds again, on the tip as it is at its turn.
         const fresh = await fetchTip(c);
         return build(c, await see(c, fresh, await hub.readFiles(fresh, READ_PATHS)), n, tries, true);
@@ -185,8 +191,10 @@ export async function publish(c: Cycle, first: First, message: string, { last = 
             ? "push rejected (someone pushed first); retrying on the new tip"
             : `push failed (${String((failed as Error)?.message ?? failed).split("\n")[0]}); trying again after a fetch`,
         ),
-      // A first try that waited for its turn was built again on a fetched tip: its rejection is a lost race.
-      stale: (n) => n === 1 && first.stale === true && tries.turnsMs === 0 && !fetchedFirst,
+      // A try on a tip known to be old: its rejection is no lost race, and the next try (it fetches) comes at once. The
+      // first on the tip last seen, unless it waited for its turn (built again on a fetched tip: a rejection is a lost
+      // race then), and one built again unfetched when what someone waits for cut its turn's wait short.
+      stale: (n) => (n === 1 && first.stale === true && tries.turnsMs === 0 && !fetchedFirst) || tries.urgedOnSeen === n,
       // A hub on this machine's disk: one try at a time among its machines, unless pushes wait for turns (a budget).
       exclusive: async () => (takesTurns(c) ? undefined : hub.exclusive?.()),
       gaveUp: (n, ms) =>
@@ -212,6 +220,8 @@ interface Tries {
   last: boolean;
   /** The machines a commit wakes (core/hub/wakes.ts): a new message to them, a delegated order for them. */
   wakes: Map<string, string[]>;
+  /** The try whose turn's wait was cut short (urged) and that was built again on the tip it had seen, not fetched. */
+  urgedOnSeen?: number;
 }
 
 /**
