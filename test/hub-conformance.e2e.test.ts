@@ -239,6 +239,35 @@ describe.each([
     expect(await c.readFiles(final, [])).toEqual(files({ "ORDERS.json": "o", "coordination/COMPUTER_ann.md": "ann", "coordination/COMPUTER_bob.md": "bob" }));
   });
 
+  it("fetch(seen) takes the tip a look saw and brought, even when the remote moved on since; one it does not hold is fetched as without it", async () => {
+    const w = await start();
+    const [a, b] = [await w.client(), await w.client()];
+    await seed(a, { "ORDERS.json": "o" });
+    const first = (await a.fetch())!;
+    const mine = await a.commitFiles(first, files({ "coordination/COMPUTER_ann.md": "1" }), ann, "ann 1");
+    expect(await a.push(mine)).toBe(true);
+    const before = await b.resolve(b.trackingRef);
+    const seen = (await b.look("bob")).tip!;
+    expect(seen).toBe(mine);
+    expect(await b.resolve(b.trackingRef)).toBe(before); // a look leaves the tracking tip as it was
+    const later = await a.commitFiles(seen, files({ "coordination/COMPUTER_ann.md": "2" }), ann, "ann 2");
+    expect(await a.push(later)).toBe(true); // the remote moves on after the look
+    // The look brought its commits: taking its tip reads nothing of the remote (it answers even while it is away).
+    await w.outage(true);
+    expect(await b.fetch(seen)).toBe(seen);
+    await w.outage(false);
+    expect(await b.resolve(b.trackingRef)).toBe(seen);
+    expect(await b.readFiles(seen, [])).toEqual(files({ "ORDERS.json": "o", "coordination/COMPUTER_ann.md": "1" }));
+    // A push built on it loses its race, as on any old tip; the next fetch brings the newest.
+    const fromB = await b.commitFiles(seen, files({ "coordination/COMPUTER_bob.md": "bob" }), bob, "bob");
+    expect(await b.push(fromB)).toBe(false);
+    expect(await b.fetch()).toBe(later);
+    // A commit the remote never had (built here, never pushed): the branches are fetched instead.
+    const unpushed = await a.commitFiles(later, files({ "coordination/COMPUTER_ann.md": "3" }), ann, "ann 3");
+    const people = splitTip(later)!.people;
+    expect(await b.fetch(joinTip(people, commitOf(unpushed, "machines")))).toBe(later);
+  });
+
   it("a push with wakes moves each named machine's wake ref, which its look reports; a lost race moves none", async () => {
     const w = await start();
     const [a, b, c] = [await w.client(), await w.client(), await w.client()];

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { CLI_PATH } from "../package.js";
 import { cronProblem, nextRun } from "../core/time/cron.js";
 import { dueAt, endOf, type LoopEvent, type LoopSettings, type LoopState, nextSyncAt, type Step, start, step, type Why } from "../core/machine/daemon-loop.js";
-import { type Bucket, describeReadShare, moveSpreadOf, nextLookAt, type ReadShare, readShareOf, spendReads } from "../core/hub/reads.js";
+import { type Bucket, describeReadShare, MIN_LOOK_MS, moveSpreadOf, nextLookAt, type ReadShare, readShareOf, spendReads } from "../core/hub/reads.js";
 import type { RepoModel } from "../core/repo/repo.js";
 import { budgetsFor, type GitMachine, type Machine } from "../sync/machine.js";
 import { localLook } from "../git/remote-tip.js";
@@ -175,6 +175,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   log(`coord daemon ${process.pid} stopped`);
 }
 
+/**
+ * How old at most a look's tip may be for the sync of its move to take it instead of fetching (ms): one look's pace at
+ * its fastest (core/hub/reads.ts MIN_LOOK_MS). A move synced later (spread over the fleet, or a quiet machine's minute)
+ * fetches: the hub has likely moved again since.
+ */
+const BROUGHT_FRESH_MS = MIN_LOOK_MS;
 /** How often at most daemon.json is written between syncs to show the looks (coord daemon status). */
 const LOOKS_SAVE_MS = 30_000;
 
@@ -213,6 +219,8 @@ class Daemon {
   private lastModel: RepoModel | undefined;
   /** Whether the last look failed (said once, and once when looks answer again). */
   private lookFailed = false;
+  /** The tip the last look saw and brought (Hub.look), and when: a sync within BROUGHT_FRESH_MS of it takes that tip. */
+  private brought: { tip: string; at: number } | undefined;
   /** The wake refs of this machine and of the fleet as its last look saw them (core/hub/wakes.ts). */
   private lastWakes: WakesSeen = {};
   /**
@@ -343,9 +351,18 @@ class Daemon {
       await this.services.refresh().catch((e: unknown) => this.log(`services: ${describeFailure(e).message}`));
       // Only something stored here to push: built on the tip this machine last saw (its last sync's), not fetched again.
       const seen = why === "publish" ? await this.machine.repo.trackedNow().catch(() => undefined) : undefined;
+      // The move a look saw a moment ago: its tip, which that look brought, is the sync's (a read of the hub saved).
+      // Taken by every sync, so that none takes a tip older than what one before it read or pushed.
+      const brought = this.takeBrought();
+      const looked = why === "moved" ? brought : undefined;
       this.urge = new AbortController();
-      r = await sync({ ...this.syncOptions(why), ...(seen ? { fetched: { tip: seen, stale: true as const } } : {}), urged: this.urge.signal });
-      this.synced(r, started, seen !== undefined);
+      r = await sync({
+        ...this.syncOptions(why),
+        ...(seen ? { fetched: { tip: seen, stale: true as const } } : {}),
+        ...(looked ? { looked } : {}),
+        urged: this.urge.signal,
+      });
+      this.synced(r, started, seen !== undefined || looked !== undefined);
     } catch (err) {
       this.failed(err as Error, started);
     }
@@ -444,6 +461,13 @@ class Daemon {
     return { until: quiet.until, ...(quiet.deferred !== undefined ? { deferred: Date.parse(quiet.deferred) } : {}), calm: still };
   }
 
+  /** The tip the last look brought, when that look ended a moment ago (BROUGHT_FRESH_MS), once. */
+  private takeBrought(): string | undefined {
+    const b = this.brought;
+    this.brought = undefined;
+    return b !== undefined && Date.now() - b.at <= BROUGHT_FRESH_MS ? b.tip : undefined;
+  }
+
   /**
    * One look at the hub: is either branch where this machine last saw it (fetched or pushed)? A hub that does not
    * answer is no move: the schedule's sync says why and backs off (a look never fails the daemon).
@@ -462,6 +486,8 @@ class Daemon {
       // A move of its own wake ref is a message or an order for it.
       look = lookOf(seen, await machine.repo.trackedNow(), this.lastWakes);
       this.lastWakes = seen;
+      // Over the network the look brought the tip's commits: a sync for its move right after takes them (no second read).
+      this.brought = !local && seen.tip !== undefined ? { tip: seen.tip, at: Date.now() } : undefined;
       if (this.lookFailed) this.log("a look at the hub answers again");
       this.lookFailed = false;
     } catch (e) {

@@ -86,6 +86,18 @@ export async function fetchBranch(git: GitClient, remote: string, branch: string
   }
 }
 
+/**
+ * Fetches the commits a look saw a moment ago (`people`, and `machines` when the hub had that branch) by their ids into
+ * the tracking refs of `branch` and the machines' branch: protocol v2 lists no refs for a fetch of ids alone (one round
+ * trip less than fetchBranch), and commits this checkout has already need no connection at all. A hub that does not
+ * serve a commit by its id (an older protocol, once the branch moved on) fails; the caller then fetches the branches.
+ */
+export async function fetchCommits(git: GitClient, remote: string, branch: string, people: string, machines: string | undefined): Promise<void> {
+  const specs = [`+${people}:${trackingRefOf(remote, branch)}`, ...(machines ? [`+${machines}:${trackingRefOf(remote, MACHINES_BRANCH)}`] : [])];
+  await git.raw(["fetch", "--quiet", "--no-tags", remote, ...specs]);
+  if (!machines) await git.raw(["update-ref", "-d", trackingRefOf(remote, MACHINES_BRANCH)]).catch(() => {});
+}
+
 /** The tip (core/hub/branches.ts joinTip) that the tracking refs of `branch` and the machines' branch name, or undefined when `branch`'s is missing. */
 export async function trackedTip(git: GitClient, remote: string, branch: string): Promise<string | undefined> {
   const people = trackingRefOf(remote, branch);

@@ -36,7 +36,7 @@ function idLine(text: string): string | undefined {
  * commit git named.
  */
 export async function refFromFiles(gitDir: string, ref: string): Promise<string | undefined> {
-  if (!/^refs\/(heads|remotes|coord-wake)\/[A-Za-z0-9._/-]+$/.test(ref) || ref.includes("..")) return undefined;
+  if (!/^refs\/(heads|remotes|coord-wake|coord-look)\/[A-Za-z0-9._/-]+$/.test(ref) || ref.includes("..")) return undefined;
   const reftable = await lstat(join(gitDir, "reftable")).then(
     () => true,
     () => false,

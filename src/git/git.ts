@@ -53,8 +53,8 @@ export class Repo extends Checkout implements Hub {
   }
 
   /** Fetches both branches; returns the remote tip (joinTip), or undefined when the remote has no people's branch yet. */
-  fetch(): Promise<string | undefined> {
-    return fetch(this);
+  fetch(seen?: string): Promise<string | undefined> {
+    return fetch(this, seen);
   }
 
   reachable(): Promise<boolean> {

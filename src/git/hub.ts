@@ -114,8 +114,11 @@ export interface Hub {
    * client's tracking tip. Returns the tip (joinTip), or undefined when the
    * remote has no people's branch yet (an empty hub); a missing machines'
    * branch is an empty part. A remote that cannot be reached throws.
+   * `seen`: the tip (joinTip) a look saw a moment ago (remoteTip, look): its commits are fetched by their ids, which
+   * costs the remote no listing of its refs, and the tracking tip is then that one, even when the remote moved on
+   * since (a push on it loses its race); a remote that does not serve them so is fetched as without it.
    */
-  fetch(): Promise<string | undefined>;
+  fetch(seen?: string): Promise<string | undefined>;
 
   /**
    * Whether the remote answers now, asked cheaply (no objects move, no ref
@@ -135,7 +138,8 @@ export interface Hub {
 
   /**
    * remoteTip, and in the same read the wake refs of `machine` and of the fleet (core/hub/wakes.ts): what each points
-   * at, or undefined when the hub has none. A daemon's look. A remote that cannot be reached throws.
+   * at, or undefined when the hub has none. A daemon's look. A remote that cannot be reached throws. The commits of the
+   * tip it reports are brought here in that read (the tracking tip stays as it was): `fetch(tip)` then reads nothing.
    */
   look(machine: string): Promise<{ tip?: string } & WakesSeen>;
 

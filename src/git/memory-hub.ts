@@ -161,11 +161,21 @@ export class MemoryHub implements Hub {
     return `refs/remotes/origin/${this.branch}`;
   }
 
-  async fetch(): Promise<string | undefined> {
-    this.answer();
-    if (this.remote.tip(this.branch) === undefined) return undefined;
-    for (const branch of [this.branch, MACHINES_BRANCH]) {
-      const tip = this.remote.tip(branch);
+  async fetch(seen?: string): Promise<string | undefined> {
+    // A look's tip is fetched by its commits, when the remote has them (on one of its refs: git serves what it holds);
+    // commits this client has already (a look brought them) need no remote at all.
+    const ids = seen === undefined ? undefined : splitTip(seen);
+    if (!(ids && [ids.people, ids.machines].every((id) => id === undefined || this.known.has(id)))) this.answer();
+    const served = (id: string) => [...this.remote.branches.values()].some((tip) => this.remote.isAncestor(id, tip));
+    const tips =
+      ids && served(ids.people) && (ids.machines === undefined || served(ids.machines))
+        ? new Map([
+            [this.branch, ids.people],
+            [MACHINES_BRANCH, ids.machines],
+          ])
+        : new Map([this.branch, MACHINES_BRANCH].map((b) => [b, this.remote.tip(b)]));
+    if (tips.get(this.branch) === undefined) return undefined;
+    for (const [branch, tip] of tips) {
       if (tip === undefined) {
         this.tracking.delete(branch);
         continue;
@@ -197,6 +207,12 @@ export class MemoryHub implements Hub {
 
   async look(machine: string): Promise<{ tip?: string } & WakesSeen> {
     const tip = await this.remoteTip();
+    // Its commits come in the same read, as git's look brings them (the tracking tip stays).
+    for (const part of tip === undefined ? [] : Object.values(splitTip(tip) ?? {}))
+      for (const [id] of this.remote.lineage(part)) {
+        if (this.known.has(id)) break;
+        this.known.add(id);
+      }
     const wake = this.remote.branches.get(wakeRefOf(machine));
     const everyone = this.remote.branches.get(wakeRefOf(EVERYONE));
     return { ...(tip !== undefined ? { tip } : {}), ...(wake !== undefined ? { wake } : {}), ...(everyone !== undefined ? { everyone } : {}) };

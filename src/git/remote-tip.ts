@@ -8,7 +8,7 @@
 // sync makes next takes the same failure (takeSilence), so that a silent hub
 // costs a sync one gitTimeout, not two.
 import { join, resolve } from "node:path";
-import { refFromFiles } from "./dotgit.js";
+import { plainGitDir, refFromFiles } from "./dotgit.js";
 import { joinTip, MACHINES_BRANCH } from "../core/hub/branches.js";
 import { EVERYONE, type WakesSeen, wakeRefOf } from "../core/hub/wake-refs.js";
 import { processSlot } from "../process-slot.js";
@@ -74,6 +74,60 @@ export async function remoteLook(dir: string, remote: string, branch: string, ti
   const wake = wakesOf ? tips.get(wakeRefOf(wakesOf)) : undefined;
   const everyone = wakesOf ? tips.get(wakeRefOf(EVERYONE)) : undefined;
   return { ...(p !== undefined ? { tip: joinTip(p, tips.get(machines)) } : {}), ...(wake !== undefined ? { wake } : {}), ...(everyone !== undefined ? { everyone } : {}) };
+}
+
+/** Where a look that brings what it saw (lookAndBring) keeps the hub's branches and wake refs as it saw them. */
+export const LOOK_REFS = "refs/coord-look/";
+
+/**
+ * remoteLook, with the commits it saw brought here in the same read: one `git fetch` of both branches, and of the wake
+ * refs of `wakesOf` and of the fleet, into LOOK_REFS (never the tracking refs: they stay the tip this machine last
+ * synced on). A hub that did not move sends nothing more than its refs, as `git ls-remote` does; one that moved sends
+ * what is new in the same connection, so the sync that follows fetches its tip with no read of the hub (Hub.fetch
+ * with `seen`). A hub without the machines' branch yet (no machine published) is looked at with ls-remote.
+ */
+export async function lookAndBring(dir: string, remote: string, branch: string, timeoutS: number, wakesOf: string, signal?: AbortSignal): Promise<{ tip?: string } & WakesSeen> {
+  const { env, config } = gitCommandEnv(dir);
+  const into = (ref: string) => `${LOOK_REFS}${ref.slice("refs/".length)}`;
+  const [people, machines, wake, everyone] = [`refs/heads/${branch}`, `refs/heads/${MACHINES_BRANCH}`, wakeRefOf(wakesOf), wakeRefOf(EVERYONE)];
+  // A wake ref the hub lacks is no failure: each is a pattern (a name's prefix: "b*" also brings "bob"'s, read by no one).
+  const specs = [`+${people}:${into(people)}`, `+${machines}:${into(machines)}`, `+${wake}*:${into(wake)}*`, `+${everyone}*:${into(everyone)}*`];
+  if (silentSlot.last?.dir === resolve(dir)) silentSlot.last = undefined; // asked again: this answer counts
+  try {
+    // Into LOOK_REFS alone (an empty --refmap: git would also move the tracking refs the remote's config maps the
+    // branches to), no automatic gc in a look (the sync's fetch runs it), and a wake ref gone from the hub goes here too.
+    const args = [...config, "-c", "gc.auto=0", "-c", "maintenance.auto=false", "fetch", "--quiet", "--no-tags", "--refmap=", "--prune", remote, ...specs];
+    await runGit(args, { cwd: dir, env, timeoutMs: timeoutS * 1000, ...(signal ? { signal } : {}) });
+  } catch (e) {
+    if (timedOut(e)) silentSlot.last = { dir: resolve(dir), remote, until: Date.now() + timeoutS * 1000, error: e };
+    if (/couldn't find remote ref/i.test(String((e as Error)?.message))) return remoteLook(dir, remote, branch, timeoutS, wakesOf, signal);
+    throw e;
+  }
+  const refs = await readRefs(dir, [into(people), into(machines), into(wake), into(everyone)]);
+  const [p, m, w, all] = [into(people), into(machines), into(wake), into(everyone)].map((r) => refs.get(r));
+  return { ...(p !== undefined ? { tip: joinTip(p, m) } : {}), ...(w !== undefined ? { wake: w } : {}), ...(all !== undefined ? { everyone: all } : {}) };
+}
+
+/** What `refs` name in the checkout `dir`: read from git's files where they can say (dotgit.ts), else asked of git. */
+async function readRefs(dir: string, refs: string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const gitDir = await plainGitDir(dir);
+  const ids = gitDir ? await Promise.all(refs.map((r) => refFromFiles(gitDir, r))) : [];
+  // The files say nothing of the branch (a reftable, a worktree's .git file): git answers for all of them.
+  if (ids[0] !== undefined) {
+    for (const [i, r] of refs.entries()) {
+      const id = ids[i];
+      if (id !== undefined) out.set(r, id);
+    }
+    return out;
+  }
+  const { env } = gitCommandEnv(dir);
+  const listed = (await runGit(["for-each-ref", "--format=%(objectname) %(refname)", LOOK_REFS], { cwd: dir, env, timeoutMs: 30_000 })).toString("utf8");
+  for (const line of listed.split("\n")) {
+    const [id, ref] = line.split(" ");
+    if (id && ref && refs.includes(ref) && /^[0-9a-f]{40,64}$/.test(id)) out.set(ref, id);
+  }
+  return out;
 }
 
 /**

@@ -6,8 +6,10 @@
 import { backoffDelay, REF_LOCK_BACKOFF } from "../core/time/backoff.js";
 import type { WakesSeen } from "../core/hub/wake-refs.js";
 import type { Checkout } from "./checkout.js";
-import { fetchBranch } from "./client.js";
-import { remoteLook, remoteTip as lsRemoteTip, takeSilence } from "./remote-tip.js";
+import { fetchBranch, fetchCommits } from "./client.js";
+import { splitTip } from "../core/hub/branches.js";
+import { isObjectId } from "./dotgit.js";
+import { lookAndBring, remoteLook, remoteTip as lsRemoteTip, takeSilence } from "./remote-tip.js";
 
 /** Seconds a probe of the remote (Hub.reachable) waits for an answer at most. */
 const PROBE_TIMEOUT = 15;
@@ -21,11 +23,24 @@ export async function fetchMachinesTip(c: Checkout): Promise<void> {
   await fetchBranch(c.git(), c.remote, c.branch, { machinesOnly: true, ...((await c.shallow()) ? { depth: 1 } : {}) });
 }
 
-/** Hub.fetch: both branches; the remote tip (joinTip), or undefined when the remote has no people's branch yet. */
-export async function fetch(c: Checkout): Promise<string | undefined> {
+/**
+ * Hub.fetch: both branches; the remote tip (joinTip), or undefined when the remote has no people's branch yet. `seen`:
+ * the tip a look saw a moment ago, fetched by its commits' ids (fetchCommits) when it can be, else as always.
+ */
+export async function fetch(c: Checkout, seen?: string): Promise<string | undefined> {
   // The quiet look at the remote's tip ran into its deadline a moment ago: the remote is not waited for a second time.
   const silent = takeSilence(c.dir, c.remote);
   if (silent) throw await c.remoteError(silent, "reach");
+  const ids = seen === undefined ? undefined : await commitsToFetch(c, seen);
+  if (ids) {
+    try {
+      await fetchCommits(c.git(), c.remote, c.branch, ids.people, ids.machines);
+      return c.trackedNow();
+    } catch (e) {
+      // A hub that did not answer is not asked twice; one that refused the ids is asked for its branches.
+      if ((e as { why?: unknown }).why === "timeout") throw await c.remoteError(e, "reach");
+    }
+  }
   for (let attempt = 1; ; attempt++) {
     try {
       if (await c.shallow()) await fetchMachinesTip(c);
@@ -42,6 +57,17 @@ export async function fetch(c: Checkout): Promise<string | undefined> {
       throw await c.remoteError(e, "reach");
     }
   }
+}
+
+/**
+ * The commits of a tip a look saw (joinTip), to fetch by their ids; undefined when it names none, or when this is a
+ * shallow checkout that has not fetched the machines' branch yet (its tip alone comes first: fetchMachinesTip).
+ */
+async function commitsToFetch(c: Checkout, seen: string): Promise<{ people: string; machines?: string } | undefined> {
+  const ids = splitTip(seen);
+  if (!ids || !isObjectId(ids.people) || (ids.machines !== undefined && !isObjectId(ids.machines))) return undefined;
+  if ((await c.shallow()) && !(await c.resolveRef(c.machinesTrackingRef))) return undefined;
+  return ids;
 }
 
 /** Hub.reachable: whether the remote answers now; never throws. */
@@ -64,10 +90,17 @@ export async function remoteTip(c: Checkout): Promise<string | undefined> {
   }
 }
 
-/** Hub.look: the remote's tip and the wake refs of `machine` and of the fleet, in one read. */
+/**
+ * Hub.look: the remote's tip and the wake refs of `machine` and of the fleet, in one read that brings the tip's commits;
+ * in a shallow checkout that has not fetched the machines' branch yet, without them (its sync fetches that branch's
+ * tip alone first: fetchMachinesTip; a look would bring its whole history).
+ */
 export async function look(c: Checkout, machine: string): Promise<{ tip?: string } & WakesSeen> {
   try {
-    return await remoteLook(c.dir, c.remote, c.branch, c.timeout, machine, c.signal);
+    const tracked = await c.trackedNow();
+    if ((tracked === undefined || splitTip(tracked)?.machines === undefined) && (await c.shallow()))
+      return await remoteLook(c.dir, c.remote, c.branch, c.timeout, machine, c.signal);
+    return await lookAndBring(c.dir, c.remote, c.branch, c.timeout, machine, c.signal);
   } catch (e) {
     throw await c.remoteError(e, "reach");
   }

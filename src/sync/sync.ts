@@ -130,6 +130,11 @@ export interface ClockAndIO {
    */
   fetched?: { tip: string; files?: Map<string, string>; stale?: true };
   /**
+   * The tip (joinTip) the daemon's look saw and brought a moment ago (Hub.look): the cycle's fetch takes it (Hub.fetch
+   * with `seen`: no read of the hub) instead of asking the hub again; a push rejected meanwhile fetches as ever.
+   */
+  looked?: string;
+  /**
    * A fetch started before the sync (sync's `headStart`), asked where the cycle would fetch: its tip, or
    * undefined, and the cycle fetches itself.
    */
@@ -164,12 +169,12 @@ export interface DaemonExtras {
 interface Resolved {
   act: Act;
   todo: Required<Pick<WhatToDo, "scheduled" | "full" | "askAgents" | "onCallHere">>;
-  io: Required<Pick<ClockAndIO, "now" | "log" | "pushBudgetMs">> & Pick<ClockAndIO, "waitTurn" | "signal" | "fetched" | "headStart">;
+  io: Required<Pick<ClockAndIO, "now" | "log" | "pushBudgetMs">> & Pick<ClockAndIO, "waitTurn" | "signal" | "fetched" | "looked" | "headStart">;
   daemon: DaemonExtras;
 }
 
 function resolveOptions(opts: CycleOptions): Resolved {
-  const { waitTurn, signal, fetched, headStart, heartbeat, onModel, turns, onReceived, urged } = opts;
+  const { waitTurn, signal, fetched, looked, headStart, heartbeat, onModel, turns, onReceived, urged } = opts;
   return {
     act: actOf(opts),
     todo: { scheduled: opts.scheduled === true, full: opts.full === true, askAgents: opts.askAgents !== false, onCallHere: opts.onCallHere === true },
@@ -180,6 +185,7 @@ function resolveOptions(opts: CycleOptions): Resolved {
       ...(waitTurn ? { waitTurn } : {}),
       ...(signal ? { signal } : {}),
       ...(fetched ? { fetched } : {}),
+      ...(looked ? { looked } : {}),
       ...(headStart ? { headStart } : {}),
     },
     daemon: {
@@ -460,7 +466,7 @@ async function viewStep(machine: Machine, how: Resolved, result: SyncResult, loc
   const { now, log } = io;
   const { health, journal } = await recover(machine, act, result, now, log);
   const early = io.fetched ?? (await io.headStart?.().then((t) => (t ? { tip: t } : undefined)));
-  const read = await readTip(machine, early, act, now, log);
+  const read = await readTip(machine, early, act, now, log, io.looked);
   // What this machine can do, asked once the tip is in, while it is parsed: a cron sync reads it from its cache,
   // a machine with nothing found asks git and the agent CLIs (coord init asks git only). A cycle that fails first still waits for the
   // questions (syncMachine), so that none outlives its deadline.
@@ -515,10 +521,11 @@ async function readTip(
   act: Act,
   now: () => Date,
   log: (line: string) => void,
+  looked?: string,
 ): Promise<{ tip: string; files: Map<string, string> }> {
   const { config, hub } = machine;
-  if (!early) log(`fetching ${config.remote}/${config.branch} and ${config.remote}/${MACHINES_BRANCH}`);
-  let tip = early?.tip ?? (await hub.fetch());
+  if (!early) log(`fetching ${config.remote}/${config.branch} and ${config.remote}/${MACHINES_BRANCH}${looked ? " (as the look brought them)" : ""}`);
+  let tip = early?.tip ?? (await hub.fetch(looked));
   if (!tip) throw new CoordError(`the remote has no branch ${config.branch}; run coord init to scaffold it`, EXIT.USAGE);
   let files = early?.files ?? (await hub.readFiles(tip, READ_PATHS));
   if (act !== "dry-run" && !splitTip(tip)?.machines && isOldLayout(files)) {
