@@ -62,4 +62,23 @@ describe("a publish asked of the daemon", () => {
       sent.join("\n"),
     ).toEqual([]);
   }, 120_000);
+
+  it("a machine with an agent on call looks twice a second; one that sent a message looks so too, for a minute", async () => {
+    const oncall = await t.claudeOnCall(["asker", "oncall"]);
+    const asker = t.startDaemon("asker");
+    const synced = (d: { output(): string }) => /\bsync: /.test(d.output());
+    await waitFor(async () => synced(oncall) && synced(asker), 30_000, "both daemons' first syncs", 100);
+    await waitFor(async () => idle(t.dirOf("asker")), 30_000, "the asker's daemon idle", 100);
+    // A hub on a path: no read budget, a look a second at most (core/hub/reads.ts), twice for an eager machine.
+    await waitFor(async () => (await lookEvery("oncall")) === 500, 10_000, "the on-call machine's looks eager", 100);
+    expect(await lookEvery("asker")).toBe(1000);
+    await t.send("asker", "oncall", "are you there?");
+    await waitFor(async () => (await lookEvery("asker")) === 500, 30_000, "the asker's looks eager after its send", 100);
+  }, 60_000);
 });
+
+/** How often the daemon of machine `name` looks now (ms), as its daemon.json last said. */
+async function lookEvery(name: string): Promise<number | undefined> {
+  const text = await readFile(join(t.dirOf(name), ".git", "coord", "daemon.json"), "utf8").catch(() => "{}");
+  return (JSON.parse(text) as { looks?: { everyMs?: number } }).looks?.everyMs;
+}

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { CLI_PATH } from "../package.js";
 import { cronProblem, nextRun } from "../core/time/cron.js";
 import { dueAt, endOf, type LoopEvent, type LoopSettings, type LoopState, nextSyncAt, type Step, start, step, type Why } from "../core/machine/daemon-loop.js";
-import { type Bucket, describeReadShare, MIN_LOOK_MS, moveSpreadOf, nextLookAt, type ReadShare, readShareOf, spendReads } from "../core/hub/reads.js";
+import { type Bucket, describeReadShare, EAGER_FOR_MS, MIN_LOOK_MS, moveSpreadOf, nextLookAt, type ReadShare, readShareOf, spendReads } from "../core/hub/reads.js";
 import type { RepoModel } from "../core/repo/repo.js";
 import { budgetsFor, type GitMachine, type Machine } from "../sync/machine.js";
 import { localLook } from "../git/remote-tip.js";
@@ -209,6 +209,8 @@ class Daemon {
   /** One write of daemon.json at a time, in order: the last one says how things are. */
   private readonly saving = inTurn();
   private lastSaved = 0;
+  /** How often it looked (ms) as the daemon.json it last wrote says: a new pace is written at the next look. */
+  private savedLookEvery: number | undefined;
   /** The loop's state: stopped until the first sync starts, so nothing it is told before does anything. */
   private state: LoopState = { kind: "stopped" };
   private timer: NodeJS.Timeout | undefined;
@@ -248,7 +250,7 @@ class Daemon {
     };
     const subMinute = this.schedule.trim().split(/\s+/).length === 6;
     this.jitter = opts.jitter ?? (subMinute ? 0 : 30);
-    this.reads = readsOf(machine, this.info);
+    this.reads = readsOf(machine, this.info, () => this.onCall?.onCall() === true);
     this.settings = loopSettings(machine, opts, this.schedule, this.jitter, this.reads);
     lockLost.addEventListener("abort", () => this.stop.abort(), { once: true });
     if (lockLost.aborted) this.stop.abort();
@@ -259,6 +261,8 @@ class Daemon {
   /** Something stored here to publish (an answer, a step, a message sent): a publish, urgent or not. */
   private publish(urgent: boolean): void {
     if (urgent) this.urge?.abort();
+    // What someone waits for goes out: the reply to it may come as soon (a question to an agent, an answer, a decision).
+    if (urgent) this.reads.eagerUntil = Date.now() + EAGER_FOR_MS;
     this.dispatch({ type: "publish" });
   }
 
@@ -266,6 +270,7 @@ class Daemon {
   private save(): Promise<void> {
     if (this.lockLost.aborted) return Promise.resolve(); // daemon.json belongs to the daemon that took over
     this.lastSaved = Date.now();
+    this.savedLookEvery = this.info.looks?.everyMs;
     const text = JSON.stringify(this.info, null, 2) + "\n";
     return this.saving(() => writeDurably(paths(this.machine.stateDir).info, text));
   }
@@ -496,7 +501,8 @@ class Daemon {
     }
     reads.looked(look.moved);
     // daemon.json shows the looks (coord daemon status): written with each sync, and at most every 30 s between.
-    if (!look.moved && Date.now() - this.lastSaved >= LOOKS_SAVE_MS) void this.saveOrSay();
+    // A pace that changed (an agent on call, a reply awaited: core/hub/reads.ts EAGER_LOOK_MS) is written at once.
+    if (!look.moved && (Date.now() - this.lastSaved >= LOOKS_SAVE_MS || this.info.looks?.everyMs !== this.savedLookEvery)) void this.saveOrSay();
     this.dispatch({ type: "looked", ...look });
   }
 }
@@ -512,7 +518,7 @@ function loopSettings(machine: Machine, opts: DaemonOptions, schedule: string, j
     graceMs: graceS * 1000,
     killGitMs: timings.daemonKillGitS * 1000,
     random: Math.random,
-    ...(opts.look === false ? {} : { nextLook: (now: number) => nextLookAt(reads.bucket, now, reads.share, Math.random()) }),
+    ...(opts.look === false ? {} : { nextLook: (now: number) => nextLookAt(reads.bucket, now, reads.pace(now), Math.random()) }),
     // The fleet as the last tip showed it: its machines all see a move, and spread their syncs of it.
     get moveSpreadMs() {
       return moveSpreadOf(reads.share.machines);
@@ -679,17 +685,26 @@ export async function daemonStatus(dir: string): Promise<DaemonStatus> {
 /** The daemon's reads of the hub (`readsOf`). */
 type Reads = ReturnType<typeof readsOf>;
 
-/** The daemon's reads of the hub: its share (followed from every tip a sync reads), its bucket, and the counts daemon.json shows. */
-function readsOf(machine: Machine, info: DaemonInfo) {
+/**
+ * The daemon's reads of the hub: its share (followed from every tip a sync reads), its bucket, and the counts daemon.json
+ * shows. `onCall`: whether an agent is on call here now (its looks are eager then: core/hub/reads.ts EAGER_LOOK_MS).
+ */
+function readsOf(machine: Machine, info: DaemonInfo, onCall: () => boolean) {
   const t = {
     share: readShareOf(budgetsFor(machine, { budgets: {} }).readsPerSecond, 1) as ReadShare,
     bucket: undefined as Bucket | undefined,
+    /** Until when (ms) it looks eagerly after publishing something someone waits for (EAGER_FOR_MS). */
+    eagerUntil: 0,
+    /** The share its looks are paced by at `now`: eager while an agent is on call here, or after such a publish. */
+    pace(now: number): ReadShare {
+      return onCall() || now < t.eagerUntil ? readShareOf(t.share.budget, t.share.machines, true) : t.share;
+    },
     follow(model: RepoModel) {
       t.share = readShareAt(machine, machine.config.name, model, new Date());
       show();
     },
     spend(n: number) {
-      t.bucket = spendReads(t.bucket, Date.now(), t.share, n);
+      t.bucket = spendReads(t.bucket, Date.now(), t.pace(Date.now()), n);
       counts.reads += n;
       show();
     },
@@ -701,7 +716,8 @@ function readsOf(machine: Machine, info: DaemonInfo) {
   };
   const counts = { looks: 0, moved: 0, reads: 0 };
   const show = () => {
-    info.looks = { every: describeReadShare(t.share), everyMs: t.share.lookEveryMs, ...counts };
+    const now = t.pace(Date.now());
+    info.looks = { every: describeReadShare(now), everyMs: now.lookEveryMs, ...counts };
   };
   return t;
 }

@@ -47,6 +47,8 @@ export interface OnCallEngine {
   recover(): Promise<void>;
   /** Stops every turn of this engine (the daemon stopping); each thread is told. */
   close(why: string): Promise<void>;
+  /** Whether an agent is on call here, as machine.yaml said at the last pump. */
+  onCall(): boolean;
 }
 
 export interface EngineOptions {
@@ -72,6 +74,8 @@ interface Engine {
   /** Turns that ended but whose end could not be recorded or stored yet (a locked or full disk): tried again at each pump. */
   readonly unsettled: Map<string, { startedAt: string; end: Ended }>;
   lastProblem?: string;
+  /** Whether the last pump read settings of an agent on call. */
+  onCall: boolean;
   /** Set by close: nothing new starts. */
   closing: boolean;
   pumping: Promise<void>;
@@ -108,6 +112,7 @@ const PUMP: readonly PumpStep[] = [
     const read = await loadOnCall(e.cur.stateDir);
     if (read.problem !== undefined && read.problem !== e.lastProblem) e.log(`on call: ${read.problem}`);
     e.lastProblem = read.problem;
+    e.onCall = read.settings !== undefined;
     return { settings: read.settings };
   },
   async function take(e, p) {
@@ -143,6 +148,7 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
     keySecrets: [],
     running: new Map(),
     unsettled: new Map(),
+    onCall: false,
     closing: false,
     pumping: Promise.resolve(),
     log: opts.log,
@@ -163,6 +169,7 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
   };
   return {
     pump: () => e.pump(),
+    onCall: () => e.onCall,
     async idle() {
       // A turn's end pumps again, which may start the next queued turn: idle once a pump leaves nothing running.
       for (;;) {

@@ -12,7 +12,7 @@ export function registerDaemon(program: Command, io: Io): void {
   const lookOption = () =>
     new Option(
       "--no-look",
-      "sync on the schedule alone, as cron does; by default the daemon looks at the hub between ticks (one git fetch into refs of its own, as often as its share of the fleet's read budget allows: once a second in a small fleet) and syncs at once when it moved",
+      "sync on the schedule alone, as cron does; by default the daemon looks at the hub between ticks (one git fetch into refs of its own, as often as its share of the fleet's read budget allows: once a second in a small fleet, twice with an agent on call or a reply awaited) and syncs at once when it moved",
     );
   daemon
     .command("start")

@@ -43,6 +43,16 @@ export const READ_PART = 0.8;
 /** A machine looks at most this often (ms), whatever the budget: once a second. */
 export const MIN_LOOK_MS = 1000;
 
+/**
+ * A machine someone is likely to ask or answer within seconds looks at most this often (ms), within its equal share
+ * still: one with an agent on call (whoever asks it waits for the answer), and one that published something someone
+ * waits for (a message, an answer, a decision) in the last EAGER_FOR_MS, whose reply may come as soon. A fleet of 3
+ * on GitHub's figures: such a machine looks twice a second, the others once; a fleet of 30 cannot afford it (a look
+ * every 2.5 s each) and looks as always.
+ */
+export const EAGER_LOOK_MS = 500;
+/** How long after it published something someone waits for a machine looks eagerly (EAGER_LOOK_MS). */
+export const EAGER_FOR_MS = 60_000;
 /** Reads a look bucket holds at most: a look and the fetch that follows a move. */
 export const READ_CAPACITY = 2;
 
@@ -157,15 +167,19 @@ export interface ReadShare {
   machines: number;
   /** This machine's reads a second, sustained. */
   perSecond: number;
-  /** The time between two looks (ms), at least MIN_LOOK_MS. */
+  /** The time between two looks (ms), at least MIN_LOOK_MS (EAGER_LOOK_MS for an eager machine's). */
   lookEveryMs: number;
 }
 
-/** The share of one of `machines` machines under `readsPerSecond` (undefined: no budget, a look a second). */
-export function readShareOf(readsPerSecond: number | undefined, machines: number): ReadShare {
+/**
+ * The share of one of `machines` machines under `readsPerSecond` (undefined: no budget, a look a second); `eager`: a
+ * machine someone is likely to ask or answer within seconds, whose looks may come as often as EAGER_LOOK_MS.
+ */
+export function readShareOf(readsPerSecond: number | undefined, machines: number, eager = false): ReadShare {
   const n = Math.max(1, Math.floor(machines));
-  const perSecond = readsPerSecond === undefined ? 1000 / MIN_LOOK_MS : Math.min(1000 / MIN_LOOK_MS, (readsPerSecond * READ_PART) / n);
-  return { ...(readsPerSecond !== undefined ? { budget: readsPerSecond } : {}), machines: n, perSecond, lookEveryMs: Math.max(MIN_LOOK_MS, Math.ceil(1000 / perSecond)) };
+  const floor = eager ? EAGER_LOOK_MS : MIN_LOOK_MS;
+  const perSecond = readsPerSecond === undefined ? 1000 / floor : Math.min(1000 / floor, (readsPerSecond * READ_PART) / n);
+  return { ...(readsPerSecond !== undefined ? { budget: readsPerSecond } : {}), machines: n, perSecond, lookEveryMs: Math.max(floor, Math.ceil(1000 / perSecond)) };
 }
 
 /** The read bucket at `now` (ms): refilled at the share's rate since it was last counted, at most full. None: full. */

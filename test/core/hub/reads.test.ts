@@ -8,6 +8,7 @@ import {
   MIN_LOOK_MS,
   moveSpreadOf,
   nextLookAt,
+  EAGER_LOOK_MS,
   pushBudgetOf,
   READ_CAPACITY,
   readShareOf,
@@ -92,6 +93,20 @@ describe("each machine's share of the reads", () => {
         const s = readShareOf(budget, n);
         expect((n * 1000) / s.lookEveryMs).toBeLessThanOrEqual(budget * 0.8 + 1e-9);
       }
+  });
+
+  it.each([
+    [15, 3, 500],
+    [15, 12, 1000],
+    [15, 30, 2500],
+    [2, 1, 625],
+    [undefined, 3, 500],
+  ])("an eager machine (on call, or waiting for a reply): %s reads a second, %i machines, a look every %i ms", (budget, machines, every) => {
+    const s = readShareOf(budget, machines, true);
+    expect(s.lookEveryMs).toBe(every);
+    expect(s.lookEveryMs).toBeGreaterThanOrEqual(EAGER_LOOK_MS);
+    // Never more than its equal share: the whole fleet eager still stays within 80 % of the budget.
+    if (budget !== undefined) expect((machines * 1000) / s.lookEveryMs).toBeLessThanOrEqual(budget * 0.8 + 1e-9);
   });
 
   it.each([
