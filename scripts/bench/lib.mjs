@@ -142,6 +142,10 @@ export function fixture(label) {
   const root = mkdtempSync(join(tmpdir(), `coord-bench-${label}-`));
   const home = join(root, "home");
   mkdirSync(home);
+  // COORD_BENCH_GIT_TRACE=<dir>: every git process of the fixture writes git's trace2 perf lines (its command, its time)
+  // to a file of its own in <dir> (named by its start time): where a row's seconds go, command by command.
+  const trace = process.env.COORD_BENCH_GIT_TRACE;
+  if (trace) writeFileSync(join(home, ".gitconfig"), `[trace2]\n\tperfTarget = ${trace}\n\tperfBrief = true\n`);
   const env = {};
   for (const [k, v] of Object.entries(process.env)) if (!/^(GIT_|COORD_)/.test(k)) env[k] = v;
   Object.assign(env, { HOME: home, XDG_CONFIG_HOME: join(home, ".config"), GIT_CONFIG_NOSYSTEM: "1", GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" });
