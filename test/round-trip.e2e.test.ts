@@ -110,6 +110,17 @@ describe("a question and its answer, through B's onMessage hook", () => {
     await startDaemon(dirOf("b"), "--no-look");
     expect((await readDaemonInfo(stateDir(dirOf("b"))))?.look).toBe(false);
     await clearOfTicks([dirOf("b")], 45_000);
+    // And B between syncs: a start-up sync still running (a loaded machine: its first publish landed on a newer tip, and
+    // it syncs again) would fetch the question itself.
+    await waitFor(
+      async () => {
+        const info = await readDaemonInfo(stateDir(dirOf("b")));
+        return info?.lastSync !== undefined && info.syncingSince === undefined;
+      },
+      60_000,
+      "B's daemon between syncs",
+      100,
+    );
 
     const sent = await cliExec(["send", "--dir", dirOf("a"), "b", "question"]);
     expect(sent).toMatchObject({ code: 0, out: "sent a/b/1; the daemon publishes it now\n" });
