@@ -129,6 +129,9 @@ describe.each([
     expect(await b.fetch()).toBe(joinTip(commit, undefined));
     expect(await b.resolve(b.trackingRef)).toBe(joinTip(commit, undefined));
     expect(await b.remoteTip()).toBe(joinTip(commit, undefined));
+    // A look at a hub with no machines' branch yet, and no wake refs: the tip, and no wake.
+    expect(await b.look("bob")).toEqual({ tip: joinTip(commit, undefined) });
+    expect(await b.look("bob", {})).toEqual({ tip: joinTip(commit, undefined) });
     expect(await b.readFiles(commit, [])).toEqual(files({ "ORDERS.json": "{}\n" }));
     expect(await b.readFiles(joinTip(commit, undefined), [])).toEqual(files({ "ORDERS.json": "{}\n" }));
   });
@@ -288,10 +291,11 @@ describe.each([
     expect(await c.look("cy")).toEqual(first);
     const again = await b.commitFiles((await b.fetch())!, files({ "coordination/COMPUTER_bob.md": "bob" }), bob, "bob");
     expect(await b.push(again, ["machines"], wakes("cy"))).toBe(true);
-    const second = await c.look("cy");
+    const second = await c.look("cy", first); // the wake the last look saw, asked for by name
     expect(second.tip).toBe(again);
     expect(second.wake).not.toBe(first.wake); // each wake moves the ref, whoever sent it
     expect((await c.look("bx")).wake).toBe(first.wake);
+    expect(await c.look("bx", { wake: first.wake! })).toEqual({ tip: again, wake: first.wake });
     expect(refused).toEqual([]);
     expect(await c.fetch()).toBe(again); // a wake is no branch: the tip is the branches'
   });

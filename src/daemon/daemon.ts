@@ -221,8 +221,12 @@ class Daemon {
   private lastModel: RepoModel | undefined;
   /** Whether the last look failed (said once, and once when looks answer again). */
   private lookFailed = false;
-  /** The tip the last look saw and brought (Hub.look), and when: a sync within BROUGHT_FRESH_MS of it takes that tip. */
-  private brought: { tip: string; at: number } | undefined;
+  /**
+   * The tip the last look saw and brought (Hub.look), when, and the tracking tip then (`base`): a sync within
+   * BROUGHT_FRESH_MS of it takes that tip, unless something else in this checkout (a coord status, a coord sync by hand)
+   * fetched or pushed meanwhile: then the tracking refs may be newer than the look's tip, and the sync fetches.
+   */
+  private brought: { tip: string; at: number; base: string | undefined } | undefined;
   /** The wake refs of this machine and of the fleet as its last look saw them (core/hub/wakes.ts). */
   private lastWakes: WakesSeen = {};
   /**
@@ -359,7 +363,7 @@ class Daemon {
       // The move a look saw a moment ago: its tip, which that look brought, is the sync's (a read of the hub saved).
       // Taken by every sync, so that none takes a tip older than what one before it read or pushed.
       const brought = this.takeBrought();
-      const looked = why === "moved" ? brought : undefined;
+      const looked = why === "moved" && brought && (await this.machine.repo.trackedNow().catch(() => undefined)) === brought.base ? brought.tip : undefined;
       this.urge = new AbortController();
       r = await sync({
         ...this.syncOptions(why),
@@ -466,11 +470,11 @@ class Daemon {
     return { until: quiet.until, ...(quiet.deferred !== undefined ? { deferred: Date.parse(quiet.deferred) } : {}), calm: still };
   }
 
-  /** The tip the last look brought, when that look ended a moment ago (BROUGHT_FRESH_MS), once. */
-  private takeBrought(): string | undefined {
+  /** What the last look brought, when that look ended a moment ago (BROUGHT_FRESH_MS), once. */
+  private takeBrought(): { tip: string; base: string | undefined } | undefined {
     const b = this.brought;
     this.brought = undefined;
-    return b !== undefined && Date.now() - b.at <= BROUGHT_FRESH_MS ? b.tip : undefined;
+    return b !== undefined && Date.now() - b.at <= BROUGHT_FRESH_MS ? b : undefined;
   }
 
   /**
@@ -487,12 +491,14 @@ class Daemon {
       const host = machine.host;
       const name = machine.config.name;
       const local = host?.kind === "local" ? await localLook(machine.dir, host.host, machine.config.branch, name).catch(() => undefined) : undefined;
-      const seen = local ?? (await machine.hub.look(name));
+      // The wake refs the last look saw are asked for by name (Hub.look), the others as patterns.
+      const seen = local ?? (await machine.hub.look(name, this.lastWakes));
       // A move of its own wake ref is a message or an order for it.
-      look = lookOf(seen, await machine.repo.trackedNow(), this.lastWakes);
+      const tracked = await machine.repo.trackedNow();
+      look = lookOf(seen, tracked, this.lastWakes);
       this.lastWakes = seen;
       // Over the network the look brought the tip's commits: a sync for its move right after takes them (no second read).
-      this.brought = !local && seen.tip !== undefined ? { tip: seen.tip, at: Date.now() } : undefined;
+      this.brought = !local && seen.tip !== undefined ? { tip: seen.tip, at: Date.now(), base: tracked } : undefined;
       if (this.lookFailed) this.log("a look at the hub answers again");
       this.lookFailed = false;
     } catch (e) {

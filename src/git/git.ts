@@ -65,8 +65,8 @@ export class Repo extends Checkout implements Hub {
     return remoteTip(this);
   }
 
-  look(machine: string): Promise<{ tip?: string } & WakesSeen> {
-    return look(this, machine);
+  look(machine: string, known?: WakesSeen): Promise<{ tip?: string } & WakesSeen> {
+    return look(this, machine, known);
   }
 
   /** When the tracking ref last moved (its reflog: the last fetch or push), or undefined when it has no reflog yet. */

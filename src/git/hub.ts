@@ -140,8 +140,10 @@ export interface Hub {
    * remoteTip, and in the same read the wake refs of `machine` and of the fleet (core/hub/wakes.ts): what each points
    * at, or undefined when the hub has none. A daemon's look. A remote that cannot be reached throws. The commits of the
    * tip it reports are brought here in that read (the tracking tip stays as it was): `fetch(tip)` then reads nothing.
+   * `known`: the wake refs the last look saw, asked for by name; the others as patterns (a wake the hub lacks is no
+   * failure), which a hub with many refs of that prefix would make costly.
    */
-  look(machine: string): Promise<{ tip?: string } & WakesSeen>;
+  look(machine: string, known?: WakesSeen): Promise<{ tip?: string } & WakesSeen>;
 
   /**
    * On a hub on this machine's disk: waits for the machines' other publishes there to end (git/publish-lock.ts, a

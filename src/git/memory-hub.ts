@@ -166,7 +166,8 @@ export class MemoryHub implements Hub {
     // commits this client has already (a look brought them) need no remote at all.
     const ids = seen === undefined ? undefined : splitTip(seen);
     if (!(ids && [ids.people, ids.machines].every((id) => id === undefined || this.known.has(id)))) this.answer();
-    const served = (id: string) => [...this.remote.branches.values()].some((tip) => this.remote.isAncestor(id, tip));
+    // Commits this client has are taken as they are (git's fetch of ids it has makes no connection).
+    const served = (id: string) => this.known.has(id) || [...this.remote.branches.values()].some((tip) => this.remote.isAncestor(id, tip));
     const tips =
       ids && served(ids.people) && (ids.machines === undefined || served(ids.machines))
         ? new Map([

@@ -84,19 +84,32 @@ export const LOOK_REFS = "refs/coord-look/";
  * refs of `wakesOf` and of the fleet, into LOOK_REFS (never the tracking refs: they stay the tip this machine last
  * synced on). A hub that did not move sends nothing more than its refs, as `git ls-remote` does; one that moved sends
  * what is new in the same connection, so the sync that follows fetches its tip with no read of the hub (Hub.fetch
- * with `seen`). A hub without the machines' branch yet (no machine published) is looked at with ls-remote.
+ * with `seen`). A hub without the machines' branch yet (no machine published) is looked at with ls-remote. A wake ref
+ * `known` to be on the hub (the last look saw it) is asked for by name, another as a pattern (a name's prefix: a wake
+ * the hub lacks is no failure; "b*" also brings "bob"'s, read by no one); one gone since fails the fetch, and that
+ * look is an ls-remote.
  */
-export async function lookAndBring(dir: string, remote: string, branch: string, timeoutS: number, wakesOf: string, signal?: AbortSignal): Promise<{ tip?: string } & WakesSeen> {
+export async function lookAndBring(
+  dir: string,
+  remote: string,
+  branch: string,
+  timeoutS: number,
+  wakesOf: string,
+  known: WakesSeen,
+  signal?: AbortSignal,
+): Promise<{ tip?: string } & WakesSeen> {
   const { env, config } = gitCommandEnv(dir);
   const into = (ref: string) => `${LOOK_REFS}${ref.slice("refs/".length)}`;
   const [people, machines, wake, everyone] = [`refs/heads/${branch}`, `refs/heads/${MACHINES_BRANCH}`, wakeRefOf(wakesOf), wakeRefOf(EVERYONE)];
-  // A wake ref the hub lacks is no failure: each is a pattern (a name's prefix: "b*" also brings "bob"'s, read by no one).
-  const specs = [`+${people}:${into(people)}`, `+${machines}:${into(machines)}`, `+${wake}*:${into(wake)}*`, `+${everyone}*:${into(everyone)}*`];
+  const wakeSpec = (ref: string, byName: boolean) => (byName ? `+${ref}:${into(ref)}` : `+${ref}*:${into(ref)}*`);
+  const specs = [`+${people}:${into(people)}`, `+${machines}:${into(machines)}`, wakeSpec(wake, known.wake !== undefined), wakeSpec(everyone, known.everyone !== undefined)];
   if (silentSlot.last?.dir === resolve(dir)) silentSlot.last = undefined; // asked again: this answer counts
   try {
     // Into LOOK_REFS alone (an empty --refmap: git would also move the tracking refs the remote's config maps the
-    // branches to), no automatic gc in a look (the sync's fetch runs it), and a wake ref gone from the hub goes here too.
-    const args = [...config, "-c", "gc.auto=0", "-c", "maintenance.auto=false", "fetch", "--quiet", "--no-tags", "--refmap=", "--prune", remote, ...specs];
+    // branches to), no FETCH_HEAD written (twice a second, for nobody), no automatic gc in a look (the sync's fetch runs
+    // it), and a wake ref gone from the hub goes here too. Settings an older git does not know it ignores.
+    const quiet = ["-c", "fetch.writeFetchHEAD=false", "-c", "gc.auto=0", "-c", "maintenance.auto=false"];
+    const args = [...config, ...quiet, "fetch", "--quiet", "--no-tags", "--refmap=", "--prune", remote, ...specs];
     await runGit(args, { cwd: dir, env, timeoutMs: timeoutS * 1000, ...(signal ? { signal } : {}) });
   } catch (e) {
     if (timedOut(e)) silentSlot.last = { dir: resolve(dir), remote, until: Date.now() + timeoutS * 1000, error: e };

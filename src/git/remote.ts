@@ -95,12 +95,12 @@ export async function remoteTip(c: Checkout): Promise<string | undefined> {
  * in a shallow checkout that has not fetched the machines' branch yet, without them (its sync fetches that branch's
  * tip alone first: fetchMachinesTip; a look would bring its whole history).
  */
-export async function look(c: Checkout, machine: string): Promise<{ tip?: string } & WakesSeen> {
+export async function look(c: Checkout, machine: string, known: WakesSeen = {}): Promise<{ tip?: string } & WakesSeen> {
   try {
     const tracked = await c.trackedNow();
     if ((tracked === undefined || splitTip(tracked)?.machines === undefined) && (await c.shallow()))
       return await remoteLook(c.dir, c.remote, c.branch, c.timeout, machine, c.signal);
-    return await lookAndBring(c.dir, c.remote, c.branch, c.timeout, machine, c.signal);
+    return await lookAndBring(c.dir, c.remote, c.branch, c.timeout, machine, known, c.signal);
   } catch (e) {
     throw await c.remoteError(e, "reach");
   }

@@ -121,6 +121,12 @@ export function commitMessage(name: string, result: SyncResult): string {
   return `coord: ${name} status`;
 }
 
+/**
+ * How long at most a publish may have waited for its turn (ms) to be built again, when something someone waits for cut
+ * that wait short, on the tip it saw before waiting instead of a fetched one.
+ */
+const URGED_ON_SEEN_MS = 2000;
+
 /** What a publish did: the view of the tip it ended on, and the tip its last try was built on. */
 export interface Published {
   /**
@@ -156,9 +162,10 @@ export async function publish(c: Cycle, first: First, message: string, { last = 
         }
         const built = await build(c, seen, n, tries);
         if (built !== TURN) return built;
-        // Its wait cut short by what someone waits for (urged): built again at once on the tip it saw, with what was
-        // stored; the push's compare-and-swap says whether the hub moved (a fetch first would cost a round trip).
-        if (c.urged?.aborted && !c.stopping?.aborted) {
+        // Its wait cut short by what someone waits for (urged) within URGED_ON_SEEN_MS: built again at once on the tip it
+        // saw, with what was stored; the push's compare-and-swap says whether the hub moved (a fetch first would cost a
+        // round trip). After a longer wait the hub has likely moved (turns are for a scarce budget): a fetch first.
+        if (c.urged?.aborted && !c.stopping?.aborted && tries.turnsMs < URGED_ON_SEEN_MS) {
           tries.urgedOnSeen = n;
           return build(c, await see(c, seen.tip, seen.files), n, tries, true);
         }

@@ -3,8 +3,9 @@
 // each machine's share of the reads, and the bucket its looks are paid from.
 //
 // A look is the cheapest read that says whether either branch moved: one
-// `git ls-remote` of both refs (Hub.remoteTip), compared with the tip this
-// machine last fetched or pushed. A full sync follows only a move, a deadline
+// `git fetch` of both refs into refs of its own (Hub.look: what ls-remote
+// costs when nothing moved, the new commits in the same read when something
+// did), compared with the tip this machine last fetched or pushed. A full sync follows only a move, a deadline
 // that is due (the quiet stamp), or the schedule (src/core/machine/daemon-loop.ts).
 //
 // Hosts publish how much they take. GitHub recommends at most 15 git reads a
@@ -15,10 +16,11 @@
 // `"hub": {"pushesPerMinute": …, "readsPerSecond": …}` always wins.
 //
 // The machines take READ_PART of the host's reads and leave the rest to
-// people (clones, CI, the web page): each machine looks at most once a second,
-// and as often as its equal share of that part allows. Every read it makes is
-// paid from a small bucket: a look, and the fetch of a full sync after a move
-// or at a tick, so that a fleet whose hub moves often looks less, not more.
+// people (clones, CI, the web page): each machine looks at most once a second
+// (twice when eager: EAGER_LOOK_MS), and as often as its equal share of that
+// part allows. Every read it makes is paid from a small bucket: a look, and the
+// fetch of a full sync after a move (none when it takes the tip its look
+// brought) or at a tick, so that a fleet whose hub moves often looks less.
 import { isRecord } from "../types.js";
 
 /** GitHub's recommendation ("Repository limits"): at most 6 pushes per minute per repository. */
@@ -40,7 +42,7 @@ export interface Bucket {
 /** The part of the host's reads the machines take: the rest is left to people. */
 export const READ_PART = 0.8;
 
-/** A machine looks at most this often (ms), whatever the budget: once a second. */
+/** A machine looks at most this often (ms), whatever the budget: once a second (an eager one: EAGER_LOOK_MS). */
 export const MIN_LOOK_MS = 1000;
 
 /**

@@ -156,7 +156,7 @@ function idleAfter(now: number, quietUntil: number | undefined, s: LoopSettings,
 
 /**
  * The next look, when the daemon looks: its pace counted from `from`, the start of the last look (its read was spent
- * then), or now. A look that takes long (a far hub: one round trip of `git ls-remote`, 0.6 s across an ocean) does not
+ * then), or now. A look that takes long (a far hub: a round trip of the look's fetch, 0.4–0.6 s across an ocean) does not
  * stretch the pace: at most one look a pace still, and never two at once.
  */
 function lookAfter(now: number, s: LoopSettings, from = now): { lookAt?: number } {
@@ -273,7 +273,7 @@ export function step(state: LoopState, event: LoopEvent, now: number, s: LoopSet
       switch (event.type) {
         case "timer":
         case "ended":
-          return stay; // the look ends first: it is short (one ls-remote), and bounded by the git timeout
+          return stay; // the look ends first: it is short (one fetch of refs), and bounded by the git timeout
         case "asked":
           return { state: { ...state, afterLook: "asked" }, actions: [] };
         case "poked":
