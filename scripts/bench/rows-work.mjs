@@ -1,11 +1,11 @@
 // Issue 14, row 7 (a person's push → the task starts under `coord watch`), and
 // issue 11's rows: draining ANY orders with syncs and with daemons, and the
 // time from a hub outage's end to the first scheduled sync through.
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { completedOnHub, hubActivity, hubSnapshot } from "./host.mjs";
-import { CLI, dur, fixture, fleet, median, OWN_SERVER, ordersText, personCommit, personPush, run, say, size, sleep, spread, start, syncJson, syncOk } from "./lib.mjs";
+import { CLI, dur, fixture, fleet, keepLogs, median, OWN_SERVER, ordersText, personCommit, personPush, run, say, size, sleep, spread, start, syncJson, syncOk } from "./lib.mjs";
 
 /** Row 7: from a person's push of a new order to the task starting, with `coord watch --every 1s` on the machine. */
 export async function watchLatency() {
@@ -157,12 +157,7 @@ export async function drainDaemons() {
     const dead = daemons.filter((d) => !d.running()).length;
     await Promise.all(daemons.map((d) => d.stop()));
     // COORD_BENCH_LOGS=<dir>: each daemon's output and coord.log are kept there, to see where the time went.
-    const keep = process.env.COORD_BENCH_LOGS;
-    if (keep)
-      for (const [i, n] of names.entries()) {
-        copyFileSync(join(dirs[n], ".git/coord/coord.log"), join(keep, `${n}.log`));
-        writeFileSync(join(keep, `${n}.out`), daemons[i].output());
-      }
+    keepLogs(names, dirs, (n) => [daemons[names.indexOf(n)].output()], "11b");
     const ideal = (count * 1000) / names.length;
     const goal = 2 * ideal + interval * 1000;
     return {
