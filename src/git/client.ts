@@ -88,9 +88,10 @@ export async function fetchBranch(git: GitClient, remote: string, branch: string
 
 /**
  * Fetches the commits a look saw a moment ago (`people`, and `machines` when the hub had that branch) by their ids into
- * the tracking refs of `branch` and the machines' branch: protocol v2 lists no refs for a fetch of ids alone (one round
- * trip less than fetchBranch), and commits this checkout has already need no connection at all. A hub that does not
- * serve a commit by its id (an older protocol, once the branch moved on) fails; the caller then fetches the branches.
+ * the tracking refs of `branch` and the machines' branch. Commits this checkout has already (a look brought them) need
+ * no connection at all; others are asked of the hub (under protocol version 0, coord's default, only a commit it still
+ * advertises as a tip is served). A hub that does not serve a commit by its id fails; the caller then fetches the
+ * branches.
  */
 export async function fetchCommits(git: GitClient, remote: string, branch: string, people: string, machines: string | undefined): Promise<void> {
   const specs = [`+${people}:${trackingRefOf(remote, branch)}`, ...(machines ? [`+${machines}:${trackingRefOf(remote, MACHINES_BRANCH)}`] : [])];

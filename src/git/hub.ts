@@ -114,9 +114,9 @@ export interface Hub {
    * client's tracking tip. Returns the tip (joinTip), or undefined when the
    * remote has no people's branch yet (an empty hub); a missing machines'
    * branch is an empty part. A remote that cannot be reached throws.
-   * `seen`: the tip (joinTip) a look saw a moment ago (remoteTip, look): its commits are fetched by their ids, which
-   * costs the remote no listing of its refs, and the tracking tip is then that one, even when the remote moved on
-   * since (a push on it loses its race); a remote that does not serve them so is fetched as without it.
+   * `seen`: the tip (joinTip) a look saw a moment ago (look): its commits are fetched by their ids, which makes no
+   * connection when the look brought them, and the tracking tip is then that one, even when the remote moved on since
+   * (a push on it loses its race); a remote that does not serve them so is fetched as without it.
    */
   fetch(seen?: string): Promise<string | undefined>;
 

@@ -8,7 +8,7 @@
 // sync makes next takes the same failure (takeSilence), so that a silent hub
 // costs a sync one gitTimeout, not two.
 import { join, resolve } from "node:path";
-import { plainGitDir, refFromFiles } from "./dotgit.js";
+import { isObjectId, plainGitDir, refFromFiles } from "./dotgit.js";
 import { joinTip, MACHINES_BRANCH } from "../core/hub/branches.js";
 import { EVERYONE, type WakesSeen, wakeRefOf } from "../core/hub/wake-refs.js";
 import { processSlot } from "../process-slot.js";
@@ -138,7 +138,7 @@ async function readRefs(dir: string, refs: string[]): Promise<Map<string, string
   const listed = (await runGit(["for-each-ref", "--format=%(objectname) %(refname)", LOOK_REFS], { cwd: dir, env, timeoutMs: 30_000 })).toString("utf8");
   for (const line of listed.split("\n")) {
     const [id, ref] = line.split(" ");
-    if (id && ref && refs.includes(ref) && /^[0-9a-f]{40,64}$/.test(id)) out.set(ref, id);
+    if (id && ref && refs.includes(ref) && isObjectId(id)) out.set(ref, id);
   }
   return out;
 }
