@@ -5,6 +5,7 @@
 // commit coord is at: nothing is sent), deleted at once; whether the hub
 // takes this machine's pushes to coord itself is what its last syncs say
 // (.git/coord/health.json).
+import { agentSandbox } from "../sync/sandbox.js";
 import { readShareAt } from "../sync/view.js";
 import { keyFingerprint } from "../core/trust/trust.js";
 import { commitOf, MACHINES_BRANCH, splitTip } from "../git/hub.js";
@@ -110,6 +111,7 @@ export async function doctor(opts: DoctorOptions): Promise<Check[]> {
       checks.push(await identity(repo, tip, config.name, config.uuid, m.dir));
     }
     checks.push(signing(m));
+    checks.push(await sandboxCheck(m));
     checks.push(await lockState(stateDir));
     checks.push(await scheduled(m.dir, env));
   }
@@ -150,6 +152,17 @@ function signing(m: GitMachine): Check {
     `signs nothing (${why}): other machines cannot tell its changes from anyone's; ${verify}`,
     m.signing ? "fix what is named, or coord trust key (an ed25519 key, which coord signs with by itself)" : "coord trust key",
   );
+}
+
+/** Whether the agents coord starts here run behind the shield that hides the key (docs/security.md, "The agents' sandbox"). */
+async function sandboxCheck(m: GitMachine): Promise<Check> {
+  const v = await agentSandbox(m);
+  const name = "agent sandbox";
+  if (v.run === "shielded")
+    return ok(name, `agents coord starts run behind ${v.tool.kind === "bwrap" ? "bubblewrap" : "sandbox-exec"}: they cannot read this machine's key or secrets`);
+  if (v.run === "bare") return warn(name, v.warning, "set agentSandbox: on in machine.yaml (or take COORD_AGENT_SANDBOX=off out of coord's environment)");
+  const [why, fix] = v.refused.split(/: (?=install|sandbox-exec|coord has no)/);
+  return warn(name, `${why}: agents on call and agent orders do not start here`, fix);
 }
 
 /** 1 when any check failed, else 0. */

@@ -128,6 +128,12 @@ const configSchema = z.strictObject({
    */
   allowedRoots: z.array(z.string().min(1)).optional(),
   /**
+   * "on": every agent coord starts (a turn on call, an agent order) runs behind the shield that hides the machine's
+   * keys and secret store from it (core/agents/sandbox.ts), and does not start where there is none. "off": agents run
+   * without it, said by doctor and `coord agent on-call`.
+   */
+  agentSandbox: z.enum(["on", "off"], { message: 'is "on" or "off"' }).default("on"),
+  /**
    * Agents on call (state/on-call.ts reads it, with its own schema): a broken block is its own problem, never the
    * config's, so the machine still delivers messages and runs orders.
    */

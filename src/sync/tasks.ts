@@ -18,6 +18,7 @@ import { type Run, runKey } from "../core/time/every.js";
 import { resolveOrderSecrets } from "../state/secrets.js";
 import { machineKeySecrets } from "../state/trust.js";
 import type { Machine } from "./machine.js";
+import { shieldAgent } from "./sandbox.js";
 import type { Order } from "../core/orders/orders-schema.js";
 import type { AgentReport, TaskReport } from "../core/fleet/computer.js";
 
@@ -150,9 +151,14 @@ export async function runOne(
       named = resolved.env;
     }
     const cwd = dir.cwd;
+    // An agent runs behind the shield (sync/sandbox.ts): the machine's key and secrets are out of its reach.
+    const shielded = agent ? await shieldAgent(m, agent.argv) : undefined;
+    if (shielded && "refused" in shielded) return notRun(shielded.refused);
     // runTask never throws; this is the last guard, so that a task that could not run is failed, never left in progress.
     return runTask({
-      ...(agent ? { argv: agent.argv, program: `the agent CLI ${order.agent}`, ...(agent.input !== undefined ? { input: agent.input } : {}) } : { command: order.run! }),
+      ...(agent && shielded
+        ? { argv: shielded.argv, program: `the agent CLI ${order.agent}`, ...(agent.input !== undefined ? { input: agent.input } : {}) }
+        : { command: order.run! }),
       cwd,
       timeout,
       ...(idleTimeout !== undefined ? { idleTimeout } : {}),
@@ -164,6 +170,7 @@ export async function runOne(
         ...order.env,
         ...named,
         ...(agent ? agent.env : {}),
+        ...(shielded ? shielded.env : {}),
         COORD_MACHINE: m.config.name,
         COORD_ORDER: order.id,
         COORD_REV: String(order.rev),

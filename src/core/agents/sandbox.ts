@@ -1,0 +1,100 @@
+// The shield every agent coord starts runs behind: the machine's private keys
+// and its secret store cannot be read by the agent's process tree, whatever
+// path it builds (a glob, `$(…)`, a symbolic link, a copy of .git, another
+// process's /proc/<pid>/root), and the files that say whom this machine trusts
+// cannot be changed by it. Redacting output cannot win against a model that
+// prints a secret in endless shapes (hex, base32, reversed, split across
+// answers); a file the process cannot open can. Pure: the paths, the platform
+// and the tool found come from the edge (runner/sandbox.ts).
+//
+//   Linux   bubblewrap: the whole file system bound as it is, a new PID
+//           namespace with its own /proc (no other process, so no other
+//           process's root, memory or environment), each hidden file covered
+//           by /dev/null mounted nodev (opening it is EACCES), each guarded
+//           file bound read-only; as root, every capability dropped (no
+//           umount, no new mount). A mount made there is locked in any
+//           namespace the agent makes below it.
+//   macOS   sandbox-exec with a profile that denies reading and writing the
+//           hidden files and writing the guarded ones (built, not run here:
+//           no macOS machine in the tests).
+//   others  nothing holds: see `sandboxVerdict`.
+
+/** What an agent must not read (`hide`) and must not change (`guard`): absolute, resolved paths of files that exist. */
+export interface Shield {
+  hide: readonly string[];
+  guard: readonly string[];
+}
+
+/** The sandbox found on this machine, or why there is none. */
+export type SandboxTool = { kind: "bwrap"; path: string } | { kind: "seatbelt"; path: string } | { kind: "none"; why: string };
+
+/** machine.yaml's `agentSandbox`: "on" (the default) runs agents only behind the shield; "off" runs them without it. */
+export type SandboxSetting = "on" | "off";
+
+/** How agents start on this machine: behind the shield (`wrap`), without it as the person chose (`bare`), or not at all. */
+export type SandboxVerdict = { run: "shielded"; tool: Exclude<SandboxTool, { kind: "none" }> } | { run: "bare"; warning: string } | { run: "refused"; refused: string };
+
+/** The words for the fix, by platform. */
+function installHint(platform: string): string {
+  if (platform === "linux") return "install bubblewrap (Debian and Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap)";
+  if (platform === "darwin") return "sandbox-exec (/usr/bin/sandbox-exec, part of macOS) must be there";
+  return `coord has no sandbox for ${platform}`;
+}
+
+/**
+ * Whether and how an agent may start: with a tool, behind it; without one, refused unless the person set
+ * `agentSandbox: off`, in which case it runs with a warning that names what it can read.
+ */
+export function sandboxVerdict(setting: SandboxSetting, tool: SandboxTool, platform: string): SandboxVerdict {
+  const exposed = "an agent coord starts could read this machine's private key and secret store and publish them in an answer";
+  if (setting === "off") return { run: "bare", warning: `agentSandbox is off in machine.yaml: ${exposed}` };
+  if (tool.kind !== "none") return { run: "shielded", tool };
+  return {
+    run: "refused",
+    refused: `this machine cannot hide its key from an agent (${tool.why}), and ${exposed}: ${installHint(platform)}, or set agentSandbox: off in machine.yaml to run agents without the shield`,
+  };
+}
+
+/** bubblewrap's options for `shield` (before `--` and the command); as root every capability is dropped. */
+export function bwrapArgs(shield: Shield, root: boolean): string[] {
+  const args = ["--bind", "/", "/", "--dev-bind", "/dev", "/dev", "--unshare-pid", "--proc", "/proc"];
+  // Later mounts cover earlier ones: the read-only binds and the masks come after the whole tree.
+  for (const path of shield.guard) args.push("--ro-bind", path, path);
+  for (const path of shield.hide) args.push("--ro-bind", "/dev/null", path);
+  if (root) args.push("--cap-drop", "ALL");
+  return args;
+}
+
+/** A string as SBPL (the sandbox profile language) reads it. */
+const sbplString = (s: string) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+
+/** sandbox-exec's profile for `shield`: everything allowed but reading or writing the hidden files and writing the guarded ones. */
+export function seatbeltProfile(shield: Shield): string {
+  const lines = ["(version 1)", "(allow default)"];
+  if (shield.hide.length) lines.push(`(deny file-read* file-write* ${shield.hide.map((p) => `(literal ${sbplString(p)})`).join(" ")})`);
+  if (shield.guard.length) lines.push(`(deny file-write* ${shield.guard.map((p) => `(literal ${sbplString(p)})`).join(" ")})`);
+  return `${lines.join("\n")}\n`;
+}
+
+/** The command line that runs `argv` behind `shield` with `tool`. */
+export function shieldedArgv(tool: Exclude<SandboxTool, { kind: "none" }>, shield: Shield, argv: readonly string[], root: boolean): string[] {
+  if (tool.kind === "bwrap") return [tool.path, ...bwrapArgs(shield, root), "--", ...argv];
+  return [tool.path, "-p", seatbeltProfile(shield), "--", ...argv];
+}
+
+/** Set in a shielded agent's environment: the tool it runs behind (a coord command the agent starts reads it). */
+export const SANDBOXED_ENV = "COORD_SANDBOXED";
+
+/** In coord's own environment, "off" is `agentSandbox: off` for every machine of that process (a test run without bubblewrap). */
+export const SANDBOX_SETTING_ENV = "COORD_AGENT_SANDBOX";
+
+/** The setting in force: machine.yaml's, unless coord's environment turns the shield off. */
+export const sandboxSetting = (config: SandboxSetting, env: string | undefined): SandboxSetting => (env === "off" ? "off" : config);
+
+/**
+ * The names in a state directory's listing that may hold a private key: `machine_key`, the rotated ones
+ * (`machine_key.<time>`) and a half-written one's temp file; never a `.pub`.
+ */
+export function privateKeyNames(names: readonly string[]): string[] {
+  return names.filter((n) => n === "machine_key" || (n.startsWith("machine_key.") && !n.endsWith(".pub")));
+}

@@ -1,0 +1,67 @@
+// Which sandbox this machine has for agents (core/agents/sandbox.ts says what
+// it hides): bubblewrap on Linux, sandbox-exec on macOS, each tried once with
+// the options coord gives it, since a tool that is installed may still be
+// unable to make a namespace (a container without user namespaces, an
+// AppArmor rule). What was found is kept 10 minutes per process.
+import { execFile } from "node:child_process";
+import { access, constants } from "node:fs/promises";
+import { delimiter, join } from "node:path";
+import { bwrapArgs, type SandboxTool, seatbeltProfile } from "../core/agents/sandbox.js";
+
+const TTL_MS = 10 * 60_000;
+let found: { at: number; tool: Promise<SandboxTool> } | undefined;
+
+/** The sandbox tool this machine has and can use, or why none (kept 10 minutes). */
+export function sandboxTool(now = Date.now()): Promise<SandboxTool> {
+  if (!found || now - found.at > TTL_MS) found = { at: now, tool: findTool() };
+  return found.tool;
+}
+
+/** Forgets what was found (a test that installs or removes the tool). */
+export function forgetSandboxTool(): void {
+  found = undefined;
+}
+
+async function onPath(name: string): Promise<string | undefined> {
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    if (!dir) continue;
+    const path = join(dir, name);
+    if (
+      await access(path, constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      return path;
+  }
+  return undefined;
+}
+
+/** Runs `argv` (a trial of the tool), resolving to its first line of complaint, or undefined when it exited 0. */
+function trial(argv: string[]): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    execFile(argv[0]!, argv.slice(1), { timeout: 10_000 }, (error, _stdout, stderr) => {
+      if (!error) return resolve(undefined);
+      const said = String(stderr).trim().split("\n")[0];
+      resolve(said || error.message.split("\n")[0]);
+    });
+  });
+}
+
+async function findTool(): Promise<SandboxTool> {
+  if (process.platform === "linux") {
+    const path = await onPath("bwrap");
+    if (!path) return { kind: "none", why: "bubblewrap (bwrap) is not on PATH" };
+    const root = process.getuid?.() === 0;
+    const failed = await trial([path, ...bwrapArgs({ hide: [], guard: [] }, root), "--", "true"]);
+    if (failed) return { kind: "none", why: `bubblewrap at ${path} cannot make a sandbox here: ${failed}` };
+    return { kind: "bwrap", path };
+  }
+  if (process.platform === "darwin") {
+    const path = "/usr/bin/sandbox-exec";
+    const failed = await trial([path, "-p", seatbeltProfile({ hide: [], guard: [] }), "--", "/usr/bin/true"]);
+    if (failed) return { kind: "none", why: `sandbox-exec cannot make a sandbox here: ${failed}` };
+    return { kind: "seatbelt", path };
+  }
+  return { kind: "none", why: `there is no sandbox coord can use on ${process.platform}` };
+}

@@ -1,0 +1,51 @@
+// An agent coord starts (a turn on call, an agent order) runs behind the
+// machine's shield (core/agents/sandbox.ts): its private keys and secret store
+// hidden, the files that say whom it trusts read-only. This is where the
+// shield's paths are found on disk and the agent's command line is wrapped.
+import { readdir, realpath, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { privateKeyNames, SANDBOXED_ENV, type Shield, sandboxSetting, SANDBOX_SETTING_ENV, sandboxVerdict, shieldedArgv, type SandboxVerdict } from "../core/agents/sandbox.js";
+import { sandboxTool } from "../runner/sandbox.js";
+import { configPath } from "../state/config.js";
+import { secretsPath } from "../state/secrets.js";
+import { pinsPath, signersFiles, signingKeyPath } from "../state/trust.js";
+import type { Machine } from "./machine.js";
+
+/** `path` resolved (symbolic links followed), when it is a file that exists. */
+async function existing(path: string): Promise<string | undefined> {
+  try {
+    const real = await realpath(path);
+    return (await stat(real)).isFile() ? real : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const present = async (paths: string[]) => [...new Set((await Promise.all(paths.map(existing))).filter((p): p is string => p !== undefined))];
+
+/** The files of machine `m` an agent must not read, and those it must not change, as they are on disk now. */
+export async function machineShield(m: Pick<Machine, "stateDir" | "config">): Promise<Shield> {
+  const names = await readdir(m.stateDir).catch(() => [] as string[]);
+  const key = m.config.trust.signingKey ? [signingKeyPath(m.stateDir, m.config.trust.signingKey)] : [];
+  const hide = await present([...privateKeyNames(names).map((n) => join(m.stateDir, n)), ...key, secretsPath(m.stateDir)]);
+  const signers = signersFiles(m.stateDir, m.config);
+  const guard = (await present([configPath(m.stateDir), signers.allowed, signers.revoked, pinsPath(m.stateDir)])).filter((p) => !hide.includes(p));
+  return { hide, guard };
+}
+
+/** Whether agents start here, and how: the machine's setting against the sandbox this machine has. */
+export async function agentSandbox(m: Pick<Machine, "config">): Promise<SandboxVerdict> {
+  return sandboxVerdict(sandboxSetting(m.config.agentSandbox, process.env[SANDBOX_SETTING_ENV]), await sandboxTool(), process.platform);
+}
+
+/** An agent's command line behind the shield (and the variable that says so), as the setting says, or why it may not start. */
+export async function shieldAgent(
+  m: Pick<Machine, "stateDir" | "config">,
+  argv: string[],
+): Promise<{ argv: string[]; env: Record<string, string>; warning?: string } | { refused: string }> {
+  const verdict = await agentSandbox(m);
+  if (verdict.run === "refused") return { refused: verdict.refused };
+  if (verdict.run === "bare") return { argv, env: {}, warning: verdict.warning };
+  const shield = await machineShield(m);
+  return { argv: shieldedArgv(verdict.tool, shield, argv, process.getuid?.() === 0), env: { [SANDBOXED_ENV]: verdict.tool.kind } };
+}

@@ -1,0 +1,106 @@
+// The shield's rules (src/core/agents/sandbox.ts): when an agent may start, the command line it starts with, and which
+// files of the state directory are keys. What the real bubblewrap makes of it: test/sandbox.e2e.test.ts.
+import { describe, expect, it } from "vitest";
+import { bwrapArgs, privateKeyNames, type SandboxTool, sandboxSetting, sandboxVerdict, seatbeltProfile, shieldedArgv } from "../../../src/core/agents/sandbox.js";
+
+const bwrap: SandboxTool = { kind: "bwrap", path: "/usr/bin/bwrap" };
+const seatbelt: SandboxTool = { kind: "seatbelt", path: "/usr/bin/sandbox-exec" };
+const none: SandboxTool = { kind: "none", why: "bubblewrap (bwrap) is not on PATH" };
+const shield = { hide: ["/f/.git/coord/machine_key", "/f/.git/coord/secrets.yaml"], guard: ["/f/.git/coord/machine.yaml"] };
+
+describe("whether an agent starts", () => {
+  it.each([
+    ["on", bwrap, "linux", "shielded"],
+    ["on", seatbelt, "darwin", "shielded"],
+    ["on", none, "linux", "refused"],
+    ["on", { kind: "none", why: "there is no sandbox coord can use on win32" } as SandboxTool, "win32", "refused"],
+    ["off", bwrap, "linux", "bare"],
+    ["off", none, "win32", "bare"],
+  ] as const)("setting %s with %o on %s: %s", (setting, tool, platform, run) => {
+    expect(sandboxVerdict(setting, tool, platform).run).toBe(run);
+  });
+
+  it.each([
+    ["linux", "apt-get install bubblewrap"],
+    ["darwin", "sandbox-exec"],
+    ["win32", "coord has no sandbox for win32"],
+  ])("a refusal on %s says why, what is at stake and the way out (%s)", (platform, fix) => {
+    const v = sandboxVerdict("on", none, platform);
+    if (v.run !== "refused") throw new Error("not refused");
+    expect(v.refused).toContain("bubblewrap (bwrap) is not on PATH");
+    expect(v.refused).toContain("private key");
+    expect(v.refused).toContain(fix);
+    expect(v.refused).toContain("agentSandbox: off");
+  });
+
+  it("off says what an agent can then read", () => {
+    const v = sandboxVerdict("off", bwrap, "linux");
+    expect(v.run === "bare" && v.warning).toMatch(/agentSandbox is off.*private key and secret store/);
+  });
+
+  it.each([
+    ["on", undefined, "on"],
+    ["on", "off", "off"],
+    ["off", undefined, "off"],
+    ["off", "on", "off"],
+    ["on", "OFF", "on"],
+  ] as const)("machine.yaml %s with COORD_AGENT_SANDBOX=%s: %s", (config, env, want) => {
+    expect(sandboxSetting(config, env)).toBe(want);
+  });
+});
+
+describe("the command line behind the shield", () => {
+  it("bubblewrap: the whole tree, a PID namespace with its own /proc, guarded files read-only, hidden ones masked after them", () => {
+    expect(bwrapArgs(shield, false)).toEqual([
+      ...["--bind", "/", "/", "--dev-bind", "/dev", "/dev", "--unshare-pid", "--proc", "/proc"],
+      ...["--ro-bind", "/f/.git/coord/machine.yaml", "/f/.git/coord/machine.yaml"],
+      ...["--ro-bind", "/dev/null", "/f/.git/coord/machine_key"],
+      ...["--ro-bind", "/dev/null", "/f/.git/coord/secrets.yaml"],
+    ]);
+  });
+
+  it("as root every capability is dropped (no umount of a mask), not otherwise", () => {
+    expect(bwrapArgs(shield, true).slice(-2)).toEqual(["--cap-drop", "ALL"]);
+    expect(bwrapArgs(shield, false)).not.toContain("--cap-drop");
+  });
+
+  it("the agent's own argv follows --, untouched (a prompt that looks like an option stays an argument)", () => {
+    const argv = ["claude", "-p", "--output-format", "stream-json", "--", "--ro-bind"];
+    const out = shieldedArgv({ kind: "bwrap", path: "/usr/bin/bwrap" }, shield, argv, false);
+    expect(out[0]).toBe("/usr/bin/bwrap");
+    expect(out.slice(out.indexOf("--") + 1)).toEqual(argv);
+  });
+
+  it("sandbox-exec: a profile that denies reading the hidden files and writing the guarded ones", () => {
+    const out = shieldedArgv({ kind: "seatbelt", path: "/usr/bin/sandbox-exec" }, shield, ["codex", "exec"], false);
+    expect(out.slice(0, 2)).toEqual(["/usr/bin/sandbox-exec", "-p"]);
+    expect(out.slice(3)).toEqual(["--", "codex", "exec"]);
+    expect(out[2]).toBe(
+      [
+        "(version 1)",
+        "(allow default)",
+        '(deny file-read* file-write* (literal "/f/.git/coord/machine_key") (literal "/f/.git/coord/secrets.yaml"))',
+        '(deny file-write* (literal "/f/.git/coord/machine.yaml"))',
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("a path with a quote or a backslash cannot end the profile's string early", () => {
+    expect(seatbeltProfile({ hide: ['/x/a"b\\c'], guard: [] })).toContain('(literal "/x/a\\"b\\\\c")');
+  });
+});
+
+describe("the keys in a state directory", () => {
+  it.each([
+    [["machine_key", "machine_key.pub"], ["machine_key"]],
+    [["machine_key.20261128101500", "machine_key.20261128101500.pub"], ["machine_key.20261128101500"]],
+    [
+      ["machine_key.pub.tmp-123", "machine_key.tmp-9"],
+      ["machine_key.pub.tmp-123", "machine_key.tmp-9"],
+    ],
+    [["machine.yaml", "key_notice.json", "secrets.yaml", "machine_keys"], []],
+  ])("%o: %o", (names, keys) => {
+    expect(privateKeyNames(names)).toEqual(keys);
+  });
+});

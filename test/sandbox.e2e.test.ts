@@ -1,0 +1,120 @@
+// The shield with the real bubblewrap (src/sync/sandbox.ts, core/agents/sandbox.ts): a process started the way coord
+// starts an agent cannot read the machine's key or secret store by any path it builds (its path, a glob, a symbolic
+// link, a copy of .git, a hard link, /proc/<pid>/root of a process outside, an umount of the mask), nor change the
+// files that say whom the machine trusts; without the shield (agentSandbox: off) the same script reads the key, so
+// the test can fail. The real claude on call behind it: test/claude-real.e2e.test.ts. Skipped where bubblewrap
+// cannot run, by name.
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { forgetSandboxTool, sandboxTool } from "../src/runner/sandbox.js";
+import { runTask } from "../src/runner/run.js";
+import { agentSandbox, machineShield, shieldAgent } from "../src/sync/sandbox.js";
+import { openMachine } from "../src/sync/sync.js";
+import { cli, cliExec, makeFleet, setConfig, tempDir } from "./helpers.js";
+
+const usable = await sandboxTool().then((t) => (t.kind === "bwrap" ? undefined : t.kind === "none" ? t.why : "not Linux"));
+const suite = process.platform === "linux" && !usable ? describe : describe.skip;
+
+/** Every way the issue names to reach the key from a shell, each on a line of its own with what it printed. */
+function attempts(dir: string): string {
+  const state = join(dir, ".git", "coord");
+  const key = join(state, "machine_key");
+  return [
+    `echo "path: $(cat '${key}' 2>&1 | head -c 200)"`,
+    `echo "hex: $(od -An -tx1 '${key}' 2>&1 | head -c 200)"`,
+    `echo "glob: $(cat '${state}'/machine_k?y 2>&1 | head -c 200)"`,
+    `ln -sf '${key}' "$TMPDIR/link" && echo "link: $(cat "$TMPDIR/link" 2>&1 | head -c 200)"`,
+    `ln '${key}' "$TMPDIR/hard" 2>&1; echo "hard: $(cat "$TMPDIR/hard" 2>&1 | head -c 200)"`,
+    `cp -r '${join(dir, ".git")}' "$TMPDIR/copy" 2>/dev/null; echo "copy: $(cat "$TMPDIR/copy/coord/machine_key" 2>&1 | head -c 200)"`,
+    `for p in /proc/[0-9]*; do cat "$p/root${key}" 2>/dev/null; done | head -c 200 | sed 's/^/proc: /'; echo`,
+    `umount '${key}' >/dev/null 2>&1; echo "after umount: $(cat '${key}' 2>&1 | head -c 200)"`,
+    `echo "secrets: $(cat '${join(state, "secrets.yaml")}' 2>&1 | head -c 200)"`,
+    `echo 'agentSandbox: off' >> '${join(state, "machine.yaml")}' 2>&1; echo "yaml: $?"`,
+    `echo "pins: $(echo x >> '${join(state, "machine_signers")}' 2>&1; echo $?)"`,
+  ].join("\n");
+}
+
+/** Runs `script` as coord runs an agent on machine `dir` (behind the shield, unless the setting is off): its output. */
+async function asAnAgent(dir: string, script: string): Promise<string> {
+  const m = await openMachine(dir);
+  const tmp = await tempDir("coord-sandbox-tmp-");
+  const shielded = await shieldAgent(m, ["/bin/sh", "-c", script]);
+  if ("refused" in shielded) throw new Error(shielded.refused);
+  const r = await runTask({ argv: shielded.argv, cwd: tmp, env: { PATH: process.env.PATH ?? "", TMPDIR: tmp, ...shielded.env }, timeout: 30, logFile: join(tmp, "log") });
+  return r.tail;
+}
+
+suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : ""}`, () => {
+  it("no path an agent builds reads the key or the secrets, and it cannot change the trust files; without the shield it can", async () => {
+    const f = await makeFleet(["oncall"]);
+    const dir = f.machines.oncall!;
+    const secret = "s3cr3t-value-of-the-store";
+    expect((await cliExec(["secret", "set", "deploy", "-", "--dir", dir], Buffer.from(secret))).code).toBe(0);
+    await writeFile(join(dir, ".git", "coord", "machine_signers"), "other ssh-ed25519 AAAA\n");
+    const pem = await readFile(join(dir, ".git", "coord", "machine_key"), "utf8");
+    const body = pem.split("\n").filter((l) => l && !l.startsWith("-----"));
+    const hex = Buffer.from(body.join(""), "base64").toString("hex");
+
+    const out = await asAnAgent(dir, attempts(dir));
+    for (const line of body) expect(out).not.toContain(line.slice(0, 20));
+    expect(out).not.toContain(secret);
+    expect(out).not.toContain("BEGIN OPENSSH");
+    expect(out.replace(/\s/g, "")).not.toContain(hex.slice(0, 32));
+    expect(out).toMatch(/^path: cat: .*machine_key: Permission denied$/m);
+    expect(out).toMatch(/^glob: cat: .*machine_key: Permission denied$/m);
+    expect(out).toMatch(/^link: cat: .*link: Permission denied$/m);
+    expect(out).toMatch(/^hard: cat: .*No such file/m);
+    expect(out).toMatch(/^copy: cat: .*No such file|^copy: $/m);
+    expect(out).toMatch(/^after umount: cat: .*Permission denied$/m);
+    expect(out).toMatch(/^secrets: cat: .*secrets\.yaml: Permission denied$/m);
+    expect(out).toMatch(/^yaml: [1-9]/m);
+    expect(out).toMatch(/^pins: .*[1-9]$/m);
+    expect(await readFile(join(dir, ".git", "coord", "machine.yaml"), "utf8")).not.toContain("agentSandbox: off");
+    expect(await readFile(join(dir, ".git", "coord", "machine_signers"), "utf8")).toBe("other ssh-ed25519 AAAA\n");
+
+    // The same script without the shield: the key comes out (what the issue found), so the checks above can fail.
+    await setConfig(dir, { agentSandbox: "off" });
+    const bare = await asAnAgent(dir, attempts(dir));
+    expect(bare).toContain(body[0]!.slice(0, 20));
+  }, 60_000);
+
+  it("the shield lists the keys (the rotated one too), the secret store and a key named outside the state directory", async () => {
+    const f = await makeFleet(["oncall"]);
+    const dir = f.machines.oncall!;
+    const state = join(dir, ".git", "coord");
+    expect((await cliExec(["secret", "set", "deploy", "-", "--dir", dir], Buffer.from("v"))).code).toBe(0);
+    expect((await cli("trust", "rotate", "--dir", dir)).code).toBe(0);
+    const m = await openMachine(dir);
+    const shield = await machineShield(m);
+    const names = shield.hide.map((p) => p.slice(state.length + 1)).sort();
+    expect(names).toContain("machine_key");
+    expect(names.some((n) => /^machine_key\.\d{14}$/.test(n))).toBe(true);
+    expect(names).toContain("secrets.yaml");
+    expect(names.filter((n) => n.endsWith(".pub"))).toEqual([]);
+    expect(shield.guard).toContain(join(state, "machine.yaml"));
+  }, 60_000);
+
+  it("where there is no bubblewrap, an agent does not start and the reason names the way out", async () => {
+    const f = await makeFleet(["oncall"]);
+    const m = await openMachine(f.machines.oncall!);
+    const path = process.env.PATH;
+    process.env.PATH = await tempDir("coord-no-bwrap-");
+    forgetSandboxTool();
+    try {
+      expect(await agentSandbox(m)).toEqual({
+        run: "refused",
+        refused: expect.stringMatching(/cannot hide its key from an agent \(bubblewrap \(bwrap\) is not on PATH\).*apt-get install bubblewrap.*agentSandbox: off/),
+      });
+    } finally {
+      process.env.PATH = path;
+      forgetSandboxTool();
+    }
+  }, 60_000);
+
+  it("coord doctor says the agents' shield holds", async () => {
+    const f = await makeFleet(["oncall"]);
+    const r = await cli("doctor", "--dir", f.machines.oncall!);
+    expect(r.out).toMatch(/^OK\s+agent sandbox\s+agents coord starts run behind bubblewrap: they cannot read this machine's key or secrets$/m);
+  }, 60_000);
+});
