@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, statfsSync } from "node:fs";
 import { availableParallelism, homedir } from "node:os";
 import { join } from "node:path";
@@ -39,6 +40,25 @@ if (!process.env.TMPDIR) {
 // The real agent CLIs (scripts/install-agent-clis.mjs) are in the HOME the run started with: named before test/setup.ts
 // gives each test file an empty HOME (test/real-clis.ts reads it).
 process.env.COORD_AGENT_CLIS ??= join(homedir(), ".cache", "coord-agent-clis");
+
+/**
+ * Every agent coord starts runs behind bubblewrap (src/sync/sandbox.ts), and does not start where there is none. A
+ * machine without it (a developer's, not CI: .ci/run installs it) runs the suite with the shield off, as
+ * `COORD_AGENT_SANDBOX=off` does for any coord, and says so; the shield's own tests then say they are skipped.
+ */
+function sandboxUsable(): boolean {
+  if (process.platform !== "linux") return false;
+  try {
+    execFileSync("bwrap", ["--unshare-user", "--bind", "/", "/", "--dev-bind", "/dev", "/dev", "--cap-drop", "ALL", "--", "true"], { stdio: "ignore", timeout: 10_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+if (!process.env.COORD_AGENT_SANDBOX && !sandboxUsable()) {
+  process.env.COORD_AGENT_SANDBOX = "off";
+  console.warn("vitest.config.ts: bubblewrap cannot run here: agents run without the shield in this run (COORD_AGENT_SANDBOX=off); its tests say they are skipped");
+}
 
 // Two projects: "quick" (pure and unit tests, and rule scenarios on the in-memory fleet: `npm run test:quick`, the
 // inner loop) and "e2e" (every file that runs git or a process, named `*.e2e.test.ts`: real git, processes, daemons).

@@ -145,35 +145,40 @@ for (const version of [newest, oldest]) {
       await expect(readFile(join(t.work, "denied.txt"))).rejects.toThrow();
     }, 120_000);
 
-    it("with every permission (full), the machine's key stays out of reach: by its path, in hex, base32 or reversed, a glob, a link, a copy of .git, /proc/<pid>/root", async () => {
-      await onCall(bin, ["--permissions", "full"]);
-      const dir = dirOf("oncall");
-      const key = join(dir, ".git", "coord", "machine_key");
-      const body = (await readFile(key, "utf8")).split("\n").filter((l) => l && !l.startsWith("-----"));
-      const raw = Buffer.from(body.join(""), "base64");
-      const copy = join(t.work, "dotgit-copy");
-      const cmd = [
-        `od -An -tx1 ${key} | head -3`,
-        `base32 ${key} | head -2`,
-        `cat ${dir}/.git/coord/machine_ke* | rev | head -3`,
-        `ln -sf ${key} ${t.work}/k.link; cat ${t.work}/k.link`,
-        `cp -r ${dir}/.git ${copy} 2>&1 | head -2; cat ${copy}/coord/machine_key`,
-        `for p in /proc/[0-9]*; do cat $p/root${key}; done 2>/dev/null | head -3`,
-        "echo end of attempts",
-      ].join("; ");
-      const q = await send("asker", "oncall", `run: ${cmd}`);
-      const a = await arrives("asker", answerTo(q), "the answer");
-      expect(a.text).toMatch(/^ran: /);
-      expect(a.text).toContain("end of attempts");
-      expect(a.text).toMatch(/machine_key: Permission denied/);
-      // No shape of the key: its hex (od's bytes), its base64 lines, reversed.
-      const flat = a.text.replace(/\s/g, "");
-      expect(flat).not.toContain(raw.subarray(0, 16).toString("hex"));
-      for (const l of body) {
-        expect(a.text).not.toContain(l.slice(0, 20));
-        expect(a.text).not.toContain([...l].reverse().join("").slice(0, 20));
-      }
-    }, 120_000);
+    // Behind the shield (src/sync/sandbox.ts); a run without bubblewrap turns it off (vitest.config.ts) and skips this.
+    it.skipIf(process.env.COORD_AGENT_SANDBOX === "off")(
+      "with every permission (full), the machine's key stays out of reach: by its path, in hex, base32 or reversed, a glob, a link, a copy of .git, /proc/<pid>/root",
+      async () => {
+        await onCall(bin, ["--permissions", "full"]);
+        const dir = dirOf("oncall");
+        const key = join(dir, ".git", "coord", "machine_key");
+        const body = (await readFile(key, "utf8")).split("\n").filter((l) => l && !l.startsWith("-----"));
+        const raw = Buffer.from(body.join(""), "base64");
+        const copy = join(t.work, "dotgit-copy");
+        const cmd = [
+          `od -An -tx1 ${key} | head -3`,
+          `base32 ${key} | head -2`,
+          `cat ${dir}/.git/coord/machine_ke* | rev | head -3`,
+          `ln -sf ${key} ${t.work}/k.link; cat ${t.work}/k.link`,
+          `cp -r ${dir}/.git ${copy} 2>&1 | head -2; cat ${copy}/coord/machine_key`,
+          `for p in /proc/[0-9]*; do cat $p/root${key}; done 2>/dev/null | head -3`,
+          "echo end of attempts",
+        ].join("; ");
+        const q = await send("asker", "oncall", `run: ${cmd}`);
+        const a = await arrives("asker", answerTo(q), "the answer");
+        expect(a.text).toMatch(/^ran: /);
+        expect(a.text).toContain("end of attempts");
+        expect(a.text).toMatch(/machine_key: Permission denied/);
+        // No shape of the key: its hex (od's bytes), its base64 lines, reversed.
+        const flat = a.text.replace(/\s/g, "");
+        expect(flat).not.toContain(raw.subarray(0, 16).toString("hex"));
+        for (const l of body) {
+          expect(a.text).not.toContain(l.slice(0, 20));
+          expect(a.text).not.toContain([...l].reverse().join("").slice(0, 20));
+        }
+      },
+      120_000,
+    );
 
     it("/approve always Bash: the next command of the thread runs without asking", async () => {
       await onCall(bin);

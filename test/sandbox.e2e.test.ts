@@ -12,6 +12,8 @@ import { runTask } from "../src/runner/run.js";
 import { agentSandbox, machineShield, shieldAgent } from "../src/sync/sandbox.js";
 import { openMachine } from "../src/sync/sync.js";
 import { cli, cliExec, makeFleet, setConfig, tempDir } from "./helpers.js";
+import { answerTo, onCallTests } from "./on-call-fleet.js";
+import { standInCalls } from "./on-call-standins.js";
 
 const usable = await sandboxTool().then((t) => (t.kind === "bwrap" ? undefined : t.kind === "none" ? t.why : "not Linux"));
 const suite = process.platform === "linux" && !usable ? describe : describe.skip;
@@ -27,7 +29,7 @@ function attempts(dir: string): string {
     `ln -sf '${key}' "$TMPDIR/link" && echo "link: $(cat "$TMPDIR/link" 2>&1 | head -c 200)"`,
     `ln '${key}' "$TMPDIR/hard" 2>&1; echo "hard: $(cat "$TMPDIR/hard" 2>&1 | head -c 200)"`,
     `cp -r '${join(dir, ".git")}' "$TMPDIR/copy" 2>/dev/null; echo "copy: $(cat "$TMPDIR/copy/coord/machine_key" 2>&1 | head -c 200)"`,
-    `for p in /proc/[0-9]*; do cat "$p/root${key}" 2>/dev/null; done | head -c 200 | sed 's/^/proc: /'; echo`,
+    `for p in /proc/[0-9]*; do cat "$p/root${key}" "$p/environ" 2>/dev/null; done | head -c 400 | sed 's/^/proc: /'; echo`,
     `umount '${key}' >/dev/null 2>&1; echo "after umount: $(cat '${key}' 2>&1 | head -c 200)"`,
     `echo "secrets: $(cat '${join(state, "secrets.yaml")}' 2>&1 | head -c 200)"`,
     `echo 'agentSandbox: off' >> '${join(state, "machine.yaml")}' 2>&1; echo "yaml: $?"`,
@@ -56,7 +58,10 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     const body = pem.split("\n").filter((l) => l && !l.startsWith("-----"));
     const hex = Buffer.from(body.join(""), "base64").toString("hex");
 
-    const out = await asAnAgent(dir, attempts(dir));
+    // What a process outside holds in its environment (coord's own, the daemon's) is out of reach too.
+    process.env.COORD_TEST_OUTSIDE = "outside-only-mark";
+    const out = await asAnAgent(dir, attempts(dir)).finally(() => delete process.env.COORD_TEST_OUTSIDE);
+    expect(out).not.toContain("outside-only-mark");
     for (const line of body) expect(out).not.toContain(line.slice(0, 20));
     expect(out).not.toContain(secret);
     expect(out).not.toContain("BEGIN OPENSSH");
@@ -117,4 +122,47 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     const r = await cli("doctor", "--dir", f.machines.oncall!);
     expect(r.out).toMatch(/^OK\s+agent sandbox\s+agents coord starts run behind bubblewrap: they cannot read this machine's key or secrets$/m);
   }, 60_000);
+});
+
+describe("a machine on call where bubblewrap cannot make a sandbox (a container without user namespaces)", () => {
+  const t = onCallTests("coord-sandbox-oncall-");
+  /** A bwrap first on PATH that fails as bubblewrap does where it may not make a namespace. */
+  const brokenBwrap = async () => {
+    await writeFile(join(t.bin, "bwrap"), "#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n", { mode: 0o755 });
+    forgetSandboxTool();
+  };
+
+  it("no turn starts: the asker is told why and the way out, and coord agent on-call says it", async () => {
+    await brokenBwrap();
+    try {
+      await t.claudeOnCall(["asker", "oncall"]);
+      const shown = await cli("agent", "on-call", "--dir", t.dirOf("oncall"));
+      expect(shown.out).toContain("no turn starts: this machine cannot hide its key from an agent (bubblewrap at");
+      const q = await t.send("asker", "oncall", "what is 2+2");
+      const a = await t.arrives("asker", answerTo(q), "the answer");
+      expect(a.text).toMatch(
+        /^The turn could not start: this machine cannot hide its key from an agent \(bubblewrap at \S+ cannot make a sandbox here: bwrap: setting up uid map: Permission denied\).*agentSandbox: off/,
+      );
+      expect(a.agent?.outcome).toBe("failed");
+      expect(await standInCalls(t.home)).toEqual([]);
+    } finally {
+      forgetSandboxTool();
+    }
+  }, 90_000);
+
+  it("with agentSandbox: off the turn runs, and coord agent on-call and doctor say what the agent can read", async () => {
+    await brokenBwrap();
+    try {
+      const f = await t.fleet(["asker", "oncall"]);
+      await setConfig(f.machines.oncall!, { agentSandbox: "off" });
+      expect((await cli("agent", "on-call", "claude", "--dir", t.dirOf("oncall"), "--cwd", t.work, "--from", "asker")).code).toBe(0);
+      t.startDaemon("oncall");
+      expect((await cli("agent", "on-call", "--dir", t.dirOf("oncall"))).out).toContain("agentSandbox is off");
+      expect((await cli("doctor", "--dir", t.dirOf("oncall"))).out).toMatch(/^WARN\s+agent sandbox\s+agentSandbox is off .*private key and secret store/m);
+      const q = await t.send("asker", "oncall", "what is 2+2");
+      expect((await t.arrives("asker", answerTo(q), "the answer")).text).toMatch(/^heard/);
+    } finally {
+      forgetSandboxTool();
+    }
+  }, 90_000);
 });

@@ -1,5 +1,6 @@
 // coord agent on-call (set, show, --off) and coord agent stop: a machine whose
 // agent CLI answers the messages sent to it (sync/on-call.ts runs the turns).
+import { agentSandbox } from "../sync/sandbox.js";
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { ON_CALL_AGENTS, type OnCallSettings } from "../core/oncall/on-call.js";
@@ -191,8 +192,16 @@ async function shown(m: Machine): Promise<Omit<OnCallShown, "changed">> {
       ...(read.settings ? [noteOf(read.settings)] : []),
       ...(read.settings && !m.config.trust.verifyMachines ? [NO_VERIFY] : []),
       ...(read.settings && !(await daemonRunning(m.stateDir)) ? [NO_DAEMON] : []),
+      ...(read.settings ? await sandboxNote(m) : []),
     ],
   };
+}
+
+/** Said when the agent on call would not run behind the shield that hides the key (sync/sandbox.ts): refused, or off. */
+async function sandboxNote(m: Machine): Promise<string[]> {
+  const v = await agentSandbox(m);
+  if (v.run === "shielded") return [];
+  return [v.run === "bare" ? v.warning : `no turn starts: ${v.refused}`];
 }
 
 /** Said when the machine is on call but does not verify signatures (coord trust machines off). */

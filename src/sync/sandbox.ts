@@ -47,5 +47,5 @@ export async function shieldAgent(
   if (verdict.run === "refused") return { refused: verdict.refused };
   if (verdict.run === "bare") return { argv, env: {}, warning: verdict.warning };
   const shield = await machineShield(m);
-  return { argv: shieldedArgv(verdict.tool, shield, argv, process.getuid?.() === 0), env: { [SANDBOXED_ENV]: verdict.tool.kind } };
+  return { argv: shieldedArgv(verdict.tool, shield, argv), env: { [SANDBOXED_ENV]: verdict.tool.kind } };
 }

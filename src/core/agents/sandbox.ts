@@ -7,13 +7,12 @@
 // answers); a file the process cannot open can. Pure: the paths, the platform
 // and the tool found come from the edge (runner/sandbox.ts).
 //
-//   Linux   bubblewrap: the whole file system bound as it is, a new PID
-//           namespace with its own /proc (no other process, so no other
-//           process's root, memory or environment), each hidden file covered
-//           by /dev/null mounted nodev (opening it is EACCES), each guarded
-//           file bound read-only; as root, every capability dropped (no
-//           umount, no new mount). A mount made there is locked in any
-//           namespace the agent makes below it.
+//   Linux   bubblewrap: the whole file system bound as it is, each hidden
+//           file covered by /dev/null mounted nodev (opening it is EACCES),
+//           each guarded file bound read-only, a user namespace of its own
+//           with no capability: no umount of a mask, no way into another
+//           process's /proc/<pid>/root, environ or memory. A mask is locked
+//           in any namespace the agent makes below it.
 //   macOS   sandbox-exec with a profile that denies reading and writing the
 //           hidden files and writing the guarded ones (built, not run here:
 //           no macOS machine in the tests).
@@ -47,7 +46,7 @@ function installHint(platform: string): string {
  */
 export function sandboxVerdict(setting: SandboxSetting, tool: SandboxTool, platform: string): SandboxVerdict {
   const exposed = "an agent coord starts could read this machine's private key and secret store and publish them in an answer";
-  if (setting === "off") return { run: "bare", warning: `agentSandbox is off in machine.yaml: ${exposed}` };
+  if (setting === "off") return { run: "bare", warning: `agentSandbox is off (machine.yaml, or COORD_AGENT_SANDBOX=off in coord's environment): ${exposed}` };
   if (tool.kind !== "none") return { run: "shielded", tool };
   return {
     run: "refused",
@@ -55,13 +54,20 @@ export function sandboxVerdict(setting: SandboxSetting, tool: SandboxTool, platf
   };
 }
 
-/** bubblewrap's options for `shield` (before `--` and the command); as root every capability is dropped. */
-export function bwrapArgs(shield: Shield, root: boolean): string[] {
-  const args = ["--bind", "/", "/", "--dev-bind", "/dev", "/dev", "--unshare-pid", "--proc", "/proc"];
+/**
+ * bubblewrap's options for `shield` (before `--` and the command). The agent gets a user namespace of its own (the
+ * same uid, 0 as root) and no capability in it: no umount of a mask, and no way into another process's
+ * `/proc/<pid>/root`, `environ` or memory, bubblewrap's own outside process included (without the namespace, a root
+ * agent with no capabilities could read the key through that one's root, as the test found). It keeps the machine's
+ * PID namespace on purpose: coord inside it (its MCP server, `coord send`) must see the daemon and the locks' owners
+ * alive, or it would take a live daemon for dead.
+ */
+export function bwrapArgs(shield: Shield): string[] {
+  const args = ["--unshare-user", "--bind", "/", "/", "--dev-bind", "/dev", "/dev"];
   // Later mounts cover earlier ones: the read-only binds and the masks come after the whole tree.
   for (const path of shield.guard) args.push("--ro-bind", path, path);
   for (const path of shield.hide) args.push("--ro-bind", "/dev/null", path);
-  if (root) args.push("--cap-drop", "ALL");
+  args.push("--cap-drop", "ALL");
   return args;
 }
 
@@ -77,8 +83,8 @@ export function seatbeltProfile(shield: Shield): string {
 }
 
 /** The command line that runs `argv` behind `shield` with `tool`. */
-export function shieldedArgv(tool: Exclude<SandboxTool, { kind: "none" }>, shield: Shield, argv: readonly string[], root: boolean): string[] {
-  if (tool.kind === "bwrap") return [tool.path, ...bwrapArgs(shield, root), "--", ...argv];
+export function shieldedArgv(tool: Exclude<SandboxTool, { kind: "none" }>, shield: Shield, argv: readonly string[]): string[] {
+  if (tool.kind === "bwrap") return [tool.path, ...bwrapArgs(shield), "--", ...argv];
   return [tool.path, "-p", seatbeltProfile(shield), "--", ...argv];
 }
 

@@ -50,29 +50,30 @@ describe("whether an agent starts", () => {
 });
 
 describe("the command line behind the shield", () => {
-  it("bubblewrap: the whole tree, a PID namespace with its own /proc, guarded files read-only, hidden ones masked after them", () => {
-    expect(bwrapArgs(shield, false)).toEqual([
-      ...["--bind", "/", "/", "--dev-bind", "/dev", "/dev", "--unshare-pid", "--proc", "/proc"],
+  it("bubblewrap: a user namespace of its own, the whole tree, guarded files read-only, hidden ones masked after them, no capability", () => {
+    expect(bwrapArgs(shield)).toEqual([
+      "--unshare-user",
+      ...["--bind", "/", "/", "--dev-bind", "/dev", "/dev"],
       ...["--ro-bind", "/f/.git/coord/machine.yaml", "/f/.git/coord/machine.yaml"],
       ...["--ro-bind", "/dev/null", "/f/.git/coord/machine_key"],
       ...["--ro-bind", "/dev/null", "/f/.git/coord/secrets.yaml"],
+      ...["--cap-drop", "ALL"],
     ]);
   });
 
-  it("as root every capability is dropped (no umount of a mask), not otherwise", () => {
-    expect(bwrapArgs(shield, true).slice(-2)).toEqual(["--cap-drop", "ALL"]);
-    expect(bwrapArgs(shield, false)).not.toContain("--cap-drop");
+  it("the machine's PID namespace is kept: coord inside must see the daemon alive", () => {
+    expect(bwrapArgs(shield)).not.toContain("--unshare-pid");
   });
 
   it("the agent's own argv follows --, untouched (a prompt that looks like an option stays an argument)", () => {
     const argv = ["claude", "-p", "--output-format", "stream-json", "--", "--ro-bind"];
-    const out = shieldedArgv({ kind: "bwrap", path: "/usr/bin/bwrap" }, shield, argv, false);
+    const out = shieldedArgv({ kind: "bwrap", path: "/usr/bin/bwrap" }, shield, argv);
     expect(out[0]).toBe("/usr/bin/bwrap");
     expect(out.slice(out.indexOf("--") + 1)).toEqual(argv);
   });
 
   it("sandbox-exec: a profile that denies reading the hidden files and writing the guarded ones", () => {
-    const out = shieldedArgv({ kind: "seatbelt", path: "/usr/bin/sandbox-exec" }, shield, ["codex", "exec"], false);
+    const out = shieldedArgv({ kind: "seatbelt", path: "/usr/bin/sandbox-exec" }, shield, ["codex", "exec"]);
     expect(out.slice(0, 2)).toEqual(["/usr/bin/sandbox-exec", "-p"]);
     expect(out.slice(3)).toEqual(["--", "codex", "exec"]);
     expect(out[2]).toBe(
