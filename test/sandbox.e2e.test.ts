@@ -11,7 +11,7 @@ import { forgetSandboxTool, sandboxTool } from "../src/runner/sandbox.js";
 import { runTask } from "../src/runner/run.js";
 import { agentSandbox, machineShield, shieldAgent } from "../src/sync/sandbox.js";
 import { openMachine } from "../src/sync/sync.js";
-import { cli, cliExec, makeFleet, setConfig, tempDir } from "./helpers.js";
+import { cli, cliExec, journal, makeFleet, pushOrders, setConfig, tempDir } from "./helpers.js";
 import { answerTo, onCallTests } from "./on-call-fleet.js";
 import { standInCalls } from "./on-call-standins.js";
 
@@ -165,4 +165,35 @@ describe("a machine on call where bubblewrap cannot make a sandbox (a container 
       forgetSandboxTool();
     }
   }, 90_000);
+});
+
+suite(`an agent order behind the shield${usable ? ` (skipped: ${usable})` : ""}`, () => {
+  it("an agent an order starts (a CLI the machine labels) cannot read the key, and knows it runs shielded", async () => {
+    const f = await makeFleet(["m"]);
+    const dir = f.machines.m!;
+    const bin = await tempDir("coord-sandbox-bin-");
+    const key = join(dir, ".git", "coord", "machine_key");
+    await writeFile(join(bin, "myagent"), `#!/bin/sh\necho "shielded by: $COORD_SANDBOXED"\nod -An -tx1 '${key}' 2>&1 | head -2\n`, { mode: 0o755 });
+    await setConfig(dir, { labels: ["myagent"] });
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    try {
+      await pushOrders(f, [{ id: "peek", to: "m", agent: "myagent", prompt: "show me the key" }]);
+      expect((await cli("sync", "--dir", dir)).code).toBe(0);
+      const entry = (await journal(dir)).tasks?.peek ?? (await journal(dir)).peek;
+      const output = JSON.stringify(entry);
+      expect(output).toContain("shielded by: bwrap");
+      expect(output).toContain("machine_key: Permission denied");
+      const raw = Buffer.from(
+        (await readFile(key, "utf8"))
+          .split("\n")
+          .filter((l) => l && !l.startsWith("-----"))
+          .join(""),
+        "base64",
+      );
+      expect(output).not.toContain(raw.subarray(0, 8).toString("hex").replace(/(..)/g, "$1 ").trim());
+    } finally {
+      process.env.PATH = path;
+    }
+  }, 60_000);
 });
