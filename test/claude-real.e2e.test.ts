@@ -158,7 +158,7 @@ for (const version of [newest, oldest]) {
         const cmd = [
           `od -An -tx1 ${key} | head -3`,
           `base32 ${key} | head -2`,
-          `cat ${dir}/.git/coord/machine_ke* | rev | head -3`,
+          `cat ${dir}/.git/coord/machine_k?y | rev | head -3`,
           `ln -sf ${key} ${t.work}/k.link; cat ${t.work}/k.link`,
           `cp -r ${dir}/.git ${copy} 2>&1 | head -2; cat ${copy}/coord/machine_key`,
           `for p in /proc/[0-9]*; do cat $p/root${key}; done 2>/dev/null | head -3`,

@@ -41,7 +41,7 @@ function attempts(dir: string): string {
 async function asAnAgent(dir: string, script: string): Promise<string> {
   const m = await openMachine(dir);
   const tmp = await tempDir("coord-sandbox-tmp-");
-  const shielded = await shieldAgent(m, ["/bin/sh", "-c", script]);
+  const shielded = await shieldAgent(m, ["/bin/sh", "-c", script], { program: "the shell" });
   if ("refused" in shielded) throw new Error(shielded.refused);
   const r = await runTask({ argv: shielded.argv, cwd: tmp, env: { PATH: process.env.PATH ?? "", TMPDIR: tmp, ...shielded.env }, timeout: 30, logFile: join(tmp, "log") });
   return r.tail;

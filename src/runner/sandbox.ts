@@ -22,8 +22,9 @@ export function forgetSandboxTool(): void {
   found = undefined;
 }
 
-async function onPath(name: string): Promise<string | undefined> {
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+/** Where `name` is on `path` (PATH's form), as execvp would find it; undefined when it is not. */
+export async function onPath(name: string, path = process.env.PATH ?? ""): Promise<string | undefined> {
+  for (const dir of path.split(delimiter)) {
     if (!dir) continue;
     const path = join(dir, name);
     if (

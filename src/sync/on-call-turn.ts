@@ -111,7 +111,7 @@ async function prepare(t: ClaimedTurn, s: OnCallSettings, m: Machine): Promise<P
     ...(mcpConfig ? { mcpConfig } : {}),
   });
   // Behind the shield (sync/sandbox.ts): no path the agent builds reaches the machine's key or secrets.
-  const shielded = "refused" in how ? how : await shieldAgent(m, how.argv);
+  const shielded = "refused" in how ? how : await shieldAgent(m, how.argv, { program: `the agent CLI ${t.thread.agent}` });
   if ("refused" in how || "refused" in shielded) {
     if (mcpConfig) await rm(mcpConfig, { force: true }).catch(() => {});
     return { refused: "refused" in how ? how.refused : (shielded as { refused: string }).refused };

@@ -2,10 +2,10 @@
 // machine's shield (core/agents/sandbox.ts): its private keys and secret store
 // hidden, the files that say whom it trusts read-only. This is where the
 // shield's paths are found on disk and the agent's command line is wrapped.
-import { readdir, realpath, stat } from "node:fs/promises";
+import { access, constants, readdir, realpath, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { privateKeyNames, SANDBOXED_ENV, type Shield, sandboxSetting, SANDBOX_SETTING_ENV, sandboxVerdict, shieldedArgv, type SandboxVerdict } from "../core/agents/sandbox.js";
-import { sandboxTool } from "../runner/sandbox.js";
+import { onPath, sandboxTool } from "../runner/sandbox.js";
 import { configPath } from "../state/config.js";
 import { secretsPath } from "../state/secrets.js";
 import { pinsPath, signersFiles, signingKeyPath } from "../state/trust.js";
@@ -38,14 +38,29 @@ export async function agentSandbox(m: Pick<Machine, "config">): Promise<SandboxV
   return sandboxVerdict(sandboxSetting(m.config.agentSandbox, process.env[SANDBOX_SETTING_ENV]), await sandboxTool(), process.platform);
 }
 
-/** An agent's command line behind the shield (and the variable that says so), as the setting says, or why it may not start. */
+/**
+ * An agent's command line behind the shield (and the variable that says so), as the setting says, or why it may not
+ * start. The program is found on `path` first: one that is not there is refused as a process that cannot start is
+ * (runner/run.ts), not left to the sandbox to fail inside.
+ */
 export async function shieldAgent(
   m: Pick<Machine, "stateDir" | "config">,
   argv: string[],
+  o: { program: string; path?: string },
 ): Promise<{ argv: string[]; env: Record<string, string>; warning?: string } | { refused: string }> {
   const verdict = await agentSandbox(m);
   if (verdict.run === "refused") return { refused: verdict.refused };
   if (verdict.run === "bare") return { argv, env: {}, warning: verdict.warning };
+  const file = argv[0]!;
+  const found = file.includes("/")
+    ? (await access(file, constants.X_OK).then(
+        () => true,
+        () => false,
+      ))
+      ? file
+      : undefined
+    : await onPath(file, o.path);
+  if (!found) return { refused: file.includes("/") ? `${o.program} does not exist (or cannot be run)` : `${o.program} is not on PATH` };
   const shield = await machineShield(m);
-  return { argv: shieldedArgv(verdict.tool, shield, argv), env: { [SANDBOXED_ENV]: verdict.tool.kind } };
+  return { argv: shieldedArgv(verdict.tool, shield, [found, ...argv.slice(1)]), env: { [SANDBOXED_ENV]: verdict.tool.kind } };
 }
