@@ -53,7 +53,7 @@ async function findTool(): Promise<SandboxTool> {
   if (process.platform === "linux") {
     const path = await onPath("bwrap");
     if (!path) return { kind: "none", why: "bubblewrap (bwrap) is not on PATH" };
-    const failed = await trial([path, ...bwrapArgs({ hide: [], guard: [] }), "--", "true"]);
+    const failed = await trial([path, ...bwrapArgs({ hide: [], guard: [] }, process.getuid?.() === 0), "--", "true"]);
     if (failed) return { kind: "none", why: `bubblewrap at ${path} cannot make a sandbox here: ${failed}` };
     return { kind: "bwrap", path };
   }

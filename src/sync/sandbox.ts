@@ -62,5 +62,5 @@ export async function shieldAgent(
     : await onPath(file, o.path);
   if (!found) return { refused: file.includes("/") ? `${o.program} does not exist (or cannot be run)` : `${o.program} is not on PATH` };
   const shield = await machineShield(m);
-  return { argv: shieldedArgv(verdict.tool, shield, [found, ...argv.slice(1)]), env: { [SANDBOXED_ENV]: verdict.tool.kind } };
+  return { argv: shieldedArgv(verdict.tool, shield, [found, ...argv.slice(1)], process.getuid?.() === 0), env: { [SANDBOXED_ENV]: verdict.tool.kind } };
 }

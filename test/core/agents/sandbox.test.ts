@@ -51,7 +51,7 @@ describe("whether an agent starts", () => {
 
 describe("the command line behind the shield", () => {
   it("bubblewrap: a user namespace of its own, the whole tree, guarded files read-only, hidden ones masked after them, no capability", () => {
-    expect(bwrapArgs(shield)).toEqual([
+    expect(bwrapArgs(shield, false)).toEqual([
       "--unshare-user",
       ...["--bind", "/", "/", "--dev-bind", "/dev", "/dev"],
       ...["--ro-bind", "/f/.git/coord/machine.yaml", "/f/.git/coord/machine.yaml"],
@@ -61,19 +61,24 @@ describe("the command line behind the shield", () => {
     ]);
   });
 
+  it("as root the agent is uid 65534 in its namespace (a CLI's own bubblewrap works there), otherwise its own uid", () => {
+    expect(bwrapArgs(shield, true).slice(0, 5)).toEqual(["--unshare-user", "--uid", "65534", "--gid", "65534"]);
+    expect(bwrapArgs(shield, false)).not.toContain("--uid");
+  });
+
   it("the machine's PID namespace is kept: coord inside must see the daemon alive", () => {
-    expect(bwrapArgs(shield)).not.toContain("--unshare-pid");
+    for (const root of [true, false]) expect(bwrapArgs(shield, root)).not.toContain("--unshare-pid");
   });
 
   it("the agent's own argv follows --, untouched (a prompt that looks like an option stays an argument)", () => {
     const argv = ["claude", "-p", "--output-format", "stream-json", "--", "--ro-bind"];
-    const out = shieldedArgv({ kind: "bwrap", path: "/usr/bin/bwrap" }, shield, argv);
+    const out = shieldedArgv({ kind: "bwrap", path: "/usr/bin/bwrap" }, shield, argv, false);
     expect(out[0]).toBe("/usr/bin/bwrap");
     expect(out.slice(out.indexOf("--") + 1)).toEqual(argv);
   });
 
   it("sandbox-exec: a profile that denies reading the hidden files and writing the guarded ones", () => {
-    const out = shieldedArgv({ kind: "seatbelt", path: "/usr/bin/sandbox-exec" }, shield, ["codex", "exec"]);
+    const out = shieldedArgv({ kind: "seatbelt", path: "/usr/bin/sandbox-exec" }, shield, ["codex", "exec"], true);
     expect(out.slice(0, 2)).toEqual(["/usr/bin/sandbox-exec", "-p"]);
     expect(out.slice(3)).toEqual(["--", "codex", "exec"]);
     expect(out[2]).toBe(
