@@ -55,15 +55,16 @@ export function sandboxVerdict(setting: SandboxSetting, tool: SandboxTool, platf
 }
 
 /**
- * bubblewrap's options for `shield` (before `--` and the command). The agent gets a user namespace of its own (the
- * same uid, 0 as root) and no capability in it: no umount of a mask, and no way into another process's
- * `/proc/<pid>/root`, `environ` or memory, bubblewrap's own outside process included (without the namespace, a root
- * agent with no capabilities could read the key through that one's root, as the test found). It keeps the machine's
- * PID namespace on purpose: coord inside it (its MCP server, `coord send`) must see the daemon and the locks' owners
- * alive, or it would take a live daemon for dead.
+ * bubblewrap's options for `shield` (before `--` and the command). The agent gets a user namespace of its own and
+ * no capability in it: no umount of a mask, and no way into another process's `/proc/<pid>/root`, `environ` or
+ * memory, bubblewrap's own outside process included (without the namespace, a root agent with no capabilities could
+ * read the key through that one's root, as the test found). As root it is uid 65534 inside, still root on disk: a
+ * uid 0 with no capabilities cannot make the sandbox of its own a CLI makes (codex runs its commands in bubblewrap,
+ * which then fails "setting up uid map"). It keeps the machine's PID namespace on purpose: coord inside it (its MCP
+ * server, `coord send`) must see the daemon and the locks' owners alive, or it would take a live daemon for dead.
  */
-export function bwrapArgs(shield: Shield): string[] {
-  const args = ["--unshare-user", "--bind", "/", "/", "--dev-bind", "/dev", "/dev"];
+export function bwrapArgs(shield: Shield, root: boolean): string[] {
+  const args = ["--unshare-user", ...(root ? ["--uid", "65534", "--gid", "65534"] : []), "--bind", "/", "/", "--dev-bind", "/dev", "/dev"];
   // Later mounts cover earlier ones: the read-only binds and the masks come after the whole tree.
   for (const path of shield.guard) args.push("--ro-bind", path, path);
   for (const path of shield.hide) args.push("--ro-bind", "/dev/null", path);
@@ -83,8 +84,8 @@ export function seatbeltProfile(shield: Shield): string {
 }
 
 /** The command line that runs `argv` behind `shield` with `tool`. */
-export function shieldedArgv(tool: Exclude<SandboxTool, { kind: "none" }>, shield: Shield, argv: readonly string[]): string[] {
-  if (tool.kind === "bwrap") return [tool.path, ...bwrapArgs(shield), "--", ...argv];
+export function shieldedArgv(tool: Exclude<SandboxTool, { kind: "none" }>, shield: Shield, argv: readonly string[], root: boolean): string[] {
+  if (tool.kind === "bwrap") return [tool.path, ...bwrapArgs(shield, root), "--", ...argv];
   return [tool.path, "-p", seatbeltProfile(shield), "--", ...argv];
 }
 
