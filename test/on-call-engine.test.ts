@@ -372,6 +372,27 @@ describe("turns shared among askers (issue 65)", () => {
   });
 });
 
+describe("a turn shown as it runs (issue 65, finding 9)", () => {
+  it("its start is published at once, before any step: the machine's file shows it running", async () => {
+    const t = await onCallMachine();
+    const published: string[] = [];
+    const run: RunProcess = async (spec) => {
+      spec.onStart?.(999_999);
+      // Thinking: no line yet, no step.
+      await new Promise((r) => spec.signal?.addEventListener("abort", r, { once: true }));
+      return { exitCode: null, signal: "SIGTERM", timedOut: false, aborted: true, tail: "" };
+    };
+    const engine = t.engine({ run, publish: (why) => published.push(why) });
+    const q = await t.deliver("asker", "think hard");
+    await engine.pump();
+    await until(async () => (await readOnCallState(t.m.stateDir)).threads[q]?.running?.pid !== undefined);
+    expect(published).toEqual(["step"]);
+    const shown = await publishedOnCall({ ...t.m, config: { ...t.m.config, trust: { ...t.m.config.trust, verifyMachines: true } } }, new Date());
+    expect(shown?.turns?.map((x) => x.thread)).toEqual([q]);
+    await engine.close("the test ends");
+  });
+});
+
 describe("an on-call state of a newer coord", () => {
   it("is left as it is: no turn starts, the log says why, the machine's file shows none running", async () => {
     const t = await onCallMachine();

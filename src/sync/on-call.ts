@@ -297,6 +297,9 @@ function startTurn(e: Engine, root: string, s: OnCallSettings): void {
   const turn = async () => {
     const claimed = await claim(e, root, s, startedAt);
     if (!claimed) return;
+    // The machine's file says the turn runs from its start, not from its first step (a turn that thinks before its
+    // first tool call was shown as "no turn running"): its start is published as a step is.
+    e.publish("step");
     ended.end = await runTurnProcess(claimed, s, { m: e.cur, log: e.log, publish: e.publish, run: e.run, abort });
     await endTurn(e, root, startedAt, ended.end);
   };
