@@ -67,6 +67,27 @@ describe("agents on call", () => {
     expect(shown.threads.map((t) => t.thread).sort()).toEqual([q1, q4].sort());
   }, 120_000);
 
+  it("a turn shows as running from its start, before any step: coord status <machine> says so in its header and its on-call line (issue 65, finding 9)", async () => {
+    await t.claudeOnCall(["asker", "oncall"]);
+    // It names its session, then thinks (no tool call, no step) for 40 s.
+    const q = await send("asker", "oncall", "think 40");
+    await waitFor(async () => (await onCallJson("oncall")).running.find((r) => r.thread === q), 20_000, "the thinking turn on the machine", 200);
+    const started = Date.now();
+    const shown = await waitFor(
+      async () => {
+        await sync({ dir: dirOf("asker"), run: false });
+        const r = await cli("status", "oncall", "--dir", dirOf("asker"), "--no-fetch");
+        return r.out.includes(`running: thread ${q}`) ? r.out : undefined;
+      },
+      20_000,
+      "the thinking turn in coord status oncall",
+      500,
+    );
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(shown.split("\n")[0]).toMatch(/^oncall: \S+ · answering \(1 turn on call\)$/);
+    expect(shown).not.toMatch(/no turn running/);
+  }, 120_000);
+
   it("a /stop in the thread stops the running turn within seconds: its process group gone, the thread told with what the agent said last; the step was visible", async () => {
     await t.fleet(["asker", "oncall", "other"]);
     const set = await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker,other");
