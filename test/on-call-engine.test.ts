@@ -393,6 +393,24 @@ describe("a turn shown as it runs (issue 65, finding 9)", () => {
   });
 });
 
+describe("a turn's phase decides what is shown (issue 65, finding 9)", () => {
+  it("a turn that ended (its answers recorded, not stored yet) is not published as running", async () => {
+    const t = await onCallMachine();
+    const setting = { agent: "claude" as const, cwd: t.work, permissions: "read-only" as const };
+    const at = new Date().toISOString();
+    await updateOnCallState(t.m.stateDir, (life) => {
+      for (const id of ["asker/oncall/1", "asker/oncall/2"]) {
+        life.apply({ kind: "join", thread: id, id, from: "asker", at, setting });
+        life.apply({ kind: "queue", thread: id, ask: { id, from: "asker", text: "q", at, chain: 0 } });
+        life.apply({ kind: "start", thread: id, turn: at, runner: process.pid, engine: "this", setting, maxParallel: 2 });
+      }
+      life.apply({ kind: "end", thread: "asker/oncall/2", turn: at, answers: [{ to: "asker", replyTo: "asker/oncall/2", text: "done", mark: { answer: true } }], at });
+    });
+    const shown = await publishedOnCall({ ...t.m, config: { ...t.m.config, trust: { ...t.m.config.trust, verifyMachines: true } } }, new Date());
+    expect(shown?.turns?.map((x) => x.thread)).toEqual(["asker/oncall/1"]);
+  });
+});
+
 describe("an on-call state of a newer coord", () => {
   it("is left as it is: no turn starts, the log says why, the machine's file shows none running", async () => {
     const t = await onCallMachine();
