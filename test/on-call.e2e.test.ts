@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { inbox } from "../src/commands/messages.js";
 import { sync } from "../src/sync/sync.js";
-import { cli, hubFile, processGone, waitFor } from "./helpers.js";
+import { cli, hubFile, ordersText, processGone, pushOrders, waitFor } from "./helpers.js";
 import { call, connectMcp, ok } from "./mcp-client.js";
 import { type Msg, onCallTests } from "./on-call-fleet.js";
 import { standInCalls } from "./on-call-standins.js";
@@ -68,9 +68,16 @@ describe("agents on call", () => {
   }, 120_000);
 
   it("a turn shows as running from its start, before any step: coord status <machine> says so in its header and its on-call line (issue 65, finding 9)", async () => {
-    await t.claudeOnCall(["asker", "oncall"]);
-    // It names its session, then thinks (no tool call, no step) for 40 s.
-    const q = await send("asker", "oncall", "think 40");
+    // A fleet as the docs make it: GitHub's push budget (the test fleets' own allows bursts), under which the sync
+    // that delivered the message published before the turn was claimed, and nothing published it until its answer.
+    const f = await t.fleet(["asker", "oncall"]);
+    await pushOrders(f, ordersText([], {}));
+    for (const n of ["asker", "oncall"]) await sync({ dir: dirOf(n), run: false });
+    const set = await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker");
+    expect(set.code, set.err).toBe(0);
+    startDaemon("oncall");
+    // It names its session, then thinks (no tool call, no step) for 60 s.
+    const q = await send("asker", "oncall", "think 60");
     await waitFor(async () => (await onCallJson("oncall")).running.find((r) => r.thread === q), 20_000, "the thinking turn on the machine", 200);
     const started = Date.now();
     const shown = await waitFor(
