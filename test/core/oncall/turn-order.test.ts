@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { emptyOnCallState, isRefusal, transition } from "../../../src/core/oncall/turn-life.js";
 import { budgetNotes, SERVED_KEPT, TOLD_KEPT, turnOrder, withServed } from "../../../src/core/oncall/turn-order.js";
-import type { Ask, OnCallState, ThreadState } from "../../../src/core/oncall/turn-state.js";
+import { type Ask, type OnCallState, onCallStateSchema, type ThreadState } from "../../../src/core/oncall/turn-state.js";
 
 const setting = { agent: "claude", cwd: "/work", permissions: "read-only" as const };
 const at = (s: number) => new Date(Date.UTC(2026, 10, 28, 10, 0, s)).toISOString();
@@ -201,5 +201,13 @@ describe("budgetNotes: one note an asker a day, not one a message", () => {
     ]);
     s.threads["a/oncall/1"]!.budgetSaid = day;
     expect(budgetNotes(s, day)).toEqual([]);
+  });
+});
+
+describe("on-call.json's served and budgetTold", () => {
+  it("a malformed one is dropped, the file kept", () => {
+    const r = onCallStateSchema.safeParse({ version: 1, threads: {}, taken: ["a/oncall/1"], served: { a: 5 }, budgetTold: "today" });
+    expect(r.success).toBe(true);
+    expect(r.data).toEqual({ version: 1, threads: {}, taken: ["a/oncall/1"] });
   });
 });
