@@ -9,7 +9,8 @@
 //     -s/--sandbox and -C; the thread id stays the same; sessions are global.
 // Each remembers the messages of its session and answers with them, so a test
 // sees whether a turn resumed the right session. The prompt decides the rest:
-// "sleep N" runs a tool (a step), then sleeps N seconds; "fail" fails; "quiet"
+// "sleep N" runs a tool (a step), then sleeps N seconds; "think N" names its
+// session, then says nothing for N seconds (no step) and answers; "fail" fails; "quiet"
 // prints nothing readable; claude's "please run: <command>" asks coord's
 // permission prompt tool through the MCP server its --mcp-config names, as
 // Claude Code does, and answers "ran: …" or "not allowed: …"; like Claude Code it refuses a prompt tool's answer
@@ -39,6 +40,7 @@ for (const line of input.split("\\n")) {
 }
 const said = asked.join(" / ");
 const sleepFor = /sleep (\\d+)/.exec(said);
+const thinkFor = /think (\\d+)/.exec(said);
 const newId = () => require("crypto").randomUUID();
 `;
 
@@ -120,6 +122,9 @@ if (wantsToRun) {
 } else if (sleepFor) {
   out({ type: "assistant", message: { content: [{ type: "text", text: "Working on it." }, { type: "tool_use", name: "Bash", input: { command: "sleep " + sleepFor[1] } }] }, session_id: id });
   setTimeout(finish, Number(sleepFor[1]) * 1000);
+} else if (thinkFor) {
+  out({ type: "system", subtype: "init", session_id: id });
+  setTimeout(finish, Number(thinkFor[1]) * 1000);
 } else finish();
 `;
 
@@ -152,6 +157,8 @@ const finish = () => {
 if (sleepFor) {
   out({ type: "item.started", item: { id: "i1", type: "command_execution", command: "sleep " + sleepFor[1], status: "in_progress" } });
   setTimeout(finish, Number(sleepFor[1]) * 1000);
+} else if (thinkFor) {
+  setTimeout(finish, Number(thinkFor[1]) * 1000);
 } else finish();
 `;
 

@@ -31,6 +31,11 @@ describe("approvals from afar", () => {
     const ok = await cli("approve", req.id, "--dir", dirOf("asker"));
     expect(ok.code, ok.err).toBe(0);
     expect(ok.out).toMatch(new RegExp(`^approved ${req.id}: sent asker/oncall/\\d+ into its thread$`));
+    // Deciding the request acknowledged it: a wait for the thread's answer waits for the answer (issue 65, finding 8).
+    const waited = await cli("inbox", "--dir", dirOf("asker"), "--wait", "60s", "--reply-to", q, "--json");
+    expect(waited.code, waited.err).toBe(0);
+    const got = JSON.parse(waited.out) as Msg[];
+    expect(got.map((x) => [x.agent?.request !== undefined, x.text])).toEqual([[false, "ran: rm -rf build"]]);
     const a = await arrives("asker", answerTo(q), "the answer");
     expect(a.text).toBe("ran: rm -rf build");
     const call = (await standInCalls(t.home)).find((c) => c.prompt.includes("please run"))!;

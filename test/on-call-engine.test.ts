@@ -319,6 +319,98 @@ describe("the on-call engine on a scripted CLI", () => {
   });
 });
 
+describe("turns shared among askers (issue 65)", () => {
+  it("a flood of one asker does not starve another: round robin, the asker served least recently first (finding 6)", async () => {
+    const t = await onCallMachine({ maxParallel: 2 });
+    const release: (() => void)[] = [];
+    const cli = scriptedClaude({ hold: () => true });
+    const run: RunProcess = (spec) => {
+      const ctl = new AbortController();
+      release.push(() => ctl.abort("released"));
+      spec.signal?.addEventListener("abort", () => ctl.abort(spec.signal?.reason), { once: true });
+      return cli.run({ ...spec, signal: ctl.signal });
+    };
+    const engine = t.engine({ run });
+    for (let i = 1; i <= 50; i++) await t.deliver("asker", `flood ${i}`);
+    await engine.pump();
+    await until(async () => cli.calls.length === 2);
+    await t.deliver("other", "mine, please");
+    await engine.pump();
+    release[0]!();
+    await until(async () => cli.calls.length === 3);
+    // The third start (maxParallel + 1) is the other asker's, not the flood's third thread.
+    expect(cli.calls.map((c) => /flood \d+|mine, please/.exec(c.prompt)?.[0])).toEqual(["flood 1", "flood 2", "mine, please"]);
+    release[1]!();
+    await until(async () => cli.calls.length === 4);
+    expect(cli.calls[3]!.prompt).toContain("flood 3");
+    await engine.close("the test ends");
+  });
+
+  it("the daily budget spent: one note to each asker, not one a message (finding 14)", async () => {
+    const t = await onCallMachine({ dailyBudgetUsd: 0.01 });
+    const cli = scriptedClaude({ cost: 0.01 });
+    const engine = t.engine({ run: cli.run });
+    await t.deliver("asker", "first");
+    await engine.pump();
+    await engine.idle();
+    for (let i = 0; i < 6; i++) await t.deliver("asker", `held ${i}`);
+    for (let i = 0; i < 3; i++) await t.deliver("other", `held too ${i}`);
+    await engine.pump();
+    await t.deliver("asker", "held later");
+    await engine.pump();
+    await engine.idle();
+    expect(cli.calls).toHaveLength(1);
+    const notes = async (to: string) => (await t.answers(to)).filter((x) => x.agent?.note === "budget");
+    expect((await notes("asker")).map((x) => x.replyTo)).toEqual(["asker/oncall/2"]);
+    expect((await notes("other")).map((x) => x.replyTo)).toEqual(["other/oncall/1"]);
+    expect((await notes("asker"))[0]!.text).toMatch(/this is the only note today/);
+    // Every held message waits: answered when the budget is raised.
+    await saveConfig(t.m.stateDir, { ...t.m.config, onCall: { ...(t.m.config.onCall as object), dailyBudgetUsd: 1 } } as MachineConfig);
+    await engine.pump();
+    await engine.idle();
+    expect(cli.calls).toHaveLength(11);
+  });
+});
+
+describe("a turn shown as it runs (issue 65, finding 9)", () => {
+  it("its start is published at once, before any step: the machine's file shows it running", async () => {
+    const t = await onCallMachine();
+    const published: string[] = [];
+    const run: RunProcess = async (spec) => {
+      spec.onStart?.(999_999);
+      // Thinking: no line yet, no step.
+      await new Promise((r) => spec.signal?.addEventListener("abort", r, { once: true }));
+      return { exitCode: null, signal: "SIGTERM", timedOut: false, aborted: true, tail: "" };
+    };
+    const engine = t.engine({ run, publish: (why) => published.push(why) });
+    const q = await t.deliver("asker", "think hard");
+    await engine.pump();
+    await until(async () => (await readOnCallState(t.m.stateDir)).threads[q]?.running?.pid !== undefined);
+    expect(published).toEqual(["step"]);
+    const shown = await publishedOnCall({ ...t.m, config: { ...t.m.config, trust: { ...t.m.config.trust, verifyMachines: true } } }, new Date());
+    expect(shown?.turns?.map((x) => x.thread)).toEqual([q]);
+    await engine.close("the test ends");
+  });
+});
+
+describe("a turn's phase decides what is shown (issue 65, finding 9)", () => {
+  it("a turn that ended (its answers recorded, not stored yet) is not published as running", async () => {
+    const t = await onCallMachine();
+    const setting = { agent: "claude" as const, cwd: t.work, permissions: "read-only" as const };
+    const at = new Date().toISOString();
+    await updateOnCallState(t.m.stateDir, (life) => {
+      for (const id of ["asker/oncall/1", "asker/oncall/2"]) {
+        life.apply({ kind: "join", thread: id, id, from: "asker", at, setting });
+        life.apply({ kind: "queue", thread: id, ask: { id, from: "asker", text: "q", at, chain: 0 } });
+        life.apply({ kind: "start", thread: id, turn: at, runner: process.pid, engine: "this", setting, maxParallel: 2 });
+      }
+      life.apply({ kind: "end", thread: "asker/oncall/2", turn: at, answers: [{ to: "asker", replyTo: "asker/oncall/2", text: "done", mark: { answer: true } }], at });
+    });
+    const shown = await publishedOnCall({ ...t.m, config: { ...t.m.config, trust: { ...t.m.config.trust, verifyMachines: true } } }, new Date());
+    expect(shown?.turns?.map((x) => x.thread)).toEqual(["asker/oncall/1"]);
+  });
+});
+
 describe("an on-call state of a newer coord", () => {
   it("is left as it is: no turn starts, the log says why, the machine's file shows none running", async () => {
     const t = await onCallMachine();

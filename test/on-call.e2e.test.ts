@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { inbox } from "../src/commands/messages.js";
 import { sync } from "../src/sync/sync.js";
-import { cli, hubFile, processGone, waitFor } from "./helpers.js";
+import { cli, hubFile, ordersText, processGone, pushOrders, waitFor } from "./helpers.js";
 import { call, connectMcp, ok } from "./mcp-client.js";
 import { type Msg, onCallTests } from "./on-call-fleet.js";
 import { standInCalls } from "./on-call-standins.js";
@@ -65,6 +65,34 @@ describe("agents on call", () => {
     expect((await standInCalls(t.home)).filter((c) => c.prompt.includes("delete everything"))).toEqual([]);
     const shown = await onCallJson("oncall");
     expect(shown.threads.map((t) => t.thread).sort()).toEqual([q1, q4].sort());
+  }, 120_000);
+
+  it("a turn shows as running from its start, before any step: coord status <machine> says so in its header and its on-call line (issue 65, finding 9)", async () => {
+    // A fleet as the docs make it: GitHub's push budget (the test fleets' own allows bursts), under which the sync
+    // that delivered the message published before the turn was claimed, and nothing published it until its answer.
+    const f = await t.fleet(["asker", "oncall"]);
+    await pushOrders(f, ordersText([], {}));
+    for (const n of ["asker", "oncall"]) await sync({ dir: dirOf(n), run: false });
+    const set = await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker");
+    expect(set.code, set.err).toBe(0);
+    startDaemon("oncall");
+    // It names its session, then thinks (no tool call, no step) for 60 s.
+    const q = await send("asker", "oncall", "think 60");
+    await waitFor(async () => (await onCallJson("oncall")).running.find((r) => r.thread === q), 20_000, "the thinking turn on the machine", 200);
+    const started = Date.now();
+    const shown = await waitFor(
+      async () => {
+        await sync({ dir: dirOf("asker"), run: false });
+        const r = await cli("status", "oncall", "--dir", dirOf("asker"), "--no-fetch");
+        return r.out.includes(`running: thread ${q}`) ? r.out : undefined;
+      },
+      20_000,
+      "the thinking turn in coord status oncall",
+      500,
+    );
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(shown.split("\n")[0]).toMatch(/^oncall: \S+ · answering \(1 turn on call\)$/);
+    expect(shown).not.toMatch(/no turn running/);
   }, 120_000);
 
   it("a /stop in the thread stops the running turn within seconds: its process group gone, the thread told with what the agent said last; the step was visible", async () => {

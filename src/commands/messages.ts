@@ -13,6 +13,7 @@ import { daemonRunning } from "../daemon/daemon.js";
 import { lastFetchedModel } from "../sync/trust.js";
 import { type Machine, openMachine, READ_PATHS, type SyncResult, syncMachine } from "../sync/sync.js";
 import { publishNow } from "./publish-now.js";
+import { decisionOf } from "../core/oncall/approvals.js";
 import { publishSoon, type Soon } from "./sync-now.js";
 
 /** The repository as of the last fetch (works offline). */
@@ -73,10 +74,11 @@ export async function sendFrom(m: Machine, opts: Omit<SendOptions, "dir">): Prom
         EXIT.USAGE,
       );
   }
+  const acks = await decidedRequest(m, opts.replyTo, text);
   const id = await queueMessage(
     m,
     model,
-    { to: opts.to, text, priority, ...(opts.replyTo ? { replyTo: opts.replyTo } : {}), ...agentMarkOf(process.env) },
+    { to: opts.to, text, priority, ...(opts.replyTo ? { replyTo: opts.replyTo } : {}), ...agentMarkOf(process.env), ...(acks.length ? { acks } : {}) },
     (data) => {
       if (opts.replyTo === undefined) return;
       const r = parseMessageId(opts.replyTo)!;
@@ -92,6 +94,17 @@ export async function sendFrom(m: Machine, opts: Omit<SendOptions, "dir">): Prom
   if (when === "soon") return { id, soon: await publishSoon(m) };
   if (when === "later") return { id };
   return { id, published: await publishNow(m, `sent ${id}`, "it goes out with the next sync") };
+}
+
+/**
+ * A decision (/approve, /deny: coord approve) in reply to an agent's request for a permission acknowledges the
+ * request, in the same write: deciding it is reading it, and `inbox --wait --reply-to` of the thread then waits for
+ * the answer, not for the request decided (issue 65, finding 8).
+ */
+async function decidedRequest(m: Machine, replyTo: string | undefined, text: string): Promise<string[]> {
+  if (replyTo === undefined || !decisionOf(text)) return [];
+  const got = (await readMailbox(m.stateDir)).inbox.find((x) => x.id === replyTo);
+  return got?.agent?.request ? [replyTo] : [];
 }
 
 /**

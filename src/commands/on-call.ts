@@ -21,7 +21,7 @@ import { allowedDir } from "../sync/tasks.js";
 import { lastKnown, sendFrom } from "./messages.js";
 import { type AgentMark, chainOf, dayOf, DECIDED_BY_TIMEOUT, decidedText, threadSwitch } from "../core/oncall/on-call.js";
 import { appendLog } from "../state/logs.js";
-import { threadHolding } from "../core/oncall/turn-life.js";
+import { phaseOf, RUNNING_PHASES, threadHolding } from "../core/oncall/turn-life.js";
 import { describeFailure } from "../failure.js";
 import { flagOfField, givenSettings, writtenSettings } from "../core/oncall/settings.js";
 import { waitWords, allowedWithoutAsking, approvalAsk, approvalHolds, type Decision, permissionAnswer, whatItWouldDo } from "../core/oncall/approvals.js";
@@ -174,7 +174,8 @@ async function shown(m: Machine): Promise<Omit<OnCallShown, "changed">> {
   const threads: OnCallShown["threads"] = [];
   for (const [thread, t] of Object.entries(state.threads)) {
     threads.push({ thread, agent: t.agent, ...(t.session ? { session: t.session } : {}), queued: t.queue.length });
-    if (t.running) running.push(runningOf(thread, t.running));
+    // Running as the turn's life says, as the machine's file publishes it (sync/on-call.ts publishedOnCall).
+    if (RUNNING_PHASES.includes(phaseOf(t))) running.push(runningOf(thread, t.running!));
   }
   const today = dayOf(new Date());
   const waiting = Object.entries(state.requests ?? {})

@@ -13,8 +13,9 @@ import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { type Ask, chainOf, dayOf, interruptedAnswer, type OnCallSettings, threadSwitch, withinDailyBudget } from "../core/oncall/on-call.js";
-import type { PendingAnswer, RunningTurn, ThreadState } from "../core/oncall/turn-state.js";
-import { emptyOnCallState } from "../core/oncall/turn-life.js";
+import type { OnCallState, PendingAnswer, RunningTurn, ThreadState } from "../core/oncall/turn-state.js";
+import { type BudgetNote, budgetNotes, turnOrder } from "../core/oncall/turn-order.js";
+import { emptyOnCallState, phaseOf, RUNNING_PHASES } from "../core/oncall/turn-life.js";
 import { MAX_ON_CALL_TURNS, type OnCallReport } from "../core/fleet/computer.js";
 import { redact } from "../core/trust/redact.js";
 import { own } from "../core/types.js";
@@ -248,34 +249,41 @@ async function stopRunning(e: Engine, root: string, t: ThreadState): Promise<voi
   void stopProcesses({ ...(leader ? { pid: run.pid } : {}), marker }, timings.killGraceS);
 }
 
-/** Starts the queued threads' turns, oldest first, as maxParallel and the daily budget allow. */
+/**
+ * Starts the queued threads' turns as maxParallel allows, shared among askers round robin (core/oncall/turn-order.ts);
+ * none while the daily budget is spent (each asker is told once).
+ */
 async function startQueued(e: Engine, s: OnCallSettings): Promise<void> {
   const state = await readOnCallState(e.cur.stateDir);
+  if (!withinDailyBudget(s, state.spent, e.now())) return budgetReached(e, state, s);
   // The turns running now: those of other processes as the state says, and this engine's (some not recorded yet).
   const others = Object.entries(state.threads).filter(([root, t]) => t.running && !e.running.has(root)).length;
-  let free = s.maxParallel - others - e.running.size;
-  const queued = Object.entries(state.threads)
-    .filter(([root, t]) => !t.running && t.queue.length > 0 && !e.running.has(root))
-    .sort(([, a], [, b]) => (a.queue[0]!.at < b.queue[0]!.at ? -1 : 1));
-  for (const [root, t] of queued) {
-    if (free <= 0 || e.closing) break;
-    if (!withinDailyBudget(s, state.spent, e.now())) {
-      await budgetReached(e, root, t, s);
-      continue;
-    }
-    free--;
+  const free = s.maxParallel - others - e.running.size;
+  for (const root of turnOrder(state, free, new Set(e.running.keys()))) {
+    if (e.closing) break;
     startTurn(e, root, s);
   }
 }
 
-/** The thread's askers are told, once a day, that the daily budget is spent and their message waits. */
-async function budgetReached(e: Engine, root: string, t: ThreadState, s: OnCallSettings): Promise<void> {
+/** Each asker with a message waiting is told, once a day (not once a message), that the daily budget is spent. */
+async function budgetReached(e: Engine, state: OnCallState, s: OnCallSettings): Promise<void> {
   const day = dayOf(e.now());
-  if (t.budgetSaid === day) return;
-  await updateOnCallState(e.cur.stateDir, (life) => void life.apply({ kind: "budget-said", thread: root, day }));
-  const last = t.queue[t.queue.length - 1]!;
-  const text = `Waiting: this machine's on-call budget of $${s.dailyBudgetUsd} for today (UTC) is spent. The message is kept and answered tomorrow, or when the budget is raised.`;
-  await answer(e, { to: last.from, replyTo: last.id, text, mark: { answer: true, cli: s.agent, note: "budget" } });
+  if (budgetNotes(state, day).length === 0) return;
+  const notes = await updateOnCallState(e.cur.stateDir, (life) => {
+    // Under the lock: another process may have told them since the read.
+    const due = budgetNotes(life.state, day);
+    for (const [thread, to] of groupBy(due)) life.apply({ kind: "budget-said", thread, day, to });
+    return due;
+  });
+  const text = `Waiting: this machine's on-call budget of $${s.dailyBudgetUsd} for today (UTC) is spent. This message, and any you send until then, is kept and answered tomorrow, or when the budget is raised; this is the only note today.`;
+  for (const n of notes) await answer(e, { to: n.to, replyTo: n.replyTo, text, mark: { answer: true, cli: s.agent, note: "budget" } });
+}
+
+/** The askers told in each thread. */
+function groupBy(notes: readonly BudgetNote[]): Map<string, string[]> {
+  const by = new Map<string, string[]>();
+  for (const n of notes) by.set(n.thread, [...(by.get(n.thread) ?? []), n.to]);
+  return by;
 }
 
 /** A turn of thread `root`, run beside the engine: claimed, its process run, ended; whatever fails, its end is settled. */
@@ -289,6 +297,9 @@ function startTurn(e: Engine, root: string, s: OnCallSettings): void {
   const turn = async () => {
     const claimed = await claim(e, root, s, startedAt);
     if (!claimed) return;
+    // The machine's file says the turn runs from its start, not from its first step (a turn that thinks before its
+    // first tool call was shown as "no turn running"): its start is published as a step is.
+    e.publish("step");
     ended.end = await runTurnProcess(claimed, s, { m: e.cur, log: e.log, publish: e.publish, run: e.run, abort });
     await endTurn(e, root, startedAt, ended.end);
   };
@@ -413,8 +424,9 @@ export async function publishedOnCall(m: Machine, now: Date): Promise<OnCallRepo
   // One of a newer coord is not read (the engine says so in the log): no turn shows as running.
   const state = await readOnCallState(m.stateDir).catch(() => emptyOnCallState());
   const turns = Object.entries(state.threads)
-    // A turn whose coord process is gone (a daemon killed -9) runs no more: the next engine says it was interrupted.
-    .filter(([, t]) => t.running && pidAlive(t.running.runner))
+    // Running as the turn's life says (one that ended, its answers not stored yet, runs no more); a turn whose coord
+    // process is gone (a daemon killed -9) runs no more either: the next engine says it was interrupted.
+    .filter(([, t]) => RUNNING_PHASES.includes(phaseOf(t)) && pidAlive(t.running!.runner))
     .map(([thread, t]) => {
       const r = t.running!;
       return { thread, asker: r.asks[r.asks.length - 1]?.from ?? "?", since: r.startedAt, ...(r.step ? { step: r.step } : {}) };

@@ -85,14 +85,14 @@ const FIELDS = {
     value: "n",
     kind: "int",
     always: true,
-    help: "turns of different conversations at once (default 2)",
+    help: "turns of different conversations at once, shared among the askers in turn (default 2)",
   },
   dailyBudgetUsd: {
     schema: z.number().positive().max(1_000_000).optional(),
     flag: "--daily-budget-usd",
     value: "x",
     kind: "number",
-    help: "dollars of turns a day (UTC); then new turns wait for the next day",
+    help: "dollars of turns a day (UTC); then new turns wait for the next day, and each asker is told once",
   },
   model: { schema: z.string().min(1).max(200).optional(), flag: "--model", value: "model", kind: "text", help: "the model the CLI uses" },
   approvalTimeout: {

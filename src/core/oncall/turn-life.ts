@@ -24,6 +24,7 @@ import { DECIDED_BY_TURN_END, type OnCallAgent, threadSwitch } from "./on-call.j
 import type { Permission } from "../agents/agents.js";
 import type { ApprovalRequest, Ask, OnCallState, PendingAnswer, RequestDecision, RunningTurn, ThreadState } from "./turn-state.js";
 import { own, ownTable } from "../types.js";
+import { servedBy, TOLD_KEPT, withServed } from "./turn-order.js";
 
 /** Message ids remembered as taken, at most. */
 export const TAKEN_KEPT = 2000;
@@ -64,8 +65,8 @@ export type TurnEvent =
   | { kind: "end"; thread: string; turn: string; answers: PendingAnswer[]; session?: string; costUsd?: number; at: string }
   /** Its answers are in the outbox (their ids): the turn is over. */
   | { kind: "delivered"; thread: string; turn: string; ids: string[]; at: string }
-  /** The thread's askers were told today's budget is spent (once a day). */
-  | { kind: "budget-said"; thread: string; day: string }
+  /** Askers `to` of the thread were told on `day` that the daily budget holds their messages (each once a day). */
+  | { kind: "budget-said"; thread: string; day: string; to: string[] }
   /** Turn `request.turn` asks for a permission, by the request's message id. */
   | { kind: "request"; id: string; request: Omit<ApprovalRequest, "decision"> }
   /** A waiting request is decided; `always` allows its tool for the rest of the thread's session. */
@@ -77,7 +78,9 @@ export type TurnEventKind = TurnEvent["kind"];
 export type TurnPhase = "none" | "idle" | "queued" | "running" | "stopping" | "ended";
 
 const LIVE: readonly TurnPhase[] = ["idle", "queued", "running", "stopping", "ended"];
-const RUNNING: readonly TurnPhase[] = ["running", "stopping"];
+/** The phases of a thread whose turn runs (asked to stop or not): what "running" means wherever a turn is shown. */
+export const RUNNING_PHASES: readonly TurnPhase[] = ["running", "stopping"];
+const RUNNING = RUNNING_PHASES;
 
 /** The one table: from which phases of its thread each event may happen (take, request and decide: see `transition`). */
 export const TRANSITIONS: Readonly<Record<Exclude<TurnEventKind, "take" | "decide" | "request">, readonly TurnPhase[]>> = {
@@ -164,7 +167,9 @@ export function transition(state: OnCallState, event: TurnEvent): OnCallState | 
       const { session: _s, allowed: _a, ...rest } = t!;
       const base: ThreadState = switched ? { ...rest, agent: switched.agent, cwd: switched.cwd, permissions: switched.permissions } : { ...t! };
       base.permissions ??= event.setting.permissions;
-      return put({ ...base, queue: [], running: { runner: event.runner, engine: event.engine, startedAt: event.turn, asks: t!.queue } });
+      // Its askers were served now: the next turns go to the others first (turn-order.ts).
+      const started = put({ ...base, queue: [], running: { runner: event.runner, engine: event.engine, startedAt: event.turn, asks: t!.queue } });
+      return { ...started, served: withServed(state.served, servedBy(t!.queue), event.turn) };
     }
     case "pid":
       return run({ pid: event.pid });
@@ -182,8 +187,11 @@ export function transition(state: OnCallState, event: TurnEvent): OnCallState | 
       const { running: _r, ...rest } = t!;
       return put({ ...rest, ids: [...(t!.ids ?? []), ...event.ids].slice(-THREAD_IDS_KEPT), lastAt: event.at });
     }
-    case "budget-said":
-      return put({ ...t!, budgetSaid: event.day });
+    case "budget-said": {
+      const before = state.budgetTold?.day === event.day ? state.budgetTold.askers : [];
+      const askers = [...new Set([...before, ...event.to])].slice(0, TOLD_KEPT);
+      return { ...put({ ...t!, budgetSaid: event.day }), budgetTold: { day: event.day, askers } };
+    }
   }
 }
 

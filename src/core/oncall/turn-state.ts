@@ -111,6 +111,13 @@ export const onCallStateSchema = z.object({
   spent: z.object({ day: z.string(), usd: z.number().min(0) }).optional(),
   /** Requests for permissions, by their message's id (decided ones kept a day, for a late answer to be told). */
   requests: z.record(z.string(), requestSchema).optional(),
+  /**
+   * Asker → when its last turn started: turns go round robin, to the asker served least recently first (turn-order.ts).
+   * This and budgetTold only order turns and spare notes: a malformed one is dropped, never the file.
+   */
+  served: z.record(z.string(), z.string()).optional().catch(undefined),
+  /** The askers told on `day` that the daily budget holds their messages: each once a day, not once a message. */
+  budgetTold: z.object({ day: z.string(), askers: ids }).optional().catch(undefined),
 });
 
 export type Ask = z.output<typeof askSchema>;

@@ -334,7 +334,8 @@ export function machineText(name: string, status: StatusJson, now: Date, opts: V
   if (!m) return `${name}: no such machine`;
   const presence = presenceOf(m, now);
   const beat = m.heartbeat;
-  const out = [`${paint("bold", name)}: ${paint(PRESENCE_TONE[presence], presence)} · ${m.state}`];
+  // Its state as the fleet table says it, from the same turns as its "on call" line below: never "idle" above a turn.
+  const out = [`${paint("bold", name)}: ${paint(PRESENCE_TONE[presence], presence)} · ${machineStateText(m)}`];
   out.push(
     ...fields([
       ["last seen", silentFor(m, now) === undefined ? `${m.lastSeen} (in the future for this clock: not believed)` : `${lastSeenText(m, now)} (${utcText(m.lastSeen)})`],

@@ -60,7 +60,7 @@ const EVENTS: Readonly<Record<Exclude<TurnEvent["kind"], "take" | "decide" | "re
   step: { kind: "step", thread: T, turn: TURN, step: "Bash: ls" },
   end: { kind: "end", thread: T, turn: TURN, answers: [{ to: "asker", replyTo: ask(1).id, text: "done", mark: { answer: true } }], at: AT },
   delivered: { kind: "delivered", thread: T, turn: TURN, ids: ["oncall/asker/1"], at: AT },
-  "budget-said": { kind: "budget-said", thread: T, day: "2026-11-28" },
+  "budget-said": { kind: "budget-said", thread: T, day: "2026-11-28", to: ["asker"] },
 };
 const PHASES: readonly TurnPhase[] = ["none", "idle", "queued", "running", "stopping", "ended"];
 

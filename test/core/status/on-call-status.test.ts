@@ -83,4 +83,15 @@ describe("what needs a person on call is shown (issue 58, finding 12)", () => {
     expect(renderStatusMd(status)).toContain("| [machine-2](coordination/COMPUTER_machine-2.md) | answering (1 turn on call) |");
     expect(statusText(status, new Date(Date.parse(T0_ISO) + 60_000))).toMatch(/machine-2 +\S+ +answering \(1 turn on call\)/);
   });
+
+  it("coord status <machine> says in its header what its on-call line says: never idle above a running turn (issue 65, finding 9)", () => {
+    const status = statusOf(repoFiles(undefined, [computerFile("machine-2", { onCall }), computerFile("izzit7")]));
+    const [head, ...rest] = machineText("machine-2", status, new Date(Date.parse(T0_ISO) + 60_000)).split("\n");
+    expect(rest.join("\n")).toMatch(/on call +.*; running: thread izzit7\/machine-2\/4/);
+    expect(head).toMatch(/^machine-2: \S+ · answering \(1 turn on call\)$/);
+    const none = statusOf(repoFiles(undefined, [computerFile("machine-2", { onCall: { ...onCall, turns: undefined } }), computerFile("izzit7")]));
+    const text = machineText("machine-2", none, new Date(Date.parse(T0_ISO) + 60_000));
+    expect(text.split("\n")[0]).toMatch(/ · idle$/);
+    expect(text).toMatch(/no turn running/);
+  });
 });
