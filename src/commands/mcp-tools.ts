@@ -118,7 +118,8 @@ const line = (x: InboxEntry) =>
 
 /** What a default publish did, as structured data. */
 function soonData(s: Soon): Record<string, unknown> {
-  if (s.by === "failed") return { error: s.why };
+  if (s.by === "failed") return { error: s.why, ...(s.unreachable ? { hubUnreachable: true } : {}) };
+  if (s.by === "daemon" && s.down) return { by: s.by, hubUnreachable: true, since: s.down.at };
   if (s.by !== "here") return { by: s.by };
   return { by: s.by, ...(s.result.pushed ? { pushed: s.result.pushed } : {}), ...(s.result.deferred ? { deferred: s.result.deferred } : {}) };
 }

@@ -24,8 +24,10 @@ export function registerMessages(program: Command, io: Io): void {
       `
 By default the message is published at once, within the fleet's push budget: the checkout's daemon is asked
 for a sync (it syncs at once, or right after the sync it is in, so messages sent meanwhile go in one push),
-or, where no daemon runs, a sync here that starts no task. When the hub cannot be reached the message is
-still sent: it is kept, the line says so, and the next sync publishes it (exit 0).
+or, where no daemon runs, a sync here that starts no task. When the hub cannot be reached (as the daemon's
+last sync or look found, or the sync here) the message is still sent: it is kept here, the line says that the
+hub cannot be reached and when it goes (the first sync that reaches the hub: the daemon's next tick), exit 0,
+so that a script or an agent does not send it twice; --now exits 1 instead.
 A message is at most 512 KiB of text (UTF-8): a longer one is refused (exit 2), nothing stored; send the path of a
 file instead. A channel's file stays under the 2 MiB its recipient reads: when unreceived messages fill it, the
 newest wait in the outbox and go as the recipient receives the ones before them (coord doctor says so).

@@ -1,0 +1,80 @@
+// Honest words when the hub or this machine's local state is broken (issue 65, items 10, 12, 13): a send while the
+// hub cannot be reached says so and when the message goes; a corrupt mailbox.json is said by coord inbox and doctor
+// (and the next sync rebuilds it); a corrupt on-call.json keeps what parses, holds the daily budget when today's
+// spend is lost, and is said by doctor and coord agent on-call. Real git, the built CLI for the daemon.
+import { readFile, rename } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { sync } from "../src/sync/sync.js";
+import { cli, makeFleet, setConfig, waitFor, type Fleet } from "./helpers.js";
+
+let fleet: Fleet | undefined;
+const stops: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const stop of stops.splice(0)) await stop().catch(() => {});
+  await fleet?.cleanup();
+  fleet = undefined;
+});
+
+const dirOf = (name: string) => fleet!.machines[name]!;
+const stateDir = (dir: string) => join(dir, ".git", "coord");
+const inboxTexts = async (dir: string) => JSON.parse((await cli("inbox", "--dir", dir, "--all", "--json")).out) as { id: string; text: string }[];
+
+describe("coord send with the hub gone (item 10)", () => {
+  it("with the daemon running: says the hub cannot be reached and when the message goes; it goes once the hub is back", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const a = dirOf("izzit7");
+    await sync({ dir: a });
+    await setConfig(a, { failureBackoff: "1s" });
+    const start = await cli("daemon", "start", "--dir", a, "--schedule", "*/2 * * * * *", "--jitter", "0");
+    expect(start.code, start.err).toBe(0);
+    stops.push(() => cli("daemon", "stop", "--dir", a));
+    await waitFor(async () => (await cli("daemon", "status", "--dir", a)).out.includes("last sync:"), 20_000, "the daemon's first sync");
+    await rename(fleet.hubPath, `${fleet.hubPath}.away`);
+    stops.unshift(() => rename(`${fleet!.hubPath}.away`, fleet!.hubPath)); // back before cleanup, whatever fails
+    // The daemon finds out: a failed look (daemon.json) or a failed sync (health.json).
+    await waitFor(
+      async () => {
+        const info = JSON.parse(await readFile(join(stateDir(a), "daemon.json"), "utf8")) as { lookFailed?: unknown };
+        const health = JSON.parse((await readFile(join(stateDir(a), "health.json"), "utf8").catch(() => "{}")) || "{}") as { unreachable?: boolean };
+        return info.lookFailed !== undefined || health.unreachable === true;
+      },
+      30_000,
+      "the daemon to find the hub unreachable",
+    );
+    const r = await cli("send", "--dir", a, "soda-yeti", "while the hub is away");
+    expect(r.code, r.err).toBe(0); // sent: stored durably, it goes later (docs/protocol/local-state.md)
+    expect(r.out).not.toContain("the daemon publishes it now");
+    expect(r.out).toMatch(
+      /^sent izzit7\/soda-yeti\/1; the hub cannot be reached \(as of the daemon's last try, at \d{4}-\d\d-\d\dT[^:]+:\d\d:\d\d\.\d+Z: .+\): it is kept here and goes out with the daemon's first sync that reaches the hub \(it tries again at each tick of its schedule "\*\/2 \* \* \* \* \*", next at [^,]+, and with each message sent meanwhile\); coord daemon status shows it$/,
+    );
+    await rename(`${fleet.hubPath}.away`, fleet.hubPath);
+    stops.shift();
+    // As said: the daemon's first sync that reaches the hub publishes it, nothing more to do.
+    await waitFor(
+      async () => {
+        await sync({ dir: dirOf("soda-yeti") });
+        return (await inboxTexts(dirOf("soda-yeti"))).some((x) => x.text === "while the hub is away");
+      },
+      30_000,
+      "soda-yeti to receive the message once the hub is back",
+      500,
+    );
+  }, 90_000);
+
+  it("without a daemon: says the hub cannot be reached and that the first sync that reaches it publishes the message", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const a = dirOf("izzit7");
+    await sync({ dir: a });
+    await rename(fleet.hubPath, `${fleet.hubPath}.away`);
+    const r = await cli("send", "--dir", a, "soda-yeti", "offline");
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(
+      /^sent izzit7\/soda-yeti\/1; the hub cannot be reached \(could not reach the remote .*\): it is kept here and goes out with the first sync that reaches the hub \(no daemon runs here: coord sync, or coord daemon start to retry on a schedule\)$/,
+    );
+    await rename(`${fleet.hubPath}.away`, fleet.hubPath);
+    await sync({ dir: a });
+    await sync({ dir: dirOf("soda-yeti") });
+    expect((await inboxTexts(dirOf("soda-yeti"))).map((x) => x.text)).toEqual(["offline"]);
+  }, 60_000);
+});
