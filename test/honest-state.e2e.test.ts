@@ -2,9 +2,11 @@
 // hub cannot be reached says so and when the message goes; a corrupt mailbox.json is said by coord inbox and doctor
 // (and the next sync rebuilds it); a corrupt on-call.json keeps what parses, holds the daily budget when today's
 // spend is lost, and is said by doctor and coord agent on-call. Real git, the built CLI for the daemon.
-import { readFile, rename } from "node:fs/promises";
+import { readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { doctor } from "../src/commands/doctor.js";
+import { send } from "../src/commands/messages.js";
 import { sync } from "../src/sync/sync.js";
 import { cli, makeFleet, setConfig, waitFor, type Fleet } from "./helpers.js";
 
@@ -18,6 +20,7 @@ afterEach(async () => {
 
 const dirOf = (name: string) => fleet!.machines[name]!;
 const stateDir = (dir: string) => join(dir, ".git", "coord");
+const setAsideFiles = async (dir: string, name: string) => (await readdir(stateDir(dir))).filter((f) => f.startsWith(`${name}.corrupt-`));
 const inboxTexts = async (dir: string) => JSON.parse((await cli("inbox", "--dir", dir, "--all", "--json")).out) as { id: string; text: string }[];
 
 describe("coord send with the hub gone (item 10)", () => {
@@ -76,5 +79,50 @@ describe("coord send with the hub gone (item 10)", () => {
     await sync({ dir: a });
     await sync({ dir: dirOf("soda-yeti") });
     expect((await inboxTexts(dirOf("soda-yeti"))).map((x) => x.text)).toEqual(["offline"]);
+  }, 60_000);
+});
+
+describe("a corrupt mailbox.json (item 13)", () => {
+  it("coord inbox says it is unreadable, where it went and what the next sync does (exit 1), doctor warns; the next sync rebuilds it", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const [a, b] = [dirOf("izzit7"), dirOf("soda-yeti")];
+    for (const t of ["one", "two", "three"]) await send({ dir: a, to: "soda-yeti", text: t });
+    await sync({ dir: a });
+    await sync({ dir: b });
+    expect((await cli("inbox", "--dir", b, "ack", "izzit7/soda-yeti/1", "--later")).code).toBe(0);
+    await sync({ dir: b }); // the acknowledgement is published
+    const path = join(stateDir(b), "mailbox.json");
+    await writeFile(path, '{"version":1,"outbox":{},"inbox":[{"seq":"x"}],"receipts":{}}\n');
+
+    const r = await cli("inbox", "--dir", b);
+    expect(r.code).toBe(1);
+    expect(r.out).toBe("no messages since the mailbox was set aside");
+    const [aside] = await setAsideFiles(b, "mailbox.json");
+    expect(aside).toBeDefined();
+    expect(r.err).toContain(`coord: this machine's mailbox ${path} could not be read (`);
+    expect(r.err).toContain(`was set aside as ${join(stateDir(b), aside!)} at `);
+    expect(r.err).toContain(
+      "the next sync that reaches the hub (coord sync, or the daemon's) rebuilds it from what this machine published: messages not acknowledged are delivered again",
+    );
+    expect(r.err).toContain("run coord sync to rebuild it now");
+    expect(r.err.split("\n")).toHaveLength(1);
+    // Said again until a sync rebuilds it (the mailbox now in place says it was set aside), and by doctor.
+    expect((await cli("inbox", "--dir", b, "--json")).code).toBe(1);
+    const checks = await doctor({ dir: b });
+    const warned = checks.find((c) => c.name === "messages" && c.level === "WARN");
+    expect(warned?.detail).toContain(`${path} could not be read (`);
+    expect(warned?.detail).toContain(`set aside as ${join(stateDir(b), aside!)}`);
+    expect(warned?.fix).toBe("coord sync rebuilds it now (the daemon's next sync does too)");
+
+    // As said: the next sync delivers again what was not acknowledged; the acknowledged one stays so (only in the copy).
+    await sync({ dir: b });
+    const after = await cli("inbox", "--dir", b, "--all", "--json");
+    expect(after.code, after.err).toBe(0);
+    expect(after.err).toBe("");
+    expect((JSON.parse(after.out) as { id: string; acked: boolean }[]).map((x) => [x.id, x.acked])).toEqual([
+      ["izzit7/soda-yeti/2", false],
+      ["izzit7/soda-yeti/3", false],
+    ]);
+    expect((await doctor({ dir: b })).some((c) => c.detail.includes("could not be read"))).toBe(false);
   }, 60_000);
 });

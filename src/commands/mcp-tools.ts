@@ -229,9 +229,10 @@ const inbox = tool({
     const r = await inboxOf(m, { all: true, ...(args.from ? { from: args.from } : {}) });
     const unread = r.messages.filter((x) => !x.acked).length;
     const messages = (args.all ? r.messages : r.messages.filter((x) => !x.acked)).slice(-(args.limit ?? 50));
-    const data = { machine: r.machine, unread, messages: messages.map(listed) };
-    if (messages.length === 0) return { data, text: args.all ? "No messages." : "No unread messages." };
-    return { data, text: `${plural(unread, "unread message")}${args.all ? ` (${plural(messages.length, "message")} shown)` : ""}:\n${messages.map(line).join("\n")}` };
+    const data = { machine: r.machine, unread, messages: messages.map(listed), ...(r.unreadable ? { warning: r.unreadable } : {}) };
+    const warning = r.unreadable ? `\nWarning: ${r.unreadable}.` : "";
+    if (messages.length === 0) return { data, text: `${args.all ? "No messages." : "No unread messages."}${warning}` };
+    return { data, text: `${plural(unread, "unread message")}${args.all ? ` (${plural(messages.length, "message")} shown)` : ""}:\n${messages.map(line).join("\n")}${warning}` };
   },
 });
 

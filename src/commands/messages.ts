@@ -4,7 +4,7 @@ import { BROADCAST, channelKey, isAcked, messageId, parseMessageId, promptBlock,
 import type { RepoModel } from "../core/repo/repo.js";
 import { own, PRIORITIES, type Priority } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
-import { ackedHere, type MailboxData, readMailbox, updateMailbox } from "../state/mailbox.js";
+import { ackedHere, MAILBOX_REBUILT, type MailboxData, mailboxPath, readMailbox, updateMailbox } from "../state/mailbox.js";
 import { ackInData, queueMessage, waitForAcks } from "../sync/mail.js";
 import { ON_CALL_AGENT_ENV, ON_CALL_CHAIN_ENV } from "../sync/on-call.js";
 import { arrivedSince, maxWaitSteps, READ_EVERY_MS, seenAtStart, waitStep } from "../core/messages/inbox-wait.js";
@@ -131,18 +131,34 @@ export interface InboxOptions {
   from?: string;
 }
 
+/** The inbox as listed; `unreadable`: the mailbox could not be read and was set aside, and no sync rebuilt it yet (what to say). */
+export interface InboxListing {
+  machine: string;
+  messages: InboxEntry[];
+  unreadable?: string;
+}
+
 /** Messages delivered to this machine, oldest first. Default: the last 50; --all: every one; --unread: not acknowledged. */
-export async function inbox(opts: InboxOptions): Promise<{ machine: string; messages: InboxEntry[] }> {
+export async function inbox(opts: InboxOptions): Promise<InboxListing> {
   return inboxOf(await openMachine(opts.dir), opts);
 }
 
-export async function inboxOf(m: Machine, opts: Omit<InboxOptions, "dir">): Promise<{ machine: string; messages: InboxEntry[] }> {
+export async function inboxOf(m: Machine, opts: Omit<InboxOptions, "dir">): Promise<InboxListing> {
   const data = await readMailbox(m.stateDir);
   let messages = data.inbox.map((x) => ({ ...x, acked: ackedHere(data, x) }));
   if (opts.from) messages = messages.filter((x) => x.from === opts.from);
   if (opts.unread) messages = messages.filter((x) => !x.acked);
   else if (!opts.all) messages = messages.slice(-50);
-  return { machine: m.config.name, messages };
+  const lost = data.setAside;
+  return {
+    machine: m.config.name,
+    messages,
+    ...(lost
+      ? {
+          unreadable: `this machine's mailbox ${mailboxPath(m.stateDir)} could not be read (${lost.problem}) and was set aside as ${lost.aside} at ${lost.at}, so the inbox shows only what came since; ${MAILBOX_REBUILT}; run coord sync to rebuild it now`,
+        }
+      : {}),
+  };
 }
 
 export interface WaitInboxOptions {

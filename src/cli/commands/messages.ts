@@ -104,7 +104,7 @@ ${examples(
           return;
         }
         if (action !== undefined) throw new CoordError(`unknown inbox action "${action}"; the only one is ack`, EXIT.USAGE);
-        let r: { machine: string; messages: InboxEntry[] };
+        let r: { machine: string; messages: InboxEntry[]; unreadable?: string };
         if (o.wait !== undefined) {
           const seconds = parseDuration(o.wait);
           if (seconds === undefined || seconds > 86_400) throw new CoordError(`--wait must be a duration like 30s, 2m or 1h, at most 1d, not "${o.wait}"`, EXIT.USAGE);
@@ -123,11 +123,16 @@ ${examples(
           const block = inboxPrompt(r.machine, r.messages);
           if (block) io.out(block);
         } else if (o.json) io.out(JSON.stringify(r.messages.map(listedMessage), null, 2));
-        else if (r.messages.length === 0) io.out(o.unread ? "no unread messages" : "no messages");
+        else if (r.messages.length === 0) io.out(r.unreadable ? "no messages since the mailbox was set aside" : o.unread ? "no unread messages" : "no messages");
         else
           for (const x of r.messages)
             io.out(`${x.acked ? " " : "*"} ${x.id}  ${x.at}  ${x.priority}${x.replyTo ? `  re ${x.replyTo}` : ""}${x.agent ? `  (${agentLine(x.agent)})` : ""}
     ${x.text.split("\n").join("\n    ")}`);
+        // The listing is not the whole inbox until a sync rebuilds the mailbox: said, and exit 1 (scripts tell it apart).
+        if (r.unreadable) {
+          io.err(`coord: ${r.unreadable}`);
+          process.exitCode = EXIT.FAILURE;
+        }
       },
     );
 
