@@ -126,3 +126,43 @@ describe("a corrupt mailbox.json (item 13)", () => {
     expect((await doctor({ dir: b })).some((c) => c.detail.includes("could not be read"))).toBe(false);
   }, 60_000);
 });
+
+describe("a corrupt on-call.json (item 12)", () => {
+  it("doctor and coord agent on-call say what was kept, what was lost and where the copy is; --spent-today lifts the hold", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const a = dirOf("izzit7");
+    const path = join(stateDir(a), "on-call.json");
+    const session = { agent: "claude", cwd: a, queue: [], lastAt: new Date().toISOString(), session: "sess-1" };
+    // A bad hand edit: the spend's amount is text, one thread is no thread.
+    await writeFile(
+      path,
+      JSON.stringify({ version: 1, threads: { "soda-yeti/izzit7/1": session, "soda-yeti/izzit7/2": { agent: null } }, taken: [], spent: { day: "today", usd: "lots" } }),
+    );
+
+    const shown = await cli("agent", "on-call", "--dir", a);
+    expect(shown.code, shown.err).toBe(0);
+    const [aside] = await setAsideFiles(a, "on-call.json");
+    expect(aside).toBeDefined();
+    expect(shown.out).toContain(`warning: ${path} could not be read (`);
+    expect(shown.out).toContain(`set aside as ${join(stateDir(a), aside!)} at `);
+    expect(shown.out).toContain("; kept: 1 of 2 threads (1 session); lost: today's spend: its daily budget (when one is set) counts as spent for the rest of today (UTC)");
+    expect(shown.out).toContain("1 thread (soda-yeti/izzit7/2): each one's next message starts a new session of the agent");
+    expect(shown.out).toContain(
+      "spent today: unknown (lost with the damaged on-call state): the daily budget counts as spent for today (UTC); coord agent on-call --spent-today <usd> sets it",
+    );
+    expect(shown.out).toContain("thread soda-yeti/izzit7/1: claude session sess-1");
+
+    const warned = (await doctor({ dir: a })).find((c) => c.name === "on-call state");
+    expect(warned).toMatchObject({ level: "WARN", fix: "check today's spend in the agent CLI's own records, then coord agent on-call --spent-today <usd>" });
+    expect(warned!.detail).toContain(`${path} could not be read (`);
+    expect(warned!.detail).toContain(`set aside as ${join(stateDir(a), aside!)}`);
+
+    const set = await cli("agent", "on-call", "--spent-today", "0.25", "--dir", a);
+    expect(set.code, set.err).toBe(0);
+    expect(set.out).toMatch(/^today's spend \(\d{4}-\d\d-\d\d, UTC\) set to \$0\.2500: the daily budget counts from there\n/);
+    expect(set.out).toContain("spent today: $0.2500");
+    expect(set.out).not.toContain("warning:");
+    expect((await doctor({ dir: a })).some((c) => c.name === "on-call state")).toBe(false);
+    expect((await cli("agent", "on-call", "--spent-today", "-1", "--dir", a)).code).toBe(2);
+  }, 60_000);
+});
