@@ -7,7 +7,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { dayOf, type OnCallSettings } from "../src/core/oncall/on-call.js";
-import { setAsideNotice } from "../src/core/oncall/salvage.js";
 import { writtenSettings } from "../src/core/oncall/settings.js";
 import { MemoryRemote } from "../src/git/memory-hub.js";
 import type { RunResult } from "../src/runner/run.js";
@@ -107,7 +106,7 @@ describe("a damaged on-call.json under the engine", () => {
     expect(Object.keys(state.threads)).toEqual([first]);
     expect(state.setAside).toMatchObject({ kept: `today's spend ($0.0100), 1 of 2 threads (1 session)` });
     expect(state.setAside!.lost).toMatch(/^1 thread \(bogus\/oncall\/1\): each one's next message starts a new session/);
-    expect(setAsideNotice(state, path, new Date())).toContain(`${path} could not be read (`);
+    expect(state.setAside!.aside).toMatch(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.corrupt-`));
   });
 
   it("a spend that cannot be read is not zero: no turn starts today until a person sets it, the asker is told it waits", async () => {
