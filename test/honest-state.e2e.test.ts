@@ -102,7 +102,7 @@ describe("a corrupt mailbox.json (item 13)", () => {
     expect(r.err).toContain(`coord: this machine's mailbox ${path} could not be read (`);
     expect(r.err).toContain(`was set aside as ${join(stateDir(b), aside!)} at `);
     expect(r.err).toContain(
-      "the next sync that reaches the hub (coord sync, or the daemon's) rebuilds it from what this machine published: messages not acknowledged are delivered again",
+      "the next sync that reaches the hub (coord sync, or the daemon's) rebuilds it from what this machine published: messages the hub does not show acknowledged are delivered again",
     );
     expect(r.err).toContain("run coord sync to rebuild it now");
     expect(r.err.split("\n")).toHaveLength(1);

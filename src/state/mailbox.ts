@@ -109,7 +109,7 @@ async function readParsed(stateDir: string): Promise<MailboxData | string> {
 
 /** What happens after a mailbox was set aside, in words (the log, a sync's warning, coord inbox, doctor). */
 export const MAILBOX_REBUILT =
-  "the next sync that reaches the hub (coord sync, or the daemon's) rebuilds it from what this machine published: messages not acknowledged are delivered again (the onMessage hook runs for them again), acknowledged ones stay acknowledged and are only in the copy set aside, and messages sent but not published yet are lost (send them again)";
+  "the next sync that reaches the hub (coord sync, or the daemon's) rebuilds it from what this machine published: messages the hub does not show acknowledged are delivered again (the onMessage hook runs for them again), acknowledged ones stay acknowledged and are only in the copy set aside, and messages sent but not published yet are lost (send them again)";
 
 /**
  * The mailbox under its lock: a broken one (a bad hand edit, disk corruption) is kept aside, and a new one, saying

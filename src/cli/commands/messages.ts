@@ -76,6 +76,9 @@ may answer before the wait begins);
 at the deadline it says that no new message arrived and exits 5. Where the checkout's daemon runs, it receives
 and the wait only reads the local mailbox; where none runs, the wait looks at the hub itself, as often as this
 machine's share of the host's reads allows, and receives with a sync that starts no task when the hub moved.
+A mailbox that could not be read (.git/coord/mailbox.json broken) is set aside: until the next sync rebuilds it
+from the hub, coord inbox lists what came since, says so on stderr (where the copy is, what that sync does) and
+exits 1.
 ${examples(
   "coord inbox --unread",
   "coord inbox --json --from izzit7",
