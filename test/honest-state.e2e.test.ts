@@ -65,6 +65,28 @@ describe("coord send with the hub gone (item 10)", () => {
     );
   }, 90_000);
 
+  it("with the daemon running and no sync since the hub went: its failed look is enough to say so", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const a = dirOf("izzit7");
+    await sync({ dir: a });
+    // Hourly: after its first sync no tick comes; only its looks meet the hub gone.
+    const start = await cli("daemon", "start", "--dir", a, "--schedule", "0 0 * * * *", "--jitter", "0");
+    expect(start.code, start.err).toBe(0);
+    stops.push(() => cli("daemon", "stop", "--dir", a));
+    await waitFor(async () => (await cli("daemon", "status", "--dir", a)).out.includes("last sync:"), 20_000, "the daemon's first sync");
+    await rename(fleet.hubPath, `${fleet.hubPath}.away`);
+    stops.unshift(() => rename(`${fleet!.hubPath}.away`, fleet!.hubPath));
+    const failed = await waitFor(
+      async () => (JSON.parse(await readFile(join(stateDir(a), "daemon.json"), "utf8")) as { lookFailed?: { at: string; error: string } }).lookFailed,
+      30_000,
+      "a failed look in daemon.json",
+    );
+    expect(JSON.parse((await readFile(join(stateDir(a), "health.json"), "utf8").catch(() => "{}")) || "{}")).not.toMatchObject({ unreachable: true });
+    const r = await cli("send", "--dir", a, "soda-yeti", "hello");
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain(`; the hub cannot be reached (as of the daemon's last try, at ${failed.at}: `);
+  }, 90_000);
+
   it("without a daemon: says the hub cannot be reached and that the first sync that reaches it publishes the message", async () => {
     fleet = await makeFleet(["izzit7", "soda-yeti"]);
     const a = dirOf("izzit7");
