@@ -130,6 +130,10 @@ describe("a corrupt mailbox.json (item 13)", () => {
     expect(r.err.split("\n")).toHaveLength(1);
     // Said again until a sync rebuilds it (the mailbox now in place says it was set aside), and by doctor.
     expect((await cli("inbox", "--dir", b, "--json")).code).toBe(1);
+    // A wait would take every message delivered again for a new one: refused with the same sentence.
+    const wait = await cli("inbox", "--dir", b, "--wait", "5s");
+    expect(wait.code).toBe(1);
+    expect(wait.err).toMatch(/^coord: cannot wait: this machine's mailbox .* run coord sync to rebuild it now, then wait again$/);
     const checks = await doctor({ dir: b });
     const warned = checks.find((c) => c.name === "messages" && c.level === "WARN");
     expect(warned?.detail).toContain(`${path} could not be read (`);
