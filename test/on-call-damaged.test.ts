@@ -118,7 +118,9 @@ describe("a damaged on-call.json under the engine", () => {
     await engine.pump();
     await engine.idle();
     expect(cli.calls).toHaveLength(0);
-    expect((await t.answers()).map((x) => x.agent?.note)).toEqual(["budget"]);
+    const [waiting] = await t.answers();
+    expect(waiting).toMatchObject({ agent: { note: "budget" } });
+    expect(waiting!.text).toMatch(/^Waiting: this machine's on-call state was damaged and today's spend could not be read, so its budget of \$1 for today \(UTC\) counts as spent/);
     const state = await readOnCallState(t.m.stateDir);
     expect(state.spent).toEqual({ day: dayOf(new Date()), usd: 0, held: true });
     expect(state.setAside!.lost).toContain("today's spend: its daily budget (when one is set) counts as spent for the rest of today (UTC)");

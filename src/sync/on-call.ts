@@ -260,7 +260,7 @@ async function startQueued(e: Engine, s: OnCallSettings): Promise<void> {
   for (const [root, t] of queued) {
     if (free <= 0 || e.closing) break;
     if (!withinDailyBudget(s, state.spent, e.now())) {
-      await budgetReached(e, root, t, s);
+      await budgetReached(e, root, t, s, state.spent?.held === true);
       continue;
     }
     free--;
@@ -269,12 +269,15 @@ async function startQueued(e: Engine, s: OnCallSettings): Promise<void> {
 }
 
 /** The thread's askers are told, once a day, that the daily budget is spent and their message waits. */
-async function budgetReached(e: Engine, root: string, t: ThreadState, s: OnCallSettings): Promise<void> {
+async function budgetReached(e: Engine, root: string, t: ThreadState, s: OnCallSettings, held = false): Promise<void> {
   const day = dayOf(e.now());
   if (t.budgetSaid === day) return;
   await updateOnCallState(e.cur.stateDir, (life) => void life.apply({ kind: "budget-said", thread: root, day }));
   const last = t.queue[t.queue.length - 1]!;
-  const text = `Waiting: this machine's on-call budget of $${s.dailyBudgetUsd} for today (UTC) is spent. The message is kept and answered tomorrow, or when the budget is raised.`;
+  // Held (a damaged on-call.json lost today's spend, core/oncall/salvage.ts): said as it is, not as spent.
+  const text = held
+    ? `Waiting: this machine's on-call state was damaged and today's spend could not be read, so its budget of $${s.dailyBudgetUsd} for today (UTC) counts as spent until a person there sets the spend. The message is kept and answered tomorrow, or once the spend is set.`
+    : `Waiting: this machine's on-call budget of $${s.dailyBudgetUsd} for today (UTC) is spent. The message is kept and answered tomorrow, or when the budget is raised.`;
   await answer(e, { to: last.from, replyTo: last.id, text, mark: { answer: true, cli: s.agent, note: "budget" } });
 }
 
