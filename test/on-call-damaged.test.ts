@@ -15,7 +15,7 @@ import { readMailbox, updateMailbox } from "../src/state/mailbox.js";
 import { onCallStatePath, readOnCallState, updateOnCallState } from "../src/state/on-call.js";
 import { savePins } from "../src/state/trust.js";
 import type { Machine } from "../src/sync/machine.js";
-import { onCallEngine } from "../src/sync/on-call.js";
+import { onCallEngine, publishedOnCall } from "../src/sync/on-call.js";
 import type { RunProcess } from "../src/sync/on-call-turn.js";
 
 const roots: string[] = [];
@@ -123,6 +123,11 @@ describe("a damaged on-call.json under the engine", () => {
     expect(waiting!.text).toMatch(/^Waiting: this machine's on-call state was damaged and today's spend could not be read, so its budget of \$1 for today \(UTC\) counts as spent/);
     const state = await readOnCallState(t.m.stateDir);
     expect(state.spent).toEqual({ day: dayOf(new Date()), usd: 0, held: true });
+    // Not known: not published as $0 (STATUS.md would say so).
+    const verifying = { ...t.m, config: { ...t.m.config, trust: { ...t.m.config.trust, verifyMachines: true } } };
+    const report = await publishedOnCall(verifying, new Date());
+    expect(report).toMatchObject({ agent: "claude" });
+    expect(report).not.toHaveProperty("spent");
     expect(state.setAside!.lost).toContain("today's spend: its daily budget (when one is set) counts as spent for the rest of today (UTC)");
     // The person sets it (coord agent on-call --spent-today): the turn starts.
     await updateOnCallState(t.m.stateDir, (life) => void life.apply({ kind: "spend-set", day: dayOf(new Date()), usd: 0.5 }));

@@ -442,6 +442,7 @@ export async function publishedOnCall(m: Machine, now: Date): Promise<OnCallRepo
     permissions: s.permissions,
     ...(turns.length ? { turns } : {}),
     ...(waiting.length ? { waiting } : {}),
-    ...(state.spent && state.spent.day === dayOf(now) ? { spent: { day: state.spent.day, usd: Math.round(state.spent.usd * 10_000) / 10_000 } } : {}),
+    // A held spend (lost with a damaged file) is not known: not published as $0.
+    ...(state.spent && state.spent.day === dayOf(now) && !state.spent.held ? { spent: { day: state.spent.day, usd: Math.round(state.spent.usd * 10_000) / 10_000 } } : {}),
   };
 }
