@@ -59,7 +59,7 @@ describe("messages", () => {
     try {
       const plain = await cli("send", "--dir", dir, "soda-yeti", "while", "offline");
       expect(plain.code).toBe(0);
-      expect(plain.out).toMatch(/^sent izzit7\/soda-yeti\/2; could not publish it now \(.+\); it goes out with the next sync$/);
+      expect(plain.out).toMatch(/^sent izzit7\/soda-yeti\/2; the hub cannot be reached \(.+\): it is kept here and goes out with the first sync that reaches the hub \(.+\)$/);
       expect(plain.out.split("\n")).toHaveLength(1);
       expect(plain.err).toBe("");
       const now = await cli("send", "--dir", dir, "soda-yeti", "urgent", "--now");

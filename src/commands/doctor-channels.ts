@@ -6,7 +6,7 @@
 import { formatBytes, someOf } from "../core/limits.js";
 import { CHANNEL_LIMIT, MESSAGE_LIMIT } from "../core/messages/fit.js";
 import { channelOfPath, messageId } from "../core/messages/messages.js";
-import { readMailbox } from "../state/mailbox.js";
+import { MAILBOX_REBUILT, type MailboxSetAside, mailboxPath, readMailbox } from "../state/mailbox.js";
 import { fittedChannel } from "../sync/mail.js";
 import type { Machine } from "../sync/machine.js";
 import { lastFetchedModel } from "../sync/trust.js";
@@ -17,12 +17,13 @@ const warn = (detail: string, fix: string): Check => ({ name: "messages", level:
 
 /** A warning for each channel of this machine that is jammed, or would be but for its next sync; none when all flow. */
 export async function channelChecks(m: Machine, now: Date): Promise<Check[]> {
+  const data = await readMailbox(m.stateDir).catch(() => undefined);
+  const lost = data?.setAside ? [mailboxSetAsideCheck(mailboxPath(m.stateDir), data.setAside)] : [];
   const known = await lastFetchedModel(m, READ_PATHS).catch(() => undefined);
-  if (!known) return [];
+  if (!known) return lost;
   const { model } = known;
   const me = m.config.name;
-  const checks: Check[] = [];
-  const data = await readMailbox(m.stateDir).catch(() => undefined);
+  const checks: Check[] = lost;
   for (const [to, channel] of Object.entries(data?.outbox ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
     const { fit } = fittedChannel(me, to, channel, model, now, m.config.messageRetention * 1000);
     const id = (seq: number) => messageId(me, to, seq);
@@ -57,4 +58,12 @@ export async function channelChecks(m: Machine, now: Date): Promise<Check[]> {
       );
   }
   return checks;
+}
+
+/** The mailbox could not be read and was set aside; the next sync rebuilds it. */
+function mailboxSetAsideCheck(path: string, lost: MailboxSetAside): Check {
+  return warn(
+    `${path} could not be read (${lost.problem}) and was set aside as ${lost.aside} at ${lost.at}: coord inbox shows only what came since; ${MAILBOX_REBUILT}`,
+    "coord sync rebuilds it now (the daemon's next sync does too)",
+  );
 }

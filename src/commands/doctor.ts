@@ -20,7 +20,9 @@ import { gitFailureText } from "../core/hub/ssh.js";
 import { firstLine, isTimeout, machineAuthor, type RecentCommit, Repo } from "../git/git.js";
 import { gitVersion as gitVersionText } from "../git/local.js";
 import { AGENT_CLIS, type AgentFound, findAgents, whichOf } from "../state/capabilities.js";
-import { loadOnCall } from "../state/on-call.js";
+import { loadOnCall, type OnCallState, onCallStatePath, readOnCallState } from "../state/on-call.js";
+import { setAsideNotice } from "../core/oncall/salvage.js";
+import { describeFailure } from "../failure.js";
 import { type Health, readHealth, STALL_AFTER } from "../state/health.js";
 import { gitDirOf } from "../state/paths.js";
 import { openMachine, type GitMachine } from "../sync/sync.js";
@@ -120,6 +122,8 @@ export async function doctor(opts: DoctorOptions): Promise<Check[]> {
   if (m) {
     const c = await onCallCheck(m, env);
     if (c) checks.push(c);
+    const d = await onCallStateCheck(m.stateDir, now);
+    if (d) checks.push(d);
     checks.push(...(await channelChecks(m, now).catch(() => [])));
   }
   checks.push(...(await leftovers(m?.dir ?? opts.dir)));
@@ -479,6 +483,25 @@ async function onCallCheck(m: GitMachine, env: NodeJS.ProcessEnv): Promise<Check
 }
 
 /** Whether `dir` is inside a git repository (a .git file or directory in it or above it), as codex requires. */
+/** A damaged on-call.json set aside (what was kept, what lost, where the copy is), or one doctor cannot read. */
+async function onCallStateCheck(stateDir: string, now: Date): Promise<Check | undefined> {
+  const path = onCallStatePath(stateDir);
+  let state: OnCallState;
+  try {
+    state = await readOnCallState(stateDir);
+  } catch (e) {
+    return warn("on-call state", `cannot read ${path}: ${describeFailure(e).message}`);
+  }
+  const notice = setAsideNotice(state, path, now);
+  if (!notice) return undefined;
+  const held = state.spent?.held === true;
+  return warn(
+    "on-call state",
+    notice,
+    held ? "check today's spend in the agent CLI's own records, then coord agent on-call --spent-today <usd>" : "nothing to do: it says what was lost",
+  );
+}
+
 async function insideGitRepo(dir: string): Promise<boolean> {
   for (let at = dir, i = 0; i < 100; i++) {
     if (

@@ -118,7 +118,8 @@ const line = (x: InboxEntry) =>
 
 /** What a default publish did, as structured data. */
 function soonData(s: Soon): Record<string, unknown> {
-  if (s.by === "failed") return { error: s.why };
+  if (s.by === "failed") return { error: s.why, ...(s.unreachable ? { hubUnreachable: true } : {}) };
+  if (s.by === "daemon" && s.down) return { by: s.by, hubUnreachable: true, since: s.down.at };
   if (s.by !== "here") return { by: s.by };
   return { by: s.by, ...(s.result.pushed ? { pushed: s.result.pushed } : {}), ...(s.result.deferred ? { deferred: s.result.deferred } : {}) };
 }
@@ -228,9 +229,10 @@ const inbox = tool({
     const r = await inboxOf(m, { all: true, ...(args.from ? { from: args.from } : {}) });
     const unread = r.messages.filter((x) => !x.acked).length;
     const messages = (args.all ? r.messages : r.messages.filter((x) => !x.acked)).slice(-(args.limit ?? 50));
-    const data = { machine: r.machine, unread, messages: messages.map(listed) };
-    if (messages.length === 0) return { data, text: args.all ? "No messages." : "No unread messages." };
-    return { data, text: `${plural(unread, "unread message")}${args.all ? ` (${plural(messages.length, "message")} shown)` : ""}:\n${messages.map(line).join("\n")}` };
+    const data = { machine: r.machine, unread, messages: messages.map(listed), ...(r.unreadable ? { warning: r.unreadable } : {}) };
+    const warning = r.unreadable ? `\nWarning: ${r.unreadable}.` : "";
+    if (messages.length === 0) return { data, text: `${args.all ? "No messages." : "No unread messages."}${warning}` };
+    return { data, text: `${plural(unread, "unread message")}${args.all ? ` (${plural(messages.length, "message")} shown)` : ""}:\n${messages.map(line).join("\n")}${warning}` };
   },
 });
 

@@ -4,7 +4,7 @@ import { BROADCAST, channelKey, isAcked, messageId, parseMessageId, promptBlock,
 import type { RepoModel } from "../core/repo/repo.js";
 import { own, PRIORITIES, type Priority } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
-import { ackedHere, type MailboxData, readMailbox, updateMailbox } from "../state/mailbox.js";
+import { ackedHere, MAILBOX_REBUILT, type MailboxData, type MailboxSetAside, mailboxPath, readMailbox, updateMailbox } from "../state/mailbox.js";
 import { ackInData, queueMessage, waitForAcks } from "../sync/mail.js";
 import { ON_CALL_AGENT_ENV, ON_CALL_CHAIN_ENV } from "../sync/on-call.js";
 import { arrivedSince, maxWaitSteps, READ_EVERY_MS, seenAtStart, waitStep } from "../core/messages/inbox-wait.js";
@@ -144,18 +144,30 @@ export interface InboxOptions {
   from?: string;
 }
 
+/** The inbox as listed; `unreadable`: the mailbox could not be read and was set aside, and no sync rebuilt it yet (what to say). */
+export interface InboxListing {
+  machine: string;
+  messages: InboxEntry[];
+  unreadable?: string;
+}
+
 /** Messages delivered to this machine, oldest first. Default: the last 50; --all: every one; --unread: not acknowledged. */
-export async function inbox(opts: InboxOptions): Promise<{ machine: string; messages: InboxEntry[] }> {
+export async function inbox(opts: InboxOptions): Promise<InboxListing> {
   return inboxOf(await openMachine(opts.dir), opts);
 }
 
-export async function inboxOf(m: Machine, opts: Omit<InboxOptions, "dir">): Promise<{ machine: string; messages: InboxEntry[] }> {
+export async function inboxOf(m: Machine, opts: Omit<InboxOptions, "dir">): Promise<InboxListing> {
   const data = await readMailbox(m.stateDir);
   let messages = data.inbox.map((x) => ({ ...x, acked: ackedHere(data, x) }));
   if (opts.from) messages = messages.filter((x) => x.from === opts.from);
   if (opts.unread) messages = messages.filter((x) => !x.acked);
   else if (!opts.all) messages = messages.slice(-50);
-  return { machine: m.config.name, messages };
+  return { machine: m.config.name, messages, ...(data.setAside ? { unreadable: unreadableText(m.stateDir, data.setAside) } : {}) };
+}
+
+/** A mailbox set aside and not rebuilt yet, in a sentence: where, why, what the next sync does. */
+function unreadableText(stateDir: string, lost: MailboxSetAside): string {
+  return `this machine's mailbox ${mailboxPath(stateDir)} could not be read (${lost.problem}) and was set aside as ${lost.aside} at ${lost.at}, so the inbox shows only what came since; ${MAILBOX_REBUILT}; run coord sync to rebuild it now`;
 }
 
 export interface WaitInboxOptions {
@@ -182,6 +194,8 @@ export async function waitInbox(m: Machine, opts: WaitInboxOptions): Promise<{ m
   const me = m.config.name;
   const filter = { from: opts.from, replyTo: opts.replyTo };
   const before = await readMailbox(m.stateDir);
+  // Until a sync rebuilds a mailbox set aside, every message it delivers again would look new: no wait on it.
+  if (before.setAside) throw new CoordError(`cannot wait: ${unreadableText(m.stateDir, before.setAside)}, then wait again`, EXIT.FAILURE);
   const seen = seenAtStart(before.inbox, (x) => ackedHere(before, x), filter);
   const started = Date.now();
   const deadline = started + Math.max(0, opts.waitMs);

@@ -11,7 +11,8 @@ import { carriesMarker, stopProcesses } from "../runner/run.js";
 import { timings } from "../timings.js";
 import { AGENT_CLIS, whichOf } from "../state/capabilities.js";
 import { loadConfig, saveConfig } from "../state/config.js";
-import { loadOnCall, parseOnCall, readOnCallState, type RunningTurn, updateOnCallState } from "../state/on-call.js";
+import { loadOnCall, onCallStatePath, parseOnCall, readOnCallState, type RunningTurn, updateOnCallState } from "../state/on-call.js";
+import { setAsideNotice } from "../core/oncall/salvage.js";
 import { expandHome } from "../state/paths.js";
 import { pidAlive } from "../state/lock.js";
 import { daemonRunning } from "../daemon/daemon.js";
@@ -51,6 +52,8 @@ export interface OnCallOptions {
   approvalTimeout?: string;
   allowTools?: string[];
   off?: boolean;
+  /** Today's spend (UTC), set by a person: lifts the hold a damaged on-call.json put on the daily budget. */
+  spentToday?: number;
   /** PATH to look for the CLI on (default: this process's). */
   path?: string;
   /** The directory a relative --cwd is in (default: where this process runs). */
@@ -71,6 +74,10 @@ export interface OnCallShown {
   /** Threads and their sessions. */
   threads: { thread: string; agent: string; session?: string; queued: number }[];
   spentToday?: number;
+  /** Today's spend was lost with a damaged on-call.json: the daily budget counts as spent today (salvage.ts). */
+  spendHeld?: true;
+  /** A damaged on-call.json was set aside: what was kept and lost, in a sentence. */
+  damaged?: string;
   /** What the CLI can and cannot do on call, in a sentence. */
   notes: string[];
 }
@@ -90,6 +97,14 @@ export const ON_CALL_NOTES: Record<string, string> = {
 export async function onCall(opts: OnCallOptions): Promise<OnCallShown> {
   const m = await openMachine(opts.dir);
   let changed: string | undefined;
+  if (opts.spentToday !== undefined) {
+    const usd = opts.spentToday;
+    if (!Number.isFinite(usd) || usd < 0) throw new CoordError(`--spent-today must be an amount in USD, 0 or more, not ${usd}`, EXIT.USAGE);
+    const day = dayOf(new Date());
+    await updateOnCallState(m.stateDir, (life) => void life.apply({ kind: "spend-set", day, usd }));
+    changed = `today's spend (${day}, UTC) set to $${usd.toFixed(4)}: the daily budget counts from there`;
+    if (await daemonRunning(m.stateDir)) await requestSync(m.stateDir); // turns held for the budget start at once
+  }
   if (opts.off) {
     const config = (await loadConfig(m.stateDir))!;
     if (config.onCall !== undefined) {
@@ -177,7 +192,9 @@ async function shown(m: Machine): Promise<Omit<OnCallShown, "changed">> {
     // Running as the turn's life says, as the machine's file publishes it (sync/on-call.ts publishedOnCall).
     if (RUNNING_PHASES.includes(phaseOf(t))) running.push(runningOf(thread, t.running!));
   }
-  const today = dayOf(new Date());
+  const now = new Date();
+  const today = dayOf(now);
+  const damaged = setAsideNotice(state, onCallStatePath(m.stateDir), now);
   const waiting = Object.entries(state.requests ?? {})
     .filter(([, r]) => !r.decision)
     .map(([request, r]) => ({ request, tool: r.tool, asker: r.asker, since: r.at }));
@@ -188,7 +205,8 @@ async function shown(m: Machine): Promise<Omit<OnCallShown, "changed">> {
     running,
     ...(waiting.length ? { waiting } : {}),
     threads,
-    ...(state.spent?.day === today ? { spentToday: state.spent.usd } : {}),
+    ...(state.spent?.day === today ? { spentToday: state.spent.usd, ...(state.spent.held ? { spendHeld: true as const } : {}) } : {}),
+    ...(damaged ? { damaged } : {}),
     notes: [
       ...(read.settings ? [noteOf(read.settings)] : []),
       ...(read.settings && !m.config.trust.verifyMachines ? [NO_VERIFY] : []),

@@ -6,7 +6,8 @@
 import { readDaemonInfo, daemonRunning } from "../daemon/daemon.js";
 import { requestSync } from "../daemon/request.js";
 import { plural } from "../core/limits.js";
-import { CoordError, EXIT } from "../errors.js";
+import { CoordError, EXIT, RemoteUnreachable } from "../errors.js";
+import { readHealth } from "../state/health.js";
 import { describeFailure } from "../failure.js";
 import { type Machine, type SyncResult, syncMachine } from "../sync/sync.js";
 import { publishedText } from "../sync/result.js";
@@ -92,7 +93,28 @@ export async function syncNow(m: Machine, opts: SyncNowOptions = {}): Promise<Sy
  * (the one this process runs in, or another's beyond the wait); or failed (the hub did not answer): whatever it
  * did, what was stored stands and a later sync publishes it.
  */
-export type Soon = { by: "daemon" } | { by: "here"; result: SyncResult } | { by: "running" } | { by: "failed"; why: string };
+export type Soon = { by: "daemon"; down?: HubDown } | { by: "here"; result: SyncResult } | { by: "running" } | { by: "failed"; why: string; unreachable?: true };
+
+/**
+ * The hub could not be reached at the daemon's last sync or look (health.json, daemon.json): as of when, why, and the
+ * daemon's schedule and next sync (when what is stored goes out, once the hub answers).
+ */
+export interface HubDown {
+  at: string;
+  error: string;
+  schedule?: string;
+  nextSync?: string;
+}
+
+/** Whether the daemon's last sync or look found the hub unreachable (and no sync reached it since). */
+export async function hubDownAsDaemonSaw(stateDir: string): Promise<HubDown | undefined> {
+  const info = await readDaemonInfo(stateDir).catch(() => undefined);
+  const health = await readHealth(stateDir).catch(() => undefined);
+  const pace = { ...(info?.schedule ? { schedule: info.schedule } : {}), ...(info?.nextSync ? { nextSync: info.nextSync } : {}) };
+  if (health && health.failures > 0 && health.unreachable && health.lastFailureAt) return { at: health.lastFailureAt, error: health.lastError ?? "no reason given", ...pace };
+  if (info?.lookFailed) return { ...info.lookFailed, ...pace };
+  return undefined;
+}
 
 /** This process runs inside a sync of machine `name` (its onMessage hook, or a task it started): that sync holds the lock, and publishes after it. */
 function insideSyncOf(name: string, env: NodeJS.ProcessEnv = process.env): boolean {
@@ -117,8 +139,9 @@ export async function publishSoon(m: Machine, opts: Omit<SyncNowOptions, "log"> 
   try {
     if (await daemonRunning(m.stateDir)) {
       // Only something stored to push: the daemon builds it on the tip it last saw, without fetching first.
+      const down = await hubDownAsDaemonSaw(m.stateDir);
       await requestSync(m.stateDir, new Date(), "publish");
-      return { by: "daemon" };
+      return { by: "daemon", ...(down ? { down } : {}) };
     }
     for (let tries = 0; ; tries++) {
       const r = await syncMachine(m, { run: false });
@@ -128,14 +151,21 @@ export async function publishSoon(m: Machine, opts: Omit<SyncNowOptions, "log"> 
       await sleep(pollMs);
     }
   } catch (e) {
-    return { by: "failed", why: describeFailure(e).message.replace(/[.;]?\s*$/, "") };
+    return { by: "failed", why: describeFailure(e).message.replace(/[.;]?\s*$/, ""), ...(e instanceof RemoteUnreachable ? { unreachable: true as const } : {}) };
   }
 }
 
 /** A default publish in words, after "sent …; ". */
 export function soonText(s: Soon): string {
+  if (s.by === "daemon" && s.down) {
+    const { at, error, schedule, nextSync } = s.down;
+    const pace = schedule ? ` (it tries again at each tick of its schedule "${schedule}"${nextSync ? `, next at ${nextSync}` : ""}, and with each message sent meanwhile)` : "";
+    return `the hub cannot be reached (as of the daemon's last try, at ${at}: ${error.replace(/[.;]?\s*$/, "")}): it is kept here and goes out with the daemon's first sync that reaches the hub${pace}; coord daemon status shows it`;
+  }
   if (s.by === "daemon") return "the daemon publishes it now";
   if (s.by === "here") return s.result.pushed || s.result.deferred ? publishedText(s.result) : "already published (by another sync)";
   if (s.by === "running") return "a sync of this checkout is running; it goes out with that one or the next";
+  if (s.unreachable)
+    return `the hub cannot be reached (${s.why}): it is kept here and goes out with the first sync that reaches the hub (no daemon runs here: coord sync, or coord daemon start to retry on a schedule)`;
   return `could not publish it now (${s.why}); it goes out with the next sync`;
 }

@@ -73,6 +73,8 @@ export interface DaemonInfo {
   stoppedAt?: string;
   /** The PATH it runs with: the agent CLI of a turn on call is looked for there (coord doctor checks it). */
   path?: string;
+  /** Set while its looks at the hub fail (the hub cannot be reached): since when, and why; cleared when one answers or a sync lands. */
+  lookFailed?: { at: string; error: string };
 }
 
 export interface DaemonOptions {
@@ -430,6 +432,7 @@ class Daemon {
       delivered: r.delivered.slice(0, 100),
       ran: r.ran.map((t) => ({ id: t.id, state: t.state })),
     };
+    if (!r.backoff && !r.skipped) delete this.info.lookFailed; // it reached the hub
     this.log(`sync: ${this.info.lastSync.summary}`);
     // What coord sync prints on stderr: a hub that refused something, local state set aside (else nobody reads it).
     for (const w of r.warnings) this.log(`warning: ${w}`);
@@ -500,9 +503,19 @@ class Daemon {
       // Over the network the look brought the tip's commits: a sync for its move right after takes them (no second read).
       this.brought = !local && seen.tip !== undefined ? { tip: seen.tip, at: Date.now(), base: tracked } : undefined;
       if (this.lookFailed) this.log("a look at the hub answers again");
+      if (this.lookFailed && this.info.lookFailed) {
+        delete this.info.lookFailed;
+        void this.saveOrSay();
+      }
       this.lookFailed = false;
     } catch (e) {
-      if (!this.lookFailed) this.log(`a look at the hub failed (${describeFailure(e).message}); the schedule's next sync tries again`);
+      const why = describeFailure(e).message;
+      if (!this.lookFailed) {
+        this.log(`a look at the hub failed (${why}); the schedule's next sync tries again`);
+        // In daemon.json at once: coord send says the hub cannot be reached instead of "the daemon publishes it now".
+        this.info.lookFailed = { at: new Date().toISOString(), error: why };
+        void this.saveOrSay();
+      }
       this.lookFailed = true;
     }
     reads.looked(look.moved);

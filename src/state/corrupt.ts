@@ -29,6 +29,11 @@ export function checkState<S extends z.ZodType>(text: string, schema: S, { versi
   return r.success ? { ok: true, data: r.data, raw } : { ok: false, problem: dataProblem(r.error.issues[0]!, "the file") };
 }
 
+/** Where setAside keeps the broken file `path` at `now`. */
+export function asidePath(path: string, now: Date): string {
+  return `${path}.corrupt-${now.toISOString().replace(/[:.]/g, "-")}`;
+}
+
 /** Sentences about state kept aside in this process, not yet reported by a sync. */
 const pending: string[] = [];
 
@@ -38,7 +43,7 @@ const pending: string[] = [];
  * that moved it first is fine.
  */
 export async function setAside(path: string, problem: string, next: string, now = new Date()): Promise<string> {
-  const aside = `${path}.corrupt-${now.toISOString().replace(/[:.]/g, "-")}`;
+  const aside = asidePath(path, now);
   await rename(path, aside).catch((e: NodeJS.ErrnoException) => {
     if (e.code !== "ENOENT")
       throw new CoordError(`${path} could not be read (${problem}) nor moved aside (${e.code ?? e.message}); move it aside by hand and run coord sync again`, EXIT.FAILURE);

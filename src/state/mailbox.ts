@@ -7,7 +7,7 @@ import * as z from "zod";
 import { channelKey, type InboxMessage, isAcked, type Message, promptBlock, type Receipts } from "../core/messages/messages.js";
 import { ownTable } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
-import { checkState, setAside } from "./corrupt.js";
+import { asidePath, checkState, setAside } from "./corrupt.js";
 import { readIfExists, updateLocked, writeDurably } from "./files.js";
 
 // Not z.output of mailboxSchema: that checks only the fields coord relies on (a priority as any text), the type says what coord writes.
@@ -31,6 +31,18 @@ export interface MailboxData {
    * Not the onMessage hook's acknowledgements: those ride along (a message must not cost its recipient a push).
    */
   ackWaits?: string[];
+  /**
+   * The mailbox this one replaced could not be read and was set aside (when, where, why): coord inbox and doctor say
+   * so until the next sync that fetches rebuilds it from the hub (sync/mail.ts deliver clears it).
+   */
+  setAside?: MailboxSetAside;
+}
+
+/** A mailbox that could not be read: when it was set aside, where, and what was wrong with it. */
+export interface MailboxSetAside {
+  at: string;
+  aside: string;
+  problem: string;
 }
 
 /** Tables keyed by machine or channel have no prototype, so no name ("__proto__", "constructor") is special. */
@@ -48,6 +60,7 @@ const mailboxSchema = z.looseObject({
   hookPending: z.array(z.string()).optional(),
   turnPending: z.array(z.string()).optional(),
   ackWaits: z.array(z.string()).optional(),
+  setAside: z.looseObject({ at: z.string(), aside: z.string(), problem: z.string() }).optional(),
 });
 
 /**
@@ -76,16 +89,41 @@ export function mailboxPath(stateDir: string): string {
   return join(stateDir, "mailbox.json");
 }
 
+/** The mailbox, read without its lock; a broken one is set aside under the lock (readLocked). */
 export async function readMailbox(stateDir: string): Promise<MailboxData> {
+  const read = await readParsed(stateDir);
+  if (typeof read !== "string") return read;
+  return updateMailbox(stateDir, (data) => data);
+}
+
+/** The mailbox, or what is wrong with it; one of a newer coord is refused. */
+async function readParsed(stateDir: string): Promise<MailboxData | string> {
   const path = mailboxPath(stateDir);
   const text = await readIfExists(path);
   if (text === undefined) return empty();
   const data = parseMailbox(text);
-  if (typeof data !== "string") return data;
-  if (data.startsWith("version ")) throw new CoordError(`the mailbox ${path} is of ${data}, written by a newer coord; update coord on this machine`, EXIT.USAGE);
-  // Broken (a bad hand edit, disk corruption): kept aside; the next sync rebuilds it from what was published.
-  await setAside(path, data, "a new mailbox starts: the next sync takes back this machine's published messages and receipts and delivers again what was not acknowledged");
-  return empty();
+  if (typeof data === "string" && data.startsWith("version "))
+    throw new CoordError(`the mailbox ${path} is of ${data}, written by a newer coord; update coord on this machine`, EXIT.USAGE);
+  return data;
+}
+
+/** What happens after a mailbox was set aside, in words (the log, a sync's warning, coord inbox, doctor). */
+export const MAILBOX_REBUILT =
+  "the next sync that reaches the hub (coord sync, or the daemon's) rebuilds it from what this machine published: messages the hub does not show acknowledged are delivered again (the onMessage hook runs for them again), acknowledged ones stay acknowledged and are only in the copy set aside, and messages sent but not published yet are lost (send them again)";
+
+/**
+ * The mailbox under its lock: a broken one (a bad hand edit, disk corruption) is kept aside, and a new one, saying
+ * so, written at once: coord inbox and doctor say it until the next sync rebuilds it from what was published.
+ */
+async function readLocked(stateDir: string): Promise<MailboxData> {
+  const read = await readParsed(stateDir);
+  if (typeof read !== "string") return read;
+  const path = mailboxPath(stateDir);
+  const now = new Date();
+  await setAside(path, read, `a new mailbox starts: ${MAILBOX_REBUILT}`, now);
+  const fresh: MailboxData = { ...empty(), setAside: { at: now.toISOString(), aside: asidePath(path, now), problem: read } };
+  await writeDurably(path, JSON.stringify(fresh) + "\n");
+  return fresh;
 }
 
 /**
@@ -111,7 +149,7 @@ export async function writeInboxPrompt(stateDir: string, machine: string, data: 
 /** Runs `change` on the mailbox under its lock and saves the result durably (and, given the machine's name, its prompt file). */
 export async function updateMailbox<T>(stateDir: string, change: (data: MailboxData) => T | Promise<T>, machine?: string): Promise<T> {
   const io = {
-    read: () => readMailbox(stateDir),
+    read: () => readLocked(stateDir),
     path: mailboxPath(stateDir),
     render: (d: MailboxData) => JSON.stringify(d) + "\n",
     what: "mailbox",

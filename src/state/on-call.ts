@@ -12,8 +12,9 @@ import { onCallStateSchema, type OnCallState } from "../core/oncall/turn-state.j
 import { emptyOnCallState, isRefusal, type Refusal, retain, transition, type TurnEvent } from "../core/oncall/turn-life.js";
 import { ownTable } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
-import { checkState, setAside } from "./corrupt.js";
-import { readIfExists, updateLocked } from "./files.js";
+import { salvageOnCallState } from "../core/oncall/salvage.js";
+import { asidePath, checkState, setAside } from "./corrupt.js";
+import { readIfExists, updateLocked, writeDurably } from "./files.js";
 import { configPath, splitOnCall, yamlErrorText } from "./config.js";
 
 export { MAX_TURN_TIMEOUT, onCallSchema } from "../core/oncall/settings.js";
@@ -101,21 +102,50 @@ export function onCallStatePath(stateDir: string): string {
   return join(stateDir, "on-call.json");
 }
 
+/** The on-call state, read without its lock; a damaged one is set aside under the lock (readLocked). */
 export async function readOnCallState(stateDir: string): Promise<OnCallState> {
+  const read = await readChecked(stateDir);
+  if (!("problem" in read)) return read;
+  return updateOnCallState(stateDir, (life) => life.state);
+}
+
+/** The state as written, or what is wrong with it (and its JSON, when it parses); one of a newer coord is refused. */
+async function readChecked(stateDir: string): Promise<OnCallState | { problem: string; raw?: unknown }> {
   const path = onCallStatePath(stateDir);
   const text = await readIfExists(path);
   if (text === undefined) return emptyOnCallState();
   const r = checkState(text, onCallStateSchema, { versioned: true });
   // A newer coord's: never set aside nor overwritten; on call stops here until coord is updated (the engine logs why).
   if (!r.ok && r.newer) throw new CoordError(`the on-call state ${path} is of version ${r.newer}, written by a newer coord; update coord on this machine`, EXIT.USAGE);
-  if (!r.ok) {
-    // Broken: kept aside; the threads start new sessions (the CLI keeps the old ones), running turns are not adopted.
-    await setAside(path, r.problem, "a new on-call state starts: each thread's next message starts a new session of the agent");
-    return emptyOnCallState();
-  }
+  if (!r.ok) return { problem: r.problem, raw: parsedOrUndefined(text) };
   // As written (a newer coord's fields kept), checked against the schema.
   const data = r.raw as OnCallState;
   return { ...data, threads: ownTable(data.threads), ...(data.requests ? { requests: ownTable(data.requests) } : {}) };
+}
+
+function parsedOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The on-call state under its lock. A damaged one (a bad hand edit, disk corruption) is set aside, and what of it
+ * still passes its schema kept (core/oncall/salvage.ts: today's spend, each thread and its session, each request),
+ * written at once with a note of what was kept and lost (setAside) that doctor and coord agent on-call show. Running
+ * turns kept are adopted as ever; a thread lost starts a new session at its next message.
+ */
+async function readLocked(stateDir: string, now: Date): Promise<OnCallState> {
+  const read = await readChecked(stateDir);
+  if (!("problem" in read)) return read;
+  const path = onCallStatePath(stateDir);
+  const { state, kept, lost } = salvageOnCallState(read.raw, now);
+  await setAside(path, read.problem, `what could be read was kept (${kept}); lost: ${lost}`, now);
+  const next: OnCallState = { ...state, setAside: { at: now.toISOString(), aside: asidePath(path, now), problem: read.problem, kept, lost } };
+  await writeDurably(path, JSON.stringify(next) + "\n");
+  return next;
 }
 
 /** The on-call state under its lock: read as it is, changed only by the events of the turn's life (core/oncall/turn-life.ts). */
@@ -135,7 +165,7 @@ export async function updateOnCallState<T>(stateDir: string, change: (life: OnCa
     stateDir,
     "on-call",
     {
-      read: async () => ({ state: await readOnCallState(stateDir) }),
+      read: async () => ({ state: await readLocked(stateDir, now()) }),
       path: onCallStatePath(stateDir),
       render: (d) => JSON.stringify(d.state) + "\n",
       what: "on-call state",

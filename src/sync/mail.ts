@@ -44,6 +44,8 @@ export async function deliver(m: Machine, model: RepoModel, adoptReceipts = true
     m.stateDir,
     (data) => {
       adoptPublished(data, model, me);
+      // A mailbox set aside is rebuilt here, from what the hub has: nothing more to say of it (coord inbox, doctor).
+      delete data.setAside;
       // Receipts this machine published but no longer has (its mailbox was lost): what it acknowledged
       // stays acknowledged; what it had received but not acknowledged is delivered again, not lost.
       // Only receipts for channels to this machine, up to what their senders sent (a forged one skips nothing).

@@ -21,7 +21,6 @@ import { signingKeyPath } from "../state/trust.js";
 import { own } from "../core/types.js";
 import { timings } from "../timings.js";
 import type { Machine } from "./machine.js";
-import { shieldAgent } from "./sandbox.js";
 import { allowedDir, inheritedEnv } from "./tasks.js";
 
 /** Set in a turn's environment: the agent turns in a row a message it sends carries (commands/messages.ts reads it). */
@@ -74,7 +73,6 @@ export async function runTurnProcess(t: ClaimedTurn, s: OnCallSettings, io: Turn
   const told = (text: string) => (t.note ? `${t.note}\n\n${text}` : text);
   const chain = chainOf(t.asks);
   const prepared = await prepare(t, s, io.m);
-  if ("warning" in prepared && prepared.warning) io.log(`on call: ${prepared.warning}`);
   if ("refused" in prepared)
     return { text: told(`The turn could not start: ${prepared.refused}.`), mark: { answer: true, cli: t.thread.agent, chain: chain + 1, outcome: "failed" } };
   try {
@@ -91,8 +89,6 @@ interface Prepared {
   env: Record<string, string>;
   input?: string;
   mcpConfig?: string;
-  /** Why the agent runs without the shield (agentSandbox: off). */
-  warning?: string;
 }
 
 /** Where and how the turn runs, or why it may not: the cwd allowed and out of the key's reach, the CLI's command line. */
@@ -110,21 +106,11 @@ async function prepare(t: ClaimedTurn, s: OnCallSettings, m: Machine): Promise<P
     executable: agentExecutable(t.thread.agent),
     ...(mcpConfig ? { mcpConfig } : {}),
   });
-  // Behind the shield (sync/sandbox.ts): no path the agent builds reaches the machine's key or secrets.
-  const shielded = "refused" in how ? how : await shieldAgent(m, how.argv, { program: `the agent CLI ${t.thread.agent}` });
-  if ("refused" in how || "refused" in shielded) {
+  if ("refused" in how) {
     if (mcpConfig) await rm(mcpConfig, { force: true }).catch(() => {});
-    return { refused: "refused" in how ? how.refused : (shielded as { refused: string }).refused };
+    return how;
   }
-  const env = { ...how.env, ...shielded.env };
-  return {
-    cwd: where.cwd,
-    argv: shielded.argv,
-    env,
-    ...(how.input !== undefined ? { input: how.input } : {}),
-    ...(mcpConfig ? { mcpConfig } : {}),
-    ...(shielded.warning ? { warning: shielded.warning } : {}),
-  };
+  return { cwd: where.cwd, argv: how.argv, env: how.env, ...(how.input !== undefined ? { input: how.input } : {}), ...(mcpConfig ? { mcpConfig } : {}) };
 }
 
 /** The CLI's run: its pid, session and steps recorded as they come, then its end read as the answer. */

@@ -21,6 +21,7 @@ import { redact } from "../core/trust/redact.js";
 import { own } from "../core/types.js";
 import { describeFailure } from "../failure.js";
 import { carriesMarker, killOrphan, runTask, stopProcesses } from "../runner/run.js";
+import { shieldedRun } from "./sandbox.js";
 import { loadConfig } from "../state/config.js";
 import { pidAlive } from "../state/lock.js";
 import { readMailbox, updateMailbox } from "../state/mailbox.js";
@@ -275,7 +276,11 @@ async function budgetReached(e: Engine, state: OnCallState, s: OnCallSettings): 
     for (const [thread, to] of groupBy(due)) life.apply({ kind: "budget-said", thread, day, to });
     return due;
   });
-  const text = `Waiting: this machine's on-call budget of $${s.dailyBudgetUsd} for today (UTC) is spent. This message, and any you send until then, is kept and answered tomorrow, or when the budget is raised; this is the only note today.`;
+  // Held (a damaged on-call.json lost today's spend, core/oncall/salvage.ts): said as it is, not as spent.
+  const text =
+    state.spent?.held === true
+      ? `Waiting: this machine's on-call state was damaged and today's spend could not be read, so its budget of $${s.dailyBudgetUsd} for today (UTC) counts as spent until a person there sets the spend. This message, and any you send until then, is kept and answered tomorrow, or once the spend is set; this is the only note today.`
+      : `Waiting: this machine's on-call budget of $${s.dailyBudgetUsd} for today (UTC) is spent. This message, and any you send until then, is kept and answered tomorrow, or when the budget is raised; this is the only note today.`;
   for (const n of notes) await answer(e, { to: n.to, replyTo: n.replyTo, text, mark: { answer: true, cli: s.agent, note: "budget" } });
 }
 
@@ -300,7 +305,9 @@ function startTurn(e: Engine, root: string, s: OnCallSettings): void {
     // The machine's file says the turn runs from its start, not from its first step (a turn that thinks before its
     // first tool call was shown as "no turn running"): its start is published as a step is.
     e.publish("step");
-    ended.end = await runTurnProcess(claimed, s, { m: e.cur, log: e.log, publish: e.publish, run: e.run, abort });
+    // The real CLI runs behind the machine's shield (sync/sandbox.ts); a scripted one (a test's) as it is.
+    const run = e.run === runTask ? shieldedRun(e.cur, (line) => e.log(`on call: ${line}`)) : e.run;
+    ended.end = await runTurnProcess(claimed, s, { m: e.cur, log: e.log, publish: e.publish, run, abort });
     await endTurn(e, root, startedAt, ended.end);
   };
   void turn()
@@ -451,6 +458,7 @@ export async function publishedOnCall(m: Machine, now: Date): Promise<OnCallRepo
     permissions: s.permissions,
     ...(turns.length ? { turns } : {}),
     ...(waiting.length ? { waiting } : {}),
-    ...(state.spent && state.spent.day === dayOf(now) ? { spent: { day: state.spent.day, usd: Math.round(state.spent.usd * 10_000) / 10_000 } } : {}),
+    // A held spend (lost with a damaged file) is not known: not published as $0.
+    ...(state.spent && state.spent.day === dayOf(now) && !state.spent.held ? { spent: { day: state.spent.day, usd: Math.round(state.spent.usd * 10_000) / 10_000 } } : {}),
   };
 }

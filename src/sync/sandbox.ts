@@ -5,6 +5,7 @@
 import { access, constants, readdir, realpath, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { privateKeyNames, SANDBOXED_ENV, type Shield, sandboxSetting, SANDBOX_SETTING_ENV, sandboxVerdict, shieldedArgv, type SandboxVerdict } from "../core/agents/sandbox.js";
+import { runTask } from "../runner/run.js";
 import { onPath, sandboxTool } from "../runner/sandbox.js";
 import { configPath } from "../state/config.js";
 import { secretsPath } from "../state/secrets.js";
@@ -63,4 +64,19 @@ export async function shieldAgent(
   if (!found) return { refused: file.includes("/") ? `${o.program} does not exist (or cannot be run)` : `${o.program} is not on PATH` };
   const shield = await machineShield(m);
   return { argv: shieldedArgv(verdict.tool, shield, [found, ...argv.slice(1)], process.getuid?.() === 0), env: { [SANDBOXED_ENV]: verdict.tool.kind } };
+}
+
+/**
+ * runTask behind the shield: the agent's command line wrapped (a warning said when the shield is off), or not started,
+ * the refusal its error, which a turn answers as "The turn could not start: …".
+ */
+export function shieldedRun(m: Pick<Machine, "stateDir" | "config">, warn?: (line: string) => void): typeof runTask {
+  return async (spec) => {
+    const argv = spec.argv ?? ["/bin/sh", "-c", spec.command ?? "true"];
+    const s = await shieldAgent(m, argv, { program: spec.program ?? argv[0]!, path: spec.env.PATH });
+    if ("refused" in s) return { exitCode: null, signal: null, timedOut: false, aborted: false, tail: "", error: s.refused };
+    if (s.warning) warn?.(s.warning);
+    const { command: _shell, ...rest } = spec;
+    return runTask({ ...rest, argv: s.argv, env: { ...spec.env, ...s.env } });
+  };
 }

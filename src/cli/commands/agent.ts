@@ -210,6 +210,15 @@ function registerOnCall(agent: Command, io: Io): void {
   }
   onCallCommand
     .option("--off", "take the machine off call (a running turn finishes)")
+    .option(
+      "--spent-today <usd>",
+      "set today's spend (UTC) by hand: after a damaged .git/coord/on-call.json lost it, the daily budget counts as spent until this is given",
+      (value: string) => {
+        const n = Number(value);
+        if (value.trim() === "" || !Number.isFinite(n) || n < 0) throw new CoordError(`--spent-today must be an amount in USD, 0 or more, not "${value}"`, EXIT.USAGE);
+        return n;
+      },
+    )
     .option("--json", "print the setting and the turns as JSON")
     .addHelpText(
       "after",
@@ -230,13 +239,14 @@ ${ON_CALL_EXIT_CODES}${examples(
     .action(async (cli: string | undefined, o: Omit<OnCallOptions, "dir" | "agent" | "allowTools" | "path"> & { dir?: string; allowTool?: string[]; json?: boolean }) => {
       if (o.off && cli !== undefined) throw new CoordError("--off takes no CLI: coord agent on-call --off", EXIT.USAGE);
       // Commander sets only the options given: the rest stay absent, as onCall takes them.
-      const { dir, allowTool, json: _json, ...given } = o;
+      const { dir, allowTool, json: _json, spentToday, ...given } = o;
       if (cli === undefined && !o.off) {
         const missing = withoutCli(given, allowTool);
         if (missing) throw new CoordError(missing, EXIT.USAGE);
       }
       const r = await onCall({
         ...given,
+        ...(spentToday !== undefined ? { spentToday } : {}),
         dir: await resolveDir(dir),
         ...(cli !== undefined ? { agent: cli } : {}),
         ...(allowTool !== undefined ? { allowTools: allowTool.flatMap((t) => t.split(",")).filter(Boolean) } : {}),
@@ -288,7 +298,10 @@ export function onCallLines(r: OnCallShown): string[] {
       `${r.machine} is on call with ${s.agent} in ${s.cwd}, for ${s.from === "ALL" ? "every machine" : s.from.join(", ")}; permissions ${s.permissions}, timeout ${s.timeout} s, ${s.maxParallel} at once${caps.length ? `, ${caps.join(", ")}` : ""}`,
     );
   }
-  if (r.spentToday !== undefined) lines.push(`spent today: $${r.spentToday.toFixed(4)}`);
+  if (r.damaged) lines.push(`warning: ${r.damaged}`);
+  if (r.spendHeld)
+    lines.push(`spent today: unknown (lost with the damaged on-call state): the daily budget counts as spent for today (UTC); coord agent on-call --spent-today <usd> sets it`);
+  else if (r.spentToday !== undefined) lines.push(`spent today: $${r.spentToday.toFixed(4)}`);
   for (const t of r.running)
     lines.push(
       t.gone

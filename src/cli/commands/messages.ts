@@ -24,8 +24,10 @@ export function registerMessages(program: Command, io: Io): void {
       `
 By default the message is published at once, within the fleet's push budget: the checkout's daemon is asked
 for a sync (it syncs at once, or right after the sync it is in, so messages sent meanwhile go in one push),
-or, where no daemon runs, a sync here that starts no task. When the hub cannot be reached the message is
-still sent: it is kept, the line says so, and the next sync publishes it (exit 0).
+or, where no daemon runs, a sync here that starts no task. When the hub cannot be reached (as the daemon's
+last sync or look found, or the sync here) the message is still sent: it is kept here, the line says that the
+hub cannot be reached and when it goes (the first sync that reaches the hub: the daemon's next tick), exit 0,
+so that a script or an agent does not send it twice; --now exits 1 instead.
 A message is at most 512 KiB of text (UTF-8): a longer one is refused (exit 2), nothing stored; send the path of a
 file instead. A channel's file stays under the 2 MiB its recipient reads: when unreceived messages fill it, the
 newest wait in the outbox and go as the recipient receives the ones before them (coord doctor says so).
@@ -74,6 +76,9 @@ may answer before the wait begins);
 at the deadline it says that no new message arrived and exits 5. Where the checkout's daemon runs, it receives
 and the wait only reads the local mailbox; where none runs, the wait looks at the hub itself, as often as this
 machine's share of the host's reads allows, and receives with a sync that starts no task when the hub moved.
+A mailbox that could not be read (.git/coord/mailbox.json broken) is set aside: until the next sync rebuilds it
+from the hub, coord inbox lists what came since, says so on stderr (where the copy is, what that sync does) and
+exits 1.
 ${examples(
   "coord inbox --unread",
   "coord inbox --json --from izzit7",
@@ -102,7 +107,7 @@ ${examples(
           return;
         }
         if (action !== undefined) throw new CoordError(`unknown inbox action "${action}"; the only one is ack`, EXIT.USAGE);
-        let r: { machine: string; messages: InboxEntry[] };
+        let r: { machine: string; messages: InboxEntry[]; unreadable?: string };
         if (o.wait !== undefined) {
           const seconds = parseDuration(o.wait);
           if (seconds === undefined || seconds > 86_400) throw new CoordError(`--wait must be a duration like 30s, 2m or 1h, at most 1d, not "${o.wait}"`, EXIT.USAGE);
@@ -121,11 +126,16 @@ ${examples(
           const block = inboxPrompt(r.machine, r.messages);
           if (block) io.out(block);
         } else if (o.json) io.out(JSON.stringify(r.messages.map(listedMessage), null, 2));
-        else if (r.messages.length === 0) io.out(o.unread ? "no unread messages" : "no messages");
+        else if (r.messages.length === 0) io.out(r.unreadable ? "no messages since the mailbox was set aside" : o.unread ? "no unread messages" : "no messages");
         else
           for (const x of r.messages)
             io.out(`${x.acked ? " " : "*"} ${x.id}  ${x.at}  ${x.priority}${x.replyTo ? `  re ${x.replyTo}` : ""}${x.agent ? `  (${agentLine(x.agent)})` : ""}
     ${x.text.split("\n").join("\n    ")}`);
+        // The listing is not the whole inbox until a sync rebuilds the mailbox: said, and exit 1 (scripts tell it apart).
+        if (r.unreadable) {
+          io.err(`coord: ${r.unreadable}`);
+          process.exitCode = EXIT.FAILURE;
+        }
       },
     );
 

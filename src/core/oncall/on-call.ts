@@ -291,8 +291,10 @@ export function interruptedAnswer(cli: string, chain: number, step: string | und
 export const dayOf = (now: Date) => now.toISOString().slice(0, 10);
 
 /** Whether today's spend leaves room for a turn under the daily budget. */
-export function withinDailyBudget(s: Pick<OnCallSettings, "dailyBudgetUsd">, spent: { day: string; usd: number } | undefined, now: Date): boolean {
+export function withinDailyBudget(s: Pick<OnCallSettings, "dailyBudgetUsd">, spent: { day: string; usd: number; held?: true } | undefined, now: Date): boolean {
   if (s.dailyBudgetUsd === undefined) return true;
+  // Today's spend was lost (a damaged on-call.json, core/oncall/salvage.ts): counted as spent until a person sets it.
+  if (spent?.held && spent.day === dayOf(now)) return false;
   const today = spent && spent.day === dayOf(now) ? spent.usd : 0;
   return today < s.dailyBudgetUsd;
 }

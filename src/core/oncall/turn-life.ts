@@ -70,7 +70,9 @@ export type TurnEvent =
   /** Turn `request.turn` asks for a permission, by the request's message id. */
   | { kind: "request"; id: string; request: Omit<ApprovalRequest, "decision"> }
   /** A waiting request is decided; `always` allows its tool for the rest of the thread's session. */
-  | { kind: "decide"; id: string; decision: RequestDecision };
+  | { kind: "decide"; id: string; decision: RequestDecision }
+  /** A person set today's spend (coord agent on-call --spent-today): a held spend is lifted, the damage notice read. */
+  | { kind: "spend-set"; day: string; usd: number };
 
 export type TurnEventKind = TurnEvent["kind"];
 
@@ -83,7 +85,7 @@ export const RUNNING_PHASES: readonly TurnPhase[] = ["running", "stopping"];
 const RUNNING = RUNNING_PHASES;
 
 /** The one table: from which phases of its thread each event may happen (take, request and decide: see `transition`). */
-export const TRANSITIONS: Readonly<Record<Exclude<TurnEventKind, "take" | "decide" | "request">, readonly TurnPhase[]>> = {
+export const TRANSITIONS: Readonly<Record<Exclude<TurnEventKind, "take" | "decide" | "request" | "spend-set">, readonly TurnPhase[]>> = {
   join: ["none", ...LIVE],
   queue: LIVE,
   stop: LIVE,
@@ -132,6 +134,10 @@ export function transition(state: OnCallState, event: TurnEvent): OnCallState | 
     return { ...state, taken: [...state.taken, event.id] };
   }
   if (event.kind === "decide") return decide(state, event.id, event.decision);
+  if (event.kind === "spend-set") {
+    const { setAside: _read, ...rest } = state;
+    return { ...rest, spent: { day: event.day, usd: event.usd } };
+  }
   if (event.kind === "request") return request(state, event.id, event.request);
   const thread = event.thread;
   const t = own(state.threads, thread);
@@ -180,7 +186,8 @@ export function transition(state: OnCallState, event: TurnEvent): OnCallState | 
     case "end": {
       const next = put({ ...t!, ...(event.session ? { session: event.session } : {}), running: { ...t!.running!, answers: event.answers } });
       const day = event.at.slice(0, 10);
-      if (event.costUsd) next.spent = { day, usd: (state.spent?.day === day ? state.spent.usd : 0) + event.costUsd };
+      // A held spend (salvage.ts) stays held: the cost is added to what is known of the day.
+      if (event.costUsd) next.spent = { ...(state.spent?.day === day ? state.spent : {}), day, usd: (state.spent?.day === day ? state.spent.usd : 0) + event.costUsd };
       return endRequests(next, thread, event.turn, event.at);
     }
     case "delivered": {

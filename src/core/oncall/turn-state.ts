@@ -101,14 +101,23 @@ const requestSchema = z.object({
   decision: decisionSchema.optional(),
 });
 
+/** Today's spend: see onCallStateSchema. */
+export const spentSchema = z.object({ day: z.string(), usd: z.number().min(0), held: z.literal(true).optional() });
+
+/** A damaged on-call.json: when and where it was set aside, why, and in words what of it was kept and what lost. */
+const setAsideSchema = z.object({ at: z.string(), aside: z.string(), problem: z.string(), kept: z.string(), lost: z.string() });
+
 export const onCallStateSchema = z.object({
   version: z.literal(1),
   /** Thread (its first message's id) → its state. */
   threads: z.record(z.string(), threadSchema),
   /** Message ids already taken (the newest TAKEN_KEPT): a crash between taking and clearing the mailbox's list takes none twice. */
   taken: ids,
-  /** Today's spend (UTC day), for dailyBudgetUsd and STATUS. */
-  spent: z.object({ day: z.string(), usd: z.number().min(0) }).optional(),
+  /**
+   * Today's spend (UTC day), for dailyBudgetUsd and STATUS. `held`: the spend of that day was lost with a damaged file
+   * (setAside): the daily budget counts as spent that day, until a person sets it (coord agent on-call --spent-today).
+   */
+  spent: spentSchema.optional(),
   /** Requests for permissions, by their message's id (decided ones kept a day, for a late answer to be told). */
   requests: z.record(z.string(), requestSchema).optional(),
   /**
@@ -118,6 +127,8 @@ export const onCallStateSchema = z.object({
   served: z.record(z.string(), z.string()).optional().catch(undefined),
   /** The askers told on `day` that the daily budget holds their messages: each once a day, not once a message. */
   budgetTold: z.object({ day: z.string(), askers: ids }).optional().catch(undefined),
+  /** The file this state replaced could not be read and was set aside: what was kept of it and what was lost (core/oncall/salvage.ts). */
+  setAside: setAsideSchema.optional(),
 });
 
 export type Ask = z.output<typeof askSchema>;
@@ -127,3 +138,7 @@ export type ThreadState = z.output<typeof threadSchema>;
 export type RequestDecision = z.output<typeof decisionSchema>;
 export type ApprovalRequest = z.output<typeof requestSchema>;
 export type OnCallState = z.output<typeof onCallStateSchema>;
+export type OnCallSetAside = z.output<typeof setAsideSchema>;
+
+/** The schemas of the parts of the state, for reading what can be kept of a damaged file (salvage.ts). */
+export const onCallParts = { thread: threadSchema, request: requestSchema, spent: spentSchema };

@@ -50,7 +50,7 @@ const REQUEST: TurnEvent = {
   id: "oncall/asker/9",
   request: { thread: T, turn: TURN, tool: "Bash", what: "Bash: ls", asker: "asker", at: AT, until: AT },
 };
-const EVENTS: Readonly<Record<Exclude<TurnEvent["kind"], "take" | "decide" | "request">, TurnEvent>> = {
+const EVENTS: Readonly<Record<Exclude<TurnEvent["kind"], "take" | "decide" | "request" | "spend-set">, TurnEvent>> = {
   join: { kind: "join", thread: T, id: "asker/oncall/2", from: "asker", at: AT, setting },
   queue: { kind: "queue", thread: T, ask: ask(2) },
   stop: { kind: "stop", thread: T, by: "/stop from asker", drop: true },
