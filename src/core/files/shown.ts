@@ -45,3 +45,15 @@ export function shownLine(text: string): string {
 
 /** Every line break a reader (or a model) may take as one: CRLF, LF, CR, VT, FF, NEL, U+2028, U+2029. */
 export const LINE_BREAKS = /\r\n|[\n\r\v\f\u0085\u2028\u2029]/g;
+
+/** `value` with sanitizeText applied to every string in it (object keys kept: they are names, checked where read). */
+export function sanitizeDeep<T>(value: T): T {
+  if (typeof value === "string") return sanitizeText(value) as T;
+  if (Array.isArray(value)) return value.map(sanitizeDeep) as T;
+  if (typeof value === "object" && value !== null) {
+    const out: Record<string, unknown> = Object.create(Object.getPrototypeOf(value) === null ? null : Object.prototype);
+    for (const [k, v] of Object.entries(value)) out[k] = sanitizeDeep(v);
+    return out as T;
+  }
+  return value;
+}

@@ -13,6 +13,7 @@ import { agoText, MISSED_HEARTBEATS, presenceOf, silentFor, spanText, STALE_HEAR
 import { ATTENTION } from "./status.js";
 import { machineNote } from "./status-md.js";
 import { suggestField } from "../files/suggest.js";
+import { sanitizeText } from "../files/shown.js";
 import type { TaskState } from "../types.js";
 import type { Order } from "../orders/orders-schema.js";
 import type { OnCallReport, TaskReport } from "../fleet/computer.js";
@@ -323,7 +324,8 @@ export type Reports = ReadonlyMap<string, { tasks: Record<string, TaskReport> }>
 function outputOf(reports: Reports | undefined, machine: string, id: string, m: OrderMachineStatus, rev: number | undefined): string | undefined {
   const r = reports?.get(machine)?.tasks;
   const report = r && Object.hasOwn(r, id) ? r[id] : undefined;
-  if (report && (rev === undefined || report.rev === rev)) return report.output;
+  // Another machine's lines: what a person could not see, escaped (the status itself is so already).
+  if (report && (rev === undefined || report.rev === rev)) return report.output === undefined ? undefined : sanitizeText(report.output);
   return m.output;
 }
 
