@@ -3,7 +3,7 @@
 import * as z from "zod";
 import { dataProblem, parseFrontMatter, renderFrontMatter } from "../files/frontmatter.js";
 import { MAX_COUNT } from "../limits.js";
-import { fence, inline } from "../files/markdown.js";
+import { code, fence, inline } from "../files/markdown.js";
 import { machineNameProblem } from "../files/names.js";
 import { LINE_BREAKS, sanitizeText, shownLine } from "../files/shown.js";
 import { own, ownTable, PRIORITIES } from "../types.js";
@@ -187,8 +187,11 @@ export function renderMessageFile(file: MessageFile): string {
   const lines = [`# Messages from ${file.from} to ${who}`, ""];
   if (data.messages.length === 0) lines.push("No live messages (acknowledged ones are archived; git history keeps them).");
   for (const m of [...data.messages].reverse()) {
-    const meta = [m.at, m.priority !== "normal" ? `**${m.priority}**` : "", m.replyTo ? `reply to \`${m.replyTo}\`` : "", agentLine(m.agent)].filter(Boolean).join(" · ");
-    lines.push(`### ${messageId(file.from, file.to, m.seq)}`, "", inline(meta), "", fence(m.text), "");
+    // The sender's words as text (its time, what it answers, its agent's mark); coord's own emphasis as Markdown.
+    const meta = [inline(m.at), m.priority !== "normal" ? `**${m.priority}**` : "", m.replyTo ? `reply to ${code(m.replyTo)}` : "", inline(agentLine(m.agent))]
+      .filter(Boolean)
+      .join(" · ");
+    lines.push(`### ${messageId(file.from, file.to, m.seq)}`, "", meta, "", fence(m.text), "");
   }
   lines.push("---", `*Written by coord on machine ${file.from}. The front matter is the data; this view is re-rendered at every sync.*`);
   return renderFrontMatter(data, lines.join("\n"));

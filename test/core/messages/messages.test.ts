@@ -294,12 +294,12 @@ describe("renderMessageFile / parseMessageFile", () => {
     );
     const body = parseFrontMatter(renderMessageFile(f)).body;
     const blocks = fencedBlocks(body);
-    // One fence per message, newest first, and each holds exactly its text.
+    // One fence per message, newest first, and each holds exactly its text (what nobody can see, escaped).
     expect(blocks).toHaveLength(texts.length);
     const expected = [...texts].reverse();
     blocks.forEach((b, i) => {
       expect(b.info).toBe("text");
-      expect(b.content).toBe(expected[i]!.replace(/\n$/, ""));
+      expect(b.content).toBe(sanitizeText(expected[i]!).replace(/\n$/, ""));
     });
     // Outside the fences, nothing of the texts leaks: no raw HTML, no injected heading.
     const outside = body.replace(/^(`{3,})text\n[\s\S]*?\n\1$/gm, "");
