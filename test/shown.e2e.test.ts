@@ -4,7 +4,7 @@
 // whose middle its text cannot show. coord inbox and coord approve --show write what nobody could see as \u escapes;
 // a plain coord approve of the long one is refused until the person names the digest that only the whole view prints.
 import { describe, expect, it } from "vitest";
-import { cli } from "./helpers.js";
+import { cli, tempDir } from "./helpers.js";
 import { answerTo, onCallTests, requestFor } from "./on-call-fleet.js";
 
 const t = onCallTests("coord-shown-");
@@ -60,4 +60,14 @@ describe("what a person is shown of a request, on the terminal", () => {
     const a2 = await arrives("asker", answerTo(q2), "the second answer");
     expect(a2.text).toBe(`ran: ${long}`);
   }, 180_000);
+});
+
+describe("a refusal that echoes what it was given", () => {
+  it("coord init --name with an escape sequence, a bell and a bidi override: refused, the name shown escaped", async () => {
+    const dir = await tempDir("coord-shown-init-");
+    const r = await cli("init", `${dir}/fleet`, "--name", "bad\u001b[31m\u0007name\u202e", "--remote", `${dir}/hub.git`);
+    expect(r.code).toBe(2);
+    expect(r.err).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/u);
+    expect(r.err).toContain('--name "bad\\u001b[31m\\u0007name\\u202e" is not a valid machine name');
+  });
 });

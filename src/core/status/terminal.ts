@@ -5,7 +5,7 @@
 // through a Paint (core/status/colour.ts): `plain` writes no escape code.
 import { describeBudget } from "../budget/budget.js";
 import { failuresText } from "../fleet/failures.js";
-import { alertsAt, machineStateText, waitedText } from "./alerts.js";
+import { alertsAt, askedText, machineStateText } from "./alerts.js";
 import { clipVisible, PRESENCE_TONE, type Paint, plain, STATE_TONE, visibleLength } from "./colour.js";
 import { dueSlot, upcomingSlot } from "../time/every.js";
 import { clip, plural, someOf } from "../limits.js";
@@ -41,6 +41,8 @@ export interface ViewOptions {
   paint?: Paint;
   /** Urgent messages count as alerts once unacknowledged this long (ALERT_AFTER_MS). */
   alertAfterMs?: number;
+  /** The host of this checkout's hub: the push budget names its figure (else every host's). */
+  host?: { kind: string; host: string; pushesPerMinute?: number };
 }
 
 const byAttention = <T extends { state: TaskState }>(entries: [string, T][]): [string, T][] => [...entries].sort(([, a], [, b]) => ATTENTION[a.state] - ATTENTION[b.state]);
@@ -177,7 +179,7 @@ export function statusText(status: StatusJson, now: Date, opts: ViewOptions = {}
   const out: string[] = [];
   if (status.emergency)
     out.push(paint("red", `EMERGENCY STOP: ${status.emergency.reason}`), "  every machine stops its tasks and starts nothing until it is removed from ORDERS.json", "");
-  if (machines.length || orders.length) out.push(summaryLine(status, now, paint), ...(status.budget ? [`push budget: ${describeBudget(status.budget)}`] : []), "");
+  if (machines.length || orders.length) out.push(summaryLine(status, now, paint), ...(status.budget ? [`push budget: ${describeBudget(status.budget, opts.host)}`] : []), "");
   const attention = attentionLines(status, now, paint);
   if (attention.length) out.push(...attention, "");
   // Failed tasks are said above; urgent messages count once unacknowledged for a while; offline at this reader's clock.
@@ -189,7 +191,7 @@ export function statusText(status: StatusJson, now: Date, opts: ViewOptions = {}
         a.kind === "urgent"
           ? `  ${paint("magenta", "urgent message")} ${a.id} to ${someOf(a.recipients ?? [])}, sent ${ago(a.at, now)}: ${a.text}`
           : a.kind === "approval"
-            ? `  ${paint("magenta", "approval waiting")}: ${a.text}, for ${waitedText(a, now) ?? "?"}`
+            ? `  ${paint("magenta", "approval waiting")}, ${askedText(a, now)}: ${a.text}`
             : `  ${paint(a.kind === "offline" || a.kind === "refused" ? "red" : undefined, a.kind)}: ${a.text}`,
       );
     out.push("");
@@ -404,7 +406,7 @@ export function machineText(name: string, status: StatusJson, now: Date, opts: V
   if (reserved.length) out.push("", ...reserved);
   // A request waiting for a person: on the machine that asks, and on the one it asks.
   const alerts = alertsAt(status, now).filter((a) => a.kind !== "failed" && (a.machine === name || a.recipients?.includes(name) || (a.kind === "approval" && a.to === name)));
-  if (alerts.length) out.push("", paint("yellow", "ALERTS"), ...alerts.map((a) => `  ${a.kind}: ${a.text}${a.kind === "approval" ? `, for ${waitedText(a, now) ?? "?"}` : ""}`));
+  if (alerts.length) out.push("", paint("yellow", "ALERTS"), ...alerts.map((a) => `  ${a.kind}${a.kind === "approval" ? `, ${askedText(a, now)}` : ""}: ${a.text}`));
   return out.join("\n");
 }
 

@@ -8,7 +8,7 @@
 // The page only lays it out (with textContent).
 import { sanitizeDeep } from "../files/shown.js";
 import { failuresText } from "../fleet/failures.js";
-import { alertsAt, waitedText } from "./alerts.js";
+import { alertsAt, askedText } from "./alerts.js";
 import { clip } from "../limits.js";
 import { agentLine, BROADCAST, channelKey, isAcked, type Message, messageId, parseMessageId } from "../messages/messages.js";
 import { decisionOf, requestView } from "../oncall/approvals.js";
@@ -209,7 +209,7 @@ function uiOrder(id: string, o: OrderStatus): UiOrder {
 
 /** An alert as one line: an urgent message says who sent it and who has not read it yet. */
 function alertText(a: Alert, now: Date): string {
-  if (a.kind === "approval") return `${a.text}, for ${waitedText(a, now) ?? "?"}`;
+  if (a.kind === "approval") return `${askedText(a, now)}: ${a.text}`;
   if (a.kind !== "urgent" || !a.from) return a.text;
   return `${a.from} to ${a.recipients?.length ? a.recipients.join(", ") : (a.to ?? "?")} (${a.id}): ${a.text}`;
 }
