@@ -14,7 +14,7 @@ const { dirOf, send, arrives } = t;
 const HIDDEN = /[\u202a-\u202e\u2066-\u2069\u200b-\u200f\u2028\u2029\u061c\ufeff]/u;
 
 describe("what a person is shown of a request, on the terminal", () => {
-  it("escapes bidi controls and zero-width characters in coord inbox and coord approve --show; a cut request needs its digest", async () => {
+  it("escapes bidi controls and zero-width characters in coord inbox and coord approve --show; a short request is approved as before", async () => {
     await t.claudeOnCall(["asker", "oncall"]);
     const asker = dirOf("asker");
 
@@ -38,10 +38,13 @@ describe("what a person is shown of a request, on the terminal", () => {
     const ok1 = await cli("approve", r1.id, "--dir", asker);
     expect(ok1.code, ok1.err).toBe(0);
     await arrives("asker", answerTo(q1), "the first answer");
+  }, 180_000);
 
-    // 2. A request over 2,000 characters: its text hides its middle, where the touch is.
+  it("a request over 2,000 characters hides its middle: a plain coord approve is refused until the digest --show prints is given", async () => {
+    await t.claudeOnCall(["asker", "oncall"]);
+    const asker = dirOf("asker");
     const long = `echo ${"a".repeat(1400)}; touch /tmp/hidden-in-the-middle; echo ${"b".repeat(1400)}`;
-    const q2 = await send("asker", "oncall", `please run: ${long}`, q1);
+    const q2 = await send("asker", "oncall", `please run: ${long}`);
     const r2 = await arrives("asker", requestFor(q2), "the long request");
     expect(r2.text).not.toContain("touch /tmp/hidden-in-the-middle");
     expect(r2.text).toContain("characters not shown here");

@@ -221,7 +221,8 @@ chromiumSuite("coord ui: a conversation with an agent on call", () => {
     expect(calls[0]!.args).toContain("--permission-prompt-tool=mcp__coord__permission_prompt");
     expect(calls[1]!.args.some((a) => a.startsWith("--resume="))).toBe(true);
   }, 180_000);
-  it("shows what nobody could see in a request escaped, and a request it cannot show whole is approved only after 'show all' (issue 65)", async () => {
+  /** izzit7's page on its chat with soda-yeti, whose claude is on call for izzit7 (its daemon running). */
+  async function chatWithOnCall(): Promise<Page> {
     fleet = await makeFleet(["izzit7", "soda-yeti"]);
     const set = await cli("agent", "on-call", "claude", "--dir", dirOf("soda-yeti"), "--cwd", work, "--from", "izzit7");
     expect(set.code, set.err).toBe(0);
@@ -233,6 +234,11 @@ chromiumSuite("coord ui: a conversation with an agent on call", () => {
     await expect.poll(() => page.locator("#chat-a").inputValue(), { timeout: 10_000 }).toBe("izzit7");
     await page.locator("#chat-b").selectOption("soda-yeti");
     await page.locator('#chat-oncall p[data-machine="soda-yeti"]', { hasText: "soda-yeti's claude answers you" }).waitFor({ timeout: 30_000 });
+    return page;
+  }
+
+  it("shows what nobody could see in a request escaped: bidi controls, zero-width characters (issue 65)", async () => {
+    const page = await chatWithOnCall();
     const hidden = /[\u202a-\u202e\u2066-\u2069\u200b-\u200f\u2028\u2029]/u;
 
     // A Bash command whose bidi controls would show "ls # ; touch …" as if the touch were a comment.
@@ -247,9 +253,11 @@ chromiumSuite("coord ui: a conversation with an agent on call", () => {
     expect(await first.getByRole("button", { name: "Approve", exact: true }).isEnabled()).toBe(true);
     await first.getByRole("button", { name: "Approve", exact: true }).click();
     await page.locator("#chat-log li.answer", { hasText: "ran: ls" }).waitFor({ timeout: 30_000 });
+  }, 180_000);
 
+  it("a request it cannot show whole is approved only after its 'show all' was opened (issue 65)", async () => {
+    const page = await chatWithOnCall();
     // A request over 2,000 characters: its text hides its middle; Approve waits until the whole was opened.
-    await page.locator("#chat-reply", { hasText: "Replying to izzit7/soda-yeti/1" }).waitFor();
     const long = `echo ${"a".repeat(1400)}; touch /tmp/hidden-in-the-middle; echo ${"b".repeat(1400)}`;
     await send(page, `please run: ${long}`);
     const second = page.locator('#chat-log li.request[data-request-state="waiting"]');
