@@ -128,7 +128,7 @@ function machinesCell(o: OrderStatus): string {
 /** A recurring order: its schedule, its last run (the latest slot a machine ran, and how it went) and its next. */
 export function recurringLine(id: string, o: OrderStatus): string {
   const last = o.slot ? `last run ${utcText(o.slot)} (${o.state.replace("_", " ")})` : "not run yet";
-  return `- \`${id}\` every \`${inline(o.every ?? "")}\`: ${last}${o.next ? ` · next ${utcText(o.next)}` : ""}`;
+  return `- \`${id}\` every ${code(o.every ?? "")}: ${last}${o.next ? ` · next ${utcText(o.next)}` : ""}`;
 }
 
 /** Why orders are not moving, or failed: one line per reason (the table keeps narrow). */
