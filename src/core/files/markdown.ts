@@ -18,7 +18,7 @@ export const md = (markdown: string): Markdown => new Markdown(markdown);
  * Text on one line, shown as text anywhere in a markdown body: every line break a space, what nobody can see escaped,
  * HTML neutralised, and every character that could start Markdown backslash-escaped (CommonMark shows `\x` as `x`
  * for any ASCII punctuation x): links and images ([ ] !), emphasis (* ~, and _ but inside a word), code (`), math ($), autolinks (< >, and
- * GitHub's bare ones: the colon after a scheme, www., @), and a list, heading or quote at its start.
+ * GitHub's bare ones: the colon of a scheme, www., @), and a list, heading or quote at its start.
  */
 export function inline(value: unknown): string {
   if (value === undefined || value === null) return "";
@@ -30,7 +30,8 @@ export function inline(value: unknown): string {
       .replace(/&/g, "&amp;")
       .replace(/</g, "&lt;")
       .replace(/>/g, "&gt;")
-      .replace(/([A-Za-z]):/g, "$1\\:")
+      // A scheme's colon (https://, mailto:, xmpp:): GitHub links a bare URL.
+      .replace(/([A-Za-z]):(?=\/\/)|(mailto|xmpp):/gi, (m) => `${m.slice(0, -1)}\\:`)
       .replace(/(www)\./gi, "$1\\.")
       .replace(/^(\s*)([#+=-])/, "$1\\$2")
       .replace(/^(\s*\d+)([.)])/, "$1\\$2")

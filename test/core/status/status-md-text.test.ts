@@ -19,6 +19,7 @@ const HOSTILE = [
   "www.evil.example",
   "mallory@evil.example",
   "mailto:mallory@evil.example",
+  "ftp://evil.example/f HTTPS://EVIL.EXAMPLE/u xmpp:m@evil.example WWW.EVIL.EXAMPLE",
   "**bold** _em_ ~~gone~~ `code`",
   "$x^2$",
   "&lt;b&gt;",
@@ -53,6 +54,10 @@ describe("a sender's Markdown in coord's Markdown views is text", () => {
       .replace(/&amp;/g, "&")
       .trim();
     expect(seen).toBe(text.replace(/\r|\u2028/g, " "));
+  });
+
+  it("a plain reason stays readable in the file: a colon, a snake_case word, a time", () => {
+    expect(inline("ignored: field next_seq at 10:00, see it")).toBe("ignored: field next_seq at 10:00, see it");
   });
 
   it("a code span and a table cell hold any text; coord's own links stay links", () => {
