@@ -33,11 +33,6 @@ export function sanitizeText(text: string): string {
   });
 }
 
-/** Whether `text` holds a character sanitizeText escapes (CRLF aside). */
-export function hasHidden(text: string): boolean {
-  return sanitizeText(text.replace(/\r\n/g, "\n")) !== text.replace(/\r\n/g, "\n");
-}
-
 /** `text` on one line as it may be shown: every line break (CRLF, CR, LF, VT, FF, NEL, U+2028, U+2029) a space, then sanitizeText. */
 export function shownLine(text: string): string {
   return sanitizeText(text.replace(LINE_BREAKS, " "));
