@@ -73,11 +73,13 @@ const finish = () => {
   out({ type: "assistant", message: { content: [{ type: "text", text }] }, session_id: id });
   out({ type: "result", subtype: "success", is_error: false, result: text, session_id: id, num_turns: 2, total_cost_usd: 0.01 });
 };
-const wantsToRun = /please run: (.+)$/.exec(said);
+// "please run json: <a JSON string>": the command is that string, its escapes read (a model may emit any character).
+const wantsJson = /please run json: (".*")$/.exec(said);
+const wantsToRun = wantsJson || /please run: (.+)$/.exec(said);
 if (wantsToRun) {
   // Its permissions do not cover Bash: it asks the permission prompt tool, through the MCP server --mcp-config names,
   // as Claude Code does (initialize, then tools/call of mcp__<server>__<tool>), and goes on by the answer.
-  const command = wantsToRun[1];
+  const command = wantsJson ? JSON.parse(wantsJson[1]) : wantsToRun[1];
   out({ type: "assistant", message: { content: [{ type: "tool_use", name: "Bash", input: { command } }] }, session_id: id });
   const flag = (args.find((a) => a.startsWith("--permission-prompt-tool=")) || "").split("=")[1] || "";
   const [, server, tool] = /^mcp__([^_]+(?:_[^_]+)*)__(.+)$/.exec(flag) || [];

@@ -1,5 +1,6 @@
 // Every error that reaches the top becomes one sentence and an exit code: what
 // failed, where, and what to do. A stack trace only with COORD_DEBUG=1.
+import { sanitizeText } from "./core/files/shown.js";
 import { CoordError, EXIT, type ExitCode } from "./errors.js";
 import { redact } from "./core/trust/redact.js";
 
@@ -91,7 +92,8 @@ export function describeFailure(e: unknown): { message: string; exitCode: ExitCo
 
 /** The lines to print for an error: the sentence, then the stack when COORD_DEBUG=1. */
 export function failureLines(e: unknown, env: NodeJS.ProcessEnv = process.env): string[] {
-  const lines = [`coord: ${describeFailure(e).message}`];
+  // A refusal may echo what it was given (a name, a flag's value): what a person could not see, escaped.
+  const lines = [`coord: ${sanitizeText(describeFailure(e).message)}`];
   if (env.COORD_DEBUG === "1" && e instanceof Error && e.stack) lines.push(redact(e.stack));
   return lines;
 }

@@ -24,9 +24,8 @@ describe("approvals from afar", () => {
     expect(req.text).toMatch(/^Permission asked: Bash: rm -rf build\n\nReply \/approve or \/deny .*\/approve always Bash .*No answer within 10 min: denied\.$/s);
     // Waiting for a person: an alert where people look, with how long; the machine answering, not idle (issue 58, finding 12).
     const shown = await cli("status", "--dir", dirOf("asker"), "--no-fetch");
-    expect(shown.out).toContain(
-      `approval waiting: oncall's claude waits for asker to approve or deny Bash (request ${req.id}): coord approve ${req.id}, or coord deny ${req.id}, for `,
-    );
+    expect(shown.out).toContain(`: oncall's claude waits for asker to approve or deny Bash (request ${req.id}): coord approve ${req.id}, or coord deny ${req.id}\n`);
+    expect(shown.out).toMatch(/approval waiting, asked (just now|\d+ s ago): oncall's claude waits/);
     expect(shown.out).toMatch(/oncall +\S+ +answering \(1 turn on call\)/);
     const ok = await cli("approve", req.id, "--dir", dirOf("asker"));
     expect(ok.code, ok.err).toBe(0);

@@ -169,8 +169,8 @@ chromiumSuite("coord ui: a conversation with an agent on call", () => {
     expect(await first.locator(".agent").textContent()).toBe("claude asks to use Bash");
     expect(await first.locator(".text").textContent()).toMatch(/^Permission asked: Bash: make deploy\n/);
     // The whole input the approval holds for, with its digest (issue 58, finding 1).
-    expect(await first.locator(".request-input summary").textContent()).toMatch(/^the whole input \(25 characters; sha256 [0-9a-f]{12}…\)$/);
-    expect(await first.locator(".request-input pre").textContent()).toBe('{"command":"make deploy"}');
+    expect(await first.locator(".request-input summary").textContent()).toMatch(/^the whole input \(17 characters; sha256 [0-9a-f]{12}…\)$/);
+    expect(await first.locator(".request-input pre").textContent()).toBe("Bash: make deploy");
     expect(await first.locator(".request-state").textContent()).toBe("waiting for your answer");
     const answers = first.getByRole("group", { name: "Answer soda-yeti's request to use Bash" });
     expect(await answers.getByRole("button").allTextContents()).toEqual(["Approve", "Approve always Bash", "Deny"]);
@@ -220,5 +220,62 @@ chromiumSuite("coord ui: a conversation with an agent on call", () => {
     expect(calls).toHaveLength(2);
     expect(calls[0]!.args).toContain("--permission-prompt-tool=mcp__coord__permission_prompt");
     expect(calls[1]!.args.some((a) => a.startsWith("--resume="))).toBe(true);
+  }, 180_000);
+  /** izzit7's page on its chat with soda-yeti, whose claude is on call for izzit7 (its daemon running). */
+  async function chatWithOnCall(): Promise<Page> {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const set = await cli("agent", "on-call", "claude", "--dir", dirOf("soda-yeti"), "--cwd", work, "--from", "izzit7");
+    expect(set.code, set.err).toBe(0);
+    startDaemon("soda-yeti");
+    const ui = await startUi({ dir: dirOf("izzit7"), port: 0, everyMs: 300 });
+    stops.push(() => ui.close());
+    const page = await open(ui);
+    await page.getByRole("tab", { name: "Chat" }).click();
+    await expect.poll(() => page.locator("#chat-a").inputValue(), { timeout: 10_000 }).toBe("izzit7");
+    await page.locator("#chat-b").selectOption("soda-yeti");
+    await page.locator('#chat-oncall p[data-machine="soda-yeti"]', { hasText: "soda-yeti's claude answers you" }).waitFor({ timeout: 30_000 });
+    return page;
+  }
+
+  it("shows what nobody could see in a request escaped: bidi controls, zero-width characters (issue 65)", async () => {
+    const page = await chatWithOnCall();
+    const hidden = /[\u202a-\u202e\u2066-\u2069\u200b-\u200f\u2028\u2029]/u;
+
+    // A Bash command whose bidi controls would show "ls # ; touch …" as if the touch were a comment.
+    await send(page, 'please run json: "ls \\u2066# \\u202e; touch /tmp/owned\\u2069 a\\u200bb"');
+    const first = page.locator("#chat-log li.request").first();
+    await first.waitFor({ timeout: 30_000 });
+    const shown = "Bash: ls \\u2066# \\u202e; touch /tmp/owned\\u2069 a\\u200bb";
+    expect(await first.locator(".text").textContent()).toContain(`Permission asked: ${shown}`);
+    expect(await first.locator(".request-input pre").textContent()).toBe(shown);
+    expect(await page.locator("#chat-log").textContent()).not.toMatch(hidden);
+    // Shown whole: Approve works at once.
+    expect(await first.getByRole("button", { name: "Approve", exact: true }).isEnabled()).toBe(true);
+    await first.getByRole("button", { name: "Approve", exact: true }).click();
+    await page.locator("#chat-log li.answer", { hasText: "ran: ls" }).waitFor({ timeout: 30_000 });
+  }, 180_000);
+
+  it("a request it cannot show whole is approved only after its 'show all' was opened (issue 65)", async () => {
+    const page = await chatWithOnCall();
+    // A request over 2,000 characters: its text hides its middle; Approve waits until the whole was opened.
+    const long = `echo ${"a".repeat(1400)}; touch /tmp/hidden-in-the-middle; echo ${"b".repeat(1400)}`;
+    await send(page, `please run: ${long}`);
+    const second = page.locator('#chat-log li.request[data-request-state="waiting"]');
+    await second.waitFor({ timeout: 30_000 });
+    expect(await second.locator(".text").textContent()).not.toContain("hidden-in-the-middle");
+    const approve = second.getByRole("button", { name: "Approve", exact: true });
+    expect(await approve.isDisabled()).toBe(true);
+    expect(await second.getByRole("button", { name: "Approve always Bash" }).isDisabled()).toBe(true);
+    expect(await second.locator(".must-open").textContent()).toContain("open “show all”");
+    // A redraw of the chat keeps it locked (the page fetches every 300 ms).
+    await new Promise((r) => setTimeout(r, 900));
+    expect(await approve.isDisabled()).toBe(true);
+    await second.locator(".request-input summary", { hasText: /^show all: the whole input/ }).click();
+    expect(await second.locator(".request-input pre").textContent()).toContain("touch /tmp/hidden-in-the-middle");
+    await expect.poll(() => approve.isEnabled(), { timeout: 5_000 }).toBe(true);
+    await new Promise((r) => setTimeout(r, 900));
+    expect(await approve.isEnabled()).toBe(true); // opened stays opened across redraws
+    await approve.click();
+    await page.locator("#chat-log li.answer", { hasText: "ran: echo aaa" }).waitFor({ timeout: 30_000 });
   }, 180_000);
 });

@@ -9,6 +9,7 @@
 // underneath is simply seen), waits a bounded time, and reads only local
 // state unless it writes. stdout carries the protocol and nothing else: the
 // caller (src/cli/commands/mcp.ts) sends everything else to stderr.
+import { sanitizeText } from "../core/files/shown.js";
 import { commitOf } from "../git/hub.js";
 import type { Readable, Writable } from "node:stream";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
@@ -91,7 +92,9 @@ async function call(t: Tool, ctx: ToolContext, args: unknown, log: (line: string
   try {
     const r = await bounded(t.run(ctx, args as never), t.timeoutS, `the ${t.name} tool`);
     log(`${t.name}: ok in ${Date.now() - started} ms`);
-    return { content: [{ type: "text", text: r.text }], ...(r.data ? { structuredContent: { text: r.text, ...r.data } } : {}) };
+    // What a person could not see, escaped (core/files/shown.ts): a JSON answer stays the same JSON.
+    const text = sanitizeText(r.text);
+    return { content: [{ type: "text", text }], ...(r.data ? { structuredContent: { text, ...r.data } } : {}) };
   } catch (e) {
     const message = describeFailure(e).message;
     log(`${t.name}: ${message}`);

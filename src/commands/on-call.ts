@@ -20,6 +20,7 @@ import { type Machine, openMachine } from "../sync/sync.js";
 import { requestSync } from "../daemon/request.js";
 import { allowedDir } from "../sync/tasks.js";
 import { lastKnown, sendFrom } from "./messages.js";
+import { approvableHere } from "./approve.js";
 import { type AgentMark, chainOf, dayOf, DECIDED_BY_TIMEOUT, decidedText, threadSwitch } from "../core/oncall/on-call.js";
 import { appendLog } from "../state/logs.js";
 import { phaseOf, RUNNING_PHASES, threadHolding } from "../core/oncall/turn-life.js";
@@ -393,6 +394,8 @@ export async function decide(opts: {
   behavior: "allow" | "deny";
   always?: boolean;
   reason?: string;
+  /** The first hex digits (12 or more) of the request's digest: needed to approve a request whose text showed part of its input. */
+  digest?: string;
 }): Promise<{ id: string; here: boolean; sent?: string }> {
   const m = await openMachine(opts.dir);
   const p = parseMessageId(opts.request);
@@ -400,6 +403,7 @@ export async function decide(opts: {
   const local = own((await readOnCallState(m.stateDir)).requests, opts.request);
   const words = opts.behavior === "deny" ? `/deny${opts.reason ? ` ${opts.reason}` : ""}` : `/approve${opts.always ? ` always ${local?.tool ?? ""}` : ""}`;
   if (local) {
+    if (opts.behavior === "allow") await approvableHere(m, opts.request, opts.digest);
     const over = await updateOnCallState(m.stateDir, (life) => {
       const refused = life.apply({
         kind: "decide",
@@ -424,6 +428,7 @@ export async function decide(opts: {
   // Already decided, timed out, or its turn over, as this machine's messages show it: nothing to send.
   const became = requestState(got, got.agent.request, conversationOf(data, m.config.name, got.from), m.config.name);
   if (became.state !== "waiting") throw new CoordError(`nothing waits for approval: request ${opts.request} is ${becameText(became)}; nothing was sent`, EXIT.USAGE);
+  if (opts.behavior === "allow") await approvableHere(m, opts.request, opts.digest);
   const text = opts.behavior === "allow" && opts.always ? `/approve always ${got.agent.request}` : words;
   const sent = await sendFrom(m, { to: got.from, text, replyTo: opts.request, publish: "soon" });
   return { id: opts.request, here: false, sent: sent.id };

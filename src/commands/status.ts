@@ -18,7 +18,7 @@ import { currentRun, failuresText, type ReportedHealth } from "../core/fleet/fai
 import { remoteUrlOf } from "../git/local.js";
 import { readDaemonInfo } from "../daemon/daemon.js";
 import { budgetsFor } from "../sync/machine.js";
-import { describeBudgets, describeReadShare, hostBudgetOf } from "../core/hub/reads.js";
+import { describeBudgets, describeReadShare, type HostBudget, hostBudgetOf } from "../core/hub/reads.js";
 import type { StatusJson } from "../core/fleet/status-types.js";
 
 export interface StatusOptions {
@@ -43,6 +43,8 @@ export interface StatusResult {
   local?: { machine: string; text: string; health: ReportedHealth };
   /** This machine's budgets (ORDERS.json's, else its host's: core/hub/reads.ts) and its daemon's looks, in one line. */
   here?: string;
+  /** The host of this checkout's hub and its figures (the push budget's line names them). */
+  host?: HostBudget;
 }
 
 /** Seconds status waits for the remote before it shows the last fetched state. */
@@ -72,12 +74,14 @@ export async function status(opts: StatusOptions): Promise<StatusResult> {
   const status = deriveStatus(model);
   const local = config ? await localFailures(stateDir, config.name) : undefined;
   const here = config ? await budgetHere(opts.dir, stateDir, config.name, config.remote, model, opts.now ?? new Date()) : undefined;
+  const host = config ? hostBudgetOf((await remoteUrlOf(opts.dir, config.remote).catch(() => "")) || "unknown-host:") : undefined;
   // The commit named: the machines' branch's, whose files the fleet's state is read from.
   return {
     ...statusAt({ status, model, commit: commitOf(commit, "machines") }, opts.now ?? new Date()),
     ...(stale ? { stale } : {}),
     ...(local ? { local } : {}),
     ...(here ? { here } : {}),
+    ...(host ? { host } : {}),
   };
 }
 

@@ -208,6 +208,8 @@
   const deciding = new Map();
   /** The reasons typed for a denial (request id → text), kept across the chat's redraws. */
   const reasons = new Map();
+  /** The requests whose whole input was opened here ("show all"), kept across the chat's redraws. */
+  const opened = new Set();
   /** What the last send or stop said (kept until the pair changes). */
   let chatSaid = "";
   const say = (text) => {
@@ -288,16 +290,30 @@
     const sent = deciding.get(m.id);
     if (r.state !== "waiting") deciding.delete(m.id);
     const state = el("p", { class: "request-state" }, sent && r.state === "waiting" ? `answered ${sent}; waiting for ${m.from} to take it` : r.text);
-    // What an approval allows: exactly this input (its sha256), shown whole.
+    // What an approval allows: exactly this input (its sha256), shown whole (what nobody can see written as \u escapes).
+    // A request whose text showed part of it is approved only once the whole was opened here ("show all").
+    const whole = r.whole ?? r.input;
+    const mustOpen = r.cut === true;
     const input =
-      r.input !== undefined
+      whole !== undefined
         ? el(
             "details",
-            { class: "request-input" },
-            el("summary", {}, `the whole input (${r.input.length} characters; sha256 ${(r.digest || "").slice(0, 12)}…)`),
-            el("pre", {}, r.input),
+            {
+              class: "request-input",
+              ontoggle: (ev) => {
+                if (!ev.currentTarget.open) return;
+                opened.add(m.id);
+                for (const b of ev.currentTarget.parentNode.querySelectorAll("button.approve, button.always")) b.disabled = false;
+                const note = ev.currentTarget.parentNode.querySelector(".must-open");
+                if (note) note.remove();
+              },
+            },
+            el("summary", {}, `${mustOpen ? "show all: " : ""}the whole input (${[...whole].length} characters; sha256 ${(r.digest || "").slice(0, 12)}…)`),
+            el("pre", {}, whole),
           )
         : "";
+    if (input && opened.has(m.id)) input.open = true;
+    const locked = mustOpen && !opened.has(m.id);
     if (!r.canAnswer || !r.replies || (sent && r.state === "waiting")) return el("div", { class: "request" }, state, input);
     const reasonId = `reason-${m.id.replace(/[^A-Za-z0-9_-]/g, "-")}`;
     const reason = el("input", {
@@ -328,9 +344,14 @@
       el(
         "div",
         { class: "decide", role: "group", "aria-label": `Answer ${m.from}'s request to use ${r.tool}` },
-        el("button", { type: "button", class: "approve", title: `replies ${r.replies.approve} to ${m.id}`, onclick: answer(r.replies.approve) }, "Approve"),
+        locked ? el("p", { class: "must-open" }, "Its text shows part of the input: open “show all” above to read all of it before you approve.") : "",
+        el("button", { type: "button", class: "approve", disabled: locked, title: `replies ${r.replies.approve} to ${m.id}`, onclick: answer(r.replies.approve) }, "Approve"),
         r.replies.always
-          ? el("button", { type: "button", class: "always", title: `replies ${r.replies.always} to ${m.id}: no more asking for ${r.tool} in this conversation`, onclick: answer(r.replies.always) }, `Approve always ${r.tool}`)
+          ? el(
+              "button",
+              { type: "button", class: "always", disabled: locked, title: `replies ${r.replies.always} to ${m.id}: no more asking for ${r.tool} in this conversation`, onclick: answer(r.replies.always) },
+              `Approve always ${r.tool}`,
+            )
           : "",
         el("span", { class: "deny-with" }, el("label", { for: reasonId }, "reason (optional)"), reason, el("button", { type: "button", class: "deny", title: `replies ${r.replies.deny} (and the reason) to ${m.id}`, onclick: denyWith }, "Deny")),
       ),

@@ -7,6 +7,8 @@ import { resolveDir } from "../dir.js";
 import { dirOption, EXIT_CODES, examples, type Io } from "../shared.js";
 import { decide, onCall, type OnCallOptions, type OnCallShown, stopTurn } from "../../commands/on-call.js";
 import { ON_CALL_AGENTS } from "../../core/oncall/on-call.js";
+import { DIGEST_SHOWN, MAX_SHOWN } from "../../core/oncall/approvals.js";
+import { showRequest, shownLines } from "../../commands/approve.js";
 import { ON_CALL_FIELDS } from "../../core/oncall/settings.js";
 import { CoordError, EXIT } from "../../errors.js";
 import { listen, listening, listenWait } from "../../commands/listen.js";
@@ -156,10 +158,34 @@ function registerApprovals(program: Command, io: Io): void {
     )
     .argument("<request>", "the request's message id (coord inbox shows it)")
     .option("--always", "allow that tool without asking for the rest of the conversation's session")
+    .option("--show", "approve nothing: print the request's whole input (what nobody can see written as \\u escapes) and its digest")
+    .option("--digest <hex>", `the first ${DIGEST_SHOWN} (or more) hex digits of the request's sha256, as --show prints them: needed when its text showed part of its input`)
     .addOption(dirOption())
-    .addHelpText("after", EXIT_CODES + examples("coord approve soda-yeti/izzit7/5", "coord approve soda-yeti/izzit7/5 --always"))
-    .action(async (request: string, o: { dir?: string; always?: boolean }) => {
-      const r = await decide({ dir: await resolveDir(o.dir), request, behavior: "allow", ...(o.always ? { always: true } : {}) });
+    .addHelpText(
+      "after",
+      `
+A request shows its input whole in its text up to ${MAX_SHOWN} characters; a longer one shows its head and its tail.
+You approve only what you were shown: approving a request whose text showed part of its input is refused (exit 2,
+nothing sent) until you name its digest, which only --show prints, with the whole input.
+${EXIT_CODES}${examples(
+  "coord approve soda-yeti/izzit7/5",
+  "coord approve soda-yeti/izzit7/5 --always",
+  "coord approve soda-yeti/izzit7/6 --show   # a long request: read it all",
+  "coord approve soda-yeti/izzit7/6 --digest 3f2a9c1b7d4e",
+)}`,
+    )
+    .action(async (request: string, o: { dir?: string; always?: boolean; show?: boolean; digest?: string }) => {
+      if (o.show) {
+        for (const line of shownLines(await showRequest(await resolveDir(o.dir), request))) io.out(line);
+        return;
+      }
+      const r = await decide({
+        dir: await resolveDir(o.dir),
+        request,
+        behavior: "allow",
+        ...(o.always ? { always: true } : {}),
+        ...(o.digest !== undefined ? { digest: o.digest } : {}),
+      });
       io.out(r.here ? `approved ${r.id} here` : `approved ${r.id}: sent ${r.sent} into its thread`);
     });
   program

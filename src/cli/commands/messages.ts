@@ -2,6 +2,7 @@ import { type Command, Option } from "commander";
 import { ack, type InboxEntry, inbox, inboxPrompt, listedMessage, outbox, send, waitInbox } from "../../commands/messages.js";
 import { formatDuration, parseDuration } from "../../core/time/duration.js";
 import { agentLine, parseMessageId } from "../../core/messages/messages.js";
+import { LINE_BREAKS, sanitizeText, shownLine } from "../../core/files/shown.js";
 import { publishSoon, soonText } from "../../commands/sync-now.js";
 import { openMachine } from "../../sync/sync.js";
 import { CoordError, EXIT } from "../../errors.js";
@@ -122,15 +123,13 @@ ${examples(
             return;
           }
         } else r = await inbox({ dir, unread: o.unread || o.format === "prompt", all: o.all, from: o.from });
+        // Other machines' words: what a person could not see is shown escaped (core/files/shown.ts); JSON stays the same JSON.
         if (o.format === "prompt") {
           const block = inboxPrompt(r.machine, r.messages);
           if (block) io.out(block);
-        } else if (o.json) io.out(JSON.stringify(r.messages.map(listedMessage), null, 2));
+        } else if (o.json) io.out(sanitizeText(JSON.stringify(r.messages.map(listedMessage), null, 2)));
         else if (r.messages.length === 0) io.out(r.unreadable ? "no messages since the mailbox was set aside" : o.unread ? "no unread messages" : "no messages");
-        else
-          for (const x of r.messages)
-            io.out(`${x.acked ? " " : "*"} ${x.id}  ${x.at}  ${x.priority}${x.replyTo ? `  re ${x.replyTo}` : ""}${x.agent ? `  (${agentLine(x.agent)})` : ""}
-    ${x.text.split("\n").join("\n    ")}`);
+        else for (const x of r.messages) io.out(inboxLine(x));
         // The listing is not the whole inbox until a sync rebuilds the mailbox: said, and exit 1 (scripts tell it apart).
         if (r.unreadable) {
           io.err(`coord: ${r.unreadable}`);
@@ -147,13 +146,27 @@ ${examples(
     .addHelpText("after", examples("coord outbox", "coord sync && coord outbox --json"))
     .action(async (o: { dir?: string; json?: boolean }) => {
       const r = await outbox(await resolveDir(o.dir));
-      if (o.json) io.out(JSON.stringify(r.messages, null, 2));
+      if (o.json) io.out(sanitizeText(JSON.stringify(r.messages, null, 2)));
       else if (r.messages.length === 0) io.out("no live sent messages (acknowledged ones are archived)");
       else
         for (const x of r.messages)
-          io.out(`${x.id}  ${x.at}  ${Object.entries(x.recipients)
-            .map(([n, s]) => `${n}=${s}`)
-            .join(" ")}
-    ${x.text.split("\n")[0]}`);
+          io.out(
+            sanitizeText(`${x.id}  ${x.at}  ${Object.entries(x.recipients)
+              .map(([n, s]) => `${n}=${s}`)
+              .join(" ")}
+    ${x.text.split(LINE_BREAKS)[0]}`),
+          );
     });
+}
+
+/**
+ * A message as coord inbox prints it: its id, time, priority, what it answers and its agent's mark, then its text
+ * indented; what a person could not see, escaped (core/files/shown.ts): a line break but LF too (U+2028, a lone CR).
+ */
+export function inboxLine(x: InboxEntry): string {
+  const head = shownLine(`${x.acked ? " " : "*"} ${x.id}  ${x.at}  ${x.priority}${x.replyTo ? `  re ${x.replyTo}` : ""}${x.agent ? `  (${agentLine(x.agent)})` : ""}`);
+  return `${head}\n${sanitizeText(x.text)
+    .split("\n")
+    .map((l) => `    ${l}`)
+    .join("\n")}`;
 }

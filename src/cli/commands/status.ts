@@ -19,7 +19,7 @@ interface StatusFlags {
 }
 
 function viewText(view: View, r: StatusResult, now: Date, colour: boolean): string {
-  const opts = { paint: paintFor(colour), reports: r.model.computers };
+  const opts = { paint: paintFor(colour), reports: r.model.computers, ...(r.host ? { host: r.host } : {}) };
   if (view.kind === "machine") return machineText(view.name, r.status, now, opts);
   if (view.kind === "order") return orderText(view.id, r.status, now, { ...opts, ...orderDef(r, view.id) });
   return statusText(r.status, now, opts);

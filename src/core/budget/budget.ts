@@ -327,10 +327,21 @@ export function fleetBudget(pushesPerMinute: number, machines: number, set: { pu
 }
 
 /** "6 pushes a minute shared by 24 machines: heartbeats every 8 min or longer". */
-export function describeBudget(b: FleetBudget): string {
-  const pushes = `${sharedBy(b.pushesPerMinute, b.machines)}: heartbeats every ${b.heartbeat < 5 ? `${b.heartbeat} s` : spanText(b.heartbeat)} or longer`;
+const pushesText = (pushesPerMinute: number, machines: number, heartbeat: number) =>
+  `${sharedBy(pushesPerMinute, machines)}: heartbeats every ${heartbeat < 5 ? `${heartbeat} s` : spanText(heartbeat)} or longer`;
+
+/**
+ * The fleet's push budget in words. Not set in ORDERS.json, each machine takes its host's figures (core/hub/reads.ts):
+ * with the host of the reader's hub (`host`: the terminal knows it) its figure and name; without (STATUS.md, the same
+ * on every machine), every host's, and the heartbeats where it is 6 a minute, naming no host.
+ */
+export function describeBudget(b: FleetBudget, host?: { kind: string; host: string; pushesPerMinute?: number }): string {
   const reads = b.readsPerSecond !== undefined ? `; ${b.readsPerSecond} read${b.readsPerSecond === 1 ? "" : "s"} a second for the machines' looks (80 % of it)` : "";
-  if (!b.byHost) return pushes + reads;
-  // Not set: each machine takes its host's figures (core/hub/reads.ts); STATUS is the same on every machine, so it says GitHub's and the others.
-  return `not set, so each machine takes its host's (github.com: 6 pushes a minute and 15 reads a second; gitlab.com: 60 and 10; any other host: 6 and 2; a hub on a path: none); at GitHub's, ${pushes}${reads}`;
+  if (!b.byHost) return pushesText(b.pushesPerMinute, b.machines, b.heartbeat) + reads;
+  if (host?.kind === "local" || (host && host.pushesPerMinute === undefined)) return `not set, and a hub on a path has none: heartbeats are as each machine's setting says${reads}`;
+  if (host?.pushesPerMinute !== undefined) {
+    const at = fleetBudget(host.pushesPerMinute, b.machines);
+    return `not set, so each machine takes its host's: on ${host.host}, ${pushesText(at.pushesPerMinute, at.machines, at.heartbeat)}${reads}`;
+  }
+  return `not set, so each machine takes its host's (github.com: 6 pushes a minute and 15 reads a second; gitlab.com: 60 and 10; any other host: 6 and 2; a hub on a path: none); at ${b.pushesPerMinute} a minute, shared by ${plural(b.machines, "machine")}: heartbeats every ${b.heartbeat < 5 ? `${b.heartbeat} s` : spanText(b.heartbeat)} or longer${reads}`;
 }

@@ -8,7 +8,7 @@ import { describeAgentRun, PERMISSIONS } from "../agents/agents.js";
 import { SSH_PUBLIC_KEY } from "../trust/trust.js";
 import { dataProblem, parseFrontMatter, renderFrontMatter } from "../files/frontmatter.js";
 import { clip, jsonDepth, MAX_COUNT, MAX_DEPTH } from "../limits.js";
-import { code, fence, inline, slug, table } from "../files/markdown.js";
+import { code, fence, inline, md, slug, table } from "../files/markdown.js";
 import { formatDuration } from "../time/duration.js";
 import { SLOT } from "../time/every.js";
 import { ChannelReceiptSchema, parseChannelKey } from "../messages/messages.js";
@@ -439,7 +439,7 @@ function reservationsSection(raw: unknown): string[] {
     .filter(isRecord)
     .map((r) => [
       String(r.id),
-      (Array.isArray(r.paths) ? r.paths : []).map(code).join(" "),
+      md((Array.isArray(r.paths) ? r.paths : []).map(code).join(" ")),
       `${String(r.until)}${r.shared === true ? " (shared)" : ""}`,
       typeof r.reason === "string" ? r.reason : "",
     ]);
@@ -460,7 +460,7 @@ function onCallSection(o: OnCallReport | undefined): string[] {
       "",
       table(
         ["thread", "asked by", "since", "latest step"],
-        o.turns.map((t) => [code(t.thread), t.asker, t.since, t.step ? code(t.step) : ""]),
+        o.turns.map((t) => [md(code(t.thread)), t.asker, t.since, t.step ? md(code(t.step)) : ""]),
       ),
     );
   return lines;
@@ -488,7 +488,7 @@ export function renderComputer(input: ComputerFile): string {
     lines.push(
       table(
         ["order", "state", "exit", "finished"],
-        tasks.map(([id, t]) => [hasSection(t) ? `[${id}](#${slug(taskHeading(id))})` : id, t.state, t.exitCode, t.finishedAt]),
+        tasks.map(([id, t]) => [hasSection(t) ? md(`[${inline(id)}](#${slug(taskHeading(id))})`) : id, t.state, t.exitCode, t.finishedAt]),
       ),
     );
     for (const [id, t] of tasks) if (hasSection(t)) lines.push(...taskSection(id, t));
@@ -501,7 +501,7 @@ export function renderComputer(input: ComputerFile): string {
       "",
       table(
         ["service", "state", "pid", "restarts"],
-        services.map(([id, r]) => [`[${id}](#${slug(serviceHeading(id))})`, r.health ? `${r.state} (${r.health})` : r.state, r.pid, r.restarts]),
+        services.map(([id, r]) => [md(`[${inline(id)}](#${slug(serviceHeading(id))})`), r.health ? `${r.state} (${r.health})` : r.state, r.pid, r.restarts]),
       ),
     );
     for (const [id, r] of services) lines.push(...serviceSection(id, r));

@@ -3,8 +3,9 @@
 import * as z from "zod";
 import { dataProblem, parseFrontMatter, renderFrontMatter } from "../files/frontmatter.js";
 import { MAX_COUNT } from "../limits.js";
-import { fence, inline } from "../files/markdown.js";
+import { code, fence, inline } from "../files/markdown.js";
 import { machineNameProblem } from "../files/names.js";
+import { LINE_BREAKS, sanitizeText, shownLine } from "../files/shown.js";
 import { own, ownTable, PRIORITIES } from "../types.js";
 
 export const BROADCAST = "ALL";
@@ -186,8 +187,11 @@ export function renderMessageFile(file: MessageFile): string {
   const lines = [`# Messages from ${file.from} to ${who}`, ""];
   if (data.messages.length === 0) lines.push("No live messages (acknowledged ones are archived; git history keeps them).");
   for (const m of [...data.messages].reverse()) {
-    const meta = [m.at, m.priority !== "normal" ? `**${m.priority}**` : "", m.replyTo ? `reply to \`${m.replyTo}\`` : "", agentLine(m.agent)].filter(Boolean).join(" · ");
-    lines.push(`### ${messageId(file.from, file.to, m.seq)}`, "", inline(meta), "", fence(m.text), "");
+    // The sender's words as text (its time, what it answers, its agent's mark); coord's own emphasis as Markdown.
+    const meta = [inline(m.at), m.priority !== "normal" ? `**${m.priority}**` : "", m.replyTo ? `reply to ${code(m.replyTo)}` : "", inline(agentLine(m.agent))]
+      .filter(Boolean)
+      .join(" · ");
+    lines.push(`### ${messageId(file.from, file.to, m.seq)}`, "", meta, "", fence(m.text), "");
   }
   lines.push("---", `*Written by coord on machine ${file.from}. The front matter is the data; this view is re-rendered at every sync.*`);
   return renderFrontMatter(data, lines.join("\n"));
@@ -227,10 +231,8 @@ export function agentLine(a: Message["agent"]): string {
   return parts.join(", ");
 }
 
-/** Control characters (C0 but tab and newline, DEL, C1), shown as \u escapes; everything else kept. */
-export function sanitizeText(text: string): string {
-  return text.replace(/\r\n/g, "\n").replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-}
+/** A message's text as it is stored and shown: what a person cannot see, escaped (core/files/shown.ts). */
+export { sanitizeText };
 
 export function isAcked(receipt: ChannelReceipt | undefined, seq: number): boolean {
   return !!receipt && (seq <= receipt.acked || (receipt.also ?? []).includes(seq));
@@ -403,12 +405,14 @@ export function promptBlock(machine: string, messages: InboxMessage[]): string {
   if (messages.length === 0) return "";
   const lines = [`<coord-messages machine="${machine}" unread="${messages.length}">`];
   for (const m of messages) {
-    lines.push(`--- message ${m.id} from ${m.from}${m.to === BROADCAST ? " to ALL" : ""} at ${m.at}, priority ${m.priority}${m.replyTo ? `, reply to ${m.replyTo}` : ""}`);
-    // Indented, so no text can close the block or pose as another message.
+    lines.push(
+      shownLine(`--- message ${m.id} from ${m.from}${m.to === BROADCAST ? " to ALL" : ""} at ${m.at}, priority ${m.priority}${m.replyTo ? `, reply to ${m.replyTo}` : ""}`),
+    );
+    // Indented at every line break, so no text can close the block or pose as another message.
     lines.push(
       m.text
-        .split("\n")
-        .map((l) => `  ${l}`)
+        .split(LINE_BREAKS)
+        .map((l) => `  ${sanitizeText(l)}`)
         .join("\n"),
     );
   }

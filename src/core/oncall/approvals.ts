@@ -8,6 +8,7 @@
 // commands/mcp-tools.ts `permission_prompt`; the engine that takes the
 // decisions is sync/on-call.ts.
 import { createHash } from "node:crypto";
+import { sanitizeText } from "../files/shown.js";
 import { clip } from "../limits.js";
 
 /** The name of coord's permission prompt tool, and as Claude Code names it (--permission-prompt-tool). */
@@ -150,7 +151,7 @@ export function headAndTail(text: string, max = MAX_SHOWN, head = SHOWN_HEAD, ta
   const hidden = chars.length - head - tail;
   return [
     chars.slice(0, head).join(""),
-    `\n… [${hidden} of ${chars.length} characters not shown here; the whole input is this request's agent.input: coord inbox --json] …\n`,
+    `\n… [${hidden} of ${chars.length} characters not shown here: approve only what you read, with coord approve <this request's id> --show, or "show all" on coord ui's page] …\n`,
     chars.slice(chars.length - tail).join(""),
   ].join("");
 }
@@ -193,4 +194,53 @@ export function approvalHolds(digest: string | undefined, input: unknown): boole
 export function permissionAnswer(d: Decision, input: unknown): string {
   if (d.behavior === "allow") return JSON.stringify({ behavior: "allow", updatedInput: typeof input === "object" && input !== null ? input : {} });
   return JSON.stringify({ behavior: "deny", message: d.message ?? "denied" });
+}
+
+/** The shortest digest `coord approve --digest` takes: its first 12 hex digits. */
+export const DIGEST_SHOWN = 12;
+
+/**
+ * A request as a person is shown it (coord approve --show, the page): the tool's whole input as inputShown lays it
+ * out, what nobody can see escaped; whether its text showed less than that (its head and tail, or a text that is not
+ * its input), so that approving it takes the digest the whole view prints; or why it cannot be approved at all.
+ */
+export interface RequestView {
+  /** The whole input, escaped (core/files/shown.ts); absent when the request carries none. */
+  whole?: string;
+  /** Its text did not show the whole input: an approval names the digest (approvalRefusal). */
+  cut: boolean;
+  digest?: string;
+  /** Why nothing can approve it: its input is not JSON, or its digest is not its input's. */
+  problem?: string;
+}
+
+/** The view of a request whose message text is `text`, for `tool`, with its mark's `input` (canonical JSON) and `digest`. */
+export function requestView(text: string, tool: string, input: string | undefined, digest: string | undefined): RequestView {
+  if (input === undefined) return { cut: text.includes("characters not shown here"), ...(digest ? { digest } : {}) };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(input);
+  } catch {
+    return { cut: true, problem: "its input is not JSON" };
+  }
+  if (digest === undefined || createHash("sha256").update(input).digest("hex") !== digest)
+    return { cut: true, problem: "its digest is not the sha256 of its input", ...(digest ? { digest } : {}) };
+  const whole = inputShown(tool, parsed);
+  return { whole: sanitizeText(whole), cut: Array.from(whole).length > MAX_SHOWN || !text.includes(whole), digest };
+}
+
+/**
+ * Why `coord approve` refuses a request seen as `view`, with the digest `given` (--digest) or none; undefined when it
+ * may approve. A request whose text showed its whole input needs nothing more (a digest, when given, must be its
+ * own); one that showed less is approved only with its digest, which only the whole view prints.
+ */
+export function approvalRefusal(view: RequestView, given: string | undefined): string | undefined {
+  if (view.problem) return `it cannot be approved: ${view.problem}`;
+  if (given !== undefined) {
+    const g = given.trim().toLowerCase();
+    if (!new RegExp(`^[0-9a-f]{${DIGEST_SHOWN},64}$`).test(g)) return `--digest takes the first ${DIGEST_SHOWN} (or more) hex digits of the request's sha256, not "${given}"`;
+    if (!view.digest?.startsWith(g)) return `--digest ${given} is not this request's: its input is not the one you looked at`;
+    return undefined;
+  }
+  return view.cut ? "its text showed only part of its input" : undefined;
 }

@@ -10,6 +10,7 @@
 // 2, Claude Code gives its stderr to the model and starts a turn, even when the
 // session is idle.
 import { BROADCAST, type InboxMessage, parseMessageId } from "../messages/messages.js";
+import { LINE_BREAKS, sanitizeText, shownLine } from "../files/shown.js";
 import { isDecision } from "./approvals.js";
 import { MAX_AGENT_CHAIN } from "./on-call.js";
 
@@ -92,11 +93,14 @@ export function wakeText(machine: string, messages: readonly InboxMessage[], roo
     const root = rootOf(m.id);
     lines.push(
       "",
-      `--- message ${m.id} from machine ${m.from}${m.to === BROADCAST ? " to ALL" : ""} at ${m.at}, priority ${m.priority}${root !== m.id ? `, in thread ${root}` : ""}${m.replyTo ? `, replying to ${m.replyTo}` : ""}${m.agent?.answer ? ` (an answer by ${m.from}'s agent)` : ""}:`,
-      // Indented, so no text can pose as coord's own words or as another message; a long one in part.
+      shownLine(
+        `--- message ${m.id} from machine ${m.from}${m.to === BROADCAST ? " to ALL" : ""} at ${m.at}, priority ${m.priority}${root !== m.id ? `, in thread ${root}` : ""}${m.replyTo ? `, replying to ${m.replyTo}` : ""}${m.agent?.answer ? ` (an answer by ${m.from}'s agent)` : ""}:`,
+      ),
+      // Indented at every line break (U+2028 and the rest, not only \n), so no text can pose as coord's own words or
+      // as another message; what a person could not see, escaped; a long one in part.
       ...shownText(m.text)
-        .split("\n")
-        .map((l) => `  ${l}`),
+        .split(LINE_BREAKS)
+        .map((l) => `  ${sanitizeText(l)}`),
     );
   }
   return lines.join("\n");

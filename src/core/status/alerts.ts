@@ -105,6 +105,12 @@ export function waitedText(a: Pick<Alert, "at">, now: Date): string | undefined 
   return Number.isFinite(t) ? spanText(Math.max(0, Math.round((now.getTime() - t) / 1000))) : undefined;
 }
 
+/** When a request waiting for a person was asked, in words for before its text: "asked just now", "asked 3 min ago". */
+export function askedText(a: Pick<Alert, "at">, now: Date): string {
+  const waited = waitedText(a, now);
+  return waited === undefined ? "asked at a time unknown" : waited === "just now" ? "asked just now" : `asked ${waited} ago`;
+}
+
 /** A machine's state as the fleet tables show it: its turns on call with it ("idle" while turns run would say nobody works). */
 export function machineStateText(m: Pick<MachineStatus, "state" | "onCall">): string {
   const n = m.onCall?.turns?.length ?? 0;

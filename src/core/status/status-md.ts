@@ -6,7 +6,7 @@ import { describeBudget } from "../budget/budget.js";
 import { serviceHeading, taskHeading } from "../fleet/computer.js";
 import { formatDuration } from "../time/duration.js";
 import { plural, someOf } from "../limits.js";
-import { code, fence, inline, slug, table } from "../files/markdown.js";
+import { code, fence, inline, type Markdown, md, slug, table } from "../files/markdown.js";
 import { agoText, MISSED_HEARTBEATS, type Presence, silentFor, spanText, STALE_HEARTBEATS, utcText } from "../fleet/presence.js";
 import { ATTENTION } from "./status.js";
 import { machineStateText, waitedText } from "./alerts.js";
@@ -79,7 +79,7 @@ function alertLine(a: Alert, status: StatusJson, asOf: Date | undefined): string
       return `- ${mark}: ${inline(a.text)}${a.at ? ` · waiting since ${utcText(a.at)}${waited ? ` (${waited})` : ""}` : ""}`;
     }
     case "urgent":
-      return `- ${mark} \`${a.id}\` from ${a.from} to ${someOf(a.recipients ?? [])}, sent ${a.at ? utcText(a.at) : "?"}: ${inline(a.text)}`;
+      return `- ${mark} ${code(a.id)} from ${inline(a.from)} to ${inline(someOf(a.recipients ?? []))}, sent ${a.at ? inline(utcText(a.at)) : "?"}: ${inline(a.text)}`;
     default:
       return `- ${mark}: ${inline(a.text)}`;
   }
@@ -108,8 +108,8 @@ function onCallLines(machines: [string, MachineStatus][]): string[] {
     if (!o) continue;
     const who = o.from === "ALL" ? "every machine" : o.from.join(", ");
     const spent = o.spent ? `; $${o.spent.usd.toFixed(2)} spent on ${o.spent.day}` : "";
-    lines.push(`- ${name} is on call: ${inline(o.agent)} answers ${who}${spent}`);
-    for (const t of o.turns ?? []) lines.push(`  - running for ${t.asker} since ${t.since} (thread ${code(t.thread)})${t.step ? `: ${code(t.step)}` : ""}`);
+    lines.push(`- ${inline(name)} is on call: ${inline(o.agent)} answers ${inline(who)}${spent}`);
+    for (const t of o.turns ?? []) lines.push(`  - running for ${inline(t.asker)} since ${inline(t.since)} (thread ${code(t.thread)})${t.step ? `: ${code(t.step)}` : ""}`);
   }
   return lines;
 }
@@ -128,7 +128,7 @@ function machinesCell(o: OrderStatus): string {
 /** A recurring order: its schedule, its last run (the latest slot a machine ran, and how it went) and its next. */
 export function recurringLine(id: string, o: OrderStatus): string {
   const last = o.slot ? `last run ${utcText(o.slot)} (${o.state.replace("_", " ")})` : "not run yet";
-  return `- \`${id}\` every \`${inline(o.every ?? "")}\`: ${last}${o.next ? ` · next ${utcText(o.next)}` : ""}`;
+  return `- \`${id}\` every ${code(o.every ?? "")}: ${last}${o.next ? ` · next ${utcText(o.next)}` : ""}`;
 }
 
 /** Why orders are not moving, or failed: one line per reason (the table keeps narrow). */
@@ -197,7 +197,7 @@ export function renderStatusMd(status: StatusJson): string {
     out.push(
       table(
         ["machine", "state", "last seen"],
-        machines.map(([name, m]) => [`[${name}](${machineLink(name)})`, PRESENCE_MARK[m.presence] + machineStateText(m), lastSeen(m, asOf)]),
+        machines.map(([name, m]) => [md(`[${inline(name)}](${machineLink(name)})`), PRESENCE_MARK[m.presence] + machineStateText(m), lastSeen(m, asOf)]),
       ),
       "",
       ...machines.filter(([, m]) => m.stateReason).map(([name, m]) => `- ${name} ${m.state}: ${inline(m.stateReason)}`),
@@ -234,7 +234,7 @@ export function renderStatusMd(status: StatusJson): string {
   const services = Object.entries(status.services ?? {});
   if (services.length) {
     out.push("## Services", "");
-    const rows: string[][] = [];
+    const rows: (string | Markdown)[][] = [];
     const why: string[] = [];
     for (const [id, s] of services) {
       const machines = Object.entries(s.machines);
@@ -246,7 +246,7 @@ export function renderStatusMd(status: StatusJson): string {
         rows.push([
           s.rev > 1 ? `${id} (rev ${s.rev})` : id,
           state,
-          `[${name}](${machineLink(name)}#${slug(serviceHeading(id))})${r.restarts ? ` · ${r.restarts} restarts` : ""}${up}`,
+          md(`[${inline(name)}](${machineLink(name)}#${slug(serviceHeading(id))})${r.restarts ? ` · ${r.restarts} restarts` : ""}${up}`),
         ]);
         if (r.reason && r.state !== "running") why.push(`- ${id} on ${name}: ${inline(r.reason)}`);
       }
@@ -259,7 +259,7 @@ export function renderStatusMd(status: StatusJson): string {
       "",
       table(
         ["paths", "machine", "until"],
-        status.reservations.map((r) => [r.paths.map(code).join(" "), `[${r.machine}](${machineLink(r.machine)})${r.shared ? " · shared" : ""}`, utcText(r.until)]),
+        status.reservations.map((r) => [md(r.paths.map(code).join(" ")), md(`[${inline(r.machine)}](${machineLink(r.machine)})${r.shared ? " · shared" : ""}`), utcText(r.until)]),
       ),
       "",
       ...status.reservations.filter((r) => r.reason).map((r) => `- ${r.machine}/${r.id} (${inline(r.paths.join(", "))}): ${inline(r.reason)}`),

@@ -2,6 +2,7 @@
 // the machines' files at one commit. No clock, stable key order, LF endings:
 // two machines that see the same inputs write the same bytes (STATUS.md is
 // rendered from it by status-md.ts).
+import { sanitizeDeep } from "../files/shown.js";
 import { fleetBudget } from "../budget/budget.js";
 import { describeEvery, upcomingSlot } from "../time/every.js";
 import { clip } from "../limits.js";
@@ -276,7 +277,15 @@ export function deriveStatus(model: RepoModel): StatusJson {
   return status;
 }
 
+/**
+ * The fleet's status from the files, every text in it as a person may be shown it (core/files/shown.ts): the files are
+ * other machines' words, and every view (the terminal, the page, STATUS.md, a notify hook) shows them.
+ */
 function computeStatus(model: RepoModel): StatusJson {
+  return sanitizeDeep(statusOf(model));
+}
+
+function statusOf(model: RepoModel): StatusJson {
   const machines: Record<string, MachineStatus> = {};
   const asOf = fleetTime([...model.computers.values()].map((c) => c.lastSeen));
   /** Urgent messages not acknowledged: one alert per message, with the recipients that have not acknowledged it. */

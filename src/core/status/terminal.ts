@@ -5,7 +5,7 @@
 // through a Paint (core/status/colour.ts): `plain` writes no escape code.
 import { describeBudget } from "../budget/budget.js";
 import { failuresText } from "../fleet/failures.js";
-import { alertsAt, machineStateText, waitedText } from "./alerts.js";
+import { alertsAt, askedText, machineStateText } from "./alerts.js";
 import { clipVisible, PRESENCE_TONE, type Paint, plain, STATE_TONE, visibleLength } from "./colour.js";
 import { dueSlot, upcomingSlot } from "../time/every.js";
 import { clip, plural, someOf } from "../limits.js";
@@ -13,6 +13,7 @@ import { agoText, MISSED_HEARTBEATS, presenceOf, silentFor, spanText, STALE_HEAR
 import { ATTENTION } from "./status.js";
 import { machineNote } from "./status-md.js";
 import { suggestField } from "../files/suggest.js";
+import { sanitizeText } from "../files/shown.js";
 import type { TaskState } from "../types.js";
 import type { Order } from "../orders/orders-schema.js";
 import type { OnCallReport, TaskReport } from "../fleet/computer.js";
@@ -40,6 +41,8 @@ export interface ViewOptions {
   paint?: Paint;
   /** Urgent messages count as alerts once unacknowledged this long (ALERT_AFTER_MS). */
   alertAfterMs?: number;
+  /** The host of this checkout's hub: the push budget names its figure (else every host's). */
+  host?: { kind: string; host: string; pushesPerMinute?: number };
 }
 
 const byAttention = <T extends { state: TaskState }>(entries: [string, T][]): [string, T][] => [...entries].sort(([, a], [, b]) => ATTENTION[a.state] - ATTENTION[b.state]);
@@ -176,7 +179,7 @@ export function statusText(status: StatusJson, now: Date, opts: ViewOptions = {}
   const out: string[] = [];
   if (status.emergency)
     out.push(paint("red", `EMERGENCY STOP: ${status.emergency.reason}`), "  every machine stops its tasks and starts nothing until it is removed from ORDERS.json", "");
-  if (machines.length || orders.length) out.push(summaryLine(status, now, paint), ...(status.budget ? [`push budget: ${describeBudget(status.budget)}`] : []), "");
+  if (machines.length || orders.length) out.push(summaryLine(status, now, paint), ...(status.budget ? [`push budget: ${describeBudget(status.budget, opts.host)}`] : []), "");
   const attention = attentionLines(status, now, paint);
   if (attention.length) out.push(...attention, "");
   // Failed tasks are said above; urgent messages count once unacknowledged for a while; offline at this reader's clock.
@@ -188,7 +191,7 @@ export function statusText(status: StatusJson, now: Date, opts: ViewOptions = {}
         a.kind === "urgent"
           ? `  ${paint("magenta", "urgent message")} ${a.id} to ${someOf(a.recipients ?? [])}, sent ${ago(a.at, now)}: ${a.text}`
           : a.kind === "approval"
-            ? `  ${paint("magenta", "approval waiting")}: ${a.text}, for ${waitedText(a, now) ?? "?"}`
+            ? `  ${paint("magenta", "approval waiting")}, ${askedText(a, now)}: ${a.text}`
             : `  ${paint(a.kind === "offline" || a.kind === "refused" ? "red" : undefined, a.kind)}: ${a.text}`,
       );
     out.push("");
@@ -323,7 +326,8 @@ export type Reports = ReadonlyMap<string, { tasks: Record<string, TaskReport> }>
 function outputOf(reports: Reports | undefined, machine: string, id: string, m: OrderMachineStatus, rev: number | undefined): string | undefined {
   const r = reports?.get(machine)?.tasks;
   const report = r && Object.hasOwn(r, id) ? r[id] : undefined;
-  if (report && (rev === undefined || report.rev === rev)) return report.output;
+  // Another machine's lines: what a person could not see, escaped (the status itself is so already).
+  if (report && (rev === undefined || report.rev === rev)) return report.output === undefined ? undefined : sanitizeText(report.output);
   return m.output;
 }
 
@@ -403,7 +407,7 @@ export function machineText(name: string, status: StatusJson, now: Date, opts: V
   if (reserved.length) out.push("", ...reserved);
   // A request waiting for a person: on the machine that asks, and on the one it asks.
   const alerts = alertsAt(status, now).filter((a) => a.kind !== "failed" && (a.machine === name || a.recipients?.includes(name) || (a.kind === "approval" && a.to === name)));
-  if (alerts.length) out.push("", paint("yellow", "ALERTS"), ...alerts.map((a) => `  ${a.kind}: ${a.text}${a.kind === "approval" ? `, for ${waitedText(a, now) ?? "?"}` : ""}`));
+  if (alerts.length) out.push("", paint("yellow", "ALERTS"), ...alerts.map((a) => `  ${a.kind}${a.kind === "approval" ? `, ${askedText(a, now)}` : ""}: ${a.text}`));
   return out.join("\n");
 }
 

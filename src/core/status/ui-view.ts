@@ -6,11 +6,12 @@
 // permission with what became of it (approvals from afar), a side on call with
 // the turns it runs for the other, and the thread a message sent from the page goes in.
 // The page only lays it out (with textContent).
+import { sanitizeDeep } from "../files/shown.js";
 import { failuresText } from "../fleet/failures.js";
-import { alertsAt, waitedText } from "./alerts.js";
+import { alertsAt, askedText } from "./alerts.js";
 import { clip } from "../limits.js";
 import { agentLine, BROADCAST, channelKey, isAcked, type Message, messageId, parseMessageId } from "../messages/messages.js";
-import { decisionOf } from "../oncall/approvals.js";
+import { decisionOf, requestView } from "../oncall/approvals.js";
 import { STOP_WORD, threadOf } from "../oncall/on-call.js";
 import { formatProblem } from "../orders/orders.js";
 import { formatDuration } from "../time/duration.js";
@@ -208,7 +209,7 @@ function uiOrder(id: string, o: OrderStatus): UiOrder {
 
 /** An alert as one line: an urgent message says who sent it and who has not read it yet. */
 function alertText(a: Alert, now: Date): string {
-  if (a.kind === "approval") return `${a.text}, for ${waitedText(a, now) ?? "?"}`;
+  if (a.kind === "approval") return `${askedText(a, now)}: ${a.text}`;
   if (a.kind !== "urgent" || !a.from) return a.text;
   return `${a.from} to ${a.recipients?.length ? a.recipients.join(", ") : (a.to ?? "?")} (${a.id}): ${a.text}`;
 }
@@ -314,6 +315,11 @@ export interface UiOrderDetail {
 
 /** An order's definition and every machine's report of it, with the output tails. */
 export function orderDetail(model: RepoModel, id: string): UiOrderDetail {
+  // The machines' reports (output lines): what a person could not see, escaped (core/files/shown.ts).
+  return sanitizeDeep(detailOf(model, id));
+}
+
+function detailOf(model: RepoModel, id: string): UiOrderDetail {
   const order = model.orders?.orders.find((o) => o.id === id);
   const reports: UiReport[] = [];
   for (const [machine, c] of [...model.computers].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -413,6 +419,10 @@ export interface UiRequest {
   input?: string;
   /** sha256 of the input: an approval allows the tool call with this input only. */
   digest?: string;
+  /** The whole input as people read it (approvals.ts requestView: inputShown, what nobody can see escaped). */
+  whole?: string;
+  /** Its text showed part of its input: the page's Approve works once the whole was opened ("show all"). */
+  cut?: boolean;
   /** Sent to this checkout's machine and still waiting: the page shows Approve, Deny and Approve always. */
   canAnswer: boolean;
   /** With canAnswer: what each button sends as a reply to the request (a reason may follow deny's). */
@@ -553,7 +563,7 @@ export function conversation(model: RepoModel, a: string, b: string, local?: str
   if (a === b || a === BROADCAST || b === BROADCAST) return [];
   const out: Omit<UiChatMessage, "thread">[] = [];
   const tools = new Map<string, string>();
-  const inputs = new Map<string, Pick<UiRequest, "input" | "digest">>();
+  const inputs = new Map<string, Pick<UiRequest, "input" | "digest" | "whole" | "cut">>();
   for (const f of model.messageFiles) {
     if (!((f.from === a && f.to === b) || (f.from === b && f.to === a))) continue;
     const receipts = model.computers.get(f.to)?.messages;
@@ -562,7 +572,13 @@ export function conversation(model: RepoModel, a: string, b: string, local?: str
       if (m.agent?.request) {
         tools.set(messageId(f.from, f.to, m.seq), m.agent.request);
         const { input, digest } = m.agent;
-        inputs.set(messageId(f.from, f.to, m.seq), { ...(input !== undefined ? { input } : {}), ...(digest ? { digest } : {}) });
+        const view = requestView(m.text, m.agent.request, input, digest);
+        inputs.set(messageId(f.from, f.to, m.seq), {
+          ...(input !== undefined ? { input } : {}),
+          ...(digest ? { digest } : {}),
+          ...(view.whole !== undefined ? { whole: view.whole } : {}),
+          cut: view.cut,
+        });
       }
       out.push({
         id: messageId(f.from, f.to, m.seq),
@@ -582,10 +598,13 @@ export function conversation(model: RepoModel, a: string, b: string, local?: str
   const messages = out
     .sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : x.id < y.id ? -1 : 1))
     .map(({ receipt, ...m }): UiChatMessage => ({ ...m, thread: threadOf(m.id, (id) => parent.get(id)), receipt }));
-  return messages.map((m) => {
-    const tool = tools.get(m.id);
-    return tool === undefined ? m : { ...m, request: { ...requestState(m, tool, messages, local), ...inputs.get(m.id) } };
-  });
+  // Read as sent (decisions, requests), then shown: what a person could not see, escaped (core/files/shown.ts).
+  return sanitizeDeep(
+    messages.map((m) => {
+      const tool = tools.get(m.id);
+      return tool === undefined ? m : { ...m, request: { ...requestState(m, tool, messages, local), ...inputs.get(m.id) } };
+    }),
+  );
 }
 
 /** A turn an agent on call runs now, in a conversation. */

@@ -343,3 +343,30 @@ describe("the fleet's budget in STATUS", () => {
     [100_000, 3, "100000 pushes a minute shared by 3 machines: heartbeats every 1 s or longer"],
   ])("%d a minute, %d machines: %s", (budget, machines, text) => expect(describeBudget(fleetBudget(budget, machines))).toBe(text));
 });
+
+describe("the push budget not set: the host's, named only when it is the reader's (issue 65)", () => {
+  const byHost = fleetBudget(6, 2, {});
+  it.each([
+    ["STATUS.md (no host known): every host's, none named for the heartbeats", undefined, /a hub on a path: none\); at 6 a minute, shared by 2 machines: heartbeats every /],
+    [
+      "a hub on a path: no budget, and no GitHub",
+      { kind: "local", host: "/srv/fleet.git" },
+      /^not set, and a hub on a path has none: heartbeats are as each machine's setting says$/,
+    ],
+    [
+      "github.com: its figure",
+      { kind: "github", host: "github.com", pushesPerMinute: 6 },
+      /^not set, so each machine takes its host's: on github\.com, 6 pushes a minute shared by 2 machines/,
+    ],
+    [
+      "gitlab.com: its figure",
+      { kind: "gitlab", host: "gitlab.com", pushesPerMinute: 60 },
+      /^not set, so each machine takes its host's: on gitlab\.com, 60 pushes a minute shared by 2 machines/,
+    ],
+  ])("%s", (_, host, want) => {
+    const text = describeBudget(byHost, host);
+    expect(text).toMatch(want);
+    expect(text).not.toContain("at GitHub's");
+    if (host && host.kind !== "github") expect(text).not.toMatch(/github/i);
+  });
+});

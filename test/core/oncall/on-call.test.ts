@@ -291,7 +291,7 @@ describe("an agent's mark on a message file", () => {
       ],
     };
     const text = renderMessageFile(file);
-    expect(text).toContain("answer by claude, 2 turns, $0.0100");
+    expect(text).toContain("answer by claude, 2 turns, \\$0.0100"); // as text: a dollar starts no math on GitHub
     const back = parseMessageFile(text, "coordination/messages/soda-yeti_TO_izzit7.md");
     expect(back.messages[0]!.agent).toEqual({ answer: true, cli: "claude", chain: 1, turns: 2, costUsd: 0.01 });
     expect(JSON.stringify(back.messages[0]!.agent)).toBe('{"answer":true,"cli":"claude","chain":1,"turns":2,"costUsd":0.01}');

@@ -33,7 +33,7 @@ describe("scaffoldFiles", () => {
       errors: [],
     });
     expect(files.get(STATUS_MD)).toContain(
-      "Push budget: not set, so each machine takes its host's (github.com: 6 pushes a minute and 15 reads a second; gitlab.com: 60 and 10; any other host: 6 and 2; a hub on a path: none); at GitHub's, 6 pushes a minute shared by 0 machines: heartbeats every 20 s or longer",
+      "Push budget: not set, so each machine takes its host's (github.com: 6 pushes a minute and 15 reads a second; gitlab.com: 60 and 10; any other host: 6 and 2; a hub on a path: none); at 6 a minute, shared by 0 machines: heartbeats every 20 s or longer",
     );
     expect(files.get(STATUS_MD)).toContain("No machine has registered yet");
     expect(files.get(STATUS_MD)).toContain("No orders.");

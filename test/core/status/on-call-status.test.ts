@@ -68,10 +68,13 @@ describe("what needs a person on call is shown (issue 58, finding 12)", () => {
       text: `machine-2's claude waits for izzit7 to approve or deny Bash (request ${request}): coord approve ${request}, or coord deny ${request}`,
     });
     expect(renderStatusMd(status)).toContain(`- ✋ **approval waiting**: ${alert!.text} · waiting since 2025-06-01 10:00 UTC (3 min)`);
-    expect(statusText(status, later)).toContain(`approval waiting: ${alert!.text}, for 3 min`);
-    expect(machineText("machine-2", status, later)).toContain(`approval: ${alert!.text}, for 3 min`);
-    expect(machineText("izzit7", status, later)).toContain(`approval: ${alert!.text}, for 3 min`);
-    expect(uiSnapshot({ status, commit: "c0ffee", now: later }).alerts).toContainEqual({ kind: "approval", text: `${alert!.text}, for 3 min` });
+    // When it was asked comes first: the line ends with what to run, not "…coord deny <id>, for just now" (issue 65).
+    expect(statusText(status, later)).toContain(`approval waiting, asked 3 min ago: ${alert!.text}\n`);
+    expect(statusText(status, new Date(Date.parse(T0_ISO)))).toContain(`approval waiting, asked just now: ${alert!.text}\n`);
+    expect(statusText(status, later)).not.toMatch(/coord deny \S+, for /);
+    expect(machineText("machine-2", status, later)).toContain(`approval, asked 3 min ago: ${alert!.text}`);
+    expect(machineText("izzit7", status, later)).toContain(`approval, asked 3 min ago: ${alert!.text}`);
+    expect(uiSnapshot({ status, commit: "c0ffee", now: later }).alerts).toContainEqual({ kind: "approval", text: `asked 3 min ago: ${alert!.text}` });
     // Notify: a new alert, once.
     expect(planNotify(status.alerts, {}, later).send.map((a) => a.id)).toContain(`approval/${request}`);
   });
