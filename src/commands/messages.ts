@@ -13,6 +13,7 @@ import { daemonRunning } from "../daemon/daemon.js";
 import { lastFetchedModel } from "../sync/trust.js";
 import { type Machine, openMachine, READ_PATHS, type SyncResult, syncMachine } from "../sync/sync.js";
 import { publishNow } from "./publish-now.js";
+import { wokenMark } from "./listen.js";
 import { publishSoon, type Soon } from "./sync-now.js";
 
 /** The repository as of the last fetch (works offline). */
@@ -73,10 +74,18 @@ export async function sendFrom(m: Machine, opts: Omit<SendOptions, "dir">): Prom
         EXIT.USAGE,
       );
   }
+  const onCall = agentMarkOf(process.env);
+  const mark = onCall.agent ? onCall : await wokenMark(m.stateDir);
   const id = await queueMessage(
     m,
     model,
-    { to: opts.to, text, priority, ...(opts.replyTo ? { replyTo: opts.replyTo } : {}), ...agentMarkOf(process.env) },
+    {
+      to: opts.to,
+      text,
+      priority,
+      ...(opts.replyTo ? { replyTo: opts.replyTo } : {}),
+      ...mark,
+    },
     (data) => {
       if (opts.replyTo === undefined) return;
       const r = parseMessageId(opts.replyTo)!;
@@ -97,6 +106,7 @@ export async function sendFrom(m: Machine, opts: Omit<SendOptions, "dir">): Prom
 /**
  * A message sent from inside an on-call turn (its agent's `coord send` or MCP `send`: sync/on-call.ts sets the
  * variables) carries the agent turns behind it, so a loop of agents asking agents ends (core/oncall/on-call.ts).
+ * One sent from a session the fleet woke is marked by the session's woken state instead (commands/listen.ts wokenMark).
  */
 function agentMarkOf(env: NodeJS.ProcessEnv): { agent?: { cli?: string; chain: number } } {
   const chain = Number(env[ON_CALL_CHAIN_ENV]);

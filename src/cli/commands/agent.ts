@@ -9,7 +9,7 @@ import { decide, onCall, type OnCallOptions, type OnCallShown, stopTurn } from "
 import { ON_CALL_AGENTS } from "../../core/oncall/on-call.js";
 import { ON_CALL_FIELDS } from "../../core/oncall/settings.js";
 import { CoordError, EXIT } from "../../errors.js";
-import { listen, listening, listenWait } from "../../commands/listen.js";
+import { listen, listenGate, listening, listenTyped, listenWait } from "../../commands/listen.js";
 
 /** coord agent install|uninstall <cli> (the MCP server), coord agent hooks install|uninstall <cli>. */
 export function registerAgent(program: Command, io: Io): void {
@@ -141,9 +141,25 @@ ${EXIT_CODES}${examples(
     .command("listen-wait", { hidden: true })
     .description("the waiter coord agent listen arms in Claude Code's hooks: exits 2 with a message's text when one wakes the session")
     .addOption(dirOption())
-    .action(async (o: { dir?: string }) => {
-      const code = await listenWait({ dir: await resolveDir(o.dir), stdin: process.stdin, stderr: (t) => process.stderr.write(`${t}\n`) });
+    .option("--gated", "armed with the gate on a woken turn's tools (an older setup without it wakes nothing)")
+    .action(async (o: { dir?: string; gated?: boolean }) => {
+      const code = await listenWait({ dir: await resolveDir(o.dir), stdin: process.stdin, stderr: (t) => process.stderr.write(`${t}\n`), gated: o.gated === true });
       process.exitCode = code;
+    });
+  agent
+    .command("listen-gate", { hidden: true })
+    .description("the PreToolUse hook coord agent listen arms: while the fleet woke the session, only coord's read tools and an answer in the thread run by themselves")
+    .addOption(dirOption())
+    .action(async (o: { dir?: string }) => {
+      const out = await listenGate({ dir: await resolveDir(o.dir), stdin: process.stdin });
+      if (out) io.out(out);
+    });
+  agent
+    .command("listen-typed", { hidden: true })
+    .description("the UserPromptSubmit hook coord agent listen arms: the person typing makes a woken session theirs again")
+    .addOption(dirOption())
+    .action(async (o: { dir?: string }) => {
+      await listenTyped({ dir: await resolveDir(o.dir), stdin: process.stdin });
     });
 }
 
