@@ -32,7 +32,10 @@ async function setUp(from?: string, gated = true): Promise<{ project: string; bi
   const project = join(root, "project");
   const bin = join(root, "claude");
   // The stand-in session: runs the waiter as the hook would, keeps what it said, then idles as a session does.
-  await writeFile(bin, `#!/bin/sh\nprintf '%s' "$HOOK_INPUT" | "$NODE" "$CLI" agent listen-wait --dir "$DIR"${gated ? " --gated" : ""} 2> "$OUT.err"\necho $? > "$OUT.rc"\nexec sleep 600\n`);
+  await writeFile(
+    bin,
+    `#!/bin/sh\nprintf '%s' "$HOOK_INPUT" | "$NODE" "$CLI" agent listen-wait --dir "$DIR"${gated ? " --gated" : ""} 2> "$OUT.err"\necho $? > "$OUT.rc"\nexec sleep 600\n`,
+  );
   await chmod(bin, 0o755);
   if (from) {
     const r = await cli("agent", "listen", "claude", "--from", from, "--project", project, "--dir", dir("b"));
@@ -223,7 +226,9 @@ describe("coord agent listen", () => {
     };
     const pre = (tool_name: string, tool_input: object) => run("PreToolUse", { tool_name, tool_input })?.permissionDecision;
     expect(pre("Bash", { command: "cat ~/.ssh/id_ed25519" })).toBe("ask");
-    expect(run("PreToolUse", { tool_name: "Read", tool_input: { file_path: "/etc/passwd" } })?.permissionDecisionReason).toContain(`started by a message from machine a (${id}), not by you`);
+    expect(run("PreToolUse", { tool_name: "Read", tool_input: { file_path: "/etc/passwd" } })?.permissionDecisionReason).toContain(
+      `started by a message from machine a (${id}), not by you`,
+    );
     expect(pre("mcp__coord__inbox", {})).toBe("allow");
     expect(pre("mcp__coord__send", { to: "a", body: "no", reply_to: id })).toBe("allow");
     expect(pre("mcp__coord__send", { to: "c", body: "hi", reply_to: id })).toBe("ask");
