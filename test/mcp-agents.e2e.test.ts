@@ -151,7 +151,8 @@ const serverArgs = (checkout: string) => `mcp --dir ${checkout}`;
 
 describe("Claude Code reads its local scope (and ~/.claude.json's user scope) as coord agent install writes them", () => {
   it.skipIf(why("claude") !== undefined)(
-    why("claude") ?? `claude ${CLIS.claude.version}: the project's server is in Claude Code's local scope, not in .mcp.json (no machine's paths in a file teams commit); an older install's .mcp.json entry is taken out; it starts and connects; uninstall takes it out`,
+    why("claude") ??
+      `claude ${CLIS.claude.version}: the project's server is in Claude Code's local scope, not in .mcp.json (no machine's paths in a file teams commit); an older install's .mcp.json entry is taken out; it starts and connects; uninstall takes it out`,
     async () => {
       const { home, project, checkout, env } = await setup();
       // An older coord agent install wrote this machine's paths into the project's .mcp.json, beside the team's own server.
@@ -173,7 +174,7 @@ describe("Claude Code reads its local scope (and ~/.claude.json's user scope) as
       const other = join(home, "other");
       await mkdir(other, { recursive: true });
       expect((await agent("claude", ["mcp", "get", "coord"], other, env)).code).not.toBe(0);
-      expect(await coord(env, "agent", "uninstall", "claude", "--project", project)).toContain("the \"coord\" server taken out");
+      expect(await coord(env, "agent", "uninstall", "claude", "--project", project)).toContain('the "coord" server taken out');
       expect((await agent("claude", ["mcp", "get", "coord"], project, env)).code).not.toBe(0);
       expect(Object.keys(JSON.parse(await readFile(join(home, ".claude.json"), "utf8"))).length).toBeGreaterThan(0); // Claude Code's own settings stay
     },
