@@ -6,7 +6,7 @@
 import { mkdir, rm } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { HOOKS, type HookAgent, installJson, uninstallJson } from "../core/agents/hooks.js";
+import { CLAUDE_SHARED_SETTINGS, HOOKS, type HookAgent, installJson, uninstallJson } from "../core/agents/hooks.js";
 import {
   CLAUDE_LOCAL_FILE,
   installClaudeLocal,
@@ -31,7 +31,7 @@ export interface HooksResult {
 }
 
 const NOTES: Record<HookAgent, string[]> = {
-  claude: ["Claude Code reads .claude/settings.json at session start: restart open sessions (check with /hooks)."],
+  claude: ["Claude Code reads .claude/settings.local.json at session start: restart open sessions (check with /hooks). It holds this machine's paths; Claude Code keeps it out of git."],
   codex: [
     "Codex runs a hook only once you trust it: start codex here, open /hooks and trust coord's (it asks again if the hook changes); a project's .codex/hooks.json also needs the project trusted. Until then nothing is shown.",
   ],
@@ -62,6 +62,20 @@ export interface HooksOptions {
 }
 
 export async function agentHooks(opts: HooksOptions): Promise<HooksResult> {
+  // Claude Code, one project: an older install wrote the hook (this machine's path) into the shared settings. Read
+  // first: a file coord cannot read stops everything, with one sentence.
+  const shared = opts.agent === "claude" && opts.home === undefined ? resolve(opts.project ?? ".", CLAUDE_SHARED_SETTINGS) : undefined;
+  const old = shared ? uninstallJson("claude", await readIfExists(shared, "reading the Claude Code settings file")) : undefined;
+  if (old && "error" in old) throw new CoordError(old.error.replace(HOOKS.claude.file, CLAUDE_SHARED_SETTINGS), EXIT.USAGE);
+  const r = await agentHooksIn(opts);
+  if (shared && old?.removed) {
+    await writeDurably(shared, old.text ?? "{}\n");
+    r.changes.unshift(`${CLAUDE_SHARED_SETTINGS}: coord's hook taken out (it held this machine's path in a file teams commit); it is in ${HOOKS.claude.file} now`);
+  }
+  return r;
+}
+
+async function agentHooksIn(opts: HooksOptions): Promise<HooksResult> {
   const plan = HOOKS[opts.agent];
   const path = opts.home !== undefined ? join(opts.home, GLOBAL[opts.agent]) : resolve(opts.project ?? ".", plan.file);
   const shown = opts.home !== undefined ? `~/${GLOBAL[opts.agent]}` : plan.file;

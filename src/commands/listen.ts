@@ -1,8 +1,10 @@
 // coord agent listen claude: an open Claude Code session in a project wakes
 // when a message for this machine arrives from a sender the person allowed,
 // with nobody typing. The setup writes the allow-list (.git/coord/listen/) and
-// arms coord's waiter in the project's .claude/settings.json (SessionStart and
-// Stop hooks with asyncRewake); the waiter (`coord agent listen-wait`, run by
+// arms coord's waiter in the project's .claude/settings.local.json (SessionStart
+// and Stop hooks with asyncRewake), with the gate of a woken turn (PreToolUse,
+// UserPromptSubmit: nothing but coord's read and reply tools until the person
+// types; core/oncall/listen.ts gate); the waiter (`coord agent listen-wait`, run by
 // those hooks) watches the mailbox the daemon writes, takes the messages that
 // wake (core/oncall/listen.ts), marks them read, and exits 2 with their text
 // on stderr: Claude Code gives it to the model and starts a turn.
@@ -10,7 +12,7 @@ import { execFile } from "node:child_process";
 import { type FSWatcher, watch } from "node:fs";
 import { mkdir, readFile, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { HOOKS, installListen, shellQuote, uninstallListen } from "../core/agents/hooks.js";
+import { CLAUDE_SHARED_SETTINGS, HOOKS, installListen, shellQuote, uninstallListen } from "../core/agents/hooks.js";
 import { machineNameProblem } from "../core/files/names.js";
 import { channelKey, type InboxMessage, isAcked, parseMessageId } from "../core/messages/messages.js";
 import {
@@ -66,7 +68,7 @@ export interface ListenResult {
 }
 
 /** Where listen writes: Claude Code's local settings of the project (machine-specific, git-ignored by Claude Code). */
-export const LOCAL_SETTINGS = ".claude/settings.local.json";
+export const LOCAL_SETTINGS = HOOKS.claude.file;
 
 /** The command line of coord's waiter for this checkout, as the hook runs it (absolute paths: no PATH needed). */
 export const waiterCommand = (dir: string) => [process.execPath, CLI_PATH, "agent", "listen-wait", "--dir", resolve(dir), "--gated"].map(shellQuote).join(" ");
@@ -126,7 +128,7 @@ export async function listen(opts: ListenOptions): Promise<ListenResult> {
   if (!config) throw new CoordError(`${opts.dir} is not a coord checkout; run coord init there first or pass --dir`, EXIT.USAGE);
   const changes: string[] = [];
   // An older listen wrote into the project's shared settings (this machine's paths, in a file teams commit): out of it.
-  const shared = await takeOut(opts.project, HOOKS.claude.file);
+  const shared = await takeOut(opts.project, CLAUDE_SHARED_SETTINGS);
   if (shared) changes.push(shared);
   if (opts.off) {
     await updateListen(stateDir, (s) => {

@@ -36,7 +36,8 @@ function cursorCommand(promptFile: string, field: "additional_context" | "follow
 export const HOOKS: Record<HookAgent, HookPlan> = {
   // UserPromptSubmit only: its stdout joins the context before every prompt, the first one included
   // (a SessionStart hook as well showed the messages twice on the first prompt).
-  claude: { kind: "json", file: ".claude/settings.json", events: ["UserPromptSubmit"], entry: (p) => ({ hooks: [{ type: "command", command: catCommand(p), timeout: 5 }] }) },
+  // The project's local settings: the hook names this machine's prompt file (.claude/settings.json is the team's).
+  claude: { kind: "json", file: ".claude/settings.local.json", events: ["UserPromptSubmit"], entry: (p) => ({ hooks: [{ type: "command", command: catCommand(p), timeout: 5 }] }) },
   codex: { kind: "json", file: ".codex/hooks.json", events: ["UserPromptSubmit"], entry: (p) => ({ hooks: [{ type: "command", command: catCommand(p), timeout: 5 }] }) },
   cursor: {
     kind: "json",
@@ -76,6 +77,9 @@ export const CoordInbox = async () => {
 `,
   },
 };
+
+/** Claude Code's shared settings of a project (a file teams commit): an older coord wrote its hooks there. */
+export const CLAUDE_SHARED_SETTINGS = ".claude/settings.json";
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
