@@ -92,7 +92,14 @@ describe("claude: this machine's path stays out of the project's shared settings
     const project = await tempDir("coord-claude-shared-");
     const shared = join(project, ".claude", "settings.json");
     const team = { hooks: { UserPromptSubmit: [{ hooks: [{ type: "command", command: "echo team" }] }] } };
-    const older = { hooks: { UserPromptSubmit: [...team.hooks.UserPromptSubmit, { hooks: [{ type: "command", command: "cat '/home/x/fleet/.git/coord/inbox-prompt.txt' 2>/dev/null || true", timeout: 5 }] }] } };
+    const older = {
+      hooks: {
+        UserPromptSubmit: [
+          ...team.hooks.UserPromptSubmit,
+          { hooks: [{ type: "command", command: "cat '/home/x/fleet/.git/coord/inbox-prompt.txt' 2>/dev/null || true", timeout: 5 }] },
+        ],
+      },
+    };
     await mkdir(join(project, ".claude"), { recursive: true });
     await writeFile(shared, JSON.stringify(older));
     const r = await install("claude", project);

@@ -31,7 +31,9 @@ export interface HooksResult {
 }
 
 const NOTES: Record<HookAgent, string[]> = {
-  claude: ["Claude Code reads .claude/settings.local.json at session start: restart open sessions (check with /hooks). It holds this machine's paths; Claude Code keeps it out of git."],
+  claude: [
+    "Claude Code reads .claude/settings.local.json at session start: restart open sessions (check with /hooks). It holds this machine's paths; Claude Code keeps it out of git.",
+  ],
   codex: [
     "Codex runs a hook only once you trust it: start codex here, open /hooks and trust coord's (it asks again if the hook changes); a project's .codex/hooks.json also needs the project trusted. Until then nothing is shown.",
   ],
