@@ -94,7 +94,8 @@ export async function listenWake() {
       ["agent", "install", "claude", "--project", project],
       ["agent", "hooks", "install", "claude", "--project", project],
     ])
-      await f.mustCoord([...args, "--dir", dirs[ON_CALL]]);
+      // As the person: their HOME (agent install claude writes the project's local scope in ~/.claude.json).
+      await f.mustCoord([...args, "--dir", dirs[ON_CALL]], { env: { ...f.env, HOME: home } });
     const lsRemote = [];
     for (let i = 0; i < 3; i++) lsRemote.push((await run("git", ["ls-remote", remote], { env: f.env })).ms);
     const fl = await defaultDaemons(f, NAMES, dirs);
