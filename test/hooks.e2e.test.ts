@@ -42,7 +42,7 @@ type Settings = { hooks: Record<string, { matcher?: string; hooks?: { type: stri
 const json = async (path: string) => JSON.parse(await readFile(path, "utf8")) as Settings;
 
 describe.each([
-  ["claude", ".claude/settings.json"],
+  ["claude", ".claude/settings.local.json"],
   ["codex", ".codex/hooks.json"],
 ])("%s", (agent, file) => {
   it("install writes one UserPromptSubmit hook that prints the unread message as plain text, from local state; again changes nothing; uninstall removes the file", async () => {
@@ -84,6 +84,29 @@ describe.each([
     expect(settings.hooks.UserPromptSubmit!.map((e) => e.hooks![0]!.command)).toEqual(["echo mine", expect.stringContaining("inbox-prompt.txt")]);
     expect((await uninstall(agent, project)).out).toContain("coord's hook entries taken out (1)");
     expect(await json(path)).toEqual({ model: "opus", hooks: { PreToolUse: mine.hooks.PreToolUse, UserPromptSubmit: mine.hooks.UserPromptSubmit } });
+  }, 60_000);
+});
+
+describe("claude: this machine's path stays out of the project's shared settings", () => {
+  it("an older install's hook in .claude/settings.json moves to .claude/settings.local.json; the team's entries stay", async () => {
+    const project = await tempDir("coord-claude-shared-");
+    const shared = join(project, ".claude", "settings.json");
+    const team = { hooks: { UserPromptSubmit: [{ hooks: [{ type: "command", command: "echo team" }] }] } };
+    const older = {
+      hooks: {
+        UserPromptSubmit: [
+          ...team.hooks.UserPromptSubmit,
+          { hooks: [{ type: "command", command: "cat '/home/x/fleet/.git/coord/inbox-prompt.txt' 2>/dev/null || true", timeout: 5 }] },
+        ],
+      },
+    };
+    await mkdir(join(project, ".claude"), { recursive: true });
+    await writeFile(shared, JSON.stringify(older));
+    const r = await install("claude", project);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain(".claude/settings.json: coord's hook taken out");
+    expect(await json(shared)).toEqual(team);
+    expect(JSON.stringify(await json(join(project, ".claude", "settings.local.json")))).toContain("inbox-prompt.txt");
   }, 60_000);
 });
 
@@ -129,7 +152,7 @@ describe("after the message is acknowledged", () => {
   it("the hook prints nothing for it any more (the prompt file follows the mailbox)", async () => {
     const project = await tempDir("coord-ack-project-");
     await install("claude", project);
-    const command = (await json(join(project, ".claude/settings.json"))).hooks.UserPromptSubmit![0]!.hooks![0]!.command;
+    const command = (await json(join(project, ".claude/settings.local.json"))).hooks.UserPromptSubmit![0]!.hooks![0]!.command;
     expect((await hook(command, project)).out).toContain("please rebase onto main");
     await ack(dirOf("soda-yeti"), ["izzit7/soda-yeti/1"], false);
     expect(await hook(command, project)).toEqual({ code: 0, out: "" });

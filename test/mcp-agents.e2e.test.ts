@@ -149,22 +149,34 @@ async function agent(name: Cli, args: string[], cwd: string, env: NodeJS.Process
 
 const serverArgs = (checkout: string) => `mcp --dir ${checkout}`;
 
-describe("Claude Code reads .mcp.json (and ~/.claude.json) as coord agent install writes them", () => {
+describe("Claude Code reads its local scope (and ~/.claude.json's user scope) as coord agent install writes them", () => {
   it.skipIf(why("claude") !== undefined)(
-    why("claude") ?? `claude ${CLIS.claude.version}: the project's server, once approved, is read from .mcp.json and starts and connects; uninstall takes the file out`,
+    why("claude") ??
+      `claude ${CLIS.claude.version}: the project's server is in Claude Code's local scope, not in .mcp.json (no machine's paths in a file teams commit); an older install's .mcp.json entry is taken out; it starts and connects; uninstall takes it out`,
     async () => {
-      const { project, checkout, env } = await setup();
-      expect(await coord(env, "agent", "install", "claude", "--project", project, "--dir", checkout)).toContain(".mcp.json: written");
-      // A person approves the project's server (what answering yes at the session's prompt records).
-      await mkdir(join(project, ".claude"), { recursive: true });
-      await writeFile(join(project, ".claude", "settings.local.json"), JSON.stringify({ enabledMcpjsonServers: ["coord"] }));
+      const { home, project, checkout, env } = await setup();
+      // An older coord agent install wrote this machine's paths into the project's .mcp.json, beside the team's own server.
+      const team = { type: "stdio", command: "npx", args: ["team-server"], env: {} };
+      await writeFile(
+        join(project, ".mcp.json"),
+        JSON.stringify({ mcpServers: { team, coord: { type: "stdio", command: process.execPath, args: ["/old/dist/coord.mjs", "mcp", "--dir", checkout], env: {} } } }),
+      );
+      const out = await coord(env, "agent", "install", "claude", "--project", project, "--dir", checkout);
+      expect(out).toContain(".mcp.json: coord's server taken out");
+      expect(out).toContain(`~/.claude.json (local scope of ${project}): `);
+      expect(JSON.parse(await readFile(join(project, ".mcp.json"), "utf8"))).toEqual({ mcpServers: { team } });
+      await writeFile(join(project, ".mcp.json"), "{}\n");
       const got = await agent("claude", ["mcp", "get", "coord"], project, env);
-      expect(got.out).toMatch(/Scope: Project config/);
+      expect(got.out).toMatch(/Scope: Local config/);
       expect(got.out).toMatch(new RegExp(`coord\\.mjs ${serverArgs(checkout).replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}`));
       expect(got.out).toMatch(/Status: ✔ Connected/);
-      // The file held coord's server alone: it is gone (what Claude Code reads without it: its own business).
-      expect(await coord(env, "agent", "uninstall", "claude", "--project", project)).toContain(".mcp.json: removed");
-      expect(await stat(join(project, ".mcp.json")).catch(() => undefined)).toBeUndefined();
+      // Another project on this machine does not see it.
+      const other = join(home, "other");
+      await mkdir(other, { recursive: true });
+      expect((await agent("claude", ["mcp", "get", "coord"], other, env)).code).not.toBe(0);
+      expect(await coord(env, "agent", "uninstall", "claude", "--project", project)).toContain('the "coord" server taken out');
+      expect((await agent("claude", ["mcp", "get", "coord"], project, env)).code).not.toBe(0);
+      expect(Object.keys(JSON.parse(await readFile(join(home, ".claude.json"), "utf8"))).length).toBeGreaterThan(0); // Claude Code's own settings stay
     },
     240_000,
   );

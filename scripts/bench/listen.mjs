@@ -89,12 +89,13 @@ export async function listenWake() {
     mkdirSync(project, { recursive: true });
     claudeHome(home, project, claude.version, server);
     const { dirs, daemon, proxy, remote } = await hubAndMachines(f, NAMES, { hubSettings: GITHUB, oneWayMs: ONE_WAY_MS });
+    // As the person: their HOME (agent install claude writes the project's local scope in ~/.claude.json).
     for (const args of [
       ["agent", "listen", "claude", "--from", ASKER, "--project", project],
       ["agent", "install", "claude", "--project", project],
       ["agent", "hooks", "install", "claude", "--project", project],
     ])
-      await f.mustCoord([...args, "--dir", dirs[ON_CALL]]);
+      await f.mustCoord([...args, "--dir", dirs[ON_CALL]], { env: { ...f.env, HOME: home } });
     const lsRemote = [];
     for (let i = 0; i < 3; i++) lsRemote.push((await run("git", ["ls-remote", remote], { env: f.env })).ms);
     const fl = await defaultDaemons(f, NAMES, dirs);

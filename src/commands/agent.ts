@@ -4,9 +4,20 @@
 // every change printed. No COORD_DIR to remember: the hook names the prompt
 // file of this checkout by its absolute path.
 import { mkdir, rm } from "node:fs/promises";
+import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { HOOKS, type HookAgent, installJson, uninstallJson } from "../core/agents/hooks.js";
-import { installMcp, MCP_PLANS, type McpAgent, SERVER_NAME, type ServerCommand, uninstallMcp } from "../core/agents/mcp-config.js";
+import { CLAUDE_SHARED_SETTINGS, HOOKS, type HookAgent, installJson, uninstallJson } from "../core/agents/hooks.js";
+import {
+  CLAUDE_LOCAL_FILE,
+  installClaudeLocal,
+  installMcp,
+  MCP_PLANS,
+  type McpAgent,
+  SERVER_NAME,
+  type ServerCommand,
+  uninstallClaudeLocal,
+  uninstallMcp,
+} from "../core/agents/mcp-config.js";
 import { CLI_PATH } from "../package.js";
 import { CoordError, EXIT } from "../errors.js";
 import { exists, readIfExists, writeDurably } from "../state/files.js";
@@ -20,7 +31,9 @@ export interface HooksResult {
 }
 
 const NOTES: Record<HookAgent, string[]> = {
-  claude: ["Claude Code reads .claude/settings.json at session start: restart open sessions (check with /hooks)."],
+  claude: [
+    "Claude Code reads .claude/settings.local.json at session start: restart open sessions (check with /hooks). It holds this machine's paths; Claude Code keeps it out of git.",
+  ],
   codex: [
     "Codex runs a hook only once you trust it: start codex here, open /hooks and trust coord's (it asks again if the hook changes); a project's .codex/hooks.json also needs the project trusted. Until then nothing is shown.",
   ],
@@ -51,6 +64,20 @@ export interface HooksOptions {
 }
 
 export async function agentHooks(opts: HooksOptions): Promise<HooksResult> {
+  // Claude Code, one project: an older install wrote the hook (this machine's path) into the shared settings. Read
+  // first: a file coord cannot read stops everything, with one sentence.
+  const shared = opts.agent === "claude" && opts.home === undefined ? resolve(opts.project ?? ".", CLAUDE_SHARED_SETTINGS) : undefined;
+  const old = shared ? uninstallJson("claude", await readIfExists(shared, "reading the Claude Code settings file")) : undefined;
+  if (old && "error" in old) throw new CoordError(old.error.replace(HOOKS.claude.file, CLAUDE_SHARED_SETTINGS), EXIT.USAGE);
+  const r = await agentHooksIn(opts);
+  if (shared && old?.removed) {
+    await writeDurably(shared, old.text ?? "{}\n");
+    r.changes.unshift(`${CLAUDE_SHARED_SETTINGS}: coord's hook taken out (it held this machine's path in a file teams commit); it is in ${HOOKS.claude.file} now`);
+  }
+  return r;
+}
+
+async function agentHooksIn(opts: HooksOptions): Promise<HooksResult> {
   const plan = HOOKS[opts.agent];
   const path = opts.home !== undefined ? join(opts.home, GLOBAL[opts.agent]) : resolve(opts.project ?? ".", plan.file);
   const shown = opts.home !== undefined ? `~/${GLOBAL[opts.agent]}` : plan.file;
@@ -107,7 +134,7 @@ export async function agentHooks(opts: HooksOptions): Promise<HooksResult> {
 
 const MCP_NOTES: Record<McpAgent, { project: string; global: string }> = {
   claude: {
-    project: "Claude Code asks once whether to use a project's .mcp.json servers: say yes to coord at the next session start (claude mcp list shows it; /mcp in a session).",
+    project: "Claude Code starts a project's local servers with each session: restart open sessions (claude mcp list in the project shows coord; /mcp in a session).",
     global: "Claude Code reads ~/.claude.json at session start: restart open sessions (claude mcp list shows coord).",
   },
   codex: {
@@ -135,6 +162,8 @@ export interface McpInstallOptions {
   uninstall?: boolean;
   /** Where Codex keeps its config when CODEX_HOME is set (default: ~/.codex). */
   codexHome?: string;
+  /** The user's home, where Claude Code keeps a project's local servers (~/.claude.json; default: os.homedir()). */
+  userHome?: string;
 }
 
 /** The file of `agent`'s config that holds its MCP servers, and how to show it. */
@@ -156,6 +185,7 @@ async function mcpFile(opts: McpInstallOptions): Promise<{ path: string; shown: 
  * (src/core/agents/mcp-config.ts), or takes exactly that entry out again; prints one line per file.
  */
 export async function agentMcp(opts: McpInstallOptions): Promise<HooksResult> {
+  if (opts.agent === "claude" && opts.home === undefined) return claudeLocalMcp(opts);
   const { path, shown } = await mcpFile(opts);
   const text = await readIfExists(path, "reading the agent CLI's MCP settings file");
   const changes: string[] = [];
@@ -189,4 +219,49 @@ export async function agentMcp(opts: McpInstallOptions): Promise<HooksResult> {
     changes,
     notes: [MCP_NOTES[opts.agent][opts.home !== undefined ? "global" : "project"], `The tools act as ${m.config.name}; coord agent uninstall ${opts.agent} takes the server out.`],
   };
+}
+
+/**
+ * Claude Code, one project: coord's server in Claude Code's local scope (~/.claude.json, this project on this machine
+ * only), never in the project's .mcp.json (a file teams commit: an older install's entry there, with this machine's
+ * paths, is taken out by install and uninstall alike).
+ */
+async function claudeLocalMcp(opts: McpInstallOptions): Promise<HooksResult> {
+  const project = resolve(opts.project ?? ".");
+  const changes: string[] = [];
+  const shared = join(project, MCP_PLANS.claude.project);
+  const sharedText = await readIfExists(shared, "reading the project's .mcp.json");
+  const old = uninstallMcp("claude", MCP_PLANS.claude.project, sharedText);
+  if ("error" in old) throw new CoordError(old.error, EXIT.USAGE);
+  if (old.removed) {
+    if (old.text === undefined) await rm(shared);
+    else await writeDurably(shared, old.text);
+    changes.push(
+      `${MCP_PLANS.claude.project}: coord's server taken out (it held this machine's paths in a file teams commit)${old.text === undefined ? "; the file held nothing else and is removed" : ""}`,
+    );
+  }
+  const file = join(opts.userHome ?? homedir(), CLAUDE_LOCAL_FILE);
+  const shown = `~/${CLAUDE_LOCAL_FILE} (local scope of ${project})`;
+  const text = await readIfExists(file, "reading Claude Code's ~/.claude.json");
+  if (opts.uninstall) {
+    const r = uninstallClaudeLocal(shown, text, project);
+    if ("error" in r) throw new CoordError(r.error, EXIT.USAGE);
+    if (r.notOurs) changes.push(`${shown}: its "${SERVER_NAME}" server does not run coord mcp; left alone`);
+    else if (!r.removed) changes.push(`${shown}: no coord server in it, nothing changed`);
+    else {
+      await writeDurably(file, r.text!);
+      changes.push(`${shown}: the "${SERVER_NAME}" server taken out; the rest kept as it was`);
+    }
+    return { changes, notes: [] };
+  }
+  const m = await openMachine(opts.dir);
+  const command: ServerCommand = { command: process.execPath, args: [CLI_PATH, "mcp", "--dir", resolve(m.dir)] };
+  const r = installClaudeLocal(shown, text, project, command);
+  if ("error" in r) throw new CoordError(r.error, EXIT.USAGE);
+  if (!r.changed) changes.push(`${shown}: already installed, nothing changed`);
+  else {
+    await writeDurably(file, r.text);
+    changes.push(`${shown}: ${text === undefined ? "written" : "updated"}: MCP server "${SERVER_NAME}" runs ${[command.command, ...command.args].join(" ")}`);
+  }
+  return { changes, notes: [MCP_NOTES.claude.project, `The tools act as ${m.config.name}; coord agent uninstall claude --project ${project} takes the server out.`] };
 }

@@ -1,21 +1,32 @@
 // coord agent listen claude: an open Claude Code session in a project wakes
 // when a message for this machine arrives from a sender the person allowed,
 // with nobody typing. The setup writes the allow-list (.git/coord/listen/) and
-// arms coord's waiter in the project's .claude/settings.json (SessionStart and
-// Stop hooks with asyncRewake); the waiter (`coord agent listen-wait`, run by
+// arms coord's waiter in the project's .claude/settings.local.json (SessionStart
+// and Stop hooks with asyncRewake), with the gate of a woken turn (PreToolUse,
+// UserPromptSubmit: nothing but coord's read and reply tools until the person
+// types; core/oncall/listen.ts gate); the waiter (`coord agent listen-wait`, run by
 // those hooks) watches the mailbox the daemon writes, takes the messages that
 // wake (core/oncall/listen.ts), marks them read, and exits 2 with their text
 // on stderr: Claude Code gives it to the model and starts a turn.
+import { execFile } from "node:child_process";
 import { type FSWatcher, watch } from "node:fs";
 import { mkdir, readFile, stat } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
-import { HOOKS, installListen, shellQuote, uninstallListen } from "../core/agents/hooks.js";
+import { dirname, join, resolve } from "node:path";
+import { CLAUDE_SHARED_SETTINGS, HOOKS, installListen, shellQuote, uninstallListen } from "../core/agents/hooks.js";
 import { machineNameProblem } from "../core/files/names.js";
 import { channelKey, type InboxMessage, isAcked, parseMessageId } from "../core/messages/messages.js";
 import {
+  afterWake,
+  GATE_EVENT,
+  gate,
+  gateHookEntry,
   LISTEN_EVENTS,
-  listenAllowRules,
   listenHookEntry,
+  OLD_ALLOW_RULES,
+  TYPED_EVENT,
+  typedByPerson,
+  WAKE_HEAD,
+  wokenChain,
   standDown,
   threadRoot,
   WAITER_TIMEOUT_S,
@@ -28,7 +39,7 @@ import { own } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { CLI_PATH } from "../package.js";
 import { readIfExists, writeDurably } from "../state/files.js";
-import { type ListenState, listenPath, listenSettings, readListen, updateListen } from "../state/listen.js";
+import { type ListenState, listenPath, listenSettings, lockedSessions, readListen, readWoken, SESSION_ID, updateListen, updateWoken, wokenDir } from "../state/listen.js";
 import { pidAlive } from "../state/lock.js";
 import { mailboxPath, readMailbox, updateMailbox } from "../state/mailbox.js";
 import { loadOnCall } from "../state/on-call.js";
@@ -38,11 +49,12 @@ import { whyNoTurn } from "../core/oncall/on-call.js";
 import { replyMap } from "../sync/on-call-take.js";
 import { stateDirOf } from "../state/paths.js";
 import { ackInData } from "../sync/mail.js";
+import { appendLog } from "../state/logs.js";
 
 export interface ListenOptions {
   /** The machine's checkout. */
   dir: string;
-  /** The project whose sessions listen (its .claude/settings.json). */
+  /** The project whose sessions listen (its .claude/settings.local.json). */
   project: string;
   /** Who may wake them: machine names or ALL. */
   from?: string[] | "ALL";
@@ -55,31 +67,74 @@ export interface ListenResult {
   from: string[] | "ALL";
 }
 
+/** Where listen writes: Claude Code's local settings of the project (machine-specific, git-ignored by Claude Code). */
+export const LOCAL_SETTINGS = HOOKS.claude.file;
+
 /** The command line of coord's waiter for this checkout, as the hook runs it (absolute paths: no PATH needed). */
-export const waiterCommand = (dir: string) => [process.execPath, CLI_PATH, "agent", "listen-wait", "--dir", resolve(dir)].map(shellQuote).join(" ");
+export const waiterCommand = (dir: string) => [process.execPath, CLI_PATH, "agent", "listen-wait", "--dir", resolve(dir), "--gated"].map(shellQuote).join(" ");
+
+/**
+ * The command of the gate (PreToolUse) or of the typed-prompt hook (UserPromptSubmit): a few lines of node that read
+ * the hook's input and the session's file in .git/coord/listen/woken/ (a session the fleet never woke costs that
+ * alone, no coord process), and run coord for a session that is woken. A gate whose coord fails asks the person.
+ */
+export function gateCommand(dir: string, hook: "gate" | "typed"): string {
+  const stateDir = join(resolve(dir), ".git", "coord");
+  const ask = JSON.stringify({
+    hookSpecificOutput: {
+      hookEventName: GATE_EVENT,
+      permissionDecision: "ask",
+      permissionDecisionReason:
+        "coord: this turn was started by a message from the fleet, not by you, and coord's gate could not decide: approve only what you would run yourself.",
+    },
+  });
+  const js = [
+    `/*coord-listen-${hook}*/let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{`,
+    "const [cli,dir,wdir,sub]=process.argv.slice(1);let i={};try{i=JSON.parse(s)}catch{}",
+    "const id=String(i.session_id||'');if(!/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}$/.test(id))process.exit(0);",
+    "let t;try{t=require('fs').readFileSync(wdir+'/'+id+'.json','utf8')}catch{process.exit(0)}",
+    "let locked=true;try{const w=JSON.parse(t);locked=!w.typedAt||w.lockedAt>w.typedAt}catch{}",
+    "const p=typeof i.prompt==='string'?i.prompt:'';const wake=p.includes(" + JSON.stringify(WAKE_HEAD) + ");",
+    "const person=p!==''&&!p.trimStart().startsWith('<task-notification>')&&!wake;",
+    "if(sub==='gate'?!locked:!(locked?person:wake))process.exit(0);",
+    "const r=require('child_process').spawnSync(process.execPath,[cli,'agent','listen-'+sub,'--dir',dir],{input:s,stdio:['pipe','inherit','inherit']});",
+    `if(sub==='gate'&&r.status!==0)process.stdout.write(${JSON.stringify(ask)});process.exit(0)})`,
+  ].join("");
+  return [process.execPath, "-e", js, CLI_PATH, resolve(dir), wokenDir(stateDir), hook].map(shellQuote).join(" ");
+}
+
+/** Each hook event listen arms, with its entry. */
+const listenEntries = (dir: string): Record<string, Record<string, unknown>> => ({
+  ...Object.fromEntries(LISTEN_EVENTS.map((e) => [e, listenHookEntry(waiterCommand(dir))])),
+  [GATE_EVENT]: gateHookEntry(gateCommand(dir, "gate")),
+  [TYPED_EVENT]: gateHookEntry(gateCommand(dir, "typed")),
+});
+
+/** Takes coord's listen entries (and the rules an older listen allowed) out of one settings file of the project; what it did. */
+async function takeOut(project: string, name: string): Promise<string | undefined> {
+  const file = resolve(project, name);
+  const text = await readIfExists(file, "reading a Claude Code settings file");
+  const r = uninstallListen(text, OLD_ALLOW_RULES, name);
+  if ("error" in r) throw new CoordError(r.error, EXIT.USAGE);
+  if (!r.removed) return undefined;
+  await writeDurably(file, r.text ?? "{}\n");
+  return `${name}: coord's listen hooks and tool rules taken out (${r.removed})${r.text === undefined ? " (it holds nothing else now)" : "; the rest kept as it was"}`;
+}
 
 /** coord agent listen claude [--from …] [--off]: the allow-list and the project's hooks. */
 export async function listen(opts: ListenOptions): Promise<ListenResult> {
   const stateDir = await stateDirOf(opts.dir);
   const config = await loadConfig(stateDir);
   if (!config) throw new CoordError(`${opts.dir} is not a coord checkout; run coord init there first or pass --dir`, EXIT.USAGE);
-  const file = resolve(opts.project, HOOKS.claude.file);
-  const text = await readIfExists(file, "reading the Claude Code settings file");
   const changes: string[] = [];
+  // An older listen wrote into the project's shared settings (this machine's paths, in a file teams commit): out of it.
+  const shared = await takeOut(opts.project, CLAUDE_SHARED_SETTINGS);
+  if (shared) changes.push(shared);
   if (opts.off) {
     await updateListen(stateDir, (s) => {
       s.from = [];
     });
-    const r = uninstallListen(text, listenAllowRules());
-    if ("error" in r) throw new CoordError(r.error, EXIT.USAGE);
-    if (!r.removed) changes.push(`${HOOKS.claude.file}: no coord waiter in it, nothing changed`);
-    else if (r.text === undefined) {
-      await writeDurably(file, "{}\n");
-      changes.push(`${HOOKS.claude.file}: coord's waiter and tool rules taken out (it holds nothing else now)`);
-    } else {
-      await writeDurably(file, r.text);
-      changes.push(`${HOOKS.claude.file}: coord's waiter and tool rules taken out (${r.removed}); the rest kept as it was`);
-    }
+    changes.push((await takeOut(opts.project, LOCAL_SETTINGS)) ?? `${LOCAL_SETTINGS}: no coord waiter in it, nothing changed`);
     changes.push("nobody may wake an open session of this machine now");
     return { changes, notes: ["Sessions open now stop listening at their next turn's end (or restart them)."], from: [] };
   }
@@ -97,14 +152,16 @@ export async function listen(opts: ListenOptions): Promise<ListenResult> {
       if (n === config.name) throw new CoordError(`--from ${n}: that is this machine; name the machines whose messages may wake a session here`, EXIT.USAGE);
     }
   }
-  const r = installListen(text, LISTEN_EVENTS, listenHookEntry(waiterCommand(opts.dir)), listenAllowRules());
+  const file = resolve(opts.project, LOCAL_SETTINGS);
+  const text = await readIfExists(file, "reading the Claude Code local settings file");
+  const r = installListen(text, listenEntries(opts.dir), OLD_ALLOW_RULES, LOCAL_SETTINGS);
   if ("error" in r) throw new CoordError(r.error, EXIT.USAGE);
-  if (!r.changed) changes.push(`${HOOKS.claude.file}: already armed, nothing changed`);
+  if (!r.changed) changes.push(`${LOCAL_SETTINGS}: already armed, nothing changed`);
   else {
     await mkdir(dirname(file), { recursive: true });
     await writeDurably(file, r.text);
     changes.push(
-      `${HOOKS.claude.file}: ${text === undefined ? "written" : "updated"}: ${LISTEN_EVENTS.join(" and ")} hooks run coord's waiter (asyncRewake); coord's tools ${listenAllowRules().join(", ")} allowed`,
+      `${LOCAL_SETTINGS}: ${text === undefined ? "written" : "updated"}: ${LISTEN_EVENTS.join(" and ")} hooks run coord's waiter (asyncRewake); ${GATE_EVENT} gates a woken turn (coord's read tools and an answer in its thread run, anything else asks you); ${TYPED_EVENT} sees you type`,
     );
   }
   await updateListen(stateDir, (s) => {
@@ -112,7 +169,8 @@ export async function listen(opts: ListenOptions): Promise<ListenResult> {
   });
   changes.push(`who may wake a session: ${from === "ALL" ? "ALL (every machine of the fleet)" : from.join(", ")}`);
   const notes = [
-    "Claude Code reads .claude/settings.json at session start: restart open sessions (check with /hooks).",
+    `Claude Code reads ${LOCAL_SETTINGS} at session start: restart open sessions (check with /hooks). It holds this machine's paths; Claude Code keeps it out of git.`,
+    "A woken turn runs nothing but coord's read tools and an answer to the machine that woke it, in its thread, until you type: everything else waits for you.",
     "A woken session answers with coord's MCP tools: coord agent install claude --project <project> if the project has no coord server yet.",
     "Messages arrive with this machine's daemon (coord daemon install); the waiter reads only local state, never the hub.",
   ];
@@ -192,6 +250,8 @@ export interface WaitOptions {
   stderr: (text: string) => void;
   /** How often the session's process is checked (ms). */
   pollMs?: number;
+  /** The hook that runs it was armed with the gate (--gated): an older listen's waiter, without one, wakes nothing. */
+  gated?: boolean;
 }
 
 /** What the waiter ended with: 2 woke the session (the text went to stderr), 0 ended without a wake. */
@@ -200,7 +260,17 @@ export async function listenWait(opts: WaitOptions): Promise<0 | 2> {
   const stateDir = await stateDirOf(opts.dir);
   const config = await loadConfig(stateDir);
   if (!config) return 0;
-  const sessionId = typeof input.session_id === "string" && /^[A-Za-z0-9_.-]{1,200}$/.test(input.session_id) ? input.session_id : `pid-${process.ppid}`;
+  if (!opts.gated) {
+    // Armed by an older coord agent listen, with no gate on a woken turn's tools: it wakes nothing until listen runs again.
+    await appendLog(stateDir, {
+      kind: "listen",
+      machine: config.name,
+      ok: false,
+      error: `an open Claude Code session${typeof input.cwd === "string" ? ` in ${input.cwd.slice(0, 300)}` : ""} listens with an older setup that does not gate a woken turn's tools: it wakes for nothing until you run coord agent listen claude --from … there again`,
+    }).catch(() => {});
+    return 0;
+  }
+  const sessionId = typeof input.session_id === "string" && SESSION_ID.test(input.session_id) ? input.session_id : `pid-${process.ppid}`;
   const session = await sessionProcess();
   const me: Waiter = { pid: process.pid, session, since: new Date().toISOString(), ...(typeof input.cwd === "string" ? { cwd: input.cwd.slice(0, 500) } : {}) };
   const armed = await updateListen(stateDir, (s) => {
@@ -287,6 +357,9 @@ export async function listenWait(opts: WaitOptions): Promise<0 | 2> {
             if (own(s.waiters, sessionId)?.pid !== process.pid) return done(0); // replaced, or listening was turned off
             const { got, parents } = await take(s);
             if (got.length) {
+              // Locked before the session hears of it: its first tool call already meets the gate.
+              const now = new Date().toISOString();
+              await updateWoken(stateDir, sessionId, (w) => afterWake(w, got, (id) => threadRoot(id, parents), now, session));
               opts.stderr(wakeText(config.name, got, (id) => threadRoot(id, parents)));
               return done(2);
             }
@@ -320,4 +393,79 @@ export async function listenWait(opts: WaitOptions): Promise<0 | 2> {
 async function filesNow(paths: readonly string[]): Promise<string> {
   const stats = await Promise.all(paths.map((p) => stat(p).catch(() => undefined)));
   return stats.map((s) => (s ? `${s.size}:${s.mtimeMs}:${s.ino}` : "-")).join("|");
+}
+
+// -------------------------------------------------------- the gate
+
+export interface HookOptions {
+  dir: string;
+  stdin: NodeJS.ReadableStream;
+  now?: () => Date;
+}
+
+/**
+ * coord agent listen-gate: the PreToolUse hook's answer for a tool call of a woken session (core/oncall/listen.ts
+ * gate), as Claude Code reads it on stdout; empty when the session is not locked. Anything it cannot read asks.
+ */
+export async function listenGate(opts: HookOptions): Promise<string> {
+  const input = (await hookInput(opts.stdin)) as { session_id?: unknown; tool_name?: unknown; tool_input?: unknown };
+  const session = typeof input.session_id === "string" ? input.session_id : "";
+  const stateDir = await stateDirOf(opts.dir);
+  const woken = await readWoken(stateDir, session);
+  const tool = typeof input.tool_name === "string" ? input.tool_name : "";
+  let parents: ReadonlyMap<string, string> = new Map();
+  if (tool === "mcp__coord__send") {
+    const config = await loadConfig(stateDir);
+    if (config) parents = replyMap(await readMailbox(stateDir), config.name).parent;
+  }
+  const answer = gate(woken, tool, input.tool_input, (id) => threadRoot(id, parents));
+  if (!answer) return "";
+  return JSON.stringify({ hookSpecificOutput: { hookEventName: GATE_EVENT, permissionDecision: answer.decision, permissionDecisionReason: answer.reason } });
+}
+
+/**
+ * coord agent listen-typed: the UserPromptSubmit hook of a session the fleet woke. A prompt the person typed makes
+ * the session theirs again; one nobody typed (a wake, a task's notification) locks it again. Prints nothing (what a
+ * UserPromptSubmit hook prints joins the model's context).
+ */
+export async function listenTyped(opts: HookOptions): Promise<void> {
+  const input = (await hookInput(opts.stdin)) as { session_id?: unknown; prompt?: unknown };
+  const session = typeof input.session_id === "string" ? input.session_id : "";
+  const stateDir = await stateDirOf(opts.dir);
+  if (!(await readWoken(stateDir, session))) return;
+  const now = (opts.now?.() ?? new Date()).toISOString();
+  // A wake that came right after the person typed is still a wake; any other prompt nobody typed changes nothing.
+  const change = typedByPerson(input.prompt) ? "typedAt" : typeof input.prompt === "string" && input.prompt.includes(WAKE_HEAD) ? "lockedAt" : undefined;
+  if (change) await updateWoken(stateDir, session, (w) => ({ ...(w ?? { lockedAt: now, wakes: [] }), [change]: now }));
+}
+
+// ------------------------------------------- what a woken session sends
+
+/** The processes above this one (its parent first), as far as `depth` goes: Linux's /proc, else ps. */
+async function ancestors(depth = 12): Promise<number[]> {
+  const out: number[] = [];
+  let pid = process.ppid;
+  for (let i = 0; i < depth && pid > 1; i++) {
+    out.push(pid);
+    let parent = Number.NaN;
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => undefined);
+    if (stat !== undefined) parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    else parent = Number(await new Promise<string>((done) => execFile("ps", ["-o", "ppid=", "-p", String(pid)], { timeout: 2000 }, (e, so) => done(e ? "" : String(so).trim()))));
+    if (!Number.isInteger(parent) || parent <= 1) break;
+    pid = parent;
+  }
+  return out;
+}
+
+/**
+ * The agent's mark of a message sent from under a Claude Code session the fleet woke and nobody typed in since
+ * (its MCP server's send, or a command the person approved): an agent's, one turn past the messages that woke it.
+ * None from anywhere else.
+ */
+export async function wokenMark(stateDir: string): Promise<{ agent: { cli: string; chain: number } } | undefined> {
+  const locked = await lockedSessions(stateDir);
+  if (locked.size === 0) return undefined;
+  const up = new Set(await ancestors());
+  for (const w of locked.values()) if (w.pid !== undefined && up.has(w.pid)) return { agent: { cli: "claude", chain: wokenChain(w) } };
+  return undefined;
 }

@@ -14,6 +14,7 @@ import { lastFetchedModel } from "../sync/trust.js";
 import { type Machine, openMachine, READ_PATHS, type SyncResult, syncMachine } from "../sync/sync.js";
 import { publishNow } from "./publish-now.js";
 import { decisionOf } from "../core/oncall/approvals.js";
+import { wokenMark } from "./listen.js";
 import { publishSoon, type Soon } from "./sync-now.js";
 
 /** The repository as of the last fetch (works offline). */
@@ -75,10 +76,19 @@ export async function sendFrom(m: Machine, opts: Omit<SendOptions, "dir">): Prom
       );
   }
   const acks = await decidedRequest(m, opts.replyTo, text);
+  const onCall = agentMarkOf(process.env);
+  const mark = onCall.agent ? onCall : await wokenMark(m.stateDir);
   const id = await queueMessage(
     m,
     model,
-    { to: opts.to, text, priority, ...(opts.replyTo ? { replyTo: opts.replyTo } : {}), ...agentMarkOf(process.env), ...(acks.length ? { acks } : {}) },
+    {
+      to: opts.to,
+      text,
+      priority,
+      ...(opts.replyTo ? { replyTo: opts.replyTo } : {}),
+      ...mark,
+      ...(acks.length ? { acks } : {}),
+    },
     (data) => {
       if (opts.replyTo === undefined) return;
       const r = parseMessageId(opts.replyTo)!;
@@ -110,6 +120,7 @@ async function decidedRequest(m: Machine, replyTo: string | undefined, text: str
 /**
  * A message sent from inside an on-call turn (its agent's `coord send` or MCP `send`: sync/on-call.ts sets the
  * variables) carries the agent turns behind it, so a loop of agents asking agents ends (core/oncall/on-call.ts).
+ * One sent from a session the fleet woke is marked by the session's woken state instead (commands/listen.ts wokenMark).
  */
 function agentMarkOf(env: NodeJS.ProcessEnv): { agent?: { cli?: string; chain: number } } {
   const chain = Number(env[ON_CALL_CHAIN_ENV]);

@@ -3,11 +3,11 @@
 // took. `.git/coord/listen/state.json`, in a folder of its own: a waiter arms
 // at every turn's end, and its writes are no change a sync acts on (the quiet
 // stamp looks only at the files of .git/coord itself).
-import { mkdir } from "node:fs/promises";
+import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import * as z from "zod";
 import { machineNameProblem } from "../core/files/names.js";
-import type { ListenSettings, Waiter } from "../core/oncall/listen.js";
+import { isLocked, type ListenSettings, type Waiter, type Woken } from "../core/oncall/listen.js";
 import { ownTable } from "../core/types.js";
 import { checkState, setAside } from "./corrupt.js";
 import { readIfExists, updateLocked } from "./files.js";
@@ -75,4 +75,71 @@ export async function updateListen<T>(stateDir: string, change: (s: ListenState)
       return r;
     },
   );
+}
+
+// ------------------------------------------------ woken sessions
+
+/** A session id as Claude Code gives it, fit to name a file; anything else is no session id. */
+export const SESSION_ID = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}$/;
+
+/** The folder of the woken sessions' files: one per session (`<session id>.json`), read by the gate's fast check. */
+export const wokenDir = (stateDir: string) => join(listenDir(stateDir), "woken");
+export const wokenPath = (stateDir: string, session: string) => join(wokenDir(stateDir), `${session}.json`);
+
+const wokenSchema = z.object({
+  pid: z.number().int().positive().optional(),
+  lockedAt: z.string(),
+  typedAt: z.string().optional(),
+  wakes: z.array(z.object({ id: z.string(), from: z.string(), root: z.string(), chain: z.number().int().min(0), at: z.string() })),
+});
+
+/**
+ * A session's woken state: none when the fleet never woke it. A file that cannot be read is a locked session that
+ * nobody woke by name (fail closed: every tool but coord's read tools asks until the person types).
+ */
+export async function readWoken(stateDir: string, session: string): Promise<Woken | undefined> {
+  if (!SESSION_ID.test(session)) return undefined;
+  const text = await readIfExists(wokenPath(stateDir, session));
+  if (text === undefined) return undefined;
+  const r = checkState(text, wokenSchema);
+  return r.ok ? (r.data as Woken) : { lockedAt: "9999", wakes: [] };
+}
+
+/** A read-modify-write of one session's woken state, under its own lock; the change returns the new state. */
+export async function updateWoken(stateDir: string, session: string, change: (w: Woken | undefined) => Woken): Promise<Woken | undefined> {
+  if (!SESSION_ID.test(session)) return undefined;
+  const dir = wokenDir(stateDir);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  return updateLocked(
+    dir,
+    `${session}.json`,
+    {
+      read: async () => ({ w: await readWoken(stateDir, session) }),
+      path: wokenPath(stateDir, session),
+      render: (d: { w: Woken | undefined }) => (d.w ? `${JSON.stringify(d.w, null, 2)}\n` : ""),
+      what: "woken session's state",
+    },
+    (d) => {
+      d.w = change(d.w);
+      return d.w;
+    },
+  );
+}
+
+/** Every woken session's state that is locked now, by session id. */
+export async function lockedSessions(stateDir: string): Promise<Map<string, Woken>> {
+  const out = new Map<string, Woken>();
+  const names = await readdir(wokenDir(stateDir)).catch(() => [] as string[]);
+  for (const n of names) {
+    const id = n.endsWith(".json") ? n.slice(0, -5) : "";
+    if (!SESSION_ID.test(id)) continue;
+    const w = await readWoken(stateDir, id);
+    if (isLocked(w)) out.set(id, w!);
+  }
+  return out;
+}
+
+/** Takes out a session's woken state (its session ended). */
+export async function dropWoken(stateDir: string, session: string): Promise<void> {
+  if (SESSION_ID.test(session)) await rm(wokenPath(stateDir, session), { force: true });
 }

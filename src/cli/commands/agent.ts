@@ -11,7 +11,7 @@ import { DIGEST_SHOWN, MAX_SHOWN } from "../../core/oncall/approvals.js";
 import { showRequest, shownLines } from "../../commands/approve.js";
 import { ON_CALL_FIELDS } from "../../core/oncall/settings.js";
 import { CoordError, EXIT } from "../../errors.js";
-import { listen, listening, listenWait } from "../../commands/listen.js";
+import { listen, listenGate, listening, listenTyped, listenWait } from "../../commands/listen.js";
 
 /** coord agent install|uninstall <cli> (the MCP server), coord agent hooks install|uninstall <cli>. */
 export function registerAgent(program: Command, io: Io): void {
@@ -35,7 +35,8 @@ export function registerAgent(program: Command, io: Io): void {
         "after",
         `
 Files (in the project; --global: in your home):
-  claude    .mcp.json             mcpServers.coord (Claude Code asks once to approve a project's servers)
+  claude    ~/.claude.json        projects["<project>"].mcpServers.coord: Claude Code's local scope (this project, this
+                                  machine; an older install's entry in the project's .mcp.json is taken out)
   codex     .codex/config.toml    [mcp_servers.coord] (read in a trusted project only)
   opencode  opencode.json         mcp.coord (opencode.jsonc when the project has that one)
   cursor    .cursor/mcp.json      mcpServers.coord
@@ -94,18 +95,20 @@ function registerListen(agent: Command, io: Io): void {
     .description("an open Claude Code session in the project wakes when a message for this machine arrives from a sender you allow, with nobody typing")
     .addArgument(new Argument("[cli]", "the agent CLI (only Claude Code can be woken from outside today)").choices(["claude"]))
     .addOption(dirOption())
-    .option("--project <dir>", "the project whose sessions listen (its .claude/settings.json; default: the current directory)")
+    .option("--project <dir>", "the project whose sessions listen (its .claude/settings.local.json; default: the current directory)")
     .option("--from <machines>", "who may wake a session: machine names separated by commas, or ALL (nobody by default)")
     .option("--off", "nobody may wake a session; take coord's waiter out of the project's settings")
     .option("--json", "with no cli: print who may wake a session and which sessions listen, as JSON")
     .addHelpText(
       "after",
       `
-With a cli, it arms coord's waiter in the project's .claude/settings.json (SessionStart and Stop hooks with
-asyncRewake) and allows coord's MCP tools whoami, inbox, thread, send and status there, so a woken turn can
-answer without a person approving each call. The session's permission mode is never changed. When a message
-from an allowed machine is delivered (by this machine's daemon), the idle session gets a turn with it, framed
-as a colleague's message (its id, its thread), and the message is marked read. Requests for a permission never
+With a cli, it arms coord's hooks in the project's .claude/settings.local.json (this machine's paths, in the
+file Claude Code keeps out of git): a waiter on SessionStart and Stop (asyncRewake), a gate on PreToolUse and
+a look at UserPromptSubmit. When a message from an allowed machine is delivered (by this machine's daemon),
+the idle session gets a turn with it, framed as a colleague's message (its id, its thread), and the message
+is marked read. Until the person types, that session runs by itself only coord's read tools (whoami, inbox,
+thread, status) and a send that answers the machine that woke it, in its thread; every other tool call asks
+the person, in every permission mode. What it sends is marked as an agent's (counted in the chain of 8). Requests for a permission never
 wake a session: a person answers those. Without a cli: who may wake a session, and which sessions listen.
 ${EXIT_CODES}${examples(
   "coord agent listen claude --from soda-yeti,izzit7 --project ~/dev/app --dir ~/fleet",
@@ -143,9 +146,25 @@ ${EXIT_CODES}${examples(
     .command("listen-wait", { hidden: true })
     .description("the waiter coord agent listen arms in Claude Code's hooks: exits 2 with a message's text when one wakes the session")
     .addOption(dirOption())
-    .action(async (o: { dir?: string }) => {
-      const code = await listenWait({ dir: await resolveDir(o.dir), stdin: process.stdin, stderr: (t) => process.stderr.write(`${t}\n`) });
+    .option("--gated", "armed with the gate on a woken turn's tools (an older setup without it wakes nothing)")
+    .action(async (o: { dir?: string; gated?: boolean }) => {
+      const code = await listenWait({ dir: await resolveDir(o.dir), stdin: process.stdin, stderr: (t) => process.stderr.write(`${t}\n`), gated: o.gated === true });
       process.exitCode = code;
+    });
+  agent
+    .command("listen-gate", { hidden: true })
+    .description("the PreToolUse hook coord agent listen arms: while the fleet woke the session, only coord's read tools and an answer in the thread run by themselves")
+    .addOption(dirOption())
+    .action(async (o: { dir?: string }) => {
+      const out = await listenGate({ dir: await resolveDir(o.dir), stdin: process.stdin });
+      if (out) io.out(out);
+    });
+  agent
+    .command("listen-typed", { hidden: true })
+    .description("the UserPromptSubmit hook coord agent listen arms: the person typing makes a woken session theirs again")
+    .addOption(dirOption())
+    .action(async (o: { dir?: string }) => {
+      await listenTyped({ dir: await resolveDir(o.dir), stdin: process.stdin });
     });
 }
 

@@ -41,7 +41,7 @@ order_add publish at once (later: true: with the next sync); reserve and release
 at once with now: true. inbox with wait returns when a new message arrives. stdout carries the protocol
 only; logs go to stderr.
 ${EXIT_CODES}${examples(
-  "coord agent install claude --project ~/dev/app --dir ~/fleet   # registers it in ~/dev/app/.mcp.json",
+  "coord agent install claude --project ~/dev/app --dir ~/fleet   # registers it for ~/dev/app in ~/.claude.json (local scope)",
   "coord mcp --dir ~/fleet   # what the agent CLI runs",
   'npx @modelcontextprotocol/inspector node "$(command -v coord)" mcp --dir ~/fleet   # try it by hand',
 )}`,

@@ -36,7 +36,8 @@ function cursorCommand(promptFile: string, field: "additional_context" | "follow
 export const HOOKS: Record<HookAgent, HookPlan> = {
   // UserPromptSubmit only: its stdout joins the context before every prompt, the first one included
   // (a SessionStart hook as well showed the messages twice on the first prompt).
-  claude: { kind: "json", file: ".claude/settings.json", events: ["UserPromptSubmit"], entry: (p) => ({ hooks: [{ type: "command", command: catCommand(p), timeout: 5 }] }) },
+  // The project's local settings: the hook names this machine's prompt file (.claude/settings.json is the team's).
+  claude: { kind: "json", file: ".claude/settings.local.json", events: ["UserPromptSubmit"], entry: (p) => ({ hooks: [{ type: "command", command: catCommand(p), timeout: 5 }] }) },
   codex: { kind: "json", file: ".codex/hooks.json", events: ["UserPromptSubmit"], entry: (p) => ({ hooks: [{ type: "command", command: catCommand(p), timeout: 5 }] }) },
   cursor: {
     kind: "json",
@@ -76,6 +77,9 @@ export const CoordInbox = async () => {
 `,
   },
 };
+
+/** Claude Code's shared settings of a project (a file teams commit): an older coord wrote its hooks there. */
+export const CLAUDE_SHARED_SETTINGS = ".claude/settings.json";
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -149,40 +153,42 @@ export function uninstallJson(agent: HookAgent, text: string | undefined): { tex
 
 // ------------------------------------------ an open session hears the fleet
 
-/** coord's waiter in a hook entry (coord agent listen). */
-const LISTEN_OURS = /\bagent'? '?listen-wait\b/;
+/** coord's waiter, gate or typed-prompt hook in a hook entry (coord agent listen). */
+const LISTEN_OURS = /\bagent'? '?listen-wait\b|coord-listen-(gate|typed)\b/;
 
 const isListenEntry = (entry: unknown): boolean =>
   isObject(entry) && Array.isArray(entry.hooks) && entry.hooks.some((h) => isObject(h) && typeof h.command === "string" && LISTEN_OURS.test(h.command));
 
 /**
- * Claude Code's settings.json with coord's waiter armed on `events` (each entry `entry`, replacing any it wrote
- * before) and `allow` added to permissions.allow; or why it cannot be changed. Everything else is kept as it was.
+ * Claude Code's settings with coord's listen hooks armed (`entries`: each event's entry, replacing any coord wrote
+ * before), and the permission rules an older listen added (`drop`) taken out; or why it cannot be changed.
+ * Everything else is kept as it was.
  */
 export function installListen(
   text: string | undefined,
-  events: readonly string[],
-  entry: Record<string, unknown>,
-  allow: readonly string[],
+  entries: Readonly<Record<string, Record<string, unknown>>>,
+  drop: readonly string[],
+  file: string = HOOKS.claude.file,
 ): { text: string; changed: boolean } | { error: string } {
-  const parsed = parse(HOOKS.claude.file, text);
+  const parsed = parse(file, text);
   if (typeof parsed === "string") return { error: parsed };
-  const { config } = withoutListen(parsed, []);
+  const { config } = withoutListen(parsed, drop);
   const hooks: Json = isObject(config.hooks) ? { ...config.hooks } : {};
-  for (const event of events) hooks[event] = [...(Array.isArray(hooks[event]) ? (hooks[event] as unknown[]) : []), entry];
-  const permissions: Json = isObject(config.permissions) ? { ...config.permissions } : {};
-  const had = Array.isArray(permissions.allow) ? (permissions.allow as unknown[]) : [];
-  permissions.allow = [...had, ...allow.filter((a) => !had.includes(a))];
-  const out = render({ ...config, permissions, hooks });
+  for (const [event, entry] of Object.entries(entries)) hooks[event] = [...(Array.isArray(hooks[event]) ? (hooks[event] as unknown[]) : []), entry];
+  const out = render({ ...config, hooks });
   return { text: out, changed: out !== text };
 }
 
-/** The settings without coord's waiter entries and without the `allow` rules coord added (undefined: nothing else was in it). */
-export function uninstallListen(text: string | undefined, allow: readonly string[]): { text: string | undefined; removed: number } | { error: string } {
+/** The settings without coord's listen entries and without the `drop` rules (undefined: nothing else was in it). */
+export function uninstallListen(
+  text: string | undefined,
+  drop: readonly string[],
+  file: string = HOOKS.claude.file,
+): { text: string | undefined; removed: number } | { error: string } {
   if (text === undefined) return { text: undefined, removed: 0 };
-  const parsed = parse(HOOKS.claude.file, text);
+  const parsed = parse(file, text);
   if (typeof parsed === "string") return { error: parsed };
-  const { config, removed } = withoutListen(parsed, allow);
+  const { config, removed } = withoutListen(parsed, drop);
   if (!removed) return { text, removed: 0 };
   return { text: Object.keys(config).filter((k) => k !== "$schema").length ? render(config) : undefined, removed };
 }

@@ -297,3 +297,45 @@ function uninstallToml(plan: Plan, file: string, text: string): Uninstalled {
     return { error: `could not take the [${group}.${name}] table out of ${file} without changing the rest; remove it by hand` };
   return { text: out, removed: true };
 }
+
+// ------------------------------------------------ Claude Code's local scope
+
+/**
+ * Claude Code's local scope: the servers of one project on this machine only, in ~/.claude.json under
+ * projects["<the project's absolute path>"].mcpServers (what `claude mcp add --scope local` writes). No file of the
+ * project holds this machine's paths, and no approval of a project's servers is asked.
+ */
+export const CLAUDE_LOCAL_FILE = ".claude.json";
+const localPath = (project: string) => ["projects", project, "mcpServers", SERVER_NAME];
+
+/** ~/.claude.json with coord's server in the project's local scope (Claude Code's other settings kept), or why not. */
+export function installClaudeLocal(file: string, text: string | undefined, project: string, cmd: ServerCommand): Installed {
+  const start = text === undefined || text.trim() === "" ? "{}\n" : text;
+  const root = readJson(file, start);
+  if (typeof root === "string") return { error: root };
+  const projects = root.projects;
+  const entry = MCP_PLANS.claude.entry(cmd);
+  const servers = isRecord(projects) && isRecord(projects[project]) ? projects[project].mcpServers : undefined;
+  if (servers !== undefined && !isRecord(servers)) return { error: `${file}: projects["${project}"].mcpServers is not an object; fix it, then run this again` };
+  const existing = servers?.[SERVER_NAME];
+  if (existing !== undefined && !isCoordEntry(existing)) return { error: notOursError(file) };
+  if (existing !== undefined && isDeepStrictEqual(existing, entry) && text !== undefined) return { text, changed: false };
+  let out = applyEdits(start, modify(start, localPath(project), entry, FORMAT));
+  if (!out.endsWith("\n")) out += "\n";
+  return { text: out, changed: out !== text };
+}
+
+/** ~/.claude.json without coord's server in the project's local scope; the file stays (it is Claude Code's). */
+export function uninstallClaudeLocal(file: string, text: string | undefined, project: string): Uninstalled {
+  if (text === undefined) return { text: undefined, removed: false };
+  const root = readJson(file, text);
+  if (typeof root === "string") return { error: root };
+  const p = isRecord(root.projects) ? root.projects[project] : undefined;
+  const servers = isRecord(p) && isRecord(p.mcpServers) ? p.mcpServers : undefined;
+  const existing = servers?.[SERVER_NAME];
+  if (existing === undefined) return { text, removed: false };
+  if (!isCoordEntry(existing)) return { text, removed: false, notOurs: true };
+  let out = applyEdits(text, modify(text, localPath(project), undefined, FORMAT));
+  if (Object.keys(servers!).length === 1) out = applyEdits(out, modify(out, localPath(project).slice(0, 3), {}, FORMAT));
+  return { text: out.endsWith("\n") ? out : `${out}\n`, removed: true };
+}

@@ -2,10 +2,17 @@ import { describe, expect, it } from "vitest";
 import { installListen, uninstallListen } from "../../../src/core/agents/hooks.js";
 import type { InboxMessage } from "../../../src/core/messages/messages.js";
 import {
+  afterWake,
+  gate,
+  gateHookEntry,
+  isLocked,
   LISTEN_EVENTS,
-  listenAllowRules,
   listenHookEntry,
   MAX_AGENT_WAKES,
+  OLD_ALLOW_RULES,
+  typedByPerson,
+  type Woken,
+  wokenChain,
   MAX_WAKE_TEXT,
   standDown,
   threadRoot,
@@ -34,6 +41,8 @@ describe("which messages wake a listening session", () => {
     msg("d/b/2", "an answer of d's agent", { agent: { answer: true } }),
     msg("e/b/1", "the ninth answer of agents in a thread", { replyTo: "b/e/8", agent: { answer: true } }),
     msg("e/b/2", "a person's message in that thread", { replyTo: "b/e/8" }),
+    msg("f/b/1", "written by the 8th agent turn in a row (a woken session's send counts)", { agent: { cli: "claude", chain: 8 } }),
+    msg("f/b/2", "written by the 7th", { agent: { cli: "claude", chain: 7 } }),
   ];
   const context: WakeContext = {
     isAcked: (m) => m.id === "a/b/5",
@@ -49,7 +58,8 @@ describe("which messages wake a listening session", () => {
     { from: ["x"], wakes: [], why: "a sender whose signature does not verify never" },
     { from: ["d"], wakes: ["d/b/2"], why: "what the agent on call answers is its own (its answers are not)" },
     { from: ["e"], wakes: ["e/b/2"], why: `agents' answers stop waking a thread after ${MAX_AGENT_WAKES}; a person's message still does` },
-    { from: "ALL" as const, wakes: ["a/b/1", "c/b/1", "a/ALL/4", "a/b/7", "d/b/2", "e/b/2"], why: "ALL: every verified sender" },
+    { from: ["f"], wakes: ["f/b/2"], why: "the chain rule: a message behind 8 agent turns in a row wakes nothing" },
+    { from: "ALL" as const, wakes: ["a/b/1", "c/b/1", "a/ALL/4", "a/b/7", "d/b/2", "e/b/2", "f/b/2"], why: "ALL: every verified sender" },
   ])("from $from: $why", ({ from, wakes }) => {
     expect(wakeable(inbox, context, { from }).map((m) => m.id)).toEqual(wakes);
   });
@@ -128,36 +138,107 @@ describe("one waiter per session", () => {
   ])("$why", ({ existing, stand }) => expect(standDown(existing, 7, alive)).toBe(stand));
 });
 
-describe("the project's settings", () => {
-  const entry = listenHookEntry("'/usr/bin/node' '/x/coord.mjs' 'agent' 'listen-wait' '--dir' '/f'");
-  it("arms the waiter on SessionStart and Stop, allows coord's fleet tools, keeps the rest", () => {
+describe("the project's local settings", () => {
+  const entry = listenHookEntry("'/usr/bin/node' '/x/coord.mjs' 'agent' 'listen-wait' '--dir' '/f' '--gated'");
+  const gateEntry = gateHookEntry("'/usr/bin/node' '-e' '/*coord-listen-gate*/…' '/x/coord.mjs' '/f' '/f/.git/coord/listen/woken' 'gate'");
+  const typedEntry = gateHookEntry("'/usr/bin/node' '-e' '/*coord-listen-typed*/…' '/x/coord.mjs' '/f' '/f/.git/coord/listen/woken' 'typed'");
+  const entries = { ...Object.fromEntries(LISTEN_EVENTS.map((e) => [e, entry])), PreToolUse: gateEntry, UserPromptSubmit: typedEntry };
+  it("arms the waiter on SessionStart and Stop, the gate and the typed prompt; keeps the rest", () => {
     const before = JSON.stringify({
       model: "opus",
       permissions: { allow: ["Bash(ls)"], deny: ["Read(.env)"] },
       hooks: { Stop: [{ hooks: [{ type: "command", command: "mine" }] }] },
     });
-    const r = installListen(before, LISTEN_EVENTS, entry, listenAllowRules());
+    const r = installListen(before, entries, OLD_ALLOW_RULES);
     if ("error" in r) throw new Error(r.error);
     const j = JSON.parse(r.text);
     expect(j.model).toBe("opus");
-    expect(j.permissions).toEqual({ allow: ["Bash(ls)", ...listenAllowRules()], deny: ["Read(.env)"] });
+    // No tool is allowed by a rule any more (a free send was one): the gate lets a woken turn read and answer.
+    expect(j.permissions).toEqual({ allow: ["Bash(ls)"], deny: ["Read(.env)"] });
     expect(j.hooks.SessionStart).toEqual([entry]);
     expect(j.hooks.Stop).toEqual([{ hooks: [{ type: "command", command: "mine" }] }, entry]);
+    expect(j.hooks.PreToolUse).toEqual([gateEntry]);
+    expect(j.hooks.UserPromptSubmit).toEqual([typedEntry]);
     expect(entry.hooks).toEqual([expect.objectContaining({ asyncRewake: true })]);
-    // Again: the same text (no second entry, no rule twice).
-    const again = installListen(r.text, LISTEN_EVENTS, entry, listenAllowRules());
-    expect(again).toEqual({ text: r.text, changed: false });
+    // Again: the same text (no second entry).
+    expect(installListen(r.text, entries, OLD_ALLOW_RULES)).toEqual({ text: r.text, changed: false });
     // Off: exactly what it added goes.
-    const off = uninstallListen(r.text, listenAllowRules());
+    const off = uninstallListen(r.text, OLD_ALLOW_RULES);
     if ("error" in off) throw new Error(off.error);
     expect(JSON.parse(off.text!)).toEqual(JSON.parse(before));
   });
+  it("an older listen's entries and its free send rule are taken out", () => {
+    const older = JSON.stringify({
+      permissions: { allow: ["Bash(ls)", ...OLD_ALLOW_RULES] },
+      hooks: { SessionStart: [listenHookEntry("'/usr/bin/node' '/x/coord.mjs' 'agent' 'listen-wait' '--dir' '/f'")] },
+    });
+    const off = uninstallListen(older, OLD_ALLOW_RULES);
+    if ("error" in off) throw new Error(off.error);
+    expect(JSON.parse(off.text!)).toEqual({ permissions: { allow: ["Bash(ls)"] } });
+    expect(off.removed).toBe(6);
+  });
   it("a file it cannot read is left alone, with why", () => {
-    expect(installListen("{ not json", LISTEN_EVENTS, entry, [])).toEqual({ error: expect.stringContaining("not valid JSON") });
+    expect(installListen("{ not json", entries, [], ".claude/settings.local.json")).toEqual({ error: expect.stringContaining(".claude/settings.local.json is not valid JSON") });
   });
   it("a file that held only coord's entries is empty after", () => {
-    const r = installListen(undefined, LISTEN_EVENTS, entry, listenAllowRules());
+    const r = installListen(undefined, entries, OLD_ALLOW_RULES);
     if ("error" in r) throw new Error(r.error);
-    expect(uninstallListen(r.text, listenAllowRules())).toEqual({ text: undefined, removed: 7 });
+    expect(uninstallListen(r.text, OLD_ALLOW_RULES)).toEqual({ text: undefined, removed: 4 });
   });
+});
+
+describe("a woken session's gate", () => {
+  const t0 = "2026-11-28T10:00:00.000Z";
+  const woken = afterWake(undefined, [msg("a/b/3", "run the tests", { replyTo: "b/a/2" })], () => "a/b/1", t0, 4242);
+  const roots = new Map([
+    ["a/b/3", "a/b/1"],
+    ["a/b/1", "a/b/1"],
+    ["c/b/1", "c/b/1"],
+  ]);
+  const rootOf = (id: string) => roots.get(id) ?? id;
+  it.each([
+    { tool: "mcp__coord__inbox", input: {}, decision: "allow", why: "coord's read tools" },
+    { tool: "mcp__coord__thread", input: { with: "a" }, decision: "allow", why: "coord's read tools" },
+    { tool: "ToolSearch", input: { query: "select:mcp__coord__send" }, decision: "allow", why: "loading coord's tools" },
+    { tool: "mcp__coord__send", input: { to: "a", body: "done", reply_to: "a/b/3" }, decision: "allow", why: "an answer to the waker in its thread" },
+    { tool: "mcp__coord__send", input: { to: "a", body: "done", reply_to: "a/b/1" }, decision: "allow", why: "another message of that thread" },
+    { tool: "mcp__coord__send", input: { to: "c", body: "x", reply_to: "a/b/3" }, decision: "ask", why: "to another machine" },
+    { tool: "mcp__coord__send", input: { to: "ALL", body: "x", reply_to: "a/b/3" }, decision: "ask", why: "to ALL" },
+    { tool: "mcp__coord__send", input: { to: "a", body: "x" }, decision: "ask", why: "a new thread" },
+    { tool: "mcp__coord__send", input: { to: "c", body: "x", reply_to: "c/b/1" }, decision: "ask", why: "another thread" },
+    { tool: "mcp__coord__send", input: { to: "a", body: "x", reply_to: "not-an-id" }, decision: "ask", why: "no message id" },
+    { tool: "mcp__coord__approve", input: { request: "a/b/9", decision: "approve" }, decision: "ask", why: "a decision is the person's" },
+    { tool: "mcp__coord__order_add", input: {}, decision: "ask", why: "any other coord tool" },
+    { tool: "Read", input: { file_path: "/etc/shadow" }, decision: "ask", why: "Read" },
+    { tool: "Bash", input: { command: "cat ~/.ssh/id_ed25519" }, decision: "ask", why: "Bash" },
+    { tool: "mcp__other__x", input: {}, decision: "ask", why: "another MCP server's tool" },
+    { tool: "Task", input: {}, decision: "ask", why: "a subagent" },
+  ])("$tool: $decision ($why)", ({ tool, input, decision }) => {
+    expect(gate(woken, tool, input, rootOf)?.decision).toBe(decision);
+  });
+  it("says who woke it and how the person takes it back", () => {
+    expect(gate(woken, "Bash", {}, rootOf)?.reason).toMatch(/started by a message from machine a \(a\/b\/3\), not by you.*typing a prompt makes the session yours again/);
+  });
+  it("a session the person typed in since is theirs: no answer, the settings decide", () => {
+    expect(gate({ ...woken, typedAt: "2026-11-28T10:00:05.000Z" }, "Bash", {}, rootOf)).toBeUndefined();
+    expect(gate(undefined, "Bash", {}, rootOf)).toBeUndefined();
+    // A wake after the typing locks it again.
+    expect(isLocked({ ...woken, typedAt: "2026-11-28T10:00:05.000Z", lockedAt: "2026-11-28T10:00:06.000Z" })).toBe(true);
+  });
+  it("what it sends is one agent turn past what woke it", () => {
+    expect(wokenChain(woken)).toBe(1);
+    const w: Woken = afterWake(woken, [msg("a/b/4", "an agent's", { agent: { cli: "claude", chain: 3 } })], () => "a/b/1", "2026-11-28T10:01:00.000Z");
+    expect(w.pid).toBe(4242);
+    expect(wokenChain(w)).toBe(4);
+    expect(wokenChain({ ...w, typedAt: "2026-11-28T10:00:30.000Z" })).toBe(4); // only the wakes since the person typed
+  });
+});
+
+describe("who typed a prompt", () => {
+  it.each([
+    { prompt: "please rebase", person: true },
+    { prompt: "<task-notification>\n<summary>Stop hook feedback</summary>\n</task-notification>\n<system-reminder>…", person: false },
+    { prompt: "coord: a message for this machine (b) from the fleet arrived while this session listened.\n…", person: false },
+    { prompt: undefined, person: false },
+  ])("$prompt: $person", ({ prompt, person }) => expect(typedByPerson(prompt)).toBe(person));
 });
