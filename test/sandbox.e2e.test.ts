@@ -34,6 +34,13 @@ function attempts(dir: string): string {
     `echo "secrets: $(cat '${join(state, "secrets.yaml")}' 2>&1 | head -c 200)"`,
     `echo 'agentSandbox: off' >> '${join(state, "machine.yaml")}' 2>&1; echo "yaml: $?"`,
     `echo "pins: $(echo x >> '${join(state, "machine_signers")}' 2>&1; echo $?)"`,
+    `echo "gitconfig: $(git -C '${dir}' config core.fsmonitor 'touch /tmp/pwned' >/dev/null 2>&1; echo $?)"`,
+    `echo "hook: $(echo 'touch /tmp/pwned' > '${join(dir, ".git", "hooks", "pre-push")}' 2>&1; echo $?)"`,
+    `echo "trust: $(echo '{}' > '${join(state, "trust.json")}' 2>&1; echo $?)"`,
+    `echo "journal: $(echo '{}' > '${join(state, "journal.json")}' 2>&1; echo $?)"`,
+    `echo "tree: $(echo x > '${join(dir, "ORDERS.json")}' 2>&1; echo $?)"`,
+    `echo "outside: $(touch /usr/local/coord-pwned >/dev/null 2>&1; echo $?)"`,
+    `echo "mailbox: $(cp '${join(state, "mailbox.json")}' '${join(state, "mailbox.json")}.x' && mv '${join(state, "mailbox.json")}.x' '${join(state, "mailbox.json")}'; echo $?)"`,
   ].join("\n");
 }
 
@@ -41,7 +48,7 @@ function attempts(dir: string): string {
 async function asAnAgent(dir: string, script: string): Promise<string> {
   const m = await openMachine(dir);
   const tmp = await tempDir("coord-sandbox-tmp-");
-  const shielded = await shieldAgent(m, ["/bin/sh", "-c", script], { program: "the shell" });
+  const shielded = await shieldAgent(m, ["/bin/sh", "-c", script], { program: "the shell", cwd: tmp });
   if ("refused" in shielded) throw new Error(shielded.refused);
   const r = await runTask({ argv: shielded.argv, cwd: tmp, env: { PATH: process.env.PATH ?? "", TMPDIR: tmp, ...shielded.env }, timeout: 30, logFile: join(tmp, "log") });
   return r.tail;
@@ -75,6 +82,10 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     expect(out).toMatch(/^secrets: cat: .*secrets\.yaml: Permission denied$/m);
     expect(out).toMatch(/^yaml: [1-9]/m);
     expect(out).toMatch(/^pins: .*[1-9]$/m);
+    // Nothing the daemon runs or trusts can be written: the checkout's git config and hooks, its tree, the state it
+    // accepted, anything outside the holes; coord's own tools still write the mailbox.
+    for (const what of ["gitconfig", "hook", "trust", "journal", "tree", "outside"]) expect(out, what).toMatch(new RegExp(`^${what}: .*[1-9]$`, "m"));
+    expect(out).toMatch(/^mailbox: 0$/m);
     expect(await readFile(join(dir, ".git", "coord", "machine.yaml"), "utf8")).not.toContain("agentSandbox: off");
     expect(await readFile(join(dir, ".git", "coord", "machine_signers"), "utf8")).toBe("other ssh-ed25519 AAAA\n");
 

@@ -53,13 +53,13 @@ async function findTool(): Promise<SandboxTool> {
   if (process.platform === "linux") {
     const path = await onPath("bwrap");
     if (!path) return { kind: "none", why: "bubblewrap (bwrap) is not on PATH" };
-    const failed = await trial([path, ...bwrapArgs({ hide: [], guard: [] }, process.getuid?.() === 0), "--", "true"]);
+    const failed = await trial([path, ...bwrapArgs({ hide: [], guard: [], write: [] }, process.getuid?.() === 0), "--", "true"]);
     if (failed) return { kind: "none", why: `bubblewrap at ${path} cannot make a sandbox here: ${failed}` };
     return { kind: "bwrap", path };
   }
   if (process.platform === "darwin") {
     const path = "/usr/bin/sandbox-exec";
-    const failed = await trial([path, "-p", seatbeltProfile({ hide: [], guard: [] }), "--", "/usr/bin/true"]);
+    const failed = await trial([path, "-p", seatbeltProfile({ hide: [], guard: [], write: [] }), "--", "/usr/bin/true"]);
     if (failed) return { kind: "none", why: `sandbox-exec cannot make a sandbox here: ${failed}` };
     return { kind: "seatbelt", path };
   }

@@ -2,36 +2,75 @@
 // machine's shield (core/agents/sandbox.ts): its private keys and secret store
 // hidden, the files that say whom it trusts read-only. This is where the
 // shield's paths are found on disk and the agent's command line is wrapped.
-import { access, constants, readdir, realpath, stat } from "node:fs/promises";
-import { join } from "node:path";
-import { privateKeyNames, SANDBOXED_ENV, type Shield, sandboxSetting, SANDBOX_SETTING_ENV, sandboxVerdict, shieldedArgv, type SandboxVerdict } from "../core/agents/sandbox.js";
+import { access, constants, mkdir, readdir, realpath, stat } from "node:fs/promises";
+import { homedir, tmpdir } from "node:os";
+import { basename, dirname, join } from "node:path";
+import {
+  agentHomes,
+  privateKeyNames,
+  writableStateEntry,
+  SANDBOXED_ENV,
+  type Shield,
+  sandboxSetting,
+  SANDBOX_SETTING_ENV,
+  sandboxVerdict,
+  shieldedArgv,
+  type SandboxVerdict,
+} from "../core/agents/sandbox.js";
 import { runTask } from "../runner/run.js";
 import { onPath, sandboxTool } from "../runner/sandbox.js";
 import { configPath } from "../state/config.js";
 import { secretsPath } from "../state/secrets.js";
-import { pinsPath, signersFiles, signingKeyPath } from "../state/trust.js";
+import { writeDurably } from "../state/files.js";
+import { pinsPath, savePins, signersFiles, signingKeyPath } from "../state/trust.js";
 import type { Machine } from "./machine.js";
 
-/** `path` resolved (symbolic links followed), when it is a file that exists. */
-async function existing(path: string): Promise<string | undefined> {
+/** `path` resolved (symbolic links followed), when it exists (a file, or a directory when `dirs`). */
+async function existing(path: string, dirs = false): Promise<string | undefined> {
   try {
     const real = await realpath(path);
-    return (await stat(real)).isFile() ? real : undefined;
+    const st = await stat(real);
+    return st.isFile() || (dirs && st.isDirectory()) ? real : undefined;
   } catch {
     return undefined;
   }
 }
 
-const present = async (paths: string[]) => [...new Set((await Promise.all(paths.map(existing))).filter((p): p is string => p !== undefined))];
+const present = async (paths: string[], dirs = false) => [...new Set((await Promise.all(paths.map((p) => existing(p, dirs)))).filter((p): p is string => p !== undefined))];
 
-/** The files of machine `m` an agent must not read, and those it must not change, as they are on disk now. */
-export async function machineShield(m: Pick<Machine, "stateDir" | "config">): Promise<Shield> {
+/** Where the agent runs and which CLI it is: its cwd and the CLI's own state are the holes it writes beside coord's. */
+export interface ShieldFor {
+  cwd?: string;
+  agent?: string;
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * The files of machine `m` an agent must not read, the places it may write (`o.cwd`, the temp directories, the state
+ * directory for coord's own tools, the CLI's own state) and what stays read-only in them, as they are on disk now.
+ */
+export async function machineShield(m: Pick<Machine, "stateDir" | "config"> & { dir?: string }, o: ShieldFor = {}): Promise<Shield> {
+  // What it accepted and whom it pinned are made (empty, as good as none) before, so that they can be kept read-only:
+  // an agent must not write the first version of either.
+  if (!(await existing(pinsPath(m.stateDir)))) await savePins(m.stateDir, new Map()).catch(() => {});
+  const accepted = join(m.stateDir, "trust.json");
+  if (!(await existing(accepted))) await writeDurably(accepted, `${JSON.stringify({ version: 1, accepted: {} })}\n`).catch(() => {});
   const names = await readdir(m.stateDir).catch(() => [] as string[]);
   const key = m.config.trust.signingKey ? [signingKeyPath(m.stateDir, m.config.trust.signingKey)] : [];
   const hide = await present([...privateKeyNames(names).map((n) => join(m.stateDir, n)), ...key, secretsPath(m.stateDir)]);
+  const env = o.env ?? process.env;
+  const homes = o.agent ? agentHomes(o.agent, env.HOME ?? homedir(), env) : [];
+  // A CLI's own directory is made if it is not there yet: the CLI could not make it in a read-only home.
+  for (const h of homes) if (!h.endsWith(".json")) await mkdir(h, { recursive: true }).catch(() => {});
+  const write = await present([tmpdir(), "/tmp", "/var/tmp", ...homes], true);
+  // The checkout (its .git: config, hooks, which the daemon's git runs) stays read-only, even in a temp directory.
+  const keep = await present([...(m.dir ? [m.dir] : []), dirname(m.stateDir)], true);
+  const own = await present([...(o.cwd ? [o.cwd] : []), m.stateDir], true);
+  // In the state directory, all but what coord's own tools write; and whom it trusts, wherever that is kept.
   const signers = signersFiles(m.stateDir, m.config);
-  const guard = (await present([configPath(m.stateDir), signers.allowed, signers.revoked, pinsPath(m.stateDir)])).filter((p) => !hide.includes(p));
-  return { hide, guard };
+  const state = names.filter((n) => !writableStateEntry(n)).map((n) => join(m.stateDir, n));
+  const guard = (await present([...state, configPath(m.stateDir), signers.allowed, signers.revoked, pinsPath(m.stateDir)], true)).filter((p) => !hide.includes(p));
+  return { hide, guard, write, keep, own };
 }
 
 /** Whether agents start here, and how: the machine's setting against the sandbox this machine has. */
@@ -45,9 +84,9 @@ export async function agentSandbox(m: Pick<Machine, "config">): Promise<SandboxV
  * (runner/run.ts), not left to the sandbox to fail inside.
  */
 export async function shieldAgent(
-  m: Pick<Machine, "stateDir" | "config">,
+  m: Pick<Machine, "stateDir" | "config"> & { dir?: string },
   argv: string[],
-  o: { program: string; path?: string },
+  o: ShieldFor & { program: string; path?: string },
 ): Promise<{ argv: string[]; env: Record<string, string>; warning?: string } | { refused: string }> {
   const verdict = await agentSandbox(m);
   if (verdict.run === "refused") return { refused: verdict.refused };
@@ -62,7 +101,7 @@ export async function shieldAgent(
       : undefined
     : await onPath(file, o.path);
   if (!found) return { refused: file.includes("/") ? `${o.program} does not exist (or cannot be run)` : `${o.program} is not on PATH` };
-  const shield = await machineShield(m);
+  const shield = await machineShield(m, o);
   return { argv: shieldedArgv(verdict.tool, shield, [found, ...argv.slice(1)], process.getuid?.() === 0), env: { [SANDBOXED_ENV]: verdict.tool.kind } };
 }
 
@@ -70,13 +109,16 @@ export async function shieldAgent(
  * runTask behind the shield: the agent's command line wrapped (a warning said when the shield is off), or not started,
  * the refusal its error, which a turn answers as "The turn could not start: …".
  */
-export function shieldedRun(m: Pick<Machine, "stateDir" | "config">, warn?: (line: string) => void): typeof runTask {
+export function shieldedRun(m: Pick<Machine, "stateDir" | "config"> & { dir?: string }, warn?: (line: string) => void): typeof runTask {
   return async (spec) => {
     const argv = spec.argv ?? ["/bin/sh", "-c", spec.command ?? "true"];
-    const s = await shieldAgent(m, argv, { program: spec.program ?? argv[0]!, path: spec.env.PATH });
+    const s = await shieldAgent(m, argv, { program: spec.program ?? argv[0]!, path: spec.env.PATH, cwd: spec.cwd, agent: agentOf(argv[0]!), env: spec.env });
     if ("refused" in s) return { exitCode: null, signal: null, timedOut: false, aborted: false, tail: "", error: s.refused };
     if (s.warning) warn?.(s.warning);
     const { command: _shell, ...rest } = spec;
     return runTask({ ...rest, argv: s.argv, env: { ...spec.env, ...s.env } });
   };
 }
+
+/** The CLI a command line starts, by its program's name (claude, codex…), as agentHomes knows them. */
+const agentOf = (file: string) => basename(file).replace(/(\.cmd|\.exe|\.js)$/, "");

@@ -152,7 +152,9 @@ export async function runOne(
     }
     const cwd = dir.cwd;
     // An agent runs behind the shield (sync/sandbox.ts): the machine's key and secrets are out of its reach.
-    const shielded = agent ? await shieldAgent(m, agent.argv, { program: `the agent CLI ${order.agent}`, path: order.env?.PATH ?? process.env.PATH }) : undefined;
+    const shielded = agent
+      ? await shieldAgent(m, agent.argv, { program: `the agent CLI ${order.agent}`, path: order.env?.PATH ?? process.env.PATH, cwd: dir.cwd, agent: order.agent! })
+      : undefined;
     if (shielded && "refused" in shielded) return notRun(shielded.refused);
     // runTask never throws; this is the last guard, so that a task that could not run is failed, never left in progress.
     return runTask({

@@ -7,21 +7,33 @@
 // answers); a file the process cannot open can. Pure: the paths, the platform
 // and the tool found come from the edge (runner/sandbox.ts).
 //
-//   Linux   bubblewrap: the whole file system bound as it is, each hidden
-//           file covered by /dev/null mounted nodev (opening it is EACCES),
-//           each guarded file bound read-only, a user namespace of its own
-//           with no capability: no umount of a mask, no way into another
-//           process's /proc/<pid>/root, environ or memory. A mask is locked
-//           in any namespace the agent makes below it.
+//   Linux   bubblewrap: the whole file system read-only but the holes it
+//           may write (its cwd, /tmp, coord's state for coord's own tools,
+//           its CLI's own state), each hidden file covered by /dev/null
+//           mounted nodev (opening it is EACCES), each guarded file bound
+//           read-only, a user namespace of its own with no capability: no
+//           umount of a mask, no way into another process's
+//           /proc/<pid>/root, environ or memory. A mask is locked in any
+//           namespace the agent makes below it.
 //   macOS   sandbox-exec with a profile that denies reading and writing the
 //           hidden files and writing the guarded ones (built, not run here:
 //           no macOS machine in the tests).
 //   others  nothing holds: see `sandboxVerdict`.
 
-/** What an agent must not read (`hide`) and must not change (`guard`): absolute, resolved paths of files that exist. */
+/**
+ * What an agent must not read (`hide`), the only places it may write (`write`: its cwd, the temp directories, coord's
+ * state directory for coord's own tools, its CLI's own state), and what it must not change inside those (`guard`).
+ * Everything else is read-only. Absolute, resolved paths that exist.
+ */
 export interface Shield {
   hide: readonly string[];
   guard: readonly string[];
+  /** The holes: the temp directories, the CLI's own state. */
+  write: readonly string[];
+  /** Read-only again though in a hole: the coord checkout (its .git: config, hooks), wherever it lies. */
+  keep?: readonly string[];
+  /** Writable though kept: the agent's cwd and coord's state directory. */
+  own?: readonly string[];
 }
 
 /** The sandbox found on this machine, or why there is none. */
@@ -64,22 +76,71 @@ export function sandboxVerdict(setting: SandboxSetting, tool: SandboxTool, platf
  * server, `coord send`) must see the daemon and the locks' owners alive, or it would take a live daemon for dead.
  */
 export function bwrapArgs(shield: Shield, root: boolean): string[] {
-  const args = ["--unshare-user", ...(root ? ["--uid", "65534", "--gid", "65534"] : []), "--bind", "/", "/", "--dev-bind", "/dev", "/dev"];
-  // Later mounts cover earlier ones: the read-only binds and the masks come after the whole tree.
+  const args = ["--unshare-user", ...(root ? ["--uid", "65534", "--gid", "65534"] : []), "--ro-bind", "/", "/", "--dev-bind", "/dev", "/dev"];
+  // Later mounts cover earlier ones: the holes it may write, then what stays read-only in them, then the masks.
+  for (const path of shield.write) args.push("--bind", path, path);
+  for (const path of shield.keep ?? []) args.push("--ro-bind", path, path);
+  for (const path of shield.own ?? []) args.push("--bind", path, path);
   for (const path of shield.guard) args.push("--ro-bind", path, path);
   for (const path of shield.hide) args.push("--ro-bind", "/dev/null", path);
   args.push("--cap-drop", "ALL");
   return args;
 }
 
+/**
+ * Where an agent CLI keeps its own state (sessions, login, settings), which it must write to work: under `home`, or
+ * where its variable in `env` says. An unknown CLI keeps none coord knows of.
+ */
+export function agentHomes(agent: string, home: string, env: Readonly<Record<string, string | undefined>>): string[] {
+  const at = (p: string) => `${home}/${p}`;
+  const xdg = (v: string, fallback: string, sub: string) => `${env[v] || at(fallback)}/${sub}`;
+  switch (agent) {
+    case "claude":
+      return [env.CLAUDE_CONFIG_DIR || at(".claude"), at(".claude.json")];
+    case "codex":
+      return [env.CODEX_HOME || at(".codex")];
+    case "opencode":
+      return [
+        xdg("XDG_DATA_HOME", ".local/share", "opencode"),
+        xdg("XDG_STATE_HOME", ".local/state", "opencode"),
+        xdg("XDG_CACHE_HOME", ".cache", "opencode"),
+        xdg("XDG_CONFIG_HOME", ".config", "opencode"),
+      ];
+    case "gemini":
+      return [at(".gemini")];
+    case "cursor":
+      return [at(".cursor"), xdg("XDG_CONFIG_HOME", ".config", "cursor")];
+    default:
+      return [];
+  }
+}
+
+/**
+ * The state directory's entries an agent's coord tools write (its MCP server, `coord send`): the mailbox, the on-call
+ * state, reservations, their locks, the requests to the daemon, the log, scratch. Every other entry there is
+ * read-only to the agent: whom the machine trusts, what it accepted, its orders and journal.
+ */
+export function writableStateEntry(name: string): boolean {
+  return /^(mailbox|on-call|reservations)\.json(\.lock)?$/.test(name) || /^(publish-request|sync-request|coord\.log|on-call|logs|tmp|agents)$/.test(name) || /\.tmp/.test(name);
+}
+
 /** A string as SBPL (the sandbox profile language) reads it. */
 const sbplString = (s: string) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 
-/** sandbox-exec's profile for `shield`: everything allowed but reading or writing the hidden files and writing the guarded ones. */
+/**
+ * sandbox-exec's profile for `shield`: writes only in the holes (and /dev, for its terminals and null), never to a
+ * guarded file; reading and writing the hidden files denied. Later rules win in SBPL.
+ */
 export function seatbeltProfile(shield: Shield): string {
-  const lines = ["(version 1)", "(allow default)"];
+  const lines = ["(version 1)", "(allow default)", '(deny file-write* (subpath "/"))', '(allow file-write* (subpath "/dev"))'];
+  const rule = (verb: string, paths: readonly string[] | undefined) => {
+    if (paths?.length) lines.push(`(${verb} file-write* ${paths.map((p) => `(subpath ${sbplString(p)})`).join(" ")})`);
+  };
+  rule("allow", shield.write);
+  rule("deny", shield.keep);
+  rule("allow", shield.own);
+  if (shield.guard.length) lines.push(`(deny file-write* ${shield.guard.map((p) => `(subpath ${sbplString(p)})`).join(" ")})`);
   if (shield.hide.length) lines.push(`(deny file-read* file-write* ${shield.hide.map((p) => `(literal ${sbplString(p)})`).join(" ")})`);
-  if (shield.guard.length) lines.push(`(deny file-write* ${shield.guard.map((p) => `(literal ${sbplString(p)})`).join(" ")})`);
   return `${lines.join("\n")}\n`;
 }
 

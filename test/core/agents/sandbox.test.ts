@@ -1,12 +1,22 @@
 // The shield's rules (src/core/agents/sandbox.ts): when an agent may start, the command line it starts with, and which
 // files of the state directory are keys. What the real bubblewrap makes of it: test/sandbox.e2e.test.ts.
 import { describe, expect, it } from "vitest";
-import { bwrapArgs, privateKeyNames, type SandboxTool, sandboxSetting, sandboxVerdict, seatbeltProfile, shieldedArgv } from "../../../src/core/agents/sandbox.js";
+import {
+  agentHomes,
+  bwrapArgs,
+  privateKeyNames,
+  type SandboxTool,
+  sandboxSetting,
+  sandboxVerdict,
+  seatbeltProfile,
+  shieldedArgv,
+  writableStateEntry,
+} from "../../../src/core/agents/sandbox.js";
 
 const bwrap: SandboxTool = { kind: "bwrap", path: "/usr/bin/bwrap" };
 const seatbelt: SandboxTool = { kind: "seatbelt", path: "/usr/bin/sandbox-exec" };
 const none: SandboxTool = { kind: "none", why: "bubblewrap (bwrap) is not on PATH" };
-const shield = { hide: ["/f/.git/coord/machine_key", "/f/.git/coord/secrets.yaml"], guard: ["/f/.git/coord/machine.yaml"] };
+const shield = { hide: ["/f/.git/coord/machine_key", "/f/.git/coord/secrets.yaml"], guard: ["/f/.git/coord/machine.yaml"], write: ["/w/app", "/f/.git/coord"] };
 
 describe("whether an agent starts", () => {
   it.each([
@@ -50,10 +60,11 @@ describe("whether an agent starts", () => {
 });
 
 describe("the command line behind the shield", () => {
-  it("bubblewrap: a user namespace of its own, the whole tree, guarded files read-only, hidden ones masked after them, no capability", () => {
+  it("bubblewrap: a user namespace of its own, the tree read-only, its holes writable, guarded files read-only in them, hidden ones masked, no capability", () => {
     expect(bwrapArgs(shield, false)).toEqual([
       "--unshare-user",
-      ...["--bind", "/", "/", "--dev-bind", "/dev", "/dev"],
+      ...["--ro-bind", "/", "/", "--dev-bind", "/dev", "/dev"],
+      ...["--bind", "/w/app", "/w/app", "--bind", "/f/.git/coord", "/f/.git/coord"],
       ...["--ro-bind", "/f/.git/coord/machine.yaml", "/f/.git/coord/machine.yaml"],
       ...["--ro-bind", "/dev/null", "/f/.git/coord/machine_key"],
       ...["--ro-bind", "/dev/null", "/f/.git/coord/secrets.yaml"],
@@ -77,7 +88,7 @@ describe("the command line behind the shield", () => {
     expect(out.slice(out.indexOf("--") + 1)).toEqual(argv);
   });
 
-  it("sandbox-exec: a profile that denies reading the hidden files and writing the guarded ones", () => {
+  it("sandbox-exec: writes only in the holes, never to a guarded file, the hidden files neither read nor written", () => {
     const out = shieldedArgv({ kind: "seatbelt", path: "/usr/bin/sandbox-exec" }, shield, ["codex", "exec"], true);
     expect(out.slice(0, 2)).toEqual(["/usr/bin/sandbox-exec", "-p"]);
     expect(out.slice(3)).toEqual(["--", "codex", "exec"]);
@@ -85,15 +96,59 @@ describe("the command line behind the shield", () => {
       [
         "(version 1)",
         "(allow default)",
+        '(deny file-write* (subpath "/"))',
+        '(allow file-write* (subpath "/dev"))',
+        '(allow file-write* (subpath "/w/app") (subpath "/f/.git/coord"))',
+        '(deny file-write* (subpath "/f/.git/coord/machine.yaml"))',
         '(deny file-read* file-write* (literal "/f/.git/coord/machine_key") (literal "/f/.git/coord/secrets.yaml"))',
-        '(deny file-write* (literal "/f/.git/coord/machine.yaml"))',
         "",
       ].join("\n"),
     );
   });
 
   it("a path with a quote or a backslash cannot end the profile's string early", () => {
-    expect(seatbeltProfile({ hide: ['/x/a"b\\c'], guard: [] })).toContain('(literal "/x/a\\"b\\\\c")');
+    expect(seatbeltProfile({ hide: ['/x/a"b\\c'], guard: [], write: [] })).toContain('(literal "/x/a\\"b\\\\c")');
+  });
+});
+
+describe("what an agent may write", () => {
+  it.each([
+    ["claude", {}, ["/h/.claude", "/h/.claude.json"]],
+    ["claude", { CLAUDE_CONFIG_DIR: "/c" }, ["/c", "/h/.claude.json"]],
+    ["codex", {}, ["/h/.codex"]],
+    ["codex", { CODEX_HOME: "/x/codex" }, ["/x/codex"]],
+    ["opencode", {}, ["/h/.local/share/opencode", "/h/.local/state/opencode", "/h/.cache/opencode", "/h/.config/opencode"]],
+    ["opencode", { XDG_CONFIG_HOME: "/xc" }, ["/h/.local/share/opencode", "/h/.local/state/opencode", "/h/.cache/opencode", "/xc/opencode"]],
+    ["gemini", {}, ["/h/.gemini"]],
+    ["cursor", {}, ["/h/.cursor", "/h/.config/cursor"]],
+    ["myagent", {}, []],
+  ] as const)("%s with %o keeps its state in %o", (agent, env, homes) => {
+    expect(agentHomes(agent, "/h", env)).toEqual(homes);
+  });
+
+  it.each([
+    ["mailbox.json", true],
+    ["mailbox.json.lock", true],
+    ["on-call.json", true],
+    ["on-call", true],
+    ["reservations.json.lock", true],
+    ["publish-request", true],
+    ["sync-request", true],
+    ["coord.log", true],
+    ["logs", true],
+    ["tmp", true],
+    ["agents", true],
+    ["trust.json", false],
+    ["machine_signers", false],
+    ["allowed_signers", false],
+    ["orders.json", false],
+    ["journal.json", false],
+    ["parsed.json", false],
+    ["listen", false],
+    ["machine.yaml", false],
+    ["daemon.json", false],
+  ] as const)("in the state directory, %s is written by coord's tools inside: %s", (name, writable) => {
+    expect(writableStateEntry(name)).toBe(writable);
   });
 });
 
