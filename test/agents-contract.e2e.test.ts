@@ -144,7 +144,7 @@ describe("Claude Code (stream-json)", () => {
     expect(call!.args).toEqual(["-p", "--output-format=stream-json", "--verbose", "--permission-mode=acceptEdits"]);
     expect(capabilities.claude).toBe("2.1.3");
     // People read it in the machine's file: the session to resume, the cost.
-    expect((await fleet!.files()).get("coordination/COMPUTER_m.md")).toContain(`Agent run: session ${session}, 4 turns, $0.0731, 12020 in / 800 out tokens`);
+    expect((await fleet!.files()).get("coordination/COMPUTER_m.md")).toContain(`Agent run: session ${session}, 4 turns, \\$0.0731, 12020 in / 800 out tokens`);
   });
 
   it("every write denied, exit 0: failed with the denied tool named, not completed", async () => {

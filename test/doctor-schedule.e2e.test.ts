@@ -98,7 +98,22 @@ describe("coord doctor", () => {
   it("is all OK on a healthy fleet but for the schedule, which is OK once installed", async () => {
     const checks = await doctor({ dir: fleet.machines.alpha! });
     const text = formatChecks(checks);
-    expect(checks.map((c) => c.name)).toEqual(["git", "config", "remote", "branch", "push", "budget", "clock", "identity", "signing", "lock", "schedule", "agents", "checkout"]);
+    expect(checks.map((c) => c.name)).toEqual([
+      "git",
+      "config",
+      "remote",
+      "branch",
+      "push",
+      "budget",
+      "clock",
+      "identity",
+      "signing",
+      "sandbox",
+      "lock",
+      "schedule",
+      "agents",
+      "checkout",
+    ]);
     for (const c of checks) if (c.name !== "schedule") expect(c.level, text).toBe("OK");
     // A hub on a path: no host to spare, so no read budget (the test fleet sets its pushes); a daemon looks once a second (core/hub/reads.ts).
     expect(one(checks, "budget").detail).toMatch(

@@ -177,7 +177,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "the safe setup, step by step" :
     const status = await hubFile(f, "STATUS.md");
     for (const name of ["izzit7", "soda-yeti"])
       expect(status).toContain(
-        `${name} refused ORDERS.json commit ${unsigned.slice(0, 12)} by Mallory &lt;${MALLORY}&gt;: not signed; acting on the version of commit ${budget.slice(0, 12)}`,
+        `${name} refused ORDERS.json commit ${unsigned.slice(0, 12)} by Mallory &lt;${MALLORY.replace("@", "\\@")}&gt;: not signed; acting on the version of commit ${budget.slice(0, 12)}`,
       );
 
     // Her signed change runs on each machine.

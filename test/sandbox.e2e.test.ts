@@ -131,7 +131,7 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
   it("coord doctor says the agents' shield holds", async () => {
     const f = await makeFleet(["oncall"]);
     const r = await cli("doctor", "--dir", f.machines.oncall!);
-    expect(r.out).toMatch(/^OK\s+agent sandbox\s+agents coord starts run behind bubblewrap: they cannot read this machine's key or secrets$/m);
+    expect(r.out).toMatch(/^OK\s+sandbox\s+agents coord starts run behind bubblewrap: they cannot read this machine's key or secrets$/m);
   }, 60_000);
 });
 
@@ -169,7 +169,7 @@ describe("a machine on call where bubblewrap cannot make a sandbox (a container 
       expect((await cli("agent", "on-call", "claude", "--dir", t.dirOf("oncall"), "--cwd", t.work, "--from", "asker")).code).toBe(0);
       t.startDaemon("oncall");
       expect((await cli("agent", "on-call", "--dir", t.dirOf("oncall"))).out).toContain("agentSandbox is off");
-      expect((await cli("doctor", "--dir", t.dirOf("oncall"))).out).toMatch(/^WARN\s+agent sandbox\s+agentSandbox is off .*private key and secret store/m);
+      expect((await cli("doctor", "--dir", t.dirOf("oncall"))).out).toMatch(/^WARN\s+sandbox\s+agentSandbox is off .*private key and secret store/m);
       const q = await t.send("asker", "oncall", "what is 2+2");
       expect((await t.arrives("asker", answerTo(q), "the answer")).text).toMatch(/^heard/);
     } finally {

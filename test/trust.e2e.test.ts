@@ -85,7 +85,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     await commitOrders(f, [order("unsigned")], undefined, "mallory@example.com");
     const r1 = await sync({ dir });
     expect(r1.ran).toEqual([]);
-    expect(await hubFile(f, "STATUS.md")).toMatch(/izzit7 refused ORDERS\.json commit [0-9a-f]{12} by mallory@example\.com \S+: not signed; no verified version/);
+    expect(await hubFile(f, "STATUS.md")).toMatch(/izzit7 refused ORDERS\.json commit [0-9a-f]{12} by mallory\\@example\.com \S+: not signed; no verified version/);
     expect(refusedReasons(await hubFile(f, "coordination/COMPUTER_izzit7.md"), "izzit7")).toEqual([expect.stringMatching(/^not signed/)]);
 
     // Signed by alice: runs.
@@ -106,7 +106,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect((await cli("trust", "revoke", "alice@example.com", "--dir", dir)).out).toMatch(/alice@example\.com revoked: 1 key listed in/);
     await commitOrders(f, [order("signed-1"), order("signed-2"), order("by-revoked")], alice);
     expect((await sync({ dir })).ran).toEqual([]);
-    expect(await hubFile(f, "STATUS.md")).toMatch(/by alice@example\.com \S+: its signature is bad or its key is revoked/);
+    expect(await hubFile(f, "STATUS.md")).toMatch(/by alice\\@example\.com \S+: its signature is bad or its key is revoked/);
 
     expect(await lines(ran)).toEqual(["signed-1", "signed-2"]);
     // (Its own file's commits are checked too, signed by the key coord init made: only ORDERS.json's are compared here.)
@@ -135,7 +135,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     await git(f.person, "push", "--quiet", "--force", "origin", `${v1}:main`);
     expect((await sync({ dir })).ran).toEqual([]);
     expect(await hubFile(f, "STATUS.md")).toMatch(
-      /izzit7 refused ORDERS\.json commit [0-9a-f]{12} by alice@example\.com \S+: signed, but the version verified last \(commit [0-9a-f]{12}\) is not in its history: a rollback/,
+      /izzit7 refused ORDERS\.json commit [0-9a-f]{12} by alice\\@example\.com \S+: signed, but the version verified last \(commit [0-9a-f]{12}\) is not in its history: a rollback/,
     );
     expect((await cli("trust", "status", "--dir", dir)).out).toContain(`acting on ORDERS.json of commit ${v2.slice(0, 12)}`);
     expect(await lines(ran)).toEqual(["v1", "v2"]);

@@ -161,7 +161,7 @@ function signing(m: GitMachine): Check {
 /** Whether the agents coord starts here run behind the shield that hides the key (docs/security.md, "The agents' sandbox"). */
 async function sandboxCheck(m: GitMachine): Promise<Check> {
   const v = await agentSandbox(m);
-  const name = "agent sandbox";
+  const name = "sandbox";
   if (v.run === "shielded")
     return ok(name, `agents coord starts run behind ${v.tool.kind === "bwrap" ? "bubblewrap" : "sandbox-exec"}: they cannot read this machine's key or secrets`);
   if (v.run === "bare") return warn(name, v.warning, "set agentSandbox: on in machine.yaml (or take COORD_AGENT_SANDBOX=off out of coord's environment)");
