@@ -76,8 +76,8 @@ export function sandboxVerdict(setting: SandboxSetting, tool: SandboxTool, platf
  * server, `coord send`) must see the daemon and the locks' owners alive, or it would take a live daemon for dead.
  */
 export function bwrapArgs(shield: Shield, root: boolean): string[] {
-  const args = ["--unshare-user", ...(root ? ["--uid", "65534", "--gid", "65534"] : []), "--ro-bind", "/", "/", "--dev-bind", "/dev", "/dev"];
-  // Later mounts cover earlier ones: the holes it may write, then what stays read-only in them, then the masks.
+  const args = ["--unshare-user", ...(root ? ["--uid", "65534", "--gid", "65534"] : []), "--ro-bind", "/", "/", "--dev-bind", "/dev", "/dev", "--bind", "/proc", "/proc"];
+  // /proc stays as the machine's (writable: a CLI's own sandbox writes its uid_map there). Later mounts cover earlier ones: the holes it may write, then what stays read-only in them, then the masks.
   for (const path of shield.write) args.push("--bind", path, path);
   for (const path of shield.keep ?? []) args.push("--ro-bind", path, path);
   for (const path of shield.own ?? []) args.push("--bind", path, path);

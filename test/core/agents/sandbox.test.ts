@@ -63,7 +63,7 @@ describe("the command line behind the shield", () => {
   it("bubblewrap: a user namespace of its own, the tree read-only, its holes writable, guarded files read-only in them, hidden ones masked, no capability", () => {
     expect(bwrapArgs(shield, false)).toEqual([
       "--unshare-user",
-      ...["--ro-bind", "/", "/", "--dev-bind", "/dev", "/dev"],
+      ...["--ro-bind", "/", "/", "--dev-bind", "/dev", "/dev", "--bind", "/proc", "/proc"],
       ...["--bind", "/w/app", "/w/app", "--bind", "/f/.git/coord", "/f/.git/coord"],
       ...["--ro-bind", "/f/.git/coord/machine.yaml", "/f/.git/coord/machine.yaml"],
       ...["--ro-bind", "/dev/null", "/f/.git/coord/machine_key"],
