@@ -208,3 +208,25 @@ suite(`an agent order behind the shield${usable ? ` (skipped: ${usable})` : ""}`
     }
   }, 60_000);
 });
+
+describe("what an agent could leave for coord to take (found by the attack)", () => {
+  it("coord trust rotate never takes a key it finds where it makes the new one (a key planted by an agent)", async () => {
+    const f = await makeFleet(["oncall"]);
+    const dir = f.machines.oncall!;
+    const state = join(dir, ".git", "coord");
+    // The attack planted a key at machine_key.<UTC time> for every second ahead; the first few are enough here.
+    const at = Date.now();
+    for (let s = 0; s < 20; s++) await writeFile(join(state, `machine_key.${new Date(at + s * 1000).toISOString().replace(/\D/g, "").slice(0, 14)}`), "planted\n");
+    const r = await cli("trust", "rotate", "--dir", dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/machine_key\.\d{14} is there already, and coord makes a new key, never takes one it finds/);
+    expect(await readFile(join(state, "machine.yaml"), "utf8")).toMatch(/signingKey: machine_key\n/);
+  }, 60_000);
+
+  it("an agent coord started gives no orders (they would run outside its sandbox, signed as the machine)", async () => {
+    const f = await makeFleet(["oncall"]);
+    const r = await cliExec(["order", "add", "--dir", f.machines.oncall!, "--to", "oncall", "--run", "id"], undefined, { ...process.env, COORD_SANDBOXED: "bwrap" });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/an agent coord started cannot give orders/);
+  }, 60_000);
+});

@@ -5,6 +5,7 @@
 // ORDERS.json in any clone of the hub, as themselves, changing only the text of
 // that order. Either way the orders as they would be afterwards are checked
 // first, and nothing is written when they would be invalid.
+import { SANDBOXED_ENV } from "../core/agents/sandbox.js";
 import { commitOf } from "../git/hub.js";
 import { randomInt } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -141,6 +142,10 @@ function givenId(opts: OrderAddOptions): string | undefined {
 }
 
 export async function orderAdd(opts: OrderAddOptions): Promise<OrderChange> {
+  // An agent coord started (a turn on call for another machine's asker, an agent order) gives no orders: its machine's
+  // orders run outside the agent's sandbox and are signed with the machine's key (docs/security.md).
+  if (process.env[SANDBOXED_ENV])
+    throw new CoordError("an agent coord started cannot give orders: they would run outside its sandbox, as this machine; ask a person there", EXIT.USAGE);
   const now = opts.now?.() ?? new Date();
   if (opts.human) {
     const id = givenId(opts) ?? newOrderId("person", now);

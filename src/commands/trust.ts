@@ -2,7 +2,7 @@
 // verified. Everything here is the machine's own (its allowed and revoked
 // signers files, machine.yaml); nothing is read from the repository as a
 // source of trust.
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { machineNameProblem } from "../core/files/names.js";
@@ -261,7 +261,17 @@ export async function trustRotate(dir: string, key?: string): Promise<string> {
   const oldPath = signingKeyPath(m.stateDir, old);
   const setting = key === undefined ? `machine_key.${new Date().toISOString().replace(/\D/g, "").slice(0, 14)}` : resolve(expandHome(key));
   const path = signingKeyPath(m.stateDir, setting);
-  if (!key) await makeMachineKey(path, m.config.name);
+  // A key coord makes is new: one already at that path (planted there by someone, to be adopted) is refused.
+  if (!key) {
+    if (
+      await stat(path).then(
+        () => true,
+        () => false,
+      )
+    )
+      throw new CoordError(`${path} is there already, and coord makes a new key, never takes one it finds; move that file away and run coord trust rotate again`, EXIT.USAGE);
+    await makeMachineKey(path, m.config.name);
+  }
   const [from, pub] = [await publicKeyBeside(oldPath), await publicKeyBeside(path)];
   if (from === pub) throw new CoordError(`${path} is the key this machine has now; give another, or none to make one`, EXIT.USAGE);
   const signature = await signKeyNotice(oldPath, m.config.name, from, pub).catch((e: Error) => {

@@ -165,8 +165,9 @@ async function runCli(t: ClaimedTurn, s: OnCallSettings, io: TurnIo, p: Prepared
   steps.done();
   await Promise.all(recording);
   const stopState = own((await readOnCallState(m.stateDir)).threads, root)?.running?.stop;
-  // Stopped from another process (coord agent stop): what the turn left out of its group is ended here too.
-  if (stopState || r.timedOut || r.idle || r.aborted) await stopProcesses({ marker }, timings.killGraceS);
+  // Whatever the turn left behind (stopped from another process, or a process it put in a session of its own to
+  // outlive it, which would keep a sandbox from before the files it masks were replaced) ends with it.
+  await stopProcesses({ marker }, timings.killGraceS);
   // Asked to stop (a /stop, coord agent stop: recorded first), or stopped by this engine (the daemon stopping).
   const stopped = stopState ?? (r.aborted ? abortReason(io.abort) : undefined);
   // Asked to stop (recorded, or the engine's abort with no words: a /stop), or the engine closing (its words).
