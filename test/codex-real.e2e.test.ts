@@ -6,7 +6,7 @@
 // the rule the stand-in codex keeps (exec resume refuses -s) held against the real one. Skipped, by name, where the
 // CLI is not installed.
 import { spawn } from "node:child_process";
-import { readdir, readFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { cli, git, processGone, waitFor } from "./helpers.js";
@@ -29,11 +29,16 @@ beforeEach(async () => {
   basePath = process.env.PATH ?? "";
   process.env.PATH = `${dirname((codex as { bin: string }).bin)}:${basePath}`;
   server = await startOpenAiServer();
-  process.env.CODEX_HOME = await codexHome(join(t.home, "codex-home"), server);
+  // Outside the run's temp directory: behind coord's sandbox codex makes its own (bubblewrap) as a user, which needs
+  // helper links in CODEX_HOME, and codex refuses to make them under TMPDIR (a real CODEX_HOME, ~/.codex, is not).
+  codexHomes.push(await mkdtemp(join("/var/tmp", "coord-codex-home-")));
+  process.env.CODEX_HOME = await codexHome(codexHomes[codexHomes.length - 1]!, server);
   process.env[CODEX_KEY_VAR] = server.key;
   // Codex runs only in a git repository.
   await git(t.work, "init", "-q");
 });
+/** The CODEX_HOMEs made outside the run's temp directory, removed after each test. */
+const codexHomes: string[] = [];
 /** Processes a test found (a failed one may leave them): killed after it, by pid. */
 const leftovers: number[] = [];
 afterEach(async () => {
@@ -45,6 +50,7 @@ afterEach(async () => {
     }
   await server?.close();
   server = undefined;
+  for (const dir of codexHomes.splice(0)) await rm(dir, { recursive: true, force: true });
   for (const [k, v] of [
     ["CODEX_HOME", saved.CODEX_HOME],
     [CODEX_KEY_VAR, saved.key],
