@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, statfsSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statfsSync } from "node:fs";
 import { availableParallelism, homedir } from "node:os";
 import { join } from "node:path";
 import { defineConfig } from "vitest/config";
@@ -49,7 +49,9 @@ process.env.COORD_AGENT_CLIS ??= join(homedir(), ".cache", "coord-agent-clis");
 function sandboxUsable(): boolean {
   if (process.platform !== "linux") return false;
   try {
-    execFileSync("bwrap", ["--unshare-user", "--bind", "/", "/", "--dev-bind", "/dev", "/dev", "--cap-drop", "ALL", "--", "true"], { stdio: "ignore", timeout: 10_000 });
+    const bwrap = ["/usr/bin/bwrap", "/bin/bwrap", "/usr/local/bin/bwrap"].find((p) => existsSync(p)) ?? "bwrap";
+    const args = ["--unshare-user", "--unshare-pid", "--die-with-parent", "--bind", "/", "/", "--dev-bind", "/dev", "/dev", "--proc", "/proc", "--cap-drop", "ALL", "--", "true"];
+    execFileSync(bwrap, args, { stdio: "ignore", timeout: 10_000 });
     return true;
   } catch {
     return false;

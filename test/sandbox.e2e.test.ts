@@ -4,14 +4,14 @@
 // files that say whom the machine trusts; without the shield (agentSandbox: off) the same script reads the key, so
 // the test can fail. The real claude on call behind it: test/claude-real.e2e.test.ts. Skipped where bubblewrap
 // cannot run, by name.
-import { readFile, writeFile } from "node:fs/promises";
+import { chmod, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { forgetSandboxTool, sandboxTool } from "../src/runner/sandbox.js";
 import { runTask } from "../src/runner/run.js";
 import { agentSandbox, machineShield, shieldAgent } from "../src/sync/sandbox.js";
 import { openMachine } from "../src/sync/sync.js";
-import { cli, cliExec, journal, makeFleet, pushOrders, setConfig, tempDir } from "./helpers.js";
+import { cli, cliExec, journal, makeFleet, pushOrders, setConfig, tempDir, waitFor } from "./helpers.js";
 import { answerTo, onCallTests } from "./on-call-fleet.js";
 import { standInCalls } from "./on-call-standins.js";
 
@@ -42,6 +42,13 @@ function attempts(dir: string): string {
     `echo "outside: $(touch /usr/local/coord-pwned >/dev/null 2>&1; echo $?)"`,
     `echo "mailbox: $(cp '${join(state, "mailbox.json")}' '${join(state, "mailbox.json")}.x' && mv '${join(state, "mailbox.json")}.x' '${join(state, "mailbox.json")}'; echo $?)"`,
   ].join("\n");
+}
+
+/** The pids of the processes whose command line holds `mark`. */
+async function processesNamed(mark: string): Promise<number[]> {
+  const pids = (await readdir("/proc")).filter((n) => /^\d+$/.test(n));
+  const found = await Promise.all(pids.map(async (p) => ((await readFile(`/proc/${p}/cmdline`, "utf8").catch(() => "")).includes(mark) ? Number(p) : undefined)));
+  return found.filter((p): p is number => p !== undefined);
 }
 
 /** Runs `script` as coord runs an agent on machine `dir` (behind the shield, unless the setting is off): its output. */
@@ -95,6 +102,24 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     expect(bare).toContain(body[0]!.slice(0, 20));
   }, 60_000);
 
+  it("a process the agent leaves behind, in a session and an environment of its own, ends with it; it sees no process outside", async () => {
+    const f = await makeFleet(["oncall"]);
+    const dir = f.machines.oncall!;
+    const mark = `coord-survivor-${process.pid}-${Date.now()}`;
+    const script = `setsid env -i /bin/sh -c 'sleep 60; :' ${mark} </dev/null >/dev/null 2>&1 & echo "seen: $(ls -d /proc/[0-9]* | wc -l)"`;
+    const out = await asAnAgent(dir, script);
+    // The agent's shell, its command and what they started: a handful, never the machine's processes.
+    expect(Number(/^seen: (\d+)$/m.exec(out)?.[1])).toBeLessThan(10);
+    await waitFor(async () => (await processesNamed(mark)).length === 0 || undefined, 10_000, "the left process to end");
+
+    // Without the shield the same process outlives the agent (what the attack found), so the check above can fail.
+    await setConfig(dir, { agentSandbox: "off" });
+    await asAnAgent(dir, script);
+    const left = await processesNamed(mark);
+    for (const pid of left) process.kill(pid, "SIGKILL");
+    expect(left.length).toBeGreaterThan(0);
+  }, 60_000);
+
   it("the shield lists the keys (the rotated one too), the secret store and a key named outside the state directory", async () => {
     const f = await makeFleet(["oncall"]);
     const dir = f.machines.oncall!;
@@ -114,16 +139,41 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
   it("where there is no bubblewrap, an agent does not start and the reason names the way out", async () => {
     const f = await makeFleet(["oncall"]);
     const m = await openMachine(f.machines.oncall!);
-    const path = process.env.PATH;
-    process.env.PATH = await tempDir("coord-no-bwrap-");
+    process.env.COORD_TEST_BWRAP = join(await tempDir("coord-no-bwrap-"), "bwrap");
     forgetSandboxTool();
     try {
       expect(await agentSandbox(m)).toEqual({
         run: "refused",
-        refused: expect.stringMatching(/cannot hide its key from an agent \(bubblewrap \(bwrap\) is not on PATH\).*apt-get install bubblewrap.*agentSandbox: off/),
+        refused: expect.stringMatching(
+          /cannot hide its key from an agent \(bubblewrap \(bwrap\) is not installed by the system .*\).*apt-get install bubblewrap.*agentSandbox: off/,
+        ),
       });
     } finally {
+      delete process.env.COORD_TEST_BWRAP;
+      forgetSandboxTool();
+    }
+  }, 60_000);
+
+  it("a bwrap on PATH, or one its user could change, is not the sandbox: only root's, in the system's places", async () => {
+    const f = await makeFleet(["oncall"]);
+    const m = await openMachine(f.machines.oncall!);
+    const dir = await tempDir("coord-fake-bwrap-");
+    const fake = join(dir, "bwrap");
+    await writeFile(fake, "#!/bin/sh\nshift $#\nexit 0\n", { mode: 0o777 });
+    await chmod(fake, 0o777);
+    const path = process.env.PATH;
+    process.env.PATH = `${dir}:${path}`;
+    forgetSandboxTool();
+    try {
+      // First on PATH, it is not even looked at: the system's bubblewrap is the sandbox.
+      expect(await agentSandbox(m)).toMatchObject({ run: "shielded", tool: { kind: "bwrap", path: expect.stringMatching(/^\/(usr\/(local\/)?)?bin\/bwrap$/) } });
+      // Named as the place, a bwrap anybody may change is refused.
+      process.env.COORD_TEST_BWRAP = fake;
+      forgetSandboxTool();
+      expect(await agentSandbox(m)).toMatchObject({ run: "refused", refused: expect.stringContaining("is not installed by the system") });
+    } finally {
       process.env.PATH = path;
+      delete process.env.COORD_TEST_BWRAP;
       forgetSandboxTool();
     }
   }, 60_000);
@@ -137,9 +187,10 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
 
 describe("a machine on call where bubblewrap cannot make a sandbox (a container without user namespaces)", () => {
   const t = onCallTests("coord-sandbox-oncall-");
-  /** A bwrap first on PATH that fails as bubblewrap does where it may not make a namespace. */
+  /** The system's bwrap (the tests' place for it), failing as bubblewrap does where it may not make a namespace. */
   const brokenBwrap = async () => {
     await writeFile(join(t.bin, "bwrap"), "#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n", { mode: 0o755 });
+    process.env.COORD_TEST_BWRAP = join(t.bin, "bwrap");
     forgetSandboxTool();
   };
 
@@ -157,6 +208,7 @@ describe("a machine on call where bubblewrap cannot make a sandbox (a container 
       expect(a.agent?.outcome).toBe("failed");
       expect(await standInCalls(t.home)).toEqual([]);
     } finally {
+      delete process.env.COORD_TEST_BWRAP;
       forgetSandboxTool();
     }
   }, 90_000);
@@ -173,6 +225,7 @@ describe("a machine on call where bubblewrap cannot make a sandbox (a container 
       const q = await t.send("asker", "oncall", "what is 2+2");
       expect((await t.arrives("asker", answerTo(q), "the answer")).text).toMatch(/^heard/);
     } finally {
+      delete process.env.COORD_TEST_BWRAP;
       forgetSandboxTool();
     }
   }, 90_000);

@@ -4,9 +4,9 @@
 // unable to make a namespace (a container without user namespaces, an
 // AppArmor rule). What was found is kept 10 minutes per process.
 import { execFile } from "node:child_process";
-import { access, constants } from "node:fs/promises";
+import { access, constants, stat } from "node:fs/promises";
 import { delimiter, join } from "node:path";
-import { bwrapArgs, type SandboxTool, seatbeltProfile } from "../core/agents/sandbox.js";
+import { BWRAP_PLACES, bwrapArgs, type SandboxTool, seatbeltProfile, trustedProgram } from "../core/agents/sandbox.js";
 
 const TTL_MS = 10 * 60_000;
 let found: { at: number; tool: Promise<SandboxTool> } | undefined;
@@ -49,10 +49,23 @@ function trial(argv: string[]): Promise<string | undefined> {
   });
 }
 
+/**
+ * The first of the system's places that holds a bubblewrap only root can change. `COORD_TEST_BWRAP` (the tests')
+ * names the one place to look instead; the rule on its owner still holds.
+ */
+async function systemBwrap(): Promise<string | undefined> {
+  const places = process.env.COORD_TEST_BWRAP ? [process.env.COORD_TEST_BWRAP] : BWRAP_PLACES;
+  for (const path of places) {
+    const st = await stat(path).catch(() => undefined);
+    if (st && trustedProgram({ uid: st.uid, mode: st.mode, isFile: st.isFile() })) return path;
+  }
+  return undefined;
+}
+
 async function findTool(): Promise<SandboxTool> {
   if (process.platform === "linux") {
-    const path = await onPath("bwrap");
-    if (!path) return { kind: "none", why: "bubblewrap (bwrap) is not on PATH" };
+    const path = await systemBwrap();
+    if (!path) return { kind: "none", why: `bubblewrap (bwrap) is not installed by the system (none of ${BWRAP_PLACES.join(", ")} is root's alone)` };
     const failed = await trial([path, ...bwrapArgs({ hide: [], guard: [], write: [] }, process.getuid?.() === 0), "--", "true"]);
     if (failed) return { kind: "none", why: `bubblewrap at ${path} cannot make a sandbox here: ${failed}` };
     return { kind: "bwrap", path };

@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { readFile, rm, rmdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import lockfile from "proper-lockfile";
+import { SANDBOXED_ENV } from "../core/agents/sandbox.js";
 import { timings } from "../timings.js";
 
 export interface HeldLock {
@@ -13,9 +14,14 @@ export interface HeldLock {
   compromised?: Error;
 }
 
-/** Whether the process exists and is not a zombie (Linux /proc; elsewhere signal 0). */
+/**
+ * Whether the process exists and is not a zombie (Linux /proc; elsewhere signal 0). Inside an agent's sandbox (a PID
+ * namespace of its own) no process outside can be seen: every one is taken for alive, so that nothing there judges
+ * the daemon or a lock's owner gone.
+ */
 export function pidAlive(pid: number): boolean {
   if (!Number.isSafeInteger(pid) || pid <= 0) return false; // not a process id (a hand-edited daemon.json); 0 and -1 would name groups
+  if (process.env[SANDBOXED_ENV]) return true;
   try {
     process.kill(pid, 0);
   } catch (e) {

@@ -72,17 +72,23 @@ export function sandboxVerdict(setting: SandboxSetting, tool: SandboxTool, platf
  * memory, bubblewrap's own outside process included (without the namespace, a root agent with no capabilities could
  * read the key through that one's root, as the test found). As root it is uid 65534 inside, still root on disk: a
  * uid 0 with no capabilities cannot make the sandbox of its own a CLI makes (codex runs its commands in bubblewrap,
- * which then fails "setting up uid map"). It keeps the machine's PID namespace on purpose: coord inside it (its MCP
- * server, `coord send`) must see the daemon and the locks' owners alive, or it would take a live daemon for dead.
+ * which then fails "setting up uid map"). It has a PID namespace and a /proc of its own: it sees no process outside,
+ * and when the agent's CLI exits (or the turn is stopped) every process it left, one that changed its session and
+ * environment included, ends with the namespace. Coord inside it (its MCP server) therefore takes every process it
+ * cannot see for alive (state/lock.ts pidAlive): it never judges the daemon or a lock's owner gone.
+ *
+ * Every path after the root is bound with `-try`: a file listed a moment ago (a lock being released) may be gone
+ * when bubblewrap binds it, and a gone file needs no cover.
  */
 export function bwrapArgs(shield: Shield, root: boolean): string[] {
-  const args = ["--unshare-user", ...(root ? ["--uid", "65534", "--gid", "65534"] : []), "--ro-bind", "/", "/", "--dev-bind", "/dev", "/dev", "--bind", "/proc", "/proc"];
-  // /proc stays as the machine's (writable: a CLI's own sandbox writes its uid_map there). Later mounts cover earlier ones: the holes it may write, then what stays read-only in them, then the masks.
-  for (const path of shield.write) args.push("--bind", path, path);
-  for (const path of shield.keep ?? []) args.push("--ro-bind", path, path);
-  for (const path of shield.own ?? []) args.push("--bind", path, path);
-  for (const path of shield.guard) args.push("--ro-bind", path, path);
-  for (const path of shield.hide) args.push("--ro-bind", "/dev/null", path);
+  const namespaces = ["--unshare-user", ...(root ? ["--uid", "65534", "--gid", "65534"] : []), "--unshare-pid", "--die-with-parent"];
+  const args = [...namespaces, "--ro-bind", "/", "/", "--dev-bind", "/dev", "/dev", "--proc", "/proc"];
+  // Later mounts cover earlier ones: the holes it may write, then what stays read-only in them, then the masks.
+  for (const path of shield.write) args.push("--bind-try", path, path);
+  for (const path of shield.keep ?? []) args.push("--ro-bind-try", path, path);
+  for (const path of shield.own ?? []) args.push("--bind-try", path, path);
+  for (const path of shield.guard) args.push("--ro-bind-try", path, path);
+  for (const path of shield.hide) args.push("--ro-bind-try", "/dev/null", path);
   args.push("--cap-drop", "ALL");
   return args;
 }
@@ -121,7 +127,18 @@ export function agentHomes(agent: string, home: string, env: Readonly<Record<str
  * read-only to the agent: whom the machine trusts, what it accepted, its orders and journal.
  */
 export function writableStateEntry(name: string): boolean {
-  return /^(mailbox|on-call|reservations)\.json(\.lock)?$/.test(name) || /^(publish-request|sync-request|coord\.log|on-call|logs|tmp|agents)$/.test(name) || /\.tmp/.test(name);
+  return /^(mailbox|on-call|reservations)\.(json|lock)$/.test(name) || /^(publish-request|sync-request|coord\.log|on-call|logs|tmp|agents)$/.test(name) || /\.tmp/.test(name);
+}
+
+/**
+ * Where coord takes bubblewrap from: the system's directories only, never PATH, which may name a directory an agent
+ * can write (a bwrap of its making there would be the next turn's "sandbox").
+ */
+export const BWRAP_PLACES: readonly string[] = ["/usr/bin/bwrap", "/bin/bwrap", "/usr/local/bin/bwrap"];
+
+/** Whether a program file (as `stat` sees it) can be trusted as the sandbox: root's, and nobody else may change it. */
+export function trustedProgram(st: { uid: number; mode: number; isFile: boolean }): boolean {
+  return st.isFile && st.uid === 0 && (st.mode & 0o022) === 0 && (st.mode & 0o111) !== 0;
 }
 
 /** A string as SBPL (the sandbox profile language) reads it. */

@@ -3,7 +3,9 @@
 import { describe, expect, it } from "vitest";
 import {
   agentHomes,
+  BWRAP_PLACES,
   bwrapArgs,
+  trustedProgram,
   privateKeyNames,
   type SandboxTool,
   sandboxSetting,
@@ -60,14 +62,14 @@ describe("whether an agent starts", () => {
 });
 
 describe("the command line behind the shield", () => {
-  it("bubblewrap: a user namespace of its own, the tree read-only, its holes writable, guarded files read-only in them, hidden ones masked, no capability", () => {
+  it("bubblewrap: user and PID namespaces of its own, the tree read-only, its holes writable, guarded files read-only in them, hidden ones masked, no capability", () => {
     expect(bwrapArgs(shield, false)).toEqual([
-      "--unshare-user",
-      ...["--ro-bind", "/", "/", "--dev-bind", "/dev", "/dev", "--bind", "/proc", "/proc"],
-      ...["--bind", "/w/app", "/w/app", "--bind", "/f/.git/coord", "/f/.git/coord"],
-      ...["--ro-bind", "/f/.git/coord/machine.yaml", "/f/.git/coord/machine.yaml"],
-      ...["--ro-bind", "/dev/null", "/f/.git/coord/machine_key"],
-      ...["--ro-bind", "/dev/null", "/f/.git/coord/secrets.yaml"],
+      ...["--unshare-user", "--unshare-pid", "--die-with-parent"],
+      ...["--ro-bind", "/", "/", "--dev-bind", "/dev", "/dev", "--proc", "/proc"],
+      ...["--bind-try", "/w/app", "/w/app", "--bind-try", "/f/.git/coord", "/f/.git/coord"],
+      ...["--ro-bind-try", "/f/.git/coord/machine.yaml", "/f/.git/coord/machine.yaml"],
+      ...["--ro-bind-try", "/dev/null", "/f/.git/coord/machine_key"],
+      ...["--ro-bind-try", "/dev/null", "/f/.git/coord/secrets.yaml"],
       ...["--cap-drop", "ALL"],
     ]);
   });
@@ -77,8 +79,24 @@ describe("the command line behind the shield", () => {
     expect(bwrapArgs(shield, false)).not.toContain("--uid");
   });
 
-  it("the machine's PID namespace is kept: coord inside must see the daemon alive", () => {
-    for (const root of [true, false]) expect(bwrapArgs(shield, root)).not.toContain("--unshare-pid");
+  it("a PID namespace of its own, ended with the agent: nothing it starts outlives it", () => {
+    for (const root of [true, false]) expect(bwrapArgs(shield, root)).toEqual(expect.arrayContaining(["--unshare-pid", "--die-with-parent", "--proc"]));
+  });
+
+  it.each([
+    [{ uid: 0, mode: 0o100755, isFile: true }, true],
+    [{ uid: 0, mode: 0o104755, isFile: true }, true],
+    [{ uid: 1000, mode: 0o100755, isFile: true }, false],
+    [{ uid: 0, mode: 0o100775, isFile: true }, false],
+    [{ uid: 0, mode: 0o100757, isFile: true }, false],
+    [{ uid: 0, mode: 0o100644, isFile: true }, false],
+    [{ uid: 0, mode: 0o040755, isFile: false }, false],
+  ])("bubblewrap is trusted as the sandbox only as root's alone to change: %o → %s", (st, want) => {
+    expect(trustedProgram(st)).toBe(want);
+  });
+
+  it("bubblewrap is looked for in the system's places only, never on PATH", () => {
+    expect(BWRAP_PLACES).toEqual(["/usr/bin/bwrap", "/bin/bwrap", "/usr/local/bin/bwrap"]);
   });
 
   it("the agent's own argv follows --, untouched (a prompt that looks like an option stays an argument)", () => {
@@ -128,10 +146,13 @@ describe("what an agent may write", () => {
 
   it.each([
     ["mailbox.json", true],
-    ["mailbox.json.lock", true],
+    ["mailbox.lock", true],
+    ["mailbox.json.lock", false],
     ["on-call.json", true],
     ["on-call", true],
-    ["reservations.json.lock", true],
+    ["reservations.lock", true],
+    ["on-call.lock", true],
+    ["orders.lock", false],
     ["publish-request", true],
     ["sync-request", true],
     ["coord.log", true],
