@@ -2,7 +2,7 @@
 // coordination/orders/<name>.json, checked one by one and as a union; env
 // values marked secret; the text edits of `coord order --human`; and the
 // machine's local copy of its delegated orders.
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -241,7 +241,22 @@ describe("delegated orders (local state)", () => {
     await updateDelegated(stateDir, (d) => void d.orders.push({ id: "a", to: "soda-yeti", run: "x" }));
     const own = await ownOrdersFile(stateDir, "izzit7");
     expect(own).toEqual({ path: A, content: `{\n  "version": 1,\n  "orders": [\n    {\n      "id": "a",\n      "to": "soda-yeti",\n      "run": "x"\n    }\n  ]\n}\n` });
-    expect(parseOrders(own!.content, { file: A }).problems).toEqual([]);
+    expect(parseOrders(own && "content" in own ? own.content : "", { file: A }).problems).toEqual([]);
+    // Kept sealed (the seal is never published).
+    expect(JSON.parse(await readFile(join(stateDir, "orders.json"), "utf8")).seal).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it.each([
+    ["another order added by hand", (kept: { orders: object[] }) => ({ ...kept, orders: [...kept.orders, { id: "b", to: "x", run: "y" }] })],
+    ["the seal taken off", (kept: { orders: object[] }) => ({ version: 1, orders: kept.orders })],
+    ["an order changed", (kept: { orders: object[] }) => ({ ...kept, orders: [{ id: "a", to: "soda-yeti", run: "rm -rf ~" }] })],
+  ])("a file coord did not seal (%s) is not published, and the sync is told why", async (_what, forge) => {
+    const stateDir = await mkdtemp(join(tmpdir(), "coord-delegated-"));
+    await updateDelegated(stateDir, (d) => void d.orders.push({ id: "a", to: "soda-yeti", run: "x" }));
+    const path = join(stateDir, "orders.json");
+    await writeFile(path, JSON.stringify(forge(JSON.parse(await readFile(path, "utf8")))));
+    expect(await ownOrdersFile(stateDir, "izzit7")).toEqual({ problem: expect.stringMatching(/were not written by coord on this machine \(their seal does not hold/) });
+    await expect(readDelegated(stateDir)).rejects.toThrow(/were not written by coord on this machine/);
   });
 
   it("changes nothing when the change throws, and loses nothing under concurrent changes", async () => {

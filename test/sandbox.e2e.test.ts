@@ -4,14 +4,14 @@
 // files that say whom the machine trusts; without the shield (agentSandbox: off) the same script reads the key, so
 // the test can fail. The real claude on call behind it: test/claude-real.e2e.test.ts. Skipped where bubblewrap
 // cannot run, by name.
-import { chmod, readdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { forgetSandboxTool, sandboxTool } from "../src/runner/sandbox.js";
 import { runTask } from "../src/runner/run.js";
 import { agentSandbox, machineShield, shieldAgent } from "../src/sync/sandbox.js";
 import { openMachine } from "../src/sync/sync.js";
-import { cli, cliExec, journal, makeFleet, pushOrders, setConfig, tempDir, waitFor } from "./helpers.js";
+import { cli, cliExec, hubFile, journal, makeFleet, pushOrders, setConfig, tempDir, waitFor } from "./helpers.js";
 import { answerTo, onCallTests } from "./on-call-fleet.js";
 import { standInCalls } from "./on-call-standins.js";
 
@@ -32,6 +32,7 @@ function attempts(dir: string): string {
     `for p in /proc/[0-9]*; do cat "$p/root${key}" "$p/environ" 2>/dev/null; done | head -c 400 | sed 's/^/proc: /'; echo`,
     `umount '${key}' >/dev/null 2>&1; echo "after umount: $(cat '${key}' 2>&1 | head -c 200)"`,
     `echo "secrets: $(cat '${join(state, "secrets.yaml")}' 2>&1 | head -c 200)"`,
+    `echo "seal: $(od -An -tx1 '${join(state, "seal_key")}' 2>&1 | head -c 200)"`,
     `echo 'agentSandbox: off' >> '${join(state, "machine.yaml")}' 2>&1; echo "yaml: $?"`,
     `echo "pins: $(echo x >> '${join(state, "machine_signers")}' 2>&1; echo $?)"`,
     `echo "gitconfig: $(git -C '${dir}' config core.fsmonitor 'touch /tmp/pwned' >/dev/null 2>&1; echo $?)"`,
@@ -87,6 +88,7 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     expect(out).toMatch(/^copy: cat: .*No such file|^copy: $/m);
     expect(out).toMatch(/^after umount: cat: .*Permission denied$/m);
     expect(out).toMatch(/^secrets: cat: .*secrets\.yaml: Permission denied$/m);
+    expect(out).toMatch(/^seal: od: .*seal_key: Permission denied/m);
     expect(out).toMatch(/^yaml: [1-9]/m);
     expect(out).toMatch(/^pins: .*[1-9]$/m);
     // Nothing the daemon runs or trusts can be written: the checkout's git config and hooks, its tree, the state it
@@ -274,6 +276,45 @@ describe("what an agent could leave for coord to take (found by the attack)", ()
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/machine_key\.\d{14} is there already, and coord makes a new key, never takes one it finds/);
     expect(await readFile(join(state, "machine.yaml"), "utf8")).toMatch(/signingKey: machine_key\n/);
+  }, 60_000);
+
+  it("delegated orders coord did not write (an agent's orders.json, made in a hole of the shield) are neither published nor added to", async () => {
+    const f = await makeFleet(["oncall", "w"]);
+    const dir = f.machines.oncall!;
+    const kept = join(dir, ".git", "coord", "orders.json");
+    expect((await cli("order", "add", "--dir", dir, "--to", "w", "--id", "oncall-fine", "--run", "echo fine")).code).toBe(0);
+    expect((await cli("sync", "--dir", dir)).code).toBe(0);
+    const published = await hubFile(f, "coordination/orders/oncall.json");
+    expect(JSON.parse(published).orders.map((o: { id: string }) => o.id)).toEqual(["oncall-fine"]);
+    expect(published).not.toContain("seal");
+    // What an agent can write: another order, with the old seal or none.
+    const sealed = JSON.parse(await readFile(kept, "utf8"));
+    const evil = { id: "oncall-evil", to: "w", run: "touch /tmp/coord-evil" };
+    for (const forged of [
+      { ...sealed, orders: [...sealed.orders, evil] },
+      { version: 1, orders: [evil] },
+    ]) {
+      await writeFile(kept, `${JSON.stringify(forged, null, 2)}\n`);
+      const r = await cli("sync", "--dir", dir);
+      expect(`${r.out}${r.err}`).toMatch(/orders\.json were not written by coord on this machine \(their seal does not hold/);
+      expect(await hubFile(f, "coordination/orders/oncall.json")).toBe(published);
+      const add = await cli("order", "add", "--dir", dir, "--to", "w", "--run", "echo more");
+      expect(add.code).not.toBe(0);
+      expect(add.err).toMatch(/were not written by coord on this machine/);
+    }
+  }, 60_000);
+
+  it("delegated orders kept from before seals are sealed once, when the machine's seal key is made, and still published", async () => {
+    const f = await makeFleet(["oncall", "w"]);
+    const dir = f.machines.oncall!;
+    const state = join(dir, ".git", "coord");
+    const old = { version: 1, orders: [{ id: "oncall-old", to: "w", run: "echo old" }] };
+    await rm(join(state, "seal_key"), { force: true });
+    await writeFile(join(state, "orders.json"), `${JSON.stringify(old, null, 2)}\n`);
+    expect((await cli("sync", "--dir", dir)).code).toBe(0);
+    expect(JSON.parse(await hubFile(f, "coordination/orders/oncall.json"))).toEqual(old);
+    expect(JSON.parse(await readFile(join(state, "orders.json"), "utf8")).seal).toMatch(/^[0-9a-f]{64}$/);
+    expect((await stat(join(state, "seal_key"))).mode & 0o777).toBe(0o600);
   }, 60_000);
 
   it("an agent coord started gives no orders (they would run outside its sandbox, signed as the machine)", async () => {

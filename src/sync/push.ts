@@ -487,7 +487,9 @@ async function compose(c: Cycle, seen: Seen): Promise<Composed> {
   if (previous && !due) mine.lastSeen = previous.lastSeen;
   const others = new Map<string, string | null>();
   const delegated = await ownOrdersFile(c.m.stateDir, config.name);
-  if (delegated && delegated.content !== files.get(delegated.path)) others.set(delegated.path, delegated.content);
+  if (delegated && "problem" in delegated) {
+    if (!c.result.warnings.includes(delegated.problem)) c.result.warnings.push(delegated.problem);
+  } else if (delegated && delegated.content !== files.get(delegated.path)) others.set(delegated.path, delegated.content);
   if (c.m.signing?.publicKey) {
     // A message file of its own that it has no channel for was written by someone else (it signs its own): it removes it.
     const channels = new Set(own.files.map((f) => messagePath(f.from, f.to)));

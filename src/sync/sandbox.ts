@@ -21,6 +21,9 @@ import { runTask } from "../runner/run.js";
 import { onPath, sandboxTool } from "../runner/sandbox.js";
 import { configPath } from "../state/config.js";
 import { secretsPath } from "../state/secrets.js";
+import { readySeal } from "../state/delegated.js";
+import { sealKeyPath } from "../state/seal.js";
+import { describeFailure } from "../failure.js";
 import { writeDurably } from "../state/files.js";
 import { pinsPath, savePins, signersFiles, signingKeyPath } from "../state/trust.js";
 import type { Machine } from "./machine.js";
@@ -55,9 +58,11 @@ export async function machineShield(m: Pick<Machine, "stateDir" | "config"> & { 
   if (!(await existing(pinsPath(m.stateDir)))) await savePins(m.stateDir, new Map()).catch(() => {});
   const accepted = join(m.stateDir, "trust.json");
   if (!(await existing(accepted))) await writeDurably(accepted, `${JSON.stringify({ version: 1, accepted: {} })}\n`).catch(() => {});
+  // The seal key is made before any agent runs, and hidden from it: an agent can write no file that coord takes for its own.
+  await readySeal(m.stateDir);
   const names = await readdir(m.stateDir).catch(() => [] as string[]);
   const key = m.config.trust.signingKey ? [signingKeyPath(m.stateDir, m.config.trust.signingKey)] : [];
-  const hide = await present([...privateKeyNames(names).map((n) => join(m.stateDir, n)), ...key, secretsPath(m.stateDir)]);
+  const hide = await present([...privateKeyNames(names).map((n) => join(m.stateDir, n)), ...key, secretsPath(m.stateDir), sealKeyPath(m.stateDir)]);
   const env = o.env ?? process.env;
   const homes = o.agent ? agentHomes(o.agent, env.HOME ?? homedir(), env) : [];
   // A CLI's own directory is made if it is not there yet: the CLI could not make it in a read-only home.
@@ -101,7 +106,8 @@ export async function shieldAgent(
       : undefined
     : await onPath(file, o.path);
   if (!found) return { refused: file.includes("/") ? `${o.program} does not exist (or cannot be run)` : `${o.program} is not on PATH` };
-  const shield = await machineShield(m, o);
+  const shield = await machineShield(m, o).catch((e: unknown) => describeFailure(e).message);
+  if (typeof shield === "string") return { refused: `the shield could not be made (${shield})` };
   return { argv: shieldedArgv(verdict.tool, shield, [found, ...argv.slice(1)], process.getuid?.() === 0), env: { [SANDBOXED_ENV]: verdict.tool.kind } };
 }
 

@@ -34,7 +34,7 @@ export function verifiedByOwner(path: string, requireSignedOrders: boolean): str
 /** The files at the tip, with this machine's own delegated orders as it has them now (coord order add). */
 export async function withOwnOrders(m: Machine, files: Map<string, string>): Promise<Map<string, string>> {
   const own = await ownOrdersFile(m.stateDir, m.config.name);
-  if (!own || files.get(own.path) === own.content) return files;
+  if (!own || "problem" in own || files.get(own.path) === own.content) return files;
   return new Map(files).set(own.path, own.content);
 }
 
