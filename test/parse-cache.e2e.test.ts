@@ -3,6 +3,7 @@
 // nothing; one after another machine published parses only that machine's
 // files; a broken cache file is ignored and rebuilt. And a sync that
 // delivers many messages says so in one short line.
+import { sealKey } from "../src/state/seal.js";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -49,7 +50,7 @@ describe("the parse cache, one process per sync", () => {
     const idle = await syncProcess(me);
     expect(idle.record.pushed).toBeUndefined();
     expect(idle.record.parsed).toBe(0);
-    const kept = parseParsedFile(await readFile(join(stateDir(me), PARSED_FILE), "utf8"));
+    const kept = parseParsedFile(await readFile(join(stateDir(me), PARSED_FILE), "utf8"), (await sealKey(stateDir(me))).key);
     // The three machine files, two message files, the orders.
     expect(kept?.map(([key]) => key.slice(41)).sort()).toEqual([
       "(orders)",
@@ -90,7 +91,7 @@ describe("the parse cache, one process per sync", () => {
     await rm(join(stateDir(me), "quiet.json"));
     const rebuilt = await syncProcess(me);
     expect(rebuilt.record.parsed).toBe(6);
-    expect(parseParsedFile(await readFile(join(stateDir(me), PARSED_FILE), "utf8"))).toHaveLength(6);
+    expect(parseParsedFile(await readFile(join(stateDir(me), PARSED_FILE), "utf8"), (await sealKey(stateDir(me))).key)).toHaveLength(6);
     await rm(join(stateDir(me), "quiet.json"), { force: true });
     expect((await syncProcess(me)).record.parsed).toBe(0);
   });

@@ -13,6 +13,7 @@ import { parseOrderSources, reviveOrderSources } from "../src/core/orders/orders
 import { MAX_PARSE_ENTRIES, markParsed, parsedFile, parseKey, parseStats, resetParsed, seedParsed } from "../src/core/repo/parsed.js";
 import { ORDERS_FILE, readModel } from "../src/core/repo/repo.js";
 import { loadParsed, PARSED_FILE, parseParsedFile, renderParsedFile, saveParsed } from "../src/state/parsed.js";
+import { sealKey } from "../src/state/seal.js";
 import { computerFile } from "./fixtures.js";
 
 beforeEach(() => resetParsed());
@@ -167,6 +168,9 @@ describe("the parse cache file (state/parsed.ts)", () => {
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
   const file = () => join(dir, PARSED_FILE);
+  const key = Buffer.alloc(32, 3);
+  /** The seal key coord made in the state dir. */
+  const keyOf = async () => (await sealKey(dir)).key;
 
   /** One sync's reads: a fresh process (reset, load), the reads, the save. */
   async function syncReads(texts: Record<string, string>, opts: { fresh?: boolean } = {}): Promise<number> {
@@ -187,7 +191,7 @@ describe("the parse cache file (state/parsed.ts)", () => {
   it("keeps only what the last sync used", async () => {
     await syncReads({ "a.md": "1", "b.md": "2" });
     await syncReads({ "a.md": "1" });
-    const kept = parseParsedFile(await readFile(file(), "utf8"));
+    const kept = parseParsedFile(await readFile(file(), "utf8"), await keyOf());
     expect(kept?.map(([k]) => k)).toEqual([parseKey("a.md", "1")]);
     expect(await syncReads({ "a.md": "1", "b.md": "2" })).toBe(1);
   });
@@ -214,29 +218,31 @@ describe("the parse cache file (state/parsed.ts)", () => {
     ["truncated", (t: string) => t.slice(0, t.length - 5)],
     ["a changed byte", (t: string) => t.replace('"len":1', '"len":7')],
     ["another build", (t: string) => t.replace(/"build":"[^"]*"/, '"build":"0.0.0 1"')],
-    ["another format", (t: string) => t.replace('"format":1', '"format":2')],
+    ["another format", (t: string) => t.replace('"format":2', '"format":1')],
+    ["another seal", (t: string) => t.replace(/"seal":"[0-9a-f]{4}/, '"seal":"0000')],
+    ["another result, sealed under another key (an agent's)", () => renderParsedFile([[parseKey("a.md", "1"), { v: { path: "a.md", len: 99 } }]] as never, Buffer.alloc(32, 9))],
     ["not JSON", () => "garbage\n{"],
     ["empty", () => ""],
   ])("a file %s is ignored: everything is parsed, and the file written anew", async (_what, spoil) => {
     await syncReads({ "a.md": "1" });
     await writeFile(file(), spoil(await readFile(file(), "utf8")));
     expect(await syncReads({ "a.md": "1" })).toBe(1);
-    expect(parseParsedFile(await readFile(file(), "utf8"))).toHaveLength(1);
+    expect(parseParsedFile(await readFile(file(), "utf8"), await keyOf())).toHaveLength(1);
   });
 
   it("a well-formed file of entries that are not parse results is refused whole", () => {
-    const render = (entries: unknown[]) => renderParsedFile(entries as never);
-    expect(parseParsedFile(render([[parseKey("a.md", "1"), { v: 1 }]]))).toHaveLength(1);
-    expect(parseParsedFile(render([["not-a-blob-id a.md", { v: 1 }]]))).toBeUndefined();
-    expect(parseParsedFile(render([[parseKey("a.md", "1"), { x: 1 }]]))).toBeUndefined();
-    expect(parseParsedFile(render([[parseKey("a.md", "1"), { e: 5 }]]))).toBeUndefined();
-    expect(parseParsedFile(render([[parseKey("a.md", "1")]]))).toBeUndefined();
+    const render = (entries: unknown[]) => renderParsedFile(entries as never, key);
+    expect(parseParsedFile(render([[parseKey("a.md", "1"), { v: 1 }]]), key)).toHaveLength(1);
+    expect(parseParsedFile(render([["not-a-blob-id a.md", { v: 1 }]]), key)).toBeUndefined();
+    expect(parseParsedFile(render([[parseKey("a.md", "1"), { x: 1 }]]), key)).toBeUndefined();
+    expect(parseParsedFile(render([[parseKey("a.md", "1"), { e: 5 }]]), key)).toBeUndefined();
+    expect(parseParsedFile(render([[parseKey("a.md", "1")]]), key)).toBeUndefined();
   });
 
   it("holds at most its byte bound: the entries past it are left out (parsed again next time)", () => {
     const entries: [string, { v: string }][] = Array.from({ length: 10 }, (_, i) => [parseKey(`f${i}`, String(i)), { v: "x".repeat(100) }]);
-    const text = renderParsedFile(entries, 700);
-    const kept = parseParsedFile(text)!;
+    const text = renderParsedFile(entries, key, 700);
+    const kept = parseParsedFile(text, key)!;
     expect(kept.length).toBeGreaterThan(0);
     expect(kept.length).toBeLessThan(10);
     expect(text.length - text.indexOf("\n") - 1).toBeLessThanOrEqual(700);

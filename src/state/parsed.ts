@@ -6,18 +6,24 @@
 // only results of exactly the blob ids it names (a blob id is the hash of the
 // content), and only those the last sync used.
 //
-// The file: one header line (JSON: format, build, sha1 and length of the
-// rest), then the entries as one JSON array of [key, entry]. The checksum
-// makes a torn or damaged file an ignored one, never a wrong parse result.
+// The file: one header line (JSON: format, build, seal and length of the
+// rest), then the entries as one JSON array of [key, entry]. The seal (an
+// HMAC under the machine's seal key, core/trust/seal.ts) makes a torn or
+// damaged file an ignored one, never a wrong parse result, and one written by
+// anyone but coord here too: an agent that found the file writable (the
+// daemon replaced it during its turn, which undoes the shield's read-only
+// bind) cannot plant parse results, which would be orders run outside its
+// sandbox.
 // What it buys, and the bench row that shows it: src/startup/tricks.ts.
-import { createHash } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { markParsed, type ParseEntry, parseGeneration, seedParsed } from "../core/repo/parsed.js";
 import { CLI_PATH, VERSION } from "../package.js";
 import { trickOff } from "../startup/tricks.js";
+import { sealHolds, sealOf } from "../core/trust/seal.js";
 import { writeWhole } from "./files.js";
+import { sealKey } from "./seal.js";
 
 export const PARSED_FILE = "parsed.json";
 
@@ -25,7 +31,7 @@ export const PARSED_FILE = "parsed.json";
 export const MAX_PARSED_BYTES = 32 * 1024 * 1024;
 
 /** Bumped when what the file holds changes shape. */
-const FORMAT = 1;
+const FORMAT = 2;
 
 /**
  * This build of coord: parse rules may change with it, so results of
@@ -48,19 +54,18 @@ function buildId(): string {
 interface Header {
   format: number;
   build: string;
-  sha1: string;
+  seal: string;
   bytes: number;
 }
 
 /** Where a state dir's file stood when this process last read or wrote it: the same file need not be read again. */
 const known = new Map<string, string>();
 
-const sha1 = (text: string) => createHash("sha1").update(text).digest("hex");
 /** The file as it stands, for the memo as it is now (a reset memo has none of it). */
 const stampOf = (s: { mtimeMs: number; size: number; ino: number }) => `${parseGeneration()} ${s.mtimeMs} ${s.size} ${s.ino}`;
 
-/** The entries the file holds, or undefined when it is missing, broken or not this build's. */
-export function parseParsedFile(text: string, build = BUILD): [string, ParseEntry][] | undefined {
+/** The entries the file holds, or undefined when it is missing, broken, not sealed under `key` or not this build's. */
+export function parseParsedFile(text: string, key: Uint8Array, build = BUILD): [string, ParseEntry][] | undefined {
   const nl = text.indexOf("\n");
   if (nl < 0) return undefined;
   let header: Header;
@@ -68,7 +73,7 @@ export function parseParsedFile(text: string, build = BUILD): [string, ParseEntr
   try {
     header = JSON.parse(text.slice(0, nl)) as Header;
     const body = text.slice(nl + 1);
-    if (header?.format !== FORMAT || header.build !== build || header.bytes !== body.length || header.sha1 !== sha1(body)) return undefined;
+    if (header?.format !== FORMAT || header.build !== build || header.bytes !== body.length || !sealHolds(key, "parse-cache", body, header.seal)) return undefined;
     entries = JSON.parse(body);
   } catch {
     return undefined;
@@ -84,8 +89,8 @@ export function parseParsedFile(text: string, build = BUILD): [string, ParseEntr
   return out;
 }
 
-/** The file's text for `entries`, as many as fit in `maxBytes` (in their order). */
-export function renderParsedFile(entries: [string, ParseEntry][], maxBytes = MAX_PARSED_BYTES, build = BUILD): string {
+/** The file's text for `entries`, as many as fit in `maxBytes` (in their order), sealed under `key`. */
+export function renderParsedFile(entries: [string, ParseEntry][], key: Uint8Array, maxBytes = MAX_PARSED_BYTES, build = BUILD): string {
   const parts: string[] = [];
   let bytes = 2;
   for (const entry of entries) {
@@ -95,7 +100,7 @@ export function renderParsedFile(entries: [string, ParseEntry][], maxBytes = MAX
     bytes += part.length + 1;
   }
   const body = `[${parts.join(",")}]`;
-  const header: Header = { format: FORMAT, build, sha1: sha1(body), bytes: body.length };
+  const header: Header = { format: FORMAT, build, seal: sealOf(key, "parse-cache", body), bytes: body.length };
   return `${JSON.stringify(header)}\n${body}`;
 }
 
@@ -107,7 +112,7 @@ export async function loadParsed(stateDir: string): Promise<void> {
     const s = await stat(path);
     if (s.size > MAX_PARSED_BYTES + 4096) return;
     if (known.get(stateDir) === stampOf(s)) return; // this process wrote or read it last: the memo has it
-    const entries = parseParsedFile(await readFile(path, "utf8"));
+    const entries = parseParsedFile(await readFile(path, "utf8"), (await sealKey(stateDir)).key);
     if (entries) seedParsed(entries);
     known.set(stateDir, stampOf(s));
   } catch {
@@ -125,7 +130,7 @@ export async function saveParsed(stateDir: string): Promise<void> {
       const s = await stat(path).catch(() => undefined);
       if (s && known.get(stateDir) === stampOf(s)) return;
     }
-    await writeWhole(path, renderParsedFile(used));
+    await writeWhole(path, renderParsedFile(used, (await sealKey(stateDir)).key));
     known.set(stateDir, stampOf(await stat(path)));
   } catch {
     known.delete(stateDir);

@@ -6,7 +6,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 
 /** What a seal is made over, besides the text: which file it is (a seal of one file never holds for another). */
-export type SealedFile = "delegated-orders";
+export type SealedFile = "delegated-orders" | "parse-cache";
 
 /** The seal of `text` as file `what` under `key`: 64 hex digits. */
 export function sealOf(key: Uint8Array, what: SealedFile, text: string): string {
