@@ -228,6 +228,7 @@ chromiumSuite("coord ui: a conversation with an agent on call", () => {
     expect(set.code, set.err).toBe(0);
     startDaemon("soda-yeti");
     const ui = await startUi({ dir: dirOf("izzit7"), port: 0, everyMs: 300 });
+    uiToken = ui.token;
     stops.push(() => ui.close());
     const page = await open(ui);
     await page.getByRole("tab", { name: "Chat" }).click();
@@ -236,6 +237,7 @@ chromiumSuite("coord ui: a conversation with an agent on call", () => {
     await page.locator('#chat-oncall p[data-machine="soda-yeti"]', { hasText: "soda-yeti's claude answers you" }).waitFor({ timeout: 30_000 });
     return page;
   }
+  let uiToken: string | undefined;
 
   it("shows what nobody could see in a request escaped: bidi controls, zero-width characters (issue 65)", async () => {
     const page = await chatWithOnCall();
@@ -270,6 +272,24 @@ chromiumSuite("coord ui: a conversation with an agent on call", () => {
     // A redraw of the chat keeps it locked (the page fetches every 300 ms).
     await new Promise((r) => setTimeout(r, 900));
     expect(await approve.isDisabled()).toBe(true);
+    // The server holds the same rule: a bare /approve of it (no digest of the whole) is refused, nothing sent.
+    const id = (await second.getAttribute("data-id"))!;
+    const bare = await page.evaluate(
+      async ([token, replyTo]) => {
+        const r = await fetch(`/api/send?token=${token}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ to: "soda-yeti", text: "/approve", replyTo }),
+        });
+        return { status: r.status, body: await r.text() };
+      },
+      [uiToken!, id] as const,
+    );
+    expect(bare.status).toBe(400);
+    expect(JSON.parse(bare.body).error).toMatch(
+      /^request \S+ is not approved: its text showed only part of its input; open "show all" on the page, then approve; nothing was sent$/,
+    );
+    expect(await second.getAttribute("data-request-state")).toBe("waiting");
     await second.locator(".request-input summary", { hasText: /^show all: the whole input/ }).click();
     expect(await second.locator(".request-input pre").textContent()).toContain("touch /tmp/hidden-in-the-middle");
     await expect.poll(() => approve.isEnabled(), { timeout: 5_000 }).toBe(true);

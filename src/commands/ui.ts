@@ -25,6 +25,8 @@ import { type Machine, openMachine, syncMachine } from "../sync/sync.js";
 import { template } from "../templates.js";
 import { orderLog } from "./log.js";
 import { sendFrom } from "./messages.js";
+import { approvableHere } from "./approve.js";
+import { decisionOf } from "../core/oncall/approvals.js";
 import { orderAdd } from "./order.js";
 import { ADD_FIELDS, fieldValue } from "../core/orders/order-fields.js";
 import { type StatusResult, status } from "./status.js";
@@ -408,6 +410,15 @@ class Ui {
     const m = await this.machine();
     const r = await this.serial(async () => {
       if (replyTo && this.shownTo(replyTo, m.config.name) && !(await takenHere(m, replyTo))) await deliverFirst(m, replyTo);
+      // An approval from the page holds only for what the page showed: a request whose text showed part of its input
+      // is approved with the digest of the whole, which the page sends once "show all" was opened (as coord approve).
+      if (replyTo && decisionOf(text)?.behavior === "allow")
+        await approvableHere(m, replyTo, field(body, "digest")).catch((e: unknown) => {
+          throw new HttpError(
+            400,
+            describeFailure(e).message.replace(/see all of it with coord approve \S+ --show, then approve it with coord approve \S+ --digest <[^>]*>/, 'open "show all" on the page, then approve'),
+          );
+        });
       return sendFrom(m, { to, text, priority, ...(replyTo ? { replyTo } : {}), now: true });
     });
     this.log(`sent ${r.id}${r.published?.skipped ? " (queued: another sync holds the lock; it goes out with the next sync)" : ""}`);

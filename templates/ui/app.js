@@ -331,7 +331,8 @@
       },
     });
     reason.value = reasons.get(m.id) || "";
-    const answer = (text) => (ev) => decide(m, text, ev.currentTarget.closest(".decide"));
+    // An approval names the digest of the input the page showed whole (the server refuses one of a cut request without it).
+    const answer = (text) => (ev) => decide(m, text, ev.currentTarget.closest(".decide"), r.digest);
     function denyWith(ev) {
       const why = reason.value.replace(/\s+/g, " ").trim();
       decide(m, why ? `${r.replies.deny} ${why}` : r.replies.deny, ev.currentTarget.closest(".decide"));
@@ -359,11 +360,11 @@
   }
 
   /** Sends a decision (/approve, /deny <reason>, /approve always <tool>) as a reply to request `m`. */
-  async function decide(m, text, group) {
+  async function decide(m, text, group, digest) {
     deciding.set(m.id, text);
     for (const b of group?.querySelectorAll("button, input") ?? []) b.disabled = true;
     try {
-      const r = await call("POST", "/api/send", {}, { to: m.from, text, replyTo: m.id });
+      const r = await call("POST", "/api/send", {}, { to: m.from, text, replyTo: m.id, ...(digest ? { digest } : {}) });
       reasons.delete(m.id);
       say(`sent ${text} in reply to ${m.id} (${r.id})${r.published ? "" : "; it goes out with the next sync"}`);
     } catch (e) {
