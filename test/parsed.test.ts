@@ -165,6 +165,7 @@ describe("the parse cache file (state/parsed.ts)", () => {
   let dir: string;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), "coord-parsed-"));
+    await sealKey(dir); // made by the first sync (state/delegated.ts), before any agent starts
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
   const file = () => join(dir, PARSED_FILE);
@@ -186,6 +187,13 @@ describe("the parse cache file (state/parsed.ts)", () => {
     expect(await syncReads({ "a.md": "1", "b.md": "2" })).toBe(2);
     expect(await syncReads({ "a.md": "1", "b.md": "2" })).toBe(0);
     expect(await syncReads({ "a.md": "1", "b.md": "3" })).toBe(1);
+  });
+
+  it("keeps nothing, and takes nothing, in a state dir with no seal key yet", async () => {
+    await rm(join(dir, "seal_key"));
+    expect(await syncReads({ "a.md": "1" })).toBe(1);
+    await expect(stat(file())).rejects.toThrow();
+    expect(await syncReads({ "a.md": "1" })).toBe(1);
   });
 
   it("keeps only what the last sync used", async () => {

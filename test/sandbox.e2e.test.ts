@@ -4,7 +4,8 @@
 // files that say whom the machine trusts; without the shield (agentSandbox: off) the same script reads the key, so
 // the test can fail. The real claude on call behind it: test/claude-real.e2e.test.ts. Skipped where bubblewrap
 // cannot run, by name.
-import { chmod, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, lstat, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { forgetSandboxTool, sandboxTool } from "../src/runner/sandbox.js";
@@ -120,6 +121,56 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     const left = await processesNamed(mark);
     for (const pid of left) process.kill(pid, "SIGKILL");
     expect(left.length).toBeGreaterThan(0);
+  }, 60_000);
+
+  it("a socket another process keeps in /tmp (a tmux, an ssh-agent) is out of its reach; its /tmp is its own, gone with it", async () => {
+    const f = await makeFleet(["oncall"]);
+    const dir = f.machines.oncall!;
+    const sock = join("/tmp", `coord-test-sock-${process.pid}-${Date.now()}`);
+    let connected = 0;
+    const server = createServer((c) => {
+      connected++;
+      c.end("outside\n");
+    });
+    await new Promise<void>((r) => server.listen(sock, r));
+    try {
+      const node = process.execPath;
+      const script = [
+        `${node} -e "require('net').connect('${sock}').on('data',d=>console.log('sock: '+d)).on('error',e=>console.log('sock: '+e.code))"`,
+        `echo left > /tmp/coord-left-${process.pid}; echo "tmp: $?"`,
+      ].join("\n");
+      const out = await asAnAgent(dir, script);
+      expect(out).toMatch(/^sock: ENOENT$/m);
+      expect(out).toMatch(/^tmp: 0$/m);
+      expect(connected).toBe(0);
+      await expect(stat(`/tmp/coord-left-${process.pid}`)).rejects.toThrow();
+      // Without the shield the same script reaches it (what the attack did with tmux), so the check above can fail.
+      await setConfig(dir, { agentSandbox: "off" });
+      expect(await asAnAgent(dir, script)).toMatch(/^sock: outside$/m);
+    } finally {
+      await new Promise((r) => server.close(r));
+      await rm(`/tmp/coord-left-${process.pid}`, { force: true });
+    }
+  }, 60_000);
+
+  it("a cwd above the checkout (its parent, a link planted for an order's scratch directory) leaves the checkout's .git read-only", async () => {
+    const f = await makeFleet(["oncall"]);
+    const dir = f.machines.oncall!;
+    const hook = join(dir, ".git", "hooks", "pre-push");
+    const script = [
+      `echo 'cat key' > '${hook}'; echo "hook: $?"`,
+      `git -C '${dir}' config core.fsmonitor 'cat key' >/dev/null 2>&1; echo "gitconfig: $?"`,
+      `echo x > '${join(dir, "..", "beside.txt")}'; echo "cwd: $?"`,
+    ].join("\n");
+    const m = await openMachine(dir);
+    const shielded = await shieldAgent(m, ["/bin/sh", "-c", script], { program: "the shell", cwd: join(dir, "..") });
+    if ("refused" in shielded) throw new Error(shielded.refused);
+    const tmp = await tempDir("coord-sandbox-tmp-");
+    const r = await runTask({ argv: shielded.argv, cwd: join(dir, ".."), env: { PATH: process.env.PATH ?? "", ...shielded.env }, timeout: 30, logFile: join(tmp, "log") });
+    expect(r.tail).toMatch(/^cwd: 0$/m);
+    expect(r.tail).toMatch(/^hook: [1-9]/m);
+    expect(r.tail).toMatch(/^gitconfig: [1-9]/m);
+    await expect(stat(hook)).rejects.toThrow();
   }, 60_000);
 
   it("the shield lists the keys (the rotated one too), the secret store and a key named outside the state directory", async () => {
@@ -239,8 +290,16 @@ suite(`an agent order behind the shield${usable ? ` (skipped: ${usable})` : ""}`
     const dir = f.machines.m!;
     const bin = await tempDir("coord-sandbox-bin-");
     const key = join(dir, ".git", "coord", "machine_key");
-    await writeFile(join(bin, "myagent"), `#!/bin/sh\necho "shielded by: $COORD_SANDBOXED"\nod -An -tx1 '${key}' 2>&1 | head -2\n`, { mode: 0o755 });
+    const hook = join(dir, ".git", "hooks", "pre-push");
+    await writeFile(
+      join(bin, "myagent"),
+      `#!/bin/sh\necho "shielded by: $COORD_SANDBOXED"\necho "in: $(pwd)"\nod -An -tx1 '${key}' 2>&1 | head -2\necho x > '${hook}' 2>/dev/null; echo "hook: $?"\n`,
+      { mode: 0o755 },
+    );
     await setConfig(dir, { labels: ["myagent"] });
+    // What a turned agent can leave in its hole for the next one: a link where this order's scratch directory goes.
+    await mkdir(join(dir, ".git", "coord", "agents"), { recursive: true });
+    await symlink(dir, join(dir, ".git", "coord", "agents", "peek"));
     const path = process.env.PATH;
     process.env.PATH = `${bin}:${path}`;
     try {
@@ -249,6 +308,10 @@ suite(`an agent order behind the shield${usable ? ` (skipped: ${usable})` : ""}`
       const entry = (await journal(dir)).tasks?.peek ?? (await journal(dir)).peek;
       const output = JSON.stringify(entry);
       expect(output).toContain("shielded by: bwrap");
+      expect(output).toMatch(/in: [^"\\]*\/\.git\/coord\/agents\/peek\\n/);
+      expect(output).toMatch(/hook: [1-9]/);
+      expect((await lstat(join(dir, ".git", "coord", "agents", "peek"))).isDirectory()).toBe(true);
+      await expect(stat(hook)).rejects.toThrow();
       expect(output).toContain("machine_key: Permission denied");
       const raw = Buffer.from(
         (await readFile(key, "utf8"))

@@ -416,7 +416,10 @@ class Ui {
         await approvableHere(m, replyTo, field(body, "digest")).catch((e: unknown) => {
           throw new HttpError(
             400,
-            describeFailure(e).message.replace(/see all of it with coord approve \S+ --show, then approve it with coord approve \S+ --digest <[^>]*>/, 'open "show all" on the page, then approve'),
+            describeFailure(e).message.replace(
+              /see all of it with coord approve \S+ --show, then approve it with coord approve \S+ --digest <[^>]*>/,
+              'open "show all" on the page, then approve',
+            ),
           );
         });
       return sendFrom(m, { to, text, priority, ...(replyTo ? { replyTo } : {}), now: true });

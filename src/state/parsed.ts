@@ -23,7 +23,7 @@ import { CLI_PATH, VERSION } from "../package.js";
 import { trickOff } from "../startup/tricks.js";
 import { sealHolds, sealOf } from "../core/trust/seal.js";
 import { writeWhole } from "./files.js";
-import { sealKey } from "./seal.js";
+import { readSealKey } from "./seal.js";
 
 export const PARSED_FILE = "parsed.json";
 
@@ -112,7 +112,9 @@ export async function loadParsed(stateDir: string): Promise<void> {
     const s = await stat(path);
     if (s.size > MAX_PARSED_BYTES + 4096) return;
     if (known.get(stateDir) === stampOf(s)) return; // this process wrote or read it last: the memo has it
-    const entries = parseParsedFile(await readFile(path, "utf8"), (await sealKey(stateDir)).key);
+    const key = await readSealKey(stateDir);
+    if (!key) return; // none yet: the first sync makes it (state/delegated.ts); until then nothing is kept
+    const entries = parseParsedFile(await readFile(path, "utf8"), key);
     if (entries) seedParsed(entries);
     known.set(stateDir, stampOf(s));
   } catch {
@@ -130,7 +132,9 @@ export async function saveParsed(stateDir: string): Promise<void> {
       const s = await stat(path).catch(() => undefined);
       if (s && known.get(stateDir) === stampOf(s)) return;
     }
-    await writeWhole(path, renderParsedFile(used, (await sealKey(stateDir)).key));
+    const key = await readSealKey(stateDir);
+    if (!key) return;
+    await writeWhole(path, renderParsedFile(used, key));
     known.set(stateDir, stampOf(await stat(path)));
   } catch {
     known.delete(stateDir);

@@ -12,7 +12,11 @@ export const SEAL_KEY_FILE = "seal_key";
 
 export const sealKeyPath = (stateDir: string) => join(stateDir, SEAL_KEY_FILE);
 
-/** The key as read, or undefined when there is none yet. */
+/** The key as read, or undefined when there is none yet (never made here: the delegated orders adopt at its making). */
+export async function readSealKey(stateDir: string): Promise<Buffer | undefined> {
+  return readKey(sealKeyPath(stateDir));
+}
+
 async function readKey(path: string): Promise<Buffer | undefined> {
   const st = await lstat(path).catch(() => undefined);
   if (st && !st.isFile()) throw new CoordError(`the machine's seal key ${path} is not a plain file (a link?); move it aside (coord makes a new one)`, EXIT.FAILURE);

@@ -2,7 +2,7 @@
 // machine's shield (core/agents/sandbox.ts): its private keys and secret store
 // hidden, the files that say whom it trusts read-only. This is where the
 // shield's paths are found on disk and the agent's command line is wrapped.
-import { access, constants, mkdir, readdir, realpath, stat } from "node:fs/promises";
+import { access, constants, lstat, mkdir, readdir, realpath, stat } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import {
@@ -41,6 +41,9 @@ async function existing(path: string, dirs = false): Promise<string | undefined>
 
 const present = async (paths: string[], dirs = false) => [...new Set((await Promise.all(paths.map((p) => existing(p, dirs)))).filter((p): p is string => p !== undefined))];
 
+/** Sockets of the system an agent could have run something outside its sandbox through (as root: a system bus, docker). */
+const SYSTEM_SOCKETS = ["/run/dbus/system_bus_socket", "/var/run/dbus/system_bus_socket", "/run/docker.sock", "/var/run/docker.sock", "/run/containerd/containerd.sock"];
+
 /** Where the agent runs and which CLI it is: its cwd and the CLI's own state are the holes it writes beside coord's. */
 export interface ShieldFor {
   cwd?: string;
@@ -67,15 +70,27 @@ export async function machineShield(m: Pick<Machine, "stateDir" | "config"> & { 
   const homes = o.agent ? agentHomes(o.agent, env.HOME ?? homedir(), env) : [];
   // A CLI's own directory is made if it is not there yet: the CLI could not make it in a read-only home.
   for (const h of homes) if (!h.endsWith(".json")) await mkdir(h, { recursive: true }).catch(() => {});
-  const write = await present([tmpdir(), "/tmp", "/var/tmp", ...homes], true);
-  // The checkout (its .git: config, hooks, which the daemon's git runs) stays read-only, even in a temp directory.
+  const uid = process.getuid?.();
+  const fresh = await present(["/tmp", "/var/tmp", "/dev/shm", "/run/screen", ...(uid !== undefined ? [`/run/user/${uid}`] : [])], true);
+  // The daemon's own temp directory stays as it is when it is one of its own below those (a test run's), not /tmp.
+  const temp = await present([tmpdir()], true);
+  const ownTemp = temp.filter((t) => !fresh.includes(t));
+  const write = [...(await present([...(o.cwd ? [o.cwd] : []), ...homes], true)), ...ownTemp];
+  // The checkout (its .git: config, hooks, which the daemon's git runs) stays read-only, even in the cwd or a temp directory.
   const keep = await present([...(m.dir ? [m.dir] : []), dirname(m.stateDir)], true);
-  const own = await present([...(o.cwd ? [o.cwd] : []), m.stateDir], true);
+  const own = await present([m.stateDir], true);
   // In the state directory, all but what coord's own tools write; and whom it trusts, wherever that is kept.
   const signers = signersFiles(m.stateDir, m.config);
   const state = names.filter((n) => !writableStateEntry(n)).map((n) => join(m.stateDir, n));
   const guard = (await present([...state, configPath(m.stateDir), signers.allowed, signers.revoked, pinsPath(m.stateDir)], true)).filter((p) => !hide.includes(p));
-  return { hide, guard, write, keep, own };
+  const sockets = [
+    ...new Set(
+      (await Promise.all(SYSTEM_SOCKETS.map(async (p) => ((await lstat(p).catch(() => undefined))?.isSocket() ? realpath(p).catch(() => p) : undefined)))).filter(
+        (p): p is string => !!p,
+      ),
+    ),
+  ];
+  return { hide, guard, write, keep, own, fresh, sockets };
 }
 
 /** Whether agents start here, and how: the machine's setting against the sandbox this machine has. */

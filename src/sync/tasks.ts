@@ -1,6 +1,6 @@
 // Running one task of an order on this machine: the journal around it, the
 // command (a shell line or a headless agent CLI), its output.
-import { mkdir, readdir, realpath, rm, stat } from "node:fs/promises";
+import { lstat, mkdir, readdir, realpath, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type AgentInvocation, type AgentResult, type Refusal, agentInvocation, agentReader, agentVerdict } from "../core/agents/agents.js";
 import { failureText, processEnd } from "../core/work/process-end.js";
@@ -19,6 +19,7 @@ import { resolveOrderSecrets } from "../state/secrets.js";
 import { machineKeySecrets } from "../state/trust.js";
 import type { Machine } from "./machine.js";
 import { shieldAgent } from "./sandbox.js";
+import { describeFailure } from "../failure.js";
 import type { Order } from "../core/orders/orders-schema.js";
 import type { AgentReport, TaskReport } from "../core/fleet/computer.js";
 
@@ -57,8 +58,17 @@ export function describeCommand(order: Order): string {
 
 /** An agent order without a cwd works in a scratch git repository of its own under the machine's state (a CLI like codex wants a git directory). */
 async function agentDir(m: Machine, order: Order): Promise<string> {
-  const dir = join(m.stateDir, "agents", order.id);
-  await mkdir(dir, { recursive: true });
+  // A link put in the way (an agent's, in a hole of its sandbox) would make another directory the next agent's cwd,
+  // writable to it: the checkout, or /. Whatever is there and is not a directory is taken away first.
+  const parent = join(m.stateDir, "agents");
+  const dir = join(parent, order.id);
+  for (const p of [parent, dir]) {
+    const st = await lstat(p).catch(() => undefined);
+    if (st && !st.isDirectory()) await rm(p, { force: true });
+    await mkdir(p, { recursive: true });
+  }
+  if ((await realpath(dir)) !== join(await realpath(m.stateDir), "agents", order.id))
+    throw new Error(`the scratch directory ${dir} is not where it should be (a link in its way?)`);
   await initScratch(dir);
   return dir;
 }
@@ -71,7 +81,11 @@ async function agentDir(m: Machine, order: Order): Promise<string> {
  * resolved directory, or not at all, with why.
  */
 async function taskDir(m: Machine, order: Order, agent: boolean): Promise<{ cwd: string } | { refused: string }> {
-  if (order.cwd === undefined && agent) return { cwd: await agentDir(m, order) };
+  if (order.cwd === undefined && agent)
+    return agentDir(m, order).then(
+      (cwd) => ({ cwd }),
+      (e: unknown) => ({ refused: `its scratch directory could not be made: ${describeFailure(e).message}` }),
+    );
   return allowedDir(m, order.cwd);
 }
 

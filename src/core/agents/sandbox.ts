@@ -28,12 +28,20 @@
 export interface Shield {
   hide: readonly string[];
   guard: readonly string[];
-  /** The holes: the temp directories, the CLI's own state. */
+  /** The holes: the agent's cwd, the daemon's own temp directory, the CLI's own state. */
   write: readonly string[];
-  /** Read-only again though in a hole: the coord checkout (its .git: config, hooks), wherever it lies. */
+  /** Read-only again though in a hole: the coord checkout (its .git: config, hooks), wherever it lies, the cwd too. */
   keep?: readonly string[];
-  /** Writable though kept: the agent's cwd and coord's state directory. */
+  /** Writable though kept: coord's state directory (coord's own tools inside write there). */
   own?: readonly string[];
+  /**
+   * Given to the agent empty, its own (a tmpfs), what it writes there gone with it: /tmp, /var/tmp, /dev/shm, the
+   * user's runtime directory. What other processes keep there (a tmux or ssh-agent socket, which would run or sign
+   * anything outside the sandbox) is out of its sight, and nothing it leaves there reaches a later turn.
+   */
+  fresh?: readonly string[];
+  /** Sockets it must not reach by their path (the system's D-Bus, docker's): covered as the hidden files are. */
+  sockets?: readonly string[];
 }
 
 /** The sandbox found on this machine, or why there is none. */
@@ -83,12 +91,14 @@ export function sandboxVerdict(setting: SandboxSetting, tool: SandboxTool, platf
 export function bwrapArgs(shield: Shield, root: boolean): string[] {
   const namespaces = ["--unshare-user", ...(root ? ["--uid", "65534", "--gid", "65534"] : []), "--unshare-pid", "--die-with-parent"];
   const args = [...namespaces, "--ro-bind", "/", "/", "--dev-bind", "/dev", "/dev", "--proc", "/proc"];
-  // Later mounts cover earlier ones: the holes it may write, then what stays read-only in them, then the masks.
+  // Later mounts cover earlier ones: its own empty temp directories, the holes it may write, then what stays
+  // read-only in them (the checkout, even when the cwd holds it), coord's state for its tools, then the masks.
+  for (const path of shield.fresh ?? []) args.push("--tmpfs", path);
   for (const path of shield.write) args.push("--bind-try", path, path);
   for (const path of shield.keep ?? []) args.push("--ro-bind-try", path, path);
   for (const path of shield.own ?? []) args.push("--bind-try", path, path);
   for (const path of shield.guard) args.push("--ro-bind-try", path, path);
-  for (const path of shield.hide) args.push("--ro-bind-try", "/dev/null", path);
+  for (const path of [...shield.hide, ...(shield.sockets ?? [])]) args.push("--ro-bind-try", "/dev/null", path);
   args.push("--cap-drop", "ALL");
   return args;
 }

@@ -74,6 +74,28 @@ describe("the command line behind the shield", () => {
     ]);
   });
 
+  it("its own empty temp directories first, then the holes, the checkout read-only again (a cwd above it too), coord's state, the masks and sockets", () => {
+    const full = {
+      fresh: ["/tmp", "/dev/shm"],
+      write: ["/home/u", "/home/u/.claude"],
+      keep: ["/home/u/fleet", "/home/u/fleet/.git"],
+      own: ["/home/u/fleet/.git/coord"],
+      guard: ["/home/u/fleet/.git/coord/trust.json"],
+      hide: ["/home/u/fleet/.git/coord/machine_key"],
+      sockets: ["/run/docker.sock"],
+    };
+    expect(bwrapArgs(full, false).slice(11)).toEqual([
+      ...["--tmpfs", "/tmp", "--tmpfs", "/dev/shm"],
+      ...["--bind-try", "/home/u", "/home/u", "--bind-try", "/home/u/.claude", "/home/u/.claude"],
+      ...["--ro-bind-try", "/home/u/fleet", "/home/u/fleet", "--ro-bind-try", "/home/u/fleet/.git", "/home/u/fleet/.git"],
+      ...["--bind-try", "/home/u/fleet/.git/coord", "/home/u/fleet/.git/coord"],
+      ...["--ro-bind-try", "/home/u/fleet/.git/coord/trust.json", "/home/u/fleet/.git/coord/trust.json"],
+      ...["--ro-bind-try", "/dev/null", "/home/u/fleet/.git/coord/machine_key"],
+      ...["--ro-bind-try", "/dev/null", "/run/docker.sock"],
+      ...["--cap-drop", "ALL"],
+    ]);
+  });
+
   it("as root the agent is uid 65534 in its namespace (a CLI's own bubblewrap works there), otherwise its own uid", () => {
     expect(bwrapArgs(shield, true).slice(0, 5)).toEqual(["--unshare-user", "--uid", "65534", "--gid", "65534"]);
     expect(bwrapArgs(shield, false)).not.toContain("--uid");
