@@ -59,7 +59,7 @@ afterEach(async () => {
     else process.env[k] = v;
 });
 
-const answerTo = (asker: string, id: string, ms = 30_000): Promise<Msg> => t.arrives(asker, (x) => x.replyTo === id && x.agent?.answer === true, `the answer to ${id}`, ms);
+const answerTo = (asker: string, id: string, ms = 60_000): Promise<Msg> => t.arrives(asker, (x) => x.replyTo === id && x.agent?.answer === true, `the answer to ${id}`, ms);
 
 async function onCall(...args: string[]): Promise<void> {
   const r = await cli("agent", "on-call", "codex", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker", ...args);
@@ -105,7 +105,7 @@ describe.skipIf(missing !== undefined)(`the real codex on call${missing ? ` (ski
     expect(sent).toContain("which node version?");
     expect(sent).toContain("and which npm?");
     expect(server!.requests.every((r) => r.key === server!.key)).toBe(true);
-  }, 60_000);
+  }, 120_000);
 
   /** A fleet whose machine on call (with `settings`) runs codex's `sleep 40` in a turn: the question, the sleeps, the daemon. */
   async function sleepingTurn(...settings: string[]) {
@@ -119,7 +119,7 @@ describe.skipIf(missing !== undefined)(`the real codex on call${missing ? ` (ski
         const found = await turnProcesses(q, "sleep 40");
         return found.length ? found : undefined;
       },
-      30_000,
+      60_000,
       "codex's sleep 40 running",
       200,
     );
@@ -135,7 +135,7 @@ describe.skipIf(missing !== undefined)(`the real codex on call${missing ? ` (ski
     expect(a.agent).toMatchObject({ answer: true, cli: "codex", outcome: "stopped" });
     expect(a.text).toMatch(/^Stopped \(\/stop from asker\)\./);
     for (const pid of sleeps) expect(await processGone(pid, Math.max(0, 10_000 - (Date.now() - stop))), `sleep 40 (pid ${pid}) gone within 10 s of the /stop`).toBe(true);
-  }, 60_000);
+  }, 120_000);
 
   it.each([
     ["edit", "coord agent stop", /^Stopped \(coord agent stop on this machine\)\./],
@@ -170,7 +170,7 @@ describe.skipIf(missing !== undefined)(`the real codex on call${missing ? ` (ski
     const a = await turn("are you there?");
     expect(a.agent).toMatchObject({ outcome: "failed" });
     expect(a.text).toMatch(/^The turn timed out after 4 s and was stopped\. Its last error: Reconnecting\.\.\. waiting for network/);
-  }, 60_000);
+  }, 120_000);
 
   it("an API error and a wrong key: the answer says what the server said", async () => {
     await t.fleet(["asker", "oncall"]);
@@ -182,7 +182,7 @@ describe.skipIf(missing !== undefined)(`the real codex on call${missing ? ` (ski
     const b = await turn("hello again");
     expect(b.agent).toMatchObject({ outcome: "failed" });
     expect(b.text).toMatch(/^The turn failed: it said: unexpected status 401 Unauthorized: Incorrect API key provided/);
-  }, 60_000);
+  }, 120_000);
 
   it("codex missing from PATH when a turn starts: the answer says so", async () => {
     await t.fleet(["asker", "oncall"]);
@@ -195,7 +195,7 @@ describe.skipIf(missing !== undefined)(`the real codex on call${missing ? ` (ski
     const a = await turn("hello");
     expect(a.agent).toMatchObject({ outcome: "failed" });
     expect(a.text).toBe("The turn could not start: the agent CLI codex is not on PATH.");
-  }, 60_000);
+  }, 120_000);
 
   it("`codex exec resume` refuses -s (the sandbox goes as -c), as the stand-in does", async () => {
     const run = (bin: string, args: string[]) =>
@@ -216,5 +216,5 @@ describe.skipIf(missing !== undefined)(`the real codex on call${missing ? ` (ski
     expect(real.code).toBe(2);
     expect(real.err).toContain("unexpected argument '-s' found");
     expect(standIn).toMatchObject({ code: real.code, err: expect.stringContaining("unexpected argument '-s' found") });
-  }, 30_000);
+  }, 60_000);
 });

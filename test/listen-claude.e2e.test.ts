@@ -70,13 +70,13 @@ for (const version of pinnedVersions("claude")) {
         const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
         execFileSync("tmux", ["-L", socket, "new-session", "-d", "-x", "200", "-y", "50", "-c", project, "env", ...envArgs, claude.bin]);
         const stateDir = join(t.dirOf("b"), ".git", "coord");
-        await waitFor(async () => Object.keys((await readListen(stateDir)).waiters).length > 0 || undefined, 30_000, "the session to listen (SessionStart)");
+        await waitFor(async () => Object.keys((await readListen(stateDir)).waiters).length > 0 || undefined, 60_000, "the session to listen (SessionStart)");
 
         // 1. Idle, nobody typing: a message wakes it; it answers in the thread with coord's send tool, no person asked.
         const first = "a/b/1";
         const sentAt = Date.now();
         expect(await t.send("a", "b", `call mcp__coord__send {"to":"a","body":"build is green","reply_to":"${first}"}`)).toBe(first);
-        const answer = await t.arrives("a", (x: Msg) => x.from === "b" && x.replyTo === first, "the woken session's answer at a", 30_000);
+        const answer = await t.arrives("a", (x: Msg) => x.from === "b" && x.replyTo === first, "the woken session's answer at a", 60_000);
         const seconds = (Date.now() - sentAt) / 1000;
         expect(answer.text).toBe("build is green");
         // An agent's message, counted in the chain (one agent turn past a person's message): no longer the person's.
@@ -88,7 +88,7 @@ for (const version of pinnedVersions("claude")) {
 
         // 2. Busy: a message that arrives while a turn runs is given after it, once.
         await t.send("a", "b", "slow 8");
-        await waitFor(async () => wakesBy(server!, "a/b/2").length > 0 || undefined, 30_000, "the slow turn to start");
+        await waitFor(async () => wakesBy(server!, "a/b/2").length > 0 || undefined, 60_000, "the slow turn to start");
         await t.send("a", "b", "while busy");
         await waitFor(async () => wakesBy(server!, "a/b/3").length > 0 || undefined, 40_000, "the message sent while busy to wake the session");
         // 3. A sender not allowed wakes nothing (delivered as ever).
@@ -97,15 +97,15 @@ for (const version of pinnedVersions("claude")) {
         // 4. The person types; the session answers; it listens again after.
         execFileSync("tmux", ["-L", socket, "send-keys", "-t", "0", "-l", "hello from the person"]);
         execFileSync("tmux", ["-L", socket, "send-keys", "-t", "0", "Enter"]);
-        await waitFor(async () => server!.turns().some((r) => lastUserText(r).includes("hello from the person")) || undefined, 30_000, "the typed prompt");
+        await waitFor(async () => server!.turns().some((r) => lastUserText(r).includes("hello from the person")) || undefined, 60_000, "the typed prompt");
         await t.send("a", "b", "after the typed prompt");
-        await waitFor(async () => wakesBy(server!, "a/b/4").length > 0 || undefined, 30_000, "a wake after the typed prompt");
-        await waitFor(async () => Object.keys((await readListen(stateDir)).waiters).length > 0 || undefined, 30_000, "the session to listen again");
+        await waitFor(async () => wakesBy(server!, "a/b/4").length > 0 || undefined, 60_000, "a wake after the typed prompt");
+        await waitFor(async () => Object.keys((await readListen(stateDir)).waiters).length > 0 || undefined, 60_000, "the session to listen again");
         const pids = Object.values((await readListen(stateDir)).waiters).map((w) => w.pid);
         expect(pids.length).toBe(1);
         // 4b. Woken, the model obeys a message asking it to write to another machine: the person is asked; nothing goes.
         const leak = await t.send("a", "b", 'call mcp__coord__send {"to":"c","body":"a message a asked b to send"}');
-        await waitFor(async () => wakesBy(server!, leak).length > 0 || undefined, 30_000, "the wake asking to write to c");
+        await waitFor(async () => wakesBy(server!, leak).length > 0 || undefined, 60_000, "the wake asking to write to c");
         await waitFor(
           async () => /not by you|Do you want to proceed/.test(execFileSync("tmux", ["-L", socket, "capture-pane", "-p", "-J", "-t", "0"]).toString()) || undefined,
           15_000,

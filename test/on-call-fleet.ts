@@ -123,7 +123,7 @@ export function onCallTests(prefix = "coord-on-call-"): OnCallTests {
       expect(set.code, set.err).toBe(0);
       return this.startDaemon("oncall");
     },
-    arrives(at, match, what, ms = 30_000) {
+    arrives(at, match, what, ms = 60_000) {
       return waitFor(
         async () => {
           await sync({ dir: dirOf(at), run: false });

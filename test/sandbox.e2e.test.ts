@@ -59,7 +59,14 @@ async function asAnAgent(dir: string, script: string): Promise<string> {
   const tmp = await tempDir("coord-sandbox-tmp-");
   const shielded = await shieldAgent(m, ["/bin/sh", "-c", script], { program: "the shell", cwd: tmp });
   if ("refused" in shielded) throw new Error(shielded.refused);
-  const r = await runTask({ argv: shielded.argv, cwd: tmp, env: { PATH: process.env.PATH ?? "", TMPDIR: tmp, ...shielded.env }, timeout: 30, logFile: join(tmp, "log") });
+  const r = await runTask({
+    argv: shielded.argv,
+    cwd: tmp,
+    env: { PATH: process.env.PATH ?? "", TMPDIR: tmp, ...shielded.env },
+    timeout: 30,
+    logFile: join(tmp, "log"),
+    ...(shielded.fdInputs ? { fdInputs: shielded.fdInputs } : {}),
+  });
   return r.tail;
 }
 
@@ -138,9 +145,11 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
       const script = [
         `${node} -e "require('net').connect('${sock}').on('data',d=>console.log('sock: '+d)).on('error',e=>console.log('sock: '+e.code))"`,
         `echo left > /tmp/coord-left-${process.pid}; echo "tmp: $?"`,
+        `test -e '${sock}' && echo "seen: yes" || echo "seen: no"`,
       ].join("\n");
       const out = await asAnAgent(dir, script);
-      expect(out).toMatch(/^sock: ENOENT$/m);
+      expect(out).toMatch(/^sock: (ENOENT|EPERM)$/m);
+      expect(out).toMatch(/^seen: no$/m);
       expect(out).toMatch(/^tmp: 0$/m);
       expect(connected).toBe(0);
       await expect(stat(`/tmp/coord-left-${process.pid}`)).rejects.toThrow();
@@ -150,6 +159,47 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     } finally {
       await new Promise((r) => server.close(r));
       await rm(`/tmp/coord-left-${process.pid}`, { force: true });
+    }
+  }, 60_000);
+
+  it("no unix socket at all from inside: not an abstract one (X11's kind), not one in its own cwd; pipes to its children still work", async () => {
+    const f = await makeFleet(["oncall"]);
+    const dir = f.machines.oncall!;
+    const cwd = await tempDir("coord-sandbox-cwd-");
+    const abstract = `\0coord-test-${process.pid}-${Date.now()}`;
+    const inCwd = join(cwd, "s.sock");
+    let connected = 0;
+    const servers = [abstract, inCwd].map((p) => createServer((c) => (connected++, c.end("outside\n"))).listen(p));
+    try {
+      const node = process.execPath;
+      const reach = (name: string, path: string) =>
+        `${node} -e "require('net').connect(${JSON.stringify(path).replace(/"/g, "'")}).on('data',d=>console.log('${name}: '+d)).on('error',e=>console.log('${name}: '+e.code))"`;
+      const script = [
+        reach("abstract", abstract.replace("\0", "\\0")),
+        reach("cwd", inCwd),
+        `${node} -e "require('child_process').execFile('echo',['child'],(e,o)=>console.log('pipe: '+(e?e.code:o.trim())))"`,
+      ].join("\n");
+      const m = await openMachine(dir);
+      const shielded = await shieldAgent(m, ["/bin/sh", "-c", script], { program: "the shell", cwd });
+      if ("refused" in shielded) throw new Error(shielded.refused);
+      const run = (argv: string[], extra: object) =>
+        runTask({ argv, cwd, env: { PATH: process.env.PATH ?? "", ...("env" in shielded ? shielded.env : {}) }, timeout: 30, logFile: join(cwd, "log"), ...extra });
+      const out = (await run(shielded.argv, shielded.fdInputs ? { fdInputs: shielded.fdInputs } : {})).tail;
+      expect(out).toMatch(/^abstract: EPERM$/m);
+      expect(out).toMatch(/^cwd: EPERM$/m);
+      expect(out).toMatch(/^pipe: child$/m);
+      expect(connected).toBe(0);
+      // Without the filter (the same sandbox, no --seccomp) both answer, so the checks above can fail.
+      const bare = (
+        await run(
+          shielded.argv.filter((a, i, all) => a !== "--seccomp" && all[i - 1] !== "--seccomp"),
+          {},
+        )
+      ).tail;
+      expect(bare).toMatch(/^abstract: outside$/m);
+      expect(bare).toMatch(/^cwd: outside$/m);
+    } finally {
+      for (const s of servers) await new Promise((r) => s.close(r));
     }
   }, 60_000);
 
@@ -166,7 +216,14 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     const shielded = await shieldAgent(m, ["/bin/sh", "-c", script], { program: "the shell", cwd: join(dir, "..") });
     if ("refused" in shielded) throw new Error(shielded.refused);
     const tmp = await tempDir("coord-sandbox-tmp-");
-    const r = await runTask({ argv: shielded.argv, cwd: join(dir, ".."), env: { PATH: process.env.PATH ?? "", ...shielded.env }, timeout: 30, logFile: join(tmp, "log") });
+    const r = await runTask({
+      argv: shielded.argv,
+      cwd: join(dir, ".."),
+      env: { PATH: process.env.PATH ?? "", ...shielded.env },
+      timeout: 30,
+      logFile: join(tmp, "log"),
+      ...(shielded.fdInputs ? { fdInputs: shielded.fdInputs } : {}),
+    });
     expect(r.tail).toMatch(/^cwd: 0$/m);
     expect(r.tail).toMatch(/^hook: [1-9]/m);
     expect(r.tail).toMatch(/^gitconfig: [1-9]/m);

@@ -96,13 +96,13 @@ chromiumSuite("coord ui: a conversation with an agent on call", () => {
     await page.locator("#chat-b").selectOption("soda-yeti");
 
     // On call, as soda-yeti's daemon published it: said in the chat and on its card.
-    await page.locator('#chat-oncall p[data-machine="soda-yeti"]', { hasText: "soda-yeti's claude answers you" }).waitFor({ timeout: 30_000 });
+    await page.locator('#chat-oncall p[data-machine="soda-yeti"]', { hasText: "soda-yeti's claude answers you" }).waitFor({ timeout: 60_000 });
     expect(await page.locator("#chat-reply").isHidden()).toBe(true);
 
     // A first message: a new conversation, answered by the agent; the answer is marked as one.
     await send(page, "clone the repo");
     const answer = page.locator('#chat-log li[data-id="soda-yeti/izzit7/1"]');
-    await answer.waitFor({ timeout: 30_000 });
+    await answer.waitFor({ timeout: 60_000 });
     expect(await answer.locator(".text").textContent()).toBe("heard: clone the repo");
     expect(await answer.locator(".agent").textContent()).toMatch(/^answer by claude, \d+ s, 2 turns, \$0\.0100$/);
     expect(await answer.getAttribute("class")).toContain("answer");
@@ -124,10 +124,10 @@ chromiumSuite("coord ui: a conversation with an agent on call", () => {
     await turn.getByRole("button", { name: "Stop" }).click();
     await page.locator("#chat-note", { hasText: "sent /stop in izzit7/soda-yeti/1" }).waitFor();
     const stopped = page.locator('#chat-log li[data-outcome="stopped"]');
-    await stopped.waitFor({ timeout: 30_000 });
+    await stopped.waitFor({ timeout: 60_000 });
     expect(await stopped.locator(".text").textContent()).toMatch(/^Stopped \(\/stop from izzit7\)\./);
     expect(await stopped.locator(".outcome").textContent()).toBe("stopped");
-    await page.locator("#chat-turns").waitFor({ state: "hidden", timeout: 30_000 });
+    await page.locator("#chat-turns").waitFor({ state: "hidden", timeout: 60_000 });
     const chat = (await page.evaluate(async (token) => (await fetch(`/api/chat?a=izzit7&b=soda-yeti&token=${token}`)).json(), ui.token)) as {
       messages: { id: string; text: string; replyTo?: string }[];
     };
@@ -138,12 +138,12 @@ chromiumSuite("coord ui: a conversation with an agent on call", () => {
     await page.locator("#chat-reply", { hasText: "New conversation" }).waitFor();
     await send(page, "unrelated question");
     const fresh = page.locator('#chat-log li[data-thread="izzit7/soda-yeti/4"].answer');
-    await fresh.waitFor({ timeout: 30_000 });
+    await fresh.waitFor({ timeout: 60_000 });
     expect(await fresh.locator(".text").textContent()).toBe("heard: unrelated question");
     expect(await page.locator('#chat-log li[data-id="izzit7/soda-yeti/4"]').textContent()).not.toContain("reply to");
     // Readable at phone width.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
-  }, 180_000);
+  }, 360_000);
 
   it("shows the agent's request for a permission with Approve and Deny; each answer reaches the agent, and the request says what was decided", async () => {
     fleet = await makeFleet(["izzit7", "soda-yeti"]);
@@ -156,13 +156,13 @@ chromiumSuite("coord ui: a conversation with an agent on call", () => {
     await page.getByRole("tab", { name: "Chat" }).click();
     await expect.poll(() => page.locator("#chat-a").inputValue(), { timeout: 10_000 }).toBe("izzit7");
     await page.locator("#chat-b").selectOption("soda-yeti");
-    await page.locator('#chat-oncall p[data-machine="soda-yeti"]', { hasText: "soda-yeti's claude answers you" }).waitFor({ timeout: 30_000 });
+    await page.locator('#chat-oncall p[data-machine="soda-yeti"]', { hasText: "soda-yeti's claude answers you" }).waitFor({ timeout: 60_000 });
 
     // The agent wants Bash, which its permissions do not cover: it asks izzit7 in the thread, and the page shows
     // the request with its buttons, though no sync of izzit7 delivered it yet (the page's fetch shows it).
     await send(page, "please run: make deploy");
     const first = page.locator("#chat-log li.request").first();
-    await first.waitFor({ timeout: 30_000 });
+    await first.waitFor({ timeout: 60_000 });
     const firstId = (await first.getAttribute("data-id"))!;
     expect(firstId).toMatch(/^soda-yeti\/izzit7\/\d+$/);
     expect(await first.getAttribute("data-request-state")).toBe("waiting");
@@ -181,7 +181,7 @@ chromiumSuite("coord ui: a conversation with an agent on call", () => {
     await answers.getByRole("button", { name: "Approve", exact: true }).click();
     await page.locator("#chat-note", { hasText: `sent /approve in reply to ${firstId}` }).waitFor({ timeout: 20_000 });
     const ran = page.locator("#chat-log li.answer", { hasText: "ran: make deploy" });
-    await ran.waitFor({ timeout: 30_000 });
+    await ran.waitFor({ timeout: 60_000 });
     await page.locator(`#chat-log li[data-id="${firstId}"][data-request-state="approved"]`).waitFor({ timeout: 10_000 });
     expect(await first.locator(".request-state").textContent()).toBe("approved by you");
     expect(await first.getByRole("button").count()).toBe(0);
@@ -190,7 +190,7 @@ chromiumSuite("coord ui: a conversation with an agent on call", () => {
     await page.locator("#chat-reply", { hasText: "Replying to izzit7/soda-yeti/1" }).waitFor();
     await send(page, "please run: rm -rf build");
     const second = page.locator('#chat-log li.request[data-request-state="waiting"]');
-    await second.waitFor({ timeout: 30_000 });
+    await second.waitFor({ timeout: 60_000 });
     const secondId = (await second.getAttribute("data-id"))!;
     expect(secondId).not.toBe(firstId);
     expect(await second.locator(".text").textContent()).toMatch(/^Permission asked: Bash: rm -rf build\n/);
@@ -200,7 +200,7 @@ chromiumSuite("coord ui: a conversation with an agent on call", () => {
     await second.getByLabel("reason (optional)").press("Enter");
     await page.locator("#chat-note", { hasText: `sent /deny not on the shared box in reply to ${secondId}` }).waitFor({ timeout: 20_000 });
     const refused = page.locator("#chat-log li.answer", { hasText: "not allowed: denied by izzit7: not on the shared box" });
-    await refused.waitFor({ timeout: 30_000 });
+    await refused.waitFor({ timeout: 60_000 });
     const denied = page.locator(`#chat-log li[data-id="${secondId}"]`);
     await page.locator(`#chat-log li[data-id="${secondId}"][data-request-state="denied"]`).waitFor({ timeout: 10_000 });
     expect(await denied.locator(".request-state").textContent()).toBe("denied by you: not on the shared box");
@@ -220,7 +220,7 @@ chromiumSuite("coord ui: a conversation with an agent on call", () => {
     expect(calls).toHaveLength(2);
     expect(calls[0]!.args).toContain("--permission-prompt-tool=mcp__coord__permission_prompt");
     expect(calls[1]!.args.some((a) => a.startsWith("--resume="))).toBe(true);
-  }, 180_000);
+  }, 360_000);
   /** izzit7's page on its chat with soda-yeti, whose claude is on call for izzit7 (its daemon running). */
   async function chatWithOnCall(): Promise<Page> {
     fleet = await makeFleet(["izzit7", "soda-yeti"]);
@@ -234,7 +234,7 @@ chromiumSuite("coord ui: a conversation with an agent on call", () => {
     await page.getByRole("tab", { name: "Chat" }).click();
     await expect.poll(() => page.locator("#chat-a").inputValue(), { timeout: 10_000 }).toBe("izzit7");
     await page.locator("#chat-b").selectOption("soda-yeti");
-    await page.locator('#chat-oncall p[data-machine="soda-yeti"]', { hasText: "soda-yeti's claude answers you" }).waitFor({ timeout: 30_000 });
+    await page.locator('#chat-oncall p[data-machine="soda-yeti"]', { hasText: "soda-yeti's claude answers you" }).waitFor({ timeout: 60_000 });
     return page;
   }
   let uiToken: string | undefined;
@@ -246,7 +246,7 @@ chromiumSuite("coord ui: a conversation with an agent on call", () => {
     // A Bash command whose bidi controls would show "ls # ; touch …" as if the touch were a comment.
     await send(page, 'please run json: "ls \\u2066# \\u202e; touch /tmp/owned\\u2069 a\\u200bb"');
     const first = page.locator("#chat-log li.request").first();
-    await first.waitFor({ timeout: 30_000 });
+    await first.waitFor({ timeout: 60_000 });
     const shown = "Bash: ls \\u2066# \\u202e; touch /tmp/owned\\u2069 a\\u200bb";
     expect(await first.locator(".text").textContent()).toContain(`Permission asked: ${shown}`);
     expect(await first.locator(".request-input pre").textContent()).toBe(shown);
@@ -254,8 +254,8 @@ chromiumSuite("coord ui: a conversation with an agent on call", () => {
     // Shown whole: Approve works at once.
     expect(await first.getByRole("button", { name: "Approve", exact: true }).isEnabled()).toBe(true);
     await first.getByRole("button", { name: "Approve", exact: true }).click();
-    await page.locator("#chat-log li.answer", { hasText: "ran: ls" }).waitFor({ timeout: 30_000 });
-  }, 180_000);
+    await page.locator("#chat-log li.answer", { hasText: "ran: ls" }).waitFor({ timeout: 60_000 });
+  }, 360_000);
 
   it("a request it cannot show whole is approved only after its 'show all' was opened (issue 65)", async () => {
     const page = await chatWithOnCall();
@@ -263,7 +263,7 @@ chromiumSuite("coord ui: a conversation with an agent on call", () => {
     const long = `echo ${"a".repeat(1400)}; touch /tmp/hidden-in-the-middle; echo ${"b".repeat(1400)}`;
     await send(page, `please run: ${long}`);
     const second = page.locator('#chat-log li.request[data-request-state="waiting"]');
-    await second.waitFor({ timeout: 30_000 });
+    await second.waitFor({ timeout: 60_000 });
     expect(await second.locator(".text").textContent()).not.toContain("hidden-in-the-middle");
     const approve = second.getByRole("button", { name: "Approve", exact: true });
     expect(await approve.isDisabled()).toBe(true);
@@ -296,6 +296,6 @@ chromiumSuite("coord ui: a conversation with an agent on call", () => {
     await new Promise((r) => setTimeout(r, 900));
     expect(await approve.isEnabled()).toBe(true); // opened stays opened across redraws
     await approve.click();
-    await page.locator("#chat-log li.answer", { hasText: "ran: echo aaa" }).waitFor({ timeout: 30_000 });
-  }, 180_000);
+    await page.locator("#chat-log li.answer", { hasText: "ran: echo aaa" }).waitFor({ timeout: 60_000 });
+  }, 360_000);
 });

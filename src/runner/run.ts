@@ -28,6 +28,8 @@ export interface RunSpec {
   onStart?: (pid: number) => void;
   /** Written to the process's stdin (which is otherwise empty). */
   input?: string;
+  /** Each given to the process on its own pipe, as fds 3, 4, …, then closed (bubblewrap's --seccomp reads one). */
+  fdInputs?: Uint8Array[];
   /** Aborting stops the task: SIGTERM to its group, SIGKILL after the grace. */
   signal?: AbortSignal;
   /** How the program is named when it cannot start, e.g. "the agent CLI claude" (default: its file). */
@@ -236,7 +238,7 @@ export async function runTask(spec: RunSpec): Promise<RunResult> {
       cwd: spec.cwd,
       env,
       detached: true, // a process group of its own
-      stdio: [spec.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+      stdio: [spec.input === undefined ? "ignore" : "pipe", "pipe", "pipe", ...(spec.fdInputs ?? []).map(() => "pipe" as const)],
     });
   } catch (e) {
     // Some errors are thrown at once (E2BIG, ENOTDIR, an invalid argument), others come as 'error'.
@@ -253,6 +255,11 @@ export async function runTask(spec: RunSpec): Promise<RunResult> {
     child.stdin!.on("error", () => {}); // a hook that does not read its stdin is fine
     child.stdin!.end(spec.input);
   }
+  (spec.fdInputs ?? []).forEach((bytes, n) => {
+    const pipe = child.stdio[3 + n] as NodeJS.WritableStream & { on(e: "error", f: () => void): unknown };
+    pipe.on("error", () => {});
+    pipe.end(bytes);
+  });
   const onData = (chunk: Buffer) => {
     if (logged < cap) {
       const part = chunk.subarray(0, cap - logged);

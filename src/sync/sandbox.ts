@@ -17,6 +17,7 @@ import {
   shieldedArgv,
   type SandboxVerdict,
 } from "../core/agents/sandbox.js";
+import { filterBytes, unixSocketFilter } from "../core/agents/seccomp.js";
 import { runTask } from "../runner/run.js";
 import { onPath, sandboxTool } from "../runner/sandbox.js";
 import { configPath } from "../state/config.js";
@@ -107,7 +108,7 @@ export async function shieldAgent(
   m: Pick<Machine, "stateDir" | "config"> & { dir?: string },
   argv: string[],
   o: ShieldFor & { program: string; path?: string },
-): Promise<{ argv: string[]; env: Record<string, string>; warning?: string } | { refused: string }> {
+): Promise<{ argv: string[]; env: Record<string, string>; fdInputs?: Uint8Array[]; warning?: string } | { refused: string }> {
   const verdict = await agentSandbox(m);
   if (verdict.run === "refused") return { refused: verdict.refused };
   if (verdict.run === "bare") return { argv, env: {}, warning: verdict.warning };
@@ -123,7 +124,13 @@ export async function shieldAgent(
   if (!found) return { refused: file.includes("/") ? `${o.program} does not exist (or cannot be run)` : `${o.program} is not on PATH` };
   const shield = await machineShield(m, o).catch((e: unknown) => describeFailure(e).message);
   if (typeof shield === "string") return { refused: `the shield could not be made (${shield})` };
-  return { argv: shieldedArgv(verdict.tool, shield, [found, ...argv.slice(1)], process.getuid?.() === 0), env: { [SANDBOXED_ENV]: verdict.tool.kind } };
+  // No unix socket for it (a tmux, an ssh-agent, X11's abstract one would run or sign for it outside), where the filter knows the machine.
+  const filter = verdict.tool.kind === "bwrap" ? unixSocketFilter(process.arch) : undefined;
+  return {
+    argv: shieldedArgv(verdict.tool, shield, [found, ...argv.slice(1)], process.getuid?.() === 0, filter !== undefined),
+    env: { [SANDBOXED_ENV]: verdict.tool.kind },
+    ...(filter ? { fdInputs: [filterBytes(filter)] } : {}),
+  };
 }
 
 /**
@@ -137,7 +144,7 @@ export function shieldedRun(m: Pick<Machine, "stateDir" | "config"> & { dir?: st
     if ("refused" in s) return { exitCode: null, signal: null, timedOut: false, aborted: false, tail: "", error: s.refused };
     if (s.warning) warn?.(s.warning);
     const { command: _shell, ...rest } = spec;
-    return runTask({ ...rest, argv: s.argv, env: { ...spec.env, ...s.env } });
+    return runTask({ ...rest, argv: s.argv, env: { ...spec.env, ...s.env }, ...(s.fdInputs ? { fdInputs: s.fdInputs } : {}) });
   };
 }
 

@@ -173,7 +173,12 @@ export async function runOne(
     // runTask never throws; this is the last guard, so that a task that could not run is failed, never left in progress.
     return runTask({
       ...(agent && shielded
-        ? { argv: shielded.argv, program: `the agent CLI ${order.agent}`, ...(agent.input !== undefined ? { input: agent.input } : {}) }
+        ? {
+            argv: shielded.argv,
+            program: `the agent CLI ${order.agent}`,
+            ...(agent.input !== undefined ? { input: agent.input } : {}),
+            ...(shielded.fdInputs ? { fdInputs: shielded.fdInputs } : {}),
+          }
         : { command: order.run! }),
       cwd,
       timeout,

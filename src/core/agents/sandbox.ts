@@ -171,9 +171,12 @@ export function seatbeltProfile(shield: Shield): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** The command line that runs `argv` behind `shield` with `tool`. */
-export function shieldedArgv(tool: Exclude<SandboxTool, { kind: "none" }>, shield: Shield, argv: readonly string[], root: boolean): string[] {
-  if (tool.kind === "bwrap") return [tool.path, ...bwrapArgs(shield, root), "--", ...argv];
+/**
+ * The command line that runs `argv` behind `shield` with `tool`; with `seccomp`, bubblewrap reads its filter
+ * (core/agents/seccomp.ts) from fd 3.
+ */
+export function shieldedArgv(tool: Exclude<SandboxTool, { kind: "none" }>, shield: Shield, argv: readonly string[], root: boolean, seccomp = false): string[] {
+  if (tool.kind === "bwrap") return [tool.path, ...bwrapArgs(shield, root), ...(seccomp ? ["--seccomp", "3"] : []), "--", ...argv];
   return [tool.path, "-p", seatbeltProfile(shield), "--", ...argv];
 }
 
