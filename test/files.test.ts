@@ -4,7 +4,7 @@
 import { lstat, mkdir, readdir, readFile, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { sweepTempFiles, writeDurably, writeWhole } from "../src/state/files.js";
+import { sweepTempFiles, writeDurably, writeThroughLink, writeWhole } from "../src/state/files.js";
 import { tempDir } from "./helpers.js";
 
 describe("writing a local state file", () => {
@@ -30,16 +30,31 @@ describe("writing a local state file", () => {
     expect(await readdir(dir)).toEqual(["journal.json"]);
   });
 
-  it("writes through a link (a settings file kept in a dotfiles repository stays a link)", async () => {
+  it("a person's file is written through a link (a settings file kept in a dotfiles repository stays a link)", async () => {
     const dir = await tempDir();
     const real = join(dir, "dotfiles-settings.json");
     await writeFile(real, "{}\n");
     const link = join(dir, "settings.json");
     await symlink(real, link);
-    await writeDurably(link, '{"new":true}\n');
+    await writeThroughLink(link, '{"new":true}\n');
     expect((await lstat(link)).isSymbolicLink()).toBe(true);
     expect(await readFile(real, "utf8")).toBe('{"new":true}\n');
     expect((await readdir(dir)).sort()).toEqual(["dotfiles-settings.json", "settings.json"]);
+  });
+
+  it.each([
+    ["writeDurably", writeDurably],
+    ["writeWhole", writeWhole],
+  ])("coord's own file (%s): a link at its place is replaced, the file it points at untouched (an agent's link to a dotfile)", async (_name, write) => {
+    const dir = await tempDir();
+    const victim = join(dir, "bashrc");
+    await writeFile(victim, "the person's\n");
+    const link = join(dir, "sync-request");
+    await symlink(victim, link);
+    await write(link, "2026-11-28T15:00:00Z 42\n");
+    expect((await lstat(link)).isFile()).toBe(true);
+    expect(await readFile(link, "utf8")).toBe("2026-11-28T15:00:00Z 42\n");
+    expect(await readFile(victim, "utf8")).toBe("the person's\n");
   });
 
   it("sweeps the temp files of writes that never ended, an hour old or more, and nothing else", async () => {

@@ -169,7 +169,12 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     const abstract = `\0coord-test-${process.pid}-${Date.now()}`;
     const inCwd = join(cwd, "s.sock");
     let connected = 0;
-    const servers = [abstract, inCwd].map((p) => createServer((c) => (connected++, c.end("outside\n"))).listen(p));
+    const servers = [abstract, inCwd].map((p) =>
+      createServer((c) => {
+        connected++;
+        c.end("outside\n");
+      }).listen(p),
+    );
     try {
       const node = process.execPath;
       const reach = (name: string, path: string) =>
@@ -201,6 +206,53 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     } finally {
       for (const s of servers) await new Promise((r) => s.close(r));
     }
+  }, 60_000);
+
+  it("a directory on PATH inside its cwd stays read-only (a git planted there would be the daemon's next git)", async () => {
+    const f = await makeFleet(["oncall"]);
+    const dir = f.machines.oncall!;
+    const cwd = await tempDir("coord-sandbox-cwd-");
+    await mkdir(join(cwd, "bin"));
+    const PATH = `${join(cwd, "bin")}:${process.env.PATH ?? ""}`;
+    const script = `printf '#!/bin/sh\\ncat key\\n' > '${join(cwd, "bin", "git")}'; echo "planted: $?"\necho x > '${join(cwd, "mine.txt")}'; echo "cwd: $?"`;
+    const m = await openMachine(dir);
+    const shielded = await shieldAgent(m, ["/bin/sh", "-c", script], { program: "the shell", cwd, env: { ...process.env, PATH } });
+    if ("refused" in shielded) throw new Error(shielded.refused);
+    const r = await runTask({
+      argv: shielded.argv,
+      cwd,
+      env: { PATH, ...shielded.env },
+      timeout: 30,
+      logFile: join(await tempDir(), "log"),
+      ...(shielded.fdInputs ? { fdInputs: shielded.fdInputs } : {}),
+    });
+    expect(r.tail).toMatch(/^planted: [1-9]/m);
+    expect(r.tail).toMatch(/^cwd: 0$/m);
+    await expect(stat(join(cwd, "bin", "git"))).rejects.toThrow();
+  }, 60_000);
+
+  it("links an agent leaves in coord's state are never written through: not the log, not a request, none in logs/", async () => {
+    const f = await makeFleet(["oncall", "peer"]);
+    const dir = f.machines.oncall!;
+    const state = join(dir, ".git", "coord");
+    const victim = join(await tempDir("coord-victim-"), "bashrc");
+    await writeFile(victim, "the person's\n");
+    const script = [
+      `cd '${state}' && mv coord.log coord.log.orig 2>/dev/null; ln -s '${victim}' coord.log; echo "log: $?"`,
+      `ln -sf '${victim}' '${join(state, "publish-request")}'; echo "request: $?"`,
+      `ln -s '${victim}' '${join(state, "logs", "planted.a1.log")}' 2>/dev/null; echo "logs: $?"`,
+      `mv '${join(state, "logs")}' '${join(state, "logs.orig")}' 2>/dev/null; echo "logs moved: $?"`,
+    ].join("\n");
+    const out = await asAnAgent(dir, script);
+    expect(out).toMatch(/^log: 0$/m);
+    expect(out).toMatch(/^request: 0$/m);
+    expect(out).toMatch(/^logs: [1-9]/m);
+    expect(out).toMatch(/^logs moved: [1-9]/m);
+    // What the person and the daemon do next: a message sent (a publish request), a sync (its log lines).
+    expect((await cli("send", "peer", "hello", "--dir", dir)).code).toBe(0);
+    expect((await cli("sync", "--dir", dir)).code).toBe(0);
+    expect(await readFile(victim, "utf8")).toBe("the person's\n");
+    expect((await lstat(join(state, "coord.log"))).isFile()).toBe(true);
   }, 60_000);
 
   it("a cwd above the checkout (its parent, a link planted for an order's scratch directory) leaves the checkout's .git read-only", async () => {

@@ -20,7 +20,7 @@ import {
 } from "../core/agents/mcp-config.js";
 import { CLI_PATH } from "../package.js";
 import { CoordError, EXIT } from "../errors.js";
-import { exists, readIfExists, writeDurably } from "../state/files.js";
+import { exists, readIfExists, writeThroughLink } from "../state/files.js";
 import { inboxPromptPath, readMailbox, writeInboxPrompt } from "../state/mailbox.js";
 import { openMachine } from "../sync/machine.js";
 
@@ -71,7 +71,7 @@ export async function agentHooks(opts: HooksOptions): Promise<HooksResult> {
   if (old && "error" in old) throw new CoordError(old.error.replace(HOOKS.claude.file, CLAUDE_SHARED_SETTINGS), EXIT.USAGE);
   const r = await agentHooksIn(opts);
   if (shared && old?.removed) {
-    await writeDurably(shared, old.text ?? "{}\n");
+    await writeThroughLink(shared, old.text ?? "{}\n");
     r.changes.unshift(`${CLAUDE_SHARED_SETTINGS}: coord's hook taken out (it held this machine's path in a file teams commit); it is in ${HOOKS.claude.file} now`);
   }
   return r;
@@ -100,7 +100,7 @@ async function agentHooksIn(opts: HooksOptions): Promise<HooksResult> {
       await rm(path);
       changes.push(`${shown}: removed (coord's hook was all it held)`);
     } else {
-      await writeDurably(path, r.text);
+      await writeThroughLink(path, r.text);
       changes.push(`${shown}: coord's hook entries taken out (${r.removed}); the rest kept as it was`);
     }
     return { changes, notes: [] };
@@ -115,7 +115,7 @@ async function agentHooksIn(opts: HooksOptions): Promise<HooksResult> {
     const next = plan.text(promptFile);
     if (next === text) changes.push(`${shown}: already installed, nothing changed`);
     else {
-      await writeDurably(path, next);
+      await writeThroughLink(path, next);
       changes.push(`${shown}: ${text === undefined ? "written" : "rewritten"} (reads ${promptFile})`);
     }
   } else {
@@ -123,7 +123,7 @@ async function agentHooksIn(opts: HooksOptions): Promise<HooksResult> {
     if ("error" in r) throw new CoordError(r.error, EXIT.USAGE);
     if (!r.changed) changes.push(`${shown}: already installed, nothing changed`);
     else {
-      await writeDurably(path, r.text);
+      await writeThroughLink(path, r.text);
       changes.push(`${shown}: ${text === undefined ? "written" : "updated"}: ${plan.events.join(" and ")} ${plan.events.length > 1 ? "hooks" : "hook"} print ${promptFile}`);
     }
   }
@@ -199,7 +199,7 @@ export async function agentMcp(opts: McpInstallOptions): Promise<HooksResult> {
       await rm(path);
       changes.push(`${shown}: removed (coord's server was all it held)`);
     } else {
-      await writeDurably(path, r.text);
+      await writeThroughLink(path, r.text);
       changes.push(`${shown}: the "${SERVER_NAME}" server taken out; the rest kept as it was`);
     }
     return { changes, notes: [] };
@@ -212,7 +212,7 @@ export async function agentMcp(opts: McpInstallOptions): Promise<HooksResult> {
   if (!r.changed) changes.push(`${shown}: already installed, nothing changed`);
   else {
     await mkdir(dirname(path), { recursive: true });
-    await writeDurably(path, r.text);
+    await writeThroughLink(path, r.text);
     changes.push(`${shown}: ${text === undefined ? "written" : "updated"}: MCP server "${SERVER_NAME}" runs ${runs}`);
   }
   return {
@@ -235,7 +235,7 @@ async function claudeLocalMcp(opts: McpInstallOptions): Promise<HooksResult> {
   if ("error" in old) throw new CoordError(old.error, EXIT.USAGE);
   if (old.removed) {
     if (old.text === undefined) await rm(shared);
-    else await writeDurably(shared, old.text);
+    else await writeThroughLink(shared, old.text);
     changes.push(
       `${MCP_PLANS.claude.project}: coord's server taken out (it held this machine's paths in a file teams commit)${old.text === undefined ? "; the file held nothing else and is removed" : ""}`,
     );
@@ -249,7 +249,7 @@ async function claudeLocalMcp(opts: McpInstallOptions): Promise<HooksResult> {
     if (r.notOurs) changes.push(`${shown}: its "${SERVER_NAME}" server does not run coord mcp; left alone`);
     else if (!r.removed) changes.push(`${shown}: no coord server in it, nothing changed`);
     else {
-      await writeDurably(file, r.text!);
+      await writeThroughLink(file, r.text!);
       changes.push(`${shown}: the "${SERVER_NAME}" server taken out; the rest kept as it was`);
     }
     return { changes, notes: [] };
@@ -260,7 +260,7 @@ async function claudeLocalMcp(opts: McpInstallOptions): Promise<HooksResult> {
   if ("error" in r) throw new CoordError(r.error, EXIT.USAGE);
   if (!r.changed) changes.push(`${shown}: already installed, nothing changed`);
   else {
-    await writeDurably(file, r.text);
+    await writeThroughLink(file, r.text);
     changes.push(`${shown}: ${text === undefined ? "written" : "updated"}: MCP server "${SERVER_NAME}" runs ${[command.command, ...command.args].join(" ")}`);
   }
   return { changes, notes: [MCP_NOTES.claude.project, `The tools act as ${m.config.name}; coord agent uninstall claude --project ${project} takes the server out.`] };

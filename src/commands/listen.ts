@@ -38,7 +38,7 @@ import {
 import { own } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { CLI_PATH } from "../package.js";
-import { readIfExists, writeDurably } from "../state/files.js";
+import { readIfExists, writeThroughLink } from "../state/files.js";
 import { type ListenState, listenPath, listenSettings, lockedSessions, readListen, readWoken, SESSION_ID, updateListen, updateWoken, wokenDir } from "../state/listen.js";
 import { pidAlive } from "../state/lock.js";
 import { mailboxPath, readMailbox, updateMailbox } from "../state/mailbox.js";
@@ -117,7 +117,7 @@ async function takeOut(project: string, name: string): Promise<string | undefine
   const r = uninstallListen(text, OLD_ALLOW_RULES, name);
   if ("error" in r) throw new CoordError(r.error, EXIT.USAGE);
   if (!r.removed) return undefined;
-  await writeDurably(file, r.text ?? "{}\n");
+  await writeThroughLink(file, r.text ?? "{}\n");
   return `${name}: coord's listen hooks and tool rules taken out (${r.removed})${r.text === undefined ? " (it holds nothing else now)" : "; the rest kept as it was"}`;
 }
 
@@ -159,7 +159,7 @@ export async function listen(opts: ListenOptions): Promise<ListenResult> {
   if (!r.changed) changes.push(`${LOCAL_SETTINGS}: already armed, nothing changed`);
   else {
     await mkdir(dirname(file), { recursive: true });
-    await writeDurably(file, r.text);
+    await writeThroughLink(file, r.text);
     changes.push(
       `${LOCAL_SETTINGS}: ${text === undefined ? "written" : "updated"}: ${LISTEN_EVENTS.join(" and ")} hooks run coord's waiter (asyncRewake); ${GATE_EVENT} gates a woken turn (coord's read tools and an answer in its thread run, anything else asks you); ${TYPED_EVENT} sees you type`,
     );

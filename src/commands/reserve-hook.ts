@@ -11,7 +11,7 @@ import { CoordError, EXIT } from "../errors.js";
 import { firstLine } from "../git/git.js";
 import { gitPath } from "../git/local.js";
 import { template } from "../templates.js";
-import { readIfExists, writeDurably } from "../state/files.js";
+import { readIfExists, writeThroughLink } from "../state/files.js";
 import { target } from "./schedule/common.js";
 
 /** The line that marks a hook as coord's: uninstall removes only a file holding it. */
@@ -73,7 +73,7 @@ export async function installHook(opts: HookOptions): Promise<HookResult> {
     );
   if (before === text) return { path, action: "unchanged", enforce, notes };
   await mkdir(dirname(path), { recursive: true });
-  await writeDurably(path, text);
+  await writeThroughLink(path, text);
   await chmod(path, 0o755);
   return { path, action: before === undefined ? "installed" : "updated", enforce, notes };
 }

@@ -2,7 +2,7 @@
 // (one write of a file at a time, in the order they were asked).
 import { inTurnBy } from "../serial.js";
 import { randomBytes } from "node:crypto";
-import { access, open, readdir, readFile, realpath, rename, rm, stat } from "node:fs/promises";
+import { access, lstat, open, readdir, readFile, realpath, rename, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import lockfile from "proper-lockfile";
 import { CoordError, EXIT } from "../errors.js";
@@ -10,13 +10,22 @@ import { ownFileError } from "../failure.js";
 import { timings } from "../timings.js";
 import { noteWritten } from "./written.js";
 
+/**
+ * coord's own file, durably. A link at its place is replaced, never written through: in coord's state directory one
+ * may be an agent's (its sandbox lets coord's tools write there), pointing at a file of the user's to overwrite.
+ */
 export async function writeDurably(path: string, content: string): Promise<void> {
-  await replaceFile(path, content, true);
+  await replaceFile(path, content, true, false);
+}
+
+/** A file of the person's (a CLI's settings, a project's .mcp.json), durably, through a link (a dotfiles repository's stays a link). */
+export async function writeThroughLink(path: string, content: string): Promise<void> {
+  await replaceFile(path, content, true, true);
 }
 
 /** Whole or not at all (temp file, rename), without waiting for the disk: for a file whose loss costs nothing but caution. */
 export async function writeWhole(path: string, content: string): Promise<void> {
-  await replaceFile(path, content, false);
+  await replaceFile(path, content, false, false);
 }
 
 /** Each file's writes one after another: a later write of a file lands after an earlier one (the journal's are not all awaited). */
@@ -25,18 +34,18 @@ const writes = inTurnBy();
 /**
  * `content` in a temp file beside `path` (0600, fsynced when `durable`),
  * renamed over it: the old text or the new, never half. A link is followed
- * (a settings file kept in a dotfiles repository stays a link), and a file
- * written as root keeps its owner.
+ * only when `follow` (else the link itself is replaced), and a file written
+ * as root keeps its owner.
  */
-async function replaceFile(path: string, content: string, durable: boolean): Promise<void> {
+async function replaceFile(path: string, content: string, durable: boolean, follow: boolean): Promise<void> {
   const key = resolve(path); // queued at once, by the name given: the order of the calls is the order of the writes
   await writes(key, async () => {
-    const target = await realpath(key).catch(() => key); // none yet: written where asked
+    const target = follow ? await realpath(key).catch(() => key) : key; // none yet: written where asked
     const tmp = `${target}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
     try {
       const file = await open(tmp, "wx", 0o600);
       try {
-        const owner = process.getuid?.() === 0 ? await stat(target).catch(() => undefined) : undefined;
+        const owner = process.getuid?.() === 0 ? await (follow ? stat : lstat)(target).catch(() => undefined) : undefined;
         if (owner) await file.chown(owner.uid, owner.gid);
         await file.writeFile(content);
         if (durable) await file.sync();

@@ -7,7 +7,8 @@
 // lock, and an append that races a rotation lands whole in one file or the
 // other. Nothing here throws for a bad line: a reader skips it.
 // Following the log while it rotates is src/state/log-follow.ts.
-import { appendFile, type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { constants } from "node:fs";
+import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { timings } from "../timings.js";
 
@@ -211,7 +212,26 @@ export async function appendLog(stateDir: string, record: object, opts: RotateOp
   }
   // A line a crashed writer left unfinished must not swallow this one.
   const glue = (await endsMidLine(logPath(stateDir))) ? "\n" : "";
-  await appendFile(logPath(stateDir), glue + line, { encoding: "utf8", mode: 0o600, flag: "a" });
+  await appendOwn(logPath(stateDir), glue + line);
+}
+
+/**
+ * Appends to coord's own log, never through a link: an agent's link there (coord's tools in its sandbox write the
+ * log) would have the daemon append its words to a file of the user's (a shell's start file). The link is moved
+ * aside, as a damaged state file is, and the line goes to a new log.
+ */
+async function appendOwn(path: string, text: string): Promise<void> {
+  const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
+  const file = await open(path, flags, 0o600).catch(async (e: NodeJS.ErrnoException) => {
+    if (e.code !== "ELOOP") throw e;
+    await rename(path, `${path}.link-${Date.now()}`);
+    return open(path, flags | constants.O_EXCL, 0o600);
+  });
+  try {
+    await file.appendFile(text, "utf8");
+  } finally {
+    await file.close();
+  }
 }
 
 /** Whether the file's last byte is not a newline (a partial line). */

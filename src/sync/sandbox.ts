@@ -4,9 +4,10 @@
 // shield's paths are found on disk and the agent's command line is wrapped.
 import { access, constants, lstat, mkdir, readdir, realpath, stat } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import {
   agentHomes,
+  keptInHoles,
   privateKeyNames,
   writableStateEntry,
   SANDBOXED_ENV,
@@ -42,12 +43,17 @@ async function existing(path: string, dirs = false): Promise<string | undefined>
 
 const present = async (paths: string[], dirs = false) => [...new Set((await Promise.all(paths.map((p) => existing(p, dirs)))).filter((p): p is string => p !== undefined))];
 
+/** The state directory's directories only the daemon writes in. */
+const DAEMON_DIRS = ["logs", "tmp", "on-call", "agents"];
+
 /** Sockets of the system an agent could have run something outside its sandbox through (as root: a system bus, docker). */
 const SYSTEM_SOCKETS = ["/run/dbus/system_bus_socket", "/var/run/dbus/system_bus_socket", "/run/docker.sock", "/var/run/docker.sock", "/run/containerd/containerd.sock"];
 
 /** Where the agent runs and which CLI it is: its cwd and the CLI's own state are the holes it writes beside coord's. */
 export interface ShieldFor {
   cwd?: string;
+  /** The agent's executable, resolved on PATH: kept read-only when it lies in a hole (its CLI's state). */
+  executable?: string;
   agent?: string;
   env?: Readonly<Record<string, string | undefined>>;
 }
@@ -64,6 +70,9 @@ export async function machineShield(m: Pick<Machine, "stateDir" | "config"> & { 
   if (!(await existing(accepted))) await writeDurably(accepted, `${JSON.stringify({ version: 1, accepted: {} })}\n`).catch(() => {});
   // The seal key is made before any agent runs, and hidden from it: an agent can write no file that coord takes for its own.
   await readySeal(m.stateDir);
+  // The directories the daemon writes in are there before, so that they are kept read-only (an agent's link in one
+  // would be written through, or pruned through).
+  for (const d of DAEMON_DIRS) await mkdir(join(m.stateDir, d), { recursive: true, mode: 0o700 }).catch(() => {});
   const names = await readdir(m.stateDir).catch(() => [] as string[]);
   const key = m.config.trust.signingKey ? [signingKeyPath(m.stateDir, m.config.trust.signingKey)] : [];
   const hide = await present([...privateKeyNames(names).map((n) => join(m.stateDir, n)), ...key, secretsPath(m.stateDir), sealKeyPath(m.stateDir)]);
@@ -78,7 +87,12 @@ export async function machineShield(m: Pick<Machine, "stateDir" | "config"> & { 
   const ownTemp = temp.filter((t) => !fresh.includes(t));
   const write = [...(await present([...(o.cwd ? [o.cwd] : []), ...homes], true)), ...ownTemp];
   // The checkout (its .git: config, hooks, which the daemon's git runs) stays read-only, even in the cwd or a temp directory.
-  const keep = await present([...(m.dir ? [m.dir] : []), dirname(m.stateDir)], true);
+  // What the daemon or the person runs from a hole later (a PATH directory there, the CLI's own install in its state).
+  const pathDirs = await present([...new Set([...(env.PATH ?? "").split(":"), ...(process.env.PATH ?? "").split(":")].filter((d) => d.startsWith("/")))], true);
+  // As found and as resolved: a link in a hole to a program elsewhere keeps the link; a program in one, its directory.
+  const programs = o.executable ? [...new Set([resolve(o.executable), ...(await present([o.executable]))])] : [];
+  const run = keptInHoles(write, pathDirs, programs);
+  const keep = [...(await present([...(m.dir ? [m.dir] : []), dirname(m.stateDir)], true)), ...run];
   const own = await present([m.stateDir], true);
   // In the state directory, all but what coord's own tools write; and whom it trusts, wherever that is kept.
   const signers = signersFiles(m.stateDir, m.config);
@@ -122,7 +136,7 @@ export async function shieldAgent(
       : undefined
     : await onPath(file, o.path);
   if (!found) return { refused: file.includes("/") ? `${o.program} does not exist (or cannot be run)` : `${o.program} is not on PATH` };
-  const shield = await machineShield(m, o).catch((e: unknown) => describeFailure(e).message);
+  const shield = await machineShield(m, { ...o, executable: found }).catch((e: unknown) => describeFailure(e).message);
   if (typeof shield === "string") return { refused: `the shield could not be made (${shield})` };
   // No unix socket for it (a tmux, an ssh-agent, X11's abstract one would run or sign for it outside), where the filter knows the machine.
   const filter = verdict.tool.kind === "bwrap" ? unixSocketFilter(process.arch) : undefined;

@@ -98,6 +98,8 @@ export function bwrapArgs(shield: Shield, root: boolean): string[] {
   for (const path of shield.keep ?? []) args.push("--ro-bind-try", path, path);
   for (const path of shield.own ?? []) args.push("--bind-try", path, path);
   for (const path of shield.guard) args.push("--ro-bind-try", path, path);
+  // A hole inside coord's state (an agent order's scratch directory, under the read-only agents/) is bound again.
+  for (const path of shield.write) if ((shield.own ?? []).some((o) => path.startsWith(`${o}/`))) args.push("--bind-try", path, path);
   for (const path of [...shield.hide, ...(shield.sockets ?? [])]) args.push("--ro-bind-try", "/dev/null", path);
   args.push("--cap-drop", "ALL");
   return args;
@@ -133,11 +135,31 @@ export function agentHomes(agent: string, home: string, env: Readonly<Record<str
 
 /**
  * The state directory's entries an agent's coord tools write (its MCP server, `coord send`): the mailbox, the on-call
- * state, reservations, their locks, the requests to the daemon, the log, scratch. Every other entry there is
- * read-only to the agent: whom the machine trusts, what it accepted, its orders and journal.
+ * state, reservations, their locks, the requests to the daemon, the log, their temp files. Every other entry there
+ * is read-only to the agent: whom the machine trusts, what it accepted, its orders and journal, and the directories
+ * the daemon writes in (logs/, tmp/, on-call/, agents/: a link an agent put there would be written through).
  */
 export function writableStateEntry(name: string): boolean {
-  return /^(mailbox|on-call|reservations)\.(json|lock)$/.test(name) || /^(publish-request|sync-request|coord\.log|on-call|logs|tmp|agents)$/.test(name) || /\.tmp/.test(name);
+  return /^(mailbox|on-call|reservations)\.(json|lock)$/.test(name) || /^(publish-request|sync-request|coord\.log)$/.test(name) || /\.tmp/.test(name);
+}
+
+/**
+ * What stays read-only in the holes because coord or the person runs it later, outside the sandbox: each directory on
+ * `path` (PATH's entries, resolved) that lies in a hole (a `git` or `claude` planted there would be run by the
+ * daemon), and the directory of each of the `programs` (the CLI as found and as resolved) that lies in one (a CLI
+ * installed in its own state, `~/.claude/local`, whose `--version` the daemon asks); the program alone when its
+ * directory is the hole itself. Absolute paths only; a relative entry is left.
+ */
+export function keptInHoles(holes: readonly string[], path: readonly string[], programs: readonly string[]): string[] {
+  const inside = (p: string) => holes.find((h) => p === h || p.startsWith(`${h}/`));
+  const kept = new Set<string>();
+  for (const dir of path) if (dir.startsWith("/") && inside(dir)) kept.add(dir);
+  for (const program of programs) {
+    if (!program.startsWith("/") || !inside(program)) continue;
+    const dir = program.slice(0, program.lastIndexOf("/")) || "/";
+    kept.add(holes.includes(dir) ? program : dir);
+  }
+  return [...kept];
 }
 
 /**

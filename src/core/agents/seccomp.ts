@@ -3,8 +3,9 @@
 // that listens on one (a tmux or screen server, an ssh-agent, a credential
 // cache, X11's abstract socket, a system bus) can be asked to run or sign
 // something for the agent. socketpair(2) is untouched: a process still gets
-// pipes to its children (libuv's stdio). Claude Code's own sandbox refuses the
-// same. Pure: classic BPF as bubblewrap's --seccomp reads it (struct
+// pipes to its children (libuv's stdio). io_uring, which makes and connects
+// sockets without socket(2), is refused whole. Claude Code's own sandbox
+// refuses the same. Pure: classic BPF as bubblewrap's --seccomp reads it (struct
 // sock_filter, native byte order), for the two architectures coord runs on.
 
 /** The architectures the filter knows (process.arch's names): another gets none, and the sandbox says so. */
@@ -13,6 +14,10 @@ export const SECCOMP_ARCHES = ["x64", "arm64"] as const;
 const AUDIT_ARCH: Record<(typeof SECCOMP_ARCHES)[number], number> = { x64: 0xc000003e, arm64: 0xc00000b7 };
 const SOCKET_NR: Record<(typeof SECCOMP_ARCHES)[number], number> = { x64: 41, arm64: 198 };
 const AF_UNIX = 1;
+// The same numbers on x86-64 and arm64 (the calls added after the tables were unified).
+const IO_URING_SETUP = 425;
+const IO_URING_ENTER = 426;
+const IO_URING_REGISTER = 427;
 const EPERM = 1;
 
 // BPF opcodes: load a word at an absolute offset of struct seccomp_data, jump if equal / greater or equal, return.
@@ -48,6 +53,10 @@ export function unixSocketFilter(arch: string): Instruction[] | undefined {
     i(LD_ABS, NR),
     i(JGE, X32_BIT, 0, 1), // the x32 ABI's calls: killed, they would pass under other numbers
     i(RET, SECCOMP_RET_KILL_PROCESS),
+    // io_uring makes sockets and connects them without socket(2) (IORING_OP_SOCKET): none of it for the agent.
+    i(JEQ, IO_URING_SETUP, 5, 0),
+    i(JEQ, IO_URING_ENTER, 4, 0),
+    i(JEQ, IO_URING_REGISTER, 3, 0),
     i(JEQ, SOCKET_NR[a], 0, 3),
     i(LD_ABS, ARG0_LOW),
     i(JEQ, AF_UNIX, 0, 1),

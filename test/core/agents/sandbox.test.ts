@@ -5,6 +5,7 @@ import {
   agentHomes,
   BWRAP_PLACES,
   bwrapArgs,
+  keptInHoles,
   trustedProgram,
   privateKeyNames,
   type SandboxTool,
@@ -171,16 +172,16 @@ describe("what an agent may write", () => {
     ["mailbox.lock", true],
     ["mailbox.json.lock", false],
     ["on-call.json", true],
-    ["on-call", true],
+    ["on-call", false],
     ["reservations.lock", true],
     ["on-call.lock", true],
     ["orders.lock", false],
     ["publish-request", true],
     ["sync-request", true],
     ["coord.log", true],
-    ["logs", true],
-    ["tmp", true],
-    ["agents", true],
+    ["logs", false],
+    ["tmp", false],
+    ["agents", false],
     ["trust.json", false],
     ["machine_signers", false],
     ["allowed_signers", false],
@@ -192,6 +193,27 @@ describe("what an agent may write", () => {
     ["daemon.json", false],
   ] as const)("in the state directory, %s is written by coord's tools inside: %s", (name, writable) => {
     expect(writableStateEntry(name)).toBe(writable);
+  });
+});
+
+describe("what stays read-only in the holes, because it is run outside later", () => {
+  const holes = ["/home/u/work", "/home/u/.claude", "/tmp/coord-run"];
+  it.each([
+    ["a PATH directory in a hole", ["/usr/bin", "/home/u/work/node_modules/.bin"], [], ["/home/u/work/node_modules/.bin"]],
+    ["a PATH directory that is a hole", ["/tmp/coord-run"], [], ["/tmp/coord-run"]],
+    ["a PATH directory above a hole, or beside one", ["/home/u", "/home/u/workshop"], [], []],
+    ["a relative PATH entry", ["bin", "."], [], []],
+    [
+      "the CLI installed in its own state",
+      [],
+      ["/home/u/.claude/local/claude", "/home/u/.claude/local/node_modules/x/cli.js"],
+      ["/home/u/.claude/local", "/home/u/.claude/local/node_modules/x"],
+    ],
+    ["the CLI right in a hole", [], ["/tmp/coord-run/claude"], ["/tmp/coord-run/claude"]],
+    ["the CLI installed outside the holes", [], ["/usr/local/bin/claude"], []],
+    ["both, once each", ["/home/u/.claude/local"], ["/home/u/.claude/local/claude"], ["/home/u/.claude/local"]],
+  ])("%s", (_what, path, programs, kept) => {
+    expect(keptInHoles(holes, path, programs)).toEqual(kept);
   });
 });
 

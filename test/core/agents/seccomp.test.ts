@@ -9,7 +9,7 @@ function run(program: readonly Instruction[], call: { arch: number; nr: number; 
   const data = new DataView(new ArrayBuffer(64));
   data.setInt32(0, call.nr, true);
   data.setUint32(4, call.arch, true);
-  call.args.forEach((a, n) => data.setUint32(16 + n * 8, a, true));
+  for (const [n, a] of call.args.entries()) data.setUint32(16 + n * 8, a, true);
   let acc = 0;
   for (let pc = 0, steps = 0; pc < program.length && steps <= program.length; steps++) {
     const { code, jt, jf, k } = program[pc]!;
@@ -37,6 +37,10 @@ describe("the filter", () => {
     ["x64: socketpair(AF_UNIX) (pipes to children)", "x64", { arch: X64, nr: 53, args: [1, 1] }, SECCOMP_RET_ALLOW],
     ["x64: connect", "x64", { arch: X64, nr: 42, args: [3] }, SECCOMP_RET_ALLOW],
     ["x64: read", "x64", { arch: X64, nr: 0, args: [1] }, SECCOMP_RET_ALLOW],
+    ["x64: io_uring_setup (IORING_OP_SOCKET would make one)", "x64", { arch: X64, nr: 425, args: [8, 0] }, EPERM],
+    ["x64: io_uring_enter", "x64", { arch: X64, nr: 426, args: [3] }, EPERM],
+    ["x64: io_uring_register", "x64", { arch: X64, nr: 427, args: [3] }, EPERM],
+    ["arm64: io_uring_setup", "arm64", { arch: ARM64, nr: 425, args: [8, 0] }, EPERM],
     ["x64: an x32 socket call", "x64", { arch: X64, nr: 0x40000000 + 41, args: [1] }, SECCOMP_RET_KILL_PROCESS],
     ["x64: a call of i386 (socketcall)", "x64", { arch: 0x40000003, nr: 102, args: [1] }, SECCOMP_RET_KILL_PROCESS],
     ["arm64: socket(AF_UNIX)", "arm64", { arch: ARM64, nr: 198, args: [1, 1] }, EPERM],
