@@ -50,7 +50,7 @@ function sandboxUsable(): boolean {
   if (process.platform !== "linux") return false;
   try {
     const bwrap = ["/usr/bin/bwrap", "/bin/bwrap", "/usr/local/bin/bwrap"].find((p) => existsSync(p)) ?? "bwrap";
-    const args = ["--unshare-user", "--unshare-pid", "--die-with-parent", "--bind", "/", "/", "--dev-bind", "/dev", "/dev", "--proc", "/proc", "--cap-drop", "ALL", "--", "true"];
+    const args = ["--unshare-user", "--unshare-pid", "--die-with-parent", "--bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--cap-drop", "ALL", "--", "true"];
     execFileSync(bwrap, args, { stdio: "ignore", timeout: 10_000 });
     return true;
   } catch {

@@ -4,13 +4,13 @@
 // files that say whom the machine trusts; without the shield (agentSandbox: off) the same script reads the key, so
 // the test can fail. The real claude on call behind it: test/claude-real.e2e.test.ts. Skipped where bubblewrap
 // cannot run, by name.
-import { chmod, lstat, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { forgetSandboxTool, sandboxTool } from "../src/runner/sandbox.js";
 import { runTask } from "../src/runner/run.js";
-import { agentSandbox, machineShield, shieldAgent } from "../src/sync/sandbox.js";
+import { agentSandbox, machineShield, shieldAgent, shieldedRun } from "../src/sync/sandbox.js";
 import { openMachine } from "../src/sync/sync.js";
 import { cli, cliExec, hubFile, journal, makeFleet, pushOrders, setConfig, tempDir, waitFor } from "./helpers.js";
 import { answerTo, onCallTests } from "./on-call-fleet.js";
@@ -42,6 +42,9 @@ function attempts(dir: string): string {
     `echo "journal: $(echo '{}' > '${join(state, "journal.json")}' 2>&1; echo $?)"`,
     `echo "tree: $(echo x > '${join(dir, "ORDERS.json")}' 2>&1; echo $?)"`,
     `echo "outside: $(touch /usr/local/coord-pwned >/dev/null 2>&1; echo $?)"`,
+    // A kernel setting written back as it is (harmless where it would be let through): /proc/sys is read-only inside.
+    `v=$(cat /proc/sys/fs/aio-max-nr); echo "procsys: $(echo "$v" > /proc/sys/fs/aio-max-nr 2>/dev/null; echo $?)"`,
+    `echo "devices: $(ls /dev | wc -l)"`,
     `echo "mailbox: $(cp '${join(state, "mailbox.json")}' '${join(state, "mailbox.json")}.x' && mv '${join(state, "mailbox.json")}.x' '${join(state, "mailbox.json")}'; echo $?)"`,
   ].join("\n");
 }
@@ -101,7 +104,9 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     expect(out).toMatch(/^pins: .*[1-9]$/m);
     // Nothing the daemon runs or trusts can be written: the checkout's git config and hooks, its tree, the state it
     // accepted, anything outside the holes; coord's own tools still write the mailbox.
-    for (const what of ["gitconfig", "hook", "trust", "journal", "tree", "outside"]) expect(out, what).toMatch(new RegExp(`^${what}: .*[1-9]$`, "m"));
+    for (const what of ["gitconfig", "hook", "trust", "journal", "tree", "outside", "procsys"]) expect(out, what).toMatch(new RegExp(`^${what}: .*[1-9]$`, "m"));
+    // A /dev of its own: null, zero, random, tty and a few more; not the machine's disks, tun or fuse.
+    expect(Number(/^devices: (\d+)$/m.exec(out)?.[1])).toBeLessThan(20);
     expect(out).toMatch(/^mailbox: 0$/m);
     expect(await readFile(join(dir, ".git", "coord", "machine.yaml"), "utf8")).not.toContain("agentSandbox: off");
     expect(await readFile(join(dir, ".git", "coord", "machine_signers"), "utf8")).toBe("other ssh-ed25519 AAAA\n");
@@ -208,6 +213,37 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     }
   }, 60_000);
 
+  it("what it runs from below /tmp (coord or its CLI cloned there, as a CI does) it still sees, read-only, and nothing beside it", async () => {
+    const f = await makeFleet(["oncall"]);
+    const dir = f.machines.oncall!;
+    const root = await mkdtemp(join("/tmp", "coord-seen-"));
+    try {
+      await mkdir(join(root, "bin"));
+      await mkdir(join(root, "beside"));
+      await writeFile(join(root, "beside", "note"), "not for the agent\n");
+      await writeFile(join(root, "bin", "hello"), "#!/bin/sh\necho hello ran\n", { mode: 0o755 });
+      const PATH = `${join(root, "bin")}:${process.env.PATH ?? ""}`;
+      const cwd = await tempDir("coord-sandbox-cwd-");
+      const script = `hello; echo "beside: $(cat '${join(root, "beside", "note")}' 2>&1)"; echo x > '${join(root, "bin", "planted")}' 2>/dev/null; echo "write: $?"`;
+      const m = await openMachine(dir);
+      const shielded = await shieldAgent(m, ["/bin/sh", "-c", script], { program: "the shell", cwd, env: { ...process.env, PATH } });
+      if ("refused" in shielded) throw new Error(shielded.refused);
+      const r = await runTask({
+        argv: shielded.argv,
+        cwd,
+        env: { PATH, ...shielded.env },
+        timeout: 30,
+        logFile: join(cwd, "log"),
+        ...(shielded.fdInputs ? { fdInputs: shielded.fdInputs } : {}),
+      });
+      expect(r.tail).toMatch(/^hello ran$/m);
+      expect(r.tail).toMatch(/^beside: cat: .*No such file or directory$/m);
+      expect(r.tail).toMatch(/^write: [1-9]/m);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it("a directory on PATH inside its cwd stays read-only (a git planted there would be the daemon's next git)", async () => {
     const f = await makeFleet(["oncall"]);
     const dir = f.machines.oncall!;
@@ -242,17 +278,43 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
       `ln -sf '${victim}' '${join(state, "publish-request")}'; echo "request: $?"`,
       `ln -s '${victim}' '${join(state, "logs", "planted.a1.log")}' 2>/dev/null; echo "logs: $?"`,
       `mv '${join(state, "logs")}' '${join(state, "logs.orig")}' 2>/dev/null; echo "logs moved: $?"`,
+      `ln -s '${victim}' '${join(state, "sync.owner")}'; echo "owner: $?"`,
+      `mv '${join(state, "mailbox.json")}' '${join(state, "mailbox.json.orig")}' 2>/dev/null; mkfifo '${join(state, "mailbox.json")}'; echo "fifo: $?"`,
     ].join("\n");
     const out = await asAnAgent(dir, script);
     expect(out).toMatch(/^log: 0$/m);
     expect(out).toMatch(/^request: 0$/m);
     expect(out).toMatch(/^logs: [1-9]/m);
     expect(out).toMatch(/^logs moved: [1-9]/m);
+    expect(out).toMatch(/^owner: 0$/m);
+    expect(out).toMatch(/^fifo: 0$/m);
+    // A FIFO where the mailbox goes: said, not waited on for ever.
+    const inbox = await cli("inbox", "--dir", dir);
+    expect(inbox.code).not.toBe(0);
+    expect(inbox.err).toMatch(/mailbox\.json is not a file \(a FIFO, a socket or a device where coord keeps a file of its own\): move it aside/);
+    await rm(join(state, "mailbox.json"));
     // What the person and the daemon do next: a message sent (a publish request), a sync (its log lines).
     expect((await cli("send", "peer", "hello", "--dir", dir)).code).toBe(0);
     expect((await cli("sync", "--dir", dir)).code).toBe(0);
     expect(await readFile(victim, "utf8")).toBe("the person's\n");
     expect((await lstat(join(state, "coord.log"))).isFile()).toBe(true);
+  }, 60_000);
+
+  it("while an agent runs behind the shield, no secret is set and no key made (its sandbox would see the new file)", async () => {
+    const f = await makeFleet(["oncall"]);
+    const dir = f.machines.oncall!;
+    const m = await openMachine(dir);
+    const tmp = await tempDir("coord-sandbox-tmp-");
+    const running = shieldedRun(m)({ argv: ["/bin/sh", "-c", "sleep 4"], cwd: tmp, env: { PATH: process.env.PATH ?? "" }, timeout: 30, logFile: join(tmp, "log") });
+    await waitFor(async () => (await readdir(join(dir, ".git", "coord", "shielded")).catch(() => [])).length > 0 || undefined, 10_000, "the agent counted");
+    const set = await cliExec(["secret", "set", "deploy", "-", "--dir", dir], Buffer.from("v"));
+    expect(set.code).toBe(1);
+    expect(set.err).toMatch(/an agent runs behind the shield on this machine now, and the secret store written now would be a file its sandbox can read; nothing was changed/);
+    const rotate = await cli("trust", "rotate", "--dir", dir);
+    expect(rotate.code).toBe(1);
+    expect(rotate.err).toMatch(/and a new key written now would be a file its sandbox can read/);
+    expect((await running).exitCode).toBe(0);
+    expect((await cliExec(["secret", "set", "deploy", "-", "--dir", dir], Buffer.from("v"))).code).toBe(0);
   }, 60_000);
 
   it("a cwd above the checkout (its parent, a link planted for an order's scratch directory) leaves the checkout's .git read-only", async () => {

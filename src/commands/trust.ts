@@ -2,6 +2,7 @@
 // verified. Everything here is the machine's own (its allowed and revoked
 // signers files, machine.yaml); nothing is read from the repository as a
 // source of trust.
+import { refuseWhileShielded } from "../state/shielded.js";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -259,6 +260,7 @@ export async function trustRotate(dir: string, key?: string): Promise<string> {
   const old = m.config.trust.signingKey;
   if (!old) throw new CoordError("this machine has no key to change; coord trust key gives it one", EXIT.USAGE);
   const oldPath = signingKeyPath(m.stateDir, old);
+  await refuseWhileShielded(m.stateDir, "a new key");
   const setting = key === undefined ? `machine_key.${new Date().toISOString().replace(/\D/g, "").slice(0, 14)}` : resolve(expandHome(key));
   const path = signingKeyPath(m.stateDir, setting);
   // A key coord makes is new: one already at that path (planted there by someone, to be adopted) is refused.

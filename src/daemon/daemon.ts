@@ -11,8 +11,8 @@ import { plural } from "../core/limits.js";
 import { readHealth } from "../state/health.js";
 import { ownSignals } from "../signal-owners.js";
 import { spawn } from "node:child_process";
-import { openSync } from "node:fs";
 import { rm } from "node:fs/promises";
+import { openOwnAppendSync } from "../state/files.js";
 import { join } from "node:path";
 import { CLI_PATH } from "../package.js";
 import { cronProblem, nextRun } from "../core/time/cron.js";
@@ -628,7 +628,7 @@ export async function ensureDaemon(opts: { dir: string; schedule?: string; jitte
     return { pid: info?.pid ?? 0, started: false };
   };
   if (await daemonRunning(stateDir)) return running();
-  const out = openSync(paths(stateDir).out, "a");
+  const out = openOwnAppendSync(paths(stateDir).out);
   const args = [CLI_PATH, "daemon", "run", "--dir", opts.dir];
   if (opts.schedule) args.push("--schedule", opts.schedule);
   if (opts.jitter !== undefined) args.push("--jitter", String(opts.jitter));

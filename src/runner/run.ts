@@ -193,7 +193,9 @@ export async function startProblem(e: NodeJS.ErrnoException, spec: Pick<RunSpec,
 async function openLog(path: string) {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch(() => {});
   // Only its owner reads it: a task's whole output (an agent's too) may hold what is redacted from what is published.
-  const stream = createWriteStream(path, { flags: "w", mode: 0o600 });
+  // Never through a link (an agent's, in coord's state directory), nor blocking on a FIFO there.
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+  const stream = createWriteStream(path, { flags: flags as unknown as string, mode: 0o600 });
   let error: NodeJS.ErrnoException | undefined;
   stream.on("error", (e) => (error ??= e));
   return {

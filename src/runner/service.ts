@@ -3,7 +3,8 @@
 // that crashes, and a pipe with nobody reading it would stop it), recognised
 // again later by its pid and start time, stopped with its whole group.
 import { execFile, spawn } from "node:child_process";
-import { closeSync, openSync } from "node:fs";
+import { closeSync } from "node:fs";
+import { openOwnAppendSync } from "../state/files.js";
 import { copyFile, mkdir, open, readFile, stat, truncate } from "node:fs/promises";
 import { dirname } from "node:path";
 import { nulProblem, startProblem, stopProcesses } from "./run.js";
@@ -35,7 +36,7 @@ export async function spawnService(spec: ServiceSpawn): Promise<Spawned | { erro
   let fd: number;
   try {
     await mkdir(dirname(spec.logFile), { recursive: true });
-    fd = openSync(spec.logFile, "a", 0o600); // O_APPEND: the log can be cut short under it (boundLog)
+    fd = openOwnAppendSync(spec.logFile); // O_APPEND: the log can be cut short under it (boundLog); never through a link
   } catch (e) {
     return { error: `its output log ${spec.logFile} cannot be opened (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
   }

@@ -2,7 +2,8 @@
 // (one write of a file at a time, in the order they were asked).
 import { inTurnBy } from "../serial.js";
 import { randomBytes } from "node:crypto";
-import { access, lstat, open, readdir, readFile, realpath, rename, rm, stat } from "node:fs/promises";
+import { closeSync, constants, fstatSync, openSync, renameSync } from "node:fs";
+import { access, lstat, open, readdir, realpath, rename, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import lockfile from "proper-lockfile";
 import { CoordError, EXIT } from "../errors.js";
@@ -26,6 +27,29 @@ export async function writeThroughLink(path: string, content: string): Promise<v
 /** Whole or not at all (temp file, rename), without waiting for the disk: for a file whose loss costs nothing but caution. */
 export async function writeWhole(path: string, content: string): Promise<void> {
   await replaceFile(path, content, false, false);
+}
+
+/**
+ * Opens coord's own log `path` to append to, synchronously (a daemon's or a service's output, given to a child): never
+ * through a link, nor a FIFO or anything else but a file (an agent's, in coord's state directory), which is moved
+ * aside and a new file made instead.
+ */
+export function openOwnAppendSync(path: string, mode = 0o600): number {
+  const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+  const aside = () => renameSync(path, `${path}.not-a-file-${Date.now()}`);
+  let fd: number;
+  try {
+    fd = openSync(path, flags, mode);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "ELOOP" && code !== "ENXIO") throw e;
+    aside();
+    return openSync(path, flags | constants.O_EXCL, mode);
+  }
+  if (fstatSync(fd).isFile()) return fd;
+  closeSync(fd);
+  aside();
+  return openSync(path, flags | constants.O_EXCL, mode);
 }
 
 /** Each file's writes one after another: a later write of a file lands after an earlier one (the journal's are not all awaited). */
@@ -91,7 +115,16 @@ export async function exists(path: string): Promise<boolean> {
  */
 export async function readIfExists(path: string, doing = "reading coord's local state"): Promise<string | undefined> {
   try {
-    return await readFile(path, "utf8");
+    // Never waiting on a FIFO (an agent's, put where coord's state file goes): opened without blocking, read only as a file.
+    const file = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const st = await file.stat();
+      if (st.isDirectory()) throw Object.assign(new Error(`EISDIR: illegal operation on a directory, read`), { code: "EISDIR", syscall: "read" });
+      if (!st.isFile()) throw new CoordError(`${path} is not a file (a FIFO, a socket or a device where coord keeps a file of its own): move it aside`, EXIT.FAILURE);
+      return await file.readFile("utf8");
+    } finally {
+      await file.close();
+    }
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw ownFileError(e, doing, path);

@@ -2,11 +2,12 @@
 // the holder's pid, so that a sync that is alive but paused (SIGSTOP, a
 // debugger) is never taken for a dead one.
 import { readFileSync } from "node:fs";
-import { readFile, rm, rmdir, stat, writeFile } from "node:fs/promises";
+import { readFile, rm, rmdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import lockfile from "proper-lockfile";
 import { SANDBOXED_ENV } from "../core/agents/sandbox.js";
 import { timings } from "../timings.js";
+import { writeWhole } from "./files.js";
 
 export interface HeldLock {
   release(): Promise<void>;
@@ -113,7 +114,7 @@ export async function tryLock(stateDir: string): Promise<HeldLock | undefined> {
       },
     });
     const ino = (await stat(join(stateDir, "sync.lock"))).ino;
-    await writeFile(join(stateDir, "sync.owner"), `${process.pid} ${ino}\n`);
+    await writeWhole(join(stateDir, "sync.owner"), `${process.pid} ${ino}\n`); // a link there (an agent's) replaced, not written through
     held.release = async () => {
       if (held.compromised) return;
       await rm(join(stateDir, "sync.owner"), { force: true });

@@ -221,12 +221,20 @@ export async function appendLog(stateDir: string, record: object, opts: RotateOp
  * aside, as a damaged state file is, and the line goes to a new log.
  */
 async function appendOwn(path: string, text: string): Promise<void> {
-  const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
-  const file = await open(path, flags, 0o600).catch(async (e: NodeJS.ErrnoException) => {
-    if (e.code !== "ELOOP") throw e;
-    await rename(path, `${path}.link-${Date.now()}`);
+  const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+  const aside = async () => {
+    await rename(path, `${path}.not-a-file-${Date.now()}`);
     return open(path, flags | constants.O_EXCL, 0o600);
+  };
+  let file = await open(path, flags, 0o600).catch(async (e: NodeJS.ErrnoException) => {
+    // A link (ELOOP), or a FIFO nobody reads (ENXIO): not coord's log.
+    if (e.code !== "ELOOP" && e.code !== "ENXIO") throw e;
+    return aside();
   });
+  if (!(await file.stat()).isFile()) {
+    await file.close();
+    file = await aside();
+  }
   try {
     await file.appendFile(text, "utf8");
   } finally {

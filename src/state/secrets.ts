@@ -3,6 +3,7 @@
 // runs the task puts its value into the task's environment. A variable
 // COORD_SECRET_<NAME> of the coord process holds one too and wins over the
 // file. Nothing of it is ever committed.
+import { refuseWhileShielded } from "./shielded.js";
 import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
@@ -82,6 +83,7 @@ function renderStore(store: Record<string, string>): string {
 
 /** A read-modify-write of the store under its lock; the file is written whole (temp file, rename) with mode 0600. */
 async function changeStore<T>(stateDir: string, change: (store: Record<string, string>) => T): Promise<T> {
+  await refuseWhileShielded(stateDir, "the secret store");
   return updateLocked(stateDir, SECRETS_FILE, { read: () => readSecretStore(stateDir), path: secretsPath(stateDir), render: renderStore, what: "secret store" }, change);
 }
 

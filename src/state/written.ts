@@ -3,7 +3,8 @@
 // sync running meanwhile in another process leaves no quiet stamp then
 // (src/sync/stamp.ts). Apart from state/quiet.ts: files.ts writes it, and the
 // stamp's module loads files.ts.
-import { rm, stat, writeFile } from "node:fs/promises";
+import { rm, stat } from "node:fs/promises";
+import { writeWhole } from "./files.js";
 import { join, resolve } from "node:path";
 import { processSlot } from "../process-slot.js";
 
@@ -30,7 +31,7 @@ export function holdingSyncLock(stateDir: string, on: boolean): void {
 /** After a change of published local state: said for a sync that may be running in another process (WRITTEN_FILE). */
 export async function noteWritten(stateDir: string): Promise<void> {
   if (held.has(resolve(stateDir))) return;
-  await writeFile(join(stateDir, WRITTEN_FILE), `${process.pid} ${new Date().toISOString()}\n`, { mode: 0o600 });
+  await writeWhole(join(stateDir, WRITTEN_FILE), `${process.pid} ${new Date().toISOString()}\n`); // never through a link
 }
 
 /** A sync's start, before it reads local state: what was written before is what it reads. */

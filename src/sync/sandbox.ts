@@ -8,6 +8,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import {
   agentHomes,
   keptInHoles,
+  seenAgain,
   privateKeyNames,
   writableStateEntry,
   SANDBOXED_ENV,
@@ -22,9 +23,11 @@ import { filterBytes, unixSocketFilter } from "../core/agents/seccomp.js";
 import { runTask } from "../runner/run.js";
 import { onPath, sandboxTool } from "../runner/sandbox.js";
 import { configPath } from "../state/config.js";
+import { PACKAGE_ROOT } from "../package.js";
 import { secretsPath } from "../state/secrets.js";
 import { readySeal } from "../state/delegated.js";
 import { sealKeyPath } from "../state/seal.js";
+import { SHIELDED_DIR, whileShielded } from "../state/shielded.js";
 import { describeFailure } from "../failure.js";
 import { writeDurably } from "../state/files.js";
 import { pinsPath, savePins, signersFiles, signingKeyPath } from "../state/trust.js";
@@ -44,7 +47,7 @@ async function existing(path: string, dirs = false): Promise<string | undefined>
 const present = async (paths: string[], dirs = false) => [...new Set((await Promise.all(paths.map((p) => existing(p, dirs)))).filter((p): p is string => p !== undefined))];
 
 /** The state directory's directories only the daemon writes in. */
-const DAEMON_DIRS = ["logs", "tmp", "on-call", "agents"];
+const DAEMON_DIRS = ["logs", "tmp", "on-call", "agents", "services", "listen", SHIELDED_DIR];
 
 /** Sockets of the system an agent could have run something outside its sandbox through (as root: a system bus, docker). */
 const SYSTEM_SOCKETS = ["/run/dbus/system_bus_socket", "/var/run/dbus/system_bus_socket", "/run/docker.sock", "/var/run/docker.sock", "/run/containerd/containerd.sock"];
@@ -105,7 +108,10 @@ export async function machineShield(m: Pick<Machine, "stateDir" | "config"> & { 
       ),
     ),
   ];
-  return { hide, guard, write, keep, own, fresh, sockets };
+  // What it must still run from below those (coord's own install and node in /tmp, a PATH directory there: a CI's).
+  const installs = await present([PACKAGE_ROOT, dirname(dirname(process.execPath))], true);
+  const seen = seenAgain(fresh, [...pathDirs, ...installs], programs);
+  return { hide, guard, write, keep, own, fresh, sockets, seen };
 }
 
 /** Whether agents start here, and how: the machine's setting against the sandbox this machine has. */
@@ -158,7 +164,8 @@ export function shieldedRun(m: Pick<Machine, "stateDir" | "config"> & { dir?: st
     if ("refused" in s) return { exitCode: null, signal: null, timedOut: false, aborted: false, tail: "", error: s.refused };
     if (s.warning) warn?.(s.warning);
     const { command: _shell, ...rest } = spec;
-    return runTask({ ...rest, argv: s.argv, env: { ...spec.env, ...s.env }, ...(s.fdInputs ? { fdInputs: s.fdInputs } : {}) });
+    const run = () => runTask({ ...rest, argv: s.argv, env: { ...spec.env, ...s.env }, ...(s.fdInputs ? { fdInputs: s.fdInputs } : {}) });
+    return s.warning ? run() : whileShielded(m.stateDir, run);
   };
 }
 

@@ -19,6 +19,7 @@ import { resolveOrderSecrets } from "../state/secrets.js";
 import { machineKeySecrets } from "../state/trust.js";
 import type { Machine } from "./machine.js";
 import { shieldAgent } from "./sandbox.js";
+import { whileShielded } from "../state/shielded.js";
 import { describeFailure } from "../failure.js";
 import type { Order } from "../core/orders/orders-schema.js";
 import type { AgentReport, TaskReport } from "../core/fleet/computer.js";
@@ -171,39 +172,43 @@ export async function runOne(
       : undefined;
     if (shielded && "refused" in shielded) return notRun(shielded.refused);
     // runTask never throws; this is the last guard, so that a task that could not run is failed, never left in progress.
-    return runTask({
-      ...(agent && shielded
-        ? {
-            argv: shielded.argv,
-            program: `the agent CLI ${order.agent}`,
-            ...(agent.input !== undefined ? { input: agent.input } : {}),
-            ...(shielded.fdInputs ? { fdInputs: shielded.fdInputs } : {}),
-          }
-        : { command: order.run! }),
-      cwd,
-      timeout,
-      ...(idleTimeout !== undefined ? { idleTimeout } : {}),
-      ...(reader ? { onLine: (line: string) => reader.line(line) } : {}),
-      logFile,
-      signal: controller.signal,
-      env: {
-        ...inheritedEnv(),
-        ...order.env,
-        ...named,
-        ...(agent ? agent.env : {}),
-        ...(shielded ? shielded.env : {}),
-        COORD_MACHINE: m.config.name,
-        COORD_ORDER: order.id,
-        COORD_REV: String(order.rev),
-        ...(order.slot ? { COORD_SLOT: order.slot } : {}),
-        COORD_ATTEMPT: String(attempt),
-      },
-      // Every process of the task carries it (COORD_TASK): a timeout or a stop ends those it put in sessions of their
-      // own too (an agent CLI's commands), as a turn on call's marker does; an orphan is recognised by it.
-      marker: { variable: "COORD_TASK", value: taskMarker(m.config.name, order.id, order, attempt) },
-      // The pid is a help for killing an orphan later; a failed write of it (a full disk) is not the task's failure.
-      onStart: (pid) => void journal.apply(order.id, { kind: "pid", pid }).catch(() => {}),
-    });
+    // Behind the shield, the agent is counted as running (state/shielded.ts) while it does.
+    const counted = <T>(fn: () => Promise<T>) => (shielded && !shielded.warning ? whileShielded(m.stateDir, fn) : fn());
+    return counted(() =>
+      runTask({
+        ...(agent && shielded
+          ? {
+              argv: shielded.argv,
+              program: `the agent CLI ${order.agent}`,
+              ...(agent.input !== undefined ? { input: agent.input } : {}),
+              ...(shielded.fdInputs ? { fdInputs: shielded.fdInputs } : {}),
+            }
+          : { command: order.run! }),
+        cwd,
+        timeout,
+        ...(idleTimeout !== undefined ? { idleTimeout } : {}),
+        ...(reader ? { onLine: (line: string) => reader.line(line) } : {}),
+        logFile,
+        signal: controller.signal,
+        env: {
+          ...inheritedEnv(),
+          ...order.env,
+          ...named,
+          ...(agent ? agent.env : {}),
+          ...(shielded ? shielded.env : {}),
+          COORD_MACHINE: m.config.name,
+          COORD_ORDER: order.id,
+          COORD_REV: String(order.rev),
+          ...(order.slot ? { COORD_SLOT: order.slot } : {}),
+          COORD_ATTEMPT: String(attempt),
+        },
+        // Every process of the task carries it (COORD_TASK): a timeout or a stop ends those it put in sessions of their
+        // own too (an agent CLI's commands), as a turn on call's marker does; an orphan is recognised by it.
+        marker: { variable: "COORD_TASK", value: taskMarker(m.config.name, order.id, order, attempt) },
+        // The pid is a help for killing an orphan later; a failed write of it (a full disk) is not the task's failure.
+        onStart: (pid) => void journal.apply(order.id, { kind: "pid", pid }).catch(() => {}),
+      }),
+    );
   };
   const r = await run().catch((e: unknown): RunResult => notRun(`coord could not run it (${(e as Error).message})`));
   // An agent is judged by its own account where it gave one: exit 0 with every write denied is no success.

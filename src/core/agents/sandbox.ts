@@ -42,6 +42,8 @@ export interface Shield {
   fresh?: readonly string[];
   /** Sockets it must not reach by their path (the system's D-Bus, docker's): covered as the hidden files are. */
   sockets?: readonly string[];
+  /** What it runs that lies below a fresh directory (coord's install, its CLI, a PATH directory in /tmp): seen again, read-only. */
+  seen?: readonly string[];
 }
 
 /** The sandbox found on this machine, or why there is none. */
@@ -90,10 +92,14 @@ export function sandboxVerdict(setting: SandboxSetting, tool: SandboxTool, platf
  */
 export function bwrapArgs(shield: Shield, root: boolean): string[] {
   const namespaces = ["--unshare-user", ...(root ? ["--uid", "65534", "--gid", "65534"] : []), "--unshare-pid", "--die-with-parent"];
-  const args = [...namespaces, "--ro-bind", "/", "/", "--dev-bind", "/dev", "/dev", "--proc", "/proc"];
+  // A /dev of its own (null, zero, random, tty…: no disk, no tun, no fuse) and a /proc whose kernel settings stay
+  // read-only (as root on disk, /proc/sys/kernel/core_pattern would name a program the kernel runs outside).
+  const proc = ["/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus"].flatMap((p) => ["--ro-bind-try", p, p]);
+  const args = [...namespaces, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", ...proc];
   // Later mounts cover earlier ones: its own empty temp directories, the holes it may write, then what stays
   // read-only in them (the checkout, even when the cwd holds it), coord's state for its tools, then the masks.
   for (const path of shield.fresh ?? []) args.push("--tmpfs", path);
+  for (const path of shield.seen ?? []) args.push("--ro-bind-try", path, path);
   for (const path of shield.write) args.push("--bind-try", path, path);
   for (const path of shield.keep ?? []) args.push("--ro-bind-try", path, path);
   for (const path of shield.own ?? []) args.push("--bind-try", path, path);
@@ -160,6 +166,24 @@ export function keptInHoles(holes: readonly string[], path: readonly string[], p
     kept.add(holes.includes(dir) ? program : dir);
   }
   return [...kept];
+}
+
+/**
+ * Of what the agent must run (coord's own install, node, its CLI, the PATH directories), what lies below one of the
+ * `fresh` directories (given to it empty) and so must be bound back, read-only: a PATH directory as it is, an
+ * installed package by its node_modules directory (a CLI's native part is a package beside it), anything else by
+ * its directory.
+ */
+export function seenAgain(fresh: readonly string[], dirs: readonly string[], programs: readonly string[]): string[] {
+  const below = (p: string) => p.startsWith("/") && fresh.some((f) => p.startsWith(`${f}/`));
+  const seen = new Set<string>();
+  for (const dir of dirs) if (below(dir)) seen.add(dir);
+  for (const program of programs) {
+    if (!below(program)) continue;
+    const at = program.lastIndexOf("/node_modules/");
+    seen.add(at >= 0 ? program.slice(0, at + "/node_modules".length) : program.slice(0, program.lastIndexOf("/")));
+  }
+  return [...seen];
 }
 
 /**

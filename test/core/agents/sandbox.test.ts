@@ -6,6 +6,7 @@ import {
   BWRAP_PLACES,
   bwrapArgs,
   keptInHoles,
+  seenAgain,
   trustedProgram,
   privateKeyNames,
   type SandboxTool,
@@ -66,7 +67,9 @@ describe("the command line behind the shield", () => {
   it("bubblewrap: user and PID namespaces of its own, the tree read-only, its holes writable, guarded files read-only in them, hidden ones masked, no capability", () => {
     expect(bwrapArgs(shield, false)).toEqual([
       ...["--unshare-user", "--unshare-pid", "--die-with-parent"],
-      ...["--ro-bind", "/", "/", "--dev-bind", "/dev", "/dev", "--proc", "/proc"],
+      ...["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"],
+      ...["--ro-bind-try", "/proc/sys", "/proc/sys", "--ro-bind-try", "/proc/sysrq-trigger", "/proc/sysrq-trigger"],
+      ...["--ro-bind-try", "/proc/irq", "/proc/irq", "--ro-bind-try", "/proc/bus", "/proc/bus"],
       ...["--bind-try", "/w/app", "/w/app", "--bind-try", "/f/.git/coord", "/f/.git/coord"],
       ...["--ro-bind-try", "/f/.git/coord/machine.yaml", "/f/.git/coord/machine.yaml"],
       ...["--ro-bind-try", "/dev/null", "/f/.git/coord/machine_key"],
@@ -85,7 +88,7 @@ describe("the command line behind the shield", () => {
       hide: ["/home/u/fleet/.git/coord/machine_key"],
       sockets: ["/run/docker.sock"],
     };
-    expect(bwrapArgs(full, false).slice(11)).toEqual([
+    expect(bwrapArgs(full, false).slice(22)).toEqual([
       ...["--tmpfs", "/tmp", "--tmpfs", "/dev/shm"],
       ...["--bind-try", "/home/u", "/home/u", "--bind-try", "/home/u/.claude", "/home/u/.claude"],
       ...["--ro-bind-try", "/home/u/fleet", "/home/u/fleet", "--ro-bind-try", "/home/u/fleet/.git", "/home/u/fleet/.git"],
@@ -214,6 +217,24 @@ describe("what stays read-only in the holes, because it is run outside later", (
     ["both, once each", ["/home/u/.claude/local"], ["/home/u/.claude/local/claude"], ["/home/u/.claude/local"]],
   ])("%s", (_what, path, programs, kept) => {
     expect(keptInHoles(holes, path, programs)).toEqual(kept);
+  });
+});
+
+describe("what it must still run from below its own empty temp directories", () => {
+  const fresh = ["/tmp", "/dev/shm"];
+  it.each([
+    ["a PATH directory in /tmp", ["/usr/bin", "/tmp/ci/bin"], [], ["/tmp/ci/bin"]],
+    ["coord's install cloned in /tmp", ["/tmp/ci-check"], [], ["/tmp/ci-check"]],
+    [
+      "a CLI installed by npm below /tmp, as found and resolved",
+      [],
+      ["/tmp/h/clis/2.1/node_modules/.bin/claude", "/tmp/h/clis/2.1/node_modules/@a/c/cli.js"],
+      ["/tmp/h/clis/2.1/node_modules"],
+    ],
+    ["a program below /tmp, by its directory", [], ["/dev/shm/x/bin/tool"], ["/dev/shm/x/bin"]],
+    ["nothing outside them, nor the fresh directory itself", ["/usr/local/bin", "/tmp"], ["/usr/bin/claude"], []],
+  ])("%s", (_what, dirs, programs, seen) => {
+    expect(seenAgain(fresh, dirs, programs)).toEqual(seen);
   });
 });
 
