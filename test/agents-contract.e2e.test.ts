@@ -14,7 +14,7 @@ const savedPath = process.env.PATH;
 const bins: string[] = [];
 afterEach(async () => {
   process.env.PATH = savedPath;
-  await Promise.all(bins.splice(0).map((b) => rm(b, { recursive: true, force: true })));
+  await Promise.all(bins.splice(0).flatMap((b) => [rm(b, { recursive: true, force: true }), rm(`${b}.calls`, { recursive: true, force: true })]));
   await fleet?.cleanup();
   fleet = undefined;
 });
@@ -40,7 +40,9 @@ interface StandIn {
 /** An executable `name` in `bin` that answers like the real CLI, and records each call (argv, prompt, cwd, env) in calls.jsonl. */
 async function standIn(bin: string, name: string, spec: StandIn): Promise<string> {
   await mkdir(bin, { recursive: true });
-  const calls = join(bin, "calls.jsonl");
+  // Beside the directory on PATH, not in it: the shield keeps a PATH directory in a hole read-only.
+  await mkdir(`${bin}.calls`, { recursive: true });
+  const calls = join(`${bin}.calls`, "calls.jsonl");
   await writeFile(join(bin, `${name}.json`), JSON.stringify({ ...spec, calls }));
   await writeFile(
     join(bin, name),
