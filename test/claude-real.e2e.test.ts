@@ -5,7 +5,7 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { agentInvocation } from "../src/core/agents/agents.js";
 import { inbox } from "../src/commands/messages.js";
@@ -30,6 +30,11 @@ async function realClaudeOnPath(bin: string, server: AnthropicServer, key = serv
     .join("\n");
   await writeFile(join(t.bin, "claude"), `#!/bin/sh\n${env}\nexec '${bin}' "$@"\n`);
   await chmod(join(t.bin, "claude"), 0o755);
+  // The real CLI's own directory on the daemon's PATH too (after the wrapper): where the CLIs are installed below /tmp
+  // (a CI's HOME), the shield sees a PATH directory again, never a program named only inside a script.
+  // (Only there: elsewhere "claude missing from PATH" below is checked too.)
+  const fresh = ["/tmp/", "/var/tmp/", "/dev/shm/"].some((f) => bin.startsWith(f));
+  if (fresh && !(process.env.PATH ?? "").split(":").includes(dirname(bin))) process.env.PATH = `${process.env.PATH}:${dirname(bin)}`;
 }
 
 /** A fleet whose machine "oncall" has the real claude on call for "asker" (its daemon started), and the model server. */

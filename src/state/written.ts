@@ -3,8 +3,8 @@
 // sync running meanwhile in another process leaves no quiet stamp then
 // (src/sync/stamp.ts). Apart from state/quiet.ts: files.ts writes it, and the
 // stamp's module loads files.ts.
-import { rm, stat } from "node:fs/promises";
-import { writeWhole } from "./files.js";
+import { randomBytes } from "node:crypto";
+import { rename, rm, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { processSlot } from "../process-slot.js";
 
@@ -31,7 +31,14 @@ export function holdingSyncLock(stateDir: string, on: boolean): void {
 /** After a change of published local state: said for a sync that may be running in another process (WRITTEN_FILE). */
 export async function noteWritten(stateDir: string): Promise<void> {
   if (held.has(resolve(stateDir))) return;
-  await writeWhole(join(stateDir, WRITTEN_FILE), `${process.pid} ${new Date().toISOString()}\n`); // never through a link
+  // A new file renamed into place: a link there (an agent's, to a file of the user's) is replaced, never written through.
+  const path = join(stateDir, WRITTEN_FILE);
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  await writeFile(tmp, `${process.pid} ${new Date().toISOString()}\n`, { mode: 0o600, flag: "wx" });
+  await rename(tmp, path).catch(async (e: unknown) => {
+    await rm(tmp, { force: true });
+    throw e;
+  });
 }
 
 /** A sync's start, before it reads local state: what was written before is what it reads. */

@@ -109,7 +109,8 @@ export async function machineShield(m: Pick<Machine, "stateDir" | "config"> & { 
     ),
   ];
   // What it must still run from below those (coord's own install and node in /tmp, a PATH directory there: a CI's).
-  const installs = await present([PACKAGE_ROOT, dirname(dirname(process.execPath))], true);
+  // The user's home too when it lies there (a CI's HOME=$(mktemp -d)): read-only, as it is for an agent anywhere else.
+  const installs = await present([PACKAGE_ROOT, dirname(dirname(process.execPath)), env.HOME ?? homedir(), homedir()], true);
   const seen = seenAgain(fresh, [...pathDirs, ...installs], programs);
   return { hide, guard, write, keep, own, fresh, sockets, seen };
 }

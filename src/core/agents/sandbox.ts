@@ -177,12 +177,13 @@ export function keptInHoles(holes: readonly string[], path: readonly string[], p
 export function seenAgain(fresh: readonly string[], dirs: readonly string[], programs: readonly string[]): string[] {
   const below = (p: string) => p.startsWith("/") && fresh.some((f) => p.startsWith(`${f}/`));
   const seen = new Set<string>();
-  for (const dir of dirs) if (below(dir)) seen.add(dir);
-  for (const program of programs) {
-    if (!below(program)) continue;
-    const at = program.lastIndexOf("/node_modules/");
-    seen.add(at >= 0 ? program.slice(0, at + "/node_modules".length) : program.slice(0, program.lastIndexOf("/")));
-  }
+  // An installed package by its outermost node_modules (its .bin links point into it, its native part lies beside it).
+  const packages = (p: string) => {
+    const at = p.indexOf("/node_modules/");
+    return at >= 0 ? p.slice(0, at + "/node_modules".length) : undefined;
+  };
+  for (const dir of dirs) if (below(dir)) seen.add(packages(`${dir}/`) ?? dir);
+  for (const program of programs) if (below(program)) seen.add(packages(program) ?? program.slice(0, program.lastIndexOf("/")));
   return [...seen];
 }
 

@@ -232,6 +232,7 @@ describe("what it must still run from below its own empty temp directories", () 
       ["/tmp/h/clis/2.1/node_modules"],
     ],
     ["a program below /tmp, by its directory", [], ["/dev/shm/x/bin/tool"], ["/dev/shm/x/bin"]],
+    ["a PATH directory into an installed package (its .bin)", ["/tmp/h/clis/2.1/node_modules/.bin"], [], ["/tmp/h/clis/2.1/node_modules"]],
     ["nothing outside them, nor the fresh directory itself", ["/usr/local/bin", "/tmp"], ["/usr/bin/claude"], []],
   ])("%s", (_what, dirs, programs, seen) => {
     expect(seenAgain(fresh, dirs, programs)).toEqual(seen);
