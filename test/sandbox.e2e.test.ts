@@ -56,18 +56,22 @@ async function processesNamed(mark: string): Promise<number[]> {
   return found.filter((p): p is number => p !== undefined);
 }
 
-/** Runs `script` as coord runs an agent on machine `dir` (behind the shield, unless the setting is off): its output. */
-async function asAnAgent(dir: string, script: string): Promise<string> {
+/**
+ * Runs `script` as coord runs an agent on machine `dir` (behind the shield, unless the setting is off), in `o.cwd` (a
+ * temp directory by default) with `o.path` as its PATH and the daemon's: its output.
+ */
+async function asAnAgent(dir: string, script: string, o: { cwd?: string; path?: string } = {}): Promise<string> {
   const m = await openMachine(dir);
-  const tmp = await tempDir("coord-sandbox-tmp-");
-  const shielded = await shieldAgent(m, ["/bin/sh", "-c", script], { program: "the shell", cwd: tmp });
+  const cwd = o.cwd ?? (await tempDir("coord-sandbox-tmp-"));
+  const PATH = o.path ?? process.env.PATH ?? "";
+  const shielded = await shieldAgent(m, ["/bin/sh", "-c", script], { program: "the shell", cwd, env: { ...process.env, PATH } });
   if ("refused" in shielded) throw new Error(shielded.refused);
   const r = await runTask({
     argv: shielded.argv,
-    cwd: tmp,
-    env: { PATH: process.env.PATH ?? "", TMPDIR: tmp, ...shielded.env },
+    cwd,
+    env: { PATH, TMPDIR: cwd, ...shielded.env },
     timeout: 30,
-    logFile: join(tmp, "log"),
+    logFile: join(await tempDir("coord-sandbox-log-"), "log"),
     ...(shielded.fdInputs ? { fdInputs: shielded.fdInputs } : {}),
   });
   return r.tail;
@@ -225,20 +229,10 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
       const PATH = `${join(root, "bin")}:${process.env.PATH ?? ""}`;
       const cwd = await tempDir("coord-sandbox-cwd-");
       const script = `hello; echo "beside: $(cat '${join(root, "beside", "note")}' 2>&1)"; echo x > '${join(root, "bin", "planted")}' 2>/dev/null; echo "write: $?"`;
-      const m = await openMachine(dir);
-      const shielded = await shieldAgent(m, ["/bin/sh", "-c", script], { program: "the shell", cwd, env: { ...process.env, PATH } });
-      if ("refused" in shielded) throw new Error(shielded.refused);
-      const r = await runTask({
-        argv: shielded.argv,
-        cwd,
-        env: { PATH, ...shielded.env },
-        timeout: 30,
-        logFile: join(cwd, "log"),
-        ...(shielded.fdInputs ? { fdInputs: shielded.fdInputs } : {}),
-      });
-      expect(r.tail).toMatch(/^hello ran$/m);
-      expect(r.tail).toMatch(/^beside: cat: .*No such file or directory$/m);
-      expect(r.tail).toMatch(/^write: [1-9]/m);
+      const out = await asAnAgent(dir, script, { cwd, path: PATH });
+      expect(out).toMatch(/^hello ran$/m);
+      expect(out).toMatch(/^beside: cat: .*No such file or directory$/m);
+      expect(out).toMatch(/^write: [1-9]/m);
     } finally {
       await rm(root, { recursive: true, force: true });
     }
@@ -251,19 +245,9 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     await mkdir(join(cwd, "bin"));
     const PATH = `${join(cwd, "bin")}:${process.env.PATH ?? ""}`;
     const script = `printf '#!/bin/sh\\ncat key\\n' > '${join(cwd, "bin", "git")}'; echo "planted: $?"\necho x > '${join(cwd, "mine.txt")}'; echo "cwd: $?"`;
-    const m = await openMachine(dir);
-    const shielded = await shieldAgent(m, ["/bin/sh", "-c", script], { program: "the shell", cwd, env: { ...process.env, PATH } });
-    if ("refused" in shielded) throw new Error(shielded.refused);
-    const r = await runTask({
-      argv: shielded.argv,
-      cwd,
-      env: { PATH, ...shielded.env },
-      timeout: 30,
-      logFile: join(await tempDir(), "log"),
-      ...(shielded.fdInputs ? { fdInputs: shielded.fdInputs } : {}),
-    });
-    expect(r.tail).toMatch(/^planted: [1-9]/m);
-    expect(r.tail).toMatch(/^cwd: 0$/m);
+    const out = await asAnAgent(dir, script, { cwd, path: PATH });
+    expect(out).toMatch(/^planted: [1-9]/m);
+    expect(out).toMatch(/^cwd: 0$/m);
     await expect(stat(join(cwd, "bin", "git"))).rejects.toThrow();
   }, 60_000);
 
