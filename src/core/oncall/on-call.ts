@@ -124,6 +124,9 @@ export function turnInvocation(
     { root: ctx.root, executable: ctx.executable },
   );
   if ("refused" in how) return { refused: how.refused };
+  // Claude Code may answer before its MCP servers are up (2.1.197 did on a loaded machine: the permission prompt tool
+  // was not there yet when the model asked for Bash, and the turn failed): it waits for coord mcp when told so.
+  if (s.agent === "claude" && ctx.mcpConfig) return { ...how, env: { ...how.env, MCP_CONNECTION_NONBLOCKING: "false" } };
   return how;
 }
 

@@ -111,6 +111,11 @@ describe("turnInvocation: every safety flag on every call, resume as each CLI re
       env: {},
     });
   });
+  it("claude with coord's MCP server (approvals from afar): the tool is named, and claude waits for the server before the model", () => {
+    const r = turnInvocation({ agent: "claude", ...base }, "hi", undefined, { ...ctxOf("claude"), mcpConfig: "/s/mcp.json" });
+    expect(r).toMatchObject({ env: { MCP_CONNECTION_NONBLOCKING: "false" } });
+    expect("argv" in r && r.argv).toEqual(expect.arrayContaining(["--mcp-config=/s/mcp.json", "--permission-prompt-tool=mcp__coord__permission_prompt"]));
+  });
   it("codex: exec resume <id> with the sandbox as -c sandbox_mode (resume refuses -s and -C), prompt on stdin", () => {
     expect(turnInvocation({ agent: "codex", ...base, permissions: "edit" }, "hi", undefined, ctxOf("codex"))).toEqual({
       argv: ["codex", "exec", "--json", "-c", 'sandbox_mode="workspace-write"', "-"],
