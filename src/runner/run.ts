@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { constants, createWriteStream } from "node:fs";
 import { access, mkdir, readdir, readFile, stat } from "node:fs/promises";
-import { dirname } from "node:path";
+import { dirname, resolve as resolvePath } from "node:path";
 import { finished } from "node:stream/promises";
 import { StringDecoder } from "node:string_decoder";
 import { setLongTimeout, within } from "./timer.js";
@@ -212,6 +212,15 @@ async function openLog(path: string) {
 }
 
 /**
+ * The environment of a process started in `cwd`: PWD says where it runs. A shell sets PWD itself, but a program
+ * started directly takes it from its parent (OpenCode takes its directory from $PWD, not from the process's working
+ * directory: with the daemon's PWD it worked in the daemon's checkout).
+ */
+export function envIn(env: Readonly<Record<string, string | undefined>>, cwd: string): Record<string, string | undefined> {
+  return { ...env, PWD: resolvePath(cwd) };
+}
+
+/**
  * Runs one task. It never throws: a process that cannot start (a missing cwd
  * or program, a NUL byte, E2BIG) comes back with `error`, a log that cannot be
  * written with `logError`.
@@ -231,7 +240,7 @@ export async function runTask(spec: RunSpec): Promise<RunResult> {
     return { exitCode: null, signal: null, timedOut: false, aborted: false, tail: "", error, ...(logError ? { logError } : {}) };
   };
   const marker = spec.marker;
-  const env = marker ? { ...spec.env, [marker.variable]: marker.value } : spec.env;
+  const env = envIn(marker ? { ...spec.env, [marker.variable]: marker.value } : spec.env, spec.cwd);
   const refused = nulProblem(spec, file!, args, program);
   if (refused) return notStarted(refused);
   let child: ChildProcess;

@@ -7,7 +7,7 @@ import { closeSync } from "node:fs";
 import { openOwnAppendSync } from "../state/files.js";
 import { copyFile, mkdir, open, readFile, stat, truncate } from "node:fs/promises";
 import { dirname } from "node:path";
-import { nulProblem, startProblem, stopProcesses } from "./run.js";
+import { envIn, nulProblem, startProblem, stopProcesses } from "./run.js";
 
 export { groupAlive } from "./run.js";
 
@@ -41,7 +41,7 @@ export async function spawnService(spec: ServiceSpawn): Promise<Spawned | { erro
     return { error: `its output log ${spec.logFile} cannot be opened (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
   }
   try {
-    const child = spawn("/bin/sh", args, { cwd: spec.cwd, env: spec.env, detached: true, stdio: ["ignore", fd, fd] });
+    const child = spawn("/bin/sh", args, { cwd: spec.cwd, env: envIn(spec.env, spec.cwd), detached: true, stdio: ["ignore", fd, fd] });
     const started = await new Promise<Error | undefined>((resolve) => {
       child.once("spawn", () => resolve(undefined));
       child.once("error", (e) => resolve(e));
