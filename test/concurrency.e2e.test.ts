@@ -120,7 +120,7 @@ describe("crashes and overlapping syncs", () => {
     fleet = await makeFleet(["izzit7"]);
     const dir = fleet.machines.izzit7!;
     const ranLog = join(fleet.root, "ran.log");
-    await pushOrders(fleet, [{ id: "long", to: "izzit7", retries, run: `echo "attempt $COORD_ATTEMPT" >> ${ranLog}; test "$COORD_ATTEMPT" -ge 2 || sleep 30` }]);
+    await pushOrders(fleet, [{ id: "long", to: "izzit7", retries, run: `echo "attempt $COORD_ATTEMPT" >> ${ranLog}; test "$COORD_ATTEMPT" -ge 2 || sleep 300` }]);
     const child = cliProcess(["sync", "--dir", dir]);
     const entry = await runningTask(dir, "long", 15_000, "the task to start");
     await waitFor(async () => (await readFile(ranLog, "utf8")).includes("attempt 1"), 15_000, "the task to say it runs");

@@ -385,14 +385,15 @@ export async function loggingGit(root: string, log: string): Promise<string> {
 
 /** Whether the process `pid` is gone within `ms` (polled every 50 ms). */
 export async function processGone(pid: number, ms = 5000): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
+  // Asked at least once, however little time is left (a bound already spent still sees a process that is gone).
+  for (const end = Date.now() + ms; ; await new Promise((r) => setTimeout(r, 50))) {
     try {
       process.kill(pid, 0);
     } catch {
       return true;
     }
+    if (Date.now() >= end) return false;
   }
-  return false;
 }
 
 /** The CPU clock ticks (1/100 s) process `pid` has used, from /proc (Linux). */

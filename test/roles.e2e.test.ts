@@ -298,9 +298,10 @@ describe("a busy fleet never races a person", () => {
     }
     expect(firstTry.filter(Boolean)).toHaveLength(CHANGES);
     // The fleet was busy meanwhile: the machines published on coord between the person's pushes (measured: 13-15
-    // commits, coord moved in 6-7 of the 7 gaps; the bounds leave room for a loaded machine).
+    // commits, coord moved in 6-7 of the 7 gaps; CI's loaded machine on 2026-11-28: 5 commits; the bounds leave room
+    // for a loaded machine).
     const published = Number((await git(f.hubPath, "rev-list", "--count", `${coordBefore}..coord`)).trim());
-    expect(published).toBeGreaterThanOrEqual(6);
+    expect(published).toBeGreaterThanOrEqual(3);
     expect(coordAtPush.filter((c, i) => i > 0 && c !== coordAtPush[i - 1]).length).toBeGreaterThanOrEqual(3);
 
     await waitFor(
