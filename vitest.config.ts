@@ -75,6 +75,11 @@ if (!process.env.COORD_AGENT_SANDBOX && !sandboxUsable()) {
 // checkout (git.ts blobsRead). Files run in vitest's own order: longest first as its cache measured them, and on a
 // clean clone (no cache) largest first.
 const slow = ["test/**/*.e2e.test.ts"];
+// A third, "agents": the files that run the real agent CLIs (test/real-clis.ts), after the other two have ended, one a
+// core. Each turn of a real CLI starts a large program and waits on it against bounds a person would wait; run beside
+// the whole suite on CI's slower machine (2026-11-28: 1545 s) they starved and 9 of their tests crossed a bound, where
+// each passed alone.
+const agents = ["test/claude-real.e2e.test.ts", "test/codex-real.e2e.test.ts", "test/listen-claude.e2e.test.ts", "test/listen-woken.e2e.test.ts", "test/login.e2e.test.ts"];
 
 export default defineConfig({
   test: {
@@ -85,7 +90,11 @@ export default defineConfig({
     maxWorkers: 2 * cores,
     projects: [
       { extends: true, test: { name: "quick", include: ["test/**/*.test.ts"], exclude: slow, isolate: false } },
-      { extends: true, test: { name: "e2e", include: slow, globalSetup: ["test/global-setup.ts"], isolate: false } },
+      { extends: true, test: { name: "e2e", include: slow, exclude: agents, globalSetup: ["test/global-setup.ts"], isolate: false } },
+      {
+        extends: true,
+        test: { name: "agents", include: agents, globalSetup: ["test/global-setup.ts"], isolate: false, maxWorkers: cores, sequence: { groupOrder: 1 } },
+      },
     ],
   },
 });

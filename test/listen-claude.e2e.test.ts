@@ -6,6 +6,7 @@
 // write to another machine asks the person, and nothing goes. On the newest pinned claude and the oldest supported (their hook
 // schemas differ). Skipped, by name, where tmux or that claude is missing.
 import { execFileSync, spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { readListen } from "../src/state/listen.js";
@@ -32,6 +33,20 @@ const lastUserText = (r: Recorded): string => {
   const last = users[users.length - 1];
   if (!last) return "";
   return typeof last.content === "string" ? last.content : last.content.map((b) => (b.type === "text" ? (b.text ?? "") : "")).join("\n");
+};
+/**
+ * Whether coord's MCP server for checkout `dir` runs (the session started it: `node coord.js mcp --dir <dir>`). Claude
+ * Code connects its MCP servers after the session starts; a wake before that would find no coord tools to answer with.
+ */
+const mcpServing = (dir: string): true | undefined => {
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      const at = args.indexOf("mcp");
+      if (at > 0 && args[at + 1] === "--dir" && args[at + 2] === dir) return true;
+    } catch {}
+  }
+  return undefined;
 };
 /** The turns the session was woken into by message `id` (each its first request). */
 const wakesBy = (s: AnthropicServer, id: string) => s.turns().filter((r) => lastUserText(r).includes(`--- message ${id} from machine`));
@@ -71,6 +86,20 @@ for (const version of pinnedVersions("claude")) {
         execFileSync("tmux", ["-L", socket, "new-session", "-d", "-x", "200", "-y", "50", "-c", project, "env", ...envArgs, claude.bin]);
         const stateDir = join(t.dirOf("b"), ".git", "coord");
         await waitFor(async () => Object.keys((await readListen(stateDir)).waiters).length > 0 || undefined, 60_000, "the session to listen (SessionStart)");
+        await waitFor(async () => mcpServing(t.dirOf("b")), 60_000, "the session's coord MCP server to start").catch((e) => {
+          const all = readdirSync("/proc")
+            .filter((p) => /^\d+$/.test(p))
+            .map((p) => {
+              try {
+                return readFileSync(`/proc/${p}/cmdline`, "utf8").replaceAll("\0", " ");
+              } catch {
+                return "";
+              }
+            })
+            .filter((c) => c.includes("mcp"));
+          const screen = spawnSync("tmux", ["-L", socket, "capture-pane", "-p", "-J", "-t", "0"]).stdout;
+          throw new Error(`${e.message}; dir ${t.dirOf("b")}; seen: ${all.join("\n")}; its screen:\n${screen}`);
+        });
 
         // 1. Idle, nobody typing: a message wakes it; it answers in the thread with coord's send tool, no person asked.
         const first = "a/b/1";

@@ -17,7 +17,10 @@ import { pinnedVersions, realCli } from "./real-clis.js";
 
 const tmux = spawnSync("tmux", ["-V"]).status === 0;
 const t = onCallTests("coord-listen-woken-");
-const socket = `coord-woken-${process.pid}`;
+// A tmux server of its own for each session: one killed is gone in its own time, and a new session on its socket could
+// meet it still exiting ("server exited unexpectedly").
+let sessions = 0;
+let socket = `coord-woken-${process.pid}-${sessions}`;
 let server: AnthropicServer | undefined;
 
 afterEach(async () => {
@@ -103,6 +106,7 @@ for (const version of pinnedVersions("claude")) {
         const findings: string[] = [];
         for (const [i, mode] of (MODES[version] ?? []).entries()) {
           spawnSync("tmux", ["-L", socket, "kill-server"]);
+          socket = `coord-woken-${process.pid}-${++sessions}`;
           await waitFor(
             async () => Object.values((await readListen(stateDir)).waiters).every((w) => !pidAlive(w.session)) || undefined,
             15_000,
@@ -113,7 +117,9 @@ for (const version of pinnedVersions("claude")) {
             async () => Object.values((await readListen(stateDir)).waiters).some((w) => pidAlive(w.session)) || undefined,
             60_000,
             `the ${mode.name} session to listen`,
-          );
+          ).catch((e) => {
+            throw new Error(`${e.message}; its screen:\n${spawnSync("tmux", ["-L", socket, "capture-pane", "-p", "-J", "-t", "0"]).stdout}`);
+          });
           const marker = join(root, "outside", `ran-${i}`);
           // 1. Woken, nobody typing: the model obeys and calls Read on the file. It must not run.
           const read = await t.send("a", "b", `call Read {"file_path":"${secret}"}`);
