@@ -2,10 +2,11 @@
 // machine's shield (core/agents/sandbox.ts): its private keys and secret store
 // hidden, the files that say whom it trusts read-only. This is where the
 // shield's paths are found on disk and the agent's command line is wrapped.
-import { access, constants, lstat, mkdir, readdir, realpath, stat } from "node:fs/promises";
+import { access, constants, lstat, mkdir, readdir, realpath, stat, writeFile } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import {
+  agentConfigs,
   agentHomes,
   keptInHoles,
   seenAgain,
@@ -83,6 +84,12 @@ export async function machineShield(m: Pick<Machine, "stateDir" | "config"> & { 
   const homes = o.agent ? agentHomes(o.agent, env.HOME ?? homedir(), env) : [];
   // A CLI's own directory is made if it is not there yet: the CLI could not make it in a read-only home.
   for (const h of homes) if (!h.endsWith(".json")) await mkdir(h, { recursive: true }).catch(() => {});
+  // What its later sessions read as the person's word (settings, hooks, MCP servers, instructions): made empty when
+  // missing (never replacing what is there), then kept read-only in its state.
+  const configs = o.agent ? agentConfigs(o.agent, env.HOME ?? homedir(), env) : [];
+  for (const c of configs)
+    if (c.empty !== undefined && !(await lstat(c.path).catch(() => undefined)))
+      await (c.dir ? mkdir(c.path, { recursive: true, mode: 0o700 }) : writeFile(c.path, c.empty, { flag: "wx", mode: 0o600 })).catch(() => {});
   const uid = process.getuid?.();
   const fresh = await present(["/tmp", "/var/tmp", "/dev/shm", "/run/screen", ...(uid !== undefined ? [`/run/user/${uid}`] : [])], true);
   // The daemon's own temp directory stays as it is when it is one of its own below those (a test run's), not /tmp.
@@ -100,7 +107,9 @@ export async function machineShield(m: Pick<Machine, "stateDir" | "config"> & { 
   // In the state directory, all but what coord's own tools write; and whom it trusts, wherever that is kept.
   const signers = signersFiles(m.stateDir, m.config);
   const state = names.filter((n) => !writableStateEntry(n)).map((n) => join(m.stateDir, n));
-  const guard = (await present([...state, configPath(m.stateDir), signers.allowed, signers.revoked, pinsPath(m.stateDir)], true)).filter((p) => !hide.includes(p));
+  const guard = (await present([...state, configPath(m.stateDir), signers.allowed, signers.revoked, pinsPath(m.stateDir), ...configs.map((c) => c.path)], true)).filter(
+    (p) => !hide.includes(p),
+  );
   const sockets = [
     ...new Set(
       (await Promise.all(SYSTEM_SOCKETS.map(async (p) => ((await lstat(p).catch(() => undefined))?.isSocket() ? realpath(p).catch(() => p) : undefined)))).filter(

@@ -139,6 +139,56 @@ export function agentHomes(agent: string, home: string, env: Readonly<Record<str
   }
 }
 
+/** One file or directory of a CLI's configuration; `empty`: made so (a file's text, or a directory) when missing. */
+export interface ConfigEntry {
+  path: string;
+  dir?: boolean;
+  empty?: string;
+}
+
+/**
+ * Of a CLI's own state, what its later sessions read as the person's own word: its settings (hooks, a status line, an
+ * API key helper, allow rules), its MCP servers, its instructions and commands, its agents, skills and plugins. A
+ * hook an agent wrote there would run in the person's next session, outside any sandbox, with the machine's key in
+ * reach. Kept read-only in the CLI's writable state; claude and codex (run for real in the tests: both work with these
+ * read-only) have theirs made empty first when missing, so that an agent cannot write the first version. The other
+ * CLIs' are kept only where they exist.
+ */
+export function agentConfigs(agent: string, home: string, env: Readonly<Record<string, string | undefined>>): ConfigEntry[] {
+  const at = (p: string) => `${home}/${p}`;
+  const files = (dir: string, names: string[], made: boolean): ConfigEntry[] =>
+    names.map((n) => ({ path: `${dir}/${n}`, ...(made ? { empty: n.endsWith(".json") ? "{}\n" : "" } : {}) }));
+  const dirs = (dir: string, names: string[], made: boolean): ConfigEntry[] => names.map((n) => ({ path: `${dir}/${n}`, dir: true, ...(made ? { empty: "" } : {}) }));
+  switch (agent) {
+    case "claude": {
+      const dir = env.CLAUDE_CONFIG_DIR || at(".claude");
+      // Its global file (MCP servers, per project too) is in the config directory when one is named.
+      return [
+        { path: env.CLAUDE_CONFIG_DIR ? `${dir}/.claude.json` : at(".claude.json"), empty: "{}\n" },
+        ...files(dir, ["settings.json", "settings.local.json", "CLAUDE.md"], true),
+        ...dirs(dir, ["commands", "agents", "skills", "plugins", "hooks", "output-styles"], true),
+      ];
+    }
+    case "codex": {
+      const dir = env.CODEX_HOME || at(".codex");
+      return [...files(dir, ["config.toml", "AGENTS.md", "AGENTS.override.md"], true), ...dirs(dir, ["prompts", "rules", "skills"], true)];
+    }
+    case "opencode": {
+      const dir = `${env.XDG_CONFIG_HOME || at(".config")}/opencode`;
+      return [
+        ...files(dir, ["opencode.json", "opencode.jsonc", "config.json", "AGENTS.md"], false),
+        ...dirs(dir, ["agent", "agents", "command", "commands", "mode", "modes", "plugin", "plugins", "tool", "tools"], false),
+      ];
+    }
+    case "gemini":
+      return [...files(at(".gemini"), ["settings.json", "GEMINI.md"], false), ...dirs(at(".gemini"), ["commands", "extensions"], false)];
+    case "cursor":
+      return [...files(at(".cursor"), ["cli-config.json", "mcp.json", "hooks.json"], false), ...dirs(at(".cursor"), ["rules", "commands"], false)];
+    default:
+      return [];
+  }
+}
+
 /**
  * The state directory's entries an agent's coord tools write (its MCP server, `coord send`): the mailbox, the on-call
  * state, reservations, their locks, the requests to the daemon, the log, their temp files. Every other entry there

@@ -2,6 +2,7 @@
 // files of the state directory are keys. What the real bubblewrap makes of it: test/sandbox.e2e.test.ts.
 import { describe, expect, it } from "vitest";
 import {
+  agentConfigs,
   agentHomes,
   BWRAP_PLACES,
   bwrapArgs,
@@ -168,6 +169,39 @@ describe("what an agent may write", () => {
     ["myagent", {}, []],
   ] as const)("%s with %o keeps its state in %o", (agent, env, homes) => {
     expect(agentHomes(agent, "/h", env)).toEqual(homes);
+  });
+
+  // What a later session reads as the person's word stays read-only inside that state; claude's and codex's made empty
+  // first when missing (an agent must not write the first version), the others' kept only where they are.
+  it.each([
+    ["claude", {}, "/h/.claude.json", "{}\n"],
+    ["claude", {}, "/h/.claude/settings.json", "{}\n"],
+    ["claude", {}, "/h/.claude/settings.local.json", "{}\n"],
+    ["claude", {}, "/h/.claude/CLAUDE.md", ""],
+    ["claude", {}, "/h/.claude/hooks/", ""],
+    ["claude", {}, "/h/.claude/commands/", ""],
+    ["claude", {}, "/h/.claude/plugins/", ""],
+    ["claude", { CLAUDE_CONFIG_DIR: "/c" }, "/c/.claude.json", "{}\n"],
+    ["claude", { CLAUDE_CONFIG_DIR: "/c" }, "/c/settings.json", "{}\n"],
+    ["codex", {}, "/h/.codex/config.toml", ""],
+    ["codex", { CODEX_HOME: "/x" }, "/x/AGENTS.md", ""],
+    ["codex", {}, "/h/.codex/rules/", ""],
+    ["opencode", { XDG_CONFIG_HOME: "/xc" }, "/xc/opencode/opencode.json", undefined],
+    ["opencode", {}, "/h/.config/opencode/plugin/", undefined],
+    ["gemini", {}, "/h/.gemini/settings.json", undefined],
+    ["cursor", {}, "/h/.cursor/mcp.json", undefined],
+  ] as const)("%s with %o keeps %s read-only (made as %j when missing)", (agent, env, path, empty) => {
+    const dir = path.endsWith("/");
+    const entry = agentConfigs(agent, "/h", env).find((c) => c.path === (dir ? path.slice(0, -1) : path));
+    expect(entry).toEqual({ path: dir ? path.slice(0, -1) : path, ...(dir ? { dir: true } : {}), ...(empty === undefined ? {} : { empty }) });
+  });
+
+  it("none of its sessions, history or login: those it must write", () => {
+    const all = ["claude", "codex", "opencode", "gemini", "cursor"].flatMap((a) => agentConfigs(a, "/h", {}).map((c) => c.path));
+    for (const own of ["/h/.claude/projects", "/h/.claude/.credentials.json", "/h/.codex/sessions", "/h/.codex/auth.json", "/h/.codex/history.jsonl"])
+      expect(all).not.toContain(own);
+    expect(agentConfigs("claude", "/h", { CLAUDE_CONFIG_DIR: "/c" }).map((c) => c.path)).not.toContain("/h/.claude.json");
+    expect(agentConfigs("myagent", "/h", {})).toEqual([]);
   });
 
   it.each([
