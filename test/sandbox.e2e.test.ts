@@ -39,6 +39,9 @@ function attempts(dir: string): string {
     `echo "gitconfig: $(git -C '${dir}' config core.fsmonitor 'touch /tmp/pwned' >/dev/null 2>&1; echo $?)"`,
     `echo "hook: $(echo 'touch /tmp/pwned' > '${join(dir, ".git", "hooks", "pre-push")}' 2>&1; echo $?)"`,
     `echo "trust: $(echo '{}' > '${join(state, "trust.json")}' 2>&1; echo $?)"`,
+    // Not there before the turn: made empty first, so that an agent cannot write its first version with its own key.
+    `echo "signers: $(echo 'me ssh-ed25519 AAAA' >> '${join(state, "allowed_signers")}' 2>&1; echo $?)"`,
+    `echo "revoked: $(echo 'x' >> '${join(state, "revoked_signers")}' 2>&1; echo $?)"`,
     `echo "journal: $(echo '{}' > '${join(state, "journal.json")}' 2>&1; echo $?)"`,
     `echo "tree: $(echo x > '${join(dir, "ORDERS.json")}' 2>&1; echo $?)"`,
     `echo "outside: $(touch /usr/local/coord-pwned >/dev/null 2>&1; echo $?)"`,
@@ -109,12 +112,13 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     expect(out).toMatch(/^pins: .*[1-9]$/m);
     // Nothing the daemon runs or trusts can be written: the checkout's git config and hooks, its tree, the state it
     // accepted, anything outside the holes; coord's own tools still write the mailbox.
-    for (const what of ["gitconfig", "hook", "trust", "journal", "tree", "outside", "procsys"]) expect(out, what).toMatch(new RegExp(`^${what}: .*[1-9]$`, "m"));
+    for (const what of ["gitconfig", "hook", "trust", "signers", "revoked", "journal", "tree", "outside", "procsys"]) expect(out, what).toMatch(new RegExp(`^${what}: .*[1-9]$`, "m"));
     // A /dev of its own: null, zero, random, tty and a few more; not the machine's disks, tun or fuse.
     expect(Number(/^devices: (\d+)$/m.exec(out)?.[1])).toBeLessThan(20);
     expect(out).toMatch(/^mailbox: 0$/m);
     expect(await readFile(join(dir, ".git", "coord", "machine.yaml"), "utf8")).not.toContain("agentSandbox: off");
     expect(await readFile(join(dir, ".git", "coord", "machine_signers"), "utf8")).toBe("other ssh-ed25519 AAAA\n");
+    expect(await readFile(join(dir, ".git", "coord", "allowed_signers"), "utf8")).toBe("");
 
     // The same script without the shield: the key comes out (what the issue found), so the checks above can fail.
     await setConfig(dir, { agentSandbox: "off" });

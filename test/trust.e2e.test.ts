@@ -4,7 +4,7 @@
 // refused, reported (log, its file, STATUS.md) and run nothing; the machine
 // keeps acting on the version it verified last; a later good commit is not
 // blocked by an earlier bad one.
-import { mkdir } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { openMachine } from "../src/sync/machine.js";
@@ -116,6 +116,21 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect(verify[1]).toMatch(/ORDERS\.json {2}bob@example\.com \S+: signed by bob@example\.com$/);
     expect(verify.slice(-2).every((l) => l.endsWith(": not signed"))).toBe(true); // the test fleet's budget, the hub's scaffold
   }, 60_000);
+
+  it("an empty allowed_signers (as the agents' shield leaves a missing one) allows nobody, and the refusal says so", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const f = fleet;
+    const dir = f.machines.izzit7!;
+    const alice = await key(f.root, "alice");
+    await writeFile(join(dir, ".git", "coord", "allowed_signers"), "");
+    await writeFile(join(dir, ".git", "coord", "revoked_signers"), "");
+    expect((await cli("trust", "require", "on", "--dir", dir)).code).toBe(0);
+    await commitOrders(f, [{ id: "signed", to: "izzit7", run: "true" }], alice);
+    expect((await sync({ dir })).ran).toEqual([]);
+    expect(refusedReasons(await hubFile(f, "coordination/COMPUTER_izzit7.md"), "izzit7")).toEqual([
+      expect.stringMatching(/^no allowed signers in .*allowed_signers \(coord trust allow <principal> <public key>\)/),
+    ]);
+  });
 
   it("an older signed version pushed back (a rollback) is refused: the machine stays on the version it verified last", async () => {
     fleet = await makeFleet(["izzit7"]);

@@ -72,6 +72,11 @@ export async function machineShield(m: Pick<Machine, "stateDir" | "config"> & { 
   if (!(await existing(pinsPath(m.stateDir)))) await savePins(m.stateDir, new Map()).catch(() => {});
   const accepted = join(m.stateDir, "trust.json");
   if (!(await existing(accepted))) await writeDurably(accepted, `${JSON.stringify({ version: 1, accepted: {} })}\n`).catch(() => {});
+  // So are the signers files where coord keeps them (empty: nobody allowed, nothing revoked, as with none): an agent's
+  // first allowed_signers would make its own key sign orders this machine runs. One named elsewhere is the person's.
+  const signers = signersFiles(m.stateDir, m.config);
+  for (const file of [signers.allowed, signers.revoked])
+    if (dirname(file) === m.stateDir && !(await lstat(file).catch(() => undefined))) await writeFile(file, "", { flag: "wx", mode: 0o600 }).catch(() => {});
   // The seal key is made before any agent runs, and hidden from it: an agent can write no file that coord takes for its own.
   await readySeal(m.stateDir);
   // The directories the daemon writes in are there before, so that they are kept read-only (an agent's link in one
@@ -105,7 +110,6 @@ export async function machineShield(m: Pick<Machine, "stateDir" | "config"> & { 
   const keep = [...(await present([...(m.dir ? [m.dir] : []), dirname(m.stateDir)], true)), ...run];
   const own = await present([m.stateDir], true);
   // In the state directory, all but what coord's own tools write; and whom it trusts, wherever that is kept.
-  const signers = signersFiles(m.stateDir, m.config);
   const state = names.filter((n) => !writableStateEntry(n)).map((n) => join(m.stateDir, n));
   const guard = (await present([...state, configPath(m.stateDir), signers.allowed, signers.revoked, pinsPath(m.stateDir), ...configs.map((c) => c.path)], true)).filter(
     (p) => !hide.includes(p),

@@ -9,7 +9,7 @@ import { delegatedOrdersPath, ORDERS_DIR, ORDERS_FILE, readComputer, readModel, 
 import { type Accepted, type Change, keyFingerprint, type Refusal, standsWithoutAncestry, trustedFiles } from "../core/trust/trust.js";
 import { commitOf } from "../git/hub.js";
 import { CoordError, EXIT } from "../errors.js";
-import { exists, readIfExists, writeDurably } from "../state/files.js";
+import { readIfExists, writeDurably } from "../state/files.js";
 import { keyNoticeHolds } from "../state/key-notice.js";
 import { pinsPath, readAccepted, readPins, saveAccepted, savePins, selfSignerPath, signersFiles } from "../state/trust.js";
 import { ownOrdersFile } from "../state/delegated.js";
@@ -20,6 +20,12 @@ import type { Machine } from "./machine.js";
 function machineFileOwner(path: string): string | undefined {
   const o = ownerOf(path);
   return o.kind === "computer" || o.kind === "messages" ? o.machine : undefined;
+}
+
+/** Whether a signers file names anyone: a line that is neither empty nor a comment (a file that cannot be read: git says). */
+async function hasEntries(path: string): Promise<boolean> {
+  const text = await readIfExists(path).catch(() => "#unreadable\nx");
+  return (text ?? "").split("\n").some((l) => l.trim() !== "" && !l.trim().startsWith("#"));
 }
 
 /**
@@ -60,8 +66,9 @@ export async function trustedView(
 
   if (requireSignedOrders) {
     const signers = signersFiles(m.stateDir, m.config);
-    const haveSigners = await exists(signers.allowed);
-    const revoked = (await exists(signers.revoked)) ? { revoked: signers.revoked } : {};
+    // An empty file is as good as none (the shield makes both empty before an agent runs, so that it cannot write them).
+    const haveSigners = await hasEntries(signers.allowed);
+    const revoked = (await hasEntries(signers.revoked)) ? { revoked: signers.revoked } : {};
     // Its own delegated orders are acted on as its local state has them (withOwnOrders): never asked of git.
     const own = delegatedOrdersPath(m.config.name);
     const paths = [
@@ -82,7 +89,9 @@ export async function trustedView(
     view = r.files;
     next = r.accepted;
     refusals.push(
-      ...(haveSigners ? r.refusals : r.refusals.map((x) => ({ ...x, reason: `no allowed signers file at ${signers.allowed} (coord trust allow <principal> <public key>)` }))),
+      ...(haveSigners
+        ? r.refusals
+        : r.refusals.map((x) => ({ ...x, reason: `no allowed signers in ${signers.allowed} (coord trust allow <principal> <public key>)` }))),
     );
   }
 
