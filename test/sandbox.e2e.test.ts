@@ -112,7 +112,8 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     expect(out).toMatch(/^pins: .*[1-9]$/m);
     // Nothing the daemon runs or trusts can be written: the checkout's git config and hooks, its tree, the state it
     // accepted, anything outside the holes; coord's own tools still write the mailbox.
-    for (const what of ["gitconfig", "hook", "trust", "signers", "revoked", "journal", "tree", "outside", "procsys"]) expect(out, what).toMatch(new RegExp(`^${what}: .*[1-9]$`, "m"));
+    for (const what of ["gitconfig", "hook", "trust", "signers", "revoked", "journal", "tree", "outside", "procsys"])
+      expect(out, what).toMatch(new RegExp(`^${what}: .*[1-9]$`, "m"));
     // A /dev of its own: null, zero, random, tty and a few more; not the machine's disks, tun or fuse.
     expect(Number(/^devices: (\d+)$/m.exec(out)?.[1])).toBeLessThan(20);
     expect(out).toMatch(/^mailbox: 0$/m);

@@ -89,9 +89,7 @@ export async function trustedView(
     view = r.files;
     next = r.accepted;
     refusals.push(
-      ...(haveSigners
-        ? r.refusals
-        : r.refusals.map((x) => ({ ...x, reason: `no allowed signers in ${signers.allowed} (coord trust allow <principal> <public key>)` }))),
+      ...(haveSigners ? r.refusals : r.refusals.map((x) => ({ ...x, reason: `no allowed signers in ${signers.allowed} (coord trust allow <principal> <public key>)` }))),
     );
   }
 
