@@ -77,6 +77,27 @@ describe("logged in is what the CLI can use", () => {
     expect(noKey.out).toContain("set what is missing (model provider local needs LOCAL_KEY, which is not set) where coord runs");
   }, 90_000);
 
+  it("opencode with its key in opencode.json (comments and all), which its auth list does not count: logged in, doctor says by what", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    const bin = join(fleet.root, "bin");
+    await mkdir(bin, { recursive: true });
+    // As opencode-ai 1.18.33 answers with the key in its config (issue 66): "0 credentials".
+    await writeFile(join(bin, "opencode"), '#!/bin/sh\n[ "$1" = "--version" ] && { echo "1.18.33"; exit 0; }\n[ "$1" = "auth" ] && { echo "0 credentials"; exit 0; }\nexit 1\n');
+    await chmod(join(bin, "opencode"), 0o755);
+    const config = join(fleet.root, "xdg");
+    await mkdir(join(config, "opencode"), { recursive: true });
+    await writeFile(
+      join(config, "opencode", "opencode.json"),
+      '{\n  // a provider of its own\n  "model": "local/m",\n  "provider": { "local": { "options": { "baseURL": "http://127.0.0.1:9/v1", "apiKey": "{env:LOCAL_KEY}" } } },\n}\n',
+    );
+    const env = clean({ PATH: `${bin}:${process.env.PATH}`, XDG_CONFIG_HOME: config, LOCAL_KEY: "k" });
+    expect((await cliExec(["doctor", "--dir", dir], undefined, env)).out).toContain("opencode 1.18.33, logged in (provider local, its key in LOCAL_KEY)");
+    await writeFile(join(dir, ".git", "coord", "agents.json"), "");
+    const unkeyed = clean({ PATH: `${bin}:${process.env.PATH}`, XDG_CONFIG_HOME: config });
+    expect((await cliExec(["doctor", "--dir", dir], undefined, unkeyed)).out).toContain("opencode 1.18.33, not logged in (provider local needs LOCAL_KEY, which is not set)");
+  }, 60_000);
+
   it("codex with OPENAI_API_KEY or CODEX_API_KEY in the environment: logged in, by that key", async () => {
     fleet = await makeFleet(["izzit7"]);
     const dir = fleet.machines.izzit7!;

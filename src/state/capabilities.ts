@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { access, constants, readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
+import { type ParseError, parse as parseJsonc } from "jsonc-parser";
 import { parse as parseToml } from "smol-toml";
 import { AGENTS, type AgentCli, loginWithoutAsking } from "../core/agents/agents.js";
 import { agentCapability } from "../core/status/status.js";
@@ -48,10 +49,17 @@ async function loginConfig(cli: AgentCli, env: Record<string, string | undefined
   if (!file) return undefined;
   const text = await readFile(file, "utf8").catch(() => undefined);
   if (text === undefined) return undefined;
+  // A JSON config may hold comments (OpenCode's opencode.json is JSONC); one with errors is left to the CLI, which
+  // says what is wrong with its own file when it runs.
+  if (!file.endsWith(".toml")) {
+    const errors: ParseError[] = [];
+    const parsed: unknown = parseJsonc(text, errors, { allowTrailingComma: true });
+    return errors.length ? undefined : parsed;
+  }
   try {
-    return file.endsWith(".toml") ? parseToml(text) : JSON.parse(text);
+    return parseToml(text);
   } catch {
-    return undefined; // the CLI says what is wrong with its own file when it runs
+    return undefined;
   }
 }
 

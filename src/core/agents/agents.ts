@@ -129,6 +129,31 @@ export function codexConfigLogin(config: unknown, env: Readonly<Record<string, s
   return { loggedIn: true, via: `model provider ${provider}, which needs no key` };
 }
 
+/**
+ * OpenCode's opencode.json: a provider's `options.apiKey` (its documented way to give a key, literal, `{env:VAR}` or
+ * `{file:path}`) is what opencode uses, and `opencode auth list` counts only its own stored credentials ("0
+ * credentials"). The provider of `model` ("provider/model") when it names one, else any provider: usable when its key
+ * is there (a `{env:VAR}` one, when VAR is set). No key in the config: undefined, its auth list decides.
+ */
+export function opencodeConfigLogin(config: unknown, env: Readonly<Record<string, string | undefined>>): LoginAnswer | undefined {
+  const c = obj(config);
+  const providers = obj(c?.provider);
+  if (!providers) return undefined;
+  const model = str(c?.model);
+  const named = model && OPENCODE_MODEL.test(model) ? model.slice(0, model.indexOf("/")) : undefined;
+  const ids = named ? (Object.hasOwn(providers, named) ? [named] : []) : Object.keys(providers);
+  const answers: LoginAnswer[] = [];
+  for (const id of ids) {
+    const key = str(obj(obj(providers[id])?.options)?.apiKey)?.trim();
+    if (!key) continue;
+    const variable = /^\{env:([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(key)?.[1];
+    if (!variable) answers.push({ loggedIn: true, via: `provider ${id}, its key in opencode.json` });
+    else if (env[variable]) answers.push({ loggedIn: true, via: `provider ${id}, its key in ${variable}` });
+    else answers.push({ loggedIn: false, via: `provider ${id} needs ${variable}, which is not set` });
+  }
+  return answers.find((a) => a.loggedIn) ?? answers[0];
+}
+
 // ---------- reading JSON lines ----------
 
 type Json = Record<string, unknown>;
@@ -446,6 +471,11 @@ const opencode: AgentCli = {
     how: "opencode auth list",
     // It lists the stored credentials and the providers set in the environment; "0 credentials" and no env provider: none.
     loggedIn: (code, out) => (code !== 0 ? undefined : !(/\b0 credentials\b/i.test(out) && !/environment/i.test(out))),
+    // A key in its config (provider.<id>.options.apiKey) it does not count: read first. $OPENCODE_CONFIG names another file.
+    config: {
+      file: (env, home) => env.OPENCODE_CONFIG || `${(env.XDG_CONFIG_HOME || `${home}/.config`).replace(/\/+$/, "")}/opencode/opencode.json`,
+      loggedIn: opencodeConfigLogin,
+    },
   },
 };
 

@@ -2,10 +2,11 @@
 // config and the environment. codex login status says "Not logged in" (0.171.0) for a key in the environment and for
 // a provider of the config's own, with which codex runs.
 import { describe, expect, it } from "vitest";
-import { AGENTS, codexConfigLogin, loginWithoutAsking } from "../../../src/core/agents/agents.js";
+import { AGENTS, codexConfigLogin, loginWithoutAsking, opencodeConfigLogin } from "../../../src/core/agents/agents.js";
 
 const codex = AGENTS.get("codex")!;
 const claude = AGENTS.get("claude")!;
+const opencode = AGENTS.get("opencode")!;
 const provider = (entry: Record<string, unknown>, name = "local") => ({ model_provider: name, model_providers: { [name]: entry } });
 
 describe("codex's config.toml: a provider of its own", () => {
@@ -27,6 +28,37 @@ describe("codex's config.toml: a provider of its own", () => {
   ];
   it.each(cases)("%s", (_, config, env, want) => {
     expect(codexConfigLogin(config, env)).toEqual(want);
+  });
+});
+
+// issue 66, item 2: the real opencode 1.18.33 with its key in opencode.json says "0 credentials" in `opencode auth list`.
+describe("OpenCode's opencode.json: a provider's options.apiKey", () => {
+  const key = (apiKey: unknown, id = "local") => ({ [id]: { npm: "@ai-sdk/openai-compatible", options: { baseURL: "http://127.0.0.1:1/v1", apiKey } } });
+  const cases: [string, unknown, Record<string, string>, ReturnType<typeof opencodeConfigLogin>][] = [
+    ["a literal key, the model's provider", { model: "local/m", provider: key("sk-1") }, {}, { loggedIn: true, via: "provider local, its key in opencode.json" }],
+    ["{env:VAR} set", { model: "local/m", provider: key("{env:LOCAL_KEY}") }, { LOCAL_KEY: "k" }, { loggedIn: true, via: "provider local, its key in LOCAL_KEY" }],
+    ["{env:VAR} not set", { model: "local/m", provider: key("{env:LOCAL_KEY}") }, {}, { loggedIn: false, via: "provider local needs LOCAL_KEY, which is not set" }],
+    ["{file:path}: a key in a file", { provider: key("{file:~/.keys/local}") }, {}, { loggedIn: true, via: "provider local, its key in opencode.json" }],
+    ["the model names another provider: its auth list decides", { model: "anthropic/claude", provider: key("sk-1") }, {}, undefined],
+    ["no model: any provider with its key", { provider: { ...key("{env:UNSET}", "a"), ...key("sk-2", "b") } }, {}, { loggedIn: true, via: "provider b, its key in opencode.json" }],
+    ["a provider without options: asked", { provider: { anthropic: {} } }, {}, undefined],
+    ["an empty key: asked", { provider: key("  ") }, {}, undefined],
+    ["no provider: asked", { model: "anthropic/claude" }, {}, undefined],
+    ["a model provider named like a prototype key", { model: "constructor/x", provider: {} }, {}, undefined],
+    ["not an object", "x", {}, undefined],
+  ];
+  it.each(cases)("%s", (_, config, env, want) => {
+    expect(opencodeConfigLogin(config, env)).toEqual(want);
+  });
+
+  it("the file: $OPENCODE_CONFIG, else $XDG_CONFIG_HOME/opencode/opencode.json, else ~/.config/opencode/opencode.json", () => {
+    expect(opencode.login!.config!.file({ OPENCODE_CONFIG: "/srv/oc.json", XDG_CONFIG_HOME: "/x" }, "/home/me")).toBe("/srv/oc.json");
+    expect(opencode.login!.config!.file({ XDG_CONFIG_HOME: "/x/" }, "/home/me")).toBe("/x/opencode/opencode.json");
+    expect(opencode.login!.config!.file({}, "/home/me")).toBe("/home/me/.config/opencode/opencode.json");
+    expect(loginWithoutAsking(opencode, {}, { model: "local/m", provider: { local: { options: { apiKey: "sk" } } } })).toEqual({
+      loggedIn: true,
+      via: "provider local, its key in opencode.json",
+    });
   });
 });
 
