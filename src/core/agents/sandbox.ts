@@ -166,12 +166,18 @@ export function agentConfigs(agent: string, home: string, env: Readonly<Record<s
       return [
         { path: env.CLAUDE_CONFIG_DIR ? `${dir}/.claude.json` : at(".claude.json"), empty: "{}\n" },
         ...files(dir, ["settings.json", "settings.local.json", "CLAUDE.md"], true),
-        ...dirs(dir, ["commands", "agents", "skills", "plugins", "hooks", "output-styles"], true),
+        ...dirs(dir, ["commands", "agents", "skills", "plugins", "hooks", "output-styles", "rules"], true),
       ];
     }
     case "codex": {
       const dir = env.CODEX_HOME || at(".codex");
-      return [...files(dir, ["config.toml", "AGENTS.md", "AGENTS.override.md"], true), ...dirs(dir, ["prompts", "rules", "skills"], true)];
+      // .env: variables codex loads at its start (a PATH, a BASH_ENV of the agent's would run in the person's next codex).
+      return [
+        ...files(dir, ["config.toml", "AGENTS.md", "AGENTS.override.md", ".env"], true),
+        ...files(dir, ["hooks.json", "managed_config.toml", "requirements.toml"], false),
+        ...dirs(dir, ["prompts", "rules", "skills"], true),
+        ...dirs(dir, ["memories"], false),
+      ];
     }
     case "opencode": {
       const dir = `${env.XDG_CONFIG_HOME || at(".config")}/opencode`;
