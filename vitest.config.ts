@@ -80,9 +80,8 @@ const slow = ["test/**/*.e2e.test.ts"];
 // the whole suite on CI's slower machine (2026-11-28: 1545 s) they starved and 9 of their tests crossed a bound, where
 // each passed alone.
 const agents = ["test/claude-real.e2e.test.ts", "test/codex-real.e2e.test.ts", "test/opencode-real.e2e.test.ts", "test/login.e2e.test.ts"];
-// A fourth, "sessions": the open Claude Code sessions in a terminal (tmux), last, one at a time. Beside another file of
-// real CLIs their session did not start within 60 s, its screen empty (2 of 4 runs on 2026-11-28, on this machine and
-// in a clean clone); alone, each passed every time.
+// A fourth, "sessions": the open Claude Code sessions in a terminal (tmux), one at a time, in a vitest run of their own
+// after the rest (scripts/test.mjs says why).
 const sessions = ["test/listen-claude.e2e.test.ts", "test/listen-woken.e2e.test.ts"];
 
 export default defineConfig({
