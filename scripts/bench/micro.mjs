@@ -60,7 +60,7 @@ export async function pureCore() {
   ];
 }
 
-/** The hook `coord agent hooks install claude` writes, run as the agent runs it, against `coord inbox --format prompt`. */
+/** The hook `coord agent hooks install claude` writes (.claude/settings.local.json), run as the agent runs it, against `coord inbox --format prompt`. */
 export async function agentHook() {
   const f = fixture("hook");
   try {
@@ -70,7 +70,7 @@ export async function agentHook() {
     await syncOk(f, dirs.a2);
     const project = join(f.root, "project");
     await f.mustCoord(["agent", "hooks", "install", "claude", "--project", project, "--dir", dirs.a2]);
-    const settings = JSON.parse(readFileSync(join(project, ".claude", "settings.json"), "utf8"));
+    const settings = JSON.parse(readFileSync(join(project, ".claude", "settings.local.json"), "utf8"));
     const command = settings.hooks.UserPromptSubmit[0].hooks[0].command;
     const hook = [];
     for (let i = 0; i < size(20, 5); i++) hook.push((await must("/bin/sh", ["-c", command], { cwd: project, env: f.env })).ms);
