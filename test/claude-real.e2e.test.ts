@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { agentInvocation } from "../src/core/agents/agents.js";
 import { inbox } from "../src/commands/messages.js";
 import { type AnthropicServer, claudeEnv, startAnthropicServer } from "./anthropic-server.js";
-import { cli, tempDir, waitFor } from "./helpers.js";
+import { cli, filesNamed, tempDir, waitFor } from "./helpers.js";
 import { type Msg, onCallTests } from "./on-call-fleet.js";
 import { pinnedVersions, realCli } from "./real-clis.js";
 
@@ -23,7 +23,8 @@ const requestsAt = async (name: string) => ((await inbox({ dir: dirOf(name), all
 
 /** Puts `claude` on the test's PATH: the real one at `bin`, pointed at `server` (with `key`, the server's by default). */
 async function realClaudeOnPath(bin: string, server: AnthropicServer, key = server.key): Promise<void> {
-  const home = join(t.home, "claude-home");
+  // The daemon's own HOME (the person's): the shield gives the agent its own copy of ~/.claude there.
+  const home = process.env.HOME!;
   await mkdir(home, { recursive: true });
   const env = Object.entries(claudeEnv(server, home, key))
     .map(([k, v]) => `export ${k}='${v}'`)
@@ -130,6 +131,11 @@ for (const version of [newest, oldest]) {
       expect((await arrives("asker", answerTo(q4), "the fourth answer")).text).toMatch(/^tool said: \{"text":"Queued oncall\/asker\/\d+ for asker;/);
       expect((await arrives("asker", (x) => x.text === "hello from the agent", "the agent's message")).from).toBe("oncall");
       expect(await requestsAt("asker")).toEqual([]);
+      // Behind the shield the session is kept in the agents' own copy of ~/.claude, never in the person's.
+      if (process.env.COORD_AGENT_SANDBOX !== "off") {
+        expect(await filesNamed(join(process.env.HOME!, ".claude"), `${s1}.jsonl`)).toEqual([]);
+        expect(await filesNamed(join(dirOf("oncall"), ".git", "coord", "agent-state", "claude", "home", ".claude"), `${s1}.jsonl`)).toHaveLength(1);
+      }
     }, 240_000);
 
     it("/approve: the command runs; /deny: the model is told who denied and why", async () => {

@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { cli, git, processGone, waitFor } from "./helpers.js";
+import { cli, filesNamed, git, processGone, waitFor } from "./helpers.js";
 import { type OpenAiServer, CODEX_KEY_VAR, codexHome, startOpenAiServer } from "./openai-server.js";
 import { type Msg, onCallTests } from "./on-call-fleet.js";
 import { realCli } from "./real-clis.js";
@@ -105,6 +105,11 @@ describe.skipIf(missing !== undefined)(`the real codex on call${missing ? ` (ski
     expect(sent).toContain("which node version?");
     expect(sent).toContain("and which npm?");
     expect(server!.requests.every((r) => r.key === server!.key)).toBe(true);
+    // Behind the shield its session is kept in the agents' own copy of CODEX_HOME, never in the person's.
+    if (process.env.COORD_AGENT_SANDBOX !== "off") {
+      expect(await filesNamed(process.env.CODEX_HOME!, "rollout-")).toEqual([]);
+      expect(await filesNamed(join(dirOf("oncall"), ".git", "coord", "agent-state", "codex"), "rollout-")).toHaveLength(1);
+    }
   }, 120_000);
 
   /** A fleet whose machine on call (with `settings`) runs codex's `sleep 40` in a turn: the question, the sleeps, the daemon. */

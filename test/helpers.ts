@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { inject } from "vitest";
 import { hubCreate } from "../src/commands/hub.js";
@@ -514,4 +514,10 @@ done
 `,
   );
   await chmod(hook, 0o755);
+}
+
+/** The files below `root` whose name holds `part` (a CLI's session transcripts), none when `root` is not there. */
+export async function filesNamed(root: string, part: string): Promise<string[]> {
+  const all = (await readdir(root, { recursive: true }).catch(() => [])) as string[];
+  return all.filter((f) => basename(f).includes(part));
 }

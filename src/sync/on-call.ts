@@ -21,7 +21,7 @@ import { redact } from "../core/trust/redact.js";
 import { own } from "../core/types.js";
 import { describeFailure } from "../failure.js";
 import { carriesMarker, killOrphan, runTask, stopProcesses } from "../runner/run.js";
-import { shieldedRun } from "./sandbox.js";
+import { keptApart, shieldedRun } from "./sandbox.js";
 import { loadConfig } from "../state/config.js";
 import { pidAlive } from "../state/lock.js";
 import { readMailbox, updateMailbox } from "../state/mailbox.js";
@@ -331,7 +331,9 @@ function startTurn(e: Engine, root: string, s: OnCallSettings): void {
  * interruption. Under the lock, maxParallel holds across processes and pumps. Undefined: nothing to start.
  */
 async function claim(e: Engine, root: string, s: OnCallSettings, startedAt: string): Promise<ClaimedTurn | undefined> {
-  const setting = { agent: s.agent, cwd: s.cwd, permissions: s.permissions };
+  // Where its session is kept: the agent's own CLI state when it runs apart from the person's (sync/sandbox.ts).
+  const apart = e.run === runTask ? await keptApart(e.cur, s.agent) : false;
+  const setting = { agent: s.agent, cwd: s.cwd, permissions: s.permissions, apart };
   const claimed = await updateOnCallState(e.cur.stateDir, (life) => {
     const before = own(life.state.threads, root);
     const refused = life.apply({ kind: "start", thread: root, turn: startedAt, runner: process.pid, engine: e.id, setting, maxParallel: s.maxParallel });

@@ -8,6 +8,9 @@ import { basename, dirname, join, resolve } from "node:path";
 import {
   agentConfigs,
   agentHomes,
+  agentLogins,
+  APART_AGENTS,
+  apartState,
   keptInHoles,
   seenAgain,
   privateKeyNames,
@@ -47,8 +50,11 @@ async function existing(path: string, dirs = false): Promise<string | undefined>
 
 const present = async (paths: string[], dirs = false) => [...new Set((await Promise.all(paths.map((p) => existing(p, dirs)))).filter((p): p is string => p !== undefined))];
 
+/** In the state directory: each CLI's state as its agents see it, apart from the person's (core apartState). */
+export const AGENT_STATE_DIR = "agent-state";
+
 /** The state directory's directories only the daemon writes in. */
-const DAEMON_DIRS = ["logs", "tmp", "on-call", "agents", "services", "listen", SHIELDED_DIR];
+const DAEMON_DIRS = ["logs", "tmp", "on-call", "agents", "services", "listen", AGENT_STATE_DIR, SHIELDED_DIR];
 
 /** Sockets of the system an agent could have run something outside its sandbox through (as root: a system bus, docker). */
 const SYSTEM_SOCKETS = ["/run/dbus/system_bus_socket", "/var/run/dbus/system_bus_socket", "/run/docker.sock", "/var/run/docker.sock", "/run/containerd/containerd.sock"];
@@ -95,18 +101,27 @@ export async function machineShield(m: Pick<Machine, "stateDir" | "config"> & { 
   for (const c of configs)
     if (c.empty !== undefined && !(await lstat(c.path).catch(() => undefined)))
       await (c.dir ? mkdir(c.path, { recursive: true, mode: 0o700 }) : writeFile(c.path, c.empty, { flag: "wx", mode: 0o600 })).catch(() => {});
+  // Its CLI's state apart from the person's (bubblewrap only), the person's login shared into it.
+  const tool = await sandboxTool();
+  const apartDirs = o.agent && tool.kind === "bwrap" ? apartState(o.agent, env.HOME ?? homedir(), env, join(m.stateDir, AGENT_STATE_DIR)) : [];
+  for (const a of apartDirs) await mkdir(a.store, { recursive: true, mode: 0o700 });
+  const apart = (await Promise.all(apartDirs.map(async (a) => ({ store: await existing(a.store, true), path: await existing(a.path, true) })))).filter(
+    (a): a is { store: string; path: string } => !!a.store && !!a.path,
+  );
+  const login = apart.length && o.agent ? await present(agentLogins(o.agent, env.HOME ?? homedir(), env)) : [];
   const uid = process.getuid?.();
   const fresh = await present(["/tmp", "/var/tmp", "/dev/shm", "/run/screen", ...(uid !== undefined ? [`/run/user/${uid}`] : [])], true);
   // The daemon's own temp directory stays as it is when it is one of its own below those (a test run's), not /tmp.
   const temp = await present([tmpdir()], true);
   const ownTemp = temp.filter((t) => !fresh.includes(t));
-  const write = [...(await present([...(o.cwd ? [o.cwd] : []), ...homes], true)), ...ownTemp];
+  const shared = (await present([...(o.cwd ? [o.cwd] : []), ...homes], true)).filter((p) => !apart.some((a) => a.path === p));
+  const write = [...shared, ...ownTemp];
   // The checkout (its .git: config, hooks, which the daemon's git runs) stays read-only, even in the cwd or a temp directory.
   // What the daemon or the person runs from a hole later (a PATH directory there, the CLI's own install in its state).
   const pathDirs = await present([...new Set([...(env.PATH ?? "").split(":"), ...(process.env.PATH ?? "").split(":")].filter((d) => d.startsWith("/")))], true);
   // As found and as resolved: a link in a hole to a program elsewhere keeps the link; a program in one, its directory.
   const programs = o.executable ? [...new Set([resolve(o.executable), ...(await present([o.executable]))])] : [];
-  const run = keptInHoles(write, pathDirs, programs);
+  const run = keptInHoles([...write, ...apart.map((a) => a.path)], pathDirs, programs);
   const keep = [...(await present([...(m.dir ? [m.dir] : []), dirname(m.stateDir)], true)), ...run];
   const own = await present([m.stateDir], true);
   // In the state directory, all but what coord's own tools write; and whom it trusts, wherever that is kept.
@@ -125,12 +140,18 @@ export async function machineShield(m: Pick<Machine, "stateDir" | "config"> & { 
   // The user's home too when it lies there (a CI's HOME=$(mktemp -d)): read-only, as it is for an agent anywhere else.
   const installs = await present([PACKAGE_ROOT, dirname(dirname(process.execPath)), env.HOME ?? homedir(), homedir()], true);
   const seen = seenAgain(fresh, [...pathDirs, ...installs], programs);
-  return { hide, guard, write, keep, own, fresh, sockets, seen };
+  return { hide, guard, write, keep, own, fresh, sockets, seen, apart, login };
 }
 
 /** Whether agents start here, and how: the machine's setting against the sandbox this machine has. */
 export async function agentSandbox(m: Pick<Machine, "config">): Promise<SandboxVerdict> {
   return sandboxVerdict(sandboxSetting(m.config.agentSandbox, process.env[SANDBOX_SETTING_ENV]), await sandboxTool(), process.platform);
+}
+
+/** Whether `agent`'s CLI state is given to it apart from the person's on this machine (behind bubblewrap, a CLI of APART_AGENTS). */
+export async function keptApart(m: Pick<Machine, "config">, agent: string): Promise<boolean> {
+  const v = await agentSandbox(m);
+  return v.run === "shielded" && v.tool.kind === "bwrap" && APART_AGENTS.has(agent);
 }
 
 /**

@@ -44,6 +44,21 @@ export interface Shield {
   sockets?: readonly string[];
   /** What it runs that lies below a fresh directory (coord's install, its CLI, a PATH directory in /tmp): seen again, read-only. */
   seen?: readonly string[];
+  /**
+   * Its CLI's own state, seen at its place (`path`) but kept apart, in coord's state (`store`): what the agent writes
+   * there (a session, a memory, a file the CLI reads as its settings) never reaches the person's own sessions of that
+   * CLI. bubblewrap only: sandbox-exec cannot show one directory in another's place, so on macOS the agent writes the
+   * person's (`path`), as a hole, with its configuration kept read-only (`guard`).
+   */
+  apart?: readonly Apart[];
+  /** The person's login files, seen writable in the agent's apart state (the CLI refreshes its login there). */
+  login?: readonly string[];
+}
+
+/** One directory of a CLI's state given to the agent apart: its `path` as the CLI knows it, its `store` in coord's state. */
+export interface Apart {
+  path: string;
+  store: string;
 }
 
 /** The sandbox found on this machine, or why there is none. */
@@ -101,6 +116,9 @@ export function bwrapArgs(shield: Shield, root: boolean): string[] {
   for (const path of shield.fresh ?? []) args.push("--tmpfs", path);
   for (const path of shield.seen ?? []) args.push("--ro-bind-try", path, path);
   for (const path of shield.write) args.push("--bind-try", path, path);
+  // Its CLI's state in coord's place, the person's login in it (a source is always the machine's own path).
+  for (const a of shield.apart ?? []) args.push("--bind-try", a.store, a.path);
+  for (const path of shield.login ?? []) args.push("--bind-try", path, path);
   for (const path of shield.keep ?? []) args.push("--ro-bind-try", path, path);
   for (const path of shield.own ?? []) args.push("--bind-try", path, path);
   for (const path of shield.guard) args.push("--ro-bind-try", path, path);
@@ -196,6 +214,48 @@ export function agentConfigs(agent: string, home: string, env: Readonly<Record<s
 }
 
 /**
+ * The CLIs whose state an agent gets apart from the person's (bubblewrap): those run for real in the tests (claude,
+ * codex, opencode). Gemini's and Cursor's are the person's, their configuration kept read-only.
+ */
+export const APART_AGENTS: ReadonlySet<string> = new Set(["claude", "codex", "opencode"]);
+
+/**
+ * The directories of `agent`'s state given to it apart, each with its store under `root` (coord's `agent-state/`):
+ * `<root>/<agent>/home/<path below home>`, or `<root>/<agent>/root/<path>` for one outside the home. Its directories
+ * only (claude's `~/.claude.json` is a file of its configuration: read-only, the person's).
+ */
+export function apartState(agent: string, home: string, env: Readonly<Record<string, string | undefined>>, root: string): Apart[] {
+  if (!APART_AGENTS.has(agent)) return [];
+  const base = home.replace(/\/+$/, "");
+  return agentHomes(agent, base, env)
+    .filter((h) => !h.endsWith(".json"))
+    .map((h) => {
+      const path = h.replace(/\/+$/, "");
+      const below = path.startsWith(`${base}/`) ? `home/${path.slice(base.length + 1)}` : `root/${path.replace(/^\/+/, "")}`;
+      return { path, store: `${root}/${agent}/${below}` };
+    });
+}
+
+/**
+ * The person's login files of `agent` (where the CLI keeps one in a file), shared with its apart state: the agent's
+ * CLI must read its login and write it back when it refreshes it. Claude Code's on Linux (macOS keeps it in the
+ * Keychain), Codex's, OpenCode's.
+ */
+export function agentLogins(agent: string, home: string, env: Readonly<Record<string, string | undefined>>): string[] {
+  const at = (p: string) => `${home}/${p}`;
+  switch (agent) {
+    case "claude":
+      return [`${env.CLAUDE_CONFIG_DIR || at(".claude")}/.credentials.json`];
+    case "codex":
+      return [`${env.CODEX_HOME || at(".codex")}/auth.json`];
+    case "opencode":
+      return [`${env.XDG_DATA_HOME || at(".local/share")}/opencode/auth.json`];
+    default:
+      return [];
+  }
+}
+
+/**
  * The state directory's entries an agent's coord tools write (its MCP server, `coord send`): the mailbox, the on-call
  * state, reservations, their locks, the requests to the daemon, the log, their temp files. Every other entry there
  * is read-only to the agent: whom the machine trusts, what it accepted, its orders and journal, and the directories
@@ -266,7 +326,8 @@ export function seatbeltProfile(shield: Shield): string {
   const rule = (verb: string, paths: readonly string[] | undefined) => {
     if (paths?.length) lines.push(`(${verb} file-write* ${paths.map((p) => `(subpath ${sbplString(p)})`).join(" ")})`);
   };
-  rule("allow", shield.write);
+  // No directory in another's place here: its CLI's state is the person's, a hole, its configuration guarded.
+  rule("allow", [...shield.write, ...(shield.apart ?? []).map((a) => a.path)]);
   rule("deny", shield.keep);
   rule("allow", shield.own);
   if (shield.guard.length) lines.push(`(deny file-write* ${shield.guard.map((p) => `(subpath ${sbplString(p)})`).join(" ")})`);

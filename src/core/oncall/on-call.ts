@@ -334,6 +334,8 @@ export interface ThreadSetting {
   cwd: string;
   permissions?: Permission;
   session?: string;
+  /** Its session is kept in coord's own copy of its CLI's state, apart from the person's (absent: the person's). */
+  apart?: boolean;
 }
 
 /**
@@ -344,13 +346,20 @@ export interface ThreadSetting {
  */
 export function threadSwitch(
   t: ThreadSetting,
-  s: Pick<OnCallSettings, "agent" | "cwd" | "permissions">,
+  s: Pick<OnCallSettings, "agent" | "cwd" | "permissions"> & { apart?: boolean },
 ): { agent: OnCallAgent; cwd: string; permissions: Permission; note?: string } | undefined {
   const cli = t.agent !== s.agent;
   const perms = t.permissions !== undefined && t.permissions !== s.permissions;
-  if (!cli && !perms) return undefined;
+  // Its session kept in the person's CLI state and the turn now runs in the agent's own (or back): not there to resume.
+  const moved = s.apart !== undefined && (t.apart ?? false) !== s.apart;
+  if (!cli && !perms && !moved) return undefined;
   const next = { agent: s.agent, cwd: s.cwd, permissions: s.permissions };
   if (!t.session) return next;
+  if (!cli && !perms)
+    return {
+      ...next,
+      note: `Note: this conversation's earlier turns kept their session in ${t.apart ? "this machine's own copy of the" : "the person's own"} ${t.agent} state; its agents now keep theirs ${s.apart ? "apart from the person's" : "in the person's"}, so this turn started a new ${s.agent} session, which does not remember the earlier turns.`,
+    };
   const was = cli ? `${t.agent}${t.permissions ? ` (${t.permissions})` : ""}` : `permissions ${t.permissions}`;
   const now = cli ? `${s.agent} (${s.permissions})` : `permissions ${s.permissions}`;
   return {

@@ -42,6 +42,8 @@ export interface TurnSetting {
   agent: OnCallAgent;
   cwd: string;
   permissions: Permission;
+  /** Whether its CLI's state is the agent's own, apart from the person's (undefined: not known, as it was). */
+  apart?: boolean;
 }
 
 export type TurnEvent =
@@ -173,6 +175,9 @@ export function transition(state: OnCallState, event: TurnEvent): OnCallState | 
       const { session: _s, allowed: _a, ...rest } = t!;
       const base: ThreadState = switched ? { ...rest, agent: switched.agent, cwd: switched.cwd, permissions: switched.permissions } : { ...t! };
       base.permissions ??= event.setting.permissions;
+      // Where its session is kept from now on: the agent's own CLI state, or the person's.
+      if (event.setting.apart) base.apart = true;
+      else if (event.setting.apart === false) delete base.apart;
       // Its askers were served now: the next turns go to the others first (turn-order.ts).
       const started = put({ ...base, queue: [], running: { runner: event.runner, engine: event.engine, startedAt: event.turn, asks: t!.queue } });
       return { ...started, served: withServed(state.served, servedBy(t!.queue), event.turn) };

@@ -58,6 +58,8 @@ const threadSchema = z.object({
   permissions: z.enum(PERMISSIONS).optional().catch(undefined),
   /** The CLI's session id to resume: the one the last turn returned. */
   session: z.string().optional(),
+  /** Its session is kept in coord's own copy of the CLI's state, apart from the person's (absent: the person's). */
+  apart: z.boolean().optional().catch(undefined),
   /** Messages that came while a turn ran (or before one could start), answered together by the next turn, in order. */
   queue: z.array(askSchema),
   running: runningSchema.optional(),

@@ -4,6 +4,8 @@ import { describe, expect, it } from "vitest";
 import {
   agentConfigs,
   agentHomes,
+  agentLogins,
+  apartState,
   BWRAP_PLACES,
   bwrapArgs,
   keptInHoles,
@@ -99,6 +101,29 @@ describe("the command line behind the shield", () => {
       ...["--ro-bind-try", "/dev/null", "/run/docker.sock"],
       ...["--cap-drop", "ALL"],
     ]);
+  });
+
+  it("its CLI's state in coord's place after the holes, the person's login in it, then the checkout, coord's state and what stays read-only (the person's settings)", () => {
+    const apart = {
+      write: ["/home/u/work"],
+      apart: [{ path: "/home/u/.claude", store: "/home/u/fleet/.git/coord/agent-state/claude/home/.claude" }],
+      login: ["/home/u/.claude/.credentials.json"],
+      keep: ["/home/u/fleet"],
+      own: ["/home/u/fleet/.git/coord"],
+      guard: ["/home/u/.claude/settings.json"],
+      hide: [],
+    };
+    expect(bwrapArgs(apart, false).slice(22)).toEqual([
+      ...["--bind-try", "/home/u/work", "/home/u/work"],
+      ...["--bind-try", "/home/u/fleet/.git/coord/agent-state/claude/home/.claude", "/home/u/.claude"],
+      ...["--bind-try", "/home/u/.claude/.credentials.json", "/home/u/.claude/.credentials.json"],
+      ...["--ro-bind-try", "/home/u/fleet", "/home/u/fleet"],
+      ...["--bind-try", "/home/u/fleet/.git/coord", "/home/u/fleet/.git/coord"],
+      ...["--ro-bind-try", "/home/u/.claude/settings.json", "/home/u/.claude/settings.json"],
+      ...["--cap-drop", "ALL"],
+    ]);
+    // sandbox-exec cannot put one directory in another's place: there the CLI's state is the person's, a hole.
+    expect(seatbeltProfile(apart)).toContain('(allow file-write* (subpath "/home/u/work") (subpath "/home/u/.claude"))');
   });
 
   it("as root the agent is uid 65534 in its namespace (a CLI's own bubblewrap works there), otherwise its own uid", () => {
@@ -197,6 +222,37 @@ describe("what an agent may write", () => {
     const dir = path.endsWith("/");
     const entry = agentConfigs(agent, "/h", env).find((c) => c.path === (dir ? path.slice(0, -1) : path));
     expect(entry).toEqual({ path: dir ? path.slice(0, -1) : path, ...(dir ? { dir: true } : {}), ...(empty === undefined ? {} : { empty }) });
+  });
+
+  it.each([
+    ["claude", {}, [{ path: "/h/.claude", store: "/s/claude/home/.claude" }]],
+    ["claude", { CLAUDE_CONFIG_DIR: "/c/" }, [{ path: "/c", store: "/s/claude/root/c" }]],
+    ["codex", { CODEX_HOME: "/h/x/codex" }, [{ path: "/h/x/codex", store: "/s/codex/home/x/codex" }]],
+    [
+      "opencode",
+      { XDG_CONFIG_HOME: "/xc" },
+      [
+        { path: "/h/.local/share/opencode", store: "/s/opencode/home/.local/share/opencode" },
+        { path: "/h/.local/state/opencode", store: "/s/opencode/home/.local/state/opencode" },
+        { path: "/h/.cache/opencode", store: "/s/opencode/home/.cache/opencode" },
+        { path: "/xc/opencode", store: "/s/opencode/root/xc/opencode" },
+      ],
+    ],
+    ["gemini", {}, []],
+    ["cursor", {}, []],
+    ["myagent", {}, []],
+  ] as const)("%s with %o is given its state apart, in coord's: %o", (agent, env, apart) => {
+    expect(apartState(agent, "/h/", env, "/s")).toEqual(apart);
+  });
+
+  it.each([
+    ["claude", {}, ["/h/.claude/.credentials.json"]],
+    ["claude", { CLAUDE_CONFIG_DIR: "/c" }, ["/c/.credentials.json"]],
+    ["codex", { CODEX_HOME: "/x" }, ["/x/auth.json"]],
+    ["opencode", { XDG_DATA_HOME: "/d" }, ["/d/opencode/auth.json"]],
+    ["gemini", {}, []],
+  ] as const)("%s with %o shares the person's login %o with its apart state", (agent, env, files) => {
+    expect(agentLogins(agent, "/h", env)).toEqual(files);
   });
 
   it("none of its sessions, history or login: those it must write", () => {

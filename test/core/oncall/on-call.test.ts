@@ -540,4 +540,27 @@ describe("threadSwitch: a session never runs under another CLI or other permissi
   ])("%s", (_, thread, want) => {
     expect(threadSwitch(thread, machine)).toEqual(want);
   });
+
+  // Its session kept in the person's CLI state, and its agents now keep theirs apart (issue 65): not there to resume.
+  it.each([
+    [
+      "kept in the person's, now apart: a new session, told",
+      {},
+      true,
+      /kept their session in the person's own codex state; its agents now keep theirs apart from the person's, so this turn started a new codex session/,
+    ],
+    [
+      "kept apart, now in the person's (the shield turned off): a new session, told",
+      { apart: true },
+      false,
+      /in this machine's own copy of the codex state; its agents now keep theirs in the person's/,
+    ],
+    ["kept apart, still apart: goes on", { apart: true }, true, undefined],
+    ["kept in the person's, still so: goes on", {}, false, undefined],
+    ["not known where the turn keeps it (a count of sessions): goes on", {}, undefined, undefined],
+  ] as const)("%s", (_, where, apart, note) => {
+    const got = threadSwitch({ agent: "codex", cwd: "/old", permissions: "read-only", session: "s1", ...where }, { ...machine, ...(apart === undefined ? {} : { apart }) });
+    if (note) expect(got).toEqual({ agent: "codex", cwd: "/new", permissions: "read-only", note: expect.stringMatching(note) });
+    else expect(got).toBeUndefined();
+  });
 });

@@ -164,6 +164,20 @@ describe("what each event leaves", () => {
     expect(same.threads[T]).toMatchObject({ session: "old", allowed: ["Bash"] });
   });
 
+  it("start where the CLI's state is kept apart records it; a session kept in the person's is not resumed there", () => {
+    const s = inPhase("queued");
+    s.threads[T] = { ...s.threads[T]!, session: "old" };
+    const apart = apply(s, { ...EVENTS.start, setting: { ...setting, apart: true } } as TurnEvent);
+    expect(apart.threads[T]!.apart).toBe(true);
+    expect(apart.threads[T]!.session).toBeUndefined();
+    // Still apart: its session goes on; in the person's again (the shield off): a new one, the mark gone.
+    const kept = { ...apart, threads: { ...apart.threads, [T]: { ...apart.threads[T]!, session: "new", running: undefined, queue: s.threads[T]!.queue } } };
+    expect(apply(kept, { ...EVENTS.start, setting: { ...setting, apart: true } } as TurnEvent).threads[T]).toMatchObject({ session: "new", apart: true });
+    const back = apply(kept, { ...EVENTS.start, setting: { ...setting, apart: false } } as TurnEvent).threads[T]!;
+    expect(back.session).toBeUndefined();
+    expect(back.apart).toBeUndefined();
+  });
+
   it("a thread keeps its newest ids", () => {
     let s = inPhase("idle");
     for (let i = 0; i < THREAD_IDS_KEPT + 5; i++) s = apply(s, { ...EVENTS.join, id: `asker/oncall/${i + 10}` } as TurnEvent);
