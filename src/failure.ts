@@ -1,5 +1,6 @@
 // Every error that reaches the top becomes one sentence and an exit code: what
 // failed, where, and what to do. A stack trace only with COORD_DEBUG=1.
+import { SANDBOXED_ENV } from "./core/agents/sandbox.js";
 import { sanitizeText } from "./core/files/shown.js";
 import { CoordError, EXIT, type ExitCode } from "./errors.js";
 import { redact } from "./core/trust/redact.js";
@@ -68,6 +69,10 @@ export function ownFailure(e: unknown, doing: string): unknown {
   return new CoordError(describeFailure(err).message, EXIT.FAILURE);
 }
 
+/** Inside an agent's sandbox (core/agents/sandbox.ts SANDBOXED_ENV) coord's state is read-only: what to do instead. */
+const IN_SANDBOX_TODO =
+  "this coord runs inside an agent's sandbox, where coord's state is read-only to the agent: an agent on call sends, asks and replies through coord's MCP tools, which coord serves from outside";
+
 /** The sentence and exit code for any error thrown by a command. */
 export function describeFailure(e: unknown): { message: string; exitCode: ExitCode } {
   if (e instanceof CoordError) return { message: redact(e.message), exitCode: e.exitCode };
@@ -78,6 +83,7 @@ export function describeFailure(e: unknown): { message: string; exitCode: ExitCo
     const where = err.path ? ` ${err.path}` : "";
     const op = err.syscall ? `${err.syscall}${where}` : where.trim() || "a file operation";
     const doing = err[DOING];
+    if (code === "EROFS" && process.env[SANDBOXED_ENV]) return { message: redact(`${op} failed: ${known.what} (${code}); ${IN_SANDBOX_TODO}`), exitCode: EXIT.FAILURE };
     if (doing !== undefined) return { message: redact(`${doing}: ${op} failed: ${known.what} (${code}); ${OWN_PATH_TODO[code] ?? known.todo}`), exitCode: EXIT.FAILURE };
     return { message: redact(`${op} failed: ${known.what} (${code}); ${known.todo}`), exitCode: PATH_CODES.has(code) ? EXIT.USAGE : EXIT.FAILURE };
   }

@@ -4,15 +4,16 @@
 // files that say whom the machine trusts; without the shield (agentSandbox: off) the same script reads the key, so
 // the test can fail. The real claude on call behind it: test/claude-real.e2e.test.ts. Skipped where bubblewrap
 // cannot run, by name.
-import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { forgetSandboxTool, sandboxTool } from "../src/runner/sandbox.js";
 import { runTask } from "../src/runner/run.js";
 import { agentSandbox, machineShield, shieldAgent, shieldedRun } from "../src/sync/sandbox.js";
 import { openMachine } from "../src/sync/sync.js";
-import { cli, cliExec, hubFile, journal, makeFleet, pushOrders, setConfig, tempDir, waitFor } from "./helpers.js";
+import { CLI, cli, cliExec, hubFile, journal, makeFleet, pushOrders, setConfig, tempDir, waitFor } from "./helpers.js";
 import { answerTo, onCallTests } from "./on-call-fleet.js";
 import { standInCalls } from "./on-call-standins.js";
 
@@ -111,12 +112,12 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     expect(out).toMatch(/^yaml: [1-9]/m);
     expect(out).toMatch(/^pins: .*[1-9]$/m);
     // Nothing the daemon runs or trusts can be written: the checkout's git config and hooks, its tree, the state it
-    // accepted, anything outside the holes; coord's own tools still write the mailbox.
+    // accepted, anything outside the holes, and nothing in coord's state (its tools for a turn are served outside).
     for (const what of ["gitconfig", "hook", "trust", "signers", "revoked", "journal", "tree", "outside", "procsys"])
       expect(out, what).toMatch(new RegExp(`^${what}: .*[1-9]$`, "m"));
     // A /dev of its own: null, zero, random, tty and a few more; not the machine's disks, tun or fuse.
     expect(Number(/^devices: (\d+)$/m.exec(out)?.[1])).toBeLessThan(20);
-    expect(out).toMatch(/^mailbox: 0$/m);
+    expect(out).toMatch(/^mailbox: [1-9]/m);
     expect(await readFile(join(dir, ".git", "coord", "machine.yaml"), "utf8")).not.toContain("agentSandbox: off");
     expect(await readFile(join(dir, ".git", "coord", "machine_signers"), "utf8")).toBe("other ssh-ed25519 AAAA\n");
     expect(await readFile(join(dir, ".git", "coord", "allowed_signers"), "utf8")).toBe("");
@@ -329,28 +330,31 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     await expect(lstat(join(home, ".codex", "history.jsonl"))).rejects.toThrow();
   });
 
-  it("links an agent leaves in coord's state are never written through: not the log, not a request, none in logs/", async () => {
+  it("nothing in coord's state can be written or made by an agent: no message, no decision, no link, no FIFO, no new file", async () => {
     const f = await makeFleet(["oncall", "peer"]);
     const dir = f.machines.oncall!;
     const state = join(dir, ".git", "coord");
     const victim = join(await tempDir("coord-victim-"), "bashrc");
     await writeFile(victim, "the person's\n");
+    await writeFile(join(state, "on-call.json"), "{}\n");
     const script = [
-      `cd '${state}' && mv coord.log coord.log.orig 2>/dev/null; ln -s '${victim}' coord.log; echo "log: $?"`,
-      `ln -sf '${victim}' '${join(state, "publish-request")}'; echo "request: $?"`,
+      // A message forged as the person's, or from a peer; a decision on its own request.
+      `echo '{}' > '${join(state, "mailbox.json")}'; echo "mailbox: $?"`,
+      `echo '{"requests":{}}' > '${join(state, "on-call.json")}'; echo "on-call: $?"`,
+      `cd '${state}' && mv coord.log coord.log.orig 2>/dev/null; ln -s '${victim}' coord.log 2>/dev/null; echo "log: $?"`,
+      `ln -sf '${victim}' '${join(state, "publish-request")}' 2>/dev/null; echo "request: $?"`,
       `ln -s '${victim}' '${join(state, "logs", "planted.a1.log")}' 2>/dev/null; echo "logs: $?"`,
-      `mv '${join(state, "logs")}' '${join(state, "logs.orig")}' 2>/dev/null; echo "logs moved: $?"`,
-      `ln -s '${victim}' '${join(state, "sync.owner")}'; echo "owner: $?"`,
-      `mv '${join(state, "mailbox.json")}' '${join(state, "mailbox.json.orig")}' 2>/dev/null; mkfifo '${join(state, "mailbox.json")}'; echo "fifo: $?"`,
+      `ln -s '${victim}' '${join(state, "sync.owner")}' 2>/dev/null; echo "owner: $?"`,
+      `mkfifo '${join(state, "sync.lock")}' 2>/dev/null; echo "fifo: $?"`,
+      `echo '{}' > '${join(state, "orders.json")}' 2>/dev/null; echo "new: $?"`,
     ].join("\n");
     const out = await asAnAgent(dir, script);
-    expect(out).toMatch(/^log: 0$/m);
-    expect(out).toMatch(/^request: 0$/m);
-    expect(out).toMatch(/^logs: [1-9]/m);
-    expect(out).toMatch(/^logs moved: [1-9]/m);
-    expect(out).toMatch(/^owner: 0$/m);
-    expect(out).toMatch(/^fifo: 0$/m);
-    // A FIFO where the mailbox goes: said, not waited on for ever.
+    for (const what of ["mailbox", "on-call", "log", "request", "logs", "owner", "fifo", "new"]) expect(out, what).toMatch(new RegExp(`^${what}: [1-9]`, "m"));
+    expect(await readFile(join(state, "on-call.json"), "utf8")).toBe("{}\n");
+    await expect(lstat(join(state, "orders.json"))).rejects.toThrow();
+    // A FIFO where the mailbox goes (whoever put it there): said, not waited on for ever.
+    await rm(join(state, "mailbox.json"), { force: true });
+    execFileSync("mkfifo", [join(state, "mailbox.json")]);
     const inbox = await cli("inbox", "--dir", dir);
     expect(inbox.code).not.toBe(0);
     expect(inbox.err).toMatch(/mailbox\.json is not a file \(a FIFO, a socket or a device where coord keeps a file of its own\): move it aside/);
@@ -360,6 +364,35 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     expect((await cli("sync", "--dir", dir)).code).toBe(0);
     expect(await readFile(victim, "utf8")).toBe("the person's\n");
     expect((await lstat(join(state, "coord.log"))).isFile()).toBe(true);
+  }, 60_000);
+
+  it("an agent's own coord send, its turn's mark taken out of its environment, sends nothing, and says how an agent sends", async () => {
+    const f = await makeFleet(["oncall", "peer"]);
+    const dir = f.machines.oncall!;
+    expect((await cli("sync", "--dir", dir)).code).toBe(0);
+    const out = await asAnAgent(dir, `env -u COORD_ON_CALL_CHAIN '${process.execPath}' '${CLI}' send peer "as the person" --dir '${dir}'; echo "send: $?"`);
+    expect(out).toMatch(/^send: [1-9]/m);
+    expect(out).toMatch(
+      /coord: .*read-only \(EROFS\); this coord runs inside an agent's sandbox, where coord's state is read-only to the agent: an agent on call sends, asks and replies through coord's MCP tools/,
+    );
+    expect((await cli("inbox", "--dir", dir, "--all", "--json")).out).not.toContain("as the person");
+  }, 60_000);
+
+  it("a file of coord's state the daemon replaces while an agent runs stays read-only to it", async () => {
+    const f = await makeFleet(["oncall"]);
+    const dir = f.machines.oncall!;
+    const state = join(dir, ".git", "coord");
+    const flag = join(await tempDir("coord-flag-"), "replaced");
+    const script = `for i in $(seq 1 100); do [ -e '${flag}' ] && break; sleep 0.1; done; echo 'agentSandbox: off' >> '${join(state, "machine.yaml")}' 2>/dev/null; echo "yaml: $?"`;
+    const agent = asAnAgent(dir, script, { cwd: dirname(flag) });
+    await new Promise((r) => setTimeout(r, 1500));
+    // The daemon's way to write it: a new file renamed over the old (a bind of the old file alone would be lost).
+    const yaml = await readFile(join(state, "machine.yaml"), "utf8");
+    await writeFile(join(state, "machine.yaml.new"), yaml);
+    await rename(join(state, "machine.yaml.new"), join(state, "machine.yaml"));
+    await writeFile(flag, "");
+    expect(await agent).toMatch(/^yaml: [1-9]/m);
+    expect(await readFile(join(state, "machine.yaml"), "utf8")).toBe(yaml);
   }, 60_000);
 
   it("while an agent runs behind the shield, no secret is set and no key made (its sandbox would see the new file)", async () => {

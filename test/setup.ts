@@ -4,10 +4,14 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeEach } from "vitest";
+import { serveTurnTools } from "../src/commands/turn-tools.js";
 import { forgetCapabilities } from "../src/state/capabilities.js";
+import { provideTurnTools } from "../src/sync/turn-tools.js";
 
 process.env.HOME = mkdtempSync(join(tmpdir(), "coord-home-"));
 process.env.GIT_CONFIG_NOSYSTEM = "1";
+// As the CLI does at its start (cli/main.ts): an engine a test runs in its own process serves its turns' coord tools.
+provideTurnTools(serveTurnTools);
 // Short lock staleness and grace periods (src/timings.ts), inherited by every CLI a test starts.
 process.env.COORD_TEST_TIMINGS = "fast";
 for (const k of ["GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL", "COORD_DIR"]) delete process.env[k];

@@ -6,8 +6,13 @@ import { Command, CommanderError } from "commander";
 import { EXIT } from "../errors.js";
 import { describeFailure, failureLines } from "../failure.js";
 import { EXIT_CODES, examples, type Io, processIo } from "./shared.js";
+import { provideTurnTools } from "../sync/turn-tools.js";
 
 export type { Io } from "./shared.js";
+
+// A turn of an agent on call that this process runs (the daemon's, a sync's) gets coord's tools served by it, from
+// outside the agent's sandbox; the MCP server's code is loaded only when a turn needs it.
+provideTurnTools(async (dir, env, log) => (await import("../commands/turn-tools.js")).serveTurnTools(dir, env, log));
 
 type Register = (program: Command, io: Io) => void;
 

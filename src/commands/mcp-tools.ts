@@ -54,6 +54,11 @@ export interface ToolContext {
   /** A publish soon, never failing: the daemon asked (answering at once), or a sync here that starts no task. */
   publishSoon(m: GitMachine): Promise<Soon>;
   now(): Date;
+  /**
+   * The turn the server serves (its marker, thread, chain, CLI: sync/on-call-turn.ts), when it is served for one from
+   * outside the agent's sandbox (commands/turn-tools.ts); else this process's environment (a CLI's session starting coord mcp).
+   */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** A tool's answer: the structured content, and a short text for clients that show only text; no data: the text alone. */
@@ -284,7 +289,13 @@ const send = tool({
       );
     const mode = when(args);
     const m = await ctx.machine();
-    const r = await sendFrom(m, { to: args.to, text: args.body, ...(args.priority ? { priority: args.priority } : {}), ...(args.reply_to ? { replyTo: args.reply_to } : {}) });
+    const r = await sendFrom(m, {
+      ...(ctx.env ? { env: ctx.env } : {}),
+      to: args.to,
+      text: args.body,
+      ...(args.priority ? { priority: args.priority } : {}),
+      ...(args.reply_to ? { replyTo: args.reply_to } : {}),
+    });
     const p = await publishing(ctx, m, mode);
     return { data: { id: r.id, to: args.to, ...p.data }, text: `Queued ${r.id} for ${args.to}; ${p.text}.` };
   },
@@ -308,32 +319,10 @@ const thread = tool({
     if (args.with === me) throw new CoordError(`"${me}" is this machine; name another one`, EXIT.USAGE);
     checkMachine(k, args.with);
     const data0 = await readMailbox(m.stateDir);
-    const received = data0.inbox
-      .filter((x) => x.from === args.with)
-      .map((x) => ({
-        id: x.id,
-        from: x.from,
-        to: x.to,
-        at: x.at,
-        priority: x.priority,
-        text: x.text,
-        replyTo: x.replyTo ?? null,
-        direction: "received" as const,
-        state: ackedHere(data0, x) ? "acked" : "unread",
-      }));
+    const received = data0.inbox.filter((x) => x.from === args.with).map((x) => threadEntry(x, "received", ackedHere(data0, x) ? "acked" : "unread"));
     const sent = outboxEntries(me, k.model, data0)
       .filter((x) => x.to === args.with || x.to === BROADCAST)
-      .map((x) => ({
-        id: x.id,
-        from: me,
-        to: x.to,
-        at: x.at,
-        priority: x.priority,
-        text: x.text,
-        replyTo: x.replyTo ?? null,
-        direction: "sent" as const,
-        state: x.recipients[args.with] ?? "waiting",
-      }));
+      .map((x) => threadEntry({ ...x, from: me }, "sent", x.recipients[args.with] ?? "waiting"));
     const messages = [...received, ...sent].sort((a, b) => a.at.localeCompare(b.at) || a.id.localeCompare(b.id)).slice(-(args.limit ?? 50));
     const data = { machine: me, with: args.with, messages };
     if (messages.length === 0) return { data, text: `No live messages between ${me} and ${args.with}.` };
@@ -341,6 +330,16 @@ const thread = tool({
     return { data, text: `${plural(messages.length, "message")} between ${me} and ${args.with}:\n${lines.join("\n")}` };
   },
 });
+
+/** A message of a thread as the thread tool lists it: as coord inbox --json does (its agent's mark kept), with its direction and state. */
+function threadEntry(
+  x: { id: string; from: string; to: string; at: string; priority: string; text: string; replyTo?: string | undefined; agent?: unknown },
+  direction: "received" | "sent",
+  state: string,
+) {
+  const { id, from, to, at, priority, text } = x;
+  return { id, from, to, at, priority, text, replyTo: x.replyTo ?? null, ...(x.agent ? { agent: x.agent } : {}), direction, state };
+}
 
 /** The fleet in a few lines: machines by presence, orders by state, problems. */
 function fleetText(k: Known, at: Date, offline: string[]): string {
@@ -460,7 +459,7 @@ const stopTurnTool = tool({
     // Asked of another machine: a /stop in the thread, to the machine the thread's message went to (or came from).
     const to = p.from === me ? p.to : p.from;
     if (to === BROADCAST) throw new CoordError(`thread ${args.thread} went to ALL; reply /stop to the answer of the machine whose turn to stop`, EXIT.USAGE);
-    const r = await sendFrom(m, { to, text: "/stop", replyTo: args.thread });
+    const r = await sendFrom(m, { ...(ctx.env ? { env: ctx.env } : {}), to, text: "/stop", replyTo: args.thread });
     const pub = await publishing(ctx, m, "soon");
     return { data: { thread: args.thread, stopped: "asked", to, id: r.id, ...pub.data }, text: `Sent /stop (${r.id}) to ${to} in thread ${args.thread}; ${pub.text}.` };
   },
@@ -482,7 +481,7 @@ const permissionPrompt = tool({
   timeoutS: MAX_TURN_TIMEOUT + 60,
   async run(ctx, args) {
     const m = await ctx.machine();
-    const r = await askPermission(m, { tool: args.tool_name, input: args.input, env: process.env, publish: () => ctx.publishSoon(m) });
+    const r = await askPermission(m, { tool: args.tool_name, input: args.input, env: ctx.env ?? process.env, publish: () => ctx.publishSoon(m) });
     // Exactly one text block: Claude Code refuses a permission prompt answer that also has structured content.
     return { text: r.answer };
   },

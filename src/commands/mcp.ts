@@ -39,6 +39,10 @@ export interface McpOptions {
   log?: (line: string) => void;
   /** How long the sync tool waits for the daemon, or for another process's sync (ms). */
   syncWaitMs?: number;
+  /** The turn it serves, from outside the agent's sandbox (commands/turn-tools.ts): its marker, thread, chain and CLI. */
+  env?: Readonly<Record<string, string>>;
+  /** In another process's service (the engine's): its errors outside a call are not this server's to catch. */
+  embedded?: boolean;
 }
 
 const INSTRUCTIONS =
@@ -103,13 +107,14 @@ async function call(t: Tool, ctx: ToolContext, args: unknown, log: (line: string
 }
 
 /** What the tools of the server of checkout `dir` work with. */
-export function toolContext(dir: string, opts: { syncWaitMs?: number } = {}): ToolContext {
+export function toolContext(dir: string, opts: { syncWaitMs?: number; env?: Readonly<Record<string, string>> } = {}): ToolContext {
   return {
     machine: () => openMachine(dir),
     known: knownCache(),
     syncNow: (m) => syncNow(m, { waitMs: opts.syncWaitMs ?? 30_000 }),
     publishSoon: (m) => publishSoon(m),
     now: () => new Date(),
+    ...(opts.env ? { env: opts.env } : {}),
   };
 }
 
@@ -172,15 +177,17 @@ export function mcpServer(ctx: ToolContext, opts: { log?: (line: string) => void
 export async function serveMcp(opts: McpOptions): Promise<void> {
   const log = opts.log ?? (() => {});
   const m = await openMachine(opts.dir); // a checkout that is no machine: one sentence now, exit 2
-  const ctx = toolContext(opts.dir, opts.syncWaitMs !== undefined ? { syncWaitMs: opts.syncWaitMs } : {});
+  const ctx = toolContext(opts.dir, { ...(opts.syncWaitMs !== undefined ? { syncWaitMs: opts.syncWaitMs } : {}), ...(opts.env ? { env: opts.env } : {}) });
   const server = mcpServer(ctx, { log });
   const input = opts.input ?? process.stdin;
   const transport = new StdioServerTransport(input, opts.output ?? process.stdout);
   const onStray = (e: unknown) => {
     if ((e as NodeJS.ErrnoException)?.code !== "EPIPE") log(`error outside a call, ignored: ${describeFailure(e).message}`);
   };
-  process.on("uncaughtException", onStray);
-  process.on("unhandledRejection", onStray);
+  if (!opts.embedded) {
+    process.on("uncaughtException", onStray);
+    process.on("unhandledRejection", onStray);
+  }
   try {
     const closed = new Promise<void>((resolve) => {
       server.server.onclose = () => resolve();
@@ -197,7 +204,7 @@ export async function serveMcp(opts: McpOptions): Promise<void> {
         void transport.send({ jsonrpc: "2.0", error: { code: -32700, message: "Parse error: the line is not a JSON-RPC message; it was ignored" } } as never).catch(() => {});
       } else log(`protocol error: ${e.message.split("\n")[0]}`);
     };
-    log(`serving ${m.config.name} (checkout ${opts.dir}) on stdio`);
+    log(`serving ${m.config.name} (checkout ${opts.dir})${opts.embedded ? "" : " on stdio"}`);
     // The fleet of the last fetch, parsed while the client lists the tools: the first read answers as fast as the next.
     void ctx.known(m).catch(() => {});
     await closed;

@@ -1,6 +1,6 @@
 // coord send / inbox / outbox: messages between machines, through the sync loop.
 import { readShareAt } from "../sync/view.js";
-import { BROADCAST, channelKey, isAcked, messageId, parseMessageId, promptBlock, sanitizeText, type InboxMessage } from "../core/messages/messages.js";
+import { BROADCAST, channelKey, isAcked, type InboxMessage, type Message, messageId, parseMessageId, promptBlock, sanitizeText } from "../core/messages/messages.js";
 import type { RepoModel } from "../core/repo/repo.js";
 import { own, PRIORITIES, type Priority } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
@@ -39,6 +39,8 @@ export interface SendOptions {
    */
   publish?: "now" | "soon" | "later";
   clock?: () => Date;
+  /** The turn it is sent from, as its environment names it (coord's tools for a turn, served outside it); default: this process's. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface Sent {
@@ -76,7 +78,7 @@ export async function sendFrom(m: Machine, opts: Omit<SendOptions, "dir">): Prom
       );
   }
   const acks = await decidedRequest(m, opts.replyTo, text);
-  const onCall = agentMarkOf(process.env);
+  const onCall = agentMarkOf(opts.env ?? process.env);
   const mark = onCall.agent ? onCall : await wokenMark(m.stateDir);
   const id = await queueMessage(
     m,
@@ -122,7 +124,7 @@ async function decidedRequest(m: Machine, replyTo: string | undefined, text: str
  * variables) carries the agent turns behind it, so a loop of agents asking agents ends (core/oncall/on-call.ts).
  * One sent from a session the fleet woke is marked by the session's woken state instead (commands/listen.ts wokenMark).
  */
-function agentMarkOf(env: NodeJS.ProcessEnv): { agent?: { cli?: string; chain: number } } {
+function agentMarkOf(env: Readonly<Record<string, string | undefined>>): { agent?: { cli?: string; chain: number } } {
   const chain = Number(env[ON_CALL_CHAIN_ENV]);
   if (!Number.isInteger(chain) || chain < 1 || chain > 1000) return {};
   const cli = env[ON_CALL_AGENT_ENV];
@@ -276,6 +278,8 @@ export interface OutboxEntry {
   priority: Priority;
   text: string;
   replyTo?: string;
+  /** Its agent's mark when an agent sent it (on call, or a woken session), as it is published. */
+  agent?: Message["agent"];
   /** Recipient → "waiting" (not fetched yet) | "received" | "acked", as of the last fetch. */
   recipients: Record<string, "waiting" | "received" | "acked">;
 }
@@ -306,6 +310,7 @@ export function outboxEntries(me: string, model: RepoModel, data: MailboxData): 
         priority: msg.priority,
         text: msg.text,
         ...(msg.replyTo ? { replyTo: msg.replyTo } : {}),
+        ...(msg.agent ? { agent: msg.agent } : {}),
         recipients: state,
       });
     }

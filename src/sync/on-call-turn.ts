@@ -6,6 +6,7 @@
 import { mkdir, realpath, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { agentReader } from "../core/agents/agents.js";
+import { RELAY_TOKEN_ENV } from "../core/agents/mcp-config.js";
 import { type AgentMark, answerOf, type Ask, chainOf, type OnCallSettings, sessionOf, stepOf, turnInvocation, turnPrompt } from "../core/oncall/on-call.js";
 import { cwdRefusal } from "../core/oncall/reach.js";
 import type { ThreadState } from "../core/oncall/turn-state.js";
@@ -20,6 +21,7 @@ import { readOnCallState, updateOnCallState } from "../state/on-call.js";
 import { signingKeyPath } from "../state/trust.js";
 import { own } from "../core/types.js";
 import { timings } from "../timings.js";
+import { type TurnTools, turnToolsServer } from "./turn-tools.js";
 import type { Machine } from "./machine.js";
 import { allowedDir, inheritedEnv } from "./tasks.js";
 
@@ -72,13 +74,14 @@ export interface TurnIo {
 export async function runTurnProcess(t: ClaimedTurn, s: OnCallSettings, io: TurnIo): Promise<Ended> {
   const told = (text: string) => (t.note ? `${t.note}\n\n${text}` : text);
   const chain = chainOf(t.asks);
-  const prepared = await prepare(t, s, io.m);
+  const prepared = await prepare(t, s, io.m, io.log);
   if ("refused" in prepared)
     return { text: told(`The turn could not start: ${prepared.refused}.`), mark: { answer: true, cli: t.thread.agent, chain: chain + 1, outcome: "failed" } };
   try {
     const ended = await runCli(t, s, io, prepared);
     return { ...ended, text: told(ended.text) };
   } finally {
+    await prepared.tools?.close();
     if (prepared.mcpConfig) await rm(prepared.mcpConfig, { force: true }).catch(() => {});
   }
 }
@@ -89,28 +92,50 @@ interface Prepared {
   env: Record<string, string>;
   input?: string;
   mcpConfig?: string;
+  /** coord's tools for the turn, served from outside its sandbox (turn-tools.ts): the --mcp-config relays to them. */
+  tools?: TurnTools;
 }
 
+/** The environment that names a turn to coord: its chain, CLI, thread and marker (commands/messages.ts, askPermission). */
+export const turnEnv = (machine: string, t: ClaimedTurn): Record<string, string> => ({
+  [ON_CALL_CHAIN_ENV]: String(chainOf(t.asks) + 1),
+  [ON_CALL_AGENT_ENV]: t.thread.agent,
+  [ON_CALL_THREAD_ENV]: t.root,
+  [ON_CALL_TURN_ENV]: turnMarker(machine, t.root, t.startedAt),
+});
+
 /** Where and how the turn runs, or why it may not: the cwd allowed and out of the key's reach, the CLI's command line. */
-async function prepare(t: ClaimedTurn, s: OnCallSettings, m: Machine): Promise<Prepared | { refused: string }> {
+async function prepare(t: ClaimedTurn, s: OnCallSettings, m: Machine, log: (line: string) => void): Promise<Prepared | { refused: string }> {
   const where = await allowedDir(m, t.thread.cwd);
   if ("refused" in where) return where;
   // machine.yaml may have been edited by hand: the key stays out of the agent's reach.
   const keyNear = await cwdRefused(m, where.cwd);
   if (keyNear) return { refused: `cwd ${keyNear}` };
   const prompt = turnPrompt(m.config.name, t.asks, t.thread.session ? undefined : t.asks[0]!.repliedTo);
-  // Claude Code asks what its permissions do not cover through coord's permission prompt tool (approvals from afar).
-  const mcpConfig = t.thread.agent === "claude" ? await writeMcpConfig(m, t.root, t.startedAt) : undefined;
+  // Claude Code asks what its permissions do not cover through coord's permission prompt tool (approvals from afar),
+  // served with coord's other tools from outside its sandbox, for this turn alone.
+  const serve = turnToolsServer();
+  if (t.thread.agent === "claude" && !serve) return { refused: "this process cannot serve coord's tools for the turn (a coord built without its CLI)" };
+  const tools = t.thread.agent === "claude" && serve ? await serve(m.dir, turnEnv(m.config.name, t), log) : undefined;
+  const mcpConfig = tools ? await writeMcpConfig(m, t.root, t.startedAt, tools) : undefined;
   const how = turnInvocation({ ...s, agent: t.thread.agent as OnCallSettings["agent"] }, prompt, t.thread.session, {
     root: process.getuid?.() === 0,
     executable: agentExecutable(t.thread.agent),
     ...(mcpConfig ? { mcpConfig } : {}),
   });
   if ("refused" in how) {
+    await tools?.close();
     if (mcpConfig) await rm(mcpConfig, { force: true }).catch(() => {});
     return how;
   }
-  return { cwd: where.cwd, argv: how.argv, env: how.env, ...(how.input !== undefined ? { input: how.input } : {}), ...(mcpConfig ? { mcpConfig } : {}) };
+  return {
+    cwd: where.cwd,
+    argv: how.argv,
+    env: how.env,
+    ...(how.input !== undefined ? { input: how.input } : {}),
+    ...(mcpConfig ? { mcpConfig } : {}),
+    ...(tools ? { tools } : {}),
+  };
 }
 
 /** The CLI's run: its pid, session and steps recorded as they come, then its end read as the answer. */
@@ -240,15 +265,16 @@ export const safeName = (id: string) => id.replace(/[^A-Za-z0-9-]/g, "_");
 export const mcpConfigName = (root: string, startedAt: string) => `${safeName(root)}.${startedAt.replace(/[:.]/g, "-")}.mcp.json`;
 
 /**
- * The --mcp-config file of one Claude Code turn: coord mcp for this checkout, told the turn it serves, so that its
- * permission prompt tool asks the turn's asker (commands/on-call.ts askPermission).
+ * The --mcp-config file of one Claude Code turn: `coord mcp --connect`, which relays to the turn's coord tools served
+ * outside its sandbox (`tools`), so that its permission prompt tool asks the turn's asker (commands/on-call.ts
+ * askPermission) and what it sends is the turn's.
  */
-async function writeMcpConfig(m: Machine, root: string, startedAt: string): Promise<string> {
+async function writeMcpConfig(m: Machine, root: string, startedAt: string, tools: TurnTools): Promise<string> {
   const dir = join(m.stateDir, "on-call");
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, mcpConfigName(root, startedAt));
-  const env = { [ON_CALL_THREAD_ENV]: root, [ON_CALL_TURN_ENV]: turnMarker(m.config.name, root, startedAt) };
-  const config = { mcpServers: { coord: { type: "stdio", command: process.execPath, args: [CLI_PATH, "mcp", "--dir", m.dir], env } } };
+  const env = { [RELAY_TOKEN_ENV]: tools.token };
+  const config = { mcpServers: { coord: { type: "stdio", command: process.execPath, args: [CLI_PATH, "mcp", "--connect", tools.address], env } } };
   await writeFile(path, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   return path;
 }

@@ -14,7 +14,6 @@ import {
   keptInHoles,
   seenAgain,
   privateKeyNames,
-  writableStateEntry,
   SANDBOXED_ENV,
   type Shield,
   sandboxSetting,
@@ -122,11 +121,10 @@ export async function machineShield(m: Pick<Machine, "stateDir" | "config"> & { 
   // As found and as resolved: a link in a hole to a program elsewhere keeps the link; a program in one, its directory.
   const programs = o.executable ? [...new Set([resolve(o.executable), ...(await present([o.executable]))])] : [];
   const run = keptInHoles([...write, ...apart.map((a) => a.path)], pathDirs, programs);
-  const keep = [...(await present([...(m.dir ? [m.dir] : []), dirname(m.stateDir)], true)), ...run];
-  const own = await present([m.stateDir], true);
-  // In the state directory, all but what coord's own tools write; and whom it trusts, wherever that is kept.
-  const state = names.filter((n) => !writableStateEntry(n)).map((n) => join(m.stateDir, n));
-  const guard = (await present([...state, configPath(m.stateDir), signers.allowed, signers.revoked, pinsPath(m.stateDir), ...configs.map((c) => c.path)], true)).filter(
+  const keep = [...(await present([...(m.dir ? [m.dir] : []), dirname(m.stateDir), m.stateDir], true)), ...run];
+  // coord's state is read-only whole with the checkout's git directory (kept above): a file the daemon replaces during the turn
+  // stays so, and none can be made there. Whom it trusts wherever else that is kept, and its CLI's configuration.
+  const guard = (await present([configPath(m.stateDir), signers.allowed, signers.revoked, pinsPath(m.stateDir), ...configs.map((c) => c.path)], true)).filter(
     (p) => !hide.includes(p),
   );
   const sockets = [
@@ -140,7 +138,7 @@ export async function machineShield(m: Pick<Machine, "stateDir" | "config"> & { 
   // The user's home too when it lies there (a CI's HOME=$(mktemp -d)): read-only, as it is for an agent anywhere else.
   const installs = await present([PACKAGE_ROOT, dirname(dirname(process.execPath)), env.HOME ?? homedir(), homedir()], true);
   const seen = seenAgain(fresh, [...pathDirs, ...installs], programs);
-  return { hide, guard, write, keep, own, fresh, sockets, seen, apart, login };
+  return { hide, guard, write, keep, fresh, sockets, seen, apart, login };
 }
 
 /** Whether agents start here, and how: the machine's setting against the sandbox this machine has. */

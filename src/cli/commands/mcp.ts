@@ -1,6 +1,6 @@
 import { Writable } from "node:stream";
 import type { Command } from "commander";
-import { MCP_TOOLS } from "../../core/agents/mcp-config.js";
+import { MCP_TOOLS, RELAY_TOKEN_ENV } from "../../core/agents/mcp-config.js";
 import { resolveDir } from "../dir.js";
 import { dirOption, EXIT_CODES, examples, type Io } from "../shared.js";
 
@@ -32,6 +32,10 @@ export function registerMcp(program: Command, _io: Io): void {
     .command("mcp")
     .description("serve this machine's inbox, messages, status, orders and sync as MCP tools to an agent session, on stdio (the agent CLI starts it: coord agent install)")
     .addOption(dirOption())
+    .option(
+      "--connect <address>",
+      "relay stdio to the coord tools a turn of an agent on call is served from, outside its sandbox (127.0.0.1:<port>; the token in COORD_MCP_TOKEN): coord writes this into the turn's --mcp-config",
+    )
     .addHelpText(
       "after",
       `
@@ -46,7 +50,12 @@ ${EXIT_CODES}${examples(
   'npx @modelcontextprotocol/inspector node "$(command -v coord)" mcp --dir ~/fleet   # try it by hand',
 )}`,
     )
-    .action(async (o: { dir?: string }) => {
+    .action(async (o: { dir?: string; connect?: string }) => {
+      if (o.connect !== undefined) {
+        const { relayMcp } = await import("../../commands/mcp-relay.js");
+        await relayMcp(o.connect, process.env[RELAY_TOKEN_ENV] ?? "", process.stdin, process.stdout);
+        return;
+      }
       const dir = await resolveDir(o.dir);
       // Loaded here: the MCP SDK is for this command alone, not for every coord start.
       const { serveMcp } = await import("../../commands/mcp.js");

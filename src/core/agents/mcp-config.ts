@@ -37,6 +37,9 @@ export type McpToolName = (typeof MCP_TOOLS)[number];
 export const MCP_AGENTS = ["claude", "codex", "opencode", "cursor"] as const;
 export type McpAgent = (typeof MCP_AGENTS)[number];
 
+/** In the environment of `coord mcp --connect` (a turn's relay, inside its sandbox): the token its coord tools are opened with. */
+export const RELAY_TOKEN_ENV = "COORD_MCP_TOKEN";
+
 /** The server's name in every CLI's config. */
 export const SERVER_NAME = "coord";
 

@@ -8,8 +8,9 @@
 // and the tool found come from the edge (runner/sandbox.ts).
 //
 //   Linux   bubblewrap: the whole file system read-only but the holes it
-//           may write (its cwd, /tmp, coord's state for coord's own tools,
-//           its CLI's own state), each hidden file covered by /dev/null
+//           may write (its cwd, /tmp, its own copy of its CLI's state;
+//           never coord's state: coord's tools for a turn are served from
+//           outside), each hidden file covered by /dev/null
 //           mounted nodev (opening it is EACCES), each guarded file bound
 //           read-only, a user namespace of its own with no capability: no
 //           umount of a mask, no way into another process's
@@ -21,19 +22,21 @@
 //   others  nothing holds: see `sandboxVerdict`.
 
 /**
- * What an agent must not read (`hide`), the only places it may write (`write`: its cwd, the temp directories, coord's
- * state directory for coord's own tools, its CLI's own state), and what it must not change inside those (`guard`).
- * Everything else is read-only. Absolute, resolved paths that exist.
+ * What an agent must not read (`hide`), the only places it may write (`write`: its cwd, the temp directories, its
+ * CLI's own state), and what it must not change inside those (`guard`). Everything else is read-only, coord's state
+ * directory whole (its tools for a turn run outside the sandbox: commands/turn-tools.ts). Absolute, resolved paths that
+ * exist.
  */
 export interface Shield {
   hide: readonly string[];
   guard: readonly string[];
   /** The holes: the agent's cwd, the daemon's own temp directory, the CLI's own state. */
   write: readonly string[];
-  /** Read-only again though in a hole: the coord checkout (its .git: config, hooks), wherever it lies, the cwd too. */
+  /**
+   * Read-only again though in a hole: the coord checkout and its git directory (config, hooks, coord's state), wherever it lies,
+   * the cwd too. A hole below one (an agent order's scratch directory in coord's state) is bound again after it.
+   */
   keep?: readonly string[];
-  /** Writable though kept: coord's state directory (coord's own tools inside write there). */
-  own?: readonly string[];
   /**
    * Given to the agent empty, its own (a tmpfs), what it writes there gone with it: /tmp, /var/tmp, /dev/shm, the
    * user's runtime directory. What other processes keep there (a tmux or ssh-agent socket, which would run or sign
@@ -91,6 +94,9 @@ export function sandboxVerdict(setting: SandboxSetting, tool: SandboxTool, platf
   };
 }
 
+/** The holes that lie below a kept directory (an agent order's scratch directory in coord's state): bound again after it. */
+const keptHoles = (shield: Shield) => shield.write.filter((path) => (shield.keep ?? []).some((k) => path.startsWith(`${k}/`)));
+
 /**
  * bubblewrap's options for `shield` (before `--` and the command). The agent gets a user namespace of its own and
  * no capability in it: no umount of a mask, and no way into another process's `/proc/<pid>/root`, `environ` or
@@ -120,10 +126,9 @@ export function bwrapArgs(shield: Shield, root: boolean): string[] {
   for (const a of shield.apart ?? []) args.push("--bind-try", a.store, a.path);
   for (const path of shield.login ?? []) args.push("--bind-try", path, path);
   for (const path of shield.keep ?? []) args.push("--ro-bind-try", path, path);
-  for (const path of shield.own ?? []) args.push("--bind-try", path, path);
   for (const path of shield.guard) args.push("--ro-bind-try", path, path);
-  // A hole inside coord's state (an agent order's scratch directory, under the read-only agents/) is bound again.
-  for (const path of shield.write) if ((shield.own ?? []).some((o) => path.startsWith(`${o}/`))) args.push("--bind-try", path, path);
+  // A hole inside what is kept (an agent order's scratch directory in coord's state) is bound again.
+  for (const path of keptHoles(shield)) args.push("--bind-try", path, path);
   for (const path of [...shield.hide, ...(shield.sockets ?? [])]) args.push("--ro-bind-try", "/dev/null", path);
   args.push("--cap-drop", "ALL");
   return args;
@@ -256,16 +261,6 @@ export function agentLogins(agent: string, home: string, env: Readonly<Record<st
 }
 
 /**
- * The state directory's entries an agent's coord tools write (its MCP server, `coord send`): the mailbox, the on-call
- * state, reservations, their locks, the requests to the daemon, the log, their temp files. Every other entry there
- * is read-only to the agent: whom the machine trusts, what it accepted, its orders and journal, and the directories
- * the daemon writes in (logs/, tmp/, on-call/, agents/: a link an agent put there would be written through).
- */
-export function writableStateEntry(name: string): boolean {
-  return /^(mailbox|on-call|reservations)\.(json|lock)$/.test(name) || /^(publish-request|sync-request|coord\.log)$/.test(name) || /\.tmp/.test(name);
-}
-
-/**
  * What stays read-only in the holes because coord or the person runs it later, outside the sandbox: each directory on
  * `path` (PATH's entries, resolved) that lies in a hole (a `git` or `claude` planted there would be run by the
  * daemon), and the directory of each of the `programs` (the CLI as found and as resolved) that lies in one (a CLI
@@ -329,7 +324,7 @@ export function seatbeltProfile(shield: Shield): string {
   // No directory in another's place here: its CLI's state is the person's, a hole, its configuration guarded.
   rule("allow", [...shield.write, ...(shield.apart ?? []).map((a) => a.path)]);
   rule("deny", shield.keep);
-  rule("allow", shield.own);
+  rule("allow", keptHoles(shield));
   if (shield.guard.length) lines.push(`(deny file-write* ${shield.guard.map((p) => `(subpath ${sbplString(p)})`).join(" ")})`);
   if (shield.hide.length) lines.push(`(deny file-read* file-write* ${shield.hide.map((p) => `(literal ${sbplString(p)})`).join(" ")})`);
   return `${lines.join("\n")}\n`;
