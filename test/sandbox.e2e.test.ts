@@ -64,12 +64,18 @@ async function processesNamed(mark: string): Promise<number[]> {
  * Runs `script` as coord runs an agent on machine `dir` (behind the shield, unless the setting is off), in `o.cwd` (a
  * temp directory by default) with `o.path` as its PATH and the daemon's: its output.
  */
-async function asAnAgent(dir: string, script: string, o: { cwd?: string; path?: string; agent?: string; home?: string } = {}): Promise<string> {
+async function asAnAgent(dir: string, script: string, o: { cwd?: string; path?: string; agent?: string; home?: string; sees?: string[] } = {}): Promise<string> {
   const m = await openMachine(dir);
   const cwd = o.cwd ?? (await tempDir("coord-sandbox-tmp-"));
   const PATH = o.path ?? process.env.PATH ?? "";
   const home: Record<string, string> = o.home ? { HOME: o.home } : {};
-  const shielded = await shieldAgent(m, ["/bin/sh", "-c", script], { program: "the shell", cwd, env: { ...process.env, PATH, ...home }, ...(o.agent ? { agent: o.agent } : {}) });
+  const shielded = await shieldAgent(m, ["/bin/sh", "-c", script], {
+    program: "the shell",
+    cwd,
+    env: { ...process.env, PATH, ...home },
+    ...(o.agent ? { agent: o.agent } : {}),
+    ...(o.sees ? { sees: o.sees } : {}),
+  });
   if ("refused" in shielded) throw new Error(shielded.refused);
   const r = await runTask({
     argv: shielded.argv,
@@ -376,6 +382,21 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
       /coord: .*read-only \(EROFS\); this coord runs inside an agent's sandbox, where coord's state is read-only to the agent: an agent on call sends, asks and replies through coord's MCP tools/,
     );
     expect((await cli("inbox", "--dir", dir, "--all", "--json")).out).not.toContain("as the person");
+  }, 60_000);
+
+  it("another turn's MCP config (its tools' address and token) is out of its sight; its own turn's it reads", async () => {
+    const f = await makeFleet(["oncall"]);
+    const dir = f.machines.oncall!;
+    const dirOfTurns = join(dir, ".git", "coord", "on-call");
+    await mkdir(dirOfTurns, { recursive: true });
+    await writeFile(join(dirOfTurns, "mine.mcp.json"), '{"mine":1}\n');
+    await writeFile(join(dirOfTurns, "other.mcp.json"), '{"token":"the-other-turns"}\n');
+    const out = await asAnAgent(dir, `cat '${join(dirOfTurns, "mine.mcp.json")}'; cat '${join(dirOfTurns, "other.mcp.json")}' 2>&1; ls '${dirOfTurns}'`, {
+      sees: [join(dirOfTurns, "mine.mcp.json")],
+    });
+    expect(out).toContain('{"mine":1}');
+    expect(out).not.toContain("the-other-turns");
+    expect(out).toMatch(/other\.mcp\.json: No such file/);
   }, 60_000);
 
   it("a file of coord's state the daemon replaces while an agent runs stays read-only to it", async () => {

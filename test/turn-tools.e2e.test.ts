@@ -8,7 +8,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { connect } from "node:net";
 import { describe, expect, it } from "vitest";
 import { outbox } from "../src/commands/messages.js";
-import { RELAY_TOKEN_ENV } from "../src/core/agents/mcp-config.js";
+import { RELAY_TOKEN_ENV, TURN_TOOLS } from "../src/core/agents/mcp-config.js";
 import { ON_CALL_AGENT_ENV, ON_CALL_CHAIN_ENV, ON_CALL_THREAD_ENV, ON_CALL_TURN_ENV } from "../src/sync/on-call-turn.js";
 import { serveTurnTools } from "../src/commands/turn-tools.js";
 import { CLI, cli, cliExec, makeFleet } from "./helpers.js";
@@ -34,6 +34,18 @@ describe("a turn's coord tools, served outside its sandbox", () => {
       const client = new Client({ name: "coord-turn-tools-test", version: "1.0.0" });
       await client.connect(transport);
       expect((await ok(client, "whoami")).data.machine).toBe("oncall");
+      // Only what reads the fleet, messages in the turn's name and asks its asker: nothing that acts as the machine
+      // (an order runs outside any sandbox; an approval is a person's; an acknowledgement hides a message from them).
+      expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual([...TURN_TOOLS].sort());
+      for (const [name, args] of [
+        ["order_add", { to: "oncall", run: "id" }],
+        ["approve", { request: "peer/oncall/1", decision: "approve" }],
+        ["ack", { all: true }],
+        ["stop_turn", { thread: "peer/oncall/1" }],
+      ] as const) {
+        const r = await client.callTool({ name, arguments: args });
+        expect(r.isError, name).toBe(true);
+      }
       await ok(client, "send", { to: "peer", body: "from the turn" });
       // The thread tool shows it with its mark, as coord outbox --json does (a drift of the issue on the house).
       const thread = (await ok(client, "thread", { with: "peer" })).data.messages as { text: string; agent?: unknown }[];

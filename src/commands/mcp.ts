@@ -9,6 +9,7 @@
 // underneath is simply seen), waits a bounded time, and reads only local
 // state unless it writes. stdout carries the protocol and nothing else: the
 // caller (src/cli/commands/mcp.ts) sends everything else to stderr.
+import type { McpToolName } from "../core/agents/mcp-config.js";
 import { sanitizeText } from "../core/files/shown.js";
 import { commitOf } from "../git/hub.js";
 import type { Readable, Writable } from "node:stream";
@@ -43,6 +44,8 @@ export interface McpOptions {
   env?: Readonly<Record<string, string>>;
   /** In another process's service (the engine's): its errors outside a call are not this server's to catch. */
   embedded?: boolean;
+  /** The tools it serves (default: all of them); a turn's are TURN_TOOLS. */
+  tools?: readonly McpToolName[];
 }
 
 const INSTRUCTIONS =
@@ -119,11 +122,12 @@ export function toolContext(dir: string, opts: { syncWaitMs?: number; env?: Read
 }
 
 /** The MCP server over `ctx`, its tools and resources registered (not connected). */
-export function mcpServer(ctx: ToolContext, opts: { log?: (line: string) => void } = {}): McpServer {
+export function mcpServer(ctx: ToolContext, opts: { log?: (line: string) => void; tools?: readonly McpToolName[] } = {}): McpServer {
   const log = opts.log ?? (() => {});
   const known = ctx.known;
   const server = new McpServer({ name: "coord", version: VERSION }, { capabilities: { tools: {}, resources: {} }, instructions: INSTRUCTIONS });
   for (const t of TOOLS) {
+    if (opts.tools && !opts.tools.includes(t.name)) continue;
     server.registerTool(
       t.name,
       {
@@ -178,7 +182,7 @@ export async function serveMcp(opts: McpOptions): Promise<void> {
   const log = opts.log ?? (() => {});
   const m = await openMachine(opts.dir); // a checkout that is no machine: one sentence now, exit 2
   const ctx = toolContext(opts.dir, { ...(opts.syncWaitMs !== undefined ? { syncWaitMs: opts.syncWaitMs } : {}), ...(opts.env ? { env: opts.env } : {}) });
-  const server = mcpServer(ctx, { log });
+  const server = mcpServer(ctx, { log, ...(opts.tools ? { tools: opts.tools } : {}) });
   const input = opts.input ?? process.stdin;
   const transport = new StdioServerTransport(input, opts.output ?? process.stdout);
   const onStray = (e: unknown) => {

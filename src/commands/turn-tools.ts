@@ -17,12 +17,15 @@ import { randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer, type Socket } from "node:net";
 import { PassThrough } from "node:stream";
 import { serveMcp } from "./mcp.js";
+import { TURN_TOOLS } from "../core/agents/mcp-config.js";
 import { describeFailure } from "../failure.js";
 import type { TurnTools } from "../sync/turn-tools.js";
 
 /** How long a connection may take to send its token line, and how long that line may be. */
 const TOKEN_WAIT_MS = 10_000;
 const TOKEN_MAX = 200;
+/** Connections open at once (a CLI opens one; more are a flood of the daemon's descriptors): the next is closed. */
+const CONNECTIONS_MAX = 8;
 
 /**
  * Serves coord's MCP tools of checkout `dir` for the turn `env` names (ON_CALL_* variables), on loopback, until
@@ -32,6 +35,11 @@ export async function serveTurnTools(dir: string, env: Readonly<Record<string, s
   const token = randomBytes(32).toString("hex");
   const sockets = new Set<Socket>();
   const server = createServer({ noDelay: true }, (socket) => {
+    if (sockets.size >= CONNECTIONS_MAX) {
+      log(`on call: a connection to the turn's coord tools was closed: ${CONNECTIONS_MAX} are open already`);
+      socket.destroy();
+      return;
+    }
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     socket.on("error", () => {});
@@ -44,7 +52,7 @@ export async function serveTurnTools(dir: string, env: Readonly<Record<string, s
       // What follows the token, read through a stream of its own (the socket stays paused until it is piped there).
       const input = new PassThrough();
       socket.pipe(input);
-      serveMcp({ dir, input, output: socket, env, embedded: true, log: (line) => log(`on call: coord tools: ${line}`) }).catch((e: unknown) => {
+      serveMcp({ dir, input, output: socket, env, embedded: true, tools: TURN_TOOLS, log: (line) => log(`on call: coord tools: ${line}`) }).catch((e: unknown) => {
         log(`on call: the turn's coord tools stopped: ${describeFailure(e).message}`);
         socket.destroy();
       });

@@ -43,6 +43,8 @@ export interface RunSpec {
    * stopped with its group: those it put in sessions of their own too (Linux).
    */
   marker?: Marker;
+  /** Behind the shield (sync/sandbox.ts): files it must see where it sees nothing else (its turn's own MCP config). */
+  sees?: readonly string[];
 }
 
 export interface RunResult {

@@ -175,6 +175,8 @@ async function runCli(t: ClaimedTurn, s: OnCallSettings, io: TurnIo, p: Prepared
     ...(p.input !== undefined ? { input: p.input } : {}),
     signal: io.abort.signal,
     program: `the agent CLI ${t.thread.agent}`,
+    // Its own turn's MCP config: the only one it sees (another turn's names that turn's tools and token).
+    ...(p.mcpConfig ? { sees: [p.mcpConfig] } : {}),
     onStart: (pid) => void record({ kind: "pid", thread: root, turn: startedAt, pid }, "pid"),
     onLine: (line) => {
       reader?.line(line);

@@ -63,6 +63,8 @@ export interface ShieldFor {
   cwd?: string;
   /** The agent's executable, resolved on PATH: kept read-only when it lies in a hole (its CLI's state). */
   executable?: string;
+  /** Files it must see in coord's veiled directories (its turn's own MCP config). */
+  sees?: readonly string[];
   agent?: string;
   env?: Readonly<Record<string, string | undefined>>;
 }
@@ -138,7 +140,10 @@ export async function machineShield(m: Pick<Machine, "stateDir" | "config"> & { 
   // The user's home too when it lies there (a CI's HOME=$(mktemp -d)): read-only, as it is for an agent anywhere else.
   const installs = await present([PACKAGE_ROOT, dirname(dirname(process.execPath)), env.HOME ?? homedir(), homedir()], true);
   const seen = seenAgain(fresh, [...pathDirs, ...installs], programs);
-  return { hide, guard, write, keep, fresh, sockets, seen, apart, login };
+  // Other turns' MCP configs (each names its turn's tools and their token) are out of its sight; its own is seen.
+  const veil = await present([join(m.stateDir, "on-call")], true);
+  const reveal = await present([...(o.sees ?? [])]);
+  return { hide, guard, write, keep, fresh, sockets, seen, apart, login, veil, reveal };
 }
 
 /** Whether agents start here, and how: the machine's setting against the sandbox this machine has. */
@@ -193,10 +198,17 @@ export async function shieldAgent(
 export function shieldedRun(m: Pick<Machine, "stateDir" | "config"> & { dir?: string }, warn?: (line: string) => void): typeof runTask {
   return async (spec) => {
     const argv = spec.argv ?? ["/bin/sh", "-c", spec.command ?? "true"];
-    const s = await shieldAgent(m, argv, { program: spec.program ?? argv[0]!, path: spec.env.PATH, cwd: spec.cwd, agent: agentOf(argv[0]!), env: spec.env });
+    const s = await shieldAgent(m, argv, {
+      program: spec.program ?? argv[0]!,
+      path: spec.env.PATH,
+      cwd: spec.cwd,
+      agent: agentOf(argv[0]!),
+      env: spec.env,
+      ...(spec.sees ? { sees: spec.sees } : {}),
+    });
     if ("refused" in s) return { exitCode: null, signal: null, timedOut: false, aborted: false, tail: "", error: s.refused };
     if (s.warning) warn?.(s.warning);
-    const { command: _shell, ...rest } = spec;
+    const { command: _shell, sees: _sees, ...rest } = spec;
     const run = () => runTask({ ...rest, argv: s.argv, env: { ...spec.env, ...s.env }, ...(s.fdInputs ? { fdInputs: s.fdInputs } : {}) });
     return s.warning ? run() : whileShielded(m.stateDir, run);
   };

@@ -34,6 +34,14 @@ export const MCP_TOOLS = [
 ] as const;
 export type McpToolName = (typeof MCP_TOOLS)[number];
 
+/**
+ * The tools a turn of an agent on call is served (commands/turn-tools.ts), outside its sandbox: it reads the fleet,
+ * messages in its turn's name (marked as its agent's) and asks its asker for a permission. None acts as the machine:
+ * no order (it would run outside any sandbox), no decision on a request (an approval is a person's), no
+ * acknowledgement, no reservation, no sync, no stop of a turn.
+ */
+export const TURN_TOOLS: readonly McpToolName[] = ["whoami", "inbox", "thread", "send", "status", "reservations", "permission_prompt"];
+
 export const MCP_AGENTS = ["claude", "codex", "opencode", "cursor"] as const;
 export type McpAgent = (typeof MCP_AGENTS)[number];
 

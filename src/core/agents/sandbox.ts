@@ -56,6 +56,10 @@ export interface Shield {
   apart?: readonly Apart[];
   /** The person's login files, seen writable in the agent's apart state (the CLI refreshes its login there). */
   login?: readonly string[];
+  /** Directories shown empty (what other turns keep there: their MCP configs, with their tools' tokens), and… */
+  veil?: readonly string[];
+  /** …the files in them it must see, read-only (its own turn's MCP config). */
+  reveal?: readonly string[];
 }
 
 /** One directory of a CLI's state given to the agent apart: its `path` as the CLI knows it, its `store` in coord's state. */
@@ -127,6 +131,8 @@ export function bwrapArgs(shield: Shield, root: boolean): string[] {
   for (const path of shield.login ?? []) args.push("--bind-try", path, path);
   for (const path of shield.keep ?? []) args.push("--ro-bind-try", path, path);
   for (const path of shield.guard) args.push("--ro-bind-try", path, path);
+  for (const path of shield.veil ?? []) args.push("--tmpfs", path);
+  for (const path of shield.reveal ?? []) args.push("--ro-bind-try", path, path);
   // A hole inside what is kept (an agent order's scratch directory in coord's state) is bound again.
   for (const path of keptHoles(shield)) args.push("--bind-try", path, path);
   for (const path of [...shield.hide, ...(shield.sockets ?? [])]) args.push("--ro-bind-try", "/dev/null", path);
@@ -327,6 +333,8 @@ export function seatbeltProfile(shield: Shield): string {
   rule("allow", keptHoles(shield));
   if (shield.guard.length) lines.push(`(deny file-write* ${shield.guard.map((p) => `(subpath ${sbplString(p)})`).join(" ")})`);
   if (shield.hide.length) lines.push(`(deny file-read* file-write* ${shield.hide.map((p) => `(literal ${sbplString(p)})`).join(" ")})`);
+  if (shield.veil?.length) lines.push(`(deny file-read* ${shield.veil.map((p) => `(subpath ${sbplString(p)})`).join(" ")})`);
+  if (shield.reveal?.length) lines.push(`(allow file-read* ${shield.reveal.map((p) => `(literal ${sbplString(p)})`).join(" ")})`);
   return `${lines.join("\n")}\n`;
 }
 

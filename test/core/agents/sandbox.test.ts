@@ -119,6 +119,13 @@ describe("the command line behind the shield", () => {
       ...["--ro-bind-try", "/home/u/.claude/settings.json", "/home/u/.claude/settings.json"],
       ...["--cap-drop", "ALL"],
     ]);
+    // Other turns' MCP configs out of sight, its own seen: after what is kept, before the masks.
+    const veiled = bwrapArgs({ ...apart, veil: ["/home/u/fleet/.git/coord/on-call"], reveal: ["/home/u/fleet/.git/coord/on-call/t1.mcp.json"] }, false).slice(22);
+    expect(veiled.slice(-7)).toEqual([
+      ...["--tmpfs", "/home/u/fleet/.git/coord/on-call"],
+      ...["--ro-bind-try", "/home/u/fleet/.git/coord/on-call/t1.mcp.json", "/home/u/fleet/.git/coord/on-call/t1.mcp.json"],
+      ...["--cap-drop", "ALL"],
+    ]);
     // sandbox-exec cannot put one directory in another's place: there the CLI's state is the person's, a hole.
     expect(seatbeltProfile(apart)).toContain('(allow file-write* (subpath "/home/u/work") (subpath "/home/u/.claude"))');
   });
