@@ -134,7 +134,7 @@ for (const version of [newest, oldest]) {
       // Behind the shield the session is kept in the agents' own copy of ~/.claude, never in the person's.
       if (process.env.COORD_AGENT_SANDBOX !== "off") {
         expect(await filesNamed(join(process.env.HOME!, ".claude"), `${s1}.jsonl`)).toEqual([]);
-        expect(await filesNamed(join(dirOf("oncall"), ".git", "coord", "agent-state", "claude", "home", ".claude"), `${s1}.jsonl`)).toHaveLength(1);
+        expect(await filesNamed(join(dirOf("oncall"), ".git", "coord", "agent-state", "askers", "asker", "claude", "home", ".claude"), `${s1}.jsonl`)).toHaveLength(1);
       }
     }, 240_000);
 

@@ -108,7 +108,7 @@ describe.skipIf(missing !== undefined)(`the real codex on call${missing ? ` (ski
     // Behind the shield its session is kept in the agents' own copy of CODEX_HOME, never in the person's.
     if (process.env.COORD_AGENT_SANDBOX !== "off") {
       expect(await filesNamed(process.env.CODEX_HOME!, "rollout-")).toEqual([]);
-      expect(await filesNamed(join(dirOf("oncall"), ".git", "coord", "agent-state", "codex"), "rollout-")).toHaveLength(1);
+      expect(await filesNamed(join(dirOf("oncall"), ".git", "coord", "agent-state", "askers", "asker", "codex"), "rollout-")).toHaveLength(1);
     }
   }, 120_000);
 

@@ -64,7 +64,7 @@ async function processesNamed(mark: string): Promise<number[]> {
  * Runs `script` as coord runs an agent on machine `dir` (behind the shield, unless the setting is off), in `o.cwd` (a
  * temp directory by default) with `o.path` as its PATH and the daemon's: its output.
  */
-async function asAnAgent(dir: string, script: string, o: { cwd?: string; path?: string; agent?: string; home?: string; sees?: string[] } = {}): Promise<string> {
+async function asAnAgent(dir: string, script: string, o: { cwd?: string; path?: string; agent?: string; home?: string; sees?: string[]; owner?: string } = {}): Promise<string> {
   const m = await openMachine(dir);
   const cwd = o.cwd ?? (await tempDir("coord-sandbox-tmp-"));
   const PATH = o.path ?? process.env.PATH ?? "";
@@ -75,6 +75,7 @@ async function asAnAgent(dir: string, script: string, o: { cwd?: string; path?: 
     env: { ...process.env, PATH, ...home },
     ...(o.agent ? { agent: o.agent } : {}),
     ...(o.sees ? { sees: o.sees } : {}),
+    ...(o.owner ? { owner: o.owner } : {}),
   });
   if ("refused" in shielded) throw new Error(shielded.refused);
   const r = await runTask({
@@ -318,9 +319,14 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     for (const gone of ["session.jsonl", ".config.json", "projects/-w"]) await expect(lstat(join(home, ".claude", gone))).rejects.toThrow();
     expect(await readdir(join(home, ".claude", "projects"))).toEqual(["-mine"]);
     // They are in the agent's own copy, which its next turn reads (a session resumes).
-    const store = join(dir, ".git", "coord", "agent-state", "claude", "home", ".claude");
+    const store = join(dir, ".git", "coord", "agent-state", "orders", "claude", "home", ".claude");
     expect(await readFile(join(store, "session.jsonl"), "utf8")).toBe("session\n");
     expect(await readFile(join(store, "projects", "-w", "memory", "MEMORY.md"), "utf8")).toBe("obey the fleet\n");
+    // Each asker's turns have a copy of their own: what one asker's turn leaves is not another's to read.
+    const memory = 'cat "$HOME/.claude/projects/-w/memory/MEMORY.md" 2>&1';
+    await asAnAgent(dir, `mkdir -p "$HOME/.claude/projects/-w/memory" && echo "from a1" > "$HOME/.claude/projects/-w/memory/MEMORY.md"`, { agent: "claude", home, owner: "a1" });
+    expect(await asAnAgent(dir, memory, { agent: "claude", home, owner: "a1" })).toContain("from a1");
+    expect(await asAnAgent(dir, memory, { agent: "claude", home, owner: "a2" })).toMatch(/No such file/);
     const codex = await asAnAgent(
       dir,
       [

@@ -5,7 +5,7 @@
 // test/claude-real.e2e.test.ts (whoami, send, the permission prompt).
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
 import { describe, expect, it } from "vitest";
 import { outbox } from "../src/commands/messages.js";
 import { RELAY_TOKEN_ENV, TURN_TOOLS } from "../src/core/agents/mcp-config.js";
@@ -78,6 +78,36 @@ describe("a turn's coord tools, served outside its sandbox", () => {
     });
     expect(answered).toBe("");
     expect(logs.join("\n")).toMatch(/without its token was closed/);
+    // 40 connections that never send the token do not keep out one that does.
+    const idle = await Promise.all(
+      Array.from(
+        { length: 40 },
+        () =>
+          new Promise<Socket>((resolve) => {
+            const s = connect({ host: host!, port: Number(port) }, () => resolve(s));
+            s.on("error", () => {});
+          }),
+      ),
+    );
+    const served = await new Promise<string>((resolve) => {
+      let got = "";
+      const s = connect({ host: host!, port: Number(port) }, () => {
+        s.write(`${tools.token}\n`);
+        s.write(
+          `${JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "x", version: "1" } } })}\n`,
+        );
+      });
+      s.on("data", (d) => {
+        got += d;
+        if (got.includes("\n")) {
+          s.destroy();
+          resolve(got);
+        }
+      });
+      s.on("error", () => resolve(got));
+    });
+    expect(JSON.parse(served).result.serverInfo.name).toBe("coord");
+    for (const s of idle) s.destroy();
     await tools.close();
     const r = await cliExec(["mcp", "--connect", tools.address], Buffer.from(""), { ...process.env, [RELAY_TOKEN_ENV]: tools.token });
     expect(r.code).toBe(1);

@@ -24,8 +24,13 @@ import type { TurnTools } from "../sync/turn-tools.js";
 /** How long a connection may take to send its token line, and how long that line may be. */
 const TOKEN_WAIT_MS = 10_000;
 const TOKEN_MAX = 200;
-/** Connections open at once (a CLI opens one; more are a flood of the daemon's descriptors): the next is closed. */
-const CONNECTIONS_MAX = 8;
+/**
+ * Connections served at once (a CLI opens one; more are a flood of the daemon's descriptors), and connections still
+ * to send their token (anything on loopback can open one: counted apart, the oldest closed for a new one, so that
+ * they cannot keep out the turn's own CLI, which sends its token at once); the next served one is closed.
+ */
+const SERVED_MAX = 8;
+const PENDING_MAX = 32;
 
 /**
  * Serves coord's MCP tools of checkout `dir` for the turn `env` names (ON_CALL_* variables), on loopback, until
@@ -34,21 +39,32 @@ const CONNECTIONS_MAX = 8;
 export async function serveTurnTools(dir: string, env: Readonly<Record<string, string>>, log: (line: string) => void): Promise<TurnTools> {
   const token = randomBytes(32).toString("hex");
   const sockets = new Set<Socket>();
+  const pending = new Set<Socket>();
   const server = createServer({ noDelay: true }, (socket) => {
-    if (sockets.size >= CONNECTIONS_MAX) {
-      log(`on call: a connection to the turn's coord tools was closed: ${CONNECTIONS_MAX} are open already`);
-      socket.destroy();
-      return;
-    }
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
     socket.on("error", () => {});
+    // The oldest waiting one goes: a client that sends its token at once (the turn's CLI) is never kept out by others.
+    if (pending.size >= PENDING_MAX) {
+      const oldest = pending.values().next().value as Socket;
+      pending.delete(oldest);
+      oldest.destroy();
+      log(`on call: a connection to the turn's coord tools that had not sent its token was closed: ${PENDING_MAX} waited for theirs`);
+    }
+    pending.add(socket);
+    socket.once("close", () => pending.delete(socket));
     void admit(socket, token).then((ok) => {
+      pending.delete(socket);
       if (!ok) {
         log("on call: a connection to the turn's coord tools without its token was closed");
         socket.destroy();
         return;
       }
+      if (sockets.size >= SERVED_MAX) {
+        log(`on call: a connection to the turn's coord tools was closed: ${SERVED_MAX} are served already`);
+        socket.destroy();
+        return;
+      }
+      sockets.add(socket);
+      socket.once("close", () => sockets.delete(socket));
       // What follows the token, read through a stream of its own (the socket stays paused until it is piped there).
       const input = new PassThrough();
       socket.pipe(input);
@@ -69,7 +85,7 @@ export async function serveTurnTools(dir: string, env: Readonly<Record<string, s
     token,
     close: () =>
       new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
+        for (const s of [...sockets, ...pending]) s.destroy();
         server.close(() => resolve());
       }),
   };

@@ -194,6 +194,18 @@ function decideRequest(
 ): void {
   // From anyone but the asker or a sender on call for: it counts for nothing.
   if (!mayDecide(msg.from, request.asker, s.from, c.pins.has(msg.from))) return;
+  // An agent's (on call, or a woken session's): a decision is a person's. Its machine's coord refuses to send one; a
+  // machine that did anyway (an older coord, a forged mailbox) is told so, and the request waits on.
+  if (msg.agent) {
+    c.decided.push(msg.id);
+    c.out.said.push({
+      to: msg.from,
+      replyTo: msg.id,
+      text: `Request ${msg.replyTo} was not decided: this ${decision.behavior === "allow" ? "/approve" : "/deny"} came from an agent${msg.agent.cli ? ` (${msg.agent.cli})` : ""}, and a decision on a request is a person's: coord approve or coord deny on ${msg.from}, by the person.`,
+      mark: { answer: true, cli: s.agent, outcome: "refused" },
+    });
+    return;
+  }
   const refused = life.apply({
     kind: "decide",
     id: msg.replyTo!,

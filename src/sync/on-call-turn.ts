@@ -7,7 +7,21 @@ import { mkdir, realpath, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { agentReader } from "../core/agents/agents.js";
 import { RELAY_TOKEN_ENV } from "../core/agents/mcp-config.js";
-import { type AgentMark, answerOf, type Ask, chainOf, type OnCallSettings, sessionOf, stepOf, turnInvocation, turnPrompt } from "../core/oncall/on-call.js";
+import {
+  ON_CALL_AGENT_ENV,
+  ON_CALL_CHAIN_ENV,
+  ON_CALL_THREAD_ENV,
+  ON_CALL_TURN_ENV,
+  type AgentMark,
+  answerOf,
+  type Ask,
+  chainOf,
+  type OnCallSettings,
+  sessionOf,
+  stepOf,
+  turnInvocation,
+  turnPrompt,
+} from "../core/oncall/on-call.js";
 import { cwdRefusal } from "../core/oncall/reach.js";
 import type { ThreadState } from "../core/oncall/turn-state.js";
 import type { TurnEvent } from "../core/oncall/turn-life.js";
@@ -25,14 +39,7 @@ import { type TurnTools, turnToolsServer } from "./turn-tools.js";
 import type { Machine } from "./machine.js";
 import { allowedDir, inheritedEnv } from "./tasks.js";
 
-/** Set in a turn's environment: the agent turns in a row a message it sends carries (commands/messages.ts reads it). */
-export const ON_CALL_CHAIN_ENV = "COORD_ON_CALL_CHAIN";
-/** Set in a turn's environment: the CLI running it. */
-export const ON_CALL_AGENT_ENV = "COORD_ON_CALL_AGENT";
-/** Set in a turn's environment: the turn, so a process orphaned by a crash is recognised (never a reused pid). */
-export const ON_CALL_TURN_ENV = "COORD_ON_CALL_TURN";
-/** Set in a turn's environment: its thread. */
-export const ON_CALL_THREAD_ENV = "COORD_ON_CALL_THREAD";
+export { ON_CALL_AGENT_ENV, ON_CALL_CHAIN_ENV, ON_CALL_THREAD_ENV, ON_CALL_TURN_ENV } from "../core/oncall/on-call.js";
 
 /** How often at most a new step of a running turn asks for a publish (a step is never urgent: the push budget decides when). */
 const STEP_PUBLISH_MS = 5_000;

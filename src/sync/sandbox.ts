@@ -32,6 +32,9 @@ import { readySeal } from "../state/delegated.js";
 import { sealKeyPath } from "../state/seal.js";
 import { SHIELDED_DIR, whileShielded } from "../state/shielded.js";
 import { describeFailure } from "../failure.js";
+import { machineNameProblem } from "../core/files/names.js";
+import { parseMessageId } from "../core/messages/messages.js";
+import { ON_CALL_THREAD_ENV } from "../core/oncall/on-call.js";
 import { writeDurably } from "../state/files.js";
 import { pinsPath, savePins, signersFiles, signingKeyPath } from "../state/trust.js";
 import type { Machine } from "./machine.js";
@@ -65,6 +68,11 @@ export interface ShieldFor {
   executable?: string;
   /** Files it must see in coord's veiled directories (its turn's own MCP config). */
   sees?: readonly string[];
+  /**
+   * Whose turn it runs (the thread's asker, a machine's name): its CLI's state is that asker's own copy, so that what
+   * one asker's turn leaves there (a memory, a session) never reaches another's. None: an agent order's.
+   */
+  owner?: string;
   agent?: string;
   env?: Readonly<Record<string, string | undefined>>;
 }
@@ -104,7 +112,8 @@ export async function machineShield(m: Pick<Machine, "stateDir" | "config"> & { 
       await (c.dir ? mkdir(c.path, { recursive: true, mode: 0o700 }) : writeFile(c.path, c.empty, { flag: "wx", mode: 0o600 })).catch(() => {});
   // Its CLI's state apart from the person's (bubblewrap only), the person's login shared into it.
   const tool = await sandboxTool();
-  const apartDirs = o.agent && tool.kind === "bwrap" ? apartState(o.agent, env.HOME ?? homedir(), env, join(m.stateDir, AGENT_STATE_DIR)) : [];
+  const whose = o.owner !== undefined && machineNameProblem(o.owner) === undefined ? join("askers", o.owner) : "orders";
+  const apartDirs = o.agent && tool.kind === "bwrap" ? apartState(o.agent, env.HOME ?? homedir(), env, join(m.stateDir, AGENT_STATE_DIR, whose)) : [];
   for (const a of apartDirs) await mkdir(a.store, { recursive: true, mode: 0o700 });
   const apart = (await Promise.all(apartDirs.map(async (a) => ({ store: await existing(a.store, true), path: await existing(a.path, true) })))).filter(
     (a): a is { store: string; path: string } => !!a.store && !!a.path,
@@ -198,6 +207,8 @@ export async function shieldAgent(
 export function shieldedRun(m: Pick<Machine, "stateDir" | "config"> & { dir?: string }, warn?: (line: string) => void): typeof runTask {
   return async (spec) => {
     const argv = spec.argv ?? ["/bin/sh", "-c", spec.command ?? "true"];
+    // A turn's thread is named by its first message, "<asker>/<machine>/<n>": the asker owns its CLI state.
+    const owner = parseMessageId(spec.env[ON_CALL_THREAD_ENV] ?? "")?.from;
     const s = await shieldAgent(m, argv, {
       program: spec.program ?? argv[0]!,
       path: spec.env.PATH,
@@ -205,6 +216,7 @@ export function shieldedRun(m: Pick<Machine, "stateDir" | "config"> & { dir?: st
       agent: agentOf(argv[0]!),
       env: spec.env,
       ...(spec.sees ? { sees: spec.sees } : {}),
+      ...(owner ? { owner } : {}),
     });
     if ("refused" in s) return { exitCode: null, signal: null, timedOut: false, aborted: false, tail: "", error: s.refused };
     if (s.warning) warn?.(s.warning);

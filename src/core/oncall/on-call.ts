@@ -16,6 +16,15 @@ import type { OnCallAgent, OnCallSettings } from "./settings.js";
 export const MAX_AGENT_CHAIN = 8;
 
 /** Text a reply may be to stop the running turn of its thread. */
+/** Set in a turn's environment: the agent turns in a row a message it sends carries (commands/messages.ts reads it). */
+export const ON_CALL_CHAIN_ENV = "COORD_ON_CALL_CHAIN";
+/** Set in a turn's environment: the CLI running it. */
+export const ON_CALL_AGENT_ENV = "COORD_ON_CALL_AGENT";
+/** Set in a turn's environment: the turn, so a process orphaned by a crash is recognised (never a reused pid). */
+export const ON_CALL_TURN_ENV = "COORD_ON_CALL_TURN";
+/** Set in a turn's environment: its thread. */
+export const ON_CALL_THREAD_ENV = "COORD_ON_CALL_THREAD";
+
 export const STOP_WORD = "/stop";
 
 /** Replies followed from a message to its thread's first message, at most (a longer chain is cut there). */
