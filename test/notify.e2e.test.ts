@@ -102,7 +102,8 @@ describe("notify", () => {
     const secretPath = "T0SECRET0PATH0B1234";
     const secretQuery = "s3cr3t-QUERY-9f8e7d";
     const url = `http://127.0.0.1:${hooks.port}/services/${secretPath}?token=${secretQuery}`;
-    await setConfig(dirOf("alpha"), { notify: { webhook: url, timeout: "1s" } });
+    // 5 s: a loaded machine (CI) answered the first POST on loopback later than 1 s, and it counted as hanging.
+    await setConfig(dirOf("alpha"), { notify: { webhook: url, timeout: "5s" } });
     await pushOrders(fleet, [{ id: "boom", to: "alpha", run: "exit 3" }]);
     // The built CLI as cron runs it: it ends by itself after the POST (no socket keeps it alive).
     const first = await cliExec(["sync", "--dir", dirOf("alpha")]);
@@ -139,7 +140,7 @@ describe("notify", () => {
       {
         id: "failed/boom3/1/alpha/1",
         ok: false,
-        error: `notify: the webhook http://127.0.0.1:${hooks.port} for failed/boom3/1/alpha/1 did not answer within 1s; it is not sent again`,
+        error: `notify: the webhook http://127.0.0.1:${hooks.port} for failed/boom3/1/alpha/1 did not answer within 5s; it is not sent again`,
       },
     ]);
     expect(hooks.got.map((g) => g.body.alert.id)).toEqual(["failed/boom/1/alpha/1", "failed/boom2/1/alpha/1", "failed/boom3/1/alpha/1"]);
