@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { cli, filesNamed, git, processGone, waitFor } from "./helpers.js";
+import { cli, filesNamed, git, killRecorded, processGone, type Recorded, recorded, waitFor } from "./helpers.js";
 import { type OpenAiServer, CODEX_KEY_VAR, codexHome, startOpenAiServer } from "./openai-server.js";
 import { type Msg, onCallTests } from "./on-call-fleet.js";
 import { realCli } from "./real-clis.js";
@@ -40,14 +40,9 @@ beforeEach(async () => {
 /** The CODEX_HOMEs made outside the run's temp directory, removed after each test. */
 const codexHomes: string[] = [];
 /** Processes a test found (a failed one may leave them): killed after it, by pid. */
-const leftovers: number[] = [];
+const leftovers: Recorded[] = [];
 afterEach(async () => {
-  for (const pid of leftovers.splice(0))
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // gone, as it should be
-    }
+  for (const r of leftovers.splice(0)) killRecorded(r);
   await server?.close();
   server = undefined;
   for (const dir of codexHomes.splice(0)) await rm(dir, { recursive: true, force: true });
@@ -128,7 +123,7 @@ describe.skipIf(missing !== undefined)(`the real codex on call${missing ? ` (ski
       "codex's sleep 40 running",
       200,
     );
-    leftovers.push(...sleeps);
+    leftovers.push(...sleeps.map(recorded));
     return { q, sleeps, daemon };
   }
 

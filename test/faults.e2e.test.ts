@@ -8,16 +8,16 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { runTask, type RunSpec } from "../src/runner/run.js";
 import { LATE, MAX_TIMEOUT_MS, setLongTimeout, within } from "../src/runner/timer.js";
 import { sync } from "../src/sync/sync.js";
-import { cliProcess, hubFile, hubStatus, makeFleet, pushOrders, setConfig, tempDir, waitFor, type Fleet } from "./helpers.js";
+import { cliProcess, hubFile, hubStatus, killRecorded, makeFleet, pushOrders, type Recorded, recorded, setConfig, tempDir, waitFor, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
 /** Process groups of tasks a test started, killed afterwards if a failed test left them. */
-const groups: number[] = [];
+const groups: Recorded[] = [];
 afterEach(async () => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-  for (const g of groups.splice(0)) if (groupMembers(g).length) process.kill(-g, "SIGKILL");
+  for (const g of groups.splice(0)) if (groupMembers(g.pid).length) killRecorded(g, true);
   await fleet?.cleanup();
   fleet = undefined;
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
@@ -195,7 +195,7 @@ describe("coord sync stopped by a signal", () => {
     child.stderr!.on("data", (d) => (io.err += d));
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
     const pgid = await waitFor(async () => Number(await readFile(started, "utf8")) || undefined, 30_000, "the task to start");
-    groups.push(pgid);
+    groups.push(recorded(pgid));
     return { dir, child, io, exited, pgid };
   }
 

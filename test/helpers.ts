@@ -1,6 +1,7 @@
 // Real git for end-to-end tests: bare hubs in temp dirs, several checkouts as
 // several machines, a person who uses plain git, and `git daemon` on loopback.
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { connect, createServer, type Socket } from "node:net";
@@ -520,4 +521,34 @@ done
 export async function filesNamed(root: string, part: string): Promise<string[]> {
   const all = (await readdir(root, { recursive: true }).catch(() => [])) as string[];
   return all.filter((f) => basename(f).includes(part));
+}
+
+/** A process as it is now: its pid and its start time (/proc, Linux), so that a later kill never hits a reused pid. */
+export interface Recorded {
+  pid: number;
+  start: string | undefined;
+}
+
+const startOf = (pid: number): string | undefined => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
+  }
+};
+
+export const recorded = (pid: number): Recorded => ({ pid, start: startOf(pid) });
+
+/**
+ * Kills a process a test recorded (its group with `group`), only while the pid is still that process: on a busy run
+ * pids come round again (32768 of them), and a stale kill ended another test's process (2026-11-28).
+ */
+export function killRecorded(r: Recorded, group = false): void {
+  if (r.start === undefined || startOf(r.pid) !== r.start) return;
+  try {
+    process.kill(group ? -r.pid : r.pid, "SIGKILL");
+  } catch {
+    // gone meanwhile
+  }
 }

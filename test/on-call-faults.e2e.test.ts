@@ -9,20 +9,16 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ack, inbox } from "../src/commands/messages.js";
 import { onCallEngine } from "../src/sync/on-call.js";
 import { openMachine, sync } from "../src/sync/sync.js";
-import { cli, setConfig, tempDir, waitFor } from "./helpers.js";
+import { cli, killRecorded, type Recorded, recorded, setConfig, tempDir, waitFor } from "./helpers.js";
 import { type Msg, onCallTests } from "./on-call-fleet.js";
 import { standInCalls } from "./on-call-standins.js";
 
 const t = onCallTests("coord-on-call-faults-");
 const { dirOf, send, startDaemon } = t;
 /** Process groups a test left running (a turn the engine should not have started): stopped after it. */
-const leftovers: number[] = [];
+const leftovers: Recorded[] = [];
 afterEach(() => {
-  for (const pid of leftovers.splice(0)) {
-    try {
-      process.kill(-pid, "SIGKILL");
-    } catch {}
-  }
+  for (const r of leftovers.splice(0)) killRecorded(r, true);
   delete process.env.COORD_SECRET_REVIEW_DEMO;
 });
 
@@ -81,7 +77,7 @@ describe("agents on call under faults", () => {
     await new Promise((r) => (d.exitCode !== null || d.signalCode !== null ? r(null) : d.once("close", r)));
     await new Promise((r) => setTimeout(r, 1000));
     const second = (await standInCalls(t.home)).filter((c) => c.prompt.includes("sleep 30 second"));
-    for (const c of second) leftovers.push(c.pid);
+    for (const c of second) leftovers.push(recorded(c.pid));
     expect(second).toEqual([]);
     // The turn it stopped is answered so, and its mark says why: the daemon stopping, not a /stop (issue 59).
     const mailbox = JSON.parse(await readFile(join(stateDirOf("oncall"), "mailbox.json"), "utf8"));
