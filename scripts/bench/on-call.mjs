@@ -19,7 +19,7 @@
 // Times are the daemons' own (each line's ISO stamp, as rows 16 take them): b logs "on call: turn of thread <id>
 // for a starts" and "… ended"; a logs "N new message(s): <ids>" when the answer is in its mailbox.
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { startAnthropicServer } from "../anthropic-server.mjs";
 import { standInCalls, writeStandIns } from "../on-call-standins.mjs";
@@ -98,8 +98,10 @@ async function onCallFleet(f, { standIn: onlyStandIn = false } = {}) {
       turns: async () => `${(await standInCalls(standIn)).filter((c) => c.cli === "claude").length} turns of the stand-in claude`,
     };
   }
-  // Every process of the fixture (the daemons, the bench's coord commands) finds the agent CLI first.
-  f.env.PATH = `${bin}:${f.env.PATH ?? ""}`;
+  // Every process of the fixture (the daemons, the bench's coord commands) finds the agent CLI first. The real CLI's own
+  // directory goes on PATH too, after the wrapper: installed below /tmp (a CI's HOME), it is what the agents' shield
+  // shows again of /tmp; named only inside the wrapper, the turn could not start it (claude exited with 127).
+  f.env.PATH = `${bin}:${f.env.PATH ?? ""}${which.kind === "real" ? `:${dirname(which.bin)}` : ""}`;
   const { dirs, daemon, proxy, remote } = await hubAndMachines(f, NAMES, { hubSettings: GITHUB, oneWayMs: ONE_WAY_MS });
   await f.mustCoord(["agent", "on-call", "claude", "--cwd", work, "--from", ASKER, "--dir", dirs[ON_CALL]]);
   // What a read costs through the far host, with no coord at all: the raw git floor of every look and fetch.
