@@ -16,6 +16,9 @@ import { ok } from "./mcp-client.js";
 
 const turn = { [ON_CALL_CHAIN_ENV]: "3", [ON_CALL_AGENT_ENV]: "claude", [ON_CALL_THREAD_ENV]: "peer/oncall/1", [ON_CALL_TURN_ENV]: "oncall/peer/oncall/1/2026" };
 
+/** An MCP client's first line, as a raw connection sends it after the token line. */
+const INITIALIZE = `${JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "x", version: "1" } } })}\n`;
+
 describe("a turn's coord tools, served outside its sandbox", () => {
   it("through the relay, a message sent is the turn's agent's, in its chain, though the relay's environment names no turn", async () => {
     const f = await makeFleet(["oncall", "peer"]);
@@ -68,9 +71,7 @@ describe("a turn's coord tools, served outside its sandbox", () => {
       let got = "";
       const s = connect({ host: host!, port: Number(port) }, () => {
         s.write("not-the-token\n");
-        s.write(
-          `${JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "x", version: "1" } } })}\n`,
-        );
+        s.write(INITIALIZE);
       });
       s.on("data", (d) => (got += d));
       s.on("close", () => resolve(got));
@@ -93,9 +94,7 @@ describe("a turn's coord tools, served outside its sandbox", () => {
       let got = "";
       const s = connect({ host: host!, port: Number(port) }, () => {
         s.write(`${tools.token}\n`);
-        s.write(
-          `${JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "x", version: "1" } } })}\n`,
-        );
+        s.write(INITIALIZE);
       });
       s.on("data", (d) => {
         got += d;

@@ -99,9 +99,11 @@ function admit(socket: Socket, token: string): Promise<boolean> {
       clearTimeout(timer);
       socket.off("data", onData);
       socket.off("end", onEnd);
+      socket.off("close", onEnd);
       resolve(ok);
     };
     const timer = setTimeout(() => done(false), TOKEN_WAIT_MS);
+    // Ended, or closed by the server (the oldest of too many waiting): no token is coming.
     const onEnd = () => done(false);
     const onData = (chunk: Buffer) => {
       got = Buffer.concat([got, chunk]);
@@ -119,5 +121,6 @@ function admit(socket: Socket, token: string): Promise<boolean> {
     };
     socket.on("data", onData);
     socket.once("end", onEnd);
+    socket.once("close", onEnd);
   });
 }

@@ -173,7 +173,7 @@ async function runCli(t: ClaimedTurn, s: OnCallSettings, io: TurnIo, p: Prepared
     argv: p.argv,
     cwd: p.cwd,
     // coord's own environment without its COORD_SECRET_ variables, as a task's.
-    env: { ...inheritedEnv(), ...p.env, [ON_CALL_CHAIN_ENV]: String(chain + 1), [ON_CALL_AGENT_ENV]: t.thread.agent, [ON_CALL_THREAD_ENV]: root },
+    env: { ...inheritedEnv(), ...p.env, ...turnEnv(me, t) },
     // Every process of the turn carries it: a stop ends those the CLI put in sessions of their own too.
     marker,
     timeout: s.timeout,

@@ -101,24 +101,25 @@ export async function machineShield(m: Pick<Machine, "stateDir" | "config"> & { 
   const key = m.config.trust.signingKey ? [signingKeyPath(m.stateDir, m.config.trust.signingKey)] : [];
   const hide = await present([...privateKeyNames(names).map((n) => join(m.stateDir, n)), ...key, secretsPath(m.stateDir), sealKeyPath(m.stateDir)]);
   const env = o.env ?? process.env;
-  const homes = o.agent ? agentHomes(o.agent, env.HOME ?? homedir(), env) : [];
+  const home = env.HOME ?? homedir();
+  const homes = o.agent ? agentHomes(o.agent, home, env) : [];
   // A CLI's own directory is made if it is not there yet: the CLI could not make it in a read-only home.
   for (const h of homes) if (!h.endsWith(".json")) await mkdir(h, { recursive: true }).catch(() => {});
   // What its later sessions read as the person's word (settings, hooks, MCP servers, instructions): made empty when
   // missing (never replacing what is there), then kept read-only in its state.
-  const configs = o.agent ? agentConfigs(o.agent, env.HOME ?? homedir(), env) : [];
+  const configs = o.agent ? agentConfigs(o.agent, home, env) : [];
   for (const c of configs)
     if (c.empty !== undefined && !(await lstat(c.path).catch(() => undefined)))
       await (c.dir ? mkdir(c.path, { recursive: true, mode: 0o700 }) : writeFile(c.path, c.empty, { flag: "wx", mode: 0o600 })).catch(() => {});
   // Its CLI's state apart from the person's (bubblewrap only), the person's login shared into it.
   const tool = await sandboxTool();
   const whose = o.owner !== undefined && machineNameProblem(o.owner) === undefined ? join("askers", o.owner) : "orders";
-  const apartDirs = o.agent && tool.kind === "bwrap" ? apartState(o.agent, env.HOME ?? homedir(), env, join(m.stateDir, AGENT_STATE_DIR, whose)) : [];
+  const apartDirs = o.agent && tool.kind === "bwrap" ? apartState(o.agent, home, env, join(m.stateDir, AGENT_STATE_DIR, whose)) : [];
   for (const a of apartDirs) await mkdir(a.store, { recursive: true, mode: 0o700 });
   const apart = (await Promise.all(apartDirs.map(async (a) => ({ store: await existing(a.store, true), path: await existing(a.path, true) })))).filter(
     (a): a is { store: string; path: string } => !!a.store && !!a.path,
   );
-  const login = apart.length && o.agent ? await present(agentLogins(o.agent, env.HOME ?? homedir(), env)) : [];
+  const login = apart.length && o.agent ? await present(agentLogins(o.agent, home, env)) : [];
   const uid = process.getuid?.();
   const fresh = await present(["/tmp", "/var/tmp", "/dev/shm", "/run/screen", ...(uid !== undefined ? [`/run/user/${uid}`] : [])], true);
   // The daemon's own temp directory stays as it is when it is one of its own below those (a test run's), not /tmp.
@@ -147,7 +148,7 @@ export async function machineShield(m: Pick<Machine, "stateDir" | "config"> & { 
   ];
   // What it must still run from below those (coord's own install and node in /tmp, a PATH directory there: a CI's).
   // The user's home too when it lies there (a CI's HOME=$(mktemp -d)): read-only, as it is for an agent anywhere else.
-  const installs = await present([PACKAGE_ROOT, dirname(dirname(process.execPath)), env.HOME ?? homedir(), homedir()], true);
+  const installs = await present([PACKAGE_ROOT, dirname(dirname(process.execPath)), home, homedir()], true);
   const seen = seenAgain(fresh, [...pathDirs, ...installs], programs);
   // Other turns' MCP configs (each names its turn's tools and their token) are out of its sight; its own is seen.
   const veil = await present([join(m.stateDir, "on-call")], true);

@@ -15,7 +15,6 @@ import type { OnCallAgent, OnCallSettings } from "./settings.js";
 /** Agent turns in a row without a person's message, at most: the 9th is refused, and the thread says why. */
 export const MAX_AGENT_CHAIN = 8;
 
-/** Text a reply may be to stop the running turn of its thread. */
 /** Set in a turn's environment: the agent turns in a row a message it sends carries (commands/messages.ts reads it). */
 export const ON_CALL_CHAIN_ENV = "COORD_ON_CALL_CHAIN";
 /** Set in a turn's environment: the CLI running it. */
@@ -25,6 +24,7 @@ export const ON_CALL_TURN_ENV = "COORD_ON_CALL_TURN";
 /** Set in a turn's environment: its thread. */
 export const ON_CALL_THREAD_ENV = "COORD_ON_CALL_THREAD";
 
+/** Text a reply may be to stop the running turn of its thread. */
 export const STOP_WORD = "/stop";
 
 /** Replies followed from a message to its thread's first message, at most (a longer chain is cut there). */
