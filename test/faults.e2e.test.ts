@@ -115,14 +115,36 @@ describe("a timeout of any length", () => {
   });
 
   it("within: the work's answer when it comes first, LATE when the wait ends first, and no timer left either way", async () => {
-    const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
-    const before = timers();
-    expect(await within(Promise.resolve("done"), 60_000)).toBe("done");
-    expect(timers()).toBe(before);
-    expect(await within(new Promise(() => {}), 5)).toBe(LATE);
-    expect(timers()).toBe(before);
-    await expect(within(Promise.reject(new Error("failed")), 60_000)).rejects.toThrow("failed");
-    expect(timers()).toBe(before);
+    // Its own timers are followed (not the process's count, which other tests' timers move).
+    const realSet = globalThis.setTimeout;
+    const realClear = globalThis.clearTimeout;
+    const armed = new Set<unknown>();
+    const done = new Set<unknown>();
+    const set = vi.spyOn(globalThis, "setTimeout").mockImplementation(((fn: () => void, ms?: number) => {
+      const handle: unknown = realSet(() => {
+        done.add(handle);
+        fn();
+      }, ms);
+      armed.add(handle);
+      return handle;
+    }) as typeof setTimeout);
+    const clear = vi.spyOn(globalThis, "clearTimeout").mockImplementation(((handle: NodeJS.Timeout) => {
+      done.add(handle);
+      realClear(handle);
+    }) as typeof clearTimeout);
+    const left = () => [...armed].filter((h) => !done.has(h)).length;
+    try {
+      expect(await within(Promise.resolve("done"), 60_000)).toBe("done");
+      expect(left()).toBe(0);
+      expect(await within(new Promise(() => {}), 5)).toBe(LATE);
+      expect(left()).toBe(0);
+      await expect(within(Promise.reject(new Error("failed")), 60_000)).rejects.toThrow("failed");
+      expect(left()).toBe(0);
+      expect(armed.size).toBe(3);
+    } finally {
+      set.mockRestore();
+      clear.mockRestore();
+    }
   });
 });
 
