@@ -6,18 +6,9 @@
 import { mkdir, rm } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { CLAUDE_SHARED_SETTINGS, HOOKS, type HookAgent, installJson, uninstallJson } from "../core/agents/hooks.js";
-import {
-  CLAUDE_LOCAL_FILE,
-  installClaudeLocal,
-  installMcp,
-  MCP_PLANS,
-  type McpAgent,
-  SERVER_NAME,
-  type ServerCommand,
-  uninstallClaudeLocal,
-  uninstallMcp,
-} from "../core/agents/mcp-config.js";
+import { type AgentCli, AGENTS } from "../core/agents/agents.js";
+import { installJson, uninstallJson } from "../core/agents/hooks.js";
+import { installLocal, installMcp, SERVER_NAME, type ServerCommand, uninstallLocal, uninstallMcp } from "../core/agents/mcp-config.js";
 import { CLI_PATH } from "../package.js";
 import { CoordError, EXIT } from "../errors.js";
 import { exists, readIfExists, writeThroughLink } from "../state/files.js";
@@ -30,32 +21,20 @@ export interface HooksResult {
   notes: string[];
 }
 
-const NOTES: Record<HookAgent, string[]> = {
-  claude: [
-    "Claude Code reads .claude/settings.local.json at session start: restart open sessions (check with /hooks). It holds this machine's paths; Claude Code keeps it out of git.",
-  ],
-  codex: [
-    "Codex runs a hook only once you trust it: start codex here, open /hooks and trust coord's (it asks again if the hook changes); a project's .codex/hooks.json also needs the project trusted. Until then nothing is shown.",
-  ],
-  cursor: ["Cursor reads .cursor/hooks.json in a trusted workspace: restart Cursor (Settings → Hooks lists it)."],
-  opencode: ["OpenCode loads plugins at startup: restart it."],
-};
-
 /** Marks coord's own plugin file, so uninstall never removes a file someone else wrote. */
 const OWN_MARK = "coord agent hooks install";
 
-/** The user's own config of each CLI, for --global: the same entries, for every project. */
-const GLOBAL: Record<HookAgent, string> = {
-  claude: ".claude/settings.json",
-  codex: ".codex/hooks.json",
-  cursor: ".cursor/hooks.json",
-  opencode: ".config/opencode/plugins/coord-inbox.js",
-};
+/** The adapter's part `part` of a CLI the command line offers for it (a name it does not offer is a caller's mistake). */
+function partOf<K extends "hooks" | "mcp">(agent: string, part: K): NonNullable<AgentCli[K]> {
+  const found = AGENTS.get(agent)?.[part];
+  if (!found) throw new CoordError(`coord does not know ${part === "mcp" ? "the MCP settings" : "the hooks"} of "${agent}"`, EXIT.USAGE);
+  return found as NonNullable<AgentCli[K]>;
+}
 
 export interface HooksOptions {
   /** The machine's checkout. */
   dir: string;
-  agent: HookAgent;
+  agent: string;
   /** The project the agent works in (its config files), or… */
   project?: string;
   /** …the user's home, for the CLI's global config. */
@@ -64,23 +43,26 @@ export interface HooksOptions {
 }
 
 export async function agentHooks(opts: HooksOptions): Promise<HooksResult> {
-  // Claude Code, one project: an older install wrote the hook (this machine's path) into the shared settings. Read
-  // first: a file coord cannot read stops everything, with one sentence.
-  const shared = opts.agent === "claude" && opts.home === undefined ? resolve(opts.project ?? ".", CLAUDE_SHARED_SETTINGS) : undefined;
-  const old = shared ? uninstallJson("claude", await readIfExists(shared, "reading the Claude Code settings file")) : undefined;
-  if (old && "error" in old) throw new CoordError(old.error.replace(HOOKS.claude.file, CLAUDE_SHARED_SETTINGS), EXIT.USAGE);
+  // One project, where an older install wrote the hook (this machine's path) into a file teams commit (Claude Code's
+  // shared settings). Read first: a file coord cannot read stops everything, with one sentence.
+  const hooks = partOf(opts.agent, "hooks");
+  const former = hooks.former && opts.home === undefined ? hooks.former : undefined;
+  const shared = former ? resolve(opts.project ?? ".", former) : undefined;
+  const old = shared ? uninstallJson(hooks.plan, await readIfExists(shared, `reading the ${opts.agent} settings file`)) : undefined;
+  if (old && "error" in old) throw new CoordError(old.error.replace(hooks.plan.file, former!), EXIT.USAGE);
   const r = await agentHooksIn(opts);
   if (shared && old?.removed) {
     await writeThroughLink(shared, old.text ?? "{}\n");
-    r.changes.unshift(`${CLAUDE_SHARED_SETTINGS}: coord's hook taken out (it held this machine's path in a file teams commit); it is in ${HOOKS.claude.file} now`);
+    r.changes.unshift(`${former}: coord's hook taken out (it held this machine's path in a file teams commit); it is in ${hooks.plan.file} now`);
   }
   return r;
 }
 
 async function agentHooksIn(opts: HooksOptions): Promise<HooksResult> {
-  const plan = HOOKS[opts.agent];
-  const path = opts.home !== undefined ? join(opts.home, GLOBAL[opts.agent]) : resolve(opts.project ?? ".", plan.file);
-  const shown = opts.home !== undefined ? `~/${GLOBAL[opts.agent]}` : plan.file;
+  const hooks = partOf(opts.agent, "hooks");
+  const plan = hooks.plan;
+  const path = opts.home !== undefined ? join(opts.home, hooks.global) : resolve(opts.project ?? ".", plan.file);
+  const shown = opts.home !== undefined ? `~/${hooks.global}` : plan.file;
   const text = await readIfExists(path, `reading the ${opts.agent} settings file`);
   const changes: string[] = [];
   if (opts.uninstall) {
@@ -93,7 +75,7 @@ async function agentHooksIn(opts: HooksOptions): Promise<HooksResult> {
       }
       return { changes, notes: [] };
     }
-    const r = uninstallJson(opts.agent, text);
+    const r = uninstallJson(plan, text);
     if ("error" in r) throw new CoordError(r.error, EXIT.USAGE);
     if (!r.removed) changes.push(`${shown}: no coord hook in it, nothing changed`);
     else if (r.text === undefined) {
@@ -119,7 +101,7 @@ async function agentHooksIn(opts: HooksOptions): Promise<HooksResult> {
       changes.push(`${shown}: ${text === undefined ? "written" : "rewritten"} (reads ${promptFile})`);
     }
   } else {
-    const r = installJson(opts.agent, text, promptFile);
+    const r = installJson(plan, text, promptFile);
     if ("error" in r) throw new CoordError(r.error, EXIT.USAGE);
     if (!r.changed) changes.push(`${shown}: already installed, nothing changed`);
     else {
@@ -127,56 +109,38 @@ async function agentHooksIn(opts: HooksOptions): Promise<HooksResult> {
       changes.push(`${shown}: ${text === undefined ? "written" : "updated"}: ${plan.events.join(" and ")} ${plan.events.length > 1 ? "hooks" : "hook"} print ${promptFile}`);
     }
   }
-  return { changes, notes: [...NOTES[opts.agent], `Messages for ${m.config.name} show up once a sync delivers them; acknowledge one with coord inbox ack <id>.`] };
+  return { changes, notes: [...hooks.notes, `Messages for ${m.config.name} show up once a sync delivers them; acknowledge one with coord inbox ack <id>.`] };
 }
 
 // ------------------------------------------------- coord agent install <cli>
 
-const MCP_NOTES: Record<McpAgent, { project: string; global: string }> = {
-  claude: {
-    project: "Claude Code starts a project's local servers with each session: restart open sessions (claude mcp list in the project shows coord; /mcp in a session).",
-    global: "Claude Code reads ~/.claude.json at session start: restart open sessions (claude mcp list shows coord).",
-  },
-  codex: {
-    project: "Codex reads a project's .codex/config.toml only once the project is trusted (codex asks the first time it starts there); codex mcp list in the project shows coord.",
-    global: "Codex starts its MCP servers with each session: restart open sessions (codex mcp list shows coord).",
-  },
-  opencode: {
-    project: "OpenCode starts its MCP servers at startup: restart it (opencode mcp list shows coord connected).",
-    global: "OpenCode starts its MCP servers at startup: restart it (opencode mcp list shows coord connected).",
-  },
-  cursor: {
-    project: "Cursor asks to enable a new MCP server of the project: enable coord (Settings → MCP; cursor-agent mcp list shows it).",
-    global: "Cursor loads ~/.cursor/mcp.json at startup: restart it and enable coord (Settings → MCP).",
-  },
-};
-
 export interface McpInstallOptions {
   /** The machine's checkout (install only: the server is started for it). */
   dir: string;
-  agent: McpAgent;
+  agent: string;
   /** The project the agent works in, or… */
   project?: string;
   /** …the user's home, for the CLI's config of every project. */
   home?: string;
   uninstall?: boolean;
-  /** Where Codex keeps its config when CODEX_HOME is set (default: ~/.codex). */
-  codexHome?: string;
-  /** The user's home, where Claude Code keeps a project's local servers (~/.claude.json; default: os.homedir()). */
+  /** The environment, for a CLI whose config directory a variable names (CODEX_HOME; default: this process's). */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** The user's home, where a CLI with a local scope keeps a project's servers (~/.claude.json; default: os.homedir()). */
   userHome?: string;
 }
 
 /** The file of `agent`'s config that holds its MCP servers, and how to show it. */
 async function mcpFile(opts: McpInstallOptions): Promise<{ path: string; shown: string }> {
-  const plan = MCP_PLANS[opts.agent];
+  const plan = partOf(opts.agent, "mcp");
   if (opts.home !== undefined) {
-    if (opts.agent === "codex" && opts.codexHome) return { path: join(opts.codexHome, "config.toml"), shown: join(opts.codexHome, "config.toml") };
+    const dir = plan.homeVariable ? (opts.env ?? process.env)[plan.homeVariable] : undefined;
+    if (dir && plan.homeFile) return { path: join(dir, plan.homeFile), shown: join(dir, plan.homeFile) };
     return { path: join(opts.home, plan.global), shown: `~/${plan.global}` };
   }
   const project = resolve(opts.project ?? ".");
-  // OpenCode reads opencode.jsonc as well: the one the project has is the one to change.
-  if (opts.agent === "opencode" && !(await exists(join(project, "opencode.json"))) && (await exists(join(project, "opencode.jsonc"))))
-    return { path: join(project, "opencode.jsonc"), shown: "opencode.jsonc" };
+  // A CLI that reads other names of its file as well (opencode.jsonc): the one the project has is the one to change.
+  if (!(await exists(join(project, plan.project))))
+    for (const other of plan.alternatives ?? []) if (await exists(join(project, other))) return { path: join(project, other), shown: other };
   return { path: join(project, plan.project), shown: plan.project };
 }
 
@@ -185,12 +149,13 @@ async function mcpFile(opts: McpInstallOptions): Promise<{ path: string; shown: 
  * (src/core/agents/mcp-config.ts), or takes exactly that entry out again; prints one line per file.
  */
 export async function agentMcp(opts: McpInstallOptions): Promise<HooksResult> {
-  if (opts.agent === "claude" && opts.home === undefined) return claudeLocalMcp(opts);
+  const plan = partOf(opts.agent, "mcp");
+  if (plan.local && opts.home === undefined) return localMcp(opts, plan.local);
   const { path, shown } = await mcpFile(opts);
   const text = await readIfExists(path, "reading the agent CLI's MCP settings file");
   const changes: string[] = [];
   if (opts.uninstall) {
-    const r = uninstallMcp(opts.agent, shown, text);
+    const r = uninstallMcp(partOf(opts.agent, "mcp"), shown, text);
     if ("error" in r) throw new CoordError(r.error, EXIT.USAGE);
     if (text === undefined) changes.push(`${shown}: not there, nothing to remove`);
     else if (r.notOurs) changes.push(`${shown}: its "${SERVER_NAME}" server does not run coord mcp; left alone`);
@@ -206,7 +171,7 @@ export async function agentMcp(opts: McpInstallOptions): Promise<HooksResult> {
   }
   const m = await openMachine(opts.dir);
   const command: ServerCommand = { command: process.execPath, args: [CLI_PATH, "mcp", "--dir", resolve(m.dir)] };
-  const r = installMcp(opts.agent, shown, text, command);
+  const r = installMcp(plan, shown, text, command);
   if ("error" in r) throw new CoordError(r.error, EXIT.USAGE);
   const runs = [command.command, ...command.args].join(" ");
   if (!r.changed) changes.push(`${shown}: already installed, nothing changed`);
@@ -217,34 +182,35 @@ export async function agentMcp(opts: McpInstallOptions): Promise<HooksResult> {
   }
   return {
     changes,
-    notes: [MCP_NOTES[opts.agent][opts.home !== undefined ? "global" : "project"], `The tools act as ${m.config.name}; coord agent uninstall ${opts.agent} takes the server out.`],
+    notes: [plan.notes[opts.home !== undefined ? "global" : "project"], `The tools act as ${m.config.name}; coord agent uninstall ${opts.agent} takes the server out.`],
   };
 }
 
 /**
- * Claude Code, one project: coord's server in Claude Code's local scope (~/.claude.json, this project on this machine
- * only), never in the project's .mcp.json (a file teams commit: an older install's entry there, with this machine's
- * paths, is taken out by install and uninstall alike).
+ * One project of a CLI with a local scope (Claude Code): coord's server in the home's file (`local`, ~/.claude.json:
+ * this project on this machine only), never in the project's file (.mcp.json, a file teams commit: an older
+ * install's entry there, with this machine's paths, is taken out by install and uninstall alike).
  */
-async function claudeLocalMcp(opts: McpInstallOptions): Promise<HooksResult> {
+async function localMcp(opts: McpInstallOptions, local: string): Promise<HooksResult> {
+  const plan = partOf(opts.agent, "mcp");
   const project = resolve(opts.project ?? ".");
   const changes: string[] = [];
-  const shared = join(project, MCP_PLANS.claude.project);
-  const sharedText = await readIfExists(shared, "reading the project's .mcp.json");
-  const old = uninstallMcp("claude", MCP_PLANS.claude.project, sharedText);
+  const shared = join(project, plan.project);
+  const sharedText = await readIfExists(shared, `reading the project's ${plan.project}`);
+  const old = uninstallMcp(plan, plan.project, sharedText);
   if ("error" in old) throw new CoordError(old.error, EXIT.USAGE);
   if (old.removed) {
     if (old.text === undefined) await rm(shared);
     else await writeThroughLink(shared, old.text);
     changes.push(
-      `${MCP_PLANS.claude.project}: coord's server taken out (it held this machine's paths in a file teams commit)${old.text === undefined ? "; the file held nothing else and is removed" : ""}`,
+      `${plan.project}: coord's server taken out (it held this machine's paths in a file teams commit)${old.text === undefined ? "; the file held nothing else and is removed" : ""}`,
     );
   }
-  const file = join(opts.userHome ?? homedir(), CLAUDE_LOCAL_FILE);
-  const shown = `~/${CLAUDE_LOCAL_FILE} (local scope of ${project})`;
-  const text = await readIfExists(file, "reading Claude Code's ~/.claude.json");
+  const file = join(opts.userHome ?? homedir(), local);
+  const shown = `~/${local} (local scope of ${project})`;
+  const text = await readIfExists(file, `reading ${opts.agent}'s ~/${local}`);
   if (opts.uninstall) {
-    const r = uninstallClaudeLocal(shown, text, project);
+    const r = uninstallLocal(shown, text, project);
     if ("error" in r) throw new CoordError(r.error, EXIT.USAGE);
     if (r.notOurs) changes.push(`${shown}: its "${SERVER_NAME}" server does not run coord mcp; left alone`);
     else if (!r.removed) changes.push(`${shown}: no coord server in it, nothing changed`);
@@ -256,12 +222,12 @@ async function claudeLocalMcp(opts: McpInstallOptions): Promise<HooksResult> {
   }
   const m = await openMachine(opts.dir);
   const command: ServerCommand = { command: process.execPath, args: [CLI_PATH, "mcp", "--dir", resolve(m.dir)] };
-  const r = installClaudeLocal(shown, text, project, command);
+  const r = installLocal(plan, shown, text, project, command);
   if ("error" in r) throw new CoordError(r.error, EXIT.USAGE);
   if (!r.changed) changes.push(`${shown}: already installed, nothing changed`);
   else {
     await writeThroughLink(file, r.text);
     changes.push(`${shown}: ${text === undefined ? "written" : "updated"}: MCP server "${SERVER_NAME}" runs ${[command.command, ...command.args].join(" ")}`);
   }
-  return { changes, notes: [MCP_NOTES.claude.project, `The tools act as ${m.config.name}; coord agent uninstall claude --project ${project} takes the server out.`] };
+  return { changes, notes: [plan.notes.project, `The tools act as ${m.config.name}; coord agent uninstall ${opts.agent} --project ${project} takes the server out.`] };
 }

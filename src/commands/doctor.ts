@@ -5,6 +5,7 @@
 // commit coord is at: nothing is sent), deleted at once; whether the hub
 // takes this machine's pushes to coord itself is what its last syncs say
 // (.git/coord/health.json).
+import { AGENTS } from "../core/agents/agents.js";
 import { agentSandbox } from "../sync/sandbox.js";
 import { readShareAt } from "../sync/view.js";
 import { keyFingerprint } from "../core/trust/trust.js";
@@ -454,10 +455,10 @@ async function onCallCheck(m: GitMachine, env: NodeJS.ProcessEnv): Promise<Check
       `${what}, but every turn fails: ${"refused" in where ? where.refused : `cwd ${where.cwd} ${st ? "is not a directory" : "does not exist"}`}`,
       `create it, or run coord agent on-call ${s.agent} --cwd <dir> --from ${s.from === "ALL" ? "ALL" : s.from.join(",")}`,
     );
-  if (s.agent === "codex" && !(await insideGitRepo(dir)))
+  if (AGENTS.get(s.agent)?.onCall?.gitRepo && !(await insideGitRepo(dir)))
     return fail(
       "on call",
-      `${what}, but codex refuses a cwd that is not inside a git repository, and ${dir} is not`,
+      `${what}, but ${s.agent} refuses a cwd that is not inside a git repository, and ${dir} is not`,
       `git init ${dir}, or put the machine on call with a cwd inside a repository`,
     );
   const daemon = await daemonStatus(m.dir);

@@ -12,7 +12,8 @@ import { execFile } from "node:child_process";
 import { type FSWatcher, watch } from "node:fs";
 import { mkdir, readFile, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { CLAUDE_SHARED_SETTINGS, HOOKS, installListen, shellQuote, uninstallListen } from "../core/agents/hooks.js";
+import { type AgentCli, AGENTS } from "../core/agents/agents.js";
+import { installListen, shellQuote, uninstallListen } from "../core/agents/hooks.js";
 import { machineNameProblem } from "../core/files/names.js";
 import { channelKey, type InboxMessage, isAcked, parseMessageId } from "../core/messages/messages.js";
 import {
@@ -67,8 +68,11 @@ export interface ListenResult {
   from: string[] | "ALL";
 }
 
-/** Where listen writes: Claude Code's local settings of the project (machine-specific, git-ignored by Claude Code). */
-export const LOCAL_SETTINGS = HOOKS.claude.file;
+/** The CLI whose open sessions listen wakes: the one whose adapter arms hooks that wake its session (Claude Code's asyncRewake). */
+const WAKER: AgentCli & { wake: NonNullable<AgentCli["wake"]> } = [...AGENTS.values()].find((a) => a.wake) as AgentCli & { wake: NonNullable<AgentCli["wake"]> };
+
+/** Where listen writes: the CLI's local settings of the project (Claude Code's: machine-specific, kept out of git by it). */
+export const LOCAL_SETTINGS = WAKER.wake.settings;
 
 /** The command line of coord's waiter for this checkout, as the hook runs it (absolute paths: no PATH needed). */
 export const waiterCommand = (dir: string) => [process.execPath, CLI_PATH, "agent", "listen-wait", "--dir", resolve(dir), "--gated"].map(shellQuote).join(" ");
@@ -128,7 +132,7 @@ export async function listen(opts: ListenOptions): Promise<ListenResult> {
   if (!config) throw new CoordError(`${opts.dir} is not a coord checkout; run coord init there first or pass --dir`, EXIT.USAGE);
   const changes: string[] = [];
   // An older listen wrote into the project's shared settings (this machine's paths, in a file teams commit): out of it.
-  const shared = await takeOut(opts.project, CLAUDE_SHARED_SETTINGS);
+  const shared = WAKER.wake.former ? await takeOut(opts.project, WAKER.wake.former) : undefined;
   if (shared) changes.push(shared);
   if (opts.off) {
     await updateListen(stateDir, (s) => {
@@ -208,7 +212,7 @@ async function sessionProcess(): Promise<number> {
   let pid = process.ppid;
   for (let i = 0; i < 3 && pid > 1; i++) {
     const argv = (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).split("\0").slice(0, 2);
-    if (argv.some((a) => /(^|\/)claude(\.exe)?$/.test(a))) return pid;
+    if (argv.some((a) => WAKER.wake.program.test(a))) return pid;
     const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
     const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
     if (!Number.isInteger(parent) || parent <= 1) break;
@@ -466,6 +470,6 @@ export async function wokenMark(stateDir: string): Promise<{ agent: { cli: strin
   const locked = await lockedSessions(stateDir);
   if (locked.size === 0) return undefined;
   const up = new Set(await ancestors());
-  for (const w of locked.values()) if (w.pid !== undefined && up.has(w.pid)) return { agent: { cli: "claude", chain: wokenChain(w) } };
+  for (const w of locked.values()) if (w.pid !== undefined && up.has(w.pid)) return { agent: { cli: WAKER.name, chain: wokenChain(w) } };
   return undefined;
 }

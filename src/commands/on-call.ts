@@ -3,7 +3,8 @@
 import { agentSandbox } from "../sync/sandbox.js";
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
-import { ON_CALL_AGENTS, type OnCallSettings } from "../core/oncall/on-call.js";
+import { AGENTS, ON_CALL_AGENTS } from "../core/agents/agents.js";
+import type { OnCallSettings } from "../core/oncall/on-call.js";
 import { BROADCAST } from "../core/messages/messages.js";
 import { messageId, parseMessageId } from "../core/messages/messages.js";
 import { CoordError, EXIT } from "../errors.js";
@@ -82,17 +83,6 @@ export interface OnCallShown {
   /** What the CLI can and cannot do on call, in a sentence. */
   notes: string[];
 }
-
-/** What each CLI can do on call that a person should know when setting it. */
-export const ON_CALL_NOTES: Record<string, string> = {
-  claude:
-    "claude: every turn gets --permission-mode{caps}; each resume continues the session the last turn returned; a tool its permissions do not cover is asked of the asker in the thread (/approve, /deny)",
-  codex:
-    "codex: the sandbox goes on every turn as -c sandbox_mode (codex exec resume refuses -s); no turn or budget cap (timeout and dailyBudgetUsd still hold); no approval callback: permissions decide alone; cwd must be a git repository codex trusts",
-  opencode:
-    "opencode: read-only and edit deny what they do not allow (opencode run rejects every permission question unless full); no turn or budget cap; no approval callback: permissions decide alone",
-  cursor: "cursor: read-only (--mode plan) or full (--force) only; no turn or budget cap; no approval callback: permissions decide alone",
-};
 
 /** Sets, shows or takes off this machine's on-call setting. */
 export async function onCall(opts: OnCallOptions): Promise<OnCallShown> {
@@ -236,7 +226,7 @@ export const NO_DAEMON =
 export function noteOf(s: OnCallSettings): string {
   const caps = [s.maxTurns !== undefined ? "--max-turns" : "", s.maxBudgetUsd !== undefined ? "--max-budget-usd" : ""].filter(Boolean);
   const list = caps.length === 2 ? `, ${caps[0]} and ${caps[1]}` : caps.length === 1 ? ` and ${caps[0]}` : " (no turn or budget cap per message is set)";
-  return ON_CALL_NOTES[s.agent]!.replace("{caps}", list);
+  return (AGENTS.get(s.agent)?.onCall?.note ?? s.agent).replace("{caps}", list);
 }
 
 function runningOf(thread: string, r: RunningTurn): OnCallShown["running"][number] {

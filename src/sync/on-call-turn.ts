@@ -5,7 +5,7 @@
 // (on-call.ts) claims the turn before and ends it after.
 import { mkdir, realpath, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { agentReader } from "../core/agents/agents.js";
+import { AGENTS, agentReader } from "../core/agents/agents.js";
 import { RELAY_TOKEN_ENV } from "../core/agents/mcp-config.js";
 import {
   ON_CALL_AGENT_ENV,
@@ -119,13 +119,14 @@ async function prepare(t: ClaimedTurn, s: OnCallSettings, m: Machine, log: (line
   const keyNear = await cwdRefused(m, where.cwd);
   if (keyNear) return { refused: `cwd ${keyNear}` };
   const prompt = turnPrompt(m.config.name, t.asks, t.thread.session ? undefined : t.asks[0]!.repliedTo);
-  // Claude Code asks what its permissions do not cover through coord's permission prompt tool (approvals from afar),
-  // served with coord's other tools from outside its sandbox, for this turn alone.
+  // A CLI whose turns get coord's tools (Claude Code) asks what its permissions do not cover through coord's permission
+  // prompt tool (approvals from afar), served with coord's other tools from outside its sandbox, for this turn alone.
   const serve = turnToolsServer();
-  if (t.thread.agent === "claude" && !serve) return { refused: "this process cannot serve coord's tools for the turn (a coord built without its CLI)" };
-  const tools = t.thread.agent === "claude" && serve ? await serve(m.dir, turnEnv(m.config.name, t), log) : undefined;
+  const served = AGENTS.get(t.thread.agent)?.onCall?.tools === true;
+  if (served && !serve) return { refused: "this process cannot serve coord's tools for the turn (a coord built without its CLI)" };
+  const tools = served && serve ? await serve(m.dir, turnEnv(m.config.name, t), log) : undefined;
   const mcpConfig = tools ? await writeMcpConfig(m, t.root, t.startedAt, tools) : undefined;
-  const how = turnInvocation({ ...s, agent: t.thread.agent as OnCallSettings["agent"] }, prompt, t.thread.session, {
+  const how = turnInvocation({ ...s, agent: t.thread.agent }, prompt, t.thread.session, {
     root: process.getuid?.() === 0,
     executable: agentExecutable(t.thread.agent),
     ...(mcpConfig ? { mcpConfig } : {}),
@@ -169,6 +170,7 @@ async function runCli(t: ClaimedTurn, s: OnCallSettings, io: TurnIo, p: Prepared
     `on call: turn of thread ${root} for ${t.asks[t.asks.length - 1]!.from} starts (${t.thread.agent}${t.thread.session ? `, resuming ${t.thread.session}` : ", a new session"})`,
   );
   const marker = markerOf(me, root, startedAt);
+  const cli = t.thread.agent;
   const r = await io.run({
     argv: p.argv,
     cwd: p.cwd,
@@ -187,13 +189,13 @@ async function runCli(t: ClaimedTurn, s: OnCallSettings, io: TurnIo, p: Prepared
     onStart: (pid) => void record({ kind: "pid", thread: root, turn: startedAt, pid }, "pid"),
     onLine: (line) => {
       reader?.line(line);
-      const named = sessionOf(line);
+      const named = sessionOf(cli, line);
       // Crash recovery resumes the session the turn named: a failure to record it is said.
       if (named !== undefined && named !== session) {
         session = named;
         void record({ kind: "session", thread: root, turn: startedAt, session: named }, "session");
       }
-      steps.saw(stepOf(line));
+      steps.saw(stepOf(cli, line));
     },
   });
   steps.done();

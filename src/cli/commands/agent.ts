@@ -1,12 +1,11 @@
 import { homedir } from "node:os";
 import { type Command, Argument } from "commander";
 import { agentHooks, agentMcp } from "../../commands/agent.js";
-import { HOOK_AGENTS, type HookAgent } from "../../core/agents/hooks.js";
-import { MCP_AGENTS, MCP_TOOLS, type McpAgent } from "../../core/agents/mcp-config.js";
+import { HOOK_AGENTS, MCP_AGENTS, ON_CALL_AGENTS, WAKE_AGENTS } from "../../core/agents/agents.js";
+import { MCP_TOOLS } from "../../core/agents/mcp-config.js";
 import { resolveDir } from "../dir.js";
 import { dirOption, EXIT_CODES, examples, type Io } from "../shared.js";
 import { decide, onCall, type OnCallOptions, type OnCallShown, stopTurn } from "../../commands/on-call.js";
-import { ON_CALL_AGENTS } from "../../core/oncall/on-call.js";
 import { DIGEST_SHOWN, MAX_SHOWN } from "../../core/oncall/approvals.js";
 import { showRequest, shownLines } from "../../commands/approve.js";
 import { ON_CALL_FIELDS } from "../../core/oncall/settings.js";
@@ -43,11 +42,11 @@ Files (in the project; --global: in your home):
 The server runs as: <node> <coord>/dist/coord.mjs mcp --dir <checkout> (absolute paths).
 ${EXIT_CODES}${examples(`coord agent ${action} claude --project ~/dev/app --dir ~/fleet`, `coord agent ${action} codex --global`, `coord agent ${action} opencode`, `coord agent ${action} cursor --project .`)}`,
       )
-      .action(async (cli: McpAgent, o: { dir?: string; project?: string; global?: boolean }) => {
+      .action(async (cli: string, o: { dir?: string; project?: string; global?: boolean }) => {
         const r = await agentMcp({
           dir: action === "install" ? await resolveDir(o.dir) : (o.dir ?? "."),
           agent: cli,
-          ...(o.global ? { home: homedir(), ...(process.env.CODEX_HOME ? { codexHome: process.env.CODEX_HOME } : {}) } : { project: o.project ?? process.cwd() }),
+          ...(o.global ? { home: homedir() } : { project: o.project ?? process.cwd() }),
           uninstall: action === "uninstall",
         });
         for (const line of r.changes) io.out(line);
@@ -72,7 +71,7 @@ ${EXIT_CODES}${examples(`coord agent ${action} claude --project ~/dev/app --dir 
         EXIT_CODES +
           examples(`coord agent hooks ${action} claude --project ~/dev/app --dir ~/fleet`, `coord agent hooks ${action} codex --global`, `coord agent hooks ${action} opencode`),
       )
-      .action(async (cli: HookAgent, o: { dir?: string; project?: string; global?: boolean }) => {
+      .action(async (cli: string, o: { dir?: string; project?: string; global?: boolean }) => {
         const r = await agentHooks({
           dir: action === "install" ? await resolveDir(o.dir) : (o.dir ?? "."),
           agent: cli,
@@ -93,7 +92,7 @@ function registerListen(agent: Command, io: Io): void {
   agent
     .command("listen")
     .description("an open Claude Code session in the project wakes when a message for this machine arrives from a sender you allow, with nobody typing")
-    .addArgument(new Argument("[cli]", "the agent CLI (only Claude Code can be woken from outside today)").choices(["claude"]))
+    .addArgument(new Argument("[cli]", `the agent CLI (one whose open session coord can wake: ${WAKE_AGENTS.join(", ")})`).choices(WAKE_AGENTS))
     .addOption(dirOption())
     .option("--project <dir>", "the project whose sessions listen (its .claude/settings.local.json; default: the current directory)")
     .option("--from <machines>", "who may wake a session: machine names separated by commas, or ALL (nobody by default)")

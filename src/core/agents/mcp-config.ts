@@ -1,10 +1,6 @@
-// Where each agent CLI reads its MCP servers, and the entry `coord agent
-// install` puts there so that the CLI starts `coord mcp` for its sessions:
-//
-//   Claude Code  .mcp.json (project scope; ~/.claude.json: user scope)   mcpServers.coord  {type: "stdio", command, args, env}
-//   Codex        .codex/config.toml (a trusted project; ~/.codex/…)     [mcp_servers.coord] command, args
-//   OpenCode     opencode.json (~/.config/opencode/opencode.json)       mcp.coord  {type: "local", command: [..], enabled}
-//   Cursor       .cursor/mcp.json (~/.cursor/mcp.json)                  mcpServers.coord  {command, args}
+// The entry `coord agent install` puts into an agent CLI's MCP settings so
+// that the CLI starts `coord mcp` for its sessions (each CLI's file and entry
+// are its adapter's, cli/<name>.ts `mcp`), and the tools that server serves.
 //
 // Pure: text in, text out. The rest of the user's file is kept as it was
 // (JSON with comments is edited in place by jsonc-parser; TOML by whole
@@ -42,9 +38,6 @@ export type McpToolName = (typeof MCP_TOOLS)[number];
  */
 export const TURN_TOOLS: readonly McpToolName[] = ["whoami", "inbox", "thread", "send", "status", "reservations", "permission_prompt"];
 
-export const MCP_AGENTS = ["claude", "codex", "opencode", "cursor"] as const;
-export type McpAgent = (typeof MCP_AGENTS)[number];
-
 /** In the environment of `coord mcp --connect` (a turn's relay, inside its sandbox): the token its coord tools are opened with. */
 export const RELAY_TOKEN_ENV = "COORD_MCP_TOKEN";
 
@@ -57,7 +50,8 @@ export interface ServerCommand {
   args: string[];
 }
 
-interface Plan {
+/** Where a CLI reads its MCP servers, and coord's entry there (each adapter, cli/<name>.ts, gives its own). */
+export interface McpPlan {
   /** The file, relative to the project. */
   project: string;
   /** The file, relative to the home directory (the CLI's config for every project). */
@@ -69,38 +63,6 @@ interface Plan {
   /** The text of a new file, before the entry goes in. */
   empty?: string;
 }
-
-export const MCP_PLANS: Record<McpAgent, Plan> = {
-  claude: {
-    project: ".mcp.json",
-    global: ".claude.json",
-    path: ["mcpServers", SERVER_NAME],
-    format: "json",
-    entry: (c) => ({ type: "stdio", command: c.command, args: c.args, env: {} }),
-  },
-  codex: {
-    project: ".codex/config.toml",
-    global: ".codex/config.toml",
-    path: ["mcp_servers", SERVER_NAME],
-    format: "toml",
-    entry: (c) => ({ command: c.command, args: c.args }),
-  },
-  opencode: {
-    project: "opencode.json",
-    global: ".config/opencode/opencode.json",
-    path: ["mcp", SERVER_NAME],
-    format: "json",
-    entry: (c) => ({ type: "local", command: [c.command, ...c.args], enabled: true }),
-    empty: '{\n  "$schema": "https://opencode.ai/config.json"\n}\n',
-  },
-  cursor: {
-    project: ".cursor/mcp.json",
-    global: ".cursor/mcp.json",
-    path: ["mcpServers", SERVER_NAME],
-    format: "json",
-    entry: (c) => ({ command: c.command, args: c.args }),
-  },
-};
 
 type Json = Record<string, unknown>;
 
@@ -143,15 +105,13 @@ export type Uninstalled = { text: string | undefined; removed: boolean; notOurs?
 const notOursError = (file: string) => `${file} already has an MCP server named "${SERVER_NAME}" that does not run coord mcp; rename or remove that entry, then run this again`;
 
 /** The text of `file` with coord's server in it (replacing coord's own entry of before), or why it cannot be changed. */
-export function installMcp(agent: McpAgent, file: string, text: string | undefined, cmd: ServerCommand): Installed {
-  const plan = MCP_PLANS[agent];
+export function installMcp(plan: McpPlan, file: string, text: string | undefined, cmd: ServerCommand): Installed {
   return plan.format === "json" ? installJson(plan, file, text, cmd) : installToml(plan, file, text, cmd);
 }
 
 /** The text of `file` without coord's server, or why it cannot be changed. */
-export function uninstallMcp(agent: McpAgent, file: string, text: string | undefined): Uninstalled {
+export function uninstallMcp(plan: McpPlan, file: string, text: string | undefined): Uninstalled {
   if (text === undefined) return { text: undefined, removed: false };
-  const plan = MCP_PLANS[agent];
   return plan.format === "json" ? uninstallJson(plan, file, text) : uninstallToml(plan, file, text);
 }
 
@@ -168,7 +128,7 @@ function readJson(file: string, text: string): Json | string {
   return isRecord(value) ? value : `${file} is not a JSON object; fix or move it, then run this again`;
 }
 
-function installJson(plan: Plan, file: string, text: string | undefined, cmd: ServerCommand): Installed {
+function installJson(plan: McpPlan, file: string, text: string | undefined, cmd: ServerCommand): Installed {
   const start = text === undefined || text.trim() === "" ? (plan.empty ?? "{}\n") : text;
   const root = readJson(file, start);
   if (typeof root === "string") return { error: root };
@@ -181,7 +141,7 @@ function installJson(plan: Plan, file: string, text: string | undefined, cmd: Se
   return { text: out, changed: out !== text };
 }
 
-function uninstallJson(plan: Plan, file: string, text: string): Uninstalled {
+function uninstallJson(plan: McpPlan, file: string, text: string): Uninstalled {
   const root = readJson(file, text);
   if (typeof root === "string") return { error: root };
   const there = entryToRemove(root, plan.path);
@@ -265,7 +225,7 @@ function minus(root: Json, [group, name]: [string, string]): Json {
   return copy;
 }
 
-function installToml(plan: Plan, file: string, text: string | undefined, cmd: ServerCommand): Installed {
+function installToml(plan: McpPlan, file: string, text: string | undefined, cmd: ServerCommand): Installed {
   const before = text ?? "";
   const root = readToml(file, before);
   if (typeof root === "string") return { error: root };
@@ -294,7 +254,7 @@ function installToml(plan: Plan, file: string, text: string | undefined, cmd: Se
   return { text: out, changed: out !== text };
 }
 
-function uninstallToml(plan: Plan, file: string, text: string): Uninstalled {
+function uninstallToml(plan: McpPlan, file: string, text: string): Uninstalled {
   const root = readToml(file, text);
   if (typeof root === "string") return { error: root };
   const [group, name] = plan.path;
@@ -309,23 +269,22 @@ function uninstallToml(plan: Plan, file: string, text: string): Uninstalled {
   return { text: out, removed: true };
 }
 
-// ------------------------------------------------ Claude Code's local scope
+// ------------------------------------------------ a project's local scope
 
 /**
- * Claude Code's local scope: the servers of one project on this machine only, in ~/.claude.json under
- * projects["<the project's absolute path>"].mcpServers (what `claude mcp add --scope local` writes). No file of the
- * project holds this machine's paths, and no approval of a project's servers is asked.
+ * A local scope (Claude Code's): the servers of one project on this machine only, in a file of the home
+ * (~/.claude.json) under projects["<the project's absolute path>"].mcpServers (what `claude mcp add --scope local`
+ * writes). No file of the project holds this machine's paths, and no approval of a project's servers is asked.
  */
-export const CLAUDE_LOCAL_FILE = ".claude.json";
 const localPath = (project: string) => ["projects", project, "mcpServers", SERVER_NAME];
 
-/** ~/.claude.json with coord's server in the project's local scope (Claude Code's other settings kept), or why not. */
-export function installClaudeLocal(file: string, text: string | undefined, project: string, cmd: ServerCommand): Installed {
+/** The home's file with coord's server in the project's local scope (the CLI's other settings kept), or why not. */
+export function installLocal(plan: McpPlan, file: string, text: string | undefined, project: string, cmd: ServerCommand): Installed {
   const start = text === undefined || text.trim() === "" ? "{}\n" : text;
   const root = readJson(file, start);
   if (typeof root === "string") return { error: root };
   const projects = root.projects;
-  const entry = MCP_PLANS.claude.entry(cmd);
+  const entry = plan.entry(cmd);
   const servers = isRecord(projects) && isRecord(projects[project]) ? projects[project].mcpServers : undefined;
   if (servers !== undefined && !isRecord(servers)) return { error: `${file}: projects["${project}"].mcpServers is not an object; fix it, then run this again` };
   const existing = servers?.[SERVER_NAME];
@@ -336,8 +295,8 @@ export function installClaudeLocal(file: string, text: string | undefined, proje
   return { text: out, changed: out !== text };
 }
 
-/** ~/.claude.json without coord's server in the project's local scope; the file stays (it is Claude Code's). */
-export function uninstallClaudeLocal(file: string, text: string | undefined, project: string): Uninstalled {
+/** The home's file without coord's server in the project's local scope; the file stays (it is the CLI's). */
+export function uninstallLocal(file: string, text: string | undefined, project: string): Uninstalled {
   if (text === undefined) return { text: undefined, removed: false };
   const root = readJson(file, text);
   if (typeof root === "string") return { error: root };

@@ -20,6 +20,8 @@
 //           hidden files and writing the guarded ones (built, not run here:
 //           no macOS machine in the tests).
 //   others  nothing holds: see `sandboxVerdict`.
+import { AGENTS, APART_AGENTS } from "./agents.js";
+import { type ConfigEntry, type Env, statePaths } from "./cli/common.js";
 
 /**
  * What an agent must not read (`hide`), the only places it may write (`write`: its cwd, the temp directories, its
@@ -142,38 +144,13 @@ export function bwrapArgs(shield: Shield, root: boolean): string[] {
 
 /**
  * Where an agent CLI keeps its own state (sessions, login, settings), which it must write to work: under `home`, or
- * where its variable in `env` says. An unknown CLI keeps none coord knows of.
+ * where its variable in `env` says (its adapter's `state.homes`). An unknown CLI keeps none coord knows of.
  */
-export function agentHomes(agent: string, home: string, env: Readonly<Record<string, string | undefined>>): string[] {
-  const at = (p: string) => `${home}/${p}`;
-  const xdg = (v: string, fallback: string, sub: string) => `${env[v] || at(fallback)}/${sub}`;
-  switch (agent) {
-    case "claude":
-      return [env.CLAUDE_CONFIG_DIR || at(".claude"), at(".claude.json")];
-    case "codex":
-      return [env.CODEX_HOME || at(".codex")];
-    case "opencode":
-      return [
-        xdg("XDG_DATA_HOME", ".local/share", "opencode"),
-        xdg("XDG_STATE_HOME", ".local/state", "opencode"),
-        xdg("XDG_CACHE_HOME", ".cache", "opencode"),
-        xdg("XDG_CONFIG_HOME", ".config", "opencode"),
-      ];
-    case "gemini":
-      return [at(".gemini")];
-    case "cursor":
-      return [at(".cursor"), xdg("XDG_CONFIG_HOME", ".config", "cursor")];
-    default:
-      return [];
-  }
+export function agentHomes(agent: string, home: string, env: Env): string[] {
+  return AGENTS.get(agent)?.state?.homes(statePaths(home, env)) ?? [];
 }
 
-/** One file or directory of a CLI's configuration; `empty`: made so (a file's text, or a directory) when missing. */
-export interface ConfigEntry {
-  path: string;
-  dir?: boolean;
-  empty?: string;
-}
+export type { ConfigEntry };
 
 /**
  * Of a CLI's own state, what its later sessions read as the person's own word: its settings (hooks, a status line, an
@@ -181,61 +158,20 @@ export interface ConfigEntry {
  * hook an agent wrote there would run in the person's next session, outside any sandbox, with the machine's key in
  * reach. Kept read-only in the CLI's writable state; claude and codex (run for real in the tests: both work with these
  * read-only) have theirs made empty first when missing, so that an agent cannot write the first version. The other
- * CLIs' are kept only where they exist.
+ * CLIs' are kept only where they exist (each adapter's `state.configs`).
  */
-export function agentConfigs(agent: string, home: string, env: Readonly<Record<string, string | undefined>>): ConfigEntry[] {
-  const at = (p: string) => `${home}/${p}`;
-  const files = (dir: string, names: string[], made: boolean): ConfigEntry[] =>
-    names.map((n) => ({ path: `${dir}/${n}`, ...(made ? { empty: n.endsWith(".json") ? "{}\n" : "" } : {}) }));
-  const dirs = (dir: string, names: string[], made: boolean): ConfigEntry[] => names.map((n) => ({ path: `${dir}/${n}`, dir: true, ...(made ? { empty: "" } : {}) }));
-  switch (agent) {
-    case "claude": {
-      const dir = env.CLAUDE_CONFIG_DIR || at(".claude");
-      // Its global file (MCP servers, per project too) is in the config directory when one is named.
-      return [
-        { path: env.CLAUDE_CONFIG_DIR ? `${dir}/.claude.json` : at(".claude.json"), empty: "{}\n" },
-        ...files(dir, ["settings.json", "settings.local.json", "CLAUDE.md"], true),
-        ...dirs(dir, ["commands", "agents", "skills", "plugins", "hooks", "output-styles", "rules"], true),
-      ];
-    }
-    case "codex": {
-      const dir = env.CODEX_HOME || at(".codex");
-      // .env: variables codex loads at its start (a PATH, a BASH_ENV of the agent's would run in the person's next codex).
-      return [
-        ...files(dir, ["config.toml", "AGENTS.md", "AGENTS.override.md", ".env"], true),
-        ...files(dir, ["hooks.json", "managed_config.toml", "requirements.toml"], false),
-        ...dirs(dir, ["prompts", "rules", "skills"], true),
-        ...dirs(dir, ["memories"], false),
-      ];
-    }
-    case "opencode": {
-      const dir = `${env.XDG_CONFIG_HOME || at(".config")}/opencode`;
-      return [
-        ...files(dir, ["opencode.json", "opencode.jsonc", "config.json", "AGENTS.md"], false),
-        ...dirs(dir, ["agent", "agents", "command", "commands", "mode", "modes", "plugin", "plugins", "tool", "tools"], false),
-      ];
-    }
-    case "gemini":
-      return [...files(at(".gemini"), ["settings.json", "GEMINI.md"], false), ...dirs(at(".gemini"), ["commands", "extensions"], false)];
-    case "cursor":
-      return [...files(at(".cursor"), ["cli-config.json", "mcp.json", "hooks.json"], false), ...dirs(at(".cursor"), ["rules", "commands"], false)];
-    default:
-      return [];
-  }
+export function agentConfigs(agent: string, home: string, env: Env): ConfigEntry[] {
+  return AGENTS.get(agent)?.state?.configs(statePaths(home, env)) ?? [];
 }
 
-/**
- * The CLIs whose state an agent gets apart from the person's (bubblewrap): those run for real in the tests (claude,
- * codex, opencode). Gemini's and Cursor's are the person's, their configuration kept read-only.
- */
-export const APART_AGENTS: ReadonlySet<string> = new Set(["claude", "codex", "opencode"]);
+export { APART_AGENTS };
 
 /**
  * The directories of `agent`'s state given to it apart, each with its store under `root` (coord's `agent-state/`):
  * `<root>/<agent>/home/<path below home>`, or `<root>/<agent>/root/<path>` for one outside the home. Its directories
  * only (claude's `~/.claude.json` is a file of its configuration: read-only, the person's).
  */
-export function apartState(agent: string, home: string, env: Readonly<Record<string, string | undefined>>, root: string): Apart[] {
+export function apartState(agent: string, home: string, env: Env, root: string): Apart[] {
   if (!APART_AGENTS.has(agent)) return [];
   const base = home.replace(/\/+$/, "");
   return agentHomes(agent, base, env)
@@ -249,21 +185,10 @@ export function apartState(agent: string, home: string, env: Readonly<Record<str
 
 /**
  * The person's login files of `agent` (where the CLI keeps one in a file), shared with its apart state: the agent's
- * CLI must read its login and write it back when it refreshes it. Claude Code's on Linux (macOS keeps it in the
- * Keychain), Codex's, OpenCode's.
+ * CLI must read its login and write it back when it refreshes it (each adapter's `state.logins`).
  */
-export function agentLogins(agent: string, home: string, env: Readonly<Record<string, string | undefined>>): string[] {
-  const at = (p: string) => `${home}/${p}`;
-  switch (agent) {
-    case "claude":
-      return [`${env.CLAUDE_CONFIG_DIR || at(".claude")}/.credentials.json`];
-    case "codex":
-      return [`${env.CODEX_HOME || at(".codex")}/auth.json`];
-    case "opencode":
-      return [`${env.XDG_DATA_HOME || at(".local/share")}/opencode/auth.json`];
-    default:
-      return [];
-  }
+export function agentLogins(agent: string, home: string, env: Env): string[] {
+  return AGENTS.get(agent)?.state?.logins?.(statePaths(home, env)) ?? [];
 }
 
 /**

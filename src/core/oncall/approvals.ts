@@ -9,11 +9,8 @@
 // decisions is sync/on-call.ts.
 import { createHash } from "node:crypto";
 import { sanitizeText } from "../files/shown.js";
+import { toolLine, toolTarget } from "../agents/cli/common.js";
 import { clip } from "../limits.js";
-
-/** The name of coord's permission prompt tool, and as Claude Code names it (--permission-prompt-tool). */
-export const PERMISSION_TOOL = "permission_prompt";
-export const PERMISSION_TOOL_FOR_CLAUDE = `mcp__coord__${PERMISSION_TOOL}`;
 
 /**
  * coord's tools an agent on call uses without asking a person: they only read the fleet or message it (a message is
@@ -66,19 +63,10 @@ export function mayDecide(sender: string, asker: string, from: readonly string[]
   return sender === asker || from === "ALL" || from.includes(sender);
 }
 
+export { toolLine, toolTarget } from "../agents/cli/common.js";
+
 type Json = Record<string, unknown>;
 const str = (v: unknown): string | undefined => (typeof v === "string" && v.trim() !== "" ? v : undefined);
-
-/** What a tool call acts on, from its input: its command, file, path, URL, pattern, query or description (the first there is). */
-export function toolTarget(input: unknown): string | undefined {
-  const i = typeof input === "object" && input !== null && !Array.isArray(input) ? (input as Json) : {};
-  return str(i.command) ?? str(i.file_path) ?? str(i.filePath) ?? str(i.path) ?? str(i.url) ?? str(i.pattern) ?? str(i.query) ?? str(i.description);
-}
-
-/** A tool call in one line of at most `max` characters: "Bash: npm test", or the tool's name alone. */
-export function toolLine(toolName: string, target: string | undefined, max: number): string {
-  return clip(`${toolName}${target ? `: ${target}` : ""}`.replace(/\s+/g, " ").trim(), max);
-}
 
 /** What a tool call would do, in one line, cut: what it acts on; else its input as JSON (a summary: approvalAsk shows it all). */
 export function whatItWouldDo(toolName: string, input: unknown): string {

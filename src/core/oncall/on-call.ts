@@ -1,11 +1,10 @@
 // Agents on call: a machine whose agent CLI answers the messages sent to it,
 // one session per conversation. Pure: which message starts a turn, the thread
 // a message belongs to, the prompt, the command line of a first turn and of a
-// resumed one for each CLI, the latest step from the CLI's JSON events, and
-// the answer that goes back. The engine (sync/on-call.ts) runs the turns.
-import { agentInvocation, type AgentResult, type Permission } from "../agents/agents.js";
+// resumed one and the latest step from the CLI's JSON events (each CLI's
+// adapter, core/agents/cli/, says how), and the answer that goes back. The engine (sync/on-call.ts) runs the turns.
+import { AGENTS, type AgentResult, type Permission, type TurnSetting } from "../agents/agents.js";
 import { clip } from "../limits.js";
-import { PERMISSION_TOOL_FOR_CLAUDE, toolLine, toolTarget } from "./approvals.js";
 import { machineNameProblem } from "../files/names.js";
 import type { InboxMessage } from "../messages/messages.js";
 
@@ -101,116 +100,44 @@ const quote = (text: string) =>
     .map((l) => `> ${l}`)
     .join("\n");
 
-/** The arguments of one turn after the executable, its stdin and environment: a new session, or `session` resumed. */
+/** The arguments of one turn after the executable, its stdin and environment: a new session, or `session` resumed (the CLI's adapter says how). */
 export function turnInvocation(
-  s: Pick<OnCallSettings, "agent" | "permissions" | "maxTurns" | "maxBudgetUsd" | "model">,
+  s: TurnSetting,
   prompt: string,
   session: string | undefined,
-  ctx: { root: boolean; executable: string /** Claude Code: the --mcp-config file naming coord mcp for this turn (approvals from afar). */; mcpConfig?: string },
+  ctx: { root: boolean; executable: string /** A CLI whose turns get coord's tools: the --mcp-config file naming them for this turn. */; mcpConfig?: string },
 ): { argv: string[]; input?: string; env: Record<string, string> } | { refused: string } {
-  // Every safety flag goes on every call, the first and each resume: a resumed session keeps only the conversation.
-  const caps: string[] = [];
-  if (s.agent === "claude") {
-    if (s.maxTurns !== undefined) caps.push(`--max-turns=${s.maxTurns}`);
-    if (s.maxBudgetUsd !== undefined) caps.push(`--max-budget-usd=${s.maxBudgetUsd}`);
-    // What its permissions do not cover is asked of the thread's asker through coord's tool, whatever the level.
-    if (ctx.mcpConfig) caps.push(`--mcp-config=${ctx.mcpConfig}`, `--permission-prompt-tool=${PERMISSION_TOOL_FOR_CLAUDE}`);
-    if (session) caps.push(`--resume=${session}`);
-  } else if (s.agent === "cursor") {
-    if (session) caps.push(`--resume=${session}`);
-  } else if (s.agent === "opencode") {
-    if (session) caps.push(`--session=${session}`);
-  }
-  if (s.agent === "codex") {
-    // `codex exec resume` refuses -s and -C: the sandbox goes as a config override, on the first call as on a resume.
-    const sandbox = { "read-only": "read-only", edit: "workspace-write", full: "danger-full-access" }[s.permissions];
-    const model = s.model ? [`--model=${s.model}`] : [];
-    const args = ["exec", "--json", ...model, "-c", `sandbox_mode="${sandbox}"`, ...(session ? ["resume", session] : []), "-"];
-    return { argv: [ctx.executable, ...args], input: prompt, env: {} };
-  }
-  const how = agentInvocation(
-    { agent: s.agent, prompt, permissions: s.permissions, args: caps, ...(s.model ? { model: s.model } : {}) },
-    { root: ctx.root, executable: ctx.executable },
-  );
+  const onCall = AGENTS.get(s.agent)?.onCall;
+  if (!onCall) return { refused: `coord cannot put ${s.agent} on call` };
+  const how = onCall.turn(s, prompt, session, { root: ctx.root, ...(ctx.mcpConfig ? { mcpConfig: ctx.mcpConfig } : {}) });
   if ("refused" in how) return { refused: how.refused };
-  // Claude Code may answer before its MCP servers are up (2.1.197 did on a loaded machine: the permission prompt tool
-  // was not there yet when the model asked for Bash, and the turn failed): it waits for coord mcp when told so.
-  if (s.agent === "claude" && ctx.mcpConfig) return { ...how, env: { ...how.env, MCP_CONNECTION_NONBLOCKING: "false" } };
-  return how;
+  return { argv: [ctx.executable, ...how.args], env: how.env, ...(how.input !== undefined ? { input: how.input } : {}) };
 }
 
-type Json = Record<string, unknown>;
-const obj = (v: unknown): Json | undefined => (typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Json) : undefined);
-const str = (v: unknown): string | undefined => (typeof v === "string" && v.trim() !== "" ? v : undefined);
-
-/** The longest step published. */
-export const MAX_STEP = 200;
-
-/** What a tool call does, in one line: what it acts on (approvals.ts toolTarget). */
-const stepLine = (name: string, input: Json | undefined): string => toolLine(name, toolTarget(input), MAX_STEP);
-
-const oneLine = (text: string) => clip(text.replace(/\s+/g, " ").trim(), MAX_STEP);
-
-/**
- * The step an agent's JSON event line shows (a tool call or a command it runs), or undefined for any other line:
- * Claude Code's and Cursor's `assistant` messages with a `tool_use`, Codex's `item.started` of a command or a file
- * change, OpenCode's `tool_use` parts.
- */
-export function stepOf(line: string): string | undefined {
+/** The JSON object of an output line, or undefined. */
+function eventOf(line: string): Record<string, unknown> | undefined {
   const t = line.trim();
   if (!t.startsWith("{")) return undefined;
-  let e: Json | undefined;
   try {
-    e = obj(JSON.parse(t));
+    const v: unknown = JSON.parse(t);
+    return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }
-  if (!e) return undefined;
-  if (e.type === "assistant") {
-    const content = obj(e.message)?.content;
-    if (!Array.isArray(content)) return undefined;
-    const tools = content.map(obj).filter((c) => c?.type === "tool_use");
-    const last = tools[tools.length - 1];
-    return last ? stepLine(str(last.name) ?? "a tool", obj(last.input)) : undefined;
-  }
-  if (e.type === "item.started" || e.type === "item.completed") {
-    const item = obj(e.item);
-    if (item?.type === "command_execution") return oneLine(`$ ${str(item.command) ?? "a command"}`);
-    if (item?.type === "file_change")
-      return oneLine(
-        `edit: ${
-          Array.isArray(item.changes)
-            ? item.changes
-                .map((c) => str(obj(c)?.path))
-                .filter(Boolean)
-                .join(", ")
-            : "files"
-        }`,
-      );
-    if (item?.type === "mcp_tool_call") return oneLine(`${str(item.server) ?? "mcp"}: ${str(item.tool) ?? "a tool"}`);
-    return undefined;
-  }
-  if (e.type === "tool_use") {
-    const part = obj(e.part);
-    return part ? stepLine(str(part.tool) ?? "a tool", obj(obj(part.state)?.input)) : undefined;
-  }
-  return undefined;
 }
 
-/**
- * The session an agent's JSON event line names, as soon as it names one (so a turn cut short keeps its session):
- * Claude Code's and Cursor's `session_id`, Codex's `thread.started` thread id, OpenCode's `sessionID`.
- */
-export function sessionOf(line: string): string | undefined {
-  const t = line.trim();
-  if (!t.startsWith("{") || !/session_id|thread_id|sessionID/.test(t)) return undefined;
-  let e: Json | undefined;
-  try {
-    e = obj(JSON.parse(t));
-  } catch {
-    return undefined;
-  }
-  const id = str(e?.session_id) ?? (e?.type === "thread.started" ? str(e.thread_id) : undefined) ?? str(e?.sessionID);
+/** The step an output line of `agent` shows (a tool call or a command it runs, its adapter reads it), or undefined for any other line. */
+export function stepOf(agent: string, line: string): string | undefined {
+  const read = AGENTS.get(agent)?.onCall?.step;
+  const e = read ? eventOf(line) : undefined;
+  return e ? read!(e) : undefined;
+}
+
+/** The session an output line of `agent` names, as soon as it names one (so a turn cut short keeps its session): one word of at most 200 characters. */
+export function sessionOf(agent: string, line: string): string | undefined {
+  const read = AGENTS.get(agent)?.onCall?.session;
+  const e = read ? eventOf(line) : undefined;
+  const id = e ? read!(e) : undefined;
   return id && id.length <= 200 && !/\s/.test(id) ? id : undefined;
 }
 
@@ -278,7 +205,7 @@ export function answerOf(end: TurnEnd, cli: string, chain: number): { text: stri
   if (said && !said.ok && said.denied?.length) {
     // Not an order's permissions to raise: claude on call asked the thread (a /deny, or no answer in time); another
     // CLI had only its on-call permissions.
-    const why = cli === "claude" ? "the asker denied it, or nobody answered in time" : "its on-call permissions do not allow it (coord agent on-call --permissions)";
+    const why = AGENTS.get(cli)?.onCall?.denied ?? "its on-call permissions do not allow it (coord agent on-call --permissions)";
     return { text: `The turn ended with ${said.denied.join(", ")} denied: ${why}.${lastWords}`, mark: { ...mark, outcome: "failed" } };
   }
   if (said && !said.ok) return { text: `The turn failed: ${said.reason ?? "the agent said it failed"}.${lastWords}`, mark: { ...mark, outcome: "failed" } };

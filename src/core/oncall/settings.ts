@@ -5,14 +5,15 @@
 // on and the flag a problem names are all derived from this one table (as
 // order-fields.ts does for orders). Pure.
 import * as z from "zod";
-import { PERMISSIONS } from "../agents/agents.js";
+import { ON_CALL_AGENTS, PERMISSIONS } from "../agents/agents.js";
 import { machineNameProblem } from "../files/names.js";
 import { parseDuration } from "../time/duration.js";
 import { DEFAULT_APPROVAL_TIMEOUT } from "./approvals.js";
 
-/** The agent CLIs a machine can be on call with (gemini has no resumable headless session coord can name). */
-export const ON_CALL_AGENTS = ["claude", "codex", "opencode", "cursor"] as const;
-export type OnCallAgent = (typeof ON_CALL_AGENTS)[number];
+/** The agent CLIs a machine can be on call with: those whose adapter says how (agents.ts AgentCli.onCall). */
+export { ON_CALL_AGENTS };
+/** A CLI of ON_CALL_AGENTS. */
+export type OnCallAgent = string;
 
 /** The longest turn (a day): anything longer is a service, not a turn. */
 export const MAX_TURN_TIMEOUT = 86400;
@@ -116,7 +117,7 @@ type Fields = typeof FIELDS;
 
 /** machine.yaml's `onCall:` block: the CLI, and the table's fields. */
 export const onCallSchema = z.strictObject({
-  agent: z.enum(ON_CALL_AGENTS, { message: `is not an agent CLI coord can put on call; write one of ${ON_CALL_AGENTS.join(", ")}` }),
+  agent: z.enum(ON_CALL_AGENTS as [string, ...string[]], { message: `is not an agent CLI coord can put on call; write one of ${ON_CALL_AGENTS.join(", ")}` }),
   ...(Object.fromEntries(Object.entries(FIELDS).map(([name, f]) => [name, f.schema])) as { [K in keyof Fields]: Fields[K]["schema"] }),
 });
 

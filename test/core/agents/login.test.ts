@@ -2,7 +2,9 @@
 // config and the environment. codex login status says "Not logged in" (0.171.0) for a key in the environment and for
 // a provider of the config's own, with which codex runs.
 import { describe, expect, it } from "vitest";
-import { AGENTS, codexConfigLogin, loginWithoutAsking, opencodeConfigLogin } from "../../../src/core/agents/agents.js";
+import { AGENTS, loginWithoutAsking } from "../../../src/core/agents/agents.js";
+import { codexConfigLogin } from "../../../src/core/agents/cli/codex.js";
+import { opencodeConfigLogin } from "../../../src/core/agents/cli/opencode.js";
 
 const codex = AGENTS.get("codex")!;
 const claude = AGENTS.get("claude")!;

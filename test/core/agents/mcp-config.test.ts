@@ -4,7 +4,11 @@
 import { parse as parseJsonc } from "jsonc-parser";
 import { parse as parseToml } from "smol-toml";
 import { describe, expect, it } from "vitest";
-import { installMcp, isCoordEntry, MCP_AGENTS, type McpAgent, TOML_MARK, uninstallMcp } from "../../../src/core/agents/mcp-config.js";
+import { AGENTS, MCP_AGENTS } from "../../../src/core/agents/agents.js";
+import { installMcp, isCoordEntry, TOML_MARK, uninstallMcp } from "../../../src/core/agents/mcp-config.js";
+
+type McpAgent = string;
+const plan = (agent: McpAgent) => AGENTS.get(agent)!.mcp!;
 
 const cmd = { command: "/usr/bin/node", args: ["/opt/coord/dist/coord.mjs", "mcp", "--dir", "/home/u/fleet"] };
 const argv = [cmd.command, ...cmd.args];
@@ -36,7 +40,7 @@ describe("the entry each CLI documents", () => {
     ["opencode", { type: "local", command: argv, enabled: true }],
     ["cursor", { command: cmd.command, args: cmd.args }],
   ] as const)("%s: a new file holds the coord server, running coord mcp --dir <checkout>", (agent, entry) => {
-    const r = ok(installMcp(agent, "f", undefined, cmd));
+    const r = ok(installMcp(plan(agent), "f", undefined, cmd));
     expect(r.changed).toBe(true);
     expect(serverOf(agent, r.text)).toEqual({ argv, entry });
     if (agent === "opencode") expect(read(agent, r.text).$schema).toBe("https://opencode.ai/config.json");
@@ -68,13 +72,13 @@ trust_level = "trusted"
 `;
 
   it("install twice changes nothing the second time", () => {
-    const first = ok(installMcp(agent, "f", users, cmd));
-    const again = ok(installMcp(agent, "f", first.text, cmd));
+    const first = ok(installMcp(plan(agent), "f", users, cmd));
+    const again = ok(installMcp(plan(agent), "f", first.text, cmd));
     expect(again).toEqual({ text: first.text, changed: false });
   });
 
   it("keeps the user's settings, servers and comments; uninstall gives back what they had", () => {
-    const installed = ok(installMcp(agent, "f", users, cmd)).text;
+    const installed = ok(installMcp(plan(agent), "f", users, cmd)).text;
     expect(installed).toContain("# mine".replace("#", json ? "//" : "#"));
     const withOurs = read(agent, installed);
     const before = read(agent, users);
@@ -83,7 +87,7 @@ trust_level = "trusted"
       expect(withOurs.theme).toBe("dark");
       expect(Object.keys(withOurs[agent === "opencode" ? "mcp" : "mcpServers"] as object)).toEqual(["github", "coord"]);
     } else expect((withOurs.projects as Record<string, unknown>)["/home/u/app"]).toEqual({ trust_level: "trusted" });
-    const back = ok(uninstallMcp(agent, "f", installed));
+    const back = ok(uninstallMcp(plan(agent), "f", installed));
     expect(back.removed).toBe(true);
     expect(JSON.stringify(read(agent, back.text!))).toBe(JSON.stringify(before));
     expect(back.text).toContain(json ? "// mine" : "# mine");
@@ -91,46 +95,46 @@ trust_level = "trusted"
   });
 
   it("a new coord entry replaces coord's old one (another checkout), in place", () => {
-    const old = ok(installMcp(agent, "f", users, { ...cmd, args: ["/old/coord.mjs", "mcp", "--dir", "/old/fleet"] })).text;
-    const next = ok(installMcp(agent, "f", old, cmd));
+    const old = ok(installMcp(plan(agent), "f", users, { ...cmd, args: ["/old/coord.mjs", "mcp", "--dir", "/old/fleet"] })).text;
+    const next = ok(installMcp(plan(agent), "f", old, cmd));
     expect(next.changed).toBe(true);
     expect(serverOf(agent, next.text)?.argv).toEqual(argv);
     if (!json) expect(next.text.split(TOML_MARK)).toHaveLength(2);
   });
 
   it("uninstall of a file that held only coord's server removes the file; of a file without it changes nothing", () => {
-    const only = ok(installMcp(agent, "f", undefined, cmd)).text;
-    expect(ok(uninstallMcp(agent, "f", only))).toEqual({ text: undefined, removed: true });
-    expect(ok(uninstallMcp(agent, "f", users))).toEqual({ text: users, removed: false });
-    expect(ok(uninstallMcp(agent, "f", undefined))).toEqual({ text: undefined, removed: false });
+    const only = ok(installMcp(plan(agent), "f", undefined, cmd)).text;
+    expect(ok(uninstallMcp(plan(agent), "f", only))).toEqual({ text: undefined, removed: true });
+    expect(ok(uninstallMcp(plan(agent), "f", users))).toEqual({ text: users, removed: false });
+    expect(ok(uninstallMcp(plan(agent), "f", undefined))).toEqual({ text: undefined, removed: false });
   });
 
   it("a server named coord that does not run coord mcp: install refuses, uninstall leaves it", () => {
     const theirs = json
       ? `{ "${agent === "opencode" ? "mcp" : "mcpServers"}": { "coord": { "command": "coordinator-mcp", "args": [] } } }\n`
       : `[mcp_servers.coord]\ncommand = "coordinator-mcp"\n`;
-    expect(installMcp(agent, "f", theirs, cmd)).toEqual({ error: expect.stringContaining('already has an MCP server named "coord" that does not run coord mcp') });
-    expect(ok(uninstallMcp(agent, "f", theirs))).toEqual({ text: theirs, removed: false, notOurs: true });
+    expect(installMcp(plan(agent), "f", theirs, cmd)).toEqual({ error: expect.stringContaining('already has an MCP server named "coord" that does not run coord mcp') });
+    expect(ok(uninstallMcp(plan(agent), "f", theirs))).toEqual({ text: theirs, removed: false, notOurs: true });
   });
 
   it("a file it cannot read is never overwritten: one sentence saying so", () => {
     const broken = json ? '{ "mcpServers": { ' : "[mcp_servers\ncommand = ";
-    const r = installMcp(agent, ".x/file", broken, cmd);
+    const r = installMcp(plan(agent), ".x/file", broken, cmd);
     expect(r).toEqual({ error: expect.stringMatching(json ? /^\.x\/file is not valid JSON .*coord never overwrites a file it cannot read\)$/ : /^\.x\/file is not valid TOML/) });
-    expect(uninstallMcp(agent, ".x/file", broken)).toEqual({ error: expect.any(String) });
+    expect(uninstallMcp(plan(agent), ".x/file", broken)).toEqual({ error: expect.any(String) });
   });
 });
 
 describe("codex's TOML", () => {
   it("coord's sub-tables go with it, and tables after it stay", () => {
     const text = `${TOML_MARK}\n[mcp_servers.coord]\ncommand = "/usr/bin/node"\nargs = ["/c/coord.mjs", "mcp"]\n\n[mcp_servers.coord.env]\nA = "1"\n\n[profiles.fast]\nmodel = "o4-mini"\n`;
-    const r = ok(uninstallMcp("codex", "f", text));
+    const r = ok(uninstallMcp(plan("codex"), "f", text));
     expect(r.text).toBe('[profiles.fast]\nmodel = "o4-mini"\n');
   });
 
   it("a coord server written as dotted keys is not edited by hand-made guesswork: refused with what to do", () => {
     const text = `[mcp_servers]\ncoord.command = "/usr/bin/node"\ncoord.args = ["/c/coord.mjs", "mcp"]\n`;
-    expect(installMcp("codex", "f", text, cmd)).toEqual({ error: expect.stringContaining("in a form coord does not edit") });
+    expect(installMcp(plan("codex"), "f", text, cmd)).toEqual({ error: expect.stringContaining("in a form coord does not edit") });
   });
 });
 

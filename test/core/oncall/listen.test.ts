@@ -21,6 +21,9 @@ import {
   wakeText,
 } from "../../../src/core/oncall/listen.js";
 
+/** Claude Code's local settings of a project, where listen arms its hooks. */
+const LOCAL = ".claude/settings.local.json";
+
 const msg = (id: string, text = "hello", extra: Partial<InboxMessage> = {}): InboxMessage => {
   const [from, to, seq] = id.split("/");
   return { id, from: from!, to: to!, seq: Number(seq), at: "2026-11-27T10:00:00Z", priority: "normal", text, ...extra };
@@ -149,7 +152,7 @@ describe("the project's local settings", () => {
       permissions: { allow: ["Bash(ls)"], deny: ["Read(.env)"] },
       hooks: { Stop: [{ hooks: [{ type: "command", command: "mine" }] }] },
     });
-    const r = installListen(before, entries, OLD_ALLOW_RULES);
+    const r = installListen(before, entries, OLD_ALLOW_RULES, LOCAL);
     if ("error" in r) throw new Error(r.error);
     const j = JSON.parse(r.text);
     expect(j.model).toBe("opus");
@@ -161,9 +164,9 @@ describe("the project's local settings", () => {
     expect(j.hooks.UserPromptSubmit).toEqual([typedEntry]);
     expect(entry.hooks).toEqual([expect.objectContaining({ asyncRewake: true })]);
     // Again: the same text (no second entry).
-    expect(installListen(r.text, entries, OLD_ALLOW_RULES)).toEqual({ text: r.text, changed: false });
+    expect(installListen(r.text, entries, OLD_ALLOW_RULES, LOCAL)).toEqual({ text: r.text, changed: false });
     // Off: exactly what it added goes.
-    const off = uninstallListen(r.text, OLD_ALLOW_RULES);
+    const off = uninstallListen(r.text, OLD_ALLOW_RULES, LOCAL);
     if ("error" in off) throw new Error(off.error);
     expect(JSON.parse(off.text!)).toEqual(JSON.parse(before));
   });
@@ -172,18 +175,18 @@ describe("the project's local settings", () => {
       permissions: { allow: ["Bash(ls)", ...OLD_ALLOW_RULES] },
       hooks: { SessionStart: [listenHookEntry("'/usr/bin/node' '/x/coord.mjs' 'agent' 'listen-wait' '--dir' '/f'")] },
     });
-    const off = uninstallListen(older, OLD_ALLOW_RULES);
+    const off = uninstallListen(older, OLD_ALLOW_RULES, LOCAL);
     if ("error" in off) throw new Error(off.error);
     expect(JSON.parse(off.text!)).toEqual({ permissions: { allow: ["Bash(ls)"] } });
     expect(off.removed).toBe(6);
   });
   it("a file it cannot read is left alone, with why", () => {
-    expect(installListen("{ not json", entries, [], ".claude/settings.local.json")).toEqual({ error: expect.stringContaining(".claude/settings.local.json is not valid JSON") });
+    expect(installListen("{ not json", entries, [], LOCAL)).toEqual({ error: expect.stringContaining(".claude/settings.local.json is not valid JSON") });
   });
   it("a file that held only coord's entries is empty after", () => {
-    const r = installListen(undefined, entries, OLD_ALLOW_RULES);
+    const r = installListen(undefined, entries, OLD_ALLOW_RULES, LOCAL);
     if ("error" in r) throw new Error(r.error);
-    expect(uninstallListen(r.text, OLD_ALLOW_RULES)).toEqual({ text: undefined, removed: 4 });
+    expect(uninstallListen(r.text, OLD_ALLOW_RULES, LOCAL)).toEqual({ text: undefined, removed: 4 });
   });
 });
 

@@ -171,6 +171,7 @@ describe("steps and sessions from the CLIs' JSON events", () => {
   it.each([
     [
       "claude's tool call",
+      "claude",
       line({
         type: "assistant",
         message: {
@@ -182,26 +183,36 @@ describe("steps and sessions from the CLIs' JSON events", () => {
       }),
       "Bash: npm test",
     ],
-    ["claude's file edit", line({ type: "assistant", message: { content: [{ type: "tool_use", name: "Edit", input: { file_path: "src/a.ts" } }] } }), "Edit: src/a.ts"],
-    ["codex's command", line({ type: "item.started", item: { type: "command_execution", command: "cargo build" } }), "$ cargo build"],
-    ["codex's file change", line({ type: "item.completed", item: { type: "file_change", changes: [{ path: "a.rs" }, { path: "b.rs" }] } }), "edit: a.rs, b.rs"],
-    ["opencode's tool", line({ type: "tool_use", part: { tool: "bash", state: { input: { command: "ls" } } } }), "bash: ls"],
-    ["a text message", line({ type: "assistant", message: { content: [{ type: "text", text: "thinking" }] } }), undefined],
-    ["not JSON", "Reconnecting...", undefined],
-    ["a multi-line command, on one line", line({ type: "item.started", item: { type: "command_execution", command: "a &&\n  b" } }), "$ a && b"],
-  ])("%s", (_w, l, want) => expect(stepOf(l)).toBe(want));
+    ["claude's file edit", "claude", line({ type: "assistant", message: { content: [{ type: "tool_use", name: "Edit", input: { file_path: "src/a.ts" } }] } }), "Edit: src/a.ts"],
+    ["codex's command", "codex", line({ type: "item.started", item: { type: "command_execution", command: "cargo build" } }), "$ cargo build"],
+    ["codex's file change", "codex", line({ type: "item.completed", item: { type: "file_change", changes: [{ path: "a.rs" }, { path: "b.rs" }] } }), "edit: a.rs, b.rs"],
+    ["opencode's tool", "opencode", line({ type: "tool_use", part: { tool: "bash", state: { input: { command: "ls" } } } }), "bash: ls"],
+    [
+      "cursor's tool call (claude's format)",
+      "cursor",
+      line({ type: "assistant", message: { content: [{ type: "tool_use", name: "Read", input: { file_path: "a" } }] } }),
+      "Read: a",
+    ],
+    ["codex's command, read as claude's", "claude", line({ type: "item.started", item: { type: "command_execution", command: "ls" } }), undefined],
+    ["a CLI coord cannot put on call", "gemini", line({ type: "tool_use", part: { tool: "bash", state: { input: { command: "ls" } } } }), undefined],
+    ["a text message", "claude", line({ type: "assistant", message: { content: [{ type: "text", text: "thinking" }] } }), undefined],
+    ["not JSON", "codex", "Reconnecting...", undefined],
+    ["a multi-line command, on one line", "codex", line({ type: "item.started", item: { type: "command_execution", command: "a &&\n  b" } }), "$ a && b"],
+  ])("%s", (_w, cli, l, want) => expect(stepOf(cli, l)).toBe(want));
 
   it("a step is at most 200 characters", () => {
-    expect(stepOf(line({ type: "item.started", item: { type: "command_execution", command: "x".repeat(500) } }))!.length).toBe(200);
+    expect(stepOf("codex", line({ type: "item.started", item: { type: "command_execution", command: "x".repeat(500) } }))!.length).toBe(200);
   });
 
   it.each([
-    ["claude's init", line({ type: "system", subtype: "init", session_id: "abc-1" }), "abc-1"],
-    ["codex's thread", line({ type: "thread.started", thread_id: "t-9" }), "t-9"],
-    ["opencode's event", line({ type: "text", sessionID: "ses_4", part: {} }), "ses_4"],
-    ["an id with spaces", line({ session_id: "a b" }), undefined],
-    ["none", line({ type: "turn.started" }), undefined],
-  ])("session: %s", (_w, l, want) => expect(sessionOf(l)).toBe(want));
+    ["claude's init", "claude", line({ type: "system", subtype: "init", session_id: "abc-1" }), "abc-1"],
+    ["codex's thread", "codex", line({ type: "thread.started", thread_id: "t-9" }), "t-9"],
+    ["opencode's event", "opencode", line({ type: "text", sessionID: "ses_4", part: {} }), "ses_4"],
+    ["cursor's init", "cursor", line({ type: "system", session_id: "c-1" }), "c-1"],
+    ["codex's thread, read as opencode's", "opencode", line({ type: "thread.started", thread_id: "t-9" }), undefined],
+    ["an id with spaces", "claude", line({ session_id: "a b" }), undefined],
+    ["none", "codex", line({ type: "turn.started" }), undefined],
+  ])("session: %s", (_w, cli, l, want) => expect(sessionOf(cli, l)).toBe(want));
 });
 
 describe("the answer", () => {

@@ -1,0 +1,163 @@
+// The one interface every agent CLI's adapter (cli/<name>.ts) fills: how it
+// runs headless and on call and resumes, what a permission level means for
+// it, how to read what it says happened, how it is logged in, where it keeps
+// its state, its MCP and hook files, and whether an open session of it can be
+// woken. Types and the permission levels; agents.ts lists the adapters.
+import type { ConfigEntry, Json, StatePaths } from "./cli/common.js";
+import type { HookPlan } from "./hooks.js";
+import type { McpPlan } from "./mcp-config.js";
+
+export const PERMISSIONS = ["read-only", "edit", "full"] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+/** What an agent said about its run, from its own output. */
+export interface AgentResult {
+  /** The agent's verdict: false when it says it failed (an error result, max turns, an API error…). */
+  ok: boolean;
+  /** Why it failed, in the agent's words where it gave them. */
+  reason?: string;
+  /** Its final message. */
+  message?: string;
+  /** The session (thread) id, to resume it by hand. */
+  session?: string;
+  turns?: number;
+  costUsd?: number;
+  tokens?: { input: number; output: number };
+  /** Tools it was not allowed to use, by name (Claude Code's permission denials). */
+  denied?: string[];
+  /** The last error it reported, in its words, when it did not succeed (a turn that timed out says it: codex's "Reconnecting..."). */
+  lastError?: string;
+}
+
+/** How to start one agent run: argv, the prompt on stdin or not, extra environment. */
+export interface AgentInvocation {
+  argv: string[];
+  /** The prompt, when it goes on stdin. */
+  input?: string;
+  env: Record<string, string>;
+}
+
+/** The fields of an agent order an adapter reads. */
+export interface AgentOrder {
+  agent: string;
+  prompt: string;
+  model?: string;
+  args?: string[];
+  permissions?: Permission;
+}
+
+/** Why an order cannot be run by its CLI, and the field that says what it cannot do. */
+export interface Refusal {
+  refused: string;
+  field: "permissions" | "model";
+}
+
+/** Reads an agent's output line by line and gives its verdict at the end. */
+export interface AgentReader {
+  line(text: string): void;
+  /** The verdict once the process exited; undefined when the output said nothing readable. */
+  result(): AgentResult | undefined;
+}
+
+export interface AgentCli {
+  name: string;
+  /** The executables that run it, first found wins. */
+  executables: string[];
+  /** argv after the executable; or why this order cannot be run by it (a permission level it cannot honour). */
+  invocation(order: AgentOrder, ctx: { root: boolean }): (Omit<AgentInvocation, "argv"> & { args: string[] }) | Refusal;
+  /** A reader of its machine-readable output; none for an agent coord knows nothing about. */
+  reader?: () => AgentReader;
+  /** Arguments that print the version. */
+  versionArgs: string[];
+  /** Arguments that say whether it is logged in, and how to read the answer (undefined: cannot tell). */
+  login?: {
+    args: string[];
+    loggedIn(exitCode: number | null, output: string): boolean | undefined;
+    how: string;
+    /** Variables that log it in without its status command knowing (an API key): when one is set, it counts as usable. */
+    keys?: string[];
+    /**
+     * Its config file, when what the config names can log it in without its status command knowing (codex's
+     * `model_providers` with an `env_key`): where the file is (from the environment and the home directory), and
+     * what the parsed file says (undefined: nothing; ask the status command).
+     */
+    config?: {
+      file(env: Readonly<Record<string, string | undefined>>, home: string): string;
+      loggedIn(config: unknown, env: Readonly<Record<string, string | undefined>>): LoginAnswer | undefined;
+    };
+  };
+  /** On call: how a turn of a conversation runs and resumes its session, and how its output is followed. None: it cannot be put on call. */
+  onCall?: OnCallCli;
+  /** Where it keeps its own state, which it must write to work (sessions, login, settings). */
+  state?: {
+    /** Its state directories and files. */
+    homes(p: StatePaths): string[];
+    /** Of its state, what its later sessions read as the person's own word: kept read-only for its agents (sandbox.ts agentConfigs). */
+    configs(p: StatePaths): ConfigEntry[];
+    /** Its login files, shared with the state an agent gets apart (it reads its login and writes it back when it refreshes it). */
+    logins?(p: StatePaths): string[];
+    /** Its agents get their state apart from the person's (behind bubblewrap): set only for a CLI run for real so in the tests. */
+    apart?: true;
+  };
+  /** Where `coord agent install` puts coord's MCP server. */
+  mcp?: McpPlan & {
+    /** What a person does next, for a project's file and for the home's. */
+    notes: { project: string; global: string };
+    /** One project's server goes in this file of the home (Claude Code's local scope), never in the project's file. */
+    local?: string;
+    /** The variable naming its config directory for every project, and the file there (CODEX_HOME, config.toml). */
+    homeVariable?: string;
+    homeFile?: string;
+    /** Other names of the project's file it reads: the one the project has is changed. */
+    alternatives?: string[];
+  };
+  /** Where `coord agent hooks install` puts the hook that shows the unread messages. */
+  hooks?: {
+    plan: HookPlan;
+    /** The file for every project, below the home. */
+    global: string;
+    /** A project's file where an older coord wrote its hook (a file teams commit): taken out. */
+    former?: string;
+    /** What a person does next. */
+    notes: string[];
+  };
+  /**
+   * Its open session can be woken by a message (commands/listen.ts, Claude Code's asyncRewake hooks): the program its
+   * session runs as, the project's file the hooks go in, and where an older coord wrote them (taken out).
+   */
+  wake?: { program: RegExp; settings: string; former?: string };
+}
+
+/** The on-call settings a turn's command line reads (core/oncall/settings.ts OnCallSettings). */
+export interface TurnSetting {
+  agent: string;
+  permissions: Permission;
+  maxTurns?: number;
+  maxBudgetUsd?: number;
+  model?: string;
+}
+
+/** What a CLI does on call. */
+export interface OnCallCli {
+  /** The arguments of one turn after the executable, its stdin and environment: a new session, or `session` resumed; or why not. */
+  turn(s: TurnSetting, prompt: string, session: string | undefined, ctx: { root: boolean; mcpConfig?: string }): (Omit<AgentInvocation, "argv"> & { args: string[] }) | Refusal;
+  /** The step a JSON event of its output shows (a tool call, a command it runs), or undefined. */
+  step(e: Json): string | undefined;
+  /** The session a JSON event of its output names, as soon as it names one (so a turn cut short keeps its session). */
+  session(e: Json): string | undefined;
+  /** Its turns are served coord's tools (an MCP config naming them) and ask the asker for a permission through them. */
+  tools?: true;
+  /** It refuses a cwd that is not inside a git repository. */
+  gitRepo?: true;
+  /** Why a tool was denied in one of its turns, for the answer. */
+  denied: string;
+  /** What it does on call, for a person setting it; "{caps}" is where the caps set go. */
+  note: string;
+}
+
+/** Whether a CLI can be used, and by what, when coord can tell without asking the CLI. */
+export interface LoginAnswer {
+  loggedIn: boolean;
+  /** What logs it in, or what is missing, for people: "CODEX_API_KEY", "model provider x, its key in X". */
+  via: string;
+}

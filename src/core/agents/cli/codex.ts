@@ -1,0 +1,169 @@
+// Codex: everything coord knows of it, in one place (agents.ts AgentCli says
+// what each part is).
+import type { AgentCli, AgentReader, LoginAnswer } from "../adapter.js";
+import { catCommand, clean, configDirs, configFiles, type Env, firstLine, type Json, modelFlag, num, obj, oneLine, parseLine, str, word } from "./common.js";
+
+/** `codex exec --json`: JSON lines of thread, turn and item events. */
+function codexReader(): AgentReader {
+  let session: string | undefined;
+  let message: string | undefined;
+  let error: string | undefined;
+  let turns = 0;
+  let completed = false;
+  let usage = { input: 0, output: 0 };
+  return {
+    line(text) {
+      const e = parseLine(text);
+      if (!e) return;
+      switch (e.type) {
+        case "thread.started":
+          session = str(e.thread_id) ?? session;
+          break;
+        case "turn.completed": {
+          turns++;
+          completed = true;
+          error = undefined;
+          const u = obj(e.usage);
+          if (u) usage = { input: usage.input + (num(u.input_tokens) ?? 0), output: usage.output + (num(u.output_tokens) ?? 0) };
+          break;
+        }
+        case "turn.failed":
+          turns++;
+          completed = false;
+          error = str(obj(e.error)?.message) ?? "the turn failed";
+          break;
+        case "error":
+          error = str(e.message) ?? error ?? "an error";
+          break;
+        case "item.completed": {
+          const item = obj(e.item);
+          if (item?.type === "agent_message") message = str(item.text) ?? message;
+          break;
+        }
+      }
+    },
+    result() {
+      if (!session && !error && !completed) return undefined;
+      const ok = completed && !error;
+      return clean({
+        ok,
+        reason: ok ? undefined : error ? `it said: ${firstLine(error)}` : "it stopped before its turn completed",
+        message,
+        session,
+        turns: turns || undefined,
+        tokens: usage.input || usage.output ? usage : undefined,
+        lastError: !ok && error ? firstLine(error) : undefined,
+      });
+    },
+  };
+}
+
+/**
+ * Codex's config.toml: `model_provider` naming a `[model_providers.<id>]` entry of its own (a local server, a proxy,
+ * Azure) is what codex uses, whatever `codex login status` says (it knows only its own login): with an `env_key`,
+ * usable when that variable is set; without one and without `requires_openai_auth`, it needs no key. A built-in
+ * provider (openai, no entry): undefined, its login decides.
+ */
+export function codexConfigLogin(config: unknown, env: Env): LoginAnswer | undefined {
+  const c = obj(config);
+  const provider = str(c?.model_provider);
+  const providers = obj(c?.model_providers);
+  if (!provider || !providers || !Object.hasOwn(providers, provider)) return undefined;
+  const entry = obj(providers[provider]);
+  if (!entry) return undefined;
+  const envKey = str(entry.env_key);
+  if (envKey)
+    return env[envKey]
+      ? { loggedIn: true, via: `model provider ${provider}, its key in ${envKey}` }
+      : { loggedIn: false, via: `model provider ${provider} needs ${envKey}, which is not set` };
+  if (entry.requires_openai_auth === true) return undefined;
+  return { loggedIn: true, via: `model provider ${provider}, which needs no key` };
+}
+
+/** The step of an item event: a command it runs, a file change, an MCP tool call. */
+function codexStep(e: Json): string | undefined {
+  if (e.type !== "item.started" && e.type !== "item.completed") return undefined;
+  const item = obj(e.item);
+  if (item?.type === "command_execution") return oneLine(`$ ${word(item.command) ?? "a command"}`);
+  if (item?.type === "file_change") {
+    const paths = Array.isArray(item.changes) ? item.changes.map((c) => word(obj(c)?.path)).filter(Boolean) : [];
+    return oneLine(`edit: ${Array.isArray(item.changes) ? paths.join(", ") : "files"}`);
+  }
+  if (item?.type === "mcp_tool_call") return oneLine(`${word(item.server) ?? "mcp"}: ${word(item.tool) ?? "a tool"}`);
+  return undefined;
+}
+
+const SANDBOX = { "read-only": "read-only", edit: "workspace-write", full: "danger-full-access" } as const;
+
+export const codex: AgentCli = {
+  name: "codex",
+  executables: ["codex"],
+  invocation(o) {
+    const permission = o.permissions ? [`--sandbox=${SANDBOX[o.permissions]}`] : [];
+    // "-" reads the prompt from stdin.
+    return { args: ["exec", "--json", ...modelFlag(o), ...permission, ...(o.args ?? []), "-"], input: o.prompt, env: {} };
+  },
+  reader: codexReader,
+  versionArgs: ["--version"],
+  // codex login status counts neither an API key in the environment (CODEX_API_KEY is what codex exec takes) nor a
+  // provider of the config's own (codex 0.171.0 says "Not logged in" for both).
+  login: {
+    args: ["login", "status"],
+    how: "codex login status",
+    keys: ["CODEX_API_KEY", "OPENAI_API_KEY"],
+    loggedIn: (code) => (code === 0 ? true : code === null ? undefined : false),
+    config: {
+      file: (env, home) => `${(env.CODEX_HOME || `${home}/.codex`).replace(/\/+$/, "")}/config.toml`,
+      loggedIn: codexConfigLogin,
+    },
+  },
+  onCall: {
+    turn(s, prompt, session) {
+      // `codex exec resume` refuses -s and -C: the sandbox goes as a config override, on the first call as on a resume.
+      const args = ["exec", "--json", ...modelFlag(s), "-c", `sandbox_mode="${SANDBOX[s.permissions]}"`, ...(session ? ["resume", session] : []), "-"];
+      return { args, input: prompt, env: {} };
+    },
+    step: codexStep,
+    session: (e) => (e.type === "thread.started" ? word(e.thread_id) : undefined),
+    gitRepo: true,
+    denied: "its on-call permissions do not allow it (coord agent on-call --permissions)",
+    note: "codex: the sandbox goes on every turn as -c sandbox_mode (codex exec resume refuses -s); no turn or budget cap (timeout and dailyBudgetUsd still hold); no approval callback: permissions decide alone; cwd must be a git repository codex trusts",
+  },
+  state: {
+    homes: ({ env, at }) => [env.CODEX_HOME || at(".codex")],
+    configs({ env, at }) {
+      const dir = env.CODEX_HOME || at(".codex");
+      // .env: variables codex loads at its start (a PATH, a BASH_ENV of the agent's would run in the person's next codex).
+      return [
+        ...configFiles(dir, ["config.toml", "AGENTS.md", "AGENTS.override.md", ".env"], true),
+        ...configFiles(dir, ["hooks.json", "managed_config.toml", "requirements.toml"], false),
+        ...configDirs(dir, ["prompts", "rules", "skills"], true),
+        ...configDirs(dir, ["memories"], false),
+      ];
+    },
+    logins: ({ env, at }) => [`${env.CODEX_HOME || at(".codex")}/auth.json`],
+    apart: true,
+  },
+  mcp: {
+    project: ".codex/config.toml",
+    global: ".codex/config.toml",
+    path: ["mcp_servers", "coord"],
+    format: "toml",
+    entry: (c) => ({ command: c.command, args: c.args }),
+    // Its config for every project is in $CODEX_HOME when that is set.
+    homeVariable: "CODEX_HOME",
+    homeFile: "config.toml",
+    notes: {
+      project:
+        "Codex reads a project's .codex/config.toml only once the project is trusted (codex asks the first time it starts there); codex mcp list in the project shows coord.",
+      global: "Codex starts its MCP servers with each session: restart open sessions (codex mcp list shows coord).",
+    },
+  },
+  hooks: {
+    plan: { kind: "json", file: ".codex/hooks.json", events: ["UserPromptSubmit"], entry: (p) => ({ hooks: [{ type: "command", command: catCommand(p), timeout: 5 }] }) },
+    global: ".codex/hooks.json",
+    notes: [
+      "Codex runs a hook only once you trust it: start codex here, open /hooks and trust coord's (it asks again if the hook changes); a project's .codex/hooks.json also needs the project trusted. Until then nothing is shown.",
+    ],
+  },
+};

@@ -1,0 +1,209 @@
+// OpenCode: everything coord knows of it, in one place (agents.ts AgentCli
+// says what each part is).
+import type { AgentCli, AgentReader, LoginAnswer, Permission } from "../adapter.js";
+import { clean, configDirs, configFiles, type Env, firstLine, type Json, MAX_STEP, modelFlag, num, obj, parseLine, str, toolLine, toolTarget, word } from "./common.js";
+
+/** `opencode run --format json`: JSON lines of events with a sessionID and a part. */
+function opencodeReader(): AgentReader {
+  let session: string | undefined;
+  let message: string | undefined;
+  let error: string | undefined;
+  let steps = 0;
+  let cost = 0;
+  let tokens = { input: 0, output: 0 };
+  let finished = false;
+  const denied = new Set<string>();
+  return {
+    line(text) {
+      const e = parseLine(text);
+      if (!e) return;
+      session = str(e.sessionID) ?? session;
+      const part = obj(e.part);
+      switch (e.type) {
+        case "text":
+          message = str(part?.text) ?? message;
+          break;
+        case "tool_use": {
+          // A tool call its permissions did not allow: run mode rejects what would need a question, and the run stops.
+          const state = obj(part?.state);
+          if (state?.status === "error" && /rejected permission/i.test(str(state.error) ?? "")) denied.add(str(part?.tool) ?? "a tool");
+          break;
+        }
+        case "step_finish": {
+          steps++;
+          finished = true;
+          cost += num(part?.cost) ?? 0;
+          const t = obj(part?.tokens);
+          if (t) tokens = { input: tokens.input + (num(t.input) ?? 0), output: tokens.output + (num(t.output) ?? 0) };
+          break;
+        }
+        case "error": {
+          const err = obj(e.error);
+          error = str(obj(err?.data)?.message) ?? str(err?.message) ?? str(err?.name) ?? "an error";
+          break;
+        }
+      }
+    },
+    result() {
+      if (!session && !error) return undefined;
+      const ok = finished && !error && denied.size === 0;
+      const reason = ok
+        ? undefined
+        : error
+          ? `it said: ${firstLine(error)}`
+          : denied.size
+            ? `it was denied ${[...denied].join(", ")} (permissions: raise the order's permissions or narrow its prompt)`
+            : "it stopped before it finished a step";
+      return clean({
+        ok,
+        reason,
+        message,
+        session,
+        turns: steps || undefined,
+        costUsd: cost || undefined,
+        tokens: tokens.input || tokens.output ? tokens : undefined,
+        ...(denied.size ? { denied: [...denied] } : {}),
+        lastError: !ok && error ? firstLine(error) : undefined,
+      });
+    },
+  };
+}
+
+/** OpenCode's permission config for each level (its `permission` setting, given in OPENCODE_PERMISSION). */
+const PERMISSION: Record<Permission, Json> = {
+  "read-only": { edit: "deny", bash: "deny", webfetch: "deny" },
+  edit: { edit: "allow", bash: "deny", webfetch: "allow" },
+  full: { edit: "allow", bash: "allow", webfetch: "allow" },
+};
+
+/** OpenCode's model ids are provider/model. */
+export const OPENCODE_MODEL = /^[^/\s]+\/\S+$/;
+
+/**
+ * OpenCode's opencode.json: a provider's `options.apiKey` (its documented way to give a key, literal, `{env:VAR}` or
+ * `{file:path}`) is what opencode uses, and `opencode auth list` counts only its own stored credentials ("0
+ * credentials"). The provider of `model` ("provider/model") when it names one, else any provider: usable when its key
+ * is there (a `{env:VAR}` one, when VAR is set). No key in the config: undefined, its auth list decides.
+ */
+export function opencodeConfigLogin(config: unknown, env: Env): LoginAnswer | undefined {
+  const c = obj(config);
+  const providers = obj(c?.provider);
+  if (!providers) return undefined;
+  const model = str(c?.model);
+  const named = model && OPENCODE_MODEL.test(model) ? model.slice(0, model.indexOf("/")) : undefined;
+  const ids = named ? (Object.hasOwn(providers, named) ? [named] : []) : Object.keys(providers);
+  const answers: LoginAnswer[] = [];
+  for (const id of ids) {
+    const key = str(obj(obj(providers[id])?.options)?.apiKey)?.trim();
+    if (!key) continue;
+    const variable = /^\{env:([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(key)?.[1];
+    if (!variable) answers.push({ loggedIn: true, via: `provider ${id}, its key in opencode.json` });
+    else if (env[variable]) answers.push({ loggedIn: true, via: `provider ${id}, its key in ${variable}` });
+    else answers.push({ loggedIn: false, via: `provider ${id} needs ${variable}, which is not set` });
+  }
+  return answers.find((a) => a.loggedIn) ?? answers[0];
+}
+
+/** coord's plugin: before each user message's turn, the machine's unread messages join that turn's system prompt. */
+const plugin = (p: string) => `// Written by coord agent hooks install opencode; coord agent hooks uninstall opencode removes it.
+// Before each user message's turn, this machine's unread coord messages (inbox-prompt.txt,
+// kept by coord beside its mailbox) join the system prompt of that turn.
+import { readFileSync } from "node:fs";
+
+const PROMPT_FILE = ${JSON.stringify(p)};
+const unread = () => {
+  try {
+    return readFileSync(PROMPT_FILE, "utf8").trim();
+  } catch {
+    return "";
+  }
+};
+
+export const CoordInbox = async () => {
+  const bySession = new Map();
+  return {
+    "chat.message": async (input) => {
+      bySession.set(input.sessionID, unread());
+    },
+    "experimental.chat.system.transform": async (input, output) => {
+      const text = input.sessionID && bySession.get(input.sessionID);
+      if (text) output.system.push(text);
+    },
+  };
+};
+`;
+
+export const opencode: AgentCli = {
+  name: "opencode",
+  executables: ["opencode"],
+  invocation(o) {
+    if (o.model && !OPENCODE_MODEL.test(o.model)) return { field: "model", refused: `opencode model "${o.model}" is not provider/model (e.g. anthropic/claude-sonnet-4-5)` };
+    // OPENCODE_PERMISSION is merged over the project's config (OpenCode skips it silently when it is not JSON: it always is here).
+    const env: Record<string, string> = o.permissions ? { OPENCODE_PERMISSION: JSON.stringify(PERMISSION[o.permissions]) } : {};
+    // Full also approves what the config leaves to a question (opencode run --auto), as nobody is there to answer.
+    // The prompt goes on stdin: OpenCode re-quotes an argument with spaces in it, stdin arrives as it is.
+    return { args: ["run", "--format=json", ...modelFlag(o), ...(o.permissions === "full" ? ["--auto"] : []), ...(o.args ?? [])], input: o.prompt, env };
+  },
+  reader: opencodeReader,
+  versionArgs: ["--version"],
+  login: {
+    args: ["auth", "list"],
+    how: "opencode auth list",
+    // It lists the stored credentials and the providers set in the environment; "0 credentials" and no env provider: none.
+    loggedIn: (code, out) => (code !== 0 ? undefined : !(/\b0 credentials\b/i.test(out) && !/environment/i.test(out))),
+    // A key in its config (provider.<id>.options.apiKey) it does not count: read first. $OPENCODE_CONFIG names another file.
+    config: {
+      file: (env, home) => env.OPENCODE_CONFIG || `${(env.XDG_CONFIG_HOME || `${home}/.config`).replace(/\/+$/, "")}/opencode/opencode.json`,
+      loggedIn: opencodeConfigLogin,
+    },
+  },
+  onCall: {
+    turn(s, prompt, session, ctx) {
+      const args = session ? [`--session=${session}`] : [];
+      return opencode.invocation({ agent: s.agent, prompt, permissions: s.permissions, args, ...(s.model ? { model: s.model } : {}) }, ctx);
+    },
+    step(e) {
+      const part = e.type === "tool_use" ? obj(e.part) : undefined;
+      return part ? toolLine(word(part.tool) ?? "a tool", toolTarget(obj(obj(part.state)?.input)), MAX_STEP) : undefined;
+    },
+    session: (e) => word(e.sessionID),
+    denied: "its on-call permissions do not allow it (coord agent on-call --permissions)",
+    note: "opencode: read-only and edit deny what they do not allow (opencode run rejects every permission question unless full); no turn or budget cap; no approval callback: permissions decide alone",
+  },
+  state: {
+    homes: ({ xdg }) => [
+      xdg("XDG_DATA_HOME", ".local/share", "opencode"),
+      xdg("XDG_STATE_HOME", ".local/state", "opencode"),
+      xdg("XDG_CACHE_HOME", ".cache", "opencode"),
+      xdg("XDG_CONFIG_HOME", ".config", "opencode"),
+    ],
+    configs({ xdg }) {
+      const dir = xdg("XDG_CONFIG_HOME", ".config", "opencode");
+      return [
+        ...configFiles(dir, ["opencode.json", "opencode.jsonc", "config.json", "AGENTS.md"], false),
+        ...configDirs(dir, ["agent", "agents", "command", "commands", "mode", "modes", "plugin", "plugins", "tool", "tools"], false),
+      ];
+    },
+    logins: ({ xdg }) => [xdg("XDG_DATA_HOME", ".local/share", "opencode/auth.json")],
+    apart: true,
+  },
+  mcp: {
+    project: "opencode.json",
+    global: ".config/opencode/opencode.json",
+    path: ["mcp", "coord"],
+    format: "json",
+    entry: (c) => ({ type: "local", command: [c.command, ...c.args], enabled: true }),
+    empty: '{\n  "$schema": "https://opencode.ai/config.json"\n}\n',
+    // It reads opencode.jsonc as well: the one the project has is the one to change.
+    alternatives: ["opencode.jsonc"],
+    notes: {
+      project: "OpenCode starts its MCP servers at startup: restart it (opencode mcp list shows coord connected).",
+      global: "OpenCode starts its MCP servers at startup: restart it (opencode mcp list shows coord connected).",
+    },
+  },
+  hooks: {
+    plan: { kind: "own", file: ".opencode/plugins/coord-inbox.js", text: plugin },
+    global: ".config/opencode/plugins/coord-inbox.js",
+    notes: ["OpenCode loads plugins at startup: restart it."],
+  },
+};
