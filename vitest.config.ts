@@ -79,7 +79,7 @@ const slow = ["test/**/*.e2e.test.ts"];
 // core. Each turn of a real CLI starts a large program and waits on it against bounds a person would wait; run beside
 // the whole suite on CI's slower machine (2026-11-28: 1545 s) they starved and 9 of their tests crossed a bound, where
 // each passed alone.
-const agents = ["test/claude-real.e2e.test.ts", "test/codex-real.e2e.test.ts", "test/opencode-real.e2e.test.ts", "test/login.e2e.test.ts"];
+const agents = ["test/claude-real.e2e.test.ts", "test/codex-real.e2e.test.ts", "test/opencode-real.e2e.test.ts", "test/gemini-real.e2e.test.ts", "test/login.e2e.test.ts"];
 // A fourth, "sessions": the open Claude Code sessions in a terminal (tmux), one at a time, in a vitest run of their own
 // after the rest (scripts/test.mjs says why).
 const sessions = ["test/listen-claude.e2e.test.ts", "test/listen-woken.e2e.test.ts"];

@@ -1,5 +1,5 @@
 // `node scripts/install-agent-clis.mjs`: installs the real agent CLIs the tests run (scripts/agent-clis.json: Claude
-// Code, Codex and OpenCode, pinned) from the npm registry into a cache outside node_modules, one folder a version:
+// Code, Codex, OpenCode and Gemini CLI, pinned) from the npm registry into a cache outside node_modules, one folder a version:
 // $COORD_AGENT_CLIS (default ~/.cache/coord-agent-clis)/<name>@<version>. They are large (codex's binary alone is
 // 315 MB), so `npm ci` stays as fast as it is for a user; .ci/run calls this, and a test whose CLI is not installed
 // says it is skipped, by name. A version already installed is kept. Exit 0 even when one fails (its tests then say

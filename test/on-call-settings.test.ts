@@ -15,7 +15,7 @@ describe("parseOnCall", () => {
     });
   });
   it.each([
-    [{ agent: "gemini", cwd: "/x", from: "ALL" }, "field onCall.agent is not an agent CLI coord can put on call; write one of claude, codex, opencode, cursor"],
+    [{ agent: "aider", cwd: "/x", from: "ALL" }, "field onCall.agent is not an agent CLI coord can put on call; write one of claude, codex, opencode, cursor, gemini"],
     [{ agent: "claude", cwd: "/x" }, "field onCall.from must be a list of machine names, or ALL"],
     [{ agent: "claude", cwd: "/x", from: [] }, "field onCall.from is empty; name the machines whose messages start turns, or ALL"],
     [{ agent: "claude", cwd: "/x", from: ["Bad Name"] }, "field onCall.from.0 is not a machine name"],

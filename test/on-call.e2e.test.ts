@@ -357,7 +357,7 @@ describe("agents on call", () => {
     const file = join(t.work, "file.txt");
     await writeFile(file, "x");
     const cases: [string[], RegExp][] = [
-      [["gemini", "--cwd", t.work, "--from", "asker"], /^coord cannot put "gemini" on call; give one of claude, codex, opencode, cursor$/],
+      [["aider", "--cwd", t.work, "--from", "asker"], /^coord cannot put "aider" on call; give one of claude, codex, opencode, cursor, gemini$/],
       [["opencode", "--cwd", t.work, "--from", "asker"], /^opencode is not on PATH \(looked for opencode\)/],
       [["claude", "--cwd", join(t.work, "nope"), "--from", "asker"], /does not exist/],
       [["claude", "--cwd", file, "--from", "asker"], /is not a directory$/],

@@ -1,4 +1,4 @@
-// The real agent CLIs (Claude Code, Codex, OpenCode) that scripts/install-agent-clis.mjs put in the cache, pinned in
+// The real agent CLIs (Claude Code, Codex, OpenCode, Gemini CLI) that scripts/install-agent-clis.mjs put in the cache, pinned in
 // scripts/agent-clis.json. A test that needs one it cannot find says it is skipped, with the name and the way to
 // install it.
 import { existsSync, readFileSync } from "node:fs";
@@ -6,14 +6,14 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 
 export interface RealCli {
-  name: "claude" | "codex" | "opencode";
+  name: "claude" | "codex" | "opencode" | "gemini";
   version: string;
   /** The executable. */
   bin: string;
 }
 
 interface Pin {
-  name: "claude" | "codex" | "opencode";
+  name: "claude" | "codex" | "opencode" | "gemini";
   package: string;
   version: string;
   bin: string;

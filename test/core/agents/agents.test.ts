@@ -86,7 +86,7 @@ describe("permissions map to each CLI's own flags; a level it cannot honour is r
     ["codex", "read-only", ["--sandbox=read-only"]],
     ["codex", "edit", ["--sandbox=workspace-write"]],
     ["codex", "full", ["--sandbox=danger-full-access"]],
-    ["gemini", "read-only", ["--approval-mode=plan"]],
+    ["gemini", "read-only", ["--approval-mode=default"]],
     ["gemini", "edit", ["--approval-mode=auto_edit"]],
     ["gemini", "full", ["--approval-mode=yolo"]],
     ["cursor", "full", ["--force"]],
@@ -285,6 +285,22 @@ describe("Gemini CLI's stream-json events", () => {
       { type: "result", status: "success", stats: { total_tokens: 120, input_tokens: 100, output_tokens: 20, duration_ms: 900, tool_calls: 0 } },
     ]);
     expect(said).toEqual({ ok: true, message: "Done.", session: "g-1", tokens: { input: 100, output: 20 } });
+  });
+  it("a tool its mode did not offer (tool_not_registered): denied, even when the run ends in success", () => {
+    const said = read("gemini", [
+      { type: "init", session_id: "g-2" },
+      { type: "tool_use", tool_name: "run_shell_command", tool_id: "t1", parameters: { command: "ls" } },
+      { type: "tool_result", tool_id: "t1", status: "error", error: { type: "tool_not_registered", message: 'Tool "run_shell_command" not found.' } },
+      { type: "tool_use", tool_name: "read_file", tool_id: "t2", parameters: { file_path: "a" } },
+      { type: "tool_result", tool_id: "t2", status: "error", error: { type: "file_not_found", message: "no such file" } },
+      { type: "message", role: "assistant", content: "I cannot run it.", delta: true },
+      { type: "result", status: "success", stats: { input_tokens: 10, output_tokens: 5 } },
+    ]);
+    expect(said).toMatchObject({ ok: false, denied: ["run_shell_command"], reason: expect.stringContaining("it was denied run_shell_command") });
+    expect(agentVerdict(0, said!)).toEqual({ ok: false, reason: said!.reason });
+  });
+  it("cut short before its result: not a success, its session kept", () => {
+    expect(read("gemini", [{ type: "init", session_id: "g-3" }])).toEqual({ ok: false, reason: "it stopped before giving a result", session: "g-3" });
   });
   it("an error result says why", () => {
     expect(read("gemini", [{ type: "result", status: "error", error: { type: "FatalAuthenticationError", message: "Please set an Auth method" } }])).toMatchObject({

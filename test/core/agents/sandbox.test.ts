@@ -242,7 +242,7 @@ describe("what an agent may write", () => {
         { path: "/xc/opencode", store: "/s/opencode/root/xc/opencode" },
       ],
     ],
-    ["gemini", {}, []],
+    ["gemini", {}, [{ path: "/h/.gemini", store: "/s/gemini/home/.gemini" }]],
     ["cursor", {}, []],
     ["myagent", {}, []],
   ] as const)("%s with %o is given its state apart, in coord's: %o", (agent, env, apart) => {
@@ -254,7 +254,8 @@ describe("what an agent may write", () => {
     ["claude", { CLAUDE_CONFIG_DIR: "/c" }, ["/c/.credentials.json"]],
     ["codex", { CODEX_HOME: "/x" }, ["/x/auth.json"]],
     ["opencode", { XDG_DATA_HOME: "/d" }, ["/d/opencode/auth.json"]],
-    ["gemini", {}, []],
+    ["gemini", {}, ["/h/.gemini/oauth_creds.json", "/h/.gemini/google_accounts.json"]],
+    ["cursor", {}, []],
   ] as const)("%s with %o shares the person's login %o with its apart state", (agent, env, files) => {
     expect(agentLogins(agent, "/h", env)).toEqual(files);
   });
