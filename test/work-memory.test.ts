@@ -19,7 +19,7 @@ afterEach(async () => {
 });
 
 describe("to: ANY on the in-memory hub", () => {
-  it("10 ANY orders, 5 machines syncing together each round: each runs exactly once, all done in at most 5 rounds, every machine works", async () => {
+  it("10 ANY orders, 5 machines syncing together each round: each runs exactly once, all done in at most 5 rounds, the work spread", async () => {
     const names = ["m1", "m2", "m3", "m4", "m5"];
     fleet = await memoryFleet(names);
     const f = fleet;
@@ -36,7 +36,9 @@ describe("to: ANY on the in-memory hub", () => {
     const ran = await lines(log);
     expect(ran.map((l) => l.split(" ")[0]).sort()).toEqual(orders.map((o) => o.id).sort()); // each exactly once
     expect(rounds).toBeLessThanOrEqual(5);
-    expect(new Set(ran.map((l) => l.split(" ")[1]))).toEqual(new Set(names));
+    // Spread over machines, not all on one; how many of the five get one depends on who wins each claim's race (a
+    // machine slowed by a loaded machine may win none: a check for all five failed so in a full quick run).
+    expect(new Set(ran.map((l) => l.split(" ")[1])).size).toBeGreaterThanOrEqual(2);
   });
 
   it("a claim that loses the push plans again on the fresh tip and claims the next free order in the same sync", async () => {
