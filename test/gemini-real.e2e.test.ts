@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { agentInvocation, agentReader, agentVerdict } from "../src/core/agents/agents.js";
 import { type GeminiServer, geminiHome, startGeminiServer } from "./gemini-server.js";
-import { cli, filesNamed, tempDir } from "./helpers.js";
+import { cli, cliExec, filesNamed, tempDir } from "./helpers.js";
 import { type Msg, onCallTests } from "./on-call-fleet.js";
 import { realCli } from "./real-clis.js";
 
@@ -131,6 +131,12 @@ describe.skipIf(missing !== undefined)(`the real gemini on call${missing ? ` (sk
     expect(existsSync(join(work, "ran.txt"))).toBe(false);
     expect((await order(work, "run: echo full > ran.txt", "full")).verdict).toEqual({ ok: true });
     expect(await readFile(join(work, "ran.txt"), "utf8")).toBe("full\n");
+  }, 120_000);
+
+  it("its key in the environment: doctor says logged in, and by what (it has no status command)", async () => {
+    await t.fleet(["oncall"]);
+    const doctor = await cliExec(["doctor", "--dir", dirOf("oncall")]);
+    expect(doctor.out).toMatch(new RegExp(`gemini ${(gemini as { version: string }).version}, logged in \\(GEMINI_API_KEY\\)`));
   }, 120_000);
 
   it("full: a command runs, in the turn's --cwd", async () => {

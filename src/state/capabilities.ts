@@ -114,10 +114,10 @@ async function findAgent(name: string, path: string): Promise<AgentFound | undef
   const told = loginWithoutAsking(cli, process.env, await loginConfig(cli, process.env));
   const [version, login] = await Promise.all([
     probe([executable, ...cli.versionArgs], env, PROBE_TIMEOUT),
-    cli.login && !told ? probe([executable, ...cli.login.args], env, PROBE_TIMEOUT) : undefined,
+    cli.login?.status && !told ? probe([executable, ...cli.login.status.args], env, PROBE_TIMEOUT) : undefined,
   ]);
   const v = version.exitCode === 0 ? /\d+\.\d+(\.\d+)?([-.+\w]*)?/.exec(version.output)?.[0] : undefined;
-  const loggedIn = told ? told.loggedIn : cli.login && login && !login.timedOut ? cli.login.loggedIn(login.exitCode, login.output) : undefined;
+  const loggedIn = told ? told.loggedIn : cli.login?.status && login && !login.timedOut ? cli.login.status.loggedIn(login.exitCode, login.output) : undefined;
   return {
     name,
     executable,

@@ -71,8 +71,8 @@ export interface AgentCli {
   versionArgs: string[];
   /** Arguments that say whether it is logged in, and how to read the answer (undefined: cannot tell). */
   login?: {
-    args: string[];
-    loggedIn(exitCode: number | null, output: string): boolean | undefined;
+    /** Its status command's arguments, and how to read its answer; none: it has no such command (only `keys` tell). */
+    status?: { args: string[]; loggedIn(exitCode: number | null, output: string): boolean | undefined };
     how: string;
     /** Variables that log it in without its status command knowing (an API key): when one is set, it counts as usable. */
     keys?: string[];

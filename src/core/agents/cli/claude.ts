@@ -87,18 +87,20 @@ export const claude: AgentCli = {
   reader: resultReader,
   versionArgs: ["--version"],
   login: {
-    args: ["auth", "status"],
     how: "claude auth status",
     keys: ["ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN"],
-    loggedIn: (code, out) => {
-      const j = parseLine(
-        out
-          .trim()
-          .split("\n")
-          .find((l) => l.trim().startsWith("{")) ?? "",
-      );
-      if (j && typeof j.loggedIn === "boolean") return j.loggedIn;
-      return code === 0 ? true : code === 1 ? false : undefined;
+    status: {
+      args: ["auth", "status"],
+      loggedIn: (code, out) => {
+        const j = parseLine(
+          out
+            .trim()
+            .split("\n")
+            .find((l) => l.trim().startsWith("{")) ?? "",
+        );
+        if (j && typeof j.loggedIn === "boolean") return j.loggedIn;
+        return code === 0 ? true : code === 1 ? false : undefined;
+      },
     },
   },
   onCall: {

@@ -108,10 +108,9 @@ export const codex: AgentCli = {
   // codex login status counts neither an API key in the environment (CODEX_API_KEY is what codex exec takes) nor a
   // provider of the config's own (codex 0.171.0 says "Not logged in" for both).
   login: {
-    args: ["login", "status"],
     how: "codex login status",
     keys: ["CODEX_API_KEY", "OPENAI_API_KEY"],
-    loggedIn: (code) => (code === 0 ? true : code === null ? undefined : false),
+    status: { args: ["login", "status"], loggedIn: (code) => (code === 0 ? true : code === null ? undefined : false) },
     config: {
       file: (env, home) => `${(env.CODEX_HOME || `${home}/.codex`).replace(/\/+$/, "")}/config.toml`,
       loggedIn: codexConfigLogin,

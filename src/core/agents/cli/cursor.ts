@@ -27,10 +27,9 @@ export const cursor: AgentCli = {
   reader: resultReader,
   versionArgs: ["--version"],
   login: {
-    args: ["status"],
     how: "cursor-agent status (or agent status)",
     keys: ["CURSOR_API_KEY"],
-    loggedIn: (code, out) => (/not logged in|login required/i.test(out) ? false : code === 0 ? true : undefined),
+    status: { args: ["status"], loggedIn: (code, out) => (/not logged in|login required/i.test(out) ? false : code === 0 ? true : undefined) },
   },
   onCall: {
     turn(s, prompt, session, ctx) {

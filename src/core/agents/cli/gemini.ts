@@ -66,6 +66,8 @@ export const gemini: AgentCli = {
   },
   reader: geminiReader,
   versionArgs: ["--version"],
+  // No status command: an API key in the environment tells; a Google login (or a key in ~/.gemini/.env) it cannot.
+  login: { how: "GEMINI_API_KEY, or gemini's Google login", keys: ["GEMINI_API_KEY", "GOOGLE_API_KEY"] },
   onCall: {
     turn(s, prompt, session) {
       // Every flag on every call: a resumed session keeps only the conversation. The prompt goes on stdin (with no -p,

@@ -147,10 +147,9 @@ export const opencode: AgentCli = {
   reader: opencodeReader,
   versionArgs: ["--version"],
   login: {
-    args: ["auth", "list"],
     how: "opencode auth list",
     // It lists the stored credentials and the providers set in the environment; "0 credentials" and no env provider: none.
-    loggedIn: (code, out) => (code !== 0 ? undefined : !(/\b0 credentials\b/i.test(out) && !/environment/i.test(out))),
+    status: { args: ["auth", "list"], loggedIn: (code, out) => (code !== 0 ? undefined : !(/\b0 credentials\b/i.test(out) && !/environment/i.test(out))) },
     // A key in its config (provider.<id>.options.apiKey) it does not count: read first. $OPENCODE_CONFIG names another file.
     config: {
       file: (env, home) => env.OPENCODE_CONFIG || `${(env.XDG_CONFIG_HOME || `${home}/.config`).replace(/\/+$/, "")}/opencode/opencode.json`,
