@@ -92,7 +92,7 @@ export async function onCall(opts: OnCallOptions): Promise<OnCallShown> {
     const usd = opts.spentToday;
     if (!Number.isFinite(usd) || usd < 0) throw new CoordError(`--spent-today must be an amount in USD, 0 or more, not ${usd}`, EXIT.USAGE);
     const day = dayOf(new Date());
-    await updateOnCallState(m.stateDir, (life) => void life.apply({ kind: "spend-set", day, usd }));
+    await updateOnCallState(m.stateDir, (life) => life.record({ kind: "spend-set", day, usd }));
     changed = `today's spend (${day}, UTC) set to $${usd.toFixed(4)}: the daily budget counts from there`;
     if (await daemonRunning(m.stateDir)) await requestSync(m.stateDir); // turns held for the budget start at once
   }
@@ -264,7 +264,11 @@ export async function stopTurn(opts: { dir: string; thread: string; by?: string 
   if ((await carriesMarker(run.pid, marker.value, marker.variable)) === false)
     throw new CoordError(`the turn of thread ${root} has no process any more (its coord process stopped); the next start of the daemon says so in the thread`, EXIT.FAILURE);
   // Recorded before the signal: its engine answers "stopped", by whom.
-  await updateOnCallState(m.stateDir, (life) => life.apply({ kind: "stop", thread: root, turn: run.startedAt, by: opts.by ?? "coord agent stop on this machine", drop: false }));
+  const refused = await updateOnCallState(m.stateDir, (life) =>
+    life.apply({ kind: "stop", thread: root, turn: run.startedAt, by: opts.by ?? "coord agent stop on this machine", drop: false }),
+  );
+  // The turn read above ended meanwhile (another took its place, or none): nothing of it is left to signal.
+  if (refused) throw new CoordError(`the turn of thread ${root} ended before it could be stopped; nothing was signalled`, EXIT.FAILURE);
   const pid = run.pid;
   await stopProcesses({ pid, marker }, timings.killGraceS);
   return { thread: root, pid };
@@ -345,7 +349,7 @@ export async function askPermission(
   }
   // No answer in time: denied, and the thread says so (unless an answer came at the last moment).
   const decided = await updateOnCallState(m.stateDir, (life) => {
-    life.apply({ kind: "decide", id, decision: { behavior: "deny", by: DECIDED_BY_TIMEOUT, at: now().toISOString() } });
+    life.record({ kind: "decide", id, decision: { behavior: "deny", by: DECIDED_BY_TIMEOUT, at: now().toISOString() } });
     return own(life.state.requests, id)?.decision;
   });
   if (decided && decided.by !== "timeout") return done(heldFor({ digest: ask.digest, decision: decided }, req.input), id);

@@ -15,6 +15,7 @@ import { CoordError, EXIT } from "../errors.js";
 import { salvageOnCallState } from "../core/oncall/salvage.js";
 import { asidePath, checkState, setAside } from "./corrupt.js";
 import { readIfExists, updateLocked, writeDurably } from "./files.js";
+import { appendLog } from "./logs.js";
 import { configPath, splitOnCall, yamlErrorText } from "./config.js";
 
 export { MAX_TURN_TIMEOUT, onCallSchema } from "../core/oncall/settings.js";
@@ -152,8 +153,13 @@ async function readLocked(stateDir: string, now: Date): Promise<OnCallState> {
 export interface OnCallLife {
   /** The state as the events applied so far left it. */
   readonly state: OnCallState;
-  /** Applies `event`: undefined when it happened, else why it may not happen now (and nothing changed). */
+  /** Applies `event`: undefined when it happened, else why it may not happen now (and nothing changed): the caller handles it. */
   apply(event: TurnEvent): Refusal | undefined;
+  /**
+   * Applies `event` where a refusal needs nothing of the caller (the state already says what the event would: a turn
+   * ended meanwhile, a note said by another process): a refusal is written to the machine's log, never dropped.
+   */
+  record(event: TurnEvent): void;
 }
 
 /**
@@ -171,6 +177,7 @@ export async function updateOnCallState<T>(stateDir: string, change: (life: OnCa
       what: "on-call state",
     },
     async (box) => {
+      const refused: string[] = [];
       const life: OnCallLife = {
         get state() {
           return box.state;
@@ -181,9 +188,15 @@ export async function updateOnCallState<T>(stateDir: string, change: (life: OnCa
           box.state = next;
           return undefined;
         },
+        record(event) {
+          const r = life.apply(event);
+          if (r) refused.push(r.refused);
+        },
       };
       const result = await change(life);
       box.state = retain(box.state, now());
+      // A log that cannot be written costs no change of the state.
+      for (const why of refused) await appendLog(stateDir, { kind: "on-call", refused: why }).catch(() => {});
       return result;
     },
   );

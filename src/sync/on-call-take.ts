@@ -7,7 +7,7 @@
 import { type AgentMark, DECIDED_BY_TURN_END, decidedMark, decidedText, isStop, type OnCallSettings, threadOf, whyNoTurn } from "../core/oncall/on-call.js";
 import { decisionOf, mayDecide } from "../core/oncall/approvals.js";
 import { BROADCAST, type InboxMessage, parseMessageId } from "../core/messages/messages.js";
-import type { OnCallState } from "../core/oncall/turn-state.js";
+import { type OnCallState, phaseOf } from "../core/oncall/turn-state.js";
 import type { TurnSetting } from "../core/oncall/turn-life.js";
 import { own } from "../core/types.js";
 import { type MailboxData, readMailbox, updateMailbox } from "../state/mailbox.js";
@@ -136,13 +136,14 @@ function takeOne(life: OnCallLife, msg: InboxMessage, s: OnCallSettings, known: 
     return;
   }
   const setting: TurnSetting = { agent: s.agent, cwd: s.cwd, permissions: s.permissions };
-  life.apply({ kind: "join", thread: root, id: msg.id, from: msg.from, at: msg.at, setting });
+  life.record({ kind: "join", thread: root, id: msg.id, from: msg.from, at: msg.at, setting });
   known.set(msg.id, root);
   const t = own(life.state.threads, root)!;
   if (isStop(msg.text)) {
     const dropped = t.queue.length;
-    const running = t.running !== undefined;
-    life.apply({ kind: "stop", thread: root, by: `/stop from ${msg.from}${dropped ? `; ${dropped} waiting message${dropped === 1 ? "" : "s"} dropped` : ""}`, drop: true });
+    // A turn whose process may still be there: running, asked to stop, or ended with its answers not yet stored.
+    const running = phaseOf(t) !== "idle" && phaseOf(t) !== "queued";
+    life.record({ kind: "stop", thread: root, by: `/stop from ${msg.from}${dropped ? `; ${dropped} waiting message${dropped === 1 ? "" : "s"} dropped` : ""}`, drop: true });
     if (running) c.out.stops.push(root);
     else
       refuse(
@@ -151,8 +152,9 @@ function takeOne(life: OnCallLife, msg: InboxMessage, s: OnCallSettings, known: 
       );
     return;
   }
-  const repliedTo = msg.replyTo && t.queue.length === 0 && !t.session && !t.running ? c.texts.get(msg.replyTo) : undefined;
-  life.apply({
+  // The first message of a conversation with no session yet: the message it replies to is shown in its prompt.
+  const repliedTo = msg.replyTo && phaseOf(t) === "idle" && !t.session ? c.texts.get(msg.replyTo) : undefined;
+  life.record({
     kind: "queue",
     thread: root,
     ask: {

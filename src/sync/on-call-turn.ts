@@ -156,9 +156,7 @@ async function runCli(t: ClaimedTurn, s: OnCallSettings, io: TurnIo, p: Prepared
   /** The records under way (pid, session, steps): the turn ends after them, so none outlives it. */
   const recording = new Set<Promise<void>>();
   const record = (event: TurnEvent, what: string) => {
-    const p = updateOnCallState(m.stateDir, (life) => void life.apply(event)).catch((e: unknown) =>
-      log(`on call: could not record the turn's ${what}: ${describeFailure(e).message}`),
-    );
+    const p = updateOnCallState(m.stateDir, (life) => life.record(event)).catch((e: unknown) => log(`on call: could not record the turn's ${what}: ${describeFailure(e).message}`));
     recording.add(p);
     void p.finally(() => recording.delete(p));
     return p;

@@ -273,7 +273,7 @@ async function budgetReached(e: Engine, state: OnCallState, s: OnCallSettings): 
   const notes = await updateOnCallState(e.cur.stateDir, (life) => {
     // Under the lock: another process may have told them since the read.
     const due = budgetNotes(life.state, day);
-    for (const [thread, to] of groupBy(due)) life.apply({ kind: "budget-said", thread, day, to });
+    for (const [thread, to] of groupBy(due)) life.record({ kind: "budget-said", thread, day, to });
     return due;
   });
   // Held (a damaged on-call.json lost today's spend, core/oncall/salvage.ts): said as it is, not as spent.
@@ -360,14 +360,14 @@ async function endTurn(e: Engine, root: string, startedAt: string, end: Ended | 
     if (end && !run.answers) {
       const text = clipAnswer(redact(end.text, e.keySecrets));
       const answers = askersOf(run.asks).map((a) => ({ to: a.from, replyTo: a.id, text, mark: end.mark }));
-      life.apply({ kind: "end", thread: root, turn: startedAt, answers, at, ...(end.session ? { session: end.session } : {}), ...(end.costUsd ? { costUsd: end.costUsd } : {}) });
+      life.record({ kind: "end", thread: root, turn: startedAt, answers, at, ...(end.session ? { session: end.session } : {}), ...(end.costUsd ? { costUsd: end.costUsd } : {}) });
     }
     const now = own(life.state.threads, root)?.running;
     return now?.answers ? { answers: now.answers, asks: now.asks } : undefined;
   });
   if (!recorded) return;
   const ids = await deliver(e, root, recorded.answers, recorded.asks);
-  await updateOnCallState(e.cur.stateDir, (life) => void life.apply({ kind: "delivered", thread: root, turn: startedAt, ids, at: e.now().toISOString() }));
+  await updateOnCallState(e.cur.stateDir, (life) => life.record({ kind: "delivered", thread: root, turn: startedAt, ids, at: e.now().toISOString() }));
 }
 
 /**
