@@ -22,7 +22,19 @@
 // and a decided one is kept a day, for a late answer to be told it is over.
 import { DECIDED_BY_TURN_END, type OnCallAgent, threadSwitch } from "./on-call.js";
 import type { Permission } from "../agents/agents.js";
-import type { ApprovalRequest, Ask, OnCallState, PendingAnswer, RequestDecision, RunningTurn, ThreadState } from "./turn-state.js";
+import {
+  type ApprovalRequest,
+  type Ask,
+  type OnCallState,
+  type PendingAnswer,
+  phaseOf,
+  type RequestDecision,
+  type RunningTurn,
+  type ThreadState,
+  type TurnPhase,
+} from "./turn-state.js";
+
+export { phaseOf, type TurnPhase };
 import { own, ownTable } from "../types.js";
 import { servedBy, TOLD_KEPT, withServed } from "./turn-order.js";
 
@@ -78,9 +90,6 @@ export type TurnEvent =
 
 export type TurnEventKind = TurnEvent["kind"];
 
-/** Where a thread's turn is: no thread, nothing to do, messages waiting, a turn running (asked to stop), answers not yet stored. */
-export type TurnPhase = "none" | "idle" | "queued" | "running" | "stopping" | "ended";
-
 const LIVE: readonly TurnPhase[] = ["idle", "queued", "running", "stopping", "ended"];
 /** The phases of a thread whose turn runs (asked to stop or not): what "running" means wherever a turn is shown. */
 export const RUNNING_PHASES: readonly TurnPhase[] = ["running", "stopping"];
@@ -107,13 +116,6 @@ export interface Refusal {
 
 export function isRefusal<T>(r: T | Refusal): r is Refusal {
   return typeof r === "object" && r !== null && "refused" in r;
-}
-
-/** The phase of a thread's turn. */
-export function phaseOf(t: ThreadState | undefined): TurnPhase {
-  if (!t) return "none";
-  if (t.running) return t.running.answers ? "ended" : t.running.stop !== undefined ? "stopping" : "running";
-  return t.queue.length ? "queued" : "idle";
 }
 
 /** A request's phase: none, waiting, or decided. */

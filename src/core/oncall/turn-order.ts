@@ -12,7 +12,7 @@
 // what an asker may queue: a flood waits its turns, and the others' messages
 // go between them, so another asker waits at most for the first turn that
 // ends (maxParallel turns run at once; none is cut short for a newcomer).
-import type { OnCallState } from "./turn-state.js";
+import { type OnCallState, phaseOf } from "./turn-state.js";
 import { own, ownTable } from "../types.js";
 
 /** Askers whose last turn's start the state keeps, at most (the ones served longest ago are forgotten: they go first again). */
@@ -30,7 +30,7 @@ export interface QueuedThread {
 /** The threads waiting for a turn (messages queued, none running, not in `busy`), the one waiting longest first. */
 export function queuedThreads(state: OnCallState, busy: ReadonlySet<string> = new Set()): QueuedThread[] {
   return Object.entries(state.threads)
-    .filter(([root, t]) => !t.running && t.queue.length > 0 && !busy.has(root))
+    .filter(([root, t]) => phaseOf(t) === "queued" && !busy.has(root))
     .map(([root, t]) => ({ root, asker: t.queue[0]!.from, since: t.queue[0]!.at }))
     .sort((a, b) => cmp(a.since, b.since) || cmp(a.root, b.root));
 }

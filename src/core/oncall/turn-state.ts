@@ -144,3 +144,13 @@ export type OnCallSetAside = z.output<typeof setAsideSchema>;
 
 /** The schemas of the parts of the state, for reading what can be kept of a damaged file (salvage.ts). */
 export const onCallParts = { thread: threadSchema, request: requestSchema, spent: spentSchema };
+
+/** Where a thread's turn is: no thread, nothing to do, messages waiting, a turn running (asked to stop), answers not yet stored. */
+export type TurnPhase = "none" | "idle" | "queued" | "running" | "stopping" | "ended";
+
+/** The phase of a thread's turn, from its state: what every reader asks (turn-life.ts's table moves it). */
+export function phaseOf(t: ThreadState | undefined): TurnPhase {
+  if (!t) return "none";
+  if (t.running) return t.running.answers ? "ended" : t.running.stop !== undefined ? "stopping" : "running";
+  return t.queue.length ? "queued" : "idle";
+}
