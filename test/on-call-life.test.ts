@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import type { TurnEvent } from "../src/core/oncall/turn-life.js";
 import { readLogs } from "../src/state/logs.js";
 import { readOnCallState, updateOnCallState } from "../src/state/on-call.js";
 import { SRC, sources } from "./sources.js";
@@ -20,7 +21,7 @@ describe("a refused event of the on-call state", () => {
     roots.push(dir);
     const before = await readOnCallState(dir);
     // No thread "t": a turn cannot end in it.
-    const end = { kind: "end", thread: "t", turn: "2026-11-29T00:00:00.000Z", answers: [], at: "2026-11-29T00:00:01.000Z" } as const;
+    const end: TurnEvent = { kind: "end", thread: "t", turn: "2026-11-29T00:00:00.000Z", answers: [], at: "2026-11-29T00:00:01.000Z" };
     await updateOnCallState(dir, (life) => life.record(end));
     expect(await readOnCallState(dir)).toEqual(before);
     const logged = (await readLogs(dir)).filter((r) => (r as { kind?: string }).kind === "on-call");
