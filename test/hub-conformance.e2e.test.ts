@@ -175,6 +175,10 @@ describe.each([
     expect(await a.readFiles(tip, [])).toEqual(files({ "ORDERS.json": "o", "coordination/COMPUTER_ann.md": "ann", "STATUS.md": "s" }));
     // No machines' branch (a hub of an older coord): the machines' files are read where it kept them.
     expect(await a.readFiles(joinTip(people, undefined), [])).toEqual(files({ "ORDERS.json": "o", "coordination/COMPUTER_ann.md": "forged on main" }));
+    // Listed, the same paths, each from its role's branch, and under the prefixes asked only.
+    expect((await a.listFiles(tip, [])).sort()).toEqual(["ORDERS.json", "STATUS.md", "coordination/COMPUTER_ann.md"]);
+    expect(await a.listFiles(tip, ["coordination"])).toEqual(["coordination/COMPUTER_ann.md"]);
+    expect((await a.listFiles(joinTip(people, undefined), [])).sort()).toEqual(["ORDERS.json", "coordination/COMPUTER_ann.md"]);
   });
 
   it("a push of both branches lands whole or not at all", async () => {
@@ -205,6 +209,7 @@ describe.each([
     await seed(a, entries);
     const tip = (await b.fetch())!;
     expect(await b.readFiles(tip, ["ORDERS.json", "coordination"])).toEqual(written);
+    expect((await b.listFiles(tip, ["ORDERS.json", "coordination"])).sort()).toEqual([...written.keys()].sort());
   });
 
   it("a change set edits only its paths: null deletes a file (a missing one is no error), the rest stays", async () => {

@@ -26,7 +26,7 @@ import type { Author, CommitOptions, Hub, PathCommit, PathLogEntry, PublishTurn,
 import { type LastChangeAsk, lastChange, lastChanges, type Signers, signedChanges } from "./last-change.js";
 import { commitsSince, historyOf, isAncestor, madeSince, pathHistory, pathLog, type RecentCommit, recentCommits, restartedAfter } from "./log.js";
 import { exclusive, push, pushRefspec } from "./publish.js";
-import { readFiles } from "./read.js";
+import { listFiles, readFiles } from "./read.js";
 import { fetch, fetchMachinesTip, lastFetchedAt, look, reachable, remoteTip } from "./remote.js";
 import { fastForward, trackHubBranch } from "./work-tree.js";
 
@@ -84,6 +84,11 @@ export class Repo extends Checkout implements Hub {
   /** Every file under `prefixes` at `tip` (Hub.readFiles), in one `cat-file --batch`. */
   readFiles(tip: string, prefixes: string[]): Promise<Map<string, string>> {
     return readFiles(this, tip, prefixes);
+  }
+
+  /** The paths under `prefixes` at `tip` (Hub.listFiles): the listing alone, no blob read. */
+  listFiles(tip: string, prefixes: string[]): Promise<string[]> {
+    return listFiles(this, tip, prefixes);
   }
 
   // The history (log.ts, last-change.ts).

@@ -42,6 +42,12 @@ export function commitOf(tip: string, role: Role): string {
  * read). Without a machines' branch, the machines' files are read where an
  * old hub kept them, on the people's (but for what an upgrade left there).
  */
+/** The paths of a tip as filesByRole keeps them: each from its role's branch (a single commit: all of its paths). */
+export function pathsByRole(people: readonly string[], machines: readonly string[] | undefined): string[] {
+  if (!machines) return [...people];
+  return [...people.filter((p) => roleOf(p) === "people"), ...machines.filter((p) => roleOf(p) === "machines")];
+}
+
 export function filesByRole(people: Map<string, string>, machines: Map<string, string> | undefined): Map<string, string> {
   if (!machines) {
     // What an upgrade left on main (tombstones, the pointer) is not the machines' files: coord is gone, not the old layout.
@@ -170,6 +176,12 @@ export interface Hub {
    * `commit` must be one this client has (fetched or built).
    */
   readFiles(commit: string, prefixes: string[]): Promise<Map<string, string>>;
+
+  /**
+   * The paths readFiles would give for the same `commit` and `prefixes`, without reading a file: a listing only
+   * (what a reader needs who asks which files there are, like a send asking which machines there are).
+   */
+  listFiles(commit: string, prefixes: string[]): Promise<string[]>;
 
   /**
    * Builds (does not push) a commit whose one parent is `parent` (none:

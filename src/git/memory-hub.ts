@@ -24,6 +24,7 @@ import {
   joinTip,
   MACHINES_BRANCH,
   type PathCommit,
+  pathsByRole,
   type PushOptions,
   type Role,
   roleOfChanges,
@@ -228,6 +229,13 @@ export class MemoryHub implements Hub {
     const t = splitTip(tip);
     if (!t) return this.readCommit(tip, prefixes);
     return filesByRole(this.readCommit(t.people, prefixes), t.machines ? this.readCommit(t.machines, prefixes) : undefined);
+  }
+
+  async listFiles(tip: string, prefixes: string[]): Promise<string[]> {
+    const t = splitTip(tip);
+    const paths = (commit: string) => [...this.readCommit(commit, prefixes).keys()];
+    if (!t) return paths(tip);
+    return pathsByRole(paths(t.people), t.machines ? paths(t.machines) : undefined);
   }
 
   private readCommit(commit: string, prefixes: string[]): Map<string, string> {

@@ -9,7 +9,7 @@ import { knownBlobId } from "../core/repo/parsed.js";
 import { CoordError, EXIT } from "../errors.js";
 import type { Checkout } from "./checkout.js";
 import { isObjectId } from "./dotgit.js";
-import { filesByRole, splitTip } from "./hub.js";
+import { filesByRole, pathsByRole, splitTip } from "./hub.js";
 import { blobsReadBy, commitBodies, commitListings, historyMarks, keepLatest, lastTexts, listedBlobs, listedTree, markCommit, rememberTree } from "./memo.js";
 import { batchRecords, commitTimeAndMessage, treeListing } from "./objects.js";
 
@@ -24,6 +24,26 @@ export async function readFiles(c: Checkout, tip: string, prefixes: string[]): P
   if (!t) return readCommitFiles(c, tip, prefixes, "");
   const [people, machines] = await Promise.all([readCommitFiles(c, t.people, prefixes, "people"), t.machines ? readCommitFiles(c, t.machines, prefixes, "machines") : undefined]);
   return filesByRole(people, machines);
+}
+
+/** The paths readFiles gives for `tip` and `prefixes`, from the listing alone (the one readFiles keeps, when it took it). */
+export async function listFiles(c: Checkout, tip: string, prefixes: string[]): Promise<string[]> {
+  const t = splitTip(tip);
+  if (!t) return listCommit(c, tip, prefixes);
+  const [people, machines] = await Promise.all([listCommit(c, t.people, prefixes), t.machines ? listCommit(c, t.machines, prefixes) : undefined]);
+  return pathsByRole(people, machines);
+}
+
+/** The blobs' paths of one commit under `prefixes` (ls-tree -z: a tab or newline in a name stays in it). */
+async function listCommit(c: Checkout, commit: string, prefixes: string[]): Promise<string[]> {
+  const known = isObjectId(commit) ? commitListings.get([resolve(c.dir), commit, ...prefixes].join("\0")) : undefined;
+  const listing = known ?? (await c.git().raw(["ls-tree", "-r", "-z", "--full-tree", commit, "--", ...prefixes]));
+  const paths: string[] = [];
+  for (const entry of listing.split("\0")) {
+    const tab = entry.indexOf("\t");
+    if (tab >= 0 && entry.slice(0, tab).split(/ +/)[1] === "blob") paths.push(entry.slice(tab + 1));
+  }
+  return paths;
 }
 
 /** readFiles of one commit; `slot` keeps the blobs read last apart per branch (two branches are read side by side). */
