@@ -7,7 +7,9 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { READ_PATHS } from "../src/sync/cycle.js";
 import { openMachine } from "../src/sync/machine.js";
+import { lastFetchedModel, lastKnownMachines } from "../src/sync/trust.js";
 import { sync } from "../src/sync/sync.js";
 import { FleetTemplates } from "./fleet-copy.js";
 import {
@@ -163,6 +165,27 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect((await sync({ dir: fleet.machines.izzit7! })).ran.map((t) => t.id)).toEqual(["plain"]);
     expect((await cli("trust", "status", "--dir", fleet.machines.izzit7!)).out).toMatch(/^signed orders: not required/);
   }, 30_000);
+
+  it("the fleet's names from a listing alone (a send's read) are the model's: a new machine's file, a pinned one's forged file and its deletion", async () => {
+    const f = await verifyingFleet();
+    const m = await openMachine(f.machines.izzit7!);
+    const names = async () => ({ listed: await lastKnownMachines(m), model: (await lastFetchedModel(m, READ_PATHS))?.model.machineNames });
+    expect(await names()).toEqual({ listed: ["izzit7", "soda-yeti"], model: ["izzit7", "soda-yeti"] });
+    // A pusher adds a machine nobody pinned (accepted as it comes: trust on first use), and forges soda-yeti's file.
+    const real = await hubFile(f, "coordination/COMPUTER_soda-yeti.md");
+    await personCommit(f, "coordination/COMPUTER_soda-yeti.md", real.replace(/"tasks": \{\}/, '"tasks": { "x": {} }'), "forged");
+    await personCommit(f, "coordination/COMPUTER_newbie.md", real.replaceAll("soda-yeti", "newbie"), "a new machine");
+    await sync({ dir: f.machines.izzit7!, run: false });
+    expect(await names()).toEqual({ listed: ["izzit7", "newbie", "soda-yeti"], model: ["izzit7", "newbie", "soda-yeti"] });
+    // The pinned machine's file deleted by a pusher: it stays, as the version verified last.
+    await git(f.person, "fetch", "--quiet", "origin");
+    await git(f.person, "checkout", "--quiet", "-B", "coord", "origin/coord");
+    await git(f.person, "rm", "--quiet", "coordination/COMPUTER_soda-yeti.md");
+    await git(f.person, "-c", "user.name=A Person", "-c", "user.email=person@example.com", "commit", "--quiet", "-m", "gone");
+    await git(f.person, "push", "--quiet", "origin", "HEAD:coord");
+    await sync({ dir: f.machines.izzit7!, run: false });
+    expect(await names()).toEqual({ listed: ["izzit7", "newbie", "soda-yeti"], model: ["izzit7", "newbie", "soda-yeti"] });
+  });
 
   it("a machine file forged by a pusher is ignored by a machine that verifies machines, shown in STATUS.md, and undone by its owner's next sync", async () => {
     const f = await verifyingFleet();

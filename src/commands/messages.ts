@@ -5,12 +5,12 @@ import type { RepoModel } from "../core/repo/repo.js";
 import { own, PRIORITIES, type Priority } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { ackedHere, MAILBOX_REBUILT, type MailboxData, type MailboxSetAside, mailboxPath, readMailbox, updateMailbox } from "../state/mailbox.js";
-import { ackInData, queueMessage, waitForAcks } from "../sync/mail.js";
+import { ackInData, modelToAdopt, queueMessage, waitForAcks } from "../sync/mail.js";
 import { ON_CALL_AGENT_ENV, ON_CALL_CHAIN_ENV } from "../sync/on-call.js";
 import { arrivedSince, maxWaitSteps, READ_EVERY_MS, seenAtStart, waitStep } from "../core/messages/inbox-wait.js";
 import { type Bucket, nextLookAt, type readShareOf, spendReads } from "../core/hub/reads.js";
 import { daemonRunning } from "../daemon/daemon.js";
-import { lastFetchedModel } from "../sync/trust.js";
+import { lastFetchedModel, lastKnownMachines } from "../sync/trust.js";
 import { type Machine, openMachine, READ_PATHS, type SyncResult, syncMachine } from "../sync/sync.js";
 import { publishNow } from "./publish-now.js";
 import { decisionOf } from "../core/oncall/approvals.js";
@@ -18,6 +18,13 @@ import { wokenMark } from "./listen.js";
 import { publishSoon, type Soon } from "./sync-now.js";
 
 /** The repository as of the last fetch (works offline). */
+/** The machines of the fleet as this checkout last verified them; a checkout that never synced is told to. */
+export async function knownMachines(m: Machine): Promise<string[]> {
+  const known = await lastKnownMachines(m);
+  if (!known) throw new CoordError("this checkout has never synced; run coord sync first", EXIT.FAILURE);
+  return known;
+}
+
 export async function lastKnown(m: Machine): Promise<RepoModel> {
   const known = await lastFetchedModel(m, READ_PATHS);
   if (!known) throw new CoordError("this checkout has never synced; run coord sync first", EXIT.FAILURE);
@@ -64,16 +71,17 @@ export async function sendFrom(m: Machine, opts: Omit<SendOptions, "dir">): Prom
     throw new CoordError(`--reply-to "${opts.replyTo}" is not a message id; ids look like izzit7/soda-yeti/3 (see coord inbox)`, EXIT.USAGE);
   const text = sanitizeText(opts.text);
   if (text.trim() === "") throw new CoordError("the message is empty; give its text as arguments, or - to read it from stdin", EXIT.USAGE);
-  let model = await lastKnown(m);
-  if (opts.to !== BROADCAST && opts.to !== me && !model.machineNames.includes(opts.to)) {
+  // The fleet's names as last verified (a listing, no file read): all a send needs of the hub.
+  let machines = await knownMachines(m);
+  if (opts.to !== BROADCAST && opts.to !== me && !machines.includes(opts.to)) {
     // Perhaps it registered since the last sync: look once more at the remote (offline, the last known state stands).
-    if (await m.hub.fetch().catch(() => undefined)) model = await lastKnown(m);
+    if (await m.hub.fetch().catch(() => undefined)) machines = await knownMachines(m);
   }
   if (opts.to !== BROADCAST) {
     if (opts.to === me) throw new CoordError(`"${me}" is this machine; send to another machine or ALL`, EXIT.USAGE);
-    if (!model.machineNames.includes(opts.to))
+    if (!machines.includes(opts.to))
       throw new CoordError(
-        `no machine "${opts.to}" is registered (known: ${model.machineNames.filter((n) => n !== me).join(", ") || "none"}); check the name, or run coord sync to refresh`,
+        `no machine "${opts.to}" is registered (known: ${machines.filter((n) => n !== me).join(", ") || "none"}); check the name, or run coord sync to refresh`,
         EXIT.USAGE,
       );
   }
@@ -82,7 +90,7 @@ export async function sendFrom(m: Machine, opts: Omit<SendOptions, "dir">): Prom
   const mark = onCall.agent ? onCall : await wokenMark(m.stateDir);
   const id = await queueMessage(
     m,
-    model,
+    await modelToAdopt(m),
     {
       to: opts.to,
       text,

@@ -20,7 +20,7 @@ import { daemonRunning } from "../daemon/daemon.js";
 import { type Machine, openMachine } from "../sync/sync.js";
 import { requestSync } from "../daemon/request.js";
 import { allowedDir } from "../sync/tasks.js";
-import { lastKnown, sendFrom } from "./messages.js";
+import { knownMachines, sendFrom } from "./messages.js";
 import { approvableHere } from "./approve.js";
 import { type AgentMark, chainOf, dayOf, DECIDED_BY_TIMEOUT, decidedText, threadSwitch } from "../core/oncall/on-call.js";
 import { appendLog } from "../state/logs.js";
@@ -34,7 +34,7 @@ import { own } from "../core/types.js";
 import { redact } from "../core/trust/redact.js";
 import { type MailboxData, readMailbox } from "../state/mailbox.js";
 import { requestState } from "../core/status/ui-view.js";
-import { queueMessage } from "../sync/mail.js";
+import { modelToAdopt, queueMessage } from "../sync/mail.js";
 import { cwdRefused, markerOf, ON_CALL_THREAD_ENV, ON_CALL_TURN_ENV, turnMarker } from "../sync/on-call.js";
 
 export interface OnCallOptions {
@@ -149,15 +149,15 @@ async function checkedSettings(m: Machine, opts: OnCallOptions): Promise<OnCallS
     if (list.length > 1) throw usage("--from ALL stands alone: give ALL, or a list of machines");
     from = "ALL";
   } else {
-    let model = await lastKnown(m);
+    let machines = await knownMachines(m);
     // Perhaps one registered since the last sync: look once more at the remote (offline, the last known state stands).
-    if (list.some((n) => !model.machineNames.includes(n)) && (await m.hub.fetch().catch(() => undefined))) model = await lastKnown(m);
+    if (list.some((n) => !machines.includes(n)) && (await m.hub.fetch().catch(() => undefined))) machines = await knownMachines(m);
     const me = m.config.name;
     for (const name of list) {
       if (name === me) throw usage(`--from ${name}: that is this machine; its own messages never start a turn`);
-      if (!model.machineNames.includes(name))
+      if (!machines.includes(name))
         throw usage(
-          `--from: no machine "${name}" is registered (known: ${model.machineNames.filter((n) => n !== me).join(", ") || "none"}); check the name, or run coord sync to refresh`,
+          `--from: no machine "${name}" is registered (known: ${machines.filter((n) => n !== me).join(", ") || "none"}); check the name, or run coord sync to refresh`,
         );
     }
     from = [...new Set(list)];
@@ -309,7 +309,7 @@ export async function askPermission(
   const ask = approvalAsk(req.tool, req.input, s.approvalTimeout, (text) => redact(text, secrets));
   if ("refused" in ask) return done({ behavior: "deny", message: `coord asked nobody: ${ask.refused}`, by: "coord" });
   const what = redact(whatItWouldDo(req.tool, req.input), secrets);
-  const model = await lastKnown(m).catch(() => undefined);
+  const model = await modelToAdopt(m);
   const id = await queueMessage(m, model, {
     to: last.from,
     text: ask.text,

@@ -28,6 +28,7 @@ import { runTask } from "../runner/run.js";
 import { readMailbox, updateMailbox, type MailboxData } from "../state/mailbox.js";
 import { computerPath } from "../core/files/names.js";
 import { machineKeySecrets, selfSignerPath } from "../state/trust.js";
+import { lastFetchedModel } from "./trust.js";
 import { redactKeys } from "../core/trust/redact.js";
 import type { Machine } from "./machine.js";
 import type { Cycle } from "./cycle.js";
@@ -99,6 +100,16 @@ export function adoptPublished(data: MailboxData, model: RepoModel, me: string):
     const channel = data.outbox[ch.to]!;
     channel.next = Math.max(channel.next, afterReceipts(ch.to));
   }
+}
+
+/**
+ * What a message stored now adopts this machine's published channels from (adoptPublished): the last fetched model,
+ * only for a mailbox no sync has delivered to yet (a reinstalled machine before its first sync). Every sync adopts
+ * them as it delivers, so for any other mailbox there is nothing to adopt and nothing is read.
+ */
+export async function modelToAdopt(m: Machine): Promise<RepoModel | undefined> {
+  if ((await readMailbox(m.stateDir)).joined) return undefined;
+  return (await lastFetchedModel(m, ["coordination"]).catch(() => undefined))?.model;
 }
 
 /** A message to store in this machine's outbox. */

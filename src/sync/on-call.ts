@@ -28,12 +28,11 @@ import { readMailbox, updateMailbox } from "../state/mailbox.js";
 import { loadOnCall, readOnCallState, updateOnCallState } from "../state/on-call.js";
 import { machineKeySecrets } from "../state/trust.js";
 import { timings } from "../timings.js";
-import { READ_PATHS } from "./cycle.js";
 import type { Machine } from "./machine.js";
-import { ackAnswered, queueMessage } from "./mail.js";
+import { ackAnswered, modelToAdopt, queueMessage } from "./mail.js";
 import { type Said, takeDelivered, type Taken } from "./on-call-take.js";
 import { type ClaimedTurn, type Ended, markerOf, mcpConfigName, ON_CALL_TURN_ENV, type RunProcess, runTurnProcess, turnMarker } from "./on-call-turn.js";
-import { lastFetchedModel } from "./trust.js";
+import { lastKnownMachines } from "./trust.js";
 
 export { cwdRefused, markerOf, ON_CALL_AGENT_ENV, ON_CALL_CHAIN_ENV, ON_CALL_THREAD_ENV, ON_CALL_TURN_ENV, turnMarker } from "./on-call-turn.js";
 
@@ -206,14 +205,22 @@ function retryLater(e: Engine): void {
 
 /** Stores a message of the engine's in the thread (an answer, a refusal, a note); its id, or none when its recipient left the fleet. */
 async function answer(e: Engine, x: Said, acks: string[] = []): Promise<string | undefined> {
-  const model = (await lastFetchedModel(e.cur, READ_PATHS).catch(() => undefined))?.model;
-  if (model && !model.machineNames.includes(x.to)) {
+  // The fleet's names as last verified (a listing, no file read): all an answer needs of the hub.
+  const machines = await lastKnownMachines(e.cur).catch(() => undefined);
+  if (machines && !machines.includes(x.to)) {
     // Gone from the fleet: nobody to answer, but what it asked is dealt with.
     if (acks.length) await updateMailbox(e.cur.stateDir, (data) => void ackAnswered(data, acks), e.me);
     return undefined;
   }
   // The messages answered are acknowledged in the same write that stores the answer (as coord inbox ack does).
-  const id = await queueMessage(e.cur, model, { to: x.to, text: clipAnswer(redact(x.text, e.keySecrets)), priority: "normal", replyTo: x.replyTo, agent: x.mark, acks });
+  const id = await queueMessage(e.cur, await modelToAdopt(e.cur), {
+    to: x.to,
+    text: clipAnswer(redact(x.text, e.keySecrets)),
+    priority: "normal",
+    replyTo: x.replyTo,
+    agent: x.mark,
+    acks,
+  });
   e.publish("answer");
   return id;
 }

@@ -5,7 +5,7 @@
 // that machine's signed commits wrote them, its key pinned on first sight. What was refused is published. A
 // machine that requires neither acts on the tip as it is.
 import { ownerOf } from "../core/trust/ownership.js";
-import { delegatedOrdersPath, ORDERS_DIR, ORDERS_FILE, readComputer, readModel, type RepoModel } from "../core/repo/repo.js";
+import { classifyPath, delegatedOrdersPath, ORDERS_DIR, ORDERS_FILE, readComputer, readModel, type RepoModel } from "../core/repo/repo.js";
 import { type Accepted, type Change, keyFingerprint, type Refusal, standsWithoutAncestry, trustedFiles } from "../core/trust/trust.js";
 import { commitOf } from "../git/hub.js";
 import { CoordError, EXIT } from "../errors.js";
@@ -163,6 +163,27 @@ export async function lastVerified(m: Pick<Machine, "stateDir" | "config" | "sig
     else out.set(path, kept);
   }
   return out;
+}
+
+/** A file's text that no file has: the paths of a listing read as files by lastVerified, which compares texts. */
+const LISTED = "\0listed, not read\0";
+
+/**
+ * The machines of the fleet as this checkout last fetched and verified them (works offline), from a listing of the
+ * tracking ref alone: no file is read (a send asks only whether its recipient is one). The same names as
+ * lastFetchedModel's `machineNames`: a machine whose file changed unverified counts by the version verified last.
+ * Undefined when the checkout never fetched.
+ */
+export async function lastKnownMachines(m: Machine): Promise<string[] | undefined> {
+  const commit = await m.hub.resolve(m.hub.trackingRef);
+  if (!commit) return undefined;
+  const listed = new Map((await m.hub.listFiles(commit, ["coordination"])).map((p) => [p, LISTED]));
+  const names: string[] = [];
+  for (const path of (await lastVerified(m, listed)).keys()) {
+    const what = classifyPath(path);
+    if (what.kind === "computer") names.push(what.name);
+  }
+  return names.sort();
 }
 
 /**
