@@ -10,6 +10,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { agentInvocation, agentReader, agentVerdict } from "../src/core/agents/agents.js";
+import { agentPolicyFile } from "../src/state/agent-policy.js";
 import { type GeminiServer, geminiHome, startGeminiServer } from "./gemini-server.js";
 import { cli, cliExec, filesNamed, tempDir } from "./helpers.js";
 import { type Msg, onCallTests } from "./on-call-fleet.js";
@@ -63,8 +64,9 @@ async function turn(text: string, replyTo?: string): Promise<Msg> {
 const shielded = process.env.COORD_AGENT_SANDBOX !== "off";
 
 /** Runs the real gemini once as coord runs an order (agentInvocation, its reader, the verdict) in `cwd`. */
-async function order(cwd: string, prompt: string, permissions: "read-only" | "edit" | "full") {
-  const how = agentInvocation({ agent: "gemini", prompt, permissions }, { root: false, executable: (gemini as { bin: string }).bin });
+async function order(cwd: string, prompt: string, permissions: "read-only" | "edit" | "full", policyFile?: string) {
+  const ctx = { root: false, executable: (gemini as { bin: string }).bin, ...(policyFile ? { policyFile } : {}) };
+  const how = agentInvocation({ agent: "gemini", prompt, permissions }, ctx);
   if (!("argv" in how)) throw new Error(how.refused);
   const reader = agentReader("gemini")!;
   const p = spawn(how.argv[0]!, how.argv.slice(1), { cwd, env: { ...process.env, ...how.env }, stdio: ["pipe", "pipe", "ignore"] });
@@ -120,11 +122,13 @@ describe.skipIf(missing !== undefined)(`the real gemini on call${missing ? ` (sk
 
   it("as an order: its answer and session read from its output; read-only denies the shell, edit writes no shell either, full runs it", async () => {
     const work = await tempDir("coord-gemini-order-");
-    const hello = await order(work, "hello", "read-only");
+    const policies = await tempDir("coord-gemini-policy-");
+    const policy = (level: "read-only" | "edit" | "full") => agentPolicyFile(policies, "gemini", level);
+    const hello = await order(work, "hello", "read-only", await policy("read-only"));
     expect(hello.verdict).toEqual({ ok: true });
     expect(hello.said).toMatchObject({ ok: true, message: "heard: hello (user turns: 1)", session: expect.any(String), tokens: { input: 10, output: 5 } });
     for (const level of ["read-only", "edit"] as const) {
-      const r = await order(work, `run: echo ${level} > ran.txt`, level);
+      const r = await order(work, `run: echo ${level} > ran.txt`, level, await policy(level));
       expect(r.said).toMatchObject({ ok: false, denied: ["run_shell_command"] });
       expect(r.verdict?.reason).toContain("denied run_shell_command");
     }
@@ -138,6 +142,32 @@ describe.skipIf(missing !== undefined)(`the real gemini on call${missing ? ` (sk
     const doctor = await cliExec(["doctor", "--dir", dirOf("oncall")]);
     expect(doctor.out).toMatch(new RegExp(`gemini ${(gemini as { version: string }).version}, logged in \\(GEMINI_API_KEY\\)`));
   }, 120_000);
+
+  it("read-only and edit: its plan mode's way to YOLO is denied by coord's policy, and the shell never runs", async () => {
+    // Found attacking it: headless, leaving plan mode switches to YOLO. A model that obeys the whole plan (worst case).
+    const plan = (file: string) =>
+      `script: ${JSON.stringify([
+        { name: "enter_plan_mode", args: { reason: "p" } },
+        { name: "write_file", args: { file_path: "plan.md", content: "# p\n" } },
+        { name: "exit_plan_mode", args: { plan_filename: "plan.md" } },
+        { name: "run_shell_command", args: { command: `id > ${file}` } },
+      ])}`;
+    await t.fleet(["asker", "oncall"]);
+    for (const level of ["read-only", "edit"] as const) {
+      await onCall("--permissions", level);
+      const a = await turn(plan(`yolo-${level}.txt`));
+      expect(a.text, level).not.toMatch(/Switching to YOLO/);
+      expect(existsSync(join(t.work, `yolo-${level}.txt`)), level).toBe(false);
+    }
+    // As an order, the same.
+    const work = await tempDir("coord-gemini-order-");
+    for (const level of ["read-only", "edit"] as const) {
+      const policyFile = await agentPolicyFile(dirOf("oncall"), "gemini", level);
+      const r = await order(work, plan("yolo-order.txt"), level, policyFile);
+      expect(r.verdict?.ok, level).toBe(false);
+      expect(existsSync(join(work, "yolo-order.txt")), level).toBe(false);
+    }
+  }, 240_000);
 
   it("full: a command runs, in the turn's --cwd", async () => {
     await t.fleet(["asker", "oncall"]);

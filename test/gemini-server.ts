@@ -3,6 +3,8 @@
 // `POST /v1beta/models/<model>:streamGenerateContent?alt=sse` with server-sent chunks, as gemini 0.61.0 reads them,
 // scripted by the last user text of the request:
 //   - "run: <command>"  a `run_shell_command` call of that command; once its result comes back, "ran: " and the result;
+//   - "script: <json>"  each call of the list (`[{"name", "args"}]`) in turn, one a request, then "results: " and the
+//                       responses as JSON (a model that obeys a whole plan: the worst case);
 //   - anything else     "heard: <the question> (user turns: <n>)": the question is the last quoted message of coord's
 //                       prompt (its "> " lines), or the whole text; n counts the user contents that carry text (not a
 //                       function's response), so a test sees whether a resumed session sent the earlier turns.
@@ -95,13 +97,23 @@ export async function startGeminiServer(key = "gemini-test-key"): Promise<Gemini
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(answer));
         return;
       }
+      const question = questionOf(lastUser);
+      const script = /^script: (.*)$/s.exec(question)?.[1];
+      if (script) {
+        // The responses since the last user text: one for each call made so far.
+        const at = contents.reduce((found, c, i) => (c.role === "user" && textOf(c) !== "" ? i : found), -1);
+        const responses = contents.slice(at + 1).flatMap((c) => list(c.parts).flatMap((p) => (obj(p.functionResponse) ? [obj(p.functionResponse)!.response ?? {}] : [])));
+        const steps = JSON.parse(script) as { name: string; args?: Json }[];
+        const next = steps[responses.length];
+        if (next) return send(res, [{ functionCall: { name: next.name, args: next.args ?? {} } }]);
+        return send(res, [{ text: `results: ${JSON.stringify(responses)}` }]);
+      }
       // The function's result came back: say it.
       const response = list(last?.parts).find((p) => obj(p.functionResponse));
       if (response) {
         const output = JSON.stringify(obj(response.functionResponse)?.response ?? {});
         return send(res, [{ text: `ran: ${output}` }]);
       }
-      const question = questionOf(lastUser);
       const run = /^run: (.*)$/s.exec(question)?.[1];
       if (run) return send(res, [{ functionCall: { name: "run_shell_command", args: { command: run, description: "runs what was asked" } } }]);
       send(res, [{ text: `heard: ${question} (user turns: ${users.length})` }]);

@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import YAML from "yaml";
 import type * as z from "zod";
-import { AGENTS } from "../core/agents/agents.js";
+import { agentOrderProblem } from "../core/agents/agents.js";
 import { onCallSchema, type OnCallSettings } from "../core/oncall/settings.js";
 import { onCallStateSchema, type OnCallState } from "../core/oncall/turn-state.js";
 import { emptyOnCallState, isRefusal, type Refusal, retain, transition, type TurnEvent } from "../core/oncall/turn-life.js";
@@ -33,8 +33,9 @@ export function parseOnCall(value: unknown): { settings: OnCallSettings } | { pr
     return { problem: `field ${field} ${issueText(issue)}`, field: String(issue.path[0] ?? "") };
   }
   const s = r.data;
-  const how = AGENTS.get(s.agent)?.invocation({ agent: s.agent, prompt: "", permissions: s.permissions, ...(s.model ? { model: s.model } : {}) }, { root: false });
-  if (how && "refused" in how) return { problem: `field onCall.${how.field}: ${how.refused}`, field: how.field };
+  // What the CLI cannot do as set (a level, a model id), as an agent order's is checked.
+  const how = agentOrderProblem({ agent: s.agent, prompt: "", permissions: s.permissions, ...(s.model ? { model: s.model } : {}) });
+  if (how) return { problem: `field onCall.${how.field}: ${how.refused}`, field: how.field };
   return { settings: s };
 }
 

@@ -30,6 +30,7 @@ import { type ProcessEnd, processEnd } from "../core/work/process-end.js";
 import { describeFailure } from "../failure.js";
 import { CLI_PATH } from "../package.js";
 import { type Marker, type RunResult, type runTask, stopProcesses } from "../runner/run.js";
+import { agentPolicyFile } from "../state/agent-policy.js";
 import { agentExecutable } from "../state/capabilities.js";
 import { readOnCallState, updateOnCallState } from "../state/on-call.js";
 import { signingKeyPath } from "../state/trust.js";
@@ -126,10 +127,13 @@ async function prepare(t: ClaimedTurn, s: OnCallSettings, m: Machine, log: (line
   if (served && !serve) return { refused: "this process cannot serve coord's tools for the turn (a coord built without its CLI)" };
   const tools = served && serve ? await serve(m.dir, turnEnv(m.config.name, t), log) : undefined;
   const mcpConfig = tools ? await writeMcpConfig(m, t.root, t.startedAt, tools) : undefined;
+  // A CLI that takes coord's policy for its level (Gemini CLI): one not written leaves the turn refused, with why.
+  const policyFile = await agentPolicyFile(m.stateDir, t.thread.agent, s.permissions).catch(() => undefined);
   const how = turnInvocation({ ...s, agent: t.thread.agent }, prompt, t.thread.session, {
     root: process.getuid?.() === 0,
     executable: agentExecutable(t.thread.agent),
     ...(mcpConfig ? { mcpConfig } : {}),
+    ...(policyFile ? { policyFile } : {}),
   });
   if ("refused" in how) {
     await tools?.close();

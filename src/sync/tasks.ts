@@ -1,5 +1,6 @@
 // Running one task of an order on this machine: the journal around it, the
 // command (a shell line or a headless agent CLI), its output.
+import { agentPolicyFile } from "../state/agent-policy.js";
 import { lstat, mkdir, readdir, realpath, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type AgentInvocation, type AgentResult, type Refusal, agentInvocation, agentReader, agentVerdict } from "../core/agents/agents.js";
@@ -36,7 +37,7 @@ export interface TaskOutcome {
 export const taskMarker = (machine: string, id: string, run: Run, attempt: number) => `${machine}/${id}/${runKey(run)}/a${attempt}`;
 
 /** How an order's agent is started (its argv with the CLI found on this machine), or why it cannot be. */
-export function agentRun(order: Order): AgentInvocation | Refusal {
+export function agentRun(order: Order, policyFile?: string): AgentInvocation | Refusal {
   return agentInvocation(
     {
       agent: order.agent!,
@@ -45,14 +46,14 @@ export function agentRun(order: Order): AgentInvocation | Refusal {
       ...(order.args ? { args: order.args } : {}),
       ...(order.permissions ? { permissions: order.permissions } : {}),
     },
-    { root: process.getuid?.() === 0, executable: agentExecutable(order.agent!) },
+    { root: process.getuid?.() === 0, executable: agentExecutable(order.agent!), ...(policyFile ? { policyFile } : {}) },
   );
 }
 
 /** The argv an order runs, for a dry run: its shell line, or its agent's command (the prompt on stdin said as such). */
 export function describeCommand(order: Order): string {
   if (order.run) return order.run;
-  const how = agentRun(order);
+  const how = agentRun(order, "<coord's policy file>");
   if ("refused" in how) return `${order.agent} (refused: ${how.refused})`;
   return [...how.argv, ...(how.input !== undefined ? ["< prompt"] : [])].join(" ");
 }
@@ -139,7 +140,9 @@ export async function runOne(
   const logFile = join(m.stateDir, "logs", `${order.id}.${runKey(order)}.a${attempt}.log`);
   // Durable before the process exists: a crash from here on is an interruption, never a second run.
   await journal.apply(order.id, { kind: "start", rev: order.rev, ...(order.slot ? { slot: order.slot } : {}), attempt, at: now().toISOString(), log: logFile });
-  const agent = order.agent ? agentRun(order) : undefined;
+  // A CLI that takes coord's policy for its level (Gemini CLI): written first; one not written leaves the order refused.
+  const policyFile = order.agent ? await agentPolicyFile(m.stateDir, order.agent, order.permissions).catch(() => undefined) : undefined;
+  const agent = order.agent ? agentRun(order, policyFile) : undefined;
   const timeout = order.timeout ?? (agent ? m.config.agentTimeout : m.config.defaultTimeout);
   const idleTimeout = order.idleTimeout ?? (agent ? m.config.agentIdleTimeout : undefined);
   const controller = new AbortController();

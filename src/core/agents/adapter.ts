@@ -63,8 +63,17 @@ export interface AgentCli {
   name: string;
   /** The executables that run it, first found wins. */
   executables: string[];
-  /** argv after the executable; or why this order cannot be run by it (a permission level it cannot honour). */
-  invocation(order: AgentOrder, ctx: { root: boolean }): (Omit<AgentInvocation, "argv"> & { args: string[] }) | Refusal;
+  /**
+   * argv after the executable; or why this order cannot be run by it (a permission level it cannot honour). `policyFile`:
+   * where coord wrote the text of `policy` for the order's level (absent: none was written).
+   */
+  invocation(order: AgentOrder, ctx: { root: boolean; policyFile?: string }): (Omit<AgentInvocation, "argv"> & { args: string[] }) | Refusal;
+  /**
+   * The text of a policy file coord writes, out of the agent's reach, and names on each command line of a level (Gemini
+   * CLI's --admin-policy): what the level denies whatever the project's, an extension's or the agent's own settings say.
+   * Undefined: the level needs none.
+   */
+  policy?(permissions: Permission): string | undefined;
   /** A reader of its machine-readable output; none for an agent coord knows nothing about. */
   reader?: () => AgentReader;
   /** Arguments that print the version. */
@@ -140,7 +149,12 @@ export interface TurnSetting {
 /** What a CLI does on call. */
 export interface OnCallCli {
   /** The arguments of one turn after the executable, its stdin and environment: a new session, or `session` resumed; or why not. */
-  turn(s: TurnSetting, prompt: string, session: string | undefined, ctx: { root: boolean; mcpConfig?: string }): (Omit<AgentInvocation, "argv"> & { args: string[] }) | Refusal;
+  turn(
+    s: TurnSetting,
+    prompt: string,
+    session: string | undefined,
+    ctx: { root: boolean; mcpConfig?: string; policyFile?: string },
+  ): (Omit<AgentInvocation, "argv"> & { args: string[] }) | Refusal;
   /** The step a JSON event of its output shows (a tool call, a command it runs), or undefined. */
   step(e: Json): string | undefined;
   /** The session a JSON event of its output names, as soon as it names one (so a turn cut short keeps its session). */

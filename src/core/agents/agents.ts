@@ -52,7 +52,7 @@ export const agentCli = (name: string): AgentCli | undefined => AGENTS.get(name)
  * An agent coord does not know (a label the machine adds) runs as `<name> <args…> -- <prompt>`
  * and is judged by its exit code; a permission level cannot be given to it.
  */
-export function agentInvocation(order: AgentOrder, ctx: { root: boolean; executable?: string }): AgentInvocation | Refusal {
+export function agentInvocation(order: AgentOrder, ctx: { root: boolean; executable?: string; policyFile?: string }): AgentInvocation | Refusal {
   const cli = AGENTS.get(order.agent);
   if (!cli) {
     if (order.permissions)
@@ -82,7 +82,8 @@ export function agentVerdict(exitCode: number | null, said: AgentResult): { ok: 
 
 /** What in an agent order its CLI cannot do as written (a permission level, a model id), as the field and a sentence; checked when ORDERS.json is read. */
 export function agentOrderProblem(order: AgentOrder): Refusal | undefined {
-  const how = agentInvocation(order, { root: false });
+  // The policy file is written where the order runs: its place does not change what the order may do.
+  const how = agentInvocation(order, { root: false, policyFile: "/coord/agent-policy" });
   return "refused" in how ? how : undefined;
 }
 

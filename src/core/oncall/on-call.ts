@@ -105,11 +105,22 @@ export function turnInvocation(
   s: TurnSetting,
   prompt: string,
   session: string | undefined,
-  ctx: { root: boolean; executable: string /** A CLI whose turns get coord's tools: the --mcp-config file naming them for this turn. */; mcpConfig?: string },
+  ctx: {
+    root: boolean;
+    executable: string;
+    /** A CLI whose turns get coord's tools: the --mcp-config file naming them for this turn. */
+    mcpConfig?: string;
+    /** Where coord wrote the CLI's policy for the setting's level (AgentCli.policy). */
+    policyFile?: string;
+  },
 ): { argv: string[]; input?: string; env: Record<string, string> } | { refused: string } {
   const onCall = AGENTS.get(s.agent)?.onCall;
   if (!onCall) return { refused: `coord cannot put ${s.agent} on call` };
-  const how = onCall.turn(s, prompt, session, { root: ctx.root, ...(ctx.mcpConfig ? { mcpConfig: ctx.mcpConfig } : {}) });
+  const how = onCall.turn(s, prompt, session, {
+    root: ctx.root,
+    ...(ctx.mcpConfig ? { mcpConfig: ctx.mcpConfig } : {}),
+    ...(ctx.policyFile ? { policyFile: ctx.policyFile } : {}),
+  });
   if ("refused" in how) return { refused: how.refused };
   return { argv: [ctx.executable, ...how.args], env: how.env, ...(how.input !== undefined ? { input: how.input } : {}) };
 }
@@ -133,12 +144,17 @@ export function stepOf(agent: string, line: string): string | undefined {
   return e ? read!(e) : undefined;
 }
 
+/** What a session id may be. */
+const SESSION_ID = /^[A-Za-z0-9_.-]{1,200}$/;
+
 /** The session an output line of `agent` names, as soon as it names one (so a turn cut short keeps its session): one word of at most 200 characters. */
 export function sessionOf(agent: string, line: string): string | undefined {
   const read = AGENTS.get(agent)?.onCall?.session;
   const e = read ? eventOf(line) : undefined;
   const id = e ? read!(e) : undefined;
-  return id && id.length <= 200 && !/\s/.test(id) ? id : undefined;
+  // A session id is a word of letters, digits, `_`, `-` and `.` (a UUID, codex's thread id, OpenCode's ses_…), never a
+  // path: a line forged into the CLI's output ("../../etc/passwd", found attacking it) would jam the thread's resume.
+  return id && SESSION_ID.test(id) && !id.includes("..") ? id : undefined;
 }
 
 /** How a turn's process ended, as the engine saw it. */

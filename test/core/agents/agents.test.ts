@@ -2,7 +2,7 @@
 // prompt cannot be eaten, which flags each permission level maps to, and what
 // the agent's own machine-readable output says happened.
 import { describe, expect, it } from "vitest";
-import { type AgentOrder, agentInvocation, agentOrderProblem, agentReader, agentVerdict, type AgentResult } from "../../../src/core/agents/agents.js";
+import { AGENTS, type AgentOrder, agentInvocation, agentOrderProblem, agentReader, agentVerdict, type AgentResult } from "../../../src/core/agents/agents.js";
 import { parseComputer, renderComputer } from "../../../src/core/fleet/computer.js";
 import { parseOrders } from "../../../src/core/orders/orders.js";
 import { computerFile } from "../../fixtures.js";
@@ -86,8 +86,8 @@ describe("permissions map to each CLI's own flags; a level it cannot honour is r
     ["codex", "read-only", ["--sandbox=read-only"]],
     ["codex", "edit", ["--sandbox=workspace-write"]],
     ["codex", "full", ["--sandbox=danger-full-access"]],
-    ["gemini", "read-only", ["--approval-mode=default"]],
-    ["gemini", "edit", ["--approval-mode=auto_edit"]],
+    ["gemini", "read-only", ["--approval-mode=default", "--admin-policy=/s/agent-policy"]],
+    ["gemini", "edit", ["--approval-mode=auto_edit", "--admin-policy=/s/agent-policy"]],
     ["gemini", "full", ["--approval-mode=yolo"]],
     ["cursor", "full", ["--force"]],
     ["cursor", "read-only", ["--mode=plan"]],
@@ -95,13 +95,25 @@ describe("permissions map to each CLI's own flags; a level it cannot honour is r
     ["aider", "edit", "refused"],
   ];
   it.each(table)("%s %s", (agent, permissions, want) => {
-    const how = inv({ agent, permissions: permissions! });
+    const how = agentInvocation({ agent, prompt: "p", permissions: permissions! }, { root: false, policyFile: "/s/agent-policy" });
     if (want === "refused") {
       expect(how).toMatchObject({ field: "permissions", refused: expect.stringContaining(permissions!) });
       return;
     }
     if ("refused" in how) throw new Error(how.refused);
     for (const flag of want) expect(how.argv).toContain(flag);
+  });
+
+  it("gemini: read-only and edit deny, by coord's admin policy, plan mode (its way to YOLO) and the shell; without the file, refused", () => {
+    const gemini = AGENTS.get("gemini")!;
+    const denies = (level: "read-only" | "edit") => [...(gemini.policy!(level) ?? "").matchAll(/toolName = "([a-z_]+)"\ndecision = "deny"\npriority = 999/g)].map((m) => m[1]);
+    expect(denies("read-only")).toEqual(["enter_plan_mode", "exit_plan_mode", "run_shell_command", "write_file", "replace", "web_fetch"]);
+    expect(denies("edit")).toEqual(["enter_plan_mode", "exit_plan_mode", "run_shell_command"]);
+    expect(gemini.policy!("full")).toBeUndefined();
+    expect(agentInvocation({ agent: "gemini", prompt: "p", permissions: "read-only" }, { root: false })).toMatchObject({ refused: expect.stringContaining("policy file") });
+    expect("refused" in agentInvocation({ agent: "gemini", prompt: "p", permissions: "full" }, { root: false })).toBe(false);
+    // An order's problems are checked before any file is written: the level is no problem.
+    expect(agentOrderProblem({ agent: "gemini", prompt: "p", permissions: "edit" })).toBeUndefined();
   });
 
   it("opencode takes its permission config in OPENCODE_PERMISSION, per level", () => {

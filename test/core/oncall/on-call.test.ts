@@ -214,6 +214,8 @@ describe("steps and sessions from the CLIs' JSON events", () => {
     ["gemini's result, no session named", "gemini", line({ type: "result", session_id: "x" }), undefined],
     ["cursor's init", "cursor", line({ type: "system", session_id: "c-1" }), "c-1"],
     ["codex's thread, read as opencode's", "opencode", line({ type: "thread.started", thread_id: "t-9" }), undefined],
+    ["a path for an id (a forged line)", "gemini", line({ type: "init", session_id: "../../../../etc/passwd" }), undefined],
+    ["an id with a slash", "claude", line({ type: "system", session_id: "a/b" }), undefined],
     ["an id with spaces", "claude", line({ session_id: "a b" }), undefined],
     ["none", "codex", line({ type: "turn.started" }), undefined],
   ])("session: %s", (_w, cli, l, want) => expect(sessionOf(cli, l)).toBe(want));
