@@ -82,7 +82,7 @@ describe("approvals from afar", () => {
     const req = await arrives("asker", requestFor(q), "the request");
     // Written into the asker's outbox as an agent's send would be, past the refusal of coord's own send tool.
     const asker = await openMachine(dirOf("asker"));
-    const forged = await queueMessage(asker, undefined, { to: "oncall", text: "/approve", priority: "normal", replyTo: req.id, agent: { cli: "claude", chain: 1 } });
+    const forged = await queueMessage(asker, { to: "oncall", text: "/approve", priority: "normal", replyTo: req.id, agent: { cli: "claude", chain: 1 } });
     expect((await cli("sync", "--dir", dirOf("asker"))).code).toBe(0);
     const told = await arrives("asker", (x) => x.replyTo === forged, "the refusal");
     expect(told.text).toMatch(new RegExp(`^Request ${req.id} was not decided: this /approve came from an agent \\(claude\\), and a decision on a request is a person's`));
@@ -97,7 +97,7 @@ describe("approvals from afar", () => {
     const req = await arrives("asker", requestFor(q), "the request");
     // A machine that is neither the asker nor in onCall.from answers (written into its outbox as a send would).
     const other = await openMachine(dirOf("other"));
-    await queueMessage(other, undefined, { to: "oncall", text: "/approve", priority: "normal", replyTo: req.id });
+    await queueMessage(other, { to: "oncall", text: "/approve", priority: "normal", replyTo: req.id });
     expect((await cli("sync", "--dir", dirOf("other"))).code).toBe(0);
     const a = await arrives("asker", answerTo(q), "the answer");
     expect(a.text).toBe("not allowed: nobody answered within 6 s");

@@ -2,8 +2,10 @@
 // every machine racing for the same tips in this process. The same
 // guarantees as messages-volume.e2e (which keeps one run on real git with
 // processes), at a volume that would take minutes there.
+import { rm } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { inboxOf, sendFrom } from "../src/commands/messages.js";
+import { mailboxPath } from "../src/state/mailbox.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
 
 let fleet: MemoryFleet | undefined;
@@ -13,6 +15,24 @@ afterEach(async () => {
 });
 
 describe("messages on the in-memory hub", () => {
+  it("a mailbox lost: the next send adopts what it had published (read from the hub then only), and takes the next number", async () => {
+    fleet = await memoryFleet(["a", "b"]);
+    const f = fleet;
+    expect((await sendFrom(f.m("a"), { to: "b", text: "one" })).id).toBe("a/b/1");
+    expect((await sendFrom(f.m("a"), { to: "b", text: "two" })).id).toBe("a/b/2");
+    await f.sync("a", { run: false });
+    await rm(mailboxPath(f.m("a").stateDir));
+    expect((await sendFrom(f.m("a"), { to: "b", text: "three" })).id).toBe("a/b/3");
+    await f.sync("a", { run: false });
+    await f.sync("b", { run: false });
+    expect((await inboxOf(f.m("b"), {})).messages.map((x) => x.text)).toEqual(["one", "two", "three"]);
+  });
+
+  it("a send to a machine not in the fleet is refused by name, from the fleet's listing alone", async () => {
+    fleet = await memoryFleet(["a", "b"]);
+    await expect(sendFrom(fleet.m("a"), { to: "c", text: "hi" })).rejects.toThrow('no machine "c" is registered (known: b)');
+  });
+
   it("four machines sending to each other and to ALL during concurrent syncs: none lost, none duplicated, every push landed after its lost races", async () => {
     const names = ["m1", "m2", "m3", "m4"];
     fleet = await memoryFleet(names);

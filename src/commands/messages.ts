@@ -5,7 +5,7 @@ import type { RepoModel } from "../core/repo/repo.js";
 import { own, PRIORITIES, type Priority } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { ackedHere, MAILBOX_REBUILT, type MailboxData, type MailboxSetAside, mailboxPath, readMailbox, updateMailbox } from "../state/mailbox.js";
-import { ackInData, modelToAdopt, queueMessage, waitForAcks } from "../sync/mail.js";
+import { ackInData, queueMessage, waitForAcks } from "../sync/mail.js";
 import { ON_CALL_AGENT_ENV, ON_CALL_CHAIN_ENV } from "../sync/on-call.js";
 import { arrivedSince, maxWaitSteps, READ_EVERY_MS, seenAtStart, waitStep } from "../core/messages/inbox-wait.js";
 import { type Bucket, nextLookAt, type readShareOf, spendReads } from "../core/hub/reads.js";
@@ -90,7 +90,6 @@ export async function sendFrom(m: Machine, opts: Omit<SendOptions, "dir">): Prom
   const mark = onCall.agent ? onCall : await wokenMark(m.stateDir);
   const id = await queueMessage(
     m,
-    await modelToAdopt(m),
     {
       to: opts.to,
       text,

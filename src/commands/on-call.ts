@@ -34,7 +34,7 @@ import { own } from "../core/types.js";
 import { redact } from "../core/trust/redact.js";
 import { type MailboxData, readMailbox } from "../state/mailbox.js";
 import { requestState } from "../core/status/ui-view.js";
-import { modelToAdopt, queueMessage } from "../sync/mail.js";
+import { queueMessage } from "../sync/mail.js";
 import { cwdRefused, markerOf, ON_CALL_THREAD_ENV, ON_CALL_TURN_ENV, turnMarker } from "../sync/on-call.js";
 
 export interface OnCallOptions {
@@ -156,9 +156,7 @@ async function checkedSettings(m: Machine, opts: OnCallOptions): Promise<OnCallS
     for (const name of list) {
       if (name === me) throw usage(`--from ${name}: that is this machine; its own messages never start a turn`);
       if (!machines.includes(name))
-        throw usage(
-          `--from: no machine "${name}" is registered (known: ${machines.filter((n) => n !== me).join(", ") || "none"}); check the name, or run coord sync to refresh`,
-        );
+        throw usage(`--from: no machine "${name}" is registered (known: ${machines.filter((n) => n !== me).join(", ") || "none"}); check the name, or run coord sync to refresh`);
     }
     from = [...new Set(list)];
   }
@@ -309,8 +307,7 @@ export async function askPermission(
   const ask = approvalAsk(req.tool, req.input, s.approvalTimeout, (text) => redact(text, secrets));
   if ("refused" in ask) return done({ behavior: "deny", message: `coord asked nobody: ${ask.refused}`, by: "coord" });
   const what = redact(whatItWouldDo(req.tool, req.input), secrets);
-  const model = await modelToAdopt(m);
-  const id = await queueMessage(m, model, {
+  const id = await queueMessage(m, {
     to: last.from,
     text: ask.text,
     priority: "high",
@@ -354,7 +351,7 @@ export async function askPermission(
   });
   if (decided && decided.by !== "timeout") return done(heldFor({ digest: ask.digest, decision: decided }, req.input), id);
   const after = waitWords(s.approvalTimeout);
-  await queueMessage(m, model, {
+  await queueMessage(m, {
     to: last.from,
     text: `Request ${id} timed out after ${after} with no answer: ${req.tool} was denied.`,
     priority: "normal",

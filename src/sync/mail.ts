@@ -102,16 +102,6 @@ export function adoptPublished(data: MailboxData, model: RepoModel, me: string):
   }
 }
 
-/**
- * What a message stored now adopts this machine's published channels from (adoptPublished): the last fetched model,
- * only for a mailbox no sync has delivered to yet (a reinstalled machine before its first sync). Every sync adopts
- * them as it delivers, so for any other mailbox there is nothing to adopt and nothing is read.
- */
-export async function modelToAdopt(m: Machine): Promise<RepoModel | undefined> {
-  if ((await readMailbox(m.stateDir)).joined) return undefined;
-  return (await lastFetchedModel(m, ["coordination"]).catch(() => undefined))?.model;
-}
-
 /** A message to store in this machine's outbox. */
 export interface Outgoing {
   to: string;
@@ -127,21 +117,32 @@ export interface Outgoing {
 }
 
 /**
- * Stores a message in `m`'s outbox durably and gives its id; the next publish sends it. `model` (the hub as last
- * fetched) keeps the channel as published (a lost mailbox drops nothing live and reuses no seq); `check` may refuse
- * it by throwing, and then the mailbox is left as it was.
+ * What a message stored now adopts this machine's published channels from (adoptPublished): the last fetched model,
+ * only for a mailbox no sync has delivered to yet (lost, set aside, a new checkout). Every sync adopts them as it
+ * delivers, so for any other mailbox there is nothing to adopt and nothing of the hub is read.
  */
-export async function queueMessage(m: Machine, model: RepoModel | undefined, msg: Outgoing, check?: (data: MailboxData) => void, clock?: () => Date): Promise<string> {
+async function modelToAdopt(m: Machine): Promise<RepoModel | undefined> {
+  if ((await readMailbox(m.stateDir)).joined) return undefined;
+  return (await lastFetchedModel(m, ["coordination"]).catch(() => undefined))?.model;
+}
+
+/**
+ * Stores a message in `m`'s outbox durably and gives its id; the next publish sends it. A mailbox no sync has
+ * delivered to first adopts the channels this machine published (a lost mailbox drops nothing live and reuses no
+ * seq); `check` may refuse it by throwing, and then the mailbox is left as it was.
+ */
+export async function queueMessage(m: Machine, msg: Outgoing, check?: (data: MailboxData) => void, clock?: () => Date): Promise<string> {
   const me = m.config.name;
   // Published: the machine's private key never leaves in a message, in any shape (an agent's, a person's).
   const text = redactKeys(msg.text, await machineKeySecrets(m.stateDir, m.config));
   // One its channel could not carry is refused (core/messages/fit.ts), whoever sends it: nothing is stored.
   const big = messageTooBig(text);
   if (big) throw new CoordError(big, EXIT.USAGE);
+  const model = await modelToAdopt(m);
   return updateMailbox(
     m.stateDir,
     (data) => {
-      if (model) adoptPublished(data, model, me);
+      if (model && !data.joined) adoptPublished(data, model, me);
       check?.(data);
       if (!own(data.outbox, msg.to)) data.outbox[msg.to] = { next: 1, messages: [] };
       const channel = data.outbox[msg.to]!;

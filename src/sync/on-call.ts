@@ -29,7 +29,7 @@ import { loadOnCall, readOnCallState, updateOnCallState } from "../state/on-call
 import { machineKeySecrets } from "../state/trust.js";
 import { timings } from "../timings.js";
 import type { Machine } from "./machine.js";
-import { ackAnswered, modelToAdopt, queueMessage } from "./mail.js";
+import { ackAnswered, queueMessage } from "./mail.js";
 import { type Said, takeDelivered, type Taken } from "./on-call-take.js";
 import { type ClaimedTurn, type Ended, markerOf, mcpConfigName, ON_CALL_TURN_ENV, type RunProcess, runTurnProcess, turnMarker } from "./on-call-turn.js";
 import { lastKnownMachines } from "./trust.js";
@@ -213,7 +213,7 @@ async function answer(e: Engine, x: Said, acks: string[] = []): Promise<string |
     return undefined;
   }
   // The messages answered are acknowledged in the same write that stores the answer (as coord inbox ack does).
-  const id = await queueMessage(e.cur, await modelToAdopt(e.cur), {
+  const id = await queueMessage(e.cur, {
     to: x.to,
     text: clipAnswer(redact(x.text, e.keySecrets)),
     priority: "normal",
