@@ -72,7 +72,6 @@ async function onCallMachine(settings: Partial<OnCallSettings>) {
       await updateMailbox(stateDir, (data) => {
         data.inbox.push({ id, from: "asker", to: "oncall", seq, at: new Date().toISOString(), priority: "normal", text, ...(replyTo ? { replyTo } : {}) });
         data.turnPending = [...(data.turnPending ?? []), id];
-        data.joined = true; // as a sync's delivery leaves it
       });
       return id;
     },

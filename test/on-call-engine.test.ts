@@ -109,7 +109,6 @@ async function onCallMachine(settings: Partial<OnCallSettings> = {}): Promise<Se
       await updateMailbox(stateDir, (data) => {
         data.inbox.push({ id, from, to: "oncall", seq, at: new Date().toISOString(), priority: "normal", text, ...(replyTo ? { replyTo } : {}), ...(agent ? { agent } : {}) });
         data.turnPending = [...(data.turnPending ?? []), id];
-        data.joined = true; // as a sync's delivery leaves it
       });
       return id;
     },
@@ -261,8 +260,6 @@ describe("the on-call engine on a scripted CLI", () => {
         at,
       });
     });
-    // The machine had synced before it crashed: its mailbox is one a sync delivered to.
-    await updateMailbox(t.m.stateDir, (data) => void (data.joined = true));
     const engine = t.engine({ run: scriptedClaude().run });
     await engine.recover();
     await engine.recover();
