@@ -109,16 +109,16 @@ chromiumSuite("coord ui: a conversation with an agent on call", () => {
 
     // The send box now goes on in that thread: the agent resumes the same session.
     await page.locator("#chat-reply", { hasText: "Replying to izzit7/soda-yeti/1" }).waitFor();
-    expect(await send(page, "sleep 30 then build")).toMatch(/^sent izzit7\/soda-yeti\/2 in izzit7\/soda-yeti\/1/);
+    expect(await send(page, "sleep 120 then build")).toMatch(/^sent izzit7\/soda-yeti\/2 in izzit7\/soda-yeti\/1/);
 
     // The running turn, with its latest step, refreshed with the snapshots.
     const turn = page.locator('#chat-turns li[data-thread="izzit7/soda-yeti/1"]');
-    await turn.locator(".step", { hasText: "latest step: Bash: sleep 30" }).waitFor({ timeout: 40_000 });
+    await turn.locator(".step", { hasText: "latest step: Bash: sleep 120" }).waitFor({ timeout: 40_000 });
     expect(await turn.textContent()).toMatch(/soda-yeti's claude is working on izzit7\/soda-yeti\/1 \(“clone the repo”\) since \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
     const calls = (await standInCalls(home)).filter((c) => c.cli === "claude");
     expect(calls).toHaveLength(2);
     expect(calls[1]!.args.some((a) => a.startsWith("--resume="))).toBe(true);
-    expect(calls[1]!.prompt).toContain("sleep 30 then build");
+    expect(calls[1]!.prompt).toContain("sleep 120 then build");
 
     // Stop: a /stop in the thread, sent as izzit7; the turn ends with a "Stopped" answer, marked.
     await turn.getByRole("button", { name: "Stop" }).click();
