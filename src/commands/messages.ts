@@ -17,17 +17,20 @@ import { decisionOf } from "../core/oncall/approvals.js";
 import { wokenMark } from "./listen.js";
 import { publishSoon, type Soon } from "./sync-now.js";
 
-/** The repository as of the last fetch (works offline). */
-/** The machines of the fleet as this checkout last verified them; a checkout that never synced is told to. */
+/** Said to a checkout that never fetched, which has no last known fleet. */
+const neverSynced = () => new CoordError("this checkout has never synced; run coord sync first", EXIT.FAILURE);
+
+/** The machines of the fleet as this checkout last verified them (works offline). */
 export async function knownMachines(m: Machine): Promise<string[]> {
   const known = await lastKnownMachines(m);
-  if (!known) throw new CoordError("this checkout has never synced; run coord sync first", EXIT.FAILURE);
+  if (!known) throw neverSynced();
   return known;
 }
 
+/** The repository as of the last fetch (works offline). */
 export async function lastKnown(m: Machine): Promise<RepoModel> {
   const known = await lastFetchedModel(m, READ_PATHS);
-  if (!known) throw new CoordError("this checkout has never synced; run coord sync first", EXIT.FAILURE);
+  if (!known) throw neverSynced();
   return known.model;
 }
 

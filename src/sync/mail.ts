@@ -116,20 +116,15 @@ export interface Outgoing {
   acks?: string[];
 }
 
-/**
- * What a message stored now adopts this machine's published channels from (adoptPublished): the last fetched model,
- * only for a mailbox no sync has delivered to yet (lost, set aside, a new checkout). Every sync adopts them as it
- * delivers, so for any other mailbox there is nothing to adopt and nothing of the hub is read.
- */
-async function modelToAdopt(m: Machine): Promise<RepoModel | undefined> {
-  if ((await readMailbox(m.stateDir)).joined) return undefined;
-  return (await lastFetchedModel(m, ["coordination"]).catch(() => undefined))?.model;
-}
+/** Thrown inside a mailbox change that found the mailbox needs the hub's channels first: the change is left undone. */
+const NEEDS_ADOPTION = Symbol("the mailbox needs what this machine published");
 
 /**
  * Stores a message in `m`'s outbox durably and gives its id; the next publish sends it. A mailbox no sync has
- * delivered to first adopts the channels this machine published (a lost mailbox drops nothing live and reuses no
- * seq); `check` may refuse it by throwing, and then the mailbox is left as it was.
+ * delivered to (lost, set aside, a new checkout) first adopts the channels this machine published, from the last
+ * fetched files (a lost mailbox drops nothing live and reuses no seq); every sync adopts them as it delivers, so any
+ * other mailbox is written in one change and nothing of the hub is read. `check` may refuse it by throwing, and
+ * then the mailbox is left as it was.
  */
 export async function queueMessage(m: Machine, msg: Outgoing, check?: (data: MailboxData) => void, clock?: () => Date): Promise<string> {
   const me = m.config.name;
@@ -138,22 +133,30 @@ export async function queueMessage(m: Machine, msg: Outgoing, check?: (data: Mai
   // One its channel could not carry is refused (core/messages/fit.ts), whoever sends it: nothing is stored.
   const big = messageTooBig(text);
   if (big) throw new CoordError(big, EXIT.USAGE);
-  const model = await modelToAdopt(m);
-  return updateMailbox(
-    m.stateDir,
-    (data) => {
-      if (model && !data.joined) adoptPublished(data, model, me);
-      check?.(data);
-      if (!own(data.outbox, msg.to)) data.outbox[msg.to] = { next: 1, messages: [] };
-      const channel = data.outbox[msg.to]!;
-      const seq = channel.next++;
-      const at = (clock?.() ?? new Date()).toISOString(); // under the lock: seq order is time order
-      channel.messages.push({ seq, at, priority: msg.priority, text, ...(msg.replyTo ? { replyTo: msg.replyTo } : {}), ...(msg.agent ? { agent: msg.agent } : {}) });
-      if (msg.acks?.length) ackAnswered(data, msg.acks);
-      return messageId(me, msg.to, seq);
-    },
-    msg.acks?.length ? me : undefined,
-  );
+  /** `adopt`: the files to adopt from (null: none could be read; the message goes in as the mailbox stands). */
+  const store = (adopt?: RepoModel | null) =>
+    updateMailbox(
+      m.stateDir,
+      (data) => {
+        if (!data.joined && adopt === undefined) throw NEEDS_ADOPTION;
+        if (!data.joined && adopt) adoptPublished(data, adopt, me);
+        check?.(data);
+        if (!own(data.outbox, msg.to)) data.outbox[msg.to] = { next: 1, messages: [] };
+        const channel = data.outbox[msg.to]!;
+        const seq = channel.next++;
+        const at = (clock?.() ?? new Date()).toISOString(); // under the lock: seq order is time order
+        channel.messages.push({ seq, at, priority: msg.priority, text, ...(msg.replyTo ? { replyTo: msg.replyTo } : {}), ...(msg.agent ? { agent: msg.agent } : {}) });
+        if (msg.acks?.length) ackAnswered(data, msg.acks);
+        return messageId(me, msg.to, seq);
+      },
+      msg.acks?.length ? me : undefined,
+    );
+  try {
+    return await store();
+  } catch (e) {
+    if (e !== NEEDS_ADOPTION) throw e;
+    return store((await lastFetchedModel(m, ["coordination"]).catch(() => undefined))?.model ?? null);
+  }
 }
 
 /** Acknowledges the messages of `ids` delivered here and not acknowledged yet, as coord inbox ack does (published at once). */
