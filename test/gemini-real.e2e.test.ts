@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { agentInvocation, agentReader, agentVerdict } from "../src/core/agents/agents.js";
 import { agentPolicyFile } from "../src/state/agent-policy.js";
 import { type GeminiServer, geminiHome, startGeminiServer } from "./gemini-server.js";
-import { cli, cliExec, filesNamed, tempDir } from "./helpers.js";
+import { cli, cliExec, envScope, filesNamed, tempDir } from "./helpers.js";
 import { type Msg, onCallTests } from "./on-call-fleet.js";
 import { realCli } from "./real-clis.js";
 
@@ -22,13 +22,8 @@ const t = onCallTests("coord-gemini-real-");
 const { dirOf, send } = t;
 
 let server: GeminiServer | undefined;
-const saved = new Map<string, string | undefined>();
-const setEnv = (vars: Record<string, string>) => {
-  for (const [k, v] of Object.entries(vars)) {
-    if (!saved.has(k)) saved.set(k, process.env[k]);
-    process.env[k] = v;
-  }
-};
+const env = envScope();
+const setEnv = env.set;
 
 beforeEach(async () => {
   if (missing) return;
@@ -40,10 +35,7 @@ beforeEach(async () => {
 afterEach(async () => {
   await server?.close();
   server = undefined;
-  for (const [k, v] of saved)
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  saved.clear();
+  env.restore();
 });
 
 const answerTo = (asker: string, id: string, ms = 60_000): Promise<Msg> => t.arrives(asker, (x) => x.replyTo === id && x.agent?.answer === true, `the answer to ${id}`, ms);

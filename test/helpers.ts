@@ -552,3 +552,22 @@ export function killRecorded(r: Recorded, group = false): void {
     // gone meanwhile
   }
 }
+
+/** Variables of process.env a test sets (`set`, as often as it likes), each put back as it was by `restore`. */
+export function envScope(): { set(vars: Record<string, string>): void; restore(): void } {
+  const saved = new Map<string, string | undefined>();
+  return {
+    set(vars) {
+      for (const [k, v] of Object.entries(vars)) {
+        if (!saved.has(k)) saved.set(k, process.env[k]);
+        process.env[k] = v;
+      }
+    },
+    restore() {
+      for (const [k, v] of saved)
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      saved.clear();
+    },
+  };
+}

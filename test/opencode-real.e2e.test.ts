@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type ChatServer, OPENCODE_KEY_VAR, OPENCODE_QUIET, opencodeHome, startChatServer } from "./chat-server.js";
-import { cli, cliExec } from "./helpers.js";
+import { cli, cliExec, envScope } from "./helpers.js";
 import { type Msg, onCallTests } from "./on-call-fleet.js";
 import { realCli } from "./real-clis.js";
 
@@ -21,13 +21,8 @@ const { dirOf, send } = t;
 
 let server: ChatServer | undefined;
 const homes: string[] = [];
-const saved = new Map<string, string | undefined>();
-const setEnv = (vars: Record<string, string>) => {
-  for (const [k, v] of Object.entries(vars)) {
-    if (!saved.has(k)) saved.set(k, process.env[k]);
-    process.env[k] = v;
-  }
-};
+const env = envScope();
+const setEnv = env.set;
 
 beforeEach(async () => {
   if (missing) return;
@@ -41,10 +36,7 @@ afterEach(async () => {
   await server?.close();
   server = undefined;
   for (const dir of homes.splice(0)) await rm(dir, { recursive: true, force: true });
-  for (const [k, v] of saved)
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  saved.clear();
+  env.restore();
 });
 
 const answerTo = (asker: string, id: string, ms = 120_000): Promise<Msg> => t.arrives(asker, (x) => x.replyTo === id && x.agent?.answer === true, `the answer to ${id}`, ms);
