@@ -45,7 +45,7 @@ const textOf = (content: unknown): string =>
       : "";
 
 /** The question in coord's prompt (its "> " lines), or the whole text, a prompt quoted whole by OpenCode unwrapped. */
-function questionOf(text: string): string {
+export function questionOf(text: string): string {
   const quoted = text
     .split("\n")
     .filter((l) => l.startsWith("> "))

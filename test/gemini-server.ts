@@ -14,6 +14,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { questionOf } from "./chat-server.js";
 
 export interface GeminiRequest {
   url: string;
@@ -44,15 +45,6 @@ const textOf = (content: Json): string =>
     .map((p) => (typeof p.text === "string" && !p.text.trimStart().startsWith("<session_context>") ? p.text : ""))
     .filter(Boolean)
     .join("\n");
-
-/** The question in coord's prompt (its "> " lines), or the whole text. */
-function questionOf(text: string): string {
-  const quoted = text
-    .split("\n")
-    .filter((l) => l.startsWith("> "))
-    .map((l) => l.slice(2));
-  return (quoted.length ? quoted.join("\n") : text).trim();
-}
 
 const USAGE = { promptTokenCount: 10, candidatesTokenCount: 5, totalTokenCount: 15 };
 
