@@ -166,6 +166,31 @@ describe("quiet syncs: the stamp holds exactly as long as nothing would happen",
     });
 });
 
+describe("a sync whose clock passes a deadline while it publishes", () => {
+  it("leaves no stamp past the deadline: the next sync acts on it", async () => {
+    fleet = await memoryFleet(["a", "b"], { config: { heartbeat: 900, retryBackoff: 60 } });
+    const f = fleet;
+    await f.sync("b", { now: at(0) });
+    await f.pushOrders([{ id: "pref", to: "ANY", prefer: ["b", "a"], failoverAfter: "2m", run: "true" }]);
+    await settle(f, "a", 0);
+    // A slow sync (a loaded machine): its clock moves 100 ms at each reading, from before b counts as gone (120.001 s)
+    // to after. It plans before then (nothing to do: b is preferred), and publishes after.
+    await rm(join(f.m("a").stateDir, "quiet.json"), { force: true });
+    let reading = 119.3;
+    const tick = () => {
+      reading += 0.1;
+      return new Date(T0 + reading * 1000);
+    };
+    const slow = await f.sync("a", { now: tick });
+    expect(slow.ran, "it planned before the failover").toEqual([]);
+    expect(reading, "its clock passed the failover before it ended").toBeGreaterThan(120.001);
+    // The next sync, a moment later, with nothing changed on the hub or here: it takes the order over.
+    const next = await f.sync("a", { now: at(reading + 0.5) });
+    expect(next.quiet).toBeUndefined();
+    expect(next.ran.map((t) => t.id)).toEqual(["pref"]);
+  });
+});
+
 describe("quietUntil (the rule)", () => {
   const model = (files: Map<string, string>) => readModel(files);
   it("is undefined while a task runs or a claim waits to run", () => {
@@ -173,6 +198,25 @@ describe("quietUntil (the rule)", () => {
     const base = { now: new Date(T0), me: "a", model: m, observed: new Map(), heartbeat: 900, claimLease: 600, retryBackoff: 60, messageRetention: 86400 };
     expect(quietUntil({ ...base, journal: { x: { rev: 1, state: "in_progress", attempts: 1 } } })).toBeUndefined();
     expect(quietUntil({ ...base, journal: { x: { rev: 1, state: "assigned", attempts: 1 } } })).toBeUndefined();
+  });
+
+  it("asks the rules from when the sync decided: one that changed since leaves no stamp", async () => {
+    fleet = await memoryFleet(["a", "b"], { config: { heartbeat: 900 } });
+    const f = fleet;
+    await f.sync("b", { now: at(0) });
+    await f.pushOrders([{ id: "pref", to: "ANY", prefer: ["b", "a"], failoverAfter: "2m", run: "true" }]);
+    await f.sync("a", { now: at(100) });
+    const m = await f.model();
+    const base = { me: "a", model: m, journal: {}, observed: new Map(), heartbeat: 900, claimLease: 600, retryBackoff: 60, messageRetention: 86400 };
+    const gone = T0 + 120_001; // b counts as gone for the order's failover
+    const rows: [string, number, number | undefined, number | undefined][] = [
+      // [what, now (s), decided (s), until]
+      ["decided and stamped before the failover: until it", 110, undefined, gone],
+      ["decided before, stamped just before: until it", 119, 110, gone],
+      ["decided before, stamped after: no stamp", 121, 110, undefined],
+      ["a decision said to come after the stamp is not believed: from the stamp", 110, 115, gone],
+    ];
+    for (const [what, now, decided, until] of rows) expect(quietUntil({ ...base, now: at(now)(), ...(decided !== undefined ? { decided: at(decided)() } : {}) }), what).toBe(until);
   });
 
   it("a stamp holds for the same code, local state and tip, before its time only", () => {

@@ -15,6 +15,8 @@ export interface QuietEnd {
   model: RepoModel;
   journal: Record<string, TaskReport>;
   observed: ReadonlyMap<string, Observation>;
+  /** When the sync decided it had nothing to do (its plan step): the rules are asked from then (core/machine/quiet.ts). */
+  decided?: Date;
   waiting: { id: string; reason: string }[];
   capabilitiesUntil?: number;
   /** Seconds after its published lastSeen that its heartbeat is due (the fleet's budget stretches it); default: the config's. */
@@ -33,6 +35,7 @@ export async function leaveStamp(stateDir: string, config: MachineConfig, now: D
       model: end.model,
       journal: end.journal,
       observed: end.observed,
+      ...(end.decided ? { decided: end.decided } : {}),
       heartbeat: end.heartbeat ?? config.heartbeat,
       claimLease: config.claimLease,
       retryBackoff: config.retryBackoff,

@@ -320,6 +320,8 @@ interface Made {
   readonly first: First;
   /** What its end says (the publish step). */
   readonly end: CycleEnd;
+  /** When the plan step began to decide what to do (a quiet stamp's rules are asked from then). */
+  readonly decided?: Date;
 }
 
 /** A step of the cycle, all of one shape: the cycle (its frozen context, its record of work) and what the steps before it made, to what it adds. */
@@ -337,6 +339,7 @@ const plan: Step = async (c, { view }) => {
   const runTasks = c.act === "run";
   if (c.act !== "dry-run") await receive(c, model, runTasks);
   if (c.onCallHere) await turnsHere(c);
+  const decided = c.now();
   let todo = planNow(c, model, local);
   if (c.work.capsStale && todo.waiting.some((w) => w.reason === STALE_CAPABILITIES)) {
     // An order that needs this machine's agent CLIs waits for their new answers, then the plan is made again.
@@ -348,7 +351,7 @@ const plan: Step = async (c, { view }) => {
   const halt = haltNow(c, model);
   if (halt && runTasks) c.log(`${halt.reason}: nothing new starts`);
   c.result.waiting = todo.waiting.map((w) => ({ id: w.order.id, reason: w.reason }));
-  return { todo };
+  return { todo, decided };
 };
 
 /** Agents on call without a daemon: the turns of the messages delivered run now, and their answers go out with this sync's publish. */
@@ -381,7 +384,7 @@ const work: Step = async (c, { view, todo, first }) => {
 };
 
 /** The publish step (push.ts: compose, judge, push, each try on its own view), and what a quiet stamp needs when the cycle had nothing to do. */
-const publishing: Step = async (c, { first }) => {
+const publishing: Step = async (c, { first, decided }) => {
   const { result, now } = c;
   const { journal } = c.work;
   const { config, stateDir } = c.m;
@@ -412,6 +415,7 @@ const publishing: Step = async (c, { first }) => {
     model: landed.model,
     journal: journal.tasks,
     observed: c.view.observed,
+    ...(decided ? { decided } : {}),
     waiting: result.waiting,
     capabilitiesUntil: capabilitiesUntil(),
     ...(c.budget.heartbeatDue !== undefined ? { heartbeat: c.budget.heartbeatDue } : {}),

@@ -27,6 +27,12 @@ export const MAX_QUIET_MS = 3_600_000;
 
 export interface QuietInput {
   now: Date;
+  /**
+   * When the sync decided it had nothing to do (its plan), if before `now` (the stamp is written after its publish):
+   * the rules it decided by are asked from then, and one whose answer changed between then and `now` (a claim that
+   * expired while the sync published) leaves no stamp. Default: `now`.
+   */
+  decided?: Date;
   me: string;
   /** The fleet at the tip the sync ended on (with this machine's file as published). */
   model: RepoModel;
@@ -67,6 +73,9 @@ export function quietUntil(input: QuietInput): number | undefined {
   // Its own reservations leave its file when they expire.
   for (const r of readReservations(new Map([[me, mine]])).reservations) times.push(liveUntil(r, input.now) ?? Number.NaN);
 
+  // What the sync decided by, asked from when it decided (`from`): a rule whose answer changed since leaves no stamp.
+  const from = input.decided !== undefined && input.decided.getTime() <= now ? input.decided : input.now;
+  const ruled: number[] = [];
   // Every other machine: each rule that reads its lastSeen says when its answer next changes (its deadline,
   // beside the rule): when it turns offline (and its alert goes out), when a claim of it expires at any
   // lease in play, when a machine an ANY order prefers counts as gone; by its word and by this machine's observation.
@@ -74,32 +83,35 @@ export function quietUntil(input: QuietInput): number | undefined {
   for (const [name, file] of model.computers) {
     if (name === me) continue;
     const observed = input.observed.get(name);
-    times.push(offlineChangesAt(file, input.now) ?? Number.NaN);
-    times.push(claimsLiveUntil(file, input.claimLease, input.now, observed) ?? Number.NaN);
-    for (const order of orders) if (order.prefer?.includes(name)) times.push(preferredHeardUntil(order, file, input.now, observed) ?? Number.NaN);
+    ruled.push(offlineChangesAt(file, from) ?? Number.NaN);
+    ruled.push(claimsLiveUntil(file, input.claimLease, from, observed) ?? Number.NaN);
+    for (const order of orders) if (order.prefer?.includes(name)) ruled.push(preferredHeardUntil(order, file, from, observed) ?? Number.NaN);
   }
 
   // Orders: a notBefore reached, a slot of a recurring order, a retry due (its own, or another machine's failed try of an ANY order).
   const byId = new Map<string, Order>(orders.map((o) => [o.id, o]));
-  for (const order of orders) times.push(notBeforeEndsAt(order, input.now) ?? Number.NaN);
+  for (const order of orders) ruled.push(notBeforeEndsAt(order, from) ?? Number.NaN);
   // A recurring order's next slot: a quiet machine must not sleep past it (the daemon wakes when the stamp ends).
   for (const order of orders) {
-    const next = order.every && !order.cancelled ? upcomingSlot(order, input.now) : undefined;
-    if (next) times.push(Date.parse(next));
+    const next = order.every && !order.cancelled ? upcomingSlot(order, from) : undefined;
+    if (next) ruled.push(Date.parse(next));
   }
   const reports: [string, TaskReport][] = [...Object.entries(input.journal)];
   for (const file of model.computers.values()) reports.push(...Object.entries(file.tasks));
   for (const [id, report] of reports) {
     const order = byId.get(id);
-    if (order && report.state === "failed") times.push(retryDueAt(order, report, input.retryBackoff, input.now) ?? Number.NaN);
+    if (order && report.state === "failed") ruled.push(retryDueAt(order, report, input.retryBackoff, from) ?? Number.NaN);
   }
   // Its own reports of removed ANY orders are dropped some days after they ended.
   const known = model.orders ? new Set(orders.map((o) => o.id)) : undefined;
-  for (const [id, report] of Object.entries(input.journal)) times.push(reportKeptUntil(id, report, known, input.now) ?? Number.NaN);
+  for (const [id, report] of Object.entries(input.journal)) ruled.push(reportKeptUntil(id, report, known, from) ?? Number.NaN);
   // Its own messages are archived once acknowledged by every recipient and older than the retention.
   const receiptsOf = (name: string) => model.computers.get(name)?.messages;
   for (const file of model.messageFiles)
-    if (file.from === me) times.push(liveMessagesUntil(file, receiptsOf, model.machineNames, input.now, input.messageRetention * 1000) ?? Number.NaN);
+    if (file.from === me) ruled.push(liveMessagesUntil(file, receiptsOf, model.machineNames, from, input.messageRetention * 1000) ?? Number.NaN);
+
+  if (ruled.some((t) => t > from.getTime() && t <= now)) return undefined;
+  times.push(...ruled);
 
   const future = times.filter((t) => Number.isFinite(t) && t > now);
   return future.length ? Math.min(...future) : undefined;
