@@ -78,8 +78,17 @@ const slow = ["test/**/*.e2e.test.ts"];
 // A third, "agents": the files that run the real agent CLIs (test/real-clis.ts), after the other two have ended, one a
 // core. Each turn of a real CLI starts a large program and waits on it against bounds a person would wait; run beside
 // the whole suite on CI's slower machine (2026-11-28: 1545 s) they starved and 9 of their tests crossed a bound, where
-// each passed alone.
-const agents = ["test/claude-real.e2e.test.ts", "test/codex-real.e2e.test.ts", "test/opencode-real.e2e.test.ts", "test/gemini-real.e2e.test.ts", "test/login.e2e.test.ts"];
+// each passed alone. The push budget's daemons (budget.e2e: a machine must never show stale, with every phase of a
+// heartbeat at time ÷ 3) wait on the clock the same way: in a loaded CI run (2026-11-29, 1680 s) a push that took 4 s
+// lost two races and a machine showed stale for 3 s; they run here too.
+const agents = [
+  "test/budget.e2e.test.ts",
+  "test/claude-real.e2e.test.ts",
+  "test/codex-real.e2e.test.ts",
+  "test/opencode-real.e2e.test.ts",
+  "test/gemini-real.e2e.test.ts",
+  "test/login.e2e.test.ts",
+];
 // A fourth, "sessions": the open Claude Code sessions in a terminal (tmux), one at a time, in a vitest run of their own
 // after the rest (scripts/test.mjs says why).
 const sessions = ["test/listen-claude.e2e.test.ts", "test/listen-woken.e2e.test.ts"];

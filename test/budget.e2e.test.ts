@@ -1,5 +1,5 @@
 // The fleet's push budget on real git (issue 30, "What must hold"), in three parts, one after another in this
-// file (it starts first, as the largest, and waits on the clock while the other files work):
+// file (it runs after the e2e files, beside the real agent CLIs' files: its daemons must keep time, vitest.config.ts):
 // - idle daemons stay within the hub's budget and online the whole time, their heartbeats stretched to the fleet's
 //   share (at time ÷ 3 and with 4 machines; the full-size fleets of 20 and 40 are bench rows 13a-b);
 // - a burst of work: 5 daemons with a share of GitHub's 6 pushes a minute for 10 drain 20 ANY orders within 2
