@@ -31,6 +31,7 @@ interface Call {
   argv: string[];
   prompt: string;
   resume?: string;
+  env: Record<string, string>;
 }
 
 /**
@@ -42,7 +43,7 @@ function scriptedClaude(opts: { hold?: (call: Call) => boolean; cost?: number } 
   let sessions = 0;
   const run: RunProcess = async (spec) => {
     const resume = (spec.argv ?? []).find((a) => a.startsWith("--resume="))?.slice("--resume=".length);
-    const call: Call = { argv: spec.argv ?? [], prompt: spec.input ?? "", ...(resume ? { resume } : {}) };
+    const call: Call = { argv: spec.argv ?? [], prompt: spec.input ?? "", env: spec.env, ...(resume ? { resume } : {}) };
     calls.push(call);
     const session = resume ?? `session-${++sessions}`;
     const say = (o: object) => spec.onLine?.(JSON.stringify(o));
@@ -155,6 +156,38 @@ describe("the on-call engine on a scripted CLI", () => {
     expect(cli.calls.map((c) => c.resume)).toEqual([undefined, "session-1", undefined]);
     const state = await readOnCallState(t.m.stateDir);
     expect(Object.keys(state.threads).sort()).toEqual([q, "asker/oncall/3"].sort());
+  });
+
+  it("a thread is its asker's: another machine's reply into it begins its own, with its own session and CLI state", async () => {
+    const t = await onCallMachine();
+    const cli = scriptedClaude();
+    const engine = t.engine({ run: cli.run });
+    // The asker's message to ALL (every machine sees it), answered privately to the asker.
+    const broadcast = "asker/ALL/1";
+    await updateMailbox(t.m.stateDir, (data) => {
+      data.inbox.push({ id: broadcast, from: "asker", to: "ALL", seq: 1, at: new Date().toISOString(), priority: "normal", text: "the plan" });
+      data.turnPending = [...(data.turnPending ?? []), broadcast];
+    });
+    await engine.pump();
+    await engine.idle();
+    // Another machine replies to it (it saw it): the asker's conversation is not its own.
+    const theirs = await t.deliver("other", "what did they say?", broadcast);
+    await engine.pump();
+    await engine.idle();
+    expect(cli.calls.map((c) => c.resume)).toEqual([undefined, undefined]);
+    expect(cli.calls.map((c) => [c.env.COORD_ON_CALL_THREAD, c.env.COORD_ON_CALL_ASKER])).toEqual([
+      [broadcast, "asker"],
+      [theirs, "other"],
+    ]);
+    const state = await readOnCallState(t.m.stateDir);
+    expect(state.threads[broadcast]).toMatchObject({ askers: ["asker"], session: "session-1" });
+    expect(state.threads[theirs]).toMatchObject({ askers: ["other"], session: "session-2" });
+    // The asker's own reply goes on in its session.
+    const [a] = await t.answers("asker");
+    await t.deliver("asker", "go on", a!.id);
+    await engine.pump();
+    await engine.idle();
+    expect(cli.calls.at(-1)).toMatchObject({ resume: "session-1", env: { COORD_ON_CALL_ASKER: "asker" } });
   });
 
   it("messages that come while a turn runs are answered together by the next turn", async () => {

@@ -4,9 +4,9 @@
 // turn, or what the machine answers at once (a refusal, a note). Then they are
 // off the mailbox's list. The engine (on-call.ts) says the answers and stops
 // the turns asked to.
-import { type AgentMark, DECIDED_BY_TURN_END, decidedMark, decidedText, isStop, type OnCallSettings, threadOf, whyNoTurn } from "../core/oncall/on-call.js";
+import { type AgentMark, DECIDED_BY_TURN_END, decidedMark, decidedText, isStop, type OnCallSettings, threadAsker, threadOf, whyNoTurn } from "../core/oncall/on-call.js";
 import { decisionOf, mayDecide } from "../core/oncall/approvals.js";
-import { BROADCAST, type InboxMessage, parseMessageId } from "../core/messages/messages.js";
+import { type InboxMessage, parseMessageId } from "../core/messages/messages.js";
 import { type OnCallState, phaseOf } from "../core/oncall/turn-state.js";
 import type { TurnSetting } from "../core/oncall/turn-life.js";
 import { own } from "../core/types.js";
@@ -170,9 +170,10 @@ function takeOne(life: OnCallLife, msg: InboxMessage, s: OnCallSettings, known: 
 }
 
 /**
- * The thread of a message: the one its replies lead to. A machine joins a conversation only where it asked, or by
- * replying to a message to or from it (or to ALL): a reply that names another machine's message (written by hand)
- * starts a conversation of its own.
+ * The thread of a message: the one its replies lead to, when it is its asker's. A thread is one asker's conversation
+ * (its session, and on Linux its CLI's state, are that asker's: core/agents/sandbox.ts): a machine that replies into
+ * a conversation another machine began (a reply to a message to ALL, or to one the agent sent it) starts a
+ * conversation of its own, which never reads what was said in the other.
  */
 function rootOf(state: OnCallState, msg: InboxMessage, known: Map<string, string>, parent: Map<string, string>): string {
   const root = threadOf(
@@ -181,7 +182,7 @@ function rootOf(state: OnCallState, msg: InboxMessage, known: Map<string, string
     (id) => known.get(id),
   );
   const existing = own(state.threads, root);
-  if (existing && root !== msg.id && !(existing.askers ?? []).includes(msg.from) && !concerns(msg.replyTo, msg.from)) return msg.id;
+  if (existing && root !== msg.id && threadAsker(root, existing) !== msg.from) return msg.id;
   return root;
 }
 
@@ -238,10 +239,4 @@ function decideRequest(
       text: `${decision.always} is allowed without asking for the rest of this conversation's session.`,
       mark: { answer: true, cli: s.agent },
     });
-}
-
-/** A message to or from machine `who` (or to ALL), by its id: one it may reply to. */
-function concerns(id: string | undefined, who: string): boolean {
-  const p = id ? parseMessageId(id) : undefined;
-  return p !== undefined && (p.from === who || p.to === who || p.to === BROADCAST);
 }

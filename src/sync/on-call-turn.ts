@@ -9,6 +9,7 @@ import { AGENTS, agentReader } from "../core/agents/agents.js";
 import { RELAY_TOKEN_ENV } from "../core/agents/mcp-config.js";
 import {
   ON_CALL_AGENT_ENV,
+  ON_CALL_ASKER_ENV,
   ON_CALL_CHAIN_ENV,
   ON_CALL_THREAD_ENV,
   ON_CALL_TURN_ENV,
@@ -19,6 +20,7 @@ import {
   type OnCallSettings,
   sessionOf,
   stepOf,
+  threadAsker,
   turnInvocation,
   turnPrompt,
 } from "../core/oncall/on-call.js";
@@ -104,11 +106,18 @@ interface Prepared {
   tools?: TurnTools;
 }
 
-/** The environment that names a turn to coord: its chain, CLI, thread and marker (commands/messages.ts, askPermission). */
+/** Whose conversation the turn's thread is, in its environment (the sandbox keeps its CLI's state as that asker's). */
+const asker = (t: ClaimedTurn): Record<string, string> => {
+  const who = threadAsker(t.root, t.thread) ?? t.asks[0]?.from;
+  return who ? { [ON_CALL_ASKER_ENV]: who } : {};
+};
+
+/** The environment that names a turn to coord: its chain, CLI, thread, asker and marker (commands/messages.ts, askPermission). */
 export const turnEnv = (machine: string, t: ClaimedTurn): Record<string, string> => ({
   [ON_CALL_CHAIN_ENV]: String(chainOf(t.asks) + 1),
   [ON_CALL_AGENT_ENV]: t.thread.agent,
   [ON_CALL_THREAD_ENV]: t.root,
+  ...asker(t),
   [ON_CALL_TURN_ENV]: turnMarker(machine, t.root, t.startedAt),
 });
 

@@ -34,7 +34,7 @@ import { SHIELDED_DIR, whileShielded } from "../state/shielded.js";
 import { describeFailure } from "../failure.js";
 import { machineNameProblem } from "../core/files/names.js";
 import { parseMessageId } from "../core/messages/messages.js";
-import { ON_CALL_THREAD_ENV } from "../core/oncall/on-call.js";
+import { ON_CALL_ASKER_ENV, ON_CALL_THREAD_ENV } from "../core/oncall/on-call.js";
 import { writeDurably } from "../state/files.js";
 import { pinsPath, savePins, signersFiles, signingKeyPath } from "../state/trust.js";
 import type { Machine } from "./machine.js";
@@ -208,8 +208,8 @@ export async function shieldAgent(
 export function shieldedRun(m: Pick<Machine, "stateDir" | "config"> & { dir?: string }, warn?: (line: string) => void): typeof runTask {
   return async (spec) => {
     const argv = spec.argv ?? ["/bin/sh", "-c", spec.command ?? "true"];
-    // A turn's thread is named by its first message, "<asker>/<machine>/<n>": the asker owns its CLI state.
-    const owner = parseMessageId(spec.env[ON_CALL_THREAD_ENV] ?? "")?.from;
+    // A turn's thread is its asker's conversation (core/oncall/on-call.ts threadAsker): the asker owns its CLI state.
+    const owner = spec.env[ON_CALL_ASKER_ENV] ?? parseMessageId(spec.env[ON_CALL_THREAD_ENV] ?? "")?.from;
     const s = await shieldAgent(m, argv, {
       program: spec.program ?? argv[0]!,
       path: spec.env.PATH,

@@ -6,7 +6,7 @@
 import { AGENTS, type AgentResult, type Permission, type TurnSetting } from "../agents/agents.js";
 import { clip } from "../limits.js";
 import { machineNameProblem } from "../files/names.js";
-import type { InboxMessage } from "../messages/messages.js";
+import { type InboxMessage, parseMessageId } from "../messages/messages.js";
 
 export { ON_CALL_AGENTS, type OnCallAgent, type OnCallSettings } from "./settings.js";
 import type { OnCallAgent, OnCallSettings } from "./settings.js";
@@ -22,6 +22,16 @@ export const ON_CALL_AGENT_ENV = "COORD_ON_CALL_AGENT";
 export const ON_CALL_TURN_ENV = "COORD_ON_CALL_TURN";
 /** Set in a turn's environment: its thread. */
 export const ON_CALL_THREAD_ENV = "COORD_ON_CALL_THREAD";
+/** Set in a turn's environment: whose conversation its thread is (threadAsker): on Linux its CLI's state is that asker's copy. */
+export const ON_CALL_ASKER_ENV = "COORD_ON_CALL_ASKER";
+
+/**
+ * Whose conversation a thread is: its first asker, or, for a thread begun before askers were kept, its first
+ * message's sender. A thread is one asker's: another machine's reply into it begins a thread of its own.
+ */
+export function threadAsker(root: string, thread: { askers?: string[] | undefined }): string | undefined {
+  return thread.askers?.[0] ?? parseMessageId(root)?.from;
+}
 
 /** Text a reply may be to stop the running turn of its thread. */
 export const STOP_WORD = "/stop";
