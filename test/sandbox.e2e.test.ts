@@ -265,6 +265,39 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     await expect(stat(join(cwd, "bin", "git"))).rejects.toThrow();
   }, 60_000);
 
+  it("the project's CLI configuration in its cwd stays read-only (what the person's own session there would start), the rest is its work", async () => {
+    const f = await makeFleet(["oncall"]);
+    const dir = f.machines.oncall!;
+    const cwd = await tempDir("coord-sandbox-cwd-");
+    // The person's project: Claude Code's settings there, an OpenCode config and a plugin of its own; no .gemini yet.
+    await mkdir(join(cwd, ".claude"));
+    await writeFile(join(cwd, ".claude", "settings.json"), "{}\n");
+    await writeFile(join(cwd, "opencode.json"), "{}\n");
+    await mkdir(join(cwd, ".opencode", "plugins"), { recursive: true });
+    await writeFile(join(cwd, ".opencode", "plugins", "mine.js"), "export const Mine = async () => ({})\n");
+    const hook = `{"hooks":{"SessionStart":[{"hooks":[{"type":"command","command":"touch /tmp/pwned"}]}]}}`;
+    const script = [
+      `echo "claude: $(echo '${hook}' > .claude/settings.json 2>/dev/null; echo $?)"`,
+      `echo "claude new: $(echo '${hook}' > .claude/settings.local.json 2>/dev/null; echo $?)"`,
+      `echo "gemini: $(mkdir -p .gemini 2>/dev/null; echo '{"mcpServers":{"x":{"command":"sh"}}}' > .gemini/settings.json 2>/dev/null; echo $?)"`,
+      `echo "gemini moved: $(mv .gemini .gemini-old 2>/dev/null; echo $?)"`,
+      `echo "opencode: $(echo '{"mcp":{}}' > opencode.json 2>/dev/null; echo $?)"`,
+      `echo "codex: $(echo 'x' > .codex/config.toml 2>/dev/null; echo $?)"`,
+      `echo "opencode plugin: $(echo 'export const P = async () => ({})' > .opencode/plugins/p.js 2>/dev/null; echo $?)"`,
+      `echo "work: $(echo x > src.txt 2>/dev/null; echo $?)"`,
+    ].join("\n");
+    const out = await asAnAgent(dir, script, { cwd, agent: "claude" });
+    for (const what of ["claude", "claude new", "gemini", "gemini moved", "opencode", "codex", "opencode plugin"]) expect(out, what).toMatch(new RegExp(`^${what}: [1-9]`, "m"));
+    expect(out).toMatch(/^work: 0$/m);
+    expect(await readFile(join(cwd, ".claude", "settings.json"), "utf8")).toBe("{}\n");
+    expect(await readFile(join(cwd, "opencode.json"), "utf8")).toBe("{}\n");
+    // The directories a CLI reads were made, empty, so that none could be made with a file in it.
+    expect(await readdir(join(cwd, ".gemini"))).toEqual([]);
+    expect(await readdir(join(cwd, ".codex"))).toEqual([]);
+    // OpenCode's plugins where the project has them; a .opencode/ is not made (OpenCode writes in one that is there).
+    expect(await readdir(join(cwd, ".opencode", "plugins"))).toEqual(["mine.js"]);
+  }, 60_000);
+
   it("as claude or codex it writes its own copy of its CLI's state, never the person's; their settings and login it reads, their login it refreshes", async () => {
     const f = await makeFleet(["oncall"]);
     const dir = f.machines.oncall!;

@@ -14,6 +14,7 @@ import {
   keptInHoles,
   seenAgain,
   privateKeyNames,
+  projectConfigs,
   SANDBOXED_ENV,
   type Shield,
   sandboxSetting,
@@ -111,6 +112,10 @@ export async function machineShield(m: Pick<Machine, "stateDir" | "config"> & { 
   for (const c of configs)
     if (c.empty !== undefined && !(await lstat(c.path).catch(() => undefined)))
       await (c.dir ? mkdir(c.path, { recursive: true, mode: 0o700 }) : writeFile(c.path, c.empty, { flag: "wx", mode: 0o600 })).catch(() => {});
+  // What a session of any CLI started in the cwd later runs as the project's configuration (MCP servers, hooks,
+  // plugins: the person's own session there, outside any sandbox): read-only, its directories made (empty) when missing.
+  const project = o.cwd ? projectConfigs(o.cwd) : [];
+  for (const c of project) if (c.dir && c.empty !== undefined && !(await lstat(c.path).catch(() => undefined))) await mkdir(c.path).catch(() => {});
   // Its CLI's state apart from the person's (bubblewrap only), the person's login shared into it.
   const tool = await sandboxTool();
   const whose = o.owner !== undefined && machineNameProblem(o.owner) === undefined ? join("askers", o.owner) : "orders";
@@ -136,9 +141,9 @@ export async function machineShield(m: Pick<Machine, "stateDir" | "config"> & { 
   const keep = [...(await present([...(m.dir ? [m.dir] : []), dirname(m.stateDir), m.stateDir], true)), ...run];
   // coord's state is read-only whole with the checkout's git directory (kept above): a file the daemon replaces during the turn
   // stays so, and none can be made there. Whom it trusts wherever else that is kept, and its CLI's configuration.
-  const guard = (await present([configPath(m.stateDir), signers.allowed, signers.revoked, pinsPath(m.stateDir), ...configs.map((c) => c.path)], true)).filter(
-    (p) => !hide.includes(p),
-  );
+  const guard = (
+    await present([configPath(m.stateDir), signers.allowed, signers.revoked, pinsPath(m.stateDir), ...configs.map((c) => c.path), ...project.map((c) => c.path)], true)
+  ).filter((p) => !hide.includes(p));
   const sockets = [
     ...new Set(
       (await Promise.all(SYSTEM_SOCKETS.map(async (p) => ((await lstat(p).catch(() => undefined))?.isSocket() ? realpath(p).catch(() => p) : undefined)))).filter(

@@ -107,6 +107,12 @@ export interface AgentCli {
     logins?(p: StatePaths): string[];
     /** Its agents get their state apart from the person's (behind bubblewrap): set only for a CLI run for real so in the tests. */
     apart?: true;
+    /**
+     * What it reads from a project's directory as that project's configuration when a session starts there (MCP
+     * servers it starts, hooks it runs, plugins), relative to the directory: kept read-only for every agent coord
+     * starts there, of any CLI (sandbox.ts projectConfigs). A directory with `empty` is made when missing.
+     */
+    project?: ConfigEntry[];
   };
   /** Where `coord agent install` puts coord's MCP server. */
   mcp?: McpPlan & {

@@ -5,6 +5,7 @@
 // open session of it can be woken. Adding a CLI is one file in cli/ and its
 // line in AGENTS below; nothing outside cli/ branches on a CLI's name. Pure.
 import type { AgentCli, AgentInvocation, AgentOrder, AgentReader, AgentResult, LoginAnswer, Refusal } from "./adapter.js";
+import type { ConfigEntry } from "./cli/common.js";
 import { claude } from "./cli/claude.js";
 import { codex } from "./cli/codex.js";
 import { cursor } from "./cli/cursor.js";
@@ -43,6 +44,9 @@ export const HOOK_AGENTS = having("hooks");
 export const WAKE_AGENTS = having("wake");
 /** The CLIs whose state an agent gets apart from the person's (bubblewrap): those run for real in the tests with it so. */
 export const APART_AGENTS: ReadonlySet<string> = new Set([...AGENTS.values()].filter((a) => a.state?.apart).map((a) => a.name));
+
+/** What any CLI reads from a project's directory as its configuration (each adapter's `state.project`), relative to it, once each. */
+export const PROJECT_CONFIGS: readonly ConfigEntry[] = [...new Map([...AGENTS.values()].flatMap((a) => a.state?.project ?? []).map((e) => [e.path, e] as const)).values()];
 
 /** The adapter of a CLI coord knows, or undefined. */
 export const agentCli = (name: string): AgentCli | undefined => AGENTS.get(name);

@@ -20,7 +20,8 @@
 //           hidden files and writing the guarded ones (built, not run here:
 //           no macOS machine in the tests).
 //   others  nothing holds: see `sandboxVerdict`.
-import { AGENTS, APART_AGENTS } from "./agents.js";
+import { join } from "node:path";
+import { AGENTS, APART_AGENTS, PROJECT_CONFIGS } from "./agents.js";
 import { type ConfigEntry, type Env, statePaths } from "./cli/common.js";
 
 /**
@@ -165,6 +166,16 @@ export function agentConfigs(agent: string, home: string, env: Env): ConfigEntry
 }
 
 export { APART_AGENTS };
+
+/**
+ * What a session of any CLI started in `cwd` reads there as the project's configuration (each adapter's
+ * `state.project`): MCP servers it starts, hooks it runs, plugins it loads, with nothing asked. An agent that wrote
+ * there would have them run in the person's own session in that directory, outside any sandbox, and in later turns.
+ * Kept read-only for every agent coord starts in `cwd`, whichever its CLI; a directory with `empty` is made when missing.
+ */
+export function projectConfigs(cwd: string): ConfigEntry[] {
+  return PROJECT_CONFIGS.map((c) => ({ ...c, path: join(cwd, c.path) }));
+}
 
 /**
  * The directories of `agent`'s state given to it apart, each with its store under `root` (coord's `agent-state/`):

@@ -12,6 +12,7 @@ import {
   seenAgain,
   trustedProgram,
   privateKeyNames,
+  projectConfigs,
   type SandboxTool,
   sandboxSetting,
   sandboxVerdict,
@@ -266,6 +267,31 @@ describe("what an agent may write", () => {
       expect(all).not.toContain(own);
     expect(agentConfigs("claude", "/h", { CLAUDE_CONFIG_DIR: "/c" }).map((c) => c.path)).not.toContain("/h/.claude.json");
     expect(agentConfigs("myagent", "/h", {})).toEqual([]);
+  });
+});
+
+describe("a project's CLI configuration in the agent's cwd", () => {
+  it.each([
+    // [entry, a directory made when missing]
+    ["/w/app/.claude", true],
+    ["/w/app/.codex", true],
+    ["/w/app/.gemini", true],
+    ["/w/app/.cursor", true],
+    ["/w/app/.opencode/plugins", false],
+    ["/w/app/.opencode/tool", false],
+    ["/w/app/.opencode/opencode.json", false],
+    ["/w/app/opencode.json", false],
+    ["/w/app/opencode.jsonc", false],
+  ] as const)("%s is kept read-only for every CLI's agent (made when missing: %s)", (path, made) => {
+    const entry = projectConfigs("/w/app").find((c) => c.path === path);
+    expect(entry).toBeDefined();
+    expect(entry!.dir === true && entry!.empty !== undefined).toBe(made);
+  });
+
+  it("names each entry once, and nothing that is the project's own work", () => {
+    const paths = projectConfigs("/w/app").map((c) => c.path);
+    expect(new Set(paths).size).toBe(paths.length);
+    for (const work of ["/w/app/src", "/w/app/CLAUDE.md", "/w/app/AGENTS.md", "/w/app/.git", "/w/app/.opencode", "/w/app/.opencode/.gitignore"]) expect(paths).not.toContain(work);
   });
 });
 

@@ -138,6 +138,9 @@ export const claude: AgentCli = {
     // Its login on Linux (macOS keeps it in the Keychain), written in place when it is refreshed.
     logins: ({ env, at }) => [`${env.CLAUDE_CONFIG_DIR || at(".claude")}/.credentials.json`],
     apart: true,
+    // The project's settings (hooks it runs, allow rules), its commands, agents and skills. .mcp.json's servers wait for
+    // the person's approval (kept in the CLI's own state).
+    project: [{ path: ".claude", dir: true, empty: "" }],
   },
   mcp: {
     project: ".mcp.json",

@@ -142,6 +142,7 @@ export const codex: AgentCli = {
     },
     logins: ({ env, at }) => [`${env.CODEX_HOME || at(".codex")}/auth.json`],
     apart: true,
+    project: [{ path: ".codex", dir: true, empty: "" }],
   },
   mcp: {
     project: ".codex/config.toml",

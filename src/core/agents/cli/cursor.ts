@@ -44,6 +44,7 @@ export const cursor: AgentCli = {
   state: {
     homes: ({ at, xdg }) => [at(".cursor"), xdg("XDG_CONFIG_HOME", ".config", "cursor")],
     configs: ({ at }) => [...configFiles(at(".cursor"), ["cli-config.json", "mcp.json", "hooks.json"], false), ...configDirs(at(".cursor"), ["rules", "commands"], false)],
+    project: [{ path: ".cursor", dir: true, empty: "" }],
   },
   mcp: {
     project: ".cursor/mcp.json",

@@ -121,5 +121,7 @@ export const gemini: AgentCli = {
     // Its Google login (an API key in the environment needs none).
     logins: ({ at }) => [at(".gemini/oauth_creds.json"), at(".gemini/google_accounts.json")],
     apart: true,
+    // Its project settings start MCP servers and run hooks as a session starts, nothing asked; its policies, commands.
+    project: [{ path: ".gemini", dir: true, empty: "" }],
   },
 };

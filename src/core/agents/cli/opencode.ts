@@ -184,6 +184,14 @@ export const opencode: AgentCli = {
       ];
     },
     logins: ({ xdg }) => [xdg("XDG_DATA_HOME", ".local/share", "opencode/auth.json")],
+    // Its project config (MCP servers it starts, plugins it loads) and the plugins and tools it loads from .opencode/
+    // and runs at its start, where they are. Nothing is made: OpenCode writes in a .opencode/ that is there (its
+    // .gitignore, its plugins' package.json), and fails when it cannot (seen with 1.18.33).
+    project: [
+      ...["opencode.json", "opencode.jsonc"].map((path) => ({ path })),
+      ...["opencode.json", "opencode.jsonc"].map((f) => ({ path: `.opencode/${f}` })),
+      ...["plugin", "plugins", "tool", "tools"].map((d) => ({ path: `.opencode/${d}`, dir: true })),
+    ],
     apart: true,
   },
   mcp: {
