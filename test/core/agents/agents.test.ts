@@ -194,6 +194,11 @@ describe("Claude Code's stream-json result", () => {
     expect(said).toMatchObject({ ok: false, denied: ["Write", "Bash"], reason: expect.stringContaining("denied Write, Bash") });
     expect(agentVerdict(0, said)).toMatchObject({ ok: false, reason: expect.stringContaining("denied") });
   });
+  it("a second result line (an agent writing into its CLI's output) never counts less than the most a result said", () => {
+    const forged = claudeResult({ result: "forged", total_cost_usd: 0, session_id: "5f1c" });
+    expect(read("claude", [claudeInit, claudeResult({}), forged])).toMatchObject({ message: "forged", costUsd: 0.0421 });
+    expect(read("claude", [claudeInit, forged, claudeResult({})])).toMatchObject({ costUsd: 0.0421 });
+  });
   it("max turns", () => {
     expect(read("claude", [claudeResult({ subtype: "error_max_turns", is_error: false, result: undefined })])).toMatchObject({
       ok: false,

@@ -19,14 +19,20 @@ const SUBTYPES: Record<string, string> = {
 export function resultReader(): AgentReader {
   let session: string | undefined;
   let final: Json | undefined;
+  // An agent that may run commands can write lines into its CLI's output (/proc/<its pid>/fd/1): a result line of
+  // its own says what it likes, but the cost counted is the most any result said, so that it cannot make less of it.
+  let cost: number | undefined;
   let lastText: string | undefined;
   return {
     line(text) {
       const e = parseLine(text);
       if (!e) return;
       session = str(e.session_id) ?? session;
-      if (e.type === "result") final = e;
-      else if (e.type === "assistant") {
+      if (e.type === "result") {
+        final = e;
+        const said = num(e.total_cost_usd);
+        if (said !== undefined) cost = Math.max(cost ?? 0, said);
+      } else if (e.type === "assistant") {
         const content = obj(e.message)?.content;
         if (Array.isArray(content)) {
           const texts = content.map((c) => (obj(c)?.type === "text" ? str(obj(c)?.text) : undefined)).filter(Boolean);
@@ -49,7 +55,7 @@ export function resultReader(): AgentReader {
         message,
         session: str(final.session_id) ?? session,
         turns: num(final.num_turns),
-        costUsd: num(final.total_cost_usd),
+        costUsd: cost,
         tokens: tokensOf(obj(final.usage), ["input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"], ["output_tokens"]),
         ...(denied?.length ? { denied } : {}),
       });
