@@ -72,8 +72,10 @@ async function onCallFleet(f, { standIn: onlyStandIn = false } = {}) {
   if (!(Number.isInteger(ONE_WAY_MS) && ONE_WAY_MS >= 0 && ONE_WAY_MS <= 2000))
     throw new Error(`COORD_BENCH_ONE_WAY_MS must be a whole number of ms from 0 to 2000, not "${process.env.COORD_BENCH_ONE_WAY_MS}"`);
   const bin = join(f.root, "bin");
-  const standIn = join(f.root, "standin");
   const work = join(f.root, "work");
+  // The stand-in keeps its sessions where a turn may write: its cwd. The fixture lies below /tmp, which a turn's shield
+  // gives it empty (its own), so a home beside the cwd was out of its sight and every turn failed at once (17c had no step).
+  const standIn = join(work, ".standin");
   mkdirSync(work, { recursive: true });
   // 17c measures the stand-in's step ("sleep N": a Bash step, then a sleep), which the scripted model server has not.
   const which = onlyStandIn ? { kind: "standin", why: "17c's step is the stand-in's" } : benchAgent();
