@@ -7,7 +7,7 @@
 import { machineStateText } from "../core/status/alerts.js";
 import { MACHINES_BRANCH } from "../core/trust/ownership.js";
 import * as z from "zod";
-import { agentLine, BROADCAST, MESSAGE_ID, parseMessageId } from "../core/messages/messages.js";
+import { agentLine, BROADCAST, MESSAGE_ID, messageJson, parseMessageId } from "../core/messages/messages.js";
 import { isDecision } from "../core/oncall/approvals.js";
 import { readOnCallState } from "../state/on-call.js";
 import { threadHolding } from "../core/oncall/turn-life.js";
@@ -332,13 +332,8 @@ const thread = tool({
 });
 
 /** A message of a thread as the thread tool lists it: as coord inbox --json does (its agent's mark kept), with its direction and state. */
-function threadEntry(
-  x: { id: string; from: string; to: string; at: string; priority: string; text: string; replyTo?: string | undefined; agent?: unknown },
-  direction: "received" | "sent",
-  state: string,
-) {
-  const { id, from, to, at, priority, text } = x;
-  return { id, from, to, at, priority, text, replyTo: x.replyTo ?? null, ...(x.agent ? { agent: x.agent } : {}), direction, state };
+function threadEntry(x: Parameters<typeof messageJson>[0], direction: "received" | "sent", state: string) {
+  return { ...messageJson(x), direction, state };
 }
 
 /** The fleet in a few lines: machines by presence, orders by state, problems. */

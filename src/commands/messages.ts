@@ -1,6 +1,6 @@
 // coord send / inbox / outbox: messages between machines, through the sync loop.
 import { readShareAt } from "../sync/view.js";
-import { BROADCAST, channelKey, isAcked, type InboxMessage, type Message, messageId, parseMessageId, promptBlock, sanitizeText } from "../core/messages/messages.js";
+import { BROADCAST, channelKey, isAcked, type InboxMessage, type Message, messageId, messageJson, parseMessageId, promptBlock, sanitizeText } from "../core/messages/messages.js";
 import type { RepoModel } from "../core/repo/repo.js";
 import { own, PRIORITIES, type Priority } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
@@ -147,17 +147,7 @@ export interface InboxEntry extends InboxMessage {
 
 /** A message of the inbox as JSON for scripts and agents (coord inbox --json, the inbox tool): replyTo null when none, an agent's mark when there is one. */
 export function listedMessage(x: InboxEntry) {
-  return {
-    id: x.id,
-    from: x.from,
-    to: x.to,
-    at: x.at,
-    priority: x.priority,
-    text: x.text,
-    replyTo: x.replyTo ?? null,
-    acked: x.acked,
-    ...(x.agent ? { agent: x.agent } : {}),
-  };
+  return { ...messageJson(x), acked: x.acked };
 }
 
 export interface InboxOptions {

@@ -113,6 +113,14 @@ export interface InboxMessage extends Message {
   to: string;
 }
 
+/**
+ * A message as JSON for scripts and agents (coord inbox --json, the MCP inbox and thread tools): replyTo null when
+ * none, the agent's mark when there is one (an answer's outcome, a decision's mark: what an agent reads them by).
+ */
+export function messageJson(x: Pick<InboxMessage, "id" | "from" | "to" | "at" | "priority" | "text" | "replyTo" | "agent">) {
+  return { id: x.id, from: x.from, to: x.to, at: x.at, priority: x.priority, text: x.text, replyTo: x.replyTo ?? null, ...(x.agent ? { agent: x.agent } : {}) };
+}
+
 /** What a recipient publishes about one channel (in its machine file): received through `received`; acknowledged through `acked`, plus `also`. */
 export const ChannelReceiptSchema = z.object({ received: count, acked: count, also: z.array(count.positive()).optional() });
 

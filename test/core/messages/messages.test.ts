@@ -10,6 +10,7 @@ import {
   ackedIn,
   ackSeqs,
   addressedTo,
+  messageJson,
   BROADCAST,
   channelKey,
   channelOfPath,
@@ -916,5 +917,20 @@ describe("readModel and deriveStatus: messages", () => {
     expect(Object.keys(status.machines)).toEqual(["a", "b", "c"]);
     expect(status.machines["b"]!.messages).toEqual({ waiting: 5, unacked: 1 });
     expect(status.errors.map((e) => e.file).sort()).toEqual(model.fileProblems.map((p) => p.file).sort());
+  });
+});
+
+describe("a message as JSON (coord inbox --json, the MCP inbox and thread tools)", () => {
+  const base = { id: "a/b/1", from: "a", to: "b", at: "2026-11-29T00:00:00.000Z", priority: "normal" as const, text: "hi" };
+  it.each([
+    ["a person's, no reply", base, { ...base, replyTo: null }],
+    ["a reply", { ...base, replyTo: "b/a/3" }, { ...base, replyTo: "b/a/3" }],
+    [
+      "an agent's answer keeps its mark",
+      { ...base, agent: { answer: true, cli: "claude", chain: 1, outcome: "failed" } },
+      { ...base, replyTo: null, agent: { answer: true, cli: "claude", chain: 1, outcome: "failed" } },
+    ],
+  ] as const)("%s", (_, x, json) => {
+    expect(messageJson(x)).toEqual(json);
   });
 });
