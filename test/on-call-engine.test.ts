@@ -190,6 +190,43 @@ describe("the on-call engine on a scripted CLI", () => {
     expect(cli.calls.at(-1)).toMatchObject({ resume: "session-1", env: { COORD_ON_CALL_ASKER: "asker" } });
   });
 
+  it("a reply naming an asker's message ahead of it (an id not delivered yet) takes no thread of the asker's", async () => {
+    const t = await onCallMachine();
+    const cli = scriptedClaude();
+    const engine = t.engine({ run: cli.run });
+    // "other" replies to asker/oncall/1 before asker sent it: the id its next message will have.
+    const squat = await t.deliver("other", "remember what the next one says", "asker/oncall/1");
+    await engine.pump();
+    await engine.idle();
+    const secret = await t.deliver("asker", "my private plan is XYZZY");
+    expect(secret).toBe("asker/oncall/1");
+    await engine.pump();
+    await engine.idle();
+    const [theirs] = await t.answers("other");
+    await t.deliver("other", "what did it say?", theirs!.id);
+    await engine.pump();
+    await engine.idle();
+    // Three turns: other's, asker's in a session of its own, other's again in its own session.
+    expect(cli.calls.map((c) => [c.env.COORD_ON_CALL_THREAD, c.env.COORD_ON_CALL_ASKER, c.resume])).toEqual([
+      [squat, "other", undefined],
+      [secret, "asker", undefined],
+      [squat, "other", "session-1"],
+    ]);
+    expect(cli.calls[2]!.prompt).not.toContain("XYZZY");
+    const state = await readOnCallState(t.m.stateDir);
+    expect(state.threads[secret]).toMatchObject({ askers: ["asker"], session: "session-2" });
+    // In the same delivery, in either order: still apart.
+    const u = await onCallMachine();
+    const cli2 = scriptedClaude();
+    const engine2 = u.engine({ run: cli2.run });
+    await u.deliver("other", "ahead", "asker/oncall/1");
+    await u.deliver("asker", "private");
+    await engine2.pump();
+    await engine2.idle();
+    expect(cli2.calls.map((c) => c.env.COORD_ON_CALL_ASKER).sort()).toEqual(["asker", "other"]);
+    expect(cli2.calls.find((c) => c.env.COORD_ON_CALL_ASKER === "other")!.prompt).not.toContain("private");
+  });
+
   it("messages that come while a turn runs are answered together by the next turn", async () => {
     const t = await onCallMachine();
     let holding = true;

@@ -6,7 +6,7 @@
 // the turns asked to.
 import { type AgentMark, DECIDED_BY_TURN_END, decidedMark, decidedText, isStop, type OnCallSettings, threadAsker, threadOf, whyNoTurn } from "../core/oncall/on-call.js";
 import { decisionOf, mayDecide } from "../core/oncall/approvals.js";
-import { type InboxMessage, parseMessageId } from "../core/messages/messages.js";
+import { BROADCAST, type InboxMessage, parseMessageId } from "../core/messages/messages.js";
 import { type OnCallState, phaseOf } from "../core/oncall/turn-state.js";
 import type { TurnSetting } from "../core/oncall/turn-life.js";
 import { own } from "../core/types.js";
@@ -152,8 +152,9 @@ function takeOne(life: OnCallLife, msg: InboxMessage, s: OnCallSettings, known: 
       );
     return;
   }
-  // The first message of a conversation with no session yet: the message it replies to is shown in its prompt.
-  const repliedTo = msg.replyTo && phaseOf(t) === "idle" && !t.session ? c.texts.get(msg.replyTo) : undefined;
+  // The first message of a conversation with no session yet: the message it replies to is shown in its prompt, when
+  // its sender could see it (one to or from it, or to ALL): never another asker's message it named by its id.
+  const repliedTo = msg.replyTo && phaseOf(t) === "idle" && !t.session && seenBy(msg.replyTo, msg.from) ? c.texts.get(msg.replyTo) : undefined;
   life.record({
     kind: "queue",
     thread: root,
@@ -182,8 +183,10 @@ function rootOf(state: OnCallState, msg: InboxMessage, known: Map<string, string
     (id) => known.get(id),
   );
   const existing = own(state.threads, root);
-  if (existing && root !== msg.id && threadAsker(root, existing) !== msg.from) return msg.id;
-  return root;
+  if (existing) return threadAsker(root, existing) === msg.from ? root : msg.id;
+  // A new thread is keyed by a message of its asker's own: a reply to another machine's message (one not delivered
+  // yet, whose id it named ahead, included) never takes that message's id, under which its sender's thread would go.
+  return parseMessageId(root)?.from === msg.from ? root : msg.id;
 }
 
 /** A reply /approve or /deny to a request: it decides it, if it comes from whom may and the request still waits. */
@@ -239,4 +242,10 @@ function decideRequest(
       text: `${decision.always} is allowed without asking for the rest of this conversation's session.`,
       mark: { answer: true, cli: s.agent },
     });
+}
+
+/** Whether the message `id` is one `who` could see: from it, to it, or to ALL. */
+function seenBy(id: string, who: string): boolean {
+  const p = parseMessageId(id);
+  return p !== undefined && (p.from === who || p.to === who || p.to === BROADCAST);
 }
