@@ -298,6 +298,28 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     expect(await readdir(join(cwd, ".opencode", "plugins"))).toEqual(["mine.js"]);
   }, 60_000);
 
+  it("a cwd that is a repository: it commits there, but git's config and hooks (what the person's git runs) stay read-only", async () => {
+    const f = await makeFleet(["oncall"]);
+    const dir = f.machines.oncall!;
+    const cwd = await tempDir("coord-sandbox-repo-");
+    execFileSync("git", ["init", "-q", cwd]);
+    await rm(join(cwd, ".git", "hooks"), { recursive: true, force: true }); // as a clone without sample hooks
+    const id = "-c user.name=agent -c user.email=agent@example.invalid";
+    const script = [
+      `echo "fsmonitor: $(git config core.fsmonitor 'touch /tmp/pwned' 2>/dev/null; echo $?)"`,
+      `echo "hooksPath: $(git config core.hooksPath hooksX 2>/dev/null; echo $?)"`,
+      `echo "hook: $(printf '#!/bin/sh\ntouch /tmp/pwned\n' > .git/hooks/post-checkout 2>/dev/null; echo $?)"`,
+      `echo "config moved: $(mv .git/config .git/config.old 2>/dev/null; echo $?)"`,
+      `echo "commit: $(echo x > a.txt && git add a.txt && git ${id} commit -qm work 2>/dev/null; echo $?)"`,
+    ].join("\n");
+    const out = await asAnAgent(dir, script, { cwd, agent: "claude" });
+    for (const what of ["fsmonitor", "hooksPath", "hook", "config moved"]) expect(out, what).toMatch(new RegExp(`^${what}: [1-9]`, "m"));
+    expect(out).toMatch(/^commit: 0$/m);
+    expect(execFileSync("git", ["-C", cwd, "log", "--format=%s"], { encoding: "utf8" }).trim()).toBe("work");
+    expect(execFileSync("git", ["-C", cwd, "config", "--list", "--local"], { encoding: "utf8" })).not.toMatch(/fsmonitor|hookspath/i);
+    expect(await readdir(join(cwd, ".git", "hooks"))).toEqual([]);
+  }, 60_000);
+
   it("as claude or codex it writes its own copy of its CLI's state, never the person's; their settings and login it reads, their login it refreshes", async () => {
     const f = await makeFleet(["oncall"]);
     const dir = f.machines.oncall!;

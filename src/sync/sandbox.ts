@@ -14,6 +14,7 @@ import {
   keptInHoles,
   seenAgain,
   privateKeyNames,
+  cwdGitConfigs,
   projectConfigs,
   SANDBOXED_ENV,
   type Shield,
@@ -114,7 +115,9 @@ export async function machineShield(m: Pick<Machine, "stateDir" | "config"> & { 
       await (c.dir ? mkdir(c.path, { recursive: true, mode: 0o700 }) : writeFile(c.path, c.empty, { flag: "wx", mode: 0o600 })).catch(() => {});
   // What a session of any CLI started in the cwd later runs as the project's configuration (MCP servers, hooks,
   // plugins: the person's own session there, outside any sandbox): read-only, its directories made (empty) when missing.
-  const project = o.cwd ? projectConfigs(o.cwd) : [];
+  // So is what the person's git runs there, when the cwd is a repository's top.
+  const cwdGit = o.cwd && (await lstat(join(o.cwd, ".git")).catch(() => undefined))?.isDirectory() ? cwdGitConfigs(o.cwd) : [];
+  const project = [...(o.cwd ? projectConfigs(o.cwd) : []), ...cwdGit];
   for (const c of project) if (c.dir && c.empty !== undefined && !(await lstat(c.path).catch(() => undefined))) await mkdir(c.path).catch(() => {});
   // Its CLI's state apart from the person's (bubblewrap only), the person's login shared into it.
   const tool = await sandboxTool();

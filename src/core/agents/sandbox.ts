@@ -178,6 +178,17 @@ export function projectConfigs(cwd: string): ConfigEntry[] {
 }
 
 /**
+ * Of the git directory of a cwd that is a repository's top (`<cwd>/.git` a directory), what git runs from when the
+ * person next runs git there, outside any sandbox: its config (core.fsmonitor, core.hooksPath, aliases, filters, a
+ * pager) and its hooks (made when missing), and info/. Kept read-only; the rest (objects, refs, the index) is the
+ * agent's to write: it may commit. A cwd below a repository's top has that repository's .git outside its holes.
+ */
+export function cwdGitConfigs(cwd: string): ConfigEntry[] {
+  const git = join(cwd, ".git");
+  return [{ path: join(git, "config") }, { path: join(git, "config.worktree") }, { path: join(git, "hooks"), dir: true, empty: "" }, { path: join(git, "info"), dir: true }];
+}
+
+/**
  * The directories of `agent`'s state given to it apart, each with its store under `root` (coord's `agent-state/`):
  * `<root>/<agent>/home/<path below home>`, or `<root>/<agent>/root/<path>` for one outside the home. Its directories
  * only (claude's `~/.claude.json` is a file of its configuration: read-only, the person's).

@@ -12,6 +12,7 @@ import {
   seenAgain,
   trustedProgram,
   privateKeyNames,
+  cwdGitConfigs,
   projectConfigs,
   type SandboxTool,
   sandboxSetting,
@@ -286,6 +287,15 @@ describe("a project's CLI configuration in the agent's cwd", () => {
     const entry = projectConfigs("/w/app").find((c) => c.path === path);
     expect(entry).toBeDefined();
     expect(entry!.dir === true && entry!.empty !== undefined).toBe(made);
+  });
+
+  it("of a cwd that is a repository's top: git's config and hooks (made when missing) and info, not its objects, refs or index", () => {
+    expect(cwdGitConfigs("/w/app")).toEqual([
+      { path: "/w/app/.git/config" },
+      { path: "/w/app/.git/config.worktree" },
+      { path: "/w/app/.git/hooks", dir: true, empty: "" },
+      { path: "/w/app/.git/info", dir: true },
+    ]);
   });
 
   it("names each entry once, and nothing that is the project's own work", () => {
