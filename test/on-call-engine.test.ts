@@ -416,6 +416,29 @@ describe("turns shared among askers (issue 65)", () => {
     await engine.close("the test ends");
   });
 
+  it("a turn counts at most its cap per turn, and the cap when its CLI died before its result (attack findings)", async () => {
+    const t = await onCallMachine({ dailyBudgetUsd: 5, maxBudgetUsd: 0.5 });
+    // A result line the agent wrote itself, saying $4.99 (it would have eaten the day's budget of every asker).
+    const forged = scriptedClaude({ cost: 4.99 });
+    await t.deliver("asker", "first");
+    const engine = t.engine({ run: forged.run });
+    await engine.pump();
+    await engine.idle();
+    expect((await readOnCallState(t.m.stateDir)).spent?.usd).toBeCloseTo(0.5);
+    await engine.close("the test goes on");
+    // Its CLI killed by its agent before any result: the turn's work is not free.
+    const killed: RunProcess = async (spec) => {
+      spec.onStart?.(999_999);
+      spec.onLine?.(JSON.stringify({ type: "system", subtype: "init", session_id: "s-killed" }));
+      return { exitCode: null, signal: "SIGKILL", timedOut: false, aborted: false, tail: "" };
+    };
+    await t.deliver("other", "second");
+    const engine2 = t.engine({ run: killed });
+    await engine2.pump();
+    await engine2.idle();
+    expect((await readOnCallState(t.m.stateDir)).spent?.usd).toBeCloseTo(1.0);
+  });
+
   it("the daily budget spent: one note to each asker, not one a message (finding 14)", async () => {
     const t = await onCallMachine({ dailyBudgetUsd: 0.01 });
     const cli = scriptedClaude({ cost: 0.01 });

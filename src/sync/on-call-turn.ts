@@ -21,6 +21,7 @@ import {
   sessionOf,
   stepOf,
   threadAsker,
+  turnSpend,
   turnInvocation,
   turnPrompt,
 } from "../core/oncall/on-call.js";
@@ -223,7 +224,9 @@ async function runCli(t: ClaimedTurn, s: OnCallSettings, io: TurnIo, p: Prepared
   const a = answerOf(endOf(r, { stopped, stopCause, step: steps.last(), idleTimeout: m.config.agentIdleTimeout, timeout: s.timeout, began, said }), t.thread.agent, chain);
   log(`on call: turn of thread ${root} ended (${a.mark.outcome ?? "answered"})`);
   const back = said?.session ?? session;
-  return { ...a, ...(back ? { session: back } : {}), ...(said?.costUsd ? { costUsd: said.costUsd } : {}) };
+  const cap = AGENTS.get(cli)?.onCall?.budgetCap ? s.maxBudgetUsd : undefined;
+  const spent = turnSpend(said?.costUsd, cap, { ran: r.error === undefined, stoppedByPerson: stopped !== undefined });
+  return { ...a, ...(back ? { session: back } : {}), ...(spent ? { costUsd: spent } : {}) };
 }
 
 /** How the process ended, as core/oncall/on-call.ts answerOf reads it. */

@@ -169,6 +169,8 @@ export interface OnCallCli {
   tools?: true;
   /** It refuses a cwd that is not inside a git repository. */
   gitRepo?: true;
+  /** It holds a turn to `maxBudgetUsd` and says what the turn cost: a turn's spend is counted from it (core/oncall/on-call.ts turnSpend). */
+  budgetCap?: true;
   /** Why a tool was denied in one of its turns, for the answer. */
   denied: string;
   /** What it does on call, for a person setting it; "{caps}" is where the caps set go. */

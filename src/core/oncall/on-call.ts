@@ -252,6 +252,17 @@ export function interruptedAnswer(cli: string, chain: number, step: string | und
   };
 }
 
+/**
+ * What a turn counts against the daily budget: what its CLI said it cost, never more than the cap per turn
+ * (`maxBudgetUsd`, which the CLI enforces: a line its agent wrote into its output may say anything), and the cap when a
+ * turn that ran said nothing (its CLI killed before its result, or timed out) unless a person stopped it (a /stop, the
+ * daemon stopping): an agent that kills its own CLI does not make its work free. Undefined: nothing to count.
+ */
+export function turnSpend(said: number | undefined, cap: number | undefined, end: { ran: boolean; stoppedByPerson: boolean }): number | undefined {
+  if (said !== undefined) return cap !== undefined ? Math.min(said, cap) : said;
+  return end.ran && !end.stoppedByPerson ? cap : undefined;
+}
+
 /** Today's day (UTC) for the daily budget. */
 export const dayOf = (now: Date) => now.toISOString().slice(0, 10);
 

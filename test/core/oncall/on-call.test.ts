@@ -19,6 +19,7 @@ import {
   turnInvocation,
   turnPrompt,
   whyNoTurn,
+  turnSpend,
   withinDailyBudget,
 } from "../../../src/core/oncall/on-call.js";
 import { agentLine, parseMessageFile, renderMessageFile } from "../../../src/core/messages/messages.js";
@@ -298,6 +299,17 @@ describe("the daily budget", () => {
     ["yesterday's spend does not count", 5, { day: "2026-11-26", usd: 50 }, true],
     ["nothing spent yet", 5, undefined, true],
   ])("%s", (_w, dailyBudgetUsd, spent, want) => expect(withinDailyBudget(dailyBudgetUsd === undefined ? {} : { dailyBudgetUsd }, spent, now)).toBe(want));
+
+  const ran = { ran: true, stoppedByPerson: false };
+  it.each([
+    ["what the CLI said", 0.02, undefined, ran, 0.02],
+    ["what it said, under the cap per turn", 0.02, 0.5, ran, 0.02],
+    ["a forged cost over the cap counts the cap (it would eat the day's budget)", 4.99, 0.5, ran, 0.5],
+    ["no result (its CLI killed by its agent, a timeout): the cap", undefined, 0.5, ran, 0.5],
+    ["no result and no cap: nothing to count", undefined, undefined, ran, undefined],
+    ["stopped by a person before its result: nothing", undefined, 0.5, { ran: true, stoppedByPerson: true }, undefined],
+    ["never started: nothing", undefined, 0.5, { ran: false, stoppedByPerson: false }, undefined],
+  ] as const)("a turn's spend: %s", (_w, said, cap, end, want) => expect(turnSpend(said, cap, end)).toBe(want));
 });
 
 describe("an agent's mark on a message file", () => {

@@ -110,6 +110,7 @@ export const claude: AgentCli = {
     },
   },
   onCall: {
+    budgetCap: true,
     turn(s, prompt, session, ctx) {
       // Every safety flag goes on every call, the first and each resume: a resumed session keeps only the conversation.
       const caps: string[] = [];

@@ -109,7 +109,7 @@ export const gemini: AgentCli = {
     step: (e) => (e.type === "tool_use" ? toolLine(word(e.tool_name) ?? "a tool", toolTarget(obj(e.parameters)), MAX_STEP) : undefined),
     session: (e) => (e.type === "init" ? word(e.session_id) : undefined),
     denied: "its on-call permissions do not offer it (coord agent on-call --permissions: read-only has no shell and no writes, edit no shell)",
-    note: "gemini: read-only runs its default mode (reads and searches only), edit auto_edit (writes, no shell), full yolo (everything), read-only and edit under coord's policy (no plan mode, no shell); a tool it may not use is denied, nothing is asked; no turn or budget cap, no cost reported (timeout still holds; dailyBudgetUsd counts nothing); with its folder trust on, the cwd must be trusted; with edit or full, what the agent writes in the cwd's .gemini/ runs in later sessions there: give it a directory of its own",
+    note: "gemini: read-only runs its default mode (reads and searches only), edit auto_edit (writes, no shell), full yolo (everything), read-only and edit under coord's policy (no plan mode, no shell); a tool it may not use is denied, nothing is asked; no turn or budget cap, no cost reported (timeout still holds; dailyBudgetUsd counts nothing); with its folder trust on, the cwd must be trusted; the cwd's .gemini/ is read-only to it, but the project's .env it may write (Gemini CLI loads it): with edit or full, give it a directory of its own",
   },
   state: {
     homes: ({ at }) => [at(".gemini")],
