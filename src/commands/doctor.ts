@@ -5,6 +5,7 @@
 // commit coord is at: nothing is sent), deleted at once; whether the hub
 // takes this machine's pushes to coord itself is what its last syncs say
 // (.git/coord/health.json).
+import { verifiedVerdict } from "../core/trust/github.js";
 import { AGENTS } from "../core/agents/agents.js";
 import { agentSandbox } from "../sync/sandbox.js";
 import { readShareAt } from "../sync/view.js";
@@ -114,6 +115,7 @@ export async function doctor(opts: DoctorOptions): Promise<Check[]> {
       checks.push(await identity(repo, tip, config.name, config.uuid, m.dir));
     }
     checks.push(signing(m));
+    checks.push(github(m));
     checks.push(await sandboxCheck(m));
     checks.push(await lockState(stateDir));
     checks.push(await scheduled(m.dir, env));
@@ -145,6 +147,12 @@ async function budget(m: GitMachine, now: Date): Promise<Check> {
       `if the host allows more, ${HOST_DEFAULTS_TEXT.slice(HOST_DEFAULTS_TEXT.indexOf("set or raise"))}`,
     );
   return ok("budget", detail);
+}
+
+/** Whether this machine's commits can show Verified on GitHub (core/trust/github.ts): said, never a warning (coord does not need it). */
+function github(m: GitMachine): Check {
+  const v = verifiedVerdict({ machine: m.config.name, publicKey: m.signing?.publicKey, commitEmail: m.config.trust.commitEmail });
+  return ok("github", v.can ? `Verified on GitHub: ${v.detail}` : `not Verified on GitHub: ${v.detail} (for people reading the hub there: ${v.fix})`);
 }
 
 /** Whether this machine signs its commits, and verifies other machines' (docs/security.md). */

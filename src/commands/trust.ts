@@ -19,6 +19,7 @@ import { verifiedByOwner } from "../sync/trust.js";
 import { saveKeyNotice, signKeyNotice } from "../state/key-notice.js";
 import { expandHome } from "../state/paths.js";
 import { readSigningKey } from "../core/trust/sshsig.js";
+import { commitEmailProblem, registerCommand, verifiedVerdict } from "../core/trust/github.js";
 
 /** One line of git's allowed_signers format: principal(s), optional options, key type, key. */
 interface SignerLine {
@@ -304,4 +305,40 @@ export async function trustPin(dir: string, machine: string, key: string): Promi
   pins.set(machine, pub);
   await savePins(m.stateDir, pins);
   return was === pub ? `${machine}'s key was already pinned as this one` : `${machine}'s key ${was ? "re-pinned" : "pinned"} (${pinsPath(m.stateDir)})`;
+}
+
+export interface GithubSetup {
+  machine: string;
+  /** The email its commits are by (absent: <machine>@coord.invalid). */
+  commitEmail?: string;
+  /** Its signing key's public half, when it has one. */
+  publicKey?: string;
+  /** The command that registers the key as a signing key of the GitHub account gh is logged in to. */
+  register?: string;
+  verified: ReturnType<typeof verifiedVerdict>;
+}
+
+/**
+ * What makes this machine's commits show Verified on GitHub (docs/security.md): `email`, when given, becomes the email
+ * its commits are by from its next commit on; then its key, the command that registers it as a signing key of the
+ * account, and whether they can show Verified.
+ */
+export async function trustGithub(dir: string, email?: string): Promise<GithubSetup> {
+  const m = await openMachine(dir);
+  let config = m.config;
+  if (email !== undefined) {
+    const bad = commitEmailProblem(email);
+    if (bad) throw new CoordError(`"${email}" ${bad}; nothing was changed`, EXIT.USAGE);
+    config = { ...config, trust: { ...config.trust, commitEmail: email } };
+    await saveConfig(m.stateDir, config);
+  }
+  const key = config.trust.signingKey;
+  const publicKey = key ? await publicKeyBeside(signingKeyPath(m.stateDir, key)).catch(() => undefined) : undefined;
+  const { commitEmail } = config.trust;
+  return {
+    machine: config.name,
+    ...(commitEmail ? { commitEmail } : {}),
+    ...(publicKey ? { publicKey, register: registerCommand(config.name, publicKey) } : {}),
+    verified: verifiedVerdict({ machine: config.name, publicKey, commitEmail }),
+  };
 }

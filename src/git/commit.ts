@@ -7,6 +7,7 @@
 import { lstat, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseHistoryTrailer } from "../core/hub/status-history.js";
+import { defaultCommitEmail } from "../core/trust/github.js";
 import { readSigningKey, type SigningKey, sshSign } from "../core/trust/sshsig.js";
 import type { Checkout } from "./checkout.js";
 import { type Author, type CommitOptions, joinTip, roleOfChanges, splitTip } from "./hub.js";
@@ -14,9 +15,9 @@ import { listedTree, rememberMark, rememberTree } from "./memo.js";
 import { commitBody, ObjectWriter, signedCommitBody, treeBody } from "./objects.js";
 import { editTree } from "./tree.js";
 
-/** Who a machine's commits are by (author and committer alike). */
-export function machineAuthor(machine: string): Author {
-  return { name: `coord ${machine}`, email: `${machine}@coord.invalid` };
+/** Who a machine's commits are by (author and committer alike): `email` when the machine sets one (trust.commitEmail). */
+export function machineAuthor(machine: string, email?: string): Author {
+  return { name: `coord ${machine}`, email: email ?? defaultCommitEmail(machine) };
 }
 
 const authorEnv = (a: Author) => ({

@@ -5,6 +5,7 @@ import * as z from "zod";
 import { parseDuration } from "../core/time/duration.js";
 import { machineNameProblem } from "../core/files/names.js";
 import { suggestField } from "../core/files/suggest.js";
+import { commitEmailProblem } from "../core/trust/github.js";
 import { CoordError, EXIT } from "../errors.js";
 import { readIfExists, writeDurably } from "./files.js";
 import { ALERT_KINDS } from "../core/fleet/status-types.js";
@@ -114,6 +115,11 @@ const configSchema = z.strictObject({
       allowedSigners: z.string().min(1).optional(),
       revokedSigners: z.string().min(1).optional(),
       signingKey: z.string().min(1).optional(),
+      /** The email this machine's commits are by (author and committer): GitHub shows them Verified for its account (core/trust/github.ts). Default: <machine>@coord.invalid. */
+      commitEmail: z
+        .string()
+        .refine((e) => commitEmailProblem(e) === undefined, { message: "is not an email address (name@host, no spaces or angle brackets)" })
+        .optional(),
       /**
        * Read other machines' files only as their own signed commits wrote them (keys pinned on first sight). On
        * unless set: a machine made before it was the default has `false` written in its machine.yaml.

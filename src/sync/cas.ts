@@ -116,6 +116,7 @@ export async function commitOwned(
   changes: Map<string, string | null>,
   message: string,
   history?: { mark: HistoryMark; newRoot: boolean },
+  email?: string,
 ): Promise<string> {
   const refused = notOwned(machine, changes.keys());
   if (refused.length)
@@ -128,5 +129,5 @@ export async function commitOwned(
   const people = parent === undefined ? undefined : splitTip(parent)?.people;
   const trailers = [...(people ? [`${ORDERS_TRAILER}: ${people}`] : []), ...(history ? [historyTrailer(history.mark)] : [])];
   const text = trailers.length ? `${message}\n\n${trailers.join("\n")}` : message;
-  return hub.commitFiles(parent, changes, machineAuthor(machine), text, history?.newRoot ? { newRoot: true } : {});
+  return hub.commitFiles(parent, changes, machineAuthor(machine, email), text, history?.newRoot ? { newRoot: true } : {});
 }

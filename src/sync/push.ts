@@ -368,7 +368,7 @@ async function build(c: Cycle, seen: Seen, attempt: number, tries: Tries, inTurn
   result.pushAttempts = Math.max(result.pushAttempts, attempt);
   const history = await boundedHistory(c, tip, model.controls.history);
   const { message } = tries;
-  const commit = await commitOwned(hub, config.name, tip, changes, message.startsWith("coord:") ? message : `coord: ${config.name} ${message}`, history);
+  const commit = await commitOwned(hub, config.name, tip, changes, message.startsWith("coord:") ? message : `coord: ${config.name} ${message}`, history, config.trust.commitEmail);
   if (history.newRoot) tries.replacing.set(commit, { replacing: commitOf(tip, "machines"), ...(history.keepAs ? { keepAs: history.keepAs } : {}) });
   if (verdict.spare) tries.spare.add(commit);
   // Whom it wakes (core/hub/wakes.ts): a new message's recipient, a delegated order's machines, the machines of the

@@ -590,7 +590,7 @@ type Todo = ReturnType<typeof planNow>;
 /** The hub upgraded to two branches by this machine (or by another meanwhile): the tip after; a refused push says what to do. */
 async function upgradeOnce(m: Machine, now: () => Date, log: (line: string) => void): Promise<string | undefined> {
   try {
-    const { tip } = await upgradeHub(m.hub, { author: machineAuthor(m.config.name), now, log, budgetMs: PUSH_BUDGET_MS, branch: m.config.branch });
+    const { tip } = await upgradeHub(m.hub, { author: machineAuthor(m.config.name, m.config.trust.commitEmail), now, log, budgetMs: PUSH_BUDGET_MS, branch: m.config.branch });
     return tip;
   } catch (e) {
     if (!(e instanceof CoordError) || e instanceof RemoteUnreachable) throw e;

@@ -1,5 +1,5 @@
 import { Argument, type Command } from "commander";
-import { trustAllow, trustKey, trustMachines, trustPin, trustRequire, trustRevoke, trustRotate, trustStatus, trustVerify } from "../../commands/trust.js";
+import { trustAllow, trustGithub, trustKey, trustMachines, trustPin, trustRequire, trustRevoke, trustRotate, trustStatus, trustVerify } from "../../commands/trust.js";
 import { EXIT } from "../../errors.js";
 import { keyFingerprint } from "../../core/trust/trust.js";
 import { resolveDir } from "../dir.js";
@@ -43,6 +43,29 @@ export function registerTrust(program: Command, io: Io): void {
     .addOption(dirOption())
     .addHelpText("after", EXIT_CODES + examples("coord trust rotate && coord sync", "coord trust rotate ~/.ssh/coord_izzit7_2026"))
     .action(async (path: string | undefined, o: { dir?: string }) => io.out(await trustRotate(await resolveDir(o.dir), path)));
+  trust
+    .command("github")
+    .description(
+      "make this machine's commits show Verified on GitHub: --email sets the email they are by (one your account has verified); then its key and the gh command that registers it as a signing key of your account",
+    )
+    .option("--email <address>", "the email this machine's commits are by, from its next commit on")
+    .option("--json", "print it as JSON")
+    .addOption(dirOption())
+    .addHelpText(
+      "after",
+      EXIT_CODES +
+        examples(
+          "coord trust github --email me@example.com   # then run the gh api command it prints, once per machine",
+          "coord trust github   # what it commits as, and whether GitHub can show Verified",
+        ),
+    )
+    .action(async (o: { email?: string; json?: boolean; dir?: string }) => {
+      const g = await trustGithub(await resolveDir(o.dir), o.email);
+      if (o.json) return io.out(JSON.stringify(g, null, 2));
+      io.out(`${g.machine} commits as ${g.commitEmail ?? `${g.machine}@coord.invalid`}${g.publicKey ? `, signed with ${keyFingerprint(g.publicKey)}` : ", unsigned"}`);
+      if (g.register) io.out(`register its key as a signing key of your GitHub account (once; gh logged in to that account):\n  ${g.register}`);
+      io.out(g.verified.can ? `Verified on GitHub: ${g.verified.detail}` : `not Verified on GitHub: ${g.verified.detail}; ${g.verified.fix}`);
+    });
   trust
     .command("machines")
     .description("read other machines' files (status, receipts, messages) only as their own signed commits wrote them (on), or as they are (off)")

@@ -1,0 +1,34 @@
+// Whether a machine's commits can show Verified on GitHub, and the command that registers its key (core/trust/github.ts).
+import { describe, expect, it } from "vitest";
+import { commitEmailProblem, defaultCommitEmail, registerCommand, verifiedVerdict } from "../../../src/core/trust/github.js";
+
+const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGs1v2bdV6k0yqUZGfVrQKc2b1i3ZVn2Uq7vZbYc5x9T";
+
+describe("Verified on GitHub", () => {
+  it.each([
+    ["no key: unsigned", undefined, "me@example.com", false, /not signed/],
+    ["signed, the default email no one verifies", key, undefined, false, /izzit7@coord\.invalid/],
+    ["signed, an .invalid email set by hand", key, "x@coord.invalid", false, /x@coord\.invalid/],
+    ["signed, an email an account can verify", key, "me@example.com", true, /once this machine's key is a signing key of the account that verified me@example\.com/],
+  ] as const)("%s", (_w, publicKey, commitEmail, can, detail) => {
+    const v = verifiedVerdict({ machine: "izzit7", publicKey, commitEmail });
+    expect(v.can).toBe(can);
+    expect(v.detail).toMatch(detail);
+  });
+
+  it("the default email is the machine's at coord.invalid", () => expect(defaultCommitEmail("izzit7")).toBe("izzit7@coord.invalid"));
+
+  it.each([
+    ["me@example.com", undefined],
+    ["first.last+coord@mail.example.org", undefined],
+    ["no at sign", "is not an email address (name@host, no spaces or angle brackets)"],
+    ["a b@example.com", "is not an email address (name@host, no spaces or angle brackets)"],
+    ["<me@example.com>", "is not an email address (name@host, no spaces or angle brackets)"],
+    ["me@example.com\nEvil: x", "is not an email address (name@host, no spaces or angle brackets)"],
+    [`${"a".repeat(250)}@x.io`, "is longer than 254 characters"],
+  ])("%j: %s", (email, problem) => expect(commitEmailProblem(email)).toBe(problem));
+
+  it("the gh command names the key (type and data, no comment) and the machine", () => {
+    expect(registerCommand("izzit7", `${key} coord izzit7\n`)).toBe(`gh api --method POST /user/ssh_signing_keys -f key='${key}' -f title='coord izzit7'`);
+  });
+});
