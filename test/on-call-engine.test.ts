@@ -437,6 +437,17 @@ describe("turns shared among askers (issue 65)", () => {
     await engine2.pump();
     await engine2.idle();
     expect((await readOnCallState(t.m.stateDir)).spent?.usd).toBeCloseTo(1.0);
+    await engine2.close("the test goes on");
+    // Its asker's /stop (the asker may be the one spending the others' budget): the cap; coord agent stop here: nothing.
+    const held = scriptedClaude({ hold: () => true });
+    const engine3 = t.engine({ run: held.run });
+    const q = await t.deliver("asker", "expensive and slow");
+    await engine3.pump();
+    await until(async () => (await readOnCallState(t.m.stateDir)).threads[q]?.running?.pid !== undefined);
+    await t.deliver("asker", "/stop", q);
+    await engine3.pump();
+    await engine3.idle();
+    expect((await readOnCallState(t.m.stateDir)).spent?.usd).toBeCloseTo(1.5);
   });
 
   it("the daily budget spent: one note to each asker, not one a message (finding 14)", async () => {

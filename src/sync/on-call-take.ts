@@ -143,7 +143,13 @@ function takeOne(life: OnCallLife, msg: InboxMessage, s: OnCallSettings, known: 
     const dropped = t.queue.length;
     // A turn whose process may still be there: running, asked to stop, or ended with its answers not yet stored.
     const running = phaseOf(t) !== "idle" && phaseOf(t) !== "queued";
-    life.record({ kind: "stop", thread: root, by: `/stop from ${msg.from}${dropped ? `; ${dropped} waiting message${dropped === 1 ? "" : "s"} dropped` : ""}`, drop: true });
+    life.record({
+      kind: "stop",
+      thread: root,
+      by: `/stop from ${msg.from}${dropped ? `; ${dropped} waiting message${dropped === 1 ? "" : "s"} dropped` : ""}`,
+      drop: true,
+      byMessage: true,
+    });
     if (running) c.out.stops.push(root);
     else
       refuse(

@@ -19,6 +19,7 @@ import {
   chainOf,
   type OnCallSettings,
   sessionOf,
+  sessionId,
   stepOf,
   threadAsker,
   turnSpend,
@@ -212,7 +213,8 @@ async function runCli(t: ClaimedTurn, s: OnCallSettings, io: TurnIo, p: Prepared
   });
   steps.done();
   await Promise.all(recording);
-  const stopState = own((await readOnCallState(m.stateDir)).threads, root)?.running?.stop;
+  const stopRecord = own((await readOnCallState(m.stateDir)).threads, root)?.running;
+  const stopState = stopRecord?.stop;
   // Whatever the turn left behind (stopped from another process, or a process it put in a session of its own to
   // outlive it, which would keep a sandbox from before the files it masks were replaced) ends with it.
   await stopProcesses({ marker }, timings.killGraceS);
@@ -223,9 +225,11 @@ async function runCli(t: ClaimedTurn, s: OnCallSettings, io: TurnIo, p: Prepared
   const said = reader?.result();
   const a = answerOf(endOf(r, { stopped, stopCause, step: steps.last(), idleTimeout: m.config.agentIdleTimeout, timeout: s.timeout, began, said }), t.thread.agent, chain);
   log(`on call: turn of thread ${root} ended (${a.mark.outcome ?? "answered"})`);
-  const back = said?.session ?? session;
+  // A session its reader read from a result line is held to the rule sessionOf holds each line to (a forged line).
+  const back = sessionId(said?.session) ?? session;
   const cap = AGENTS.get(cli)?.onCall?.budgetCap ? s.maxBudgetUsd : undefined;
-  const spent = turnSpend(said?.costUsd, cap, { ran: r.error === undefined, stoppedByPerson: stopped !== undefined });
+  const clean = r.exitCode === 0 && r.signal === null && !r.timedOut && !r.aborted;
+  const spent = turnSpend(said?.costUsd, cap, { ran: r.error === undefined, clean, stoppedByPerson: stopped !== undefined && !stopRecord?.stopByMessage });
   return { ...a, ...(back ? { session: back } : {}), ...(spent ? { costUsd: spent } : {}) };
 }
 

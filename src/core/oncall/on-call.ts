@@ -154,17 +154,24 @@ export function stepOf(agent: string, line: string): string | undefined {
   return e ? read!(e) : undefined;
 }
 
-/** What a session id may be. */
-const SESSION_ID = /^[A-Za-z0-9_.-]{1,200}$/;
+/** What a session id may be: a word that begins with a letter, a digit or `_`. */
+const SESSION_ID = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$/;
+
+/**
+ * `id` when it may be a session id, else undefined. A session id is a word of letters, digits, `_`, `-` and `.` (a
+ * UUID, codex's thread id, OpenCode's ses_…), never a path and never an option: a line forged into the CLI's output
+ * ("../../etc/passwd", "--dangerously-bypass-approvals-and-sandbox" as codex's resume id: found attacking it) would
+ * jam the thread's resume or become a flag of its next command line.
+ */
+export function sessionId(id: string | undefined): string | undefined {
+  return id !== undefined && SESSION_ID.test(id) && !id.includes("..") ? id : undefined;
+}
 
 /** The session an output line of `agent` names, as soon as it names one (so a turn cut short keeps its session): one word of at most 200 characters. */
 export function sessionOf(agent: string, line: string): string | undefined {
   const read = AGENTS.get(agent)?.onCall?.session;
   const e = read ? eventOf(line) : undefined;
-  const id = e ? read!(e) : undefined;
-  // A session id is a word of letters, digits, `_`, `-` and `.` (a UUID, codex's thread id, OpenCode's ses_…), never a
-  // path: a line forged into the CLI's output ("../../etc/passwd", found attacking it) would jam the thread's resume.
-  return id && SESSION_ID.test(id) && !id.includes("..") ? id : undefined;
+  return sessionId(e ? read!(e) : undefined);
 }
 
 /** How a turn's process ended, as the engine saw it. */
@@ -254,13 +261,17 @@ export function interruptedAnswer(cli: string, chain: number, step: string | und
 
 /**
  * What a turn counts against the daily budget: what its CLI said it cost, never more than the cap per turn
- * (`maxBudgetUsd`, which the CLI enforces: a line its agent wrote into its output may say anything), and the cap when a
- * turn that ran said nothing (its CLI killed before its result, or timed out) unless a person stopped it (a /stop, the
- * daemon stopping): an agent that kills its own CLI does not make its work free. Undefined: nothing to count.
+ * (`maxBudgetUsd`, which the CLI enforces: a line its agent wrote into its output may say anything), when it exited by
+ * itself with a result (`clean`); the cap when it did not (killed, timed out, stopped by a /stop of its asker, no
+ * result), unless a person on the machine stopped it (coord agent stop, the daemon stopping): an agent that forges a
+ * result and kills its own CLI, or its asker that stops it, does not make its work free. Undefined: nothing to count.
  */
-export function turnSpend(said: number | undefined, cap: number | undefined, end: { ran: boolean; stoppedByPerson: boolean }): number | undefined {
-  if (said !== undefined) return cap !== undefined ? Math.min(said, cap) : said;
-  return end.ran && !end.stoppedByPerson ? cap : undefined;
+export function turnSpend(said: number | undefined, cap: number | undefined, end: { ran: boolean; clean: boolean; stoppedByPerson: boolean }): number | undefined {
+  const capped = said !== undefined && cap !== undefined ? Math.min(said, cap) : said;
+  if (!end.ran || end.stoppedByPerson || (end.clean && said !== undefined)) return capped;
+  // It died, timed out or was stopped by its asker (who may be the one to spend the others' budget), or exited with
+  // no result: what a line said counts for nothing less than the cap.
+  return cap !== undefined ? Math.max(said ?? 0, cap) : said;
 }
 
 /** Today's day (UTC) for the daily budget. */

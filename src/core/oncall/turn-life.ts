@@ -66,7 +66,7 @@ export type TurnEvent =
   /** A message waits for the thread's next turn. */
   | { kind: "queue"; thread: string; ask: Ask }
   /** Stop asked: the running turn (turn `turn` only, when given) is asked to stop, by `by` in words; `drop`: the waiting messages go too (a /stop). */
-  | { kind: "stop"; thread: string; by: string; drop: boolean; turn?: string }
+  | { kind: "stop"; thread: string; by: string; drop: boolean; turn?: string; byMessage?: true }
   /** The queue becomes turn `turn` (its start time), durably, before the CLI starts; at most `maxParallel` turns at once on the machine. */
   | { kind: "start"; thread: string; turn: string; runner: number; engine: string; setting: TurnSetting; maxParallel: number }
   /** The CLI's process group leader exists. */
@@ -166,7 +166,8 @@ export function transition(state: OnCallState, event: TurnEvent): OnCallState | 
       return put({ ...t!, queue: [...t!.queue, event.ask] });
     case "stop": {
       const next: ThreadState = { ...t!, ...(event.drop ? { queue: [] } : {}) };
-      if (RUNNING.includes(phase) && t!.running!.stop === undefined) next.running = { ...t!.running!, stop: event.by };
+      if (RUNNING.includes(phase) && t!.running!.stop === undefined)
+        next.running = { ...t!.running!, stop: event.by, ...(event.byMessage ? { stopByMessage: true as const } : {}) };
       return put(next);
     }
     case "start": {

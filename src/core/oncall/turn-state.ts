@@ -40,6 +40,8 @@ const runningSchema = z.object({
   step: z.string().optional(),
   /** Set when someone asked it to stop (a /stop, coord agent stop): who, in words. */
   stop: z.string().optional(),
+  /** The stop came in a message (its asker's /stop), not from a person on this machine: its spend counts its cap (turnSpend). */
+  stopByMessage: z.literal(true).optional().catch(undefined),
   /** The session the CLI named while it ran: kept when the turn is cut short, so "go on" continues it. */
   session: z.string().optional(),
   /** The engine that runs it (a random id per process's engine): a runner pid alive again in another engine is no owner. */

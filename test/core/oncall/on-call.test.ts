@@ -218,6 +218,12 @@ describe("steps and sessions from the CLIs' JSON events", () => {
     ["a path for an id (a forged line)", "gemini", line({ type: "init", session_id: "../../../../etc/passwd" }), undefined],
     ["an id with a slash", "claude", line({ type: "system", session_id: "a/b" }), undefined],
     ["an id with spaces", "claude", line({ session_id: "a b" }), undefined],
+    [
+      "an option for an id (a forged line; codex takes its resume id as an argument)",
+      "codex",
+      line({ type: "thread.started", thread_id: "--dangerously-bypass-approvals-and-sandbox" }),
+      undefined,
+    ],
     ["none", "codex", line({ type: "turn.started" }), undefined],
   ])("session: %s", (_w, cli, l, want) => expect(sessionOf(cli, l)).toBe(want));
 });
@@ -300,15 +306,19 @@ describe("the daily budget", () => {
     ["nothing spent yet", 5, undefined, true],
   ])("%s", (_w, dailyBudgetUsd, spent, want) => expect(withinDailyBudget(dailyBudgetUsd === undefined ? {} : { dailyBudgetUsd }, spent, now)).toBe(want));
 
-  const ran = { ran: true, stoppedByPerson: false };
+  const ran = { ran: true, clean: true, stoppedByPerson: false };
+  const died = { ran: true, clean: false, stoppedByPerson: false };
   it.each([
     ["what the CLI said", 0.02, undefined, ran, 0.02],
     ["what it said, under the cap per turn", 0.02, 0.5, ran, 0.02],
     ["a forged cost over the cap counts the cap (it would eat the day's budget)", 4.99, 0.5, ran, 0.5],
-    ["no result (its CLI killed by its agent, a timeout): the cap", undefined, 0.5, ran, 0.5],
-    ["no result and no cap: nothing to count", undefined, undefined, ran, undefined],
-    ["stopped by a person before its result: nothing", undefined, 0.5, { ran: true, stoppedByPerson: true }, undefined],
-    ["never started: nothing", undefined, 0.5, { ran: false, stoppedByPerson: false }, undefined],
+    ["no result (its CLI killed by its agent, a timeout): the cap", undefined, 0.5, died, 0.5],
+    ["a forged $0 result, then its CLI killed: the cap", 0, 0.5, died, 0.5],
+    ["stopped by a /stop of its asker, who may be the one spending: the cap", 0.01, 0.5, died, 0.5],
+    ["exited by itself with no result: the cap", undefined, 0.5, { ...ran, clean: true }, 0.5],
+    ["no result and no cap: nothing to count", undefined, undefined, died, undefined],
+    ["stopped by a person on the machine before its result: nothing", undefined, 0.5, { ran: true, clean: false, stoppedByPerson: true }, undefined],
+    ["never started: nothing", undefined, 0.5, { ran: false, clean: false, stoppedByPerson: false }, undefined],
   ] as const)("a turn's spend: %s", (_w, said, cap, end, want) => expect(turnSpend(said, cap, end)).toBe(want));
 });
 
