@@ -284,10 +284,12 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
       `echo "opencode: $(echo '{"mcp":{}}' > opencode.json 2>/dev/null; echo $?)"`,
       `echo "codex: $(echo 'x' > .codex/config.toml 2>/dev/null; echo $?)"`,
       `echo "opencode plugin: $(echo 'export const P = async () => ({})' > .opencode/plugins/p.js 2>/dev/null; echo $?)"`,
+      `echo "opencode moved: $(mv .opencode .opencode-old 2>/dev/null; echo $?)"`,
       `echo "work: $(echo x > src.txt 2>/dev/null; echo $?)"`,
     ].join("\n");
     const out = await asAnAgent(dir, script, { cwd, agent: "claude" });
-    for (const what of ["claude", "claude new", "gemini", "gemini moved", "opencode", "codex", "opencode plugin"]) expect(out, what).toMatch(new RegExp(`^${what}: [1-9]`, "m"));
+    for (const what of ["claude", "claude new", "gemini", "gemini moved", "opencode", "codex", "opencode plugin", "opencode moved"])
+      expect(out, what).toMatch(new RegExp(`^${what}: [1-9]`, "m"));
     expect(out).toMatch(/^work: 0$/m);
     expect(await readFile(join(cwd, ".claude", "settings.json"), "utf8")).toBe("{}\n");
     expect(await readFile(join(cwd, "opencode.json"), "utf8")).toBe("{}\n");
@@ -298,26 +300,30 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     expect(await readdir(join(cwd, ".opencode", "plugins"))).toEqual(["mine.js"]);
   }, 60_000);
 
-  it("a cwd that is a repository: it commits there, but git's config and hooks (what the person's git runs) stay read-only", async () => {
+  it("a cwd that is a repository (or a linked worktree): its git directory is read-only whole, so nothing the person's git runs can change", async () => {
     const f = await makeFleet(["oncall"]);
     const dir = f.machines.oncall!;
-    const cwd = await tempDir("coord-sandbox-repo-");
-    execFileSync("git", ["init", "-q", cwd]);
-    await rm(join(cwd, ".git", "hooks"), { recursive: true, force: true }); // as a clone without sample hooks
-    const id = "-c user.name=agent -c user.email=agent@example.invalid";
+    const id = ["-c", "user.name=p", "-c", "user.email=p@example.invalid"];
+    const main = await tempDir("coord-sandbox-repo-");
+    execFileSync("git", ["init", "-q", main]);
+    execFileSync("git", [...id, "-C", main, "commit", "-q", "--allow-empty", "-m", "first"]);
+    const wt = join(await tempDir("coord-sandbox-wt-"), "wt");
+    execFileSync("git", ["-C", main, "worktree", "add", "-q", wt]);
     const script = [
       `echo "fsmonitor: $(git config core.fsmonitor 'touch /tmp/pwned' 2>/dev/null; echo $?)"`,
-      `echo "hooksPath: $(git config core.hooksPath hooksX 2>/dev/null; echo $?)"`,
-      `echo "hook: $(printf '#!/bin/sh\ntouch /tmp/pwned\n' > .git/hooks/post-checkout 2>/dev/null; echo $?)"`,
-      `echo "config moved: $(mv .git/config .git/config.old 2>/dev/null; echo $?)"`,
-      `echo "commit: $(echo x > a.txt && git add a.txt && git ${id} commit -qm work 2>/dev/null; echo $?)"`,
+      `echo "hook: $(printf '#!/bin/sh\ntouch /tmp/pwned\n' > "$(git rev-parse --git-dir)/hooks/post-checkout" 2>/dev/null; echo $?)"`,
+      `echo "commondir: $(echo /tmp/evil > "$(git rev-parse --git-dir)/commondir" 2>/dev/null; echo $?)"`,
+      `echo "renamed: $(mv .git .git-old 2>/dev/null; echo $?)"`,
+      `echo "gitlink: $(git update-index --add --cacheinfo 160000,$(git rev-parse HEAD),sub 2>/dev/null; echo $?)"`,
+      `echo "work: $(echo x > a.txt 2>/dev/null; echo $?)"`,
     ].join("\n");
-    const out = await asAnAgent(dir, script, { cwd, agent: "claude" });
-    for (const what of ["fsmonitor", "hooksPath", "hook", "config moved"]) expect(out, what).toMatch(new RegExp(`^${what}: [1-9]`, "m"));
-    expect(out).toMatch(/^commit: 0$/m);
-    expect(execFileSync("git", ["-C", cwd, "log", "--format=%s"], { encoding: "utf8" }).trim()).toBe("work");
-    expect(execFileSync("git", ["-C", cwd, "config", "--list", "--local"], { encoding: "utf8" })).not.toMatch(/fsmonitor|hookspath/i);
-    expect(await readdir(join(cwd, ".git", "hooks"))).toEqual([]);
+    for (const cwd of [main, wt]) {
+      const out = await asAnAgent(dir, script, { cwd, agent: "claude" });
+      for (const what of ["fsmonitor", "hook", "commondir", "renamed", "gitlink"]) expect(out, `${cwd} ${what}`).toMatch(new RegExp(`^${what}: [1-9]`, "m"));
+      expect(out, cwd).toMatch(/^work: 0$/m);
+      expect(execFileSync("git", ["-C", cwd, "config", "--list", "--local"], { encoding: "utf8" })).not.toMatch(/fsmonitor/i);
+      expect(execFileSync("git", ["-C", cwd, "ls-files", "--stage"], { encoding: "utf8" })).not.toMatch(/^160000/m);
+    }
   }, 60_000);
 
   it("as claude or codex it writes its own copy of its CLI's state, never the person's; their settings and login it reads, their login it refreshes", async () => {

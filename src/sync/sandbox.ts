@@ -2,7 +2,7 @@
 // machine's shield (core/agents/sandbox.ts): its private keys and secret store
 // hidden, the files that say whom it trusts read-only. This is where the
 // shield's paths are found on disk and the agent's command line is wrapped.
-import { access, constants, lstat, mkdir, readdir, realpath, stat, writeFile } from "node:fs/promises";
+import { access, constants, lstat, mkdir, readdir, readFile, realpath, stat, writeFile } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import {
@@ -13,10 +13,12 @@ import {
   apartState,
   keptInHoles,
   seenAgain,
+  pinnedParents,
   privateKeyNames,
-  cwdGitConfigs,
+  cwdGitPaths,
   projectConfigs,
   SANDBOXED_ENV,
+  type ConfigEntry,
   type Shield,
   sandboxSetting,
   SANDBOX_SETTING_ENV,
@@ -115,8 +117,8 @@ export async function machineShield(m: Pick<Machine, "stateDir" | "config"> & { 
       await (c.dir ? mkdir(c.path, { recursive: true, mode: 0o700 }) : writeFile(c.path, c.empty, { flag: "wx", mode: 0o600 })).catch(() => {});
   // What a session of any CLI started in the cwd later runs as the project's configuration (MCP servers, hooks,
   // plugins: the person's own session there, outside any sandbox): read-only, its directories made (empty) when missing.
-  // So is what the person's git runs there, when the cwd is a repository's top.
-  const cwdGit = o.cwd && (await lstat(join(o.cwd, ".git")).catch(() => undefined))?.isDirectory() ? cwdGitConfigs(o.cwd) : [];
+  // So is what the person's git runs there, when the cwd is a repository's top: its git directory, whole.
+  const cwdGit: ConfigEntry[] = o.cwd ? cwdGitPaths(o.cwd, await pointedGitDirs(o.cwd)).map((path) => ({ path })) : [];
   const project = [...(o.cwd ? projectConfigs(o.cwd) : []), ...cwdGit];
   for (const c of project) if (c.dir && c.empty !== undefined && !(await lstat(c.path).catch(() => undefined))) await mkdir(c.path).catch(() => {});
   // Its CLI's state apart from the person's (bubblewrap only), the person's login shared into it.
@@ -161,7 +163,9 @@ export async function machineShield(m: Pick<Machine, "stateDir" | "config"> & { 
   // Other turns' MCP configs (each names its turn's tools and their token) are out of its sight; its own is seen.
   const veil = await present([join(m.stateDir, "on-call")], true);
   const reveal = await present([...(o.sees ?? [])]);
-  return { hide, guard, write, keep, fresh, sockets, seen, apart, login, veil, reveal };
+  // What is kept in the cwd cannot be undone by renaming a directory above it away (.opencode/ above its plugins/).
+  const pin = pinnedParents(guard, await present(o.cwd ? [o.cwd] : [], true));
+  return { hide, guard, write, keep, fresh, sockets, seen, apart, login, veil, reveal, pin };
 }
 
 /** Whether agents start here, and how: the machine's setting against the sandbox this machine has. */
@@ -237,3 +241,16 @@ export function shieldedRun(m: Pick<Machine, "stateDir" | "config"> & { dir?: st
 
 /** The CLI a command line starts, by its program's name (claude, codex…), as agentHomes knows them. */
 const agentOf = (file: string) => basename(file).replace(/(\.cmd|\.exe|\.js)$/, "");
+
+/**
+ * Where `<cwd>/.git` points when it is a file (a linked worktree, a submodule: "gitdir: <path>"), and that git
+ * directory's common one (its `commondir`), resolved; none when it is a directory or not there.
+ */
+async function pointedGitDirs(cwd: string): Promise<string[]> {
+  const text = await readFile(join(cwd, ".git"), "utf8").catch(() => undefined);
+  const to = text === undefined ? undefined : /^gitdir: (.+)$/m.exec(text)?.[1]?.trim();
+  if (!to) return [];
+  const gitdir = resolve(cwd, to);
+  const common = (await readFile(join(gitdir, "commondir"), "utf8").catch(() => ""))?.trim();
+  return [gitdir, ...(common ? [resolve(gitdir, common)] : [])];
+}

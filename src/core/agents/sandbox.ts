@@ -50,6 +50,8 @@ export interface Shield {
   sockets?: readonly string[];
   /** What it runs that lies below a fresh directory (coord's install, its CLI, a PATH directory in /tmp): seen again, read-only. */
   seen?: readonly string[];
+  /** Directories in the cwd bound again where they are, writable, so that they cannot be renamed: the parents of what is kept there (pinnedParents). */
+  pin?: readonly string[];
   /**
    * Its CLI's own state, seen at its place (`path`) but kept apart, in coord's state (`store`): what the agent writes
    * there (a session, a memory, a file the CLI reads as its settings) never reaches the person's own sessions of that
@@ -129,6 +131,7 @@ export function bwrapArgs(shield: Shield, root: boolean): string[] {
   for (const path of shield.fresh ?? []) args.push("--tmpfs", path);
   for (const path of shield.seen ?? []) args.push("--ro-bind-try", path, path);
   for (const path of shield.write) args.push("--bind-try", path, path);
+  for (const path of shield.pin ?? []) args.push("--bind-try", path, path);
   // Its CLI's state in coord's place, the person's login in it (a source is always the machine's own path).
   for (const a of shield.apart ?? []) args.push("--bind-try", a.store, a.path);
   for (const path of shield.login ?? []) args.push("--bind-try", path, path);
@@ -178,14 +181,31 @@ export function projectConfigs(cwd: string): ConfigEntry[] {
 }
 
 /**
- * Of the git directory of a cwd that is a repository's top (`<cwd>/.git` a directory), what git runs from when the
- * person next runs git there, outside any sandbox: its config (core.fsmonitor, core.hooksPath, aliases, filters, a
- * pager) and its hooks (made when missing), and info/. Kept read-only; the rest (objects, refs, the index) is the
- * agent's to write: it may commit. A cwd below a repository's top has that repository's .git outside its holes.
+ * Of a cwd that is a repository's top, what the person's git runs from when they next run git there, outside any
+ * sandbox: its git directory, whole (config with core.fsmonitor, core.hooksPath, aliases and filters; hooks; a
+ * `commondir` that names another; the index's gitlinks to a nested repository of the agent's), and where a `.git`
+ * file points (a linked worktree's, a submodule's git directory, and its common directory: `pointed`). Read-only, as
+ * Codex's own sandbox keeps `.git`: the agent changes files, a person commits them. Single files inside a writable
+ * `.git` could not hold: the directory itself was renamed away (found attacking it).
  */
-export function cwdGitConfigs(cwd: string): ConfigEntry[] {
-  const git = join(cwd, ".git");
-  return [{ path: join(git, "config") }, { path: join(git, "config.worktree") }, { path: join(git, "hooks"), dir: true, empty: "" }, { path: join(git, "info"), dir: true }];
+export function cwdGitPaths(cwd: string, pointed: readonly string[] = []): string[] {
+  return [join(cwd, ".git"), ...pointed];
+}
+
+/**
+ * The directories between a hole and a path kept read-only inside it (`.opencode/` above `.opencode/plugins/`),
+ * bound again where they are, writable, so that they are mount points: renamed away, with a new one made in their
+ * place holding what was kept, they would undo the keeping (found attacking it). Ancestors below each hole only.
+ */
+export function pinnedParents(kept: readonly string[], holes: readonly string[]): string[] {
+  const pins = new Set<string>();
+  for (const path of kept)
+    for (const hole of holes) {
+      if (!path.startsWith(`${hole}/`)) continue;
+      const parts = path.slice(hole.length + 1).split("/");
+      for (let n = 1; n < parts.length; n++) pins.add(`${hole}/${parts.slice(0, n).join("/")}`);
+    }
+  return [...pins].sort((a, b) => a.length - b.length);
 }
 
 /**

@@ -12,7 +12,8 @@ import {
   seenAgain,
   trustedProgram,
   privateKeyNames,
-  cwdGitConfigs,
+  cwdGitPaths,
+  pinnedParents,
   projectConfigs,
   type SandboxTool,
   sandboxSetting,
@@ -289,14 +290,18 @@ describe("a project's CLI configuration in the agent's cwd", () => {
     expect(entry!.dir === true && entry!.empty !== undefined).toBe(made);
   });
 
-  it("of a cwd that is a repository's top: git's config and hooks (made when missing) and info, not its objects, refs or index", () => {
-    expect(cwdGitConfigs("/w/app")).toEqual([
-      { path: "/w/app/.git/config" },
-      { path: "/w/app/.git/config.worktree" },
-      { path: "/w/app/.git/hooks", dir: true, empty: "" },
-      { path: "/w/app/.git/info", dir: true },
-    ]);
+  it("of a cwd that is a repository's top: its git directory whole, and where a .git file points", () => {
+    expect(cwdGitPaths("/w/app")).toEqual(["/w/app/.git"]);
+    expect(cwdGitPaths("/w/wt", ["/w/app/.git/worktrees/wt", "/w/app/.git"])).toEqual(["/w/wt/.git", "/w/app/.git/worktrees/wt", "/w/app/.git"]);
   });
+
+  it.each([
+    ["a kept directory two deep: its parent is pinned", ["/w/app/.opencode/plugins"], ["/w/app"], ["/w/app/.opencode"]],
+    ["three deep: each parent, shallowest first", ["/w/app/a/b/c"], ["/w/app"], ["/w/app/a", "/w/app/a/b"]],
+    ["one deep (the mount itself holds): nothing", ["/w/app/.git", "/w/app/.claude"], ["/w/app"], []],
+    ["outside every hole: nothing", ["/etc/x/y"], ["/w/app"], []],
+    ["a sibling whose name begins like the hole: nothing", ["/w/application/x/y"], ["/w/app"], []],
+  ] as const)("pinned parents: %s", (_w, kept, holes, want) => expect(pinnedParents(kept, holes)).toEqual(want));
 
   it("names each entry once, and nothing that is the project's own work", () => {
     const paths = projectConfigs("/w/app").map((c) => c.path);
