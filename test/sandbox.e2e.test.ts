@@ -285,10 +285,11 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
       `echo "codex: $(echo 'x' > .codex/config.toml 2>/dev/null; echo $?)"`,
       `echo "opencode plugin: $(echo 'export const P = async () => ({})' > .opencode/plugins/p.js 2>/dev/null; echo $?)"`,
       `echo "opencode moved: $(mv .opencode .opencode-old 2>/dev/null; echo $?)"`,
+      `echo "opencode singular: $(echo 'export const P = async () => ({})' > .opencode/plugin/p.js 2>/dev/null; echo $?)"`,
       `echo "work: $(echo x > src.txt 2>/dev/null; echo $?)"`,
     ].join("\n");
     const out = await asAnAgent(dir, script, { cwd, agent: "claude" });
-    for (const what of ["claude", "claude new", "gemini", "gemini moved", "opencode", "codex", "opencode plugin", "opencode moved"])
+    for (const what of ["claude", "claude new", "gemini", "gemini moved", "opencode", "codex", "opencode plugin", "opencode moved", "opencode singular"])
       expect(out, what).toMatch(new RegExp(`^${what}: [1-9]`, "m"));
     expect(out).toMatch(/^work: 0$/m);
     expect(await readFile(join(cwd, ".claude", "settings.json"), "utf8")).toBe("{}\n");
@@ -298,6 +299,7 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     expect(await readdir(join(cwd, ".codex"))).toEqual([]);
     // OpenCode's plugins where the project has them; a .opencode/ is not made (OpenCode writes in one that is there).
     expect(await readdir(join(cwd, ".opencode", "plugins"))).toEqual(["mine.js"]);
+    expect((await readdir(join(cwd, ".opencode"))).sort()).toEqual(["plugin", "plugins", "tool", "tools"]);
   }, 60_000);
 
   it("a cwd that is a repository (or a linked worktree): its git directory is read-only whole, so nothing the person's git runs can change", async () => {

@@ -19,17 +19,25 @@ const SUBTYPES: Record<string, string> = {
 export function resultReader(): AgentReader {
   let session: string | undefined;
   let final: Json | undefined;
-  // An agent that may run commands can write lines into its CLI's output (/proc/<its pid>/fd/1): a result line of
-  // its own says what it likes, but the cost counted is the most any result said, so that it cannot make less of it.
+  // An agent that may run commands can write lines into its CLI's output (pidfd_getfd of its fd 1): a result line of
+  // its own says what it likes. The cost is taken only from an output of JSON lines with one result (the CLI writes
+  // no other); a second result, or a line that is no JSON (one written to spoil the CLI's own result: found attacking
+  // it), leaves the cost unsaid, and a turn with a cap then counts the cap (core/oncall/on-call.ts turnSpend).
   let cost: number | undefined;
+  let results = 0;
+  let broken = 0;
   let lastText: string | undefined;
   return {
     line(text) {
       const e = parseLine(text);
-      if (!e) return;
+      if (!e) {
+        if (text.trim()) broken++;
+        return;
+      }
       session = str(e.session_id) ?? session;
       if (e.type === "result") {
         final = e;
+        results++;
         const said = num(e.total_cost_usd);
         if (said !== undefined) cost = Math.max(cost ?? 0, said);
       } else if (e.type === "assistant") {
@@ -55,7 +63,7 @@ export function resultReader(): AgentReader {
         message,
         session: str(final.session_id) ?? session,
         turns: num(final.num_turns),
-        costUsd: cost,
+        costUsd: results === 1 && broken === 0 ? cost : undefined,
         tokens: tokensOf(obj(final.usage), ["input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"], ["output_tokens"]),
         ...(denied?.length ? { denied } : {}),
       });

@@ -185,12 +185,13 @@ export const opencode: AgentCli = {
     },
     logins: ({ xdg }) => [xdg("XDG_DATA_HOME", ".local/share", "opencode/auth.json")],
     // Its project config (MCP servers it starts, plugins it loads) and the plugins and tools it loads from .opencode/
-    // and runs at its start, where they are. Nothing is made: OpenCode writes in a .opencode/ that is there (its
-    // .gitignore, its plugins' package.json), and fails when it cannot (seen with 1.18.33).
+    // and runs at its start. .opencode/ itself is never made: OpenCode writes in one that is there (its .gitignore,
+    // its plugins' package.json), and fails when it cannot (seen with 1.18.33); in one that is there, all four
+    // directories it loads code from are made (an agent wrote plugin/ beside a kept plugins/: found attacking it).
     project: [
       ...["opencode.json", "opencode.jsonc"].map((path) => ({ path })),
       ...["opencode.json", "opencode.jsonc"].map((f) => ({ path: `.opencode/${f}` })),
-      ...["plugin", "plugins", "tool", "tools"].map((d) => ({ path: `.opencode/${d}`, dir: true })),
+      ...["plugin", "plugins", "tool", "tools"].map((d) => ({ path: `.opencode/${d}`, dir: true, empty: "" })),
     ],
     apart: true,
   },
