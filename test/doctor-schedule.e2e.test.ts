@@ -108,6 +108,7 @@ describe("coord doctor", () => {
       "clock",
       "identity",
       "signing",
+      "github",
       "sandbox",
       "lock",
       "schedule",
@@ -126,6 +127,7 @@ describe("coord doctor", () => {
     expect(text).toMatch(/^OK {3}git {7}\d+\.\d+/m);
     expect(text).toMatch(/^ +fix: coord daemon install \(or coord cron install\)$/m);
     expect(one(checks, "clock").detail).toMatch(/agrees with beta/);
+    expect(one(checks, "github").detail).toMatch(/^not Verified on GitHub: its commits are signed, but by alpha@coord\.invalid/);
     expect(one(checks, "agents").detail).toMatch(/supported: claude, codex, opencode, cursor, gemini/);
 
     await schedule({ dir: fleet.machines.alpha!, action: "install" });
