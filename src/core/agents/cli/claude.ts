@@ -23,7 +23,6 @@ export function resultReader(): AgentReader {
   // its own says what it likes. The cost is taken only from an output of JSON lines with one result (the CLI writes
   // no other); a second result, or a line that is no JSON (one written to spoil the CLI's own result: found attacking
   // it), leaves the cost unsaid, and a turn with a cap then counts the cap (core/oncall/on-call.ts turnSpend).
-  let cost: number | undefined;
   let results = 0;
   let broken = 0;
   let lastText: string | undefined;
@@ -38,8 +37,6 @@ export function resultReader(): AgentReader {
       if (e.type === "result") {
         final = e;
         results++;
-        const said = num(e.total_cost_usd);
-        if (said !== undefined) cost = Math.max(cost ?? 0, said);
       } else if (e.type === "assistant") {
         const content = obj(e.message)?.content;
         if (Array.isArray(content)) {
@@ -63,7 +60,7 @@ export function resultReader(): AgentReader {
         message,
         session: str(final.session_id) ?? session,
         turns: num(final.num_turns),
-        costUsd: results === 1 && broken === 0 ? cost : undefined,
+        costUsd: results === 1 && broken === 0 ? num(final.total_cost_usd) : undefined,
         tokens: tokensOf(obj(final.usage), ["input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"], ["output_tokens"]),
         ...(denied?.length ? { denied } : {}),
       });
