@@ -2,6 +2,7 @@
 // internet): OpenCode is pointed at it by a provider of its own in opencode.json (opencodeHome below, through the
 // `@ai-sdk/openai-compatible` it bundles). It answers `POST /v1/chat/completions` with server-sent chunks, as
 // opencode 1.18.33 reads them, scripted by the last user message of the request:
+//   - "slow <s>"        nothing for <s> seconds, then "slept <s> s";
 //   - "run: <command>"  a `bash` tool call of that command; once its result comes back, "ran: " and the result;
 //   - anything else     "heard: <the question> (user turns: <n>)": the question is the last quoted message of coord's
 //                       prompt (its "> " lines), or the whole text; n counts the user messages the request holds, so a
@@ -104,6 +105,13 @@ export async function startChatServer(key = "sk-chat-test-key"): Promise<ChatSer
       const question = questionOf(lastUser);
       // The tool's result came back: say it.
       if (last?.role === "tool") return say(`ran: ${textOf(last.content).trim()}`);
+      // "slow <s>": nothing streamed for that long (a turn stopped before the model streams).
+      const slow = /^slow (\d+)$/.exec(question)?.[1];
+      if (slow) {
+        const timer = setTimeout(() => say(`slept ${slow} s`), Number(slow) * 1000);
+        res.once("close", () => clearTimeout(timer));
+        return;
+      }
       const run = /^run: (.*)$/s.exec(question)?.[1];
       if (run) {
         calls += 1;

@@ -3,21 +3,23 @@
 // through a provider of its opencode.json, behind coord's shield: a thread over three turns (the server sees the
 // earlier turns: OpenCode resumed its session), a command under --permissions full that lands in the turn's --cwd and
 // nowhere else (OpenCode works in $PWD: it wrote into the daemon's checkout before coord set PWD, issue 66), and
-// doctor's "logged in" for its key in opencode.json, which `opencode auth list` does not count. Skipped, by name,
-// where the CLI is not installed. A cold `opencode run` takes 16-26 s here: few turns, generous bounds.
+// doctor's "logged in" for its key in opencode.json, which `opencode auth list` does not count; its turns run over
+// the Agent Client Protocol under coord's driver: a permission asked of the asker (/approve, /deny), each turn's
+// cost though OpenCode says the session's, and a session kept by a turn stopped before the model streamed. Skipped,
+// by name, where the CLI is not installed. A cold start takes 6-26 s here: few turns, generous bounds.
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type ChatServer, OPENCODE_KEY_VAR, OPENCODE_QUIET, opencodeHome, startChatServer } from "./chat-server.js";
 import { cli, cliExec, envScope } from "./helpers.js";
-import { type Msg, onCallTests } from "./on-call-fleet.js";
+import { answerTo as answers, type Msg, onCallTests, requestFor } from "./on-call-fleet.js";
 import { realCli } from "./real-clis.js";
 
 const opencode = realCli("opencode");
 const missing = "missing" in opencode ? opencode.missing : undefined;
 const t = onCallTests("coord-opencode-real-");
-const { dirOf, send } = t;
+const { dirOf, send, arrives } = t;
 
 let server: ChatServer | undefined;
 const homes: string[] = [];
@@ -89,4 +91,49 @@ describe.skipIf(missing !== undefined)(`the real opencode on call${missing ? ` (
     const doctor = await cliExec(["doctor", "--dir", dirOf("oncall")]);
     expect(doctor.out).toMatch(new RegExp(`opencode ${(opencode as { version: string }).version}, logged in \\(provider fake, its key in ${OPENCODE_KEY_VAR}\\)`));
   }, 120_000);
+
+  it("approvals from afar: what read-only does not allow is asked of the asker; /approve runs it in --cwd, /deny ends the turn denied", async () => {
+    await t.fleet(["asker", "oncall"]);
+    await onCall("--permissions", "read-only");
+    t.startDaemon("oncall");
+    const q = await send("asker", "oncall", "run: echo approved > approved.txt");
+    const req = await arrives("asker", requestFor(q), "the request", 180_000);
+    expect(req.text).toMatch(/^Permission asked: bash: echo approved > approved\.txt\n/);
+    await send("asker", "oncall", "/approve", req.id);
+    const a = await arrives("asker", answers(q), "the answer", 120_000);
+    expect(a.text).toMatch(/^ran: /);
+    expect(await readFile(join(t.work, "approved.txt"), "utf8")).toBe("approved\n");
+    const q2 = await send("asker", "oncall", "run: echo denied > denied.txt", a.id);
+    const req2 = await arrives("asker", requestFor(q2), "the second request", 120_000);
+    await send("asker", "oncall", "/deny not today", req2.id);
+    const a2 = await arrives("asker", answers(q2), "the second answer", 120_000);
+    expect(a2.text).toMatch(/^The turn ended with bash denied: /);
+    // Each turn counts what it cost, though OpenCode says the session's whole cost: $3 in and $15 out a million
+    // tokens, 10 in and 5 out a request: two requests (the call, then the answer), then one in the resumed session.
+    expect(a.agent?.costUsd).toBeCloseTo(0.00021, 8);
+    expect(a2.agent?.costUsd).toBeCloseTo(0.000105, 8);
+    expect(existsSync(join(t.work, "denied.txt"))).toBe(false);
+  }, 480_000);
+
+  it("/stop before the model streams keeps the session: the next message of the thread continues it", async () => {
+    await t.fleet(["asker", "oncall"]);
+    await onCall("--permissions", "read-only");
+    t.startDaemon("oncall");
+    const q = await send("asker", "oncall", "slow 120");
+    await waitUntil(() => server!.requests.some((r) => r.tools && r.lastUser.includes("slow 120")), 180_000);
+    await send("asker", "oncall", "/stop", q);
+    const a = await arrives("asker", answers(q), "the stopped answer", 120_000);
+    expect(a.agent?.outcome).toBe("stopped");
+    const q2 = await send("asker", "oncall", "go on", a.id);
+    const a2 = await arrives("asker", answers(q2), "the answer that continues", 180_000);
+    expect(a2.text).toBe("heard: go on (user turns: 2)");
+  }, 480_000);
 });
+
+async function waitUntil(ok: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

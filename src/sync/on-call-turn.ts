@@ -59,6 +59,8 @@ export interface Ended {
   mark: AgentMark;
   session?: string;
   costUsd?: number;
+  /** The session's whole cost after the turn, where its CLI says it. */
+  sessionUsd?: number;
 }
 
 /** Runs one process of a turn (runner/run.ts runTask; a test's engine may run a scripted one). */
@@ -143,6 +145,8 @@ async function prepare(t: ClaimedTurn, s: OnCallSettings, m: Machine, log: (line
   const how = turnInvocation({ ...s, agent: t.thread.agent }, prompt, t.thread.session, {
     root: process.getuid?.() === 0,
     executable: agentExecutable(t.thread.agent),
+    self: [process.execPath, CLI_PATH],
+    ...(t.thread.session && t.thread.sessionUsd !== undefined ? { spentBefore: t.thread.sessionUsd } : {}),
     ...(mcpConfig ? { mcpConfig } : {}),
     ...(policyFile ? { policyFile } : {}),
   });
@@ -230,7 +234,8 @@ async function runCli(t: ClaimedTurn, s: OnCallSettings, io: TurnIo, p: Prepared
   const cap = AGENTS.get(cli)?.onCall?.budgetCap ? s.maxBudgetUsd : undefined;
   const clean = r.exitCode === 0 && r.signal === null && !r.timedOut && !r.aborted;
   const spent = turnSpend(said?.costUsd, cap, { ran: r.error === undefined, clean, stoppedByPerson: stopped !== undefined && !stopRecord?.stopByMessage });
-  return { ...a, ...(back ? { session: back } : {}), ...(spent ? { costUsd: spent } : {}) };
+  const sessionUsd = said?.sessionCostUsd;
+  return { ...a, ...(back ? { session: back } : {}), ...(spent ? { costUsd: spent } : {}), ...(sessionUsd !== undefined ? { sessionUsd } : {}) };
 }
 
 /** How the process ended, as core/oncall/on-call.ts answerOf reads it. */

@@ -367,7 +367,16 @@ async function endTurn(e: Engine, root: string, startedAt: string, end: Ended | 
     if (end && !run.answers) {
       const text = clipAnswer(redact(end.text, e.keySecrets));
       const answers = askersOf(run.asks).map((a) => ({ to: a.from, replyTo: a.id, text, mark: end.mark }));
-      life.record({ kind: "end", thread: root, turn: startedAt, answers, at, ...(end.session ? { session: end.session } : {}), ...(end.costUsd ? { costUsd: end.costUsd } : {}) });
+      life.record({
+        kind: "end",
+        thread: root,
+        turn: startedAt,
+        answers,
+        at,
+        ...(end.session ? { session: end.session } : {}),
+        ...(end.costUsd ? { costUsd: end.costUsd } : {}),
+        ...(end.sessionUsd !== undefined ? { sessionUsd: end.sessionUsd } : {}),
+      });
     }
     const now = own(life.state.threads, root)?.running;
     return now?.answers ? { answers: now.answers, asks: now.asks } : undefined;

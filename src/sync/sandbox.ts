@@ -38,7 +38,7 @@ import { SHIELDED_DIR, whileShielded } from "../state/shielded.js";
 import { describeFailure } from "../failure.js";
 import { machineNameProblem } from "../core/files/names.js";
 import { parseMessageId } from "../core/messages/messages.js";
-import { ON_CALL_ASKER_ENV, ON_CALL_THREAD_ENV } from "../core/oncall/on-call.js";
+import { ON_CALL_AGENT_ENV, ON_CALL_ASKER_ENV, ON_CALL_THREAD_ENV } from "../core/oncall/on-call.js";
 import { writeDurably } from "../state/files.js";
 import { pinsPath, savePins, signersFiles, signingKeyPath } from "../state/trust.js";
 import type { Machine } from "./machine.js";
@@ -226,7 +226,8 @@ export function shieldedRun(m: Pick<Machine, "stateDir" | "config"> & { dir?: st
       program: spec.program ?? argv[0]!,
       path: spec.env.PATH,
       cwd: spec.cwd,
-      agent: agentOf(argv[0]!),
+      // A turn names its CLI (its command line may be coord's driver of it: OpenCode's); an order's is its program.
+      agent: spec.env[ON_CALL_AGENT_ENV] ?? agentOf(argv[0]!),
       env: spec.env,
       ...(spec.sees ? { sees: spec.sees } : {}),
       ...(owner ? { owner } : {}),

@@ -1,7 +1,9 @@
 import { homedir } from "node:os";
 import { type Command, Argument } from "commander";
 import { agentHooks, agentMcp } from "../../commands/agent.js";
-import { HOOK_AGENTS, MCP_AGENTS, ON_CALL_AGENTS, WAKE_AGENTS } from "../../core/agents/agents.js";
+import { HOOK_AGENTS, MCP_AGENTS, ON_CALL_AGENTS, PERMISSIONS, WAKE_AGENTS } from "../../core/agents/agents.js";
+import type { Permission } from "../../core/agents/adapter.js";
+import { runAcpTurn } from "../../runner/acp-turn.js";
 import { MCP_TOOLS } from "../../core/agents/mcp-config.js";
 import { resolveDir } from "../dir.js";
 import { dirOption, EXIT_CODES, examples, type Io } from "../shared.js";
@@ -149,6 +151,37 @@ ${EXIT_CODES}${examples(
     .action(async (o: { dir?: string; gated?: boolean }) => {
       const code = await listenWait({ dir: await resolveDir(o.dir), stdin: process.stdin, stderr: (t) => process.stderr.write(`${t}\n`), gated: o.gated === true });
       process.exitCode = code;
+    });
+  agent
+    .command("acp-turn", { hidden: true })
+    .description(
+      "a turn of an agent on call over the Agent Client Protocol (OpenCode), run by the engine inside the turn's sandbox: the prompt on stdin, the turn printed as opencode run --format json lines",
+    )
+    .argument("<command...>", "the CLI's ACP command line, after --")
+    .option("--session <id>", "the session to resume")
+    .option("--permissions <level>", "the turn's permissions", "read-only")
+    .option("--spent <usd>", "the session's cost before this turn")
+    .option("--mcp-config <file>", "the turn's coord tools, where a permission is asked")
+    .option("--secret-env <name>", "a variable set to a fresh random secret for the CLI alone (OpenCode's server password)")
+    .action(async (command: string[], o: { session?: string; permissions: string; spent?: string; mcpConfig?: string; secretEnv?: string }) => {
+      if (!(PERMISSIONS as readonly string[]).includes(o.permissions)) throw new CoordError(`--permissions ${o.permissions}: give ${PERMISSIONS.join(", ")}`, EXIT.USAGE);
+      const spent = o.spent === undefined ? undefined : Number(o.spent);
+      if (spent !== undefined && !(Number.isFinite(spent) && spent >= 0)) throw new CoordError(`--spent ${o.spent}: give a number of dollars`, EXIT.USAGE);
+      const chunks: Buffer[] = [];
+      for await (const c of process.stdin) chunks.push(c as Buffer);
+      process.exitCode = await runAcpTurn({
+        command,
+        prompt: Buffer.concat(chunks).toString("utf8"),
+        cwd: process.cwd(),
+        env: process.env,
+        permissions: o.permissions as Permission,
+        ...(o.session ? { session: o.session } : {}),
+        ...(spent !== undefined ? { spentBefore: spent } : {}),
+        ...(o.mcpConfig ? { mcpConfig: o.mcpConfig } : {}),
+        ...(o.secretEnv ? { secretEnv: [o.secretEnv] } : {}),
+        print: (line) => process.stdout.write(`${line}\n`),
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
     });
   agent
     .command("listen-gate", { hidden: true })

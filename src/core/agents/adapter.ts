@@ -22,6 +22,8 @@ export interface AgentResult {
   session?: string;
   turns?: number;
   costUsd?: number;
+  /** The session's whole cost so far, where the CLI says it (OpenCode over ACP): the next turn's cost is counted from it. */
+  sessionCostUsd?: number;
   tokens?: { input: number; output: number };
   /** Tools it was not allowed to use, by name (Claude Code's permission denials). */
   denied?: string[];
@@ -159,8 +161,8 @@ export interface OnCallCli {
     s: TurnSetting,
     prompt: string,
     session: string | undefined,
-    ctx: { root: boolean; mcpConfig?: string; policyFile?: string },
-  ): (Omit<AgentInvocation, "argv"> & { args: string[] }) | Refusal;
+    ctx: { root: boolean; mcpConfig?: string; policyFile?: string; spentBefore?: number },
+  ): (Omit<AgentInvocation, "argv"> & { args: string[]; wrap?: string[] }) | Refusal;
   /** The step a JSON event of its output shows (a tool call, a command it runs), or undefined. */
   step(e: Json): string | undefined;
   /** The session a JSON event of its output names, as soon as it names one (so a turn cut short keeps its session). */
@@ -169,6 +171,11 @@ export interface OnCallCli {
   tools?: true;
   /** It refuses a cwd that is not inside a git repository. */
   gitRepo?: true;
+  /**
+   * `turn`'s `wrap` is set: coord's own command with those arguments runs the turn, the CLI's command line after
+   * `--` (OpenCode's turns run through coord's driver of the Agent Client Protocol: runner/acp-turn.ts).
+   */
+  driven?: true;
   /** It holds a turn to `maxBudgetUsd` and says what the turn cost: a turn's spend is counted from it (core/oncall/on-call.ts turnSpend). */
   budgetCap?: true;
   /** Why a tool was denied in one of its turns, for the answer. */

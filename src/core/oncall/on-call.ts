@@ -122,6 +122,10 @@ export function turnInvocation(
     mcpConfig?: string;
     /** Where coord wrote the CLI's policy for the setting's level (AgentCli.policy). */
     policyFile?: string;
+    /** coord's own command line (node and its script): what runs a turn an adapter wraps (AgentCli.onCall.driven). */
+    self: readonly string[];
+    /** The cost of the thread's session before this turn, as its last turn said it. */
+    spentBefore?: number;
   },
 ): { argv: string[]; input?: string; env: Record<string, string> } | { refused: string } {
   const onCall = AGENTS.get(s.agent)?.onCall;
@@ -130,9 +134,11 @@ export function turnInvocation(
     root: ctx.root,
     ...(ctx.mcpConfig ? { mcpConfig: ctx.mcpConfig } : {}),
     ...(ctx.policyFile ? { policyFile: ctx.policyFile } : {}),
+    ...(ctx.spentBefore !== undefined ? { spentBefore: ctx.spentBefore } : {}),
   });
   if ("refused" in how) return { refused: how.refused };
-  return { argv: [ctx.executable, ...how.args], env: how.env, ...(how.input !== undefined ? { input: how.input } : {}) };
+  const command = [ctx.executable, ...how.args];
+  return { argv: how.wrap ? [...ctx.self, ...how.wrap, "--", ...command] : command, env: how.env, ...(how.input !== undefined ? { input: how.input } : {}) };
 }
 
 /** The JSON object of an output line, or undefined. */

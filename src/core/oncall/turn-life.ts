@@ -76,7 +76,7 @@ export type TurnEvent =
   /** The turn's latest step (a tool call, a command). */
   | { kind: "step"; thread: string; turn: string; step: string }
   /** The turn ended: its answers (stored next), the session and cost it returned; its requests still waiting are denied. */
-  | { kind: "end"; thread: string; turn: string; answers: PendingAnswer[]; session?: string; costUsd?: number; at: string }
+  | { kind: "end"; thread: string; turn: string; answers: PendingAnswer[]; session?: string; costUsd?: number; sessionUsd?: number; at: string }
   /** Its answers are in the outbox (their ids): the turn is over. */
   | { kind: "delivered"; thread: string; turn: string; ids: string[]; at: string }
   /** Askers `to` of the thread were told on `day` that the daily budget holds their messages (each once a day). */
@@ -175,7 +175,7 @@ export function transition(state: OnCallState, event: TurnEvent): OnCallState | 
       if (runs >= event.maxParallel) return refuse(`${runs} turns run already (maxParallel ${event.maxParallel})`);
       // The machine's CLI or permissions changed since the thread's session ran: a new session, with today's setting.
       const switched = threadSwitch(t!, event.setting);
-      const { session: _s, allowed: _a, ...rest } = t!;
+      const { session: _s, sessionUsd: _u, allowed: _a, ...rest } = t!;
       const base: ThreadState = switched ? { ...rest, agent: switched.agent, cwd: switched.cwd, permissions: switched.permissions } : { ...t! };
       base.permissions ??= event.setting.permissions;
       // Where its session is kept from now on: the agent's own CLI state, or the person's.
@@ -192,7 +192,16 @@ export function transition(state: OnCallState, event: TurnEvent): OnCallState | 
     case "step":
       return run({ step: event.step });
     case "end": {
-      const next = put({ ...t!, ...(event.session ? { session: event.session } : {}), running: { ...t!.running!, answers: event.answers } });
+      // The session's whole cost is kept only with the session it was said of.
+      const { sessionUsd: _u, ...was } = t!;
+      const same = event.session === undefined || event.session === t!.session;
+      const sessionUsd = event.sessionUsd ?? (same ? t!.sessionUsd : undefined);
+      const next = put({
+        ...was,
+        ...(event.session ? { session: event.session } : {}),
+        ...(sessionUsd !== undefined ? { sessionUsd } : {}),
+        running: { ...t!.running!, answers: event.answers },
+      });
       const day = event.at.slice(0, 10);
       // A held spend (salvage.ts) stays held: the cost is added to what is known of the day.
       if (event.costUsd) next.spent = { ...(state.spent?.day === day ? state.spent : {}), day, usd: (state.spent?.day === day ? state.spent.usd : 0) + event.costUsd };

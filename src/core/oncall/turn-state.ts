@@ -60,6 +60,8 @@ const threadSchema = z.object({
   permissions: z.enum(PERMISSIONS).optional().catch(undefined),
   /** The CLI's session id to resume: the one the last turn returned. */
   session: z.string().optional(),
+  /** That session's whole cost after the last turn, where its CLI says only the session's (OpenCode): the next turn's is counted from it. */
+  sessionUsd: z.number().min(0).optional().catch(undefined),
   /** Its session is kept in coord's own copy of the CLI's state, apart from the person's (absent: the person's). */
   apart: z.boolean().optional().catch(undefined),
   /** Messages that came while a turn ran (or before one could start), answered together by the next turn, in order. */

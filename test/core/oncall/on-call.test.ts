@@ -97,7 +97,7 @@ describe("threadOf: a message's conversation", () => {
 
 describe("turnInvocation: every safety flag on every call, resume as each CLI really works", () => {
   const base = { permissions: "read-only" as const, maxTurns: 20, maxBudgetUsd: 2 };
-  const ctxOf = (executable: string) => ({ root: false, executable });
+  const ctxOf = (executable: string) => ({ root: false, executable, self: ["/node", "/coord.mjs"] });
   it("claude: a new session, then --resume of the id the last turn returned, with the caps and the mode each time", () => {
     const first = turnInvocation({ agent: "claude", ...base }, "hello", undefined, ctxOf("claude"));
     const later = turnInvocation({ agent: "claude", ...base }, "go on", "s-2", ctxOf("claude"));
@@ -127,12 +127,33 @@ describe("turnInvocation: every safety flag on every call, resume as each CLI re
     expect(r).toEqual({ argv: ["codex", "exec", "--json", "--model=gpt-5", "-c", 'sandbox_mode="danger-full-access"', "resume", "t-1", "-"], input: "hi", env: {} });
     expect("argv" in r && r.argv.some((a) => a === "-s" || a.startsWith("--sandbox") || a === "-C")).toBe(false);
   });
-  it("opencode: --session=<id>, its permission config each time", () => {
-    const r = turnInvocation({ agent: "opencode", ...base }, "hi", "ses_1", ctxOf("opencode"));
+  it("opencode: coord's ACP driver runs `opencode acp`: the session, the permissions (what a level does not allow is asked), the cost so far, the server's password", () => {
+    const r = turnInvocation({ agent: "opencode", ...base }, "hi", "ses_1", { ...ctxOf("/bin/opencode"), mcpConfig: "/s/mcp.json", spentBefore: 0.25 });
     expect(r).toEqual({
-      argv: ["opencode", "run", "--format=json", "--session=ses_1"],
+      argv: [
+        "/node",
+        "/coord.mjs",
+        "agent",
+        "acp-turn",
+        "--permissions=read-only",
+        "--secret-env=OPENCODE_SERVER_PASSWORD",
+        "--session=ses_1",
+        "--spent=0.25",
+        "--mcp-config=/s/mcp.json",
+        "--",
+        "/bin/opencode",
+        "acp",
+      ],
       input: "hi",
-      env: { OPENCODE_PERMISSION: '{"edit":"deny","bash":"deny","webfetch":"deny"}' },
+      env: { OPENCODE_PERMISSION: '{"edit":"ask","bash":"ask","webfetch":"ask"}' },
+    });
+    const full = turnInvocation({ agent: "opencode", ...base, permissions: "full", model: "anthropic/claude-sonnet-4-5" }, "hi", undefined, ctxOf("/bin/opencode"));
+    expect(full).toMatchObject({
+      argv: ["/node", "/coord.mjs", "agent", "acp-turn", "--permissions=full", "--secret-env=OPENCODE_SERVER_PASSWORD", "--", "/bin/opencode", "acp"],
+      env: { OPENCODE_PERMISSION: '{"edit":"allow","bash":"allow","webfetch":"allow"}', OPENCODE_CONFIG_CONTENT: '{"model":"anthropic/claude-sonnet-4-5"}' },
+    });
+    expect(turnInvocation({ agent: "opencode", ...base, model: "sonnet" }, "hi", undefined, ctxOf("/bin/opencode"))).toEqual({
+      refused: expect.stringMatching(/not provider\/model/),
     });
   });
   it("cursor: --resume=<id> before the prompt after --; edit is refused", () => {
@@ -411,7 +432,7 @@ describe("approvals: what a reply decides, who may, the request, the answer Clau
   });
 
   it("claude's turn names coord's permission prompt tool and the turn's MCP config on every call", () => {
-    const r = turnInvocation({ agent: "claude", permissions: "edit" }, "hi", "s-1", { root: false, executable: "claude", mcpConfig: "/x/t.mcp.json" });
+    const r = turnInvocation({ agent: "claude", permissions: "edit" }, "hi", "s-1", { root: false, executable: "claude", self: [], mcpConfig: "/x/t.mcp.json" });
     expect("argv" in r && r.argv.slice(-3)).toEqual(["--mcp-config=/x/t.mcp.json", "--permission-prompt-tool=mcp__coord__permission_prompt", "--resume=s-1"]);
   });
 });

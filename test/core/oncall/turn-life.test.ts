@@ -164,6 +164,25 @@ describe("what each event leaves", () => {
     expect(same.threads[T]).toMatchObject({ session: "old", allowed: ["Bash"] });
   });
 
+  it.each<[string, Partial<ThreadState>, Partial<Extract<TurnEvent, { kind: "end" }>>, number | undefined]>([
+    ["the session's cost a turn says is kept for the next turn", { session: "s-1" }, { session: "s-1", sessionUsd: 0.5 }, 0.5],
+    ["a turn that says none keeps the last one said of the same session", { session: "s-1", sessionUsd: 0.5 }, { session: "s-1" }, 0.5],
+    ["a turn that returns no session keeps it too", { session: "s-1", sessionUsd: 0.5 }, {}, 0.5],
+    ["another session: the old session's cost goes", { session: "s-1", sessionUsd: 0.5 }, { session: "s-2" }, undefined],
+  ])("end: %s", (_what, thread, end, kept) => {
+    const s = inPhase("running");
+    s.threads[T] = { ...s.threads[T]!, ...thread };
+    const next = apply(s, { ...EVENTS.end, ...end } as TurnEvent);
+    expect(next.threads[T]!.sessionUsd).toBe(kept);
+  });
+
+  it("start under another CLI or other permissions forgets the session's cost with the session", () => {
+    const s = inPhase("queued");
+    s.threads[T] = { ...s.threads[T]!, session: "old", sessionUsd: 0.5 };
+    expect(apply(s, { ...EVENTS.start, setting: { ...setting, permissions: "edit" } } as TurnEvent).threads[T]!.sessionUsd).toBeUndefined();
+    expect(apply(s, EVENTS.start).threads[T]!.sessionUsd).toBe(0.5);
+  });
+
   it("start where the CLI's state is kept apart records it; a session kept in the person's is not resumed there", () => {
     const s = inPhase("queued");
     s.threads[T] = { ...s.threads[T]!, session: "old" };

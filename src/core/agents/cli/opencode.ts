@@ -10,6 +10,7 @@ function opencodeReader(): AgentReader {
   let error: string | undefined;
   let steps = 0;
   let cost = 0;
+  let sessionCost: number | undefined;
   let tokens = { input: 0, output: 0 };
   let finished = false;
   const denied = new Set<string>();
@@ -33,6 +34,8 @@ function opencodeReader(): AgentReader {
           steps++;
           finished = true;
           cost += num(part?.cost) ?? 0;
+          // coord's ACP driver adds what the session has cost in all (runner/acp-turn.ts).
+          sessionCost = num(part?.sessionCost) ?? sessionCost;
           const t = obj(part?.tokens);
           if (t) tokens = { input: tokens.input + (num(t.input) ?? 0), output: tokens.output + (num(t.output) ?? 0) };
           break;
@@ -61,6 +64,7 @@ function opencodeReader(): AgentReader {
         session,
         turns: steps || undefined,
         costUsd: cost || undefined,
+        sessionCostUsd: sessionCost,
         tokens: tokens.input || tokens.output ? tokens : undefined,
         ...(denied.size ? { denied: [...denied] } : {}),
         lastError: !ok && error ? firstLine(error) : undefined,
@@ -74,6 +78,16 @@ const PERMISSION: Record<Permission, Json> = {
   "read-only": { edit: "deny", bash: "deny", webfetch: "deny" },
   edit: { edit: "allow", bash: "deny", webfetch: "allow" },
   full: { edit: "allow", bash: "allow", webfetch: "allow" },
+};
+
+/**
+ * On call, what a level does not allow is asked (`ask`), not denied: its turns run over the Agent Client Protocol, where
+ * coord's driver asks the turn's asker each permission OpenCode asks for (approvals from afar). Full asks nothing.
+ */
+const ASKED: Record<Permission, Json> = {
+  "read-only": { edit: "ask", bash: "ask", webfetch: "ask" },
+  edit: { edit: "allow", bash: "ask", webfetch: "allow" },
+  full: PERMISSION.full,
 };
 
 /** OpenCode's model ids are provider/model. */
@@ -157,17 +171,34 @@ export const opencode: AgentCli = {
     },
   },
   onCall: {
+    // A turn runs `opencode acp` under coord's driver (runner/acp-turn.ts): its session is opened before the model is
+    // asked (a turn stopped early keeps it), and each permission it asks goes to the asker through the turn's coord tools.
     turn(s, prompt, session, ctx) {
-      const args = session ? [`--session=${session}`] : [];
-      return opencode.invocation({ agent: s.agent, prompt, permissions: s.permissions, args, ...(s.model ? { model: s.model } : {}) }, ctx);
+      if (s.model && !OPENCODE_MODEL.test(s.model)) return { field: "model", refused: `opencode model "${s.model}" is not provider/model (e.g. anthropic/claude-sonnet-4-5)` };
+      const env: Record<string, string> = { OPENCODE_PERMISSION: JSON.stringify(ASKED[s.permissions]) };
+      // `opencode acp` takes no --model: its inline config names it.
+      if (s.model) env.OPENCODE_CONFIG_CONTENT = JSON.stringify({ model: s.model });
+      const wrap = [
+        "agent",
+        "acp-turn",
+        `--permissions=${s.permissions}`,
+        // Its ACP server listens on loopback: a password of its own keeps every other process from answering for the asker.
+        "--secret-env=OPENCODE_SERVER_PASSWORD",
+        ...(session ? [`--session=${session}`] : []),
+        ...(ctx.spentBefore !== undefined ? [`--spent=${ctx.spentBefore}`] : []),
+        ...(ctx.mcpConfig ? [`--mcp-config=${ctx.mcpConfig}`] : []),
+      ];
+      return { args: ["acp"], input: prompt, env, wrap };
     },
     step(e) {
       const part = e.type === "tool_use" ? obj(e.part) : undefined;
       return part ? toolLine(word(part.tool) ?? "a tool", toolTarget(obj(obj(part.state)?.input)), MAX_STEP) : undefined;
     },
     session: (e) => word(e.sessionID),
-    denied: "its on-call permissions do not allow it (coord agent on-call --permissions)",
-    note: "opencode: read-only and edit deny what they do not allow (opencode run rejects every permission question unless full); no turn or budget cap; no approval callback: permissions decide alone",
+    tools: true,
+    driven: true,
+    denied: "its asker or its on-call permissions did not allow it (coord agent on-call --permissions)",
+    note: "opencode: what read-only and edit do not allow is asked of the asker, as with claude (/approve, /deny); no turn or budget cap",
   },
   state: {
     homes: ({ xdg }) => [
