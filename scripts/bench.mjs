@@ -41,6 +41,7 @@ const { keysCost } = await import("./bench/keys.mjs");
 const { startupTricks, parseMemo } = await import("./bench/startup.mjs");
 const { secondsMessage, secondsOrder, secondsReply, secondsIdle, secondsPath } = await import("./bench/seconds.mjs");
 const { onCallAnswer, onCallStep, onCallApprove } = await import("./bench/on-call.mjs");
+const { onCallEachCli } = await import("./bench/on-call-clis.mjs");
 const { listenWake } = await import("./bench/listen.mjs");
 
 const ROWS = [
@@ -70,6 +71,7 @@ const ROWS = [
   ["on-call-answer", "17a–b", onCallAnswer],
   ["on-call-step", "17c", onCallStep],
   ["on-call-approve", "17d–e", onCallApprove],
+  ["on-call-clis", "17f–h", onCallEachCli],
   ["listen", "18a–b", listenWake],
 ];
 const MICRO = [

@@ -117,7 +117,7 @@ async function onCallFleet(f, { standIn: onlyStandIn = false } = {}) {
  * The answer to `question` at a: the time of a's "new message(s)" line that delivered it (a message from b whose
  * replyTo is `question`, an agent's answer, as a's inbox says), at most `boundMs` after `since`; NaN when none came.
  */
-const answerAt = (f, fl, dirs, question, since, boundMs) => replyAt(f, fl, dirs[ASKER], question, since, boundMs, (msg) => msg.agent?.answer);
+export const answerAt = (f, fl, dirs, question, since, boundMs) => replyAt(f, fl, dirs[ASKER], question, since, boundMs, (msg) => msg.agent?.answer);
 
 /**
  * The first reply from b to `question` at a that `accept` takes: the time of a's "new message(s)" line that delivered
@@ -150,7 +150,7 @@ export async function replyAt(f, fl, dir, question, since, boundMs, accept = () 
 }
 
 /** `coord send b <text>` from a: the send's start (Date.now()), the id it printed, how long it took. */
-async function ask(f, dirs, text) {
+export async function ask(f, dirs, text) {
   const t0 = Date.now();
   const r = await f.coord(["send", ON_CALL, text, "--dir", dirs[ASKER]], { timeoutMs: 60_000 });
   const id = sentId(r.out);
