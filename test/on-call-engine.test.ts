@@ -450,6 +450,43 @@ describe("turns shared among askers (issue 65)", () => {
     expect((await readOnCallState(t.m.stateDir)).spent?.usd).toBeCloseTo(1.5);
   });
 
+  it("a CLI that says its session's whole cost (OpenCode over ACP): each turn counts what it added, and a forged total makes no later turn free (attack finding)", async () => {
+    const t = await onCallMachine({ agent: "opencode", dailyBudgetUsd: 5 });
+    // coord's ACP driver as the engine starts it: the session's real total grows 0.2 a turn; the driver says the turn's
+    // cost as that total less --spent. The second turn's agent wrote a total of a million into its output.
+    let total = 0;
+    const spentArgs: (string | undefined)[] = [];
+    const run: RunProcess = async (spec) => {
+      const argv = spec.argv ?? [];
+      const spent = argv.find((a) => a.startsWith("--spent="))?.slice("--spent=".length);
+      spentArgs.push(spent);
+      total += 0.2;
+      const session = "ses_1";
+      const say = (o: object) => spec.onLine?.(JSON.stringify(o));
+      spec.onStart?.(999_999);
+      say({ type: "session", sessionID: session });
+      say({ type: "text", sessionID: session, part: { text: `answer ${spentArgs.length}` } });
+      const cost = total - Number(spent ?? 0);
+      if (spentArgs.length === 2) say({ type: "step_finish", sessionID: session, part: { cost, sessionCost: 1_000_000 } });
+      else say({ type: "step_finish", sessionID: session, part: { cost, sessionCost: total } });
+      return { exitCode: 0, signal: null, timedOut: false, aborted: false, tail: "" };
+    };
+    const engine = t.engine({ run });
+    await t.deliver("asker", "first");
+    for (let i = 0; i < 3; i++) {
+      await engine.pump();
+      await engine.idle();
+      const answers = await t.answers("asker");
+      if (i < 2) await t.deliver("asker", `turn ${i + 2}`, answers.at(-1)!.id);
+    }
+    expect(spentArgs.map((x) => (x === undefined ? undefined : Number(x)))).toEqual([undefined, expect.closeTo(0.2, 10), expect.closeTo(0.4, 10)]);
+    const state = await readOnCallState(t.m.stateDir);
+    expect(state.spent?.usd).toBeCloseTo(0.6, 10);
+    expect(Object.values(state.threads)[0]?.sessionUsd).toBeCloseTo(0.6, 10);
+    expect((await t.answers("asker")).map((a) => a.agent?.costUsd)).toEqual([expect.closeTo(0.2, 10), expect.closeTo(0.2, 10), expect.closeTo(0.2, 10)]);
+    await engine.close("the test ends");
+  });
+
   it("the daily budget spent: one note to each asker, not one a message (finding 14)", async () => {
     const t = await onCallMachine({ dailyBudgetUsd: 0.01 });
     const cli = scriptedClaude({ cost: 0.01 });

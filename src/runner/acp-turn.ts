@@ -104,7 +104,7 @@ export async function runAcpTurn(o: AcpTurnOptions): Promise<number> {
       waiting.set(id, resolve);
       child.stdin.write(acpRequest(id, method, params));
     });
-  let turn: AcpTurn = newTurn();
+  let turn: AcpTurn = newTurn(o.spentBefore);
   const lines = createInterface({ input: child.stdout, crlfDelay: Number.POSITIVE_INFINITY });
   lines.on("line", (text) => {
     const m = acpIncoming(text);
@@ -138,7 +138,7 @@ export async function runAcpTurn(o: AcpTurnOptions): Promise<number> {
     return call("session/prompt", { sessionId: session, prompt: [{ type: "text", text: o.prompt }] });
   })();
   const end = await Promise.race([steps, exited.then((why) => ({ error: why }))]);
-  for (const l of acpEnd(turn, end, o.spentBefore)) o.print(l);
+  for (const l of acpEnd(turn, end)) o.print(l);
   child.kill("SIGTERM");
   await (await mcp?.catch(() => undefined))?.close().catch(() => {});
   return end.error === undefined ? 0 : 1;

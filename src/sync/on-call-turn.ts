@@ -125,6 +125,9 @@ export const turnEnv = (machine: string, t: ClaimedTurn): Record<string, string>
   [ON_CALL_TURN_ENV]: turnMarker(machine, t.root, t.startedAt),
 });
 
+/** The cost of the thread's session before this turn, as coord counted it, when the turn resumes that session. */
+const spentBefore = (t: ClaimedTurn): number | undefined => (t.thread.session ? t.thread.sessionUsd : undefined);
+
 /** Where and how the turn runs, or why it may not: the cwd allowed and out of the key's reach, the CLI's command line. */
 async function prepare(t: ClaimedTurn, s: OnCallSettings, m: Machine, log: (line: string) => void): Promise<Prepared | { refused: string }> {
   const where = await allowedDir(m, t.thread.cwd);
@@ -146,7 +149,7 @@ async function prepare(t: ClaimedTurn, s: OnCallSettings, m: Machine, log: (line
     root: process.getuid?.() === 0,
     executable: agentExecutable(t.thread.agent),
     self: [process.execPath, CLI_PATH],
-    ...(t.thread.session && t.thread.sessionUsd !== undefined ? { spentBefore: t.thread.sessionUsd } : {}),
+    ...(spentBefore(t) !== undefined ? { spentBefore: spentBefore(t) } : {}),
     ...(mcpConfig ? { mcpConfig } : {}),
     ...(policyFile ? { policyFile } : {}),
   });
@@ -234,7 +237,10 @@ async function runCli(t: ClaimedTurn, s: OnCallSettings, io: TurnIo, p: Prepared
   const cap = AGENTS.get(cli)?.onCall?.budgetCap ? s.maxBudgetUsd : undefined;
   const clean = r.exitCode === 0 && r.signal === null && !r.timedOut && !r.aborted;
   const spent = turnSpend(said?.costUsd, cap, { ran: r.error === undefined, clean, stoppedByPerson: stopped !== undefined && !stopRecord?.stopByMessage });
-  const sessionUsd = said?.sessionCostUsd;
+  // Where the CLI says the session's whole cost, the next turn counts from what this one began at and counted: never
+  // from the total a line said (an agent that wrote a huge total into its output would make every later turn free).
+  const before = spentBefore(t);
+  const sessionUsd = said?.sessionCostUsd !== undefined ? (before ?? 0) + (spent ?? 0) : undefined;
   return { ...a, ...(back ? { session: back } : {}), ...(spent ? { costUsd: spent } : {}), ...(sessionUsd !== undefined ? { sessionUsd } : {}) };
 }
 

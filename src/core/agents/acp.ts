@@ -92,9 +92,14 @@ export interface AcpTurn {
   shown: string[];
   /** The session's cost so far, as the CLI last said it (it says the session's total, not the turn's). */
   sessionCost?: number;
+  /** The session's cost when the turn began, as the last turn left it (unknown: none, and the whole total counts). */
+  spentBefore?: number;
 }
 
-export const newTurn = (): AcpTurn => ({ text: "", shown: [] });
+export const newTurn = (spentBefore?: number): AcpTurn => ({ text: "", shown: [], ...(spentBefore !== undefined ? { spentBefore } : {}) });
+
+/** What the turn has cost: the session's total less what it was before (unknown before: the whole total, counted over rather than under). */
+const turnCost = (turn: AcpTurn): number | undefined => (turn.sessionCost === undefined ? undefined : Math.max(0, turn.sessionCost - (turn.spentBefore ?? 0)));
 
 /** One line of `opencode run --format json`'s shape. */
 const line = (type: string, session: string | undefined, more: Json): string => JSON.stringify(clean({ type, sessionID: session, ...more }));
@@ -129,7 +134,10 @@ export function acpUpdate(turn: AcpTurn, params: Json): { turn: AcpTurn; print: 
     }
     case "usage_update": {
       const cost = num(obj(u.cost)?.amount);
-      return { turn: cost === undefined ? turn : { ...turn, sessionCost: cost }, print: [] };
+      if (cost === undefined) return { turn, print: [] };
+      // Said at once: a turn stopped or killed before its end still counts what it cost so far.
+      const next = { ...turn, sessionCost: cost };
+      return { turn: next, print: [line("usage", turn.session, { part: { cost: turnCost(next), sessionCost: cost } })] };
     }
     default:
       return { turn, print: [] };
@@ -145,10 +153,10 @@ export const sessionLine = (session: string): string => line("session", session,
 
 /**
  * The lines that end the turn, from the prompt's answer (`result`, or `error`): the agent's last message, then a
- * finished step with the turn's cost (the session's total now less `spentBefore`, the total when the turn began),
- * or the error. A turn that ended any other way than its agent's end of turn ends with an error.
+ * finished step with the turn's cost (the session's total now less the total when the turn began), or the error. A
+ * turn that ended any other way than its agent's end of turn ends with an error.
  */
-export function acpEnd(turn: AcpTurn, end: { result?: Json; error?: string }, spentBefore: number | undefined): string[] {
+export function acpEnd(turn: AcpTurn, end: { result?: Json; error?: string }): string[] {
   const out: string[] = [];
   if (turn.text) out.push(line("text", turn.session, { part: { text: turn.text } }));
   if (end.error !== undefined) return [...out, line("error", turn.session, { error: { name: "AcpError", data: { message: end.error } } })];
@@ -156,7 +164,5 @@ export function acpEnd(turn: AcpTurn, end: { result?: Json; error?: string }, sp
   if (reason !== "end_turn") return [...out, line("error", turn.session, { error: { name: "Stopped", data: { message: `the turn stopped: ${reason}` } } })];
   const usage = obj(end.result?.usage);
   const tokens = usage ? { input: num(usage.inputTokens) ?? 0, output: num(usage.outputTokens) ?? 0 } : undefined;
-  // Only what this turn added: the session's total less what it was before (unknown before: the whole total, counted over rather than under).
-  const cost = turn.sessionCost === undefined ? undefined : Math.max(0, turn.sessionCost - (spentBefore ?? 0));
-  return [...out, line("step_finish", turn.session, { part: clean({ cost, tokens, sessionCost: turn.sessionCost }) })];
+  return [...out, line("step_finish", turn.session, { part: clean({ cost: turnCost(turn), tokens, sessionCost: turn.sessionCost }) })];
 }

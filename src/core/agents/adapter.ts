@@ -22,7 +22,7 @@ export interface AgentResult {
   session?: string;
   turns?: number;
   costUsd?: number;
-  /** The session's whole cost so far, where the CLI says it (OpenCode over ACP): the next turn's cost is counted from it. */
+  /** The session's whole cost so far, where the CLI says it (OpenCode over ACP): set, the CLI says session totals, and the engine keeps its own count of the session's. */
   sessionCostUsd?: number;
   tokens?: { input: number; output: number };
   /** Tools it was not allowed to use, by name (Claude Code's permission denials). */

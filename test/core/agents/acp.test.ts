@@ -77,10 +77,11 @@ describe("acpUpdate and acpEnd: a turn as opencode run would print it", () => {
     update({ sessionUpdate: "agent_message_chunk", messageId: "x", content: { type: "text", text: "another session's" } }, "ses_other"),
   ];
 
-  it("a step once a tool call's input is known (once), the message whole, the session's cost kept", () => {
-    const { turn, print } = read(bashTurn);
+  it("a step once a tool call's input is known (once), the message whole, the cost so far said at once", () => {
+    const { turn, print } = read(bashTurn, { ...newTurn(0.0001), session: S });
     expect(print.map((l) => JSON.parse(l))).toEqual([
       { type: "tool_use", sessionID: S, part: { tool: "bash", state: { status: "running", input: { command: "pwd", cwd: "/w" } } } },
+      { type: "usage", sessionID: S, part: { cost: expect.closeTo(0.000215, 10), sessionCost: 0.000315 } },
     ]);
     expect(turn).toMatchObject({ text: "ran: /w", textId: "m1", sessionCost: 0.000315, shown: ["call_1"] });
   });
@@ -99,8 +100,8 @@ describe("acpUpdate and acpEnd: a turn as opencode run would print it", () => {
     ["a resumed one: what the turn added to the session's cost", 0.00021, 0.000105],
     ["a cost before above the total (a lie or a new session): none, never below", 0.01, 0],
   ])("%s", (_what, before, cost) => {
-    const { turn } = read(bashTurn);
-    const lines = acpEnd(turn, { result: { stopReason: "end_turn", usage: { inputTokens: 10, outputTokens: 5 } } }, before);
+    const { turn, print } = read(bashTurn, { ...newTurn(before), session: S });
+    const lines = [...print, ...acpEnd(turn, { result: { stopReason: "end_turn", usage: { inputTokens: 10, outputTokens: 5 } } })];
     const reader = agentReader("opencode")!;
     for (const l of [sessionLine(S), ...lines]) reader.line(l);
     const r = reader.result()!;
@@ -115,15 +116,22 @@ describe("acpUpdate and acpEnd: a turn as opencode run would print it", () => {
     ["max tokens", { result: { stopReason: "max_tokens" } }, "it said: the turn stopped: max_tokens"],
   ])("a turn that did not end by its agent's end of turn fails: %s", (_what, end, reason) => {
     const reader = agentReader("opencode")!;
-    for (const l of [sessionLine(S), ...acpEnd({ ...newTurn(), session: S }, end, undefined)]) reader.line(l);
+    for (const l of [sessionLine(S), ...acpEnd({ ...newTurn(), session: S }, end)]) reader.line(l);
     expect(reader.result()).toMatchObject({ ok: false, reason, session: S });
   });
 
   it("a tool call the asker denied: the turn says so, though it ended by itself", () => {
     const reader = agentReader("opencode")!;
     const turn: AcpTurn = { ...newTurn(), session: S, text: "I could not run it." };
-    for (const l of [sessionLine(S), deniedLine(turn, "bash"), ...acpEnd(turn, { result: { stopReason: "end_turn" } }, undefined)]) reader.line(l);
+    for (const l of [sessionLine(S), deniedLine(turn, "bash"), ...acpEnd(turn, { result: { stopReason: "end_turn" } })]) reader.line(l);
     expect(reader.result()).toMatchObject({ ok: false, denied: ["bash"], message: "I could not run it.", reason: expect.stringMatching(/^it was denied bash/) });
+  });
+
+  it("a turn cut short counts what it cost so far (its last usage line), and keeps its session", () => {
+    const reader = agentReader("opencode")!;
+    const { print } = read(bashTurn, { ...newTurn(0.0001), session: S });
+    for (const l of [sessionLine(S), ...print]) reader.line(l);
+    expect(reader.result()).toMatchObject({ ok: false, session: S, costUsd: expect.closeTo(0.000215, 10), sessionCostUsd: 0.000315 });
   });
 
   it("a session named before any model output: a turn cut short keeps it", () => {

@@ -11,6 +11,7 @@ function opencodeReader(): AgentReader {
   let steps = 0;
   let cost = 0;
   let sessionCost: number | undefined;
+  let soFar: number | undefined;
   let tokens = { input: 0, output: 0 };
   let finished = false;
   const denied = new Set<string>();
@@ -40,6 +41,12 @@ function opencodeReader(): AgentReader {
           if (t) tokens = { input: tokens.input + (num(t.input) ?? 0), output: tokens.output + (num(t.output) ?? 0) };
           break;
         }
+        case "usage": {
+          // coord's ACP driver says what the turn has cost so far as the CLI says it: what a turn cut short counts.
+          soFar = num(part?.cost) ?? soFar;
+          sessionCost = num(part?.sessionCost) ?? sessionCost;
+          break;
+        }
         case "error": {
           const err = obj(e.error);
           error = str(obj(err?.data)?.message) ?? str(err?.message) ?? str(err?.name) ?? "an error";
@@ -63,7 +70,7 @@ function opencodeReader(): AgentReader {
         message,
         session,
         turns: steps || undefined,
-        costUsd: cost || undefined,
+        costUsd: (finished ? cost : soFar) || undefined,
         sessionCostUsd: sessionCost,
         tokens: tokens.input || tokens.output ? tokens : undefined,
         ...(denied.size ? { denied: [...denied] } : {}),
