@@ -113,7 +113,17 @@ describe("services", () => {
       // Once the new copy ran its command: a moment after its spawn it may not have exec'd yet, and /proc shows
       // the daemon's environment (no TOKEN) under its pid.
       await started(n + 1);
-      expect(await withToken(token)).toEqual([pid]); // one copy, never two
+      // Its environment read once it shows: after its line, its shell exec's sleep, and /proc/<pid>/environ reads
+      // empty while it does (CI saw none, once).
+      const copies = await waitFor(
+        async () => {
+          const found = await withToken(token);
+          return found.length > 0 && found;
+        },
+        10_000,
+        `copy ${n + 1} of the service in /proc`,
+      );
+      expect(copies).toEqual([pid]); // one copy, never two
     }
     process.kill(pid, "SIGKILL");
     await waitFor(async () => (await records(dir)).services.web.state === "failed", 20_000, "the service to be failed");
