@@ -145,11 +145,12 @@ async function prepare(t: ClaimedTurn, s: OnCallSettings, m: Machine, log: (line
   const mcpConfig = tools ? await writeMcpConfig(m, t.root, t.startedAt, tools) : undefined;
   // A CLI that takes coord's policy for its level (Gemini CLI): one not written leaves the turn refused, with why.
   const policyFile = await agentPolicyFile(m.stateDir, t.thread.agent, s.permissions).catch(() => undefined);
+  const before = spentBefore(t);
   const how = turnInvocation({ ...s, agent: t.thread.agent }, prompt, t.thread.session, {
     root: process.getuid?.() === 0,
     executable: agentExecutable(t.thread.agent),
     self: [process.execPath, CLI_PATH],
-    ...(spentBefore(t) !== undefined ? { spentBefore: spentBefore(t) } : {}),
+    ...(before !== undefined ? { spentBefore: before } : {}),
     ...(mcpConfig ? { mcpConfig } : {}),
     ...(policyFile ? { policyFile } : {}),
   });

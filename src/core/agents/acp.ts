@@ -66,11 +66,13 @@ const TOOL_OF_KIND: ReadonlyMap<string, string> = new Map([
   ["search", "grep"],
 ]);
 
+/** A tool call's tool, by its permission name (its kind), else its title. */
+const toolOf = (kind: unknown, title: unknown): string => (typeof kind === "string" && TOOL_OF_KIND.get(kind)) || word(title)?.slice(0, 100) || "a tool";
+
 /** What a `session/request_permission` asks: the tool (by its permission name) and its input, for the asker. */
 export function permissionAsked(params: Json): { tool: string; input: Json; allow?: string; reject?: string } {
   const call = obj(params.toolCall) ?? {};
-  const kind = str(call.kind);
-  const tool = (kind && TOOL_OF_KIND.get(kind)) ?? word(call.title)?.slice(0, 100) ?? "a tool";
+  const tool = toolOf(call.kind, call.title);
   const input = obj(call.rawInput) ?? {};
   const options = Array.isArray(params.options) ? params.options.map((o) => obj(o) ?? {}) : [];
   const pick = (kind: string) => str(options.find((o) => o.kind === kind)?.optionId);
@@ -128,8 +130,7 @@ export function acpUpdate(turn: AcpTurn, params: Json): { turn: AcpTurn; print: 
       // A step once its input is known (the first event names only the cwd).
       const known = input && Object.keys(input).some((k) => k !== "cwd");
       if (!id || !known || turn.shown.includes(id)) return { turn, print: [] };
-      const kind = str(u.kind);
-      const tool = (kind && TOOL_OF_KIND.get(kind)) ?? word(u.title)?.slice(0, 100) ?? "a tool";
+      const tool = toolOf(u.kind, u.title);
       return { turn: { ...turn, shown: [...turn.shown.slice(-99), id] }, print: [line("tool_use", turn.session, { part: { tool, state: { status: "running", input } } })] };
     }
     case "usage_update": {

@@ -1,6 +1,6 @@
 // OpenCode: everything coord knows of it, in one place (agents.ts AgentCli
 // says what each part is).
-import type { AgentCli, AgentReader, LoginAnswer, Permission } from "../adapter.js";
+import type { AgentCli, AgentReader, LoginAnswer, Permission, Refusal } from "../adapter.js";
 import { clean, configDirs, configFiles, type Env, firstLine, type Json, MAX_STEP, modelFlag, num, obj, parseLine, str, toolLine, toolTarget, word } from "./common.js";
 
 /** `opencode run --format json`: JSON lines of events with a sessionID and a part. */
@@ -100,6 +100,10 @@ const ASKED: Record<Permission, Json> = {
 /** OpenCode's model ids are provider/model. */
 export const OPENCODE_MODEL = /^[^/\s]+\/\S+$/;
 
+/** Why `model` cannot be OpenCode's, or undefined when it can (none given, or provider/model). */
+const modelRefusal = (model: string | undefined): Refusal | undefined =>
+  model && !OPENCODE_MODEL.test(model) ? { field: "model", refused: `opencode model "${model}" is not provider/model (e.g. anthropic/claude-sonnet-4-5)` } : undefined;
+
 /**
  * OpenCode's opencode.json: a provider's `options.apiKey` (its documented way to give a key, literal, `{env:VAR}` or
  * `{file:path}`) is what opencode uses, and `opencode auth list` counts only its own stored credentials ("0
@@ -158,7 +162,8 @@ export const opencode: AgentCli = {
   name: "opencode",
   executables: ["opencode"],
   invocation(o) {
-    if (o.model && !OPENCODE_MODEL.test(o.model)) return { field: "model", refused: `opencode model "${o.model}" is not provider/model (e.g. anthropic/claude-sonnet-4-5)` };
+    const refused = modelRefusal(o.model);
+    if (refused) return refused;
     // OPENCODE_PERMISSION is merged over the project's config (OpenCode skips it silently when it is not JSON: it always is here).
     const env: Record<string, string> = o.permissions ? { OPENCODE_PERMISSION: JSON.stringify(PERMISSION[o.permissions]) } : {};
     // Full also approves what the config leaves to a question (opencode run --auto), as nobody is there to answer.
@@ -181,7 +186,8 @@ export const opencode: AgentCli = {
     // A turn runs `opencode acp` under coord's driver (runner/acp-turn.ts): its session is opened before the model is
     // asked (a turn stopped early keeps it), and each permission it asks goes to the asker through the turn's coord tools.
     turn(s, prompt, session, ctx) {
-      if (s.model && !OPENCODE_MODEL.test(s.model)) return { field: "model", refused: `opencode model "${s.model}" is not provider/model (e.g. anthropic/claude-sonnet-4-5)` };
+      const refused = modelRefusal(s.model);
+      if (refused) return refused;
       const env: Record<string, string> = { OPENCODE_PERMISSION: JSON.stringify(ASKED[s.permissions]) };
       // `opencode acp` takes no --model: its inline config names it.
       if (s.model) env.OPENCODE_CONFIG_CONTENT = JSON.stringify({ model: s.model });
