@@ -4,6 +4,8 @@
 // opencode 1.18.33 reads them, scripted by the last user message of the request:
 //   - "slow <s>"        nothing for <s> seconds, then "slept <s> s";
 //   - "run: <command>"  a `bash` tool call of that command; once its result comes back, "ran: " and the result;
+//   - "call <tool> <json>" a call of that tool with those arguments (coord's MCP tools are OpenCode's coord_<name>);
+//                       once its result comes back, "tool said: " and the result;
 //   - anything else     "heard: <the question> (user turns: <n>)": the question is the last quoted message of coord's
 //                       prompt (its "> " lines), or the whole text; n counts the user messages the request holds, so a
 //                       test sees whether a resumed session sent the earlier turns.
@@ -13,6 +15,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { wakeQuestion } from "../scripts/anthropic-server.mjs";
 
 export interface ChatRequest {
   key: string;
@@ -47,6 +50,9 @@ const textOf = (content: unknown): string =>
 
 /** The question in coord's prompt (its "> " lines), or the whole text, a prompt quoted whole by OpenCode unwrapped. */
 export function questionOf(text: string): string {
+  // A wake of an open session (coord agent listen): the message's indented text.
+  const woken = wakeQuestion(text);
+  if (woken !== undefined) return woken;
   const quoted = text
     .split("\n")
     .filter((l) => l.startsWith("> "))
@@ -69,6 +75,7 @@ function chunk(res: ServerResponse, delta: Json, finish: string | null = null, u
 export async function startChatServer(key = "sk-chat-test-key"): Promise<ChatServer> {
   const requests: ChatRequest[] = [];
   let calls = 0;
+  const called = new Set<string>();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const parts: Buffer[] = [];
     req.on("data", (d: Buffer) => parts.push(d));
@@ -104,7 +111,7 @@ export async function startChatServer(key = "sk-chat-test-key"): Promise<ChatSer
       if (!tools) return say("a title");
       const question = questionOf(lastUser);
       // The tool's result came back: say it.
-      if (last?.role === "tool") return say(`ran: ${textOf(last.content).trim()}`);
+      if (last?.role === "tool") return say(`${called.has(String(last.tool_call_id)) ? "tool said" : "ran"}: ${textOf(last.content).trim()}`);
       // "slow <s>": nothing streamed for that long (a turn stopped before the model streams).
       const slow = /^slow (\d+)$/.exec(question)?.[1];
       if (slow) {
@@ -112,7 +119,17 @@ export async function startChatServer(key = "sk-chat-test-key"): Promise<ChatSer
         res.once("close", () => clearTimeout(timer));
         return;
       }
+      const call = /^call (\S+) (\{.*\})$/s.exec(question);
       const run = /^run: (.*)$/s.exec(question)?.[1];
+      if (call) {
+        calls += 1;
+        called.add(`call_${calls}`);
+        chunk(res, { role: "assistant", content: null, tool_calls: [{ index: 0, id: `call_${calls}`, type: "function", function: { name: call[1], arguments: "" } }] });
+        chunk(res, { tool_calls: [{ index: 0, function: { arguments: call[2] } }] });
+        chunk(res, {}, "tool_calls", usage);
+        res.end("data: [DONE]\n\n");
+        return;
+      }
       if (run) {
         calls += 1;
         chunk(res, { role: "assistant", content: null, tool_calls: [{ index: 0, id: `call_${calls}`, type: "function", function: { name: "bash", arguments: "" } }] });

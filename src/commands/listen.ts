@@ -1,18 +1,21 @@
-// coord agent listen claude: an open Claude Code session in a project wakes
+// coord agent listen <cli>: an open session of an agent CLI in a project wakes
 // when a message for this machine arrives from a sender the person allowed,
 // with nobody typing. The setup writes the allow-list (.git/coord/listen/) and
-// arms coord's waiter in the project's .claude/settings.local.json (SessionStart
-// and Stop hooks with asyncRewake), with the gate of a woken turn (PreToolUse,
-// UserPromptSubmit: nothing but coord's read and reply tools until the person
-// types; core/oncall/listen.ts gate); the waiter (`coord agent listen-wait`, run by
-// those hooks) watches the mailbox the daemon writes, takes the messages that
-// wake (core/oncall/listen.ts), marks them read, and exits 2 with their text
-// on stderr: Claude Code gives it to the model and starts a turn.
+// arms coord's waiter as the CLI's adapter says (its `wake`): Claude Code's
+// hooks in the project's .claude/settings.local.json (SessionStart and Stop
+// with asyncRewake, the gate on PreToolUse, the look at UserPromptSubmit), or
+// OpenCode's plugin in .opencode/plugins/ (the same three, run by the plugin).
+// A woken turn runs nothing but coord's read and reply tools until the person
+// types (core/oncall/listen.ts gate). The waiter (`coord agent listen-wait`)
+// watches the mailbox the daemon writes, takes the messages that wake
+// (core/oncall/listen.ts), marks them read, and exits 2 with their text on
+// stderr: the CLI gives it to the model and starts a turn.
 import { execFile } from "node:child_process";
 import { type FSWatcher, watch } from "node:fs";
-import { mkdir, readFile, stat } from "node:fs/promises";
+import { mkdir, readFile, rm, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { type AgentCli, AGENTS } from "../core/agents/agents.js";
+import type { WakeCli } from "../core/agents/adapter.js";
+import { type AgentCli, AGENTS, agentCli } from "../core/agents/agents.js";
 import { installListen, shellQuote, uninstallListen } from "../core/agents/hooks.js";
 import { machineNameProblem } from "../core/files/names.js";
 import { channelKey, type InboxMessage, isAcked, parseMessageId } from "../core/messages/messages.js";
@@ -55,7 +58,9 @@ import { appendLog } from "../state/logs.js";
 export interface ListenOptions {
   /** The machine's checkout. */
   dir: string;
-  /** The project whose sessions listen (its .claude/settings.local.json). */
+  /** The CLI whose sessions listen (one with a `wake` in its adapter). */
+  agent: string;
+  /** The project whose sessions listen (its .claude/settings.local.json, its .opencode/plugins/). */
   project: string;
   /** Who may wake them: machine names or ALL. */
   from?: string[] | "ALL";
@@ -68,21 +73,35 @@ export interface ListenResult {
   from: string[] | "ALL";
 }
 
-/** The CLI whose open sessions listen wakes: the one whose adapter arms hooks that wake its session (Claude Code's asyncRewake). */
-const WAKER: AgentCli & { wake: NonNullable<AgentCli["wake"]> } = [...AGENTS.values()].find((a) => a.wake) as AgentCli & { wake: NonNullable<AgentCli["wake"]> };
+type Waker = AgentCli & { wake: WakeCli };
 
-/** Where listen writes: the CLI's local settings of the project (Claude Code's: machine-specific, kept out of git by it). */
-export const LOCAL_SETTINGS = WAKER.wake.settings;
+/** The CLI whose open sessions listen wakes, by name: its adapter says how. */
+export function wakerOf(name: string): Waker {
+  const cli = agentCli(name);
+  if (!cli?.wake)
+    throw new CoordError(
+      `${name}: coord cannot wake an open session of it; give one of ${[...AGENTS.values()]
+        .filter((a) => a.wake)
+        .map((a) => a.name)
+        .join(", ")}`,
+      EXIT.USAGE,
+    );
+  return cli as Waker;
+}
+
+/** The CLI a woken session of an older coord was (it wrote no cli): the one that could be woken then. */
+const FIRST_WAKER = "claude";
 
 /** The command line of coord's waiter for this checkout, as the hook runs it (absolute paths: no PATH needed). */
-export const waiterCommand = (dir: string) => [process.execPath, CLI_PATH, "agent", "listen-wait", "--dir", resolve(dir), "--gated"].map(shellQuote).join(" ");
+export const waiterCommand = (dir: string, agent: string) =>
+  [process.execPath, CLI_PATH, "agent", "listen-wait", "--dir", resolve(dir), "--gated", "--agent", agent].map(shellQuote).join(" ");
 
 /**
  * The command of the gate (PreToolUse) or of the typed-prompt hook (UserPromptSubmit): a few lines of node that read
  * the hook's input and the session's file in .git/coord/listen/woken/ (a session the fleet never woke costs that
  * alone, no coord process), and run coord for a session that is woken. A gate whose coord fails asks the person.
  */
-export function gateCommand(dir: string, hook: "gate" | "typed"): string {
+export function gateCommand(dir: string, hook: "gate" | "typed", agent: string): string {
   const stateDir = join(resolve(dir), ".git", "coord");
   const ask = JSON.stringify({
     hookSpecificOutput: {
@@ -94,24 +113,24 @@ export function gateCommand(dir: string, hook: "gate" | "typed"): string {
   });
   const js = [
     `/*coord-listen-${hook}*/let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{`,
-    "const [cli,dir,wdir,sub]=process.argv.slice(1);let i={};try{i=JSON.parse(s)}catch{}",
+    "const [cli,dir,wdir,sub,agent]=process.argv.slice(1);let i={};try{i=JSON.parse(s)}catch{}",
     "const id=String(i.session_id||'');if(!/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}$/.test(id))process.exit(0);",
     "let t;try{t=require('fs').readFileSync(wdir+'/'+id+'.json','utf8')}catch{process.exit(0)}",
     "let locked=true;try{const w=JSON.parse(t);locked=!w.typedAt||w.lockedAt>w.typedAt}catch{}",
     "const p=typeof i.prompt==='string'?i.prompt:'';const wake=p.includes(" + JSON.stringify(WAKE_HEAD) + ");",
     "const person=p!==''&&!p.trimStart().startsWith('<task-notification>')&&!wake;",
     "if(sub==='gate'?!locked:!(locked?person:wake))process.exit(0);",
-    "const r=require('child_process').spawnSync(process.execPath,[cli,'agent','listen-'+sub,'--dir',dir],{input:s,stdio:['pipe','inherit','inherit']});",
+    "const r=require('child_process').spawnSync(process.execPath,[cli,'agent','listen-'+sub,'--dir',dir,'--agent',agent],{input:s,stdio:['pipe','inherit','inherit']});",
     `if(sub==='gate'&&r.status!==0)process.stdout.write(${JSON.stringify(ask)});process.exit(0)})`,
   ].join("");
-  return [process.execPath, "-e", js, CLI_PATH, resolve(dir), wokenDir(stateDir), hook].map(shellQuote).join(" ");
+  return [process.execPath, "-e", js, CLI_PATH, resolve(dir), wokenDir(stateDir), hook, agent].map(shellQuote).join(" ");
 }
 
 /** Each hook event listen arms, with its entry. */
-const listenEntries = (dir: string): Record<string, Record<string, unknown>> => ({
-  ...Object.fromEntries(LISTEN_EVENTS.map((e) => [e, listenHookEntry(waiterCommand(dir))])),
-  [GATE_EVENT]: gateHookEntry(gateCommand(dir, "gate")),
-  [TYPED_EVENT]: gateHookEntry(gateCommand(dir, "typed")),
+const listenEntries = (dir: string, agent: string): Record<string, Record<string, unknown>> => ({
+  ...Object.fromEntries(LISTEN_EVENTS.map((e) => [e, listenHookEntry(waiterCommand(dir, agent))])),
+  [GATE_EVENT]: gateHookEntry(gateCommand(dir, "gate", agent)),
+  [TYPED_EVENT]: gateHookEntry(gateCommand(dir, "typed", agent)),
 });
 
 /** Takes coord's listen entries (and the rules an older listen allowed) out of one settings file of the project; what it did. */
@@ -125,20 +144,73 @@ async function takeOut(project: string, name: string): Promise<string | undefine
   return `${name}: coord's listen hooks and tool rules taken out (${r.removed})${r.text === undefined ? " (it holds nothing else now)" : "; the rest kept as it was"}`;
 }
 
-/** coord agent listen claude [--from …] [--off]: the allow-list and the project's hooks. */
+/** Arms coord's waiter in the project as the CLI's adapter says: what changed, and what the person does next. */
+async function arm(waker: Waker, project: string, dir: string, stateDir: string): Promise<{ change: string; notes: string[] }> {
+  const { wake } = waker;
+  if (wake.plugin) {
+    const file = resolve(project, wake.plugin.file);
+    const text = wake.plugin.text({ node: process.execPath, cli: CLI_PATH, dir: resolve(dir), woken: wokenDir(stateDir), head: WAKE_HEAD });
+    const before = await readIfExists(file, `reading ${wake.plugin.file}`);
+    if (before !== text) {
+      await mkdir(dirname(file), { recursive: true });
+      await writeThroughLink(file, text);
+    }
+    return {
+      change: `${wake.plugin.file}: ${before === undefined ? "written" : before === text ? "already armed, nothing changed" : "updated"}: at each turn's end it runs coord's waiter; it gates a woken turn (coord's read tools and an answer in its thread run, anything else is refused) and sees you type`,
+      notes: [
+        `${waker.name} loads plugins at startup: restart open sessions. ${wake.plugin.file} holds this machine's paths: keep it out of git.`,
+        "A session hears the fleet from the end of its first turn. A woken turn runs nothing but coord's read tools and an answer to the machine that woke it, in its thread, until you type: everything else is refused (a plugin cannot ask you).",
+      ],
+    };
+  }
+  const settings = wake.settings as string;
+  const file = resolve(project, settings);
+  const text = await readIfExists(file, `reading ${settings}`);
+  const r = installListen(text, listenEntries(dir, waker.name), OLD_ALLOW_RULES, settings);
+  if ("error" in r) throw new CoordError(r.error, EXIT.USAGE);
+  if (r.changed) {
+    await mkdir(dirname(file), { recursive: true });
+    await writeThroughLink(file, r.text);
+  }
+  return {
+    change: !r.changed
+      ? `${settings}: already armed, nothing changed`
+      : `${settings}: ${text === undefined ? "written" : "updated"}: ${LISTEN_EVENTS.join(" and ")} hooks run coord's waiter (asyncRewake); ${GATE_EVENT} gates a woken turn (coord's read tools and an answer in its thread run, anything else asks you); ${TYPED_EVENT} sees you type`,
+    notes: [
+      `Claude Code reads ${settings} at session start: restart open sessions (check with /hooks). It holds this machine's paths; Claude Code keeps it out of git.`,
+      "A woken turn runs nothing but coord's read tools and an answer to the machine that woke it, in its thread, until you type: everything else waits for you.",
+    ],
+  };
+}
+
+/** Takes coord's waiter out of the project: what it did. */
+async function disarm(waker: Waker, project: string): Promise<string> {
+  const { wake } = waker;
+  if (wake.plugin) {
+    const file = resolve(project, wake.plugin.file);
+    if ((await readIfExists(file, `reading ${wake.plugin.file}`)) === undefined) return `${wake.plugin.file}: not there, nothing changed`;
+    await rm(file, { force: true });
+    return `${wake.plugin.file}: removed`;
+  }
+  const settings = wake.settings as string;
+  return (await takeOut(project, settings)) ?? `${settings}: no coord waiter in it, nothing changed`;
+}
+
+/** coord agent listen <cli> [--from …] [--off]: the allow-list and the project's hooks or plugin. */
 export async function listen(opts: ListenOptions): Promise<ListenResult> {
+  const waker = wakerOf(opts.agent);
   const stateDir = await stateDirOf(opts.dir);
   const config = await loadConfig(stateDir);
   if (!config) throw new CoordError(`${opts.dir} is not a coord checkout; run coord init there first or pass --dir`, EXIT.USAGE);
   const changes: string[] = [];
   // An older listen wrote into the project's shared settings (this machine's paths, in a file teams commit): out of it.
-  const shared = WAKER.wake.former ? await takeOut(opts.project, WAKER.wake.former) : undefined;
+  const shared = waker.wake.former ? await takeOut(opts.project, waker.wake.former) : undefined;
   if (shared) changes.push(shared);
   if (opts.off) {
     await updateListen(stateDir, (s) => {
       s.from = [];
     });
-    changes.push((await takeOut(opts.project, LOCAL_SETTINGS)) ?? `${LOCAL_SETTINGS}: no coord waiter in it, nothing changed`);
+    changes.push(await disarm(waker, opts.project));
     changes.push("nobody may wake an open session of this machine now");
     return { changes, notes: ["Sessions open now stop listening at their next turn's end (or restart them)."], from: [] };
   }
@@ -156,26 +228,15 @@ export async function listen(opts: ListenOptions): Promise<ListenResult> {
       if (n === config.name) throw new CoordError(`--from ${n}: that is this machine; name the machines whose messages may wake a session here`, EXIT.USAGE);
     }
   }
-  const file = resolve(opts.project, LOCAL_SETTINGS);
-  const text = await readIfExists(file, "reading the Claude Code local settings file");
-  const r = installListen(text, listenEntries(opts.dir), OLD_ALLOW_RULES, LOCAL_SETTINGS);
-  if ("error" in r) throw new CoordError(r.error, EXIT.USAGE);
-  if (!r.changed) changes.push(`${LOCAL_SETTINGS}: already armed, nothing changed`);
-  else {
-    await mkdir(dirname(file), { recursive: true });
-    await writeThroughLink(file, r.text);
-    changes.push(
-      `${LOCAL_SETTINGS}: ${text === undefined ? "written" : "updated"}: ${LISTEN_EVENTS.join(" and ")} hooks run coord's waiter (asyncRewake); ${GATE_EVENT} gates a woken turn (coord's read tools and an answer in its thread run, anything else asks you); ${TYPED_EVENT} sees you type`,
-    );
-  }
+  const armed = await arm(waker, opts.project, opts.dir, stateDir);
+  changes.push(armed.change);
   await updateListen(stateDir, (s) => {
     s.from = from === "ALL" ? "ALL" : [...new Set(from)];
   });
   changes.push(`who may wake a session: ${from === "ALL" ? "ALL (every machine of the fleet)" : from.join(", ")}`);
   const notes = [
-    `Claude Code reads ${LOCAL_SETTINGS} at session start: restart open sessions (check with /hooks). It holds this machine's paths; Claude Code keeps it out of git.`,
-    "A woken turn runs nothing but coord's read tools and an answer to the machine that woke it, in its thread, until you type: everything else waits for you.",
-    "A woken session answers with coord's MCP tools: coord agent install claude --project <project> if the project has no coord server yet.",
+    ...armed.notes,
+    `A woken session answers with coord's MCP tools: coord agent install ${waker.name} --project <project> if the project has no coord server yet.`,
     "Messages arrive with this machine's daemon (coord daemon install); the waiter reads only local state, never the hub.",
   ];
   return { changes, notes, from };
@@ -208,11 +269,11 @@ async function listeningIn(stateDir: string): Promise<{ from: string[] | "ALL"; 
  * The process whose session this waiter serves: the nearest ancestor, within the few a hook runs under (Claude Code →
  * its shell → the waiter), that runs a program named claude; else the parent (Linux: /proc).
  */
-async function sessionProcess(): Promise<number> {
+async function sessionProcess(program: RegExp): Promise<number> {
   let pid = process.ppid;
   for (let i = 0; i < 3 && pid > 1; i++) {
     const argv = (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).split("\0").slice(0, 2);
-    if (argv.some((a) => WAKER.wake.program.test(a))) return pid;
+    if (argv.some((a) => program.test(a))) return pid;
     const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
     const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
     if (!Number.isInteger(parent) || parent <= 1) break;
@@ -256,11 +317,14 @@ export interface WaitOptions {
   pollMs?: number;
   /** The hook that runs it was armed with the gate (--gated): an older listen's waiter, without one, wakes nothing. */
   gated?: boolean;
+  /** The CLI whose session it serves (absent: an older coord's hook, Claude Code's). */
+  agent?: string;
 }
 
 /** What the waiter ended with: 2 woke the session (the text went to stderr), 0 ended without a wake. */
 export async function listenWait(opts: WaitOptions): Promise<0 | 2> {
   const input = await hookInput(opts.stdin);
+  const waker = wakerOf(opts.agent ?? FIRST_WAKER);
   const stateDir = await stateDirOf(opts.dir);
   const config = await loadConfig(stateDir);
   if (!config) return 0;
@@ -275,7 +339,7 @@ export async function listenWait(opts: WaitOptions): Promise<0 | 2> {
     return 0;
   }
   const sessionId = typeof input.session_id === "string" && SESSION_ID.test(input.session_id) ? input.session_id : `pid-${process.ppid}`;
-  const session = await sessionProcess();
+  const session = await sessionProcess(waker.wake.program);
   const me: Waiter = { pid: process.pid, session, since: new Date().toISOString(), ...(typeof input.cwd === "string" ? { cwd: input.cwd.slice(0, 500) } : {}) };
   const armed = await updateListen(stateDir, (s) => {
     if (s.from !== "ALL" && s.from.length === 0) return false; // nobody may wake a session
@@ -363,8 +427,8 @@ export async function listenWait(opts: WaitOptions): Promise<0 | 2> {
             if (got.length) {
               // Locked before the session hears of it: its first tool call already meets the gate.
               const now = new Date().toISOString();
-              await updateWoken(stateDir, sessionId, (w) => afterWake(w, got, (id) => threadRoot(id, parents), now, session));
-              opts.stderr(wakeText(config.name, got, (id) => threadRoot(id, parents)));
+              await updateWoken(stateDir, sessionId, (w) => afterWake(w, got, (id) => threadRoot(id, parents), now, session, waker.name));
+              opts.stderr(wakeText(config.name, got, (id) => threadRoot(id, parents), waker.wake.others));
               return done(2);
             }
           } while (again);
@@ -404,6 +468,8 @@ async function filesNow(paths: readonly string[]): Promise<string> {
 export interface HookOptions {
   dir: string;
   stdin: NodeJS.ReadableStream;
+  /** The CLI whose hook or plugin runs it (absent: an older coord's hook, Claude Code's). */
+  agent?: string;
   now?: () => Date;
 }
 
@@ -417,12 +483,13 @@ export async function listenGate(opts: HookOptions): Promise<string> {
   const stateDir = await stateDirOf(opts.dir);
   const woken = await readWoken(stateDir, session);
   const tool = typeof input.tool_name === "string" ? input.tool_name : "";
+  const { wake } = wakerOf(opts.agent ?? FIRST_WAKER);
   let parents: ReadonlyMap<string, string> = new Map();
-  if (tool === "mcp__coord__send") {
+  if (tool === wake.tool("send")) {
     const config = await loadConfig(stateDir);
     if (config) parents = replyMap(await readMailbox(stateDir), config.name).parent;
   }
-  const answer = gate(woken, tool, input.tool_input, (id) => threadRoot(id, parents));
+  const answer = gate(woken, tool, input.tool_input, (id) => threadRoot(id, parents), wake);
   if (!answer) return "";
   return JSON.stringify({ hookSpecificOutput: { hookEventName: GATE_EVENT, permissionDecision: answer.decision, permissionDecisionReason: answer.reason } });
 }
@@ -470,6 +537,6 @@ export async function wokenMark(stateDir: string): Promise<{ agent: { cli: strin
   const locked = await lockedSessions(stateDir);
   if (locked.size === 0) return undefined;
   const up = new Set(await ancestors());
-  for (const w of locked.values()) if (w.pid !== undefined && up.has(w.pid)) return { agent: { cli: WAKER.name, chain: wokenChain(w) } };
+  for (const w of locked.values()) if (w.pid !== undefined && up.has(w.pid)) return { agent: { cli: agentCli(w.cli ?? FIRST_WAKER)?.name ?? FIRST_WAKER, chain: wokenChain(w) } };
   return undefined;
 }

@@ -88,6 +88,10 @@ export const wokenPath = (stateDir: string, session: string) => join(wokenDir(st
 
 const wokenSchema = z.object({
   pid: z.number().int().positive().optional(),
+  cli: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,31}$/)
+    .optional(),
   lockedAt: z.string(),
   typedAt: z.string().optional(),
   wakes: z.array(z.object({ id: z.string(), from: z.string(), root: z.string(), chain: z.number().int().min(0), at: z.string() })),

@@ -1,5 +1,5 @@
 import { homedir } from "node:os";
-import { type Command, Argument } from "commander";
+import { type Command, Argument, Option } from "commander";
 import { agentHooks, agentMcp } from "../../commands/agent.js";
 import { HOOK_AGENTS, MCP_AGENTS, ON_CALL_AGENTS, PERMISSIONS, WAKE_AGENTS } from "../../core/agents/agents.js";
 import type { Permission } from "../../core/agents/adapter.js";
@@ -93,28 +93,32 @@ ${EXIT_CODES}${examples(`coord agent ${action} claude --project ~/dev/app --dir 
 function registerListen(agent: Command, io: Io): void {
   agent
     .command("listen")
-    .description("an open Claude Code session in the project wakes when a message for this machine arrives from a sender you allow, with nobody typing")
+    .description("an open session of an agent CLI in the project wakes when a message for this machine arrives from a sender you allow, with nobody typing")
     .addArgument(new Argument("[cli]", `the agent CLI (one whose open session coord can wake: ${WAKE_AGENTS.join(", ")})`).choices(WAKE_AGENTS))
     .addOption(dirOption())
-    .option("--project <dir>", "the project whose sessions listen (its .claude/settings.local.json; default: the current directory)")
+    .option("--project <dir>", "the project whose sessions listen (claude: its .claude/settings.local.json; opencode: its .opencode/plugins/; default: the current directory)")
     .option("--from <machines>", "who may wake a session: machine names separated by commas, or ALL (nobody by default)")
-    .option("--off", "nobody may wake a session; take coord's waiter out of the project's settings")
+    .option("--off", "nobody may wake a session; take coord's waiter out of the project")
     .option("--json", "with no cli: print who may wake a session and which sessions listen, as JSON")
     .addHelpText(
       "after",
       `
-With a cli, it arms coord's hooks in the project's .claude/settings.local.json (this machine's paths, in the
+With claude, it arms coord's hooks in the project's .claude/settings.local.json (this machine's paths, in the
 file Claude Code keeps out of git): a waiter on SessionStart and Stop (asyncRewake), a gate on PreToolUse and
-a look at UserPromptSubmit. When a message from an allowed machine is delivered (by this machine's daemon),
-the idle session gets a turn with it, framed as a colleague's message (its id, its thread), and the message
-is marked read. Until the person types, that session runs by itself only coord's read tools (whoami, inbox,
-thread, status) and a send that answers the machine that woke it, in its thread; every other tool call asks
-the person, in every permission mode. What it sends is marked as an agent's (counted in the chain of 8). Requests for a permission never
-wake a session: a person answers those. Without a cli: who may wake a session, and which sessions listen.
+a look at UserPromptSubmit. With opencode, it writes a plugin, .opencode/plugins/coord-listen.js (this
+machine's paths: keep it out of git), that does the same in OpenCode's TUI from the end of a session's first
+turn. When a message from an allowed machine is delivered (by this machine's daemon), the idle session gets a
+turn with it, framed as a colleague's message (its id, its thread), and the message is marked read. Until the
+person types, that session runs by itself only coord's read tools (whoami, inbox, thread, status) and a send
+that answers the machine that woke it, in its thread; every other tool call asks the person (claude, in every
+permission mode) or is refused (opencode: a plugin cannot ask). What it sends is marked as an agent's (counted
+in the chain of 8). Requests for a permission never wake a session: a person answers those. Without a cli:
+who may wake a session, and which sessions listen.
 ${EXIT_CODES}${examples(
   "coord agent listen claude --from soda-yeti,izzit7 --project ~/dev/app --dir ~/fleet",
   "coord agent listen claude --from ALL --dir ~/fleet",
   "coord agent listen --dir ~/fleet            # who may wake, which sessions listen",
+  "coord agent listen opencode --from izzit7 --project ~/dev/app --dir ~/fleet",
   "coord agent listen claude --off --project ~/dev/app --dir ~/fleet",
 )}`,
     )
@@ -126,7 +130,7 @@ ${EXIT_CODES}${examples(
         if (o.json) return io.out(JSON.stringify(r, null, 2));
         io.out(`who may wake an open session: ${r.from === "ALL" ? "ALL" : r.from.length ? r.from.join(", ") : "nobody"}`);
         if (r.sessions.length === 0) io.out("no open session listens now");
-        for (const x of r.sessions) io.out(`listening: session ${x.id} (Claude Code pid ${x.waiter.session}${x.waiter.cwd ? `, in ${x.waiter.cwd}` : ""}) since ${x.waiter.since}`);
+        for (const x of r.sessions) io.out(`listening: session ${x.id} (pid ${x.waiter.session}${x.waiter.cwd ? `, in ${x.waiter.cwd}` : ""}) since ${x.waiter.since}`);
         return;
       }
       if (o.off && o.from) throw new CoordError("--off and --from: give one of them", EXIT.USAGE);
@@ -139,17 +143,24 @@ ${EXIT_CODES}${examples(
                 .split(",")
                 .map((x) => x.trim())
                 .filter(Boolean);
-      const r = await listen({ dir, project: o.project ?? process.cwd(), ...(from ? { from } : {}), ...(o.off ? { off: true } : {}) });
+      const r = await listen({ dir, agent: cli, project: o.project ?? process.cwd(), ...(from ? { from } : {}), ...(o.off ? { off: true } : {}) });
       for (const line of r.changes) io.out(line);
       for (const note of r.notes) io.out(`note: ${note}`);
     });
   agent
     .command("listen-wait", { hidden: true })
-    .description("the waiter coord agent listen arms in Claude Code's hooks: exits 2 with a message's text when one wakes the session")
+    .description("the waiter coord agent listen arms in a CLI's hooks or plugin: exits 2 with a message's text when one wakes the session")
     .addOption(dirOption())
     .option("--gated", "armed with the gate on a woken turn's tools (an older setup without it wakes nothing)")
-    .action(async (o: { dir?: string; gated?: boolean }) => {
-      const code = await listenWait({ dir: await resolveDir(o.dir), stdin: process.stdin, stderr: (t) => process.stderr.write(`${t}\n`), gated: o.gated === true });
+    .addOption(new Option("--agent <cli>", "the CLI whose session it serves (default: claude, as an older setup armed it)").choices(WAKE_AGENTS))
+    .action(async (o: { dir?: string; gated?: boolean; agent?: string }) => {
+      const code = await listenWait({
+        dir: await resolveDir(o.dir),
+        stdin: process.stdin,
+        stderr: (t) => process.stderr.write(`${t}\n`),
+        gated: o.gated === true,
+        ...(o.agent ? { agent: o.agent } : {}),
+      });
       process.exitCode = code;
     });
   agent
@@ -185,16 +196,20 @@ ${EXIT_CODES}${examples(
     });
   agent
     .command("listen-gate", { hidden: true })
-    .description("the PreToolUse hook coord agent listen arms: while the fleet woke the session, only coord's read tools and an answer in the thread run by themselves")
+    .description(
+      "the gate coord agent listen arms (a PreToolUse hook, a plugin's tool.execute.before): while the fleet woke the session, only coord's read tools and an answer in the thread run by themselves",
+    )
     .addOption(dirOption())
-    .action(async (o: { dir?: string }) => {
-      const out = await listenGate({ dir: await resolveDir(o.dir), stdin: process.stdin });
+    .addOption(new Option("--agent <cli>", "the CLI whose tool call it is (default: claude, as an older setup armed it)").choices(WAKE_AGENTS))
+    .action(async (o: { dir?: string; agent?: string }) => {
+      const out = await listenGate({ dir: await resolveDir(o.dir), stdin: process.stdin, ...(o.agent ? { agent: o.agent } : {}) });
       if (out) io.out(out);
     });
   agent
     .command("listen-typed", { hidden: true })
-    .description("the UserPromptSubmit hook coord agent listen arms: the person typing makes a woken session theirs again")
+    .description("the look at a prompt coord agent listen arms (a UserPromptSubmit hook, a plugin's chat.message): the person typing makes a woken session theirs again")
     .addOption(dirOption())
+    .addOption(new Option("--agent <cli>", "the CLI whose prompt it is").choices(WAKE_AGENTS))
     .action(async (o: { dir?: string }) => {
       await listenTyped({ dir: await resolveDir(o.dir), stdin: process.stdin });
     });

@@ -139,10 +139,37 @@ export interface AgentCli {
     notes: string[];
   };
   /**
-   * Its open session can be woken by a message (commands/listen.ts, Claude Code's asyncRewake hooks): the program its
-   * session runs as, the project's file the hooks go in, and where an older coord wrote them (taken out).
+   * Its open session can be woken by a message (commands/listen.ts): the program its session runs as, how it names
+   * the tools a woken turn may call, what becomes of the others, and how `coord agent listen` arms it in a project:
+   * hooks in a settings file of the project (Claude Code's asyncRewake hooks; `former`: where an older coord wrote
+   * them, taken out), or a plugin file coord writes there (OpenCode's).
    */
-  wake?: { program: RegExp; settings: string; former?: string };
+  wake?: WakeCli;
+}
+
+/** How an open session of a CLI hears the fleet (AgentCli.wake). */
+export interface WakeCli {
+  program: RegExp;
+  /** Its name of coord's MCP tool `t`, as its tool calls name it. */
+  tool(t: string): string;
+  /** Tools of its own a woken turn runs (they change nothing). */
+  free?: readonly string[];
+  /** Any other tool call of a woken turn: the person is asked (Claude Code's hook answers "ask"), or it is refused (OpenCode's plugins cannot ask). */
+  others: "ask" | "refuse";
+  /** The project's settings file the hooks go in, and where an older coord wrote them. */
+  settings?: string;
+  former?: string;
+  /** The plugin coord writes in the project: where, and its text for this machine's paths. */
+  plugin?: { file: string; text(p: WakePaths): string };
+}
+
+/** What a wake plugin names: this machine's node, coord's CLI, the checkout, the folder of woken sessions; and what every wake's text holds. */
+export interface WakePaths {
+  node: string;
+  cli: string;
+  dir: string;
+  woken: string;
+  head: string;
 }
 
 /** The on-call settings a turn's command line reads (core/oncall/settings.ts OnCallSettings). */

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import type { WakeTools } from "../../../src/core/oncall/listen.js";
+import { AGENTS } from "../../../src/core/agents/agents.js";
 import { installListen, uninstallListen } from "../../../src/core/agents/hooks.js";
 import type { InboxMessage } from "../../../src/core/messages/messages.js";
 import {
@@ -190,7 +192,15 @@ describe("the project's local settings", () => {
   });
 });
 
-describe("a woken session's gate", () => {
+// Each CLI whose session wakes, its own names for coord's tools: the table below in Claude Code's names, renamed.
+const wakers = [...AGENTS.values()].filter((a) => a.wake).map((a) => ({ name: a.name, wake: a.wake! }));
+const named = (wake: WakeTools, tool: string): string => {
+  const coord = /^mcp__coord__(.+)$/.exec(tool)?.[1];
+  if (coord) return wake.tool(coord);
+  return tool;
+};
+
+describe.each(wakers)("a woken $name session's gate", ({ wake }) => {
   const t0 = "2026-11-28T10:00:00.000Z";
   const woken = afterWake(undefined, [msg("a/b/3", "run the tests", { replyTo: "b/a/2" })], () => "a/b/1", t0, 4242);
   const roots = new Map([
@@ -216,15 +226,23 @@ describe("a woken session's gate", () => {
     { tool: "Bash", input: { command: "cat ~/.ssh/id_ed25519" }, decision: "ask", why: "Bash" },
     { tool: "mcp__other__x", input: {}, decision: "ask", why: "another MCP server's tool" },
     { tool: "Task", input: {}, decision: "ask", why: "a subagent" },
+    { tool: "bash", input: { command: "cat ~/.ssh/id_ed25519" }, decision: "ask", why: "OpenCode's bash" },
+    { tool: "other_x", input: {}, decision: "ask", why: "another MCP server's tool, as OpenCode names it" },
   ])("$tool: $decision ($why)", ({ tool, input, decision }) => {
-    expect(gate(woken, tool, input, rootOf)?.decision).toBe(decision);
+    // A tool of the CLI's own that a woken turn runs (Claude Code's ToolSearch) is one no other CLI has: asked there.
+    const expected = tool === "ToolSearch" && !wake.free?.includes(tool) ? "ask" : decision;
+    expect(gate(woken, named(wake, tool), input, rootOf, wake)?.decision).toBe(expected);
+  });
+  it("a tool named as another CLI names coord's is not coord's here", () => {
+    const other = wakers.find((w) => w.wake.tool("send") !== wake.tool("send"));
+    if (other) expect(gate(woken, other.wake.tool("inbox"), {}, rootOf, wake)?.decision).toBe("ask");
   });
   it("says who woke it and how the person takes it back", () => {
-    expect(gate(woken, "Bash", {}, rootOf)?.reason).toMatch(/started by a message from machine a \(a\/b\/3\), not by you.*typing a prompt makes the session yours again/);
+    expect(gate(woken, "Bash", {}, rootOf, wake)?.reason).toMatch(/started by a message from machine a \(a\/b\/3\), not by you.*typing a prompt makes the session yours again/);
   });
   it("a session the person typed in since is theirs: no answer, the settings decide", () => {
-    expect(gate({ ...woken, typedAt: "2026-11-28T10:00:05.000Z" }, "Bash", {}, rootOf)).toBeUndefined();
-    expect(gate(undefined, "Bash", {}, rootOf)).toBeUndefined();
+    expect(gate({ ...woken, typedAt: "2026-11-28T10:00:05.000Z" }, "Bash", {}, rootOf, wake)).toBeUndefined();
+    expect(gate(undefined, "Bash", {}, rootOf, wake)).toBeUndefined();
     // A wake after the typing locks it again.
     expect(isLocked({ ...woken, typedAt: "2026-11-28T10:00:05.000Z", lockedAt: "2026-11-28T10:00:06.000Z" })).toBe(true);
   });

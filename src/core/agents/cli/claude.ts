@@ -181,5 +181,13 @@ export const claude: AgentCli = {
     ],
   },
   // Its open session wakes by hooks in the project's local settings (commands/listen.ts): asyncRewake on SessionStart and Stop.
-  wake: { program: /(^|\/)claude(\.exe)?$/, settings: ".claude/settings.local.json", former: ".claude/settings.json" },
+  wake: {
+    program: /(^|\/)claude(\.exe)?$/,
+    tool: (t) => `mcp__coord__${t}`,
+    // Its tool that loads a deferred tool's definition: a woken turn may need it to call coord's.
+    free: ["ToolSearch"],
+    others: "ask",
+    settings: ".claude/settings.local.json",
+    former: ".claude/settings.json",
+  },
 };

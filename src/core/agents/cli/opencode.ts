@@ -1,6 +1,6 @@
 // OpenCode: everything coord knows of it, in one place (agents.ts AgentCli
 // says what each part is).
-import type { AgentCli, AgentReader, LoginAnswer, Permission, Refusal } from "../adapter.js";
+import type { AgentCli, AgentReader, LoginAnswer, Permission, Refusal, WakePaths } from "../adapter.js";
 import { clean, configDirs, configFiles, type Env, firstLine, type Json, MAX_STEP, modelFlag, num, obj, parseLine, str, toolLine, toolTarget, word } from "./common.js";
 
 /** `opencode run --format json`: JSON lines of events with a sessionID and a part. */
@@ -158,6 +158,104 @@ export const CoordInbox = async () => {
 };
 `;
 
+/**
+ * coord's listen plugin (coord agent listen opencode): in the TUI, at each turn's end, coord's waiter watches the
+ * mailbox for the session that went idle; a message that wakes it (core/oncall/listen.ts) becomes the session's next
+ * prompt through the plugin's own client (no port is opened). The gate of a woken turn runs at each tool call
+ * (tool.execute.before); OpenCode fires no hook that lets a plugin ask the person (permission.ask is never called in
+ * 1.18), so what the gate would ask is refused. A prompt's text tells the person typing from a wake (chat.message).
+ */
+const listenPlugin = (p: WakePaths) => `// Written by coord agent listen opencode; coord agent listen opencode --off removes it. It names this
+// machine's paths: keep it out of git. In OpenCode's TUI, a message for this machine from a machine allowed to
+// wake a session becomes the idle session's next prompt, framed as a colleague's; until you type, that turn runs
+// nothing but coord's read tools and an answer in its thread: coord refuses every other tool call.
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+
+const NODE = ${JSON.stringify(p.node)};
+const CLI = ${JSON.stringify(p.cli)};
+const DIR = ${JSON.stringify(p.dir)};
+const WOKEN = ${JSON.stringify(p.woken)};
+const HEAD = ${JSON.stringify(p.head)};
+const SESSION = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}$/;
+
+/** Whether the fleet woke the session and nobody typed since (a file coord cannot read: locked). */
+const woken = (id) => {
+  try {
+    const w = JSON.parse(readFileSync(WOKEN + "/" + id + ".json", "utf8"));
+    return !w.typedAt || w.lockedAt > w.typedAt;
+  } catch (e) {
+    return e?.code !== "ENOENT";
+  }
+};
+
+/** coord agent <sub> with a hook's input on stdin: its exit code and stdout. */
+const coord = (sub, input) =>
+  new Promise((done) => {
+    const child = spawn(NODE, [CLI, "agent", sub, "--dir", DIR, "--agent", "opencode"], { stdio: ["pipe", "pipe", "ignore"] });
+    let out = "";
+    child.stdout.on("data", (d) => {
+      if (out.length < 100000) out += d;
+    });
+    child.on("error", () => done({ code: -1, out: "" }));
+    child.on("close", (code) => done({ code, out }));
+    child.stdin.on("error", () => {});
+    child.stdin.end(JSON.stringify(input));
+  });
+
+export const CoordListen = async ({ client, directory }) => {
+  // The TUI only (its worker loads the plugins): never a headless run, nor a turn coord starts itself.
+  if (!/[\\\\/]tui[\\\\/]worker\\.[cm]?[jt]s$/.test(process.argv[1] ?? "") || process.env.COORD_ON_CALL_AGENT) return {};
+  let waiter;
+  const arm = (session) => {
+    if (!SESSION.test(session)) return;
+    if (waiter && waiter.session === session && waiter.child.exitCode === null && waiter.child.signalCode === null) return;
+    waiter?.child.kill();
+    const child = spawn(NODE, [CLI, "agent", "listen-wait", "--dir", DIR, "--gated", "--agent", "opencode"], { stdio: ["pipe", "ignore", "pipe"] });
+    let text = "";
+    child.stderr.on("data", (d) => {
+      if (text.length < 1000000) text += d;
+    });
+    child.on("error", () => {});
+    child.on("close", (code) => {
+      if (waiter?.child === child) waiter = undefined;
+      if (code === 2 && text.trim()) client.session.promptAsync({ path: { id: session }, body: { parts: [{ type: "text", text: text.trim() }] } }).catch(() => {});
+    });
+    child.stdin.on("error", () => {});
+    child.stdin.end(JSON.stringify({ session_id: session, cwd: directory }));
+    waiter = { child, session };
+  };
+  return {
+    event: async ({ event }) => {
+      if (event?.type === "session.idle") arm(String(event.properties?.sessionID ?? ""));
+    },
+    "tool.execute.before": async (input, output) => {
+      const id = String(input?.sessionID ?? "");
+      if (!SESSION.test(id) || !woken(id)) return;
+      const r = await coord("listen-gate", { session_id: id, tool_name: String(input?.tool ?? ""), tool_input: output?.args });
+      let answer;
+      try {
+        answer = JSON.parse(r.out).hookSpecificOutput;
+      } catch {}
+      if (answer?.permissionDecision === "allow") return;
+      const why = answer?.permissionDecisionReason ?? "coord: this turn was started by a message from the fleet, not by you, and coord's gate could not decide.";
+      throw new Error(why + " It was not run: OpenCode lets no plugin ask you, so coord refused it.");
+    },
+    "chat.message": async (input, output) => {
+      const id = String(input?.sessionID ?? "");
+      if (!SESSION.test(id)) return;
+      const prompt = (output?.parts ?? []).map((part) => (part?.type === "text" ? String(part.text ?? "") : "")).join("\\n");
+      // The person typing unlocks a woken session; a wake locks it again: coord runs only when that changes something.
+      const wake = prompt.includes(HEAD);
+      const person = prompt.trim() !== "" && !wake;
+      const locked = woken(id);
+      if (locked ? !person : !wake) return;
+      await coord("listen-typed", { session_id: id, prompt });
+    },
+  };
+};
+`;
+
 export const opencode: AgentCli = {
   name: "opencode",
   executables: ["opencode"],
@@ -257,5 +355,13 @@ export const opencode: AgentCli = {
     plan: { kind: "own", file: ".opencode/plugins/coord-inbox.js", text: plugin },
     global: ".config/opencode/plugins/coord-inbox.js",
     notes: ["OpenCode loads plugins at startup: restart it."],
+  },
+  // Its open session (the TUI) wakes through a plugin coord writes in the project (listenPlugin above).
+  wake: {
+    program: /(^|\/)opencode(\.exe)?$/,
+    // OpenCode names an MCP server's tool <server>_<tool>.
+    tool: (t) => `coord_${t}`,
+    others: "refuse",
+    plugin: { file: ".opencode/plugins/coord-listen.js", text: listenPlugin },
   },
 };
