@@ -1,4 +1,4 @@
-// The layers: cli → commands → daemon → sync → state · runner · startup → git → core.
+// The layers: cli → commands → daemon → sync → state · runner · startup → git · platform → core.
 // Each imports only the layers after it, and the core imports nothing of
 // coord's but itself. A scan of the sources keeps it so.
 import { readFile } from "node:fs/promises";
@@ -16,6 +16,8 @@ const RANK = new Map([
   ["startup", 2],
   ["runner", 2],
   ["git", 1],
+  // The process table of each system (platform/processes.ts): below every layer that looks at processes, git's too.
+  ["platform", 1],
   ["core", 0],
 ]);
 

@@ -11,7 +11,8 @@ import { agentSandbox } from "../sync/sandbox.js";
 import { readShareAt } from "../sync/view.js";
 import { keyFingerprint } from "../core/trust/trust.js";
 import { commitOf, MACHINES_BRANCH, splitTip } from "../git/hub.js";
-import { access, readFile, stat } from "node:fs/promises";
+import { access, stat } from "node:fs/promises";
+import { environOf } from "../platform/processes.js";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import lockfile from "proper-lockfile";
@@ -527,11 +528,9 @@ async function insideGitRepo(dir: string): Promise<boolean> {
   return false;
 }
 
-/** The PATH of process `pid` from /proc (Linux; a daemon older than daemon.json's path), or undefined. */
+/** The PATH of process `pid` from its environment (a daemon older than daemon.json's path), or undefined. */
 async function environPath(pid: number): Promise<string | undefined> {
-  const text = await readFile(`/proc/${pid}/environ`, "utf8").catch(() => undefined);
-  const entry = text?.split("\0").find((e) => e.startsWith("PATH="));
-  return entry?.slice(5);
+  return (await environOf(pid))?.find((e) => e.startsWith("PATH="))?.slice(5);
 }
 
 async function agents(env: NodeJS.ProcessEnv): Promise<Check> {

@@ -10,9 +10,8 @@
 // watches the mailbox the daemon writes, takes the messages that wake
 // (core/oncall/listen.ts), marks them read, and exits 2 with their text on
 // stderr: the CLI gives it to the model and starts a turn.
-import { execFile } from "node:child_process";
 import { type FSWatcher, watch } from "node:fs";
-import { mkdir, readFile, rm, stat } from "node:fs/promises";
+import { mkdir, rm, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import type { WakeCli } from "../core/agents/adapter.js";
 import { type AgentCli, AGENTS, agentCli } from "../core/agents/agents.js";
@@ -45,6 +44,7 @@ import { CLI_PATH } from "../package.js";
 import { readIfExists, writeThroughLink } from "../state/files.js";
 import { type ListenState, listenPath, listenSettings, lockedSessions, readListen, readWoken, SESSION_ID, updateListen, updateWoken, wokenDir } from "../state/listen.js";
 import { pidAlive } from "../state/lock.js";
+import { argvOf, parentOf } from "../platform/processes.js";
 import { mailboxPath, readMailbox, updateMailbox } from "../state/mailbox.js";
 import { loadOnCall } from "../state/on-call.js";
 import { pinsPath, readPins } from "../state/trust.js";
@@ -267,16 +267,14 @@ async function listeningIn(stateDir: string): Promise<{ from: string[] | "ALL"; 
 
 /**
  * The process whose session this waiter serves: the nearest ancestor, within the few a hook runs under (Claude Code →
- * its shell → the waiter), that runs a program named claude; else the parent (Linux: /proc).
+ * its shell → the waiter), that runs a program the CLI's adapter names; else the parent.
  */
 async function sessionProcess(program: RegExp): Promise<number> {
   let pid = process.ppid;
   for (let i = 0; i < 3 && pid > 1; i++) {
-    const argv = (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).split("\0").slice(0, 2);
-    if (argv.some((a) => program.test(a))) return pid;
-    const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
-    const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-    if (!Number.isInteger(parent) || parent <= 1) break;
+    if ((await argvOf(pid)).slice(0, 2).some((a) => program.test(a))) return pid;
+    const parent = await parentOf(pid);
+    if (parent === undefined || parent <= 1) break;
     pid = parent;
   }
   return process.ppid;
@@ -512,17 +510,14 @@ export async function listenTyped(opts: HookOptions): Promise<void> {
 
 // ------------------------------------------- what a woken session sends
 
-/** The processes above this one (its parent first), as far as `depth` goes: Linux's /proc, else ps. */
+/** The processes above this one (its parent first), as far as `depth` goes. */
 async function ancestors(depth = 12): Promise<number[]> {
   const out: number[] = [];
   let pid = process.ppid;
   for (let i = 0; i < depth && pid > 1; i++) {
     out.push(pid);
-    let parent = Number.NaN;
-    const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => undefined);
-    if (stat !== undefined) parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-    else parent = Number(await new Promise<string>((done) => execFile("ps", ["-o", "ppid=", "-p", String(pid)], { timeout: 2000 }, (e, so) => done(e ? "" : String(so).trim()))));
-    if (!Number.isInteger(parent) || parent <= 1) break;
+    const parent = await parentOf(pid);
+    if (parent === undefined || parent <= 1) break;
     pid = parent;
   }
   return out;

@@ -5,13 +5,14 @@
 // in progress is copied aside before an abort, and a corrupt checkout is kept
 // whole next to the new one.
 import { randomBytes } from "node:crypto";
-import { access, cp, mkdir, readdir, readFile, readlink, realpath, rename, rm, stat } from "node:fs/promises";
+import { access, cp, mkdir, readdir, realpath, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { GitFailed, GitStopped } from "./run.js";
 import { redact } from "../core/trust/redact.js";
 import { DEFAULT_GIT_TIMEOUT, gitClient } from "./client.js";
 import { firstLine } from "./failures.js";
 import { absoluteGitDir, cloneCheckout, configGet } from "./local.js";
+import { cwdOf, processesNamed } from "../platform/processes.js";
 
 export interface RepairOptions {
   /** The remote: a configured remote name ("origin") or a URL / path. */
@@ -50,16 +51,13 @@ async function refLocks(dir: string): Promise<string[]> {
 }
 
 /**
- * Whether a git process works in this checkout now (Linux /proc: its name and
- * working directory): a person's `git commit` with its editor open holds
- * index.lock for as long as they write, however old the file.
+ * Whether a git process works in this checkout now (its name and working directory, from the process table:
+ * platform/processes.ts): a person's `git commit` with its editor open holds index.lock for as long as they write,
+ * however old the file.
  */
 async function gitRunningIn(workTree: string): Promise<boolean> {
-  const pids = (await readdir("/proc").catch(() => [] as string[])).filter((n) => /^\d+$/.test(n));
-  for (const pid of pids) {
-    const comm = (await readFile(`/proc/${pid}/comm`, "utf8").catch(() => "")).trim();
-    if (comm !== "git" && !comm.startsWith("git-")) continue;
-    const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => undefined);
+  for (const pid of await processesNamed((name) => name === "git" || name.startsWith("git-"))) {
+    const cwd = await cwdOf(pid);
     if (cwd && (cwd === workTree || cwd.startsWith(`${workTree}/`))) return true;
   }
   return false;

@@ -3,12 +3,13 @@
 // kept for publishing.
 import { spawn, type ChildProcess } from "node:child_process";
 import { constants, createWriteStream } from "node:fs";
-import { access, mkdir, readdir, readFile, stat } from "node:fs/promises";
+import { access, mkdir, stat } from "node:fs/promises";
 import { dirname, resolve as resolvePath } from "node:path";
 import { finished } from "node:stream/promises";
 import { StringDecoder } from "node:string_decoder";
 import { setLongTimeout, within } from "./timer.js";
 import { timings } from "../timings.js";
+import { carriesMarker as carries, processesCarrying } from "../platform/processes.js";
 
 export interface RunSpec {
   /** A shell command (run with /bin/sh -c), or… */
@@ -90,26 +91,11 @@ export interface Marker {
   value: string;
 }
 
-/** Whether an environment block as /proc/<pid>/environ gives it (NUL-separated) carries `marker`. */
-export const environCarries = (environ: string, marker: Marker): boolean => environ.split("\0").includes(`${marker.variable}=${marker.value}`);
-
 /**
- * The processes that carry `marker` in their environment (Linux /proc), this one left out: what a run started,
- * those it put in sessions of their own included (codex runs each command in one). None where there is no /proc.
+ * The processes that carry `marker` in their environment, this one left out: what a run started, those it put in
+ * sessions of their own included (codex runs each command in one). platform/processes.ts: /proc on Linux, ps on macOS.
  */
-export async function markedProcesses(marker: Marker): Promise<number[]> {
-  const entries = await readdir("/proc").catch(() => [] as string[]);
-  const found: number[] = [];
-  await Promise.all(
-    entries.map(async (name) => {
-      const pid = Number(name);
-      if (!/^\d+$/.test(name) || pid === process.pid || pid <= 1) return;
-      const environ = await readFile(`/proc/${name}/environ`, "utf8").catch(() => "");
-      if (environ && environCarries(environ, marker)) found.push(pid);
-    }),
-  );
-  return found.sort((a, b) => a - b);
-}
+export const markedProcesses = (marker: Marker): Promise<number[]> => processesCarrying(marker.variable, marker.value);
 
 const killOne = (pid: number, signal: NodeJS.Signals) => {
   try {
@@ -377,20 +363,7 @@ export async function killOrphan(pid: number, marker: string, variable = "COORD_
 }
 
 /**
- * Whether process `pid` carries `variable=marker` in its environment (Linux /proc): false when it does not or is
- * gone, undefined where that cannot be told (no /proc).
+ * Whether process `pid` carries `variable=marker` in its environment: false when it does not or is gone, undefined
+ * where that cannot be told (no process table).
  */
-export async function carriesMarker(pid: number, marker: string, variable = "COORD_TASK"): Promise<boolean | undefined> {
-  try {
-    return environCarries(await readFile(`/proc/${pid}/environ`, "utf8"), { variable, value: marker });
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return code === "ENOENT" &&
-      !(await readFile("/proc/self/environ").then(
-        () => true,
-        () => false,
-      ))
-      ? undefined
-      : false;
-  }
-}
+export const carriesMarker = (pid: number, marker: string, variable = "COORD_TASK"): Promise<boolean | undefined> => carries(pid, variable, marker);

@@ -2,12 +2,13 @@
 // appended straight to a log file (not a pipe: the service outlives a daemon
 // that crashes, and a pipe with nobody reading it would stop it), recognised
 // again later by its pid and start time, stopped with its whole group.
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { closeSync } from "node:fs";
 import { openOwnAppendSync } from "../state/files.js";
-import { copyFile, mkdir, open, readFile, stat, truncate } from "node:fs/promises";
+import { copyFile, mkdir, open, stat, truncate } from "node:fs/promises";
 import { dirname } from "node:path";
 import { envIn, nulProblem, startProblem, stopProcesses } from "./run.js";
+import { processStart } from "../platform/processes.js";
 
 export { groupAlive } from "./run.js";
 
@@ -60,31 +61,8 @@ export async function spawnService(spec: ServiceSpawn): Promise<Spawned | { erro
   }
 }
 
-/**
- * When process `pid` started, as a string to compare (undefined: no such
- * process, or a zombie). Linux: the boot time and field 22 of
- * /proc/<pid>/stat (clock ticks since boot), so a pid reused later, even
- * after a reboot, is another process. Elsewhere (macOS, the BSDs): `ps -o
- * lstart=` (to the second).
- */
-export async function processStart(pid: number): Promise<string | undefined> {
-  if (!Number.isSafeInteger(pid) || pid <= 1) return undefined;
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch((e: NodeJS.ErrnoException) => e);
-  if (typeof stat === "string") {
-    // After the command name in parentheses (which may hold spaces and parentheses): the state, then field 22 is the 20th.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (fields[0] === "Z" || fields[0] === "X") return undefined;
-    const boot = /^btime (\d+)$/m.exec(await readFile("/proc/stat", "utf8").catch(() => ""))?.[1] ?? "?";
-    return `linux:${boot}:${fields[19]}`;
-  }
-  if (stat.code === "ENOENT" && (await readFile("/proc/self/stat", "utf8").catch(() => undefined)) !== undefined) return undefined; // /proc works: no such process
-  return new Promise((resolve) => {
-    execFile("ps", ["-o", "lstart=", "-p", String(pid)], { timeout: 5000 }, (error, stdout) => {
-      const text = String(stdout ?? "").trim();
-      resolve(error || !text ? undefined : `ps:${text}`);
-    });
-  });
-}
+/** When process `pid` started, as a string to compare: platform/processes.ts. */
+export { processStart };
 
 /**
  * Stops the process group `pid` leads: SIGTERM, then SIGKILL after `graceS`

@@ -1,13 +1,13 @@
 // One sync at a time per checkout: proper-lockfile on the local state, plus
 // the holder's pid, so that a sync that is alive but paused (SIGSTOP, a
 // debugger) is never taken for a dead one.
-import { readFileSync } from "node:fs";
 import { readFile, rm, rmdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import lockfile from "proper-lockfile";
 import { SANDBOXED_ENV } from "../core/agents/sandbox.js";
 import { timings } from "../timings.js";
 import { writeWhole } from "./files.js";
+import { isZombieNow, startedAtMs } from "../platform/processes.js";
 
 export interface HeldLock {
   release(): Promise<void>;
@@ -32,23 +32,13 @@ export function pidAlive(pid: number): boolean {
     if (code === "EPERM") return true;
     throw e;
   }
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    // No /proc (not Linux), or the process ended between the two looks: alive, as signal 0 said; the next look tells.
-    return true;
-  }
+  // A zombie is gone. Where that cannot be told at once (not Linux), or the process ended between the two looks: alive,
+  // as signal 0 said; the next look tells.
+  return isZombieNow(pid) !== true;
 }
 
-/** When process `pid` started (Linux /proc, in ms since the epoch), or undefined elsewhere. */
-async function startedAt(pid: number): Promise<number | undefined> {
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => undefined);
-  const boot = /^btime (\d+)$/m.exec(await readFile("/proc/stat", "utf8").catch(() => ""))?.[1];
-  // Field 22, after the command name in parentheses (which may hold spaces): clock ticks (100 a second) since boot.
-  const ticks = stat?.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  if (!boot || !ticks) return undefined;
-  return Number(boot) * 1000 + Number(ticks) * 10;
-}
+/** When process `pid` started (Linux, in ms since the epoch), or undefined elsewhere: platform/processes.ts. */
+const startedAt = startedAtMs;
 
 /**
  * Who holds the sync lock: `sync.owner` says "<pid> <inode of sync.lock>",
