@@ -298,4 +298,46 @@ describe("coord daemon install: the launchd plist (written here, loaded on a Mac
     expect(gone.removed).toEqual(["launchd"]);
     expect(await exists(path)).toBe(false);
   });
+
+  it("loads it through launchctl (a stand-in on PATH that records its arguments), carries the CLIs' state variables, and doctor reads launchctl print", async () => {
+    const dir = fleet.machines.alpha!;
+    const checkout = await realpath(dir);
+    const home = await scratchDir("coord-home-");
+    const bin = await scratchDir("coord-launchctl-");
+    const calls = join(bin, "calls");
+    const loaded = join(bin, "loaded");
+    // launchctl as macOS answers: print exits 113 for a job that is not loaded; bootstrap loads it, bootout unloads it.
+    await writeFile(
+      join(bin, "launchctl"),
+      `#!/bin/sh\necho "$*" >> '${calls}'\ncase "$1" in\n  print) [ -f '${loaded}' ] || { echo "Could not find service" >&2; exit 113; }\n    printf 'gui/501/x = {\\n\\tstate = running\\n\\tpid = 4242\\n}\\n';;\n  bootstrap) touch '${loaded}';;\n  bootout) rm -f '${loaded}';;\nesac\n`,
+      { mode: 0o755 },
+    );
+    const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, ".config"), CODEX_HOME: join(home, "codex home"), PATH: `${bin}:${process.env.PATH}` };
+    const label = launchdLabel({ machine: "alpha", checkout });
+    const path = join(home, "Library", "LaunchAgents", `${label}.plist`);
+    const domain = `gui/${process.getuid!()}`;
+
+    const r = await daemonService({ dir, action: "install", platform: "darwin", env });
+    expect(r.commands).toEqual([`launchctl bootstrap ${domain} ${path}`]);
+    expect((await readFile(calls, "utf8")).trim().split("\n")).toEqual([`print ${domain}/${label}`, `bootstrap ${domain} ${path}`]);
+    const p = parsePlist(await readFile(path, "utf8")) as { EnvironmentVariables: Record<string, string> };
+    expect(p.EnvironmentVariables).toEqual({ PATH: env.PATH, CODEX_HOME: env.CODEX_HOME, XDG_CONFIG_HOME: env.XDG_CONFIG_HOME });
+    expect(schedule(await doctor({ dir, env }))).toMatchObject({ level: "OK", detail: expect.stringContaining("running now (pid 4242)") });
+
+    // A changed plist (another CLI home) is loaded again: out, then in.
+    await writeFile(calls, "");
+    const again = await daemonService({ dir, action: "install", platform: "darwin", env: { ...env, CODEX_HOME: join(home, "other") } });
+    expect(again.commands).toEqual([`launchctl bootout ${domain}/${label}`, `launchctl bootstrap ${domain} ${path}`]);
+
+    // Unloaded behind coord's back: doctor says so and how to load it.
+    await rm(loaded);
+    expect(schedule(await doctor({ dir, env }))).toMatchObject({ level: "WARN", detail: expect.stringContaining("written but not loaded") });
+
+    await writeFile(calls, "");
+    await writeFile(loaded, "");
+    const gone = await daemonService({ dir, action: "uninstall", platform: "darwin", env });
+    expect(gone.removed).toEqual(["launchd"]);
+    expect((await readFile(calls, "utf8")).trim().split("\n")).toContain(`bootout ${domain}/${label}`);
+    expect(await exists(path)).toBe(false);
+  });
 });

@@ -22,6 +22,8 @@ export const odd: DaemonTarget = {
   stateDir: "/home/pat/it's a <fleet> & $HOME 100%/.git/coord",
   schedule: "*/2 * * * *",
   jitter: 10,
+  // Where the agent CLIs keep their state, as the installing shell said: carried into the service.
+  env: { CODEX_HOME: '/home/pat/it\'s "codex" <home> & $HOME', XDG_CONFIG_HOME: "/home/pat/.config" },
 };
 /** A crontab line cannot hold a % (the edge refuses such a path): the same without it. */
 export const oddCron: DaemonTarget = { ...odd, checkout: "/home/pat/it's a <fleet> & $HOME", stateDir: "/home/pat/it's a <fleet> & $HOME/.git/coord" };

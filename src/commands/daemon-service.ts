@@ -16,8 +16,11 @@ import {
   daemonUnitText,
   launchdLabel,
   launchdPlistText,
+  type LaunchdJob,
+  parseLaunchctlPrint,
 } from "../core/setup/daemon-service.js";
 import { checkDaemonOptions, daemonRunning, ensureDaemon, readDaemonInfo, stopDaemon } from "../daemon/daemon.js";
+import { STATE_VARIABLES } from "../core/agents/agents.js";
 import { CoordError, EXIT } from "../errors.js";
 import { template } from "../templates.js";
 import { findOnPath, firstLine, runCommand, type ScheduleFile, target } from "./schedule/common.js";
@@ -79,6 +82,8 @@ async function daemonTarget(dir: string, env: NodeJS.ProcessEnv, opts: { schedul
     node: t.node,
     cli: t.cli,
     path: env.PATH ?? "/usr/bin:/bin",
+    // Where the agent CLIs keep their state, as this shell says (a service starts with none of it): not their secrets.
+    env: Object.fromEntries(STATE_VARIABLES.flatMap((v) => (env[v] ? [[v, env[v]]] : []))),
     ...(opts.schedule !== undefined ? { schedule: opts.schedule } : {}),
     ...(opts.jitter !== undefined ? { jitter: opts.jitter } : {}),
   };
@@ -310,7 +315,8 @@ async function remove(kind: ServiceKind, dt: DaemonTarget, env: NodeJS.ProcessEn
 /** How this checkout's daemon survives a reboot, for coord doctor. */
 export interface ServiceStatus {
   systemd?: { unit: string; path: string; enabled?: string; active?: string; why?: string; linger: boolean };
-  launchd?: { label: string; path: string };
+  /** `loaded`: what `launchctl print` says (false: not loaded; absent: no launchctl here). */
+  launchd?: { label: string; path: string; loaded?: LaunchdJob | false };
   cron?: string[];
   notes: string[];
 }
@@ -332,7 +338,14 @@ export async function daemonServiceStatus(dir: string, env: NodeJS.ProcessEnv = 
     };
   }
   const plist = join(launchAgentsDir(env), `${launchdLabel(dt)}.plist`);
-  if (await present(plist)) s.launchd = { label: launchdLabel(dt), path: plist };
+  if (await present(plist)) {
+    s.launchd = { label: launchdLabel(dt), path: plist };
+    const launchctl = await findOnPath("launchctl", env.PATH);
+    if (launchctl) {
+      const r = await runCommand(launchctl, ["print", `${guiDomain()}/${launchdLabel(dt)}`], env).catch(() => ({ code: -1, stdout: "" }));
+      s.launchd.loaded = r.code === 0 ? parseLaunchctlPrint(r.stdout) : false;
+    }
+  }
   const crontab = await findOnPath("crontab", env.PATH);
   if (crontab)
     try {

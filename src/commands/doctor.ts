@@ -398,7 +398,19 @@ async function survives(dir: string, env: NodeJS.ProcessEnv, svc: ServiceStatus)
       );
     return ok("schedule", `${name}, enabled and active: started at boot, restarted on failure`);
   }
-  if (svc.launchd) return ok("schedule", `coord daemon: launchd agent ${svc.launchd.path}: started at login, restarted when it exits with an error`);
+  if (svc.launchd) {
+    const { path, label, loaded } = svc.launchd;
+    const name = `coord daemon: launchd agent ${path}`;
+    const domain = `gui/${process.getuid?.() ?? 501}`;
+    if (loaded === false) return warn("schedule", `${name} is written but not loaded, so nothing starts the daemon`, `launchctl bootstrap ${domain} ${path}`);
+    if (loaded && loaded.state !== "running")
+      return warn(
+        "schedule",
+        `${name} is loaded but ${loaded.state ?? "in no state launchctl names"}${loaded.lastExit ? ` (last exit code ${loaded.lastExit})` : ""}`,
+        `coord logs --dir ${dir} says why; then launchctl kickstart -k ${domain}/${label}`,
+      );
+    return ok("schedule", `${name}: started at login, restarted when it exits with an error${loaded?.pid ? `; running now (pid ${loaded.pid})` : ""}`);
+  }
   if (svc.cron) {
     const name = "coord daemon: crontab lines start it at reboot and every 5 minutes if it died";
     const daemon = await daemonStatus(dir).catch(() => undefined);

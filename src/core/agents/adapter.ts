@@ -110,6 +110,12 @@ export interface AgentCli {
     /** Its agents get their state apart from the person's (behind bubblewrap): set only for a CLI run for real so in the tests. */
     apart?: true;
     /**
+     * The variables that say where its state is (its home, its config file): what `homes` reads of the environment.
+     * The daemon's service (systemd, launchd, cron) carries those set where it was installed, so that its agents find
+     * the state the person's own CLI uses.
+     */
+    variables?: readonly string[];
+    /**
      * What it reads from a project's directory as that project's configuration when a session starts there (MCP
      * servers it starts, hooks it runs, plugins), relative to the directory: kept read-only for every agent coord
      * starts there, of any CLI (sandbox.ts projectConfigs). A directory with `empty` is made when missing.

@@ -42,6 +42,8 @@ export const MCP_AGENTS = having("mcp");
 export const HOOK_AGENTS = having("hooks");
 /** The CLIs whose open session `coord agent listen` wakes. */
 export const WAKE_AGENTS = having("wake");
+/** The variables that say where any CLI keeps its state (each adapter's `state.variables`), once each. */
+export const STATE_VARIABLES: readonly string[] = [...new Set([...AGENTS.values()].flatMap((a) => a.state?.variables ?? []))];
 /** The CLIs whose state an agent gets apart from the person's (bubblewrap): those run for real in the tests with it so. */
 export const APART_AGENTS: ReadonlySet<string> = new Set([...AGENTS.values()].filter((a) => a.state?.apart).map((a) => a.name));
 

@@ -15,6 +15,8 @@ export interface DaemonTarget {
   cli: string;
   /** PATH as the installing shell had it: git and agent CLIs are found as from there. */
   path: string;
+  /** The variables that say where the agent CLIs keep their state, as the installing shell had them (none: their defaults). */
+  env?: Readonly<Record<string, string>>;
   /** The daemon's schedule and jitter, when not the defaults. */
   schedule?: string;
   jitter?: number;
@@ -47,6 +49,9 @@ export function daemonUnitText(template: string, t: DaemonTarget): string {
     unit: daemonUnitName(t),
     description: `${t.checkout} (machine ${t.machine})`.replace(/%/g, "%%"),
     path: t.path.replace(/%/g, "%%"),
+    environment: Object.entries(t.env ?? {})
+      .map(([k, v]) => `\nEnvironment=${unitWord(`${k}=${v}`)}`)
+      .join(""),
     exec: daemonRunArgs(t).map(unitWord).join(" "),
   });
 }
@@ -58,6 +63,9 @@ export function launchdPlistText(template: string, t: DaemonTarget, log: string)
       .map((a) => `\t\t<string>${xmlText(a)}</string>`)
       .join("\n"),
     path: xmlText(t.path),
+    environment: Object.entries(t.env ?? {})
+      .map(([k, v]) => `\n\t\t<key>${xmlText(k)}</key>\n\t\t<string>${xmlText(v)}</string>`)
+      .join(""),
     checkout: xmlText(t.checkout),
     log: xmlText(log),
   });
@@ -66,13 +74,50 @@ export function launchdPlistText(template: string, t: DaemonTarget, log: string)
 /** The crontab lines (at reboot, and every 5 minutes if it died) that start the daemon unless one runs. */
 export function daemonCronLines(template: string, t: DaemonTarget, log: string): string[] {
   const start = [t.node, t.cli, "daemon", "start", "--if-not-running", "--dir", t.checkout, ...options(t)].map(shQuote).join(" ");
-  const values = { start: `PATH=${shQuote(t.path)} ${start} >> ${shQuote(log)} 2>&1`, machine: t.machine, marker_checkout: t.checkout };
+  const vars = Object.entries(t.env ?? {}).map(([k, v]) => `${k}=${shQuote(v)} `);
+  const values = { start: `PATH=${shQuote(t.path)} ${vars.join("")}${start} >> ${shQuote(log)} 2>&1`, machine: t.machine, marker_checkout: t.checkout };
   return templateLines(template).map((l) => fill(l, values));
 }
 
 /** Why a value cannot go into a crontab line or unit file, or undefined. */
 export function daemonTargetProblem(t: DaemonTarget): string | undefined {
   if (/[\n\r%]/.test(t.path)) return "PATH has a newline or a %, which a crontab line cannot hold; run coord daemon install from a shell whose PATH has none";
+  for (const [k, v] of Object.entries(t.env ?? {}))
+    if (/[\n\r%]/.test(v)) return `${k} has a newline or a %, which a crontab line cannot hold; run coord daemon install from a shell where it has none`;
   if (t.schedule !== undefined && /[\n\r%]/.test(t.schedule)) return `--schedule ${JSON.stringify(t.schedule)} has a newline or a %`;
   return undefined;
+}
+
+/** What `launchctl print gui/<uid>/<label>` says of a loaded job: its state, its pid while it runs, its last exit code. */
+export interface LaunchdJob {
+  state?: string;
+  pid?: number;
+  lastExit?: string;
+}
+
+/**
+ * `launchctl print`'s answer for one job (macOS 10.10 and later: "key = value" lines, nested blocks in braces): the
+ * job's own state, pid and last exit code, from its top level (a nested block's lines are not the job's).
+ */
+export function parseLaunchctlPrint(text: string): LaunchdJob {
+  const job: LaunchdJob = {};
+  let depth = 0;
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (line.endsWith("{")) {
+      depth++;
+      continue;
+    }
+    if (line.startsWith("}")) {
+      depth--;
+      continue;
+    }
+    if (depth !== 1) continue;
+    const m = /^([a-z ]+?) = (.*)$/.exec(line);
+    if (!m) continue;
+    if (m[1] === "state") job.state = m[2];
+    else if (m[1] === "pid" && /^\d+$/.test(m[2]!)) job.pid = Number(m[2]);
+    else if (m[1] === "last exit code") job.lastExit = m[2];
+  }
+  return job;
 }

@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import { relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { AGENTS, APART_AGENTS, HOOK_AGENTS, MCP_AGENTS, ON_CALL_AGENTS, WAKE_AGENTS } from "../../../src/core/agents/agents.js";
+import { statePaths } from "../../../src/core/agents/cli/common.js";
 import { SERVER_NAME } from "../../../src/core/agents/mcp-config.js";
 import { onCallSchema } from "../../../src/core/oncall/settings.js";
 import { SRC, sources } from "../../sources.js";
@@ -75,5 +76,25 @@ describe("one adapter per agent CLI", () => {
     if (a.state?.apart) expect(a.state.logins).toBeDefined();
     if (a.mcp) expect(a.mcp.path[1]).toBe(SERVER_NAME);
     if (a.wake) expect(a.hooks).toBeDefined();
+  });
+});
+
+describe("where each CLI keeps its state", () => {
+  // The daemon's service carries `state.variables` (core/setup/daemon-service.ts): they must be what `homes` reads.
+  it.each([...AGENTS.values()].filter((a) => a.state).map((a) => [a.name, a] as const))("%s: its variables are the ones its homes read", (_name, a) => {
+    const read = new Set<string>();
+    const env = new Proxy({} as Record<string, string | undefined>, {
+      get: (_t, k) => {
+        if (typeof k === "string") read.add(k);
+        return undefined;
+      },
+    });
+    a.state!.homes(statePaths("/home/pat", env));
+    expect([...read].sort()).toEqual([...(a.state!.variables ?? [])].filter((v) => read.has(v)).sort());
+    // And each one it names moves a home.
+    for (const v of a.state!.variables ?? []) {
+      const moved = a.state!.homes(statePaths("/home/pat", { [v]: "/elsewhere" }));
+      expect(moved.some((h) => h.startsWith("/elsewhere")) || v === "OPENCODE_CONFIG", v).toBe(true);
+    }
   });
 });

@@ -13,6 +13,7 @@ import {
   daemonUnitText,
   launchdLabel,
   launchdPlistText,
+  parseLaunchctlPrint,
   serviceId,
 } from "../../../src/core/setup/daemon-service.js";
 import { fill, shQuote, templateLines, unitWord, xmlText } from "../../../src/core/setup/service-text.js";
@@ -61,6 +62,7 @@ describe("service names", () => {
     [plain, undefined],
     [{ ...plain, path: "/bin:/a%b" }, /PATH has a newline or a %/],
     [{ ...plain, schedule: "*/5 * * * *\n" }, /--schedule .* has a newline or a %/],
+    [{ ...plain, env: { CODEX_HOME: "/x%y" } }, /CODEX_HOME has a newline or a %/],
   ])("refuses what a crontab line or a unit cannot hold (%#)", (t, problem) => {
     const got = daemonTargetProblem(t);
     if (problem) expect(got).toMatch(problem);
@@ -85,6 +87,7 @@ describe("the systemd user unit", () => {
     ])
       expect(lines).toContain(l);
     expect(lines).toContain(`Environment=PATH=${t.path}`);
+    for (const [k, v] of Object.entries(t.env ?? {})) expect(lines).toContain(`Environment=${unitWord(`${k}=${v}`)}`);
     expect(lines).toContain(`ExecStart=${daemonRunArgs(t).map(unitWord).join(" ")}`);
     // the start limit belongs to [Unit] (systemd ignores it in [Service])
     expect(text.indexOf("StartLimitBurst")).toBeLessThan(text.indexOf("[Service]"));
@@ -99,7 +102,7 @@ describe("the launchd plist", () => {
     expect(p).toEqual({
       Label: launchdLabel(t),
       ProgramArguments: daemonRunArgs(t),
-      EnvironmentVariables: { PATH: t.path },
+      EnvironmentVariables: { PATH: t.path, ...t.env },
       WorkingDirectory: t.checkout,
       RunAtLoad: true,
       KeepAlive: { SuccessfulExit: false },
@@ -118,8 +121,42 @@ describe("the crontab lines", () => {
   ])("start the daemon at reboot and every 5 minutes unless it runs (%#)", async (t, extra) => {
     const log = join(t.stateDir, "daemon.out");
     const lines = daemonCronLines(await tpl("cron/coord-daemon.crontab"), t, log);
-    const start = `PATH=${shQuote(t.path)} ${shQuote(t.node)} ${shQuote(t.cli)} daemon start --if-not-running --dir ${shQuote(t.checkout)}${extra} >> ${shQuote(log)} 2>&1`;
+    const vars = Object.entries(t.env ?? {})
+      .map(([k, v]) => `${k}=${shQuote(v)} `)
+      .join("");
+    const start = `PATH=${shQuote(t.path)} ${vars}${shQuote(t.node)} ${shQuote(t.cli)} daemon start --if-not-running --dir ${shQuote(t.checkout)}${extra} >> ${shQuote(log)} 2>&1`;
     expect(lines).toEqual([`@reboot ${start}  # ${daemonMarker(t)}`, `*/5 * * * * ${start}  # ${daemonMarker(t)}`]);
     for (const l of lines) expect(l).not.toMatch(/%/); // cron turns % into a newline
   });
+});
+
+describe("launchctl print gui/<uid>/<label>", () => {
+  // The shape macOS 13-15 print (recorded from public transcripts): "key = value" lines, blocks in braces.
+  const job = (inner: string) => `gui/501/dev.coord.daemon.alpha-1234abcd = {
+\tactive count = 1
+\tpath = /Users/pat/Library/LaunchAgents/dev.coord.daemon.alpha-1234abcd.plist
+\ttype = LaunchAgent
+${inner}
+\tprogram = /opt/homebrew/bin/node
+\targuments = {
+\t\t/opt/homebrew/bin/node
+\t\tstate = not a field of the job
+\t\tpid = 1
+\t}
+
+\tenvironment = {
+\t\tPATH => /opt/homebrew/bin:/usr/bin:/bin
+\t}
+
+\tdomain = gui/501 [100006]
+\truns = 3
+\tlast terminating signal = Terminated: 15
+}
+`;
+  it.each([
+    { why: "running", inner: "\tstate = running\n\tpid = 4242\n\tlast exit code = (never exited)", want: { state: "running", pid: 4242, lastExit: "(never exited)" } },
+    { why: "exited with an error", inner: "\tstate = not running\n\tlast exit code = 1", want: { state: "not running", lastExit: "1" } },
+    { why: "spawn scheduled after a failure", inner: "\tstate = spawn scheduled\n\tlast exit code = 78: EX_CONFIG", want: { state: "spawn scheduled", lastExit: "78: EX_CONFIG" } },
+  ])("$why", ({ inner, want }) => expect(parseLaunchctlPrint(job(inner))).toEqual(want));
+  it("says nothing of what it does not hold", () => expect(parseLaunchctlPrint("")).toEqual({}));
 });

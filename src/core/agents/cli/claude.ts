@@ -138,6 +138,7 @@ export const claude: AgentCli = {
   },
   state: {
     homes: ({ env, at }) => [env.CLAUDE_CONFIG_DIR || at(".claude"), at(".claude.json")],
+    variables: ["CLAUDE_CONFIG_DIR"],
     configs({ env, at }) {
       const dir = env.CLAUDE_CONFIG_DIR || at(".claude");
       // Its global file (MCP servers, per project too) is in the config directory when one is named.

@@ -130,6 +130,7 @@ export const codex: AgentCli = {
   },
   state: {
     homes: ({ env, at }) => [env.CODEX_HOME || at(".codex")],
+    variables: ["CODEX_HOME"],
     configs({ env, at }) {
       const dir = env.CODEX_HOME || at(".codex");
       // .env: variables codex loads at its start (a PATH, a BASH_ENV of the agent's would run in the person's next codex).

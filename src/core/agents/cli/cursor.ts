@@ -43,6 +43,7 @@ export const cursor: AgentCli = {
   },
   state: {
     homes: ({ at, xdg }) => [at(".cursor"), xdg("XDG_CONFIG_HOME", ".config", "cursor")],
+    variables: ["XDG_CONFIG_HOME"],
     configs: ({ at }) => [...configFiles(at(".cursor"), ["cli-config.json", "mcp.json", "hooks.json"], false), ...configDirs(at(".cursor"), ["rules", "commands"], false)],
     project: [{ path: ".cursor", dir: true, empty: "" }],
   },

@@ -312,6 +312,7 @@ export const opencode: AgentCli = {
     note: "opencode: what read-only and edit do not allow is asked of the asker, as with claude (/approve, /deny); no turn or budget cap",
   },
   state: {
+    variables: ["XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "OPENCODE_CONFIG"],
     homes: ({ xdg }) => [
       xdg("XDG_DATA_HOME", ".local/share", "opencode"),
       xdg("XDG_STATE_HOME", ".local/state", "opencode"),
