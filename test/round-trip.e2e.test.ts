@@ -7,7 +7,7 @@ import { chmod, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { readDaemonInfo } from "../src/daemon/daemon.js";
-import { SOON_WAIT_MS } from "../src/commands/sync-now.js";
+import { SOON_WAIT_MS } from "../src/daemon/sync-now.js";
 import { CLI, cli, cliExec, type Fleet, git, makeFleet, readLines, setConfig, waitFor } from "./helpers.js";
 
 let fleet: Fleet | undefined;

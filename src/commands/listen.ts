@@ -29,7 +29,6 @@ import {
   TYPED_EVENT,
   typedByPerson,
   WAKE_HEAD,
-  wokenChain,
   standDown,
   threadRoot,
   WAITER_TIMEOUT_S,
@@ -42,7 +41,7 @@ import { own } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { CLI_PATH } from "../package.js";
 import { readIfExists, writeThroughLink } from "../state/files.js";
-import { type ListenState, listenPath, listenSettings, lockedSessions, readListen, readWoken, SESSION_ID, updateListen, updateWoken, wokenDir } from "../state/listen.js";
+import { FIRST_WAKER, type ListenState, listeningIn, listenPath, listenSettings, readListen, readWoken, SESSION_ID, updateListen, updateWoken, wokenDir } from "../state/listen.js";
 import { pidAlive } from "../state/lock.js";
 import { argvOf, parentOf } from "../platform/processes.js";
 import { mailboxPath, readMailbox, updateMailbox } from "../state/mailbox.js";
@@ -88,9 +87,6 @@ export function wakerOf(name: string): Waker {
     );
   return cli as Waker;
 }
-
-/** The CLI a woken session of an older coord was (it wrote no cli): the one that could be woken then. */
-const FIRST_WAKER = "claude";
 
 /** The command line of coord's waiter for this checkout, as the hook runs it (absolute paths: no PATH needed). */
 export const waiterCommand = (dir: string, agent: string) =>
@@ -240,27 +236,6 @@ export async function listen(opts: ListenOptions): Promise<ListenResult> {
     "Messages arrive with this machine's daemon (coord daemon install); the waiter reads only local state, never the hub.",
   ];
   return { changes, notes, from };
-}
-
-/** Which sessions listen now, and who may wake them. */
-export async function listening(dir: string): Promise<{ from: string[] | "ALL"; sessions: { id: string; waiter: Waiter }[] }> {
-  return listeningIn(await stateDirOf(dir));
-}
-
-/** `coord status`'s line on this machine's listening sessions, or none when nobody may wake one. */
-export async function listeningLine(stateDir: string): Promise<string | undefined> {
-  const r = await listeningIn(stateDir).catch(() => undefined);
-  if (!r || (r.from !== "ALL" && r.from.length === 0)) return undefined;
-  const n = r.sessions.length;
-  return `open sessions listening here: ${n === 0 ? "none" : n} (a message from ${r.from === "ALL" ? "any machine" : r.from.join(", ")} wakes ${n === 1 ? "it" : "one"}; coord agent listen)`;
-}
-
-async function listeningIn(stateDir: string): Promise<{ from: string[] | "ALL"; sessions: { id: string; waiter: Waiter }[] }> {
-  const s = await readListen(stateDir);
-  const sessions = Object.entries(s.waiters)
-    .filter(([, w]) => pidAlive(w.pid) && pidAlive(w.session))
-    .map(([id, waiter]) => ({ id, waiter }));
-  return { from: s.from, sessions };
 }
 
 // -------------------------------------------------------- the waiter
@@ -510,28 +485,7 @@ export async function listenTyped(opts: HookOptions): Promise<void> {
 
 // ------------------------------------------- what a woken session sends
 
-/** The processes above this one (its parent first), as far as `depth` goes. */
-async function ancestors(depth = 12): Promise<number[]> {
-  const out: number[] = [];
-  let pid = process.ppid;
-  for (let i = 0; i < depth && pid > 1; i++) {
-    out.push(pid);
-    const parent = await parentOf(pid);
-    if (parent === undefined || parent <= 1) break;
-    pid = parent;
-  }
-  return out;
-}
-
-/**
- * The agent's mark of a message sent from under a Claude Code session the fleet woke and nobody typed in since
- * (its MCP server's send, or a command the person approved): an agent's, one turn past the messages that woke it.
- * None from anywhere else.
- */
-export async function wokenMark(stateDir: string): Promise<{ agent: { cli: string; chain: number } } | undefined> {
-  const locked = await lockedSessions(stateDir);
-  if (locked.size === 0) return undefined;
-  const up = new Set(await ancestors());
-  for (const w of locked.values()) if (w.pid !== undefined && up.has(w.pid)) return { agent: { cli: agentCli(w.cli ?? FIRST_WAKER)?.name ?? FIRST_WAKER, chain: wokenChain(w) } };
-  return undefined;
+/** Which sessions listen now, and who may wake them. */
+export async function listening(dir: string): Promise<{ from: string[] | "ALL"; sessions: { id: string; waiter: Waiter }[] }> {
+  return listeningIn(await stateDirOf(dir));
 }

@@ -32,7 +32,7 @@ import { ackOn, type InboxEntry, inboxOf, listedMessage, outboxEntries, sendFrom
 import { orderAdd } from "./order.js";
 import { type OwnReservation, release, reservations, reserve } from "./reservations.js";
 import { checkMachine, checkOrder, statusAt, statusView } from "./status.js";
-import { type Soon, type SyncNowResult, soonText } from "./sync-now.js";
+import { type Soon, type SyncNowResult, soonText } from "../daemon/sync-now.js";
 import { plural } from "../core/limits.js";
 import type { StatusJson } from "../core/fleet/status-types.js";
 

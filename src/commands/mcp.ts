@@ -28,7 +28,7 @@ import { type GitMachine, openMachine, READ_PATHS } from "../sync/sync.js";
 import { inboxOf } from "./messages.js";
 import { type Known, type Tool, type ToolContext, TOOLS } from "./mcp-tools.js";
 import { statusAt, statusView } from "./status.js";
-import { publishSoon, syncNow } from "./sync-now.js";
+import { publishSoon, syncNow } from "../daemon/sync-now.js";
 
 export interface McpOptions {
   /** The machine's checkout. */

@@ -12,10 +12,11 @@ import { type Bucket, nextLookAt, type readShareOf, spendReads } from "../core/h
 import { daemonRunning } from "../daemon/daemon.js";
 import { lastFetchedModel, lastKnownMachines } from "../sync/trust.js";
 import { type Machine, openMachine, READ_PATHS, type SyncResult, syncMachine } from "../sync/sync.js";
-import { publishNow } from "./publish-now.js";
+import { publishNow } from "../daemon/publish-now.js";
 import { decisionOf } from "../core/oncall/approvals.js";
-import { wokenMark } from "./listen.js";
-import { publishSoon, type Soon } from "./sync-now.js";
+import { wokenMark } from "../state/listen.js";
+import { agentCli } from "../core/agents/agents.js";
+import { publishSoon, type Soon } from "../daemon/sync-now.js";
 
 /** Said to a checkout that never fetched, which has no last known fleet. */
 const neverSynced = () => new CoordError("this checkout has never synced; run coord sync first", EXIT.FAILURE);
@@ -90,7 +91,7 @@ export async function sendFrom(m: Machine, opts: Omit<SendOptions, "dir">): Prom
   }
   const acks = await decidedRequest(m, opts.replyTo, text);
   const onCall = agentMarkOf(opts.env ?? process.env);
-  const mark = onCall.agent ? onCall : await wokenMark(m.stateDir);
+  const mark = onCall.agent ? onCall : await wokenMark(m.stateDir, (cli) => agentCli(cli)?.wake !== undefined);
   const id = await queueMessage(
     m,
     {
@@ -132,7 +133,7 @@ async function decidedRequest(m: Machine, replyTo: string | undefined, text: str
 /**
  * A message sent from inside an on-call turn (its agent's `coord send` or MCP `send`: sync/on-call.ts sets the
  * variables) carries the agent turns behind it, so a loop of agents asking agents ends (core/oncall/on-call.ts).
- * One sent from a session the fleet woke is marked by the session's woken state instead (commands/listen.ts wokenMark).
+ * One sent from a session the fleet woke is marked by the session's woken state instead (state/listen.ts wokenMark).
  */
 function agentMarkOf(env: Readonly<Record<string, string | undefined>>): { agent?: { cli?: string; chain: number } } {
   const chain = Number(env[ON_CALL_CHAIN_ENV]);

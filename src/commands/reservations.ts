@@ -35,7 +35,7 @@ import { readReservationsState, takeBack, updateReservations } from "../state/re
 import type { GitMachine } from "../sync/machine.js";
 import { lastFetchedModel } from "../sync/trust.js";
 import { type Machine, openMachine, type SyncResult } from "../sync/sync.js";
-import { publishNow } from "./publish-now.js";
+import { publishNow } from "../daemon/publish-now.js";
 
 /** One of this machine's reservations, as the commands show it. */
 export interface OwnReservation {

@@ -1,6 +1,6 @@
 // coord status: the fleet as the remote's latest commit shows it, or, when the
 // remote does not answer soon, as the last fetch saw it (and it says so).
-import { listeningLine } from "./listen.js";
+import { listeningLine } from "../state/listen.js";
 import { readShareAt } from "../sync/view.js";
 import { commitOf } from "../git/hub.js";
 import { readModel, type RepoModel } from "../core/repo/repo.js";

@@ -7,7 +7,9 @@ import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import * as z from "zod";
 import { machineNameProblem } from "../core/files/names.js";
-import { isLocked, type ListenSettings, type Waiter, type Woken } from "../core/oncall/listen.js";
+import { isLocked, type ListenSettings, type Waiter, type Woken, wokenChain } from "../core/oncall/listen.js";
+import { parentOf } from "../platform/processes.js";
+import { pidAlive } from "./lock.js";
 import { ownTable } from "../core/types.js";
 import { checkState, setAside } from "./corrupt.js";
 import { readIfExists, updateLocked } from "./files.js";
@@ -146,4 +148,51 @@ export async function lockedSessions(stateDir: string): Promise<Map<string, Woke
 /** Takes out a session's woken state (its session ended). */
 export async function dropWoken(stateDir: string, session: string): Promise<void> {
   if (SESSION_ID.test(session)) await rm(wokenPath(stateDir, session), { force: true });
+}
+
+/** Which sessions listen now (their waiter and their session alive), and who may wake them. */
+export async function listeningIn(stateDir: string): Promise<{ from: string[] | "ALL"; sessions: { id: string; waiter: Waiter }[] }> {
+  const s = await readListen(stateDir);
+  const sessions = Object.entries(s.waiters)
+    .filter(([, w]) => pidAlive(w.pid) && pidAlive(w.session))
+    .map(([id, waiter]) => ({ id, waiter }));
+  return { from: s.from, sessions };
+}
+
+/** `coord status`'s line on this machine's listening sessions, or none when nobody may wake one. */
+export async function listeningLine(stateDir: string): Promise<string | undefined> {
+  const r = await listeningIn(stateDir).catch(() => undefined);
+  if (!r || (r.from !== "ALL" && r.from.length === 0)) return undefined;
+  const n = r.sessions.length;
+  return `open sessions listening here: ${n === 0 ? "none" : n} (a message from ${r.from === "ALL" ? "any machine" : r.from.join(", ")} wakes ${n === 1 ? "it" : "one"}; coord agent listen)`;
+}
+
+/** The processes above this one (its parent first), as far as `depth` goes. */
+async function ancestors(depth = 12): Promise<number[]> {
+  const out: number[] = [];
+  let pid = process.ppid;
+  for (let i = 0; i < depth && pid > 1; i++) {
+    out.push(pid);
+    const parent = await parentOf(pid);
+    if (parent === undefined || parent <= 1) break;
+    pid = parent;
+  }
+  return out;
+}
+
+/** The CLI a woken session of an older coord was (it wrote none): the one that could be woken then. */
+export const FIRST_WAKER = "claude";
+
+/**
+ * The agent's mark of a message sent from under an open session the fleet woke and nobody typed in since (its MCP
+ * server's send, or a command the person approved): an agent's, one turn past the messages that woke it. None from
+ * anywhere else. `cli`: the woken session's CLI as a known name (`known`), else the first that could be woken.
+ */
+export async function wokenMark(stateDir: string, known: (cli: string) => boolean): Promise<{ agent: { cli: string; chain: number } } | undefined> {
+  const locked = await lockedSessions(stateDir);
+  if (locked.size === 0) return undefined;
+  const up = new Set(await ancestors());
+  for (const w of locked.values())
+    if (w.pid !== undefined && up.has(w.pid)) return { agent: { cli: w.cli !== undefined && known(w.cli) ? w.cli : FIRST_WAKER, chain: wokenChain(w) } };
+  return undefined;
 }

@@ -3,7 +3,7 @@ import { ack, type InboxEntry, inbox, inboxPrompt, listedMessage, outbox, send, 
 import { formatDuration, parseDuration } from "../../core/time/duration.js";
 import { agentLine, parseMessageId } from "../../core/messages/messages.js";
 import { LINE_BREAKS, sanitizeText, shownLine } from "../../core/files/shown.js";
-import { publishSoon, soonText } from "../../commands/sync-now.js";
+import { publishSoon, soonText } from "../../daemon/sync-now.js";
 import { openMachine } from "../../sync/sync.js";
 import { CoordError, EXIT } from "../../errors.js";
 import { publishedText } from "../../sync/result.js";

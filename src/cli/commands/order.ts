@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { orderAdd, orderCancel, orderList } from "../../commands/order.js";
 import { ADD_FIELDS, fieldValue } from "../../core/orders/order-fields.js";
 import { formatProblem } from "../../core/orders/orders.js";
-import { publishSoon, soonText } from "../../commands/sync-now.js";
+import { publishSoon, soonText } from "../../daemon/sync-now.js";
 import { CoordError, EXIT } from "../../errors.js";
 import { openMachine } from "../../sync/sync.js";
 import { resolveDir } from "../dir.js";

@@ -3,8 +3,8 @@
 // or right after the sync it is in); otherwise this process runs one that
 // publishes and receives but starts no task (as `coord send --now` does),
 // waiting a bounded time for a sync another process holds the checkout with.
-import { readDaemonInfo, daemonRunning } from "../daemon/daemon.js";
-import { requestSync } from "../daemon/request.js";
+import { readDaemonInfo, daemonRunning } from "./daemon.js";
+import { requestSync } from "./request.js";
 import { plural } from "../core/limits.js";
 import { CoordError, EXIT, RemoteUnreachable } from "../errors.js";
 import { readHealth } from "../state/health.js";
