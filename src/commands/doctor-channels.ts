@@ -11,7 +11,7 @@ import { fittedChannel } from "../sync/mail.js";
 import type { Machine } from "../sync/machine.js";
 import { lastFetchedModel } from "../sync/trust.js";
 import { READ_PATHS } from "../sync/cycle.js";
-import type { Check } from "./doctor-check.js";
+import type { Check } from "../core/setup/doctor-check.js";
 
 const warn = (detail: string, fix: string): Check => ({ name: "messages", level: "WARN", detail, fix });
 

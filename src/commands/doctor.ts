@@ -40,8 +40,8 @@ import { lastFetchedModel } from "../sync/trust.js";
 import { READ_PATHS } from "../sync/sync.js";
 import { describeBudgets, describeReadShare, HOST_DEFAULTS_TEXT, readShareOf } from "../core/hub/reads.js";
 
-import type { Check } from "./doctor-check.js";
-export type { Check, CheckLevel } from "./doctor-check.js";
+import type { Check } from "../core/setup/doctor-check.js";
+export type { Check, CheckLevel } from "../core/setup/doctor-check.js";
 
 export interface DoctorOptions {
   dir: string;

@@ -13,7 +13,7 @@ import { initBare, setBranch } from "../git/local.js";
 import { template } from "../templates.js";
 import { PUSH_BUDGET_MS } from "../sync/cas.js";
 import { type UpgradeOutcome, upgradeHub } from "../sync/upgrade.js";
-import { openClone, personAuthor } from "./order.js";
+import { openClone, personAuthor } from "../sync/clone.js";
 
 export const HUB_AUTHOR = { name: "coord hub", email: "hub@coord.invalid" };
 

@@ -12,7 +12,7 @@ import type { HistoryMark } from "../core/hub/status-history.js";
 import type { Repo } from "../git/git.js";
 import { isRecord } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
-import { openClone } from "./order.js";
+import { openClone } from "../sync/clone.js";
 
 export interface LogEvent {
   /** The commit's author date, ISO 8601. */

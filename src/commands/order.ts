@@ -19,24 +19,14 @@ import { deriveStatus } from "../core/status/status.js";
 import type { Problem, TaskState } from "../core/types.js";
 import { peopleBranchRefused, personClone } from "../daemon/watch.js";
 import { CoordError, EXIT, PushRefused } from "../errors.js";
-import { Repo, type Author } from "../git/git.js";
-import { configGet } from "../git/local.js";
-import { loadConfig } from "../state/config.js";
+import type { Repo } from "../git/git.js";
 import { readDelegated, renderDelegated, updateDelegated, type DelegatedOrders } from "../state/delegated.js";
-import { gitDirOf } from "../state/paths.js";
 import { PUSH_BUDGET_MS, publishWithRetry } from "../sync/cas.js";
 import { openMachine, READ_PATHS } from "../sync/sync.js";
+import { openClone, personAuthor } from "../sync/clone.js";
 import type { GitMachine } from "../sync/machine.js";
 
 // ------------------------------------------------------------------ clones
-
-/** Any clone of the hub: a machine's checkout (its remote and branch) or a person's (origin, main). */
-export async function openClone(dir: string, stateDir?: string): Promise<{ repo: Repo; machine?: string }> {
-  const gitDir = await gitDirOf(dir);
-  const config = await loadConfig(join(gitDir, "coord"));
-  const repo = new Repo(dir, stateDir ?? join(gitDir, "coord"), config?.remote ?? "origin", config?.branch ?? "main", config?.gitTimeout ?? 120);
-  return { repo, machine: config?.name };
-}
 
 /** The files of the last fetched commit (works offline). */
 async function lastFetched(repo: Repo): Promise<{ tip: string; files: Map<string, string> }> {
@@ -223,17 +213,6 @@ export async function orderCancel(opts: { dir: string; id: string; human?: boole
  * The clone's git user, as whom a person's commits are made; a usage error when it has none, saying which
  * commit needs it (`commits`: the command's, as the sentence begins).
  */
-export async function personAuthor(dir: string, commits = "--human commits as you"): Promise<Author> {
-  const get = (key: string) => configGet(dir, key, { timeout: 20 });
-  const [name, email] = [await get("user.name"), await get("user.email")];
-  if (!name || !email)
-    throw new CoordError(
-      `${commits}, but ${dir} has no git ${!name ? "user.name" : "user.email"}; set it with ` +
-        `git -C ${dir} config user.name "Your Name" and git -C ${dir} config user.email you@example.com (or with --global for every clone)`,
-      EXIT.USAGE,
-    );
-  return { name, email };
-}
 
 /** A person's change of ORDERS.json: whether the result is validated, and how it is made from a person's clone when the hub refuses this one's push. */
 interface PersonChange {
