@@ -229,7 +229,9 @@ describe("coord agent listen", () => {
     expect(run("PreToolUse", { tool_name: "Read", tool_input: { file_path: "/etc/passwd" } })?.permissionDecisionReason).toContain(
       `started by a message from machine a (${id}), not by you`,
     );
-    expect(pre("mcp__coord__inbox", {})).toBe("allow");
+    expect(pre("mcp__coord__inbox", { from: "a" })).toBe("allow");
+    // The session's other conversations are the person's: not read by a woken turn (found attacking it).
+    expect(pre("mcp__coord__inbox", {})).toBe("ask");
     expect(pre("mcp__coord__send", { to: "a", body: "no", reply_to: id })).toBe("allow");
     expect(pre("mcp__coord__send", { to: "c", body: "hi", reply_to: id })).toBe("ask");
     expect(pre("mcp__coord__send", { to: "a", body: "a new thread" })).toBe("ask");

@@ -299,7 +299,31 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     expect(await readdir(join(cwd, ".codex"))).toEqual([]);
     // OpenCode's plugins where the project has them; a .opencode/ is not made (OpenCode writes in one that is there).
     expect(await readdir(join(cwd, ".opencode", "plugins"))).toEqual(["mine.js"]);
-    expect((await readdir(join(cwd, ".opencode"))).sort()).toEqual(["plugin", "plugins", "tool", "tools"]);
+    expect((await readdir(join(cwd, ".opencode"))).sort()).toEqual(
+      ["agent", "agents", "command", "commands", "mode", "modes", "plugin", "plugins", "skill", "skills", "tool", "tools"].sort(),
+    );
+  }, 60_000);
+
+  it("what coord agent listen armed stays read-only, in a project nested below the agent's cwd too (found attacking it)", async () => {
+    const f = await makeFleet(["oncall"]);
+    const dir = f.machines.oncall!;
+    const cwd = await tempDir("coord-sandbox-cwd-");
+    const project = join(cwd, "sub", "app");
+    await mkdir(project, { recursive: true });
+    const r = await cli("agent", "listen", "opencode", "--from", "ALL", "--project", project, "--dir", dir);
+    expect(r.code, r.err).toBe(0);
+    const plugin = join(project, ".opencode", "plugins", "coord-listen.js");
+    const before = await readFile(plugin, "utf8");
+    const script = [
+      `echo "rewritten: $(echo 'export const P = async () => ({})' > '${plugin}' 2>/dev/null; echo $?)"`,
+      `echo "moved: $(mv '${join(project, ".opencode")}' '${join(project, ".opencode-old")}' 2>/dev/null; echo $?)"`,
+      `echo "work: $(echo x > '${join(project, "src.txt")}' 2>/dev/null; echo $?)"`,
+    ].join("\n");
+    const out = await asAnAgent(dir, script, { cwd, agent: "opencode" });
+    expect(out).toMatch(/^rewritten: [1-9]/m);
+    expect(out).toMatch(/^moved: [1-9]/m);
+    expect(out).toMatch(/^work: 0$/m);
+    expect(await readFile(plugin, "utf8")).toBe(before);
   }, 60_000);
 
   it("a cwd that is a repository (or a linked worktree): its git directory is read-only whole, so nothing the person's git runs can change", async () => {

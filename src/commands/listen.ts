@@ -141,7 +141,7 @@ async function takeOut(project: string, name: string): Promise<string | undefine
 }
 
 /** Arms coord's waiter in the project as the CLI's adapter says: what changed, and what the person does next. */
-async function arm(waker: Waker, project: string, dir: string, stateDir: string): Promise<{ change: string; notes: string[] }> {
+async function arm(waker: Waker, project: string, dir: string, stateDir: string): Promise<{ file: string; change: string; notes: string[] }> {
   const { wake } = waker;
   if (wake.plugin) {
     const file = resolve(project, wake.plugin.file);
@@ -152,6 +152,7 @@ async function arm(waker: Waker, project: string, dir: string, stateDir: string)
       await writeThroughLink(file, text);
     }
     return {
+      file,
       change: `${wake.plugin.file}: ${before === undefined ? "written" : before === text ? "already armed, nothing changed" : "updated"}: at each turn's end it runs coord's waiter; it gates a woken turn (coord's read tools and an answer in its thread run, anything else is refused) and sees you type`,
       notes: [
         `${waker.name} loads plugins at startup: restart open sessions. ${wake.plugin.file} holds this machine's paths: keep it out of git.`,
@@ -169,6 +170,7 @@ async function arm(waker: Waker, project: string, dir: string, stateDir: string)
     await writeThroughLink(file, r.text);
   }
   return {
+    file,
     change: !r.changed
       ? `${settings}: already armed, nothing changed`
       : `${settings}: ${text === undefined ? "written" : "updated"}: ${LISTEN_EVENTS.join(" and ")} hooks run coord's waiter (asyncRewake); ${GATE_EVENT} gates a woken turn (coord's read tools and an answer in its thread run, anything else asks you); ${TYPED_EVENT} sees you type`,
@@ -228,6 +230,8 @@ export async function listen(opts: ListenOptions): Promise<ListenResult> {
   changes.push(armed.change);
   await updateListen(stateDir, (s) => {
     s.from = from === "ALL" ? "ALL" : [...new Set(from)];
+    // Kept read-only for every agent coord starts, a project nested in an agent's cwd too (found attacking it).
+    s.armed = [...new Set([...s.armed, armed.file])].slice(-100);
   });
   changes.push(`who may wake a session: ${from === "ALL" ? "ALL (every machine of the fleet)" : from.join(", ")}`);
   const notes = [

@@ -29,6 +29,11 @@ export interface ListenState {
   taken: string[];
   /** Thread (its first message's id) → wakes by agents' answers since a person's message in it (core/oncall/listen.ts). */
   agentWakes: Record<string, number>;
+  /**
+   * The files `coord agent listen` armed (a project's settings or plugin file, absolute): an agent coord starts never
+   * writes one, wherever its cwd is (the shield keeps them read-only: sync/sandbox.ts).
+   */
+  armed: string[];
 }
 
 const schema = z.object({
@@ -37,9 +42,10 @@ const schema = z.object({
   waiters: z.record(z.string(), z.object({ pid: z.number().int().positive(), session: z.number().int().positive(), since: z.string(), cwd: z.string().optional() })),
   taken: z.array(z.string()),
   agentWakes: z.record(z.string(), z.number().int().min(0)).default({}),
+  armed: z.array(z.string().startsWith("/")).default([]),
 });
 
-const empty = (): ListenState => ({ version: 1, from: [], waiters: ownTable(), taken: [], agentWakes: ownTable() });
+const empty = (): ListenState => ({ version: 1, from: [], waiters: ownTable(), taken: [], agentWakes: ownTable(), armed: [] });
 
 export const listenDir = (stateDir: string) => join(stateDir, "listen");
 /** The listen state's file. */

@@ -42,6 +42,7 @@ import { ON_CALL_AGENT_ENV, ON_CALL_ASKER_ENV, ON_CALL_THREAD_ENV } from "../cor
 import { writeDurably } from "../state/files.js";
 import { pinsPath, savePins, signersFiles, signingKeyPath } from "../state/trust.js";
 import type { Machine } from "./machine.js";
+import { readListen } from "../state/listen.js";
 
 /** `path` resolved (symbolic links followed), when it exists (a file, or a directory when `dirs`). */
 async function existing(path: string, dirs = false): Promise<string | undefined> {
@@ -119,7 +120,10 @@ export async function machineShield(m: Pick<Machine, "stateDir" | "config"> & { 
   // plugins: the person's own session there, outside any sandbox): read-only, its directories made (empty) when missing.
   // So is what the person's git runs there, when the cwd is a repository's top: its git directory, whole.
   const cwdGit: ConfigEntry[] = o.cwd ? cwdGitPaths(o.cwd, await pointedGitDirs(o.cwd)).map((path) => ({ path })) : [];
-  const project = [...(o.cwd ? projectConfigs(o.cwd) : []), ...cwdGit];
+  // The files coord agent listen armed (a plugin, hooks in a project's settings): read-only wherever they are, a project
+  // nested below the cwd too, whose open session would load what an agent wrote there (found attacking it).
+  const armed: ConfigEntry[] = (await present((await readListen(m.stateDir)).armed)).map((path) => ({ path }));
+  const project = [...(o.cwd ? projectConfigs(o.cwd) : []), ...cwdGit, ...armed];
   for (const c of project) if (c.dir && c.empty !== undefined && !(await lstat(c.path).catch(() => undefined))) await mkdir(c.path).catch(() => {});
   // Its CLI's state apart from the person's (bubblewrap only), the person's login shared into it.
   const tool = await sandboxTool();

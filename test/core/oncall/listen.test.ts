@@ -210,8 +210,13 @@ describe.each(wakers)("a woken $name session's gate", ({ wake }) => {
   ]);
   const rootOf = (id: string) => roots.get(id) ?? id;
   it.each([
-    { tool: "mcp__coord__inbox", input: {}, decision: "allow", why: "coord's read tools" },
-    { tool: "mcp__coord__thread", input: { with: "a" }, decision: "allow", why: "coord's read tools" },
+    { tool: "mcp__coord__whoami", input: {}, decision: "allow", why: "coord's read tools" },
+    { tool: "mcp__coord__status", input: {}, decision: "allow", why: "coord's read tools" },
+    { tool: "mcp__coord__inbox", input: { from: "a" }, decision: "allow", why: "the messages of the machine that woke it" },
+    { tool: "mcp__coord__inbox", input: {}, decision: "ask", why: "every message: the person's other conversations" },
+    { tool: "mcp__coord__inbox", input: { from: "c" }, decision: "ask", why: "another machine's messages" },
+    { tool: "mcp__coord__thread", input: { with: "a" }, decision: "allow", why: "the conversation with the machine that woke it" },
+    { tool: "mcp__coord__thread", input: { with: "c" }, decision: "ask", why: "another conversation (found attacking it: carried off)" },
     { tool: "ToolSearch", input: { query: "select:mcp__coord__send" }, decision: "allow", why: "loading coord's tools" },
     { tool: "mcp__coord__send", input: { to: "a", body: "done", reply_to: "a/b/3" }, decision: "allow", why: "an answer to the waker in its thread" },
     { tool: "mcp__coord__send", input: { to: "a", body: "done", reply_to: "a/b/1" }, decision: "allow", why: "another message of that thread" },
@@ -245,6 +250,18 @@ describe.each(wakers)("a woken $name session's gate", ({ wake }) => {
     expect(gate(undefined, "Bash", {}, rootOf, wake)).toBeUndefined();
     // A wake after the typing locks it again.
     expect(isLocked({ ...woken, typedAt: "2026-11-28T10:00:05.000Z", lockedAt: "2026-11-28T10:00:06.000Z" })).toBe(true);
+  });
+  it("a machine that woke it before the person typed is no longer its waker (found attacking it)", () => {
+    // c woke it, the person typed, then a woke it: it may answer a, not c, nor read c's conversation.
+    const byC = afterWake(undefined, [msg("c/b/1", "hi")], () => "c/b/1", "2026-11-28T09:00:00.000Z", 4242);
+    const typed = { ...byC, typedAt: "2026-11-28T09:30:00.000Z" };
+    const byA = afterWake(typed, [msg("a/b/3", "run the tests", { replyTo: "b/a/2" })], () => "a/b/1", t0);
+    expect(gate(byA, named(wake, "mcp__coord__send"), { to: "c", body: "x", reply_to: "c/b/1" }, rootOf, wake)?.decision).toBe("ask");
+    expect(gate(byA, named(wake, "mcp__coord__thread"), { with: "c" }, rootOf, wake)?.decision).toBe("ask");
+    expect(gate(byA, named(wake, "mcp__coord__send"), { to: "a", body: "x", reply_to: "a/b/3" }, rootOf, wake)?.decision).toBe("allow");
+    // Woken by both since the person typed: both are its wakers.
+    const both = afterWake(byA, [msg("c/b/2", "and me")], () => "c/b/1", "2026-11-28T10:00:01.000Z");
+    expect(gate(both, named(wake, "mcp__coord__send"), { to: "c", body: "x", reply_to: "c/b/1" }, rootOf, wake)?.decision).toBe("allow");
   });
   it("what it sends is one agent turn past what woke it", () => {
     expect(wokenChain(woken)).toBe(1);

@@ -244,7 +244,9 @@ export const CoordListen = async ({ client, directory }) => {
     "chat.message": async (input, output) => {
       const id = String(input?.sessionID ?? "");
       if (!SESSION.test(id)) return;
-      const prompt = (output?.parts ?? []).map((part) => (part?.type === "text" ? String(part.text ?? "") : "")).join("\\n");
+      // What OpenCode adds itself (a background task's result, put into the session as a prompt) is marked synthetic:
+      // never the person's typing (found attacking it: such a result unlocked a woken session).
+      const prompt = (output?.parts ?? []).map((part) => (part?.type === "text" && part.synthetic !== true ? String(part.text ?? "") : "")).join("\\n");
       // The person typing unlocks a woken session; a wake locks it again: coord runs only when that changes something.
       const wake = prompt.includes(HEAD);
       const person = prompt.trim() !== "" && !wake;
@@ -328,13 +330,19 @@ export const opencode: AgentCli = {
     },
     logins: ({ xdg }) => [xdg("XDG_DATA_HOME", ".local/share", "opencode/auth.json")],
     // Its project config (MCP servers it starts, plugins it loads) and the plugins and tools it loads from .opencode/
-    // and runs at its start. .opencode/ itself is never made: OpenCode writes in one that is there (its .gitignore,
-    // its plugins' package.json), and fails when it cannot (seen with 1.18.33); in one that is there, all four
-    // directories it loads code from are made (an agent wrote plugin/ beside a kept plugins/: found attacking it).
+    // and runs at its start, and the agents, commands, modes and skills it reads as the person's (an agent that
+    // rewrote .opencode/agent/build.md would set the person's own agent's prompt and permissions: found attacking it).
+    // .opencode/ itself is never made: OpenCode writes in one that is there (its .gitignore, its plugins'
+    // package.json), and fails when it cannot (seen with 1.18.33); in one that is there, every directory it loads
+    // from is made (an agent wrote plugin/ beside a kept plugins/: found attacking it).
     project: [
       ...["opencode.json", "opencode.jsonc"].map((path) => ({ path })),
       ...["opencode.json", "opencode.jsonc"].map((f) => ({ path: `.opencode/${f}` })),
-      ...["plugin", "plugins", "tool", "tools"].map((d) => ({ path: `.opencode/${d}`, dir: true, empty: "" })),
+      ...["plugin", "plugins", "tool", "tools", "agent", "agents", "command", "commands", "mode", "modes", "skill", "skills"].map((d) => ({
+        path: `.opencode/${d}`,
+        dir: true,
+        empty: "",
+      })),
     ],
     apart: true,
   },
