@@ -179,6 +179,27 @@ describe("coord agent listen", () => {
     expect((await cli("agent", "listen", "--dir", dir("b"))).out).toContain("who may wake an open session: nobody");
   });
 
+  it("opencode: the plugin is written, recorded as armed, the same on a second run, and --off removes it", async () => {
+    const { project } = await setUp();
+    const plugin = join(project, ".opencode", "plugins", "coord-listen.js");
+    const on = await cli("agent", "listen", "opencode", "--from", "a", "--project", project, "--dir", dir("b"));
+    expect(on.code, on.err).toBe(0);
+    expect(on.out).toContain(".opencode/plugins/coord-listen.js: written");
+    const text = await readFile(plugin, "utf8");
+    // Its paths: this machine's node and coord, the checkout; the waiter and gate named for OpenCode.
+    expect(text).toContain(JSON.stringify(process.execPath));
+    expect(text).toContain(JSON.stringify(dir("b")));
+    expect(text).toContain('"--agent", "opencode"');
+    expect((await readListen(join(dir("b"), ".git", "coord"))).armed).toEqual([plugin]);
+    const again = await cli("agent", "listen", "opencode", "--from", "a", "--project", project, "--dir", dir("b"));
+    expect(again.out).toContain("already armed, nothing changed");
+    const off = await cli("agent", "listen", "opencode", "--off", "--project", project, "--dir", dir("b"));
+    expect(off.code, off.err).toBe(0);
+    expect(off.out).toContain(".opencode/plugins/coord-listen.js: removed");
+    await expect(readFile(plugin, "utf8")).rejects.toThrow();
+    expect((await cli("agent", "listen", "--dir", dir("b"))).out).toContain("who may wake an open session: nobody");
+  });
+
   it("writes this machine's paths only into the project's local settings; an older listen's entries leave the shared file", async () => {
     const { project } = await setUp();
     // What an older coord agent listen wrote into .claude/settings.json (a file teams commit), beside the team's own.
