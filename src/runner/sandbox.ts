@@ -3,9 +3,9 @@
 // the options coord gives it, since a tool that is installed may still be
 // unable to make a namespace (a container without user namespaces, an
 // AppArmor rule). What was found is kept 10 minutes per process.
+import { onPath } from "../platform/executables.js";
 import { execFile } from "node:child_process";
-import { access, constants, stat } from "node:fs/promises";
-import { delimiter, join } from "node:path";
+import { stat } from "node:fs/promises";
 import { BWRAP_PLACES, bwrapArgs, type SandboxTool, seatbeltProfile, trustedProgram } from "../core/agents/sandbox.js";
 
 const TTL_MS = 10 * 60_000;
@@ -23,20 +23,7 @@ export function forgetSandboxTool(): void {
 }
 
 /** Where `name` is on `path` (PATH's form), as execvp would find it; undefined when it is not. */
-export async function onPath(name: string, path = process.env.PATH ?? ""): Promise<string | undefined> {
-  for (const dir of path.split(delimiter)) {
-    if (!dir) continue;
-    const path = join(dir, name);
-    if (
-      await access(path, constants.X_OK).then(
-        () => true,
-        () => false,
-      )
-    )
-      return path;
-  }
-  return undefined;
-}
+export { onPath };
 
 /** Runs `argv` (a trial of the tool), resolving to its first line of complaint, or undefined when it exited 0. */
 function trial(argv: string[]): Promise<string | undefined> {

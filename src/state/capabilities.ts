@@ -2,10 +2,11 @@
 // the agent CLIs found on PATH with their versions and whether each is logged
 // in (an agent that is installed but logged out is published as such, and
 // orders for it are refused with that reason instead of failing later).
+import type { Launch } from "../core/platform/executables.js";
+import { launchFor, onPath } from "../platform/executables.js";
 import { spawn } from "node:child_process";
-import { access, constants, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
-import { delimiter, join } from "node:path";
 import { type ParseError, parse as parseJsonc } from "jsonc-parser";
 import { parse as parseToml } from "smol-toml";
 import { AGENTS, type AgentCli, loginWithoutAsking } from "../core/agents/agents.js";
@@ -16,18 +17,8 @@ import { readIfExists, writeDurably } from "./files.js";
 /** Agent name → the executables its CLI installs, first found wins (Cursor's is `cursor-agent`, now also `agent`). */
 export const AGENT_CLIS: ReadonlyMap<string, readonly string[]> = new Map([...AGENTS.values()].map((a) => [a.name, a.executables]));
 
-/** The full path of `executable` on `path`, if it is there. */
-export async function whichOf(executable: string, path: string): Promise<string | undefined> {
-  for (const dir of path.split(delimiter).filter(Boolean)) {
-    const file = join(dir, executable);
-    const found = await access(file, constants.X_OK).then(
-      () => true,
-      () => false, // ENOENT or EACCES: not runnable from here
-    );
-    if (found) return file;
-  }
-  return undefined;
-}
+/** The full path of `executable` on `path`, if it is there: platform/executables.ts. */
+export const whichOf = (executable: string, path: string): Promise<string | undefined> => onPath(executable, path);
 
 /** What one agent CLI on this machine is. */
 export interface AgentFound {
@@ -102,19 +93,23 @@ const PROBE_TIMEOUT = 10;
 async function findAgent(name: string, path: string): Promise<AgentFound | undefined> {
   const cli = AGENTS.get(name)!;
   let executable: string | undefined;
+  let launch: Launch | undefined;
   for (const exe of cli.executables) {
-    if (await whichOf(exe, path)) {
+    // What starts it: on Windows what its npm .cmd shim starts (Node spawns no .cmd without a shell).
+    launch = await launchFor(exe, path);
+    if (launch) {
       executable = exe;
       break;
     }
   }
-  if (!executable) return undefined;
+  if (!executable || !launch) return undefined;
+  const argv = (args: readonly string[]) => [launch.file, ...launch.args, ...args];
   const env = { ...(process.env as Record<string, string>), PATH: path };
   // Logged in by what its config names or a key in the environment, which its status command may not count: nothing to ask.
   const told = loginWithoutAsking(cli, process.env, await loginConfig(cli, process.env));
   const [version, login] = await Promise.all([
-    probe([executable, ...cli.versionArgs], env, PROBE_TIMEOUT),
-    cli.login?.status && !told ? probe([executable, ...cli.login.status.args], env, PROBE_TIMEOUT) : undefined,
+    probe(argv(cli.versionArgs), env, PROBE_TIMEOUT),
+    cli.login?.status && !told ? probe(argv(cli.login.status.args), env, PROBE_TIMEOUT) : undefined,
   ]);
   const v = version.exitCode === 0 ? /\d+\.\d+(\.\d+)?([-.+\w]*)?/.exec(version.output)?.[0] : undefined;
   const loggedIn = told ? told.loggedIn : cli.login?.status && login && !login.timedOut ? cli.login.status.loggedIn(login.exitCode, login.output) : undefined;

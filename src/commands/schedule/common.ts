@@ -1,8 +1,9 @@
 // What a crontab line and a systemd timer share: the machine and checkout a
 // schedule runs, its cron fields checked, and running crontab or systemctl.
+import { onPath } from "../../platform/executables.js";
 import { spawn } from "node:child_process";
-import { access, constants, realpath } from "node:fs/promises";
-import { delimiter, join, resolve } from "node:path";
+import { realpath } from "node:fs/promises";
+import { resolve } from "node:path";
 import { CLI_PATH, PACKAGE_ROOT } from "../../package.js";
 import { cronProblem } from "../../core/time/cron.js";
 import { CoordError, EXIT } from "../../errors.js";
@@ -114,18 +115,7 @@ export { fill, PLAIN } from "../../core/setup/service-text.js";
 
 // ---------------------------------------------------------------- running commands
 
-export async function findOnPath(executable: string, path = process.env.PATH ?? ""): Promise<string | undefined> {
-  for (const dir of path.split(delimiter).filter(Boolean)) {
-    const candidate = join(dir, executable);
-    try {
-      await access(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // Not here, or not executable by this user (ENOENT, EACCES): the next directory of PATH.
-    }
-  }
-  return undefined;
-}
+export const findOnPath = (executable: string, path = process.env.PATH ?? ""): Promise<string | undefined> => onPath(executable, path);
 
 export interface Ran {
   code: number | null;
