@@ -10,7 +10,7 @@ import { inbox } from "../src/commands/messages.js";
 import { readListen } from "../src/state/listen.js";
 import { pidAlive } from "../src/state/lock.js";
 import { sync } from "../src/sync/sync.js";
-import { CLI, cli, type Fleet, makeFleet, tempDir, waitFor } from "./helpers.js";
+import { CLI, cli, cliExec, type Fleet, makeFleet, tempDir, waitFor } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 const sessions: ChildProcess[] = [];
@@ -177,6 +177,18 @@ describe("coord agent listen", () => {
     expect(off.code, off.err).toBe(0);
     expect(JSON.parse(await readFile(settings, "utf8"))).toEqual({});
     expect((await cli("agent", "listen", "--dir", dir("b"))).out).toContain("who may wake an open session: nobody");
+  });
+
+  it("a waiter that fails never exits 2, the code of a wake, whose text would reach the session (found attacking it)", async () => {
+    await setUp("a");
+    // A mailbox a newer coord wrote: the waiter cannot read it.
+    await writeFile(join(dir("b"), ".git", "coord", "mailbox.json"), JSON.stringify({ version: 99 }));
+    const input = Buffer.from(JSON.stringify({ session_id: "s-newer", cwd: "/tmp" }));
+    const r = await cliExec(["agent", "listen-wait", "--dir", dir("b"), "--gated", "--agent", "opencode"], input);
+    expect(r.code, r.err).toBe(1);
+    expect(r.err).toMatch(/^coord: /);
+    const missing = await cliExec(["agent", "listen-wait", "--dir", join(dir("b"), "no-such"), "--gated", "--agent", "opencode"], input);
+    expect(missing.code).not.toBe(2);
   });
 
   it("opencode: the plugin is written, recorded as armed, the same on a second run, and --off removes it", async () => {

@@ -154,14 +154,21 @@ ${EXIT_CODES}${examples(
     .option("--gated", "armed with the gate on a woken turn's tools (an older setup without it wakes nothing)")
     .addOption(new Option("--agent <cli>", "the CLI whose session it serves (default: claude, as an older setup armed it)").choices(WAKE_AGENTS))
     .action(async (o: { dir?: string; gated?: boolean; agent?: string }) => {
-      const code = await listenWait({
-        dir: await resolveDir(o.dir),
-        stdin: process.stdin,
-        stderr: (t) => process.stderr.write(`${t}\n`),
-        gated: o.gated === true,
-        ...(o.agent ? { agent: o.agent } : {}),
-      });
-      process.exitCode = code;
+      // Exit 2 means a wake (its text on stderr goes to the model): a failure of the waiter's never exits so, whatever
+      // its kind, or its words would reach the session as a wake, or as the person's prompt (found attacking it).
+      try {
+        const code = await listenWait({
+          dir: await resolveDir(o.dir),
+          stdin: process.stdin,
+          stderr: (t) => process.stderr.write(`${t}\n`),
+          gated: o.gated === true,
+          ...(o.agent ? { agent: o.agent } : {}),
+        });
+        process.exitCode = code;
+      } catch (e) {
+        if (e instanceof CoordError && e.exitCode !== EXIT.USAGE) throw e;
+        throw new CoordError(e instanceof Error ? e.message : String(e), EXIT.FAILURE);
+      }
     });
   agent
     .command("acp-turn", { hidden: true })

@@ -246,6 +246,10 @@ export function gate(w: Woken | undefined, tool: string, input: unknown, rootOf:
   const current = w!.wakes.filter((x) => w!.typedAt === undefined || x.at >= w!.typedAt);
   const woke = current.at(-1) ?? w!.wakes.at(-1);
   const wakers = new Set(current.map((x) => x.from));
+  // Woken by two machines since the person typed, a turn holds what each wrote: an answer or a read about one could
+  // carry the other's conversation to it (found attacking it). Nothing about either runs by itself then.
+  const oneWaker = wakers.size === 1;
+  const both = `${[...wakers].join(" and ")} each woke it since you typed:`;
   const who = woke ? `a message from machine ${woke.from} (${woke.id})` : "a message from the fleet";
   const ask = (what: string): GateAnswer => ({
     decision: "ask",
@@ -256,13 +260,18 @@ export function gate(w: Woken | undefined, tool: string, input: unknown, rootOf:
   if (names.free?.includes(tool) || tool === names.tool("whoami") || tool === names.tool("status")) return reading;
   // The session's conversations with other machines are the person's: a woken turn reads only those with its waker.
   const withWaker = (field: string, what: string): GateAnswer =>
-    typeof args[field] === "string" && wakers.has(args[field] as string) ? reading : ask(`it may read only its conversation with the machine that woke it; this reads ${what}.`);
+    !oneWaker
+      ? ask(`${both} it reads nothing about either by itself.`)
+      : typeof args[field] === "string" && wakers.has(args[field] as string)
+        ? reading
+        : ask(`it may read only its conversation with the machine that woke it; this reads ${what}.`);
   if (tool === names.tool("inbox")) return withWaker("from", typeof args.from === "string" ? `the messages from ${args.from}` : "every message of this machine");
   if (tool === names.tool("thread")) return withWaker("with", `the conversation with ${typeof args.with === "string" ? args.with : "?"}`);
   if (tool !== names.tool("send")) return ask("until you type, only coord's read and reply tools run by themselves.");
   const to = typeof args.to === "string" ? args.to : "";
   const replyTo = typeof args.reply_to === "string" ? args.reply_to : undefined;
   const root = replyTo !== undefined && parseMessageId(replyTo) ? rootOf(replyTo) : undefined;
+  if (!oneWaker) return ask(`${both} it answers neither by itself.`);
   const answers = root !== undefined && current.some((x) => x.root === root && x.from === to);
   if (answers) return { decision: "allow", reason: `coord: an answer to ${to} in thread ${root}` };
   return ask(`it may answer only the machine that woke it, in its thread; this sends to ${to || "?"}${replyTo ? ` in reply to ${replyTo}` : " as a new conversation"}.`);

@@ -259,9 +259,23 @@ describe.each(wakers)("a woken $name session's gate", ({ wake }) => {
     expect(gate(byA, named(wake, "mcp__coord__send"), { to: "c", body: "x", reply_to: "c/b/1" }, rootOf, wake)?.decision).toBe("ask");
     expect(gate(byA, named(wake, "mcp__coord__thread"), { with: "c" }, rootOf, wake)?.decision).toBe("ask");
     expect(gate(byA, named(wake, "mcp__coord__send"), { to: "a", body: "x", reply_to: "a/b/3" }, rootOf, wake)?.decision).toBe("allow");
-    // Woken by both since the person typed: both are its wakers.
+  });
+  it("woken by two machines since the person typed, it reads about and answers neither by itself (found attacking it)", () => {
+    // a's turn could carry c's conversation (in its context since c's wake, or read) to a in the allowed answer.
+    const byA = afterWake(undefined, [msg("a/b/3", "run the tests", { replyTo: "b/a/2" })], () => "a/b/1", t0, 4242);
     const both = afterWake(byA, [msg("c/b/2", "and me")], () => "c/b/1", "2026-11-28T10:00:01.000Z");
-    expect(gate(both, named(wake, "mcp__coord__send"), { to: "c", body: "x", reply_to: "c/b/1" }, rootOf, wake)?.decision).toBe("allow");
+    for (const [tool, input] of [
+      ["mcp__coord__send", { to: "a", body: "x", reply_to: "a/b/3" }],
+      ["mcp__coord__send", { to: "c", body: "x", reply_to: "c/b/1" }],
+      ["mcp__coord__thread", { with: "c" }],
+      ["mcp__coord__thread", { with: "a" }],
+      ["mcp__coord__inbox", { from: "a" }],
+    ] as const)
+      expect(gate(both, named(wake, tool), input, rootOf, wake)?.decision, `${tool} ${JSON.stringify(input)}`).toBe("ask");
+    expect(gate(both, named(wake, "mcp__coord__send"), { to: "a", body: "x", reply_to: "a/b/3" }, rootOf, wake)?.reason).toMatch(/a and c each woke it since you typed/);
+    // Two messages of one machine are one waker.
+    const twice = afterWake(byA, [msg("a/b/4", "again", { replyTo: "b/a/2" })], () => "a/b/1", "2026-11-28T10:00:02.000Z");
+    expect(gate(twice, named(wake, "mcp__coord__send"), { to: "a", body: "x", reply_to: "a/b/3" }, rootOf, wake)?.decision).toBe("allow");
   });
   it("what it sends is one agent turn past what woke it", () => {
     expect(wokenChain(woken)).toBe(1);

@@ -219,7 +219,9 @@ export const CoordListen = async ({ client, directory }) => {
     child.on("error", () => {});
     child.on("close", (code) => {
       if (waiter?.child === child) waiter = undefined;
-      if (code === 2 && text.trim()) client.session.promptAsync({ path: { id: session }, body: { parts: [{ type: "text", text: text.trim() }] } }).catch(() => {});
+      // Exit 2 with coord's wake text: a wake. Any other text (an error of the waiter's) is never put into the session,
+      // where it would pass for the person's prompt (found attacking it).
+      if (code === 2 && text.includes(HEAD)) client.session.promptAsync({ path: { id: session }, body: { parts: [{ type: "text", text: text.trim() }] } }).catch(() => {});
     });
     child.stdin.on("error", () => {});
     child.stdin.end(JSON.stringify({ session_id: session, cwd: directory }));
