@@ -249,7 +249,7 @@ export function gate(w: Woken | undefined, tool: string, input: unknown, rootOf:
   // Woken by two machines since the person typed, a turn holds what each wrote: an answer or a read about one could
   // carry the other's conversation to it (found attacking it). Nothing about either runs by itself then.
   const oneWaker = wakers.size === 1;
-  const both = `${[...wakers].join(" and ")} each woke it since you typed:`;
+  const both = wakers.size ? `${[...wakers].join(" and ")} each woke it since you typed:` : "no wake of it is on record since you typed:";
   const who = woke ? `a message from machine ${woke.from} (${woke.id})` : "a message from the fleet";
   const ask = (what: string): GateAnswer => ({
     decision: "ask",

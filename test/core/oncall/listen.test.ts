@@ -273,6 +273,10 @@ describe.each(wakers)("a woken $name session's gate", ({ wake }) => {
     ] as const)
       expect(gate(both, named(wake, tool), input, rootOf, wake)?.decision, `${tool} ${JSON.stringify(input)}`).toBe("ask");
     expect(gate(both, named(wake, "mcp__coord__send"), { to: "a", body: "x", reply_to: "a/b/3" }, rootOf, wake)?.reason).toMatch(/a and c each woke it since you typed/);
+    // A woken state coord could not read is locked with no wake on record: nothing about anyone runs by itself.
+    const unread: Woken = { lockedAt: "9999", wakes: [] };
+    expect(gate(unread, named(wake, "mcp__coord__send"), { to: "a", body: "x", reply_to: "a/b/3" }, rootOf, wake)?.reason).toMatch(/no wake of it is on record/);
+    expect(gate(unread, named(wake, "mcp__coord__inbox"), { from: "a" }, rootOf, wake)?.decision).toBe("ask");
     // Two messages of one machine are one waker.
     const twice = afterWake(byA, [msg("a/b/4", "again", { replyTo: "b/a/2" })], () => "a/b/1", "2026-11-28T10:00:02.000Z");
     expect(gate(twice, named(wake, "mcp__coord__send"), { to: "a", body: "x", reply_to: "a/b/3" }, rootOf, wake)?.decision).toBe("allow");
