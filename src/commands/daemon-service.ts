@@ -4,6 +4,7 @@
 // lines that start it at reboot and again every 5 minutes if it died. The text
 // is made in core/setup/daemon-service.ts from templates/; here it is written, run
 // and removed. Only this checkout's unit, plist or lines are ever touched.
+import { onPath } from "../platform/executables.js";
 import { access, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { homedir, userInfo } from "node:os";
 import { join } from "node:path";
@@ -23,7 +24,7 @@ import { checkDaemonOptions, daemonRunning, ensureDaemon, readDaemonInfo, stopDa
 import { STATE_VARIABLES } from "../core/agents/agents.js";
 import { CoordError, EXIT } from "../errors.js";
 import { template } from "../templates.js";
-import { findOnPath, firstLine, runCommand, type ScheduleFile, target } from "./schedule/common.js";
+import { firstLine, runCommand, type ScheduleFile, target } from "./schedule/common.js";
 import { crontabCommand, isOurLine, joinTable, readCrontab, tableLines, writeCrontab } from "./schedule/cron.js";
 import { unitDir } from "./schedule/systemd.js";
 
@@ -99,7 +100,7 @@ async function systemctl(bin: string, args: string[], env: NodeJS.ProcessEnv) {
 
 /** The systemctl binary when the user's systemd manager answers, else why not. */
 export async function userSystemd(env: NodeJS.ProcessEnv): Promise<{ bin?: string; why?: string }> {
-  const bin = await findOnPath("systemctl", env.PATH);
+  const bin = await onPath("systemctl", env.PATH);
   if (!bin) return { why: "no systemctl on PATH" };
   const r = await systemctl(bin, ["show-environment"], env);
   return r.code === 0 ? { bin } : { why: `systemctl --user does not answer (${firstLine(r.stderr) || `exit code ${r.code}`})` };
@@ -204,7 +205,7 @@ async function installLaunchd(dt: DaemonTarget, env: NodeJS.ProcessEnv, platform
   const before = await readOr(path);
   r.files.push({ path, content });
   r.changed = before !== content;
-  const launchctl = platform === "darwin" ? await findOnPath("launchctl", env.PATH) : undefined;
+  const launchctl = platform === "darwin" ? await onPath("launchctl", env.PATH) : undefined;
   const loaded = launchctl ? (await runCommand(launchctl, ["print", `${guiDomain()}/${label}`], env).catch(() => ({ code: -1 }))).code === 0 : false;
   const steps = [...(loaded && r.changed ? [["bootout", `${guiDomain()}/${label}`]] : []), ...(!loaded || r.changed ? [["bootstrap", guiDomain(), path]] : [])];
   const shown = (args: string[]) => `launchctl ${args.join(" ")}`;
@@ -283,14 +284,14 @@ async function remove(kind: ServiceKind, dt: DaemonTarget, env: NodeJS.ProcessEn
     r.removed.push(kind);
     r.files.push({ path, content: text });
     r.changed = true;
-    const launchctl = platform === "darwin" ? await findOnPath("launchctl", env.PATH) : undefined;
+    const launchctl = platform === "darwin" ? await onPath("launchctl", env.PATH) : undefined;
     if (launchctl) say(["bootout", `${guiDomain()}/${label}`], "launchctl");
     if (r.dryRun) return;
     if (launchctl) await runCommand(launchctl, ["bootout", `${guiDomain()}/${label}`], env).catch(() => undefined); // not loaded: nothing to stop
     await rm(path, { force: true });
     return;
   }
-  const crontab = await findOnPath("crontab", env.PATH);
+  const crontab = await onPath("crontab", env.PATH);
   if (!crontab) return;
   const mark = daemonMarker(dt);
   let current: string[];
@@ -340,13 +341,13 @@ export async function daemonServiceStatus(dir: string, env: NodeJS.ProcessEnv = 
   const plist = join(launchAgentsDir(env), `${launchdLabel(dt)}.plist`);
   if (await present(plist)) {
     s.launchd = { label: launchdLabel(dt), path: plist };
-    const launchctl = await findOnPath("launchctl", env.PATH);
+    const launchctl = await onPath("launchctl", env.PATH);
     if (launchctl) {
       const r = await runCommand(launchctl, ["print", `${guiDomain()}/${launchdLabel(dt)}`], env).catch(() => ({ code: -1, stdout: "" }));
       s.launchd.loaded = r.code === 0 ? parseLaunchctlPrint(r.stdout) : false;
     }
   }
-  const crontab = await findOnPath("crontab", env.PATH);
+  const crontab = await onPath("crontab", env.PATH);
   if (crontab)
     try {
       const ours = tableLines(await readCrontab(crontab, env)).filter((l) => isOurLine(l, daemonMarker(dt)));

@@ -5,6 +5,7 @@
 // commit coord is at: nothing is sent), deleted at once; whether the hub
 // takes this machine's pushes to coord itself is what its last syncs say
 // (.git/coord/health.json).
+import { onPath } from "../platform/executables.js";
 import { verifiedVerdict } from "../core/trust/github.js";
 import { AGENTS } from "../core/agents/agents.js";
 import { agentSandbox } from "../sync/sandbox.js";
@@ -22,7 +23,7 @@ import { redact } from "../core/trust/redact.js";
 import { gitFailureText } from "../core/hub/ssh.js";
 import { firstLine, isTimeout, machineAuthor, type RecentCommit, Repo } from "../git/git.js";
 import { gitVersion as gitVersionText } from "../git/local.js";
-import { AGENT_CLIS, type AgentFound, findAgents, whichOf } from "../state/capabilities.js";
+import { AGENT_CLIS, type AgentFound, findAgents } from "../state/capabilities.js";
 import { loadOnCall, type OnCallState, onCallStatePath, readOnCallState } from "../state/on-call.js";
 import { setAsideNotice } from "../core/oncall/salvage.js";
 import { describeFailure } from "../failure.js";
@@ -487,7 +488,7 @@ async function onCallCheck(m: GitMachine, env: NodeJS.ProcessEnv): Promise<Check
   const path = daemonPath ?? env.PATH ?? "";
   const whose = daemonPath !== undefined ? `the daemon's PATH (pid ${daemon.info!.pid})` : daemon.running ? "this shell's PATH (the daemon's is not known)" : "this shell's PATH";
   const names = AGENT_CLIS.get(s.agent) ?? [s.agent];
-  const found = (await Promise.all(names.map((n) => whichOf(n, path)))).some(Boolean);
+  const found = (await Promise.all(names.map((n) => onPath(n, path)))).some(Boolean);
   if (!found)
     return fail(
       "on call",

@@ -1,5 +1,6 @@
 // coord agent on-call (set, show, --off) and coord agent stop: a machine whose
 // agent CLI answers the messages sent to it (sync/on-call.ts runs the turns).
+import { onPath } from "../platform/executables.js";
 import { agentSandbox } from "../sync/sandbox.js";
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
@@ -10,7 +11,7 @@ import { messageId, parseMessageId } from "../core/messages/messages.js";
 import { CoordError, EXIT } from "../errors.js";
 import { carriesMarker, stopProcesses } from "../runner/run.js";
 import { timings } from "../timings.js";
-import { AGENT_CLIS, whichOf } from "../state/capabilities.js";
+import { AGENT_CLIS } from "../state/capabilities.js";
 import { loadConfig, saveConfig } from "../state/config.js";
 import { loadOnCall, onCallStatePath, parseOnCall, readOnCallState, type RunningTurn, updateOnCallState } from "../state/on-call.js";
 import { setAsideNotice } from "../core/oncall/salvage.js";
@@ -127,7 +128,7 @@ async function checkedSettings(m: Machine, opts: OnCallOptions): Promise<OnCallS
   if (!(ON_CALL_AGENTS as readonly string[]).includes(agent)) throw usage(`coord cannot put "${agent}" on call; give one of ${ON_CALL_AGENTS.join(", ")}`);
   const path = opts.path ?? process.env.PATH ?? "";
   const names = AGENT_CLIS.get(agent) ?? [agent];
-  const found = (await Promise.all(names.map((n) => whichOf(n, path)))).some(Boolean);
+  const found = (await Promise.all(names.map((n) => onPath(n, path)))).some(Boolean);
   if (!found) throw usage(`${agent} is not on PATH (looked for ${names.join(" or ")}); install it, or put it on the PATH coord runs with`);
   if (!opts.cwd) throw usage("--cwd is required: the directory the agent works in (its sessions live there)");
   // A relative directory is where the command runs, and is kept absolute (machine.yaml's are relative to home).

@@ -2,8 +2,9 @@
 // user's crontab (schedule/cron.ts) or from a systemd user timer
 // (schedule/systemd.ts). Only this checkout's line (or units) is ever written
 // or removed; every other crontab line is kept as is.
+import { onPath } from "../platform/executables.js";
 import { join } from "node:path";
-import { checkSchedule, DEFAULT_SCHEDULE, findOnPath, marker, type ScheduleOptions, type ScheduleResult, type ScheduleStatus, target } from "./schedule/common.js";
+import { checkSchedule, DEFAULT_SCHEDULE, marker, type ScheduleOptions, type ScheduleResult, type ScheduleStatus, target } from "./schedule/common.js";
 import { cron, installedCronLine } from "./schedule/cron.js";
 import { systemd, unitDir, unitNames, unitOwner } from "./schedule/systemd.js";
 
@@ -28,7 +29,7 @@ export async function scheduleStatus(dir: string, env: NodeJS.ProcessEnv = proce
   const t = await target(dir);
   const mark = marker(t);
   const result: ScheduleStatus = { machine: t.machine, checkout: t.checkout, notes: [] };
-  const crontab = await findOnPath("crontab", env.PATH);
+  const crontab = await onPath("crontab", env.PATH);
   if (!crontab) result.notes.push("no crontab command on PATH");
   else
     try {

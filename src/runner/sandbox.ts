@@ -3,7 +3,6 @@
 // the options coord gives it, since a tool that is installed may still be
 // unable to make a namespace (a container without user namespaces, an
 // AppArmor rule). What was found is kept 10 minutes per process.
-import { onPath } from "../platform/executables.js";
 import { execFile } from "node:child_process";
 import { stat } from "node:fs/promises";
 import { BWRAP_PLACES, bwrapArgs, type SandboxTool, seatbeltProfile, trustedProgram } from "../core/agents/sandbox.js";
@@ -23,7 +22,6 @@ export function forgetSandboxTool(): void {
 }
 
 /** Where `name` is on `path` (PATH's form), as execvp would find it; undefined when it is not. */
-export { onPath };
 
 /** Runs `argv` (a trial of the tool), resolving to its first line of complaint, or undefined when it exited 0. */
 function trial(argv: string[]): Promise<string | undefined> {

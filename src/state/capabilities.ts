@@ -3,7 +3,7 @@
 // in (an agent that is installed but logged out is published as such, and
 // orders for it are refused with that reason instead of failing later).
 import type { Launch } from "../core/platform/executables.js";
-import { launchFor, onPath } from "../platform/executables.js";
+import { launchFor } from "../platform/executables.js";
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
@@ -16,9 +16,6 @@ import { readIfExists, writeDurably } from "./files.js";
 
 /** Agent name → the executables its CLI installs, first found wins (Cursor's is `cursor-agent`, now also `agent`). */
 export const AGENT_CLIS: ReadonlyMap<string, readonly string[]> = new Map([...AGENTS.values()].map((a) => [a.name, a.executables]));
-
-/** The full path of `executable` on `path`, if it is there: platform/executables.ts. */
-export const whichOf = (executable: string, path: string): Promise<string | undefined> => onPath(executable, path);
 
 /** What one agent CLI on this machine is. */
 export interface AgentFound {

@@ -4,12 +4,12 @@
 // kept so that a refused change leaves it acting on the last verified one.
 // Losing trust.json is safe: the newest change of each file is checked again,
 // and only a signed one is accepted.
+import { onPath } from "../platform/executables.js";
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import * as z from "zod";
 import { newKeyPair, readSigningKey, type SigningKey } from "../core/trust/sshsig.js";
 import { gitVersion } from "../git/local.js";
-import { whichOf } from "./capabilities.js";
 import { machineNameProblem } from "../core/files/names.js";
 import { type Accepted, SSH_PUBLIC_KEY } from "../core/trust/trust.js";
 import type { MachineConfig } from "./config.js";
@@ -104,7 +104,7 @@ export async function signingOf(config: MachineConfig, stateDir: string, dir: st
   const publicKey = PUBLIC_KEY.exec((await readIfExists(`${path}.pub`).catch(() => undefined)) ?? "")?.[1];
   if (!publicKey) return { path, problem: `${path}.pub, the public half of its signing key, is missing or not an SSH public key` };
   // Any other key is signed by git through ssh-keygen.
-  if (!(await whichOf("ssh-keygen", process.env.PATH ?? "")))
+  if (!(await onPath("ssh-keygen", process.env.PATH ?? "")))
     return { path, problem: `ssh-keygen is not installed, and coord signs by itself only with an ed25519 key without a passphrase (${path} is not one)` };
   const version = await gitVersion(dir).catch(() => "");
   const [major = 0, minor = 0] = (/(\d+)\.(\d+)/.exec(version) ?? []).slice(1).map(Number);

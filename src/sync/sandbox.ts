@@ -2,6 +2,7 @@
 // machine's shield (core/agents/sandbox.ts): its private keys and secret store
 // hidden, the files that say whom it trusts read-only. This is where the
 // shield's paths are found on disk and the agent's command line is wrapped.
+import { onPath } from "../platform/executables.js";
 import { access, constants, lstat, mkdir, readdir, readFile, realpath, stat, writeFile } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
@@ -28,7 +29,7 @@ import {
 } from "../core/agents/sandbox.js";
 import { filterBytes, unixSocketFilter } from "../core/agents/seccomp.js";
 import { runTask } from "../runner/run.js";
-import { onPath, sandboxTool } from "../runner/sandbox.js";
+import { sandboxTool } from "../runner/sandbox.js";
 import { configPath } from "../state/config.js";
 import { PACKAGE_ROOT } from "../package.js";
 import { secretsPath } from "../state/secrets.js";

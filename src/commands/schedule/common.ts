@@ -1,6 +1,5 @@
 // What a crontab line and a systemd timer share: the machine and checkout a
 // schedule runs, its cron fields checked, and running crontab or systemctl.
-import { onPath } from "../../platform/executables.js";
 import { spawn } from "node:child_process";
 import { realpath } from "node:fs/promises";
 import { resolve } from "node:path";
@@ -114,8 +113,6 @@ export function checkSchedule(schedule: string): string {
 export { fill, PLAIN } from "../../core/setup/service-text.js";
 
 // ---------------------------------------------------------------- running commands
-
-export const findOnPath = (executable: string, path = process.env.PATH ?? ""): Promise<string | undefined> => onPath(executable, path);
 
 export interface Ran {
   code: number | null;

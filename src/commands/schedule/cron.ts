@@ -1,11 +1,12 @@
 // The schedule as a line of the user's crontab: only this checkout's line is
 // ever written or removed; every other line is kept as is.
+import { onPath } from "../../platform/executables.js";
 import { join } from "node:path";
 import { CoordError, EXIT } from "../../errors.js";
 import { CRON_LOG } from "../../state/logs.js";
 import { template } from "../../templates.js";
 import { shQuote } from "../../core/setup/service-text.js";
-import { fill, findOnPath, firstLine, marker, runCommand, type ScheduleOptions, type ScheduleResult, type Target } from "./common.js";
+import { fill, firstLine, marker, runCommand, type ScheduleOptions, type ScheduleResult, type Target } from "./common.js";
 
 async function cronLine(t: Target, schedule: string): Promise<string> {
   const text = await template("cron/coord.crontab");
@@ -35,7 +36,7 @@ export function isOurLine(line: string, mark: string): boolean {
 }
 
 export async function crontabCommand(env: NodeJS.ProcessEnv): Promise<string> {
-  const crontab = await findOnPath("crontab", env.PATH);
+  const crontab = await onPath("crontab", env.PATH);
   if (!crontab)
     throw new CoordError("no crontab command on PATH; install cron (for example apt install cron), or use a systemd user timer: coord cron install --systemd", EXIT.FAILURE);
   return crontab;

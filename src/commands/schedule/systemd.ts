@@ -1,12 +1,13 @@
 // The schedule as a systemd user timer and service: only this checkout's
 // units are ever written or removed.
+import { onPath } from "../../platform/executables.js";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { CoordError, EXIT } from "../../errors.js";
 import { template } from "../../templates.js";
 import { unitWord } from "../../core/setup/service-text.js";
-import { checkSchedule, fill, findOnPath, firstLine, marker, runCommand, type ScheduleFile, type ScheduleOptions, type ScheduleResult, type Target } from "./common.js";
+import { checkSchedule, fill, firstLine, marker, runCommand, type ScheduleFile, type ScheduleOptions, type ScheduleResult, type Target } from "./common.js";
 
 /** The [Timer] lines for a cron schedule, done the simple way: every N minutes or hours. */
 export function timerLines(schedule: string): string[] {
@@ -92,7 +93,7 @@ export async function systemd(opts: ScheduleOptions, t: Target, schedule: string
         EXIT.USAGE,
       );
     }
-  const systemctl = await findOnPath("systemctl", env.PATH);
+  const systemctl = await onPath("systemctl", env.PATH);
   const commands = opts.action === "install" ? [["daemon-reload"], ["enable", "--now", names.timer]] : [["disable", "--now", names.timer], ["daemon-reload"]];
   const shown = (args: string[]) => `systemctl --user ${args.join(" ")}`;
 
