@@ -14,7 +14,7 @@ import { type FSWatcher, watch } from "node:fs";
 import { mkdir, rm, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import type { WakeCli } from "../core/agents/adapter.js";
-import { type AgentCli, AGENTS, agentCli } from "../core/agents/agents.js";
+import { type AgentCli, agentCli, WAKE_AGENTS } from "../core/agents/agents.js";
 import { installListen, shellQuote, uninstallListen } from "../core/agents/hooks.js";
 import { machineNameProblem } from "../core/files/names.js";
 import { channelKey, type InboxMessage, isAcked, parseMessageId } from "../core/messages/messages.js";
@@ -41,9 +41,22 @@ import { own } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { CLI_PATH } from "../package.js";
 import { readIfExists, writeThroughLink } from "../state/files.js";
-import { FIRST_WAKER, type ListenState, listeningIn, listenPath, listenSettings, readListen, readWoken, SESSION_ID, updateListen, updateWoken, wokenDir } from "../state/listen.js";
+import {
+  ancestors,
+  FIRST_WAKER,
+  type ListenState,
+  listeningIn,
+  listenPath,
+  listenSettings,
+  readListen,
+  readWoken,
+  SESSION_ID,
+  updateListen,
+  updateWoken,
+  wokenDir,
+} from "../state/listen.js";
 import { pidAlive } from "../state/lock.js";
-import { argvOf, parentOf } from "../platform/processes.js";
+import { argvOf } from "../platform/processes.js";
 import { mailboxPath, readMailbox, updateMailbox } from "../state/mailbox.js";
 import { loadOnCall } from "../state/on-call.js";
 import { pinsPath, readPins } from "../state/trust.js";
@@ -77,14 +90,7 @@ type Waker = AgentCli & { wake: WakeCli };
 /** The CLI whose open sessions listen wakes, by name: its adapter says how. */
 export function wakerOf(name: string): Waker {
   const cli = agentCli(name);
-  if (!cli?.wake)
-    throw new CoordError(
-      `${name}: coord cannot wake an open session of it; give one of ${[...AGENTS.values()]
-        .filter((a) => a.wake)
-        .map((a) => a.name)
-        .join(", ")}`,
-      EXIT.USAGE,
-    );
+  if (!cli?.wake) throw new CoordError(`${name}: coord cannot wake an open session of it; give one of ${WAKE_AGENTS.join(", ")}`, EXIT.USAGE);
   return cli as Waker;
 }
 
@@ -249,13 +255,7 @@ export async function listen(opts: ListenOptions): Promise<ListenResult> {
  * its shell → the waiter), that runs a program the CLI's adapter names; else the parent.
  */
 async function sessionProcess(program: RegExp): Promise<number> {
-  let pid = process.ppid;
-  for (let i = 0; i < 3 && pid > 1; i++) {
-    if ((await argvOf(pid)).slice(0, 2).some((a) => program.test(a))) return pid;
-    const parent = await parentOf(pid);
-    if (parent === undefined || parent <= 1) break;
-    pid = parent;
-  }
+  for (const pid of await ancestors(3)) if ((await argvOf(pid)).slice(0, 2).some((a) => program.test(a))) return pid;
   return process.ppid;
 }
 
@@ -487,7 +487,7 @@ export async function listenTyped(opts: HookOptions): Promise<void> {
   if (change) await updateWoken(stateDir, session, (w) => ({ ...(w ?? { lockedAt: now, wakes: [] }), [change]: now }));
 }
 
-// ------------------------------------------- what a woken session sends
+// ------------------------------------------- who listens
 
 /** Which sessions listen now, and who may wake them. */
 export async function listening(dir: string): Promise<{ from: string[] | "ALL"; sessions: { id: string; waiter: Waiter }[] }> {

@@ -15,7 +15,6 @@ import { type Machine, openMachine, READ_PATHS, type SyncResult, syncMachine } f
 import { publishNow } from "../daemon/publish-now.js";
 import { decisionOf } from "../core/oncall/approvals.js";
 import { wokenMark } from "../state/listen.js";
-import { agentCli } from "../core/agents/agents.js";
 import { publishSoon, type Soon } from "../daemon/sync-now.js";
 
 /** Said to a checkout that never fetched, which has no last known fleet. */
@@ -91,7 +90,7 @@ export async function sendFrom(m: Machine, opts: Omit<SendOptions, "dir">): Prom
   }
   const acks = await decidedRequest(m, opts.replyTo, text);
   const onCall = agentMarkOf(opts.env ?? process.env);
-  const mark = onCall.agent ? onCall : await wokenMark(m.stateDir, (cli) => agentCli(cli)?.wake !== undefined);
+  const mark = onCall.agent ? onCall : await wokenMark(m.stateDir);
   const id = await queueMessage(
     m,
     {

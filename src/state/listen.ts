@@ -9,6 +9,7 @@ import * as z from "zod";
 import { machineNameProblem } from "../core/files/names.js";
 import { isLocked, type ListenSettings, type Waiter, type Woken, wokenChain } from "../core/oncall/listen.js";
 import { parentOf } from "../platform/processes.js";
+import { WAKE_AGENTS } from "../core/agents/agents.js";
 import { pidAlive } from "./lock.js";
 import { ownTable } from "../core/types.js";
 import { checkState, setAside } from "./corrupt.js";
@@ -174,7 +175,7 @@ export async function listeningLine(stateDir: string): Promise<string | undefine
 }
 
 /** The processes above this one (its parent first), as far as `depth` goes. */
-async function ancestors(depth = 12): Promise<number[]> {
+export async function ancestors(depth = 12): Promise<number[]> {
   const out: number[] = [];
   let pid = process.ppid;
   for (let i = 0; i < depth && pid > 1; i++) {
@@ -192,13 +193,13 @@ export const FIRST_WAKER = "claude";
 /**
  * The agent's mark of a message sent from under an open session the fleet woke and nobody typed in since (its MCP
  * server's send, or a command the person approved): an agent's, one turn past the messages that woke it. None from
- * anywhere else. `cli`: the woken session's CLI as a known name (`known`), else the first that could be woken.
+ * anywhere else. `cli`: the woken session's CLI when it is one coord wakes, else the first that could be woken.
  */
-export async function wokenMark(stateDir: string, known: (cli: string) => boolean): Promise<{ agent: { cli: string; chain: number } } | undefined> {
+export async function wokenMark(stateDir: string): Promise<{ agent: { cli: string; chain: number } } | undefined> {
   const locked = await lockedSessions(stateDir);
   if (locked.size === 0) return undefined;
   const up = new Set(await ancestors());
   for (const w of locked.values())
-    if (w.pid !== undefined && up.has(w.pid)) return { agent: { cli: w.cli !== undefined && known(w.cli) ? w.cli : FIRST_WAKER, chain: wokenChain(w) } };
+    if (w.pid !== undefined && up.has(w.pid)) return { agent: { cli: w.cli !== undefined && WAKE_AGENTS.includes(w.cli) ? w.cli : FIRST_WAKER, chain: wokenChain(w) } };
   return undefined;
 }
