@@ -14,7 +14,7 @@ import { pidAlive } from "../src/state/lock.js";
 import { type AnthropicServer, claudeEnv, claudeHome, type Recorded, startAnthropicServer } from "./anthropic-server.js";
 import { cli, tempDir, waitFor } from "./helpers.js";
 import { type Msg, onCallTests } from "./on-call-fleet.js";
-import { pinnedVersions, realCli } from "./real-clis.js";
+import { mcpServing, pinnedVersions, realCli } from "./real-clis.js";
 
 const tmux = spawnSync("tmux", ["-V"]).status === 0;
 const t = onCallTests("coord-listen-claude-");
@@ -33,20 +33,6 @@ const lastUserText = (r: Recorded): string => {
   const last = users[users.length - 1];
   if (!last) return "";
   return typeof last.content === "string" ? last.content : last.content.map((b) => (b.type === "text" ? (b.text ?? "") : "")).join("\n");
-};
-/**
- * Whether coord's MCP server for checkout `dir` runs (the session started it: `node coord.js mcp --dir <dir>`). Claude
- * Code connects its MCP servers after the session starts; a wake before that would find no coord tools to answer with.
- */
-const mcpServing = (dir: string): true | undefined => {
-  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
-    try {
-      const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-      const at = args.indexOf("mcp");
-      if (at > 0 && args[at + 1] === "--dir" && args[at + 2] === dir) return true;
-    } catch {}
-  }
-  return undefined;
 };
 /** The turns the session was woken into by message `id` (each its first request). */
 const wakesBy = (s: AnthropicServer, id: string) => s.turns().filter((r) => lastUserText(r).includes(`--- message ${id} from machine`));

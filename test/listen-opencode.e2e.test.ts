@@ -7,7 +7,7 @@
 // person typing makes the session theirs again (their command runs); nothing is left running when the session ends.
 // Skipped, by name, where tmux or the pinned OpenCode is missing.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -16,7 +16,7 @@ import { pidAlive } from "../src/state/lock.js";
 import { type ChatServer, OPENCODE_KEY_VAR, OPENCODE_QUIET, opencodeHome, startChatServer } from "./chat-server.js";
 import { cli, tempDir, waitFor } from "./helpers.js";
 import { type Msg, onCallTests } from "./on-call-fleet.js";
-import { realCli } from "./real-clis.js";
+import { mcpServing, realCli } from "./real-clis.js";
 
 const tmux = spawnSync("tmux", ["-V"]).status === 0;
 const opencode = realCli("opencode");
@@ -43,17 +43,6 @@ const userTexts = (s: ChatServer): string[] => {
 };
 /** The session's turns started by a wake with message `id`. */
 const wakesBy = (s: ChatServer, id: string) => userTexts(s).filter((u) => u.includes(`--- message ${id} from machine`));
-/** Whether coord's MCP server for checkout `dir` runs (OpenCode starts it: `node coord.mjs mcp --dir <dir>`). */
-const mcpServing = (dir: string): true | undefined => {
-  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
-    try {
-      const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-      const at = args.indexOf("mcp");
-      if (at > 0 && args[at + 1] === "--dir" && args[at + 2] === dir) return true;
-    } catch {}
-  }
-  return undefined;
-};
 
 const skip = !tmux ? "tmux is not installed" : "missing" in opencode ? opencode.missing : undefined;
 describe(`an open session of the real opencode ${"version" in opencode ? opencode.version : ""} hears the fleet`, () => {

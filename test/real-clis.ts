@@ -1,7 +1,7 @@
 // The real agent CLIs (Claude Code, Codex, OpenCode, Gemini CLI) that scripts/install-agent-clis.mjs put in the cache, pinned in
 // scripts/agent-clis.json. A test that needs one it cannot find says it is skipped, with the name and the way to
 // install it.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 
@@ -37,4 +37,20 @@ export function realCli(name: RealCli["name"], version = pinnedVersions(name)[0]
   const bin = join(agentClisCache(), `${name}@${version}`, "node_modules", ".bin", pin.bin);
   if (!existsSync(bin)) return { missing: `${name} ${version} not installed (node scripts/install-agent-clis.mjs)` };
   return { name, version, bin };
+}
+
+/**
+ * Whether coord's MCP server for checkout `dir` runs (an open session of a real CLI started it: `node coord.mjs mcp
+ * --dir <dir>`). The CLIs connect their MCP servers after the session starts; a wake before that would find no coord
+ * tools to answer with.
+ */
+export function mcpServing(dir: string): true | undefined {
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      const at = args.indexOf("mcp");
+      if (at > 0 && args[at + 1] === "--dir" && args[at + 2] === dir) return true;
+    } catch {}
+  }
+  return undefined;
 }
