@@ -90,7 +90,9 @@ describe("the parse cache, one process per sync", () => {
     // A broken cache file, in a sync that reads (the quiet stamp removed): ignored, everything parsed again, the file rebuilt.
     await rm(join(stateDir(me), "quiet.json"));
     const rebuilt = await syncProcess(me);
-    expect(rebuilt.record.parsed).toBe(6);
+    // The six files, and this machine's own new file read back if the sync published (its heartbeat may fall due on a
+    // slow machine: the test has then run for minutes).
+    expect(rebuilt.record.parsed).toBe(rebuilt.record.pushed ? 7 : 6);
     expect(parseParsedFile(await readFile(join(stateDir(me), PARSED_FILE), "utf8"), (await sealKey(stateDir(me))).key)).toHaveLength(6);
     await rm(join(stateDir(me), "quiet.json"), { force: true });
     expect((await syncProcess(me)).record.parsed).toBe(0);

@@ -186,12 +186,20 @@ function refresh(path: string, dir: string, cacheFile: string | undefined, now: 
   );
 }
 
-/** Whether the capabilities this process serves (for its PATH) are being asked again: older than 10 minutes, new answers to come. */
-export function capabilitiesStale(): boolean {
-  return seen.get(process.env.PATH ?? "")?.refreshing !== undefined;
+/**
+ * The capabilities (detectCapabilities) and, in the same answer, whether they are older than 10 minutes with new
+ * answers to come. Asked apart, the two could disagree: a refresh that ends between them would leave old answers
+ * marked fresh, and an order would start on a CLI uninstalled since. New answers that came while waiting are served.
+ */
+export async function capabilitiesNow(dir: string, cacheFile?: string, now = Date.now()): Promise<{ caps: Record<string, string>; stale: boolean }> {
+  const caps = await detectCapabilities(dir, cacheFile, now);
+  const hit = seen.get(process.env.PATH ?? "");
+  if (!hit) return { caps, stale: false };
+  if (hit.refreshing) return { caps, stale: true };
+  return { caps: { ...(await hit.caps) }, stale: false };
 }
 
-/** Settles when the capabilities being asked again (capabilitiesStale) have their new answers. */
+/** Settles when the capabilities being asked again (capabilitiesNow: stale) have their new answers. */
 export async function capabilitiesRefreshed(): Promise<void> {
   await seen.get(process.env.PATH ?? "")?.refreshing;
 }

@@ -22,7 +22,7 @@ import { killOrphan } from "../runner/run.js";
 import { PUSH_BUDGET_MS } from "./cas.js";
 import { describeCommand, taskMarker } from "./tasks.js";
 import { onCallEngine } from "./on-call.js";
-import { capabilitiesAsked, capabilitiesRefreshed, capabilitiesStale, capabilitiesUntil, detectCapabilities, knownCapabilities } from "../state/capabilities.js";
+import { capabilitiesAsked, capabilitiesNow, capabilitiesRefreshed, capabilitiesUntil, knownCapabilities } from "../state/capabilities.js";
 import { backoffUntil, type FailureKind, type Health, readHealth, recordFailure, recordSuccess } from "../state/health.js";
 import { sweepTempFiles } from "../state/files.js";
 import { Journal } from "../state/journal.js";
@@ -477,7 +477,11 @@ async function viewStep(machine: Machine, how: Resolved, result: SyncResult, loc
   const capabilities = machineCapabilities(machine, todo.askAgents);
   capabilities.catch(() => {}); // awaited below, where a failure counts
   const { view, observedBefore } = await readFleet(machine, read, journal, act, result, io, seen);
-  const [caps, bucket, keyNotice] = await Promise.all([capabilities, readBucket(machine.stateDir), machine.signing?.publicKey ? readKeyNotice(machine.stateDir) : undefined]);
+  const [{ caps, stale }, bucket, keyNotice] = await Promise.all([
+    capabilities,
+    readBucket(machine.stateDir),
+    machine.signing?.publicKey ? readKeyNotice(machine.stateDir) : undefined,
+  ]);
   const context: CycleContext = {
     m: machine,
     act,
@@ -496,9 +500,12 @@ async function viewStep(machine: Machine, how: Resolved, result: SyncResult, loc
     health,
     observedBefore,
     ...(keyNotice ? { keyNotice } : {}),
-    askCaps: async () => ({ caps: await machineCapabilities(machine, todo.askAgents), capsStale: capabilitiesStale() }),
+    askCaps: async () => {
+      const found = await machineCapabilities(machine, todo.askAgents);
+      return { caps: found.caps, capsStale: found.stale };
+    },
   };
-  const work: WorkRecord = { journal, claimed: new Map(), running: new Map(), caps, ...(capabilitiesStale() ? { capsStale: true } : {}) };
+  const work: WorkRecord = { journal, claimed: new Map(), running: new Map(), caps, ...(stale ? { capsStale: true } : {}) };
   return { ...context, work, budget: bucket ? { bucket } : {}, said: {}, result, view };
 }
 
@@ -616,9 +623,10 @@ function runSummary(r: SyncResult, now: Date): string | undefined {
   return parts.length ? `${now.toISOString()}: ${parts.join("; ")}` : undefined;
 }
 
-async function machineCapabilities(m: Machine, askAgents = true): Promise<Record<string, string>> {
+/** This machine's capabilities with its labels, and whether they are older than 10 minutes and asked again (capabilitiesNow). */
+async function machineCapabilities(m: Machine, askAgents = true): Promise<{ caps: Record<string, string>; stale: boolean }> {
   const cache = join(m.stateDir, "agents.json");
-  const caps = await (askAgents ? detectCapabilities(m.dir, cache) : knownCapabilities(m.dir, cache));
-  for (const label of m.config.labels) caps[label] ??= "label";
-  return caps;
+  const found = askAgents ? await capabilitiesNow(m.dir, cache) : { caps: await knownCapabilities(m.dir, cache), stale: false };
+  for (const label of m.config.labels) found.caps[label] ??= "label";
+  return found;
 }
