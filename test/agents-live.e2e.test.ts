@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { AGENTS } from "../src/core/agents/agents.js";
 import { ON_CALL_AGENTS } from "../src/core/oncall/on-call.js";
-import { inbox } from "../src/commands/messages.js";
+import { inbox } from "../src/actions/messages.js";
 import { sync } from "../src/sync/sync.js";
 import { cli, type Fleet, makeFleet } from "./helpers.js";
 import { findAgents } from "../src/state/capabilities.js";

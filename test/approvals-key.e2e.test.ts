@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { readdir, readFile, realpath, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { askPermission } from "../src/commands/on-call.js";
+import { askPermission } from "../src/actions/on-call.js";
 import { onCallStatePath, readOnCallState, updateOnCallState } from "../src/state/on-call.js";
 import { ON_CALL_THREAD_ENV, ON_CALL_TURN_ENV, turnMarker } from "../src/sync/on-call.js";
 import { openMachine } from "../src/sync/sync.js";

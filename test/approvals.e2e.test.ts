@@ -3,7 +3,7 @@
 // --mcp-config names, as Claude Code does) asks in its thread; /approve,
 // /deny, /approve always, a timeout, a reply from a machine not allowed, and
 // a stop while waiting each end the wait as a user expects.
-import { inbox } from "../src/commands/messages.js";
+import { inbox } from "../src/actions/messages.js";
 import { queueMessage } from "../src/sync/mail.js";
 import { openMachine } from "../src/sync/sync.js";
 import { describe, expect, it } from "vitest";

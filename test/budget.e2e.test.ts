@@ -12,10 +12,10 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { hubCreate } from "../src/commands/hub.js";
-import { inbox, send } from "../src/commands/messages.js";
-import { orderAdd } from "../src/commands/order.js";
-import { init } from "../src/commands/init.js";
+import { hubCreate } from "../src/actions/hub.js";
+import { inbox, send } from "../src/actions/messages.js";
+import { orderAdd } from "../src/actions/order.js";
+import { init } from "../src/actions/init.js";
 import { BUCKET_CAPACITY } from "../src/core/budget/budget.js";
 import { presenceOf } from "../src/core/fleet/presence.js";
 import { daemonStatus } from "../src/daemon/daemon.js";

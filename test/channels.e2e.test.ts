@@ -5,7 +5,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { inbox } from "../src/commands/messages.js";
+import { inbox } from "../src/actions/messages.js";
 import { cli, cliExec, type Fleet, git, makeFleet, personCommit } from "./helpers.js";
 
 let fleet: Fleet | undefined;

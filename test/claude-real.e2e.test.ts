@@ -8,7 +8,7 @@ import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { agentInvocation } from "../src/core/agents/agents.js";
-import { inbox } from "../src/commands/messages.js";
+import { inbox } from "../src/actions/messages.js";
 import { type AnthropicServer, claudeEnv, startAnthropicServer } from "./anthropic-server.js";
 import { cli, filesNamed, tempDir, waitFor } from "./helpers.js";
 import { type Msg, onCallTests } from "./on-call-fleet.js";

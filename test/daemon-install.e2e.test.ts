@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { parse as parsePlist } from "plist";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { daemonService, formatService, LINGER_DIR } from "../src/commands/daemon-service.js";
+import { daemonService, formatService, LINGER_DIR } from "../src/actions/daemon-service.js";
 import { type Check, doctor, formatChecks } from "../src/commands/doctor.js";
 import { daemonUnitName, launchdLabel } from "../src/core/setup/daemon-service.js";
 import { daemonRunning, readDaemonInfo, startDaemon, stopDaemon } from "../src/daemon/daemon.js";

@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { doctor, doctorExitCode, formatChecks, type Check } from "../src/commands/doctor.js";
-import { schedule, scheduleStatus, formatSchedule } from "../src/commands/schedule.js";
-import { init } from "../src/commands/init.js";
+import { schedule, scheduleStatus, formatSchedule } from "../src/actions/schedule.js";
+import { init } from "../src/actions/init.js";
 import { tryLock } from "../src/state/lock.js";
 import { CLI, cli, git, makeFleet, setConfig, tempDir, type Fleet } from "./helpers.js";
 

@@ -5,8 +5,8 @@
 import { chmod, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { init } from "../src/commands/init.js";
-import { inbox, send } from "../src/commands/messages.js";
+import { init } from "../src/actions/init.js";
+import { inbox, send } from "../src/actions/messages.js";
 import { MIN_HISTORY_COMMITS } from "../src/core/hub/status-history.js";
 import { sync } from "../src/sync/sync.js";
 import { cli, git, hasSshKeygen, hubStatus, makeFleet, ordersText, pushOrders, readLines, type Fleet, UNLIMITED } from "./helpers.js";

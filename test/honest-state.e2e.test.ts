@@ -6,7 +6,7 @@ import { readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { doctor } from "../src/commands/doctor.js";
-import { send } from "../src/commands/messages.js";
+import { send } from "../src/actions/messages.js";
 import { sync } from "../src/sync/sync.js";
 import { cli, makeFleet, setConfig, waitFor, type Fleet } from "./helpers.js";
 

@@ -9,7 +9,7 @@ import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ack, send } from "../src/commands/messages.js";
+import { ack, send } from "../src/actions/messages.js";
 import { sync } from "../src/sync/sync.js";
 import { cli, type Fleet, makeFleet, tempDir } from "./helpers.js";
 

@@ -2,7 +2,7 @@
 // command looks at the hub itself and receives; a plain coord send (no --now)
 // is on the hub at once, so the wait returns it without anyone syncing.
 import { afterEach, describe, expect, it } from "vitest";
-import { inbox } from "../src/commands/messages.js";
+import { inbox } from "../src/actions/messages.js";
 import { sync } from "../src/sync/sync.js";
 import { cli, cliExec, type Fleet, git, makeFleet } from "./helpers.js";
 import { connectMcp, ok } from "./mcp-client.js";

@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { readdir, readFile, rename, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { inbox, send } from "../src/commands/messages.js";
+import { inbox, send } from "../src/actions/messages.js";
 import { sync } from "../src/sync/sync.js";
 import { timings } from "../src/timings.js";
 import { cli, hubStatus, makeFleet, pushOrders, type Fleet } from "./helpers.js";

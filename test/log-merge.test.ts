@@ -1,6 +1,6 @@
 // coord log merges the people's branch and the machines' by cause where whole-second times tie.
 import { describe, expect, it } from "vitest";
-import { mergeByCause } from "../src/commands/log.js";
+import { mergeByCause } from "../src/actions/log.js";
 
 const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
 const c = (sha: string, s: number, orders?: string) => ({ sha, at: at(s), who: sha, paths: [], ...(orders ? { orders } : {}) });

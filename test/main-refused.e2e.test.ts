@@ -7,7 +7,7 @@ import { writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { startUi } from "../src/commands/ui.js";
+import { startUi } from "../src/actions/ui.js";
 import { watch } from "../src/daemon/watch.js";
 import { cli, type Fleet, git, makeFleet, peopleHead, protectBranches, pushOrders, waitFor } from "./helpers.js";
 

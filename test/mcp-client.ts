@@ -5,7 +5,7 @@ import { ReadBuffer, serializeMessage } from "@modelcontextprotocol/sdk/shared/s
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { CallToolResult, JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { PassThrough } from "node:stream";
-import { serveMcp } from "../src/commands/mcp.js";
+import { serveMcp } from "../src/actions/mcp.js";
 
 /**
  * A client of the server `coord mcp --dir <dir>` runs (serveMcp), served in this process on a pair of

@@ -14,7 +14,7 @@ import { MCP_TOOLS } from "../src/core/agents/mcp-config.js";
 import lockfile from "proper-lockfile";
 import { afterEach, describe, expect, it } from "vitest";
 import { call, connectMcp, ok } from "./mcp-client.js";
-import { inbox, outbox } from "../src/commands/messages.js";
+import { inbox, outbox } from "../src/actions/messages.js";
 import { sync as syncIn } from "../src/sync/sync.js";
 import { cliProcess, type Fleet, git, gitDaemon, gitTry, hubFile, makeFleet, pushOrders, readLines, runningCli, setConfig, silentServer, waitFor } from "./helpers.js";
 

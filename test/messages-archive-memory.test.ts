@@ -2,7 +2,7 @@
 // sender's live file keeps only what its recipient has not acknowledged, the hub's history keeps every message. (A file
 // of its own beside messages-memory.test.ts: each file runs in one worker, and the two scenarios in parallel.)
 import { afterEach, describe, expect, it } from "vitest";
-import { ackOn, inboxOf, sendFrom } from "../src/commands/messages.js";
+import { ackOn, inboxOf, sendFrom } from "../src/actions/messages.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
 
 let fleet: MemoryFleet | undefined;

@@ -4,7 +4,7 @@
 // processes), at a volume that would take minutes there.
 import { rm } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
-import { inboxOf, sendFrom } from "../src/commands/messages.js";
+import { inboxOf, sendFrom } from "../src/actions/messages.js";
 import { mailboxPath } from "../src/state/mailbox.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
 

@@ -5,7 +5,7 @@
 import { readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { inbox, send } from "../src/commands/messages.js";
+import { inbox, send } from "../src/actions/messages.js";
 import { sync } from "../src/sync/sync.js";
 import { cli, cliExec, hubFile, makeFleet, personCommit, setConfig, syncAfterCrash, type Fleet } from "./helpers.js";
 

@@ -2,7 +2,7 @@
 // syncs, as separate processes. Archiving at volume, and more machines and rounds, run on the
 // in-memory hub (messages-archive-memory.test.ts, messages-memory.test.ts).
 import { afterEach, describe, expect, it } from "vitest";
-import { inbox } from "../src/commands/messages.js";
+import { inbox } from "../src/actions/messages.js";
 import { cli, cliExec, hubFile, makeFleet, type Fleet } from "./helpers.js";
 
 let fleet: Fleet | undefined;

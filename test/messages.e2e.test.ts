@@ -4,8 +4,8 @@
 import { chmod, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { ack, inbox, outbox, send } from "../src/commands/messages.js";
-import { init } from "../src/commands/init.js";
+import { ack, inbox, outbox, send } from "../src/actions/messages.js";
+import { init } from "../src/actions/init.js";
 import { readMailbox } from "../src/state/mailbox.js";
 import { sync } from "../src/sync/sync.js";
 import { cli, cliExec, hubFile, hubStatus, makeFleet, personCommit, type Fleet } from "./helpers.js";

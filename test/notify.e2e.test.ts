@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { ack, send } from "../src/commands/messages.js";
+import { ack, send } from "../src/actions/messages.js";
 import type { NotifyPayload } from "../src/sync/notify.js";
 import { sync } from "../src/sync/sync.js";
 import { cli, cliExec, type Fleet, hubStatus, makeFleet, pushOrders, setConfig, tempDir, waitFor, readLines as lines } from "./helpers.js";

@@ -6,7 +6,7 @@ import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import lockfile from "proper-lockfile";
 import { afterEach, describe, expect, it } from "vitest";
-import { ack, inbox } from "../src/commands/messages.js";
+import { ack, inbox } from "../src/actions/messages.js";
 import { onCallEngine } from "../src/sync/on-call.js";
 import { openMachine, sync } from "../src/sync/sync.js";
 import { cli, killRecorded, type Recorded, recorded, setConfig, tempDir, waitFor } from "./helpers.js";

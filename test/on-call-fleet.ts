@@ -5,7 +5,7 @@ import type { ChildProcess } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, expect } from "vitest";
-import { inbox } from "../src/commands/messages.js";
+import { inbox } from "../src/actions/messages.js";
 import { sync } from "../src/sync/sync.js";
 import { cli, cliProcess, type Fleet, makeFleet, tempDir, waitFor } from "./helpers.js";
 import { writeStandIns } from "./on-call-standins.js";

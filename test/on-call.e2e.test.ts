@@ -6,7 +6,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { inbox } from "../src/commands/messages.js";
+import { inbox } from "../src/actions/messages.js";
 import { sync } from "../src/sync/sync.js";
 import { cli, hubFile, ordersText, processGone, pushOrders, waitFor } from "./helpers.js";
 import { call, connectMcp, ok } from "./mcp-client.js";

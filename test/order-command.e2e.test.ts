@@ -5,7 +5,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { orderLog } from "../src/commands/log.js";
+import { orderLog } from "../src/actions/log.js";
 import { readDelegated, ownOrdersFile } from "../src/state/delegated.js";
 import { sync } from "../src/sync/sync.js";
 import { cli, cliExec, git, hubCommits, hubFile, hubHead, hubStatus, makeFleet, peopleHead, personIdentity, pushOrders, type Fleet } from "./helpers.js";

@@ -4,7 +4,7 @@
 // Checked here on the real schema and on one extended by a probe field.
 import { describe, expect, it } from "vitest";
 import * as z from "zod";
-import { orderAddInput } from "../src/commands/mcp-tools.js";
+import { orderAddInput } from "../src/actions/mcp-tools.js";
 import { getNodeValue, parseTree } from "jsonc-parser";
 import { expectedOf, fieldsTable } from "../src/core/orders/field-words.js";
 import { ADD_FIELDS, addFields, fieldValue } from "../src/core/orders/order-fields.js";

@@ -5,7 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { inbox } from "../src/commands/messages.js";
+import { inbox } from "../src/actions/messages.js";
 import { waitFor } from "./helpers.js";
 import { type Msg, onCallTests } from "./on-call-fleet.js";
 

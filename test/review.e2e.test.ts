@@ -11,7 +11,7 @@ import type { StatusJson } from "../src/core/fleet/status-types.js";
 import { cli, git, pushOrders, hubCommits, hubFile, hubStatus, journal, makeFleet, setConfig, waitFor, type Fleet } from "./helpers.js";
 import { openMachine, sync } from "../src/sync/sync.js";
 import { publishOrdersEdit } from "../src/daemon/watch.js";
-import { inbox, send } from "../src/commands/messages.js";
+import { inbox, send } from "../src/actions/messages.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {

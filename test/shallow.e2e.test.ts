@@ -9,10 +9,10 @@ import { spawn } from "node:child_process";
 import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { hubCreate } from "../src/commands/hub.js";
-import { init } from "../src/commands/init.js";
-import { orderLog } from "../src/commands/log.js";
-import { trustVerify } from "../src/commands/trust.js";
+import { hubCreate } from "../src/actions/hub.js";
+import { init } from "../src/actions/init.js";
+import { orderLog } from "../src/actions/log.js";
+import { trustVerify } from "../src/actions/trust.js";
 import { sync } from "../src/sync/sync.js";
 import { cli, commitOrdersAs, git, sshKey, tempDir, hasSshKeygen, refusedReasons, readLines } from "./helpers.js";
 

@@ -7,7 +7,7 @@ import type { ChildProcess } from "node:child_process";
 import { rename } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type StatusResult, watchStatus } from "../src/commands/status.js";
+import { type StatusResult, watchStatus } from "../src/actions/status.js";
 import { sync } from "../src/sync/sync.js";
 import { cli, cliProcess, type Fleet, makeFleet, pushOrders } from "./helpers.js";
 

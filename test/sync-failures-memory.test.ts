@@ -7,7 +7,7 @@ import { mkdir, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ordersText, readLines as lines } from "./helpers.js";
-import { localFailures } from "../src/commands/status.js";
+import { localFailures } from "../src/actions/status.js";
 import { CoordError, EXIT, PushRefused, RemoteUnreachable } from "../src/errors.js";
 import { describeFailure } from "../src/failure.js";
 import { readHealth } from "../src/state/health.js";

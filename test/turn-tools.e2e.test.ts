@@ -7,7 +7,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { connect, type Socket } from "node:net";
 import { describe, expect, it } from "vitest";
-import { outbox } from "../src/commands/messages.js";
+import { outbox } from "../src/actions/messages.js";
 import { RELAY_TOKEN_ENV, TURN_TOOLS } from "../src/core/agents/mcp-config.js";
 import { ON_CALL_AGENT_ENV, ON_CALL_CHAIN_ENV, ON_CALL_THREAD_ENV, ON_CALL_TURN_ENV } from "../src/sync/on-call-turn.js";
 import { serveTurnTools } from "../src/commands/turn-tools.js";

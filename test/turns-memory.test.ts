@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ackOn, sendFrom } from "../src/commands/messages.js";
+import { ackOn, sendFrom } from "../src/actions/messages.js";
 import { readMailbox } from "../src/state/mailbox.js";
 import { ordersText } from "./helpers.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";

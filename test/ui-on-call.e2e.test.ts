@@ -11,7 +11,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
-import { startUi, type UiServer } from "../src/commands/ui.js";
+import { startUi, type UiServer } from "../src/actions/ui.js";
 import { chromiumSuite, launchChromium, openPhonePage } from "./browser.js";
 import { cli, cliProcess, type Fleet, makeFleet, tempDir } from "./helpers.js";
 import { standInCalls, writeStandIns } from "./on-call-standins.js";

@@ -10,8 +10,8 @@ import { connect, createServer, type Server } from "node:net";
 import type { Browser, Page } from "playwright-core";
 import { chromiumSuite, launchChromium, openPhonePage } from "./browser.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { inbox } from "../src/commands/messages.js";
-import { startUi, type UiServer } from "../src/commands/ui.js";
+import { inbox } from "../src/actions/messages.js";
+import { startUi, type UiServer } from "../src/actions/ui.js";
 import { sync } from "../src/sync/sync.js";
 import { cliExec, cliProcess, type Fleet, hubStatus, makeFleet, setConfig, waitFor } from "./helpers.js";
 

@@ -4,7 +4,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { inbox, send } from "../src/commands/messages.js";
+import { inbox, send } from "../src/actions/messages.js";
 import { parseComputer } from "../src/core/fleet/computer.js";
 import { readModel } from "../src/core/repo/repo.js";
 import { TOMBSTONE_HOST } from "../src/core/setup/upgrade.js";

@@ -6,10 +6,10 @@ import { join, resolve } from "node:path";
 import { cloneInto, commitAsPerson, pushBranch } from "../git/local.js";
 import { loadConfig, saveConfig } from "../state/config.js";
 import { stateDirOf } from "../state/paths.js";
-import { hubCreate } from "./hub.js";
-import { init } from "./init.js";
-import { ack, inbox, send } from "./messages.js";
-import { status, type StatusResult } from "./status.js";
+import { hubCreate } from "../actions/hub.js";
+import { init } from "../actions/init.js";
+import { ack, inbox, send } from "../actions/messages.js";
+import { status, type StatusResult } from "../actions/status.js";
 import { sync, type SyncResult } from "../sync/sync.js";
 
 export const DEMO_MACHINES = ["izzit7", "soda-yeti", "machine-2"] as const;

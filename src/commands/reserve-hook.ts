@@ -12,7 +12,7 @@ import { firstLine } from "../git/git.js";
 import { gitPath } from "../git/local.js";
 import { template } from "../templates.js";
 import { readIfExists, writeThroughLink } from "../state/files.js";
-import { target } from "./schedule/common.js";
+import { target } from "../actions/schedule/common.js";
 
 /** The line that marks a hook as coord's: uninstall removes only a file holding it. */
 export const HOOK_MARK = "# coord reservations pre-commit hook";

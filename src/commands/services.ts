@@ -8,7 +8,7 @@ import { unknownName } from "../core/status/terminal.js";
 import { CoordError, EXIT } from "../errors.js";
 import { stateDirOf } from "../state/paths.js";
 import { type ServiceRecord, readServicesFile, serviceLog } from "../state/services.js";
-import { type StatusResult, status } from "./status.js";
+import { type StatusResult, status } from "../actions/status.js";
 import type { ServiceStatus } from "../core/fleet/status-types.js";
 
 export interface ServicesResult {

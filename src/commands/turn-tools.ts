@@ -12,11 +12,11 @@
 // A connection proves it is the turn's with its first line, the token the
 // turn's --mcp-config names (a secret of the engine and that file: another
 // user's process on the machine cannot use the port). Then it is the MCP
-// protocol as `coord mcp` speaks it on stdio (commands/mcp.ts serveMcp).
+// protocol as `coord mcp` speaks it on stdio (actions/mcp.ts serveMcp).
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer, type Socket } from "node:net";
 import { PassThrough } from "node:stream";
-import { serveMcp } from "./mcp.js";
+import { serveMcp } from "../actions/mcp.js";
 import { TURN_TOOLS } from "../core/agents/mcp-config.js";
 import { describeFailure } from "../failure.js";
 import type { TurnTools } from "../sync/turn-tools.js";

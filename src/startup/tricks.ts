@@ -35,7 +35,7 @@
 //   compiling then share a busy CPU); more over a real network, where the
 //   fetch waits and the CPU is free. Row 15d (row 2).
 // - early clone (`earlyclone`): init's clone started before the CLI loads.
-//   src/startup/early-clone.ts (taken in src/commands/init.ts). Buys
+//   src/startup/early-clone.ts (taken in src/actions/init.ts). Buys
 //   35–89 ms of a `coord init` of a small hub (0.38–1.2 s); 58 ms on row 5's
 //   hub of 100,000 commits (0.42 s with, 0.47 s without; 7 pairs, once).
 //   Row 15e (row 5).

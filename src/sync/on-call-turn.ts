@@ -116,7 +116,7 @@ const asker = (t: ClaimedTurn): Record<string, string> => {
   return who ? { [ON_CALL_ASKER_ENV]: who } : {};
 };
 
-/** The environment that names a turn to coord: its chain, CLI, thread, asker and marker (commands/messages.ts, askPermission). */
+/** The environment that names a turn to coord: its chain, CLI, thread, asker and marker (actions/messages.ts, askPermission). */
 export const turnEnv = (machine: string, t: ClaimedTurn): Record<string, string> => ({
   [ON_CALL_CHAIN_ENV]: String(chainOf(t.asks) + 1),
   [ON_CALL_AGENT_ENV]: t.thread.agent,
@@ -307,7 +307,7 @@ export const mcpConfigName = (root: string, startedAt: string) => `${safeName(ro
 
 /**
  * The --mcp-config file of one Claude Code turn: `coord mcp --connect`, which relays to the turn's coord tools served
- * outside its sandbox (`tools`), so that its permission prompt tool asks the turn's asker (commands/on-call.ts
+ * outside its sandbox (`tools`), so that its permission prompt tool asks the turn's asker (actions/on-call.ts
  * askPermission) and what it sends is the turn's.
  */
 async function writeMcpConfig(m: Machine, root: string, startedAt: string, tools: TurnTools): Promise<string> {

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { formatSchedule, schedule } from "../../commands/schedule.js";
+import { formatSchedule, schedule } from "../../actions/schedule.js";
 import { resolveDir } from "../dir.js";
 import { dirOption, examples, type Io } from "../shared.js";
 

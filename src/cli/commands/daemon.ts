@@ -1,6 +1,6 @@
 import { type Command, Option } from "commander";
 import { daemonStatus, ensureDaemon, runDaemon, startDaemon, stopDaemon } from "../../daemon/daemon.js";
-import { daemonService, formatService, SERVICE_KINDS, type ServiceKind } from "../../commands/daemon-service.js";
+import { daemonService, formatService, SERVICE_KINDS, type ServiceKind } from "../../actions/daemon-service.js";
 import { resolveDir } from "../dir.js";
 import { dirOption, examples, type Io, stamped } from "../shared.js";
 

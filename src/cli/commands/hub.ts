@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { hubCreate, hubUpgrade } from "../../commands/hub.js";
+import { hubCreate, hubUpgrade } from "../../actions/hub.js";
 import { examples, type Io } from "../shared.js";
 import { HOST_DEFAULTS_TEXT } from "../../core/hub/reads.js";
 

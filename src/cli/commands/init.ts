@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { init } from "../../commands/init.js";
-import { formatSchedule, schedule } from "../../commands/schedule.js";
+import { init } from "../../actions/init.js";
+import { formatSchedule, schedule } from "../../actions/schedule.js";
 import { CoordError, EXIT } from "../../errors.js";
 import { examples, type Io } from "../shared.js";
 

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { machinesHistory, orderLog } from "../../commands/log.js";
+import { machinesHistory, orderLog } from "../../actions/log.js";
 import { resolveDir } from "../dir.js";
 import { count, dirOption, examples, type Io } from "../shared.js";
 

@@ -58,7 +58,7 @@ ${EXIT_CODES}${examples(
       }
       const dir = await resolveDir(o.dir);
       // Loaded here: the MCP SDK is for this command alone, not for every coord start.
-      const { serveMcp } = await import("../../commands/mcp.js");
+      const { serveMcp } = await import("../../actions/mcp.js");
       const { protocol, restore } = keepStdoutForProtocol();
       const log = (line: string) => process.stderr.write(`coord mcp: ${line}\n`);
       try {

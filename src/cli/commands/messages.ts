@@ -1,5 +1,5 @@
 import { type Command, Option } from "commander";
-import { ack, type InboxEntry, inbox, inboxPrompt, listedMessage, outbox, send, waitInbox } from "../../commands/messages.js";
+import { ack, type InboxEntry, inbox, inboxPrompt, listedMessage, outbox, send, waitInbox } from "../../actions/messages.js";
 import { formatDuration, parseDuration } from "../../core/time/duration.js";
 import { agentLine, parseMessageId } from "../../core/messages/messages.js";
 import { LINE_BREAKS, sanitizeText, shownLine } from "../../core/files/shown.js";

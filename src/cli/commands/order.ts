@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { orderAdd, orderCancel, orderList } from "../../commands/order.js";
+import { orderAdd, orderCancel, orderList } from "../../actions/order.js";
 import { ADD_FIELDS, fieldValue } from "../../core/orders/order-fields.js";
 import { formatProblem } from "../../core/orders/orders.js";
 import { publishSoon, soonText } from "../../daemon/sync-now.js";

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { publishedText } from "../../sync/result.js";
-import { check, type OwnReservation, release, reservations, reserve } from "../../commands/reservations.js";
+import { check, type OwnReservation, release, reservations, reserve } from "../../actions/reservations.js";
 import { installHook, OVERRIDE, uninstallHook } from "../../commands/reserve-hook.js";
 import { plural } from "../../core/limits.js";
 import { utcText } from "../../core/fleet/presence.js";

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { checkMachine, checkOrder, type StatusResult, type StatusViewKind as View, status, statusView, watchStatus } from "../../commands/status.js";
+import { checkMachine, checkOrder, type StatusResult, type StatusViewKind as View, status, statusView, watchStatus } from "../../actions/status.js";
 import { colourWanted, paintFor } from "../../core/status/colour.js";
 import { parseDuration } from "../../core/time/duration.js";
 import { HIDE_CURSOR, machineText, orderText, RESTORE_TERMINAL, statusText, watchFrame } from "../../core/status/terminal.js";

@@ -1,5 +1,5 @@
 import { Argument, type Command } from "commander";
-import { trustAllow, trustGithub, trustKey, trustMachines, trustPin, trustRequire, trustRevoke, trustRotate, trustStatus, trustVerify } from "../../commands/trust.js";
+import { trustAllow, trustGithub, trustKey, trustMachines, trustPin, trustRequire, trustRevoke, trustRotate, trustStatus, trustVerify } from "../../actions/trust.js";
 import { EXIT } from "../../errors.js";
 import { keyFingerprint } from "../../core/trust/trust.js";
 import { resolveDir } from "../dir.js";

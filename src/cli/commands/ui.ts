@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { startUi } from "../../commands/ui.js";
+import { startUi } from "../../actions/ui.js";
 import { parseDuration } from "../../core/time/duration.js";
 import { CoordError, EXIT } from "../../errors.js";
 import { resolveDir } from "../dir.js";

@@ -11,7 +11,7 @@ import { applyEdits, modify, type ParseError, parse as parseJsonc, printParseErr
 import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
 import { isRecord } from "../types.js";
 
-/** The tools `coord mcp` serves, in the order a client lists them: the one list their names come from (commands/mcp-tools.ts TOOLS, help texts). */
+/** The tools `coord mcp` serves, in the order a client lists them: the one list their names come from (actions/mcp-tools.ts TOOLS, help texts). */
 export const MCP_TOOLS = [
   "whoami",
   "inbox",

@@ -1,6 +1,6 @@
 // `coord inbox --wait` and the MCP inbox tool's `wait`: which messages end a
 // wait, and what the waiter does next. Pure: the loop that reads the mailbox,
-// looks at the hub and sleeps is src/commands/messages.ts (waitInbox).
+// looks at the hub and sleeps is src/actions/messages.ts (waitInbox).
 //
 // Where the checkout's daemon runs, it looks at the hub and receives: the
 // waiter only reads the local mailbox, every READ_EVERY_MS. Where none runs,

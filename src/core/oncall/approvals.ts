@@ -5,7 +5,7 @@
 // whole input and its digest for its mark), whether an approval holds for an
 // input (only the one whose digest it showed), and the permission prompt
 // tool's answer as Claude Code reads it. The MCP tool that asks is
-// commands/mcp-tools.ts `permission_prompt`; the engine that takes the
+// actions/mcp-tools.ts `permission_prompt`; the engine that takes the
 // decisions is sync/on-call.ts.
 import { createHash } from "node:crypto";
 import { sanitizeText } from "../files/shown.js";

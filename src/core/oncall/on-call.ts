@@ -14,7 +14,7 @@ import type { OnCallAgent, OnCallSettings } from "./settings.js";
 /** Agent turns in a row without a person's message, at most: the 9th is refused, and the thread says why. */
 export const MAX_AGENT_CHAIN = 8;
 
-/** Set in a turn's environment: the agent turns in a row a message it sends carries (commands/messages.ts reads it). */
+/** Set in a turn's environment: the agent turns in a row a message it sends carries (actions/messages.ts reads it). */
 export const ON_CALL_CHAIN_ENV = "COORD_ON_CALL_CHAIN";
 /** Set in a turn's environment: the CLI running it. */
 export const ON_CALL_AGENT_ENV = "COORD_ON_CALL_AGENT";

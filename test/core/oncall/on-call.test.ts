@@ -23,7 +23,7 @@ import {
   withinDailyBudget,
 } from "../../../src/core/oncall/on-call.js";
 import { agentLine, parseMessageFile, renderMessageFile } from "../../../src/core/messages/messages.js";
-import { noteOf } from "../../../src/commands/on-call.js";
+import { noteOf } from "../../../src/actions/on-call.js";
 import { allowedWithoutAsking, decisionOf, mayDecide, permissionAnswer, requestText, whatItWouldDo } from "../../../src/core/oncall/approvals.js";
 
 const msg = (over: Partial<AskMessage> = {}): AskMessage => ({

@@ -34,7 +34,7 @@ import { clip } from "../core/limits.js";
 import { own } from "../core/types.js";
 import { redact } from "../core/trust/redact.js";
 import { type MailboxData, readMailbox } from "../state/mailbox.js";
-import { requestState } from "../core/status/ui-view.js";
+import { requestState } from "../core/oncall/request-state.js";
 import { queueMessage } from "../sync/mail.js";
 import { cwdRefused, markerOf, ON_CALL_THREAD_ENV, ON_CALL_TURN_ENV, turnMarker } from "../sync/on-call.js";
 
