@@ -27,6 +27,7 @@ import { template } from "../templates.js";
 import { firstLine, runCommand, type ScheduleFile, target } from "./schedule/common.js";
 import { crontabCommand, isOurLine, joinTable, readCrontab, tableLines, writeCrontab } from "./schedule/cron.js";
 import { unitDir } from "./schedule/systemd.js";
+import { system } from "../platform/system.js";
 
 export type ServiceKind = "systemd" | "launchd" | "cron";
 export const SERVICE_KINDS: readonly ServiceKind[] = ["systemd", "launchd", "cron"];
@@ -43,7 +44,7 @@ export interface ServiceOptions {
   dryRun?: boolean;
   /** Where PATH, HOME, XDG_CONFIG_HOME and USER come from (default process.env). */
   env?: NodeJS.ProcessEnv;
-  /** Default process.platform. */
+  /** Default: this system (platform/system.ts). */
   platform?: NodeJS.Platform;
 }
 
@@ -123,7 +124,7 @@ const present = (p: string) =>
 
 export async function daemonService(opts: ServiceOptions): Promise<ServiceResult> {
   const env = opts.env ?? process.env;
-  const platform = opts.platform ?? process.platform;
+  const platform = opts.platform ?? system();
   checkDaemonOptions(opts);
   const { t, dt } = await daemonTarget(opts.dir, env, opts);
   const r: ServiceResult = {

@@ -4,6 +4,7 @@ import { constants } from "node:fs";
 import { access, readFile } from "node:fs/promises";
 import { win32 } from "node:path";
 import { type Launch, needsShell, npmShimLaunch, type Platform, pathCandidates } from "../core/platform/executables.js";
+import { system } from "./system.js";
 
 const runnable = (file: string, platform: Platform) =>
   // Windows has no execute bit: a file there is runnable by its extension, which the candidates carry.
@@ -13,7 +14,7 @@ const runnable = (file: string, platform: Platform) =>
   );
 
 /** The full path of `name` on `path` (PATH; PATHEXT on Windows), if it is there. */
-export async function onPath(name: string, path = process.env.PATH ?? "", platform: Platform = process.platform, pathext = process.env.PATHEXT): Promise<string | undefined> {
+export async function onPath(name: string, path = process.env.PATH ?? "", platform: Platform = system(), pathext = process.env.PATHEXT): Promise<string | undefined> {
   for (const file of pathCandidates(name, path, platform, pathext)) if (await runnable(file, platform)) return file;
   return undefined;
 }
@@ -23,7 +24,7 @@ export async function onPath(name: string, path = process.env.PATH ?? "", platfo
  * .exe, or node with its script: node.exe beside the shim when there is one, else this node). Undefined when it is not
  * there, or is a batch file coord cannot read as a shim (it would need cmd.exe).
  */
-export async function launchFor(name: string, path = process.env.PATH ?? "", platform: Platform = process.platform, pathext = process.env.PATHEXT): Promise<Launch | undefined> {
+export async function launchFor(name: string, path = process.env.PATH ?? "", platform: Platform = system(), pathext = process.env.PATHEXT): Promise<Launch | undefined> {
   const found = await onPath(name, path, platform, pathext);
   if (!found) return undefined;
   if (!needsShell(found, platform)) return { file: found, args: [] };

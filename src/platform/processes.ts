@@ -20,6 +20,7 @@ import {
   type ProcessRow,
   psEnviron,
 } from "../core/platform/processes.js";
+import { system } from "./system.js";
 
 /** How this system's process table is read: /proc, ps, or not at all. */
 export type Way = "proc" | "ps" | "none";
@@ -32,7 +33,7 @@ function wayHere(): Way {
     readFileSync("/proc/self/stat", "utf8");
     way = "proc";
   } catch {
-    way = process.platform === "win32" ? "none" : "ps";
+    way = system() === "win32" ? "none" : "ps";
   }
   return way;
 }

@@ -6,6 +6,7 @@
 import { execFile } from "node:child_process";
 import { stat } from "node:fs/promises";
 import { BWRAP_PLACES, bwrapArgs, type SandboxTool, seatbeltProfile, trustedProgram } from "../core/agents/sandbox.js";
+import { system } from "../platform/system.js";
 
 const TTL_MS = 10 * 60_000;
 let found: { at: number; tool: Promise<SandboxTool> } | undefined;
@@ -47,19 +48,19 @@ async function systemBwrap(): Promise<string | undefined> {
   return undefined;
 }
 
-async function findTool(): Promise<SandboxTool> {
-  if (process.platform === "linux") {
+async function findTool(platform = system()): Promise<SandboxTool> {
+  if (platform === "linux") {
     const path = await systemBwrap();
     if (!path) return { kind: "none", why: `bubblewrap (bwrap) is not installed by the system (none of ${BWRAP_PLACES.join(", ")} is root's alone)` };
     const failed = await trial([path, ...bwrapArgs({ hide: [], guard: [], write: [] }, process.getuid?.() === 0), "--", "true"]);
     if (failed) return { kind: "none", why: `bubblewrap at ${path} cannot make a sandbox here: ${failed}` };
     return { kind: "bwrap", path };
   }
-  if (process.platform === "darwin") {
+  if (platform === "darwin") {
     const path = "/usr/bin/sandbox-exec";
     const failed = await trial([path, "-p", seatbeltProfile({ hide: [], guard: [], write: [] }), "--", "/usr/bin/true"]);
     if (failed) return { kind: "none", why: `sandbox-exec cannot make a sandbox here: ${failed}` };
     return { kind: "seatbelt", path };
   }
-  return { kind: "none", why: `there is no sandbox coord can use on ${process.platform}` };
+  return { kind: "none", why: `there is no sandbox coord can use on ${platform}` };
 }

@@ -13,6 +13,7 @@ import { AGENTS, type AgentCli, loginWithoutAsking } from "../core/agents/agents
 import { agentCapability } from "../core/status/status.js";
 import { gitVersion } from "../git/local.js";
 import { readIfExists, writeDurably } from "./files.js";
+import { system } from "../platform/system.js";
 
 /** Agent name → the executables its CLI installs, first found wins (Cursor's is `cursor-agent`, now also `agent`). */
 export const AGENT_CLIS: ReadonlyMap<string, readonly string[]> = new Map([...AGENTS.values()].map((a) => [a.name, a.executables]));
@@ -268,7 +269,7 @@ export async function knownCapabilities(dir: string, cacheFile?: string, now = D
 
 /** What a machine publishes without asking an agent CLI: its system, and Node's and git's versions. */
 async function systemCapabilities(dir: string): Promise<Record<string, string>> {
-  const caps: Record<string, string> = { os: process.platform, arch: process.arch, node: process.versions.node };
+  const caps: Record<string, string> = { os: system(), arch: process.arch, node: process.versions.node };
   // git missing would have failed long before this: no version is published then.
   const git = await gitVersion(dir).then(
     (v) => v.replace(/^git version\s*/, "").trim(),

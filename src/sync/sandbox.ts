@@ -44,6 +44,7 @@ import { writeDurably } from "../state/files.js";
 import { pinsPath, savePins, signersFiles, signingKeyPath } from "../state/trust.js";
 import type { Machine } from "./machine.js";
 import { readListen } from "../state/listen.js";
+import { system } from "../platform/system.js";
 
 /** `path` resolved (symbolic links followed), when it exists (a file, or a directory when `dirs`). */
 async function existing(path: string, dirs = false): Promise<string | undefined> {
@@ -175,7 +176,7 @@ export async function machineShield(m: Pick<Machine, "stateDir" | "config"> & { 
 
 /** Whether agents start here, and how: the machine's setting against the sandbox this machine has. */
 export async function agentSandbox(m: Pick<Machine, "config">): Promise<SandboxVerdict> {
-  return sandboxVerdict(sandboxSetting(m.config.agentSandbox, process.env[SANDBOX_SETTING_ENV]), await sandboxTool(), process.platform);
+  return sandboxVerdict(sandboxSetting(m.config.agentSandbox, process.env[SANDBOX_SETTING_ENV]), await sandboxTool(), system());
 }
 
 /** Whether `agent`'s CLI state is given to it apart from the person's on this machine (behind bubblewrap, a CLI of APART_AGENTS). */
