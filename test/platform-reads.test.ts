@@ -35,7 +35,7 @@ describe("the system, read in one place", () => {
   it("the scan finds a read of the system and of /proc, and passes comments and src/platform/", () => {
     expect(platformReads("runner/sandbox.ts", 'if (process.platform === "linux") {}')).toEqual(["runner/sandbox.ts reads the system"]);
     expect(platformReads("state/x.ts", "const p = platform();")).toEqual(["state/x.ts reads the system"]);
-    expect(platformReads("runner/run.ts", "await readFile(`/proc/${pid}/environ`)")).toEqual(["runner/run.ts reads /proc"]);
+    expect(platformReads("runner/run.ts", "await readFile(`/proc/` + pid + `/environ`)")).toEqual(["runner/run.ts reads /proc"]);
     expect(platformReads("runner/run.ts", "// reads /proc/<pid>/stat through platform/processes.ts")).toEqual([]);
     expect(platformReads("platform/processes.ts", 'readFileSync("/proc/self/stat")')).toEqual([]);
   });
