@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { groupAlive, processStart, spawnService, stopGroup } from "../src/runner/service.js";
+import { processStart, spawnService, stopGroup, treeAlive } from "../src/runner/service.js";
 import { tempDir } from "./helpers.js";
 
 describe("processStart", () => {
@@ -34,9 +34,9 @@ describe("spawnService and stopGroup", () => {
     if ("error" in s) throw new Error(s.error);
     expect(s.start).toBe(await processStart(s.pid));
     await expect.poll(async () => readFile(log, "utf8").catch(() => ""), { timeout: 5000 }).toBe("hello\nstarted\n");
-    expect(groupAlive(s.pid)).toBe(true);
+    expect(treeAlive(s.pid)).toBe(true);
     await stopGroup(s.pid, 1);
-    expect(groupAlive(s.pid)).toBe(false);
+    expect(treeAlive(s.pid)).toBe(false);
     expect((await s.exited).signal).toBe("SIGTERM");
   });
 

@@ -37,6 +37,7 @@ import { timings } from "../timings.js";
 import { watchSyncRequests } from "./request.js";
 import { Supervisor } from "./services.js";
 import { type OnCallEngine, onCallEngine } from "../sync/on-call.js";
+import { ownTree } from "../platform/tree.js";
 
 export const DEFAULT_SCHEDULE = "*/5 * * * *";
 
@@ -633,7 +634,7 @@ export async function ensureDaemon(opts: { dir: string; schedule?: string; jitte
   if (opts.schedule) args.push("--schedule", opts.schedule);
   if (opts.jitter !== undefined) args.push("--jitter", String(opts.jitter));
   if (opts.look === false) args.push("--no-look");
-  const child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", out, out], env: process.env });
+  const child = spawn(process.execPath, args, { ...ownTree(), stdio: ["ignore", out, out], env: process.env });
   child.unref();
   // Started when it holds the lock and wrote its pid; failed if it exits first.
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));

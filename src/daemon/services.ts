@@ -25,7 +25,8 @@ import {
 import { clip } from "../core/limits.js";
 import { formatDuration } from "../core/time/duration.js";
 import { describeFailure } from "../failure.js";
-import { killGroup, runTask } from "../runner/run.js";
+import { runTask } from "../runner/run.js";
+import { killTree } from "../platform/tree.js";
 import { boundLog, processStart, spawnService, stopGroup } from "../runner/service.js";
 import { setLongTimeout } from "../runner/timer.js";
 import { readPause } from "../state/pause.js";
@@ -228,7 +229,7 @@ export class Supervisor {
     if (!live || live.pid !== pid || live.stopping) return;
     live.cancelHealth();
     this.live.delete(id);
-    killGroup(pid, "SIGKILL"); // what it started in its group goes with it: the next start is the only copy
+    killTree(pid, "SIGKILL"); // what it started in its group goes with it: the next start is the only copy
     const r = this.file.services.get(id);
     if (!r) return;
     r.lastExit = { code, signal, at: this.now().toISOString() };

@@ -10,6 +10,7 @@
 // --is-ancestor`, fsck's report on stdout), which the callers read as such.
 import { spawn } from "node:child_process";
 import { processSlot } from "../process-slot.js";
+import { killTree, ownTree } from "../platform/tree.js";
 
 /**
  * The git commands running now, by process group (each is one: detached, so that a deadline takes what it
@@ -22,13 +23,7 @@ const running = runningSlot.groups;
 
 /** Ends every git command running now with its group (SIGTERM: a clone removes what it made); the caller is going. */
 export function stopRunningGit(): void {
-  for (const group of running) {
-    try {
-      process.kill(-group, "SIGTERM");
-    } catch {
-      // gone already
-    }
-  }
+  for (const group of running) killTree(group, "SIGTERM");
   running.clear();
 }
 
@@ -73,15 +68,13 @@ export function runGit(args: string[], opts: RunOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     if (opts.signal?.aborted) return reject(new GitStopped("abort", command));
     // A process group of its own: a git stopped at its deadline goes with what it started (ssh, a credential helper, an upload-pack).
-    const child = spawn("git", args, { cwd: opts.cwd, env: opts.env, detached: true, stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+    const child = spawn("git", args, { cwd: opts.cwd, env: opts.env, ...ownTree(), stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
     const group = child.pid;
     if (group !== undefined) running.add(group);
     const signalGroup = (sig: NodeJS.Signals) => {
-      try {
-        process.kill(-group!, sig);
-      } catch {
-        child.kill(sig); // the group is gone already, or never was (no pid: it did not start)
-      }
+      if (group === undefined)
+        child.kill(sig); // it did not start: no group
+      else killTree(group, sig);
     };
     const out: Buffer[] = [];
     const err: Buffer[] = [];

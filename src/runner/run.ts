@@ -10,6 +10,7 @@ import { StringDecoder } from "node:string_decoder";
 import { setLongTimeout, within } from "./timer.js";
 import { timings } from "../timings.js";
 import { carriesMarker as carries, processesCarrying } from "../platform/processes.js";
+import { killTree, ownTree, treeAlive } from "../platform/tree.js";
 
 export interface RunSpec {
   /** A shell command (run with /bin/sh -c), or… */
@@ -66,25 +67,6 @@ export interface RunResult {
 
 const TAIL_BYTES = 64 * 1024;
 
-/** Sends `signal` to the process group `pid` leads (nothing when it is gone). */
-export function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // The group is already gone.
-  }
-}
-
-/** Whether any process of the group `pid` leads is left. */
-export function groupAlive(pid: number): boolean {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** A variable set in a run's environment that every process it starts inherits: what it started is known by it. */
 export interface Marker {
   variable: string;
@@ -109,10 +91,10 @@ const killOne = (pid: number, signal: NodeJS.Signals) => {
 async function signalAll(target: { pid?: number; marker?: Marker }, signal: NodeJS.Signals | 0): Promise<boolean> {
   const marked = target.marker ? await markedProcesses(target.marker) : [];
   if (signal !== 0) {
-    if (target.pid !== undefined) killGroup(target.pid, signal);
+    if (target.pid !== undefined) killTree(target.pid, signal);
     for (const pid of marked) killOne(pid, signal);
   }
-  return (target.pid !== undefined && groupAlive(target.pid)) || marked.length > 0;
+  return (target.pid !== undefined && treeAlive(target.pid)) || marked.length > 0;
 }
 
 /**
@@ -236,7 +218,7 @@ export async function runTask(spec: RunSpec): Promise<RunResult> {
     child = spawn(file!, args, {
       cwd: spec.cwd,
       env,
-      detached: true, // a process group of its own
+      ...ownTree(), // a process group of its own (platform/tree.ts)
       stdio: [spec.input === undefined ? "ignore" : "pipe", "pipe", "pipe", ...(spec.fdInputs ?? []).map(() => "pipe" as const)],
     });
   } catch (e) {
@@ -341,7 +323,7 @@ export async function runTask(spec: RunSpec): Promise<RunResult> {
   if (killTimer) clearTimeout(killTimer);
   // Whatever the shell left behind in its group goes with it, and what carries its marker out of the group.
   if (timedOut || aborted || idle) {
-    killGroup(child.pid!, "SIGKILL");
+    killTree(child.pid!, "SIGKILL");
     if (marker) await stopProcesses({ marker }, grace);
   }
   const logError = await log.close();
@@ -355,7 +337,7 @@ export async function runTask(spec: RunSpec): Promise<RunResult> {
  */
 export async function killOrphan(pid: number, marker: string, variable = "COORD_TASK"): Promise<boolean> {
   const leader = (await carriesMarker(pid, marker, variable)) === true;
-  if (leader) killGroup(pid, "SIGKILL");
+  if (leader) killTree(pid, "SIGKILL");
   // What it put in sessions of its own carries the marker too, its leader gone or not.
   const marked = await markedProcesses({ variable, value: marker });
   for (const p of marked) killOne(p, "SIGKILL");

@@ -9,8 +9,9 @@ import { copyFile, mkdir, open, stat, truncate } from "node:fs/promises";
 import { dirname } from "node:path";
 import { envIn, nulProblem, startProblem, stopProcesses } from "./run.js";
 import { processStart } from "../platform/processes.js";
+import { ownTree } from "../platform/tree.js";
 
-export { groupAlive } from "./run.js";
+export { treeAlive } from "../platform/tree.js";
 
 export interface ServiceSpawn {
   /** A shell command, run with /bin/sh -c. */
@@ -42,7 +43,7 @@ export async function spawnService(spec: ServiceSpawn): Promise<Spawned | { erro
     return { error: `its output log ${spec.logFile} cannot be opened (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
   }
   try {
-    const child = spawn("/bin/sh", args, { cwd: spec.cwd, env: envIn(spec.env, spec.cwd), detached: true, stdio: ["ignore", fd, fd] });
+    const child = spawn("/bin/sh", args, { cwd: spec.cwd, env: envIn(spec.env, spec.cwd), ...ownTree(), stdio: ["ignore", fd, fd] });
     const started = await new Promise<Error | undefined>((resolve) => {
       child.once("spawn", () => resolve(undefined));
       child.once("error", (e) => resolve(e));

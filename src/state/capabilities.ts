@@ -14,6 +14,7 @@ import { agentCapability } from "../core/status/status.js";
 import { gitVersion } from "../git/local.js";
 import { readIfExists, writeDurably } from "./files.js";
 import { system } from "../platform/system.js";
+import { killTree, ownTree } from "../platform/tree.js";
 
 /** Agent name → the executables its CLI installs, first found wins (Cursor's is `cursor-agent`, now also `agent`). */
 export const AGENT_CLIS: ReadonlyMap<string, readonly string[]> = new Map([...AGENTS.values()].map((a) => [a.name, a.executables]));
@@ -60,7 +61,7 @@ export function probe(argv: string[], env: Record<string, string>, timeout: numb
   return new Promise((resolve) => {
     let output = "";
     let timedOut = false;
-    const child = spawn(argv[0]!, argv.slice(1), { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(argv[0]!, argv.slice(1), { env, ...ownTree(), stdio: ["ignore", "pipe", "pipe"] });
     const add = (chunk: Buffer) => {
       if (output.length < 64 * 1024) output += chunk.toString("utf8");
     };
@@ -68,11 +69,7 @@ export function probe(argv: string[], env: Record<string, string>, timeout: numb
     child.stderr.on("data", add);
     const timer = setTimeout(() => {
       timedOut = true;
-      try {
-        process.kill(-child.pid!, "SIGKILL");
-      } catch {
-        // the group is gone already
-      }
+      if (child.pid !== undefined) killTree(child.pid, "SIGKILL");
     }, timeout * 1000);
     child.on("error", () => {
       clearTimeout(timer);
