@@ -4,6 +4,8 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { gitClient } from "./client.js";
 import { lookUpUserSettings } from "./env.js";
+import { repositorySettings } from "../core/platform/files.js";
+import { system } from "../platform/system.js";
 
 export interface CloneOptions {
   /** Where git runs (relative paths are from there); default the process's. */
@@ -34,7 +36,8 @@ export async function cloneCheckout(remote: string, dir: string, branch: string,
   const cwd = opts.cwd ?? process.cwd();
   const settingsOf = opts.settingsOf ?? (await cloneSettings(remote, dir, cwd));
   const git = gitClient(cwd, { ...opts, settingsOf });
-  const args = ["clone", "--quiet", "--depth", "1", "--no-tags", ...(opts.origin ? ["--origin", opts.origin] : [])];
+  const settings = repositorySettings(system()).flatMap((s) => ["--config", s]);
+  const args = ["clone", "--quiet", "--depth", "1", "--no-tags", ...settings, ...(opts.origin ? ["--origin", opts.origin] : [])];
   try {
     await git.raw([...args, "--branch", branch, remote, dir]);
   } catch (e) {

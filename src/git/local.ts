@@ -8,6 +8,8 @@ import { join, resolve } from "node:path";
 import { plainGitDir } from "./dotgit.js";
 import { gitClient } from "./client.js";
 import type { Author } from "./hub.js";
+import { repositorySettings } from "../core/platform/files.js";
+import { system } from "../platform/system.js";
 
 /** Seconds a local question to git may take (nothing goes over the network). */
 const LOCAL_TIMEOUT = 20;
@@ -113,7 +115,12 @@ export async function pushBranch(dir: string, remote: string, branch: string): P
 
 /** A scratch repository at `dir` (made if missing; an existing one is left as it is): an agent's working directory when its order names none. */
 export async function initScratch(dir: string): Promise<void> {
-  await gitClient(dir, { timeout: LOCAL_TIMEOUT }).raw(["init", "--quiet"]);
+  const git = gitClient(dir, { timeout: LOCAL_TIMEOUT });
+  await git.raw(["init", "--quiet"]);
+  for (const setting of repositorySettings(system())) {
+    const [key, value] = setting.split("=") as [string, string];
+    await git.raw(["config", key, value]);
+  }
 }
 
 /** Where git looks for `name` in the git directory of the repository at `repo` (`hooks/pre-commit`: core.hooksPath and worktrees included), absolute. */

@@ -5,7 +5,8 @@
 // in progress is copied aside before an abort, and a corrupt checkout is kept
 // whole next to the new one.
 import { randomBytes } from "node:crypto";
-import { access, cp, mkdir, readdir, realpath, rename, rm, stat } from "node:fs/promises";
+import { access, cp, mkdir, readdir, realpath, rm, stat } from "node:fs/promises";
+import { rename } from "../platform/files.js";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { GitFailed, GitStopped } from "./run.js";
 import { redact } from "../core/trust/redact.js";

@@ -2,7 +2,7 @@
 // aside as <file>.corrupt-<time>, never deleted, and said in one sentence: in
 // the machine's log (coord logs) and in the warnings of the next sync.
 import { dirname } from "node:path";
-import { rename } from "node:fs/promises";
+import { rename } from "../platform/files.js";
 import type * as z from "zod";
 import { dataProblem } from "../core/files/frontmatter.js";
 import { isRecord } from "../core/types.js";

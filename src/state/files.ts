@@ -3,7 +3,8 @@
 import { inTurnBy } from "../serial.js";
 import { randomBytes } from "node:crypto";
 import { closeSync, constants, fstatSync, openSync, renameSync } from "node:fs";
-import { access, lstat, open, readdir, realpath, rename, rm, stat } from "node:fs/promises";
+import { access, lstat, open, readdir, realpath, rm, stat } from "node:fs/promises";
+import { rename } from "../platform/files.js";
 import { join, resolve } from "node:path";
 import lockfile from "proper-lockfile";
 import { CoordError, EXIT } from "../errors.js";

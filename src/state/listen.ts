@@ -4,7 +4,7 @@
 // at every turn's end, and its writes are no change a sync acts on (the quiet
 // stamp looks only at the files of .git/coord itself).
 import { mkdir, readdir, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import * as z from "zod";
 import { machineNameProblem } from "../core/files/names.js";
 import { isLocked, type ListenSettings, type Waiter, type Woken, wokenChain } from "../core/oncall/listen.js";
@@ -43,7 +43,7 @@ const schema = z.object({
   waiters: z.record(z.string(), z.object({ pid: z.number().int().positive(), session: z.number().int().positive(), since: z.string(), cwd: z.string().optional() })),
   taken: z.array(z.string()),
   agentWakes: z.record(z.string(), z.number().int().min(0)).default({}),
-  armed: z.array(z.string().startsWith("/")).default([]),
+  armed: z.array(z.string().refine((p) => isAbsolute(p), "an absolute path")).default([]),
 });
 
 const empty = (): ListenState => ({ version: 1, from: [], waiters: ownTable(), taken: [], agentWakes: ownTable(), armed: [] });

@@ -8,7 +8,8 @@
 // other. Nothing here throws for a bad line: a reader skips it.
 // Following the log while it rotates is src/state/log-follow.ts.
 import { constants } from "node:fs";
-import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readdir, readFile, rm, stat } from "node:fs/promises";
+import { rename } from "../platform/files.js";
 import { join } from "node:path";
 import { timings } from "../timings.js";
 

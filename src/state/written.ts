@@ -4,7 +4,8 @@
 // (src/sync/stamp.ts). Apart from state/quiet.ts: files.ts writes it, and the
 // stamp's module loads files.ts.
 import { randomBytes } from "node:crypto";
-import { rename, rm, stat, writeFile } from "node:fs/promises";
+import { rm, stat, writeFile } from "node:fs/promises";
+import { rename } from "../platform/files.js";
 import { join, resolve } from "node:path";
 import { processSlot } from "../process-slot.js";
 

@@ -27,6 +27,7 @@ import {
   turnPrompt,
 } from "../core/oncall/on-call.js";
 import { cwdRefusal } from "../core/oncall/reach.js";
+import { system } from "../platform/system.js";
 import type { ThreadState } from "../core/oncall/turn-state.js";
 import type { TurnEvent } from "../core/oncall/turn-life.js";
 import { outputTail } from "../core/trust/redact.js";
@@ -329,5 +330,5 @@ export async function cwdRefused(m: Machine, cwd: string): Promise<string | unde
   const key = m.config.trust.signingKey ? signingKeyPath(m.stateDir, m.config.trust.signingKey) : undefined;
   const gitDir = await real(dirname(m.stateDir));
   const checkout = basename(gitDir) === ".git" ? dirname(gitDir) : await real(m.dir);
-  return cwdRefusal(await real(cwd), { checkout, gitDir, ...(key ? { key: await real(key) } : {}) });
+  return cwdRefusal(await real(cwd), { checkout, gitDir, ...(key ? { key: await real(key) } : {}) }, system());
 }

@@ -9,6 +9,7 @@ import { nextAttempt } from "../core/machine/plan.js";
 import { secretValues } from "../core/machine/publish.js";
 import { outputTail, redact } from "../core/trust/redact.js";
 import { outsideRoots } from "../core/trust/roots.js";
+import { system } from "../platform/system.js";
 import { SECRET_ENV_PREFIX } from "../core/trust/secrets.js";
 import { initScratch } from "../git/local.js";
 import { runTask, type RunResult } from "../runner/run.js";
@@ -111,7 +112,7 @@ export async function allowedDir(m: Machine, written: string | undefined): Promi
       return { written, real: await realpath(path).catch(() => path) }; // a root that does not exist (yet) holds nothing that does
     }),
   );
-  const outside = outsideRoots(real, resolved);
+  const outside = outsideRoots(real, resolved, system());
   return outside ? { refused: outside } : { cwd: real };
 }
 

@@ -3,7 +3,7 @@
 // coord checkout, its git directory (.git/coord: the key, the state) or the
 // machine's signing key would let a message ask for the key. Pure: the paths
 // come resolved (realpath) from the edge.
-import { isAbsolute, relative, sep } from "node:path";
+import { isWithin } from "../files/within.js";
 
 /** The paths an agent's directory must keep out of reach, resolved. */
 export interface Guarded {
@@ -15,14 +15,9 @@ export interface Guarded {
   key?: string;
 }
 
-/** Whether `inner` is `outer` or inside it (both absolute, resolved). */
-export function within(inner: string, outer: string): boolean {
-  const r = relative(outer, inner);
-  return r === "" || (!isAbsolute(r) && r !== ".." && !r.startsWith(`..${sep}`));
-}
-
 /** Why an agent may not work in `cwd` (one sentence), or undefined when the key is out of its reach there. */
-export function cwdRefusal(cwd: string, g: Guarded): string | undefined {
+export function cwdRefusal(cwd: string, g: Guarded, platform: NodeJS.Platform): string | undefined {
+  const within = (inner: string, outer: string) => isWithin(inner, outer, platform);
   const why = "an agent working there could read the machine's private key and publish it in an answer; give a directory of your project's";
   if (cwd === g.checkout) return `${cwd} is the coord checkout, whose .git/coord holds the machine's key: ${why}`;
   if (within(g.checkout, cwd)) return `${cwd} holds the coord checkout ${g.checkout}, whose .git/coord holds the machine's key: ${why}`;

@@ -14,7 +14,7 @@ import {
   MAX_SHOWN,
   requestView,
 } from "../../../src/core/oncall/approvals.js";
-import { cwdRefusal, within } from "../../../src/core/oncall/reach.js";
+import { cwdRefusal } from "../../../src/core/oncall/reach.js";
 import { redact } from "../../../src/core/trust/redact.js";
 import { renderMessageFile } from "../../../src/core/messages/messages.js";
 import { computerPath } from "../../../src/core/files/names.js";
@@ -100,18 +100,23 @@ describe("the machine's key stays out of an agent's reach", () => {
     ["a project beside it", "/home/u/dev/app", undefined],
     ["a name that only starts like it", "/home/u/fleet2", undefined],
   ])("%s", (_w, cwd, want) => {
-    const r = cwdRefusal(cwd, g);
+    const r = cwdRefusal(cwd, g, "linux");
     if (want === undefined) expect(r).toBeUndefined();
     else expect(r).toMatch(want);
   });
 
   it("a key kept elsewhere: a directory holding it is refused", () => {
     const elsewhere = { checkout: "/srv/fleet", gitDir: "/srv/fleet/.git", key: "/home/u/.ssh/id_ed25519" };
-    expect(cwdRefusal("/home/u", elsewhere)).toMatch(/^\/home\/u holds the machine's signing key \/home\/u\/\.ssh\/id_ed25519: an agent working there could read/);
-    expect(cwdRefusal("/home/u/dev", elsewhere)).toBeUndefined();
-    expect(within("/a/b", "/a")).toBe(true);
-    expect(within("/a", "/a/b")).toBe(false);
-    expect(within("/ab", "/a")).toBe(false);
+    expect(cwdRefusal("/home/u", elsewhere, "linux")).toMatch(/^\/home\/u holds the machine's signing key \/home\/u\/\.ssh\/id_ed25519: an agent working there could read/);
+    expect(cwdRefusal("/home/u/dev", elsewhere, "linux")).toBeUndefined();
+  });
+
+  it("on Windows: a drive's paths in any case and either slash", () => {
+    const g = { checkout: "C:\\Users\\pat\\fleet", gitDir: "C:\\Users\\pat\\fleet\\.git" };
+    expect(cwdRefusal("c:\\users\\pat", g, "win32")).toMatch(/holds the coord checkout/);
+    expect(cwdRefusal("C:/Users/pat/fleet/.git/coord", g, "win32")).toMatch(/is inside the coord checkout's git directory/);
+    expect(cwdRefusal("D:\\Users\\pat", g, "win32")).toBeUndefined();
+    expect(cwdRefusal("C:\\Users\\pat\\fleet2", g, "win32")).toBeUndefined();
   });
 });
 
