@@ -11,7 +11,7 @@ import { parse as parsePlist } from "plist";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { daemonService, formatService, LINGER_DIR } from "../src/actions/daemon-service.js";
 import { type Check, doctor, formatChecks } from "../src/commands/doctor.js";
-import { daemonUnitName, launchdLabel } from "../src/core/setup/daemon-service.js";
+import { daemonUnitName, launchdLabel, scheduledTaskName } from "../src/core/setup/daemon-service.js";
 import { daemonRunning, readDaemonInfo, startDaemon, stopDaemon } from "../src/daemon/daemon.js";
 import { cli, type Fleet, makeFleet, tempDir, waitFor } from "./helpers.js";
 
@@ -339,5 +339,85 @@ describe("coord daemon install: the launchd plist (written here, loaded on a Mac
     expect(gone.removed).toEqual(["launchd"]);
     expect((await readFile(calls, "utf8")).trim().split("\n")).toContain(`bootout ${domain}/${label}`);
     expect(await exists(path)).toBe(false);
+  });
+});
+
+// ------------------------------------------------------------------ Task Scheduler
+
+describe("coord daemon install: the Task Scheduler's task (registered through a stand-in schtasks)", () => {
+  let fleet: Fleet;
+  beforeAll(async () => {
+    fleet = await makeFleet(["alpha"]);
+  });
+  afterAll(async () => fleet.cleanup());
+  afterEach(() => restore([fleet.machines.alpha!]));
+
+  it("writes the task as UTF-16, registers and runs it, carries no shell's variable silently, and doctor reads schtasks /Query", async () => {
+    const dir = fleet.machines.alpha!;
+    const checkout = await realpath(dir);
+    const bin = await scratchDir("coord-schtasks-");
+    const calls = join(bin, "calls");
+    const registered = join(bin, "registered");
+    // schtasks as Windows answers: /Query of a task not registered exits 1; /Create registers it, /Delete removes it.
+    await writeFile(
+      join(bin, "schtasks"),
+      `#!/bin/sh\nprintf '%s\\n' "$*" >> '${calls}'\ncase "$1" in\n  /Query) [ -f '${registered}' ] || { echo "ERROR: The system cannot find the file specified." >&2; exit 1; }\n    case "$*" in *CSV*) printf '"%s","N/A","Ready"\\r\\n' "$3";; esac;;\n  /Create) cp "$5" '${registered}';;\n  /Delete) rm -f '${registered}';;\nesac\n`,
+      { mode: 0o755 },
+    );
+    const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, USERDOMAIN: "PC-1", USERNAME: "pat", CODEX_HOME: "C:\\Users\\pat\\codex home" };
+    const name = scheduledTaskName({ machine: "alpha", checkout });
+    const path = join(stateDir(dir), "daemon-task.xml");
+
+    const r = await daemonService({ dir, action: "install", platform: "win32", env });
+    expect(r.kind).toBe("schtasks");
+    expect(r.commands).toEqual([`schtasks /Create /TN ${name} /XML ${path} /F`, `schtasks /Run /TN ${name}`]);
+    expect((await readFile(calls, "utf8")).trim().split("\n")).toEqual([`/Query /TN ${name}`, `/Create /TN ${name} /XML ${path} /F`, `/Run /TN ${name}`]);
+    const raw = await readFile(path);
+    expect([raw[0], raw[1]]).toEqual([0xff, 0xfe]); // UTF-16 LE with its byte order mark, as its XML declaration says
+    const text = raw.subarray(2).toString("utf16le");
+    expect(text).toContain('<?xml version="1.0" encoding="UTF-16"?>');
+    expect(text).toContain("<UserId>PC-1\\pat</UserId>");
+    expect(text).toContain(`--if-not-running --dir ${checkout}`);
+    // A task has no environment of its own: the shell's CODEX_HOME is named, with the command that sets it for the user.
+    expect(r.notes.join("\n")).toContain('CODEX_HOME is set in this shell, but the task runs with your user\'s environment: setx CODEX_HOME "C:\\Users\\pat\\codex home"');
+
+    // Registered, the daemon not running (the stand-in starts nothing): doctor says so, and how to start it.
+    expect(schedule(await doctor({ dir, env }))).toMatchObject({
+      level: "WARN",
+      detail: expect.stringContaining(`Task Scheduler task ${name} (Windows says: Ready), but the daemon is not running now`),
+    });
+    await startDaemon({ dir, schedule: "*/30 * * * *" });
+    expect(schedule(await doctor({ dir, env }))).toMatchObject({ level: "OK", detail: expect.stringContaining("running now (pid") });
+
+    // Again, nothing changed: not registered again, only run (it starts the daemon unless one runs).
+    await writeFile(calls, "");
+    const again = await daemonService({ dir, action: "install", platform: "win32", env });
+    expect(again.changed).toBe(false);
+    expect(again.commands).toEqual([`schtasks /Run /TN ${name}`]);
+
+    // Deleted behind coord's back: doctor says the task is written but not registered.
+    await rm(registered);
+    expect(schedule(await doctor({ dir, env }))).toMatchObject({ level: "WARN", detail: expect.stringContaining("but not registered") });
+
+    await daemonService({ dir, action: "install", platform: "win32", env });
+    await writeFile(calls, "");
+    const gone = await daemonService({ dir, action: "uninstall", platform: "win32", env });
+    expect(gone.removed).toEqual(["schtasks"]);
+    expect((await readFile(calls, "utf8")).trim().split("\n")).toContain(`/Delete /TN ${name} /F`);
+    expect(await exists(path)).toBe(false);
+    expect(await exists(registered)).toBe(false);
+    expect(await daemonRunning(stateDir(dir))).toBe(false); // the daemon the task started goes with it
+  });
+
+  it("with no schtasks here: the task is written, and the commands to register it on the PC are said", async () => {
+    const dir = fleet.machines.alpha!;
+    const r = await daemonService({ dir, action: "install", platform: "win32", env: { ...process.env, USERNAME: "pat" } });
+    expect(r.commands).toEqual([]);
+    expect(r.notes.join("\n")).toMatch(
+      /no schtasks here: the task is written to .*daemon-task\.xml; on the PC run schtasks \/Create \/TN \\coord\\daemon-alpha-[0-9a-f]{8} \/XML .* \/F && schtasks \/Run/,
+    );
+    expect(formatService(r)).toContain("wrote: ");
+    const gone = await daemonService({ dir, action: "uninstall", platform: "win32", env: process.env });
+    expect(gone.removed).toEqual(["schtasks"]);
   });
 });

@@ -27,3 +27,14 @@ export const odd: DaemonTarget = {
 };
 /** A crontab line cannot hold a % (the edge refuses such a path): the same without it. */
 export const oddCron: DaemonTarget = { ...odd, checkout: "/home/pat/it's a <fleet> & $HOME", stateDir: "/home/pat/it's a <fleet> & $HOME/.git/coord" };
+
+/** A Windows PC's target: drive letters, backslashes, a space and a quote in the checkout (the Task Scheduler's task). */
+export const windows: DaemonTarget = {
+  machine: "pc-1",
+  checkout: 'C:\\Users\\Pat Doe\\my "fleet"\\',
+  stateDir: 'C:\\Users\\Pat Doe\\my "fleet"\\.git\\coord',
+  node: "C:\\Program Files\\nodejs\\node.exe",
+  cli: "C:\\Users\\Pat Doe\\AppData\\Roaming\\npm\\node_modules\\coord\\dist\\coord.mjs",
+  path: "C:\\Windows\\system32;C:\\Program Files\\nodejs",
+  schedule: "*/2 * * * *",
+};

@@ -1,7 +1,8 @@
 // coord daemon install|uninstall: the daemon kept running by the system, so it
 // survives a reboot and its own crash. A systemd user unit (Restart=on-failure)
-// where the user's systemd answers, a launchd agent on macOS, else two crontab
-// lines that start it at reboot and again every 5 minutes if it died. The text
+// where the user's systemd answers, a launchd agent on macOS, a Task Scheduler
+// task on Windows (at logon and every 5 minutes: started unless one runs), else
+// two crontab lines that start it at reboot and again every 5 minutes if it died. The text
 // is made in core/setup/daemon-service.ts from templates/; here it is written, run
 // and removed. Only this checkout's unit, plist or lines are ever touched.
 import { onPath } from "../platform/executables.js";
@@ -19,7 +20,12 @@ import {
   launchdPlistText,
   type LaunchdJob,
   parseLaunchctlPrint,
+  parseSchtasksQuery,
+  type ScheduledTaskState,
+  scheduledTaskName,
+  scheduledTaskXml,
 } from "../core/setup/daemon-service.js";
+import { windowsArg } from "../core/setup/service-text.js";
 import { checkDaemonOptions, daemonRunning, ensureDaemon, readDaemonInfo, stopDaemon } from "../daemon/daemon.js";
 import { STATE_VARIABLES } from "../core/agents/agents.js";
 import { CoordError, EXIT } from "../errors.js";
@@ -29,13 +35,13 @@ import { crontabCommand, isOurLine, joinTable, readCrontab, tableLines, writeCro
 import { unitDir } from "./schedule/systemd.js";
 import { system } from "../platform/system.js";
 
-export type ServiceKind = "systemd" | "launchd" | "cron";
-export const SERVICE_KINDS: readonly ServiceKind[] = ["systemd", "launchd", "cron"];
+export type ServiceKind = "systemd" | "launchd" | "schtasks" | "cron";
+export const SERVICE_KINDS: readonly ServiceKind[] = ["systemd", "launchd", "schtasks", "cron"];
 
 export interface ServiceOptions {
   dir: string;
   action: "install" | "uninstall";
-  /** Which way (default: launchd on macOS, systemd where `systemctl --user` answers, else cron). */
+  /** Which way (default: launchd on macOS, the Task Scheduler on Windows, systemd where `systemctl --user` answers, else cron). */
   kind?: ServiceKind;
   /** The daemon's schedule and jitter (as for coord daemon start). */
   schedule?: string;
@@ -68,12 +74,26 @@ export interface ServiceResult {
 }
 
 const DAEMON_OUT = "daemon.out";
+/** The Task Scheduler's task as coord wrote it, in the checkout's state (Windows keeps its own copy once it is registered). */
+const TASK_FILE = "daemon-task.xml";
 /** Where systemd keeps the users who linger (their manager runs from boot, without a login). */
 export const LINGER_DIR = "/var/lib/systemd/linger";
 
 const userOf = (env: NodeJS.ProcessEnv) => env.USER || env.LOGNAME || userInfo().username;
 export const launchAgentsDir = (env: NodeJS.ProcessEnv) => join(env.HOME || homedir(), "Library", "LaunchAgents");
 const guiDomain = () => `gui/${process.getuid?.() ?? 501}`;
+/** The Windows account the task runs as: DOMAIN\\name, as the installing shell says. */
+const windowsUser = (env: NodeJS.ProcessEnv) => {
+  const name = env.USERNAME || userOf(env);
+  return env.USERDOMAIN ? `${env.USERDOMAIN}\\${name}` : name;
+};
+/** A file schtasks reads: UTF-16 with its byte order mark, as its XML says. */
+const utf16 = (text: string) => Buffer.from(`\ufeff${text}`, "utf16le");
+const readUtf16 = (p: string) =>
+  readFile(p).then(
+    (b) => (b[0] === 0xff && b[1] === 0xfe ? b.subarray(2).toString("utf16le") : b.toString("utf8")),
+    () => undefined,
+  );
 
 async function daemonTarget(dir: string, env: NodeJS.ProcessEnv, opts: { schedule?: string; jitter?: number }) {
   const t = await target(dir);
@@ -109,6 +129,7 @@ export async function userSystemd(env: NodeJS.ProcessEnv): Promise<{ bin?: strin
 
 async function chooseKind(env: NodeJS.ProcessEnv, platform: NodeJS.Platform, notes: string[]): Promise<ServiceKind> {
   if (platform === "darwin") return "launchd";
+  if (platform === "win32") return "schtasks";
   const s = await userSystemd(env);
   if (s.bin) return "systemd";
   notes.push(`${s.why}: the crontab keeps the daemon running instead`);
@@ -153,6 +174,7 @@ export async function daemonService(opts: ServiceOptions): Promise<ServiceResult
   r.kind = kind!;
   if (kind === "systemd") await installSystemd(dt, env, r);
   else if (kind === "launchd") await installLaunchd(dt, env, platform, r);
+  else if (kind === "schtasks") await installSchtasks(dt, env, platform, r);
   else await installCron(dt, env, r);
   return r;
 }
@@ -219,6 +241,39 @@ async function installLaunchd(dt: DaemonTarget, env: NodeJS.ProcessEnv, platform
   if (launchctl)
     for (const args of steps) {
       const ran = await runCommand(launchctl, args, env).catch((e: Error) => ({ code: -1, stdout: "", stderr: e.message }));
+      if (ran.code !== 0) throw new CoordError(`${shown(args)} failed: ${firstLine(ran.stderr) || `exit code ${ran.code}`}; ${path} is written`, EXIT.FAILURE);
+    }
+}
+
+/** `schtasks` where this is Windows and it is on PATH. */
+async function schtasksOf(platform: NodeJS.Platform, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  return platform === "win32" ? await onPath("schtasks", env.PATH) : undefined;
+}
+/** `schtasks …` and its exit code and output (code -1: it could not run). */
+const schtasks = (bin: string, args: string[], env: NodeJS.ProcessEnv) =>
+  runCommand(bin, args, env, undefined, 60_000).catch((e: Error) => ({ code: -1, stdout: "", stderr: e.message }));
+
+async function installSchtasks(dt: DaemonTarget, env: NodeJS.ProcessEnv, platform: NodeJS.Platform, r: ServiceResult): Promise<void> {
+  const name = scheduledTaskName(dt);
+  const path = join(dt.stateDir, TASK_FILE);
+  const content = scheduledTaskXml(await template("schtasks/coord-daemon.xml"), dt, windowsUser(env));
+  r.files.push({ path, content });
+  r.changed = (await readUtf16(path)) !== content;
+  const bin = await schtasksOf(platform, env);
+  const registered = bin ? (await schtasks(bin, ["/Query", "/TN", name], env)).code === 0 : false;
+  const steps = [...(r.changed || !registered ? [["/Create", "/TN", name, "/XML", path, "/F"]] : []), ["/Run", "/TN", name]];
+  const shown = (args: string[]) => `schtasks ${args.map(windowsArg).join(" ")}`;
+  if (bin) r.commands = steps.map(shown);
+  else r.notes.push(`no schtasks here: the task is written to ${path}; on the PC run ${steps.map(shown).join(" && ")}`);
+  // A task has no environment of its own: it runs with the user's, as a new terminal has it.
+  for (const [k, v] of Object.entries(dt.env ?? {}))
+    r.notes.push(`${k} is set in this shell, but the task runs with your user's environment: setx ${k} ${windowsArg(v)} sets it there`);
+  r.notes.push(`output: ${join(dt.stateDir, DAEMON_OUT)}`);
+  if (r.dryRun) return;
+  if (r.changed) await writeFile(path, utf16(content));
+  if (bin)
+    for (const args of steps) {
+      const ran = await schtasks(bin, args, env);
       if (ran.code !== 0) throw new CoordError(`${shown(args)} failed: ${firstLine(ran.stderr) || `exit code ${ran.code}`}; ${path} is written`, EXIT.FAILURE);
     }
 }
@@ -292,6 +347,27 @@ async function remove(kind: ServiceKind, dt: DaemonTarget, env: NodeJS.ProcessEn
     await rm(path, { force: true });
     return;
   }
+  if (kind === "schtasks") {
+    const name = scheduledTaskName(dt);
+    const path = join(dt.stateDir, TASK_FILE);
+    const text = await readUtf16(path);
+    const bin = await schtasksOf(platform, env);
+    const registered = bin ? (await schtasks(bin, ["/Query", "/TN", name], env)).code === 0 : false;
+    if (text === undefined && !registered) return;
+    r.removed.push(kind);
+    if (text !== undefined) r.files.push({ path, content: text });
+    r.changed = true;
+    if (registered) say(["/Delete", "/TN", windowsArg(name), "/F"], "schtasks");
+    if (r.dryRun) return;
+    if (registered) {
+      const ran = await schtasks(bin!, ["/Delete", "/TN", name, "/F"], env);
+      if (ran.code !== 0) r.notes.push(`schtasks /Delete /TN ${windowsArg(name)} /F failed: ${firstLine(ran.stderr) || `exit code ${ran.code}`}`);
+    }
+    await rm(path, { force: true });
+    const stopped = await stopDaemon({ dir: dt.checkout });
+    if (stopped.wasRunning) r.notes.push(`stopped the daemon (pid ${stopped.pid}) the task had started`);
+    return;
+  }
   const crontab = await onPath("crontab", env.PATH);
   if (!crontab) return;
   const mark = daemonMarker(dt);
@@ -319,6 +395,8 @@ export interface ServiceStatus {
   systemd?: { unit: string; path: string; enabled?: string; active?: string; why?: string; linger: boolean };
   /** `loaded`: what `launchctl print` says (false: not loaded; absent: no launchctl here). */
   launchd?: { label: string; path: string; loaded?: LaunchdJob | false };
+  /** `registered`: what `schtasks /Query` says (false: not registered; absent: no schtasks here). */
+  schtasks?: { name: string; path: string; registered?: ScheduledTaskState | false };
   cron?: string[];
   notes: string[];
 }
@@ -348,6 +426,16 @@ export async function daemonServiceStatus(dir: string, env: NodeJS.ProcessEnv = 
       s.launchd.loaded = r.code === 0 ? parseLaunchctlPrint(r.stdout) : false;
     }
   }
+  const taskFile = join(dt.stateDir, TASK_FILE);
+  if (await present(taskFile)) {
+    const name = scheduledTaskName(dt);
+    s.schtasks = { name, path: taskFile };
+    const bin = await onPath("schtasks", env.PATH);
+    if (bin) {
+      const r = await schtasks(bin, ["/Query", "/TN", name, "/FO", "CSV", "/NH"], env);
+      s.schtasks.registered = r.code === 0 ? (parseSchtasksQuery(r.stdout) ?? { status: "registered" }) : false;
+    }
+  }
   const crontab = await onPath("crontab", env.PATH);
   if (crontab)
     try {
@@ -364,7 +452,8 @@ export function formatService(r: ServiceResult): string {
   const out: string[] = [];
   const would = r.dryRun ? "would " : "";
   for (const k of r.removed) {
-    const what = k === "cron" ? "the crontab lines" : r.files.find((f) => (k === "systemd" ? f.path.endsWith(".service") : f.path.endsWith(".plist")))?.path;
+    const ending = k === "systemd" ? ".service" : k === "launchd" ? ".plist" : ".xml";
+    const what = k === "cron" ? "the crontab lines" : (r.files.find((f) => f.path.endsWith(ending))?.path ?? `the task ${scheduledTaskName(r)}`);
     out.push(`${would}remove ${what}`);
   }
   if (r.action === "install") {

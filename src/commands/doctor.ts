@@ -412,6 +412,21 @@ async function survives(dir: string, env: NodeJS.ProcessEnv, svc: ServiceStatus)
       );
     return ok("schedule", `${name}: started at login, restarted when it exits with an error${loaded?.pid ? `; running now (pid ${loaded.pid})` : ""}`);
   }
+  if (svc.schtasks) {
+    const { name: task, path, registered } = svc.schtasks;
+    const name = `coord daemon: Task Scheduler task ${task}`;
+    if (registered === false)
+      return warn("schedule", `${name} is written (${path}) but not registered, so nothing starts the daemon`, `schtasks /Create /TN "${task}" /XML "${path}" /F`);
+    const said = registered ? ` (Windows says: ${registered.status})` : "";
+    const daemon = await daemonStatus(dir).catch(() => undefined);
+    if (daemon?.running && daemon.info)
+      return ok("schedule", `${name}${said}: at logon and every 5 minutes it starts the daemon unless one runs; running now (pid ${daemon.info.pid})`);
+    return warn(
+      "schedule",
+      `${name}${said}, but the daemon is not running now`,
+      `schtasks /Run /TN "${task}", or coord daemon start --dir ${dir}; coord logs --dir ${dir} says why it stopped`,
+    );
+  }
   if (svc.cron) {
     const name = "coord daemon: crontab lines start it at reboot and every 5 minutes if it died";
     const daemon = await daemonStatus(dir).catch(() => undefined);

@@ -99,7 +99,7 @@ export function registerDaemon(program: Command, io: Io): void {
       .command(action)
       .description(
         action === "install"
-          ? "keep the daemon running across reboots and crashes: a systemd user service (Restart=on-failure), a launchd agent on macOS, or crontab lines where neither runs"
+          ? "keep the daemon running across reboots and crashes: a systemd user service (Restart=on-failure), a launchd agent on macOS, a Task Scheduler task on Windows (at logon and every 5 minutes, started unless one runs), or crontab lines where none of these runs"
           : "remove what coord daemon install wrote for this checkout, and stop the daemon it ran",
       )
       .addOption(dirOption())
@@ -113,7 +113,12 @@ export function registerDaemon(program: Command, io: Io): void {
       .addHelpText(
         "after",
         action === "install"
-          ? examples("coord daemon install", 'coord daemon install --schedule "*/2 * * * *" --dry-run', "coord daemon install --kind cron")
+          ? examples(
+              "coord daemon install",
+              'coord daemon install --schedule "*/2 * * * *" --dry-run',
+              "coord daemon install --kind cron",
+              "coord daemon install --kind schtasks --dry-run",
+            )
           : examples("coord daemon uninstall", "coord daemon uninstall --dry-run"),
       )
       .action(async (o: { dir?: string; schedule?: string; jitter?: string; kind?: ServiceKind; dryRun?: boolean }) => {

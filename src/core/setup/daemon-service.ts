@@ -1,8 +1,9 @@
 // The daemon kept running by the system (coord daemon install): the names and
-// the text of a systemd user unit, a launchd plist, or the crontab lines of
-// the fallback. Pure: the templates come in as text, the files go out as text.
+// the text of a systemd user unit, a launchd plist, a Task Scheduler task, or
+// the crontab lines of the fallback. Pure: the templates come in as text, the
+// files go out as text.
 import { createHash } from "node:crypto";
-import { fill, shQuote, templateLines, unitWord, xmlText } from "./service-text.js";
+import { fill, shQuote, templateLines, unitWord, windowsArg, xmlText } from "./service-text.js";
 
 /** What the installed daemon runs: this checkout, as this machine, with this node and coord. */
 export interface DaemonTarget {
@@ -29,6 +30,8 @@ export function serviceId(t: Pick<DaemonTarget, "machine" | "checkout">): string
 
 export const daemonUnitName = (t: Pick<DaemonTarget, "machine" | "checkout">) => `coord-daemon-${serviceId(t)}.service`;
 export const launchdLabel = (t: Pick<DaemonTarget, "machine" | "checkout">) => `dev.coord.daemon.${serviceId(t)}`;
+/** The Task Scheduler's name of the task, in a folder of coord's. */
+export const scheduledTaskName = (t: Pick<DaemonTarget, "machine" | "checkout">) => `\\coord\\daemon-${serviceId(t)}`;
 /** How the unit file and the crontab lines say whose they are. */
 export const daemonMarker = (t: Pick<DaemonTarget, "machine" | "checkout">) => `coord-daemon:${t.machine}:${t.checkout}`;
 
@@ -71,12 +74,50 @@ export function launchdPlistText(template: string, t: DaemonTarget, log: string)
   });
 }
 
+/** What the crontab lines and the Task Scheduler's task run (after node): the daemon started in the background unless one runs. */
+function daemonStartArgs(t: DaemonTarget): string[] {
+  return [t.cli, "daemon", "start", "--if-not-running", "--dir", t.checkout, ...options(t)];
+}
+
 /** The crontab lines (at reboot, and every 5 minutes if it died) that start the daemon unless one runs. */
 export function daemonCronLines(template: string, t: DaemonTarget, log: string): string[] {
-  const start = [t.node, t.cli, "daemon", "start", "--if-not-running", "--dir", t.checkout, ...options(t)].map(shQuote).join(" ");
+  const start = [t.node, ...daemonStartArgs(t)].map(shQuote).join(" ");
   const vars = Object.entries(t.env ?? {}).map(([k, v]) => `${k}=${shQuote(v)} `);
   const values = { start: `PATH=${shQuote(t.path)} ${vars.join("")}${start} >> ${shQuote(log)} 2>&1`, machine: t.machine, marker_checkout: t.checkout };
   return templateLines(template).map((l) => fill(l, values));
+}
+
+/**
+ * The Task Scheduler's task (schema 1.2, which schtasks /Create /XML reads): at the logon of `user`
+ * (`DOMAIN\\name`) and every 5 minutes after, the daemon started unless one runs, as the crontab lines do (a task
+ * has no output file of its own: the daemon's start writes daemon.out). It runs with the user's own environment,
+ * as a new terminal has it.
+ */
+export function scheduledTaskXml(template: string, t: DaemonTarget, user: string): string {
+  return fill(template, {
+    uri: xmlText(scheduledTaskName(t)),
+    description: xmlText(`coord daemon of ${t.checkout} (machine ${t.machine})`),
+    user: xmlText(user),
+    command: xmlText(t.node),
+    arguments: xmlText(daemonStartArgs(t).map(windowsArg).join(" ")),
+    checkout: xmlText(t.checkout),
+  });
+}
+
+/** What `schtasks /Query /TN <name> /FO CSV /NH` says of a task: its status as Windows words it ("Ready", "Running", "Disabled", in the system's language) and its next run. */
+export interface ScheduledTaskState {
+  status: string;
+  nextRun?: string;
+}
+
+/** The first row of schtasks' CSV answer (TaskName, Next Run Time, Status; quoted, "" inside), or undefined when there is none. */
+export function parseSchtasksQuery(text: string): ScheduledTaskState | undefined {
+  const line = text.split(/\r?\n/).find((l) => l.trim().startsWith('"'));
+  if (!line) return undefined;
+  const fields = [...line.trim().matchAll(/"((?:[^"]|"")*)"/g)].map((m) => m[1]!.replace(/""/g, '"'));
+  if (fields.length < 3) return undefined;
+  const next = fields[1]!;
+  return { status: fields[2]!, ...(next && next !== "N/A" ? { nextRun: next } : {}) };
 }
 
 /** Why a value cannot go into a crontab line or unit file, or undefined. */

@@ -24,6 +24,27 @@ export function unitWord(s: string): string {
   return word.replace(/%/g, "%%").replace(/\$/g, () => "$$");
 }
 
+/**
+ * One argument of a Windows command line, as programs read it back (CommandLineToArgvW, and Node's own argv): bare
+ * when it has no space, tab or quote; else in quotes, a quote inside as \", and backslashes doubled only where a
+ * quote follows them (`C:\Program Files\` → `"C:\Program Files\\"`).
+ */
+export function windowsArg(s: string): string {
+  if (s !== "" && !/[\s"]/.test(s)) return s;
+  let out = '"';
+  let slashes = 0;
+  for (const ch of s) {
+    if (ch === "\\") {
+      slashes++;
+      continue;
+    }
+    if (ch === '"') out += `${"\\".repeat(slashes * 2 + 1)}"`;
+    else out += `${"\\".repeat(slashes)}${ch}`;
+    slashes = 0;
+  }
+  return `${out}${"\\".repeat(slashes * 2)}"`;
+}
+
 /** Text in an XML element (a plist <string>). */
 export function xmlText(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");

@@ -1,7 +1,9 @@
 // The text of coord daemon install (core/setup/daemon-service.ts from templates/): the
-// systemd unit, the launchd plist (parsed as a plist), and the crontab lines.
+// systemd unit, the launchd plist (parsed as a plist), the Task Scheduler's task (parsed
+// as XML, its command line read back as Windows reads it), and the crontab lines.
 // What systemd-analyze and /bin/sh make of them: daemon-service.e2e.
 import { join } from "node:path";
+import { DOMParser } from "@xmldom/xmldom";
 import { parse as parsePlist } from "plist";
 import { describe, expect, it } from "vitest";
 import {
@@ -14,10 +16,56 @@ import {
   launchdLabel,
   launchdPlistText,
   parseLaunchctlPrint,
+  parseSchtasksQuery,
+  scheduledTaskName,
+  scheduledTaskXml,
   serviceId,
 } from "../../../src/core/setup/daemon-service.js";
-import { fill, shQuote, templateLines, unitWord, xmlText } from "../../../src/core/setup/service-text.js";
-import { odd, oddCron, plain, tpl } from "../../daemon-targets.js";
+import { fill, shQuote, templateLines, unitWord, windowsArg, xmlText } from "../../../src/core/setup/service-text.js";
+import { odd, oddCron, plain, tpl, windows } from "../../daemon-targets.js";
+
+/**
+ * A Windows command line split as programs read it (CommandLineToArgvW, the C runtime, Node's argv): spaces apart
+ * words outside quotes; 2n backslashes before a quote are n and the quote opens or closes; 2n+1 are n and a quote;
+ * other backslashes are themselves. The reference windowsArg is held to.
+ */
+function windowsArgv(line: string): string[] {
+  const out: string[] = [];
+  let word = "";
+  let inWord = false;
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (ch === "\\") {
+      let n = 0;
+      while (line[i] === "\\") {
+        n++;
+        i++;
+      }
+      if (line[i] === '"') {
+        word += "\\".repeat(Math.floor(n / 2));
+        if (n % 2) word += '"';
+        else quoted = !quoted;
+      } else {
+        word += "\\".repeat(n);
+        i--;
+      }
+      inWord = true;
+    } else if (ch === '"') {
+      quoted = !quoted;
+      inWord = true;
+    } else if ((ch === " " || ch === "\t") && !quoted) {
+      if (inWord) out.push(word);
+      word = "";
+      inWord = false;
+    } else {
+      word += ch;
+      inWord = true;
+    }
+  }
+  if (inWord) out.push(word);
+  return out;
+}
 
 describe("service text: quoting", () => {
   it.each([
@@ -111,6 +159,75 @@ describe("the launchd plist", () => {
       StandardOutPath: log,
       StandardErrorPath: log,
     });
+  });
+});
+
+describe("a Windows command line", () => {
+  it.each([
+    ["node.exe", "node.exe"],
+    ["C:\\Program Files\\nodejs\\node.exe", '"C:\\Program Files\\nodejs\\node.exe"'],
+    ["C:\\dir with space\\", '"C:\\dir with space\\\\"'],
+    ['say "hi"', '"say \\"hi\\""'],
+    ['a\\"b', '"a\\\\\\"b"'],
+    ["", '""'],
+    ["C:\\plain\\path", "C:\\plain\\path"],
+  ])("%j is %s, and reads back as itself", (raw, word) => {
+    expect(windowsArg(raw)).toBe(word);
+    expect(windowsArgv(`x ${windowsArg(raw)} y`)).toEqual(["x", raw, "y"]);
+  });
+});
+
+describe("the Task Scheduler's task", () => {
+  it.each([plain, odd, windows])("is a task of schema 1.2: at logon and every 5 minutes, the daemon started unless one runs (%#)", async (t) => {
+    const text = scheduledTaskXml(await tpl("schtasks/coord-daemon.xml"), t, "PC-1\\pat");
+    const errors: string[] = [];
+    const doc = new DOMParser({ onError: (level, msg) => void errors.push(`${level}: ${msg}`) }).parseFromString(text, "text/xml");
+    expect(errors).toEqual([]);
+    const ns = "http://schemas.microsoft.com/windows/2004/02/mit/task";
+    const one = (name: string) => {
+      const found = doc.getElementsByTagNameNS(ns, name);
+      expect(found.length, name).toBe(1);
+      return found[0]!.textContent ?? "";
+    };
+    expect(doc.documentElement?.localName).toBe("Task");
+    expect(doc.documentElement?.getAttribute("version")).toBe("1.2");
+    expect(one("URI")).toBe(scheduledTaskName(t));
+    expect(doc.getElementsByTagNameNS(ns, "LogonTrigger").length).toBe(1);
+    expect(one("Interval")).toBe("PT5M");
+    expect([...doc.getElementsByTagNameNS(ns, "UserId")].map((e) => e.textContent)).toEqual(["PC-1\\pat", "PC-1\\pat"]);
+    expect(one("LogonType")).toBe("InteractiveToken");
+    expect(one("MultipleInstancesPolicy")).toBe("IgnoreNew");
+    expect(one("Command")).toBe(t.node);
+    expect(one("WorkingDirectory")).toBe(t.checkout);
+    const argv = windowsArgv(one("Arguments"));
+    expect(argv).toEqual([
+      t.cli,
+      "daemon",
+      "start",
+      "--if-not-running",
+      "--dir",
+      t.checkout,
+      ...(t.schedule ? ["--schedule", t.schedule] : []),
+      ...(t.jitter !== undefined ? ["--jitter", String(t.jitter)] : []),
+    ]);
+  });
+
+  it("its name is in coord's folder, one per checkout", () => {
+    expect(scheduledTaskName(windows)).toBe(`\\coord\\daemon-${serviceId(windows)}`);
+    expect(scheduledTaskName(windows)).not.toBe(scheduledTaskName({ ...windows, checkout: "D:\\fleet" }));
+  });
+});
+
+describe("schtasks /Query /FO CSV /NH", () => {
+  it.each([
+    ['"\\coord\\daemon-pc-1-0a1b2c3d","N/A","Ready"\r\n', { status: "Ready" }],
+    ['\r\n"\\coord\\daemon-pc-1-0a1b2c3d","11/29/2026 2:05:00 PM","Running"\r\n', { status: "Running", nextRun: "11/29/2026 2:05:00 PM" }],
+    ['"\\coord\\daemon-x","N/A","Wird ausgeführt"', { status: "Wird ausgeführt" }],
+    ['"\\coord\\say ""hi""","N/A","Disabled"', { status: "Disabled" }],
+    ["", undefined],
+    ["ERROR: The system cannot find the file specified.", undefined],
+  ])("%j: %j", (text, want) => {
+    expect(parseSchtasksQuery(text)).toEqual(want);
   });
 });
 
