@@ -1,6 +1,7 @@
 // Machine commits Verified on GitHub (issue 68, item 10): a machine set to commit as an email a GitHub account has
 // verified signs its commits with its key as that email, so that git (and GitHub, once the key is a signing key of
-// that account) says Good for them; coord trust github prints the key and the command that registers it.
+// that account) says Good for them; coord trust github prints the key and the command that registers it; coord trust
+// signers prints the fleet's allowed signers, with which git says Good for every machine's commit.
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -43,5 +44,42 @@ describe("coord trust github", () => {
     expect(seen.orders.hello).toMatchObject({ state: "completed" });
     expect(JSON.stringify(seen)).not.toMatch(/not verified|unsigned|refused/i);
     expect((await cli("doctor", "--dir", alpha)).out).toMatch(/github.*Verified on GitHub: its commits are signed and by me@example\.com/);
+  });
+
+  it("coord trust signers: with the fleet's allowed signers it prints, git says Good for each machine's commits, by the email each commits as", async () => {
+    fleet = await makeFleet(["alpha", "beta", "gamma"]);
+    const [alpha, beta, gamma] = [fleet.machines.alpha!, fleet.machines.beta!, fleet.machines.gamma!];
+    expect((await cli("trust", "github", "--email", "beta@example.com", "--dir", beta)).code).toBe(0);
+    await pushOrders(fleet, [{ id: "hello", to: "ALL", run: "true" }]);
+    for (const dir of [beta, gamma, alpha]) expect((await cli("sync", "--dir", dir)).code).toBe(0);
+    expect((await cli("sync", "--dir", alpha)).code).toBe(0); // beta's and gamma's newest files read
+
+    const r = await cli("trust", "signers", "--dir", alpha);
+    expect(r.code, r.err).toBe(0);
+    const lines = r.out.split("\n").filter((l) => l && !l.startsWith("#"));
+    expect(lines.map((l) => l.split(" ")[0])).toEqual(["alpha@coord.invalid", "beta@example.com", "gamma@coord.invalid"]);
+    const json = JSON.parse((await cli("trust", "signers", "--json", "--dir", alpha)).out) as { machine: string; key: string }[];
+    const betaKey = JSON.parse((await cli("trust", "github", "--json", "--dir", beta)).out).publicKey as string;
+    expect(
+      json
+        .find((s) => s.machine === "beta")
+        ?.key.split(" ")
+        .slice(0, 2),
+    ).toEqual(betaKey.split(" ").slice(0, 2));
+
+    const file = join(fleet.root, "fleet_signers");
+    await writeFile(file, `${r.out}\n`);
+    const log = await git(fleet.hubPath, "-c", `gpg.ssh.allowedSignersFile=${file}`, "log", "--format=%G? %GS %an", "coord");
+    const byMachine = new Map<string, Set<string>>();
+    for (const line of log.trim().split("\n")) {
+      const [verdict, signer, by, machine] = line.split(" ");
+      if (by !== "coord" || !machine) continue; // the hub's own first commits, a person's
+      byMachine.set(machine, new Set([...(byMachine.get(machine) ?? []), `${verdict} ${signer}`]));
+    }
+    expect(byMachine.get("alpha")).toEqual(new Set(["G alpha@coord.invalid"]));
+    expect(byMachine.get("beta")).toEqual(new Set(["G beta@example.com"]));
+    expect(byMachine.get("gamma")).toEqual(new Set(["G gamma@coord.invalid"]));
+    // And verify-commit of the tip, whoever pushed it last.
+    await git(fleet.hubPath, "-c", `gpg.ssh.allowedSignersFile=${file}`, "verify-commit", "coord");
   });
 });

@@ -15,11 +15,11 @@ import { type MachineConfig, saveConfig } from "../state/config.js";
 import { exists, readIfExists, writeDurably } from "../state/files.js";
 import { makeMachineKey, signingKeyPath, pinsPath, readAccepted, readPins, savePins, signersFiles } from "../state/trust.js";
 import { openMachine } from "../sync/machine.js";
-import { verifiedByOwner } from "../sync/trust.js";
+import { lastFetchedModel, verifiedByOwner } from "../sync/trust.js";
 import { saveKeyNotice, signKeyNotice } from "../state/key-notice.js";
 import { expandHome } from "../state/paths.js";
 import { readSigningKey } from "../core/trust/sshsig.js";
-import { commitEmailProblem, registerCommand, verifiedVerdict } from "../core/trust/github.js";
+import { commitEmailProblem, type FleetSigner, fleetSignersText, registerCommand, verifiedVerdict } from "../core/trust/github.js";
 
 /** One line of git's allowed_signers format: principal(s), optional options, key type, key. */
 interface SignerLine {
@@ -341,4 +341,25 @@ export async function trustGithub(dir: string, email?: string): Promise<GithubSe
     ...(publicKey ? { publicKey, register: registerCommand(config.name, publicKey) } : {}),
     verified: verifiedVerdict({ machine: config.name, publicKey, commitEmail }),
   };
+}
+
+/**
+ * The fleet's allowed signers file (core/trust/github.ts fleetSignersText), from the machines' files as this checkout
+ * last fetched and verified them: each machine's key as this machine pinned it (else as its file says), by the email
+ * its file says its commits are by; this machine's own key and email as it signs. With it, git says Good for each
+ * machine's commit: `git -c gpg.ssh.allowedSignersFile=<file> log --show-signature`.
+ */
+export async function trustSigners(dir: string): Promise<{ text: string; signers: FleetSigner[] }> {
+  const m = await openMachine(dir);
+  const known = await lastFetchedModel(m, ["coordination"]);
+  if (!known) throw new CoordError("this checkout has never synced; run coord sync first", EXIT.FAILURE);
+  const pins = await readPins(m.stateDir);
+  const me = m.config.name;
+  const signers: FleetSigner[] = [];
+  for (const [name, c] of known.model.computers) {
+    if (name === me) continue;
+    signers.push({ machine: name, key: pins.get(name) ?? c.key, ...(c.email ? { email: c.email } : {}) });
+  }
+  signers.push({ machine: me, key: m.signing?.publicKey, ...(m.config.trust.commitEmail ? { email: m.config.trust.commitEmail } : {}) });
+  return { text: fleetSignersText(signers), signers };
 }

@@ -106,6 +106,7 @@ export function buildComputer(
     lastRun: c.work.journal.data.lastRun,
     refused: c.view.refusals,
     ...signingReport(c.m.signing, c.keyNotice),
+    ...(c.m.config.trust.commitEmail ? { email: c.m.config.trust.commitEmail } : {}),
     ...(halt ? { halt: { state: halt.state, reason: halt.reason } } : {}),
     ...(services ? { services } : {}),
     ...(reservations ? { reservations } : {}),

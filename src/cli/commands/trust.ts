@@ -1,5 +1,5 @@
 import { Argument, type Command } from "commander";
-import { trustAllow, trustGithub, trustKey, trustMachines, trustPin, trustRequire, trustRevoke, trustRotate, trustStatus, trustVerify } from "../../actions/trust.js";
+import { trustAllow, trustGithub, trustKey, trustMachines, trustPin, trustRequire, trustRevoke, trustRotate, trustSigners, trustStatus, trustVerify } from "../../actions/trust.js";
 import { EXIT } from "../../errors.js";
 import { keyFingerprint } from "../../core/trust/trust.js";
 import { resolveDir } from "../dir.js";
@@ -65,6 +65,26 @@ export function registerTrust(program: Command, io: Io): void {
       io.out(`${g.machine} commits as ${g.commitEmail ?? `${g.machine}@coord.invalid`}${g.publicKey ? `, signed with ${keyFingerprint(g.publicKey)}` : ", unsigned"}`);
       if (g.register) io.out(`register its key as a signing key of your GitHub account (once; gh logged in to that account):\n  ${g.register}`);
       io.out(g.verified.can ? `Verified on GitHub: ${g.verified.detail}` : `not Verified on GitHub: ${g.verified.detail}; ${g.verified.fix}`);
+    });
+  trust
+    .command("signers")
+    .description(
+      "print the fleet's allowed signers file: each machine's key as this machine trusts it, by the email its commits are by; with it, git says Good for every machine's commit",
+    )
+    .option("--json", "print the machines, keys and emails as JSON")
+    .addOption(dirOption())
+    .addHelpText(
+      "after",
+      EXIT_CODES +
+        examples(
+          "coord trust signers > fleet_signers",
+          "git -c gpg.ssh.allowedSignersFile=fleet_signers log --show-signature origin/coord",
+          "git -c gpg.ssh.allowedSignersFile=fleet_signers verify-commit origin/coord",
+        ),
+    )
+    .action(async (o: { json?: boolean; dir?: string }) => {
+      const r = await trustSigners(await resolveDir(o.dir));
+      io.out(o.json ? JSON.stringify(r.signers, null, 2) : r.text.trimEnd());
     });
   trust
     .command("machines")

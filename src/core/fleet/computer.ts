@@ -5,6 +5,7 @@
 // Layout 1 (written before): all data in the front matter; still read.
 import * as z from "zod";
 import { describeAgentRun, PERMISSIONS } from "../agents/agents.js";
+import { COMMIT_EMAIL } from "../trust/github.js";
 import { SSH_PUBLIC_KEY } from "../trust/trust.js";
 import { dataProblem, parseFrontMatter, renderFrontMatter } from "../files/frontmatter.js";
 import { clip, jsonDepth, MAX_COUNT, MAX_DEPTH } from "../limits.js";
@@ -145,6 +146,8 @@ const computerSchema = z.object({
     .string()
     .regex(new RegExp(`^${SSH_PUBLIC_KEY}$`))
     .optional(),
+  /** The email its signed commits are by, when the machine sets one (trust.commitEmail): coord trust signers names the key by it. */
+  email: z.string().regex(COMMIT_EMAIL).max(254).optional(),
   /** Why this machine's commits are not signed (no key; a key it cannot sign with here): readers cannot tell its changes from anyone's. */
   unsigned: z.string().max(400).optional(),
   /** After a planned key change (coord trust rotate): the key before, and its signature of the notice naming `key` (state/key-notice.ts). */
@@ -319,6 +322,7 @@ export function canonicalComputer(c: ComputerFile): ComputerFile {
     ...(c.identity ? { identity: { epoch: c.identity.epoch, host: c.identity.host, at: c.identity.at } } : {}),
     ...(c.key ? { key: c.key } : {}),
     ...(c.key && c.keyNotice ? { keyNotice: c.keyNotice } : {}),
+    ...(c.key && c.email ? { email: c.email } : {}),
     ...(c.unsigned ? { unsigned: clip(c.unsigned, 400) } : {}),
     ...(c.trust?.refused.length
       ? {

@@ -38,6 +38,8 @@ export interface Self {
   key?: string;
   /** Its old key's signed notice naming `key`, after a planned key change. */
   keyNotice?: { from: string; signature: string };
+  /** The email its commits are by, when it sets one (trust.commitEmail). */
+  email?: string;
   /** Why its commits are not signed, when they are not. */
   unsigned?: string;
   /** Stopped by the fleet's emergency stop, or paused: the state it publishes, and why. */
@@ -91,6 +93,7 @@ export function ownComputer(self: Self, model: RepoModel, ordersText: string | u
     ...(self.identity ? { identity: self.identity } : {}),
     ...(self.key ? { key: self.key } : {}),
     ...(self.key && self.keyNotice ? { keyNotice: { from: self.keyNotice.from, signature: self.keyNotice.signature } } : {}),
+    ...(self.key && self.email ? { email: self.email } : {}),
     ...(self.unsigned && !self.key ? { unsigned: redact(self.unsigned) } : {}),
     ...(self.refused?.length ? { trust: { refused: self.refused } } : {}),
     ...(self.reservations?.length ? { reservations: self.reservations.map((r) => (r.reason ? { ...r, reason: clip(redact(r.reason), MAX_REASON) } : r)) } : {}),

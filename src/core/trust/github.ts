@@ -40,3 +40,30 @@ export function registerCommand(machine: string, publicKey: string): string {
   const key = publicKey.trim().split(/\s+/).slice(0, 2).join(" ");
   return `gh api --method POST /user/ssh_signing_keys -f key='${key}' -f title='coord ${machine}'`;
 }
+
+/** A machine as an allowed signers file names it: its key (as this machine trusts it) and the email its commits are by. */
+export interface FleetSigner {
+  machine: string;
+  /** Its SSH public key ("ssh-ed25519 AAAA…"), or undefined when its commits are not signed. */
+  key?: string | undefined;
+  /** The email its commits are by (absent: <machine>@coord.invalid). */
+  email?: string | undefined;
+}
+
+/**
+ * The fleet's allowed signers, as git reads them (gpg.ssh.allowedSignersFile: `<principal> namespaces="git" <key>`),
+ * so that `git log --show-signature` and `git verify-commit` say Good for each machine's commits, by the email its
+ * commits are by. A machine that signs nothing is named in a comment. Sorted by machine: the same fleet, the same text.
+ */
+export function fleetSignersText(signers: readonly FleetSigner[]): string {
+  const lines = ["# The fleet's machines and the keys their commits are signed with, as this machine trusts them (coord trust signers)."];
+  for (const s of [...signers].sort((a, b) => (a.machine < b.machine ? -1 : a.machine > b.machine ? 1 : 0))) {
+    if (!s.key) {
+      lines.push(`# ${s.machine}: its commits are not signed`);
+      continue;
+    }
+    const key = s.key.trim().split(/\s+/).slice(0, 2).join(" ");
+    lines.push(`${s.email ?? defaultCommitEmail(s.machine)} namespaces="git" ${key} coord ${s.machine}`);
+  }
+  return `${lines.join("\n")}\n`;
+}

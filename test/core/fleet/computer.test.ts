@@ -45,6 +45,14 @@ describe("renderComputer / parseComputer", () => {
     expect(renderComputer(parsed)).toBe(text);
   });
 
+  it("the email a signing machine's commits are by round-trips; one not an email, or without a key, is not kept", () => {
+    const key = `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${"A".repeat(43)}`;
+    const signed = computer("soda-yeti", { key, email: "pat@example.com" });
+    expect(parseComputer(renderComputer(signed), "soda-yeti")).toMatchObject({ key, email: "pat@example.com" });
+    expect(parseComputer(renderComputer(computer("soda-yeti", { email: "pat@example.com" })), "soda-yeti").email).toBeUndefined();
+    expect(() => parseComputer(renderComputer(signed).replace("pat@example.com", "pat at example.com"), "soda-yeti")).toThrow(/email/);
+  });
+
   it("keeps the front matter small (GitHub shows it as a table): who, state, last seen, heartbeat; the rest in a data block at the end", () => {
     const text = renderComputer(tricky);
     const front = parseFrontMatter(text).data as Record<string, unknown>;

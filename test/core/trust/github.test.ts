@@ -1,6 +1,6 @@
 // Whether a machine's commits can show Verified on GitHub, and the command that registers its key (core/trust/github.ts).
 import { describe, expect, it } from "vitest";
-import { commitEmailProblem, defaultCommitEmail, registerCommand, verifiedVerdict } from "../../../src/core/trust/github.js";
+import { commitEmailProblem, defaultCommitEmail, fleetSignersText, registerCommand, verifiedVerdict } from "../../../src/core/trust/github.js";
 
 const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGs1v2bdV6k0yqUZGfVrQKc2b1i3ZVn2Uq7vZbYc5x9T";
 
@@ -30,5 +30,31 @@ describe("Verified on GitHub", () => {
 
   it("the gh command names the key (type and data, no comment) and the machine", () => {
     expect(registerCommand("izzit7", `${key} coord izzit7\n`)).toBe(`gh api --method POST /user/ssh_signing_keys -f key='${key}' -f title='coord izzit7'`);
+  });
+});
+
+describe("the fleet's allowed signers", () => {
+  const k = (n: string) => `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${n.repeat(43)}`;
+  it("one line a machine, sorted, by the email its commits are by; a comment for one that signs nothing; the key's own comment dropped", () => {
+    const text = fleetSignersText([
+      { machine: "soda-yeti", key: `${k("B")} pat@laptop`, email: "pat@example.com" },
+      { machine: "izzit7", key: k("A") },
+      { machine: "machine-2", key: undefined },
+    ]);
+    expect(text.split("\n")).toEqual([
+      expect.stringMatching(/^# The fleet's machines/),
+      `izzit7@coord.invalid namespaces="git" ${k("A")} coord izzit7`,
+      "# machine-2: its commits are not signed",
+      `pat@example.com namespaces="git" ${k("B")} coord soda-yeti`,
+      "",
+    ]);
+  });
+
+  it("the same fleet in any order: the same text", () => {
+    const a = [
+      { machine: "b", key: k("B") },
+      { machine: "a", key: k("A") },
+    ];
+    expect(fleetSignersText(a)).toBe(fleetSignersText([...a].reverse()));
   });
 });
