@@ -29,7 +29,6 @@ import { phaseOf, RUNNING_PHASES, threadHolding } from "../core/oncall/turn-life
 import { describeFailure } from "../failure.js";
 import { flagOfField, givenSettings, writtenSettings } from "../core/oncall/settings.js";
 import { waitWords, allowedWithoutAsking, approvalAsk, approvalHolds, type Decision, permissionAnswer, whatItWouldDo } from "../core/oncall/approvals.js";
-import { machineKeySecrets } from "../state/trust.js";
 import { clip } from "../core/limits.js";
 import { own } from "../core/types.js";
 import { redact } from "../core/trust/redact.js";
@@ -37,6 +36,7 @@ import { type MailboxData, readMailbox } from "../state/mailbox.js";
 import { requestState } from "../core/oncall/request-state.js";
 import { queueMessage } from "../sync/mail.js";
 import { cwdRefused, markerOf, ON_CALL_THREAD_ENV, ON_CALL_TURN_ENV, turnMarker } from "../sync/on-call.js";
+import { unpublishable } from "../state/secrets.js";
 
 export interface OnCallOptions {
   dir: string;
@@ -304,7 +304,7 @@ export async function askPermission(
   if (allowedWithoutAsking(req.tool)) return done({ behavior: "allow", by: "coord (a tool that reads or messages the fleet)" });
   const last = run.asks[run.asks.length - 1]!;
   // Published: redacted as everything published, the machine's own key included.
-  const secrets = await machineKeySecrets(m.stateDir, m.config);
+  const secrets = await unpublishable(m.stateDir, m.config);
   const ask = approvalAsk(req.tool, req.input, s.approvalTimeout, (text) => redact(text, secrets));
   if ("refused" in ask) return done({ behavior: "deny", message: `coord asked nobody: ${ask.refused}`, by: "coord" });
   const what = redact(whatItWouldDo(req.tool, req.input), secrets);

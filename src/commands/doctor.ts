@@ -7,7 +7,9 @@
 // (.git/coord/health.json).
 import { onPath } from "../platform/executables.js";
 import { verifiedVerdict } from "../core/trust/github.js";
-import { AGENTS } from "../core/agents/agents.js";
+import { AGENTS, unattendedLogin } from "../core/agents/agents.js";
+import { loggedOutCapability } from "../core/status/status.js";
+import { readSecretStore } from "../state/secrets.js";
 import { agentSandbox } from "../sync/sandbox.js";
 import { readShareAt } from "../sync/view.js";
 import { keyFingerprint } from "../core/trust/trust.js";
@@ -123,7 +125,7 @@ export async function doctor(opts: DoctorOptions): Promise<Check[]> {
     checks.push(await scheduled(m.dir, env));
   }
 
-  checks.push(await agents(env));
+  checks.push(await agents(env, m));
   if (m) {
     const c = await onCallCheck(m, env);
     if (c) checks.push(c);
@@ -561,9 +563,11 @@ async function environPath(pid: number): Promise<string | undefined> {
   return (await environOf(pid))?.find((e) => e.startsWith("PATH="))?.slice(5);
 }
 
-async function agents(env: NodeJS.ProcessEnv): Promise<Check> {
+async function agents(env: NodeJS.ProcessEnv, m?: GitMachine): Promise<Check> {
   const supported = [...AGENT_CLIS.keys()].join(", ");
-  const found = await findAgents(env.PATH ?? "");
+  // Asked as coord starts them: with their logins from this machine's secret store.
+  const store = m ? await readSecretStore(m.stateDir).catch(() => ({})) : {};
+  const found = await findAgents(env.PATH ?? "", store);
   if (!found.length) return ok("agents", `none on PATH; supported: ${supported}`);
   const line = (a: AgentFound) =>
     `${a.name}${a.executable === a.name ? "" : ` (${a.executable})`} ${a.version ?? "(version unknown)"}${a.loggedIn === false ? ", not logged in" : a.loggedIn ? ", logged in" : ""}${a.via ? ` (${a.via})` : ""}`;
@@ -575,7 +579,22 @@ async function agents(env: NodeJS.ProcessEnv): Promise<Check> {
       `${detail}: orders for ${out.map((a) => a.name).join(", ")} are refused here`,
       out.map((a) => (a.via ? `set what is missing (${a.via}) where coord runs` : `log in (${a.how} says how it stands; docs/agents.md)`)).join("; "),
     );
+  const unlike = m ? await loggedOutForSyncs(m, found) : undefined;
+  if (unlike?.names.length)
+    return warn(
+      "agents",
+      `${detail}; but this machine's syncs found ${unlike.names.join(", ")} not logged in (its file as last published${unlike.at ? `, ${unlike.at}` : ""}): a daemon started by launchd, over SSH or by cron does not see this shell's login, and on macOS cannot read one kept in the Keychain`,
+      unlike.names.map((n) => `${n}: ${unattendedLogin(AGENTS.get(n)!) ?? "log it in where the daemon runs"}`).join("; "),
+    );
   return ok("agents", detail);
+}
+
+/** The agent CLIs this shell finds logged in that this machine's syncs (its daemon, cron) published as not logged in, and when. */
+async function loggedOutForSyncs(m: GitMachine, found: AgentFound[]): Promise<{ names: string[]; at?: string } | undefined> {
+  const own = (await lastFetchedModel(m, ["coordination"]).catch(() => undefined))?.model.computers.get(m.config.name);
+  if (!own) return undefined;
+  const names = found.filter((a) => a.loggedIn === true && loggedOutCapability(Object.hasOwn(own.capabilities, a.name) ? own.capabilities[a.name] : undefined)).map((a) => a.name);
+  return { names, ...(own.lastSeen ? { at: own.lastSeen } : {}) };
 }
 
 /** Locks and half-done operations a crashed git command left in the checkout. */

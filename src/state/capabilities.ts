@@ -5,14 +5,16 @@
 import type { Launch } from "../core/platform/executables.js";
 import { launchFor } from "../platform/executables.js";
 import { spawn } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { homedir } from "node:os";
+import { dirname, join } from "node:path";
 import { type ParseError, parse as parseJsonc } from "jsonc-parser";
 import { parse as parseToml } from "smol-toml";
-import { AGENTS, type AgentCli, loginWithoutAsking } from "../core/agents/agents.js";
+import { AGENTS, type AgentCli, loginsFromStore, loginWithoutAsking } from "../core/agents/agents.js";
 import { agentCapability } from "../core/status/status.js";
 import { gitVersion } from "../git/local.js";
 import { readIfExists, writeDurably } from "./files.js";
+import { readSecretStore } from "./secrets.js";
 import { system } from "../platform/system.js";
 import { killTree, ownTree } from "../platform/tree.js";
 
@@ -85,7 +87,7 @@ export function probe(argv: string[], env: Record<string, string>, timeout: numb
 /** Seconds a version or login question to an agent CLI may take (a CLI that waits on a dead network is cut off). */
 const PROBE_TIMEOUT = 10;
 
-async function findAgent(name: string, path: string): Promise<AgentFound | undefined> {
+async function findAgent(name: string, path: string, store: Readonly<Record<string, string>>): Promise<AgentFound | undefined> {
   const cli = AGENTS.get(name)!;
   let executable: string | undefined;
   let launch: Launch | undefined;
@@ -99,9 +101,12 @@ async function findAgent(name: string, path: string): Promise<AgentFound | undef
   }
   if (!executable || !launch) return undefined;
   const argv = (args: readonly string[]) => [launch.file, ...launch.args, ...args];
-  const env = { ...(process.env as Record<string, string>), PATH: path };
+  // Asked as coord starts it: with its login from the machine's secret store when the environment has none.
+  const fromStore = loginsFromStore(cli, process.env, store);
+  const env = { ...(process.env as Record<string, string>), ...fromStore, PATH: path };
   // Logged in by what its config names or a key in the environment, which its status command may not count: nothing to ask.
-  const told = loginWithoutAsking(cli, process.env, await loginConfig(cli, process.env));
+  const said = loginWithoutAsking(cli, env, await loginConfig(cli, process.env));
+  const told = said?.via && Object.hasOwn(fromStore, said.via) ? { ...said, via: `${said.via} in coord's secret store` } : said;
   const [version, login] = await Promise.all([
     probe(argv(cli.versionArgs), env, PROBE_TIMEOUT),
     cli.login?.status && !told ? probe(argv(cli.login.status.args), env, PROBE_TIMEOUT) : undefined,
@@ -118,9 +123,9 @@ async function findAgent(name: string, path: string): Promise<AgentFound | undef
   };
 }
 
-/** The agent CLIs on `path`, asked for their version and login now. */
-export async function findAgents(path = process.env.PATH ?? ""): Promise<AgentFound[]> {
-  const found = await Promise.all([...AGENT_CLIS.keys()].map((name) => findAgent(name, path)));
+/** The agent CLIs on `path`, asked for their version and login now, as coord starts them (their logins from the machine's secret store, `store`). */
+export async function findAgents(path = process.env.PATH ?? "", store: Readonly<Record<string, string>> = {}): Promise<AgentFound[]> {
+  const found = await Promise.all([...AGENT_CLIS.keys()].map((name) => findAgent(name, path, store)));
   return found.filter((a): a is AgentFound => a !== undefined);
 }
 
@@ -130,6 +135,15 @@ export function agentExecutable(agent: string): string {
 }
 
 const foundAgents = new Map<string, AgentFound>();
+
+/** The file in a machine's state that keeps what was found for the next process (detectCapabilities). */
+export const CAPABILITIES_FILE = "agents.json";
+
+/** Forgets what the state's file and this process found: the next sync asks the agent CLIs again (a login given since). */
+export async function forgetFoundAgents(stateDir: string): Promise<void> {
+  seen.clear();
+  await rm(join(stateDir, CAPABILITIES_FILE), { force: true });
+}
 
 /**
  * What was found, kept 10 minutes per process and PATH, and on disk for the
@@ -277,7 +291,9 @@ async function systemCapabilities(dir: string): Promise<Record<string, string>> 
 }
 
 async function detect(dir: string, path: string, cacheFile: string | undefined, now: number): Promise<Record<string, string>> {
-  const [caps, agents] = await Promise.all([systemCapabilities(dir), findAgents(path)]);
+  // The machine's secret store lies beside the cache (its state directory): the logins it gives the CLIs count.
+  const store = cacheFile ? await readSecretStore(dirname(cacheFile)).catch(() => ({})) : {};
+  const [caps, agents] = await Promise.all([systemCapabilities(dir), findAgents(path, store)]);
   for (const a of agents) {
     foundAgents.set(a.name, a);
     caps[a.name] = agentCapability(a.version, a.loggedIn);

@@ -11,6 +11,9 @@ import YAML from "yaml";
 import { resolveSecretRefs, SECRET_ENV_PREFIX, secretEnvName, secretNameProblem } from "../core/trust/secrets.js";
 import { CoordError, EXIT } from "../errors.js";
 import { updateLocked } from "./files.js";
+import { AGENTS, loginsFromStore } from "../core/agents/agents.js";
+import type { MachineConfig } from "./config.js";
+import { machineKeySecrets } from "./trust.js";
 
 export const SECRETS_FILE = "secrets.yaml";
 
@@ -147,4 +150,31 @@ export async function resolveOrderSecrets(
     }
   }
   return resolveSecretRefs(refs, (name) => fromEnv(name) ?? (store && Object.hasOwn(store, name) ? store[name] : undefined), shownSecretsPath(m.dir, m.stateDir));
+}
+
+/**
+ * What the store gives agent CLI `agent` when coord starts it (core/agents/agents.ts loginsFromStore): its login
+ * variables that `env` lacks, held in the store under the same name. None when the store cannot be read (coord
+ * doctor says why); the agent then runs with the login it finds itself.
+ */
+export async function storeLogins(stateDir: string, agent: string | undefined, env: Readonly<Record<string, string | undefined>> = process.env): Promise<Record<string, string>> {
+  const cli = agent === undefined ? undefined : AGENTS.get(agent);
+  if (!cli?.login?.keys?.length) return {};
+  return loginsFromStore(cli, env, await readSecretStore(stateDir).catch(() => Object.create(null) as Record<string, string>));
+}
+
+/** The values the store holds for any agent CLI's login: never published (an agent's answer or output is redacted of them). */
+export async function storeLoginValues(stateDir: string): Promise<string[]> {
+  const store = await readSecretStore(stateDir).catch(() => Object.create(null) as Record<string, string>);
+  const keys = new Set([...AGENTS.values()].flatMap((a) => a.login?.keys ?? []));
+  return [...keys].flatMap((k) => (Object.hasOwn(store, k) && store[k] ? [store[k]!] : []));
+}
+
+/**
+ * What nothing coord publishes may carry, in any shape: the machine's private key (state/trust.ts machineKeySecrets)
+ * and the agent logins the store holds (an agent has them in its environment, and could print them).
+ */
+export async function unpublishable(stateDir: string, config: MachineConfig): Promise<string[]> {
+  const [key, logins] = await Promise.all([machineKeySecrets(stateDir, config), storeLoginValues(stateDir)]);
+  return [...key, ...logins];
 }

@@ -27,11 +27,12 @@ import { own } from "../core/types.js";
 import { runTask } from "../runner/run.js";
 import { readMailbox, updateMailbox, type MailboxData } from "../state/mailbox.js";
 import { computerPath } from "../core/files/names.js";
-import { machineKeySecrets, selfSignerPath } from "../state/trust.js";
+import { selfSignerPath } from "../state/trust.js";
 import { lastFetchedModel } from "./trust.js";
 import { redactKeys } from "../core/trust/redact.js";
 import type { Machine } from "./machine.js";
 import type { Cycle } from "./cycle.js";
+import { unpublishable } from "../state/secrets.js";
 
 /**
  * Takes into the mailbox every live message addressed to this machine above
@@ -129,7 +130,7 @@ const NEEDS_ADOPTION = Symbol("the mailbox needs what this machine published");
 export async function queueMessage(m: Machine, msg: Outgoing, check?: (data: MailboxData) => void, clock?: () => Date): Promise<string> {
   const me = m.config.name;
   // Published: the machine's private key never leaves in a message, in any shape (an agent's, a person's).
-  const text = redactKeys(msg.text, await machineKeySecrets(m.stateDir, m.config));
+  const text = redactKeys(msg.text, await unpublishable(m.stateDir, m.config));
   // One its channel could not carry is refused (core/messages/fit.ts), whoever sends it: nothing is stored.
   const big = messageTooBig(text);
   if (big) throw new CoordError(big, EXIT.USAGE);

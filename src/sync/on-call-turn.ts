@@ -44,6 +44,7 @@ import { timings } from "../timings.js";
 import { type TurnTools, turnToolsServer } from "./turn-tools.js";
 import type { Machine } from "./machine.js";
 import { allowedDir, inheritedEnv } from "./tasks.js";
+import { storeLogins } from "../state/secrets.js";
 
 export { ON_CALL_AGENT_ENV, ON_CALL_CHAIN_ENV, ON_CALL_THREAD_ENV, ON_CALL_TURN_ENV } from "../core/oncall/on-call.js";
 
@@ -193,11 +194,13 @@ async function runCli(t: ClaimedTurn, s: OnCallSettings, io: TurnIo, p: Prepared
   );
   const marker = markerOf(me, root, startedAt);
   const cli = t.thread.agent;
+  // Its login from the machine's secret store, when coord's environment has none (a daemon started by launchd).
+  const logins = await storeLogins(m.stateDir, cli);
   const r = await io.run({
     argv: p.argv,
     cwd: p.cwd,
     // coord's own environment without its COORD_SECRET_ variables, as a task's.
-    env: { ...inheritedEnv(), ...p.env, ...turnEnv(me, t) },
+    env: { ...inheritedEnv(), ...logins, ...p.env, ...turnEnv(me, t) },
     // Every process of the turn carries it: a stop ends those the CLI put in sessions of their own too.
     marker,
     timeout: s.timeout,

@@ -26,13 +26,13 @@ import { loadConfig } from "../state/config.js";
 import { pidAlive } from "../state/lock.js";
 import { readMailbox, updateMailbox } from "../state/mailbox.js";
 import { loadOnCall, readOnCallState, updateOnCallState } from "../state/on-call.js";
-import { machineKeySecrets } from "../state/trust.js";
 import { timings } from "../timings.js";
 import type { Machine } from "./machine.js";
 import { ackAnswered, queueMessage } from "./mail.js";
 import { type Said, takeDelivered, type Taken } from "./on-call-take.js";
 import { type ClaimedTurn, type Ended, markerOf, mcpConfigName, ON_CALL_TURN_ENV, type RunProcess, runTurnProcess, turnMarker } from "./on-call-turn.js";
 import { lastKnownMachines } from "./trust.js";
+import { unpublishable } from "../state/secrets.js";
 
 export { cwdRefused, markerOf, ON_CALL_AGENT_ENV, ON_CALL_CHAIN_ENV, ON_CALL_THREAD_ENV, ON_CALL_TURN_ENV, turnMarker } from "./on-call-turn.js";
 
@@ -68,7 +68,7 @@ interface Engine {
   readonly me: string;
   /** This engine, in the turns it records: a turn of another engine whose process is gone (or has this pid again) is an orphan. */
   readonly id: string;
-  /** The machine's private key, redacted from every answer in any shape (read at each pump: a key may change). */
+  /** The machine's private key, and the agent logins its secret store holds: redacted from every answer in any shape (read at each pump: a key may change). */
   keySecrets: string[];
   /** The turns this engine runs: thread → what stops it, and its end. */
   readonly running: Map<string, { abort: AbortController; done: Promise<void> }>;
@@ -102,7 +102,7 @@ const PUMP: readonly PumpStep[] = [
   async function refresh(e) {
     const config = await loadConfig(e.m.stateDir).catch(() => undefined);
     if (config) e.cur = { ...e.m, config };
-    e.keySecrets = await machineKeySecrets(e.cur.stateDir, e.cur.config);
+    e.keySecrets = await unpublishable(e.cur.stateDir, e.cur.config);
     return undefined;
   },
   async function settleLeftovers(e) {
@@ -180,7 +180,7 @@ export function onCallEngine(m: Machine, opts: EngineOptions): OnCallEngine {
       }
     },
     async recover() {
-      e.keySecrets = await machineKeySecrets(e.cur.stateDir, e.cur.config);
+      e.keySecrets = await unpublishable(e.cur.stateDir, e.cur.config);
       await settle(e);
       await removeStaleMcpConfigs(e);
     },
@@ -460,7 +460,7 @@ export async function publishedOnCall(m: Machine, now: Date): Promise<OnCallRepo
     .slice(0, MAX_ON_CALL_TURNS);
   const s = read.settings;
   if (turns.some((t) => t.step)) {
-    const secrets = await machineKeySecrets(m.stateDir, m.config);
+    const secrets = await unpublishable(m.stateDir, m.config);
     for (const t of turns) if (t.step) t.step = redact(t.step, secrets);
   }
   // Requests waiting for a person (alerts where people look), of turns still running.

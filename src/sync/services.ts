@@ -11,10 +11,10 @@ import { addressedToMe, isUp, NO_SERVICES, type ServiceReport, serviceReports, w
 import { processStart, readTail, stopGroup } from "../runner/service.js";
 import { readServicesFile, serviceLog, writeServicesFile } from "../state/services.js";
 import { resolveOrderSecrets } from "../state/secrets.js";
-import { machineKeySecrets } from "../state/trust.js";
 import { pidAlive } from "../state/lock.js";
 import { timings } from "../timings.js";
 import type { Machine } from "./machine.js";
+import { unpublishable } from "../state/secrets.js";
 
 /** Bytes of a service's log read for its last lines. */
 const TAIL_BYTES = 32 * 1024;
@@ -66,7 +66,7 @@ export async function publishedServices(m: Machine, model: RepoModel, halt: Halt
       if (!tail) continue;
       const named = service.secretRefs ? await resolveOrderSecrets(m, service.secretRefs).catch(() => ({ refused: "" })) : undefined;
       if (named && "refused" in named) continue;
-      const secrets = [...writtenSecretValues(service), ...(named ? Object.values(named.env) : []), ...(await machineKeySecrets(m.stateDir, m.config))];
+      const secrets = [...writtenSecretValues(service), ...(named ? Object.values(named.env) : []), ...(await unpublishable(m.stateDir, m.config))];
       const output = outputTail(tail, m.config.outputLines, 4000, secrets);
       if (output) outputs.set(id, output);
     }

@@ -22,7 +22,7 @@ import { killOrphan } from "../runner/run.js";
 import { PUSH_BUDGET_MS } from "./cas.js";
 import { describeCommand, taskMarker } from "./tasks.js";
 import { onCallEngine } from "./on-call.js";
-import { capabilitiesAsked, capabilitiesNow, capabilitiesRefreshed, capabilitiesUntil, knownCapabilities } from "../state/capabilities.js";
+import { CAPABILITIES_FILE, capabilitiesAsked, capabilitiesNow, capabilitiesRefreshed, capabilitiesUntil, knownCapabilities } from "../state/capabilities.js";
 import { backoffUntil, type FailureKind, type Health, readHealth, recordFailure, recordSuccess } from "../state/health.js";
 import { sweepTempFiles } from "../state/files.js";
 import { Journal } from "../state/journal.js";
@@ -625,7 +625,7 @@ function runSummary(r: SyncResult, now: Date): string | undefined {
 
 /** This machine's capabilities with its labels, and whether they are older than 10 minutes and asked again (capabilitiesNow). */
 async function machineCapabilities(m: Machine, askAgents = true): Promise<{ caps: Record<string, string>; stale: boolean }> {
-  const cache = join(m.stateDir, "agents.json");
+  const cache = join(m.stateDir, CAPABILITIES_FILE);
   const found = askAgents ? await capabilitiesNow(m.dir, cache) : { caps: await knownCapabilities(m.dir, cache), stale: false };
   for (const label of m.config.labels) found.caps[label] ??= "label";
   return found;

@@ -18,13 +18,13 @@ import { expandHome } from "../state/paths.js";
 import type { Journal } from "../state/journal.js";
 import { type Run, runKey } from "../core/time/every.js";
 import { resolveOrderSecrets } from "../state/secrets.js";
-import { machineKeySecrets } from "../state/trust.js";
 import type { Machine } from "./machine.js";
 import { shieldAgent } from "./sandbox.js";
 import { whileShielded } from "../state/shielded.js";
 import { describeFailure } from "../failure.js";
 import type { Order } from "../core/orders/orders-schema.js";
 import type { AgentReport, TaskReport } from "../core/fleet/computer.js";
+import { storeLogins, unpublishable } from "../state/secrets.js";
 
 export interface TaskOutcome {
   id: string;
@@ -159,6 +159,8 @@ export async function runOne(
   const notRun = (error: string): RunResult => ({ exitCode: null, signal: null, timedOut: false, aborted: false, tail: "", error });
   /** The values of the secrets the order names, as resolved on this machine: redacted like the ones written in the order. */
   let named: Record<string, string> = {};
+  /** Its agent CLI's login from the machine's secret store, when coord's environment has none (state/secrets.ts storeLogins). */
+  let logins: Record<string, string> = {};
   const run = async (): Promise<RunResult> => {
     if (agent && "refused" in agent) return notRun(agent.refused);
     // Nothing runs outside the machine's allowedRoots, nor without every secret the order names.
@@ -170,6 +172,7 @@ export async function runOne(
       named = resolved.env;
     }
     const cwd = dir.cwd;
+    if (agent) logins = await storeLogins(m.stateDir, order.agent);
     // An agent runs behind the shield (sync/sandbox.ts): the machine's key and secrets are out of its reach.
     const shielded = agent
       ? await shieldAgent(m, agent.argv, { program: `the agent CLI ${order.agent}`, path: order.env?.PATH ?? process.env.PATH, cwd: dir.cwd, agent: order.agent! })
@@ -196,6 +199,7 @@ export async function runOne(
         signal: controller.signal,
         env: {
           ...inheritedEnv(),
+          ...logins,
           ...order.env,
           ...named,
           ...(agent ? agent.env : {}),
@@ -219,7 +223,7 @@ export async function runOne(
   const said = reader && !r.error && !r.aborted && !r.timedOut && !r.idle ? reader.result() : undefined;
   const verdict = said ? agentVerdict(r.exitCode, said) : undefined;
   // And the machine's own key, in any shape: a task's output never publishes it either.
-  const secrets = [...secretValues(order), ...Object.values(named), ...(await machineKeySecrets(m.stateDir, m.config))];
+  const secrets = [...secretValues(order), ...Object.values(named), ...Object.values(logins), ...(await unpublishable(m.stateDir, m.config))];
   const failure = (verdict && !verdict.ok ? verdict.reason : undefined) ?? failureText(processEnd(r, { timeout, idleTimeout, stoppedBy: r.aborted ? stopped?.reason : undefined }));
   const reason = failure === undefined ? undefined : redact(failure, secrets);
   const state = r.aborted && stopped ? stopped.state : reason ? "failed" : "completed";

@@ -85,8 +85,16 @@ export interface AgentCli {
     /** Its status command's arguments, and how to read its answer; none: it has no such command (only `keys` tell). */
     status?: { args: string[]; loggedIn(exitCode: number | null, output: string): boolean | undefined };
     how: string;
-    /** Variables that log it in without its status command knowing (an API key): when one is set, it counts as usable. */
+    /**
+     * Variables that log it in without its status command knowing (an API key): when one is set, it counts as usable.
+     * A secret of the same name in the machine's store gives it to the CLI when coord's environment lacks it.
+     */
     keys?: string[];
+    /**
+     * How it is logged in for a daemon that cannot read the person's login (started by launchd or over SSH, where the
+     * macOS Keychain is out of reach): a command to run once and the secret to store its answer in.
+     */
+    unattended?: string;
     /**
      * Its config file, when what the config names can log it in without its status command knowing (codex's
      * `model_providers` with an `env_key`): where the file is (from the environment and the home directory), and

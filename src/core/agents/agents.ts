@@ -29,6 +29,29 @@ export function loginWithoutAsking(cli: AgentCli, env: Readonly<Record<string, s
   return key ? { loggedIn: true, via: key } : undefined;
 }
 
+/**
+ * What coord adds to the environment of `cli` when it starts it (a login or version probe, an order, a turn on call):
+ * each of its login variables (`login.keys`) that `env` lacks and the machine's secret store (`store`, a table
+ * without prototype) holds under that very name. How a daemon that cannot read the person's login is logged in: a
+ * `CLAUDE_CODE_OAUTH_TOKEN` from `claude setup-token`, kept as a coord secret, never in a file the agent reads.
+ */
+export function loginsFromStore(cli: AgentCli | undefined, env: Readonly<Record<string, string | undefined>>, store: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of cli?.login?.keys ?? []) if (!env[key] && Object.hasOwn(store, key) && store[key]) out[key] = store[key]!;
+  return out;
+}
+
+/** The agent CLIs a secret named `name` logs in when coord starts them (those whose `login.keys` hold it). */
+export const agentsLoggedInBy = (name: string): string[] => [...AGENTS.values()].filter((a) => a.login?.keys?.includes(name)).map((a) => a.name);
+
+/** How `cli` is logged in for a daemon that cannot read the person's login: its own way, else one of its keys as a coord secret. */
+export function unattendedLogin(cli: AgentCli): string | undefined {
+  const login = cli.login;
+  if (login?.unattended) return login.unattended;
+  const key = login?.keys?.[0];
+  return key ? `coord secret set ${key} with its value on stdin` : undefined;
+}
+
 /** The agent CLIs coord knows, by the name an order gives in `agent`. */
 export const AGENTS: ReadonlyMap<string, AgentCli> = new Map([claude, codex, opencode, cursor, gemini].map((a) => [a.name, a]));
 

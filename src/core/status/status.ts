@@ -81,6 +81,9 @@ export function agentCapability(version: string | undefined, loggedIn: boolean |
   return `${version ?? "installed"}${loggedIn === false ? LOGGED_OUT : ""}`;
 }
 
+/** Whether a published agent capability says the CLI is installed but not logged in (agentCapability). */
+export const loggedOutCapability = (value: string | undefined): boolean => value?.endsWith(LOGGED_OUT) === true;
+
 /** Capabilities an order needs that a machine lacks: `requires`, and the agent CLI of an agent order (installed but logged out counts as lacking). */
 export function missingCapabilities(order: Order, capabilities: Record<string, string>): string[] {
   if (order.requires.length === 0 && !order.agent) return []; // most orders: asked for every order and machine of a fleet

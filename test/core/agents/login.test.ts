@@ -2,7 +2,7 @@
 // config and the environment. codex login status says "Not logged in" (0.171.0) for a key in the environment and for
 // a provider of the config's own, with which codex runs.
 import { describe, expect, it } from "vitest";
-import { AGENTS, loginWithoutAsking } from "../../../src/core/agents/agents.js";
+import { AGENTS, agentsLoggedInBy, loginsFromStore, loginWithoutAsking, unattendedLogin } from "../../../src/core/agents/agents.js";
 import { codexConfigLogin } from "../../../src/core/agents/cli/codex.js";
 import { opencodeConfigLogin } from "../../../src/core/agents/cli/opencode.js";
 
@@ -90,5 +90,31 @@ describe("loginWithoutAsking: the config first, then a key in the environment; e
   it("codex's config file: $CODEX_HOME/config.toml, else ~/.codex/config.toml", () => {
     expect(codex.login!.config!.file({ CODEX_HOME: "/srv/codex/" }, "/home/me")).toBe("/srv/codex/config.toml");
     expect(codex.login!.config!.file({}, "/home/me")).toBe("/home/me/.codex/config.toml");
+  });
+});
+
+describe("an agent CLI's login from the machine's secret store (a daemon that cannot read the person's login)", () => {
+  const store = Object.assign(Object.create(null) as Record<string, string>, { CLAUDE_CODE_OAUTH_TOKEN: "sk-ant-oat01-tok", "deploy-token": "d" });
+  it.each([
+    { env: {}, want: { CLAUDE_CODE_OAUTH_TOKEN: "sk-ant-oat01-tok" }, why: "the environment has none: the store's" },
+    { env: { CLAUDE_CODE_OAUTH_TOKEN: "from-env" }, want: {}, why: "the environment's wins" },
+    { env: { CLAUDE_CODE_OAUTH_TOKEN: "" }, want: { CLAUDE_CODE_OAUTH_TOKEN: "sk-ant-oat01-tok" }, why: "an empty variable is none" },
+  ])("$why", ({ env, want }) => {
+    expect(loginsFromStore(claude, env, store)).toEqual(want);
+  });
+
+  it("only the CLI's own login variables, never another secret, never from the prototype", () => {
+    expect(loginsFromStore(AGENTS.get("codex")!, {}, store)).toEqual({});
+    expect(loginsFromStore(claude, {}, {})).toEqual({});
+    expect(loginsFromStore(undefined, {}, store)).toEqual({});
+    expect(loginsFromStore(claude, {}, JSON.parse('{"__proto__": {"CLAUDE_CODE_OAUTH_TOKEN": "x"}}'))).toEqual({});
+  });
+
+  it("which CLIs a secret's name logs in, and how each is logged in unattended", () => {
+    expect(agentsLoggedInBy("CLAUDE_CODE_OAUTH_TOKEN")).toEqual(["claude"]);
+    expect(agentsLoggedInBy("OPENAI_API_KEY").length).toBeGreaterThan(0);
+    expect(agentsLoggedInBy("deploy-token")).toEqual([]);
+    expect(unattendedLogin(claude)).toMatch(/^claude setup-token .*coord secret set CLAUDE_CODE_OAUTH_TOKEN/);
+    expect(unattendedLogin(AGENTS.get("codex")!)).toMatch(/^coord secret set [A-Z_]+ with its value on stdin$/);
   });
 });

@@ -100,6 +100,7 @@ export const claude: AgentCli = {
   login: {
     how: "claude auth status",
     keys: ["ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN"],
+    unattended: "claude setup-token (once: it prints a token good for a year), then coord secret set CLAUDE_CODE_OAUTH_TOKEN with it on stdin",
     status: {
       args: ["auth", "status"],
       loggedIn: (code, out) => {
