@@ -179,6 +179,19 @@ export async function daemonService(opts: ServiceOptions): Promise<ServiceResult
   return r;
 }
 
+/** Runs each step of an install in turn; the first that fails ends it, saying which and what stands (`after`). */
+async function runSteps(
+  steps: string[][],
+  run: (args: string[]) => Promise<{ code: number | null; stderr: string }>,
+  shown: (args: string[]) => string,
+  after: string,
+): Promise<void> {
+  for (const args of steps) {
+    const ran = await run(args);
+    if (ran.code !== 0) throw new CoordError(`${shown(args)} failed: ${firstLine(ran.stderr) || `exit code ${ran.code}`}; ${after}`, EXIT.FAILURE);
+  }
+}
+
 /** Stops a daemon that runs outside the service (started by hand), so the service's own can take the lock. */
 async function stopLoose(dt: DaemonTarget, r: ServiceResult): Promise<void> {
   if (!(await daemonRunning(dt.stateDir))) return;
@@ -210,15 +223,7 @@ async function installSystemd(dt: DaemonTarget, env: NodeJS.ProcessEnv, r: Servi
   if (r.dryRun) return;
   await mkdir(unitDir(env), { recursive: true });
   if (r.changed) await writeFile(path, content);
-  if (bin)
-    for (const args of steps) {
-      const ran = await systemctl(bin, args, env);
-      if (ran.code !== 0)
-        throw new CoordError(
-          `${shown(args)} failed: ${firstLine(ran.stderr) || `exit code ${ran.code}`}; ${path} is written: run it yourself once the user's systemd answers`,
-          EXIT.FAILURE,
-        );
-    }
+  if (bin) await runSteps(steps, (args) => systemctl(bin, args, env), shown, `${path} is written: run it yourself once the user's systemd answers`);
 }
 
 async function installLaunchd(dt: DaemonTarget, env: NodeJS.ProcessEnv, platform: NodeJS.Platform, r: ServiceResult): Promise<void> {
@@ -238,11 +243,7 @@ async function installLaunchd(dt: DaemonTarget, env: NodeJS.ProcessEnv, platform
   if (r.dryRun) return;
   await mkdir(launchAgentsDir(env), { recursive: true });
   if (r.changed) await writeFile(path, content);
-  if (launchctl)
-    for (const args of steps) {
-      const ran = await runCommand(launchctl, args, env).catch((e: Error) => ({ code: -1, stdout: "", stderr: e.message }));
-      if (ran.code !== 0) throw new CoordError(`${shown(args)} failed: ${firstLine(ran.stderr) || `exit code ${ran.code}`}; ${path} is written`, EXIT.FAILURE);
-    }
+  if (launchctl) await runSteps(steps, (args) => runCommand(launchctl, args, env).catch((e: Error) => ({ code: -1, stdout: "", stderr: e.message })), shown, `${path} is written`);
 }
 
 /** `schtasks` where this is Windows and it is on PATH. */
@@ -271,11 +272,7 @@ async function installSchtasks(dt: DaemonTarget, env: NodeJS.ProcessEnv, platfor
   r.notes.push(`output: ${join(dt.stateDir, DAEMON_OUT)}`);
   if (r.dryRun) return;
   if (r.changed) await writeFile(path, utf16(content));
-  if (bin)
-    for (const args of steps) {
-      const ran = await schtasks(bin, args, env);
-      if (ran.code !== 0) throw new CoordError(`${shown(args)} failed: ${firstLine(ran.stderr) || `exit code ${ran.code}`}; ${path} is written`, EXIT.FAILURE);
-    }
+  if (bin) await runSteps(steps, (args) => schtasks(bin, args, env), shown, `${path} is written`);
 }
 
 async function installCron(dt: DaemonTarget, env: NodeJS.ProcessEnv, r: ServiceResult): Promise<void> {
