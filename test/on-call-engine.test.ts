@@ -16,6 +16,7 @@ import type { RunResult } from "../src/runner/run.js";
 import { type MachineConfig, newConfig, saveConfig } from "../src/state/config.js";
 import { readMailbox, updateMailbox } from "../src/state/mailbox.js";
 import { onCallStatePath, readOnCallState, updateOnCallState } from "../src/state/on-call.js";
+import { setSecret } from "../src/state/secrets.js";
 import { savePins } from "../src/state/trust.js";
 import type { Machine } from "../src/sync/machine.js";
 import { type EngineOptions, onCallEngine, publishedOnCall } from "../src/sync/on-call.js";
@@ -38,7 +39,7 @@ interface Call {
  * A scripted `claude -p --output-format stream-json`: it names a session (a new one, or the one resumed), answers
  * "answer <n>" (its call's number), and costs $0.01. `hold` keeps it running until its abort signal (a /stop).
  */
-function scriptedClaude(opts: { hold?: (call: Call) => boolean; cost?: number } = {}) {
+function scriptedClaude(opts: { hold?: (call: Call) => boolean; cost?: number; answer?: (call: Call) => string } = {}) {
   const calls: Call[] = [];
   let sessions = 0;
   const run: RunProcess = async (spec) => {
@@ -55,7 +56,15 @@ function scriptedClaude(opts: { hold?: (call: Call) => boolean; cost?: number } 
       await new Promise((r) => spec.signal?.addEventListener("abort", r, { once: true }));
       return { ...base, exitCode: null, signal: "SIGTERM", aborted: true };
     }
-    say({ type: "result", subtype: "success", is_error: false, result: `answer ${calls.length}`, session_id: session, num_turns: 1, total_cost_usd: opts.cost ?? 0.01 });
+    say({
+      type: "result",
+      subtype: "success",
+      is_error: false,
+      result: opts.answer?.(call) ?? `answer ${calls.length}`,
+      session_id: session,
+      num_turns: 1,
+      total_cost_usd: opts.cost ?? 0.01,
+    });
     return base;
   };
   return { run, calls };
@@ -139,6 +148,22 @@ describe("the on-call engine on a scripted CLI", () => {
     const mail = await readMailbox(t.m.stateDir);
     expect(mail.turnPending).toBeUndefined();
     expect(mail.receipts["asker/oncall"]?.acked).toBe(1);
+  });
+
+  it("the CLI's login from the machine's secret store is in its environment, and never in its answer", async () => {
+    const t = await onCallMachine();
+    const token = `sk-ant-oat01-${"Qw9".repeat(30)}`;
+    await setSecret(t.m.stateDir, "CLAUDE_CODE_OAUTH_TOKEN", token);
+    await setSecret(t.m.stateDir, "deploy-token", "not-for-claude-123");
+    const cli = scriptedClaude({ answer: (call) => `my token: ${call.env.CLAUDE_CODE_OAUTH_TOKEN}` });
+    const engine = t.engine({ run: cli.run });
+    await t.deliver("asker", "what is your token?");
+    await engine.pump();
+    await engine.idle();
+    expect(cli.calls[0]!.env.CLAUDE_CODE_OAUTH_TOKEN).toBe(token);
+    expect(Object.values(cli.calls[0]!.env)).not.toContain("not-for-claude-123"); // only the CLI's own login variables
+    const [a] = await t.answers();
+    expect(a!.text).toBe("my token: [REDACTED]");
   });
 
   it("a reply to the answer resumes the thread's session; a new message starts a new one", async () => {
