@@ -86,6 +86,17 @@ describe("an agent CLI's login from the machine's secret store", () => {
     expect(history).not.toContain(TOKEN);
     expect(r.out + r.err).not.toContain(TOKEN);
 
+    // coord's own commands that publish what they are given refuse it (attack finding): a reservation's reason, an order.
+    const reserved = await cliExec(["reserve", "src/**", "--reason", `note ${TOKEN}`, "--dir", dir], undefined, env);
+    expect(reserved.code).toBe(2);
+    expect(reserved.err).toContain(
+      "the reservation holds a secret of this machine (its key, or an agent's login from its secret store), which coord never publishes; nothing was stored",
+    );
+    const ordered = await cliExec(["order", "add", "--to", "alpha", "--dir", dir, "--", "echo", TOKEN], undefined, env);
+    expect(ordered.code).toBe(2);
+    expect(ordered.err).toMatch(/order \S+ holds a secret of this machine/);
+    expect(reserved.err + ordered.err).not.toContain(TOKEN);
+
     // The syncs now find it logged in, as the shell does: doctor has nothing to say.
     process.env.FAKE_KEYCHAIN = "1";
     process.env.PATH = env.PATH;

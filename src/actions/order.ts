@@ -25,6 +25,7 @@ import { PUSH_BUDGET_MS, publishWithRetry } from "../sync/cas.js";
 import { openMachine, READ_PATHS } from "../sync/sync.js";
 import { openClone, personAuthor } from "../sync/clone.js";
 import type { GitMachine } from "../sync/machine.js";
+import { refuseUnpublishable } from "../state/secrets.js";
 
 // ------------------------------------------------------------------ clones
 
@@ -151,6 +152,7 @@ export async function orderAdd(opts: OrderAddOptions): Promise<OrderChange> {
   const own = delegatedOrdersPath(me);
   const id = givenId(opts) ?? newOrderId(me, now);
   const order = writtenOrder(opts, id);
+  await refuseUnpublishable(m.stateDir, m.config, `order ${id}`, [JSON.stringify(order)]);
   let { files } = await lastFetched(m.repo);
   const problems = (data: DelegatedOrders) => readModel(new Map(files).set(own, renderDelegated(data))).ordersProblems;
   const add = (data: DelegatedOrders) => {

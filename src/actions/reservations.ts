@@ -36,6 +36,7 @@ import type { GitMachine } from "../sync/machine.js";
 import { lastFetchedModel } from "../sync/trust.js";
 import { type Machine, openMachine, type SyncResult } from "../sync/sync.js";
 import { publishNow } from "../daemon/publish-now.js";
+import { refuseUnpublishable } from "../state/secrets.js";
 
 /** One of this machine's reservations, as the commands show it. */
 export interface OwnReservation {
@@ -151,6 +152,7 @@ export async function reserve(opts: ReserveOptions): Promise<ReserveResult> {
   if (seconds > MAX_FOR)
     throw new CoordError(`--for ${opts.for} is longer than ${MAX_FOR / 86_400} days, the longest a reservation holds; reserve again later to extend it`, EXIT.USAGE);
   const reason = opts.reason === undefined ? undefined : cleanReason(opts.reason);
+  await refuseUnpublishable(m.stateDir, m.config, "the reservation", [reason ?? "", ...paths]);
   const known = await lastFetched(m);
   const shared = opts.shared === true;
   const same = (r: LocalReservation) => r.paths.length === paths.length && r.paths.every((p) => paths.includes(p)) && (r.shared === true) === shared;

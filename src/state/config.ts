@@ -118,7 +118,7 @@ const configSchema = z.strictObject({
       /** The email this machine's commits are by (author and committer): GitHub shows them Verified for its account (core/trust/github.ts). Default: <machine>@coord.invalid. */
       commitEmail: z
         .string()
-        .refine((e) => commitEmailProblem(e) === undefined, { message: "is not an email address (name@host, no spaces or angle brackets)" })
+        .refine((e) => commitEmailProblem(e) === undefined, { message: "is not an email address (name@host: letters, digits and ._%+- before the @)" })
         .optional(),
       /**
        * Read other machines' files only as their own signed commits wrote them (keys pinned on first sight). On

@@ -12,6 +12,7 @@ import { resolveSecretRefs, SECRET_ENV_PREFIX, secretEnvName, secretNameProblem 
 import { CoordError, EXIT } from "../errors.js";
 import { updateLocked } from "./files.js";
 import { AGENTS, loginsFromStore } from "../core/agents/agents.js";
+import { redactKeys } from "../core/trust/redact.js";
 import type { MachineConfig } from "./config.js";
 import { machineKeySecrets } from "./trust.js";
 
@@ -177,4 +178,17 @@ export async function storeLoginValues(stateDir: string): Promise<string[]> {
 export async function unpublishable(stateDir: string, config: MachineConfig): Promise<string[]> {
   const [key, logins] = await Promise.all([machineKeySecrets(stateDir, config), storeLoginValues(stateDir)]);
   return [...key, ...logins];
+}
+
+/**
+ * Refuses what a command would publish when it holds what coord never publishes (the machine's key, an agent's login
+ * of the store): a reservation's reason, a delegated order. Refused, not redacted: what is stored is what runs.
+ */
+export async function refuseUnpublishable(stateDir: string, config: MachineConfig, what: string, texts: readonly string[]): Promise<void> {
+  const secrets = await unpublishable(stateDir, config);
+  if (secrets.length && texts.some((t) => redactKeys(t, secrets) !== t))
+    throw new CoordError(
+      `${what} holds a secret of this machine (its key, or an agent's login from its secret store), which coord never publishes; nothing was stored`,
+      EXIT.USAGE,
+    );
 }

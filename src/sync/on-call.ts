@@ -17,7 +17,7 @@ import type { OnCallState, PendingAnswer, RunningTurn, ThreadState } from "../co
 import { type BudgetNote, budgetNotes, turnOrder } from "../core/oncall/turn-order.js";
 import { emptyOnCallState, phaseOf, RUNNING_PHASES } from "../core/oncall/turn-life.js";
 import { MAX_ON_CALL_TURNS, type OnCallReport } from "../core/fleet/computer.js";
-import { redact } from "../core/trust/redact.js";
+import { redact, redactClipped } from "../core/trust/redact.js";
 import { own } from "../core/types.js";
 import { describeFailure } from "../failure.js";
 import { carriesMarker, killOrphan, runTask, stopProcesses } from "../runner/run.js";
@@ -413,7 +413,8 @@ async function settle(e: Engine): Promise<void> {
       continue;
     }
     e.log(`on call: the turn of thread ${root} was interrupted (its coord process ${run.runner} is gone)`);
-    const a = interruptedAnswer(t.agent, chainOf(run.asks), run.step);
+    // Its last step was cut to its length: a secret across the cut is redacted by its head (redactClipped).
+    const a = interruptedAnswer(t.agent, chainOf(run.asks), run.step === undefined ? undefined : redactClipped(run.step, e.keySecrets));
     // The session stays: "go on" continues it.
     await endTurn(e, root, run.startedAt, { ...a, ...(run.session ? { session: run.session } : {}) });
   }
@@ -461,7 +462,7 @@ export async function publishedOnCall(m: Machine, now: Date): Promise<OnCallRepo
   const s = read.settings;
   if (turns.some((t) => t.step)) {
     const secrets = await unpublishable(m.stateDir, m.config);
-    for (const t of turns) if (t.step) t.step = redact(t.step, secrets);
+    for (const t of turns) if (t.step) t.step = redactClipped(t.step, secrets);
   }
   // Requests waiting for a person (alerts where people look), of turns still running.
   const live = new Set(turns.map((t) => `${t.thread}\n${t.since}`));

@@ -3,10 +3,10 @@
 import { agentPolicyFile } from "../state/agent-policy.js";
 import { lstat, mkdir, readdir, realpath, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { type AgentInvocation, type AgentResult, type Refusal, agentInvocation, agentReader, agentVerdict } from "../core/agents/agents.js";
+import { type AgentInvocation, type Refusal, agentInvocation, agentReader, agentVerdict } from "../core/agents/agents.js";
 import { failureText, processEnd } from "../core/work/process-end.js";
 import { nextAttempt } from "../core/machine/plan.js";
-import { secretValues } from "../core/machine/publish.js";
+import { publishedAgentReport, secretValues } from "../core/machine/publish.js";
 import { outputTail, redact } from "../core/trust/redact.js";
 import { outsideRoots } from "../core/trust/roots.js";
 import { system } from "../platform/system.js";
@@ -23,7 +23,7 @@ import { shieldAgent } from "./sandbox.js";
 import { whileShielded } from "../state/shielded.js";
 import { describeFailure } from "../failure.js";
 import type { Order } from "../core/orders/orders-schema.js";
-import type { AgentReport, TaskReport } from "../core/fleet/computer.js";
+import type { TaskReport } from "../core/fleet/computer.js";
 import { storeLogins, unpublishable } from "../state/secrets.js";
 
 export interface TaskOutcome {
@@ -231,7 +231,7 @@ export async function runOne(
   const shown = said?.message ?? r.tail;
   // A log that could not be written (a full disk) is said where the output is published.
   const output = [outputTail(shown, m.config.outputLines, 4000, secrets), r.logError && `[coord: ${r.logError}]`].filter(Boolean).join("\n");
-  const report = said ? agentReport(said) : undefined;
+  const report = said ? publishedAgentReport(said, (t) => redact(t, secrets)) : undefined;
   await journal.apply(order.id, {
     kind: "finish",
     state,
@@ -246,11 +246,6 @@ export async function runOne(
 }
 
 /** The published part of what the agent said (its message is the output). */
-function agentReport(said: AgentResult): AgentReport | undefined {
-  const { ok: _ok, reason: _reason, message: _message, ...rest } = said;
-  return Object.keys(rest).length ? rest : undefined;
-}
-
 /** Keeps the newest `keep` log files. */
 export async function pruneLogs(dir: string, keep: number): Promise<void> {
   const names = await readdir(dir).catch(() => [] as string[]);

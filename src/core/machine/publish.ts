@@ -18,6 +18,10 @@ import type { ServiceReport } from "../services/services.js";
 import { MAX_REASON, type Reservation } from "../fleet/reservations.js";
 import { clip } from "../limits.js";
 import type { Order } from "../orders/orders-schema.js";
+import type { AgentResult } from "../agents/adapter.js";
+import type { AgentReport } from "../fleet/computer.js";
+import { sessionId } from "../oncall/on-call.js";
+import { TOOL_NAME } from "../oncall/approvals.js";
 
 /** The machine as it knows itself: identity, what it has, what it ran. */
 export interface Self {
@@ -174,4 +178,23 @@ export function renderChanges(files: Map<string, string>, model: RepoModel, inpu
   ]);
   for (const [path, content] of wanted) if (files.get(path) === content) wanted.delete(path);
   return wanted;
+}
+
+/**
+ * What of an agent's own account of its run a task publishes: its session (a session id's shape), turns, cost,
+ * tokens, and the tools it was denied (a tool name's shape). Its strings are the CLI's output, which the agent can
+ * shape: one that `scrub` would change (a secret, a token's shape in it) is left out, not published redacted.
+ */
+export function publishedAgentReport(said: AgentResult, scrub: (text: string) => string): AgentReport | undefined {
+  const clean = (s: string) => scrub(s) === s;
+  const session = sessionId(said.session);
+  const denied = said.denied?.filter((d) => TOOL_NAME.test(d) && clean(d));
+  const report: AgentReport = {
+    ...(session && clean(session) ? { session } : {}),
+    ...(said.turns !== undefined ? { turns: said.turns } : {}),
+    ...(said.costUsd !== undefined ? { costUsd: said.costUsd } : {}),
+    ...(said.tokens ? { tokens: said.tokens } : {}),
+    ...(denied?.length ? { denied } : {}),
+  };
+  return Object.keys(report).length ? report : undefined;
 }

@@ -38,7 +38,7 @@ export const MAX_REQUEST_WHAT = 300;
 export type Decision = { behavior: "allow"; always?: string } | { behavior: "deny"; message?: string };
 
 /** A tool name as `/approve always <tool>` takes it (Bash, Write, mcp__x__y). */
-const TOOL_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
+export const TOOL_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
 
 /** Whether a text reads as a decision on a request (/approve, /allow, /deny …, well-formed or not): a person's word, never an agent's. */
 export const isDecision = (text: string): boolean => /^\/(approve|allow|deny)\b/i.test(text.trim());

@@ -8,12 +8,15 @@
 /** The committer email of a machine's commits when none is set: never an address anyone verifies. */
 export const defaultCommitEmail = (machine: string) => `${machine}@coord.invalid`;
 
-/** An email as a commit may carry it: no spaces, no angle brackets, one @, at most 254 characters. */
-export const COMMIT_EMAIL = /^[^\s<>@]+@[^\s<>@]+$/;
+/**
+ * An email as a machine may commit as it: letters, digits and `._%+-` before one @, letters, digits, `.` and `-`
+ * after it, at most 254 characters. Nothing an allowed signers file reads as a pattern or a list (`* ? ! , "`).
+ */
+export const COMMIT_EMAIL = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+$/;
 
 export function commitEmailProblem(email: string): string | undefined {
   if (email.length > 254) return "is longer than 254 characters";
-  if (!COMMIT_EMAIL.test(email)) return "is not an email address (name@host, no spaces or angle brackets)";
+  if (!COMMIT_EMAIL.test(email)) return "is not an email address (name@host: letters, digits and ._%+- before the @, letters, digits, . and - after it)";
   return undefined;
 }
 
@@ -62,8 +65,14 @@ export function fleetSignersText(signers: readonly FleetSigner[]): string {
       lines.push(`# ${s.machine}: its commits are not signed`);
       continue;
     }
+    const email = s.email ?? defaultCommitEmail(s.machine);
+    // Another machine's own address is never this one's: its commits would read as that machine's.
+    if (email.endsWith("@coord.invalid") && email !== defaultCommitEmail(s.machine)) {
+      lines.push(`# ${s.machine}: it says it commits as ${email}, another machine's address; left out`);
+      continue;
+    }
     const key = s.key.trim().split(/\s+/).slice(0, 2).join(" ");
-    lines.push(`${s.email ?? defaultCommitEmail(s.machine)} namespaces="git" ${key} coord ${s.machine}`);
+    lines.push(`${email} namespaces="git" ${key} coord ${s.machine}`);
   }
   return `${lines.join("\n")}\n`;
 }

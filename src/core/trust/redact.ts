@@ -95,6 +95,24 @@ export function redact(text: string, secrets: string[] = []): string {
   return out;
 }
 
+/** The shortest head of a secret that a text cut short may end with and still be redacted (shorter: too many words match). */
+const MIN_CUT_HEAD = 6;
+
+/**
+ * redact for a text that was cut short (a step clipped to its length, "…" at its end): a secret that began before the
+ * cut left only its head, which no rule knows; a head of at least MIN_CUT_HEAD characters at the end is redacted too.
+ */
+export function redactClipped(text: string, secrets: string[] = []): string {
+  const out = redact(text, secrets);
+  const cut = out.endsWith("…") ? out.slice(0, -1) : out;
+  for (const secret of secrets) {
+    for (let k = Math.min(secret.length - 1, cut.length); k >= MIN_CUT_HEAD; k--) {
+      if (cut.endsWith(secret.slice(0, k))) return `${cut.slice(0, cut.length - k)}[REDACTED]${out.endsWith("…") ? "…" : ""}`;
+    }
+  }
+  return out;
+}
+
 /**
  * Replaces only the given secret values (each of their forms, and any piece of a long base64 body such as a private
  * key's) and an OpenSSH private key's body: what a person's own message may not publish either.

@@ -4,7 +4,8 @@ import { describe, it, expect } from "vitest";
 import { gitBlobId } from "../../../src/core/repo/blob.js";
 import { renderComputer, type TaskReport } from "../../../src/core/fleet/computer.js";
 import { computerPath } from "../../../src/core/files/names.js";
-import { ownComputer, renderChanges } from "../../../src/core/machine/publish.js";
+import { ownComputer, publishedAgentReport, renderChanges } from "../../../src/core/machine/publish.js";
+import { redact } from "../../../src/core/trust/redact.js";
 import { readModel, STATUS_JSON, STATUS_MD } from "../../../src/core/repo/repo.js";
 import { renderStatusMd } from "../../../src/core/status/status-md.js";
 import { computerFile, taskReport as report, ordersJson, repoFiles, statusOf } from "../../fixtures.js";
@@ -96,5 +97,27 @@ describe("ownComputer / renderChanges", () => {
     expect(status.orders.build!.machines.izzit7!.state).toBe("completed");
     const after = new Map([...files, ...first]);
     expect(renderChanges(after, readModel(after), mine).size).toBe(0);
+  });
+});
+
+describe("an agent's own account of a task, as published", () => {
+  const token = "Qv9LoginValue7Hd2Xk4Mw8Pn3Rt6Yb1Jc5";
+  const scrub = (t: string) => redact(t, [token]);
+  it.each([
+    {
+      said: { ok: true, session: "7f9c2b1e-4d3a-4b8e-9c1f-2a3b4c5d6e7f", turns: 3, costUsd: 0.02 },
+      want: { session: "7f9c2b1e-4d3a-4b8e-9c1f-2a3b4c5d6e7f", turns: 3, costUsd: 0.02 },
+      why: "a session, its turns and cost",
+    },
+    { said: { ok: true, session: token, turns: 1 }, want: { turns: 1 }, why: "a session that is a secret is left out (attack finding)" },
+    { said: { ok: true, session: "--dangerously-skip-permissions" }, want: undefined, why: "a session that is no session id is left out" },
+    {
+      said: { ok: false, denied: ["Bash", token, "mcp__coord__send", "a b"] },
+      want: { denied: ["Bash", "mcp__coord__send"] },
+      why: "denied tools: a secret or no tool name left out",
+    },
+    { said: { ok: true, reason: "x", message: "y", lastError: token, sessionCostUsd: 3 }, want: undefined, why: "what is not the report is never in it" },
+  ] as const)("$why", ({ said, want }) => {
+    expect(publishedAgentReport(said as never, scrub)).toEqual(want);
   });
 });

@@ -21,10 +21,14 @@ describe("Verified on GitHub", () => {
   it.each([
     ["me@example.com", undefined],
     ["first.last+coord@mail.example.org", undefined],
-    ["no at sign", "is not an email address (name@host, no spaces or angle brackets)"],
-    ["a b@example.com", "is not an email address (name@host, no spaces or angle brackets)"],
-    ["<me@example.com>", "is not an email address (name@host, no spaces or angle brackets)"],
-    ["me@example.com\nEvil: x", "is not an email address (name@host, no spaces or angle brackets)"],
+    ["no at sign", "is not an email address (name@host: letters, digits and ._%+- before the @, letters, digits, . and - after it)"],
+    ["a b@example.com", "is not an email address (name@host: letters, digits and ._%+- before the @, letters, digits, . and - after it)"],
+    ["<me@example.com>", "is not an email address (name@host: letters, digits and ._%+- before the @, letters, digits, . and - after it)"],
+    ["me@example.com\nEvil: x", "is not an email address (name@host: letters, digits and ._%+- before the @, letters, digits, . and - after it)"],
+    // What an allowed signers file reads as a pattern or a list of principals (attack finding): never an email here.
+    ["*@*", "is not an email address (name@host: letters, digits and ._%+- before the @, letters, digits, . and - after it)"],
+    ["x,!alice@corp.com", "is not an email address (name@host: letters, digits and ._%+- before the @, letters, digits, . and - after it)"],
+    ['"a@b"cert-authority', "is not an email address (name@host: letters, digits and ._%+- before the @, letters, digits, . and - after it)"],
     [`${"a".repeat(250)}@x.io`, "is longer than 254 characters"],
   ])("%j: %s", (email, problem) => expect(commitEmailProblem(email)).toBe(problem));
 
@@ -48,6 +52,16 @@ describe("the fleet's allowed signers", () => {
       `pat@example.com namespaces="git" ${k("B")} coord soda-yeti`,
       "",
     ]);
+  });
+
+  it("another machine's own address is left out with why: its commits would read as that machine's (attack finding)", () => {
+    const text = fleetSignersText([
+      { machine: "alpha", key: k("A") },
+      { machine: "beta", key: k("B"), email: "alpha@coord.invalid" },
+    ]);
+    expect(text).toContain(`alpha@coord.invalid namespaces="git" ${k("A")} coord alpha`);
+    expect(text).toContain("# beta: it says it commits as alpha@coord.invalid, another machine's address; left out");
+    expect(text).not.toContain(k("B"));
   });
 
   it("the same fleet in any order: the same text", () => {

@@ -2,6 +2,7 @@
 // values of a task's env whatever their length or line endings.
 import { describe, expect, it } from "vitest";
 import { outputTail, redact, REDACTED, RULES, secretForms } from "../../../src/core/trust/redact.js";
+import { redactClipped } from "../../../src/core/trust/redact.js";
 
 const R = REDACTED;
 const ghp = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8";
@@ -182,5 +183,19 @@ describe("outputTail", () => {
 
   it("publishes nothing when asked for 0 lines", () => {
     expect(outputTail("secret-ish build log\nmore\n", 0)).toBe("");
+  });
+});
+
+describe("a text cut short (a step clipped to its length)", () => {
+  const secret = "Qv9LoginValue7Hd2Xk4Mw8Pn3Rt6Yb1Jc5";
+  it.each([
+    { text: `Bash: echo ${"a".repeat(20)} ${secret.slice(0, 20)}…`, want: `Bash: echo ${"a".repeat(20)} [REDACTED]…`, why: "a head of the secret at the cut" },
+    { text: `Bash: echo ${secret.slice(0, 6)}…`, want: "Bash: echo [REDACTED]…", why: "six characters of it" },
+    { text: `Bash: echo ${secret.slice(0, 5)}…`, want: `Bash: echo ${secret.slice(0, 5)}…`, why: "five are too few to tell (too many words begin so)" },
+    { text: `Bash: echo ${secret} done`, want: "Bash: echo [REDACTED] done", why: "the whole secret, as redact does" },
+    { text: `Bash: echo ${secret.slice(0, 12)}`, want: "Bash: echo [REDACTED]", why: "a head at the end without the ellipsis" },
+    { text: "Bash: ls -la", want: "Bash: ls -la", why: "nothing of it" },
+  ])("$why", ({ text, want }) => {
+    expect(redactClipped(text, [secret])).toBe(want);
   });
 });
