@@ -95,7 +95,12 @@ describe("an agent CLI's login from the machine's secret store", () => {
     const ordered = await cliExec(["order", "add", "--to", "alpha", "--dir", dir, "--", "echo", TOKEN], undefined, env);
     expect(ordered.code).toBe(2);
     expect(ordered.err).toMatch(/order \S+ holds a secret of this machine/);
-    expect(reserved.err + ordered.err).not.toContain(TOKEN);
+    const paused = await cliExec(["pause", "--reason", `tok ${TOKEN}`, "--dir", dir], undefined, env);
+    expect(paused.code).toBe(2);
+    expect(paused.err).toContain("the reason holds a secret of this machine");
+    const emailed = await cliExec(["trust", "github", "--email", `${TOKEN}@example.com`, "--dir", dir], undefined, env);
+    expect(emailed.code).toBe(2);
+    expect(reserved.err + ordered.err + paused.err).not.toContain(TOKEN);
 
     // The syncs now find it logged in, as the shell does: doctor has nothing to say.
     process.env.FAKE_KEYCHAIN = "1";

@@ -166,6 +166,26 @@ describe("the on-call engine on a scripted CLI", () => {
     expect(a!.text).toBe("my token: [REDACTED]");
   });
 
+  it("a step cut to its length is redacted by the head of a secret across the cut, in the timeout's answer too (re-check finding)", async () => {
+    const t = await onCallMachine({ timeout: 1 });
+    const key = "AIzaSyQw9xPl3Rt7Yu2Io8Ma5Sd1Fg6Hj4Kl0Zx";
+    await setSecret(t.m.stateDir, "GEMINI_API_KEY", key);
+    const run: RunProcess = async (spec) => {
+      spec.onStart?.(999_999);
+      spec.onLine?.(JSON.stringify({ type: "system", subtype: "init", session_id: "s1" }));
+      const command = `echo ${"x".repeat(170)} ${key}`;
+      spec.onLine?.(JSON.stringify({ type: "assistant", message: { content: [{ type: "tool_use", name: "Bash", input: { command } }] }, session_id: "s1" }));
+      return { exitCode: null, signal: "SIGTERM", timedOut: true, aborted: false, tail: "" };
+    };
+    const engine = t.engine({ run });
+    await t.deliver("asker", "run the long one");
+    await engine.pump();
+    await engine.idle();
+    const [a] = await t.answers();
+    expect(a!.text).toMatch(/It was at: Bash: echo x+ \[REDACTED\]…/);
+    expect(a!.text).not.toContain(key.slice(0, 6));
+  });
+
   it("a reply to the answer resumes the thread's session; a new message starts a new one", async () => {
     const t = await onCallMachine();
     const cli = scriptedClaude();

@@ -20,6 +20,7 @@ import { saveKeyNotice, signKeyNotice } from "../state/key-notice.js";
 import { expandHome } from "../state/paths.js";
 import { readSigningKey } from "../core/trust/sshsig.js";
 import { commitEmailProblem, type FleetSigner, fleetSignersText, registerCommand, verifiedVerdict } from "../core/trust/github.js";
+import { refuseUnpublishable } from "../state/secrets.js";
 
 /** One line of git's allowed_signers format: principal(s), optional options, key type, key. */
 interface SignerLine {
@@ -329,6 +330,8 @@ export async function trustGithub(dir: string, email?: string): Promise<GithubSe
   if (email !== undefined) {
     const bad = commitEmailProblem(email);
     if (bad) throw new CoordError(`"${email}" ${bad}; nothing was changed`, EXIT.USAGE);
+    // Published in its file and on every commit: what coord never publishes is refused.
+    await refuseUnpublishable(m.stateDir, config, "the email", [email]);
     config = { ...config, trust: { ...config.trust, commitEmail: email } };
     await saveConfig(m.stateDir, config);
   }

@@ -6,7 +6,8 @@
 import { CoordError, EXIT } from "../errors.js";
 import { clearPause, writePause } from "../state/pause.js";
 import { stateDirOf } from "../state/paths.js";
-import { loadConfig } from "../state/config.js";
+import { loadConfig, type MachineConfig } from "../state/config.js";
+import { refuseUnpublishable } from "../state/secrets.js";
 import { sync, type SyncResult } from "../sync/sync.js";
 
 export interface PauseOptions {
@@ -18,20 +19,23 @@ export interface PauseOptions {
   now?: boolean;
 }
 
-async function machineState(dir: string): Promise<string> {
+async function machineState(dir: string): Promise<{ stateDir: string; config: MachineConfig }> {
   const stateDir = await stateDirOf(dir);
-  if (!(await loadConfig(stateDir))) throw new CoordError(`${dir} has no coord machine config; run coord init there first`, EXIT.USAGE);
-  return stateDir;
+  const config = await loadConfig(stateDir);
+  if (!config) throw new CoordError(`${dir} has no coord machine config; run coord init there first`, EXIT.USAGE);
+  return { stateDir, config };
 }
 
 export async function pause(opts: PauseOptions): Promise<{ published?: SyncResult }> {
-  const stateDir = await machineState(opts.dir);
+  const { stateDir, config } = await machineState(opts.dir);
+  // Published as the machine's state's reason: what coord never publishes is refused (a token's shape is redacted there).
+  await refuseUnpublishable(stateDir, config, "the reason", [opts.reason ?? ""]);
   await writePause(stateDir, { ...(opts.reason ? { reason: opts.reason } : {}), stop: opts.stop === true, since: new Date().toISOString() });
   return opts.now === false ? {} : { published: await sync({ dir: opts.dir, run: false }) };
 }
 
 export async function resume(opts: { dir: string; now?: boolean }): Promise<{ wasPaused: boolean; published?: SyncResult }> {
-  const stateDir = await machineState(opts.dir);
+  const { stateDir } = await machineState(opts.dir);
   const wasPaused = await clearPause(stateDir);
   if (!wasPaused || opts.now === false) return { wasPaused };
   return { wasPaused, published: await sync({ dir: opts.dir, run: false }) };

@@ -30,7 +30,7 @@ import { cwdRefusal } from "../core/oncall/reach.js";
 import { system } from "../platform/system.js";
 import type { ThreadState } from "../core/oncall/turn-state.js";
 import type { TurnEvent } from "../core/oncall/turn-life.js";
-import { outputTail } from "../core/trust/redact.js";
+import { outputTail, redactClipped } from "../core/trust/redact.js";
 import { type ProcessEnd, processEnd } from "../core/work/process-end.js";
 import { describeFailure } from "../failure.js";
 import { CLI_PATH } from "../package.js";
@@ -44,7 +44,7 @@ import { timings } from "../timings.js";
 import { type TurnTools, turnToolsServer } from "./turn-tools.js";
 import type { Machine } from "./machine.js";
 import { allowedDir, inheritedEnv } from "./tasks.js";
-import { storeLogins } from "../state/secrets.js";
+import { storeLogins, unpublishable } from "../state/secrets.js";
 
 export { ON_CALL_AGENT_ENV, ON_CALL_CHAIN_ENV, ON_CALL_THREAD_ENV, ON_CALL_TURN_ENV } from "../core/oncall/on-call.js";
 
@@ -196,6 +196,10 @@ async function runCli(t: ClaimedTurn, s: OnCallSettings, io: TurnIo, p: Prepared
   const cli = t.thread.agent;
   // Its login from the machine's secret store, when coord's environment has none (a daemon started by launchd).
   const logins = await storeLogins(m.stateDir, cli);
+  // What its steps, last error and output never carry, redacted where they are read: a step is cut to its length by
+  // its reader, and a secret across the cut is redacted by its head (redactClipped), before it is recorded or answered.
+  const secrets = await unpublishable(m.stateDir, m.config);
+  const scrub = (text: string | undefined) => (text === undefined ? undefined : redactClipped(text, secrets));
   const r = await io.run({
     argv: p.argv,
     cwd: p.cwd,
@@ -220,7 +224,7 @@ async function runCli(t: ClaimedTurn, s: OnCallSettings, io: TurnIo, p: Prepared
         session = named;
         void record({ kind: "session", thread: root, turn: startedAt, session: named }, "session");
       }
-      steps.saw(stepOf(cli, line));
+      steps.saw(scrub(stepOf(cli, line)));
     },
   });
   steps.done();
@@ -234,8 +238,9 @@ async function runCli(t: ClaimedTurn, s: OnCallSettings, io: TurnIo, p: Prepared
   const stopped = stopState ?? (r.aborted ? abortReason(io.abort) : undefined);
   // Asked to stop (recorded, or the engine's abort with no words: a /stop), or the engine closing (its words).
   const stopCause = stopState || typeof io.abort.signal.reason !== "string" ? ("stop" as const) : ("shutdown" as const);
-  const said = reader?.result();
-  const a = answerOf(endOf(r, { stopped, stopCause, step: steps.last(), idleTimeout: m.config.agentIdleTimeout, timeout: s.timeout, began, said }), t.thread.agent, chain);
+  const read = reader?.result();
+  const said = read?.lastError === undefined ? read : { ...read, lastError: scrub(read.lastError)! };
+  const a = answerOf(endOf(r, { stopped, stopCause, step: steps.last(), idleTimeout: m.config.agentIdleTimeout, timeout: s.timeout, began, said, secrets }), t.thread.agent, chain);
   log(`on call: turn of thread ${root} ended (${a.mark.outcome ?? "answered"})`);
   // A session its reader read from a result line is held to the rule sessionOf holds each line to (a forged line).
   const back = sessionId(said?.session) ?? session;
@@ -260,6 +265,8 @@ function endOf(
     timeout: number;
     began: number;
     said: ReturnType<NonNullable<ReturnType<typeof agentReader>>["result"]> | undefined;
+    /** Redacted from its output before that is cut to its last lines. */
+    secrets: string[];
   },
 ): Parameters<typeof answerOf>[0] {
   // Read as a task's process is (core/work/process-end.ts), said in the turn's words.
@@ -274,7 +281,7 @@ function endOf(
     ...(end.how === "not-started" ? { error: end.error } : {}),
     timeout: o.timeout,
     durationMs: Date.now() - o.began,
-    tail: outputTail(r.tail, 5),
+    tail: outputTail(r.tail, 5, undefined, o.secrets),
     ...(o.step ? { step: o.step } : {}),
   };
 }

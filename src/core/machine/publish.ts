@@ -81,7 +81,7 @@ export function ownComputer(self: Self, model: RepoModel, ordersText: string | u
     name: self.name,
     uuid: self.uuid,
     state: self.halt?.state ?? (Object.values(tasks).some((t) => t.state === "in_progress") ? "working" : "idle"),
-    ...(self.halt ? { stateReason: self.halt.reason } : {}),
+    ...(self.halt ? { stateReason: redact(self.halt.reason) } : {}),
     lastSeen: now.toISOString(),
     heartbeat: self.heartbeat,
     capabilities: self.capabilities,

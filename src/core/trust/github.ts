@@ -12,11 +12,15 @@ export const defaultCommitEmail = (machine: string) => `${machine}@coord.invalid
  * An email as a machine may commit as it: letters, digits and `._%+-` before one @, letters, digits, `.` and `-`
  * after it, at most 254 characters. Nothing an allowed signers file reads as a pattern or a list (`* ? ! , "`).
  */
-export const COMMIT_EMAIL = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+$/;
+export const COMMIT_EMAIL = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+
+/** Whether `email` is at an .invalid domain (any case): nobody's, as coord's default `<machine>@coord.invalid` is. */
+const atInvalid = (email: string) => /\.invalid$/i.test(email);
 
 export function commitEmailProblem(email: string): string | undefined {
   if (email.length > 254) return "is longer than 254 characters";
   if (!COMMIT_EMAIL.test(email)) return "is not an email address (name@host: letters, digits and ._%+- before the @, letters, digits, . and - after it)";
+  if (atInvalid(email)) return "is at an .invalid domain, nobody's (coord's own default); give an email your GitHub account verified";
   return undefined;
 }
 
@@ -60,15 +64,19 @@ export interface FleetSigner {
  */
 export function fleetSignersText(signers: readonly FleetSigner[]): string {
   const lines = ["# The fleet's machines and the keys their commits are signed with, as this machine trusts them (coord trust signers)."];
+  const claims = new Map<string, string[]>();
+  for (const s of signers) if (s.key && s.email) claims.set(s.email.toLowerCase(), [...(claims.get(s.email.toLowerCase()) ?? []), s.machine]);
+  for (const [email, machines] of claims)
+    if (machines.length > 1) lines.push(`# ${email}: machines ${machines.sort().join(", ")} each say they commit as it (each machine's word)`);
   for (const s of [...signers].sort((a, b) => (a.machine < b.machine ? -1 : a.machine > b.machine ? 1 : 0))) {
     if (!s.key) {
       lines.push(`# ${s.machine}: its commits are not signed`);
       continue;
     }
     const email = s.email ?? defaultCommitEmail(s.machine);
-    // Another machine's own address is never this one's: its commits would read as that machine's.
-    if (email.endsWith("@coord.invalid") && email !== defaultCommitEmail(s.machine)) {
-      lines.push(`# ${s.machine}: it says it commits as ${email}, another machine's address; left out`);
+    // An .invalid address other than its own default (another machine's, in any case) is never this one's.
+    if (email !== defaultCommitEmail(s.machine) && (atInvalid(email.replace(/\.+$/, "")) || commitEmailProblem(email))) {
+      lines.push(`# ${s.machine}: it says it commits as ${JSON.stringify(email)}, no address of its own; left out`);
       continue;
     }
     const key = s.key.trim().split(/\s+/).slice(0, 2).join(" ");

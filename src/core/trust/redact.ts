@@ -127,7 +127,27 @@ function redactValues(text: string, secrets: string[]): string {
     if (s.length >= SHORT_SECRET) out = out.split(s).join(REDACTED);
     else out = out.replace(new RegExp(`(?<![\\p{L}\\p{N}])${escapeRegExp(s)}(?![\\p{L}\\p{N}])`, "gu"), REDACTED);
   }
-  return redactPieces(out, base64Bodies(secrets));
+  return redactTokenPieces(redactPieces(out, base64Bodies(secrets)), tokenBodies(secrets));
+}
+
+/** A secret of one token's alphabet at least this long (an agent login: `sk-ant-oat01-…`, an API key): its pieces are redacted too. */
+const TOKEN_BODY = 40;
+const TOKEN_CHARS = "A-Za-z0-9._~+/=-";
+
+/** The secrets that are one long token (no space, no line break): a piece of one, cut out and sent apart, is it showing. */
+export function tokenBodies(secrets: readonly string[]): string[] {
+  return secrets.filter((s) => s.length >= TOKEN_BODY && new RegExp(`^[${TOKEN_CHARS}]+$`).test(s));
+}
+
+/** `text` with every run of token characters that holds a piece (PIECE characters) of one of `tokens` replaced. */
+function redactTokenPieces(text: string, tokens: readonly string[]): string {
+  if (tokens.length === 0) return text;
+  const pieces = new Set<string>();
+  for (const t of tokens) for (let i = 0; i + PIECE <= t.length; i++) pieces.add(t.slice(i, i + PIECE));
+  return text.replace(new RegExp(`[${TOKEN_CHARS}]{${PIECE},}`, "g"), (run) => {
+    for (let i = 0; i + PIECE <= run.length; i++) if (pieces.has(run.slice(i, i + PIECE))) return REDACTED;
+    return run;
+  });
 }
 
 /** A run of base64 this long that is a piece of a secret's base64 body is that secret showing (a key's body, cut or wrapped anew). */

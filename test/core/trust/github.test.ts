@@ -29,6 +29,11 @@ describe("Verified on GitHub", () => {
     ["*@*", "is not an email address (name@host: letters, digits and ._%+- before the @, letters, digits, . and - after it)"],
     ["x,!alice@corp.com", "is not an email address (name@host: letters, digits and ._%+- before the @, letters, digits, . and - after it)"],
     ['"a@b"cert-authority', "is not an email address (name@host: letters, digits and ._%+- before the @, letters, digits, . and - after it)"],
+    ["me@host", "is not an email address (name@host: letters, digits and ._%+- before the @, letters, digits, . and - after it)"],
+    ["me@-host.com", "is not an email address (name@host: letters, digits and ._%+- before the @, letters, digits, . and - after it)"],
+    ["me@host..com", "is not an email address (name@host: letters, digits and ._%+- before the @, letters, digits, . and - after it)"],
+    ["alpha@coord.invalid", "is at an .invalid domain, nobody's (coord's own default); give an email your GitHub account verified"],
+    ["ALPHA@COORD.INVALID", "is at an .invalid domain, nobody's (coord's own default); give an email your GitHub account verified"],
     [`${"a".repeat(250)}@x.io`, "is longer than 254 characters"],
   ])("%j: %s", (email, problem) => expect(commitEmailProblem(email)).toBe(problem));
 
@@ -60,8 +65,26 @@ describe("the fleet's allowed signers", () => {
       { machine: "beta", key: k("B"), email: "alpha@coord.invalid" },
     ]);
     expect(text).toContain(`alpha@coord.invalid namespaces="git" ${k("A")} coord alpha`);
-    expect(text).toContain("# beta: it says it commits as alpha@coord.invalid, another machine's address; left out");
+    expect(text).toContain('# beta: it says it commits as "alpha@coord.invalid", no address of its own; left out');
     expect(text).not.toContain(k("B"));
+  });
+
+  it.each(["ALPHA@COORD.INVALID", "alpha@coord.invalid.", "alpha@Coord.Invalid", "me@x.invalid"])(
+    "%s, in any case or with a trailing dot, is no address of a machine's own (re-check finding)",
+    (email) => {
+      const text = fleetSignersText([{ machine: "beta", key: k("B"), email }]);
+      expect(text).toContain("# beta: it says it commits as");
+      expect(text).not.toContain(k("B"));
+    },
+  );
+
+  it("an email two machines say they commit as is said so above the lines (each machine's word)", () => {
+    const text = fleetSignersText([
+      { machine: "beta", key: k("B"), email: "pat@example.com" },
+      { machine: "alpha", key: k("A"), email: "Pat@example.com" },
+    ]);
+    expect(text).toContain("# pat@example.com: machines alpha, beta each say they commit as it (each machine's word)");
+    expect(text).toContain(`Pat@example.com namespaces="git" ${k("A")} coord alpha`);
   });
 
   it("the same fleet in any order: the same text", () => {

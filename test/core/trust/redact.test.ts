@@ -199,3 +199,19 @@ describe("a text cut short (a step clipped to its length)", () => {
     expect(redactClipped(text, [secret])).toBe(want);
   });
 });
+
+describe("a long token sent in pieces (re-check finding)", () => {
+  const token = `sk-ant-oat01-${"Zq7".repeat(30)}`;
+  it.each([
+    { text: `reserve x/${token.slice(50)} --reason ${token.slice(0, 50)}`, why: "two halves in one text" },
+    { text: `head ${token.slice(10, 40)}`, why: "a piece of 30 characters from its middle" },
+  ])("$why: each piece of 24 characters or more is redacted", ({ text }) => {
+    const out = redact(text, [token]);
+    for (let i = 0; i + 24 <= token.length; i++) expect(out).not.toContain(token.slice(i, i + 24));
+  });
+
+  it("a piece shorter than 24 characters, or a short secret's, is left (too many words would match)", () => {
+    expect(redact(`x ${token.slice(0, 20)} y`, [token])).toBe(`x ${token.slice(0, 20)} y`);
+    expect(redact("abc-defghijklmnopqrstuvwxyz0123", ["abc-defghijklmnopqrstuvwxyz0123456789"])).toBe("abc-defghijklmnopqrstuvwxyz0123");
+  });
+});
