@@ -8,8 +8,9 @@
 // other. Nothing here throws for a bad line: a reader skips it.
 // Following the log while it rotates is src/state/log-follow.ts.
 import { constants } from "node:fs";
-import { type FileHandle, mkdir, open, readdir, readFile, rm, stat } from "node:fs/promises";
-import { rename } from "../platform/files.js";
+// fs's own rename, not platform/files.ts's: this module runs alone in other processes (test/logs.e2e.test.ts), and a
+// rotation refused for a moment on Windows costs no line (the next append rotates).
+import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { timings } from "../timings.js";
 
