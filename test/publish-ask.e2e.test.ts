@@ -62,10 +62,15 @@ describe("a publish asked of the daemon", () => {
       /something to publish: publishing it (on the tip this machine last saw|when this sync ends)/,
       /\bpublished \S+ on coord \(.*messages\/asker_TO_oncall\.md/,
     );
-    expect(
-      sent.filter((l) => /\bfetching\b/.test(l)),
-      sent.join("\n"),
-    ).toEqual([]);
+    expect(sent.length, asker.output()).toBeGreaterThan(0);
+    // On the tip it last saw: no fetch before the push. When a sync was running, that sync (begun before the send, at
+    // a look's word) carries it, and it fetches as every sync does (CI saw its fetch come after the send).
+    if (/on the tip this machine last saw/.test(sent[0]!))
+      expect(
+        sent.filter((l) => /\bfetching\b/.test(l)),
+        sent.join("\n"),
+      ).toEqual([]);
+    else expect(sent.filter((l) => /\bfetching\b/.test(l)).length, sent.join("\n")).toBeLessThanOrEqual(1);
   }, 120_000);
 
   it("a machine with an agent on call looks twice a second; one that sent a message looks so too, for a minute", async () => {
