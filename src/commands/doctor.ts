@@ -9,7 +9,7 @@ import { onPath } from "../platform/executables.js";
 import { verifiedVerdict } from "../core/trust/github.js";
 import { AGENTS, unattendedLogin } from "../core/agents/agents.js";
 import { loggedOutCapability } from "../core/status/status.js";
-import { readSecretStore } from "../state/secrets.js";
+import { loginStore } from "../state/secrets.js";
 import { agentSandbox } from "../sync/sandbox.js";
 import { readShareAt } from "../sync/view.js";
 import { keyFingerprint } from "../core/trust/trust.js";
@@ -566,7 +566,7 @@ async function environPath(pid: number): Promise<string | undefined> {
 async function agents(env: NodeJS.ProcessEnv, m?: GitMachine): Promise<Check> {
   const supported = [...AGENT_CLIS.keys()].join(", ");
   // Asked as coord starts them: with their logins from this machine's secret store.
-  const store = m ? await readSecretStore(m.stateDir).catch(() => ({})) : {};
+  const store = m ? await loginStore(m.stateDir) : {};
   const found = await findAgents(env.PATH ?? "", store);
   if (!found.length) return ok("agents", `none on PATH; supported: ${supported}`);
   const line = (a: AgentFound) =>

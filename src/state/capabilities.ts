@@ -14,7 +14,7 @@ import { AGENTS, type AgentCli, loginsFromStore, loginWithoutAsking } from "../c
 import { agentCapability } from "../core/status/status.js";
 import { gitVersion } from "../git/local.js";
 import { readIfExists, writeDurably } from "./files.js";
-import { readSecretStore } from "./secrets.js";
+import { loginStore } from "./secrets.js";
 import { system } from "../platform/system.js";
 import { killTree, ownTree } from "../platform/tree.js";
 
@@ -292,7 +292,7 @@ async function systemCapabilities(dir: string): Promise<Record<string, string>> 
 
 async function detect(dir: string, path: string, cacheFile: string | undefined, now: number): Promise<Record<string, string>> {
   // The machine's secret store lies beside the cache (its state directory): the logins it gives the CLIs count.
-  const store = cacheFile ? await readSecretStore(dirname(cacheFile)).catch(() => ({})) : {};
+  const store = cacheFile ? await loginStore(dirname(cacheFile)) : {};
   const [caps, agents] = await Promise.all([systemCapabilities(dir), findAgents(path, store)]);
   for (const a of agents) {
     foundAgents.set(a.name, a);

@@ -153,6 +153,9 @@ export async function resolveOrderSecrets(
   return resolveSecretRefs(refs, (name) => fromEnv(name) ?? (store && Object.hasOwn(store, name) ? store[name] : undefined), shownSecretsPath(m.dir, m.stateDir));
 }
 
+/** The store's secrets for the agent CLIs' logins: empty when it cannot be read (coord doctor says why; the CLIs then run with the login they find). */
+export const loginStore = (stateDir: string): Promise<Record<string, string>> => readSecretStore(stateDir).catch(() => Object.create(null) as Record<string, string>);
+
 /**
  * What the store gives agent CLI `agent` when coord starts it (core/agents/agents.ts loginsFromStore): its login
  * variables that `env` lacks, held in the store under the same name. None when the store cannot be read (coord
@@ -161,12 +164,12 @@ export async function resolveOrderSecrets(
 export async function storeLogins(stateDir: string, agent: string | undefined, env: Readonly<Record<string, string | undefined>> = process.env): Promise<Record<string, string>> {
   const cli = agent === undefined ? undefined : AGENTS.get(agent);
   if (!cli?.login?.keys?.length) return {};
-  return loginsFromStore(cli, env, await readSecretStore(stateDir).catch(() => Object.create(null) as Record<string, string>));
+  return loginsFromStore(cli, env, await loginStore(stateDir));
 }
 
 /** The values the store holds for any agent CLI's login: never published (an agent's answer or output is redacted of them). */
 export async function storeLoginValues(stateDir: string): Promise<string[]> {
-  const store = await readSecretStore(stateDir).catch(() => Object.create(null) as Record<string, string>);
+  const store = await loginStore(stateDir);
   const keys = new Set([...AGENTS.values()].flatMap((a) => a.login?.keys ?? []));
   return [...keys].flatMap((k) => (Object.hasOwn(store, k) && store[k] ? [store[k]!] : []));
 }
