@@ -15,6 +15,7 @@ import { commitOf, type Hub, joinTip, splitTip } from "../src/git/hub.js";
 import { historyTrailer } from "../src/core/hub/status-history.js";
 import { roleOf } from "../src/core/trust/ownership.js";
 import { MemoryRemote } from "../src/git/memory-hub.js";
+import { newKeyPair, readSigningKey, type SigningKey } from "../src/core/trust/sshsig.js";
 import { git, tempDir } from "./helpers.js";
 
 /** A hub with no branch yet, and a way to add machines to it. */
@@ -400,6 +401,47 @@ describe.each([
     expect((await b.pathHistory(c4, path, 2)).map((h) => h.commit)).toEqual([c4, c3].map(people));
     expect((await b.pathHistory(c2, path, 10)).map((h) => h.commit)).toEqual([c1].map(people));
     expect(await b.pathHistory(c4, "coordination/never.md", 10)).toEqual([]);
+  });
+
+  it("lastChange: the newest commit that changed a path, its author, and git's verdict on its signature against a signers file", async () => {
+    const w = await start();
+    const [a, u, b] = [await w.client(), await w.client(), await w.client()];
+    const keys = await tempDir("coord-signers-");
+    const keyOf = async (name: string) => {
+      const pair = newKeyPair(`coord ${name}`);
+      await writeFile(join(keys, name), pair.privateKey, { mode: 0o600 });
+      return { path: join(keys, name), ...readSigningKey(pair.privateKey)! };
+    };
+    const signs = (hub: Hub, key: SigningKey & { path: string }) => (hub as Hub & { useSigningKey(path: string, key?: SigningKey): void }).useSigningKey(key.path, key);
+    const [annKey, bobKey] = [await keyOf("ann"), await keyOf("bob")];
+    const signers = join(keys, "allowed");
+    await writeFile(signers, `# pins\nann ${annKey.publicKey}\n`);
+    const path = "coordination/COMPUTER_ann.md";
+    const c1 = await seed(u, { [path]: "1", "ORDERS.json": "o" }); // u signs nothing
+    await a.fetch();
+    signs(a, annKey);
+    const c2 = await a.commitFiles(c1, files({ [path]: "2" }), ann, "signed by ann");
+    const c3 = await a.commitFiles(c2, files({ "coordination/COMPUTER_bob.md": "b" }), bob, "another path");
+    signs(a, bobKey);
+    const c4 = await a.commitFiles(c3, files({ "coordination/COMPUTER_bob.md": "b2" }), bob, "signed by a key not listed");
+    expect(await a.push(c4, ["people", "machines"])).toBe(true);
+    await u.fetch();
+    const c5 = await u.commitFiles(c4, files({ "coordination/messages/ann_TO_bob.md": "m" }), ann, "unsigned");
+    const c6 = await u.commitFiles(c5, files({ "coordination/messages/ann_TO_bob.md": null }), ann, "deleted, unsigned");
+    expect(await u.push(c6, ["people", "machines"])).toBe(true);
+    await b.fetch();
+    const ask = (at: string, p: string) => b.lastChange!(at, p, { allowed: signers });
+    const machines = (tip: string) => commitOf(tip, "machines");
+    const annAuthor = `${ann.name} <${ann.email}>`;
+    expect(await ask(c6, path)).toMatchObject({ commit: machines(c2), status: "G", signer: "ann", author: annAuthor });
+    expect(await ask(c1, path)).toMatchObject({ commit: machines(c1), status: "N", signer: "" });
+    expect(await ask(c6, "coordination/COMPUTER_bob.md")).toMatchObject({ commit: machines(c4), status: "U", signer: "", author: `${bob.name} <${bob.email}>` });
+    expect(await ask(c6, "coordination/messages/ann_TO_bob.md")).toMatchObject({ commit: machines(c6), status: "N" }); // a deletion is a change
+    expect(await ask(c6, "coordination/never.md")).toBeUndefined();
+    // Whether one commit is in another's history; a restart (a new root) is not a rollback.
+    expect(await b.isAncestor!(machines(c2), machines(c6))).toBe(true);
+    expect(await b.isAncestor!(machines(c6), machines(c2))).toBe(false);
+    expect(await b.restartedAfter!(machines(c6), machines(c2))).toBe(false);
   });
 
   it("a machine's file's history is its branch's: the people's commits are not in it", async () => {

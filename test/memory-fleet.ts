@@ -14,6 +14,7 @@ import { scaffoldFiles } from "../src/core/setup/scaffold.js";
 import { roleOf } from "../src/core/trust/ownership.js";
 import { type MemoryHub, MemoryRemote } from "../src/git/memory-hub.js";
 import { type MachineConfig, newConfig, saveConfig } from "../src/state/config.js";
+import { makeMachineKey, type Signing, signingOf } from "../src/state/trust.js";
 import type { Machine } from "../src/sync/machine.js";
 import { type CycleOptions, READ_PATHS, type SyncResult, syncMachine } from "../src/sync/sync.js";
 import type { StatusJson } from "../src/core/fleet/status-types.js";
@@ -47,6 +48,11 @@ export interface MemoryFleetOptions {
   register?: boolean;
   /** ORDERS.json's text at the start (default: no orders, and a push budget generous enough for a test's bursts). */
   orders?: string;
+  /**
+   * Each machine gets a key (as coord init makes it) and signs its commits; the others pin it on first sight and
+   * read its files only as it signed them (trust.verifyMachines): what on call needs to start a turn.
+   */
+  signed?: boolean;
 }
 
 /** A fresh hub's files, the same for every fleet: rendered once (the orders' JSON Schema and STATUS are a few ms). */
@@ -70,9 +76,18 @@ export async function memoryFleet(names: string[], opts: MemoryFleetOptions = {}
     const dir = join(root, name);
     const stateDir = join(dir, ".coord");
     await mkdir(stateDir, { recursive: true });
-    const config = { ...newConfig({ name, uuid: randomUUID() }), ...opts.config } as MachineConfig;
+    let config = { ...newConfig({ name, uuid: randomUUID() }), ...opts.config } as MachineConfig;
+    const hub = remote.client();
+    let signing: Signing | undefined;
+    if (opts.signed) {
+      await makeMachineKey(join(stateDir, "machine_key"), name);
+      config = { ...config, trust: { ...config.trust, signingKey: "machine_key" } };
+      signing = await signingOf(config, stateDir, dir);
+      if (!signing?.key) throw new Error(`machine ${name}'s key cannot sign in process: ${signing?.problem}`);
+      hub.useSigningKey(signing.path, signing.key);
+    }
     await saveConfig(stateDir, config);
-    machines.set(name, { dir, stateDir, config, hub: remote.client() });
+    machines.set(name, { dir, stateDir, config, hub, ...(signing ? { signing } : {}) });
   }
   const m = (name: string) => {
     const machine = machines.get(name);

@@ -7,9 +7,16 @@
 // does (a shallow git checkout gives the same answers: src/git/history.ts).
 // No git runs here. Ids are deterministic: a SHA-1 of the
 // commit's content, its time taken from the remote's clock (by default one
-// second per commit from 2024-01-01).
+// second per commit from 2024-01-01). A client given a signing key signs its
+// commits with it (an SSH signature of the commit's content, in process), and
+// lastChange judges them against a signers file as git does: a fleet that
+// verifies its machines runs here too.
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import type { Change, SignatureStatus } from "../core/trust/trust.js";
+import { type SigningKey, sshSign, sshVerify } from "../core/trust/sshsig.js";
+import { plainSigners } from "./signatures.js";
 import { tooBigBlob } from "../core/limits.js";
 import { RemoteUnreachable } from "../errors.js";
 import { roleOf } from "../core/trust/ownership.js";
@@ -38,6 +45,10 @@ interface StoredCommit {
   author: Author;
   message: string;
   at: Date;
+  /** An SSH signature (namespace "git") of the commit's content, by the key of the client that built it. */
+  signature?: string;
+  /** What the signature signs: the commit's content as hashed for its id. */
+  signed?: string;
 }
 
 /** One second per commit from 2024-01-01T00:00:00Z. */
@@ -107,19 +118,22 @@ export class MemoryRemote {
     return this.commits.get(id);
   }
 
-  /** @internal Stores a commit, returning its id. */
-  store(parent: string | undefined, tree: ReadonlyMap<string, string>, author: Author, message: string): string {
+  /** @internal Stores a commit, signed by `signer` when given, returning its id. */
+  store(parent: string | undefined, tree: ReadonlyMap<string, string>, author: Author, message: string, signer?: SigningKey): string {
     const at = this.now();
-    const hash = createHash("sha1");
+    const content = createHash("sha1");
     // Each field length-prefixed: no choice of names or contents makes two commits hash alike.
-    const field = (s: string) => hash.update(`${Buffer.byteLength(s)}:`).update(s);
+    const field = (s: string) => content.update(`${Buffer.byteLength(s)}:`).update(s);
     for (const s of [parent ?? "", author.name, author.email, message, at.toISOString()]) field(s);
     for (const [path, text] of [...tree].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       field(path);
       field(text);
     }
-    const id = hash.digest("hex");
-    if (!this.commits.has(id)) this.commits.set(id, { parent, tree, author, message, at });
+    const signed = content.digest("hex");
+    // As in git, the signature is part of the commit: a signed commit has an id of its own.
+    const signature = signer ? sshSign(signer, "git", signed) : undefined;
+    const id = signature ? createHash("sha1").update(`${signed}\n${signature}`).digest("hex") : signed;
+    if (!this.commits.has(id)) this.commits.set(id, { parent, tree, author, message, at, ...(signature ? { signature, signed } : {}) });
     return id;
   }
 
@@ -140,6 +154,19 @@ export class MemoryRemote {
   }
 }
 
+/** git's verdict (%G?) on a stored commit's signature against the signers files, as git/last-change.ts asks it. */
+async function verdictOf(c: StoredCommit, signers: { allowed: string; revoked?: string }): Promise<{ status: SignatureStatus; signer: string }> {
+  if (!c.signature || c.signed === undefined) return { status: "N", signer: "" };
+  const v = sshVerify(c.signature, "git", c.signed);
+  if (!v?.good) return { status: "B", signer: "" };
+  const read = async (file: string | undefined) => (file === undefined ? undefined : plainSigners(await readFile(file, "utf8").catch(() => "")));
+  const [allowed, revoked] = await Promise.all([read(signers.allowed), read(signers.revoked)]);
+  if (revoked?.has(v.key)) return { status: "R", signer: "" };
+  if (!allowed) return { status: "E", signer: "" };
+  const principal = allowed.get(v.key);
+  return principal === undefined ? { status: "U", signer: "" } : { status: "G", signer: principal };
+}
+
 /** Whether `path` is `prefix` or lies under it (a prefix ending in "/" names a directory only). */
 function under(path: string, prefix: string): boolean {
   const dir = prefix.endsWith("/") ? prefix : `${prefix}/`;
@@ -152,6 +179,8 @@ export class MemoryHub implements Hub {
   private readonly tracking = new Map<string, string>();
   /** The commits this client has: fetched, pushed or built here. */
   private readonly known = new Set<string>();
+  /** The key its commits are signed with (useSigningKey). */
+  private signer: SigningKey | undefined;
 
   constructor(
     readonly remote: MemoryRemote,
@@ -265,9 +294,39 @@ export class MemoryHub implements Hub {
       if (content === null) tree.delete(path);
       else tree.set(path, content);
     }
-    const id = this.remote.store(newRoot ? undefined : parent, tree, { ...author }, message);
+    const id = this.remote.store(newRoot ? undefined : parent, tree, { ...author }, message, this.signer);
     this.known.add(id);
     return id;
+  }
+
+  /**
+   * Signs this client's commits with `key` (state/trust.ts signingOf: a key coord signs with in process). Without
+   * one its commits go unsigned here (git would ask ssh-keygen to sign with the key at `_path`).
+   */
+  useSigningKey(_path: string, key?: SigningKey): void {
+    this.signer = key;
+  }
+
+  async lastChange(tip: string, path: string, signers: { allowed: string; revoked?: string }): Promise<Change | undefined> {
+    const commit = commitOf(tip, roleOf(path));
+    this.have(commit);
+    for (const [id, c] of this.remote.lineage(commit)) {
+      const before = c.parent === undefined ? undefined : this.remote.commit(c.parent)?.tree.get(path);
+      if (c.tree.get(path) === before) continue;
+      return { commit: id, author: `${c.author.name} <${c.author.email}>`, ...(await verdictOf(c, signers)) };
+    }
+    return undefined;
+  }
+
+  async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
+    return this.known.has(ancestor) && this.known.has(descendant) && this.remote.isAncestor(ancestor, descendant);
+  }
+
+  async restartedAfter(commit: string, before: string): Promise<boolean> {
+    if (!this.known.has(commit) || !this.known.has(before)) return false;
+    const roots = [...this.remote.lineage(commit)].filter(([, c]) => c.parent === undefined);
+    const root = roots[0]?.[1];
+    return root !== undefined && parseHistoryTrailer(root.message)?.depth === 1 && root.at >= this.have(before).at;
   }
 
   async historyOf(tip: string): Promise<HistoryMark | undefined> {

@@ -19,6 +19,7 @@ import type { Machine } from "./machine.js";
 import type { HeldLock } from "../state/lock.js";
 import type { Observation } from "../core/time/clock.js";
 import type { TipView } from "./view.js";
+import type { RunProcess } from "./on-call-turn.js";
 
 export { checkIdentity } from "./view.js";
 
@@ -101,6 +102,8 @@ export interface CycleContext {
   urged?: AbortSignal;
   /** Agents on call: the turns of the messages it delivers run in this sync (SyncOptions.onCallHere, and the machine is on call). */
   onCallHere?: true;
+  /** The process of each of those turns (SyncOptions.onCallRun); absent: runner/run.ts. */
+  onCallRun?: RunProcess;
   /** Publishes one at a time. */
   inTurn: Turn;
   /** The sync lock it holds (a task starts only while it is not compromised). */

@@ -22,6 +22,7 @@ import { killOrphan } from "../runner/run.js";
 import { PUSH_BUDGET_MS } from "./cas.js";
 import { describeCommand, taskMarker } from "./tasks.js";
 import { onCallEngine } from "./on-call.js";
+import type { RunProcess } from "./on-call-turn.js";
 import { CAPABILITIES_FILE, capabilitiesAsked, capabilitiesNow, capabilitiesRefreshed, capabilitiesUntil, knownCapabilities } from "../state/capabilities.js";
 import { backoffUntil, type FailureKind, type Health, readHealth, recordFailure, recordSuccess } from "../state/health.js";
 import { sweepTempFiles } from "../state/files.js";
@@ -106,6 +107,8 @@ export interface WhatToDo {
    * sync of no daemon: cron's, or coord sync by hand). The daemon runs them beside its syncs instead.
    */
   onCallHere?: boolean;
+  /** The process of each of those turns (default runner/run.ts runTask): a test on the in-memory fleet scripts its CLI. */
+  onCallRun?: RunProcess;
 }
 
 /** A sync's clock, its output, its limits and signal, and what its caller fetched for it. */
@@ -168,7 +171,7 @@ export interface DaemonExtras {
 /** A sync's options resolved once, in their groups: what it does (`act` and the rest), its clock and I/O, the daemon's extras. */
 interface Resolved {
   act: Act;
-  todo: Required<Pick<WhatToDo, "scheduled" | "full" | "askAgents" | "onCallHere">>;
+  todo: Required<Pick<WhatToDo, "scheduled" | "full" | "askAgents" | "onCallHere">> & Pick<WhatToDo, "onCallRun">;
   io: Required<Pick<ClockAndIO, "now" | "log" | "pushBudgetMs">> & Pick<ClockAndIO, "waitTurn" | "signal" | "fetched" | "looked" | "headStart">;
   daemon: DaemonExtras;
 }
@@ -177,7 +180,13 @@ function resolveOptions(opts: CycleOptions): Resolved {
   const { waitTurn, signal, fetched, looked, headStart, heartbeat, onModel, turns, onReceived, urged } = opts;
   return {
     act: actOf(opts),
-    todo: { scheduled: opts.scheduled === true, full: opts.full === true, askAgents: opts.askAgents !== false, onCallHere: opts.onCallHere === true },
+    todo: {
+      scheduled: opts.scheduled === true,
+      full: opts.full === true,
+      askAgents: opts.askAgents !== false,
+      onCallHere: opts.onCallHere === true,
+      ...(opts.onCallRun ? { onCallRun: opts.onCallRun } : {}),
+    },
     io: {
       now: opts.now ?? (() => new Date()),
       log: opts.log ?? (() => {}),
@@ -356,7 +365,7 @@ const plan: Step = async (c, { view }) => {
 
 /** Agents on call without a daemon: the turns of the messages delivered run now, and their answers go out with this sync's publish. */
 async function turnsHere(c: Cycle): Promise<void> {
-  const engine = onCallEngine(c.m, { log: c.log, publish: () => {} });
+  const engine = onCallEngine(c.m, { log: c.log, publish: () => {}, now: c.now, ...(c.onCallRun ? { run: c.onCallRun } : {}) });
   // Stopped (Ctrl-C, SIGTERM), the sync stops its turns as it stops its tasks: each thread is told, and it publishes.
   const stop = () => void engine.close("coord sync was stopped");
   c.stopping?.addEventListener("abort", stop, { once: true });
@@ -494,7 +503,7 @@ async function viewStep(machine: Machine, how: Resolved, result: SyncResult, loc
     ...(daemon.turns ? { turns: daemon.turns } : {}),
     ...(daemon.onReceived && act !== "dry-run" ? { onReceived: daemon.onReceived } : {}),
     ...(daemon.urged ? { urged: daemon.urged } : {}),
-    ...(todo.onCallHere && act === "run" && machine.config.onCall !== undefined ? { onCallHere: true as const } : {}),
+    ...(todo.onCallHere && act === "run" && machine.config.onCall !== undefined ? { onCallHere: true as const, ...(todo.onCallRun ? { onCallRun: todo.onCallRun } : {}) } : {}),
     inTurn: inTurn(),
     lock,
     health,
