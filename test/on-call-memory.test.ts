@@ -6,7 +6,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { sendFrom } from "../src/actions/messages.js";
+import { outboxEntries, sendFrom } from "../src/actions/messages.js";
 import type { OnCallSettings } from "../src/core/oncall/on-call.js";
 import { writtenSettings } from "../src/core/oncall/settings.js";
 import { type MachineConfig, saveConfig } from "../src/state/config.js";
@@ -21,23 +21,24 @@ afterEach(async () => {
   fleet = undefined;
 });
 
+const SETTINGS: OnCallSettings = {
+  agent: "claude",
+  cwd: "",
+  from: [],
+  permissions: "read-only",
+  timeout: 600,
+  maxParallel: 2,
+  approvalTimeout: 600,
+  allowTools: [],
+};
+
 /** A signed fleet with `onCall` on call with claude for `from` (its work in a folder of its own). */
 async function fleetOnCall(names: string[], onCall: string, settings: Partial<OnCallSettings> = {}): Promise<MemoryFleet> {
   const f = await memoryFleet(names, { signed: true });
   const m = f.m(onCall);
   const work = join(f.root, "work");
   await mkdir(work, { recursive: true });
-  const s: OnCallSettings = {
-    agent: "claude",
-    cwd: work,
-    from: names.filter((n) => n !== onCall),
-    permissions: "read-only",
-    timeout: 600,
-    maxParallel: 2,
-    approvalTimeout: 600,
-    allowTools: [],
-    ...settings,
-  };
+  const s: OnCallSettings = { ...SETTINGS, cwd: work, from: names.filter((n) => n !== onCall), ...settings };
   const config = { ...m.config, onCall: writtenSettings(s) } as MachineConfig;
   await saveConfig(m.stateDir, config);
   f.machines.set(onCall, { ...m, config });
@@ -123,5 +124,73 @@ describe("on call on the in-memory fleet", () => {
     await f.sync("b", { onCallHere: true, onCallRun: cli.run });
     expect(cli.calls).toHaveLength(0);
     expect((await inboxOf(f, "b")).map((x) => x.text)).toEqual(["do my bidding"]); // delivered as any message
+  });
+
+  it("dailyBudgetUsd: once the day's turns cost that much, new turns wait and the thread is told once; the spend is published", async () => {
+    fleet = await fleetOnCall(["a", "b"], "b", { dailyBudgetUsd: 0.015 });
+    const f = fleet;
+    const cli = scriptedClaude(); // $0.01 a turn
+    const ask = async (text: string) => {
+      const { id } = await sendFrom(f.m("a"), { to: "b", text });
+      await f.sync("a");
+      await f.sync("b", { onCallHere: true, onCallRun: cli.run });
+      await f.sync("a");
+      return { id, answers: (await inboxOf(f, "a")).filter((x) => x.replyTo === id) };
+    };
+    expect((await ask("first")).answers.map((x) => x.text)).toEqual(["answer 1"]);
+    expect((await ask("second")).answers.map((x) => x.text)).toEqual(["answer 2"]);
+    const third = await ask("third");
+    expect(third.answers).toHaveLength(1);
+    expect(third.answers[0]!.text).toMatch(/^Waiting: this machine's on-call budget of \$0\.015 for today \(UTC\) is spent\./);
+    // A wait, not a refusal (issue 58, finding 14).
+    expect(third.answers[0]!.agent).toMatchObject({ note: "budget" });
+    expect(third.answers[0]!.agent?.outcome).toBeUndefined();
+    expect(cli.calls).toHaveLength(2);
+    // Told once: another sync says nothing more.
+    await f.sync("b", { onCallHere: true, onCallRun: cli.run });
+    await f.sync("a");
+    expect((await inboxOf(f, "a")).filter((x) => x.replyTo === third.id)).toHaveLength(1);
+    expect((await f.model()).computers.get("b")?.onCall?.spent?.usd).toBeCloseTo(0.02);
+  });
+
+  it("an answer acknowledges the messages it answers, in the same publish: the asker sees them acked, an urgent one leaves STATUS.md", async () => {
+    fleet = await fleetOnCall(["a", "b"], "b");
+    const f = fleet;
+    const cli = scriptedClaude();
+    const { id: q } = await sendFrom(f.m("a"), { to: "b", text: "is the build green?", priority: "urgent" });
+    await f.sync("a");
+    expect((await f.files()).get("STATUS.md")).toContain(q);
+    await f.sync("b", { onCallHere: true, onCallRun: cli.run });
+    await f.sync("a");
+    const model = await f.model();
+    expect(outboxEntries("a", model, await readMailbox(f.m("a").stateDir)).find((x) => x.id === q)?.recipients).toEqual({ b: "acked" });
+    expect((await f.files()).get("STATUS.md")).not.toContain(q);
+  });
+
+  it("a message past 8 agent turns in a row starts nothing and is answered so, acknowledged; an answer never starts a turn", async () => {
+    fleet = await fleetOnCall(["a", "b"], "b");
+    const f = fleet;
+    // a on call too: an answer landing there must start nothing.
+    const a = f.m("a");
+    const onA = { ...a.config, onCall: writtenSettings({ ...SETTINGS, cwd: join(f.root, "work"), from: ["b"] }) } as MachineConfig;
+    await saveConfig(a.stateDir, onA);
+    f.machines.set("a", { ...a, config: onA });
+    const cli = scriptedClaude();
+    // As an agent's coord send inside its 8th turn would send it.
+    const { id: q } = await sendFrom(f.m("a"), { to: "b", text: "ask the other agent again", env: { COORD_ON_CALL_CHAIN: "8" } });
+    await f.sync("a", { onCallHere: true, onCallRun: cli.run });
+    await f.sync("b", { onCallHere: true, onCallRun: cli.run });
+    await f.sync("a", { onCallHere: true, onCallRun: cli.run });
+    const [refused] = (await inboxOf(f, "a")).filter((x) => x.replyTo === q);
+    expect(refused?.text).toMatch(/^Not answered: 8 agent turns in a row without a person's message/);
+    expect(refused?.agent).toMatchObject({ outcome: "refused" });
+    expect(outboxEntries("a", await f.model(), await readMailbox(f.m("a").stateDir)).find((x) => x.id === q)?.recipients).toEqual({ b: "acked" });
+    // A person's message is answered; the answer lands on a, on call too, and starts nothing there.
+    const { id: p } = await sendFrom(f.m("a"), { to: "b", text: "status please" });
+    await f.sync("a", { onCallHere: true, onCallRun: cli.run });
+    await f.sync("b", { onCallHere: true, onCallRun: cli.run });
+    await f.sync("a", { onCallHere: true, onCallRun: cli.run });
+    expect((await inboxOf(f, "a")).filter((x) => x.replyTo === p).map((x) => x.text)).toEqual(["answer 1"]);
+    expect(cli.calls.map((c) => c.prompt.includes("status please"))).toEqual([true]);
   });
 });

@@ -1,7 +1,9 @@
 // Agents on call, end to end on real git: a machine whose daemon answers each
 // message with its agent CLI (stand-ins that keep sessions as the real CLIs
 // do: test/on-call-standins.ts), one session per conversation, a /stop, a
-// daemon killed mid-turn, a sync without a daemon, and the loop rule.
+// daemon killed mid-turn, a sync without a daemon. The rules of the round trip
+// (the daily budget, the loop rule, acknowledgements, who may ask) run on the
+// in-memory fleet: test/on-call-memory.test.ts.
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -264,31 +266,6 @@ describe("agents on call", () => {
     ]);
   }, 60_000);
 
-  it("dailyBudgetUsd: once the day's turns cost that much, new turns wait and the thread is told once; the spend is published", async () => {
-    await t.fleet(["asker", "oncall"]);
-    // The stand-in claude reports $0.01 a turn.
-    expect((await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker", "--daily-budget-usd", "0.015")).code).toBe(0);
-    for (const text of ["first", "second"]) {
-      const q = await send("asker", "oncall", text);
-      expect((await cli("sync", "--dir", dirOf("oncall"))).code).toBe(0);
-      expect((await answerTo("asker", q, 10_000)).text).toBe(`heard: ${text}`);
-    }
-    const q3 = await send("asker", "oncall", "third");
-    expect((await cli("sync", "--dir", dirOf("oncall"))).code).toBe(0);
-    const waiting = await answerTo("asker", q3, 10_000);
-    expect(waiting.text).toMatch(/^Waiting: this machine's on-call budget of \$0\.015 for today \(UTC\) is spent\./);
-    // A wait, not a refusal (issue 58, finding 14).
-    expect(waiting.agent).toMatchObject({ note: "budget" });
-    expect(waiting.agent?.outcome).toBeUndefined();
-    expect((await standInCalls(t.home)).filter((c) => c.prompt.includes("third"))).toEqual([]);
-    // Told once: another sync says nothing more.
-    expect((await cli("sync", "--dir", dirOf("oncall"))).code).toBe(0);
-    await sync({ dir: dirOf("asker"), run: false });
-    expect((await inbox({ dir: dirOf("asker"), all: true })).messages.filter((x) => x.replyTo === q3)).toHaveLength(1);
-    const shown = await cli("status", "oncall", "--dir", dirOf("asker"));
-    expect(shown.out).toMatch(/on call +claude answers asker \(read-only\); \$0\.02 spent \d{4}-\d{2}-\d{2}; no turn running/);
-  }, 90_000);
-
   it("raising the daily budget starts the waiting turn at once: the command asks the daemon, no unrelated sync needed", async () => {
     await t.fleet(["asker", "oncall"]);
     const set = (usd: string) => cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker", "--daily-budget-usd", usd);
@@ -324,29 +301,6 @@ describe("agents on call", () => {
     // No urgent alert for it any more in STATUS.md (the asker's sync renders it anew).
     expect((await cli("sync", "--dir", dirOf("asker"))).code).toBe(0);
     expect(await hubFile(fleet, "STATUS.md")).not.toContain(q);
-  }, 60_000);
-
-  it("a message past 8 agent turns in a row starts nothing and is answered so; an answer never starts a turn", async () => {
-    await t.fleet(["asker", "oncall"]);
-    expect((await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker")).code).toBe(0);
-    expect((await cli("agent", "on-call", "claude", "--dir", dirOf("asker"), "--cwd", t.work, "--from", "oncall")).code).toBe(0);
-    // As an agent's coord send inside its 8th turn would send it.
-    process.env.COORD_ON_CALL_CHAIN = "8";
-    const q = await send("asker", "oncall", "ask the other agent again");
-    delete process.env.COORD_ON_CALL_CHAIN;
-    expect((await cli("sync", "--dir", dirOf("oncall"))).code).toBe(0);
-    const a = await answerTo("asker", q, 10_000);
-    expect(a.text).toMatch(/^Not answered: 8 agent turns in a row without a person's message/);
-    expect(a.agent).toMatchObject({ outcome: "refused" });
-    // A refusal is the message's whole answer: acknowledged with it.
-    const out = JSON.parse((await cli("outbox", "--dir", dirOf("asker"), "--json")).out) as { id: string; recipients: Record<string, string> }[];
-    expect(out.find((x) => x.id === q)?.recipients).toEqual({ oncall: "acked" });
-    // A person's message is answered; the answer lands on asker, on call too, and starts nothing there.
-    const p = await send("asker", "oncall", "status please");
-    expect((await cli("sync", "--dir", dirOf("oncall"))).code).toBe(0);
-    await answerTo("asker", p, 10_000);
-    expect((await cli("sync", "--dir", dirOf("asker"))).code).toBe(0);
-    expect((await standInCalls(t.home)).map((c) => c.prompt.includes("status please"))).toEqual([true]);
   }, 60_000);
 
   it("bad settings are refused with one sentence and change nothing; a broken onCall block is named by its line", async () => {
