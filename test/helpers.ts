@@ -11,6 +11,8 @@ import { promisify } from "node:util";
 import { inject } from "vitest";
 import { hubCreate } from "../src/actions/hub.js";
 import { init } from "../src/actions/init.js";
+import { publishSent, type SendOptions, sendFrom } from "../src/actions/messages.js";
+import { openMachine } from "../src/sync/sync.js";
 import { main } from "../src/cli/main.js";
 import { parseComputer } from "../src/core/fleet/computer.js";
 import { roleOf } from "../src/core/trust/ownership.js";
@@ -570,4 +572,11 @@ export function envScope(): { set(vars: Record<string, string>): void; restore()
       saved.clear();
     },
   };
+}
+
+/** coord send --now in process: the message stored at `opts.dir` and published at once (a sync that starts no task). */
+export async function sendNow(opts: SendOptions) {
+  const m = await openMachine(opts.dir);
+  const sent = await sendFrom(m, opts);
+  return { ...sent, ...(await publishSent(m, "now", sent.id)) };
 }

@@ -6,10 +6,10 @@ import { chmod, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { init } from "../src/actions/init.js";
-import { inbox, send } from "../src/actions/messages.js";
+import { inbox } from "../src/actions/messages.js";
 import { MIN_HISTORY_COMMITS } from "../src/core/hub/status-history.js";
 import { sync } from "../src/sync/sync.js";
-import { cli, git, hasSshKeygen, hubStatus, makeFleet, ordersText, pushOrders, readLines, type Fleet, UNLIMITED } from "./helpers.js";
+import { cli, git, hasSshKeygen, hubStatus, makeFleet, ordersText, pushOrders, readLines, type Fleet, UNLIMITED, sendNow } from "./helpers.js";
 
 const haveSshKeygen = await hasSshKeygen();
 
@@ -56,7 +56,7 @@ describe("a bounded history of the machines' branch", () => {
     };
     for (let i = 0; i < rounds; i++) {
       // a publishes a message, b publishes its receipt (and both run their orders on the way).
-      await send({ dir: f.machines.a!, to: "b", text: `message ${i}`, now: true });
+      await sendNow({ dir: f.machines.a!, to: "b", text: `message ${i}` });
       await published();
       await sync({ dir: f.machines.b! });
       await published();
@@ -115,7 +115,7 @@ done
     // 6 rounds, 12 publishes on top of the fleet's first 3 commits: each machine publishes past the limit twice or
     // more, and says so once.
     for (let i = 0; i < 6; i++) {
-      const sent = await send({ dir: f.machines.a!, to: "b", text: `message ${i}`, now: true });
+      const sent = await sendNow({ dir: f.machines.a!, to: "b", text: `message ${i}` });
       warnings.push(...(sent.published?.warnings ?? []));
       warnings.push(...(await sync({ dir: f.machines.b! })).warnings);
     }
@@ -142,7 +142,7 @@ done
       // 5 rounds on top of the fleet's first 3 commits: the fourth's receipt replaces the branch, the fifth's message
       // comes across the new root.
       for (let i = 0; i < 5; i++) {
-        await send({ dir: f.machines.a!, to: "b", text: `message ${i}`, now: true });
+        await sendNow({ dir: f.machines.a!, to: "b", text: `message ${i}` });
         const r = await sync({ dir: f.machines.b! });
         expect(r.warnings).toEqual([]);
         roots.add(await root(f));

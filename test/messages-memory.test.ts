@@ -4,7 +4,7 @@
 // processes), at a volume that would take minutes there.
 import { rm } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
-import { inboxOf, sendFrom } from "../src/actions/messages.js";
+import { inboxOf, publishSent, sendFrom } from "../src/actions/messages.js";
 import { mailboxPath } from "../src/state/mailbox.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
 
@@ -79,7 +79,10 @@ describe("messages on the in-memory hub", () => {
     let raced = 0;
     hub.push = async (tip, roles) => {
       // Between a's read and its push: b answers, and its push lands first (a's is refused).
-      if (raced++ === 0) expect((await sendFrom(f.m("b"), { to: "a", text: "8080", publish: "now" })).published?.pushed).toBeDefined();
+      if (raced++ === 0) {
+        const sent = await sendFrom(f.m("b"), { to: "a", text: "8080" });
+        expect((await publishSent(f.m("b"), "now", sent.id)).published?.pushed).toBeDefined();
+      }
       return push(tip, roles);
     };
     const r = await f.sync("a");

@@ -8,7 +8,7 @@ import { ack, inbox, outbox, send } from "../src/actions/messages.js";
 import { init } from "../src/actions/init.js";
 import { readMailbox } from "../src/state/mailbox.js";
 import { sync } from "../src/sync/sync.js";
-import { cli, cliExec, hubFile, hubStatus, makeFleet, personCommit, type Fleet } from "./helpers.js";
+import { cli, cliExec, hubFile, hubStatus, makeFleet, personCommit, type Fleet, sendNow } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -112,7 +112,7 @@ describe("messages", () => {
     const got = (await inbox({ dir: late, all: true })).messages.map((m) => m.text);
     expect(got).toEqual(Array.from({ length: 10 }, (_, i) => `news ${i + 6}`));
     // New broadcasts reach it in full.
-    await send({ dir: dirOf("izzit7"), to: "ALL", text: "news 16", now: true });
+    await sendNow({ dir: dirOf("izzit7"), to: "ALL", text: "news 16" });
     expect((await sync({ dir: late })).delivered).toEqual(["izzit7/ALL/16"]);
   });
 
@@ -133,7 +133,7 @@ describe("messages", () => {
     await chmod(hook, 0o755);
     const config = join(dirOf("soda-yeti"), ".git", "coord", "machine.yaml");
     await writeFile(config, (await readFile(config, "utf8")) + `onMessage: ${hook}\n`);
-    await send({ dir: dirOf("izzit7"), to: "soda-yeti", text: "hello hook", now: true });
+    await sendNow({ dir: dirOf("izzit7"), to: "soda-yeti", text: "hello hook" });
     const r = await sync({ dir: dirOf("soda-yeti") });
     expect(r.hookAcked).toEqual(["izzit7/soda-yeti/1"]);
     // The hook's acknowledgements ride along as receipts: nobody waits for them as for a person's (ackWaits).
@@ -141,7 +141,7 @@ describe("messages", () => {
     expect(JSON.parse((await readFile(seen, "utf8")).trim())).toMatchObject({ id: "izzit7/soda-yeti/1", from: "izzit7", text: "hello hook" });
     expect((await hubStatus(fleet)).machines["soda-yeti"]?.messages).toEqual({ waiting: 0, unacked: 0 });
 
-    await send({ dir: dirOf("izzit7"), to: "soda-yeti", text: "refuse this", now: true });
+    await sendNow({ dir: dirOf("izzit7"), to: "soda-yeti", text: "refuse this" });
     const r2 = await sync({ dir: dirOf("soda-yeti") });
     expect(r2.hookAcked).toEqual([]);
     expect((await inbox({ dir: dirOf("soda-yeti"), unread: true })).messages.map((m) => m.text)).toEqual(["refuse this"]);
@@ -149,7 +149,7 @@ describe("messages", () => {
 
   it("status shows counts per machine and urgent messages not acknowledged as alerts", async () => {
     fleet = await makeFleet(["izzit7", "soda-yeti"]);
-    await send({ dir: dirOf("izzit7"), to: "soda-yeti", text: "the disk is full", priority: "urgent", clock: () => new Date(Date.now() - 3600_000), now: true });
+    await sendNow({ dir: dirOf("izzit7"), to: "soda-yeti", text: "the disk is full", priority: "urgent", clock: () => new Date(Date.now() - 3600_000) });
     const status = await hubStatus(fleet);
     expect(status.machines["soda-yeti"]?.messages).toEqual({ waiting: 1, unacked: 0 });
     expect(status.alerts).toEqual([expect.objectContaining({ id: "izzit7/soda-yeti/1", kind: "urgent", to: "soda-yeti", recipients: ["soda-yeti"], text: "the disk is full" })]);
@@ -165,8 +165,8 @@ describe("bad input in messages", () => {
     // A reader that verifies machines (the default) refuses the unsigned edit before parsing it (test/safe-default.e2e):
     // one that does not must still read the rest of its inbox.
     expect((await cli("trust", "machines", "off", "--dir", dirOf("soda-yeti"))).code).toBe(0);
-    await send({ dir: dirOf("izzit7"), to: "soda-yeti", text: "from izzit7", now: true });
-    await send({ dir: dirOf("machine-2"), to: "soda-yeti", text: "from machine-2", now: true });
+    await sendNow({ dir: dirOf("izzit7"), to: "soda-yeti", text: "from izzit7" });
+    await sendNow({ dir: dirOf("machine-2"), to: "soda-yeti", text: "from machine-2" });
     const path = "coordination/messages/izzit7_TO_soda-yeti.md";
     const broken = (await hubFile(fleet, path)).replace("next: 2", "next: lots");
     await personCommit(fleet, path, broken, "break it");
@@ -208,7 +208,7 @@ describe("bad input in messages", () => {
   it("text with control characters, invalid UTF-8, --- lines, HTML and 10 KB is stored safely and arrives intact", async () => {
     fleet = await makeFleet(["izzit7", "soda-yeti"]);
     const nasty = "---\n## heading\n<script>alert(1)</script>\n```\nbell\u0007 esc\u001b[31m\n" + "é".repeat(5000);
-    await send({ dir: dirOf("izzit7"), to: "soda-yeti", text: nasty, now: true });
+    await sendNow({ dir: dirOf("izzit7"), to: "soda-yeti", text: nasty });
     const invalidUtf8 = Buffer.from([0x68, 0x69, 0xff, 0xfe, 0x21]);
     const child = cliExec(["send", "--dir", dirOf("izzit7"), "soda-yeti", "-", "--now"], invalidUtf8);
     expect((await child).code).toBe(0);

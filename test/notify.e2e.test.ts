@@ -7,10 +7,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { ack, send } from "../src/actions/messages.js";
+import { ack } from "../src/actions/messages.js";
 import type { NotifyPayload } from "../src/sync/notify.js";
 import { sync } from "../src/sync/sync.js";
-import { cli, cliExec, type Fleet, hubStatus, makeFleet, pushOrders, setConfig, tempDir, waitFor, readLines as lines } from "./helpers.js";
+import { cli, cliExec, type Fleet, hubStatus, makeFleet, pushOrders, setConfig, tempDir, waitFor, readLines as lines, sendNow } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 let server: Server | undefined;
@@ -210,8 +210,8 @@ describe("notify", () => {
     const hook = await recorder();
     await setConfig(dirOf("bravo"), { notify: { command: hook.command, kinds: ["urgent"] } });
     const text = "disk full $(touch PWNED1) `touch PWNED2` \"; touch PWNED3 '; touch PWNED4";
-    await send({ dir: dirOf("alpha"), to: "bravo", text, priority: "urgent", now: true });
-    await send({ dir: dirOf("alpha"), to: "bravo", text: "just so you know", now: true });
+    await sendNow({ dir: dirOf("alpha"), to: "bravo", text, priority: "urgent" });
+    await sendNow({ dir: dirOf("alpha"), to: "bravo", text: "just so you know" });
     const first = await sync({ dir: dirOf("bravo") });
     expect(first.delivered).toEqual(["alpha/bravo/1", "alpha/bravo/2"]);
     expect(first.notified).toEqual([{ id: "alpha/bravo/1", ok: true }]);

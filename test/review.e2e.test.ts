@@ -8,7 +8,7 @@ import { commitOf } from "../src/git/hub.js";
 import { roleOf } from "../src/core/trust/ownership.js";
 import { chmod, readFile, stat, writeFile } from "node:fs/promises";
 import type { StatusJson } from "../src/core/fleet/status-types.js";
-import { cli, git, pushOrders, hubCommits, hubFile, hubStatus, journal, makeFleet, setConfig, waitFor, type Fleet } from "./helpers.js";
+import { cli, git, pushOrders, hubCommits, hubFile, hubStatus, journal, makeFleet, setConfig, waitFor, type Fleet, sendNow } from "./helpers.js";
 import { openMachine, sync } from "../src/sync/sync.js";
 import { publishOrdersEdit } from "../src/daemon/watch.js";
 import { inbox, send } from "../src/actions/messages.js";
@@ -85,9 +85,9 @@ describe("review", () => {
     await writeFile(hook, `#!/bin/sh\ncat >> ${seen}\nexit 0\n`);
     await chmod(hook, 0o755);
     await setConfig(fleet.machines["soda-yeti"]!, { onMessage: hook });
-    await send({ dir: fleet.machines.izzit7!, to: "soda-yeti", text: "please rebuild", now: true });
+    await sendNow({ dir: fleet.machines.izzit7!, to: "soda-yeti", text: "please rebuild" });
     // soda-yeti replies to something else, publishing at once: this sync delivers izzit7's message.
-    const r = await send({ dir: fleet.machines["soda-yeti"]!, to: "izzit7", text: "unrelated", now: true });
+    const r = await sendNow({ dir: fleet.machines["soda-yeti"]!, to: "izzit7", text: "unrelated" });
     expect(r.published?.delivered).toEqual(["izzit7/soda-yeti/1"]);
     await sync({ dir: fleet.machines["soda-yeti"]! });
     expect(await readFile(seen, "utf8").catch(() => "")).toContain("please rebuild");
@@ -140,7 +140,7 @@ describe("review", () => {
   it("a broken mailbox, kept aside and rebuilt, still has the unacknowledged messages", async () => {
     fleet = await makeFleet(["izzit7", "soda-yeti"]);
     const B = fleet.machines["soda-yeti"]!;
-    await send({ dir: fleet.machines.izzit7!, to: "soda-yeti", text: "do not lose me", now: true });
+    await sendNow({ dir: fleet.machines.izzit7!, to: "soda-yeti", text: "do not lose me" });
     expect((await sync({ dir: B })).delivered).toEqual(["izzit7/soda-yeti/1"]);
     const box = join(B, ".git", "coord", "mailbox.json");
     await writeFile(box, "{ broken");

@@ -4,7 +4,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { inbox, send } from "../src/actions/messages.js";
+import { inbox } from "../src/actions/messages.js";
 import { parseComputer } from "../src/core/fleet/computer.js";
 import { readModel } from "../src/core/repo/repo.js";
 import { TOMBSTONE_HOST } from "../src/core/setup/upgrade.js";
@@ -12,7 +12,7 @@ import { checkIdentity } from "../src/sync/cycle.js";
 import { openMachine } from "../src/sync/machine.js";
 import { READ_PATHS, sync } from "../src/sync/sync.js";
 import { Repo } from "../src/git/git.js";
-import { cli, git, hubFile, hubStatus, makeFleet, personIdentity, pushOrders, readLines, tempDir, waitFor, type Fleet } from "./helpers.js";
+import { cli, git, hubFile, hubStatus, makeFleet, personIdentity, pushOrders, readLines, tempDir, waitFor, type Fleet, sendNow } from "./helpers.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -55,7 +55,7 @@ async function busyOldHub(f: Fleet) {
   const dir = (m: string) => f.machines[m]!;
   await pushOrders(f, [{ id: "done", to: "a", run: `echo "done $COORD_MACHINE" >> ${log}` }]);
   expect((await sync({ dir: dir("a") })).ran.map((t) => t.id)).toEqual(["done"]);
-  await send({ dir: dir("b"), to: "c", text: "sent before the upgrade", now: true });
+  await sendNow({ dir: dir("b"), to: "c", text: "sent before the upgrade" });
   await pushOrders(f, [
     { id: "done", to: "a", run: `echo "done $COORD_MACHINE" >> ${log}` },
     { id: "held", to: "ANY", run: `while [ ! -f ${go} ]; do sleep 0.1; done; echo "held $COORD_MACHINE" >> ${log}` },

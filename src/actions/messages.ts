@@ -40,14 +40,6 @@ export interface SendOptions {
   text: string;
   priority?: string;
   replyTo?: string;
-  /** Publish at once (a sync that starts no task), waiting for it and failing loudly: `publish: "now"`. */
-  now?: boolean;
-  /**
-   * When it goes out: "now" (as `now`), "soon" (the default of coord send and the MCP send tool: the daemon is asked,
-   * or a sync here; a failure to publish is no failed send, see publishSoon), or "later" (stored only, the next
-   * sync publishes it: the default here, for callers that batch).
-   */
-  publish?: "now" | "soon" | "later";
   clock?: () => Date;
   /** The turn it is sent from, as its environment names it (coord's tools for a turn, served outside it); default: this process's. */
   env?: Readonly<Record<string, string | undefined>>;
@@ -55,17 +47,38 @@ export interface SendOptions {
 
 export interface Sent {
   id: string;
-  /** With "now": the sync that published it. */
-  published?: SyncResult;
-  /** With "soon": what publishing it did. */
-  soon?: Soon;
 }
 
+/** Stores a message in the outbox of the checkout at `opts.dir`; publishing it is publishSent's (the next sync's, else). */
 export async function send(opts: SendOptions): Promise<Sent> {
   return sendFrom(await openMachine(opts.dir), opts);
 }
 
-/** Stores a message in `m`'s outbox, then publishes it as `publish` (or `now`) says. */
+/**
+ * When a message stored goes out: "now" (a sync that starts no task, waited for, failing loudly), "soon" (the default
+ * of coord send and the MCP send tool: the daemon is asked, or a sync here; a failure to publish is no failed send,
+ * see publishSoon), or "later" (the next sync publishes it: for callers that batch).
+ */
+export type When = "now" | "soon" | "later";
+
+/** What publishing a message did: with "now", the sync that published it; with "soon", what asking for it did. */
+export interface Published {
+  published?: SyncResult;
+  soon?: Soon;
+}
+
+/** Publishes what `m` stored (message `id` among it) as `when` says. */
+export async function publishSent(m: Machine, when: When, id: string): Promise<Published> {
+  if (when === "soon") return { soon: await publishSoon(m) };
+  if (when === "later") return {};
+  return { published: await publishNow(m, `sent ${id}`, "it goes out with the next sync") };
+}
+
+/**
+ * Stores a message in `m`'s outbox, durably, and gives its id: the recipient checked against the fleet as last
+ * verified, the message marked as an agent's when one sends it, acknowledging a request it decides. Nothing is
+ * published here (publishSent).
+ */
 export async function sendFrom(m: Machine, opts: Omit<SendOptions, "dir">): Promise<Sent> {
   const me = m.config.name;
   const priority = (opts.priority ?? "normal") as Priority;
@@ -112,10 +125,7 @@ export async function sendFrom(m: Machine, opts: Omit<SendOptions, "dir">): Prom
     },
     opts.clock,
   );
-  const when = opts.now ? "now" : (opts.publish ?? "later");
-  if (when === "soon") return { id, soon: await publishSoon(m) };
-  if (when === "later") return { id };
-  return { id, published: await publishNow(m, `sent ${id}`, "it goes out with the next sync") };
+  return { id };
 }
 
 /**

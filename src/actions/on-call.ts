@@ -21,7 +21,7 @@ import { daemonRunning } from "../daemon/daemon.js";
 import { type Machine, openMachine } from "../sync/sync.js";
 import { requestSync } from "../daemon/request.js";
 import { allowedDir } from "../sync/tasks.js";
-import { knownMachines, sendFrom } from "./messages.js";
+import { knownMachines, publishSent, sendFrom } from "./messages.js";
 import { approvableHere } from "./approve.js";
 import { type AgentMark, chainOf, dayOf, DECIDED_BY_TIMEOUT, decidedText, threadSwitch } from "../core/oncall/on-call.js";
 import { appendLog } from "../state/logs.js";
@@ -422,7 +422,8 @@ export async function decide(opts: {
   if (became.state !== "waiting") throw new CoordError(`nothing waits for approval: request ${opts.request} is ${becameText(became)}; nothing was sent`, EXIT.USAGE);
   if (opts.behavior === "allow") await approvableHere(m, opts.request, opts.digest);
   const text = opts.behavior === "allow" && opts.always ? `/approve always ${got.agent.request}` : words;
-  const sent = await sendFrom(m, { to: got.from, text, replyTo: opts.request, publish: "soon" });
+  const sent = await sendFrom(m, { to: got.from, text, replyTo: opts.request });
+  await publishSent(m, "soon", sent.id);
   return { id: opts.request, here: false, sent: sent.id };
 }
 

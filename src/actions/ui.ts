@@ -24,7 +24,7 @@ import { stateDirOf } from "../state/paths.js";
 import { type Machine, openMachine, syncMachine } from "../sync/sync.js";
 import { template } from "../templates.js";
 import { orderLog } from "./log.js";
-import { sendFrom } from "./messages.js";
+import { publishSent, sendFrom } from "./messages.js";
 import { approvableHere } from "./approve.js";
 import { decisionOf } from "../core/oncall/approvals.js";
 import { orderAdd } from "./order.js";
@@ -422,7 +422,8 @@ class Ui {
             ),
           );
         });
-      return sendFrom(m, { to, text, priority, ...(replyTo ? { replyTo } : {}), now: true });
+      const sent = await sendFrom(m, { to, text, priority, ...(replyTo ? { replyTo } : {}) });
+      return { ...sent, ...(await publishSent(m, "now", sent.id)) };
     });
     this.log(`sent ${r.id}${r.published?.skipped ? " (queued: another sync holds the lock; it goes out with the next sync)" : ""}`);
     await this.refresh(false, true);
