@@ -569,9 +569,8 @@ async function agents(env: NodeJS.ProcessEnv, m?: GitMachine): Promise<Check> {
   const store = m ? await loginStore(m.stateDir) : {};
   const found = await findAgents(env.PATH ?? "", store);
   if (!found.length) return ok("agents", `none on PATH; supported: ${supported}`);
-  const late = (a: AgentFound) => [a.late?.version ? "--version" : "", a.late?.login ? (a.how ?? "its login") : ""].filter(Boolean).join(" and ");
   const line = (a: AgentFound) =>
-    `${a.name}${a.executable === a.name ? "" : ` (${a.executable})`} ${a.version ?? "(version unknown)"}${a.loggedIn === false ? ", not logged in" : a.loggedIn ? ", logged in" : ""}${a.via ? ` (${a.via})` : ""}${late(a) ? ` (${late(a)} gave no answer within 10 s)` : ""}`;
+    `${a.name}${a.executable === a.name ? "" : ` (${a.executable})`} ${a.version ?? "(version unknown)"}${a.loggedIn === false ? ", not logged in" : a.loggedIn ? ", logged in" : ""}${a.via ? ` (${a.via})` : ""}`;
   const detail = found.map(line).join("; ");
   const out = found.filter((a) => a.loggedIn === false);
   if (out.length)

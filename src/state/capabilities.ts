@@ -11,7 +11,6 @@ import { dirname, join } from "node:path";
 import { type ParseError, parse as parseJsonc } from "jsonc-parser";
 import { parse as parseToml } from "smol-toml";
 import { AGENTS, type AgentCli, loginsFromStore, loginWithoutAsking } from "../core/agents/agents.js";
-import { keptAnswers } from "../core/agents/late-answers.js";
 import { agentCapability } from "../core/status/status.js";
 import { gitVersion } from "../git/local.js";
 import { readIfExists, writeDurably } from "./files.js";
@@ -34,8 +33,6 @@ export interface AgentFound {
   how?: string;
   /** What logs it in (or what is missing) when coord told without asking it: a key in the environment, its config's provider. */
   via?: string;
-  /** Its questions cut off before an answer (core/agents/late-answers.ts): never kept in agents.json. */
-  late?: { version?: boolean; login?: boolean };
 }
 
 /** A CLI's config file, parsed (codex's config.toml), when its login may hang on it; undefined when absent or unreadable. */
@@ -89,14 +86,8 @@ export function probe(argv: string[], env: Record<string, string>, timeout: numb
 
 /** Seconds a version or login question to an agent CLI may take (a CLI that waits on a dead network is cut off). */
 const PROBE_TIMEOUT = 10;
-let probeTimeout = PROBE_TIMEOUT;
 
-/** For tests: how long the syncs' questions to the agent CLIs may take (seconds; default 10). */
-export function setProbeTimeout(seconds = PROBE_TIMEOUT): void {
-  probeTimeout = seconds;
-}
-
-async function findAgent(name: string, path: string, store: Readonly<Record<string, string>>, timeout: number): Promise<AgentFound | undefined> {
+async function findAgent(name: string, path: string, store: Readonly<Record<string, string>>): Promise<AgentFound | undefined> {
   const cli = AGENTS.get(name)!;
   let executable: string | undefined;
   let launch: Launch | undefined;
@@ -117,10 +108,9 @@ async function findAgent(name: string, path: string, store: Readonly<Record<stri
   const said = loginWithoutAsking(cli, env, await loginConfig(cli, process.env));
   const told = said?.via && Object.hasOwn(fromStore, said.via) ? { ...said, via: `${said.via} in coord's secret store` } : said;
   const [version, login] = await Promise.all([
-    probe(argv(cli.versionArgs), env, timeout),
-    cli.login?.status && !told ? probe(argv(cli.login.status.args), env, timeout) : undefined,
+    probe(argv(cli.versionArgs), env, PROBE_TIMEOUT),
+    cli.login?.status && !told ? probe(argv(cli.login.status.args), env, PROBE_TIMEOUT) : undefined,
   ]);
-  const late = { ...(version.timedOut ? { version: true } : {}), ...(login?.timedOut ? { login: true } : {}) };
   const v = version.exitCode === 0 ? /\d+\.\d+(\.\d+)?([-.+\w]*)?/.exec(version.output)?.[0] : undefined;
   const loggedIn = told ? told.loggedIn : cli.login?.status && login && !login.timedOut ? cli.login.status.loggedIn(login.exitCode, login.output) : undefined;
   return {
@@ -130,16 +120,12 @@ async function findAgent(name: string, path: string, store: Readonly<Record<stri
     ...(loggedIn !== undefined ? { loggedIn } : {}),
     ...(cli.login ? { how: cli.login.how } : {}),
     ...(told ? { via: told.via } : {}),
-    ...(late.version || late.login ? { late } : {}),
   };
 }
 
-/**
- * The agent CLIs on `path`, asked for their version and login now, as coord starts them (their logins from the
- * machine's secret store, `store`), each question cut off after `timeout` seconds (`late` says which were).
- */
-export async function findAgents(path = process.env.PATH ?? "", store: Readonly<Record<string, string>> = {}, timeout = probeTimeout): Promise<AgentFound[]> {
-  const found = await Promise.all([...AGENT_CLIS.keys()].map((name) => findAgent(name, path, store, timeout)));
+/** The agent CLIs on `path`, asked for their version and login now, as coord starts them (their logins from the machine's secret store, `store`). */
+export async function findAgents(path = process.env.PATH ?? "", store: Readonly<Record<string, string>> = {}): Promise<AgentFound[]> {
+  const found = await Promise.all([...AGENT_CLIS.keys()].map((name) => findAgent(name, path, store)));
   return found.filter((a): a is AgentFound => a !== undefined);
 }
 
@@ -307,11 +293,7 @@ async function systemCapabilities(dir: string): Promise<Record<string, string>> 
 async function detect(dir: string, path: string, cacheFile: string | undefined, now: number): Promise<Record<string, string>> {
   // The machine's secret store lies beside the cache (its state directory): the logins it gives the CLIs count.
   const store = cacheFile ? await loginStore(dirname(cacheFile)) : {};
-  const [caps, asked] = await Promise.all([systemCapabilities(dir), findAgents(path, store)]);
-  // A question cut off (a loaded machine) keeps what was known of the same executable: what the machine publishes
-  // does not flap.
-  const before = (a: AgentFound) => [foundAgents.get(a.name)].find((b) => b?.executable === a.executable);
-  const agents = asked.map((a) => keptAnswers(a, before(a)));
+  const [caps, agents] = await Promise.all([systemCapabilities(dir), findAgents(path, store)]);
   for (const a of agents) {
     foundAgents.set(a.name, a);
     caps[a.name] = agentCapability(a.version, a.loggedIn);
