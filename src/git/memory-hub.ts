@@ -143,6 +143,14 @@ export class MemoryRemote {
     return false;
   }
 
+  /** @internal The commits of `commit`'s lineage that added, changed or deleted `path`, newest first. */
+  *changesOf(commit: string, path: string): Generator<[string, StoredCommit]> {
+    for (const [id, c] of this.lineage(commit)) {
+      const before = c.parent === undefined ? undefined : this.commits.get(c.parent)?.tree.get(path);
+      if (c.tree.get(path) !== before) yield [id, c];
+    }
+  }
+
   /** @internal `commit` and its ancestors. */
   *lineage(commit: string): Generator<[string, StoredCommit]> {
     for (let at: string | undefined = commit; at !== undefined; ) {
@@ -310,11 +318,7 @@ export class MemoryHub implements Hub {
   async lastChange(tip: string, path: string, signers: { allowed: string; revoked?: string }): Promise<Change | undefined> {
     const commit = commitOf(tip, roleOf(path));
     this.have(commit);
-    for (const [id, c] of this.remote.lineage(commit)) {
-      const before = c.parent === undefined ? undefined : this.remote.commit(c.parent)?.tree.get(path);
-      if (c.tree.get(path) === before) continue;
-      return { commit: id, author: `${c.author.name} <${c.author.email}>`, ...(await verdictOf(c, signers)) };
-    }
+    for (const [id, c] of this.remote.changesOf(commit, path)) return { commit: id, author: `${c.author.name} <${c.author.email}>`, ...(await verdictOf(c, signers)) };
     return undefined;
   }
 
@@ -378,10 +382,9 @@ export class MemoryHub implements Hub {
     const tip = commitOf(at, roleOf(path));
     this.have(tip);
     const found: PathCommit[] = [];
-    for (const [id, c] of this.remote.lineage(tip)) {
+    for (const [id, c] of this.remote.changesOf(tip, path)) {
       if (found.length >= max) break;
-      const before = c.parent === undefined ? undefined : this.remote.commit(c.parent)?.tree.get(path);
-      if (c.tree.get(path) !== before) found.push({ commit: id, author: c.author.name, at: c.at });
+      found.push({ commit: id, author: c.author.name, at: c.at });
     }
     return found;
   }
