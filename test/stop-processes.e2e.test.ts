@@ -21,9 +21,19 @@ afterEach(() => {
 /** A shell that starts `sleep 60` in a session of its own (out of its group), writes its pid, and waits. */
 const escaper = (pidFile: string) => `setsid sleep 60 & echo $! > ${pidFile}; sleep 60`;
 
+/** The session `pid` is in, from /proc/<pid>/stat (after the command's name: state, parent, group, session). */
+async function sessionOf(pid: number): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+  const session = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[3]);
+  return Number.isInteger(session) ? session : undefined;
+}
+
+/** The escaped sleep's pid, once it has left: `$!` is written before the child's setsid() runs, and a stop that
+ *  comes in between still finds it in the shell's group (a loaded machine's CI run once did). */
 async function escapedPid(pidFile: string): Promise<number> {
   const pid = await waitFor(async () => Number((await readFile(pidFile, "utf8").catch(() => "")).trim()) || undefined, 10_000, "the escaped sleep's pid", 50);
   left.push(pid);
+  await waitFor(async () => ((await sessionOf(pid)) === pid ? true : undefined), 10_000, "the escaped sleep in a session of its own", 20);
   return pid;
 }
 
