@@ -1,25 +1,8 @@
-// coord agent listen <cli>: an open session of an agent CLI in a project wakes
-// when a message for this machine arrives from a sender the person allowed,
-// with nobody typing. The setup writes the allow-list (.git/coord/listen/) and
-// arms coord's waiter as the CLI's adapter says (its `wake`): Claude Code's
-// hooks in the project's .claude/settings.local.json (SessionStart and Stop
-// with asyncRewake, the gate on PreToolUse, the look at UserPromptSubmit), or
-// OpenCode's plugin in .opencode/plugins/ (the same three, run by the plugin).
-// A woken turn runs nothing but coord's read and reply tools until the person
-// types (core/oncall/listen.ts gate). The waiter (`coord agent listen-wait`)
-// watches the mailbox the daemon writes, takes the messages that wake
-// (core/oncall/listen.ts), marks them read, and exits 2 with their text on
-// stderr: the CLI gives it to the model and starts a turn.
-import { type FSWatcher, watch } from "node:fs";
-import { mkdir, rm, stat } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import type { WakeCli } from "../core/agents/adapter.js";
-import { type AgentCli, agentCli, WAKE_AGENTS } from "../core/agents/agents.js";
 import { installListen, shellQuote, uninstallListen } from "../core/agents/hooks.js";
 import { machineNameProblem } from "../core/files/names.js";
-import { channelKey, type InboxMessage, isAcked, parseMessageId } from "../core/messages/messages.js";
 import {
-  afterWake,
   GATE_EVENT,
   gate,
   gateHookEntry,
@@ -29,42 +12,19 @@ import {
   TYPED_EVENT,
   typedByPerson,
   WAKE_HEAD,
-  standDown,
   threadRoot,
-  WAITER_TIMEOUT_S,
-  type WakeContext,
   type Waiter,
-  wakeable,
-  wakeText,
 } from "../core/oncall/listen.js";
-import { own } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { CLI_PATH } from "../package.js";
 import { readIfExists, writeThroughLink } from "../state/files.js";
-import {
-  ancestors,
-  FIRST_WAKER,
-  type ListenState,
-  listeningIn,
-  listenPath,
-  listenSettings,
-  readListen,
-  readWoken,
-  SESSION_ID,
-  updateListen,
-  updateWoken,
-  wokenDir,
-} from "../state/listen.js";
-import { pidAlive } from "../state/lock.js";
+import { ancestors, FIRST_WAKER, listeningIn, readWoken, SESSION_ID, updateListen, updateWoken, wokenDir } from "../state/listen.js";
 import { argvOf } from "../platform/processes.js";
-import { mailboxPath, readMailbox, updateMailbox } from "../state/mailbox.js";
-import { loadOnCall } from "../state/on-call.js";
-import { pinsPath, readPins } from "../state/trust.js";
-import { configPath, loadConfig } from "../state/config.js";
-import { whyNoTurn } from "../core/oncall/on-call.js";
+import { readMailbox } from "../state/mailbox.js";
+import { loadConfig } from "../state/config.js";
 import { replyMap } from "../sync/on-call-take.js";
 import { stateDirOf } from "../state/paths.js";
-import { ackInData } from "../sync/mail.js";
+import { type Waker, waitForWake, wakerOf } from "../actions/wake-wait.js";
 import { appendLog } from "../state/logs.js";
 
 export interface ListenOptions {
@@ -83,15 +43,6 @@ export interface ListenResult {
   changes: string[];
   notes: string[];
   from: string[] | "ALL";
-}
-
-type Waker = AgentCli & { wake: WakeCli };
-
-/** The CLI whose open sessions listen wakes, by name: its adapter says how. */
-export function wakerOf(name: string): Waker {
-  const cli = agentCli(name);
-  if (!cli?.wake) throw new CoordError(`${name}: coord cannot wake an open session of it; give one of ${WAKE_AGENTS.join(", ")}`, EXIT.USAGE);
-  return cli as Waker;
 }
 
 /** The command line of coord's waiter for this checkout, as the hook runs it (absolute paths: no PATH needed). */
@@ -317,127 +268,19 @@ export async function listenWait(opts: WaitOptions): Promise<0 | 2> {
   }
   const sessionId = typeof input.session_id === "string" && SESSION_ID.test(input.session_id) ? input.session_id : `pid-${process.ppid}`;
   const session = await sessionProcess(waker.wake.program);
-  const me: Waiter = { pid: process.pid, session, since: new Date().toISOString(), ...(typeof input.cwd === "string" ? { cwd: input.cwd.slice(0, 500) } : {}) };
-  const armed = await updateListen(stateDir, (s) => {
-    if (s.from !== "ALL" && s.from.length === 0) return false; // nobody may wake a session
-    if (standDown(own(s.waiters, sessionId), process.pid, pidAlive)) return false;
-    for (const [id, w] of Object.entries(s.waiters)) if (!pidAlive(w.pid) || !pidAlive(w.session)) delete s.waiters[id];
-    s.waiters[sessionId] = me;
-    return true;
+  const wake = await waitForWake({
+    stateDir,
+    config,
+    waker,
+    sessionId,
+    session,
+    ...(typeof input.cwd === "string" ? { cwd: input.cwd } : {}),
+    ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}),
+    signals: true,
   });
-  if (!armed) return 0;
-
-  /** Takes the messages that wake this session (under the lock: another session's waiter may take them first), marks them read. */
-  const take = async (listenState: ListenState): Promise<{ got: InboxMessage[]; parents: Map<string, string> }> => {
-    const mail = await readMailbox(stateDir);
-    // Each message's parent (received ones, and this machine's own): a message's thread is found through them.
-    const parents = replyMap(mail, config.name).parent;
-    const pins = config.trust.verifyMachines ? await readPins(stateDir) : new Map<string, string>();
-    const onCall = (await loadOnCall(stateDir)).settings;
-    // A message the machine's agent on call answers (a turn, or its refusal): the session would answer it twice.
-    const onCallAnswers = (m: InboxMessage) => {
-      const no = onCall ? whyNoTurn(m, onCall, { me: config.name, verified: pins.has(m.from) }) : { silent: "not on call" };
-      return !(no && "silent" in no);
-    };
-    const rootOf = (m: InboxMessage) => threadRoot(m.id, parents);
-    const context = (wakes: Readonly<Record<string, number>>, taken: ReadonlySet<string>): WakeContext => ({
-      isAcked: (m) => {
-        const p = parseMessageId(m.id);
-        return p !== undefined && isAcked(own(mail.receipts, channelKey(p.from, p.to)), p.seq);
-      },
-      verified: (m) => pins.has(m.from),
-      onCallTakes: onCallAnswers,
-      taken,
-      agentWakes: (m) => own(wakes, rootOf(m)) ?? 0,
-    });
-    const settings = listenSettings(listenState);
-    if (wakeable(mail.inbox, context(listenState.agentWakes, new Set(listenState.taken)), settings).length === 0) return { got: [], parents };
-    const got = await updateListen(stateDir, (s) => {
-      if (own(s.waiters, sessionId)?.pid !== process.pid) return []; // replaced meanwhile
-      const found = wakeable(mail.inbox, context(s.agentWakes, new Set(s.taken)), listenSettings(s));
-      s.taken.push(...found.map((m) => m.id));
-      // Agents' answers count toward a thread's limit; a person's message in it starts the count again.
-      for (const m of found) s.agentWakes[rootOf(m)] = m.agent?.answer ? (own(s.agentWakes, rootOf(m)) ?? 0) + 1 : 0;
-      if (found.length) delete s.waiters[sessionId];
-      return found;
-    });
-    // Read by the session: acknowledged (it rides along with the next publish), and no longer in the prompt hook's file.
-    if (got.length)
-      await updateMailbox(
-        stateDir,
-        (d) =>
-          void ackInData(
-            d,
-            got.map((m) => m.id),
-          ),
-        config.name,
-      );
-    return { got, parents };
-  };
-
-  const ends = Date.now() + (WAITER_TIMEOUT_S - 60) * 1000;
-  // What a look reads changes only when one of these files does: a look that finds them as they were reads nothing more.
-  const watched = [mailboxPath(stateDir), listenPath(stateDir), pinsPath(stateDir), configPath(stateDir)];
-  let seen = "";
-  let watcher: FSWatcher | undefined;
-  let poll: NodeJS.Timeout | undefined;
-  try {
-    return await new Promise<0 | 2>((done, fail) => {
-      let busy = false;
-      let again = false;
-      const look = async () => {
-        if (busy) {
-          again = true;
-          return;
-        }
-        busy = true;
-        try {
-          do {
-            again = false;
-            if (!pidAlive(session) || Date.now() > ends) return done(0);
-            const now = await filesNow(watched);
-            if (now === seen) continue;
-            seen = now;
-            const s = await readListen(stateDir);
-            if (own(s.waiters, sessionId)?.pid !== process.pid) return done(0); // replaced, or listening was turned off
-            const { got, parents } = await take(s);
-            if (got.length) {
-              // Locked before the session hears of it: its first tool call already meets the gate.
-              const now = new Date().toISOString();
-              await updateWoken(stateDir, sessionId, (w) => afterWake(w, got, (id) => threadRoot(id, parents), now, session, waker.name));
-              opts.stderr(wakeText(config.name, got, (id) => threadRoot(id, parents), waker.wake.others));
-              return done(2);
-            }
-          } while (again);
-        } catch (e) {
-          fail(e);
-        } finally {
-          busy = false;
-        }
-      };
-      // The daemon writes the mailbox by renaming a new file over it: watch the folder.
-      watcher = watch(stateDir, (_event, name) => {
-        if (name === null || name === "mailbox.json" || String(name).startsWith("mailbox.json")) void look();
-      });
-      watcher.on("error", () => {}); // the poll below goes on
-      // The session's terminal closing (SIGHUP) or a stop: the waiter ends as its session does, leaving no entry.
-      for (const sig of ["SIGHUP", "SIGTERM", "SIGINT"] as const) process.once(sig, () => done(0));
-      poll = setInterval(() => void look(), opts.pollMs ?? 1000);
-      void look();
-    });
-  } finally {
-    watcher?.close();
-    if (poll) clearInterval(poll);
-    await updateListen(stateDir, (s) => {
-      if (own(s.waiters, sessionId)?.pid === process.pid) delete s.waiters[sessionId];
-    }).catch(() => {});
-  }
-}
-
-/** The files as they are now (each one's size and change time, or its absence), in one string to compare. */
-async function filesNow(paths: readonly string[]): Promise<string> {
-  const stats = await Promise.all(paths.map((p) => stat(p).catch(() => undefined)));
-  return stats.map((s) => (s ? `${s.size}:${s.mtimeMs}:${s.ino}` : "-")).join("|");
+  if (!wake) return 0;
+  opts.stderr(wake.text);
+  return 2;
 }
 
 // -------------------------------------------------------- the gate
