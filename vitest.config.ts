@@ -91,7 +91,7 @@ const agents = [
 ];
 // A fourth, "sessions": the open Claude Code and OpenCode sessions in a terminal (tmux), one at a time, in a vitest run of their own
 // after the rest (scripts/test.mjs says why).
-const sessions = ["test/listen-claude.e2e.test.ts", "test/listen-woken.e2e.test.ts", "test/listen-opencode.e2e.test.ts"];
+const sessions = ["test/listen-claude.e2e.test.ts", "test/listen-woken.e2e.test.ts", "test/listen-opencode.e2e.test.ts", "test/listen-codex.e2e.test.ts"];
 
 export default defineConfig({
   test: {

@@ -3,6 +3,8 @@
 // `POST /v1/responses` with the Responses API's server-sent events, as codex 0.171.0 reads them, scripted by the
 // last user message of the request:
 //   - "run: <command>"  a shell tool call of that command; once its output comes back, "ran: <command>" and the output;
+//   - "call <ns>__<tool> <json>"  a call of MCP tool <tool> of namespace <ns> (codex names coord's server's tools
+//                       mcp__coord) with those arguments; once its output comes back, "called: <tool>" and the output;
 //   - "slow <N>"        the first words of the answer at once, the rest after N seconds;
 //   - "http <NNN>"      that HTTP status with an error body (no answer);
 //   - anything else     "heard: <the question> (user turns: <n>)": the question is the last quoted message of coord's
@@ -184,8 +186,19 @@ export async function startOpenAiServer(opts: { key?: string } = {}): Promise<Op
       const last = input[input.length - 1];
       if (last?.type === "function_call_output") {
         const out = typeof last.output === "string" ? last.output : JSON.stringify(last.output);
+        const called = /\bcall (?:\S+__)?(\w+) \{/.exec(question)?.[1];
+        if (called) {
+          await stream(res, model, [message(`called: ${called}\n${out.slice(0, 1500)}`)]);
+          return;
+        }
         const ran = /run: (.+)$/.exec(question)?.[1] ?? "a command";
         await stream(res, model, [message(`ran: ${ran}\n${out.slice(0, 500)}`)]);
+        return;
+      }
+      const call = /\bcall (\S+)__(\w+) (\{.*\})\s*$/.exec(question);
+      if (call) {
+        const [, namespace, name, args] = call;
+        await stream(res, model, [{ type: "function_call", id: nextId("fc"), call_id: nextId("call"), namespace, name, arguments: args }]);
         return;
       }
       const run = /run: (.+)$/.exec(question);

@@ -47,6 +47,8 @@ export interface Known {
 export interface ToolContext {
   /** The machine of the checkout, opened for this call: a repair or re-clone underneath is seen by the next call. */
   machine(): Promise<GitMachine>;
+  /** The checkout's state directory, found without opening the machine (a look that most calls need and little else). */
+  stateDir?(): Promise<string>;
   /** The fleet as of the last fetch (no network). */
   known(m: GitMachine): Promise<Known>;
   /** A sync now: the daemon's when one runs, else one here that starts no task. */

@@ -29,6 +29,13 @@ import { inboxOf } from "./messages.js";
 import { type Known, type Tool, type ToolContext, TOOLS } from "./mcp-tools.js";
 import { statusAt, statusView } from "./status.js";
 import { publishSoon, syncNow } from "../daemon/sync-now.js";
+import { agentCli } from "../core/agents/agents.js";
+import { serverGate, threadRoot } from "../core/oncall/listen.js";
+import { wokenAbove } from "../state/listen.js";
+import { loadConfig } from "../state/config.js";
+import { stateDirOf } from "../state/paths.js";
+import { readMailbox } from "../state/mailbox.js";
+import { replyMap } from "../sync/on-call-take.js";
 
 export interface McpOptions {
   /** The machine's checkout. */
@@ -97,6 +104,11 @@ async function bounded<T>(work: Promise<T>, seconds: number, what: string): Prom
 async function call(t: Tool, ctx: ToolContext, args: unknown, log: (line: string) => void): Promise<CallToolResult> {
   const started = Date.now();
   try {
+    const refused = await wokenRefusal(ctx, t.name, args);
+    if (refused) {
+      log(`${t.name}: refused in a woken turn`);
+      return { content: [{ type: "text", text: refused }], isError: true };
+    }
     const r = await bounded(t.run(ctx, args as never), t.timeoutS, `the ${t.name} tool`);
     log(`${t.name}: ok in ${Date.now() - started} ms`);
     // What a person could not see, escaped (core/files/shown.ts): a JSON answer stays the same JSON.
@@ -109,10 +121,27 @@ async function call(t: Tool, ctx: ToolContext, args: unknown, log: (line: string
   }
 }
 
+/**
+ * A call in a woken turn of a session whose CLI runs this tool without asking the person (Codex's, opened by coord):
+ * coord's own gate (core/oncall/listen.ts serverGate) says why it is refused, or undefined: it runs. No woken
+ * session above this server (every other case) costs a look at the woken sessions' folder.
+ */
+async function wokenRefusal(ctx: ToolContext, tool: string, args: unknown): Promise<string | undefined> {
+  if (ctx.env) return undefined; // a turn on call's server: no open session is above it
+  const stateDir = ctx.stateDir ? await ctx.stateDir() : (await ctx.machine()).stateDir;
+  const w = await wokenAbove(stateDir);
+  const wake = w?.cli !== undefined ? agentCli(w.cli)?.wake : undefined;
+  if (!wake?.opened) return undefined;
+  const me = tool === "send" ? (await loadConfig(stateDir))?.name : undefined;
+  const parents = me !== undefined ? replyMap(await readMailbox(stateDir), me).parent : new Map<string, string>();
+  return serverGate(w, tool, args, (id) => threadRoot(id, parents), wake);
+}
+
 /** What the tools of the server of checkout `dir` work with. */
 export function toolContext(dir: string, opts: { syncWaitMs?: number; env?: Readonly<Record<string, string>> } = {}): ToolContext {
   return {
     machine: () => openMachine(dir),
+    stateDir: () => stateDirOf(dir),
     known: knownCache(),
     syncNow: (m) => syncNow(m, { waitMs: opts.syncWaitMs ?? 30_000 }),
     publishSoon: (m) => publishSoon(m),

@@ -98,8 +98,16 @@ async function takeOut(project: string, name: string): Promise<string | undefine
 }
 
 /** Arms coord's waiter in the project as the CLI's adapter says: what changed, and what the person does next. */
-async function arm(waker: Waker, project: string, dir: string, stateDir: string): Promise<{ file: string; change: string; notes: string[] }> {
+async function arm(waker: Waker, project: string, dir: string, stateDir: string): Promise<{ file?: string; change: string; notes: string[] }> {
   const { wake } = waker;
+  if (wake.opened)
+    return {
+      change: `${waker.name}: nothing to arm in the project; a session hears the fleet when coord starts it: coord agent open ${waker.name}`,
+      notes: [
+        `Start ${waker.name} in the project with coord agent open ${waker.name} --project ${project} (a ${waker.name} started by itself does not listen). coord runs its TUI on an app-server of its own and feeds it the fleet's messages.`,
+        `A woken turn runs by itself only coord's read tools and an answer to the machine that woke it, in its thread; ${waker.name} asks you before it runs any command, edit or other tool, and coord refuses a send to anyone else.`,
+      ],
+    };
   if (wake.plugin) {
     const file = resolve(project, wake.plugin.file);
     const text = wake.plugin.text({ node: process.execPath, cli: CLI_PATH, dir: resolve(dir), woken: wokenDir(stateDir), head: WAKE_HEAD });
@@ -141,6 +149,7 @@ async function arm(waker: Waker, project: string, dir: string, stateDir: string)
 /** Takes coord's waiter out of the project: what it did. */
 async function disarm(waker: Waker, project: string): Promise<string> {
   const { wake } = waker;
+  if (wake.opened) return `${waker.name}: nothing was armed in the project (sessions coord agent open started stop listening at their next wake)`;
   if (wake.plugin) {
     const file = resolve(project, wake.plugin.file);
     if ((await readIfExists(file, `reading ${wake.plugin.file}`)) === undefined) return `${wake.plugin.file}: not there, nothing changed`;
@@ -188,7 +197,7 @@ export async function listen(opts: ListenOptions): Promise<ListenResult> {
   await updateListen(stateDir, (s) => {
     s.from = from === "ALL" ? "ALL" : [...new Set(from)];
     // Kept read-only for every agent coord starts, a project nested in an agent's cwd too (found attacking it).
-    s.armed = [...new Set([...s.armed, armed.file])].slice(-100);
+    if (armed.file !== undefined) s.armed = [...new Set([...s.armed, armed.file])].slice(-100);
   });
   changes.push(`who may wake a session: ${from === "ALL" ? "ALL (every machine of the fleet)" : from.join(", ")}`);
   const notes = [

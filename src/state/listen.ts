@@ -196,10 +196,15 @@ export const FIRST_WAKER = "claude";
  * anywhere else. `cli`: the woken session's CLI when it is one coord wakes, else the first that could be woken.
  */
 export async function wokenMark(stateDir: string): Promise<{ agent: { cli: string; chain: number } } | undefined> {
+  const w = await wokenAbove(stateDir);
+  return w ? { agent: { cli: w.cli !== undefined && WAKE_AGENTS.includes(w.cli) ? w.cli : FIRST_WAKER, chain: wokenChain(w) } } : undefined;
+}
+
+/** The locked woken session this process runs under (the session's process is one of its ancestors), if any. */
+export async function wokenAbove(stateDir: string): Promise<Woken | undefined> {
   const locked = await lockedSessions(stateDir);
   if (locked.size === 0) return undefined;
   const up = new Set(await ancestors());
-  for (const w of locked.values())
-    if (w.pid !== undefined && up.has(w.pid)) return { agent: { cli: w.cli !== undefined && WAKE_AGENTS.includes(w.cli) ? w.cli : FIRST_WAKER, chain: wokenChain(w) } };
+  for (const w of locked.values()) if (w.pid !== undefined && up.has(w.pid)) return w;
   return undefined;
 }

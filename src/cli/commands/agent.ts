@@ -1,7 +1,7 @@
 import { homedir } from "node:os";
 import { type Command, Argument, Option } from "commander";
 import { agentHooks, agentMcp } from "../../commands/agent.js";
-import { HOOK_AGENTS, MCP_AGENTS, ON_CALL_AGENTS, PERMISSIONS, WAKE_AGENTS } from "../../core/agents/agents.js";
+import { HOOK_AGENTS, MCP_AGENTS, ON_CALL_AGENTS, OPEN_AGENTS, PERMISSIONS, WAKE_AGENTS } from "../../core/agents/agents.js";
 import type { Permission } from "../../core/agents/adapter.js";
 import { runAcpTurn } from "../../runner/acp-turn.js";
 import { MCP_TOOLS } from "../../core/agents/mcp-config.js";
@@ -86,6 +86,7 @@ ${EXIT_CODES}${examples(`coord agent ${action} claude --project ~/dev/app --dir 
   }
   registerOnCall(agent, io);
   registerListen(agent, io);
+  registerOpen(agent);
   registerApprovals(program, io);
 }
 
@@ -411,4 +412,37 @@ export function onCallLines(r: OnCallShown): string[] {
   for (const t of r.threads) lines.push(`thread ${t.thread}: ${t.agent}${t.session ? ` session ${t.session}` : ""}${t.queued ? `, ${t.queued} waiting` : ""}`);
   for (const n of r.notes) lines.push(`note: ${n}`);
   return lines;
+}
+
+/** coord agent open codex: an open session coord starts, which hears the fleet. */
+function registerOpen(agent: Command): void {
+  agent
+    .command("open")
+    .description("start an open session of an agent CLI in this terminal that hears the fleet (codex: its TUI on an app-server coord starts and feeds)")
+    .addArgument(new Argument("<cli>", `the agent CLI (one coord starts to wake it: ${OPEN_AGENTS.join(", ")})`).choices(OPEN_AGENTS))
+    .argument("[args...]", "more arguments for the CLI's TUI, after --")
+    .addOption(dirOption())
+    .option("--project <dir>", "where the session works (default: the current directory)")
+    .addHelpText(
+      "after",
+      `
+Codex can start no turn from a hook, but its TUI can run on an app-server. coord agent open codex starts
+codex app-server on a socket of its own, then the TUI on a socket coord relays (codex --remote): the TUI is in
+this terminal as ever, with coord's MCP server in it. When a message from a machine coord agent listen codex
+--from allows arrives (with this machine's daemon running) and the session is idle, coord starts a turn in the
+TUI's thread with it, framed as a colleague's message. That turn runs under Codex's untrusted approvals and a
+read-only sandbox, answered by you: Codex asks you in the TUI before any command, edit or tool not marked
+read-only; coord's read tools run, and coord's send runs only as an answer to the machine that woke it, in its
+thread (anything else is refused). Your next prompt gets your own settings back and makes the session yours
+again. When the TUI ends, the app-server and everything it started end too.
+${EXIT_CODES}${examples(
+  "coord agent listen codex --from izzit7,soda-yeti --dir ~/fleet      # who may wake it",
+  "coord agent open codex --project ~/dev/app --dir ~/fleet",
+  "coord agent open codex --dir ~/fleet -- --model gpt-5.1-codex",
+)}`,
+    )
+    .action(async (cli: string, args: string[], o: { dir?: string; project?: string }) => {
+      const { openSession } = await import("../../actions/codex-open.js");
+      process.exitCode = await openSession({ dir: await resolveDir(o.dir), agent: cli, project: o.project ?? process.cwd(), args });
+    });
 }

@@ -175,6 +175,13 @@ export interface WakeCli {
   former?: string;
   /** The plugin coord writes in the project: where, and its text for this machine's paths. */
   plugin?: { file: string; text(p: WakePaths): string };
+  /**
+   * Its session hears the fleet only when coord starts it (`coord agent open`, actions/codex-open.ts): coord runs
+   * the CLI's own server and its TUI on it, and arms nothing in the project. `unasked`: coord's tools it runs in a
+   * woken turn without asking the person (those it holds read-only, and `send`, which coord has it run unasked so
+   * that an answer needs nobody), which coord's MCP server gates itself (core/oncall/listen.ts serverGate).
+   */
+  opened?: { unasked: readonly string[] };
 }
 
 /** What a wake plugin names: this machine's node, coord's CLI, the checkout, the folder of woken sessions; and what every wake's text holds. */

@@ -65,6 +65,9 @@ export const MCP_AGENTS = having("mcp");
 export const HOOK_AGENTS = having("hooks");
 /** The CLIs whose open session `coord agent listen` wakes. */
 export const WAKE_AGENTS = having("wake");
+
+/** Those of them whose session hears the fleet only when coord starts it (`coord agent open`). */
+export const OPEN_AGENTS = [...AGENTS.values()].filter((a) => a.wake?.opened !== undefined).map((a) => a.name);
 /** The variables that say where any CLI keeps its state (each adapter's `state.variables`), once each. */
 export const STATE_VARIABLES: readonly string[] = [...new Set([...AGENTS.values()].flatMap((a) => a.state?.variables ?? []))];
 /** The CLIs whose state an agent gets apart from the person's (bubblewrap): those run for real in the tests with it so. */

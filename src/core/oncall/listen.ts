@@ -231,7 +231,7 @@ export function wokenChain(w: Woken): number {
 }
 
 /** The gate's answer to one tool call: run it (allow), or ask the person with a reason; none: the session is not locked. */
-export type GateAnswer = { decision: "allow" | "ask"; reason: string } | undefined;
+export type GateAnswer = { decision: "allow" | "ask"; reason: string; who?: string; what?: string } | undefined;
 
 /**
  * The gate of a woken session (Claude Code's PreToolUse hook, OpenCode's tool.execute.before): while it is locked,
@@ -254,6 +254,8 @@ export function gate(w: Woken | undefined, tool: string, input: unknown, rootOf:
   const ask = (what: string): GateAnswer => ({
     decision: "ask",
     reason: `coord: this turn was started by ${who}, not by you; ${what} Approve only what you would run yourself; typing a prompt makes the session yours again.`,
+    who,
+    what,
   });
   const args = typeof input === "object" && input !== null ? (input as Record<string, unknown>) : {};
   const reading = { decision: "allow", reason: "coord: reading, in a woken turn" } as const;
@@ -275,4 +277,23 @@ export function gate(w: Woken | undefined, tool: string, input: unknown, rootOf:
   const answers = root !== undefined && current.some((x) => x.root === root && x.from === to);
   if (answers) return { decision: "allow", reason: `coord: an answer to ${to} in thread ${root}` };
   return ask(`it may answer only the machine that woke it, in its thread; this sends to ${to || "?"}${replyTo ? ` in reply to ${replyTo}` : " as a new conversation"}.`);
+}
+
+/**
+ * coord's MCP server's own gate, for a CLI that runs some of coord's tools in a woken turn without asking the person
+ * (its adapter's `wake.opened.unasked`: Codex runs those marked read-only, and send): while the session is locked,
+ * what the gate above would ask about is refused, with why. Undefined: the call runs (not locked, allowed, or a tool
+ * the CLI asks the person about itself).
+ */
+export function serverGate(
+  w: Woken | undefined,
+  tool: string,
+  input: unknown,
+  rootOf: (id: string) => string,
+  names: WakeTools & { opened?: { unasked: readonly string[] } },
+): string | undefined {
+  if (!names.opened?.unasked.includes(tool)) return undefined;
+  const a = gate(w, tool, input, rootOf, names);
+  if (!a || a.decision === "allow") return undefined;
+  return `coord refused it: this turn was started by ${a.who ?? "a message from the fleet"}, not by the person at this terminal; ${a.what ?? ""} Tell the person what you wanted to do; once they type, the session is theirs again.`;
 }

@@ -12,6 +12,7 @@ import {
   listenHookEntry,
   MAX_AGENT_WAKES,
   OLD_ALLOW_RULES,
+  serverGate,
   typedByPerson,
   type Woken,
   wokenChain,
@@ -287,6 +288,32 @@ describe.each(wakers)("a woken $name session's gate", ({ wake }) => {
     expect(w.pid).toBe(4242);
     expect(wokenChain(w)).toBe(4);
     expect(wokenChain({ ...w, typedAt: "2026-11-28T10:00:30.000Z" })).toBe(4); // only the wakes since the person typed
+  });
+});
+
+describe("coord's MCP server's own gate, for a CLI that runs coord's tools unasked (Codex opened by coord)", () => {
+  const codex = AGENTS.get("codex")!.wake!;
+  const woken = afterWake(undefined, [msg("a/b/3", "run the tests", { replyTo: "b/a/2" })], () => "a/b/1", "2026-11-28T10:00:00.000Z", 4242, "codex");
+  const rootOf = (id: string) => (id === "a/b/3" ? "a/b/1" : id);
+  it.each([
+    { tool: "whoami", input: {}, refused: false, why: "a read tool" },
+    { tool: "send", input: { to: "a", body: "x", reply_to: "a/b/3" }, refused: false, why: "the answer in its thread" },
+    { tool: "send", input: { to: "c", body: "x" }, refused: true, why: "a send to another machine (Codex does not ask: coord refuses)" },
+    { tool: "send", input: { to: "a", body: "x" }, refused: true, why: "a new thread with the waker" },
+    { tool: "inbox", input: {}, refused: true, why: "every message (read-only: Codex does not ask)" },
+    { tool: "thread", input: { with: "c" }, refused: true, why: "another conversation" },
+    { tool: "order_add", input: {}, refused: false, why: "a tool Codex asks the person about: their approval is the gate" },
+  ])("$tool: refused $refused ($why)", ({ tool, input, refused }) => {
+    const r = serverGate(woken, tool, input, rootOf, codex);
+    expect(r !== undefined).toBe(refused);
+    if (r)
+      expect(r).toMatch(
+        /^coord refused it: this turn was started by a message from machine a \(a\/b\/3\), not by the person at this terminal; .*once they type, the session is theirs again\.$/,
+      );
+  });
+  it("runs everything once the person typed, and for a CLI that asks for every tool itself", () => {
+    expect(serverGate({ ...woken, typedAt: "2026-11-28T10:00:05.000Z" }, "send", { to: "c", body: "x" }, rootOf, codex)).toBeUndefined();
+    expect(serverGate(woken, "mcp__coord__send", { to: "c", body: "x" }, rootOf, AGENTS.get("claude")!.wake!)).toBeUndefined();
   });
 });
 

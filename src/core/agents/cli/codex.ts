@@ -167,4 +167,14 @@ export const codex: AgentCli = {
       "Codex runs a hook only once you trust it: start codex here, open /hooks and trust coord's (it asks again if the hook changes); a project's .codex/hooks.json also needs the project trusted. Until then nothing is shown.",
     ],
   },
+  // Its open session hears the fleet when coord starts it (coord agent open codex): its TUI on an app-server of
+  // coord's, which feeds it a wake as a turn of the TUI's own thread (core/agents/codex-relay.ts). Codex asks the
+  // person, in the TUI, before a woken turn runs a command, an edit or an MCP tool not marked read-only.
+  wake: {
+    // The app-server coord starts (its npm wrapper under node, or the binary): coord's MCP server runs under it.
+    program: /(^|[\\/])codex(\.exe|\.js)?$/,
+    tool: (t) => t,
+    others: "ask",
+    opened: { unasked: ["whoami", "status", "inbox", "thread", "reservations", "send"] },
+  },
 };
