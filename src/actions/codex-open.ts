@@ -27,6 +27,7 @@ import { loadConfig } from "../state/config.js";
 import { listenDir, readWoken, updateWoken } from "../state/listen.js";
 import { appendLog } from "../state/logs.js";
 import { stateDirOf } from "../state/paths.js";
+import { system } from "../platform/system.js";
 import { waitForWake, wakerOf } from "./wake-wait.js";
 
 export interface OpenOptions {
@@ -165,6 +166,11 @@ async function serverUp(child: ChildProcess, socket: string, logFile: string): P
  * allow-list of coord agent listen says. Returns the TUI's exit code.
  */
 export async function openSession(o: OpenOptions): Promise<number> {
+  if (system() === "win32")
+    throw new CoordError(
+      "coord agent open runs Codex's app-server on a unix socket, which coord has not run on Windows: put this machine on call instead (coord agent on-call codex)",
+      EXIT.USAGE,
+    );
   const waker = wakerOf(o.agent);
   if (!waker.wake.opened)
     throw new CoordError(`${o.agent}: start it as usual; its open session hears the fleet through what coord agent listen ${o.agent} arms in the project`, EXIT.USAGE);

@@ -149,7 +149,7 @@ async function arm(waker: Waker, project: string, dir: string, stateDir: string)
 /** Takes coord's waiter out of the project: what it did. */
 async function disarm(waker: Waker, project: string): Promise<string> {
   const { wake } = waker;
-  if (wake.opened) return `${waker.name}: nothing was armed in the project (sessions coord agent open started stop listening at their next wake)`;
+  if (wake.opened) return `${waker.name}: nothing was armed in the project (the sessions coord agent open started wake for nothing now)`;
   if (wake.plugin) {
     const file = resolve(project, wake.plugin.file);
     if ((await readIfExists(file, `reading ${wake.plugin.file}`)) === undefined) return `${wake.plugin.file}: not there, nothing changed`;

@@ -108,11 +108,13 @@ With claude, it arms coord's hooks in the project's .claude/settings.local.json 
 file Claude Code keeps out of git): a waiter on SessionStart and Stop (asyncRewake), a gate on PreToolUse and
 a look at UserPromptSubmit. With opencode, it writes a plugin, .opencode/plugins/coord-listen.js (this
 machine's paths: keep it out of git), that does the same in OpenCode's TUI from the end of a session's first
-turn. When a message from an allowed machine is delivered (by this machine's daemon), the idle session gets a
+turn. With codex, it arms nothing in the project: start the session with coord agent open codex, which runs
+Codex's TUI on an app-server coord relays and feeds. When a message from an allowed machine is delivered (by this machine's daemon), the idle session gets a
 turn with it, framed as a colleague's message (its id, its thread), and the message is marked read. Until the
 person types, that session runs by itself only coord's read tools (whoami, inbox, thread, status) and a send
 that answers the machine that woke it, in its thread; every other tool call asks the person (claude, in every
-permission mode) or is refused (opencode: a plugin cannot ask). What it sends is marked as an agent's (counted
+permission mode; codex asks in its TUI, and coord refuses what codex would run unasked) or is refused
+(opencode: a plugin cannot ask). What it sends is marked as an agent's (counted
 in the chain of 8). Requests for a permission never wake a session: a person answers those. Without a cli:
 who may wake a session, and which sessions listen.
 ${EXIT_CODES}${examples(
@@ -120,6 +122,7 @@ ${EXIT_CODES}${examples(
   "coord agent listen claude --from ALL --dir ~/fleet",
   "coord agent listen --dir ~/fleet            # who may wake, which sessions listen",
   "coord agent listen opencode --from izzit7 --project ~/dev/app --dir ~/fleet",
+  "coord agent listen codex --from izzit7 --dir ~/fleet && coord agent open codex --dir ~/fleet",
   "coord agent listen claude --off --project ~/dev/app --dir ~/fleet",
 )}`,
     )
