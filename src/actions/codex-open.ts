@@ -18,7 +18,6 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import WebSocket, { WebSocketServer } from "ws";
 import { fromServer, fromTui, type Json, newRelay, type RelayState, wakeTurn } from "../core/agents/codex-relay.js";
-import { SERVER_NAME } from "../core/agents/mcp-config.js";
 import { CoordError, EXIT } from "../errors.js";
 import { CLI_PATH } from "../package.js";
 import { onPath } from "../platform/executables.js";
@@ -43,28 +42,6 @@ export interface OpenOptions {
   env?: NodeJS.ProcessEnv;
   /** The TUI's standard streams (default: this terminal's). */
   stdio?: "inherit" | "ignore";
-}
-
-/** A TOML value on codex's command line (`-c key=value`): a JSON string or array of strings is a TOML one. */
-const tomlValue = (v: string | string[]) => JSON.stringify(v);
-
-/**
- * The app-server's overrides: coord's MCP server for this checkout (as `coord agent install codex` writes it), its
- * send run without asking, so that a woken turn answers with nobody there (coord's server gates it: serverGate).
- */
-export function appServerArgs(socket: string, dir: string): string[] {
-  const server = `mcp_servers.${SERVER_NAME}`;
-  return [
-    "app-server",
-    "--listen",
-    `unix://${socket}`,
-    "-c",
-    `${server}.command=${tomlValue(process.execPath)}`,
-    "-c",
-    `${server}.args=${tomlValue([CLI_PATH, "mcp", "--dir", resolve(dir)])}`,
-    "-c",
-    `${server}.tools.send.approval_mode="approve"`,
-  ];
 }
 
 /** One connection of the TUI, relayed to one of the app-server. */
@@ -179,7 +156,7 @@ export async function openSession(o: OpenOptions): Promise<number> {
   if (!config) throw new CoordError(`${o.dir} is not a coord checkout; run coord init there first or pass --dir`, EXIT.USAGE);
   const env = o.env ?? process.env;
   const bin = await onPath(waker.name, env.PATH ?? "");
-  if (!bin) throw new CoordError(`${waker.name} is not on PATH; install it (npm install -g @openai/codex), then run this again`, EXIT.USAGE);
+  if (!bin) throw new CoordError(`${waker.name} is not on PATH (coord's PATH); install it, then run this again`, EXIT.USAGE);
   const project = resolve(o.project);
   if (!(await stat(project).catch(() => undefined))?.isDirectory()) throw new CoordError(`--project ${o.project}: no such directory`, EXIT.USAGE);
 
@@ -189,7 +166,9 @@ export async function openSession(o: OpenOptions): Promise<number> {
   const logFile = join(listenDir(stateDir), `${waker.name}-app-server.log`);
   const log = await open(logFile, "w", 0o600);
   const appSocket = join(sockets, "app.sock");
-  const app = spawn(bin, appServerArgs(appSocket, o.dir), { cwd: project, env, stdio: ["ignore", log.fd, log.fd], ...ownTree() });
+  const opened = waker.wake.opened;
+  const mcp = { command: process.execPath, args: [CLI_PATH, "mcp", "--dir", resolve(o.dir)] };
+  const app = spawn(bin, opened.server(appSocket, mcp), { cwd: project, env, stdio: ["ignore", log.fd, log.fd], ...ownTree() });
   app.on("error", () => {}); // its exit code says it
   const stop = new AbortController();
   let tui: ChildProcess | undefined;
@@ -213,7 +192,7 @@ export async function openSession(o: OpenOptions): Promise<number> {
     process.on("SIGQUIT", ignore);
     process.on("SIGTERM", onTerm);
     process.on("SIGHUP", onHup);
-    tui = spawn(bin, ["--remote", `unix://${join(sockets, "tui.sock")}`, "-C", project, ...(o.args ?? [])], { cwd: project, env, stdio: o.stdio ?? "inherit" });
+    tui = spawn(bin, opened.tui(join(sockets, "tui.sock"), project, o.args ?? []), { cwd: project, env, stdio: o.stdio ?? "inherit" });
     const exited = new Promise<number>((done) => {
       tui!.on("exit", (code, signal) => done(code ?? (signal ? 128 : 1)));
       tui!.on("error", () => done(1));

@@ -5,7 +5,7 @@
 // woken. Types and the permission levels; agents.ts lists the adapters.
 import type { ConfigEntry, Json, StatePaths } from "./cli/common.js";
 import type { HookPlan } from "./hooks.js";
-import type { McpPlan } from "./mcp-config.js";
+import type { McpPlan, ServerCommand } from "./mcp-config.js";
 
 export const PERMISSIONS = ["read-only", "edit", "full"] as const;
 export type Permission = (typeof PERMISSIONS)[number];
@@ -181,7 +181,13 @@ export interface WakeCli {
    * woken turn without asking the person (those it holds read-only, and `send`, which coord has it run unasked so
    * that an answer needs nobody), which coord's MCP server gates itself (core/oncall/listen.ts serverGate).
    */
-  opened?: { unasked: readonly string[] };
+  opened?: {
+    unasked: readonly string[];
+    /** The arguments of its app-server on unix socket `socket`, serving coord's MCP server as `mcp` runs it. */
+    server(socket: string, mcp: ServerCommand): string[];
+    /** The arguments of its TUI on the relay's socket, working in `project`, with the person's `more`. */
+    tui(socket: string, project: string, more: readonly string[]): string[];
+  };
 }
 
 /** What a wake plugin names: this machine's node, coord's CLI, the checkout, the folder of woken sessions; and what every wake's text holds. */

@@ -1,6 +1,7 @@
 // Codex: everything coord knows of it, in one place (agents.ts AgentCli says
 // what each part is).
 import type { AgentCli, AgentReader, LoginAnswer } from "../adapter.js";
+import { SERVER_NAME } from "../mcp-config.js";
 import { catCommand, clean, configDirs, configFiles, type Env, firstLine, type Json, modelFlag, num, obj, oneLine, parseLine, str, word } from "./common.js";
 
 /** `codex exec --json`: JSON lines of thread, turn and item events. */
@@ -175,6 +176,22 @@ export const codex: AgentCli = {
     program: /(^|[\\/])codex(\.exe|\.js)?$/,
     tool: (t) => t,
     others: "ask",
-    opened: { unasked: ["whoami", "status", "inbox", "thread", "reservations", "send"] },
+    opened: {
+      unasked: ["whoami", "status", "inbox", "thread", "reservations", "send"],
+      // coord's MCP server for this checkout (as coord agent install codex writes it: a JSON string or array of
+      // strings is a TOML one on its -c), its send run without asking so that an answer needs nobody.
+      server: (socket, mcp) => [
+        "app-server",
+        "--listen",
+        `unix://${socket}`,
+        "-c",
+        `mcp_servers.${SERVER_NAME}.command=${JSON.stringify(mcp.command)}`,
+        "-c",
+        `mcp_servers.${SERVER_NAME}.args=${JSON.stringify(mcp.args)}`,
+        "-c",
+        `mcp_servers.${SERVER_NAME}.tools.send.approval_mode="approve"`,
+      ],
+      tui: (socket, project, more) => ["--remote", `unix://${socket}`, "-C", project, ...more],
+    },
   },
 };
