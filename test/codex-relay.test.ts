@@ -120,6 +120,11 @@ describe("the relay between Codex's TUI and coord's app-server", () => {
       },
     ],
     [
+      "a fork the TUI makes (/fork) is the thread it shows from then on",
+      [...open, { tui: { id: 5, method: "thread/fork", params: { threadId: "T" } } }, { server: { id: 5, result: { thread: { id: "F" }, ...person } } }],
+      (r) => expect(r.s.thread).toBe("F"),
+    ],
+    [
       "another thread's events change nothing",
       [...open, { server: { method: "thread/status/changed", params: { threadId: "sub", status: { type: "active" } } } }],
       (r) => expect(r.s.busy).toBe(false),

@@ -35,7 +35,7 @@ export const WAKE_SETTINGS: Required<Settings> = {
 
 /** What the relay knows of one connection of the TUI. */
 export interface RelayState {
-  /** The thread the TUI shows: the one its last `thread/start` or `thread/resume` answered with. */
+  /** The thread the TUI shows: the one its last `thread/start`, `thread/resume` or `thread/fork` answered with. */
   thread?: string;
   /** The TUI's requests that open a thread, whose answers name it. */
   opening: readonly Id[];
@@ -63,11 +63,14 @@ function settingsOf(x: Json | undefined): Settings {
   return out;
 }
 
+/** The TUI's requests whose answer is the thread it shows from then on (a new one, one resumed, a fork: /new, /resume, /fork). */
+const OPENING = new Set(["thread/start", "thread/resume", "thread/fork"]);
+
 /** A message from the TUI: what goes on to the app-server, and whether the person typed. */
 export function fromTui(s: RelayState, msg: Json): { s: RelayState; msg: Json; typed: boolean } {
   const method = msg.method;
   const id = msg.id as Id | undefined;
-  if ((method === "thread/start" || method === "thread/resume") && id !== undefined) return { s: { ...s, opening: [...s.opening, id].slice(-20) }, msg, typed: false };
+  if (OPENING.has(String(method)) && id !== undefined) return { s: { ...s, opening: [...s.opening, id].slice(-20) }, msg, typed: false };
   if (method === "turn/steer") return { s, msg, typed: true };
   if (method !== "turn/start") return { s, msg, typed: false };
   const params = obj(msg.params) ?? {};
