@@ -87,6 +87,8 @@ describe("the relay between Codex's TUI and coord's app-server", () => {
         { wake: "w" },
         status("idle"),
         turn("mine", { approvalPolicy: "on-request", sandboxPolicy: null, approvalsReviewer: null }),
+        { server: { id: 9, result: { turn: { id: "m" } } } },
+        status("idle"),
         { wake: "w2" },
         turn("again", { sandboxPolicy: null, permissions: { id: "p" } }),
       ],
@@ -105,7 +107,32 @@ describe("the relay between Codex's TUI and coord's app-server", () => {
       [...open, settingsUpdated({ approvalPolicy: "never", approvalsReviewer: "user", sandboxPolicy: { type: "dangerFullAccess" } }), { wake: "w" }, turn("mine")],
       (r) => expect(r.toServer.at(-1)!.params).toMatchObject({ approvalPolicy: "never", sandboxPolicy: { type: "dangerFullAccess" } }),
     ],
-    ["a steer is the person typing too", [...open, { tui: { id: 3, method: "turn/steer", params: { threadId: "T" } } }], (r) => expect(r.typed).toBe(1)],
+    [
+      "what the person types into a running turn (a steer) joins it: a woken turn stays locked",
+      [...open, { wake: "w" }, { tui: { id: 3, method: "turn/steer", params: { threadId: "T" } } }],
+      (r) => expect(r.typed).toBe(0),
+    ],
+    [
+      "the thread is busy from the TUI's turn/start on, before the app-server says so (found attacking it: a wake joined the person's turn)",
+      [...open, status("idle"), turn("mine"), { wake: "w" }],
+      (r) => {
+        expect(r.waits).toEqual(["a turn runs"]);
+        expect(r.toServer.at(-1)!.method).toBe("turn/start");
+      },
+    ],
+    [
+      "an idle status that comes before the answer to the TUI's turn/start does not free the thread",
+      [...open, turn("mine"), status("idle"), { wake: "w" }, { server: { id: 9, result: { turn: { id: "x" } } } }, { wake: "w" }, status("idle"), { wake: "w" }],
+      (r) => {
+        expect(r.waits).toEqual(["a turn runs", "a turn runs"]);
+        expect(r.toServer.at(-1)!.id).toBe("coord-1");
+      },
+    ],
+    [
+      "a turn/start the app-server refuses leaves the thread free",
+      [...open, turn("mine"), { server: { id: 9, error: { message: "no" } } }, { wake: "w" }],
+      (r) => expect(r.toServer.at(-1)!.id).toBe("coord-1"),
+    ],
     [
       "answers to coord's own requests never reach the TUI; the TUI's do",
       [...open, { server: { id: "coord-1", result: {} } }, { server: { id: 7, result: {} } }],

@@ -3,7 +3,7 @@
 // `POST /v1/responses` with the Responses API's server-sent events, as codex 0.171.0 reads them, scripted by the
 // last user message of the request:
 //   - "run: <command>"  a shell tool call of that command; once its output comes back, "ran: <command>" and the output;
-//   - "call <ns>__<tool> <json>"  a call of MCP tool <tool> of namespace <ns> (codex names coord's server's tools
+//   - "call [<ns>__]<tool> <json>"  a call of tool <tool> (of namespace <ns>: codex names coord's server's tools
 //                       mcp__coord) with those arguments; once its output comes back, "called: <tool>" and the output;
 //   - "slow <N>"        the first words of the answer at once, the rest after N seconds;
 //   - "http <NNN>"      that HTTP status with an error body (no answer);
@@ -195,10 +195,10 @@ export async function startOpenAiServer(opts: { key?: string } = {}): Promise<Op
         await stream(res, model, [message(`ran: ${ran}\n${out.slice(0, 500)}`)]);
         return;
       }
-      const call = /\bcall (\S+)__(\w+) (\{.*\})\s*$/.exec(question);
+      const call = /\bcall (?:(\S+)__)?(\w+) (\{.*\})\s*$/.exec(question);
       if (call) {
         const [, namespace, name, args] = call;
-        await stream(res, model, [{ type: "function_call", id: nextId("fc"), call_id: nextId("call"), namespace, name, arguments: args }]);
+        await stream(res, model, [{ type: "function_call", id: nextId("fc"), call_id: nextId("call"), ...(namespace ? { namespace } : {}), name, arguments: args }]);
         return;
       }
       const run = /run: (.+)$/.exec(question);

@@ -12,18 +12,18 @@
 // sends the wake as a turn/start on the TUI's connection, under settings that make Codex ask before it runs
 // anything. When the TUI ends, the app-server, its MCP servers and the sockets go with it.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdir, mkdtemp, open, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, open, readdir, readFile, rm, stat } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import WebSocket, { WebSocketServer } from "ws";
-import { fromServer, fromTui, type Json, newRelay, type RelayState, wakeTurn } from "../core/agents/codex-relay.js";
+import { fromServer, fromTui, isBusy, type Json, newRelay, type RelayState, wakeTurn } from "../core/agents/codex-relay.js";
 import { CoordError, EXIT } from "../errors.js";
 import { CLI_PATH } from "../package.js";
 import { onPath } from "../platform/executables.js";
 import { killTree, ownTree, treeAlive } from "../platform/tree.js";
 import { loadConfig } from "../state/config.js";
-import { listenDir, readWoken, updateWoken } from "../state/listen.js";
+import { dropWoken, listenDir, readWoken, updateWoken } from "../state/listen.js";
 import { appendLog } from "../state/logs.js";
 import { stateDirOf } from "../state/paths.js";
 import { system } from "../platform/system.js";
@@ -42,6 +42,8 @@ export interface OpenOptions {
   env?: NodeJS.ProcessEnv;
   /** The TUI's standard streams (default: this terminal's). */
   stdio?: "inherit" | "ignore";
+  /** Wake it even while Codex has command rules that allow without asking (the person accepts that a woken turn runs them). */
+  withAllowRules?: boolean;
 }
 
 /** One connection of the TUI, relayed to one of the app-server. */
@@ -176,13 +178,14 @@ export async function openSession(o: OpenOptions): Promise<number> {
   const forward = (sig: NodeJS.Signals) => () => tui?.kill(sig);
   const onTerm = forward("SIGTERM");
   const onHup = forward("SIGHUP");
-  const links = relay(join(sockets, "tui.sock"), appSocket, (thread) => {
+  // One session id for as long as the TUI runs, whichever thread it shows (the waiter's key, the woken state's).
+  const sessionId = `${waker.name}-${app.pid ?? process.pid}`;
+  const links = relay(join(sockets, "tui.sock"), appSocket, () => {
     // The person typed: a woken session is theirs again.
-    if (thread !== undefined)
-      void (async () => {
-        if (await readWoken(stateDir, thread))
-          await updateWoken(stateDir, thread, (w) => ({ ...(w ?? { lockedAt: new Date().toISOString(), wakes: [] }), typedAt: new Date().toISOString() }));
-      })().catch(() => {});
+    void (async () => {
+      if (await readWoken(stateDir, sessionId))
+        await updateWoken(stateDir, sessionId, (w) => ({ ...(w ?? { lockedAt: new Date().toISOString(), wakes: [] }), typedAt: new Date().toISOString() }));
+    })().catch(() => {});
   });
   try {
     await serverUp(app, appSocket, logFile);
@@ -197,7 +200,7 @@ export async function openSession(o: OpenOptions): Promise<number> {
       tui!.on("exit", (code, signal) => done(code ?? (signal ? 128 : 1)));
       tui!.on("error", () => done(1));
     });
-    const waking = wakeLoop({ stateDir, config, waker, app, project, links: links.links, signal: stop.signal }).catch((e) =>
+    const waking = wakeLoop({ stateDir, config, waker, app, project, env, sessionId, withRules: o.withAllowRules === true, links: links.links, signal: stop.signal }).catch((e) =>
       appendLog(stateDir, {
         kind: "listen",
         machine: config.name,
@@ -225,59 +228,109 @@ export async function openSession(o: OpenOptions): Promise<number> {
     }
     await log.close().catch(() => {});
     await rm(sockets, { recursive: true, force: true });
+    await dropWoken(stateDir, sessionId).catch(() => {});
   }
 }
 
-/** Wakes the TUI's thread, once idle, with each message that wakes it, until the signal fires. */
+/** The files of Codex's command rules (the person's, the project's) that let a command run without asking: none, or their paths. */
+async function allowRules(env: NodeJS.ProcessEnv, project: string, waker: ReturnType<typeof wakerOf>): Promise<string[]> {
+  const rules = waker.wake.opened?.rules;
+  if (!rules) return [];
+  const found: string[] = [];
+  for (const dir of rules.dirs(env, project, homedir())) {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const n of names.filter((x) => x.endsWith(".rules")).sort()) {
+      const text = await readFile(join(dir, n), "utf8").catch(() => "");
+      if (rules.allows(text)) found.push(join(dir, n));
+    }
+  }
+  return found;
+}
+
+/**
+ * Wakes the TUI's thread, once idle, with each message that wakes it, until the signal fires. No wake is taken while
+ * Codex has command rules that allow without asking (unless the person said they accept that): a woken turn would run
+ * those commands with nobody asked, outside its sandbox (found attacking it).
+ */
 async function wakeLoop(o: {
   stateDir: string;
   config: NonNullable<Awaited<ReturnType<typeof loadConfig>>>;
   waker: ReturnType<typeof wakerOf>;
   app: ChildProcess;
   project: string;
+  env: NodeJS.ProcessEnv;
+  sessionId: string;
+  withRules: boolean;
   links: Set<Link>;
   signal: AbortSignal;
 }): Promise<void> {
   const session = o.app.pid;
   if (session === undefined) return;
   let n = 0;
+  let heldBy = "";
   /** The connection whose thread the TUI shows, once it is idle. */
-  const idleLink = () => [...o.links].find((l) => l.state.thread !== undefined && !l.state.busy);
+  const idleLink = () => [...o.links].find((l) => l.state.thread !== undefined && !isBusy(l.state));
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  /** Whether rules hold every wake now (said in coord's log when that changes). */
+  const held = async (): Promise<boolean> => {
+    const rules = o.withRules ? [] : await allowRules(o.env, o.project, o.waker);
+    if (rules.join("\n") !== heldBy) {
+      heldBy = rules.join("\n");
+      await appendLog(o.stateDir, {
+        kind: "listen",
+        machine: o.config.name,
+        ok: rules.length === 0,
+        ...(rules.length
+          ? {
+              error: `coord agent open ${o.waker.name}: no message wakes this session while ${rules.join(", ")} let commands run without asking (a woken turn would run them, outside its sandbox); take those rules out, or start it with --with-allow-rules`,
+            }
+          : {}),
+      }).catch(() => {});
+    }
+    return rules.length > 0;
+  };
   while (!o.signal.aborted) {
     if (!(await until(() => idleLink() !== undefined, o.signal))) return;
-    const link = idleLink()!;
-    const thread = link.state.thread!;
+    const link = idleLink();
+    if (!link) continue;
     // The person starting a turn ends this wait: a wake goes to an idle session only.
     const busy = new AbortController();
     const either = AbortSignal.any([o.signal, busy.signal]);
-    const watching = until(() => link.state.busy || link.state.thread !== thread || !o.links.has(link), either).then(() => busy.abort());
-    const wake = await waitForWake({ stateDir: o.stateDir, config: o.config, waker: o.waker, sessionId: thread, session, cwd: o.project, signal: either });
+    const watching = until(() => isBusy(link.state) || !o.links.has(link), either).then(() => busy.abort());
+    const wake = await waitForWake({ stateDir: o.stateDir, config: o.config, waker: o.waker, sessionId: o.sessionId, session, cwd: o.project, signal: either, held });
     busy.abort();
     await watching;
     if (!wake) {
       // Nobody may wake it, or another waiter holds it: look again in a while.
-      if (!o.signal.aborted && !link.state.busy) await new Promise((r) => setTimeout(r, 2000));
+      if (!o.signal.aborted && !isBusy(link.state)) await pause(2000);
       continue;
     }
-    // Taken and marked read: it goes to the thread once the turn the person may have started is over.
-    if (!(await until(() => !link.state.busy || !o.links.has(link), o.signal)) || !o.links.has(link)) return;
-    await updateWoken(o.stateDir, thread, (w) => ({ ...(w ?? { wakes: [] }), lockedAt: new Date().toISOString() }));
-    const id = `coord-${++n}`;
-    const r = wakeTurn(link.state, id, wake.text);
-    if ("wait" in r) continue;
-    link.state = r.s;
-    const answer = new Promise<Json>((done) => link.waiting.set(id, done));
-    link.up.send(JSON.stringify(r.msg));
-    const got = await answer;
-    link.waiting.delete(id);
-    if (got.error !== undefined) {
-      link.state = { ...link.state, busy: false, restore: false };
-      await appendLog(o.stateDir, {
-        kind: "listen",
-        machine: o.config.name,
-        ok: false,
-        error: `coord agent open ${o.waker.name}: the wake of ${wake.got.map((m) => m.id).join(", ")} was not started: ${JSON.stringify(got.error).slice(0, 300)}`,
-      }).catch(() => {});
+    // Taken and marked read: it goes to the TUI's thread once no turn runs there (the person's may have started).
+    for (;;) {
+      const to = idleLink();
+      if (to) {
+        await updateWoken(o.stateDir, o.sessionId, (w) => ({ ...(w ?? { wakes: [] }), lockedAt: new Date().toISOString() }));
+        const id = `coord-${++n}`;
+        const r = wakeTurn(to.state, id, wake.text);
+        if (!("wait" in r)) {
+          to.state = r.s;
+          const answer = new Promise<Json>((done) => to.waiting.set(id, done));
+          to.up.send(JSON.stringify(r.msg));
+          const got = await answer;
+          to.waiting.delete(id);
+          if (got.error !== undefined) {
+            to.state = { ...to.state, busy: false, restore: false };
+            await appendLog(o.stateDir, {
+              kind: "listen",
+              machine: o.config.name,
+              ok: false,
+              error: `coord agent open ${o.waker.name}: the wake of ${wake.got.map((m) => m.id).join(", ")} was not started: ${JSON.stringify(got.error).slice(0, 300)}`,
+            }).catch(() => {});
+          }
+          break;
+        }
+      }
+      if (!(await until(() => idleLink() !== undefined, o.signal))) return;
     }
   }
 }

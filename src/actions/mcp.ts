@@ -176,6 +176,10 @@ export function mcpServer(ctx: ToolContext, opts: { log?: (line: string) => void
     (uri) =>
       bounded(
         (async () => {
+          // Read as the inbox tool is, by the gate of a woken session coord opened (found attacking it: Codex reads a
+          // resource unasked, and this one carried another machine's message to the waker).
+          const refused = await wokenRefusal(ctx, "inbox", {});
+          if (refused) throw new CoordError(refused, EXIT.FAILURE);
           const m = await ctx.machine();
           const r = await inboxOf(m, { unread: true });
           return json(uri, { machine: r.machine, messages: r.messages.map(({ seq: _seq, ...x }) => x) });
@@ -191,6 +195,8 @@ export function mcpServer(ctx: ToolContext, opts: { log?: (line: string) => void
     (uri) =>
       bounded(
         (async () => {
+          const refused = await wokenRefusal(ctx, "status", {});
+          if (refused) throw new CoordError(refused, EXIT.FAILURE);
           const m = await ctx.machine();
           const k = await known(m);
           const at = new Date();

@@ -45,6 +45,8 @@ export interface WakeWaitOptions {
   signal?: AbortSignal;
   /** A hook's waiter, a process of its own: SIGHUP, SIGTERM and SIGINT end the wait. */
   signals?: boolean;
+  /** Asked before each take: true holds every message where it is (unread) until a later look. */
+  held?: () => Promise<boolean>;
 }
 
 /** A wake: the model's text, and the messages it holds (taken, marked read, the session locked). */
@@ -127,6 +129,7 @@ export async function waitForWake(o: WakeWaitOptions): Promise<Wake | undefined>
     return await new Promise<Wake | undefined>((done, fail) => {
       let busy = false;
       let again = false;
+      let stopped = false;
       const look = async () => {
         if (busy) {
           again = true;
@@ -136,12 +139,16 @@ export async function waitForWake(o: WakeWaitOptions): Promise<Wake | undefined>
         try {
           do {
             again = false;
-            if (!pidAlive(session) || Date.now() > ends) return done(undefined);
+            if (stopped || !pidAlive(session) || Date.now() > ends) return done(undefined);
             const now = await filesNow(watched);
             if (now === seen) continue;
             seen = now;
             const s = await readListen(stateDir);
             if (own(s.waiters, sessionId)?.pid !== process.pid) return done(undefined); // replaced, or listening was turned off
+            if (await o.held?.()) {
+              seen = ""; // looked at again at the next poll
+              continue;
+            }
             const { got, parents } = await take(s);
             if (got.length) {
               // Locked before the session hears of it: its first tool call already meets the gate.
@@ -154,6 +161,7 @@ export async function waitForWake(o: WakeWaitOptions): Promise<Wake | undefined>
           fail(e);
         } finally {
           busy = false;
+          if (stopped) done(undefined); // nothing taken (a wake above resolved first)
         }
       };
       // The daemon writes the mailbox by renaming a new file over it: watch the folder.
@@ -163,8 +171,14 @@ export async function waitForWake(o: WakeWaitOptions): Promise<Wake | undefined>
       watcher.on("error", () => {}); // the poll below goes on
       // The session's terminal closing (SIGHUP) or a stop: the waiter ends as its session does, leaving no entry.
       if (o.signals) for (const sig of ["SIGHUP", "SIGTERM", "SIGINT"] as const) process.once(sig, () => done(undefined));
+      // A stop while a look takes messages waits for it: what it took (marked read, the session locked) is a wake
+      // the caller still delivers (found attacking it: taken and never shown).
+      const stop = () => {
+        stopped = true;
+        if (!busy) done(undefined);
+      };
       if (o.signal?.aborted) return done(undefined);
-      o.signal?.addEventListener("abort", () => done(undefined), { once: true });
+      o.signal?.addEventListener("abort", stop, { once: true });
       poll = setInterval(() => void look(), o.pollMs ?? 1000);
       void look();
     });

@@ -113,7 +113,7 @@ Codex's TUI on an app-server coord relays and feeds. When a message from an allo
 turn with it, framed as a colleague's message (its id, its thread), and the message is marked read. Until the
 person types, that session runs by itself only coord's read tools (whoami, inbox, thread, status) and a send
 that answers the machine that woke it, in its thread; every other tool call asks the person (claude, in every
-permission mode; codex asks in its TUI, and coord refuses what codex would run unasked) or is refused
+permission mode; codex asks in its TUI, and coord refuses its own tools) or is refused
 (opencode: a plugin cannot ask). What it sends is marked as an agent's (counted
 in the chain of 8). Requests for a permission never wake a session: a person answers those. Without a cli:
 who may wake a session, and which sessions listen.
@@ -426,6 +426,7 @@ function registerOpen(agent: Command): void {
     .argument("[args...]", "more arguments for the CLI's TUI, after --")
     .addOption(dirOption())
     .option("--project <dir>", "where the session works (default: the current directory)")
+    .option("--with-allow-rules", "wake it even while Codex has command rules that allow without asking: a woken turn runs those commands unasked")
     .addHelpText(
       "after",
       `
@@ -437,15 +438,24 @@ TUI's thread with it, framed as a colleague's message. That turn runs under Code
 read-only sandbox, answered by you: Codex asks you in the TUI before any command, edit or tool not marked
 read-only; coord's read tools run, and coord's send runs only as an answer to the machine that woke it, in its
 thread (anything else is refused). Your next prompt gets your own settings back and makes the session yours
-again. When the TUI ends, the app-server and everything it started end too.
+again. What you type while a woken turn runs joins that turn, which keeps its rules. No message wakes it while
+Codex has command rules that allow without asking ("don't ask again": $CODEX_HOME/rules, the project's
+.codex/rules): a woken turn would run those unasked, outside its sandbox; coord's log says so. Goals are off in
+it (a goal a wake set would go on by itself). When the TUI ends, the app-server and everything it started end.
 ${EXIT_CODES}${examples(
   "coord agent listen codex --from izzit7,soda-yeti --dir ~/fleet      # who may wake it",
   "coord agent open codex --project ~/dev/app --dir ~/fleet",
   "coord agent open codex --dir ~/fleet -- --model gpt-5.1-codex",
 )}`,
     )
-    .action(async (cli: string, args: string[], o: { dir?: string; project?: string }) => {
+    .action(async (cli: string, args: string[], o: { dir?: string; project?: string; withAllowRules?: boolean }) => {
       const { openSession } = await import("../../actions/codex-open.js");
-      process.exitCode = await openSession({ dir: await resolveDir(o.dir), agent: cli, project: o.project ?? process.cwd(), args });
+      process.exitCode = await openSession({
+        dir: await resolveDir(o.dir),
+        agent: cli,
+        project: o.project ?? process.cwd(),
+        args,
+        ...(o.withAllowRules ? { withAllowRules: true } : {}),
+      });
     });
 }

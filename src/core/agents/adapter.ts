@@ -177,16 +177,16 @@ export interface WakeCli {
   plugin?: { file: string; text(p: WakePaths): string };
   /**
    * Its session hears the fleet only when coord starts it (`coord agent open`, actions/codex-open.ts): coord runs
-   * the CLI's own server and its TUI on it, and arms nothing in the project. `unasked`: coord's tools it runs in a
-   * woken turn without asking the person (those it holds read-only, and `send`, which coord has it run unasked so
-   * that an answer needs nobody), which coord's MCP server gates itself (core/oncall/listen.ts serverGate).
+   * the CLI's own server and its TUI on it, and arms nothing in the project. It asks the person about none of coord's
+   * tools in a woken turn, so coord's MCP server gates them itself (core/oncall/listen.ts serverGate).
    */
   opened?: {
-    unasked: readonly string[];
     /** The arguments of its app-server on unix socket `socket`, serving coord's MCP server as `mcp` runs it. */
     server(socket: string, mcp: ServerCommand): string[];
     /** The arguments of its TUI on the relay's socket, working in `project`, with the person's `more`. */
     tui(socket: string, project: string, more: readonly string[]): string[];
+    /** Where its command rules live, and whether a rules file lets a command run without asking (no wake then). */
+    rules?: { dirs(env: Readonly<Record<string, string | undefined>>, project: string, home: string): string[]; allows(text: string): boolean };
   };
 }
 

@@ -9,7 +9,10 @@
 //   - an app-server keeps a turn's settings for the turns after it, and the TUI sends with each prompt the
 //     settings it last heard of: the wake's change of them is not passed to the TUI, and the person's next
 //     `turn/start` gets the person's own settings back in any field the TUI did not set itself;
-//   - a `turn/start` or `turn/steer` from the TUI is the person typing: the session is theirs again.
+//   - a `turn/start` from the TUI is the person typing: the session is theirs again, and the thread is busy
+//     from that moment (a wake sent before the app-server says so would join the person's turn, under their
+//     settings). What the person types while a turn runs (`turn/steer`) joins that turn: a woken turn stays
+//     under its rules until the person's next prompt.
 //
 // Pure: the edge passes each message in and sends what comes out. A message that is not JSON-RPC passes as it is.
 
@@ -45,9 +48,14 @@ export interface RelayState {
   restore: boolean;
   /** The thread runs a turn now. */
   busy: boolean;
+  /** The TUI's `turn/start` requests not answered yet: the thread is busy until they are. */
+  starting: readonly Id[];
 }
 
-export const newRelay = (): RelayState => ({ opening: [], person: {}, restore: false, busy: false });
+export const newRelay = (): RelayState => ({ opening: [], person: {}, restore: false, busy: false, starting: [] });
+
+/** Whether a wake must wait: a turn runs, or the TUI is starting one. */
+export const isBusy = (s: RelayState): boolean => s.busy || s.starting.length > 0;
 
 /** The ids of coord's own requests on the TUI's connection: their answers are coord's, never the TUI's. */
 export const COORD_ID = /^coord-\d{1,12}$/;
@@ -71,9 +79,9 @@ export function fromTui(s: RelayState, msg: Json): { s: RelayState; msg: Json; t
   const method = msg.method;
   const id = msg.id as Id | undefined;
   if (OPENING.has(String(method)) && id !== undefined) return { s: { ...s, opening: [...s.opening, id].slice(-20) }, msg, typed: false };
-  if (method === "turn/steer") return { s, msg, typed: true };
   if (method !== "turn/start") return { s, msg, typed: false };
   const params = obj(msg.params) ?? {};
+  if (params.threadId === s.thread && id !== undefined) s = { ...s, starting: [...s.starting, id].slice(-20) };
   if (!s.restore || params.threadId !== s.thread) return { s, msg, typed: true };
   // The person's settings back, field by field, where the TUI did not set one itself (it sends null for those; a
   // /permissions of theirs wins, a permission profile of theirs included).
@@ -87,6 +95,11 @@ export function fromServer(s: RelayState, msg: Json): { s: RelayState; forward: 
   const id = msg.id as Id | undefined;
   if (id !== undefined && msg.method === undefined) {
     if (typeof id === "string" && COORD_ID.test(id)) return { s, forward: false };
+    if (s.starting.includes(id)) {
+      // The TUI's turn started (it runs until the thread says idle), or was refused (nothing runs).
+      const starting = s.starting.filter((x) => x !== id);
+      return { s: { ...s, starting, busy: msg.error === undefined ? true : s.busy }, forward: true };
+    }
     if (!s.opening.includes(id)) return { s, forward: true };
     const result = obj(msg.result);
     const thread = obj(result?.thread)?.id;
@@ -107,7 +120,7 @@ export function fromServer(s: RelayState, msg: Json): { s: RelayState; forward: 
 /** The wake: coord's `turn/start` of the thread the TUI shows, with `text`, under the woken turn's settings; or why not now. */
 export function wakeTurn(s: RelayState, id: string, text: string): { s: RelayState; msg: Json } | { wait: string } {
   if (s.thread === undefined) return { wait: "the TUI has no thread yet" };
-  if (s.busy) return { wait: "a turn runs" };
+  if (isBusy(s)) return { wait: "a turn runs" };
   const msg = { id, method: "turn/start", params: { threadId: s.thread, input: [{ type: "text", text }], ...WAKE_SETTINGS } };
   return { s: { ...s, restore: true, busy: true }, msg };
 }

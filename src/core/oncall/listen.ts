@@ -280,19 +280,13 @@ export function gate(w: Woken | undefined, tool: string, input: unknown, rootOf:
 }
 
 /**
- * coord's MCP server's own gate, for a CLI that runs some of coord's tools in a woken turn without asking the person
- * (its adapter's `wake.opened.unasked`: Codex runs those marked read-only, and send): while the session is locked,
- * what the gate above would ask about is refused, with why. Undefined: the call runs (not locked, allowed, or a tool
- * the CLI asks the person about itself).
+ * coord's MCP server's own gate, for a CLI whose session coord opens (its adapter's `wake.opened`: Codex), which asks
+ * the person about none of coord's tools (it asks only for a tool that says it is destructive or reaches out; found
+ * attacking it: an order, an acknowledgement and a stop ran unasked): while the session is locked, what the gate above
+ * would ask about is refused, with why. Undefined: the call runs (not locked, or allowed).
  */
-export function serverGate(
-  w: Woken | undefined,
-  tool: string,
-  input: unknown,
-  rootOf: (id: string) => string,
-  names: WakeTools & { opened?: { unasked: readonly string[] } },
-): string | undefined {
-  if (!names.opened?.unasked.includes(tool)) return undefined;
+export function serverGate(w: Woken | undefined, tool: string, input: unknown, rootOf: (id: string) => string, names: WakeTools & { opened?: object }): string | undefined {
+  if (!names.opened) return undefined;
   const a = gate(w, tool, input, rootOf, names);
   if (!a || a.decision === "allow") return undefined;
   return `coord refused it: this turn was started by ${a.who ?? "a message from the fleet"}, not by the person at this terminal; ${a.what ?? ""} Tell the person what you wanted to do; once they type, the session is theirs again.`;

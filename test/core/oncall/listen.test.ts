@@ -302,7 +302,11 @@ describe("coord's MCP server's own gate, for a CLI that runs coord's tools unask
     { tool: "send", input: { to: "a", body: "x" }, refused: true, why: "a new thread with the waker" },
     { tool: "inbox", input: {}, refused: true, why: "every message (read-only: Codex does not ask)" },
     { tool: "thread", input: { with: "c" }, refused: true, why: "another conversation" },
-    { tool: "order_add", input: {}, refused: false, why: "a tool Codex asks the person about: their approval is the gate" },
+    { tool: "order_add", input: { to: "c", run: "touch x" }, refused: true, why: "an order (found attacking it: Codex ran it unasked)" },
+    { tool: "ack", input: { all: true }, refused: true, why: "an acknowledgement of others' messages" },
+    { tool: "stop_turn", input: { thread: "c/b/1" }, refused: true, why: "a /stop sent as the machine" },
+    { tool: "approve", input: { request: "c/b/1", decision: "approve" }, refused: true, why: "a decision is the person's" },
+    { tool: "reserve", input: { paths: ["x"] }, refused: true, why: "a reservation" },
   ])("$tool: refused $refused ($why)", ({ tool, input, refused }) => {
     const r = serverGate(woken, tool, input, rootOf, codex);
     expect(r !== undefined).toBe(refused);

@@ -1,5 +1,6 @@
 // Codex: everything coord knows of it, in one place (agents.ts AgentCli says
 // what each part is).
+import { join } from "node:path";
 import type { AgentCli, AgentReader, LoginAnswer } from "../adapter.js";
 import { SERVER_NAME } from "../mcp-config.js";
 import { catCommand, clean, configDirs, configFiles, type Env, firstLine, type Json, modelFlag, num, obj, oneLine, parseLine, str, word } from "./common.js";
@@ -177,9 +178,9 @@ export const codex: AgentCli = {
     tool: (t) => t,
     others: "ask",
     opened: {
-      unasked: ["whoami", "status", "inbox", "thread", "reservations", "send"],
       // coord's MCP server for this checkout (as coord agent install codex writes it: a JSON string or array of
-      // strings is a TOML one on its -c), its send run without asking so that an answer needs nobody.
+      // strings is a TOML one on its -c), its send run without asking so that an answer needs nobody; no goals
+      // (found attacking it: a goal a wake set went on in turns of Codex's own, and as the person's once they typed).
       server: (socket, mcp) => [
         "app-server",
         "--listen",
@@ -190,8 +191,16 @@ export const codex: AgentCli = {
         `mcp_servers.${SERVER_NAME}.args=${JSON.stringify(mcp.args)}`,
         "-c",
         `mcp_servers.${SERVER_NAME}.tools.send.approval_mode="approve"`,
+        "-c",
+        "features.goals=false",
       ],
       tui: (socket, project, more) => ["--remote", `unix://${socket}`, "-C", project, ...more],
+      // Its execpolicy rules (what "don't ask again" writes): an allow runs the command unasked and outside the
+      // sandbox, in a woken turn too, whatever its approval policy.
+      rules: {
+        dirs: (env, project, home) => [join(env.CODEX_HOME || join(home, ".codex"), "rules"), join(project, ".codex", "rules")],
+        allows: (text) => /\bdecision\s*=\s*["']allow["']/.test(text),
+      },
     },
   },
 };
