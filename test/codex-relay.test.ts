@@ -1,6 +1,7 @@
 // The relay between Codex's TUI and coord's app-server (core/agents/codex-relay.ts), as a table of message
 // sequences: what coord learns, what it changes, what it keeps from the TUI.
 import { describe, expect, it } from "vitest";
+import { AGENTS } from "../src/core/agents/agents.js";
 import { COORD_ID, fromServer, fromTui, type Json, newRelay, type RelayState, WAKE_SETTINGS, wakeTurn } from "../src/core/agents/codex-relay.js";
 
 const person = { approvalPolicy: "on-request", approvalsReviewer: "user", sandbox: { type: "workspaceWrite", writableRoots: [], networkAccess: false } };
@@ -152,6 +153,27 @@ describe("the relay between Codex's TUI and coord's app-server", () => {
       (r) => expect(r.s.thread).toBe("F"),
     ],
     [
+      "in a woken turn, the person's 'don't ask again' and 'for this session' are for that call only; their own turns' are kept",
+      [
+        ...open,
+        { wake: "w" },
+        { server: { id: 0, method: "item/commandExecution/requestApproval", params: { threadId: "T" } } },
+        { tui: { id: 0, result: { decision: { acceptWithExecpolicyAmendment: { execpolicy_amendment: ["touch"] } } } } },
+        { server: { id: 1, method: "item/commandExecution/requestApproval", params: { threadId: "T" } } },
+        { tui: { id: 1, result: { decision: "acceptForSession" } } },
+        { server: { id: 2, method: "item/fileChange/requestApproval", params: { threadId: "T" } } },
+        { tui: { id: 2, result: { decision: "decline" } } },
+        status("idle"),
+        turn("mine"),
+        { server: { id: 3, method: "item/commandExecution/requestApproval", params: { threadId: "T" } } },
+        { tui: { id: 3, result: { decision: "acceptForSession" } } },
+      ],
+      (r) => {
+        const answers = r.toServer.filter((m) => m.method === undefined).map((m) => (m.result as Json).decision);
+        expect(answers).toEqual(["accept", "accept", "decline", "acceptForSession"]);
+      },
+    ],
+    [
       "another thread's events change nothing",
       [...open, { server: { method: "thread/status/changed", params: { threadId: "sub", status: { type: "active" } } } }],
       (r) => expect(r.s.busy).toBe(false),
@@ -162,5 +184,21 @@ describe("the relay between Codex's TUI and coord's app-server", () => {
     expect(COORD_ID.test("coord-12")).toBe(true);
     expect(COORD_ID.test("12")).toBe(false);
     expect(COORD_ID.test("coord-x")).toBe(false);
+  });
+});
+
+describe("Codex's command rules, which hold every wake (its adapter's wake.opened.rules)", () => {
+  const rules = AGENTS.get("codex")!.wake!.opened!.rules!;
+  it.each([
+    ['prefix_rule(pattern=["touch"], decision="allow")', true, "an allow"],
+    ['prefix_rule(pattern=["touch"])', true, "allow is the default decision (found attacking it)"],
+    ['prefix_rule(["touch"], "al" + "low")', true, "Starlark builds it any way it likes"],
+    ['prefix_rule(pattern=["rm"], decision="forbidden")', true, "any rule: coord does not evaluate Starlark"],
+    ["# a comment\n\n   # another", false, "comments only"],
+    ["", false, "empty"],
+  ])("%s: %s (%s)", (text, holds) => expect(rules.allows(text)).toBe(holds));
+  it("are read from Codex's home, the system's folder, and each folder from the project up to its git root", () => {
+    expect(rules.dirs({ CODEX_HOME: "/h/.cx" }, "/r/app", "/home/p", ["/r/app", "/r"])).toEqual(["/h/.cx/rules", "/etc/codex/rules", "/r/app/.codex/rules", "/r/.codex/rules"]);
+    expect(rules.dirs({}, "/r", "/home/p", ["/r"])[0]).toBe("/home/p/.codex/rules");
   });
 });

@@ -160,21 +160,17 @@ describe(`an open session of the real codex ${"version" in codex ? codex.version
       await t.send("c", "b", "from c");
       await t.arrives("b", (x: Msg) => x.from === "c", "c's message at b");
 
-      // 5. Codex's "don't ask again" rules would run a command unasked, outside the sandbox: no message wakes it then.
+      // 5. Codex's "don't ask again" rules would run a command unasked, outside the sandbox: no message wakes it then,
+      // nor after the file is gone (Codex keeps the rules it loaded: found attacking it).
       const rules = join(home, "rules", "default.rules");
       await mkdir(dirname(rules), { recursive: true });
-      await writeFile(rules, 'prefix_rule(pattern=["touch"], decision="allow")\n');
+      await writeFile(rules, 'prefix_rule(pattern=["touch"])\n'); // allow is the default decision
       const held = await t.send("a", "b", "while the rules allow");
-      await waitFor(
-        async () => (await readFile(join(stateDir, "coord.log"), "utf8")).includes("no message wakes this session while") || undefined,
-        30_000,
-        "the hold in coord's log",
-      ).catch(fail);
-      await new Promise((r) => setTimeout(r, 3000));
-      expect(wakesBy(server, held)).toEqual([]);
+      const logged = async () => (await readFile(join(stateDir, "coord.log"), "utf8")).includes("no message wakes this session");
+      await waitFor(async () => (await logged()) || undefined, 30_000, "the hold in coord's log").catch(fail);
       await rm(rules);
-      await waitFor(async () => wakesBy(server!, held).length > 0 || undefined, 60_000, "the held message's wake once the rules are gone").catch(fail);
-      await waitFor(async () => /Ask Codex|for shortcuts/.test(screen()) || undefined, 30_000, "the session idle again").catch(fail);
+      await new Promise((r) => setTimeout(r, 4000));
+      expect(wakesBy(server, held)).toEqual([]);
 
       // 6. The person types: the session is theirs again, with their own settings: their command runs unasked.
       const mine = join(project, "mine.txt");
@@ -183,7 +179,8 @@ describe(`an open session of the real codex ${"version" in codex ? codex.version
       const w = await readWoken(stateDir, sessionId!);
       expect(w?.typedAt !== undefined && w.typedAt > w.lockedAt).toBe(true);
       await new Promise((r) => setTimeout(r, 3000));
-      for (const id of [first, second, third, held]) expect(wakesBy(server, id), id).toHaveLength(1);
+      for (const id of [first, second, third]) expect(wakesBy(server, id), id).toHaveLength(1);
+      expect(wakesBy(server, held)).toEqual([]);
       expect(wakesBy(server, "c/b/1")).toEqual([]);
       expect((await cli("sync", "--dir", t.dirOf("c"))).code).toBe(0);
       expect(((await inbox({ dir: t.dirOf("c"), all: true })).messages as Msg[]).filter((x) => x.from === "b")).toEqual([]);

@@ -15,7 +15,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir, mkdtemp, open, readdir, readFile, rm, stat } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { homedir, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import WebSocket, { WebSocketServer } from "ws";
 import { fromServer, fromTui, isBusy, type Json, newRelay, type RelayState, wakeTurn } from "../core/agents/codex-relay.js";
 import { CoordError, EXIT } from "../errors.js";
@@ -169,6 +169,12 @@ export async function openSession(o: OpenOptions): Promise<number> {
   const log = await open(logFile, "w", 0o600);
   const appSocket = join(sockets, "app.sock");
   const opened = waker.wake.opened;
+  // What the app-server is about to load: rules it loads stay with it, their files deleted or not.
+  const rulesAtStart = o.withAllowRules ? [] : await allowRules(env, project, waker);
+  if (rulesAtStart.length)
+    process.stderr.write(
+      `coord: no message will wake this session: ${rulesAtStart.join(", ")} may let commands run without asking; take them out and start again, or pass --with-allow-rules\n`,
+    );
   const mcp = { command: process.execPath, args: [CLI_PATH, "mcp", "--dir", resolve(o.dir)] };
   const app = spawn(bin, opened.server(appSocket, mcp), { cwd: project, env, stdio: ["ignore", log.fd, log.fd], ...ownTree() });
   app.on("error", () => {}); // its exit code says it
@@ -200,7 +206,19 @@ export async function openSession(o: OpenOptions): Promise<number> {
       tui!.on("exit", (code, signal) => done(code ?? (signal ? 128 : 1)));
       tui!.on("error", () => done(1));
     });
-    const waking = wakeLoop({ stateDir, config, waker, app, project, env, sessionId, withRules: o.withAllowRules === true, links: links.links, signal: stop.signal }).catch((e) =>
+    const waking = wakeLoop({
+      stateDir,
+      config,
+      waker,
+      app,
+      project,
+      env,
+      sessionId,
+      withRules: o.withAllowRules === true,
+      rulesAtStart,
+      links: links.links,
+      signal: stop.signal,
+    }).catch((e) =>
       appendLog(stateDir, {
         kind: "listen",
         machine: config.name,
@@ -232,12 +250,24 @@ export async function openSession(o: OpenOptions): Promise<number> {
   }
 }
 
-/** The files of Codex's command rules (the person's, the project's) that let a command run without asking: none, or their paths. */
+/** The project's folder and each above it, up to the first that holds a .git entry (its git root), or the root. */
+async function foldersUp(project: string): Promise<string[]> {
+  const out: string[] = [];
+  for (let d = project; out.length < 64; ) {
+    out.push(d);
+    const parent = dirname(d);
+    if ((await stat(join(d, ".git")).catch(() => undefined)) || parent === d) break;
+    d = parent;
+  }
+  return out;
+}
+
+/** The files of Codex's command rules (the person's, the system's, the project's) that may let a command run without asking. */
 async function allowRules(env: NodeJS.ProcessEnv, project: string, waker: ReturnType<typeof wakerOf>): Promise<string[]> {
   const rules = waker.wake.opened?.rules;
   if (!rules) return [];
   const found: string[] = [];
-  for (const dir of rules.dirs(env, project, homedir())) {
+  for (const dir of rules.dirs(env, project, homedir(), await foldersUp(project))) {
     const names = await readdir(dir).catch(() => [] as string[]);
     for (const n of names.filter((x) => x.endsWith(".rules")).sort()) {
       const text = await readFile(join(dir, n), "utf8").catch(() => "");
@@ -261,6 +291,8 @@ async function wakeLoop(o: {
   env: NodeJS.ProcessEnv;
   sessionId: string;
   withRules: boolean;
+  /** The rules files there were as the app-server started (it loaded them). */
+  rulesAtStart: readonly string[];
   links: Set<Link>;
   signal: AbortSignal;
 }): Promise<void> {
@@ -271,23 +303,22 @@ async function wakeLoop(o: {
   /** The connection whose thread the TUI shows, once it is idle. */
   const idleLink = () => [...o.links].find((l) => l.state.thread !== undefined && !isBusy(l.state));
   const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  /** Whether rules hold every wake now (said in coord's log when that changes). */
+  /**
+   * Whether rules hold every wake: once any were seen, for the rest of the session (found attacking it: Codex keeps
+   * the rules it loaded after their file is gone). Said once in coord's log.
+   */
   const held = async (): Promise<boolean> => {
-    const rules = o.withRules ? [] : await allowRules(o.env, o.project, o.waker);
-    if (rules.join("\n") !== heldBy) {
-      heldBy = rules.join("\n");
-      await appendLog(o.stateDir, {
-        kind: "listen",
-        machine: o.config.name,
-        ok: rules.length === 0,
-        ...(rules.length
-          ? {
-              error: `coord agent open ${o.waker.name}: no message wakes this session while ${rules.join(", ")} let commands run without asking (a woken turn would run them, outside its sandbox); take those rules out, or start it with --with-allow-rules`,
-            }
-          : {}),
-      }).catch(() => {});
-    }
-    return rules.length > 0;
+    if (heldBy !== "") return true;
+    const rules = o.withRules ? [] : [...o.rulesAtStart, ...(await allowRules(o.env, o.project, o.waker))];
+    if (rules.length === 0) return false;
+    heldBy = [...new Set(rules)].join(", ");
+    await appendLog(o.stateDir, {
+      kind: "listen",
+      machine: o.config.name,
+      ok: false,
+      error: `coord agent open ${o.waker.name}: no message wakes this session: ${heldBy} may let commands run without asking (a woken turn would run them, outside its sandbox), and ${o.waker.name} keeps the rules it loaded; take those rules out and start the session again, or start it with --with-allow-rules`,
+    }).catch(() => {});
+    return true;
   };
   while (!o.signal.aborted) {
     if (!(await until(() => idleLink() !== undefined, o.signal))) return;

@@ -168,8 +168,11 @@ export interface WakeCli {
   tool(t: string): string;
   /** Tools of its own a woken turn runs (they change nothing). */
   free?: readonly string[];
-  /** Any other tool call of a woken turn: the person is asked (Claude Code's hook answers "ask"), or it is refused (OpenCode's plugins cannot ask). */
-  others: "ask" | "refuse";
+  /**
+   * Any other tool call of a woken turn: the person is asked (Claude Code's hook answers "ask"), or it is refused
+   * (OpenCode's plugins cannot ask), or coord refuses its own tools and the CLI asks about the rest (Codex opened).
+   */
+  others: "ask" | "refuse" | "coord-refuses";
   /** The project's settings file the hooks go in, and where an older coord wrote them. */
   settings?: string;
   former?: string;
@@ -186,7 +189,11 @@ export interface WakeCli {
     /** The arguments of its TUI on the relay's socket, working in `project`, with the person's `more`. */
     tui(socket: string, project: string, more: readonly string[]): string[];
     /** Where its command rules live, and whether a rules file lets a command run without asking (no wake then). */
-    rules?: { dirs(env: Readonly<Record<string, string | undefined>>, project: string, home: string): string[]; allows(text: string): boolean };
+    rules?: {
+      /** `up`: the project's folder and each above it, up to its git root (or the file system's). */
+      dirs(env: Readonly<Record<string, string | undefined>>, project: string, home: string, up: readonly string[]): string[];
+      allows(text: string): boolean;
+    };
   };
 }
 

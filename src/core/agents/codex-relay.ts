@@ -9,6 +9,8 @@
 //   - an app-server keeps a turn's settings for the turns after it, and the TUI sends with each prompt the
 //     settings it last heard of: the wake's change of them is not passed to the TUI, and the person's next
 //     `turn/start` gets the person's own settings back in any field the TUI did not set itself;
+//   - an approval the person gives in a woken turn is for that one call: "don't ask again" (a rule Codex writes
+//     and keeps, which would run the command unasked in later wakes) and "for this session" become a plain yes;
 //   - a `turn/start` from the TUI is the person typing: the session is theirs again, and the thread is busy
 //     from that moment (a wake sent before the app-server says so would join the person's turn, under their
 //     settings). What the person types while a turn runs (`turn/steer`) joins that turn: a woken turn stays
@@ -50,9 +52,28 @@ export interface RelayState {
   busy: boolean;
   /** The TUI's `turn/start` requests not answered yet: the thread is busy until they are. */
   starting: readonly Id[];
+  /** The app-server's approval requests made since a wake, before the person typed: answered for that call only. */
+  wokenAsks: readonly Id[];
 }
 
-export const newRelay = (): RelayState => ({ opening: [], person: {}, restore: false, busy: false, starting: [] });
+export const newRelay = (): RelayState => ({ opening: [], person: {}, restore: false, busy: false, starting: [], wokenAsks: [] });
+
+/** The app-server's requests that ask the person to approve something. */
+const APPROVALS = new Set([
+  "item/commandExecution/requestApproval",
+  "item/fileChange/requestApproval",
+  "item/permissions/requestApproval",
+  "execCommandApproval",
+  "applyPatchApproval",
+]);
+
+/** An approval's decision, for one call only: what would last beyond it (a rule, the session) becomes a plain yes. */
+function oneCall(decision: unknown): unknown {
+  if (decision === "acceptForSession" || decision === "approved_for_session") return decision === "acceptForSession" ? "accept" : "approved";
+  const d = obj(decision);
+  if (d && ("acceptWithExecpolicyAmendment" in d || "approved_execpolicy_amendment" in d)) return "acceptWithExecpolicyAmendment" in d ? "accept" : "approved";
+  return decision;
+}
 
 /** Whether a wake must wait: a turn runs, or the TUI is starting one. */
 export const isBusy = (s: RelayState): boolean => s.busy || s.starting.length > 0;
@@ -78,6 +99,13 @@ const OPENING = new Set(["thread/start", "thread/resume", "thread/fork"]);
 export function fromTui(s: RelayState, msg: Json): { s: RelayState; msg: Json; typed: boolean } {
   const method = msg.method;
   const id = msg.id as Id | undefined;
+  if (method === undefined && id !== undefined && s.wokenAsks.includes(id)) {
+    const wokenAsks = s.wokenAsks.filter((x) => x !== id);
+    const result = obj(msg.result);
+    if (!result || !("decision" in result)) return { s: { ...s, wokenAsks }, msg, typed: false };
+    const decision = oneCall(result.decision);
+    return { s: { ...s, wokenAsks }, msg: decision === result.decision ? msg : { ...msg, result: { ...result, decision } }, typed: false };
+  }
   if (OPENING.has(String(method)) && id !== undefined) return { s: { ...s, opening: [...s.opening, id].slice(-20) }, msg, typed: false };
   if (method !== "turn/start") return { s, msg, typed: false };
   const params = obj(msg.params) ?? {};
@@ -93,6 +121,7 @@ export function fromTui(s: RelayState, msg: Json): { s: RelayState; msg: Json; t
 /** A message from the app-server: what the relay learns, and whether it goes on to the TUI (coord's own answers do not). */
 export function fromServer(s: RelayState, msg: Json): { s: RelayState; forward: boolean } {
   const id = msg.id as Id | undefined;
+  if (id !== undefined && APPROVALS.has(String(msg.method)) && s.restore) return { s: { ...s, wokenAsks: [...s.wokenAsks, id].slice(-50) }, forward: true };
   if (id !== undefined && msg.method === undefined) {
     if (typeof id === "string" && COORD_ID.test(id)) return { s, forward: false };
     if (s.starting.includes(id)) {

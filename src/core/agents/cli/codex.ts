@@ -176,7 +176,7 @@ export const codex: AgentCli = {
     // The app-server coord starts (its npm wrapper under node, or the binary): coord's MCP server runs under it.
     program: /(^|[\\/])codex(\.exe|\.js)?$/,
     tool: (t) => t,
-    others: "ask",
+    others: "coord-refuses",
     opened: {
       // coord's MCP server for this checkout (as coord agent install codex writes it: a JSON string or array of
       // strings is a TOML one on its -c), its send run without asking so that an answer needs nobody; no goals
@@ -193,13 +193,21 @@ export const codex: AgentCli = {
         `mcp_servers.${SERVER_NAME}.tools.send.approval_mode="approve"`,
         "-c",
         "features.goals=false",
+        // No subagents either (found attacking it: one a wake spawned outlived the woken turn and acted as the
+        // machine once the person typed).
+        "-c",
+        "features.multi_agent=false",
+        "-c",
+        "features.multi_agent_v2=false",
       ],
       tui: (socket, project, more) => ["--remote", `unix://${socket}`, "-C", project, ...more],
       // Its execpolicy rules (what "don't ask again" writes): an allow runs the command unasked and outside the
-      // sandbox, in a woken turn too, whatever its approval policy.
+      // sandbox, in a woken turn too, whatever its approval policy. Its own, the system's, and a .codex/rules of
+      // every folder from the project up to its git root. A rule is Starlark, and "allow" is its default decision:
+      // any file that holds more than comments may allow (found attacking it: a regex missed most ways to say so).
       rules: {
-        dirs: (env, project, home) => [join(env.CODEX_HOME || join(home, ".codex"), "rules"), join(project, ".codex", "rules")],
-        allows: (text) => /\bdecision\s*=\s*["']allow["']/.test(text),
+        dirs: (env, project, home, up) => [join(env.CODEX_HOME || join(home, ".codex"), "rules"), "/etc/codex/rules", ...up.map((d) => join(d, ".codex", "rules"))],
+        allows: (text) => text.split("\n").some((l) => l.trim() !== "" && !l.trim().startsWith("#")),
       },
     },
   },
