@@ -426,7 +426,7 @@ function registerOpen(agent: Command): void {
     .argument("[args...]", "more arguments for the CLI's TUI, after --")
     .addOption(dirOption())
     .option("--project <dir>", "where the session works (default: the current directory)")
-    .option("--with-allow-rules", "wake it even while Codex has command rules that allow without asking: a woken turn runs those commands unasked")
+    .option("--with-allow-rules", "wake it even when Codex has command rules: a woken turn runs the commands they allow unasked")
     .addHelpText(
       "after",
       `
@@ -438,10 +438,10 @@ TUI's thread with it, framed as a colleague's message. That turn runs under Code
 read-only sandbox, answered by you: Codex asks you in the TUI before any command, edit or tool not marked
 read-only; coord's read tools run, and coord's send runs only as an answer to the machine that woke it, in its
 thread (anything else is refused). Your next prompt gets your own settings back and makes the session yours
-again. What you type while a woken turn runs joins that turn, which keeps its rules. No message wakes it while
-Codex has command rules that allow without asking ("don't ask again": $CODEX_HOME/rules, the project's
-.codex/rules): a woken turn would run those unasked, outside its sandbox; coord's log says so. Goals are off in
-it (a goal a wake set would go on by itself). When the TUI ends, the app-server and everything it started end.
+again. What you type while a woken turn runs joins that turn, which keeps its rules. No message wakes it once
+Codex has command rules ("don't ask again": $CODEX_HOME/rules, /etc/codex/rules, .codex/rules up to the git root),
+which may run a command unasked, outside its sandbox: coord's log says so. Goals and subagents are off in it.
+When the TUI ends, the app-server and everything it started end.
 ${EXIT_CODES}${examples(
   "coord agent listen codex --from izzit7,soda-yeti --dir ~/fleet      # who may wake it",
   "coord agent open codex --project ~/dev/app --dir ~/fleet",
