@@ -109,16 +109,18 @@ describe("a question and its answer, through B's onMessage hook", () => {
     await startDaemon(dirOf("a"));
     await startDaemon(dirOf("b"), "--no-look");
     expect((await readDaemonInfo(stateDir(dirOf("b"))))?.look).toBe(false);
-    await clearOfTicks([dirOf("b")], 45_000);
-    // And B between syncs: a start-up sync still running (a loaded machine: its first publish landed on a newer tip, and
-    // it syncs again) would fetch the question itself.
+    // B between syncs, with no sync due for 45 s, both at once: a start-up sync still running (a loaded machine: its
+    // first publish landed on a newer tip, and it syncs again) would fetch the question itself, and a sync that ends
+    // sets the next one (read before it ended, a window could already be gone: CI runs saw B receive the question).
     await waitFor(
       async () => {
+        await clearOfTicks([dirOf("b")], 45_000);
         const info = await readDaemonInfo(stateDir(dirOf("b")));
-        return info?.lastSync !== undefined && info.syncingSince === undefined;
+        const quiet = info?.lastSync !== undefined && info.syncingSince === undefined;
+        return quiet && Date.parse(info?.nextSync ?? "") - Date.now() >= 45_000 ? true : undefined;
       },
-      60_000,
-      "B's daemon between syncs",
+      120_000,
+      "B's daemon between syncs, none due for 45 s",
       100,
     );
 
