@@ -174,6 +174,18 @@ describe("the relay between Codex's TUI and coord's app-server", () => {
       },
     ],
     [
+      "the legacy approval requests' decisions too: 'for this session' and a rule become a plain yes in a woken turn",
+      [
+        ...open,
+        { wake: "w" },
+        { server: { id: 4, method: "execCommandApproval", params: {} } },
+        { tui: { id: 4, result: { decision: "approved_for_session" } } },
+        { server: { id: 5, method: "execCommandApproval", params: {} } },
+        { tui: { id: 5, result: { decision: { approved_execpolicy_amendment: { proposed_execpolicy_amendment: ["touch"] } } } } },
+      ],
+      (r) => expect(r.toServer.filter((m) => m.method === undefined).map((m) => (m.result as Json).decision)).toEqual(["approved", "approved"]),
+    ],
+    [
       "another thread's events change nothing",
       [...open, { server: { method: "thread/status/changed", params: { threadId: "sub", status: { type: "active" } } } }],
       (r) => expect(r.s.busy).toBe(false),

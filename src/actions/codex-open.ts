@@ -18,6 +18,7 @@ import { homedir, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import WebSocket, { WebSocketServer } from "ws";
 import { fromServer, fromTui, isBusy, type Json, newRelay, type RelayState, wakeTurn } from "../core/agents/codex-relay.js";
+import { parseLine } from "../core/agents/cli/common.js";
 import { CoordError, EXIT } from "../errors.js";
 import { CLI_PATH } from "../package.js";
 import { onPath } from "../platform/executables.js";
@@ -64,17 +65,8 @@ async function until(check: () => boolean, signal: AbortSignal, ms = 100): Promi
   return !signal.aborted;
 }
 
-const parse = (text: string): Json | undefined => {
-  try {
-    const v = JSON.parse(text) as unknown;
-    return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Json) : undefined;
-  } catch {
-    return undefined;
-  }
-};
-
 /** The relay's server on the TUI's socket: each connection of the TUI gets one to the app-server. */
-function relay(tuiSocket: string, appSocket: string, onTyped: (thread: string | undefined) => void): { server: Server; links: Set<Link>; ready: Promise<void> } {
+function relay(tuiSocket: string, appSocket: string, onTyped: () => void): { server: Server; links: Set<Link>; ready: Promise<void> } {
   const links = new Set<Link>();
   const server = createServer((_req, res) => res.writeHead(426).end());
   const wss = new WebSocketServer({ server, perMessageDeflate: false });
@@ -86,11 +78,11 @@ function relay(tuiSocket: string, appSocket: string, onTyped: (thread: string | 
     links.add(link);
     const early: string[] = [];
     const toUp = (text: string) => {
-      const msg = parse(text);
+      const msg = parseLine(text);
       if (!msg) return up.send(text);
       const r = fromTui(link.state, msg);
       link.state = r.s;
-      if (r.typed) onTyped(link.state.thread);
+      if (r.typed) onTyped();
       up.send(r.msg === msg ? text : JSON.stringify(r.msg));
     };
     tui.on("message", (data, binary) => {
@@ -105,7 +97,7 @@ function relay(tuiSocket: string, appSocket: string, onTyped: (thread: string | 
     up.on("message", (data, binary) => {
       if (binary) return tui.send(data);
       const text = data.toString();
-      const msg = parse(text);
+      const msg = parseLine(text);
       if (!msg) return tui.send(text);
       const r = fromServer(link.state, msg);
       link.state = r.s;

@@ -30,12 +30,10 @@ import { type Known, type Tool, type ToolContext, TOOLS } from "./mcp-tools.js";
 import { statusAt, statusView } from "./status.js";
 import { publishSoon, syncNow } from "../daemon/sync-now.js";
 import { agentCli } from "../core/agents/agents.js";
-import { serverGate, threadRoot } from "../core/oncall/listen.js";
+import { serverGate } from "../core/oncall/listen.js";
+import { threadRootOf } from "./wake-wait.js";
 import { wokenAbove } from "../state/listen.js";
-import { loadConfig } from "../state/config.js";
 import { stateDirOf } from "../state/paths.js";
-import { readMailbox } from "../state/mailbox.js";
-import { replyMap } from "../sync/on-call-take.js";
 
 export interface McpOptions {
   /** The machine's checkout. */
@@ -122,7 +120,7 @@ async function call(t: Tool, ctx: ToolContext, args: unknown, log: (line: string
 }
 
 /**
- * A call in a woken turn of a session whose CLI runs this tool without asking the person (Codex's, opened by coord):
+ * A call in a woken turn of a session coord opened (Codex's, which asks the person about none of coord's tools):
  * coord's own gate (core/oncall/listen.ts serverGate) says why it is refused, or undefined: it runs. No woken
  * session above this server (every other case) costs a look at the woken sessions' folder.
  */
@@ -132,9 +130,7 @@ async function wokenRefusal(ctx: ToolContext, tool: string, args: unknown): Prom
   const w = await wokenAbove(stateDir);
   const wake = w?.cli !== undefined ? agentCli(w.cli)?.wake : undefined;
   if (!wake?.opened) return undefined;
-  const me = tool === "send" ? (await loadConfig(stateDir))?.name : undefined;
-  const parents = me !== undefined ? replyMap(await readMailbox(stateDir), me).parent : new Map<string, string>();
-  return serverGate(w, tool, args, (id) => threadRoot(id, parents), wake);
+  return serverGate(w, tool, args, await threadRootOf(stateDir, tool === "send"), wake);
 }
 
 /** What the tools of the server of checkout `dir` work with. */

@@ -11,7 +11,7 @@ import { afterWake, standDown, threadRoot, WAITER_TIMEOUT_S, type WakeContext, t
 import { whyNoTurn } from "../core/oncall/on-call.js";
 import { own } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
-import { configPath, type MachineConfig } from "../state/config.js";
+import { configPath, loadConfig, type MachineConfig } from "../state/config.js";
 import { type ListenState, listenPath, listenSettings, readListen, updateListen, updateWoken } from "../state/listen.js";
 import { pidAlive } from "../state/lock.js";
 import { mailboxPath, readMailbox, updateMailbox } from "../state/mailbox.js";
@@ -21,6 +21,16 @@ import { ackInData } from "../sync/mail.js";
 import { replyMap } from "../sync/on-call-take.js";
 
 export type Waker = AgentCli & { wake: WakeCli };
+
+/**
+ * How a gate finds the thread of a send's reply_to: through each message's parent (received ones, and this machine's
+ * own). Read only for a send: no other tool's call reads the mailbox.
+ */
+export async function threadRootOf(stateDir: string, send: boolean): Promise<(id: string) => string> {
+  const config = send ? await loadConfig(stateDir) : undefined;
+  const parents = config ? replyMap(await readMailbox(stateDir), config.name).parent : new Map<string, string>();
+  return (id) => threadRoot(id, parents);
+}
 
 /** The CLI whose open sessions listen wakes, by name: its adapter says how. */
 export function wakerOf(name: string): Waker {

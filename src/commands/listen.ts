@@ -2,29 +2,15 @@ import { mkdir, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { installListen, shellQuote, uninstallListen } from "../core/agents/hooks.js";
 import { machineNameProblem } from "../core/files/names.js";
-import {
-  GATE_EVENT,
-  gate,
-  gateHookEntry,
-  LISTEN_EVENTS,
-  listenHookEntry,
-  OLD_ALLOW_RULES,
-  TYPED_EVENT,
-  typedByPerson,
-  WAKE_HEAD,
-  threadRoot,
-  type Waiter,
-} from "../core/oncall/listen.js";
+import { GATE_EVENT, gate, gateHookEntry, LISTEN_EVENTS, listenHookEntry, OLD_ALLOW_RULES, TYPED_EVENT, typedByPerson, WAKE_HEAD, type Waiter } from "../core/oncall/listen.js";
 import { CoordError, EXIT } from "../errors.js";
 import { CLI_PATH } from "../package.js";
 import { readIfExists, writeThroughLink } from "../state/files.js";
 import { ancestors, FIRST_WAKER, listeningIn, readWoken, SESSION_ID, updateListen, updateWoken, wokenDir } from "../state/listen.js";
 import { argvOf } from "../platform/processes.js";
-import { readMailbox } from "../state/mailbox.js";
 import { loadConfig } from "../state/config.js";
-import { replyMap } from "../sync/on-call-take.js";
 import { stateDirOf } from "../state/paths.js";
-import { type Waker, waitForWake, wakerOf } from "../actions/wake-wait.js";
+import { threadRootOf, type Waker, waitForWake, wakerOf } from "../actions/wake-wait.js";
 import { appendLog } from "../state/logs.js";
 
 export interface ListenOptions {
@@ -313,12 +299,7 @@ export async function listenGate(opts: HookOptions): Promise<string> {
   const woken = await readWoken(stateDir, session);
   const tool = typeof input.tool_name === "string" ? input.tool_name : "";
   const { wake } = wakerOf(opts.agent ?? FIRST_WAKER);
-  let parents: ReadonlyMap<string, string> = new Map();
-  if (tool === wake.tool("send")) {
-    const config = await loadConfig(stateDir);
-    if (config) parents = replyMap(await readMailbox(stateDir), config.name).parent;
-  }
-  const answer = gate(woken, tool, input.tool_input, (id) => threadRoot(id, parents), wake);
+  const answer = gate(woken, tool, input.tool_input, await threadRootOf(stateDir, tool === wake.tool("send")), wake);
   if (!answer) return "";
   return JSON.stringify({ hookSpecificOutput: { hookEventName: GATE_EVENT, permissionDecision: answer.decision, permissionDecisionReason: answer.reason } });
 }
