@@ -223,9 +223,21 @@ function timerOf(state: LoopState): number | undefined {
   }
 }
 
-/** When the next scheduled sync is (daemon.json's nextSync), while none runs. */
+/**
+ * When the next sync starts by itself (daemon.json's nextSync), while none runs: the schedule's tick, or sooner the
+ * wake for the quiet stamp's end (a heartbeat, a publish that waits), a poke's sync or a move's. Not what a look may
+ * yet see: a look that sees a move syncs sooner.
+ */
 export function nextSyncAt(state: LoopState): number | undefined {
-  return state.kind === "idle" || state.kind === "poked" || state.kind === "looking" ? state.tickAt : undefined;
+  switch (state.kind) {
+    case "idle":
+    case "looking":
+      return Math.min(state.tickAt, state.wakeAt ?? Number.POSITIVE_INFINITY, state.movedAt ?? Number.POSITIVE_INFINITY);
+    case "poked":
+      return Math.min(state.tickAt, state.at);
+    default:
+      return undefined;
+  }
 }
 
 export function step(state: LoopState, event: LoopEvent, now: number, s: LoopSettings): Step {

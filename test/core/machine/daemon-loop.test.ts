@@ -364,6 +364,46 @@ describe("the daemon's loop, on a fake clock", () => {
     expect(nextSyncAt(r.state)).toBe(Number.POSITIVE_INFINITY);
   });
 
+  it("daemon.json's next sync is the one the loop starts by itself: the tick, or a sooner wake (a heartbeat, a publish that waits) or poke", () => {
+    // A test or a person reading nextSync between syncs must not be told a tick while a heartbeat's wake comes first.
+    fc.assert(
+      fc.property(
+        fc.option(fc.integer({ min: -MIN, max: 20 * MIN }), { nil: undefined }),
+        fc.boolean(),
+        fc.array(fc.integer({ min: 0, max: 20 * MIN }), { maxLength: 4 }),
+        fc.double({ min: 0, max: 0.999, noNaN: true }),
+        (stampIn, deferred, pokes, r) => {
+          const s = settings({ jitterMs: 30 * S, random: () => r });
+          const events = [...pokes].sort((a, b) => a - b).map((at) => ({ at, event: "poked" as const }));
+          let state = start(0).state;
+          let now = 0;
+          let running: number | undefined = S;
+          let predicted: number | undefined;
+          for (let i = 0; i < 200 && now <= 30 * MIN; i++) {
+            const next = Math.min(events[0]?.at ?? Infinity, running ?? Infinity, dueAt(state) ?? Infinity);
+            if (!Number.isFinite(next)) break;
+            now = next;
+            let event: LoopEvent;
+            if (running === now) {
+              running = undefined;
+              event = { type: "ended", ranWork: false, ...(stampIn !== undefined ? { quietUntil: now + stampIn } : {}), ...(deferred ? { deferred } : {}) };
+            } else if (events[0]?.at === now) event = { type: events.shift()!.event };
+            else event = { type: "timer" };
+            const stepped = step(state, event, now, s);
+            if (stepped.actions.some((a) => a.type === "sync")) {
+              // Every sync but one a poke asked for just now (that poke changed what was due) is the one foretold.
+              if (predicted !== undefined && event.type === "timer") expect(now).toBe(predicted);
+              running = now + S;
+            }
+            state = stepped.state;
+            predicted = nextSyncAt(state);
+          }
+        },
+      ),
+      { numRuns: fuzzRuns(200) },
+    );
+  });
+
   it("for any asks, pokes and stops: never two syncs at once; each ask and poke is answered by one sync soon after; a stop ends it", () => {
     const event = fc.record({ at: fc.integer({ min: 0, max: 30 * MIN }), event: fc.constantFrom("asked" as const, "poked" as const, "publish" as const) });
     const longest = 8 * MIN;
