@@ -173,6 +173,7 @@ describe("crashes and overlapping syncs", () => {
   }, 60_000);
   it("a sync paused past the lock's stale time (SIGSTOP) is still its holder: the next sync skips, nothing runs twice", async () => {
     const { dir, ranLog, child, pid } = await startLongTask(0);
+    const closed = new Promise((res) => child.on("close", res));
     process.kill(child.pid!, "SIGSTOP"); // a debugger, a frozen terminal: alive, not refreshing its lock
     try {
       await new Promise((r) => setTimeout(r, timings.syncLockStaleMs + 1_000)); // past the stale time
@@ -184,7 +185,13 @@ describe("crashes and overlapping syncs", () => {
     }
     expect(await lines(ranLog)).toEqual(["attempt 1"]);
     expect((await journal(dir)).tasks.long).toMatchObject({ state: "in_progress", attempts: 1 });
-    process.kill(-pid, "SIGKILL"); // end the long task; the first sync records and publishes it
-    expect(await new Promise((res) => child.on("close", res))).toBe(0);
+    // End the long task; the first sync records and publishes it. (Its group gone already is no failure: a loaded CI
+    // run saw ESRCH here once, after every assertion above had held.)
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e;
+    }
+    expect(await closed).toBe(0);
   }, 60_000);
 });
