@@ -42,7 +42,7 @@ const { startupTricks, parseMemo } = await import("./bench/startup.mjs");
 const { secondsMessage, secondsOrder, secondsReply, secondsIdle, secondsPath } = await import("./bench/seconds.mjs");
 const { onCallAnswer, onCallStep, onCallApprove } = await import("./bench/on-call.mjs");
 const { onCallEachCli } = await import("./bench/on-call-clis.mjs");
-const { listenWake } = await import("./bench/listen.mjs");
+const { listenWake, listenCodex } = await import("./bench/listen.mjs");
 
 const ROWS = [
   ["noop", "1", noopSync],
@@ -73,6 +73,7 @@ const ROWS = [
   ["on-call-approve", "17d–e", onCallApprove],
   ["on-call-clis", "17f–h", onCallEachCli],
   ["listen", "18a–b", listenWake],
+  ["listen-codex", "18c–d", listenCodex],
 ];
 const MICRO = [
   ["core", pureCore],

@@ -27,6 +27,8 @@ export interface RecordedRequest {
   lastUser: string;
   /** The user messages it holds (codex's own context messages not counted). */
   userTurns: number;
+  /** When it came (Date.now(): the bench's clock). */
+  at: number;
 }
 
 export interface OpenAiServer {
@@ -160,7 +162,7 @@ export async function startOpenAiServer(opts: { key?: string } = {}): Promise<Op
       const lastUser = users[users.length - 1] ?? "";
       const auth = String(req.headers.authorization ?? "");
       const given = auth.startsWith("Bearer ") ? auth.slice(7) : "";
-      requests.push({ method: req.method ?? "", path: req.url ?? "", key: given, body, lastUser, userTurns: users.length });
+      requests.push({ method: req.method ?? "", path: req.url ?? "", key: given, body, lastUser, userTurns: users.length, at: Date.now() });
       const path = (req.url ?? "").split("?")[0]!;
       if (req.method !== "POST" || !path.endsWith("/responses")) {
         res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: `no ${req.method} ${path} here`, type: "invalid_request_error" } }));

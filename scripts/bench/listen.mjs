@@ -11,11 +11,12 @@
 // "--- message <id> from machine"); 18b: the send → the session's answer delivered at a (a's daemon's "new message"
 // line). Skipped, with a line saying why, where tmux or the pinned claude is missing.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { claudeEnv, startAnthropicServer } from "../anthropic-server.mjs";
-import { dur, fixture, keepLogs, median, run, say, size, sleep, spread } from "./lib.mjs";
+import { CLI, dur, fixture, keepLogs, median, run, say, size, sleep, spread } from "./lib.mjs";
+import { installed, serverModule } from "./on-call-clis.mjs";
 import { ASKER, FLEET_TEXT, list, medianWorst, NAMES, nextQuestion, ON_CALL, ONE_WAY_MS, rawRead, replyAt, SHARE_MS, settle, worstOf } from "./on-call.mjs";
 import { claudeHome } from "../anthropic-server.mjs";
 import { newestClaude } from "./real-claude.mjs";
@@ -56,10 +57,10 @@ async function poll(get, fl, bound) {
 }
 
 /** The row when it cannot run here: said, not failed. */
-const skipped = (why) => [
+const skipped = (why, n = "18a", cli = "") => [
   {
-    n: "18a",
-    what: "an open session hears the fleet: a's coord send → the woken session's request at the model server",
+    n,
+    what: `an open ${cli}session hears the fleet: a's coord send → the woken session's request at the model server`,
     coord: "skipped",
     base: "",
     ratio: "",
@@ -68,6 +69,142 @@ const skipped = (why) => [
     notes: `skipped: ${why}`,
   },
 ];
+
+/** One message's measures: the wake at the model server and the answer at a, from the send's start. */
+async function oneMessage(f, fl, dirs, i, sent, wokenAt, BOUND) {
+  const expected = `${ASKER}/${ON_CALL}/${sent + 1}`;
+  const q0 = Date.now();
+  const r = await f.coord(["send", ON_CALL, `call mcp__coord__send {"to":"${ASKER}","body":"heard ${i + 1}","reply_to":"${expected}"}`, "--dir", dirs[ASKER]], {
+    timeoutMs: 60_000,
+  });
+  const id = sentId(r.out);
+  if (r.code !== 0 || !id) throw new Error(`coord send ${ON_CALL} from ${ASKER} failed (exit ${r.code}): ${(r.err || r.out).trim().slice(0, 200)}`);
+  const woken = await poll(() => wokenAt(id), fl, q0 + BOUND);
+  const delivered = await fl.waitFor(ON_CALL, new RegExp(`\\bnew messages?: (?:.*[\\s,])?${escaped(id)}(?:$|[\\s,;])`), q0, Math.max(0, q0 + BOUND - Date.now()));
+  const answer = id === expected ? await replyAt(f, fl, dirs[ASKER], id, q0, BOUND) : { at: Number.NaN };
+  return {
+    q0,
+    id,
+    expected,
+    sendMs: r.ms,
+    out: r.out.trim(),
+    wake: woken ? woken - q0 : Number.NaN,
+    atB: delivered - q0,
+    bToWake: woken ? woken - delivered : Number.NaN,
+    answer: answer.at - q0,
+    text: answer.text,
+  };
+}
+
+/**
+ * 18c and 18d: Codex's open session (`coord agent open codex`: its TUI on an app-server through coord's relay), as
+ * 18a–b measure Claude Code's: the real codex in tmux on the scripted Responses server (test/openai-server.ts, built
+ * as rows 17f–h build it), the person's first prompt typed, then 10 messages (smoke: 2) from a, one at a time.
+ */
+export async function listenCodex() {
+  if (spawnSync("tmux", ["-V"]).status !== 0) return skipped("tmux is not installed", "18c", "Codex ");
+  const codex = installed("codex");
+  if ("missing" in codex) return skipped(codex.missing, "18c", "Codex ");
+  const f = fixture("listen-codex");
+  const socket = `coord-bench-listen-cx-${process.pid}`;
+  const tmux = (...args) => spawnSync("tmux", ["-L", socket, ...args], { env: f.env, encoding: "utf8" });
+  const screen = () => tmux("capture-pane", "-p", "-J", "-t", "0").stdout ?? "";
+  f.onCleanup(() => tmux("kill-server"));
+  try {
+    const m = await serverModule(f, "openai-server.ts");
+    const server = await m.startOpenAiServer();
+    f.onCleanup(() => server.close());
+    const project = join(f.root, "project");
+    mkdirSync(project, { recursive: true });
+    await run("git", ["init", "-q", project], { env: f.env });
+    // Outside the temp directory: codex makes its sandbox's helper links there, never under TMPDIR (test/codex-real).
+    const home = mkdtempSync(join("/var/tmp", "coord-bench-codex-"));
+    f.onCleanup(() => rmSync(home, { recursive: true, force: true }));
+    await m.codexHome(home, server, `[projects."${project}"]\ntrust_level = "trusted"\n`);
+    const { dirs, daemon, proxy, remote } = await hubAndMachines(f, NAMES, { hubSettings: GITHUB, oneWayMs: ONE_WAY_MS });
+    await f.mustCoord(["agent", "listen", "codex", "--from", ASKER, "--project", project, "--dir", dirs[ON_CALL]]);
+    const lsRemote = [];
+    for (let i = 0; i < 3; i++) lsRemote.push((await run("git", ["ls-remote", remote], { env: f.env })).ms);
+    const fl = await defaultDaemons(f, NAMES, dirs);
+    try {
+      const env = { ...f.env, CODEX_HOME: home, [m.CODEX_KEY_VAR]: server.key, PATH: `${dirname(codex.bin)}:${f.env.PATH ?? ""}` };
+      const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+      const started = tmux("new-session", "-d", "-x", "200", "-y", "50", "-c", project, "env", ...envArgs, process.execPath, CLI, "agent", "open", "codex", "--dir", dirs[ON_CALL]);
+      if (started.status !== 0) throw new Error(`tmux could not start coord agent open codex: ${(started.stderr || started.stdout).trim().slice(0, 200)}`);
+      const ready = await poll(() => (/Ask Codex|for shortcuts/.test(screen()) ? true : undefined), fl, Date.now() + 60_000);
+      if (!ready) throw new Error(`the TUI did not start within 60 s: ${screen().trim().slice(-300)}`);
+      // The session listens once the person's first prompt made its thread.
+      tmux("send-keys", "-t", "0", "-l", "hello from the person");
+      await sleep(500); // the composer takes a paste's Enter as a new line: the Enter on its own
+      tmux("send-keys", "-t", "0", "Enter");
+      const up = await poll(() => listening(dirs[ON_CALL]) || undefined, fl, Date.now() + 60_000);
+      if (!up) throw new Error(`the session did not listen within 60 s of the first prompt: ${screen().trim().slice(-300)}`);
+      await settle(fl);
+      const count = size(10, 2);
+      const BOUND = 30_000;
+      const samples = [];
+      const wokenAt = (id) => server.requests.find((r) => r.lastUser.includes(`--- message ${id} from machine`))?.at;
+      const c0 = daemon.requests();
+      const p0 = proxy?.connections() ?? 0;
+      const t0 = performance.now();
+      for (let i = 0; i < count; i++) {
+        say(`an open Codex session hears the fleet: a sends, b's session wakes and answers, ${i + 1}/${count}`);
+        const s = await oneMessage(f, fl, dirs, i, samples.length, wokenAt, BOUND);
+        samples.push(s);
+        if (i + 1 < count) await nextQuestion(s.q0, SHARE_MS);
+      }
+      const ms = performance.now() - t0;
+      const host = hostRates(c0, daemon.requests(), ms);
+      const connections = (proxy?.connections() ?? 0) - p0;
+      const dead = fl.dead();
+      const requests = server.requests.length;
+      tmux("kill-server");
+      await fl.stopAll();
+      keepLogs(NAMES, dirs, (name) => fl.lines.get(name).map((l) => l.line), "18c");
+      const wakes = samples.map((s) => s.wake);
+      const answers = samples.map((s) => s.answer);
+      const missed = (xs) => xs.filter((x) => !Number.isFinite(x)).length;
+      const mid = (xs) => median(xs.map((x) => (Number.isFinite(x) ? x : BOUND)));
+      const misnumbered = samples.filter((s) => s.id !== s.expected).length;
+      const agent = `the real codex ${codex.version}'s TUI in tmux on coord's relay (against a scripted Responses server on loopback that answers at once)`;
+      const common =
+        `${count} messages a → b, one at a time, 1–3 s after the answer before and ${dur(SHARE_MS)} after the message before at least (a's share of the budget); ` +
+        `the send itself took ${spread(samples.map((s) => s.sendMs))} ("${samples[0]?.out.slice(0, 80) ?? ""}"); in parts: the send → b's daemon's "new message" line ${spread(samples.map((s) => s.atB))}, ` +
+        `that line → the woken request ${spread(samples.map((s) => s.bToWake))}` +
+        `${misnumbered ? `; ${misnumbered} sends printed another id than foreseen (their answers not looked for)` : ""}; ` +
+        `at the host during the ${dur(ms)}: ${host.reads} reads (${fmt(host.readsPerSecond)} a second), ${host.pushes} pushes reached it (${fmt(host.pushesPerMinute)} a minute)` +
+        `${ONE_WAY_MS ? `, ${connections} connections through the proxy` : ""}; ${requests} requests of the session to the model server${dead ? `; ${dead} daemons exited early` : ""}`;
+      const far = rawRead(median(lsRemote));
+      return [
+        {
+          n: "18c",
+          what: `an open Codex session hears the fleet: a's plain coord send to b → b's idle session's woken request at the model server (coord agent open codex), ${agent}, ${FLEET_TEXT}`,
+          coord: medianWorst(wakes, BOUND),
+          base: far,
+          ratio: "",
+          goal: "≤ 5 s median",
+          met: dead === 0 && missed(wakes) === 0 && mid(wakes) <= 5000,
+          notes: `from the send's start to the request (the server's clock, the bench's process): ${list(wakes)}; ${common}`,
+        },
+        {
+          n: "18d",
+          what: `an open Codex session hears the fleet: a's plain coord send to b → the woken session's answer (coord's send tool, in the thread) in a's inbox, ${agent}, ${FLEET_TEXT}`,
+          coord: medianWorst(answers, BOUND),
+          base: far,
+          ratio: "",
+          goal: "≤ 10 s median",
+          met: dead === 0 && missed(answers) === 0 && mid(answers) <= 10_000 && worstOf(answers) < BOUND,
+          notes: `from the send's start to a's "new message" line for the answer: ${list(answers)} (answers "${samples.find((s) => s.text)?.text ?? "none"}"); ${common}`,
+        },
+      ];
+    } finally {
+      tmux("kill-server");
+      await fl.stopAll();
+    }
+  } finally {
+    await f.cleanup();
+  }
+}
 
 /**
  * 18a and 18b: 10 messages (smoke: 2) from a to b's open, idle session, one at a time at a's share of the push budget
@@ -112,34 +249,12 @@ export async function listenWake() {
       const c0 = daemon.requests();
       const p0 = proxy?.connections() ?? 0;
       const t0 = performance.now();
-      let sent = 0;
       for (let i = 0; i < count; i++) {
         say(`an open session hears the fleet: a sends, b's session wakes and answers, ${i + 1}/${count}`);
         // The id the send will print (a's messages to b are numbered in order): the message names it as the one it answers.
-        const expected = `${ASKER}/${ON_CALL}/${sent + 1}`;
-        const q0 = Date.now();
-        const r = await f.coord(["send", ON_CALL, `call mcp__coord__send {"to":"${ASKER}","body":"heard ${i + 1}","reply_to":"${expected}"}`, "--dir", dirs[ASKER]], {
-          timeoutMs: 60_000,
-        });
-        const id = sentId(r.out);
-        if (r.code !== 0 || !id) throw new Error(`coord send ${ON_CALL} from ${ASKER} failed (exit ${r.code}): ${(r.err || r.out).trim().slice(0, 200)}`);
-        sent++;
-        const woken = await poll(() => wakesBy(server, id)[0], fl, q0 + BOUND);
-        const delivered = await fl.waitFor(ON_CALL, new RegExp(`\\bnew messages?: (?:.*[\\s,])?${escaped(id)}(?:$|[\\s,;])`), q0, Math.max(0, q0 + BOUND - Date.now()));
-        const answer = id === expected ? await replyAt(f, fl, dirs[ASKER], id, q0, BOUND) : { at: Number.NaN };
-        samples.push({
-          id,
-          expected,
-          sendMs: r.ms,
-          out: r.out.trim(),
-          wake: woken ? woken.at - q0 : Number.NaN,
-          atB: delivered - q0,
-          bToWake: woken ? woken.at - delivered : Number.NaN,
-          answer: answer.at - q0,
-          text: answer.text,
-          wakes: wakesBy(server, id).length,
-        });
-        if (i + 1 < count) await nextQuestion(q0, SHARE_MS);
+        const one = await oneMessage(f, fl, dirs, i, samples.length, (id) => wakesBy(server, id)[0]?.at, BOUND);
+        samples.push({ ...one, wakes: wakesBy(server, one.id).length });
+        if (i + 1 < count) await nextQuestion(one.q0, SHARE_MS);
       }
       const ms = performance.now() - t0;
       const host = hostRates(c0, daemon.requests(), ms);

@@ -18,14 +18,14 @@ const pins = JSON.parse(readFileSync(new URL("../agent-clis.json", import.meta.u
 const cache = () => process.env.COORD_AGENT_CLIS || join(homedir(), ".cache", "coord-agent-clis");
 
 /** The newest pinned `name` as installed: { version, bin }, or { missing }. */
-function installed(name) {
+export function installed(name) {
   const pin = pins.find((p) => p.name === name);
   const bin = pin && join(cache(), `${name}@${pin.version}`, "node_modules", ".bin", pin.bin);
   return bin && existsSync(bin) ? { version: pin.version, bin } : { missing: `${name} is not installed (node scripts/install-agent-clis.mjs)` };
 }
 
 /** The tests' scripted model server of one API, built to a module of the fixture's and imported. */
-async function serverModule(f, file) {
+export async function serverModule(f, file) {
   const out = join(f.root, "servers", file.replace(/\.ts$/, ".mjs"));
   await build({ entryPoints: [new URL(`../../test/${file}`, import.meta.url).pathname], bundle: true, format: "esm", platform: "node", outfile: out, logLevel: "warning" });
   return import(out);
