@@ -1,11 +1,13 @@
 // A stopped run stops everything it started: its process group, and (Linux) every process that carries its marker,
 // those it put in sessions of their own included (codex runs each shell command in one: issue 57).
+import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { killOrphan, type Marker, runTask, stopProcesses } from "../src/runner/run.js";
+import { Journal } from "../src/state/journal.js";
 import { sync } from "../src/sync/sync.js";
-import { makeFleet, processGone, pushOrders, tempDir, waitFor } from "./helpers.js";
+import { makeFleet, processGone, pushOrders, runningTask, tempDir, waitFor } from "./helpers.js";
 
 const linux = process.platform === "linux";
 const left: number[] = [];
@@ -106,5 +108,40 @@ describe.skipIf(!linux)("stopping a run ends what it put in sessions of its own"
     const escaped = Number((await readFile(pidFile, "utf8")).trim());
     left.push(escaped);
     expect(await processGone(escaped, 10_000), "the escaped sleep outlives its task").toBe(true);
+  }, 60_000);
+
+  it("a task's marker is its run's: a timeout in one checkout never stops another's task of the same machine name and order", async ({ onTestFinished }) => {
+    // Two checkouts of one computer named alike (two fleets, or a copy): the same order id, revision and attempt.
+    const [mine, theirs] = [await makeFleet(["a"]), await makeFleet(["a"])];
+    onTestFinished(async () => {
+      await Promise.all([mine.cleanup(), theirs.cleanup()]);
+    });
+    await pushOrders(theirs, [{ id: "job", to: "a", run: "sleep 60", timeout: "2m" }]);
+    const running = sync({ dir: theirs.machines.a! }); // in this process too: both run the code under test
+    const theirTask = (await runningTask(theirs.machines.a!, "job", 30_000, "the other checkout's task")).pid;
+    left.push(theirTask);
+    await pushOrders(mine, [{ id: "job", to: "a", run: "sleep 60", timeout: "1s" }]);
+    const r = await sync({ dir: mine.machines.a! });
+    expect(r.ran).toMatchObject([{ id: "job", state: "failed", reason: expect.stringContaining("timed out after 1s") }]);
+    // Past the grace of the SIGTERM that stopped mine (5 s, then SIGKILL): theirs still runs.
+    expect(await processGone(theirTask, 6_000)).toBe(false);
+    process.kill(-theirTask, "SIGKILL");
+    expect((await running).ran).toMatchObject([{ id: "job", state: "failed", reason: "killed by SIGKILL" }]);
+  }, 90_000);
+
+  it("a task a coord of before per-run markers left running is still stopped as an orphan by the next sync", async ({ onTestFinished }) => {
+    const fleet = await makeFleet(["a"]);
+    onTestFinished(() => fleet.cleanup());
+    await pushOrders(fleet, [{ id: "job", to: "a", run: "sleep 60" }]);
+    // As that coord left it: the journal says it runs, and its process carries the marker every run of it had then.
+    const stateDir = join(fleet.machines.a!, ".git", "coord");
+    const orphan = spawn("sleep", ["60"], { detached: true, stdio: "ignore", env: { ...process.env, COORD_TASK: "a/job/r1/a1" } });
+    left.push(orphan.pid!);
+    const journal = await Journal.open(stateDir);
+    await journal.apply("job", { kind: "start", rev: 1, attempt: 1, at: new Date().toISOString(), log: join(stateDir, "logs", "job.r1.a1.log") });
+    await journal.apply("job", { kind: "pid", pid: orphan.pid! });
+    const r = await sync({ dir: fleet.machines.a! });
+    expect(r.interrupted).toEqual(["job"]);
+    expect(await processGone(orphan.pid!, 5000)).toBe(true);
   }, 60_000);
 });

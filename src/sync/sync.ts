@@ -18,7 +18,7 @@ import { readModel } from "../core/repo/repo.js";
 import { own } from "../core/types.js";
 import { CoordError, EXIT, HubBusy, PushRefused, RemoteUnreachable } from "../errors.js";
 import { ownFailure } from "../failure.js";
-import { killOrphan } from "../runner/run.js";
+import { carriesMarker, killOrphan } from "../runner/run.js";
 import { PUSH_BUDGET_MS } from "./cas.js";
 import { describeCommand, taskMarker } from "./tasks.js";
 import { onCallEngine } from "./on-call.js";
@@ -527,7 +527,14 @@ async function recover(machine: Machine, act: Act, result: SyncResult, now: () =
   for (const r of repaired) result.warnings.push(`the checkout: ${r}`);
   const journal = await Journal.open(stateDir);
   if (act !== "dry-run") {
-    for (const [id, t] of Object.entries(journal.tasks)) if (t.state === "in_progress" && t.pid) await killOrphan(t.pid, taskMarker(config.name, id, t, t.attempts));
+    for (const [id, t] of Object.entries(journal.tasks)) {
+      if (t.state !== "in_progress" || !t.pid) continue;
+      if (await killOrphan(t.pid, taskMarker(config.name, id, t, t.attempts))) continue;
+      // Left running across an update by a coord before per-run markers: its leader must carry that marker, which
+      // another checkout's task of the same name and order may carry too.
+      const before = taskMarker(config.name, id, { ...t, startedAt: undefined }, t.attempts);
+      if ((await carriesMarker(t.pid, before)) === true) await killOrphan(t.pid, before);
+    }
     result.interrupted = await journal.recoverInterrupted(now());
     for (const id of result.interrupted) log(`${id}: was interrupted (coord stopped while it ran); reported failed`);
   }

@@ -34,8 +34,14 @@ export interface TaskOutcome {
   reason?: string;
 }
 
-/** Set in a task's environment, so a task orphaned by a crash can be recognised and stopped. */
-export const taskMarker = (machine: string, id: string, run: Run, attempt: number) => `${machine}/${id}/${runKey(run)}/a${attempt}`;
+/**
+ * Set in a task's environment, so that its processes can be stopped with it and a task orphaned by a crash recognised:
+ * one run's own, from the start its journal entry records (`startedAt`), so that no other checkout's task of the same
+ * machine name and order (a second fleet on the computer, a copy of the checkout) is ever taken for it. Without a
+ * start, the marker every run of that order had before (sync.ts recover: a task a coord of then left running).
+ */
+export const taskMarker = (machine: string, id: string, run: Run & { startedAt?: string | undefined }, attempt: number) =>
+  `${machine}/${id}/${runKey(run)}/a${attempt}${run.startedAt ? `/${run.startedAt}` : ""}`;
 
 /** How an order's agent is started (its argv with the CLI found on this machine), or why it cannot be. */
 export function agentRun(order: Order, policyFile?: string): AgentInvocation | Refusal {
@@ -140,7 +146,8 @@ export async function runOne(
   const attempt = opts.attempt ?? nextAttempt(order, journal.entry(order.id));
   const logFile = join(m.stateDir, "logs", `${order.id}.${runKey(order)}.a${attempt}.log`);
   // Durable before the process exists: a crash from here on is an interruption, never a second run.
-  await journal.apply(order.id, { kind: "start", rev: order.rev, ...(order.slot ? { slot: order.slot } : {}), attempt, at: now().toISOString(), log: logFile });
+  const startedAt = now().toISOString();
+  await journal.apply(order.id, { kind: "start", rev: order.rev, ...(order.slot ? { slot: order.slot } : {}), attempt, at: startedAt, log: logFile });
   // A CLI that takes coord's policy for its level (Gemini CLI): written first; one not written leaves the order refused.
   const policyFile = order.agent ? await agentPolicyFile(m.stateDir, order.agent, order.permissions).catch(() => undefined) : undefined;
   const agent = order.agent ? agentRun(order, policyFile) : undefined;
@@ -212,7 +219,7 @@ export async function runOne(
         },
         // Every process of the task carries it (COORD_TASK): a timeout or a stop ends those it put in sessions of their
         // own too (an agent CLI's commands), as a turn on call's marker does; an orphan is recognised by it.
-        marker: { variable: "COORD_TASK", value: taskMarker(m.config.name, order.id, order, attempt) },
+        marker: { variable: "COORD_TASK", value: taskMarker(m.config.name, order.id, { ...order, startedAt }, attempt) },
         // The pid is a help for killing an orphan later; a failed write of it (a full disk) is not the task's failure.
         onStart: (pid) => void journal.apply(order.id, { kind: "pid", pid }).catch(() => {}),
       }),
