@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "vitest";
 import { killOrphan } from "../src/runner/run.js";
+import { stateDirOf } from "../src/state/paths.js";
 import { sync } from "../src/sync/sync.js";
 import { taskMarker } from "../src/sync/tasks.js";
 import {
@@ -188,7 +189,7 @@ describe.concurrent("to: ANY", () => {
       );
       expect(taken.ran[0]).toMatchObject({ id: "train" });
       const overlap = await readFile(join(d, "overlap"), "utf8").catch(() => "");
-      await killOrphan(entry.pid!, taskMarker("izzit7", "train", entry, entry.attempts)); // only while it is that task
+      await killOrphan(entry.pid!, taskMarker({ name: "izzit7", stateDir: await stateDirOf(A) }, "train", entry, entry.attempts)); // only while it is that task
       expect(overlap).toBe(""); // izzit7's task was still running when soda-yeti started it
     } finally {
       holder.kill("SIGKILL");

@@ -111,17 +111,20 @@ describe.skipIf(!linux)("stopping a run ends what it put in sessions of its own"
   }, 60_000);
 
   it("a task's marker is its run's: a timeout in one checkout never stops another's task of the same machine name and order", async ({ onTestFinished }) => {
-    // Two checkouts of one computer named alike (two fleets, or a copy): the same order id, revision and attempt.
+    // Two checkouts of one computer named alike (two fleets, or a copy): the same order id, revision and attempt, and
+    // one clock that stands still (a start in the same millisecond).
     const [mine, theirs] = [await makeFleet(["a"]), await makeFleet(["a"])];
+    const at = new Date();
+    const now = () => at;
     onTestFinished(async () => {
       await Promise.all([mine.cleanup(), theirs.cleanup()]);
     });
     await pushOrders(theirs, [{ id: "job", to: "a", run: "sleep 60", timeout: "2m" }]);
-    const running = sync({ dir: theirs.machines.a! }); // in this process too: both run the code under test
+    const running = sync({ dir: theirs.machines.a!, now }); // in this process too: both run the code under test
     const theirTask = (await runningTask(theirs.machines.a!, "job", 30_000, "the other checkout's task")).pid;
     left.push(theirTask);
     await pushOrders(mine, [{ id: "job", to: "a", run: "sleep 60", timeout: "1s" }]);
-    const r = await sync({ dir: mine.machines.a! });
+    const r = await sync({ dir: mine.machines.a!, now });
     expect(r.ran).toMatchObject([{ id: "job", state: "failed", reason: expect.stringContaining("timed out after 1s") }]);
     // Past the grace of the SIGTERM that stopped mine (5 s, then SIGKILL): theirs still runs.
     expect(await processGone(theirTask, 6_000)).toBe(false);

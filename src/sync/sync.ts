@@ -20,7 +20,7 @@ import { CoordError, EXIT, HubBusy, PushRefused, RemoteUnreachable } from "../er
 import { ownFailure } from "../failure.js";
 import { carriesMarker, killOrphan } from "../runner/run.js";
 import { PUSH_BUDGET_MS } from "./cas.js";
-import { describeCommand, taskMarker } from "./tasks.js";
+import { describeCommand, legacyTaskMarker, taskMarker } from "./tasks.js";
 import { onCallEngine } from "./on-call.js";
 import type { RunProcess } from "./on-call-turn.js";
 import { CAPABILITIES_FILE, capabilitiesAsked, capabilitiesNow, capabilitiesRefreshed, capabilitiesUntil, knownCapabilities } from "../state/capabilities.js";
@@ -529,10 +529,10 @@ async function recover(machine: Machine, act: Act, result: SyncResult, now: () =
   if (act !== "dry-run") {
     for (const [id, t] of Object.entries(journal.tasks)) {
       if (t.state !== "in_progress" || !t.pid) continue;
-      if (await killOrphan(t.pid, taskMarker(config.name, id, t, t.attempts))) continue;
+      if (await killOrphan(t.pid, taskMarker({ name: config.name, stateDir }, id, t, t.attempts))) continue;
       // Left running across an update by a coord before per-run markers: its leader must carry that marker, which
       // another checkout's task of the same name and order may carry too.
-      const before = taskMarker(config.name, id, { ...t, startedAt: undefined }, t.attempts);
+      const before = legacyTaskMarker(config.name, id, t, t.attempts);
       if ((await carriesMarker(t.pid, before)) === true) await killOrphan(t.pid, before);
     }
     result.interrupted = await journal.recoverInterrupted(now());

@@ -2,6 +2,7 @@
 // command (a shell line or a headless agent CLI), its output.
 import { agentPolicyFile } from "../state/agent-policy.js";
 import { lstat, mkdir, readdir, realpath, rm, stat } from "node:fs/promises";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { type AgentInvocation, type Refusal, agentInvocation, agentReader, agentVerdict } from "../core/agents/agents.js";
 import { failureText, processEnd } from "../core/work/process-end.js";
@@ -36,12 +37,15 @@ export interface TaskOutcome {
 
 /**
  * Set in a task's environment, so that its processes can be stopped with it and a task orphaned by a crash recognised:
- * one run's own, from the start its journal entry records (`startedAt`), so that no other checkout's task of the same
- * machine name and order (a second fleet on the computer, a copy of the checkout) is ever taken for it. Without a
- * start, the marker every run of that order had before (sync.ts recover: a task a coord of then left running).
+ * one run's own, from the start its journal entry records (`startedAt`) and a tag of the checkout, so that no other
+ * checkout's task of the same machine name and order (a second fleet on the computer, a copy of the checkout) is ever
+ * taken for it, whatever its clock. A checkout moved while coord was down finds its orphans no more (they run on).
  */
-export const taskMarker = (machine: string, id: string, run: Run & { startedAt?: string | undefined }, attempt: number) =>
-  `${machine}/${id}/${runKey(run)}/a${attempt}${run.startedAt ? `/${run.startedAt}` : ""}`;
+export const taskMarker = (m: { name: string; stateDir: string }, id: string, run: Run & { startedAt?: string | undefined }, attempt: number) =>
+  `${m.name}/${id}/${runKey(run)}/a${attempt}/${run.startedAt ?? ""}/${createHash("sha256").update(m.stateDir).digest("hex").slice(0, 12)}`;
+
+/** The marker every run of an order had before taskMarker was a run's own (sync.ts recover: a task an older coord left running). */
+export const legacyTaskMarker = (machine: string, id: string, run: Run, attempt: number) => `${machine}/${id}/${runKey(run)}/a${attempt}`;
 
 /** How an order's agent is started (its argv with the CLI found on this machine), or why it cannot be. */
 export function agentRun(order: Order, policyFile?: string): AgentInvocation | Refusal {
@@ -219,7 +223,7 @@ export async function runOne(
         },
         // Every process of the task carries it (COORD_TASK): a timeout or a stop ends those it put in sessions of their
         // own too (an agent CLI's commands), as a turn on call's marker does; an orphan is recognised by it.
-        marker: { variable: "COORD_TASK", value: taskMarker(m.config.name, order.id, { ...order, startedAt }, attempt) },
+        marker: { variable: "COORD_TASK", value: taskMarker({ name: m.config.name, stateDir: m.stateDir }, order.id, { ...order, startedAt }, attempt) },
         // The pid is a help for killing an orphan later; a failed write of it (a full disk) is not the task's failure.
         onStart: (pid) => void journal.apply(order.id, { kind: "pid", pid }).catch(() => {}),
       }),
