@@ -97,6 +97,48 @@ async function oneMessage(f, fl, dirs, i, sent, wokenAt, BOUND) {
 }
 
 /**
+ * Rows 18's pair for one CLI's open session (`ns`: the wake's row, the answer's), from its messages' measures and what
+ * the host and the daemons saw meanwhile.
+ */
+function listenRows(ns, session, how, agent, samples, run) {
+  const { ms, host, connections, dead, requests, far, bound } = run;
+  const wakes = samples.map((s) => s.wake);
+  const answers = samples.map((s) => s.answer);
+  const missed = (xs) => xs.filter((x) => !Number.isFinite(x)).length;
+  const mid = (xs) => median(xs.map((x) => (Number.isFinite(x) ? x : bound)));
+  const misnumbered = samples.filter((s) => s.id !== s.expected).length;
+  const common =
+    `${samples.length} messages a → b, one at a time, 1–3 s after the answer before and ${dur(SHARE_MS)} after the message before at least (a's share of the budget); ` +
+    `the send itself took ${spread(samples.map((s) => s.sendMs))} ("${samples[0]?.out.slice(0, 80) ?? ""}"); in parts: the send → b's daemon's "new message" line ${spread(samples.map((s) => s.atB))}, ` +
+    `that line → the woken request ${spread(samples.map((s) => s.bToWake))}${run.more ?? ""}` +
+    `${misnumbered ? `; ${misnumbered} sends printed another id than foreseen (their answers not looked for)` : ""}; ` +
+    `at the host during the ${dur(ms)}: ${host.reads} reads (${fmt(host.readsPerSecond)} a second), ${host.pushes} pushes reached it (${fmt(host.pushesPerMinute)} a minute)` +
+    `${ONE_WAY_MS ? `, ${connections} connections through the proxy` : ""}; ${requests} requests of the session to the model server${dead ? `; ${dead} daemons exited early` : ""}`;
+  return [
+    {
+      n: ns[0],
+      what: `an open ${session} hears the fleet: a's plain coord send to b → b's idle session's woken request at the model server (${how}), ${agent}, ${FLEET_TEXT}`,
+      coord: medianWorst(wakes, bound),
+      base: far,
+      ratio: "",
+      goal: "≤ 5 s median",
+      met: dead === 0 && missed(wakes) === 0 && mid(wakes) <= 5000,
+      notes: `from the send's start to the request (the server's clock, the bench's process): ${list(wakes)}; ${common}`,
+    },
+    {
+      n: ns[1],
+      what: `an open ${session} hears the fleet: a's plain coord send to b → the woken session's answer (coord's send tool, in the thread) in a's inbox, ${agent}, ${FLEET_TEXT}`,
+      coord: medianWorst(answers, bound),
+      base: far,
+      ratio: "",
+      goal: "≤ 10 s median",
+      met: dead === 0 && missed(answers) === 0 && mid(answers) <= 10_000 && worstOf(answers) < bound,
+      notes: `from the send's start to a's "new message" line for the answer: ${list(answers)} (answers "${samples.find((s) => s.text)?.text ?? "none"}"); ${common}`,
+    },
+  ];
+}
+
+/**
  * 18c and 18d: Codex's open session (`coord agent open codex`: its TUI on an app-server through coord's relay), as
  * 18a–b measure Claude Code's: the real codex in tmux on the scripted Responses server (test/openai-server.ts, built
  * as rows 17f–h build it), the person's first prompt typed, then 10 messages (smoke: 2) from a, one at a time.
@@ -161,42 +203,16 @@ export async function listenCodex() {
       tmux("kill-server");
       await fl.stopAll();
       keepLogs(NAMES, dirs, (name) => fl.lines.get(name).map((l) => l.line), "18c");
-      const wakes = samples.map((s) => s.wake);
-      const answers = samples.map((s) => s.answer);
-      const missed = (xs) => xs.filter((x) => !Number.isFinite(x)).length;
-      const mid = (xs) => median(xs.map((x) => (Number.isFinite(x) ? x : BOUND)));
-      const misnumbered = samples.filter((s) => s.id !== s.expected).length;
       const agent = `the real codex ${codex.version}'s TUI in tmux on coord's relay (against a scripted Responses server on loopback that answers at once)`;
-      const common =
-        `${count} messages a → b, one at a time, 1–3 s after the answer before and ${dur(SHARE_MS)} after the message before at least (a's share of the budget); ` +
-        `the send itself took ${spread(samples.map((s) => s.sendMs))} ("${samples[0]?.out.slice(0, 80) ?? ""}"); in parts: the send → b's daemon's "new message" line ${spread(samples.map((s) => s.atB))}, ` +
-        `that line → the woken request ${spread(samples.map((s) => s.bToWake))}` +
-        `${misnumbered ? `; ${misnumbered} sends printed another id than foreseen (their answers not looked for)` : ""}; ` +
-        `at the host during the ${dur(ms)}: ${host.reads} reads (${fmt(host.readsPerSecond)} a second), ${host.pushes} pushes reached it (${fmt(host.pushesPerMinute)} a minute)` +
-        `${ONE_WAY_MS ? `, ${connections} connections through the proxy` : ""}; ${requests} requests of the session to the model server${dead ? `; ${dead} daemons exited early` : ""}`;
-      const far = rawRead(median(lsRemote));
-      return [
-        {
-          n: "18c",
-          what: `an open Codex session hears the fleet: a's plain coord send to b → b's idle session's woken request at the model server (coord agent open codex), ${agent}, ${FLEET_TEXT}`,
-          coord: medianWorst(wakes, BOUND),
-          base: far,
-          ratio: "",
-          goal: "≤ 5 s median",
-          met: dead === 0 && missed(wakes) === 0 && mid(wakes) <= 5000,
-          notes: `from the send's start to the request (the server's clock, the bench's process): ${list(wakes)}; ${common}`,
-        },
-        {
-          n: "18d",
-          what: `an open Codex session hears the fleet: a's plain coord send to b → the woken session's answer (coord's send tool, in the thread) in a's inbox, ${agent}, ${FLEET_TEXT}`,
-          coord: medianWorst(answers, BOUND),
-          base: far,
-          ratio: "",
-          goal: "≤ 10 s median",
-          met: dead === 0 && missed(answers) === 0 && mid(answers) <= 10_000 && worstOf(answers) < BOUND,
-          notes: `from the send's start to a's "new message" line for the answer: ${list(answers)} (answers "${samples.find((s) => s.text)?.text ?? "none"}"); ${common}`,
-        },
-      ];
+      return listenRows(["18c", "18d"], "Codex session", "coord agent open codex", agent, samples, {
+        ms,
+        host,
+        connections,
+        dead,
+        requests,
+        far: rawRead(median(lsRemote)),
+        bound: BOUND,
+      });
     } finally {
       tmux("kill-server");
       await fl.stopAll();
@@ -264,43 +280,18 @@ export async function listenWake() {
       tmux("kill-server");
       await fl.stopAll();
       keepLogs(NAMES, dirs, (name) => fl.lines.get(name).map((l) => l.line), "18");
-      const wakes = samples.map((s) => s.wake);
-      const answers = samples.map((s) => s.answer);
-      const missed = (xs) => xs.filter((x) => !Number.isFinite(x)).length;
-      const mid = (xs) => median(xs.map((x) => (Number.isFinite(x) ? x : BOUND)));
       const twice = samples.filter((s) => s.wakes > 1).length;
-      const misnumbered = samples.filter((s) => s.id !== s.expected).length;
       const agent = `the real claude ${claude.version} interactive in tmux (against a scripted model server on loopback that answers at once)`;
-      const common =
-        `${count} messages a → b, one at a time, 1–3 s after the answer before and ${dur(SHARE_MS)} after the message before at least (a's share of the budget); ` +
-        `the send itself took ${spread(samples.map((s) => s.sendMs))} ("${samples[0]?.out.slice(0, 80) ?? ""}"); in parts: the send → b's daemon's "new message" line ${spread(samples.map((s) => s.atB))}, ` +
-        `that line → the woken request ${spread(samples.map((s) => s.bToWake))}${twice ? `; ${twice} messages woke the session more than once` : ""}` +
-        `${misnumbered ? `; ${misnumbered} sends printed another id than foreseen (their answers not looked for)` : ""}; ` +
-        `at the host during the ${dur(ms)}: ${host.reads} reads (${fmt(host.readsPerSecond)} a second), ${host.pushes} pushes reached it (${fmt(host.pushesPerMinute)} a minute)` +
-        `${ONE_WAY_MS ? `, ${connections} connections through the proxy` : ""}; ${turns} requests of the session to the model server${dead ? `; ${dead} daemons exited early` : ""}`;
-      const far = rawRead(median(lsRemote));
-      return [
-        {
-          n: "18a",
-          what: `an open session hears the fleet: a's plain coord send to b → b's idle session's woken request at the model server (coord agent listen), ${agent}, ${FLEET_TEXT}`,
-          coord: medianWorst(wakes, BOUND),
-          base: far,
-          ratio: "",
-          goal: "≤ 5 s median",
-          met: dead === 0 && missed(wakes) === 0 && mid(wakes) <= 5000,
-          notes: `from the send's start to the request (the server's clock, the bench's process): ${list(wakes)}; ${common}`,
-        },
-        {
-          n: "18b",
-          what: `an open session hears the fleet: a's plain coord send to b → the woken session's answer (coord's send tool, in the thread) in a's inbox, ${agent}, ${FLEET_TEXT}`,
-          coord: medianWorst(answers, BOUND),
-          base: far,
-          ratio: "",
-          goal: "≤ 10 s median",
-          met: dead === 0 && missed(answers) === 0 && mid(answers) <= 10_000 && worstOf(answers) < BOUND,
-          notes: `from the send's start to a's "new message" line for the answer: ${list(answers)} (answers "${samples.find((s) => s.text)?.text ?? "none"}"); ${common}`,
-        },
-      ];
+      return listenRows(["18a", "18b"], "session", "coord agent listen", agent, samples, {
+        ms,
+        host,
+        connections,
+        dead,
+        requests: turns,
+        far: rawRead(median(lsRemote)),
+        bound: BOUND,
+        ...(twice ? { more: `; ${twice} messages woke the session more than once` } : {}),
+      });
     } finally {
       tmux("kill-server");
       await fl.stopAll();
