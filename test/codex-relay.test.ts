@@ -210,7 +210,7 @@ describe("Codex's command rules, which hold every wake (its adapter's wake.opene
     ["", false, "empty"],
   ])("%s: %s (%s)", (text, holds) => expect(rules.allows(text)).toBe(holds));
   it("are read from Codex's home, the system's folder, and each folder from the project up to its git root", () => {
-    expect(rules.dirs({ CODEX_HOME: "/h/.cx" }, "/r/app", "/home/p", ["/r/app", "/r"])).toEqual(["/h/.cx/rules", "/etc/codex/rules", "/r/app/.codex/rules", "/r/.codex/rules"]);
-    expect(rules.dirs({}, "/r", "/home/p", ["/r"])[0]).toBe("/home/p/.codex/rules");
+    expect(rules.dirs({ CODEX_HOME: "/h/.cx" }, "/home/p", ["/r/app", "/r"])).toEqual(["/h/.cx/rules", "/etc/codex/rules", "/r/app/.codex/rules", "/r/.codex/rules"]);
+    expect(rules.dirs({}, "/home/p", ["/r"])[0]).toBe("/home/p/.codex/rules");
   });
 });

@@ -259,7 +259,7 @@ async function allowRules(env: NodeJS.ProcessEnv, project: string, waker: Return
   const rules = waker.wake.opened?.rules;
   if (!rules) return [];
   const found: string[] = [];
-  for (const dir of rules.dirs(env, project, homedir(), await foldersUp(project))) {
+  for (const dir of rules.dirs(env, homedir(), await foldersUp(project))) {
     const names = await readdir(dir).catch(() => [] as string[]);
     for (const n of names.filter((x) => x.endsWith(".rules")).sort()) {
       const text = await readFile(join(dir, n), "utf8").catch(() => "");

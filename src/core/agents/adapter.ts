@@ -190,8 +190,8 @@ export interface WakeCli {
     tui(socket: string, project: string, more: readonly string[]): string[];
     /** Where its command rules live, and whether a rules file lets a command run without asking (no wake then). */
     rules?: {
-      /** `up`: the project's folder and each above it, up to its git root (or the file system's). */
-      dirs(env: Readonly<Record<string, string | undefined>>, project: string, home: string, up: readonly string[]): string[];
+      /** `up`: the project's folder first, then each above it, up to its git root (or the file system's). */
+      dirs(env: Readonly<Record<string, string | undefined>>, home: string, up: readonly string[]): string[];
       allows(text: string): boolean;
     };
   };

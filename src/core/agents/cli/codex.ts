@@ -206,7 +206,7 @@ export const codex: AgentCli = {
       // every folder from the project up to its git root. A rule is Starlark, and "allow" is its default decision:
       // any file that holds more than comments may allow (found attacking it: a regex missed most ways to say so).
       rules: {
-        dirs: (env, _project, home, up) => [join(env.CODEX_HOME || join(home, ".codex"), "rules"), "/etc/codex/rules", ...up.map((d) => join(d, ".codex", "rules"))],
+        dirs: (env, home, up) => [join(env.CODEX_HOME || join(home, ".codex"), "rules"), "/etc/codex/rules", ...up.map((d) => join(d, ".codex", "rules"))],
         allows: (text) => text.split("\n").some((l) => l.trim() !== "" && !l.trim().startsWith("#")),
       },
     },
