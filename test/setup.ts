@@ -1,9 +1,9 @@
 // Every test runs as on a fresh machine: an empty HOME, so no git identity,
 // no global git config, nothing of the developer's leaks in.
-import { mkdtempSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeEach } from "vitest";
+import { afterAll, beforeAll, beforeEach, expect } from "vitest";
 import { serveTurnTools } from "../src/commands/turn-tools.js";
 import { forgetCapabilities } from "../src/state/capabilities.js";
 import { provideTurnTools } from "../src/sync/turn-tools.js";
@@ -20,3 +20,24 @@ for (const k of ["GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "G
 // and the in-process sync that finds them older is not quiet (its answers are asked again), nor is the one after a
 // stamp that ended then: a test counting on a quiet sync failed when that moment fell in it (notify.e2e, 2026-11-26).
 beforeEach(() => forgetCapabilities());
+
+// Where the suite's CPU goes, by file: with COORD_TEST_CPU_LOG=<file>, each test file appends a line "<s of CPU> <s
+// of wall> <path>" (docs/performance.md, the test suite). The CPU is the worker's own and that of the processes it
+// started and waited for (git, coord's commands, the agent CLIs: /proc/self/stat's utime, stime, cutime and cstime);
+// a daemon that left its parent for init is not in it. A worker runs one file at a time, so the lines add up.
+const cpuLog = process.env.COORD_TEST_CPU_LOG;
+if (cpuLog && process.platform === "linux") {
+  const ticks = () => {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return [11, 12, 13, 14].reduce((sum, i) => sum + Number(f[i]), 0); // utime stime cutime cstime, fields 14-17
+  };
+  let start = { cpu: 0, at: 0, path: "" };
+  beforeAll(() => {
+    start = { cpu: ticks(), at: Date.now(), path: expect.getState().testPath ?? "?" };
+  });
+  afterAll(() => {
+    const cpu = (ticks() - start.cpu) / 100; // USER_HZ is 100 on Linux
+    appendFileSync(cpuLog, `${cpu.toFixed(2)} ${((Date.now() - start.at) / 1000).toFixed(1)} ${start.path}\n`);
+  });
+}
