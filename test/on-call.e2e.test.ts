@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { inbox } from "../src/actions/messages.js";
 import { sync } from "../src/sync/sync.js";
-import { cli, hubFile, ordersText, processGone, pushOrders, waitFor } from "./helpers.js";
+import { cli, ordersText, processGone, pushOrders, waitFor } from "./helpers.js";
 import { call, connectMcp, ok } from "./mcp-client.js";
 import { type Msg, onCallTests } from "./on-call-fleet.js";
 import { standInCalls } from "./on-call-standins.js";
@@ -286,22 +286,6 @@ describe("agents on call", () => {
     await waitFor(async () => (await standInCalls(t.home)).some((c) => c.prompt.includes("second")), 10_000, "the waiting turn to start after the raise", 100);
     await t.arrives("asker", (x) => x.replyTo === q2 && x.text === "heard: second", "the answer to the turn that waited");
   }, 90_000);
-
-  it("an answer acknowledges the messages it answers: the asker sees them acked, an urgent one leaves STATUS.md", async () => {
-    const fleet = await t.fleet(["asker", "oncall"]);
-    expect((await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker")).code).toBe(0);
-    startDaemon("oncall");
-    const sent = await cli("send", "--dir", dirOf("asker"), "oncall", "--priority", "urgent", "is the build green?");
-    expect(sent.code, sent.err).toBe(0);
-    const q = /^sent ([^;\s]+)/.exec(sent.out)![1]!;
-    expect((await answerTo("asker", q)).text).toBe("heard: is the build green?");
-    // The answer and the acknowledgement went out in one publish: the asker's last fetch shows it acked.
-    const out = JSON.parse((await cli("outbox", "--dir", dirOf("asker"), "--json")).out) as { id: string; recipients: Record<string, string> }[];
-    expect(out.find((x) => x.id === q)?.recipients).toEqual({ oncall: "acked" });
-    // No urgent alert for it any more in STATUS.md (the asker's sync renders it anew).
-    expect((await cli("sync", "--dir", dirOf("asker"))).code).toBe(0);
-    expect(await hubFile(fleet, "STATUS.md")).not.toContain(q);
-  }, 60_000);
 
   it("bad settings are refused with one sentence and change nothing; a broken onCall block is named by its line", async () => {
     await t.fleet(["asker", "oncall"]);
