@@ -3,7 +3,7 @@
 import { appendFileSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, expect } from "vitest";
+import { afterAll, beforeEach, expect } from "vitest";
 import { serveTurnTools } from "../src/commands/turn-tools.js";
 import { forgetCapabilities } from "../src/state/capabilities.js";
 import { provideTurnTools } from "../src/sync/turn-tools.js";
@@ -23,21 +23,20 @@ beforeEach(() => forgetCapabilities());
 
 // Where the suite's CPU goes, by file: with COORD_TEST_CPU_LOG=<file>, each test file appends a line "<s of CPU> <s
 // of wall> <path>" (docs/performance.md, the test suite). The CPU is the worker's own and that of the processes it
-// started and waited for (git, coord's commands, the agent CLIs: /proc/self/stat's utime, stime, cutime and cstime);
-// a daemon that left its parent for init is not in it. A worker runs one file at a time, so the lines add up.
+// started and waited for (git, coord's commands, the agent CLIs: /proc/self/stat's utime, stime, cutime and cstime,
+// in USER_HZ, 100 a second on Linux), from this module's import (vitest imports it again before each file: the file's
+// import and collection count) to the file's last hook; a daemon that left its parent for init is not in it, nor a
+// file that failed to load or skipped every test. A worker runs one file at a time, so the lines add up.
 const cpuLog = process.env.COORD_TEST_CPU_LOG;
 if (cpuLog && process.platform === "linux") {
   const ticks = () => {
     const stat = readFileSync("/proc/self/stat", "utf8");
     const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return [11, 12, 13, 14].reduce((sum, i) => sum + Number(f[i]), 0); // utime stime cutime cstime, fields 14-17
+    return [11, 12, 13, 14].reduce((sum, i) => sum + Number(f[i]), 0); // fields 14-17 of proc(5), after the name
   };
-  let start = { cpu: 0, at: 0, path: "" };
-  beforeAll(() => {
-    start = { cpu: ticks(), at: Date.now(), path: expect.getState().testPath ?? "?" };
-  });
+  const start = { cpu: ticks(), at: Date.now(), path: expect.getState().testPath ?? "?" };
   afterAll(() => {
-    const cpu = (ticks() - start.cpu) / 100; // USER_HZ is 100 on Linux
+    const cpu = (ticks() - start.cpu) / 100;
     appendFileSync(cpuLog, `${cpu.toFixed(2)} ${((Date.now() - start.at) / 1000).toFixed(1)} ${start.path}\n`);
   });
 }
