@@ -103,8 +103,9 @@ if (write && (!only || SMOKE || only.some((n) => MICRO.some(([name]) => name ===
 }
 
 // The whole run stops by itself: every process has its own deadline, every loop a bound, and this. The smoke run
-// takes about 10 minutes before rows 17, 5 more with them (their questions go at the asker's push budget) and 2 more
-// with row 18 (skipped, with a line, where tmux or the pinned claude is missing).
+// takes about 10 minutes before rows 17, 6 more with them (their questions go at the asker's push budget, 17a–e after
+// a share's wait for the budget) and 2 more with row 18 (skipped, with a line, where tmux or the pinned claude is
+// missing).
 const WHOLE_RUN_MIN = SMOKE ? 25 : 70;
 const deadline = setTimeout(() => {
   console.error(`bench: still running after ${WHOLE_RUN_MIN} minutes; stopped`);
