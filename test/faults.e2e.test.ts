@@ -9,6 +9,7 @@ import { runTask, type RunSpec } from "../src/runner/run.js";
 import { LATE, MAX_TIMEOUT_MS, setLongTimeout, within } from "../src/runner/timer.js";
 import { sync } from "../src/sync/sync.js";
 import { cliProcess, hubFile, hubStatus, killRecorded, makeFleet, pushOrders, type Recorded, recorded, setConfig, tempDir, waitFor, type Fleet } from "./helpers.js";
+import { procStatFields } from "./proc-stat.js";
 
 let fleet: Fleet | undefined;
 const dirs: string[] = [];
@@ -30,7 +31,7 @@ function groupMembers(pgid: number): number[] {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const [state, , pgrp] = procStatFields(stat);
       if (Number(pgrp) === pgid && state !== "Z") members.push(Number(name));
     } catch {
       // gone meanwhile

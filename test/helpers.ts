@@ -18,6 +18,7 @@ import { parseComputer } from "../src/core/fleet/computer.js";
 import { roleOf } from "../src/core/trust/ownership.js";
 import type { TaskEntry } from "../src/core/work/task-life.js";
 import type { StatusJson } from "../src/core/fleet/status-types.js";
+import { procStatFields } from "./proc-stat.js";
 
 const run = promisify(execFile);
 export const CLI = join(import.meta.dirname, "..", "dist", "coord.mjs");
@@ -534,7 +535,7 @@ export interface Recorded {
 const startOf = (pid: number): string | undefined => {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    return procStatFields(stat)[19];
   } catch {
     return undefined;
   }

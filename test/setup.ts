@@ -7,6 +7,7 @@ import { afterAll, beforeEach, expect } from "vitest";
 import { serveTurnTools } from "../src/commands/turn-tools.js";
 import { forgetCapabilities } from "../src/state/capabilities.js";
 import { provideTurnTools } from "../src/sync/turn-tools.js";
+import { procStatFields } from "./proc-stat.js";
 
 process.env.HOME = mkdtempSync(join(tmpdir(), "coord-home-"));
 process.env.GIT_CONFIG_NOSYSTEM = "1";
@@ -31,7 +32,7 @@ const cpuLog = process.env.COORD_TEST_CPU_LOG;
 if (cpuLog && process.platform === "linux") {
   const ticks = () => {
     const stat = readFileSync("/proc/self/stat", "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const f = procStatFields(stat);
     return [11, 12, 13, 14].reduce((sum, i) => sum + Number(f[i]), 0); // fields 14-17 of proc(5), after the name
   };
   const start = { cpu: ticks(), at: Date.now(), path: expect.getState().testPath ?? "?" };

@@ -8,6 +8,7 @@ import { killOrphan, type Marker, runTask, stopProcesses } from "../src/runner/r
 import { Journal } from "../src/state/journal.js";
 import { sync } from "../src/sync/sync.js";
 import { makeFleet, processGone, pushOrders, runningTask, tempDir, waitFor } from "./helpers.js";
+import { procStatFields } from "./proc-stat.js";
 
 const linux = process.platform === "linux";
 const left: number[] = [];
@@ -26,7 +27,7 @@ const escaper = (pidFile: string) => `setsid sleep 60 & echo $! > ${pidFile}; sl
 /** The session `pid` is in, from /proc/<pid>/stat (after the command's name: state, parent, group, session). */
 async function sessionOf(pid: number): Promise<number | undefined> {
   const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
-  const session = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[3]);
+  const session = Number(procStatFields(stat)[3]);
   return Number.isInteger(session) ? session : undefined;
 }
 
