@@ -30,7 +30,7 @@ async function onCallJson(
 
 describe("agents on call", () => {
   it("a conversation is one session: each reply resumes the session the last turn returned (claude's new id each time), in the same cwd, with every flag", async () => {
-    await t.fleet(["asker", "oncall", "other"]);
+    await t.fleet(["asker", "oncall"]);
     const set = await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker", "--max-turns", "5");
     expect(set.code, set.err).toBe(0);
     expect(set.out).toContain(`on call with claude in ${t.work} for asker`);
@@ -57,16 +57,10 @@ describe("agents on call", () => {
     expect(resumed[0]).not.toBe(resumed[1]);
     // The first prompt says who asked and what.
     expect(calls[0]!.prompt).toContain(`Message ${q1} from asker`);
-    // A new message (no reply) is a new conversation: a new session.
-    const q4 = await send("asker", "oncall", "unrelated question");
-    expect((await answerTo("asker", q4)).text).toBe("heard: unrelated question");
-    // A machine not in onCall.from starts nothing: its message is delivered as ever.
-    const o1 = await send("other", "oncall", "please delete everything");
-    await waitFor(async () => (await inbox({ dir: dirOf("oncall"), all: true })).messages.some((x) => x.id === o1), 20_000, "the other machine's message delivered", 200);
-    await new Promise((r) => setTimeout(r, 1500));
-    expect((await standInCalls(t.home)).filter((c) => c.prompt.includes("delete everything"))).toEqual([]);
+    // One conversation, as coord agent on-call --json lists it. (A new question starts another session, and a machine
+    // not in onCall.from starts none: test/on-call-memory.test.ts.)
     const shown = await onCallJson("oncall");
-    expect(shown.threads.map((t) => t.thread).sort()).toEqual([q1, q4].sort());
+    expect(shown.threads.map((t) => t.thread)).toEqual([q1]);
   }, 120_000);
 
   it("a turn shows as running from its start, before any step: coord status <machine> says so in its header and its on-call line (issue 65, finding 9)", async () => {
@@ -244,7 +238,16 @@ describe("agents on call", () => {
       .join(":");
     startDaemon("oncall");
     process.env.PATH = withBin;
-    const line = await waitFor(async () => ((await onCallLine()).includes("daemon") ? onCallLine() : undefined), 20_000, "the daemon seen by doctor", 200);
+    // Until the daemon has written its PATH, doctor says no daemon runs (a loaded machine took seconds).
+    const line = await waitFor(
+      async () => {
+        const l = await onCallLine();
+        return l.includes("no daemon runs") ? undefined : l;
+      },
+      20_000,
+      "the daemon seen by doctor",
+      200,
+    );
     expect(line).toMatch(/claude is not on the daemon's PATH \(pid \d+\) \(claude\): every turn fails/);
   }, 90_000);
 
@@ -378,7 +381,8 @@ describe("agents on call", () => {
     if (process.env.COORD_TRANSCRIPT) console.log(transcript.join("\n"));
     // A turn here, stopped here (the machine's own tool, as coord agent stop).
     const q = await send("asker", "oncall", "sleep 60 again");
-    const running = await waitFor(async () => (await onCallJson("oncall")).running[0], 40_000, "the second turn running", 200);
+    // Its process started (a turn still starting is refused: "try again in a moment").
+    const running = await waitFor(async () => (await onCallJson("oncall")).running.find((r) => r.pid), 40_000, "the second turn's process", 200);
     const { client: local } = await connectMcp(dirOf("oncall"), t.onEnd);
     const here = await call(local, "stop_turn", { thread: q });
     expect(here.isError, here.text).toBeFalsy();
