@@ -9,6 +9,9 @@ import { spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { own } from "../src/core/types.js";
+import { readOnCallState } from "../src/state/on-call.js";
+import { ON_CALL_TURN_ENV, turnMarker } from "../src/sync/on-call-turn.js";
 import { cli, filesNamed, git, killRecorded, processGone, type Recorded, recorded, waitFor } from "./helpers.js";
 import { type OpenAiServer, CODEX_KEY_VAR, codexHome, startOpenAiServer } from "./openai-server.js";
 import { type Msg, onCallTests } from "./on-call-fleet.js";
@@ -69,14 +72,20 @@ async function turn(text: string, replyTo?: string): Promise<Msg> {
   return answerTo("asker", q, 15_000);
 }
 
-/** The processes whose command line is `command` and that carry an on-call turn's marker for `thread`. */
+/**
+ * The processes whose command line is `command` and that carry the marker of the turn running in `thread` on this
+ * test's machine on call: its start is in the marker, so that another test's turn of a thread of the same name (the
+ * other worker's, a second npm test beside this one) is never taken for it.
+ */
 async function turnProcesses(thread: string, command: string): Promise<number[]> {
+  const startedAt = own((await readOnCallState(join(dirOf("oncall"), ".git", "coord"))).threads, thread)?.running?.startedAt;
+  if (!startedAt) return [];
+  const marker = `${ON_CALL_TURN_ENV}=${turnMarker("oncall", thread, startedAt)}`;
   const found: number[] = [];
   for (const name of await readdir("/proc")) {
     if (!/^\d+$/.test(name)) continue;
     const [cmdline, environ] = await Promise.all([readFile(`/proc/${name}/cmdline`, "utf8").catch(() => ""), readFile(`/proc/${name}/environ`, "utf8").catch(() => "")]);
-    if (cmdline.split("\0").join(" ").trim() === command && environ.split("\0").some((v) => v.startsWith("COORD_ON_CALL_TURN=") && v.includes(`/${thread}/`)))
-      found.push(Number(name));
+    if (cmdline.split("\0").join(" ").trim() === command && environ.split("\0").includes(marker)) found.push(Number(name));
   }
   return found;
 }
