@@ -238,11 +238,12 @@ describe("agents on call", () => {
       .join(":");
     startDaemon("oncall");
     process.env.PATH = withBin;
-    // Until the daemon has written its PATH, doctor says no daemon runs (a loaded machine took seconds).
+    // Until the daemon has started and written what it runs with, doctor says no daemon runs, then that the daemon's
+    // PATH is not known (a loaded machine took seconds for each).
     const line = await waitFor(
       async () => {
         const l = await onCallLine();
-        return l.includes("no daemon runs") ? undefined : l;
+        return l.includes("the daemon's PATH") ? l : undefined;
       },
       20_000,
       "the daemon seen by doctor",
