@@ -92,7 +92,7 @@ const agents = [
 ];
 // A fourth, "sessions": the open Claude Code, Codex and OpenCode sessions in a terminal (tmux), in a vitest run of their
 // own after the rest (scripts/test.mjs says why), two files at once: a session's test mostly waits on a terminal (on a
-// quiet 2-core machine the run took 164 s with two, using 38 % of the cores, against 234 s and 22 % with one). They
+// quiet 2-core machine the run took 164 s with two, using 36 % of the cores, against 234 s and 22 % with one). They
 // start in the order listed, the longest first: the woken sessions' file (two versions, six modes each) takes as long
 // as the other three together, and vitest's own order on a clean clone (largest first) would start it third.
 const sessions = ["test/listen-woken.e2e.test.ts", "test/listen-claude.e2e.test.ts", "test/listen-opencode.e2e.test.ts", "test/listen-codex.e2e.test.ts"];
