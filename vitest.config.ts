@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync, statfsSync } from "node:fs";
 import { availableParallelism, homedir } from "node:os";
-import { join, relative } from "node:path";
+import { join, relative, sep } from "node:path";
 import { defineConfig } from "vitest/config";
 import { BaseSequencer, type TestSpecification } from "vitest/node";
 import { pidAlive } from "./src/state/lock.js";
@@ -74,7 +74,7 @@ if (!process.env.COORD_AGENT_SANDBOX && !sandboxUsable()) {
 // its files: a worker imports coord's modules once, not once a file (the whole suite took 382 s of CPU isolated, 344 s
 // not); setup.ts still gives each file its own HOME, and a test that counts what this process did counts it for its own
 // checkout (git.ts blobsRead). Files run in vitest's own order: longest first as its cache measured them, and on a
-// clean clone (no cache) largest first.
+// clean clone (no cache) largest first; the sessions' files alone in the order listed below.
 const slow = ["test/**/*.e2e.test.ts"];
 // A third, "agents": the files that run the real agent CLIs (test/real-clis.ts), after the other two have ended, one a
 // core. Each turn of a real CLI starts a large program and waits on it against bounds a person would wait; run beside
@@ -92,7 +92,7 @@ const agents = [
 ];
 // A fourth, "sessions": the open Claude Code, Codex and OpenCode sessions in a terminal (tmux), in a vitest run of their
 // own after the rest (scripts/test.mjs says why), two files at once: a session's test mostly waits on a terminal (on a
-// quiet 2-core machine the run took 164 s with two, using 36 % of the cores, against 234 s and 22 % with one). They
+// quiet 2-core machine the run took 164 s with two, its CPU 36 % of that, against 234 s and 22 % with one). They
 // start in the order listed, the longest first: the woken sessions' file (two versions, six modes each) takes as long
 // as the other three together, and vitest's own order on a clean clone (largest first) would start it third.
 const sessions = ["test/listen-woken.e2e.test.ts", "test/listen-claude.e2e.test.ts", "test/listen-opencode.e2e.test.ts", "test/listen-codex.e2e.test.ts"];
@@ -101,7 +101,8 @@ const sessions = ["test/listen-woken.e2e.test.ts", "test/listen-claude.e2e.test.
 class SessionsAsListed extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files);
-    const rank = (f: TestSpecification) => sessions.indexOf(relative(import.meta.dirname, f.moduleId));
+    const root = this.ctx.config.root;
+    const rank = (f: TestSpecification) => (f.project.name === "sessions" ? sessions.indexOf(relative(root, f.moduleId).split(sep).join("/")) : -1);
     const at = sorted.flatMap((f, i) => (rank(f) >= 0 ? [i] : []));
     const listed = at.map((i) => sorted[i]!).sort((a, b) => rank(a) - rank(b));
     at.forEach((i, k) => {

@@ -240,15 +240,18 @@ describe("agents on call", () => {
     process.env.PATH = withBin;
     // Until the daemon has started and written what it runs with, doctor says no daemon runs, then that the daemon's
     // PATH is not known (a loaded machine took seconds for each).
+    let last = "";
     const line = await waitFor(
       async () => {
-        const l = await onCallLine();
-        return l.includes("the daemon's PATH") ? l : undefined;
+        last = await onCallLine();
+        return last.includes("the daemon's PATH") ? last : undefined;
       },
       20_000,
       "the daemon seen by doctor",
       200,
-    );
+    ).catch((e) => {
+      throw new Error(`${e.message}; doctor's last on-call line: ${last}`);
+    });
     expect(line).toMatch(/claude is not on the daemon's PATH \(pid \d+\) \(claude\): every turn fails/);
   }, 90_000);
 
@@ -383,7 +386,7 @@ describe("agents on call", () => {
     // A turn here, stopped here (the machine's own tool, as coord agent stop).
     const q = await send("asker", "oncall", "sleep 60 again");
     // Its process started (a turn still starting is refused: "try again in a moment").
-    const running = await waitFor(async () => (await onCallJson("oncall")).running.find((r) => r.pid), 40_000, "the second turn's process", 200);
+    const running = await waitFor(async () => (await onCallJson("oncall")).running.find((r) => r.thread === q && r.pid), 40_000, "the second turn's process", 200);
     const { client: local } = await connectMcp(dirOf("oncall"), t.onEnd);
     const here = await call(local, "stop_turn", { thread: q });
     expect(here.isError, here.text).toBeFalsy();
