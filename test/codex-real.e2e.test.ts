@@ -6,10 +6,11 @@
 // the rule the stand-in codex keeps (exec resume refuses -s) held against the real one. Skipped, by name, where the
 // CLI is not installed.
 import { spawn } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { own } from "../src/core/types.js";
+import { processesCarrying } from "../src/platform/processes.js";
 import { readOnCallState } from "../src/state/on-call.js";
 import { ON_CALL_TURN_ENV, turnMarker } from "../src/sync/on-call-turn.js";
 import { cli, filesNamed, git, killRecorded, processGone, type Recorded, recorded, waitFor } from "./helpers.js";
@@ -80,14 +81,9 @@ async function turn(text: string, replyTo?: string): Promise<Msg> {
 async function turnProcesses(thread: string, command: string): Promise<number[]> {
   const startedAt = own((await readOnCallState(join(dirOf("oncall"), ".git", "coord"))).threads, thread)?.running?.startedAt;
   if (!startedAt) return [];
-  const marker = `${ON_CALL_TURN_ENV}=${turnMarker("oncall", thread, startedAt)}`;
-  const found: number[] = [];
-  for (const name of await readdir("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    const [cmdline, environ] = await Promise.all([readFile(`/proc/${name}/cmdline`, "utf8").catch(() => ""), readFile(`/proc/${name}/environ`, "utf8").catch(() => "")]);
-    if (cmdline.split("\0").join(" ").trim() === command && environ.split("\0").includes(marker)) found.push(Number(name));
-  }
-  return found;
+  const marked = await processesCarrying(ON_CALL_TURN_ENV, turnMarker("oncall", thread, startedAt));
+  const cmdlines = await Promise.all(marked.map((pid) => readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")));
+  return marked.filter((_, i) => cmdlines[i]!.split("\0").join(" ").trim() === command);
 }
 
 describe.skipIf(missing !== undefined)(`the real codex on call${missing ? ` (skipped: ${missing})` : ` (${"version" in codex ? codex.version : ""})`}`, () => {
