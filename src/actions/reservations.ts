@@ -33,7 +33,7 @@ import { firstLine } from "../git/git.js";
 import { checkoutRoot, stagedPaths } from "../git/local.js";
 import { readReservationsState, takeBack, updateReservations } from "../state/reservations.js";
 import type { GitMachine } from "../sync/machine.js";
-import { lastFetchedModel } from "../sync/trust.js";
+import { lastPublished } from "../sync/trust.js";
 import { type Machine, openMachine, type SyncResult } from "../sync/sync.js";
 import { publishNow } from "../daemon/publish-now.js";
 import { refuseUnpublishable } from "../state/secrets.js";
@@ -58,9 +58,9 @@ export interface OwnReservation {
 
 /** The fleet as the last fetch saw it (no network): the commit, and every machine's published reservations with the problems of bad ones. */
 async function lastFetched(m: Machine): Promise<{ commit?: string; fleet: FleetReservation[]; problems: Problem[] }> {
-  const known = await lastFetchedModel(m, ["coordination"]);
+  const known = await lastPublished(m);
   if (!known) return { fleet: [], problems: [] };
-  const { reservations, problems } = readReservations(known.model.computers);
+  const { reservations, problems } = readReservations(known.files.computers);
   return { commit: known.commit, fleet: reservations, problems };
 }
 

@@ -15,7 +15,7 @@ import { type MachineConfig, saveConfig } from "../state/config.js";
 import { exists, readIfExists, writeDurably } from "../state/files.js";
 import { makeMachineKey, signingKeyPath, pinsPath, readAccepted, readPins, savePins, signersFiles } from "../state/trust.js";
 import { openMachine } from "../sync/machine.js";
-import { lastFetchedModel, verifiedByOwner } from "../sync/trust.js";
+import { lastPublished, verifiedByOwner } from "../sync/trust.js";
 import { saveKeyNotice, signKeyNotice } from "../state/key-notice.js";
 import { expandHome } from "../state/paths.js";
 import { readSigningKey } from "../core/trust/sshsig.js";
@@ -354,12 +354,12 @@ export async function trustGithub(dir: string, email?: string): Promise<GithubSe
  */
 export async function trustSigners(dir: string): Promise<{ text: string; signers: FleetSigner[] }> {
   const m = await openMachine(dir);
-  const known = await lastFetchedModel(m, ["coordination"]);
+  const known = await lastPublished(m);
   if (!known) throw new CoordError("this checkout has never synced; run coord sync first", EXIT.FAILURE);
   const pins = await readPins(m.stateDir);
   const me = m.config.name;
   const signers: FleetSigner[] = [];
-  for (const [name, c] of known.model.computers) {
+  for (const [name, c] of known.files.computers) {
     if (name === me) continue;
     signers.push({ machine: name, key: pins.get(name) ?? c.key, ...(c.email ? { email: c.email } : {}) });
   }

@@ -39,7 +39,7 @@ import { channelChecks } from "../actions/doctor-channels.js";
 import { daemonServiceStatus, type ServiceStatus } from "../actions/daemon-service.js";
 import { timings } from "../timings.js";
 import { budgetsFor } from "../sync/machine.js";
-import { lastFetchedModel } from "../sync/trust.js";
+import { lastFetchedModel, lastPublished } from "../sync/trust.js";
 import { READ_PATHS } from "../sync/sync.js";
 import { describeBudgets, describeReadShare, HOST_DEFAULTS_TEXT, readShareOf } from "../core/hub/reads.js";
 
@@ -591,7 +591,7 @@ async function agents(env: NodeJS.ProcessEnv, m?: GitMachine): Promise<Check> {
 
 /** The agent CLIs this shell finds logged in that this machine's syncs (its daemon, cron) published as not logged in, and when. */
 async function loggedOutForSyncs(m: GitMachine, found: AgentFound[]): Promise<{ names: string[]; at?: string } | undefined> {
-  const own = (await lastFetchedModel(m, ["coordination"]).catch(() => undefined))?.model.computers.get(m.config.name);
+  const own = (await lastPublished(m).catch(() => undefined))?.files.computers.get(m.config.name);
   if (!own) return undefined;
   const names = found.filter((a) => a.loggedIn === true && loggedOutCapability(Object.hasOwn(own.capabilities, a.name) ? own.capabilities[a.name] : undefined)).map((a) => a.name);
   return { names, ...(own.lastSeen ? { at: own.lastSeen } : {}) };

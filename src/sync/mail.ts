@@ -22,13 +22,13 @@ import { someOf } from "../core/limits.js";
 import { deliveryOf, fitChannel, fitNotes, type Fitted, messageTooBig } from "../core/messages/fit.js";
 import { CoordError, EXIT } from "../errors.js";
 import { ownerOf } from "../core/trust/ownership.js";
-import type { RepoModel } from "../core/repo/repo.js";
+import type { MachineFiles, RepoModel } from "../core/repo/repo.js";
 import { own } from "../core/types.js";
 import { runTask } from "../runner/run.js";
 import { readMailbox, updateMailbox, type MailboxData } from "../state/mailbox.js";
 import { computerPath } from "../core/files/names.js";
 import { selfSignerPath } from "../state/trust.js";
-import { lastFetchedModel } from "./trust.js";
+import { lastPublished } from "./trust.js";
 import { redactKeys } from "../core/trust/redact.js";
 import type { Machine } from "./machine.js";
 import type { Cycle } from "./cycle.js";
@@ -80,7 +80,7 @@ export async function deliver(m: Machine, model: RepoModel, adoptReceipts = true
  * message it published is dropped, no sequence number is used twice, and a
  * file of its own that someone broke is rewritten.
  */
-export function adoptPublished(data: MailboxData, model: RepoModel, me: string): void {
+export function adoptPublished(data: MailboxData, model: MachineFiles, me: string): void {
   /** Above every seq a recipient says it received: never reused. */
   const receipts = new Map([...model.computers].map(([name, c]) => [name, c.messages] as const));
   const afterReceipts = (to: string) => 1 + receivedMark(receipts, me, to);
@@ -135,7 +135,7 @@ export async function queueMessage(m: Machine, msg: Outgoing, check?: (data: Mai
   const big = messageTooBig(text);
   if (big) throw new CoordError(big, EXIT.USAGE);
   /** `adopt`: the files to adopt from (null: none could be read; the message goes in as the mailbox stands). */
-  const store = (adopt?: RepoModel | null) =>
+  const store = (adopt?: MachineFiles | null) =>
     updateMailbox(
       m.stateDir,
       (data) => {
@@ -156,7 +156,7 @@ export async function queueMessage(m: Machine, msg: Outgoing, check?: (data: Mai
     return await store();
   } catch (e) {
     if (e !== NEEDS_ADOPTION) throw e;
-    return store((await lastFetchedModel(m, ["coordination"]).catch(() => undefined))?.model ?? null);
+    return store((await lastPublished(m).catch(() => undefined))?.files ?? null);
   }
 }
 

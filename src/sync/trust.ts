@@ -5,7 +5,7 @@
 // that machine's signed commits wrote them, its key pinned on first sight. What was refused is published. A
 // machine that requires neither acts on the tip as it is.
 import { ownerOf } from "../core/trust/ownership.js";
-import { classifyPath, delegatedOrdersPath, ORDERS_DIR, ORDERS_FILE, readComputer, readModel, type RepoModel } from "../core/repo/repo.js";
+import { classifyPath, delegatedOrdersPath, ORDERS_DIR, ORDERS_FILE, type MachineFiles, readComputer, readMachineFiles, readModel, type RepoModel } from "../core/repo/repo.js";
 import { type Accepted, type Change, keyFingerprint, type Refusal, standsWithoutAncestry, trustedFiles } from "../core/trust/trust.js";
 import { commitOf } from "../git/hub.js";
 import { CoordError, EXIT } from "../errors.js";
@@ -184,6 +184,17 @@ export async function lastKnownMachines(m: Machine): Promise<string[] | undefine
     if (what.kind === "computer") names.push(what.name);
   }
   return names.sort();
+}
+
+/**
+ * The machines' files and channels as this checkout last fetched and verified them (works offline), with that
+ * commit: lastFetchedModel's, without reading or parsing the orders. Undefined when the checkout never fetched.
+ */
+export async function lastPublished(m: Machine): Promise<{ commit: string; files: MachineFiles } | undefined> {
+  const commit = await m.hub.resolve(m.hub.trackingRef);
+  if (!commit) return undefined;
+  await loadParsed(m.stateDir); // what the syncs parsed: a large fleet's files are not parsed again
+  return { commit, files: readMachineFiles(await lastVerified(m, await m.hub.readFiles(commit, ["coordination"]))) };
 }
 
 /**

@@ -103,7 +103,35 @@ export function readModel(files: Map<string, string>): RepoModel {
   return model;
 }
 
+/** What the machines published, read from their files alone: each machine's file, the message channels, and the problems of those that do not parse. */
+export type MachineFiles = Pick<RepoModel, "computers" | "machineNames" | "fileProblems" | "messageFiles">;
+
+/**
+ * The machines' files of `files` (path → text of one commit) as readModel reads them, without the orders: what a
+ * reader of the machines' own words needs (their keys, reservations, channels and receipts), nothing of ORDERS.json.
+ */
+export function readMachineFiles(files: Map<string, string>): MachineFiles {
+  const { delegated: _, ...read } = machinesOf(files);
+  return read;
+}
+
 function modelOf(files: Map<string, string>): RepoModel {
+  const { delegated, ...machines } = machinesOf(files);
+  const text = files.get(ORDERS_FILE);
+  const parsed = readOrders([...(text === undefined ? [] : [{ file: ORDERS_FILE, text }]), ...delegated], machines.machineNames);
+  const rest = {
+    ordersOrigin: parsed.origin,
+    ...(parsed.warnings.length ? { ordersWarnings: parsed.warnings } : {}),
+    ...machines,
+    controls: readControls(text),
+    services: readServices(text, machines.machineNames),
+  };
+  if (text === undefined) return { ordersProblems: [{ file: ORDERS_FILE, message: "ORDERS.json is missing; run `coord init` or restore it" }, ...parsed.problems], ...rest };
+  return { orders: parsed.orders, ordersProblems: parsed.problems, ...rest };
+}
+
+/** Each file of `files` by what it is: the machines' files and channels read, the delegated orders kept for the orders' parse. */
+function machinesOf(files: Map<string, string>): MachineFiles & { delegated: { file: string; text: string }[] } {
   const computers = new Map<string, ComputerFile>();
   const fileProblems: Problem[] = [];
   const machineNames: string[] = [];
@@ -142,20 +170,7 @@ function modelOf(files: Map<string, string>): RepoModel {
       }
     }
   }
-  const text = files.get(ORDERS_FILE);
-  const parsed = readOrders([...(text === undefined ? [] : [{ file: ORDERS_FILE, text }]), ...delegated], machineNames);
-  const rest = {
-    ordersOrigin: parsed.origin,
-    ...(parsed.warnings.length ? { ordersWarnings: parsed.warnings } : {}),
-    computers,
-    machineNames,
-    fileProblems,
-    messageFiles,
-    controls: readControls(text),
-    services: readServices(text, machineNames),
-  };
-  if (text === undefined) return { ordersProblems: [{ file: ORDERS_FILE, message: "ORDERS.json is missing; run `coord init` or restore it" }, ...parsed.problems], ...rest };
-  return { orders: parsed.orders, ordersProblems: parsed.problems, ...rest };
+  return { computers, machineNames, fileProblems, messageFiles, delegated };
 }
 
 /** The orders files parsed together, for these registered machines: kept by the hash of exactly that input, like the files (core/repo/parsed.ts). */
