@@ -57,11 +57,15 @@ export const answerTo = (q: string) => (x: Msg) => x.replyTo === q && x.agent?.a
 
 export function onCallTests(prefix = "coord-on-call-"): OnCallTests {
   let current: Fleet | undefined;
-  const daemons: ChildProcess[] = [];
+  const daemons: (ChildProcess & { output(): string; label: string })[] = [];
   const stops: (() => Promise<unknown>)[] = [];
   const savedPath = process.env.PATH;
   const t = { bin: "", home: "", work: "" };
-  beforeEach(async () => {
+  beforeEach(async (ctx) => {
+    // A failed test prints what its daemons said: a timeout alone names no cause.
+    ctx.onTestFailed(() => {
+      for (const d of daemons) console.error(`--- coord daemon of ${d.label} (pid ${d.pid}) said:\n${d.output().slice(-6000)}`);
+    });
     const root = await tempDir(prefix);
     t.bin = join(root, "bin");
     t.home = join(root, "standin");
@@ -106,8 +110,9 @@ export function onCallTests(prefix = "coord-on-call-"): OnCallTests {
       let out = "";
       d.stdout!.on("data", (x) => (out += x));
       d.stderr!.on("data", (x) => (out += x));
-      daemons.push(d);
-      return Object.assign(d, { output: () => out });
+      const shown = Object.assign(d, { output: () => out, label: name });
+      daemons.push(shown);
+      return shown;
     },
     onEnd(stop) {
       stops.push(stop);
