@@ -312,11 +312,14 @@ describe("reading machines' files", () => {
     expect(readReservations(new Map([["alpha", file([renewed], iso(60 * 24 * 2))]])).problems).toHaveLength(1);
   });
 
-  it("another machine's reason reaches no terminal with control characters in it", () => {
-    const hostile = { ...good, reason: "fix\u001b]0;pwned\u0007\u001b[2J\r\nnow" };
-    const { reservations, problems } = readReservations(new Map([["alpha", file([hostile])]]));
+  it.each([
+    ["terminal escapes and a line break", "fix\u001b]0;pwned\u0007\u001b[2J\r\nnow", "fix\\u001b]0;pwned\\u0007\\u001b[2J now"],
+    ["a bidi override that reorders what follows", "fix \u202eevil\u202c done", "fix \\u202eevil\\u202c done"],
+    ["a zero-width space and a line separator", "a\u200bb\u2028c", "a\\u200bb c"],
+  ])("another machine's reason reaches no terminal with what a person cannot see in it: %s, escaped", (_, reason, shown) => {
+    const { reservations, problems } = readReservations(new Map([["alpha", file([{ ...good, reason }])]]));
     expect(problems).toEqual([]);
-    expect(reservations[0]!.reason).toBe("fix ]0;pwned [2J now");
+    expect(reservations[0]!.reason).toBe(shown);
   });
 
   it("reads at most 100 of one machine's", () => {

@@ -33,6 +33,7 @@
 //   a machine's file is that reservation's problem (reported), never the file's.
 import { firstChange } from "../time/clock.js";
 import { clip, MAX_COUNT } from "../limits.js";
+import { shownLine } from "../files/shown.js";
 import { MACHINE_NAME } from "../files/names.js";
 import { computerPath } from "../files/names.js";
 import type { Problem } from "../types.js";
@@ -88,7 +89,6 @@ type Alternative = Segment[];
 type Node = { k: "tok"; t: Token } | { k: "slash" } | { k: "alt"; options: Node[][] } | { k: "set"; t: Token; text: string };
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-const CONTROLS = new RegExp(`${CONTROL.source}+`, "g");
 
 class PatternError extends Error {}
 
@@ -352,9 +352,12 @@ export function reservationProblem(r: { paths: string[]; reason?: string }): str
   return undefined;
 }
 
-/** A reason as published: one line, no control characters, bounded. */
+/**
+ * A reason as published and shown: one line, every character a person could not see (a control, a bidi override, a
+ * zero-width one) written as its \u escape, the one rule of core/files/shown.ts; bounded.
+ */
 export function cleanReason(reason: string): string {
-  return clip(reason.replace(CONTROLS, " ").trim(), MAX_REASON);
+  return clip(shownLine(reason).trim(), MAX_REASON);
 }
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
