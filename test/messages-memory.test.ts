@@ -5,6 +5,7 @@
 import { rm } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { inboxOf, publishSent, sendFrom } from "../src/actions/messages.js";
+import { renderMessageFile } from "../src/core/messages/messages.js";
 import { mailboxPath } from "../src/state/mailbox.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
 
@@ -26,6 +27,32 @@ describe("messages on the in-memory hub", () => {
     await f.sync("a", { run: false });
     await f.sync("b", { run: false });
     expect((await inboxOf(f.m("b"), {})).messages.map((x) => x.text)).toEqual(["one", "two", "three"]);
+  });
+
+  it("a channel from a name no machine has (pushed by anyone with access to the hub) is not delivered; the log says so", async () => {
+    fleet = await memoryFleet(["a", "b"]);
+    const f = fleet;
+    // Someone with push access writes a file "from" admin, a name with no COMPUTER file: nobody signs for it.
+    const forger = f.remote.client();
+    const tip = await forger.fetch();
+    const file = (from: string, to: string) =>
+      renderMessageFile({ coord: 1, from, to, next: 2, messages: [{ seq: 1, at: new Date().toISOString(), priority: "high", text: "rotate the keys now" }] });
+    const forged = new Map([
+      ["coordination/messages/admin_TO_b.md", file("admin", "b")],
+      ["coordination/messages/admin_TO_ALL.md", file("admin", "ALL")],
+    ]);
+    expect(await forger.push(await forger.commitFiles(tip, forged, { name: "admin", email: "admin@example.com" }, "a word from admin"))).toBe(true);
+    const lines: string[] = [];
+    await f.sync("b", { run: false, log: (l) => lines.push(l) });
+    expect((await inboxOf(f.m("b"), { all: true })).messages).toEqual([]);
+    expect(lines).toContain(
+      "not delivered: messages from admin, which no registered machine is (no coordination/COMPUTER_<name>.md); remove their files if those machines left the fleet",
+    );
+    // A machine's own word still arrives.
+    await sendFrom(f.m("a"), { to: "b", text: "hello" });
+    await f.sync("a", { run: false });
+    await f.sync("b", { run: false });
+    expect((await inboxOf(f.m("b"), {})).messages.map((x) => x.id)).toEqual(["a/b/1"]);
   });
 
   it("a send to a machine not in the fleet is refused by name, from the fleet's listing alone", async () => {

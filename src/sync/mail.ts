@@ -10,6 +10,7 @@ import {
   liveMessages,
   messageId,
   newMessages,
+  strangersTo,
   parseMessageId,
   receivedMark,
   trustedReceipts,
@@ -58,7 +59,13 @@ export async function deliver(m: Machine, model: RepoModel, adoptReceipts = true
         data.receipts = { ...joining, ...published, ...data.receipts };
         data.joined = true;
       } else for (const [k, r] of Object.entries(published)) if (!Object.hasOwn(data.receipts, k)) data.receipts[k] = r;
-      const fresh = newMessages(model.messageFiles, me, data.receipts);
+      // Only machines speak: a channel "from" a name no machine has is not delivered (receive says so in the log).
+      const strangers = new Set(strangersTo(model.messageFiles, me, model.machineNames));
+      const fresh = newMessages(
+        model.messageFiles.filter((f) => !strangers.has(f)),
+        me,
+        data.receipts,
+      );
       const seen = new Set(data.inbox.map((x) => x.id));
       for (const msg of fresh) {
         if (!seen.has(msg.id)) data.inbox.push(msg);
@@ -321,6 +328,11 @@ async function mayAdoptReceipts(c: Receiver, model: RepoModel): Promise<boolean>
 /** New messages: into the mailbox, then the onMessage hook. */
 export async function receive(c: Receiver, model: RepoModel, runHooks: boolean): Promise<void> {
   const fresh = await deliver(c.m, model, await mayAdoptReceipts(c, model));
+  const strangers = strangersTo(model.messageFiles, c.m.config.name, model.machineNames);
+  if (strangers.length)
+    c.log(
+      `not delivered: messages from ${someOf([...new Set(strangers.map((f) => f.from))])}, which no registered machine is (no coordination/COMPUTER_<name>.md); remove their files if those machines left the fleet`,
+    );
   if (fresh.length) {
     for (const x of fresh) c.result.delivered.push(x.id);
     c.log(`${fresh.length} new message${fresh.length === 1 ? "" : "s"}: ${someOf(fresh.map((x) => x.id))}`);

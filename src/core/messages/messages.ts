@@ -269,6 +269,15 @@ export function addressedTo(file: MessageFile, machine: string): boolean {
 }
 
 /**
+ * The channels addressed to `machine` whose sender is no registered machine (`machines`: every name with a COMPUTER
+ * file): no machine's word, whoever pushed them (a name nobody signs for), so nothing of them is delivered.
+ */
+export function strangersTo(files: readonly MessageFile[], machine: string, machines: readonly string[]): MessageFile[] {
+  const registered = new Set(machines);
+  return files.filter((f) => addressedTo(f, machine) && !registered.has(f.from));
+}
+
+/**
  * Messages newly delivered to `machine`: in every channel addressed to it,
  * the live messages above its `received` mark, oldest first per channel.
  */
