@@ -55,6 +55,47 @@ describe("messages on the in-memory hub", () => {
     expect((await inboxOf(f.m("b"), {})).messages.map((x) => x.id)).toEqual(["a/b/1"]);
   });
 
+  it("its own channel deleted on the hub by someone else, then its mailbox lost: a sync puts back what it signed, and no number is used twice", async () => {
+    fleet = await memoryFleet(["a", "b"], { signed: true });
+    const f = fleet;
+    for (const text of ["one", "two"]) await sendFrom(f.m("a"), { to: "b", text });
+    await f.sync("a", { run: false });
+    await f.sync("b", { run: false });
+    // Someone with push access deletes a's channel to b (unsigned by a).
+    const forger = f.remote.client();
+    const tip = await forger.fetch();
+    expect(await forger.push(await forger.commitFiles(tip, new Map([["coordination/messages/a_TO_b.md", null]]), { name: "x", email: "x@example.com" }, "gone"))).toBe(true);
+    await rm(mailboxPath(f.m("a").stateDir));
+    await f.sync("a", { run: false });
+    expect((await sendFrom(f.m("a"), { to: "b", text: "three" })).id).toBe("a/b/3");
+    await f.sync("a", { run: false });
+    await f.sync("b", { run: false });
+    expect((await inboxOf(f.m("b"), { all: true })).messages.map((x) => `${x.id} ${x.text}`)).toEqual(["a/b/1 one", "a/b/2 two", "a/b/3 three"]);
+    // The file on the hub holds every live message again.
+    expect((await f.files()).get("coordination/messages/a_TO_b.md")).toContain("two");
+  });
+
+  it("a turned machine's receipt far above what a sender sent (near 2^31) moves none of its numbers, mailbox kept or lost", async () => {
+    fleet = await memoryFleet(["a", "evil"], { signed: true });
+    const f = fleet;
+    await sendFrom(f.m("a"), { to: "ALL", text: "one" });
+    await f.sync("a", { run: false });
+    await f.sync("evil", { run: false });
+    // evil signs a file of its own that claims it received a's broadcasts up to 2^31 - 2.
+    const path = "coordination/COMPUTER_evil.md";
+    const own = (await f.files()).get(path)!;
+    const claimed = own.replace('"a/ALL": {"received":1,"acked":0}', '"a/ALL": {"received":2147483646,"acked":0}');
+    expect(claimed).not.toBe(own);
+    const hub = f.m("evil").hub;
+    expect(await hub.push(await hub.commitFiles(await hub.fetch(), new Map([[path, claimed]]), { name: "evil", email: "evil@example.com" }, "claims"))).toBe(true);
+    await f.sync("a", { run: false });
+    expect((await sendFrom(f.m("a"), { to: "ALL", text: "two" })).id).toBe("a/ALL/2");
+    await f.sync("a", { run: false });
+    await rm(mailboxPath(f.m("a").stateDir));
+    await f.sync("a", { run: false });
+    expect((await sendFrom(f.m("a"), { to: "ALL", text: "three" })).id).toBe("a/ALL/3");
+  });
+
   it("a send to a machine not in the fleet is refused by name, from the fleet's listing alone", async () => {
     fleet = await memoryFleet(["a", "b"]);
     await expect(sendFrom(fleet.m("a"), { to: "c", text: "hi" })).rejects.toThrow('no machine "c" is registered (known: b)');

@@ -85,7 +85,8 @@ export async function deliver(m: Machine, model: RepoModel, adoptReceipts = true
  * The channels this machine owns as the repository has them, merged into its
  * outbox: after the mailbox was lost (and even if a send came first), no live
  * message it published is dropped, no sequence number is used twice, and a
- * file of its own that someone broke is rewritten.
+ * file of its own that someone broke is rewritten (numbered above what its
+ * recipients say they received: the only word left of what it sent).
  */
 export function adoptPublished(data: MailboxData, model: MachineFiles, me: string): void {
   /** Above every seq a recipient says it received: never reused. */
@@ -98,7 +99,9 @@ export function adoptPublished(data: MailboxData, model: MachineFiles, me: strin
     const have = new Set(channel.messages.map((x) => x.seq));
     const missing = f.messages.filter((x) => !have.has(x.seq) && x.seq < channel.next);
     if (missing.length) channel.messages = [...channel.messages, ...missing].sort((a, b) => a.seq - b.seq);
-    channel.next = Math.max(channel.next, f.next, afterReceipts(f.to));
+    // Its readable file says what it sent: a receipt above `next − 1` is a turned recipient's (for ALL, any machine's),
+    // never a number to skip to (one near 2^31 would leave the channel none to send). Receipts count only below.
+    channel.next = Math.max(channel.next, f.next);
   }
   for (const p of model.fileProblems) {
     // A broken message file of its own: rewritten from the outbox, never reusing a seq.

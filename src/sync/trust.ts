@@ -303,13 +303,19 @@ async function withoutForgedOwnFiles(
   const line = `${me} ${key}\n`;
   if ((await readIfExists(self)) !== line) await writeDurably(self, line);
   const out = new Map(files);
+  // Its files on the hub, and those it signed that are gone from there (someone else deleted them, or put a tree or a
+  // link in their place): each counts as it last signed it, so no number it used is used again and no message is lost.
+  const signed = [...accepted].filter(([, a]) => a.text !== undefined).map(([p]) => p);
   // Verified before and unchanged: no git call.
-  const paths = [...files.keys()].filter((p) => ownerOf(p).kind === "messages" && machineFileOwner(p) === me && accepted.get(p)?.text !== files.get(p));
+  const paths = [...new Set([...files.keys(), ...signed])].filter((p) => ownerOf(p).kind === "messages" && machineFileOwner(p) === me && accepted.get(p)?.text !== files.get(p));
   const changes = await verifiedChanges(m, tip, paths, { allowed: self }, accepted, lastChange);
   for (const path of paths) {
     const change = changes.get(path);
     const kept = accepted.get(path)?.text;
-    if (change && change.status === "G" && change.signer === me && !change.notAfter) accepted.set(path, { commit: change.commit, text: files.get(path)! });
+    const text = files.get(path);
+    // Its own change (a deletion too: then it holds no text, and nothing is kept in view).
+    if (change && change.status === "G" && change.signer === me && !change.notAfter)
+      accepted.set(path, text === undefined ? { commit: change.commit } : { commit: change.commit, text });
     else if (kept !== undefined)
       out.set(path, kept); // as it last signed it: its numbers and receipts are never lost
     else out.delete(path);
