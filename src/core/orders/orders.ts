@@ -8,6 +8,7 @@ import { getNodeValue, parseTree, type ParseError } from "jsonc-parser";
 import { agentOrderProblem, PERMISSIONS, type Permission } from "../agents/agents.js";
 import { jsonDepth, MAX_DEPTH, ORDERS_LIMIT, unreadable } from "../limits.js";
 import { machineNameProblem } from "../files/names.js";
+import { sanitizeText } from "../files/shown.js";
 import {
   type Doc,
   duplicateKeyProblems,
@@ -356,10 +357,13 @@ export function parseOrders(text: string, opts: { file?: string; machines?: stri
   return orders ? { orders, problems, warnings } : { problems, warnings };
 }
 
-/** `ORDERS.json:12 orders[2].timeout: message`, leaving out what is unknown. */
+/**
+ * `ORDERS.json:12 orders[2].timeout: message`, leaving out what is unknown; as a person may be shown it (a parser's
+ * message quotes the file's line, which another machine wrote: its escapes and bidi controls are written as \u escapes).
+ */
 export function formatProblem(p: Problem): string {
   const where = p.line !== undefined ? `${p.file}:${p.line}` : p.file;
-  return p.path ? `${where} ${p.path}: ${p.message}` : `${where}: ${p.message}`;
+  return sanitizeText(p.path ? `${where} ${p.path}: ${p.message}` : `${where}: ${p.message}`);
 }
 
 /**

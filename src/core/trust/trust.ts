@@ -13,6 +13,7 @@
 
 import { createHash } from "node:crypto";
 import { ORDERS_FILE } from "./ownership.js";
+import { shownLine } from "../files/shown.js";
 
 /** An SSH public key as signers, pins and machine files write it: its type, then its base64 data. */
 export const SSH_KEY_TYPE = "(?:ssh|ecdsa|sk)-[a-z0-9@.-]+";
@@ -142,5 +143,8 @@ export function trustedFiles(
 
 /** One line for people: "ORDERS.json commit 1a2b3c4d5e6f by Mallory <m@x>: not signed; acting on commit 9f8e7d6c5b4a". */
 export function describeRefusal(r: Refusal): string {
-  return `${r.path} commit ${r.commit.slice(0, 12)} by ${r.author}: ${r.reason}; ${r.kept ? `acting on the version of commit ${r.kept.slice(0, 12)}` : "no verified version: it counts as absent"}`;
+  // The author is whatever the commit says (another machine's, or anyone's with push access): shown, never obeyed by a terminal.
+  return shownLine(
+    `${r.path} commit ${r.commit.slice(0, 12)} by ${r.author}: ${r.reason}; ${r.kept ? `acting on the version of commit ${r.kept.slice(0, 12)}` : "no verified version: it counts as absent"}`,
+  );
 }

@@ -302,6 +302,12 @@ describe("formatProblem", () => {
     expect(formatProblem({ file: "ORDERS.json", message: "m" })).toBe("ORDERS.json: m");
     expect(formatProblem({ file: "ORDERS.json", path: "version", message: "m" })).toBe("ORDERS.json version: m");
   });
+
+  it("a parser's quote of another machine's line reaches no terminal as escapes or bidi controls", () => {
+    const line = "text: a: b \u001b]0;PWNED\u0007\u001b[31mRED \u202e reversed";
+    const shown = formatProblem({ file: "coordination/messages/evil_TO_vic.md", message: `ignored: bad YAML at\n  ${line}` });
+    expect(shown).toBe("coordination/messages/evil_TO_vic.md: ignored: bad YAML at\n  text: a: b \\u001b]0;PWNED\\u0007\\u001b[31mRED \\u202e reversed");
+  });
 });
 
 describe("ordersTargets", () => {

@@ -68,6 +68,13 @@ describe("trustedFiles", () => {
     );
   });
 
+  it("a refusal names its commit's author as a person may be shown it: a terminal escape or a bidi control in it is written escaped", () => {
+    const r = describeRefusal({ path: "coordination/messages/bob_TO_vic.md", commit: C2, author: "bob\u001b]0;T\u0007\u202e <b\u200b@x>", reason: "not signed" });
+    expect(r).toBe(
+      `coordination/messages/bob_TO_vic.md commit ${C2.slice(0, 12)} by bob\\u001b]0;T\\u0007\\u202e <b\\u200b@x>: not signed; no verified version: it counts as absent`,
+    );
+  });
+
   it("a machine's file counts only when signed by that machine: another allowed signer is refused", () => {
     const path = "coordination/COMPUTER_b.md";
     const files = new Map([[path, "forged"]]);
