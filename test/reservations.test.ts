@@ -5,6 +5,7 @@
 import fc from "fast-check";
 import picomatch from "picomatch";
 import { afterEach, describe, expect, it } from "vitest";
+import { formatProblem } from "../src/core/orders/orders.js";
 import {
   conflicts,
   type FleetReservation,
@@ -50,6 +51,10 @@ describe("patterns", () => {
     ["src/./a", "a . segment"],
     ["src//a", "an empty segment"],
     ["src/\u0007", "control character"],
+    ["{src/**,\u202eDNE-}", "a character a person cannot see"],
+    ["lib/\u200b*", "a character a person cannot see"],
+    ["a\u2028b", "a character a person cannot see"],
+    ["docs/caf\u00e9.md", undefined],
     ["a\\", "ends with a \\"],
     ["x".repeat(513), "longer than 512"],
     ["{a,b}{c,d}{e,f}{g,h}{i,j}{k,l}{m,n}", "more than 64"],
@@ -320,6 +325,14 @@ describe("reading machines' files", () => {
     const { reservations, problems } = readReservations(new Map([["alpha", file([{ ...good, reason }])]]));
     expect(problems).toEqual([]);
     expect(reservations[0]!.reason).toBe(shown);
+  });
+
+  it("another machine's reservation of a path with a bidi control in it is refused, and named escaped", () => {
+    const { reservations, problems } = readReservations(new Map([["alpha", file([{ ...good, paths: ["{src/**,\u202eDNE-}"] }])]]));
+    expect(reservations).toEqual([]);
+    expect(problems).toHaveLength(1);
+    expect(formatProblem(problems[0]!)).toContain("a character a person cannot see");
+    expect(formatProblem(problems[0]!)).not.toContain("\u202e");
   });
 
   it("reads at most 100 of one machine's", () => {

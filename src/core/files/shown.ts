@@ -33,6 +33,14 @@ export function sanitizeText(text: string): string {
   });
 }
 
+/** Whether `text` holds a character of HIDDEN: one a person could not see, or that would change what they see. */
+export function hasHidden(text: string): boolean {
+  HIDDEN.lastIndex = 0;
+  const found = HIDDEN.test(text);
+  HIDDEN.lastIndex = 0;
+  return found;
+}
+
 /** `text` on one line as it may be shown: every line break (CRLF, CR, LF, VT, FF, NEL, U+2028, U+2029) a space, then sanitizeText. */
 export function shownLine(text: string): string {
   return sanitizeText(text.replace(LINE_BREAKS, " "));

@@ -33,7 +33,7 @@
 //   a machine's file is that reservation's problem (reported), never the file's.
 import { firstChange } from "../time/clock.js";
 import { clip, MAX_COUNT } from "../limits.js";
-import { shownLine } from "../files/shown.js";
+import { hasHidden, shownLine } from "../files/shown.js";
 import { MACHINE_NAME } from "../files/names.js";
 import { computerPath } from "../files/names.js";
 import type { Problem } from "../types.js";
@@ -242,7 +242,9 @@ function compile(pattern: string): Alternative[] | string {
   try {
     if (pattern === "") throw new PatternError("it is empty");
     if (pattern.length > MAX_PATTERN_LENGTH) throw new PatternError(`it is longer than ${MAX_PATTERN_LENGTH} characters`);
+    // A path a person is shown as it is (a reservation, the pre-commit hook's warning): nothing in it they could not see.
     if (CONTROL.test(pattern)) throw new PatternError("it holds a control character");
+    if (hasHidden(pattern)) throw new PatternError("it holds a character a person cannot see (a bidi control, a zero-width one, a line separator)");
     if (pattern.startsWith("/") || /^[A-Za-z]:[\\/]/.test(pattern) || /^~(\/|$)/.test(pattern))
       throw new PatternError("it is absolute; write it relative to the project's root, like src/**");
     const chars = Array.from(pattern);
