@@ -3,6 +3,7 @@
 // guarantees as messages-volume.e2e (which keeps one run on real git with
 // processes), at a volume that would take minutes there.
 import { rm } from "node:fs/promises";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { inboxOf, publishSent, sendFrom } from "../src/actions/messages.js";
 import { renderMessageFile } from "../src/core/messages/messages.js";
@@ -73,6 +74,34 @@ describe("messages on the in-memory hub", () => {
     expect((await inboxOf(f.m("b"), { all: true })).messages.map((x) => `${x.id} ${x.text}`)).toEqual(["a/b/1 one", "a/b/2 two", "a/b/3 three"]);
     // The file on the hub holds every live message again.
     expect((await f.files()).get("coordination/messages/a_TO_b.md")).toContain("two");
+  });
+
+  it("its own channel deleted on the hub, then a reinstall (mailbox and what it verified both lost): it numbers above its recipient's receipt", async () => {
+    fleet = await memoryFleet(["a", "b", "evil"], { signed: true });
+    const f = fleet;
+    for (const text of ["one", "two"]) await sendFrom(f.m("a"), { to: "b", text });
+    await f.sync("a", { run: false });
+    await f.sync("b", { run: false });
+    // evil claims it received 2^31 - 2 of a's broadcasts, which a never sent: no second machine agrees.
+    await f.sync("evil", { run: false });
+    const path = "coordination/COMPUTER_evil.md";
+    const own = (await f.files()).get(path)!;
+    const claimed = own.replace('"tasks": {},', '"tasks": {},\n  "messages": {"a/ALL": {"received":2147483646,"acked":0}},');
+    expect(claimed).not.toBe(own);
+    const hub = f.m("evil").hub;
+    const forger = f.remote.client();
+    expect(await hub.push(await hub.commitFiles(await hub.fetch(), new Map([[path, claimed]]), { name: "evil", email: "evil@example.com" }, "claims"))).toBe(true);
+    expect(
+      await forger.push(await forger.commitFiles(await forger.fetch(), new Map([["coordination/messages/a_TO_b.md", null]]), { name: "x", email: "x@example.com" }, "gone")),
+    ).toBe(true);
+    await rm(mailboxPath(f.m("a").stateDir));
+    await rm(join(f.m("a").stateDir, "trust.json"));
+    await f.sync("a", { run: false });
+    expect((await sendFrom(f.m("a"), { to: "b", text: "three" })).id).toBe("a/b/3");
+    expect((await sendFrom(f.m("a"), { to: "ALL", text: "to all" })).id).toBe("a/ALL/1");
+    await f.sync("a", { run: false });
+    await f.sync("b", { run: false });
+    expect((await inboxOf(f.m("b"), { all: true })).messages.map((x) => x.id)).toEqual(["a/b/1", "a/b/2", "a/b/3", "a/ALL/1"]);
   });
 
   it("a turned machine's receipt far above what a sender sent (near 2^31) moves none of its numbers, mailbox kept or lost", async () => {

@@ -2,6 +2,7 @@
 // and render the message files this machine owns.
 import { join } from "node:path";
 import {
+  BROADCAST,
   ackSeqs,
   ackedIn,
   channelKey,
@@ -13,6 +14,7 @@ import {
   strangersTo,
   parseMessageId,
   receivedMark,
+  vouchedMark,
   trustedReceipts,
   type InboxMessage,
   type Message,
@@ -85,15 +87,18 @@ export async function deliver(m: Machine, model: RepoModel, adoptReceipts = true
  * The channels this machine owns as the repository has them, merged into its
  * outbox: after the mailbox was lost (and even if a send came first), no live
  * message it published is dropped, no sequence number is used twice, and a
- * file of its own that someone broke is rewritten (numbered above what its
- * recipients say they received: the only word left of what it sent).
+ * file of its own that someone broke is rewritten. Where its file is broken,
+ * or gone while its mailbox was lost too (a reinstall), it numbers above what
+ * its recipients received: the only word left of what it sent.
  */
 export function adoptPublished(data: MailboxData, model: MachineFiles, me: string): void {
   /** Above every seq a recipient says it received: never reused. */
   const receipts = new Map([...model.computers].map(([name, c]) => [name, c.messages] as const));
   const afterReceipts = (to: string) => 1 + receivedMark(receipts, me, to);
+  const read = new Set<string>();
   for (const f of model.messageFiles) {
     if (f.from !== me) continue;
+    read.add(f.to);
     if (!own(data.outbox, f.to)) data.outbox[f.to] = { next: f.next, messages: [] };
     const channel = data.outbox[f.to]!;
     const have = new Set(channel.messages.map((x) => x.seq));
@@ -107,9 +112,21 @@ export function adoptPublished(data: MailboxData, model: MachineFiles, me: strin
     // A broken message file of its own: rewritten from the outbox, never reusing a seq.
     const ch = ownerOf(p.file);
     if (ch.kind !== "messages" || ch.machine !== me) continue;
+    read.add(ch.to);
     if (!own(data.outbox, ch.to)) data.outbox[ch.to] = { next: 1, messages: [] };
     const channel = data.outbox[ch.to]!;
     channel.next = Math.max(channel.next, afterReceipts(ch.to));
+  }
+  if (data.joined) return;
+  // A mailbox lost, and a channel of its own with no file on the hub (deleted, and its record of what it signed lost
+  // too: a reinstall): above what its recipients vouch for. Not any one machine's claim, as for a broken file: a
+  // channel never used has no file either, and a turned machine's claim on it would leave it no number to send.
+  for (const to of [...receipts.keys(), BROADCAST]) {
+    if (to === me || read.has(to)) continue;
+    const after = 1 + vouchedMark(receipts, me, to);
+    if (after === 1) continue;
+    if (!own(data.outbox, to)) data.outbox[to] = { next: 1, messages: [] };
+    data.outbox[to]!.next = Math.max(data.outbox[to]!.next, after);
   }
 }
 

@@ -355,6 +355,24 @@ export function receivedMark(receiptsOf: Map<string, Receipts | undefined>, from
 }
 
 /**
+ * The highest seq of channel `from`→`to` its recipients vouch for having received (`receiptsOf`: each machine's
+ * published receipts): for a direct channel its recipient's own receipt; for ALL the highest mark a second recipient
+ * agrees with (the only recipient's, in a fleet of two). A sender whose own record of the channel is gone numbers
+ * above it; no one turned machine can make it skip numbers on a channel others read (a claim near 2^31 would leave it
+ * none to send).
+ */
+export function vouchedMark(receiptsOf: Map<string, Receipts | undefined>, from: string, to: string): number {
+  const key = channelKey(from, to);
+  const markOf = (name: string) => own(receiptsOf.get(name), key)?.received ?? 0;
+  if (to !== BROADCAST) return receiptsOf.has(to) ? markOf(to) : 0;
+  const marks = [...receiptsOf.keys()]
+    .filter((n) => n !== from)
+    .map(markOf)
+    .sort((a, b) => b - a);
+  return (marks.length === 1 ? marks[0] : marks[1]) ?? 0;
+}
+
+/**
  * Receipts for a machine that registers now: it receives the last `keep`
  * broadcasts of each existing broadcast channel, not the whole past.
  */

@@ -26,6 +26,8 @@ import {
   renderMessageFile,
   sanitizeText,
   unackedFor,
+  vouchedMark,
+  strangersTo,
   type ChannelReceipt,
   type InboxMessage,
   type Message,
@@ -932,5 +934,30 @@ describe("a message as JSON (coord inbox --json, the MCP inbox and thread tools)
     ],
   ] as const)("%s", (_, x, json) => {
     expect(messageJson(x)).toEqual(json);
+  });
+});
+
+describe("vouchedMark: what a sender with no record of its channel numbers above", () => {
+  const r = (received: number): Receipts => ({ "a/b": { received, acked: 0 }, "a/ALL": { received, acked: 0 } });
+  it.each([
+    ["a direct channel: its recipient's own receipt", { b: 5, c: 9 }, "b", 5],
+    ["a direct channel: another machine's claim counts for nothing", { b: 0, evil: 2147483646 }, "b", 0],
+    ["a direct channel to a machine with no file: nothing", { c: 9 }, "b", 0],
+    ["ALL among three: the highest a second machine agrees with", { b: 7, evil: 2147483646 }, "ALL", 7],
+    ["ALL among three, one offline: the lower mark", { b: 7, c: 0 }, "ALL", 0],
+    ["ALL in a fleet of two: the only recipient's", { b: 7 }, "ALL", 7],
+    ["ALL with no recipient: nothing", {}, "ALL", 0],
+    ["the sender's own file is never a recipient's word", { a: 50, b: 3, c: 3 }, "ALL", 3],
+  ] as const)("%s", (_, marks, to, want) => {
+    const receipts = new Map<string, Receipts | undefined>(Object.entries(marks).map(([name, n]) => [name, r(n)]));
+    expect(vouchedMark(receipts, "a", to)).toBe(want);
+  });
+});
+
+describe("strangersTo: channels from a name no machine has", () => {
+  const f = (from: string, to: string): MessageFile => ({ coord: 1, from, to, next: 1, messages: [] });
+  it("keeps those addressed to the machine whose sender has no COMPUTER file", () => {
+    const files = [f("admin", "me"), f("admin", "ALL"), f("b", "me"), f("admin", "other"), f("me", "b")];
+    expect(strangersTo(files, "me", ["b", "me", "other"]).map((x) => `${x.from}>${x.to}`)).toEqual(["admin>me", "admin>ALL"]);
   });
 });
