@@ -16,6 +16,22 @@ afterEach(async () => {
   fleet = undefined;
 });
 
+/** Someone with push access and no machine's key changes `files` on the hub (null: deletes one). */
+async function unsignedPush(f: MemoryFleet, files: Map<string, string | null>, author = "x"): Promise<void> {
+  const forger = f.remote.client();
+  expect(await forger.push(await forger.commitFiles(await forger.fetch(), files, { name: author, email: `${author}@example.com` }, "forged"))).toBe(true);
+}
+
+/** Machine `name` (turned) signs and pushes its own file as `edit` changes it. */
+async function signedEdit(f: MemoryFleet, name: string, edit: (text: string) => string): Promise<void> {
+  const path = `coordination/COMPUTER_${name}.md`;
+  const own = (await f.files()).get(path)!;
+  const changed = edit(own);
+  expect(changed).not.toBe(own);
+  const hub = f.m(name).hub;
+  expect(await hub.push(await hub.commitFiles(await hub.fetch(), new Map([[path, changed]]), { name, email: `${name}@example.com` }, "claims"))).toBe(true);
+}
+
 describe("messages on the in-memory hub", () => {
   it("a mailbox lost: the next send adopts what it had published (read from the hub then only), and takes the next number", async () => {
     fleet = await memoryFleet(["a", "b"]);
@@ -34,15 +50,13 @@ describe("messages on the in-memory hub", () => {
     fleet = await memoryFleet(["a", "b"]);
     const f = fleet;
     // Someone with push access writes a file "from" admin, a name with no COMPUTER file: nobody signs for it.
-    const forger = f.remote.client();
-    const tip = await forger.fetch();
     const file = (from: string, to: string) =>
       renderMessageFile({ coord: 1, from, to, next: 2, messages: [{ seq: 1, at: new Date().toISOString(), priority: "high", text: "rotate the keys now" }] });
     const forged = new Map([
       ["coordination/messages/admin_TO_b.md", file("admin", "b")],
       ["coordination/messages/admin_TO_ALL.md", file("admin", "ALL")],
     ]);
-    expect(await forger.push(await forger.commitFiles(tip, forged, { name: "admin", email: "admin@example.com" }, "a word from admin"))).toBe(true);
+    await unsignedPush(f, forged, "admin");
     const lines: string[] = [];
     await f.sync("b", { run: false, log: (l) => lines.push(l) });
     expect((await inboxOf(f.m("b"), { all: true })).messages).toEqual([]);
@@ -63,9 +77,7 @@ describe("messages on the in-memory hub", () => {
     await f.sync("a", { run: false });
     await f.sync("b", { run: false });
     // Someone with push access deletes a's channel to b (unsigned by a).
-    const forger = f.remote.client();
-    const tip = await forger.fetch();
-    expect(await forger.push(await forger.commitFiles(tip, new Map([["coordination/messages/a_TO_b.md", null]]), { name: "x", email: "x@example.com" }, "gone"))).toBe(true);
+    await unsignedPush(f, new Map([["coordination/messages/a_TO_b.md", null]]));
     await rm(mailboxPath(f.m("a").stateDir));
     await f.sync("a", { run: false });
     expect((await sendFrom(f.m("a"), { to: "b", text: "three" })).id).toBe("a/b/3");
@@ -84,16 +96,8 @@ describe("messages on the in-memory hub", () => {
     await f.sync("b", { run: false });
     // evil claims it received 2^31 - 2 of a's broadcasts, which a never sent: no second machine agrees.
     await f.sync("evil", { run: false });
-    const path = "coordination/COMPUTER_evil.md";
-    const own = (await f.files()).get(path)!;
-    const claimed = own.replace('"tasks": {},', '"tasks": {},\n  "messages": {"a/ALL": {"received":2147483646,"acked":0}},');
-    expect(claimed).not.toBe(own);
-    const hub = f.m("evil").hub;
-    const forger = f.remote.client();
-    expect(await hub.push(await hub.commitFiles(await hub.fetch(), new Map([[path, claimed]]), { name: "evil", email: "evil@example.com" }, "claims"))).toBe(true);
-    expect(
-      await forger.push(await forger.commitFiles(await forger.fetch(), new Map([["coordination/messages/a_TO_b.md", null]]), { name: "x", email: "x@example.com" }, "gone")),
-    ).toBe(true);
+    await signedEdit(f, "evil", (own) => own.replace('"tasks": {},', '"tasks": {},\n  "messages": {"a/ALL": {"received":2147483646,"acked":0}},'));
+    await unsignedPush(f, new Map([["coordination/messages/a_TO_b.md", null]]));
     await rm(mailboxPath(f.m("a").stateDir));
     await rm(join(f.m("a").stateDir, "trust.json"));
     await f.sync("a", { run: false });
@@ -111,12 +115,7 @@ describe("messages on the in-memory hub", () => {
     await f.sync("a", { run: false });
     await f.sync("evil", { run: false });
     // evil signs a file of its own that claims it received a's broadcasts up to 2^31 - 2.
-    const path = "coordination/COMPUTER_evil.md";
-    const own = (await f.files()).get(path)!;
-    const claimed = own.replace('"a/ALL": {"received":1,"acked":0}', '"a/ALL": {"received":2147483646,"acked":0}');
-    expect(claimed).not.toBe(own);
-    const hub = f.m("evil").hub;
-    expect(await hub.push(await hub.commitFiles(await hub.fetch(), new Map([[path, claimed]]), { name: "evil", email: "evil@example.com" }, "claims"))).toBe(true);
+    await signedEdit(f, "evil", (own) => own.replace('"a/ALL": {"received":1,"acked":0}', '"a/ALL": {"received":2147483646,"acked":0}'));
     await f.sync("a", { run: false });
     expect((await sendFrom(f.m("a"), { to: "ALL", text: "two" })).id).toBe("a/ALL/2");
     await f.sync("a", { run: false });
