@@ -207,6 +207,30 @@ describe("coord doctor", () => {
     }
   });
 
+  it("quotes another machine's file at the tip (not yet verified by a sync) with its escapes and bidi controls written as \\u", async () => {
+    const dir = fleet.machines.beta!;
+    const yaml = await readFile(join(dir, ".git", "coord", "machine.yaml"), "utf8");
+    await setConfig(dir, { uuid: "00000000-0000-4000-8000-000000000000" });
+    // Someone with push access rewrites beta's file on the hub, with a terminal escape and an override in its uuid.
+    const clone = await tempDir("forger-");
+    await git(clone, "clone", "--quiet", "--branch", "coord", fleet.hubPath, ".");
+    const path = join(clone, "coordination", "COMPUTER_beta.md");
+    const text = await readFile(path, "utf8");
+    const forged = text.replace(/"uuid": "[^"]*"/, String.raw`"uuid": "x\u001b]0;pwned\u0007\u202eevil"`);
+    expect(forged).not.toBe(text);
+    await writeFile(path, forged);
+    await git(clone, "-c", "user.name=x", "-c", "user.email=x@example.com", "commit", "--quiet", "-am", "forged");
+    await git(clone, "push", "--quiet", "origin", "coord");
+    await git(dir, "fetch", "--quiet", "origin");
+    try {
+      const id = one(await doctor({ dir }), "identity");
+      expect(id.detail).toContain("x\\u001b]0;pwned\\u0007\\u202eevil");
+      expect(formatChecks([id])).not.toMatch(/[\u001b\u0007\u202e]/);
+    } finally {
+      await writeFile(join(dir, ".git", "coord", "machine.yaml"), yaml);
+    }
+  });
+
   it("fails on a directory that is not a checkout, with the coord init fix", async () => {
     const empty = await scratchDir("coord-empty-");
     const checks = await doctor({ dir: empty });

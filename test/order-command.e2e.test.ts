@@ -264,4 +264,15 @@ describe("coord log", () => {
     expect((await orderLog({ dir: dirOf("izzit7"), id: "hello", maxCount: 1 })).map((e) => e.what)).toEqual(["cancelled"]);
     expect((await cli("log", "nope", "--dir", dirOf("izzit7"))).out).toBe("no history for order nope in the last 300 commits");
   });
+
+  it("shows an author and a command as a person may be shown them: escapes and bidi controls written as \\u", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    await personIdentity(fleet, "Mal\u001b]0;T\u0007\u202e");
+    expect((await cli("order", "add", "--human", "--dir", fleet.person, "--to", "izzit7", "--run", "echo \u202ehi\u009b2J", "--id", "odd")).code).toBe(0);
+    await sync({ dir: dirOf("izzit7"), run: false });
+    const events = await orderLog({ dir: dirOf("izzit7"), id: "odd" });
+    expect(events.map((e) => `${e.who}: ${e.what}`)).toEqual(['Mal\\u001b]0;T\\u0007\\u202e: added in ORDERS.json (rev 1, to "izzit7", run "echo \\u202ehi\\u009b2J")']);
+    const text = await cli("log", "odd", "--dir", dirOf("izzit7"));
+    expect(text.out).not.toMatch(/[\u001b\u0007\u202e\u009b]/);
+  });
 });

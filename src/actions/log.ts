@@ -11,6 +11,7 @@ import { commitOf, type PathLogEntry } from "../git/hub.js";
 import type { HistoryMark } from "../core/hub/status-history.js";
 import type { Repo } from "../git/git.js";
 import { isRecord } from "../core/types.js";
+import { shownLine } from "../core/files/shown.js";
 import { CoordError, EXIT } from "../errors.js";
 import { openClone } from "../sync/clone.js";
 
@@ -144,7 +145,8 @@ export async function orderLog(opts: { dir: string; id: string; maxCount?: numbe
       reports.set(name, report);
     }
   }
-  return events;
+  // Who and what come from commits and files anyone with push access wrote: one line each, as a person may be shown it.
+  return events.map((e) => ({ ...e, who: shownLine(e.who), what: shownLine(e.what) }));
 }
 
 /**

@@ -40,6 +40,7 @@ import { daemonServiceStatus, type ServiceStatus } from "../actions/daemon-servi
 import { timings } from "../timings.js";
 import { budgetsFor } from "../sync/machine.js";
 import { lastFetchedModel, lastPublished } from "../sync/trust.js";
+import { sanitizeDeep } from "../core/files/shown.js";
 import { READ_PATHS } from "../sync/sync.js";
 import { describeBudgets, describeReadShare, HOST_DEFAULTS_TEXT, readShareOf } from "../core/hub/reads.js";
 
@@ -134,7 +135,8 @@ export async function doctor(opts: DoctorOptions): Promise<Check[]> {
     checks.push(...(await channelChecks(m, now).catch(() => [])));
   }
   checks.push(...(await leftovers(m?.dir ?? opts.dir)));
-  return checks;
+  // A check may quote what another machine wrote (its file at the tip, before any sync verified it): shown, never obeyed.
+  return checks.map((c) => sanitizeDeep(c));
 }
 
 /** The budgets this machine works under (ORDERS.json's, else its host's: core/hub/reads.ts), and how often it looks at the hub. */
