@@ -108,6 +108,20 @@ describe("messages on the in-memory hub", () => {
     expect((await inboxOf(f.m("b"), { all: true })).messages.map((x) => x.id)).toEqual(["a/b/1", "a/b/2", "a/b/3", "a/ALL/1"]);
   });
 
+  it("in a fleet of two, a reinstalled sender whose broadcasts a turned machine claims up to 2^31 - 2 is refused a send, said, not told it sent", async () => {
+    fleet = await memoryFleet(["a", "evil"], { signed: true });
+    const f = fleet;
+    await f.sync("evil", { run: false });
+    await signedEdit(f, "evil", (own) => own.replace('"tasks": {},', '"tasks": {},\n  "messages": {"a/ALL": {"received":2147483646,"acked":0}},'));
+    await rm(mailboxPath(f.m("a").stateDir));
+    await rm(join(f.m("a").stateDir, "trust.json"), { force: true });
+    await f.sync("a", { run: false });
+    await expect(sendFrom(f.m("a"), { to: "ALL", text: "hello" })).rejects.toThrow(/^the channel to ALL has no number left to send \(its next is 2147483647\): nothing was stored/);
+    await f.sync("a", { run: false });
+    expect((await f.model()).fileProblems).toEqual([]); // its file is still one every machine reads
+    expect((await sendFrom(f.m("a"), { to: "evil", text: "direct" })).id).toBe("a/evil/1");
+  });
+
   it("a turned machine's receipt far above what a sender sent (near 2^31) moves none of its numbers, mailbox kept or lost", async () => {
     fleet = await memoryFleet(["a", "evil"], { signed: true });
     const f = fleet;

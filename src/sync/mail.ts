@@ -21,7 +21,7 @@ import {
   type MessageFile,
   type Receipts,
 } from "../core/messages/messages.js";
-import { someOf } from "../core/limits.js";
+import { MAX_COUNT, someOf } from "../core/limits.js";
 import { deliveryOf, fitChannel, fitNotes, type Fitted, messageTooBig } from "../core/messages/fit.js";
 import { CoordError, EXIT } from "../errors.js";
 import { ownerOf } from "../core/trust/ownership.js";
@@ -171,6 +171,12 @@ export async function queueMessage(m: Machine, msg: Outgoing, check?: (data: Mai
         check?.(data);
         if (!own(data.outbox, msg.to)) data.outbox[msg.to] = { next: 1, messages: [] };
         const channel = data.outbox[msg.to]!;
+        // A number past what a file holds (2^31 - 1) would make the channel's file unreadable to every recipient.
+        if (channel.next >= MAX_COUNT)
+          throw new CoordError(
+            `the channel to ${msg.to} has no number left to send (its next is ${channel.next}): nothing was stored; a receipt far above what this machine sent raised it (a turned machine's, in a fleet where no second one agrees: docs/security.md, forged counters and receipts)`,
+            EXIT.FAILURE,
+          );
         const seq = channel.next++;
         const at = (clock?.() ?? new Date()).toISOString(); // under the lock: seq order is time order
         channel.messages.push({ seq, at, priority: msg.priority, text, ...(msg.replyTo ? { replyTo: msg.replyTo } : {}), ...(msg.agent ? { agent: msg.agent } : {}) });
