@@ -11,7 +11,7 @@ import { transform } from "esbuild";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { logs } from "../src/commands/logs.js";
 import { followLogs } from "../src/state/log-follow.js";
-import { appendLog, type LogRecord, type OtherLogRecord, readLogs } from "../src/state/logs.js";
+import { appendLog, type LogRecord, type OtherLogRecord, readLogs, readLogsWithPosition } from "../src/state/logs.js";
 import { git, tempDir, waitFor } from "./helpers.js";
 import { allLines } from "./log-files.js";
 
@@ -72,8 +72,8 @@ describe("followLogs", () => {
     await appendLog(dir, { kind: "old", i: -1 });
     controller = new AbortController();
     const got: LogRecord[] = [];
-    const following = followLogs(dir, (r) => got.push(r), controller.signal, { intervalMs: 20 });
-    await new Promise((r) => setTimeout(r, 60));
+    const { following, started } = follower(dir, (r) => got.push(r), { intervalMs: 20 });
+    await started;
     for (let i = 0; i < 5; i++) await appendLog(dir, { kind: "n", i });
     await waitFor(async () => got.length >= 5, 5000, "the first appends");
     // Now rotations, between polls and within one poll.
@@ -94,6 +94,16 @@ describe("followLogs", () => {
   // Both tests rename without the writers' rotation lock (as a logrotate would), at timings varied
   // over 25 rounds: a listing torn by a rename must not skip a file.
   const line = (i: number) => JSON.stringify({ at: "2026-01-01T00:00:00Z", kind: "n", i }) + "\n";
+  /** followLogs under this test's controller, and when it has taken its place (its first look, before any poll). */
+  function follower(stateDir: string, onRecord: (r: LogRecord) => void, opts: { intervalMs: number }): { following: Promise<void>; started: Promise<void> } {
+    let started!: () => void;
+    const place = new Promise<void>((r) => {
+      started = r;
+    });
+    const following = followLogs(stateDir, onRecord, controller.signal, { ...opts, started });
+    return { following, started: Promise.race([place, following]) };
+  }
+
   /** Follows a fresh state dir through `act`, then the records it saw. */
   async function follow(k: number, before: (log: string) => Promise<void>, act: (log: string) => Promise<void>, want: number): Promise<number[]> {
     const sub = join(dir, `round-${k}`);
@@ -102,10 +112,10 @@ describe("followLogs", () => {
     await before(log);
     controller = new AbortController();
     const got: LogRecord[] = [];
-    const following = followLogs(sub, (r) => got.push(r), controller.signal, { intervalMs: 1 + (k % 10) });
+    const { following, started } = follower(sub, (r) => got.push(r), { intervalMs: 1 + (k % 10) });
     // Its first look (what was there before it: not new) comes first; under load a start of a few ms came after the
     // writer's renames once in CI, and a file from before was read as new. The races after it are the test's.
-    await new Promise((r) => setTimeout(r, 50));
+    await started;
     await act(log);
     // Polled often: the follower spins at 1-10 ms until the round ends, so a late look costs it dozens of idle polls.
     await waitFor(async () => got.length >= want, 5000, `the records of round ${k}`, 5).catch(() => {});
@@ -171,7 +181,9 @@ describe("followLogs", () => {
       await appendLog(sub, { kind: "n", i: 0 }, rotating);
       controller = new AbortController();
       const got: number[] = [];
-      const following = followLogs(sub, (r) => got.push((r as Numbered).i), controller.signal, { intervalMs });
+      // From just past line 0, however late the follower starts (a loaded machine started it after line 1 was written).
+      const { position } = await readLogsWithPosition(sub);
+      const following = followLogs(sub, (r) => got.push((r as Numbered).i), controller.signal, { intervalMs, since: position });
       await appendLog(sub, { kind: "n", i: 1 }, rotating);
       await waitFor(async () => got.includes(1), 5000, `line 1 (round ${k})`, 5);
       const late = await open(log, "a"); // the first writer: coord.log opened
@@ -192,8 +204,8 @@ describe("followLogs", () => {
   it("waits for a log that does not exist yet, and a line written in two pieces", async () => {
     controller = new AbortController();
     const got: LogRecord[] = [];
-    const following = followLogs(dir, (r) => got.push(r), controller.signal, { intervalMs: 20 });
-    await new Promise((r) => setTimeout(r, 50));
+    const { following, started } = follower(dir, (r) => got.push(r), { intervalMs: 20 });
+    await started; // its place taken before the file exists: what comes is new
     const line = JSON.stringify({ at: "2026-01-01T00:00:00Z", kind: "n", i: 1 });
     await writeFile(join(dir, "coord.log"), line.slice(0, 10), { flag: "a" });
     await new Promise((r) => setTimeout(r, 80));

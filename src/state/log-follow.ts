@@ -259,11 +259,18 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
 /**
  * Calls `onRecord` for each record appended from now on (or from `since`),
  * polling every `intervalMs` (200 ms); follows rotation (the rest of the old
- * file first, then the new one). Resolves when `signal` aborts.
+ * file first, then the new one). Resolves when `signal` aborts. `started`: told
+ * once it has taken its place ("now"), before its first poll.
  */
-export async function followLogs(stateDir: string, onRecord: (r: LogRecord) => void, signal: AbortSignal, opts: { intervalMs?: number; since?: LogPosition } = {}): Promise<void> {
+export async function followLogs(
+  stateDir: string,
+  onRecord: (r: LogRecord) => void,
+  signal: AbortSignal,
+  opts: { intervalMs?: number; since?: LogPosition; started?: () => void } = {},
+): Promise<void> {
   const interval = opts.intervalMs ?? 200;
   const follower = await Follower.start(stateDir, opts.since);
+  opts.started?.();
   const deliver = (r: LogRecord) => {
     if (!signal.aborted) onRecord(r);
   };
