@@ -104,15 +104,15 @@ describe("services", () => {
     const d = daemon(dir);
     // Each copy is killed once its command ran (its line in starts): a kill in between would leave no line.
     const started = (n: number) => waitFor(async () => (await readLines(starts)).length === n, 10_000, `start ${n} of the service`);
-    let pid = await runningPid(dir, "web");
-    await started(1);
-    for (let n = 1; n <= 3; n++) {
-      process.kill(pid, "SIGKILL");
-      pid = await runningPid(dir, "web", pid);
-      expect((await records(dir)).services.web.restarts).toHaveLength(n);
-      // Once the new copy ran its command: a moment after its spawn it may not have exec'd yet, and /proc shows
+    // Copy `n` killed only once both its lines are written (a kill between its echoes, as a loaded machine once
+    // timed it for the first copy, left its "serving as" line unwritten, which the log's count below holds).
+    const log = serviceLog(join(dir, ".git", "coord"), "web");
+    const execd = async (n: number, pid: number) => {
+      // Once the copy ran its command: a moment after its spawn it may not have exec'd yet, and /proc shows
       // the daemon's environment (no TOKEN) under its pid.
-      await started(n + 1);
+      await started(n);
+      const served = async () => (await readFile(log, "utf8").catch(() => "")).split("\n").filter((l) => l === "serving as web").length;
+      await waitFor(async () => (await served()) === n, 10_000, `copy ${n}'s line in its log`);
       // Its environment read once it shows: after its line, its shell exec's sleep, and /proc/<pid>/environ reads
       // empty while it does (CI saw none, once).
       const copies = await waitFor(
@@ -121,9 +121,17 @@ describe("services", () => {
           return found.length > 0 && found;
         },
         10_000,
-        `copy ${n + 1} of the service in /proc`,
+        `copy ${n} of the service in /proc`,
       );
       expect(copies).toEqual([pid]); // one copy, never two
+    };
+    let pid = await runningPid(dir, "web");
+    await execd(1, pid);
+    for (let n = 1; n <= 3; n++) {
+      process.kill(pid, "SIGKILL");
+      pid = await runningPid(dir, "web", pid);
+      expect((await records(dir)).services.web.restarts).toHaveLength(n);
+      await execd(n + 1, pid);
     }
     process.kill(pid, "SIGKILL");
     await waitFor(async () => (await records(dir)).services.web.state === "failed", 20_000, "the service to be failed");
