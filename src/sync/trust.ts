@@ -187,27 +187,30 @@ export async function lastKnownMachines(m: Machine): Promise<string[] | undefine
 }
 
 /**
+ * The files under `paths` at the tracking ref as this checkout last fetched and verified them (works offline: other
+ * machines' files as lastVerified has them), with that commit; undefined when the checkout never fetched. What the
+ * syncs parsed is loaded first, so a large fleet's files are not parsed again by the reader that follows.
+ */
+async function lastVerifiedFiles(m: Machine, paths: string[]): Promise<{ commit: string; files: Map<string, string> } | undefined> {
+  const commit = await m.hub.resolve(m.hub.trackingRef);
+  if (!commit) return undefined;
+  await loadParsed(m.stateDir);
+  return { commit, files: await lastVerified(m, await m.hub.readFiles(commit, paths)) };
+}
+
+/**
  * The machines' files and channels as this checkout last fetched and verified them (works offline), with that
  * commit: lastFetchedModel's, without reading or parsing the orders. Undefined when the checkout never fetched.
  */
 export async function lastPublished(m: Machine): Promise<{ commit: string; files: MachineFiles } | undefined> {
-  const commit = await m.hub.resolve(m.hub.trackingRef);
-  if (!commit) return undefined;
-  await loadParsed(m.stateDir); // what the syncs parsed: a large fleet's files are not parsed again
-  return { commit, files: readMachineFiles(await lastVerified(m, await m.hub.readFiles(commit, ["coordination"]))) };
+  const known = await lastVerifiedFiles(m, ["coordination"]);
+  return known && { commit: known.commit, files: readMachineFiles(known.files) };
 }
 
-/**
- * The repository as this checkout last fetched it (works offline): the files
- * under `paths` at the tracking ref (other machines' files as this machine
- * last verified them: lastVerified), read as a model, with that commit;
- * undefined when the checkout never fetched.
- */
+/** The repository as this checkout last fetched and verified it (works offline): the files under `paths`, read as a model. */
 export async function lastFetchedModel(m: Machine, paths: string[]): Promise<{ commit: string; model: RepoModel } | undefined> {
-  const commit = await m.hub.resolve(m.hub.trackingRef);
-  if (!commit) return undefined;
-  await loadParsed(m.stateDir); // what the syncs parsed: a large fleet's files are not parsed again
-  return { commit, model: readModel(await lastVerified(m, await m.hub.readFiles(commit, paths))) };
+  const known = await lastVerifiedFiles(m, paths);
+  return known && { commit: known.commit, model: readModel(known.files) };
 }
 
 /**
