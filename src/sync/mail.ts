@@ -41,11 +41,14 @@ import { unpublishable } from "../state/secrets.js";
  * Takes into the mailbox every live message addressed to this machine above
  * its received marks (exactly once: the marks move in the same durable
  * write). Also adopts, after a reinstall, the channels and receipts this
- * machine had published.
+ * machine had published. Returns what it delivered, and the names of the
+ * senders it did not deliver from because no registered machine has them.
  */
-export async function deliver(m: Machine, model: RepoModel, adoptReceipts = true): Promise<InboxMessage[]> {
+export async function deliver(m: Machine, model: RepoModel, adoptReceipts = true): Promise<{ fresh: InboxMessage[]; strangers: string[] }> {
   const me = m.config.name;
-  return updateMailbox(
+  // Only machines speak: a channel "from" a name no machine has is not delivered (receive says so in the log).
+  const strangers = new Set(strangersTo(model.messageFiles, me, model.machineNames));
+  const fresh = await updateMailbox(
     m.stateDir,
     (data) => {
       adoptPublished(data, model, me);
@@ -61,8 +64,6 @@ export async function deliver(m: Machine, model: RepoModel, adoptReceipts = true
         data.receipts = { ...joining, ...published, ...data.receipts };
         data.joined = true;
       } else for (const [k, r] of Object.entries(published)) if (!Object.hasOwn(data.receipts, k)) data.receipts[k] = r;
-      // Only machines speak: a channel "from" a name no machine has is not delivered (receive says so in the log).
-      const strangers = new Set(strangersTo(model.messageFiles, me, model.machineNames));
       const fresh = newMessages(
         model.messageFiles.filter((f) => !strangers.has(f)),
         me,
@@ -81,6 +82,7 @@ export async function deliver(m: Machine, model: RepoModel, adoptReceipts = true
     },
     me,
   );
+  return { fresh, strangers: [...new Set([...strangers].map((f) => f.from))] };
 }
 
 /**
@@ -353,11 +355,10 @@ async function mayAdoptReceipts(c: Receiver, model: RepoModel): Promise<boolean>
 
 /** New messages: into the mailbox, then the onMessage hook. */
 export async function receive(c: Receiver, model: RepoModel, runHooks: boolean): Promise<void> {
-  const fresh = await deliver(c.m, model, await mayAdoptReceipts(c, model));
-  const strangers = strangersTo(model.messageFiles, c.m.config.name, model.machineNames);
+  const { fresh, strangers } = await deliver(c.m, model, await mayAdoptReceipts(c, model));
   if (strangers.length)
     c.log(
-      `not delivered: messages from ${someOf([...new Set(strangers.map((f) => f.from))])}, which no registered machine is (no coordination/COMPUTER_<name>.md); remove their files if those machines left the fleet`,
+      `not delivered: messages from ${someOf(strangers)}, which no registered machine is (no coordination/COMPUTER_<name>.md); remove their files if those machines left the fleet`,
     );
   if (fresh.length) {
     for (const x of fresh) c.result.delivered.push(x.id);
