@@ -124,8 +124,8 @@ export class Repo extends Checkout implements Hub {
     return restartedAfter(this, commit, before);
   }
 
-  isAncestor(a: string, b: string): Promise<boolean> {
-    return isAncestor(this, a, b);
+  isAncestor(a: string, b: string, opts?: { here?: boolean }): Promise<boolean> {
+    return isAncestor(this, a, b, opts);
   }
 
   /** The newest commit reachable from `tip` that changed `path`, with git's verdict on its signature against `signers` only. */
@@ -133,9 +133,12 @@ export class Repo extends Checkout implements Hub {
     return lastChange(this, tip, path, signers);
   }
 
-  /** The newest `max` commits reachable from `tip` that changed `path`, newest first, each with its signature's verdict and whether it is a root. */
-  signedChanges(tip: string, path: string, signers: Signers, max: number, what?: string): Promise<(Change & { root: boolean })[]> {
-    return signedChanges(this, tip, path, signers, max, what);
+  /**
+   * The newest `max` commits reachable from `tip` that changed `path`, newest first, each with its signature's verdict
+   * and whether it is a root. `here`: from the commits the checkout has, never fetching older ones.
+   */
+  signedChanges(tip: string, path: string, signers: Signers, max: number, opts?: { what?: string; here?: boolean }): Promise<(Change & { root: boolean })[]> {
+    return signedChanges(this, tip, path, signers, max, opts);
   }
 
   lastChanges(tip: string, asks: readonly LastChangeAsk[], signers: Signers): Promise<Map<string, Change>> {

@@ -53,7 +53,7 @@ interface LinearChain {
  */
 export async function lastChange(c: Checkout, at: string, path: string, signers: Signers): Promise<Change | undefined> {
   const byTip = tipChangeCandidate(c, at, path) && changedByTip(c, at, path, await signaturesHere(signers), await shallowBoundary(c.history));
-  return byTip || (await signedChanges(c, at, path, signers, 1, `the newest change of ${path}`))[0];
+  return byTip || (await signedChanges(c, at, path, signers, 1, { what: `the newest change of ${path}` }))[0];
 }
 
 /**
@@ -96,9 +96,17 @@ export async function signedChanges(
   path: string,
   signers: Signers,
   max: number,
-  what = `the history of ${path}`,
+  opts: { what?: string; here?: boolean } = {},
 ): Promise<(Change & { root: boolean })[]> {
   const tip = commitOf(at, roleOf(path));
+  const what = opts.what ?? `the history of ${path}`;
+  // With `here`: from what the checkout has, never fetching older history (its boundary commit, which looks as if
+  // it added every file, left out); else through history.ts, as a full clone would answer.
+  const asked = async <T extends { commit: string }>(ask: () => Promise<T[]>): Promise<T[]> => {
+    if (!opts.here) return throughHistory(c.history, { what, tip, ask, changes: (l) => l.map((e) => e.commit), full: (l) => l.length >= max });
+    const boundary = await shallowBoundary(c.history);
+    return (await ask()).filter((e) => !boundary.has(e.commit));
+  };
   const here = await signaturesHere(signers);
   if (here) {
     // The commits from git's log, their signatures checked here (src/git/signatures.ts): no ssh-keygen per commit.
@@ -111,7 +119,7 @@ export async function signedChanges(
           const [commit, author, parents] = record.split("\x1f");
           return { commit: commit!, author: author ?? "", root: !parents?.trim() };
         });
-    const listed = await throughHistory(c.history, { what, tip, ask, changes: (l) => l.map((e) => e.commit), full: (l) => l.length >= max });
+    const listed = await asked(ask);
     const raws = await commitObjects(
       c,
       listed.map((e) => e.commit),
@@ -146,7 +154,7 @@ export async function signedChanges(
         };
       });
   // A shallow checkout's boundary commit looks as if it added every file: never taken for a change (src/git/history.ts).
-  return throughHistory(c.history, { what, tip, ask, changes: (l) => l.map((e) => e.commit), full: (l) => l.length >= max });
+  return asked(ask);
 }
 
 /**

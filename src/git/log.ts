@@ -8,7 +8,7 @@
 import { type HistoryMark, parseHistoryTrailer } from "../core/hub/status-history.js";
 import { roleOf } from "../core/trust/ownership.js";
 import type { Checkout } from "./checkout.js";
-import { isAncestorInHistory, shallowBoundary, throughHistory } from "./history.js";
+import { ancestorHere, isAncestorInHistory, shallowBoundary, throughHistory } from "./history.js";
 import { commitOf, ORDERS_TRAILER, type PathCommit, type PathLogEntry, splitTip } from "./hub.js";
 import { commitBodies, historyMarks, markCommit } from "./memo.js";
 import { commitParentsAndAuthor } from "./objects.js";
@@ -119,9 +119,12 @@ export async function restartedAfter(c: Checkout, commit: string, before: string
   }
 }
 
-/** Whether `a` is an ancestor of (or is) `b` in the whole history (a shallow checkout fetches older commits when its boundary is in the way); false when either is unknown even then. */
-export async function isAncestor(c: Checkout, a: string, b: string): Promise<boolean> {
-  return knownAncestor(a, b) || isAncestorInHistory(c.history, a, b);
+/**
+ * Whether `a` is an ancestor of (or is) `b` in the whole history (a shallow checkout fetches older commits when its
+ * boundary is in the way); false when either is unknown even then. `here`: in the commits the checkout has, never fetching.
+ */
+export async function isAncestor(c: Checkout, a: string, b: string, opts: { here?: boolean } = {}): Promise<boolean> {
+  return knownAncestor(a, b) || (opts.here ? ancestorHere(c.history, a, b) : isAncestorInHistory(c.history, a, b));
 }
 
 /** Whether `a` is `b` or found along the single parents of the commits read in this process (a daemon's recent tips): a yes is git's; a no is unsure. */
