@@ -7,6 +7,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { orderLog } from "../src/actions/log.js";
 import { READ_PATHS } from "../src/sync/cycle.js";
 import { openMachine } from "../src/sync/machine.js";
 import { lastFetchedModel, lastKnownMachines } from "../src/sync/trust.js";
@@ -224,6 +225,16 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     await expect(hubFile(f, "coordination/messages/soda-yeti_TO_izzit7.md")).rejects.toThrow(); // and removed it: it has no such channel
     expect((await hubStatus(f)).errors).toEqual([]);
     expect(await lines(ran)).toEqual([]);
+
+    // coord log in izzit7's checkout says a change was refused, never that soda-yeti completed a (as its sync believed).
+    const log = JSON.parse((await cli("log", "a", "--dir", me, "--json")).out) as { who: string; what: string; refused?: true }[];
+    // (Both made in the same second: a tie, in either order.)
+    expect(log.map((e) => `${e.who}: ${e.what}${e.refused ? " [refused]" : ""}`).sort()).toEqual([
+      "A Person: a change of coordination/COMPUTER_soda-yeti.md not believed (not signed: not by soda-yeti, whose file it is); what it said is not shown [refused]",
+      expect.stringMatching(/^A Person: added in ORDERS\.json \(rev 1, to "soda-yeti", run "true"\)$/),
+    ]);
+    // The agents' view of it (the MCP status tool: from the commits the checkout has, no fetch) is the same.
+    expect(await orderLog({ dir: me, id: "a", here: true })).toEqual(log);
   }, 60_000);
 
   it("a forged receipt is not believed, and trust verify names the forged machine-file commit and the unsigned orders commit", async () => {

@@ -14,14 +14,17 @@ import { isRecord } from "../core/types.js";
 import { shownLine } from "../core/files/shown.js";
 import { CoordError, EXIT } from "../errors.js";
 import { openClone } from "../sync/clone.js";
+import { trustVerify, type VerifiedCommit } from "./trust.js";
 
 export interface LogEvent {
   /** The commit's author date, ISO 8601. */
   at: string;
   commit: string;
-  /** The commit's author for a change of the order; the machine for a change of its report. */
+  /** The commit's author for a change of the order or a refused change; the machine for a change of its report. */
   who: string;
   what: string;
+  /** A change this machine's sync refuses (not signed by whom the file's owner must be): not believed, and not shown as what it said. */
+  refused?: true;
 }
 
 /** The paths of the log on each branch: ORDERS.json on the people's, delegated orders and machines' files on the machines'. */
@@ -89,7 +92,7 @@ function describeReport(t: TaskReport): string {
  * files. `here`: from the commits the checkout has, never fetching older ones (a shallow checkout's history is cut).
  */
 export async function orderLog(opts: { dir: string; id: string; maxCount?: number; here?: boolean }): Promise<LogEvent[]> {
-  const { repo } = await openClone(opts.dir);
+  const { repo, machine } = await openClone(opts.dir);
   const tip = await repo.resolve(repo.trackingRef);
   if (!tip) throw new CoordError(`nothing fetched from ${repo.remote}/${repo.branch} yet; run coord sync (or git fetch) first`, EXIT.FAILURE);
   const max = opts.maxCount ?? 300;
@@ -97,6 +100,8 @@ export async function orderLog(opts: { dir: string; id: string; maxCount?: numbe
 
   const commits = await branchesLog(repo, tip, max, opts.here === true);
   if (commits.length === 0) return [];
+  // In a machine's checkout, the history as its sync believes it: a change it refuses is said, never taken for the file.
+  const refused = machine === undefined ? new Map<string, VerifiedCommit>() : await refusedChanges(opts.dir, max, opts.here === true);
 
   // What was there before the first commit shown of each branch (the history may be cut by maxCount).
   const files = new Map<string, string>();
@@ -108,15 +113,15 @@ export async function orderLog(opts: { dir: string; id: string; maxCount?: numbe
   }
   let definition = definitionIn(files, opts.id, undefined);
   const reports = new Map<string, TaskReport | undefined>();
-  const reportOf = (path: string, name: string): TaskReport | undefined => {
-    const text = files.get(path);
+  const reportIn = (text: string | undefined, name: string, before: TaskReport | undefined): TaskReport | undefined => {
     if (text === undefined) return undefined;
     try {
       return parseComputer(text, name).tasks[opts.id];
     } catch {
-      return reports.get(name); // a broken file says nothing new
+      return before; // a broken file says nothing new
     }
   };
+  const reportOf = (path: string, name: string) => reportIn(files.get(path), name, reports.get(name));
   for (const path of files.keys()) {
     const name = machineOfPath(path);
     if (name !== undefined) reports.set(name, reportOf(path, name));
@@ -127,8 +132,20 @@ export async function orderLog(opts: { dir: string; id: string; maxCount?: numbe
     if (c.paths.length === 0) continue; // a merge: its side's commits are in the walk
     const changed = await repo.readFiles(c.sha, c.paths);
     for (const path of c.paths) {
+      const why = refused.get(`${c.sha}\0${path}`);
       const text = changed.get(path);
-      if (text === undefined) files.delete(path);
+      if (why) {
+        // The file stays as believed before; the change is named only if it touched this order.
+        const name = machineOfPath(path);
+        const after = new Map(files);
+        if (text === undefined) after.delete(path);
+        else after.set(path, text);
+        const touched =
+          name === undefined
+            ? JSON.stringify(definitionIn(after, opts.id, definition)) !== JSON.stringify(definition)
+            : reportKey(reportIn(after.get(path), name, reports.get(name))) !== reportKey(reports.get(name));
+        if (touched) events.push({ at: c.at, commit: c.sha, who: c.who, what: `a change of ${path} not believed (${why.why}); what it said is not shown`, refused: true });
+      } else if (text === undefined) files.delete(path);
       else files.set(path, text);
     }
     if (c.paths.some((p) => p === ORDERS_FILE || p.startsWith(`${ORDERS_DIR}/`))) {
@@ -147,6 +164,19 @@ export async function orderLog(opts: { dir: string; id: string; maxCount?: numbe
   }
   // Who and what come from commits and files anyone with push access wrote: one line each, as a person may be shown it.
   return events.map((e) => ({ ...e, who: shownLine(e.who), what: shownLine(e.what) }));
+}
+
+/**
+ * The changes of orders files and machines' COMPUTER files in the latest `max` of each that a sync in the machine's
+ * checkout `dir` refuses, by commit and path (trustVerify's verdicts): ORDERS.json's only when it must be signed.
+ * `here`: from the commits the checkout has (as the log's own walk).
+ */
+async function refusedChanges(dir: string, max: number, here: boolean): Promise<Map<string, VerifiedCommit>> {
+  const only = (p: string) => p === ORDERS_FILE || p.startsWith(`${ORDERS_DIR}/`) || machineOfPath(p) !== undefined;
+  const { commits, requireSignedOrders } = await trustVerify(dir, { max, only, here });
+  const out = new Map<string, VerifiedCommit>();
+  for (const c of commits) if (!c.good && !c.uncheckable && (c.path !== ORDERS_FILE || requireSignedOrders)) out.set(`${c.commit}\0${c.path}`, c);
+  return out;
 }
 
 /**

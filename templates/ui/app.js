@@ -184,7 +184,7 @@
       if (d.reports.length === 0) $("detail-reports").replaceChildren(el("p", { class: "muted" }, "No machine has reported on it yet."));
       const history = d.history || [];
       $("detail-history").replaceChildren(
-        ...history.map((e) => el("li", {}, el("span", { class: "muted" }, `${utc(e.at)} ${e.who}: `), e.what)),
+        ...history.map((e) => el("li", e.refused ? { class: "err" } : {}, el("span", { class: "muted" }, `${utc(e.at)} ${e.who}: `), e.what)),
         ...(d.historyError ? [el("li", { class: "err" }, d.historyError)] : []),
       );
     } catch (e) {

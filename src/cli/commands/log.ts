@@ -7,12 +7,13 @@ export function registerLog(program: Command, io: Io): void {
   program
     .command("log <order-id>")
     .description(
-      "an order's history across machines, from git: added, changed, cancelled, and each machine's runs; the machines' part goes back as far as " +
+      "an order's history across machines, from git: added, changed, cancelled, and each machine's runs (in a machine's checkout, as its sync " +
+        "believes them: a change it refuses is shown as refused, not as what it said); the machines' part goes back as far as " +
         'their branch keeps history (ORDERS.json "hub": {"statusHistory": …}, by default 10000 commits or 7 days)',
     )
     .addOption(dirOption())
     .option("--max-count <n>", "look at most at this many of the latest commits", "300")
-    .option("--json", "print an array of { at, commit, who, what }")
+    .option("--json", "print an array of { at, commit, who, what, refused? }: refused marks a change this machine's sync does not believe")
     .addHelpText("after", examples("coord log build-42", "coord log build-42 --max-count 1000 --json"))
     .action(async (id: string, o: { dir?: string; maxCount: string; json?: boolean }) => {
       const maxCount = count("--max-count", o.maxCount);
