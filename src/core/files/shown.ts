@@ -41,6 +41,17 @@ export function hasHidden(text: string): boolean {
   return found;
 }
 
+/**
+ * A blank that is not a space but looks like one (no-break and typographic spaces, U+2800 the Braille blank): shown
+ * as it is in prose, but in a path or a pattern it makes two different strings read alike.
+ */
+const LOOKS_BLANK = /[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\u2800]/u;
+
+/** Whether `text` holds a blank that only looks like a space (LOOKS_BLANK). */
+export function hasLookalikeBlank(text: string): boolean {
+  return LOOKS_BLANK.test(text);
+}
+
 /** `text` on one line as it may be shown: every line break (CRLF, CR, LF, VT, FF, NEL, U+2028, U+2029) a space, then sanitizeText. */
 export function shownLine(text: string): string {
   return sanitizeText(text.replace(LINE_BREAKS, " "));

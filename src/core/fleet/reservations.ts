@@ -33,7 +33,7 @@
 //   a machine's file is that reservation's problem (reported), never the file's.
 import { firstChange } from "../time/clock.js";
 import { clip, MAX_COUNT } from "../limits.js";
-import { hasHidden, shownLine } from "../files/shown.js";
+import { hasHidden, hasLookalikeBlank, shownLine } from "../files/shown.js";
 import { MACHINE_NAME } from "../files/names.js";
 import { computerPath } from "../files/names.js";
 import type { Problem } from "../types.js";
@@ -245,6 +245,7 @@ function compile(pattern: string): Alternative[] | string {
     // A path a person is shown as it is (a reservation, the pre-commit hook's warning): nothing in it they could not see.
     if (CONTROL.test(pattern)) throw new PatternError("it holds a control character");
     if (hasHidden(pattern)) throw new PatternError("it holds a character a person cannot see (a bidi control, a zero-width one, a line separator)");
+    if (hasLookalikeBlank(pattern)) throw new PatternError("it holds a blank that is not a space but looks like one (a no-break or typographic space, U+2800)");
     if (pattern.startsWith("/") || /^[A-Za-z]:[\\/]/.test(pattern) || /^~(\/|$)/.test(pattern))
       throw new PatternError("it is absolute; write it relative to the project's root, like src/**");
     const chars = Array.from(pattern);
