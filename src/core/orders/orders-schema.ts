@@ -10,6 +10,7 @@ import { MAX_COUNT } from "../limits.js";
 import { MIN_HISTORY_COMMITS, MIN_HISTORY_SECONDS } from "../hub/status-history.js";
 import { MACHINE_NAME, machineNameProblem } from "../files/names.js";
 import { SECRET_NAME } from "../trust/secrets.js";
+import { rosterKeyProblem } from "../trust/roster.js";
 import { ownTable, PRIORITIES } from "../types.js";
 
 export const ORDER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -394,6 +395,22 @@ export const OrdersFileSchema = z
       )
       .optional()
       .describe("Only in ORDERS.json: machines that claim and start nothing new (state suspended), by name."),
+    keys: z
+      .record(
+        machineName,
+        z
+          .string()
+          .superRefine((v, ctx) => {
+            const problem = rosterKeyProblem(v);
+            if (problem) ctx.addIssue({ code: "custom", message: problem });
+          })
+          .register(FIELD_WORDS, { expect: 'an SSH public key, like "ssh-ed25519 AAAA… build-1"' }),
+      )
+      .optional()
+      .describe(
+        "Only in ORDERS.json: the machines' public keys as people vouch for them, by name. With it, each machine that verifies the others pins exactly these keys, and believes no machine it does not name (without it: each key is pinned on first sight).",
+      )
+      .register(FIELD_WORDS, { expect: 'an object of machine names to SSH public keys, like {"build-1": "ssh-ed25519 AAAA…"}' }),
     hub: z
       .strictObject({
         statusHistory: z

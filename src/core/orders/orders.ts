@@ -222,18 +222,21 @@ function cycleProblems(edges: Map<string, Edge[]>): Problem[] {
 /** A machine's delegated orders (coordination/orders/<machine>.json), where a person's fields (services, controls) do not belong. */
 const isDelegatedFile = (file: string) => /(^|\/)coordination\/orders\/[^/]+\.json$/.test(file);
 
-/** The fleet controls (core/hub/controls.ts) are a person's: only in ORDERS.json, and `pause` names machines. */
+/** The fleet controls (core/hub/controls.ts) and the fleet's keys are a person's: only in ORDERS.json; `pause` and `keys` name machines. */
 function controlProblems(doc: Doc): Problem[] {
   const data = doc.data as Record<string, unknown>;
   const out: Problem[] = [];
   // Any other path is a person's ORDERS.json checked before it is pushed (coord validate ~/fleet/ORDERS.json).
-  for (const key of ["emergency", "pause", "services"] as const)
+  for (const key of ["emergency", "pause", "services", "keys"] as const)
     if (isDelegatedFile(doc.file) && Object.hasOwn(data, key)) out.push(problem(doc, [key], `${key} belongs in ORDERS.json (a person's file), not in ${doc.file}; remove it here`));
-  if (isRecord(data.pause))
-    for (const name of Object.keys(data.pause)) {
-      const bad = machineNameProblem(name);
-      if (bad) out.push(problem(doc, ["pause", name], bad));
-    }
+  for (const field of ["pause", "keys"] as const) {
+    const named = data[field];
+    if (isRecord(named))
+      for (const name of Object.keys(named)) {
+        const bad = machineNameProblem(name);
+        if (bad) out.push(problem(doc, [field, name], bad));
+      }
+  }
   return out;
 }
 

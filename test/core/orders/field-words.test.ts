@@ -69,7 +69,7 @@ describe("what each field must be, from the schema", () => {
   });
 
   it.each([
-    [[], ["$schema", "version", "orders", "services", "emergency", "pause", "hub"]],
+    [[], ["$schema", "version", "orders", "services", "emergency", "pause", "keys", "hub"]],
     [["orders", 3], expect.arrayContaining(["id", "to", "run", "every", "failoverAfter"])],
     [
       ["orders", 0, "env", "TOKEN"],

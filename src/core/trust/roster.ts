@@ -1,0 +1,53 @@
+// The fleet's keys as people vouch for them: ORDERS.json's `"keys": {"<machine>": "<ssh public key>"}`. Without it, a
+// machine that verifies the others pins each one's key the first time its file shows one (trust on first use). With
+// it, the keys there are the pins, and a machine not named there is not believed at all: its files are left out of
+// what a verifying machine acts on (a name someone registered by pushing a file, a key written into a keyless
+// machine's file). ORDERS.json is a person's file: with signed orders (coord trust require) the keys are as
+// strong as the people's signatures.
+import { machineNameProblem } from "../files/names.js";
+import { jsonDepth, MAX_DEPTH, ORDERS_LIMIT, unreadable } from "../limits.js";
+import { isRecord } from "../types.js";
+import { SSH_KEY_DATA, SSH_KEY_TYPE } from "./trust.js";
+
+/** A machine name → its public key as pins hold it ("<type> <data>"). */
+export type Roster = ReadonlyMap<string, string>;
+
+/** A key as written in ORDERS.json: "<type> <data>", a comment after it allowed (as a .pub file has one). */
+const WRITTEN_KEY = new RegExp(`^(${SSH_KEY_TYPE}) (${SSH_KEY_DATA})(?: [^\\n]*)?$`);
+
+/** Why `value` is not a key ORDERS.json's `keys` may hold, or undefined. */
+export function rosterKeyProblem(value: unknown): string | undefined {
+  if (typeof value !== "string") return 'must be an SSH public key as a string, like "ssh-ed25519 AAAA… build-1"';
+  if (!WRITTEN_KEY.test(value.trim())) return 'is not an SSH public key (its type, a space and its base64 data, like "ssh-ed25519 AAAA…"; the .pub file\'s line)';
+  return undefined;
+}
+
+/**
+ * ORDERS.json's keys: a map when its text has a `keys` object (an entry with a bad name or key is left out, so that
+ * machine is not believed), null when it has none (trust on first use), undefined when the text cannot be read as
+ * JSON (a person's half-done edit: the roster last read stands).
+ */
+export function rosterOf(text: string | undefined): Map<string, string> | null | undefined {
+  if (text === undefined) return null;
+  if (unreadable("ORDERS.json", text, ORDERS_LIMIT) || jsonDepth(text, MAX_DEPTH).offset !== undefined) return undefined;
+  let data: unknown;
+  try {
+    data = JSON.parse(text.startsWith("\uFEFF") ? text.slice(1) : text);
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(data)) return undefined;
+  if (!Object.hasOwn(data, "keys")) return null;
+  const roster = new Map<string, string>();
+  if (!isRecord(data.keys)) return roster;
+  for (const [name, value] of Object.entries(data.keys)) {
+    const m = typeof value === "string" && !machineNameProblem(name) ? WRITTEN_KEY.exec(value.trim()) : null;
+    if (m) roster.set(name, `${m[1]} ${m[2]}`);
+  }
+  return roster;
+}
+
+/** Whether `roster` (none: trust on first use, everyone) lets machine `me` believe the files of machine `owner`. */
+export function rosterAdmits(roster: Roster | undefined, owner: string, me: string): boolean {
+  return !roster || owner === me || roster.has(owner);
+}
