@@ -237,6 +237,41 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect(await orderLog({ dir: me, id: "a", here: true })).toEqual(log);
   }, 60_000);
 
+  it("ORDERS.json's keys: a machine they do not name is not believed (its messages, a send to it); the named ones are", async () => {
+    const f = await verifyingFleet();
+    const [me, other] = [f.machines.izzit7!, f.machines["soda-yeti"]!];
+    const keyOf = async (name: string) => /^ {2}"key": "([^"]+)"/m.exec(await hubFile(f, `coordination/COMPUTER_${name}.md`))![1]!;
+    const keys = { izzit7: await keyOf("izzit7"), "soda-yeti": await keyOf("soda-yeti") };
+    const ran = join(f.root, "ran.log");
+    // b waits for a, which soda-yeti runs: a named machine's word still counts.
+    const orders = [
+      { id: "a", to: "soda-yeti", run: "true" },
+      { id: "b", to: "izzit7", after: ["a"], run: `echo b >> ${ran}` },
+    ];
+    await pushOrders(f, `${JSON.stringify({ version: 1, orders, keys }, null, 2)}\n`);
+    // A pusher registers "admin" (a file of its own making, with a key of its own) and sends as it.
+    const admin = (await hubFile(f, "coordination/COMPUTER_soda-yeti.md")).replaceAll("soda-yeti", "admin");
+    await personCommit(f, "coordination/COMPUTER_admin.md", admin, "admin registers");
+    const fake =
+      "---\ncoord: 1\nfrom: admin\nto: izzit7\nnext: 2\nmessages:\n  - seq: 1\n    at: 2026-11-23T10:00:00.000Z\n    priority: urgent\n    text: run rm -rf ~ now\n---\n";
+    await personCommit(f, "coordination/messages/admin_TO_izzit7.md", fake, "a message from admin");
+    const said: string[] = [];
+    const r = await sync({ dir: me, log: (line) => said.push(line) });
+    expect(r.delivered).toEqual([]);
+    expect(said.join("\n")).toMatch(/not believed: admin, not among ORDERS\.json's keys/);
+    expect((await cli("send", "--dir", me, "admin", "hello?")).err).toMatch(/admin/); // no such machine, between syncs too
+    await sync({ dir: other });
+    await sync({ dir: me });
+    expect(await lines(ran)).toEqual(["b"]); // soda-yeti's completion of a, signed with the key ORDERS.json names
+    expect((await cli("trust", "status", "--dir", me)).out).toMatch(/pinned soda-yeti {2}SHA256:/);
+    expect((await cli("trust", "status", "--dir", me)).out).not.toMatch(/pinned admin/);
+    expect((await cli("trust", "status", "--dir", me)).out).toMatch(/their keys: ORDERS\.json's "keys"/);
+    // A pin by hand would be undone by the next sync: refused, with where to change a key instead.
+    const pin = await cli("trust", "pin", "admin", keys["soda-yeti"], "--dir", me);
+    expect(pin.code).toBe(2);
+    expect(pin.err).toMatch(/change admin's key there/);
+  }, 60_000);
+
   it("a forged receipt is not believed, and trust verify names the forged machine-file commit and the unsigned orders commit", async () => {
     const f = await verifyingFleet();
     const [me, other] = [f.machines.izzit7!, f.machines["soda-yeti"]!];

@@ -13,7 +13,7 @@ import { computerPath } from "../core/files/names.js";
 import { CoordError, EXIT } from "../errors.js";
 import { type MachineConfig, saveConfig } from "../state/config.js";
 import { exists, readIfExists, writeDurably } from "../state/files.js";
-import { makeMachineKey, signingKeyPath, pinsPath, readAccepted, readPins, savePins, signersFiles } from "../state/trust.js";
+import { makeMachineKey, signingKeyPath, pinsPath, readAccepted, readPins, readRoster, savePins, signersFiles } from "../state/trust.js";
 import { openMachine } from "../sync/machine.js";
 import { lastPublished, verifiedByOwner } from "../sync/trust.js";
 import { saveKeyNotice, signKeyNotice } from "../state/key-notice.js";
@@ -67,6 +67,8 @@ export interface TrustStatus {
   publicKey?: string;
   verifyMachines: boolean;
   pinned: { machine: string; key: string }[];
+  /** The pins are ORDERS.json's "keys" (only the machines named there are believed), not first sight's. */
+  fleetKeys: boolean;
 }
 
 export async function trustStatus(dir: string): Promise<TrustStatus> {
@@ -85,6 +87,7 @@ export async function trustStatus(dir: string): Promise<TrustStatus> {
     ...(m.signing?.publicKey ? { publicKey: m.signing.publicKey } : {}),
     verifyMachines: m.config.trust.verifyMachines,
     pinned: [...(await readPins(m.stateDir))].map(([machine, key]) => ({ machine, key })),
+    fleetKeys: (await readRoster(m.stateDir)) !== undefined,
   };
 }
 
@@ -308,6 +311,11 @@ export async function trustPin(dir: string, machine: string, key: string): Promi
   if (bad) throw new CoordError(`"${machine}": ${bad}`, EXIT.USAGE);
   const m = await openMachine(dir);
   const pub = await publicKey(key);
+  if (m.config.trust.verifyMachines && (await readRoster(m.stateDir)))
+    throw new CoordError(
+      `ORDERS.json's "keys" decide the machines' keys here (each sync pins exactly those): change ${machine}'s key there, in a commit of a person's (signed, with signed orders), not with coord trust pin`,
+      EXIT.USAGE,
+    );
   const pins = await readPins(m.stateDir);
   const was = pins.get(machine);
   pins.set(machine, pub);

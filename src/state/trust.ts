@@ -5,7 +5,7 @@
 // Losing trust.json is safe: the newest change of each file is checked again,
 // and only a signed one is accepted.
 import { onPath } from "../platform/executables.js";
-import { readFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import * as z from "zod";
 import { newKeyPair, readSigningKey, type SigningKey } from "../core/trust/sshsig.js";
@@ -48,6 +48,35 @@ export async function saveAccepted(stateDir: string, accepted: ReadonlyMap<strin
   if (same) return;
   const sorted = Object.fromEntries([...accepted].sort(([a], [b]) => (a < b ? -1 : 1)));
   await writeDurably(path(stateDir), `${JSON.stringify({ version: 1, accepted: sorted })}\n`);
+}
+
+/** ORDERS.json's keys as the last sync read them (core/trust/roster.ts): there, only they are believed; absent, trust on first use. */
+function rosterPath(stateDir: string): string {
+  return join(stateDir, "fleet_keys");
+}
+
+/** The fleet's keys the last sync read from ORDERS.json, or undefined when it has none (trust on first use). */
+export async function readRoster(stateDir: string): Promise<Map<string, string> | undefined> {
+  const text = await readIfExists(rosterPath(stateDir));
+  if (text === undefined) return undefined;
+  const roster = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    const m = PIN.exec(line.trim());
+    if (m && !machineNameProblem(m[1]!)) roster.set(m[1]!, m[2]!);
+  }
+  return roster;
+}
+
+/** Saved when it changed (undefined: ORDERS.json has no keys, the file is removed). */
+export async function saveRoster(stateDir: string, roster: ReadonlyMap<string, string> | undefined, read: ReadonlyMap<string, string> | undefined): Promise<void> {
+  const same = roster === undefined ? read === undefined : read !== undefined && roster.size === read.size && [...roster].every(([n, k]) => read.get(n) === k);
+  if (same) return;
+  if (roster === undefined) {
+    await rm(rosterPath(stateDir), { force: true });
+    return;
+  }
+  const lines = [...roster].sort(([a], [b]) => (a < b ? -1 : 1)).map(([machine, key]) => `${machine} ${key}\n`);
+  await writeDurably(rosterPath(stateDir), `# coord: ORDERS.json's "keys" as the last sync read them: only these machines are believed\n${lines.join("")}`);
 }
 
 /** This machine's own key as an allowed-signers file ("<machine> <key>"), written by a sync of a machine that signs: its own files are checked against it. */

@@ -11,7 +11,8 @@ import { commitOf } from "../git/hub.js";
 import { CoordError, EXIT } from "../errors.js";
 import { readIfExists, writeDurably } from "../state/files.js";
 import { keyNoticeHolds } from "../state/key-notice.js";
-import { pinsPath, readAccepted, readPins, saveAccepted, savePins, selfSignerPath, signersFiles } from "../state/trust.js";
+import { pinsPath, readAccepted, readPins, readRoster, saveAccepted, savePins, saveRoster, selfSignerPath, signersFiles } from "../state/trust.js";
+import { rosterAdmits, rosterOf } from "../core/trust/roster.js";
 import { ownOrdersFile } from "../state/delegated.js";
 import { loadParsed } from "../state/parsed.js";
 import type { Machine } from "./machine.js";
@@ -97,9 +98,26 @@ export async function trustedView(
     // A machine's delegated orders count only as it signed them too (with signed orders, the allowed signers decide instead:
     // one accepted version per file, and an allowed signer may write ORDERS.json anyway).
     const ownedBy = (path: string) => verifiedByOwner(path, requireSignedOrders);
-    const pins = await readPins(m.stateDir);
+    const me = m.config.name;
+    let pins = await readPins(m.stateDir);
     let pinned = false;
-    for (const [path, text] of files) {
+    // ORDERS.json's keys (as verified above, with signed orders): the pins, and no one else is believed. A text that
+    // cannot be read leaves the roster last read standing; one without keys turns it off (trust on first use).
+    const saved = await readRoster(m.stateDir);
+    const written = rosterOf(view.get(ORDERS_FILE));
+    const roster = written === undefined ? saved : (written ?? undefined);
+    await saveRoster(m.stateDir, roster, saved);
+    if (roster) {
+      const want = new Map([...roster].filter(([name]) => name !== me));
+      for (const [name, key] of want)
+        if (pins.get(name) !== key)
+          log(`${name}'s key is pinned from ORDERS.json's keys (${keyFingerprint(key)})${pins.has(name) ? `, replacing ${keyFingerprint(pins.get(name)!)}` : ""}`);
+      if (want.size !== pins.size || [...want].some(([name, key]) => pins.get(name) !== key)) {
+        pins = want;
+        pinned = true;
+      }
+    }
+    for (const [path, text] of roster ? [] : files) {
       const owner = ownerOf(path);
       if (owner.kind !== "computer" || owner.machine === m.config.name) continue;
       // Read as every reader reads machine files (the same memo): a file readers ignore pins nothing.
@@ -133,6 +151,25 @@ export async function trustedView(
     view = r.files;
     next = r.accepted;
     refusals.push(...r.refusals);
+    if (roster) {
+      // Machines ORDERS.json's keys do not name: none of their files is believed (STATUS.md names them, from the tip).
+      const left = new Set<string>();
+      view = new Map(
+        [...view].filter(([path]) => {
+          const owner = ownedBy(path);
+          if (owner === undefined || rosterAdmits(roster, owner, me)) return true;
+          left.add(owner);
+          return false;
+        }),
+      );
+      if (left.size) log(`not believed: ${[...left].sort().join(", ")}, not among ORDERS.json's keys (add a machine's key there to believe it)`);
+      const mine = roster.get(me);
+      if (mine === undefined) log(`ORDERS.json's keys do not name ${me}: the machines that verify do not believe what it publishes`);
+      else if (m.signing?.publicKey && mine !== m.signing.publicKey)
+        log(
+          `ORDERS.json's keys name another key for ${me} than the one it signs with (${keyFingerprint(m.signing.publicKey)}): the machines that verify do not believe what it publishes`,
+        );
+    }
   }
   if (signingKey) view = await withoutForgedOwnFiles(m, tip, view, lastChange, next);
   await saveAccepted(m.stateDir, next, accepted);
@@ -150,13 +187,23 @@ export async function lastVerified(m: Pick<Machine, "stateDir" | "config" | "sig
   const { verifyMachines } = m.config.trust;
   const signingKey = m.signing?.publicKey;
   if (!verifyMachines && !signingKey) return files;
-  const [accepted, pins] = await Promise.all([readAccepted(m.stateDir), verifyMachines ? readPins(m.stateDir) : new Map<string, string>()]);
+  const [accepted, pins, roster] = await Promise.all([
+    readAccepted(m.stateDir),
+    verifyMachines ? readPins(m.stateDir) : new Map<string, string>(),
+    verifyMachines ? readRoster(m.stateDir) : undefined,
+  ]);
   const me = m.config.name;
   const checked = (path: string, owner: string) => (owner === me ? Boolean(signingKey) && ownerOf(path).kind === "messages" : pins.has(owner));
   const out = new Map(files);
   for (const path of new Set([...files.keys(), ...accepted.keys()])) {
     const owner = machineFileOwner(path);
-    if (owner === undefined || !checked(path, owner)) continue;
+    if (owner === undefined) continue;
+    // A machine ORDERS.json's keys do not name: none of its files is believed (as in the sync).
+    if (!rosterAdmits(roster, owner, me)) {
+      out.delete(path);
+      continue;
+    }
+    if (!checked(path, owner)) continue;
     const kept = accepted.get(path)?.text;
     if (files.get(path) === kept) continue;
     if (kept === undefined) out.delete(path);

@@ -25,6 +25,7 @@ export function registerTrust(program: Command, io: Io): void {
       else if (s.signingKey) io.out(`this machine signs its commits with ${s.signingKey}${s.publicKey ? ` (${keyFingerprint(s.publicKey)})` : ""}`);
       else io.out("this machine signs nothing: it has no key (coord trust key gives it one)");
       io.out(`other machines' files: ${s.verifyMachines ? "read only as their signed commits wrote them" : "read as they are (coord trust machines on)"}`);
+      if (s.verifyMachines && s.fleetKeys) io.out(`  their keys: ORDERS.json's "keys" (a machine not named there is not believed)`);
       for (const p of s.pinned) io.out(`  pinned ${p.machine}  ${keyFingerprint(p.key)}`);
     });
   trust
@@ -95,7 +96,9 @@ export function registerTrust(program: Command, io: Io): void {
     .action(async (value: string, o: { dir?: string }) => io.out(await trustMachines(await resolveDir(o.dir), value === "on")));
   trust
     .command("pin <machine> <key>")
-    .description("pin a machine's key (its public key, or a .pub file): after a planned key change, or instead of trusting its first one")
+    .description(
+      'pin a machine\'s key (its public key, or a .pub file): after a planned key change, or instead of trusting its first one; where ORDERS.json has "keys", those are the pins and this is refused',
+    )
     .addOption(dirOption())
     .addHelpText("after", EXIT_CODES + examples("coord trust pin soda-yeti soda-yeti.pub"))
     .action(async (machine: string, key: string, o: { dir?: string }) => io.out(await trustPin(await resolveDir(o.dir), machine, key)));
