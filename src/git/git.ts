@@ -23,7 +23,7 @@ import type { CoordError } from "../errors.js";
 import { Checkout } from "./checkout.js";
 import { commitFiles, useSigningKey } from "./commit.js";
 import type { Author, CommitOptions, Hub, PathCommit, PathLogEntry, PublishTurn, PushOptions, Role } from "./hub.js";
-import { type LastChangeAsk, lastChange, lastChanges, type Signers, signedChanges } from "./last-change.js";
+import { commitVerdicts, type LastChangeAsk, lastChange, lastChanges, type Signers, signedChanges } from "./last-change.js";
 import { commitsSince, historyOf, isAncestor, madeSince, pathHistory, pathLog, type RecentCommit, recentCommits, restartedAfter } from "./log.js";
 import { exclusive, push, pushRefspec } from "./publish.js";
 import { listFiles, readFiles } from "./read.js";
@@ -124,8 +124,8 @@ export class Repo extends Checkout implements Hub {
     return restartedAfter(this, commit, before);
   }
 
-  isAncestor(a: string, b: string, opts?: { here?: boolean }): Promise<boolean> {
-    return isAncestor(this, a, b, opts);
+  isAncestor(a: string, b: string): Promise<boolean> {
+    return isAncestor(this, a, b);
   }
 
   /** The newest commit reachable from `tip` that changed `path`, with git's verdict on its signature against `signers` only. */
@@ -139,6 +139,11 @@ export class Repo extends Checkout implements Hub {
    */
   signedChanges(tip: string, path: string, signers: Signers, max: number, opts?: { what?: string; here?: boolean }): Promise<(Change & { root: boolean })[]> {
     return signedChanges(this, tip, path, signers, max, opts);
+  }
+
+  /** git's verdict on each commit's signature against `signers` (status and principal). */
+  verdicts(commits: string[], signers: Signers): Promise<Map<string, Pick<Change, "status" | "signer">>> {
+    return commitVerdicts(this, commits, signers);
   }
 
   lastChanges(tip: string, asks: readonly LastChangeAsk[], signers: Signers): Promise<Map<string, Change>> {

@@ -27,6 +27,8 @@ export interface PathLogEntry {
   who: string;
   paths: string[];
   orders?: string;
+  /** A commit with no parent (a history's first, or a new root of the machines' branch). */
+  root?: true;
 }
 
 /** The commit of `tip` that holds the files of `role` (a plain commit: itself; no machines' branch yet: the people's, where an old hub kept them). */

@@ -131,13 +131,7 @@ export async function signedChanges(
     // (A SHA-256 repository's signatures are under another header: git's to read.)
     if (listed.every((e) => e.commit.length === 40) && verdicts.every((v) => v !== undefined)) return listed.map((e, i) => ({ ...e, ...verdicts[i]! }));
   }
-  const config = [
-    `gpg.ssh.allowedSignersFile=${signers.allowed}`,
-    ...(signers.revoked ? [`gpg.ssh.revocationFile=${signers.revoked}`] : []),
-    "gpg.openpgp.program=false",
-    "gpg.x509.program=false",
-    "log.showSignature=false",
-  ].flatMap((setting) => ["-c", setting]);
+  const config = verifyingConfig(signers);
   const ask = async () =>
     (await c.git().raw([...config, "log", `--max-count=${max}`, "--format=%H%x1f%G?%x1f%GS%x1f%an <%ae>%x1f%P%x1e", tip, "--", `:(literal)${path}`]))
       .split("\x1e")
@@ -294,4 +288,43 @@ async function commitObjects(c: Checkout, ids: string[]): Promise<Map<string, Bu
   const batch = await c.git({ input: `${[...new Set(ids)].join("\n")}\n` }).binaryCatFile(["--batch"]);
   for (const r of batchRecords(batch)) if (r.body && r.type === "commit") out.set(r.sha, r.body);
   return out;
+}
+
+/**
+ * git's verdict on the signature of each of `commits` against `signers` (as signedChanges gives it for a path's
+ * changes): checked here where it can be (signaturesHere), the rest asked of git in one `log --no-walk`.
+ */
+export async function commitVerdicts(c: Checkout, commits: string[], signers: Signers): Promise<Map<string, { status: SignatureStatus; signer: string }>> {
+  const out = new Map<string, { status: SignatureStatus; signer: string }>();
+  const ids = [...new Set(commits)];
+  if (!ids.length) return out;
+  const here = await signaturesHere(signers);
+  if (here) {
+    const raws = await commitObjects(c, ids);
+    for (const id of ids) {
+      const raw = raws.get(id);
+      const verdict = raw && id.length === 40 ? commitVerdict(raw, here) : undefined;
+      if (verdict) out.set(id, verdict);
+    }
+  }
+  const rest = ids.filter((id) => !out.has(id));
+  if (!rest.length) return out;
+  const config = verifyingConfig(signers);
+  const text = await c.git({ input: `${rest.join("\n")}\n` }).raw([...config, "log", "--no-walk=unsorted", "--stdin", "--format=%H%x1f%G?%x1f%GS%x1e"]);
+  for (const record of text.split("\x1e")) {
+    const [commit, status, signer] = record.trim().split("\x1f");
+    if (commit) out.set(commit, { status: (STATUSES.has(status ?? "") ? status : "E") as SignatureStatus, signer: signer ?? "" });
+  }
+  return out;
+}
+
+/** git's settings that make its %G? and %GS judge SSH signatures by `signers` alone (never the user's gpg setup). */
+function verifyingConfig(signers: Signers): string[] {
+  return [
+    `gpg.ssh.allowedSignersFile=${signers.allowed}`,
+    ...(signers.revoked ? [`gpg.ssh.revocationFile=${signers.revoked}`] : []),
+    "gpg.openpgp.program=false",
+    "gpg.x509.program=false",
+    "log.showSignature=false",
+  ].flatMap((setting) => ["-c", setting]);
 }
