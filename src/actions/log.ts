@@ -14,7 +14,15 @@ import { isRecord } from "../core/types.js";
 import { shownLine } from "../core/files/shown.js";
 import { CoordError, EXIT } from "../errors.js";
 import { openClone } from "../sync/clone.js";
-import { trustVerify, type VerifiedCommit } from "./trust.js";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Belief, judgeChange } from "../core/trust/history-belief.js";
+import { ownerOf } from "../core/trust/ownership.js";
+import { exists } from "../state/files.js";
+import { readPins, signersFiles } from "../state/trust.js";
+import { openMachine } from "../sync/machine.js";
+import { verifiedByOwner } from "../sync/trust.js";
 
 export interface LogEvent {
   /** The commit's author date, ISO 8601. */
@@ -98,25 +106,45 @@ export async function orderLog(opts: { dir: string; id: string; maxCount?: numbe
   const max = opts.maxCount ?? 300;
   if (!Number.isInteger(max) || max < 1) throw new CoordError(`--max-count must be a whole number, 1 or more`, EXIT.USAGE);
 
-  const commits = await branchesLog(repo, tip, max, opts.here === true);
+  // Only the files a sync reads (an odd name under coordination/ is no order and no machine's report).
+  const commits = (await branchesLog(repo, tip, max, opts.here === true)).map((c) => ({ ...c, paths: c.paths.filter(logged) }));
   if (commits.length === 0) return [];
   // In a machine's checkout, the history as its sync believes it: a change it refuses is said, never taken for the file.
-  const refused = machine === undefined ? new Map<string, VerifiedCommit>() : await refusedChanges(opts.dir, max, opts.here === true);
+  const judge = machine === undefined ? undefined : await historyJudge(opts.dir, opts.here === true);
+  try {
+    return await walk(repo, opts.id, commits, judge);
+  } finally {
+    await judge?.close();
+  }
+}
 
-  // What was there before the first commit shown of each branch (the history may be cut by maxCount).
+/** The paths the log reads: ORDERS.json, delegated orders files and COMPUTER files, each by a name a sync reads. */
+function logged(path: string): boolean {
+  const kind = ownerOf(path).kind;
+  return kind === "orders" || kind === "delegated" || kind === "computer";
+}
+
+/** The order's events from the log's commits (oldest first), each file's changes taken as `judge` believes them (none: all). */
+async function walk(repo: Repo, id: string, commits: (PathLogEntry & { roles: Set<Role> })[], judge: HistoryJudge | undefined): Promise<LogEvent[]> {
+  // What was there before the first commit shown of each branch (the history may be cut by maxCount): a version this
+  // machine does not believe counts as absent (the first believed change says what it holds).
   const files = new Map<string, string>();
   for (const role of ["people", "machines"] as const) {
     const first = commits.find((c) => c.roles.has(role));
     const parent = first && (await repo.resolve(`${first.sha}^`));
     if (!parent) continue;
-    for (const [path, text] of await repo.readFiles(parent, [ORDERS_FILE, "coordination"])) if (roleOf(path) === role) files.set(path, text);
+    for (const [path, text] of await repo.readFiles(parent, [ORDERS_FILE, "coordination"]))
+      if (roleOf(path) === role && logged(path) && (!judge || (await judge.believedAt(parent, path)))) files.set(path, text);
   }
-  let definition = definitionIn(files, opts.id, undefined);
+  // The files as written, beside them: a change not believed is said only when it touched the order.
+  const written = new Map(files);
+  const beliefs = judge ? await judge.beliefs(commits) : new Map<string, Belief>();
+  let definition = definitionIn(files, id, undefined);
   const reports = new Map<string, TaskReport | undefined>();
   const reportIn = (text: string | undefined, name: string, before: TaskReport | undefined): TaskReport | undefined => {
     if (text === undefined) return undefined;
     try {
-      return parseComputer(text, name).tasks[opts.id];
+      return parseComputer(text, name).tasks[id];
     } catch {
       return before; // a broken file says nothing new
     }
@@ -126,30 +154,33 @@ export async function orderLog(opts: { dir: string; id: string; maxCount?: numbe
     const name = machineOfPath(path);
     if (name !== undefined) reports.set(name, reportOf(path, name));
   }
+  /** Whether the order reads differently in `path` after this change than before it, in the files as written. */
+  const touches = (path: string, text: string | undefined): boolean => {
+    const after = new Map(written);
+    if (text === undefined) after.delete(path);
+    else after.set(path, text);
+    const name = machineOfPath(path);
+    if (name === undefined) return JSON.stringify(definitionIn(after, id, undefined)) !== JSON.stringify(definitionIn(written, id, undefined));
+    return reportKey(reportIn(after.get(path), name, undefined)) !== reportKey(reportIn(written.get(path), name, undefined));
+  };
 
   const events: LogEvent[] = [];
   for (const c of commits) {
     if (c.paths.length === 0) continue; // a merge: its side's commits are in the walk
     const changed = await repo.readFiles(c.sha, c.paths);
     for (const path of c.paths) {
-      const why = refused.get(`${c.sha}\0${path}`);
       const text = changed.get(path);
-      if (why) {
-        // The file stays as believed before; the change is named only if it touched this order.
-        const name = machineOfPath(path);
-        const after = new Map(files);
-        if (text === undefined) after.delete(path);
-        else after.set(path, text);
-        const touched =
-          name === undefined
-            ? JSON.stringify(definitionIn(after, opts.id, definition)) !== JSON.stringify(definition)
-            : reportKey(reportIn(after.get(path), name, reports.get(name))) !== reportKey(reports.get(name));
-        if (touched) events.push({ at: c.at, commit: c.sha, who: c.who, what: `a change of ${path} not believed (${why.why}); what it said is not shown`, refused: true });
-      } else if (text === undefined) files.delete(path);
-      else files.set(path, text);
+      const belief = beliefs.get(`${c.sha}\0${path}`) ?? { believed: true };
+      if (belief.believed) {
+        if (text === undefined) files.delete(path);
+        else files.set(path, text);
+      } else if (belief.said && touches(path, text))
+        events.push({ at: c.at, commit: c.sha, who: c.who, what: `a change of ${path} not believed (${belief.why}); what it said is not shown`, refused: true });
+      if (text === undefined) written.delete(path);
+      else written.set(path, text);
     }
     if (c.paths.some((p) => p === ORDERS_FILE || p.startsWith(`${ORDERS_DIR}/`))) {
-      const next = definitionIn(files, opts.id, definition);
+      const next = definitionIn(files, id, definition);
       const what = describeDefinition(definition, next);
       if (what) events.push({ at: c.at, commit: c.sha, who: c.who, what });
       definition = next;
@@ -166,17 +197,56 @@ export async function orderLog(opts: { dir: string; id: string; maxCount?: numbe
   return events.map((e) => ({ ...e, who: shownLine(e.who), what: shownLine(e.what) }));
 }
 
-/**
- * The changes of orders files and machines' COMPUTER files in the latest `max` of each that a sync in the machine's
- * checkout `dir` refuses, by commit and path (trustVerify's verdicts): ORDERS.json's only when it must be signed.
- * `here`: from the commits the checkout has (as the log's own walk).
- */
-async function refusedChanges(dir: string, max: number, here: boolean): Promise<Map<string, VerifiedCommit>> {
-  const only = (p: string) => p === ORDERS_FILE || p.startsWith(`${ORDERS_DIR}/`) || machineOfPath(p) !== undefined;
-  const { commits, requireSignedOrders } = await trustVerify(dir, { max, only, here });
-  const out = new Map<string, VerifiedCommit>();
-  for (const c of commits) if (!c.good && !c.uncheckable && (c.path !== ORDERS_FILE || requireSignedOrders)) out.set(`${c.commit}\0${c.path}`, c);
-  return out;
+/** What a machine's checkout believes of the history (core/trust/history-belief.ts), with the keys it knows now. */
+interface HistoryJudge {
+  /** The belief of each logged path's change in each of `commits`, by "<commit>\0<path>" (absent: believed). */
+  beliefs(commits: PathLogEntry[]): Promise<Map<string, Belief>>;
+  /** Whether the version of `path` at commit `at` is believed: its newest change there is. */
+  believedAt(at: string, path: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+async function historyJudge(dir: string, here: boolean): Promise<HistoryJudge> {
+  const m = await openMachine(dir);
+  const { requireSignedOrders } = m.config.trust;
+  // A machine's file by its key alone: the pinned ones, and this machine's own.
+  const keyed = new Map(m.config.trust.verifyMachines ? await readPins(m.stateDir) : []);
+  if (m.signing?.publicKey) keyed.set(m.config.name, m.signing.publicKey);
+  const tmp = await mkdtemp(join(tmpdir(), "coord-log-"));
+  const machineSigners = { allowed: join(tmp, "machine_signers") };
+  await writeFile(machineSigners.allowed, [...keyed].map(([name, key]) => `${name} ${key}\n`).join(""));
+  const { allowed, revoked } = signersFiles(m.stateDir, m.config);
+  const ordersSigners = { allowed, ...((await exists(revoked)) ? { revoked } : {}) };
+  /** How a path's changes are judged, and against which signers; undefined: not judged (taken as written). */
+  const rule = (path: string) => {
+    const owner = verifiedByOwner(path, requireSignedOrders);
+    if (owner !== undefined) return { kind: "machine" as const, owner, checked: keyed.has(owner), signers: machineSigners };
+    return { kind: "orders" as const, checked: requireSignedOrders, signers: ordersSigners };
+  };
+  return {
+    async beliefs(commits) {
+      const asked = commits.flatMap((c) => c.paths.map((path) => ({ c, path, rule: rule(path) }))).filter((x) => x.rule.checked);
+      const bySigners = async (signers: { allowed: string }) =>
+        m.repo.verdicts(
+          asked.filter((x) => x.rule.signers === signers).map((x) => x.c.sha),
+          signers,
+        );
+      const [machines, orders] = await Promise.all([bySigners(machineSigners), bySigners(ordersSigners)]);
+      const out = new Map<string, Belief>();
+      for (const { c, path, rule: r } of asked) {
+        const verdict = (r.kind === "machine" ? machines : orders).get(c.sha);
+        out.set(`${c.sha}\0${path}`, judgeChange({ ...r, ...(verdict ? { verdict } : {}), root: c.root === true }));
+      }
+      return out;
+    },
+    async believedAt(at, path) {
+      const r = rule(path);
+      if (!r.checked) return true;
+      const [change] = await m.repo.signedChanges(at, path, r.signers, 1, { here });
+      return !change || judgeChange({ ...r, verdict: change, root: change.root }).believed;
+    },
+    close: () => rm(tmp, { recursive: true, force: true }),
+  };
 }
 
 /**

@@ -149,28 +149,22 @@ export interface VerifiedCommit {
  * Every commit that changed an orders file, and every commit that changed a machine's own file (its COMPUTER file,
  * its message files; its delegated orders, without signed orders) of a machine whose key this machine knows (pinned, or its own), newest first per file, with
  * git's verdict on its signature as this machine would judge it: an orders file by its allowed signers, a machine's
- * file by that machine's key only. `unchecked`: the machines with files but no key known here. `max`: commits per
- * file; `only`: the paths asked about (every file by default); `here`: from the commits the checkout has, never
- * fetching older ones. `requireSignedOrders`: whether a sync here refuses an unsigned ORDERS.json.
+ * file by that machine's key only. `unchecked`: the machines with files but no key known here.
  */
-export async function trustVerify(
-  dir: string,
-  opts: { max?: number; only?: (path: string) => boolean; here?: boolean } = {},
-): Promise<{ commits: VerifiedCommit[]; unchecked: string[]; requireSignedOrders: boolean }> {
-  const { max = 200, only = () => true, here = false } = opts;
+export async function trustVerify(dir: string, max = 200): Promise<{ commits: VerifiedCommit[]; unchecked: string[] }> {
   const m = await openMachine(dir);
   const tip = await m.repo.resolve(m.repo.trackingRef);
   if (!tip) throw new CoordError(`nothing fetched from ${m.config.remote}/${m.config.branch} yet; run coord sync first`, EXIT.FAILURE);
   const me = m.config.name;
   const { allowed, revoked } = signersFiles(m.stateDir, m.config);
-  const files = new Map([...(await m.repo.readFiles(tip, [ORDERS_FILE, "coordination"]))].filter(([path]) => only(path)));
+  const files = await m.repo.readFiles(tip, [ORDERS_FILE, "coordination"]);
   const commits: VerifiedCommit[] = [];
   const signers = { allowed, ...((await exists(revoked)) ? { revoked } : {}) };
   // A delegated orders file as a sync judges it: by the allowed signers with signed orders, else by its machine's key.
   const { requireSignedOrders } = m.config.trust;
   const byAllowed = (p: string) => p === ORDERS_FILE || (requireSignedOrders && p.startsWith(`${ORDERS_DIR}/`));
-  for (const path of [...new Set([...(only(ORDERS_FILE) ? [ORDERS_FILE] : []), ...[...files.keys()].filter(byAllowed)])].sort()) {
-    for (const change of await m.repo.signedChanges(tip, path, signers, max, { here })) {
+  for (const path of [...new Set([ORDERS_FILE, ...[...files.keys()].filter(byAllowed)])].sort()) {
+    for (const change of await m.repo.signedChanges(tip, path, signers, max)) {
       const good = change.status === "G";
       commits.push({ path, commit: change.commit, author: change.author, good, why: good ? `signed by ${change.signer}` : refusalReason(change.status) });
     }
@@ -197,15 +191,15 @@ export async function trustVerify(
       let firstSigned: string | undefined;
       for (const path of [computer, ...paths.filter((p) => p !== computer)]) {
         if (!files.has(path)) continue;
-        const changes = await m.repo.signedChanges(tip, path, { allowed: machineSigners }, max, { here });
+        const changes = await m.repo.signedChanges(tip, path, { allowed: machineSigners }, max);
         if (path === computer) firstSigned = [...changes].reverse().find((c) => c.status === "G" && c.signer === machine)?.commit;
-        for (const change of changes) commits.push(await machineCommit(m, path, machine, change, keyed, firstSigned, here));
+        for (const change of changes) commits.push(await machineCommit(m, path, machine, change, keyed, firstSigned));
       }
     }
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
-  return { commits, unchecked, requireSignedOrders };
+  return { commits, unchecked };
 }
 
 /** One commit of `machine`'s own file `path`, judged by its key alone (trustVerify). */
@@ -216,14 +210,13 @@ async function machineCommit(
   change: Change & { root: boolean },
   keyed: ReadonlyMap<string, string>,
   firstSigned: string | undefined,
-  here: boolean,
 ): Promise<VerifiedCommit> {
   const base = { path, commit: change.commit, author: change.author };
   if (change.status === "G" && change.signer === machine) return { ...base, good: true, why: `signed by ${machine}` };
   // A new root of the machines' branch (its history bounded) holds the files as they were: what it replaced is gone.
   if (change.root && change.status === "G" && keyed.has(change.signer))
     return { ...base, good: false, uncheckable: true, why: `a new root of the history, signed by ${change.signer}: what it replaced is not in this history` };
-  if (firstSigned !== undefined && change.commit !== firstSigned && (await m.repo.isAncestor(change.commit, firstSigned, { here })))
+  if (firstSigned !== undefined && change.commit !== firstSigned && (await m.repo.isAncestor(change.commit, firstSigned)))
     return { ...base, good: false, uncheckable: true, why: `${refusalReason(change.status)}: made before ${machine} signed with the key known here` };
   const by = change.status === "G" ? `signed by ${change.signer}` : refusalReason(change.status);
   return { ...base, good: false, why: `${by}: not by ${machine}, whose file it is` };

@@ -8,7 +8,7 @@
 import { type HistoryMark, parseHistoryTrailer } from "../core/hub/status-history.js";
 import { roleOf } from "../core/trust/ownership.js";
 import type { Checkout } from "./checkout.js";
-import { ancestorHere, isAncestorInHistory, shallowBoundary, throughHistory } from "./history.js";
+import { isAncestorInHistory, shallowBoundary, throughHistory } from "./history.js";
 import { commitOf, ORDERS_TRAILER, type PathCommit, type PathLogEntry, splitTip } from "./hub.js";
 import { commitBodies, historyMarks, markCommit } from "./memo.js";
 import { commitParentsAndAuthor } from "./objects.js";
@@ -43,14 +43,15 @@ export async function recentCommits(c: Checkout, tip: string, max: number): Prom
 export async function pathLog(c: Checkout, tip: string, paths: string[], max: number, opts: { here?: boolean } = {}): Promise<PathLogEntry[]> {
   const trailer = `%(trailers:key=${ORDERS_TRAILER},valueonly,separator=%x20)`;
   const ask = async () =>
-    (await c.git().raw(["log", "--reverse", `--max-count=${max}`, `--format=%x00%H%x09%aI%x09${trailer}%x09%an`, "--name-only", tip, "--", ...paths]))
+    (await c.git().raw(["log", "--reverse", `--max-count=${max}`, `--format=%x00%H%x09%aI%x09%P%x09${trailer}%x09%an`, "--name-only", tip, "--", ...paths]))
       .split("\0")
       .filter(Boolean)
       .map((block) => {
         const [head, ...changed] = block.split("\n");
-        const [sha, at, base, ...who] = head!.split("\t");
+        const [sha, at, parents, base, ...who] = head!.split("\t");
         const orders = /^[0-9a-f]{40,64}$/.test(base?.trim() ?? "") ? { orders: base!.trim() } : {};
-        return { sha: sha!, at: at!, who: who.join("\t"), paths: changed.filter(Boolean), ...orders };
+        const root = parents?.trim() ? {} : { root: true as const };
+        return { sha: sha!, at: at!, who: who.join("\t"), paths: changed.filter(Boolean), ...orders, ...root };
       });
   if (opts.here) {
     const boundary = await shallowBoundary(c.history);
@@ -119,12 +120,9 @@ export async function restartedAfter(c: Checkout, commit: string, before: string
   }
 }
 
-/**
- * Whether `a` is an ancestor of (or is) `b` in the whole history (a shallow checkout fetches older commits when its
- * boundary is in the way); false when either is unknown even then. `here`: in the commits the checkout has, never fetching.
- */
-export async function isAncestor(c: Checkout, a: string, b: string, opts: { here?: boolean } = {}): Promise<boolean> {
-  return knownAncestor(a, b) || (opts.here ? ancestorHere(c.history, a, b) : isAncestorInHistory(c.history, a, b));
+/** Whether `a` is an ancestor of (or is) `b` in the whole history (a shallow checkout fetches older commits when its boundary is in the way); false when either is unknown even then. */
+export async function isAncestor(c: Checkout, a: string, b: string): Promise<boolean> {
+  return knownAncestor(a, b) || isAncestorInHistory(c.history, a, b);
 }
 
 /** Whether `a` is `b` or found along the single parents of the commits read in this process (a daemon's recent tips): a yes is git's; a no is unsure. */
