@@ -274,6 +274,33 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect(pin.err).toMatch(/change admin's key there/);
   }, 60_000);
 
+  it("with ORDERS.json's keys, a forged claim on a machine's name stops it no more; the keys naming another key for it do", async () => {
+    const f = await verifyingFleet();
+    const [me, other] = [f.machines.izzit7!, f.machines["soda-yeti"]!];
+    const keyOf = async (name: string) => /^ {2}"key": "([^"]+)"/m.exec(await hubFile(f, `coordination/COMPUTER_${name}.md`))![1]!;
+    const keys = { izzit7: await keyOf("izzit7"), "soda-yeti": await keyOf("soda-yeti") };
+    await pushOrders(f, `${JSON.stringify({ version: 1, orders: [], keys }, null, 2)}\n`);
+    expect((await cli("sync", "--dir", me)).code).toBe(0);
+    // A pusher gives izzit7's name another uuid: without keys that stops izzit7 for good (it cannot tell a forgery from a reinstall).
+    const real = await hubFile(f, "coordination/COMPUTER_izzit7.md");
+    const forged = real.replace(/^ {2}"uuid": "[^"]+"/m, '  "uuid": "00000000-0000-4000-8000-000000000000"');
+    expect(forged).not.toBe(real);
+    await personCommit(f, "coordination/COMPUTER_izzit7.md", forged, "izzit7 is mine now (forged)");
+    const said: string[] = [];
+    await sync({ dir: me, run: false, log: (line) => said.push(line) });
+    expect(said.join("\n")).toMatch(
+      /COMPUTER_izzit7\.md on the hub says the name is another machine's in commit [0-9a-f]{12} by A Person <person@example\.com>, not signed with the key ORDERS\.json's keys name for izzit7: not believed/,
+    );
+    expect(await hubFile(f, "coordination/COMPUTER_izzit7.md")).toContain(/^ {2}"uuid": "[^"]+"/m.exec(real)![0]); // written again
+    // The keys name another key for soda-yeti (its reinstall elsewhere, say): this copy runs nothing, and says why.
+    await pushOrders(f, `${JSON.stringify({ version: 1, orders: [], keys: { ...keys, "soda-yeti": keys.izzit7 } }, null, 2)}\n`);
+    const stopped = await cli("sync", "--dir", other);
+    expect(stopped.code).toBe(2);
+    expect(stopped.err).toMatch(
+      /ORDERS\.json's keys name SHA256:\S+ for soda-yeti, and this copy signs with SHA256:\S+: the fleet believes the machine with that key, not this copy, so it runs nothing/,
+    );
+  }, 60_000);
+
   it("coord log believes no forged report: one deleted after, one under an odd name, one in a new root signed by another machine", async () => {
     const f = await verifyingFleet();
     const [me, other] = [f.machines.izzit7!, f.machines["soda-yeti"]!];

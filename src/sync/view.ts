@@ -15,6 +15,10 @@ import { budgetsFor, type Machine } from "./machine.js";
 import { claimLeaseOf, countedMachines, type Share, shareOf } from "../core/budget/budget.js";
 import { pushBudgetOf, type ReadShare, readShareOf } from "../core/hub/reads.js";
 import { trustedView } from "./trust.js";
+import { computerPath } from "../core/files/names.js";
+import { shownLine } from "../core/files/shown.js";
+import { keyFingerprint } from "../core/trust/trust.js";
+import { readRoster, selfSignerPath } from "../state/trust.js";
 
 /** What one tip means for this machine: a value, made by `viewTip` (or by a publish for the commit it landed). */
 export interface TipView {
@@ -81,7 +85,7 @@ export async function viewTip(m: Machine, at: { tip: string; files: Map<string, 
   const { by, now } = look;
   const trusted = await trustedView(m, tip, files, look.log);
   const model = readModel(trusted.files);
-  checkIdentity(model, config);
+  await checkVouchedIdentity(m, model, tip, look.log);
   look.check?.(model);
   const observed = observe(await look.observedBefore(), lastSeenOf(model, config.name), now());
   const localPause = await readPause(m.stateDir);
@@ -97,6 +101,40 @@ export async function viewTip(m: Machine, at: { tip: string; files: Map<string, 
     ...(localPause ? { localPause } : {}),
     share: shareAt(m, model, now()),
   };
+}
+
+/**
+ * checkIdentity, where ORDERS.json's keys vouch for this machine: it is the copy that signs with the key they name
+ * (another key, or none: it runs nothing, and says so), and its own file on the hub counts as its identity only as
+ * it signed it: a change someone else pushed that gives its name another uuid, or says it was reclaimed, is not
+ * believed (a reclaim elsewhere with a new key is a change of the keys, by the people) and its next publish writes
+ * the file again. Without keys, checkIdentity alone: a reinstall elsewhere and a forgery look alike.
+ */
+async function checkVouchedIdentity(m: Machine, model: RepoModel, tip: string, log: (line: string) => void): Promise<void> {
+  const { config } = m;
+  const vouched = config.trust.verifyMachines ? (await readRoster(m.stateDir))?.get(config.name) : undefined;
+  if (vouched === undefined) return checkIdentity(model, config);
+  const own = m.signing?.publicKey;
+  if (own !== vouched)
+    throw new CoordError(
+      `ORDERS.json's keys name ${keyFingerprint(vouched)} for ${config.name}, and this copy signs with ${own ? keyFingerprint(own) : "no key"}: ` +
+        `the fleet believes the machine with that key, not this copy, so it runs nothing; if this machine was reinstalled elsewhere, remove this copy's schedule ` +
+        `(coord cron uninstall, coord daemon stop); else put its key in ORDERS.json's keys (coord trust status shows it)`,
+      EXIT.USAGE,
+    );
+  try {
+    checkIdentity(model, config);
+  } catch (e) {
+    const path = computerPath(config.name);
+    const change = await m.hub.lastChange?.(tip, path, { allowed: selfSignerPath(m.stateDir) });
+    if (!change || (change.status === "G" && change.signer === config.name)) throw e;
+    log(
+      shownLine(
+        `${path} on the hub says ${e instanceof IdentityReclaimed ? "this identity was reclaimed" : "the name is another machine's"} in commit ${change.commit.slice(0, 12)} by ${change.author}, ` +
+          `not signed with the key ORDERS.json's keys name for ${config.name}: not believed; this machine goes on, and its next publish writes the file again`,
+      ),
+    );
+  }
 }
 
 /** Refuses to act as a machine whose name another identity owns, or as a copy of an identity reclaimed since. */
