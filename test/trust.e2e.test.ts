@@ -286,6 +286,8 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     const forged = real.replace(/^ {2}"uuid": "[^"]+"/m, '  "uuid": "00000000-0000-4000-8000-000000000000"');
     expect(forged).not.toBe(real);
     await personCommit(f, "coordination/COMPUTER_izzit7.md", forged, "izzit7 is mine now (forged)");
+    await git(me, "fetch", "--quiet", "origin", "+refs/heads/main:refs/remotes/origin/main", "+refs/heads/coord:refs/remotes/origin/coord");
+    expect((await cli("doctor", "--dir", me)).out).toMatch(/WARN\s+identity\s+coordination\/COMPUTER_izzit7\.md on the hub names another machine .* not believed/);
     const said: string[] = [];
     await sync({ dir: me, run: false, log: (line) => said.push(line) });
     expect(said.join("\n")).toMatch(
@@ -298,6 +300,9 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect(stopped.code).toBe(2);
     expect(stopped.err).toMatch(
       /ORDERS\.json's keys name SHA256:\S+ for soda-yeti, and this copy signs with SHA256:\S+: the fleet believes the machine with that key, not this copy, so it runs nothing/,
+    );
+    expect((await cli("doctor", "--dir", other)).out).toMatch(
+      /FAIL\s+identity\s+ORDERS\.json's keys name SHA256:\S+ for soda-yeti, and this copy signs with SHA256:\S+: it runs nothing/,
     );
   }, 60_000);
 

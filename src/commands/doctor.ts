@@ -40,6 +40,7 @@ import { daemonServiceStatus, type ServiceStatus } from "../actions/daemon-servi
 import { timings } from "../timings.js";
 import { budgetsFor } from "../sync/machine.js";
 import { lastFetchedModel, lastPublished } from "../sync/trust.js";
+import { readRoster, selfSignerPath } from "../state/trust.js";
 import { sanitizeDeep } from "../core/files/shown.js";
 import { READ_PATHS } from "../sync/sync.js";
 import { describeBudgets, describeReadShare, HOST_DEFAULTS_TEXT, readShareOf } from "../core/hub/reads.js";
@@ -117,7 +118,7 @@ export async function doctor(opts: DoctorOptions): Promise<Check[]> {
     if (reachable && tip) {
       checks.push(await budget(m, now));
       checks.push(await clock(repo, tip, config.name, now));
-      checks.push(await identity(repo, tip, config.name, config.uuid, m.dir));
+      checks.push(await identity(m, tip));
     }
     checks.push(signing(m));
     checks.push(github(m));
@@ -358,8 +359,19 @@ async function clock(repo: Repo, tip: string, self: string, now: Date): Promise<
   return ok("clock", `agrees with ${newest.machine} (its newest commit is dated ${ahead > 0 ? `${seconds(ahead)} ahead` : `${seconds(ahead)} ago`})`);
 }
 
-async function identity(repo: Repo, tip: string, name: string, uuid: string, dir: string): Promise<Check> {
+async function identity(m: GitMachine, tip: string): Promise<Check> {
+  const { repo, config, dir } = m;
+  const { name, uuid } = config;
   const path = computerPath(name);
+  // Where ORDERS.json's keys vouch for this machine, the key decides (sync/view.ts checkVouchedIdentity).
+  const vouched = config.trust.verifyMachines ? (await readRoster(m.stateDir).catch(() => undefined))?.get(name) : undefined;
+  const own = m.signing?.publicKey;
+  if (vouched !== undefined && vouched !== own)
+    return fail(
+      "identity",
+      `ORDERS.json's keys name ${keyFingerprint(vouched)} for ${name}, and this copy signs with ${own ? keyFingerprint(own) : "no key"}: it runs nothing`,
+      `if ${name} was reinstalled elsewhere, remove this copy's schedule (coord cron uninstall, coord daemon stop); else put this copy's key in ORDERS.json's keys`,
+    );
   let text: string | undefined;
   try {
     text = (await repo.readFiles(tip, [path])).get(path);
@@ -370,6 +382,13 @@ async function identity(repo: Repo, tip: string, name: string, uuid: string, dir
   try {
     const theirs = parseComputer(text, name);
     if (theirs.uuid === uuid) return ok("identity", `${path} is this machine's (uuid ${uuid})`);
+    const change = vouched !== undefined ? await repo.lastChange(tip, path, { allowed: selfSignerPath(m.stateDir) }) : undefined;
+    if (change && !(change.status === "G" && change.signer === name))
+      return warn(
+        "identity",
+        `${path} on the hub names another machine (uuid ${theirs.uuid}) in commit ${change.commit.slice(0, 12)} by ${change.author}, not signed with this machine's key: not believed (ORDERS.json's keys vouch for ${name})`,
+        "its next sync writes the file again",
+      );
     return fail(
       "identity",
       `the name ${name} is owned by another machine (uuid ${theirs.uuid}, last seen ${theirs.lastSeen}); syncs are refused`,
