@@ -65,6 +65,11 @@ async function verifyingFleet(): Promise<Fleet> {
   });
   return fleet;
 }
+/** The keys the verifying fleet's machines publish, as ORDERS.json's "keys" would name them. */
+async function fleetKeys(f: Fleet): Promise<{ izzit7: string; "soda-yeti": string }> {
+  const keyOf = async (name: string) => /^ {2}"key": "([^"]+)"/m.exec(await hubFile(f, `coordination/COMPUTER_${name}.md`))![1]!;
+  return { izzit7: await keyOf("izzit7"), "soda-yeti": await keyOf("soda-yeti") };
+}
 const commitOrders = async (f: Fleet, orders: object[], signingKey?: string, as?: string): Promise<void> => {
   await commitOrdersAs(f.person, orders, signingKey, as);
 };
@@ -242,8 +247,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
   it("ORDERS.json's keys: a machine they do not name is not believed (its messages, a send to it); the named ones are", async () => {
     const f = await verifyingFleet();
     const [me, other] = [f.machines.izzit7!, f.machines["soda-yeti"]!];
-    const keyOf = async (name: string) => /^ {2}"key": "([^"]+)"/m.exec(await hubFile(f, `coordination/COMPUTER_${name}.md`))![1]!;
-    const keys = { izzit7: await keyOf("izzit7"), "soda-yeti": await keyOf("soda-yeti") };
+    const keys = await fleetKeys(f);
     const ran = join(f.root, "ran.log");
     // b waits for a, which soda-yeti runs: a named machine's word still counts.
     const orders = [
@@ -277,8 +281,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
   it("with ORDERS.json's keys, a forged claim on a machine's name stops it no more; the keys naming another key for it do", async () => {
     const f = await verifyingFleet();
     const [me, other] = [f.machines.izzit7!, f.machines["soda-yeti"]!];
-    const keyOf = async (name: string) => /^ {2}"key": "([^"]+)"/m.exec(await hubFile(f, `coordination/COMPUTER_${name}.md`))![1]!;
-    const keys = { izzit7: await keyOf("izzit7"), "soda-yeti": await keyOf("soda-yeti") };
+    const keys = await fleetKeys(f);
     await pushOrders(f, `${JSON.stringify({ version: 1, orders: [], keys }, null, 2)}\n`);
     expect((await cli("sync", "--dir", me)).code).toBe(0);
     // A pusher gives izzit7's name another uuid: without keys that stops izzit7 for good (it cannot tell a forgery from a reinstall).

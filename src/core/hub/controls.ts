@@ -44,16 +44,24 @@ const NO_CONTROLS: Controls = { paused: new Map(), history: DEFAULT_HISTORY, pus
 
 const reasonOf = (v: unknown) => (typeof v === "string" && v.trim() ? clip(v.trim().replace(/\s+/g, " "), 300) : undefined);
 
+/**
+ * ORDERS.json's text as an object, read leniently (what a person's broken order leaves readable), or undefined when
+ * it is no JSON object within the limits: the one reading of the fields read whatever else is wrong (controls, keys).
+ */
+export function ordersObject(text: string): Record<string, unknown> | undefined {
+  if (unreadable("ORDERS.json", text, ORDERS_LIMIT) || jsonDepth(text, MAX_DEPTH).offset !== undefined) return undefined;
+  try {
+    const data: unknown = JSON.parse(text.startsWith("\uFEFF") ? text.slice(1) : text);
+    return isRecord(data) ? data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The controls ORDERS.json's text says, whatever else is wrong with it (never throws). */
 export function readControls(text: string | undefined): Controls {
-  if (text === undefined || unreadable("ORDERS.json", text, ORDERS_LIMIT) || jsonDepth(text, MAX_DEPTH).offset !== undefined) return NO_CONTROLS;
-  let data: unknown;
-  try {
-    data = JSON.parse(text.startsWith("\uFEFF") ? text.slice(1) : text);
-  } catch {
-    return NO_CONTROLS;
-  }
-  if (!isRecord(data)) return NO_CONTROLS;
+  const data = text === undefined ? undefined : ordersObject(text);
+  if (!data) return NO_CONTROLS;
   const controls: Controls = { paused: new Map(), history: historyLimitOf(data), pushesPerMinute: pushesPerMinuteOf(data), budgets: hubBudgetOf(data) };
   const e = data.emergency;
   if (isRecord(e) && e.stop === true) controls.emergency = { reason: reasonOf(e.reason) ?? "no reason given" };

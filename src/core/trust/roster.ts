@@ -5,7 +5,7 @@
 // machine's file). ORDERS.json is a person's file: with signed orders (coord trust require) the keys are as
 // strong as the people's signatures.
 import { machineNameProblem } from "../files/names.js";
-import { jsonDepth, MAX_DEPTH, ORDERS_LIMIT, unreadable } from "../limits.js";
+import { ordersObject } from "../hub/controls.js";
 import { isRecord } from "../types.js";
 import { SSH_KEY_DATA, SSH_KEY_TYPE } from "./trust.js";
 
@@ -29,14 +29,8 @@ export function rosterKeyProblem(value: unknown): string | undefined {
  */
 export function rosterOf(text: string | undefined): Map<string, string> | null | undefined {
   if (text === undefined) return null;
-  if (unreadable("ORDERS.json", text, ORDERS_LIMIT) || jsonDepth(text, MAX_DEPTH).offset !== undefined) return undefined;
-  let data: unknown;
-  try {
-    data = JSON.parse(text.startsWith("\uFEFF") ? text.slice(1) : text);
-  } catch {
-    return undefined;
-  }
-  if (!isRecord(data)) return undefined;
+  const data = ordersObject(text);
+  if (!data) return undefined;
   if (!Object.hasOwn(data, "keys")) return null;
   const roster = new Map<string, string>();
   if (!isRecord(data.keys)) return roster;
