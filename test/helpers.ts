@@ -366,10 +366,10 @@ export async function sshKey(dir: string, name: string): Promise<string> {
 }
 
 /** A person's clone at `person` commits ORDERS.json (signed with `signingKey`, a private key path, or not at all) on the hub's tip and pushes; the new commit. */
-export async function commitOrdersAs(person: string, orders: object[], signingKey?: string, as = "alice@example.com"): Promise<string> {
+export async function commitOrdersAs(person: string, orders: object[] | string, signingKey?: string, as = "alice@example.com"): Promise<string> {
   await git(person, "fetch", "--quiet", "origin");
   await git(person, "reset", "--quiet", "--hard", "origin/main");
-  await writeFile(join(person, "ORDERS.json"), ordersText(orders));
+  await writeFile(join(person, "ORDERS.json"), typeof orders === "string" ? orders : ordersText(orders));
   await git(person, "add", "ORDERS.json");
   const sign = signingKey ? ["-c", "gpg.format=ssh", "-c", `user.signingkey=${signingKey}`, "commit", "-S"] : ["commit"];
   await git(person, "-c", `user.name=${as}`, "-c", `user.email=${as}`, ...sign, "--quiet", "-m", "orders");

@@ -70,7 +70,7 @@ async function fleetKeys(f: Fleet): Promise<{ izzit7: string; "soda-yeti": strin
   const keyOf = async (name: string) => /^ {2}"key": "([^"]+)"/m.exec(await hubFile(f, `coordination/COMPUTER_${name}.md`))![1]!;
   return { izzit7: await keyOf("izzit7"), "soda-yeti": await keyOf("soda-yeti") };
 }
-const commitOrders = async (f: Fleet, orders: object[], signingKey?: string, as?: string): Promise<void> => {
+const commitOrders = async (f: Fleet, orders: object[] | string, signingKey?: string, as?: string): Promise<void> => {
   await commitOrdersAs(f.person, orders, signingKey, as);
 };
 
@@ -276,6 +276,33 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     const pin = await cli("trust", "pin", "admin", keys["soda-yeti"], "--dir", me);
     expect(pin.code).toBe(2);
     expect(pin.err).toMatch(/change admin's key there/);
+  }, 60_000);
+
+  it("ORDERS.json's keys leave out a machine's delegated orders, with signed orders and its key an allowed signer too", async () => {
+    const f = await verifyingFleet();
+    const [me, other] = [f.machines.izzit7!, f.machines["soda-yeti"]!];
+    const keys = await fleetKeys(f);
+    const alice = await key(f.root, "alice");
+    expect((await cli("trust", "allow", "alice@example.com", `${alice}.pub`, "--dir", me)).code).toBe(0);
+    expect((await cli("trust", "allow", "soda-yeti", keys["soda-yeti"], "--dir", me)).code).toBe(0); // it may delegate
+    expect((await cli("trust", "require", "on", "--dir", me)).code).toBe(0);
+    const ran = join(f.root, "ran.log");
+    const withKeys = (named: object) => `${JSON.stringify({ version: 1, orders: [], keys: named }, null, 2)}\n`;
+    await commitOrders(f, withKeys({ izzit7: keys.izzit7 }), alice);
+    expect((await cli("order", "add", "--dir", other, "--to", "izzit7", "--run", `echo d1 >> ${ran}`, "--id", "d1")).code).toBe(0);
+    await sync({ dir: other, run: false });
+    const said: string[] = [];
+    expect((await sync({ dir: me, log: (line) => said.push(line) })).ran).toEqual([]);
+    expect(said.join("\n")).toMatch(/not believed: soda-yeti, not among ORDERS\.json's keys/);
+    // Its pin stays (not believed while the list leaves it out): without the list, it is read by that key again.
+    expect((await cli("trust", "status", "--dir", me)).out).toMatch(/pinned soda-yeti {2}SHA256:/);
+    expect((await orderLog({ dir: me, id: "d1" })).map((e) => `${e.what}${e.refused ? " [refused]" : ""}`)).toEqual([
+      "a change of coordination/orders/soda-yeti.json not believed (soda-yeti is not among ORDERS.json's keys); what it said is not shown [refused]",
+    ]);
+    // Named, it runs.
+    await commitOrders(f, withKeys(keys), alice);
+    expect((await sync({ dir: me })).ran.map((t) => t.id)).toEqual(["d1"]);
+    expect(await lines(ran)).toEqual(["d1"]);
   }, 60_000);
 
   it("with ORDERS.json's keys, a forged claim on a machine's name stops it no more; the keys naming another key for it do", async () => {

@@ -20,9 +20,10 @@ import { join } from "node:path";
 import { type Belief, judgeChange } from "../core/trust/history-belief.js";
 import { ownerOf } from "../core/trust/ownership.js";
 import { exists } from "../state/files.js";
-import { readPins, signersFiles } from "../state/trust.js";
+import { readPins, readRoster, signersFiles } from "../state/trust.js";
+import { rosterAdmits } from "../core/trust/roster.js";
 import { openMachine } from "../sync/machine.js";
-import { verifiedByOwner } from "../sync/trust.js";
+import { machineOfFile, verifiedByOwner } from "../sync/trust.js";
 
 export interface LogEvent {
   /** The commit's author date, ISO 8601. */
@@ -217,11 +218,15 @@ async function historyJudge(dir: string, here: boolean): Promise<HistoryJudge> {
   await writeFile(machineSigners.allowed, [...keyed].map(([name, key]) => `${name} ${key}\n`).join(""));
   const { allowed, revoked } = signersFiles(m.stateDir, m.config);
   const ordersSigners = { allowed, ...((await exists(revoked)) ? { revoked } : {}) };
-  /** How a path's changes are judged, and against which signers; undefined: not judged (taken as written). */
+  // ORDERS.json's keys, as the last sync read them: a machine they do not name is believed in nothing.
+  const roster = m.config.trust.verifyMachines ? await readRoster(m.stateDir) : undefined;
+  /** How a path's changes are judged, and against which signers. */
   const rule = (path: string) => {
+    const of = machineOfFile(path);
+    const unnamed = of !== undefined && !rosterAdmits(roster, of, m.config.name);
     const owner = verifiedByOwner(path, requireSignedOrders);
-    if (owner !== undefined) return { kind: "machine" as const, owner, checked: keyed.has(owner), signers: machineSigners };
-    return { kind: "orders" as const, checked: requireSignedOrders, signers: ordersSigners };
+    if (owner !== undefined) return { kind: "machine" as const, owner, checked: keyed.has(owner) || unnamed, unnamed, signers: machineSigners };
+    return { kind: "orders" as const, ...(of !== undefined ? { owner: of } : {}), checked: requireSignedOrders || unnamed, unnamed, signers: ordersSigners };
   };
   return {
     async beliefs(commits) {

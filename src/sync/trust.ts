@@ -23,6 +23,12 @@ function machineFileOwner(path: string): string | undefined {
   return o.kind === "computer" || o.kind === "messages" ? o.machine : undefined;
 }
 
+/** The machine a file is of, by its path: its COMPUTER file, its message files, its delegated orders (whoever decides those). */
+export function machineOfFile(path: string): string | undefined {
+  const o = ownerOf(path);
+  return machineFileOwner(path) ?? (o.kind === "delegated" ? o.machine : undefined);
+}
+
 /** Whether a signers file names anyone: a line that is neither empty nor a comment (a file that cannot be read: git says). */
 async function hasEntries(path: string): Promise<boolean> {
   const text = await readIfExists(path).catch(() => "#unreadable\nx");
@@ -108,12 +114,12 @@ export async function trustedView(
     const roster = written === undefined ? saved : (written ?? undefined);
     await saveRoster(m.stateDir, roster, saved);
     if (roster) {
-      const want = new Map([...roster].filter(([name]) => name !== me));
-      for (const [name, key] of want)
-        if (pins.get(name) !== key)
-          log(`${name}'s key is pinned from ORDERS.json's keys (${keyFingerprint(key)})${pins.has(name) ? `, replacing ${keyFingerprint(pins.get(name)!)}` : ""}`);
-      if (want.size !== pins.size || [...want].some(([name, key]) => pins.get(name) !== key)) {
-        pins = want;
+      // The names it holds are pinned as it says. A pin of a name it drops is kept (not believed while the list is
+      // there): without the list again, that machine is read by its old key, not by whatever its file shows by then.
+      for (const [name, key] of roster) {
+        if (name === me || pins.get(name) === key) continue;
+        log(`${name}'s key is pinned from ORDERS.json's keys (${keyFingerprint(key)})${pins.has(name) ? `, replacing ${keyFingerprint(pins.get(name)!)}` : ""}`);
+        pins = new Map(pins).set(name, key);
         pinned = true;
       }
     }
@@ -156,7 +162,7 @@ export async function trustedView(
       const left = new Set<string>();
       view = new Map(
         [...view].filter(([path]) => {
-          const owner = ownedBy(path);
+          const owner = machineOfFile(path);
           if (owner === undefined || rosterAdmits(roster, owner, me)) return true;
           left.add(owner);
           return false;

@@ -15,12 +15,15 @@ export interface ChangeToJudge {
   verdict?: { status: SignatureStatus; signer: string };
   /** The commit has no parent. */
   root: boolean;
+  /** The file is a machine's (by its path) that ORDERS.json's keys do not name: nothing of it is believed. */
+  unnamed?: boolean;
 }
 
 export type Belief = { believed: true } | { believed: false; said: false } | { believed: false; said: true; why: string };
 
 export function judgeChange(c: ChangeToJudge): Belief {
   if (!c.checked) return { believed: true };
+  if (c.unnamed) return { believed: false, said: true, why: `${c.owner} is not among ORDERS.json's keys` };
   const status = c.verdict?.status ?? "E";
   const good = status === "G" && (c.kind === "orders" || c.verdict?.signer === c.owner);
   if (good) return { believed: true };

@@ -5,6 +5,7 @@
 // machine's file). ORDERS.json is a person's file: with signed orders (coord trust require) the keys are as
 // strong as the people's signatures.
 import { machineNameProblem } from "../files/names.js";
+import { findNodeAtLocation, parseTree } from "jsonc-parser";
 import { ordersObject } from "../hub/controls.js";
 import { isRecord } from "../types.js";
 import { SSH_KEY_DATA, SSH_KEY_TYPE } from "./trust.js";
@@ -34,11 +35,28 @@ export function rosterOf(text: string | undefined): Map<string, string> | null |
   if (!Object.hasOwn(data, "keys")) return null;
   const roster = new Map<string, string>();
   if (!isRecord(data.keys)) return roster;
+  const twice = namesTwice(text);
   for (const [name, value] of Object.entries(data.keys)) {
-    const m = typeof value === "string" && !machineNameProblem(name) ? WRITTEN_KEY.exec(value.trim()) : null;
+    const m = typeof value === "string" && !machineNameProblem(name) && !twice.has(name) ? WRITTEN_KEY.exec(value.trim()) : null;
     if (m) roster.set(name, `${m[1]} ${m[2]}`);
   }
   return roster;
+}
+
+/**
+ * The names written twice in `keys` (JSON.parse keeps the last, a reviewer reads the first): such a machine is not
+ * believed, whichever key the person meant (coord validate names the line).
+ */
+function namesTwice(text: string): Set<string> {
+  const twice = new Set<string>();
+  const keys = findNodeAtLocation(parseTree(text) ?? { type: "null", offset: 0, length: 0 }, ["keys"]);
+  const seen = new Set<string>();
+  for (const prop of keys?.type === "object" ? (keys.children ?? []) : []) {
+    const name = String(prop.children?.[0]?.value);
+    if (seen.has(name)) twice.add(name);
+    seen.add(name);
+  }
+  return twice;
 }
 
 /** Whether `roster` (none: trust on first use, everyone) lets machine `me` believe the files of machine `owner`. */

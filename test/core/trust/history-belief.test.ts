@@ -14,6 +14,11 @@ describe("judgeChange", () => {
     ["no verdict (a commit git could not read)", machine({}), { believed: false, said: true, why: expect.stringMatching(/: not by sam, whose file it is$/) }],
     ["a new root by another machine: its copy, not believed, not said", machine({ root: true, verdict: { status: "G", signer: "mal" } }), { believed: false, said: false }],
     ["a new root by its owner", machine({ root: true, verdict: { status: "G", signer: "sam" } }), { believed: true }],
+    [
+      "a machine ORDERS.json's keys do not name, even signed by itself",
+      machine({ unnamed: true, verdict: { status: "G", signer: "sam" } }),
+      { believed: false, said: true, why: "sam is not among ORDERS.json's keys" },
+    ],
     ["orders, signed orders off: as written", orders({ checked: false, verdict: { status: "N", signer: "" } }), { believed: true }],
     ["orders signed by an allowed signer", orders({ verdict: { status: "G", signer: "alice@example.com" } }), { believed: true }],
     ["orders unsigned", orders({ verdict: { status: "N", signer: "" } }), { believed: false, said: true, why: "not signed" }],

@@ -16,6 +16,7 @@ describe("rosterOf", () => {
     ["keys that are not an object: nobody else is believed", orders({ keys: "all" }), []],
     ["a bad key is left out (that machine is not believed)", orders({ keys: { a: "ssh-ed25519 short", b: KEY } }), [["b", KEY]]],
     ["a bad name is left out", orders({ keys: { "../x": KEY } }), []],
+    ["a name written twice is left out (JSON.parse keeps the last)", `{"version": 1, "orders": [], "keys": {"a": "${KEY}", "b": "${KEY}", "a": "${KEY} x"}}`, [["b", KEY]]],
     ["__proto__ is a name like any other, and not one a machine may have", `{"version": 1, "orders": [], "keys": {"__proto__": "${KEY}"}}`, []],
   ])("%s", (_, text, want) => {
     const got = rosterOf(text);
