@@ -274,5 +274,8 @@ describe("coord log", () => {
     expect(events.map((e) => `${e.who}: ${e.what}`)).toEqual(['Mal\\u001b]0;T\\u0007\\u202e: added in ORDERS.json (rev 1, to "izzit7", run "echo \\u202ehi\\u009b2J")']);
     const text = await cli("log", "odd", "--dir", dirOf("izzit7"));
     expect(text.out).not.toMatch(/[\u001b\u0007\u202e\u009b]/);
+    // The id typed, and a count that cannot be, are said as a person may be shown them.
+    expect((await cli("log", "a\u001b[31mb", "--dir", dirOf("izzit7"))).out).toBe("no history for order a\\u001b[31mb in the last 300 commits");
+    expect((await cli("log", "odd", "--max-count", "0", "--dir", dirOf("izzit7"))).err.trim()).toBe('coord: --max-count must be a whole number, 1 or more, not "0"');
   });
 });

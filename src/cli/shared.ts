@@ -1,5 +1,6 @@
 // What the command modules share: where output goes, the help text every
 // command repeats, and the flag parsers that turn a bad value into one sentence.
+import { shownLine } from "../core/files/shown.js";
 import { type Command, Option } from "commander";
 import { CoordError, EXIT } from "../errors.js";
 
@@ -25,9 +26,10 @@ Exit codes:
   3  ORDERS.json is invalid (validate: the problems are printed; sync: it synced, but started no new task)`;
 
 /** A whole number given for `flag`, or one sentence saying what to give. */
-export function count(flag: string, value: string): number {
+export function count(flag: string, value: string, least = 0): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new CoordError(`${flag} must be a whole number, 0 or more, not "${value}"`, EXIT.USAGE);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < least)
+    throw new CoordError(`${flag} must be a whole number, ${least} or more, not "${shownLine(value)}"`, EXIT.USAGE);
   return n;
 }
 
