@@ -4,6 +4,7 @@
 // depends on the caller's stack). Each file is measured with a cheap scan
 // before any parser sees it, and one over a bound is that file's problem.
 import { Lexer } from "yaml";
+import { isRecord } from "./types.js";
 
 const MiB = 1024 * 1024;
 
@@ -187,4 +188,18 @@ export const LISTED = 5;
 export function someOf(items: readonly string[], max = LISTED): string {
   if (items.length <= max) return items.join(", ");
   return `${items.slice(0, max).join(", ")} and ${(items.length - max).toLocaleString("en-US")} more`;
+}
+
+/**
+ * ORDERS.json's text as an object, read leniently (what a person's broken order leaves readable), or undefined when
+ * it is no JSON object within the limits: the one reading of the fields read whatever else is wrong (controls, keys).
+ */
+export function ordersObject(text: string): Record<string, unknown> | undefined {
+  if (unreadable("ORDERS.json", text, ORDERS_LIMIT) || jsonDepth(text, MAX_DEPTH).offset !== undefined) return undefined;
+  try {
+    const data: unknown = JSON.parse(text.startsWith("\uFEFF") ? text.slice(1) : text);
+    return isRecord(data) ? data : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -8,7 +8,7 @@
 // the fleet's push budget (core/budget/budget.ts), and `"readsPerSecond"`, its read
 // budget (core/hub/reads.ts). Read leniently: an emergency stop counts even when the
 // rest of ORDERS.json is invalid (a person in a hurry may break a comma).
-import { jsonDepth, MAX_DEPTH, clip, unreadable, ORDERS_LIMIT } from "../limits.js";
+import { clip, ordersObject } from "../limits.js";
 import { machineNameProblem } from "../files/names.js";
 import { DEFAULT_HISTORY, type HistoryLimit, historyLimitOf } from "./status-history.js";
 import { isRecord } from "../types.js";
@@ -43,20 +43,6 @@ export interface Halt {
 const NO_CONTROLS: Controls = { paused: new Map(), history: DEFAULT_HISTORY, pushesPerMinute: DEFAULT_PUSHES_PER_MINUTE, budgets: {} };
 
 const reasonOf = (v: unknown) => (typeof v === "string" && v.trim() ? clip(v.trim().replace(/\s+/g, " "), 300) : undefined);
-
-/**
- * ORDERS.json's text as an object, read leniently (what a person's broken order leaves readable), or undefined when
- * it is no JSON object within the limits: the one reading of the fields read whatever else is wrong (controls, keys).
- */
-export function ordersObject(text: string): Record<string, unknown> | undefined {
-  if (unreadable("ORDERS.json", text, ORDERS_LIMIT) || jsonDepth(text, MAX_DEPTH).offset !== undefined) return undefined;
-  try {
-    const data: unknown = JSON.parse(text.startsWith("\uFEFF") ? text.slice(1) : text);
-    return isRecord(data) ? data : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** The controls ORDERS.json's text says, whatever else is wrong with it (never throws). */
 export function readControls(text: string | undefined): Controls {

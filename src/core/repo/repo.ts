@@ -8,6 +8,7 @@ import { parseMessageFile, type MessageFile } from "../messages/messages.js";
 import { unreadable } from "../limits.js";
 import { parseOrderSources, reviveOrderSources } from "../orders/orders.js";
 import { CONTROL, ORDERS_FILE, ownerOf } from "../trust/ownership.js";
+import { rosterOf } from "../trust/roster.js";
 import { readServices, type ServicesRead } from "../services/services.js";
 import { own, type Problem } from "../types.js";
 import type { Orders } from "../orders/orders-schema.js";
@@ -33,6 +34,8 @@ export interface RepoModel {
   controls: Controls;
   /** The services of ORDERS.json, each entry read on its own (a bad one is its own problem), whatever the orders' validity. */
   services?: ServicesRead;
+  /** ORDERS.json's keys (core/trust/roster.ts) when it has them: the machines the verifying ones believe. */
+  keys?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -115,6 +118,12 @@ export function readMachineFiles(files: Map<string, string>): MachineFiles {
   return read;
 }
 
+/** ORDERS.json's keys, as the model holds them (only when it has them). */
+function keysOf(text: string | undefined): { keys?: ReadonlyMap<string, string> } {
+  const keys = rosterOf(text);
+  return keys ? { keys } : {};
+}
+
 function modelOf(files: Map<string, string>): RepoModel {
   const { delegated, ...machines } = machinesOf(files);
   const text = files.get(ORDERS_FILE);
@@ -125,6 +134,7 @@ function modelOf(files: Map<string, string>): RepoModel {
     ...machines,
     controls: readControls(text),
     services: readServices(text, machines.machineNames),
+    ...keysOf(text),
   };
   if (text === undefined) return { ordersProblems: [{ file: ORDERS_FILE, message: "ORDERS.json is missing; run `coord init` or restore it" }, ...parsed.problems], ...rest };
   return { orders: parsed.orders, ordersProblems: parsed.problems, ...rest };

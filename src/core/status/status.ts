@@ -341,6 +341,10 @@ function statusOf(model: RepoModel): StatusJson {
     ...failureAlerts(orders),
     ...serviceAlerts(services),
     ...refused.map(({ name, r }): Alert => ({ id: `refused/${name}/${r.commit}`, kind: "refused", machine: name, text: `${name} refused ${describeRefusal(r)}` })),
+    ...unnamedAlerts(
+      byName.map(([name]) => name),
+      model.keys,
+    ),
     ...approvalAlerts(machines),
     ...urgent.values(),
   ]);
@@ -383,4 +387,20 @@ function deriveServices(model: RepoModel): Record<string, ServiceStatus> {
 
 export function renderStatusJson(status: StatusJson): string {
   return JSON.stringify(status, null, 2) + "\n";
+}
+
+/**
+ * The machines ORDERS.json's keys leave out (read from the tip as it is, the same on every machine): the machines
+ * that verify believe nothing they publish, which their own files do not say.
+ */
+function unnamedAlerts(names: string[], keys: ReadonlyMap<string, string> | undefined): Alert[] {
+  if (!keys) return [];
+  return names
+    .filter((name) => !keys.has(name))
+    .map((name) => ({
+      id: `unnamed/${name}`,
+      kind: "refused" as const,
+      machine: name,
+      text: `${name} is not among ORDERS.json's keys: the machines that verify believe nothing it publishes (its reports, messages and delegated orders)`,
+    }));
 }

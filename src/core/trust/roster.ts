@@ -6,7 +6,7 @@
 // strong as the people's signatures.
 import { machineNameProblem } from "../files/names.js";
 import { findNodeAtLocation, parseTree } from "jsonc-parser";
-import { ordersObject } from "../hub/controls.js";
+import { ordersObject } from "../limits.js";
 import { isRecord } from "../types.js";
 import { SSH_KEY_DATA, SSH_KEY_TYPE } from "./trust.js";
 
@@ -31,7 +31,11 @@ export function rosterKeyProblem(value: unknown): string | undefined {
 export function rosterOf(text: string | undefined): Map<string, string> | null | undefined {
   if (text === undefined) return null;
   const data = ordersObject(text);
-  if (!data) return undefined;
+  return data ? rosterIn(data, text) : undefined;
+}
+
+/** rosterOf, of ORDERS.json's text already read as an object (`data`). */
+function rosterIn(data: Record<string, unknown>, text: string): Map<string, string> | null {
   if (!Object.hasOwn(data, "keys")) return null;
   const roster = new Map<string, string>();
   if (!isRecord(data.keys)) return roster;
