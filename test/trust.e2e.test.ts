@@ -4,7 +4,7 @@
 // refused, reported (log, its file, STATUS.md) and run nothing; the machine
 // keeps acting on the version it verified last; a later good commit is not
 // blocked by an earlier bad one.
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { orderLog } from "../src/actions/log.js";
@@ -304,6 +304,41 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     await commitOrders(f, withKeys(keys), alice);
     expect((await sync({ dir: me })).ran.map((t) => t.id)).toEqual(["d1"]);
     expect(await lines(ran)).toEqual(["d1"]);
+  }, 60_000);
+
+  it("a reclaim takes in the task reports its machine signed, not a forged one pushed since", async () => {
+    const f = await verifyingFleet();
+    const other = f.machines["soda-yeti"]!;
+    const ran = join(f.root, "ran.log");
+    const order = (id: string) => ({ id, to: "soda-yeti", run: `echo ${id} >> ${ran}` });
+    await pushOrders(f, [order("o1")]);
+    expect((await sync({ dir: other })).ran.map((t) => t.id)).toEqual(["o1"]);
+    await pushOrders(f, [order("o1"), order("o2")]);
+    // Before soda-yeti runs o2, a pusher says it did.
+    const real = await hubFile(f, "coordination/COMPUTER_soda-yeti.md");
+    const forged = real.replace(/^ {2}"tasks": \{/m, '  "tasks": { "o2": { "rev": 1, "state": "completed", "attempts": 1, "exitCode": 0 },');
+    expect(forged).not.toBe(real);
+    await personCommit(f, "coordination/COMPUTER_soda-yeti.md", forged, "soda-yeti completed o2 (forged)");
+    // soda-yeti reinstalled elsewhere, with its key kept: o1 is not run again, o2 is run (its completion was not soda-yeti's word).
+    const copy = join(f.root, "reinstalled");
+    const init = await cli("init", copy, "--name", "soda-yeti", "--remote", f.remote, "--reclaim", "--key", join(other, ".git", "coord", "machine_key"));
+    expect(init.code, init.err).toBe(0);
+    expect(`${init.out}${init.err}`).toMatch(
+      /COMPUTER_soda-yeti\.md on the hub was changed since soda-yeti last signed it \(commit [0-9a-f]{12}\): its task reports are taken as of that commit/,
+    );
+    expect((await sync({ dir: copy })).ran.map((t) => t.id)).toEqual(["o2"]);
+    expect(await lines(ran)).toEqual(["o1", "o2"]);
+
+    // The same when its journal is lost and a forged report waits on the hub: rebuilt as it last signed it.
+    await pushOrders(f, [order("o1"), order("o2"), order("o3")]);
+    const now = await hubFile(f, "coordination/COMPUTER_soda-yeti.md");
+    const forged3 = now.replace(/^ {2}"tasks": \{/m, '  "tasks": { "o3": { "rev": 1, "state": "completed", "attempts": 1, "exitCode": 0 },');
+    await personCommit(f, "coordination/COMPUTER_soda-yeti.md", forged3, "soda-yeti completed o3 (forged)");
+    await rm(join(copy, ".git", "coord", "journal.json"));
+    const said: string[] = [];
+    expect((await sync({ dir: copy, log: (line) => said.push(line) })).ran.map((t) => t.id)).toEqual(["o3"]);
+    expect(said.join("\n")).toMatch(/the local journal was missing: rebuilt it from this machine's published file, as it last signed it \(commit [0-9a-f]{12}\)/);
+    expect(await lines(ran)).toEqual(["o1", "o2", "o3"]);
   }, 60_000);
 
   it("with ORDERS.json's keys, a forged claim on a machine's name stops it no more; the keys naming another key for it do", async () => {

@@ -9,7 +9,8 @@ import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import { readdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { machineNameProblem } from "../core/files/names.js";
+import { computerPath, machineNameProblem } from "../core/files/names.js";
+import { keyFingerprint } from "../core/trust/trust.js";
 import { redact } from "../core/trust/redact.js";
 import { readModel } from "../core/repo/repo.js";
 import { CoordError, EXIT } from "../errors.js";
@@ -21,6 +22,7 @@ import { exists } from "../state/files.js";
 import { Journal } from "../state/journal.js";
 import { stateDirOf } from "../state/paths.js";
 import { READ_PATHS, sync, type SyncResult } from "../sync/sync.js";
+import { lastSignedComputer } from "../sync/trust.js";
 import { takeEarlyClone } from "../startup/early-clone.js";
 import { withSigningKey } from "./trust.js";
 import { signingKeyPath } from "../state/trust.js";
@@ -49,6 +51,8 @@ export interface InitResult {
   scaffolded: boolean;
   reclaimed: boolean;
   sync: SyncResult;
+  /** What a person should know of it (a reclaim's task reports taken as of an older commit, or not at all). */
+  notes: string[];
 }
 
 function cloneFailed(remote: string, e: unknown): CoordError {
@@ -59,6 +63,32 @@ async function isCheckout(dir: string): Promise<boolean> {
   return exists(resolve(dir, ".git"));
 }
 
+/**
+ * The task reports a reclaim takes in from the machine's file on the hub: as the machine itself last signed them
+ * (lastSignedComputer), with the key ORDERS.json's keys name for it, else the one its file publishes. A report
+ * someone else pushed since, unsigned or signed by another key, is not taken: an order it marked done would never
+ * run. A machine that never had a key: its file as it is (nothing to check).
+ */
+async function signedTasks(
+  repo: Repo,
+  tip: string,
+  name: string,
+  theirs: ComputerFile,
+  keys: ReadonlyMap<string, string> | undefined,
+  note: (line: string) => void,
+): Promise<ComputerFile["tasks"]> {
+  const key = keys?.get(name) ?? theirs.key;
+  if (!key) return theirs.tasks;
+  const path = computerPath(name);
+  const signed = await lastSignedComputer(repo, tip, name, key);
+  if (!signed) {
+    note(`no version of ${path} on the hub is signed with ${name}'s key (${keyFingerprint(key)}) among its last changes: no task report is taken in, so what it ran may run again`);
+    return {};
+  }
+  if (!signed.newest) note(`${path} on the hub was changed since ${name} last signed it (commit ${signed.commit.slice(0, 12)}): its task reports are taken as of that commit`);
+  return signed.file.tasks;
+}
+
 /** `config` as a newer generation of the identity than the one `theirs` published, taken here and now. */
 function nextGeneration(config: MachineConfig, theirs: ComputerFile): MachineConfig {
   return { ...config, epoch: (theirs.identity?.epoch ?? 0) + 1, reclaimedOn: hostname(), reclaimedAt: new Date().toISOString() };
@@ -66,6 +96,11 @@ function nextGeneration(config: MachineConfig, theirs: ComputerFile): MachineCon
 
 export async function init(opts: InitOptions): Promise<InitResult> {
   const log = opts.log ?? (() => {});
+  const notes: string[] = [];
+  const note = (line: string) => {
+    notes.push(line);
+    log(line);
+  };
   const dir = resolve(opts.dir);
   const branch = opts.branch ?? "main";
   if (branch === MACHINES_BRANCH) throw new CoordError(`--branch ${branch} is the machines' own branch; give the branch people push ORDERS.json to (main)`, EXIT.USAGE);
@@ -122,9 +157,10 @@ export async function init(opts: InitOptions): Promise<InitResult> {
   let config = existing;
   if (config && opts.reclaim) {
     // Taking back an identity another copy reclaimed: a newer generation here, with what that copy did.
-    const theirs = readModel(await repo.readFiles(tip, READ_PATHS)).computers.get(config.name);
+    const model = readModel(await repo.readFiles(tip, READ_PATHS));
+    const theirs = model.computers.get(config.name);
     if (theirs && theirs.uuid === config.uuid && (theirs.identity?.epoch ?? 0) >= config.epoch) {
-      await (await Journal.open(stateDir)).adopt(theirs.tasks, { newer: true });
+      await (await Journal.open(stateDir)).adopt(await signedTasks(repo, tip, config.name, theirs, model.keys, note), { newer: true });
       config = nextGeneration(config, theirs);
       await saveConfig(stateDir, config);
       reclaimed = true;
@@ -151,7 +187,8 @@ export async function init(opts: InitOptions): Promise<InitResult> {
   let files: Map<string, string> | undefined;
   if (!config) {
     files = await repo.readFiles(tip, READ_PATHS);
-    const theirs = readModel(files).computers.get(opts.name);
+    const model = readModel(files);
+    const theirs = model.computers.get(opts.name);
     if (theirs && !opts.reclaim)
       throw new CoordError(
         `the machine name "${opts.name}" is already taken (uuid ${theirs.uuid}, last seen ${theirs.lastSeen}); choose another --name, or pass --reclaim if that machine is this one reinstalled`,
@@ -162,7 +199,7 @@ export async function init(opts: InitOptions): Promise<InitResult> {
     if (opts.key !== false) config = (await withSigningKey(stateDir, config, opts.key)).config;
     if (theirs) {
       // Rebuild the journal from what the machine had published, so nothing it ran runs again.
-      await (await Journal.open(stateDir)).adopt(theirs.tasks);
+      await (await Journal.open(stateDir)).adopt(await signedTasks(repo, tip, opts.name, theirs, model.keys, note));
       // A newer generation of the identity: a copy still running the older one sees it and stops.
       config = nextGeneration(config, theirs);
       reclaimed = true;
@@ -173,5 +210,5 @@ export async function init(opts: InitOptions): Promise<InitResult> {
   // The tip it cloned or fetched a moment ago (and its files, when read): the sync does not fetch and read them again.
   // The agent CLIs are not asked (seconds): the machine's first sync asks them and publishes what they say.
   const result = await sync({ dir, run: false, log, fetched: { tip, ...(files ? { files } : {}) }, askAgents: false });
-  return { dir, name: config.name, uuid: config.uuid, cloned, scaffolded, reclaimed, sync: result };
+  return { dir, name: config.name, uuid: config.uuid, cloned, scaffolded, reclaimed, sync: result, notes };
 }

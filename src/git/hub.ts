@@ -249,6 +249,9 @@ export interface Hub {
    */
   lastChange?(tip: string, path: string, signers: { allowed: string; revoked?: string }): Promise<Change | undefined>;
 
+  /** The newest `max` changes of `path` at `tip`, newest first, each with its signature's verdict (lastChange's, for many). */
+  signedChanges?(tip: string, path: string, signers: { allowed: string; revoked?: string }, max: number): Promise<(Change & { root: boolean })[]>;
+
   /**
    * lastChange of several paths at once, each asked with the commit of its version accepted last (if any):
    * the answered paths' changes, each exactly as lastChange gives it and, when the change is good and not

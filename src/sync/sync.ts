@@ -28,6 +28,7 @@ import { backoffUntil, type FailureKind, type Health, readHealth, recordFailure,
 import { sweepTempFiles } from "../state/files.js";
 import { Journal } from "../state/journal.js";
 import { takeSetAside } from "../state/corrupt.js";
+import { lastSignedComputer } from "./trust.js";
 import { readObserved, saveObserved } from "../state/observed.js";
 import { loadParsed, saveParsed } from "../state/parsed.js";
 import { appendLog } from "../state/logs.js";
@@ -599,8 +600,13 @@ async function readFleet(
   const { model } = view;
   const published = model.computers.get(config.name)?.tasks;
   if (journal.fresh && published && Object.keys(published).length && act !== "dry-run") {
-    await journal.adopt(published);
-    log("the local journal was missing: rebuilt it from this machine's published file");
+    // A machine that signs takes its reports in only as it signed them: a report someone else pushed is not its word.
+    const key = machine.signing?.publicKey;
+    const signed = key ? await lastSignedComputer(machine.hub, tip, config.name, key) : undefined;
+    await journal.adopt(key && machine.hub.signedChanges ? (signed?.file.tasks ?? {}) : published);
+    log(
+      `the local journal was missing: rebuilt it from this machine's published file${signed && !signed.newest ? `, as it last signed it (commit ${signed.commit.slice(0, 12)})` : ""}`,
+    );
   }
   result.ordersProblems = model.ordersProblems;
   result.fileProblems = model.fileProblems;

@@ -16,6 +16,11 @@ import { rosterAdmits, rosterOf } from "../core/trust/roster.js";
 import { ownOrdersFile } from "../state/delegated.js";
 import { loadParsed } from "../state/parsed.js";
 import type { Machine } from "./machine.js";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { computerPath } from "../core/files/names.js";
+import type { ComputerFile } from "../core/fleet/computer.js";
 
 /** The machine whose own file `path` is (its COMPUTER file or one of its message files), if any. */
 function machineFileOwner(path: string): string | undefined {
@@ -377,4 +382,35 @@ async function withoutForgedOwnFiles(
     else out.delete(path);
   }
   return out;
+}
+
+/** How many changes of a machine's own file back a rebuild looks for the version the machine signed. */
+const OWN_LOOKS_BACK = 200;
+
+/**
+ * Machine `name`'s file at `tip` as it last signed it with `key`: the newest of its last OWN_LOOKS_BACK changes signed
+ * so, parsed, with whether it is the file's newest change (else someone else changed it since). What a rebuild of its
+ * local state takes in (coord init --reclaim, a sync whose journal was lost): never a report someone else pushed.
+ * Undefined when none is found, or the hub carries no signatures.
+ */
+export async function lastSignedComputer(
+  hub: Pick<Machine["hub"], "signedChanges" | "readFiles">,
+  tip: string,
+  name: string,
+  key: string,
+): Promise<{ commit: string; file: ComputerFile; newest: boolean } | undefined> {
+  if (!hub.signedChanges) return undefined;
+  const path = computerPath(name);
+  const tmp = await mkdtemp(join(tmpdir(), "coord-own-"));
+  try {
+    const signers = { allowed: join(tmp, "signers") };
+    await writeFile(signers.allowed, `${name} ${key}\n`);
+    const changes = await hub.signedChanges(tip, path, signers, OWN_LOOKS_BACK);
+    const signed = changes.find((c) => c.status === "G" && c.signer === name);
+    const text = signed && (await hub.readFiles(signed.commit, [path])).get(path);
+    const file = text === undefined ? undefined : readComputer(path, name, text);
+    return file && !(file instanceof Error) ? { commit: signed!.commit, file, newest: changes[0]?.commit === signed!.commit } : undefined;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
 }

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { init } from "../../actions/init.js";
+import { shownLine } from "../../core/files/shown.js";
 import { formatSchedule, schedule } from "../../actions/schedule.js";
 import { CoordError, EXIT } from "../../errors.js";
 import { examples, type Io } from "../shared.js";
@@ -49,6 +50,7 @@ export function registerInit(program: Command, io: Io): void {
             (r.scaffolded ? "\nthe remote was empty: scaffolded ORDERS.json, STATUS files and the schema" : "") +
             (o.cron || o.systemd ? "" : `\nnext: coord daemon install --dir ${r.dir}   (or coord cron install --dir ${r.dir})`),
         );
+        for (const line of r.notes) io.out(shownLine(line));
       },
     );
 }
