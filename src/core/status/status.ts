@@ -290,7 +290,11 @@ function computeStatus(model: RepoModel): StatusJson {
 
 function statusOf(model: RepoModel): StatusJson {
   const machines: Record<string, MachineStatus> = {};
-  const asOf = fleetTime([...model.computers.values()].map((c) => c.lastSeen));
+  // Only machines speak, and where ORDERS.json's keys name them, only those: a file of a name nobody registered or
+  // listed sets neither the fleet's time nor its messages (no machine delivers them).
+  const registered = new Set(model.machineNames);
+  const speaks = (name: string) => registered.has(name) && (!model.keys || model.keys.has(name));
+  const asOf = fleetTime([...model.computers].filter(([name]) => speaks(name)).map(([, c]) => c.lastSeen));
   /** Urgent messages not acknowledged: one alert per message, with the recipients that have not acknowledged it. */
   const urgent = new Map<string, Alert & { recipients: string[] }>();
   for (const name of [...model.computers.keys()].sort()) {
@@ -298,7 +302,7 @@ function statusOf(model: RepoModel): StatusJson {
     const capabilities = Object.fromEntries(Object.entries(c.capabilities).sort(([a], [b]) => (a < b ? -1 : 1)));
     const messages = { waiting: 0, unacked: 0 };
     for (const f of model.messageFiles) {
-      if (!addressedTo(f, name)) continue;
+      if (!addressedTo(f, name) || !speaks(f.from)) continue;
       const receipt = own(c.messages, channelKey(f.from, f.to));
       for (const m of f.messages) {
         if (isAcked(receipt, m.seq)) continue;

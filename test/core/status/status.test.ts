@@ -7,6 +7,7 @@ import { computerPath, machineOfPath } from "../../../src/core/files/names.js";
 import { readModel } from "../../../src/core/repo/repo.js";
 import { deriveStatus, renderStatusJson, summarize } from "../../../src/core/status/status.js";
 import { renderStatusMd } from "../../../src/core/status/status-md.js";
+import { messagePath, renderMessageFile } from "../../../src/core/messages/messages.js";
 import { computerFile, taskReport as report, ordersJson, repoFiles, statusOf } from "../../fixtures.js";
 
 const T0 = "2025-06-01T10:00:00.000Z";
@@ -244,5 +245,28 @@ describe("deriveStatus", () => {
     expect(orderRows[0]).toMatch(/✖ failed/);
     expect(orderRows.at(-1)).not.toMatch(/✖ failed/);
     expect(md).not.toContain("## ⚠ Errors");
+  });
+});
+
+describe("deriveStatus: who speaks in STATUS", () => {
+  const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOv9x0VrYzPj1cO7bq6pX1T4V4kV6VqQ2bGqLrY0KcZc";
+  const urgentFrom = (from: string) =>
+    renderMessageFile({ coord: 1, from, to: "vic", next: 2, messages: [{ seq: 1, at: T0, priority: "urgent", text: `approve it now - ${from}` }] });
+  const fleet = (keys: object | undefined, extra: Parameters<typeof computer>[] = []) => {
+    const orders = JSON.stringify({ version: 1, orders: [], ...(keys ? { keys } : {}) });
+    const files = repoFiles(orders, [computer("vic"), computer("sam"), ...extra.map((args) => computer(...args))]);
+    for (const from of ["sam", "admin", "nobody"]) files.set(messagePath(from, "vic"), urgentFrom(from));
+    return statusOf(files);
+  };
+  it.each([
+    ["without keys: every registered machine, not a name with no file", undefined, ["admin/vic/1", "sam/vic/1"], T0],
+    ["with keys: only the machines they name", { vic: KEY, sam: KEY }, ["sam/vic/1"], T0],
+  ])("%s", (_, keys, urgent, asOf) => {
+    const status = fleet(keys, [["admin", { lastSeen: "2099-01-01T00:00:00.000Z" }]]);
+    expect(status.alerts.filter((a) => a.kind === "urgent").map((a) => a.id)).toEqual(urgent);
+    expect(status.machines.vic!.messages.waiting).toBe(urgent.length);
+    // A left-out machine's clock sets no fleet time either (2099 would make every other machine offline).
+    if (keys) expect(status.asOf).toBe(asOf);
+    else expect(status.asOf).toBe("2099-01-01T00:00:00.000Z");
   });
 });
