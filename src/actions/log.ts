@@ -14,13 +14,9 @@ import { isRecord } from "../core/types.js";
 import { shownLine } from "../core/files/shown.js";
 import { CoordError, EXIT } from "../errors.js";
 import { openClone } from "../sync/clone.js";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { type Belief, judgeChange } from "../core/trust/history-belief.js";
 import { ownerOf } from "../core/trust/ownership.js";
-import { exists } from "../state/files.js";
-import { readPins, readRoster, signersFiles } from "../state/trust.js";
+import { ordersSigners, readPins, readRoster, withSignersFile } from "../state/trust.js";
 import { rosterAdmits } from "../core/trust/roster.js";
 import { openMachine } from "../sync/machine.js";
 import { machineOfFile, verifiedByOwner } from "../sync/trust.js";
@@ -111,12 +107,8 @@ export async function orderLog(opts: { dir: string; id: string; maxCount?: numbe
   const commits = (await branchesLog(repo, tip, max, opts.here === true)).map((c) => ({ ...c, paths: c.paths.filter(logged) }));
   if (commits.length === 0) return [];
   // In a machine's checkout, the history as its sync believes it: a change it refuses is said, never taken for the file.
-  const judge = machine === undefined ? undefined : await historyJudge(opts.dir, opts.here === true);
-  try {
-    return await walk(repo, opts.id, commits, judge);
-  } finally {
-    await judge?.close();
-  }
+  if (machine === undefined) return walk(repo, opts.id, commits, undefined);
+  return withHistoryJudge(opts.dir, opts.here === true, (judge) => walk(repo, opts.id, commits, judge));
 }
 
 /** The paths the log reads: ORDERS.json, delegated orders files and COMPUTER files, each by a name a sync reads. */
@@ -204,54 +196,51 @@ interface HistoryJudge {
   beliefs(commits: PathLogEntry[]): Promise<Map<string, Belief>>;
   /** Whether the version of `path` at commit `at` is believed: its newest change there is. */
   believedAt(at: string, path: string): Promise<boolean>;
-  close(): Promise<void>;
 }
 
-async function historyJudge(dir: string, here: boolean): Promise<HistoryJudge> {
+async function withHistoryJudge<T>(dir: string, here: boolean, use: (judge: HistoryJudge) => Promise<T>): Promise<T> {
   const m = await openMachine(dir);
   const { requireSignedOrders } = m.config.trust;
   // A machine's file by its key alone: the pinned ones, and this machine's own.
   const keyed = new Map(m.config.trust.verifyMachines ? await readPins(m.stateDir) : []);
   if (m.signing?.publicKey) keyed.set(m.config.name, m.signing.publicKey);
-  const tmp = await mkdtemp(join(tmpdir(), "coord-log-"));
-  const machineSigners = { allowed: join(tmp, "machine_signers") };
-  await writeFile(machineSigners.allowed, [...keyed].map(([name, key]) => `${name} ${key}\n`).join(""));
-  const { allowed, revoked } = signersFiles(m.stateDir, m.config);
-  const ordersSigners = { allowed, ...((await exists(revoked)) ? { revoked } : {}) };
+  const orders = await ordersSigners(m.stateDir, m.config);
   // ORDERS.json's keys, as the last sync read them: a machine they do not name is believed in nothing.
   const roster = m.config.trust.verifyMachines ? await readRoster(m.stateDir) : undefined;
-  /** How a path's changes are judged, and against which signers. */
-  const rule = (path: string) => {
-    const of = machineOfFile(path);
-    const unnamed = of !== undefined && !rosterAdmits(roster, of, m.config.name);
-    const owner = verifiedByOwner(path, requireSignedOrders);
-    if (owner !== undefined) return { kind: "machine" as const, owner, checked: keyed.has(owner) || unnamed, unnamed, signers: machineSigners };
-    return { kind: "orders" as const, ...(of !== undefined ? { owner: of } : {}), checked: requireSignedOrders || unnamed, unnamed, signers: ordersSigners };
-  };
-  return {
-    async beliefs(commits) {
-      const asked = commits.flatMap((c) => c.paths.map((path) => ({ c, path, rule: rule(path) }))).filter((x) => x.rule.checked);
-      const bySigners = async (signers: { allowed: string }) =>
-        m.repo.verdicts(
-          asked.filter((x) => x.rule.signers === signers).map((x) => x.c.sha),
-          signers,
-        );
-      const [machines, orders] = await Promise.all([bySigners(machineSigners), bySigners(ordersSigners)]);
-      const out = new Map<string, Belief>();
-      for (const { c, path, rule: r } of asked) {
-        const verdict = (r.kind === "machine" ? machines : orders).get(c.sha);
-        out.set(`${c.sha}\0${path}`, judgeChange({ ...r, ...(verdict ? { verdict } : {}), root: c.root === true }));
-      }
-      return out;
-    },
-    async believedAt(at, path) {
-      const r = rule(path);
-      if (!r.checked) return true;
-      const [change] = await m.repo.signedChanges(at, path, r.signers, 1, { here });
-      return !change || judgeChange({ ...r, verdict: change, root: change.root }).believed;
-    },
-    close: () => rm(tmp, { recursive: true, force: true }),
-  };
+  return withSignersFile(keyed, (file) => {
+    const machineSigners = { allowed: file };
+    /** How a path's changes are judged, and against which signers. */
+    const rule = (path: string) => {
+      const of = machineOfFile(path);
+      const unnamed = of !== undefined && !rosterAdmits(roster, of, m.config.name);
+      const owner = verifiedByOwner(path, requireSignedOrders);
+      if (owner !== undefined) return { kind: "machine" as const, owner, checked: keyed.has(owner) || unnamed, unnamed, signers: machineSigners };
+      return { kind: "orders" as const, ...(of !== undefined ? { owner: of } : {}), checked: requireSignedOrders || unnamed, unnamed, signers: orders };
+    };
+    return use({
+      async beliefs(commits) {
+        const asked = commits.flatMap((c) => c.paths.map((path) => ({ c, path, rule: rule(path) }))).filter((x) => x.rule.checked);
+        const bySigners = async (signers: { allowed: string }) =>
+          m.repo.verdicts(
+            asked.filter((x) => x.rule.signers === signers).map((x) => x.c.sha),
+            signers,
+          );
+        const [byMachine, byOrders] = await Promise.all([bySigners(machineSigners), bySigners(orders)]);
+        const out = new Map<string, Belief>();
+        for (const { c, path, rule: r } of asked) {
+          const verdict = (r.kind === "machine" ? byMachine : byOrders).get(c.sha);
+          out.set(`${c.sha}\0${path}`, judgeChange({ ...r, ...(verdict ? { verdict } : {}), root: c.root === true }));
+        }
+        return out;
+      },
+      async believedAt(at, path) {
+        const r = rule(path);
+        if (!r.checked) return true;
+        const [change] = await m.repo.signedChanges(at, path, r.signers, 1, { here });
+        return !change || judgeChange({ ...r, verdict: change, root: change.root }).believed;
+      },
+    });
+  });
 }
 
 /**

@@ -3,17 +3,16 @@
 // signers files, machine.yaml); nothing is read from the repository as a
 // source of trust.
 import { refuseWhileShielded } from "../state/shielded.js";
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { readFile, stat } from "node:fs/promises";
+import { resolve } from "node:path";
 import { machineNameProblem } from "../core/files/names.js";
 import { ORDERS_DIR, ORDERS_FILE } from "../core/repo/repo.js";
 import { type Change, keyFingerprint, refusalReason, SSH_KEY_DATA, SSH_KEY_TYPE } from "../core/trust/trust.js";
 import { computerPath } from "../core/files/names.js";
 import { CoordError, EXIT } from "../errors.js";
 import { type MachineConfig, saveConfig } from "../state/config.js";
-import { exists, readIfExists, writeDurably } from "../state/files.js";
-import { makeMachineKey, signingKeyPath, pinsPath, readAccepted, readPins, readRoster, savePins, signersFiles } from "../state/trust.js";
+import { readIfExists, writeDurably } from "../state/files.js";
+import { makeMachineKey, ordersSigners, pinsPath, readAccepted, readPins, readRoster, savePins, signersFiles, signingKeyPath, withSignersFile } from "../state/trust.js";
 import { openMachine } from "../sync/machine.js";
 import { lastPublished, verifiedByOwner } from "../sync/trust.js";
 import { saveKeyNotice, signKeyNotice } from "../state/key-notice.js";
@@ -156,10 +155,9 @@ export async function trustVerify(dir: string, max = 200): Promise<{ commits: Ve
   const tip = await m.repo.resolve(m.repo.trackingRef);
   if (!tip) throw new CoordError(`nothing fetched from ${m.config.remote}/${m.config.branch} yet; run coord sync first`, EXIT.FAILURE);
   const me = m.config.name;
-  const { allowed, revoked } = signersFiles(m.stateDir, m.config);
   const files = await m.repo.readFiles(tip, [ORDERS_FILE, "coordination"]);
   const commits: VerifiedCommit[] = [];
-  const signers = { allowed, ...((await exists(revoked)) ? { revoked } : {}) };
+  const signers = await ordersSigners(m.stateDir, m.config);
   // A delegated orders file as a sync judges it: by the allowed signers with signed orders, else by its machine's key.
   const { requireSignedOrders } = m.config.trust;
   const byAllowed = (p: string) => p === ORDERS_FILE || (requireSignedOrders && p.startsWith(`${ORDERS_DIR}/`));
@@ -179,10 +177,7 @@ export async function trustVerify(dir: string, max = 200): Promise<{ commits: Ve
     if (owner !== undefined) byMachine.set(owner, [...(byMachine.get(owner) ?? []), path]);
   }
   const unchecked = [...byMachine.keys()].filter((name) => !keyed.has(name)).sort();
-  const tmp = await mkdtemp(join(tmpdir(), "coord-verify-"));
-  try {
-    const machineSigners = join(tmp, "machine_signers");
-    await writeFile(machineSigners, [...keyed].map(([name, key]) => `${name} ${key}\n`).join(""));
+  await withSignersFile(keyed, async (machineSigners) => {
     for (const [machine, paths] of byMachine) {
       if (!keyed.has(machine)) continue;
       // Its COMPUTER file first: its oldest commit signed with the key known here is where checking begins. What is
@@ -196,9 +191,7 @@ export async function trustVerify(dir: string, max = 200): Promise<{ commits: Ve
         for (const change of changes) commits.push(await machineCommit(m, path, machine, change, keyed, firstSigned));
       }
     }
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
+  });
   return { commits, unchecked };
 }
 

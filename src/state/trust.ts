@@ -5,7 +5,8 @@
 // Losing trust.json is safe: the newest change of each file is checked again,
 // and only a signed one is accepted.
 import { onPath } from "../platform/executables.js";
-import { readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import * as z from "zod";
 import { newKeyPair, readSigningKey, type SigningKey } from "../core/trust/sshsig.js";
@@ -14,7 +15,7 @@ import { machineNameProblem } from "../core/files/names.js";
 import { type Accepted, SSH_PUBLIC_KEY } from "../core/trust/trust.js";
 import type { MachineConfig } from "./config.js";
 import { checkState, setAside } from "./corrupt.js";
-import { readIfExists, writeDurably } from "./files.js";
+import { exists, readIfExists, writeDurably } from "./files.js";
 import { expandHome } from "./paths.js";
 
 const path = (stateDir: string) => join(stateDir, "trust.json");
@@ -25,6 +26,27 @@ export function signersFiles(stateDir: string, config: MachineConfig): { allowed
     allowed: config.trust.allowedSigners ? expandHome(config.trust.allowedSigners) : join(stateDir, "allowed_signers"),
     revoked: config.trust.revokedSigners ? expandHome(config.trust.revokedSigners) : join(stateDir, "revoked_signers"),
   };
+}
+
+/** The signers orders are judged by: the allowed ones, and the revoked ones when that file exists. */
+export async function ordersSigners(stateDir: string, config: MachineConfig): Promise<{ allowed: string; revoked?: string }> {
+  const { allowed, revoked } = signersFiles(stateDir, config);
+  return { allowed, ...((await exists(revoked)) ? { revoked } : {}) };
+}
+
+/**
+ * `use` given a temporary allowed-signers file that names each machine by its key ("<machine> <key>"): what a
+ * machine's own files are checked against. The file is removed when `use` ends.
+ */
+export async function withSignersFile<T>(keys: Iterable<readonly [string, string]>, use: (path: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), "coord-signers-"));
+  try {
+    const path = join(dir, "allowed_signers");
+    await writeFile(path, [...keys].map(([name, key]) => `${name} ${key}\n`).join(""));
+    return await use(path);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 const fileSchema = z.object({

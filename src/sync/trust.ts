@@ -11,14 +11,11 @@ import { commitOf } from "../git/hub.js";
 import { CoordError, EXIT } from "../errors.js";
 import { readIfExists, writeDurably } from "../state/files.js";
 import { keyNoticeHolds } from "../state/key-notice.js";
-import { pinsPath, readAccepted, readPins, readRoster, saveAccepted, savePins, saveRoster, selfSignerPath, signersFiles } from "../state/trust.js";
+import { pinsPath, readAccepted, readPins, readRoster, saveAccepted, savePins, saveRoster, selfSignerPath, signersFiles, withSignersFile } from "../state/trust.js";
 import { rosterAdmits, rosterOf } from "../core/trust/roster.js";
 import { ownOrdersFile } from "../state/delegated.js";
 import { loadParsed } from "../state/parsed.js";
 import type { Machine } from "./machine.js";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { computerPath } from "../core/files/names.js";
 import type { ComputerFile } from "../core/fleet/computer.js";
 
@@ -401,16 +398,9 @@ export async function lastSignedComputer(
 ): Promise<{ commit: string; file: ComputerFile; newest: boolean } | undefined> {
   if (!hub.signedChanges) return undefined;
   const path = computerPath(name);
-  const tmp = await mkdtemp(join(tmpdir(), "coord-own-"));
-  try {
-    const signers = { allowed: join(tmp, "signers") };
-    await writeFile(signers.allowed, `${name} ${key}\n`);
-    const changes = await hub.signedChanges(tip, path, signers, OWN_LOOKS_BACK);
-    const signed = changes.find((c) => c.status === "G" && c.signer === name);
-    const text = signed && (await hub.readFiles(signed.commit, [path])).get(path);
-    const file = text === undefined ? undefined : readComputer(path, name, text);
-    return file && !(file instanceof Error) ? { commit: signed!.commit, file, newest: changes[0]?.commit === signed!.commit } : undefined;
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
+  const changes = await withSignersFile([[name, key]], (allowed) => hub.signedChanges!(tip, path, { allowed }, OWN_LOOKS_BACK));
+  const signed = changes.find((c) => c.status === "G" && c.signer === name);
+  const text = signed && (await hub.readFiles(signed.commit, [path])).get(path);
+  const file = text === undefined ? undefined : readComputer(path, name, text);
+  return file && !(file instanceof Error) ? { commit: signed!.commit, file, newest: changes[0]?.commit === signed!.commit } : undefined;
 }
