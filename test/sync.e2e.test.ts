@@ -329,6 +329,8 @@ describe("bad input gets a clear error and loses nothing", () => {
       /^coord: this identity \(izzit7\) was reclaimed on .+ at \d{4}-\d\d-\d\dT[\d:.]+Z \(coord init --reclaim there\); this copy no longer claims or runs anything/m,
     );
     expect(await readFile(log, "utf8").catch(() => "")).toBe("");
+    // coord doctor on the old copy says the same (it once read only the uuid, and called the copy fine).
+    expect((await cli("doctor", "--dir", old)).out).toMatch(/FAIL\s+identity\s+this identity \(izzit7\) was reclaimed on .+; this copy runs nothing/);
     expect((await sync({ dir: copy })).ran.map((t) => t.id)).toEqual(["work"]);
     expect((await hubStatus(fleet)).machines.izzit7).toBeDefined();
     // Taken back: the old one is the newer generation now (with what the other did), and the other stops.

@@ -13,6 +13,7 @@ import { loginStore } from "../state/secrets.js";
 import { agentSandbox } from "../sync/sandbox.js";
 import { readShareAt } from "../sync/view.js";
 import { keyFingerprint } from "../core/trust/trust.js";
+import { asksSignature, claimOf, identityVerdict } from "../core/trust/identity.js";
 import { commitOf, MACHINES_BRANCH, splitTip } from "../git/hub.js";
 import { access, stat } from "node:fs/promises";
 import { environOf } from "../platform/processes.js";
@@ -363,39 +364,53 @@ async function identity(m: GitMachine, tip: string): Promise<Check> {
   const { repo, config, dir } = m;
   const { name, uuid } = config;
   const path = computerPath(name);
-  // Where ORDERS.json's keys vouch for this machine, the key decides (sync/view.ts checkVouchedIdentity).
-  const vouched = config.trust.verifyMachines ? (await readRoster(m.stateDir).catch(() => undefined))?.get(name) : undefined;
-  const own = m.signing?.publicKey;
-  if (vouched !== undefined && vouched !== own)
-    return fail(
-      "identity",
-      `ORDERS.json's keys name ${keyFingerprint(vouched)} for ${name}, and this copy signs with ${own ? keyFingerprint(own) : "no key"}: it runs nothing`,
-      `if ${name} was reinstalled elsewhere, remove this copy's schedule (coord cron uninstall, coord daemon stop); else put this copy's key in ORDERS.json's keys`,
-    );
   let text: string | undefined;
   try {
     text = (await repo.readFiles(tip, [path])).get(path);
   } catch (e) {
     return warn("identity", `cannot read ${path}: ${firstLine(String((e as Error).message))}`);
   }
-  if (text === undefined) return ok("identity", `${name} is not registered yet; the next sync registers it`);
+  let theirs: ReturnType<typeof parseComputer> | Error | undefined;
   try {
-    const theirs = parseComputer(text, name);
-    if (theirs.uuid === uuid) return ok("identity", `${path} is this machine's (uuid ${uuid})`);
-    const change = vouched !== undefined ? await repo.lastChange(tip, path, { allowed: selfSignerPath(m.stateDir) }) : undefined;
-    if (change && !(change.status === "G" && change.signer === name))
+    theirs = text === undefined ? undefined : parseComputer(text, name);
+  } catch (e) {
+    theirs = e as Error;
+  }
+  // Decided as a sync decides (core/trust/identity.ts; sync/view.ts checkVouchedIdentity), worded for a person.
+  const vouched = config.trust.verifyMachines ? (await readRoster(m.stateDir).catch(() => undefined))?.get(name) : undefined;
+  const own = m.signing?.publicKey;
+  const facts = { claim: claimOf(theirs instanceof Error ? undefined : theirs, config), ...(vouched !== undefined ? { vouched } : {}), ...(own ? { own } : {}) };
+  const change = asksSignature(facts) ? await repo.lastChange(tip, path, { allowed: selfSignerPath(m.stateDir) }) : undefined;
+  const verdict = identityVerdict({ ...facts, ...(change ? { signedByMe: change.status === "G" && change.signer === name } : {}) });
+  switch (verdict.kind) {
+    case "wrong-key":
+      return fail(
+        "identity",
+        `ORDERS.json's keys name ${keyFingerprint(verdict.vouched)} for ${name}, and this copy signs with ${own ? keyFingerprint(own) : "no key"}: it runs nothing`,
+        `if ${name} was reinstalled elsewhere, remove this copy's schedule (coord cron uninstall, coord daemon stop); else put this copy's key in ORDERS.json's keys`,
+      );
+    case "forged":
       return warn(
         "identity",
-        `${path} on the hub names another machine (uuid ${theirs.uuid}) in commit ${change.commit.slice(0, 12)} by ${change.author}, not signed with this machine's key: not believed (ORDERS.json's keys vouch for ${name})`,
+        `${path} on the hub ${verdict.claim.kind === "reclaimed" ? "says this identity was reclaimed" : `names another machine (uuid ${verdict.claim.uuid})`} in commit ${change?.commit.slice(0, 12)} by ${change?.author}, not signed with this machine's key: not believed (ORDERS.json's keys vouch for ${name})`,
         "its next sync writes the file again",
       );
-    return fail(
-      "identity",
-      `the name ${name} is owned by another machine (uuid ${theirs.uuid}, last seen ${theirs.lastSeen}); syncs are refused`,
-      `choose another name (coord init <new dir> --name <other>), or, if that machine is this one reinstalled, coord init ${dir} --name ${name} --remote <hub url> --reclaim`,
-    );
-  } catch (e) {
-    return warn("identity", `${path} does not parse (${(e as Error).message})`, "coord sync rewrites it (it is this machine's own file)");
+    case "claimed":
+      return verdict.claim.kind === "reclaimed"
+        ? fail(
+            "identity",
+            `this identity (${name}) was reclaimed on ${verdict.claim.host} at ${verdict.claim.at}; this copy runs nothing`,
+            `remove this copy's schedule (coord cron uninstall, coord daemon stop), or take the identity back: coord init ${dir} --name ${name} --remote <hub url> --reclaim`,
+          )
+        : fail(
+            "identity",
+            `the name ${name} is owned by another machine (uuid ${verdict.claim.uuid}, last seen ${verdict.claim.lastSeen}); syncs are refused`,
+            `choose another name (coord init <new dir> --name <other>), or, if that machine is this one reinstalled, coord init ${dir} --name ${name} --remote <hub url> --reclaim`,
+          );
+    case "itself":
+      if (theirs instanceof Error) return warn("identity", `${path} does not parse (${theirs.message})`, "coord sync rewrites it (it is this machine's own file)");
+      if (theirs === undefined) return ok("identity", `${name} is not registered yet; the next sync registers it`);
+      return ok("identity", `${path} is this machine's (uuid ${uuid})`);
   }
 }
 

@@ -433,7 +433,7 @@ function tipViewOf(seen: Seen): TipView {
 async function see(c: Cycle, tip: string, files: Map<string, string>): Promise<Seen> {
   const { config } = c.m;
   const { result, now } = c;
-  const view = await viewTip(c.m, { tip, files }, { by: "publish", now, log: c.log, observedBefore: async () => c.view.observed });
+  const view = await viewTip(c.m, { tip, files }, { by: "publish", now, log: c.log, saidBefore: c.view.notes, observedBefore: async () => c.view.observed });
   c.view = view;
   const { model } = view;
   keepShare(c, view.share);

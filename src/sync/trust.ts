@@ -59,7 +59,7 @@ export async function trustedView(
   tip: string,
   files: Map<string, string>,
   log: (line: string) => void = () => {},
-): Promise<{ files: Map<string, string>; refusals: Refusal[]; checked: boolean }> {
+): Promise<{ files: Map<string, string>; refusals: Refusal[]; checked: boolean; roster?: ReadonlyMap<string, string> }> {
   const { requireSignedOrders, verifyMachines } = m.config.trust;
   const signingKey = m.signing?.publicKey;
   if (!requireSignedOrders && !verifyMachines && !signingKey) return { files: await withOwnOrders(m, files), refusals: [], checked: false };
@@ -102,6 +102,7 @@ export async function trustedView(
     );
   }
 
+  let roster: Map<string, string> | undefined;
   if (verifyMachines) {
     // A machine's delegated orders count only as it signed them too (with signed orders, the allowed signers decide instead:
     // one accepted version per file, and an allowed signer may write ORDERS.json anyway).
@@ -113,7 +114,7 @@ export async function trustedView(
     // cannot be read leaves the roster last read standing; one without keys turns it off (trust on first use).
     const saved = await readRoster(m.stateDir);
     const written = rosterOf(view.get(ORDERS_FILE));
-    const roster = written === undefined ? saved : (written ?? undefined);
+    roster = written === undefined ? saved : (written ?? undefined);
     await saveRoster(m.stateDir, roster, saved);
     if (roster) {
       // The names it holds are pinned as it says. A pin of a name it drops is kept (not believed while the list is
@@ -181,7 +182,7 @@ export async function trustedView(
   }
   if (signingKey) view = await withoutForgedOwnFiles(m, tip, view, lastChange, next);
   await saveAccepted(m.stateDir, next, accepted);
-  return { files: await withOwnOrders(m, view), refusals, checked: true };
+  return { files: await withOwnOrders(m, view), refusals, checked: true, ...(roster ? { roster } : {}) };
 }
 
 /**

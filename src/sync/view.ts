@@ -18,7 +18,8 @@ import { trustedView } from "./trust.js";
 import { computerPath } from "../core/files/names.js";
 import { shownLine } from "../core/files/shown.js";
 import { keyFingerprint } from "../core/trust/trust.js";
-import { readRoster, selfSignerPath } from "../state/trust.js";
+import { selfSignerPath } from "../state/trust.js";
+import { asksSignature, type Claim, claimOf, identityVerdict } from "../core/trust/identity.js";
 
 /** What one tip means for this machine: a value, made by `viewTip` (or by a publish for the commit it landed). */
 export interface TipView {
@@ -38,6 +39,8 @@ export interface TipView {
   readonly model: RepoModel;
   /** Changes of orders files refused at this tip (signed orders), published in its file. */
   readonly refusals: Refusal[];
+  /** What its checks had to say (keys pinned, machines not believed, a forged claim on its name), logged once a cycle. */
+  readonly notes: readonly string[];
   /** When this machine saw each other machine's lastSeen change, by its own clock (leases are measured by it). */
   readonly observed: Map<string, Observation>;
   /** coord pause on this machine (.git/coord/pause.json), as it was when the tip was seen. */
@@ -68,6 +71,8 @@ export interface Looking {
   by: TipView["by"];
   now: () => Date;
   log: (line: string) => void;
+  /** What the cycle's view before this one noted (TipView.notes): not said again. */
+  saidBefore?: readonly string[];
   /** The observations the new ones follow, asked once the checks passed. */
   observedBefore: () => Promise<ReadonlyMap<string, Observation>>;
   /** A check of the fleet read, after its identity's (the first read: that it can sign, checkSigning). */
@@ -83,9 +88,15 @@ export async function viewTip(m: Machine, at: { tip: string; files: Map<string, 
   const { config } = m;
   const { tip, files } = at;
   const { by, now } = look;
-  const trusted = await trustedView(m, tip, files, look.log);
+  // What the checks have to say, said once a cycle: a publish's view says only what the view before it did not.
+  const notes: string[] = [];
+  const note = (line: string) => {
+    notes.push(line);
+    if (!look.saidBefore?.includes(line)) look.log(line);
+  };
+  const trusted = await trustedView(m, tip, files, note);
   const model = readModel(trusted.files);
-  await checkVouchedIdentity(m, model, tip, look.log);
+  await checkVouchedIdentity(m, trusted.roster?.get(config.name), model, tip, note);
   look.check?.(model);
   const observed = observe(await look.observedBefore(), lastSeenOf(model, config.name), now());
   const localPause = await readPause(m.stateDir);
@@ -97,6 +108,7 @@ export async function viewTip(m: Machine, at: { tip: string; files: Map<string, 
     checked: trusted.checked,
     model,
     refusals: trusted.refusals,
+    notes,
     observed,
     ...(localPause ? { localPause } : {}),
     share: shareAt(m, model, now()),
@@ -104,54 +116,59 @@ export async function viewTip(m: Machine, at: { tip: string; files: Map<string, 
 }
 
 /**
- * checkIdentity, where ORDERS.json's keys vouch for this machine: it is the copy that signs with the key they name
- * (another key, or none: it runs nothing, and says so), and its own file on the hub counts as its identity only as
- * it signed it: a change someone else pushed that gives its name another uuid, or says it was reclaimed, is not
- * believed (a reclaim elsewhere with a new key is a change of the keys, by the people) and its next publish writes
- * the file again. Without keys, checkIdentity alone: a reinstall elsewhere and a forgery look alike.
+ * This copy checked to be the machine its name says (core/trust/identity.ts): where ORDERS.json's keys vouch for
+ * it, it is the copy that signs with the key they name (another key, or none: it runs nothing, and says so), and its
+ * own file on the hub counts as its identity only as it signed it: a change someone else pushed that gives its name
+ * another uuid, or says it was reclaimed, is not believed (a reclaim elsewhere with a new key is a change of the
+ * keys, by the people) and its next publish writes the file again. Without keys, the file's claim decides: a
+ * reinstall elsewhere and a forgery look alike.
  */
-async function checkVouchedIdentity(m: Machine, model: RepoModel, tip: string, log: (line: string) => void): Promise<void> {
+async function checkVouchedIdentity(m: Machine, vouched: string | undefined, model: RepoModel, tip: string, note: (line: string) => void): Promise<void> {
   const { config } = m;
-  const vouched = config.trust.verifyMachines ? (await readRoster(m.stateDir))?.get(config.name) : undefined;
-  if (vouched === undefined) return checkIdentity(model, config);
-  const own = m.signing?.publicKey;
-  if (own !== vouched)
+  const path = computerPath(config.name);
+  const facts = {
+    claim: claimOf(model.computers.get(config.name), config),
+    ...(vouched !== undefined ? { vouched } : {}),
+    ...(m.signing?.publicKey ? { own: m.signing.publicKey } : {}),
+  };
+  const change = asksSignature(facts) ? await m.hub.lastChange?.(tip, path, { allowed: selfSignerPath(m.stateDir) }) : undefined;
+  const verdict = identityVerdict({ ...facts, ...(change ? { signedByMe: change.status === "G" && change.signer === config.name } : {}) });
+  if (verdict.kind === "itself") return;
+  if (verdict.kind === "wrong-key")
     throw new CoordError(
-      `ORDERS.json's keys name ${keyFingerprint(vouched)} for ${config.name}, and this copy signs with ${own ? keyFingerprint(own) : "no key"}: ` +
+      `ORDERS.json's keys name ${keyFingerprint(verdict.vouched)} for ${config.name}, and this copy signs with ${facts.own ? keyFingerprint(facts.own) : "no key"}: ` +
         `the fleet believes the machine with that key, not this copy, so it runs nothing; if this machine was reinstalled elsewhere, remove this copy's schedule ` +
         `(coord cron uninstall, coord daemon stop); else put its key in ORDERS.json's keys (coord trust status shows it)`,
       EXIT.USAGE,
     );
-  try {
-    checkIdentity(model, config);
-  } catch (e) {
-    const path = computerPath(config.name);
-    const change = await m.hub.lastChange?.(tip, path, { allowed: selfSignerPath(m.stateDir) });
-    if (!change || (change.status === "G" && change.signer === config.name)) throw e;
-    log(
+  if (verdict.kind === "forged" && change)
+    return note(
       shownLine(
-        `${path} on the hub says ${e instanceof IdentityReclaimed ? "this identity was reclaimed" : "the name is another machine's"} in commit ${change.commit.slice(0, 12)} by ${change.author}, ` +
+        `${path} on the hub says ${verdict.claim.kind === "reclaimed" ? "this identity was reclaimed" : "the name is another machine's"} in commit ${change.commit.slice(0, 12)} by ${change.author}, ` +
           `not signed with the key ORDERS.json's keys name for ${config.name}: not believed; this machine goes on, and its next publish writes the file again`,
       ),
     );
-  }
+  throw claimError(config.name, verdict.claim);
 }
 
-/** Refuses to act as a machine whose name another identity owns, or as a copy of an identity reclaimed since. */
+/** Refuses to act as a machine whose name another identity owns, or as a copy of an identity reclaimed since (no keys vouch for it). */
 export function checkIdentity(model: RepoModel, config: MachineConfig): void {
-  const theirs = model.computers.get(config.name);
-  const newer = theirs?.uuid === config.uuid ? theirs.identity : undefined;
-  if (newer && newer.epoch > config.epoch)
-    throw new IdentityReclaimed(
-      `this identity (${config.name}) was reclaimed on ${newer.host} at ${newer.at} (coord init --reclaim there); this copy no longer claims or runs anything: ` +
+  const verdict = identityVerdict({ claim: claimOf(model.computers.get(config.name), config) });
+  if (verdict.kind === "claimed" || verdict.kind === "forged") throw claimError(config.name, verdict.claim);
+}
+
+/** Why a copy whose name is claimed runs nothing, and what to do. */
+function claimError(name: string, claim: Exclude<Claim, { kind: "mine" }>): CoordError {
+  if (claim.kind === "reclaimed")
+    return new IdentityReclaimed(
+      `this identity (${name}) was reclaimed on ${claim.host} at ${claim.at} (coord init --reclaim there); this copy no longer claims or runs anything: ` +
         `remove its schedule (coord cron uninstall, coord daemon stop), or take the identity back with coord init --reclaim here`,
     );
-  if (theirs && theirs.uuid !== config.uuid)
-    throw new CoordError(
-      `the machine name "${config.name}" is already owned by another machine (uuid ${theirs.uuid}, last seen ${theirs.lastSeen}); ` +
-        `choose another name with coord init --name, or, if that machine is this one reinstalled, run coord init --reclaim`,
-      EXIT.USAGE,
-    );
+  return new CoordError(
+    `the machine name "${name}" is already owned by another machine (uuid ${claim.uuid}, last seen ${claim.lastSeen}); ` +
+      `choose another name with coord init --name, or, if that machine is this one reinstalled, run coord init --reclaim`,
+    EXIT.USAGE,
+  );
 }
 
 /**

@@ -1,0 +1,60 @@
+// Whether this copy is the machine its name says: decided at every view of a sync (sync/view.ts) and by
+// coord doctor, by one rule. The machine's file on the hub claims the name (its uuid) and the identity's
+// generation (its epoch, newer after a reclaim). Where ORDERS.json's keys vouch for the name, the key decides:
+// a copy that signs with another key runs nothing, and a claim someone else pushed (not signed by this
+// machine) is not believed. Without keys a reinstall elsewhere and a forged claim look alike: the claim stops it.
+
+/** What the machine's file on the hub says of this copy. */
+export type Claim =
+  /** Its own uuid and no newer generation, or no file yet. */
+  | { kind: "mine" }
+  /** Another machine's uuid on its name. */
+  | { kind: "another"; uuid: string; lastSeen: string }
+  /** Its uuid with a newer generation: the identity was reclaimed elsewhere. */
+  | { kind: "reclaimed"; host: string; at: string };
+
+/** The claim of `theirs` (the file on the hub, parsed; undefined: none or unreadable) on this copy's identity. */
+export function claimOf(
+  theirs: { uuid: string; lastSeen: string; identity?: { epoch: number; host: string; at: string } } | undefined,
+  me: { uuid: string; epoch: number },
+): Claim {
+  if (!theirs) return { kind: "mine" };
+  if (theirs.uuid !== me.uuid) return { kind: "another", uuid: theirs.uuid, lastSeen: theirs.lastSeen };
+  if (theirs.identity && theirs.identity.epoch > me.epoch) return { kind: "reclaimed", host: theirs.identity.host, at: theirs.identity.at };
+  return { kind: "mine" };
+}
+
+export interface IdentityFacts {
+  claim: Claim;
+  /** The key ORDERS.json's keys name for this machine (undefined: they do not vouch for it). */
+  vouched?: string;
+  /** The key this copy signs with. */
+  own?: string;
+  /**
+   * Whether the newest change of its file was signed by this machine (asked only when `asksSignature`);
+   * undefined when unknown (a hub without history): the claim is believed.
+   */
+  signedByMe?: boolean;
+}
+
+export type IdentityVerdict =
+  /** It is the machine its name says. */
+  | { kind: "itself" }
+  /** ORDERS.json's keys name another key for the name: the fleet believes that machine, and this copy runs nothing. */
+  | { kind: "wrong-key"; vouched: string }
+  /** The claim was pushed by someone else where the keys vouch for it: not believed; it goes on and writes its file again. */
+  | { kind: "forged"; claim: Exclude<Claim, { kind: "mine" }> }
+  /** The claim holds: this copy runs nothing. */
+  | { kind: "claimed"; claim: Exclude<Claim, { kind: "mine" }> };
+
+/** Whether the verdict needs to know who signed the file's newest change. */
+export function asksSignature(f: Omit<IdentityFacts, "signedByMe">): boolean {
+  return f.claim.kind !== "mine" && f.vouched !== undefined && f.vouched === f.own;
+}
+
+export function identityVerdict(f: IdentityFacts): IdentityVerdict {
+  if (f.vouched !== undefined && f.vouched !== f.own) return { kind: "wrong-key", vouched: f.vouched };
+  if (f.claim.kind === "mine") return { kind: "itself" };
+  if (f.vouched !== undefined && f.signedByMe === false) return { kind: "forged", claim: f.claim };
+  return { kind: "claimed", claim: f.claim };
+}

@@ -1,0 +1,50 @@
+// Whether this copy is the machine its name says (core/trust/identity.ts): the rule a sync's view and coord doctor share.
+import { describe, expect, it } from "vitest";
+import { asksSignature, type Claim, claimOf, type IdentityFacts, identityVerdict } from "../../../src/core/trust/identity.js";
+
+const me = { uuid: "u-1", epoch: 2 };
+const another: Claim = { kind: "another", uuid: "u-9", lastSeen: "2026-11-30T10:00:00Z" };
+const reclaimed: Claim = { kind: "reclaimed", host: "laptop", at: "2026-11-30T11:00:00Z" };
+const K = "ssh-ed25519 AAAAkeyofthismachine";
+const OTHER = "ssh-ed25519 AAAAanotherkey";
+
+describe("claimOf", () => {
+  it.each<[string, Parameters<typeof claimOf>[0], Claim]>([
+    ["no file yet (or one that does not parse)", undefined, { kind: "mine" }],
+    ["its uuid, no generation", { uuid: "u-1", lastSeen: "x" }, { kind: "mine" }],
+    ["its uuid, its own generation", { uuid: "u-1", lastSeen: "x", identity: { epoch: 2, host: "h", at: "t" } }, { kind: "mine" }],
+    ["its uuid, an older generation (its file before its own reclaim was published)", { uuid: "u-1", lastSeen: "x", identity: { epoch: 1, host: "h", at: "t" } }, { kind: "mine" }],
+    [
+      "its uuid, a newer generation: reclaimed elsewhere",
+      { uuid: "u-1", lastSeen: "x", identity: { epoch: 3, host: "laptop", at: "t3" } },
+      { kind: "reclaimed", host: "laptop", at: "t3" },
+    ],
+    ["another uuid, whatever its generation", { uuid: "u-9", lastSeen: "seen", identity: { epoch: 9, host: "h", at: "t" } }, { kind: "another", uuid: "u-9", lastSeen: "seen" }],
+  ])("%s", (_, theirs, want) => {
+    expect(claimOf(theirs, me)).toEqual(want);
+  });
+});
+
+describe("identityVerdict", () => {
+  it.each<[string, IdentityFacts, boolean, ReturnType<typeof identityVerdict>]>([
+    ["no keys, its own file", { claim: { kind: "mine" } }, false, { kind: "itself" }],
+    ["no keys, another uuid: a reinstall and a forgery look alike, the claim stops it", { claim: another }, false, { kind: "claimed", claim: another }],
+    ["no keys, reclaimed elsewhere", { claim: reclaimed, own: K }, false, { kind: "claimed", claim: reclaimed }],
+    ["keys name its key, its own file", { claim: { kind: "mine" }, vouched: K, own: K }, false, { kind: "itself" }],
+    ["keys name another key: runs nothing, whatever the file says", { claim: { kind: "mine" }, vouched: OTHER, own: K }, false, { kind: "wrong-key", vouched: OTHER }],
+    ["keys name a key, this copy has none", { claim: another, vouched: K }, false, { kind: "wrong-key", vouched: K }],
+    ["keys vouch, another uuid not signed by it: forged, it goes on", { claim: another, vouched: K, own: K, signedByMe: false }, true, { kind: "forged", claim: another }],
+    ["keys vouch, a reclaim not signed by it: forged", { claim: reclaimed, vouched: K, own: K, signedByMe: false }, true, { kind: "forged", claim: reclaimed }],
+    [
+      "keys vouch, a reclaim it signed (its key, reinstalled elsewhere): it stops",
+      { claim: reclaimed, vouched: K, own: K, signedByMe: true },
+      true,
+      { kind: "claimed", claim: reclaimed },
+    ],
+    ["keys vouch, who signed unknown (a hub without history): the claim holds", { claim: another, vouched: K, own: K }, true, { kind: "claimed", claim: another }],
+  ])("%s", (_, facts, asks, want) => {
+    const { signedByMe: _s, ...asked } = facts;
+    expect(asksSignature(asked)).toBe(asks);
+    expect(identityVerdict(facts)).toEqual(want);
+  });
+});
