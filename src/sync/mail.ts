@@ -11,6 +11,7 @@ import {
   liveMessages,
   messageId,
   newMessages,
+  speakers,
   strangersTo,
   parseMessageId,
   receivedMark,
@@ -47,7 +48,7 @@ import { unpublishable } from "../state/secrets.js";
 export async function deliver(m: Machine, model: RepoModel, adoptReceipts = true): Promise<{ fresh: InboxMessage[]; strangers: string[] }> {
   const me = m.config.name;
   // Only machines speak: a channel "from" a name no machine has is not delivered (receive says so in the log).
-  const strangers = new Set(strangersTo(model.messageFiles, me, model.machineNames));
+  const strangers = new Set(strangersTo(model.messageFiles, me, speakers(model.machineNames, model.keys)));
   const fresh = await updateMailbox(
     m.stateDir,
     (data) => {

@@ -269,12 +269,18 @@ export function addressedTo(file: MessageFile, machine: string): boolean {
 }
 
 /**
- * The channels addressed to `machine` whose sender is no registered machine (`machines`: every name with a COMPUTER
- * file): no machine's word, whoever pushed them (a name nobody signs for), so nothing of them is delivered.
+ * Who speaks in the fleet: a registered machine (`machines`: every name with a COMPUTER file), and where ORDERS.json's
+ * keys name the fleet's machines, one they name. A channel from anyone else is no machine's word, whoever pushed it:
+ * nothing of it is delivered (the sync), counted as waiting or alerted (STATUS).
  */
-export function strangersTo(files: readonly MessageFile[], machine: string, machines: readonly string[]): MessageFile[] {
+export function speakers(machines: readonly string[], keys?: ReadonlyMap<string, string>): (name: string) => boolean {
   const registered = new Set(machines);
-  return files.filter((f) => addressedTo(f, machine) && !registered.has(f.from));
+  return (name) => registered.has(name) && (!keys || keys.has(name));
+}
+
+/** The channels addressed to `machine` whose sender does not speak (`speaks`: speakers): nothing of them is delivered. */
+export function strangersTo(files: readonly MessageFile[], machine: string, speaks: (name: string) => boolean): MessageFile[] {
+  return files.filter((f) => addressedTo(f, machine) && !speaks(f.from));
 }
 
 /**

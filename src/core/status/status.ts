@@ -15,7 +15,7 @@ import { ordersTargets } from "../orders/orders.js";
 import { recordedHolder } from "../work/claims.js";
 import { heldAt, readReservations } from "../fleet/reservations.js";
 import { failedForGood, isFinal } from "../work/task-life.js";
-import { addressedTo, channelKey, isAcked, messageId } from "../messages/messages.js";
+import { addressedTo, channelKey, isAcked, messageId, speakers } from "../messages/messages.js";
 import type { RepoModel } from "../repo/repo.js";
 import { own, type TaskState } from "../types.js";
 import type { Order } from "../orders/orders-schema.js";
@@ -292,8 +292,7 @@ function statusOf(model: RepoModel): StatusJson {
   const machines: Record<string, MachineStatus> = {};
   // Only machines speak, and where ORDERS.json's keys name them, only those: a file of a name nobody registered or
   // listed sets neither the fleet's time nor its messages (no machine delivers them).
-  const registered = new Set(model.machineNames);
-  const speaks = (name: string) => registered.has(name) && (!model.keys || model.keys.has(name));
+  const speaks = speakers(model.machineNames, model.keys);
   const asOf = fleetTime([...model.computers].filter(([name]) => speaks(name)).map(([, c]) => c.lastSeen));
   /** Urgent messages not acknowledged: one alert per message, with the recipients that have not acknowledged it. */
   const urgent = new Map<string, Alert & { recipients: string[] }>();

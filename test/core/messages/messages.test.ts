@@ -27,6 +27,7 @@ import {
   sanitizeText,
   unackedFor,
   vouchedMark,
+  speakers,
   strangersTo,
   type ChannelReceipt,
   type InboxMessage,
@@ -954,10 +955,19 @@ describe("vouchedMark: what a sender with no record of its channel numbers above
   });
 });
 
-describe("strangersTo: channels from a name no machine has", () => {
+describe("speakers and strangersTo: channels from a name that does not speak", () => {
   const f = (from: string, to: string): MessageFile => ({ coord: 1, from, to, next: 1, messages: [] });
   it("keeps those addressed to the machine whose sender has no COMPUTER file", () => {
     const files = [f("admin", "me"), f("admin", "ALL"), f("b", "me"), f("admin", "other"), f("me", "b")];
-    expect(strangersTo(files, "me", ["b", "me", "other"]).map((x) => `${x.from}>${x.to}`)).toEqual(["admin>me", "admin>ALL"]);
+    expect(strangersTo(files, "me", speakers(["b", "me", "other"])).map((x) => `${x.from}>${x.to}`)).toEqual(["admin>me", "admin>ALL"]);
+  });
+  it.each([
+    ["registered, no keys: speaks", ["b"], undefined, "b", true],
+    ["not registered: does not", ["b"], undefined, "admin", false],
+    ["registered and named by ORDERS.json's keys: speaks", ["b"], new Map([["b", "ssh-ed25519 AAAA"]]), "b", true],
+    ["registered, left out by the keys: does not", ["b", "c"], new Map([["b", "ssh-ed25519 AAAA"]]), "c", false],
+    ["named by the keys but never registered: does not", [], new Map([["b", "ssh-ed25519 AAAA"]]), "b", false],
+  ] as const)("%s", (_, machines, keys, name, want) => {
+    expect(speakers(machines, keys)(name)).toBe(want);
   });
 });
