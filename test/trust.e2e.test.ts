@@ -13,6 +13,7 @@ import { openMachine } from "../src/sync/machine.js";
 import { lastFetchedModel, lastKnownMachines } from "../src/sync/trust.js";
 import { sync } from "../src/sync/sync.js";
 import { FleetTemplates } from "./fleet-copy.js";
+import { connectMcp, ok } from "./mcp-client.js";
 import {
   cli,
   commitOrdersAs,
@@ -32,7 +33,9 @@ import {
 
 const haveSshKeygen = await hasSshKeygen();
 let fleet: Fleet | undefined;
+const stops: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop().catch(() => {});
   await fleet?.cleanup();
   fleet = undefined;
 });
@@ -267,6 +270,9 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect(said.filter((line) => /not believed: admin, not among ORDERS\.json's keys/.test(line))).toHaveLength(1); // once a sync, not once a view
     expect(await hubFile(f, "STATUS.md")).toMatch(/admin is not among ORDERS\.json's keys: the machines that verify believe nothing it publishes/);
     expect((await cli("send", "--dir", me, "admin", "hello?")).err).toMatch(/admin/); // no such machine, between syncs too
+    // An agent asking who its peers are is not told of admin either (the MCP whoami tool).
+    const { client } = await connectMcp(me, (stop) => stops.push(stop));
+    expect(((await ok(client, "whoami")).data.peers as { name: string }[]).map((p) => p.name)).toEqual(["soda-yeti"]);
     await sync({ dir: other });
     await sync({ dir: me });
     expect(await lines(ran)).toEqual(["b"]); // soda-yeti's completion of a, signed with the key ORDERS.json names

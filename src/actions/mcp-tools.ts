@@ -7,7 +7,7 @@
 import { machineStateText } from "../core/status/alerts.js";
 import { MACHINES_BRANCH } from "../core/trust/ownership.js";
 import * as z from "zod";
-import { agentLine, BROADCAST, MESSAGE_ID, messageJson, parseMessageId } from "../core/messages/messages.js";
+import { agentLine, BROADCAST, MESSAGE_ID, messageJson, parseMessageId, speakers } from "../core/messages/messages.js";
 import { isDecision } from "../core/oncall/approvals.js";
 import { readOnCallState } from "../state/on-call.js";
 import { threadHolding } from "../core/oncall/turn-life.js";
@@ -172,8 +172,10 @@ const whoami = tool({
     const k = await ctx.known(m);
     const at = ctx.now();
     const me = m.config.name;
+    // The machines that speak (core/messages/messages.ts speakers): one ORDERS.json's keys leave out is no peer.
+    const speaks = speakers(k.model.machineNames, k.model.keys);
     const peers = Object.entries(k.status.machines)
-      .filter(([name]) => name !== me)
+      .filter(([name]) => name !== me && speaks(name))
       .map(([name, s]) => {
         const presence = presenceOf(s, at);
         return { name, presence, online: presence === "online", state: s.state, lastSeen: s.lastSeen };
