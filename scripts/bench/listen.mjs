@@ -151,7 +151,7 @@ export async function listenCodex() {
   const socket = `coord-bench-listen-cx-${process.pid}`;
   const tmux = (...args) => spawnSync("tmux", ["-L", socket, ...args], { env: f.env, encoding: "utf8" });
   const screen = () => tmux("capture-pane", "-p", "-J", "-t", "0").stdout ?? "";
-  f.onCleanup(() => tmux("kill-server"));
+  f.onCleanup(() => stopTmux(tmux));
   try {
     const m = await serverModule(f, "openai-server.ts");
     const server = await m.startOpenAiServer();
@@ -200,7 +200,7 @@ export async function listenCodex() {
       const connections = (proxy?.connections() ?? 0) - p0;
       const dead = fl.dead();
       const requests = server.requests.length;
-      tmux("kill-server");
+      await stopTmux(tmux);
       await fl.stopAll();
       keepLogs(NAMES, dirs, (name) => fl.lines.get(name).map((l) => l.line), "18c");
       const agent = `the real codex ${codex.version}'s TUI in tmux on coord's relay (against a scripted Responses server on loopback that answers at once)`;
@@ -214,7 +214,7 @@ export async function listenCodex() {
         bound: BOUND,
       });
     } finally {
-      tmux("kill-server");
+      await stopTmux(tmux);
       await fl.stopAll();
     }
   } finally {
@@ -233,7 +233,7 @@ export async function listenWake() {
   const f = fixture("listen");
   const socket = `coord-bench-listen-${process.pid}`;
   const tmux = (...args) => spawnSync("tmux", ["-L", socket, ...args], { env: f.env, encoding: "utf8" });
-  f.onCleanup(() => tmux("kill-server"));
+  f.onCleanup(() => stopTmux(tmux));
   try {
     const server = await startAnthropicServer();
     f.onCleanup(() => server.close());
@@ -277,7 +277,7 @@ export async function listenWake() {
       const connections = (proxy?.connections() ?? 0) - p0;
       const dead = fl.dead();
       const turns = server.turns().length;
-      tmux("kill-server");
+      await stopTmux(tmux);
       await fl.stopAll();
       keepLogs(NAMES, dirs, (name) => fl.lines.get(name).map((l) => l.line), "18");
       const twice = samples.filter((s) => s.wakes > 1).length;
@@ -293,10 +293,31 @@ export async function listenWake() {
         ...(twice ? { more: `; ${twice} messages woke the session more than once` } : {}),
       });
     } finally {
-      tmux("kill-server");
+      await stopTmux(tmux);
       await fl.stopAll();
     }
   } finally {
     await f.cleanup();
   }
+}
+
+/**
+ * Stops a fixture's tmux server and waits (at most 5 s) for the programs its panes ran to exit: a CLI that writes its
+ * home on its way out (claude's ~/.claude.json) would otherwise make the fixture's directory again after its removal.
+ */
+async function stopTmux(tmux) {
+  const pids = (tmux("list-panes", "-a", "-F", "#{pane_pid}").stdout ?? "")
+    .split("\n")
+    .map(Number)
+    .filter((pid) => pid > 0);
+  tmux("kill-server");
+  const alive = (pid) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (const until = Date.now() + 5000; Date.now() < until && pids.some(alive); ) await sleep(50);
 }
