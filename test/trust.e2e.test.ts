@@ -272,7 +272,8 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect((await cli("send", "--dir", me, "admin", "hello?")).err).toMatch(/admin/); // no such machine, between syncs too
     // An agent asking who its peers are is not told of admin either (the MCP whoami tool).
     const { client } = await connectMcp(me, (stop) => stops.push(stop));
-    expect(((await ok(client, "whoami")).data.peers as { name: string }[]).map((p) => p.name)).toEqual(["soda-yeti"]);
+    const peers = async () => ((await ok(client, "whoami")).data.peers as { name: string }[]).map((p) => p.name);
+    expect(await peers()).toEqual(["soda-yeti"]);
     await sync({ dir: other });
     await sync({ dir: me });
     expect(await lines(ran)).toEqual(["b"]); // soda-yeti's completion of a, signed with the key ORDERS.json names
@@ -283,6 +284,10 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     const pin = await cli("trust", "pin", "admin", keys["soda-yeti"], "--dir", me);
     expect(pin.code).toBe(2);
     expect(pin.err).toMatch(/change admin's key there/);
+    // A half-done ORDERS.json at the tip: the list the last sync read stands, for whoami as for the sync (found in attack).
+    await pushOrders(f, '{ "version": 1, "orders": [\n');
+    await sync({ dir: me });
+    expect(await peers()).toEqual(["soda-yeti"]);
   }, 60_000);
 
   it("ORDERS.json's keys leave out a machine's delegated orders, with signed orders and its key an allowed signer too", async () => {

@@ -7,7 +7,7 @@
 import { machineStateText } from "../core/status/alerts.js";
 import { MACHINES_BRANCH } from "../core/trust/ownership.js";
 import * as z from "zod";
-import { agentLine, BROADCAST, MESSAGE_ID, messageJson, parseMessageId, speakers } from "../core/messages/messages.js";
+import { agentLine, BROADCAST, MESSAGE_ID, messageJson, parseMessageId } from "../core/messages/messages.js";
 import { isDecision } from "../core/oncall/approvals.js";
 import { readOnCallState } from "../state/on-call.js";
 import { threadHolding } from "../core/oncall/turn-life.js";
@@ -28,7 +28,7 @@ import { describeFailure } from "../failure.js";
 import { ackedHere, readMailbox } from "../state/mailbox.js";
 import type { GitMachine } from "../sync/sync.js";
 import { orderLog } from "./log.js";
-import { ackOn, type InboxEntry, inboxOf, listedMessage, outboxEntries, sendFrom, waitInbox } from "./messages.js";
+import { ackOn, type InboxEntry, inboxOf, knownMachines, listedMessage, outboxEntries, sendFrom, waitInbox } from "./messages.js";
 import { orderAdd } from "./order.js";
 import { type OwnReservation, release, reservations, reserve } from "./reservations.js";
 import { checkMachine, checkOrder, statusAt, statusView } from "./status.js";
@@ -172,10 +172,11 @@ const whoami = tool({
     const k = await ctx.known(m);
     const at = ctx.now();
     const me = m.config.name;
-    // The machines that speak (core/messages/messages.ts speakers): one ORDERS.json's keys leave out is no peer.
-    const speaks = speakers(k.model.machineNames, k.model.keys);
+    // The machines as this checkout last verified them, as a send checks its recipient: one ORDERS.json's keys leave
+    // out (the list the last sync read, not the tip's unverified text) is no peer.
+    const known = new Set(await knownMachines(m));
     const peers = Object.entries(k.status.machines)
-      .filter(([name]) => name !== me && speaks(name))
+      .filter(([name]) => name !== me && known.has(name))
       .map(([name, s]) => {
         const presence = presenceOf(s, at);
         return { name, presence, online: presence === "online", state: s.state, lastSeen: s.lastSeen };
