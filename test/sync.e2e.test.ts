@@ -331,6 +331,16 @@ describe("bad input gets a clear error and loses nothing", () => {
     expect(await readFile(log, "utf8").catch(() => "")).toBe("");
     // coord doctor on the old copy says the same (it once read only the uuid, and called the copy fine).
     expect((await cli("doctor", "--dir", old)).out).toMatch(/FAIL\s+identity\s+this identity \(izzit7\) was reclaimed on .+; this copy runs nothing/);
+    // Found in attack: a push that takes the newer generation out of the file again revived the old copy, and an order
+    // ran on both. The copy remembers the reclaim it saw: it stays stopped whatever the hub says now.
+    const reclaimedFile = await hubFile(fleet, "coordination/COMPUTER_izzit7.md");
+    const generationless = reclaimedFile.replace(/^ {2}"identity": \{[^}]*\},?\n/m, "");
+    expect(generationless).not.toBe(reclaimedFile);
+    await personCommit(fleet, "coordination/COMPUTER_izzit7.md", generationless, "izzit7 as it was");
+    const revived = await cli("sync", "--dir", old);
+    expect(revived.code).toBe(2);
+    expect(revived.err).toMatch(/this identity \(izzit7\) was reclaimed on .+; this copy no longer claims or runs anything/);
+    expect((await cli("doctor", "--dir", old)).out).toMatch(/FAIL\s+identity\s+this identity \(izzit7\) was reclaimed on/);
     expect((await sync({ dir: copy })).ran.map((t) => t.id)).toEqual(["work"]);
     expect((await hubStatus(fleet)).machines.izzit7).toBeDefined();
     // Taken back: the old one is the newer generation now (with what the other did), and the other stops.

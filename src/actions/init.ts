@@ -20,6 +20,7 @@ import { addRemote, cloneCheckout, remoteUrlOf } from "../git/local.js";
 import { loadConfig, type MachineConfig, newConfig, saveConfig } from "../state/config.js";
 import { exists } from "../state/files.js";
 import { Journal } from "../state/journal.js";
+import { clearReclaimSeen, readReclaimSeen } from "../state/reclaimed.js";
 import { stateDirOf } from "../state/paths.js";
 import { READ_PATHS, sync, type SyncResult } from "../sync/sync.js";
 import { lastSignedComputer } from "../sync/trust.js";
@@ -89,9 +90,9 @@ async function signedTasks(
   return signed.file.tasks;
 }
 
-/** `config` as a newer generation of the identity than the one `theirs` published, taken here and now. */
-function nextGeneration(config: MachineConfig, theirs: ComputerFile): MachineConfig {
-  return { ...config, epoch: (theirs.identity?.epoch ?? 0) + 1, reclaimedOn: hostname(), reclaimedAt: new Date().toISOString() };
+/** `config` as a newer generation of the identity than the newest known (`newest`: published, or seen here), taken here and now. */
+function nextGeneration(config: MachineConfig, newest: number): MachineConfig {
+  return { ...config, epoch: newest + 1, reclaimedOn: hostname(), reclaimedAt: new Date().toISOString() };
 }
 
 export async function init(opts: InitOptions): Promise<InitResult> {
@@ -159,10 +160,16 @@ export async function init(opts: InitOptions): Promise<InitResult> {
     // Taking back an identity another copy reclaimed: a newer generation here, with what that copy did.
     const model = readModel(await repo.readFiles(tip, READ_PATHS));
     const theirs = model.computers.get(config.name);
-    if (theirs && theirs.uuid === config.uuid && (theirs.identity?.epoch ?? 0) >= config.epoch) {
-      await (await Journal.open(stateDir)).adopt(await signedTasks(repo, tip, config.name, theirs, model.keys, note), { newer: true });
-      config = nextGeneration(config, theirs);
+    // The newest generation known: the hub's, or one this copy saw reclaim it before (state/reclaimed.ts), should the
+    // hub say less now.
+    const seen = (await readReclaimSeen(stateDir, config.epoch))?.epoch ?? 0;
+    const ours = theirs?.uuid === config.uuid ? theirs : undefined;
+    const newest = Math.max(ours?.identity?.epoch ?? 0, seen);
+    if ((ours && newest >= config.epoch) || seen > config.epoch) {
+      if (ours) await (await Journal.open(stateDir)).adopt(await signedTasks(repo, tip, config.name, ours, model.keys, note), { newer: true });
+      config = nextGeneration(config, newest);
       await saveConfig(stateDir, config);
+      await clearReclaimSeen(stateDir);
       reclaimed = true;
     }
   }
@@ -201,7 +208,7 @@ export async function init(opts: InitOptions): Promise<InitResult> {
       // Rebuild the journal from what the machine had published, so nothing it ran runs again.
       await (await Journal.open(stateDir)).adopt(await signedTasks(repo, tip, opts.name, theirs, model.keys, note));
       // A newer generation of the identity: a copy still running the older one sees it and stops.
-      config = nextGeneration(config, theirs);
+      config = nextGeneration(config, theirs.identity?.epoch ?? 0);
       reclaimed = true;
     }
     await saveConfig(stateDir, config);

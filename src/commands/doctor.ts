@@ -42,6 +42,7 @@ import { timings } from "../timings.js";
 import { budgetsFor } from "../sync/machine.js";
 import { lastFetchedModel, lastPublished } from "../sync/trust.js";
 import { readRoster, selfSignerPath } from "../state/trust.js";
+import { readReclaimSeen } from "../state/reclaimed.js";
 import { sanitizeDeep } from "../core/files/shown.js";
 import { READ_PATHS } from "../sync/sync.js";
 import { describeBudgets, describeReadShare, HOST_DEFAULTS_TEXT, readShareOf } from "../core/hub/reads.js";
@@ -379,7 +380,8 @@ async function identity(m: GitMachine, tip: string): Promise<Check> {
   // Decided as a sync decides (core/trust/identity.ts; sync/view.ts checkVouchedIdentity), worded for a person.
   const vouched = config.trust.verifyMachines ? (await readRoster(m.stateDir).catch(() => undefined))?.get(name) : undefined;
   const own = m.signing?.publicKey;
-  const facts = { claim: claimOf(theirs instanceof Error ? undefined : theirs, config), ...(vouched !== undefined ? { vouched } : {}), ...(own ? { own } : {}) };
+  const seen = await readReclaimSeen(m.stateDir, config.epoch);
+  const facts = { claim: claimOf(theirs instanceof Error ? undefined : theirs, config, seen), ...(vouched !== undefined ? { vouched } : {}), ...(own ? { own } : {}) };
   const change = asksSignature(facts) ? await repo.lastChange(tip, path, { allowed: selfSignerPath(m.stateDir) }) : undefined;
   const verdict = identityVerdict({ ...facts, ...(change ? { signedByMe: change.status === "G" && change.signer === name } : {}) });
   switch (verdict.kind) {

@@ -19,6 +19,7 @@ import { computerPath } from "../core/files/names.js";
 import { shownLine } from "../core/files/shown.js";
 import { keyFingerprint } from "../core/trust/trust.js";
 import { selfSignerPath } from "../state/trust.js";
+import { readReclaimSeen, saveReclaimSeen } from "../state/reclaimed.js";
 import { asksSignature, type Claim, claimOf, identityVerdict } from "../core/trust/identity.js";
 
 /** What one tip means for this machine: a value, made by `viewTip` (or by a publish for the commit it landed). */
@@ -127,7 +128,7 @@ async function checkVouchedIdentity(m: Machine, vouched: string | undefined, mod
   const { config } = m;
   const path = computerPath(config.name);
   const facts = {
-    claim: claimOf(model.computers.get(config.name), config),
+    claim: claimOf(model.computers.get(config.name), config, await readReclaimSeen(m.stateDir, config.epoch)),
     ...(vouched !== undefined ? { vouched } : {}),
     ...(m.signing?.publicKey ? { own: m.signing.publicKey } : {}),
   };
@@ -148,6 +149,11 @@ async function checkVouchedIdentity(m: Machine, vouched: string | undefined, mod
           `not signed with the key ORDERS.json's keys name for ${config.name}: not believed; this machine goes on, and its next publish writes the file again`,
       ),
     );
+  // A reclaim believed is remembered: the copy stays stopped whatever the hub says later (state/reclaimed.ts).
+  if (verdict.claim.kind === "reclaimed" && !verdict.claim.seen) {
+    const { epoch, host, at } = verdict.claim;
+    await saveReclaimSeen(m.stateDir, { epoch, host, at });
+  }
   throw claimError(config.name, verdict.claim);
 }
 

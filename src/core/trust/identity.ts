@@ -10,17 +10,29 @@ export type Claim =
   | { kind: "mine" }
   /** Another machine's uuid on its name. */
   | { kind: "another"; uuid: string; lastSeen: string }
-  /** Its uuid with a newer generation: the identity was reclaimed elsewhere. */
-  | { kind: "reclaimed"; host: string; at: string };
+  /**
+   * Its uuid with a newer generation: the identity was reclaimed elsewhere. `seen`: a reclaim this copy saw before
+   * (its own record, state/reclaimed.ts), which holds whatever the hub says now.
+   */
+  | { kind: "reclaimed"; epoch: number; host: string; at: string; seen?: true };
 
-/** The claim of `theirs` (the file on the hub, parsed; undefined: none or unreadable) on this copy's identity. */
-export function claimOf(
-  theirs: { uuid: string; lastSeen: string; identity?: { epoch: number; host: string; at: string } } | undefined,
-  me: { uuid: string; epoch: number },
-): Claim {
+/** A generation of the identity, as a machine's file publishes it. */
+export interface Generation {
+  epoch: number;
+  host: string;
+  at: string;
+}
+
+/**
+ * The claim of `theirs` (the file on the hub, parsed; undefined: none or unreadable) on this copy's identity, after
+ * the reclaim this copy saw before (`seen`), if any: a push that takes a newer generation out of the file again
+ * revives no copy that saw it.
+ */
+export function claimOf(theirs: { uuid: string; lastSeen: string; identity?: Generation } | undefined, me: { uuid: string; epoch: number }, seen?: Generation): Claim {
+  if (seen && seen.epoch > me.epoch) return { kind: "reclaimed", ...seen, seen: true };
   if (!theirs) return { kind: "mine" };
   if (theirs.uuid !== me.uuid) return { kind: "another", uuid: theirs.uuid, lastSeen: theirs.lastSeen };
-  if (theirs.identity && theirs.identity.epoch > me.epoch) return { kind: "reclaimed", host: theirs.identity.host, at: theirs.identity.at };
+  if (theirs.identity && theirs.identity.epoch > me.epoch) return { kind: "reclaimed", ...theirs.identity };
   return { kind: "mine" };
 }
 
@@ -49,12 +61,13 @@ export type IdentityVerdict =
 
 /** Whether the verdict needs to know who signed the file's newest change. */
 export function asksSignature(f: Omit<IdentityFacts, "signedByMe">): boolean {
-  return f.claim.kind !== "mine" && f.vouched !== undefined && f.vouched === f.own;
+  return f.claim.kind !== "mine" && !(f.claim.kind === "reclaimed" && f.claim.seen) && f.vouched !== undefined && f.vouched === f.own;
 }
 
 export function identityVerdict(f: IdentityFacts): IdentityVerdict {
   if (f.vouched !== undefined && f.vouched !== f.own) return { kind: "wrong-key", vouched: f.vouched };
   if (f.claim.kind === "mine") return { kind: "itself" };
+  if (f.claim.kind === "reclaimed" && f.claim.seen) return { kind: "claimed", claim: f.claim };
   if (f.vouched !== undefined && f.signedByMe === false) return { kind: "forged", claim: f.claim };
   return { kind: "claimed", claim: f.claim };
 }

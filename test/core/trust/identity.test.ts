@@ -4,12 +4,13 @@ import { asksSignature, type Claim, claimOf, type IdentityFacts, identityVerdict
 
 const me = { uuid: "u-1", epoch: 2 };
 const another: Claim = { kind: "another", uuid: "u-9", lastSeen: "2026-11-30T10:00:00Z" };
-const reclaimed: Claim = { kind: "reclaimed", host: "laptop", at: "2026-11-30T11:00:00Z" };
+const reclaimed: Claim = { kind: "reclaimed", epoch: 3, host: "laptop", at: "2026-11-30T11:00:00Z" };
+const seenBefore: Claim = { ...reclaimed, seen: true };
 const K = "ssh-ed25519 AAAAkeyofthismachine";
 const OTHER = "ssh-ed25519 AAAAanotherkey";
 
 describe("claimOf", () => {
-  it.each<[string, Parameters<typeof claimOf>[0], Claim]>([
+  it.each<[string, Parameters<typeof claimOf>[0], Claim, Parameters<typeof claimOf>[2]?]>([
     ["no file yet (or one that does not parse)", undefined, { kind: "mine" }],
     ["its uuid, no generation", { uuid: "u-1", lastSeen: "x" }, { kind: "mine" }],
     ["its uuid, its own generation", { uuid: "u-1", lastSeen: "x", identity: { epoch: 2, host: "h", at: "t" } }, { kind: "mine" }],
@@ -17,11 +18,16 @@ describe("claimOf", () => {
     [
       "its uuid, a newer generation: reclaimed elsewhere",
       { uuid: "u-1", lastSeen: "x", identity: { epoch: 3, host: "laptop", at: "t3" } },
-      { kind: "reclaimed", host: "laptop", at: "t3" },
+      { kind: "reclaimed", epoch: 3, host: "laptop", at: "t3" },
     ],
     ["another uuid, whatever its generation", { uuid: "u-9", lastSeen: "seen", identity: { epoch: 9, host: "h", at: "t" } }, { kind: "another", uuid: "u-9", lastSeen: "seen" }],
-  ])("%s", (_, theirs, want) => {
-    expect(claimOf(theirs, me)).toEqual(want);
+    // A reclaim this copy saw before holds, whatever the hub says now (found in attack: a push that took the newer
+    // generation out of the file revived the stopped copy, and an order ran on both).
+    ["a reclaim seen before, the file pushed back to its generation", { uuid: "u-1", lastSeen: "x" }, seenBefore, { epoch: 3, host: "laptop", at: "2026-11-30T11:00:00Z" }],
+    ["a reclaim seen before, no file at all", undefined, seenBefore, { epoch: 3, host: "laptop", at: "2026-11-30T11:00:00Z" }],
+    ["a reclaim seen before that it took back since (its generation newer)", { uuid: "u-1", lastSeen: "x" }, { kind: "mine" }, { epoch: 2, host: "h", at: "t" }],
+  ])("%s", (_, theirs, want, seen) => {
+    expect(claimOf(theirs, me, seen)).toEqual(want);
   });
 });
 
@@ -42,6 +48,13 @@ describe("identityVerdict", () => {
       { kind: "claimed", claim: reclaimed },
     ],
     ["keys vouch, who signed unknown (a hub without history): the claim holds", { claim: another, vouched: K, own: K }, true, { kind: "claimed", claim: another }],
+    ["no keys, a reclaim seen before", { claim: seenBefore }, false, { kind: "claimed", claim: seenBefore }],
+    [
+      "keys vouch, a reclaim seen before: no signature asked, it holds",
+      { claim: seenBefore, vouched: K, own: K, signedByMe: false },
+      false,
+      { kind: "claimed", claim: seenBefore },
+    ],
   ])("%s", (_, facts, asks, want) => {
     const { signedByMe: _s, ...asked } = facts;
     expect(asksSignature(asked)).toBe(asks);
