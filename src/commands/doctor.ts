@@ -40,7 +40,7 @@ import { channelChecks } from "../actions/doctor-channels.js";
 import { daemonServiceStatus, type ServiceStatus } from "../actions/daemon-service.js";
 import { timings } from "../timings.js";
 import { budgetsFor } from "../sync/machine.js";
-import { lastFetchedModel, lastPublished } from "../sync/trust.js";
+import { lastFetchedModel, lastPublished, ownFileSignature } from "../sync/trust.js";
 import { readRoster, selfSignerPath } from "../state/trust.js";
 import { readReclaimSeen } from "../state/reclaimed.js";
 import { sanitizeDeep } from "../core/files/shown.js";
@@ -382,8 +382,9 @@ async function identity(m: GitMachine, tip: string): Promise<Check> {
   const own = m.signing?.publicKey;
   const seen = await readReclaimSeen(m.stateDir, config.epoch);
   const facts = { claim: claimOf(theirs instanceof Error ? undefined : theirs, config, seen), ...(vouched !== undefined ? { vouched } : {}), ...(own ? { own } : {}) };
-  const change = asksSignature(facts) ? await repo.lastChange(tip, path, { allowed: selfSignerPath(m.stateDir) }) : undefined;
-  const verdict = identityVerdict({ ...facts, ...(change ? { signedByMe: change.status === "G" && change.signer === name } : {}) });
+  const history = asksSignature(facts) ? await ownFileSignature(repo, tip, config, own!, selfSignerPath(m.stateDir)) : undefined;
+  const change = history?.change;
+  const verdict = identityVerdict({ ...facts, ...(history ? { signature: history.signature } : {}) });
   switch (verdict.kind) {
     case "wrong-key":
       return fail(

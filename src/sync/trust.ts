@@ -7,6 +7,7 @@
 import { ownerOf } from "../core/trust/ownership.js";
 import { classifyPath, delegatedOrdersPath, ORDERS_DIR, ORDERS_FILE, type MachineFiles, readComputer, readMachineFiles, readModel, type RepoModel } from "../core/repo/repo.js";
 import { type Accepted, type Change, keyFingerprint, type Refusal, standsWithoutAncestry, trustedFiles } from "../core/trust/trust.js";
+import { claimOf, type Signature } from "../core/trust/identity.js";
 import { commitOf } from "../git/hub.js";
 import { CoordError, EXIT } from "../errors.js";
 import { readIfExists, writeDurably } from "../state/files.js";
@@ -380,6 +381,26 @@ async function withoutForgedOwnFiles(
     else out.delete(path);
   }
   return out;
+}
+
+/**
+ * What the history says of machine `name`'s own file at `tip` (core/trust/identity.ts Signature), against its key
+ * `key` (`self`: an allowed-signers file naming it with that key), with the file's newest change: one git call when
+ * that change is the machine's own, else also the newest version it signed (lastSignedComputer), read as a claim on
+ * the identity `me` holds. Undefined when the hub carries no signatures.
+ */
+export async function ownFileSignature(
+  hub: Pick<Machine["hub"], "lastChange" | "signedChanges" | "readFiles">,
+  tip: string,
+  me: { name: string; uuid: string; epoch: number },
+  key: string,
+  self: string,
+): Promise<{ signature: Signature; change: Change } | undefined> {
+  const change = await hub.lastChange?.(tip, computerPath(me.name), { allowed: self });
+  if (!change) return undefined;
+  if (change.status === "G" && change.signer === me.name) return { signature: { byMe: true }, change };
+  const signed = await lastSignedComputer(hub, tip, me.name, key);
+  return { signature: { byMe: false, ...(signed ? { lastSigned: claimOf(signed.file, me) } : {}) }, change };
 }
 
 /** How many changes of a machine's own file back a rebuild looks for the version the machine signed. */

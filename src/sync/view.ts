@@ -14,7 +14,7 @@ import { readPause } from "../state/pause.js";
 import { budgetsFor, type Machine } from "./machine.js";
 import { claimLeaseOf, countedMachines, type Share, shareOf } from "../core/budget/budget.js";
 import { pushBudgetOf, type ReadShare, readShareOf } from "../core/hub/reads.js";
-import { trustedView } from "./trust.js";
+import { ownFileSignature, trustedView } from "./trust.js";
 import { computerPath } from "../core/files/names.js";
 import { shownLine } from "../core/files/shown.js";
 import { keyFingerprint } from "../core/trust/trust.js";
@@ -132,8 +132,10 @@ async function checkVouchedIdentity(m: Machine, vouched: string | undefined, mod
     ...(vouched !== undefined ? { vouched } : {}),
     ...(m.signing?.publicKey ? { own: m.signing.publicKey } : {}),
   };
-  const change = asksSignature(facts) ? await m.hub.lastChange?.(tip, path, { allowed: selfSignerPath(m.stateDir) }) : undefined;
-  const verdict = identityVerdict({ ...facts, ...(change ? { signedByMe: change.status === "G" && change.signer === config.name } : {}) });
+  // Where the keys vouch for it, its file counts as last signed with its key: one git call when its newest change is its own.
+  const history = asksSignature(facts) ? await ownFileSignature(m.hub, tip, config, facts.own!, selfSignerPath(m.stateDir)) : undefined;
+  const change = history?.change;
+  const verdict = identityVerdict({ ...facts, ...(history ? { signature: history.signature } : {}) });
   if (verdict.kind === "itself") return;
   if (verdict.kind === "wrong-key")
     throw new CoordError(

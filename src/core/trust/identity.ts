@@ -36,17 +36,25 @@ export function claimOf(theirs: { uuid: string; lastSeen: string; identity?: Gen
   return { kind: "mine" };
 }
 
+/** What the history says of the machine's own file, where the keys vouch for it and this copy signs with that key. */
+export type Signature =
+  /** Its newest change is signed with the machine's key: the tip's text is as the machine wrote it. */
+  | { byMe: true }
+  /**
+   * Its newest change is someone else's; `lastSigned`: the claim of the newest version signed with the machine's key
+   * (by this copy, or another copy of the identity reclaimed with the same key), none found among its last changes.
+   */
+  | { byMe: false; lastSigned?: Claim };
+
 export interface IdentityFacts {
+  /** The claim of the file at the tip, after a reclaim this copy saw (claimOf). */
   claim: Claim;
   /** The key ORDERS.json's keys name for this machine (undefined: they do not vouch for it). */
   vouched?: string;
   /** The key this copy signs with. */
   own?: string;
-  /**
-   * Whether the newest change of its file was signed by this machine (asked only when `asksSignature`);
-   * undefined when unknown (a hub without history): the claim is believed.
-   */
-  signedByMe?: boolean;
+  /** Asked when `asksSignature`; undefined when unknown (a hub without history): the tip's claim is believed. */
+  signature?: Signature;
 }
 
 export type IdentityVerdict =
@@ -54,20 +62,26 @@ export type IdentityVerdict =
   | { kind: "itself" }
   /** ORDERS.json's keys name another key for the name: the fleet believes that machine, and this copy runs nothing. */
   | { kind: "wrong-key"; vouched: string }
-  /** The claim was pushed by someone else where the keys vouch for it: not believed; it goes on and writes its file again. */
+  /** The tip's claim was pushed by someone else where the keys vouch for it: not believed; it goes on and writes its file again. */
   | { kind: "forged"; claim: Exclude<Claim, { kind: "mine" }> }
   /** The claim holds: this copy runs nothing. */
   | { kind: "claimed"; claim: Exclude<Claim, { kind: "mine" }> };
 
-/** Whether the verdict needs to know who signed the file's newest change. */
-export function asksSignature(f: Omit<IdentityFacts, "signedByMe">): boolean {
-  return f.claim.kind !== "mine" && !(f.claim.kind === "reclaimed" && f.claim.seen) && f.vouched !== undefined && f.vouched === f.own;
+/** Whether the verdict needs the file's history (`signature`): where the keys vouch for this copy's key, always. */
+export function asksSignature(f: Omit<IdentityFacts, "signature">): boolean {
+  return !(f.claim.kind === "reclaimed" && f.claim.seen) && f.vouched !== undefined && f.vouched === f.own;
 }
 
 export function identityVerdict(f: IdentityFacts): IdentityVerdict {
   if (f.vouched !== undefined && f.vouched !== f.own) return { kind: "wrong-key", vouched: f.vouched };
-  if (f.claim.kind === "mine") return { kind: "itself" };
   if (f.claim.kind === "reclaimed" && f.claim.seen) return { kind: "claimed", claim: f.claim };
-  if (f.vouched !== undefined && f.signedByMe === false) return { kind: "forged", claim: f.claim };
-  return { kind: "claimed", claim: f.claim };
+  // Where the keys vouch for it, the file counts as last signed with its key: a claim signed so holds (found in attack:
+  // an unsigned touch after a real reclaim, or an old version put back, kept the old copy running), one that is not
+  // is not believed.
+  if (f.vouched !== undefined && f.signature && !f.signature.byMe) {
+    const signed = f.signature.lastSigned;
+    if (signed && signed.kind !== "mine") return { kind: "claimed", claim: signed };
+    return f.claim.kind === "mine" ? { kind: "itself" } : { kind: "forged", claim: f.claim };
+  }
+  return f.claim.kind === "mine" ? { kind: "itself" } : { kind: "claimed", claim: f.claim };
 }

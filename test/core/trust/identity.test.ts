@@ -32,31 +32,55 @@ describe("claimOf", () => {
 });
 
 describe("identityVerdict", () => {
+  const mine: Claim = { kind: "mine" };
+  const byMe = { byMe: true } as const;
+  const notByMe = (lastSigned?: Claim) => ({ byMe: false as const, ...(lastSigned ? { lastSigned } : {}) });
   it.each<[string, IdentityFacts, boolean, ReturnType<typeof identityVerdict>]>([
-    ["no keys, its own file", { claim: { kind: "mine" } }, false, { kind: "itself" }],
+    ["no keys, its own file", { claim: mine }, false, { kind: "itself" }],
     ["no keys, another uuid: a reinstall and a forgery look alike, the claim stops it", { claim: another }, false, { kind: "claimed", claim: another }],
     ["no keys, reclaimed elsewhere", { claim: reclaimed, own: K }, false, { kind: "claimed", claim: reclaimed }],
-    ["keys name its key, its own file", { claim: { kind: "mine" }, vouched: K, own: K }, false, { kind: "itself" }],
-    ["keys name another key: runs nothing, whatever the file says", { claim: { kind: "mine" }, vouched: OTHER, own: K }, false, { kind: "wrong-key", vouched: OTHER }],
+    ["keys name its key, its own file, its own last change", { claim: mine, vouched: K, own: K, signature: byMe }, true, { kind: "itself" }],
+    ["keys name another key: runs nothing, whatever the file says", { claim: mine, vouched: OTHER, own: K }, false, { kind: "wrong-key", vouched: OTHER }],
     ["keys name a key, this copy has none", { claim: another, vouched: K }, false, { kind: "wrong-key", vouched: K }],
-    ["keys vouch, another uuid not signed by it: forged, it goes on", { claim: another, vouched: K, own: K, signedByMe: false }, true, { kind: "forged", claim: another }],
-    ["keys vouch, a reclaim not signed by it: forged", { claim: reclaimed, vouched: K, own: K, signedByMe: false }, true, { kind: "forged", claim: reclaimed }],
+    ["keys vouch, another uuid not signed by it: forged, it goes on", { claim: another, vouched: K, own: K, signature: notByMe(mine) }, true, { kind: "forged", claim: another }],
+    ["keys vouch, a reclaim not signed by it: forged", { claim: reclaimed, vouched: K, own: K, signature: notByMe(mine) }, true, { kind: "forged", claim: reclaimed }],
     [
-      "keys vouch, a reclaim it signed (its key, reinstalled elsewhere): it stops",
-      { claim: reclaimed, vouched: K, own: K, signedByMe: true },
+      "keys vouch, a forged claim and no version signed by it found: forged",
+      { claim: another, vouched: K, own: K, signature: notByMe() },
+      true,
+      { kind: "forged", claim: another },
+    ],
+    [
+      "keys vouch, a reclaim signed with its key (reinstalled elsewhere): it stops",
+      { claim: reclaimed, vouched: K, own: K, signature: byMe },
       true,
       { kind: "claimed", claim: reclaimed },
     ],
+    // Found in attack: after a real reclaim with the same key, an unsigned touch of the file, or an old version put
+    // back, made the old copy believe nothing (or its own file) and run on: the version last signed with its key decides.
+    [
+      "keys vouch, a reclaim signed with its key, then touched by someone else",
+      { claim: reclaimed, vouched: K, own: K, signature: notByMe(reclaimed) },
+      true,
+      { kind: "claimed", claim: reclaimed },
+    ],
+    [
+      "keys vouch, its old version put back after a reclaim signed with its key",
+      { claim: mine, vouched: K, own: K, signature: notByMe(reclaimed) },
+      true,
+      { kind: "claimed", claim: reclaimed },
+    ],
+    ["keys vouch, its own file touched by someone else, its last signed version its own", { claim: mine, vouched: K, own: K, signature: notByMe(mine) }, true, { kind: "itself" }],
     ["keys vouch, who signed unknown (a hub without history): the claim holds", { claim: another, vouched: K, own: K }, true, { kind: "claimed", claim: another }],
     ["no keys, a reclaim seen before", { claim: seenBefore }, false, { kind: "claimed", claim: seenBefore }],
     [
-      "keys vouch, a reclaim seen before: no signature asked, it holds",
-      { claim: seenBefore, vouched: K, own: K, signedByMe: false },
+      "keys vouch, a reclaim seen before: no history asked, it holds",
+      { claim: seenBefore, vouched: K, own: K, signature: notByMe(mine) },
       false,
       { kind: "claimed", claim: seenBefore },
     ],
   ])("%s", (_, facts, asks, want) => {
-    const { signedByMe: _s, ...asked } = facts;
+    const { signature: _s, ...asked } = facts;
     expect(asksSignature(asked)).toBe(asks);
     expect(identityVerdict(facts)).toEqual(want);
   });
