@@ -135,7 +135,7 @@ export async function pushOrders(fleet: Fleet, orders: unknown[] | string, messa
  * people's file) on main; a machine's file, message file or STATUS.* on the machines' branch, coord (a
  * forgery, as anyone with push access could make). The person's clone is left on main.
  */
-export async function personCommit(fleet: Fleet, path: string, text: string, message: string): Promise<void> {
+export async function personCommit(fleet: Fleet, path: string, text: string | null, message: string): Promise<void> {
   const p = fleet.person;
   const branch = roleOf(path) === "machines" ? "coord" : "main";
   try {
@@ -143,9 +143,13 @@ export async function personCommit(fleet: Fleet, path: string, text: string, mes
       await git(p, "fetch", "--quiet", "origin");
       await git(p, "checkout", "--quiet", "-B", branch, `origin/${branch}`);
       await git(p, "reset", "--quiet", "--hard", `origin/${branch}`);
-      await mkdir(dirname(join(p, path)), { recursive: true });
-      await writeFile(join(p, path), text);
-      await git(p, "add", path);
+      if (text === null)
+        await git(p, "rm", "--quiet", path); // null: the file deleted
+      else {
+        await mkdir(dirname(join(p, path)), { recursive: true });
+        await writeFile(join(p, path), text);
+        await git(p, "add", path);
+      }
       await git(p, "-c", "user.name=A Person", "-c", "user.email=person@example.com", "commit", "--quiet", "-m", message);
       try {
         await git(p, "push", "--quiet", "origin", `HEAD:${branch}`);

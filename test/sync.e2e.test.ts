@@ -349,6 +349,21 @@ describe("bad input gets a clear error and loses nothing", () => {
     expect((await sync({ dir: old })).ran).toEqual([]); // "work" ran on the other copy: not again
     expect((await readFile(log, "utf8")).split("\n").filter(Boolean)).toEqual(["ran"]); // once, by the copy
   });
+  it("found in attack: a generation at the highest a file may carry is taken no further, and the reclaim says what to do", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const old = fleet.machines.izzit7!;
+    await sync({ dir: old });
+    const path = "coordination/COMPUTER_izzit7.md";
+    const file = await hubFile(fleet, path);
+    const forged = file.replace(/^ {2}"uuid": "[^"]+",\n/m, (uuid) => `${uuid}  "identity": { "epoch": 2147483647, "host": "pusher", "at": "2026-11-30T00:00:00Z" },\n`);
+    expect(forged).not.toBe(file);
+    await personCommit(fleet, path, forged, "the highest generation");
+    // Taking it one further would write a file no machine reads (and the old copy, reading none, would run on).
+    const r = await cli("init", join(fleet.root, "reinstalled"), "--name", "izzit7", "--remote", fleet.remote, "--reclaim");
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/says generation 2147483647 of the identity, the highest a file may carry.*git revert/);
+    expect(await hubFile(fleet, path)).toBe(forged);
+  });
 });
 
 describe("status and derived files", () => {

@@ -550,6 +550,58 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect(await lines(ran)).toEqual(["a", "b", "c"]);
   }, 60_000);
 
+  /** izzit7 under ORDERS.json's keys, reclaimed elsewhere with its own key (copy); ORDERS.json with `orders` then. */
+  async function reclaimedWithItsKey() {
+    const f = await verifyingFleet();
+    const me = f.machines.izzit7!;
+    const keys = await fleetKeys(f);
+    const ordersWith = (orders: object[]) => pushOrders(f, `${JSON.stringify({ version: 1, orders, keys }, null, 2)}\n`);
+    await ordersWith([]);
+    expect((await cli("sync", "--dir", me)).code).toBe(0);
+    const before = await hubFile(f, "coordination/COMPUTER_izzit7.md"); // as izzit7 signed it, before any reclaim
+    const copy = join(f.root, "reinstalled");
+    expect((await cli("init", copy, "--name", "izzit7", "--remote", f.remote, "--reclaim", "--key", join(me, ".git", "coord", "machine_key"))).code).toBe(0);
+    return { f, me, copy, before, ordersWith, ran: join(f.root, "ran.log") };
+  }
+
+  it("found in attack: under keys, an old version put back after a reclaim with the same key revives no copy", async () => {
+    const { f, me, copy, before, ordersWith, ran } = await reclaimedWithItsKey();
+    // The old copy was away during the reclaim; a pusher puts izzit7's file back as it signed it before (no generation).
+    await personCommit(f, "coordination/COMPUTER_izzit7.md", before, "izzit7 as it was");
+    await ordersWith([{ id: "t1", to: "izzit7", run: `echo t1 >> ${ran}` }]);
+    const stale = await cli("sync", "--dir", me);
+    expect(stale.code).toBe(2);
+    expect(stale.err).toMatch(/this identity \(izzit7\) was reclaimed on/);
+    expect((await sync({ dir: copy })).ran.map((t) => t.id)).toEqual(["t1"]);
+    expect(await lines(ran)).toEqual(["t1"]); // once
+  }, 60_000);
+
+  it("found in attack: under keys, an unsigned touch after a reclaim with the same key keeps the old copy stopped", async () => {
+    const { f, me, copy, ordersWith, ran } = await reclaimedWithItsKey();
+    const reclaimed = await hubFile(f, "coordination/COMPUTER_izzit7.md");
+    const touched = reclaimed.replace(/^lastSeen: .+$/m, "lastSeen: 2026-01-01T00:00:00.000Z");
+    expect(touched).not.toBe(reclaimed);
+    await personCommit(f, "coordination/COMPUTER_izzit7.md", touched, "a touch");
+    await ordersWith([{ id: "t2", to: "izzit7", run: `echo t2 >> ${ran}` }]);
+    const stale = await cli("sync", "--dir", me);
+    expect(stale.code).toBe(2);
+    expect(stale.err).toMatch(/this identity \(izzit7\) was reclaimed on/);
+    expect((await cli("doctor", "--dir", me)).out).toMatch(/FAIL\s+identity\s+this identity \(izzit7\) was reclaimed on/);
+    expect((await sync({ dir: copy })).ran.map((t) => t.id)).toEqual(["t2"]);
+    expect(await lines(ran)).toEqual(["t2"]); // once
+  }, 60_000);
+
+  it("found in attack: a reclaim back after a pusher deleted the file takes in what the other copy ran", async () => {
+    const { f, me, copy, ordersWith, ran } = await reclaimedWithItsKey();
+    await ordersWith([{ id: "t3", to: "izzit7", run: `echo t3 >> ${ran}` }]);
+    expect((await sync({ dir: copy })).ran.map((t) => t.id)).toEqual(["t3"]);
+    expect((await cli("sync", "--dir", me)).code).toBe(2); // the old copy sees the reclaim
+    await personCommit(f, "coordination/COMPUTER_izzit7.md", null, "izzit7 deleted");
+    expect((await cli("init", me, "--name", "izzit7", "--remote", f.remote, "--reclaim")).code).toBe(0);
+    await sync({ dir: me });
+    expect(await lines(ran)).toEqual(["t3"]); // once: taken in from the version last signed with its key
+  }, 60_000);
+
   it("found in review: a machine that signs its commits still stops when its identity is reclaimed, and its first signed sync runs its work", async () => {
     fleet = await makeFleet(["izzit7"]);
     const f = fleet;

@@ -10,6 +10,7 @@ import { randomUUID } from "node:crypto";
 import { readdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { computerPath, machineNameProblem } from "../core/files/names.js";
+import { MAX_COUNT } from "../core/limits.js";
 import { keyFingerprint } from "../core/trust/trust.js";
 import { redact } from "../core/trust/redact.js";
 import { readModel } from "../core/repo/repo.js";
@@ -26,7 +27,7 @@ import { READ_PATHS, sync, type SyncResult } from "../sync/sync.js";
 import { lastSignedComputer } from "../sync/trust.js";
 import { takeEarlyClone } from "../startup/early-clone.js";
 import { withSigningKey } from "./trust.js";
-import { signingKeyPath } from "../state/trust.js";
+import { signingKeyPath, signingOf } from "../state/trust.js";
 import { scaffoldCommits } from "./hub.js";
 import type { ComputerFile } from "../core/fleet/computer.js";
 
@@ -66,7 +67,8 @@ async function isCheckout(dir: string): Promise<boolean> {
 
 /**
  * The task reports a reclaim takes in from the machine's file on the hub: as the machine itself last signed them
- * (lastSignedComputer), with the key ORDERS.json's keys name for it, else the one its file publishes. A report
+ * (lastSignedComputer), with the key ORDERS.json's keys name for it, else the one its file publishes, else (its file
+ * gone from the hub) the one this copy signs with. A report
  * someone else pushed since, unsigned or signed by another key, is not taken: an order it marked done would never
  * run. A machine that never had a key: its file as it is (nothing to check).
  */
@@ -74,12 +76,13 @@ async function signedTasks(
   repo: Repo,
   tip: string,
   name: string,
-  theirs: ComputerFile,
+  theirs: ComputerFile | undefined,
   keys: ReadonlyMap<string, string> | undefined,
   note: (line: string) => void,
+  ownKey?: string,
 ): Promise<ComputerFile["tasks"]> {
-  const key = keys?.get(name) ?? theirs.key;
-  if (!key) return theirs.tasks;
+  const key = keys?.get(name) ?? theirs?.key ?? ownKey;
+  if (!key) return theirs?.tasks ?? {};
   const path = computerPath(name);
   const signed = await lastSignedComputer(repo, tip, name, key);
   if (!signed) {
@@ -92,6 +95,14 @@ async function signedTasks(
 
 /** `config` as a newer generation of the identity than the newest known (`newest`: published, or seen here), taken here and now. */
 function nextGeneration(config: MachineConfig, newest: number): MachineConfig {
+  // Found in attack: a generation past what a machine's file may carry made the file unreadable to every machine, and
+  // the old copy, reading no file, ran on beside the new one.
+  if (newest >= MAX_COUNT)
+    throw new CoordError(
+      `${computerPath(config.name)} on the hub says generation ${newest} of the identity, the highest a file may carry, so no newer one can be taken; ` +
+        `someone pushed it (a reclaim counts up by one): put back the last version ${config.name} wrote (git revert on the machines' branch), then run coord init --reclaim again`,
+      EXIT.USAGE,
+    );
   return { ...config, epoch: newest + 1, reclaimedOn: hostname(), reclaimedAt: new Date().toISOString() };
 }
 
@@ -162,11 +173,14 @@ export async function init(opts: InitOptions): Promise<InitResult> {
     const theirs = model.computers.get(config.name);
     // The newest generation known: the hub's, or one this copy saw reclaim it before (state/reclaimed.ts), should the
     // hub say less now.
-    const seen = (await readReclaimSeen(stateDir, config.epoch))?.epoch ?? 0;
+    // (A record of a generation a file cannot carry, as a forged one may say, counts as the highest one it can.)
+    const seen = Math.min((await readReclaimSeen(stateDir, config.epoch))?.epoch ?? 0, MAX_COUNT - 1);
     const ours = theirs?.uuid === config.uuid ? theirs : undefined;
     const newest = Math.max(ours?.identity?.epoch ?? 0, seen);
     if ((ours && newest >= config.epoch) || seen > config.epoch) {
-      if (ours) await (await Journal.open(stateDir)).adopt(await signedTasks(repo, tip, config.name, ours, model.keys, note), { newer: true });
+      // Its file gone from the hub (someone deleted it): what it last signed there still says what ran (found in attack).
+      const ownKey = (await signingOf(config, stateDir, dir))?.publicKey;
+      await (await Journal.open(stateDir)).adopt(await signedTasks(repo, tip, config.name, ours, model.keys, note, ownKey), { newer: true });
       config = nextGeneration(config, newest);
       await saveConfig(stateDir, config);
       await clearReclaimSeen(stateDir);
