@@ -145,7 +145,8 @@ for (const version of pinnedVersions("claude")) {
           "every waiter to end with the session",
         );
         expect((await cli("agent", "listen", "--dir", t.dirOf("b"))).out).toContain("no open session listens now");
-        expect(spawnSync("pgrep", ["-f", `listen-wait --dir ${t.dirOf("b")}`]).status).toBe(1);
+        // (A Stop hook's waiter that started as the session ended may still be on its way out on a busy machine: waited for.)
+        await waitFor(async () => spawnSync("pgrep", ["-f", `listen-wait --dir ${t.dirOf("b")}`]).status === 1 || undefined, 10_000, "no waiter process left");
       },
       240_000,
     );
