@@ -8,7 +8,7 @@ import { inbox } from "../src/actions/messages.js";
 import { parseComputer } from "../src/core/fleet/computer.js";
 import { readModel } from "../src/core/repo/repo.js";
 import { TOMBSTONE_HOST } from "../src/core/setup/upgrade.js";
-import { checkIdentity } from "../src/sync/cycle.js";
+import { claimOf, identityVerdict } from "../src/core/trust/identity.js";
 import { openMachine } from "../src/sync/machine.js";
 import { READ_PATHS, sync } from "../src/sync/sync.js";
 import { Repo } from "../src/git/git.js";
@@ -89,10 +89,14 @@ describe("a hub of the old layout", () => {
     expect(await git(f.hubPath, "show", "main:STATUS.md")).toMatch(/blob\/coord\/STATUS\.md/);
     expect(await git(f.hubPath, "show", "coord:coordination/messages/b_TO_c.md")).toMatch(/sent before the upgrade/);
 
-    // An older coord reading main stops: its identity reads as taken, with what to do.
+    // An older coord reading main stops: its identity reads as reclaimed, on a "host" that says what to do.
     const oldView = readModel(await new Repo(f.hubPath, join(f.root, "read")).readFiles(main, READ_PATHS));
     const config = (await openMachine(f.machines.c!)).config;
-    expect(() => checkIdentity(oldView, config)).toThrow(/upgrade coord on this machine/);
+    expect(identityVerdict({ claim: claimOf(oldView.computers.get(config.name), config) })).toMatchObject({
+      kind: "claimed",
+      claim: { kind: "reclaimed", host: TOMBSTONE_HOST },
+    });
+    expect(TOMBSTONE_HOST).toMatch(/upgrade coord on this machine/);
     expect(parseComputer(await git(f.hubPath, "show", "main:coordination/COMPUTER_a.md"), "a").identity?.host).toBe(TOMBSTONE_HOST);
 
     // a finishes held: its push, built on the old tip, is refused; it publishes again on coord.

@@ -13,7 +13,6 @@ import { loginStore } from "../state/secrets.js";
 import { agentSandbox } from "../sync/sandbox.js";
 import { readShareAt } from "../sync/view.js";
 import { keyFingerprint } from "../core/trust/trust.js";
-import { asksSignature, claimOf, identityVerdict } from "../core/trust/identity.js";
 import { commitOf, MACHINES_BRANCH, splitTip } from "../git/hub.js";
 import { access, stat } from "node:fs/promises";
 import { environOf } from "../platform/processes.js";
@@ -40,9 +39,8 @@ import { channelChecks } from "../actions/doctor-channels.js";
 import { daemonServiceStatus, type ServiceStatus } from "../actions/daemon-service.js";
 import { timings } from "../timings.js";
 import { budgetsFor } from "../sync/machine.js";
-import { lastFetchedModel, lastPublished, ownFileSignature } from "../sync/trust.js";
-import { readRoster, selfSignerPath } from "../state/trust.js";
-import { readReclaimSeen } from "../state/reclaimed.js";
+import { identityAt, lastFetchedModel, lastPublished } from "../sync/trust.js";
+import { readRoster } from "../state/trust.js";
 import { sanitizeDeep } from "../core/files/shown.js";
 import { READ_PATHS } from "../sync/sync.js";
 import { describeBudgets, describeReadShare, HOST_DEFAULTS_TEXT, readShareOf } from "../core/hub/reads.js";
@@ -377,14 +375,10 @@ async function identity(m: GitMachine, tip: string): Promise<Check> {
   } catch (e) {
     theirs = e as Error;
   }
-  // Decided as a sync decides (core/trust/identity.ts; sync/view.ts checkVouchedIdentity), worded for a person.
+  // Decided as a sync decides (sync/trust.ts identityAt), worded for a person.
   const vouched = config.trust.verifyMachines ? (await readRoster(m.stateDir).catch(() => undefined))?.get(name) : undefined;
   const own = m.signing?.publicKey;
-  const seen = await readReclaimSeen(m.stateDir, config.epoch);
-  const facts = { claim: claimOf(theirs instanceof Error ? undefined : theirs, config, seen), ...(vouched !== undefined ? { vouched } : {}), ...(own ? { own } : {}) };
-  const history = asksSignature(facts) ? await ownFileSignature(repo, tip, config, own!, selfSignerPath(m.stateDir)) : undefined;
-  const change = history?.change;
-  const verdict = identityVerdict({ ...facts, ...(history ? { signature: history.signature } : {}) });
+  const { verdict, change } = await identityAt(repo, tip, m, theirs instanceof Error ? undefined : theirs, vouched);
   switch (verdict.kind) {
     case "wrong-key":
       return fail(

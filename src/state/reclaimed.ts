@@ -5,23 +5,18 @@
 // stopping is the safe side.
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
+import type { Generation } from "../core/trust/identity.js";
 import { readIfExists, writeDurably } from "./files.js";
 
 const path = (stateDir: string) => join(stateDir, "reclaimed.json");
 
-export interface ReclaimSeen {
-  epoch: number;
-  host: string;
-  at: string;
-}
-
 /** The reclaim this copy saw, if any; one it cannot read is a reclaim of an unknown generation (above `epoch`). */
-export async function readReclaimSeen(stateDir: string, epoch: number): Promise<ReclaimSeen | undefined> {
+export async function readReclaimSeen(stateDir: string, epoch: number): Promise<Generation | undefined> {
   const text = await readIfExists(path(stateDir));
   if (text === undefined) return undefined;
   const unknown = { epoch: epoch + 1, host: `an unknown host (${path(stateDir)} cannot be read)`, at: "an unknown time" };
   try {
-    const data = JSON.parse(text) as Partial<Record<keyof ReclaimSeen, unknown>>;
+    const data = JSON.parse(text) as Partial<Record<keyof Generation, unknown>>;
     const { epoch: e, host, at } = data;
     if (!Number.isSafeInteger(e) || typeof host !== "string" || typeof at !== "string") return unknown;
     return { epoch: e as number, host: host.slice(0, 256), at: at.slice(0, 64) };
@@ -30,7 +25,7 @@ export async function readReclaimSeen(stateDir: string, epoch: number): Promise<
   }
 }
 
-export async function saveReclaimSeen(stateDir: string, seen: ReclaimSeen): Promise<void> {
+export async function saveReclaimSeen(stateDir: string, seen: Generation): Promise<void> {
   await writeDurably(path(stateDir), `${JSON.stringify(seen, null, 2)}\n`);
 }
 

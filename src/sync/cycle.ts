@@ -21,8 +21,6 @@ import type { Observation } from "../core/time/clock.js";
 import type { TipView } from "./view.js";
 import type { RunProcess } from "./on-call-turn.js";
 
-export { checkIdentity } from "./view.js";
-
 /** What a sync reads of a commit. */
 export const READ_PATHS = [ORDERS_FILE, STATUS_JSON, STATUS_MD, "coordination"];
 

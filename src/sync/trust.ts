@@ -7,11 +7,12 @@
 import { ownerOf } from "../core/trust/ownership.js";
 import { classifyPath, delegatedOrdersPath, ORDERS_DIR, ORDERS_FILE, type MachineFiles, readComputer, readMachineFiles, readModel, type RepoModel } from "../core/repo/repo.js";
 import { type Accepted, type Change, keyFingerprint, type Refusal, standsWithoutAncestry, trustedFiles } from "../core/trust/trust.js";
-import { claimOf, type Signature } from "../core/trust/identity.js";
+import { asksSignature, claimOf, identityVerdict, type IdentityVerdict, type Signature } from "../core/trust/identity.js";
 import { commitOf } from "../git/hub.js";
 import { CoordError, EXIT } from "../errors.js";
 import { readIfExists, writeDurably } from "../state/files.js";
 import { keyNoticeHolds } from "../state/key-notice.js";
+import { readReclaimSeen } from "../state/reclaimed.js";
 import { pinsPath, readAccepted, readPins, readRoster, saveAccepted, savePins, saveRoster, selfSignerPath, signersFiles, withSignersFile } from "../state/trust.js";
 import { rosterAdmits, rosterOf } from "../core/trust/roster.js";
 import { ownOrdersFile } from "../state/delegated.js";
@@ -384,12 +385,37 @@ async function withoutForgedOwnFiles(
 }
 
 /**
+ * Whether this copy is the machine its name says, as a sync and coord doctor decide it (core/trust/identity.ts), from
+ * what is known at `tip`: the machine's file there (`theirs`, parsed; undefined: none or unreadable), a reclaim this
+ * copy saw (state/reclaimed.ts), the key ORDERS.json's keys name for it (`vouched`) and the one it signs with. Where
+ * the keys vouch for that key, the file's history is asked too (ownFileSignature), and `change` is its newest change.
+ */
+export async function identityAt(
+  hub: Pick<Machine["hub"], "lastChange" | "signedChanges" | "readFiles">,
+  tip: string,
+  m: Pick<Machine, "stateDir" | "config" | "signing">,
+  theirs: ComputerFile | undefined,
+  vouched: string | undefined,
+): Promise<{ verdict: IdentityVerdict; change?: Change }> {
+  const { config } = m;
+  const own = m.signing?.publicKey;
+  const facts = {
+    claim: claimOf(theirs, config, await readReclaimSeen(m.stateDir, config.epoch)),
+    ...(vouched !== undefined ? { vouched } : {}),
+    ...(own ? { own } : {}),
+  };
+  const history = own && asksSignature(facts) ? await ownFileSignature(hub, tip, config, own, selfSignerPath(m.stateDir)) : undefined;
+  const verdict = identityVerdict({ ...facts, ...(history ? { signature: history.signature } : {}) });
+  return { verdict, ...(history ? { change: history.change } : {}) };
+}
+
+/**
  * What the history says of machine `name`'s own file at `tip` (core/trust/identity.ts Signature), against its key
  * `key` (`self`: an allowed-signers file naming it with that key), with the file's newest change: one git call when
  * that change is the machine's own, else also the newest version it signed (lastSignedComputer), read as a claim on
  * the identity `me` holds. Undefined when the hub carries no signatures.
  */
-export async function ownFileSignature(
+async function ownFileSignature(
   hub: Pick<Machine["hub"], "lastChange" | "signedChanges" | "readFiles">,
   tip: string,
   me: { name: string; uuid: string; epoch: number },

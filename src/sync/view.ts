@@ -9,18 +9,16 @@ import type { Pause } from "../core/hub/controls.js";
 import { readModel, type RepoModel } from "../core/repo/repo.js";
 import type { Refusal } from "../core/trust/trust.js";
 import { CoordError, EXIT, IdentityReclaimed } from "../errors.js";
-import type { MachineConfig } from "../state/config.js";
 import { readPause } from "../state/pause.js";
 import { budgetsFor, type Machine } from "./machine.js";
 import { claimLeaseOf, countedMachines, type Share, shareOf } from "../core/budget/budget.js";
 import { pushBudgetOf, type ReadShare, readShareOf } from "../core/hub/reads.js";
-import { ownFileSignature, trustedView } from "./trust.js";
+import { identityAt, trustedView } from "./trust.js";
 import { computerPath } from "../core/files/names.js";
 import { shownLine } from "../core/files/shown.js";
 import { keyFingerprint } from "../core/trust/trust.js";
-import { selfSignerPath } from "../state/trust.js";
-import { readReclaimSeen, saveReclaimSeen } from "../state/reclaimed.js";
-import { asksSignature, type Claim, claimOf, identityVerdict } from "../core/trust/identity.js";
+import { saveReclaimSeen } from "../state/reclaimed.js";
+import type { Claim } from "../core/trust/identity.js";
 
 /** What one tip means for this machine: a value, made by `viewTip` (or by a publish for the commit it landed). */
 export interface TipView {
@@ -127,19 +125,11 @@ export async function viewTip(m: Machine, at: { tip: string; files: Map<string, 
 async function checkVouchedIdentity(m: Machine, vouched: string | undefined, model: RepoModel, tip: string, note: (line: string) => void): Promise<void> {
   const { config } = m;
   const path = computerPath(config.name);
-  const facts = {
-    claim: claimOf(model.computers.get(config.name), config, await readReclaimSeen(m.stateDir, config.epoch)),
-    ...(vouched !== undefined ? { vouched } : {}),
-    ...(m.signing?.publicKey ? { own: m.signing.publicKey } : {}),
-  };
-  // Where the keys vouch for it, its file counts as last signed with its key: one git call when its newest change is its own.
-  const history = asksSignature(facts) ? await ownFileSignature(m.hub, tip, config, facts.own!, selfSignerPath(m.stateDir)) : undefined;
-  const change = history?.change;
-  const verdict = identityVerdict({ ...facts, ...(history ? { signature: history.signature } : {}) });
+  const { verdict, change } = await identityAt(m.hub, tip, m, model.computers.get(config.name), vouched);
   if (verdict.kind === "itself") return;
   if (verdict.kind === "wrong-key")
     throw new CoordError(
-      `ORDERS.json's keys name ${keyFingerprint(verdict.vouched)} for ${config.name}, and this copy signs with ${facts.own ? keyFingerprint(facts.own) : "no key"}: ` +
+      `ORDERS.json's keys name ${keyFingerprint(verdict.vouched)} for ${config.name}, and this copy signs with ${m.signing?.publicKey ? keyFingerprint(m.signing.publicKey) : "no key"}: ` +
         `the fleet believes the machine with that key, not this copy, so it runs nothing; if this machine was reinstalled elsewhere, remove this copy's schedule ` +
         `(coord cron uninstall, coord daemon stop); else put its key in ORDERS.json's keys (coord trust status shows it)`,
       EXIT.USAGE,
@@ -157,12 +147,6 @@ async function checkVouchedIdentity(m: Machine, vouched: string | undefined, mod
     await saveReclaimSeen(m.stateDir, { epoch, host, at });
   }
   throw claimError(config.name, verdict.claim);
-}
-
-/** Refuses to act as a machine whose name another identity owns, or as a copy of an identity reclaimed since (no keys vouch for it). */
-export function checkIdentity(model: RepoModel, config: MachineConfig): void {
-  const verdict = identityVerdict({ claim: claimOf(model.computers.get(config.name), config) });
-  if (verdict.kind === "claimed" || verdict.kind === "forged") throw claimError(config.name, verdict.claim);
 }
 
 /** Why a copy whose name is claimed runs nothing, and what to do. */
