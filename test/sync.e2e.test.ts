@@ -1,6 +1,6 @@
 // The sync loop end to end, on real git: a bare hub, several checkouts as
 // several machines, a person pushing ORDERS.json with plain git.
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Repo } from "../src/git/git.js";
@@ -348,6 +348,18 @@ describe("bad input gets a clear error and loses nothing", () => {
     expect((await cli("sync", "--dir", copy)).err).toMatch(/this identity \(izzit7\) was reclaimed on/);
     expect((await sync({ dir: old })).ran).toEqual([]); // "work" ran on the other copy: not again
     expect((await readFile(log, "utf8")).split("\n").filter(Boolean)).toEqual(["ran"]); // once, by the copy
+  });
+  it("a checkout made a new machine after its config was lost is not stopped by a reclaim its old identity saw there", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const old = fleet.machines.izzit7!;
+    await sync({ dir: old });
+    expect((await cli("init", join(fleet.root, "reinstalled"), "--name", "izzit7", "--remote", fleet.remote, "--reclaim")).code).toBe(0);
+    expect((await cli("sync", "--dir", old)).code).toBe(2); // it saw the reclaim, and recorded it
+    await rm(join(old, ".git", "coord", "machine.yaml"));
+    expect((await cli("init", old, "--name", "fresh7", "--remote", fleet.remote)).code).toBe(0);
+    const log = join(fleet.root, "ran.log");
+    await pushOrders(fleet, [order("work", "fresh7", `echo ran >> ${log}`)]);
+    expect((await sync({ dir: old })).ran.map((t) => t.id)).toEqual(["work"]);
   });
   it("found in attack: a generation at the highest a file may carry is taken no further, and the reclaim says what to do", async () => {
     fleet = await makeFleet(["izzit7"]);

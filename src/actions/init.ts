@@ -93,8 +93,26 @@ async function signedTasks(
   return signed.file.tasks;
 }
 
-/** `config` as a newer generation of the identity than the newest known (`newest`: published, or seen here), taken here and now. */
-function nextGeneration(config: MachineConfig, newest: number): MachineConfig {
+/**
+ * Takes the identity `config` names here and now, as a newer generation than the newest known: the hub's file
+ * (`theirs`, when it is this identity's) or a reclaim this copy saw before (`seen`, state/reclaimed.ts; 0: none),
+ * should the hub say less now; with the task reports the machine last signed (signedTasks), so nothing it ran runs
+ * again. `had`: this checkout was the machine before (its own key, should the file be gone from the hub; its
+ * journal's records give way to reports further along). The config is saved, the record of a reclaim seen removed.
+ */
+async function takeIdentity(
+  repo: Repo,
+  tip: string,
+  stateDir: string,
+  config: MachineConfig,
+  theirs: ComputerFile | undefined,
+  seen: number,
+  keys: ReadonlyMap<string, string> | undefined,
+  note: (line: string) => void,
+  had?: { ownKey?: string },
+): Promise<MachineConfig> {
+  // (A record of a generation a file cannot carry, as a forged one may say, counts as the highest one it can.)
+  const newest = Math.max(theirs?.identity?.epoch ?? 0, Math.min(seen, MAX_COUNT - 1));
   // Found in attack: a generation past what a machine's file may carry made the file unreadable to every machine, and
   // the old copy, reading no file, ran on beside the new one.
   if (newest >= MAX_COUNT)
@@ -103,7 +121,12 @@ function nextGeneration(config: MachineConfig, newest: number): MachineConfig {
         `someone pushed it (a reclaim counts up by one): put back the last version ${config.name} wrote (git revert on the machines' branch), then run coord init --reclaim again`,
       EXIT.USAGE,
     );
-  return { ...config, epoch: newest + 1, reclaimedOn: hostname(), reclaimedAt: new Date().toISOString() };
+  const tasks = await signedTasks(repo, tip, config.name, theirs, keys, note, had?.ownKey);
+  await (await Journal.open(stateDir)).adopt(tasks, { newer: had !== undefined });
+  const taken = { ...config, epoch: newest + 1, reclaimedOn: hostname(), reclaimedAt: new Date().toISOString() };
+  await saveConfig(stateDir, taken);
+  await clearReclaimSeen(stateDir);
+  return taken;
 }
 
 export async function init(opts: InitOptions): Promise<InitResult> {
@@ -171,19 +194,12 @@ export async function init(opts: InitOptions): Promise<InitResult> {
     // Taking back an identity another copy reclaimed: a newer generation here, with what that copy did.
     const model = readModel(await repo.readFiles(tip, READ_PATHS));
     const theirs = model.computers.get(config.name);
-    // The newest generation known: the hub's, or one this copy saw reclaim it before (state/reclaimed.ts), should the
-    // hub say less now.
-    // (A record of a generation a file cannot carry, as a forged one may say, counts as the highest one it can.)
-    const seen = Math.min((await readReclaimSeen(stateDir, config.epoch))?.epoch ?? 0, MAX_COUNT - 1);
     const ours = theirs?.uuid === config.uuid ? theirs : undefined;
-    const newest = Math.max(ours?.identity?.epoch ?? 0, seen);
-    if ((ours && newest >= config.epoch) || seen > config.epoch) {
+    const seen = (await readReclaimSeen(stateDir, config.epoch))?.epoch ?? 0;
+    if ((ours && Math.max(ours.identity?.epoch ?? 0, seen) >= config.epoch) || seen > config.epoch) {
       // Its file gone from the hub (someone deleted it): what it last signed there still says what ran (found in attack).
       const ownKey = (await signingOf(config, stateDir, dir))?.publicKey;
-      await (await Journal.open(stateDir)).adopt(await signedTasks(repo, tip, config.name, ours, model.keys, note, ownKey), { newer: true });
-      config = nextGeneration(config, newest);
-      await saveConfig(stateDir, config);
-      await clearReclaimSeen(stateDir);
+      config = await takeIdentity(repo, tip, stateDir, config, ours, seen, model.keys, note, ownKey ? { ownKey } : {});
       reclaimed = true;
     }
   }
@@ -219,13 +235,15 @@ export async function init(opts: InitOptions): Promise<InitResult> {
     // Safe by default: the machine signs every commit (a key made here unless one is given), readers verify it.
     if (opts.key !== false) config = (await withSigningKey(stateDir, config, opts.key)).config;
     if (theirs) {
-      // Rebuild the journal from what the machine had published, so nothing it ran runs again.
-      await (await Journal.open(stateDir)).adopt(await signedTasks(repo, tip, opts.name, theirs, model.keys, note));
-      // A newer generation of the identity: a copy still running the older one sees it and stops.
-      config = nextGeneration(config, theirs.identity?.epoch ?? 0);
+      // A newer generation of the identity, the journal rebuilt from what the machine had published: a copy still
+      // running the older one sees it and stops, and nothing it ran runs again.
+      config = await takeIdentity(repo, tip, stateDir, config, theirs, (await readReclaimSeen(stateDir, config.epoch))?.epoch ?? 0, model.keys, note);
       reclaimed = true;
+    } else {
+      // A new identity: a reclaim an identity before it saw here (its config lost since) does not stop it.
+      await clearReclaimSeen(stateDir);
+      await saveConfig(stateDir, config);
     }
-    await saveConfig(stateDir, config);
   }
   log(`registering machine ${config.name}`);
   // The tip it cloned or fetched a moment ago (and its files, when read): the sync does not fetch and read them again.
