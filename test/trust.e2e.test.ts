@@ -217,6 +217,12 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect(await hubFile(f, "STATUS.md")).toMatch(
       /izzit7 refused coordination\/COMPUTER_soda-yeti\.md commit [0-9a-f]{12} by A Person \S+: not signed; acting on the version of commit/,
     );
+    // An agent on izzit7 (the MCP status tool) reads soda-yeti's file as izzit7 verified it, and is told the hub's differs.
+    const { client } = await connectMcp(me, (stop) => stops.push(stop));
+    const order = await ok(client, "status", { order: "a" });
+    expect((order.data.machines as Record<string, { state: string }>)["soda-yeti"]!.state).not.toBe("completed");
+    expect(order.data.unverified).toEqual(["soda-yeti"]);
+    expect(order.text).toMatch(/Not as on the hub: soda-yeti\. Its file there is shown as this machine's last sync verified it/);
 
     // A message "from soda-yeti" written by the pusher is not delivered (an agent hook would show it as soda-yeti's word).
     const fake =
@@ -231,6 +237,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     await sync({ dir: other, run: false });
     expect(await hubFile(f, "coordination/COMPUTER_soda-yeti.md")).not.toMatch(/"state": "completed"/);
     await sync({ dir: me });
+    expect((await ok(client, "status")).data.unverified).toBeUndefined(); // its own file again, verified
     expect((await cli("inbox", "--dir", me, "--json")).out).toBe("[]"); // the owner did not adopt the forged message as its own either
     await expect(hubFile(f, "coordination/messages/soda-yeti_TO_izzit7.md")).rejects.toThrow(); // and removed it: it has no such channel
     expect((await hubStatus(f)).errors).toEqual([]);

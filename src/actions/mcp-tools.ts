@@ -41,6 +41,8 @@ export interface Known {
   commit: string;
   model: RepoModel;
   status: StatusJson;
+  /** The machines whose file on the hub is not shown as it is there (sync/trust.ts shownFleet). */
+  unverified: string[];
 }
 
 /** What a tool works with; the server makes one for all its calls. */
@@ -374,15 +376,18 @@ const status = tool({
     const k = await ctx.known(m);
     const at = ctx.now();
     const result = statusAt(k, at);
+    // Machines shown as this machine verified them, not as the hub has them (a report its sync refused): said.
+    const noted = (r: { data: Record<string, unknown>; text: string }) =>
+      k.unverified.length ? { data: { ...r.data, unverified: k.unverified }, text: `${r.text}\n${unverifiedText(k.unverified)}` } : r;
     if (args.machine !== undefined) {
       checkMachine(k, args.machine);
       const data = statusView({ kind: "machine", name: args.machine }, result, at) as Record<string, unknown> & { tasks: Record<string, { state: string; reason?: string }> };
       const s = k.status.machines[args.machine]!;
       const tasks = Object.entries(data.tasks).map(([id, t]) => `${id} ${t.state}${t.reason ? ` (${t.reason})` : ""}`);
-      return {
+      return noted({
         data,
         text: `${args.machine} is ${presenceOf(s, at)}, ${machineStateText(s)}, last seen ${s.lastSeen}; ${plural(s.messages.unacked, "unacknowledged message")}. Tasks: ${tasks.join("; ") || "none"}.`,
-      };
+      });
     }
     if (args.order !== undefined) {
       checkOrder(k, args.order);
@@ -396,11 +401,19 @@ const status = tool({
       const outputs = view.machines as Record<string, { output?: string }>;
       for (const [name, t] of Object.entries(outputs)) if (t.output) lines.push(`  output on ${name}:\n    ${indent(t.output.split("\n").slice(-10).join("\n"))}`);
       if (history.length) lines.push(`History: ${history.map((e) => `${e.at} ${e.who}: ${e.what}`).join("; ")}`);
-      return { data: { ...view, history }, text: lines.join("\n") };
+      return noted({ data: { ...view, history }, text: lines.join("\n") });
     }
-    return { data: statusView({ kind: "fleet" }, result, at) as Record<string, unknown>, text: fleetText(k, at, result.offline) };
+    return noted({ data: statusView({ kind: "fleet" }, result, at) as Record<string, unknown>, text: fleetText(k, at, result.offline) });
   },
 });
+
+/** The machines the status tool does not show as the hub has them (Known's `unverified`), in one sentence. */
+function unverifiedText(names: readonly string[]): string {
+  return (
+    `Not as on the hub: ${names.join(", ")}. ${names.length === 1 ? "Its" : "Their"} file there is shown as this machine's last sync verified it, or not at all: ` +
+    `changed since (the next sync verifies it), refused (what its sync refused is not believed), or of a machine ORDERS.json's keys leave out.`
+  );
+}
 
 const orderAddTool = tool({
   name: "order_add",

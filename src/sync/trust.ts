@@ -223,6 +223,22 @@ export async function lastVerified(m: Pick<Machine, "stateDir" | "config" | "sig
   return out;
 }
 
+/**
+ * The files of `files` (read at the tracking ref) as an agent reads the fleet between syncs (coord mcp's tools): as
+ * this checkout last verified them (lastVerified), with the machines whose own file there is not the one shown:
+ * changed since its last sync verified it, refused by it, or of a machine ORDERS.json's keys leave out. (coord status
+ * shows a person the hub as it is, beside the refusals the machines publish.)
+ */
+export async function shownFleet(m: Pick<Machine, "stateDir" | "config" | "signing">, files: Map<string, string>): Promise<{ files: Map<string, string>; unverified: string[] }> {
+  const shown = await lastVerified(m, files);
+  const unverified = new Set<string>();
+  for (const path of new Set([...files.keys(), ...shown.keys()])) {
+    const what = classifyPath(path);
+    if (what.kind === "computer" && shown.get(path) !== files.get(path)) unverified.add(what.name);
+  }
+  return { files: shown, unverified: [...unverified].sort() };
+}
+
 /** A file's text that no file has: the paths of a listing read as files by lastVerified, which compares texts. */
 const LISTED = "\0listed, not read\0";
 
