@@ -1,6 +1,6 @@
 // The sync loop end to end, on real git: a bare hub, several checkouts as
 // several machines, a person pushing ORDERS.json with plain git.
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Repo } from "../src/git/git.js";
@@ -360,6 +360,21 @@ describe("bad input gets a clear error and loses nothing", () => {
     const log = join(fleet.root, "ran.log");
     await pushOrders(fleet, [order("work", "fresh7", `echo ran >> ${log}`)]);
     expect((await sync({ dir: old })).ran.map((t) => t.id)).toEqual(["work"]);
+  });
+  it("found in attack: a reclaim record that is no file stops the sync with a sentence; doctor says FAIL for it and goes on", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = fleet.machines.izzit7!;
+    await sync({ dir });
+    await mkdir(join(dir, ".git", "coord", "reclaimed.json"));
+    const log = join(fleet.root, "ran.log");
+    await pushOrders(fleet, [order("work", "izzit7", `echo ran >> ${log}`)]);
+    const r = await cli("sync", "--dir", dir);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/reclaimed\.json/);
+    expect(await readFile(log, "utf8").catch(() => "")).toBe("");
+    const doctor = await cli("doctor", "--dir", dir);
+    expect(doctor.out).toMatch(/FAIL\s+identity\s+cannot be decided: .*reclaimed\.json.*; coord sync runs nothing until then/);
+    expect(doctor.out).toMatch(/OK\s+lock\s/); // the checks after it ran too
   });
   it("found in attack: a generation at the highest a file may carry is taken no further, and the reclaim says what to do", async () => {
     fleet = await makeFleet(["izzit7"]);

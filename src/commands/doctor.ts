@@ -378,7 +378,14 @@ async function identity(m: GitMachine, tip: string): Promise<Check> {
   // Decided as a sync decides (sync/trust.ts identityAt), worded for a person.
   const vouched = config.trust.verifyMachines ? (await readRoster(m.stateDir).catch(() => undefined))?.get(name) : undefined;
   const own = m.signing?.publicKey;
-  const { verdict, change } = await identityAt(repo, tip, m, theirs instanceof Error ? undefined : theirs, vouched);
+  let decided: Awaited<ReturnType<typeof identityAt>>;
+  try {
+    decided = await identityAt(repo, tip, m, theirs instanceof Error ? undefined : theirs, vouched);
+  } catch (e) {
+    // A record of a reclaim that is no file (found in attack): the sync stops on it, and says so; doctor goes on.
+    return fail("identity", `cannot be decided: ${firstLine(describeFailure(e).message)}; coord sync runs nothing until then`);
+  }
+  const { verdict, change } = decided;
   switch (verdict.kind) {
     case "wrong-key":
       return fail(
