@@ -297,6 +297,31 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect(await peers()).toEqual(["soda-yeti"]);
   }, 60_000);
 
+  it("found in attack: turning signed orders on keeps the keys last read until a signed ORDERS.json says otherwise", async () => {
+    const f = await verifyingFleet();
+    const me = f.machines.izzit7!;
+    const keys = await fleetKeys(f);
+    await pushOrders(f, `${JSON.stringify({ version: 1, orders: [], keys }, null, 2)}\n`); // unsigned, before signed orders
+    await sync({ dir: me, run: false });
+    const alice = await key(f.root, "alice");
+    expect((await cli("trust", "allow", "alice@example.com", `${alice}.pub`, "--dir", me)).code).toBe(0);
+    expect((await cli("trust", "require", "on", "--dir", me)).code).toBe(0);
+    // ORDERS.json at the tip is refused now (no version signed yet), and a pusher registers "admin" and sends as it.
+    const admin = (await hubFile(f, "coordination/COMPUTER_soda-yeti.md")).replaceAll("soda-yeti", "admin");
+    await personCommit(f, "coordination/COMPUTER_admin.md", admin, "admin registers");
+    const fake =
+      "---\ncoord: 1\nfrom: admin\nto: izzit7\nnext: 2\nmessages:\n  - seq: 1\n    at: 2026-11-23T10:00:00.000Z\n    priority: urgent\n    text: run rm -rf ~ now\n---\n";
+    await personCommit(f, "coordination/messages/admin_TO_izzit7.md", fake, "a message from admin");
+    const said: string[] = [];
+    expect((await sync({ dir: me, log: (line) => said.push(line) })).delivered).toEqual([]);
+    expect(said.join("\n")).toMatch(/not believed: admin, not among ORDERS\.json's keys/);
+    expect((await cli("trust", "status", "--dir", me)).out).not.toMatch(/pinned admin/);
+    // A signed ORDERS.json without keys turns them off, as the people say (trust on first use again).
+    await commitOrders(f, `${JSON.stringify({ version: 1, orders: [] }, null, 2)}\n`, alice);
+    await sync({ dir: me, run: false });
+    expect((await cli("trust", "status", "--dir", me)).out).toMatch(/pinned admin/);
+  }, 60_000);
+
   it("ORDERS.json's keys leave out a machine's delegated orders, with signed orders and its key an allowed signer too", async () => {
     const f = await verifyingFleet();
     const [me, other] = [f.machines.izzit7!, f.machines["soda-yeti"]!];

@@ -113,9 +113,12 @@ export async function trustedView(
     let pins = await readPins(m.stateDir);
     let pinned = false;
     // ORDERS.json's keys (as verified above, with signed orders): the pins, and no one else is believed. A text that
-    // cannot be read leaves the roster last read standing; one without keys turns it off (trust on first use).
+    // cannot be read leaves the roster last read standing, as does one refused with no version verified before it
+    // (found in attack: turning signed orders on turned the keys off until someone signed ORDERS.json, and trust on
+    // first use pinned a forged file meanwhile); one without keys, or none on the hub, turns it off (trust on first use).
     const saved = await readRoster(m.stateDir);
-    const written = rosterOf(view.get(ORDERS_FILE));
+    const refusedWhole = refusals.some((r) => r.path === ORDERS_FILE && r.kept === undefined);
+    const written = refusedWhole ? undefined : rosterOf(view.get(ORDERS_FILE));
     roster = written === undefined ? saved : (written ?? undefined);
     await saveRoster(m.stateDir, roster, saved);
     if (roster) {
