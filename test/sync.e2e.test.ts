@@ -361,6 +361,25 @@ describe("bad input gets a clear error and loses nothing", () => {
     await pushOrders(fleet, [order("work", "fresh7", `echo ran >> ${log}`)]);
     expect((await sync({ dir: old })).ran.map((t) => t.id)).toEqual(["work"]);
   });
+
+  it("found in attack: a checkout made a machine of the same name after its config was lost stays stopped, though the file is gone", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const old = fleet.machines.izzit7!;
+    await sync({ dir: old });
+    const copy = join(fleet.root, "reinstalled");
+    expect((await cli("init", copy, "--name", "izzit7", "--remote", fleet.remote, "--reclaim")).code).toBe(0);
+    expect((await cli("sync", "--dir", old)).code).toBe(2); // it saw the reclaim, and recorded it
+    const log = join(fleet.root, "ran.log");
+    await pushOrders(fleet, [order("once", "izzit7", `echo ran >> ${log}`)]);
+    expect((await sync({ dir: copy })).ran.map((t) => t.id)).toEqual(["once"]);
+    // A pusher deletes the machine's file; the old copy, its config lost, is made izzit7 again without --reclaim.
+    await personCommit(fleet, "coordination/COMPUTER_izzit7.md", null, "izzit7 gone");
+    await rm(join(old, ".git", "coord", "machine.yaml"));
+    const again = await cli("init", old, "--name", "izzit7", "--remote", fleet.remote);
+    expect(again.err).toMatch(/this identity \(izzit7\) was reclaimed on .+; this copy no longer claims or runs anything/);
+    expect((await cli("sync", "--dir", old)).code).toBe(2);
+    expect((await readFile(log, "utf8")).split("\n").filter(Boolean)).toEqual(["ran"]); // once, by the copy
+  });
   it("found in attack: a reclaim record that is no file stops the sync with a sentence; doctor says FAIL for it and goes on", async () => {
     fleet = await makeFleet(["izzit7"]);
     const dir = fleet.machines.izzit7!;

@@ -240,8 +240,11 @@ export async function init(opts: InitOptions): Promise<InitResult> {
       config = await takeIdentity(repo, tip, stateDir, config, theirs, (await readReclaimSeen(stateDir, config.epoch))?.epoch ?? 0, model.keys, note);
       reclaimed = true;
     } else {
-      // A new identity: a reclaim an identity before it saw here (its config lost since) does not stop it.
-      await clearReclaimSeen(stateDir);
+      // A new identity of another name: a reclaim the identity before it saw here (its config lost since) does not stop
+      // it. Of the same name (or a record that does not say) the record stays: found in attack, the machine's file gone
+      // from the hub, a new uuid ran again what the other copy had run. coord init --reclaim here takes it back.
+      const seen = await readReclaimSeen(stateDir, config.epoch);
+      if (seen?.name !== undefined && seen.name !== config.name) await clearReclaimSeen(stateDir);
       await saveConfig(stateDir, config);
     }
   }

@@ -144,7 +144,7 @@ async function checkVouchedIdentity(m: Machine, vouched: string | undefined, mod
   // A reclaim believed is remembered: the copy stays stopped whatever the hub says later (state/reclaimed.ts).
   if (verdict.claim.kind === "reclaimed" && !verdict.claim.seen) {
     const { epoch, host, at } = verdict.claim;
-    await saveReclaimSeen(m.stateDir, { epoch, host, at });
+    await saveReclaimSeen(m.stateDir, { epoch, host, at, name: config.name });
   }
   throw claimError(config.name, verdict.claim);
 }
