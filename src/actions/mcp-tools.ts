@@ -41,7 +41,7 @@ export interface Known {
   commit: string;
   model: RepoModel;
   status: StatusJson;
-  /** The machines whose file on the hub is not shown as it is there (sync/trust.ts shownFleet). */
+  /** The files on the hub not shown as they are there (sync/trust.ts shownFleet). */
   unverified: string[];
 }
 
@@ -407,11 +407,15 @@ const status = tool({
   },
 });
 
-/** The machines the status tool does not show as the hub has them (Known's `unverified`), in one sentence. */
-function unverifiedText(names: readonly string[]): string {
+/** At most this many of the files not shown as on the hub are named in the status tool's text (its data has them all). */
+const UNVERIFIED_NAMED = 10;
+
+/** The files the status tool does not show as the hub has them (Known's `unverified`), in one sentence. */
+function unverifiedText(paths: readonly string[]): string {
+  const named = paths.slice(0, UNVERIFIED_NAMED).join(", ") + (paths.length > UNVERIFIED_NAMED ? ` and ${paths.length - UNVERIFIED_NAMED} more` : "");
   return (
-    `Not as on the hub: ${names.join(", ")}. ${names.length === 1 ? "Its" : "Their"} file there is shown as this machine's last sync verified it, or not at all: ` +
-    `changed since (the next sync verifies it), refused (what its sync refused is not believed), or of a machine ORDERS.json's keys leave out.`
+    `Not as on the hub: ${named}. Shown as this machine's last sync verified ${paths.length === 1 ? "it" : "them"}, or not at all: ` +
+    `changed since (the next sync verifies them), refused (what its sync refused is not believed), or a machine's that ORDERS.json's keys leave out.`
   );
 }
 

@@ -6,7 +6,7 @@
 // machine that requires neither acts on the tip as it is.
 import { ownerOf } from "../core/trust/ownership.js";
 import { classifyPath, delegatedOrdersPath, ORDERS_DIR, ORDERS_FILE, type MachineFiles, readComputer, readMachineFiles, readModel, type RepoModel } from "../core/repo/repo.js";
-import { type Accepted, type Change, keyFingerprint, type Refusal, standsWithoutAncestry, trustedFiles } from "../core/trust/trust.js";
+import { type Accepted, type Change, keyFingerprint, NO_ORDERS, type Refusal, standsWithoutAncestry, trustedFiles } from "../core/trust/trust.js";
 import { asksSignature, claimOf, identityVerdict, type IdentityVerdict, type Signature } from "../core/trust/identity.js";
 import { commitOf } from "../git/hub.js";
 import { CoordError, EXIT } from "../errors.js";
@@ -82,13 +82,7 @@ export async function trustedView(
     const revoked = (await hasEntries(signers.revoked)) ? { revoked: signers.revoked } : {};
     // Its own delegated orders are acted on as its local state has them (withOwnOrders): never asked of git.
     const own = delegatedOrdersPath(m.config.name);
-    const paths = [
-      ...new Set([
-        ORDERS_FILE,
-        ...[...files.keys()].filter((p) => p.startsWith(`${ORDERS_DIR}/`) && p.endsWith(".json")),
-        ...[...accepted.keys()].filter((p) => !machineFileOwner(p)),
-      ]),
-    ]
+    const paths = [...new Set([ORDERS_FILE, ...[...files.keys()].filter(isOrdersFile), ...[...accepted.keys()].filter((p) => !machineFileOwner(p))])]
       .filter((p) => p !== own)
       .sort();
     // Only a file whose text differs from the version verified last is asked of git (the same text is safe to act on).
@@ -191,55 +185,64 @@ export async function trustedView(
 }
 
 /**
- * The files a reader between syncs acts on (coord outbox, send, reservations), with no git call: when this machine
- * verifies machines, each pinned machine's own file that differs from the version it verified last counts as that
- * version (none: left out); when it signs, its own message files too (a message "from" it that someone else wrote is
- * never adopted into its outbox, as in a sync). A forged receipt or message is never believed there either; a good
- * change since counts once the next sync has verified it. (Orders files are not read here.)
+ * The files a reader between syncs acts on (coord outbox, send, reservations, coord mcp's tools), with no git call:
+ * when this machine verifies machines, each pinned machine's own file (its delegated orders too, without signed
+ * orders) that differs from the version it verified last counts as that version (none: left out), and a machine
+ * ORDERS.json's keys do not name counts not at all; when it signs, its own message files too (a message "from" it
+ * that someone else wrote is never adopted into its outbox, as in a sync); with signed orders, ORDERS.json and the
+ * other machines' delegated orders likewise (none verified: ORDERS.json is no orders, as in a sync). A forged
+ * receipt, message, report or order is never believed there either; a good change since counts once the next sync
+ * has verified it. (This machine's own delegated orders are read as the tip has them.)
  */
 export async function lastVerified(m: Pick<Machine, "stateDir" | "config" | "signing">, files: Map<string, string>): Promise<Map<string, string>> {
-  const { verifyMachines } = m.config.trust;
+  const { verifyMachines, requireSignedOrders } = m.config.trust;
   const signingKey = m.signing?.publicKey;
-  if (!verifyMachines && !signingKey) return files;
+  if (!verifyMachines && !signingKey && !requireSignedOrders) return files;
   const [accepted, pins, roster] = await Promise.all([
     readAccepted(m.stateDir),
     verifyMachines ? readPins(m.stateDir) : new Map<string, string>(),
     verifyMachines ? readRoster(m.stateDir) : undefined,
   ]);
   const me = m.config.name;
-  const checked = (path: string, owner: string) => (owner === me ? Boolean(signingKey) && ownerOf(path).kind === "messages" : pins.has(owner));
+  const ownOrders = delegatedOrdersPath(me);
+  // Which files count only as verified (as trustedView verifies them).
+  const checked = (path: string): boolean => {
+    if (requireSignedOrders && isOrdersFile(path)) return path !== ownOrders;
+    const owner = verifiedByOwner(path, requireSignedOrders);
+    if (owner === undefined) return false;
+    return owner === me ? Boolean(signingKey) && ownerOf(path).kind === "messages" : pins.has(owner);
+  };
   const out = new Map(files);
   for (const path of new Set([...files.keys(), ...accepted.keys()])) {
-    const owner = machineFileOwner(path);
-    if (owner === undefined) continue;
     // A machine ORDERS.json's keys do not name: none of its files is believed (as in the sync).
-    if (!rosterAdmits(roster, owner, me)) {
+    const owner = machineOfFile(path);
+    if (owner !== undefined && !rosterAdmits(roster, owner, me)) {
       out.delete(path);
       continue;
     }
-    if (!checked(path, owner)) continue;
+    if (!checked(path)) continue;
     const kept = accepted.get(path)?.text;
     if (files.get(path) === kept) continue;
-    if (kept === undefined) out.delete(path);
-    else out.set(path, kept);
+    if (kept !== undefined) out.set(path, kept);
+    else if (path === ORDERS_FILE) out.set(path, NO_ORDERS);
+    else out.delete(path);
   }
   return out;
 }
 
+/** Whether `path` holds orders: ORDERS.json, or a machine's delegated orders file (as signed orders verify them). */
+const isOrdersFile = (path: string) => path === ORDERS_FILE || (path.startsWith(`${ORDERS_DIR}/`) && path.endsWith(".json"));
+
 /**
  * The files of `files` (read at the tracking ref) as an agent reads the fleet between syncs (coord mcp's tools): as
- * this checkout last verified them (lastVerified), with the machines whose own file there is not the one shown:
+ * this checkout last verified them (lastVerified), with the paths whose file there is not the one shown (sorted):
  * changed since its last sync verified it, refused by it, or of a machine ORDERS.json's keys leave out. (coord status
  * shows a person the hub as it is, beside the refusals the machines publish.)
  */
 export async function shownFleet(m: Pick<Machine, "stateDir" | "config" | "signing">, files: Map<string, string>): Promise<{ files: Map<string, string>; unverified: string[] }> {
   const shown = await lastVerified(m, files);
-  const unverified = new Set<string>();
-  for (const path of new Set([...files.keys(), ...shown.keys()])) {
-    const what = classifyPath(path);
-    if (what.kind === "computer" && shown.get(path) !== files.get(path)) unverified.add(what.name);
-  }
-  return { files: shown, unverified: [...unverified].sort() };
+  const unverified = [...new Set([...files.keys(), ...shown.keys()])].filter((path) => shown.get(path) !== files.get(path));
+  return { files: shown, unverified: unverified.sort() };
 }
 
 /** A file's text that no file has: the paths of a listing read as files by lastVerified, which compares texts. */

@@ -36,7 +36,7 @@ export function keyNoticeText(machine: string, from: string, key: string): strin
 }
 
 /** What a machine acts on before any version of ORDERS.json was verified. */
-const NO_ORDERS = '{ "version": 1, "orders": [] }\n';
+export const NO_ORDERS = '{ "version": 1, "orders": [] }\n';
 
 /** git's verdict on a commit's signature (%G?): G good and allowed, U good but unknown signer, N none, B bad or revoked, X/Y expired, R revoked key, E cannot check. */
 export type SignatureStatus = "G" | "U" | "N" | "B" | "X" | "Y" | "R" | "E";
