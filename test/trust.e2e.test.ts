@@ -356,6 +356,25 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect(refused.text).toMatch(/Not as on the hub: ORDERS\.json, coordination\/orders\/soda-yeti\.json\. Shown as this machine's last sync verified them/);
   }, 60_000);
 
+  it("found in attack: a machine neither runs nor publishes again a forged file of its own delegated orders", async () => {
+    const f = await verifyingFleet();
+    const [me, other] = [f.machines.izzit7!, f.machines["soda-yeti"]!];
+    const ran = join(f.root, "ran.log");
+    const forged = (machine: string, id: string, to: string) =>
+      personCommit(f, `coordination/orders/${machine}.json`, `${JSON.stringify({ version: 1, orders: [{ id, to, run: `echo ${id} >> ${ran}` }] }, null, 2)}\n`, `${machine} delegates ${id} (forged)`);
+    // A file "of" izzit7's delegated orders, which it never wrote, with an order to itself: it runs nothing of it.
+    await forged("izzit7", "pwn", "izzit7");
+    expect((await sync({ dir: me })).ran).toEqual([]);
+    // One "of" soda-yeti's, with an order to izzit7: soda-yeti's next order add does not take it in and sign it.
+    await forged("soda-yeti", "launder", "izzit7");
+    await sync({ dir: other, run: false }); // it has fetched it
+    expect((await cli("order", "add", "--dir", other, "--to", "soda-yeti", "--run", "true", "--id", "legit")).code).toBe(0);
+    await sync({ dir: other, run: false });
+    expect(await hubFile(f, "coordination/orders/soda-yeti.json")).not.toMatch(/launder/);
+    expect((await sync({ dir: me })).ran).toEqual([]);
+    expect(await lines(ran)).toEqual([]);
+  }, 60_000);
+
   it("ORDERS.json's keys leave out a machine's delegated orders, with signed orders and its key an allowed signer too", async () => {
     const f = await verifyingFleet();
     const [me, other] = [f.machines.izzit7!, f.machines["soda-yeti"]!];

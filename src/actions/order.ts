@@ -23,6 +23,7 @@ import type { Repo } from "../git/git.js";
 import { readDelegated, renderDelegated, updateDelegated, type DelegatedOrders } from "../state/delegated.js";
 import { PUSH_BUDGET_MS, publishWithRetry } from "../sync/cas.js";
 import { openMachine, READ_PATHS } from "../sync/sync.js";
+import { lastVerified } from "../sync/trust.js";
 import { openClone, personAuthor } from "../sync/clone.js";
 import type { GitMachine } from "../sync/machine.js";
 import { refuseUnpublishable } from "../state/secrets.js";
@@ -34,6 +35,15 @@ async function lastFetched(repo: Repo): Promise<{ tip: string; files: Map<string
   const tip = await repo.resolve(repo.trackingRef);
   if (!tip) throw new CoordError(`nothing fetched from ${repo.remote}/${repo.branch} yet; run coord sync (or git fetch) first`, EXIT.FAILURE);
   return { tip, files: await repo.readFiles(tip, READ_PATHS) };
+}
+
+/**
+ * What machine `m` last fetched, as it last verified it (sync/trust.ts lastVerified): its own delegated orders as it
+ * signed them (a version someone else pushed is never taken in and published again under its key: found in attack),
+ * and, with signed orders, ORDERS.json as last accepted.
+ */
+async function lastFetchedVerified(m: GitMachine): Promise<Map<string, string>> {
+  return lastVerified(m, (await lastFetched(m.repo)).files);
 }
 
 /** The flag of `coord order add` that sets each field of an order (core/orders/order-fields.ts; the command goes after --). */
@@ -115,7 +125,7 @@ function writtenOrder(opts: OrderAddOptions, id: string): Record<string, unknown
   return order;
 }
 
-/** The machine's delegated orders; when its local copy is gone (a reinstall), the published file is the start. */
+/** The machine's delegated orders; when its local copy is gone (a reinstall), the published file as it signed it is the start. */
 function seed(data: DelegatedOrders, published: string | undefined): void {
   if (data.orders.length > 0 || published === undefined) return;
   try {
@@ -153,7 +163,7 @@ export async function orderAdd(opts: OrderAddOptions): Promise<OrderChange> {
   const id = givenId(opts) ?? newOrderId(me, now);
   const order = writtenOrder(opts, id);
   await refuseUnpublishable(m.stateDir, m.config, `order ${id}`, [JSON.stringify(order)]);
-  let { files } = await lastFetched(m.repo);
+  let files = await lastFetchedVerified(m);
   const problems = (data: DelegatedOrders) => readModel(new Map(files).set(own, renderDelegated(data))).ordersProblems;
   const add = (data: DelegatedOrders) => {
     seed(data, files.get(own));
@@ -162,7 +172,7 @@ export async function orderAdd(opts: OrderAddOptions): Promise<OrderChange> {
   // Perhaps a machine registered (or an order came) since the last sync: look once more at the remote (offline, the last fetch stands).
   const draft = await readDelegated(m.stateDir);
   add(draft);
-  if (problems(draft).length && (await m.repo.fetch().catch(() => undefined))) files = (await lastFetched(m.repo)).files;
+  if (problems(draft).length && (await m.repo.fetch().catch(() => undefined))) files = await lastFetchedVerified(m);
   await updateDelegated(m.stateDir, (data) => {
     add(data);
     const found = problems(data);
@@ -191,7 +201,7 @@ export async function orderCancel(opts: { dir: string; id: string; human?: boole
   }
   const m = await openMachine(opts.dir);
   const own = delegatedOrdersPath(m.config.name);
-  const { files } = await lastFetched(m.repo);
+  const files = await lastFetchedVerified(m);
   const changed = await updateDelegated(m.stateDir, (data) => {
     seed(data, files.get(own));
     const order = data.orders.find((o) => o.id === id);

@@ -33,6 +33,15 @@ export function machineOfFile(path: string): string | undefined {
   return machineFileOwner(path) ?? (o.kind === "delegated" ? o.machine : undefined);
 }
 
+/**
+ * The files of `me` it reads only as it signed them, when it signs: its message files and its delegated orders (a
+ * version someone else wrote is never adopted into its mailbox, nor acted on or published again as its orders).
+ */
+function signedOwnFile(path: string, me: string): boolean {
+  const o = ownerOf(path);
+  return (o.kind === "messages" || o.kind === "delegated") && o.machine === me;
+}
+
 /** Whether a signers file names anyone: a line that is neither empty nor a comment (a file that cannot be read: git says). */
 async function hasEntries(path: string): Promise<boolean> {
   const text = await readIfExists(path).catch(() => "#unreadable\nx");
@@ -190,9 +199,9 @@ export async function trustedView(
  * orders) that differs from the version it verified last counts as that version (none: left out), and a machine
  * ORDERS.json's keys do not name counts not at all; when it signs, its own message files too (a message "from" it
  * that someone else wrote is never adopted into its outbox, as in a sync); with signed orders, ORDERS.json and the
- * other machines' delegated orders likewise (none verified: ORDERS.json is no orders, as in a sync). A forged
- * receipt, message, report or order is never believed there either; a good change since counts once the next sync
- * has verified it. (This machine's own delegated orders are read as the tip has them.)
+ * other machines' delegated orders likewise (none verified: ORDERS.json is no orders, as in a sync); when it signs,
+ * its own message files and delegated orders as it signed them last. A forged receipt, message, report or order is
+ * never believed there either; a good change since counts once the next sync has verified it.
  */
 export async function lastVerified(m: Pick<Machine, "stateDir" | "config" | "signing">, files: Map<string, string>): Promise<Map<string, string>> {
   const { verifyMachines, requireSignedOrders } = m.config.trust;
@@ -204,13 +213,12 @@ export async function lastVerified(m: Pick<Machine, "stateDir" | "config" | "sig
     verifyMachines ? readRoster(m.stateDir) : undefined,
   ]);
   const me = m.config.name;
-  const ownOrders = delegatedOrdersPath(me);
   // Which files count only as verified (as trustedView verifies them).
   const checked = (path: string): boolean => {
-    if (requireSignedOrders && isOrdersFile(path)) return path !== ownOrders;
+    if (signedOwnFile(path, me)) return Boolean(signingKey);
+    if (requireSignedOrders && isOrdersFile(path)) return true;
     const owner = verifiedByOwner(path, requireSignedOrders);
-    if (owner === undefined) return false;
-    return owner === me ? Boolean(signingKey) && ownerOf(path).kind === "messages" : pins.has(owner);
+    return owner !== undefined && owner !== me && pins.has(owner);
   };
   const out = new Map(files);
   for (const path of new Set([...files.keys(), ...accepted.keys()])) {
@@ -352,13 +360,13 @@ export async function afterVerified(m: Pick<Machine, "hub">, change: Change | un
 }
 
 /**
- * What a machine that signs just pushed of its own message files (`commit` on the machines' branch) counts as
- * verified: it signed it. Without this, its message files would count only from the next sync that reads them, and
+ * What a machine that signs just pushed of its own message files and delegated orders (`commit` on the machines'
+ * branch) counts as verified: it signed it. Without this, its message files would count only from the next sync that reads them, and
  * a reader before it (coord send after a lost mailbox) would take its sent messages for gone and number anew.
  */
 export async function acceptOwnWrites(m: Pick<Machine, "stateDir" | "config" | "signing">, commit: string, changes: ReadonlyMap<string, string | null>): Promise<void> {
   if (!m.signing?.publicKey) return;
-  const own = [...changes].filter(([path]) => ownerOf(path).kind === "messages" && machineFileOwner(path) === m.config.name);
+  const own = [...changes].filter(([path]) => signedOwnFile(path, m.config.name));
   if (!own.length) return;
   const accepted = await readAccepted(m.stateDir);
   const next = new Map(accepted);
@@ -367,9 +375,10 @@ export async function acceptOwnWrites(m: Pick<Machine, "stateDir" | "config" | "
 }
 
 /**
- * A machine that signs its commits reads its own message files only as it signed them: a version someone
- * else wrote (a message "from" it) counts as the version it signed last (none: left out), so it is never
- * adopted into its mailbox and re-signed; the machine writes the file again from its local state. (Its COMPUTER file stays in view: the identity check
+ * A machine that signs its commits reads its own message files and delegated orders only as it signed them: a
+ * version someone else wrote (a message "from" it, an order "delegated" by it: found in attack, it ran one addressed
+ * to itself) counts as the version it signed last (none: left out), so it is never adopted into its mailbox, acted
+ * on, or re-signed; the machine writes its message files again from its local state. (Its COMPUTER file stays in view: the identity check
  * reads it, and what is adopted from it is only taken after local state was lost, as before.)
  */
 async function withoutForgedOwnFiles(
@@ -390,7 +399,7 @@ async function withoutForgedOwnFiles(
   // link in their place): each counts as it last signed it, so no number it used is used again and no message is lost.
   const signed = [...accepted].filter(([, a]) => a.text !== undefined).map(([p]) => p);
   // Verified before and unchanged: no git call.
-  const paths = [...new Set([...files.keys(), ...signed])].filter((p) => ownerOf(p).kind === "messages" && machineFileOwner(p) === me && accepted.get(p)?.text !== files.get(p));
+  const paths = [...new Set([...files.keys(), ...signed])].filter((p) => signedOwnFile(p, me) && accepted.get(p)?.text !== files.get(p));
   const changes = await verifiedChanges(m, tip, paths, { allowed: self }, accepted, lastChange);
   for (const path of paths) {
     const change = changes.get(path);
