@@ -361,7 +361,12 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     const [me, other] = [f.machines.izzit7!, f.machines["soda-yeti"]!];
     const ran = join(f.root, "ran.log");
     const forged = (machine: string, id: string, to: string) =>
-      personCommit(f, `coordination/orders/${machine}.json`, `${JSON.stringify({ version: 1, orders: [{ id, to, run: `echo ${id} >> ${ran}` }] }, null, 2)}\n`, `${machine} delegates ${id} (forged)`);
+      personCommit(
+        f,
+        `coordination/orders/${machine}.json`,
+        `${JSON.stringify({ version: 1, orders: [{ id, to, run: `echo ${id} >> ${ran}` }] }, null, 2)}\n`,
+        `${machine} delegates ${id} (forged)`,
+      );
     // A file "of" izzit7's delegated orders, which it never wrote, with an order to itself: it runs nothing of it.
     await forged("izzit7", "pwn", "izzit7");
     expect((await sync({ dir: me })).ran).toEqual([]);
