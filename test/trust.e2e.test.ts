@@ -380,6 +380,25 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect(await lines(ran)).toEqual([]);
   }, 60_000);
 
+  it("a reclaim with a new key takes in the orders its machine delegated, as it signed them: its next order add keeps them", async () => {
+    const f = await verifyingFleet();
+    const other = f.machines["soda-yeti"]!;
+    expect((await cli("order", "add", "--dir", other, "--to", "izzit7", "--run", "true", "--id", "d1")).code).toBe(0);
+    await sync({ dir: other, run: false });
+    const path = "coordination/orders/soda-yeti.json";
+    const signed = await hubFile(f, path);
+    // A pusher adds an order to the file since; the reinstall (a key of its own) takes in only what soda-yeti signed.
+    const delegated = JSON.parse(signed) as { orders: object[] };
+    delegated.orders.push({ id: "forged-d", to: "izzit7", run: "true" });
+    await personCommit(f, path, `${JSON.stringify(delegated, null, 2)}\n`, "soda-yeti delegates more (forged)");
+    const copy = join(f.root, "reinstalled");
+    expect((await cli("init", copy, "--name", "soda-yeti", "--remote", f.remote, "--reclaim")).code).toBe(0);
+    expect((await cli("order", "add", "--dir", copy, "--to", "izzit7", "--run", "true", "--id", "d2")).code).toBe(0);
+    await sync({ dir: copy, run: false });
+    const ids = (JSON.parse(await hubFile(f, path)) as { orders: { id: string }[] }).orders.map((o) => o.id);
+    expect(ids).toEqual(["d1", "d2"]);
+  }, 60_000);
+
   it("ORDERS.json's keys leave out a machine's delegated orders, with signed orders and its key an allowed signer too", async () => {
     const f = await verifyingFleet();
     const [me, other] = [f.machines.izzit7!, f.machines["soda-yeti"]!];

@@ -13,7 +13,8 @@ import { computerPath, machineNameProblem } from "../core/files/names.js";
 import { MAX_COUNT } from "../core/limits.js";
 import { keyFingerprint } from "../core/trust/trust.js";
 import { redact } from "../core/trust/redact.js";
-import { readModel } from "../core/repo/repo.js";
+import { delegatedOrdersPath, readModel } from "../core/repo/repo.js";
+import { updateDelegated } from "../state/delegated.js";
 import { CoordError, EXIT } from "../errors.js";
 import { firstLine, Repo } from "../git/git.js";
 import { SETTINGS_STUB } from "../git/clone.js";
@@ -24,7 +25,7 @@ import { Journal } from "../state/journal.js";
 import { clearReclaimSeen, readReclaimSeen } from "../state/reclaimed.js";
 import { stateDirOf } from "../state/paths.js";
 import { READ_PATHS, sync, type SyncResult } from "../sync/sync.js";
-import { lastSignedComputer } from "../sync/trust.js";
+import { lastSignedComputer, lastSignedText } from "../sync/trust.js";
 import { takeEarlyClone } from "../startup/early-clone.js";
 import { withSigningKey } from "./trust.js";
 import { signingKeyPath, signingOf } from "../state/trust.js";
@@ -66,22 +67,27 @@ async function isCheckout(dir: string): Promise<boolean> {
 }
 
 /**
+ * The key a reclaim reads the machine's files on the hub by: the one ORDERS.json's keys name for it, else the one its
+ * file publishes, else (its file gone from the hub) the one this copy signs with; none: it never had a key.
+ */
+function keyOfOld(name: string, theirs: ComputerFile | undefined, keys: ReadonlyMap<string, string> | undefined, ownKey?: string): string | undefined {
+  return keys?.get(name) ?? theirs?.key ?? ownKey;
+}
+
+/**
  * The task reports a reclaim takes in from the machine's file on the hub: as the machine itself last signed them
- * (lastSignedComputer), with the key ORDERS.json's keys name for it, else the one its file publishes, else (its file
- * gone from the hub) the one this copy signs with. A report
- * someone else pushed since, unsigned or signed by another key, is not taken: an order it marked done would never
- * run. A machine that never had a key: its file as it is (nothing to check).
+ * (lastSignedComputer) with `key` (keyOfOld). A report someone else pushed since, unsigned or signed by another key,
+ * is not taken: an order it marked done would never run. A machine that never had a key: its file as it is (nothing
+ * to check).
  */
 async function signedTasks(
   repo: Repo,
   tip: string,
   name: string,
   theirs: ComputerFile | undefined,
-  keys: ReadonlyMap<string, string> | undefined,
+  key: string | undefined,
   note: (line: string) => void,
-  ownKey?: string,
 ): Promise<ComputerFile["tasks"]> {
-  const key = keys?.get(name) ?? theirs?.key ?? ownKey;
   if (!key) return theirs?.tasks ?? {};
   const path = computerPath(name);
   const signed = await lastSignedComputer(repo, tip, name, key);
@@ -91,6 +97,27 @@ async function signedTasks(
   }
   if (!signed.newest) note(`${path} on the hub was changed since ${name} last signed it (commit ${signed.commit.slice(0, 12)}): its task reports are taken as of that commit`);
   return signed.file.tasks;
+}
+
+/**
+ * The orders the machine delegated, as it last signed them with `key`, taken in when this checkout keeps none: what it
+ * gave goes on (its next coord order add publishes them with the new one, signed with its key now, which may be
+ * another). A version someone else pushed is never taken in; a machine that never had a key: its next order add
+ * starts from the file as it is (as before).
+ */
+async function signedDelegated(repo: Repo, tip: string, stateDir: string, name: string, key: string | undefined): Promise<void> {
+  if (!key) return;
+  const signed = await lastSignedText(repo, tip, name, delegatedOrdersPath(name), key);
+  let orders: unknown;
+  try {
+    orders = signed && (JSON.parse(signed.text) as { orders?: unknown }).orders;
+  } catch {
+    return; // not orders: nothing to take in
+  }
+  if (!Array.isArray(orders) || orders.length === 0) return;
+  await updateDelegated(stateDir, (data) => {
+    if (data.orders.length === 0) data.orders.push(...(orders as Record<string, unknown>[]));
+  });
 }
 
 /**
@@ -121,8 +148,9 @@ async function takeIdentity(
         `someone pushed it (a reclaim counts up by one): put back the last version ${config.name} wrote (git revert on the machines' branch), then run coord init --reclaim again`,
       EXIT.USAGE,
     );
-  const tasks = await signedTasks(repo, tip, config.name, theirs, keys, note, had?.ownKey);
-  await (await Journal.open(stateDir)).adopt(tasks, { newer: had !== undefined });
+  const key = keyOfOld(config.name, theirs, keys, had?.ownKey);
+  await (await Journal.open(stateDir)).adopt(await signedTasks(repo, tip, config.name, theirs, key, note), { newer: had !== undefined });
+  await signedDelegated(repo, tip, stateDir, config.name, key);
   const taken = { ...config, epoch: newest + 1, reclaimedOn: hostname(), reclaimedAt: new Date().toISOString() };
   await saveConfig(stateDir, taken);
   await clearReclaimSeen(stateDir);

@@ -464,22 +464,34 @@ async function ownFileSignature(
 const OWN_LOOKS_BACK = 200;
 
 /**
- * Machine `name`'s file at `tip` as it last signed it with `key`: the newest of its last OWN_LOOKS_BACK changes signed
- * so, parsed, with whether it is the file's newest change (else someone else changed it since). What a rebuild of its
- * local state takes in (coord init --reclaim, a sync whose journal was lost): never a report someone else pushed.
- * Undefined when none is found, or the hub carries no signatures.
+ * The text of machine `name`'s file `path` at `tip` as it last signed it with `key`: the newest of its last
+ * OWN_LOOKS_BACK changes signed so, with whether it is the file's newest change (else someone else changed it since).
+ * What a rebuild of its local state takes in (coord init --reclaim, a sync whose journal was lost): never a version
+ * someone else pushed. Undefined when none is found (or it was deleted so), or the hub carries no signatures.
  */
+export async function lastSignedText(
+  hub: Pick<Machine["hub"], "signedChanges" | "readFiles">,
+  tip: string,
+  name: string,
+  path: string,
+  key: string,
+): Promise<{ commit: string; text: string; newest: boolean } | undefined> {
+  if (!hub.signedChanges) return undefined;
+  const changes = await withSignersFile([[name, key]], (allowed) => hub.signedChanges!(tip, path, { allowed }, OWN_LOOKS_BACK));
+  const signed = changes.find((c) => c.status === "G" && c.signer === name);
+  const text = signed && (await hub.readFiles(signed.commit, [path])).get(path);
+  return text === undefined ? undefined : { commit: signed!.commit, text, newest: changes[0]?.commit === signed!.commit };
+}
+
+/** Machine `name`'s COMPUTER file at `tip` as it last signed it with `key` (lastSignedText), parsed. */
 export async function lastSignedComputer(
   hub: Pick<Machine["hub"], "signedChanges" | "readFiles">,
   tip: string,
   name: string,
   key: string,
 ): Promise<{ commit: string; file: ComputerFile; newest: boolean } | undefined> {
-  if (!hub.signedChanges) return undefined;
   const path = computerPath(name);
-  const changes = await withSignersFile([[name, key]], (allowed) => hub.signedChanges!(tip, path, { allowed }, OWN_LOOKS_BACK));
-  const signed = changes.find((c) => c.status === "G" && c.signer === name);
-  const text = signed && (await hub.readFiles(signed.commit, [path])).get(path);
-  const file = text === undefined ? undefined : readComputer(path, name, text);
-  return file && !(file instanceof Error) ? { commit: signed!.commit, file, newest: changes[0]?.commit === signed!.commit } : undefined;
+  const signed = await lastSignedText(hub, tip, name, path, key);
+  const file = signed && readComputer(path, name, signed.text);
+  return file && !(file instanceof Error) ? { commit: signed!.commit, file, newest: signed!.newest } : undefined;
 }
