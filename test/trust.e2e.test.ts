@@ -4,7 +4,7 @@
 // refused, reported (log, its file, STATUS.md) and run nothing; the machine
 // keeps acting on the version it verified last; a later good commit is not
 // blocked by an earlier bad one.
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { orderLog } from "../src/actions/log.js";
@@ -380,23 +380,57 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect(await lines(ran)).toEqual([]);
   }, 60_000);
 
-  it("a reclaim with a new key takes in the orders its machine delegated, as it signed them: its next order add keeps them", async () => {
+  it("found in attack: with signed orders, a machine that does not sign runs no unsigned order of its own delegated file", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const f = fleet;
+    const gamma = join(f.root, "gamma");
+    expect((await cli("init", gamma, "--name", "gamma", "--remote", f.remote, "--no-key")).code).toBe(0);
+    const alice = await key(f.root, "alice");
+    expect((await cli("trust", "allow", "alice@example.com", `${alice}.pub`, "--dir", gamma)).code).toBe(0);
+    expect((await cli("trust", "require", "on", "--dir", gamma)).code).toBe(0);
+    const ran = join(f.root, "ran.log");
+    const orders = { version: 1, orders: [{ id: "evil", to: "gamma", run: `echo evil >> ${ran}` }] };
+    await personCommit(f, "coordination/orders/gamma.json", `${JSON.stringify(orders, null, 2)}\n`, "gamma delegates (forged)");
+    const said: string[] = [];
+    expect((await sync({ dir: gamma, log: (line) => said.push(line) })).ran).toEqual([]);
+    expect(said.join("\n")).toMatch(/refused coordination\/orders\/gamma\.json commit [0-9a-f]{12} by A Person/);
+    expect(await lines(ran)).toEqual([]);
+  }, 60_000);
+
+  it("a reclaim takes in the orders its machine delegated as signed by a key it vouches for: its own, not the one its file shows", async () => {
     const f = await verifyingFleet();
     const other = f.machines["soda-yeti"]!;
     expect((await cli("order", "add", "--dir", other, "--to", "izzit7", "--run", "true", "--id", "d1")).code).toBe(0);
     await sync({ dir: other, run: false });
     const path = "coordination/orders/soda-yeti.json";
-    const signed = await hubFile(f, path);
-    // A pusher adds an order to the file since; the reinstall (a key of its own) takes in only what soda-yeti signed.
-    const delegated = JSON.parse(signed) as { orders: object[] };
+    // A pusher adds an order to the file since: a reinstall takes in only what soda-yeti signed.
+    const delegated = JSON.parse(await hubFile(f, path)) as { orders: object[] };
     delegated.orders.push({ id: "forged-d", to: "izzit7", run: "true" });
     await personCommit(f, path, `${JSON.stringify(delegated, null, 2)}\n`, "soda-yeti delegates more (forged)");
-    const copy = join(f.root, "reinstalled");
-    expect((await cli("init", copy, "--name", "soda-yeti", "--remote", f.remote, "--reclaim")).code).toBe(0);
-    expect((await cli("order", "add", "--dir", copy, "--to", "izzit7", "--run", "true", "--id", "d2")).code).toBe(0);
-    await sync({ dir: copy, run: false });
-    const ids = (JSON.parse(await hubFile(f, path)) as { orders: { id: string }[] }).orders.map((o) => o.id);
-    expect(ids).toEqual(["d1", "d2"]);
+    const ids = async () => (JSON.parse(await hubFile(f, path)) as { orders: { id: string }[] }).orders.map((o) => o.id);
+    // Reinstalled with its own key: its next order add keeps d1.
+    const key = join(f.root, "soda-yeti.key");
+    await copyFile(join(other, ".git", "coord", "machine_key"), key);
+    const same = join(f.root, "same-key");
+    expect((await cli("init", same, "--name", "soda-yeti", "--remote", f.remote, "--reclaim", "--key", key)).code).toBe(0);
+    expect((await cli("order", "add", "--dir", same, "--to", "izzit7", "--run", "true", "--id", "d2")).code).toBe(0);
+    await sync({ dir: same, run: false });
+    expect(await ids()).toEqual(["d1", "d2"]);
+    // After a planned key change (trust rotate), reinstalled with the rotated key: the notice vouches for the older key.
+    const rotated = await cli("trust", "rotate", "--dir", same);
+    const newKey = /signs its commits with (\S*machine_key\.\d{14}) from now on/.exec(rotated.out)![1]!;
+    await sync({ dir: same, run: false });
+    const rotatedKey = join(f.root, "soda-yeti.rotated");
+    await copyFile(newKey.startsWith("/") ? newKey : join(same, ".git", "coord", newKey), rotatedKey);
+    const again = join(f.root, "rotated-key");
+    expect((await cli("init", again, "--name", "soda-yeti", "--remote", f.remote, "--reclaim", "--key", rotatedKey)).code).toBe(0);
+    expect((await cli("order", "add", "--dir", again, "--to", "izzit7", "--run", "true", "--id", "d3")).code).toBe(0);
+    await sync({ dir: again, run: false });
+    expect(await ids()).toEqual(["d1", "d2", "d3"]);
+    // Reinstalled with a new key, which vouches for no earlier version: nothing is taken in, and it says so.
+    const fresh = await cli("init", join(f.root, "new-key"), "--name", "soda-yeti", "--remote", f.remote, "--reclaim");
+    expect(fresh.code).toBe(0);
+    expect(`${fresh.out}${fresh.err}`).toMatch(/coordination\/orders\/soda-yeti\.json on the hub is not signed with a key this copy can vouch for.*give the earlier ones again/);
   }, 60_000);
 
   it("ORDERS.json's keys leave out a machine's delegated orders, with signed orders and its key an allowed signer too", async () => {

@@ -15,6 +15,7 @@ import { keyFingerprint } from "../core/trust/trust.js";
 import { redact } from "../core/trust/redact.js";
 import { delegatedOrdersPath, readModel } from "../core/repo/repo.js";
 import { updateDelegated } from "../state/delegated.js";
+import { keyNoticeHolds } from "../state/key-notice.js";
 import { CoordError, EXIT } from "../errors.js";
 import { firstLine, Repo } from "../git/git.js";
 import { SETTINGS_STUB } from "../git/clone.js";
@@ -100,24 +101,44 @@ async function signedTasks(
 }
 
 /**
- * The orders the machine delegated, as it last signed them with `key`, taken in when this checkout keeps none: what it
- * gave goes on (its next coord order add publishes them with the new one, signed with its key now, which may be
- * another). A version someone else pushed is never taken in; a machine that never had a key: its next order add
- * starts from the file as it is (as before).
+ * The keys a reclaim may take the machine's delegated orders by, signed: the one ORDERS.json's keys name for it, the
+ * one this copy signs with (a reinstall with the same key), and the one its own key's rotation notice names (signed by
+ * that older key: coord trust rotate). Not the key the file on the hub shows, as the reports are read by: anyone who
+ * can push may write that, and orders run (found in attack).
  */
-async function signedDelegated(repo: Repo, tip: string, stateDir: string, name: string, key: string | undefined): Promise<void> {
-  if (!key) return;
-  const signed = await lastSignedText(repo, tip, name, delegatedOrdersPath(name), key);
-  let orders: unknown;
-  try {
-    orders = signed && (JSON.parse(signed.text) as { orders?: unknown }).orders;
-  } catch {
-    return; // not orders: nothing to take in
+async function vouchedKeys(name: string, theirs: ComputerFile | undefined, keys: ReadonlyMap<string, string> | undefined, signsWith: string | undefined): Promise<string[]> {
+  const notice = theirs?.keyNotice;
+  const rotated = notice && signsWith && theirs.key === signsWith && (await keyNoticeHolds(name, notice.from, signsWith, notice.signature)) ? notice.from : undefined;
+  return [...new Set([keys?.get(name), signsWith, rotated].filter((k): k is string => k !== undefined))];
+}
+
+/**
+ * The orders the machine delegated, as it last signed them with one of `keys` (vouchedKeys), taken in when this
+ * checkout keeps none: what it gave goes on (its next coord order add publishes them with the new one). A version
+ * signed otherwise is not taken in, and said: the next order add publishes only what is given here.
+ */
+async function signedDelegated(repo: Repo, tip: string, stateDir: string, name: string, keys: string[], note: (line: string) => void): Promise<void> {
+  const path = delegatedOrdersPath(name);
+  for (const key of keys) {
+    const signed = await lastSignedText(repo, tip, name, path, key);
+    if (!signed) continue;
+    let orders: unknown;
+    try {
+      orders = (JSON.parse(signed.text) as { orders?: unknown }).orders;
+    } catch {
+      return; // not orders: nothing to take in
+    }
+    if (!Array.isArray(orders) || orders.length === 0) return;
+    await updateDelegated(stateDir, (data) => {
+      if (data.orders.length === 0) data.orders.push(...(orders as Record<string, unknown>[]));
+    });
+    return;
   }
-  if (!Array.isArray(orders) || orders.length === 0) return;
-  await updateDelegated(stateDir, (data) => {
-    if (data.orders.length === 0) data.orders.push(...(orders as Record<string, unknown>[]));
-  });
+  if ((await repo.readFiles(tip, [path])).has(path))
+    note(
+      `${path} on the hub is not signed with a key this copy can vouch for (ORDERS.json's keys, its own, or the one its key's rotation notice names): its orders are not taken in, ` +
+        `so ${name}'s next coord order add publishes only what is given here; give the earlier ones again (coord order list shows them)`,
+    );
 }
 
 /**
@@ -137,6 +158,7 @@ async function takeIdentity(
   keys: ReadonlyMap<string, string> | undefined,
   note: (line: string) => void,
   had?: { ownKey?: string },
+  signsWith?: string,
 ): Promise<MachineConfig> {
   // (A record of a generation a file cannot carry, as a forged one may say, counts as the highest one it can.)
   const newest = Math.max(theirs?.identity?.epoch ?? 0, Math.min(seen, MAX_COUNT - 1));
@@ -150,7 +172,7 @@ async function takeIdentity(
     );
   const key = keyOfOld(config.name, theirs, keys, had?.ownKey);
   await (await Journal.open(stateDir)).adopt(await signedTasks(repo, tip, config.name, theirs, key, note), { newer: had !== undefined });
-  await signedDelegated(repo, tip, stateDir, config.name, key);
+  await signedDelegated(repo, tip, stateDir, config.name, await vouchedKeys(config.name, theirs, keys, signsWith), note);
   const taken = { ...config, epoch: newest + 1, reclaimedOn: hostname(), reclaimedAt: new Date().toISOString() };
   await saveConfig(stateDir, taken);
   await clearReclaimSeen(stateDir);
@@ -227,7 +249,7 @@ export async function init(opts: InitOptions): Promise<InitResult> {
     if ((ours && Math.max(ours.identity?.epoch ?? 0, seen) >= config.epoch) || seen > config.epoch) {
       // Its file gone from the hub (someone deleted it): what it last signed there still says what ran (found in attack).
       const ownKey = (await signingOf(config, stateDir, dir))?.publicKey;
-      config = await takeIdentity(repo, tip, stateDir, config, ours, seen, model.keys, note, ownKey ? { ownKey } : {});
+      config = await takeIdentity(repo, tip, stateDir, config, ours, seen, model.keys, note, ownKey ? { ownKey } : {}, ownKey);
       reclaimed = true;
     }
   }
@@ -265,7 +287,9 @@ export async function init(opts: InitOptions): Promise<InitResult> {
     if (theirs) {
       // A newer generation of the identity, the journal rebuilt from what the machine had published: a copy still
       // running the older one sees it and stops, and nothing it ran runs again.
-      config = await takeIdentity(repo, tip, stateDir, config, theirs, (await readReclaimSeen(stateDir, config.epoch))?.epoch ?? 0, model.keys, note);
+      const seen = (await readReclaimSeen(stateDir, config.epoch))?.epoch ?? 0;
+      const signsWith = (await signingOf(config, stateDir, dir))?.publicKey;
+      config = await takeIdentity(repo, tip, stateDir, config, theirs, seen, model.keys, note, undefined, signsWith);
       reclaimed = true;
     } else {
       // A new identity of another name: a reclaim the identity before it saw here (its config lost since) does not stop
