@@ -89,10 +89,14 @@ export async function trustedView(
     // An empty file is as good as none (the shield makes both empty before an agent runs, so that it cannot write them).
     const haveSigners = await hasEntries(signers.allowed);
     const revoked = (await hasEntries(signers.revoked)) ? { revoked: signers.revoked } : {};
-    // Its own delegated orders are acted on as its local state has them (withOwnOrders): never asked of git.
+    // Its own delegated orders are acted on as its local state has them (withOwnOrders), and as it signed them when it
+    // signs (withoutForgedOwnFiles): not asked here. One that does not sign and keeps none asks the allowed signers of
+    // the hub's, as of any other (found in attack: it ran an unsigned order "of its own").
     const own = delegatedOrdersPath(m.config.name);
+    const local = signingKey ? undefined : await ownOrdersFile(m.stateDir, m.config.name);
+    const ownAsked = !signingKey && (local === undefined || "problem" in local);
     const paths = [...new Set([ORDERS_FILE, ...[...files.keys()].filter(isOrdersFile), ...[...accepted.keys()].filter((p) => !machineFileOwner(p))])]
-      .filter((p) => p !== own)
+      .filter((p) => p !== own || ownAsked)
       .sort();
     // Only a file whose text differs from the version verified last is asked of git (the same text is safe to act on).
     const asked = paths.filter((p) => next.get(p) === undefined || files.get(p) !== next.get(p)!.text);
