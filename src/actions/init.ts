@@ -15,7 +15,6 @@ import { keyFingerprint } from "../core/trust/trust.js";
 import { redact } from "../core/trust/redact.js";
 import { delegatedOrdersPath, readModel } from "../core/repo/repo.js";
 import { updateDelegated } from "../state/delegated.js";
-import { keyNoticeHolds } from "../state/key-notice.js";
 import { CoordError, EXIT } from "../errors.js";
 import { firstLine, Repo } from "../git/git.js";
 import { SETTINGS_STUB } from "../git/clone.js";
@@ -101,44 +100,33 @@ async function signedTasks(
 }
 
 /**
- * The keys a reclaim may take the machine's delegated orders by, signed: the one ORDERS.json's keys name for it, the
- * one this copy signs with (a reinstall with the same key), and the one its own key's rotation notice names (signed by
- * that older key: coord trust rotate). Not the key the file on the hub shows, as the reports are read by: anyone who
- * can push may write that, and orders run (found in attack).
+ * The orders the machine delegated, as it last signed them with the key this copy signs with (a reinstall with the
+ * same key), taken in when this checkout keeps none: what it gave goes on (its next coord order add publishes them with
+ * the new one). By no other key (found in attack: ORDERS.json's keys at the tip and a rotation notice are both what
+ * anyone who can push may write, and orders run): a version signed otherwise is not taken in, and said, since the
+ * next order add publishes only what is given here.
  */
-async function vouchedKeys(name: string, theirs: ComputerFile | undefined, keys: ReadonlyMap<string, string> | undefined, signsWith: string | undefined): Promise<string[]> {
-  const notice = theirs?.keyNotice;
-  const rotated = notice && signsWith && theirs.key === signsWith && (await keyNoticeHolds(name, notice.from, signsWith, notice.signature)) ? notice.from : undefined;
-  return [...new Set([keys?.get(name), signsWith, rotated].filter((k): k is string => k !== undefined))];
-}
-
-/**
- * The orders the machine delegated, as it last signed them with one of `keys` (vouchedKeys), taken in when this
- * checkout keeps none: what it gave goes on (its next coord order add publishes them with the new one). A version
- * signed otherwise is not taken in, and said: the next order add publishes only what is given here.
- */
-async function signedDelegated(repo: Repo, tip: string, stateDir: string, name: string, keys: string[], note: (line: string) => void): Promise<void> {
+async function signedDelegated(repo: Repo, tip: string, stateDir: string, name: string, key: string | undefined, note: (line: string) => void): Promise<void> {
   const path = delegatedOrdersPath(name);
-  for (const key of keys) {
-    const signed = await lastSignedText(repo, tip, name, path, key);
-    if (!signed) continue;
-    let orders: unknown;
-    try {
-      orders = (JSON.parse(signed.text) as { orders?: unknown }).orders;
-    } catch {
-      return; // not orders: nothing to take in
-    }
-    if (!Array.isArray(orders) || orders.length === 0) return;
-    await updateDelegated(stateDir, (data) => {
-      if (data.orders.length === 0) data.orders.push(...(orders as Record<string, unknown>[]));
-    });
+  const signed = key ? await lastSignedText(repo, tip, name, path, key) : undefined;
+  if (!signed) {
+    if ((await repo.readFiles(tip, [path])).has(path))
+      note(
+        `${path} on the hub is not signed with the key this copy signs with: its orders are not taken in, ` +
+          `so ${name}'s next coord order add publishes only what is given here; give the earlier ones again (coord order list shows them)`,
+      );
     return;
   }
-  if ((await repo.readFiles(tip, [path])).has(path))
-    note(
-      `${path} on the hub is not signed with a key this copy can vouch for (ORDERS.json's keys, its own, or the one its key's rotation notice names): its orders are not taken in, ` +
-        `so ${name}'s next coord order add publishes only what is given here; give the earlier ones again (coord order list shows them)`,
-    );
+  let orders: unknown;
+  try {
+    orders = (JSON.parse(signed.text) as { orders?: unknown }).orders;
+  } catch {
+    return; // not orders: nothing to take in
+  }
+  if (!Array.isArray(orders) || orders.length === 0) return;
+  await updateDelegated(stateDir, (data) => {
+    if (data.orders.length === 0) data.orders.push(...(orders as Record<string, unknown>[]));
+  });
 }
 
 /**
@@ -172,7 +160,7 @@ async function takeIdentity(
     );
   const key = keyOfOld(config.name, theirs, keys, had?.ownKey);
   await (await Journal.open(stateDir)).adopt(await signedTasks(repo, tip, config.name, theirs, key, note), { newer: had !== undefined });
-  await signedDelegated(repo, tip, stateDir, config.name, await vouchedKeys(config.name, theirs, keys, signsWith), note);
+  await signedDelegated(repo, tip, stateDir, config.name, signsWith, note);
   const taken = { ...config, epoch: newest + 1, reclaimedOn: hostname(), reclaimedAt: new Date().toISOString() };
   await saveConfig(stateDir, taken);
   await clearReclaimSeen(stateDir);

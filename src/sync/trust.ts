@@ -219,7 +219,9 @@ export async function lastVerified(m: Pick<Machine, "stateDir" | "config" | "sig
   const me = m.config.name;
   // Which files count only as verified (as trustedView verifies them).
   const checked = (path: string): boolean => {
-    if (signedOwnFile(path, me)) return Boolean(signingKey);
+    if (signedOwnFile(path, me) && signingKey) return true;
+    // (With signed orders, the own delegated orders of a machine that does not sign too, as its sync checks them when
+    // it keeps none: found in attack, an order add took in an unsigned one.)
     if (requireSignedOrders && isOrdersFile(path)) return true;
     const owner = verifiedByOwner(path, requireSignedOrders);
     return owner !== undefined && owner !== me && pins.has(owner);
