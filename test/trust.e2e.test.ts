@@ -4,7 +4,7 @@
 // refused, reported (log, its file, STATUS.md) and run nothing; the machine
 // keeps acting on the version it verified last; a later good commit is not
 // blocked by an earlier bad one.
-import { copyFile, mkdir, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { orderLog } from "../src/actions/log.js";
@@ -378,6 +378,34 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect(await hubFile(f, "coordination/orders/soda-yeti.json")).not.toMatch(/launder/);
     expect((await sync({ dir: me })).ran).toEqual([]);
     expect(await lines(ran)).toEqual([]);
+  }, 60_000);
+
+  it("found in attack: a reclaim takes in the newest orders its machine signed, though a merge brings an older version back", async () => {
+    const f = await verifyingFleet();
+    const other = f.machines["soda-yeti"]!;
+    const path = "coordination/orders/soda-yeti.json";
+    expect((await cli("order", "add", "--dir", other, "--to", "izzit7", "--run", "true", "--id", "d1")).code).toBe(0);
+    await sync({ dir: other, run: false });
+    const old = (await git(f.hubPath, "rev-parse", "coord")).trim();
+    expect((await cli("order", "cancel", "d1", "--dir", other)).code).toBe(0);
+    await sync({ dir: other, run: false });
+    // A pusher merges the commit before the cancel back, with its version of the file: git's simplified history then
+    // names that older signed commit as the file's newest change, and hides the cancel.
+    const p = f.person;
+    const who = ["-c", "user.name=A Person", "-c", "user.email=person@example.com"];
+    await git(p, "fetch", "--quiet", "origin", "+refs/heads/coord:refs/remotes/origin/coord");
+    await git(p, "checkout", "--quiet", "-B", "coord", "origin/coord");
+    await git(p, "checkout", old, "--", path);
+    const tree = (await git(p, "write-tree")).trim();
+    const merge = (await git(p, ...who, "commit-tree", tree, "-p", "HEAD", "-p", old, "-m", "merge (forged)")).trim();
+    await git(p, "push", "--quiet", "origin", `${merge}:coord`);
+    await git(p, "checkout", "--quiet", "-f", "main");
+    const key = join(f.root, "soda-yeti.key");
+    await copyFile(join(other, ".git", "coord", "machine_key"), key);
+    const same = join(f.root, "same-key");
+    expect((await cli("init", same, "--name", "soda-yeti", "--remote", f.remote, "--reclaim", "--key", key)).code).toBe(0);
+    const kept = JSON.parse(await readFile(join(same, ".git", "coord", "orders.json"), "utf8")) as { orders: { id: string; cancelled?: boolean }[] };
+    expect(kept.orders.map((o) => [o.id, o.cancelled === true])).toEqual([["d1", true]]);
   }, 60_000);
 
   it("found in attack: with signed orders, a machine that does not sign runs no unsigned order of its own delegated file", async () => {

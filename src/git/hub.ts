@@ -249,8 +249,12 @@ export interface Hub {
    */
   lastChange?(tip: string, path: string, signers: { allowed: string; revoked?: string }): Promise<Change | undefined>;
 
-  /** The newest `max` changes of `path` at `tip`, newest first, each with its signature's verdict (lastChange's, for many). */
-  signedChanges?(tip: string, path: string, signers: { allowed: string; revoked?: string }, max: number): Promise<(Change & { root: boolean })[]>;
+  /**
+   * The newest `max` changes of `path` at `tip`, newest first, each with its signature's verdict (lastChange's, for
+   * many). `fullHistory`: every line of the history, not git's simplified one (a merge that brings an older version
+   * back hides no newer change behind it).
+   */
+  signedChanges?(tip: string, path: string, signers: { allowed: string; revoked?: string }, max: number, opts?: { fullHistory?: boolean }): Promise<(Change & { root: boolean })[]>;
 
   /**
    * lastChange of several paths at once, each asked with the commit of its version accepted last (if any):

@@ -483,7 +483,8 @@ export async function lastSignedText(
   key: string,
 ): Promise<{ commit: string; text: string; newest: boolean } | undefined> {
   if (!hub.signedChanges) return undefined;
-  const changes = await withSignersFile([[name, key]], (allowed) => hub.signedChanges!(tip, path, { allowed }, OWN_LOOKS_BACK));
+  // Every line of the history: the newest version it signed is never hidden behind a merge someone else made.
+  const changes = await withSignersFile([[name, key]], (allowed) => hub.signedChanges!(tip, path, { allowed }, OWN_LOOKS_BACK, { fullHistory: true }));
   const signed = changes.find((c) => c.status === "G" && c.signer === name);
   const text = signed && (await hub.readFiles(signed.commit, [path])).get(path);
   return text === undefined ? undefined : { commit: signed!.commit, text, newest: changes[0]?.commit === signed!.commit };
