@@ -251,10 +251,10 @@ export interface Hub {
 
   /**
    * The newest `max` changes of `path` at `tip`, newest first, each with its signature's verdict (lastChange's, for
-   * many). `fullHistory`: every line of the history, not git's simplified one (a merge that brings an older version
-   * back hides no newer change behind it).
+   * many). `after`: only those that descend from that commit, on every line of the history, children first (git's
+   * simplified history can hide a newer change behind a merge that brings an older version back).
    */
-  signedChanges?(tip: string, path: string, signers: { allowed: string; revoked?: string }, max: number, opts?: { fullHistory?: boolean }): Promise<(Change & { root: boolean })[]>;
+  signedChanges?(tip: string, path: string, signers: { allowed: string; revoked?: string }, max: number, opts?: { after?: string }): Promise<(Change & { root: boolean })[]>;
 
   /**
    * lastChange of several paths at once, each asked with the commit of its version accepted last (if any):

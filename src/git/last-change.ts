@@ -96,12 +96,14 @@ export async function signedChanges(
   path: string,
   signers: Signers,
   max: number,
-  opts: { what?: string; here?: boolean; fullHistory?: boolean } = {},
+  opts: { what?: string; here?: boolean; after?: string } = {},
 ): Promise<(Change & { root: boolean })[]> {
   const tip = commitOf(at, roleOf(path));
-  // Git's simplified history follows a merge's parent that has the file as the merge has it, and so hides the changes
-  // on the other line: an unsigned merge that brings an older version back hides every newer change (found in attack).
-  const lines = opts.fullHistory ? ["--full-history"] : [];
+  // With `after`: only the changes that descend from that commit, on every line of the history, children before their
+  // parents. Git's simplified history follows a merge's parent that has the file as the merge has it, and so hides the
+  // changes on the other line: an unsigned merge that brings an older version back hides every newer change, whatever
+  // the dates say (found in attack).
+  const range = opts.after ? ["--full-history", "--topo-order", "--ancestry-path", `${opts.after}..${tip}`] : [tip];
   const what = opts.what ?? `the history of ${path}`;
   // With `here`: from what the checkout has, never fetching older history (its boundary commit, which looks as if
   // it added every file, left out); else through history.ts, as a full clone would answer.
@@ -114,7 +116,7 @@ export async function signedChanges(
   if (here) {
     // The commits from git's log, their signatures checked here (src/git/signatures.ts): no ssh-keygen per commit.
     const ask = async () =>
-      (await c.git().raw(["-c", "log.showSignature=false", "log", ...lines, `--max-count=${max}`, "--format=%H%x1f%an <%ae>%x1f%P%x1e", tip, "--", `:(literal)${path}`]))
+      (await c.git().raw(["-c", "log.showSignature=false", "log", `--max-count=${max}`, "--format=%H%x1f%an <%ae>%x1f%P%x1e", ...range, "--", `:(literal)${path}`]))
         .split("\x1e")
         .map((record) => record.trim())
         .filter(Boolean)
@@ -136,7 +138,7 @@ export async function signedChanges(
   }
   const config = verifyingConfig(signers);
   const ask = async () =>
-    (await c.git().raw([...config, "log", ...lines, `--max-count=${max}`, "--format=%H%x1f%G?%x1f%GS%x1f%an <%ae>%x1f%P%x1e", tip, "--", `:(literal)${path}`]))
+    (await c.git().raw([...config, "log", `--max-count=${max}`, "--format=%H%x1f%G?%x1f%GS%x1f%an <%ae>%x1f%P%x1e", ...range, "--", `:(literal)${path}`]))
       .split("\x1e")
       .map((record) => record.trim())
       .filter(Boolean)

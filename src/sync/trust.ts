@@ -466,6 +466,9 @@ async function ownFileSignature(
   return { signature: { byMe: false, ...(signed ? { lastSigned: claimOf(signed.file, me) } : {}) }, change };
 }
 
+/** How many changes since the version a rebuild found it looks through for one signed later (every one, in practice). */
+const DESCENDANTS_LOOKED_AT = 1_000_000;
+
 /** How many changes of a machine's own file back a rebuild looks for the version the machine signed. */
 const OWN_LOOKS_BACK = 200;
 
@@ -483,9 +486,16 @@ export async function lastSignedText(
   key: string,
 ): Promise<{ commit: string; text: string; newest: boolean } | undefined> {
   if (!hub.signedChanges) return undefined;
-  // Every line of the history: the newest version it signed is never hidden behind a merge someone else made.
-  const changes = await withSignersFile([[name, key]], (allowed) => hub.signedChanges!(tip, path, { allowed }, OWN_LOOKS_BACK, { fullHistory: true }));
-  const signed = changes.find((c) => c.status === "G" && c.signer === name);
+  const mine = (c: Change) => c.status === "G" && c.signer === name;
+  const { changes, signed } = await withSignersFile([[name, key]], async (allowed) => {
+    const changes = await hub.signedChanges!(tip, path, { allowed }, OWN_LOOKS_BACK);
+    const found = changes.find(mine);
+    // Found in attack: a merge someone else made that brings an older signed version back makes git's simplified
+    // history name it, and hide the newer ones. A version it signed later descends from it, on some line: the
+    // newest of those (children first), whatever the dates or the changes in between.
+    const later = found && (await hub.signedChanges!(tip, path, { allowed }, DESCENDANTS_LOOKED_AT, { after: found.commit })).find(mine);
+    return { changes, signed: later ?? found };
+  });
   const text = signed && (await hub.readFiles(signed.commit, [path])).get(path);
   return text === undefined ? undefined : { commit: signed!.commit, text, newest: changes[0]?.commit === signed!.commit };
 }
