@@ -404,8 +404,21 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     await copyFile(join(other, ".git", "coord", "machine_key"), key);
     const same = join(f.root, "same-key");
     expect((await cli("init", same, "--name", "soda-yeti", "--remote", f.remote, "--reclaim", "--key", key)).code).toBe(0);
-    const kept = JSON.parse(await readFile(join(same, ".git", "coord", "orders.json"), "utf8")) as { orders: { id: string; cancelled?: boolean }[] };
-    expect(kept.orders.map((o) => [o.id, o.cancelled === true])).toEqual([["d1", true]]);
+    const kept = async (dir: string) =>
+      (JSON.parse(await readFile(join(dir, ".git", "coord", "orders.json"), "utf8")) as { orders: { id: string; cancelled?: boolean }[] }).orders.map((o) => [
+        o.id,
+        o.cancelled === true,
+      ]);
+    expect(await kept(same)).toEqual([["d1", true]]);
+    // A merge whose first parent is a new root with the tip's files: git's simplified history follows only that root.
+    await git(p, "fetch", "--quiet", "origin", "+refs/heads/coord:refs/remotes/origin/coord");
+    const tip = (await git(p, "rev-parse", "origin/coord")).trim();
+    const root = (await git(p, ...who, "commit-tree", `${tip}^{tree}`, "-m", "a new root (forged)")).trim();
+    const rooted = (await git(p, ...who, "commit-tree", `${tip}^{tree}`, "-p", root, "-p", tip, "-m", "merge (forged)")).trim();
+    await git(p, "push", "--quiet", "origin", `${rooted}:coord`);
+    const again = join(f.root, "same-key-again");
+    expect((await cli("init", again, "--name", "soda-yeti", "--remote", f.remote, "--reclaim", "--key", key)).code).toBe(0);
+    expect(await kept(again)).toEqual([["d1", true]]);
   }, 60_000);
 
   it("found in attack: with signed orders, a machine that does not sign runs no unsigned order of its own delegated file", async () => {

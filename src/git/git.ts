@@ -137,7 +137,13 @@ export class Repo extends Checkout implements Hub {
    * The newest `max` commits reachable from `tip` that changed `path`, newest first, each with its signature's verdict
    * and whether it is a root. `here`: from the commits the checkout has, never fetching older ones.
    */
-  signedChanges(tip: string, path: string, signers: Signers, max: number, opts?: { what?: string; here?: boolean; after?: string }): Promise<(Change & { root: boolean })[]> {
+  signedChanges(
+    tip: string,
+    path: string,
+    signers: Signers,
+    max: number,
+    opts?: { what?: string; here?: boolean; after?: string; everyLine?: boolean },
+  ): Promise<(Change & { root: boolean })[]> {
     return signedChanges(this, tip, path, signers, max, opts);
   }
 

@@ -252,9 +252,16 @@ export interface Hub {
   /**
    * The newest `max` changes of `path` at `tip`, newest first, each with its signature's verdict (lastChange's, for
    * many). `after`: only those that descend from that commit, on every line of the history, children first (git's
-   * simplified history can hide a newer change behind a merge that brings an older version back).
+   * simplified history can hide a newer change behind a merge that brings an older version back); `everyLine`: all,
+   * on every line, children first.
    */
-  signedChanges?(tip: string, path: string, signers: { allowed: string; revoked?: string }, max: number, opts?: { after?: string }): Promise<(Change & { root: boolean })[]>;
+  signedChanges?(
+    tip: string,
+    path: string,
+    signers: { allowed: string; revoked?: string },
+    max: number,
+    opts?: { after?: string; everyLine?: boolean },
+  ): Promise<(Change & { root: boolean })[]>;
 
   /**
    * lastChange of several paths at once, each asked with the commit of its version accepted last (if any):

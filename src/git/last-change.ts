@@ -96,14 +96,15 @@ export async function signedChanges(
   path: string,
   signers: Signers,
   max: number,
-  opts: { what?: string; here?: boolean; after?: string } = {},
+  opts: { what?: string; here?: boolean; after?: string; everyLine?: boolean } = {},
 ): Promise<(Change & { root: boolean })[]> {
   const tip = commitOf(at, roleOf(path));
+  // With `everyLine`: on every line of the history, children before their parents (as `after`, from the root).
   // With `after`: only the changes that descend from that commit, on every line of the history, children before their
   // parents. Git's simplified history follows a merge's parent that has the file as the merge has it, and so hides the
   // changes on the other line: an unsigned merge that brings an older version back hides every newer change, whatever
   // the dates say (found in attack).
-  const range = opts.after ? ["--full-history", "--topo-order", "--ancestry-path", `${opts.after}..${tip}`] : [tip];
+  const range = opts.after ? ["--full-history", "--topo-order", "--ancestry-path", `${opts.after}..${tip}`] : opts.everyLine ? ["--full-history", "--topo-order", tip] : [tip];
   const what = opts.what ?? `the history of ${path}`;
   // With `here`: from what the checkout has, never fetching older history (its boundary commit, which looks as if
   // it added every file, left out); else through history.ts, as a full clone would answer.

@@ -466,7 +466,7 @@ async function ownFileSignature(
   return { signature: { byMe: false, ...(signed ? { lastSigned: claimOf(signed.file, me) } : {}) }, change };
 }
 
-/** How many changes since the version a rebuild found it looks through for one signed later (every one, in practice). */
+/** How many changes a rebuild looks through on every line of the history (every one, in practice). */
 const DESCENDANTS_LOOKED_AT = 1_000_000;
 
 /** How many changes of a machine's own file back a rebuild looks for the version the machine signed. */
@@ -489,7 +489,9 @@ export async function lastSignedText(
   const mine = (c: Change) => c.status === "G" && c.signer === name;
   const { changes, signed } = await withSignersFile([[name, key]], async (allowed) => {
     const changes = await hub.signedChanges!(tip, path, { allowed }, OWN_LOOKS_BACK);
-    const found = changes.find(mine);
+    // None there (found in attack: a merge whose first parent is a new root, or a line of many changes, is all that
+    // history follows): every line, children first.
+    const found = changes.find(mine) ?? (await hub.signedChanges!(tip, path, { allowed }, DESCENDANTS_LOOKED_AT, { everyLine: true })).find(mine);
     // Found in attack: a merge someone else made that brings an older signed version back makes git's simplified
     // history name it, and hide the newer ones. A version it signed later descends from it, on some line: the
     // newest of those (children first), whatever the dates or the changes in between.
