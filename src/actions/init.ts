@@ -133,8 +133,9 @@ async function signedDelegated(repo: Repo, tip: string, stateDir: string, name: 
  * Takes the identity `config` names here and now, as a newer generation than the newest known: the hub's file
  * (`theirs`, when it is this identity's) or a reclaim this copy saw before (`seen`, state/reclaimed.ts; 0: none),
  * should the hub say less now; with the task reports the machine last signed (signedTasks), so nothing it ran runs
- * again. `had`: this checkout was the machine before (its own key, should the file be gone from the hub; its
- * journal's records give way to reports further along). The config is saved, the record of a reclaim seen removed.
+ * again; with the orders it delegated, as signed with `signsWith` (signedDelegated). `had`: this checkout was the
+ * machine before (its key then reads its reports, should the file be gone from the hub; its journal's records give
+ * way to reports further along). The config is saved, the record of a reclaim seen removed.
  */
 async function takeIdentity(
   repo: Repo,
@@ -145,8 +146,8 @@ async function takeIdentity(
   seen: number,
   keys: ReadonlyMap<string, string> | undefined,
   note: (line: string) => void,
-  had?: { ownKey?: string },
-  signsWith?: string,
+  signsWith: string | undefined,
+  had: boolean,
 ): Promise<MachineConfig> {
   // (A record of a generation a file cannot carry, as a forged one may say, counts as the highest one it can.)
   const newest = Math.max(theirs?.identity?.epoch ?? 0, Math.min(seen, MAX_COUNT - 1));
@@ -158,8 +159,8 @@ async function takeIdentity(
         `someone pushed it (a reclaim counts up by one): put back the last version ${config.name} wrote (git revert on the machines' branch), then run coord init --reclaim again`,
       EXIT.USAGE,
     );
-  const key = keyOfOld(config.name, theirs, keys, had?.ownKey);
-  await (await Journal.open(stateDir)).adopt(await signedTasks(repo, tip, config.name, theirs, key, note), { newer: had !== undefined });
+  const key = keyOfOld(config.name, theirs, keys, had ? signsWith : undefined);
+  await (await Journal.open(stateDir)).adopt(await signedTasks(repo, tip, config.name, theirs, key, note), { newer: had });
   await signedDelegated(repo, tip, stateDir, config.name, signsWith, note);
   const taken = { ...config, epoch: newest + 1, reclaimedOn: hostname(), reclaimedAt: new Date().toISOString() };
   await saveConfig(stateDir, taken);
@@ -237,7 +238,7 @@ export async function init(opts: InitOptions): Promise<InitResult> {
     if ((ours && Math.max(ours.identity?.epoch ?? 0, seen) >= config.epoch) || seen > config.epoch) {
       // Its file gone from the hub (someone deleted it): what it last signed there still says what ran (found in attack).
       const ownKey = (await signingOf(config, stateDir, dir))?.publicKey;
-      config = await takeIdentity(repo, tip, stateDir, config, ours, seen, model.keys, note, ownKey ? { ownKey } : {}, ownKey);
+      config = await takeIdentity(repo, tip, stateDir, config, ours, seen, model.keys, note, ownKey, true);
       reclaimed = true;
     }
   }
@@ -277,7 +278,7 @@ export async function init(opts: InitOptions): Promise<InitResult> {
       // running the older one sees it and stops, and nothing it ran runs again.
       const seen = (await readReclaimSeen(stateDir, config.epoch))?.epoch ?? 0;
       const signsWith = (await signingOf(config, stateDir, dir))?.publicKey;
-      config = await takeIdentity(repo, tip, stateDir, config, theirs, seen, model.keys, note, undefined, signsWith);
+      config = await takeIdentity(repo, tip, stateDir, config, theirs, seen, model.keys, note, signsWith, false);
       reclaimed = true;
     } else {
       // A new identity of another name: a reclaim the identity before it saw here (its config lost since) does not stop

@@ -201,11 +201,11 @@ export async function trustedView(
  * The files a reader between syncs acts on (coord outbox, send, reservations, coord mcp's tools), with no git call:
  * when this machine verifies machines, each pinned machine's own file (its delegated orders too, without signed
  * orders) that differs from the version it verified last counts as that version (none: left out), and a machine
- * ORDERS.json's keys do not name counts not at all; when it signs, its own message files too (a message "from" it
- * that someone else wrote is never adopted into its outbox, as in a sync); with signed orders, ORDERS.json and the
- * other machines' delegated orders likewise (none verified: ORDERS.json is no orders, as in a sync); when it signs,
- * its own message files and delegated orders as it signed them last. A forged receipt, message, report or order is
- * never believed there either; a good change since counts once the next sync has verified it.
+ * ORDERS.json's keys do not name counts not at all; when it signs, its own message files and delegated orders as it
+ * signed them last (a message "from" it that someone else wrote is never adopted into its outbox, as in a sync); with
+ * signed orders, ORDERS.json and the other machines' delegated orders likewise (none verified: ORDERS.json is no
+ * orders, as in a sync). A forged receipt, message, report or order is never believed there either; a good change
+ * since counts once the next sync has verified it.
  */
 export async function lastVerified(m: Pick<Machine, "stateDir" | "config" | "signing">, files: Map<string, string>): Promise<Map<string, string>> {
   const { verifyMachines, requireSignedOrders } = m.config.trust;
