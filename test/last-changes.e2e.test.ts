@@ -9,6 +9,7 @@ import { HISTORY_TRAILER } from "../src/core/hub/status-history.js";
 import type { Change } from "../src/core/trust/trust.js";
 import { newKeyPair, readSigningKey } from "../src/core/trust/sshsig.js";
 import { LAST_CHANGES_WALK, Repo } from "../src/git/git.js";
+import { LATER_CHANGES_LOOKED_AT } from "../src/git/last-change.js";
 import { sync } from "../src/sync/sync.js";
 import { afterVerified } from "../src/sync/trust.js";
 import { cli, type Fleet, git, hasSshKeygen, hubFile, loggingGit, makeFleet, pushOrders, readLines, tempDir } from "./helpers.js";
@@ -179,6 +180,39 @@ describe("the signed files' last changes asked together", () => {
     // a.txt: accepted in the old history (restartedAfter decides alone); c.txt, e.txt: last changed by the root.
     expect(after.answered).toEqual(["b.txt"]);
     expect(after.alone.get("a.txt")?.notAfter).toBeUndefined(); // the old history was dropped, not rolled back to
+  }, 60_000);
+
+  it("an older good version merged back: marked superseded by the newest good change after it on any line, unless that has the file as the tip", async () => {
+    const w = await world();
+    const base = await w.commit(undefined, { "o.txt": "o0\n", "x.txt": "x\n" }, "nobody");
+    const v1 = await w.commit(base, { "o.txt": "o1\n" }, "m1");
+    /** A merge of `parents` with `tree`'s tree (a person's: unsigned), as a pusher can make one. */
+    const mergeWith = async (tree: string, parents: string[]) =>
+      (
+        await git(w.dir, "-c", "user.name=A Person", "-c", "user.email=person@example.com", "commit-tree", `${tree}^{tree}`, ...parents.flatMap((p) => ["-p", p]), "-m", "merge")
+      ).trim();
+    const v2 = await w.commit(v1, { "o.txt": "o2\n" }, "m2");
+    const later = await w.commit(v2, { "x.txt": "x2\n" }, "m1");
+    const reverted = await w.commit(v2, { "o.txt": "o1\n" }, "m2"); // a signer's own revert to v1's text, on a branch
+    const byStranger = await w.commit(v1, { "o.txt": "o3\n" }, "stranger");
+    const unsigned = await w.commit(v1, { "o.txt": "o4\n" }, "nobody");
+    let flood = v1;
+    for (let i = 0; i < LATER_CHANGES_LOOKED_AT; i++) flood = await w.commit(flood, { "o.txt": `f${i}\n` }, "nobody");
+    const rows: { name: string; tip: string; supersededBy: string | undefined }[] = [
+      { name: "merged back over a newer good change", tip: await mergeWith(v1, [later, v1]), supersededBy: v2 },
+      { name: "the merge's sides the other way round", tip: await mergeWith(v1, [v1, later]), supersededBy: v2 },
+      { name: "after a good revert to the same text", tip: await mergeWith(v1, [v1, reverted]), supersededBy: undefined },
+      { name: "over a change by a stranger", tip: await mergeWith(v1, [byStranger, v1]), supersededBy: undefined },
+      { name: "over an unsigned change", tip: await mergeWith(v1, [unsigned, v1]), supersededBy: undefined },
+      { name: `over ${LATER_CHANGES_LOOKED_AT} unsigned changes: none can be said to stand`, tip: await mergeWith(v1, [flood, v1]), supersededBy: "" },
+      { name: "on a line (git names the newest)", tip: later, supersededBy: undefined },
+    ];
+    for (const row of rows) {
+      const change = await w.repo.lastChange(row.tip, "o.txt", w.signers);
+      expect(change?.commit, row.name).toBe(row.name.startsWith("on a line") ? v2 : v1);
+      expect(change?.status, row.name).toBe("G");
+      expect(change?.supersededBy, row.name).toBe(row.supersededBy);
+    }
   }, 60_000);
 
   it("in a shallow clone: answers above the boundary at once; a change at or below it is asked alone (which deepens)", async () => {

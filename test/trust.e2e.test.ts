@@ -174,6 +174,52 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect(await lines(ran)).toEqual(["v1", "v2"]);
   }, 60_000);
 
+  it("found in attack: an unsigned merge that brings an older signed version back runs nothing, where no version was verified between", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const f = fleet;
+    const dir = f.machines.izzit7!;
+    const alice = await key(f.root, "alice");
+    await cli("trust", "allow", "alice@example.com", `${alice}.pub`, "--dir", dir);
+    await cli("trust", "require", "on", "--dir", dir);
+    const ran = join(f.root, "ran.log");
+    const order = (id: string) => ({ id, to: "izzit7", run: `echo ${id} >> ${ran}` });
+    // Alice orders, then cancels, while the machine is away (it verified neither).
+    const v1 = await commitOrdersAs(f.person, [order("cancelled")], alice);
+    const v2 = await commitOrdersAs(f.person, [], alice);
+    // A pusher merges v1 back: git's simplified history follows the merge's parent that has the file as it has it, and
+    // names alice's v1 as the newest change, hiding v2 on the other line (the merge's date, or any, changes nothing).
+    const who = ["-c", "user.name=Mallory", "-c", "user.email=mallory@example.com"];
+    const merge = async (signed: boolean) =>
+      (
+        await git(
+          f.person,
+          ...who,
+          ...(signed ? ["-c", "gpg.format=ssh", "-c", `user.signingkey=${alice}`] : []),
+          "commit-tree",
+          `${v1}^{tree}`,
+          "-p",
+          v2,
+          "-p",
+          v1,
+          ...(signed ? ["-S"] : []),
+          "-m",
+          "merge",
+        )
+      ).trim();
+    await git(f.person, "push", "--quiet", "origin", `${await merge(false)}:main`);
+    expect((await git(f.person, "log", "-1", "--format=%H", "origin/main", "--", "ORDERS.json")).trim()).toBe(v1);
+    expect((await sync({ dir })).ran).toEqual([]);
+    expect(await hubFile(f, "STATUS.md")).toMatch(
+      new RegExp(
+        `izzit7 refused ORDERS\\.json commit ${v1.slice(0, 12)} by alice\\\\@example\\.com \\S+: signed, but a later signed change of it \\(commit ${v2.slice(0, 12)}\\) has it otherwise: an older version brought back by a merge`,
+      ),
+    );
+    // An allowed signer's merge that keeps the older version decides it: it is a good change like any other.
+    await git(f.person, "push", "--quiet", "--force", "origin", `${await merge(true)}:main`);
+    expect((await sync({ dir })).ran.map((t) => t.id)).toEqual(["cancelled"]);
+    expect(await lines(ran)).toEqual(["cancelled"]);
+  }, 60_000);
+
   it("with signing off (the default) orders run as the repository has them", async () => {
     fleet = await makeFleet(["izzit7"]);
     const ran = join(fleet.root, "ran.log");

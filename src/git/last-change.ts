@@ -53,7 +53,43 @@ interface LinearChain {
  */
 export async function lastChange(c: Checkout, at: string, path: string, signers: Signers): Promise<Change | undefined> {
   const byTip = tipChangeCandidate(c, at, path) && changedByTip(c, at, path, await signaturesHere(signers), await shallowBoundary(c.history));
-  return byTip || (await signedChanges(c, at, path, signers, 1, { what: `the newest change of ${path}` }))[0];
+  if (byTip) return byTip;
+  const change = (await signedChanges(c, at, path, signers, 1, { what: `the newest change of ${path}` }))[0];
+  return change && (await markSuperseded(c, at, path, signers, change));
+}
+
+/** How many changes of a path that descend from the one git's simplified history names are looked through for a good one. */
+export const LATER_CHANGES_LOOKED_AT = 100;
+
+/**
+ * `change` (git's simplified history's newest change of `path` at `at`), marked `supersededBy` when the newest good
+ * change that descends from it, on any line (children first), has the file otherwise than the tip. Found in attack:
+ * an unsigned merge that takes an older signed version back (its parent on that side) makes git name that version's
+ * commit and hide the newer signed ones on the other line, whatever their dates; a machine that had verified none of
+ * them since took it. A merge signed by an allowed signer that keeps the older version is a good change like any
+ * other, and decides. Past LATER_CHANGES_LOOKED_AT changes with no good one among them, none can be said to stand
+ * ("": refused; a signed change settles it). Asked only of a good change with a merge between it and the tip (one
+ * `rev-list` says whether there is one; a shallow checkout deepens only then, as for the change itself).
+ */
+async function markSuperseded(c: Checkout, at: string, path: string, signers: Signers, change: Change): Promise<Change> {
+  const tip = commitOf(at, roleOf(path));
+  if (change.status !== "G" || change.commit === tip || !(await mergeSince(c, change.commit, tip))) return change;
+  const later = await signedChanges(c, at, path, signers, LATER_CHANGES_LOOKED_AT, { after: change.commit, what: `the changes of ${path} after ${change.commit}` });
+  const good = later.find((x) => x.status === "G");
+  if (!good) return later.length < LATER_CHANGES_LOOKED_AT ? change : { ...change, supersededBy: "" };
+  return (await blobAt(c, good.commit, path)) === (await blobAt(c, tip, path)) ? change : { ...change, supersededBy: good.commit };
+}
+
+/** Whether a merge lies between `commit` and `tip` (on one line of single-parent commits, git names the newest change). */
+async function mergeSince(c: Checkout, commit: string, tip: string): Promise<boolean> {
+  return (await c.git().raw(["rev-list", "--merges", "--max-count=1", `${commit}..${tip}`])).trim() !== "";
+}
+
+/** The id of `path`'s blob at `commit` (its mode too: a file made a link differs), or undefined where it has none. */
+async function blobAt(c: Checkout, commit: string, path: string): Promise<string | undefined> {
+  const out = await c.git().raw(["ls-tree", "-z", "--full-tree", commit, "--", `:(literal)${path}`]);
+  const entry = out.split("\0").find((e) => e.endsWith(`\t${path}`));
+  return entry?.slice(0, entry.indexOf("\t"));
 }
 
 /**

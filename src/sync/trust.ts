@@ -6,7 +6,7 @@
 // machine that requires neither acts on the tip as it is.
 import { ownerOf } from "../core/trust/ownership.js";
 import { classifyPath, delegatedOrdersPath, ORDERS_DIR, ORDERS_FILE, type MachineFiles, readComputer, readMachineFiles, readModel, type RepoModel } from "../core/repo/repo.js";
-import { type Accepted, type Change, keyFingerprint, NO_ORDERS, type Refusal, standsWithoutAncestry, trustedFiles } from "../core/trust/trust.js";
+import { type Accepted, type Change, current, keyFingerprint, NO_ORDERS, type Refusal, standsWithoutAncestry, trustedFiles } from "../core/trust/trust.js";
 import { asksSignature, claimOf, identityVerdict, type IdentityVerdict, type Signature } from "../core/trust/identity.js";
 import { commitOf } from "../git/hub.js";
 import { CoordError, EXIT } from "../errors.js";
@@ -412,7 +412,7 @@ async function withoutForgedOwnFiles(
     const kept = accepted.get(path)?.text;
     const text = files.get(path);
     // Its own change (a deletion too: then it holds no text, and nothing is kept in view).
-    if (change && change.status === "G" && change.signer === me && !change.notAfter)
+    if (change && change.status === "G" && change.signer === me && current(change))
       accepted.set(path, text === undefined ? { commit: change.commit } : { commit: change.commit, text });
     else if (kept !== undefined)
       out.set(path, kept); // as it last signed it: its numbers and receipts are never lost

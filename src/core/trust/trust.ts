@@ -51,6 +51,17 @@ export interface Change {
   author: string;
   /** Set when the version accepted before is not in this commit's history: a rollback, or a rewritten history. */
   notAfter?: string;
+  /**
+   * Set when a later good change of the file, on a line git's simplified history does not follow, has it otherwise
+   * than the tip: an older signed version brought back by a merge (the later change's commit; "" when too many
+   * changes follow for one to be found, git/last-change.ts).
+   */
+  supersededBy?: string;
+}
+
+/** Whether a good change is one no later good change replaced: not a rollback past the version accepted last, nor an older version merged back. */
+export function current(change: Change): boolean {
+  return change.notAfter === undefined && change.supersededBy === undefined;
 }
 
 /**
@@ -116,7 +127,7 @@ export function trustedFiles(
     const before = accepted.get(path);
     const required = signerOf(path);
     const wrongSigner = change?.status === "G" && required !== undefined && change.signer !== required;
-    const rollback = change?.status === "G" && change.notAfter !== undefined && before?.commit !== change.commit;
+    const rollback = change?.status === "G" && !current(change) && before?.commit !== change.commit;
     if (change && change.status === "G" && !wrongSigner && !rollback) {
       // A version signed by an allowed signer (the file's owner, for a machine's file): it is the one now.
       const text = files.get(path);
@@ -126,11 +137,7 @@ export function trustedFiles(
     if (change && before?.commit === change.commit) {
       // Accepted before (signed then by a signer since revoked, or accepted as is): it stays what was accepted.
     } else if (change) {
-      const reason = wrongSigner
-        ? `signed by ${change.signer}, not by ${required}, whose file it is`
-        : rollback
-          ? `signed, but the version verified last (commit ${change.notAfter!.slice(0, 12)}) is not in its history: a rollback or a rewritten history (if it is meant, delete .git/coord/trust.json on this machine)`
-          : refusalReason(change.status);
+      const reason = wrongSigner ? `signed by ${change.signer}, not by ${required}, whose file it is` : rollback ? notCurrentReason(change) : refusalReason(change.status);
       refusals.push({ path, commit: change.commit, author: change.author, reason, ...(before ? { kept: before.commit } : {}) });
     }
     if (before?.text !== undefined) out.set(path, before.text);
@@ -139,6 +146,16 @@ export function trustedFiles(
     else out.delete(path);
   }
   return { files: out, accepted: next, refusals };
+}
+
+/** Why a good change that is not current (rollback in trustedFiles) is refused, and what settles it. */
+function notCurrentReason(change: Change): string {
+  if (change.notAfter !== undefined)
+    return `signed, but the version verified last (commit ${change.notAfter.slice(0, 12)}) is not in its history: a rollback or a rewritten history (if it is meant, delete .git/coord/trust.json on this machine)`;
+  const later = change.supersededBy
+    ? `a later signed change of it (commit ${change.supersededBy.slice(0, 12)}) has it otherwise`
+    : "too many changes of it follow to find a later signed one";
+  return `signed, but ${later}: an older version brought back by a merge (sign a new change of it to say which version stands)`;
 }
 
 /** One line for people: "ORDERS.json commit 1a2b3c4d5e6f by Mallory <m@x>: not signed; acting on commit 9f8e7d6c5b4a". */
