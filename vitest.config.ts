@@ -81,15 +81,10 @@ const slow = ["test/**/*.e2e.test.ts"];
 // the whole suite on CI's slower machine (2026-11-28: 1545 s) they starved and 9 of their tests crossed a bound, where
 // each passed alone. The push budget's daemons (budget.e2e: a machine must never show stale, with every phase of a
 // heartbeat at time ÷ 3) wait on the clock the same way: in a loaded CI run (2026-11-29, 1680 s) a push that took 4 s
-// lost two races and a machine showed stale for 3 s; they run here too.
-const agents = [
-  "test/budget.e2e.test.ts",
-  "test/claude-real.e2e.test.ts",
-  "test/codex-real.e2e.test.ts",
-  "test/opencode-real.e2e.test.ts",
-  "test/gemini-real.e2e.test.ts",
-  "test/login.e2e.test.ts",
-];
+// lost two races and a machine showed stale for 3 s; they run here too. The budget's file mostly waits (its daemons
+// idle: about a fifth of a core, 130 s), so it takes a worker of its own, first, beside the CLIs' two: one a core.
+const budget = "test/budget.e2e.test.ts";
+const agents = [budget, "test/claude-real.e2e.test.ts", "test/codex-real.e2e.test.ts", "test/opencode-real.e2e.test.ts", "test/gemini-real.e2e.test.ts", "test/login.e2e.test.ts"];
 // A fourth, "sessions": the open Claude Code, Codex and OpenCode sessions in a terminal (tmux), in a vitest run of their
 // own after the rest (scripts/test.mjs says why), two files at once: a session's test mostly waits on a terminal (on a
 // quiet 2-core machine the run took 164 s with two, its CPU 36 % of that, against 234 s and 22 % with one). They
@@ -97,12 +92,13 @@ const agents = [
 // as the other three together, and vitest's own order on a clean clone (largest first) would start it third.
 const sessions = ["test/listen-woken.e2e.test.ts", "test/listen-claude.e2e.test.ts", "test/listen-opencode.e2e.test.ts", "test/listen-codex.e2e.test.ts"];
 
-/** Vitest's order, but the sessions' files in the order listed among themselves. */
+/** Vitest's order, but the budget's file first and the sessions' files in the order listed among themselves. */
 class SessionsAsListed extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
-    const sorted = await super.sort(files);
     const root = this.ctx.config.root;
-    const rank = (f: TestSpecification) => (f.project.name === "sessions" ? sessions.indexOf(relative(root, f.moduleId).split(sep).join("/")) : -1);
+    const named = (f: TestSpecification) => relative(root, f.moduleId).split(sep).join("/");
+    const sorted = (await super.sort(files)).sort((a, b) => Number(named(b) === budget) - Number(named(a) === budget));
+    const rank = (f: TestSpecification) => (f.project.name === "sessions" ? sessions.indexOf(named(f)) : -1);
     const at = sorted.flatMap((f, i) => (rank(f) >= 0 ? [i] : []));
     const listed = at.map((i) => sorted[i]!).sort((a, b) => rank(a) - rank(b));
     at.forEach((i, k) => {
@@ -125,7 +121,7 @@ export default defineConfig({
       { extends: true, test: { name: "e2e", include: slow, exclude: [...agents, ...sessions], globalSetup: ["test/global-setup.ts"], isolate: false } },
       {
         extends: true,
-        test: { name: "agents", include: agents, globalSetup: ["test/global-setup.ts"], isolate: false, maxWorkers: cores, sequence: { groupOrder: 1 } },
+        test: { name: "agents", include: agents, globalSetup: ["test/global-setup.ts"], isolate: false, maxWorkers: cores + 1, sequence: { groupOrder: 1 } },
       },
       {
         extends: true,
