@@ -9,7 +9,7 @@ import { HISTORY_TRAILER } from "../src/core/hub/status-history.js";
 import type { Change } from "../src/core/trust/trust.js";
 import { newKeyPair, readSigningKey } from "../src/core/trust/sshsig.js";
 import { LAST_CHANGES_WALK, Repo } from "../src/git/git.js";
-import { LATER_CHANGES_LOOKED_AT } from "../src/git/last-change.js";
+import { COMMIT_READ_MAX, LATER_CHANGES_LOOKED_AT } from "../src/git/last-change.js";
 import { sync } from "../src/sync/sync.js";
 import { afterVerified } from "../src/sync/trust.js";
 import { cli, type Fleet, git, hasSshKeygen, hubFile, loggingGit, makeFleet, pushOrders, readLines, tempDir } from "./helpers.js";
@@ -213,7 +213,99 @@ describe("the signed files' last changes asked together", () => {
       expect(change?.status, row.name).toBe("G");
       expect(change?.supersededBy, row.name).toBe(row.supersededBy);
     }
+    // A machine's own file: only its own good changes count (found in attack: another machine signed the merge itself).
+    const a1 = await w.commit(base, { "a.txt": "a1\n" }, "m1");
+    const a2 = await w.commit(a1, { "a.txt": "a2\n" }, "m1");
+    const key = join(w.dir, ".git", "m2_key");
+    const signedByM2 = (
+      await git(
+        w.dir,
+        "-c",
+        "user.name=coord m2",
+        "-c",
+        "user.email=m2@coord.invalid",
+        "-c",
+        "gpg.format=ssh",
+        "-c",
+        `user.signingkey=${key}`,
+        "commit-tree",
+        `${a1}^{tree}`,
+        "-p",
+        a2,
+        "-p",
+        a1,
+        "-S",
+        "-m",
+        "merge",
+      )
+    ).trim();
+    expect((await w.repo.lastChange(signedByM2, "a.txt", w.signers))?.supersededBy).toBeUndefined(); // any allowed signer: m2's merge decides
+    const own = await w.repo.lastChange(signedByM2, "a.txt", { ...w.signers, owner: "m1" });
+    expect([own?.commit, own?.supersededBy]).toEqual([a1, a2]);
   }, 60_000);
+
+  it("in a shallow clone, a merged pull request's change is judged without deepening; a newer good change below the boundary is fetched", async () => {
+    const w = await world();
+    let line = await w.commit(undefined, { "o.txt": "o0\n", "x.txt": "x0\n" }, "nobody");
+    const v1 = await w.commit(line, { "o.txt": "o1\n" }, "m1");
+    line = await w.commit(v1, { "o.txt": "o2\n" }, "m2"); // a newer good version, soon deep below the boundary
+    const v2 = line;
+    for (let i = 0; i < 40; i++) line = await w.commit(line, { "x.txt": `x${i}\n` }, "nobody");
+    // A pull request forked near the tip: its signed change, merged with a merge commit (the tree as git merges it).
+    const pr = await w.commit(line, { "o.txt": "o3\n" }, "m1");
+    const main = await w.commit(line, { "x.txt": "main\n" }, "nobody");
+    const who = ["-c", "user.name=A Person", "-c", "user.email=person@example.com"];
+    const merged = (await git(w.dir, "merge-tree", "--write-tree", main, pr)).trim();
+    const tip = (await git(w.dir, ...who, "commit-tree", merged, "-p", main, "-p", pr, "-m", "merge pull request")).trim();
+    // Each case a clone of its own, 4 commits deep.
+    const shallow = async (at: string, name: string) => {
+      await git(w.dir, "update-ref", "refs/heads/main", at);
+      const clone = join(w.dir, "..", `${w.dir.split("/").pop()}-${name}`);
+      await git(w.dir, "clone", "--quiet", "--depth", "4", `file://${w.dir}`, clone);
+      return { repo: new Repo(clone, join(clone, ".git")), count: async () => Number((await git(clone, "rev-list", "--count", "--all")).trim()) };
+    };
+    const pull = await shallow(tip, "pull");
+    const before = await pull.count();
+    const change = await pull.repo.lastChange(tip, "o.txt", w.signers);
+    expect([change?.commit, change?.status, change?.supersededBy]).toEqual([pr, "G", undefined]);
+    expect(await pull.count()).toBe(before); // no boundary lies between the change and the tip: nothing fetched
+    // A pusher's merge that takes v1 back on the main line: v2 lies 40 commits below the boundary there, is fetched, and decides.
+    const back = (await git(w.dir, ...who, "commit-tree", `${v1}^{tree}`, "-p", main, "-p", v1, "-m", "merge")).trim();
+    const pushed = await shallow(back, "back");
+    const shallowBefore = await pushed.count();
+    expect((await pushed.repo.lastChange(back, "o.txt", w.signers))?.supersededBy).toBe(v2);
+    expect(await pushed.count()).toBeGreaterThan(shallowBefore);
+  }, 60_000);
+
+  it.skipIf(!haveSshKeygen)(
+    "a commit larger than this process reads (a message of megabytes) is judged by git: the same verdicts",
+    async () => {
+      const w = await world();
+      const c0 = await w.commit(undefined, { "a.txt": "a0\n", "b.txt": "b0\n" }, "nobody");
+      const huge = `big\n\n${"x".repeat(COMMIT_READ_MAX)}\n`;
+      const c1 = await w.commit(c0, { "a.txt": "a1\n" }, "m1", { message: huge });
+      const c2 = await w.commit(c1, { "b.txt": "b1\n" }, "stranger", { message: huge });
+      const tip = await w.commit(c2, { "c.txt": "c\n" }, "m2");
+      const log = join(w.dir, "git.log");
+      const bin = await loggingGit(await tempDir(), log);
+      const path = process.env.PATH;
+      process.env.PATH = `${bin}:${path}`;
+      const { alone } = await compare(w.repo, tip, ["a.txt", "b.txt", "c.txt"], {}, w.signers).finally(() => {
+        process.env.PATH = path;
+      });
+      // The large ones went to git's own check (its %G?, with the signers file), the small one was checked here.
+      expect((await readLines(log)).filter((l) => l.includes("gpg.ssh.allowedSignersFile=")).length).toBeGreaterThan(0);
+      expect([...alone].map(([p, c]) => `${p} ${c?.commit === { "a.txt": c1, "b.txt": c2, "c.txt": tip }[p]} ${c?.status}`)).toEqual([
+        "a.txt true G",
+        "b.txt true U",
+        "c.txt true G",
+      ]);
+      expect(alone.get("a.txt")?.signer).toBe("m1");
+      const verdicts = await w.repo.verdicts([c1, c2, tip], w.signers);
+      expect([c1, c2, tip].map((c) => verdicts.get(c)?.status)).toEqual(["G", "U", "G"]);
+    },
+    60_000,
+  );
 
   it("in a shallow clone: answers above the boundary at once; a change at or below it is asked alone (which deepens)", async () => {
     const w = await world();

@@ -21,6 +21,8 @@ import { commitVerdict, plainSigners } from "./signatures.js";
 export interface Signers {
   allowed: string;
   revoked?: string;
+  /** The one principal whose changes are good (a machine's own file: that machine); undefined: any allowed signer. Only lastChange reads it. */
+  owner?: string;
 }
 
 const STATUSES = new Set(["G", "U", "N", "B", "X", "Y", "R", "E"]);
@@ -67,7 +69,7 @@ export const LATER_CHANGES_LOOKED_AT = 100;
  * an unsigned merge that takes an older signed version back (its parent on that side) makes git name that version's
  * commit and hide the newer signed ones on the other line, whatever their dates; a machine that had verified none of
  * them since took it. A merge signed by an allowed signer that keeps the older version is a good change like any
- * other, and decides. Past LATER_CHANGES_LOOKED_AT changes with no good one among them, none can be said to stand
+ * other, and decides (of a machine's own file, only one its owner signed: `signers.owner`). Past LATER_CHANGES_LOOKED_AT changes with no good one among them, none can be said to stand
  * ("": refused; a signed change settles it). Asked only of a good change with a merge between it and the tip (one
  * `rev-list` says whether there is one; a shallow checkout deepens only then, as for the change itself).
  */
@@ -75,7 +77,7 @@ async function markSuperseded(c: Checkout, at: string, path: string, signers: Si
   const tip = commitOf(at, roleOf(path));
   if (change.status !== "G" || change.commit === tip || !(await mergeSince(c, change.commit, tip))) return change;
   const later = await signedChanges(c, at, path, signers, LATER_CHANGES_LOOKED_AT, { after: change.commit, what: `the changes of ${path} after ${change.commit}` });
-  const good = later.find((x) => x.status === "G");
+  const good = later.find((x) => x.status === "G" && (signers.owner === undefined || x.signer === signers.owner));
   if (!good) return later.length < LATER_CHANGES_LOOKED_AT ? change : { ...change, supersededBy: "" };
   return (await blobAt(c, good.commit, path)) === (await blobAt(c, tip, path)) ? change : { ...change, supersededBy: good.commit };
 }
@@ -145,7 +147,8 @@ export async function signedChanges(
   // With `here`: from what the checkout has, never fetching older history (its boundary commit, which looks as if
   // it added every file, left out); else through history.ts, as a full clone would answer.
   const asked = async <T extends { commit: string }>(ask: () => Promise<T[]>): Promise<T[]> => {
-    if (!opts.here) return throughHistory(c.history, { what, tip, ask, changes: (l) => l.map((e) => e.commit), full: (l) => l.length >= max });
+    if (!opts.here)
+      return throughHistory(c.history, { what, tip, ...(opts.after ? { from: opts.after } : {}), ask, changes: (l) => l.map((e) => e.commit), full: (l) => l.length >= max });
     const boundary = await shallowBoundary(c.history);
     return (await ask()).filter((e) => !boundary.has(e.commit));
   };
@@ -323,11 +326,24 @@ async function signaturesHere(signers: Signers): Promise<Map<string, string> | u
   return text === undefined ? undefined : plainSigners(text); // no file: git says what it says of a missing one
 }
 
-/** Raw commit objects by id, read in one `cat-file --batch`. */
+/**
+ * A commit larger than this is not read into this process: its signature is git's to check (the callers ask git for
+ * what is not here). Found in attack: commits with messages of megabytes, a few hundred of them on the lines a check
+ * walks, took a reclaim over a gigabyte of memory.
+ */
+export const COMMIT_READ_MAX = 256 * 1024;
+
+/** Raw commit objects by id, those of at most COMMIT_READ_MAX bytes: their sizes in one `cat-file --batch-check`, then one `--batch`. */
 async function commitObjects(c: Checkout, ids: string[]): Promise<Map<string, Buffer>> {
   const out = new Map<string, Buffer>();
   if (!ids.length) return out;
-  const batch = await c.git({ input: `${[...new Set(ids)].join("\n")}\n` }).binaryCatFile(["--batch"]);
+  const sizes = await c.git({ input: `${[...new Set(ids)].join("\n")}\n` }).raw(["cat-file", "--batch-check"]);
+  const small = sizes.split("\n").flatMap((line) => {
+    const [sha, type, size] = line.split(" ");
+    return type === "commit" && Number(size) <= COMMIT_READ_MAX ? [sha!] : [];
+  });
+  if (!small.length) return out;
+  const batch = await c.git({ input: `${small.join("\n")}\n` }).binaryCatFile(["--batch"]);
   for (const r of batchRecords(batch)) if (r.body && r.type === "commit") out.set(r.sha, r.body);
   return out;
 }
