@@ -39,6 +39,11 @@ export interface HistoryQuestion<T> {
   /** What is asked, for an error: "the newest change of ORDERS.json". */
   what: string;
   tip: string;
+  /**
+   * When the walk is of `from..tip` (git log --ancestry-path): only a boundary commit there (not in `from`'s history)
+   * can cut the answer; one below `from`, or on a line that left before it, cannot.
+   */
+  from?: string;
   /** Asks git on what the checkout has. */
   ask(): Promise<T>;
   /** The commits the answer names as changes (a boundary commit among them is no real change). */
@@ -104,9 +109,13 @@ export async function ancestorHere(h: HistoryGit, a: string, b: string): Promise
   );
 }
 
-/** Whether the walk back from `tip` reaches a boundary commit here (an answer about its history may be cut there). */
-async function reachesBoundary(h: HistoryGit, tip: string, boundary: ReadonlySet<string>): Promise<boolean> {
-  for (const commit of boundary) if (await ancestorHere(h, commit, tip)) return true;
+/**
+ * Whether the walk back from `tip` (down to `from`'s history, when given) reaches a boundary commit here (an answer
+ * about its history may be cut there). A commit of the whole history that descends from `from` and is missing here
+ * lies below a boundary commit that descends from it too: one in `from..tip`.
+ */
+async function reachesBoundary(h: HistoryGit, tip: string, boundary: ReadonlySet<string>, from?: string): Promise<boolean> {
+  for (const commit of boundary) if ((await ancestorHere(h, commit, tip)) && !(from !== undefined && (await ancestorHere(h, commit, from)))) return true;
   return false;
 }
 
@@ -153,7 +162,7 @@ export async function throughHistory<T>(h: HistoryGit, q: HistoryQuestion<T>): P
     const answer = await q.ask();
     if (boundary.size === 0) return answer;
     const cut = q.changes(answer).some((c) => boundary.has(c));
-    if (!cut && (q.full(answer) || !(await reachesBoundary(h, q.tip, boundary)))) return answer;
+    if (!cut && (q.full(answer) || !(await reachesBoundary(h, q.tip, boundary, q.from)))) return answer;
     if (step > DEEPEN_STEPS.length)
       throw new CoordError(
         `${q.what} lies beyond the history this checkout has, and the remote sent nothing older (is the hub itself a shallow clone?); a full clone of the hub answers it`,

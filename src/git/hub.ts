@@ -245,9 +245,11 @@ export interface Hub {
    * signature checked against the given allowed-signers files only; the
    * whole history's answer, as pathHistory's. Only a
    * hub that carries signatures has it (git; the in-memory hub has none, so
-   * a machine that requires signed orders needs git).
+   * a machine that requires signed orders needs git). Marked `supersededBy`
+   * when a merge hides a newer good change (by `signers.owner`, when named)
+   * that has the file otherwise (git/last-change.ts).
    */
-  lastChange?(tip: string, path: string, signers: { allowed: string; revoked?: string }): Promise<Change | undefined>;
+  lastChange?(tip: string, path: string, signers: { allowed: string; revoked?: string; owner?: string }): Promise<Change | undefined>;
 
   /**
    * The newest `max` changes of `path` at `tip`, newest first, each with its signature's verdict (lastChange's, for

@@ -167,7 +167,7 @@ export async function trustedView(
         return owner !== undefined && owner !== m.config.name && pins.has(owner) && files.get(p) !== next.get(p)?.text;
       })
       .sort();
-    const changes = await verifiedChanges(m, tip, paths, { allowed: pinsPath(m.stateDir) }, next, lastChange);
+    const changes = await verifiedChanges(m, tip, paths, { allowed: pinsPath(m.stateDir) }, next, lastChange, ownedBy);
     const r = trustedFiles(view, paths, changes, next, ownedBy);
     view = r.files;
     next = r.accepted;
@@ -319,6 +319,8 @@ async function verifiedChanges(
   signers: { allowed: string; revoked?: string },
   accepted: ReadonlyMap<string, Accepted>,
   lastChange: NonNullable<Machine["hub"]["lastChange"]>,
+  /** The one signer of each path's good changes (a machine's own file: that machine), as trustedFiles' signerOf. */
+  ownerOf: (path: string) => string | undefined = () => undefined,
 ): Promise<Map<string, Change | undefined>> {
   const together =
     paths.length && m.hub.lastChanges
@@ -330,7 +332,10 @@ async function verifiedChanges(
       : new Map<string, Change>();
   const alone = await eachPath(
     paths.filter((p) => !together.has(p)),
-    async (path) => afterVerified(m, await lastChange(tip, path, signers), accepted.get(path)),
+    async (path) => {
+      const owner = ownerOf(path);
+      return afterVerified(m, await lastChange(tip, path, owner === undefined ? signers : { ...signers, owner }), accepted.get(path));
+    },
   );
   return new Map(paths.map((p) => [p, together.has(p) ? together.get(p) : alone.get(p)]));
 }
