@@ -220,6 +220,33 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect(await lines(ran)).toEqual(["cancelled"]);
   }, 60_000);
 
+  it("found in attack: a signed revert back to the very bytes verified before counts as verified, so a force-push to the reverted version is a rollback", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const f = fleet;
+    const dir = f.machines.izzit7!;
+    const alice = await key(f.root, "alice");
+    await cli("trust", "allow", "alice@example.com", `${alice}.pub`, "--dir", dir);
+    await cli("trust", "require", "on", "--dir", dir);
+    const ran = join(f.root, "ran.log");
+    const zero = { id: "zero", to: "izzit7", run: "true" };
+    await commitOrdersAs(f.person, [zero], alice);
+    expect((await sync({ dir })).ran.map((t) => t.id)).toEqual(["zero"]);
+    // Alice orders X and reverts it (the file's bytes as before) while the machine is away; it syncs at the revert.
+    const v1 = await commitOrdersAs(f.person, [zero, { id: "X", to: "izzit7", run: `echo X >> ${ran}` }], alice);
+    await git(f.person, "-c", "user.name=alice", "-c", "user.email=alice@example.com", "-c", "gpg.format=ssh", "-c", `user.signingkey=${alice}`, "revert", "-S", "--no-edit", v1);
+    await git(f.person, "push", "--quiet", "origin", "HEAD:main");
+    const reverted = (await git(f.person, "rev-parse", "HEAD")).trim();
+    expect((await sync({ dir })).ran).toEqual([]);
+    expect((await cli("trust", "status", "--dir", dir)).out).toContain(`acting on ORDERS.json of commit ${reverted.slice(0, 12)}`);
+    // A pusher forces main back to v1: the revert verified is not in its history.
+    await git(f.person, "push", "--quiet", "--force", "origin", `${v1}:main`);
+    expect((await sync({ dir })).ran).toEqual([]);
+    expect(await hubFile(f, "STATUS.md")).toMatch(
+      /refused ORDERS\.json commit [0-9a-f]{12} by alice\\@example\.com \S+: signed, but the version verified last \(commit [0-9a-f]{12}\) is not in its history/,
+    );
+    expect(await lines(ran)).toEqual([]);
+  }, 60_000);
+
   it("with signing off (the default) orders run as the repository has them", async () => {
     fleet = await makeFleet(["izzit7"]);
     const ran = join(fleet.root, "ran.log");

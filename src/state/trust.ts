@@ -51,7 +51,17 @@ export async function withSignersFile<T>(keys: Iterable<readonly [string, string
 
 const fileSchema = z.object({
   version: z.literal(1),
-  accepted: z.record(z.string(), z.object({ commit: z.string().regex(/^[0-9a-f]{40,64}$/), text: z.string().optional() })),
+  accepted: z.record(
+    z.string(),
+    z.object({
+      commit: z.string().regex(/^[0-9a-f]{40,64}$/),
+      text: z.string().optional(),
+      at: z
+        .string()
+        .regex(/^[0-9a-f]{40,64}$/)
+        .optional(),
+    }),
+  ),
 });
 
 export async function readAccepted(stateDir: string): Promise<Map<string, Accepted>> {
@@ -66,7 +76,7 @@ export async function readAccepted(stateDir: string): Promise<Map<string, Accept
 
 /** Saved durably when it changed: what was accepted must survive a crash, or a refused change could be acted on after one. */
 export async function saveAccepted(stateDir: string, accepted: ReadonlyMap<string, Accepted>, read: ReadonlyMap<string, Accepted>): Promise<void> {
-  const same = accepted.size === read.size && [...accepted].every(([p, a]) => read.get(p)?.commit === a.commit && read.get(p)?.text === a.text);
+  const same = accepted.size === read.size && [...accepted].every(([p, a]) => read.get(p)?.commit === a.commit && read.get(p)?.text === a.text && read.get(p)?.at === a.at);
   if (same) return;
   const sorted = Object.fromEntries([...accepted].sort(([a], [b]) => (a < b ? -1 : 1)));
   await writeDurably(path(stateDir), `${JSON.stringify({ version: 1, accepted: sorted })}\n`);

@@ -106,6 +106,7 @@ export async function trustedView(
     const r = trustedFiles(view, asked, changes, next);
     view = r.files;
     next = r.accepted;
+    if (haveSigners) next = await advancedOrders(m, tip, files, { allowed: signers.allowed, ...revoked }, next, lastChange, asked.includes(ORDERS_FILE));
     refusals.push(
       ...(haveSigners ? r.refusals : r.refusals.map((x) => ({ ...x, reason: `no allowed signers in ${signers.allowed} (coord trust allow <principal> <public key>)` }))),
     );
@@ -195,6 +196,32 @@ export async function trustedView(
   if (signingKey) view = await withoutForgedOwnFiles(m, tip, view, lastChange, next);
   await saveAccepted(m.stateDir, next, accepted);
   return { files: await withOwnOrders(m, view), refusals, checked: true, ...(roster ? { roster } : {}) };
+}
+
+/**
+ * `accepted` with ORDERS.json's version verified last moved up to the newest change of its text, when the text at
+ * `tip` is the one accepted and main moved since it was last asked (Accepted.at): a good change that comes after it,
+ * nothing else (the text acted on stays the same). Found in attack: a signed change back to the very bytes verified
+ * before (a signed git revert of an order) was never asked of git, so the version verified last stayed the older
+ * commit, and a force-push back to the version it reverted then passed the rollback check and ran the order again.
+ */
+async function advancedOrders(
+  m: Machine,
+  tip: string,
+  files: ReadonlyMap<string, string>,
+  signers: { allowed: string; revoked?: string },
+  accepted: Map<string, Accepted>,
+  lastChange: NonNullable<Machine["hub"]["lastChange"]>,
+  /** Whether this sync asked git of ORDERS.json already (its newest change is then what `accepted` has). */
+  askedNow: boolean,
+): Promise<Map<string, Accepted>> {
+  const kept = accepted.get(ORDERS_FILE);
+  const main = commitOf(tip, "people");
+  if (kept?.text === undefined || files.get(ORDERS_FILE) !== kept.text || kept.at === main) return accepted;
+  if (askedNow) return new Map(accepted).set(ORDERS_FILE, { ...kept, at: main });
+  const change = (await verifiedChanges(m, tip, [ORDERS_FILE], signers, accepted, lastChange)).get(ORDERS_FILE);
+  const newer = change?.status === "G" && current(change) && change.commit !== kept.commit;
+  return new Map(accepted).set(ORDERS_FILE, { commit: newer ? change.commit : kept.commit, text: kept.text, at: main });
 }
 
 /**

@@ -77,6 +77,8 @@ export function standsWithoutAncestry(change: Change, accepted: string | undefin
 export interface Accepted {
   commit: string;
   text?: string;
+  /** ORDERS.json: main's tip when its text, the same as accepted, was last asked of git (asked again when main moves). */
+  at?: string;
 }
 
 /** A refused change, as published in the machine's file and STATUS. */
