@@ -182,7 +182,7 @@ describe("the signed files' last changes asked together", () => {
     expect(after.alone.get("a.txt")?.notAfter).toBeUndefined(); // the old history was dropped, not rolled back to
   }, 60_000);
 
-  it("an older good version merged back: marked superseded by the newest good change after it on any line, unless that has the file as the tip", async () => {
+  it("an older good version merged back: marked superseded by a newest good change on the lines git's history left, unless it has the file as the tip", async () => {
     const w = await world();
     const base = await w.commit(undefined, { "o.txt": "o0\n", "x.txt": "x\n" }, "nobody");
     const v1 = await w.commit(base, { "o.txt": "o1\n" }, "m1");
@@ -207,9 +207,19 @@ describe("the signed files' last changes asked together", () => {
       { name: `over ${LATER_CHANGES_LOOKED_AT} unsigned changes: none can be said to stand`, tip: await mergeWith(v1, [flood, v1]), supersededBy: "" },
       { name: "on a line (git names the newest)", tip: later, supersededBy: undefined },
     ];
+    // A signed branch that never came back, merged over the newer change made meanwhile; an octopus whose last line
+    // (listed first) ends with a signed revert to v1's text: the newer change on the other line still decides.
+    const branch = await w.commit(v1, { "o.txt": "ob\n" }, "m1");
+    const addY = await w.commit(v1, { "o.txt": "oy\n" }, "m1");
+    const revertY = await w.commit(addY, { "o.txt": "o1\n" }, "m1");
+    rows.push(
+      { name: "a signed branch merged over the newer change made meanwhile", tip: await mergeWith(branch, [later, branch]), supersededBy: v2 },
+      { name: "an octopus with a signed revert on its last line", tip: await mergeWith(v1, [later, v1, revertY]), supersededBy: v2 },
+      { name: "two lines, each ending with the tip's text", tip: await mergeWith(v1, [v1, revertY, reverted]), supersededBy: undefined },
+    );
     for (const row of rows) {
       const change = await w.repo.lastChange(row.tip, "o.txt", w.signers);
-      expect(change?.commit, row.name).toBe(row.name.startsWith("on a line") ? v2 : v1);
+      expect(change?.commit, row.name).toBe(row.name.startsWith("on a line") ? v2 : row.name.startsWith("a signed branch") ? branch : v1);
       expect(change?.status, row.name).toBe("G");
       expect(change?.supersededBy, row.name).toBe(row.supersededBy);
     }

@@ -211,7 +211,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect((await sync({ dir })).ran).toEqual([]);
     expect(await hubFile(f, "STATUS.md")).toMatch(
       new RegExp(
-        `izzit7 refused ORDERS\\.json commit ${v1.slice(0, 12)} by alice\\\\@example\\.com \\S+: signed, but a later signed change of it \\(commit ${v2.slice(0, 12)}\\) has it otherwise: an older version brought back by a merge`,
+        `izzit7 refused ORDERS\\.json commit ${v1.slice(0, 12)} by alice\\\\@example\\.com \\S+: signed, but a signed change of it on a line a merge left \\(commit ${v2.slice(0, 12)}\\) has it otherwise: a merge kept an older or another version`,
       ),
     );
     // An allowed signer's merge that keeps the older version decides it: it is a good change like any other.

@@ -60,26 +60,34 @@ export async function lastChange(c: Checkout, at: string, path: string, signers:
   return change && (await markSuperseded(c, at, path, signers, change));
 }
 
-/** How many changes of a path that descend from the one git's simplified history names are looked through for a good one. */
+/** How many changes of a path on the lines git's simplified history left are looked through for good ones. */
 export const LATER_CHANGES_LOOKED_AT = 100;
 
 /**
- * `change` (git's simplified history's newest change of `path` at `at`), marked `supersededBy` when the newest good
- * change that descends from it, on any line (children first), has the file otherwise than the tip. Found in attack:
- * an unsigned merge that takes an older signed version back (its parent on that side) makes git name that version's
- * commit and hide the newer signed ones on the other line, whatever their dates; a machine that had verified none of
- * them since took it. A merge signed by an allowed signer that keeps the older version is a good change like any
- * other, and decides (of a machine's own file, only one its owner signed: `signers.owner`). Past LATER_CHANGES_LOOKED_AT changes with no good one among them, none can be said to stand
- * ("": refused; a signed change settles it). Asked only of a good change with a merge between it and the tip (one
- * `rev-list` says whether there is one; a shallow checkout deepens only then, as for the change itself).
+ * `change` (git's simplified history's newest change of `path` at `at`), marked `supersededBy` when a good change on
+ * the lines that history left (not in the change's history: `change..tip`, every line) that no other good one there
+ * descends from has the file otherwise than the tip. Found in attack: an unsigned merge that takes an older signed
+ * version back (its parent on that side) makes git name that version's commit and hide the newer signed ones on the
+ * other line, whatever their dates; so does one that brings in a signed version from a branch, over a signed change
+ * made on the branch it merges into meanwhile; and an octopus merge could order the lines as it liked. A machine that
+ * had verified none of them since took it. A merge an allowed signer signs is a good change like any other and
+ * decides what descends from it (of a machine's own file, only a change its owner signed counts: `signers.owner`).
+ * Signed versions on two lines that nobody reconciled with a signed change are refused until one is signed. Past
+ * LATER_CHANGES_LOOKED_AT changes with no good one among them, none can be said to stand ("": refused; a signed
+ * change settles it). Asked only of a good change with a merge between it and the tip (one `rev-list` says whether
+ * there is one; a shallow checkout deepens only then, as for the change itself).
  */
 async function markSuperseded(c: Checkout, at: string, path: string, signers: Signers, change: Change): Promise<Change> {
   const tip = commitOf(at, roleOf(path));
   if (change.status !== "G" || change.commit === tip || !(await mergeSince(c, change.commit, tip))) return change;
-  const later = await signedChanges(c, at, path, signers, LATER_CHANGES_LOOKED_AT, { after: change.commit, what: `the changes of ${path} after ${change.commit}` });
-  const good = later.find((x) => x.status === "G" && (signers.owner === undefined || x.signer === signers.owner));
-  if (!good) return later.length < LATER_CHANGES_LOOKED_AT ? change : { ...change, supersededBy: "" };
-  return (await blobAt(c, good.commit, path)) === (await blobAt(c, tip, path)) ? change : { ...change, supersededBy: good.commit };
+  const left = await signedChanges(c, at, path, signers, LATER_CHANGES_LOOKED_AT, { notIn: change.commit, what: `the changes of ${path} beside ${change.commit}` });
+  const good = left.filter((x) => x.status === "G" && (signers.owner === undefined || x.signer === signers.owner)).map((x) => x.commit);
+  if (!good.length) return left.length < LATER_CHANGES_LOOKED_AT ? change : { ...change, supersededBy: "" };
+  // The newest of them: those no other one descends from (git merge-base --independent), in the order listed.
+  const newest = good.length === 1 ? new Set(good) : new Set((await c.git().raw(["merge-base", "--independent", ...good])).split("\n").filter(Boolean));
+  const atTip = await blobAt(c, tip, path);
+  for (const commit of good) if (newest.has(commit) && (await blobAt(c, commit, path)) !== atTip) return { ...change, supersededBy: commit };
+  return change;
 }
 
 /** Whether a merge lies between `commit` and `tip` (on one line of single-parent commits, git names the newest change). */
@@ -134,7 +142,7 @@ export async function signedChanges(
   path: string,
   signers: Signers,
   max: number,
-  opts: { what?: string; here?: boolean; after?: string; everyLine?: boolean } = {},
+  opts: { what?: string; here?: boolean; after?: string; everyLine?: boolean; notIn?: string } = {},
 ): Promise<(Change & { root: boolean })[]> {
   const tip = commitOf(at, roleOf(path));
   // With `everyLine`: on every line of the history, children before their parents (as `after`, from the root).
@@ -142,13 +150,20 @@ export async function signedChanges(
   // parents. Git's simplified history follows a merge's parent that has the file as the merge has it, and so hides the
   // changes on the other line: an unsigned merge that brings an older version back hides every newer change, whatever
   // the dates say (found in attack).
-  const range = opts.after ? ["--full-history", "--topo-order", "--ancestry-path", `${opts.after}..${tip}`] : opts.everyLine ? ["--full-history", "--topo-order", tip] : [tip];
+  // With `notIn`: the changes on every line that are not in that commit's history (the lines its simplified history left).
+  const range = opts.after
+    ? ["--full-history", "--topo-order", "--ancestry-path", `${opts.after}..${tip}`]
+    : opts.notIn
+      ? ["--full-history", "--topo-order", `${opts.notIn}..${tip}`]
+      : opts.everyLine
+        ? ["--full-history", "--topo-order", tip]
+        : [tip];
+  const from = opts.after ?? opts.notIn;
   const what = opts.what ?? `the history of ${path}`;
   // With `here`: from what the checkout has, never fetching older history (its boundary commit, which looks as if
   // it added every file, left out); else through history.ts, as a full clone would answer.
   const asked = async <T extends { commit: string }>(ask: () => Promise<T[]>): Promise<T[]> => {
-    if (!opts.here)
-      return throughHistory(c.history, { what, tip, ...(opts.after ? { from: opts.after } : {}), ask, changes: (l) => l.map((e) => e.commit), full: (l) => l.length >= max });
+    if (!opts.here) return throughHistory(c.history, { what, tip, ...(from ? { from } : {}), ask, changes: (l) => l.map((e) => e.commit), full: (l) => l.length >= max });
     const boundary = await shallowBoundary(c.history);
     return (await ask()).filter((e) => !boundary.has(e.commit));
   };

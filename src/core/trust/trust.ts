@@ -52,9 +52,9 @@ export interface Change {
   /** Set when the version accepted before is not in this commit's history: a rollback, or a rewritten history. */
   notAfter?: string;
   /**
-   * Set when a later good change of the file, on a line git's simplified history does not follow, has it otherwise
-   * than the tip: an older signed version brought back by a merge (the later change's commit; "" when too many
-   * changes follow for one to be found, git/last-change.ts).
+   * Set when a newest good change of the file on the lines git's simplified history left has it otherwise than the
+   * tip: a merge kept an older or another signed version (that change's commit; "" when too many changes lie there
+   * for the good ones to be found, git/last-change.ts).
    */
   supersededBy?: string;
 }
@@ -154,10 +154,10 @@ export function trustedFiles(
 function notCurrentReason(change: Change): string {
   if (change.notAfter !== undefined)
     return `signed, but the version verified last (commit ${change.notAfter.slice(0, 12)}) is not in its history: a rollback or a rewritten history (if it is meant, delete .git/coord/trust.json on this machine)`;
-  const later = change.supersededBy
-    ? `a later signed change of it (commit ${change.supersededBy.slice(0, 12)}) has it otherwise`
-    : "too many changes of it follow to find a later signed one";
-  return `signed, but ${later}: an older version brought back by a merge (sign a new change of it to say which version stands)`;
+  const other = change.supersededBy
+    ? `a signed change of it on a line a merge left (commit ${change.supersededBy.slice(0, 12)}) has it otherwise`
+    : "too many changes of it lie on lines a merge left to find the signed ones";
+  return `signed, but ${other}: a merge kept an older or another version (sign a new change of it to say which version stands)`;
 }
 
 /** One line for people: "ORDERS.json commit 1a2b3c4d5e6f by Mallory <m@x>: not signed; acting on commit 9f8e7d6c5b4a". */
