@@ -84,6 +84,17 @@ const commitOrders = async (f: Fleet, orders: object[] | string, signingKey?: st
   await commitOrdersAs(f.person, orders, signingKey, as);
 };
 
+/** izzit7 alone, acting only on orders alice signs; `ran` is where its orders write. */
+async function aliceSigns(): Promise<{ f: Fleet; dir: string; alice: string; ran: string }> {
+  fleet = await makeFleet(["izzit7"]);
+  const f = fleet;
+  const dir = f.machines.izzit7!;
+  const alice = await key(f.root, "alice");
+  await cli("trust", "allow", "alice@example.com", `${alice}.pub`, "--dir", dir);
+  await cli("trust", "require", "on", "--dir", dir);
+  return { f, dir, alice, ran: join(f.root, "ran.log") };
+}
+
 describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders (skipped: ssh-keygen is not installed)", () => {
   it("unsigned, unknown-key and revoked-key changes are refused and run nothing; signed ones run; a good fix is not blocked by a bad commit before it", async () => {
     fleet = await makeFleet(["izzit7"]);
@@ -151,13 +162,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
   });
 
   it("an older signed version pushed back (a rollback) is refused: the machine stays on the version it verified last", async () => {
-    fleet = await makeFleet(["izzit7"]);
-    const f = fleet;
-    const dir = f.machines.izzit7!;
-    const alice = await key(f.root, "alice");
-    await cli("trust", "allow", "alice@example.com", `${alice}.pub`, "--dir", dir);
-    await cli("trust", "require", "on", "--dir", dir);
-    const ran = join(f.root, "ran.log");
+    const { f, dir, alice, ran } = await aliceSigns();
     await commitOrders(f, [{ id: "v1", to: "izzit7", run: `echo v1 >> ${ran}` }], alice);
     const v1 = (await git(f.person, "rev-parse", "HEAD")).trim();
     await sync({ dir });
@@ -175,13 +180,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
   }, 60_000);
 
   it("found in attack: an unsigned merge that brings an older signed version back runs nothing, where no version was verified between", async () => {
-    fleet = await makeFleet(["izzit7"]);
-    const f = fleet;
-    const dir = f.machines.izzit7!;
-    const alice = await key(f.root, "alice");
-    await cli("trust", "allow", "alice@example.com", `${alice}.pub`, "--dir", dir);
-    await cli("trust", "require", "on", "--dir", dir);
-    const ran = join(f.root, "ran.log");
+    const { f, dir, alice, ran } = await aliceSigns();
     const order = (id: string) => ({ id, to: "izzit7", run: `echo ${id} >> ${ran}` });
     // Alice orders, then cancels, while the machine is away (it verified neither).
     const v1 = await commitOrdersAs(f.person, [order("cancelled")], alice);
@@ -221,13 +220,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
   }, 60_000);
 
   it("found in attack: a signed revert back to the very bytes verified before counts as verified, so a force-push to the reverted version is a rollback", async () => {
-    fleet = await makeFleet(["izzit7"]);
-    const f = fleet;
-    const dir = f.machines.izzit7!;
-    const alice = await key(f.root, "alice");
-    await cli("trust", "allow", "alice@example.com", `${alice}.pub`, "--dir", dir);
-    await cli("trust", "require", "on", "--dir", dir);
-    const ran = join(f.root, "ran.log");
+    const { f, dir, alice, ran } = await aliceSigns();
     const zero = { id: "zero", to: "izzit7", run: "true" };
     await commitOrdersAs(f.person, [zero], alice);
     expect((await sync({ dir })).ran.map((t) => t.id)).toEqual(["zero"]);
