@@ -217,6 +217,12 @@ describe("the signed files' last changes asked together", () => {
       { name: "an octopus with a signed revert on its last line", tip: await mergeWith(v1, [later, v1, revertY]), supersededBy: v2 },
       { name: "two lines, each ending with the tip's text", tip: await mergeWith(v1, [v1, revertY, reverted]), supersededBy: undefined },
     );
+    // Found in attack: a line of unsigned changes ending with a signed one that has v1's text, listed before the rest:
+    // with the list full, the newer change past it cannot be ruled out.
+    let decoy = base;
+    for (let i = 0; i < LATER_CHANGES_LOOKED_AT; i++) decoy = await w.commit(decoy, { "o.txt": `d${i}\n` }, "nobody");
+    decoy = await w.commit(decoy, { "o.txt": "o1\n" }, "m1");
+    rows.push({ name: "a full list, a decoy first", tip: await mergeWith(v1, [later, v1, decoy]), supersededBy: "" });
     for (const row of rows) {
       const change = await w.repo.lastChange(row.tip, "o.txt", w.signers);
       expect(change?.commit, row.name).toBe(row.name.startsWith("on a line") ? v2 : row.name.startsWith("a signed branch") ? branch : v1);

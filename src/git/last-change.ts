@@ -72,17 +72,19 @@ export const LATER_CHANGES_LOOKED_AT = 100;
  * made on the branch it merges into meanwhile; and an octopus merge could order the lines as it liked. A machine that
  * had verified none of them since took it. A merge an allowed signer signs is a good change like any other and
  * decides what descends from it (of a machine's own file, only a change its owner signed counts: `signers.owner`).
- * Signed versions on two lines that nobody reconciled with a signed change are refused until one is signed. Past
- * LATER_CHANGES_LOOKED_AT changes with no good one among them, none can be said to stand ("": refused; a signed
- * change settles it). Asked only of a good change with a merge between it and the tip (one `rev-list` says whether
+ * Signed versions on two lines that nobody reconciled with a signed change are refused until one is signed. With
+ * LATER_CHANGES_LOOKED_AT changes or more there, none can be said to stand ("": refused; a signed change settles it). Asked only of a good change with a merge between it and the tip (one `rev-list` says whether
  * there is one; a shallow checkout deepens only then, as for the change itself).
  */
 async function markSuperseded(c: Checkout, at: string, path: string, signers: Signers, change: Change): Promise<Change> {
   const tip = commitOf(at, roleOf(path));
   if (change.status !== "G" || change.commit === tip || !(await mergeSince(c, change.commit, tip))) return change;
   const left = await signedChanges(c, at, path, signers, LATER_CHANGES_LOOKED_AT, { notIn: change.commit, what: `the changes of ${path} beside ${change.commit}` });
+  // A full list may hide more past it (found in attack: a merge listed 100 unsigned changes of its own line first, and
+  // the signed cancel after them): none can be said to stand.
+  if (left.length >= LATER_CHANGES_LOOKED_AT) return { ...change, supersededBy: "" };
   const good = left.filter((x) => x.status === "G" && (signers.owner === undefined || x.signer === signers.owner)).map((x) => x.commit);
-  if (!good.length) return left.length < LATER_CHANGES_LOOKED_AT ? change : { ...change, supersededBy: "" };
+  if (!good.length) return change;
   // The newest of them: those no other one descends from (git merge-base --independent), in the order listed.
   const newest = good.length === 1 ? new Set(good) : new Set((await c.git().raw(["merge-base", "--independent", ...good])).split("\n").filter(Boolean));
   const atTip = await blobAt(c, tip, path);
