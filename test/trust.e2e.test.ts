@@ -219,7 +219,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect(await lines(ran)).toEqual(["cancelled"]);
   }, 60_000);
 
-  it("found in attack: a signed revert back to the very bytes verified before counts as verified, so a force-push to the reverted version is a rollback", async () => {
+  it("found in attack: a signed revert back to the very bytes verified before counts as verified, whatever unsigned changes follow it, so a force-push to the reverted version is a rollback", async () => {
     const { f, dir, alice, ran } = await aliceSigns();
     const zero = { id: "zero", to: "izzit7", run: "true" };
     await commitOrdersAs(f.person, [zero], alice);
@@ -229,6 +229,9 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     await git(f.person, "-c", "user.name=alice", "-c", "user.email=alice@example.com", "-c", "gpg.format=ssh", "-c", `user.signingkey=${alice}`, "revert", "-S", "--no-edit", v1);
     await git(f.person, "push", "--quiet", "origin", "HEAD:main");
     const reverted = (await git(f.person, "rev-parse", "HEAD")).trim();
+    // Before it syncs, a pusher changes the file and back, unsigned: git then names the unsigned change, not the revert.
+    await commitOrdersAs(f.person, [zero, { id: "junk", to: "nobody", run: "true" }], undefined, "mallory@example.com");
+    await commitOrdersAs(f.person, [zero], undefined, "mallory@example.com");
     expect((await sync({ dir })).ran).toEqual([]);
     expect((await cli("trust", "status", "--dir", dir)).out).toContain(`acting on ORDERS.json of commit ${reverted.slice(0, 12)}`);
     // A pusher forces main back to v1: the revert verified is not in its history.

@@ -92,6 +92,23 @@ async function markSuperseded(c: Checkout, at: string, path: string, signers: Si
   return change;
 }
 
+/**
+ * The newest good change of `path` on the lines not in `since`'s history (`since..tip`, every line) that has the file
+ * as the tip has it: what a machine that verified `since`, and sees the same text at the tip, has verified since (a
+ * signed revert back to the same bytes), whatever unsigned changes or merges came after it. Undefined when there is
+ * none, or when more than one line ends with one (none is the newest).
+ */
+export async function sameTextSince(c: Checkout, at: string, path: string, signers: Signers, since: string): Promise<string | undefined> {
+  const tip = commitOf(at, roleOf(path));
+  const listed = await signedChanges(c, at, path, signers, LATER_CHANGES_LOOKED_AT, { notIn: since, what: `the changes of ${path} since ${since}` });
+  const atTip = await blobAt(c, tip, path);
+  const same: string[] = [];
+  for (const x of listed) if (x.status === "G" && (await blobAt(c, x.commit, path)) === atTip) same.push(x.commit);
+  if (same.length <= 1) return same[0];
+  const newest = (await c.git().raw(["merge-base", "--independent", ...same])).split("\n").filter(Boolean);
+  return newest.length === 1 ? newest[0] : undefined;
+}
+
 /** Whether a merge lies between `commit` and `tip` (on one line of single-parent commits, git names the newest change). */
 async function mergeSince(c: Checkout, commit: string, tip: string): Promise<boolean> {
   return (await c.git().raw(["rev-list", "--merges", "--max-count=1", `${commit}..${tip}`])).trim() !== "";

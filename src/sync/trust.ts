@@ -219,9 +219,18 @@ async function advancedOrders(
   const main = commitOf(tip, "people");
   if (kept?.text === undefined || files.get(ORDERS_FILE) !== kept.text || kept.at === main) return accepted;
   if (askedNow) return new Map(accepted).set(ORDERS_FILE, { ...kept, at: main });
-  const change = (await verifiedChanges(m, tip, [ORDERS_FILE], signers, accepted, lastChange)).get(ORDERS_FILE);
-  const newer = change?.status === "G" && current(change) && change.commit !== kept.commit;
-  return new Map(accepted).set(ORDERS_FILE, { commit: newer ? change.commit : kept.commit, text: kept.text, at: main });
+  // Not only the change git names (found in attack: an unsigned commit back to the same bytes after the revert, or a
+  // merge that git follows back to the old version, hid it): the newest good one since with the same text.
+  // (A question git cannot answer here, the commit accepted gone from a checkout cloned anew, changes nothing: the
+  // same text is acted on, and it is asked again at the next sync.)
+  const newer = await (m.hub.sameTextSince
+    ? m.hub.sameTextSince(tip, ORDERS_FILE, signers, kept.commit)
+    : verifiedChanges(m, tip, [ORDERS_FILE], signers, accepted, lastChange)
+        .then((c) => c.get(ORDERS_FILE))
+        .then((c) => (c?.status === "G" && current(c) ? c.commit : undefined))
+  ).catch(() => null);
+  if (newer === null) return accepted;
+  return new Map(accepted).set(ORDERS_FILE, { commit: newer ?? kept.commit, text: kept.text, at: main });
 }
 
 /**
