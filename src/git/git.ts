@@ -147,7 +147,7 @@ export class Repo extends Checkout implements Hub {
     return signedChanges(this, tip, path, signers, max, opts);
   }
 
-  /** The newest good change of `path` since `since` (every line) that has the file as `tip` has it (last-change.ts). */
+  /** The newest good change of `path` that descends from `since` and has the file as `tip` has it (last-change.ts). */
   sameTextSince(tip: string, path: string, signers: Signers, since: string): Promise<string | undefined> {
     return sameTextSince(this, tip, path, signers, since);
   }

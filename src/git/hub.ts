@@ -266,7 +266,7 @@ export interface Hub {
   ): Promise<(Change & { root: boolean })[]>;
 
   /**
-   * The newest good change of `path` on the lines not in `since`'s history that has the file as `tip` has it
+   * The newest good change of `path` that descends from `since` and has the file as `tip` has it
    * (a signed revert back to bytes verified before), undefined when none or more than one line ends with one.
    * Optional, with lastChange (git).
    */

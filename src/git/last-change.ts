@@ -93,14 +93,16 @@ async function markSuperseded(c: Checkout, at: string, path: string, signers: Si
 }
 
 /**
- * The newest good change of `path` on the lines not in `since`'s history (`since..tip`, every line) that has the file
- * as the tip has it: what a machine that verified `since`, and sees the same text at the tip, has verified since (a
- * signed revert back to the same bytes), whatever unsigned changes or merges came after it. Undefined when there is
- * none, or when more than one line ends with one (none is the newest).
+ * The newest good change of `path` that descends from `since` (on any line up to the tip) and has the file as the tip
+ * has it: what a machine that verified `since`, and sees the same text at the tip, has verified since (a signed
+ * revert back to the same bytes), whatever unsigned changes or merges came after it. Only descendants: an old signed
+ * commit with the same bytes that a pusher merges in from a side line never becomes the version verified last (people's
+ * work forked before that merge would not have it in its history). Undefined when there is none, or when more than
+ * one line ends with one (none is the newest).
  */
 export async function sameTextSince(c: Checkout, at: string, path: string, signers: Signers, since: string): Promise<string | undefined> {
   const tip = commitOf(at, roleOf(path));
-  const listed = await signedChanges(c, at, path, signers, LATER_CHANGES_LOOKED_AT, { notIn: since, what: `the changes of ${path} since ${since}` });
+  const listed = await signedChanges(c, at, path, signers, LATER_CHANGES_LOOKED_AT, { after: since, what: `the changes of ${path} since ${since}` });
   const atTip = await blobAt(c, tip, path);
   const same: string[] = [];
   for (const x of listed) if (x.status === "G" && (await blobAt(c, x.commit, path)) === atTip) same.push(x.commit);
