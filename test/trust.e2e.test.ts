@@ -219,7 +219,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect(await lines(ran)).toEqual(["cancelled"]);
   }, 60_000);
 
-  it("found in attack: a signed revert back to the very bytes verified before counts as verified, whatever unsigned changes follow it, so a force-push to the reverted version is a rollback", async () => {
+  it("found in attack: a force-push back to a version main's tip had replaced is a rollback, though a signed revert left the bytes as verified; a cleanup blocks nothing", async () => {
     const { f, dir, alice, ran } = await aliceSigns();
     const zero = { id: "zero", to: "izzit7", run: "true" };
     await commitOrdersAs(f.person, [zero], alice);
@@ -232,15 +232,23 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     // Before it syncs, a pusher changes the file and back, unsigned: git then names the unsigned change, not the revert.
     await commitOrdersAs(f.person, [zero, { id: "junk", to: "nobody", run: "true" }], undefined, "mallory@example.com");
     await commitOrdersAs(f.person, [zero], undefined, "mallory@example.com");
+    const seen = (await git(f.person, "rev-parse", "HEAD")).trim();
     expect((await sync({ dir })).ran).toEqual([]);
-    expect((await cli("trust", "status", "--dir", dir)).out).toContain(`acting on ORDERS.json of commit ${reverted.slice(0, 12)}`);
-    // A pusher forces main back to v1: the revert verified is not in its history.
+    // A pusher forces main back to v1: main's tip it acted at already had v1, and the revert after it.
     await git(f.person, "push", "--quiet", "--force", "origin", `${v1}:main`);
     expect((await sync({ dir })).ran).toEqual([]);
     expect(await hubFile(f, "STATUS.md")).toMatch(
-      /refused ORDERS\.json commit [0-9a-f]{12} by alice\\@example\.com \S+: signed, but the version verified last \(commit [0-9a-f]{12}\) is not in its history/,
+      new RegExp(
+        `refused ORDERS\\.json commit ${v1.slice(0, 12)} by alice\\\\@example\\.com \\S+: signed, but main's tip this machine acted at \\(commit ${seen.slice(0, 12)}\\) already had it and a newer version: a rollback`,
+      ),
     );
     expect(await lines(ran)).toEqual([]);
+    // A cleanup that takes the pusher's commits off main blocks nothing: alice's next signed change runs.
+    await git(f.person, "push", "--quiet", "--force", "origin", `${reverted}:main`);
+    expect((await sync({ dir })).ran).toEqual([]);
+    await commitOrdersAs(f.person, [zero, { id: "Y", to: "izzit7", run: `echo Y >> ${ran}` }], alice);
+    expect((await sync({ dir })).ran.map((t) => t.id)).toEqual(["Y"]);
+    expect(await lines(ran)).toEqual(["Y"]);
   }, 60_000);
 
   it("with signing off (the default) orders run as the repository has them", async () => {

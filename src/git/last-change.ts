@@ -92,25 +92,6 @@ async function markSuperseded(c: Checkout, at: string, path: string, signers: Si
   return change;
 }
 
-/**
- * The newest good change of `path` that descends from `since` (on any line up to the tip) and has the file as the tip
- * has it: what a machine that verified `since`, and sees the same text at the tip, has verified since (a signed
- * revert back to the same bytes), whatever unsigned changes or merges came after it. Only descendants: an old signed
- * commit with the same bytes that a pusher merges in from a side line never becomes the version verified last (people's
- * work forked before that merge would not have it in its history). Undefined when there is none, or when more than
- * one line ends with one (none is the newest).
- */
-export async function sameTextSince(c: Checkout, at: string, path: string, signers: Signers, since: string): Promise<string | undefined> {
-  const tip = commitOf(at, roleOf(path));
-  const listed = await signedChanges(c, at, path, signers, LATER_CHANGES_LOOKED_AT, { after: since, what: `the changes of ${path} since ${since}` });
-  const atTip = await blobAt(c, tip, path);
-  const same: string[] = [];
-  for (const x of listed) if (x.status === "G" && (await blobAt(c, x.commit, path)) === atTip) same.push(x.commit);
-  if (same.length <= 1) return same[0];
-  const newest = (await c.git().raw(["merge-base", "--independent", ...same])).split("\n").filter(Boolean);
-  return newest.length === 1 ? newest[0] : undefined;
-}
-
 /** Whether a merge lies between `commit` and `tip` (on one line of single-parent commits, git names the newest change). */
 async function mergeSince(c: Checkout, commit: string, tip: string): Promise<boolean> {
   return (await c.git().raw(["rev-list", "--merges", "--max-count=1", `${commit}..${tip}`])).trim() !== "";

@@ -101,12 +101,16 @@ export async function trustedView(
     // Only a file whose text differs from the version verified last is asked of git (the same text is safe to act on).
     const asked = paths.filter((p) => next.get(p) === undefined || files.get(p) !== next.get(p)!.text);
     const verified = await verifiedChanges(m, tip, asked, { allowed: signers.allowed, ...revoked }, next, lastChange);
+    if (verified.has(ORDERS_FILE)) verified.set(ORDERS_FILE, await olderThanSeen(m, verified.get(ORDERS_FILE), next.get(ORDERS_FILE)));
     // Without an allowed-signers file nothing can be good: every change is refused, and says why.
     const changes = new Map([...verified].map(([path, change]) => [path, change && !haveSigners ? { ...change, status: "E" as const } : change]));
     const r = trustedFiles(view, asked, changes, next);
     view = r.files;
     next = r.accepted;
-    if (haveSigners) next = await advancedOrders(m, tip, files, { allowed: signers.allowed, ...revoked }, next, lastChange, asked.includes(ORDERS_FILE));
+    // Main's tip, where ORDERS.json is acted on as it stands there (nothing refused): what olderThanSeen holds a version to.
+    const acted = next.get(ORDERS_FILE);
+    const main = commitOf(tip, "people");
+    if (acted?.text !== undefined && acted.text === files.get(ORDERS_FILE) && acted.at !== main) next = new Map(next).set(ORDERS_FILE, { ...acted, at: main });
     refusals.push(
       ...(haveSigners ? r.refusals : r.refusals.map((x) => ({ ...x, reason: `no allowed signers in ${signers.allowed} (coord trust allow <principal> <public key>)` }))),
     );
@@ -199,38 +203,16 @@ export async function trustedView(
 }
 
 /**
- * `accepted` with ORDERS.json's version verified last moved up to the newest change of its text, when the text at
- * `tip` is the one accepted and main moved since it was last asked (Accepted.at): a good change that comes after it,
- * nothing else (the text acted on stays the same). Found in attack: a signed change back to the very bytes verified
- * before (a signed git revert of an order) was never asked of git, so the version verified last stayed the older
- * commit, and a force-push back to the version it reverted then passed the rollback check and ran the order again.
+ * ORDERS.json's change refused as older than main's tip this machine acted at (Accepted.at) when that tip already held
+ * it and it is not the version acted on: a version its history had replaced. Found in attack: a signed change back to
+ * the very bytes verified before (a signed git revert of an order) is never asked of git (the text is the same), so
+ * the version verified last stayed the older commit, and a force-push of main back to the reverted version passed the
+ * rollback check and ran the order again. New work is never in that history: it is not refused (a cleanup that takes
+ * a stray push off main blocks nothing).
  */
-async function advancedOrders(
-  m: Machine,
-  tip: string,
-  files: ReadonlyMap<string, string>,
-  signers: { allowed: string; revoked?: string },
-  accepted: Map<string, Accepted>,
-  lastChange: NonNullable<Machine["hub"]["lastChange"]>,
-  /** Whether this sync asked git of ORDERS.json already (its newest change is then what `accepted` has). */
-  askedNow: boolean,
-): Promise<Map<string, Accepted>> {
-  const kept = accepted.get(ORDERS_FILE);
-  const main = commitOf(tip, "people");
-  if (kept?.text === undefined || files.get(ORDERS_FILE) !== kept.text || kept.at === main) return accepted;
-  if (askedNow) return new Map(accepted).set(ORDERS_FILE, { ...kept, at: main });
-  // Not only the change git names (found in attack: an unsigned commit back to the same bytes after the revert, or a
-  // merge that git follows back to the old version, hid it): the newest good one since with the same text.
-  // (A question git cannot answer here, the commit accepted gone from a checkout cloned anew, changes nothing: the
-  // same text is acted on, and it is asked again at the next sync.)
-  const newer = await (m.hub.sameTextSince
-    ? m.hub.sameTextSince(tip, ORDERS_FILE, signers, kept.commit)
-    : verifiedChanges(m, tip, [ORDERS_FILE], signers, accepted, lastChange)
-        .then((c) => c.get(ORDERS_FILE))
-        .then((c) => (c?.status === "G" && current(c) ? c.commit : undefined))
-  ).catch(() => null);
-  if (newer === null) return accepted;
-  return new Map(accepted).set(ORDERS_FILE, { commit: newer ?? kept.commit, text: kept.text, at: main });
+async function olderThanSeen(m: Pick<Machine, "hub">, change: Change | undefined, kept: Accepted | undefined): Promise<Change | undefined> {
+  if (change?.status !== "G" || !current(change) || !kept?.at || change.commit === kept.commit) return change;
+  return (await m.hub.isAncestor?.(change.commit, kept.at)) ? { ...change, seenPast: kept.at } : change;
 }
 
 /**

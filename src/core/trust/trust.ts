@@ -57,11 +57,13 @@ export interface Change {
    * for the good ones to be found, git/last-change.ts).
    */
   supersededBy?: string;
+  /** Set when main's tip this machine acted at (Accepted.at) already held this change, and it is not the version acted on: a rollback. */
+  seenPast?: string;
 }
 
 /** Whether a good change is one no later good change replaced: not a rollback past the version accepted last, nor an older version merged back. */
 export function current(change: Change): boolean {
-  return change.notAfter === undefined && change.supersededBy === undefined;
+  return change.notAfter === undefined && change.supersededBy === undefined && change.seenPast === undefined;
 }
 
 /**
@@ -77,7 +79,7 @@ export function standsWithoutAncestry(change: Change, accepted: string | undefin
 export interface Accepted {
   commit: string;
   text?: string;
-  /** ORDERS.json: main's tip when its text, the same as accepted, was last asked of git (asked again when main moves). */
+  /** ORDERS.json: main's tip at the last sync that acted on it as it stood there (a version that tip held is old). */
   at?: string;
 }
 
@@ -154,6 +156,8 @@ export function trustedFiles(
 function notCurrentReason(change: Change): string {
   if (change.notAfter !== undefined)
     return `signed, but the version verified last (commit ${change.notAfter.slice(0, 12)}) is not in its history: a rollback or a rewritten history (if it is meant, delete .git/coord/trust.json on this machine)`;
+  if (change.seenPast !== undefined)
+    return `signed, but main's tip this machine acted at (commit ${change.seenPast.slice(0, 12)}) already had it and a newer version: a rollback (if it is meant, sign a new change of it)`;
   const other = change.supersededBy
     ? `a signed change of it on a line a merge left (commit ${change.supersededBy.slice(0, 12)}) has it otherwise`
     : "too many changes of it lie on lines a merge left to find the signed ones";

@@ -8,6 +8,7 @@ import { computerFile } from "../../fixtures.js";
 
 const C1 = "1".repeat(40);
 const C2 = "2".repeat(40);
+const C3 = "3".repeat(40);
 const change = (commit: string, status: SignatureStatus): Change => ({ commit, status, signer: status === "G" ? "alice@example.com" : "", author: "A <a@x>" });
 const NONE = '{ "version": 1, "orders": [] }\n';
 
@@ -49,6 +50,39 @@ describe("trustedFiles", () => {
       change: change(C1, "B"),
       before: { commit: C1, text: "new" },
       acts: "new",
+    },
+    {
+      name: "a good change older than the version accepted (not in its history): a rollback",
+      path: "ORDERS.json",
+      change: { ...change(C2, "G"), notAfter: C1 },
+      before: { commit: C1, text: "old" },
+      acts: "old",
+      refused: `signed, but the version verified last (commit ${C1.slice(0, 12)}) is not in its history: a rollback or a rewritten history (if it is meant, delete .git/coord/trust.json on this machine)`,
+    },
+    {
+      name: "a good change a merge kept over a signed one on another line: refused, naming it",
+      path: "ORDERS.json",
+      change: { ...change(C2, "G"), supersededBy: C3 },
+      acts: NONE,
+      refused: `signed, but a signed change of it on a line a merge left (commit ${C3.slice(0, 12)}) has it otherwise: a merge kept an older or another version (sign a new change of it to say which version stands)`,
+    },
+    {
+      name: "a good change too many changes a merge left hide: refused",
+      path: "ORDERS.json",
+      change: { ...change(C2, "G"), supersededBy: "" },
+      before: { commit: C1, text: "old" },
+      acts: "old",
+      refused:
+        "signed, but too many changes of it lie on lines a merge left to find the signed ones: a merge kept an older or another version (sign a new change of it to say which version stands)",
+    },
+    {
+      name: "a good change main's tip acted at already had, with a newer version: a rollback",
+      path: "ORDERS.json",
+      change: { ...change(C2, "G"), seenPast: C3 },
+      before: { commit: C1, text: "old", at: C3 },
+      acts: "old",
+      accepted: { commit: C1, text: "old", at: C3 },
+      refused: `signed, but main's tip this machine acted at (commit ${C3.slice(0, 12)}) already had it and a newer version: a rollback (if it is meant, sign a new change of it)`,
     },
     { name: "a refused delegated orders file counts as absent", path: "coordination/orders/m.json", change: change(C2, "N"), acts: undefined, refused: "not signed" },
     { name: "a file no commit ever changed, nothing accepted: absent", path: "coordination/orders/x.json", acts: undefined },
