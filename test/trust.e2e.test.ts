@@ -23,6 +23,7 @@ import {
   hubHead,
   hubStatus,
   makeFleet,
+  ordersText,
   refusedReasons,
   personCommit,
   pushOrders,
@@ -219,10 +220,10 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect(await lines(ran)).toEqual(["cancelled"]);
   }, 60_000);
 
-  it("found in attack: a force-push back to a version main's tip had replaced is a rollback, though a signed revert left the bytes as verified; a cleanup blocks nothing", async () => {
+  it("found in attack: a force-push back to a version main's tip had replaced is a rollback, though a signed revert left the bytes as verified and main went elsewhere between; a cleanup blocks nothing", async () => {
     const { f, dir, alice, ran } = await aliceSigns();
     const zero = { id: "zero", to: "izzit7", run: "true" };
-    await commitOrdersAs(f.person, [zero], alice);
+    const first = await commitOrdersAs(f.person, [zero], alice);
     expect((await sync({ dir })).ran.map((t) => t.id)).toEqual(["zero"]);
     // Alice orders X and reverts it (the file's bytes as before) while the machine is away; it syncs at the revert.
     const v1 = await commitOrdersAs(f.person, [zero, { id: "X", to: "izzit7", run: `echo X >> ${ran}` }], alice);
@@ -234,12 +235,17 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     await commitOrdersAs(f.person, [zero], undefined, "mallory@example.com");
     const seen = (await git(f.person, "rev-parse", "HEAD")).trim();
     expect((await sync({ dir })).ran).toEqual([]);
-    // A pusher forces main back to v1: main's tip it acted at already had v1, and the revert after it.
+    // A pusher forces main first to a commit without v1 (the same orders): main's tip seen does not go back with it.
+    const who = ["-c", "user.name=Mallory", "-c", "user.email=mallory@example.com"];
+    const aside = (await git(f.person, ...who, "commit-tree", `${first}^{tree}`, "-p", first, "-m", "aside")).trim();
+    await git(f.person, "push", "--quiet", "--force", "origin", `${aside}:main`);
+    expect((await sync({ dir })).ran).toEqual([]);
+    // Then back to v1: main's tip it saw had v1, and the signed revert that replaced it.
     await git(f.person, "push", "--quiet", "--force", "origin", `${v1}:main`);
     expect((await sync({ dir })).ran).toEqual([]);
     expect(await hubFile(f, "STATUS.md")).toMatch(
       new RegExp(
-        `refused ORDERS\\.json commit ${v1.slice(0, 12)} by alice\\\\@example\\.com \\S+: signed, but main's tip this machine acted at \\(commit ${seen.slice(0, 12)}\\) already had it and a newer version: a rollback`,
+        `refused ORDERS\\.json commit ${v1.slice(0, 12)} by alice\\\\@example\\.com \\S+: signed, but main's tip this machine saw \\(commit ${seen.slice(0, 12)}\\) had it and a signed change that replaced it: a rollback`,
       ),
     );
     expect(await lines(ran)).toEqual([]);
@@ -247,6 +253,29 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     await git(f.person, "push", "--quiet", "--force", "origin", `${reverted}:main`);
     expect((await sync({ dir })).ran).toEqual([]);
     await commitOrdersAs(f.person, [zero, { id: "Y", to: "izzit7", run: `echo Y >> ${ran}` }], alice);
+    expect((await sync({ dir })).ran.map((t) => t.id)).toEqual(["Y"]);
+    expect(await lines(ran)).toEqual(["Y"]);
+  }, 60_000);
+
+  it("found in attack: a signed change a pusher merged into main unchanged, and someone took off again, runs when it is merged for real", async () => {
+    const { f, dir, alice, ran } = await aliceSigns();
+    const zero = { id: "zero", to: "izzit7", run: "true" };
+    const first = await commitOrdersAs(f.person, [zero], alice);
+    expect((await sync({ dir })).ran.map((t) => t.id)).toEqual(["zero"]);
+    // Alice's pull request, signed, waits for review.
+    const orders = join(f.person, "ORDERS.json");
+    await writeFile(orders, ordersText([zero, { id: "Y", to: "izzit7", run: `echo Y >> ${ran}` }]));
+    const as = ["-c", "user.name=alice", "-c", "user.email=alice@example.com"];
+    await git(f.person, ...as, "-c", "gpg.format=ssh", "-c", `user.signingkey=${alice}`, "commit", "-S", "--quiet", "-am", "add Y");
+    const pr = (await git(f.person, "rev-parse", "HEAD")).trim();
+    // A pusher merges it keeping main's ORDERS.json; the machine syncs; someone takes the merge off main again.
+    const merge = async (tree: string) => (await git(f.person, ...as, "commit-tree", `${tree}^{tree}`, "-p", first, "-p", pr, "-m", "merge")).trim();
+    await git(f.person, "push", "--quiet", "origin", `${await merge(first)}:main`);
+    expect((await sync({ dir })).ran).toEqual([]);
+    await git(f.person, "push", "--quiet", "--force", "origin", `${first}:main`);
+    // Merged for real before the machine syncs again (an unsigned merge commit, as a host makes one): git names alice's
+    // change, which main's tip the machine saw holds, but nothing signed replaced it there: it runs.
+    await git(f.person, "push", "--quiet", "origin", `${await merge(pr)}:main`);
     expect((await sync({ dir })).ran.map((t) => t.id)).toEqual(["Y"]);
     expect(await lines(ran)).toEqual(["Y"]);
   }, 60_000);

@@ -101,16 +101,18 @@ export async function trustedView(
     // Only a file whose text differs from the version verified last is asked of git (the same text is safe to act on).
     const asked = paths.filter((p) => next.get(p) === undefined || files.get(p) !== next.get(p)!.text);
     const verified = await verifiedChanges(m, tip, asked, { allowed: signers.allowed, ...revoked }, next, lastChange);
-    if (verified.has(ORDERS_FILE)) verified.set(ORDERS_FILE, await olderThanSeen(m, verified.get(ORDERS_FILE), next.get(ORDERS_FILE)));
+    if (verified.has(ORDERS_FILE)) verified.set(ORDERS_FILE, await olderThanSeen(m, verified.get(ORDERS_FILE), next.get(ORDERS_FILE), { allowed: signers.allowed, ...revoked }));
     // Without an allowed-signers file nothing can be good: every change is refused, and says why.
     const changes = new Map([...verified].map(([path, change]) => [path, change && !haveSigners ? { ...change, status: "E" as const } : change]));
     const r = trustedFiles(view, asked, changes, next);
     view = r.files;
     next = r.accepted;
-    // Main's tip, where ORDERS.json is acted on as it stands there (nothing refused): what olderThanSeen holds a version to.
-    const acted = next.get(ORDERS_FILE);
+    // Main's tip seen (what olderThanSeen holds a version to): it moves only forward, along main's history, refused
+    // changes or not. Found in attack: moved to any tip with the same text, a force-push to one without the reverted
+    // version made the machine forget it, and a second one back to that version ran it.
+    const kept = next.get(ORDERS_FILE);
     const main = commitOf(tip, "people");
-    if (acted?.text !== undefined && acted.text === files.get(ORDERS_FILE) && acted.at !== main) next = new Map(next).set(ORDERS_FILE, { ...acted, at: main });
+    if (kept && kept.at !== main && (kept.at === undefined || (await m.hub.isAncestor?.(kept.at, main)))) next = new Map(next).set(ORDERS_FILE, { ...kept, at: main });
     refusals.push(
       ...(haveSigners ? r.refusals : r.refusals.map((x) => ({ ...x, reason: `no allowed signers in ${signers.allowed} (coord trust allow <principal> <public key>)` }))),
     );
@@ -202,17 +204,31 @@ export async function trustedView(
   return { files: await withOwnOrders(m, view), refusals, checked: true, ...(roster ? { roster } : {}) };
 }
 
+/** How many changes of ORDERS.json after a version are looked through for a good one that replaced it, at most. */
+const REPLACED_LOOKED_AT = 100;
+
 /**
- * ORDERS.json's change refused as older than main's tip this machine acted at (Accepted.at) when that tip already held
- * it and it is not the version acted on: a version its history had replaced. Found in attack: a signed change back to
- * the very bytes verified before (a signed git revert of an order) is never asked of git (the text is the same), so
- * the version verified last stayed the older commit, and a force-push of main back to the reverted version passed the
- * rollback check and ran the order again. New work is never in that history: it is not refused (a cleanup that takes
- * a stray push off main blocks nothing).
+ * ORDERS.json's change refused as a rollback (`seenPast`) when main's tip this machine saw last (Accepted.at) holds it
+ * and, after it, a good change that replaced it: an old version, whatever the text acted on now. Found in attack: a
+ * signed change back to the very bytes verified before (a signed git revert of an order) is never asked of git (the
+ * text is the same), so the version verified last stayed the older commit, and a force-push of main back to the
+ * reverted version passed the rollback check and ran the order again. New work is never in that history, nor replaced
+ * there: a commit a pusher merged into main and someone took off again counts when it is merged for real. Past
+ * REPLACED_LOOKED_AT changes after it with none good, it counts as replaced (a flood of unsigned ones hides nothing).
  */
-async function olderThanSeen(m: Pick<Machine, "hub">, change: Change | undefined, kept: Accepted | undefined): Promise<Change | undefined> {
-  if (change?.status !== "G" || !current(change) || !kept?.at || change.commit === kept.commit) return change;
-  return (await m.hub.isAncestor?.(change.commit, kept.at)) ? { ...change, seenPast: kept.at } : change;
+async function olderThanSeen(
+  m: Pick<Machine, "hub">,
+  change: Change | undefined,
+  kept: Accepted | undefined,
+  signers: { allowed: string; revoked?: string },
+): Promise<Change | undefined> {
+  const seen = kept?.at;
+  if (change?.status !== "G" || !current(change) || !seen || change.commit === kept.commit || change.commit === seen) return change;
+  // New work has what was seen in its history (asked first: on a shallow clone that answer needs no fetch).
+  if ((await m.hub.isAncestor?.(seen, change.commit)) || !(await m.hub.isAncestor?.(change.commit, seen))) return change;
+  const after = await m.hub.signedChanges?.(seen, ORDERS_FILE, signers, REPLACED_LOOKED_AT, { after: change.commit });
+  if (!after) return change;
+  return after.length >= REPLACED_LOOKED_AT || after.some((x) => x.status === "G") ? { ...change, seenPast: seen } : change;
 }
 
 /**

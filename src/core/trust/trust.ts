@@ -57,7 +57,7 @@ export interface Change {
    * for the good ones to be found, git/last-change.ts).
    */
   supersededBy?: string;
-  /** Set when main's tip this machine acted at (Accepted.at) already held this change, and it is not the version acted on: a rollback. */
+  /** Set when main's tip this machine saw last (Accepted.at) holds this change and a good change that replaced it: a rollback. */
   seenPast?: string;
 }
 
@@ -79,7 +79,7 @@ export function standsWithoutAncestry(change: Change, accepted: string | undefin
 export interface Accepted {
   commit: string;
   text?: string;
-  /** ORDERS.json: main's tip at the last sync that acted on it as it stood there (a version that tip held is old). */
+  /** ORDERS.json: main's tip seen last, moved only along main's history (a version it holds that a good change replaced there is old). */
   at?: string;
 }
 
@@ -157,7 +157,7 @@ function notCurrentReason(change: Change): string {
   if (change.notAfter !== undefined)
     return `signed, but the version verified last (commit ${change.notAfter.slice(0, 12)}) is not in its history: a rollback or a rewritten history (if it is meant, delete .git/coord/trust.json on this machine)`;
   if (change.seenPast !== undefined)
-    return `signed, but main's tip this machine acted at (commit ${change.seenPast.slice(0, 12)}) already had it and a newer version: a rollback (if it is meant, sign a new change of it)`;
+    return `signed, but main's tip this machine saw (commit ${change.seenPast.slice(0, 12)}) had it and a signed change that replaced it: a rollback (if it is meant, sign a new change of it)`;
   const other = change.supersededBy
     ? `a signed change of it on a line a merge left (commit ${change.supersededBy.slice(0, 12)}) has it otherwise`
     : "too many changes of it lie on lines a merge left to find the signed ones";
