@@ -260,6 +260,33 @@ describe("the signed files' last changes asked together", () => {
     expect([own?.commit, own?.supersededBy]).toEqual([a1, a2]);
   }, 60_000);
 
+  it("the newest good change since a version, with its very bytes (a signed revert): on a line that descends from it; unsure where it cannot be told", async () => {
+    const w = await world();
+    const base = await w.commit(undefined, { "o.txt": "o0\n", "x.txt": "x\n" }, "nobody");
+    const kept = await w.commit(base, { "x.txt": "x1\n" }, "m1"); // the version verified last (o0)
+    const v1 = await w.commit(kept, { "o.txt": "o1\n" }, "m1");
+    const revert = await w.commit(v1, { "o.txt": "o0\n" }, "m2");
+    const noise = await w.commit(await w.commit(revert, { "o.txt": "junk\n" }, "nobody"), { "o.txt": "o0\n" }, "nobody");
+    const who = ["-c", "user.name=A Person", "-c", "user.email=person@example.com"];
+    const mergeWith = async (tree: string, parents: string[]) =>
+      (await git(w.dir, ...who, "commit-tree", `${tree}^{tree}`, ...parents.flatMap((p) => ["-p", p]), "-m", "merge")).trim();
+    // An old signed commit with the same bytes, on a side line from before the version verified last.
+    const side = await w.commit(await w.commit(base, { "o.txt": "os\n" }, "nobody"), { "o.txt": "o0\n" }, "m1");
+    const other = await w.commit(await w.commit(kept, { "o.txt": "o2\n" }, "m1"), { "o.txt": "o0\n" }, "m2");
+    let flood = revert;
+    for (let i = 0; i < LATER_CHANGES_LOOKED_AT; i++) flood = await w.commit(flood, { "o.txt": `f${i}\n` }, "nobody");
+    const rows: { name: string; tip: string; found: string | undefined }[] = [
+      { name: "unsigned changes after the revert", tip: noise, found: revert },
+      { name: "a merge git follows back to the old version", tip: await mergeWith(kept, [kept, revert]), found: revert },
+      { name: "an old same-bytes commit merged in from a side line", tip: await mergeWith(noise, [noise, side]), found: revert },
+      { name: "only that side line", tip: await mergeWith(kept, [kept, side]), found: undefined },
+      { name: "two lines, each ending with one", tip: await mergeWith(noise, [noise, other]), found: "unsure" },
+      { name: `${LATER_CHANGES_LOOKED_AT} changes on top`, tip: flood, found: "unsure" },
+      { name: "the text changed for good", tip: v1, found: undefined },
+    ];
+    for (const row of rows) expect(await w.repo.sameTextSince(row.tip, "o.txt", w.signers, kept), row.name).toBe(row.found);
+  }, 60_000);
+
   it("in a shallow clone, a merged pull request's change is judged without deepening; a newer good change below the boundary is fetched", async () => {
     const w = await world();
     let line = await w.commit(undefined, { "o.txt": "o0\n", "x.txt": "x0\n" }, "nobody");

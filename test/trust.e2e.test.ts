@@ -220,7 +220,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect(await lines(ran)).toEqual(["cancelled"]);
   }, 60_000);
 
-  it("found in attack: a force-push back to a version main's tip had replaced is a rollback, though a signed revert left the bytes as verified and main went elsewhere between; a cleanup blocks nothing", async () => {
+  it("found in attack: a force-push back to a version a signed revert replaced is a rollback, though the revert left the bytes as verified, unsigned changes followed and main went elsewhere between", async () => {
     const { f, dir, alice, ran } = await aliceSigns();
     const zero = { id: "zero", to: "izzit7", run: "true" };
     const first = await commitOrdersAs(f.person, [zero], alice);
@@ -233,19 +233,19 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     // Before it syncs, a pusher changes the file and back, unsigned: git then names the unsigned change, not the revert.
     await commitOrdersAs(f.person, [zero, { id: "junk", to: "nobody", run: "true" }], undefined, "mallory@example.com");
     await commitOrdersAs(f.person, [zero], undefined, "mallory@example.com");
-    const seen = (await git(f.person, "rev-parse", "HEAD")).trim();
     expect((await sync({ dir })).ran).toEqual([]);
-    // A pusher forces main first to a commit without v1 (the same orders): main's tip seen does not go back with it.
+    expect((await cli("trust", "status", "--dir", dir)).out).toContain(`acting on ORDERS.json of commit ${reverted.slice(0, 12)}`);
+    // A pusher forces main first to a commit without v1 (the same orders): the version verified last stays the revert.
     const who = ["-c", "user.name=Mallory", "-c", "user.email=mallory@example.com"];
     const aside = (await git(f.person, ...who, "commit-tree", `${first}^{tree}`, "-p", first, "-m", "aside")).trim();
     await git(f.person, "push", "--quiet", "--force", "origin", `${aside}:main`);
     expect((await sync({ dir })).ran).toEqual([]);
-    // Then back to v1: main's tip it saw had v1, and the signed revert that replaced it.
+    // Then back to v1: the revert, verified as the version of those bytes, is not in its history.
     await git(f.person, "push", "--quiet", "--force", "origin", `${v1}:main`);
     expect((await sync({ dir })).ran).toEqual([]);
     expect(await hubFile(f, "STATUS.md")).toMatch(
       new RegExp(
-        `refused ORDERS\\.json commit ${v1.slice(0, 12)} by alice\\\\@example\\.com \\S+: signed, but main's tip this machine saw \\(commit ${seen.slice(0, 12)}\\) had it and a signed change that replaced it: a rollback`,
+        `refused ORDERS\\.json commit ${v1.slice(0, 12)} by alice\\\\@example\\.com \\S+: signed, but the version verified last \\(commit ${reverted.slice(0, 12)}\\) is not in its history: a rollback`,
       ),
     );
     expect(await lines(ran)).toEqual([]);
@@ -274,7 +274,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect((await sync({ dir })).ran).toEqual([]);
     await git(f.person, "push", "--quiet", "--force", "origin", `${first}:main`);
     // Merged for real before the machine syncs again (an unsigned merge commit, as a host makes one): git names alice's
-    // change, which main's tip the machine saw holds, but nothing signed replaced it there: it runs.
+    // change, and it runs.
     await git(f.person, "push", "--quiet", "origin", `${await merge(pr)}:main`);
     expect((await sync({ dir })).ran.map((t) => t.id)).toEqual(["Y"]);
     expect(await lines(ran)).toEqual(["Y"]);

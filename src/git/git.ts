@@ -23,7 +23,7 @@ import type { CoordError } from "../errors.js";
 import { Checkout } from "./checkout.js";
 import { commitFiles, useSigningKey } from "./commit.js";
 import type { Author, CommitOptions, Hub, PathCommit, PathLogEntry, PublishTurn, PushOptions, Role } from "./hub.js";
-import { commitVerdicts, type LastChangeAsk, lastChange, lastChanges, type Signers, signedChanges } from "./last-change.js";
+import { commitVerdicts, type LastChangeAsk, lastChange, lastChanges, type Signers, sameTextSince, signedChanges } from "./last-change.js";
 import { commitsSince, historyOf, isAncestor, madeSince, pathHistory, pathLog, type RecentCommit, recentCommits, restartedAfter } from "./log.js";
 import { exclusive, push, pushRefspec } from "./publish.js";
 import { listFiles, readFiles } from "./read.js";
@@ -145,6 +145,11 @@ export class Repo extends Checkout implements Hub {
     opts?: { what?: string; here?: boolean; after?: string; everyLine?: boolean; notIn?: string },
   ): Promise<(Change & { root: boolean })[]> {
     return signedChanges(this, tip, path, signers, max, opts);
+  }
+
+  /** The newest good change of `path` that descends from `since` with the file as `since` has it (last-change.ts). */
+  sameTextSince(tip: string, path: string, signers: Signers, since: string): Promise<string | "unsure" | undefined> {
+    return sameTextSince(this, tip, path, signers, since);
   }
 
   /** git's verdict on each commit's signature against `signers` (status and principal). */

@@ -266,6 +266,13 @@ export interface Hub {
   ): Promise<(Change & { root: boolean })[]>;
 
   /**
+   * The newest good change of `path` that descends from `since` and has the file as `since` has it (a signed revert
+   * back to the same bytes); "unsure" when too many changes follow or more than one line ends with one. Optional, with
+   * lastChange (git).
+   */
+  sameTextSince?(tip: string, path: string, signers: { allowed: string; revoked?: string }, since: string): Promise<string | "unsure" | undefined>;
+
+  /**
    * lastChange of several paths at once, each asked with the commit of its version accepted last (if any):
    * the answered paths' changes, each exactly as lastChange gives it and, when the change is good and not
    * `accepted` itself, only when `accepted` is in its history (isAncestor: the change comes after it). A path

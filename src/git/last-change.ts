@@ -92,6 +92,24 @@ async function markSuperseded(c: Checkout, at: string, path: string, signers: Si
   return change;
 }
 
+/**
+ * The newest good change of `path` that descends from `since` (on any line up to `at`'s tip) and has the file as
+ * `since` has it: what a machine that acts on `since`'s version has verified since (a signed revert back to the very
+ * same bytes), whatever came after it. Only descendants: an old signed commit with the same bytes that a pusher merges
+ * in from a side line never counts. "unsure" when it cannot be told: LATER_CHANGES_LOOKED_AT changes or more since
+ * (a flood of unsigned ones on top could hide it), or more than one line ends with one. Undefined: none.
+ */
+export async function sameTextSince(c: Checkout, at: string, path: string, signers: Signers, since: string): Promise<string | "unsure" | undefined> {
+  const listed = await signedChanges(c, at, path, signers, LATER_CHANGES_LOOKED_AT, { after: since, what: `the changes of ${path} since ${since}` });
+  if (listed.length >= LATER_CHANGES_LOOKED_AT) return "unsure";
+  const want = await blobAt(c, since, path);
+  const same: string[] = [];
+  for (const x of listed) if (x.status === "G" && (await blobAt(c, x.commit, path)) === want) same.push(x.commit);
+  if (same.length <= 1) return same[0];
+  const newest = (await c.git().raw(["merge-base", "--independent", ...same])).split("\n").filter(Boolean);
+  return newest.length === 1 ? newest[0] : "unsure";
+}
+
 /** Whether a merge lies between `commit` and `tip` (on one line of single-parent commits, git names the newest change). */
 async function mergeSince(c: Checkout, commit: string, tip: string): Promise<boolean> {
   return (await c.git().raw(["rev-list", "--merges", "--max-count=1", `${commit}..${tip}`])).trim() !== "";

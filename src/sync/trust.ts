@@ -101,18 +101,12 @@ export async function trustedView(
     // Only a file whose text differs from the version verified last is asked of git (the same text is safe to act on).
     const asked = paths.filter((p) => next.get(p) === undefined || files.get(p) !== next.get(p)!.text);
     const verified = await verifiedChanges(m, tip, asked, { allowed: signers.allowed, ...revoked }, next, lastChange);
-    if (verified.has(ORDERS_FILE)) verified.set(ORDERS_FILE, await olderThanSeen(m, verified.get(ORDERS_FILE), next.get(ORDERS_FILE), { allowed: signers.allowed, ...revoked }));
     // Without an allowed-signers file nothing can be good: every change is refused, and says why.
     const changes = new Map([...verified].map(([path, change]) => [path, change && !haveSigners ? { ...change, status: "E" as const } : change]));
     const r = trustedFiles(view, asked, changes, next);
     view = r.files;
     next = r.accepted;
-    // Main's tip seen (what olderThanSeen holds a version to): it moves only forward, along main's history, refused
-    // changes or not. Found in attack: moved to any tip with the same text, a force-push to one without the reverted
-    // version made the machine forget it, and a second one back to that version ran it.
-    const kept = next.get(ORDERS_FILE);
-    const main = commitOf(tip, "people");
-    if (kept && kept.at !== main && (kept.at === undefined || (await m.hub.isAncestor?.(kept.at, main)))) next = new Map(next).set(ORDERS_FILE, { ...kept, at: main });
+    if (haveSigners) next = await advancedOrders(m, tip, { allowed: signers.allowed, ...revoked }, next);
     refusals.push(
       ...(haveSigners ? r.refusals : r.refusals.map((x) => ({ ...x, reason: `no allowed signers in ${signers.allowed} (coord trust allow <principal> <public key>)` }))),
     );
@@ -204,31 +198,23 @@ export async function trustedView(
   return { files: await withOwnOrders(m, view), refusals, checked: true, ...(roster ? { roster } : {}) };
 }
 
-/** How many changes of ORDERS.json after a version are looked through for a good one that replaced it, at most. */
-const REPLACED_LOOKED_AT = 100;
-
 /**
- * ORDERS.json's change refused as a rollback (`seenPast`) when main's tip this machine saw last (Accepted.at) holds it
- * and, after it, a good change that replaced it: an old version, whatever the text acted on now. Found in attack: a
- * signed change back to the very bytes verified before (a signed git revert of an order) is never asked of git (the
- * text is the same), so the version verified last stayed the older commit, and a force-push of main back to the
- * reverted version passed the rollback check and ran the order again. New work is never in that history, nor replaced
- * there: a commit a pusher merged into main and someone took off again counts when it is merged for real. Past
- * REPLACED_LOOKED_AT changes after it with none good, it counts as replaced (a flood of unsigned ones hides nothing).
+ * `accepted` with ORDERS.json's version verified last moved up, when main moved since it was last asked (Accepted.at),
+ * to the newest good change that descends from it with the very same bytes (sameTextSince): "unsure" (a flood of
+ * changes on top, two such lines), to main's tip itself. Found in attack: a signed change back to the bytes verified
+ * before (a signed git revert of an order) was never asked of git (only a changed text is), so the version verified
+ * last stayed the older commit, and a force-push of main back to the reverted version passed the rollback check and
+ * ran the order again; a single "tip seen" instead was made to forget it (a force-push elsewhere, a stray push taken
+ * off main). The text acted on never changes here. A question git cannot answer (the commit gone from a checkout
+ * cloned anew) leaves it as it was, asked again at the next sync.
  */
-async function olderThanSeen(
-  m: Pick<Machine, "hub">,
-  change: Change | undefined,
-  kept: Accepted | undefined,
-  signers: { allowed: string; revoked?: string },
-): Promise<Change | undefined> {
-  const seen = kept?.at;
-  if (change?.status !== "G" || !current(change) || !seen || change.commit === kept.commit || change.commit === seen) return change;
-  // New work has what was seen in its history (asked first: on a shallow clone that answer needs no fetch).
-  if ((await m.hub.isAncestor?.(seen, change.commit)) || !(await m.hub.isAncestor?.(change.commit, seen))) return change;
-  const after = await m.hub.signedChanges?.(seen, ORDERS_FILE, signers, REPLACED_LOOKED_AT, { after: change.commit });
-  if (!after) return change;
-  return after.length >= REPLACED_LOOKED_AT || after.some((x) => x.status === "G") ? { ...change, seenPast: seen } : change;
+async function advancedOrders(m: Machine, tip: string, signers: { allowed: string; revoked?: string }, accepted: Map<string, Accepted>): Promise<Map<string, Accepted>> {
+  const kept = accepted.get(ORDERS_FILE);
+  const main = commitOf(tip, "people");
+  if (kept?.text === undefined || kept.at === main || !m.hub.sameTextSince) return accepted;
+  const found = await m.hub.sameTextSince(tip, ORDERS_FILE, signers, kept.commit).catch(() => null);
+  if (found === null) return accepted;
+  return new Map(accepted).set(ORDERS_FILE, { commit: found === "unsure" ? main : (found ?? kept.commit), text: kept.text, at: main });
 }
 
 /**

@@ -57,13 +57,11 @@ export interface Change {
    * for the good ones to be found, git/last-change.ts).
    */
   supersededBy?: string;
-  /** Set when main's tip this machine saw last (Accepted.at) holds this change and a good change that replaced it: a rollback. */
-  seenPast?: string;
 }
 
 /** Whether a good change is one no later good change replaced: not a rollback past the version accepted last, nor an older version merged back. */
 export function current(change: Change): boolean {
-  return change.notAfter === undefined && change.supersededBy === undefined && change.seenPast === undefined;
+  return change.notAfter === undefined && change.supersededBy === undefined;
 }
 
 /**
@@ -79,7 +77,7 @@ export function standsWithoutAncestry(change: Change, accepted: string | undefin
 export interface Accepted {
   commit: string;
   text?: string;
-  /** ORDERS.json: main's tip seen last, moved only along main's history (a version it holds that a good change replaced there is old). */
+  /** ORDERS.json: main's tip when the version verified last was last moved up (sync/trust.ts advancedOrders). */
   at?: string;
 }
 
@@ -156,8 +154,6 @@ export function trustedFiles(
 function notCurrentReason(change: Change): string {
   if (change.notAfter !== undefined)
     return `signed, but the version verified last (commit ${change.notAfter.slice(0, 12)}) is not in its history: a rollback or a rewritten history (if it is meant, delete .git/coord/trust.json on this machine)`;
-  if (change.seenPast !== undefined)
-    return `signed, but main's tip this machine saw (commit ${change.seenPast.slice(0, 12)}) had it and a signed change that replaced it: a rollback (if it is meant, sign a new change of it)`;
   const other = change.supersededBy
     ? `a signed change of it on a line a merge left (commit ${change.supersededBy.slice(0, 12)}) has it otherwise`
     : "too many changes of it lie on lines a merge left to find the signed ones";

@@ -75,15 +75,6 @@ describe("trustedFiles", () => {
       refused:
         "signed, but too many changes of it lie on lines a merge left to find the signed ones: a merge kept an older or another version (sign a new change of it to say which version stands)",
     },
-    {
-      name: "a good change main's tip seen had, and a good change that replaced it: a rollback",
-      path: "ORDERS.json",
-      change: { ...change(C2, "G"), seenPast: C3 },
-      before: { commit: C1, text: "old", at: C3 },
-      acts: "old",
-      accepted: { commit: C1, text: "old", at: C3 },
-      refused: `signed, but main's tip this machine saw (commit ${C3.slice(0, 12)}) had it and a signed change that replaced it: a rollback (if it is meant, sign a new change of it)`,
-    },
     { name: "a refused delegated orders file counts as absent", path: "coordination/orders/m.json", change: change(C2, "N"), acts: undefined, refused: "not signed" },
     { name: "a file no commit ever changed, nothing accepted: absent", path: "coordination/orders/x.json", acts: undefined },
   ];
