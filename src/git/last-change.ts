@@ -95,19 +95,29 @@ async function markSuperseded(c: Checkout, at: string, path: string, signers: Si
 /**
  * The newest good change of `path` that descends from `since` (on any line up to `at`'s tip) and has the file as
  * `since` has it: what a machine that acts on `since`'s version has verified since (a signed revert back to the very
- * same bytes), whatever came after it. Only descendants: an old signed commit with the same bytes that a pusher merges
- * in from a side line never counts. "unsure" when it cannot be told: LATER_CHANGES_LOOKED_AT changes or more since
- * (a flood of unsigned ones on top could hide it), or more than one line ends with one. Undefined: none.
+ * same bytes), whatever came after it. Every change since is looked at (one `git log --raw`, no bound: found in attack,
+ * a bound let a flood of unsigned changes on top hide the revert), and only those with the very bytes are checked for
+ * a signature. Only descendants: an old signed commit with the same bytes that a pusher merges in from a side line
+ * never counts. Undefined: none, or more than one line ends with one (none is the newest: kept as it was).
  */
-export async function sameTextSince(c: Checkout, at: string, path: string, signers: Signers, since: string): Promise<string | "unsure" | undefined> {
-  const listed = await signedChanges(c, at, path, signers, LATER_CHANGES_LOOKED_AT, { after: since, what: `the changes of ${path} since ${since}` });
-  if (listed.length >= LATER_CHANGES_LOOKED_AT) return "unsure";
-  const want = await blobAt(c, since, path);
-  const same: string[] = [];
-  for (const x of listed) if (x.status === "G" && (await blobAt(c, x.commit, path)) === want) same.push(x.commit);
-  if (same.length <= 1) return same[0];
-  const newest = (await c.git().raw(["merge-base", "--independent", ...same])).split("\n").filter(Boolean);
-  return newest.length === 1 ? newest[0] : "unsure";
+export async function sameTextSince(c: Checkout, at: string, path: string, signers: Signers, since: string): Promise<string | undefined> {
+  const tip = commitOf(at, roleOf(path));
+  const wanted = (await blobAt(c, since, path))?.split(" ")[2];
+  const out = await c
+    .git()
+    .raw(["-c", "log.showSignature=false", "log", "--ancestry-path", "--no-renames", "--raw", "--no-abbrev", "--format=%x1e%H", `${since}..${tip}`, "--", `:(literal)${path}`]);
+  const candidates: string[] = [];
+  for (const record of out.split("\x1e")) {
+    const [commit, ...lines] = record.trim().split("\n");
+    // ":<mode> <mode> <blob> <blob> <status>\t<path>": the blob the change left.
+    if (commit && wanted !== undefined && lines.some((l) => l.split("\t")[0]?.split(" ")[3] === wanted)) candidates.push(commit);
+  }
+  if (!candidates.length) return undefined;
+  const verdicts = await commitVerdicts(c, candidates, signers);
+  const good = candidates.filter((commit) => verdicts.get(commit)?.status === "G");
+  if (good.length <= 1) return good[0];
+  const newest = (await c.git().raw(["merge-base", "--independent", ...good])).split("\n").filter(Boolean);
+  return newest.length === 1 ? newest[0] : undefined;
 }
 
 /** Whether a merge lies between `commit` and `tip` (on one line of single-parent commits, git names the newest change). */

@@ -200,8 +200,8 @@ export async function trustedView(
 
 /**
  * `accepted` with ORDERS.json's version verified last moved up, when main moved since it was last asked (Accepted.at),
- * to the newest good change that descends from it with the very same bytes (sameTextSince): "unsure" (a flood of
- * changes on top, two such lines), to main's tip itself. Found in attack: a signed change back to the bytes verified
+ * to the newest good change that descends from it with the very same bytes (sameTextSince; found in attack, moving it
+ * to main's tip where that could not be told let a pusher's flood, then a force-push back, jam the fleet). Found in attack: a signed change back to the bytes verified
  * before (a signed git revert of an order) was never asked of git (only a changed text is), so the version verified
  * last stayed the older commit, and a force-push of main back to the reverted version passed the rollback check and
  * ran the order again; a single "tip seen" instead was made to forget it (a force-push elsewhere, a stray push taken
@@ -214,7 +214,7 @@ async function advancedOrders(m: Machine, tip: string, signers: { allowed: strin
   if (kept?.text === undefined || kept.at === main || !m.hub.sameTextSince) return accepted;
   const found = await m.hub.sameTextSince(tip, ORDERS_FILE, signers, kept.commit).catch(() => null);
   if (found === null) return accepted;
-  return new Map(accepted).set(ORDERS_FILE, { commit: found === "unsure" ? main : (found ?? kept.commit), text: kept.text, at: main });
+  return new Map(accepted).set(ORDERS_FILE, { commit: found ?? kept.commit, text: kept.text, at: main });
 }
 
 /**
