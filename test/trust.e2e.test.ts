@@ -257,6 +257,33 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect(await lines(ran)).toEqual(["Y"]);
   }, 60_000);
 
+  it("found in attack: two lines each ending with a signed revert to the bytes verified, merged by a pusher: a force-push back to the order is a rollback", async () => {
+    const { f, dir, alice, ran } = await aliceSigns();
+    const zero = { id: "zero", to: "izzit7", run: "true" };
+    const first = await commitOrdersAs(f.person, [zero], alice);
+    expect((await sync({ dir })).ran.map((t) => t.id)).toEqual(["zero"]);
+    const as = ["-c", "user.name=alice", "-c", "user.email=alice@example.com", "-c", "gpg.format=ssh", "-c", `user.signingkey=${alice}`];
+    const v1 = await commitOrdersAs(f.person, [zero, { id: "X", to: "izzit7", run: `echo X >> ${ran}` }], alice);
+    await git(f.person, ...as, "revert", "-S", "--no-edit", v1);
+    const v2 = (await git(f.person, "rev-parse", "HEAD")).trim();
+    // Alice's abandoned branch from the version verified: an order added, then reverted, both signed.
+    await git(f.person, "checkout", "--quiet", "-b", "abandoned", first);
+    await writeFile(join(f.person, "ORDERS.json"), ordersText([zero, { id: "Y", to: "izzit7", run: "true" }]));
+    await git(f.person, ...as, "commit", "-S", "--quiet", "-am", "add Y");
+    await git(f.person, ...as, "revert", "-S", "--no-edit", "HEAD");
+    const f2 = (await git(f.person, "rev-parse", "HEAD")).trim();
+    const who = ["-c", "user.name=Mallory", "-c", "user.email=mallory@example.com"];
+    const merged = (await git(f.person, ...who, "commit-tree", `${v2}^{tree}`, "-p", v2, "-p", f2, "-m", "merge")).trim();
+    await git(f.person, "push", "--quiet", "origin", `${merged}:main`);
+    expect((await sync({ dir })).ran).toEqual([]);
+    await git(f.person, "push", "--quiet", "--force", "origin", `${v1}:main`);
+    expect((await sync({ dir })).ran).toEqual([]);
+    expect(await hubFile(f, "STATUS.md")).toMatch(
+      /refused ORDERS\.json commit [0-9a-f]{12} by alice\\@example\.com \S+: signed, but the version verified last \(commit [0-9a-f]{12}\) is not in its history: a rollback/,
+    );
+    expect(await lines(ran)).toEqual([]);
+  }, 60_000);
+
   it("found in attack: a signed change a pusher merged into main unchanged, and someone took off again, runs when it is merged for real", async () => {
     const { f, dir, alice, ran } = await aliceSigns();
     const zero = { id: "zero", to: "izzit7", run: "true" };

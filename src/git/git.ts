@@ -148,7 +148,7 @@ export class Repo extends Checkout implements Hub {
   }
 
   /** The newest good change of `path` that descends from `since` with the file as `since` has it (last-change.ts). */
-  sameTextSince(tip: string, path: string, signers: Signers, since: string): Promise<string | undefined> {
+  sameTextSince(tip: string, path: string, signers: Signers, since: string): Promise<string | "unsure" | undefined> {
     return sameTextSince(this, tip, path, signers, since);
   }
 

@@ -267,10 +267,10 @@ export interface Hub {
 
   /**
    * The newest good change of `path` that descends from `since` and has the file as `since` has it (a signed revert
-   * back to the same bytes); undefined when none, or more than one line ends with one. Optional, with lastChange
-   * (git).
+   * back to the same bytes); undefined when none, "unsure" when more than one line ends with one. Optional, with
+   * lastChange (git).
    */
-  sameTextSince?(tip: string, path: string, signers: { allowed: string; revoked?: string }, since: string): Promise<string | undefined>;
+  sameTextSince?(tip: string, path: string, signers: { allowed: string; revoked?: string }, since: string): Promise<string | "unsure" | undefined>;
 
   /**
    * lastChange of several paths at once, each asked with the commit of its version accepted last (if any):

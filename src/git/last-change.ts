@@ -98,10 +98,21 @@ async function markSuperseded(c: Checkout, at: string, path: string, signers: Si
  * same bytes), whatever came after it. Every change since is looked at (one `git log --raw`, no bound: found in attack,
  * a bound let a flood of unsigned changes on top hide the revert), and only those with the very bytes are checked for
  * a signature. Only descendants: an old signed commit with the same bytes that a pusher merges in from a side line
- * never counts. Undefined: none, or more than one line ends with one (none is the newest: kept as it was).
+ * never counts. Undefined: none; "unsure": more than one line ends with one (none is the newest).
  */
-export async function sameTextSince(c: Checkout, at: string, path: string, signers: Signers, since: string): Promise<string | undefined> {
+export async function sameTextSince(c: Checkout, at: string, path: string, signers: Signers, since: string): Promise<string | "unsure" | undefined> {
   const tip = commitOf(at, roleOf(path));
+  // A version this checkout does not have (cloned anew, shallow, below it) was not moved past here: none.
+  if (
+    !(await c
+      .git()
+      .raw(["cat-file", "-t", since])
+      .then(
+        (t) => t.trim() === "commit",
+        () => false,
+      ))
+  )
+    return undefined;
   const wanted = (await blobAt(c, since, path))?.split(" ")[2];
   const out = await c
     .git()
@@ -117,7 +128,7 @@ export async function sameTextSince(c: Checkout, at: string, path: string, signe
   const good = candidates.filter((commit) => verdicts.get(commit)?.status === "G");
   if (good.length <= 1) return good[0];
   const newest = (await c.git().raw(["merge-base", "--independent", ...good])).split("\n").filter(Boolean);
-  return newest.length === 1 ? newest[0] : undefined;
+  return newest.length === 1 ? newest[0] : "unsure";
 }
 
 /** Whether a merge lies between `commit` and `tip` (on one line of single-parent commits, git names the newest change). */

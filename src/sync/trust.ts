@@ -205,16 +205,17 @@ export async function trustedView(
  * before (a signed git revert of an order) was never asked of git (only a changed text is), so the version verified
  * last stayed the older commit, and a force-push of main back to the reverted version passed the rollback check and
  * ran the order again; a single "tip seen" instead was made to forget it (a force-push elsewhere, a stray push taken
- * off main). The text acted on never changes here. A question git cannot answer (the commit gone from a checkout
- * cloned anew) leaves it as it was, asked again at the next sync.
+ * off main). The text acted on never changes here.
  */
 async function advancedOrders(m: Machine, tip: string, signers: { allowed: string; revoked?: string }, accepted: Map<string, Accepted>): Promise<Map<string, Accepted>> {
   const kept = accepted.get(ORDERS_FILE);
   const main = commitOf(tip, "people");
   if (kept?.text === undefined || kept.at === main || !m.hub.sameTextSince) return accepted;
-  const found = await m.hub.sameTextSince(tip, ORDERS_FILE, signers, kept.commit).catch(() => null);
-  if (found === null) return accepted;
-  return new Map(accepted).set(ORDERS_FILE, { commit: found ?? kept.commit, text: kept.text, at: main });
+  // Found in attack: keeping the older version where the answer is unsure (two such lines) or git fails (a flood of
+  // signatures only ssh-keygen checks, past git's timeout) is the very state a rollback needs: main's tip itself then
+  // becomes the version verified last (a signed change on a branch forked before it waits for one on top of main).
+  const found = await m.hub.sameTextSince(tip, ORDERS_FILE, signers, kept.commit).catch(() => "unsure" as const);
+  return new Map(accepted).set(ORDERS_FILE, { commit: found === "unsure" ? main : (found ?? kept.commit), text: kept.text, at: main });
 }
 
 /**
