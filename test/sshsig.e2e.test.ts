@@ -6,7 +6,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { newKeyPair, readSigningKey, sshSign, sshVerify } from "../src/core/trust/sshsig.js";
+import { newKeyPair, readSigningKey, sshSign, sshSignatureKey, sshVerify } from "../src/core/trust/sshsig.js";
 import { commitBody, commitSignature, ObjectWriter, signedCommitBody } from "../src/git/objects.js";
 import { Repo } from "../src/git/git.js";
 import { commitVerdict, plainSigners } from "../src/git/signatures.js";
@@ -151,16 +151,30 @@ describe.skipIf(!haveSshKeygen)("SSH signatures in process", () => {
       await writer.write("commit", signedCommitBody(body(3), sshSign(stranger, "git", body(3)))), // U
       await writer.write("commit", signedCommitBody(body(4), sshSign(m1, "git", body(3)))), // B: another payload
       await writer.write("commit", body(5)), // N
-      await writer.write("commit", signedCommitBody(body(6), await readFile(join(dir, "p6.sig"), "utf8"))), // an RSA signature: git's
+      await writer.write("commit", signedCommitBody(body(6), await readFile(join(dir, "p6.sig"), "utf8"))), // an RSA key not listed: U
       await writer.write("commit", signedCommitBody(body(7), sshSign(m1, "other", body(7)))), // another namespace: B
     ];
+    const raw = async (commit: string) => Buffer.from((await run("git", ["-C", dir, "cat-file", "commit", commit], { encoding: "buffer" })).stdout);
+    const byGit = async (commit: string, file = "signers") =>
+      (await git(dir, "-c", `gpg.ssh.allowedSignersFile=${join(dir, file)}`, "log", "-1", "--format=%G?%x1f%GS", commit)).trim();
     for (const commit of commits) {
-      const raw = Buffer.from((await run("git", ["-C", dir, "cat-file", "commit", commit], { encoding: "buffer" })).stdout);
-      const byGit = (await git(dir, "-c", `gpg.ssh.allowedSignersFile=${join(dir, "signers")}`, "log", "-1", "--format=%G?%x1f%GS", commit)).trim();
-      const here = commitVerdict(raw, signers);
-      if (commit === commits[5]) expect(here).toBeUndefined();
-      else expect(`${here!.status}\x1f${here!.signer}`).toBe(byGit);
+      const here = commitVerdict(await raw(commit), signers);
+      expect(`${here!.status}\x1f${here!.signer}`).toBe(await byGit(commit));
     }
+    // An RSA key that is listed is ssh-keygen's to check, through git.
+    const rsaPub = (await readFile(`${rsa}.pub`, "utf8")).trim().split(" ").slice(0, 2).join(" ");
+    const withRsa = `${signersText}m3 ${rsaPub}\n`;
+    await writeFile(join(dir, "signers-rsa"), withRsa);
+    expect(commitVerdict(await raw(commits[5]!), plainSigners(withRsa)!)).toBeUndefined();
+    expect(await byGit(commits[5]!, "signers-rsa")).toBe("G\x1fm3");
+    // Found in attack: a signature by a key not listed is never good, and ssh-keygen is not started for it. git calls
+    // a bad one "B"; here it is "U": neither counts, and each says it is no allowed signer's.
+    const forged = await writer.write("commit", signedCommitBody(body(8), await readFile(join(dir, "p6.sig"), "utf8")));
+    expect(await byGit(forged)).toMatch(/^B/);
+    expect(commitVerdict(await raw(forged), signers)).toEqual({ status: "U", signer: "" });
+    expect(sshSignatureKey(await readFile(join(dir, "p6.sig"), "utf8"))).toBe(rsaPub);
+    expect(sshSignatureKey(sshSign(m1, "git", "x"))).toBe(m1.publicKey);
+    expect(sshSignatureKey("not a signature")).toBeUndefined();
     expect(commitVerdict(Buffer.from(body(1)), signers)).toEqual({ status: "N", signer: "" });
     // Files ssh-keygen reads differently than a plain list are left to it.
     expect(plainSigners(`m1 namespaces="git" ${m1.publicKey}\n`)).toBeUndefined();

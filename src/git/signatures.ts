@@ -1,11 +1,12 @@
 // git's verdict on a commit's SSH signature (%G?, %GS), given here without
 // ssh-keygen when coord can: the signers file is a plain one (each line a
 // principal and its key, as coord writes pins and `coord trust allow`), no
-// key is revoked, and the signature is an ed25519 one (src/core/trust/sshsig.ts).
+// key is revoked, and the signature is an ed25519 one (src/core/trust/sshsig.ts),
+// or one by a key the file does not list (never good, not checked further).
 // Anything else is asked of git, which asks ssh-keygen; test/sshsig.e2e.test.ts
 // holds both to the same verdicts.
 import { SSH_KEY_DATA, SSH_KEY_TYPE, type SignatureStatus } from "../core/trust/trust.js";
-import { sshVerify } from "../core/trust/sshsig.js";
+import { sshSignatureKey, sshVerify } from "../core/trust/sshsig.js";
 import { commitSignature } from "./objects.js";
 
 const LINE = new RegExp(`^(\\S+)\\s+(${SSH_KEY_TYPE})\\s+(${SSH_KEY_DATA})(?:\\s.*)?$`);
@@ -31,14 +32,20 @@ export function plainSigners(text: string): Map<string, string> | undefined {
 
 /**
  * A raw commit object's signature as git judges it against `signers` (plainSigners): "N" unsigned, "G" and
- * the principal for a good signature by a listed key, "U" good by a key not listed, "B" bad; undefined when
- * the signature is not one checked here.
+ * the principal for a good signature by a listed key, "U" good by a key not listed (of another type than ed25519:
+ * any signature by a key not listed), "B" bad; undefined when the signature is not one checked here.
  */
 export function commitVerdict(raw: Buffer, signers: ReadonlyMap<string, string>): { status: SignatureStatus; signer: string } | undefined {
   const signed = commitSignature(raw);
   if (!signed) return { status: "N", signer: "" };
   const v = sshVerify(signed.signature, "git", signed.payload);
-  if (!v) return undefined;
+  if (!v) {
+    // A key no allowed signer holds (an RSA key, say) is never good, whether or not its signature holds (git says "U"
+    // or "B"): ssh-keygen is not started for it. Found in attack: thousands of commits a pusher signed with an RSA key
+    // of her own took ssh-keygen past git's timeout on a search that reads them all (sync/trust.ts advancedOrders).
+    const key = sshSignatureKey(signed.signature);
+    return key !== undefined && !signers.has(key) ? { status: "U", signer: "" } : undefined;
+  }
   if (!v.good) return { status: "B", signer: "" };
   const principal = signers.get(v.key);
   return principal === undefined ? { status: "U", signer: "" } : { status: "G", signer: principal };

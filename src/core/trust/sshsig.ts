@@ -201,6 +201,25 @@ export function sshVerify(armored: string, namespace: string, message: Buffer | 
   }
 }
 
+/**
+ * The key an armored SSHSIG signature says made it ("<type> <base64>", the form an allowed-signers line gives),
+ * of any key type, with nothing checked: whether the signature holds is sshVerify's (or ssh-keygen's) to say.
+ * Undefined when it is not an SSHSIG signature of the plain form ssh-keygen writes.
+ */
+export function sshSignatureKey(armored: string): string | undefined {
+  const data = unarmor("SSH SIGNATURE", armored);
+  if (!data || data.subarray(0, MAGIC.length).toString("latin1") !== MAGIC) return undefined;
+  try {
+    const r = new Reader(data.subarray(MAGIC.length));
+    if (r.uint32() !== 1) return undefined;
+    const pub = r.string();
+    const type = new Reader(pub).string().toString("latin1");
+    return /^[a-z0-9@.-]+$/.test(type) ? `${type} ${pub.toString("base64")}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether two SSH key lines name the same key (their type and data; comments aside). */
 export function sameKey(a: string, b: string): boolean {
   const [ta, da] = a.trim().split(/\s+/);
