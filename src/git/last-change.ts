@@ -10,7 +10,7 @@ import { resolve } from "node:path";
 import { type Change, type SignatureStatus, standsWithoutAncestry } from "../core/trust/trust.js";
 import { roleOf } from "../core/trust/ownership.js";
 import type { Checkout } from "./checkout.js";
-import { shallowBoundary, throughHistory } from "./history.js";
+import { ancestorHere, shallowBoundary, throughHistory } from "./history.js";
 import { commitOf } from "./hub.js";
 import { knownAncestor } from "./log.js";
 import { commitBodies, listedBlobs } from "./memo.js";
@@ -85,8 +85,7 @@ async function markSuperseded(c: Checkout, at: string, path: string, signers: Si
   if (left.length >= LATER_CHANGES_LOOKED_AT) return { ...change, supersededBy: "" };
   const good = left.filter((x) => x.status === "G" && (signers.owner === undefined || x.signer === signers.owner)).map((x) => x.commit);
   if (!good.length) return change;
-  // The newest of them: those no other one descends from (git merge-base --independent), in the order listed.
-  const newest = good.length === 1 ? new Set(good) : new Set((await c.git().raw(["merge-base", "--independent", ...good])).split("\n").filter(Boolean));
+  const newest = new Set(await newestOf(c, good));
   const atTip = await blobAt(c, tip, path);
   for (const commit of good) if (newest.has(commit) && (await blobAt(c, commit, path)) !== atTip) return { ...change, supersededBy: commit };
   return change;
@@ -102,17 +101,9 @@ async function markSuperseded(c: Checkout, at: string, path: string, signers: Si
  */
 export async function sameTextSince(c: Checkout, at: string, path: string, signers: Signers, since: string): Promise<string | "unsure" | undefined> {
   const tip = commitOf(at, roleOf(path));
-  // A version this checkout does not have (cloned anew, shallow, below it) was not moved past here: none.
-  if (
-    !(await c
-      .git()
-      .raw(["cat-file", "-t", since])
-      .then(
-        (t) => t.trim() === "commit",
-        () => false,
-      ))
-  )
-    return undefined;
+  // A version this checkout does not have (cloned anew, shallow, below it), or one off the tip's line (a force-push
+  // took it off main), was not moved past here: none.
+  if (!(await ancestorHere(c.history, since, tip))) return undefined;
   const wanted = (await blobAt(c, since, path))?.split(" ")[2];
   const out = await c
     .git()
@@ -125,10 +116,17 @@ export async function sameTextSince(c: Checkout, at: string, path: string, signe
   }
   if (!candidates.length) return undefined;
   const verdicts = await commitVerdicts(c, candidates, signers);
-  const good = candidates.filter((commit) => verdicts.get(commit)?.status === "G");
-  if (good.length <= 1) return good[0];
-  const newest = (await c.git().raw(["merge-base", "--independent", ...good])).split("\n").filter(Boolean);
-  return newest.length === 1 ? newest[0] : "unsure";
+  const newest = await newestOf(
+    c,
+    candidates.filter((commit) => verdicts.get(commit)?.status === "G"),
+  );
+  return newest.length <= 1 ? newest[0] : "unsure";
+}
+
+/** Those of `commits` that no other of them descends from (`git merge-base --independent`), in git's order. */
+async function newestOf(c: Checkout, commits: string[]): Promise<string[]> {
+  if (commits.length <= 1) return commits;
+  return (await c.git().raw(["merge-base", "--independent", ...commits])).split("\n").filter(Boolean);
 }
 
 /** Whether a merge lies between `commit` and `tip` (on one line of single-parent commits, git names the newest change). */
