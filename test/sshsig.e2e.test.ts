@@ -1,6 +1,7 @@
 // SSH signatures made and checked in process (src/core/trust/sshsig.ts) agree with ssh-keygen and git: a key coord
 // makes is one ssh-keygen reads, a signature each makes the other accepts, and a commit coord signs is one
-// git calls good ("G"), while anything changed in it is bad for both.
+// git calls good ("G"), while anything changed in it is bad for both; ssh-keygen's RSA and ECDSA signatures are
+// judged here as ssh-keygen judges them.
 import { execFile } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -57,7 +58,36 @@ describe.skipIf(!haveSshKeygen)("SSH signatures in process", () => {
     expect(sshVerify(sshSign(read, "git", "x"), "git", "x")).toEqual({ key: theirPub, good: true });
   }, 30_000);
 
-  it("leaves to ssh-keygen what it cannot do here: a key under a passphrase, an RSA key and its signatures", async () => {
+  it("checks RSA and ECDSA signatures ssh-keygen makes as ssh-keygen does: good, another message, another namespace", async () => {
+    const dir = await tempDir();
+    const message = "publish: m1\n";
+    for (const [type, bits] of [
+      ["rsa", "2048"],
+      ["rsa", "3072"],
+      ["ecdsa", "256"],
+      ["ecdsa", "384"],
+      ["ecdsa", "521"],
+    ] as const) {
+      const file = join(dir, `${type}${bits}`);
+      await run("ssh-keygen", ["-q", "-t", type, "-b", bits, "-N", "", "-f", file]);
+      const pub = (await readFile(`${file}.pub`, "utf8")).trim().split(" ").slice(0, 2).join(" ");
+      await writeFile(join(dir, "signers"), `m1 ${pub}\n`);
+      await writeFile(join(dir, `${type}${bits}.txt`), message);
+      await run("ssh-keygen", ["-q", "-Y", "sign", "-f", file, "-n", "git", join(dir, `${type}${bits}.txt`)]);
+      const signature = await readFile(join(dir, `${type}${bits}.txt.sig`), "utf8");
+      for (const [text, namespace] of [
+        [message, "git"],
+        ["publish: m2\n", "git"],
+        [message, "file"],
+      ] as const) {
+        const here = sshVerify(signature, namespace, text);
+        expect(here, `${type} ${bits} ${namespace} ${text}`).toEqual({ key: pub, good: await keygenVerifies(dir, join(dir, "signers"), "m1", namespace, text, signature) });
+      }
+      expect(sshVerify(signature, "git", message)?.good, `${type} ${bits}`).toBe(true);
+    }
+  }, 60_000);
+
+  it("leaves to ssh-keygen what it cannot do here: a key under a passphrase, an RSA key to sign, an old SHA-1 RSA signature", async () => {
     const dir = await tempDir();
     await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "secret words", "-f", join(dir, "locked")]);
     expect(readSigningKey(await readFile(join(dir, "locked"), "utf8"))).toBeUndefined();
@@ -65,7 +95,12 @@ describe.skipIf(!haveSshKeygen)("SSH signatures in process", () => {
     expect(readSigningKey(await readFile(join(dir, "rsa"), "utf8"))).toBeUndefined();
     await writeFile(join(dir, "note"), "n\n");
     await run("ssh-keygen", ["-q", "-Y", "sign", "-f", join(dir, "rsa"), "-n", "git", join(dir, "note")]);
-    expect(sshVerify(await readFile(join(dir, "note.sig"), "utf8"), "git", "n\n")).toBeUndefined();
+    const rsaSig = await readFile(join(dir, "note.sig"), "utf8");
+    expect(sshVerify(rsaSig, "git", "n\n")?.good).toBe(true);
+    // The same signature called "ssh-rsa" (SHA-1), which OpenSSH refuses in SSHSIG: not judged here.
+    const rsaBlob = Buffer.from(rsaSig.split("\n").slice(1, -2).join(""), "base64");
+    const sha1 = Buffer.from(rsaBlob.toString("latin1").replace("rsa-sha2-512", "ssh-rsa\0\0\0\0\0"), "latin1");
+    expect(sshVerify(`-----BEGIN SSH SIGNATURE-----\n${sha1.toString("base64")}\n-----END SSH SIGNATURE-----\n`, "git", "n\n")).toBeUndefined();
     expect(readSigningKey("not a key")).toBeUndefined();
     expect(sshVerify("not a signature", "git", "n")).toBeUndefined();
     // Found in review: only the plain form ssh-keygen writes is judged here; anything around or after it is git's.
@@ -161,17 +196,31 @@ describe.skipIf(!haveSshKeygen)("SSH signatures in process", () => {
       const here = commitVerdict(await raw(commit), signers);
       expect(`${here!.status}\x1f${here!.signer}`).toBe(await byGit(commit));
     }
-    // An RSA key that is listed is ssh-keygen's to check, through git.
+    // An RSA key that is listed: good, as git says.
     const rsaPub = (await readFile(`${rsa}.pub`, "utf8")).trim().split(" ").slice(0, 2).join(" ");
     const withRsa = `${signersText}m3 ${rsaPub}\n`;
     await writeFile(join(dir, "signers-rsa"), withRsa);
-    expect(commitVerdict(await raw(commits[5]!), plainSigners(withRsa)!)).toBeUndefined();
+    expect(commitVerdict(await raw(commits[5]!), plainSigners(withRsa)!)).toEqual({ status: "G", signer: "m3" });
     expect(await byGit(commits[5]!, "signers-rsa")).toBe("G\x1fm3");
-    // Found in attack: a signature by a key not listed is never good, and ssh-keygen is not started for it. git calls
-    // a bad one "B"; here it is "U": neither counts, and each says it is no allowed signer's.
     const forged = await writer.write("commit", signedCommitBody(body(8), await readFile(join(dir, "p6.sig"), "utf8")));
-    expect(await byGit(forged)).toMatch(/^B/);
-    expect(commitVerdict(await raw(forged), signers)).toEqual({ status: "U", signer: "" });
+    expect(commitVerdict(await raw(forged), signers)).toEqual({ status: "B", signer: "" });
+    expect(await byGit(forged)).toBe("B\x1f");
+    // Found in attack: a signature by a key of a type not checked here (a security key's) that no line lists is never
+    // good, and ssh-keygen is not started for it. git calls this bad one "B"; here it is "U": neither counts.
+    const str = (b: Buffer | string) => {
+      const length = Buffer.alloc(4);
+      length.writeUInt32BE(Buffer.byteLength(b));
+      return Buffer.concat([length, Buffer.from(b)]);
+    };
+    const skType = "sk-ssh-ed25519@openssh.com";
+    const skPub = Buffer.concat([str(skType), str(Buffer.alloc(32, 7)), str("ssh:")]);
+    const skSig = Buffer.concat([str(skType), str(Buffer.alloc(64, 1)), Buffer.from([1, 0, 0, 0, 1])]);
+    const sshsig = Buffer.concat([Buffer.from("SSHSIG"), Buffer.from([0, 0, 0, 1]), str(skPub), str("git"), str(""), str("sha512"), str(skSig)]);
+    const skArmored = `-----BEGIN SSH SIGNATURE-----\n${sshsig.toString("base64")}\n-----END SSH SIGNATURE-----`;
+    const sk = await writer.write("commit", signedCommitBody(body(9), skArmored));
+    expect(sshSignatureKey(skArmored)).toBe(`${skType} ${skPub.toString("base64")}`);
+    expect(commitVerdict(await raw(sk), signers)).toEqual({ status: "U", signer: "" });
+    expect(await byGit(sk)).toMatch(/^[BUE]\x1f$/);
     expect(sshSignatureKey(await readFile(join(dir, "p6.sig"), "utf8"))).toBe(rsaPub);
     expect(sshSignatureKey(sshSign(m1, "git", "x"))).toBe(m1.publicKey);
     expect(sshSignatureKey("not a signature")).toBeUndefined();

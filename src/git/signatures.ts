@@ -1,8 +1,9 @@
 // git's verdict on a commit's SSH signature (%G?, %GS), given here without
 // ssh-keygen when coord can: the signers file is a plain one (each line a
 // principal and its key, as coord writes pins and `coord trust allow`), no
-// key is revoked, and the signature is an ed25519 one (src/core/trust/sshsig.ts),
-// or one by a key the file does not list (never good, not checked further).
+// key is revoked, and the signature is an ed25519, RSA or ECDSA one
+// (src/core/trust/sshsig.ts), or any by a key the file does not list (never
+// good, not checked further).
 // Anything else is asked of git, which asks ssh-keygen; test/sshsig.e2e.test.ts
 // holds both to the same verdicts.
 import { SSH_KEY_DATA, SSH_KEY_TYPE, type SignatureStatus } from "../core/trust/trust.js";
@@ -32,7 +33,7 @@ export function plainSigners(text: string): Map<string, string> | undefined {
 
 /**
  * A raw commit object's signature as git judges it against `signers` (plainSigners): "N" unsigned, "G" and
- * the principal for a good signature by a listed key, "U" good by a key not listed (of another type than ed25519:
+ * the principal for a good signature by a listed key, "U" good by a key not listed (of a type not checked here:
  * any signature by a key not listed), "B" bad; undefined when the signature is not one checked here.
  */
 export function commitVerdict(raw: Buffer, signers: ReadonlyMap<string, string>): { status: SignatureStatus; signer: string } | undefined {
@@ -40,9 +41,10 @@ export function commitVerdict(raw: Buffer, signers: ReadonlyMap<string, string>)
   if (!signed) return { status: "N", signer: "" };
   const v = sshVerify(signed.signature, "git", signed.payload);
   if (!v) {
-    // A key no allowed signer holds (an RSA key, say) is never good, whether or not its signature holds (git says "U"
-    // or "B"): ssh-keygen is not started for it. Found in attack: thousands of commits a pusher signed with an RSA key
-    // of her own took ssh-keygen past git's timeout on a search that reads them all (sync/trust.ts advancedOrders).
+    // A key of another type (a security key's) that no allowed signer holds is never good, whether or not its
+    // signature holds (git says "U" or "B"): ssh-keygen is not started for it. Found in attack: thousands of commits a
+    // pusher signed with a key of her own took ssh-keygen past git's timeout on a search that reads them all
+    // (sync/trust.ts advancedOrders).
     const key = sshSignatureKey(signed.signature);
     return key !== undefined && !signers.has(key) ? { status: "U", signer: "" } : undefined;
   }

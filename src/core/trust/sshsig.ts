@@ -1,13 +1,16 @@
 // SSH signatures (OpenSSH's SSHSIG format, as `ssh-keygen -Y sign` writes
-// them and git's gpg.format=ssh carries them) made and checked in process for
-// ed25519 keys. A sync that signs its commit, or verifies what other machines
-// changed, would otherwise start ssh-keygen once per commit: about 90 ms a
-// sync on the CI machine (docs/performance.md, "What machine keys cost").
-// Other key types, and private keys under a passphrase, are left to
-// ssh-keygen (through git): these functions say "not mine" (undefined) for
-// them. Pure: no file, no clock; the formats are OpenSSH's PROTOCOL.sshsig
-// and PROTOCOL.key.
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes, createHash, sign as signData, verify as verifyData } from "node:crypto";
+// them and git's gpg.format=ssh carries them) made in process with ed25519
+// keys, and checked in process for ed25519, RSA and ECDSA keys. A sync that
+// signs its commit, or verifies what other machines or people changed, would
+// otherwise start ssh-keygen once per commit: about 90 ms a sync on the CI
+// machine (docs/performance.md, "What machine keys cost"), and a flood of
+// signed commits could take a check past git's timeout. Other key types
+// (security keys, certificates), other forms, and private keys under a
+// passphrase are left to ssh-keygen (through git): these functions say "not
+// mine" (undefined) for them. Pure: no file, no clock; the formats are
+// OpenSSH's PROTOCOL.sshsig and PROTOCOL.key, and its sshsig.c's rules (an
+// RSA signature is rsa-sha2-256 or -512, its key at least 1024 bits).
+import { constants, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes, sign as signData, verify as verifyData } from "node:crypto";
 
 const ED25519 = "ssh-ed25519";
 const MAGIC = "SSHSIG";
@@ -166,10 +169,89 @@ export function sshSign(key: SigningKey, namespace: string, message: Buffer | st
   return armor("SSH SIGNATURE", blob);
 }
 
+/** How a signature's blob (its reader: type name, then bytes) is checked against the data it signs; undefined: not here. */
+type Check = (sig: Reader, data: Buffer) => boolean | undefined;
+
+/** The ECDSA key types checked here: the curve's SSH and JOSE names, its field's size in bytes and its hash. */
+const CURVES = new Map([
+  ["ecdsa-sha2-nistp256", { name: "nistp256", crv: "P-256", size: 32, hash: "sha256" }],
+  ["ecdsa-sha2-nistp384", { name: "nistp384", crv: "P-384", size: 48, hash: "sha384" }],
+  ["ecdsa-sha2-nistp521", { name: "nistp521", crv: "P-521", size: 66, hash: "sha512" }],
+]);
+
+/** The signature types an RSA key's SSHSIG signature may have (OpenSSH refuses SHA-1's "ssh-rsa"), and their hashes. */
+const RSA_HASHES = new Map([
+  ["rsa-sha2-512", "sha512"],
+  ["rsa-sha2-256", "sha256"],
+]);
+
+/** An SSH mpint's magnitude without its leading zero bytes; undefined for a negative one. */
+function magnitude(b: Buffer): Buffer | undefined {
+  if (b.length && b[0]! & 0x80) return undefined;
+  let i = 0;
+  while (i < b.length && b[i] === 0) i++;
+  return b.subarray(i);
+}
+
+/** `b` with zero bytes before it, `size` bytes in all. */
+const padded = (b: Buffer, size: number) => Buffer.concat([Buffer.alloc(size - b.length), b]);
+
+/** Whether a signature's blob is one `type` name and then one string, nothing after: that string, or undefined. */
+function plainSignature(sig: Reader, type: string): Buffer | undefined {
+  if (sig.string().toString("latin1") !== type) return undefined;
+  const bytes = sig.string();
+  return sig.rest === 0 ? bytes : undefined;
+}
+
 /**
- * An armored SSH signature checked against `message` and `namespace`: the key that made it ("ssh-ed25519
- * <base64>") and whether it holds; undefined when it is not an ed25519 SSHSIG signature coord can check here
- * (ssh-keygen checks those).
+ * How signatures by the public key in `p` (the SSH wire form after its type name) are checked, for the key types
+ * OpenSSH signs with by default (ed25519, RSA of at least 1024 bits, ECDSA on the NIST curves); undefined for any
+ * other (a security key's, a certificate) or a form ssh-keygen would not read: those are ssh-keygen's.
+ */
+function checkOf(type: string, p: Reader): Check | undefined {
+  if (type === ED25519) {
+    const raw = p.string();
+    if (raw.length !== 32 || p.rest !== 0) return undefined;
+    return (sig, data) => {
+      const bytes = plainSignature(sig, ED25519);
+      return bytes && bytes.length === 64 && verifyData(null, data, publicKeyObject(raw), bytes);
+    };
+  }
+  if (type === "ssh-rsa") {
+    const [e, n] = [magnitude(p.string()), magnitude(p.string())];
+    // OpenSSH reads no RSA key under 1024 bits or over 16384.
+    if (!e?.length || !n?.length || p.rest !== 0 || n.length * 8 - Math.clz32(n[0]!) + 24 < 1024 || n.length > 2048) return undefined;
+    const key = createPublicKey({ key: { kty: "RSA", n: b64url(n), e: b64url(e) }, format: "jwk" });
+    return (sig, data) => {
+      const hash = RSA_HASHES.get(sig.string().toString("latin1"));
+      const bytes = sig.string();
+      if (!hash || sig.rest !== 0) return undefined;
+      // A shorter signature is read with zeros before it, as OpenSSH does; a longer one is bad.
+      return bytes.length <= n.length && verifyData(hash, data, { key, padding: constants.RSA_PKCS1_PADDING }, padded(bytes, n.length));
+    };
+  }
+  const curve = CURVES.get(type);
+  if (!curve || p.string().toString("latin1") !== curve.name) return undefined;
+  const q = p.string();
+  if (p.rest !== 0 || q.length !== 1 + 2 * curve.size || q[0] !== 4) return undefined;
+  const x = q.subarray(1, 1 + curve.size);
+  const key = createPublicKey({ key: { kty: "EC", crv: curve.crv, x: b64url(x), y: b64url(q.subarray(1 + curve.size)) }, format: "jwk" });
+  return (sig, data) => {
+    const inner = plainSignature(sig, type);
+    if (!inner) return undefined;
+    const rs = new Reader(inner);
+    const [r, s] = [magnitude(rs.string()), magnitude(rs.string())];
+    if (!r || !s || rs.rest !== 0) return undefined;
+    if (r.length > curve.size || s.length > curve.size) return false;
+    return verifyData(curve.hash, data, { key, dsaEncoding: "ieee-p1363" }, Buffer.concat([padded(r, curve.size), padded(s, curve.size)]));
+  };
+}
+
+/**
+ * An armored SSH signature checked against `message` and `namespace`: the key that made it ("<type> <base64>") and
+ * whether it holds; undefined when it is not an SSHSIG signature coord can check here (ssh-keygen checks those): a key
+ * of another type (checkOf), or anything but the plain form ssh-keygen writes (bytes after it, a reserved field,
+ * another hash).
  */
 export function sshVerify(armored: string, namespace: string, message: Buffer | string): { key: string; good: boolean } | undefined {
   const data = unarmor("SSH SIGNATURE", armored);
@@ -180,22 +262,17 @@ export function sshVerify(armored: string, namespace: string, message: Buffer | 
     if (r.uint32() !== 1) return undefined;
     const pub = r.string();
     const p = new Reader(pub);
-    if (p.string().toString() !== ED25519) return undefined;
-    const raw = p.string();
-    if (raw.length !== 32 || p.rest !== 0) return undefined;
-    const key = `${ED25519} ${pub.toString("base64")}`;
+    const type = p.string().toString("latin1");
+    const check = checkOf(type, p);
+    if (!check) return undefined;
     const ns = r.string().toString();
     const reserved = r.string();
     const hash = r.string().toString();
     const sig = new Reader(r.string());
-    if (sig.string().toString() !== ED25519) return undefined;
-    const bytes = sig.string();
-    // Anything but the plain form ssh-keygen writes (bytes after it, a reserved field, another hash) is ssh-keygen's to judge.
-    if (r.rest !== 0 || sig.rest !== 0 || reserved.length !== 0 || (hash !== "sha512" && hash !== "sha256")) return undefined;
-    if (ns !== namespace || bytes.length !== 64) return { key, good: false };
+    if (r.rest !== 0 || reserved.length !== 0 || (hash !== "sha512" && hash !== "sha256")) return undefined;
     const digest = createHash(hash).update(message).digest();
-    const signed = Buffer.concat([Buffer.from(MAGIC), sshString(ns), sshString(reserved), sshString(hash), sshString(digest)]);
-    return { key, good: verifyData(null, signed, publicKeyObject(raw), bytes) };
+    const good = check(sig, Buffer.concat([Buffer.from(MAGIC), sshString(ns), sshString(reserved), sshString(hash), sshString(digest)]));
+    return good === undefined ? undefined : { key: `${type} ${pub.toString("base64")}`, good: good && ns === namespace };
   } catch {
     return undefined;
   }
