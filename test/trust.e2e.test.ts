@@ -554,6 +554,45 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect(await kept(again)).toEqual([["d1", true]]);
   }, 60_000);
 
+  it("found in attack: a reclaim takes the version its machine signed last, though a force-push split its versions and a merge brings the older back", async () => {
+    const f = await verifyingFleet();
+    const other = f.machines["soda-yeti"]!;
+    const path = "coordination/orders/soda-yeti.json";
+    const add = async (id: string) => expect((await cli("order", "add", "--dir", other, "--to", "izzit7", "--run", "true", "--id", id)).code).toBe(0);
+    await add("d1");
+    await sync({ dir: other, run: false });
+    const before = (await git(f.hubPath, "rev-parse", "coord")).trim();
+    await add("d2");
+    await sync({ dir: other, run: false });
+    const dropped = (await git(f.hubPath, "rev-parse", "coord")).trim();
+    const p = f.person;
+    await git(p, "fetch", "--quiet", "origin", "+refs/heads/coord:refs/remotes/origin/dropped");
+    // A pusher takes d2's commit off the branch; soda-yeti cancels d2 and publishes again, on the rewound branch.
+    await git(f.hubPath, "update-ref", "refs/heads/coord", before);
+    expect((await cli("order", "cancel", "d2", "--dir", other)).code).toBe(0);
+    await sync({ dir: other, run: false });
+    const who = ["-c", "user.name=A Person", "-c", "user.email=person@example.com"];
+    await git(p, "fetch", "--quiet", "origin", "+refs/heads/coord:refs/remotes/origin/coord");
+    expect((await git(p, "merge-base", "origin/coord", dropped)).trim()).toBe(before);
+    expect(await git(p, "show", `origin/coord:${path}`)).toMatch(/"cancelled": true/);
+    // Then merges the dropped commit back, with its version of the file: history names it, and the cancel is on the other line.
+    await git(p, "checkout", "--quiet", "-B", "coord", "origin/coord");
+    await git(p, "checkout", dropped, "--", path);
+    const tree = (await git(p, "write-tree")).trim();
+    const merge = (await git(p, ...who, "commit-tree", tree, "-p", "HEAD", "-p", dropped, "-m", "merge (forged)")).trim();
+    await git(p, "push", "--quiet", "origin", `${merge}:coord`);
+    await git(p, "checkout", "--quiet", "-f", "main");
+    const key = join(f.root, "soda-yeti.key");
+    await copyFile(join(other, ".git", "coord", "machine_key"), key);
+    const same = join(f.root, "same-key");
+    expect((await cli("init", same, "--name", "soda-yeti", "--remote", f.remote, "--reclaim", "--key", key)).code).toBe(0);
+    const kept = (JSON.parse(await readFile(join(same, ".git", "coord", "orders.json"), "utf8")) as { orders: { id: string; cancelled?: boolean }[] }).orders;
+    expect(kept.map((o) => [o.id, o.cancelled === true])).toEqual([
+      ["d1", false],
+      ["d2", true],
+    ]);
+  }, 60_000);
+
   it("found in attack: with signed orders, a machine that does not sign runs no unsigned order of its own delegated file", async () => {
     fleet = await makeFleet(["izzit7"]);
     const f = fleet;

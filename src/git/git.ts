@@ -143,7 +143,7 @@ export class Repo extends Checkout implements Hub {
     signers: Signers,
     max: number,
     opts?: { what?: string; here?: boolean; after?: string; everyLine?: boolean; notIn?: string },
-  ): Promise<(Change & { root: boolean })[]> {
+  ): Promise<(Change & { root: boolean; committed: number })[]> {
     return signedChanges(this, tip, path, signers, max, opts);
   }
 

@@ -255,15 +255,16 @@ export interface Hub {
    * The newest `max` changes of `path` at `tip`, newest first, each with its signature's verdict (lastChange's, for
    * many). `after`: only those that descend from that commit, on every line of the history, children first (git's
    * simplified history can hide a newer change behind a merge that brings an older version back); `everyLine`: all,
-   * on every line, children first.
+   * on every line, children first; `notIn`: those on every line that are not in that commit's history, children
+   * first. `committed`: the commit's committer date (seconds), as whoever made it wrote it.
    */
   signedChanges?(
     tip: string,
     path: string,
     signers: { allowed: string; revoked?: string },
     max: number,
-    opts?: { after?: string; everyLine?: boolean },
-  ): Promise<(Change & { root: boolean })[]>;
+    opts?: { after?: string; everyLine?: boolean; notIn?: string },
+  ): Promise<(Change & { root: boolean; committed: number })[]>;
 
   /**
    * The newest good change of `path` that descends from `since` and has the file as `since` has it (a signed revert

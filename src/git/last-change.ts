@@ -56,8 +56,10 @@ interface LinearChain {
 export async function lastChange(c: Checkout, at: string, path: string, signers: Signers): Promise<Change | undefined> {
   const byTip = tipChangeCandidate(c, at, path) && changedByTip(c, at, path, await signaturesHere(signers), await shallowBoundary(c.history));
   if (byTip) return byTip;
-  const change = (await signedChanges(c, at, path, signers, 1, { what: `the newest change of ${path}` }))[0];
-  return change && (await markSuperseded(c, at, path, signers, change));
+  const listed = (await signedChanges(c, at, path, signers, 1, { what: `the newest change of ${path}` }))[0];
+  if (!listed) return undefined;
+  const { committed: _, ...change } = listed;
+  return markSuperseded(c, at, path, signers, change);
 }
 
 /** How many changes of a path on the lines git's simplified history left are looked through for good ones. */
@@ -182,7 +184,7 @@ export async function signedChanges(
   signers: Signers,
   max: number,
   opts: { what?: string; here?: boolean; after?: string; everyLine?: boolean; notIn?: string } = {},
-): Promise<(Change & { root: boolean })[]> {
+): Promise<(Change & { root: boolean; committed: number })[]> {
   const tip = commitOf(at, roleOf(path));
   // With `everyLine`: on every line of the history, children before their parents (as `after`, from the root).
   // With `after`: only the changes that descend from that commit, on every line of the history, children before their
@@ -210,13 +212,13 @@ export async function signedChanges(
   if (here) {
     // The commits from git's log, their signatures checked here (src/git/signatures.ts): no ssh-keygen per commit.
     const ask = async () =>
-      (await c.git().raw(["-c", "log.showSignature=false", "log", `--max-count=${max}`, "--format=%H%x1f%an <%ae>%x1f%P%x1e", ...range, "--", `:(literal)${path}`]))
+      (await c.git().raw(["-c", "log.showSignature=false", "log", `--max-count=${max}`, "--format=%H%x1f%an <%ae>%x1f%P%x1f%ct%x1e", ...range, "--", `:(literal)${path}`]))
         .split("\x1e")
         .map((record) => record.trim())
         .filter(Boolean)
         .map((record) => {
-          const [commit, author, parents] = record.split("\x1f");
-          return { commit: commit!, author: author ?? "", root: !parents?.trim() };
+          const [commit, author, parents, committed] = record.split("\x1f");
+          return { commit: commit!, author: author ?? "", root: !parents?.trim(), committed: Number(committed) || 0 };
         });
     const listed = await asked(ask);
     const raws = await commitObjects(
@@ -232,18 +234,19 @@ export async function signedChanges(
   }
   const config = verifyingConfig(signers);
   const ask = async () =>
-    (await c.git().raw([...config, "log", `--max-count=${max}`, "--format=%H%x1f%G?%x1f%GS%x1f%an <%ae>%x1f%P%x1e", ...range, "--", `:(literal)${path}`]))
+    (await c.git().raw([...config, "log", `--max-count=${max}`, "--format=%H%x1f%G?%x1f%GS%x1f%an <%ae>%x1f%P%x1f%ct%x1e", ...range, "--", `:(literal)${path}`]))
       .split("\x1e")
       .map((record) => record.trim())
       .filter(Boolean)
       .map((record) => {
-        const [commit, status, signer, author, parents] = record.split("\x1f");
+        const [commit, status, signer, author, parents, committed] = record.split("\x1f");
         return {
           commit: commit!,
           status: (STATUSES.has(status ?? "") ? status : "E") as SignatureStatus,
           signer: signer ?? "",
           author: author ?? "",
           root: !parents?.trim(),
+          committed: Number(committed) || 0,
         };
       });
   // A shallow checkout's boundary commit looks as if it added every file: never taken for a change (src/git/history.ts).

@@ -522,7 +522,13 @@ export async function lastSignedText(
     // history name it, and hide the newer ones. A version it signed later descends from it, on some line: the
     // newest of those (children first), whatever the dates or the changes in between.
     const later = found && (await hub.signedChanges!(tip, path, { allowed }, DESCENDANTS_LOOKED_AT, { after: found.commit })).find(mine);
-    return { changes, signed: later ?? found };
+    const newest = later ?? found;
+    // Found in attack: a force-push took a version it signed off the branch, it published again on the rewound
+    // branch, and a merge brought the dropped version back: each line ends with a version it signed, and history names
+    // the dropped one. The newest it signed on the lines that version's history left is the other; of the two, the one
+    // it made last stands (only it signs them, so their dates are its own).
+    const beside = newest && (await hub.signedChanges!(tip, path, { allowed }, DESCENDANTS_LOOKED_AT, { notIn: newest.commit })).find(mine);
+    return { changes, signed: beside && beside.committed > newest!.committed ? beside : newest };
   });
   const text = signed && (await hub.readFiles(signed.commit, [path])).get(path);
   return text === undefined ? undefined : { commit: signed!.commit, text, newest: changes[0]?.commit === signed!.commit };
