@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { newKeyPair, readSigningKey, sshSign, sshSignatureKey, sshVerify } from "../src/core/trust/sshsig.js";
 import { commitBody, commitSignature, ObjectWriter, signedCommitBody } from "../src/git/objects.js";
 import { Repo } from "../src/git/git.js";
-import { commitVerdict, plainSigners } from "../src/git/signatures.js";
+import { commitVerdict, plainRevoked, plainSigners } from "../src/git/signatures.js";
 import { git, hasSshKeygen, sshKey, tempDir } from "./helpers.js";
 
 const run = promisify(execFile);
@@ -222,6 +222,34 @@ describe.skipIf(!haveSshKeygen)("SSH signatures in process", () => {
     expect(commitVerdict(await raw(sk), signers)).toEqual({ status: "U", signer: "" });
     expect(await byGit(sk)).toMatch(/^[BUE]\x1f$/);
     expect(sshSignatureKey(await readFile(join(dir, "p6.sig"), "utf8"))).toBe(rsaPub);
+    // A revocation file of plain keys (as coord trust revoke writes it): a listed key it names is bad, as git says;
+    // the others are as before. (Found in attack: with one, every signature went to ssh-keygen, one process each.)
+    const revokedText = `# revoked\n${m1.publicKey} m1's lost laptop\n${rsaPub}\n`;
+    await writeFile(join(dir, "revoked"), revokedText);
+    const revoked = plainRevoked(revokedText)!;
+    expect(revoked).toEqual(new Set([m1.publicKey, rsaPub]));
+    for (const commit of [...commits, forged]) {
+      const here = commitVerdict(await raw(commit), plainSigners(withRsa)!, revoked);
+      const byGitRevoked = (
+        await git(
+          dir,
+          "-c",
+          `gpg.ssh.allowedSignersFile=${join(dir, "signers-rsa")}`,
+          "-c",
+          `gpg.ssh.revocationFile=${join(dir, "revoked")}`,
+          "log",
+          "-1",
+          "--format=%G?%x1f%GS",
+          commit,
+        )
+      ).trim();
+      expect(`${here!.status}\x1f${here!.signer}`, commit).toBe(byGitRevoked);
+    }
+    expect(commitVerdict(await raw(commits[0]!), signers, revoked)).toEqual({ status: "B", signer: "" });
+    // Anything but plain keys (a KRL, a principal before the key) is ssh-keygen's, which then refuses every signature.
+    expect(plainRevoked(`m1 ${m1.publicKey}\n`)).toBeUndefined();
+    expect(plainRevoked("SSHKRL\0binary")).toBeUndefined();
+    expect(plainRevoked("")).toEqual(new Set());
     expect(sshSignatureKey(sshSign(m1, "git", "x"))).toBe(m1.publicKey);
     expect(sshSignatureKey("not a signature")).toBeUndefined();
     expect(commitVerdict(Buffer.from(body(1)), signers)).toEqual({ status: "N", signer: "" });

@@ -15,7 +15,7 @@ import { commitOf } from "./hub.js";
 import { knownAncestor } from "./log.js";
 import { commitBodies, listedBlobs } from "./memo.js";
 import { batchRecords, commitParentsAndAuthor } from "./objects.js";
-import { commitVerdict, plainSigners } from "./signatures.js";
+import { commitVerdict, plainRevoked, plainSigners, type SignersHere } from "./signatures.js";
 
 /** The machine's own files git checks signatures against. */
 export interface Signers {
@@ -150,11 +150,11 @@ async function blobAt(c: Checkout, commit: string, path: string): Promise<string
  * parent (it is not TREESAME). Undefined: unsure, and git is asked. `here`: the signers checked in process
  * (signaturesHere), `boundary`: the shallow boundary, both read once by the caller.
  */
-function changedByTip(c: Checkout, at: string, path: string, here: Map<string, string> | undefined, boundary: ReadonlySet<string>): Change | undefined {
+function changedByTip(c: Checkout, at: string, path: string, here: SignersHere | undefined, boundary: ReadonlySet<string>): Change | undefined {
   const candidate = tipChangeCandidate(c, at, path);
   // A shallow checkout's boundary commit has no parent here: git's answer is another (src/git/history.ts).
   if (!candidate || !here || boundary.has(candidate.tip)) return undefined;
-  const verdict = commitVerdict(candidate.raw, here);
+  const verdict = commitVerdict(candidate.raw, here.keys, here.revoked);
   return verdict ? ({ commit: candidate.tip, author: candidate.author, root: false, ...verdict } as Change) : undefined;
 }
 
@@ -227,7 +227,7 @@ export async function signedChanges(
     );
     const verdicts = listed.map((e) => {
       const raw = raws.get(e.commit);
-      return raw ? commitVerdict(raw, here) : undefined;
+      return raw ? commitVerdict(raw, here.keys, here.revoked) : undefined;
     });
     // (A SHA-256 repository's signatures are under another header: git's to read.)
     if (listed.every((e) => e.commit.length === 40) && verdicts.every((v) => v !== undefined)) return listed.map((e, i) => ({ ...e, ...verdicts[i]! }));
@@ -303,7 +303,7 @@ export async function lastChanges(c: Checkout, at: string, asks: readonly LastCh
   for (const { ask, chain, at } of found) {
     const { commit, author } = chain.commits[at]!;
     const raw = raws.get(commit);
-    const verdict = raw && commitVerdict(raw, here);
+    const verdict = raw && commitVerdict(raw, here.keys, here.revoked);
     if (!verdict) continue;
     const change = { commit, author, root: false, ...verdict } as Change;
     // (standsWithoutAncestry is true when nothing was accepted.)
@@ -376,11 +376,17 @@ async function linearChain(c: Checkout, tip: string, boundary: ReadonlySet<strin
   return { commits, index, firstTouch };
 }
 
-/** The keys of `signers` when this process checks signatures against them itself (plainSigners, no revoked keys), else undefined: git does. */
-async function signaturesHere(signers: Signers): Promise<Map<string, string> | undefined> {
-  if (signers.revoked) return undefined;
-  const text = await readFile(signers.allowed, "utf8").catch(() => undefined);
-  return text === undefined ? undefined : plainSigners(text); // no file: git says what it says of a missing one
+/**
+ * The keys of `signers` when this process checks signatures against them itself (plainSigners; the revoked keys,
+ * plainRevoked, where a revocation file is named), else undefined: git does. A file that cannot be read, or is not
+ * plain: git says what it says of it.
+ */
+async function signaturesHere(signers: Signers): Promise<SignersHere | undefined> {
+  const read = (file: string) => readFile(file, "utf8").catch(() => undefined);
+  const [allowed, revoked] = await Promise.all([read(signers.allowed), signers.revoked === undefined ? "" : read(signers.revoked)]);
+  const keys = allowed === undefined ? undefined : plainSigners(allowed);
+  const gone = revoked === undefined ? undefined : plainRevoked(revoked);
+  return keys && gone && { keys, revoked: gone };
 }
 
 /**
@@ -418,7 +424,7 @@ export async function commitVerdicts(c: Checkout, commits: string[], signers: Si
     const raws = await commitObjects(c, ids);
     for (const id of ids) {
       const raw = raws.get(id);
-      const verdict = raw && id.length === 40 ? commitVerdict(raw, here) : undefined;
+      const verdict = raw && id.length === 40 ? commitVerdict(raw, here.keys, here.revoked) : undefined;
       if (verdict) out.set(id, verdict);
     }
   }

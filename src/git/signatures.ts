@@ -1,7 +1,8 @@
 // git's verdict on a commit's SSH signature (%G?, %GS), given here without
 // ssh-keygen when coord can: the signers file is a plain one (each line a
-// principal and its key, as coord writes pins and `coord trust allow`), no
-// key is revoked, and the signature is an ed25519, RSA or ECDSA one
+// principal and its key, as coord writes pins and `coord trust allow`), the
+// revoked keys if any are a plain list (as `coord trust revoke` writes it),
+// and the signature is an ed25519, RSA or ECDSA one
 // (src/core/trust/sshsig.ts), or any by a key the file does not list (never
 // good, not checked further).
 // Anything else is asked of git, which asks ssh-keygen; test/sshsig.e2e.test.ts
@@ -11,6 +12,7 @@ import { sshSignatureKey, sshVerify } from "../core/trust/sshsig.js";
 import { commitSignature } from "./objects.js";
 
 const LINE = new RegExp(`^(\\S+)\\s+(${SSH_KEY_TYPE})\\s+(${SSH_KEY_DATA})(?:\\s.*)?$`);
+const KEY_LINE = new RegExp(`^(${SSH_KEY_TYPE})\\s+(${SSH_KEY_DATA})(?:\\s.*)?$`);
 
 /**
  * An allowed-signers file's keys ("<type> <data>" → principal), when every line is a single plain principal
@@ -32,11 +34,38 @@ export function plainSigners(text: string): Map<string, string> | undefined {
 }
 
 /**
+ * A revocation file's keys ("<type> <data>"), when every line is one plain key (a comment after it aside);
+ * undefined for anything else (a KRL, a line of another form, which makes ssh-keygen refuse every signature).
+ */
+export function plainRevoked(text: string): Set<string> | undefined {
+  const keys = new Set<string>();
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const m = KEY_LINE.exec(line);
+    if (!m) return undefined;
+    keys.add(`${m[1]} ${m[2]}`);
+  }
+  return keys;
+}
+
+/** What this process checks signatures against: the allowed signers' keys (plainSigners) and the revoked ones (plainRevoked). */
+export interface SignersHere {
+  keys: ReadonlyMap<string, string>;
+  revoked: ReadonlySet<string>;
+}
+
+/**
  * A raw commit object's signature as git judges it against `signers` (plainSigners): "N" unsigned, "G" and
  * the principal for a good signature by a listed key, "U" good by a key not listed (of a type not checked here:
- * any signature by a key not listed), "B" bad; undefined when the signature is not one checked here.
+ * any signature by a key not listed), "B" bad or by a listed key that is `revoked` (plainRevoked); undefined when
+ * the signature is not one checked here.
  */
-export function commitVerdict(raw: Buffer, signers: ReadonlyMap<string, string>): { status: SignatureStatus; signer: string } | undefined {
+export function commitVerdict(
+  raw: Buffer,
+  signers: ReadonlyMap<string, string>,
+  revoked: ReadonlySet<string> = new Set(),
+): { status: SignatureStatus; signer: string } | undefined {
   const signed = commitSignature(raw);
   if (!signed) return { status: "N", signer: "" };
   const v = sshVerify(signed.signature, "git", signed.payload);
@@ -50,5 +79,7 @@ export function commitVerdict(raw: Buffer, signers: ReadonlyMap<string, string>)
   }
   if (!v.good) return { status: "B", signer: "" };
   const principal = signers.get(v.key);
+  // A listed key that is revoked: git's "B" (one not listed is "U", revoked or not, as git says).
+  if (principal !== undefined && revoked.has(v.key)) return { status: "B", signer: "" };
   return principal === undefined ? { status: "U", signer: "" } : { status: "G", signer: principal };
 }
