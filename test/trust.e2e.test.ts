@@ -567,8 +567,11 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     const dropped = (await git(f.hubPath, "rev-parse", "coord")).trim();
     const p = f.person;
     await git(p, "fetch", "--quiet", "origin", "+refs/heads/coord:refs/remotes/origin/dropped");
-    // A pusher takes d2's commit off the branch; soda-yeti cancels d2 and publishes again, on the rewound branch.
+    // A pusher takes d2's commit off the branch; soda-yeti cancels d2 and publishes again, on the rewound branch, in a
+    // later second (commit dates are in seconds: two versions of one second are told apart by history alone).
     await git(f.hubPath, "update-ref", "refs/heads/coord", before);
+    const second = Math.floor(Date.now() / 1000);
+    while (Math.floor(Date.now() / 1000) === second) await new Promise((r) => setTimeout(r, 50));
     expect((await cli("order", "cancel", "d2", "--dir", other)).code).toBe(0);
     await sync({ dir: other, run: false });
     const who = ["-c", "user.name=A Person", "-c", "user.email=person@example.com"];
