@@ -188,15 +188,17 @@ export function commitTimeAndMessage(body: Buffer): { at: number; message: strin
  * A raw commit object's parents and its author as git's `%an <%ae>` gives them; undefined when its headers are not
  * the plain ones (git's own reading is asked then).
  */
-export function commitParentsAndAuthor(body: Buffer): { parents: string[]; author: string } | undefined {
+export function commitParentsAndAuthor(body: Buffer): { parents: string[]; author: string; committed: number } | undefined {
   const text = body.toString("utf8");
   const end = text.indexOf("\n\n");
   const headers = (end < 0 ? text : text.slice(0, end)).split("\n");
   const parents = headers.filter((h) => h.startsWith("parent ")).map((h) => h.slice("parent ".length));
   const author = headers.filter((h) => h.startsWith("author "));
+  const committer = headers.filter((h) => h.startsWith("committer "));
   const who = author.length === 1 ? /^author ([^<>\n]*[^<>\s]) <([^<>\n]*)> \d+ [+-]\d{4}$/.exec(author[0]!) : null;
-  if (!who || !parents.every((p) => /^[0-9a-f]{40}$/.test(p))) return undefined;
-  return { parents, author: `${who[1]} <${who[2]}>` };
+  const when = committer.length === 1 ? /^committer [^<>\n]*<[^<>\n]*> (\d{1,15}) [+-]\d{4}$/.exec(committer[0]!) : null;
+  if (!who || !when || !parents.every((p) => /^[0-9a-f]{40}$/.test(p))) return undefined;
+  return { parents, author: `${who[1]} <${who[2]}>`, committed: Number(when[1]) };
 }
 
 /** The records of `git cat-file --batch` output, one for each line asked ("missing" ones without a body). */
