@@ -87,30 +87,76 @@ describe.skipIf(!haveSshKeygen)("SSH signatures in process", () => {
     }
   }, 60_000);
 
-  it("leaves to ssh-keygen what it cannot do here: a key under a passphrase, an RSA key to sign, an old SHA-1 RSA signature", async () => {
+  it("judges as ssh-keygen does the forms it refuses once it read the key; leaves a key under a passphrase and an RSA key to sign to it", async () => {
     const dir = await tempDir();
     await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "secret words", "-f", join(dir, "locked")]);
     expect(readSigningKey(await readFile(join(dir, "locked"), "utf8"))).toBeUndefined();
     await run("ssh-keygen", ["-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", join(dir, "rsa")]);
     expect(readSigningKey(await readFile(join(dir, "rsa"), "utf8"))).toBeUndefined();
+    const rsaPub = (await readFile(join(dir, "rsa.pub"), "utf8")).trim().split(" ").slice(0, 2).join(" ");
     await writeFile(join(dir, "note"), "n\n");
     await run("ssh-keygen", ["-q", "-Y", "sign", "-f", join(dir, "rsa"), "-n", "git", join(dir, "note")]);
     const rsaSig = await readFile(join(dir, "note.sig"), "utf8");
     expect(sshVerify(rsaSig, "git", "n\n")?.good).toBe(true);
-    // The same signature called "ssh-rsa" (SHA-1), which OpenSSH refuses in SSHSIG: not judged here.
-    const rsaBlob = Buffer.from(rsaSig.split("\n").slice(1, -2).join(""), "base64");
-    const sha1 = Buffer.from(rsaBlob.toString("latin1").replace("rsa-sha2-512", "ssh-rsa\0\0\0\0\0"), "latin1");
-    expect(sshVerify(`-----BEGIN SSH SIGNATURE-----\n${sha1.toString("base64")}\n-----END SSH SIGNATURE-----\n`, "git", "n\n")).toBeUndefined();
     expect(readSigningKey("not a key")).toBeUndefined();
     expect(sshVerify("not a signature", "git", "n")).toBeUndefined();
-    // Found in review: only the plain form ssh-keygen writes is judged here; anything around or after it is git's.
-    const good = sshSign(readSigningKey(newKeyPair("m").privateKey)!, "git", "n\n");
+    const mine = readSigningKey(newKeyPair("m").privateKey)!;
+    await writeFile(join(dir, "signers"), `m ${mine.publicKey}\nr ${rsaPub}\n`);
+    const good = sshSign(mine, "git", "n\n");
     expect(sshVerify(good, "git", "n\n")?.good).toBe(true);
-    const blob = Buffer.from(good.split("\n").slice(1, -2).join(""), "base64");
-    const rearmor = (b: Buffer) => `-----BEGIN SSH SIGNATURE-----\n${b.toString("base64")}\n-----END SSH SIGNATURE-----\n`;
-    expect(sshVerify(rearmor(Buffer.concat([blob, Buffer.from([0])])), "git", "n\n")).toBeUndefined(); // a byte after it
+    // Anything around the armor, or not base64: not an SSH signature here.
     expect(sshVerify(`text before\n${good}`, "git", "n\n")).toBeUndefined();
-    expect(sshVerify(good.replace("\n", "\n!"), "git", "n\n")).toBeUndefined(); // not base64
+    expect(sshVerify(good.replace("\n", "\n!"), "git", "n\n")).toBeUndefined();
+    // Found in attack: forms git left to ssh-keygen one process each (a flood of them, carrying an allowed signer's own
+    // key, took a sync past git's timeout), judged here as ssh-keygen judges them.
+    const blob = (armored: string) => Buffer.from(armored.trim().split("\n").slice(1, -1).join(""), "base64");
+    const rearmor = (b: Buffer) => `-----BEGIN SSH SIGNATURE-----\n${b.toString("base64")}\n-----END SSH SIGNATURE-----\n`;
+    const str = (b: Buffer | string) => {
+      const length = Buffer.alloc(4);
+      length.writeUInt32BE(Buffer.byteLength(b));
+      return Buffer.concat([length, Buffer.from(b)]);
+    };
+    /** The fields of an SSHSIG blob, and one made of them. */
+    const fields = (b: Buffer) => {
+      const at = [6 + 4];
+      const out: Buffer[] = [];
+      for (let i = 0; i < 5; i++) {
+        const n = b.readUInt32BE(at[0]!);
+        out.push(b.subarray(at[0]! + 4, at[0]! + 4 + n));
+        at[0]! += 4 + n;
+      }
+      return { version: b.readUInt32BE(6), pub: out[0]!, ns: out[1]!, reserved: out[2]!, hash: out[3]!, sig: out[4]! };
+    };
+    const made = (f: ReturnType<typeof fields>) => {
+      const v = Buffer.alloc(4);
+      v.writeUInt32BE(f.version);
+      return Buffer.concat([Buffer.from("SSHSIG"), v, str(f.pub), str(f.ns), str(f.reserved), str(f.hash), str(f.sig)]);
+    };
+    for (const [name, armored] of [
+      ["ed25519", good],
+      ["rsa", rsaSig],
+    ] as const) {
+      const f = fields(blob(armored));
+      const sigFields = (() => {
+        const n = f.sig.readUInt32BE(0);
+        return { type: f.sig.subarray(4, 4 + n), bytes: f.sig.subarray(8 + n) };
+      })();
+      const cases: [string, Buffer][] = [
+        ["as made", made(f)],
+        ["version 2", made({ ...f, version: 2 })],
+        ["version 0", made({ ...f, version: 0 })],
+        ["a reserved field", made({ ...f, reserved: Buffer.from("x") })],
+        ["a byte after it", Buffer.concat([made(f), Buffer.from([0])])],
+        ["cut short", made(f).subarray(0, made(f).length - 3)],
+        ["hash sha1", made({ ...f, hash: Buffer.from("sha1") })],
+        ["a byte after the signature's bytes", made({ ...f, sig: Buffer.concat([f.sig, Buffer.from([0])]) })],
+        ["another signature type", made({ ...f, sig: Buffer.concat([str(name === "rsa" ? "ssh-rsa" : "ssh-ed448"), str(sigFields.bytes)]) })],
+      ];
+      for (const [what, b] of cases) {
+        const keygen = await keygenVerifies(dir, join(dir, "signers"), name === "rsa" ? "r" : "m", "git", "n\n", rearmor(b));
+        expect(sshVerify(rearmor(b), "git", "n\n"), `${name}: ${what}`).toEqual({ key: name === "rsa" ? rsaPub : mine.publicKey, good: keygen });
+      }
+    }
   }, 30_000);
 
   it("signs a commit git calls good, and a commit changed after signing is bad for git and here", async () => {
@@ -202,8 +248,10 @@ describe.skipIf(!haveSshKeygen)("SSH signatures in process", () => {
     await writeFile(join(dir, "signers-rsa"), withRsa);
     expect(commitVerdict(await raw(commits[5]!), plainSigners(withRsa)!)).toEqual({ status: "G", signer: "m3" });
     expect(await byGit(commits[5]!, "signers-rsa")).toBe("G\x1fm3");
+    // Found in attack: a signature by a key not listed is never good, and nothing is checked for it (a pusher's key
+    // can be made costly to check). git calls this bad one "B"; here it is "U": neither counts.
     const forged = await writer.write("commit", signedCommitBody(body(8), await readFile(join(dir, "p6.sig"), "utf8")));
-    expect(commitVerdict(await raw(forged), signers)).toEqual({ status: "B", signer: "" });
+    expect(commitVerdict(await raw(forged), signers)).toEqual({ status: "U", signer: "" });
     expect(await byGit(forged)).toBe("B\x1f");
     // Found in attack: a signature by a key of a type not checked here (a security key's) that no line lists is never
     // good, and ssh-keygen is not started for it. git calls this bad one "B"; here it is "U": neither counts.
@@ -259,6 +307,30 @@ describe.skipIf(!haveSshKeygen)("SSH signatures in process", () => {
     expect(plainSigners(`*@example.com ${m1.publicKey}\n`)).toBeUndefined();
     expect(plainSigners(`m1 ${m1.publicKey}\nm2 ${m1.publicKey}\n`)).toBeUndefined();
     expect(plainSigners("")).toEqual(new Map());
+  }, 30_000);
+
+  it("found in attack: a commit git fails on is one that cannot be checked, not a failure of every commit asked with it", async () => {
+    const dir = await tempDir();
+    await git(dir, "init", "--quiet");
+    const m1 = readSigningKey(newKeyPair("m1").privateKey)!;
+    // Options in the signers file: every signature is git's to check (no plain signers file here).
+    const signers = join(dir, "signers");
+    await writeFile(signers, `m1 namespaces="git" ${m1.publicKey}\n`);
+    const writer = new ObjectWriter(join(dir, ".git", "objects"));
+    const tree = await writer.write("tree", Buffer.alloc(0));
+    const body = (n: number, message: string) => commitBody(tree, undefined, { name: "p", email: "p@x" }, message, new Date(1_700_000_000_000 + n * 1000));
+    const good = await writer.write("commit", signedCommitBody(body(1, "good\n"), sshSign(m1, "git", body(1, "good\n"))));
+    // A signature of a version ssh-keygen does not know, on a message of over 64 KiB: ssh-keygen exits before reading
+    // it, and git dies of SIGPIPE.
+    const blob = Buffer.from(sshSign(m1, "git", "x").trim().split("\n").slice(1, -1).join(""), "base64");
+    blob.writeUInt32BE(2, 6);
+    const v2 = `-----BEGIN SSH SIGNATURE-----\n${blob.toString("base64")}\n-----END SSH SIGNATURE-----`;
+    const long = `poison\n\n${"x".repeat(200_000)}\n`;
+    const poison = await writer.write("commit", signedCommitBody(body(2, long), v2));
+    const repo = new Repo(dir, join(dir, ".git"));
+    const verdicts = await repo.verdicts([good, poison], { allowed: signers });
+    expect(verdicts.get(good)).toEqual({ status: "G", signer: "m1" });
+    expect(["B", "E"]).toContain(verdicts.get(poison)?.status);
   }, 30_000);
 
   it("found in review: a root commit (no fast writer) is signed in process too, and git calls it good", async () => {

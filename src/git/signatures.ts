@@ -8,7 +8,7 @@
 // Anything else is asked of git, which asks ssh-keygen; test/sshsig.e2e.test.ts
 // holds both to the same verdicts.
 import { SSH_KEY_DATA, SSH_KEY_TYPE, type SignatureStatus } from "../core/trust/trust.js";
-import { sshSignatureKey, sshVerify } from "../core/trust/sshsig.js";
+import { isSshArmored, sshSignatureKey, sshVerify } from "../core/trust/sshsig.js";
 import { commitSignature } from "./objects.js";
 
 const LINE = new RegExp(`^(\\S+)\\s+(${SSH_KEY_TYPE})\\s+(${SSH_KEY_DATA})(?:\\s.*)?$`);
@@ -57,9 +57,9 @@ export interface SignersHere {
 
 /**
  * A raw commit object's signature as git judges it against `signers` (plainSigners): "N" unsigned, "G" and
- * the principal for a good signature by a listed key, "U" good by a key not listed (of a type not checked here:
- * any signature by a key not listed), "B" bad or by a listed key that is `revoked` (plainRevoked); undefined when
- * the signature is not one checked here.
+ * the principal for a good signature by a listed key, "U" by a key not listed (git says "B" where such a signature
+ * is also bad: neither counts), "B" bad, of a form ssh-keygen refuses, or by a listed key that is `revoked`
+ * (plainRevoked); undefined when the signature is one only ssh-keygen checks (a listed security key's).
  */
 export function commitVerdict(
   raw: Buffer,
@@ -68,18 +68,20 @@ export function commitVerdict(
 ): { status: SignatureStatus; signer: string } | undefined {
   const signed = commitSignature(raw);
   if (!signed) return { status: "N", signer: "" };
+  // A key no allowed signer holds is never good, whether or not its signature holds (git says "U" or "B"), and
+  // nothing is checked for it. Found in attack: thousands of commits a pusher signed with a key of her own took
+  // ssh-keygen past git's timeout on a search that reads them all (sync/trust.ts advancedOrders), and a key of her own
+  // made costly to check (an RSA exponent of 3071 bits: 12 ms a signature) blocked a sync for a minute.
+  const key = sshSignatureKey(signed.signature);
+  if (key !== undefined && !signers.has(key)) return { status: "U", signer: "" };
   const v = sshVerify(signed.signature, "git", signed.payload);
-  if (!v) {
-    // A key of another type (a security key's) that no allowed signer holds is never good, whether or not its
-    // signature holds (git says "U" or "B"): ssh-keygen is not started for it. Found in attack: thousands of commits a
-    // pusher signed with a key of her own took ssh-keygen past git's timeout on a search that reads them all
-    // (sync/trust.ts advancedOrders).
-    const key = sshSignatureKey(signed.signature);
-    return key !== undefined && !signers.has(key) ? { status: "U", signer: "" } : undefined;
-  }
+  // An SSH signature whose key cannot even be read is one ssh-keygen refuses. Found in attack: given one (a version it
+  // does not know) on a commit of over 64 KiB, ssh-keygen exited before reading it and git died of SIGPIPE, failing
+  // every sync whose check met that commit.
+  if (!v) return key === undefined && isSshArmored(signed.signature) ? { status: "B", signer: "" } : undefined;
   if (!v.good) return { status: "B", signer: "" };
   const principal = signers.get(v.key);
-  // A listed key that is revoked: git's "B" (one not listed is "U", revoked or not, as git says).
+  // A listed key that is revoked: git's "B".
   if (principal !== undefined && revoked.has(v.key)) return { status: "B", signer: "" };
   return principal === undefined ? { status: "U", signer: "" } : { status: "G", signer: principal };
 }

@@ -248,53 +248,67 @@ function checkOf(type: string, p: Reader): Check | undefined {
 }
 
 /**
- * An armored SSH signature checked against `message` and `namespace`: the key that made it ("<type> <base64>") and
- * whether it holds; undefined when it is not an SSHSIG signature coord can check here (ssh-keygen checks those): a key
- * of another type (checkOf), or anything but the plain form ssh-keygen writes (bytes after it, a reserved field,
- * another hash).
+ * An armored SSH signature checked against `message` and `namespace`, as ssh-keygen checks it (OpenSSH's sshsig.c):
+ * the key that made it ("<type> <base64>") and whether it holds. Anything ssh-keygen refuses once it has read the
+ * key is not good here either: a version above 1, a hash other than sha256 or sha512, bytes after the signature, a
+ * signature cut short or of another form than its key's; the reserved field is read and not signed, as there.
+ * Undefined when it is not an SSHSIG signature whose key coord checks here (checkOf): ssh-keygen's.
  */
 export function sshVerify(armored: string, namespace: string, message: Buffer | string): { key: string; good: boolean } | undefined {
   const data = unarmor("SSH SIGNATURE", armored);
-  if (!data) return undefined;
+  if (!data || data.subarray(0, MAGIC.length).toString("latin1") !== MAGIC) return undefined;
+  let r: Reader;
+  let version: number;
+  let key: string;
+  let check: Check | undefined;
   try {
-    if (data.subarray(0, MAGIC.length).toString("latin1") !== MAGIC) return undefined;
-    const r = new Reader(data.subarray(MAGIC.length));
-    if (r.uint32() !== 1) return undefined;
+    r = new Reader(data.subarray(MAGIC.length));
+    version = r.uint32();
     const pub = r.string();
     const p = new Reader(pub);
     const type = p.string().toString("latin1");
-    const check = checkOf(type, p);
-    if (!check) return undefined;
-    const ns = r.string().toString();
-    const reserved = r.string();
-    const hash = r.string().toString();
-    const sig = new Reader(r.string());
-    if (r.rest !== 0 || reserved.length !== 0 || (hash !== "sha512" && hash !== "sha256")) return undefined;
-    const digest = createHash(hash).update(message).digest();
-    const good = check(sig, Buffer.concat([Buffer.from(MAGIC), sshString(ns), sshString(reserved), sshString(hash), sshString(digest)]));
-    return good === undefined ? undefined : { key: `${type} ${pub.toString("base64")}`, good: good && ns === namespace };
+    check = checkOf(type, p);
+    key = `${type} ${pub.toString("base64")}`;
   } catch {
     return undefined;
+  }
+  if (!check) return undefined;
+  try {
+    const ns = r.string().toString();
+    r.string(); // reserved: not part of what is signed
+    const hash = r.string().toString();
+    const sig = new Reader(r.string());
+    if (version > 1 || r.rest !== 0 || (hash !== "sha512" && hash !== "sha256")) return { key, good: false };
+    const digest = createHash(hash).update(message).digest();
+    const good = check(sig, Buffer.concat([Buffer.from(MAGIC), sshString(ns), sshString(""), sshString(hash), sshString(digest)]));
+    return { key, good: good === true && ns === namespace };
+  } catch {
+    return { key, good: false };
   }
 }
 
 /**
  * The key an armored SSHSIG signature says made it ("<type> <base64>", the form an allowed-signers line gives),
  * of any key type, with nothing checked: whether the signature holds is sshVerify's (or ssh-keygen's) to say.
- * Undefined when it is not an SSHSIG signature of the plain form ssh-keygen writes.
+ * Undefined when it is no SSHSIG signature or its key cannot be read.
  */
 export function sshSignatureKey(armored: string): string | undefined {
   const data = unarmor("SSH SIGNATURE", armored);
   if (!data || data.subarray(0, MAGIC.length).toString("latin1") !== MAGIC) return undefined;
   try {
     const r = new Reader(data.subarray(MAGIC.length));
-    if (r.uint32() !== 1) return undefined;
+    r.uint32();
     const pub = r.string();
     const type = new Reader(pub).string().toString("latin1");
     return /^[a-z0-9@.-]+$/.test(type) ? `${type} ${pub.toString("base64")}` : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** Whether `text` is armored as an SSH signature (git then asks ssh-keygen, whatever lies inside). */
+export function isSshArmored(text: string): boolean {
+  return text.trimStart().startsWith("-----BEGIN SSH SIGNATURE-----");
 }
 
 /** Whether two SSH key lines name the same key (their type and data; comments aside). */
