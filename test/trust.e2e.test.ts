@@ -86,6 +86,33 @@ const commitOrders = async (f: Fleet, orders: object[] | string, signingKey?: st
 };
 
 /** izzit7 alone, acting only on orders alice signs; `ran` is where its orders write. */
+/**
+ * A pusher merges `commit` back into the machines' branch with its version of soda-yeti's `path` (git's simplified
+ * history then names that commit), and soda-yeti is reclaimed at `dir` with its own key: soda-yeti's orders as the
+ * reclaim took them in (id, cancelled).
+ */
+async function mergedBackThenReclaimed(f: Fleet, commit: string, path: string, dir: string): Promise<[string, boolean][]> {
+  const p = f.person;
+  await git(p, "fetch", "--quiet", "origin", "+refs/heads/coord:refs/remotes/origin/coord");
+  await git(p, "checkout", "--quiet", "-B", "coord", "origin/coord");
+  await git(p, "checkout", commit, "--", path);
+  const tree = (await git(p, "write-tree")).trim();
+  const merge = (await git(p, "-c", "user.name=A Person", "-c", "user.email=person@example.com", "commit-tree", tree, "-p", "HEAD", "-p", commit, "-m", "merge (forged)")).trim();
+  await git(p, "push", "--quiet", "origin", `${merge}:coord`);
+  await git(p, "checkout", "--quiet", "-f", "main");
+  const key = join(f.root, "soda-yeti.key");
+  await copyFile(join(f.machines["soda-yeti"]!, ".git", "coord", "machine_key"), key);
+  const reclaimed = join(f.root, dir);
+  expect((await cli("init", reclaimed, "--name", "soda-yeti", "--remote", f.remote, "--reclaim", "--key", key)).code).toBe(0);
+  return kept(reclaimed);
+}
+
+/** A machine's own delegated orders as its checkout at `dir` keeps them: id, and whether cancelled. */
+async function kept(dir: string): Promise<[string, boolean][]> {
+  const orders = (JSON.parse(await readFile(join(dir, ".git", "coord", "orders.json"), "utf8")) as { orders: { id: string; cancelled?: boolean }[] }).orders;
+  return orders.map((o) => [o.id, o.cancelled === true]);
+}
+
 async function aliceSigns(): Promise<{ f: Fleet; dir: string; alice: string; ran: string }> {
   fleet = await makeFleet(["izzit7"]);
   const f = fleet;
@@ -524,25 +551,10 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     await sync({ dir: other, run: false });
     // A pusher merges the commit before the cancel back, with its version of the file: git's simplified history then
     // names that older signed commit as the file's newest change, and hides the cancel.
+    expect(await mergedBackThenReclaimed(f, old, path, "same-key")).toEqual([["d1", true]]);
     const p = f.person;
     const who = ["-c", "user.name=A Person", "-c", "user.email=person@example.com"];
-    await git(p, "fetch", "--quiet", "origin", "+refs/heads/coord:refs/remotes/origin/coord");
-    await git(p, "checkout", "--quiet", "-B", "coord", "origin/coord");
-    await git(p, "checkout", old, "--", path);
-    const tree = (await git(p, "write-tree")).trim();
-    const merge = (await git(p, ...who, "commit-tree", tree, "-p", "HEAD", "-p", old, "-m", "merge (forged)")).trim();
-    await git(p, "push", "--quiet", "origin", `${merge}:coord`);
-    await git(p, "checkout", "--quiet", "-f", "main");
     const key = join(f.root, "soda-yeti.key");
-    await copyFile(join(other, ".git", "coord", "machine_key"), key);
-    const same = join(f.root, "same-key");
-    expect((await cli("init", same, "--name", "soda-yeti", "--remote", f.remote, "--reclaim", "--key", key)).code).toBe(0);
-    const kept = async (dir: string) =>
-      (JSON.parse(await readFile(join(dir, ".git", "coord", "orders.json"), "utf8")) as { orders: { id: string; cancelled?: boolean }[] }).orders.map((o) => [
-        o.id,
-        o.cancelled === true,
-      ]);
-    expect(await kept(same)).toEqual([["d1", true]]);
     // A merge whose first parent is a new root with the tip's files: git's simplified history follows only that root.
     await git(p, "fetch", "--quiet", "origin", "+refs/heads/coord:refs/remotes/origin/coord");
     const tip = (await git(p, "rev-parse", "origin/coord")).trim();
@@ -574,23 +586,11 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     while (Math.floor(Date.now() / 1000) === second) await new Promise((r) => setTimeout(r, 50));
     expect((await cli("order", "cancel", "d2", "--dir", other)).code).toBe(0);
     await sync({ dir: other, run: false });
-    const who = ["-c", "user.name=A Person", "-c", "user.email=person@example.com"];
     await git(p, "fetch", "--quiet", "origin", "+refs/heads/coord:refs/remotes/origin/coord");
     expect((await git(p, "merge-base", "origin/coord", dropped)).trim()).toBe(before);
     expect(await git(p, "show", `origin/coord:${path}`)).toMatch(/"cancelled": true/);
     // Then merges the dropped commit back, with its version of the file: history names it, and the cancel is on the other line.
-    await git(p, "checkout", "--quiet", "-B", "coord", "origin/coord");
-    await git(p, "checkout", dropped, "--", path);
-    const tree = (await git(p, "write-tree")).trim();
-    const merge = (await git(p, ...who, "commit-tree", tree, "-p", "HEAD", "-p", dropped, "-m", "merge (forged)")).trim();
-    await git(p, "push", "--quiet", "origin", `${merge}:coord`);
-    await git(p, "checkout", "--quiet", "-f", "main");
-    const key = join(f.root, "soda-yeti.key");
-    await copyFile(join(other, ".git", "coord", "machine_key"), key);
-    const same = join(f.root, "same-key");
-    expect((await cli("init", same, "--name", "soda-yeti", "--remote", f.remote, "--reclaim", "--key", key)).code).toBe(0);
-    const kept = (JSON.parse(await readFile(join(same, ".git", "coord", "orders.json"), "utf8")) as { orders: { id: string; cancelled?: boolean }[] }).orders;
-    expect(kept.map((o) => [o.id, o.cancelled === true])).toEqual([
+    expect(await mergedBackThenReclaimed(f, dropped, path, "same-key")).toEqual([
       ["d1", false],
       ["d2", true],
     ]);
