@@ -91,7 +91,7 @@ async function compare(repo: Repo, tip: string, paths: string[], accepted: Recor
 const UNKNOWN = "0123456789abcdef0123456789abcdef01234567";
 
 /** A git process that asks whether one commit is another's ancestor (git/history.ts ancestorHere). */
-const ANCESTRY = /(^| )(merge-base |rev-list --max-count=1 [0-9a-f]{40} \^[0-9a-f]{40} --)/;
+const ANCESTRY = /(^| )merge-base /;
 
 describe("the signed files' last changes asked together", () => {
   it("on a line of commits: the same answers as asked alone, for every kind of accepted commit; a rollback check that fails is left alone", async () => {

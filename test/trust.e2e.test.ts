@@ -4,8 +4,10 @@
 // refused, reported (log, its file, STATUS.md) and run nothing; the machine
 // keeps acting on the version it verified last; a later good commit is not
 // blocked by an earlier bad one.
+import { execFile } from "node:child_process";
 import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { orderLog } from "../src/actions/log.js";
 import { READ_PATHS } from "../src/sync/cycle.js";
@@ -282,6 +284,31 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     await commitOrdersAs(f.person, [zero, { id: "Y", to: "izzit7", run: `echo Y >> ${ran}` }], alice);
     expect((await sync({ dir })).ran.map((t) => t.id)).toEqual(["Y"]);
     expect(await lines(ran)).toEqual(["Y"]);
+  }, 60_000);
+
+  it("found in attack: a pusher's commits dated long ago between an order and its signed revert do not hide the revert", async () => {
+    const { f, dir, alice, ran } = await aliceSigns();
+    const zero = { id: "zero", to: "izzit7", run: "true" };
+    await commitOrdersAs(f.person, [zero], alice);
+    expect((await sync({ dir })).ran.map((t) => t.id)).toEqual(["zero"]);
+    // Alice orders W while the machine is away; a pusher adds commits and a merge dated 2001; alice reverts W.
+    const v2 = await commitOrdersAs(f.person, [zero, { id: "W", to: "izzit7", run: `echo W >> ${ran}` }], alice);
+    const env = { ...process.env, GIT_COMMITTER_DATE: "1000000000 +0000", GIT_AUTHOR_DATE: "1000000000 +0000" };
+    const dated = async (...args: string[]) =>
+      (
+        await promisify(execFile)("git", ["-c", "user.name=Mallory", "-c", "user.email=mallory@example.com", "commit-tree", `${v2}^{tree}`, ...args], { cwd: f.person, env })
+      ).stdout.trim();
+    let at = v2;
+    for (let i = 0; i < 6; i++) at = await dated("-p", at, "-m", `junk ${i}`);
+    const merge = await dated("-p", at, "-p", await dated("-p", at, "-m", "side"), "-m", "merge");
+    await git(f.person, "push", "--quiet", "origin", `${merge}:main`);
+    const reverted = await commitOrdersAs(f.person, [zero], alice);
+    expect((await sync({ dir })).ran).toEqual([]);
+    expect((await cli("trust", "status", "--dir", dir)).out).toContain(`acting on ORDERS.json of commit ${reverted.slice(0, 12)}`);
+    // Main forced back to W's version: a rollback, as with honest dates.
+    await git(f.person, "push", "--quiet", "--force", "origin", `${v2}:main`);
+    expect((await sync({ dir })).ran).toEqual([]);
+    expect(await lines(ran)).toEqual([]);
   }, 60_000);
 
   it("found in attack: two lines each ending with a signed revert to the bytes verified, merged by a pusher: a force-push back to the order is a rollback", async () => {

@@ -126,19 +126,10 @@ export async function sameTextSince(c: Checkout, at: string, path: string, signe
   return newest.length <= 1 ? newest[0] : "unsure";
 }
 
-/**
- * Those of `commits` that no other of them descends from (as `git merge-base --independent` says, which holds every
- * commit it passes): those with history outside the others', one rev-list each.
- */
+/** Those of `commits` that no other of them descends from (`git merge-base --independent`), in git's order. */
 async function newestOf(c: Checkout, commits: string[]): Promise<string[]> {
-  const unique = [...new Set(commits)];
-  if (unique.length <= 1) return unique;
-  const newest: string[] = [];
-  for (const commit of unique) {
-    const others = unique.filter((o) => o !== commit).map((o) => `^${o}`);
-    if ((await c.git().raw(["rev-list", "--max-count=1", commit, ...others, "--"])).trim() !== "") newest.push(commit);
-  }
-  return newest;
+  if (commits.length <= 1) return commits;
+  return (await c.git().raw(["merge-base", "--independent", ...commits])).split("\n").filter(Boolean);
 }
 
 /** Whether a merge lies between `commit` and `tip` (on one line of single-parent commits, git names the newest change). */
