@@ -89,17 +89,18 @@ const commitOrders = async (f: Fleet, orders: object[] | string, signingKey?: st
 
 /** izzit7 alone, acting only on orders alice signs; `ran` is where its orders write. */
 /**
- * A pusher merges `commit` back into the machines' branch with its version of soda-yeti's `path` (git's simplified
- * history then names that commit), and soda-yeti is reclaimed at `dir` with its own key: soda-yeti's orders as the
- * reclaim took them in (id, cancelled).
+ * A pusher merges `commits` back into the machines' branch with the version of soda-yeti's `path` the first of them
+ * has (git's simplified history then names that commit), and soda-yeti is reclaimed at `dir` with its own key:
+ * soda-yeti's orders as the reclaim took them in (id, cancelled).
  */
-async function mergedBackThenReclaimed(f: Fleet, commit: string, path: string, dir: string): Promise<[string, boolean][]> {
+async function mergedBackThenReclaimed(f: Fleet, commits: string[], path: string, dir: string): Promise<[string, boolean][]> {
   const p = f.person;
   await git(p, "fetch", "--quiet", "origin", "+refs/heads/coord:refs/remotes/origin/coord");
   await git(p, "checkout", "--quiet", "-B", "coord", "origin/coord");
-  await git(p, "checkout", commit, "--", path);
+  await git(p, "checkout", commits[0]!, "--", path);
   const tree = (await git(p, "write-tree")).trim();
-  const merge = (await git(p, "-c", "user.name=A Person", "-c", "user.email=person@example.com", "commit-tree", tree, "-p", "HEAD", "-p", commit, "-m", "merge (forged)")).trim();
+  const parents = commits.flatMap((c) => ["-p", c]);
+  const merge = (await git(p, "-c", "user.name=A Person", "-c", "user.email=person@example.com", "commit-tree", tree, "-p", "HEAD", ...parents, "-m", "merge (forged)")).trim();
   await git(p, "push", "--quiet", "origin", `${merge}:coord`);
   await git(p, "checkout", "--quiet", "-f", "main");
   const key = join(f.root, "soda-yeti.key");
@@ -578,7 +579,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     await sync({ dir: other, run: false });
     // A pusher merges the commit before the cancel back, with its version of the file: git's simplified history then
     // names that older signed commit as the file's newest change, and hides the cancel.
-    expect(await mergedBackThenReclaimed(f, old, path, "same-key")).toEqual([["d1", true]]);
+    expect(await mergedBackThenReclaimed(f, [old], path, "same-key")).toEqual([["d1", true]]);
     const p = f.person;
     const who = ["-c", "user.name=A Person", "-c", "user.email=person@example.com"];
     const key = join(f.root, "soda-yeti.key");
@@ -617,9 +618,44 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect((await git(p, "merge-base", "origin/coord", dropped)).trim()).toBe(before);
     expect(await git(p, "show", `origin/coord:${path}`)).toMatch(/"cancelled": true/);
     // Then merges the dropped commit back, with its version of the file: history names it, and the cancel is on the other line.
-    expect(await mergedBackThenReclaimed(f, dropped, path, "same-key")).toEqual([
+    expect(await mergedBackThenReclaimed(f, [dropped], path, "same-key")).toEqual([
       ["d1", false],
       ["d2", true],
+    ]);
+  }, 60_000);
+
+  it("found in attack: a reclaim takes the version its machine signed last, though two force-pushes split its versions onto three lines", async () => {
+    const f = await verifyingFleet();
+    const other = f.machines["soda-yeti"]!;
+    const path = "coordination/orders/soda-yeti.json";
+    const p = f.person;
+    const nextSecond = async () => {
+      const second = Math.floor(Date.now() / 1000);
+      while (Math.floor(Date.now() / 1000) === second) await new Promise((r) => setTimeout(r, 50));
+    };
+    /** soda-yeti changes its orders and publishes; the pusher keeps that commit and takes it off the branch. */
+    const publishedThenDropped = async (change: string[], base: string) => {
+      expect((await cli("order", ...change, "--dir", other)).code).toBe(0);
+      await sync({ dir: other, run: false });
+      const commit = (await git(f.hubPath, "rev-parse", "coord")).trim();
+      await git(p, "fetch", "--quiet", "origin", `+refs/heads/coord:refs/remotes/origin/kept-${commit.slice(0, 8)}`);
+      await git(f.hubPath, "update-ref", "refs/heads/coord", base);
+      await nextSecond();
+      return commit;
+    };
+    expect((await cli("order", "add", "--dir", other, "--to", "izzit7", "--run", "true", "--id", "d1")).code).toBe(0);
+    await sync({ dir: other, run: false });
+    const base = (await git(f.hubPath, "rev-parse", "coord")).trim();
+    await nextSecond();
+    const w = await publishedThenDropped(["add", "--to", "izzit7", "--run", "true", "--id", "d2"], base);
+    const v1 = await publishedThenDropped(["add", "--to", "izzit7", "--run", "true", "--id", "d3"], base);
+    expect((await cli("order", "cancel", "d2", "--dir", other)).code).toBe(0);
+    await sync({ dir: other, run: false });
+    // The pusher merges the three lines, keeping the middle version, the oldest line listed last.
+    expect(await mergedBackThenReclaimed(f, [v1, w], path, "three-lines")).toEqual([
+      ["d1", false],
+      ["d2", true],
+      ["d3", false],
     ]);
   }, 60_000);
 

@@ -499,8 +499,9 @@ const DESCENDANTS_LOOKED_AT = 1_000_000;
 const OWN_LOOKS_BACK = 200;
 
 /**
- * The text of machine `name`'s file `path` at `tip` as it last signed it with `key`: the newest of its last
- * OWN_LOOKS_BACK changes signed so, with whether it is the file's newest change (else someone else changed it since).
+ * The text of machine `name`'s file `path` at `tip` as it last signed it with `key`: of its changes signed so on every
+ * line of the history, the one with the latest date, with whether it is the file's newest change (else someone else
+ * changed it since).
  * What a rebuild of its local state takes in (coord init --reclaim, a sync whose journal was lost): never a version
  * someone else pushed. Undefined when none is found (or it was deleted so), or the hub carries no signatures.
  */
@@ -515,20 +516,14 @@ export async function lastSignedText(
   const mine = (c: Change) => c.status === "G" && c.signer === name;
   const { changes, signed } = await withSignersFile([[name, key]], async (allowed) => {
     const changes = await hub.signedChanges!(tip, path, { allowed }, OWN_LOOKS_BACK);
-    // None there (found in attack: a merge whose first parent is a new root, or a line of many changes, is all that
-    // history follows): every line, children first.
-    const found = changes.find(mine) ?? (await hub.signedChanges!(tip, path, { allowed }, DESCENDANTS_LOOKED_AT, { everyLine: true })).find(mine);
-    // Found in attack: a merge someone else made that brings an older signed version back makes git's simplified
-    // history name it, and hide the newer ones. A version it signed later descends from it, on some line: the
-    // newest of those (children first), whatever the dates or the changes in between.
-    const later = found && (await hub.signedChanges!(tip, path, { allowed }, DESCENDANTS_LOOKED_AT, { after: found.commit })).find(mine);
-    const newest = later ?? found;
-    // Found in attack: a force-push took a version it signed off the branch, it published again on the rewound
-    // branch, and a merge brought the dropped version back: each line ends with a version it signed, and history names
-    // the dropped one. The newest it signed on the lines that version's history left is the other; of the two, the one
-    // it made last stands (only it signs them, so their dates are its own).
-    const beside = newest && (await hub.signedChanges!(tip, path, { allowed }, DESCENDANTS_LOOKED_AT, { notIn: newest.commit })).find(mine);
-    return { changes, signed: beside && beside.committed > newest!.committed ? beside : newest };
+    // Every version it signed, on every line of the history: found in attack, git's simplified history names an older
+    // one where a merge brings it back (or a merge over a new root hides the rest), and force-pushes that drop its
+    // commits, each followed by a publish on the rewound branch, split its versions onto lines none of which holds
+    // the newest. The one it made last stands: only it signs them, so their dates are its own. Of those made in one
+    // second, the first listed: children come before their parents (on two lines, git's order decides).
+    const mineEverywhere = (await hub.signedChanges!(tip, path, { allowed }, DESCENDANTS_LOOKED_AT, { everyLine: true })).filter(mine);
+    const last = Math.max(...mineEverywhere.map((c) => c.committed));
+    return { changes, signed: mineEverywhere.find((c) => c.committed === last) };
   });
   const text = signed && (await hub.readFiles(signed.commit, [path])).get(path);
   return text === undefined ? undefined : { commit: signed!.commit, text, newest: changes[0]?.commit === signed!.commit };
