@@ -768,6 +768,41 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect((await sync({ dir: copy, log: (line) => said.push(line) })).ran.map((t) => t.id)).toEqual(["o3"]);
     expect(said.join("\n")).toMatch(/the local journal was missing: rebuilt it from this machine's published file, as it last signed it \(commit [0-9a-f]{12}\)/);
     expect(await lines(ran)).toEqual(["o1", "o2", "o3"]);
+    // Found in attack: a pusher rewrites the file with a key of her own, signs it with that key, and says o2b ran: a
+    // reinstall given the machine's key reads its reports by that key, not by the one the file names.
+    await pushOrders(f, [order("o1"), order("o2"), order("o3"), order("o2b")]);
+    const mallory = await key(f.root, "mallory");
+    const malloryPub = (await readFile(`${mallory}.pub`, "utf8")).trim().split(" ").slice(0, 2).join(" ");
+    const p = f.person;
+    await git(p, "fetch", "--quiet", "origin");
+    await git(p, "checkout", "--quiet", "-B", "coord", "origin/coord");
+    const file = await readFile(join(p, "coordination", "COMPUTER_soda-yeti.md"), "utf8");
+    const keyed = file
+      .replace(/"key": "[^"]*"/, `"key": "${malloryPub}"`)
+      .replace(/^ {2}"tasks": \{/m, '  "tasks": { "o2b": { "rev": 1, "state": "completed", "attempts": 1, "exitCode": 0 },');
+    expect(keyed).toContain(malloryPub);
+    await writeFile(join(p, "coordination", "COMPUTER_soda-yeti.md"), keyed);
+    await git(
+      p,
+      "-c",
+      "user.name=Mallory",
+      "-c",
+      "user.email=m@example.com",
+      "-c",
+      "gpg.format=ssh",
+      "-c",
+      `user.signingkey=${mallory}`,
+      "commit",
+      "-S",
+      "--quiet",
+      "-am",
+      "keyed (forged)",
+    );
+    await git(p, "push", "--quiet", "origin", "HEAD:coord");
+    await git(p, "checkout", "--quiet", "-f", "main");
+    const again = join(f.root, "reinstalled-again");
+    expect((await cli("init", again, "--name", "soda-yeti", "--remote", f.remote, "--reclaim", "--key", join(other, ".git", "coord", "machine_key"))).code).toBe(0);
+    expect((await sync({ dir: again })).ran.map((t) => t.id)).toEqual(["o2b"]);
   }, 60_000);
 
   it("with ORDERS.json's keys, a forged claim on a machine's name stops it no more; the keys naming another key for it do", async () => {

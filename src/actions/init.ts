@@ -67,11 +67,13 @@ async function isCheckout(dir: string): Promise<boolean> {
 }
 
 /**
- * The key a reclaim reads the machine's files on the hub by: the one ORDERS.json's keys name for it, else the one its
- * file publishes, else (its file gone from the hub) the one this copy signs with; none: it never had a key.
+ * The key a reclaim reads the machine's files on the hub by: the one its person gave (`coord init --reclaim --key`),
+ * else the one ORDERS.json's keys name for it, else the one its file publishes, else (its file gone from the hub) the
+ * one this copy signs with; none: it never had a key. Found in attack: the keys and the file at the tip are anyone's
+ * to push, and a file a pusher rewrote with a key of her own and signed with it said that an order had run.
  */
-function keyOfOld(name: string, theirs: ComputerFile | undefined, keys: ReadonlyMap<string, string> | undefined, ownKey?: string): string | undefined {
-  return keys?.get(name) ?? theirs?.key ?? ownKey;
+function keyOfOld(name: string, theirs: ComputerFile | undefined, keys: ReadonlyMap<string, string> | undefined, ownKey?: string, given?: string): string | undefined {
+  return given ?? keys?.get(name) ?? theirs?.key ?? ownKey;
 }
 
 /**
@@ -148,6 +150,8 @@ async function takeIdentity(
   note: (line: string) => void,
   signsWith: string | undefined,
   had: boolean,
+  /** The key the person gave (--key): the machine's own, which its files on the hub are read by. */
+  given?: string,
 ): Promise<MachineConfig> {
   // (A record of a generation a file cannot carry, as a forged one may say, counts as the highest one it can.)
   const newest = Math.max(theirs?.identity?.epoch ?? 0, Math.min(seen, MAX_COUNT - 1));
@@ -159,7 +163,7 @@ async function takeIdentity(
         `someone pushed it (a reclaim counts up by one): put back the last version ${config.name} wrote (git revert on the machines' branch), then run coord init --reclaim again`,
       EXIT.USAGE,
     );
-  const key = keyOfOld(config.name, theirs, keys, had ? signsWith : undefined);
+  const key = keyOfOld(config.name, theirs, keys, had ? signsWith : undefined, given);
   await (await Journal.open(stateDir)).adopt(await signedTasks(repo, tip, config.name, theirs, key, note), { newer: had });
   await signedDelegated(repo, tip, stateDir, config.name, signsWith, note);
   const taken = { ...config, epoch: newest + 1, reclaimedOn: hostname(), reclaimedAt: new Date().toISOString() };
@@ -278,7 +282,7 @@ export async function init(opts: InitOptions): Promise<InitResult> {
       // running the older one sees it and stops, and nothing it ran runs again.
       const seen = (await readReclaimSeen(stateDir, config.epoch))?.epoch ?? 0;
       const signsWith = (await signingOf(config, stateDir, dir))?.publicKey;
-      config = await takeIdentity(repo, tip, stateDir, config, theirs, seen, model.keys, note, signsWith, false);
+      config = await takeIdentity(repo, tip, stateDir, config, theirs, seen, model.keys, note, signsWith, false, typeof opts.key === "string" ? signsWith : undefined);
       reclaimed = true;
     } else {
       // A new identity of another name: a reclaim the identity before it saw here (its config lost since) does not stop
