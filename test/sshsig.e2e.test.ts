@@ -270,6 +270,15 @@ describe.skipIf(!haveSshKeygen)("SSH signatures in process", () => {
     expect(commitVerdict(await raw(sk), signers)).toEqual({ status: "U", signer: "" });
     expect(await byGit(sk)).toMatch(/^[BUE]\x1f$/);
     expect(sshSignatureKey(await readFile(join(dir, "p6.sig"), "utf8"))).toBe(rsaPub);
+    // Found in attack: a signature that is no SSH one starts no git: an OpenPGP one is "N", as git says (its program
+    // is false here), and one git cannot classify, on which git fails, cannot be checked ("E").
+    const pgp = await writer.write("commit", signedCommitBody(body(10), "-----BEGIN PGP SIGNATURE-----\nabc\n-----END PGP SIGNATURE-----"));
+    expect(commitVerdict(await raw(pgp), signers)).toEqual({ status: "N", signer: "" });
+    const asCoordAsks = ["-c", "gpg.openpgp.program=false", "-c", "gpg.x509.program=false", "-c", `gpg.ssh.allowedSignersFile=${join(dir, "signers")}`];
+    expect((await git(dir, ...asCoordAsks, "log", "-1", "--format=%G?%x1f%GS", pgp)).trim()).toBe("N\x1f");
+    const junk = await writer.write("commit", signedCommitBody(body(11), "hello"));
+    expect(commitVerdict(await raw(junk), signers)).toEqual({ status: "E", signer: "" });
+    await expect(byGit(junk)).rejects.toThrow(/bad\/incompatible signature/);
     // A revocation file of plain keys (as coord trust revoke writes it): a listed key it names is bad, as git says;
     // the others are as before. (Found in attack: with one, every signature went to ssh-keygen, one process each.)
     const revokedText = `# revoked\n${m1.publicKey} m1's lost laptop\n${rsaPub}\n`;

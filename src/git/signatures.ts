@@ -33,6 +33,9 @@ export function plainSigners(text: string): Map<string, string> | undefined {
   return keys;
 }
 
+/** How git knows an OpenPGP or X.509 signature (gpg-interface.c's prefixes). */
+const FOREIGN_SIGNATURE = /^-----BEGIN (PGP SIGNATURE|PGP MESSAGE|SIGNED MESSAGE)-----/;
+
 /**
  * A revocation file's keys ("<type> <data>"), when every line is one plain key (a comment after it aside);
  * undefined for anything else (a KRL, a line of another form, which makes ssh-keygen refuse every signature).
@@ -68,6 +71,12 @@ export function commitVerdict(
 ): { status: SignatureStatus; signer: string } | undefined {
   const signed = commitSignature(raw);
   if (!signed) return { status: "N", signer: "" };
+  if (!isSshArmored(signed.signature)) {
+    // Not an SSH signature: an OpenPGP or X.509 one, whose programs git is given as `false` (verifyingConfig), is "N"
+    // to git; anything else makes git fail. Found in attack: thousands of commits with a signature git cannot classify
+    // ("gpgsig hello") each took a git process of their own, a sync 41 s.
+    return { status: FOREIGN_SIGNATURE.test(signed.signature) ? "N" : "E", signer: "" };
+  }
   // A key no allowed signer holds is never good, whether or not its signature holds (git says "U" or "B"), and
   // nothing is checked for it. Found in attack: thousands of commits a pusher signed with a key of her own took
   // ssh-keygen past git's timeout on a search that reads them all (sync/trust.ts advancedOrders), and a key of her own
