@@ -305,6 +305,23 @@ describe.skipIf(!haveSshKeygen)("SSH signatures in process", () => {
     expect(commitVerdict(await raw(commits[0]!), signers, revoked)).toEqual({ status: "B", signer: "" });
     // Anything but plain keys (a KRL, a principal before the key) is ssh-keygen's, which then refuses every signature.
     expect(plainRevoked(`m1 ${m1.publicKey}\n`)).toBeUndefined();
+    // Found in attack: a key written otherwise than ssh-keygen writes it is the same key to ssh-keygen (a zero byte
+    // before an RSA modulus), or a line it cannot read (a BOM, a no-break space, a type its data does not name, bytes
+    // after the padding): the file is git's to read then.
+    const [rsaType, rsaData] = rsaPub.split(" ") as [string, string];
+    const wire = Buffer.from(rsaData, "base64");
+    const eLength = wire.readUInt32BE(4 + rsaType.length);
+    const nAt = 4 + rsaType.length + 4 + eLength;
+    const n = wire.subarray(nAt + 4, nAt + 4 + wire.readUInt32BE(nAt));
+    const nLength = Buffer.alloc(4);
+    nLength.writeUInt32BE(n.length + 1);
+    const padded = Buffer.concat([wire.subarray(0, nAt), nLength, Buffer.from([0]), n]).toString("base64");
+    expect(plainRevoked(`${rsaType} ${padded}\n`)).toBeUndefined();
+    expect(plainRevoked(`\uFEFF${m1.publicKey}\n`)).toBeUndefined();
+    expect(plainRevoked(`${m1.publicKey.replace(" ", "\u00A0")}\n`)).toBeUndefined();
+    expect(plainRevoked(`ssh-rsa ${m1.publicKey.split(" ")[1]}\n`)).toBeUndefined();
+    expect(plainRevoked(`${rsaType} ${rsaData.replace(/=*$/, "")}AB==\n`)).toBeUndefined();
+    expect(plainRevoked(`${m1.publicKey}\r\n\t${rsaPub} a comment\n`)).toEqual(new Set([m1.publicKey, rsaPub]));
     expect(plainRevoked("SSHKRL\0binary")).toBeUndefined();
     expect(plainRevoked("")).toEqual(new Set());
     expect(sshSignatureKey(sshSign(m1, "git", "x"))).toBe(m1.publicKey);

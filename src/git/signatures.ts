@@ -8,11 +8,11 @@
 // Anything else is asked of git, which asks ssh-keygen; test/sshsig.e2e.test.ts
 // holds both to the same verdicts.
 import { SSH_KEY_DATA, SSH_KEY_TYPE, type SignatureStatus } from "../core/trust/trust.js";
-import { isSshArmored, sshSignatureKey, sshVerify } from "../core/trust/sshsig.js";
+import { isSshArmored, plainKey, sshSignatureKey, sshVerify } from "../core/trust/sshsig.js";
 import { commitSignature } from "./objects.js";
 
 const LINE = new RegExp(`^(\\S+)\\s+(${SSH_KEY_TYPE})\\s+(${SSH_KEY_DATA})(?:\\s.*)?$`);
-const KEY_LINE = new RegExp(`^(${SSH_KEY_TYPE})\\s+(${SSH_KEY_DATA})(?:\\s.*)?$`);
+const PLAIN_KEY_LINE = new RegExp(`^(${SSH_KEY_TYPE})[ \\t]+(${SSH_KEY_DATA})(?:[ \\t].*)?$`);
 
 /**
  * An allowed-signers file's keys ("<type> <data>" → principal), when every line is a single plain principal
@@ -37,16 +37,18 @@ export function plainSigners(text: string): Map<string, string> | undefined {
 const FOREIGN_SIGNATURE = /^-----BEGIN (PGP SIGNATURE|PGP MESSAGE|SIGNED MESSAGE)-----/;
 
 /**
- * A revocation file's keys ("<type> <data>"), when every line is one plain key (a comment after it aside);
- * undefined for anything else (a KRL, a line of another form, which makes ssh-keygen refuse every signature).
+ * A revocation file's keys ("<type> <data>"), when every line is one key in the form ssh-keygen writes (plainKey; a
+ * comment after it aside); undefined for anything else (a KRL, a key written otherwise, a line of another form,
+ * which makes ssh-keygen refuse every signature): git's to read.
  */
 export function plainRevoked(text: string): Set<string> | undefined {
   const keys = new Set<string>();
   for (const raw of text.split("\n")) {
-    const line = raw.trim();
+    // (Only spaces, tabs and a CR around it: found in attack, ssh-keygen reads no line with a BOM or a no-break space.)
+    const line = raw.replace(/^[ \t]+|[ \t\r]+$/g, "");
     if (line === "" || line.startsWith("#")) continue;
-    const m = KEY_LINE.exec(line);
-    if (!m) return undefined;
+    const m = PLAIN_KEY_LINE.exec(line);
+    if (!m || !plainKey(m[1]!, m[2]!)) return undefined;
     keys.add(`${m[1]} ${m[2]}`);
   }
   return keys;

@@ -311,6 +311,30 @@ export function isSshArmored(text: string): boolean {
   return text.trimStart().startsWith("-----BEGIN SSH SIGNATURE-----");
 }
 
+/**
+ * Whether `type` and `data` are a key as ssh-keygen writes it, the only form its text is compared in here: strict
+ * base64 that reads back the same, whose blob names `type`, and for the types checked here, fields of their plain
+ * form (an RSA key's numbers with no zero byte before them, an ed25519 key of 32 bytes, an ECDSA key of its curve).
+ * Found in attack: a revoked key written otherwise (a zero byte before its modulus) is the same key to ssh-keygen,
+ * and was not revoked here.
+ */
+export function plainKey(type: string, data: string): boolean {
+  const blob = Buffer.from(data, "base64");
+  if (blob.toString("base64") !== data) return false;
+  try {
+    const r = new Reader(blob);
+    if (r.string().toString("latin1") !== type) return false;
+    const minimal = (b: Buffer) => (b.length > 0 && b[0] !== 0 && !(b[0]! & 0x80) ? true : b.length > 1 && b[0] === 0 && (b[1]! & 0x80) !== 0);
+    if (type === ED25519) return r.string().length === 32 && r.rest === 0;
+    if (type === "ssh-rsa") return minimal(r.string()) && minimal(r.string()) && r.rest === 0;
+    const curve = CURVES.get(type);
+    if (curve) return r.string().toString("latin1") === curve.name && r.string().length === 1 + 2 * curve.size && r.rest === 0;
+    return false;
+  } catch {
+    return false;
+  }
+}
+
 /** Whether two SSH key lines name the same key (their type and data; comments aside). */
 export function sameKey(a: string, b: string): boolean {
   const [ta, da] = a.trim().split(/\s+/);
