@@ -276,6 +276,15 @@ describe.skipIf(!haveSshKeygen)("SSH signatures in process", () => {
     expect(commitVerdict(await raw(pgp), signers)).toEqual({ status: "N", signer: "" });
     const asCoordAsks = ["-c", "gpg.openpgp.program=false", "-c", "gpg.x509.program=false", "-c", `gpg.ssh.allowedSignersFile=${join(dir, "signers")}`];
     expect((await git(dir, ...asCoordAsks, "log", "-1", "--format=%G?%x1f%GS", pgp)).trim()).toBe("N\x1f");
+    // Found in attack: git's own tests of the armor. Anything before it: git fails ("E" here); a CR after the BEGIN
+    // line: "B" for git, as here.
+    const m1Signed = sshSign(m1, "git", body(12));
+    const spaced = await writer.write("commit", signedCommitBody(body(12), ` ${m1Signed}`));
+    expect(commitVerdict(await raw(spaced), signers)).toEqual({ status: "E", signer: "" });
+    await expect(byGit(spaced)).rejects.toThrow();
+    const crlf = await writer.write("commit", signedCommitBody(body(12), m1Signed.replace("-----\n", "-----\r\n")));
+    expect(commitVerdict(await raw(crlf), signers)).toEqual({ status: "B", signer: "" });
+    expect(await byGit(crlf)).toBe("B\x1f");
     const junk = await writer.write("commit", signedCommitBody(body(11), "hello"));
     expect(commitVerdict(await raw(junk), signers)).toEqual({ status: "E", signer: "" });
     await expect(byGit(junk)).rejects.toThrow(/bad\/incompatible signature/);
@@ -324,6 +333,7 @@ describe.skipIf(!haveSshKeygen)("SSH signatures in process", () => {
     expect(plainRevoked(`${m1.publicKey}\r\n\t${rsaPub} a comment\n`)).toEqual(new Set([m1.publicKey, rsaPub]));
     expect(plainRevoked("SSHKRL\0binary")).toBeUndefined();
     expect(plainRevoked("")).toEqual(new Set());
+    expect(plainRevoked(`${m1.publicKey}\r\n\r\n`)).toBeUndefined(); // a blank line with a CR: ssh-keygen refuses every signature
     expect(sshSignatureKey(sshSign(m1, "git", "x"))).toBe(m1.publicKey);
     expect(sshSignatureKey("not a signature")).toBeUndefined();
     expect(commitVerdict(Buffer.from(body(1)), signers)).toEqual({ status: "N", signer: "" });

@@ -44,8 +44,10 @@ const FOREIGN_SIGNATURE = /^-----BEGIN (PGP SIGNATURE|PGP MESSAGE|SIGNED MESSAGE
 export function plainRevoked(text: string): Set<string> | undefined {
   const keys = new Set<string>();
   for (const raw of text.split("\n")) {
-    // (Only spaces, tabs and a CR around it: found in attack, ssh-keygen reads no line with a BOM or a no-break space.)
+    // (Only spaces, tabs and a CR around it: found in attack, ssh-keygen reads no line with a BOM or a no-break space,
+    // nor a blank one with a CR in it.)
     const line = raw.replace(/^[ \t]+|[ \t\r]+$/g, "");
+    if (line === "" && raw.includes("\r")) return undefined;
     if (line === "" || line.startsWith("#")) continue;
     const m = PLAIN_KEY_LINE.exec(line);
     if (!m || !plainKey(m[1]!, m[2]!)) return undefined;
@@ -79,6 +81,9 @@ export function commitVerdict(
     // ("gpgsig hello") each took a git process of their own, a sync 41 s.
     return { status: FOREIGN_SIGNATURE.test(signed.signature) ? "N" : "E", signer: "" };
   }
+  // A carriage return anywhere in it is one ssh-keygen reads no armor with (found in attack: one after the BEGIN line
+  // was "B" for git and good here).
+  if (signed.signature.includes("\r")) return { status: "B", signer: "" };
   // A key no allowed signer holds is never good, whether or not its signature holds (git says "U" or "B"), and
   // nothing is checked for it. Found in attack: thousands of commits a pusher signed with a key of her own took
   // ssh-keygen past git's timeout on a search that reads them all (sync/trust.ts advancedOrders), and a key of her own

@@ -306,9 +306,9 @@ export function sshSignatureKey(armored: string): string | undefined {
   }
 }
 
-/** Whether `text` is armored as an SSH signature (git then asks ssh-keygen, whatever lies inside). */
+/** Whether `text` is armored as an SSH signature, by git's own test (its start, nothing before it): git then asks ssh-keygen. */
 export function isSshArmored(text: string): boolean {
-  return text.trimStart().startsWith("-----BEGIN SSH SIGNATURE-----");
+  return text.startsWith("-----BEGIN SSH SIGNATURE-----");
 }
 
 /**
