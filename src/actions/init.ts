@@ -164,6 +164,11 @@ async function takeIdentity(
       EXIT.USAGE,
     );
   const key = keyOfOld(config.name, theirs, keys, had ? signsWith : undefined, given);
+  // Found in attack: without the machine's own key, the key its reports are read by is the hub's word.
+  if (key && !given && !had)
+    note(
+      `no --key given: ${config.name}'s task reports on the hub were read by the key ${keys?.has(config.name) ? "ORDERS.json's keys name" : "its file names"} (${keyFingerprint(key)}), which anyone who can push may have changed; a reclaim given its key (--key) reads them by that key`,
+    );
   await (await Journal.open(stateDir)).adopt(await signedTasks(repo, tip, config.name, theirs, key, note), { newer: had });
   await signedDelegated(repo, tip, stateDir, config.name, signsWith, note);
   const taken = { ...config, epoch: newest + 1, reclaimedOn: hostname(), reclaimedAt: new Date().toISOString() };
