@@ -495,9 +495,6 @@ async function ownFileSignature(
 /** How many changes a rebuild looks through on every line of the history (every one, in practice). */
 const DESCENDANTS_LOOKED_AT = 1_000_000;
 
-/** How many changes of a machine's own file back a rebuild looks for the version the machine signed. */
-const OWN_LOOKS_BACK = 200;
-
 /**
  * The text of machine `name`'s file `path` at `tip` as it last signed it with `key`: of its changes signed so on every
  * line of the history, the one with the latest date, with whether it is the file's newest change (else someone else
@@ -514,8 +511,9 @@ export async function lastSignedText(
 ): Promise<{ commit: string; text: string; newest: boolean } | undefined> {
   if (!hub.signedChanges) return undefined;
   const mine = (c: Change) => c.status === "G" && c.signer === name;
-  const { changes, signed } = await withSignersFile([[name, key]], async (allowed) => {
-    const changes = await hub.signedChanges!(tip, path, { allowed }, OWN_LOOKS_BACK);
+  const { newest, signed } = await withSignersFile([[name, key]], async (allowed) => {
+    // The file's newest change, as history names it: whether the version taken is it (else someone changed it since).
+    const [newest] = await hub.signedChanges!(tip, path, { allowed }, 1);
     // Every version it signed, on every line of the history: found in attack, git's simplified history names an older
     // one where a merge brings it back (or a merge over a new root hides the rest), and force-pushes that drop its
     // commits, each followed by a publish on the rewound branch, split its versions onto lines none of which holds
@@ -523,10 +521,10 @@ export async function lastSignedText(
     // second, the first listed: children come before their parents (on two lines, git's order decides).
     const mineEverywhere = (await hub.signedChanges!(tip, path, { allowed }, DESCENDANTS_LOOKED_AT, { everyLine: true })).filter(mine);
     const last = Math.max(...mineEverywhere.map((c) => c.committed));
-    return { changes, signed: mineEverywhere.find((c) => c.committed === last) };
+    return { newest, signed: mineEverywhere.find((c) => c.committed === last) };
   });
   const text = signed && (await hub.readFiles(signed.commit, [path])).get(path);
-  return text === undefined ? undefined : { commit: signed!.commit, text, newest: changes[0]?.commit === signed!.commit };
+  return text === undefined ? undefined : { commit: signed!.commit, text, newest: newest?.commit === signed!.commit };
 }
 
 /** Machine `name`'s COMPUTER file at `tip` as it last signed it with `key` (lastSignedText), parsed. */
