@@ -255,24 +255,15 @@ function checkOf(type: string, p: Reader): Check | undefined {
  * Undefined when it is not an SSHSIG signature whose key coord checks here (checkOf): ssh-keygen's.
  */
 export function sshVerify(armored: string, namespace: string, message: Buffer | string): { key: string; good: boolean } | undefined {
-  const data = unarmor("SSH SIGNATURE", armored);
-  if (!data || data.subarray(0, MAGIC.length).toString("latin1") !== MAGIC) return undefined;
-  let r: Reader;
-  let version: number;
-  let key: string;
+  const head = signatureHead(armored);
   let check: Check | undefined;
   try {
-    r = new Reader(data.subarray(MAGIC.length));
-    version = r.uint32();
-    const pub = r.string();
-    const p = new Reader(pub);
-    const type = p.string().toString("latin1");
-    check = checkOf(type, p);
-    key = `${type} ${pub.toString("base64")}`;
+    check = head && checkOf(head.type, head.pub);
   } catch {
     return undefined;
   }
-  if (!check) return undefined;
+  if (!head || !check) return undefined;
+  const { r, version, key } = head;
   try {
     const ns = r.string().toString();
     r.string(); // reserved: not part of what is signed
@@ -293,14 +284,24 @@ export function sshVerify(armored: string, namespace: string, message: Buffer | 
  * Undefined when it is no SSHSIG signature or its key cannot be read.
  */
 export function sshSignatureKey(armored: string): string | undefined {
+  const head = signatureHead(armored);
+  return head && /^[a-z0-9@.-]+$/.test(head.type) ? head.key : undefined;
+}
+
+/**
+ * What an armored SSHSIG signature says before its namespace: its version, its key ("<type> <base64>", its type, and
+ * a reader at the key's fields after the type), and a reader at the namespace. Undefined when it is none, or cut short there.
+ */
+function signatureHead(armored: string): { r: Reader; version: number; key: string; type: string; pub: Reader } | undefined {
   const data = unarmor("SSH SIGNATURE", armored);
   if (!data || data.subarray(0, MAGIC.length).toString("latin1") !== MAGIC) return undefined;
   try {
     const r = new Reader(data.subarray(MAGIC.length));
-    r.uint32();
-    const pub = r.string();
-    const type = new Reader(pub).string().toString("latin1");
-    return /^[a-z0-9@.-]+$/.test(type) ? `${type} ${pub.toString("base64")}` : undefined;
+    const version = r.uint32();
+    const blob = r.string();
+    const pub = new Reader(blob);
+    const type = pub.string().toString("latin1");
+    return { r, version, key: `${type} ${blob.toString("base64")}`, type, pub };
   } catch {
     return undefined;
   }
