@@ -110,6 +110,12 @@ async function mergedBackThenReclaimed(f: Fleet, commits: string[], path: string
   return kept(reclaimed);
 }
 
+/** Until the clock's next second (commit dates are in seconds: versions a second apart are told apart by date). */
+async function nextSecond(): Promise<void> {
+  const second = Math.floor(Date.now() / 1000);
+  while (Math.floor(Date.now() / 1000) === second) await new Promise((r) => setTimeout(r, 50));
+}
+
 /** A machine's own delegated orders as its checkout at `dir` keeps them: id, and whether cancelled. */
 async function kept(dir: string): Promise<[string, boolean][]> {
   const orders = (JSON.parse(await readFile(join(dir, ".git", "coord", "orders.json"), "utf8")) as { orders: { id: string; cancelled?: boolean }[] }).orders;
@@ -610,8 +616,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     // A pusher takes d2's commit off the branch; soda-yeti cancels d2 and publishes again, on the rewound branch, in a
     // later second (commit dates are in seconds: two versions of one second are told apart by history alone).
     await git(f.hubPath, "update-ref", "refs/heads/coord", before);
-    const second = Math.floor(Date.now() / 1000);
-    while (Math.floor(Date.now() / 1000) === second) await new Promise((r) => setTimeout(r, 50));
+    await nextSecond();
     expect((await cli("order", "cancel", "d2", "--dir", other)).code).toBe(0);
     await sync({ dir: other, run: false });
     await git(p, "fetch", "--quiet", "origin", "+refs/heads/coord:refs/remotes/origin/coord");
@@ -629,10 +634,6 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     const other = f.machines["soda-yeti"]!;
     const path = "coordination/orders/soda-yeti.json";
     const p = f.person;
-    const nextSecond = async () => {
-      const second = Math.floor(Date.now() / 1000);
-      while (Math.floor(Date.now() / 1000) === second) await new Promise((r) => setTimeout(r, 50));
-    };
     /** soda-yeti changes its orders and publishes; the pusher keeps that commit and takes it off the branch. */
     const publishedThenDropped = async (change: string[], base: string) => {
       expect((await cli("order", ...change, "--dir", other)).code).toBe(0);
