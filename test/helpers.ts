@@ -11,7 +11,7 @@ import { promisify } from "node:util";
 import { inject } from "vitest";
 import { hubCreate } from "../src/actions/hub.js";
 import { init } from "../src/actions/init.js";
-import { publishSent, type SendOptions, sendFrom } from "../src/actions/messages.js";
+import { publishSent, type SendOptions, sendLooking } from "../src/actions/messages.js";
 import { openMachine } from "../src/sync/sync.js";
 import { main } from "../src/cli/main.js";
 import { parseComputer } from "../src/core/fleet/computer.js";
@@ -582,6 +582,6 @@ export function envScope(): { set(vars: Record<string, string>): void; restore()
 /** coord send --now in process: the message stored at `opts.dir` and published at once (a sync that starts no task). */
 export async function sendNow(opts: SendOptions) {
   const m = await openMachine(opts.dir);
-  const sent = await sendFrom(m, opts);
+  const sent = await sendLooking(m, opts);
   return { ...sent, ...(await publishSent(m, "now", sent.id)) };
 }

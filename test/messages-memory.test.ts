@@ -5,9 +5,9 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { inboxOf, publishSent, sendFrom } from "../src/actions/messages.js";
+import { inboxOf, publishSent, sendFrom, sendLooking } from "../src/actions/messages.js";
 import { renderMessageFile } from "../src/core/messages/messages.js";
-import { mailboxPath } from "../src/state/mailbox.js";
+import { knownFleetPath, mailboxPath } from "../src/state/mailbox.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
 
 let fleet: MemoryFleet | undefined;
@@ -33,14 +33,38 @@ async function signedEdit(f: MemoryFleet, name: string, edit: (text: string) => 
 }
 
 describe("messages on the in-memory hub", () => {
-  it("a mailbox lost: the next send adopts what it had published (read from the hub then only), and takes the next number", async () => {
+  it("a send reads nothing of the hub: the recipient is checked against the fleet of the last sync, which a lost mailbox numbers above", async () => {
     fleet = await memoryFleet(["a", "b"]);
     const f = fleet;
-    expect((await sendFrom(f.m("a"), { to: "b", text: "one" })).id).toBe("a/b/1");
-    expect((await sendFrom(f.m("a"), { to: "b", text: "two" })).id).toBe("a/b/2");
+    await f.sync("b", { run: false });
+    await f.sync("a", { run: false });
+    expect((await sendLooking(f.m("a"), { to: "b", text: "one" })).id).toBe("a/b/1");
     await f.sync("a", { run: false });
     await rm(mailboxPath(f.m("a").stateDir));
-    expect((await sendFrom(f.m("a"), { to: "b", text: "three" })).id).toBe("a/b/3");
+    // A hub that fails every call: the send needs none.
+    const m = f.m("a");
+    const offline = new Proxy(m.hub, {
+      get: (hub, key) => (typeof Reflect.get(hub, key) === "function" ? () => Promise.reject(new Error(`the send called hub.${String(key)}`)) : Reflect.get(hub, key)),
+    });
+    const cut = { ...m, hub: offline };
+    expect((await sendFrom(cut, { to: "b", text: "two" })).id).toBe("a/b/2");
+    await expect(sendFrom(cut, { to: "c", text: "hi" })).rejects.toThrow('no machine "c" is registered (known: b)');
+    // Without the fleet of a sync (deleted, or only an older coord synced), a send says to sync first.
+    await rm(knownFleetPath(m.stateDir));
+    await expect(sendFrom(cut, { to: "b", text: "three" })).rejects.toThrow(/has no fleet from a sync to check names against .*; run coord sync first/);
+    await f.sync("a", { run: false });
+    await f.sync("b", { run: false });
+    expect((await inboxOf(f.m("b"), {})).messages.map((x) => `${x.id} ${x.text}`)).toEqual(["a/b/1 one", "a/b/2 two"]);
+  });
+
+  it("a mailbox lost: the next send numbers above what the last sync published (known-fleet.json), and the next sync takes in the rest", async () => {
+    fleet = await memoryFleet(["a", "b"]);
+    const f = fleet;
+    expect((await sendLooking(f.m("a"), { to: "b", text: "one" })).id).toBe("a/b/1");
+    expect((await sendLooking(f.m("a"), { to: "b", text: "two" })).id).toBe("a/b/2");
+    await f.sync("a", { run: false });
+    await rm(mailboxPath(f.m("a").stateDir));
+    expect((await sendLooking(f.m("a"), { to: "b", text: "three" })).id).toBe("a/b/3");
     await f.sync("a", { run: false });
     await f.sync("b", { run: false });
     expect((await inboxOf(f.m("b"), {})).messages.map((x) => x.text)).toEqual(["one", "two", "three"]);
@@ -64,7 +88,7 @@ describe("messages on the in-memory hub", () => {
       "not delivered: messages from admin, which no registered machine is (no coordination/COMPUTER_<name>.md); remove their files if those machines left the fleet",
     );
     // A machine's own word still arrives.
-    await sendFrom(f.m("a"), { to: "b", text: "hello" });
+    await sendLooking(f.m("a"), { to: "b", text: "hello" });
     await f.sync("a", { run: false });
     await f.sync("b", { run: false });
     expect((await inboxOf(f.m("b"), {})).messages.map((x) => x.id)).toEqual(["a/b/1"]);
@@ -73,14 +97,14 @@ describe("messages on the in-memory hub", () => {
   it("its own channel deleted on the hub by someone else, then its mailbox lost: a sync puts back what it signed, and no number is used twice", async () => {
     fleet = await memoryFleet(["a", "b"], { signed: true });
     const f = fleet;
-    for (const text of ["one", "two"]) await sendFrom(f.m("a"), { to: "b", text });
+    for (const text of ["one", "two"]) await sendLooking(f.m("a"), { to: "b", text });
     await f.sync("a", { run: false });
     await f.sync("b", { run: false });
     // Someone with push access deletes a's channel to b (unsigned by a).
     await unsignedPush(f, new Map([["coordination/messages/a_TO_b.md", null]]));
     await rm(mailboxPath(f.m("a").stateDir));
     await f.sync("a", { run: false });
-    expect((await sendFrom(f.m("a"), { to: "b", text: "three" })).id).toBe("a/b/3");
+    expect((await sendLooking(f.m("a"), { to: "b", text: "three" })).id).toBe("a/b/3");
     await f.sync("a", { run: false });
     await f.sync("b", { run: false });
     expect((await inboxOf(f.m("b"), { all: true })).messages.map((x) => `${x.id} ${x.text}`)).toEqual(["a/b/1 one", "a/b/2 two", "a/b/3 three"]);
@@ -91,7 +115,7 @@ describe("messages on the in-memory hub", () => {
   it("its own channel deleted on the hub, then a reinstall (mailbox and what it verified both lost): it numbers above its recipient's receipt", async () => {
     fleet = await memoryFleet(["a", "b", "evil"], { signed: true });
     const f = fleet;
-    for (const text of ["one", "two"]) await sendFrom(f.m("a"), { to: "b", text });
+    for (const text of ["one", "two"]) await sendLooking(f.m("a"), { to: "b", text });
     await f.sync("a", { run: false });
     await f.sync("b", { run: false });
     // evil claims it received 2^31 - 2 of a's broadcasts, which a never sent: no second machine agrees.
@@ -101,8 +125,8 @@ describe("messages on the in-memory hub", () => {
     await rm(mailboxPath(f.m("a").stateDir));
     await rm(join(f.m("a").stateDir, "trust.json"));
     await f.sync("a", { run: false });
-    expect((await sendFrom(f.m("a"), { to: "b", text: "three" })).id).toBe("a/b/3");
-    expect((await sendFrom(f.m("a"), { to: "ALL", text: "to all" })).id).toBe("a/ALL/1");
+    expect((await sendLooking(f.m("a"), { to: "b", text: "three" })).id).toBe("a/b/3");
+    expect((await sendLooking(f.m("a"), { to: "ALL", text: "to all" })).id).toBe("a/ALL/1");
     await f.sync("a", { run: false });
     await f.sync("b", { run: false });
     expect((await inboxOf(f.m("b"), { all: true })).messages.map((x) => x.id)).toEqual(["a/b/1", "a/b/2", "a/b/3", "a/ALL/1"]);
@@ -116,31 +140,33 @@ describe("messages on the in-memory hub", () => {
     await rm(mailboxPath(f.m("a").stateDir));
     await rm(join(f.m("a").stateDir, "trust.json"), { force: true });
     await f.sync("a", { run: false });
-    await expect(sendFrom(f.m("a"), { to: "ALL", text: "hello" })).rejects.toThrow(/^the channel to ALL has no number left to send \(its next is 2147483647\): nothing was stored/);
+    await expect(sendLooking(f.m("a"), { to: "ALL", text: "hello" })).rejects.toThrow(
+      /^the channel to ALL has no number left to send \(its next is 2147483647\): nothing was stored/,
+    );
     await f.sync("a", { run: false });
     expect((await f.model()).fileProblems).toEqual([]); // its file is still one every machine reads
-    expect((await sendFrom(f.m("a"), { to: "evil", text: "direct" })).id).toBe("a/evil/1");
+    expect((await sendLooking(f.m("a"), { to: "evil", text: "direct" })).id).toBe("a/evil/1");
   });
 
   it("a turned machine's receipt far above what a sender sent (near 2^31) moves none of its numbers, mailbox kept or lost", async () => {
     fleet = await memoryFleet(["a", "evil"], { signed: true });
     const f = fleet;
-    await sendFrom(f.m("a"), { to: "ALL", text: "one" });
+    await sendLooking(f.m("a"), { to: "ALL", text: "one" });
     await f.sync("a", { run: false });
     await f.sync("evil", { run: false });
     // evil signs a file of its own that claims it received a's broadcasts up to 2^31 - 2.
     await signedEdit(f, "evil", (own) => own.replace('"a/ALL": {"received":1,"acked":0}', '"a/ALL": {"received":2147483646,"acked":0}'));
     await f.sync("a", { run: false });
-    expect((await sendFrom(f.m("a"), { to: "ALL", text: "two" })).id).toBe("a/ALL/2");
+    expect((await sendLooking(f.m("a"), { to: "ALL", text: "two" })).id).toBe("a/ALL/2");
     await f.sync("a", { run: false });
     await rm(mailboxPath(f.m("a").stateDir));
     await f.sync("a", { run: false });
-    expect((await sendFrom(f.m("a"), { to: "ALL", text: "three" })).id).toBe("a/ALL/3");
+    expect((await sendLooking(f.m("a"), { to: "ALL", text: "three" })).id).toBe("a/ALL/3");
   });
 
   it("a send to a machine not in the fleet is refused by name, from the fleet's listing alone", async () => {
     fleet = await memoryFleet(["a", "b"]);
-    await expect(sendFrom(fleet.m("a"), { to: "c", text: "hi" })).rejects.toThrow('no machine "c" is registered (known: b)');
+    await expect(sendLooking(fleet.m("a"), { to: "c", text: "hi" })).rejects.toThrow('no machine "c" is registered (known: b)');
   });
 
   it("four machines sending to each other and to ALL during concurrent syncs: none lost, none duplicated, every push landed after its lost races", async () => {
@@ -157,7 +183,7 @@ describe("messages on the in-memory hub", () => {
         for (const to of [...names.filter((n) => n !== from), "ALL"]) {
           const text = `${from}->${to} round ${round}`;
           for (const r of to === "ALL" ? names.filter((n) => n !== from) : [to]) expected.get(r)!.push(text);
-          work.push(sendFrom(f.m(from), { to, text }));
+          work.push(sendLooking(f.m(from), { to, text }));
         }
         work.push(f.sync(from));
       }
@@ -183,14 +209,14 @@ describe("messages on the in-memory hub", () => {
     const f = fleet;
     await f.sync("b");
     await f.sync("a");
-    await sendFrom(f.m("a"), { to: "b", text: "which port?" }); // a has something to publish
+    await sendLooking(f.m("a"), { to: "b", text: "which port?" }); // a has something to publish
     const hub = f.m("a").hub;
     const push = hub.push.bind(hub);
     let raced = 0;
     hub.push = async (tip, roles) => {
       // Between a's read and its push: b answers, and its push lands first (a's is refused).
       if (raced++ === 0) {
-        const sent = await sendFrom(f.m("b"), { to: "a", text: "8080" });
+        const sent = await sendLooking(f.m("b"), { to: "a", text: "8080" });
         expect((await publishSent(f.m("b"), "now", sent.id)).published?.pushed).toBeDefined();
       }
       return push(tip, roles);

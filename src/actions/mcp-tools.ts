@@ -28,7 +28,7 @@ import { describeFailure } from "../failure.js";
 import { ackedHere, readMailbox } from "../state/mailbox.js";
 import type { GitMachine } from "../sync/sync.js";
 import { orderLog } from "./log.js";
-import { ackOn, type InboxEntry, inboxOf, knownMachines, listedMessage, outboxEntries, sendFrom, waitInbox } from "./messages.js";
+import { ackOn, type InboxEntry, inboxOf, knownMachines, listedMessage, outboxEntries, sendFrom, sendLooking, waitInbox } from "./messages.js";
 import { orderAdd } from "./order.js";
 import { type OwnReservation, release, reservations, reserve } from "./reservations.js";
 import { checkMachine, checkOrder, statusAt, statusView } from "./status.js";
@@ -296,7 +296,7 @@ const send = tool({
       );
     const mode = when(args);
     const m = await ctx.machine();
-    const r = await sendFrom(m, {
+    const r = await sendLooking(m, {
       ...(ctx.env ? { env: ctx.env } : {}),
       to: args.to,
       text: args.body,

@@ -4,7 +4,7 @@ import { BROADCAST, channelKey, isAcked, type InboxMessage, type Message, messag
 import type { RepoModel } from "../core/repo/repo.js";
 import { own, PRIORITIES, type Priority } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
-import { ackedHere, MAILBOX_REBUILT, type MailboxData, type MailboxSetAside, mailboxPath, readMailbox, updateMailbox } from "../state/mailbox.js";
+import { ackedHere, MAILBOX_REBUILT, type MailboxData, type MailboxSetAside, mailboxPath, readKnownFleet, readMailbox, updateKnownFleet, updateMailbox } from "../state/mailbox.js";
 import { ackInData, queueMessage, waitForAcks } from "../sync/mail.js";
 import { ON_CALL_AGENT_ENV, ON_CALL_CHAIN_ENV } from "../sync/on-call.js";
 import { arrivedSince, maxWaitSteps, READ_EVERY_MS, seenAtStart, waitStep } from "../core/messages/inbox-wait.js";
@@ -20,11 +20,12 @@ import { publishSoon, type Soon } from "../daemon/sync-now.js";
 /** Said to a checkout that never fetched, which has no last known fleet. */
 const neverSynced = () => new CoordError("this checkout has never synced; run coord sync first", EXIT.FAILURE);
 
-/** The machines of the fleet as this checkout last verified them (works offline). */
-export async function knownMachines(m: Machine): Promise<string[]> {
-  const known = await lastKnownMachines(m);
-  if (!known) throw neverSynced();
-  return known;
+/** The machines of the fleet as this machine's last sync verified them (one small local read: works offline). */
+export async function knownMachines(m: Pick<Machine, "stateDir">): Promise<string[]> {
+  const known = await readKnownFleet(m.stateDir);
+  if (!known)
+    throw new CoordError("this machine has no fleet from a sync to check names against (it never synced, or only with an older coord); run coord sync first", EXIT.FAILURE);
+  return known.machines;
 }
 
 /** The repository as of the last fetch (works offline). */
@@ -41,6 +42,8 @@ export interface SendOptions {
   priority?: string;
   replyTo?: string;
   clock?: () => Date;
+  /** The fleet's names to check the recipient against; default: as the last sync verified them (knownMachines). */
+  machines?: readonly string[];
   /** The turn it is sent from, as its environment names it (coord's tools for a turn, served outside it); default: this process's. */
   env?: Readonly<Record<string, string | undefined>>;
 }
@@ -51,7 +54,49 @@ export interface Sent {
 
 /** Stores a message in the outbox of the checkout at `opts.dir`; publishing it is publishSent's (the next sync's, else). */
 export async function send(opts: SendOptions): Promise<Sent> {
-  return sendFrom(await openMachine(opts.dir), opts);
+  return sendLooking(await openMachine(opts.dir), opts);
+}
+
+/** A name not in the fleet as checked: a send to it stores nothing. */
+export class UnknownMachine extends CoordError {
+  constructor(
+    readonly machine: string,
+    known: readonly string[],
+  ) {
+    super(`no machine "${machine}" is registered (known: ${known.join(", ") || "none"}); check the name, or run coord sync to refresh`, EXIT.USAGE);
+  }
+}
+
+/**
+ * The fleet's names as the hub shows them now (fetched, and verified as the last sync verified the rest), for a name
+ * the last sync did not know: it may have registered since. Undefined when the hub cannot be reached.
+ */
+export async function machinesOnHub(m: Machine): Promise<string[] | undefined> {
+  if (!(await m.hub.fetch().catch(() => undefined))) return undefined;
+  const machines = await lastKnownMachines(m);
+  // Kept, so that the next send to it (offline too) needs no look; the numbers stay the last sync's.
+  if (machines)
+    await updateKnownFleet(m.stateDir, (fleet) => {
+      fleet.machines = machines;
+    });
+  return machines;
+}
+
+/** sendFrom, and once more against the fleet the hub shows now when the recipient was not in the last sync's (machinesOnHub). */
+export async function sendLooking(m: Machine, opts: Omit<SendOptions, "dir">): Promise<Sent> {
+  try {
+    return await sendFrom(m, opts);
+  } catch (e) {
+    if (!(e instanceof UnknownMachine) || opts.machines) throw e;
+    const machines = await machinesOnHub(m);
+    if (!machines) throw e;
+    if (!machines.includes(e.machine))
+      throw new UnknownMachine(
+        e.machine,
+        machines.filter((n) => n !== m.config.name),
+      );
+    return sendFrom(m, { ...opts, machines });
+  }
 }
 
 /**
@@ -87,18 +132,14 @@ export async function sendFrom(m: Machine, opts: Omit<SendOptions, "dir">): Prom
     throw new CoordError(`--reply-to "${opts.replyTo}" is not a message id; ids look like izzit7/soda-yeti/3 (see coord inbox)`, EXIT.USAGE);
   const text = sanitizeText(opts.text);
   if (text.trim() === "") throw new CoordError("the message is empty; give its text as arguments, or - to read it from stdin", EXIT.USAGE);
-  // The fleet's names as last verified (a listing, no file read): all a send needs of the hub.
-  let machines = await knownMachines(m);
-  if (opts.to !== BROADCAST && opts.to !== me && !machines.includes(opts.to)) {
-    // Perhaps it registered since the last sync: look once more at the remote (offline, the last known state stands).
-    if (await m.hub.fetch().catch(() => undefined)) machines = await knownMachines(m);
-  }
+  // The fleet's names as the last sync verified them: all a send needs of the hub, read from one local file.
+  const machines = opts.machines ?? (await knownMachines(m));
   if (opts.to !== BROADCAST) {
     if (opts.to === me) throw new CoordError(`"${me}" is this machine; send to another machine or ALL`, EXIT.USAGE);
     if (!machines.includes(opts.to))
-      throw new CoordError(
-        `no machine "${opts.to}" is registered (known: ${machines.filter((n) => n !== me).join(", ") || "none"}); check the name, or run coord sync to refresh`,
-        EXIT.USAGE,
+      throw new UnknownMachine(
+        opts.to,
+        machines.filter((n) => n !== me),
       );
   }
   const acks = await decidedRequest(m, opts.replyTo, text);

@@ -21,7 +21,7 @@ import { daemonRunning } from "../daemon/daemon.js";
 import { type Machine, openMachine } from "../sync/sync.js";
 import { requestSync } from "../daemon/request.js";
 import { allowedDir } from "../sync/tasks.js";
-import { knownMachines, publishSent, sendFrom } from "./messages.js";
+import { knownMachines, machinesOnHub, publishSent, sendFrom } from "./messages.js";
 import { approvableHere } from "./approve.js";
 import { type AgentMark, chainOf, dayOf, DECIDED_BY_TIMEOUT, decidedText, threadSwitch } from "../core/oncall/on-call.js";
 import { appendLog } from "../state/logs.js";
@@ -151,8 +151,8 @@ async function checkedSettings(m: Machine, opts: OnCallOptions): Promise<OnCallS
     from = "ALL";
   } else {
     let machines = await knownMachines(m);
-    // Perhaps one registered since the last sync: look once more at the remote (offline, the last known state stands).
-    if (list.some((n) => !machines.includes(n)) && (await m.hub.fetch().catch(() => undefined))) machines = await knownMachines(m);
+    // Perhaps one registered since the last sync: look once more at the hub (offline, the last sync's fleet stands).
+    if (list.some((n) => !machines.includes(n))) machines = (await machinesOnHub(m)) ?? machines;
     const me = m.config.name;
     for (const name of list) {
       if (name === me) throw usage(`--from ${name}: that is this machine; its own messages never start a turn`);

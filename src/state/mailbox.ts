@@ -4,7 +4,8 @@
 // own lock, so a send is durable at once, even while a long sync runs.
 import { join } from "node:path";
 import * as z from "zod";
-import { channelKey, type InboxMessage, isAcked, type Message, promptBlock, type Receipts } from "../core/messages/messages.js";
+import { BROADCAST, channelKey, type InboxMessage, isAcked, type Message, promptBlock, type Receipts } from "../core/messages/messages.js";
+import { MACHINE_NAME } from "../core/files/names.js";
 import { ownTable } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { asidePath, checkState, setAside } from "./corrupt.js";
@@ -156,4 +157,60 @@ export async function updateMailbox<T>(stateDir: string, change: (data: MailboxD
     ...(machine ? { saved: (d: MailboxData) => writeInboxPrompt(stateDir, machine, d) } : {}),
   };
   return updateLocked(stateDir, "mailbox", io, change);
+}
+
+/**
+ * What the last sync verified of the fleet, kept beside the mailbox for a send to read alone
+ * (`known-fleet.json`): the names of the fleet's machines, and the next number of each channel this machine owns,
+ * as far as anything it published goes. A send checks its recipient here, with no read of the hub; into a mailbox
+ * that was lost it numbers from here, so that no recipient takes a new message for one it already had.
+ */
+export interface KnownFleet {
+  version: 1;
+  /** The registered machines (with a machine file), sorted, this machine among them. */
+  machines: string[];
+  /** Recipient (a machine or ALL) → the channel's next seq: the outbox's, after the sync took in what the hub showed. */
+  next: Record<string, number>;
+}
+
+const knownFleetSchema = z.looseObject({
+  version: z.literal(1),
+  machines: z.array(z.string().regex(MACHINE_NAME)),
+  next: z.record(
+    z.string().refine((to) => to === BROADCAST || MACHINE_NAME.test(to)),
+    seq.min(1),
+  ),
+});
+
+export function knownFleetPath(stateDir: string): string {
+  return join(stateDir, "known-fleet.json");
+}
+
+/** The fleet as the last sync verified it; undefined when no sync wrote it (or it was broken: set aside, the next sync writes it). */
+export async function readKnownFleet(stateDir: string): Promise<KnownFleet | undefined> {
+  const path = knownFleetPath(stateDir);
+  const text = await readIfExists(path);
+  if (text === undefined) return undefined;
+  const r = checkState(text, knownFleetSchema, { versioned: true });
+  if (r.ok) return { version: 1, machines: r.data.machines, next: ownTable(r.data.next) };
+  if (r.newer) throw new CoordError(`${path} is of version ${r.newer}, written by a newer coord; update coord on this machine`, EXIT.USAGE);
+  await setAside(path, r.problem, "the next sync writes it again");
+  return undefined;
+}
+
+/**
+ * Changes what this machine knows of the fleet, under the file's own lock: a sync sets it whole, a send that looked at
+ * the hub for a name sets the names alone, and neither undoes the other's numbers. Written only when it changed.
+ */
+export async function updateKnownFleet(stateDir: string, change: (fleet: KnownFleet) => void): Promise<void> {
+  const io = {
+    read: async (): Promise<KnownFleet> => (await readKnownFleet(stateDir)) ?? { version: 1, machines: [], next: ownTable() },
+    path: knownFleetPath(stateDir),
+    render: (f: KnownFleet) => {
+      const next = Object.fromEntries(Object.entries(f.next).sort(([a], [b]) => (a < b ? -1 : 1)));
+      return `${JSON.stringify({ version: 1, machines: [...new Set(f.machines)].sort(), next })}\n`;
+    },
+    what: "fleet this machine knows",
+  };
+  await updateLocked(stateDir, "known-fleet", io, change);
 }

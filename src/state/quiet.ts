@@ -12,13 +12,13 @@ export const QUIET_FILE = "quiet.json";
 /**
  * Files of the state directory that say nothing a sync acts on: logs, the
  * stamp itself, caches (parsed.json), what a sync derives again (the agent CLIs found, re-detected
- * on their own clock; the hooks' prompt file), the alerts already notified (written after the sync's
+ * on their own clock; the hooks' prompt file; the fleet a send checks names against), the alerts already notified (written after the sync's
  * work; the alerts themselves come from the tip and the clock, which the stamp watches), and the lock's own files.
  * Everything else (config, journal, mailbox, delegated orders, health,
  * secrets, trust, observations, and any file a later version adds) counts.
  */
 const IGNORED =
-  /^(coord\.log(\.\d+)?|cron\.log(\.\d+)?|quiet\.json(\..*)?|parsed\.json(\..*)?|agents\.json|inbox-prompt\.txt|notified\.json|sync\.owner|daemon\.json|.*\.lock|.*\.tmp)$/;
+  /^(coord\.log(\.\d+)?|cron\.log(\.\d+)?|quiet\.json(\..*)?|parsed\.json(\..*)?|agents\.json|inbox-prompt\.txt|known-fleet\.json|notified\.json|sync\.owner|daemon\.json|.*\.lock|.*\.tmp)$/;
 
 /** The local state as the quiet rule compares it: each file's name, size and change time, and the PATH tasks and agents are found on. */
 export async function localFingerprint(stateDir: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {

@@ -29,10 +29,9 @@ import { ownerOf } from "../core/trust/ownership.js";
 import type { MachineFiles, RepoModel } from "../core/repo/repo.js";
 import { own } from "../core/types.js";
 import { runTask } from "../runner/run.js";
-import { readMailbox, updateMailbox, type MailboxData } from "../state/mailbox.js";
+import { readKnownFleet, readMailbox, updateKnownFleet, updateMailbox, type MailboxData } from "../state/mailbox.js";
 import { computerPath } from "../core/files/names.js";
 import { selfSignerPath } from "../state/trust.js";
-import { lastPublished } from "./trust.js";
 import { redactKeys } from "../core/trust/redact.js";
 import type { Machine } from "./machine.js";
 import type { Cycle } from "./cycle.js";
@@ -147,15 +146,12 @@ export interface Outgoing {
   acks?: string[];
 }
 
-/** Thrown inside a mailbox change that found the mailbox needs the hub's channels first: the change is left undone. */
-const NEEDS_ADOPTION = Symbol("the mailbox needs what this machine published");
-
 /**
- * Stores a message in `m`'s outbox durably and gives its id; the next publish sends it. A mailbox no sync has
- * delivered to (lost, set aside, a new checkout) first adopts the channels this machine published, from the last
- * fetched files (a lost mailbox drops nothing live and reuses no seq); every sync adopts them as it delivers, so any
- * other mailbox is written in one change and nothing of the hub is read. `check` may refuse it by throwing, and
- * then the mailbox is left as it was.
+ * Stores a message in `m`'s outbox durably and gives its id; the next publish sends it. Nothing of the hub is read:
+ * into a mailbox no sync has delivered to since it was lost (set aside, deleted), it numbers above what the last
+ * sync could publish (known-fleet.json), so that no recipient takes it for a message it had; that sync's delivery
+ * then takes in the rest of what this machine published. `check` may refuse it by throwing, and then the mailbox is
+ * left as it was.
  */
 export async function queueMessage(m: Machine, msg: Outgoing, check?: (data: MailboxData) => void, clock?: () => Date): Promise<string> {
   const me = m.config.name;
@@ -164,36 +160,28 @@ export async function queueMessage(m: Machine, msg: Outgoing, check?: (data: Mai
   // One its channel could not carry is refused (core/messages/fit.ts), whoever sends it: nothing is stored.
   const big = messageTooBig(text);
   if (big) throw new CoordError(big, EXIT.USAGE);
-  /** `adopt`: the files to adopt from (null: none could be read; the message goes in as the mailbox stands). */
-  const store = (adopt?: MachineFiles | null) =>
-    updateMailbox(
-      m.stateDir,
-      (data) => {
-        if (!data.joined && adopt === undefined) throw NEEDS_ADOPTION;
-        if (!data.joined && adopt) adoptPublished(data, adopt, me);
-        check?.(data);
-        if (!own(data.outbox, msg.to)) data.outbox[msg.to] = { next: 1, messages: [] };
-        const channel = data.outbox[msg.to]!;
-        // A number past what a file holds (2^31 - 1) would make the channel's file unreadable to every recipient.
-        if (channel.next >= MAX_COUNT)
-          throw new CoordError(
-            `the channel to ${msg.to} has no number left to send (its next is ${channel.next}): nothing was stored; a receipt far above what this machine sent raised it (a turned machine's, in a fleet where no second one agrees: docs/security.md, forged counters and receipts)`,
-            EXIT.FAILURE,
-          );
-        const seq = channel.next++;
-        const at = (clock?.() ?? new Date()).toISOString(); // under the lock: seq order is time order
-        channel.messages.push({ seq, at, priority: msg.priority, text, ...(msg.replyTo ? { replyTo: msg.replyTo } : {}), ...(msg.agent ? { agent: msg.agent } : {}) });
-        if (msg.acks?.length) ackAnswered(data, msg.acks);
-        return messageId(me, msg.to, seq);
-      },
-      msg.acks?.length ? me : undefined,
-    );
-  try {
-    return await store();
-  } catch (e) {
-    if (e !== NEEDS_ADOPTION) throw e;
-    return store((await lastPublished(m).catch(() => undefined))?.files ?? null);
-  }
+  return updateMailbox(
+    m.stateDir,
+    async (data) => {
+      const floor = data.joined ? undefined : own((await readKnownFleet(m.stateDir))?.next ?? {}, msg.to);
+      check?.(data);
+      if (!own(data.outbox, msg.to)) data.outbox[msg.to] = { next: 1, messages: [] };
+      const channel = data.outbox[msg.to]!;
+      if (floor !== undefined) channel.next = Math.max(channel.next, floor);
+      // A number past what a file holds (2^31 - 1) would make the channel's file unreadable to every recipient.
+      if (channel.next >= MAX_COUNT)
+        throw new CoordError(
+          `the channel to ${msg.to} has no number left to send (its next is ${channel.next}): nothing was stored; a receipt far above what this machine sent raised it (a turned machine's, in a fleet where no second one agrees: docs/security.md, forged counters and receipts)`,
+          EXIT.FAILURE,
+        );
+      const seq = channel.next++;
+      const at = (clock?.() ?? new Date()).toISOString(); // under the lock: seq order is time order
+      channel.messages.push({ seq, at, priority: msg.priority, text, ...(msg.replyTo ? { replyTo: msg.replyTo } : {}), ...(msg.agent ? { agent: msg.agent } : {}) });
+      if (msg.acks?.length) ackAnswered(data, msg.acks);
+      return messageId(me, msg.to, seq);
+    },
+    msg.acks?.length ? me : undefined,
+  );
 }
 
 /** Acknowledges the messages of `ids` delivered here and not acknowledged yet, as coord inbox ack does (published at once). */
@@ -280,12 +268,18 @@ export async function runMessageHooks(m: Machine, messages: InboxMessage[], log:
  * messages (acknowledged by every recipient, older than the retention) leave
  * the live file and the local outbox.
  */
-export async function ownMessageFiles(m: Machine, model: RepoModel, now: Date): Promise<{ files: MessageFile[]; receipts: Receipts; ackWaits: string[]; notes: string[] }> {
+export async function ownMessageFiles(
+  m: Machine,
+  model: RepoModel,
+  now: Date,
+): Promise<{ files: MessageFile[]; receipts: Receipts; ackWaits: string[]; notes: string[]; next: Record<string, number> }> {
   const me = m.config.name;
-  return updateMailbox(
+  const own = await updateMailbox(
     m.stateDir,
     (data) => {
       adoptPublished(data, model, me);
+      // Every number this publish may carry: what a send into a lost mailbox numbers above (known-fleet.json).
+      const next = Object.fromEntries(Object.entries(data.outbox).map(([to, c]) => [to, c.next]));
       const files: MessageFile[] = [];
       const notes: string[] = [];
       for (const [to, channel] of Object.entries(data.outbox).sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -294,10 +288,16 @@ export async function ownMessageFiles(m: Machine, model: RepoModel, now: Date): 
         files.push(fit.file);
         notes.push(...fitNotes(file, fit));
       }
-      return { files, receipts: data.receipts, ackWaits: ackWaitsOn(data, model.computers.get(me)?.messages), notes };
+      return { files, receipts: data.receipts, ackWaits: ackWaitsOn(data, model.computers.get(me)?.messages), notes, next };
     },
     me,
   );
+  // The fleet as this sync verified it, for a send to read alone.
+  await updateKnownFleet(m.stateDir, (fleet) => {
+    fleet.machines = [...model.machineNames, me];
+    fleet.next = own.next;
+  });
+  return own;
 }
 
 /**

@@ -24,14 +24,13 @@ import { carriesMarker, killOrphan, runTask, stopProcesses } from "../runner/run
 import { keptApart, shieldedRun } from "./sandbox.js";
 import { loadConfig } from "../state/config.js";
 import { pidAlive } from "../state/lock.js";
-import { readMailbox, updateMailbox } from "../state/mailbox.js";
+import { readKnownFleet, readMailbox, updateMailbox } from "../state/mailbox.js";
 import { loadOnCall, readOnCallState, updateOnCallState } from "../state/on-call.js";
 import { timings } from "../timings.js";
 import type { Machine } from "./machine.js";
 import { ackAnswered, queueMessage } from "./mail.js";
 import { type Said, takeDelivered, type Taken } from "./on-call-take.js";
 import { type ClaimedTurn, type Ended, markerOf, mcpConfigName, ON_CALL_TURN_ENV, type RunProcess, runTurnProcess, turnMarker } from "./on-call-turn.js";
-import { lastKnownMachines } from "./trust.js";
 import { unpublishable } from "../state/secrets.js";
 
 export { cwdRefused, markerOf, ON_CALL_AGENT_ENV, ON_CALL_CHAIN_ENV, ON_CALL_THREAD_ENV, ON_CALL_TURN_ENV, turnMarker } from "./on-call-turn.js";
@@ -205,8 +204,8 @@ function retryLater(e: Engine): void {
 
 /** Stores a message of the engine's in the thread (an answer, a refusal, a note); its id, or none when its recipient left the fleet. */
 async function answer(e: Engine, x: Said, acks: string[] = []): Promise<string | undefined> {
-  // The fleet's names as last verified (a listing, no file read): all an answer needs of the hub.
-  const machines = await lastKnownMachines(e.cur).catch(() => undefined);
+  // The fleet's names as the last sync verified them (one local file): all an answer needs of the hub.
+  const machines = (await readKnownFleet(e.cur.stateDir).catch(() => undefined))?.machines;
   if (machines && !machines.includes(x.to)) {
     // Gone from the fleet: nobody to answer, but what it asked is dealt with.
     if (acks.length) await updateMailbox(e.cur.stateDir, (data) => void ackAnswered(data, acks), e.me);

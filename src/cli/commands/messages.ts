@@ -1,5 +1,5 @@
 import { type Command, Option } from "commander";
-import { ack, type InboxEntry, inbox, inboxPrompt, listedMessage, outbox, publishSent, sendFrom, waitInbox } from "../../actions/messages.js";
+import { ack, type InboxEntry, inbox, inboxPrompt, listedMessage, outbox, publishSent, sendLooking, waitInbox } from "../../actions/messages.js";
 import { formatDuration, parseDuration } from "../../core/time/duration.js";
 import { agentLine, parseMessageId } from "../../core/messages/messages.js";
 import { LINE_BREAKS, sanitizeText, shownLine } from "../../core/files/shown.js";
@@ -44,7 +44,7 @@ ${examples(
     .action(async (to: string, words: string[], o: { dir?: string; priority: string; replyTo?: string; now?: boolean; later?: boolean }) => {
       const text = words.length === 1 && words[0] === "-" ? await readStdin() : words.join(" ");
       const m = await openMachine(await resolveDir(o.dir));
-      const sent = await sendFrom(m, { to, text, priority: o.priority, replyTo: o.replyTo });
+      const sent = await sendLooking(m, { to, text, priority: o.priority, replyTo: o.replyTo });
       const r = { ...sent, ...(await publishSent(m, o.now ? "now" : o.later ? "later" : "soon", sent.id)) };
       if (r.soon) io.out(`sent ${r.id}; ${soonText(r.soon)}`);
       else
