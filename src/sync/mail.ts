@@ -163,11 +163,14 @@ export async function queueMessage(m: Machine, msg: Outgoing, check?: (data: Mai
   return updateMailbox(
     m.stateDir,
     async (data) => {
-      const floor = data.joined ? undefined : own((await readKnownFleet(m.stateDir))?.next ?? {}, msg.to);
+      if (!data.joined)
+        for (const [to, next] of Object.entries((await readKnownFleet(m.stateDir))?.next ?? {})) {
+          if (!own(data.outbox, to)) data.outbox[to] = { next: 1, messages: [] };
+          data.outbox[to]!.next = Math.max(data.outbox[to]!.next, next);
+        }
       check?.(data);
       if (!own(data.outbox, msg.to)) data.outbox[msg.to] = { next: 1, messages: [] };
       const channel = data.outbox[msg.to]!;
-      if (floor !== undefined) channel.next = Math.max(channel.next, floor);
       // A number past what a file holds (2^31 - 1) would make the channel's file unreadable to every recipient.
       if (channel.next >= MAX_COUNT)
         throw new CoordError(
