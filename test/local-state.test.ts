@@ -1,9 +1,12 @@
 // Local state as read back from disk: the journal and the mailbox, what is
 // wrong with them in one sentence, or their data. (Broken local state on a
 // machine, kept aside and rebuilt by a sync on real git: local-state.e2e.test.ts.)
+import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseJournal } from "../src/state/journal.js";
-import { parseMailbox } from "../src/state/mailbox.js";
+import { knownFleetPath, parseMailbox, readKnownFleet, writeKnownFleet } from "../src/state/mailbox.js";
 
 const entry = { rev: 1, state: "completed", attempts: 1, exitCode: 0 };
 
@@ -56,5 +59,29 @@ describe("reading local state", () => {
     expect(parseMailbox("{ broken")).toMatch(/^not JSON/);
     const ok = parseMailbox(JSON.stringify(good));
     expect(typeof ok === "string" ? ok : ok.outbox["soda-yeti"]?.next).toBe(2);
+  });
+
+  it("the fleet a send checks names against: written when it changed, a broken or odd one set aside (a send then says to sync), a newer one refused", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "coord-known-"));
+    expect(await readKnownFleet(dir)).toBeUndefined();
+    await writeKnownFleet(dir, ["b", "a", "b"]);
+    expect(await readFile(knownFleetPath(dir), "utf8")).toBe('{"version":1,"machines":["a","b"]}\n');
+    expect(await readKnownFleet(dir)).toEqual(["a", "b"]);
+    const bad: [string, string][] = [
+      ["{ broken", "not JSON"],
+      ['{"version":1,"machines":["../x"]}', "machines.0"],
+      ['{"version":1,"machines":"a"}', "machines"],
+    ];
+    for (const [text, problem] of bad) {
+      await writeFile(knownFleetPath(dir), text);
+      expect(await readKnownFleet(dir), text).toBeUndefined();
+      expect((await readdir(dir)).filter((n) => n.startsWith("known-fleet.json.corrupt-")).length, text).toBeGreaterThan(0);
+      expect(await readFile(join(dir, "coord.log"), "utf8"), text).toContain(problem);
+    }
+    await writeFile(knownFleetPath(dir), '{"version":2,"machines":[]}');
+    await expect(readKnownFleet(dir)).rejects.toThrow(/is of version 2, written by a newer coord; update coord on this machine/);
+    // A sync writes it whole, whatever was there.
+    await writeKnownFleet(dir, ["a"]);
+    expect(await readKnownFleet(dir)).toEqual(["a"]);
   });
 });

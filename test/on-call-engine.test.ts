@@ -63,6 +63,10 @@ async function onCallMachine(settings: Partial<OnCallSettings> = {}): Promise<Se
   const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGs1v2bdV6k0yqUZGfVrQKc2b1i3ZVn2Uq7vZbYc5x9T";
   await savePins(stateDir, new Map(["asker", "other", "stranger"].map((n) => [n, key])));
   const m: Machine = { dir, stateDir, config, hub: new MemoryRemote(() => new Date()).client() };
+  // A machine that synced: its mailbox has had a delivery (a send into one that had none stores nothing).
+  await updateMailbox(stateDir, (data) => {
+    data.joined = true;
+  });
   const seqs = new Map<string, number>();
   const log: string[] = [];
   return {

@@ -69,6 +69,27 @@ describe("on call on the in-memory fleet", () => {
     expect((await f.model()).computers.get("b")?.messages?.["a/b"]?.acked).toBe(1);
   });
 
+  it("a machine that registered since b's last sync asks in its first message: b's answer reaches it (found in attack)", async () => {
+    const f = await memoryFleet(["a", "b", "c"], { signed: true, register: false });
+    fleet = f;
+    const m = f.m("b");
+    const work = join(f.root, "work");
+    await mkdir(work, { recursive: true });
+    const config = { ...m.config, onCall: writtenSettings({ ...SETTINGS, cwd: work, from: ["a", "c"] }) } as MachineConfig;
+    await saveConfig(m.stateDir, config);
+    f.machines.set("b", { ...m, config });
+    for (const n of ["a", "b", "a", "b"]) await f.sync(n, { run: false });
+    // c joins, asks b, and publishes, all before b's next sync: b sees c and its question together.
+    await f.sync("c", { run: false });
+    const { id: q } = await sendLooking(f.m("c"), { to: "b", text: "hello from the new machine" });
+    await f.sync("c", { run: false });
+    const cli = scriptedClaude();
+    await f.sync("b", { onCallHere: true, onCallRun: cli.run });
+    expect(cli.calls).toHaveLength(1);
+    await f.sync("c", { run: false });
+    expect(await inboxOf(f, "c")).toEqual([expect.objectContaining({ from: "b", replyTo: q, text: "answer 1" })]);
+  });
+
   it("a reply to the answer resumes the thread's session; a new question starts another", async () => {
     fleet = await fleetOnCall(["a", "b"], "b");
     const f = fleet;

@@ -380,7 +380,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
   it("the fleet's names a send reads (known-fleet.json, as the last sync verified them) are the model's: a new machine's file, a pinned one's forged file and its deletion", async () => {
     const f = await verifyingFleet();
     const m = await openMachine(f.machines.izzit7!);
-    const names = async () => ({ listed: (await readKnownFleet(m.stateDir))?.machines, model: (await lastFetchedModel(m, READ_PATHS))?.model.machineNames });
+    const names = async () => ({ listed: await readKnownFleet(m.stateDir), model: (await lastFetchedModel(m, READ_PATHS))?.model.machineNames });
     expect(await names()).toEqual({ listed: ["izzit7", "soda-yeti"], model: ["izzit7", "soda-yeti"] });
     // A pusher adds a machine nobody pinned (accepted as it comes: trust on first use), and forges soda-yeti's file.
     const real = await hubFile(f, "coordination/COMPUTER_soda-yeti.md");

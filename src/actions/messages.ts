@@ -4,7 +4,7 @@ import { BROADCAST, channelKey, isAcked, type InboxMessage, type Message, messag
 import type { RepoModel } from "../core/repo/repo.js";
 import { own, PRIORITIES, type Priority } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
-import { ackedHere, MAILBOX_REBUILT, type MailboxData, type MailboxSetAside, mailboxPath, readKnownFleet, readMailbox, updateKnownFleet, updateMailbox } from "../state/mailbox.js";
+import { ackedHere, MAILBOX_REBUILT, type MailboxData, type MailboxSetAside, mailboxPath, readKnownFleet, readMailbox, updateMailbox, writeKnownFleet } from "../state/mailbox.js";
 import { ackInData, queueMessage, waitForAcks } from "../sync/mail.js";
 import { ON_CALL_AGENT_ENV, ON_CALL_CHAIN_ENV } from "../sync/on-call.js";
 import { arrivedSince, maxWaitSteps, READ_EVERY_MS, seenAtStart, waitStep } from "../core/messages/inbox-wait.js";
@@ -25,7 +25,7 @@ export async function knownMachines(m: Pick<Machine, "stateDir">): Promise<strin
   const known = await readKnownFleet(m.stateDir);
   if (!known)
     throw new CoordError("this machine has no fleet from a sync to check names against (it never synced, or only with an older coord); run coord sync first", EXIT.FAILURE);
-  return known.machines;
+  return known;
 }
 
 /** The repository as of the last fetch (works offline). */
@@ -75,10 +75,7 @@ export async function machinesOnHub(m: Machine): Promise<string[] | undefined> {
   if (!(await m.hub.fetch().catch(() => undefined))) return undefined;
   const machines = await lastKnownMachines(m);
   // Kept, so that the next send to it (offline too) needs no look; the numbers stay the last sync's.
-  if (machines)
-    await updateKnownFleet(m.stateDir, (fleet) => {
-      fleet.machines = machines;
-    });
+  if (machines) await writeKnownFleet(m.stateDir, machines);
   return machines;
 }
 

@@ -4,7 +4,7 @@
 // own lock, so a send is durable at once, even while a long sync runs.
 import { join } from "node:path";
 import * as z from "zod";
-import { BROADCAST, channelKey, type InboxMessage, isAcked, type Message, promptBlock, type Receipts } from "../core/messages/messages.js";
+import { channelKey, type InboxMessage, isAcked, type Message, promptBlock, type Receipts } from "../core/messages/messages.js";
 import { MACHINE_NAME } from "../core/files/names.js";
 import { ownTable } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
@@ -160,57 +160,31 @@ export async function updateMailbox<T>(stateDir: string, change: (data: MailboxD
 }
 
 /**
- * What the last sync verified of the fleet, kept beside the mailbox for a send to read alone
- * (`known-fleet.json`): the names of the fleet's machines, and the next number of each channel this machine owns,
- * as far as anything it published goes. A send checks its recipient here, with no read of the hub; into a mailbox
- * that was lost it numbers from here, so that no recipient takes a new message for one it already had.
+ * The fleet's machines as the last sync verified them, kept beside the mailbox for a send to read alone
+ * (`known-fleet.json`): a send checks its recipient here, with no read of the hub. Written by each sync's delivery,
+ * and by a send that looked on the hub for a name missing here.
  */
-export interface KnownFleet {
-  version: 1;
-  /** The registered machines (with a machine file), sorted, this machine among them. */
-  machines: string[];
-  /** Recipient (a machine or ALL) → the channel's next seq: the outbox's, after the sync took in what the hub showed. */
-  next: Record<string, number>;
-}
-
-const knownFleetSchema = z.looseObject({
-  version: z.literal(1),
-  machines: z.array(z.string().regex(MACHINE_NAME)),
-  next: z.record(
-    z.string().refine((to) => to === BROADCAST || MACHINE_NAME.test(to)),
-    seq.min(1),
-  ),
-});
+const knownFleetSchema = z.looseObject({ version: z.literal(1), machines: z.array(z.string().regex(MACHINE_NAME)) });
 
 export function knownFleetPath(stateDir: string): string {
   return join(stateDir, "known-fleet.json");
 }
 
-/** The fleet as the last sync verified it; undefined when no sync wrote it (or it was broken: set aside, the next sync writes it). */
-export async function readKnownFleet(stateDir: string): Promise<KnownFleet | undefined> {
+/** The fleet's machines as last verified (this one among them); undefined when no sync wrote them, or they were broken (set aside). */
+export async function readKnownFleet(stateDir: string): Promise<string[] | undefined> {
   const path = knownFleetPath(stateDir);
   const text = await readIfExists(path);
   if (text === undefined) return undefined;
   const r = checkState(text, knownFleetSchema, { versioned: true });
-  if (r.ok) return { version: 1, machines: r.data.machines, next: ownTable(r.data.next) };
+  if (r.ok) return r.data.machines;
   if (r.newer) throw new CoordError(`${path} is of version ${r.newer}, written by a newer coord; update coord on this machine`, EXIT.USAGE);
   await setAside(path, r.problem, "the next sync writes it again");
   return undefined;
 }
 
-/**
- * Changes what this machine knows of the fleet, under the file's own lock: a sync sets it whole, a send that looked at
- * the hub for a name sets the names alone, and neither undoes the other's numbers. Written only when it changed.
- */
-export async function updateKnownFleet(stateDir: string, change: (fleet: KnownFleet) => void): Promise<void> {
-  const io = {
-    read: async (): Promise<KnownFleet> => (await readKnownFleet(stateDir)) ?? { version: 1, machines: [], next: ownTable() },
-    path: knownFleetPath(stateDir),
-    render: (f: KnownFleet) => {
-      const next = Object.fromEntries(Object.entries(f.next).sort(([a], [b]) => (a < b ? -1 : 1)));
-      return `${JSON.stringify({ version: 1, machines: [...new Set(f.machines)].sort(), next })}\n`;
-    },
-    what: "fleet this machine knows",
-  };
-  await updateLocked(stateDir, "known-fleet", io, change);
+/** Keeps the fleet's machines as verified, whole (written only when they changed: most syncs change nothing). */
+export async function writeKnownFleet(stateDir: string, machines: readonly string[]): Promise<void> {
+  const text = `${JSON.stringify({ version: 1, machines: [...new Set(machines)].sort() })}\n`;
+  const path = knownFleetPath(stateDir);
+  if ((await readIfExists(path).catch(() => undefined)) !== text) await writeDurably(path, text);
 }

@@ -29,7 +29,7 @@ import { ownerOf } from "../core/trust/ownership.js";
 import type { MachineFiles, RepoModel } from "../core/repo/repo.js";
 import { own } from "../core/types.js";
 import { runTask } from "../runner/run.js";
-import { readKnownFleet, readMailbox, updateKnownFleet, updateMailbox, type MailboxData } from "../state/mailbox.js";
+import { readMailbox, updateMailbox, writeKnownFleet, type MailboxData } from "../state/mailbox.js";
 import { computerPath } from "../core/files/names.js";
 import { selfSignerPath } from "../state/trust.js";
 import { redactKeys } from "../core/trust/redact.js";
@@ -82,6 +82,8 @@ export async function deliver(m: Machine, model: RepoModel, adoptReceipts = true
     },
     me,
   );
+  // The fleet as this sync verified it, for a send or an answer to check names against (this machine registers now if new).
+  await writeKnownFleet(m.stateDir, [...model.machineNames, me]);
   return { fresh, strangers: [...new Set([...strangers].map((f) => f.from))] };
 }
 
@@ -146,12 +148,15 @@ export interface Outgoing {
   acks?: string[];
 }
 
+/** Said of a send into a mailbox no sync has delivered to since it was lost (deleted, set aside). */
+const MAILBOX_NEEDS_SYNC =
+  "a send numbers its message above what this machine published, which only a sync reads from the hub: run coord sync (it rebuilds the mailbox), then send again; nothing was stored";
+
 /**
- * Stores a message in `m`'s outbox durably and gives its id; the next publish sends it. Nothing of the hub is read:
- * into a mailbox no sync has delivered to since it was lost (set aside, deleted), it numbers above what the last
- * sync could publish (known-fleet.json), so that no recipient takes it for a message it had; that sync's delivery
- * then takes in the rest of what this machine published. `check` may refuse it by throwing, and then the mailbox is
- * left as it was.
+ * Stores a message in `m`'s outbox durably and gives its id; the next publish sends it. Nothing of the hub is read.
+ * Into a mailbox no sync has delivered to since it was lost (deleted, set aside) it stores nothing and says to sync
+ * first: only the hub knows the numbers its channels used, and one used again would be dropped by its recipient.
+ * `check` may refuse it by throwing, and then the mailbox is left as it was.
  */
 export async function queueMessage(m: Machine, msg: Outgoing, check?: (data: MailboxData) => void, clock?: () => Date): Promise<string> {
   const me = m.config.name;
@@ -162,12 +167,8 @@ export async function queueMessage(m: Machine, msg: Outgoing, check?: (data: Mai
   if (big) throw new CoordError(big, EXIT.USAGE);
   return updateMailbox(
     m.stateDir,
-    async (data) => {
-      if (!data.joined)
-        for (const [to, next] of Object.entries((await readKnownFleet(m.stateDir))?.next ?? {})) {
-          if (!own(data.outbox, to)) data.outbox[to] = { next: 1, messages: [] };
-          data.outbox[to]!.next = Math.max(data.outbox[to]!.next, next);
-        }
+    (data) => {
+      if (!data.joined) throw new CoordError(`this machine's mailbox ${data.setAside ? "was set aside" : "is new or was lost"}, and ${MAILBOX_NEEDS_SYNC}`, EXIT.FAILURE);
       check?.(data);
       if (!own(data.outbox, msg.to)) data.outbox[msg.to] = { next: 1, messages: [] };
       const channel = data.outbox[msg.to]!;
@@ -271,18 +272,12 @@ export async function runMessageHooks(m: Machine, messages: InboxMessage[], log:
  * messages (acknowledged by every recipient, older than the retention) leave
  * the live file and the local outbox.
  */
-export async function ownMessageFiles(
-  m: Machine,
-  model: RepoModel,
-  now: Date,
-): Promise<{ files: MessageFile[]; receipts: Receipts; ackWaits: string[]; notes: string[]; next: Record<string, number> }> {
+export async function ownMessageFiles(m: Machine, model: RepoModel, now: Date): Promise<{ files: MessageFile[]; receipts: Receipts; ackWaits: string[]; notes: string[] }> {
   const me = m.config.name;
-  const own = await updateMailbox(
+  return updateMailbox(
     m.stateDir,
     (data) => {
       adoptPublished(data, model, me);
-      // Every number this publish may carry: what a send into a lost mailbox numbers above (known-fleet.json).
-      const next = Object.fromEntries(Object.entries(data.outbox).map(([to, c]) => [to, c.next]));
       const files: MessageFile[] = [];
       const notes: string[] = [];
       for (const [to, channel] of Object.entries(data.outbox).sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -291,16 +286,10 @@ export async function ownMessageFiles(
         files.push(fit.file);
         notes.push(...fitNotes(file, fit));
       }
-      return { files, receipts: data.receipts, ackWaits: ackWaitsOn(data, model.computers.get(me)?.messages), notes, next };
+      return { files, receipts: data.receipts, ackWaits: ackWaitsOn(data, model.computers.get(me)?.messages), notes };
     },
     me,
   );
-  // The fleet as this sync verified it, for a send to read alone.
-  await updateKnownFleet(m.stateDir, (fleet) => {
-    fleet.machines = [...model.machineNames, me];
-    fleet.next = own.next;
-  });
-  return own;
 }
 
 /**

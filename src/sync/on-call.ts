@@ -205,7 +205,7 @@ function retryLater(e: Engine): void {
 /** Stores a message of the engine's in the thread (an answer, a refusal, a note); its id, or none when its recipient left the fleet. */
 async function answer(e: Engine, x: Said, acks: string[] = []): Promise<string | undefined> {
   // The fleet's names as the last sync verified them (one local file): all an answer needs of the hub.
-  const machines = (await readKnownFleet(e.cur.stateDir).catch(() => undefined))?.machines;
+  const machines = await readKnownFleet(e.cur.stateDir).catch(() => undefined);
   if (machines && !machines.includes(x.to)) {
     // Gone from the fleet: nobody to answer, but what it asked is dealt with.
     if (acks.length) await updateMailbox(e.cur.stateDir, (data) => void ackAnswered(data, acks), e.me);

@@ -29,6 +29,8 @@ or, where no daemon runs, a sync here that starts no task. When the hub cannot b
 last sync or look found, or the sync here) the message is still sent: it is kept here, the line says that the
 hub cannot be reached and when it goes (the first sync that reaches the hub: the daemon's next tick), exit 0,
 so that a script or an agent does not send it twice; --now exits 1 instead.
+The recipient must be among the machines the last sync verified (.git/coord/known-fleet.json), or found on the
+hub by one look. Into a mailbox lost or set aside nothing is stored until a sync rebuilt it (exit 1: run coord sync).
 A message is at most 512 KiB of text (UTF-8): a longer one is refused (exit 2), nothing stored; send the path of a
 file instead. A channel's file stays under the 2 MiB its recipient reads: when unreceived messages fill it, the
 newest wait in the outbox and go as the recipient receives the ones before them (coord doctor says so).
