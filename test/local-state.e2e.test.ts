@@ -60,7 +60,7 @@ describe("broken local state on a machine", () => {
     expect((await cli("sync", "--dir", dir)).err).not.toContain("kept aside");
   });
 
-  it("a mailbox with outbox: null is kept aside; sent messages are taken back from the hub and no sequence number is used twice", async () => {
+  it("a mailbox with outbox: null is kept aside; a send waits for the sync that takes the sent messages back from the hub, and no sequence number is used twice", async () => {
     fleet = await makeFleet(["izzit7", "soda-yeti"]);
     const a = fleet.machines.izzit7!;
     const b = fleet.machines["soda-yeti"]!;
@@ -68,11 +68,14 @@ describe("broken local state on a machine", () => {
     await sync({ dir: a });
     await writeFile(join(stateDir(a), "mailbox.json"), '{"version":1,"outbox":null,"inbox":[],"receipts":{}}\n');
 
-    const second = await send({ dir: a, to: "soda-yeti", text: "second" });
-    expect(second.id).toBe("izzit7/soda-yeti/2");
+    await expect(send({ dir: a, to: "soda-yeti", text: "second" })).rejects.toThrow(
+      /^this machine's mailbox was set aside, and .*: run coord sync \(it rebuilds the mailbox\), then send again; nothing was stored$/,
+    );
     expect(await setAsideFiles(a, "mailbox.json")).toHaveLength(1);
     const r = await sync({ dir: a });
     expect(r.warnings.join("\n")).toMatch(/mailbox\.json could not be read \(field outbox: .*\); it was kept aside as .*mailbox\.json\.corrupt-.* and a new mailbox starts/);
+    expect((await send({ dir: a, to: "soda-yeti", text: "second" })).id).toBe("izzit7/soda-yeti/2");
+    await sync({ dir: a });
     await sync({ dir: b });
     expect((await inbox({ dir: b, all: true })).messages.map((m) => m.text)).toEqual(["first", "second"]);
   });

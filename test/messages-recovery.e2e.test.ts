@@ -24,11 +24,16 @@ const hooked = async (path: string) =>
     .map((l) => JSON.parse(l) as { id: string; text: string });
 
 describe("messages: recovery", () => {
-  it("a sender that lost its mailbox and sends before its next sync keeps its live messages", async () => {
+  it("a sender that lost its mailbox is told to sync before it sends; that sync keeps its live messages, and the send numbers above them", async () => {
     fleet = await makeFleet(["izzit7", "soda-yeti"]);
     await send({ dir: dirOf("izzit7"), to: "soda-yeti", text: "first" });
     await sync({ dir: dirOf("izzit7") }); // published; soda-yeti has not synced yet
     await rm(mailbox("izzit7"));
+    const refused = await cli("send", "--dir", dirOf("izzit7"), "soda-yeti", "second");
+    expect(refused).toMatchObject({ code: 1, out: "" });
+    expect(refused.err).toMatch(/mailbox is new or was lost, .*: run coord sync \(it rebuilds the mailbox\), then send again; nothing was stored/);
+    expect(refused.err.split("\n")).toHaveLength(1);
+    await sync({ dir: dirOf("izzit7") });
     const second = await send({ dir: dirOf("izzit7"), to: "soda-yeti", text: "second" });
     expect(second.id).toBe("izzit7/soda-yeti/2");
     await sync({ dir: dirOf("izzit7") });
