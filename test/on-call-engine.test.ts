@@ -296,6 +296,35 @@ describe("the on-call engine on a scripted CLI", () => {
     expect((await readOnCallState(t.m.stateDir)).taken).toHaveLength(3);
   });
 
+  it("the daily budget spent while the mailbox waits for its rebuild: the note waits too, a sync is asked for, and it is said once rebuilt (found in attack)", async () => {
+    const t = await onCallMachine({ dailyBudgetUsd: 0.01 });
+    const cli = scriptedClaude({ cost: 0.01 });
+    const asked: string[] = [];
+    const engine = t.engine({ run: cli.run, publish: (why) => void asked.push(why) });
+    await t.deliver("asker", "first");
+    await engine.pump();
+    await engine.idle();
+    await t.deliver("asker", "second");
+    // The mailbox lost (its delivery marks gone) after the message came: nothing can be stored until a sync.
+    await updateMailbox(t.m.stateDir, (data) => {
+      data.joined = false;
+    });
+    asked.length = 0;
+    await engine.pump();
+    await engine.idle();
+    expect(asked).toContain("answer");
+    expect((await readOnCallState(t.m.stateDir)).budgetTold).toBeUndefined();
+    // The sync rebuilt it: the note is said, once.
+    await updateMailbox(t.m.stateDir, (data) => {
+      data.joined = true;
+    });
+    await engine.pump();
+    await engine.pump();
+    await engine.idle();
+    expect((await t.answers()).filter((x) => x.agent?.note === "budget")).toHaveLength(1);
+    expect(cli.calls).toHaveLength(1);
+  });
+
   it("the daily budget spent: the message waits, its asker is told once, and it runs when the budget is raised", async () => {
     const t = await onCallMachine({ dailyBudgetUsd: 0.01 });
     const cli = scriptedClaude({ cost: 0.01 });

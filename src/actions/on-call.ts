@@ -352,14 +352,19 @@ export async function askPermission(
   });
   if (decided && decided.by !== "timeout") return done(heldFor({ digest: ask.digest, decision: decided }, req.input), id);
   const after = waitWords(s.approvalTimeout);
-  await queueMessage(m, {
+  // The denial stands whether or not the thread can be told (a mailbox lost meanwhile waits for a sync): logged then.
+  const told = await queueMessage(m, {
     to: last.from,
     text: `Request ${id} timed out after ${after} with no answer: ${req.tool} was denied.`,
     priority: "normal",
     replyTo: id,
     agent: { answer: true, cli: t.agent, note: "approval-timeout", decided: { request: id, behavior: "deny", cause: "timeout" } },
+  }).catch(async (e: unknown) => {
+    const error = `on call: the timeout of request ${id} could not be said in its thread (${describeFailure(e).message})`;
+    await appendLog(m.stateDir, { kind: "on-call", machine: me, ok: false, error }).catch(() => {});
+    return undefined;
   });
-  await publish(`the timeout of request ${id}`);
+  if (told) await publish(`the timeout of request ${id}`);
   return done({ behavior: "deny", message: `nobody answered within ${after}`, by: "timeout" }, id);
 }
 

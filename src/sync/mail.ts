@@ -148,9 +148,15 @@ export interface Outgoing {
   acks?: string[];
 }
 
-/** Said of a send into a mailbox no sync has delivered to since it was lost (deleted, set aside). */
-const MAILBOX_NEEDS_SYNC =
-  "a send numbers its message above what this machine published, which only a sync reads from the hub: run coord sync (it rebuilds the mailbox), then send again; nothing was stored";
+/** A send into a mailbox no sync has delivered to since it was lost (deleted, set aside): nothing is stored until a sync rebuilt it. */
+export class MailboxNeedsSync extends CoordError {
+  constructor(setAside: boolean) {
+    super(
+      `this machine's mailbox ${setAside ? "was set aside" : "is new or was lost"}, and a send numbers its message above what this machine published, which only a sync reads from the hub: run coord sync (it rebuilds the mailbox), then send again; nothing was stored`,
+      EXIT.FAILURE,
+    );
+  }
+}
 
 /**
  * Stores a message in `m`'s outbox durably and gives its id; the next publish sends it. Nothing of the hub is read.
@@ -168,7 +174,7 @@ export async function queueMessage(m: Machine, msg: Outgoing, check?: (data: Mai
   return updateMailbox(
     m.stateDir,
     (data) => {
-      if (!data.joined) throw new CoordError(`this machine's mailbox ${data.setAside ? "was set aside" : "is new or was lost"}, and ${MAILBOX_NEEDS_SYNC}`, EXIT.FAILURE);
+      if (!data.joined) throw new MailboxNeedsSync(data.setAside !== undefined);
       check?.(data);
       if (!own(data.outbox, msg.to)) data.outbox[msg.to] = { next: 1, messages: [] };
       const channel = data.outbox[msg.to]!;

@@ -28,7 +28,7 @@ import { readKnownFleet, readMailbox, updateMailbox } from "../state/mailbox.js"
 import { loadOnCall, readOnCallState, updateOnCallState } from "../state/on-call.js";
 import { timings } from "../timings.js";
 import type { Machine } from "./machine.js";
-import { ackAnswered, queueMessage } from "./mail.js";
+import { ackAnswered, MailboxNeedsSync, queueMessage } from "./mail.js";
 import { type Said, takeDelivered, type Taken } from "./on-call-take.js";
 import { type ClaimedTurn, type Ended, markerOf, mcpConfigName, ON_CALL_TURN_ENV, type RunProcess, runTurnProcess, turnMarker } from "./on-call-turn.js";
 import { unpublishable } from "../state/secrets.js";
@@ -219,6 +219,10 @@ async function answer(e: Engine, x: Said, acks: string[] = []): Promise<string |
     replyTo: x.replyTo,
     agent: x.mark,
     acks,
+  }).catch((err: unknown) => {
+    // A mailbox lost meanwhile: the sync asked for now rebuilds it, and the answer is stored at the next try.
+    if (err instanceof MailboxNeedsSync) e.publish("answer");
+    throw err;
   });
   e.publish("answer");
   return id;
@@ -276,6 +280,8 @@ async function startQueued(e: Engine, s: OnCallSettings): Promise<void> {
 async function budgetReached(e: Engine, state: OnCallState, s: OnCallSettings): Promise<void> {
   const day = dayOf(e.now());
   if (budgetNotes(state, day).length === 0) return;
+  // Not while the mailbox waits for the sync that rebuilds it (asked for now): a note said but not stored is lost.
+  if (!(await readMailbox(e.cur.stateDir)).joined) return void e.publish("answer");
   const notes = await updateOnCallState(e.cur.stateDir, (life) => {
     // Under the lock: another process may have told them since the read.
     const due = budgetNotes(life.state, day);
