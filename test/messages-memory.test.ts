@@ -2,7 +2,7 @@
 // every machine racing for the same tips in this process. The same
 // guarantees as messages-volume.e2e (which keeps one run on real git with
 // processes), at a volume that would take minutes there.
-import { rm } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { inboxOf, publishSent, sendFrom, sendLooking } from "../src/actions/messages.js";
@@ -60,6 +60,34 @@ describe("messages on the in-memory hub", () => {
     await f.sync("a", { run: false });
     await f.sync("b", { run: false });
     expect((await inboxOf(f.m("b"), {})).messages.map((x) => `${x.id} ${x.text}`)).toEqual(["a/b/1 one", "a/b/2 two"]);
+  });
+
+  it("a mailbox put back from an older copy: a message numbered from its older count goes out under the next free number, said; none published is lost (found in attack)", async () => {
+    fleet = await memoryFleet(["a", "b"]);
+    const f = fleet;
+    const path = mailboxPath(f.m("a").stateDir);
+    for (const text of ["one", "two"]) await sendLooking(f.m("a"), { to: "b", text });
+    await f.sync("a", { run: false });
+    const snapshot = await readFile(path, "utf8");
+    for (const text of ["three", "four"]) await sendLooking(f.m("a"), { to: "b", text });
+    await f.sync("a", { run: false });
+    await writeFile(path, snapshot);
+    // The send cannot know (it reads nothing of the hub): it numbers from the copy's count.
+    expect((await sendLooking(f.m("a"), { to: "b", text: "new after the restore" })).id).toBe("a/b/3");
+    const r = await f.sync("a", { run: false });
+    expect(r.warnings).toContain(
+      "message a/b/3 (sent " +
+        (await readFile(path, "utf8")).match(/"seq":5,"at":"([^"]+)"/)![1] +
+        ") had a number the hub's coordination/messages/a_TO_b.md holds for another message (this machine's mailbox was put back from an older copy): it goes out as a/b/5",
+    );
+    await f.sync("b", { run: false });
+    expect((await inboxOf(f.m("b"), { all: true })).messages.map((x) => `${x.id} ${x.text}`)).toEqual([
+      "a/b/1 one",
+      "a/b/2 two",
+      "a/b/3 three",
+      "a/b/4 four",
+      "a/b/5 new after the restore",
+    ]);
   });
 
   it("a channel from a name no machine has (pushed by anyone with access to the hub) is not delivered; the log says so", async () => {

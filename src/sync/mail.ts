@@ -10,6 +10,7 @@ import {
   joiningReceipts,
   liveMessages,
   messageId,
+  messagePath,
   newMessages,
   speakers,
   strangersTo,
@@ -44,14 +45,15 @@ import { unpublishable } from "../state/secrets.js";
  * machine had published. Returns what it delivered, and the names of the
  * senders it did not deliver from because no registered machine has them.
  */
-export async function deliver(m: Machine, model: RepoModel, adoptReceipts = true): Promise<{ fresh: InboxMessage[]; strangers: string[] }> {
+export async function deliver(m: Machine, model: RepoModel, adoptReceipts = true): Promise<{ fresh: InboxMessage[]; strangers: string[]; renumbered: string[] }> {
   const me = m.config.name;
   // Only machines speak: a channel "from" a name no machine has is not delivered (receive says so in the log).
   const strangers = new Set(strangersTo(model.messageFiles, me, speakers(model.machineNames, model.keys)));
+  let renumbered: string[] = [];
   const fresh = await updateMailbox(
     m.stateDir,
     (data) => {
-      adoptPublished(data, model, me);
+      renumbered = adoptPublished(data, model, me);
       // A mailbox set aside is rebuilt here, from what the hub has: nothing more to say of it (coord inbox, doctor).
       delete data.setAside;
       // Receipts this machine published but no longer has (its mailbox was lost): what it acknowledged
@@ -84,7 +86,7 @@ export async function deliver(m: Machine, model: RepoModel, adoptReceipts = true
   );
   // The fleet as this sync verified it, for a send or an answer to check names against (this machine registers now if new).
   await writeKnownFleet(m.stateDir, [...model.machineNames, me]);
-  return { fresh, strangers: [...new Set([...strangers].map((f) => f.from))] };
+  return { fresh, strangers: [...new Set([...strangers].map((f) => f.from))], renumbered };
 }
 
 /**
@@ -95,16 +97,18 @@ export async function deliver(m: Machine, model: RepoModel, adoptReceipts = true
  * or gone while its mailbox was lost too (a reinstall), it numbers above what
  * its recipients received: the only word left of what it sent.
  */
-export function adoptPublished(data: MailboxData, model: MachineFiles, me: string): void {
+export function adoptPublished(data: MailboxData, model: MachineFiles, me: string): string[] {
   /** Above every seq a recipient says it received: never reused. */
   const receipts = new Map([...model.computers].map(([name, c]) => [name, c.messages] as const));
   const afterReceipts = (to: string) => 1 + receivedMark(receipts, me, to);
   const read = new Set<string>();
+  const notes: string[] = [];
   for (const f of model.messageFiles) {
     if (f.from !== me) continue;
     read.add(f.to);
     if (!own(data.outbox, f.to)) data.outbox[f.to] = { next: f.next, messages: [] };
     const channel = data.outbox[f.to]!;
+    notes.push(...renumberClashes(channel, f, me));
     const have = new Set(channel.messages.map((x) => x.seq));
     const missing = f.messages.filter((x) => !have.has(x.seq) && x.seq < channel.next);
     if (missing.length) channel.messages = [...channel.messages, ...missing].sort((a, b) => a.seq - b.seq);
@@ -121,7 +125,7 @@ export function adoptPublished(data: MailboxData, model: MachineFiles, me: strin
     const channel = data.outbox[ch.to]!;
     channel.next = Math.max(channel.next, afterReceipts(ch.to));
   }
-  if (data.joined) return;
+  if (data.joined) return notes;
   // A mailbox lost, and a channel of its own with no file on the hub (deleted, and its record of what it signed lost
   // too: a reinstall): above what its recipients vouch for. Not any one machine's claim, as for a broken file: a
   // channel never used has no file either, and a turned machine's claim on it would leave it no number to send.
@@ -132,6 +136,32 @@ export function adoptPublished(data: MailboxData, model: MachineFiles, me: strin
     if (!own(data.outbox, to)) data.outbox[to] = { next: 1, messages: [] };
     data.outbox[to]!.next = Math.max(data.outbox[to]!.next, after);
   }
+  return notes;
+}
+
+/**
+ * Messages of the outbox under a number the hub's file of the channel holds for another message: a mailbox put
+ * back from an older copy (a snapshot, a backup) numbered a new message from its older count. Its recipients took
+ * the published one under that number and would drop this one, so it goes out under the next free numbers instead,
+ * said in the notes (its old id is gone).
+ */
+function renumberClashes(channel: MailboxData["outbox"][string], f: MessageFile, me: string): string[] {
+  const published = new Map(f.messages.map((x) => [x.seq, x]));
+  const clash = (x: Message) => {
+    const p = published.get(x.seq);
+    return p !== undefined && (p.at !== x.at || p.text !== x.text);
+  };
+  const moved = channel.messages.filter(clash);
+  if (!moved.length) return [];
+  let next = Math.max(channel.next, f.next);
+  const notes = moved.map((x) => {
+    const from = messageId(me, f.to, x.seq);
+    x.seq = next++;
+    return `message ${from} (sent ${x.at}) had a number the hub's ${messagePath(me, f.to)} holds for another message (this machine's mailbox was put back from an older copy): it goes out as ${messageId(me, f.to, x.seq)}`;
+  });
+  channel.messages = [...channel.messages.filter((x) => !moved.includes(x)), ...moved].sort((a, b) => a.seq - b.seq);
+  channel.next = next;
+  return notes;
 }
 
 /** A message to store in this machine's outbox. */
@@ -283,9 +313,8 @@ export async function ownMessageFiles(m: Machine, model: RepoModel, now: Date): 
   return updateMailbox(
     m.stateDir,
     (data) => {
-      adoptPublished(data, model, me);
+      const notes = adoptPublished(data, model, me);
       const files: MessageFile[] = [];
-      const notes: string[] = [];
       for (const [to, channel] of Object.entries(data.outbox).sort(([a], [b]) => (a < b ? -1 : 1))) {
         const { file, fit } = fittedChannel(me, to, channel, model, now, m.config.messageRetention * 1000);
         channel.messages = fit.kept;
@@ -354,7 +383,11 @@ async function mayAdoptReceipts(c: Receiver, model: RepoModel): Promise<boolean>
 
 /** New messages: into the mailbox, then the onMessage hook. */
 export async function receive(c: Receiver, model: RepoModel, runHooks: boolean): Promise<void> {
-  const { fresh, strangers } = await deliver(c.m, model, await mayAdoptReceipts(c, model));
+  const { fresh, strangers, renumbered } = await deliver(c.m, model, await mayAdoptReceipts(c, model));
+  for (const note of renumbered) {
+    c.log(note);
+    c.result.warnings.push(note);
+  }
   if (strangers.length)
     c.log(
       `not delivered: messages from ${someOf(strangers)}, which no registered machine is (no coordination/COMPUTER_<name>.md); remove their files if those machines left the fleet`,
