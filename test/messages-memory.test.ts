@@ -5,7 +5,8 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { inboxOf, publishSent, sendFrom, sendLooking } from "../src/actions/messages.js";
+import { ackOn, inboxOf, publishSent, sendFrom, sendLooking } from "../src/actions/messages.js";
+import { queueMessage } from "../src/sync/mail.js";
 import { renderMessageFile } from "../src/core/messages/messages.js";
 import { knownFleetPath, mailboxPath } from "../src/state/mailbox.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
@@ -78,7 +79,7 @@ describe("messages on the in-memory hub", () => {
     expect(r.warnings).toContain(
       "message a/b/3 (sent " +
         (await readFile(path, "utf8")).match(/"seq":5,"at":"([^"]+)"/)![1] +
-        ") had a number the hub's coordination/messages/a_TO_b.md holds for another message (this machine's mailbox was put back from an older copy): it goes out as a/b/5",
+        ") had a number the hub's coordination/messages/a_TO_b.md had used for another message (this machine's mailbox was put back from an older copy, or someone changed that file): it goes out as a/b/5",
     );
     await f.sync("b", { run: false });
     expect((await inboxOf(f.m("b"), { all: true })).messages.map((x) => `${x.id} ${x.text}`)).toEqual([
@@ -88,6 +89,66 @@ describe("messages on the in-memory hub", () => {
       "a/b/4 four",
       "a/b/5 new after the restore",
     ]);
+  });
+
+  it("a mailbox put back from a copy older than what the hub archived since: the message numbered from its count still goes out under a free number (found in attack)", async () => {
+    fleet = await memoryFleet(["a", "b"]);
+    const f = fleet;
+    await f.pushOrders(JSON.stringify({ version: 1, orders: [], hub: { statusHistory: 100_000, pushesPerMinute: 100_000 } }));
+    let clock = Date.now();
+    const now = () => new Date(clock);
+    const path = mailboxPath(f.m("a").stateDir);
+    for (const text of ["one", "two"]) await sendLooking(f.m("a"), { to: "b", text, clock: now });
+    await f.sync("a", { run: false, now });
+    const snapshot = await readFile(path, "utf8");
+    for (const text of ["three", "four"]) await sendLooking(f.m("a"), { to: "b", text, clock: now });
+    await f.sync("a", { run: false, now });
+    await f.sync("b", { run: false, now });
+    await ackOn(f.m("b"), [], true);
+    await f.sync("b", { run: false, now });
+    clock += 2 * 86_400_000; // past the retention: every message is archived
+    await f.sync("a", { run: false, now });
+    expect((await f.files()).get("coordination/messages/a_TO_b.md")).not.toContain("seq:");
+    await writeFile(path, snapshot);
+    expect((await sendLooking(f.m("a"), { to: "b", text: "new after the restore", clock: now })).id).toBe("a/b/3");
+    const r = await f.sync("a", { run: false, now });
+    expect(r.warnings.filter((w) => w.includes("it goes out as a/b/5"))).toHaveLength(1);
+    await f.sync("b", { run: false, now });
+    expect((await inboxOf(f.m("b"), { all: true })).messages.map((x) => `${x.id} ${x.text}`)).toEqual([
+      "a/b/1 one",
+      "a/b/2 two",
+      "a/b/3 three",
+      "a/b/4 four",
+      "a/b/5 new after the restore",
+    ]);
+  });
+
+  it("a text the message file does not give back byte for byte (terminal codes, a line of one space) is its own published message, not a clash: sent once (found in attack)", async () => {
+    fleet = await memoryFleet(["a", "b"]);
+    const f = fleet;
+    // As an answer on call stores an agent's text: not sanitized as coord send's are.
+    await queueMessage(f.m("a"), { to: "b", text: "Result:\n\u001b[1mbold\u001b[0m\n \nend", priority: "normal" });
+    for (let i = 0; i < 3; i++) expect((await f.sync("a", { run: false })).warnings).toEqual([]);
+    await f.sync("b", { run: false });
+    expect((await inboxOf(f.m("b"), { all: true })).messages.map((x) => x.id)).toEqual(["a/b/1"]);
+  });
+
+  it("a pusher's file of a machine that signs nothing, its count at the last number a file holds: the machine's message is not moved past it (found in attack)", async () => {
+    fleet = await memoryFleet(["a", "b"]);
+    const f = fleet;
+    await sendLooking(f.m("a"), { to: "b", text: "one" });
+    await f.sync("a", { run: false });
+    const forged = renderMessageFile({
+      coord: 1,
+      from: "a",
+      to: "b",
+      next: 2147483647,
+      messages: [{ seq: 1, at: "2020-01-01T00:00:00.000Z", priority: "normal", text: "forged" }],
+    });
+    await unsignedPush(f, new Map([["coordination/messages/a_TO_b.md", forged]]));
+    await f.sync("a", { run: false });
+    expect((await f.model()).fileProblems).toEqual([]); // its file is still one every machine reads
+    await expect(sendLooking(f.m("a"), { to: "b", text: "two" })).rejects.toThrow(/^the channel to b has no number left to send/);
   });
 
   it("a channel from a name no machine has (pushed by anyone with access to the hub) is not delivered; the log says so", async () => {
