@@ -51,6 +51,16 @@ describe("quiet syncs: the stamp holds exactly as long as nothing would happen",
     expect(log.trim().split("\n").at(-1)).toContain('"quiet":true');
   });
 
+  it("a stamp without the fleet a send reads (a coord before it made the stamp) answers nothing: the sync writes it (found in attack)", async () => {
+    fleet = await memoryFleet(["a"]);
+    const f = fleet;
+    await settle(f);
+    await rm(join(f.m("a").stateDir, "known-fleet.json"));
+    const r = await f.sync("a", { now: at(10) });
+    expect(r.quiet).toBeUndefined();
+    expect(await readFile(join(f.m("a").stateDir, "known-fleet.json"), "utf8")).toBe('{"version":1,"machines":["a"]}\n');
+  });
+
   it("a new order (the tip moved) is run at once", async () => {
     fleet = await memoryFleet(["a"]);
     const f = fleet;

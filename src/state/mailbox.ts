@@ -10,15 +10,13 @@ import { ownTable } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { asidePath, checkState, setAside } from "./corrupt.js";
 import { readIfExists, updateLocked, writeDurably } from "./files.js";
+import { KNOWN_FLEET_FILE } from "./quiet.js";
 
 // Not z.output of mailboxSchema: that checks only the fields coord relies on (a priority as any text), the type says what coord writes.
 export interface MailboxData {
   version: 1;
-  /**
-   * Recipient (a machine or ALL) → the channel's next seq and its live messages, and `published`: the channel's next on
-   * the hub as this mailbox last wrote or saw it (what it numbered below was published, above not yet).
-   */
-  outbox: Record<string, { next: number; messages: Message[]; published?: number }>;
+  /** Recipient (a machine or ALL) → the channel's next seq and its live messages. */
+  outbox: Record<string, { next: number; messages: Message[] }>;
   /** Every message delivered to this machine, oldest first (kept after the sender archives it). */
   inbox: InboxMessage[];
   /** This machine's receipts, as recipient. */
@@ -57,7 +55,7 @@ const message = z.looseObject({ seq: seq.min(1), at: z.string(), priority: z.str
 /** The fields coord relies on; others are kept as they are. */
 const mailboxSchema = z.looseObject({
   version: z.literal(1),
-  outbox: z.record(z.string(), z.looseObject({ next: seq.min(1), messages: z.array(message), published: seq.optional() })),
+  outbox: z.record(z.string(), z.looseObject({ next: seq.min(1), messages: z.array(message) })),
   inbox: z.array(message.extend({ id: z.string(), from: z.string(), to: z.string() })),
   receipts: z.record(z.string(), z.looseObject({ received: seq, acked: seq, also: z.array(seq).optional() })),
   joined: z.boolean().optional(),
@@ -170,7 +168,7 @@ export async function updateMailbox<T>(stateDir: string, change: (data: MailboxD
 const knownFleetSchema = z.looseObject({ version: z.literal(1), machines: z.array(z.string().regex(MACHINE_NAME)) });
 
 export function knownFleetPath(stateDir: string): string {
-  return join(stateDir, "known-fleet.json");
+  return join(stateDir, KNOWN_FLEET_FILE);
 }
 
 /** The fleet's machines as last verified (this one among them); undefined when no sync wrote them, or they were broken (set aside). */

@@ -9,6 +9,9 @@ import type { QuietStamp } from "../core/machine/quiet-stamp.js";
 
 export const QUIET_FILE = "quiet.json";
 
+/** The fleet a send checks names against (state/mailbox.ts): a quiet answer needs it there, as a sync writes it. */
+export const KNOWN_FLEET_FILE = "known-fleet.json";
+
 /**
  * Files of the state directory that say nothing a sync acts on: logs, the
  * stamp itself, caches (parsed.json), what a sync derives again (the agent CLIs found, re-detected

@@ -115,7 +115,6 @@ export function adoptPublished(data: MailboxData, model: MachineFiles, me: strin
     // Its readable file says what it sent: a receipt above `next − 1` is a turned recipient's (for ALL, any machine's),
     // never a number to skip to (one near 2^31 would leave the channel none to send). Receipts count only below.
     channel.next = Math.max(channel.next, f.next);
-    channel.published = Math.max(channel.published ?? 0, f.next);
   }
   for (const p of model.fileProblems) {
     // A broken message file of its own: rewritten from the outbox, never reusing a seq.
@@ -141,28 +140,22 @@ export function adoptPublished(data: MailboxData, model: MachineFiles, me: strin
 }
 
 /**
- * Messages of the outbox numbered from an older count than the hub's file of the channel: under a number the file
- * holds for another message (another send time), or between what this mailbox last saw published and the file's
- * next (a mailbox put back from an older copy, a snapshot or a backup, numbered a new message from its older count;
- * what the hub had under that number may be archived since). Its recipients took another message under that number
- * and would drop this one, so it goes out under the next free numbers instead, said in the notes (its first id is
- * gone). Never past the last number a file holds: the channel's sends are refused from there (queueMessage).
+ * Messages of the outbox under a number the hub's file of the channel holds for another message (another send
+ * time): a mailbox put back from an older copy (a snapshot, a backup) numbered a new message from its older count.
+ * Its recipients took the published one under that number and would drop this one, so it goes out under the next
+ * free numbers instead, said in the notes (its first id is gone). Send times, not texts: a text may not come back
+ * from the file byte for byte (terminal codes), and a published message must never go out twice. Never past the
+ * last number a file holds: the channel's sends are refused from there (queueMessage).
  */
 function renumberClashes(channel: MailboxData["outbox"][string], f: MessageFile, me: string): string[] {
   const sentAt = new Map(f.messages.map((x) => [x.seq, x.at]));
-  const seen = channel.published;
-  const stale = (x: Message) => {
-    const at = sentAt.get(x.seq);
-    if (at !== undefined) return at !== x.at;
-    return seen !== undefined && x.seq >= seen && x.seq < f.next;
-  };
-  const moved = channel.messages.filter(stale);
+  const moved = channel.messages.filter((x) => sentAt.has(x.seq) && sentAt.get(x.seq) !== x.at);
   let next = Math.max(channel.next, f.next);
   if (!moved.length || next + moved.length > MAX_COUNT) return [];
   const notes = moved.map((x) => {
     const from = messageId(me, f.to, x.seq);
     x.seq = next++;
-    return `message ${from} (sent ${x.at}) had a number the hub's ${messagePath(me, f.to)} had used for another message (this machine's mailbox was put back from an older copy, or someone changed that file): it goes out as ${messageId(me, f.to, x.seq)}`;
+    return `message ${from} (sent ${x.at}) had a number the hub's ${messagePath(me, f.to)} holds for another message (this machine's mailbox was put back from an older copy, or someone changed that file): it goes out as ${messageId(me, f.to, x.seq)}`;
   });
   channel.messages = [...channel.messages.filter((x) => !moved.includes(x)), ...moved].sort((a, b) => a.seq - b.seq);
   channel.next = next;
@@ -323,7 +316,6 @@ export async function ownMessageFiles(m: Machine, model: RepoModel, now: Date): 
       for (const [to, channel] of Object.entries(data.outbox).sort(([a], [b]) => (a < b ? -1 : 1))) {
         const { file, fit } = fittedChannel(me, to, channel, model, now, m.config.messageRetention * 1000);
         channel.messages = fit.kept;
-        channel.published = fit.file.next;
         files.push(fit.file);
         notes.push(...fitNotes(file, fit));
       }

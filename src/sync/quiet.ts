@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { plainGitDir } from "../git/dotgit.js";
 import { remoteTip } from "../git/remote-tip.js";
 import { appendLog, CRON_LOG, rotateOutputFile } from "../state/logs.js";
-import { localFingerprint, readQuiet } from "../state/quiet.js";
+import { KNOWN_FLEET_FILE, localFingerprint, readQuiet } from "../state/quiet.js";
+import { stat } from "node:fs/promises";
 
 /** The stamp, when it answers for a sync now: the tip (asked with `tipOf`) and the local state are as it says. */
 async function quietAnswer(
@@ -26,6 +27,8 @@ async function quietAnswer(
   if (heartbeat !== undefined && stamp.heartbeat !== heartbeat) return undefined;
   const fingerprint = await localFingerprint(stateDir);
   if (fingerprint !== stamp.fingerprint) return undefined;
+  // The fleet a send checks names against, written by a sync's delivery: missing (a stamp of a coord before it), a sync writes it.
+  if (!(await stat(join(stateDir, KNOWN_FLEET_FILE)).catch(() => undefined))) return undefined;
   // A remote that does not answer: the ordinary sync says why and counts the failure. One that ran into
   // the deadline is not waited for again: the sync's fetch fails with the same timeout (git/remote-tip.ts takeSilence).
   const tip = await tipOf(stamp).catch(() => undefined);
