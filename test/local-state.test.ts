@@ -1,10 +1,10 @@
 // Local state as read back from disk: the journal and the mailbox, what is
 // wrong with them in one sentence, or their data. (Broken local state on a
 // machine, kept aside and rebuilt by a sync on real git: local-state.e2e.test.ts.)
-import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { parseJournal } from "../src/state/journal.js";
 import { knownFleetPath, parseMailbox, readKnownFleet, writeKnownFleet } from "../src/state/mailbox.js";
 
@@ -61,8 +61,9 @@ describe("reading local state", () => {
     expect(typeof ok === "string" ? ok : ok.outbox["soda-yeti"]?.next).toBe(2);
   });
 
-  it("the fleet a send checks names against: written when it changed, a broken or odd one set aside (a send then says to sync), a newer one refused", async () => {
+  it("the fleet a send checks names against: written when it changed, a broken or odd one set aside (read as none), a newer one refused", async () => {
     const dir = await mkdtemp(join(tmpdir(), "coord-known-"));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
     expect(await readKnownFleet(dir)).toBeUndefined();
     await writeKnownFleet(dir, ["b", "a", "b"]);
     expect(await readFile(knownFleetPath(dir), "utf8")).toBe('{"version":1,"machines":["a","b"]}\n');

@@ -2,13 +2,13 @@
 // every machine racing for the same tips in this process. The same
 // guarantees as messages-volume.e2e (which keeps one run on real git with
 // processes), at a volume that would take minutes there.
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ackOn, inboxOf, publishSent, sendFrom, sendLooking } from "../src/actions/messages.js";
 import { queueMessage } from "../src/sync/mail.js";
 import { renderMessageFile } from "../src/core/messages/messages.js";
-import { knownFleetPath, mailboxPath } from "../src/state/mailbox.js";
+import { knownFleetPath, mailboxPath, readKnownFleet } from "../src/state/mailbox.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
 
 let fleet: MemoryFleet | undefined;
@@ -46,7 +46,8 @@ describe("messages on the in-memory hub", () => {
     });
     const cut = { ...m, hub: offline };
     expect((await sendFrom(cut, { to: "b", text: "one" })).id).toBe("a/b/1");
-    await expect(sendFrom(cut, { to: "c", text: "hi" })).rejects.toThrow('no machine "c" is registered (known: b)');
+    // A name it does not know: one look at the hub, which cannot be reached; refused by name.
+    await expect(sendLooking(cut, { to: "c", text: "hi" })).rejects.toThrow('no machine "c" is registered (known: b)');
     await f.sync("a", { run: false });
     // The mailbox lost: only the hub knows which numbers a's channels used (a number used again is dropped).
     await rm(mailboxPath(m.stateDir));
@@ -55,12 +56,40 @@ describe("messages on the in-memory hub", () => {
     );
     await f.sync("a", { run: false });
     expect((await sendFrom(cut, { to: "b", text: "two", replyTo: "a/b/1" })).id).toBe("a/b/2");
-    // Without the fleet of a sync (deleted, or only an older coord synced), a send says to sync first.
+    // Without the fleet of a sync (deleted, or only an older coord synced): read once from the last fetched commit, kept.
     await rm(knownFleetPath(m.stateDir));
     await expect(sendFrom(cut, { to: "b", text: "three" })).rejects.toThrow(/has no fleet from a sync to check names against .*; run coord sync first/);
+    expect((await sendLooking(m, { to: "b", text: "three" })).id).toBe("a/b/3");
+    expect(await readKnownFleet(m.stateDir)).toEqual(["a", "b"]);
     await f.sync("a", { run: false });
     await f.sync("b", { run: false });
-    expect((await inboxOf(f.m("b"), {})).messages.map((x) => `${x.id} ${x.text}`)).toEqual(["a/b/1 one", "a/b/2 two"]);
+    expect((await inboxOf(f.m("b"), {})).messages.map((x) => `${x.id} ${x.text}`)).toEqual(["a/b/1 one", "a/b/2 two", "a/b/3 three"]);
+  });
+
+  it("a sync that cannot write the fleet a send reads says so and goes on: what came is delivered", async () => {
+    fleet = await memoryFleet(["a", "b"]);
+    const f = fleet;
+    await sendLooking(f.m("b"), { to: "a", text: "hello" });
+    await f.sync("b", { run: false });
+    await rm(knownFleetPath(f.m("a").stateDir));
+    await mkdir(knownFleetPath(f.m("a").stateDir)); // something in its place that a rename cannot replace
+    const r = await f.sync("a", { run: false });
+    expect(r.warnings.filter((w) => w.startsWith("the fleet a send checks names against could not be written ("))).toHaveLength(1);
+    expect((await inboxOf(f.m("a"), {})).messages.map((x) => x.text)).toEqual(["hello"]);
+  });
+
+  it("a machine registered since the sender's last sync: one look at the hub finds it, the send goes, and the fleet kept names it", async () => {
+    fleet = await memoryFleet(["a", "b", "c"], { register: false });
+    const f = fleet;
+    for (const n of ["a", "b"]) await f.sync(n, { run: false });
+    await f.sync("a", { run: false });
+    expect(await readKnownFleet(f.m("a").stateDir)).toEqual(["a", "b"]);
+    await f.sync("c", { run: false });
+    expect((await sendLooking(f.m("a"), { to: "c", text: "welcome" })).id).toBe("a/c/1");
+    expect(await readKnownFleet(f.m("a").stateDir)).toEqual(["a", "b", "c"]);
+    await f.sync("a", { run: false });
+    await f.sync("c", { run: false });
+    expect((await inboxOf(f.m("c"), {})).messages.map((x) => x.text)).toEqual(["welcome"]);
   });
 
   it("a mailbox put back from an older copy: a message numbered from its older count goes out under the next free number, said; none published is lost (found in attack)", async () => {
@@ -237,7 +266,7 @@ describe("messages on the in-memory hub", () => {
     expect((await sendLooking(f.m("a"), { to: "ALL", text: "three" })).id).toBe("a/ALL/3");
   });
 
-  it("a send to a machine not in the fleet is refused by name, from the fleet's listing alone", async () => {
+  it("a send to a machine not in the fleet is refused by name, after one look at the hub", async () => {
     fleet = await memoryFleet(["a", "b"]);
     await expect(sendLooking(fleet.m("a"), { to: "c", text: "hi" })).rejects.toThrow('no machine "c" is registered (known: b)');
   });

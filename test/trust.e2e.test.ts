@@ -12,7 +12,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { orderLog } from "../src/actions/log.js";
 import { READ_PATHS } from "../src/sync/cycle.js";
 import { openMachine } from "../src/sync/machine.js";
-import { lastFetchedModel } from "../src/sync/trust.js";
+import { lastFetchedModel, lastKnownMachines } from "../src/sync/trust.js";
 import { readKnownFleet } from "../src/state/mailbox.js";
 import { sync } from "../src/sync/sync.js";
 import { FleetTemplates } from "./fleet-copy.js";
@@ -380,7 +380,12 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
   it("the fleet's names a send reads (known-fleet.json, as the last sync verified them) are the model's: a new machine's file, a pinned one's forged file and its deletion", async () => {
     const f = await verifyingFleet();
     const m = await openMachine(f.machines.izzit7!);
-    const names = async () => ({ listed: await readKnownFleet(m.stateDir), model: (await lastFetchedModel(m, READ_PATHS))?.model.machineNames });
+    // What a send reads (the sync's file) and what its look at the hub reads (a listing alone, verified): the model's.
+    const names = async () => {
+      const model = (await lastFetchedModel(m, READ_PATHS))?.model.machineNames;
+      expect(await lastKnownMachines(m)).toEqual(model);
+      return { listed: await readKnownFleet(m.stateDir), model };
+    };
     expect(await names()).toEqual({ listed: ["izzit7", "soda-yeti"], model: ["izzit7", "soda-yeti"] });
     // A pusher adds a machine nobody pinned (accepted as it comes: trust on first use), and forges soda-yeti's file.
     const real = await hubFile(f, "coordination/COMPUTER_soda-yeti.md");

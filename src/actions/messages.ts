@@ -20,12 +20,33 @@ import { publishSoon, type Soon } from "../daemon/sync-now.js";
 /** Said to a checkout that never fetched, which has no last known fleet. */
 const neverSynced = () => new CoordError("this checkout has never synced; run coord sync first", EXIT.FAILURE);
 
+/** Said when no sync wrote the fleet a send checks names against. */
+class NoKnownFleet extends CoordError {
+  constructor() {
+    super("this machine has no fleet from a sync to check names against (it never synced, or only with an older coord); run coord sync first", EXIT.FAILURE);
+  }
+}
+
 /** The machines of the fleet as this machine's last sync verified them (one small local read: works offline). */
-export async function knownMachines(m: Pick<Machine, "stateDir">): Promise<string[]> {
+async function lastSyncedMachines(m: Pick<Machine, "stateDir">): Promise<string[]> {
   const known = await readKnownFleet(m.stateDir);
-  if (!known)
-    throw new CoordError("this machine has no fleet from a sync to check names against (it never synced, or only with an older coord); run coord sync first", EXIT.FAILURE);
+  if (!known) throw new NoKnownFleet();
   return known;
+}
+
+/**
+ * The machines of the fleet as this machine last verified them: as its last sync wrote them, or, where no sync of
+ * this coord wrote them yet (an upgrade), from the last fetched commit as that sync would verify it (local: works
+ * offline), and kept.
+ */
+export async function knownMachines(m: Machine): Promise<string[]> {
+  const known = await readKnownFleet(m.stateDir);
+  if (known) return known;
+  const listed = await lastKnownMachines(m);
+  if (!listed) throw new NoKnownFleet();
+  const machines = [...new Set([...listed, m.config.name])].sort();
+  await writeKnownFleet(m.stateDir, machines);
+  return machines;
 }
 
 /** The repository as of the last fetch (works offline). */
@@ -73,27 +94,42 @@ export class UnknownMachine extends CoordError {
  */
 export async function machinesOnHub(m: Machine): Promise<string[] | undefined> {
   if (!(await m.hub.fetch().catch(() => undefined))) return undefined;
-  const machines = await lastKnownMachines(m);
-  // Kept, so that the next send to it (offline too) needs no look; the numbers stay the last sync's.
-  if (machines) await writeKnownFleet(m.stateDir, machines);
+  const listed = await lastKnownMachines(m).catch(() => undefined);
+  if (!listed) return undefined;
+  const machines = [...new Set([...listed, m.config.name])].sort();
+  // Kept, so that the next send to it (offline too) needs no look.
+  await writeKnownFleet(m.stateDir, machines).catch(() => {});
   return machines;
 }
 
-/** sendFrom, and once more against the fleet the hub shows now when the recipient was not in the last sync's (machinesOnHub). */
+/**
+ * sendFrom, and once more when the recipient was not in the last sync's fleet (against the fleet the hub shows now:
+ * machinesOnHub), or no sync of this coord wrote that fleet yet (knownMachines).
+ */
 export async function sendLooking(m: Machine, opts: Omit<SendOptions, "dir">): Promise<Sent> {
+  let e: unknown;
   try {
     return await sendFrom(m, opts);
-  } catch (e) {
-    if (!(e instanceof UnknownMachine) || opts.machines) throw e;
-    const machines = await machinesOnHub(m);
-    if (!machines) throw e;
-    if (!machines.includes(e.machine))
-      throw new UnknownMachine(
-        e.machine,
-        machines.filter((n) => n !== m.config.name),
-      );
-    return sendFrom(m, { ...opts, machines });
+  } catch (err) {
+    if (opts.machines) throw err;
+    e = err;
   }
+  if (e instanceof NoKnownFleet) {
+    try {
+      return await sendFrom(m, { ...opts, machines: await knownMachines(m) });
+    } catch (err) {
+      e = err;
+    }
+  }
+  if (!(e instanceof UnknownMachine)) throw e;
+  const machines = await machinesOnHub(m);
+  if (!machines) throw e;
+  if (!machines.includes(e.machine))
+    throw new UnknownMachine(
+      e.machine,
+      machines.filter((n) => n !== m.config.name),
+    );
+  return sendFrom(m, { ...opts, machines });
 }
 
 /**
@@ -130,7 +166,7 @@ export async function sendFrom(m: Machine, opts: Omit<SendOptions, "dir">): Prom
   const text = sanitizeText(opts.text);
   if (text.trim() === "") throw new CoordError("the message is empty; give its text as arguments, or - to read it from stdin", EXIT.USAGE);
   // The fleet's names as the last sync verified them: all a send needs of the hub, read from one local file.
-  const machines = opts.machines ?? (await knownMachines(m));
+  const machines = opts.machines ?? (await lastSyncedMachines(m));
   if (opts.to !== BROADCAST) {
     if (opts.to === me) throw new CoordError(`"${me}" is this machine; send to another machine or ALL`, EXIT.USAGE);
     if (!machines.includes(opts.to))

@@ -26,6 +26,7 @@ import {
 import { MAX_COUNT, someOf } from "../core/limits.js";
 import { deliveryOf, fitChannel, fitNotes, type Fitted, messageTooBig } from "../core/messages/fit.js";
 import { CoordError, EXIT } from "../errors.js";
+import { describeFailure } from "../failure.js";
 import { ownerOf } from "../core/trust/ownership.js";
 import type { MachineFiles, RepoModel } from "../core/repo/repo.js";
 import { own } from "../core/types.js";
@@ -84,9 +85,13 @@ export async function deliver(m: Machine, model: RepoModel, adoptReceipts = true
     },
     me,
   );
-  // The fleet as this sync verified it, for a send or an answer to check names against (this machine registers now if new).
-  await writeKnownFleet(m.stateDir, [...model.machineNames, me]);
-  return { fresh, strangers: [...new Set([...strangers].map((f) => f.from))], renumbered };
+  // The fleet as this sync verified it, for a send or an answer to check names against (this machine registers now if
+  // new). Not written: said, and the sync goes on (sends look on the hub for a name the file lacks).
+  const kept = await writeKnownFleet(m.stateDir, [...model.machineNames, me]).then(
+    () => [],
+    (e: unknown) => [`the fleet a send checks names against could not be written (${describeFailure(e).message}); sends read the file the last sync wrote`],
+  );
+  return { fresh, strangers: [...new Set([...strangers].map((f) => f.from))], renumbered: [...renumbered, ...kept] };
 }
 
 /**
@@ -151,7 +156,11 @@ function renumberClashes(channel: MailboxData["outbox"][string], f: MessageFile,
   const sentAt = new Map(f.messages.map((x) => [x.seq, x.at]));
   const moved = channel.messages.filter((x) => sentAt.has(x.seq) && sentAt.get(x.seq) !== x.at);
   let next = Math.max(channel.next, f.next);
-  if (!moved.length || next + moved.length > MAX_COUNT) return [];
+  if (!moved.length) return [];
+  if (next + moved.length > MAX_COUNT)
+    return [
+      `${moved.length === 1 ? "message" : "messages"} ${moved.map((x) => messageId(me, f.to, x.seq)).join(", ")} had a number the hub's ${messagePath(me, f.to)} holds for another message, and no number is left above it to move to (its next is ${next}): recipients drop them; see docs/security.md, forged counters and receipts`,
+    ];
   const notes = moved.map((x) => {
     const from = messageId(me, f.to, x.seq);
     x.seq = next++;

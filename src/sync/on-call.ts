@@ -220,7 +220,7 @@ async function answer(e: Engine, x: Said, acks: string[] = []): Promise<string |
     agent: x.mark,
     acks,
   }).catch((err: unknown) => {
-    // A mailbox lost meanwhile: the sync asked for now rebuilds it, and the answer is stored at the next try.
+    // A mailbox lost meanwhile: the sync asked for now rebuilds it (a turn's answers are tried again after it; a note is not).
     if (err instanceof MailboxNeedsSync) e.publish("answer");
     throw err;
   });
