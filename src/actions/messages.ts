@@ -45,7 +45,8 @@ export async function knownMachines(m: Machine): Promise<string[]> {
   const listed = await lastKnownMachines(m);
   if (!listed) throw new NoKnownFleet();
   const machines = [...new Set([...listed, m.config.name])].sort();
-  await writeKnownFleet(m.stateDir, machines);
+  // Kept for the next send; one that cannot be kept (a read-only state directory) is read again then.
+  await writeKnownFleet(m.stateDir, machines).catch(() => {});
   return machines;
 }
 

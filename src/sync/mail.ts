@@ -31,7 +31,7 @@ import { ownerOf } from "../core/trust/ownership.js";
 import type { MachineFiles, RepoModel } from "../core/repo/repo.js";
 import { own } from "../core/types.js";
 import { runTask } from "../runner/run.js";
-import { readMailbox, updateMailbox, writeKnownFleet, type MailboxData } from "../state/mailbox.js";
+import { knownFleetPath, readMailbox, updateMailbox, writeKnownFleet, type MailboxData } from "../state/mailbox.js";
 import { computerPath } from "../core/files/names.js";
 import { selfSignerPath } from "../state/trust.js";
 import { redactKeys } from "../core/trust/redact.js";
@@ -89,7 +89,9 @@ export async function deliver(m: Machine, model: RepoModel, adoptReceipts = true
   // new). Not written: said, and the sync goes on (sends look on the hub for a name the file lacks).
   const kept = await writeKnownFleet(m.stateDir, [...model.machineNames, me]).then(
     () => [],
-    (e: unknown) => [`the fleet a send checks names against could not be written (${describeFailure(e).message}); sends read the file the last sync wrote`],
+    (e: unknown) => [
+      `the fleet a send checks names against could not be written (${describeFailure(e).message}); until it can, a send to a name not in the last one written looks for it on the hub, and where none can be read sends fail: move aside what is at ${knownFleetPath(m.stateDir)}`,
+    ],
   );
   return { fresh, strangers: [...new Set([...strangers].map((f) => f.from))], renumbered: [...renumbered, ...kept] };
 }
