@@ -44,8 +44,15 @@ export async function knownMachines(m: Machine): Promise<string[]> {
   if (known) return known;
   const listed = await lastKnownMachines(m);
   if (!listed) throw new NoKnownFleet();
+  return kept(m, listed);
+}
+
+/**
+ * Names read from a commit, this machine among them, kept in known-fleet.json for the next send (offline too); ones
+ * that cannot be kept (a read-only state directory) are read again then.
+ */
+async function kept(m: Machine, listed: readonly string[]): Promise<string[]> {
   const machines = [...new Set([...listed, m.config.name])].sort();
-  // Kept for the next send; one that cannot be kept (a read-only state directory) is read again then.
   await writeKnownFleet(m.stateDir, machines).catch(() => {});
   return machines;
 }
@@ -96,11 +103,7 @@ export class UnknownMachine extends CoordError {
 export async function machinesOnHub(m: Machine): Promise<string[] | undefined> {
   if (!(await m.hub.fetch().catch(() => undefined))) return undefined;
   const listed = await lastKnownMachines(m).catch(() => undefined);
-  if (!listed) return undefined;
-  const machines = [...new Set([...listed, m.config.name])].sort();
-  // Kept, so that the next send to it (offline too) needs no look.
-  await writeKnownFleet(m.stateDir, machines).catch(() => {});
-  return machines;
+  return listed && kept(m, listed);
 }
 
 /**
