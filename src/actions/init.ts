@@ -28,7 +28,8 @@ import { READ_PATHS, sync, type SyncResult } from "../sync/sync.js";
 import { lastSignedComputer, lastSignedText } from "../sync/trust.js";
 import { takeEarlyClone } from "../startup/early-clone.js";
 import { withSigningKey } from "./trust.js";
-import { signingKeyPath, signingOf } from "../state/trust.js";
+import { signingOf } from "../state/trust.js";
+import { signingKeyPath } from "../state/paths.js";
 import { scaffoldCommits } from "./hub.js";
 import type { ComputerFile } from "../core/fleet/computer.js";
 

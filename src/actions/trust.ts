@@ -2,6 +2,7 @@
 // verified. Everything here is the machine's own (its allowed and revoked
 // signers files, machine.yaml); nothing is read from the repository as a
 // source of trust.
+import { signingKeyPath } from "../state/paths.js";
 import { refuseWhileShielded } from "../state/shielded.js";
 import { readFile, stat } from "node:fs/promises";
 import { resolve } from "node:path";
@@ -12,7 +13,7 @@ import { computerPath } from "../core/files/names.js";
 import { CoordError, EXIT } from "../errors.js";
 import { type MachineConfig, saveConfig } from "../state/config.js";
 import { readIfExists, writeDurably } from "../state/files.js";
-import { makeMachineKey, ordersSigners, pinsPath, readAccepted, readPins, readRoster, savePins, signersFiles, signingKeyPath, withSignersFile } from "../state/trust.js";
+import { makeMachineKey, ordersSigners, pinsPath, readAccepted, readPins, readRoster, savePins, signersFiles, withSignersFile } from "../state/trust.js";
 import { openMachine } from "../sync/machine.js";
 import { lastPublished, verifiedByOwner } from "../sync/trust.js";
 import { saveKeyNotice, signKeyNotice } from "../state/key-notice.js";

@@ -2,7 +2,7 @@
 // is never committed and survives `git reset` and `git clean`.
 import { chmod, mkdir } from "node:fs/promises";
 import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import { absoluteGitDir } from "../git/local.js";
 import { CoordError, EXIT } from "../errors.js";
 
@@ -30,4 +30,9 @@ export function expandHome(path: string | undefined): string {
   if (!path || path === "~") return home;
   if (path.startsWith("~/")) return join(home, path.slice(2));
   return resolve(home, path);
+}
+
+/** trust.signingKey as a path: `~` is home, and a relative one is in the state directory (the key coord made there moves with the checkout). */
+export function signingKeyPath(stateDir: string, key: string): string {
+  return key === "~" || key.startsWith("~/") || isAbsolute(key) ? expandHome(key) : join(stateDir, key);
 }

@@ -5,7 +5,7 @@
 // file. Nothing of it is ever committed.
 import { refuseWhileShielded } from "./shielded.js";
 import { constants } from "node:fs";
-import { open } from "node:fs/promises";
+import { open, readFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import YAML from "yaml";
 import { resolveSecretRefs, SECRET_ENV_PREFIX, secretEnvName, secretNameProblem } from "../core/trust/secrets.js";
@@ -14,7 +14,7 @@ import { updateLocked } from "./files.js";
 import { AGENTS, loginsFromStore } from "../core/agents/agents.js";
 import { redactKeys } from "../core/trust/redact.js";
 import type { MachineConfig } from "./config.js";
-import { machineKeySecrets } from "./trust.js";
+import { signingKeyPath } from "./paths.js";
 
 export const SECRETS_FILE = "secrets.yaml";
 
@@ -172,6 +172,17 @@ export async function storeLoginValues(stateDir: string): Promise<string[]> {
   const store = await loginStore(stateDir);
   const keys = new Set([...AGENTS.values()].flatMap((a) => a.login?.keys ?? []));
   return [...keys].flatMap((k) => (Object.hasOwn(store, k) && store[k] ? [store[k]!] : []));
+}
+
+/**
+ * The machine's private key as a secret for redaction (core/trust/redact.ts: its lines, its body, any piece of its
+ * body are redacted from what is published); none when it has no key or it cannot be read.
+ */
+export async function machineKeySecrets(stateDir: string, config: MachineConfig): Promise<string[]> {
+  const key = config.trust?.signingKey;
+  if (!key) return [];
+  const text = await readFile(signingKeyPath(stateDir, key), "utf8").catch(() => undefined);
+  return text?.includes("PRIVATE KEY") ? [text] : [];
 }
 
 /**

@@ -7,7 +7,7 @@
 import { onPath } from "../platform/executables.js";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { isAbsolute, join } from "node:path";
+import { join } from "node:path";
 import * as z from "zod";
 import { newKeyPair, readSigningKey, type SigningKey } from "../core/trust/sshsig.js";
 import { gitVersion } from "../git/local.js";
@@ -16,7 +16,7 @@ import { type Accepted, SSH_PUBLIC_KEY } from "../core/trust/trust.js";
 import type { MachineConfig } from "./config.js";
 import { checkState, setAside } from "./corrupt.js";
 import { exists, readIfExists, writeDurably } from "./files.js";
-import { expandHome } from "./paths.js";
+import { expandHome, signingKeyPath } from "./paths.js";
 
 const path = (stateDir: string) => join(stateDir, "trust.json");
 
@@ -175,22 +175,6 @@ export async function signingOf(config: MachineConfig, stateDir: string, dir: st
       problem: `git ${version.replace(/^git version\s*/, "").trim() || "(unknown)"} cannot sign with SSH keys (2.34 can), and coord signs by itself only with an ed25519 key without a passphrase (${path} is not one)`,
     };
   return { path, publicKey };
-}
-
-/**
- * The machine's private key as a secret for redaction (core/trust/redact.ts: its lines, its body, any piece of its
- * body are redacted from what is published); none when it has no key or it cannot be read.
- */
-export async function machineKeySecrets(stateDir: string, config: MachineConfig): Promise<string[]> {
-  const key = config.trust?.signingKey;
-  if (!key) return [];
-  const text = await readFile(signingKeyPath(stateDir, key), "utf8").catch(() => undefined);
-  return text?.includes("PRIVATE KEY") ? [text] : [];
-}
-
-/** trust.signingKey as a path: `~` is home, and a relative one is in the state directory (the key coord made there moves with the checkout). */
-export function signingKeyPath(stateDir: string, key: string): string {
-  return key === "~" || key.startsWith("~/") || isAbsolute(key) ? expandHome(key) : join(stateDir, key);
 }
 
 /** Makes an ed25519 key at `path` (its .pub beside it, "coord <machine>"), unless one is there; in process, no ssh-keygen needed. */

@@ -38,7 +38,7 @@ import { type Marker, type RunResult, type runTask, stopProcesses } from "../run
 import { agentPolicyFile } from "../state/agent-policy.js";
 import { agentExecutable } from "../state/capabilities.js";
 import { readOnCallState, updateOnCallState } from "../state/on-call.js";
-import { signingKeyPath } from "../state/trust.js";
+import { signingKeyPath } from "../state/paths.js";
 import { own } from "../core/types.js";
 import { timings } from "../timings.js";
 import { type TurnTools, turnToolsServer } from "./turn-tools.js";
