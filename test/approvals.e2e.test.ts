@@ -4,7 +4,7 @@
 // /deny, /approve always, a timeout, a reply from a machine not allowed, and
 // a stop while waiting each end the wait as a user expects.
 import { inbox } from "../src/actions/messages.js";
-import { queueMessage } from "../src/sync/mail.js";
+import { queueMessage } from "../src/state/mailbox.js";
 import { openMachine } from "../src/sync/sync.js";
 import { describe, expect, it } from "vitest";
 import { cli } from "./helpers.js";

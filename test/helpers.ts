@@ -11,8 +11,8 @@ import { promisify } from "node:util";
 import { inject } from "vitest";
 import { hubCreate } from "../src/actions/hub.js";
 import { init } from "../src/actions/init.js";
-import { publishSent, type SendOptions, sendLooking } from "../src/actions/messages.js";
-import { openMachine } from "../src/sync/sync.js";
+import { publishSent, type SendOptions, sendFrom } from "../src/actions/messages.js";
+import { openMachine, sync } from "../src/sync/sync.js";
 import { main } from "../src/cli/main.js";
 import { parseComputer } from "../src/core/fleet/computer.js";
 import { roleOf } from "../src/core/trust/ownership.js";
@@ -110,6 +110,9 @@ async function buildFleet(root: string, names: string[], opts: { hubPath?: strin
     machines[name] = join(root, name);
     await init({ dir: machines[name], name, remote });
   }
+  // A fleet as it runs: each machine synced since the last one registered, so it knows them all (a send checks its
+  // recipient against the machines its last sync verified: known-fleet.json).
+  for (const name of names.slice(0, -1)) await sync({ dir: machines[name]!, run: false });
   return fleet;
 }
 
@@ -582,6 +585,6 @@ export function envScope(): { set(vars: Record<string, string>): void; restore()
 /** coord send --now in process: the message stored at `opts.dir` and published at once (a sync that starts no task). */
 export async function sendNow(opts: SendOptions) {
   const m = await openMachine(opts.dir);
-  const sent = await sendLooking(m, opts);
+  const sent = await sendFrom(m, opts);
   return { ...sent, ...(await publishSent(m, "now", sent.id)) };
 }

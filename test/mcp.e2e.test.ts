@@ -15,6 +15,7 @@ import lockfile from "proper-lockfile";
 import { afterEach, describe, expect, it } from "vitest";
 import { call, connectMcp, ok } from "./mcp-client.js";
 import { inbox, outbox } from "../src/actions/messages.js";
+import { knownFleetPath } from "../src/state/mailbox.js";
 import { sync as syncIn } from "../src/sync/sync.js";
 import { cliProcess, type Fleet, git, gitDaemon, gitTry, hubFile, makeFleet, pushOrders, readLines, runningCli, setConfig, silentServer, waitFor } from "./helpers.js";
 
@@ -77,6 +78,11 @@ describe("coord mcp through the SDK's client, two machines on real git", () => {
     const secret = await ok(client, "whoami");
     expect((secret.data.hub as { url: string }).url).toBe("https://[REDACTED]@git.example.com/fleet.git");
     expect(JSON.stringify(secret)).not.toContain("ghp_");
+    // Until a sync of this coord wrote the fleet it checks names against (an upgrade), no peer is named unchecked.
+    await rm(knownFleetPath(join(dirOf("alpha"), ".git", "coord")));
+    const unsynced = await ok(client, "whoami");
+    expect(unsynced.data.peers).toEqual([]);
+    expect(unsynced.text).toMatch(/Its peers are not known until a sync of this coord: run coord sync\.$/);
   });
 
   it("a message sent through alpha's server is in beta's inbox exactly once after both sync; beta's ack reaches alpha", async () => {

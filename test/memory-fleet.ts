@@ -118,6 +118,11 @@ export async function memoryFleet(names: string[], opts: MemoryFleetOptions = {}
     status: async () => JSON.parse((await files()).get("STATUS.json")!),
     cleanup: () => rm(root, { recursive: true, force: true }),
   };
-  if (opts.register !== false) for (const name of names) await fleet.sync(name, { run: false });
+  if (opts.register !== false) {
+    for (const name of names) await fleet.sync(name, { run: false });
+    // A fleet as it runs: each machine synced since the last one registered, so it knows them all (a send checks its
+    // recipient against the machines its last sync verified: known-fleet.json).
+    for (const name of names.slice(0, -1)) await fleet.sync(name, { run: false });
+  }
   return fleet;
 }

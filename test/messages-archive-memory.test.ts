@@ -2,7 +2,7 @@
 // sender's live file keeps only what its recipient has not acknowledged, the hub's history keeps every message. (A file
 // of its own beside messages-memory.test.ts: each file runs in one worker, and the two scenarios in parallel.)
 import { afterEach, describe, expect, it } from "vitest";
-import { ackOn, inboxOf, sendLooking } from "../src/actions/messages.js";
+import { ackOn, inboxOf, sendFrom } from "../src/actions/messages.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
 
 let fleet: MemoryFleet | undefined;
@@ -27,7 +27,7 @@ describe("archiving messages on the in-memory hub", () => {
     let clock = Date.now();
     const now = () => new Date(clock);
     for (let batch = 0; batch < batches; batch++) {
-      for (let i = 0; i < perBatch; i++) await sendLooking(f.m("izzit7"), { to: "soda-yeti", text: `batch ${batch} message ${i} ${"x".repeat(200)}`, clock: now });
+      for (let i = 0; i < perBatch; i++) await sendFrom(f.m("izzit7"), { to: "soda-yeti", text: `batch ${batch} message ${i} ${"x".repeat(200)}`, clock: now });
       await f.sync("izzit7", { now });
       await f.sync("soda-yeti", { now });
       await ackOn(f.m("soda-yeti"), [], true);

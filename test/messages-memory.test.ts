@@ -5,10 +5,9 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { ackOn, inboxOf, publishSent, sendFrom, sendLooking } from "../src/actions/messages.js";
-import { queueMessage } from "../src/sync/mail.js";
+import { ackOn, inboxOf, publishSent, sendFrom } from "../src/actions/messages.js";
+import { queueMessage, knownFleetPath, mailboxPath, readKnownFleet } from "../src/state/mailbox.js";
 import { renderMessageFile } from "../src/core/messages/messages.js";
-import { knownFleetPath, mailboxPath, readKnownFleet } from "../src/state/mailbox.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
 
 let fleet: MemoryFleet | undefined;
@@ -46,8 +45,8 @@ describe("messages on the in-memory hub", () => {
     });
     const cut = { ...m, hub: offline };
     expect((await sendFrom(cut, { to: "b", text: "one" })).id).toBe("a/b/1");
-    // A name it does not know: one look at the hub, which cannot be reached; refused by name.
-    await expect(sendLooking(cut, { to: "c", text: "hi" })).rejects.toThrow('no machine "c" is registered (known: b)');
+    // A name it does not know: refused by name (nothing of the hub read).
+    await expect(sendFrom(cut, { to: "c", text: "hi" })).rejects.toThrow('no machine "c" is registered (known: b); check the name, or run coord sync to refresh');
     await f.sync("a", { run: false });
     // The mailbox lost: only the hub knows which numbers a's channels used (a number used again is dropped).
     await rm(mailboxPath(m.stateDir));
@@ -56,41 +55,47 @@ describe("messages on the in-memory hub", () => {
     );
     await f.sync("a", { run: false });
     expect((await sendFrom(cut, { to: "b", text: "two", replyTo: "a/b/1" })).id).toBe("a/b/2");
-    // Without the fleet of a sync (deleted, or only an older coord synced): read once from the last fetched commit, kept.
+    // Without the fleet of a sync (deleted, or only an older coord synced): refused, nothing stored, until a sync.
     await rm(knownFleetPath(m.stateDir));
-    await expect(sendFrom(cut, { to: "b", text: "three" })).rejects.toThrow(/has no fleet from a sync to check names against .*; run coord sync first/);
-    expect((await sendLooking(m, { to: "b", text: "three" })).id).toBe("a/b/3");
+    await expect(sendFrom(m, { to: "b", text: "three" })).rejects.toThrow(/has no fleet from a sync to check names against .*; run coord sync first$/);
+    // A broadcast needs no names.
+    expect((await sendFrom(cut, { to: "ALL", text: "to all" })).id).toBe("a/ALL/1");
+    await f.sync("a", { run: false });
     expect(await readKnownFleet(m.stateDir)).toEqual(["a", "b"]);
+    expect((await sendFrom(cut, { to: "b", text: "three" })).id).toBe("a/b/3");
     await f.sync("a", { run: false });
     await f.sync("b", { run: false });
-    expect((await inboxOf(f.m("b"), {})).messages.map((x) => `${x.id} ${x.text}`)).toEqual(["a/b/1 one", "a/b/2 two", "a/b/3 three"]);
+    expect((await inboxOf(f.m("b"), {})).messages.map((x) => `${x.id} ${x.text}`)).toEqual(["a/b/1 one", "a/b/2 two", "a/ALL/1 to all", "a/b/3 three"]);
   });
 
   it("a sync that cannot write the fleet a send reads says so and goes on: what came is delivered", async () => {
     fleet = await memoryFleet(["a", "b"]);
     const f = fleet;
-    await sendLooking(f.m("b"), { to: "a", text: "hello" });
+    await sendFrom(f.m("b"), { to: "a", text: "hello" });
     await f.sync("b", { run: false });
     await rm(knownFleetPath(f.m("a").stateDir));
     await mkdir(knownFleetPath(f.m("a").stateDir)); // something in its place that a rename cannot replace
     const r = await f.sync("a", { run: false });
     expect(r.warnings.filter((w) => w.startsWith("the fleet a send checks names against could not be written ("))).toEqual([
       expect.stringMatching(
-        /; until it can, a send to a name not in the last one written looks for it on the hub, and where none can be read sends fail: move aside what is at .*known-fleet\.json$/,
+        /; until it can, a send to a name not in the last one written is refused, and where none can be read every send is: move aside what is at .*known-fleet\.json$/,
       ),
     ]);
     expect((await inboxOf(f.m("a"), {})).messages.map((x) => x.text)).toEqual(["hello"]);
   });
 
-  it("a machine registered since the sender's last sync: one look at the hub finds it, the send goes, and the fleet kept names it", async () => {
+  it("a machine registered since the sender's last sync: refused by name, nothing read of the hub, until a sync verified it", async () => {
     fleet = await memoryFleet(["a", "b", "c"], { register: false });
     const f = fleet;
     for (const n of ["a", "b"]) await f.sync(n, { run: false });
     await f.sync("a", { run: false });
     expect(await readKnownFleet(f.m("a").stateDir)).toEqual(["a", "b"]);
     await f.sync("c", { run: false });
-    expect((await sendLooking(f.m("a"), { to: "c", text: "welcome" })).id).toBe("a/c/1");
+    await expect(sendFrom(f.m("a"), { to: "c", text: "welcome" })).rejects.toThrow('no machine "c" is registered (known: b); check the name, or run coord sync to refresh');
+    expect(await readKnownFleet(f.m("a").stateDir)).toEqual(["a", "b"]);
+    await f.sync("a", { run: false });
     expect(await readKnownFleet(f.m("a").stateDir)).toEqual(["a", "b", "c"]);
+    expect((await sendFrom(f.m("a"), { to: "c", text: "welcome" })).id).toBe("a/c/1");
     await f.sync("a", { run: false });
     await f.sync("c", { run: false });
     expect((await inboxOf(f.m("c"), {})).messages.map((x) => x.text)).toEqual(["welcome"]);
@@ -100,14 +105,14 @@ describe("messages on the in-memory hub", () => {
     fleet = await memoryFleet(["a", "b"]);
     const f = fleet;
     const path = mailboxPath(f.m("a").stateDir);
-    for (const text of ["one", "two"]) await sendLooking(f.m("a"), { to: "b", text });
+    for (const text of ["one", "two"]) await sendFrom(f.m("a"), { to: "b", text });
     await f.sync("a", { run: false });
     const snapshot = await readFile(path, "utf8");
-    for (const text of ["three", "four"]) await sendLooking(f.m("a"), { to: "b", text });
+    for (const text of ["three", "four"]) await sendFrom(f.m("a"), { to: "b", text });
     await f.sync("a", { run: false });
     await writeFile(path, snapshot);
     // The send cannot know (it reads nothing of the hub): it numbers from the copy's count.
-    expect((await sendLooking(f.m("a"), { to: "b", text: "new after the restore" })).id).toBe("a/b/3");
+    expect((await sendFrom(f.m("a"), { to: "b", text: "new after the restore" })).id).toBe("a/b/3");
     const r = await f.sync("a", { run: false });
     expect(r.warnings).toContain(
       "message a/b/3 (sent " +
@@ -131,9 +136,9 @@ describe("messages on the in-memory hub", () => {
     let clock = Date.now();
     const now = () => new Date(clock);
     const path = mailboxPath(f.m("a").stateDir);
-    await sendLooking(f.m("a"), { to: "b", text: "one", clock: now });
+    await sendFrom(f.m("a"), { to: "b", text: "one", clock: now });
     await f.sync("a", { run: false, now });
-    await sendLooking(f.m("a"), { to: "b", text: "two, stored before the copy", clock: now });
+    await sendFrom(f.m("a"), { to: "b", text: "two, stored before the copy", clock: now });
     const snapshot = await readFile(path, "utf8");
     await f.sync("a", { run: false, now });
     await f.sync("b", { run: false, now });
@@ -145,7 +150,7 @@ describe("messages on the in-memory hub", () => {
     for (let i = 0; i < 2; i++) expect((await f.sync("a", { run: false, now })).warnings).toEqual([]);
     await f.sync("b", { run: false, now });
     expect((await inboxOf(f.m("b"), { all: true })).messages.map((x) => `${x.id} ${x.text}`)).toEqual(["a/b/1 one", "a/b/2 two, stored before the copy"]);
-    expect((await sendLooking(f.m("a"), { to: "b", text: "three", clock: now })).id).toBe("a/b/3");
+    expect((await sendFrom(f.m("a"), { to: "b", text: "three", clock: now })).id).toBe("a/b/3");
   });
 
   it("a text the message file does not give back byte for byte (terminal codes, a line of one space) is its own published message, not a clash: sent once (found in attack)", async () => {
@@ -161,7 +166,7 @@ describe("messages on the in-memory hub", () => {
   it("a pusher's file of a machine that signs nothing, its count at the last number a file holds: the machine's message is not moved past it (found in attack)", async () => {
     fleet = await memoryFleet(["a", "b"]);
     const f = fleet;
-    await sendLooking(f.m("a"), { to: "b", text: "one" });
+    await sendFrom(f.m("a"), { to: "b", text: "one" });
     await f.sync("a", { run: false });
     const forged = renderMessageFile({
       coord: 1,
@@ -173,7 +178,7 @@ describe("messages on the in-memory hub", () => {
     await unsignedPush(f, new Map([["coordination/messages/a_TO_b.md", forged]]));
     await f.sync("a", { run: false });
     expect((await f.model()).fileProblems).toEqual([]); // its file is still one every machine reads
-    await expect(sendLooking(f.m("a"), { to: "b", text: "two" })).rejects.toThrow(/^the channel to b has no number left to send/);
+    await expect(sendFrom(f.m("a"), { to: "b", text: "two" })).rejects.toThrow(/^the channel to b has no number left to send/);
   });
 
   it("a channel from a name no machine has (pushed by anyone with access to the hub) is not delivered; the log says so", async () => {
@@ -194,7 +199,7 @@ describe("messages on the in-memory hub", () => {
       "not delivered: messages from admin, which no registered machine is (no coordination/COMPUTER_<name>.md); remove their files if those machines left the fleet",
     );
     // A machine's own word still arrives.
-    await sendLooking(f.m("a"), { to: "b", text: "hello" });
+    await sendFrom(f.m("a"), { to: "b", text: "hello" });
     await f.sync("a", { run: false });
     await f.sync("b", { run: false });
     expect((await inboxOf(f.m("b"), {})).messages.map((x) => x.id)).toEqual(["a/b/1"]);
@@ -203,14 +208,14 @@ describe("messages on the in-memory hub", () => {
   it("its own channel deleted on the hub by someone else, then its mailbox lost: a sync puts back what it signed, and no number is used twice", async () => {
     fleet = await memoryFleet(["a", "b"], { signed: true });
     const f = fleet;
-    for (const text of ["one", "two"]) await sendLooking(f.m("a"), { to: "b", text });
+    for (const text of ["one", "two"]) await sendFrom(f.m("a"), { to: "b", text });
     await f.sync("a", { run: false });
     await f.sync("b", { run: false });
     // Someone with push access deletes a's channel to b (unsigned by a).
     await unsignedPush(f, new Map([["coordination/messages/a_TO_b.md", null]]));
     await rm(mailboxPath(f.m("a").stateDir));
     await f.sync("a", { run: false });
-    expect((await sendLooking(f.m("a"), { to: "b", text: "three" })).id).toBe("a/b/3");
+    expect((await sendFrom(f.m("a"), { to: "b", text: "three" })).id).toBe("a/b/3");
     await f.sync("a", { run: false });
     await f.sync("b", { run: false });
     expect((await inboxOf(f.m("b"), { all: true })).messages.map((x) => `${x.id} ${x.text}`)).toEqual(["a/b/1 one", "a/b/2 two", "a/b/3 three"]);
@@ -221,7 +226,7 @@ describe("messages on the in-memory hub", () => {
   it("its own channel deleted on the hub, then a reinstall (mailbox and what it verified both lost): it numbers above its recipient's receipt", async () => {
     fleet = await memoryFleet(["a", "b", "evil"], { signed: true });
     const f = fleet;
-    for (const text of ["one", "two"]) await sendLooking(f.m("a"), { to: "b", text });
+    for (const text of ["one", "two"]) await sendFrom(f.m("a"), { to: "b", text });
     await f.sync("a", { run: false });
     await f.sync("b", { run: false });
     // evil claims it received 2^31 - 2 of a's broadcasts, which a never sent: no second machine agrees.
@@ -231,8 +236,8 @@ describe("messages on the in-memory hub", () => {
     await rm(mailboxPath(f.m("a").stateDir));
     await rm(join(f.m("a").stateDir, "trust.json"));
     await f.sync("a", { run: false });
-    expect((await sendLooking(f.m("a"), { to: "b", text: "three" })).id).toBe("a/b/3");
-    expect((await sendLooking(f.m("a"), { to: "ALL", text: "to all" })).id).toBe("a/ALL/1");
+    expect((await sendFrom(f.m("a"), { to: "b", text: "three" })).id).toBe("a/b/3");
+    expect((await sendFrom(f.m("a"), { to: "ALL", text: "to all" })).id).toBe("a/ALL/1");
     await f.sync("a", { run: false });
     await f.sync("b", { run: false });
     expect((await inboxOf(f.m("b"), { all: true })).messages.map((x) => x.id)).toEqual(["a/b/1", "a/b/2", "a/b/3", "a/ALL/1"]);
@@ -246,33 +251,31 @@ describe("messages on the in-memory hub", () => {
     await rm(mailboxPath(f.m("a").stateDir));
     await rm(join(f.m("a").stateDir, "trust.json"), { force: true });
     await f.sync("a", { run: false });
-    await expect(sendLooking(f.m("a"), { to: "ALL", text: "hello" })).rejects.toThrow(
-      /^the channel to ALL has no number left to send \(its next is 2147483647\): nothing was stored/,
-    );
+    await expect(sendFrom(f.m("a"), { to: "ALL", text: "hello" })).rejects.toThrow(/^the channel to ALL has no number left to send \(its next is 2147483647\): nothing was stored/);
     await f.sync("a", { run: false });
     expect((await f.model()).fileProblems).toEqual([]); // its file is still one every machine reads
-    expect((await sendLooking(f.m("a"), { to: "evil", text: "direct" })).id).toBe("a/evil/1");
+    expect((await sendFrom(f.m("a"), { to: "evil", text: "direct" })).id).toBe("a/evil/1");
   });
 
   it("a turned machine's receipt far above what a sender sent (near 2^31) moves none of its numbers, mailbox kept or lost", async () => {
     fleet = await memoryFleet(["a", "evil"], { signed: true });
     const f = fleet;
-    await sendLooking(f.m("a"), { to: "ALL", text: "one" });
+    await sendFrom(f.m("a"), { to: "ALL", text: "one" });
     await f.sync("a", { run: false });
     await f.sync("evil", { run: false });
     // evil signs a file of its own that claims it received a's broadcasts up to 2^31 - 2.
     await signedEdit(f, "evil", (own) => own.replace('"a/ALL": {"received":1,"acked":0}', '"a/ALL": {"received":2147483646,"acked":0}'));
     await f.sync("a", { run: false });
-    expect((await sendLooking(f.m("a"), { to: "ALL", text: "two" })).id).toBe("a/ALL/2");
+    expect((await sendFrom(f.m("a"), { to: "ALL", text: "two" })).id).toBe("a/ALL/2");
     await f.sync("a", { run: false });
     await rm(mailboxPath(f.m("a").stateDir));
     await f.sync("a", { run: false });
-    expect((await sendLooking(f.m("a"), { to: "ALL", text: "three" })).id).toBe("a/ALL/3");
+    expect((await sendFrom(f.m("a"), { to: "ALL", text: "three" })).id).toBe("a/ALL/3");
   });
 
   it("a send to a machine not in the fleet is refused by name, after one look at the hub", async () => {
     fleet = await memoryFleet(["a", "b"]);
-    await expect(sendLooking(fleet.m("a"), { to: "c", text: "hi" })).rejects.toThrow('no machine "c" is registered (known: b)');
+    await expect(sendFrom(fleet.m("a"), { to: "c", text: "hi" })).rejects.toThrow('no machine "c" is registered (known: b)');
   });
 
   it("four machines sending to each other and to ALL during concurrent syncs: none lost, none duplicated, every push landed after its lost races", async () => {
@@ -289,7 +292,7 @@ describe("messages on the in-memory hub", () => {
         for (const to of [...names.filter((n) => n !== from), "ALL"]) {
           const text = `${from}->${to} round ${round}`;
           for (const r of to === "ALL" ? names.filter((n) => n !== from) : [to]) expected.get(r)!.push(text);
-          work.push(sendLooking(f.m(from), { to, text }));
+          work.push(sendFrom(f.m(from), { to, text }));
         }
         work.push(f.sync(from));
       }
@@ -315,14 +318,14 @@ describe("messages on the in-memory hub", () => {
     const f = fleet;
     await f.sync("b");
     await f.sync("a");
-    await sendLooking(f.m("a"), { to: "b", text: "which port?" }); // a has something to publish
+    await sendFrom(f.m("a"), { to: "b", text: "which port?" }); // a has something to publish
     const hub = f.m("a").hub;
     const push = hub.push.bind(hub);
     let raced = 0;
     hub.push = async (tip, roles) => {
       // Between a's read and its push: b answers, and its push lands first (a's is refused).
       if (raced++ === 0) {
-        const sent = await sendLooking(f.m("b"), { to: "a", text: "8080" });
+        const sent = await sendFrom(f.m("b"), { to: "a", text: "8080" });
         expect((await publishSent(f.m("b"), "now", sent.id)).published?.pushed).toBeDefined();
       }
       return push(tip, roles);

@@ -6,7 +6,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { outboxEntries, sendLooking } from "../src/actions/messages.js";
+import { outboxEntries, sendFrom } from "../src/actions/messages.js";
 import type { OnCallSettings } from "../src/core/oncall/on-call.js";
 import { writtenSettings } from "../src/core/oncall/settings.js";
 import { type MachineConfig, saveConfig } from "../src/state/config.js";
@@ -55,7 +55,7 @@ describe("on call on the in-memory fleet", () => {
     fleet = await fleetOnCall(["a", "b"], "b");
     const f = fleet;
     const cli = scriptedClaude();
-    const { id: q } = await sendLooking(f.m("a"), { to: "b", text: "which port does the api use?" });
+    const { id: q } = await sendFrom(f.m("a"), { to: "b", text: "which port does the api use?" });
     await f.sync("a");
     const b = await f.sync("b", { onCallHere: true, onCallRun: cli.run });
     expect(b.pushed).toBeDefined();
@@ -81,7 +81,7 @@ describe("on call on the in-memory fleet", () => {
     for (const n of ["a", "b", "a", "b"]) await f.sync(n, { run: false });
     // c joins, asks b, and publishes, all before b's next sync: b sees c and its question together.
     await f.sync("c", { run: false });
-    const { id: q } = await sendLooking(f.m("c"), { to: "b", text: "hello from the new machine" });
+    const { id: q } = await sendFrom(f.m("c"), { to: "b", text: "hello from the new machine" });
     await f.sync("c", { run: false });
     const cli = scriptedClaude();
     await f.sync("b", { onCallHere: true, onCallRun: cli.run });
@@ -95,7 +95,7 @@ describe("on call on the in-memory fleet", () => {
     const f = fleet;
     const cli = scriptedClaude();
     const ask = async (text: string, replyTo?: string) => {
-      const { id } = await sendLooking(f.m("a"), { to: "b", text, ...(replyTo ? { replyTo } : {}) });
+      const { id } = await sendFrom(f.m("a"), { to: "b", text, ...(replyTo ? { replyTo } : {}) });
       await f.sync("a");
       await f.sync("b", { onCallHere: true, onCallRun: cli.run });
       await f.sync("a");
@@ -121,7 +121,7 @@ describe("on call on the in-memory fleet", () => {
     const forger = f.remote.client();
     await forger.fetch();
     f.machines.set("a", { ...a, hub: forger });
-    await sendLooking(f.m("a"), { to: "b", text: "run the deploy" });
+    await sendFrom(f.m("a"), { to: "b", text: "run the deploy" });
     await f.sync("a");
     expect((await f.files()).get("coordination/messages/a_TO_b.md")).toContain("run the deploy");
     await f.sync("b", { onCallHere: true, onCallRun: cli.run });
@@ -129,7 +129,7 @@ describe("on call on the in-memory fleet", () => {
     expect(await inboxOf(f, "b")).toEqual([]);
     // Once a signs its file again, what it holds is a's word: both questions (a's own, from its outbox) are answered.
     f.machines.set("a", a);
-    await sendLooking(f.m("a"), { to: "b", text: "now signed" });
+    await sendFrom(f.m("a"), { to: "b", text: "now signed" });
     await f.sync("a");
     await f.sync("b", { onCallHere: true, onCallRun: cli.run });
     expect((await inboxOf(f, "b")).map((x) => x.text)).toEqual(["run the deploy", "now signed"]);
@@ -140,7 +140,7 @@ describe("on call on the in-memory fleet", () => {
     fleet = await fleetOnCall(["a", "b", "c"], "b", { from: ["a"] });
     const f = fleet;
     const cli = scriptedClaude();
-    await sendLooking(f.m("c"), { to: "b", text: "do my bidding" });
+    await sendFrom(f.m("c"), { to: "b", text: "do my bidding" });
     await f.sync("c");
     await f.sync("b", { onCallHere: true, onCallRun: cli.run });
     expect(cli.calls).toHaveLength(0);
@@ -152,7 +152,7 @@ describe("on call on the in-memory fleet", () => {
     const f = fleet;
     const cli = scriptedClaude(); // $0.01 a turn
     const ask = async (text: string) => {
-      const { id } = await sendLooking(f.m("a"), { to: "b", text });
+      const { id } = await sendFrom(f.m("a"), { to: "b", text });
       await f.sync("a");
       await f.sync("b", { onCallHere: true, onCallRun: cli.run });
       await f.sync("a");
@@ -178,7 +178,7 @@ describe("on call on the in-memory fleet", () => {
     fleet = await fleetOnCall(["a", "b"], "b");
     const f = fleet;
     const cli = scriptedClaude();
-    const { id: q } = await sendLooking(f.m("a"), { to: "b", text: "is the build green?", priority: "urgent" });
+    const { id: q } = await sendFrom(f.m("a"), { to: "b", text: "is the build green?", priority: "urgent" });
     await f.sync("a");
     expect((await f.files()).get("STATUS.md")).toContain(q);
     await f.sync("b", { onCallHere: true, onCallRun: cli.run });
@@ -198,7 +198,7 @@ describe("on call on the in-memory fleet", () => {
     f.machines.set("a", { ...a, config: onA });
     const cli = scriptedClaude();
     // As an agent's coord send inside its 8th turn would send it.
-    const { id: q } = await sendLooking(f.m("a"), { to: "b", text: "ask the other agent again", env: { COORD_ON_CALL_CHAIN: "8" } });
+    const { id: q } = await sendFrom(f.m("a"), { to: "b", text: "ask the other agent again", env: { COORD_ON_CALL_CHAIN: "8" } });
     await f.sync("a", { onCallHere: true, onCallRun: cli.run });
     await f.sync("b", { onCallHere: true, onCallRun: cli.run });
     await f.sync("a", { onCallHere: true, onCallRun: cli.run });
@@ -207,7 +207,7 @@ describe("on call on the in-memory fleet", () => {
     expect(refused?.agent).toMatchObject({ outcome: "refused" });
     expect(outboxEntries("a", await f.model(), await readMailbox(f.m("a").stateDir)).find((x) => x.id === q)?.recipients).toEqual({ b: "acked" });
     // A person's message is answered; the answer lands on a, on call too, and starts nothing there.
-    const { id: p } = await sendLooking(f.m("a"), { to: "b", text: "status please" });
+    const { id: p } = await sendFrom(f.m("a"), { to: "b", text: "status please" });
     await f.sync("a", { onCallHere: true, onCallRun: cli.run });
     await f.sync("b", { onCallHere: true, onCallRun: cli.run });
     await f.sync("a", { onCallHere: true, onCallRun: cli.run });

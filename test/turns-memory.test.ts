@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ackOn, sendLooking } from "../src/actions/messages.js";
+import { ackOn, sendFrom } from "../src/actions/messages.js";
 import { readMailbox } from "../src/state/mailbox.js";
 import { ordersText } from "./helpers.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
@@ -33,7 +33,7 @@ describe("turns under GitHub's budget", () => {
         t += ms;
       },
     };
-    await sendLooking(f.m("a"), { to: "b", text: "are you there?", clock: at.now });
+    await sendFrom(f.m("a"), { to: "b", text: "are you there?", clock: at.now });
     const sent = await f.sync("a", { ...at, full: true });
     expect(sent.pushed).toBeDefined();
     expect(waited).toEqual([]);
@@ -137,7 +137,7 @@ describe("turns under GitHub's budget", () => {
       waitTurn: async (ms: number) => {
         waited.push(ms);
         t += 200;
-        await sendLooking(f.m("a"), { to: "b", text: "the answer", clock: at.now });
+        await sendFrom(f.m("a"), { to: "b", text: "the answer", clock: at.now });
         urge.abort();
       },
     };
@@ -166,9 +166,9 @@ describe("turns under GitHub's budget", () => {
       waitTurn: async () => {
         t += 200;
         // Meanwhile b publishes (the hub moves), and a's answer is stored.
-        await sendLooking(f.m("b"), { to: "c", text: "elsewhere" });
+        await sendFrom(f.m("b"), { to: "c", text: "elsewhere" });
         await f.sync("b", { full: true });
-        await sendLooking(f.m("a"), { to: "b", text: "the answer", clock: at.now });
+        await sendFrom(f.m("a"), { to: "b", text: "the answer", clock: at.now });
         urge.abort();
       },
     };
@@ -192,7 +192,7 @@ describe("turns under GitHub's budget", () => {
         t += ms;
       },
     };
-    await sendLooking(f.m("a"), { to: "b", text: "read this", clock: at.now });
+    await sendFrom(f.m("a"), { to: "b", text: "read this", clock: at.now });
     expect((await f.sync("a", { ...at, full: true })).pushed).toBeDefined();
     // b's bucket below what a receipt needs (2 tokens), above the urgent floor (−3).
     await writeFile(join(f.m("b").stateDir, "budget.json"), `${JSON.stringify({ tokens: 0.5, at: t })}\n`);

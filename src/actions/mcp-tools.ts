@@ -25,10 +25,10 @@ import { daemonRunning } from "../daemon/daemon.js";
 import { CoordError, EXIT } from "../errors.js";
 import { LATE, within } from "../runner/timer.js";
 import { describeFailure } from "../failure.js";
-import { ackedHere, readMailbox } from "../state/mailbox.js";
+import { ackedHere, knownMachines, NoKnownFleet, readMailbox } from "../state/mailbox.js";
 import type { GitMachine } from "../sync/sync.js";
 import { orderLog } from "./log.js";
-import { ackOn, type InboxEntry, inboxOf, knownMachines, listedMessage, outboxEntries, sendFrom, sendLooking, waitInbox } from "./messages.js";
+import { ackOn, type InboxEntry, inboxOf, listedMessage, outboxEntries, sendFrom, waitInbox } from "./messages.js";
 import { orderAdd } from "./order.js";
 import { type OwnReservation, release, reservations, reserve } from "./reservations.js";
 import { checkMachine, checkOrder, statusAt, statusView } from "./status.js";
@@ -176,7 +176,9 @@ const whoami = tool({
     const me = m.config.name;
     // The machines as this checkout last verified them, as a send checks its recipient: one ORDERS.json's keys leave
     // out (the list the last sync read, not the tip's unverified text) is no peer.
-    const known = new Set(await knownMachines(m));
+    // None until a sync of this coord wrote them (an upgrade): no peer is named unchecked.
+    const known = new Set(await knownMachines(m.stateDir).catch((e: unknown) => (e instanceof NoKnownFleet ? undefined : Promise.reject(e))));
+    const unsynced = known.size === 0;
     const peers = Object.entries(k.status.machines)
       .filter(([name]) => name !== me && known.has(name))
       .map(([name, s]) => {
@@ -193,7 +195,11 @@ const whoami = tool({
     };
     const text =
       `This machine is ${me} (checkout ${m.dir}), hub ${hub.url} (branch ${hub.branch}), ${daemon ? "a daemon syncs it" : "no daemon runs for it"}. ` +
-      (peers.length ? `Peers as of commit ${k.commit.slice(0, 12)}: ${peers.map(seen).join(", ")}.` : "It has no peers yet.");
+      (peers.length
+        ? `Peers as of commit ${k.commit.slice(0, 12)}: ${peers.map(seen).join(", ")}.`
+        : unsynced
+          ? "Its peers are not known until a sync of this coord: run coord sync."
+          : "It has no peers yet.");
     return { data, text };
   },
 });
@@ -296,7 +302,7 @@ const send = tool({
       );
     const mode = when(args);
     const m = await ctx.machine();
-    const r = await sendLooking(m, {
+    const r = await sendFrom(m, {
       ...(ctx.env ? { env: ctx.env } : {}),
       to: args.to,
       text: args.body,

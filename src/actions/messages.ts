@@ -4,8 +4,21 @@ import { BROADCAST, channelKey, isAcked, type InboxMessage, type Message, messag
 import type { RepoModel } from "../core/repo/repo.js";
 import { own, PRIORITIES, type Priority } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
-import { ackedHere, MAILBOX_REBUILT, type MailboxData, type MailboxSetAside, mailboxPath, readKnownFleet, readMailbox, updateMailbox, writeKnownFleet } from "../state/mailbox.js";
-import { ackInData, queueMessage, waitForAcks } from "../sync/mail.js";
+import {
+  ackedHere,
+  MAILBOX_REBUILT,
+  type MailboxData,
+  type MailboxSetAside,
+  mailboxPath,
+  knownMachines,
+  UnknownMachine,
+  readMailbox,
+  updateMailbox,
+  writeKnownFleet,
+  ackInData,
+  queueMessage,
+  waitForAcks,
+} from "../state/mailbox.js";
 import { ON_CALL_AGENT_ENV, ON_CALL_CHAIN_ENV } from "../sync/on-call.js";
 import { arrivedSince, maxWaitSteps, READ_EVERY_MS, seenAtStart, waitStep } from "../core/messages/inbox-wait.js";
 import { type Bucket, nextLookAt, type readShareOf, spendReads } from "../core/hub/reads.js";
@@ -20,39 +33,18 @@ import { publishSoon, type Soon } from "../daemon/sync-now.js";
 /** Said to a checkout that never fetched, which has no last known fleet. */
 const neverSynced = () => new CoordError("this checkout has never synced; run coord sync first", EXIT.FAILURE);
 
-/** Said when no sync wrote the fleet a send checks names against. */
-class NoKnownFleet extends CoordError {
-  constructor() {
-    super("this machine has no fleet from a sync to check names against (it never synced, or only with an older coord); run coord sync first", EXIT.FAILURE);
-  }
-}
-
-/** The machines of the fleet as this machine's last sync verified them (one small local read: works offline). */
-async function lastSyncedMachines(m: Pick<Machine, "stateDir">): Promise<string[]> {
-  const known = await readKnownFleet(m.stateDir);
-  if (!known) throw new NoKnownFleet();
-  return known;
-}
-
 /**
- * The machines of the fleet as this machine last verified them: as its last sync wrote them, or, where no sync of
- * this coord wrote them yet (an upgrade), from the last fetched commit as that sync would verify it (local: works
- * offline), and kept.
+ * The fleet's names as the hub shows them now (fetched, and verified as the last sync verified the rest), kept in
+ * known-fleet.json with this machine among them, for a name the last sync did not know: it may have registered since
+ * (coord agent on-call --from). Undefined when the hub cannot be reached. A send never looks: it reads what the last
+ * sync verified, and a name missing there is refused (run coord sync).
  */
-export async function knownMachines(m: Machine): Promise<string[]> {
-  const known = await readKnownFleet(m.stateDir);
-  if (known) return known;
-  const listed = await lastKnownMachines(m);
-  if (!listed) throw new NoKnownFleet();
-  return kept(m, listed);
-}
-
-/**
- * Names read from a commit, this machine among them, kept in known-fleet.json for the next send (offline too); ones
- * that cannot be kept (a read-only state directory) are read again then.
- */
-async function kept(m: Machine, listed: readonly string[]): Promise<string[]> {
+export async function machinesOnHub(m: Machine): Promise<string[] | undefined> {
+  if (!(await m.hub.fetch().catch(() => undefined))) return undefined;
+  const listed = await lastKnownMachines(m).catch(() => undefined);
+  if (!listed) return undefined;
   const machines = [...new Set([...listed, m.config.name])].sort();
+  // Names that cannot be kept (a read-only state directory) are looked for again next time.
   await writeKnownFleet(m.stateDir, machines).catch(() => {});
   return machines;
 }
@@ -71,8 +63,6 @@ export interface SendOptions {
   priority?: string;
   replyTo?: string;
   clock?: () => Date;
-  /** The fleet's names to check the recipient against; default: as the last sync verified them (knownMachines). */
-  machines?: readonly string[];
   /** The turn it is sent from, as its environment names it (coord's tools for a turn, served outside it); default: this process's. */
   env?: Readonly<Record<string, string | undefined>>;
 }
@@ -83,57 +73,7 @@ export interface Sent {
 
 /** Stores a message in the outbox of the checkout at `opts.dir`; publishing it is publishSent's (the next sync's, else). */
 export async function send(opts: SendOptions): Promise<Sent> {
-  return sendLooking(await openMachine(opts.dir), opts);
-}
-
-/** A name not in the fleet as checked: a send to it stores nothing. */
-export class UnknownMachine extends CoordError {
-  constructor(
-    readonly machine: string,
-    known: readonly string[],
-  ) {
-    super(`no machine "${machine}" is registered (known: ${known.join(", ") || "none"}); check the name, or run coord sync to refresh`, EXIT.USAGE);
-  }
-}
-
-/**
- * The fleet's names as the hub shows them now (fetched, and verified as the last sync verified the rest), for a name
- * the last sync did not know: it may have registered since. Undefined when the hub cannot be reached.
- */
-export async function machinesOnHub(m: Machine): Promise<string[] | undefined> {
-  if (!(await m.hub.fetch().catch(() => undefined))) return undefined;
-  const listed = await lastKnownMachines(m).catch(() => undefined);
-  return listed && kept(m, listed);
-}
-
-/**
- * sendFrom, and once more when the recipient was not in the last sync's fleet (against the fleet the hub shows now:
- * machinesOnHub), or no sync of this coord wrote that fleet yet (knownMachines).
- */
-export async function sendLooking(m: Machine, opts: Omit<SendOptions, "dir">): Promise<Sent> {
-  let e: unknown;
-  try {
-    return await sendFrom(m, opts);
-  } catch (err) {
-    if (opts.machines) throw err;
-    e = err;
-  }
-  if (e instanceof NoKnownFleet) {
-    try {
-      return await sendFrom(m, { ...opts, machines: await knownMachines(m) });
-    } catch (err) {
-      e = err;
-    }
-  }
-  if (!(e instanceof UnknownMachine)) throw e;
-  const machines = await machinesOnHub(m);
-  if (!machines) throw e;
-  if (!machines.includes(e.machine))
-    throw new UnknownMachine(
-      e.machine,
-      machines.filter((n) => n !== m.config.name),
-    );
-  return sendFrom(m, { ...opts, machines });
+  return sendFrom(await openMachine(opts.dir), opts);
 }
 
 /**
@@ -157,64 +97,46 @@ export async function publishSent(m: Machine, when: When, id: string): Promise<P
 }
 
 /**
- * Stores a message in `m`'s outbox, durably, and gives its id: the recipient checked against the fleet as last
- * verified, the message marked as an agent's when one sends it, acknowledging a request it decides. Nothing is
- * published here (publishSent).
+ * Stores a message in `m`'s outbox, durably, and gives its id: the recipient checked against the fleet as the last
+ * sync verified it (one local file: nothing of the hub is read), the message marked as an agent's when one sends it,
+ * acknowledging a request it decides. Nothing is published here (publishSent).
  */
 export async function sendFrom(m: Machine, opts: Omit<SendOptions, "dir">): Promise<Sent> {
   const me = m.config.name;
   const priority = (opts.priority ?? "normal") as Priority;
   if (!PRIORITIES.includes(priority)) throw new CoordError(`--priority must be one of ${PRIORITIES.join(", ")}, not "${opts.priority}"`, EXIT.USAGE);
-  if (opts.replyTo !== undefined && !parseMessageId(opts.replyTo))
-    throw new CoordError(`--reply-to "${opts.replyTo}" is not a message id; ids look like izzit7/soda-yeti/3 (see coord inbox)`, EXIT.USAGE);
+  const replyTo = opts.replyTo;
+  const r = replyTo === undefined ? undefined : parseMessageId(replyTo);
+  if (replyTo !== undefined && !r) throw new CoordError(`--reply-to "${replyTo}" is not a message id; ids look like izzit7/soda-yeti/3 (see coord inbox)`, EXIT.USAGE);
   const text = sanitizeText(opts.text);
   if (text.trim() === "") throw new CoordError("the message is empty; give its text as arguments, or - to read it from stdin", EXIT.USAGE);
-  // The fleet's names as the last sync verified them: all a send needs of the hub, read from one local file.
-  const machines = opts.machines ?? (await lastSyncedMachines(m));
+  if (opts.to === me) throw new CoordError(`"${me}" is this machine; send to another machine or ALL`, EXIT.USAGE);
   if (opts.to !== BROADCAST) {
-    if (opts.to === me) throw new CoordError(`"${me}" is this machine; send to another machine or ALL`, EXIT.USAGE);
+    const machines = await knownMachines(m.stateDir);
     if (!machines.includes(opts.to))
       throw new UnknownMachine(
         opts.to,
         machines.filter((n) => n !== me),
       );
   }
-  const acks = await decidedRequest(m, opts.replyTo, text);
   const onCall = agentMarkOf(opts.env ?? process.env);
   const mark = onCall.agent ? onCall : await wokenMark(m.stateDir);
-  const id = await queueMessage(
-    m,
-    {
-      to: opts.to,
-      text,
-      priority,
-      ...(opts.replyTo ? { replyTo: opts.replyTo } : {}),
-      ...mark,
-      ...(acks.length ? { acks } : {}),
-    },
-    (data) => {
-      if (opts.replyTo === undefined) return;
-      const r = parseMessageId(opts.replyTo)!;
-      const received = data.inbox.some((x) => x.id === opts.replyTo);
+  const decides = decisionOf(text) !== undefined;
+  const outgoing = { to: opts.to, text, priority, ...(replyTo ? { replyTo } : {}), ...mark };
+  // A reply is checked, and a decision's request acknowledged, in the write that stores it: the mailbox as it is then.
+  const reply =
+    r &&
+    ((data: MailboxData) => {
+      const received = data.inbox.find((x) => x.id === replyTo);
       const sent = r.from === me && r.seq < (own(data.outbox, r.to)?.next ?? 1);
       // Thrown inside the change: the mailbox is left as it was.
-      if (!received && !sent)
-        throw new CoordError(`--reply-to ${opts.replyTo}: this machine neither received nor sent that message; see coord inbox --all for the ids`, EXIT.USAGE);
-    },
-    opts.clock,
-  );
-  return { id };
-}
-
-/**
- * A decision (/approve, /deny: coord approve) in reply to an agent's request for a permission acknowledges the
- * request, in the same write: deciding it is reading it, and `inbox --wait --reply-to` of the thread then waits for
- * the answer, not for the request decided (issue 65, finding 8).
- */
-async function decidedRequest(m: Machine, replyTo: string | undefined, text: string): Promise<string[]> {
-  if (replyTo === undefined || !decisionOf(text)) return [];
-  const got = (await readMailbox(m.stateDir)).inbox.find((x) => x.id === replyTo);
-  return got?.agent?.request ? [replyTo] : [];
+      if (!received && !sent) throw new CoordError(`--reply-to ${replyTo}: this machine neither received nor sent that message; see coord inbox --all for the ids`, EXIT.USAGE);
+      // A decision (/approve, /deny: coord approve) in reply to an agent's request for a permission acknowledges the
+      // request: deciding it is reading it, and `inbox --wait --reply-to` of the thread then waits for the answer, not
+      // for the request decided (issue 65, finding 8).
+      return decides && received?.agent?.request ? [received.id] : [];
+    });
+  return { id: await queueMessage(m, outgoing, reply || undefined, opts.clock) };
 }
 
 /**

@@ -21,7 +21,7 @@ import { daemonRunning } from "../daemon/daemon.js";
 import { type Machine, openMachine } from "../sync/sync.js";
 import { requestSync } from "../daemon/request.js";
 import { allowedDir } from "../sync/tasks.js";
-import { knownMachines, machinesOnHub, publishSent, sendFrom } from "./messages.js";
+import { machinesOnHub, publishSent, sendFrom } from "./messages.js";
 import { approvableHere } from "./approve.js";
 import { type AgentMark, chainOf, dayOf, DECIDED_BY_TIMEOUT, decidedText, threadSwitch } from "../core/oncall/on-call.js";
 import { appendLog } from "../state/logs.js";
@@ -32,9 +32,8 @@ import { waitWords, allowedWithoutAsking, approvalAsk, approvalHolds, type Decis
 import { clip } from "../core/limits.js";
 import { own } from "../core/types.js";
 import { redact } from "../core/trust/redact.js";
-import { type MailboxData, readMailbox } from "../state/mailbox.js";
+import { knownMachines, type MailboxData, NoKnownFleet, readMailbox, queueMessage } from "../state/mailbox.js";
 import { requestState } from "../core/oncall/request-state.js";
-import { queueMessage } from "../sync/mail.js";
 import { cwdRefused, markerOf, ON_CALL_THREAD_ENV, ON_CALL_TURN_ENV, turnMarker } from "../sync/on-call.js";
 import { unpublishable } from "../state/secrets.js";
 
@@ -150,9 +149,14 @@ async function checkedSettings(m: Machine, opts: OnCallOptions): Promise<OnCallS
     if (list.length > 1) throw usage("--from ALL stands alone: give ALL, or a list of machines");
     from = "ALL";
   } else {
-    let machines = await knownMachines(m);
-    // Perhaps one registered since the last sync: look once more at the hub (offline, the last sync's fleet stands).
-    if (list.some((n) => !machines.includes(n))) machines = (await machinesOnHub(m)) ?? machines;
+    const last = await knownMachines(m.stateDir).catch((e: unknown) => {
+      if (e instanceof NoKnownFleet) return undefined;
+      throw e;
+    });
+    // Perhaps one registered since the last sync (or no sync of this coord wrote the fleet yet): look once at the hub
+    // (offline, the last sync's fleet stands).
+    const machines = last && list.every((n) => last.includes(n)) ? last : ((await machinesOnHub(m)) ?? last);
+    if (!machines) throw new NoKnownFleet();
     const me = m.config.name;
     for (const name of list) {
       if (name === me) throw usage(`--from ${name}: that is this machine; its own messages never start a turn`);

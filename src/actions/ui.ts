@@ -24,7 +24,7 @@ import { stateDirOf } from "../state/paths.js";
 import { type Machine, openMachine, syncMachine } from "../sync/sync.js";
 import { template } from "../templates.js";
 import { orderLog } from "./log.js";
-import { publishSent, sendLooking } from "./messages.js";
+import { publishSent, sendFrom } from "./messages.js";
 import { approvableHere } from "./approve.js";
 import { decisionOf } from "../core/oncall/approvals.js";
 import { orderAdd } from "./order.js";
@@ -422,7 +422,7 @@ class Ui {
             ),
           );
         });
-      const sent = await sendLooking(m, { to, text, priority, ...(replyTo ? { replyTo } : {}) });
+      const sent = await sendFrom(m, { to, text, priority, ...(replyTo ? { replyTo } : {}) });
       return { ...sent, ...(await publishSent(m, "now", sent.id)) };
     });
     this.log(`sent ${r.id}${r.published?.skipped ? " (queued: another sync holds the lock; it goes out with the next sync)" : ""}`);

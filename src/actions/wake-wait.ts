@@ -14,10 +14,9 @@ import { CoordError, EXIT } from "../errors.js";
 import { configPath, loadConfig, type MachineConfig } from "../state/config.js";
 import { type ListenState, listenPath, listenSettings, readListen, updateListen, updateWoken } from "../state/listen.js";
 import { pidAlive } from "../state/lock.js";
-import { mailboxPath, readMailbox, updateMailbox } from "../state/mailbox.js";
+import { mailboxPath, readMailbox, updateMailbox, ackInData } from "../state/mailbox.js";
 import { loadOnCall } from "../state/on-call.js";
 import { pinsPath, readPins } from "../state/trust.js";
-import { ackInData } from "../sync/mail.js";
 import { replyMap } from "../sync/on-call-take.js";
 
 export type Waker = AgentCli & { wake: WakeCli };

@@ -74,10 +74,11 @@ export async function demo(opts: DemoOptions = {}): Promise<DemoResult> {
   await pushBranch(person, "origin", "main");
   log(`person: pushed ORDERS.json with ${DEMO_ORDERS.orders.length} orders`);
 
-  // Machines talk too: a direct message and a broadcast, durable at once, published at the next sync.
-  const direct = await send({ dir: machines.izzit7!, to: "soda-yeti", text: "izzit7 here: the toolchain order is for you too, please confirm" });
-  const broadcast = await send({ dir: machines["machine-2"]!, to: "ALL", text: "machine-2: disk check running, back in a minute", priority: "high" });
-  log(`izzit7: queued message ${direct.id}; machine-2: queued broadcast ${broadcast.id}`);
+  // Machines talk too: a direct message and a broadcast, durable at once, published at the next sync. A send checks
+  // its recipient against the machines its machine's last sync verified: machine-2 registered last, and knows them all.
+  const direct = await send({ dir: machines["machine-2"]!, to: "soda-yeti", text: "machine-2 here: the toolchain order is for you too, please confirm" });
+  const broadcast = await send({ dir: machines.izzit7!, to: "ALL", text: "izzit7: disk check running, back in a minute", priority: "high" });
+  log(`machine-2: queued message ${direct.id}; izzit7: queued broadcast ${broadcast.id}`);
 
   const rounds: SyncResult[][] = [];
   let acknowledged = false;

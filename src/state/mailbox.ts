@@ -4,13 +4,18 @@
 // own lock, so a send is durable at once, even while a long sync runs.
 import { join } from "node:path";
 import * as z from "zod";
-import { channelKey, type InboxMessage, isAcked, type Message, promptBlock, type Receipts } from "../core/messages/messages.js";
+import { ackSeqs, channelKey, type InboxMessage, isAcked, type Message, messageId, parseMessageId, promptBlock, type Receipts } from "../core/messages/messages.js";
+import { messageTooBig } from "../core/messages/fit.js";
+import { MAX_COUNT } from "../core/limits.js";
+import { redactKeys } from "../core/trust/redact.js";
 import { MACHINE_NAME } from "../core/files/names.js";
-import { ownTable } from "../core/types.js";
+import { own, ownTable } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { asidePath, checkState, setAside } from "./corrupt.js";
 import { readIfExists, updateLocked, writeDurably } from "./files.js";
 import { KNOWN_FLEET_FILE } from "./quiet.js";
+import type { MachineConfig } from "./config.js";
+import { unpublishable } from "./secrets.js";
 
 // Not z.output of mailboxSchema: that checks only the fields coord relies on (a priority as any text), the type says what coord writes.
 export interface MailboxData {
@@ -183,9 +188,134 @@ export async function readKnownFleet(stateDir: string): Promise<string[] | undef
   return undefined;
 }
 
+/** Said when no sync of this coord wrote the fleet a send checks names against (it never synced, or only with an older coord). */
+export class NoKnownFleet extends CoordError {
+  constructor() {
+    super("this machine has no fleet from a sync to check names against (it never synced, or only with an older coord); run coord sync first", EXIT.FAILURE);
+  }
+}
+
+/** The machines of the fleet as this machine's last sync verified them (known-fleet.json: one small local read, offline too). */
+export async function knownMachines(stateDir: string): Promise<string[]> {
+  const known = await readKnownFleet(stateDir);
+  if (!known) throw new NoKnownFleet();
+  return known;
+}
+
+/** A name not in the fleet as checked: a send to it stores nothing. */
+export class UnknownMachine extends CoordError {
+  constructor(
+    readonly machine: string,
+    known: readonly string[],
+  ) {
+    super(`no machine "${machine}" is registered (known: ${known.join(", ") || "none"}); check the name, or run coord sync to refresh`, EXIT.USAGE);
+  }
+}
+
 /** Keeps the fleet's machines as verified, whole (written only when they changed: most syncs change nothing). */
 export async function writeKnownFleet(stateDir: string, machines: readonly string[]): Promise<void> {
   const text = `${JSON.stringify({ version: 1, machines: [...new Set(machines)].sort() })}\n`;
   const path = knownFleetPath(stateDir);
   if ((await readIfExists(path).catch(() => undefined)) !== text) await writeDurably(path, text);
+}
+
+/** A message to store in this machine's outbox. */
+export interface Outgoing {
+  to: string;
+  text: string;
+  priority: Message["priority"];
+  replyTo?: string;
+  agent?: Message["agent"];
+  /**
+   * Messages of this machine's inbox the message answers, acknowledged in the same durable write that stores it
+   * (as coord inbox ack does: published at once); ids not delivered here are left alone.
+   */
+  acks?: string[];
+}
+
+/** A send into a mailbox no sync has delivered to since it was lost (deleted, set aside): nothing is stored until a sync rebuilt it. */
+export class MailboxNeedsSync extends CoordError {
+  constructor(setAside: boolean) {
+    super(
+      `this machine's mailbox ${setAside ? "was set aside" : "is new or was lost"}, and a send numbers its message above what this machine published, which only a sync reads from the hub: run coord sync (it rebuilds the mailbox), then send again; nothing was stored`,
+      EXIT.FAILURE,
+    );
+  }
+}
+
+/**
+ * Stores a message in the outbox of `m` (a machine: its state directory and config) durably and gives its id; the next publish sends it. Nothing of the hub is read.
+ * Into a mailbox no sync has delivered to since it was lost (deleted, set aside) it stores nothing and says to sync
+ * first: only the hub knows the numbers its channels used, and one used again would be dropped by its recipient.
+ * `check` sees the mailbox in the same write: it may refuse the message by throwing (the mailbox is left as it was),
+ * or give more messages of the inbox it acknowledges (as `acks`).
+ */
+export async function queueMessage(
+  m: { stateDir: string; config: MachineConfig },
+  msg: Outgoing,
+  check?: (data: MailboxData) => readonly string[],
+  clock?: () => Date,
+): Promise<string> {
+  const me = m.config.name;
+  // Published: the machine's private key never leaves in a message, in any shape (an agent's, a person's).
+  const text = redactKeys(msg.text, await unpublishable(m.stateDir, m.config));
+  // One its channel could not carry is refused (core/messages/fit.ts), whoever sends it: nothing is stored.
+  const big = messageTooBig(text);
+  if (big) throw new CoordError(big, EXIT.USAGE);
+  return updateMailbox(
+    m.stateDir,
+    (data) => {
+      if (!data.joined) throw new MailboxNeedsSync(data.setAside !== undefined);
+      const acks = [...(msg.acks ?? []), ...(check?.(data) ?? [])];
+      if (!own(data.outbox, msg.to)) data.outbox[msg.to] = { next: 1, messages: [] };
+      const channel = data.outbox[msg.to]!;
+      // A number past what a file holds (2^31 - 1) would make the channel's file unreadable to every recipient.
+      if (channel.next >= MAX_COUNT)
+        throw new CoordError(
+          `the channel to ${msg.to} has no number left to send (its next is ${channel.next}): nothing was stored; a receipt far above what this machine sent raised it (a turned machine's, in a fleet where no second one agrees: docs/security.md, forged counters and receipts)`,
+          EXIT.FAILURE,
+        );
+      const seq = channel.next++;
+      const at = (clock?.() ?? new Date()).toISOString(); // under the lock: seq order is time order
+      channel.messages.push({ seq, at, priority: msg.priority, text, ...(msg.replyTo ? { replyTo: msg.replyTo } : {}), ...(msg.agent ? { agent: msg.agent } : {}) });
+      if (acks.length) ackAnswered(data, acks);
+      return messageId(me, msg.to, seq);
+    },
+    // What it acknowledges changes the inbox's prompt file: written again with the mailbox.
+    msg.acks?.length || check ? me : undefined,
+  );
+}
+
+/** Acknowledges the messages of `ids` delivered here and not acknowledged yet, as coord inbox ack does (published at once). */
+export function ackAnswered(data: MailboxData, ids: readonly string[]): string[] {
+  const open = new Set(data.inbox.filter((x) => !isAcked(own(data.receipts, channelKey(x.from, x.to)), x.seq)).map((x) => x.id));
+  const targets = [...new Set(ids)].filter((id) => open.has(id));
+  ackInData(data, targets);
+  waitForAcks(data, targets);
+  return targets;
+}
+
+/** Acknowledges messages by id in the mailbox data; returns the ids that were not delivered here. */
+export function ackInData(data: MailboxData, ids: string[]): string[] {
+  const delivered = new Set(data.inbox.map((x) => x.id));
+  const unknown: string[] = [];
+  for (const id of ids) {
+    const p = parseMessageId(id);
+    if (!p || !delivered.has(id)) {
+      unknown.push(id);
+      continue;
+    }
+    const key = channelKey(p.from, p.to);
+    data.receipts[key] = ackSeqs(own(data.receipts, key) ?? { received: 0, acked: 0 }, [p.seq]);
+  }
+  return unknown;
+}
+
+/** How many acknowledgements a mailbox keeps waiting to be published (ackWaits), at most: the newest. */
+const ACK_WAITS_KEPT = 1000;
+
+/** Marks acknowledgements someone made (not the onMessage hook) as waited for until the hub shows them (MailboxData.ackWaits). */
+export function waitForAcks(data: MailboxData, ids: string[]): void {
+  if (ids.length === 0) return;
+  data.ackWaits = [...new Set([...(data.ackWaits ?? []), ...ids])].slice(-ACK_WAITS_KEPT);
 }

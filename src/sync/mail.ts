@@ -3,10 +3,8 @@
 import { join } from "node:path";
 import {
   BROADCAST,
-  ackSeqs,
   ackedIn,
   channelKey,
-  isAcked,
   joiningReceipts,
   liveMessages,
   messageId,
@@ -14,30 +12,25 @@ import {
   newMessages,
   speakers,
   strangersTo,
-  parseMessageId,
   receivedMark,
   vouchedMark,
   trustedReceipts,
   type InboxMessage,
-  type Message,
   type MessageFile,
   type Receipts,
 } from "../core/messages/messages.js";
 import { MAX_COUNT, someOf } from "../core/limits.js";
-import { deliveryOf, fitChannel, fitNotes, type Fitted, messageTooBig } from "../core/messages/fit.js";
-import { CoordError, EXIT } from "../errors.js";
+import { deliveryOf, fitChannel, fitNotes, type Fitted } from "../core/messages/fit.js";
 import { describeFailure } from "../failure.js";
 import { ownerOf } from "../core/trust/ownership.js";
 import type { MachineFiles, RepoModel } from "../core/repo/repo.js";
 import { own } from "../core/types.js";
 import { runTask } from "../runner/run.js";
-import { knownFleetPath, readMailbox, updateMailbox, writeKnownFleet, type MailboxData } from "../state/mailbox.js";
+import { ackInData, knownFleetPath, readMailbox, updateMailbox, writeKnownFleet, type MailboxData } from "../state/mailbox.js";
 import { computerPath } from "../core/files/names.js";
 import { selfSignerPath } from "../state/trust.js";
-import { redactKeys } from "../core/trust/redact.js";
 import type { Machine } from "./machine.js";
 import type { Cycle } from "./cycle.js";
-import { unpublishable } from "../state/secrets.js";
 
 /**
  * Takes into the mailbox every live message addressed to this machine above
@@ -90,7 +83,7 @@ export async function deliver(m: Machine, model: RepoModel, adoptReceipts = true
   const kept = await writeKnownFleet(m.stateDir, [...model.machineNames, me]).then(
     () => [],
     (e: unknown) => [
-      `the fleet a send checks names against could not be written (${describeFailure(e).message}); until it can, a send to a name not in the last one written looks for it on the hub, and where none can be read sends fail: move aside what is at ${knownFleetPath(m.stateDir)}`,
+      `the fleet a send checks names against could not be written (${describeFailure(e).message}); until it can, a send to a name not in the last one written is refused, and where none can be read every send is: move aside what is at ${knownFleetPath(m.stateDir)}`,
     ],
   );
   return { fresh, strangers: [...new Set([...strangers].map((f) => f.from))], renumbered: [...renumbered, ...kept] };
@@ -173,102 +166,8 @@ function renumberClashes(channel: MailboxData["outbox"][string], f: MessageFile,
   return notes;
 }
 
-/** A message to store in this machine's outbox. */
-export interface Outgoing {
-  to: string;
-  text: string;
-  priority: Message["priority"];
-  replyTo?: string;
-  agent?: Message["agent"];
-  /**
-   * Messages of this machine's inbox the message answers, acknowledged in the same durable write that stores it
-   * (as coord inbox ack does: published at once); ids not delivered here are left alone.
-   */
-  acks?: string[];
-}
-
-/** A send into a mailbox no sync has delivered to since it was lost (deleted, set aside): nothing is stored until a sync rebuilt it. */
-export class MailboxNeedsSync extends CoordError {
-  constructor(setAside: boolean) {
-    super(
-      `this machine's mailbox ${setAside ? "was set aside" : "is new or was lost"}, and a send numbers its message above what this machine published, which only a sync reads from the hub: run coord sync (it rebuilds the mailbox), then send again; nothing was stored`,
-      EXIT.FAILURE,
-    );
-  }
-}
-
-/**
- * Stores a message in `m`'s outbox durably and gives its id; the next publish sends it. Nothing of the hub is read.
- * Into a mailbox no sync has delivered to since it was lost (deleted, set aside) it stores nothing and says to sync
- * first: only the hub knows the numbers its channels used, and one used again would be dropped by its recipient.
- * `check` may refuse it by throwing, and then the mailbox is left as it was.
- */
-export async function queueMessage(m: Machine, msg: Outgoing, check?: (data: MailboxData) => void, clock?: () => Date): Promise<string> {
-  const me = m.config.name;
-  // Published: the machine's private key never leaves in a message, in any shape (an agent's, a person's).
-  const text = redactKeys(msg.text, await unpublishable(m.stateDir, m.config));
-  // One its channel could not carry is refused (core/messages/fit.ts), whoever sends it: nothing is stored.
-  const big = messageTooBig(text);
-  if (big) throw new CoordError(big, EXIT.USAGE);
-  return updateMailbox(
-    m.stateDir,
-    (data) => {
-      if (!data.joined) throw new MailboxNeedsSync(data.setAside !== undefined);
-      check?.(data);
-      if (!own(data.outbox, msg.to)) data.outbox[msg.to] = { next: 1, messages: [] };
-      const channel = data.outbox[msg.to]!;
-      // A number past what a file holds (2^31 - 1) would make the channel's file unreadable to every recipient.
-      if (channel.next >= MAX_COUNT)
-        throw new CoordError(
-          `the channel to ${msg.to} has no number left to send (its next is ${channel.next}): nothing was stored; a receipt far above what this machine sent raised it (a turned machine's, in a fleet where no second one agrees: docs/security.md, forged counters and receipts)`,
-          EXIT.FAILURE,
-        );
-      const seq = channel.next++;
-      const at = (clock?.() ?? new Date()).toISOString(); // under the lock: seq order is time order
-      channel.messages.push({ seq, at, priority: msg.priority, text, ...(msg.replyTo ? { replyTo: msg.replyTo } : {}), ...(msg.agent ? { agent: msg.agent } : {}) });
-      if (msg.acks?.length) ackAnswered(data, msg.acks);
-      return messageId(me, msg.to, seq);
-    },
-    msg.acks?.length ? me : undefined,
-  );
-}
-
-/** Acknowledges the messages of `ids` delivered here and not acknowledged yet, as coord inbox ack does (published at once). */
-export function ackAnswered(data: MailboxData, ids: readonly string[]): string[] {
-  const open = new Set(data.inbox.filter((x) => !isAcked(own(data.receipts, channelKey(x.from, x.to)), x.seq)).map((x) => x.id));
-  const targets = [...new Set(ids)].filter((id) => open.has(id));
-  ackInData(data, targets);
-  waitForAcks(data, targets);
-  return targets;
-}
-
 /** Messages waiting for the on-call engine's look, at most (the newest). */
 const TURN_PENDING_KEPT = 1000;
-
-/** Acknowledges messages by id in the mailbox data; returns the ids that were not delivered here. */
-export function ackInData(data: MailboxData, ids: string[]): string[] {
-  const delivered = new Set(data.inbox.map((x) => x.id));
-  const unknown: string[] = [];
-  for (const id of ids) {
-    const p = parseMessageId(id);
-    if (!p || !delivered.has(id)) {
-      unknown.push(id);
-      continue;
-    }
-    const key = channelKey(p.from, p.to);
-    data.receipts[key] = ackSeqs(own(data.receipts, key) ?? { received: 0, acked: 0 }, [p.seq]);
-  }
-  return unknown;
-}
-
-/** How many acknowledgements a mailbox keeps waiting to be published (ackWaits), at most: the newest. */
-const ACK_WAITS_KEPT = 1000;
-
-/** Marks acknowledgements someone made (not the onMessage hook) as waited for until the hub shows them (MailboxData.ackWaits). */
-export function waitForAcks(data: MailboxData, ids: string[]): void {
-  if (ids.length === 0) return;
-  data.ackWaits = [...new Set([...(data.ackWaits ?? []), ...ids])].slice(-ACK_WAITS_KEPT);
-}
 
 /** The acknowledgements still waited for: those the hub's own file of this machine does not show (`published`), kept in `data`. */
 function ackWaitsOn(data: MailboxData, published: Receipts | undefined): string[] {

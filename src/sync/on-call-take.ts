@@ -10,11 +10,10 @@ import { BROADCAST, type InboxMessage, parseMessageId } from "../core/messages/m
 import { type OnCallState, phaseOf } from "../core/oncall/turn-state.js";
 import type { TurnSetting } from "../core/oncall/turn-life.js";
 import { own } from "../core/types.js";
-import { type MailboxData, readMailbox, updateMailbox } from "../state/mailbox.js";
+import { type MailboxData, readMailbox, updateMailbox, ackAnswered } from "../state/mailbox.js";
 import { type OnCallLife, updateOnCallState } from "../state/on-call.js";
 import { readPins } from "../state/trust.js";
 import type { Machine } from "./machine.js";
-import { ackAnswered } from "./mail.js";
 
 /** Something the machine says at once in a thread: to whom, replying to which message, with its mark. */
 export interface Said {

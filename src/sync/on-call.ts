@@ -24,11 +24,10 @@ import { carriesMarker, killOrphan, runTask, stopProcesses } from "../runner/run
 import { keptApart, shieldedRun } from "./sandbox.js";
 import { loadConfig } from "../state/config.js";
 import { pidAlive } from "../state/lock.js";
-import { readKnownFleet, readMailbox, updateMailbox } from "../state/mailbox.js";
+import { readKnownFleet, readMailbox, updateMailbox, ackAnswered, MailboxNeedsSync, queueMessage } from "../state/mailbox.js";
 import { loadOnCall, readOnCallState, updateOnCallState } from "../state/on-call.js";
 import { timings } from "../timings.js";
 import type { Machine } from "./machine.js";
-import { ackAnswered, MailboxNeedsSync, queueMessage } from "./mail.js";
 import { type Said, takeDelivered, type Taken } from "./on-call-take.js";
 import { type ClaimedTurn, type Ended, markerOf, mcpConfigName, ON_CALL_TURN_ENV, type RunProcess, runTurnProcess, turnMarker } from "./on-call-turn.js";
 import { unpublishable } from "../state/secrets.js";

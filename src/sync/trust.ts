@@ -286,8 +286,8 @@ const LISTED = "\0listed, not read\0";
 /**
  * The machines of the fleet as this checkout last fetched and verified them (works offline), from a listing of the
  * tracking ref alone: no file is read. The same names as lastFetchedModel's `machineNames`: a machine whose file
- * changed unverified counts by the version verified last. Undefined when the checkout never fetched. What a send
- * looks at when its recipient was not in the fleet of the last sync (actions/messages.ts sendLooking).
+ * changed unverified counts by the version verified last. Undefined when the checkout never fetched. What
+ * `coord agent on-call --from` looks at for a name not in the fleet of the last sync (actions/messages.ts machinesOnHub).
  */
 export async function lastKnownMachines(m: Machine): Promise<string[] | undefined> {
   const commit = await m.hub.resolve(m.hub.trackingRef);

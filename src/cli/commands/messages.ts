@@ -1,5 +1,5 @@
 import { type Command, Option } from "commander";
-import { ack, type InboxEntry, inbox, inboxPrompt, listedMessage, outbox, publishSent, sendLooking, waitInbox } from "../../actions/messages.js";
+import { ack, type InboxEntry, inbox, inboxPrompt, listedMessage, outbox, publishSent, sendFrom, waitInbox } from "../../actions/messages.js";
 import { formatDuration, parseDuration } from "../../core/time/duration.js";
 import { agentLine, parseMessageId } from "../../core/messages/messages.js";
 import { LINE_BREAKS, sanitizeText, shownLine } from "../../core/files/shown.js";
@@ -29,8 +29,8 @@ or, where no daemon runs, a sync here that starts no task. When the hub cannot b
 last sync or look found, or the sync here) the message is still sent: it is kept here, the line says that the
 hub cannot be reached and when it goes (the first sync that reaches the hub: the daemon's next tick), exit 0,
 so that a script or an agent does not send it twice; --now exits 1 instead.
-The recipient must be among the machines the last sync verified (.git/coord/known-fleet.json), or found on the
-hub by one look. Into a mailbox lost or set aside nothing is stored until a sync rebuilt it (exit 1: run coord sync).
+The recipient must be among the machines the last sync verified (.git/coord/known-fleet.json): a machine that
+registered since is refused until coord sync (a daemon syncs within seconds of it). Into a mailbox lost or set aside nothing is stored until a sync rebuilt it (exit 1: run coord sync).
 A message is at most 512 KiB of text (UTF-8): a longer one is refused (exit 2), nothing stored; send the path of a
 file instead. A channel's file stays under the 2 MiB its recipient reads: when unreceived messages fill it, the
 newest wait in the outbox and go as the recipient receives the ones before them (coord doctor says so).
@@ -46,7 +46,7 @@ ${examples(
     .action(async (to: string, words: string[], o: { dir?: string; priority: string; replyTo?: string; now?: boolean; later?: boolean }) => {
       const text = words.length === 1 && words[0] === "-" ? await readStdin() : words.join(" ");
       const m = await openMachine(await resolveDir(o.dir));
-      const sent = await sendLooking(m, { to, text, priority: o.priority, replyTo: o.replyTo });
+      const sent = await sendFrom(m, { to, text, priority: o.priority, replyTo: o.replyTo });
       const r = { ...sent, ...(await publishSent(m, o.now ? "now" : o.later ? "later" : "soon", sent.id)) };
       if (r.soon) io.out(`sent ${r.id}; ${soonText(r.soon)}`);
       else
