@@ -319,7 +319,14 @@ describe("coord mcp while the checkout is busy, locked or gone", () => {
     fleet = await makeFleet(["alpha", "beta"]);
     const { client: a } = await connect("alpha");
     const stateDir = join(dirOf("alpha"), ".git", "coord");
-    const release = await lockfile.lock(join(stateDir, "mailbox"), { realpath: false, lockfilePath: join(stateDir, "mailbox.lock"), update: 1000, stale: 3000 });
+    // A test that fails while holding it must not crash its worker when the fleet is removed (onCompromised throws from a timer).
+    const release = await lockfile.lock(join(stateDir, "mailbox"), {
+      realpath: false,
+      lockfilePath: join(stateDir, "mailbox.lock"),
+      update: 1000,
+      stale: 3000,
+      onCompromised: () => {},
+    });
     const blocked = await call(a, "send", { to: "beta", body: "while locked" });
     expect(blocked.isError).toBe(true);
     // The server runs in this process, with the real timings: a lock stale after 10 s, waited for 3 s more.

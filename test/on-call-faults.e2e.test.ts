@@ -37,6 +37,8 @@ async function holdLock(stateDir: string, name: string, ms: number): Promise<voi
     stale: 3_000,
     update: 1_000,
     retries: { retries: 100, minTimeout: 10, maxTimeout: 50 },
+    // Removed with its fleet by a test that failed meanwhile: no throw from a timer in the worker.
+    onCompromised: () => {},
   });
   await new Promise((r) => setTimeout(r, ms));
   await release();
