@@ -3,6 +3,8 @@
 import { join } from "node:path";
 import {
   BROADCAST,
+  channelOfPath,
+  parseMessageFile,
   ackedIn,
   channelKey,
   joiningReceipts,
@@ -13,6 +15,7 @@ import {
   speakers,
   strangersTo,
   receivedMark,
+  unverifiedFloor,
   vouchedMark,
   trustedReceipts,
   type InboxMessage,
@@ -39,7 +42,12 @@ import type { Cycle } from "./cycle.js";
  * machine had published. Returns what it delivered, and the names of the
  * senders it did not deliver from because no registered machine has them.
  */
-export async function deliver(m: Machine, model: RepoModel, adoptReceipts = true): Promise<{ fresh: InboxMessage[]; strangers: string[]; renumbered: string[] }> {
+export async function deliver(
+  m: Machine,
+  model: RepoModel,
+  adoptReceipts = true,
+  files?: ReadonlyMap<string, string>,
+): Promise<{ fresh: InboxMessage[]; strangers: string[]; renumbered: string[] }> {
   const me = m.config.name;
   // Only machines speak: a channel "from" a name no machine has is not delivered (receive says so in the log).
   const strangers = new Set(strangersTo(model.messageFiles, me, speakers(model.machineNames, model.keys)));
@@ -47,7 +55,7 @@ export async function deliver(m: Machine, model: RepoModel, adoptReceipts = true
   const fresh = await updateMailbox(
     m.stateDir,
     (data) => {
-      renumbered = adoptPublished(data, model, me);
+      renumbered = adoptPublished(data, model, me, data.joined || !files ? [] : unverifiedOwn(files, model, me));
       // A mailbox set aside is rebuilt here, from what the hub has: nothing more to say of it (coord inbox, doctor).
       delete data.setAside;
       // Receipts this machine published but no longer has (its mailbox was lost): what it acknowledged
@@ -95,9 +103,11 @@ export async function deliver(m: Machine, model: RepoModel, adoptReceipts = true
  * message it published is dropped, no sequence number is used twice, and a
  * file of its own that someone broke is rewritten. Where its file is broken,
  * or gone while its mailbox was lost too (a reinstall), it numbers above what
- * its recipients received: the only word left of what it sent.
+ * its recipients received: the only word left of what it sent; above its own
+ * file on the hub too, as far as that file can show, where it cannot verify
+ * it (`unverified`: a reclaim without its key).
  */
-export function adoptPublished(data: MailboxData, model: MachineFiles, me: string): string[] {
+export function adoptPublished(data: MailboxData, model: MachineFiles, me: string, unverified: readonly MessageFile[] = []): string[] {
   /** Above every seq a recipient says it received: never reused. */
   const receipts = new Map([...model.computers].map(([name, c]) => [name, c.messages] as const));
   const afterReceipts = (to: string) => 1 + receivedMark(receipts, me, to);
@@ -129,14 +139,35 @@ export function adoptPublished(data: MailboxData, model: MachineFiles, me: strin
   // A mailbox lost, and a channel of its own with no file on the hub (deleted, and its record of what it signed lost
   // too: a reinstall): above what its recipients vouch for. Not any one machine's claim, as for a broken file: a
   // channel never used has no file either, and a turned machine's claim on it would leave it no number to send.
+  // A file of its own on the hub it cannot verify (a reclaim without its key) raises that as far as it can show
+  // (unverifiedFloor); its messages are not taken: nothing tells them from a pusher's.
+  const unread = new Map(unverified.filter((f) => f.from === me).map((f) => [f.to, f] as const));
   for (const to of [...receipts.keys(), BROADCAST]) {
     if (to === me || read.has(to)) continue;
-    const after = 1 + vouchedMark(receipts, me, to);
+    const vouched = vouchedMark(receipts, me, to);
+    const file = unread.get(to);
+    const after = file ? unverifiedFloor(file, vouched) : 1 + vouched;
     if (after === 1) continue;
     if (!own(data.outbox, to)) data.outbox[to] = { next: 1, messages: [] };
     data.outbox[to]!.next = Math.max(data.outbox[to]!.next, after);
   }
   return notes;
+}
+
+/** This machine's own message files as the tip has them that the verified model lacks (a reclaim without its key); a broken one is skipped. */
+function unverifiedOwn(files: ReadonlyMap<string, string>, model: MachineFiles, me: string): MessageFile[] {
+  const verified = new Set(model.messageFiles.filter((f) => f.from === me).map((f) => f.to));
+  const found: MessageFile[] = [];
+  for (const [path, text] of files) {
+    const channel = channelOfPath(path);
+    if (channel?.from !== me || verified.has(channel.to)) continue;
+    try {
+      found.push(parseMessageFile(text, path));
+    } catch {
+      // Broken: it shows nothing to number above.
+    }
+  }
+  return found;
 }
 
 /**
@@ -290,8 +321,9 @@ async function mayAdoptReceipts(c: Receiver, model: RepoModel): Promise<boolean>
 }
 
 /** New messages: into the mailbox, then the onMessage hook. */
-export async function receive(c: Receiver, model: RepoModel, runHooks: boolean): Promise<void> {
-  const { fresh, strangers, renumbered } = await deliver(c.m, model, await mayAdoptReceipts(c, model));
+export async function receive(c: Receiver, view: { model: RepoModel; files: ReadonlyMap<string, string> }, runHooks: boolean): Promise<void> {
+  const { model, files } = view;
+  const { fresh, strangers, renumbered } = await deliver(c.m, model, await mayAdoptReceipts(c, model), files);
   for (const note of renumbered) {
     c.log(note);
     c.result.warnings.push(note);

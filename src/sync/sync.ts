@@ -347,7 +347,7 @@ const react: Step = async (c, { view }) => {
 const plan: Step = async (c, { view }) => {
   const { model, local } = view;
   const runTasks = c.act === "run";
-  if (c.act !== "dry-run") await receive(c, model, runTasks);
+  if (c.act !== "dry-run") await receive(c, view, runTasks);
   if (c.onCallHere) await turnsHere(c);
   const decided = c.now();
   let todo = planNow(c, model, local);

@@ -261,7 +261,7 @@ export async function runAll(c: Cycle, tasks: { order: Order; attempt?: number }
         const { view: at } = await publishSerial(c, {}, `coord: ${config.name} working on ${[...c.work.running.keys()].join(", ")}`);
         if (signal?.aborted) continue;
         // Meanwhile the machine keeps working: messages, and new tasks for the free slots.
-        await receive(c, at.model, true);
+        await receive(c, at, true);
         const busy = new Set([...c.work.running.keys(), ...queue.map((q) => q.order.id)]);
         // Answers that passed their 10 minutes since the cycle began are asked again: an order that needs them waits.
         await lookAtCaps(c);

@@ -379,6 +379,19 @@ export function vouchedMark(receiptsOf: Map<string, Receipts | undefined>, from:
 }
 
 /**
+ * Where a sender whose own record of channel `file` is gone numbers from, given what its recipients vouch for
+ * (`vouched`, vouchedMark) and the channel's file on the hub that it cannot verify as its own (after a reclaim without
+ * its key): above the file's `next` as far as the file can show it. A message above what its recipients received is
+ * never archived, so the sender's real file lists every one of them: its next is at most `vouched` + 1 + the messages
+ * it lists. A forged file skips at most as many numbers as it lists (a file holds a few thousand at most), never to
+ * 2^31; a real one keeps a new message from a number a recipient took without vouching for it yet (a broadcast's
+ * second recipient, a receipt not yet published), which it would drop.
+ */
+export function unverifiedFloor(file: Pick<MessageFile, "next" | "messages">, vouched: number): number {
+  return Math.max(vouched + 1, Math.min(file.next, vouched + 1 + file.messages.length));
+}
+
+/**
  * Receipts for a machine that registers now: it receives the last `keep`
  * broadcasts of each existing broadcast channel, not the whole past.
  */

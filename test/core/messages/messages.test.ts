@@ -27,6 +27,7 @@ import {
   sanitizeText,
   unackedFor,
   vouchedMark,
+  unverifiedFloor,
   speakers,
   strangersTo,
   type ChannelReceipt,
@@ -952,6 +953,20 @@ describe("vouchedMark: what a sender with no record of its channel numbers above
   ] as const)("%s", (_, marks, to, want) => {
     const receipts = new Map<string, Receipts | undefined>(Object.entries(marks).map(([name, n]) => [name, r(n)]));
     expect(vouchedMark(receipts, "a", to)).toBe(want);
+  });
+});
+
+describe("unverifiedFloor: where a sender numbers above its own file it cannot verify (a reclaim without its key)", () => {
+  const file = (next: number, seqs: number[]) => ({ next, messages: seqs.map((seq) => ({ seq, at: "2026-01-01T00:00:00.000Z", priority: "normal" as const, text: "x" })) });
+  it.each([
+    ["its real file: above every message it published, received or not", file(6, [4, 5]), 3, 6],
+    ["a broadcast a second recipient has not vouched for: above it", file(2, [1]), 0, 2],
+    ["a file with nothing live: what the recipients vouch for", file(9, []), 8, 9],
+    ["a file behind the recipients (an old copy pushed back): the recipients' word", file(3, [2]), 7, 8],
+    ["a forged next near 2^31 with two messages: two numbers skipped, no more", file(2147483646, [2147483640, 2147483645]), 3, 6],
+    ["a forged next with no message listed: nothing skipped", file(2147483646, []), 3, 4],
+  ] as const)("%s", (_, f, vouched, want) => {
+    expect(unverifiedFloor(f, vouched)).toBe(want);
   });
 });
 
