@@ -1,7 +1,8 @@
 // The round trip of issue 46, end to end with real processes: A asks B, B's onMessage hook answers with
-// `coord send … --reply-to`, and A's `coord inbox --wait` returns the answer. With default daemons (the 5-minute
-// schedule, a hub on a path) only the daemons' looks at the hub can carry it in under a minute: a daemon started
-// with --no-look leaves the question on the hub until its next sync. And without a daemon: a plain `coord sync` runs the
+// `coord send … --reply-to`, and A's `coord inbox --wait` returns the answer. With daemons that look at the hub (the
+// default) and no tick of their schedule in the test (the default's would come every 5 minutes: a test would wait for
+// a window without one), only the looks can carry it: a daemon started with --no-look leaves the question on the hub
+// until its next sync. And without a daemon: a plain `coord sync` runs the
 // hook, and the hook's send leaves its publish to that sync, which pushes the reply before it ends.
 import { chmod, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -21,6 +22,8 @@ afterEach(async () => {
 const dirOf = (name: string) => fleet!.machines[name]!;
 const stateDir = (dir: string) => join(dir, ".git", "coord");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A schedule that does not tick while a test runs (once a year: midnight, January 1st). */
+const YEARLY = "0 0 1 1 *";
 type Listed = { id: string; from: string; text: string; replyTo: string | null }[];
 
 /**
@@ -73,19 +76,20 @@ async function clearOfTicks(dirs: string[], ms: number): Promise<void> {
 }
 
 describe("a question and its answer, through B's onMessage hook", () => {
-  it("default daemons: A's wait returns B's answer in seconds, carried by the looks, long before the 5-minute tick", async () => {
+  it("daemons that look: A's wait returns B's answer in seconds, carried by the looks, with no tick of their schedule", async () => {
     fleet = await makeFleet(["a", "b"]);
     const hookLog = join(fleet.root, "hook.log");
     await setConfig(dirOf("b"), { onMessage: await answeringHook(fleet.root, hookLog) });
     // No heartbeat (2 minutes) due in the window below either: its wake would sync what the looks mean to carry.
     for (const name of ["a", "b"]) await setConfig(dirOf(name), { daemonHeartbeat: "1h" });
-    await startDaemon(dirOf("a"));
-    await startDaemon(dirOf("b"));
+    await startDaemon(dirOf("a"), "--schedule", YEARLY);
+    await startDaemon(dirOf("b"), "--schedule", YEARLY);
     const info = await readDaemonInfo(stateDir(dirOf("b")));
-    expect(info).toMatchObject({ schedule: "*/5 * * * *" });
+    expect(info).toMatchObject({ schedule: YEARLY });
     expect(info?.look).toBeUndefined();
-    // No scheduled sync of either daemon for the next 125 s: only a look can start the syncs the answer needs. (Idle,
-    // the answer takes seconds, bench row 16c; a loaded machine, CI, has taken over a minute.)
+    // No scheduled sync of either daemon for the next 125 s (none until January, unless a start-up sync wakes one):
+    // only a look can start the syncs the answer needs. (Idle, the answer takes seconds, bench row 16c; a loaded
+    // machine, CI, has taken over a minute.)
     await clearOfTicks([dirOf("a"), dirOf("b")], 125_000);
 
     const asked = Date.now();
@@ -111,8 +115,8 @@ describe("a question and its answer, through B's onMessage hook", () => {
     // B's heartbeat (2 minutes) wakes it between ticks, and that sync fetches the question: out of the way, as in
     // the first test. (daemon.json's nextSync said only the tick once, and half the CI runs saw B receive it.)
     await setConfig(dirOf("b"), { onMessage: await answeringHook(fleet.root, hookLog), daemonHeartbeat: "1h" });
-    await startDaemon(dirOf("a"));
-    await startDaemon(dirOf("b"), "--no-look");
+    await startDaemon(dirOf("a"), "--schedule", YEARLY);
+    await startDaemon(dirOf("b"), "--schedule", YEARLY, "--no-look");
     expect((await readDaemonInfo(stateDir(dirOf("b"))))?.look).toBe(false);
     // B between syncs, with no sync due for 45 s, both at once: a start-up sync still running (a loaded machine: its
     // first publish landed on a newer tip, and it syncs again) would fetch the question itself, and a sync that ends
