@@ -203,6 +203,30 @@ describe("coord daemon", () => {
     expect(status.out).toMatch(/looks: none \(--no-look\)/);
   }, 60_000);
 
+  it("a machine that registers wakes the fleet: its first publish moves refs/coord-wake/ALL, and a daemon's look then syncs, so a send to it goes", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const YEARLY = "0 0 1 1 *"; // no tick during the test: only the first sync and what the looks see
+    const dir = dirOf("izzit7");
+    await setConfig(dir, { daemonHeartbeat: "1h" });
+    const start = await cli("daemon", "start", "--dir", dir, "--schedule", YEARLY, "--jitter", "0");
+    expect(start.code, start.err).toBe(0);
+    stops.push(() => cli("daemon", "stop", "--dir", dir));
+    await waitFor(async () => (await readDaemonInfo(stateDir(dir)))?.lastSync !== undefined, 30_000, "the daemon's first sync");
+    const everyone = () => git(fleet!.hubPath!, "for-each-ref", "--format=%(objectname)", "refs/coord-wake/ALL").then((o) => o.trim());
+    const before = await everyone();
+    const refused = await cli("send", "--dir", dir, "machine-2", "welcome");
+    expect(refused).toMatchObject({ code: 2, err: expect.stringMatching(/^coord: no machine "machine-2" is registered \(known: soda-yeti\)/) });
+    expect((await cli("init", join(fleet.root, "machine-2"), "--name", "machine-2", "--remote", fleet.remote)).code).toBe(0);
+    // Its registration is news to every machine (their sends check names against their last sync): the fleet's wake.
+    const after = await everyone();
+    expect(after).toMatch(/^[0-9a-f]{40}$/);
+    expect(after).not.toBe(before);
+    await waitFor(async () => (await readFile(join(stateDir(dir), "known-fleet.json"), "utf8")).includes('"machine-2"'), 60_000, "machine-2 among izzit7's known machines");
+    expect(await readFile(join(stateDir(dir), "daemon.out"), "utf8")).toMatch(/the hub moved[^\n]*: syncing now/);
+    const sent = await cli("send", "--dir", dir, "machine-2", "welcome");
+    expect(sent.code, sent.err).toBe(0);
+  }, 120_000);
+
   it("a message wakes its recipient: the send moves refs/coord-wake/<recipient>, whose daemon syncs at once; a hub that refuses wakes gets the message without", async () => {
     fleet = await makeFleet(["izzit7", "soda-yeti"]);
     const YEARLY = "0 0 1 1 *"; // no tick during the test: only the first sync and what the looks see

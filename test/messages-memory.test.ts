@@ -57,7 +57,7 @@ describe("messages on the in-memory hub", () => {
     expect((await sendFrom(cut, { to: "b", text: "two", replyTo: "a/b/1" })).id).toBe("a/b/2");
     // Without the fleet of a sync (deleted, or only an older coord synced): refused, nothing stored, until a sync.
     await rm(knownFleetPath(m.stateDir));
-    await expect(sendFrom(m, { to: "b", text: "three" })).rejects.toThrow(/has no fleet from a sync to check names against .*; run coord sync first$/);
+    await expect(sendFrom(m, { to: "b", text: "three" })).rejects.toThrow(/^this machine has no list of the fleet.s machines from a sync to check names against \(\.git\/coord\/known-fleet\.json: .*\); run coord sync, which writes it, then send again$/);
     // A broadcast needs no names.
     expect((await sendFrom(cut, { to: "ALL", text: "to all" })).id).toBe("a/ALL/1");
     await f.sync("a", { run: false });

@@ -4,8 +4,9 @@
 // (playwright-core): the machines appear, a stopped machine turns offline
 // live, a message from the chat tab reaches the other machine, and an order
 // added on the page runs there.
-import { rename } from "node:fs/promises";
+import { rename, rm } from "node:fs/promises";
 import { request } from "node:http";
+import { join } from "node:path";
 import { connect, createServer, type Server } from "node:net";
 import type { Browser, Page } from "playwright-core";
 import { chromiumSuite, launchChromium, openPhonePage } from "./browser.js";
@@ -13,7 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { inbox } from "../src/actions/messages.js";
 import { startUi, type UiServer } from "../src/actions/ui.js";
 import { sync } from "../src/sync/sync.js";
-import { cliExec, cliProcess, type Fleet, hubStatus, makeFleet, setConfig, waitFor } from "./helpers.js";
+import { cli, cliExec, cliProcess, type Fleet, hubStatus, makeFleet, setConfig, waitFor } from "./helpers.js";
 
 const NAMES = ["izzit7", "soda-yeti", "mule-3"];
 let fleet: Fleet | undefined;
@@ -101,6 +102,22 @@ describe("coord ui over HTTP", () => {
     expect(JSON.parse(sent.text)).toEqual({ id: "izzit7/soda-yeti/1", published: true });
     const chat = JSON.parse((await http(ui.port, `/api/chat?a=soda-yeti&b=izzit7&${t}`)).text);
     expect(chat.messages).toEqual([expect.objectContaining({ id: "izzit7/soda-yeti/1", text: "hello", receipt: "waiting" })]);
+  });
+
+  it("a machine the page shows that izzit7's last sync did not verify (it registered since): the page syncs first, and the send goes (found in attack)", async () => {
+    fleet = await makeFleet(["izzit7", "soda-yeti"]);
+    const ui = await serve();
+    const own = { origin: `http://127.0.0.1:${ui.port}` };
+    expect((await cli("init", join(fleet.root, "mule-3"), "--name", "mule-3", "--remote", fleet.remote)).code).toBe(0);
+    await ui.refresh();
+    expect(ui.snapshot().machines.map((m) => m.name)).toContain("mule-3");
+    const sent = await http(ui.port, `/api/send?token=${ui.token}`, { method: "POST", body: JSON.stringify({ to: "mule-3", text: "welcome" }), ...own });
+    expect(sent.status, sent.text).toBe(200);
+    expect(JSON.parse(sent.text)).toEqual({ id: "izzit7/mule-3/1", published: true });
+    // No sync of this coord wrote the fleet it checks names against (an upgrade; the file removed): the same.
+    await rm(join(dirOf("izzit7"), ".git", "coord", "known-fleet.json"));
+    const again = await http(ui.port, `/api/send?token=${ui.token}`, { method: "POST", body: JSON.stringify({ to: "soda-yeti", text: "hello" }), ...own });
+    expect(again.status, again.text).toBe(200);
   });
 
   it("when the remote is gone, the page keeps the last fetched fleet and says it is not current; back, it is current again", async () => {

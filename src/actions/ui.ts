@@ -13,8 +13,8 @@ import { inTurn } from "../serial.js";
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { own, PRIORITIES, type Priority } from "../core/types.js";
-import { parseMessageId } from "../core/messages/messages.js";
-import { readMailbox } from "../state/mailbox.js";
+import { BROADCAST, parseMessageId } from "../core/messages/messages.js";
+import { knownMachines, readKnownFleet, readMailbox } from "../state/mailbox.js";
 import { uiRefusal } from "../core/status/ui-access.js";
 import { chatView, orderDetail, snapshotKey, type UiSnapshot, uiSnapshot } from "../core/status/ui-view.js";
 import { CoordError, EXIT, PushRefused } from "../errors.js";
@@ -152,22 +152,35 @@ async function takenHere(m: Machine, id: string): Promise<boolean> {
   return data.inbox.some((x) => x.id === id) || (p.from === m.config.name && p.seq < (own(data.outbox, p.to)?.next ?? 1));
 }
 
+/** A sync that starts no task (as the publish after a send runs anyway); why it did not get through, or "". */
+async function syncFirst(m: Machine): Promise<string> {
+  try {
+    const r = await syncMachine(m, { run: false });
+    return r.skipped ? "another sync of this machine holds its lock" : "";
+  } catch (e) {
+    return describeFailure(e).message.replace(/[.;]?\s*$/, "");
+  }
+}
+
 /**
  * The page shows what the hub has, fetched, not what this machine's mailbox took: a message to it sent since its
  * last sync (an agent's request for a permission) is on the page but not in the mailbox yet, and sendFrom takes a
- * reply only to a message the machine received or sent. A sync that starts no task (as the publish after the send
- * runs anyway) delivers it first; when it cannot, the page is told why, and nothing is sent.
+ * reply only to a message the machine received or sent. A sync delivers it first; when it cannot, the page is told
+ * why, and nothing is sent.
  */
 async function deliverFirst(m: Machine, id: string): Promise<void> {
-  let why = "";
-  try {
-    const r = await syncMachine(m, { run: false });
-    if (r.skipped) why = "another sync of this machine holds its lock";
-  } catch (e) {
-    why = describeFailure(e).message.replace(/[.;]?\s*$/, "");
-  }
+  const why = await syncFirst(m);
   if (await takenHere(m, id)) return;
   throw new HttpError(409, `${id} has not reached ${m.config.name}'s mailbox yet${why ? ` (${why})` : ""}; nothing was sent: try again in a moment`);
+}
+
+/**
+ * Likewise a machine the page shows that this machine's last sync did not verify (it registered since; or no sync of
+ * this coord wrote the fleet yet), which sendFrom would refuse: a sync takes it in first. Whether it then counts is
+ * sendFrom's to say.
+ */
+async function knownHere(m: Machine, to: string): Promise<boolean> {
+  return to === BROADCAST || (await knownMachines(m.stateDir).catch(() => [] as string[])).includes(to);
 }
 
 /** Starts the page's server; the first snapshot is read before it returns (a checkout that cannot be read fails here, in one sentence). */
@@ -422,6 +435,7 @@ class Ui {
             ),
           );
         });
+      if (!(await knownHere(m, to)) && (this.last?.model.computers.has(to) || !(await readKnownFleet(m.stateDir).catch(() => undefined)))) await syncFirst(m);
       const sent = await sendFrom(m, { to, text, priority, ...(replyTo ? { replyTo } : {}) });
       return { ...sent, ...(await publishSent(m, "now", sent.id)) };
     });

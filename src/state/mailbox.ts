@@ -191,7 +191,10 @@ export async function readKnownFleet(stateDir: string): Promise<string[] | undef
 /** Said when no sync of this coord wrote the fleet a send checks names against (it never synced, or only with an older coord). */
 export class NoKnownFleet extends CoordError {
   constructor() {
-    super("this machine has no fleet from a sync to check names against (it never synced, or only with an older coord); run coord sync first", EXIT.FAILURE);
+    super(
+      "this machine has no list of the fleet's machines from a sync to check names against (.git/coord/known-fleet.json: no sync of this coord wrote it yet, or it was removed or set aside); run coord sync, which writes it, then send again",
+      EXIT.FAILURE,
+    );
   }
 }
 
@@ -208,7 +211,8 @@ export class UnknownMachine extends CoordError {
     readonly machine: string,
     known: readonly string[],
   ) {
-    super(`no machine "${machine}" is registered (known: ${known.join(", ") || "none"}); check the name, or run coord sync to refresh`, EXIT.USAGE);
+    // Quoted as JSON: a name given on the command line with a line break in it is shown as one line.
+    super(`no machine ${JSON.stringify(machine)} is registered (known: ${known.join(", ") || "none"}); check the name, or run coord sync to refresh`, EXIT.USAGE);
   }
 }
 

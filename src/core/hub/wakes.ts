@@ -113,7 +113,9 @@ export interface FileWaking {
  * - a result another order waits on (`after`: completed now, not before): that order's machines (wakesForOrder);
  * - an ANY order's claim given up (its task no longer assigned or in progress and not completed, or gone from the
  *   file): EVERYONE, since another machine may take it;
- * - its reservations changed: EVERYONE, whose checks of paths read the last fetched state.
+ * - its reservations changed: EVERYONE, whose checks of paths read the last fetched state;
+ * - its file new on the hub (`before` undefined: it registers): EVERYONE, whose sends check a recipient against the
+ *   machines their last sync verified (known-fleet.json).
  */
 export function fileWakes(before: FileWaking | undefined, now: FileWaking, orders: readonly { id: string; to: unknown; after?: readonly string[] }[]): string[] {
   const wakes = new Set<string>();
@@ -130,5 +132,6 @@ export function fileWakes(before: FileWaking | undefined, now: FileWaking, order
   for (const [id, t] of Object.entries(before?.tasks ?? {})) if (any.has(id) && active(t.state) && !Object.hasOwn(now.tasks, id)) wakes.add(EVERYONE);
   for (const o of orders) if (o.after?.some((a) => done.has(a))) for (const w of wakesForOrder(o.to)) wakes.add(w);
   if (JSON.stringify(before?.reservations ?? []) !== JSON.stringify(now.reservations ?? [])) wakes.add(EVERYONE);
+  if (before === undefined) wakes.add(EVERYONE);
   return [...wakes];
 }
