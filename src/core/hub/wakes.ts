@@ -10,7 +10,7 @@
 // slow the one machine it was for. Pure: whom a publish wakes, what a look saw,
 // and whether a machine is calm (docs/protocol.md, "Wakes").
 import { BROADCAST } from "../messages/messages.js";
-import { machineNameProblem } from "../files/names.js";
+import { computerPath, machineNameProblem } from "../files/names.js";
 import { isRecord } from "../types.js";
 import { EVERYONE, type WakesSeen } from "./wake-refs.js";
 
@@ -79,7 +79,10 @@ function ordersById(text: string | null | undefined): Map<string, { json: string
  *   (`sent.hub`, the hub's message files as read): a new message; a broadcast wakes EVERYONE;
  * - the machines of each order of its delegated file that `changes` makes new or changed against `before` (the hub's
  *   files): wakesForOrder;
- * - `waiting`: the machines of orders that wait on a result it publishes (fileWakes).
+ * - `waiting`: the machines of orders that wait on a result it publishes (fileWakes);
+ * - EVERYONE when its machine file is new on the hub (it registers: the hub's files, `before`, have none at its
+ *   path), since every machine's sends check a recipient against the machines its last sync verified
+ *   (known-fleet.json). A file there that others cannot read or believe (broken, a key they do not pin) is no news.
  * Sorted, each once, never `me`.
  */
 export function wakesOf(
@@ -98,6 +101,8 @@ export function wakesOf(
     const old = ordersById(before.get(me.delegated));
     for (const [id, entry] of ordersById(changes.get(me.delegated))) if (old.get(id)?.json !== entry.json) for (const name of wakesForOrder(entry.to)) wakes.add(name);
   }
+  const computer = computerPath(me.name);
+  if (changes.get(computer) && !before.has(computer)) wakes.add(EVERYONE);
   wakes.delete(me.name);
   return [...wakes].sort();
 }
@@ -113,9 +118,7 @@ export interface FileWaking {
  * - a result another order waits on (`after`: completed now, not before): that order's machines (wakesForOrder);
  * - an ANY order's claim given up (its task no longer assigned or in progress and not completed, or gone from the
  *   file): EVERYONE, since another machine may take it;
- * - its reservations changed: EVERYONE, whose checks of paths read the last fetched state;
- * - its file new on the hub (`before` undefined: it registers): EVERYONE, whose sends check a recipient against the
- *   machines their last sync verified (known-fleet.json).
+ * - its reservations changed: EVERYONE, whose checks of paths read the last fetched state.
  */
 export function fileWakes(before: FileWaking | undefined, now: FileWaking, orders: readonly { id: string; to: unknown; after?: readonly string[] }[]): string[] {
   const wakes = new Set<string>();
@@ -132,6 +135,5 @@ export function fileWakes(before: FileWaking | undefined, now: FileWaking, order
   for (const [id, t] of Object.entries(before?.tasks ?? {})) if (any.has(id) && active(t.state) && !Object.hasOwn(now.tasks, id)) wakes.add(EVERYONE);
   for (const o of orders) if (o.after?.some((a) => done.has(a))) for (const w of wakesForOrder(o.to)) wakes.add(w);
   if (JSON.stringify(before?.reservations ?? []) !== JSON.stringify(now.reservations ?? [])) wakes.add(EVERYONE);
-  if (before === undefined) wakes.add(EVERYONE);
   return [...wakes];
 }

@@ -42,9 +42,12 @@ describe("which machines a publish wakes", () => {
         ["coordination/COMPUTER_a.md", "x"],
         ["STATUS.md", "y"],
       ],
-      [],
+      [["coordination/COMPUTER_a.md", "w"]],
       [],
     ],
+    ["its machine file new on the hub (it registers): the fleet, whose sends check names against their last sync", [["coordination/COMPUTER_a.md", "x"]], [], ["ALL"]],
+    ["another machine's file new on the hub is not this publish's", [["coordination/COMPUTER_b.md", "x"]], [], []],
+    ["its machine file deleted wakes nobody", [["coordination/COMPUTER_a.md", null]], [], []],
   ])("delegated orders: %s", (_what, changes, before, wakes) => {
     expect(wakesOf(A, none, new Map(changes), new Map(before))).toEqual(wakes);
   });
@@ -90,9 +93,7 @@ describe("whom a change of its file wakes", () => {
     ["t1 completed now: the machines of the orders after it", tasks({ t1: "in_progress" }), tasks({ t1: "completed" }), ["b", "c", "d"]],
     ["t1 completed before: nothing new", tasks({ t1: "completed" }), tasks({ t1: "completed" }), []],
     ["t1 failed: nobody runs after it", tasks({ t1: "in_progress" }), tasks({ t1: "failed" }), []],
-    ["t3 completed: an ANY order waits, the fleet", tasks({}), tasks({ t3: "completed" }), ["ALL"]],
-    ["its first file (it registers): the fleet, whose sends check names against their last sync", undefined, tasks({}), ["ALL"]],
-    ["its first file with a result another order waits on: the fleet", undefined, tasks({ t1: "completed" }), ["ALL", "b", "c", "d"]],
+    ["t3 completed: an ANY order waits, the fleet", undefined, tasks({ t3: "completed" }), ["ALL"]],
     ["t9 completed: nobody waits on it", tasks({}), tasks({ t9: "completed" }), []],
     ["an ANY order's claim given up (failed): the fleet may take it", tasks({ t4: "in_progress" }), tasks({ t4: "failed" }), ["ALL"]],
     ["an ANY order's claim gone from its file: the fleet", tasks({ t4: "assigned" }), tasks({}), ["ALL"]],
