@@ -4,7 +4,7 @@
 // acts on. Each case has such a time: an ordinary sync (no stamp) at moments
 // before the stamp's `until` must do nothing, and just after the event the
 // machine must act, so a deadline that came too late (or never) fails here.
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { quietUntil } from "../src/core/machine/quiet.js";
@@ -59,6 +59,13 @@ describe("quiet syncs: the stamp holds exactly as long as nothing would happen",
     const r = await f.sync("a", { now: at(10) });
     expect(r.quiet).toBeUndefined();
     expect(await readFile(join(f.m("a").stateDir, "known-fleet.json"), "utf8")).toBe('{"version":1,"machines":["a"]}\n');
+    // A directory in its place: no quiet sync either; the sync says what to move aside (found in attack).
+    await settle(f);
+    await rm(join(f.m("a").stateDir, "known-fleet.json"));
+    await mkdir(join(f.m("a").stateDir, "known-fleet.json"));
+    const blocked = await f.sync("a", { now: at(20) });
+    expect(blocked.quiet).toBeUndefined();
+    expect(blocked.warnings).toEqual([expect.stringMatching(/^the fleet a send checks names against could not be written .*: move aside what is at .*known-fleet\.json$/)]);
   });
 
   it("a new order (the tip moved) is run at once", async () => {

@@ -27,8 +27,9 @@ async function quietAnswer(
   if (heartbeat !== undefined && stamp.heartbeat !== heartbeat) return undefined;
   const fingerprint = await localFingerprint(stateDir);
   if (fingerprint !== stamp.fingerprint) return undefined;
-  // The fleet a send checks names against, written by a sync's delivery: missing (a stamp of a coord before it), a sync writes it.
-  if (!(await stat(join(stateDir, KNOWN_FLEET_FILE)).catch(() => undefined))) return undefined;
+  // The fleet a send checks names against, written by a sync's delivery: missing (a stamp of a coord before it), or no
+  // file (a directory, a FIFO in its place), a sync writes it, or says why it cannot.
+  if (!(await stat(join(stateDir, KNOWN_FLEET_FILE)).catch(() => undefined))?.isFile()) return undefined;
   // A remote that does not answer: the ordinary sync says why and counts the failure. One that ran into
   // the deadline is not waited for again: the sync's fetch fails with the same timeout (git/remote-tip.ts takeSilence).
   const tip = await tipOf(stamp).catch(() => undefined);
