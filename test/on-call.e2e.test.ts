@@ -155,7 +155,9 @@ describe("agents on call", () => {
     expect(shown).toMatch(/^interrupted: thread \S+ for asker \(its coord process is gone/m);
     expect(shown).not.toMatch(/^running:/m);
     startDaemon("oncall");
-    const a = await answerTo("asker", q);
+    // A ceiling, not a pace: the new daemon starts, stops the orphan's group (its grace) and answers; on a loaded
+    // machine (a suite beside an attack's daemons) that took over 30 s.
+    const a = await answerTo("asker", q, 60_000);
     expect(a.agent).toMatchObject({ outcome: "interrupted" });
     expect(a.text).toContain('reply "go on" to continue it');
     expect(await processGone(running.pid!, 10_000)).toBe(true);
