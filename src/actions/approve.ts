@@ -2,7 +2,7 @@
 // (core/oncall/approvals.ts requestView). A request whose text showed part of its input (a long one: its head and
 // tail) is approved only with its digest, which `coord approve <id> --show` prints with the whole input.
 import { approvalRefusal, DIGEST_SHOWN, type RequestView, requestView } from "../core/oncall/approvals.js";
-import { parseMessageId } from "../core/messages/messages.js";
+import { BROADCAST, parseMessageId } from "../core/messages/messages.js";
 import { own } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { readMailbox } from "../state/mailbox.js";
@@ -14,7 +14,12 @@ export async function requestHere(m: Machine, id: string): Promise<(RequestView 
   const p = parseMessageId(id);
   if (!p) return undefined;
   const data = await readMailbox(m.stateDir);
-  const got = p.from === m.config.name ? own(data.outbox, p.to)?.messages.find((x) => x.seq === p.seq) : data.inbox.find((x) => x.id === id && x.to === m.config.name);
+  // A request to ALL is none an agent on call makes (it asks in its thread), but one with the mark is held to the same
+  // rule: approved only for what it showed (found in attack: a turned machine's broadcast went without its digest).
+  const got =
+    p.from === m.config.name
+      ? own(data.outbox, p.to)?.messages.find((x) => x.seq === p.seq)
+      : data.inbox.find((x) => x.id === id && (x.to === m.config.name || x.to === BROADCAST));
   const tool = got?.agent?.request;
   if (!got || tool === undefined) return undefined;
   return { id, tool, from: p.from, ...requestView(got.text, tool, got.agent?.input, got.agent?.digest) };
