@@ -203,20 +203,28 @@ describe("coord daemon", () => {
     expect(status.out).toMatch(/looks: none \(--no-look\)/);
   }, 60_000);
 
-  it("a machine that registers wakes the fleet: its first publish moves refs/coord-wake/ALL, and a daemon's look then syncs, so a send to it goes", async () => {
+  /**
+   * A fleet of izzit7 and soda-yeti, and the daemon of `name` with no tick and no heartbeat due during the test (the
+   * fleet's template may be 2 min old): only its first sync and what its looks see sync it. Its checkout.
+   */
+  async function lookingDaemon(name: string): Promise<string> {
     fleet = await makeFleet(["izzit7", "soda-yeti"]);
-    const YEARLY = "0 0 1 1 *"; // no tick during the test: only the first sync and what the looks see
-    const dir = dirOf("izzit7");
+    const dir = dirOf(name);
     await setConfig(dir, { daemonHeartbeat: "1h" });
-    const start = await cli("daemon", "start", "--dir", dir, "--schedule", YEARLY, "--jitter", "0");
+    const start = await cli("daemon", "start", "--dir", dir, "--schedule", "0 0 1 1 *", "--jitter", "0");
     expect(start.code, start.err).toBe(0);
     stops.push(() => cli("daemon", "stop", "--dir", dir));
     await waitFor(async () => (await readDaemonInfo(stateDir(dir)))?.lastSync !== undefined, 30_000, "the daemon's first sync");
+    return dir;
+  }
+
+  it("a machine that registers wakes the fleet: its first publish moves refs/coord-wake/ALL, and a daemon's look then syncs, so a send to it goes", async () => {
+    const dir = await lookingDaemon("izzit7");
     const everyone = () => git(fleet!.hubPath!, "for-each-ref", "--format=%(objectname)", "refs/coord-wake/ALL").then((o) => o.trim());
     const before = await everyone();
     const refused = await cli("send", "--dir", dir, "machine-2", "welcome");
     expect(refused).toMatchObject({ code: 2, err: expect.stringMatching(/^coord: no machine "machine-2" is registered \(known: soda-yeti\)/) });
-    expect((await cli("init", join(fleet.root, "machine-2"), "--name", "machine-2", "--remote", fleet.remote)).code).toBe(0);
+    expect((await cli("init", join(fleet!.root, "machine-2"), "--name", "machine-2", "--remote", fleet!.remote)).code).toBe(0);
     // Its registration is news to every machine (their sends check names against their last sync): the fleet's wake.
     const after = await everyone();
     expect(after).toMatch(/^[0-9a-f]{40}$/);
@@ -228,15 +236,7 @@ describe("coord daemon", () => {
   }, 120_000);
 
   it("a message wakes its recipient: the send moves refs/coord-wake/<recipient>, whose daemon syncs at once; a hub that refuses wakes gets the message without", async () => {
-    fleet = await makeFleet(["izzit7", "soda-yeti"]);
-    const YEARLY = "0 0 1 1 *"; // no tick during the test: only the first sync and what the looks see
-    const dir = dirOf("soda-yeti");
-    // No heartbeat due during the test (the fleet's template may be 2 min old): its sync would fetch the message first.
-    await setConfig(dir, { daemonHeartbeat: "1h" });
-    const start = await cli("daemon", "start", "--dir", dir, "--schedule", YEARLY, "--jitter", "0");
-    expect(start.code, start.err).toBe(0);
-    stops.push(() => cli("daemon", "stop", "--dir", dir));
-    await waitFor(async () => (await readDaemonInfo(stateDir(dir)))?.lastSync !== undefined, 30_000, "the daemon's first sync");
+    const dir = await lookingDaemon("soda-yeti");
     const wakeOnHub = () => git(fleet!.hubPath!, "for-each-ref", "--format=%(objectname)", "refs/coord-wake/soda-yeti").then((o) => o.trim());
     // Each machine announced itself with its first publish: its own wake ref is there.
     const announced = await wakeOnHub();
@@ -250,10 +250,10 @@ describe("coord daemon", () => {
     expect(first).toMatch(/^[0-9a-f]{40}$/);
     expect(first).not.toBe(announced);
     // The wake is an empty root commit: it carries nothing, and no file of the fleet's.
-    expect((await git(fleet.hubPath!, "ls-tree", "-r", first)).trim()).toBe("");
+    expect((await git(fleet!.hubPath!, "ls-tree", "-r", first)).trim()).toBe("");
     expect(await readFile(join(stateDir(dir), "daemon.out"), "utf8")).toMatch(/the hub moved with a wake for this machine: syncing now/);
     // A hub whose rules refuse the wake refs: the message goes without its wake, the sender says so once, and sends no wake for a day.
-    const hook = join(fleet.hubPath!, "hooks", "pre-receive");
+    const hook = join(fleet!.hubPath!, "hooks", "pre-receive");
     await writeFile(hook, '#!/bin/sh\nwhile read old new ref; do case "$ref" in refs/coord-wake/*) echo "no wakes here" >&2; exit 1;; esac; done\n', { mode: 0o755 });
     const refused = await cli("send", "--dir", dirOf("izzit7"), "soda-yeti", "still there");
     expect(refused.code, refused.err).toBe(0);
