@@ -6,10 +6,12 @@
 // blocked by an earlier bad one.
 import { execFile } from "node:child_process";
 import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { request } from "node:http";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { orderLog } from "../src/actions/log.js";
+import { startUi } from "../src/actions/ui.js";
 import { READ_PATHS } from "../src/sync/cycle.js";
 import { openMachine } from "../src/sync/machine.js";
 import { lastFetchedModel, lastKnownMachines } from "../src/sync/trust.js";
@@ -78,6 +80,23 @@ async function fleetKeys(f: Fleet): Promise<{ izzit7: string; "soda-yeti": strin
   return { izzit7: await keyOf("izzit7"), "soda-yeti": await keyOf("soda-yeti") };
 }
 /** A pusher registers "admin" (a file of its own making, with soda-yeti's key) and sends izzit7 a message as it. */
+/** A POST of `body` as JSON to the page at `port`, from its own origin: status and text. */
+function postJson(port: number, path: string, body: object): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const data = JSON.stringify(body);
+    const headers = { host: `127.0.0.1:${port}`, origin: `http://127.0.0.1:${port}`, "content-type": "application/json" };
+    const req = request({ host: "127.0.0.1", port, path, method: "POST", headers, timeout: 30_000 }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (d) => (text += d));
+      res.on("end", () => resolve({ status: res.statusCode!, text }));
+    });
+    req.on("timeout", () => req.destroy(new Error(`no answer to ${path} in 30 s`)));
+    req.on("error", reject);
+    req.end(data);
+  });
+}
+
 async function registerAdmin(f: Fleet): Promise<void> {
   const admin = (await hubFile(f, "coordination/COMPUTER_soda-yeti.md")).replaceAll("soda-yeti", "admin");
   await personCommit(f, "coordination/COMPUTER_admin.md", admin, "admin registers");
@@ -483,6 +502,19 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     const { client } = await connectMcp(me, (stop) => stops.push(stop));
     const peers = async () => ((await ok(client, "whoami")).data.peers as { name: string }[]).map((p) => p.name);
     expect(await peers()).toEqual(["soda-yeti"]);
+    // The page shows admin (what the hub has) and sends to it only as the sync believes: refused, after one sync for
+    // it at the commit the page shows, not one a request (found in attack).
+    const ui = await startUi({ dir: me, port: 0, everyMs: 600_000 });
+    stops.push(() => ui.close());
+    expect(ui.snapshot().machines.map((m) => m.name)).toContain("admin");
+    const syncs = async () => (await readFile(join(me, ".git", "coord", "coord.log"), "utf8")).split("\n").filter((l) => l.includes('"kind":"sync"')).length;
+    const before = await syncs();
+    for (let i = 0; i < 3; i++) {
+      const r = await postJson(ui.port, `/api/send?token=${ui.token}`, { to: "admin", text: "hello?" });
+      expect(r.status, r.text).toBe(400);
+      expect(r.text).toMatch(/no machine \\"admin\\" is registered/);
+    }
+    expect(await syncs()).toBe(before + 1);
     await sync({ dir: other });
     await sync({ dir: me });
     expect(await lines(ran)).toEqual(["b"]); // soda-yeti's completion of a, signed with the key ORDERS.json names

@@ -235,6 +235,8 @@ class Ui {
   private keepalive: NodeJS.Timeout | undefined;
   /** Why the last fetch failed (said once in the log), or "". */
   private failing = "";
+  /** The machines a send synced for, each with the commit the page showed then: a sync for a name once a commit. */
+  private readonly syncedFor = new Map<string, string>();
 
   constructor(
     private readonly opts: UiOptions,
@@ -435,7 +437,14 @@ class Ui {
             ),
           );
         });
-      if (!(await knownHere(m, to)) && (this.last?.model.computers.has(to) || !(await readKnownFleet(m.stateDir).catch(() => undefined)))) await syncFirst(m);
+      // Once for a name at a commit the page showed: a machine it shows that the sync does not believe (a pusher's
+      // file) is refused by sendFrom then, not synced for at every request (found in attack).
+      const commit = this.last?.commit ?? "";
+      const shown = this.last?.model.computers.has(to) && this.syncedFor.get(to) !== commit;
+      if (!(await knownHere(m, to)) && (shown || !(await readKnownFleet(m.stateDir).catch(() => undefined)))) {
+        this.syncedFor.set(to, commit);
+        await syncFirst(m);
+      }
       const sent = await sendFrom(m, { to, text, priority, ...(replyTo ? { replyTo } : {}) });
       return { ...sent, ...(await publishSent(m, "now", sent.id)) };
     });
