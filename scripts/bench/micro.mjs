@@ -65,6 +65,8 @@ export async function agentHook() {
   const f = fixture("hook");
   try {
     const { dirs } = await fleet(f, ["a1", "a2"], { person: false });
+    // A send checks its recipient against the machines its last sync verified: a1 registered before a2.
+    await syncOk(f, dirs.a1);
     await f.mustCoord(["send", "a2", "please rebase onto main", "--dir", dirs.a1]);
     await syncOk(f, dirs.a1);
     await syncOk(f, dirs.a2);
