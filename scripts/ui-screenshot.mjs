@@ -50,6 +50,8 @@ try {
   await git(person, "-c", "user.name=A Person", "-c", "user.email=person@example.com", "commit", "--quiet", "-m", "orders");
   await git(person, "push", "--quiet", "origin", "HEAD:main");
 
+  // A send checks its recipient against the machines its last sync verified: izzit7 registered first.
+  await coord("sync", "--dir", at.izzit7, "--no-run");
   await coord("send", "--dir", at.izzit7, "soda-yeti", "the API tests fail on your side: can you look at GET /users?");
   for (const n of names) await coord("sync", "--dir", at[n]);
   await coord("send", "--dir", at["soda-yeti"], "izzit7", "on it: the fixture lost its users table", "--priority", "high");
