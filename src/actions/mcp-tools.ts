@@ -25,7 +25,7 @@ import { daemonRunning } from "../daemon/daemon.js";
 import { CoordError, EXIT } from "../errors.js";
 import { LATE, within } from "../runner/timer.js";
 import { describeFailure } from "../failure.js";
-import { ackedHere, knownMachines, NoKnownFleet, readMailbox } from "../state/mailbox.js";
+import { ackedHere, readKnownFleet, readMailbox } from "../state/mailbox.js";
 import type { GitMachine } from "../sync/sync.js";
 import { orderLog } from "./log.js";
 import { ackOn, type InboxEntry, inboxOf, listedMessage, outboxEntries, sendFrom, waitInbox } from "./messages.js";
@@ -177,8 +177,8 @@ const whoami = tool({
     // The machines as this checkout last verified them, as a send checks its recipient: one ORDERS.json's keys leave
     // out (the list the last sync read, not the tip's unverified text) is no peer.
     // None until a sync of this coord wrote them (an upgrade): no peer is named unchecked.
-    const known = new Set(await knownMachines(m.stateDir).catch((e: unknown) => (e instanceof NoKnownFleet ? undefined : Promise.reject(e))));
-    const unsynced = known.size === 0;
+    const listed = await readKnownFleet(m.stateDir);
+    const known = new Set(listed);
     const peers = Object.entries(k.status.machines)
       .filter(([name]) => name !== me && known.has(name))
       .map(([name, s]) => {
@@ -197,7 +197,7 @@ const whoami = tool({
       `This machine is ${me} (checkout ${m.dir}), hub ${hub.url} (branch ${hub.branch}), ${daemon ? "a daemon syncs it" : "no daemon runs for it"}. ` +
       (peers.length
         ? `Peers as of commit ${k.commit.slice(0, 12)}: ${peers.map(seen).join(", ")}.`
-        : unsynced
+        : !listed
           ? "Its peers are not known until a sync of this coord: run coord sync."
           : "It has no peers yet.");
     return { data, text };

@@ -136,7 +136,7 @@ export async function sendFrom(m: Machine, opts: Omit<SendOptions, "dir">): Prom
       // for the request decided (issue 65, finding 8).
       return decides && received?.agent?.request ? [received.id] : [];
     });
-  return { id: await queueMessage(m, outgoing, reply || undefined, opts.clock) };
+  return { id: await queueMessage(m, outgoing, reply, opts.clock) };
 }
 
 /**

@@ -32,7 +32,7 @@ import { waitWords, allowedWithoutAsking, approvalAsk, approvalHolds, type Decis
 import { clip } from "../core/limits.js";
 import { own } from "../core/types.js";
 import { redact } from "../core/trust/redact.js";
-import { knownMachines, type MailboxData, NoKnownFleet, readMailbox, queueMessage } from "../state/mailbox.js";
+import { type MailboxData, NoKnownFleet, readKnownFleet, readMailbox, queueMessage } from "../state/mailbox.js";
 import { requestState } from "../core/oncall/request-state.js";
 import { cwdRefused, markerOf, ON_CALL_THREAD_ENV, ON_CALL_TURN_ENV, turnMarker } from "../sync/on-call.js";
 import { unpublishable } from "../state/secrets.js";
@@ -149,10 +149,7 @@ async function checkedSettings(m: Machine, opts: OnCallOptions): Promise<OnCallS
     if (list.length > 1) throw usage("--from ALL stands alone: give ALL, or a list of machines");
     from = "ALL";
   } else {
-    const last = await knownMachines(m.stateDir).catch((e: unknown) => {
-      if (e instanceof NoKnownFleet) return undefined;
-      throw e;
-    });
+    const last = await readKnownFleet(m.stateDir);
     // Perhaps one registered since the last sync (or no sync of this coord wrote the fleet yet): look once at the hub
     // (offline, the last sync's fleet stands).
     const machines = last && list.every((n) => last.includes(n)) ? last : ((await machinesOnHub(m)) ?? last);

@@ -14,7 +14,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { own, PRIORITIES, type Priority } from "../core/types.js";
 import { BROADCAST, parseMessageId } from "../core/messages/messages.js";
-import { knownMachines, readKnownFleet, readMailbox } from "../state/mailbox.js";
+import { readKnownFleet, readMailbox } from "../state/mailbox.js";
 import { uiRefusal } from "../core/status/ui-access.js";
 import { chatView, orderDetail, snapshotKey, type UiSnapshot, uiSnapshot } from "../core/status/ui-view.js";
 import { CoordError, EXIT, PushRefused } from "../errors.js";
@@ -172,15 +172,6 @@ async function deliverFirst(m: Machine, id: string): Promise<void> {
   const why = await syncFirst(m);
   if (await takenHere(m, id)) return;
   throw new HttpError(409, `${id} has not reached ${m.config.name}'s mailbox yet${why ? ` (${why})` : ""}; nothing was sent: try again in a moment`);
-}
-
-/**
- * Likewise a machine the page shows that this machine's last sync did not verify (it registered since; or no sync of
- * this coord wrote the fleet yet), which sendFrom would refuse: a sync takes it in first. Whether it then counts is
- * sendFrom's to say.
- */
-async function knownHere(m: Machine, to: string): Promise<boolean> {
-  return to === BROADCAST || (await knownMachines(m.stateDir).catch(() => [] as string[])).includes(to);
 }
 
 /** Starts the page's server; the first snapshot is read before it returns (a checkout that cannot be read fails here, in one sentence). */
@@ -437,11 +428,14 @@ class Ui {
             ),
           );
         });
-      // Once for a name at a commit the page showed: a machine it shows that the sync does not believe (a pusher's
-      // file) is refused by sendFrom then, not synced for at every request (found in attack).
+      // A machine the page shows that this machine's last sync did not verify (it registered since), or no fleet from
+      // a sync of this coord yet: sendFrom would refuse it, so a sync takes it in first; whether it then counts is
+      // sendFrom's to say. Once for a name at a commit the page showed: a machine the sync does not believe (a
+      // pusher's file) is not synced for at every request (found in attack).
       const commit = this.last?.commit ?? "";
       const shown = this.last?.model.computers.has(to) && this.syncedFor.get(to) !== commit;
-      if (!(await knownHere(m, to)) && (shown || !(await readKnownFleet(m.stateDir).catch(() => undefined)))) {
+      const known = await readKnownFleet(m.stateDir).catch(() => undefined);
+      if (to !== BROADCAST && !known?.includes(to) && (shown || !known)) {
         this.syncedFor.set(to, commit);
         await syncFirst(m);
       }

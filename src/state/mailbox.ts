@@ -147,10 +147,13 @@ export function ackedHere(data: MailboxData, x: { from: string; to: string; seq:
   return isAcked(data.receipts[channelKey(x.from, x.to)], x.seq);
 }
 
+/** The unread messages as a block for an agent's prompt (inbox-prompt.txt), written only when it changed (a reply that acknowledges nothing). */
 export async function writeInboxPrompt(stateDir: string, machine: string, data: MailboxData): Promise<void> {
   const unread = data.inbox.filter((x) => !ackedHere(data, x));
   const block = promptBlock(machine, unread);
-  await writeDurably(inboxPromptPath(stateDir), block ? `${block}\n` : "");
+  const text = block ? `${block}\n` : "";
+  const path = inboxPromptPath(stateDir);
+  if ((await readIfExists(path).catch(() => undefined)) !== text) await writeDurably(path, text);
 }
 
 /** Runs `change` on the mailbox under its lock and saves the result durably (and, given the machine's name, its prompt file). */

@@ -87,7 +87,7 @@ export async function deliver(
     me,
   );
   // The fleet as this sync verified it, for a send or an answer to check names against (this machine registers now if
-  // new). Not written: said, and the sync goes on (sends look on the hub for a name the file lacks).
+  // new). Not written: said, and the sync goes on (sends are refused a name the last file written lacks).
   const kept = await writeKnownFleet(m.stateDir, [...model.machineNames, me]).then(
     () => [],
     (e: unknown) => [
