@@ -64,6 +64,32 @@ describe("messages: recovery", () => {
     expect(await texts("machine-2")).toEqual(["after"]);
   });
 
+  it.each([
+    ["deleted", null],
+    ["lowered to next: 1", (t: string) => t.replace(/^next: 2$/m, "next: 1")],
+  ] as const)("found in attack: a reclaim without the key numbers above what its machine last signed, though a pusher %s its file before the first sync", async (_, forge) => {
+    fleet = await makeFleet(["izzit7", "soda-yeti", "machine-2"]);
+    await send({ dir: dirOf("izzit7"), to: "ALL", text: "before" });
+    await sync({ dir: dirOf("izzit7") });
+    await sync({ dir: dirOf("soda-yeti") }); // took izzit7/ALL/1; machine-2 has not synced: only one recipient vouches for it
+    await rm(dirOf("izzit7"), { recursive: true, force: true });
+    const path = "coordination/messages/izzit7_TO_ALL.md";
+    const text = await hubFile(fleet, path);
+    expect(text).toMatch(/^next: 2$/m);
+    await personCommit(fleet, path, forge === null ? null : forge(text), "a pusher takes the floor away");
+    const again = join(fleet.root, "izzit7-again");
+    expect((await cli("init", again, "--name", "izzit7", "--remote", fleet.remote, "--reclaim")).code).toBe(0);
+    expect((await send({ dir: again, to: "ALL", text: "after" })).id).toBe("izzit7/ALL/2");
+    await sync({ dir: again });
+    for (const name of ["soda-yeti", "machine-2"]) {
+      expect((await cli("trust", "pin", "--dir", dirOf(name), "izzit7", join(again, ".git", "coord", "machine_key.pub"))).code).toBe(0);
+      await sync({ dir: dirOf(name) });
+    }
+    // Under number 1 soda-yeti would have dropped it.
+    expect(await texts("soda-yeti")).toEqual(["before", "after"]);
+    expect(await texts("machine-2")).toEqual(["after"]);
+  });
+
   it("a registered recipient that lost its mailbox is not cut to the last few broadcasts again, and acknowledges none it never saw", async () => {
     fleet = await makeFleet(["izzit7", "soda-yeti"]);
     await sync({ dir: dirOf("soda-yeti") });

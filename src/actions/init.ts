@@ -15,6 +15,9 @@ import { keyFingerprint } from "../core/trust/trust.js";
 import { redact } from "../core/trust/redact.js";
 import { delegatedOrdersPath, readModel } from "../core/repo/repo.js";
 import { updateDelegated } from "../state/delegated.js";
+import { updateMailbox } from "../state/mailbox.js";
+import { BROADCAST, messagePath, parseMessageFile, type ShownChannel } from "../core/messages/messages.js";
+import { ownTable } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { firstLine, Repo } from "../git/git.js";
 import { SETTINGS_STUB } from "../git/clone.js";
@@ -133,6 +136,29 @@ async function signedDelegated(repo: Repo, tip: string, stateDir: string, name: 
 }
 
 /**
+ * What the machine's message channels showed of their numbers as it last signed them with `key` (lastSignedText), for
+ * a reclaim without its own key (keyOfOld): the first sync's delivery numbers new messages above them, as far as each
+ * can show (MailboxData.signedFloors). Found in attack: a pusher who lowered or deleted such a file before that sync
+ * took the floor away, and a new message reused a number a recipient had taken without vouching for it yet, which it
+ * dropped. Only numbers are taken, never messages: the key is the hub's word. One walk of the history per channel.
+ */
+async function signedChannels(repo: Repo, tip: string, name: string, key: string, recipients: readonly string[]): Promise<Record<string, ShownChannel>> {
+  const floors = ownTable<ShownChannel>();
+  for (const to of [...recipients.filter((r) => r !== name), BROADCAST]) {
+    const path = messagePath(name, to);
+    const signed = await lastSignedText(repo, tip, name, path, key);
+    if (!signed) continue;
+    try {
+      const file = parseMessageFile(signed.text, path);
+      floors[to] = { next: file.next, listed: file.messages.length };
+    } catch {
+      // Broken as signed: it shows nothing to number above.
+    }
+  }
+  return floors;
+}
+
+/**
  * Takes the identity `config` names here and now, as a newer generation than the newest known: the hub's file
  * (`theirs`, when it is this identity's) or a reclaim this copy saw before (`seen`, state/reclaimed.ts; 0: none),
  * should the hub say less now; with the task reports the machine last signed (signedTasks), so nothing it ran runs
@@ -153,6 +179,8 @@ async function takeIdentity(
   had: boolean,
   /** The key the person gave (--key): the machine's own, which its files on the hub are read by. */
   given?: string,
+  /** The machines of the fleet at `tip`: the channels a reclaim without the key reads numbers from (signedChannels). */
+  recipients: readonly string[] = [],
 ): Promise<MachineConfig> {
   // (A record of a generation a file cannot carry, as a forged one may say, counts as the highest one it can.)
   const newest = Math.max(theirs?.identity?.epoch ?? 0, Math.min(seen, MAX_COUNT - 1));
@@ -172,6 +200,13 @@ async function takeIdentity(
     );
   await (await Journal.open(stateDir)).adopt(await signedTasks(repo, tip, config.name, theirs, key, note), { newer: had });
   await signedDelegated(repo, tip, stateDir, config.name, signsWith, note);
+  if (key && !given && !had) {
+    const floors = await signedChannels(repo, tip, config.name, key, recipients);
+    if (Object.keys(floors).length)
+      await updateMailbox(stateDir, (data) => {
+        if (!data.joined) data.signedFloors = floors;
+      });
+  }
   const taken = { ...config, epoch: newest + 1, reclaimedOn: hostname(), reclaimedAt: new Date().toISOString() };
   await saveConfig(stateDir, taken);
   await clearReclaimSeen(stateDir);
@@ -288,7 +323,8 @@ export async function init(opts: InitOptions): Promise<InitResult> {
       // running the older one sees it and stops, and nothing it ran runs again.
       const seen = (await readReclaimSeen(stateDir, config.epoch))?.epoch ?? 0;
       const signsWith = (await signingOf(config, stateDir, dir))?.publicKey;
-      config = await takeIdentity(repo, tip, stateDir, config, theirs, seen, model.keys, note, signsWith, false, typeof opts.key === "string" ? signsWith : undefined);
+      const given = typeof opts.key === "string" ? signsWith : undefined;
+      config = await takeIdentity(repo, tip, stateDir, config, theirs, seen, model.keys, note, signsWith, false, given, [...model.machineNames]);
       reclaimed = true;
     } else {
       // A new identity of another name: a reclaim the identity before it saw here (its config lost since) does not stop

@@ -4,7 +4,18 @@
 // own lock, so a send is durable at once, even while a long sync runs.
 import { join } from "node:path";
 import * as z from "zod";
-import { ackSeqs, channelKey, type InboxMessage, isAcked, type Message, messageId, parseMessageId, promptBlock, type Receipts } from "../core/messages/messages.js";
+import {
+  ackSeqs,
+  channelKey,
+  type InboxMessage,
+  isAcked,
+  type Message,
+  messageId,
+  parseMessageId,
+  promptBlock,
+  type Receipts,
+  type ShownChannel,
+} from "../core/messages/messages.js";
 import { messageTooBig } from "../core/messages/fit.js";
 import { MAX_COUNT } from "../core/limits.js";
 import { redactKeys } from "../core/trust/redact.js";
@@ -43,6 +54,13 @@ export interface MailboxData {
    * so until the next sync that fetches rebuilds it from the hub (sync/mail.ts deliver clears it).
    */
   setAside?: MailboxSetAside;
+  /**
+   * A reclaim without the machine's key (coord init --reclaim): recipient → what the newest version of this machine's
+   * channel file signed with the key the reclaim reads by showed of its numbers. The first delivery numbers above
+   * them, as far as each can show (unverifiedFloor), then drops them: a pusher who lowers or deletes the file on the
+   * hub after that version takes no number back (actions/init.ts signedChannels).
+   */
+  signedFloors?: Record<string, ShownChannel>;
 }
 
 /** A mailbox that could not be read: when it was set aside, where, and what was wrong with it. */
@@ -68,6 +86,7 @@ const mailboxSchema = z.looseObject({
   turnPending: z.array(z.string()).optional(),
   ackWaits: z.array(z.string()).optional(),
   setAside: z.looseObject({ at: z.string(), aside: z.string(), problem: z.string() }).optional(),
+  signedFloors: z.record(z.string(), z.looseObject({ next: seq.min(1), listed: seq })).optional(),
 });
 
 /**
@@ -89,7 +108,7 @@ export function parseMailbox(text: string): MailboxData | string {
   }
   // From the raw object's own keys (a schema's record would treat "__proto__" as the prototype).
   const data = raw as unknown as MailboxData;
-  return { ...data, outbox: ownTable(data.outbox), receipts: ownTable(data.receipts) };
+  return { ...data, outbox: ownTable(data.outbox), receipts: ownTable(data.receipts), ...(data.signedFloors ? { signedFloors: ownTable(data.signedFloors) } : {}) };
 }
 
 export function mailboxPath(stateDir: string): string {

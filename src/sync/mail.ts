@@ -20,6 +20,7 @@ import {
   trustedReceipts,
   type InboxMessage,
   type MessageFile,
+  type ShownChannel,
   type Receipts,
 } from "../core/messages/messages.js";
 import { MAX_COUNT, someOf } from "../core/limits.js";
@@ -55,7 +56,8 @@ export async function deliver(
   const fresh = await updateMailbox(
     m.stateDir,
     (data) => {
-      renumbered = adoptPublished(data, model, me, data.joined || !files ? [] : unverifiedOwn(files, model, me));
+      renumbered = adoptPublished(data, model, me, data.joined ? [] : [...(files ? unverifiedOwn(files, model, me) : []), ...signedFloors(data)]);
+      delete data.signedFloors; // taken (a mailbox that joined numbers from its own record from here on)
       // A mailbox set aside is rebuilt here, from what the hub has: nothing more to say of it (coord inbox, doctor).
       delete data.setAside;
       // Receipts this machine published but no longer has (its mailbox was lost): what it acknowledged
@@ -107,7 +109,7 @@ export async function deliver(
  * file on the hub too, as far as that file can show, where it cannot verify
  * it (`unverified`: a reclaim without its key).
  */
-export function adoptPublished(data: MailboxData, model: MachineFiles, me: string, unverified: readonly MessageFile[] = []): string[] {
+export function adoptPublished(data: MailboxData, model: MachineFiles, me: string, unverified: readonly Shown[] = []): string[] {
   /** Above every seq a recipient says it received: never reused. */
   const receipts = new Map([...model.computers].map(([name, c]) => [name, c.messages] as const));
   const afterReceipts = (to: string) => 1 + receivedMark(receipts, me, to);
@@ -139,14 +141,13 @@ export function adoptPublished(data: MailboxData, model: MachineFiles, me: strin
   // A mailbox lost, and a channel of its own with no file on the hub (deleted, and its record of what it signed lost
   // too: a reinstall): above what its recipients vouch for. Not any one machine's claim, as for a broken file: a
   // channel never used has no file either, and a turned machine's claim on it would leave it no number to send.
-  // A file of its own on the hub it cannot verify (a reclaim without its key) raises that as far as it can show
-  // (unverifiedFloor); its messages are not taken: nothing tells them from a pusher's.
-  const unread = new Map(unverified.filter((f) => f.from === me).map((f) => [f.to, f] as const));
+  // A file of its own it cannot verify (a reclaim without its key: the hub's, and the newest version signed with the
+  // key the reclaim read by) raises that as far as each can show (unverifiedFloor); their messages are not taken:
+  // nothing tells them from a pusher's.
   for (const to of [...receipts.keys(), BROADCAST]) {
     if (to === me || read.has(to)) continue;
     const vouched = vouchedMark(receipts, me, to);
-    const file = unread.get(to);
-    const after = file ? unverifiedFloor(file, vouched) : 1 + vouched;
+    const after = Math.max(1 + vouched, ...unverified.filter((f) => f.to === to).map((f) => unverifiedFloor(f, vouched)));
     if (after === 1) continue;
     if (!own(data.outbox, to)) data.outbox[to] = { next: 1, messages: [] };
     data.outbox[to]!.next = Math.max(data.outbox[to]!.next, after);
@@ -154,20 +155,29 @@ export function adoptPublished(data: MailboxData, model: MachineFiles, me: strin
   return notes;
 }
 
+/** A channel of this machine's own, as a file it cannot verify shows its numbers. */
+type Shown = ShownChannel & { to: string };
+
 /** This machine's own message files as the tip has them that the verified model lacks (a reclaim without its key); a broken one is skipped. */
-function unverifiedOwn(files: ReadonlyMap<string, string>, model: MachineFiles, me: string): MessageFile[] {
+function unverifiedOwn(files: ReadonlyMap<string, string>, model: MachineFiles, me: string): Shown[] {
   const verified = new Set(model.messageFiles.filter((f) => f.from === me).map((f) => f.to));
-  const found: MessageFile[] = [];
+  const found: Shown[] = [];
   for (const [path, text] of files) {
     const channel = channelOfPath(path);
     if (channel?.from !== me || verified.has(channel.to)) continue;
     try {
-      found.push(parseMessageFile(text, path));
+      const file = parseMessageFile(text, path);
+      found.push({ to: file.to, next: file.next, listed: file.messages.length });
     } catch {
       // Broken: it shows nothing to number above.
     }
   }
   return found;
+}
+
+/** What a reclaim without the key found its channels' files last signed with (MailboxData.signedFloors). */
+function signedFloors(data: MailboxData): Shown[] {
+  return Object.entries(data.signedFloors ?? {}).map(([to, f]) => ({ to, next: f.next, listed: f.listed }));
 }
 
 /**

@@ -387,8 +387,14 @@ export function vouchedMark(receiptsOf: Map<string, Receipts | undefined>, from:
  * 2^31; a real one keeps a new message from a number a recipient took without vouching for it yet (a broadcast's
  * second recipient, a receipt not yet published), which it would drop.
  */
-export function unverifiedFloor(file: Pick<MessageFile, "next" | "messages">, vouched: number): number {
-  return Math.max(vouched + 1, Math.min(file.next, vouched + 1 + file.messages.length));
+export function unverifiedFloor(file: ShownChannel, vouched: number): number {
+  return Math.max(vouched + 1, Math.min(file.next, vouched + 1 + file.listed));
+}
+
+/** What a version of a sender's channel file shows of its numbers: its `next` and how many messages it lists. */
+export interface ShownChannel {
+  next: number;
+  listed: number;
 }
 
 /**
