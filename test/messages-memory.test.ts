@@ -121,7 +121,7 @@ describe("messages on the in-memory hub", () => {
     expect(r.warnings).toContain(
       "message a/b/3 (sent " +
         (await readFile(path, "utf8")).match(/"seq":5,"at":"([^"]+)"/)![1] +
-        ") had a number the hub's coordination/messages/a_TO_b.md holds for another message (this machine's mailbox was put back from an older copy, or someone changed that file): it goes out as a/b/5",
+        ") had a number the hub's coordination/messages/a_TO_b.md used for another message (this machine's mailbox was put back from an older copy, or someone changed that file): it goes out as a/b/5",
     );
     await f.sync("b", { run: false });
     expect((await inboxOf(f.m("b"), { all: true })).messages.map((x) => `${x.id} ${x.text}`)).toEqual([
@@ -155,6 +155,35 @@ describe("messages on the in-memory hub", () => {
     await f.sync("b", { run: false, now });
     expect((await inboxOf(f.m("b"), { all: true })).messages.map((x) => `${x.id} ${x.text}`)).toEqual(["a/b/1 one", "a/b/2 two, stored before the copy"]);
     expect((await sendFrom(f.m("a"), { to: "b", text: "three", clock: now })).id).toBe("a/b/3");
+  });
+
+  it("a mailbox put back from a copy older than the hub's archive: a message numbered from its count after the restore goes out under the next free number; one the copy held is not sent again (found in attack)", async () => {
+    fleet = await memoryFleet(["a", "b"]);
+    const f = fleet;
+    await f.pushOrders(JSON.stringify({ version: 1, orders: [], hub: { statusHistory: 100_000, pushesPerMinute: 100_000 } }));
+    let clock = Date.now();
+    const now = () => new Date(clock);
+    const path = mailboxPath(f.m("a").stateDir);
+    await sendFrom(f.m("a"), { to: "b", text: "one", clock: now });
+    await f.sync("a", { run: false, now });
+    const snapshot = await readFile(path, "utf8");
+    for (const text of ["two", "three"]) await sendFrom(f.m("a"), { to: "b", text, clock: now });
+    await f.sync("a", { run: false, now });
+    await f.sync("b", { run: false, now });
+    await ackOn(f.m("b"), [], true);
+    await f.sync("b", { run: false, now });
+    clock += 2 * 86_400_000; // past the retention: all three archived, the file lists none
+    await f.sync("a", { run: false, now });
+    expect((await f.files()).get("coordination/messages/a_TO_b.md")).not.toMatch(/seq:/);
+    await writeFile(path, snapshot);
+    // The send cannot know (it reads nothing of the hub): it numbers from the copy's count, a number b took.
+    expect((await sendFrom(f.m("a"), { to: "b", text: "new after the restore", clock: now })).id).toBe("a/b/2");
+    const r = await f.sync("a", { run: false, now });
+    expect(r.warnings).toEqual([
+      expect.stringMatching(/^message a\/b\/2 \(sent .*\) had a number the hub's coordination\/messages\/a_TO_b\.md used for another message .*: it goes out as a\/b\/4$/),
+    ]);
+    await f.sync("b", { run: false, now });
+    expect((await inboxOf(f.m("b"), { all: true })).messages.map((x) => `${x.id} ${x.text}`)).toEqual(["a/b/1 one", "a/b/2 two", "a/b/3 three", "a/b/4 new after the restore"]);
   });
 
   it("a text the message file does not give back byte for byte (terminal codes, a line of one space) is its own published message, not a clash: sent once (found in attack)", async () => {

@@ -19,6 +19,7 @@ import {
   vouchedMark,
   trustedReceipts,
   type InboxMessage,
+  type Message,
   type MessageFile,
   type ShownChannel,
   type Receipts,
@@ -48,6 +49,7 @@ export async function deliver(
   model: RepoModel,
   adoptReceipts = true,
   files?: ReadonlyMap<string, string>,
+  publishedAt?: PublishedAt,
 ): Promise<{ fresh: InboxMessage[]; strangers: string[]; renumbered: string[] }> {
   const me = m.config.name;
   // Only machines speak: a channel "from" a name no machine has is not delivered (receive says so in the log).
@@ -55,8 +57,9 @@ export async function deliver(
   let renumbered: string[] = [];
   const fresh = await updateMailbox(
     m.stateDir,
-    (data) => {
-      renumbered = adoptPublished(data, model, me, data.joined ? [] : [...(files ? unverifiedOwn(files, model, me) : []), ...signedFloors(data)]);
+    async (data) => {
+      const unverified = data.joined ? [] : [...(files ? unverifiedOwn(files, model, me) : []), ...signedFloors(data)];
+      renumbered = await adoptPublished(data, model, me, unverified, publishedAt);
       delete data.signedFloors; // taken (a mailbox that joined numbers from its own record from here on)
       // A mailbox set aside is rebuilt here, from what the hub has: nothing more to say of it (coord inbox, doctor).
       delete data.setAside;
@@ -109,7 +112,7 @@ export async function deliver(
  * file on the hub too, as far as that file can show, where it cannot verify
  * it (`unverified`: a reclaim without its key).
  */
-export function adoptPublished(data: MailboxData, model: MachineFiles, me: string, unverified: readonly Shown[] = []): string[] {
+export async function adoptPublished(data: MailboxData, model: MachineFiles, me: string, unverified: readonly Shown[] = [], publishedAt?: PublishedAt): Promise<string[]> {
   /** Above every seq a recipient says it received: never reused. */
   const receipts = new Map([...model.computers].map(([name, c]) => [name, c.messages] as const));
   const afterReceipts = (to: string) => 1 + receivedMark(receipts, me, to);
@@ -120,7 +123,7 @@ export function adoptPublished(data: MailboxData, model: MachineFiles, me: strin
     read.add(f.to);
     if (!own(data.outbox, f.to)) data.outbox[f.to] = { next: f.next, messages: [] };
     const channel = data.outbox[f.to]!;
-    notes.push(...renumberClashes(channel, f, me));
+    notes.push(...(await renumberClashes(channel, f, me, publishedAt)));
     const have = new Set(channel.messages.map((x) => x.seq));
     const missing = f.messages.filter((x) => !have.has(x.seq) && x.seq < channel.next);
     if (missing.length) channel.messages = [...channel.messages, ...missing].sort((a, b) => a.seq - b.seq);
@@ -180,17 +183,38 @@ function signedFloors(data: MailboxData): Shown[] {
   return Object.entries(data.signedFloors ?? {}).map(([to, f]) => ({ to, next: f.next, listed: f.listed }));
 }
 
+/** When this machine last changed its file of channel `to` on the hub, in ms (second precision); undefined: unknown. */
+type PublishedAt = (to: string) => Promise<number | undefined>;
+
+/** PublishedAt from the history at `tip`: the newest commit that changed the channel's file (a failure: unknown). */
+export function publishedAtOn(m: Pick<Machine, "hub" | "config">, tip: string | undefined): PublishedAt {
+  return async (to) => {
+    if (!tip) return undefined;
+    const [last] = await m.hub.pathHistory(tip, messagePath(m.config.name, to), 1).catch(() => []);
+    return last?.at.getTime();
+  };
+}
+
 /**
- * Messages of the outbox under a number the hub's file of the channel holds for another message (another send
- * time): a mailbox put back from an older copy (a snapshot, a backup) numbered a new message from its older count.
- * Its recipients took the published one under that number and would drop this one, so it goes out under the next
- * free numbers instead, said in the notes (its first id is gone). Send times, not texts: a text may not come back
- * from the file byte for byte (terminal codes), and a published message must never go out twice. Never past the
- * last number a file holds: the channel's sends are refused from there (queueMessage).
+ * Messages of the outbox under a number the hub's file of the channel used for another message: a mailbox put back
+ * from an older copy (a snapshot, a backup) numbered a new message from its older count, and its recipients took the
+ * published one under that number and would drop this one. Such a message goes out under the next free numbers
+ * instead, said in the notes (its first id is gone). Two ways to tell:
+ * - the file holds another message under its number (another send time: texts may not come back from the file byte
+ *   for byte, terminal codes), and a published message must never go out twice;
+ * - the file no longer lists its number (archived: every recipient took one under it) and it was stored after the
+ *   file last changed (`publishedAt`), so no publish carried it. Stored before, it was itself published and archived
+ *   since (the copy held it): not sent again. Outside a copy put back, the outbox never holds a number below the file's
+ *   `next` that the file does not list: archiving drops a message from both at once.
+ * Never past the last number a file holds: the channel's sends are refused from there (queueMessage).
  */
-function renumberClashes(channel: MailboxData["outbox"][string], f: MessageFile, me: string): string[] {
+async function renumberClashes(channel: MailboxData["outbox"][string], f: MessageFile, me: string, publishedAt?: PublishedAt): Promise<string[]> {
   const sentAt = new Map(f.messages.map((x) => [x.seq, x.at]));
-  const moved = channel.messages.filter((x) => sentAt.has(x.seq) && sentAt.get(x.seq) !== x.at);
+  const unlisted = channel.messages.filter((x) => !sentAt.has(x.seq) && x.seq < f.next);
+  // The file's time has second precision: a message of the same second counts as published with it.
+  const changed = unlisted.length && publishedAt ? await publishedAt(f.to) : undefined;
+  const after = (x: Message) => changed !== undefined && Date.parse(x.at) >= changed + 1000;
+  const moved = channel.messages.filter((x) => (sentAt.has(x.seq) ? sentAt.get(x.seq) !== x.at : unlisted.includes(x) && after(x)));
   let next = Math.max(channel.next, f.next);
   if (!moved.length) return [];
   if (next + moved.length > MAX_COUNT)
@@ -200,7 +224,7 @@ function renumberClashes(channel: MailboxData["outbox"][string], f: MessageFile,
   const notes = moved.map((x) => {
     const from = messageId(me, f.to, x.seq);
     x.seq = next++;
-    return `message ${from} (sent ${x.at}) had a number the hub's ${messagePath(me, f.to)} holds for another message (this machine's mailbox was put back from an older copy, or someone changed that file): it goes out as ${messageId(me, f.to, x.seq)}`;
+    return `message ${from} (sent ${x.at}) had a number the hub's ${messagePath(me, f.to)} used for another message (this machine's mailbox was put back from an older copy, or someone changed that file): it goes out as ${messageId(me, f.to, x.seq)}`;
   });
   channel.messages = [...channel.messages.filter((x) => !moved.includes(x)), ...moved].sort((a, b) => a.seq - b.seq);
   channel.next = next;
@@ -257,12 +281,17 @@ export async function runMessageHooks(m: Machine, messages: InboxMessage[], log:
  * messages (acknowledged by every recipient, older than the retention) leave
  * the live file and the local outbox.
  */
-export async function ownMessageFiles(m: Machine, model: RepoModel, now: Date): Promise<{ files: MessageFile[]; receipts: Receipts; ackWaits: string[]; notes: string[] }> {
+export async function ownMessageFiles(
+  m: Machine,
+  model: RepoModel,
+  now: Date,
+  tip: string,
+): Promise<{ files: MessageFile[]; receipts: Receipts; ackWaits: string[]; notes: string[] }> {
   const me = m.config.name;
   return updateMailbox(
     m.stateDir,
-    (data) => {
-      const notes = adoptPublished(data, model, me);
+    async (data) => {
+      const notes = await adoptPublished(data, model, me, [], publishedAtOn(m, tip));
       const files: MessageFile[] = [];
       for (const [to, channel] of Object.entries(data.outbox).sort(([a], [b]) => (a < b ? -1 : 1))) {
         const { file, fit } = fittedChannel(me, to, channel, model, now, m.config.messageRetention * 1000);
@@ -333,7 +362,7 @@ async function mayAdoptReceipts(c: Receiver, model: RepoModel): Promise<boolean>
 /** New messages: into the mailbox, then the onMessage hook. */
 export async function receive(c: Receiver, view: { model: RepoModel; files: ReadonlyMap<string, string> }, runHooks: boolean): Promise<void> {
   const { model, files } = view;
-  const { fresh, strangers, renumbered } = await deliver(c.m, model, await mayAdoptReceipts(c, model), files);
+  const { fresh, strangers, renumbered } = await deliver(c.m, model, await mayAdoptReceipts(c, model), files, publishedAtOn(c.m, c.view.tip));
   for (const note of renumbered) {
     c.log(note);
     c.result.warnings.push(note);

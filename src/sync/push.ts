@@ -442,7 +442,7 @@ async function see(c: Cycle, tip: string, files: Map<string, string>): Promise<S
   // Then this publish says how the services are.
   const services = await publishedServices(c.m, model, haltNow(c, model), !c.onModel);
   result.ordersProblems = model.ordersProblems;
-  const own = await ownMessageFiles(c.m, model, now());
+  const own = await ownMessageFiles(c.m, model, now(), tip);
   // A message too big for its channel (cut) or delivered ones archived early to make room: said once (the outbox keeps it).
   for (const note of own.notes) if (!result.warnings.includes(note)) result.warnings.push(note);
   // The problems of its own files go away: it rewrites them now.
