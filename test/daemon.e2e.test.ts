@@ -4,7 +4,7 @@
 // And coord watch: a save of ORDERS.json in the checkout is pushed once.
 import { spawn, spawnSync } from "node:child_process";
 import { closeSync, existsSync, openSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { CLI, cli, cliProcess, cpuTicks, git, hubCommits, hubFile, hubStatus, makeFleet, pushOrders, setConfig, waitFor, type Fleet } from "./helpers.js";
@@ -234,6 +234,20 @@ describe("coord daemon", () => {
     const sent = await cli("send", "--dir", dir, "machine-2", "welcome");
     expect(sent.code, sent.err).toBe(0);
   }, 120_000);
+
+  it("a send without the list of the fleet's machines (removed) asks the daemon for a sync, which writes it: a send seconds later goes", async () => {
+    const dir = await lookingDaemon("izzit7");
+    await rm(join(stateDir(dir), "known-fleet.json"));
+    const refused = await cli("send", "--dir", dir, "soda-yeti", "hello");
+    expect(refused).toMatchObject({ code: 1, err: expect.stringMatching(/known-fleet\.json.*its daemon was asked to sync now, which writes it: send again in a few seconds$/) });
+    await waitFor(
+      async () => (await readFile(join(stateDir(dir), "known-fleet.json"), "utf8").catch(() => "")).includes('"soda-yeti"'),
+      30_000,
+      "the daemon's sync to write the list",
+    );
+    const sent = await cli("send", "--dir", dir, "soda-yeti", "hello");
+    expect(sent.code, sent.err).toBe(0);
+  }, 60_000);
 
   it("a message wakes its recipient: the send moves refs/coord-wake/<recipient>, whose daemon syncs at once; a hub that refuses wakes gets the message without", async () => {
     const dir = await lookingDaemon("soda-yeti");

@@ -11,6 +11,7 @@ import {
   type MailboxSetAside,
   mailboxPath,
   knownMachines,
+  NoKnownFleet,
   UnknownMachine,
   readMailbox,
   updateMailbox,
@@ -23,6 +24,7 @@ import { ON_CALL_AGENT_ENV, ON_CALL_CHAIN_ENV } from "../sync/on-call.js";
 import { arrivedSince, maxWaitSteps, READ_EVERY_MS, seenAtStart, waitStep } from "../core/messages/inbox-wait.js";
 import { type Bucket, nextLookAt, type readShareOf, spendReads } from "../core/hub/reads.js";
 import { daemonRunning } from "../daemon/daemon.js";
+import { requestSync } from "../daemon/request.js";
 import { lastFetchedModel, lastKnownMachines } from "../sync/trust.js";
 import { type Machine, openMachine, READ_PATHS, type SyncResult, syncMachine } from "../sync/sync.js";
 import { publishNow } from "../daemon/publish-now.js";
@@ -112,7 +114,14 @@ export async function sendFrom(m: Machine, opts: Omit<SendOptions, "dir">): Prom
   if (text.trim() === "") throw new CoordError("the message is empty; give its text as arguments, or - to read it from stdin", EXIT.USAGE);
   if (opts.to === me) throw new CoordError(`"${me}" is this machine; send to another machine or ALL`, EXIT.USAGE);
   if (opts.to !== BROADCAST) {
-    const machines = await knownMachines(m.stateDir);
+    const machines = await knownMachines(m.stateDir).catch(async (e: unknown) => {
+      // Found in attack: with a daemon, the file removed or set aside held every send back until its next sync (110 s).
+      if (e instanceof NoKnownFleet && (await daemonRunning(m.stateDir))) {
+        await requestSync(m.stateDir);
+        throw new NoKnownFleet(true);
+      }
+      throw e;
+    });
     if (!machines.includes(opts.to))
       throw new UnknownMachine(
         opts.to,

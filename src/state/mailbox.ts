@@ -212,9 +212,11 @@ export async function readKnownFleet(stateDir: string): Promise<string[] | undef
 
 /** Said when no sync of this coord wrote the fleet a send checks names against (it never synced, or only with an older coord). */
 export class NoKnownFleet extends CoordError {
-  constructor() {
+  /** `daemonAsked`: this machine's daemon was asked for a sync, which writes the file. */
+  constructor(daemonAsked = false) {
     super(
-      "this machine has no list of the fleet's machines from a sync to check names against (.git/coord/known-fleet.json: no sync of this coord wrote it yet, or it was removed or set aside); run coord sync, which writes it, then send again",
+      "this machine has no list of the fleet's machines from a sync to check names against (.git/coord/known-fleet.json: no sync of this coord wrote it yet, or it was removed or set aside); " +
+        (daemonAsked ? "its daemon was asked to sync now, which writes it: send again in a few seconds" : "run coord sync, which writes it, then send again"),
       EXIT.FAILURE,
     );
   }
