@@ -133,57 +133,61 @@ describe("messages on the in-memory hub", () => {
     ]);
   });
 
-  it("a mailbox put back from a copy that held a message published and archived since: the message is not sent again (found in attack)", async () => {
+  /** A fleet of a and b syncing on the test's clock; `archived`: b takes and acknowledges all, and two days later a archives it. */
+  async function archivingFleet() {
     fleet = await memoryFleet(["a", "b"]);
     const f = fleet;
     await f.pushOrders(JSON.stringify({ version: 1, orders: [], hub: { statusHistory: 100_000, pushesPerMinute: 100_000 } }));
     let clock = Date.now();
     const now = () => new Date(clock);
-    const path = mailboxPath(f.m("a").stateDir);
-    await sendFrom(f.m("a"), { to: "b", text: "one", clock: now });
-    await f.sync("a", { run: false, now });
-    await sendFrom(f.m("a"), { to: "b", text: "two, stored before the copy", clock: now });
-    const snapshot = await readFile(path, "utf8");
-    await f.sync("a", { run: false, now });
-    await f.sync("b", { run: false, now });
-    await ackOn(f.m("b"), [], true);
-    await f.sync("b", { run: false, now });
-    clock += 2 * 86_400_000; // past the retention: both archived
-    await f.sync("a", { run: false, now });
-    await writeFile(path, snapshot);
-    for (let i = 0; i < 2; i++) expect((await f.sync("a", { run: false, now })).warnings).toEqual([]);
-    await f.sync("b", { run: false, now });
-    expect((await inboxOf(f.m("b"), { all: true })).messages.map((x) => `${x.id} ${x.text}`)).toEqual(["a/b/1 one", "a/b/2 two, stored before the copy"]);
-    expect((await sendFrom(f.m("a"), { to: "b", text: "three", clock: now })).id).toBe("a/b/3");
+    const sync = (name: string) => f.sync(name, { run: false, now });
+    return {
+      f,
+      sync,
+      mailbox: mailboxPath(f.m("a").stateDir),
+      send: async (text: string) => (await sendFrom(f.m("a"), { to: "b", text, clock: now })).id,
+      received: async () => (await inboxOf(f.m("b"), { all: true })).messages.map((x) => `${x.id} ${x.text}`),
+      async archived() {
+        await sync("a");
+        await sync("b");
+        await ackOn(f.m("b"), [], true);
+        await sync("b");
+        clock += 2 * 86_400_000; // past the retention
+        await sync("a");
+        expect((await f.files()).get("coordination/messages/a_TO_b.md")).not.toMatch(/seq:/);
+      },
+    };
+  }
+
+  it("a mailbox put back from a copy that held a message published and archived since: the message is not sent again (found in attack)", async () => {
+    const a = await archivingFleet();
+    await a.send("one");
+    await a.sync("a");
+    await a.send("two, stored before the copy");
+    const snapshot = await readFile(a.mailbox, "utf8");
+    await a.archived();
+    await writeFile(a.mailbox, snapshot);
+    for (let i = 0; i < 2; i++) expect((await a.sync("a")).warnings).toEqual([]);
+    await a.sync("b");
+    expect(await a.received()).toEqual(["a/b/1 one", "a/b/2 two, stored before the copy"]);
+    expect(await a.send("three")).toBe("a/b/3");
   });
 
   it("a mailbox put back from a copy older than the hub's archive: a message numbered from its count after the restore goes out under the next free number; one the copy held is not sent again (found in attack)", async () => {
-    fleet = await memoryFleet(["a", "b"]);
-    const f = fleet;
-    await f.pushOrders(JSON.stringify({ version: 1, orders: [], hub: { statusHistory: 100_000, pushesPerMinute: 100_000 } }));
-    let clock = Date.now();
-    const now = () => new Date(clock);
-    const path = mailboxPath(f.m("a").stateDir);
-    await sendFrom(f.m("a"), { to: "b", text: "one", clock: now });
-    await f.sync("a", { run: false, now });
-    const snapshot = await readFile(path, "utf8");
-    for (const text of ["two", "three"]) await sendFrom(f.m("a"), { to: "b", text, clock: now });
-    await f.sync("a", { run: false, now });
-    await f.sync("b", { run: false, now });
-    await ackOn(f.m("b"), [], true);
-    await f.sync("b", { run: false, now });
-    clock += 2 * 86_400_000; // past the retention: all three archived, the file lists none
-    await f.sync("a", { run: false, now });
-    expect((await f.files()).get("coordination/messages/a_TO_b.md")).not.toMatch(/seq:/);
-    await writeFile(path, snapshot);
+    const a = await archivingFleet();
+    await a.send("one");
+    await a.sync("a");
+    const snapshot = await readFile(a.mailbox, "utf8");
+    for (const text of ["two", "three"]) await a.send(text);
+    await a.archived();
+    await writeFile(a.mailbox, snapshot);
     // The send cannot know (it reads nothing of the hub): it numbers from the copy's count, a number b took.
-    expect((await sendFrom(f.m("a"), { to: "b", text: "new after the restore", clock: now })).id).toBe("a/b/2");
-    const r = await f.sync("a", { run: false, now });
-    expect(r.warnings).toEqual([
+    expect(await a.send("new after the restore")).toBe("a/b/2");
+    expect((await a.sync("a")).warnings).toEqual([
       expect.stringMatching(/^message a\/b\/2 \(sent .*\) had a number the hub's coordination\/messages\/a_TO_b\.md used for another message .*: it goes out as a\/b\/4$/),
     ]);
-    await f.sync("b", { run: false, now });
-    expect((await inboxOf(f.m("b"), { all: true })).messages.map((x) => `${x.id} ${x.text}`)).toEqual(["a/b/1 one", "a/b/2 two", "a/b/3 three", "a/b/4 new after the restore"]);
+    await a.sync("b");
+    expect(await a.received()).toEqual(["a/b/1 one", "a/b/2 two", "a/b/3 three", "a/b/4 new after the restore"]);
   });
 
   it("a text the message file does not give back byte for byte (terminal codes, a line of one space) is its own published message, not a clash: sent once (found in attack)", async () => {

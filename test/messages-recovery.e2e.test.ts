@@ -41,54 +41,36 @@ describe("messages: recovery", () => {
     expect(await texts("soda-yeti")).toEqual(["first", "second"]);
   });
 
-  it("found in attack: a sender reclaimed without its key numbers a broadcast above its file on the hub, which a recipient took without vouching for it yet", async () => {
-    fleet = await makeFleet(["izzit7", "soda-yeti", "machine-2"]);
-    await send({ dir: dirOf("izzit7"), to: "ALL", text: "before" });
-    await sync({ dir: dirOf("izzit7") });
-    await sync({ dir: dirOf("soda-yeti") }); // took izzit7/ALL/1; machine-2 has not synced: only one recipient vouches for it
-    expect(await texts("soda-yeti")).toEqual(["before"]);
-    // izzit7 reinstalled, its key lost: its own files on the hub are not believed (anyone who pushes may have written them).
-    await rm(dirOf("izzit7"), { recursive: true, force: true });
-    const again = join(fleet.root, "izzit7-again");
-    expect((await cli("init", again, "--name", "izzit7", "--remote", fleet.remote, "--reclaim")).code).toBe(0);
-    expect((await send({ dir: again, to: "ALL", text: "after" })).id).toBe("izzit7/ALL/2");
-    await sync({ dir: again });
-    // Its new key pinned on the others by a person, as docs/security.md says after a reclaim without the key.
-    for (const name of ["soda-yeti", "machine-2"]) {
-      expect((await cli("trust", "pin", "--dir", dirOf(name), "izzit7", join(again, ".git", "coord", "machine_key.pub"))).code).toBe(0);
-      await sync({ dir: dirOf(name) });
-    }
-    // Under number 1 soda-yeti would have dropped it. "before" never reaches machine-2: without the key, nothing tells
-    // the file's messages from a pusher's (coord init --reclaim --key keeps them).
-    expect(await texts("soda-yeti")).toEqual(["before", "after"]);
-    expect(await texts("machine-2")).toEqual(["after"]);
-  });
-
   it.each([
+    ["left as it was", undefined],
     ["deleted", null],
     ["lowered to next: 1", (t: string) => t.replace(/^next: 2$/m, "next: 1")],
-  ] as const)("found in attack: a reclaim without the key numbers above what its machine last signed, though a pusher %s its file before the first sync", async (_, forge) => {
-    fleet = await makeFleet(["izzit7", "soda-yeti", "machine-2"]);
-    await send({ dir: dirOf("izzit7"), to: "ALL", text: "before" });
-    await sync({ dir: dirOf("izzit7") });
-    await sync({ dir: dirOf("soda-yeti") }); // took izzit7/ALL/1; machine-2 has not synced: only one recipient vouches for it
-    await rm(dirOf("izzit7"), { recursive: true, force: true });
-    const path = "coordination/messages/izzit7_TO_ALL.md";
-    const text = await hubFile(fleet, path);
-    expect(text).toMatch(/^next: 2$/m);
-    await personCommit(fleet, path, forge === null ? null : forge(text), "a pusher takes the floor away");
-    const again = join(fleet.root, "izzit7-again");
-    expect((await cli("init", again, "--name", "izzit7", "--remote", fleet.remote, "--reclaim")).code).toBe(0);
-    expect((await send({ dir: again, to: "ALL", text: "after" })).id).toBe("izzit7/ALL/2");
-    await sync({ dir: again });
-    for (const name of ["soda-yeti", "machine-2"]) {
-      expect((await cli("trust", "pin", "--dir", dirOf(name), "izzit7", join(again, ".git", "coord", "machine_key.pub"))).code).toBe(0);
-      await sync({ dir: dirOf(name) });
-    }
-    // Under number 1 soda-yeti would have dropped it.
-    expect(await texts("soda-yeti")).toEqual(["before", "after"]);
-    expect(await texts("machine-2")).toEqual(["after"]);
-  });
+  ] as const)(
+    "found in attack: a reclaim without the key numbers a broadcast above its file, which a recipient took without vouching for it yet; its file %s by a pusher before the first sync",
+    async (_, forge) => {
+      fleet = await makeFleet(["izzit7", "soda-yeti", "machine-2"]);
+      await send({ dir: dirOf("izzit7"), to: "ALL", text: "before" });
+      await sync({ dir: dirOf("izzit7") });
+      await sync({ dir: dirOf("soda-yeti") }); // took izzit7/ALL/1; machine-2 has not synced: only one recipient vouches for it
+      await rm(dirOf("izzit7"), { recursive: true, force: true });
+      const path = "coordination/messages/izzit7_TO_ALL.md";
+      const text = await hubFile(fleet, path);
+      expect(text).toMatch(/^next: 2$/m);
+      if (forge !== undefined) await personCommit(fleet, path, forge === null ? null : forge(text), "a pusher takes the floor away");
+      const again = join(fleet.root, "izzit7-again");
+      expect((await cli("init", again, "--name", "izzit7", "--remote", fleet.remote, "--reclaim")).code).toBe(0);
+      expect((await send({ dir: again, to: "ALL", text: "after" })).id).toBe("izzit7/ALL/2");
+      await sync({ dir: again });
+      for (const name of ["soda-yeti", "machine-2"]) {
+        expect((await cli("trust", "pin", "--dir", dirOf(name), "izzit7", join(again, ".git", "coord", "machine_key.pub"))).code).toBe(0);
+        await sync({ dir: dirOf(name) });
+      }
+      // Under number 1 soda-yeti would have dropped it. "before" never reaches machine-2: without the key, nothing tells
+      // the file's messages from a pusher's (coord init --reclaim --key keeps them).
+      expect(await texts("soda-yeti")).toEqual(["before", "after"]);
+      expect(await texts("machine-2")).toEqual(["after"]);
+    },
+  );
 
   it("a registered recipient that lost its mailbox is not cut to the last few broadcasts again, and acknowledges none it never saw", async () => {
     fleet = await makeFleet(["izzit7", "soda-yeti"]);
