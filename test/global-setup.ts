@@ -1,6 +1,6 @@
 // Once per test run: a directory where makeFleet (test/helpers.ts) keeps one
-// template fleet per list of machine names, built on first use and copied for
-// every later fleet of the same names; removed when the run ends.
+// template fleet per list of machine names and 5 minutes, built on first use and
+// copied for every later fleet of the same names; removed when the run ends.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

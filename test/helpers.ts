@@ -43,15 +43,21 @@ export interface Fleet {
   cleanup(): Promise<void>;
 }
 
+/** How long a template fleet is copied (makeFleet) before the next copy builds a new one. */
+const TEMPLATE_MS = 5 * 60_000;
+
 /**
  * A hub and one checkout per machine; `hubPath`/`remote` put the hub elsewhere (e.g. behind git daemon).
- * A fleet of the same names on a local hub is a copy of a template built once per test run
+ * A fleet of the same names on a local hub is a copy of a template built once per test run and 5 minutes
  * (test/global-setup.ts): the same files as a fresh one, made in a fraction of the time.
  */
 export async function makeFleet(names: string[], opts: { hubPath?: string; remote?: string } = {}): Promise<Fleet> {
   const templates = opts.hubPath || opts.remote ? undefined : fleetTemplates();
   if (!templates) return buildFleet(await tempDir(), names, opts);
-  const key = createHash("sha256").update(JSON.stringify(names)).digest("hex").slice(0, 16);
+  // One template per list of names and 5 minutes: a fleet is at most that old when copied, so that its clocks (the
+  // machines' heartbeats, due 15 minutes after the template's syncs) do not run out in the middle of a test.
+  const slot = Math.floor(Date.now() / TEMPLATE_MS);
+  const key = `${createHash("sha256").update(JSON.stringify(names)).digest("hex").slice(0, 16)}-${slot}`;
   const template = join(templates, key);
   if (!(await stat(join(template, "ready")).catch(() => undefined))) {
     // Built aside and renamed into place: a test file in another worker may build the same one.
@@ -76,7 +82,9 @@ export async function makeFleet(names: string[], opts: { hubPath?: string; remot
 
 /**
  * A copy of the fleet folder `from` in `root` (cp -a), with the folder's path that git keeps, `was` (each clone's
- * remote and FETCH_HEAD, a signing key's path in its config), moved to `root`.
+ * remote and FETCH_HEAD, a signing key's path in its config), moved to `root`. Each machine's capabilities are as
+ * detected now: the template's are as old as the run, and a sync asks again 10 minutes after they were found (its
+ * quiet stamp ends then), which would fall in the middle of a later test that counts on a quiet sync.
  */
 export async function copyFleetFolder(from: string, was: string, root: string): Promise<void> {
   await run("cp", ["-a", `${from}/.`, root]);
@@ -86,6 +94,9 @@ export async function copyFleetFolder(from: string, was: string, root: string): 
       const text = await readFile(path, "utf8").catch(() => undefined);
       if (text !== undefined) await writeFile(path, text.split(was).join(root));
     }
+    const agents = join(root, dir, ".git", "coord", "agents.json");
+    const cached = await readFile(agents, "utf8").catch(() => undefined);
+    if (cached) await writeFile(agents, JSON.stringify({ ...JSON.parse(cached), at: Date.now() }));
   }
 }
 
