@@ -1,14 +1,14 @@
 // Every error that reaches a user is one sentence and an exit code; a stack
 // trace only with COORD_DEBUG=1. Cron schedules are checked field by field.
 // (The same through the CLI, as processes and on real git: errors-top.e2e.test.ts.)
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { describeFailure, failureLines, ownFailure, ownFileError } from "../src/failure.js";
 import { cronProblem } from "../src/core/time/cron.js";
 import { CoordError, EXIT } from "../src/errors.js";
 import { type HistoryGit, shallowBoundary } from "../src/git/history.js";
-import { readIfExists } from "../src/state/files.js";
+import { MAX_STATE_BYTES, readIfExists } from "../src/state/files.js";
 import { tempDir } from "./helpers.js";
 
 /** An error shaped like the ones node:fs throws. */
@@ -89,6 +89,20 @@ describe("a path of coord's own that is not as it should be (a race, a state lef
       exitCode: EXIT.FAILURE,
     });
     expect(await readIfExists(join(dir, "missing.json"))).toBeUndefined();
+  });
+
+  it.each([
+    ["past 2 GiB, which Node does not read", 3 * 2 ** 30],
+    ["past what a string holds", 600 * 2 ** 20],
+    ["just past the bound", MAX_STATE_BYTES + 1],
+  ])("readIfExists names a file %s (sparse here) in a sentence that says to move it aside, without reading it", async (_, size) => {
+    const path = join(await tempDir(), "known-fleet.json");
+    await truncate(await writeFile(path, "").then(() => path), size);
+    const e = await readIfExists(path).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(describeFailure(e)).toEqual({ message: `${path} is ${size} bytes, more than coord reads of such a file (256 MiB): move it aside`, exitCode: EXIT.FAILURE });
   });
 
   it("shallowBoundary never reads the checkout itself when git names no shallow file: it asks again, then fails this sync with a sentence, and caches nothing", async () => {

@@ -110,6 +110,9 @@ export async function exists(path: string): Promise<boolean> {
   );
 }
 
+/** The largest local-state file coord reads: 256 MiB, far above any it writes, below what a string can hold. */
+export const MAX_STATE_BYTES = 256 * 1024 * 1024;
+
 /**
  * The file's text, or undefined when it does not exist. Any other failure is said with the path and `doing`
  * (failure.ts ownFileError: a directory where the file should be is no usage mistake, and Node names no path for it).
@@ -122,6 +125,8 @@ export async function readIfExists(path: string, doing = "reading coord's local 
       const st = await file.stat();
       if (st.isDirectory()) throw Object.assign(new Error(`EISDIR: illegal operation on a directory, read`), { code: "EISDIR", syscall: "read" });
       if (!st.isFile()) throw new CoordError(`${path} is not a file (a FIFO, a socket or a device where coord keeps a file of its own): move it aside`, EXIT.FAILURE);
+      // Far past any file coord writes, and near what a string holds (Node reads 2 GiB at most): said, not "unexpected".
+      if (st.size > MAX_STATE_BYTES) throw new CoordError(`${path} is ${st.size} bytes, more than coord reads of such a file (256 MiB): move it aside`, EXIT.FAILURE);
       return await file.readFile("utf8");
     } finally {
       await file.close();
