@@ -45,6 +45,7 @@ describe("messages: recovery", () => {
     ["left as it was", undefined],
     ["deleted", null],
     ["lowered to next: 1", (t: string) => t.replace(/^next: 2$/m, "next: 1")],
+    ["deleted, and the key its machine file shows swapped for another (no keys in ORDERS.json: read by that one)", "swap"],
   ] as const)(
     "found in attack: a reclaim without the key numbers a broadcast above its file, which a recipient took without vouching for it yet; its file %s by a pusher before the first sync",
     async (_, forge) => {
@@ -56,7 +57,14 @@ describe("messages: recovery", () => {
       const path = "coordination/messages/izzit7_TO_ALL.md";
       const text = await hubFile(fleet, path);
       expect(text).toMatch(/^next: 2$/m);
-      if (forge !== undefined) await personCommit(fleet, path, forge === null ? null : forge(text), "a pusher takes the floor away");
+      if (forge !== undefined) await personCommit(fleet, path, typeof forge === "function" ? forge(text) : null, "a pusher takes the floor away");
+      if (forge === "swap") {
+        const file = "coordination/COMPUTER_izzit7.md";
+        const other = (await readFile(join(dirOf("soda-yeti"), ".git", "coord", "machine_key.pub"), "utf8")).trim();
+        const swapped = (await hubFile(fleet, file)).replace(/"key": "[^"]+"/, `"key": ${JSON.stringify(other)}`);
+        expect(swapped).toContain(other);
+        await personCommit(fleet, file, swapped, "a pusher's key for the machine");
+      }
       const again = join(fleet.root, "izzit7-again");
       expect((await cli("init", again, "--name", "izzit7", "--remote", fleet.remote, "--reclaim")).code).toBe(0);
       expect((await send({ dir: again, to: "ALL", text: "after" })).id).toBe("izzit7/ALL/2");

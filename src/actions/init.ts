@@ -135,16 +135,22 @@ async function signedDelegated(repo: Repo, tip: string, stateDir: string, name: 
   });
 }
 
+/** The most channels whose history a reclaim without its key reads (signedChannels): about 0.1 s each. */
+const SIGNED_CHANNELS_READ = 64;
+
 /**
  * What the machine's message channels showed of their numbers as it last signed them with `key` (lastSignedText), for
  * a reclaim without its own key (keyOfOld): the first sync's delivery numbers new messages above them, as far as each
  * can show (MailboxData.signedFloors). Found in attack: a pusher who lowered or deleted such a file before that sync
  * took the floor away, and a new message reused a number a recipient had taken without vouching for it yet, which it
- * dropped. Only numbers are taken, never messages: the key is the hub's word. One walk of the history per channel.
+ * dropped. Only numbers are taken, never messages: the key is the hub's word. One walk of the history per channel,
+ * for SIGNED_CHANNELS_READ channels at most (the broadcast first): found in attack, a pusher's thousand machine files
+ * made a reclaim take minutes. The recipients' receipts bound the rest (core/messages lostChannelFloor).
  */
 async function signedChannels(repo: Repo, tip: string, name: string, key: string, recipients: readonly string[]): Promise<Record<string, ShownChannel>> {
   const floors = ownTable<ShownChannel>();
-  for (const to of [...recipients.filter((r) => r !== name), BROADCAST]) {
+  const channels = [BROADCAST, ...recipients.filter((r) => r !== name && r !== BROADCAST)].slice(0, SIGNED_CHANNELS_READ);
+  for (const to of channels) {
     const path = messagePath(name, to);
     const signed = await lastSignedText(repo, tip, name, path, key);
     if (!signed) continue;

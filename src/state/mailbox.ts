@@ -31,8 +31,13 @@ import { unpublishable } from "./secrets.js";
 // Not z.output of mailboxSchema: that checks only the fields coord relies on (a priority as any text), the type says what coord writes.
 export interface MailboxData {
   version: 1;
-  /** Recipient (a machine or ALL) → the channel's next seq and its live messages. */
-  outbox: Record<string, { next: number; messages: Message[] }>;
+  /**
+   * Recipient (a machine or ALL) → the channel's next seq and its live messages; `seen`: the highest `next` of a
+   * file of the channel this mailbox published or took in from the hub (0 for a channel a send opened; none in a
+   * mailbox of a coord before it). A message numbered from `seen` on was carried by no publish it knows of
+   * (sync/mail.ts renumberClashes).
+   */
+  outbox: Record<string, { next: number; messages: Message[]; seen?: number }>;
   /** Every message delivered to this machine, oldest first (kept after the sender archives it). */
   inbox: InboxMessage[];
   /** This machine's receipts, as recipient. */
@@ -78,7 +83,7 @@ const message = z.looseObject({ seq: seq.min(1), at: z.string(), priority: z.str
 /** The fields coord relies on; others are kept as they are. */
 const mailboxSchema = z.looseObject({
   version: z.literal(1),
-  outbox: z.record(z.string(), z.looseObject({ next: seq.min(1), messages: z.array(message) })),
+  outbox: z.record(z.string(), z.looseObject({ next: seq.min(1), messages: z.array(message), seen: seq.optional() })),
   inbox: z.array(message.extend({ id: z.string(), from: z.string(), to: z.string() })),
   receipts: z.record(z.string(), z.looseObject({ received: seq, acked: seq, also: z.array(seq).optional() })),
   joined: z.boolean().optional(),
@@ -295,7 +300,7 @@ export async function queueMessage(
     (data) => {
       if (!data.joined) throw new MailboxNeedsSync(data.setAside !== undefined);
       const acks = [...(msg.acks ?? []), ...(check?.(data) ?? [])];
-      if (!own(data.outbox, msg.to)) data.outbox[msg.to] = { next: 1, messages: [] };
+      if (!own(data.outbox, msg.to)) data.outbox[msg.to] = { next: 1, messages: [], seen: 0 };
       const channel = data.outbox[msg.to]!;
       // A number past what a file holds (2^31 - 1) would make the channel's file unreadable to every recipient.
       if (channel.next >= MAX_COUNT)

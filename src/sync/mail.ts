@@ -9,14 +9,13 @@ import {
   channelKey,
   joiningReceipts,
   liveMessages,
+  lostChannelFloor,
   messageId,
   messagePath,
   newMessages,
   speakers,
   strangersTo,
   receivedMark,
-  unverifiedFloor,
-  vouchedMark,
   trustedReceipts,
   type InboxMessage,
   type Message,
@@ -121,9 +120,10 @@ export async function adoptPublished(data: MailboxData, model: MachineFiles, me:
   for (const f of model.messageFiles) {
     if (f.from !== me) continue;
     read.add(f.to);
-    if (!own(data.outbox, f.to)) data.outbox[f.to] = { next: f.next, messages: [] };
+    if (!own(data.outbox, f.to)) data.outbox[f.to] = { next: f.next, messages: [], seen: f.next };
     const channel = data.outbox[f.to]!;
     notes.push(...(await renumberClashes(channel, f, me, publishedAt)));
+    channel.seen = Math.max(channel.seen ?? 0, f.next);
     const have = new Set(channel.messages.map((x) => x.seq));
     const missing = f.messages.filter((x) => !have.has(x.seq) && x.seq < channel.next);
     if (missing.length) channel.messages = [...channel.messages, ...missing].sort((a, b) => a.seq - b.seq);
@@ -141,16 +141,20 @@ export async function adoptPublished(data: MailboxData, model: MachineFiles, me:
     channel.next = Math.max(channel.next, afterReceipts(ch.to));
   }
   if (data.joined) return notes;
-  // A mailbox lost, and a channel of its own with no file on the hub (deleted, and its record of what it signed lost
-  // too: a reinstall): above what its recipients vouch for. Not any one machine's claim, as for a broken file: a
-  // channel never used has no file either, and a turned machine's claim on it would leave it no number to send.
-  // A file of its own it cannot verify (a reclaim without its key: the hub's, and the newest version signed with the
-  // key the reclaim read by) raises that as far as each can show (unverifiedFloor); their messages are not taken:
-  // nothing tells them from a pusher's.
+  // A mailbox lost, and a channel of its own with no file on the hub it can verify (deleted, or a reclaim without its
+  // key, and its record of what it signed lost too: a reinstall): above what its recipients vouch for, and what any
+  // one of them says within a bound (lostChannelFloor): a channel never used has no file either, and a turned
+  // machine's claim on it must not leave it no number to send. A file of its own it cannot verify (the hub's, and
+  // the newest version signed with the key the reclaim read by) raises that as far as each can show; their messages
+  // are not taken: nothing tells them from a pusher's.
   for (const to of [...receipts.keys(), BROADCAST]) {
     if (to === me || read.has(to)) continue;
-    const vouched = vouchedMark(receipts, me, to);
-    const after = Math.max(1 + vouched, ...unverified.filter((f) => f.to === to).map((f) => unverifiedFloor(f, vouched)));
+    const after = lostChannelFloor(
+      receipts,
+      me,
+      to,
+      unverified.filter((f) => f.to === to),
+    );
     if (after === 1) continue;
     if (!own(data.outbox, to)) data.outbox[to] = { next: 1, messages: [] };
     data.outbox[to]!.next = Math.max(data.outbox[to]!.next, after);
@@ -199,32 +203,48 @@ export function publishedAtOn(m: Pick<Machine, "hub" | "config">, tip: string | 
  * Messages of the outbox under a number the hub's file of the channel used for another message: a mailbox put back
  * from an older copy (a snapshot, a backup) numbered a new message from its older count, and its recipients took the
  * published one under that number and would drop this one. Such a message goes out under the next free numbers
- * instead, said in the notes (its first id is gone). Two ways to tell:
+ * instead, said in the notes (its first id is gone), and every later one of the channel after it, in the order sent
+ * ("deploy" never after the "cancel the deploy" sent after it). Two ways to tell:
  * - the file holds another message under its number (another send time: texts may not come back from the file byte
  *   for byte, terminal codes), and a published message must never go out twice;
- * - the file no longer lists its number (archived: every recipient took one under it) and it was stored after the
- *   file last changed (`publishedAt`), so no publish carried it. Stored before, it was itself published and archived
- *   since (the copy held it): not sent again. Outside a copy put back, the outbox never holds a number below the file's
- *   `next` that the file does not list: archiving drops a message from both at once.
+ * - the file no longer lists its number (archived: every recipient took one under it) and no file of the channel
+ *   this mailbox published or took in numbered past it (`seen`): no publish it knows of carried it. A message the
+ *   copy held unpublished, which went out after the copy was made and was archived since, goes out again (the note
+ *   says so): twice is better than never, and nothing on the hub can tell the two apart (a date a pusher writes, or
+ *   one the machine's clock wrote before it was set back). A mailbox of a coord before `seen` tells by time: stored
+ *   after the file last changed on the hub (`publishedAt`).
+ *   Outside a copy put back, the outbox never holds a number below the file's `next` that the file does not list:
+ *   archiving drops a message from both at once.
  * Never past the last number a file holds: the channel's sends are refused from there (queueMessage).
  */
 async function renumberClashes(channel: MailboxData["outbox"][string], f: MessageFile, me: string, publishedAt?: PublishedAt): Promise<string[]> {
   const sentAt = new Map(f.messages.map((x) => [x.seq, x.at]));
   const unlisted = channel.messages.filter((x) => !sentAt.has(x.seq) && x.seq < f.next);
+  const { seen } = channel;
   // The file's time has second precision: a message of the same second counts as published with it.
-  const changed = unlisted.length && publishedAt ? await publishedAt(f.to) : undefined;
-  const after = (x: Message) => changed !== undefined && Date.parse(x.at) >= changed + 1000;
-  const moved = channel.messages.filter((x) => (sentAt.has(x.seq) ? sentAt.get(x.seq) !== x.at : unlisted.includes(x) && after(x)));
-  let next = Math.max(channel.next, f.next);
-  if (!moved.length) return [];
+  const changed = seen === undefined && unlisted.length && publishedAt ? await publishedAt(f.to) : undefined;
+  const unpublished = (x: Message) => (seen !== undefined ? x.seq >= seen : changed !== undefined && Date.parse(x.at) >= changed + 1000);
+  const clashes = channel.messages.filter((x) => (sentAt.has(x.seq) ? sentAt.get(x.seq) !== x.at : unlisted.includes(x) && unpublished(x)));
+  if (!clashes.length) return [];
+  const first = Math.min(...clashes.map((x) => x.seq));
+  // With every later one the hub has not (a later one it has stays: it went out in its place).
+  const moved = channel.messages.filter((x) => clashes.includes(x) || (x.seq > first && !sentAt.has(x.seq) && x.seq >= f.next));
+  // From the first number a moved one held that the hub had not (this machine's own, unpublished), else past all.
+  let next = Math.min(Math.max(channel.next, f.next), ...moved.filter((x) => x.seq >= f.next).map((x) => x.seq));
   if (next + moved.length > MAX_COUNT)
     return [
-      `${moved.length === 1 ? "message" : "messages"} ${moved.map((x) => messageId(me, f.to, x.seq)).join(", ")} had a number the hub's ${messagePath(me, f.to)} holds for another message, and no number is left above it to move to (its next is ${next}): recipients drop them; see docs/security.md, forged counters and receipts`,
+      `${clashes.length === 1 ? "message" : "messages"} ${clashes.map((x) => messageId(me, f.to, x.seq)).join(", ")} had a number the hub's ${messagePath(me, f.to)} holds for another message, and no number is left above it to move to (its next is ${next}): recipients drop them; see docs/security.md, forged counters and receipts`,
     ];
   const notes = moved.map((x) => {
     const from = messageId(me, f.to, x.seq);
+    const cause = "this machine's mailbox was put back from an older copy, or someone changed that file";
+    const why = !clashes.includes(x)
+      ? "was sent after a message moved so"
+      : sentAt.has(x.seq)
+        ? `had a number the hub's ${messagePath(me, f.to)} used for another message (${cause})`
+        : `had a number the hub's ${messagePath(me, f.to)} used and archived since (${cause}; if the copy held it unpublished, it went out then and its recipients see it twice)`;
     x.seq = next++;
-    return `message ${from} (sent ${x.at}) had a number the hub's ${messagePath(me, f.to)} used for another message (this machine's mailbox was put back from an older copy, or someone changed that file): it goes out as ${messageId(me, f.to, x.seq)}`;
+    return `message ${from} (sent ${x.at}) ${why}: it goes out as ${messageId(me, f.to, x.seq)}`;
   });
   channel.messages = [...channel.messages.filter((x) => !moved.includes(x)), ...moved].sort((a, b) => a.seq - b.seq);
   channel.next = next;
@@ -296,6 +316,7 @@ export async function ownMessageFiles(
       for (const [to, channel] of Object.entries(data.outbox).sort(([a], [b]) => (a < b ? -1 : 1))) {
         const { file, fit } = fittedChannel(me, to, channel, model, now, m.config.messageRetention * 1000);
         channel.messages = fit.kept;
+        channel.seen = Math.max(channel.seen ?? 0, fit.file.next); // what this publish carries, as far as a copy of this mailbox knows
         files.push(fit.file);
         notes.push(...fitNotes(file, fit));
       }

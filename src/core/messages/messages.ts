@@ -391,6 +391,24 @@ export function unverifiedFloor(file: ShownChannel, vouched: number): number {
   return Math.max(vouched + 1, Math.min(file.next, vouched + 1 + file.listed));
 }
 
+/** How many numbers above what its recipients vouch for one recipient's word alone may make a sender skip (lostChannelFloor). */
+export const UNVOUCHED_SKIP = 10_000;
+
+/**
+ * Where a sender whose own record of channel `from`→`to` is gone, and whose file of it on the hub it cannot verify
+ * (`shown`: that file, and the newest version it signed with the key it was reclaimed by), numbers from: above what its
+ * recipients vouch for (vouchedMark), above each version as far as it can show (unverifiedFloor), and above what any
+ * one recipient says it received, up to UNVOUCHED_SKIP numbers above the vouched mark. That last keeps a broadcast
+ * taken by one machine that a second has not vouched for yet from being numbered again (the first would drop the new
+ * one) when a pusher lowered, deleted or rolled back the file, or changed the key it is read by; a turned recipient's
+ * claim near 2^31 skips 10,000 numbers, never the channel's last.
+ */
+export function lostChannelFloor(receiptsOf: Map<string, Receipts | undefined>, from: string, to: string, shown: readonly ShownChannel[]): number {
+  const vouched = vouchedMark(receiptsOf, from, to);
+  const claimed = Math.min(receivedMark(receiptsOf, from, to), vouched + UNVOUCHED_SKIP);
+  return Math.max(1 + vouched, 1 + claimed, ...shown.map((f) => unverifiedFloor(f, vouched)));
+}
+
 /** What a version of a sender's channel file shows of its numbers: its `next` and how many messages it lists. */
 export interface ShownChannel {
   next: number;

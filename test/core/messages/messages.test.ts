@@ -28,6 +28,8 @@ import {
   unackedFor,
   vouchedMark,
   unverifiedFloor,
+  lostChannelFloor,
+  UNVOUCHED_SKIP,
   speakers,
   strangersTo,
   type ChannelReceipt,
@@ -967,6 +969,23 @@ describe("unverifiedFloor: where a sender numbers above its own file it cannot v
     ["a forged next with no message listed: nothing skipped", file(2147483646, []), 3, 4],
   ] as const)("%s", (_, f, vouched, want) => {
     expect(unverifiedFloor(f, vouched)).toBe(want);
+  });
+});
+
+describe("lostChannelFloor: where a sender with no record of its channel and no file of it it can verify numbers from", () => {
+  const r = (received: number): Receipts => ({ "a/b": { received, acked: 0 }, "a/ALL": { received, acked: 0 } });
+  const shown = (next: number, listed: number) => ({ next, listed });
+  it.each([
+    ["nothing anywhere: 1", {}, "ALL", [], 1],
+    ["a broadcast one of three took, the file deleted or rolled back: above it", { b: 1, c: 0 }, "ALL", [], 2],
+    ["a broadcast one of three took, the file lowered below it: above it", { b: 2, c: 0 }, "ALL", [shown(2, 1)], 3],
+    ["what the second recipient vouches for, and the first's word above it", { b: 9, c: 7 }, "ALL", [], 10],
+    ["a turned recipient's claim near 2^31: 10,000 numbers skipped, no more", { b: 2147483646, c: 3 }, "ALL", [], 3 + UNVOUCHED_SKIP + 1],
+    ["the file it last signed shows more: above that, within its bound", { b: 1, c: 1 }, "ALL", [shown(5, 3)], 5],
+    ["a direct channel: its recipient's own receipt, another's counts for nothing", { b: 4, evil: 2147483646 }, "b", [], 5],
+  ] as const)("%s", (_, marks, to, files, want) => {
+    const receipts = new Map<string, Receipts | undefined>(Object.entries(marks).map(([name, n]) => [name, r(n)]));
+    expect(lostChannelFloor(receipts, "a", to, files)).toBe(want);
   });
 });
 
