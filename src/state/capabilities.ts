@@ -84,8 +84,11 @@ export function probe(argv: string[], env: Record<string, string>, timeout: numb
   });
 }
 
-/** Seconds a version or login question to an agent CLI may take (a CLI that waits on a dead network is cut off). */
-const PROBE_TIMEOUT = 10;
+/**
+ * Seconds a version or login question to an agent CLI may take (a CLI that waits on a dead network is cut off).
+ * Gemini's `--version` takes 6 s on a quiet machine of 2 cores; 10 s was crossed on a busy one.
+ */
+const PROBE_TIMEOUT = 30;
 
 async function findAgent(name: string, path: string, store: Readonly<Record<string, string>>): Promise<AgentFound | undefined> {
   const cli = AGENTS.get(name)!;
@@ -111,7 +114,10 @@ async function findAgent(name: string, path: string, store: Readonly<Record<stri
     probe(argv(cli.versionArgs), env, PROBE_TIMEOUT),
     cli.login?.status && !told ? probe(argv(cli.login.status.args), env, PROBE_TIMEOUT) : undefined,
   ]);
-  const v = version.exitCode === 0 ? /\d+\.\d+(\.\d+)?([-.+\w]*)?/.exec(version.output)?.[0] : undefined;
+  // Cut off at the deadline (a busy machine), the same executable's version found before stands: no publish flips to
+  // "version unknown" and back.
+  const before = foundAgents.get(name);
+  const v = version.exitCode === 0 ? /\d+\.\d+(\.\d+)?([-.+\w]*)?/.exec(version.output)?.[0] : version.timedOut && before?.executable === executable ? before.version : undefined;
   const loggedIn = told ? told.loggedIn : cli.login?.status && login && !login.timedOut ? cli.login.status.loggedIn(login.exitCode, login.output) : undefined;
   return {
     name,
