@@ -16,10 +16,11 @@ import { redact } from "../core/trust/redact.js";
 import { delegatedOrdersPath, readModel } from "../core/repo/repo.js";
 import { updateDelegated } from "../state/delegated.js";
 import { updateMailbox } from "../state/mailbox.js";
-import { BROADCAST, messagePath, parseMessageFile, type ShownChannel } from "../core/messages/messages.js";
+import { BROADCAST, channelOfPath, MESSAGES_DIR, messagePath, parseMessageFile, type ShownChannel } from "../core/messages/messages.js";
 import { ownTable } from "../core/types.js";
 import { CoordError, EXIT } from "../errors.js";
 import { firstLine, Repo } from "../git/git.js";
+import { commitOf } from "../git/hub.js";
 import { SETTINGS_STUB } from "../git/clone.js";
 import { addRemote, cloneCheckout, remoteUrlOf } from "../git/local.js";
 import { loadConfig, type MachineConfig, newConfig, saveConfig } from "../state/config.js";
@@ -137,20 +138,26 @@ async function signedDelegated(repo: Repo, tip: string, stateDir: string, name: 
 
 /** The most channels whose history a reclaim without its key reads (signedChannels): about 0.1 s each. */
 const SIGNED_CHANNELS_READ = 64;
+/** The latest commits of its channel files a reclaim without its key looks through for the channels it had. */
+const CHANNEL_COMMITS_LOOKED_AT = 20_000;
 
 /**
  * What the machine's message channels showed of their numbers as it last signed them with `key` (lastSignedText), for
  * a reclaim without its own key (keyOfOld): the first sync's delivery numbers new messages above them, as far as each
  * can show (MailboxData.signedFloors). Found in attack: a pusher who lowered or deleted such a file before that sync
  * took the floor away, and a new message reused a number a recipient had taken without vouching for it yet, which it
- * dropped. Only numbers are taken, never messages: the key is the hub's word. One walk of the history per channel,
- * for SIGNED_CHANNELS_READ channels at most (the broadcast first): found in attack, a pusher's thousand machine files
- * made a reclaim take minutes. The recipients' receipts bound the rest (core/messages lostChannelFloor).
+ * dropped. Only numbers are taken, never messages: the key is the hub's word. The channels are those its files'
+ * history names (deleted ones too), oldest first after the broadcast, SIGNED_CHANNELS_READ at most, one walk of the
+ * history each: found in attack, a pusher's thousand machine files made a reclaim that read a channel per machine
+ * name take minutes, and a pusher's newer names listed first kept a real channel from being read. The recipients'
+ * receipts bound the rest (core/messages lostChannelFloor).
  */
-async function signedChannels(repo: Repo, tip: string, name: string, key: string, recipients: readonly string[]): Promise<Record<string, ShownChannel>> {
+async function signedChannels(repo: Repo, tip: string, name: string, key: string): Promise<Record<string, ShownChannel>> {
   const floors = ownTable<ShownChannel>();
-  const channels = [BROADCAST, ...recipients.filter((r) => r !== name && r !== BROADCAST)].slice(0, SIGNED_CHANNELS_READ);
-  for (const to of channels) {
+  const had = new Set<string>([BROADCAST]);
+  const changes = await repo.pathLog(commitOf(tip, "machines"), [`${MESSAGES_DIR}/${name}_TO_*`], CHANNEL_COMMITS_LOOKED_AT).catch(() => []);
+  for (const change of changes) for (const path of change.paths) if (channelOfPath(path)?.from === name) had.add(channelOfPath(path)!.to);
+  for (const to of [...had].slice(0, SIGNED_CHANNELS_READ)) {
     const path = messagePath(name, to);
     const signed = await lastSignedText(repo, tip, name, path, key);
     if (!signed) continue;
@@ -185,8 +192,6 @@ async function takeIdentity(
   had: boolean,
   /** The key the person gave (--key): the machine's own, which its files on the hub are read by. */
   given?: string,
-  /** The machines of the fleet at `tip`: the channels a reclaim without the key reads numbers from (signedChannels). */
-  recipients: readonly string[] = [],
 ): Promise<MachineConfig> {
   // (A record of a generation a file cannot carry, as a forged one may say, counts as the highest one it can.)
   const newest = Math.max(theirs?.identity?.epoch ?? 0, Math.min(seen, MAX_COUNT - 1));
@@ -207,7 +212,7 @@ async function takeIdentity(
   await (await Journal.open(stateDir)).adopt(await signedTasks(repo, tip, config.name, theirs, key, note), { newer: had });
   await signedDelegated(repo, tip, stateDir, config.name, signsWith, note);
   if (key && !given && !had) {
-    const floors = await signedChannels(repo, tip, config.name, key, recipients);
+    const floors = await signedChannels(repo, tip, config.name, key);
     if (Object.keys(floors).length)
       await updateMailbox(stateDir, (data) => {
         if (!data.joined) data.signedFloors = floors;
@@ -330,7 +335,7 @@ export async function init(opts: InitOptions): Promise<InitResult> {
       const seen = (await readReclaimSeen(stateDir, config.epoch))?.epoch ?? 0;
       const signsWith = (await signingOf(config, stateDir, dir))?.publicKey;
       const given = typeof opts.key === "string" ? signsWith : undefined;
-      config = await takeIdentity(repo, tip, stateDir, config, theirs, seen, model.keys, note, signsWith, false, given, [...model.machineNames]);
+      config = await takeIdentity(repo, tip, stateDir, config, theirs, seen, model.keys, note, signsWith, false, given);
       reclaimed = true;
     } else {
       // A new identity of another name: a reclaim the identity before it saw here (its config lost since) does not stop
