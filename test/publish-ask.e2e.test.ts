@@ -57,9 +57,17 @@ describe("a publish asked of the daemon", () => {
     // push), unless a move its looks saw was still to be synced (then that sync, which fetches it), or a sync its looks
     // started (the on-call machine's publish woke it) was running: then on the tip that sync ends on (CI saw it).
     // (A busy machine saw the last: its look saw the on-call machine's first publish before the send was asked.)
+    // (A busier one saw its look start that sync before the daemon took the ask: the sync carried the message, and
+    // the ask found nothing left to publish, said nothing: CI saw it. One fetch, that sync's.)
     const asked = /something to publish(: publishing it (on the tip this machine last saw|when this sync ends)|, and the hub moved: syncing now)/;
-    expect(asker.output()).toMatch(asked);
-    const sent = stretch(asker.output(), asked, /\bpublished \S+ on coord \(.*messages\/asker_TO_oncall\.md/);
+    const carried = /\bpublished \S+ on coord \(.*messages\/asker_TO_oncall\.md/;
+    const lines = asker.output().split("\n");
+    const pushed = lines.findIndex((l) => carried.test(l));
+    expect(pushed, asker.output()).toBeGreaterThan(0);
+    let woke = pushed;
+    while (woke >= 0 && !/the hub moved with a wake for this machine: syncing now/.test(lines[woke]!)) woke--;
+    const sent = asked.test(asker.output()) ? stretch(asker.output(), asked, carried) : lines.slice(woke, pushed + 1);
+    expect(asked.test(asker.output()) || woke >= 0, asker.output()).toBe(true);
     expect(sent.length, asker.output()).toBeGreaterThan(0);
     // On the tip it last saw: no fetch before the push. When a sync was running, that sync (begun before the send, at
     // a look's word) carries it, and it fetches as every sync does (CI saw its fetch come after the send); so does the
