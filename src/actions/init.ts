@@ -156,7 +156,11 @@ async function signedChannels(repo: Repo, tip: string, name: string, key: string
   const floors = ownTable<ShownChannel>();
   const had = new Set<string>([BROADCAST]);
   const changes = await repo.pathLog(commitOf(tip, "machines"), [`${MESSAGES_DIR}/${name}_TO_*`], CHANNEL_COMMITS_LOOKED_AT).catch(() => []);
-  for (const change of changes) for (const path of change.paths) if (channelOfPath(path)?.from === name) had.add(channelOfPath(path)!.to);
+  for (const change of changes)
+    for (const path of change.paths) {
+      const channel = channelOfPath(path);
+      if (channel?.from === name) had.add(channel.to);
+    }
   for (const to of [...had].slice(0, SIGNED_CHANNELS_READ)) {
     const path = messagePath(name, to);
     const signed = await lastSignedText(repo, tip, name, path, key);

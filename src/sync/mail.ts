@@ -235,9 +235,9 @@ async function renumberClashes(channel: MailboxData["outbox"][string], f: Messag
     return [
       `${clashes.length === 1 ? "message" : "messages"} ${clashes.map((x) => messageId(me, f.to, x.seq)).join(", ")} had a number the hub's ${messagePath(me, f.to)} holds for another message, and no number is left above it to move to (its next is ${next}): recipients drop them; see docs/security.md, forged counters and receipts`,
     ];
+  const cause = "this machine's mailbox was put back from an older copy, or someone changed that file";
   const notes = moved.map((x) => {
     const from = messageId(me, f.to, x.seq);
-    const cause = "this machine's mailbox was put back from an older copy, or someone changed that file";
     const why = !clashes.includes(x)
       ? "was sent after a message moved so"
       : sentAt.has(x.seq)
