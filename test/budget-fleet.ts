@@ -6,9 +6,6 @@ import { join } from "node:path";
 import { runDaemon } from "../src/daemon/daemon.js";
 import { type Fleet, git, readLines } from "./helpers.js";
 
-/** The fleet of 10 of the publish tests (one fleet template for all of them). */
-export const TEN = Array.from({ length: 10 }, (_, i) => `ten${String(i + 1).padStart(2, "0")}`);
-
 const stops: (() => Promise<unknown>)[] = [];
 const maxListeners = process.getMaxListeners();
 
@@ -17,9 +14,6 @@ export async function stopDaemons(): Promise<void> {
   for (const stop of stops.splice(0).reverse()) await stop().catch(() => {});
   process.setMaxListeners(maxListeners);
 }
-
-/** ORDERS.json with no "hub" key: the default budget, GitHub's 6 pushes a minute. */
-export const defaultBudget = (orders: unknown[]) => `${JSON.stringify({ $schema: "coordination/orders.schema.json", version: 1, orders }, null, 2)}\n`;
 
 export const MINUTE = 60_000;
 

@@ -383,6 +383,16 @@ describe.each([
     expect((await a.readFiles(tip, [])).size).toBe(7);
   });
 
+  it("madeSince counts the commits of both branches of a tip made since a time, none made before it", async () => {
+    const hub = await (await start()).client();
+    const seeded = await seed(hub, { "ORDERS.json": "{}\n", "STATUS.md": "s\n" });
+    const tip = await hub.commitFiles(seeded, files({ "STATUS.md": "t\n" }), bob, "status");
+    expect(await hub.push(tip)).toBe(true);
+    expect(await hub.madeSince(tip, 0)).toBe(3); // 2 of the machines', 1 of the people's
+    expect(await hub.madeSince(joinTip(commitOf(tip, "people"), undefined), 0)).toBe(1); // a tip with no machines' branch yet
+    expect(await hub.madeSince(tip, Date.now() + 3_600_000)).toBe(0);
+  });
+
   it("a path's history: the commits that added, changed or deleted it, newest first, at most max", async () => {
     const w = await start();
     const [a, b] = [await w.client(), await w.client()];

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { readModel, type RepoModel } from "../src/core/repo/repo.js";
 import { scaffoldFiles } from "../src/core/setup/scaffold.js";
 import { roleOf } from "../src/core/trust/ownership.js";
+import { MACHINES_BRANCH } from "../src/git/hub.js";
 import { type MemoryHub, MemoryRemote } from "../src/git/memory-hub.js";
 import { type MachineConfig, newConfig, saveConfig } from "../src/state/config.js";
 import { makeMachineKey, type Signing, signingOf } from "../src/state/trust.js";
@@ -33,6 +34,10 @@ export interface MemoryFleet {
   sync(name: string, opts?: CycleOptions): Promise<SyncResult>;
   /** The person commits ORDERS.json (orders as a list, or the file's text) and pushes, retrying a lost race. */
   pushOrders(orders: unknown[] | string): Promise<void>;
+  /** The person commits `text` at `path` (a file of the people's branch) and pushes, retrying a lost race. */
+  personCommit(path: string, text: string, message: string): Promise<void>;
+  /** The commits on the machines' branch at the hub's tip (its whole lineage). */
+  machinesCommits(): number;
   /** The hub's files at its tip, and the model every machine reads from them. */
   files(): Promise<Map<string, string>>;
   model(): Promise<RepoModel>;
@@ -105,13 +110,17 @@ export async function memoryFleet(names: string[], opts: MemoryFleetOptions = {}
     person,
     m,
     sync: (name, o = {}) => syncMachine(m(name), o),
-    async pushOrders(orders) {
-      const text = typeof orders === "string" ? orders : ordersText(orders);
+    pushOrders: (orders) => fleet.personCommit("ORDERS.json", typeof orders === "string" ? orders : ordersText(orders), "orders"),
+    async personCommit(path, text, message) {
       for (let attempt = 1; attempt <= 50; attempt++) {
         const tip = await person.fetch();
-        if (await person.push(await person.commitFiles(tip, new Map([["ORDERS.json", text]]), PERSON, "orders"), ["people"])) return;
+        if (await person.push(await person.commitFiles(tip, new Map([[path, text]]), PERSON, message), ["people"])) return;
       }
       throw new Error("the person's push lost 50 races in a row");
+    },
+    machinesCommits() {
+      const tip = remote.tip(MACHINES_BRANCH);
+      return tip === undefined ? 0 : [...remote.lineage(tip)].length;
     },
     files,
     model: async () => readModel(await files()),

@@ -225,9 +225,9 @@ export interface Hub {
   /**
    * How many commits of `tip`'s branches (both parts of a joinTip) were made at `since` (ms since the epoch) or
    * later, by their commit times: the fleet's recent pushes (core/budget/budget.ts fleetSpares). The walk stops at
-   * the first older commit of each branch. Only a hub whose commits carry the wall clock's time has it (git).
+   * the first older commit of each branch. A hub in memory counts by its own clock (git/memory-hub.ts).
    */
-  madeSince?(tip: string, since: number): Promise<number>;
+  madeSince(tip: string, since: number): Promise<number>;
 
   /**
    * The commits reachable from `tip` that changed the file `path` (added,

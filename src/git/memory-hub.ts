@@ -340,6 +340,22 @@ export class MemoryHub implements Hub {
     return parseHistoryTrailer(c.message) ?? { depth: 1, since: c.at };
   }
 
+  /** Hub.madeSince by the commits' times on the remote's clock, in whole seconds as git keeps them (rev-list --max-age). */
+  async madeSince(tip: string, since: number): Promise<number> {
+    const t = splitTip(tip);
+    const tips = t ? [t.machines, t.people].filter((x): x is string => x !== undefined) : [tip];
+    const from = Math.ceil(since / 1000);
+    let n = 0;
+    for (const commit of tips) {
+      this.have(commit);
+      for (const [, c] of this.remote.lineage(commit)) {
+        if (Math.floor(c.at.getTime() / 1000) < from) break;
+        n++;
+      }
+    }
+    return n;
+  }
+
   async push(tip: string, roles: Role[] = ["machines"], opts: PushOptions = {}): Promise<boolean> {
     await this.remote.turn();
     this.answer();

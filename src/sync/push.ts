@@ -554,7 +554,7 @@ interface Verdict {
  * git call, only when the bucket says wait. Counted on the tip this try builds on, so a lost race counts again.
  */
 async function onSpare(c: Cycle, tip: string, verdict: Verdict): Promise<Verdict> {
-  if (verdict.deferUntil === undefined || !verdict.awaited || !c.m.hub.madeSince) return verdict;
+  if (verdict.deferUntil === undefined || !verdict.awaited) return verdict;
   const share = c.budget.share!;
   const recent = await c.m.hub.madeSince(tip, c.now().getTime() - SPARE_WINDOW_MS).catch(() => undefined);
   if (recent === undefined || !fleetSpares(share, recent)) return verdict;
