@@ -6,7 +6,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { outboxEntries, sendFrom } from "../src/actions/messages.js";
+import { ackOn, outboxEntries, sendFrom } from "../src/actions/messages.js";
 import type { OnCallSettings } from "../src/core/oncall/on-call.js";
 import { writtenSettings } from "../src/core/oncall/settings.js";
 import { type MachineConfig, saveConfig } from "../src/state/config.js";
@@ -213,5 +213,51 @@ describe("on call on the in-memory fleet", () => {
     await f.sync("a", { onCallHere: true, onCallRun: cli.run });
     expect((await inboxOf(f, "a")).filter((x) => x.replyTo === p).map((x) => x.text)).toEqual(["answer 1"]);
     expect(cli.calls.map((c) => c.prompt.includes("status please"))).toEqual([true]);
+  });
+  it("a reply to an answer older than messageRetention (archived from the outbox) continues the conversation's session", async () => {
+    fleet = await fleetOnCall(["a", "b"], "b");
+    const f = fleet;
+    const b = f.m("b");
+    const config = { ...b.config, messageRetention: 1 } as MachineConfig; // the default 1d, shortened
+    await saveConfig(b.stateDir, config);
+    f.machines.set("b", { ...b, config });
+    const cli = scriptedClaude();
+    const { id: q1 } = await sendFrom(f.m("a"), { to: "b", text: "first question" });
+    await f.sync("a");
+    await f.sync("b", { onCallHere: true, onCallRun: cli.run });
+    await f.sync("a");
+    const [a1] = await inboxOf(f, "a");
+    expect(a1).toMatchObject({ replyTo: q1, text: "answer 1" });
+    // a reads the answer; a day later (here a second) it leaves b's outbox.
+    await ackOn(f.m("a"), [a1!.id], false);
+    await f.sync("a");
+    const later = () => new Date(Date.now() + 5_000);
+    await f.sync("b", { now: later, onCallHere: true, onCallRun: cli.run });
+    expect((await readMailbox(f.m("b").stateDir)).outbox.a?.messages.map((x) => `b/a/${x.seq}`)).not.toContain(a1!.id);
+    // a goes on in the conversation: the turn resumes the first one's session.
+    const { id: q2 } = await sendFrom(f.m("a"), { to: "b", text: "second question", replyTo: a1!.id });
+    await f.sync("a");
+    await f.sync("b", { now: later, onCallHere: true, onCallRun: cli.run });
+    await f.sync("a");
+    expect(cli.calls.map((c) => c.resume)).toEqual([undefined, "session-1"]);
+    expect((await inboxOf(f, "a")).filter((x) => x.replyTo === q2).map((x) => x.text)).toEqual(["answer 2"]);
+  });
+
+  it("every asker of a turn gets its answer: two machines' messages in one thread", async () => {
+    fleet = await fleetOnCall(["asker", "oncall", "other"], "oncall");
+    const f = fleet;
+    const cli = scriptedClaude();
+    const { id: q } = await sendFrom(f.m("asker"), { to: "ALL", text: "who can build the DAO contracts?" });
+    await f.sync("asker");
+    await f.sync("other", { run: false });
+    const { id: r } = await sendFrom(f.m("other"), { to: "oncall", text: "and what compiler version?", replyTo: q });
+    await f.sync("other");
+    await f.sync("oncall", { onCallHere: true, onCallRun: cli.run });
+    // Each asker gets its answer, in reply to its own message. A thread is one asker's (docs/security.md): other's
+    // reply into asker's conversation starts a session of its own, which never sees asker's.
+    expect(cli.calls.map((c) => c.resume)).toEqual([undefined, undefined]);
+    for (const name of ["asker", "other"]) await f.sync(name, { run: false });
+    expect((await inboxOf(f, "asker")).filter((x) => x.from === "oncall").map((x) => [x.replyTo, x.text])).toEqual([[q, "answer 1"]]);
+    expect((await inboxOf(f, "other")).filter((x) => x.from === "oncall").map((x) => [x.replyTo, x.text])).toEqual([[r, "answer 2"]]);
   });
 });
