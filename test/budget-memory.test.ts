@@ -3,8 +3,7 @@
 // what a machine merely read is no reason to push; its heartbeat stretches with the fleet and is published; a
 // person's order for one machine of 10 costs the hub at most 2 machine commits; a new message may borrow; a spent
 // bucket claims no ANY order. Pushes are counted at the hub as they reach it (MemoryRemote.pushes). What only real
-// git and real time show (idle daemons staying online, a burst drained by daemons, `coord sync`'s words) stays in
-// budget.e2e.
+// git and real time show (idle daemons staying online, a burst drained by daemons) stays in budget.e2e.
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
