@@ -333,11 +333,12 @@ export async function runTask(spec: RunSpec): Promise<RunResult> {
 /**
  * Stops the process group of a task that outlived a crashed coord, but only
  * when the process still carries the task's COORD_TASK marker (or `variable`'s: an on-call turn's) (Linux /proc),
- * so a reused pid is never killed, and every other process that carries it. Elsewhere it does nothing.
+ * so a reused pid is never killed, and every other process that carries it. Elsewhere it does nothing. `pid`
+ * undefined: coord stopped before it recorded the pid (it is written after the start): the marked processes alone.
  */
-export async function killOrphan(pid: number, marker: string, variable = "COORD_TASK"): Promise<boolean> {
-  const leader = (await carriesMarker(pid, marker, variable)) === true;
-  if (leader) killTree(pid, "SIGKILL");
+export async function killOrphan(pid: number | undefined, marker: string, variable = "COORD_TASK"): Promise<boolean> {
+  const leader = pid !== undefined && (await carriesMarker(pid, marker, variable)) === true;
+  if (leader) killTree(pid!, "SIGKILL");
   // What it put in sessions of its own carries the marker too, its leader gone or not.
   const marked = await markedProcesses({ variable, value: marker });
   for (const p of marked) killOne(p, "SIGKILL");

@@ -410,7 +410,7 @@ async function settle(e: Engine): Promise<void> {
   for (const [root, t] of Object.entries(state.threads)) {
     const run = t.running;
     if (!run || !orphan(root, run)) continue;
-    if (run.pid) await killOrphan(run.pid, turnMarker(e.me, root, run.startedAt), ON_CALL_TURN_ENV);
+    await killOrphan(run.pid, turnMarker(e.me, root, run.startedAt), ON_CALL_TURN_ENV); // its pid unrecorded too
     if (run.answers) {
       // It had ended: its answers are stored (those not stored yet), and the turn is over.
       await endTurn(e, root, run.startedAt, undefined);

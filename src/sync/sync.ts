@@ -529,8 +529,10 @@ async function recover(machine: Machine, act: Act, result: SyncResult, now: () =
   const journal = await Journal.open(stateDir);
   if (act !== "dry-run") {
     for (const [id, t] of Object.entries(journal.tasks)) {
-      if (t.state !== "in_progress" || !t.pid) continue;
+      if (t.state !== "in_progress") continue;
+      // Without a pid too: coord may have stopped between the task's start and the write of its pid (a second signal).
       if (await killOrphan(t.pid, taskMarker({ name: config.name, stateDir }, id, t, t.attempts))) continue;
+      if (!t.pid) continue;
       // Left running across an update by a coord before per-run markers: its leader must carry that marker, which
       // another checkout's task of the same name and order may carry too.
       const before = legacyTaskMarker(config.name, id, t, t.attempts);
