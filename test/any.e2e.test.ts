@@ -189,7 +189,7 @@ describe.concurrent("to: ANY", () => {
       );
       expect(taken.ran[0]).toMatchObject({ id: "train" });
       const overlap = await readFile(join(d, "overlap"), "utf8").catch(() => "");
-      await killOrphan(entry.pid!, taskMarker({ name: "izzit7", stateDir: await stateDirOf(A) }, "train", entry, entry.attempts)); // only while it is that task
+      await killOrphan(entry.pid, taskMarker({ name: "izzit7", stateDir: await stateDirOf(A) }, "train", entry, entry.attempts)); // only while it is that task
       expect(overlap).toBe(""); // izzit7's task was still running when soda-yeti started it
     } finally {
       holder.kill("SIGKILL");

@@ -214,6 +214,7 @@ describe("on call on the in-memory fleet", () => {
     expect((await inboxOf(f, "a")).filter((x) => x.replyTo === p).map((x) => x.text)).toEqual(["answer 1"]);
     expect(cli.calls.map((c) => c.prompt.includes("status please"))).toEqual([true]);
   });
+
   it("a reply to an answer older than messageRetention (archived from the outbox) continues the conversation's session", async () => {
     fleet = await fleetOnCall(["a", "b"], "b");
     const f = fleet;

@@ -78,16 +78,16 @@ describe.skipIf(!linux)("stopping a run ends what it put in sessions of its own"
 
   it("stopProcesses and killOrphan reach marked processes whose group leader is gone (another coord process stops the turn, or a crash left it)", async () => {
     const dir = await tempDir("coord-stop-");
-    for (const how of ["stop", "orphan", "no pid"] as const) {
-      const pidFile = join(dir, `pid-${how.replace(" ", "-")}`);
-      const marker: Marker = { variable: "COORD_TEST_MARK", value: `${how.replace(" ", "-")}-${process.pid}-${Date.now()}` };
+    for (const how of ["stop", "orphan", "no-pid"] as const) {
+      const pidFile = join(dir, `pid-${how}`);
+      const marker: Marker = { variable: "COORD_TEST_MARK", value: `${how}-${process.pid}-${Date.now()}` };
       // The shell exits at once: only the escaped sleep is left, with parent 1.
       const r = await runTask({
         command: `setsid sleep 60 & echo $! > ${pidFile}`,
         cwd: dir,
         env: { PATH: process.env.PATH ?? "" },
         timeout: 10,
-        logFile: join(dir, `log-${how.replace(" ", "-")}`),
+        logFile: join(dir, `log-${how}`),
         marker,
       });
       expect(r.exitCode).toBe(0);
