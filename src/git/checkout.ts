@@ -12,6 +12,7 @@ import { backoffDelay, REF_LOCK_BACKOFF } from "../core/time/backoff.js";
 import { roleOf } from "../core/trust/ownership.js";
 import { redact } from "../core/trust/redact.js";
 import { CoordError, EXIT } from "../errors.js";
+import { ObjectBatch } from "./batch.js";
 import { DEFAULT_GIT_TIMEOUT, type GitClient, type GitOptions, gitClient, trackedTip, trackingRefOf } from "./client.js";
 import { plainGitDir, refFromFiles } from "./dotgit.js";
 import { firstLine, remoteFailure } from "./failures.js";
@@ -35,6 +36,15 @@ export class Checkout {
 
   /** `<dir>/.git` when it is a directory (dotgit.ts). */
   private gitDir?: Promise<string | undefined>;
+
+  /** The checkout's `cat-file --batch` (batch.ts), started at its first read. */
+  private batch?: ObjectBatch;
+
+  /** Reads objects through the checkout's one `cat-file --batch` (batch.ts). */
+  objects(): ObjectBatch {
+    this.batch ??= new ObjectBatch(this.dir, this.timeout * 1000, this.signal);
+    return this.batch;
+  }
 
   git(opts: GitOptions = {}): GitClient {
     return gitClient(this.dir, { timeout: this.timeout, ...(this.signal ? { signal: this.signal } : {}), ...opts });

@@ -24,8 +24,6 @@ export interface GitOptions {
 export interface GitClient {
   /** `git <args>`: its stdout as text. */
   raw(args: string[]): Promise<string>;
-  /** `git <args>`: its stdout as bytes (cat-file --batch: blobs are not text until decoded). */
-  binaryCatFile(args: string[]): Promise<Buffer>;
 }
 
 /**
@@ -45,7 +43,6 @@ export function gitClient(dir: string, opts: GitOptions = {}): GitClient {
     });
   return {
     raw: async (args) => (await run(args)).toString("utf8"),
-    binaryCatFile: (args) => run(["cat-file", ...args]),
   };
 }
 

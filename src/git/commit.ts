@@ -11,7 +11,8 @@ import { defaultCommitEmail } from "../core/trust/github.js";
 import { readSigningKey, type SigningKey, sshSign } from "../core/trust/sshsig.js";
 import type { Checkout } from "./checkout.js";
 import { type Author, type CommitOptions, joinTip, roleOfChanges, splitTip } from "./hub.js";
-import { listedTree, rememberMark, rememberTree } from "./memo.js";
+import { rememberMark, rememberTree } from "./memo.js";
+import { treeOf } from "./read.js";
 import { commitBody, ObjectWriter, signedCommitBody, treeBody } from "./objects.js";
 import { editTree } from "./tree.js";
 
@@ -74,12 +75,7 @@ async function commitOn(c: Checkout, parent: string | undefined, changes: Map<st
       rememberTree(c.dir, id, input ?? "");
       return `${id}\n`;
     }
-    const base = args.at(-1)!;
-    const known = listedTree(c.dir, base);
-    if (known !== undefined) return known;
-    const listing = await c.git().raw(args);
-    rememberTree(c.dir, base, listing);
-    return listing;
+    return treeOf(c, args.at(-1)!); // ls-tree -z <base>: through the checkout's cat-file --batch
   };
   const tree = (await editTree(run, `${parent}^{tree}`, edits)) ?? (await writer.write("tree", Buffer.alloc(0)));
   return writer.write("commit", commitText(tree, newRoot ? undefined : parent, author, message, signer));

@@ -5,7 +5,7 @@
 //
 //   checkout.ts   the context: dir, remote, branch, a git client, refs, failures said
 //   remote.ts     asking the remote: fetch, reachable, its tip and wake refs
-//   read.ts       a tip's files (ls-tree, cat-file --batch), memo.ts keeps what was read
+//   read.ts       a tip's files (trees and blobs through batch.ts), memo.ts keeps what was read
 //   log.ts        the history's questions: path logs, history marks, ancestry
 //   last-change.ts  who changed a path last, and whether it is signed
 //   commit.ts     building a commit (objects.ts, tree.ts; signed)
@@ -81,7 +81,7 @@ export class Repo extends Checkout implements Hub {
 
   // Reading (read.ts).
 
-  /** Every file under `prefixes` at `tip` (Hub.readFiles), in one `cat-file --batch`. */
+  /** Every file under `prefixes` at `tip` (Hub.readFiles), through the checkout's one `cat-file --batch`. */
   readFiles(tip: string, prefixes: string[]): Promise<Map<string, string>> {
     return readFiles(this, tip, prefixes);
   }

@@ -31,6 +31,12 @@ export interface PathLogEntry {
   root?: true;
 }
 
+/** Whether `path` is `prefix` or lies under it, as readFiles and listFiles take their prefixes (one ending in "/" names a directory only). */
+export function underPrefix(path: string, prefix: string): boolean {
+  const dir = prefix.endsWith("/") ? prefix : `${prefix}/`;
+  return path === prefix || path.startsWith(dir);
+}
+
 /** The commit of `tip` that holds the files of `role` (a plain commit: itself; no machines' branch yet: the people's, where an old hub kept them). */
 export function commitOf(tip: string, role: Role): string {
   const t = splitTip(tip);

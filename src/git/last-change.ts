@@ -14,7 +14,8 @@ import { ancestorHere, shallowBoundary, throughHistory } from "./history.js";
 import { commitOf } from "./hub.js";
 import { knownAncestor } from "./log.js";
 import { commitBodies, listedBlobs } from "./memo.js";
-import { batchRecords, commitParentsAndAuthor } from "./objects.js";
+import { commitParentsAndAuthor } from "./objects.js";
+import { entryAt } from "./read.js";
 import { commitVerdict, plainRevoked, plainSigners, type SignersHere } from "./signatures.js";
 
 /** The machine's own files git checks signatures against. */
@@ -138,10 +139,8 @@ async function mergeSince(c: Checkout, commit: string, tip: string): Promise<boo
 }
 
 /** The id of `path`'s blob at `commit` (its mode too: a file made a link differs), or undefined where it has none. */
-async function blobAt(c: Checkout, commit: string, path: string): Promise<string | undefined> {
-  const out = await c.git().raw(["ls-tree", "-z", "--full-tree", commit, "--", `:(literal)${path}`]);
-  const entry = out.split("\0").find((e) => e.endsWith(`\t${path}`));
-  return entry?.slice(0, entry.indexOf("\t"));
+function blobAt(c: Checkout, commit: string, path: string): Promise<string | undefined> {
+  return entryAt(c, commit, path);
 }
 
 /**
@@ -375,18 +374,16 @@ async function signaturesHere(signers: Signers): Promise<SignersHere | undefined
  */
 export const COMMIT_READ_MAX = 256 * 1024;
 
-/** Raw commit objects by id, those of at most COMMIT_READ_MAX bytes: their sizes in one `cat-file --batch-check`, then one `--batch`. */
+/** Raw commit objects by id, those of at most COMMIT_READ_MAX bytes (a larger one is not read: batch.ts). */
 async function commitObjects(c: Checkout, ids: string[]): Promise<Map<string, Buffer>> {
   const out = new Map<string, Buffer>();
-  if (!ids.length) return out;
-  const sizes = await c.git({ input: `${[...new Set(ids)].join("\n")}\n` }).raw(["cat-file", "--batch-check"]);
-  const small = sizes.split("\n").flatMap((line) => {
-    const [sha, type, size] = line.split(" ");
-    return type === "commit" && Number(size) <= COMMIT_READ_MAX ? [sha!] : [];
-  });
-  if (!small.length) return out;
-  const batch = await c.git({ input: `${small.join("\n")}\n` }).binaryCatFile(["--batch"]);
-  for (const r of batchRecords(batch)) if (r.body && r.type === "commit") out.set(r.sha, r.body);
+  const unique = [...new Set(ids)];
+  if (!unique.length) return out;
+  const records = await c.objects().read(
+    unique,
+    unique.map(() => COMMIT_READ_MAX),
+  );
+  for (const r of records) if (r.body && r.type === "commit") out.set(r.id, r.body);
   return out;
 }
 

@@ -8,17 +8,20 @@
 import { resolve } from "node:path";
 import { type HistoryMark, parseHistoryTrailer } from "../core/hub/status-history.js";
 
-/**
- * The texts of the blobs the last readFiles of each checkout (by path and branch) read, by blob id: a sync
- * reads its tip again after each publish, and a daemon at every sync, mostly the same blobs.
- */
-export const lastTexts = new Map<string, Map<string, string>>();
+/** A blob's text as read, and its size in bytes (a path's size limit applies to it, wherever it stands next). */
+export interface KnownBlob {
+  text: string;
+  size: number;
+}
 
 /**
- * The listings (ls-tree) readFiles took of the 16 commits it read last, by checkout, commit and the paths asked:
- * a commit's listing never changes, and a sync reads its tip again after a fetch that found it unchanged.
+ * The blobs the last readFiles of each checkout (by path and branch) read, by blob id: a sync reads its tip again
+ * after each publish, and a daemon at every sync, mostly the same blobs.
  */
-export const commitListings = new Map<string, string>();
+export const lastTexts = new Map<string, Map<string, KnownBlob>>();
+
+/** The root tree of each of the 64 commits read last, by checkout and commit id: a commit never changes. */
+export const commitTrees = new Map<string, string>();
 
 /** Tree listings by checkout and tree id (or `<commit>^{tree}`): a git object never changes, so each is listed once. */
 const treeListings = new Map<string, string>();

@@ -36,6 +36,7 @@ import {
   type Role,
   roleOfChanges,
   splitTip,
+  underPrefix,
 } from "./hub.js";
 
 interface StoredCommit {
@@ -175,12 +176,6 @@ async function verdictOf(c: StoredCommit, signers: { allowed: string; revoked?: 
   return principal === undefined ? { status: "U", signer: "" } : { status: "G", signer: principal };
 }
 
-/** Whether `path` is `prefix` or lies under it (a prefix ending in "/" names a directory only). */
-function under(path: string, prefix: string): boolean {
-  const dir = prefix.endsWith("/") ? prefix : `${prefix}/`;
-  return path === prefix || path.startsWith(dir);
-}
-
 /** One machine's client of a MemoryRemote: the people's branch `branch` and the machines' branch. */
 export class MemoryHub implements Hub {
   /** The tracking tip of each branch. */
@@ -279,7 +274,7 @@ export class MemoryHub implements Hub {
     const tree = this.have(commit).tree;
     const files = new Map<string, string>();
     for (const [path, text] of tree) {
-      if (prefixes.length && !prefixes.some((p) => under(path, p))) continue;
+      if (prefixes.length && !prefixes.some((p) => underPrefix(path, p))) continue;
       files.set(path, tooBigBlob(path, Buffer.byteLength(text)) ?? text);
     }
     return files;

@@ -200,23 +200,3 @@ export function commitParentsAndAuthor(body: Buffer): { parents: string[]; autho
   if (!who || !when || !parents.every((p) => /^[0-9a-f]{40}$/.test(p))) return undefined;
   return { parents, author: `${who[1]} <${who[2]}>`, committed: Number(when[1]) };
 }
-
-/** The records of `git cat-file --batch` output, one for each line asked ("missing" ones without a body). */
-export function batchRecords(out: Buffer): { sha: string; type: string; body?: Buffer }[] {
-  const records: { sha: string; type: string; body?: Buffer }[] = [];
-  for (let offset = 0; offset < out.length; ) {
-    // <sha> SP <type> SP <size> LF <content> LF, or <sha> SP missing LF.
-    const headerEnd = out.indexOf(10, offset);
-    if (headerEnd < 0) break;
-    const [sha, type, size] = out.subarray(offset, headerEnd).toString("latin1").split(" ");
-    const start = headerEnd + 1;
-    if (type === "missing" || size === undefined) {
-      records.push({ sha: sha!, type: "missing" });
-      offset = start;
-      continue;
-    }
-    records.push({ sha: sha!, type: type!, body: out.subarray(start, start + Number(size)) });
-    offset = start + Number(size) + 1;
-  }
-  return records;
-}

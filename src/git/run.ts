@@ -8,7 +8,7 @@
 // non-zero and says something on stderr; a non-zero exit with a silent stderr
 // is an answer (`rev-parse --verify --quiet` of a missing ref, `merge-base
 // --is-ancestor`, fsck's report on stdout), which the callers read as such.
-import { spawn } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { processSlot } from "../process-slot.js";
 import { killTree, ownTree } from "../platform/tree.js";
 
@@ -57,6 +57,20 @@ export class GitFailed extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * Starts `git <args>` to talk to over its pipes (batch.ts: one `cat-file --batch` for many reads), in a group of
+ * its own that a signal coord dies of takes along, as every git command; the caller ends it.
+ */
+export function startGit(args: string[], opts: { cwd: string; env: Record<string, string> }): ChildProcessWithoutNullStreams {
+  const child = spawn("git", args, { cwd: opts.cwd, env: opts.env, ...ownTree(), stdio: ["pipe", "pipe", "pipe"] });
+  const group = child.pid;
+  if (group !== undefined) {
+    running.add(group);
+    child.on("exit", () => running.delete(group));
+  }
+  return child;
 }
 
 /** How long output is still read after git exited, from processes it left holding its pipes. */
