@@ -106,17 +106,19 @@ describe("a path of coord's own that is not as it should be (a race, a state lef
   });
 
   it("shallowBoundary never reads the checkout itself when git names no shallow file: it asks again, then fails this sync with a sentence, and caches nothing", async () => {
+    // A worktree's checkout (.git is a file): git says where its shallow file is.
     const dir = await tempDir();
-    await mkdir(join(dir, ".git"));
-    await writeFile(join(dir, ".git", "shallow"), `${"a".repeat(40)}\n`);
+    await writeFile(join(dir, ".git"), "gitdir: gitdir\n");
+    await mkdir(join(dir, "gitdir"));
+    await writeFile(join(dir, "gitdir", "shallow"), `${"a".repeat(40)}\n`);
     const answers: string[] = [];
-    const h = (say: string[]): HistoryGit => ({
+    const h = (say: string[], at = dir): HistoryGit => ({
       run: async () => {
-        const answer = say.shift() ?? ".git/shallow\n";
+        const answer = say.shift() ?? "gitdir/shallow\n";
         answers.push(answer);
         return answer;
       },
-      dir,
+      dir: at,
       remote: "origin",
       branch: "main",
       timeout: 30,
@@ -133,7 +135,13 @@ describe("a path of coord's own that is not as it should be (a race, a state lef
     });
     // A moment's empty answer: asked again, and the file read.
     expect(await shallowBoundary(h([""]))).toEqual(new Set(["a".repeat(40)]));
-    expect(answers).toEqual(["", "\n", "", ".git/shallow\n"]);
+    expect(answers).toEqual(["", "\n", "", "gitdir/shallow\n"]);
+    // A checkout's own .git directory keeps it there: git is not asked.
+    const plain = await tempDir();
+    await mkdir(join(plain, ".git"));
+    await writeFile(join(plain, ".git", "shallow"), `${"b".repeat(40)}\n`);
+    expect(await shallowBoundary(h(["not asked\n"], plain))).toEqual(new Set(["b".repeat(40)]));
+    expect(answers).toHaveLength(4);
   });
 });
 

@@ -16,10 +16,11 @@
 // clone gives. A complete checkout (a full clone, a hub on a local path,
 // one deepened to its root) answers at once.
 import { readFile } from "node:fs/promises";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { backoffDelay, REF_LOCK_BACKOFF } from "../core/time/backoff.js";
 import { CoordError, EXIT } from "../errors.js";
 import { ownFileError } from "../failure.js";
+import { plainGitDir } from "./dotgit.js";
 
 /** What the questions need of a checkout. */
 export interface HistoryGit {
@@ -83,7 +84,9 @@ export async function shallowBoundary(h: HistoryGit): Promise<Set<string>> {
   const key = resolve(h.dir);
   let path = shallowFiles.get(key);
   if (path === undefined) {
-    path = await shallowFileOf(h, key);
+    // A checkout's own .git directory keeps it there (no git process); a worktree's or a submodule's, git says where.
+    const gitDir = await plainGitDir(h.dir);
+    path = gitDir ? join(gitDir, "shallow") : await shallowFileOf(h, key);
     if (shallowFiles.size > 100) shallowFiles.clear();
     shallowFiles.set(key, path);
   }
