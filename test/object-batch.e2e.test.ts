@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ObjectBatch } from "../src/git/batch.js";
 import { Repo } from "../src/git/git.js";
 import { joinTip } from "../src/git/hub.js";
+import { ObjectWriter, treeBody } from "../src/git/objects.js";
 import { GitStopped } from "../src/git/run.js";
 import { processGone, tempDir } from "./helpers.js";
 
@@ -175,6 +176,52 @@ describe("reading a tip through one cat-file --batch", () => {
     expect(git(repo, ["cat-file", "-p", `${built}:coordination/COMPUTER_a.md`])).toBe("a2");
     expect(git(repo, ["cat-file", "-p", `${built}:coordination/messages/a_TO_b.md`])).toBe("m");
     r.objects().close();
+  });
+});
+
+describe("what a pusher can put in a tree (found in attack)", () => {
+  it("7,000 nested directories are read, without a stack for each", async () => {
+    const repo = await newRepo();
+    const w = new ObjectWriter(join(repo, ".git", "objects"));
+    const blob = await w.write("blob", "deep\n");
+    let tree = await w.write("tree", treeBody([`100644 blob ${blob}\tleaf.md`]));
+    for (let depth = 0; depth < 7000; depth++) tree = await w.write("tree", treeBody([`040000 tree ${tree}\td`]));
+    const root = await w.write("tree", treeBody([`040000 tree ${tree}\tcoordination`]));
+    const commit = git(repo, ["commit-tree", root, "-m", "deep"]);
+    const files = await new Repo(repo, join(repo, ".git")).readFiles(commit, ["coordination"]);
+    expect([...files.entries()]).toEqual([[`coordination/${"d/".repeat(7000)}leaf.md`, "deep\n"]]);
+  });
+
+  it("files over their limit by the hundred: their sizes asked once, git not started again for each", async () => {
+    const repo = await newRepo();
+    const w = new ObjectWriter(join(repo, ".git", "objects"));
+    const over = 1024 * 1024 + 1;
+    const entries: string[] = [];
+    for (let i = 0; i < 120; i++) {
+      const body = Buffer.alloc(over);
+      body.write(`file ${i}\n`);
+      entries.push(`100644 blob ${await w.write("blob", body)}\tbig-${i}`);
+    }
+    entries.push(`100644 blob ${await w.write("blob", "small\n")}\tsmall.md`);
+    const dir = await w.write("tree", treeBody(entries));
+    const commit = git(repo, ["commit-tree", await w.write("tree", treeBody([`040000 tree ${dir}\tcoordination`])), "-m", "big"]);
+    const starts = await countGitStarts(repo);
+    const r = new Repo(repo, join(repo, ".git"));
+    const files = await r.readFiles(commit, ["coordination"]);
+    expect(files.get("coordination/small.md")).toBe("small\n");
+    expect([...files.values()].filter((t) => /not read: the file is 1 MiB/.test(t))).toHaveLength(120);
+    // One cat-file stopped at the first, one --batch-check for the rest, one cat-file for what is left.
+    expect(await starts()).toEqual(["cat-file --batch", "cat-file --batch-check", "cat-file --batch"]);
+    r.objects().close();
+  });
+
+  it("a commit too large to read here (a message of a megabyte): its tree asked of git, its files read", async () => {
+    const repo = await newRepo();
+    const w = new ObjectWriter(join(repo, ".git", "objects"));
+    const tree = await w.write("tree", treeBody([`100644 blob ${await w.write("blob", "{}\n")}\tORDERS.json`]));
+    const commit = git(repo, ["commit-tree", tree, "-F", "-"], `huge\n\n${"x".repeat(1024 * 1024)}\n`);
+    const files = await new Repo(repo, join(repo, ".git")).readFiles(commit, ["ORDERS.json"]);
+    expect([...files.entries()]).toEqual([["ORDERS.json", "{}\n"]]);
   });
 });
 

@@ -8,11 +8,12 @@
 // ends after IDLE_MS with nothing asked, and never keeps coord running. A
 // record over the caller's cap is not read: git is stopped at its header and
 // started again for the rest, so a blob made huge costs a process, not its
-// bytes.
+// bytes; the sizes of the rest of that read are then asked in one
+// `--batch-check`, so that no other record stops it.
 import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import { killTree } from "../platform/tree.js";
 import { gitCommandEnv } from "./env.js";
-import { GitFailed, GitStopped, startGit } from "./run.js";
+import { GitFailed, GitStopped, runGit, startGit } from "./run.js";
 
 /** One object as `cat-file --batch` gave it. */
 export interface BatchRecord {
@@ -72,15 +73,32 @@ export class ObjectBatch {
     clearTimeout(this.idle);
     const records: BatchRecord[] = [];
     const deadline = Date.now() + this.timeoutMs;
+    // After a record over its cap, the sizes of the rest, asked in one --batch-check: no other stops git (found in
+    // attack: 2,000 files just over their limit cost a process each, and every sync its deadline).
+    let sized: Map<number, BatchRecord> | undefined;
+    const skipped = (i: number) => {
+      const known = sized?.get(i);
+      return known !== undefined && (known.type === "missing" || known.size > (caps?.[i] ?? Number.POSITIVE_INFINITY)) ? known : undefined;
+    };
     try {
       while (records.length < names.length) {
         if (this.signal?.aborted) throw new GitStopped("abort", "cat-file");
+        const from = records.length;
+        const known = skipped(from);
+        if (known) {
+          records.push(known);
+          continue;
+        }
+        let to = from + 1;
+        while (to < names.length && !skipped(to)) to++;
         if (this.process?.gone) this.process = undefined; // ended by someone else: started again
         this.process ??= new BatchProcess(this.dir);
-        const from = records.length;
-        const got = await this.process.ask(names.slice(from), caps?.slice(from), deadline, this.signal);
+        const got = await this.process.ask(names.slice(from, to), caps?.slice(from, to), deadline, this.signal);
         records.push(...got.records);
-        if (got.stopped) this.process = undefined;
+        if (got.stopped) {
+          this.process = undefined;
+          if (!sized && records.length < names.length) sized = await sizesOf(this.dir, names, records.length, deadline, this.signal);
+        }
       }
       return records;
     } catch (e) {
@@ -92,6 +110,40 @@ export class ObjectBatch {
       this.idle = setTimeout(() => this.close(), IDLE_MS).unref();
     }
   }
+}
+
+/** The type and size of each of `names` from `from` on, by index, in one `cat-file --batch-check`. */
+async function sizesOf(dir: string, names: readonly string[], from: number, deadline: number, signal?: AbortSignal): Promise<Map<number, BatchRecord>> {
+  const { env, config } = gitCommandEnv(dir);
+  const rest = names.slice(from);
+  const out = await runGit([...config, "cat-file", "--batch-check"], {
+    cwd: dir,
+    env,
+    timeoutMs: Math.max(1, deadline - Date.now()),
+    input: `${rest.join("\n")}\n`,
+    ...(signal ? { signal } : {}),
+  });
+  const sizes = new Map<number, BatchRecord>();
+  out
+    .toString("utf8")
+    .split("\n")
+    .slice(0, rest.length)
+    .forEach((line, i) => {
+      const header = parseHeader(line);
+      if (header) sizes.set(from + i, header);
+    });
+  return sizes;
+}
+
+/** A record's header as cat-file prints it: `<id> <type> <size>`, or `<name> missing` (ambiguous); undefined if neither. */
+function parseHeader(line: string): BatchRecord | undefined {
+  const at = line.lastIndexOf(" ");
+  const last = line.slice(at + 1);
+  if (last === "missing" || last === "ambiguous") return { id: line.slice(0, at), type: "missing", size: 0 };
+  const first = line.indexOf(" ");
+  const size = Number(last);
+  if (first < 0 || first === at || !Number.isSafeInteger(size)) return undefined;
+  return { id: line.slice(0, first), type: line.slice(first + 1, at), size };
 }
 
 /** The running `git cat-file --batch`: what is asked goes to its stdin, its records come back on its stdout. */
@@ -153,18 +205,13 @@ class BatchProcess {
           if (!header) {
             const line = this.line();
             if (line === undefined) break;
-            // <id> SP <type> SP <size>, or <name> SP missing (ambiguous).
-            const at = line.lastIndexOf(" ");
-            const [id, type] = [line.slice(0, at), line.slice(at + 1)];
-            if (type === "missing" || type === "ambiguous") {
-              records.push({ id, type: "missing", size: 0 });
-            } else {
-              const first = line.indexOf(" ");
-              const size = Number(type);
-              if (first === at || !Number.isSafeInteger(size)) return finish(new GitFailed(`git cat-file --batch said ${JSON.stringify(line.slice(0, 200))}`, null));
-              header = { id: line.slice(0, first), type: line.slice(first + 1, at), size };
+            const parsed = parseHeader(line);
+            if (!parsed) return finish(new GitFailed(`git cat-file --batch said ${JSON.stringify(line.slice(0, 200))}`, null));
+            if (parsed.type === "missing") records.push(parsed);
+            else {
+              header = { id: parsed.id, type: parsed.type, size: parsed.size };
               const cap = caps?.[records.length];
-              if (cap !== undefined && size > cap) {
+              if (cap !== undefined && header.size > cap) {
                 records.push(header);
                 finish();
                 this.end();

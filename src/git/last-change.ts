@@ -10,11 +10,12 @@ import { resolve } from "node:path";
 import { type Change, type SignatureStatus, standsWithoutAncestry } from "../core/trust/trust.js";
 import { roleOf } from "../core/trust/ownership.js";
 import type { Checkout } from "./checkout.js";
+export { COMMIT_READ_MAX } from "./objects.js";
 import { ancestorHere, shallowBoundary, throughHistory } from "./history.js";
 import { commitOf } from "./hub.js";
 import { knownAncestor } from "./log.js";
 import { commitBodies, listedBlobs } from "./memo.js";
-import { commitParentsAndAuthor } from "./objects.js";
+import { COMMIT_READ_MAX, commitParentsAndAuthor } from "./objects.js";
 import { entryAt } from "./read.js";
 import { commitVerdict, plainRevoked, plainSigners, type SignersHere } from "./signatures.js";
 
@@ -366,13 +367,6 @@ async function signaturesHere(signers: Signers): Promise<SignersHere | undefined
   const gone = revoked === undefined ? undefined : plainRevoked(revoked);
   return keys && gone && { keys, revoked: gone };
 }
-
-/**
- * A commit larger than this is not read into this process: its signature is git's to check (the callers ask git for
- * what is not here). Found in attack: commits with messages of megabytes, a few hundred of them on the lines a check
- * walks, took a reclaim over a gigabyte of memory.
- */
-export const COMMIT_READ_MAX = 256 * 1024;
 
 /** Raw commit objects by id, those of at most COMMIT_READ_MAX bytes (a larger one is not read: batch.ts). */
 async function commitObjects(c: Checkout, ids: string[]): Promise<Map<string, Buffer>> {

@@ -14,7 +14,7 @@ import type { Checkout } from "./checkout.js";
 import { isObjectId } from "./dotgit.js";
 import { filesByRole, pathsByRole, splitTip, underPrefix } from "./hub.js";
 import { blobsReadBy, commitBodies, commitTrees, historyMarks, type KnownBlob, keepLatest, lastTexts, listedBlobs, listedTree, markCommit, rememberTree } from "./memo.js";
-import { commitTimeAndMessage, treeListing } from "./objects.js";
+import { COMMIT_READ_MAX, commitTimeAndMessage, treeListing } from "./objects.js";
 import { GitFailed } from "./run.js";
 
 /**
@@ -42,14 +42,17 @@ export async function listFiles(c: Checkout, tip: string, prefixes: string[]): P
  * (memo.ts); `name`: its id or `<commit>^{tree}`.
  */
 export async function treeOf(c: Checkout, name: string): Promise<string> {
-  const known = listedTree(c.dir, name);
-  if (known !== undefined) return known;
+  return listedTree(c.dir, name) ?? (await treeRecord(c, name)).listing;
+}
+
+/** The tree `name` names, read and kept (by its id, and by `name`). */
+async function treeRecord(c: Checkout, name: string): Promise<{ id: string; listing: string }> {
   const [record] = await c.objects().read([name]);
   if (record?.type !== "tree" || !record.body) throw missing(c, "tree", name);
   const listing = treeListing(record.body, record.id.length / 2);
   rememberTree(c.dir, record.id, listing);
   if (name !== record.id) rememberTree(c.dir, name, listing);
-  return listing;
+  return { id: record.id, listing };
 }
 
 /**
@@ -118,16 +121,16 @@ async function listBlobs(c: Checkout, commit: string, prefixes: readonly string[
         .map((e) => ({ id: e.id, path: join(t.path, e.name) })),
     );
   }
+  // Depth first without recursion (found in attack: 6,000 nested directories overflowed the stack): a directory's
+  // entries go on the stack in reverse, so that they come off in the tree's order.
   const blobs: Listed[] = [];
-  const visit = (tree: string, dir: string) => {
-    for (const e of listings.get(tree) ?? []) {
-      const path = join(dir, e.name);
-      if (e.type === "tree") {
-        if (toward(path)) visit(e.id, path);
-      } else if (e.type === "blob" && inside(path)) blobs.push({ mode: e.mode, id: e.id, path });
-    }
-  };
-  visit(root, "");
+  const stack = [...(listings.get(root) ?? [])].reverse().map((e) => ({ e, path: e.name }));
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const { e, path } = next;
+    if (e.type === "tree") {
+      if (toward(path)) for (const child of [...(listings.get(e.id) ?? [])].reverse()) stack.push({ e: child, path: join(path, child.name) });
+    } else if (e.type === "blob" && inside(path)) blobs.push({ mode: e.mode, id: e.id, path });
+  }
   return { blobs };
 }
 
@@ -153,8 +156,14 @@ async function rootTreeOf(c: Checkout, commit: string, mark: boolean): Promise<s
   const known = key === undefined ? undefined : commitTrees.get(key);
   if (known !== undefined && (!mark || (historyMarks.has(commit) && commitBodies.has(commit)))) return known;
   // ^{commit}: a name (HEAD, a branch) or a tag is peeled to its commit, as ls-tree took it.
-  const [record] = await c.objects().read([`${commit}^{commit}`]);
-  if (record?.type !== "commit" || !record.body) throw new GitFailed(`fatal: Not a valid object name ${commit}`, 128);
+  const [record] = await c.objects().read([`${commit}^{commit}`], [COMMIT_READ_MAX]);
+  if (record?.type !== "commit") throw new GitFailed(`fatal: Not a valid object name ${commit}`, 128);
+  // A commit too large to read here (a message of megabytes): its tree asked of git.
+  if (!record.body) {
+    const { id } = await treeRecord(c, `${commit}^{tree}`);
+    if (key !== undefined) keepLatest(commitTrees, key, id, 64);
+    return id;
+  }
   const end = record.body.indexOf("\n\n");
   const tree = /^tree ([0-9a-f]+)$/m.exec(record.body.toString("latin1", 0, end < 0 ? record.body.length : end))?.[1];
   if (tree === undefined) throw missing(c, "commit", commit);
