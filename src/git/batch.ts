@@ -187,7 +187,7 @@ class BatchProcess {
     this.wake();
     return new Promise((resolve, reject) => {
       const records: BatchRecord[] = [];
-      let header: { id: string; type: string; size: number } | undefined;
+      let header: BatchRecord | undefined;
       const finish = (error?: Error) => {
         clearTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
@@ -209,7 +209,7 @@ class BatchProcess {
             if (!parsed) return finish(new GitFailed(`git cat-file --batch said ${JSON.stringify(line.slice(0, 200))}`, null));
             if (parsed.type === "missing") records.push(parsed);
             else {
-              header = { id: parsed.id, type: parsed.type, size: parsed.size };
+              header = parsed;
               const cap = caps?.[records.length];
               if (cap !== undefined && header.size > cap) {
                 records.push(header);

@@ -90,8 +90,9 @@ async function markSuperseded(c: Checkout, at: string, path: string, signers: Si
   const good = left.filter((x) => x.status === "G" && (signers.owner === undefined || x.signer === signers.owner)).map((x) => x.commit);
   if (!good.length) return change;
   const newest = new Set(await newestOf(c, good));
-  const atTip = await blobAt(c, tip, path);
-  for (const commit of good) if (newest.has(commit) && (await blobAt(c, commit, path)) !== atTip) return { ...change, supersededBy: commit };
+  // The entry, its mode too: a file made a link differs.
+  const atTip = await entryAt(c, tip, path);
+  for (const commit of good) if (newest.has(commit) && (await entryAt(c, commit, path)) !== atTip) return { ...change, supersededBy: commit };
   return change;
 }
 
@@ -108,7 +109,7 @@ export async function sameTextSince(c: Checkout, at: string, path: string, signe
   // A version this checkout does not have (cloned anew, shallow, below it), or one off the tip's line (a force-push
   // took it off main), was not moved past here: none.
   if (!(await ancestorHere(c.history, since, tip))) return undefined;
-  const wanted = (await blobAt(c, since, path))?.split(" ")[2];
+  const wanted = (await entryAt(c, since, path))?.split(" ")[2];
   if (wanted === undefined) return undefined;
   // The changes by id (rev-list keeps no commit body, where git log on this walk held every commit it passed), then
   // the file's blob at each, in one cat-file.
@@ -137,11 +138,6 @@ async function newestOf(c: Checkout, commits: string[]): Promise<string[]> {
 /** Whether a merge lies between `commit` and `tip` (on one line of single-parent commits, git names the newest change). */
 async function mergeSince(c: Checkout, commit: string, tip: string): Promise<boolean> {
   return (await c.git().raw(["rev-list", "--merges", "--max-count=1", `${commit}..${tip}`])).trim() !== "";
-}
-
-/** The id of `path`'s blob at `commit` (its mode too: a file made a link differs), or undefined where it has none. */
-function blobAt(c: Checkout, commit: string, path: string): Promise<string | undefined> {
-  return entryAt(c, commit, path);
 }
 
 /**

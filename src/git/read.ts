@@ -47,12 +47,7 @@ export async function treeOf(c: Checkout, name: string): Promise<string> {
 
 /** The tree `name` names, read and kept (by its id, and by `name`). */
 async function treeRecord(c: Checkout, name: string): Promise<{ id: string; listing: string }> {
-  const [record] = await c.objects().read([name]);
-  if (record?.type !== "tree" || !record.body) throw missing(c, "tree", name);
-  const listing = treeListing(record.body, record.id.length / 2);
-  rememberTree(c.dir, record.id, listing);
-  if (name !== record.id) rememberTree(c.dir, name, listing);
-  return { id: record.id, listing };
+  return (await readTrees(c, [name]))[0]!;
 }
 
 /**
@@ -112,8 +107,8 @@ async function listBlobs(c: Checkout, commit: string, prefixes: readonly string[
   for (let level = [{ id: root, path: "" }]; level.length; ) {
     const ids = [...new Set(level.map((t) => t.id))].filter((id) => !listings.has(id));
     const unknown = ids.filter((id) => listedTree(c.dir, id) === undefined);
-    const read = unknown.length ? await readTrees(c, unknown) : undefined;
-    for (const id of ids) listings.set(id, entriesOf(read?.get(id) ?? listedTree(c.dir, id)!));
+    const read = new Map((unknown.length ? await readTrees(c, unknown) : []).map((t) => [t.id, t.listing]));
+    for (const id of ids) listings.set(id, entriesOf(read.get(id) ?? listedTree(c.dir, id)!));
     level = level.flatMap((t) =>
       listings
         .get(t.id)!
@@ -137,17 +132,16 @@ async function listBlobs(c: Checkout, commit: string, prefixes: readonly string[
 /** A path in the tree: `name` in the directory `dir` ("" the root). */
 const join = (dir: string, name: string) => (dir ? `${dir}/${name}` : name);
 
-/** The listings of the trees `ids`, read in one request, and kept (memo.ts). */
-async function readTrees(c: Checkout, ids: string[]): Promise<Map<string, string>> {
-  const listings = new Map<string, string>();
-  const records = await c.objects().read(ids);
-  records.forEach((r, i) => {
-    if (r.type !== "tree" || !r.body) throw missing(c, "tree", ids[i]!);
+/** The trees `names` name (ids, or `<commit>^{tree}`), read in one request, each kept by its id and its name (memo.ts). */
+async function readTrees(c: Checkout, names: string[]): Promise<{ id: string; listing: string }[]> {
+  const records = await c.objects().read(names);
+  return records.map((r, i) => {
+    if (r.type !== "tree" || !r.body) throw missing(c, "tree", names[i]!);
     const listing = treeListing(r.body, r.id.length / 2);
-    listings.set(r.id, listing);
     rememberTree(c.dir, r.id, listing);
+    if (names[i] !== r.id) rememberTree(c.dir, names[i]!, listing);
+    return { id: r.id, listing };
   });
-  return listings;
 }
 
 /** The id of `commit`'s root tree: known when this process read the commit (an id) before, else read. */
