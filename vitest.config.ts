@@ -5,6 +5,7 @@ import { join, relative, sep } from "node:path";
 import { defineConfig } from "vitest/config";
 import { BaseSequencer, type TestSpecification } from "vitest/node";
 import { pidAlive } from "./src/state/lock.js";
+import { patient } from "./test/patience.js";
 
 /**
  * The run's temporary files (the tests' fleets, HOMEs and checkouts: os.tmpdir() in vitest, its workers and every
@@ -112,8 +113,9 @@ export default defineConfig({
   test: {
     sequence: { sequencer: SessionsAsListed },
     setupFiles: ["test/setup.ts"],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // Ceilings, not claims of speed: a minute on a quiet machine, times the run's patience (test/patience.ts).
+    testTimeout: patient(60_000),
+    hookTimeout: patient(60_000),
     pool: "forks",
     maxWorkers: 2 * cores,
     projects: [

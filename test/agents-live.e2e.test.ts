@@ -14,6 +14,7 @@ import { sync } from "../src/sync/sync.js";
 import { cli, type Fleet, makeFleet } from "./helpers.js";
 import { findAgents } from "../src/state/capabilities.js";
 import { type MemoryFleet, memoryFleet } from "./memory-fleet.js";
+import { patient } from "./patience.js";
 
 const live = process.env.COORD_LIVE_AGENTS === "1";
 const found = live ? await findAgents() : [];
@@ -30,6 +31,7 @@ describe.skipIf(!live)("live agent CLIs (COORD_LIVE_AGENTS=1)", () => {
     const why = !a ? `${name}: skipped, not on PATH` : a.loggedIn === false ? `${name} ${a.version ?? ""}: skipped, not logged in (${a.how})` : undefined;
     it.skipIf(why !== undefined)(
       why ?? `${name} ${a?.version ?? ""}: a trivial prompt completes, and what the agent said is published`,
+      { timeout: patient(240_000) },
       async () => {
         fleet = await memoryFleet(["m"]);
         await fleet.pushOrders([
@@ -49,7 +51,6 @@ describe.skipIf(!live)("live agent CLIs (COORD_LIVE_AGENTS=1)", () => {
         expect(task.output?.toLowerCase()).toContain("pong");
         if (AGENTS.get(name)!.reader) expect(task.agent?.session).toBeTruthy();
       },
-      240_000,
     );
   }
 });
@@ -69,30 +70,26 @@ describe.skipIf(!live)("live agent CLIs on call (COORD_LIVE_AGENTS=1)", () => {
   for (const name of ON_CALL_AGENTS) {
     const a = found.find((x) => x.name === name);
     const why = !a ? `${name}: skipped, not on PATH` : a.loggedIn === false ? `${name} ${a.version ?? ""}: skipped, not logged in (${a.how})` : undefined;
-    it.skipIf(why !== undefined)(
-      why ?? `${name} ${a?.version ?? ""} on call: a reply resumes the conversation's session`,
-      async () => {
-        gitFleet = await makeFleet(["asker", "oncall"]);
-        work = await mkdtemp(join(tmpdir(), "coord-live-on-call-"));
-        const dir = (m: string) => gitFleet!.machines[m]!;
-        const permissions = name === "cursor" ? "full" : "read-only";
-        const set = await cli("agent", "on-call", name, "--dir", dir("oncall"), "--cwd", work, "--from", "asker", "--permissions", permissions, "--timeout", "3m");
-        expect(set.code, set.err).toBe(0);
-        const ask = async (text: string, replyTo?: string) => {
-          const r = await cli("send", "--dir", dir("asker"), "oncall", text, ...(replyTo ? ["--reply-to", replyTo] : []));
-          const id = /^sent ([^;\s]+)/.exec(r.out)![1]!;
-          expect((await cli("sync", "--dir", dir("oncall"))).code).toBe(0);
-          await sync({ dir: dir("asker"), run: false });
-          const answer = (await inbox({ dir: dir("asker"), all: true })).messages.find((x) => x.replyTo === id);
-          expect(answer?.agent, JSON.stringify(answer)).toMatchObject({ answer: true, cli: name });
-          return answer!;
-        };
-        const first = await ask("Remember the number 7261. Reply with exactly the word ok. Do not use any tools.");
-        expect(first.agent?.outcome).toBeUndefined();
-        const second = await ask("Which number did I ask you to remember? Reply with the number only. Do not use any tools.", first.id);
-        expect(second.text).toContain("7261");
-      },
-      480_000,
-    );
+    it.skipIf(why !== undefined)(why ?? `${name} ${a?.version ?? ""} on call: a reply resumes the conversation's session`, { timeout: patient(480_000) }, async () => {
+      gitFleet = await makeFleet(["asker", "oncall"]);
+      work = await mkdtemp(join(tmpdir(), "coord-live-on-call-"));
+      const dir = (m: string) => gitFleet!.machines[m]!;
+      const permissions = name === "cursor" ? "full" : "read-only";
+      const set = await cli("agent", "on-call", name, "--dir", dir("oncall"), "--cwd", work, "--from", "asker", "--permissions", permissions, "--timeout", "3m");
+      expect(set.code, set.err).toBe(0);
+      const ask = async (text: string, replyTo?: string) => {
+        const r = await cli("send", "--dir", dir("asker"), "oncall", text, ...(replyTo ? ["--reply-to", replyTo] : []));
+        const id = /^sent ([^;\s]+)/.exec(r.out)![1]!;
+        expect((await cli("sync", "--dir", dir("oncall"))).code).toBe(0);
+        await sync({ dir: dir("asker"), run: false });
+        const answer = (await inbox({ dir: dir("asker"), all: true })).messages.find((x) => x.replyTo === id);
+        expect(answer?.agent, JSON.stringify(answer)).toMatchObject({ answer: true, cli: name });
+        return answer!;
+      };
+      const first = await ask("Remember the number 7261. Reply with exactly the word ok. Do not use any tools.");
+      expect(first.agent?.outcome).toBeUndefined();
+      const second = await ask("Which number did I ask you to remember? Reply with the number only. Do not use any tools.", first.id);
+      expect(second.text).toContain("7261");
+    });
   }
 });

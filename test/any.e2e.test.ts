@@ -28,6 +28,7 @@ import {
   syncAfterCrash,
   waitFor,
 } from "./helpers.js";
+import { patient } from "./patience.js";
 
 const dirOf = (fleet: Fleet, name: string) => fleet.machines[name]!;
 
@@ -61,10 +62,9 @@ async function claimLostInACrash(fleet: Fleet, retries: number): Promise<string>
 }
 
 describe.concurrent("to: ANY", () => {
-  it("20 ANY orders of 1 s and 5 machines, each running coord sync per round: each order runs exactly once, all done in at most 5 rounds, every machine works", async ({
-    expect,
-    onTestFinished,
-  }) => {
+  it("20 ANY orders of 1 s and 5 machines, each running coord sync per round: each order runs exactly once, all done in at most 5 rounds, every machine works", {
+    timeout: patient(400_000),
+  }, async ({ expect, onTestFinished }) => {
     const names = ["m1", "m2", "m3", "m4", "m5"];
     const fleet = await makeFleet(names);
     onTestFinished(() => fleet.cleanup());
@@ -96,9 +96,12 @@ describe.concurrent("to: ANY", () => {
     // queue is empty within 5 rounds (one, measured, since syncs drain).
     expect(rounds).toBeLessThanOrEqual(5);
     expect(new Set(ran.map((l) => l.split(" ")[1]))).toEqual(new Set(names));
-  }, 400_000); // a hang: the rounds are bounded (12), and at most 5 is the property; idle, 90 s
+  }); // a hang: the rounds are bounded (12), and at most 5 is the property; idle, 90 s
 
-  it("only a capable machine claims it; a holder that stays alive keeps it; a silent holder is taken over after the lease", async ({ expect, onTestFinished }) => {
+  it("only a capable machine claims it; a holder that stays alive keeps it; a silent holder is taken over after the lease", { timeout: patient(400_000) }, async ({
+    expect,
+    onTestFinished,
+  }) => {
     const fleet = await makeFleet(["izzit7", "soda-yeti", "machine-2"]);
     onTestFinished(() => fleet.cleanup());
     for (const n of ["izzit7", "soda-yeti"]) await setConfig(dirOf(fleet, n), { claimLease: "10s", checkEvery: "1s", labels: ["gpu"] });
@@ -148,9 +151,9 @@ describe.concurrent("to: ANY", () => {
     expect(status.orders.train).toMatchObject({ state: "completed", done: true });
     expect(status.orders.train?.machines["soda-yeti"]).toMatchObject({ state: "completed", takeoverFrom: "izzit7", attempts: 1 });
     expect(await lines(log)).toEqual(["izzit7 1", "soda-yeti 1"]);
-  }, 400_000); // above its bounded waits together
+  }); // above its bounded waits together
 
-  it("a holder that cannot publish stops its task before another machine may take its claim over", async ({ expect, onTestFinished }) => {
+  it("a holder that cannot publish stops its task before another machine may take its claim over", { timeout: patient(400_000) }, async ({ expect, onTestFinished }) => {
     const fleet = await makeFleet(["izzit7", "soda-yeti"]);
     onTestFinished(() => fleet.cleanup());
     const A = fleet.machines.izzit7!;
@@ -194,9 +197,12 @@ describe.concurrent("to: ANY", () => {
     } finally {
       holder.kill("SIGKILL");
     }
-  }, 400_000); // above its bounded waits together
+  }); // above its bounded waits together
 
-  it("an ANY order that failed for good on another machine is not run again by a machine that crashed after journaling its claim", async ({ expect, onTestFinished }) => {
+  it("an ANY order that failed for good on another machine is not run again by a machine that crashed after journaling its claim", { timeout: patient(180_000) }, async ({
+    expect,
+    onTestFinished,
+  }) => {
     const fleet = await makeFleet(["izzit7", "soda-yeti"]);
     onTestFinished(() => fleet.cleanup());
     const log = await claimLostInACrash(fleet, 0);
@@ -206,21 +212,23 @@ describe.concurrent("to: ANY", () => {
     await syncAfterCrash(fleet.machines.izzit7!);
     expect(await lines(log)).toEqual(["soda-yeti 1"]); // failed for good: attempt 1 ran once, nothing more
     expect((await hubStatus(fleet)).orders.job).toMatchObject({ state: "failed", done: true });
-  }, 180_000); // a hang: a crashed sync, two syncs and the lock seen stale (idle, with the others at once: 25-50 s)
+  }); // a hang: a crashed sync, two syncs and the lock seen stale (idle, with the others at once: 25-50 s)
 
-  it("a retry after another machine ran the same attempt waits for the backoff (not run at once with the same attempt number)", async ({ expect, onTestFinished }) => {
+  it("a retry after another machine ran the same attempt waits for the backoff (not run at once with the same attempt number)", { timeout: patient(180_000) }, async ({
+    expect,
+    onTestFinished,
+  }) => {
     const fleet = await makeFleet(["izzit7", "soda-yeti"]);
     onTestFinished(() => fleet.cleanup());
     // retryBackoff is the default 30 s: nothing may retry within this test.
     const log = await claimLostInACrash(fleet, 1);
     await syncAfterCrash(fleet.machines.izzit7!);
     expect(await lines(log)).toEqual(["soda-yeti 1"]);
-  }, 180_000); // a hang: a crashed sync, two syncs and the lock seen stale (idle, with the others at once: 25-50 s)
+  }); // a hang: a crashed sync, two syncs and the lock seen stale (idle, with the others at once: 25-50 s)
 
-  it("a hub force-pushed back to before an ANY order ran: the machine that completed it republishes the result and does not run it again; nor does any other", async ({
-    expect,
-    onTestFinished,
-  }) => {
+  it("a hub force-pushed back to before an ANY order ran: the machine that completed it republishes the result and does not run it again; nor does any other", {
+    timeout: patient(180_000),
+  }, async ({ expect, onTestFinished }) => {
     const fleet = await makeFleet(["izzit7", "soda-yeti"]);
     onTestFinished(() => fleet.cleanup());
     const log = join(fleet.root, "ran.log");
@@ -236,5 +244,5 @@ describe.concurrent("to: ANY", () => {
     expect((await hubStatus(fleet)).orders.job).toMatchObject({ state: "completed", done: true });
     expect((await sync({ dir: fleet.machines["soda-yeti"]! })).ran).toEqual([]);
     expect(await lines(log)).toEqual(["izzit7"]);
-  }, 180_000); // a hang: a crashed sync, two syncs and the lock seen stale (idle, with the others at once: 25-50 s)
+  }); // a hang: a crashed sync, two syncs and the lock seen stale (idle, with the others at once: 25-50 s)
 });

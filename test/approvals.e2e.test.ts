@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { cli } from "./helpers.js";
 import { answerTo, type Msg, onCallTests, requestFor } from "./on-call-fleet.js";
 import { standInCalls } from "./on-call-standins.js";
+import { patient } from "./patience.js";
 
 const t = onCallTests("coord-approvals-");
 const { dirOf, send, arrives } = t;
@@ -17,7 +18,7 @@ const { dirOf, send, arrives } = t;
 const onCallFleet = (names: string[], ...extra: string[]) => t.claudeOnCall(names, ...extra);
 
 describe("approvals from afar", () => {
-  it("the agent asks in its thread; coord approve lets it go on, and the turn ran with coord's permission prompt tool", async () => {
+  it("the agent asks in its thread; coord approve lets it go on, and the turn ran with coord's permission prompt tool", { timeout: patient(90_000) }, async () => {
     await onCallFleet(["asker", "oncall"]);
     const q = await send("asker", "oncall", "please run: rm -rf build");
     const req = await arrives("asker", requestFor(q), "the request");
@@ -55,9 +56,9 @@ describe("approvals from afar", () => {
       [late]: "acked",
     });
     if (process.env.COORD_TRANSCRIPT) console.log((await cli("inbox", "--dir", dirOf("asker"), "--all")).out);
-  }, 90_000);
+  });
 
-  it("/deny with a reason reaches the agent; /approve always lets the same tool run without asking for the rest of the thread", async () => {
+  it("/deny with a reason reaches the agent; /approve always lets the same tool run without asking for the rest of the thread", { timeout: patient(120_000) }, async () => {
     await onCallFleet(["asker", "oncall"]);
     const q = await send("asker", "oncall", "please run: git push --force");
     const req = await arrives("asker", requestFor(q), "the request");
@@ -74,9 +75,11 @@ describe("approvals from afar", () => {
     const q3 = await send("asker", "oncall", "please run: npm run lint", a2.id);
     expect((await arrives("asker", answerTo(q3), "the third answer")).text).toBe("ran: npm run lint");
     expect(((await inbox({ dir: dirOf("asker"), all: true })).messages as Msg[]).filter((x) => x.agent?.request)).toHaveLength(2);
-  }, 120_000);
+  });
 
-  it("an /approve marked as an agent's (an older coord, a forged mailbox) decides nothing: its sender is told, and a person's then does", async () => {
+  it("an /approve marked as an agent's (an older coord, a forged mailbox) decides nothing: its sender is told, and a person's then does", {
+    timeout: patient(120_000),
+  }, async () => {
     await onCallFleet(["asker", "oncall"]);
     const q = await send("asker", "oncall", "please run: make release");
     const req = await arrives("asker", requestFor(q), "the request");
@@ -89,9 +92,9 @@ describe("approvals from afar", () => {
     expect(told.agent).toMatchObject({ answer: true, outcome: "refused" });
     await send("asker", "oncall", "/approve", req.id);
     expect((await arrives("asker", answerTo(q), "the answer")).text).toBe("ran: make release");
-  }, 120_000);
+  });
 
-  it("no decision in time: denied, and the thread says it timed out; a reply from a machine not allowed counts for nothing", async () => {
+  it("no decision in time: denied, and the thread says it timed out; a reply from a machine not allowed counts for nothing", { timeout: patient(90_000) }, async () => {
     await onCallFleet(["asker", "oncall", "other"], "--approval-timeout", "6s");
     const q = await send("asker", "oncall", "please run: make deploy");
     const req = await arrives("asker", requestFor(q), "the request");
@@ -110,9 +113,9 @@ describe("approvals from afar", () => {
     const late = await cli("approve", req.id, "--dir", dirOf("asker"));
     expect(late.code).toBe(2);
     expect(late.err).toContain(`nothing waits for approval: request ${req.id} is timed out; nothing was sent`);
-  }, 90_000);
+  });
 
-  it("a turn stopped while its request waits: the request is over, and a late /approve says so", async () => {
+  it("a turn stopped while its request waits: the request is over, and a late /approve says so", { timeout: patient(90_000) }, async () => {
     await onCallFleet(["asker", "oncall"]);
     const q = await send("asker", "oncall", "please run: terraform apply");
     const req = await arrives("asker", requestFor(q), "the request");
@@ -124,9 +127,11 @@ describe("approvals from afar", () => {
     const over = await arrives("asker", (x) => x.replyTo === late, "the late answer's reply");
     expect(over.text).toBe(`Request ${req.id} is over (denied: the turn ended first): this answer changes nothing.`);
     expect(over.agent?.decided).toEqual({ request: req.id, behavior: "deny", cause: "turn-end" });
-  }, 90_000);
+  });
 
-  it("a daemon killed -9 while a request waits: the next one stops the turn and its tool, says it was interrupted, and the request is over", async () => {
+  it("a daemon killed -9 while a request waits: the next one stops the turn and its tool, says it was interrupted, and the request is over", {
+    timeout: patient(90_000),
+  }, async () => {
     const first = await onCallFleet(["asker", "oncall"]);
     const q = await send("asker", "oncall", "please run: kubectl delete ns staging");
     const req = await arrives("asker", requestFor(q), "the request");
@@ -141,5 +146,5 @@ describe("approvals from afar", () => {
     );
     // The stand-in never ran the command: nothing said "ran:".
     expect(((await inbox({ dir: dirOf("asker"), all: true })).messages as Msg[]).some((x) => x.text.startsWith("ran:"))).toBe(false);
-  }, 90_000);
+  });
 });

@@ -5,6 +5,7 @@ import { chmod, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { runDaemon } from "../src/daemon/daemon.js";
 import { type Fleet, git, readLines } from "./helpers.js";
+import { patient } from "./patience.js";
 
 const stops: (() => Promise<unknown>)[] = [];
 const maxListeners = process.getMaxListeners();
@@ -87,9 +88,9 @@ export function startDaemons(f: Fleet, names: string[], opts: { schedule?: strin
 
 /** Waits (at most `ms`) until every daemon has ended its first sync. */
 export async function firstSyncs(daemons: Daemon[], ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
+  const deadline = Date.now() + patient(ms);
   while (!daemons.every((d) => d.lines.some((l) => /: sync(: | failed)/.test(l)))) {
-    if (Date.now() > deadline) throw new Error(`the daemons' first syncs took over ${ms / 1000} s:\n${daemons.flatMap((d) => d.lines.slice(-3)).join("\n")}`);
+    if (Date.now() > deadline) throw new Error(`the daemons' first syncs took over ${patient(ms) / 1000} s:\n${daemons.flatMap((d) => d.lines.slice(-3)).join("\n")}`);
     await sleep(200);
   }
 }

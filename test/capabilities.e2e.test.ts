@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { capabilitiesAsked, detectCapabilities } from "../src/state/capabilities.js";
 import { cliExec, type Fleet, hubStatus, makeFleet, pushOrders, setConfig, tempDir, waitFor } from "./helpers.js";
+import { patient } from "./patience.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -68,7 +69,9 @@ describe("a machine's capabilities", () => {
     expect(status.machines.izzit7?.capabilities.claude).toBeUndefined();
   });
 
-  it("answers that pass their 10 minutes while tasks run are asked again before an order that needs them starts: uninstalled since, it is refused, not failed", async () => {
+  it("answers that pass their 10 minutes while tasks run are asked again before an order that needs them starts: uninstalled since, it is refused, not failed", {
+    timeout: patient(240_000),
+  }, async () => {
     fleet = await makeFleet(["izzit7"]);
     const dir = fleet.machines.izzit7!;
     const { path } = await slowClaude(fleet.root, "1.0.0", 0);
@@ -97,7 +100,7 @@ describe("a machine's capabilities", () => {
     const status = await hubStatus(fleet);
     expect(status.orders.long?.state).toBe("completed");
     expect(status.orders.review?.machines.izzit7).toMatchObject({ state: "rejected", reason: "izzit7 lacks claude" });
-  }, 240_000);
+  });
 
   it("a sync with nothing to do on answers older than 10 minutes leaves no quiet stamp: the next sync publishes the new answers", async () => {
     fleet = await makeFleet(["izzit7"]);

@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { contentionDelay, PUSH_BACKOFF } from "../src/core/time/backoff.js";
 import { type Race, race, races, type Wait } from "./cas-race.js";
+import { patient } from "./patience.js";
 
 const coord: Wait = (n, tryMs, random) => contentionDelay(n, tryMs, PUSH_BACKOFF, random);
 
@@ -96,7 +97,7 @@ describe("contentionDelay in a race (2 cores, tries of 300 ms)", () => {
 });
 
 if (process.env.COORD_SIM_TABLE) {
-  it("prints the table", () => {
+  it("prints the table", { timeout: patient(600_000) }, () => {
     const rules: [string, Wait][] = [
       ["3 at once, ≤ 2 tries (coord)", coord],
       ["2 at once, ≤ 4 tries (before)", before],
@@ -123,5 +124,5 @@ if (process.env.COORD_SIM_TABLE) {
         );
       }
     console.log(lines.join("\n"));
-  }, 600_000);
+  });
 }

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { inbox } from "../src/actions/messages.js";
 import { cli, cliExec, type Fleet, git, makeFleet, personCommit } from "./helpers.js";
+import { patient } from "./patience.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -34,9 +35,11 @@ describe("channels that never jam", () => {
     expect(ok.code, ok.err).toBe(0);
     expect((await cli("sync", "--dir", dirOf("b"))).code).toBe(0);
     expect((await texts("b"))[0]).toHaveLength(512 * KiB);
-  }, 60_000);
+  });
 
-  it("an outbox holding a message too big (as an older coord let in): doctor names it; the sync sends a notice in its place and the messages behind it", async () => {
+  it("an outbox holding a message too big (as an older coord let in): doctor names it; the sync sends a notice in its place and the messages behind it", {
+    timeout: patient(90_000),
+  }, async () => {
     fleet = await makeFleet(["a", "b"]);
     expect((await cli("send", "--dir", dirOf("a"), "b", "before")).code).toBe(0);
     // As an older coord stored it: a 1.1 MB message, and one after it.
@@ -60,9 +63,11 @@ describe("channels that never jam", () => {
     ]);
     // Healed: doctor says nothing of it any more.
     expect((await cli("doctor", "--dir", dirOf("a"))).out).not.toContain("messages");
-  }, 90_000);
+  });
 
-  it("a channel file on the hub too big to read (as an older coord wrote it): the recipient's doctor names it; the sender's next sync rewrites it", async () => {
+  it("a channel file on the hub too big to read (as an older coord wrote it): the recipient's doctor names it; the sender's next sync rewrites it", {
+    timeout: patient(90_000),
+  }, async () => {
     fleet = await makeFleet(["a", "b"]);
     // b reads the files as they are on the hub (a verifying machine takes only what a's signed commits wrote).
     expect((await cli("trust", "machines", "off", "--dir", dirOf("b"))).code).toBe(0);
@@ -76,9 +81,9 @@ describe("channels that never jam", () => {
     expect((await cli("sync", "--dir", dirOf("b"))).code).toBe(0);
     expect(await texts("b")).toEqual(["later"]);
     expect((await cli("doctor", "--dir", dirOf("b"))).out).not.toContain("no message from a arrives");
-  }, 90_000);
+  });
 
-  it("a channel full of messages its recipient has not received: the newest wait (doctor says why), and go as it receives", async () => {
+  it("a channel full of messages its recipient has not received: the newest wait (doctor says why), and go as it receives", { timeout: patient(120_000) }, async () => {
     fleet = await makeFleet(["a", "b"]);
     for (const c of "pqrs") {
       const r = await cliExec(["send", "--dir", dirOf("a"), "b", "-"], Buffer.from(c.repeat(400 * KiB)));
@@ -97,5 +102,5 @@ describe("channels that never jam", () => {
     expect((await cli("sync", "--dir", dirOf("b"))).code).toBe(0);
     expect((await texts("b")).map((t) => `${t[0]}${t.length}`)).toEqual(["p", "q", "r", "s"].map((c) => `${c}${400 * KiB}`));
     expect((await cli("doctor", "--dir", dirOf("a"))).out).not.toContain("the channel to b is full");
-  }, 120_000);
+  });
 });

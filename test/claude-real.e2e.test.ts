@@ -13,6 +13,7 @@ import { type AnthropicServer, claudeEnv, startAnthropicServer } from "./anthrop
 import { cli, filesNamed, tempDir, waitFor } from "./helpers.js";
 import { type Msg, onCallTests } from "./on-call-fleet.js";
 import { pinnedVersions, realCli } from "./real-clis.js";
+import { patient } from "./patience.js";
 
 const t = onCallTests("coord-claude-real-");
 const { dirOf, send, arrives } = t;
@@ -107,7 +108,9 @@ for (const version of [newest, oldest]) {
   suite(`the real claude ${version}${"missing" in real ? ` (skipped: ${real.missing})` : ""}`, () => {
     const bin = "bin" in real ? real.bin : "";
 
-    it("a thread over three turns: the model sees the earlier turns; coord's whoami and send run without a person, and the model reads coord's words", async () => {
+    it("a thread over three turns: the model sees the earlier turns; coord's whoami and send run without a person, and the model reads coord's words", {
+      timeout: patient(240_000),
+    }, async () => {
       const server = await onCall(bin);
       const q1 = await send("asker", "oncall", "what is 2+2");
       const a1 = await arrives("asker", answerTo(q1), "the first answer");
@@ -136,9 +139,9 @@ for (const version of [newest, oldest]) {
         expect(await filesNamed(join(process.env.HOME!, ".claude"), `${s1}.jsonl`)).toEqual([]);
         expect(await filesNamed(join(dirOf("oncall"), ".git", "coord", "agent-state", "askers", "asker", "claude", "home", ".claude"), `${s1}.jsonl`)).toHaveLength(1);
       }
-    }, 240_000);
+    });
 
-    it("/approve: the command runs; /deny: the model is told who denied and why", async () => {
+    it("/approve: the command runs; /deny: the model is told who denied and why", { timeout: patient(240_000) }, async () => {
       await onCall(bin);
       const q = await send("asker", "oncall", "run: echo approved > approved.txt");
       const req = await arrives("asker", requestFor(q), "the request");
@@ -154,11 +157,12 @@ for (const version of [newest, oldest]) {
         "The turn ended with Bash denied: the asker denied it, or nobody answered in time.\n\nWhat it said last:\nnot allowed: denied by asker: not today",
       );
       await expect(readFile(join(t.work, "denied.txt"))).rejects.toThrow();
-    }, 240_000);
+    });
 
     // Behind the shield (src/sync/sandbox.ts); a run without bubblewrap turns it off (vitest.config.ts) and skips this.
     it.skipIf(process.env.COORD_AGENT_SANDBOX === "off")(
       "with every permission (full), the machine's key stays out of reach: by its path, in hex, base32 or reversed, a glob, a link, a copy of .git, /proc/<pid>/root",
+      { timeout: patient(120_000) },
       async () => {
         await onCall(bin, ["--permissions", "full"]);
         const dir = dirOf("oncall");
@@ -188,10 +192,9 @@ for (const version of [newest, oldest]) {
           expect(a.text).not.toContain([...l].reverse().join("").slice(0, 20));
         }
       },
-      120_000,
     );
 
-    it("/approve always Bash: the next command of the thread runs without asking", async () => {
+    it("/approve always Bash: the next command of the thread runs without asking", { timeout: patient(240_000) }, async () => {
       await onCall(bin);
       const q = await send("asker", "oncall", "run: echo one > one.txt");
       const req = await arrives("asker", requestFor(q), "the request");
@@ -202,9 +205,9 @@ for (const version of [newest, oldest]) {
       expect((await arrives("asker", answerTo(q2), "the second answer")).text).toBe("ran: (Bash completed with no output)");
       expect(await readFile(join(t.work, "two.txt"), "utf8")).toBe("two\n");
       expect(await requestsAt("asker")).toHaveLength(1);
-    }, 240_000);
+    });
 
-    it("no decision within the approval timeout: denied, and the model is told", async () => {
+    it("no decision within the approval timeout: denied, and the model is told", { timeout: patient(180_000) }, async () => {
       await onCall(bin, ["--approval-timeout", "5s"]);
       const q = await send("asker", "oncall", "run: echo late > late.txt");
       await arrives("asker", requestFor(q), "the request");
@@ -212,9 +215,9 @@ for (const version of [newest, oldest]) {
         "The turn ended with Bash denied: the asker denied it, or nobody answered in time.\n\nWhat it said last:\nnot allowed: nobody answered within 5 s",
       );
       await expect(readFile(join(t.work, "late.txt"))).rejects.toThrow();
-    }, 180_000);
+    });
 
-    it("read-only orders (coord's invocation, no prompt tool): reads run, a write is denied", async () => {
+    it("read-only orders (coord's invocation, no prompt tool): reads run, a write is denied", { timeout: patient(180_000) }, async () => {
       const server = await startAnthropicServer();
       t.onEnd(() => server.close());
       const work = await tempDir("coord-claude-order-");
@@ -223,9 +226,9 @@ for (const version of [newest, oldest]) {
       await expect(readFile(join(work, "wrote.txt"))).rejects.toThrow();
       await writeFile(join(work, "seen.txt"), "y\n");
       expect(await runClaude(bin, server, work, "run: cat seen.txt", "read-only")).toContain("ran: y");
-    }, 180_000);
+    });
 
-    it("the stand-in's rule holds: claude refuses a permission prompt answer with structuredContent, takes one text block", async () => {
+    it("the stand-in's rule holds: claude refuses a permission prompt answer with structuredContent, takes one text block", { timeout: patient(180_000) }, async () => {
       const server = await startAnthropicServer();
       t.onEnd(() => server.close());
       const work = await tempDir("coord-claude-prompt-");
@@ -236,11 +239,13 @@ for (const version of [newest, oldest]) {
         else expect(out).toContain("ran: (Bash completed with no output)");
       }
       expect(await readFile(join(work, "s.txt"), "utf8")).toBe("false\n");
-    }, 180_000);
+    });
 
     if (!isNewest) return;
 
-    it("plan mode (2.1.278 on) never calls the permission prompt tool: the API's check passes a write and claude runs it, nobody asked", async () => {
+    it("plan mode (2.1.278 on) never calls the permission prompt tool: the API's check passes a write and claude runs it, nobody asked", {
+      timeout: patient(120_000),
+    }, async () => {
       const server = await startAnthropicServer();
       t.onEnd(() => server.close());
       const work = await tempDir("coord-claude-plan-");
@@ -249,25 +254,25 @@ for (const version of [newest, oldest]) {
       expect(server.turns().some((r) => "safeguards" in r.body)).toBe(true);
       expect(await readFile(join(work, "p.txt"), "utf8")).toBe("x\n");
       await expect(readFile(join(work, "prompt-calls.log"))).rejects.toThrow();
-    }, 120_000);
+    });
 
-    it("/stop ends a running turn", async () => {
+    it("/stop ends a running turn", { timeout: patient(180_000) }, async () => {
       const server = await onCall(bin);
       const q = await send("asker", "oncall", "slow 60");
       await waitFor(async () => server.turns().length > 0, 60_000, "the model's request");
       await send("asker", "oncall", "/stop", q);
       const a = await arrives("asker", answerTo(q), "the stopped answer");
       expect(a.agent?.outcome).toBe("stopped");
-    }, 180_000);
+    });
 
-    it("the timeout stops a turn whose model does not answer", async () => {
+    it("the timeout stops a turn whose model does not answer", { timeout: patient(180_000) }, async () => {
       await onCall(bin, ["--timeout", "8s"]);
       const q = await send("asker", "oncall", "slow 60");
       const a = await arrives("asker", answerTo(q), "the timed-out answer");
       expect(a.text).toMatch(/^The turn timed out after 8 s and was stopped\./);
-    }, 180_000);
+    });
 
-    it("maxTurns and the budget: claude stops at them, and the answer says so", async () => {
+    it("maxTurns and the budget: claude stops at them, and the answer says so", { timeout: patient(180_000) }, async () => {
       await onCall(bin, ["--max-turns", "1", "--max-budget-usd", "0.5", "--permissions", "edit"]);
       const q = await send("asker", "oncall", "run: ls");
       const a = await arrives("asker", answerTo(q), "the answer at max turns");
@@ -277,9 +282,9 @@ for (const version of [newest, oldest]) {
       const a2 = await arrives("asker", answerTo(q2), "the answer over budget");
       expect(a2.text).toMatch(/^The turn failed: it reached its budget\./);
       expect(a2.agent?.costUsd).toBeGreaterThan(0.5);
-    }, 180_000);
+    });
 
-    it("an API error, a wrong key, and claude missing from PATH: each answer says the turn failed", async () => {
+    it("an API error, a wrong key, and claude missing from PATH: each answer says the turn failed", { timeout: patient(240_000) }, async () => {
       // A timeout a loaded machine does not reach before claude gives up on the 400 (8 s did, in CI).
       await onCall(bin, ["--timeout", "20s"]);
       const q = await send("asker", "oncall", "http 400");
@@ -301,6 +306,6 @@ for (const version of [newest, oldest]) {
       const q3 = await send("asker", "oncall", "hello again");
       const a3 = await arrives("asker", answerTo(q3), "the answer without claude");
       expect(a3.text).toMatch(/^The turn could not start: .*claude/);
-    }, 240_000);
+    });
   });
 }

@@ -17,6 +17,7 @@ import { cli, filesNamed, git, killRecorded, processGone, type Recorded, recorde
 import { type OpenAiServer, CODEX_KEY_VAR, codexHome, startOpenAiServer } from "./openai-server.js";
 import { type Msg, onCallTests } from "./on-call-fleet.js";
 import { realCli } from "./real-clis.js";
+import { patient } from "./patience.js";
 
 const codex = realCli("codex");
 const missing = "missing" in codex ? codex.missing : undefined;
@@ -87,7 +88,7 @@ async function turnProcesses(thread: string, command: string): Promise<number[]>
 }
 
 describe.skipIf(missing !== undefined)(`the real codex on call${missing ? ` (skipped: ${missing})` : ` (${"version" in codex ? codex.version : ""})`}`, () => {
-  it("a first turn and a thread over three turns: each resumes the session, and the server sees the earlier turns", async () => {
+  it("a first turn and a thread over three turns: each resumes the session, and the server sees the earlier turns", { timeout: patient(120_000) }, async () => {
     await t.fleet(["asker", "oncall"]);
     await onCall("--permissions", "read-only");
     const a1 = await turn("which node version?");
@@ -110,7 +111,7 @@ describe.skipIf(missing !== undefined)(`the real codex on call${missing ? ` (ski
       expect(await filesNamed(process.env.CODEX_HOME!, "rollout-")).toEqual([]);
       expect(await filesNamed(join(dirOf("oncall"), ".git", "coord", "agent-state", "askers", "asker", "codex"), "rollout-")).toHaveLength(1);
     }
-  }, 120_000);
+  });
 
   /** A fleet whose machine on call (with `settings`) runs codex's `sleep 40` in a turn: the question, the sleeps, the daemon. */
   async function sleepingTurn(...settings: string[]) {
@@ -132,7 +133,7 @@ describe.skipIf(missing !== undefined)(`the real codex on call${missing ? ` (ski
     return { q, sleeps, daemon };
   }
 
-  it("/stop under --permissions full: the command codex ran in a session of its own is gone within 10 s", async () => {
+  it("/stop under --permissions full: the command codex ran in a session of its own is gone within 10 s", { timeout: patient(120_000) }, async () => {
     const { q, sleeps } = await sleepingTurn("--permissions", "full");
     const stop = Date.now();
     await send("asker", "oncall", "/stop", q);
@@ -140,34 +141,29 @@ describe.skipIf(missing !== undefined)(`the real codex on call${missing ? ` (ski
     expect(a.agent).toMatchObject({ answer: true, cli: "codex", outcome: "stopped" });
     expect(a.text).toMatch(/^Stopped \(\/stop from asker\)\./);
     for (const pid of sleeps) expect(await processGone(pid, Math.max(0, 10_000 - (Date.now() - stop))), `sleep 40 (pid ${pid}) gone within 10 s of the /stop`).toBe(true);
-  }, 120_000);
+  });
 
   it.each([
     ["edit", "coord agent stop", /^Stopped \(coord agent stop on this machine\)\./],
     ["read-only", "a daemon stop", /^Stopped \(.*\)\.|^Interrupted/],
     ["full", "the timeout", /^The turn timed out after 6 s and was stopped\. It was at: \$ .*sleep 40/],
-  ] as const)(
-    "--permissions %s, %s: the turn's command is gone within 10 s",
-    async (permissions, how, answer) => {
-      const { q, sleeps, daemon } = await sleepingTurn("--permissions", permissions, ...(how === "the timeout" ? ["--timeout", "6s"] : []));
-      const stop = Date.now();
-      if (how === "coord agent stop") {
-        const r = await cli("agent", "stop", q, "--dir", dirOf("oncall"));
-        expect(r.code, r.err).toBe(0);
-      } else if (how === "a daemon stop") {
-        daemon.kill("SIGTERM");
-        await new Promise((r) => (daemon.exitCode !== null || daemon.signalCode !== null ? r(null) : daemon.once("close", r)));
-      }
-      for (const pid of sleeps)
-        expect(await processGone(pid, Math.max(0, (how === "the timeout" ? 16_000 : 10_000) - (Date.now() - stop))), `sleep 40 (pid ${pid}) gone`).toBe(true);
-      if (how === "a daemon stop") return; // its answer goes out with the daemon's last publish, or the next start's
-      const a = await answerTo("asker", q);
-      expect(a.text).toMatch(answer);
-    },
-    60_000,
-  );
+  ] as const)("--permissions %s, %s: the turn's command is gone within 10 s", async (permissions, how, answer) => {
+    const { q, sleeps, daemon } = await sleepingTurn("--permissions", permissions, ...(how === "the timeout" ? ["--timeout", "6s"] : []));
+    const stop = Date.now();
+    if (how === "coord agent stop") {
+      const r = await cli("agent", "stop", q, "--dir", dirOf("oncall"));
+      expect(r.code, r.err).toBe(0);
+    } else if (how === "a daemon stop") {
+      daemon.kill("SIGTERM");
+      await new Promise((r) => (daemon.exitCode !== null || daemon.signalCode !== null ? r(null) : daemon.once("close", r)));
+    }
+    for (const pid of sleeps) expect(await processGone(pid, Math.max(0, (how === "the timeout" ? 16_000 : 10_000) - (Date.now() - stop))), `sleep 40 (pid ${pid}) gone`).toBe(true);
+    if (how === "a daemon stop") return; // its answer goes out with the daemon's last publish, or the next start's
+    const a = await answerTo("asker", q);
+    expect(a.text).toMatch(answer);
+  });
 
-  it("the timeout: codex retrying a server that does not answer is stopped, and the answer says codex's last error", async () => {
+  it("the timeout: codex retrying a server that does not answer is stopped, and the answer says codex's last error", { timeout: patient(120_000) }, async () => {
     await t.fleet(["asker", "oncall"]);
     // A provider at a port nobody listens on: codex says "Reconnecting... waiting for network" and retries.
     process.env.CODEX_HOME = await codexHome(join(t.home, "codex-dead"), { url: "http://127.0.0.1:9/v1" }, "");
@@ -175,9 +171,9 @@ describe.skipIf(missing !== undefined)(`the real codex on call${missing ? ` (ski
     const a = await turn("are you there?");
     expect(a.agent).toMatchObject({ outcome: "failed" });
     expect(a.text).toMatch(/^The turn timed out after 4 s and was stopped\. Its last error: Reconnecting\.\.\. waiting for network/);
-  }, 120_000);
+  });
 
-  it("an API error and a wrong key: the answer says what the server said", async () => {
+  it("an API error and a wrong key: the answer says what the server said", { timeout: patient(120_000) }, async () => {
     await t.fleet(["asker", "oncall"]);
     await onCall();
     const a = await turn("http 400");
@@ -187,9 +183,9 @@ describe.skipIf(missing !== undefined)(`the real codex on call${missing ? ` (ski
     const b = await turn("hello again");
     expect(b.agent).toMatchObject({ outcome: "failed" });
     expect(b.text).toMatch(/^The turn failed: it said: unexpected status 401 Unauthorized: Incorrect API key provided/);
-  }, 120_000);
+  });
 
-  it("codex missing from PATH when a turn starts: the answer says so", async () => {
+  it("codex missing from PATH when a turn starts: the answer says so", { timeout: patient(120_000) }, async () => {
     await t.fleet(["asker", "oncall"]);
     await onCall();
     // Neither the real codex nor the stand-in on PATH now.
@@ -200,7 +196,7 @@ describe.skipIf(missing !== undefined)(`the real codex on call${missing ? ` (ski
     const a = await turn("hello");
     expect(a.agent).toMatchObject({ outcome: "failed" });
     expect(a.text).toBe("The turn could not start: the agent CLI codex is not on PATH.");
-  }, 120_000);
+  });
 
   it("`codex exec resume` refuses -s (the sandbox goes as -c), as the stand-in does", async () => {
     const run = (bin: string, args: string[]) =>
@@ -221,5 +217,5 @@ describe.skipIf(missing !== undefined)(`the real codex on call${missing ? ` (ski
     expect(real.code).toBe(2);
     expect(real.err).toContain("unexpected argument '-s' found");
     expect(standIn).toMatchObject({ code: real.code, err: expect.stringContaining("unexpected argument '-s' found") });
-  }, 60_000);
+  });
 });

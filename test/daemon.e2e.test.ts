@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { CLI, cli, cliProcess, cpuTicks, git, hubCommits, hubFile, hubStatus, makeFleet, pushOrders, setConfig, waitFor, type Fleet } from "./helpers.js";
 import { daemonStatus, readDaemonInfo } from "../src/daemon/daemon.js";
+import { patient } from "./patience.js";
 
 let fleet: Fleet | undefined;
 const stops: (() => Promise<unknown>)[] = [];
@@ -23,7 +24,7 @@ const stateDir = (dir: string) => join(dir, ".git", "coord");
 const EVERY_SECOND = "*/1 * * * * *";
 
 describe("coord daemon", () => {
-  it("syncs on its schedule, survives the remote going away and coming back, picks up new orders, stops cleanly", async () => {
+  it("syncs on its schedule, survives the remote going away and coming back, picks up new orders, stops cleanly", { timeout: patient(120_000) }, async () => {
     fleet = await makeFleet(["izzit7"]);
     const dir = dirOf("izzit7");
     await setConfig(dir, { failureBackoff: "1s" });
@@ -65,7 +66,7 @@ describe("coord daemon", () => {
     expect(after.running).toBe(false);
     expect(after.info?.stoppedAt).toBeDefined();
     expect((await cli("daemon", "status", "--dir", dir)).out).toMatch(/^not running/);
-  }, 120_000);
+  });
 
   it("drains the queue: after a sync that ran work it syncs again at once, without waiting for the next tick", async () => {
     fleet = await makeFleet(["izzit7"]);
@@ -87,7 +88,7 @@ describe("coord daemon", () => {
       "the daemon to drain the three ANY orders",
     );
     expect((await readFile(log, "utf8")).split("\n").filter(Boolean).sort()).toEqual(["q1", "q2", "q3"]);
-  }, 60_000);
+  });
 
   it("a daemon whose output nobody reads any more (coord daemon run | head -1) keeps syncing, does not spin, and stops on SIGTERM", async () => {
     fleet = await makeFleet(["izzit7"]);
@@ -111,7 +112,7 @@ describe("coord daemon", () => {
     child.kill("SIGTERM");
     const { code } = await waitFor(async () => (child.exitCode === null ? undefined : { code: child.exitCode }), 15_000, "the daemon to stop on SIGTERM");
     expect([0, 143]).toContain(code);
-  }, 60_000);
+  });
 
   it.skipIf(!existsSync("/dev/full"))(
     "a daemon whose output fails with ENOSPC (its log on a full disk) keeps syncing, does not spin, and stops on SIGTERM; a command that lost its output exits 1",
@@ -139,7 +140,6 @@ describe("coord daemon", () => {
       expect(status.status).toBe(1);
       expect(status.stderr.toString()).not.toMatch(/\n\s+at /); // no stack trace
     },
-    60_000,
   );
 
   it("heartbeats on time (its daemonHeartbeat) between ticks of a rare schedule: the quiet stamp says when, and the daemon wakes for it", async () => {
@@ -164,7 +164,7 @@ describe("coord daemon", () => {
     expect(status.machines.izzit7?.heartbeat).toBe(2); // what it declares, so readers count offline after 6 s
     const syncs = (await readFile(join(stateDir(dir), "coord.log"), "utf8")).split("\n").filter((l) => l.includes('"kind":"sync"'));
     expect(syncs.length).toBeLessThan(20); // woken for the heartbeats, not spinning
-  }, 60_000);
+  });
 
   it("looks at the hub between ticks of a rare schedule: a person's new order runs within seconds; with --no-look it waits for the tick", async () => {
     fleet = await makeFleet(["izzit7", "soda-yeti"]);
@@ -201,7 +201,7 @@ describe("coord daemon", () => {
     expect(await readFile(join(stateDir(blind), "daemon.out"), "utf8")).not.toMatch(/the hub moved/);
     const status = await cli("daemon", "status", "--dir", blind);
     expect(status.out).toMatch(/looks: none \(--no-look\)/);
-  }, 60_000);
+  });
 
   /**
    * A fleet of izzit7 and soda-yeti, and the daemon of `name` with no tick and no heartbeat due during the test (the
@@ -218,7 +218,9 @@ describe("coord daemon", () => {
     return dir;
   }
 
-  it("a machine that registers wakes the fleet: its first publish moves refs/coord-wake/ALL, and a daemon's look then syncs, so a send to it goes", async () => {
+  it("a machine that registers wakes the fleet: its first publish moves refs/coord-wake/ALL, and a daemon's look then syncs, so a send to it goes", {
+    timeout: patient(120_000),
+  }, async () => {
     const dir = await lookingDaemon("izzit7");
     const everyone = () => git(fleet!.hubPath!, "for-each-ref", "--format=%(objectname)", "refs/coord-wake/ALL").then((o) => o.trim());
     const before = await everyone();
@@ -233,7 +235,7 @@ describe("coord daemon", () => {
     expect(await readFile(join(stateDir(dir), "daemon.out"), "utf8")).toMatch(/the hub moved[^\n]*: syncing now/);
     const sent = await cli("send", "--dir", dir, "machine-2", "welcome");
     expect(sent.code, sent.err).toBe(0);
-  }, 120_000);
+  });
 
   it("a send without the list of the fleet's machines (removed) asks the daemon for a sync, which writes it: a send seconds later goes", async () => {
     const dir = await lookingDaemon("izzit7");
@@ -247,9 +249,11 @@ describe("coord daemon", () => {
     );
     const sent = await cli("send", "--dir", dir, "soda-yeti", "hello");
     expect(sent.code, sent.err).toBe(0);
-  }, 60_000);
+  });
 
-  it("a message wakes its recipient: the send moves refs/coord-wake/<recipient>, whose daemon syncs at once; a hub that refuses wakes gets the message without", async () => {
+  it("a message wakes its recipient: the send moves refs/coord-wake/<recipient>, whose daemon syncs at once; a hub that refuses wakes gets the message without", {
+    timeout: patient(90_000),
+  }, async () => {
     const dir = await lookingDaemon("soda-yeti");
     const wakeOnHub = () => git(fleet!.hubPath!, "for-each-ref", "--format=%(objectname)", "refs/coord-wake/soda-yeti").then((o) => o.trim());
     // Each machine announced itself with its first publish: its own wake ref is there.
@@ -279,7 +283,7 @@ describe("coord daemon", () => {
       why: expect.stringMatching(/no wakes here|declined/),
     });
     expect(`${refused.out}${refused.err}`).toMatch(/refused the wake refs/);
-  }, 90_000);
+  });
 
   it("a kill -9 of the daemon leaves nothing that blocks the next start", async () => {
     fleet = await makeFleet(["izzit7"]);
@@ -302,9 +306,9 @@ describe("coord daemon", () => {
     const doctorOut = (await cli("doctor", "--dir", dir)).out;
     expect(doctorOut).toMatch(/WARN\s+schedule\s+coord daemon, pid \d+, .*started by hand: it does not start again after a reboot or a crash/);
     expect(doctorOut).toMatch(/fix: coord daemon install --dir /);
-  }, 60_000);
+  });
 
-  it("keeps syncing while a long task runs: messages are delivered and heartbeats go out meanwhile", async () => {
+  it("keeps syncing while a long task runs: messages are delivered and heartbeats go out meanwhile", { timeout: patient(90_000) }, async () => {
     fleet = await makeFleet(["izzit7", "soda-yeti"]);
     const dir = dirOf("soda-yeti");
     await setConfig(dir, { checkEvery: "1s" });
@@ -328,7 +332,7 @@ describe("coord daemon", () => {
     run.kill("SIGTERM");
     await new Promise((r) => run.once("close", r));
     expect((await hubStatus(fleet)).orders.long?.machines["soda-yeti"]).toMatchObject({ state: "failed", reason: "interrupted: coord was stopped" });
-  }, 90_000);
+  });
 });
 
 describe("coord watch", () => {
@@ -372,5 +376,5 @@ describe("coord watch", () => {
     });
     expect(await readFile(file, "utf8")).toBe(broken); // never discarded
     expect(await hubFile(fleet, "ORDERS.json")).toBe(orders(3)); // never committed
-  }, 60_000);
+  });
 });

@@ -77,7 +77,7 @@ describe("a ref read from its file", () => {
     } finally {
       await fleet.cleanup();
     }
-  }, 60_000);
+  });
 
   it("the remote's URL is asked of git once, and again once the checkout's config changed", async () => {
     const dir = await tempDir();

@@ -27,7 +27,7 @@ describe("coord init's early clone", () => {
     expect(r.code, r.err).toBe(0);
     expect((await readLines(log)).filter((l) => / clone /.test(` ${l} `))).toHaveLength(1);
     expect(Object.keys((await hubStatus(fleet)).machines)).toEqual(["joiner"]);
-  }, 60_000);
+  });
 
   it("that init refuses (a bad name, a bad option) is removed: nothing is left where it cloned", async () => {
     fleet = await makeFleet([]);
@@ -44,7 +44,7 @@ describe("coord init's early clone", () => {
     const deep = join(fleet.root, "new", "parent", "m5");
     expect((await cliExec(["init", deep, "--remote", fleet.remote, "--name", "Not A Name"])).code).toBe(2);
     expect(existsSync(join(fleet.root, "new")), "the parents of a refused init's directory are left").toBe(false);
-  }, 60_000);
+  });
 
   it("answers init of its own directory, remote and branch, once; a directory that exists gets none", async () => {
     fleet = await makeFleet([]);
@@ -64,7 +64,7 @@ describe("coord init's early clone", () => {
     await startEarlyClone({ dir: there, remote: fleet.remote, branch: "main" });
     expect(takeEarlyClone(there, fleet.remote, "main")).toBeUndefined();
     expect(await readdir(there)).toEqual([]);
-  }, 60_000);
+  });
 
   it("says why a clone failed to init, and leaves nothing to remove", async () => {
     fleet = await makeFleet([]);
@@ -77,7 +77,7 @@ describe("coord init's early clone", () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/could not clone/);
     expect(existsSync(dir)).toBe(false);
-  }, 60_000);
+  });
 
   it("starts only for a plain `coord init <dir> --name N --remote R` command line", () => {
     const dir = join(process.cwd(), "d");
@@ -137,7 +137,7 @@ describe("coord init's early clone", () => {
     await mkdir(join(root, "elsewhere"));
     expect(await init(join(root, "elsewhere", "fleet"), project)).toBe(1);
     expect(other.used()).toBe(false);
-  }, 60_000);
+  });
 
   it("a stub a killed clone left where it looked git's settings up is removed by the next init, which clones there", async () => {
     fleet = await makeFleet([]);
@@ -151,7 +151,7 @@ describe("coord init's early clone", () => {
     expect((await git(dir, "rev-parse", "HEAD")).trim()).toBe(await peopleHead(fleet)); // the checkout is on main
     expect((await git(dir, "rev-parse", "refs/remotes/origin/coord")).trim()).toBe(await hubHead(fleet)); // and has coord's tip, its registration on it
     expect(existsSync(join(dir, ".git", SETTINGS_STUB))).toBe(false);
-  }, 60_000);
+  });
   it("stopped by a signal during its clone, init takes the clone and what it started along (each git runs in a group of its own)", async () => {
     const root = await tempDir("coord-clone-signal-");
     const { command: ssh, pid: sshPid } = await silentSsh(root);
@@ -164,5 +164,5 @@ describe("coord init's early clone", () => {
     expect(await processGone(pid), "the clone's ssh outlived coord").toBe(true);
     for (let i = 0; i < 40 && existsSync(dir); i++) await new Promise((r) => setTimeout(r, 50));
     expect(existsSync(dir), "the clone's directory is left").toBe(false);
-  }, 60_000);
+  });
 });

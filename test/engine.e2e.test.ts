@@ -17,31 +17,27 @@ afterEach(async () => {
 const dirOf = (name: string) => fleet!.machines[name]!;
 
 describe("crash (kill -9) at every step of a task's life", () => {
-  it.each(["claimed", "claim-pushed", "finished"])(
-    "at %s: never run twice for the same attempt; state right after the next sync",
-    async (point) => {
-      fleet = await makeFleet(["izzit7"]);
-      await setConfig(dirOf("izzit7"), { maxParallel: 2 }); // room for the ANY claim beside the named task
-      const log = join(fleet.root, "ran.log");
-      await pushOrders(fleet, [
-        { id: "any", to: "ANY", run: `echo any >> ${log}` },
-        { id: "named", to: "izzit7", run: `echo named >> ${log}` },
-      ]);
-      // The crash is injected in this process only.
-      const crash = await cliExecEnv(["sync", "--dir", dirOf("izzit7")], { COORD_TEST_CRASH: point });
-      expect(crash.signal).toBe("SIGKILL");
-      // The syncs after it run in this process: only the crash needs a process of its own.
-      await syncAfterCrash(dirOf("izzit7"));
-      await cli("sync", "--dir", dirOf("izzit7"));
-      const ran = await lines(log);
-      expect(ran.filter((l) => l === "any")).toHaveLength(1);
-      expect(ran.filter((l) => l === "named")).toHaveLength(1);
-      const status = await hubStatus(fleet);
-      expect(status.orders.any).toMatchObject({ state: "completed" });
-      expect(status.orders.named).toMatchObject({ state: "completed" });
-    },
-    60_000,
-  );
+  it.each(["claimed", "claim-pushed", "finished"])("at %s: never run twice for the same attempt; state right after the next sync", async (point) => {
+    fleet = await makeFleet(["izzit7"]);
+    await setConfig(dirOf("izzit7"), { maxParallel: 2 }); // room for the ANY claim beside the named task
+    const log = join(fleet.root, "ran.log");
+    await pushOrders(fleet, [
+      { id: "any", to: "ANY", run: `echo any >> ${log}` },
+      { id: "named", to: "izzit7", run: `echo named >> ${log}` },
+    ]);
+    // The crash is injected in this process only.
+    const crash = await cliExecEnv(["sync", "--dir", dirOf("izzit7")], { COORD_TEST_CRASH: point });
+    expect(crash.signal).toBe("SIGKILL");
+    // The syncs after it run in this process: only the crash needs a process of its own.
+    await syncAfterCrash(dirOf("izzit7"));
+    await cli("sync", "--dir", dirOf("izzit7"));
+    const ran = await lines(log);
+    expect(ran.filter((l) => l === "any")).toHaveLength(1);
+    expect(ran.filter((l) => l === "named")).toHaveLength(1);
+    const status = await hubStatus(fleet);
+    expect(status.orders.any).toMatchObject({ state: "completed" });
+    expect(status.orders.named).toMatchObject({ state: "completed" });
+  });
 });
 
 /** The built CLI with extra environment variables; resolves with its exit code or signal. */
@@ -69,7 +65,7 @@ describe("control while a task runs", () => {
     expect(code).toBe(0);
     const status = await hubStatus(fleet);
     expect(status.orders.long?.machines.izzit7).toMatchObject({ state: "cancelled", reason: "cancelled in ORDERS.json" });
-  }, 60_000);
+  });
 });
 
 describe("agents", () => {

@@ -111,7 +111,7 @@ describe("recurring orders on the in-memory hub", () => {
     expect(ran.map((l) => l.split(" ")[0])).toEqual(slots); // each slot exactly once, in order
     const status = await f.status();
     expect(status.orders.report).toMatchObject({ state: "completed", slot: at(2, 6).toISOString(), next: at(2, 12).toISOString() });
-  }, 60_000);
+  });
 
   it("a failed slot is retried within its slot; the next slot is a new run (attempt 1); a rev bump runs the current slot again", async () => {
     fleet = await memoryFleet(["a"], { config: { retryBackoff: 60 } });

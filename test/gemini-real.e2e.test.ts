@@ -15,6 +15,7 @@ import { type GeminiServer, geminiHome, startGeminiServer } from "./gemini-serve
 import { cli, cliExec, envScope, filesNamed, tempDir } from "./helpers.js";
 import { type Msg, onCallTests } from "./on-call-fleet.js";
 import { realCli } from "./real-clis.js";
+import { patient } from "./patience.js";
 
 const gemini = realCli("gemini");
 const missing = "missing" in gemini ? gemini.missing : undefined;
@@ -78,7 +79,7 @@ async function order(cwd: string, prompt: string, permissions: "read-only" | "ed
 }
 
 describe.skipIf(missing !== undefined)(`the real gemini on call${missing ? ` (skipped: ${missing})` : ` (${"version" in gemini ? gemini.version : ""})`}`, () => {
-  it("a thread over three turns: each resumes the session, kept in the asker's own copy of its state", async () => {
+  it("a thread over three turns: each resumes the session, kept in the asker's own copy of its state", { timeout: patient(240_000) }, async () => {
     await t.fleet(["asker", "oncall"]);
     await onCall("--permissions", "read-only");
     const a1 = await turn("which node version?");
@@ -98,9 +99,9 @@ describe.skipIf(missing !== undefined)(`the real gemini on call${missing ? ` (sk
       expect(await filesNamed(join(process.env.HOME!, ".gemini"), "session-")).toEqual([]);
       expect(await filesNamed(join(dirOf("oncall"), ".git", "coord", "agent-state", "askers", "asker", "gemini"), "session-")).not.toEqual([]);
     }
-  }, 240_000);
+  });
 
-  it("read-only offers it no shell: the command does not run, and the answer says the shell was denied", async () => {
+  it("read-only offers it no shell: the command does not run, and the answer says the shell was denied", { timeout: patient(120_000) }, async () => {
     await t.fleet(["asker", "oncall"]);
     await onCall("--permissions", "read-only");
     const a = await turn("run: echo hi > from-gemini.txt");
@@ -110,9 +111,9 @@ describe.skipIf(missing !== undefined)(`the real gemini on call${missing ? ` (sk
     const asked = server!.requests.find((r) => r.lastUser.includes("from-gemini.txt"));
     expect(asked?.tools).not.toContain("run_shell_command");
     expect(asked?.tools).not.toContain("write_file");
-  }, 120_000);
+  });
 
-  it("as an order: its answer and session read from its output; read-only denies the shell, edit writes no shell either, full runs it", async () => {
+  it("as an order: its answer and session read from its output; read-only denies the shell, edit writes no shell either, full runs it", { timeout: patient(120_000) }, async () => {
     const work = await tempDir("coord-gemini-order-");
     const policies = await tempDir("coord-gemini-policy-");
     const policy = (level: "read-only" | "edit" | "full") => agentPolicyFile(policies, "gemini", level);
@@ -127,15 +128,15 @@ describe.skipIf(missing !== undefined)(`the real gemini on call${missing ? ` (sk
     expect(existsSync(join(work, "ran.txt"))).toBe(false);
     expect((await order(work, "run: echo full > ran.txt", "full")).verdict).toEqual({ ok: true });
     expect(await readFile(join(work, "ran.txt"), "utf8")).toBe("full\n");
-  }, 120_000);
+  });
 
-  it("its key in the environment: doctor says logged in, and by what (it has no status command)", async () => {
+  it("its key in the environment: doctor says logged in, and by what (it has no status command)", { timeout: patient(120_000) }, async () => {
     await t.fleet(["oncall"]);
     const doctor = await cliExec(["doctor", "--dir", dirOf("oncall")]);
     expect(doctor.out).toMatch(new RegExp(`gemini ${(gemini as { version: string }).version}, logged in \\(GEMINI_API_KEY\\)`));
-  }, 120_000);
+  });
 
-  it("read-only and edit: its plan mode's way to YOLO is denied by coord's policy, and the shell never runs", async () => {
+  it("read-only and edit: its plan mode's way to YOLO is denied by coord's policy, and the shell never runs", { timeout: patient(240_000) }, async () => {
     // Found attacking it: headless, leaving plan mode switches to YOLO. A model that obeys the whole plan (worst case).
     const plan = (file: string) =>
       `script: ${JSON.stringify([
@@ -159,9 +160,9 @@ describe.skipIf(missing !== undefined)(`the real gemini on call${missing ? ` (sk
       expect(r.verdict?.ok, level).toBe(false);
       expect(existsSync(join(work, "yolo-order.txt")), level).toBe(false);
     }
-  }, 240_000);
+  });
 
-  it("full: a command runs, in the turn's --cwd", async () => {
+  it("full: a command runs, in the turn's --cwd", { timeout: patient(120_000) }, async () => {
     await t.fleet(["asker", "oncall"]);
     await onCall("--permissions", "full");
     const a = await turn("run: echo hi > from-gemini.txt && pwd");
@@ -169,5 +170,5 @@ describe.skipIf(missing !== undefined)(`the real gemini on call${missing ? ` (sk
     expect(a.agent?.outcome).toBeUndefined();
     expect(await readFile(join(t.work, "from-gemini.txt"), "utf8")).toBe("hi\n");
     expect(existsSync(join(dirOf("oncall"), "from-gemini.txt"))).toBe(false);
-  }, 120_000);
+  });
 });

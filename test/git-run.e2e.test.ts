@@ -8,6 +8,7 @@ import { isTimeout } from "../src/git/git.js";
 import { remoteTip } from "../src/git/remote-tip.js";
 import { GitFailed, GitStopped, runGit } from "../src/git/run.js";
 import { processGone, silentSsh, tempDir } from "./helpers.js";
+import { patient } from "./patience.js";
 
 let dir: string | undefined;
 afterEach(async () => {
@@ -44,7 +45,7 @@ describe("runGit", () => {
     expect((await text(["hash-object", "--stdin"])).trim()).toBe(execFileSync("git", ["hash-object", "--stdin"], { cwd: dir, input: "", encoding: "utf8" }).trim());
   });
 
-  it("kills a command at its deadline with what it started: GitStopped, which isTimeout recognises; the caller is not held", async () => {
+  it("kills a command at its deadline with what it started: GitStopped, which isTimeout recognises; the caller is not held", { timeout: patient(30_000) }, async () => {
     const d = await repo();
     // A fetch whose ssh never answers: git's ssh keeps git's pipes; it must go too, and must not hold the call.
     const { command: ssh, pid: sshPid } = await silentSsh(d);
@@ -57,16 +58,16 @@ describe("runGit", () => {
     const pid = await sshPid();
     expect(pid).toBeGreaterThan(1);
     expect(await processGone(pid)).toBe(true);
-  }, 30_000);
+  });
 
-  it("the quiet sync's ls-remote (remoteTip) goes at its deadline with the ssh it started, as every git command does", async () => {
+  it("the quiet sync's ls-remote (remoteTip) goes at its deadline with the ssh it started, as every git command does", { timeout: patient(30_000) }, async () => {
     const d = await repo();
     const { command: ssh, pid: sshPid } = await silentSsh(d);
     execFileSync("git", ["-C", d, "config", "core.sshCommand", ssh]);
     const e = await remoteTip(d, "ssh://nohost.invalid/x.git", "main", 1).catch((x: unknown) => x);
     expect(isTimeout(e)).toBe(true);
     expect(await processGone(await sshPid())).toBe(true);
-  }, 30_000);
+  });
 
   it("a command that exited before its deadline is its answer, even while something it left holds the pipes past the deadline", async () => {
     await repo();
@@ -77,7 +78,7 @@ describe("runGit", () => {
     expect(Date.now() - start).toBeLessThan(15_000);
   });
 
-  it("an abort kills the command; an abort before the start runs nothing", async () => {
+  it("an abort kills the command; an abort before the start runs nothing", { timeout: patient(30_000) }, async () => {
     await repo();
     const ac = new AbortController();
     const running = text(["-c", "alias.hang=!sleep 30", "hang"], { signal: ac.signal }).catch((x: unknown) => x);
@@ -88,7 +89,7 @@ describe("runGit", () => {
     expect(isTimeout(e)).toBe(false);
     const before = await text(["--version"], { signal: AbortSignal.abort() }).catch((x: unknown) => x);
     expect((before as GitStopped).why).toBe("abort");
-  }, 30_000);
+  });
 
   it("a directory that does not exist is a failure to start, not an answer", async () => {
     const e = await runGit(["--version"], { cwd: "/nonexistent/coord-run", env, timeoutMs: 5000 }).catch((x: unknown) => x);

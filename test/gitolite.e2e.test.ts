@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli, freePort, processGone, tempDir } from "./helpers.js";
+import { patient } from "./patience.js";
 
 const run = promisify(execFile);
 
@@ -139,9 +140,9 @@ async function gitTry(env: Record<string, string>, cwd: string, ...args: string[
  * push budget, a lost race): what the recipe decides is whether the hub takes it, not when it is sent.
  */
 async function until(what: string, check: () => Promise<boolean>, act: () => Promise<unknown>): Promise<void> {
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + patient(30_000);
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not done in 30 s: ${what}`);
+    if (Date.now() > deadline) throw new Error(`not done in ${patient(30_000) / 1000} s: ${what}`);
     await act();
   }
 }
@@ -262,7 +263,7 @@ describe.skipIf(skip !== undefined)(`the gitolite recipe of docs/security.md, ov
     expect(existsSync(served)).toBe(true);
     for (const name of [PERSON, ...MACHINES]) await connect(name);
     console.log(`gitolite.e2e: gitolite and sshd ready in ${Date.now() - started} ms`);
-  }, 60_000);
+  }, patient(60_000));
 
   afterAll(async () => {
     await Promise.all(closeMasters.map((close) => close()));
@@ -305,7 +306,7 @@ describe.skipIf(skip !== undefined)(`the gitolite recipe of docs/security.md, ov
     const done = await status();
     expect(done.orders.hello.machines.izzit7.state).toBe("completed");
     expect(Object.keys(done.machines).sort()).toEqual([...MACHINES].sort());
-  }, 60_000);
+  });
 
   it("izzit7's message reaches soda-yeti; izzit7 may not write soda-yeti's file: gitolite says DENIED", async () => {
     const sent = await cli("send", "soda-yeti", "hello over gitolite", "--priority", "urgent", "--now", "--dir", dirOf("izzit7"));
@@ -340,7 +341,7 @@ describe.skipIf(skip !== undefined)(`the gitolite recipe of docs/security.md, ov
     const line = (JSON.parse(doctor.out) as { name: string; level: string; detail: string }[]).find((c) => c.name === "push");
     expect(line?.level, line?.detail).toBe("OK");
     expect(await gitWith({}, served, "for-each-ref", "refs/coord-doctor")).toBe("");
-  }, 60_000);
+  });
 
   it("izzit7 may not write main: coord order add --human says so and how; from the person's clone it lands, and runs", async () => {
     const a = dirOf("izzit7");
@@ -362,7 +363,7 @@ describe.skipIf(skip !== undefined)(`the gitolite recipe of docs/security.md, ov
       async () => JSON.parse(await gitWith({}, served, "show", "coord:STATUS.json")).orders["from-alice"]?.state === "completed",
       () => cli("sync", "--dir", dirOf("soda-yeti")),
     );
-  }, 60_000);
+  });
 
   it("coord's bounded history is replaced through the path rules: a forced push with a lease, of the machine's own paths", async () => {
     const person = dirOf("person");
@@ -407,5 +408,5 @@ describe.skipIf(skip !== undefined)(`the gitolite recipe of docs/security.md, ov
         await cli("sync", "--dir", dirOf("soda-yeti"));
       },
     );
-  }, 60_000);
+  });
 });

@@ -18,6 +18,8 @@ import { parseComputer } from "../src/core/fleet/computer.js";
 import { roleOf } from "../src/core/trust/ownership.js";
 import type { TaskEntry } from "../src/core/work/task-life.js";
 import type { StatusJson } from "../src/core/fleet/status-types.js";
+import { pidAlive } from "../src/state/lock.js";
+import { patient } from "./patience.js";
 import { procStatFields } from "./proc-stat.js";
 
 const run = promisify(execFile);
@@ -265,11 +267,13 @@ export async function cliExec(args: string[], input?: Buffer, env?: NodeJS.Proce
 }
 
 /**
- * Polls `check` every `every` ms (50 by default) until it returns a value, at most `ms`. A check that runs a whole sync
+ * Polls `check` every `every` ms (50 by default) until it returns a value, at most `ms` (a ceiling, multiplied by the
+ * run's patience: test/patience.ts). A check that runs a whole sync
  * while a lease runs out polls as cron would, about once a second: each sync is a dozen git processes.
  */
 export async function waitFor<T>(check: () => Promise<T | undefined | false>, ms: number, what: string, every = 50): Promise<T> {
-  const deadline = Date.now() + ms;
+  const ceiling = patient(ms);
+  const deadline = Date.now() + ceiling;
   let last: unknown;
   for (;;) {
     const v = await check().catch((e: unknown) => {
@@ -277,7 +281,8 @@ export async function waitFor<T>(check: () => Promise<T | undefined | false>, ms
       return undefined;
     });
     if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ` (the last check threw: ${(last as Error).message ?? String(last)})` : ""}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${ceiling} ms waiting for ${what}${last ? ` (the last check threw: ${(last as Error).message ?? String(last)})` : ""}`);
     await new Promise((r) => setTimeout(r, every));
   }
 }
@@ -405,10 +410,16 @@ export async function loggingGit(root: string, log: string): Promise<string> {
   return bin;
 }
 
-/** Whether the process `pid` is gone within `ms` (polled every 50 ms). */
+/** Whether the process `pid` still runs after `ms`: a check that something does not happen, so `ms` is not multiplied. */
+export async function stays(pid: number, ms: number): Promise<boolean> {
+  await new Promise((r) => setTimeout(r, ms));
+  return pidAlive(pid);
+}
+
+/** Whether the process `pid` is gone within `ms` (polled every 50 ms; `ms` is a ceiling: test/patience.ts). */
 export async function processGone(pid: number, ms = 5000): Promise<boolean> {
   // Asked at least once, however little time is left (a bound already spent still sees a process that is gone).
-  for (const end = Date.now() + ms; ; await new Promise((r) => setTimeout(r, 50))) {
+  for (const end = Date.now() + patient(ms); ; await new Promise((r) => setTimeout(r, 50))) {
     try {
       process.kill(pid, 0);
     } catch {

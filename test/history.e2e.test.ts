@@ -10,6 +10,7 @@ import { inbox } from "../src/actions/messages.js";
 import { MIN_HISTORY_COMMITS } from "../src/core/hub/status-history.js";
 import { sync } from "../src/sync/sync.js";
 import { cli, git, hasSshKeygen, hubStatus, makeFleet, ordersText, pushOrders, readLines, type Fleet, UNLIMITED, sendNow } from "./helpers.js";
+import { patient } from "./patience.js";
 
 const haveSshKeygen = await hasSshKeygen();
 
@@ -33,7 +34,7 @@ describe("a bounded history of the machines' branch", () => {
   // At the smallest limit allowed (MIN_HISTORY_COMMITS), so that 20 publishes on top of the fleet's first 3 commits
   // replace the branch twice, the second time a branch that began as a replacement (each replacement costs as much
   // at 10 commits as at 10,000: the branch holds the same files); never replaced, it would pass the bound of 20.
-  it("after 20 publishes with a limit of 10 commits the branch is at most 20 deep; nothing is lost or run again; a new machine joins", async () => {
+  it("after 20 publishes with a limit of 10 commits the branch is at most 20 deep; nothing is lost or run again; a new machine joins", { timeout: patient(360_000) }, async () => {
     fleet = await makeFleet(["a", "b"]);
     const f = fleet;
     const log = join(f.root, "ran.log");
@@ -91,9 +92,9 @@ describe("a bounded history of the machines' branch", () => {
     expect(Object.keys((await hubStatus(f)).machines).sort()).toEqual(["a", "b", "c"]);
     // coord log says how far back the machines' history goes.
     expect((await cli("log", "for-a", "--dir", c)).out).toMatch(/the machines' history goes back to \S+Z, \d+ commits/);
-  }, 360_000);
+  });
 
-  it("a hub that blocks force pushes on coord refuses the replacement: the machine says so once and publishes on top, no sync fails", async () => {
+  it("a hub that blocks force pushes on coord refuses the replacement: the machine says so once and publishes on top, no sync fails", { timeout: patient(180_000) }, async () => {
     fleet = await makeFleet(["a", "b"]);
     const f = fleet;
     // As a protected branch does: any update of coord that is not a fast-forward is refused.
@@ -126,31 +127,27 @@ done
     expect(warnings).toHaveLength(2);
     for (const w of warnings) expect(w).toMatch(/^the hub refused to replace the branch coord .*force pushes.*statusHistory/);
     expect((await inbox({ dir: f.machines.b!, all: true })).messages).toHaveLength(6);
-  }, 180_000);
+  });
 
-  it.skipIf(!haveSshKeygen)(
-    "a machine that verifies other machines' signed files reads on across replacements: every message arrives",
-    async () => {
-      fleet = await makeFleet(["a", "b"]);
-      const f = fleet;
-      expect((await cli("trust", "key", "--dir", f.machines.a!)).code).toBe(0);
-      await sync({ dir: f.machines.a! }); // signed, and its file publishes the key
-      expect((await cli("trust", "machines", "on", "--dir", f.machines.b!)).code).toBe(0);
-      await sync({ dir: f.machines.b! }); // pins a's key
-      await pushOrders(f, ordersText([], { statusHistory: 10, ...UNLIMITED }));
-      const roots = new Set<string>();
-      // 5 rounds on top of the fleet's first 3 commits: the fourth's receipt replaces the branch, the fifth's message
-      // comes across the new root.
-      for (let i = 0; i < 5; i++) {
-        await sendNow({ dir: f.machines.a!, to: "b", text: `message ${i}` });
-        const r = await sync({ dir: f.machines.b! });
-        expect(r.warnings).toEqual([]);
-        roots.add(await root(f));
-      }
-      expect(roots.size).toBeGreaterThanOrEqual(2); // replaced at least once along the way
-      expect((await inbox({ dir: f.machines.b!, all: true })).messages.map((m) => m.text)).toEqual(Array.from({ length: 5 }, (_, i) => `message ${i}`));
-      expect(await git(f.hubPath, "show", "coord:STATUS.md")).not.toMatch(/refused/);
-    },
-    180_000,
-  );
+  it.skipIf(!haveSshKeygen)("a machine that verifies other machines' signed files reads on across replacements: every message arrives", { timeout: patient(180_000) }, async () => {
+    fleet = await makeFleet(["a", "b"]);
+    const f = fleet;
+    expect((await cli("trust", "key", "--dir", f.machines.a!)).code).toBe(0);
+    await sync({ dir: f.machines.a! }); // signed, and its file publishes the key
+    expect((await cli("trust", "machines", "on", "--dir", f.machines.b!)).code).toBe(0);
+    await sync({ dir: f.machines.b! }); // pins a's key
+    await pushOrders(f, ordersText([], { statusHistory: 10, ...UNLIMITED }));
+    const roots = new Set<string>();
+    // 5 rounds on top of the fleet's first 3 commits: the fourth's receipt replaces the branch, the fifth's message
+    // comes across the new root.
+    for (let i = 0; i < 5; i++) {
+      await sendNow({ dir: f.machines.a!, to: "b", text: `message ${i}` });
+      const r = await sync({ dir: f.machines.b! });
+      expect(r.warnings).toEqual([]);
+      roots.add(await root(f));
+    }
+    expect(roots.size).toBeGreaterThanOrEqual(2); // replaced at least once along the way
+    expect((await inbox({ dir: f.machines.b!, all: true })).messages.map((m) => m.text)).toEqual(Array.from({ length: 5 }, (_, i) => `message ${i}`));
+    expect(await git(f.hubPath, "show", "coord:STATUS.md")).not.toMatch(/refused/);
+  });
 });

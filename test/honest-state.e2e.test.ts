@@ -9,6 +9,7 @@ import { doctor } from "../src/commands/doctor.js";
 import { send } from "../src/actions/messages.js";
 import { sync } from "../src/sync/sync.js";
 import { cli, makeFleet, setConfig, waitFor, type Fleet } from "./helpers.js";
+import { patient } from "./patience.js";
 
 let fleet: Fleet | undefined;
 const stops: (() => Promise<unknown>)[] = [];
@@ -24,7 +25,7 @@ const setAsideFiles = async (dir: string, name: string) => (await readdir(stateD
 const inboxTexts = async (dir: string) => JSON.parse((await cli("inbox", "--dir", dir, "--all", "--json")).out) as { id: string; text: string }[];
 
 describe("coord send with the hub gone (item 10)", () => {
-  it("with the daemon running: says the hub cannot be reached and when the message goes; it goes once the hub is back", async () => {
+  it("with the daemon running: says the hub cannot be reached and when the message goes; it goes once the hub is back", { timeout: patient(90_000) }, async () => {
     fleet = await makeFleet(["izzit7", "soda-yeti"]);
     const a = dirOf("izzit7");
     await sync({ dir: a });
@@ -63,9 +64,9 @@ describe("coord send with the hub gone (item 10)", () => {
       "soda-yeti to receive the message once the hub is back",
       500,
     );
-  }, 90_000);
+  });
 
-  it("with the daemon running and no sync since the hub went: its failed look is enough to say so", async () => {
+  it("with the daemon running and no sync since the hub went: its failed look is enough to say so", { timeout: patient(90_000) }, async () => {
     fleet = await makeFleet(["izzit7", "soda-yeti"]);
     const a = dirOf("izzit7");
     await sync({ dir: a });
@@ -86,7 +87,7 @@ describe("coord send with the hub gone (item 10)", () => {
     // As of the failed look daemon.json records.
     const info = JSON.parse(await readFile(join(stateDir(a), "daemon.json"), "utf8")) as { lookFailed?: { at: string } };
     expect(r.out).toContain(`at ${info.lookFailed!.at}: `);
-  }, 90_000);
+  });
 
   it("without a daemon: says the hub cannot be reached and that the first sync that reaches it publishes the message", async () => {
     fleet = await makeFleet(["izzit7", "soda-yeti"]);
@@ -102,7 +103,7 @@ describe("coord send with the hub gone (item 10)", () => {
     await sync({ dir: a });
     await sync({ dir: dirOf("soda-yeti") });
     expect((await inboxTexts(dirOf("soda-yeti"))).map((x) => x.text)).toEqual(["offline"]);
-  }, 60_000);
+  });
 });
 
 describe("a corrupt mailbox.json (item 13)", () => {
@@ -151,7 +152,7 @@ describe("a corrupt mailbox.json (item 13)", () => {
       ["izzit7/soda-yeti/3", false],
     ]);
     expect((await doctor({ dir: b })).some((c) => c.detail.includes("could not be read"))).toBe(false);
-  }, 60_000);
+  });
 });
 
 describe("a corrupt on-call.json (item 12)", () => {
@@ -191,5 +192,5 @@ describe("a corrupt on-call.json (item 12)", () => {
     expect(set.out).not.toContain("warning:");
     expect((await doctor({ dir: a })).some((c) => c.name === "on-call state")).toBe(false);
     expect((await cli("agent", "on-call", "--spent-today", "-1", "--dir", a)).code).toBe(2);
-  }, 60_000);
+  });
 });

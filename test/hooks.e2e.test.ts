@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ack, send } from "../src/actions/messages.js";
 import { sync } from "../src/sync/sync.js";
 import { cli, type Fleet, makeFleet, tempDir } from "./helpers.js";
+import { patient } from "./patience.js";
 
 let fleet: Fleet;
 const dirOf = (name: string) => fleet.machines[name]!;
@@ -21,7 +22,7 @@ beforeAll(async () => {
   await send({ dir: dirOf("izzit7"), to: "soda-yeti", text: "please rebase onto main" });
   await sync({ dir: dirOf("izzit7") });
   await sync({ dir: dirOf("soda-yeti") });
-}, 60_000);
+}, patient(60_000));
 afterAll(() => fleet?.cleanup());
 
 /** Runs a hook command as the agent does: through a shell, in the project, stdin given; coord is NOT on PATH. */
@@ -61,7 +62,7 @@ describe.each([
     expect((await install(agent, project)).out).toContain(`${file}: already installed, nothing changed`);
     expect((await uninstall(agent, project)).out).toContain(`${file}: removed`);
     await expect(stat(join(project, file))).rejects.toThrow();
-  }, 60_000);
+  });
 
   it("keeps the user's settings and hooks, replaces the old template's entries, and uninstall gives back the rest untouched", async () => {
     const project = await tempDir(`coord-${agent}-mine-`);
@@ -84,7 +85,7 @@ describe.each([
     expect(settings.hooks.UserPromptSubmit!.map((e) => e.hooks![0]!.command)).toEqual(["echo mine", expect.stringContaining("inbox-prompt.txt")]);
     expect((await uninstall(agent, project)).out).toContain("coord's hook entries taken out (1)");
     expect(await json(path)).toEqual({ model: "opus", hooks: { PreToolUse: mine.hooks.PreToolUse, UserPromptSubmit: mine.hooks.UserPromptSubmit } });
-  }, 60_000);
+  });
 });
 
 describe("claude: this machine's path stays out of the project's shared settings", () => {
@@ -107,7 +108,7 @@ describe("claude: this machine's path stays out of the project's shared settings
     expect(r.out).toContain(".claude/settings.json: coord's hook taken out");
     expect(await json(shared)).toEqual(team);
     expect(JSON.stringify(await json(join(project, ".claude", "settings.local.json")))).toContain("inbox-prompt.txt");
-  }, 60_000);
+  });
 });
 
 describe("cursor", () => {
@@ -125,7 +126,7 @@ describe("cursor", () => {
     expect(await hook(withNode(stop), project, JSON.stringify({ loop_count: 1 }))).toEqual({ code: 0, out: "{}" });
     expect(await hook(withNode(stop), project, "not json")).toEqual({ code: 0, out: "{}" });
     expect((await uninstall("cursor", project)).out).toContain("removed");
-  }, 60_000);
+  });
 });
 
 describe("opencode", () => {
@@ -145,7 +146,7 @@ describe("opencode", () => {
     await writeFile(join(project, ".opencode/plugins/other.js"), "// someone else's\n");
     expect((await uninstall("opencode", project)).out).toContain(".opencode/plugins/coord-inbox.js: removed");
     await expect(stat(file)).rejects.toThrow();
-  }, 60_000);
+  });
 });
 
 describe("after the message is acknowledged", () => {
@@ -156,7 +157,7 @@ describe("after the message is acknowledged", () => {
     expect((await hook(command, project)).out).toContain("please rebase onto main");
     await ack(dirOf("soda-yeti"), ["izzit7/soda-yeti/1"], false);
     expect(await hook(command, project)).toEqual({ code: 0, out: "" });
-  }, 60_000);
+  });
 
   it("a file coord cannot read is left alone, with one sentence", async () => {
     const project = await tempDir("coord-broken-project-");
@@ -166,5 +167,5 @@ describe("after the message is acknowledged", () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/settings\.json is not valid JSON .*coord never overwrites a file it cannot read/);
     expect(await readFile(join(project, ".claude/settings.json"), "utf8")).toBe("{ not json");
-  }, 60_000);
+  });
 });

@@ -64,7 +64,7 @@ describe("coord init", () => {
     expect((await hubStatus(fleet)).orders.hello?.state).toBe("completed");
     expect(await ssh.calls()).toContainEqual(expect.stringMatching(/(^| )fleet-hub git-receive-pack 'hub\.git'$/));
     await fleet.cleanup();
-  }, 60_000);
+  });
 
   it("scaffolds an empty remote (as a new GitHub repo is) and registers the machine", async () => {
     const root = await tempDir();

@@ -4,12 +4,13 @@ import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { keyNoticeHolds, signKeyNotice } from "../src/state/key-notice.js";
 import { hasSshKeygen, sshKey, tempDir } from "./helpers.js";
+import { patient } from "./patience.js";
 
 const haveSshKeygen = await hasSshKeygen();
 const pub = async (path: string) => (await readFile(`${path}.pub`, "utf8")).trim().split(/\s+/).slice(0, 2).join(" ");
 
 describe.skipIf(!haveSshKeygen)("a key change's notice", () => {
-  it("holds for the machine and the key it names, signed by the key pinned; not for another machine, key or signer", async () => {
+  it("holds for the machine and the key it names, signed by the key pinned; not for another machine, key or signer", { timeout: patient(30_000) }, async () => {
     const dir = await tempDir();
     const [oldKey, newKey, thief] = [await sshKey(dir, "old"), await sshKey(dir, "new"), await sshKey(dir, "thief")];
     const [oldPub, newPub, thiefPub] = [await pub(oldKey), await pub(newKey), await pub(thief)];
@@ -22,5 +23,5 @@ describe.skipIf(!haveSshKeygen)("a key change's notice", () => {
     const forged = await signKeyNotice(thief, "soda-yeti", oldPub, thiefPub);
     expect(await keyNoticeHolds("soda-yeti", oldPub, thiefPub, forged)).toBe(false); // signed by the thief's own key
     expect(await keyNoticeHolds("soda-yeti", oldPub, newPub, "not a signature")).toBe(false);
-  }, 30_000);
+  });
 });

@@ -13,6 +13,7 @@ import { COMMIT_READ_MAX, LATER_CHANGES_LOOKED_AT } from "../src/git/last-change
 import { sync } from "../src/sync/sync.js";
 import { afterVerified } from "../src/sync/trust.js";
 import { cli, type Fleet, git, hasSshKeygen, hubFile, loggingGit, makeFleet, pushOrders, readLines, tempDir } from "./helpers.js";
+import { patient } from "./patience.js";
 
 const haveSshKeygen = await hasSshKeygen();
 let fleet: Fleet | undefined;
@@ -152,7 +153,7 @@ describe("the signed files' last changes asked together", () => {
       x: `${c0.slice(0, 7)} N`,
       "never.txt": undefined,
     });
-  }, 60_000);
+  });
 
   it("with a merge, a rollback and a new root: answers only above them, each the one asked alone", async () => {
     const w = await world();
@@ -183,7 +184,7 @@ describe("the signed files' last changes asked together", () => {
     // a.txt: accepted in the old history (restartedAfter decides alone); c.txt, e.txt: last changed by the root.
     expect(after.answered).toEqual(["b.txt"]);
     expect(after.alone.get("a.txt")?.notAfter).toBeUndefined(); // the old history was dropped, not rolled back to
-  }, 60_000);
+  });
 
   it("an older good version merged back: marked superseded by a newest good change on the lines git's history left, unless it has the file as the tip", async () => {
     const w = await world();
@@ -261,7 +262,7 @@ describe("the signed files' last changes asked together", () => {
     expect((await w.repo.lastChange(signedByM2, "a.txt", w.signers))?.supersededBy).toBeUndefined(); // any allowed signer: m2's merge decides
     const own = await w.repo.lastChange(signedByM2, "a.txt", { ...w.signers, owner: "m1" });
     expect([own?.commit, own?.supersededBy]).toEqual([a1, a2]);
-  }, 60_000);
+  });
 
   it("the newest good change since a version, with its very bytes (a signed revert): on a line that descends from it, however many changes follow", async () => {
     const w = await world();
@@ -288,7 +289,7 @@ describe("the signed files' last changes asked together", () => {
       { name: "the text changed for good", tip: v1, found: undefined },
     ];
     for (const row of rows) expect(await w.repo.sameTextSince(row.tip, "o.txt", w.signers, kept), row.name).toBe(row.found);
-  }, 60_000);
+  });
 
   it("in a shallow clone, a merged pull request's change is judged without deepening; a newer good change below the boundary is fetched", async () => {
     const w = await world();
@@ -321,37 +322,33 @@ describe("the signed files' last changes asked together", () => {
     const shallowBefore = await pushed.count();
     expect((await pushed.repo.lastChange(back, "o.txt", w.signers))?.supersededBy).toBe(v2);
     expect(await pushed.count()).toBeGreaterThan(shallowBefore);
-  }, 60_000);
+  });
 
-  it.skipIf(!haveSshKeygen)(
-    "a commit larger than this process reads (a message of megabytes) is judged by git: the same verdicts",
-    async () => {
-      const w = await world();
-      const c0 = await w.commit(undefined, { "a.txt": "a0\n", "b.txt": "b0\n" }, "nobody");
-      const huge = `big\n\n${"x".repeat(COMMIT_READ_MAX)}\n`;
-      const c1 = await w.commit(c0, { "a.txt": "a1\n" }, "m1", { message: huge });
-      const c2 = await w.commit(c1, { "b.txt": "b1\n" }, "stranger", { message: huge });
-      const tip = await w.commit(c2, { "c.txt": "c\n" }, "m2");
-      const log = join(w.dir, "git.log");
-      const bin = await loggingGit(await tempDir(), log);
-      const path = process.env.PATH;
-      process.env.PATH = `${bin}:${path}`;
-      const { alone } = await compare(w.repo, tip, ["a.txt", "b.txt", "c.txt"], {}, w.signers).finally(() => {
-        process.env.PATH = path;
-      });
-      // The large ones went to git's own check (its %G?, with the signers file), the small one was checked here.
-      expect((await readLines(log)).filter((l) => l.includes("gpg.ssh.allowedSignersFile=")).length).toBeGreaterThan(0);
-      expect([...alone].map(([p, c]) => `${p} ${c?.commit === { "a.txt": c1, "b.txt": c2, "c.txt": tip }[p]} ${c?.status}`)).toEqual([
-        "a.txt true G",
-        "b.txt true U",
-        "c.txt true G",
-      ]);
-      expect(alone.get("a.txt")?.signer).toBe("m1");
-      const verdicts = await w.repo.verdicts([c1, c2, tip], w.signers);
-      expect([c1, c2, tip].map((c) => verdicts.get(c)?.status)).toEqual(["G", "U", "G"]);
-    },
-    60_000,
-  );
+  it.skipIf(!haveSshKeygen)("a commit larger than this process reads (a message of megabytes) is judged by git: the same verdicts", async () => {
+    const w = await world();
+    const c0 = await w.commit(undefined, { "a.txt": "a0\n", "b.txt": "b0\n" }, "nobody");
+    const huge = `big\n\n${"x".repeat(COMMIT_READ_MAX)}\n`;
+    const c1 = await w.commit(c0, { "a.txt": "a1\n" }, "m1", { message: huge });
+    const c2 = await w.commit(c1, { "b.txt": "b1\n" }, "stranger", { message: huge });
+    const tip = await w.commit(c2, { "c.txt": "c\n" }, "m2");
+    const log = join(w.dir, "git.log");
+    const bin = await loggingGit(await tempDir(), log);
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    const { alone } = await compare(w.repo, tip, ["a.txt", "b.txt", "c.txt"], {}, w.signers).finally(() => {
+      process.env.PATH = path;
+    });
+    // The large ones went to git's own check (its %G?, with the signers file), the small one was checked here.
+    expect((await readLines(log)).filter((l) => l.includes("gpg.ssh.allowedSignersFile=")).length).toBeGreaterThan(0);
+    expect([...alone].map(([p, c]) => `${p} ${c?.commit === { "a.txt": c1, "b.txt": c2, "c.txt": tip }[p]} ${c?.status}`)).toEqual([
+      "a.txt true G",
+      "b.txt true U",
+      "c.txt true G",
+    ]);
+    expect(alone.get("a.txt")?.signer).toBe("m1");
+    const verdicts = await w.repo.verdicts([c1, c2, tip], w.signers);
+    expect([c1, c2, tip].map((c) => verdicts.get(c)?.status)).toEqual(["G", "U", "G"]);
+  });
 
   it("in a shallow clone: answers above the boundary at once; a change at or below it is asked alone (which deepens)", async () => {
     const w = await world();
@@ -371,9 +368,9 @@ describe("the signed files' last changes asked together", () => {
     expect(answered).toEqual(["f5.txt", "f6.txt"]);
     expect(alone.get("b.txt")?.commit).toBe(kept[1]); // alone, the clone was deepened to the real change
     expect(alone.get("f4.txt")?.commit).toBe(kept[3]);
-  }, 60_000);
+  });
 
-  it("a change older than the walk is asked alone", async () => {
+  it("a change older than the walk is asked alone", { timeout: patient(120_000) }, async () => {
     const w = await world();
     const first = await w.commit(undefined, { "a.txt": "a\n" }, "m1");
     let tip = await w.commit(first, { "b.txt": "b\n" }, "m1");
@@ -382,7 +379,7 @@ describe("the signed files' last changes asked together", () => {
     const { answered, alone } = await compare(w.repo, tip, ["b.txt", "n.txt"], { "n.txt": old }, w.signers);
     expect(answered).toEqual(["n.txt"]);
     expect(alone.get("b.txt")?.commit).toBe(old);
-  }, 120_000);
+  });
 });
 
 describe("a change the tip itself made, its parent read in this process (a daemon's next tip)", () => {
@@ -446,7 +443,7 @@ describe("a change the tip itself made, its parent read in this process (a daemo
 });
 
 describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "a verifying sync's git processes" : "a verifying sync's git processes (skipped: ssh-keygen is not installed)", () => {
-  it("4 machine files changed: one walk and no merge-base for all of them, where alone each cost a log and a cat-file", async () => {
+  it("4 machine files changed: one walk and no merge-base for all of them, where alone each cost a log and a cat-file", { timeout: patient(240_000) }, async () => {
     const others = ["a1", "a2", "a3", "a4"];
     fleet = await makeFleet(["izzit7", ...others]);
     const f = fleet;
@@ -503,5 +500,5 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "a verifying sync's git processe
     // Alone, a rev-list and a cat-file a file (the ancestry is found along the tips this sync read, with no merge-base);
     // together, a constant: the walk and one cat-file for all.
     expect(alone.log + alone.mergeBase + alone.catFile - (together.log + together.mergeBase + together.catFile)).toBeGreaterThanOrEqual(4 * 2 - 2);
-  }, 240_000);
+  });
 });

@@ -15,6 +15,7 @@ import { type AnthropicServer, claudeEnv, claudeHome, type Recorded, startAnthro
 import { cli, tempDir, waitFor } from "./helpers.js";
 import { type Msg, onCallTests } from "./on-call-fleet.js";
 import { mcpServing, pinnedVersions, realCli } from "./real-clis.js";
+import { patient } from "./patience.js";
 
 const tmux = spawnSync("tmux", ["-V"]).status === 0;
 const t = onCallTests("coord-listen-claude-");
@@ -43,6 +44,7 @@ for (const version of pinnedVersions("claude")) {
   describe(`an open session of the real claude ${version} hears the fleet`, () => {
     it.skipIf(skip !== undefined)(
       skip ? `skipped: ${skip}` : "wakes on a message, answers in its thread, each message once, busy, not allowed, typed, and ends with nothing left",
+      { timeout: patient(240_000) },
       async () => {
         if ("missing" in claude) return;
         await t.fleet(["a", "b", "c"]);
@@ -148,7 +150,6 @@ for (const version of pinnedVersions("claude")) {
         // (A Stop hook's waiter that started as the session ended may still be on its way out on a busy machine: waited for.)
         await waitFor(async () => spawnSync("pgrep", ["-f", `listen-wait --dir ${t.dirOf("b")}`]).status === 1 || undefined, 10_000, "no waiter process left");
       },
-      240_000,
     );
   });
 }

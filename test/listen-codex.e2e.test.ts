@@ -19,6 +19,7 @@ import { cli, tempDir, waitFor } from "./helpers.js";
 import { type Msg, onCallTests } from "./on-call-fleet.js";
 import { CODEX_KEY_VAR, codexHome, type OpenAiServer, startOpenAiServer } from "./openai-server.js";
 import { realCli } from "./real-clis.js";
+import { patient } from "./patience.js";
 
 const tmux = spawnSync("tmux", ["-V"]).status === 0;
 const codex = realCli("codex");
@@ -61,6 +62,7 @@ const skip = !tmux ? "tmux is not installed" : "missing" in codex ? codex.missin
 describe(`an open session of the real codex ${"version" in codex ? codex.version : ""} hears the fleet`, () => {
   it.skipIf(skip !== undefined)(
     skip ? `skipped: ${skip}` : "wakes on a message, answers in its thread, asks the person for a command, refuses a send elsewhere, typed, and ends with nothing left",
+    { timeout: patient(300_000) },
     async () => {
       if ("missing" in codex) return;
       await t.fleet(["a", "b", "c"]);
@@ -194,6 +196,5 @@ describe(`an open session of the real codex ${"version" in codex ? codex.version
       await waitFor(async () => pids.every((p) => !pidAlive(p)) || undefined, 15_000, "the waiter to end with its session");
       await waitFor(async () => (await readWoken(stateDir, sessionId!)) === undefined || undefined, 15_000, "the woken state to go");
     },
-    300_000,
   );
 });

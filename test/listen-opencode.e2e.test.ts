@@ -17,6 +17,7 @@ import { type ChatServer, OPENCODE_KEY_VAR, OPENCODE_QUIET, opencodeHome, startC
 import { cli, tempDir, waitFor } from "./helpers.js";
 import { type Msg, onCallTests } from "./on-call-fleet.js";
 import { mcpServing, realCli } from "./real-clis.js";
+import { patient } from "./patience.js";
 
 const tmux = spawnSync("tmux", ["-V"]).status === 0;
 const opencode = realCli("opencode");
@@ -48,6 +49,7 @@ const skip = !tmux ? "tmux is not installed" : "missing" in opencode ? opencode.
 describe(`an open session of the real opencode ${"version" in opencode ? opencode.version : ""} hears the fleet`, () => {
   it.skipIf(skip !== undefined)(
     skip ? `skipped: ${skip}` : "wakes on a message, answers in its thread, refuses a woken command, not allowed, typed, and ends with nothing left",
+    { timeout: patient(420_000) },
     async () => {
       if ("missing" in opencode) return;
       await t.fleet(["a", "b", "c"]);
@@ -141,6 +143,5 @@ describe(`an open session of the real opencode ${"version" in opencode ? opencod
       await waitFor(async () => pids.every((p) => !pidAlive(p)) || undefined, 15_000, "the waiter to end with its session");
       expect(spawnSync("pgrep", ["-f", `listen-wait --dir ${t.dirOf("b")}`]).status).toBe(1);
     },
-    420_000,
   );
 });

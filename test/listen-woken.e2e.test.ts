@@ -14,6 +14,7 @@ import { type AnthropicServer, claudeEnv, claudeHome, type Recorded, startAnthro
 import { cli, tempDir, waitFor } from "./helpers.js";
 import { onCallTests } from "./on-call-fleet.js";
 import { pinnedVersions, realCli } from "./real-clis.js";
+import { patient } from "./patience.js";
 
 const tmux = spawnSync("tmux", ["-V"]).status === 0;
 const t = onCallTests("coord-listen-woken-");
@@ -68,6 +69,7 @@ for (const version of pinnedVersions("claude")) {
   describe(`a woken session of the real claude ${version} runs nothing until the person types`, () => {
     it.skipIf(skip !== undefined)(
       skip ? `skipped: ${skip}` : `in every permission mode: ${(MODES[version] ?? []).map((m) => m.name).join(", ")}`,
+      { timeout: patient(600_000) },
       async () => {
         if ("missing" in claude) return;
         await t.fleet(["a", "b"]);
@@ -163,7 +165,6 @@ for (const version of pinnedVersions("claude")) {
         }
         expect(findings).toEqual([]);
       },
-      600_000,
     );
   });
 }

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { findAgents } from "../src/state/capabilities.js";
 import { cliExec, type Fleet, hubStatus, makeFleet, pushOrders, tempDir, waitFor } from "./helpers.js";
 import { realCli } from "./real-clis.js";
+import { patient } from "./patience.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -49,7 +50,9 @@ const clean = (extra: Record<string, string>): NodeJS.ProcessEnv => {
 };
 
 describe("logged in is what the CLI can use", () => {
-  it("codex through its config's provider with the key set: published logged in, doctor says by what, an order for codex runs; without the key: not logged in, and doctor names the variable", async () => {
+  it("codex through its config's provider with the key set: published logged in, doctor says by what, an order for codex runs; without the key: not logged in, and doctor names the variable", {
+    timeout: patient(90_000),
+  }, async () => {
     fleet = await makeFleet(["izzit7"]);
     const dir = fleet.machines.izzit7!;
     const { path, codexHome } = await codexSetup(fleet.root);
@@ -75,7 +78,7 @@ describe("logged in is what the CLI can use", () => {
     const noKey = await cliExec(["doctor", "--dir", dir], undefined, unkeyed);
     expect(noKey.out).toContain("codex 0.171.0, not logged in (model provider local needs LOCAL_KEY, which is not set)");
     expect(noKey.out).toContain("set what is missing (model provider local needs LOCAL_KEY, which is not set) where coord runs");
-  }, 90_000);
+  });
 
   it("opencode with its key in opencode.json (comments and all), which its auth list does not count: logged in, doctor says by what", async () => {
     fleet = await makeFleet(["izzit7"]);
@@ -96,7 +99,7 @@ describe("logged in is what the CLI can use", () => {
     await writeFile(join(dir, ".git", "coord", "agents.json"), "");
     const unkeyed = clean({ PATH: `${bin}:${process.env.PATH}`, XDG_CONFIG_HOME: config });
     expect((await cliExec(["doctor", "--dir", dir], undefined, unkeyed)).out).toContain("opencode 1.18.33, not logged in (provider local needs LOCAL_KEY, which is not set)");
-  }, 60_000);
+  });
 
   it("codex with OPENAI_API_KEY or CODEX_API_KEY in the environment: logged in, by that key", async () => {
     fleet = await makeFleet(["izzit7"]);
@@ -110,7 +113,7 @@ describe("logged in is what the CLI can use", () => {
     await writeFile(join(dir, ".git", "coord", "agents.json"), "");
     const none = await cliExec(["doctor", "--dir", dir], undefined, clean({ PATH: path, CODEX_HOME: join(fleet.root, "no-codex-home") }));
     expect(none.out).toContain("codex 0.171.0, not logged in");
-  }, 60_000);
+  });
 });
 
 const claude = realCli("claude");
@@ -123,26 +126,22 @@ describe.skipIf(noClaude !== undefined)(`the real claude's own auth status count
     ["Vertex (CLAUDE_CODE_USE_VERTEX=1): logged in", { CLAUDE_CODE_USE_VERTEX: "1" }, true],
     ["an apiKeyHelper in its settings: logged in", { helper: "1" }, true],
     ["ANTHROPIC_API_KEY: logged in", { ANTHROPIC_API_KEY: "sk-ant-test" }, true],
-  ] as const)(
-    "%s",
-    async (_, vars, want) => {
-      const home = await tempDir("coord-claude-home-");
-      if ("helper" in vars) {
-        await mkdir(join(home, ".claude"), { recursive: true });
-        await writeFile(join(home, ".claude", "settings.json"), JSON.stringify({ apiKeyHelper: "echo sk-ant-test" }));
-      }
-      const saved = { ...process.env };
-      try {
-        for (const k of ["ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX"]) delete process.env[k];
-        Object.assign(process.env, { HOME: home, CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1", DISABLE_AUTOUPDATER: "1" });
-        for (const [k, v] of Object.entries(vars)) if (k !== "helper") process.env[k] = v;
-        const found = (await findAgents(`${dirname((claude as { bin: string }).bin)}:${process.env.PATH}`)).find((a) => a.name === "claude");
-        expect(found?.loggedIn).toBe(want);
-      } finally {
-        for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
-        Object.assign(process.env, saved);
-      }
-    },
-    30_000,
-  );
+  ] as const)("%s", { timeout: patient(30_000) }, async (_, vars, want) => {
+    const home = await tempDir("coord-claude-home-");
+    if ("helper" in vars) {
+      await mkdir(join(home, ".claude"), { recursive: true });
+      await writeFile(join(home, ".claude", "settings.json"), JSON.stringify({ apiKeyHelper: "echo sk-ant-test" }));
+    }
+    const saved = { ...process.env };
+    try {
+      for (const k of ["ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX"]) delete process.env[k];
+      Object.assign(process.env, { HOME: home, CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1", DISABLE_AUTOUPDATER: "1" });
+      for (const [k, v] of Object.entries(vars)) if (k !== "helper") process.env[k] = v;
+      const found = (await findAgents(`${dirname((claude as { bin: string }).bin)}:${process.env.PATH}`)).find((a) => a.name === "claude");
+      expect(found?.loggedIn).toBe(want);
+    } finally {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+      Object.assign(process.env, saved);
+    }
+  });
 });

@@ -54,7 +54,7 @@ describe("a machine whose key may not write main", () => {
     expect(cancel.err).toContain("then coord order cancel x --human --dir fleet");
 
     expect(await peopleHead(f)).toBe(before);
-  }, 60_000);
+  });
 
   it("coord watch keeps a saved ORDERS.json, says the hub refused main and how to push it from a person's clone, not to save again", async () => {
     const f = await mainForPeople();
@@ -89,7 +89,7 @@ describe("a machine whose key may not write main", () => {
     expect(line).toContain(`your ORDERS.json is kept as it is, not pushed; push the change from a person's clone: git clone -b main ${f.hubPath} fleet`);
     expect(line).not.toMatch(/save it again|pushed first/);
     expect(await peopleHead(f)).toBe(before);
-  }, 60_000);
+  });
 
   it("coord ui's order form delegates on coord, which the hub takes; a hub that refuses coord too is said on the page", async () => {
     const f = await mainForPeople();
@@ -111,7 +111,7 @@ describe("a machine whose key may not write main", () => {
     expect(refused.body.refused).toMatch(
       /^the hub refused this machine's push of its delegated orders \(.*GH006: Protected branch update failed for refs\/heads\/coord.*\); the order is kept in coordination\/orders\/a\.json and goes out once the hub takes this machine's pushes/,
     );
-  }, 60_000);
+  });
 });
 
 /** A POST of JSON to the page's server as the page itself sends it (its Host and Origin): status and parsed body. */

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { cli, type Fleet, makeFleet } from "./helpers.js";
+import { patient } from "./patience.js";
 
 const run = promisify(execFile);
 
@@ -153,6 +154,7 @@ describe("Claude Code reads its local scope (and ~/.claude.json's user scope) as
   it.skipIf(why("claude") !== undefined)(
     why("claude") ??
       `claude ${CLIS.claude.version}: the project's server is in Claude Code's local scope, not in .mcp.json (no machine's paths in a file teams commit); an older install's .mcp.json entry is taken out; it starts and connects; uninstall takes it out`,
+    { timeout: patient(240_000) },
     async () => {
       const { home, project, checkout, env } = await setup();
       // An older coord agent install wrote this machine's paths into the project's .mcp.json, beside the team's own server.
@@ -178,11 +180,11 @@ describe("Claude Code reads its local scope (and ~/.claude.json's user scope) as
       expect((await agent("claude", ["mcp", "get", "coord"], project, env)).code).not.toBe(0);
       expect(Object.keys(JSON.parse(await readFile(join(home, ".claude.json"), "utf8"))).length).toBeGreaterThan(0); // Claude Code's own settings stay
     },
-    240_000,
   );
 
   it.skipIf(why("claude") !== undefined)(
     why("claude") ?? `claude ${CLIS.claude.version}: --global is the user scope (~/.claude.json), connected from any directory; uninstall keeps Claude's own settings there`,
+    { timeout: patient(240_000) },
     async () => {
       const { home, project, checkout, env } = await setup();
       await coord(env, "agent", "install", "claude", "--global", "--dir", checkout);
@@ -195,7 +197,6 @@ describe("Claude Code reads its local scope (and ~/.claude.json's user scope) as
       expect(Object.keys(left).length).toBeGreaterThan(0); // what Claude Code wrote there itself stays
       expect((await agent("claude", ["mcp", "get", "coord"], project, env)).code).not.toBe(0);
     },
-    240_000,
   );
 });
 
@@ -207,6 +208,7 @@ describe("Codex reads [mcp_servers.coord] from a trusted project's .codex/config
 
   it.skipIf(why("codex") !== undefined)(
     why("codex") ?? `codex ${CLIS.codex.version}: the project's table, once the project is trusted; then ~/.codex/config.toml with the user's tables kept`,
+    { timeout: patient(240_000) },
     async () => {
       const { home, project, checkout, env } = await setup();
       await coord(env, "agent", "install", "codex", "--project", project, "--dir", checkout);
@@ -227,13 +229,13 @@ describe("Codex reads [mcp_servers.coord] from a trusted project's .codex/config
       expect(await readFile(join(home, ".codex", "config.toml"), "utf8")).toBe(trust);
       expect(await listed(home, env)).toBeUndefined();
     },
-    240_000,
   );
 });
 
 describe("OpenCode reads mcp.coord from the project's opencode.json", () => {
   it.skipIf(why("opencode") !== undefined)(
     why("opencode") ?? `opencode ${CLIS.opencode.version}: it starts the server and lists it connected; uninstall takes the file out`,
+    { timeout: patient(240_000) },
     async () => {
       const { project, checkout, env } = await setup();
       await coord(env, "agent", "install", "opencode", "--project", project, "--dir", checkout);
@@ -244,7 +246,6 @@ describe("OpenCode reads mcp.coord from the project's opencode.json", () => {
       expect(await coord(env, "agent", "uninstall", "opencode", "--project", project)).toContain("opencode.json: removed");
       expect(await stat(join(project, "opencode.json")).catch(() => undefined)).toBeUndefined();
     },
-    240_000,
   );
 });
 

@@ -18,6 +18,7 @@ import { inbox, outbox } from "../src/actions/messages.js";
 import { knownFleetPath } from "../src/state/mailbox.js";
 import { sync as syncIn } from "../src/sync/sync.js";
 import { cliProcess, type Fleet, git, gitDaemon, gitTry, hubFile, makeFleet, pushOrders, readLines, runningCli, setConfig, silentServer, waitFor } from "./helpers.js";
+import { patient } from "./patience.js";
 
 let fleet: Fleet | undefined;
 const stops: (() => Promise<unknown>)[] = [];
@@ -151,7 +152,7 @@ describe("coord mcp through the SDK's client, two machines on real git", () => {
     expect((await ok(a, "thread", { with: "beta" })).data.messages).toEqual([expect.objectContaining({ id: "beta/alpha/1" })]);
   });
 
-  it("an agent asks and waits in one turn: inbox with wait and reply_to returns beta's reply, and only it (no daemon)", async () => {
+  it("an agent asks and waits in one turn: inbox with wait and reply_to returns beta's reply, and only it (no daemon)", { timeout: patient(90_000) }, async () => {
     fleet = await makeFleet(["alpha", "beta"]);
     const a = (await connect("alpha")).client;
     const b = (await connect("beta")).client;
@@ -178,7 +179,7 @@ describe("coord mcp through the SDK's client, two machines on real git", () => {
       expect(r.isError, JSON.stringify(args)).toBe(true);
       expect(r.text).toMatch(message);
     }
-  }, 90_000);
+  });
 
   it("an order given through alpha's server runs on beta; its status and history come back through alpha's", async () => {
     fleet = await makeFleet(["alpha", "beta"]);
@@ -334,7 +335,7 @@ describe("coord mcp while the checkout is busy, locked or gone", () => {
     expect((await ok(a, "inbox")).data.unread).toBe(0); // reads never wait for it
     await release();
     expect((await ok(a, "send", { to: "beta", body: "after the lock" })).data.id).toBe("alpha/beta/1");
-  }, 60_000);
+  });
 
   it("the checkout moved away (a re-clone under way) and back: errors meanwhile, then served as before", async () => {
     fleet = await makeFleet(["alpha", "beta"]);

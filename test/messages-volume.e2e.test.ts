@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { inbox } from "../src/actions/messages.js";
 import { cli, cliExec, hubFile, makeFleet, type Fleet } from "./helpers.js";
+import { patient } from "./patience.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -14,7 +15,7 @@ afterEach(async () => {
 const dirOf = (name: string) => fleet!.machines[name]!;
 
 describe("messages at volume", () => {
-  it("messages sent concurrently from many machines to many, during concurrent syncs: none lost, none duplicated, no conflict", async () => {
+  it("messages sent concurrently from many machines to many, during concurrent syncs: none lost, none duplicated, no conflict", { timeout: patient(120_000) }, async () => {
     const names = ["izzit7", "soda-yeti", "machine-2"];
     fleet = await makeFleet(names);
     const expected = new Map<string, string[]>(names.map((n) => [n, []]));
@@ -56,5 +57,5 @@ describe("messages at volume", () => {
     }
     for (const name of names) expect(await texts(name)).toEqual([...expected.get(name)!].sort());
     for (const path of ["STATUS.md", "coordination/messages/izzit7_TO_ALL.md"]) expect(await hubFile(fleet, path)).not.toMatch(/^(<<<<<<<|>>>>>>>)/m);
-  }, 120_000);
+  });
 });

@@ -13,6 +13,7 @@ import { openMachine, sync } from "../src/sync/sync.js";
 import { cli, killRecorded, type Recorded, recorded, setConfig, tempDir, waitFor } from "./helpers.js";
 import { type Msg, onCallTests } from "./on-call-fleet.js";
 import { standInCalls } from "./on-call-standins.js";
+import { patient } from "./patience.js";
 
 const t = onCallTests("coord-on-call-faults-");
 const { dirOf, send, startDaemon } = t;
@@ -46,7 +47,7 @@ async function holdLock(stateDir: string, name: string, ms: number): Promise<voi
 }
 
 describe("agents on call under faults", () => {
-  it("the daemon stopping starts no new turn: a message queued behind the turn it stops is not run unsupervised", async () => {
+  it("the daemon stopping starts no new turn: a message queued behind the turn it stops is not run unsupervised", { timeout: patient(90_000) }, async () => {
     await t.fleet(["asker", "oncall"]);
     expect((await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker")).code).toBe(0);
     const d = startDaemon("oncall");
@@ -65,9 +66,9 @@ describe("agents on call under faults", () => {
     const stopped = (mailbox.outbox.asker.messages as Omit<Msg, "id" | "from">[]).find((x) => x.replyTo === q);
     expect(stopped?.text).toMatch(/^Stopped \(the coord daemon stopped\)/);
     expect(stopped?.agent).toMatchObject({ answer: true, outcome: "stopped", cause: "shutdown" });
-  }, 90_000);
+  });
 
-  it("a turn past its timeout is answered failed, and its mark says it timed out (issue 59)", async () => {
+  it("a turn past its timeout is answered failed, and its mark says it timed out (issue 59)", { timeout: patient(90_000) }, async () => {
     await t.fleet(["asker", "oncall"]);
     expect((await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker", "--timeout", "2s")).code).toBe(0);
     startDaemon("oncall");
@@ -75,9 +76,9 @@ describe("agents on call under faults", () => {
     const a = await answerTo("asker", q, 40_000);
     expect(a.text).toMatch(/^The turn timed out after 2 s and was stopped\./);
     expect(a.agent).toMatchObject({ answer: true, outcome: "failed", cause: "timeout" });
-  }, 90_000);
+  });
 
-  it("maxParallel holds when pumps come back to back (as the daemon pumps after every sync and after every turn)", async () => {
+  it("maxParallel holds when pumps come back to back (as the daemon pumps after every sync and after every turn)", { timeout: patient(90_000) }, async () => {
     await t.fleet(["asker", "oncall"]);
     expect((await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker", "--max-parallel", "1")).code).toBe(0);
     for (const x of ["a", "b", "c"]) await send("asker", "oncall", `sleep 3 thread ${x}`);
@@ -96,9 +97,9 @@ describe("agents on call under faults", () => {
     }
     await engine.idle();
     expect(most).toBe(1);
-  }, 90_000);
+  });
 
-  it("a turn's answer is not lost when storing it fails: the message that started it is answered", async () => {
+  it("a turn's answer is not lost when storing it fails: the message that started it is answered", { timeout: patient(90_000) }, async () => {
     await t.fleet(["asker", "oncall"]);
     expect((await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker")).code).toBe(0);
     // The locked mailbox fails the daemon's sync too; without a backoff after it, the answer goes out with the next one.
@@ -115,9 +116,9 @@ describe("agents on call under faults", () => {
     await waitFor(async () => !Object.values((await onCallFile("oncall")).threads)[0]?.running, 20_000, "the turn cleared", 200);
     const answers = (await inbox({ dir: dirOf("asker"), all: true })).messages.filter((x) => x.replyTo === q);
     expect(answers).toHaveLength(1);
-  }, 90_000);
+  });
 
-  it("a turn whose end cannot be recorded does not leave its thread running for ever in a live daemon", async () => {
+  it("a turn whose end cannot be recorded does not leave its thread running for ever in a live daemon", { timeout: patient(90_000) }, async () => {
     await t.fleet(["asker", "oncall"]);
     expect((await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker")).code).toBe(0);
     startDaemon("oncall");
@@ -129,7 +130,7 @@ describe("agents on call under faults", () => {
     expect((await answerTo("asker", q, 30_000)).text).toBe("heard: sleep 3 then report");
     const a = await answerTo("asker", more, 30_000);
     expect(a.agent?.answer).toBe(true);
-  }, 90_000);
+  });
 
   it("a turn does not get coord's COORD_SECRET_ variables (tasks never do: docs/security.md)", async () => {
     await t.fleet(["asker", "oncall"]);
@@ -151,9 +152,9 @@ out({ type: "result", subtype: "success", is_error: false, result: "env says: " 
     expect((await cli("sync", "--dir", dirOf("oncall"))).code).toBe(0);
     const a = await answerTo("asker", q, 15_000);
     expect(a.text).toBe("env says: (none)");
-  }, 60_000);
+  });
 
-  it("allowedRoots narrowed while the daemon runs holds for the next turn (checked again at each turn, docs/security.md)", async () => {
+  it("allowedRoots narrowed while the daemon runs holds for the next turn (checked again at each turn, docs/security.md)", { timeout: patient(90_000) }, async () => {
     await t.fleet(["asker", "oncall"]);
     expect((await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker")).code).toBe(0);
     startDaemon("oncall");
@@ -166,5 +167,5 @@ out({ type: "result", subtype: "success", is_error: false, result: "env says: " 
     const a2 = await answerTo("asker", q2);
     expect(a2.agent?.outcome).toBe("failed");
     expect((await standInCalls(t.home)).filter((c) => c.prompt.includes("write to the repo"))).toEqual([]);
-  }, 90_000);
+  });
 });

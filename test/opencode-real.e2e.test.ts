@@ -15,6 +15,7 @@ import { type ChatServer, OPENCODE_KEY_VAR, OPENCODE_QUIET, opencodeHome, startC
 import { cli, cliExec, envScope } from "./helpers.js";
 import { answerTo as answers, type Msg, onCallTests, requestFor } from "./on-call-fleet.js";
 import { realCli } from "./real-clis.js";
+import { patient } from "./patience.js";
 
 const opencode = realCli("opencode");
 const missing = "missing" in opencode ? opencode.missing : undefined;
@@ -57,7 +58,7 @@ async function turn(text: string, replyTo?: string): Promise<Msg> {
 }
 
 describe.skipIf(missing !== undefined)(`the real opencode on call${missing ? ` (skipped: ${missing})` : ` (${"version" in opencode ? opencode.version : ""})`}`, () => {
-  it("a thread over three turns: each resumes the session, and the server sees the earlier turns", async () => {
+  it("a thread over three turns: each resumes the session, and the server sees the earlier turns", { timeout: patient(480_000) }, async () => {
     await t.fleet(["asker", "oncall"]);
     await onCall("--permissions", "read-only");
     const a1 = await turn("which node version?");
@@ -72,9 +73,11 @@ describe.skipIf(missing !== undefined)(`the real opencode on call${missing ? ` (
     expect(sent).toContain("which node version?");
     expect(sent).toContain("and which npm?");
     expect(server!.requests.every((r) => r.key === server!.key)).toBe(true);
-  }, 480_000);
+  });
 
-  it("--permissions full: a command writes in the turn's --cwd, never in the daemon's PWD, the machine's checkout (OpenCode works in $PWD)", async () => {
+  it("--permissions full: a command writes in the turn's --cwd, never in the daemon's PWD, the machine's checkout (OpenCode works in $PWD)", {
+    timeout: patient(180_000),
+  }, async () => {
     await t.fleet(["asker", "oncall"]);
     // coord started in its checkout (its PWD), and without the shield: bubblewrap sets PWD itself, sandbox-exec does not.
     setEnv({ PWD: dirOf("oncall"), COORD_AGENT_SANDBOX: "off" });
@@ -84,15 +87,15 @@ describe.skipIf(missing !== undefined)(`the real opencode on call${missing ? ` (
     expect(await readFile(join(t.work, "from-oc.txt"), "utf8")).toBe("hi\n");
     expect(existsSync(join(dirOf("oncall"), "from-oc.txt"))).toBe(false);
     expect(existsSync(join(process.cwd(), "from-oc.txt"))).toBe(false);
-  }, 180_000);
+  });
 
-  it("its key in opencode.json ({env:…}), which its auth list does not count: doctor says logged in, and by what", async () => {
+  it("its key in opencode.json ({env:…}), which its auth list does not count: doctor says logged in, and by what", { timeout: patient(120_000) }, async () => {
     await t.fleet(["oncall"]);
     const doctor = await cliExec(["doctor", "--dir", dirOf("oncall")]);
     expect(doctor.out).toMatch(new RegExp(`opencode ${(opencode as { version: string }).version}, logged in \\(provider fake, its key in ${OPENCODE_KEY_VAR}\\)`));
-  }, 120_000);
+  });
 
-  it("approvals from afar: what read-only does not allow is asked of the asker; /approve runs it in --cwd, /deny ends the turn denied", async () => {
+  it("approvals from afar: what read-only does not allow is asked of the asker; /approve runs it in --cwd, /deny ends the turn denied", { timeout: patient(480_000) }, async () => {
     await t.fleet(["asker", "oncall"]);
     await onCall("--permissions", "read-only");
     t.startDaemon("oncall");
@@ -113,9 +116,9 @@ describe.skipIf(missing !== undefined)(`the real opencode on call${missing ? ` (
     expect(a.agent?.costUsd).toBeCloseTo(0.00021, 8);
     expect(a2.agent?.costUsd).toBeCloseTo(0.000105, 8);
     expect(existsSync(join(t.work, "denied.txt"))).toBe(false);
-  }, 480_000);
+  });
 
-  it("/stop before the model streams keeps the session: the next message of the thread continues it", async () => {
+  it("/stop before the model streams keeps the session: the next message of the thread continues it", { timeout: patient(480_000) }, async () => {
     await t.fleet(["asker", "oncall"]);
     await onCall("--permissions", "read-only");
     t.startDaemon("oncall");
@@ -127,13 +130,13 @@ describe.skipIf(missing !== undefined)(`the real opencode on call${missing ? ` (
     const q2 = await send("asker", "oncall", "go on", a.id);
     const a2 = await arrives("asker", answers(q2), "the answer that continues", 180_000);
     expect(a2.text).toBe("heard: go on (user turns: 2)");
-  }, 480_000);
+  });
 });
 
 async function waitUntil(ok: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
+  const end = Date.now() + patient(ms);
   while (!ok()) {
-    if (Date.now() > end) throw new Error(`not within ${ms} ms`);
+    if (Date.now() > end) throw new Error(`not within ${patient(ms)} ms`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }

@@ -4,10 +4,11 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { expect, it } from "vitest";
 import { tempDir } from "./helpers.js";
+import { patient } from "./patience.js";
 
 const run = promisify(execFile);
 
-it("packs, installs from the tarball, and runs coord --help, hub create and ui (its page from templates/ui/)", async () => {
+it("packs, installs from the tarball, and runs coord --help, hub create and ui (its page from templates/ui/)", { timeout: patient(180_000) }, async () => {
   const repo = join(import.meta.dirname, "..");
   const dest = await tempDir("coord-pack-");
   const { stdout } = await run("npm", ["pack", "--ignore-scripts", "--pack-destination", dest, "--json"], { cwd: repo });
@@ -44,4 +45,4 @@ it("packs, installs from the tarball, and runs coord --help, hub create and ui (
   } finally {
     ui.kill("SIGTERM");
   }
-}, 180_000);
+});

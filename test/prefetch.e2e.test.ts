@@ -31,7 +31,7 @@ describe("coord sync's head start", () => {
     // The cycle did not fetch: it says "fetching" when it does (progress lines on stderr).
     expect(r.err).not.toMatch(/fetching origin\/main/);
     expect((await hubStatus(fleet)).orders.hello).toMatchObject({ state: "completed" });
-  }, 60_000);
+  });
 
   it("after a quiet sync, a sync that finds new work asks the quiet stamp's question once (one ls-remote), then fetches once; a quiet one asks only that", async () => {
     fleet = await makeFleet(["izzit7"]);
@@ -52,7 +52,7 @@ describe("coord sync's head start", () => {
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/new-work: completed/);
     expect((await remoteCalls()).map((l) => l.match(/(fetch|ls-remote|push) /)![1])).toEqual(["ls-remote", "fetch", "push"]);
-  }, 60_000);
+  });
 
   it("the head start answers the sync of its own checkout, remote and branch, once", async () => {
     fleet = await makeFleet(["izzit7"]);
@@ -64,7 +64,7 @@ describe("coord sync's head start", () => {
     expect(await takePrefetch(dir, "origin", "main")).toBeUndefined(); // taken
     startPrefetch(dir);
     expect(await takePrefetch(dir, "origin", "other")).toBeUndefined();
-  }, 60_000);
+  });
 
   it("a head start older than the checkout's tracking ref (its daemon fetched since) is not taken: the sync fetches and sees the newer order", async () => {
     fleet = await makeFleet(["izzit7"]);
@@ -79,7 +79,7 @@ describe("coord sync's head start", () => {
     const r = await sync({ dir, ...headStartFor(dir), log: (l) => lines.push(l) });
     expect(lines).toContain("fetching origin/main and origin/coord");
     expect(r.ran.map((t) => t.id)).toEqual(["late"]);
-  }, 60_000);
+  });
 
   it("a hub that does not answer is waited for once, not by the head start and again by the sync; a machine whose last sync failed gets no head start", async () => {
     fleet = await makeFleet(["izzit7"]);
@@ -101,7 +101,7 @@ describe("coord sync's head start", () => {
     expect(second.code).toBe(1);
     expect(second.err).toMatch(/fetching origin\/main/);
     expect(await readLines(starts)).toHaveLength(2);
-  }, 60_000);
+  });
 
   it("a machine.yaml it does not follow gives no head start, and the sync fetches itself", async () => {
     fleet = await makeFleet(["izzit7"]);
@@ -115,5 +115,5 @@ describe("coord sync's head start", () => {
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/quoted: completed/);
     expect(r.err).toMatch(/fetching origin\/main/);
-  }, 60_000);
+  });
 });

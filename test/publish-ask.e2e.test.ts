@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { inbox } from "../src/actions/messages.js";
 import { waitFor } from "./helpers.js";
 import { type Msg, onCallTests } from "./on-call-fleet.js";
+import { patient } from "./patience.js";
 
 const t = onCallTests("coord-publish-ask-");
 
@@ -28,7 +29,9 @@ async function idle(dir: string): Promise<boolean> {
 }
 
 describe("a publish asked of the daemon", () => {
-  it("an agent's answer goes out on the tip the daemon last saw, with no fetch after it was stored; so does a message coord send stored", async () => {
+  it("an agent's answer goes out on the tip the daemon last saw, with no fetch after it was stored; so does a message coord send stored", {
+    timeout: patient(120_000),
+  }, async () => {
     const oncall = await t.claudeOnCall(["asker", "oncall"]);
     const asker = t.startDaemon("asker");
     const synced = (d: { output(): string }) => /\bsync: /.test(d.output());
@@ -78,7 +81,7 @@ describe("a publish asked of the daemon", () => {
         sent.join("\n"),
       ).toEqual([]);
     else expect(sent.filter((l) => /\bfetching\b/.test(l)).length, sent.join("\n")).toBeLessThanOrEqual(1);
-  }, 120_000);
+  });
 
   it("a machine with an agent on call looks twice a second; one that sent a message looks so too, for a minute", async () => {
     const oncall = await t.claudeOnCall(["asker", "oncall"]);
@@ -91,7 +94,7 @@ describe("a publish asked of the daemon", () => {
     expect(await lookEvery("asker")).toBe(1000);
     await t.send("asker", "oncall", "are you there?");
     await waitFor(async () => (await lookEvery("asker")) === 500, 30_000, "the asker's looks eager after its send", 100);
-  }, 60_000);
+  });
 });
 
 /** How often the daemon of machine `name` looks now (ms), as its daemon.json last said. */

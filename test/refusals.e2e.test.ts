@@ -4,6 +4,7 @@ import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { cli, hubFile, hubStatus, makeFleet, personIdentity, protectBranches, pushOrders, setConfig, tempDir, type Fleet } from "./helpers.js";
+import { patient } from "./patience.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -37,9 +38,9 @@ describe("a push the server refuses", () => {
     expect(human.code).toBe(1);
     expect(human.err).toMatch(GH006("main"));
     expect(human.err).not.toMatch(/someone pushed first|others pushed first/);
-  }, 60_000);
+  });
 
-  it("a machine whose pushes are refused says so where it can at once, and the hub shows why for a heartbeat once it is back", async () => {
+  it("a machine whose pushes are refused says so where it can at once, and the hub shows why for a heartbeat once it is back", { timeout: patient(90_000) }, async () => {
     fleet = await makeFleet(["a", "b"]);
     const f = fleet;
     const a = f.machines.a!;
@@ -83,7 +84,7 @@ describe("a push the server refuses", () => {
     expect((await cli("sync", "--dir", f.machines.b!)).code).toBe(0);
     expect(await hubFile(f, "coordination/COMPUTER_a.md")).toBe(before);
     expect(await hubFile(f, "STATUS.md")).toMatch(/was refused by the hub from .* \(3 syncs\)/);
-  }, 90_000);
+  });
 
   it("notify tells a person at the first refusal, once for the whole run of refusals, and not again when the hub shows it", async () => {
     fleet = await makeFleet(["a"]);
@@ -108,5 +109,5 @@ describe("a push the server refuses", () => {
     expect((await cli("sync", "--dir", a)).code).toBe(0);
     expect((await hubStatus(f)).alerts.map((x: { id: string }) => x.id)).toContain(first[0].alert.id);
     expect(await calls()).toHaveLength(1);
-  }, 60_000);
+  });
 });

@@ -190,7 +190,7 @@ describe("review", () => {
     expect(r.code, r.err).toBe(0);
     expect((await readFile(log, "utf8")).trim().split("\n")).toEqual(["a a1"]);
     expect((await hubStatus(fleet)).orders.job!.machines.b).toBeUndefined();
-  }, 60_000);
+  });
   // The fleet remembers an ANY order by the published reports only: they outlive the order for a while, and never go back.
   it("an ANY order removed by mistake and restored, or reverted to an older rev, does not run again elsewhere", async () => {
     fleet = await makeFleet(["a", "b"]);

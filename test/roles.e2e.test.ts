@@ -30,6 +30,7 @@ import {
   waitFor,
   withToken,
 } from "./helpers.js";
+import { patient } from "./patience.js";
 
 let fleet: Fleet | undefined;
 const stops: (() => Promise<unknown>)[] = [];
@@ -112,7 +113,9 @@ async function expectMainPeopleOnly(f: Fleet): Promise<void> {
 }
 
 describe("a hub whose hook refuses every machine push to main", () => {
-  it("runs the whole fleet: named, ANY and chained orders, messages, a service and the MCP tools; no sync fails; main gains no machine commit", async () => {
+  it("runs the whole fleet: named, ANY and chained orders, messages, a service and the MCP tools; no sync fails; main gains no machine commit", {
+    timeout: patient(120_000),
+  }, async () => {
     fleet = await makeFleet(["alpha", "beta", "gamma"]);
     const f = fleet;
     await refuseMachineCommitsOnMain(f.hubPath);
@@ -260,14 +263,14 @@ describe("a hub whose hook refuses every machine push to main", () => {
     await expectMainPeopleOnly(f);
     const machineAuthors = new Set(await branchAuthors(f, "coord"));
     for (const name of ["alpha", "beta", "gamma"]) expect(machineAuthors, name).toContain(`${name}@coord.invalid`);
-  }, 120_000);
+  });
 });
 
 describe("a busy fleet never races a person", () => {
   // Four daemons race for each ANY order (each runs exactly once) and keep coord moving between the person's pushes;
   // eight pushes, seven gaps, are enough to see that no push to main ever loses to a machine.
   const CHANGES = 8;
-  it(`four daemons work through ${2 * CHANGES} ANY orders while a person's ${CHANGES} plain pushes to main all land first try`, async () => {
+  it(`four daemons work through ${2 * CHANGES} ANY orders while a person's ${CHANGES} plain pushes to main all land first try`, { timeout: patient(150_000) }, async () => {
     const names = ["m1", "m2", "m3", "m4"];
     fleet = await makeFleet(names);
     const f = fleet;
@@ -329,5 +332,5 @@ describe("a busy fleet never races a person", () => {
         name,
       ).toEqual([]);
     expect(new Set(await branchAuthors(f, "coord"))).toEqual(new Set([...names.map((n) => `${n}@coord.invalid`), "hub@coord.invalid"]));
-  }, 150_000);
+  });
 });

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { readDaemonInfo } from "../src/daemon/daemon.js";
 import { SOON_WAIT_MS } from "../src/daemon/sync-now.js";
 import { CLI, cli, cliExec, type Fleet, git, makeFleet, readLines, setConfig, waitFor } from "./helpers.js";
+import { patient } from "./patience.js";
 
 let fleet: Fleet | undefined;
 const stops: (() => Promise<unknown>)[] = [];
@@ -64,7 +65,7 @@ async function startDaemon(dir: string, ...extra: string[]): Promise<void> {
  * means the looks to deliver.
  */
 async function clearOfTicks(dirs: string[], ms: number): Promise<void> {
-  const deadline = Date.now() + 8 * 60_000;
+  const deadline = Date.now() + patient(8 * 60_000);
   for (;;) {
     const next = await Promise.all(dirs.map(async (d) => Date.parse((await readDaemonInfo(stateDir(d)))?.nextSync ?? "")));
     if (next.some(Number.isNaN)) throw new Error(`a daemon of ${dirs.join(", ")} says no next sync`);
@@ -76,7 +77,7 @@ async function clearOfTicks(dirs: string[], ms: number): Promise<void> {
 }
 
 describe("a question and its answer, through B's onMessage hook", () => {
-  it("daemons that look: A's wait returns B's answer in seconds, carried by the looks, with no tick of their schedule", async () => {
+  it("daemons that look: A's wait returns B's answer in seconds, carried by the looks, with no tick of their schedule", { timeout: patient(600_000) }, async () => {
     fleet = await makeFleet(["a", "b"]);
     const hookLog = join(fleet.root, "hook.log");
     await setConfig(dirOf("b"), { onMessage: await answeringHook(fleet.root, hookLog) });
@@ -107,9 +108,9 @@ describe("a question and its answer, through B's onMessage hook", () => {
     expect(await readLines(hookLog)).toEqual([expect.stringMatching(/^a\/b\/1 \d+ sent b\/a\/1; the daemon publishes it now$/)]);
     // Both daemons saw the hub move between ticks.
     for (const name of ["a", "b"]) expect((await readDaemonInfo(stateDir(dirOf(name))))?.looks?.moved, name).toBeGreaterThanOrEqual(1);
-  }, 600_000);
+  });
 
-  it("with --no-look on B, the question waits on the hub for B's next sync: A's wait ends at its deadline, exit 5", async () => {
+  it("with --no-look on B, the question waits on the hub for B's next sync: A's wait ends at its deadline, exit 5", { timeout: patient(600_000) }, async () => {
     fleet = await makeFleet(["a", "b"]);
     const hookLog = join(fleet.root, "hook.log");
     // B's heartbeat (2 minutes) wakes it between ticks, and that sync fetches the question: out of the way, as in
@@ -141,9 +142,9 @@ describe("a question and its answer, through B's onMessage hook", () => {
     expect(await git(fleet.hubPath, "show", "coord:coordination/messages/a_TO_b.md")).toContain("question");
     expect((await cli("inbox", "--dir", dirOf("b"), "--json")).out).toBe("[]");
     expect(await readLines(hookLog)).toEqual([]);
-  }, 600_000);
+  });
 
-  it("no daemon: a plain coord sync on B runs the hook, and the answer is on the hub when that sync ends", async () => {
+  it("no daemon: a plain coord sync on B runs the hook, and the answer is on the hub when that sync ends", { timeout: patient(120_000) }, async () => {
     fleet = await makeFleet(["a", "b"]);
     const hookLog = join(fleet.root, "hook.log");
     await setConfig(dirOf("b"), { onMessage: await answeringHook(fleet.root, hookLog) });
@@ -169,5 +170,5 @@ describe("a question and its answer, through B's onMessage hook", () => {
     expect(r.code, r.err).toBe(0);
     expect((JSON.parse(r.out) as Listed).map((x) => [x.id, x.text, x.replyTo])).toEqual([["b/a/1", "answer: question", "a/b/1"]]);
     expect(await readFile(join(stateDir(dirOf("b")), "logs", "onMessage.a_b_1.log"), "utf8").catch(() => "")).not.toContain("failed");
-  }, 120_000);
+  });
 });

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { sync } from "../src/sync/sync.js";
 import { cli, type Fleet, git, hubFile, makeFleet, personCommit, pushOrders } from "./helpers.js";
+import { patient } from "./patience.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -17,7 +18,7 @@ afterEach(async () => {
 const KEY_LINE = /^ {2}"key": "ssh-ed25519 [A-Za-z0-9+/=]+",?$/m;
 
 describe("a default fleet (coord init and sync, nothing else)", () => {
-  it("publishes every machine's key, and a forged completion, receipt or message is ignored, alerted and undone", async () => {
+  it("publishes every machine's key, and a forged completion, receipt or message is ignored, alerted and undone", { timeout: patient(90_000) }, async () => {
     fleet = await makeFleet(["izzit7", "soda-yeti"]);
     const f = fleet;
     const [a, b] = [f.machines.izzit7!, f.machines["soda-yeti"]!];
@@ -71,7 +72,7 @@ describe("a default fleet (coord init and sync, nothing else)", () => {
     expect(JSON.parse((await cli("outbox", "--dir", a, "--json")).out)[0].recipients["soda-yeti"]).toBe("received");
     const verify = JSON.parse((await cli("trust", "verify", "--dir", a, "--json")).out) as { commits: { path: string; good: boolean }[] };
     expect(verify.commits.find((c) => c.path === "coordination/COMPUTER_soda-yeti.md")?.good).toBe(true);
-  }, 90_000);
+  });
 
   it("a machine's delegated orders run only as it signed them: a forged orders file of its runs nothing", async () => {
     fleet = await makeFleet(["izzit7", "soda-yeti"]);
@@ -89,7 +90,7 @@ describe("a default fleet (coord init and sync, nothing else)", () => {
     await sync({ dir: b });
     expect((await sync({ dir: a })).ran.map((t) => t.id)).toEqual(["real"]);
     expect(await readFile(ran, "utf8")).toBe("real\n");
-  }, 60_000);
+  });
 
   it("found in review: a machine that signed and lost its key runs nothing, and says why", async () => {
     fleet = await makeFleet(["izzit7"]);
@@ -104,7 +105,7 @@ describe("a default fleet (coord init and sync, nothing else)", () => {
     // The key back: it works again.
     await rename(join(f.root, "kept_key"), join(dir, ".git", "coord", "machine_key"));
     expect((await sync({ dir })).ran.map((t) => t.id)).toEqual(["job"]);
-  }, 60_000);
+  });
 
   it("a machine made with --no-key signs nothing, and its file, STATUS.md and coord doctor say so", async () => {
     fleet = await makeFleet(["izzit7"]);
@@ -122,5 +123,5 @@ describe("a default fleet (coord init and sync, nothing else)", () => {
     expect(await hubFile(f, "coordination/COMPUTER_plain-1.md")).toMatch(KEY_LINE);
     expect(await hubFile(f, "STATUS.md")).not.toContain("plain-1 signs nothing");
     expect((await cli("doctor", "--dir", dir)).out).toMatch(/^OK\s+signing\s+signs its commits with \S+machine_key \(SHA256:/m);
-  }, 60_000);
+  });
 });

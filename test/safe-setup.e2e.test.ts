@@ -26,6 +26,7 @@ import { promisify } from "node:util";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { FleetTemplates } from "./fleet-copy.js";
 import { cli, cliExec, type Fleet, git, hasSshKeygen, hubFile, hubStatus, ordersText, readLines, sshKey, tempDir } from "./helpers.js";
+import { patient } from "./patience.js";
 
 const haveSshKeygen = await hasSshKeygen();
 
@@ -152,7 +153,9 @@ async function walkSafeFleet(names: string[]): Promise<NewFleet & { alice: strin
 }
 
 describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "the safe setup, step by step" : "the safe setup, step by step (skipped: ssh-keygen is not installed)", () => {
-  it("steps 1-2: the person's clone signs with her SSH key; every machine that allows it and requires signing runs her orders and refuses an unsigned change, shown in STATUS.md", async () => {
+  it("steps 1-2: the person's clone signs with her SSH key; every machine that allows it and requires signing runs her orders and refuses an unsigned change, shown in STATUS.md", {
+    timeout: patient(90_000),
+  }, async () => {
     const f = await safeFleet(["izzit7", "soda-yeti"]);
     // Step 1: her clone signs every commit, with git config alone: the budget commit is signed by her key.
     const first = await git(f.person, "cat-file", "commit", "HEAD");
@@ -186,9 +189,11 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "the safe setup, step by step" :
     expect((await readLines(f.ran)).sort()).toEqual(["signed-a", "signed-b"]);
     expect(await hubFile(f, "STATUS.md")).not.toMatch(/refused ORDERS\.json/);
     expect((await hubStatus(f)).errors).toEqual([]);
-  }, 90_000);
+  });
 
-  it("step 3: a delegated order, signed with the key coord init made, is refused where its machine_key.pub is not allowed and runs once it is", async () => {
+  it("step 3: a delegated order, signed with the key coord init made, is refused where its machine_key.pub is not allowed and runs once it is", {
+    timeout: patient(90_000),
+  }, async () => {
     const f = await safeFleet(["izzit7", "soda-yeti"]);
     const [me, delegating] = [f.machines.izzit7!, f.machines["soda-yeti"]!];
     // The key coord init made: private in .git/coord/machine_key, public beside it and in its machine file.
@@ -219,9 +224,9 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "the safe setup, step by step" :
     // soda-yeti, which requires signed orders too, acts on its own delegated orders as its local state has them: it
     // never refuses its own file (its key need not be allowed on itself).
     expect(await hubFile(f, "STATUS.md")).not.toMatch(/refused coordination\/orders\/soda-yeti\.json/);
-  }, 90_000);
+  });
 
-  it("step 4: coord trust verify lists the unsigned commit with FAIL and exits 1; coord trust status says what the machine acts on", async () => {
+  it("step 4: coord trust verify lists the unsigned commit with FAIL and exits 1; coord trust status says what the machine acts on", { timeout: patient(90_000) }, async () => {
     const f = await safeFleet(["izzit7", "soda-yeti"]);
     const dir = f.machines.izzit7!;
     const unsigned = await malloryOrders(f, [order(f, "unsigned", "izzit7")]);
@@ -254,9 +259,9 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "the safe setup, step by step" :
     expect(status).toContain(`acting on ORDERS.json of commit ${signed.slice(0, 12)}`);
     expect(status).toMatch(/^this machine signs its commits with \S*machine_key \(SHA256:\S+\)$/m);
     expect(status).toMatch(/^ {2}pinned soda-yeti {2}SHA256:/m);
-  }, 90_000);
+  });
 
-  it("step 5: a secret set on the machine from stdin reaches the task that names it; the repository never holds it", async () => {
+  it("step 5: a secret set on the machine from stdin reaches the task that names it; the repository never holds it", { timeout: patient(90_000) }, async () => {
     const f = await safeFleet(["izzit7", "soda-yeti"]); // the safe fleet of steps 1-2; soda-yeti has no part here
     const dir = f.machines.izzit7!;
     const VALUE = `dpl-${"Qw7".repeat(8)}`; // no known token shape: only the store makes it secret
@@ -287,9 +292,9 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "the safe setup, step by step" :
     const warned = await cli("validate", join(f.root, "check.json"));
     expect(warned.code).toBe(0);
     expect(warned.err).toMatch(/^warning: .*orders\[0\]\.env\.TOKEN: .*sits in plain text in the repository.*coord secret set/);
-  }, 90_000);
+  });
 
-  it("step 6: with allowedRoots in machine.yaml, a task whose cwd is outside fails without running; inside, it runs", async () => {
+  it("step 6: with allowedRoots in machine.yaml, a task whose cwd is outside fails without running; inside, it runs", { timeout: patient(90_000) }, async () => {
     const f = await safeFleet(["izzit7", "soda-yeti"]); // the safe fleet of steps 1-2; soda-yeti has no part here
     const dir = f.machines.izzit7!;
     const [work, elsewhere] = [join(f.root, "work"), join(f.root, "elsewhere")];
@@ -304,7 +309,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "the safe setup, step by step" :
     const orders = (await hubStatus(f)).orders;
     expect(orders.inside?.machines.izzit7?.state).toBe("completed");
     expect(orders.outside?.machines.izzit7).toMatchObject({ state: "failed", exitCode: null, reason: `cwd ${elsewhere} is outside this machine's allowedRoots: ${work}` });
-  }, 90_000);
+  });
 });
 
 /** The SHA256 fingerprint ssh-keygen gives a public key file (the doc: coord trust status shows the same). */
@@ -335,7 +340,7 @@ const defaultFleet = () =>
   });
 
 describe("machine keys, on by default", () => {
-  it("after a plain coord init and a sync, every machine file shows its key and each machine pins the other's", async () => {
+  it("after a plain coord init and a sync, every machine file shows its key and each machine pins the other's", { timeout: patient(90_000) }, async () => {
     const f = await defaultFleet();
     for (const name of ["izzit7", "soda-yeti"]) {
       const pub = (await readFile(join(f.machines[name]!, ".git", "coord", "machine_key.pub"), "utf8")).trim().split(" ").slice(0, 2).join(" ");
@@ -354,7 +359,7 @@ describe("machine keys, on by default", () => {
     const status = await hubFile(f, "STATUS.md");
     expect(status).not.toMatch(/signs? nothing/);
     expect(status).not.toMatch(/refused/);
-  }, 90_000);
+  });
 });
 
 describe("reinstalling a machine", () => {
@@ -373,7 +378,7 @@ describe("reinstalling a machine", () => {
     return { ...f, backup };
   }
 
-  it("with a copy of its key (--reclaim --key): the other machine goes on reading its files, nothing to do there", async () => {
+  it("with a copy of its key (--reclaim --key): the other machine goes on reading its files, nothing to do there", { timeout: patient(90_000) }, async () => {
     const f = await fleetThatLosesIzzit7();
     const other = f.machines["soda-yeti"]!;
     const before = await pinned(other, "izzit7");
@@ -387,9 +392,11 @@ describe("reinstalling a machine", () => {
     expect(await pinned(other, "izzit7")).toBe(before);
     expect(await hubFile(f, "STATUS.md")).not.toMatch(/refused/);
     expect((await hubStatus(f)).orders.b?.machines["soda-yeti"]?.state).toBe("completed");
-  }, 90_000);
+  });
 
-  it("without the copy (plain --reclaim): the other machine refuses its commits, says so in STATUS.md, until a person pins the new key there", async () => {
+  it("without the copy (plain --reclaim): the other machine refuses its commits, says so in STATUS.md, until a person pins the new key there", {
+    timeout: patient(90_000),
+  }, async () => {
     const f = await fleetThatLosesIzzit7();
     const other = f.machines["soda-yeti"]!;
     const before = await pinned(other, "izzit7");
@@ -414,10 +421,10 @@ describe("reinstalling a machine", () => {
     for (const name of ["soda-yeti", "izzit7"]) await sync(f, name);
     expect(await readLines(f.ran)).toEqual(["a", "b"]);
     expect(await hubFile(f, "STATUS.md")).not.toMatch(/refused/);
-  }, 90_000);
+  });
 
   // docs/security.md: the new key is in its file and, as its fingerprint, in coord trust status there.
-  it("without the copy: coord trust status on the reinstalled machine shows its new key (as its SHA256 fingerprint), as the doc says", async () => {
+  it("without the copy: coord trust status on the reinstalled machine shows its new key (as its SHA256 fingerprint), as the doc says", { timeout: patient(90_000) }, async () => {
     const f = await fleetThatLosesIzzit7();
     const fresh = join(f.root, "izzit7-reinstalled");
     await coord("init", fresh, "--name", "izzit7", "--remote", f.remote, "--reclaim");
@@ -426,5 +433,5 @@ describe("reinstalling a machine", () => {
     const key = /^ {2}"key": "(ssh-ed25519 [A-Za-z0-9+/=]+)"/m.exec(await hubFile(f, "coordination/COMPUTER_izzit7.md"))![1]!;
     const status = await coord("trust", "status", "--dir", fresh);
     expect(status.includes(key) || status.includes(sha256Fingerprint(key))).toBe(true);
-  }, 90_000);
+  });
 });

@@ -16,6 +16,7 @@ import { openMachine } from "../src/sync/sync.js";
 import { CLI, cli, cliExec, hubFile, journal, makeFleet, pushOrders, setConfig, tempDir, waitFor } from "./helpers.js";
 import { answerTo, onCallTests } from "./on-call-fleet.js";
 import { standInCalls } from "./on-call-standins.js";
+import { patient } from "./patience.js";
 
 const usable = await sandboxTool().then((t) => (t.kind === "bwrap" ? undefined : t.kind === "none" ? t.why : "not Linux"));
 const suite = process.platform === "linux" && !usable ? describe : describe.skip;
@@ -133,7 +134,7 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     await setConfig(dir, { agentSandbox: "off" });
     const bare = await asAnAgent(dir, attempts(dir));
     expect(bare).toContain(body[0]!.slice(0, 20));
-  }, 60_000);
+  });
 
   it("a process the agent leaves behind, in a session and an environment of its own, ends with it; it sees no process outside", async () => {
     const f = await makeFleet(["oncall"]);
@@ -151,7 +152,7 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     const left = await processesNamed(mark);
     for (const pid of left) process.kill(pid, "SIGKILL");
     expect(left.length).toBeGreaterThan(0);
-  }, 60_000);
+  });
 
   it("a socket another process keeps in /tmp (a tmux, an ssh-agent) is out of its reach; its /tmp is its own, gone with it", async () => {
     const f = await makeFleet(["oncall"]);
@@ -183,7 +184,7 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
       await new Promise((r) => server.close(r));
       await rm(`/tmp/coord-left-${process.pid}`, { force: true });
     }
-  }, 60_000);
+  });
 
   it("no unix socket at all from inside: not an abstract one (X11's kind), not one in its own cwd; pipes to its children still work", async () => {
     const f = await makeFleet(["oncall"]);
@@ -229,7 +230,7 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     } finally {
       for (const s of servers) await new Promise((r) => s.close(r));
     }
-  }, 60_000);
+  });
 
   it("what it runs from below /tmp (coord or its CLI cloned there, as a CI does) it still sees, read-only, and nothing beside it", async () => {
     const f = await makeFleet(["oncall"]);
@@ -250,7 +251,7 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     } finally {
       await rm(root, { recursive: true, force: true });
     }
-  }, 60_000);
+  });
 
   it("a directory on PATH inside its cwd stays read-only (a git planted there would be the daemon's next git)", async () => {
     const f = await makeFleet(["oncall"]);
@@ -263,7 +264,7 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     expect(out).toMatch(/^planted: [1-9]/m);
     expect(out).toMatch(/^cwd: 0$/m);
     await expect(stat(join(cwd, "bin", "git"))).rejects.toThrow();
-  }, 60_000);
+  });
 
   it("the project's CLI configuration in its cwd stays read-only (what the person's own session there would start), the rest is its work", async () => {
     const f = await makeFleet(["oncall"]);
@@ -302,7 +303,7 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     expect((await readdir(join(cwd, ".opencode"))).sort()).toEqual(
       ["agent", "agents", "command", "commands", "mode", "modes", "plugin", "plugins", "skill", "skills", "tool", "tools"].sort(),
     );
-  }, 60_000);
+  });
 
   it("what coord agent listen armed stays read-only, in a project nested below the agent's cwd too (found attacking it)", async () => {
     const f = await makeFleet(["oncall"]);
@@ -324,7 +325,7 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     expect(out).toMatch(/^moved: [1-9]/m);
     expect(out).toMatch(/^work: 0$/m);
     expect(await readFile(plugin, "utf8")).toBe(before);
-  }, 60_000);
+  });
 
   it("a cwd that is a repository (or a linked worktree): its git directory is read-only whole, so nothing the person's git runs can change", async () => {
     const f = await makeFleet(["oncall"]);
@@ -350,7 +351,7 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
       expect(execFileSync("git", ["-C", cwd, "config", "--list", "--local"], { encoding: "utf8" })).not.toMatch(/fsmonitor/i);
       expect(execFileSync("git", ["-C", cwd, "ls-files", "--stage"], { encoding: "utf8" })).not.toMatch(/^160000/m);
     }
-  }, 60_000);
+  });
 
   it("as claude or codex it writes its own copy of its CLI's state, never the person's; their settings and login it reads, their login it refreshes", async () => {
     const f = await makeFleet(["oncall"]);
@@ -463,7 +464,7 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     expect((await cli("send", "peer", "hello", "--dir", dir)).code).toBe(0);
     expect(await readFile(victim, "utf8")).toBe("the person's\n");
     expect((await lstat(join(state, "coord.log"))).isFile()).toBe(true);
-  }, 60_000);
+  });
 
   it("an agent's own coord send, its turn's mark taken out of its environment, sends nothing, and says how an agent sends", async () => {
     const f = await makeFleet(["oncall", "peer"]);
@@ -475,7 +476,7 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
       /coord: .*read-only \(EROFS\); this coord runs inside an agent's sandbox, where coord's state is read-only to the agent: an agent on call sends, asks and replies through coord's MCP tools/,
     );
     expect((await cli("inbox", "--dir", dir, "--all", "--json")).out).not.toContain("as the person");
-  }, 60_000);
+  });
 
   it("another turn's MCP config (its tools' address and token) is out of its sight; its own turn's it reads", async () => {
     const f = await makeFleet(["oncall"]);
@@ -490,7 +491,7 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     expect(out).toContain('{"mine":1}');
     expect(out).not.toContain("the-other-turns");
     expect(out).toMatch(/other\.mcp\.json: No such file/);
-  }, 60_000);
+  });
 
   it("a file of coord's state the daemon replaces while an agent runs stays read-only to it", async () => {
     const f = await makeFleet(["oncall"]);
@@ -507,7 +508,7 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     await writeFile(flag, "");
     expect(await agent).toMatch(/^yaml: [1-9]/m);
     expect(await readFile(join(state, "machine.yaml"), "utf8")).toBe(yaml);
-  }, 60_000);
+  });
 
   it("while an agent runs behind the shield, no secret is set and no key made (its sandbox would see the new file)", async () => {
     const f = await makeFleet(["oncall"]);
@@ -524,7 +525,7 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     expect(rotate.err).toMatch(/and a new key written now would be a file its sandbox can read/);
     expect((await running).exitCode).toBe(0);
     expect((await cliExec(["secret", "set", "deploy", "-", "--dir", dir], Buffer.from("v"))).code).toBe(0);
-  }, 60_000);
+  });
 
   it("a cwd above the checkout (its parent, a link planted for an order's scratch directory) leaves the checkout's .git read-only", async () => {
     const f = await makeFleet(["oncall"]);
@@ -551,7 +552,7 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     expect(r.tail).toMatch(/^hook: [1-9]/m);
     expect(r.tail).toMatch(/^gitconfig: [1-9]/m);
     await expect(stat(hook)).rejects.toThrow();
-  }, 60_000);
+  });
 
   it("the shield lists the keys (the rotated one too), the secret store and a key named outside the state directory", async () => {
     const f = await makeFleet(["oncall"]);
@@ -567,7 +568,7 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
     expect(names).toContain("secrets.yaml");
     expect(names.filter((n) => n.endsWith(".pub"))).toEqual([]);
     expect(shield.guard).toContain(join(state, "machine.yaml"));
-  }, 60_000);
+  });
 
   it("where there is no bubblewrap, an agent does not start and the reason names the way out", async () => {
     const f = await makeFleet(["oncall"]);
@@ -585,7 +586,7 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
       delete process.env.COORD_TEST_BWRAP;
       forgetSandboxTool();
     }
-  }, 60_000);
+  });
 
   it("a bwrap on PATH, or one its user could change, is not the sandbox: only root's, in the system's places", async () => {
     const f = await makeFleet(["oncall"]);
@@ -609,13 +610,13 @@ suite(`the shield with the real bubblewrap${usable ? ` (skipped: ${usable})` : "
       delete process.env.COORD_TEST_BWRAP;
       forgetSandboxTool();
     }
-  }, 60_000);
+  });
 
   it("coord doctor says the agents' shield holds", async () => {
     const f = await makeFleet(["oncall"]);
     const r = await cli("doctor", "--dir", f.machines.oncall!);
     expect(r.out).toMatch(/^OK\s+sandbox\s+agents coord starts run behind bubblewrap: they cannot read this machine's key or secrets$/m);
-  }, 60_000);
+  });
 });
 
 describe("a machine on call where bubblewrap cannot make a sandbox (a container without user namespaces)", () => {
@@ -627,7 +628,7 @@ describe("a machine on call where bubblewrap cannot make a sandbox (a container 
     forgetSandboxTool();
   };
 
-  it("no turn starts: the asker is told why and the way out, and coord agent on-call says it", async () => {
+  it("no turn starts: the asker is told why and the way out, and coord agent on-call says it", { timeout: patient(90_000) }, async () => {
     await brokenBwrap();
     try {
       await t.claudeOnCall(["asker", "oncall"]);
@@ -644,9 +645,9 @@ describe("a machine on call where bubblewrap cannot make a sandbox (a container 
       delete process.env.COORD_TEST_BWRAP;
       forgetSandboxTool();
     }
-  }, 90_000);
+  });
 
-  it("with agentSandbox: off the turn runs, and coord agent on-call and doctor say what the agent can read", async () => {
+  it("with agentSandbox: off the turn runs, and coord agent on-call and doctor say what the agent can read", { timeout: patient(90_000) }, async () => {
     await brokenBwrap();
     try {
       const f = await t.fleet(["asker", "oncall"]);
@@ -661,7 +662,7 @@ describe("a machine on call where bubblewrap cannot make a sandbox (a container 
       delete process.env.COORD_TEST_BWRAP;
       forgetSandboxTool();
     }
-  }, 90_000);
+  });
 });
 
 suite(`an agent order behind the shield${usable ? ` (skipped: ${usable})` : ""}`, () => {
@@ -704,7 +705,7 @@ suite(`an agent order behind the shield${usable ? ` (skipped: ${usable})` : ""}`
     } finally {
       process.env.PATH = path;
     }
-  }, 60_000);
+  });
 });
 
 describe("what an agent could leave for coord to take (found by the attack)", () => {
@@ -719,7 +720,7 @@ describe("what an agent could leave for coord to take (found by the attack)", ()
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/machine_key\.\d{14} is there already, and coord makes a new key, never takes one it finds/);
     expect(await readFile(join(state, "machine.yaml"), "utf8")).toMatch(/signingKey: machine_key\n/);
-  }, 60_000);
+  });
 
   it("delegated orders coord did not write (an agent's orders.json, made in a hole of the shield) are neither published nor added to", async () => {
     const f = await makeFleet(["oncall", "w"]);
@@ -745,7 +746,7 @@ describe("what an agent could leave for coord to take (found by the attack)", ()
       expect(add.code).not.toBe(0);
       expect(add.err).toMatch(/were not written by coord on this machine/);
     }
-  }, 60_000);
+  });
 
   it("delegated orders kept from before seals are sealed once, when the machine's seal key is made, and still published", async () => {
     const f = await makeFleet(["oncall", "w"]);
@@ -758,12 +759,12 @@ describe("what an agent could leave for coord to take (found by the attack)", ()
     expect(JSON.parse(await hubFile(f, "coordination/orders/oncall.json"))).toEqual(old);
     expect(JSON.parse(await readFile(join(state, "orders.json"), "utf8")).seal).toMatch(/^[0-9a-f]{64}$/);
     expect((await stat(join(state, "seal_key"))).mode & 0o777).toBe(0o600);
-  }, 60_000);
+  });
 
   it("an agent coord started gives no orders (they would run outside its sandbox, signed as the machine)", async () => {
     const f = await makeFleet(["oncall"]);
     const r = await cliExec(["order", "add", "--dir", f.machines.oncall!, "--to", "oncall", "--run", "id"], undefined, { ...process.env, COORD_SANDBOXED: "bwrap" });
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/an agent coord started cannot give orders/);
-  }, 60_000);
+  });
 });

@@ -13,6 +13,7 @@ import { Supervisor } from "../src/daemon/services.js";
 import { openMachine, sync } from "../src/sync/sync.js";
 import { serviceLog } from "../src/state/services.js";
 import { cli, cliProcess, hubFile, readLines, hubStatus, makeFleet, pushOrders, setConfig, UNLIMITED, waitFor, withToken, type Fleet } from "./helpers.js";
+import { patient } from "./patience.js";
 
 let fleet: Fleet | undefined;
 const stops: (() => Promise<unknown>)[] = [];
@@ -93,7 +94,7 @@ async function runningPid(dir: string, id: string, not?: number): Promise<number
 }
 
 describe("services", () => {
-  it("a service killed three times is restarted three times, then reported failed with an alert", async () => {
+  it("a service killed three times is restarted three times, then reported failed with an alert", { timeout: patient(120_000) }, async () => {
     fleet = await makeFleet(["m1"]);
     const dir = dirOf("m1");
     const token = newToken();
@@ -160,9 +161,9 @@ describe("services", () => {
     expect(logs.out.split("\n").filter((l) => l === "serving as web")).toHaveLength(4);
     expect((await cli("logs", "--dir", dir, "--service", "../x")).err).toMatch(/is not a service id/);
     expect(d.output()).not.toMatch(/at .*\.js:\d+/); // no stack trace
-  }, 120_000);
+  });
 
-  it("a health check that fails marks the service unhealthy; passing again, healthy", async () => {
+  it("a health check that fails marks the service unhealthy; passing again, healthy", { timeout: patient(120_000) }, async () => {
     fleet = await makeFleet(["m1"]);
     const dir = dirOf("m1");
     const token = newToken();
@@ -181,9 +182,9 @@ describe("services", () => {
     await waitFor(async () => (await hubStatus(fleet!)).services?.api?.machines?.m1?.health === "healthy", 30_000, "healthy again", SLOW_POLL);
     expect((await hubStatus(fleet)).alerts).toEqual([]);
     expect(await withToken(token)).toHaveLength(1); // not restarted for it
-  }, 120_000);
+  });
 
-  it("an http health check on localhost: a 2xx answer is healthy, another is not", async () => {
+  it("an http health check on localhost: a 2xx answer is healthy, another is not", { timeout: patient(120_000) }, async () => {
     fleet = await makeFleet(["m1"]);
     const dir = dirOf("m1");
     const token = newToken();
@@ -198,9 +199,9 @@ describe("services", () => {
     answer = 503;
     await waitFor(async () => (await records(dir)).services.api?.health?.status === "unhealthy", 30_000, "unhealthy");
     expect((await records(dir)).services.api.health.reason).toBe(`${url} answered 503`);
-  }, 120_000);
+  });
 
-  it("coord pause --stop stops the services; nothing starts until coord resume", async () => {
+  it("coord pause --stop stops the services; nothing starts until coord resume", { timeout: patient(120_000) }, async () => {
     fleet = await makeFleet(["m1"]);
     const dir = dirOf("m1");
     const token = newToken();
@@ -218,9 +219,9 @@ describe("services", () => {
     expect((await cli("resume", "--dir", dir)).code).toBe(0);
     await synced(dir);
     await runningPid(dir, "web");
-  }, 120_000);
+  });
 
-  it("a rev bump restarts it once; cancelling stops it and its whole group; removing it forgets it", async () => {
+  it("a rev bump restarts it once; cancelling stops it and its whole group; removing it forgets it", { timeout: patient(120_000) }, async () => {
     fleet = await makeFleet(["m1"]);
     const dir = dirOf("m1");
     const token = newToken();
@@ -254,9 +255,9 @@ describe("services", () => {
     await waitFor(async () => (await withToken(token)).length === 0, 30_000, "the removed service to stop", SLOW_POLL);
     await waitFor(async () => (await hubStatus(fleet!)).services === undefined, 30_000, "STATUS to forget it", SLOW_POLL);
     expect((await records(dir)).services.web).toBeUndefined();
-  }, 120_000);
+  });
 
-  it("a daemon killed -9 leaves its service running; the next daemon adopts it (pid and start time) instead of starting a second copy", async () => {
+  it("a daemon killed -9 leaves its service running; the next daemon adopts it (pid and start time) instead of starting a second copy", { timeout: patient(120_000) }, async () => {
     fleet = await makeFleet(["m1"]);
     const dir = dirOf("m1");
     const token = newToken();
@@ -298,9 +299,9 @@ describe("services", () => {
     daemon(dir);
     const fresh = await runningPid(dir, "web", process.pid);
     expect(await withToken(token)).toEqual([fresh]);
-  }, 120_000);
+  });
 
-  it("an emergency stop stops a running service within one sync, starts nothing until lifted; a sync without a daemon stops an orphan", async () => {
+  it("an emergency stop stops a running service within one sync, starts nothing until lifted; a sync without a daemon stops an orphan", { timeout: patient(120_000) }, async () => {
     fleet = await makeFleet(["m1"]);
     const dir = dirOf("m1");
     const token = newToken();
@@ -341,9 +342,9 @@ describe("services", () => {
     expect((await records(dir)).services.web).toMatchObject({ state: "stopped", reason: "emergency stop: again" });
     expect((await hubStatus(fleet)).services?.web?.machines.m1?.state).toBe("waiting");
     expect(pid).toBeGreaterThan(0);
-  }, 120_000);
+  });
 
-  it("the daemon's supervisor stops its services in the very sync that reads the emergency stop", async () => {
+  it("the daemon's supervisor stops its services in the very sync that reads the emergency stop", { timeout: patient(120_000) }, async () => {
     fleet = await makeFleet(["m1"]);
     const dir = dirOf("m1");
     const token = newToken();
@@ -369,9 +370,9 @@ describe("services", () => {
     await pushServices([web]);
     await daemonSync();
     expect((await records(dir)).services.web.state).toBe("running");
-  }, 120_000);
+  });
 
-  it("a service's secret never leaves the machine; a plain sync says a service needs a daemon", async () => {
+  it("a service's secret never leaves the machine; a plain sync says a service needs a daemon", { timeout: patient(120_000) }, async () => {
     fleet = await makeFleet(["m1"]);
     const dir = dirOf("m1");
     await setConfig(dir, { outputLines: 20 });
@@ -393,5 +394,5 @@ describe("services", () => {
     expect(published).not.toContain("s3cr3t-value-xyz");
     expect(await hubFile(fleet, "STATUS.md")).not.toContain("s3cr3t-value-xyz");
     expect((await cli("logs", "--dir", dir, "--service", "web")).out).toContain("key is s3cr3t-value-xyz"); // the local log is whole
-  }, 120_000);
+  });
 });

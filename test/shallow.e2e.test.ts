@@ -15,6 +15,7 @@ import { orderLog } from "../src/actions/log.js";
 import { trustVerify } from "../src/actions/trust.js";
 import { sync } from "../src/sync/sync.js";
 import { cli, commitOrdersAs, git, sshKey, tempDir, hasSshKeygen, refusedReasons, readLines } from "./helpers.js";
+import { patient } from "./patience.js";
 
 const haveSshKeygen = await hasSshKeygen();
 
@@ -83,7 +84,7 @@ async function recloneShallow(w: World, dir: string): Promise<void> {
 }
 
 describe("a checkout cloned shallow over a URL", () => {
-  it("coord init of a hub with hundreds of commits clones only the newest; sync and coord log answer as a full clone does", async () => {
+  it("coord init of a hub with hundreds of commits clones only the newest; sync and coord log answer as a full clone does", { timeout: patient(120_000) }, async () => {
     const w = await world();
     await noise(w, 300);
     const added = await commitOrders(w, [{ id: "job", to: "ALL", run: "true" }], undefined, "pat@example.com");
@@ -112,7 +113,7 @@ describe("a checkout cloned shallow over a URL", () => {
     expect(logF[0]).toMatchObject({ commit: added, who: "pat@example.com", what: expect.stringMatching(/^added in ORDERS\.json/) });
     expect(new Set(logF.map((e) => e.who))).toEqual(new Set(["full", "pat@example.com", "shallow"]));
     expect((await cli("log", "job", "--dir", shallow)).out).toBe((await cli("log", "job", "--dir", full)).out);
-  }, 120_000);
+  });
 
   it("older history out of reach (the hub gone): a question that needs it fails with one sentence, never answers from the cut history", async () => {
     const w = await world();
@@ -128,7 +129,7 @@ describe("a checkout cloned shallow over a URL", () => {
     expect(r.err).not.toMatch(/\n\s+at /); // no stack
     await rename(`${w.hub}.away`, w.hub);
     expect((await orderLog({ dir, id: "job" }))[0]).toMatchObject({ who: "pat@example.com", what: expect.stringMatching(/^added in/) });
-  }, 60_000);
+  });
 
   it("coord init over a URL of an empty hub scaffolds it; a hub whose branch is not the configured one is cloned as it is", async () => {
     root = await tempDir("coord-shallow-");
@@ -145,11 +146,11 @@ describe("a checkout cloned shallow over a URL", () => {
     const o = await init({ dir: join(root, "b"), name: "b", remote: `file://${other}` });
     expect(o.scaffolded).toBe(true);
     expect((await git(other, "branch", "--format=%(refname:short)")).split("\n").filter(Boolean).sort()).toEqual(["coord", "main", "trunk"]);
-  }, 60_000);
+  });
 });
 
 describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders on a shallow checkout" : "signed orders on a shallow checkout (skipped: ssh-keygen is not installed)", () => {
-  it("the newest signed change lies below the boundary: found, run, and coord trust verify lists what a full clone lists", async () => {
+  it("the newest signed change lies below the boundary: found, run, and coord trust verify lists what a full clone lists", { timeout: patient(120_000) }, async () => {
     const w = await world();
     const alice = await key(w, "alice");
     const mallory = await key(w, "mallory");
@@ -201,9 +202,11 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders on a shallow chec
       [true, true],
       [false, false], // the hub's scaffold, unsigned
     ]);
-  }, 120_000);
+  });
 
-  it("the version verified last lies below the boundary (a shallow re-clone): a newer signed change is accepted, a rollback refused, as on a full clone", async () => {
+  it("the version verified last lies below the boundary (a shallow re-clone): a newer signed change is accepted, a rollback refused, as on a full clone", {
+    timeout: patient(120_000),
+  }, async () => {
     const w = await world();
     const alice = await key(w, "alice");
     const ran = join(w.root, "ran.log");
@@ -248,5 +251,5 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders on a shallow chec
       );
     for (const dir of Object.values(dirs)) expect((await cli("trust", "status", "--dir", dir)).out).toContain(`acting on ORDERS.json of commit ${v3.slice(0, 12)}`);
     expect((await readLines(ran)).sort()).toEqual(["full o1", "full o2", "full o3", "shallow o1", "shallow o2", "shallow o3"]);
-  }, 120_000);
+  });
 });

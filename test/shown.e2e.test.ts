@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { cli, tempDir } from "./helpers.js";
 import { answerTo, onCallTests, requestFor } from "./on-call-fleet.js";
+import { patient } from "./patience.js";
 
 const t = onCallTests("coord-shown-");
 const { dirOf, send, arrives } = t;
@@ -14,7 +15,7 @@ const { dirOf, send, arrives } = t;
 const HIDDEN = /[\u202a-\u202e\u2066-\u2069\u200b-\u200f\u2028\u2029\u061c\ufeff]/u;
 
 describe("what a person is shown of a request, on the terminal", () => {
-  it("escapes bidi controls and zero-width characters in coord inbox and coord approve --show; a short request is approved as before", async () => {
+  it("escapes bidi controls and zero-width characters in coord inbox and coord approve --show; a short request is approved as before", { timeout: patient(180_000) }, async () => {
     await t.claudeOnCall(["asker", "oncall"]);
     const asker = dirOf("asker");
 
@@ -38,9 +39,9 @@ describe("what a person is shown of a request, on the terminal", () => {
     const ok1 = await cli("approve", r1.id, "--dir", asker);
     expect(ok1.code, ok1.err).toBe(0);
     await arrives("asker", answerTo(q1), "the first answer");
-  }, 180_000);
+  });
 
-  it("a request over 2,000 characters hides its middle: a plain coord approve is refused until the digest --show prints is given", async () => {
+  it("a request over 2,000 characters hides its middle: a plain coord approve is refused until the digest --show prints is given", { timeout: patient(180_000) }, async () => {
     await t.claudeOnCall(["asker", "oncall"]);
     const asker = dirOf("asker");
     const long = `echo ${"a".repeat(1400)}; touch /tmp/hidden-in-the-middle; echo ${"b".repeat(1400)}`;
@@ -62,7 +63,7 @@ describe("what a person is shown of a request, on the terminal", () => {
     expect(ok2.code, ok2.err).toBe(0);
     const a2 = await arrives("asker", answerTo(q2), "the second answer");
     expect(a2.text).toBe(`ran: ${long}`);
-  }, 180_000);
+  });
 });
 
 describe("a refusal that echoes what it was given", () => {

@@ -7,14 +7,14 @@ import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { cli, cliExec, type Fleet, git, makeFleet, setConfig, silentServer } from "./helpers.js";
+import { patient } from "./patience.js";
 
-const GIT_TIMEOUT = 7;
 /**
- * What a way may take in all: below the default gitTimeout (30 s), so that a way that waits on that deadline instead of
- * the machine's own fails. Waiting twice is caught by the connections the hub counts, not by the clock: one deadline
- * and two are 7 s apart, less than the CLI's start and git's setup take on a loaded machine (12.96 s for one, once).
+ * The machine's own deadline, below the default gitTimeout (30 s). Which deadline a way waited on is in its sentence
+ * ("did not answer in 7 s"), and waiting twice is in the connections the hub counts, not in the clock: the CLI's start
+ * and git's setup take as long as a deadline on a loaded machine (12.96 s for one, once), so a time says nothing here.
  */
-const BOUND_MS = 25_000;
+const GIT_TIMEOUT = 7;
 
 let fleet: Fleet | undefined;
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -36,17 +36,11 @@ async function health(dir: string): Promise<unknown> {
   return JSON.parse(await readFile(join(dir, ".git", "coord", "health.json"), "utf8"));
 }
 
-async function timed<T>(f: () => Promise<T>): Promise<{ ms: number; r: T }> {
-  const started = Date.now();
-  const r = await f();
-  return { ms: Date.now() - started, r };
-}
-
 describe("a hub that accepts and never answers, after a quiet sync", () => {
   // Five ways to meet the silent hub, one machine each, at once: each waits on the hub, not on the others (two
   // gitTimeouts for them all, not five in a row). The two in-process syncs run one after the other (syncs in one
   // process take turns). Each machine syncs quietly first, one after another.
-  it("fails the sync (scheduled or not, CLI or in-process) within one gitTimeout, as unreachable, saying the remote did not answer", async () => {
+  it("fails the sync (scheduled or not, CLI or in-process) within one gitTimeout, as unreachable, saying the remote did not answer", { timeout: patient(120_000) }, async () => {
     const ways = ["cli-scheduled", "inproc-scheduled", "cli-plain", "inproc-plain", "status"] as const;
     fleet = await makeFleet([...ways]);
     const f = fleet;
@@ -64,23 +58,21 @@ describe("a hub that accepts and never answers, after a quiet sync", () => {
       const args = way.endsWith("scheduled") ? ["sync", "--scheduled", "--dir", dir] : ["sync", "--dir", dir];
       // The executable: its quiet look before the CLI loads, then its head start. In-process (a daemon's tick): the
       // quiet look through the hub, then the cycle's fetch.
-      const t = await timed(() => (way.startsWith("cli") ? cliExec(args) : cli(...args)));
-      expect(t.r.code, `${way}: ${t.r.err}`).toBe(1);
-      expect(t.r.err, way).toMatch(said);
+      const r = await (way.startsWith("cli") ? cliExec(args) : cli(...args));
+      expect(r.code, `${way}: ${r.err}`).toBe(1);
+      expect(r.err, way).toMatch(said);
       expect(connections[way], `${way}: the connections to the silent hub, each one wait`).toBe(1);
-      expect(t.ms, way).toBeLessThan(BOUND_MS);
       // Counted as an outage: a scheduled machine backs off and probes.
       expect(await health(dir), way).toMatchObject({ failures: 1, unreachable: true });
     };
     // coord status waits once too, and shows the last fetched state.
-    const status = timed(() => cliExec(["status", "--dir", f.machines.status!])).then((t) => {
-      expect(t.r.code, t.r.err).toBe(0);
-      expect(t.r.err).toMatch(new RegExp(`did not answer in ${GIT_TIMEOUT} s.*showing the fleet as of the last fetch`));
+    const status = cliExec(["status", "--dir", f.machines.status!]).then((r) => {
+      expect(r.code, r.err).toBe(0);
+      expect(r.err).toMatch(new RegExp(`did not answer in ${GIT_TIMEOUT} s.*showing the fleet as of the last fetch`));
       expect(connections.status, "status: the connections to the silent hub, each one wait").toBe(1);
-      expect(t.ms).toBeLessThan(BOUND_MS);
     });
     // All ended before the first failure is told (the cleanup removes their checkouts).
     const ended = await Promise.allSettled([meet("cli-scheduled"), meet("cli-plain"), status, meet("inproc-scheduled").then(() => meet("inproc-plain"))]);
     for (const e of ended) if (e.status === "rejected") throw e.reason;
-  }, 120_000);
+  });
 });

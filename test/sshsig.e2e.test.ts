@@ -12,6 +12,7 @@ import { commitBody, commitSignature, ObjectWriter, signedCommitBody } from "../
 import { Repo } from "../src/git/git.js";
 import { commitVerdict, plainRevoked, plainSigners } from "../src/git/signatures.js";
 import { git, hasSshKeygen, sshKey, tempDir } from "./helpers.js";
+import { patient } from "./patience.js";
 
 const run = promisify(execFile);
 const haveSshKeygen = await hasSshKeygen();
@@ -27,7 +28,7 @@ async function keygenVerifies(dir: string, signers: string, principal: string, n
 }
 
 describe.skipIf(!haveSshKeygen)("SSH signatures in process", () => {
-  it("makes keys ssh-keygen reads, and signatures each side accepts from the other", async () => {
+  it("makes keys ssh-keygen reads, and signatures each side accepts from the other", { timeout: patient(30_000) }, async () => {
     const dir = await tempDir();
     const made = newKeyPair("coord m1");
     await writeFile(join(dir, "coord_key"), made.privateKey, { mode: 0o600 });
@@ -58,7 +59,7 @@ describe.skipIf(!haveSshKeygen)("SSH signatures in process", () => {
     expect(read.publicKey).toBe(theirPub);
     expect(sshSign(read, "git", "x")).toBe(sshSign(read, "git", "x")); // ed25519 is deterministic
     expect(sshVerify(sshSign(read, "git", "x"), "git", "x")).toEqual({ key: theirPub, good: true });
-  }, 30_000);
+  });
 
   it("checks RSA and ECDSA signatures ssh-keygen makes as ssh-keygen does: good, another message, another namespace", async () => {
     const dir = await tempDir();
@@ -87,9 +88,11 @@ describe.skipIf(!haveSshKeygen)("SSH signatures in process", () => {
       }
       expect(sshVerify(signature, "git", message)?.good, `${type} ${bits}`).toBe(true);
     }
-  }, 60_000);
+  });
 
-  it("judges as ssh-keygen does the forms it refuses once it read the key; leaves a key under a passphrase and an RSA key to sign to it", async () => {
+  it("judges as ssh-keygen does the forms it refuses once it read the key; leaves a key under a passphrase and an RSA key to sign to it", {
+    timeout: patient(30_000),
+  }, async () => {
     const dir = await tempDir();
     await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "secret words", "-f", join(dir, "locked")]);
     expect(readSigningKey(await readFile(join(dir, "locked"), "utf8"))).toBeUndefined();
@@ -159,9 +162,9 @@ describe.skipIf(!haveSshKeygen)("SSH signatures in process", () => {
         expect(sshVerify(rearmor(b), "git", "n\n"), `${name}: ${what}`).toEqual({ key: name === "rsa" ? rsaPub : mine.publicKey, good: keygen });
       }
     }
-  }, 30_000);
+  });
 
-  it("signs a commit git calls good, and a commit changed after signing is bad for git and here", async () => {
+  it("signs a commit git calls good, and a commit changed after signing is bad for git and here", { timeout: patient(30_000) }, async () => {
     const dir = await tempDir();
     await git(dir, "init", "--quiet");
     const made = newKeyPair("coord m1");
@@ -211,9 +214,9 @@ describe.skipIf(!haveSshKeygen)("SSH signatures in process", () => {
     const raw = Buffer.from((await run("git", ["-C", dir, "cat-file", "commit", theirs], { encoding: "buffer" })).stdout);
     expect(sshVerify(commitSignature(raw)!.signature, "git", commitSignature(raw)!.payload)).toEqual({ key: key.publicKey, good: true });
     expect(commitSignature(Buffer.from(body))).toBeUndefined();
-  }, 30_000);
+  });
 
-  it("gives git's verdict on a commit: good by a listed key, good by another, bad, unsigned, and leaves the rest to git", async () => {
+  it("gives git's verdict on a commit: good by a listed key, good by another, bad, unsigned, and leaves the rest to git", { timeout: patient(30_000) }, async () => {
     const dir = await tempDir();
     await git(dir, "init", "--quiet");
     const [m1, m2] = [readSigningKey(newKeyPair("m1").privateKey)!, readSigningKey(newKeyPair("m2").privateKey)!];
@@ -345,9 +348,9 @@ describe.skipIf(!haveSshKeygen)("SSH signatures in process", () => {
     expect(plainSigners(`*@example.com ${m1.publicKey}\n`)).toBeUndefined();
     expect(plainSigners(`m1 ${m1.publicKey}\nm2 ${m1.publicKey}\n`)).toBeUndefined();
     expect(plainSigners("")).toEqual(new Map());
-  }, 30_000);
+  });
 
-  it("found in attack: a commit git fails on is one that cannot be checked, not a failure of every commit asked with it", async () => {
+  it("found in attack: a commit git fails on is one that cannot be checked, not a failure of every commit asked with it", { timeout: patient(30_000) }, async () => {
     const dir = await tempDir();
     await git(dir, "init", "--quiet");
     const m1 = readSigningKey(newKeyPair("m1").privateKey)!;
@@ -369,9 +372,9 @@ describe.skipIf(!haveSshKeygen)("SSH signatures in process", () => {
     const verdicts = await repo.verdicts([good, poison], { allowed: signers });
     expect(verdicts.get(good)).toEqual({ status: "G", signer: "m1" });
     expect(["B", "E"]).toContain(verdicts.get(poison)?.status);
-  }, 30_000);
+  });
 
-  it("found in review: a root commit (no fast writer) is signed in process too, and git calls it good", async () => {
+  it("found in review: a root commit (no fast writer) is signed in process too, and git calls it good", { timeout: patient(30_000) }, async () => {
     const dir = await tempDir();
     await git(dir, "init", "--quiet");
     const made = newKeyPair("coord m1");
@@ -381,5 +384,5 @@ describe.skipIf(!haveSshKeygen)("SSH signatures in process", () => {
     repo.signingKey = join(dir, "key");
     const root = await repo.commitFiles(undefined, new Map([["a.txt", "a\n"]]), { name: "coord m1", email: "m1@coord.invalid" }, "root\n");
     expect((await git(dir, "-c", `gpg.ssh.allowedSignersFile=${join(dir, "signers")}`, "log", "-1", "--format=%G?%x1f%GS", root)).trim()).toBe("G\x1fm1");
-  }, 30_000);
+  });
 });

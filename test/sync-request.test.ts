@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { requestSync, watchSyncRequests } from "../src/daemon/request.js";
+import { patient } from "./patience.js";
 
 const dirs: string[] = [];
 const closers: (() => void)[] = [];
@@ -18,7 +19,7 @@ afterEach(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until(check: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
+  const deadline = Date.now() + patient(ms);
   while (!check() && Date.now() < deadline) await sleep(20);
 }
 
@@ -26,7 +27,7 @@ describe.each([
   ["a watch of the directory", false],
   ["polling (every 2 s in a daemon; 200 ms here)", true],
 ])("sync requests through %s", (_how, poll) => {
-  it("each request written after the watch began is reported once; one there before is not", async () => {
+  it("each request written after the watch began is reported once; one there before is not", { timeout: patient(20_000) }, async () => {
     const dir = await mkdtemp(join(tmpdir(), "coord-sync-request-"));
     dirs.push(dir);
     await requestSync(dir, new Date(Date.now() - 60_000)); // left by an asker before this daemon started
@@ -49,9 +50,9 @@ describe.each([
     await requestSync(dir);
     await until(() => seen === 2, 5_000);
     expect(seen).toBe(2);
-  }, 20_000);
+  });
 
-  it("a request for a publish is told apart from one for a sync, and neither hides the other", async () => {
+  it("a request for a publish is told apart from one for a sync, and neither hides the other", { timeout: patient(20_000) }, async () => {
     const dir = await mkdtemp(join(tmpdir(), "coord-sync-request-"));
     dirs.push(dir);
     const kinds: string[] = [];
@@ -70,5 +71,5 @@ describe.each([
     await requestSync(dir, new Date(), "publish");
     await until(() => kinds.length === 3, 5_000);
     expect(kinds.slice(1).sort()).toEqual(["publish", "sync"]);
-  }, 20_000);
+  });
 });

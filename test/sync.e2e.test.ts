@@ -10,6 +10,7 @@ import { deriveStatus, renderStatusJson } from "../src/core/status/status.js";
 import { renderStatusMd } from "../src/core/status/status-md.js";
 import { roleOf } from "../src/core/trust/ownership.js";
 import { cli, git, setConfig, hubCommits, hubFile, hubHead, hubStatus, journal, makeFleet, peopleHead, pushOrders, personCommit, waitFor, type Fleet } from "./helpers.js";
+import { patient } from "./patience.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -101,7 +102,7 @@ describe("a fleet on a local hub", () => {
     await expect(readFile(marker)).rejects.toThrow(); // the background grandchild died with the group
   });
 
-  it("a task that starts a service in its own session ends when its command exits; the service does not hold the sync", async () => {
+  it("a task that starts a service in its own session ends when its command exits; the service does not hold the sync", { timeout: patient(120_000) }, async () => {
     fleet = await makeFleet(["izzit7"]);
     const pidFile = join(fleet.root, "svc.pid");
     await pushOrders(fleet, [order("svc", "izzit7", `setsid sh -c 'echo $$ > ${pidFile}; exec sleep 120' & echo started`, { timeout: "60s" })]);
@@ -122,7 +123,7 @@ describe("a fleet on a local hub", () => {
     } finally {
       process.kill(pid, "SIGKILL");
     }
-  }, 120_000);
+  });
 
   it("after a force-push of the hub the checkout follows it again; commits of its own would be kept", async () => {
     fleet = await makeFleet(["izzit7"]);

@@ -36,6 +36,7 @@ import {
   hasSshKeygen,
   readLines as lines,
 } from "./helpers.js";
+import { patient } from "./patience.js";
 
 const haveSshKeygen = await hasSshKeygen();
 let fleet: Fleet | undefined;
@@ -201,7 +202,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect(verify.map((l) => l.slice(0, 4))).toEqual(["FAIL", "OK  ", "FAIL", "FAIL", "FAIL", "FAIL", "FAIL"]);
     expect(verify[1]).toMatch(/ORDERS\.json {2}bob@example\.com \S+: signed by bob@example\.com$/);
     expect(verify.slice(-2).every((l) => l.endsWith(": not signed"))).toBe(true); // the test fleet's budget, the hub's scaffold
-  }, 60_000);
+  });
 
   it("an empty allowed_signers (as the agents' shield leaves a missing one) allows nobody, and the refusal says so", async () => {
     fleet = await makeFleet(["izzit7"]);
@@ -234,7 +235,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     );
     expect((await cli("trust", "status", "--dir", dir)).out).toContain(`acting on ORDERS.json of commit ${v2.slice(0, 12)}`);
     expect(await lines(ran)).toEqual(["v1", "v2"]);
-  }, 60_000);
+  });
 
   it("found in attack: an unsigned merge that brings an older signed version back runs nothing, where no version was verified between", async () => {
     const { f, dir, alice, ran } = await aliceSigns();
@@ -274,7 +275,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     await git(f.person, "push", "--quiet", "--force", "origin", `${await merge(true)}:main`);
     expect((await sync({ dir })).ran.map((t) => t.id)).toEqual(["cancelled"]);
     expect(await lines(ran)).toEqual(["cancelled"]);
-  }, 60_000);
+  });
 
   it("found in attack: a force-push back to a version a signed revert replaced is a rollback, though the revert left the bytes as verified, unsigned changes followed and main went elsewhere between", async () => {
     const { f, dir, alice, ran } = await aliceSigns();
@@ -311,7 +312,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     await commitOrdersAs(f.person, [zero, { id: "Y", to: "izzit7", run: `echo Y >> ${ran}` }], alice);
     expect((await sync({ dir })).ran.map((t) => t.id)).toEqual(["Y"]);
     expect(await lines(ran)).toEqual(["Y"]);
-  }, 60_000);
+  });
 
   it("found in attack: a pusher's commits dated long ago between an order and its signed revert do not hide the revert", async () => {
     const { f, dir, alice, ran } = await aliceSigns();
@@ -336,7 +337,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     await git(f.person, "push", "--quiet", "--force", "origin", `${v2}:main`);
     expect((await sync({ dir })).ran).toEqual([]);
     expect(await lines(ran)).toEqual([]);
-  }, 60_000);
+  });
 
   it("found in attack: two lines each ending with a signed revert to the bytes verified, merged by a pusher: a force-push back to the order is a rollback", async () => {
     const { f, dir, alice, ran } = await aliceSigns();
@@ -363,7 +364,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
       /refused ORDERS\.json commit [0-9a-f]{12} by alice\\@example\.com \S+: signed, but the version verified last \(commit [0-9a-f]{12}\) is not in its history: a rollback/,
     );
     expect(await lines(ran)).toEqual([]);
-  }, 60_000);
+  });
 
   it("found in attack: a signed change a pusher merged into main unchanged, and someone took off again, runs when it is merged for real", async () => {
     const { f, dir, alice, ran } = await aliceSigns();
@@ -386,15 +387,15 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     await git(f.person, "push", "--quiet", "origin", `${await merge(pr)}:main`);
     expect((await sync({ dir })).ran.map((t) => t.id)).toEqual(["Y"]);
     expect(await lines(ran)).toEqual(["Y"]);
-  }, 60_000);
+  });
 
-  it("with signing off (the default) orders run as the repository has them", async () => {
+  it("with signing off (the default) orders run as the repository has them", { timeout: patient(30_000) }, async () => {
     fleet = await makeFleet(["izzit7"]);
     const ran = join(fleet.root, "ran.log");
     await pushOrders(fleet, [{ id: "plain", to: "izzit7", run: `echo plain >> ${ran}` }]);
     expect((await sync({ dir: fleet.machines.izzit7! })).ran.map((t) => t.id)).toEqual(["plain"]);
     expect((await cli("trust", "status", "--dir", fleet.machines.izzit7!)).out).toMatch(/^signed orders: not required/);
-  }, 30_000);
+  });
 
   it("the fleet's names a send reads (known-fleet.json, as the last sync verified them) are the model's: a new machine's file, a pinned one's forged file and its deletion", async () => {
     const f = await verifyingFleet();
@@ -478,7 +479,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     ]);
     // The agents' view of it (the MCP status tool: from the commits the checkout has, no fetch) is the same.
     expect(await orderLog({ dir: me, id: "a", here: true })).toEqual(log);
-  }, 60_000);
+  });
 
   it("ORDERS.json's keys: a machine they do not name is not believed (its messages, a send to it); the named ones are", async () => {
     const f = await verifyingFleet();
@@ -529,7 +530,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     await pushOrders(f, '{ "version": 1, "orders": [\n');
     await sync({ dir: me });
     expect(await peers()).toEqual(["soda-yeti"]);
-  }, 60_000);
+  });
 
   it("found in attack: turning signed orders on keeps the keys last read until a signed ORDERS.json says otherwise", async () => {
     const f = await verifyingFleet();
@@ -550,7 +551,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     await commitOrders(f, `${JSON.stringify({ version: 1, orders: [] }, null, 2)}\n`, alice);
     await sync({ dir: me, run: false });
     expect((await cli("trust", "status", "--dir", me)).out).toMatch(/pinned admin/);
-  }, 60_000);
+  });
 
   it("found in attack: an agent (the MCP status tool) reads the orders its machine verified, not a refused ORDERS.json or delegated file", async () => {
     const f = await verifyingFleet();
@@ -586,7 +587,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect(Object.keys(refused.data.orders as object).sort()).toEqual(["a", "d1"]);
     expect(refused.data.unverified).toEqual(["ORDERS.json", path]);
     expect(refused.text).toMatch(/Not as on the hub: ORDERS\.json, coordination\/orders\/soda-yeti\.json\. Shown as this machine's last sync verified them/);
-  }, 60_000);
+  });
 
   it("found in attack: a machine neither runs nor publishes again a forged file of its own delegated orders", async () => {
     const f = await verifyingFleet();
@@ -610,7 +611,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect(await hubFile(f, "coordination/orders/soda-yeti.json")).not.toMatch(/launder/);
     expect((await sync({ dir: me })).ran).toEqual([]);
     expect(await lines(ran)).toEqual([]);
-  }, 60_000);
+  });
 
   it("found in attack: a reclaim takes in the newest orders its machine signed, though a merge brings an older version back", async () => {
     const f = await verifyingFleet();
@@ -636,7 +637,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     const again = join(f.root, "same-key-again");
     expect((await cli("init", again, "--name", "soda-yeti", "--remote", f.remote, "--reclaim", "--key", key)).code).toBe(0);
     expect(await kept(again)).toEqual([["d1", true]]);
-  }, 60_000);
+  });
 
   it("found in attack: a reclaim takes the version its machine signed last, though a force-push split its versions and a merge brings the older back", async () => {
     const f = await verifyingFleet();
@@ -665,7 +666,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
       ["d1", false],
       ["d2", true],
     ]);
-  }, 60_000);
+  });
 
   it("found in attack: a reclaim takes the version its machine signed last, though two force-pushes split its versions onto three lines", async () => {
     const f = await verifyingFleet();
@@ -696,7 +697,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
       ["d2", true],
       ["d3", false],
     ]);
-  }, 60_000);
+  });
 
   it("found in attack: with signed orders, a machine that does not sign runs no unsigned order of its own delegated file", async () => {
     fleet = await makeFleet(["izzit7"]);
@@ -717,7 +718,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect((await sync({ dir: gamma })).ran).toEqual([]);
     expect(await hubFile(f, "coordination/orders/gamma.json")).not.toMatch(/evil/);
     expect(await lines(ran)).toEqual([]);
-  }, 60_000);
+  });
 
   it("a reclaim takes in the orders its machine delegated as signed with its own key, none otherwise, and says so", async () => {
     const f = await verifyingFleet();
@@ -750,7 +751,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     const again = await cli("init", join(f.root, "same-again"), "--name", "soda-yeti", "--remote", f.remote, "--reclaim", "--key", key);
     expect(`${again.err}`).not.toMatch(note);
     expect(`${again.out}${again.err}`).not.toMatch(hubsWord);
-  }, 60_000);
+  });
 
   it("ORDERS.json's keys leave out a machine's delegated orders, with signed orders and its key an allowed signer too", async () => {
     const f = await verifyingFleet();
@@ -777,7 +778,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     await commitOrders(f, withKeys(keys), alice);
     expect((await sync({ dir: me })).ran.map((t) => t.id)).toEqual(["d1"]);
     expect(await lines(ran)).toEqual(["d1"]);
-  }, 60_000);
+  });
 
   it("a reclaim takes in the task reports its machine signed, not a forged one pushed since", async () => {
     const f = await verifyingFleet();
@@ -847,7 +848,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     const again = join(f.root, "reinstalled-again");
     expect((await cli("init", again, "--name", "soda-yeti", "--remote", f.remote, "--reclaim", "--key", join(other, ".git", "coord", "machine_key"))).code).toBe(0);
     expect((await sync({ dir: again })).ran.map((t) => t.id)).toEqual(["o2b"]);
-  }, 60_000);
+  });
 
   it("with ORDERS.json's keys, a forged claim on a machine's name stops it no more; the keys naming another key for it do", async () => {
     const f = await verifyingFleet();
@@ -878,7 +879,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect((await cli("doctor", "--dir", other)).out).toMatch(
       /FAIL\s+identity\s+ORDERS\.json's keys name SHA256:\S+ for soda-yeti, and this copy signs with SHA256:\S+: it runs nothing/,
     );
-  }, 60_000);
+  });
 
   it("coord log believes no forged report: one deleted after, one under an odd name, one in a new root signed by another machine", async () => {
     const f = await verifyingFleet();
@@ -928,7 +929,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     await git(f.person, "push", "--quiet", "--force", "origin", `${root}:refs/heads/coord`);
     await git(f.person, "reset", "--quiet", "--hard", "origin/main");
     expect((await log("c")).filter(ran)).toEqual([]);
-  }, 60_000);
+  });
 
   it("a forged receipt is not believed, and trust verify names the forged machine-file commit and the unsigned orders commit", async () => {
     const f = await verifyingFleet();
@@ -984,9 +985,9 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     const after = JSON.parse((await cli("trust", "verify", "--dir", me, "--json")).out) as { commits: { path: string; good: boolean }[] };
     expect(after.commits.find((c) => c.path === "coordination/COMPUTER_soda-yeti.md")?.good).toBe(true); // its newest change: soda-yeti's own
     expect(await outbox()).toBe("received");
-  }, 60_000);
+  });
 
-  it('found in review: coord send does not adopt a message file "from" this machine that someone else wrote', async () => {
+  it('found in review: coord send does not adopt a message file "from" this machine that someone else wrote', { timeout: patient(30_000) }, async () => {
     fleet = await makeFleet(["izzit7", "soda-yeti"]);
     const f = fleet;
     const me = f.machines.izzit7!;
@@ -1004,7 +1005,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     const published = await hubFile(f, "coordination/messages/izzit7_TO_soda-yeti.md");
     expect(published).toMatch(/the real one/);
     expect(published).not.toMatch(/rm -rf/);
-  }, 30_000);
+  });
 
   it("a planned key change (trust rotate) is pinned by its readers from the old key's notice; an unplanned one is refused and said", async () => {
     const f = await verifyingFleet();
@@ -1045,7 +1046,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
       /izzit7 refused coordination\/COMPUTER_soda-yeti\.md commit [0-9a-f]{12} by coord soda-yeti \S+: signed by a key that is not an allowed signer/,
     );
     expect(await lines(ran)).toEqual(["a", "b", "c"]);
-  }, 60_000);
+  });
 
   /** izzit7 under ORDERS.json's keys, reclaimed elsewhere with its own key (copy); ORDERS.json with `orders` then. */
   async function reclaimedWithItsKey() {
@@ -1071,7 +1072,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect(stale.err).toMatch(/this identity \(izzit7\) was reclaimed on/);
     expect((await sync({ dir: copy })).ran.map((t) => t.id)).toEqual(["t1"]);
     expect(await lines(ran)).toEqual(["t1"]); // once
-  }, 60_000);
+  });
 
   it("found in attack: under keys, an unsigned touch after a reclaim with the same key keeps the old copy stopped", async () => {
     const { f, me, copy, ordersWith, ran } = await reclaimedWithItsKey();
@@ -1086,7 +1087,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect((await cli("doctor", "--dir", me)).out).toMatch(/FAIL\s+identity\s+this identity \(izzit7\) was reclaimed on/);
     expect((await sync({ dir: copy })).ran.map((t) => t.id)).toEqual(["t2"]);
     expect(await lines(ran)).toEqual(["t2"]); // once
-  }, 60_000);
+  });
 
   it("found in attack: a reclaim back after a pusher deleted the file takes in what the other copy ran", async () => {
     const { f, me, copy, ordersWith, ran } = await reclaimedWithItsKey();
@@ -1097,7 +1098,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect((await cli("init", me, "--name", "izzit7", "--remote", f.remote, "--reclaim")).code).toBe(0);
     await sync({ dir: me });
     expect(await lines(ran)).toEqual(["t3"]); // once: taken in from the version last signed with its key
-  }, 60_000);
+  });
 
   it("found in review: a machine that signs its commits still stops when its identity is reclaimed, and its first signed sync runs its work", async () => {
     fleet = await makeFleet(["izzit7"]);
@@ -1116,7 +1117,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect(stale.code).toBe(2);
     expect(stale.err).toMatch(/reclaimed/);
     expect(await lines(ran)).toEqual(["w1"]);
-  }, 60_000);
+  });
 
   it("found in review: machines that trust differently write the same STATUS (no commit of STATUS at every sync)", async () => {
     fleet = await makeFleet(["izzit7", "soda-yeti"]);
@@ -1129,7 +1130,7 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     const head = await hubHead(f); // the machines' branch, where STATUS is committed
     for (const name of ["izzit7", "soda-yeti"]) await sync({ dir: f.machines[name]!, run: false });
     expect(await hubHead(f)).toBe(head);
-  }, 60_000);
+  });
 
   it("a machine's file pushed back to an older signed version (a rollback) is refused: the reader keeps the newer one", async () => {
     const f = await verifyingFleet(); // izzit7 has pinned soda-yeti
@@ -1146,5 +1147,5 @@ describe.skipIf(!haveSshKeygen)(haveSshKeygen ? "signed orders" : "signed orders
     expect(await hubFile(f, "STATUS.md")).toMatch(
       /izzit7 refused coordination\/COMPUTER_soda-yeti\.md commit [0-9a-f]{12} by .*: signed, but the version verified last \(commit [0-9a-f]{12}\) is not in its history: a rollback/,
     );
-  }, 60_000);
+  });
 });

@@ -15,6 +15,7 @@ import { startUi, type UiServer } from "../src/actions/ui.js";
 import { chromiumSuite, launchChromium, openPhonePage } from "./browser.js";
 import { cli, cliProcess, type Fleet, makeFleet, tempDir } from "./helpers.js";
 import { standInCalls, writeStandIns } from "./on-call-standins.js";
+import { patient } from "./patience.js";
 
 let fleet: Fleet | undefined;
 let bin = "";
@@ -83,7 +84,7 @@ chromiumSuite("coord ui: a conversation with an agent on call", () => {
     return note;
   }
 
-  it("shows that soda-yeti's claude answers, its answers with their marks, the running turn's step; Stop ends the turn", async () => {
+  it("shows that soda-yeti's claude answers, its answers with their marks, the running turn's step; Stop ends the turn", { timeout: patient(360_000) }, async () => {
     fleet = await makeFleet(["izzit7", "soda-yeti"]);
     const set = await cli("agent", "on-call", "claude", "--dir", dirOf("soda-yeti"), "--cwd", work, "--from", "izzit7");
     expect(set.code, set.err).toBe(0);
@@ -143,9 +144,11 @@ chromiumSuite("coord ui: a conversation with an agent on call", () => {
     expect(await page.locator('#chat-log li[data-id="izzit7/soda-yeti/4"]').textContent()).not.toContain("reply to");
     // Readable at phone width.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
-  }, 360_000);
+  });
 
-  it("shows the agent's request for a permission with Approve and Deny; each answer reaches the agent, and the request says what was decided", async () => {
+  it("shows the agent's request for a permission with Approve and Deny; each answer reaches the agent, and the request says what was decided", {
+    timeout: patient(360_000),
+  }, async () => {
     fleet = await makeFleet(["izzit7", "soda-yeti"]);
     const set = await cli("agent", "on-call", "claude", "--dir", dirOf("soda-yeti"), "--cwd", work, "--from", "izzit7");
     expect(set.code, set.err).toBe(0);
@@ -220,7 +223,7 @@ chromiumSuite("coord ui: a conversation with an agent on call", () => {
     expect(calls).toHaveLength(2);
     expect(calls[0]!.args).toContain("--permission-prompt-tool=mcp__coord__permission_prompt");
     expect(calls[1]!.args.some((a) => a.startsWith("--resume="))).toBe(true);
-  }, 360_000);
+  });
   /** izzit7's page on its chat with soda-yeti, whose claude is on call for izzit7 (its daemon running). */
   async function chatWithOnCall(): Promise<Page> {
     fleet = await makeFleet(["izzit7", "soda-yeti"]);
@@ -239,7 +242,7 @@ chromiumSuite("coord ui: a conversation with an agent on call", () => {
   }
   let uiToken: string | undefined;
 
-  it("shows what nobody could see in a request escaped: bidi controls, zero-width characters (issue 65)", async () => {
+  it("shows what nobody could see in a request escaped: bidi controls, zero-width characters (issue 65)", { timeout: patient(360_000) }, async () => {
     const page = await chatWithOnCall();
     const hidden = /[\u202a-\u202e\u2066-\u2069\u200b-\u200f\u2028\u2029]/u;
 
@@ -255,9 +258,9 @@ chromiumSuite("coord ui: a conversation with an agent on call", () => {
     expect(await first.getByRole("button", { name: "Approve", exact: true }).isEnabled()).toBe(true);
     await first.getByRole("button", { name: "Approve", exact: true }).click();
     await page.locator("#chat-log li.answer", { hasText: "ran: ls" }).waitFor({ timeout: 60_000 });
-  }, 360_000);
+  });
 
-  it("a request it cannot show whole is approved only after its 'show all' was opened (issue 65)", async () => {
+  it("a request it cannot show whole is approved only after its 'show all' was opened (issue 65)", { timeout: patient(360_000) }, async () => {
     const page = await chatWithOnCall();
     // A request over 2,000 characters: its text hides its middle; Approve waits until the whole was opened.
     const long = `echo ${"a".repeat(1400)}; touch /tmp/hidden-in-the-middle; echo ${"b".repeat(1400)}`;
@@ -297,5 +300,5 @@ chromiumSuite("coord ui: a conversation with an agent on call", () => {
     expect(await approve.isEnabled()).toBe(true); // opened stays opened across redraws
     await approve.click();
     await page.locator("#chat-log li.answer", { hasText: "ran: echo aaa" }).waitFor({ timeout: 60_000 });
-  }, 360_000);
+  });
 });

@@ -8,6 +8,7 @@ import { readDaemonInfo } from "../src/daemon/daemon.js";
 import { pidAlive } from "../src/state/lock.js";
 import { timings } from "../src/timings.js";
 import { cli, runningCli, git, hubFile, makeFleet, ordersText, pushOrders, waitFor, type Fleet } from "./helpers.js";
+import { patient } from "./patience.js";
 
 let fleet: Fleet | undefined;
 const pids: number[] = [];
@@ -47,7 +48,7 @@ async function startWatch(dir: string, every: string) {
 }
 
 describe("coord daemon, found in review", () => {
-  it("a daemon frozen past its lock's stale time keeps its place: no second daemon starts, and stop stops it", async () => {
+  it("a daemon frozen past its lock's stale time keeps its place: no second daemon starts, and stop stops it", { timeout: patient(90_000) }, async () => {
     fleet = await makeFleet(["izzit7"]);
     const dir = fleet.machines.izzit7!;
     const stateDir = join(dir, ".git", "coord");
@@ -69,9 +70,9 @@ describe("coord daemon, found in review", () => {
     const stop = await cli("daemon", "stop", "--dir", dir);
     expect(stop.out).toBe(`coord daemon ${pidA} stopped`);
     await waitFor(async () => !pidAlive(pidA), 10_000, "the daemon to exit");
-  }, 90_000);
+  });
 
-  it("daemon stop returns within the grace period while a sync hangs in git fetch", async () => {
+  it("daemon stop returns within the grace period while a sync hangs in git fetch", { timeout: patient(90_000) }, async () => {
     fleet = await makeFleet(["izzit7"]);
     const dir = fleet.machines.izzit7!;
     const stateDir = join(dir, ".git", "coord");
@@ -96,7 +97,7 @@ describe("coord daemon, found in review", () => {
     const took = Math.round((Date.now() - t0) / 1000);
     expect({ code: stop.code, err: stop.err, tookAtMost40s: took <= 40 }).toEqual({ code: 0, err: "", tookAtMost40s: true });
     await waitFor(async () => !pidAlive(pid), 10_000, "the daemon process to exit"); // nothing it left behind keeps it
-  }, 90_000);
+  });
 
   it("daemon restart keeps the jitter the daemon was started with", async () => {
     fleet = await makeFleet(["izzit7"]);
@@ -115,7 +116,7 @@ describe("coord daemon, found in review", () => {
     const blind = (await readFile(join(dir, ".git", "coord", "daemon.out"), "utf8")).split("\n").filter((l) => / started for /.test(l));
     expect(blind.slice(-2).map((l) => l.replace(/^.*(jitter .*)$/, "$1"))).toEqual(["jitter up to 30s; no looks between syncs", "jitter up to 30s; no looks between syncs"]);
     await cli("daemon", "stop", "--dir", dir);
-  }, 60_000);
+  });
 });
 
 describe("coord watch, found in review", () => {
@@ -138,7 +139,7 @@ describe("coord watch, found in review", () => {
     return { file, reaches };
   }
 
-  it("a save after a sync fast-forwarded the checkout to someone else's ORDERS.json is pushed", async () => {
+  it("a save after a sync fast-forwarded the checkout to someone else's ORDERS.json is pushed", { timeout: patient(120_000) }, async () => {
     const { file, reaches } = await watched("1s");
     const ids: string[] = [];
     for (const round of ["1", "2", "3", "4", "5"]) {
@@ -151,11 +152,11 @@ describe("coord watch, found in review", () => {
       await writeFile(file, text(ids));
       await reaches(text(ids), `save ${round}`);
     }
-  }, 120_000);
+  });
 
   // Each next save comes as soon as the hub has the last: while the watch may still be
   // fast-forwarding the checkout over it (that must not overwrite the new save).
-  it("five saves in a row, each after the previous one was pushed, are all pushed", async () => {
+  it("five saves in a row, each after the previous one was pushed, are all pushed", { timeout: patient(120_000) }, async () => {
     const { file, reaches } = await watched("30s");
     const ids: string[] = [];
     for (const id of ["a", "b", "c", "d", "e"]) {
@@ -163,18 +164,18 @@ describe("coord watch, found in review", () => {
       await writeFile(file, text(ids));
       await reaches(text(ids), `save ${id}`);
     }
-  }, 120_000);
+  });
 
-  it("saves made by rename-on-save (vim, VS Code atomic save) are each pushed", async () => {
+  it("saves made by rename-on-save (vim, VS Code atomic save) are each pushed", { timeout: patient(120_000) }, async () => {
     const { file, reaches } = await watched("30s");
     for (let n = 1; n <= 3; n++) {
       await writeFile(file + ".tmp", numbered(n));
       await rename(file + ".tmp", file);
       await reaches(numbered(n), `save ${n}`);
     }
-  }, 120_000);
+  });
 
-  it("a save after the file was deleted and created again is pushed", async () => {
+  it("a save after the file was deleted and created again is pushed", { timeout: patient(120_000) }, async () => {
     const { file, reaches } = await watched("30s");
     await rm(file);
     await new Promise((r) => setTimeout(r, 1500));
@@ -182,5 +183,5 @@ describe("coord watch, found in review", () => {
     await reaches(numbered(1), "save 1");
     await writeFile(file, numbered(2));
     await reaches(numbered(2), "save 2");
-  }, 120_000);
+  });
 });

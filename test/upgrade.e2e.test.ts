@@ -13,6 +13,7 @@ import { openMachine } from "../src/sync/machine.js";
 import { READ_PATHS, sync } from "../src/sync/sync.js";
 import { Repo } from "../src/git/git.js";
 import { cli, git, hubFile, hubStatus, makeFleet, personIdentity, pushOrders, readLines, tempDir, waitFor, type Fleet, sendNow } from "./helpers.js";
+import { patient } from "./patience.js";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -68,7 +69,9 @@ async function busyOldHub(f: Fleet) {
 }
 
 describe("a hub of the old layout", () => {
-  it("is upgraded by the first sync: a message in flight arrives once, a held claim stays its holder's, a completed task does not run again", async () => {
+  it("is upgraded by the first sync: a message in flight arrives once, a held claim stays its holder's, a completed task does not run again", {
+    timeout: patient(180_000),
+  }, async () => {
     fleet = await makeFleet(["a", "b", "c"]);
     const f = fleet;
     const { log, go, holding } = await busyOldHub(f);
@@ -113,7 +116,7 @@ describe("a hub of the old layout", () => {
     expect(status.orders.held?.state).toBe("completed");
     // The machines never wrote main again.
     expect((await git(f.hubPath, "log", "--format=%ae", `${main}..main`)).trim()).toBe("");
-  }, 180_000); // three machines, an old hub and its upgrade: over a minute on a loaded machine (CI)
+  }); // three machines, an old hub and its upgrade: over a minute on a loaded machine (CI)
 
   it("is upgraded by a person with coord hub upgrade, as the clone's git user; a second run has nothing to do", async () => {
     fleet = await makeFleet(["a", "b", "c"]);
@@ -139,7 +142,7 @@ describe("a hub of the old layout", () => {
     expect((await inbox({ dir: f.machines.c! })).messages.map((m) => m.text)).toEqual(["sent before the upgrade"]);
     expect((await readLines(log)).sort()).toEqual(["done a", "held a"]);
     expect(await hubFile(f, "coordination/COMPUTER_a.md")).not.toContain(TOMBSTONE_HOST);
-  }, 60_000);
+  });
 
   it("coord hub upgrade without a git identity says how to set one, and changes nothing", async () => {
     fleet = await makeFleet(["a"]);

@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { outputTail, redact, REDACTED, RULES, secretForms } from "../../../src/core/trust/redact.js";
 import { redactClipped } from "../../../src/core/trust/redact.js";
+import { patient } from "../../patience.js";
 
 const R = REDACTED;
 const ghp = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8";
@@ -86,7 +87,7 @@ describe("redact: the task's secret values", () => {
 describe("redaction of hostile output takes linear time", () => {
   // Each of these 64 KiB lines took seconds in a backtracking rule (a task's output redacted at every publish stalled the sync).
   const lines = [".".repeat(65536), "a.".repeat(32768), "x-".repeat(32768), ".-_".repeat(21845), "a://b".repeat(13107)];
-  it.each(lines.map((l) => [l.slice(0, 6), l]))("%s… (64 KiB, one line): redacted within a hang guard, a token in it still found", { timeout: 5000 }, (_name, line) => {
+  it.each(lines.map((l) => [l.slice(0, 6), l]))("%s… (64 KiB, one line): redacted within a hang guard, a token in it still found", { timeout: patient(5000) }, (_name, line) => {
     const text = `${line} ghp_${"A".repeat(36)}`;
     const out = outputTail(text, 20, 4000);
     expect(out).toContain(REDACTED);
