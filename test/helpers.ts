@@ -18,7 +18,6 @@ import { parseComputer } from "../src/core/fleet/computer.js";
 import { roleOf } from "../src/core/trust/ownership.js";
 import type { TaskEntry } from "../src/core/work/task-life.js";
 import type { StatusJson } from "../src/core/fleet/status-types.js";
-import { pidAlive } from "../src/state/lock.js";
 import { patient } from "./patience.js";
 import { procStatFields } from "./proc-stat.js";
 
@@ -410,10 +409,18 @@ export async function loggingGit(root: string, log: string): Promise<string> {
   return bin;
 }
 
-/** Whether the process `pid` still runs after `ms`: a check that something does not happen, so `ms` is not multiplied. */
+/**
+ * Whether the process `pid` is still there after `ms`, as `processGone` looks (signal 0: a zombie is there): a check
+ * that something does not happen, so `ms` is not multiplied.
+ */
 export async function stays(pid: number, ms: number): Promise<boolean> {
   await new Promise((r) => setTimeout(r, ms));
-  return pidAlive(pid);
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Whether the process `pid` is gone within `ms` (polled every 50 ms; `ms` is a ceiling: test/patience.ts). */
