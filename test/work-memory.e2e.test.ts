@@ -4,10 +4,10 @@
 // holder whose clock is behind keeps its claim, a copy whose identity was
 // reclaimed stops its task. (The rest, with tasks that end at once:
 // work-memory.test.ts.)
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { readLines as lines } from "./helpers.js";
+import { readLines as lines, waitFor } from "./helpers.js";
 import { preferredMachine } from "../src/core/work/rank.js";
 import { saveConfig } from "../src/state/config.js";
 import { syncMachine } from "../src/sync/sync.js";
@@ -24,18 +24,32 @@ describe("to: ANY on the in-memory hub", () => {
     fleet = await memoryFleet(["solo"]);
     const f = fleet;
     const log = join(f.root, "ran.log");
-    const orders = ["a", "b", "c"].map((id) => ({ id, to: "ANY", run: `sleep 0.6; echo ${id} >> ${log}` }));
+    // A drain claims ahead once a task of the sync has ended (by how long it took): the first task to run ends at once;
+    // each after it waits for the test to have looked (a gate file), not for a time: on a loaded machine a claim's push
+    // can take longer than any short task, and a task that ended first would show nothing about claiming ahead.
+    const gate = join(f.root, "gate");
+    const first = join(f.root, "first");
+    const run = (id: string) => `mkdir ${first} 2>/dev/null || while [ ! -e ${gate} ]; do sleep 0.05; done; echo ${id} >> ${log}`;
+    const orders = ["a", "b", "c"].map((id) => ({ id, to: "ANY", run: run(id) }));
     await f.pushOrders(orders);
     const syncing = f.sync("solo");
     // Without claiming ahead, a claim goes out with the result of the task before it (completed); with it, while that
     // task runs: the hub shows one order running and the next already claimed. (The rank decides which comes first.)
-    let seen = false;
-    for (let i = 0; i < 200 && !seen; i++) {
-      const st = await f.status();
-      const states = ["a", "b", "c"].map((id) => st.orders[id]?.machines?.solo?.state);
-      seen = states.includes("in_progress") && states.includes("assigned");
-      if (!seen) await new Promise((r) => setTimeout(r, 20));
-    }
+    // Looked for, then the gate opens and the sync ends either way (a failure leaves no task behind the cleanup).
+    const seen = await waitFor(
+      async () => {
+        const st = await f.status();
+        const states = ["a", "b", "c"].map((id) => st.orders[id]?.machines?.solo?.state);
+        return states.includes("in_progress") && states.includes("assigned");
+      },
+      20_000,
+      "one order running and the next claimed on the hub",
+      20,
+    ).then(
+      () => true,
+      (e: Error) => e.message,
+    );
+    await writeFile(gate, "");
     const r = await syncing;
     expect(seen).toBe(true);
     expect(r.ran.map((t) => t.id).sort()).toEqual(["a", "b", "c"]);
