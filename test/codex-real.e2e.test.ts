@@ -13,7 +13,7 @@ import { own } from "../src/core/types.js";
 import { processesCarrying } from "../src/platform/processes.js";
 import { readOnCallState } from "../src/state/on-call.js";
 import { ON_CALL_TURN_ENV, turnMarker } from "../src/sync/on-call-turn.js";
-import { cli, filesNamed, git, killRecorded, processGone, type Recorded, recorded, waitFor } from "./helpers.js";
+import { cli, filesNamed, git, killRecorded, processGoneSince, type Recorded, recorded, waitFor } from "./helpers.js";
 import { type OpenAiServer, CODEX_KEY_VAR, codexHome, startOpenAiServer } from "./openai-server.js";
 import { type Msg, onCallTests } from "./on-call-fleet.js";
 import { realCli } from "./real-clis.js";
@@ -140,7 +140,7 @@ describe.skipIf(missing !== undefined)(`the real codex on call${missing ? ` (ski
     const a = await answerTo("asker", q);
     expect(a.agent).toMatchObject({ answer: true, cli: "codex", outcome: "stopped" });
     expect(a.text).toMatch(/^Stopped \(\/stop from asker\)\./);
-    for (const pid of sleeps) expect(await processGone(pid, Math.max(0, 10_000 - (Date.now() - stop))), `sleep 40 (pid ${pid}) gone within 10 s of the /stop`).toBe(true);
+    for (const pid of sleeps) expect(await processGoneSince(pid, stop, 10_000), `sleep 40 (pid ${pid}) gone within 10 s of the /stop`).toBe(true);
   });
 
   it.each([
@@ -157,7 +157,7 @@ describe.skipIf(missing !== undefined)(`the real codex on call${missing ? ` (ski
       daemon.kill("SIGTERM");
       await new Promise((r) => (daemon.exitCode !== null || daemon.signalCode !== null ? r(null) : daemon.once("close", r)));
     }
-    for (const pid of sleeps) expect(await processGone(pid, Math.max(0, (how === "the timeout" ? 16_000 : 10_000) - (Date.now() - stop))), `sleep 40 (pid ${pid}) gone`).toBe(true);
+    for (const pid of sleeps) expect(await processGoneSince(pid, stop, how === "the timeout" ? 16_000 : 10_000), `sleep 40 (pid ${pid}) gone`).toBe(true);
     if (how === "a daemon stop") return; // its answer goes out with the daemon's last publish, or the next start's
     const a = await answerTo("asker", q);
     expect(a.text).toMatch(answer);

@@ -424,9 +424,14 @@ export async function stays(pid: number, ms: number): Promise<boolean> {
 }
 
 /** Whether the process `pid` is gone within `ms` (polled every 50 ms; `ms` is a ceiling: test/patience.ts). */
-export async function processGone(pid: number, ms = 5000): Promise<boolean> {
+export function processGone(pid: number, ms = 5000): Promise<boolean> {
+  return processGoneSince(pid, Date.now(), ms);
+}
+
+/** Whether the process `pid` is gone within `ms` of the time `since` (a ceiling, as processGone's). */
+export async function processGoneSince(pid: number, since: number, ms: number): Promise<boolean> {
   // Asked at least once, however little time is left (a bound already spent still sees a process that is gone).
-  for (const end = Date.now() + patient(ms); ; await new Promise((r) => setTimeout(r, 50))) {
+  for (const end = since + patient(ms); ; await new Promise((r) => setTimeout(r, 50))) {
     try {
       process.kill(pid, 0);
     } catch {
