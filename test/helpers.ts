@@ -409,18 +409,23 @@ export async function loggingGit(root: string, log: string): Promise<string> {
   return bin;
 }
 
-/**
- * Whether the process `pid` is still there after `ms`, as `processGone` looks (signal 0: a zombie is there): a check
- * that something does not happen, so `ms` is not multiplied.
- */
-export async function stays(pid: number, ms: number): Promise<boolean> {
-  await new Promise((r) => setTimeout(r, ms));
+/** Whether the process `pid` is there, as signal 0 says (a zombie is there). */
+function processThere(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch {
     return false;
   }
+}
+
+/**
+ * Whether the process `pid` is still there after `ms`, as `processGone` looks: a check that something does not happen,
+ * so `ms` is not multiplied.
+ */
+export async function stays(pid: number, ms: number): Promise<boolean> {
+  await new Promise((r) => setTimeout(r, ms));
+  return processThere(pid);
 }
 
 /** Whether the process `pid` is gone within `ms` (polled every 50 ms; `ms` is a ceiling: test/patience.ts). */
@@ -432,11 +437,7 @@ export function processGone(pid: number, ms = 5000): Promise<boolean> {
 export async function processGoneSince(pid: number, since: number, ms: number): Promise<boolean> {
   // Asked at least once, however little time is left (a bound already spent still sees a process that is gone).
   for (const end = since + patient(ms); ; await new Promise((r) => setTimeout(r, 50))) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return true;
-    }
+    if (!processThere(pid)) return true;
     if (Date.now() >= end) return false;
   }
 }
