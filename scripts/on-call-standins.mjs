@@ -9,7 +9,9 @@
 //     -s/--sandbox and -C; the thread id stays the same; sessions are global.
 // Each remembers the messages of its session and answers with them, so a test
 // sees whether a turn resumed the right session. The prompt decides the rest:
-// "sleep N" runs a tool (a step), then sleeps N seconds; "think N" names its
+// "sleep N" runs a tool (a step), then sleeps N seconds; claude's "wait for gate G"
+// runs a tool, then waits until the file <home>/gate-G exists (a test opens it when
+// what it must see first holds, so no timing decides the order); "think N" names its
 // session, then says nothing for N seconds (no step) and answers; "fail" fails; "quiet"
 // prints nothing readable; claude's "please run: <command>" asks coord's
 // permission prompt tool through the MCP server its --mcp-config names, as
@@ -41,6 +43,7 @@ for (const line of input.split("\\n")) {
 const said = asked.join(" / ");
 const sleepFor = /sleep (\\d+)/.exec(said);
 const thinkFor = /think (\\d+)/.exec(said);
+const gateFor = /wait for gate (\\w+)/.exec(said);
 const newId = () => require("crypto").randomUUID();
 `;
 
@@ -121,6 +124,12 @@ if (wantsToRun) {
     }
   });
   send({ id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "claude-standin", version: "1" } } });
+} else if (gateFor) {
+  out({ type: "assistant", message: { content: [{ type: "text", text: "Waiting." }, { type: "tool_use", name: "Bash", input: { command: "wait for gate " + gateFor[1] } }] }, session_id: id });
+  const gate = path.join(home, "gate-" + gateFor[1]);
+  const until = Date.now() + 600000;
+  const look = () => (fs.existsSync(gate) ? finish() : Date.now() > until ? process.exit(1) : setTimeout(look, 50));
+  look();
 } else if (sleepFor) {
   out({ type: "assistant", message: { content: [{ type: "text", text: "Working on it." }, { type: "tool_use", name: "Bash", input: { command: "sleep " + sleepFor[1] } }] }, session_id: id });
   setTimeout(finish, Number(sleepFor[1]) * 1000);

@@ -30,8 +30,11 @@ const answerTo = (asker: string, id: string, ms = 30_000): Promise<Msg> => t.arr
 type OnCallFile = { threads: Record<string, { queue: unknown[]; running?: { pid?: number; runner: number; startedAt: string }; session?: string }> };
 const onCallFile = async (name: string): Promise<OnCallFile> => JSON.parse(await readFile(join(stateDirOf(name), "on-call.json"), "utf8"));
 
-/** Holds one of coord's local-state locks (as a slow or stuck coord process would) for `ms`. */
-async function holdLock(stateDir: string, name: string, ms: number): Promise<void> {
+/**
+ * Holds one of coord's local-state locks (as a slow or stuck coord process would) while `held` runs: the gated turn
+ * ends meanwhile, and the lock is let go once the daemon has said that the turn could not end cleanly.
+ */
+async function holdLock(stateDir: string, name: string, held: () => Promise<void>): Promise<void> {
   // The daemon takes the same lock for a moment at each step of the turn: wait for it (a refusal was a flaky test).
   const release = await lockfile.lock(join(stateDir, name), {
     realpath: false,
@@ -42,8 +45,23 @@ async function holdLock(stateDir: string, name: string, ms: number): Promise<voi
     // Removed with its fleet by a test that failed meanwhile: no throw from a timer in the worker.
     onCompromised: () => {},
   });
-  await new Promise((r) => setTimeout(r, ms));
-  await release();
+  try {
+    await held();
+  } finally {
+    await release();
+  }
+}
+
+/** Opens the stand-in's gate (scripts/on-call-standins.mjs, "wait for gate G"), and waits for the daemon's word that the turn of `root` could not end. */
+async function endUnrecorded(daemon: { output: () => string }, root: string, gate: string): Promise<void> {
+  await writeFile(join(t.home, `gate-${gate}`), "");
+  const said = `the turn of thread ${root} could not end cleanly`;
+  await waitFor(
+    async () => daemon.output().includes(said),
+    60_000,
+    () => `the daemon to say: ${said}; it said:\n${daemon.output()}`,
+    200,
+  );
 }
 
 describe("agents on call under faults", () => {
@@ -104,15 +122,15 @@ describe("agents on call under faults", () => {
     expect((await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker")).code).toBe(0);
     // The locked mailbox fails the daemon's sync too; without a backoff after it, the answer goes out with the next one.
     await setConfig(dirOf("oncall"), { failureBackoff: 0 });
-    startDaemon("oncall");
-    const q = await send("asker", "oncall", "sleep 3 then report");
+    const daemon = startDaemon("oncall");
+    const q = await send("asker", "oncall", "wait for gate mailbox then report");
     await waitFor(async () => Object.values((await onCallFile("oncall")).threads)[0]?.running?.pid, 20_000, "the turn running", 200);
     // The mailbox stays locked past LOCK_WAIT_MS while the turn ends (as a full disk or a stuck writer would fail it).
-    await holdLock(stateDirOf("oncall"), "mailbox", 9_000);
+    await holdLock(stateDirOf("oncall"), "mailbox", () => endUnrecorded(daemon, q, "mailbox"));
     // The answer was recorded in the turn before the outbox was tried; the next pump stores it, once.
     const a = await answerTo("asker", q, 30_000);
     expect(a.agent?.answer).toBe(true);
-    expect(a.text).toBe("heard: sleep 3 then report");
+    expect(a.text).toBe("heard: wait for gate mailbox then report");
     await waitFor(async () => !Object.values((await onCallFile("oncall")).threads)[0]?.running, 20_000, "the turn cleared", 200);
     const answers = (await inbox({ dir: dirOf("asker"), all: true })).messages.filter((x) => x.replyTo === q);
     expect(answers).toHaveLength(1);
@@ -121,13 +139,13 @@ describe("agents on call under faults", () => {
   it("a turn whose end cannot be recorded does not leave its thread running for ever in a live daemon", { timeout: patient(90_000) }, async () => {
     await t.fleet(["asker", "oncall"]);
     expect((await cli("agent", "on-call", "claude", "--dir", dirOf("oncall"), "--cwd", t.work, "--from", "asker")).code).toBe(0);
-    startDaemon("oncall");
-    const q = await send("asker", "oncall", "sleep 3 then report");
+    const daemon = startDaemon("oncall");
+    const q = await send("asker", "oncall", "wait for gate state then report");
     await waitFor(async () => Object.values((await onCallFile("oncall")).threads)[0]?.running?.pid, 20_000, "the turn running", 200);
-    await holdLock(stateDirOf("oncall"), "on-call", 9_000);
+    await holdLock(stateDirOf("oncall"), "on-call", () => endUnrecorded(daemon, q, "state"));
     // The end could not be recorded while the lock was held: the next pump (after the next sync) records it.
     const more = await send("asker", "oncall", "are you there?", q);
-    expect((await answerTo("asker", q, 30_000)).text).toBe("heard: sleep 3 then report");
+    expect((await answerTo("asker", q, 30_000)).text).toBe("heard: wait for gate state then report");
     const a = await answerTo("asker", more, 30_000);
     expect(a.agent?.answer).toBe(true);
   });
