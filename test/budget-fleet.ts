@@ -4,8 +4,7 @@
 import { chmod, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { runDaemon } from "../src/daemon/daemon.js";
-import { type Fleet, git, readLines } from "./helpers.js";
-import { patient } from "./patience.js";
+import { type Fleet, git, readLines, waitFor } from "./helpers.js";
 
 const stops: (() => Promise<unknown>)[] = [];
 const maxListeners = process.getMaxListeners();
@@ -88,11 +87,8 @@ export function startDaemons(f: Fleet, names: string[], opts: { schedule?: strin
 
 /** Waits (at most `ms`) until every daemon has ended its first sync. */
 export async function firstSyncs(daemons: Daemon[], ms: number): Promise<void> {
-  const deadline = Date.now() + patient(ms);
-  while (!daemons.every((d) => d.lines.some((l) => /: sync(: | failed)/.test(l)))) {
-    if (Date.now() > deadline) throw new Error(`the daemons' first syncs took over ${patient(ms) / 1000} s:\n${daemons.flatMap((d) => d.lines.slice(-3)).join("\n")}`);
-    await sleep(200);
-  }
+  const synced = async () => daemons.every((d) => d.lines.some((l) => /: sync(: | failed)/.test(l)));
+  await waitFor(synced, ms, () => `the daemons' first syncs; their last lines:\n${daemons.flatMap((d) => d.lines.slice(-3)).join("\n")}`, 200);
 }
 
 /** The lines of the daemons' logs where a sync failed or a publish gave up. */

@@ -270,7 +270,7 @@ export async function cliExec(args: string[], input?: Buffer, env?: NodeJS.Proce
  * run's patience: test/patience.ts). A check that runs a whole sync
  * while a lease runs out polls as cron would, about once a second: each sync is a dozen git processes.
  */
-export async function waitFor<T>(check: () => Promise<T | undefined | false>, ms: number, what: string, every = 50): Promise<T> {
+export async function waitFor<T>(check: () => Promise<T | undefined | false>, ms: number, what: string | (() => string), every = 50): Promise<T> {
   const ceiling = patient(ms);
   const deadline = Date.now() + ceiling;
   let last: unknown;
@@ -281,7 +281,9 @@ export async function waitFor<T>(check: () => Promise<T | undefined | false>, ms
     });
     if (v) return v;
     if (Date.now() > deadline)
-      throw new Error(`timed out after ${ceiling} ms waiting for ${what}${last ? ` (the last check threw: ${(last as Error).message ?? String(last)})` : ""}`);
+      throw new Error(
+        `timed out after ${ceiling} ms waiting for ${typeof what === "string" ? what : what()}${last ? ` (the last check threw: ${(last as Error).message ?? String(last)})` : ""}`,
+      );
     await new Promise((r) => setTimeout(r, every));
   }
 }

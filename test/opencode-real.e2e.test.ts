@@ -12,7 +12,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type ChatServer, OPENCODE_KEY_VAR, OPENCODE_QUIET, opencodeHome, startChatServer } from "./chat-server.js";
-import { cli, cliExec, envScope } from "./helpers.js";
+import { cli, cliExec, envScope, waitFor } from "./helpers.js";
 import { answerTo as answers, type Msg, onCallTests, requestFor } from "./on-call-fleet.js";
 import { realCli } from "./real-clis.js";
 import { patient } from "./patience.js";
@@ -123,7 +123,7 @@ describe.skipIf(missing !== undefined)(`the real opencode on call${missing ? ` (
     await onCall("--permissions", "read-only");
     t.startDaemon("oncall");
     const q = await send("asker", "oncall", "slow 120");
-    await waitUntil(() => server!.requests.some((r) => r.tools && r.lastUser.includes("slow 120")), 180_000);
+    await waitFor(async () => server!.requests.some((r) => r.tools && r.lastUser.includes("slow 120")), 180_000, "the model asked for the turn", 200);
     await send("asker", "oncall", "/stop", q);
     const a = await arrives("asker", answers(q), "the stopped answer", 120_000);
     expect(a.agent?.outcome).toBe("stopped");
@@ -132,11 +132,3 @@ describe.skipIf(missing !== undefined)(`the real opencode on call${missing ? ` (
     expect(a2.text).toBe("heard: go on (user turns: 2)");
   });
 });
-
-async function waitUntil(ok: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + patient(ms);
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`not within ${patient(ms)} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}

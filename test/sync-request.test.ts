@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { requestSync, watchSyncRequests } from "../src/daemon/request.js";
+import { waitFor } from "./helpers.js";
 import { patient } from "./patience.js";
 
 const dirs: string[] = [];
@@ -17,11 +18,6 @@ afterEach(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(check: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + patient(ms);
-  while (!check() && Date.now() < deadline) await sleep(20);
-}
 
 describe.each([
   ["a watch of the directory", false],
@@ -42,13 +38,13 @@ describe.each([
     await sleep(500);
     expect(seen).toBe(0);
     await requestSync(dir);
-    await until(() => seen === 1, 5_000);
+    await waitFor(async () => seen === 1, 5_000, "the request reported", 20);
     expect(seen).toBe(1);
     await sleep(500); // the same request is not reported again
     expect(seen).toBe(1);
     await sleep(20); // (a new mtime)
     await requestSync(dir);
-    await until(() => seen === 2, 5_000);
+    await waitFor(async () => seen === 2, 5_000, "the second request reported", 20);
     expect(seen).toBe(2);
   });
 
@@ -65,11 +61,11 @@ describe.each([
     closers.push(() => w.close());
     await sleep(300);
     await requestSync(dir, new Date(), "publish");
-    await until(() => kinds.length === 1, 5_000);
+    await waitFor(async () => kinds.length === 1, 5_000, "the publish request reported", 20);
     expect(kinds).toEqual(["publish"]);
     await requestSync(dir);
     await requestSync(dir, new Date(), "publish");
-    await until(() => kinds.length === 3, 5_000);
+    await waitFor(async () => kinds.length === 3, 5_000, "both requests reported", 20);
     expect(kinds.slice(1).sort()).toEqual(["publish", "sync"]);
   });
 });
