@@ -9,6 +9,11 @@ import { forgetCapabilities } from "../src/state/capabilities.js";
 import { provideTurnTools } from "../src/sync/turn-tools.js";
 import { procStatFields } from "./proc-stat.js";
 
+// A temporary directory of the file's own, below the run's: what a test leaves at its top (as the real codex, run behind
+// coord's sandbox, leaves an empty .git there: a mount point of its own sandbox) meets no other file's test (one that
+// needs a directory outside any git repository did, when the two ran at once).
+process.env.COORD_TEST_RUN_TMPDIR ??= tmpdir();
+process.env.TMPDIR = mkdtempSync(join(process.env.COORD_TEST_RUN_TMPDIR, "coord-file-"));
 process.env.HOME = mkdtempSync(join(tmpdir(), "coord-home-"));
 process.env.GIT_CONFIG_NOSYSTEM = "1";
 // As the CLI does at its start (cli/main.ts): an engine a test runs in its own process serves its turns' coord tools.
