@@ -30,13 +30,16 @@ if (built !== 0) process.exit(built);
 const args = process.argv.slice(2).map((a) => `'${a.replaceAll("'", "'\\''")}'`);
 // nice(1): the whole of it, each process and thread, at the lowest priority from its start (Windows has no nice).
 const types = run(`${process.platform === "win32" ? "" : "nice -n 19 "}npm run --silent typecheck`);
-// The open sessions in a terminal (the "sessions" project: real Claude Code in tmux) in a vitest run of their own, after
-// the rest: run last in the same run they failed every time in a clean clone (the session started, but without its
-// project's MCP servers, or at the trust dialog its HOME had accepted), and passed every time in a run of their own.
-// With arguments (a file, -t): one run, as given.
+// The open sessions in a terminal (the "sessions" project: real Claude Code in tmux) in a vitest run of their own: run
+// last in the same run they failed every time in a clean clone (the session started, but without its project's MCP
+// servers, or at the trust dialog its HOME had accepted), and passed every time in a run of their own. It runs beside
+// the other from the start, its output shown when it ends: its tests mostly wait on a terminal (a third of a core), and
+// every bound of a test is a ceiling times the run's patience (test/patience.ts). With arguments (a file, -t): one
+// run, as given.
 const whole = args.length === 0;
 const rest = ["quick", "e2e", "agents"].flatMap((p) => ["--project", p]);
+const sessionsRun = whole ? run("vitest run --project sessions") : undefined;
 const tests = report(await run(["vitest", "run", ...(whole ? rest : args)].join(" "), { live: true }));
-const sessions = whole ? report(await run("vitest run --project sessions", { live: true })) : 0;
+const sessions = sessionsRun ? report(await sessionsRun) : 0;
 const typed = report(await types);
 process.exit(tests || sessions || typed);
