@@ -128,7 +128,8 @@ if (wantsToRun) {
   out({ type: "assistant", message: { content: [{ type: "text", text: "Waiting." }, { type: "tool_use", name: "Bash", input: { command: "wait for gate " + gateFor[1] } }] }, session_id: id });
   const gate = path.join(home, "gate-" + gateFor[1]);
   const until = Date.now() + 600000;
-  const look = () => (fs.existsSync(gate) ? finish() : Date.now() > until ? process.exit(1) : setTimeout(look, 50));
+  // Ends unanswered when its test's directory is gone (a test that failed before opening the gate) or after 10 minutes.
+  const look = () => (fs.existsSync(gate) ? finish() : Date.now() > until || !fs.existsSync(home) ? process.exit(1) : setTimeout(look, 50));
   look();
 } else if (sleepFor) {
   out({ type: "assistant", message: { content: [{ type: "text", text: "Working on it." }, { type: "tool_use", name: "Bash", input: { command: "sleep " + sleepFor[1] } }] }, session_id: id });

@@ -143,12 +143,14 @@ describe.skipIf(missing !== undefined)(`the real codex on call${missing ? ` (ski
     for (const pid of sleeps) expect(await processGoneSince(pid, stop, 10_000), `sleep 40 (pid ${pid}) gone within 10 s of the /stop`).toBe(true);
   });
 
+  // The turn's timeout: 6 s, time enough on a quiet machine for codex to start and run its command, times the patience.
+  const timeoutSecs = Math.ceil(patient(6_000) / 1000);
   it.each([
     ["edit", "coord agent stop", /^Stopped \(coord agent stop on this machine\)\./],
     ["read-only", "a daemon stop", /^Stopped \(.*\)\.|^Interrupted/],
-    ["full", "the timeout", /^The turn timed out after 6 s and was stopped\. It was at: \$ .*sleep 40/],
+    ["full", "the timeout", new RegExp(`^The turn timed out after ${timeoutSecs} s and was stopped\\. It was at: \\$ .*sleep 40`)],
   ] as const)("--permissions %s, %s: the turn's command is gone within 10 s", async (permissions, how, answer) => {
-    const { q, sleeps, daemon } = await sleepingTurn("--permissions", permissions, ...(how === "the timeout" ? ["--timeout", "6s"] : []));
+    const { q, sleeps, daemon } = await sleepingTurn("--permissions", permissions, ...(how === "the timeout" ? ["--timeout", `${timeoutSecs}s`] : []));
     const stop = Date.now();
     if (how === "coord agent stop") {
       const r = await cli("agent", "stop", q, "--dir", dirOf("oncall"));
@@ -157,7 +159,8 @@ describe.skipIf(missing !== undefined)(`the real codex on call${missing ? ` (ski
       daemon.kill("SIGTERM");
       await new Promise((r) => (daemon.exitCode !== null || daemon.signalCode !== null ? r(null) : daemon.once("close", r)));
     }
-    for (const pid of sleeps) expect(await processGoneSince(pid, stop, how === "the timeout" ? 16_000 : 10_000), `sleep 40 (pid ${pid}) gone`).toBe(true);
+    const within = how === "the timeout" ? timeoutSecs * 1000 + 10_000 : 10_000;
+    for (const pid of sleeps) expect(await processGoneSince(pid, stop, within), `sleep 40 (pid ${pid}) gone`).toBe(true);
     if (how === "a daemon stop") return; // its answer goes out with the daemon's last publish, or the next start's
     const a = await answerTo("asker", q);
     expect(a.text).toMatch(answer);
@@ -168,7 +171,7 @@ describe.skipIf(missing !== undefined)(`the real codex on call${missing ? ` (ski
     // A provider at a port nobody listens on: codex says "Reconnecting... waiting for network" and retries.
     process.env.CODEX_HOME = await codexHome(join(t.home, "codex-dead"), { url: "http://127.0.0.1:9/v1" }, "");
     // Codex waits for the network for ever: a timeout long enough for a loaded machine to start it and see it retry.
-    const secs = patient(4_000) / 1000;
+    const secs = Math.ceil(patient(4_000) / 1000);
     await onCall("--timeout", `${secs}s`);
     const a = await turn("are you there?");
     expect(a.agent).toMatchObject({ outcome: "failed" });

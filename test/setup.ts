@@ -1,6 +1,7 @@
 // Every test runs as on a fresh machine: an empty HOME, so no git identity,
 // no global git config, nothing of the developer's leaks in.
 import { appendFileSync, mkdtempSync, readFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeEach, expect } from "vitest";
@@ -13,7 +14,9 @@ import { procStatFields } from "./proc-stat.js";
 // coord's sandbox, leaves an empty .git there: a mount point of its own sandbox) meets no other file's test (one that
 // needs a directory outside any git repository did, when the two ran at once).
 process.env.COORD_TEST_RUN_TMPDIR ??= tmpdir();
-process.env.TMPDIR = mkdtempSync(join(process.env.COORD_TEST_RUN_TMPDIR, "coord-file-"));
+// A short name: a socket's path below it (ssh's ControlPath in gitolite.e2e) must stay under 108 bytes.
+const fileTmp = mkdtempSync(join(process.env.COORD_TEST_RUN_TMPDIR, "f-"));
+process.env.TMPDIR = fileTmp;
 process.env.HOME = mkdtempSync(join(tmpdir(), "coord-home-"));
 process.env.GIT_CONFIG_NOSYSTEM = "1";
 // As the CLI does at its start (cli/main.ts): an engine a test runs in its own process serves its turns' coord tools.
@@ -26,6 +29,9 @@ for (const k of ["GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "G
 // and the in-process sync that finds them older is not quiet (its answers are asked again), nor is the one after a
 // stamp that ended then: a test counting on a quiet sync failed when that moment fell in it (notify.e2e, 2026-11-26).
 beforeEach(() => forgetCapabilities());
+// Removed after the file's own hooks (registered first, it runs last): where the run's directory is not one of its own
+// on the RAM disk (vitest.config.ts), nothing is left in the system's temp directory.
+afterAll(() => rm(fileTmp, { recursive: true, force: true }).catch(() => {}));
 
 // Where the suite's CPU goes, by file: with COORD_TEST_CPU_LOG=<file>, each test file appends a line "<s of CPU> <s
 // of wall> <path>" (docs/performance.md, the test suite). The CPU is the worker's own and that of the processes it
