@@ -78,12 +78,13 @@ if (!process.env.COORD_AGENT_SANDBOX && !sandboxUsable()) {
 // clean clone (no cache) largest first; the sessions' files alone in the order listed below.
 const slow = ["test/**/*.e2e.test.ts"];
 // A third, "agents": the files that run the real agent CLIs (test/real-clis.ts), and the push budget's daemons
-// (budget.e2e: a machine must never show stale, with every phase of a heartbeat at time ÷ 3), in the same workers as
-// the e2e files and at the same time: a project of their own so that `--project agents` runs them. They ran after the
-// others until 2026-12-03, because beside the whole suite on a slower machine (2026-11-28) 9 of their tests crossed
-// fixed bounds; every bound is now a ceiling times the run's patience (test/patience.ts), and run alone after the rest
-// they used a third of the cores (docs/performance.md, the test suite). The budget's file starts first: it mostly
-// waits (its daemons idle), and it is among the longest.
+// (budget.e2e: a machine must never show stale, with every phase of a heartbeat at time ÷ 3), in the same pool as the
+// e2e files (four at a time in all) and at the same time: a project of their own so that `--project agents` runs them.
+// They ran after the others until 2026-12-03, because beside the whole suite on a slower machine (2026-11-28) 9 of
+// their tests crossed fixed bounds; every bound is now a ceiling times the run's patience (test/patience.ts), and run
+// alone after the rest they used a third of the cores (docs/performance.md, the test suite). The exception is the
+// budget's race against its clock, which no patience can stretch: its file starts first, while the others' are still
+// loading, and mostly waits (its daemons idle).
 const budget = "test/budget.e2e.test.ts";
 const agents = [budget, "test/claude-real.e2e.test.ts", "test/codex-real.e2e.test.ts", "test/opencode-real.e2e.test.ts", "test/gemini-real.e2e.test.ts", "test/login.e2e.test.ts"];
 // A fourth, "sessions": the open Claude Code, Codex and OpenCode sessions in a terminal (tmux), in a vitest run of their
