@@ -113,6 +113,8 @@ class SessionsAsListed extends BaseSequencer {
 export default defineConfig({
   test: {
     sequence: { sequencer: SessionsAsListed },
+    // test/silence-report.ts: when no test has ended for 5 minutes, which files and processes the run waits on.
+    reporters: ["default", "./test/silence-report.ts"],
     setupFiles: ["test/setup.ts"],
     // Ceilings, not claims of speed: a minute on a quiet machine, times the run's patience (test/patience.ts).
     testTimeout: patient(60_000),

@@ -7,12 +7,24 @@
 import { spawn } from "node:child_process";
 
 /** A command line, run with npm's PATH (node_modules/.bin first); resolves to its exit code and, unless shown live, its output. */
-function run(line, { live = false } = {}) {
+function run(line, { live = false, name = "" } = {}) {
   return new Promise((resolve) => {
     const child = spawn(line, { shell: true, stdio: ["ignore", live ? "inherit" : "pipe", live ? "inherit" : "pipe"] });
     const out = [];
     child.stdout?.on("data", (d) => out.push(d));
-    child.stderr?.on("data", (d) => out.push(d));
+    child.stderr?.on("data", (d) => {
+      out.push(d);
+      // test/silence-report.ts's word that a run waits on something: said when it is said, not when the run ends.
+      const text = d.toString();
+      if (name && text.startsWith("vitest: no test has ended"))
+        process.stderr.write(
+          `${text
+            .trimEnd()
+            .split("\n")
+            .map((l) => `[${name}] ${l}`)
+            .join("\n")}\n`,
+        );
+    });
     child.on("error", (e) => resolve({ line, code: 1, out: `${e.message}\n` }));
     child.on("close", (code) => resolve({ line, code: code ?? 1, out: Buffer.concat(out).toString() }));
   });
@@ -38,7 +50,7 @@ const types = run(`${process.platform === "win32" ? "" : "nice -n 19 "}npm run -
 // run, as given.
 const whole = args.length === 0;
 const rest = ["quick", "e2e", "agents"].flatMap((p) => ["--project", p]);
-const sessionsRun = whole ? run("vitest run --project sessions") : undefined;
+const sessionsRun = whole ? run("vitest run --project sessions", { name: "sessions" }) : undefined;
 const tests = report(await run(["vitest", "run", ...(whole ? rest : args)].join(" "), { live: true }));
 const sessions = sessionsRun ? report(await sessionsRun) : 0;
 const typed = report(await types);
