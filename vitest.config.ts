@@ -77,18 +77,20 @@ if (!process.env.COORD_AGENT_SANDBOX && !sandboxUsable()) {
 // checkout (git.ts blobsRead). Files run in vitest's own order: longest first as its cache measured them, and on a
 // clean clone (no cache) largest first; the sessions' files alone in the order listed below.
 const slow = ["test/**/*.e2e.test.ts"];
-// A third, "agents": the files that run the real agent CLIs (test/real-clis.ts), and the push budget's daemons
-// (budget.e2e: a machine must never show stale, with every phase of a heartbeat at time ÷ 3), in the same pool as the
-// e2e files (four at a time in all) and at the same time: a project of their own so that `--project agents` runs them.
-// They ran after the others until 2026-12-03, because beside the whole suite on a slower machine (2026-11-28) 9 of
-// their tests crossed fixed bounds; every bound is now a ceiling times the run's patience (test/patience.ts), and run
-// alone after the rest they used a third of the cores (docs/performance.md, the test suite). The exception is the
-// budget's race against its clock, which no patience can stretch: its file starts first, while the others' are still
-// loading, and mostly waits (its daemons idle).
+// A third, "agents": the files that run the real agent CLIs (test/real-clis.ts), after the other two have ended, one a
+// core. Each turn of a real CLI starts a large program and waits on it against bounds a person would wait; run beside
+// the whole suite on CI's slower machine (2026-11-28: 1545 s) they starved and 9 of their tests crossed a bound, where
+// each passed alone. The push budget's daemons (budget.e2e: a machine must never show stale, with every phase of a
+// heartbeat at time ÷ 3) wait on the clock the same way: in a loaded CI run (2026-11-29, 1680 s) a push that took 4 s
+// lost two races and a machine showed stale for 3 s; they run here too. The budget's file mostly waits (its daemons
+// idle: about a fifth of a core, 130 s), so it takes a worker of its own, first, beside the CLIs' two: one a core.
+// Run in the e2e files' pool, with the sessions' run beside the main one (2026-12-03), the suite was a fifth faster
+// here, but CI's run of it did not end within its 90 minutes, and its log did not say what it waited on: until
+// test/silence-report.ts says that, the parts run one after another, as they passed there (docs/performance.md).
 const budget = "test/budget.e2e.test.ts";
 const agents = [budget, "test/claude-real.e2e.test.ts", "test/codex-real.e2e.test.ts", "test/opencode-real.e2e.test.ts", "test/gemini-real.e2e.test.ts", "test/login.e2e.test.ts"];
 // A fourth, "sessions": the open Claude Code, Codex and OpenCode sessions in a terminal (tmux), in a vitest run of their
-// own beside the rest (scripts/test.mjs says why), two files at once: a session's test mostly waits on a terminal (on a
+// own after the rest (scripts/test.mjs says why), two files at once: a session's test mostly waits on a terminal (on a
 // quiet 2-core machine the run took 164 s with two, its CPU 36 % of that, against 234 s and 22 % with one). They
 // start in the order listed, the longest first: the woken sessions' file (two versions, six modes each) takes as long
 // as the other three together, and vitest's own order on a clean clone (largest first) would start it third.
@@ -126,7 +128,7 @@ export default defineConfig({
       { extends: true, test: { name: "e2e", include: slow, exclude: [...agents, ...sessions], globalSetup: ["test/global-setup.ts"], isolate: false } },
       {
         extends: true,
-        test: { name: "agents", include: agents, globalSetup: ["test/global-setup.ts"], isolate: false },
+        test: { name: "agents", include: agents, globalSetup: ["test/global-setup.ts"], isolate: false, maxWorkers: cores + 1, sequence: { groupOrder: 1 } },
       },
       {
         extends: true,
