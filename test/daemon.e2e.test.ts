@@ -4,11 +4,12 @@
 // And coord watch: a save of ORDERS.json in the checkout is pushed once.
 import { spawn, spawnSync } from "node:child_process";
 import { closeSync, existsSync, openSync } from "node:fs";
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { CLI, cli, cliProcess, cpuTicks, git, hubCommits, hubFile, hubStatus, makeFleet, pushOrders, setConfig, waitFor, type Fleet } from "./helpers.js";
 import { daemonStatus, readDaemonInfo } from "../src/daemon/daemon.js";
+import { processIdentity } from "../src/platform/processes.js";
 import { patient } from "./patience.js";
 
 let fleet: Fleet | undefined;
@@ -306,6 +307,41 @@ describe("coord daemon", () => {
     const doctorOut = (await cli("doctor", "--dir", dir)).out;
     expect(doctorOut).toMatch(/WARN\s+schedule\s+coord daemon, pid \d+, .*started by hand: it does not start again after a reboot or a crash/);
     expect(doctorOut).toMatch(/fix: coord daemon install --dir /);
+  });
+
+  it("a daemon.json whose pid another process has taken since (a kill -9, then a reboot) blocks no start, and that process is never signalled", async () => {
+    fleet = await makeFleet(["izzit7"]);
+    const dir = dirOf("izzit7");
+    const other = spawn("sleep", ["120"], { stdio: "ignore" });
+    stops.push(async () => {
+      other.kill("SIGKILL");
+    });
+    const gone = { pid: other.pid!, dir, startedAt: new Date(Date.now() - 3_600_000).toISOString(), schedule: EVERY_SECOND };
+    // As a daemon left them before a power cut: its lock, and its file naming a process of an earlier boot.
+    await mkdir(join(stateDir(dir), "daemon.lock"), { recursive: true });
+    const same = await processIdentity(process.pid);
+    await writeFile(join(stateDir(dir), "daemon.json"), JSON.stringify({ ...gone, process: "an-earlier-boot/4242" }));
+    if (same !== undefined) {
+      // Where the system says which process a pid is (Linux): not the daemon that wrote the file, so none runs.
+      expect((await daemonStatus(dir)).running).toBe(false);
+      const stop = await cli("daemon", "stop", "--dir", dir);
+      expect(stop.code, stop.err).toBe(0);
+      expect(other.exitCode === null && other.signalCode === null).toBe(true);
+      const start = await cli("daemon", "start", "--dir", dir, "--schedule", EVERY_SECOND, "--jitter", "0");
+      expect(start.code, start.err).toBe(0);
+      stops.push(() => cli("daemon", "stop", "--dir", dir));
+      const info = (await readDaemonInfo(stateDir(dir)))!;
+      expect(info.pid).not.toBe(other.pid);
+      expect(info.process).toMatch(/^[0-9a-f-]+\/\d+$/);
+      expect(info.process).not.toBe(same);
+      expect((await daemonStatus(dir)).running).toBe(true);
+    }
+    // A file of an older coord, which named no process: the pid alone says, as before (a live one is a running daemon).
+    await cli("daemon", "stop", "--dir", dir);
+    await mkdir(join(stateDir(dir), "daemon.lock"), { recursive: true });
+    await writeFile(join(stateDir(dir), "daemon.json"), JSON.stringify(gone));
+    expect((await daemonStatus(dir)).running).toBe(true);
+    await rm(join(stateDir(dir), "daemon.lock"), { recursive: true, force: true });
   });
 
   it("keeps syncing while a long task runs: messages are delivered and heartbeats go out meanwhile", { timeout: patient(90_000) }, async () => {

@@ -38,6 +38,7 @@ import { watchSyncRequests } from "./request.js";
 import { Supervisor } from "./services.js";
 import { type OnCallEngine, onCallEngine } from "../sync/on-call.js";
 import { ownTree } from "../platform/tree.js";
+import { processIdentity } from "../platform/processes.js";
 
 export const DEFAULT_SCHEDULE = "*/5 * * * *";
 
@@ -48,6 +49,8 @@ export interface DaemonInfo {
   pid: number;
   dir: string;
   startedAt: string;
+  /** Which process it is (platform/processes.ts processIdentity: Linux only), so that a pid used again is not taken for it. */
+  process?: string;
   schedule: string;
   /** Seconds of random delay before each sync. */
   jitter?: number;
@@ -123,15 +126,28 @@ export async function daemonRunning(stateDir: string): Promise<boolean> {
   const p = paths(stateDir);
   // Alive (perhaps frozen past the lock's stale time: Ctrl-Z, a paused VM) is running: never a second one.
   const written = await readDaemonInfo(stateDir);
-  if (written && !written.stoppedAt && written.pid !== process.pid && pidAlive(written.pid) && (await exists(p.lock))) return true;
+  // A pid used again since that daemon ended (a kill -9, then a reboot) is another process: no daemon, never signalled.
+  if (written && !written.stoppedAt && written.pid !== process.pid && (await daemonAlive(written)) && (await exists(p.lock))) return true;
   const locked = await lockfile.check(join(stateDir, "daemon"), { realpath: false, lockfilePath: p.lock, stale: timings.daemonLockStaleMs });
   if (!locked) return false;
   const info = await readDaemonInfo(stateDir);
-  if (info && !info.stoppedAt && info.pid !== process.pid && !pidAlive(info.pid)) {
+  if (info && !info.stoppedAt && info.pid !== process.pid && !(await daemonAlive(info))) {
     await rm(p.lock, { recursive: true, force: true });
     return false;
   }
   return true;
+}
+
+/**
+ * Whether the daemon daemon.json names may still run: its pid is alive and, where daemon.json says which process it
+ * was (`process`, Linux), is that process, not one that got the pid since (after a kill -9 and a reboot, a system
+ * soon uses its low pids again). Where that cannot be told, the pid alone.
+ */
+async function daemonAlive(info: DaemonInfo): Promise<boolean> {
+  if (!pidAlive(info.pid)) return false;
+  if (typeof info.process !== "string") return true;
+  const now = await processIdentity(info.pid);
+  return now === undefined || now === info.process;
 }
 
 function alreadyRunning(dir: string, info: DaemonInfo | undefined): CoordError {
@@ -322,6 +338,8 @@ class Daemon {
    * is published by its first sync), and the turns a crashed coord left running recovered.
    */
   async open(): Promise<void> {
+    const me = await processIdentity(process.pid);
+    if (me) this.info.process = me;
     await this.services.open().catch((e: unknown) => this.log(`services: ${describeFailure(e).message}`));
     await this.onCall.recover().catch((e: unknown) => this.log(`on call: ${describeFailure(e).message}`));
   }

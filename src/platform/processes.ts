@@ -79,6 +79,21 @@ export async function processStart(pid: number): Promise<string | undefined> {
   return r && r.state !== "Z" && r.state !== "X" ? r.start : undefined;
 }
 
+/**
+ * Process `pid` as no later process can be: this boot's id and the clock ticks from boot to its start (Linux only:
+ * undefined elsewhere, or when there is none). Unlike a start time in wall-clock terms, a step of the clock (NTP at
+ * boot) does not change it, and after a reboot the boot's id differs even where the pid and ticks are the same.
+ */
+export async function processIdentity(pid: number): Promise<string | undefined> {
+  if (wayHere() !== "proc" || !validPid(pid)) return undefined;
+  const [stat, boot] = await Promise.all([
+    readFile(`/proc/${pid}/stat`, "utf8").catch(() => undefined),
+    readFile("/proc/sys/kernel/random/boot_id", "utf8").catch(() => undefined),
+  ]);
+  const s = stat === undefined ? undefined : parseProcStat(stat);
+  return s && boot?.trim() ? `${boot.trim()}/${s.startTicks}` : undefined;
+}
+
 /** When process `pid` started, in ms since the epoch (Linux only: undefined elsewhere). */
 export async function startedAtMs(pid: number): Promise<number | undefined> {
   if (wayHere() !== "proc" || !validPid(pid)) return undefined;
