@@ -275,7 +275,16 @@ describe("services", () => {
 
     const second = daemon(dir);
     await waitFor(async () => (await records(dir)).supervisor?.pid === second.child.pid, 30_000, "the second daemon to supervise");
-    await waitFor(async () => /adopted pid/.test(second.output()), 30_000, "the second daemon to adopt the service");
+    // On a busy machine (two suites side by side, 2026-12-03) it once never said so: the failure says what it did.
+    let seen = "";
+    await waitFor(
+      async () => {
+        seen = JSON.stringify(await records(dir));
+        return /adopted pid/.test(second.output());
+      },
+      30_000,
+      () => `the second daemon to adopt pid ${pid}; the records say ${seen}, and the daemon said:\n${second.output()}`,
+    );
     await synced(dir); // a few of its syncs
     await synced(dir);
     expect((await records(dir)).services.web).toMatchObject({ state: "running", pid });
