@@ -27,6 +27,7 @@ import lockfile from "proper-lockfile";
 import { CoordError, EXIT } from "../errors.js";
 import { exists, readIfExists, writeDurably } from "../state/files.js";
 import { pidAlive } from "../state/lock.js";
+import { SANDBOXED_ENV } from "../core/agents/sandbox.js";
 import { stateDirOf } from "../state/paths.js";
 import { LATE, MAX_TIMEOUT_MS, within } from "../runner/timer.js";
 import { readQuiet } from "../state/quiet.js";
@@ -145,7 +146,9 @@ export async function daemonRunning(stateDir: string): Promise<boolean> {
  */
 async function daemonAlive(info: DaemonInfo): Promise<boolean> {
   if (!pidAlive(info.pid)) return false;
-  if (typeof info.process !== "string") return true;
+  // Inside an agent's sandbox /proc is the sandbox's own: a pid there is another process, and every pid outside is
+  // taken for alive (pidAlive).
+  if (typeof info.process !== "string" || process.env[SANDBOXED_ENV]) return true;
   const now = await processIdentity(info.pid);
   return now === undefined || now === info.process;
 }
