@@ -1,8 +1,10 @@
 // The sync lock: a holder known to be gone loses it at once, an unknown one
 // only once it is stale. (A live holder in another process: lock.e2e.test.ts.)
+import { spawn } from "node:child_process";
 import { mkdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { processIdentity } from "../src/platform/processes.js";
 import { tryLock } from "../src/state/lock.js";
 import { tempDir } from "./helpers.js";
 
@@ -46,7 +48,44 @@ describe("sync lock", () => {
     const held = await tryLock(dir);
     expect(held).toBeDefined();
     const now = (await stat(join(dir, "sync.lock"))).ino;
-    expect(await readFile(join(dir, "sync.owner"), "utf8")).toBe(`${process.pid} ${now}\n`);
+    const me = await processIdentity(process.pid);
+    expect(await readFile(join(dir, "sync.owner"), "utf8")).toBe(`${process.pid} ${now}${me ? ` ${me}` : ""}\n`);
     await held!.release();
+  });
+
+  it.runIf(process.platform === "linux")("a live pid that is not the process the owner file names is gone: its lock is broken at once", async () => {
+    const dir = await stateDir();
+    await mkdir(join(dir, "sync.lock"));
+    const ino = (await stat(join(dir, "sync.lock"))).ino;
+    const parent = process.ppid; // alive, and not this process (whose own syncs proper-lockfile tells apart)
+    const its = await processIdentity(parent);
+    expect(its).toMatch(/^[0-9a-f-]{36}\/\d+$/);
+    await writeFile(join(dir, "sync.owner"), `${parent} ${ino} ${its}\n`);
+    expect(await tryLock(dir)).toBeUndefined(); // the holder it names runs
+    // Another process with that pid (another start, or another boot): the holder is gone.
+    await writeFile(join(dir, "sync.owner"), `${parent} ${ino} ${its!.replace(/\/\d+$/, "/1")}\n`);
+    const held = await tryLock(dir);
+    expect(held).toBeDefined();
+    await held!.release();
+  });
+
+  it.runIf(process.platform === "linux")("a live holder keeps its lock when the wall clock says it started after its owner file (a clock stepped forward)", async () => {
+    const dir = await stateDir();
+    await mkdir(join(dir, "sync.lock"));
+    const ino = (await stat(join(dir, "sync.lock"))).ino;
+    const owner = join(dir, "sync.owner");
+    await writeFile(owner, "");
+    const written = (await stat(owner)).mtime;
+    // A start in wall-clock terms is the boot time (now less the time since boot) plus the ticks: a step of the clock
+    // forward moves it later. A holder that started 2 s after its owner file was written looks the same.
+    await new Promise((r) => setTimeout(r, 2200));
+    const holder = spawn("sleep", ["30"], { stdio: "ignore" });
+    try {
+      await writeFile(owner, `${holder.pid} ${ino} ${await processIdentity(holder.pid!)}\n`);
+      await utimes(owner, written, written);
+      expect(await tryLock(dir)).toBeUndefined();
+    } finally {
+      holder.kill("SIGKILL");
+    }
   });
 });

@@ -3,7 +3,7 @@
 // with the recorded output of test/core/platform/processes.test.ts).
 import { spawn } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
-import { argvOf, cwdOf, parentOf, processesNamed, processStart, startedAtMs, useWay, type Way } from "../src/platform/processes.js";
+import { argvOf, cwdOf, isSameProcess, parentOf, processesNamed, processIdentity, processMark, processStart, useWay, type Way } from "../src/platform/processes.js";
 
 afterEach(() => useWay(undefined));
 
@@ -30,10 +30,13 @@ describe.each(["proc", "ps"] as Way[])("the process table read by %s", (way) => 
     expect(await parentOf(999_999_999)).toBeUndefined();
   });
 
-  it("a start in ms where the system says it to the tick (Linux)", async () => {
+  it("a mark to know a process again: Linux its boot's id and start in ticks, which no clock step moves; macOS its start", async () => {
     useWay(way);
-    const ms = await startedAtMs(process.pid);
-    if (way === "proc") expect(Math.abs(ms! - (Date.now() - process.uptime() * 1000))).toBeLessThan(5000);
-    else expect(ms).toBeUndefined();
+    const mark = await processMark(process.pid);
+    expect(mark).toMatch(way === "proc" ? /^[0-9a-f-]{36}\/\d+$/ : /^ps:/);
+    expect(await isSameProcess(process.pid, mark!)).toBe(true);
+    expect(await processIdentity(process.pid)).toBe(way === "proc" ? mark : undefined);
+    expect(await isSameProcess(process.pid, way === "proc" ? mark!.replace(/\/\d+$/, "/1") : "ps:Sun Nov 29 08:01:12 2026")).toBe(false);
+    expect(await isSameProcess(999_999_999, mark!)).toBe(false);
   });
 });

@@ -1,27 +1,35 @@
-// A service's process at the edges: its start time (to know it again), its
+// A service's process at the edges: its mark (to know it again), its
 // group stopped whole.
 import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { processStart, spawnService, stopGroup, treeAlive } from "../src/runner/service.js";
+import { processStart } from "../src/platform/processes.js";
+import { isSameProcess, processMark, spawnService, stopGroup, treeAlive } from "../src/runner/service.js";
 import { tempDir } from "./helpers.js";
 
-describe("processStart", () => {
-  it("names a running process the same way each time, another process differently, a gone one not at all", async () => {
-    const me = await processStart(process.pid);
+describe("processMark and isSameProcess", () => {
+  it("mark a running process the same way each time and another process differently; a gone one is not the same", async () => {
+    const me = await processMark(process.pid);
     expect(me).toBeDefined();
-    expect(await processStart(process.pid)).toBe(me);
+    expect(await processMark(process.pid)).toBe(me);
+    expect(await isSameProcess(process.pid, me!)).toBe(true);
     const child = spawn("sleep", ["5"], { stdio: "ignore" });
-    const other = await processStart(child.pid!);
+    const other = await processMark(child.pid!);
     expect(other).toBeDefined();
     expect(other).not.toBe(me);
+    expect(await isSameProcess(child.pid!, me!)).toBe(false); // a pid that is now another process
+    // A service record of an older coord holds the process's start time: still known by it.
+    const older = await processStart(child.pid!);
+    expect(await isSameProcess(child.pid!, older!)).toBe(true);
     const closed = new Promise((r) => child.once("close", r));
     child.kill("SIGKILL");
     await closed;
-    expect(await processStart(child.pid!)).toBeUndefined();
-    expect(await processStart(0)).toBeUndefined();
-    expect(await processStart(-1)).toBeUndefined();
+    expect(await processMark(child.pid!)).toBeUndefined();
+    expect(await isSameProcess(child.pid!, other!)).toBe(false);
+    expect(await isSameProcess(child.pid!, older!)).toBe(false);
+    expect(await processMark(0)).toBeUndefined();
+    expect(await processMark(-1)).toBeUndefined();
   });
 });
 
@@ -32,7 +40,7 @@ describe("spawnService and stopGroup", () => {
     await writeFile(join(dir, "before"), "");
     const s = await spawnService({ command: "echo hello; sleep 300 & echo started; exec sleep 301", cwd: dir, env: { PATH: process.env.PATH ?? "" }, logFile: log });
     if ("error" in s) throw new Error(s.error);
-    expect(s.start).toBe(await processStart(s.pid));
+    expect(s.start).toBe(await processMark(s.pid));
     await expect.poll(async () => readFile(log, "utf8").catch(() => ""), { timeout: 5000 }).toBe("hello\nstarted\n");
     expect(treeAlive(s.pid)).toBe(true);
     await stopGroup(s.pid, 1);

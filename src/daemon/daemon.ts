@@ -26,8 +26,7 @@ import { describeFailure } from "../failure.js";
 import lockfile from "proper-lockfile";
 import { CoordError, EXIT } from "../errors.js";
 import { exists, readIfExists, writeDurably } from "../state/files.js";
-import { pidAlive } from "../state/lock.js";
-import { SANDBOXED_ENV } from "../core/agents/sandbox.js";
+import { stillRuns } from "../state/lock.js";
 import { stateDirOf } from "../state/paths.js";
 import { LATE, MAX_TIMEOUT_MS, within } from "../runner/timer.js";
 import { readQuiet } from "../state/quiet.js";
@@ -141,17 +140,9 @@ export async function daemonRunning(stateDir: string): Promise<boolean> {
 
 /**
  * Whether the daemon daemon.json names may still run: its pid is alive and, where daemon.json says which process it
- * was (`process`, Linux), is that process, not one that got the pid since (after a kill -9 and a reboot, a system
- * soon uses its low pids again). Where that cannot be told, the pid alone.
+ * was (`process`, Linux), is that process, not one that got the pid since (state/lock.ts stillRuns).
  */
-async function daemonAlive(info: DaemonInfo): Promise<boolean> {
-  if (!pidAlive(info.pid)) return false;
-  // Inside an agent's sandbox /proc is the sandbox's own: a pid there is another process, and every pid outside is
-  // taken for alive (pidAlive).
-  if (typeof info.process !== "string" || process.env[SANDBOXED_ENV]) return true;
-  const now = await processIdentity(info.pid);
-  return now === undefined || now === info.process;
-}
+const daemonAlive = (info: DaemonInfo): Promise<boolean> => stillRuns(info.pid, typeof info.process === "string" ? info.process : undefined);
 
 function alreadyRunning(dir: string, info: DaemonInfo | undefined): CoordError {
   return new CoordError(`a coord daemon is already running for ${dir}${info ? ` (pid ${info.pid}, since ${info.startedAt})` : ""}`, EXIT.USAGE);

@@ -27,7 +27,7 @@ import { formatDuration } from "../core/time/duration.js";
 import { describeFailure } from "../failure.js";
 import { runTask } from "../runner/run.js";
 import { killTree } from "../platform/tree.js";
-import { boundLog, processStart, spawnService, stopGroup } from "../runner/service.js";
+import { boundLog, isSameProcess, processMark, spawnService, stopGroup } from "../runner/service.js";
 import { setLongTimeout } from "../runner/timer.js";
 import { readPause } from "../state/pause.js";
 import { readServicesFile, SERVICE_LOG_CAP, SERVICES_DIR, type ServiceRecord, type ServicesFile, serviceLog, writeServicesFile } from "../state/services.js";
@@ -88,11 +88,11 @@ export class Supervisor {
   async open(): Promise<void> {
     await this.serial(async () => {
       this.file = await readServicesFile(this.m.stateDir);
-      const start = await processStart(process.pid);
+      const start = await processMark(process.pid);
       this.file.supervisor = { pid: process.pid, ...(start ? { start } : {}) };
       for (const r of this.file.services.values()) {
         if (!isUp(r.state)) continue;
-        const alive = r.pid !== undefined && r.start !== undefined && (await processStart(r.pid)) === r.start;
+        const alive = r.pid !== undefined && r.start !== undefined && (await isSameProcess(r.pid, r.start)) === true;
         if (alive && r.state === "running") {
           this.live.set(r.id, { pid: r.pid!, stopping: false, adopted: true, checked: false, cancelHealth: () => {} });
           this.log(`service ${r.id}: adopted pid ${r.pid} (started ${r.startedAt ?? "earlier"} under the daemon before)`);
@@ -360,7 +360,7 @@ export class Supervisor {
     for (const [id, live] of this.live) {
       if (live.adopted && !live.stopping) {
         const r = this.file.services.get(id);
-        if (!r?.start || (await processStart(live.pid)) !== r.start) await this.exited(id, live.pid, null, null);
+        if (!r?.start || (await isSameProcess(live.pid, r.start)) === false) await this.exited(id, live.pid, null, null);
       }
       await boundLog(serviceLog(this.m.stateDir, id), SERVICE_LOG_CAP).catch(() => {});
     }

@@ -6,11 +6,13 @@
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { readdir, readFile, readlink } from "node:fs/promises";
+import { SANDBOXED_ENV } from "../core/agents/sandbox.js";
 import {
   carries,
   commandName,
+  isStartMark,
+  linuxIdentity,
   linuxStart,
-  linuxStartMs,
   PS_TABLE_ARGS,
   parseLsofCwd,
   parseProcStat,
@@ -79,28 +81,54 @@ export async function processStart(pid: number): Promise<string | undefined> {
   return r && r.state !== "Z" && r.state !== "X" ? r.start : undefined;
 }
 
+/** This boot's id (it does not change while the system runs), or undefined where there is none to read. */
+let bootId: Promise<string | undefined> | undefined;
+const thisBoot = () =>
+  (bootId ??= readFile("/proc/sys/kernel/random/boot_id", "utf8").then(
+    (t) => t.trim() || undefined,
+    () => undefined,
+  ));
+
+/** Process `pid`'s identity now; "gone" when there is no such process or it is a zombie; undefined when it cannot be told. */
+async function identityNow(pid: number): Promise<string | undefined> {
+  if (wayHere() !== "proc") return undefined;
+  if (!validPid(pid)) return "gone";
+  const [stat, boot] = await Promise.all([readFile(`/proc/${pid}/stat`, "utf8").catch(() => undefined), thisBoot()]);
+  if (!boot) return undefined;
+  const s = stat === undefined ? undefined : parseProcStat(stat);
+  return !s || s.state === "Z" || s.state === "X" ? "gone" : linuxIdentity(boot, s.startTicks);
+}
+
 /**
  * Process `pid` as no later process can be: this boot's id and the clock ticks from boot to its start (Linux only:
  * undefined elsewhere, or when there is none). Unlike a start time in wall-clock terms, a step of the clock (NTP at
- * boot) does not change it, and after a reboot the boot's id differs even where the pid and ticks are the same.
+ * boot, a VM resumed) does not change it, and after a reboot the boot's id differs even where the pid and ticks are
+ * the same.
  */
 export async function processIdentity(pid: number): Promise<string | undefined> {
-  if (wayHere() !== "proc" || !validPid(pid)) return undefined;
-  const [stat, boot] = await Promise.all([
-    readFile(`/proc/${pid}/stat`, "utf8").catch(() => undefined),
-    readFile("/proc/sys/kernel/random/boot_id", "utf8").catch(() => undefined),
-  ]);
-  const s = stat === undefined ? undefined : parseProcStat(stat);
-  return s && boot?.trim() ? `${boot.trim()}/${s.startTicks}` : undefined;
+  const id = await identityNow(pid);
+  return id === "gone" ? undefined : id;
 }
 
-/** When process `pid` started, in ms since the epoch (Linux only: undefined elsewhere). */
-export async function startedAtMs(pid: number): Promise<number | undefined> {
-  if (wayHere() !== "proc" || !validPid(pid)) return undefined;
-  const text = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => undefined);
-  const s = text === undefined ? undefined : parseProcStat(text);
-  const boot = await bootTime();
-  return s && boot !== undefined ? linuxStartMs(boot, s.startTicks) : undefined;
+/**
+ * A mark to know process `pid` again later (a service a daemon started, the daemon that supervises it): Linux its
+ * identity (processIdentity); macOS its start as ps says it, to the second (processStart). Undefined when there is no
+ * such process or it cannot be told.
+ */
+export async function processMark(pid: number): Promise<string | undefined> {
+  return wayHere() === "proc" ? processIdentity(pid) : processStart(pid);
+}
+
+/**
+ * Whether process `pid` is still the one `mark` was taken of (processMark, or processStart's start, as an older coord
+ * recorded it): false when it is gone, a zombie, or another process that got the pid since; undefined when that
+ * cannot be told here (no process table, or inside an agent's sandbox, whose /proc is its own).
+ */
+export async function isSameProcess(pid: number, mark: string): Promise<boolean | undefined> {
+  if (process.env[SANDBOXED_ENV] || wayHere() === "none") return undefined;
+  if (isStartMark(mark)) return (await processStart(pid)) === mark;
+  const now = await identityNow(pid);
+  return now === undefined ? undefined : now === mark;
 }
 
 /** Whether process `pid` is a zombie, without waiting (Linux: /proc; elsewhere undefined: cannot tell at once). */

@@ -1,14 +1,14 @@
 // A service's process: started in a process group of its own with its output
 // appended straight to a log file (not a pipe: the service outlives a daemon
 // that crashes, and a pipe with nobody reading it would stop it), recognised
-// again later by its pid and start time, stopped with its whole group.
+// again later by its pid and its mark (processMark), stopped with its whole group.
 import { spawn } from "node:child_process";
 import { closeSync } from "node:fs";
 import { openOwnAppendSync } from "../state/files.js";
 import { copyFile, mkdir, open, stat, truncate } from "node:fs/promises";
 import { dirname } from "node:path";
 import { envIn, nulProblem, startProblem, stopProcesses } from "./run.js";
-import { processStart } from "../platform/processes.js";
+import { processMark } from "../platform/processes.js";
 import { ownTree } from "../platform/tree.js";
 
 export { treeAlive } from "../platform/tree.js";
@@ -24,7 +24,7 @@ export interface ServiceSpawn {
 
 export interface Spawned {
   pid: number;
-  /** The process's start time as the system says it (processStart), to know it again. */
+  /** A mark of the process (platform/processes.ts processMark), to know it again. */
   start?: string;
   /** Settles when it exits. */
   exited: Promise<{ code: number | null; signal: string | null }>;
@@ -53,7 +53,7 @@ export async function spawnService(spec: ServiceSpawn): Promise<Spawned | { erro
     const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
     child.unref(); // the daemon's own life does not wait for its services
     const pid = child.pid!;
-    const start = await processStart(pid);
+    const start = await processMark(pid);
     return { pid, ...(start ? { start } : {}), exited };
   } catch (e) {
     return { error: await startProblem(e as NodeJS.ErrnoException, spec, "/bin/sh", args, "/bin/sh") };
@@ -62,8 +62,8 @@ export async function spawnService(spec: ServiceSpawn): Promise<Spawned | { erro
   }
 }
 
-/** When process `pid` started, as a string to compare: platform/processes.ts. */
-export { processStart };
+/** A mark to know process `pid` again, and the check of one: platform/processes.ts. */
+export { isSameProcess, processMark } from "../platform/processes.js";
 
 /**
  * Stops the process group `pid` leads: SIGTERM, then SIGKILL after `graceS`

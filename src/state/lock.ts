@@ -7,7 +7,7 @@ import lockfile from "proper-lockfile";
 import { SANDBOXED_ENV } from "../core/agents/sandbox.js";
 import { timings } from "../timings.js";
 import { writeWhole } from "./files.js";
-import { isZombieNow, startedAtMs } from "../platform/processes.js";
+import { isSameProcess, isZombieNow, processIdentity } from "../platform/processes.js";
 
 export interface HeldLock {
   release(): Promise<void>;
@@ -37,13 +37,22 @@ export function pidAlive(pid: number): boolean {
   return isZombieNow(pid) !== true;
 }
 
-/** When process `pid` started (Linux, in ms since the epoch), or undefined elsewhere: platform/processes.ts. */
-const startedAt = startedAtMs;
+/**
+ * Whether the process a file of coord's names still runs: its pid is alive and, where the file also holds a mark of
+ * it (platform/processes.ts processMark or processIdentity), it is that process, not one that got the pid since (a
+ * kill -9, then a reboot: a system soon uses its low pids again). Where that cannot be told, the pid alone.
+ */
+export async function stillRuns(pid: number, mark: string | undefined): Promise<boolean> {
+  if (!pidAlive(pid)) return false;
+  return mark === undefined || (await isSameProcess(pid, mark)) !== false;
+}
 
 /**
- * Who holds the sync lock: `sync.owner` says "<pid> <inode of sync.lock>",
+ * Who holds the sync lock: `sync.owner` says "<pid> <inode of sync.lock> <identity>",
  * written by the holder right after it took the lock, so it names the lock it
- * belongs to (a lock taken again since, by another process, has another inode).
+ * belongs to (a lock taken again since, by another process, has another inode)
+ * and, on Linux, which process holds it (processIdentity: a pid used again is
+ * another identity; an owner file of an older coord has none).
  */
 interface Holder {
   pid: number;
@@ -56,16 +65,14 @@ async function holder(stateDir: string): Promise<{ lockIno: number; lockMtimeMs:
   const lock = await stat(join(stateDir, "sync.lock")).catch(() => undefined);
   if (!lock) return undefined;
   const owner = join(stateDir, "sync.owner");
-  const [pidText, inoText] = (await readFile(owner, "utf8").catch(() => "")).trim().split(" ");
+  const [pidText, inoText, mark] = (await readFile(owner, "utf8").catch(() => "")).trim().split(" ");
   const pid = Number(pidText);
   if (!Number.isSafeInteger(pid) || pid <= 0) return { lockIno: lock.ino, lockMtimeMs: lock.mtimeMs };
   // This process (another sync in it, as tests run them) is not known to be gone: proper-lockfile decides.
   if (pid === process.pid) return { lockIno: lock.ino, lockMtimeMs: lock.mtimeMs };
-  let alive = pidAlive(pid);
-  // A pid reused since (the holder died): that process started after it took the lock.
+  // A pid reused since (the holder died) is another identity.
+  const alive = await stillRuns(pid, mark || undefined);
   const written = (await stat(owner).catch(() => undefined))?.mtimeMs;
-  const started = alive ? await startedAt(pid) : undefined;
-  if (written !== undefined && started !== undefined && started > written + 2000) alive = false;
   // An inode number can be reused at once: an owner file written before this lock was made is not its.
   const ofThisLock = inoText === String(lock.ino) && written !== undefined && !(lock.birthtimeMs > 0 && written < lock.birthtimeMs);
   return { lockIno: lock.ino, lockMtimeMs: lock.mtimeMs, holder: { pid, ofThisLock, alive } };
@@ -104,7 +111,8 @@ export async function tryLock(stateDir: string): Promise<HeldLock | undefined> {
       },
     });
     const ino = (await stat(join(stateDir, "sync.lock"))).ino;
-    await writeWhole(join(stateDir, "sync.owner"), `${process.pid} ${ino}\n`); // a link there (an agent's) replaced, not written through
+    const me = await processIdentity(process.pid);
+    await writeWhole(join(stateDir, "sync.owner"), `${process.pid} ${ino}${me ? ` ${me}` : ""}\n`); // a link there (an agent's) replaced, not written through
     held.release = async () => {
       if (held.compromised) return;
       await rm(join(stateDir, "sync.owner"), { force: true });

@@ -1,5 +1,5 @@
 // The services this machine's daemon runs: .git/coord/services.json (each
-// one's state, pid and the process's start time, restarts, health), written
+// one's state, pid and the process's mark, restarts, health), written
 // by the daemon's supervisor and read by every publish; and each service's
 // output, .git/coord/services/<id>.log (bounded: past 1 MiB it becomes
 // <id>.log.1). A file coord cannot read counts as no record: the daemon that
@@ -19,7 +19,7 @@ export const SERVICE_LOG_CAP = 1024 * 1024;
 /** One service as the daemon keeps it. */
 export interface ServiceRecord extends RecordView {
   id: string;
-  /** The start time of process `pid` as the system said it when it started (runner/service.ts processStart). */
+  /** A mark of process `pid` taken when it started (platform/processes.ts processMark; an older coord's: its start time). */
   start?: string;
   /** The last exit: its code or signal, when. */
   lastExit?: { code: number | null; signal: string | null; at: string };
@@ -28,7 +28,7 @@ export interface ServiceRecord extends RecordView {
 }
 
 export interface ServicesFile {
-  /** The daemon that supervises them: its pid and that process's start time. */
+  /** The daemon that supervises them: its pid and that process's mark. */
   supervisor?: { pid: number; start?: string };
   services: Map<string, ServiceRecord>;
 }

@@ -3,15 +3,15 @@
 // its own secrets (resolved here, on the machine: never published), or, with
 // no daemon running, that each needs one. A sync without a daemon that sees
 // the fleet stopped (an emergency, a pause with stop) stops the services a
-// daemon left running (killed -9) itself, by pid and process start time.
+// daemon left running (killed -9) itself, by pid and process mark.
 import type { Halt } from "../core/hub/controls.js";
 import { outputTail } from "../core/trust/redact.js";
 import type { RepoModel } from "../core/repo/repo.js";
 import { addressedToMe, isUp, NO_SERVICES, type ServiceReport, serviceReports, writtenSecretValues } from "../core/services/services.js";
-import { processStart, readTail, stopGroup } from "../runner/service.js";
+import { isSameProcess, readTail, stopGroup } from "../runner/service.js";
 import { readServicesFile, serviceLog, writeServicesFile } from "../state/services.js";
 import { resolveOrderSecrets } from "../state/secrets.js";
-import { pidAlive } from "../state/lock.js";
+import { stillRuns } from "../state/lock.js";
 import { timings } from "../timings.js";
 import type { Machine } from "./machine.js";
 import { unpublishable } from "../state/secrets.js";
@@ -19,11 +19,10 @@ import { unpublishable } from "../state/secrets.js";
 /** Bytes of a service's log read for its last lines. */
 const TAIL_BYTES = 32 * 1024;
 
-/** Whether the daemon that wrote the records runs now (the same pid and process start time). */
+/** Whether the daemon that wrote the records runs now (the same pid, and the process its mark names). */
 async function supervised(sup: { pid: number; start?: string } | undefined): Promise<boolean> {
-  if (!sup || !pidAlive(sup.pid)) return false;
-  if (sup.pid === process.pid) return true;
-  return sup.start === undefined || (await processStart(sup.pid)) === sup.start;
+  if (!sup) return false;
+  return sup.pid === process.pid || stillRuns(sup.pid, sup.start);
 }
 
 /**
@@ -42,7 +41,7 @@ export async function publishedServices(m: Machine, model: RepoModel, halt: Halt
     let stopped = false;
     for (const r of file.services.values()) {
       if (!isUp(r.state)) continue;
-      if (r.pid !== undefined && r.start !== undefined && (await processStart(r.pid)) === r.start) await stopGroup(r.pid, timings.killGraceS);
+      if (r.pid !== undefined && r.start !== undefined && (await isSameProcess(r.pid, r.start)) === true) await stopGroup(r.pid, timings.killGraceS);
       r.state = "stopped";
       r.since = new Date().toISOString();
       r.reason = halt.reason;

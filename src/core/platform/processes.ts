@@ -44,15 +44,19 @@ export const procBootTime = (text: string): number | undefined => {
   return boot === undefined ? undefined : Number(boot);
 };
 
-/** Linux's clock ticks a second (USER_HZ): 100 on every architecture Linux runs coord on. */
-export const LINUX_TICKS = 100;
-
-/** A start as processStart compares it: Linux's boot time and ticks; macOS's ps `lstart` as it prints it. */
+/**
+ * A start as processStart compares it: Linux's boot time and ticks; macOS's ps `lstart` as it prints it. Linux's boot
+ * time is the wall clock less the time since boot, so it moves with each step of the clock (NTP, a VM resumed): a
+ * mark to know a process again is its identity (below), not this.
+ */
 export const linuxStart = (boot: number | undefined, ticks: string): string => `linux:${boot ?? "?"}:${ticks}`;
 export const psStart = (lstart: string): string => `ps:${lstart.trim().replace(/\s+/g, " ")}`;
 
-/** When a Linux process started, in ms since the epoch. */
-export const linuxStartMs = (boot: number, ticks: string): number => boot * 1000 + (Number(ticks) * 1000) / LINUX_TICKS;
+/** A Linux process as no later one is: this boot's id (/proc/sys/kernel/random/boot_id) and its start in ticks since boot. */
+export const linuxIdentity = (bootId: string, ticks: string): string => `${bootId}/${ticks}`;
+
+/** Whether a recorded mark is a start (linuxStart, psStart: compared with a start now), not a Linux identity. */
+export const isStartMark = (mark: string): boolean => mark.startsWith("linux:") || mark.startsWith("ps:");
 
 /** The columns processTable asks macOS's ps for: `ps -axww -o pid=,ppid=,stat=,lstart=,command=`. */
 export const PS_TABLE_ARGS = ["-axww", "-o", "pid=,ppid=,stat=,lstart=,command="];

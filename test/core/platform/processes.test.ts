@@ -7,7 +7,8 @@ import {
   carries,
   commandName,
   linuxStart,
-  linuxStartMs,
+  linuxIdentity,
+  isStartMark,
   parseLsofCwd,
   parseProcStat,
   parsePsTable,
@@ -34,13 +35,15 @@ describe("/proc/<pid>/stat (Linux)", () => {
     { why: "not a stat line", text: "", want: undefined },
   ])("$why", ({ text, want }) => expect(parseProcStat(text)).toEqual(want));
 
-  it("the boot time of /proc/stat, and a start to compare and in ms", () => {
+  it("the boot time of /proc/stat, a start and an identity to compare", () => {
     const stat = "cpu  1 2 3\nintr 9\nctxt 12\nbtime 1795920268\nprocesses 16000\n";
     expect(procBootTime(stat)).toBe(1795920268);
     expect(procBootTime("cpu 1\n")).toBeUndefined();
     expect(linuxStart(1795920268, "6083428")).toBe("linux:1795920268:6083428");
     expect(linuxStart(undefined, "5")).toBe("linux:?:5");
-    expect(linuxStartMs(1795920268, "6083428")).toBe(1795920268000 + 60834280);
+    expect(linuxIdentity("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "6083428")).toBe("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0/6083428");
+    // A recorded mark of an older kind is a start, compared with a start now; an identity is compared with an identity.
+    expect([linuxStart(1795920268, "5"), "ps:Sun Nov 29 08:01:12 2026", linuxIdentity("0f1e", "5")].map(isStartMark)).toEqual([true, true, false]);
   });
 
   it("an environment block", () => {
