@@ -11,7 +11,7 @@ import { plural } from "../core/limits.js";
 import { readHealth } from "../state/health.js";
 import { ownSignals } from "../signal-owners.js";
 import { spawn } from "node:child_process";
-import { rm } from "node:fs/promises";
+import { rm, stat } from "node:fs/promises";
 import { openOwnAppendSync } from "../state/files.js";
 import { join } from "node:path";
 import { CLI_PATH } from "../package.js";
@@ -120,7 +120,9 @@ export async function readDaemonInfo(stateDir: string): Promise<DaemonInfo | und
 /**
  * Whether a daemon runs for this checkout now: its lock is held and the pid
  * that wrote the pid file is alive. A lock left by a kill -9 whose process is
- * gone is removed here, so it never blocks the next start.
+ * gone is removed here, so it never blocks the next start; a lock made since
+ * daemon.json was last written is a newer daemon's, in its first moments,
+ * before it names itself there: kept.
  */
 export async function daemonRunning(stateDir: string): Promise<boolean> {
   const p = paths(stateDir);
@@ -131,11 +133,22 @@ export async function daemonRunning(stateDir: string): Promise<boolean> {
   const locked = await lockfile.check(join(stateDir, "daemon"), { realpath: false, lockfilePath: p.lock, stale: timings.daemonLockStaleMs });
   if (!locked) return false;
   const info = await readDaemonInfo(stateDir);
-  if (info && !info.stoppedAt && info.pid !== process.pid && !(await daemonAlive(info))) {
+  if (info && !info.stoppedAt && info.pid !== process.pid && !(await daemonAlive(info)) && !(await lockNewerThanInfo(p))) {
     await rm(p.lock, { recursive: true, force: true });
     return false;
   }
   return true;
+}
+
+/** Whether the daemon's lock was made after daemon.json was last written (where the system says when a directory was made). */
+async function lockNewerThanInfo(p: ReturnType<typeof paths>): Promise<boolean> {
+  const [lock, info] = await Promise.all([stat(p.lock).catch(() => undefined), stat(p.info).catch(() => undefined)]);
+  return lock !== undefined && info !== undefined && lock.birthtimeMs > 0 && lock.birthtimeMs > info.mtimeMs;
+}
+
+/** Whether daemon.json names the daemon that runs now: not one that stopped, nor one whose pid is gone or another's. */
+async function namesLiveDaemon(info: DaemonInfo): Promise<boolean> {
+  return !info.stoppedAt && (await daemonAlive(info));
 }
 
 /**
@@ -334,18 +347,19 @@ class Daemon {
   async open(): Promise<void> {
     const me = await processIdentity(process.pid);
     if (me) this.info.process = me;
+    // Said before daemon.json names this pid: whoever waits for the pid (daemon start) finds the line. Named at once:
+    // until then daemon.json names the daemon before this one (daemonRunning, stopDaemon).
+    const looks = this.opts.look === false ? "; no looks between syncs" : `; ${describeReadShare(this.reads.share)} until the first sync counts the fleet`;
+    this.log(`coord daemon ${process.pid} started for ${this.opts.dir}: schedule "${this.schedule}", jitter up to ${this.jitter}s${looks}`);
+    await this.save();
     await this.services.open().catch((e: unknown) => this.log(`services: ${describeFailure(e).message}`));
     await this.onCall.recover().catch((e: unknown) => this.log(`on call: ${describeFailure(e).message}`));
   }
 
   /** The loop, from a first sync at once until a stop: a command's request for a sync is watched meanwhile. */
   async run(): Promise<void> {
-    const { opts, stop } = this;
+    const { stop } = this;
     const requests = watchSyncRequests(this.machine.stateDir, (kind) => (kind === "publish" ? this.publish(true) : this.dispatch({ type: "asked" })), this.log);
-    // Said before daemon.json names this pid: whoever waits for the pid (daemon start) finds the line.
-    const looks = opts.look === false ? "; no looks between syncs" : `; ${describeReadShare(this.reads.share)} until the first sync counts the fleet`;
-    this.log(`coord daemon ${process.pid} started for ${opts.dir}: schedule "${this.schedule}", jitter up to ${this.jitter}s${looks}`);
-    await this.save();
     this.act(start(Date.now())); // a first sync at once
     if (stop.signal.aborted) this.dispatch({ type: "stop" });
     else stop.signal.addEventListener("abort", () => this.dispatch({ type: "stop" }), { once: true });
@@ -665,8 +679,17 @@ export async function ensureDaemon(opts: { dir: string; schedule?: string; jitte
 /** Stops the daemon (SIGTERM: it finishes or cleanly interrupts the running sync); waits for it to exit. */
 export async function stopDaemon(opts: { dir: string; timeout?: number }): Promise<{ pid?: number; wasRunning: boolean }> {
   const stateDir = await stateDirOf(opts.dir);
-  const info = await readDaemonInfo(stateDir);
+  const deadline = Date.now() + (opts.timeout ?? 60) * 1000;
+  let info = await readDaemonInfo(stateDir);
   if (!info || !(await daemonRunning(stateDir))) return { wasRunning: false, ...(info ? { pid: info.pid } : {}) };
+  // A daemon in its first moments holds the lock while daemon.json still names the one before it (stopped, or killed
+  // and its pid perhaps another process's now): its own line comes at once. Never a signal to a pid that is not it.
+  while (!(await namesLiveDaemon(info))) {
+    if (Date.now() >= deadline) throw new CoordError(`a daemon holds ${paths(stateDir).lock} but ${paths(stateDir).info} does not name it; try again`, EXIT.FAILURE);
+    await new Promise((r) => setTimeout(r, 100));
+    info = await readDaemonInfo(stateDir);
+    if (!info || !(await daemonRunning(stateDir))) return { wasRunning: false, ...(info ? { pid: info.pid } : {}) };
+  }
   try {
     process.kill(info.pid, "SIGTERM");
   } catch (e) {
@@ -674,7 +697,6 @@ export async function stopDaemon(opts: { dir: string; timeout?: number }): Promi
     if ((e as NodeJS.ErrnoException).code === "ESRCH") return { pid: info.pid, wasRunning: false };
     throw e;
   }
-  const deadline = Date.now() + (opts.timeout ?? 60) * 1000;
   while (Date.now() < deadline) {
     if (!(await daemonRunning(stateDir))) return { pid: info.pid, wasRunning: true };
     await new Promise((r) => setTimeout(r, 100));
