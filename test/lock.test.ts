@@ -77,8 +77,9 @@ describe("sync lock", () => {
     await writeFile(owner, "");
     const written = (await stat(owner)).mtime;
     // A start in wall-clock terms is the boot time (now less the time since boot) plus the ticks: a step of the clock
-    // forward moves it later. A holder that started 2 s after its owner file was written looks the same.
-    await new Promise((r) => setTimeout(r, 2200));
+    // forward moves it later. A holder that started over 2 s after its owner file was written looks the same (the boot
+    // time is in whole seconds, so up to 1 s early: 3.2 s is past the older check's 2 s of room whatever its fraction).
+    await new Promise((r) => setTimeout(r, 3200));
     const holder = spawn("sleep", ["30"], { stdio: "ignore" });
     try {
       await writeFile(owner, `${holder.pid} ${ino} ${await processIdentity(holder.pid!)}\n`);

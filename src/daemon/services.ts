@@ -23,6 +23,7 @@ import {
   type ServicesRead,
 } from "../core/services/services.js";
 import { clip } from "../core/limits.js";
+import { isStartMark } from "../core/platform/processes.js";
 import { formatDuration } from "../core/time/duration.js";
 import { describeFailure } from "../failure.js";
 import { runTask } from "../runner/run.js";
@@ -94,6 +95,7 @@ export class Supervisor {
         if (!isUp(r.state)) continue;
         const alive = r.pid !== undefined && r.start !== undefined && (await isSameProcess(r.pid, r.start)) === true;
         if (alive && r.state === "running") {
+          if (isStartMark(r.start!)) r.start = (await processMark(r.pid!)) ?? r.start; // an older coord's mark: its identity from now on
           this.live.set(r.id, { pid: r.pid!, stopping: false, adopted: true, checked: false, cancelHealth: () => {} });
           this.log(`service ${r.id}: adopted pid ${r.pid} (started ${r.startedAt ?? "earlier"} under the daemon before)`);
         } else {

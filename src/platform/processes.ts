@@ -13,6 +13,7 @@ import {
   isStartMark,
   linuxIdentity,
   linuxStart,
+  linuxStartMs,
   PS_TABLE_ARGS,
   parseLsofCwd,
   parseProcStat,
@@ -81,21 +82,26 @@ export async function processStart(pid: number): Promise<string | undefined> {
   return r && r.state !== "Z" && r.state !== "X" ? r.start : undefined;
 }
 
-/** This boot's id (it does not change while the system runs), or undefined where there is none to read. */
-let bootId: Promise<string | undefined> | undefined;
-const thisBoot = () =>
-  (bootId ??= readFile("/proc/sys/kernel/random/boot_id", "utf8").then(
-    (t) => t.trim() || undefined,
-    () => undefined,
-  ));
+/** This boot's id (it does not change while the system runs: kept once read), or undefined where it cannot be read. */
+let bootId: string | undefined;
+async function thisBoot(): Promise<string | undefined> {
+  bootId ??= (await readFile("/proc/sys/kernel/random/boot_id", "utf8").catch(() => "")).trim() || undefined;
+  return bootId;
+}
 
-/** Process `pid`'s identity now; "gone" when there is no such process or it is a zombie; undefined when it cannot be told. */
+/**
+ * Process `pid`'s identity now; "gone" when there is no such process (its /proc entry is not there) or it is a zombie;
+ * undefined when it cannot be told (no boot id, or its entry there but not readable).
+ */
 async function identityNow(pid: number): Promise<string | undefined> {
   if (wayHere() !== "proc") return undefined;
   if (!validPid(pid)) return "gone";
-  const [stat, boot] = await Promise.all([readFile(`/proc/${pid}/stat`, "utf8").catch(() => undefined), thisBoot()]);
-  if (!boot) return undefined;
-  const s = stat === undefined ? undefined : parseProcStat(stat);
+  const [stat, boot] = await Promise.all([
+    readFile(`/proc/${pid}/stat`, "utf8").catch((e: NodeJS.ErrnoException) => (e.code === "ENOENT" || e.code === "ESRCH" ? "" : undefined)),
+    thisBoot(),
+  ]);
+  if (!boot || stat === undefined) return undefined;
+  const s = parseProcStat(stat);
   return !s || s.state === "Z" || s.state === "X" ? "gone" : linuxIdentity(boot, s.startTicks);
 }
 
@@ -112,11 +118,10 @@ export async function processIdentity(pid: number): Promise<string | undefined> 
 
 /**
  * A mark to know process `pid` again later (a service a daemon started, the daemon that supervises it): Linux its
- * identity (processIdentity); macOS its start as ps says it, to the second (processStart). Undefined when there is no
- * such process or it cannot be told.
- */
+ * identity (processIdentity); macOS, and Linux where the boot's id cannot be read, its start (processStart: ps's to
+ * the second). Undefined when there is no such process or it cannot be told. */
 export async function processMark(pid: number): Promise<string | undefined> {
-  return wayHere() === "proc" ? processIdentity(pid) : processStart(pid);
+  return (wayHere() === "proc" ? await processIdentity(pid) : undefined) ?? processStart(pid);
 }
 
 /**
@@ -129,6 +134,18 @@ export async function isSameProcess(pid: number, mark: string): Promise<boolean 
   if (isStartMark(mark)) return (await processStart(pid)) === mark;
   const now = await identityNow(pid);
   return now === undefined ? undefined : now === mark;
+}
+
+/**
+ * When process `pid` started, in ms since the epoch (Linux only: undefined elsewhere). In wall-clock terms: a step of
+ * the clock moves it (only a `sync.owner` of an older coord, which names no identity, is checked by it).
+ */
+export async function startedAtMs(pid: number): Promise<number | undefined> {
+  if (wayHere() !== "proc" || !validPid(pid)) return undefined;
+  const text = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => undefined);
+  const s = text === undefined ? undefined : parseProcStat(text);
+  const boot = await bootTime();
+  return s && boot !== undefined ? linuxStartMs(boot, s.startTicks) : undefined;
 }
 
 /** Whether process `pid` is a zombie, without waiting (Linux: /proc; elsewhere undefined: cannot tell at once). */

@@ -7,7 +7,7 @@ import lockfile from "proper-lockfile";
 import { SANDBOXED_ENV } from "../core/agents/sandbox.js";
 import { timings } from "../timings.js";
 import { writeWhole } from "./files.js";
-import { isSameProcess, isZombieNow, processIdentity } from "../platform/processes.js";
+import { isSameProcess, isZombieNow, processIdentity, startedAtMs } from "../platform/processes.js";
 
 export interface HeldLock {
   release(): Promise<void>;
@@ -71,8 +71,11 @@ async function holder(stateDir: string): Promise<{ lockIno: number; lockMtimeMs:
   // This process (another sync in it, as tests run them) is not known to be gone: proper-lockfile decides.
   if (pid === process.pid) return { lockIno: lock.ino, lockMtimeMs: lock.mtimeMs };
   // A pid reused since (the holder died) is another identity.
-  const alive = await stillRuns(pid, mark || undefined);
+  let alive = await stillRuns(pid, mark || undefined);
   const written = (await stat(owner).catch(() => undefined))?.mtimeMs;
+  // An older coord's owner file names no identity: that pid started after it took the lock is another process.
+  const started = alive && !mark ? await startedAtMs(pid) : undefined;
+  if (written !== undefined && started !== undefined && started > written + 2000) alive = false;
   // An inode number can be reused at once: an owner file written before this lock was made is not its.
   const ofThisLock = inoText === String(lock.ino) && written !== undefined && !(lock.birthtimeMs > 0 && written < lock.birthtimeMs);
   return { lockIno: lock.ino, lockMtimeMs: lock.mtimeMs, holder: { pid, ofThisLock, alive } };

@@ -52,6 +52,12 @@ export const procBootTime = (text: string): number | undefined => {
 export const linuxStart = (boot: number | undefined, ticks: string): string => `linux:${boot ?? "?"}:${ticks}`;
 export const psStart = (lstart: string): string => `ps:${lstart.trim().replace(/\s+/g, " ")}`;
 
+/** Linux's clock ticks a second (USER_HZ): 100 on every architecture Linux runs coord on. */
+export const LINUX_TICKS = 100;
+
+/** When a Linux process started, in ms since the epoch (moved by a step of the clock, as the boot time is). */
+export const linuxStartMs = (boot: number, ticks: string): number => boot * 1000 + (Number(ticks) * 1000) / LINUX_TICKS;
+
 /** A Linux process as no later one is: this boot's id (/proc/sys/kernel/random/boot_id) and its start in ticks since boot. */
 export const linuxIdentity = (bootId: string, ticks: string): string => `${bootId}/${ticks}`;
 

@@ -8,6 +8,7 @@ import {
   commandName,
   linuxStart,
   linuxIdentity,
+  linuxStartMs,
   isStartMark,
   parseLsofCwd,
   parseProcStat,
@@ -41,6 +42,7 @@ describe("/proc/<pid>/stat (Linux)", () => {
     expect(procBootTime("cpu 1\n")).toBeUndefined();
     expect(linuxStart(1795920268, "6083428")).toBe("linux:1795920268:6083428");
     expect(linuxStart(undefined, "5")).toBe("linux:?:5");
+    expect(linuxStartMs(1795920268, "6083428")).toBe(1795920268000 + 60834280);
     expect(linuxIdentity("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "6083428")).toBe("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0/6083428");
     // A recorded mark of an older kind is a start, compared with a start now; an identity is compared with an identity.
     expect([linuxStart(1795920268, "5"), "ps:Sun Nov 29 08:01:12 2026", linuxIdentity("0f1e", "5")].map(isStartMark)).toEqual([true, true, false]);
